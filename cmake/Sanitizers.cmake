@@ -1,0 +1,13 @@
+# Sanitizer configurations (a test configuration: make asan).
+set(_san)
+if(EDGEOPT_SANITIZE_ADDRESS)
+  list(APPEND _san address)
+endif()
+if(EDGEOPT_SANITIZE_UNDEFINED)
+  list(APPEND _san undefined)
+endif()
+if(_san)
+  string(REPLACE ";" "," _san "${_san}")
+  add_compile_options(-fsanitize=${_san} -fno-omit-frame-pointer -fno-sanitize-recover=all)
+  add_link_options(-fsanitize=${_san})
+endif()

@@ -1,0 +1,33 @@
+#!/bin/sh
+# Installs every Debian package that edgeopt's build, tests and demo use.
+# Idempotent: packages already installed are not fetched again.
+#   scripts/setup.sh            build + test + demo packages
+#   scripts/setup.sh --cross    also the aarch64/armhf cross compilers and qemu-user
+set -eu
+
+PKGS="build-essential cmake pkg-config
+  flatbuffers-compiler libflatbuffers-dev
+  libhdf5-dev libzip-dev zlib1g-dev nlohmann-json3-dev libcli11-dev libstb-dev
+  libgtest-dev libgmock-dev libbenchmark-dev
+  dataset-fashion-mnist gnuplot-nox zip
+  npm ca-certificates"
+if [ "${1:-}" = "--cross" ]; then
+  PKGS="$PKGS g++-aarch64-linux-gnu g++-arm-linux-gnueabihf qemu-user"
+fi
+
+missing=""
+for p in $PKGS; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing="$missing $p"
+  fi
+done
+if [ -z "$missing" ]; then
+  exit 0
+fi
+echo "setup: installing$missing" >&2
+SUDO=""
+if [ "$(id -u)" != 0 ]; then SUDO=sudo; fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+# shellcheck disable=SC2086
+$SUDO apt-get install -y -qq --no-install-recommends $missing

@@ -1,0 +1,613 @@
+#include "src/runtime/interpreter.h"
+
+#include <algorithm>
+#include <chrono>
+#include <climits>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <limits>
+
+#include "flatbuffers/flatbuffers.h"
+#include "src/runtime/memory/greedy_planner.h"
+#include "src/runtime/op_registry.h"
+
+namespace edgeopt {
+namespace rt {
+namespace {
+
+constexpr size_t kArenaAlignment = 64;
+// Largest tensor we accept (bytes): far above any edge model, far below overflow.
+constexpr uint64_t kMaxTensorBytes = uint64_t{1} << 36;
+
+size_t AlignUp(size_t x, size_t a) { return (x + a - 1) & ~(a - 1); }
+
+const char* OpName(tflite::BuiltinOperator op) {
+  const char* name = tflite::EnumNameBuiltinOperator(op);
+  return (name != nullptr && name[0] != '\0') ? name : "UNKNOWN";
+}
+
+tflite::BuiltinOperator BuiltinCodeOf(const tflite::OperatorCode* code) {
+  // Files before schema 3a only have deprecated_builtin_code; newer files set both, and the
+  // larger of the two is the real one (as TFLite's GetBuiltinCode).
+  const int32_t a = code->deprecated_builtin_code();
+  const int32_t b = static_cast<int32_t>(code->builtin_code());
+  return static_cast<tflite::BuiltinOperator>(std::max(a, b));
+}
+
+}  // namespace
+
+Dims MakeDims(std::initializer_list<int32_t> dims) {
+  Dims d;
+  for (int32_t v : dims) {
+    if (d.size < kMaxDims) d.data[d.size++] = v;
+  }
+  return d;
+}
+
+Status VerifyModelBuffer(const uint8_t* data, size_t size) {
+  if (data == nullptr || size < 8) {
+    return MakeStatus(StatusCode::kInvalidModel, "file too small (%zu bytes) for a .tflite model",
+                      size);
+  }
+  if (size >= (size_t{1} << 31)) {
+    return MakeStatus(StatusCode::kUnsupported, "models of 2 GB or more are not supported");
+  }
+  if (!flatbuffers::BufferHasIdentifier(data, tflite::ModelIdentifier())) {
+    return MakeStatus(StatusCode::kInvalidModel,
+                      "not a TFLite flatbuffer (file identifier is not \"TFL3\")");
+  }
+  flatbuffers::Verifier verifier(data, size, /*max_depth=*/64, /*max_tables=*/4000000);
+  if (!tflite::VerifyModelBuffer(verifier)) {
+    return MakeStatus(StatusCode::kInvalidModel,
+                      "flatbuffer verification failed (truncated or corrupted file)");
+  }
+  return Status::Ok();
+}
+
+Interpreter::Interpreter(const uint8_t* data, size_t size, const InterpreterOptions& options)
+    : data_(data), size_(size), options_(options) {
+  cpu_ = options.cpu != nullptr ? *options.cpu : GetCpuInfo();
+}
+
+Interpreter::~Interpreter() {
+  std::free(arena_);
+  for (void* p : persistent_blocks_) std::free(p);
+}
+
+StatusOr<std::unique_ptr<Interpreter>> Interpreter::Create(const uint8_t* model_data, size_t size,
+                                                           const InterpreterOptions& options) {
+  EDGEOPT_RETURN_IF_ERROR(VerifyModelBuffer(model_data, size));
+  std::unique_ptr<Interpreter> interp(new Interpreter(model_data, size, options));
+  int threads = options.num_threads;
+  if (threads <= 0) threads = interp->cpu_.num_cores;
+  threads = std::min(threads, 64);
+  interp->pool_.reset(new ThreadPool(threads));
+  EDGEOPT_RETURN_IF_ERROR(interp->Load());
+  EDGEOPT_RETURN_IF_ERROR(interp->PrepareAll());
+  EDGEOPT_RETURN_IF_ERROR(interp->PlanMemory());
+  interp->phase_ = Phase::kReady;
+  return interp;
+}
+
+void* Interpreter::AllocatePersistent(size_t bytes) {
+  if (phase_ == Phase::kReady) return nullptr;  // no allocation during Invoke
+  void* p = nullptr;
+  if (posix_memalign(&p, kArenaAlignment, AlignUp(std::max<size_t>(bytes, 1), kArenaAlignment)) !=
+      0) {
+    return nullptr;
+  }
+  persistent_blocks_.push_back(p);
+  persistent_bytes_ += bytes;
+  return p;
+}
+
+Status Interpreter::Load() {
+  model_ = tflite::GetModel(data_);
+  const auto* subgraphs = model_->subgraphs();
+  EDGEOPT_ENSURE(subgraphs != nullptr && subgraphs->size() > 0, StatusCode::kInvalidModel,
+                 "the model has no subgraphs");
+  subgraph_ = subgraphs->Get(0);
+  EDGEOPT_ENSURE(subgraph_ != nullptr, StatusCode::kInvalidModel, "subgraph 0 is missing");
+  const auto* tensors = subgraph_->tensors();
+  const int num_tensors = tensors != nullptr ? static_cast<int>(tensors->size()) : 0;
+  tensors_.resize(num_tensors);
+  for (int i = 0; i < num_tensors; ++i) {
+    EDGEOPT_RETURN_IF_ERROR(LoadTensor(i));
+  }
+  auto load_io = [&](const flatbuffers::Vector<int32_t>* list, std::vector<int>* out,
+                     const char* what) -> Status {
+    if (list == nullptr) return Status::Ok();
+    for (int32_t t : *list) {
+      EDGEOPT_ENSURE(t >= 0 && t < num_tensors, StatusCode::kInvalidModel,
+                     "subgraph %s refers to tensor %d; the subgraph has %d tensors", what, t,
+                     num_tensors);
+      out->push_back(t);
+    }
+    return Status::Ok();
+  };
+  EDGEOPT_RETURN_IF_ERROR(load_io(subgraph_->inputs(), &inputs_, "input"));
+  EDGEOPT_RETURN_IF_ERROR(load_io(subgraph_->outputs(), &outputs_, "output"));
+  for (int t : inputs_) {
+    EDGEOPT_ENSURE(tensors_[t].allocation != Allocation::kConstant, StatusCode::kInvalidModel,
+                   "graph input tensor %d (%s) is a constant", t, tensors_[t].name);
+  }
+  return LoadNodes();
+}
+
+Status Interpreter::LoadTensor(int index) {
+  const tflite::Tensor* t = subgraph_->tensors()->Get(index);
+  Tensor& out = tensors_[index];
+  EDGEOPT_ENSURE(t != nullptr, StatusCode::kInvalidModel, "tensor %d is missing", index);
+  out.name = t->name() != nullptr ? t->name()->c_str() : "";
+  const int type = static_cast<int>(t->type());
+  EDGEOPT_ENSURE(DTypeIsValid(type), StatusCode::kInvalidModel, "tensor %d (%s): unknown type %d",
+                 index, out.name, type);
+  out.type = static_cast<DType>(type);
+
+  const auto* shape = t->shape();
+  const int rank = shape != nullptr ? static_cast<int>(shape->size()) : 0;
+  EDGEOPT_ENSURE(rank <= kMaxDims, StatusCode::kUnsupported,
+                 "tensor %d (%s) has rank %d; at most %d is supported", index, out.name, rank,
+                 kMaxDims);
+  out.dims.size = rank;
+  uint64_t elements = 1;
+  for (int d = 0; d < rank; ++d) {
+    const int32_t v = shape->Get(d);
+    EDGEOPT_ENSURE(v >= 0, StatusCode::kInvalidModel, "tensor %d (%s): dimension %d is %d", index,
+                   out.name, d, v);
+    out.dims.data[d] = v;
+    elements *= static_cast<uint64_t>(v);
+    EDGEOPT_ENSURE(elements <= kMaxTensorBytes, StatusCode::kInvalidModel,
+                   "tensor %d (%s) is too large", index, out.name);
+  }
+  const uint64_t bytes = elements * DTypeSize(out.type);
+  EDGEOPT_ENSURE(bytes <= kMaxTensorBytes, StatusCode::kInvalidModel, "tensor %d (%s) is too large",
+                 index, out.name);
+  out.bytes = static_cast<size_t>(bytes);
+  out.is_variable = t->is_variable();
+  out.sparsity = t->sparsity();
+
+  // Quantization parameters: copied (int64 zero points narrowed) and checked.
+  const tflite::QuantizationParameters* q = t->quantization();
+  if (q != nullptr && q->scale() != nullptr && q->scale()->size() > 0) {
+    const int n = static_cast<int>(q->scale()->size());
+    const auto* zps = q->zero_point();
+    EDGEOPT_ENSURE(zps == nullptr || static_cast<int>(zps->size()) == n ||
+                       static_cast<int>(zps->size()) == 1 || zps->size() == 0,
+                   StatusCode::kInvalidModel,
+                   "tensor %d (%s): %d scales but %u zero points", index, out.name, n,
+                   zps != nullptr ? zps->size() : 0);
+    float* scales = static_cast<float*>(AllocatePersistent(n * sizeof(float)));
+    int32_t* zero_points = static_cast<int32_t*>(AllocatePersistent(n * sizeof(int32_t)));
+    EDGEOPT_ENSURE(scales != nullptr && zero_points != nullptr, StatusCode::kOutOfMemory,
+                   "out of memory");
+    for (int c = 0; c < n; ++c) {
+      scales[c] = q->scale()->Get(c);
+      int64_t zp = 0;
+      if (zps != nullptr && zps->size() > 0) zp = zps->Get(zps->size() == 1 ? 0 : c);
+      EDGEOPT_ENSURE(zp >= INT32_MIN && zp <= INT32_MAX, StatusCode::kInvalidModel,
+                     "tensor %d (%s): zero point %lld out of range", index, out.name,
+                     static_cast<long long>(zp));
+      zero_points[c] = static_cast<int32_t>(zp);
+    }
+    out.quant.num_channels = n;
+    out.quant.scales = scales;
+    out.quant.zero_points = zero_points;
+    out.quant.scale = scales[0];
+    out.quant.zero_point = zero_points[0];
+    out.quant.axis = q->quantized_dimension();
+    if (n > 1) {
+      EDGEOPT_ENSURE(out.quant.axis >= 0 && out.quant.axis < rank, StatusCode::kInvalidModel,
+                     "tensor %d (%s): quantized_dimension %d out of range for rank %d", index,
+                     out.name, out.quant.axis, rank);
+      EDGEOPT_ENSURE(out.dims[out.quant.axis] == n, StatusCode::kInvalidModel,
+                     "tensor %d (%s): %d per-channel scales but dimension %d has size %d", index,
+                     out.name, n, out.quant.axis, out.dims[out.quant.axis]);
+    }
+  }
+
+  // Constant data.
+  const auto* buffers = model_->buffers();
+  const uint32_t buffer_index = t->buffer();
+  const int num_buffers = buffers != nullptr ? static_cast<int>(buffers->size()) : 0;
+  EDGEOPT_ENSURE(buffer_index == 0 || static_cast<int64_t>(buffer_index) < num_buffers,
+                 StatusCode::kInvalidModel, "tensor %d (%s) refers to buffer %u; there are %d",
+                 index, out.name, buffer_index, num_buffers);
+  const tflite::Buffer* buffer =
+      (buffers != nullptr && buffer_index < buffers->size()) ? buffers->Get(buffer_index) : nullptr;
+  if (buffer != nullptr) {
+    EDGEOPT_ENSURE(buffer->offset() <= 1, StatusCode::kUnsupported,
+                   "tensor %d (%s): buffers stored outside the flatbuffer (models over 2 GB) are "
+                   "not supported",
+                   index, out.name);
+  }
+  const auto* data = buffer != nullptr ? buffer->data() : nullptr;
+  if (data != nullptr && data->size() > 0 && !out.is_variable) {
+    const size_t size = data->size();
+    if (out.sparsity == nullptr && DTypeSize(out.type) != 0) {
+      EDGEOPT_ENSURE(size == out.bytes, StatusCode::kInvalidModel,
+                     "tensor %d (%s): buffer has %zu bytes, shape and type need %zu", index,
+                     out.name, size, out.bytes);
+    }
+    const uint8_t* ptr = data->data();
+    const size_t align = std::max<size_t>(DTypeSize(out.type), 1);
+    if (reinterpret_cast<uintptr_t>(ptr) % std::min<size_t>(align, 16) != 0) {
+      // Misaligned in the file: keep an aligned copy (kernels read typed pointers).
+      uint8_t* copy = static_cast<uint8_t*>(AllocatePersistent(size));
+      EDGEOPT_ENSURE(copy != nullptr, StatusCode::kOutOfMemory, "out of memory");
+      std::memcpy(copy, ptr, size);
+      ptr = copy;
+    }
+    out.data = const_cast<uint8_t*>(ptr);  // read-only: kernels never write constants
+    if (out.sparsity != nullptr) out.bytes = size;
+    out.allocation = Allocation::kConstant;
+  } else if (out.sparsity != nullptr) {
+    return MakeStatus(StatusCode::kInvalidModel, "tensor %d (%s) is sparse but has no data", index,
+                      out.name);
+  }
+  if (out.is_variable) {
+    out.data = static_cast<uint8_t*>(AllocatePersistent(out.bytes));
+    EDGEOPT_ENSURE(out.data != nullptr, StatusCode::kOutOfMemory, "out of memory");
+    std::memset(out.data, 0, out.bytes);
+    out.allocation = Allocation::kPersistent;
+  }
+  return Status::Ok();
+}
+
+Status Interpreter::LoadNodes() {
+  const auto* ops = subgraph_->operators();
+  const auto* codes = model_->operator_codes();
+  const int num_codes = codes != nullptr ? static_cast<int>(codes->size()) : 0;
+  const int num_ops = ops != nullptr ? static_cast<int>(ops->size()) : 0;
+  const int num_tensors = static_cast<int>(tensors_.size());
+  nodes_.resize(num_ops);
+  registrations_.resize(num_ops, nullptr);
+  node_names_.resize(num_ops);
+  std::vector<int> producer(num_tensors, -1);
+  for (int i = 0; i < num_ops; ++i) {
+    const tflite::Operator* op = ops->Get(i);
+    EDGEOPT_ENSURE(op != nullptr, StatusCode::kInvalidModel, "node %d is missing", i);
+    const uint32_t code_index = op->opcode_index();
+    EDGEOPT_ENSURE(static_cast<int64_t>(code_index) < num_codes, StatusCode::kInvalidModel,
+                   "node %d uses operator code %u; the model has %d", i, code_index, num_codes);
+    const tflite::OperatorCode* code = codes->Get(code_index);
+    EDGEOPT_ENSURE(code != nullptr, StatusCode::kInvalidModel, "operator code %u is missing",
+                   code_index);
+    Node& node = nodes_[i];
+    node.index = i;
+    node.op = BuiltinCodeOf(code);
+    node.version = code->version();
+    node.op_def = op;
+    if (node.op == tflite::BuiltinOperator::CUSTOM) {
+      node.custom_name = code->custom_code() != nullptr ? code->custom_code()->c_str() : "";
+      node_names_[i] = node.custom_name;
+      return MakeStatus(StatusCode::kUnsupported, "node %d: unsupported custom op %s", i,
+                        node.custom_name);
+    }
+    const int op_value = static_cast<int>(node.op);
+    EDGEOPT_ENSURE(op_value >= 0 && op_value <= static_cast<int>(tflite::BuiltinOperator::MAX),
+                   StatusCode::kUnsupported, "node %d: unknown builtin operator code %d", i,
+                   op_value);
+    node_names_[i] = OpName(node.op);
+
+    auto check_list = [&](const flatbuffers::Vector<int32_t>* list, const int32_t** ptr, int* n,
+                          const char* what) -> Status {
+      *ptr = nullptr;
+      *n = 0;
+      if (list == nullptr) return Status::Ok();
+      for (int32_t t : *list) {
+        EDGEOPT_ENSURE(t >= -1 && t < num_tensors, StatusCode::kInvalidModel,
+                       "node %d (%s): %s tensor index %d out of range (the model has %d tensors)",
+                       i, node_names_[i].c_str(), what, t, num_tensors);
+      }
+      *ptr = list->data();
+      *n = static_cast<int>(list->size());
+      return Status::Ok();
+    };
+    EDGEOPT_RETURN_IF_ERROR(check_list(op->inputs(), &node.inputs, &node.num_inputs, "input"));
+    EDGEOPT_RETURN_IF_ERROR(check_list(op->outputs(), &node.outputs, &node.num_outputs, "output"));
+    EDGEOPT_RETURN_IF_ERROR(check_list(op->intermediates(), &node.intermediates,
+                                       &node.num_intermediates, "intermediate"));
+    for (int k = 0; k < node.num_outputs; ++k) {
+      const int t = node.outputs[k];
+      if (t < 0) continue;
+      EDGEOPT_ENSURE(tensors_[t].allocation != Allocation::kConstant, StatusCode::kInvalidModel,
+                     "node %d (%s) writes constant tensor %d (%s)", i, node_names_[i].c_str(), t,
+                     tensors_[t].name);
+      EDGEOPT_ENSURE(producer[t] < 0, StatusCode::kInvalidModel,
+                     "tensor %d (%s) is written by node %d and node %d", t, tensors_[t].name,
+                     producer[t], i);
+      producer[t] = i;
+    }
+    const Registration* reg = LookupBuiltin(node.op);
+    EDGEOPT_ENSURE(reg != nullptr, StatusCode::kUnsupported,
+                   "node %d: unsupported op %s (version %d)", i, node_names_[i].c_str(),
+                   node.version);
+    registrations_[i] = reg;
+  }
+  // Tensors that are read but never written, are not inputs, constants or variables: TFLite
+  // leaves them uninitialized; we give them zeros that persist.
+  std::vector<uint8_t> is_input(num_tensors, 0);
+  for (int t : inputs_) is_input[t] = 1;
+  for (int i = 0; i < num_ops; ++i) {
+    const Node& node = nodes_[i];
+    for (int k = 0; k < node.num_inputs; ++k) {
+      const int t = node.inputs[k];
+      if (t < 0 || is_input[t] || producer[t] >= 0) continue;
+      Tensor& tensor = tensors_[t];
+      if (tensor.allocation != Allocation::kNone) continue;
+      if (DTypeSize(tensor.type) == 0) continue;  // strings etc.: the kernel will refuse
+      tensor.data = static_cast<uint8_t*>(AllocatePersistent(tensor.bytes));
+      EDGEOPT_ENSURE(tensor.data != nullptr, StatusCode::kOutOfMemory, "out of memory");
+      std::memset(tensor.data, 0, tensor.bytes);
+      tensor.allocation = Allocation::kPersistent;
+    }
+    for (int k = 0; k < node.num_inputs; ++k) {
+      const int t = node.inputs[k];
+      if (t >= 0 && producer[t] >= i) {
+        return MakeStatus(StatusCode::kInvalidModel,
+                          "node %d (%s) reads tensor %d (%s) before node %d writes it", i,
+                          node_names_[i].c_str(), t, tensors_[t].name, producer[t]);
+      }
+    }
+  }
+  return Status::Ok();
+}
+
+const char* Interpreter::node_name(int i) const { return node_names_[i].c_str(); }
+
+Status Interpreter::ResizeTensor(Tensor* tensor, const Dims& dims) {
+  EDGEOPT_ENSURE(phase_ == Phase::kPrepare, StatusCode::kInternal,
+                 "ResizeTensor outside Prepare");
+  EDGEOPT_ENSURE(tensor->allocation != Allocation::kConstant, StatusCode::kInvalidModel,
+                 "cannot resize constant tensor %s", tensor->name);
+  EDGEOPT_ENSURE(dims.size >= 0 && dims.size <= kMaxDims, StatusCode::kUnsupported,
+                 "tensor %s: rank %d is not supported", tensor->name, dims.size);
+  uint64_t elements = 1;
+  for (int d = 0; d < dims.size; ++d) {
+    EDGEOPT_ENSURE(dims.data[d] >= 0, StatusCode::kInvalidModel,
+                   "tensor %s: negative dimension %d", tensor->name, dims.data[d]);
+    elements *= static_cast<uint64_t>(dims.data[d]);
+    EDGEOPT_ENSURE(elements <= kMaxTensorBytes, StatusCode::kInvalidModel,
+                   "tensor %s would be too large", tensor->name);
+  }
+  const uint64_t bytes = elements * DTypeSize(tensor->type);
+  EDGEOPT_ENSURE(bytes <= kMaxTensorBytes, StatusCode::kInvalidModel,
+                 "tensor %s would be too large", tensor->name);
+  if (tensor->allocation == Allocation::kPersistent) {
+    EDGEOPT_ENSURE(bytes == tensor->bytes, StatusCode::kInvalidModel,
+                   "variable tensor %s cannot change size", tensor->name);
+  }
+  tensor->dims = dims;
+  tensor->bytes = static_cast<size_t>(bytes);
+  return Status::Ok();
+}
+
+Status Interpreter::MakePersistentConstant(Tensor* tensor) {
+  EDGEOPT_ENSURE(phase_ == Phase::kPrepare && current_node_ >= 0, StatusCode::kInternal,
+                 "MakePersistentConstant outside Prepare");
+  const Node& node = nodes_[current_node_];
+  bool is_output = false;
+  for (int k = 0; k < node.num_outputs; ++k) {
+    if (node.outputs[k] >= 0 && &tensors_[node.outputs[k]] == tensor) is_output = true;
+  }
+  EDGEOPT_ENSURE(is_output, StatusCode::kInternal,
+                 "MakePersistentConstant on a tensor that is not an output of node %d",
+                 current_node_);
+  EDGEOPT_ENSURE(tensor->allocation == Allocation::kNone, StatusCode::kInvalidModel,
+                 "tensor %s cannot be made constant", tensor->name);
+  tensor->data = static_cast<uint8_t*>(AllocatePersistent(tensor->bytes));
+  EDGEOPT_ENSURE(tensor->data != nullptr, StatusCode::kOutOfMemory, "out of memory");
+  std::memset(tensor->data, 0, tensor->bytes);
+  tensor->allocation = Allocation::kConstant;
+  return Status::Ok();
+}
+
+Status Interpreter::RequestScratch(size_t bytes, int* scratch_index) {
+  EDGEOPT_ENSURE(phase_ == Phase::kPrepare && current_node_ >= 0, StatusCode::kInternal,
+                 "RequestScratch outside Prepare");
+  EDGEOPT_ENSURE(bytes <= kMaxTensorBytes, StatusCode::kInvalidModel,
+                 "scratch request of %zu bytes is too large", bytes);
+  *scratch_index = static_cast<int>(scratch_.size());
+  scratch_.push_back(Scratch{current_node_, bytes, nullptr});
+  return Status::Ok();
+}
+
+void* Interpreter::GetScratch(int scratch_index) {
+  if (scratch_index < 0 || scratch_index >= static_cast<int>(scratch_.size())) return nullptr;
+  return scratch_[scratch_index].data;
+}
+
+Status Interpreter::PrepareAll() {
+  phase_ = Phase::kPrepare;
+  folded_.assign(nodes_.size(), 0);
+  for (int i = 0; i < static_cast<int>(nodes_.size()); ++i) {
+    current_node_ = i;
+    Node& node = nodes_[i];
+    const Registration* reg = registrations_[i];
+    if (reg->init != nullptr) node.user_data = reg->init(this, &node);
+    Status s = reg->prepare(this, &node);
+    if (!s.ok()) {
+      return s.WithPrefix("node " + std::to_string(i) + " (" + node_names_[i] + ")");
+    }
+    bool folded = false;
+    EDGEOPT_RETURN_IF_ERROR(TryFold(i, &folded));
+  }
+  current_node_ = -1;
+  return Status::Ok();
+}
+
+// A node whose inputs are all constant is evaluated once, now, and its outputs become
+// constants (shape computations, DEQUANTIZE of float16 weights, ...). Nodes that asked for
+// scratch memory or touch variables are left to Invoke.
+Status Interpreter::TryFold(int node_index, bool* folded) {
+  *folded = false;
+  Node& node = nodes_[node_index];
+  for (const Scratch& s : scratch_) {
+    if (s.node == node_index) return Status::Ok();
+  }
+  for (int k = 0; k < node.num_inputs; ++k) {
+    const int t = node.inputs[k];
+    if (t < 0) continue;
+    if (tensors_[t].allocation != Allocation::kConstant) return Status::Ok();
+    if (tensors_[t].sparsity != nullptr && node.op != tflite::BuiltinOperator::DENSIFY) {
+      return Status::Ok();
+    }
+  }
+  bool all_outputs_constant = true;
+  for (int k = 0; k < node.num_outputs; ++k) {
+    const int t = node.outputs[k];
+    if (t < 0) continue;
+    Tensor& out = tensors_[t];
+    if (out.is_variable || DTypeSize(out.type) == 0) return Status::Ok();
+    if (out.allocation != Allocation::kConstant) all_outputs_constant = false;
+  }
+  if (!all_outputs_constant) {
+    for (int k = 0; k < node.num_outputs; ++k) {
+      const int t = node.outputs[k];
+      if (t < 0 || tensors_[t].allocation == Allocation::kConstant) continue;
+      EDGEOPT_RETURN_IF_ERROR(MakePersistentConstant(&tensors_[t]));
+    }
+    Status s = registrations_[node_index]->eval(this, &node);
+    if (!s.ok()) {
+      return s.WithPrefix("node " + std::to_string(node_index) + " (" + node_names_[node_index] +
+                          ")");
+    }
+  }
+  folded_[node_index] = 1;
+  *folded = true;
+  return Status::Ok();
+}
+
+Status Interpreter::PlanMemory() {
+  const int num_nodes = static_cast<int>(nodes_.size());
+  const int last_node = std::max(num_nodes - 1, 0);
+  const int num_tensors = static_cast<int>(tensors_.size());
+  std::vector<int> first(num_tensors, INT_MAX), last(num_tensors, -1);
+  for (int t : inputs_) {
+    first[t] = 0;
+    last[t] = last_node;
+  }
+  for (int i = 0; i < num_nodes; ++i) {
+    if (folded_[i]) continue;
+    const Node& node = nodes_[i];
+    for (int k = 0; k < node.num_outputs; ++k) {
+      const int t = node.outputs[k];
+      if (t < 0) continue;
+      first[t] = std::min(first[t], i);
+      last[t] = std::max(last[t], i);
+    }
+    for (int k = 0; k < node.num_inputs; ++k) {
+      const int t = node.inputs[k];
+      if (t < 0) continue;
+      first[t] = std::min(first[t], i);
+      last[t] = std::max(last[t], i);
+    }
+    for (int k = 0; k < node.num_intermediates; ++k) {
+      const int t = node.intermediates[k];
+      if (t < 0) continue;
+      first[t] = std::min(first[t], i);
+      last[t] = std::max(last[t], i);
+    }
+  }
+  for (int t : outputs_) {
+    if (first[t] == INT_MAX) first[t] = 0;
+    last[t] = last_node;
+  }
+
+  std::vector<BufferRequest> requests;
+  std::vector<TensorPlacement> owners;
+  for (int t = 0; t < num_tensors; ++t) {
+    Tensor& tensor = tensors_[t];
+    if (tensor.allocation != Allocation::kNone) continue;
+    if (first[t] == INT_MAX || last[t] < 0) continue;  // never used
+    BufferRequest r;
+    r.bytes = tensor.bytes;
+    r.first_use = first[t];
+    r.last_use = last[t];
+    requests.push_back(r);
+    TensorPlacement p;
+    p.tensor = t;
+    p.bytes = tensor.bytes;
+    p.first_use = r.first_use;
+    p.last_use = r.last_use;
+    owners.push_back(p);
+  }
+  for (int s = 0; s < static_cast<int>(scratch_.size()); ++s) {
+    if (folded_[scratch_[s].node]) continue;
+    BufferRequest r;
+    r.bytes = scratch_[s].bytes;
+    r.first_use = r.last_use = scratch_[s].node;
+    requests.push_back(r);
+    TensorPlacement p;
+    p.tensor = -1 - s;
+    p.node = scratch_[s].node;
+    p.bytes = r.bytes;
+    p.first_use = p.last_use = r.first_use;
+    owners.push_back(p);
+  }
+  const MemoryPlan plan = options_.linear_planner ? PlanLinear(requests, kArenaAlignment)
+                                                  : PlanGreedy(requests, kArenaAlignment);
+  arena_bytes_ = plan.arena_bytes;
+  void* arena = nullptr;
+  if (posix_memalign(&arena, kArenaAlignment, std::max<size_t>(arena_bytes_, kArenaAlignment)) !=
+      0) {
+    return MakeStatus(StatusCode::kOutOfMemory, "cannot allocate an arena of %zu bytes",
+                      arena_bytes_);
+  }
+  arena_ = static_cast<uint8_t*>(arena);
+  std::memset(arena_, 0, std::max<size_t>(arena_bytes_, kArenaAlignment));
+  placements_.clear();
+  for (size_t k = 0; k < owners.size(); ++k) {
+    TensorPlacement p = owners[k];
+    p.offset = plan.offsets[k];
+    if (p.tensor >= 0) {
+      tensors_[p.tensor].data = arena_ + p.offset;
+      tensors_[p.tensor].allocation = Allocation::kArena;
+    } else {
+      scratch_[-1 - p.tensor].data = arena_ + p.offset;
+      p.tensor = -1;
+    }
+    placements_.push_back(p);
+  }
+  profile_.assign(nodes_.size(), NodeProfile());
+  return Status::Ok();
+}
+
+void Interpreter::ResetVariables() {
+  for (Tensor& t : tensors_) {
+    if (t.is_variable && t.data != nullptr) std::memset(t.data, 0, t.bytes);
+  }
+}
+
+void Interpreter::ClearProfile() { profile_.assign(nodes_.size(), NodeProfile()); }
+
+Status Interpreter::Invoke() {
+  EDGEOPT_ENSURE(phase_ == Phase::kReady, StatusCode::kInternal, "Invoke before Prepare");
+  const int num_nodes = static_cast<int>(nodes_.size());
+  for (int i = 0; i < num_nodes; ++i) {
+    if (folded_[i]) continue;
+    current_node_ = i;
+    Node& node = nodes_[i];
+    Status s;
+    if (options_.profile) {
+      const auto start = std::chrono::steady_clock::now();
+      s = registrations_[i]->eval(this, &node);
+      const auto end = std::chrono::steady_clock::now();
+      profile_[i].total_us += std::chrono::duration<double, std::micro>(end - start).count();
+      ++profile_[i].count;
+    } else {
+      s = registrations_[i]->eval(this, &node);
+    }
+    if (!s.ok()) {
+      current_node_ = -1;
+      return s.WithPrefix("node " + std::to_string(i) + " (" + node_names_[i] + ")");
+    }
+  }
+  current_node_ = -1;
+  return Status::Ok();
+}
+
+}  // namespace rt
+}  // namespace edgeopt

@@ -1,0 +1,134 @@
+// The interpreter: load (verify the flatbuffer, check every index and size), prepare (shapes,
+// quantization multipliers, weight packing, scratch requests), plan one arena from tensor
+// lifetimes, invoke. Reads the .tflite directly (zero-copy constant data), never the IR.
+#ifndef EDGEOPT_SRC_RUNTIME_INTERPRETER_H_
+#define EDGEOPT_SRC_RUNTIME_INTERPRETER_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "include/edgeopt/status.h"
+#include "src/runtime/cpu_info.h"
+#include "src/runtime/kernel_api.h"
+#include "src/runtime/tensor.h"
+#include "src/runtime/thread_pool.h"
+
+namespace edgeopt {
+namespace rt {
+
+struct InterpreterOptions {
+  int num_threads = 1;                  // <= 0: all cores
+  bool use_optimized_kernels = true;    // false: reference kernels only
+  bool profile = false;                 // record per-node times during Invoke
+  bool linear_planner = false;          // debugging: no arena reuse
+  const CpuInfo* cpu = nullptr;         // override the detected CPU features (tests)
+};
+
+struct NodeProfile {
+  double total_us = 0.0;
+  int count = 0;
+};
+
+// Per-tensor placement, for `inspect --memory`.
+struct TensorPlacement {
+  int tensor = -1;       // tensor index, or -1 for a scratch buffer
+  int node = -1;         // for scratch: the node
+  size_t offset = 0;
+  size_t bytes = 0;
+  int first_use = 0;
+  int last_use = 0;
+};
+
+// Verifies a .tflite buffer with the flatbuffers Verifier (structure, identifier "TFL3").
+Status VerifyModelBuffer(const uint8_t* data, size_t size);
+
+class Interpreter final : public Context {
+ public:
+  // `model_data` must stay alive and unchanged while the interpreter exists (zero-copy).
+  static StatusOr<std::unique_ptr<Interpreter>> Create(const uint8_t* model_data, size_t size,
+                                                       const InterpreterOptions& options);
+  ~Interpreter() override;
+
+  Status Invoke();
+
+  int num_inputs() const { return static_cast<int>(inputs_.size()); }
+  int num_outputs() const { return static_cast<int>(outputs_.size()); }
+  Tensor* input_tensor(int i) { return &tensors_[inputs_[i]]; }
+  Tensor* output_tensor(int i) { return &tensors_[outputs_[i]]; }
+  int input_index(int i) const { return inputs_[i]; }
+  int output_index(int i) const { return outputs_[i]; }
+  int num_nodes() const { return static_cast<int>(nodes_.size()); }
+  const Node& node(int i) const { return nodes_[i]; }
+  const char* node_name(int i) const;  // op name ("CONV_2D", custom name)
+  // Variable tensors back to zero (as TFLite's ResetVariableTensors).
+  void ResetVariables();
+
+  size_t arena_bytes() const { return arena_bytes_; }
+  size_t persistent_bytes() const { return persistent_bytes_; }
+  const std::vector<TensorPlacement>& memory_plan() const { return placements_; }
+  const std::vector<NodeProfile>& profile() const { return profile_; }
+  void ClearProfile();
+
+  // Context.
+  int num_tensors() const override { return static_cast<int>(tensors_.size()); }
+  Tensor* tensor(int index) override { return &tensors_[index]; }
+  Status ResizeTensor(Tensor* tensor, const Dims& dims) override;
+  void* AllocatePersistent(size_t bytes) override;
+  Status MakePersistentConstant(Tensor* tensor) override;
+  Status RequestScratch(size_t bytes, int* scratch_index) override;
+  void* GetScratch(int scratch_index) override;
+  ThreadPool* thread_pool() override { return pool_.get(); }
+  int num_threads() const override { return pool_ ? pool_->num_threads() : 1; }
+  const CpuInfo& cpu() const override { return cpu_; }
+  bool use_optimized_kernels() const override { return options_.use_optimized_kernels; }
+
+ private:
+  Interpreter(const uint8_t* data, size_t size, const InterpreterOptions& options);
+  Status Load();
+  Status LoadTensor(int index);
+  Status LoadNodes();
+  Status PrepareAll();
+  Status TryFold(int node_index, bool* folded);
+  Status PlanMemory();
+
+  enum class Phase { kLoad, kPrepare, kReady };
+
+  const uint8_t* data_;
+  size_t size_;
+  InterpreterOptions options_;
+  CpuInfo cpu_;
+  const tflite::Model* model_ = nullptr;
+  const tflite::SubGraph* subgraph_ = nullptr;
+
+  std::vector<Tensor> tensors_;
+  std::vector<Node> nodes_;
+  std::vector<const Registration*> registrations_;
+  std::vector<std::string> node_names_;
+  std::vector<int> inputs_;
+  std::vector<int> outputs_;
+  std::vector<uint8_t> folded_;  // per node: evaluated at prepare time
+
+  struct Scratch {
+    int node;
+    size_t bytes;
+    uint8_t* data;
+  };
+  std::vector<Scratch> scratch_;
+  std::vector<void*> persistent_blocks_;
+  size_t persistent_bytes_ = 0;
+  uint8_t* arena_ = nullptr;
+  size_t arena_bytes_ = 0;
+  std::vector<TensorPlacement> placements_;
+  std::vector<NodeProfile> profile_;
+  std::unique_ptr<ThreadPool> pool_;
+  Phase phase_ = Phase::kLoad;
+  int current_node_ = -1;
+};
+
+}  // namespace rt
+}  // namespace edgeopt
+
+#endif  // EDGEOPT_SRC_RUNTIME_INTERPRETER_H_

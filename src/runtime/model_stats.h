@@ -1,0 +1,26 @@
+// Static statistics of a prepared model: MACs per node, parameter count, weight sparsity.
+#ifndef EDGEOPT_SRC_RUNTIME_MODEL_STATS_H_
+#define EDGEOPT_SRC_RUNTIME_MODEL_STATS_H_
+
+#include <cstdint>
+#include <vector>
+
+#include "src/runtime/interpreter.h"
+
+namespace edgeopt {
+namespace rt {
+
+struct ModelStats {
+  std::vector<int64_t> node_macs;       // per node
+  std::vector<double> tensor_sparsity;  // per tensor: fraction of zeros of weights, -1 if n/a
+  int64_t total_macs = 0;
+  int64_t parameters = 0;               // elements of constant float/int tensors
+  int64_t constant_bytes = 0;
+};
+
+ModelStats ComputeModelStats(Interpreter* interp);
+
+}  // namespace rt
+}  // namespace edgeopt
+
+#endif  // EDGEOPT_SRC_RUNTIME_MODEL_STATS_H_

@@ -1,0 +1,25 @@
+// Paths and helpers for tests: the shared corpus, tflite-ref, the edgeopt binary, temp dirs.
+#ifndef EDGEOPT_TESTS_TEST_UTIL_H_
+#define EDGEOPT_TESTS_TEST_UTIL_H_
+
+#include <string>
+
+namespace edgeopt {
+namespace testing {
+
+std::string SourceDir();
+std::string BinaryDir();
+// ../shared beside the checkout (EDGEOPT_SHARED overrides).
+std::string SharedDir();
+std::string CorpusPath(const std::string& relative);
+std::string TfliteRefPath();
+std::string EdgeoptBinary();
+// A fresh directory under $TMPDIR, removed by the caller if it wants.
+std::string MakeTempDir(const std::string& prefix);
+// Runs a shell command; returns its exit status and, if `output` is non-null, its stdout+stderr.
+int RunCommand(const std::string& command, std::string* output = nullptr);
+
+}  // namespace testing
+}  // namespace edgeopt
+
+#endif  // EDGEOPT_TESTS_TEST_UTIL_H_

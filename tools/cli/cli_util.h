@@ -1,0 +1,36 @@
+// Shared pieces of the edgeopt CLI: error reporting and model loading.
+#ifndef EDGEOPT_TOOLS_CLI_CLI_UTIL_H_
+#define EDGEOPT_TOOLS_CLI_CLI_UTIL_H_
+
+#include <memory>
+#include <string>
+
+#include "include/edgeopt/status.h"
+#include "src/runtime/interpreter.h"
+#include "src/util/file_util.h"
+
+namespace edgeopt {
+namespace cli {
+
+// Exit codes: 0 success, 1 failure (with a message), 2 usage error.
+constexpr int kExitOk = 0;
+constexpr int kExitFailure = 1;
+constexpr int kExitUsage = 2;
+
+// Prints "edgeopt COMMAND: error: MESSAGE" to stderr and returns kExitFailure.
+int ReportError(const char* command, const Status& status);
+
+struct LoadedModel {
+  std::unique_ptr<MappedFile> file;
+  std::unique_ptr<rt::Interpreter> interpreter;
+};
+// Maps a .tflite file and builds an interpreter; errors name the file.
+StatusOr<LoadedModel> LoadTflite(const std::string& path, const rt::InterpreterOptions& options);
+
+// "[1,28,28,1]".
+std::string DimsString(const rt::Dims& dims);
+
+}  // namespace cli
+}  // namespace edgeopt
+
+#endif  // EDGEOPT_TOOLS_CLI_CLI_UTIL_H_

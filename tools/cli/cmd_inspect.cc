@@ -1,0 +1,210 @@
+// edgeopt inspect MODEL: what is inside a model. For .tflite: inputs/outputs, ops with versions,
+// tensors (dtype, shape, quantization, sparsity), parameters, file size, MACs and the planned
+// arena; --memory prints the arena plan. .h5/.keras go to the Keras inspector.
+#include <algorithm>
+#include <cstdio>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "CLI/CLI.hpp"
+#include "src/runtime/interpreter.h"
+#include "src/runtime/model_stats.h"
+#include "tools/cli/cli_util.h"
+#include "tools/cli/commands.h"
+
+namespace edgeopt {
+namespace cli {
+namespace {
+
+std::string QuantString(const rt::Tensor& t) {
+  if (!t.quant.IsQuantized()) return "";
+  char buf[160];
+  if (t.quant.IsPerChannel()) {
+    float lo = t.quant.scales[0], hi = t.quant.scales[0];
+    for (int c = 1; c < t.quant.num_channels; ++c) {
+      lo = std::min(lo, t.quant.scales[c]);
+      hi = std::max(hi, t.quant.scales[c]);
+    }
+    std::snprintf(buf, sizeof(buf), "per-channel axis=%d n=%d scale=[%.4g..%.4g]", t.quant.axis,
+                  t.quant.num_channels, lo, hi);
+  } else {
+    std::snprintf(buf, sizeof(buf), "scale=%.6g zero_point=%d", t.quant.scale,
+                  t.quant.zero_point);
+  }
+  return buf;
+}
+
+std::string TensorLine(const rt::Tensor& t) {
+  std::string s = std::string(DTypeName(t.type)) + " " + DimsString(t.dims);
+  const std::string q = QuantString(t);
+  if (!q.empty()) s += "  " + q;
+  return s;
+}
+
+std::string HumanCount(double n) {
+  char buf[32];
+  if (n >= 1e9) {
+    std::snprintf(buf, sizeof(buf), "%.2fG", n / 1e9);
+  } else if (n >= 1e6) {
+    std::snprintf(buf, sizeof(buf), "%.2fM", n / 1e6);
+  } else if (n >= 1e3) {
+    std::snprintf(buf, sizeof(buf), "%.1fK", n / 1e3);
+  } else {
+    std::snprintf(buf, sizeof(buf), "%.0f", n);
+  }
+  return buf;
+}
+
+int InspectTflite(const std::string& path, bool memory, bool all_tensors) {
+  rt::InterpreterOptions options;
+  auto file = MappedFile::Open(path);
+  if (!file.ok()) return ReportError("inspect", file.status());
+  const MappedFile& f = **file;
+  Status verified = rt::VerifyModelBuffer(f.data(), f.size());
+  if (!verified.ok()) return ReportError("inspect", verified.WithPrefix(path));
+  const tflite::Model* model = tflite::GetModel(f.data());
+  std::printf("model: %s (%zu bytes, schema version %u)\n", path.c_str(), f.size(),
+              model->version());
+  if (model->description() != nullptr) {
+    std::printf("description: %s\n", model->description()->c_str());
+  }
+  if (model->metadata() != nullptr) {
+    std::string names;
+    for (const auto* m : *model->metadata()) {
+      if (m != nullptr && m->name() != nullptr) names += std::string(" ") + m->name()->c_str();
+    }
+    if (!names.empty()) std::printf("metadata:%s\n", names.c_str());
+  }
+  if (model->signature_defs() != nullptr) {
+    for (const auto* sig : *model->signature_defs()) {
+      if (sig == nullptr) continue;
+      std::printf("signature: %s (subgraph %u)\n",
+                  sig->signature_key() != nullptr ? sig->signature_key()->c_str() : "?",
+                  sig->subgraph_index());
+    }
+  }
+  const int num_subgraphs = model->subgraphs() != nullptr ? model->subgraphs()->size() : 0;
+  if (num_subgraphs > 1) std::printf("subgraphs: %d (edgeopt runs subgraph 0)\n", num_subgraphs);
+
+  auto loaded = rt::Interpreter::Create(f.data(), f.size(), options);
+  if (!loaded.ok()) {
+    // Still show what the file says about its operators.
+    std::printf("operator codes:\n");
+    if (model->operator_codes() != nullptr) {
+      for (const auto* code : *model->operator_codes()) {
+        if (code == nullptr) continue;
+        const int op = std::max<int>(code->deprecated_builtin_code(),
+                                     static_cast<int>(code->builtin_code()));
+        if (op == static_cast<int>(tflite::BuiltinOperator::CUSTOM)) {
+          std::printf("  CUSTOM %s\n",
+                      code->custom_code() != nullptr ? code->custom_code()->c_str() : "?");
+        } else {
+          std::printf("  %s v%d\n",
+                      tflite::EnumNameBuiltinOperator(static_cast<tflite::BuiltinOperator>(op)),
+                      code->version());
+        }
+      }
+    }
+    return ReportError("inspect", loaded.status().WithPrefix(path));
+  }
+  rt::Interpreter* interp = loaded->get();
+  std::printf("inputs: %d\n", interp->num_inputs());
+  for (int i = 0; i < interp->num_inputs(); ++i) {
+    const rt::Tensor* t = interp->input_tensor(i);
+    std::printf("  [%d] %s  %s\n", i, t->name, TensorLine(*t).c_str());
+  }
+  std::printf("outputs: %d\n", interp->num_outputs());
+  for (int i = 0; i < interp->num_outputs(); ++i) {
+    const rt::Tensor* t = interp->output_tensor(i);
+    std::printf("  [%d] %s  %s\n", i, t->name, TensorLine(*t).c_str());
+  }
+
+  const rt::ModelStats stats = rt::ComputeModelStats(interp);
+  std::map<std::string, int> op_counts;
+  std::printf("ops: %d nodes\n", interp->num_nodes());
+  std::printf("  %4s  %-30s %10s  %s\n", "#", "op", "MACs", "inputs -> outputs");
+  for (int i = 0; i < interp->num_nodes(); ++i) {
+    const rt::Node& node = interp->node(i);
+    const std::string name =
+        std::string(interp->node_name(i)) + " v" + std::to_string(node.version);
+    ++op_counts[name];
+    std::string io;
+    for (int k = 0; k < node.num_inputs; ++k) {
+      io += (k ? "," : "") + (node.inputs[k] < 0 ? std::string("-") : std::to_string(node.inputs[k]));
+    }
+    io += " -> ";
+    for (int k = 0; k < node.num_outputs; ++k) {
+      io += (k ? "," : "") + std::to_string(node.outputs[k]);
+    }
+    std::printf("  %4d  %-30s %10s  %s\n", i, name.c_str(),
+                HumanCount(static_cast<double>(stats.node_macs[i])).c_str(), io.c_str());
+  }
+  std::printf("op summary:");
+  for (const auto& [name, count] : op_counts) std::printf(" %s x%d,", name.c_str(), count);
+  std::printf("\n");
+
+  if (all_tensors) {
+    std::printf("tensors: %d\n", interp->num_tensors());
+    for (int t = 0; t < interp->num_tensors(); ++t) {
+      const rt::Tensor* tensor = interp->tensor(t);
+      std::string kind = tensor->allocation == rt::Allocation::kConstant   ? "const"
+                         : tensor->allocation == rt::Allocation::kArena    ? "arena"
+                         : tensor->allocation == rt::Allocation::kPersistent ? "var"
+                                                                            : "-";
+      std::string sparse;
+      if (stats.tensor_sparsity[t] >= 0) {
+        char buf[48];
+        std::snprintf(buf, sizeof(buf), "  zeros=%.1f%%", 100.0 * stats.tensor_sparsity[t]);
+        sparse = buf;
+      }
+      if (tensor->sparsity != nullptr) sparse += "  sparse-encoded";
+      std::printf("  %4d %-5s %-48s %s%s\n", t, kind.c_str(), tensor->name,
+                  TensorLine(*tensor).c_str(), sparse.c_str());
+    }
+  }
+  std::printf("parameters: %s (%lld), in %s of constant data\n",
+              HumanCount(static_cast<double>(stats.parameters)).c_str(),
+              static_cast<long long>(stats.parameters),
+              HumanCount(static_cast<double>(stats.constant_bytes)).c_str());
+  std::printf("MACs per inference: %s (%lld)\n",
+              HumanCount(static_cast<double>(stats.total_macs)).c_str(),
+              static_cast<long long>(stats.total_macs));
+  std::printf("arena: %zu bytes planned (greedy, tensor lifetimes); persistent: %zu bytes\n",
+              interp->arena_bytes(), interp->persistent_bytes());
+  if (memory) {
+    std::printf("memory plan (offset, bytes, lifetime [first,last] node, tensor):\n");
+    auto plan = interp->memory_plan();
+    std::sort(plan.begin(), plan.end(), [](const rt::TensorPlacement& a,
+                                           const rt::TensorPlacement& b) {
+      return a.offset != b.offset ? a.offset < b.offset : a.first_use < b.first_use;
+    });
+    for (const auto& p : plan) {
+      std::printf("  %10zu %10zu  [%3d,%3d]  %s\n", p.offset, p.bytes, p.first_use, p.last_use,
+                  p.tensor >= 0 ? interp->tensor(p.tensor)->name
+                                : ("scratch of node " + std::to_string(p.node)).c_str());
+    }
+  }
+  return kExitOk;
+}
+
+}  // namespace
+
+int RunInspect(int argc, char** argv) {
+  CLI::App app{"Show what is inside a model: .tflite (ops, tensors, parameters, MACs, arena) or "
+               "Keras .h5/.keras (layers, shapes, parameters, what converts to what).",
+               "edgeopt inspect"};
+  std::string model;
+  bool memory = false;
+  bool no_tensors = false;
+  app.add_option("model", model, "a .tflite, .h5 or .keras file")->required();
+  app.add_flag("--memory", memory, "print the arena plan (offsets and lifetimes)");
+  app.add_flag("--no-tensors", no_tensors, "leave out the tensor table");
+  CLI11_PARSE(app, argc, argv);
+  const std::string ext = FileExtension(model);
+  if (ext == ".h5" || ext == ".hdf5" || ext == ".keras") return InspectKeras(model);
+  return InspectTflite(model, memory, !no_tensors);
+}
+
+}  // namespace cli
+}  // namespace edgeopt

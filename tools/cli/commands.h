@@ -1,0 +1,20 @@
+// Every edgeopt command: int RunX(argc, argv), with argv[0] = "edgeopt x".
+#ifndef EDGEOPT_TOOLS_CLI_COMMANDS_H_
+#define EDGEOPT_TOOLS_CLI_COMMANDS_H_
+
+#include <string>
+
+namespace edgeopt {
+namespace cli {
+
+int RunInspect(int argc, char** argv);
+int RunRun(int argc, char** argv);
+int RunBench(int argc, char** argv);
+
+// inspect for Keras .h5/.keras files (tools/cli/inspect_keras.cc).
+int InspectKeras(const std::string& path);
+
+}  // namespace cli
+}  // namespace edgeopt
+
+#endif  // EDGEOPT_TOOLS_CLI_COMMANDS_H_
