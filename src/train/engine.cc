@@ -1,5 +1,8 @@
 #include "src/train/engine.h"
 
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
 #include <cstring>
 
 namespace edgeopt {
@@ -227,7 +230,17 @@ Status Engine::Forward(const float* x, int batch, bool training) {
   ctx_.training = training;
   ctx_.step = step_;
   if (training) ++step_;
-  for (auto& k : kernels_) k->Forward(&ctx_);
+  if (!profiling_) {
+    for (auto& k : kernels_) k->Forward(&ctx_);
+    return Status::Ok();
+  }
+  node_times_.resize(kernels_.size());
+  for (size_t i = 0; i < kernels_.size(); ++i) {
+    const auto t0 = std::chrono::steady_clock::now();
+    kernels_[i]->Forward(&ctx_);
+    node_times_[i].forward +=
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  }
   return Status::Ok();
 }
 
@@ -236,9 +249,42 @@ void Engine::Backward() {
     Value& v = values_[t];
     std::memset(v.g(), 0, sizeof(float) * v.size);
   }
+  node_times_.resize(kernels_.size());
   for (int i = static_cast<int>(kernels_.size()) - 1; i >= 0; --i) {
-    if (active_[i]) kernels_[i]->Backward(&ctx_);
+    if (!active_[i]) continue;
+    if (!profiling_) {
+      kernels_[i]->Backward(&ctx_);
+      continue;
+    }
+    const auto t0 = std::chrono::steady_clock::now();
+    kernels_[i]->Backward(&ctx_);
+    node_times_[i].backward +=
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   }
+}
+
+std::string Engine::ProfileReport() const {
+  std::vector<int> order(node_times_.size());
+  double total = 0.0;
+  for (size_t i = 0; i < order.size(); ++i) {
+    order[i] = static_cast<int>(i);
+    total += node_times_[i].forward + node_times_[i].backward;
+  }
+  std::sort(order.begin(), order.end(), [&](int a, int b) {
+    return node_times_[a].forward + node_times_[a].backward >
+           node_times_[b].forward + node_times_[b].backward;
+  });
+  std::string out = "node                               forward_s  backward_s   share\n";
+  char line[256];
+  for (int i : order) {
+    const ir::Node& n = graph_.nodes[i];
+    const double t = node_times_[i].forward + node_times_[i].backward;
+    std::snprintf(line, sizeof(line), "%-3d %-18s %-12s %10.3f %11.3f %6.1f%%\n", i,
+                  n.op.c_str(), n.name.substr(0, 12).c_str(), node_times_[i].forward,
+                  node_times_[i].backward, total > 0 ? 100.0 * t / total : 0.0);
+    out += line;
+  }
+  return out;
 }
 
 Status Engine::ExportWeights(ir::Graph* graph) const {

@@ -91,6 +91,15 @@ class Engine {
   const ir::Graph& graph() const { return graph_; }
   Value& value(int tensor) { return values_[tensor]; }
 
+  // Per-node forward / backward wall time (seconds), accumulated while profiling is on.
+  void EnableProfiling(bool on) { profiling_ = on; }
+  struct NodeTime {
+    double forward = 0.0, backward = 0.0;
+  };
+  const std::vector<NodeTime>& node_times() const { return node_times_; }
+  // A table of the node times, slowest first.
+  std::string ProfileReport() const;
+
   rt::ThreadPool* pool() { return pool_.get(); }
   Gemm* gemm() { return gemm_.get(); }
   int num_threads() const { return pool_->num_threads(); }
@@ -116,6 +125,8 @@ class Engine {
   int batch_ = 0;
   uint64_t seed_ = 0;
   uint64_t step_ = 0;
+  bool profiling_ = false;
+  std::vector<NodeTime> node_times_;
 };
 
 }  // namespace train

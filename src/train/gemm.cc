@@ -3,6 +3,10 @@
 #include <algorithm>
 #include <cstring>
 
+#if defined(__SSE2__)
+#include <xmmintrin.h>
+#endif
+
 namespace edgeopt {
 namespace train {
 
@@ -49,13 +53,31 @@ void PackA(bool trans, const float* a, int lda, int mc, int kc, int mr, float* d
         for (; i < mr; ++i) d[i] = 0.0f;
       }
     } else {
-      for (int i = 0; i < rows; ++i) {
-        const float* src = a + static_cast<long>(p + i) * lda;
-        float* d = dst + i;
-        for (int k = 0; k < kc; ++k) d[k * mr] = src[k];
+      // Row pointers (padding rows read row 0 and are zeroed after): contiguous writes.
+      const float* rowp[16];
+      for (int i = 0; i < mr; ++i) rowp[i] = a + static_cast<long>(p + (i < rows ? i : 0)) * lda;
+      int k = 0;
+#if defined(__SSE2__)
+      if (rows == mr && mr % 4 == 0) {
+        // 4x4 transposes: 4 rows x 4 k values per step.
+        for (; k + 4 <= kc; k += 4) {
+          for (int i = 0; i < mr; i += 4) {
+            __m128 r0 = _mm_loadu_ps(rowp[i] + k);
+            __m128 r1 = _mm_loadu_ps(rowp[i + 1] + k);
+            __m128 r2 = _mm_loadu_ps(rowp[i + 2] + k);
+            __m128 r3 = _mm_loadu_ps(rowp[i + 3] + k);
+            _MM_TRANSPOSE4_PS(r0, r1, r2, r3);
+            _mm_storeu_ps(dst + (k + 0) * mr + i, r0);
+            _mm_storeu_ps(dst + (k + 1) * mr + i, r1);
+            _mm_storeu_ps(dst + (k + 2) * mr + i, r2);
+            _mm_storeu_ps(dst + (k + 3) * mr + i, r3);
+          }
+        }
       }
-      for (int i = rows; i < mr; ++i) {
-        for (int k = 0; k < kc; ++k) dst[k * mr + i] = 0.0f;
+#endif
+      for (; k < kc; ++k) {
+        float* d = dst + k * mr;
+        for (int i = 0; i < mr; ++i) d[i] = i < rows ? rowp[i][k] : 0.0f;
       }
     }
     dst += static_cast<long>(kc) * mr;
@@ -71,7 +93,11 @@ void PackB(bool trans, const float* b, int ldb, int kc, int nc, int nr, float* d
         const float* src = b + static_cast<long>(k) * ldb + p;
         float* d = dst + k * nr;
         if (cols == nr) {
-          std::memcpy(d, src, sizeof(float) * nr);
+          int j = 0;
+#if defined(__SSE2__)
+          for (; j + 4 <= nr; j += 4) _mm_storeu_ps(d + j, _mm_loadu_ps(src + j));
+#endif
+          for (; j < nr; ++j) d[j] = src[j];
         } else {
           int j = 0;
           for (; j < cols; ++j) d[j] = src[j];
@@ -79,14 +105,30 @@ void PackB(bool trans, const float* b, int ldb, int kc, int nc, int nr, float* d
         }
       }
     } else {
-      // B(k, j) = b[j * ldb + k].
-      for (int j = 0; j < cols; ++j) {
-        const float* src = b + static_cast<long>(p + j) * ldb;
-        float* d = dst + j;
-        for (int k = 0; k < kc; ++k) d[k * nr] = src[k];
+      // B(k, j) = b[j * ldb + k]: column pointers, contiguous writes.
+      const float* colp[32];
+      for (int j = 0; j < nr; ++j) colp[j] = b + static_cast<long>(p + (j < cols ? j : 0)) * ldb;
+      int k = 0;
+#if defined(__SSE2__)
+      if (cols == nr && nr % 4 == 0) {
+        for (; k + 4 <= kc; k += 4) {
+          for (int j = 0; j < nr; j += 4) {
+            __m128 r0 = _mm_loadu_ps(colp[j] + k);
+            __m128 r1 = _mm_loadu_ps(colp[j + 1] + k);
+            __m128 r2 = _mm_loadu_ps(colp[j + 2] + k);
+            __m128 r3 = _mm_loadu_ps(colp[j + 3] + k);
+            _MM_TRANSPOSE4_PS(r0, r1, r2, r3);
+            _mm_storeu_ps(dst + (k + 0) * nr + j, r0);
+            _mm_storeu_ps(dst + (k + 1) * nr + j, r1);
+            _mm_storeu_ps(dst + (k + 2) * nr + j, r2);
+            _mm_storeu_ps(dst + (k + 3) * nr + j, r3);
+          }
+        }
       }
-      for (int j = cols; j < nr; ++j) {
-        for (int k = 0; k < kc; ++k) dst[k * nr + j] = 0.0f;
+#endif
+      for (; k < kc; ++k) {
+        float* d = dst + k * nr;
+        for (int j = 0; j < nr; ++j) d[j] = j < cols ? colp[j][k] : 0.0f;
       }
     }
     dst += static_cast<long>(kc) * nr;

@@ -39,6 +39,9 @@ class Gemm {
                  const float* b, int ldb, float* c, int ldc, bool accumulate,
                  const GemmEpilogue& epilogue, int thread);
 
+  // Makes per-thread scratch for threads [0, n) exist (call before RunSerial from n threads).
+  void ReserveThreads(int n) { ScratchFor(n - 1); }
+
   const char* isa_name() const { return isa_name_; }
   int mr() const { return mr_; }
   int nr() const { return nr_; }

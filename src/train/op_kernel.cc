@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 
 #include "src/train/ops.h"
 
@@ -51,19 +52,19 @@ StatusOr<FusedAct> ParseFusedAct(const ir::Node& node) {
                     node.op.c_str(), node.name.c_str(), a.c_str());
 }
 
-void ApplyFusedAct(FusedAct act, float* y, int64_t n) {
+void ApplyFusedAct(FusedAct act, float* __restrict y, int64_t n) {
   switch (act) {
     case FusedAct::kNone:
     case FusedAct::kSignBit:
       return;
     case FusedAct::kRelu:
-      for (int64_t i = 0; i < n; ++i) y[i] = y[i] > 0.0f ? y[i] : 0.0f;
+      for (int64_t i = 0; i < n; ++i) y[i] = std::max(y[i], 0.0f);
       return;
     case FusedAct::kRelu6:
-      for (int64_t i = 0; i < n; ++i) y[i] = std::fmin(std::fmax(y[i], 0.0f), 6.0f);
+      for (int64_t i = 0; i < n; ++i) y[i] = std::min(std::max(y[i], 0.0f), 6.0f);
       return;
     case FusedAct::kReluN1To1:
-      for (int64_t i = 0; i < n; ++i) y[i] = std::fmin(std::fmax(y[i], -1.0f), 1.0f);
+      for (int64_t i = 0; i < n; ++i) y[i] = std::min(std::max(y[i], -1.0f), 1.0f);
       return;
     case FusedAct::kTanh:
       for (int64_t i = 0; i < n; ++i) y[i] = std::tanh(y[i]);
@@ -71,19 +72,34 @@ void ApplyFusedAct(FusedAct act, float* y, int64_t n) {
   }
 }
 
-void FusedActBackward(FusedAct act, const float* y, float* g, int64_t n) {
+namespace {
+
+// Bit mask of a comparison result: GCC vectorizes "g & mask" but not "cond ? g : 0" (float
+// compares may trap without -fno-trapping-math).
+inline float KeepIf(bool keep, float g) {
+  uint32_t bits;
+  std::memcpy(&bits, &g, 4);
+  bits &= -static_cast<uint32_t>(keep);
+  float out;
+  std::memcpy(&out, &bits, 4);
+  return out;
+}
+
+}  // namespace
+
+void FusedActBackward(FusedAct act, const float* __restrict y, float* __restrict g, int64_t n) {
   switch (act) {
     case FusedAct::kNone:
     case FusedAct::kSignBit:
       return;
     case FusedAct::kRelu:
-      for (int64_t i = 0; i < n; ++i) g[i] = y[i] > 0.0f ? g[i] : 0.0f;
+      for (int64_t i = 0; i < n; ++i) g[i] = KeepIf(y[i] > 0.0f, g[i]);
       return;
     case FusedAct::kRelu6:
-      for (int64_t i = 0; i < n; ++i) g[i] = (y[i] > 0.0f && y[i] < 6.0f) ? g[i] : 0.0f;
+      for (int64_t i = 0; i < n; ++i) g[i] = KeepIf((y[i] > 0.0f) & (y[i] < 6.0f), g[i]);
       return;
     case FusedAct::kReluN1To1:
-      for (int64_t i = 0; i < n; ++i) g[i] = (y[i] > -1.0f && y[i] < 1.0f) ? g[i] : 0.0f;
+      for (int64_t i = 0; i < n; ++i) g[i] = KeepIf((y[i] > -1.0f) & (y[i] < 1.0f), g[i]);
       return;
     case FusedAct::kTanh:
       for (int64_t i = 0; i < n; ++i) g[i] *= 1.0f - y[i] * y[i];

@@ -9,17 +9,21 @@ namespace edgeopt {
 namespace train {
 namespace {
 
+// acc[c] += sum over rows of g[r, c].
+void AddRows(const float* __restrict g, int64_t rows, int cols, float* __restrict acc) {
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* __restrict gr = g + r * cols;
+    for (int c = 0; c < cols; ++c) acc[c] += gr[c];
+  }
+}
+
 // Column sums of g[rows, cols] into dst (overwrite or add), deterministic per thread count.
 void ColumnSums(KernelContext* ctx, const float* g, int64_t rows, int cols, float* dst,
                 bool overwrite, std::vector<float>* partial) {
   const int max_tasks = ctx->threads();
   partial->assign(static_cast<size_t>(max_tasks) * cols, 0.0f);
   const int tasks = ParallelChunks(ctx, rows, [&](int64_t b, int64_t e, int task) {
-    float* acc = partial->data() + static_cast<size_t>(task) * cols;
-    for (int64_t r = b; r < e; ++r) {
-      const float* row = g + r * cols;
-      for (int c = 0; c < cols; ++c) acc[c] += row[c];
-    }
+    AddRows(g + b * cols, e - b, cols, partial->data() + static_cast<size_t>(task) * cols);
   });
   for (int c = 0; c < cols; ++c) {
     float s = 0.0f;
@@ -98,6 +102,10 @@ class FullyConnected : public OpKernel {
   std::vector<float> partial_;
 };
 
+// CONV_2D as blocked im2col + GEMM. The batch is cut into chunks of whole images small
+// enough that their im2col matrix stays in L2; each thread takes a contiguous range of chunks
+// and runs single-threaded GEMMs on them. Backward recomputes each chunk's im2col instead of
+// keeping the whole matrix (which would go through memory three times).
 class Conv2D : public OpKernel {
  public:
   Status Prepare(KernelContext* ctx) override {
@@ -133,117 +141,206 @@ class Conv2D : public OpKernel {
                      static_cast<long long>(ctx->v(in[2]).size), cout_);
     }
     k_ = wh_.k * ww_.k * cin_;
-    m_ = n_ * wh_.out * ww_.out;
+    rows_per_image_ = wh_.out * ww_.out;
     pointwise_ = wh_.k == 1 && ww_.k == 1 && wh_.stride == 1 && ww_.stride == 1 &&
                  wh_.pad_before == 0 && ww_.pad_before == 0;
-    if (!pointwise_ && col_.size() < static_cast<size_t>(m_) * k_) {
-      col_.resize(static_cast<size_t>(m_) * k_);
+    // Chunks of whole images whose im2col rows plus output rows (values and gradients) stay
+    // in L2: about kChunkFloats floats.
+    constexpr int64_t kChunkFloats = 128 * 1024;
+    const int64_t per_image = static_cast<int64_t>(rows_per_image_) * k_;
+    const int64_t footprint = static_cast<int64_t>(rows_per_image_) * (k_ + 2 * cout_);
+    images_per_chunk_ =
+        static_cast<int>(std::max<int64_t>(1, kChunkFloats / std::max<int64_t>(1, footprint)));
+    images_per_chunk_ = std::min(images_per_chunk_, std::max(1, n_));
+    num_chunks_ = (n_ + images_per_chunk_ - 1) / images_per_chunk_;
+    // dW^T = col^T dY (M = K, N = Cout) wastes less tile padding when K < Cout.
+    transposed_dw_ = k_ < cout_;
+    const int threads = ctx->threads();
+    ctx->gemm->ReserveThreads(threads);
+    const size_t chunk_values = static_cast<size_t>(images_per_chunk_) * per_image;
+    scratch_.resize(threads);
+    for (Scratch& s : scratch_) {
+      if (!pointwise_ && s.col.size() < chunk_values) s.col.resize(chunk_values);
+      if (!pointwise_ && s.dcol.size() < chunk_values) s.dcol.resize(chunk_values);
+      s.dw.resize(static_cast<size_t>(cout_) * k_);
+      s.db.resize(cout_);
     }
     SetShape(&ctx->v(out[0]), {n_, wh_.out, ww_.out, cout_});
     return Status::Ok();
   }
 
   void Forward(KernelContext* ctx) override {
-    const Value& x = ctx->v(in[0]);
-    const float* col = x.d();
-    if (!pointwise_) {
-      ParallelChunks(ctx, n_, [&](int64_t b, int64_t e, int) {
-        for (int64_t n = b; n < e; ++n) Im2Col(x.d(), static_cast<int>(n));
-      });
-      col = col_.data();
-    }
-    Value& y = ctx->v(out[0]);
+    const float* x = ctx->v(in[0]).d();
+    const float* w = ctx->v(in[1]).d();
+    float* y = ctx->v(out[0]).d();
     GemmEpilogue ep;
     ep.bias = has_bias_ ? ctx->v(in[2]).d() : nullptr;
     ep.relu = act_ == FusedAct::kRelu;
-    ctx->gemm->Run(false, true, m_, cout_, k_, col, k_, ctx->v(in[1]).d(), k_, y.d(), cout_,
-                   false, ep, ctx->pool);
-    if (act_ != FusedAct::kRelu) ApplyFusedAct(act_, y.d(), y.size);
+    ParallelChunks(ctx, num_chunks_, [&](int64_t b, int64_t e, int task) {
+      Scratch& s = scratch_[task];
+      for (int64_t chunk = b; chunk < e; ++chunk) {
+        int n0, n1;
+        ChunkImages(chunk, &n0, &n1);
+        const int64_t row0 = static_cast<int64_t>(n0) * rows_per_image_;
+        const int rows = (n1 - n0) * rows_per_image_;
+        const float* col = x + row0 * k_;
+        if (!pointwise_) {
+          for (int n = n0; n < n1; ++n) Im2Col(x, n, s.col.data() + static_cast<int64_t>(n - n0) * rows_per_image_ * k_);
+          col = s.col.data();
+        }
+        float* yc = y + row0 * cout_;
+        ctx->gemm->RunSerial(false, true, rows, cout_, k_, col, k_, w, k_, yc, cout_, false, ep,
+                             task);
+        if (act_ != FusedAct::kRelu) ApplyFusedAct(act_, yc, static_cast<int64_t>(rows) * cout_);
+      }
+    });
   }
 
   void Backward(KernelContext* ctx) override {
-    Value& y = ctx->v(out[0]);
-    float* dy = y.g();
-    FusedActBackward(act_, y.d(), dy, y.size);
-    const float* col = pointwise_ ? ctx->v(in[0]).d() : col_.data();
-    if (float* dw = InGrad(ctx, 1)) {
-      ctx->gemm->Run(true, false, cout_, k_, m_, dy, cout_, col, k_, dw, k_, !Over(1), {},
-                     ctx->pool);
-    }
-    if (float* db = has_bias_ ? InGrad(ctx, 2) : nullptr) {
-      ColumnSums(ctx, dy, m_, cout_, db, Over(2), &partial_);
-    }
-    if (float* dx = InGrad(ctx, 0)) {
-      if (pointwise_) {
-        ctx->gemm->Run(false, false, m_, k_, cout_, dy, cout_, ctx->v(in[1]).d(), k_, dx, k_,
-                       !Over(0), {}, ctx->pool);
-        return;
-      }
-      if (dcol_.size() < static_cast<size_t>(m_) * k_) dcol_.resize(static_cast<size_t>(m_) * k_);
-      ctx->gemm->Run(false, false, m_, k_, cout_, dy, cout_, ctx->v(in[1]).d(), k_,
-                     dcol_.data(), k_, false, {}, ctx->pool);
-      const bool over = Over(0);
-      const int64_t per_image = static_cast<int64_t>(wh_.in) * ww_.in * cin_;
-      ParallelChunks(ctx, n_, [&](int64_t b, int64_t e, int) {
-        for (int64_t n = b; n < e; ++n) {
-          if (over) std::memset(dx + n * per_image, 0, sizeof(float) * per_image);
-          Col2Im(dx, static_cast<int>(n));
+    const float* x = ctx->v(in[0]).d();
+    const float* w = ctx->v(in[1]).d();
+    Value& yv = ctx->v(out[0]);
+    float* dy = yv.g();
+    const float* y = yv.d();
+    float* dw = InGrad(ctx, 1);
+    float* db = has_bias_ ? InGrad(ctx, 2) : nullptr;
+    float* dx = InGrad(ctx, 0);
+    const bool over_x = Over(0);
+    const int64_t x_per_image = static_cast<int64_t>(wh_.in) * ww_.in * cin_;
+    const int tasks = ParallelChunks(ctx, num_chunks_, [&](int64_t b, int64_t e, int task) {
+      Scratch& s = scratch_[task];
+      if (dw != nullptr) std::fill(s.dw.begin(), s.dw.end(), 0.0f);
+      if (db != nullptr) std::fill(s.db.begin(), s.db.end(), 0.0f);
+      for (int64_t chunk = b; chunk < e; ++chunk) {
+        int n0, n1;
+        ChunkImages(chunk, &n0, &n1);
+        const int64_t row0 = static_cast<int64_t>(n0) * rows_per_image_;
+        const int rows = (n1 - n0) * rows_per_image_;
+        float* g = dy + row0 * cout_;
+        FusedActBackward(act_, y + row0 * cout_, g, static_cast<int64_t>(rows) * cout_);
+        if (db != nullptr) AddRows(g, rows, cout_, s.db.data());
+        if (dw != nullptr) {
+          const float* col = x + row0 * k_;
+          if (!pointwise_) {
+            for (int n = n0; n < n1; ++n) {
+              Im2Col(x, n, s.col.data() + static_cast<int64_t>(n - n0) * rows_per_image_ * k_);
+            }
+            col = s.col.data();
+          }
+          if (transposed_dw_) {
+            ctx->gemm->RunSerial(true, false, k_, cout_, rows, col, k_, g, cout_, s.dw.data(),
+                                 cout_, true, {}, task);
+          } else {
+            ctx->gemm->RunSerial(true, false, cout_, k_, rows, g, cout_, col, k_, s.dw.data(), k_,
+                                 true, {}, task);
+          }
         }
-      });
+        if (dx != nullptr) {
+          if (pointwise_) {
+            ctx->gemm->RunSerial(false, false, rows, k_, cout_, g, cout_, w, k_, dx + row0 * k_,
+                                 k_, !over_x, {}, task);
+          } else {
+            ctx->gemm->RunSerial(false, false, rows, k_, cout_, g, cout_, w, k_, s.dcol.data(), k_,
+                                 false, {}, task);
+            for (int n = n0; n < n1; ++n) {
+              float* dimg = dx + n * x_per_image;
+              if (over_x) std::memset(dimg, 0, sizeof(float) * x_per_image);
+              Col2Im(s.dcol.data() + static_cast<int64_t>(n - n0) * rows_per_image_ * k_, dimg);
+            }
+          }
+        }
+      }
+    });
+    // Reduce the per-task partial sums in task order.
+    if (dw != nullptr) {
+      const bool over = Over(1);
+      for (int o = 0; o < cout_; ++o) {
+        for (int kk = 0; kk < k_; ++kk) {
+          float sum = 0.0f;
+          for (int t = 0; t < tasks; ++t) {
+            sum += transposed_dw_ ? scratch_[t].dw[static_cast<size_t>(kk) * cout_ + o]
+                                  : scratch_[t].dw[static_cast<size_t>(o) * k_ + kk];
+          }
+          float& d = dw[static_cast<size_t>(o) * k_ + kk];
+          d = over ? sum : d + sum;
+        }
+      }
+    }
+    if (db != nullptr) {
+      const bool over = Over(2);
+      for (int c = 0; c < cout_; ++c) {
+        float sum = 0.0f;
+        for (int t = 0; t < tasks; ++t) sum += scratch_[t].db[c];
+        db[c] = over ? sum : db[c] + sum;
+      }
     }
   }
 
  private:
-  void Im2Col(const float* x, int n) {
-    const int oh_n = wh_.out, ow_n = ww_.out;
-    float* dst = col_.data() + static_cast<size_t>(n) * oh_n * ow_n * k_;
-    const float* img = x + static_cast<size_t>(n) * wh_.in * ww_.in * cin_;
+  struct Scratch {
+    std::vector<float> col, dcol, dw, db;
+  };
+
+  void ChunkImages(int64_t chunk, int* n0, int* n1) const {
+    *n0 = static_cast<int>(chunk * images_per_chunk_);
+    *n1 = std::min(n_, *n0 + images_per_chunk_);
+  }
+
+  // im2col rows of image n into dst (rows_per_image x K).
+  void Im2Col(const float* x, int n, float* __restrict dst) const {
+    const int oh_n = wh_.out, ow_n = ww_.out, cin = cin_;
+    const int kh_n = wh_.k, kw_n = ww_.k, in_h = wh_.in, in_w = ww_.in;
+    const int sh = wh_.stride, sw = ww_.stride, ph = wh_.pad_before, pw = ww_.pad_before;
+    const int dh = wh_.dilation, dwl = ww_.dilation;
+    const float* __restrict img = x + static_cast<size_t>(n) * in_h * in_w * cin;
     for (int oh = 0; oh < oh_n; ++oh) {
       for (int ow = 0; ow < ow_n; ++ow) {
-        for (int kh = 0; kh < wh_.k; ++kh) {
-          const int ih = oh * wh_.stride - wh_.pad_before + kh * wh_.dilation;
-          if (ih < 0 || ih >= wh_.in) {
-            std::memset(dst, 0, sizeof(float) * ww_.k * cin_);
-            dst += ww_.k * cin_;
+        for (int kh = 0; kh < kh_n; ++kh) {
+          const int ih = oh * sh - ph + kh * dh;
+          if (ih < 0 || ih >= in_h) {
+            for (int i = 0; i < kw_n * cin; ++i) dst[i] = 0.0f;
+            dst += kw_n * cin;
             continue;
           }
-          const float* row = img + static_cast<size_t>(ih) * ww_.in * cin_;
-          for (int kw = 0; kw < ww_.k; ++kw) {
-            const int iw = ow * ww_.stride - ww_.pad_before + kw * ww_.dilation;
-            if (iw < 0 || iw >= ww_.in) {
-              std::memset(dst, 0, sizeof(float) * cin_);
-            } else if (cin_ == 1) {
+          const float* row = img + static_cast<size_t>(ih) * in_w * cin;
+          for (int kw = 0; kw < kw_n; ++kw) {
+            const int iw = ow * sw - pw + kw * dwl;
+            if (iw < 0 || iw >= in_w) {
+              for (int c = 0; c < cin; ++c) dst[c] = 0.0f;
+            } else if (cin == 1) {
               *dst = row[iw];
             } else {
-              std::memcpy(dst, row + static_cast<size_t>(iw) * cin_, sizeof(float) * cin_);
+              CopyFloats(dst, row + static_cast<size_t>(iw) * cin, cin);
             }
-            dst += cin_;
+            dst += cin;
           }
         }
       }
     }
   }
 
-  void Col2Im(float* dx, int n) const {
-    const int oh_n = wh_.out, ow_n = ww_.out;
-    const float* src = dcol_.data() + static_cast<size_t>(n) * oh_n * ow_n * k_;
-    float* img = dx + static_cast<size_t>(n) * wh_.in * ww_.in * cin_;
+  // Adds the im2col-shaped gradient of one image (rows_per_image x K) into dimg.
+  void Col2Im(const float* __restrict src, float* __restrict dimg) const {
+    const int oh_n = wh_.out, ow_n = ww_.out, cin = cin_;
+    const int kh_n = wh_.k, kw_n = ww_.k, in_h = wh_.in, in_w = ww_.in;
+    const int sh = wh_.stride, sw = ww_.stride, ph = wh_.pad_before, pw = ww_.pad_before;
+    const int dh = wh_.dilation, dwl = ww_.dilation;
     for (int oh = 0; oh < oh_n; ++oh) {
       for (int ow = 0; ow < ow_n; ++ow) {
-        for (int kh = 0; kh < wh_.k; ++kh) {
-          const int ih = oh * wh_.stride - wh_.pad_before + kh * wh_.dilation;
-          if (ih < 0 || ih >= wh_.in) {
-            src += ww_.k * cin_;
+        for (int kh = 0; kh < kh_n; ++kh) {
+          const int ih = oh * sh - ph + kh * dh;
+          if (ih < 0 || ih >= in_h) {
+            src += kw_n * cin;
             continue;
           }
-          float* row = img + static_cast<size_t>(ih) * ww_.in * cin_;
-          for (int kw = 0; kw < ww_.k; ++kw) {
-            const int iw = ow * ww_.stride - ww_.pad_before + kw * ww_.dilation;
-            if (iw >= 0 && iw < ww_.in) {
-              float* d = row + static_cast<size_t>(iw) * cin_;
-              for (int c = 0; c < cin_; ++c) d[c] += src[c];
+          float* row = dimg + static_cast<size_t>(ih) * in_w * cin;
+          for (int kw = 0; kw < kw_n; ++kw) {
+            const int iw = ow * sw - pw + kw * dwl;
+            if (iw >= 0 && iw < in_w) {
+              float* d = row + static_cast<size_t>(iw) * cin;
+              for (int c = 0; c < cin; ++c) d[c] += src[c];
             }
-            src += cin_;
+            src += cin;
           }
         }
       }
@@ -252,10 +349,12 @@ class Conv2D : public OpKernel {
 
   FusedAct act_ = FusedAct::kNone;
   Window wh_, ww_;
-  int n_ = 0, cin_ = 0, cout_ = 0, k_ = 0, m_ = 0;
+  int n_ = 0, cin_ = 0, cout_ = 0, k_ = 0, rows_per_image_ = 0;
+  int images_per_chunk_ = 1, num_chunks_ = 0;
   bool has_bias_ = false;
   bool pointwise_ = false;
-  std::vector<float> col_, dcol_, partial_;
+  bool transposed_dw_ = false;
+  std::vector<Scratch> scratch_;
 };
 
 class DepthwiseConv2D : public OpKernel {

@@ -1,5 +1,6 @@
 // MAX_POOL_2D, AVERAGE_POOL_2D (TFLite semantics: SAME averages count only the valid
 // positions), and the reductions MEAN / SUM / REDUCE_MAX over non-batch axes.
+#include <algorithm>
 #include <cstring>
 #include <limits>
 
@@ -8,6 +9,65 @@
 namespace edgeopt {
 namespace train {
 namespace {
+
+struct PoolGeometry {
+  int c, in_h, in_w, out_h, out_w, k_h, k_w, s_h, s_w, p_h, p_w;
+};
+
+// One image of a max / average pool. Geometry by value and restrict pointers: the argmax
+// stores (int32) could otherwise alias the geometry and block vectorization.
+void PoolImage(const PoolGeometry g, bool is_max, const float* __restrict img,
+               float* __restrict y, int32_t* __restrict argmax) {
+  const int c_n = g.c;
+  for (int oh = 0; oh < g.out_h; ++oh) {
+    const int h0 = oh * g.s_h - g.p_h;
+    for (int ow = 0; ow < g.out_w; ++ow) {
+      const int w0 = ow * g.s_w - g.p_w;
+      const int64_t o = (static_cast<int64_t>(oh) * g.out_w + ow) * c_n;
+      float* __restrict yo = y + o;
+      int32_t* __restrict ao = is_max ? argmax + o : nullptr;
+      int count = 0;
+      for (int kh = 0; kh < g.k_h; ++kh) {
+        const int ih = h0 + kh;
+        if (ih < 0 || ih >= g.in_h) continue;
+        for (int kw = 0; kw < g.k_w; ++kw) {
+          const int iw = w0 + kw;
+          if (iw < 0 || iw >= g.in_w) continue;
+          const int32_t base = (ih * g.in_w + iw) * c_n;
+          const float* __restrict px = img + base;
+          if (count == 0) {
+            CopyFloats(yo, px, c_n);
+            if (is_max) {
+              for (int c = 0; c < c_n; ++c) ao[c] = base + c;
+            }
+          } else if (is_max) {
+            // Integer masks instead of a select: GCC vectorizes this without
+            // -fno-trapping-math. Ties keep the first position.
+            for (int c = 0; c < c_n; ++c) {
+              const float v = px[c];
+              const float m = yo[c];
+              const int32_t mask = -static_cast<int32_t>(v > m);
+              yo[c] = std::max(m, v);
+              ao[c] = (ao[c] & ~mask) | ((base + c) & mask);
+            }
+          } else {
+            for (int c = 0; c < c_n; ++c) yo[c] += px[c];
+          }
+          ++count;
+        }
+      }
+      if (count == 0) {  // a window entirely in the padding (not with TFLite's rules)
+        for (int c = 0; c < c_n; ++c) yo[c] = 0.0f;
+        if (is_max) {
+          for (int c = 0; c < c_n; ++c) ao[c] = -1;
+        }
+      } else if (!is_max && count > 1) {
+        const float inv = 1.0f / static_cast<float>(count);
+        for (int c = 0; c < c_n; ++c) yo[c] *= inv;
+      }
+    }
+  }
+}
 
 class Pool2D : public OpKernel {
  public:
@@ -38,58 +98,18 @@ class Pool2D : public OpKernel {
     const float* x = ctx->v(in[0]).d();
     Value& yv = ctx->v(out[0]);
     float* y = yv.d();
-    ParallelChunks(ctx, n_, [&](int64_t b, int64_t e, int) {
+    const PoolGeometry g{c_, wh_.in, ww_.in, wh_.out, ww_.out, wh_.k, ww_.k,
+                         wh_.stride, ww_.stride, wh_.pad_before, ww_.pad_before};
+    const bool is_max = max_;
+    const FusedAct act = act_;
+    int32_t* argmax = argmax_.data();
+    const int64_t in_per = static_cast<int64_t>(g.in_h) * g.in_w * g.c;
+    const int64_t out_per = static_cast<int64_t>(g.out_h) * g.out_w * g.c;
+    ParallelChunks(ctx, n_, [=](int64_t b, int64_t e, int) {
       for (int64_t n = b; n < e; ++n) {
-        const float* img = x + n * wh_.in * ww_.in * c_;
-        for (int oh = 0; oh < wh_.out; ++oh) {
-          const int h0 = oh * wh_.stride - wh_.pad_before;
-          for (int ow = 0; ow < ww_.out; ++ow) {
-            const int w0 = ow * ww_.stride - ww_.pad_before;
-            const int64_t o = ((n * wh_.out + oh) * ww_.out + ow) * c_;
-            float* yo = y + o;
-            if (max_) {
-              int32_t* ao = argmax_.data() + o;
-              for (int c = 0; c < c_; ++c) {
-                yo[c] = -std::numeric_limits<float>::infinity();
-                ao[c] = -1;
-              }
-              for (int kh = 0; kh < wh_.k; ++kh) {
-                const int ih = h0 + kh;
-                if (ih < 0 || ih >= wh_.in) continue;
-                for (int kw = 0; kw < ww_.k; ++kw) {
-                  const int iw = w0 + kw;
-                  if (iw < 0 || iw >= ww_.in) continue;
-                  const int32_t base = (ih * ww_.in + iw) * c_;
-                  const float* px = img + base;
-                  for (int c = 0; c < c_; ++c) {
-                    if (px[c] > yo[c] || ao[c] < 0) {
-                      yo[c] = px[c];
-                      ao[c] = base + c;
-                    }
-                  }
-                }
-              }
-            } else {
-              for (int c = 0; c < c_; ++c) yo[c] = 0.0f;
-              int count = 0;
-              for (int kh = 0; kh < wh_.k; ++kh) {
-                const int ih = h0 + kh;
-                if (ih < 0 || ih >= wh_.in) continue;
-                for (int kw = 0; kw < ww_.k; ++kw) {
-                  const int iw = w0 + kw;
-                  if (iw < 0 || iw >= ww_.in) continue;
-                  const float* px = img + (ih * ww_.in + iw) * c_;
-                  for (int c = 0; c < c_; ++c) yo[c] += px[c];
-                  ++count;
-                }
-              }
-              const float inv = count > 0 ? 1.0f / static_cast<float>(count) : 0.0f;
-              for (int c = 0; c < c_; ++c) yo[c] *= inv;
-            }
-          }
-        }
-        ApplyFusedAct(act_, y + n * wh_.out * ww_.out * c_,
-                      static_cast<int64_t>(wh_.out) * ww_.out * c_);
+        PoolImage(g, is_max, x + n * in_per, y + n * out_per,
+                  is_max ? argmax + n * out_per : nullptr);
+        ApplyFusedAct(act, y + n * out_per, out_per);
       }
     });
   }
