@@ -35,6 +35,7 @@ int main(int argc, char** argv) {
   int epochs = 1;
   std::vector<int> threads = {1, 2};
   int64_t limit = 0;
+  uint64_t seed = 0;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     if (a == "--epochs" && i + 1 < argc) {
@@ -44,10 +45,12 @@ int main(int argc, char** argv) {
       for (char* p = std::strtok(argv[++i], ","); p != nullptr; p = std::strtok(nullptr, ",")) {
         threads.push_back(std::atoi(p));
       }
+    } else if (a == "--seed" && i + 1 < argc) {
+      seed = std::strtoull(argv[++i], nullptr, 10);
     } else if (a == "--limit" && i + 1 < argc) {
       limit = std::atoll(argv[++i]);
     } else {
-      std::fprintf(stderr, "usage: %s [--epochs N] [--threads 1,2] [--limit SAMPLES]\n",
+      std::fprintf(stderr, "usage: %s [--epochs N] [--threads 1,2] [--limit SAMPLES] [--seed S]\n",
                    argv[0]);
       return 2;
     }
@@ -64,7 +67,7 @@ int main(int argc, char** argv) {
     *train = train->Subset(idx);
   }
   for (int t : threads) {
-    auto graph = train::BuildPresetGraph("fmnist-cnn", 0);
+    auto graph = train::BuildPresetGraph("fmnist-cnn", seed);
     train::EngineOptions eo;
     eo.batch_size = 64;
     eo.num_threads = t;
@@ -76,6 +79,7 @@ int main(int argc, char** argv) {
     train::TrainOptions to;
     to.epochs = epochs;
     to.batch_size = 64;
+    to.seed = seed;
     to.optimizer = train::DefaultOptimizerConfig(train::OptimizerKind::kAdam);
     auto trainer = train::Trainer::Create(engine->get(), to, *train);
     if (!trainer.ok()) {

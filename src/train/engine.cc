@@ -88,6 +88,7 @@ Status Engine::Compile(const EngineOptions& options) {
                  "input '%s' is %s with shape rank %zu; training needs float32 with a batch "
                  "dimension",
                  in_t.name.c_str(), DTypeName(in_t.dtype), in_t.shape.size());
+  if (options.input_requires_grad) values_[input_].requires_grad = true;
   input_sample_shape_.assign(in_t.shape.begin() + 1, in_t.shape.end());
   input_sample_size_ = NumElements(input_sample_shape_);
   for (int d : input_sample_shape_) {

@@ -35,6 +35,8 @@ struct EngineOptions {
   int num_threads = 1;              // <= 0: all cores
   uint64_t seed = 0;                // dropout masks
   const rt::CpuInfo* cpu = nullptr;  // override the detected CPU (tests)
+  // Also compute the gradient w.r.t. graph input 0 (InputGrad): gradient checks, saliency.
+  bool input_requires_grad = false;
 };
 
 struct Parameter {
@@ -78,6 +80,11 @@ class Engine {
   float* LossGrad() { return values_[loss_tensor_].g(); }
   // Reverse pass: parameter gradients (overwritten, not accumulated across steps).
   void Backward();
+  // d loss / d input (with EngineOptions::input_requires_grad), else nullptr.
+  const float* InputGrad() { return values_[input_].g(); }
+  // The training-step counter that seeds dropout masks (set it to replay a step).
+  uint64_t step() const { return step_; }
+  void set_step(uint64_t step) { step_ = step; }
 
   std::vector<Parameter>& parameters() { return params_; }
   const std::vector<Parameter>& parameters() const { return params_; }
