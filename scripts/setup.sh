@@ -10,7 +10,7 @@ PKGS="build-essential cmake pkg-config
   flatbuffers-compiler libflatbuffers-dev
   libhdf5-dev libzip-dev zlib1g-dev nlohmann-json3-dev libcli11-dev libstb-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  dataset-fashion-mnist gnuplot-nox zip ca-certificates"
+  dataset-fashion-mnist gnuplot-nox zip time ca-certificates"
 # npm sets up ../shared/tools/tflite-ref (the official runtime the tests compare against); a
 # machine may already have it from another Node.js package.
 if ! command -v npm >/dev/null 2>&1; then PKGS="$PKGS npm"; fi
