@@ -19,6 +19,7 @@
 // an absent optional input.
 #include "src/ir/text.h"
 
+#include <algorithm>
 #include <cctype>
 #include <cerrno>
 #include <cinttypes>
@@ -64,12 +65,19 @@ std::string FormatReal(double v) {
   if (std::isinf(v)) return v > 0 ? "inf" : "-inf";
   char buf[40];
   const bool is_float = static_cast<double>(static_cast<float>(v)) == v;
-  for (int precision = 1; precision <= 17; ++precision) {
+  int precision = 1;
+  for (; precision <= 17; ++precision) {
     std::snprintf(buf, sizeof(buf), "%.*g", precision, v);
     const double back = std::strtod(buf, nullptr);
     if (is_float ? static_cast<float>(back) == static_cast<float>(v)
                  : back == v)
       break;
+  }
+  // Magnitudes in [1, 1e16) print without an exponent ("10", not "1e+01").
+  const double magnitude = std::fabs(v);
+  if (std::strchr(buf, 'e') != nullptr && magnitude >= 1 && magnitude < 1e16) {
+    const int digits = static_cast<int>(std::floor(std::log10(magnitude))) + 1;
+    std::snprintf(buf, sizeof(buf), "%.*g", std::max(precision, digits), v);
   }
   return buf;
 }

@@ -473,6 +473,10 @@ int RequiredOpVersion(const ir::Graph& graph, const ir::Node& node) {
   }
   if (op == "FULLY_CONNECTED") {
     const ir::Tensor* w = s.In(1);
+    // Hybrid with per-channel weight scales: version 12 (TF 2.12+); TFLite 2.9
+    // has no kernel for it, so the exporter refuses it rather than let 2.9
+    // compute it per-tensor.
+    if (Hybrid(s, 1) && w != nullptr && w->quant.scale.size() > 1) return 12;
     if (w != nullptr && w->has_sparsity) return 8;
     if (s.InIs(0, kI16) && s.InIs(1, kI16) && s.OutIs(0, kI16)) return 7;
     if (node.inputs.size() == 2) return 6;
