@@ -1,8 +1,9 @@
-// Training speed of the train engine on the reference network fmnist-cnn (Conv2D 32 3x3 relu,
-// MaxPool 2, Conv2D 64 3x3 relu, MaxPool 2, Flatten, Dense 128 relu, Dense 10; Adam 1e-3,
-// batch 64, Fashion-MNIST in [0, 1]): seconds per epoch and images per second at 1 and 2
-// threads, and the test accuracy after each epoch. Compare with bench/libtorch_fmnist.cc
-// (same network and settings) run on the same machine at the same time:
+// Training speed of the train engine on the reference network fmnist-cnn
+// (Conv2D 32 3x3 relu, MaxPool 2, Conv2D 64 3x3 relu, MaxPool 2, Flatten, Dense
+// 128 relu, Dense 10; Adam 1e-3, batch 64, Fashion-MNIST in [0, 1]): seconds
+// per epoch and images per second at 1 and 2 threads, and the test accuracy
+// after each epoch. Compare with bench/libtorch_fmnist.cc (same network and
+// settings) run on the same machine at the same time:
 //
 //   build/train_bench [--epochs N] [--threads 1,2] [--limit SAMPLES]
 //
@@ -23,8 +24,8 @@
 
 using namespace edgeopt;
 
-// CPU time of the whole process: with other jobs on the machine, wall time is noisy while CPU
-// time (at 1 thread) is what the work costs.
+// CPU time of the whole process: with other jobs on the machine, wall time is
+// noisy while CPU time (at 1 thread) is what the work costs.
 static double CpuSeconds() {
   timespec ts;
   clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
@@ -42,7 +43,8 @@ int main(int argc, char** argv) {
       epochs = std::atoi(argv[++i]);
     } else if (a == "--threads" && i + 1 < argc) {
       threads.clear();
-      for (char* p = std::strtok(argv[++i], ","); p != nullptr; p = std::strtok(nullptr, ",")) {
+      for (char* p = std::strtok(argv[++i], ","); p != nullptr;
+           p = std::strtok(nullptr, ",")) {
         threads.push_back(std::atoi(p));
       }
     } else if (a == "--seed" && i + 1 < argc) {
@@ -50,7 +52,9 @@ int main(int argc, char** argv) {
     } else if (a == "--limit" && i + 1 < argc) {
       limit = std::atoll(argv[++i]);
     } else {
-      std::fprintf(stderr, "usage: %s [--epochs N] [--threads 1,2] [--limit SAMPLES] [--seed S]\n",
+      std::fprintf(stderr,
+                   "usage: %s [--epochs N] [--threads 1,2] [--limit SAMPLES] "
+                   "[--seed S]\n",
                    argv[0]);
       return 2;
     }
@@ -58,7 +62,9 @@ int main(int argc, char** argv) {
   auto train = data::LoadFashionMnist("train");
   auto test = data::LoadFashionMnist("test");
   if (!train.ok() || !test.ok()) {
-    std::fprintf(stderr, "%s\n", (!train.ok() ? train.status() : test.status()).ToString().c_str());
+    std::fprintf(
+        stderr, "%s\n",
+        (!train.ok() ? train.status() : test.status()).ToString().c_str());
     return 1;
   }
   if (limit > 0 && limit < train->size) {
@@ -86,7 +92,8 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "%s\n", trainer.status().ToString().c_str());
       return 1;
     }
-    std::printf("edgeopt fmnist-cnn threads=%d gemm=%s\n", t, (*engine)->gemm()->isa_name());
+    std::printf("edgeopt fmnist-cnn threads=%d gemm=%s\n", t,
+                (*engine)->gemm()->isa_name());
     train::Engine* eng = engine->get();
     const bool profile = std::getenv("EDGEOPT_TRAIN_PROFILE") != nullptr;
     eng->EnableProfiling(profile);
@@ -101,10 +108,11 @@ int main(int argc, char** argv) {
       auto ev = train::Evaluate(eng, *test_set, 256);
       eng->EnableProfiling(profile);
       cpu_mark = CpuSeconds();
-      std::printf("  epoch %d: %.2f s/epoch wall  %.2f s cpu  %.0f img/s  loss %.4f  "
-                  "train_acc %.4f  test_acc %.4f\n",
-                  s.epoch + 1, s.seconds, cpu, s.images_per_second, s.loss, s.accuracy,
-                  ev.ok() ? ev->accuracy : -1.0);
+      std::printf(
+          "  epoch %d: %.2f s/epoch wall  %.2f s cpu  %.0f img/s  loss %.4f  "
+          "train_acc %.4f  test_acc %.4f\n",
+          s.epoch + 1, s.seconds, cpu, s.images_per_second, s.loss, s.accuracy,
+          ev.ok() ? ev->accuracy : -1.0);
       std::fflush(stdout);
       return Status::Ok();
     });

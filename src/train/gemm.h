@@ -1,14 +1,17 @@
-// Blocked, packed single-precision GEMM for the train engine (BLIS-style loops around an
-// MR x NR microkernel chosen at run time: AVX-512 12x32, AVX2+FMA 6x16, scalar 4x8).
+// Blocked, packed single-precision GEMM for the train engine (BLIS-style loops
+// around an MR x NR microkernel chosen at run time: AVX-512 12x32, AVX2+FMA
+// 6x16, scalar 4x8).
 //
-//   C[M,N] (+)= op(A)[M,K] * op(B)[K,N]   row-major, optional per-column bias + ReLU.
+//   C[M,N] (+)= op(A)[M,K] * op(B)[K,N]   row-major, optional per-column bias +
+//   ReLU.
 //
 // op(A) = A stored [M,K] (lda >= K), or with trans_a A stored [K,M] (lda >= M).
 // op(B) = B stored [K,N] (ldb >= N), or with trans_b B stored [N,K] (ldb >= K).
 //
-// Threads split C into disjoint column or row slices, so every element of C is computed by
-// one thread in the same K order: results are bit-identical for any thread count.
-// Pack buffers are per thread and grow-only (no allocation once warm).
+// Threads split C into disjoint column or row slices, so every element of C is
+// computed by one thread in the same K order: results are bit-identical for any
+// thread count. Pack buffers are per thread and grow-only (no allocation once
+// warm).
 #ifndef EDGEOPT_SRC_TRAIN_GEMM_H_
 #define EDGEOPT_SRC_TRAIN_GEMM_H_
 
@@ -31,15 +34,17 @@ class Gemm {
   // Picks the widest microkernel `cpu` allows.
   explicit Gemm(const rt::CpuInfo& cpu);
 
-  void Run(bool trans_a, bool trans_b, int m, int n, int k, const float* a, int lda,
-           const float* b, int ldb, float* c, int ldc, bool accumulate,
+  void Run(bool trans_a, bool trans_b, int m, int n, int k, const float* a,
+           int lda, const float* b, int ldb, float* c, int ldc, bool accumulate,
            const GemmEpilogue& epilogue, rt::ThreadPool* pool);
   // Single-threaded convenience (used inside per-sample parallel loops).
-  void RunSerial(bool trans_a, bool trans_b, int m, int n, int k, const float* a, int lda,
-                 const float* b, int ldb, float* c, int ldc, bool accumulate,
-                 const GemmEpilogue& epilogue, int thread);
+  void RunSerial(bool trans_a, bool trans_b, int m, int n, int k,
+                 const float* a, int lda, const float* b, int ldb, float* c,
+                 int ldc, bool accumulate, const GemmEpilogue& epilogue,
+                 int thread);
 
-  // Makes per-thread scratch for threads [0, n) exist (call before RunSerial from n threads).
+  // Makes per-thread scratch for threads [0, n) exist (call before RunSerial
+  // from n threads).
   void ReserveThreads(int n) { ScratchFor(n - 1); }
 
   const char* isa_name() const { return isa_name_; }
@@ -52,9 +57,9 @@ class Gemm {
     std::vector<float> b;
   };
   Scratch& ScratchFor(int thread);
-  void Block(bool trans_a, bool trans_b, int m, int n, int k, const float* a, int lda,
-             const float* b, int ldb, float* c, int ldc, bool accumulate, const float* bias,
-             bool relu, Scratch* scratch);
+  void Block(bool trans_a, bool trans_b, int m, int n, int k, const float* a,
+             int lda, const float* b, int ldb, float* c, int ldc,
+             bool accumulate, const float* bias, bool relu, Scratch* scratch);
 
   GemmUkernelFn kernel_ = nullptr;
   const char* isa_name_ = "scalar";

@@ -1,9 +1,12 @@
-// The training loop over an Engine: batches from a Dataset, a loss, an optimizer with a
-// learning-rate schedule, and the hooks the compression passes build on:
-//   - per-parameter masks applied after every optimizer step (pruning: zeros stay zero),
+// The training loop over an Engine: batches from a Dataset, a loss, an
+// optimizer with a learning-rate schedule, and the hooks the compression passes
+// build on:
+//   - per-parameter masks applied after every optimizer step (pruning: zeros
+//   stay zero),
 //   - a per-step callback (pruning schedules update masks there),
 //   - a teacher whose logits are mixed into the loss (distillation),
-//   - per-batch and per-epoch callbacks (progress bars, saving, early stop), a cancel flag.
+//   - per-batch and per-epoch callbacks (progress bars, saving, early stop), a
+//   cancel flag.
 // Evaluate and PredictLogits run the engine in inference mode.
 #ifndef EDGEOPT_SRC_TRAIN_TRAINER_H_
 #define EDGEOPT_SRC_TRAIN_TRAINER_H_
@@ -34,20 +37,21 @@ struct TrainOptions {
   double warmup_epochs = 0.0;
   double step_epochs = 0.0;  // kStep: decay every this many epochs
   float step_gamma = 0.1f;
-  float min_lr = 0.0f;       // kCosine
-  // Empty: sparse categorical cross-entropy for labeled data, MSE for float targets.
+  float min_lr = 0.0f;  // kCosine
+  // Empty: sparse categorical cross-entropy for labeled data, MSE for float
+  // targets.
   std::string loss;
   data::AugmentOptions augment;
 };
 
 struct BatchStats {
   int epoch = 0;
-  int64_t batch = 0;        // 0-based within the epoch
+  int64_t batch = 0;  // 0-based within the epoch
   int64_t num_batches = 0;
-  int64_t samples = 0;      // seen this epoch
-  double loss = 0.0;        // running mean this epoch
-  double accuracy = -1.0;   // running, -1 when not a classification
-  double seconds = 0.0;     // since the epoch started
+  int64_t samples = 0;     // seen this epoch
+  double loss = 0.0;       // running mean this epoch
+  double accuracy = -1.0;  // running, -1 when not a classification
+  double seconds = 0.0;    // since the epoch started
 };
 
 struct EpochStats {
@@ -70,37 +74,47 @@ struct EvalResult {
 };
 
 // Logits (or outputs) for a batch: `x` holds batch * sample_size floats.
-using TeacherFn = std::function<Status(const float* x, int batch, float* logits)>;
+using TeacherFn =
+    std::function<Status(const float* x, int batch, float* logits)>;
 
 class Trainer {
  public:
-  // `engine` must outlive the trainer. Uses the fused softmax + cross-entropy when the model
-  // ends in SOFTMAX and the loss is a cross-entropy.
-  static StatusOr<std::unique_ptr<Trainer>> Create(Engine* engine, const TrainOptions& options,
-                                                   const data::Dataset& train_shape_example);
+  // `engine` must outlive the trainer. Uses the fused softmax + cross-entropy
+  // when the model ends in SOFTMAX and the loss is a cross-entropy.
+  static StatusOr<std::unique_ptr<Trainer>> Create(
+      Engine* engine, const TrainOptions& options,
+      const data::Dataset& train_shape_example);
 
-  // Pruning: mask (one value per weight, 0 or 1) for the parameter named `param` (its Keras
-  // origin, e.g. "dense/kernel"); applied now and after every step.
+  // Pruning: mask (one value per weight, 0 or 1) for the parameter named
+  // `param` (its Keras origin, e.g. "dense/kernel"); applied now and after
+  // every step.
   Status SetMask(const std::string& param, const std::vector<float>& mask);
   void ClearMasks() { masks_.clear(); }
   // Called after every optimizer step with the global step count (1-based).
-  void SetStepCallback(std::function<Status(int64_t step)> fn) { step_cb_ = std::move(fn); }
-  void SetBatchCallback(std::function<void(const BatchStats&)> fn) { batch_cb_ = std::move(fn); }
+  void SetStepCallback(std::function<Status(int64_t step)> fn) {
+    step_cb_ = std::move(fn);
+  }
+  void SetBatchCallback(std::function<void(const BatchStats&)> fn) {
+    batch_cb_ = std::move(fn);
+  }
   // Called after every epoch; a non-OK status stops training with that status.
   void SetEpochCallback(std::function<Status(const EpochStats&)> fn) {
     epoch_cb_ = std::move(fn);
   }
-  // Distillation: loss = alpha * CE(labels, s) + (1 - alpha) * T^2 KL(softmax(t/T)||softmax(s/T)).
+  // Distillation: loss = alpha * CE(labels, s) + (1 - alpha) * T^2
+  // KL(softmax(t/T)||softmax(s/T)).
   void SetTeacher(TeacherFn teacher, float alpha, float temperature);
-  // Checked between batches; when set, Fit returns kCancelled (finished epochs were reported).
+  // Checked between batches; when set, Fit returns kCancelled (finished epochs
+  // were reported).
   void SetCancelFlag(const std::atomic<bool>* flag) { cancel_ = flag; }
 
   // Trains for options.epochs epochs; `validation` may be null.
   StatusOr<std::vector<EpochStats>> Fit(const data::Dataset& train,
                                         const data::Dataset* validation);
-  // One optimizer step on a batch; returns the batch loss, adds correct predictions.
-  StatusOr<double> TrainStep(const float* x, const int32_t* labels, const float* targets,
-                             int batch, int64_t* correct);
+  // One optimizer step on a batch; returns the batch loss, adds correct
+  // predictions.
+  StatusOr<double> TrainStep(const float* x, const int32_t* labels,
+                             const float* targets, int batch, int64_t* correct);
 
   int64_t global_step() const { return step_; }
   Engine* engine() { return engine_; }
@@ -133,13 +147,15 @@ class Trainer {
 };
 
 // Loss and top-1 accuracy of the engine (inference mode) over a data set.
-StatusOr<EvalResult> Evaluate(Engine* engine, const data::Dataset& data, int batch_size,
-                              const std::string& loss = "",
-                              const std::function<void(const BatchStats&)>& progress = nullptr);
-// Outputs of the engine (inference mode) for n samples at x: n * output_sample_size floats.
-// With `logits`, the input of a final SOFTMAX (the logits) instead of the probabilities.
-Status PredictOutputs(Engine* engine, const float* x, int64_t n, int batch_size, bool logits,
-                      float* out);
+StatusOr<EvalResult> Evaluate(
+    Engine* engine, const data::Dataset& data, int batch_size,
+    const std::string& loss = "",
+    const std::function<void(const BatchStats&)>& progress = nullptr);
+// Outputs of the engine (inference mode) for n samples at x: n *
+// output_sample_size floats. With `logits`, the input of a final SOFTMAX (the
+// logits) instead of the probabilities.
+Status PredictOutputs(Engine* engine, const float* x, int64_t n, int batch_size,
+                      bool logits, float* out);
 
 }  // namespace train
 }  // namespace edgeopt

@@ -1,5 +1,6 @@
-// AVX2+FMA SGEMM microkernel, 6 rows x 16 columns: 12 ymm accumulators, two B vectors per k
-// and one broadcast A value per row. Partial tiles go through a stack tile.
+// AVX2+FMA SGEMM microkernel, 6 rows x 16 columns: 12 ymm accumulators, two B
+// vectors per k and one broadcast A value per row. Partial tiles go through a
+// stack tile.
 #include <immintrin.h>
 
 #include "src/train/ukernels/gemm_ukernels.h"
@@ -7,8 +8,9 @@
 namespace edgeopt {
 namespace train {
 
-void f32_gemm_ukernel__avx2_6x16(int kc, const float* a, const float* b, float* c, int ldc,
-                                 int m, int n, const GemmTileParams& params) {
+void f32_gemm_ukernel__avx2_6x16(int kc, const float* a, const float* b,
+                                 float* c, int ldc, int m, int n,
+                                 const GemmTileParams& params) {
   constexpr int kMr = 6;
   constexpr int kNr = 16;
   __m256 acc0[kMr];
