@@ -401,17 +401,17 @@ namespace {
 Status FindIdxPair(const std::string& dir, const std::string& split,
                    std::string* images, std::string* labels) {
   const std::string prefix = split == "test" ? "t10k" : "train";
-  for (const char* suffix : {"", ".gz"}) {
-    const std::string im =
-        JoinPath(dir, prefix + "-images-idx3-ubyte" + suffix);
-    const std::string lb =
-        JoinPath(dir, prefix + "-labels-idx1-ubyte" + suffix);
-    if (FileExists(im) && FileExists(lb)) {
-      *images = im;
-      *labels = lb;
-      return Status::Ok();
+  // Images and labels may each be gzip-compressed or not.
+  auto find = [&](const std::string& stem) -> std::string {
+    for (const char* suffix : {"", ".gz"}) {
+      const std::string p = JoinPath(dir, prefix + stem + suffix);
+      if (FileExists(p)) return p;
     }
-  }
+    return "";
+  };
+  *images = find("-images-idx3-ubyte");
+  *labels = find("-labels-idx1-ubyte");
+  if (!images->empty() && !labels->empty()) return Status::Ok();
   return MakeStatus(StatusCode::kNotFound,
                     "%s: no %s-images-idx3-ubyte[.gz] with labels", dir.c_str(),
                     prefix.c_str());
@@ -704,7 +704,12 @@ StatusOr<Dataset> LoadDataset(const std::string& spec,
     if (pos != std::string::npos) {
       std::string candidate = base;
       candidate.replace(pos, 11, "labels-idx1");
-      if (FileExists(candidate)) labels = candidate;
+      // The labels may be compressed or not independently of the images.
+      std::string plain = candidate;
+      if (EndsWith(Lower(plain), ".gz")) plain.resize(plain.size() - 3);
+      for (const std::string& c : {candidate, plain, plain + ".gz"}) {
+        if (labels.empty() && FileExists(c)) labels = c;
+      }
     }
     return LoadIdx(base, labels);
   }
