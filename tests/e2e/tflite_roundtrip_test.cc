@@ -15,6 +15,7 @@
 #include "src/export/tflite/export.h"
 #include "src/importers/tflite/import.h"
 #include "src/ir/text.h"
+#include "tests/model_builder.h"
 #include "tests/test_util.h"
 
 namespace edgeopt {
@@ -54,9 +55,9 @@ std::string ReadBytes(const std::string& path) {
 int RunRef(const std::string& model, const std::string& out_dir,
            std::string* outputs) {
   std::string log;
-  const int rc = RunCommand(
-      TfliteRefPath() + " run '" + model + "' --random 0 -o '" + out_dir + "'",
-      &log);
+  const int rc = RunCommand("sh " + TfliteRefPath() + " run '" + model +
+                                "' --random 0 -o '" + out_dir + "'",
+                            &log);
   outputs->clear();
   if (rc != 0) return rc;
   for (int k = 0;; ++k) {
@@ -78,6 +79,8 @@ std::string Text(ir::Graph g) {
 TEST(TfliteRoundTrip, CorpusModelsRunBitIdenticalAfterImportExport) {
   const std::vector<std::string> models = CorpusModels();
   if (models.empty()) GTEST_SKIP() << "no corpus at " << CorpusPath("");
+  if (!testing::TfliteRefAvailable())
+    GTEST_SKIP() << "tflite-ref is not available";
   const std::string dir = MakeTempDir("edgeopt_roundtrip");
   ASSERT_FALSE(dir.empty());
   int runnable = 0, identical = 0, identical_chosen_versions = 0;
