@@ -196,6 +196,10 @@ StatusOr<std::vector<uint8_t>> ExportTflite(
   for (size_t i = 0; i < graph.nodes.size(); ++i) {
     const ir::Node& n = graph.nodes[i];
     const std::string where = NodeWhere(n, i);
+    for (int t : n.intermediates) {
+      EDGEOPT_ENSURE(t >= 0 && t < num_tensors, StatusCode::kInvalidArgument,
+                     "%s: intermediate tensor %d out of range", where.c_str(), t);
+    }
     if (ir::IsToolkitOp(n.op)) {
       return MakeStatus(StatusCode::kUnsupported,
                         "%s: %s is a toolkit-only op; lower it (passes) before "
