@@ -198,7 +198,8 @@ StatusOr<std::vector<uint8_t>> ExportTflite(
     const std::string where = NodeWhere(n, i);
     for (int t : n.intermediates) {
       EDGEOPT_ENSURE(t >= 0 && t < num_tensors, StatusCode::kInvalidArgument,
-                     "%s: intermediate tensor %d out of range", where.c_str(), t);
+                     "%s: intermediate tensor %d out of range", where.c_str(),
+                     t);
     }
     if (ir::IsToolkitOp(n.op)) {
       return MakeStatus(StatusCode::kUnsupported,
