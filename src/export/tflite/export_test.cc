@@ -333,6 +333,25 @@ TEST(TfliteExport, ErrorsNameTheNodeAndAttribute) {
   g.nodes[0].op = "NOT_AN_OP";
   EXPECT_EQ(ExportTflite(g).status().code(), StatusCode::kUnsupported);
 
+  g.nodes[0].op = "FULLY_CONNECTED";
+  g.tensors[1].quant.scale = {0.1f, 0.2f};
+  g.tensors[1].quant.zero_point = {0, 0, 0};
+  r = ExportTflite(g);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(
+      r.status().message().find("tensor 1 (w): 2 scales but 3 zero points"),
+      std::string::npos)
+      << r.status().message();
+  g.tensors[1].quant.zero_point = {0, 0};
+  g.tensors[1].quant.axis = 1;  // w is [2,4]: dimension 1 has 4 channels
+  r = ExportTflite(g);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find(
+                "2 per-channel scales but dimension 1 has size 4"),
+            std::string::npos)
+      << r.status().message();
+  g.tensors[1].quant = ir::QuantInfo();
+
   g.nodes[0].op = "LOGISTIC";
   g.nodes[0].attrs = {{"alpha", 1.0}};
   r = ExportTflite(g);
