@@ -30,6 +30,9 @@ using testing::TfliteRefPath;
 // Every model here that TFLite 2.9 runs must round-trip (35 when this was
 // written).
 constexpr int kMinRunnableModels = 35;
+// What the exporter may add to a file: a signature naming every input and
+// output, the min_runtime_version entry and alignment padding.
+constexpr uintmax_t kMaxAddedBytes = 1024;
 
 std::vector<std::string> CorpusModels() {
   std::vector<std::string> models;
@@ -96,6 +99,9 @@ TEST(TfliteRoundTrip, CorpusModelsRunBitIdenticalAfterImportExport) {
     const std::string exported = dir + "/m" + std::to_string(i) + ".tflite";
     Status written = WriteTfliteFile(*graph, exported, keep);
     ASSERT_TRUE(written.ok()) << written.ToString();
+    // No bloat: at most the signature and min_runtime_version the original may
+    // lack.
+    EXPECT_LE(fs::file_size(exported), fs::file_size(path) + kMaxAddedBytes);
     StatusOr<ir::Graph> again = ImportTfliteFile(exported);
     ASSERT_TRUE(again.ok()) << again.status().ToString();
     EXPECT_EQ(again->description, "edgeopt");
