@@ -27,8 +27,7 @@ double CpuSeconds() {
 }
 
 double WallSeconds() {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch())
-      .count();
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
 
 struct NetImpl : torch::nn::Module {
@@ -87,8 +86,7 @@ int main(int argc, char** argv) {
   auto train = edgeopt::data::LoadFashionMnist("train");
   auto test = edgeopt::data::LoadFashionMnist("test");
   if (!train.ok() || !test.ok()) {
-    std::fprintf(stderr, "%s\n",
-                 (!train.ok() ? train.status() : test.status()).ToString().c_str());
+    std::fprintf(stderr, "%s\n", (!train.ok() ? train.status() : test.status()).ToString().c_str());
     return 1;
   }
   torch::Tensor x, y, tx, ty;
@@ -132,10 +130,11 @@ int main(int argc, char** argv) {
         torch::Tensor yb = ty.slice(0, s, std::min(tx.size(0), s + 256));
         test_correct += net->forward(xb).argmax(1).eq(yb).sum().item<int64_t>();
       }
-      std::printf("  epoch %d: %.2f s/epoch wall  %.2f s cpu  %.0f img/s  loss %.4f  "
-                  "train_acc %.4f  test_acc %.4f\n",
-                  e + 1, wall, cpu, n / wall, loss_sum / n, static_cast<double>(correct) / n,
-                  static_cast<double>(test_correct) / tx.size(0));
+      std::printf(
+          "  epoch %d: %.2f s/epoch wall  %.2f s cpu  %.0f img/s  loss %.4f  "
+          "train_acc %.4f  test_acc %.4f\n",
+          e + 1, wall, cpu, n / wall, loss_sum / n, static_cast<double>(correct) / n,
+          static_cast<double>(test_correct) / tx.size(0));
       std::fflush(stdout);
     }
   }

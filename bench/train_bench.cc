@@ -43,8 +43,7 @@ int main(int argc, char** argv) {
       epochs = std::atoi(argv[++i]);
     } else if (a == "--threads" && i + 1 < argc) {
       threads.clear();
-      for (char* p = std::strtok(argv[++i], ","); p != nullptr;
-           p = std::strtok(nullptr, ",")) {
+      for (char* p = std::strtok(argv[++i], ","); p != nullptr; p = std::strtok(nullptr, ",")) {
         threads.push_back(std::atoi(p));
       }
     } else if (a == "--seed" && i + 1 < argc) {
@@ -62,9 +61,7 @@ int main(int argc, char** argv) {
   auto train = data::LoadFashionMnist("train");
   auto test = data::LoadFashionMnist("test");
   if (!train.ok() || !test.ok()) {
-    std::fprintf(
-        stderr, "%s\n",
-        (!train.ok() ? train.status() : test.status()).ToString().c_str());
+    std::fprintf(stderr, "%s\n", (!train.ok() ? train.status() : test.status()).ToString().c_str());
     return 1;
   }
   if (limit > 0 && limit < train->size) {
@@ -92,8 +89,7 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "%s\n", trainer.status().ToString().c_str());
       return 1;
     }
-    std::printf("edgeopt fmnist-cnn threads=%d gemm=%s\n", t,
-                (*engine)->gemm()->isa_name());
+    std::printf("edgeopt fmnist-cnn threads=%d gemm=%s\n", t, (*engine)->gemm()->isa_name());
     train::Engine* eng = engine->get();
     const bool profile = std::getenv("EDGEOPT_TRAIN_PROFILE") != nullptr;
     eng->EnableProfiling(profile);

@@ -8,8 +8,8 @@
 namespace edgeopt {
 namespace data {
 
-Batcher::Batcher(const Dataset& dataset, int batch_size, bool shuffle,
-                 uint64_t seed, const AugmentOptions& augment)
+Batcher::Batcher(const Dataset& dataset, int batch_size, bool shuffle, uint64_t seed,
+                 const AugmentOptions& augment)
     : ds_(dataset),
       batch_size_(batch_size < 1 ? 1 : batch_size),
       shuffle_(shuffle),
@@ -24,20 +24,16 @@ void Batcher::StartEpoch(int epoch) {
   order_.resize(ds_.size);
   for (int64_t i = 0; i < ds_.size; ++i) order_[i] = i;
   if (shuffle_) {
-    train::SplitMix64 rng(
-        train::MixSeed(seed_, 0x73687566ull, static_cast<uint64_t>(epoch)));
+    train::SplitMix64 rng(train::MixSeed(seed_, 0x73687566ull, static_cast<uint64_t>(epoch)));
     for (int64_t i = ds_.size - 1; i > 0; --i) {
-      const int64_t j =
-          static_cast<int64_t>(rng.Below(static_cast<uint64_t>(i + 1)));
+      const int64_t j = static_cast<int64_t>(rng.Below(static_cast<uint64_t>(i + 1)));
       std::swap(order_[i], order_[j]);
     }
   }
   pos_ = 0;
 }
 
-int64_t Batcher::num_batches() const {
-  return (ds_.size + batch_size_ - 1) / batch_size_;
-}
+int64_t Batcher::num_batches() const { return (ds_.size + batch_size_ - 1) / batch_size_; }
 
 int Batcher::Next(float* x, int32_t* labels, float* targets) {
   const int64_t remaining = ds_.size - pos_;
@@ -49,13 +45,11 @@ int Batcher::Next(float* x, int32_t* labels, float* targets) {
     const int64_t idx = order_[pos_ + i];
     std::memcpy(x + i * ss, ds_.x.data() + idx * ss, sizeof(float) * ss);
     if (augment_.enabled()) {
-      Augment(x + i * ss,
-              train::MixSeed(seed_ ^ 0x617567ull, epoch_, pos_ + i));
+      Augment(x + i * ss, train::MixSeed(seed_ ^ 0x617567ull, epoch_, pos_ + i));
     }
     if (labels != nullptr && ds_.has_labels()) labels[i] = ds_.labels[idx];
     if (targets != nullptr && ds_.has_targets()) {
-      std::memcpy(targets + i * ts, ds_.targets.data() + idx * ts,
-                  sizeof(float) * ts);
+      std::memcpy(targets + i * ts, ds_.targets.data() + idx * ts, sizeof(float) * ts);
     }
   }
   pos_ += n;
@@ -63,8 +57,7 @@ int Batcher::Next(float* x, int32_t* labels, float* targets) {
 }
 
 void Batcher::Augment(float* sample, uint64_t key) const {
-  const int h = ds_.sample_shape[0], w = ds_.sample_shape[1],
-            c = ds_.sample_shape[2];
+  const int h = ds_.sample_shape[0], w = ds_.sample_shape[1], c = ds_.sample_shape[2];
   train::SplitMix64 rng(key);
   const bool flip = augment_.flip_horizontal && (rng.Next() & 1) != 0;
   int dy = 0, dx = 0;
@@ -86,8 +79,7 @@ void Batcher::Augment(float* sample, uint64_t key) const {
       if (sy < 0 || sy >= h || sx < 0 || sx >= w) {
         std::memset(dst, 0, sizeof(float) * c);
       } else {
-        std::memcpy(dst,
-                    scratch_.data() + (static_cast<size_t>(sy) * w + sx) * c,
+        std::memcpy(dst, scratch_.data() + (static_cast<size_t>(sy) * w + sx) * c,
                     sizeof(float) * c);
       }
     }

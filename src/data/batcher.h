@@ -15,7 +15,7 @@ namespace data {
 // Random image augmentation for NHWC samples (rank-3 sample shape [H, W, C]).
 struct AugmentOptions {
   bool flip_horizontal = false;  // mirror left-right with probability 1/2
-  int max_shift = 0;  // shift by up to +-max_shift pixels in H and W, zero fill
+  int max_shift = 0;             // shift by up to +-max_shift pixels in H and W, zero fill
   bool enabled() const { return flip_horizontal || max_shift > 0; }
 };
 

@@ -29,8 +29,7 @@ bool EndsWith(const std::string& s, const std::string& suffix) {
 }
 
 std::string Lower(std::string s) {
-  for (char& c : s)
-    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return s;
 }
 
@@ -40,16 +39,13 @@ std::string JoinPath(const std::string& dir, const std::string& name) {
 }
 
 // Class labels from float/int values; all must be non-negative integers.
-Status LabelsFrom(const std::vector<double>& values, const std::string& name,
-                  Dataset* ds) {
+Status LabelsFrom(const std::vector<double>& values, const std::string& name, Dataset* ds) {
   ds->labels.resize(values.size());
   int32_t max_label = -1;
   for (size_t i = 0; i < values.size(); ++i) {
     const double v = values[i];
-    EDGEOPT_ENSURE(v >= 0 && v < (1 << 24) && std::floor(v) == v,
-                   StatusCode::kInvalidArgument,
-                   "%s: label %zu is %g, not a class index", name.c_str(), i,
-                   v);
+    EDGEOPT_ENSURE(v >= 0 && v < (1 << 24) && std::floor(v) == v, StatusCode::kInvalidArgument,
+                   "%s: label %zu is %g, not a class index", name.c_str(), i, v);
     ds->labels[i] = static_cast<int32_t>(v);
     max_label = std::max(max_label, ds->labels[i]);
   }
@@ -59,8 +55,7 @@ Status LabelsFrom(const std::vector<double>& values, const std::string& name,
 
 // x from an NpyArray of any numeric dtype: uint8 is scaled by 1/255 (images),
 // others cast.
-Status FloatsFromNpy(const NpyArray& a, const std::string& name,
-                     std::vector<float>* out) {
+Status FloatsFromNpy(const NpyArray& a, const std::string& name, std::vector<float>* out) {
   const int64_t n = a.NumElements();
   out->resize(n);
   switch (a.dtype) {
@@ -68,12 +63,10 @@ Status FloatsFromNpy(const NpyArray& a, const std::string& name,
       std::memcpy(out->data(), a.data.data(), sizeof(float) * n);
       break;
     case DType::kFloat64:
-      for (int64_t i = 0; i < n; ++i)
-        (*out)[i] = static_cast<float>(a.Data<double>()[i]);
+      for (int64_t i = 0; i < n; ++i) (*out)[i] = static_cast<float>(a.Data<double>()[i]);
       break;
     case DType::kUInt8:
-      for (int64_t i = 0; i < n; ++i)
-        (*out)[i] = a.Data<uint8_t>()[i] * kInv255;
+      for (int64_t i = 0; i < n; ++i) (*out)[i] = a.Data<uint8_t>()[i] * kInv255;
       break;
     case DType::kInt8:
       for (int64_t i = 0; i < n; ++i) (*out)[i] = a.Data<int8_t>()[i];
@@ -85,48 +78,41 @@ Status FloatsFromNpy(const NpyArray& a, const std::string& name,
       for (int64_t i = 0; i < n; ++i) (*out)[i] = a.Data<uint16_t>()[i];
       break;
     case DType::kInt32:
-      for (int64_t i = 0; i < n; ++i)
-        (*out)[i] = static_cast<float>(a.Data<int32_t>()[i]);
+      for (int64_t i = 0; i < n; ++i) (*out)[i] = static_cast<float>(a.Data<int32_t>()[i]);
       break;
     case DType::kInt64:
-      for (int64_t i = 0; i < n; ++i)
-        (*out)[i] = static_cast<float>(a.Data<int64_t>()[i]);
+      for (int64_t i = 0; i < n; ++i) (*out)[i] = static_cast<float>(a.Data<int64_t>()[i]);
       break;
     case DType::kBool:
       for (int64_t i = 0; i < n; ++i) (*out)[i] = a.data[i] != 0 ? 1.0f : 0.0f;
       break;
     default:
-      return MakeStatus(StatusCode::kUnsupported,
-                        "%s: arrays of %s cannot be used as data", name.c_str(),
-                        DTypeName(a.dtype));
+      return MakeStatus(StatusCode::kUnsupported, "%s: arrays of %s cannot be used as data",
+                        name.c_str(), DTypeName(a.dtype));
   }
   return Status::Ok();
 }
 
 bool IsIntegerDType(DType t) {
-  return t == DType::kUInt8 || t == DType::kInt8 || t == DType::kInt16 ||
-         t == DType::kUInt16 || t == DType::kInt32 || t == DType::kInt64 ||
-         t == DType::kUInt32 || t == DType::kUInt64;
+  return t == DType::kUInt8 || t == DType::kInt8 || t == DType::kInt16 || t == DType::kUInt16 ||
+         t == DType::kInt32 || t == DType::kInt64 || t == DType::kUInt32 || t == DType::kUInt64;
 }
 
 // y from an NpyArray: integer arrays of shape [N] or [N,1] are class labels;
 // anything else (float) becomes float targets [N, ...].
 Status SetY(const NpyArray& y, const std::string& name, Dataset* ds) {
-  EDGEOPT_ENSURE(!y.shape.empty() && y.shape[0] == ds->size,
-                 StatusCode::kInvalidArgument,
+  EDGEOPT_ENSURE(!y.shape.empty() && y.shape[0] == ds->size, StatusCode::kInvalidArgument,
                  "%s: y has %lld rows, x has %lld", name.c_str(),
                  static_cast<long long>(y.shape.empty() ? 0 : y.shape[0]),
                  static_cast<long long>(ds->size));
   std::vector<float> values;
   EDGEOPT_RETURN_IF_ERROR(FloatsFromNpy(y, name, &values));
   if (y.dtype == DType::kUInt8) {  // labels, not pixels: undo the image scaling
-    for (int64_t i = 0; i < y.NumElements(); ++i)
-      values[i] = y.Data<uint8_t>()[i];
+    for (int64_t i = 0; i < y.NumElements(); ++i) values[i] = y.Data<uint8_t>()[i];
   }
   const int64_t per = ds->size > 0 ? y.NumElements() / ds->size : 0;
   if (IsIntegerDType(y.dtype) && per == 1) {
-    return LabelsFrom(std::vector<double>(values.begin(), values.end()), name,
-                      ds);
+    return LabelsFrom(std::vector<double>(values.begin(), values.end()), name, ds);
   }
   ds->targets = std::move(values);
   ds->target_shape.assign(y.shape.begin() + 1, y.shape.end());
@@ -140,8 +126,7 @@ Status XFromNpy(const NpyArray& x, const std::string& name, Dataset* ds) {
   ds->size = x.shape[0];
   ds->sample_shape.clear();
   for (size_t d = 1; d < x.shape.size(); ++d) {
-    EDGEOPT_ENSURE(x.shape[d] > 0 && x.shape[d] < (1 << 24),
-                   StatusCode::kInvalidArgument,
+    EDGEOPT_ENSURE(x.shape[d] > 0 && x.shape[d] < (1 << 24), StatusCode::kInvalidArgument,
                    "%s: dimension %zu of x is %lld", name.c_str(), d,
                    static_cast<long long>(x.shape[d]));
     ds->sample_shape.push_back(static_cast<int>(x.shape[d]));
@@ -169,8 +154,7 @@ std::string Trim(const std::string& s) {
   while (b < e && std::isspace(static_cast<unsigned char>(s[b]))) ++b;
   while (e > b && std::isspace(static_cast<unsigned char>(s[e - 1]))) --e;
   std::string t = s.substr(b, e - b);
-  if (t.size() >= 2 && t.front() == '"' && t.back() == '"')
-    t = t.substr(1, t.size() - 2);
+  if (t.size() >= 2 && t.front() == '"' && t.back() == '"') t = t.substr(1, t.size() - 2);
   return t;
 }
 
@@ -184,13 +168,13 @@ bool ParseNumber(const std::string& s, double* v) {
 
 bool IsImageFile(const std::string& name) {
   const std::string ext = FileExtension(name);
-  return ext == ".png" || ext == ".jpg" || ext == ".jpeg" || ext == ".bmp" ||
-         ext == ".gif" || ext == ".pgm" || ext == ".ppm" || ext == ".tga";
+  return ext == ".png" || ext == ".jpg" || ext == ".jpeg" || ext == ".bmp" || ext == ".gif" ||
+         ext == ".pgm" || ext == ".ppm" || ext == ".tga";
 }
 
 // Bilinear resize (align_corners = false, half-pixel centers) of an HWC image.
-void ResizeBilinear(const std::vector<float>& src, int sh, int sw, int c,
-                    int dh, int dw, float* dst) {
+void ResizeBilinear(const std::vector<float>& src, int sh, int sw, int c, int dh, int dw,
+                    float* dst) {
   const float sy = static_cast<float>(sh) / dh;
   const float sx = static_cast<float>(sw) / dw;
   for (int y = 0; y < dh; ++y) {
@@ -206,10 +190,8 @@ void ResizeBilinear(const std::vector<float>& src, int sh, int sw, int c,
       const int x1 = std::min(x0 + 1, sw - 1);
       const float wx = fx - x0;
       for (int k = 0; k < c; ++k) {
-        const float a = src[(y0 * sw + x0) * c + k],
-                    b = src[(y0 * sw + x1) * c + k];
-        const float d = src[(y1 * sw + x0) * c + k],
-                    e = src[(y1 * sw + x1) * c + k];
+        const float a = src[(y0 * sw + x0) * c + k], b = src[(y0 * sw + x1) * c + k];
+        const float d = src[(y1 * sw + x0) * c + k], e = src[(y1 * sw + x1) * c + k];
         dst[(y * dw + x) * c + k] =
             (a * (1 - wx) + b * wx) * (1 - wy) + (d * (1 - wx) + e * wx) * wy;
       }
@@ -219,33 +201,26 @@ void ResizeBilinear(const std::vector<float>& src, int sh, int sw, int c,
 
 // One image file as HWC floats in [0, 1] with `channels` channels (0: keep gray
 // or RGB).
-Status LoadImage(const std::string& path, int channels,
-                 std::vector<float>* pixels, int* h, int* w, int* c) {
+Status LoadImage(const std::string& path, int channels, std::vector<float>* pixels, int* h, int* w,
+                 int* c) {
 #if defined(EDGEOPT_HAVE_STB)
-  EDGEOPT_ASSIGN_OR_RETURN(std::vector<uint8_t> bytes,
-                           ReadFileBytes(path, size_t{1} << 28));
+  EDGEOPT_ASSIGN_OR_RETURN(std::vector<uint8_t> bytes, ReadFileBytes(path, size_t{1} << 28));
   EDGEOPT_ENSURE(bytes.size() < (size_t{1} << 31), StatusCode::kInvalidArgument,
                  "%s: image file too large", path.c_str());
   int iw = 0, ih = 0, ic = 0;
   EDGEOPT_ENSURE(
-      stbi_info_from_memory(bytes.data(), static_cast<int>(bytes.size()), &iw,
-                            &ih, &ic) == 1,
-      StatusCode::kInvalidArgument, "%s: not a readable image (%s)",
-      path.c_str(),
-      stbi_failure_reason() != nullptr ? stbi_failure_reason()
-                                       : "unknown format");
-  EDGEOPT_ENSURE(
-      iw > 0 && ih > 0 && static_cast<int64_t>(iw) * ih <= (int64_t{1} << 26),
-      StatusCode::kInvalidArgument, "%s: image size %dx%d", path.c_str(), iw,
-      ih);
+      stbi_info_from_memory(bytes.data(), static_cast<int>(bytes.size()), &iw, &ih, &ic) == 1,
+      StatusCode::kInvalidArgument, "%s: not a readable image (%s)", path.c_str(),
+      stbi_failure_reason() != nullptr ? stbi_failure_reason() : "unknown format");
+  EDGEOPT_ENSURE(iw > 0 && ih > 0 && static_cast<int64_t>(iw) * ih <= (int64_t{1} << 26),
+                 StatusCode::kInvalidArgument, "%s: image size %dx%d", path.c_str(), iw, ih);
   const int want = channels > 0 ? channels : (ic <= 2 ? 1 : 3);
   int x = 0, y = 0, n = 0;
-  unsigned char* img = stbi_load_from_memory(
-      bytes.data(), static_cast<int>(bytes.size()), &x, &y, &n, want);
-  EDGEOPT_ENSURE(
-      img != nullptr, StatusCode::kInvalidArgument,
-      "%s: cannot decode image (%s)", path.c_str(),
-      stbi_failure_reason() != nullptr ? stbi_failure_reason() : "unknown");
+  unsigned char* img =
+      stbi_load_from_memory(bytes.data(), static_cast<int>(bytes.size()), &x, &y, &n, want);
+  EDGEOPT_ENSURE(img != nullptr, StatusCode::kInvalidArgument, "%s: cannot decode image (%s)",
+                 path.c_str(),
+                 stbi_failure_reason() != nullptr ? stbi_failure_reason() : "unknown");
   pixels->resize(static_cast<size_t>(x) * y * want);
   for (size_t i = 0; i < pixels->size(); ++i) (*pixels)[i] = img[i] * kInv255;
   stbi_image_free(img);
@@ -260,8 +235,7 @@ Status LoadImage(const std::string& path, int channels,
   (void)w;
   (void)c;
   return MakeStatus(StatusCode::kUnsupported,
-                    "%s: edgeopt was built without image support (libstb-dev)",
-                    path.c_str());
+                    "%s: edgeopt was built without image support (libstb-dev)", path.c_str());
 #endif
 }
 
@@ -290,8 +264,7 @@ Dataset Dataset::Subset(const std::vector<int64_t>& indices) const {
   const int64_t ss = sample_size();
   out.x.resize(out.size * ss);
   for (int64_t i = 0; i < out.size; ++i) {
-    std::memcpy(out.x.data() + i * ss, x.data() + indices[i] * ss,
-                sizeof(float) * ss);
+    std::memcpy(out.x.data() + i * ss, x.data() + indices[i] * ss, sizeof(float) * ss);
   }
   if (has_labels()) {
     out.labels.resize(out.size);
@@ -309,38 +282,32 @@ Dataset Dataset::Subset(const std::vector<int64_t>& indices) const {
 }
 
 Status Dataset::Validate() const {
-  EDGEOPT_ENSURE(
-      size >= 0 && static_cast<int64_t>(x.size()) == size * sample_size(),
-      StatusCode::kInvalidArgument,
-      "%s: %zu input values for %lld samples of %lld", name.c_str(), x.size(),
-      static_cast<long long>(size), static_cast<long long>(sample_size()));
+  EDGEOPT_ENSURE(size >= 0 && static_cast<int64_t>(x.size()) == size * sample_size(),
+                 StatusCode::kInvalidArgument, "%s: %zu input values for %lld samples of %lld",
+                 name.c_str(), x.size(), static_cast<long long>(size),
+                 static_cast<long long>(sample_size()));
   if (has_labels()) {
-    EDGEOPT_ENSURE(static_cast<int64_t>(labels.size()) == size,
-                   StatusCode::kInvalidArgument,
-                   "%s: %zu labels for %lld samples", name.c_str(),
-                   labels.size(), static_cast<long long>(size));
+    EDGEOPT_ENSURE(static_cast<int64_t>(labels.size()) == size, StatusCode::kInvalidArgument,
+                   "%s: %zu labels for %lld samples", name.c_str(), labels.size(),
+                   static_cast<long long>(size));
     for (int64_t i = 0; i < size; ++i) {
-      EDGEOPT_ENSURE(labels[i] >= 0 && labels[i] < num_classes,
-                     StatusCode::kInvalidArgument,
+      EDGEOPT_ENSURE(labels[i] >= 0 && labels[i] < num_classes, StatusCode::kInvalidArgument,
                      "%s: label %lld is %d, outside [0, %d)", name.c_str(),
                      static_cast<long long>(i), labels[i], num_classes);
     }
   }
   if (has_targets()) {
     EDGEOPT_ENSURE(static_cast<int64_t>(targets.size()) == size * target_size(),
-                   StatusCode::kInvalidArgument,
-                   "%s: %zu target values for %lld samples", name.c_str(),
-                   targets.size(), static_cast<long long>(size));
+                   StatusCode::kInvalidArgument, "%s: %zu target values for %lld samples",
+                   name.c_str(), targets.size(), static_cast<long long>(size));
   }
   return Status::Ok();
 }
 
 Status SplitValidation(Dataset* train, double fraction, Dataset* validation) {
-  EDGEOPT_ENSURE(fraction >= 0.0 && fraction < 1.0,
-                 StatusCode::kInvalidArgument,
+  EDGEOPT_ENSURE(fraction >= 0.0 && fraction < 1.0, StatusCode::kInvalidArgument,
                  "validation split %g is not in [0, 1)", fraction);
-  const int64_t n_val =
-      static_cast<int64_t>(std::floor(train->size * fraction));
+  const int64_t n_val = static_cast<int64_t>(std::floor(train->size * fraction));
   const int64_t n_train = train->size - n_val;
   EDGEOPT_ENSURE(n_train > 0, StatusCode::kInvalidArgument,
                  "validation split %g leaves no training samples", fraction);
@@ -350,8 +317,7 @@ Status SplitValidation(Dataset* train, double fraction, Dataset* validation) {
   validation->name = train->name + " (validation)";
   train->x.resize(n_train * train->sample_size());
   if (train->has_labels()) train->labels.resize(n_train);
-  if (train->has_targets())
-    train->targets.resize(n_train * train->target_size());
+  if (train->has_targets()) train->targets.resize(n_train * train->target_size());
   train->size = n_train;
   return Status::Ok();
 }
@@ -362,31 +328,27 @@ std::string FashionMnistDir() {
   return "/usr/share/datasets/fashion-mnist";
 }
 
-StatusOr<Dataset> LoadIdx(const std::string& images_path,
-                          const std::string& labels_path) {
+StatusOr<Dataset> LoadIdx(const std::string& images_path, const std::string& labels_path) {
   EDGEOPT_ASSIGN_OR_RETURN(IdxArray images, ReadIdx(images_path));
-  EDGEOPT_ENSURE(images.dims.size() >= 1, StatusCode::kInvalidArgument,
-                 "%s: no samples", images_path.c_str());
+  EDGEOPT_ENSURE(images.dims.size() >= 1, StatusCode::kInvalidArgument, "%s: no samples",
+                 images_path.c_str());
   Dataset ds;
   ds.name = images_path;
   ds.size = images.dims[0];
   for (size_t d = 1; d < images.dims.size(); ++d) {
     ds.sample_shape.push_back(static_cast<int>(images.dims[d]));
   }
-  if (images.dims.size() == 3)
-    ds.sample_shape.push_back(1);  // [N,H,W] -> NHWC with C = 1
+  if (images.dims.size() == 3) ds.sample_shape.push_back(1);  // [N,H,W] -> NHWC with C = 1
   ds.x.resize(images.NumElements());
   images.ToFloat(ds.x.data(), images.type == 0x08 ? kInv255 : 1.0f);
   images.bytes = std::vector<uint8_t>();
   if (!labels_path.empty()) {
     EDGEOPT_ASSIGN_OR_RETURN(IdxArray labels, ReadIdx(labels_path));
-    EDGEOPT_ENSURE(
-        labels.dims.size() == 1 && labels.dims[0] == ds.size,
-        StatusCode::kInvalidArgument,
-        "%s: %lld labels (rank %zu) for %lld images in %s", labels_path.c_str(),
-        static_cast<long long>(labels.dims.empty() ? 0 : labels.dims[0]),
-        labels.dims.size(), static_cast<long long>(ds.size),
-        images_path.c_str());
+    EDGEOPT_ENSURE(labels.dims.size() == 1 && labels.dims[0] == ds.size,
+                   StatusCode::kInvalidArgument, "%s: %lld labels (rank %zu) for %lld images in %s",
+                   labels_path.c_str(),
+                   static_cast<long long>(labels.dims.empty() ? 0 : labels.dims[0]),
+                   labels.dims.size(), static_cast<long long>(ds.size), images_path.c_str());
     std::vector<double> values(ds.size);
     for (int64_t i = 0; i < ds.size; ++i) values[i] = labels.At(i);
     EDGEOPT_RETURN_IF_ERROR(LabelsFrom(values, labels_path, &ds));
@@ -398,8 +360,8 @@ namespace {
 
 // The MNIST-style pair for `split` in `dir`
 // ({train,t10k}-{images-idx3,labels-idx1}-ubyte[.gz]).
-Status FindIdxPair(const std::string& dir, const std::string& split,
-                   std::string* images, std::string* labels) {
+Status FindIdxPair(const std::string& dir, const std::string& split, std::string* images,
+                   std::string* labels) {
   const std::string prefix = split == "test" ? "t10k" : "train";
   // Images and labels may each be gzip-compressed or not.
   auto find = [&](const std::string& stem) -> std::string {
@@ -412,45 +374,39 @@ Status FindIdxPair(const std::string& dir, const std::string& split,
   *images = find("-images-idx3-ubyte");
   *labels = find("-labels-idx1-ubyte");
   if (!images->empty() && !labels->empty()) return Status::Ok();
-  return MakeStatus(StatusCode::kNotFound,
-                    "%s: no %s-images-idx3-ubyte[.gz] with labels", dir.c_str(),
-                    prefix.c_str());
+  return MakeStatus(StatusCode::kNotFound, "%s: no %s-images-idx3-ubyte[.gz] with labels",
+                    dir.c_str(), prefix.c_str());
 }
 
 }  // namespace
 
 StatusOr<Dataset> LoadFashionMnist(const std::string& split) {
-  EDGEOPT_ENSURE(
-      split == "train" || split == "test", StatusCode::kInvalidArgument,
-      "fashion-mnist: unknown split '%s' (train or test)", split.c_str());
+  EDGEOPT_ENSURE(split == "train" || split == "test", StatusCode::kInvalidArgument,
+                 "fashion-mnist: unknown split '%s' (train or test)", split.c_str());
   const std::string dir = FashionMnistDir();
   std::string images, labels;
   Status found = FindIdxPair(dir, split, &images, &labels);
   if (!found.ok()) {
-    return MakeStatus(
-        StatusCode::kNotFound,
-        "fashion-mnist: %s/%s-images-idx3-ubyte.gz not found; install the "
-        "Debian "
-        "package dataset-fashion-mnist (apt-get install dataset-fashion-mnist)",
-        dir.c_str(), split == "test" ? "t10k" : "train");
+    return MakeStatus(StatusCode::kNotFound,
+                      "fashion-mnist: %s/%s-images-idx3-ubyte.gz not found; install the "
+                      "Debian "
+                      "package dataset-fashion-mnist (apt-get install dataset-fashion-mnist)",
+                      dir.c_str(), split == "test" ? "t10k" : "train");
   }
   EDGEOPT_ASSIGN_OR_RETURN(Dataset ds, LoadIdx(images, labels));
   ds.name = "fashion-mnist:" + split;
   ds.num_classes = 10;
-  ds.class_names = {"T-shirt/top", "Trouser",   "Pullover", "Dress",
-                    "Coat",        "Sandal",    "Shirt",    "Sneaker",
-                    "Bag",         "Ankle boot"};
+  ds.class_names = {"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+                    "Sandal",      "Shirt",   "Sneaker",  "Bag",   "Ankle boot"};
   EDGEOPT_RETURN_IF_ERROR(ds.Validate());
   return ds;
 }
 
-StatusOr<Dataset> LoadNpzDataset(const std::string& path,
-                                 const std::string& split) {
+StatusOr<Dataset> LoadNpzDataset(const std::string& path, const std::string& split) {
   EDGEOPT_ASSIGN_OR_RETURN(auto arrays, ReadNpz(path));
   std::vector<std::pair<std::string, std::string>> candidates;
   if (split.empty()) {
-    candidates = {
-        {"x", "y"}, {"x_train", "y_train"}, {"X", "Y"}, {"inputs", "labels"}};
+    candidates = {{"x", "y"}, {"x_train", "y_train"}, {"X", "Y"}, {"inputs", "labels"}};
   } else {
     candidates = {{"x_" + split, "y_" + split}};
   }
@@ -459,12 +415,10 @@ StatusOr<Dataset> LoadNpzDataset(const std::string& path,
     if (xi == arrays.end()) continue;
     Dataset ds;
     ds.name = path + (split.empty() ? "" : ":" + split);
-    EDGEOPT_RETURN_IF_ERROR(
-        XFromNpy(xi->second, path + " (" + c.first + ")", &ds));
+    EDGEOPT_RETURN_IF_ERROR(XFromNpy(xi->second, path + " (" + c.first + ")", &ds));
     auto yi = arrays.find(c.second);
     if (yi != arrays.end()) {
-      EDGEOPT_RETURN_IF_ERROR(
-          SetY(yi->second, path + " (" + c.second + ")", &ds));
+      EDGEOPT_RETURN_IF_ERROR(SetY(yi->second, path + " (" + c.second + ")", &ds));
     }
     EDGEOPT_RETURN_IF_ERROR(ds.Validate());
     return ds;
@@ -472,10 +426,8 @@ StatusOr<Dataset> LoadNpzDataset(const std::string& path,
   std::string names;
   for (const auto& kv : arrays) names += (names.empty() ? "" : ", ") + kv.first;
   return MakeStatus(StatusCode::kInvalidArgument,
-                    "%s: no input array (expected x and y%s); the file has: %s",
-                    path.c_str(),
-                    split.empty() ? ", or x_train and y_train"
-                                  : (" for split " + split).c_str(),
+                    "%s: no input array (expected x and y%s); the file has: %s", path.c_str(),
+                    split.empty() ? ", or x_train and y_train" : (" for split " + split).c_str(),
                     names.c_str());
 }
 
@@ -489,8 +441,7 @@ StatusOr<Dataset> LoadNpyFile(const std::string& path) {
 }
 
 StatusOr<Dataset> LoadNpyFolder(const std::string& dir) {
-  EDGEOPT_ASSIGN_OR_RETURN(std::vector<std::string> entries,
-                           ListDirectory(dir));
+  EDGEOPT_ASSIGN_OR_RETURN(std::vector<std::string> entries, ListDirectory(dir));
   Dataset ds;
   ds.name = dir;
   for (const std::string& e : entries) {
@@ -506,35 +457,29 @@ StatusOr<Dataset> LoadNpyFolder(const std::string& dir) {
       ds.sample_shape = shape;
     } else {
       EDGEOPT_ENSURE(shape == ds.sample_shape, StatusCode::kInvalidArgument,
-                     "%s: shape differs from the first .npy file in %s",
-                     path.c_str(), dir.c_str());
+                     "%s: shape differs from the first .npy file in %s", path.c_str(), dir.c_str());
     }
     std::vector<float> values;
     EDGEOPT_RETURN_IF_ERROR(FloatsFromNpy(a, path, &values));
     ds.x.insert(ds.x.end(), values.begin(), values.end());
     ++ds.size;
   }
-  EDGEOPT_ENSURE(ds.size > 0, StatusCode::kInvalidArgument, "%s: no .npy files",
-                 dir.c_str());
+  EDGEOPT_ENSURE(ds.size > 0, StatusCode::kInvalidArgument, "%s: no .npy files", dir.c_str());
   EDGEOPT_RETURN_IF_ERROR(ds.Validate());
   return ds;
 }
 
-StatusOr<Dataset> LoadClassFolders(const std::string& dir,
-                                   const LoadOptions& options) {
-  EDGEOPT_ASSIGN_OR_RETURN(std::vector<std::string> entries,
-                           ListDirectory(dir));
+StatusOr<Dataset> LoadClassFolders(const std::string& dir, const LoadOptions& options) {
+  EDGEOPT_ASSIGN_OR_RETURN(std::vector<std::string> entries, ListDirectory(dir));
   Dataset ds;
   ds.name = dir;
-  int h = options.image_height, w = options.image_width,
-      c = options.image_channels;
+  int h = options.image_height, w = options.image_width, c = options.image_channels;
   for (const std::string& cls : entries) {
     const std::string sub = JoinPath(dir, cls);
     if (!IsDirectory(sub)) continue;
     const int label = static_cast<int>(ds.class_names.size());
     ds.class_names.push_back(cls);
-    EDGEOPT_ASSIGN_OR_RETURN(std::vector<std::string> files,
-                             ListDirectory(sub));
+    EDGEOPT_ASSIGN_OR_RETURN(std::vector<std::string> files, ListDirectory(sub));
     for (const std::string& f : files) {
       const std::string path = JoinPath(sub, f);
       std::vector<float> pixels;
@@ -565,33 +510,29 @@ StatusOr<Dataset> LoadClassFolders(const std::string& dir,
         ds.sample_shape = shape;
       } else {
         EDGEOPT_ENSURE(shape == ds.sample_shape, StatusCode::kInvalidArgument,
-                       "%s: shape %s differs from the first sample's in %s",
-                       path.c_str(), std::to_string(pixels.size()).c_str(),
-                       dir.c_str());
+                       "%s: shape %s differs from the first sample's in %s", path.c_str(),
+                       std::to_string(pixels.size()).c_str(), dir.c_str());
       }
       ds.x.insert(ds.x.end(), pixels.begin(), pixels.end());
       ds.labels.push_back(label);
       ++ds.size;
     }
   }
-  EDGEOPT_ENSURE(!ds.class_names.empty(), StatusCode::kInvalidArgument,
-                 "%s: no class subfolders", dir.c_str());
-  EDGEOPT_ENSURE(ds.size > 0, StatusCode::kInvalidArgument,
-                 "%s: no images or .npy files in the class subfolders",
+  EDGEOPT_ENSURE(!ds.class_names.empty(), StatusCode::kInvalidArgument, "%s: no class subfolders",
                  dir.c_str());
+  EDGEOPT_ENSURE(ds.size > 0, StatusCode::kInvalidArgument,
+                 "%s: no images or .npy files in the class subfolders", dir.c_str());
   ds.num_classes = static_cast<int>(ds.class_names.size());
   EDGEOPT_RETURN_IF_ERROR(ds.Validate());
   return ds;
 }
 
-StatusOr<Dataset> LoadCsv(const std::string& path,
-                          const std::string& label_column) {
+StatusOr<Dataset> LoadCsv(const std::string& path, const std::string& label_column) {
   EDGEOPT_ASSIGN_OR_RETURN(std::vector<uint8_t> bytes, ReadFileBytes(path));
   const std::string text(bytes.begin(), bytes.end());
   std::vector<std::string> lines = SplitString(text, '\n');
   while (!lines.empty() && Trim(lines.back()).empty()) lines.pop_back();
-  EDGEOPT_ENSURE(!lines.empty(), StatusCode::kInvalidArgument,
-                 "%s: empty CSV file", path.c_str());
+  EDGEOPT_ENSURE(!lines.empty(), StatusCode::kInvalidArgument, "%s: empty CSV file", path.c_str());
   std::vector<std::string> header;
   size_t first = 0;
   {
@@ -604,10 +545,8 @@ StatusOr<Dataset> LoadCsv(const std::string& path,
       first = 1;
     }
   }
-  const size_t cols =
-      header.empty() ? SplitString(lines[0], ',').size() : header.size();
-  EDGEOPT_ENSURE(cols >= 1, StatusCode::kInvalidArgument, "%s: no columns",
-                 path.c_str());
+  const size_t cols = header.empty() ? SplitString(lines[0], ',').size() : header.size();
+  EDGEOPT_ENSURE(cols >= 1, StatusCode::kInvalidArgument, "%s: no columns", path.c_str());
   int label = static_cast<int>(cols) - 1;
   if (label_column == "none") {
     label = -1;
@@ -618,12 +557,12 @@ StatusOr<Dataset> LoadCsv(const std::string& path,
     } else {
       char* end = nullptr;
       const long idx = std::strtol(label_column.c_str(), &end, 10);
-      EDGEOPT_ENSURE(end != label_column.c_str() && *end == '\0' && idx >= 0 &&
-                         idx < static_cast<long>(cols),
-                     StatusCode::kInvalidArgument,
-                     "%s: label column '%s' is neither a header name nor an "
-                     "index below %zu",
-                     path.c_str(), label_column.c_str(), cols);
+      EDGEOPT_ENSURE(
+          end != label_column.c_str() && *end == '\0' && idx >= 0 && idx < static_cast<long>(cols),
+          StatusCode::kInvalidArgument,
+          "%s: label column '%s' is neither a header name nor an "
+          "index below %zu",
+          path.c_str(), label_column.c_str(), cols);
       label = static_cast<int>(idx);
     }
   }
@@ -637,13 +576,12 @@ StatusOr<Dataset> LoadCsv(const std::string& path,
     if (Trim(lines[r]).empty()) continue;
     std::vector<std::string> cells = SplitString(lines[r], ',');
     EDGEOPT_ENSURE(cells.size() == cols, StatusCode::kInvalidArgument,
-                   "%s:%zu: %zu columns, expected %zu", path.c_str(), r + 1,
-                   cells.size(), cols);
+                   "%s:%zu: %zu columns, expected %zu", path.c_str(), r + 1, cells.size(), cols);
     for (size_t c = 0; c < cols; ++c) {
       double v;
       EDGEOPT_ENSURE(ParseNumber(cells[c], &v), StatusCode::kInvalidArgument,
-                     "%s:%zu: column %zu ('%s') is not a number", path.c_str(),
-                     r + 1, c + 1, Trim(cells[c]).c_str());
+                     "%s:%zu: column %zu ('%s') is not a number", path.c_str(), r + 1, c + 1,
+                     Trim(cells[c]).c_str());
       if (static_cast<int>(c) == label) {
         labels.push_back(v);
       } else {
@@ -652,8 +590,7 @@ StatusOr<Dataset> LoadCsv(const std::string& path,
     }
     ++ds.size;
   }
-  EDGEOPT_ENSURE(ds.size > 0, StatusCode::kInvalidArgument, "%s: no data rows",
-                 path.c_str());
+  EDGEOPT_ENSURE(ds.size > 0, StatusCode::kInvalidArgument, "%s: no data rows", path.c_str());
   if (label >= 0) {
     bool integral = true;
     for (double v : labels) integral = integral && v >= 0 && std::floor(v) == v;
@@ -668,10 +605,8 @@ StatusOr<Dataset> LoadCsv(const std::string& path,
   return ds;
 }
 
-StatusOr<Dataset> LoadDataset(const std::string& spec,
-                              const LoadOptions& options) {
-  EDGEOPT_ENSURE(!spec.empty(), StatusCode::kInvalidArgument,
-                 "empty data spec");
+StatusOr<Dataset> LoadDataset(const std::string& spec, const LoadOptions& options) {
+  EDGEOPT_ENSURE(!spec.empty(), StatusCode::kInvalidArgument, "empty data spec");
   // name[:split]
   std::string base = spec, split;
   const size_t colon = spec.rfind(':');
@@ -687,8 +622,7 @@ StatusOr<Dataset> LoadDataset(const std::string& spec,
   }
   const std::string lower = Lower(base);
   if (EndsWith(lower, ".npz")) return LoadNpzDataset(base, split);
-  EDGEOPT_ENSURE(split.empty() || IsDirectory(base),
-                 StatusCode::kInvalidArgument,
+  EDGEOPT_ENSURE(split.empty() || IsDirectory(base), StatusCode::kInvalidArgument,
                  "%s: a :%s split applies to fashion-mnist, .npz files and IDX "
                  "directories",
                  spec.c_str(), split.c_str());
@@ -715,14 +649,12 @@ StatusOr<Dataset> LoadDataset(const std::string& spec,
   }
   if (IsDirectory(base)) {
     std::string images, labels;
-    if (FindIdxPair(base, split.empty() ? "train" : split, &images, &labels)
-            .ok()) {
+    if (FindIdxPair(base, split.empty() ? "train" : split, &images, &labels).ok()) {
       EDGEOPT_ASSIGN_OR_RETURN(Dataset ds, LoadIdx(images, labels));
       ds.name = spec;
       return ds;
     }
-    EDGEOPT_ASSIGN_OR_RETURN(std::vector<std::string> entries,
-                             ListDirectory(base));
+    EDGEOPT_ASSIGN_OR_RETURN(std::vector<std::string> entries, ListDirectory(base));
     bool has_subdirs = false, has_npy = false;
     for (const std::string& e : entries) {
       if (IsDirectory(JoinPath(base, e))) has_subdirs = true;
@@ -730,20 +662,17 @@ StatusOr<Dataset> LoadDataset(const std::string& spec,
     }
     if (has_subdirs) return LoadClassFolders(base, options);
     if (has_npy) return LoadNpyFolder(base);
-    return MakeStatus(
-        StatusCode::kInvalidArgument,
-        "%s: a directory without IDX files, class subfolders or .npy files",
-        base.c_str());
+    return MakeStatus(StatusCode::kInvalidArgument,
+                      "%s: a directory without IDX files, class subfolders or .npy files",
+                      base.c_str());
   }
-  EDGEOPT_ENSURE(
-      FileExists(base), StatusCode::kNotFound,
-      "%s: no such file or directory (data specs: fashion-mnist[:train|:test], "
-      "FILE.npz, FILE.npy, FILE.csv, IDX files, DIR/)",
-      base.c_str());
-  return MakeStatus(
-      StatusCode::kInvalidArgument,
-      "%s: unknown data format (expected .npz, .npy, .csv, IDX or a directory)",
-      base.c_str());
+  EDGEOPT_ENSURE(FileExists(base), StatusCode::kNotFound,
+                 "%s: no such file or directory (data specs: fashion-mnist[:train|:test], "
+                 "FILE.npz, FILE.npy, FILE.csv, IDX files, DIR/)",
+                 base.c_str());
+  return MakeStatus(StatusCode::kInvalidArgument,
+                    "%s: unknown data format (expected .npz, .npy, .csv, IDX or a directory)",
+                    base.c_str());
 }
 
 }  // namespace data

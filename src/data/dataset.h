@@ -25,10 +25,9 @@ struct Dataset {
   int64_t size = 0;               // number of samples
   std::vector<float> x;           // size * sample_size() values
   std::vector<int32_t> labels;    // size values, or empty
-  std::vector<int>
-      target_shape;            // one target (float targets), e.g. {10} or {1}
-  std::vector<float> targets;  // size * target_size() values, or empty
-  int num_classes = 0;         // classes of `labels` (0 when unlabeled)
+  std::vector<int> target_shape;  // one target (float targets), e.g. {10} or {1}
+  std::vector<float> targets;     // size * target_size() values, or empty
+  int num_classes = 0;            // classes of `labels` (0 when unlabeled)
   std::vector<std::string> class_names;
 
   int64_t sample_size() const;
@@ -71,22 +70,16 @@ struct LoadOptions {
 //   from LoadOptions DIR/ with one subfolder per class (images
 //   .png/.jpg/.bmp/... or .npy): labeled by folder DIR/ of .npy files inputs
 //   only (calibration), sorted by name
-StatusOr<Dataset> LoadDataset(const std::string& spec,
-                              const LoadOptions& options = {});
+StatusOr<Dataset> LoadDataset(const std::string& spec, const LoadOptions& options = {});
 
 // The individual readers.
-StatusOr<Dataset> LoadFashionMnist(
-    const std::string& split);  // "train" or "test"
-StatusOr<Dataset> LoadIdx(const std::string& images_path,
-                          const std::string& labels_path);
-StatusOr<Dataset> LoadNpzDataset(const std::string& path,
-                                 const std::string& split);
+StatusOr<Dataset> LoadFashionMnist(const std::string& split);  // "train" or "test"
+StatusOr<Dataset> LoadIdx(const std::string& images_path, const std::string& labels_path);
+StatusOr<Dataset> LoadNpzDataset(const std::string& path, const std::string& split);
 StatusOr<Dataset> LoadNpyFile(const std::string& path);
 StatusOr<Dataset> LoadNpyFolder(const std::string& dir);
-StatusOr<Dataset> LoadClassFolders(const std::string& dir,
-                                   const LoadOptions& options);
-StatusOr<Dataset> LoadCsv(const std::string& path,
-                          const std::string& label_column);
+StatusOr<Dataset> LoadClassFolders(const std::string& dir, const LoadOptions& options);
+StatusOr<Dataset> LoadCsv(const std::string& path, const std::string& label_column);
 
 // Where the Fashion-MNIST package installs its files (EDGEOPT_FASHION_MNIST_DIR
 // overrides).

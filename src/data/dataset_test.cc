@@ -45,9 +45,7 @@ void WriteGz(const std::string& path, const std::vector<uint8_t>& bytes) {
   gzclose(f);
 }
 
-void WriteText(const std::string& path, const std::string& text) {
-  std::ofstream(path) << text;
-}
+void WriteText(const std::string& path, const std::string& text) { std::ofstream(path) << text; }
 
 class DatasetTest : public ::testing::Test {
  protected:
@@ -59,10 +57,8 @@ class DatasetTest : public ::testing::Test {
 
 TEST_F(DatasetTest, IdxImagesAndLabelsGzipOrNot) {
   std::vector<uint8_t> pixels(3 * 2 * 2);
-  for (size_t i = 0; i < pixels.size(); ++i)
-    pixels[i] = static_cast<uint8_t>(i * 20);
-  WriteGz(Path("train-images-idx3-ubyte.gz"),
-          IdxBytes(0x08, {3, 2, 2}, pixels));
+  for (size_t i = 0; i < pixels.size(); ++i) pixels[i] = static_cast<uint8_t>(i * 20);
+  WriteGz(Path("train-images-idx3-ubyte.gz"), IdxBytes(0x08, {3, 2, 2}, pixels));
   WriteBytes(Path("train-labels-idx1-ubyte"), IdxBytes(0x08, {3}, {2, 0, 1}));
   auto ds = LoadDataset(Path("train-images-idx3-ubyte.gz"));
   ASSERT_TRUE(ds.ok()) << ds.status().ToString();
@@ -89,13 +85,10 @@ TEST_F(DatasetTest, HostileIdxHeadersAreErrorsNotCrashes) {
       {"rank0", {0, 0, 8, 0}, "rank 0"},
       {"rank9", {0, 0, 8, 9}, "rank 9"},
       {"header", {0, 0, 8, 3, 0, 0, 0, 1}, "truncated IDX header"},
-      {"huge", IdxBytes(0x08, {0x7fffffff, 0x7fffffff, 0x7fffffff}, {}),
-       "2^36"},
+      {"huge", IdxBytes(0x08, {0x7fffffff, 0x7fffffff, 0x7fffffff}, {}), "2^36"},
       {"negative", IdxBytes(0x08, {0x80000000u}, {}), "dimension 0"},
-      {"truncated", IdxBytes(0x08, {4, 4}, std::vector<uint8_t>(15)),
-       "header says 16"},
-      {"trailing", IdxBytes(0x0C, {2}, std::vector<uint8_t>(9)),
-       "header says 8"},
+      {"truncated", IdxBytes(0x08, {4, 4}, std::vector<uint8_t>(15)), "header says 16"},
+      {"trailing", IdxBytes(0x0C, {2}, std::vector<uint8_t>(9)), "header says 8"},
   };
   for (const Case& c : cases) {
     auto r = ParseIdx(c.bytes.data(), c.bytes.size(), c.name);
@@ -105,8 +98,7 @@ TEST_F(DatasetTest, HostileIdxHeadersAreErrorsNotCrashes) {
     EXPECT_NE(r.status().message().find(c.name), std::string::npos);
   }
   // Corrupt gzip.
-  std::vector<uint8_t> gz = {0x1f, 0x8b, 8, 0,    0,    0,   0,
-                             0,    0,    3, 0xff, 0xff, 0xff};
+  std::vector<uint8_t> gz = {0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3, 0xff, 0xff, 0xff};
   WriteBytes(Path("bad.idx.gz"), gz);
   EXPECT_FALSE(ReadIdx(Path("bad.idx.gz")).ok());
   // Labels that do not match the images.
@@ -158,8 +150,7 @@ TEST_F(DatasetTest, MissingFashionMnistNamesThePackage) {
   auto ds = LoadDataset("fashion-mnist");
   unsetenv("EDGEOPT_FASHION_MNIST_DIR");
   ASSERT_FALSE(ds.ok());
-  EXPECT_NE(ds.status().message().find("dataset-fashion-mnist"),
-            std::string::npos);
+  EXPECT_NE(ds.status().message().find("dataset-fashion-mnist"), std::string::npos);
 }
 
 TEST_F(DatasetTest, NpzWithXYAndSplits) {
@@ -251,8 +242,7 @@ TEST_F(DatasetTest, CsvLabelColumns) {
   auto last = LoadDataset(Path("t.csv"));
   ASSERT_TRUE(last.ok()) << last.status().ToString();
   EXPECT_EQ(last->sample_shape, (std::vector<int>{2}));
-  EXPECT_TRUE(
-      last->has_targets());  // 4.5 is not a class index: regression target
+  EXPECT_TRUE(last->has_targets());  // 4.5 is not a class index: regression target
   LoadOptions by_name;
   by_name.csv_label_column = "label";
   auto named = LoadDataset(Path("t.csv"), by_name);
@@ -261,13 +251,11 @@ TEST_F(DatasetTest, CsvLabelColumns) {
   EXPECT_EQ(named->x, (std::vector<float>{1, 2, 3, 4.5f}));
   LoadOptions by_index;
   by_index.csv_label_column = "0";
-  EXPECT_EQ(LoadDataset(Path("t.csv"), by_index)->labels,
-            (std::vector<int32_t>{1, 3}));
+  EXPECT_EQ(LoadDataset(Path("t.csv"), by_index)->labels, (std::vector<int32_t>{1, 3}));
   WriteText(Path("bad.csv"), "1,2\n3,x\n");
   auto bad = LoadDataset(Path("bad.csv"));
   ASSERT_FALSE(bad.ok());
-  EXPECT_NE(bad.status().message().find("bad.csv:2"), std::string::npos)
-      << bad.status().message();
+  EXPECT_NE(bad.status().message().find("bad.csv:2"), std::string::npos) << bad.status().message();
   WriteText(Path("ragged.csv"), "1,2\n3\n");
   EXPECT_FALSE(LoadDataset(Path("ragged.csv")).ok());
 }
@@ -277,8 +265,7 @@ TEST_F(DatasetTest, SpecErrors) {
   ASSERT_FALSE(missing.ok());
   auto unknown = LoadDataset("no-such-thing");
   ASSERT_FALSE(unknown.ok());
-  EXPECT_NE(unknown.status().message().find("fashion-mnist"),
-            std::string::npos);
+  EXPECT_NE(unknown.status().message().find("fashion-mnist"), std::string::npos);
   EXPECT_FALSE(LoadDataset("fashion-mnist:validation").ok() &&
                LoadDataset("fashion-mnist:validation")->size > 0);
 }

@@ -74,71 +74,63 @@ double IdxArray::At(int64_t i) const {
 void IdxArray::ToFloat(float* dst, float scale) const {
   const int64_t n = NumElements();
   if (type == 0x08) {
-    for (int64_t i = 0; i < n; ++i)
-      dst[i] = static_cast<float>(bytes[i]) * scale;
+    for (int64_t i = 0; i < n; ++i) dst[i] = static_cast<float>(bytes[i]) * scale;
     return;
   }
   for (int64_t i = 0; i < n; ++i) dst[i] = static_cast<float>(At(i) * scale);
 }
 
-StatusOr<IdxArray> ParseIdx(const uint8_t* data, size_t size,
-                            const std::string& name) {
+StatusOr<IdxArray> ParseIdx(const uint8_t* data, size_t size, const std::string& name) {
   EDGEOPT_ENSURE(size >= 4, StatusCode::kInvalidArgument,
-                 "%s: %zu bytes is too short for an IDX header", name.c_str(),
-                 size);
+                 "%s: %zu bytes is too short for an IDX header", name.c_str(), size);
   EDGEOPT_ENSURE(data[0] == 0 && data[1] == 0, StatusCode::kInvalidArgument,
-                 "%s: not an IDX file (magic %02x %02x %02x %02x)",
-                 name.c_str(), data[0], data[1], data[2], data[3]);
+                 "%s: not an IDX file (magic %02x %02x %02x %02x)", name.c_str(), data[0], data[1],
+                 data[2], data[3]);
   IdxArray array;
   array.type = data[2];
   const int elem = TypeSize(array.type);
-  EDGEOPT_ENSURE(elem > 0, StatusCode::kInvalidArgument,
-                 "%s: unknown IDX data type 0x%02x", name.c_str(), array.type);
+  EDGEOPT_ENSURE(elem > 0, StatusCode::kInvalidArgument, "%s: unknown IDX data type 0x%02x",
+                 name.c_str(), array.type);
   const int rank = data[3];
   EDGEOPT_ENSURE(rank >= 1 && rank <= 8, StatusCode::kInvalidArgument,
                  "%s: IDX rank %d (expected 1 to 8)", name.c_str(), rank);
   const size_t header = 4 + 4 * static_cast<size_t>(rank);
   EDGEOPT_ENSURE(size >= header, StatusCode::kInvalidArgument,
-                 "%s: truncated IDX header (%zu bytes, %d dimensions need %zu)",
-                 name.c_str(), size, rank, header);
+                 "%s: truncated IDX header (%zu bytes, %d dimensions need %zu)", name.c_str(), size,
+                 rank, header);
   uint64_t count = 1;
   for (int d = 0; d < rank; ++d) {
     const uint64_t dim = LoadBe(data + 4 + 4 * d, 4);
-    EDGEOPT_ENSURE(
-        dim <= static_cast<uint64_t>(std::numeric_limits<int32_t>::max()),
-        StatusCode::kInvalidArgument, "%s: IDX dimension %d is %llu",
-        name.c_str(), d, static_cast<unsigned long long>(dim));
+    EDGEOPT_ENSURE(dim <= static_cast<uint64_t>(std::numeric_limits<int32_t>::max()),
+                   StatusCode::kInvalidArgument, "%s: IDX dimension %d is %llu", name.c_str(), d,
+                   static_cast<unsigned long long>(dim));
     count *= dim;
     EDGEOPT_ENSURE(count <= (uint64_t{1} << 36), StatusCode::kInvalidArgument,
-                   "%s: IDX header claims more than 2^36 elements",
-                   name.c_str());
+                   "%s: IDX header claims more than 2^36 elements", name.c_str());
     array.dims.push_back(static_cast<int64_t>(dim));
   }
   const uint64_t need = count * static_cast<uint64_t>(elem);
   EDGEOPT_ENSURE(size - header == need, StatusCode::kInvalidArgument,
-                 "%s: IDX header says %llu data bytes, the file has %zu",
-                 name.c_str(), static_cast<unsigned long long>(need),
-                 size - header);
+                 "%s: IDX header says %llu data bytes, the file has %zu", name.c_str(),
+                 static_cast<unsigned long long>(need), size - header);
   array.bytes.assign(data + header, data + size);
   return array;
 }
 
-StatusOr<std::vector<uint8_t>> ReadMaybeGzip(const std::string& path,
-                                             size_t max_bytes) {
+StatusOr<std::vector<uint8_t>> ReadMaybeGzip(const std::string& path, size_t max_bytes) {
   EDGEOPT_ASSIGN_OR_RETURN(std::vector<uint8_t> raw, ReadFileBytes(path));
   if (raw.size() < 2 || raw[0] != 0x1f || raw[1] != 0x8b) {
     EDGEOPT_ENSURE(raw.size() <= max_bytes, StatusCode::kInvalidArgument,
-                   "%s: %zu bytes is more than the limit of %zu", path.c_str(),
-                   raw.size(), max_bytes);
+                   "%s: %zu bytes is more than the limit of %zu", path.c_str(), raw.size(),
+                   max_bytes);
     return raw;
   }
   z_stream zs;
   std::memset(&zs, 0, sizeof(zs));
-  EDGEOPT_ENSURE(inflateInit2(&zs, 16 + MAX_WBITS) == Z_OK,
-                 StatusCode::kInternal, "%s: zlib init failed", path.c_str());
+  EDGEOPT_ENSURE(inflateInit2(&zs, 16 + MAX_WBITS) == Z_OK, StatusCode::kInternal,
+                 "%s: zlib init failed", path.c_str());
   std::vector<uint8_t> out;
-  out.resize(
-      std::min<size_t>(max_bytes, std::max<size_t>(raw.size() * 4, 1 << 16)));
+  out.resize(std::min<size_t>(max_bytes, std::max<size_t>(raw.size() * 4, 1 << 16)));
   zs.next_in = raw.data();
   zs.avail_in = static_cast<uInt>(raw.size());
   size_t produced = 0;
@@ -148,8 +140,8 @@ StatusOr<std::vector<uint8_t>> ReadMaybeGzip(const std::string& path,
       if (out.size() >= max_bytes) {
         inflateEnd(&zs);
         return MakeStatus(StatusCode::kInvalidArgument,
-                          "%s: inflates to more than the limit of %zu bytes",
-                          path.c_str(), max_bytes);
+                          "%s: inflates to more than the limit of %zu bytes", path.c_str(),
+                          max_bytes);
       }
       out.resize(std::min(max_bytes, out.size() * 2));
     }
@@ -161,14 +153,12 @@ StatusOr<std::vector<uint8_t>> ReadMaybeGzip(const std::string& path,
     if (rc == Z_STREAM_END) break;
     if (rc != Z_OK && rc != Z_BUF_ERROR) {
       inflateEnd(&zs);
-      return MakeStatus(StatusCode::kInvalidArgument,
-                        "%s: corrupt gzip data (%s)", path.c_str(),
+      return MakeStatus(StatusCode::kInvalidArgument, "%s: corrupt gzip data (%s)", path.c_str(),
                         zs.msg != nullptr ? zs.msg : "inflate failed");
     }
     if (rc == Z_BUF_ERROR && zs.avail_in == 0 && zs.avail_out > 0) {
       inflateEnd(&zs);
-      return MakeStatus(StatusCode::kInvalidArgument, "%s: truncated gzip data",
-                        path.c_str());
+      return MakeStatus(StatusCode::kInvalidArgument, "%s: truncated gzip data", path.c_str());
     }
   }
   inflateEnd(&zs);
@@ -177,8 +167,7 @@ StatusOr<std::vector<uint8_t>> ReadMaybeGzip(const std::string& path,
 }
 
 StatusOr<IdxArray> ReadIdx(const std::string& path) {
-  EDGEOPT_ASSIGN_OR_RETURN(std::vector<uint8_t> bytes,
-                           ReadMaybeGzip(path, kMaxInputFileBytes));
+  EDGEOPT_ASSIGN_OR_RETURN(std::vector<uint8_t> bytes, ReadMaybeGzip(path, kMaxInputFileBytes));
   return ParseIdx(bytes.data(), bytes.size(), path);
 }
 

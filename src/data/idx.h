@@ -16,8 +16,7 @@ namespace edgeopt {
 namespace data {
 
 struct IdxArray {
-  uint8_t type =
-      0x08;  // 0x08 u8, 0x09 i8, 0x0B i16, 0x0C i32, 0x0D f32, 0x0E f64
+  uint8_t type = 0x08;  // 0x08 u8, 0x09 i8, 0x0B i16, 0x0C i32, 0x0D f32, 0x0E f64
   std::vector<int64_t> dims;
   std::vector<uint8_t> bytes;  // the data, as in the file (big-endian)
 
@@ -28,14 +27,12 @@ struct IdxArray {
 };
 
 // Parses IDX bytes (already inflated). `name` is used in messages.
-StatusOr<IdxArray> ParseIdx(const uint8_t* data, size_t size,
-                            const std::string& name);
+StatusOr<IdxArray> ParseIdx(const uint8_t* data, size_t size, const std::string& name);
 // Reads a file, inflating gzip by content.
 StatusOr<IdxArray> ReadIdx(const std::string& path);
 // Whole file, inflated when it starts with the gzip magic; at most max_bytes
 // after inflating.
-StatusOr<std::vector<uint8_t>> ReadMaybeGzip(const std::string& path,
-                                             size_t max_bytes);
+StatusOr<std::vector<uint8_t>> ReadMaybeGzip(const std::string& path, size_t max_bytes);
 
 }  // namespace data
 }  // namespace edgeopt

@@ -10,9 +10,7 @@ namespace report {
 namespace {
 
 double NowSeconds() {
-  return std::chrono::duration<double>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
 
 constexpr double kRedrawSeconds = 0.1;
@@ -34,8 +32,7 @@ std::string FormatDuration(double seconds) {
   return buf;
 }
 
-ProgressBar::ProgressBar(std::string label, int64_t total, bool enabled,
-                         FILE* out, bool force)
+ProgressBar::ProgressBar(std::string label, int64_t total, bool enabled, FILE* out, bool force)
     : label_(std::move(label)),
       total_(total),
       active_(enabled && (force || isatty(fileno(out)) != 0)),
@@ -44,36 +41,30 @@ ProgressBar::ProgressBar(std::string label, int64_t total, bool enabled,
 
 ProgressBar::~ProgressBar() { Finish(); }
 
-std::string ProgressBar::Render(const std::string& label, int64_t done,
-                                int64_t total, const std::string& metrics,
-                                double items_per_second, double eta_seconds,
-                                int width) {
+std::string ProgressBar::Render(const std::string& label, int64_t done, int64_t total,
+                                const std::string& metrics, double items_per_second,
+                                double eta_seconds, int width) {
   std::string bar(width, ' ');
-  const double frac =
-      total > 0 ? std::min(1.0, static_cast<double>(done) / total) : 0.0;
+  const double frac = total > 0 ? std::min(1.0, static_cast<double>(done) / total) : 0.0;
   const int filled = static_cast<int>(frac * width);
   for (int i = 0; i < filled; ++i) bar[i] = '=';
   if (filled < width && done > 0) bar[filled] = '>';
   char buf[512];
-  std::snprintf(buf, sizeof(buf), "%s [%s] %lld/%lld %s | %.0f img/s ETA %s",
-                label.c_str(), bar.c_str(), static_cast<long long>(done),
-                static_cast<long long>(total), metrics.c_str(),
-                items_per_second, FormatDuration(eta_seconds).c_str());
+  std::snprintf(buf, sizeof(buf), "%s [%s] %lld/%lld %s | %.0f img/s ETA %s", label.c_str(),
+                bar.c_str(), static_cast<long long>(done), static_cast<long long>(total),
+                metrics.c_str(), items_per_second, FormatDuration(eta_seconds).c_str());
   return buf;
 }
 
-void ProgressBar::Update(int64_t done, int64_t items,
-                         const std::string& metrics) {
+void ProgressBar::Update(int64_t done, int64_t items, const std::string& metrics) {
   if (!active_) return;
   const double now = NowSeconds();
-  if (done < total_ && last_draw_ >= 0 && now - last_draw_ < kRedrawSeconds)
-    return;
+  if (done < total_ && last_draw_ >= 0 && now - last_draw_ < kRedrawSeconds) return;
   last_draw_ = now;
   const double elapsed = now - start_;
   const double rate = elapsed > 0 ? items / elapsed : 0.0;
   const double eta = done > 0 ? elapsed * (total_ - done) / done : 0.0;
-  const std::string line =
-      Render(label_, done, total_, metrics, rate, eta, kBarWidth);
+  const std::string line = Render(label_, done, total_, metrics, rate, eta, kBarWidth);
   std::fprintf(out_, "\r%s\033[K", line.c_str());
   std::fflush(out_);
   drawn_ = true;

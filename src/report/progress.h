@@ -21,8 +21,8 @@ class ProgressBar {
  public:
   // `enabled`: false draws nothing (--quiet). Drawing also needs `out` to be a
   // terminal unless `force` is set.
-  ProgressBar(std::string label, int64_t total, bool enabled = true,
-              FILE* out = stderr, bool force = false);
+  ProgressBar(std::string label, int64_t total, bool enabled = true, FILE* out = stderr,
+              bool force = false);
   ~ProgressBar();
 
   // `done` of `total` steps; `items` processed so far (images) for the rate;
@@ -32,9 +32,8 @@ class ProgressBar {
   void Finish();
 
   // The text of the bar for the given state (for tests).
-  static std::string Render(const std::string& label, int64_t done,
-                            int64_t total, const std::string& metrics,
-                            double items_per_second, double eta_seconds,
+  static std::string Render(const std::string& label, int64_t done, int64_t total,
+                            const std::string& metrics, double items_per_second, double eta_seconds,
                             int width);
 
  private:

@@ -7,9 +7,8 @@ namespace report {
 namespace {
 
 TEST(ProgressTest, RenderShowsBarCounterMetricsRateAndEta) {
-  EXPECT_EQ(
-      ProgressBar::Render("epoch 1/3", 5, 10, "loss 0.5000", 1234.4, 65, 10),
-      "epoch 1/3 [=====>    ] 5/10 loss 0.5000 | 1234 img/s ETA 1m05s");
+  EXPECT_EQ(ProgressBar::Render("epoch 1/3", 5, 10, "loss 0.5000", 1234.4, 65, 10),
+            "epoch 1/3 [=====>    ] 5/10 loss 0.5000 | 1234 img/s ETA 1m05s");
   EXPECT_EQ(ProgressBar::Render("eval", 10, 10, "", 10, 0, 4),
             "eval [====] 10/10  | 10 img/s ETA 0s");
   EXPECT_EQ(FormatDuration(3725), "1h02m");

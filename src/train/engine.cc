@@ -36,8 +36,7 @@ StatusOr<std::unique_ptr<Engine>> Engine::Create(const ir::Graph& graph,
 Status Engine::Compile(const EngineOptions& options) {
   const ir::Graph& g = graph_;
   EDGEOPT_RETURN_IF_ERROR(g.Validate());
-  EDGEOPT_ENSURE(!g.inputs.empty() && !g.outputs.empty(),
-                 StatusCode::kInvalidModel,
+  EDGEOPT_ENSURE(!g.inputs.empty() && !g.outputs.empty(), StatusCode::kInvalidModel,
                  "the model has no inputs or no outputs");
   EDGEOPT_ENSURE(options.batch_size >= 1, StatusCode::kInvalidArgument,
                  "batch size %d must be at least 1", options.batch_size);
@@ -52,8 +51,7 @@ Status Engine::Compile(const EngineOptions& options) {
       const int t = n.inputs[i];
       if (t < 0) continue;
       if (IsStateSlot(n.op, static_cast<int>(i))) slot_kind[t] = 2;
-      if (IsWeightSlot(n.op, static_cast<int>(i)) && slot_kind[t] == 0)
-        slot_kind[t] = 1;
+      if (IsWeightSlot(n.op, static_cast<int>(i)) && slot_kind[t] == 0) slot_kind[t] = 1;
     }
   }
   for (int t = 0; t < num_tensors; ++t) {
@@ -66,13 +64,11 @@ Status Engine::Compile(const EngineOptions& options) {
       v.kind = ValueKind::kConstant;
       continue;
     }
-    EDGEOPT_ENSURE(
-        tensor.data.size() == static_cast<size_t>(v.size) * sizeof(float),
-        StatusCode::kInvalidModel, "tensor %d (%s): %zu bytes for shape %s", t,
-        tensor.name.c_str(), tensor.data.size(), ShapeString(v.shape).c_str());
+    EDGEOPT_ENSURE(tensor.data.size() == static_cast<size_t>(v.size) * sizeof(float),
+                   StatusCode::kInvalidModel, "tensor %d (%s): %zu bytes for shape %s", t,
+                   tensor.name.c_str(), tensor.data.size(), ShapeString(v.shape).c_str());
     v.data.resize(v.size);
-    if (v.size > 0)
-      std::memcpy(v.data.data(), tensor.data.data(), tensor.data.size());
+    if (v.size > 0) std::memcpy(v.data.data(), tensor.data.data(), tensor.data.size());
     if (slot_kind[t] == 2) {
       v.kind = ValueKind::kState;
     } else if (slot_kind[t] == 1 || !tensor.origin.empty()) {
@@ -86,11 +82,9 @@ Status Engine::Compile(const EngineOptions& options) {
   input_ = g.inputs[0];
   output_ = g.outputs[0];
   EDGEOPT_ENSURE(g.inputs.size() == 1, StatusCode::kUnsupported,
-                 "the model has %zu inputs; training supports one",
-                 g.inputs.size());
+                 "the model has %zu inputs; training supports one", g.inputs.size());
   const ir::Tensor& in_t = g.tensors[input_];
-  EDGEOPT_ENSURE(in_t.dtype == DType::kFloat32 && !in_t.shape.empty(),
-                 StatusCode::kUnsupported,
+  EDGEOPT_ENSURE(in_t.dtype == DType::kFloat32 && !in_t.shape.empty(), StatusCode::kUnsupported,
                  "input '%s' is %s with shape rank %zu; training needs float32 "
                  "with a batch "
                  "dimension",
@@ -100,8 +94,7 @@ Status Engine::Compile(const EngineOptions& options) {
   input_sample_size_ = NumElements(input_sample_shape_);
   for (int d : input_sample_shape_) {
     EDGEOPT_ENSURE(d > 0, StatusCode::kUnsupported,
-                   "input '%s' has a dynamic dimension besides the batch",
-                   in_t.name.c_str());
+                   "input '%s' has a dynamic dimension besides the batch", in_t.name.c_str());
   }
 
   // Kernels, and which activations need gradients.
@@ -114,11 +107,10 @@ Status Engine::Compile(const EngineOptions& options) {
       if (t >= 0 && values_[t].requires_grad) needs = true;
     }
     for (int t : n.outputs) {
-      EDGEOPT_ENSURE(
-          g.tensors[t].dtype == DType::kFloat32, StatusCode::kUnsupported,
-          "node %d (%s %s): output '%s' is %s; training runs in float32", i,
-          n.op.c_str(), n.name.c_str(), g.tensors[t].name.c_str(),
-          DTypeName(g.tensors[t].dtype));
+      EDGEOPT_ENSURE(g.tensors[t].dtype == DType::kFloat32, StatusCode::kUnsupported,
+                     "node %d (%s %s): output '%s' is %s; training runs in float32", i,
+                     n.op.c_str(), n.name.c_str(), g.tensors[t].name.c_str(),
+                     DTypeName(g.tensors[t].dtype));
       values_[t].requires_grad = needs;
     }
     kernels_.push_back(std::move(k));
@@ -129,18 +121,15 @@ Status Engine::Compile(const EngineOptions& options) {
     if (values_[t].kind != ValueKind::kParameter) continue;
     Parameter p;
     p.tensor = t;
-    p.name =
-        g.tensors[t].origin.empty() ? g.tensors[t].name : g.tensors[t].origin;
+    p.name = g.tensors[t].origin.empty() ? g.tensors[t].name : g.tensors[t].origin;
     p.size = values_[t].size;
     p.value = &values_[t];
     params_.push_back(p);
   }
 
-  const int threads = options.num_threads <= 0 ? rt::GetCpuInfo().num_cores
-                                               : options.num_threads;
+  const int threads = options.num_threads <= 0 ? rt::GetCpuInfo().num_cores : options.num_threads;
   pool_ = std::make_unique<rt::ThreadPool>(threads);
-  gemm_ = std::make_unique<Gemm>(options.cpu != nullptr ? *options.cpu
-                                                        : rt::GetCpuInfo());
+  gemm_ = std::make_unique<Gemm>(options.cpu != nullptr ? *options.cpu : rt::GetCpuInfo());
   ctx_.values = &values_;
   ctx_.graph = &graph_;
   ctx_.pool = pool_.get();
@@ -162,11 +151,10 @@ int Engine::final_softmax_node() const {
 }
 
 Status Engine::SetLossTensor(int tensor) {
-  EDGEOPT_ENSURE(tensor >= 0 && tensor < static_cast<int>(values_.size()),
-                 StatusCode::kInternal, "loss tensor %d out of range", tensor);
-  EDGEOPT_ENSURE(values_[tensor].kind == ValueKind::kActivation,
-                 StatusCode::kInternal, "loss tensor %d is not an activation",
-                 tensor);
+  EDGEOPT_ENSURE(tensor >= 0 && tensor < static_cast<int>(values_.size()), StatusCode::kInternal,
+                 "loss tensor %d out of range", tensor);
+  EDGEOPT_ENSURE(values_[tensor].kind == ValueKind::kActivation, StatusCode::kInternal,
+                 "loss tensor %d is not an activation", tensor);
   loss_tensor_ = tensor;
   PlanBackward();
   return Status::Ok();
@@ -183,8 +171,7 @@ void Engine::PlanBackward() {
     bool out_contrib = false;
     for (int t : k.out) out_contrib = out_contrib || contributes[t];
     bool in_grad = false;
-    for (int t : k.in)
-      in_grad = in_grad || (t >= 0 && values_[t].requires_grad);
+    for (int t : k.in) in_grad = in_grad || (t >= 0 && values_[t].requires_grad);
     if (!out_contrib || !in_grad) continue;
     active_[i] = true;
     for (size_t j = 0; j < k.in.size(); ++j) {
@@ -208,12 +195,10 @@ void Engine::PlanBackward() {
 }
 
 Status Engine::SetBatchSize(int batch) {
-  EDGEOPT_ENSURE(batch >= 1, StatusCode::kInvalidArgument, "batch size %d",
-                 batch);
+  EDGEOPT_ENSURE(batch >= 1, StatusCode::kInvalidArgument, "batch size %d", batch);
   if (batch == batch_) return Status::Ok();
   std::vector<int> shape = {batch};
-  shape.insert(shape.end(), input_sample_shape_.begin(),
-               input_sample_shape_.end());
+  shape.insert(shape.end(), input_sample_shape_.begin(), input_sample_shape_.end());
   SetShape(&values_[input_], shape);
   ctx_.batch = batch;
   for (auto& k : kernels_) {
@@ -232,9 +217,7 @@ std::vector<int> Engine::output_sample_shape() const {
   return std::vector<int>(s.begin() + (s.empty() ? 0 : 1), s.end());
 }
 
-int64_t Engine::output_sample_size() const {
-  return NumElements(output_sample_shape());
-}
+int64_t Engine::output_sample_size() const { return NumElements(output_sample_shape()); }
 
 int64_t Engine::num_parameter_values() const {
   int64_t n = 0;
@@ -258,8 +241,7 @@ Status Engine::Forward(const float* x, int batch, bool training) {
     const auto t0 = std::chrono::steady_clock::now();
     kernels_[i]->Forward(&ctx_);
     node_times_[i].forward +=
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0)
-            .count();
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   }
   return Status::Ok();
 }
@@ -279,8 +261,7 @@ void Engine::Backward() {
     const auto t0 = std::chrono::steady_clock::now();
     kernels_[i]->Backward(&ctx_);
     node_times_[i].backward +=
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0)
-            .count();
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   }
 }
 
@@ -295,16 +276,14 @@ std::string Engine::ProfileReport() const {
     return node_times_[a].forward + node_times_[a].backward >
            node_times_[b].forward + node_times_[b].backward;
   });
-  std::string out =
-      "node                               forward_s  backward_s   share\n";
+  std::string out = "node                               forward_s  backward_s   share\n";
   char line[256];
   for (int i : order) {
     const ir::Node& n = graph_.nodes[i];
     const double t = node_times_[i].forward + node_times_[i].backward;
-    std::snprintf(line, sizeof(line),
-                  "%-3d %-18s %-12s %10.3f %11.3f %6.1f%%\n", i, n.op.c_str(),
-                  n.name.substr(0, 12).c_str(), node_times_[i].forward,
-                  node_times_[i].backward, total > 0 ? 100.0 * t / total : 0.0);
+    std::snprintf(line, sizeof(line), "%-3d %-18s %-12s %10.3f %11.3f %6.1f%%\n", i, n.op.c_str(),
+                  n.name.substr(0, 12).c_str(), node_times_[i].forward, node_times_[i].backward,
+                  total > 0 ? 100.0 * t / total : 0.0);
     out += line;
   }
   return out;
@@ -312,18 +291,15 @@ std::string Engine::ProfileReport() const {
 
 Status Engine::ExportWeights(ir::Graph* graph) const {
   EDGEOPT_ENSURE(graph->tensors.size() == values_.size(), StatusCode::kInternal,
-                 "graph has %zu tensors, the engine %zu", graph->tensors.size(),
-                 values_.size());
+                 "graph has %zu tensors, the engine %zu", graph->tensors.size(), values_.size());
   for (size_t t = 0; t < values_.size(); ++t) {
     const Value& v = values_[t];
-    if (v.kind != ValueKind::kParameter && v.kind != ValueKind::kState)
-      continue;
+    if (v.kind != ValueKind::kParameter && v.kind != ValueKind::kState) continue;
     ir::Tensor& dst = graph->tensors[t];
-    EDGEOPT_ENSURE(
-        dst.is_constant && dst.dtype == DType::kFloat32 &&
-            dst.data.size() == static_cast<size_t>(v.size) * sizeof(float),
-        StatusCode::kInternal, "tensor %zu (%s) does not match the engine's", t,
-        dst.name.c_str());
+    EDGEOPT_ENSURE(dst.is_constant && dst.dtype == DType::kFloat32 &&
+                       dst.data.size() == static_cast<size_t>(v.size) * sizeof(float),
+                   StatusCode::kInternal, "tensor %zu (%s) does not match the engine's", t,
+                   dst.name.c_str());
     if (v.size > 0) std::memcpy(dst.data.data(), v.d(), dst.data.size());
   }
   return Status::Ok();

@@ -70,9 +70,7 @@ class Engine {
   int input_tensor() const { return input_; }
   int output_tensor() const { return output_; }
   // Shape of one sample of the input / output (no batch dimension).
-  const std::vector<int>& input_sample_shape() const {
-    return input_sample_shape_;
-  }
+  const std::vector<int>& input_sample_shape() const { return input_sample_shape_; }
   int64_t input_sample_size() const { return input_sample_size_; }
   std::vector<int> output_sample_shape() const;
   int64_t output_sample_size() const;

@@ -10,9 +10,8 @@
 namespace edgeopt {
 namespace train {
 
-void f32_gemm_ukernel__scalar_4x8(int kc, const float* a, const float* b,
-                                  float* c, int ldc, int m, int n,
-                                  const GemmTileParams& params) {
+void f32_gemm_ukernel__scalar_4x8(int kc, const float* a, const float* b, float* c, int ldc, int m,
+                                  int n, const GemmTileParams& params) {
   constexpr int kMr = 4;
   constexpr int kNr = 8;
   float acc[kMr][kNr] = {};
@@ -41,8 +40,7 @@ namespace {
 inline int CeilDiv(int a, int b) { return (a + b - 1) / b; }
 
 // op(A) rows [0, mc) x columns [0, kc) into MR-row panels (zero-padded).
-void PackA(bool trans, const float* a, int lda, int mc, int kc, int mr,
-           float* dst) {
+void PackA(bool trans, const float* a, int lda, int mc, int kc, int mr, float* dst) {
   for (int p = 0; p < mc; p += mr) {
     const int rows = std::min(mr, mc - p);
     if (trans) {
@@ -58,8 +56,7 @@ void PackA(bool trans, const float* a, int lda, int mc, int kc, int mr,
       // Row pointers (padding rows read row 0 and are zeroed after): contiguous
       // writes.
       const float* rowp[16];
-      for (int i = 0; i < mr; ++i)
-        rowp[i] = a + static_cast<long>(p + (i < rows ? i : 0)) * lda;
+      for (int i = 0; i < mr; ++i) rowp[i] = a + static_cast<long>(p + (i < rows ? i : 0)) * lda;
       int k = 0;
 #if defined(__SSE2__)
       if (rows == mr && mr % 4 == 0) {
@@ -89,8 +86,7 @@ void PackA(bool trans, const float* a, int lda, int mc, int kc, int mr,
 }
 
 // op(B) rows [0, kc) x columns [0, nc) into NR-column panels (zero-padded).
-void PackB(bool trans, const float* b, int ldb, int kc, int nc, int nr,
-           float* dst) {
+void PackB(bool trans, const float* b, int ldb, int kc, int nc, int nr, float* dst) {
   for (int p = 0; p < nc; p += nr) {
     const int cols = std::min(nr, nc - p);
     if (!trans) {
@@ -100,8 +96,7 @@ void PackB(bool trans, const float* b, int ldb, int kc, int nc, int nr,
         if (cols == nr) {
           int j = 0;
 #if defined(__SSE2__)
-          for (; j + 4 <= nr; j += 4)
-            _mm_storeu_ps(d + j, _mm_loadu_ps(src + j));
+          for (; j + 4 <= nr; j += 4) _mm_storeu_ps(d + j, _mm_loadu_ps(src + j));
 #endif
           for (; j < nr; ++j) d[j] = src[j];
         } else {
@@ -113,8 +108,7 @@ void PackB(bool trans, const float* b, int ldb, int kc, int nc, int nr,
     } else {
       // B(k, j) = b[j * ldb + k]: column pointers, contiguous writes.
       const float* colp[32];
-      for (int j = 0; j < nr; ++j)
-        colp[j] = b + static_cast<long>(p + (j < cols ? j : 0)) * ldb;
+      for (int j = 0; j < nr; ++j) colp[j] = b + static_cast<long>(p + (j < cols ? j : 0)) * ldb;
       int k = 0;
 #if defined(__SSE2__)
       if (cols == nr && nr % 4 == 0) {
@@ -181,10 +175,9 @@ Gemm::Scratch& Gemm::ScratchFor(int thread) {
   return scratch_[thread];
 }
 
-void Gemm::Block(bool trans_a, bool trans_b, int m, int n, int k,
-                 const float* a, int lda, const float* b, int ldb, float* c,
-                 int ldc, bool accumulate, const float* bias, bool relu,
-                 Scratch* scratch) {
+void Gemm::Block(bool trans_a, bool trans_b, int m, int n, int k, const float* a, int lda,
+                 const float* b, int ldb, float* c, int ldc, bool accumulate, const float* bias,
+                 bool relu, Scratch* scratch) {
   if (m <= 0 || n <= 0) return;
   if (k <= 0) {
     for (int i = 0; i < m; ++i) {
@@ -203,10 +196,8 @@ void Gemm::Block(bool trans_a, bool trans_b, int m, int n, int k,
   const int kc_step = CeilDiv(k, k_blocks);
   const int nc_max = std::min(n, nc_);
   const int mc_max = std::min(m, mc_);
-  const size_t b_need =
-      static_cast<size_t>(CeilDiv(nc_max, nr_)) * nr_ * kc_step;
-  const size_t a_need =
-      static_cast<size_t>(CeilDiv(mc_max, mr_)) * mr_ * kc_step;
+  const size_t b_need = static_cast<size_t>(CeilDiv(nc_max, nr_)) * nr_ * kc_step;
+  const size_t a_need = static_cast<size_t>(CeilDiv(mc_max, mr_)) * mr_ * kc_step;
   if (scratch->b.size() < b_need) scratch->b.resize(b_need);
   if (scratch->a.size() < a_need) scratch->a.resize(a_need);
   float* bpack = scratch->b.data();
@@ -217,13 +208,13 @@ void Gemm::Block(bool trans_a, bool trans_b, int m, int n, int k,
     for (int pc = 0; pc < k; pc += kc_step) {
       const int kc = std::min(kc_step, k - pc);
       const bool last_k = pc + kc >= k;
-      const float* bsrc = trans_b ? b + static_cast<long>(jc) * ldb + pc
-                                  : b + static_cast<long>(pc) * ldb + jc;
+      const float* bsrc =
+          trans_b ? b + static_cast<long>(jc) * ldb + pc : b + static_cast<long>(pc) * ldb + jc;
       PackB(trans_b, bsrc, ldb, kc, nc, nr_, bpack);
       for (int ic = 0; ic < m; ic += mc_) {
         const int mc = std::min(mc_, m - ic);
-        const float* asrc = trans_a ? a + static_cast<long>(pc) * lda + ic
-                                    : a + static_cast<long>(ic) * lda + pc;
+        const float* asrc =
+            trans_a ? a + static_cast<long>(pc) * lda + ic : a + static_cast<long>(ic) * lda + pc;
         PackA(trans_a, asrc, lda, mc, kc, mr_, apack);
         for (int jr = 0; jr < nc; jr += nr_) {
           GemmTileParams params;
@@ -234,8 +225,8 @@ void Gemm::Block(bool trans_a, bool trans_b, int m, int n, int k,
           const int nn = std::min(nr_, nc - jr);
           for (int ir = 0; ir < mc; ir += mr_) {
             kernel_(kc, apack + static_cast<long>(ir / mr_) * kc * mr_, bp,
-                    c + static_cast<long>(ic + ir) * ldc + jc + jr, ldc,
-                    std::min(mr_, mc - ir), nn, params);
+                    c + static_cast<long>(ic + ir) * ldc + jc + jr, ldc, std::min(mr_, mc - ir), nn,
+                    params);
           }
         }
       }
@@ -243,25 +234,22 @@ void Gemm::Block(bool trans_a, bool trans_b, int m, int n, int k,
   }
 }
 
-void Gemm::RunSerial(bool trans_a, bool trans_b, int m, int n, int k,
-                     const float* a, int lda, const float* b, int ldb, float* c,
-                     int ldc, bool accumulate, const GemmEpilogue& epilogue,
-                     int thread) {
-  Block(trans_a, trans_b, m, n, k, a, lda, b, ldb, c, ldc, accumulate,
-        epilogue.bias, epilogue.relu, &ScratchFor(thread));
+void Gemm::RunSerial(bool trans_a, bool trans_b, int m, int n, int k, const float* a, int lda,
+                     const float* b, int ldb, float* c, int ldc, bool accumulate,
+                     const GemmEpilogue& epilogue, int thread) {
+  Block(trans_a, trans_b, m, n, k, a, lda, b, ldb, c, ldc, accumulate, epilogue.bias, epilogue.relu,
+        &ScratchFor(thread));
 }
 
-void Gemm::Run(bool trans_a, bool trans_b, int m, int n, int k, const float* a,
-               int lda, const float* b, int ldb, float* c, int ldc,
-               bool accumulate, const GemmEpilogue& epilogue,
-               rt::ThreadPool* pool) {
+void Gemm::Run(bool trans_a, bool trans_b, int m, int n, int k, const float* a, int lda,
+               const float* b, int ldb, float* c, int ldc, bool accumulate,
+               const GemmEpilogue& epilogue, rt::ThreadPool* pool) {
   const int threads = pool != nullptr ? pool->num_threads() : 1;
   const double flops = 2.0 * m * n * static_cast<double>(k);
   const int m_panels = CeilDiv(m, mr_);
   const int n_panels = CeilDiv(n, nr_);
   if (threads <= 1 || flops < 2e5 || (m_panels < 2 && n_panels < 2)) {
-    RunSerial(trans_a, trans_b, m, n, k, a, lda, b, ldb, c, ldc, accumulate,
-              epilogue, 0);
+    RunSerial(trans_a, trans_b, m, n, k, a, lda, b, ldb, c, ldc, accumulate, epilogue, 0);
     return;
   }
   ScratchFor(threads - 1);  // grow before the threads start
@@ -271,22 +259,20 @@ void Gemm::Run(bool trans_a, bool trans_b, int m, int n, int k, const float* a,
   const int tasks = std::min(threads, panels);
   pool->ParallelFor(tasks, [&](int task, int thread) {
     const int p0 = static_cast<int>(static_cast<long>(panels) * task / tasks);
-    const int p1 =
-        static_cast<int>(static_cast<long>(panels) * (task + 1) / tasks);
+    const int p1 = static_cast<int>(static_cast<long>(panels) * (task + 1) / tasks);
     if (split_m) {
       const int r0 = p0 * mr_;
       const int r1 = std::min(m, p1 * mr_);
       const float* a0 = trans_a ? a + r0 : a + static_cast<long>(r0) * lda;
-      Block(trans_a, trans_b, r1 - r0, n, k, a0, lda, b, ldb,
-            c + static_cast<long>(r0) * ldc, ldc, accumulate, epilogue.bias,
-            epilogue.relu, &scratch_[thread]);
+      Block(trans_a, trans_b, r1 - r0, n, k, a0, lda, b, ldb, c + static_cast<long>(r0) * ldc, ldc,
+            accumulate, epilogue.bias, epilogue.relu, &scratch_[thread]);
     } else {
       const int c0 = p0 * nr_;
       const int c1 = std::min(n, p1 * nr_);
       const float* b0 = trans_b ? b + static_cast<long>(c0) * ldb : b + c0;
-      Block(trans_a, trans_b, m, c1 - c0, k, a, lda, b0, ldb, c + c0, ldc,
-            accumulate, epilogue.bias != nullptr ? epilogue.bias + c0 : nullptr,
-            epilogue.relu, &scratch_[thread]);
+      Block(trans_a, trans_b, m, c1 - c0, k, a, lda, b0, ldb, c + c0, ldc, accumulate,
+            epilogue.bias != nullptr ? epilogue.bias + c0 : nullptr, epilogue.relu,
+            &scratch_[thread]);
     }
   });
 }

@@ -34,14 +34,13 @@ class Gemm {
   // Picks the widest microkernel `cpu` allows.
   explicit Gemm(const rt::CpuInfo& cpu);
 
-  void Run(bool trans_a, bool trans_b, int m, int n, int k, const float* a,
-           int lda, const float* b, int ldb, float* c, int ldc, bool accumulate,
-           const GemmEpilogue& epilogue, rt::ThreadPool* pool);
+  void Run(bool trans_a, bool trans_b, int m, int n, int k, const float* a, int lda, const float* b,
+           int ldb, float* c, int ldc, bool accumulate, const GemmEpilogue& epilogue,
+           rt::ThreadPool* pool);
   // Single-threaded convenience (used inside per-sample parallel loops).
-  void RunSerial(bool trans_a, bool trans_b, int m, int n, int k,
-                 const float* a, int lda, const float* b, int ldb, float* c,
-                 int ldc, bool accumulate, const GemmEpilogue& epilogue,
-                 int thread);
+  void RunSerial(bool trans_a, bool trans_b, int m, int n, int k, const float* a, int lda,
+                 const float* b, int ldb, float* c, int ldc, bool accumulate,
+                 const GemmEpilogue& epilogue, int thread);
 
   // Makes per-thread scratch for threads [0, n) exist (call before RunSerial
   // from n threads).
@@ -57,9 +56,9 @@ class Gemm {
     std::vector<float> b;
   };
   Scratch& ScratchFor(int thread);
-  void Block(bool trans_a, bool trans_b, int m, int n, int k, const float* a,
-             int lda, const float* b, int ldb, float* c, int ldc,
-             bool accumulate, const float* bias, bool relu, Scratch* scratch);
+  void Block(bool trans_a, bool trans_b, int m, int n, int k, const float* a, int lda,
+             const float* b, int ldb, float* c, int ldc, bool accumulate, const float* bias,
+             bool relu, Scratch* scratch);
 
   GemmUkernelFn kernel_ = nullptr;
   const char* isa_name_ = "scalar";

@@ -21,8 +21,8 @@ std::vector<rt::CpuInfo> IsaLevels() {
   return levels;
 }
 
-void CheckGemm(const rt::CpuInfo& cpu, bool ta, bool tb, int m, int n, int k,
-               bool accumulate, bool bias, bool relu, int threads) {
+void CheckGemm(const rt::CpuInfo& cpu, bool ta, bool tb, int m, int n, int k, bool accumulate,
+               bool bias, bool relu, int threads) {
   std::mt19937 rng(m * 131 + n * 7 + k);
   std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
   const int lda = (ta ? m : k) + 3;
@@ -42,13 +42,11 @@ void CheckGemm(const rt::CpuInfo& cpu, bool ta, bool tb, int m, int n, int k,
   GemmEpilogue ep;
   ep.bias = bias ? bv.data() : nullptr;
   ep.relu = relu;
-  gemm.Run(ta, tb, m, n, k, a.data(), lda, b.data(), ldb, c.data(), ldc,
-           accumulate, ep, &pool);
+  gemm.Run(ta, tb, m, n, k, a.data(), lda, b.data(), ldb, c.data(), ldc, accumulate, ep, &pool);
   for (int i = 0; i < m; ++i) {
     for (int j = 0; j < ldc; ++j) {
       if (j >= n) {
-        ASSERT_EQ(c[i * ldc + j], c0[i * ldc + j])
-            << "wrote outside C at " << i << "," << j;
+        ASSERT_EQ(c[i * ldc + j], c0[i * ldc + j]) << "wrote outside C at " << i << "," << j;
         continue;
       }
       double ref = accumulate ? c0[i * ldc + j] : 0.0;
@@ -62,16 +60,15 @@ void CheckGemm(const rt::CpuInfo& cpu, bool ta, bool tb, int m, int n, int k,
       if (bias) ref += bv[j];
       if (relu && ref < 0) ref = 0;
       ASSERT_NEAR(c[i * ldc + j], ref, kGemmTolerance * mag)
-          << gemm.isa_name() << " ta=" << ta << " tb=" << tb << " m=" << m
-          << " n=" << n << " k=" << k << " at " << i << "," << j;
+          << gemm.isa_name() << " ta=" << ta << " tb=" << tb << " m=" << m << " n=" << n
+          << " k=" << k << " at " << i << "," << j;
     }
   }
 }
 
 TEST(GemmTest, MatchesReferenceForEveryIsaLayoutAndEdge) {
-  const int sizes[][3] = {{1, 1, 1},     {5, 7, 3},     {13, 33, 9},
-                          {25, 17, 300}, {64, 10, 128}, {200, 70, 41},
-                          {37, 300, 520}};
+  const int sizes[][3] = {{1, 1, 1},     {5, 7, 3},     {13, 33, 9},   {25, 17, 300},
+                          {64, 10, 128}, {200, 70, 41}, {37, 300, 520}};
   for (const rt::CpuInfo& cpu : IsaLevels()) {
     for (const auto& s : sizes) {
       for (int t = 0; t < 4; ++t) {
@@ -94,10 +91,8 @@ TEST(GemmTest, ThreadCountDoesNotChangeBits) {
   for (float& v : b) v = dist(rng);
   Gemm g1(rt::GetCpuInfo()), g2(rt::GetCpuInfo());
   rt::ThreadPool p1(1), p2(2);
-  g1.Run(false, false, m, n, k, a.data(), k, b.data(), n, c1.data(), n, false,
-         {}, &p1);
-  g2.Run(false, false, m, n, k, a.data(), k, b.data(), n, c2.data(), n, false,
-         {}, &p2);
+  g1.Run(false, false, m, n, k, a.data(), k, b.data(), n, c1.data(), n, false, {}, &p1);
+  g2.Run(false, false, m, n, k, a.data(), k, b.data(), n, c2.data(), n, false, {}, &p2);
   EXPECT_EQ(c1, c2);
 }
 

@@ -28,8 +28,8 @@ class Builder {
   }
   int input() const { return input_; }
   // A trainable weight with uniform values in [lo, hi).
-  int Param(const std::string& name, const std::vector<int32_t>& shape,
-            float lo = -1.0f, float hi = 1.0f) {
+  int Param(const std::string& name, const std::vector<int32_t>& shape, float lo = -1.0f,
+            float hi = 1.0f) {
     int64_t n = 1;
     for (int32_t d : shape) n *= d;
     std::uniform_real_distribution<float> dist(lo, hi);
@@ -43,15 +43,14 @@ class Builder {
                  const std::vector<float>& v) {
     return g_.AddFloatConstant(name, shape, v);
   }
-  int IntConst(const std::vector<int32_t>& shape,
-               const std::vector<int32_t>& v) {
-    return g_.AddConstant("c" + std::to_string(g_.tensors.size()),
-                          DType::kInt32, shape, v.data(), v.size() * 4);
+  int IntConst(const std::vector<int32_t>& shape, const std::vector<int32_t>& v) {
+    return g_.AddConstant("c" + std::to_string(g_.tensors.size()), DType::kInt32, shape, v.data(),
+                          v.size() * 4);
   }
-  int Op(const std::string& op, std::vector<int> inputs,
-         std::vector<int32_t> out_shape, ir::Attrs attrs = {}) {
-    const int y = g_.AddActivation(op + std::to_string(g_.nodes.size()),
-                                   DType::kFloat32, out_shape);
+  int Op(const std::string& op, std::vector<int> inputs, std::vector<int32_t> out_shape,
+         ir::Attrs attrs = {}) {
+    const int y =
+        g_.AddActivation(op + std::to_string(g_.nodes.size()), DType::kFloat32, out_shape);
     ir::Node n;
     n.op = op;
     n.name = op;
@@ -94,8 +93,7 @@ std::vector<float> MakeInput(int64_t n, InputKind kind, std::mt19937* rng) {
       }
       break;
     case InputKind::kDistinct: {
-      for (int64_t i = 0; i < n; ++i)
-        x[i] = 0.05f * static_cast<float>(i - n / 2);
+      for (int64_t i = 0; i < n; ++i) x[i] = 0.05f * static_cast<float>(i - n / 2);
       std::shuffle(x.begin(), x.end(), *rng);
       break;
     }
@@ -110,8 +108,7 @@ std::vector<float> MakeInput(int64_t n, InputKind kind, std::mt19937* rng) {
 // `kink` is a threshold for ops with kinks in their parameters: parameter
 // perturbations that move an activation across a kink are tolerated by the
 // slack of kAbsTol.
-void CheckGradients(const ir::Graph& graph, int batch, InputKind input_kind,
-                    bool training = true) {
+void CheckGradients(const ir::Graph& graph, int batch, InputKind input_kind, bool training = true) {
   EngineOptions options;
   options.batch_size = batch;
   options.input_requires_grad = true;
@@ -119,8 +116,7 @@ void CheckGradients(const ir::Graph& graph, int batch, InputKind input_kind,
   ASSERT_TRUE(created.ok()) << created.status().ToString();
   Engine& e = **created;
   std::mt19937 rng(99);
-  std::vector<float> x =
-      MakeInput(batch * e.input_sample_size(), input_kind, &rng);
+  std::vector<float> x = MakeInput(batch * e.input_sample_size(), input_kind, &rng);
   ASSERT_TRUE(e.Forward(x.data(), batch, training).ok());
   const int64_t out_n = e.value(e.output_tensor()).size;
   std::uniform_real_distribution<float> u(-1.0f, 1.0f);
@@ -138,14 +134,12 @@ void CheckGradients(const ir::Graph& graph, int batch, InputKind input_kind,
   std::copy(r.begin(), r.end(), e.LossGrad());
   e.Backward();
 
-  auto check = [&](const std::string& what, float* values, const float* grad,
-                   int64_t n) {
+  auto check = [&](const std::string& what, float* values, const float* grad, int64_t n) {
     ASSERT_NE(grad, nullptr) << what << " has no gradient";
     std::vector<float> analytic(grad, grad + n);
     const int64_t stride = std::max<int64_t>(1, n / kMaxChecksPerTensor);
     double max_abs = 0.0;
-    for (int64_t i = 0; i < n; ++i)
-      max_abs = std::max(max_abs, std::fabs(double(analytic[i])));
+    for (int64_t i = 0; i < n; ++i) max_abs = std::max(max_abs, std::fabs(double(analytic[i])));
     int checked = 0, skipped = 0;
     for (int64_t i = 0; i < n; i += stride) {
       const float saved = values[i];
@@ -158,8 +152,7 @@ void CheckGradients(const ir::Graph& graph, int batch, InputKind input_kind,
         return (lp - lm) / (2.0 * h);
       };
       const double numeric = numeric_at(kStep);
-      const double tol =
-          kAbsTol + kRelTol * std::max(std::fabs(numeric), 0.1 * max_abs);
+      const double tol = kAbsTol + kRelTol * std::max(std::fabs(numeric), 0.1 * max_abs);
       ++checked;
       // A kink (ReLU, max) within the step makes the two differences disagree:
       // the function is not differentiable enough there to compare; skip, but
@@ -168,8 +161,7 @@ void CheckGradients(const ir::Graph& graph, int batch, InputKind input_kind,
         ++skipped;
         continue;
       }
-      EXPECT_NEAR(analytic[i], numeric, tol)
-          << what << "[" << i << "] of " << n;
+      EXPECT_NEAR(analytic[i], numeric, tol) << what << "[" << i << "] of " << n;
     }
     EXPECT_LE(skipped * 4, checked) << what << ": too many non-smooth points";
   };
@@ -181,8 +173,8 @@ void CheckGradients(const ir::Graph& graph, int batch, InputKind input_kind,
   }
 }
 
-ir::Attrs ConvAttrs(const std::string& padding, int sh, int sw, int dh = 1,
-                    int dw = 1, const std::string& act = "NONE") {
+ir::Attrs ConvAttrs(const std::string& padding, int sh, int sw, int dh = 1, int dw = 1,
+                    const std::string& act = "NONE") {
   return {{"padding", padding},
           {"stride_h", int64_t{sh}},
           {"stride_w", int64_t{sw}},
@@ -218,8 +210,8 @@ TEST(GradCheckTest, Conv2DValidSameStridedDilated) {
     const int bias = b.Param("conv/bias", {4});
     const int y = b.Op("CONV_2D", {b.input(), w, bias}, {1, 6, 5, 4},
                        ConvAttrs(c.padding, c.sh, c.sw, c.dh, c.dw, c.act));
-    SCOPED_TRACE(std::string(c.padding) + " k" + std::to_string(c.kh) + "x" +
-                 std::to_string(c.kw) + " s" + std::to_string(c.sh));
+    SCOPED_TRACE(std::string(c.padding) + " k" + std::to_string(c.kh) + "x" + std::to_string(c.kw) +
+                 " s" + std::to_string(c.sh));
     CheckGradients(b.Finish(y), 2, InputKind::kUniform);
   }
 }
@@ -228,8 +220,7 @@ TEST(GradCheckTest, Conv1DAsConv2DWithHeightOne) {
   Builder b({1, 1, 9, 2});
   const int w = b.Param("conv1d/kernel", {3, 1, 3, 2});
   const int bias = b.Param("conv1d/bias", {3});
-  const int y = b.Op("CONV_2D", {b.input(), w, bias}, {1, 1, 9, 3},
-                     ConvAttrs("SAME", 1, 1));
+  const int y = b.Op("CONV_2D", {b.input(), w, bias}, {1, 1, 9, 3}, ConvAttrs("SAME", 1, 1));
   CheckGradients(b.Finish(y), 2, InputKind::kUniform);
 }
 
@@ -237,8 +228,7 @@ TEST(GradCheckTest, ConvWithManyImagesUsesSeveralChunksAndThreads) {
   Builder b({1, 12, 12, 2});
   const int w = b.Param("conv/kernel", {5, 3, 3, 2});
   const int bias = b.Param("conv/bias", {5});
-  const int y = b.Op("CONV_2D", {b.input(), w, bias}, {1, 10, 10, 5},
-                     ConvAttrs("VALID", 1, 1));
+  const int y = b.Op("CONV_2D", {b.input(), w, bias}, {1, 10, 10, 5}, ConvAttrs("VALID", 1, 1));
   CheckGradients(b.Finish(y), 40, InputKind::kUniform);
 }
 
@@ -249,8 +239,7 @@ TEST(GradCheckTest, DepthwiseConv2D) {
     const int bias = b.Param("dw/bias", {3 * mult});
     ir::Attrs attrs = ConvAttrs(mult == 1 ? "SAME" : "VALID", 1, mult);
     attrs["depth_multiplier"] = int64_t{mult};
-    const int y = b.Op("DEPTHWISE_CONV_2D", {b.input(), w, bias},
-                       {1, 5, 6, 3 * mult}, attrs);
+    const int y = b.Op("DEPTHWISE_CONV_2D", {b.input(), w, bias}, {1, 5, 6, 3 * mult}, attrs);
     SCOPED_TRACE(mult);
     CheckGradients(b.Finish(y), 2, InputKind::kUniform);
   }
@@ -262,8 +251,8 @@ TEST(GradCheckTest, BatchNormTrainingUsesBatchStatistics) {
   const int beta = b.Param("bn/beta", {4});
   const int mean = b.FloatConst("bn/moving_mean", {4}, {0, 0, 0, 0});
   const int var = b.FloatConst("bn/moving_variance", {4}, {1, 1, 1, 1});
-  const int y = b.Op("BATCH_NORM", {b.input(), gamma, beta, mean, var},
-                     {1, 3, 3, 4}, {{"epsilon", 1e-3}, {"momentum", 0.99}});
+  const int y = b.Op("BATCH_NORM", {b.input(), gamma, beta, mean, var}, {1, 3, 3, 4},
+                     {{"epsilon", 1e-3}, {"momentum", 0.99}});
   // A non-linear head so the loss is not invariant to the normalization.
   const int z = b.Op("TANH", {y}, {1, 3, 3, 4});
   CheckGradients(b.Finish(z), 3, InputKind::kUniform);
@@ -275,8 +264,8 @@ TEST(GradCheckTest, BatchNormInference) {
   const int beta = b.Param("bn/beta", {4});
   const int mean = b.FloatConst("bn/moving_mean", {4}, {0.1f, -0.2f, 0.3f, 0});
   const int var = b.FloatConst("bn/moving_variance", {4}, {1, 2, 0.5f, 1});
-  const int y = b.Op("BATCH_NORM", {b.input(), gamma, beta, mean, var}, {1, 4},
-                     {{"epsilon", 1e-3}});
+  const int y =
+      b.Op("BATCH_NORM", {b.input(), gamma, beta, mean, var}, {1, 4}, {{"epsilon", 1e-3}});
   CheckGradients(b.Finish(y), 3, InputKind::kUniform, /*training=*/false);
 }
 
@@ -365,10 +354,10 @@ TEST(GradCheckTest, PreluSoftmax) {
 TEST(GradCheckTest, AddSubMulBroadcastAndSameInputTwice) {
   for (const char* op : {"ADD", "SUB", "MUL"}) {
     Builder b({1, 3, 4});
-    const int p = b.Param("p/bias", {4});  // broadcast over batch and rows
+    const int p = b.Param("p/bias", {4});         // broadcast over batch and rows
     const int q = b.Param("q/scale", {1, 3, 1});  // broadcast over columns
-    const int t = b.Op(op, {b.input(), p}, {1, 3, 4},
-                       {{"fused_activation_function", std::string("TANH")}});
+    const int t =
+        b.Op(op, {b.input(), p}, {1, 3, 4}, {{"fused_activation_function", std::string("TANH")}});
     const int u = b.Op(op, {q, t}, {1, 3, 4});
     const int v = b.Op(op, {u, u}, {1, 3, 4});  // the same tensor twice
     SCOPED_TRACE(op);
@@ -381,8 +370,7 @@ TEST(GradCheckTest, ConcatenationReshapePadTranspose) {
   const int p = b.Param("p/w", {1, 2, 3, 1});
   const int m = b.Op("MUL", {b.input(), p}, {1, 2, 3, 2});
   const int c = b.Op("CONCATENATION", {b.input(), m}, {1, 2, 3, 4},
-                     {{"axis", int64_t{-1}},
-                      {"fused_activation_function", std::string("NONE")}});
+                     {{"axis", int64_t{-1}}, {"fused_activation_function", std::string("NONE")}});
   const int pads = b.IntConst({4, 2}, {0, 0, 1, 0, 0, 2, 1, 1});
   const int padded = b.Op("PAD", {c, pads}, {1, 3, 5, 6});
   const int perm = b.IntConst({4}, {0, 3, 1, 2});
@@ -434,8 +422,7 @@ TEST(GradCheckTest, UnsupportedOpIsAClearError) {
   const int y = b.Op("LSTM", {b.input()}, {1, 4});
   auto e = Engine::Create(b.Finish(y), EngineOptions());
   ASSERT_FALSE(e.ok());
-  EXPECT_NE(e.status().message().find("LSTM"), std::string::npos)
-      << e.status().message();
+  EXPECT_NE(e.status().message().find("LSTM"), std::string::npos) << e.status().message();
 }
 
 }  // namespace

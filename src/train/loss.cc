@@ -30,15 +30,13 @@ double LogSumExp(const float* x, int n, double scale, double* p) {
 }  // namespace
 
 StatusOr<LossKind> ParseLossKind(const std::string& name) {
-  if (name == "sparse_categorical_crossentropy" || name == "scce" ||
-      name == "sparse_ce") {
+  if (name == "sparse_categorical_crossentropy" || name == "scce" || name == "sparse_ce") {
     return LossKind::kSparseCategoricalCrossentropy;
   }
   if (name == "categorical_crossentropy" || name == "cce" || name == "ce") {
     return LossKind::kCategoricalCrossentropy;
   }
-  if (name == "mse" || name == "mean_squared_error")
-    return LossKind::kMeanSquaredError;
+  if (name == "mse" || name == "mean_squared_error") return LossKind::kMeanSquaredError;
   return MakeStatus(StatusCode::kInvalidArgument,
                     "unknown loss '%s' (sparse_categorical_crossentropy, "
                     "categorical_crossentropy, mse)",
@@ -57,8 +55,8 @@ const char* LossKindName(LossKind kind) {
   return "?";
 }
 
-double SparseSoftmaxCrossEntropy(const float* logits, const int32_t* labels,
-                                 int batch, int classes, float* grad) {
+double SparseSoftmaxCrossEntropy(const float* logits, const int32_t* labels, int batch, int classes,
+                                 float* grad) {
   std::vector<double> p(classes);
   double total = 0.0;
   const double inv_batch = 1.0 / batch;
@@ -77,8 +75,8 @@ double SparseSoftmaxCrossEntropy(const float* logits, const int32_t* labels,
   return total * inv_batch;
 }
 
-double SoftmaxCrossEntropy(const float* logits, const float* targets, int batch,
-                           int classes, float* grad) {
+double SoftmaxCrossEntropy(const float* logits, const float* targets, int batch, int classes,
+                           float* grad) {
   std::vector<double> p(classes);
   double total = 0.0;
   const double inv_batch = 1.0 / batch;
@@ -101,8 +99,8 @@ double SoftmaxCrossEntropy(const float* logits, const float* targets, int batch,
   return total * inv_batch;
 }
 
-double SparseCrossEntropyFromProbs(const float* probs, const int32_t* labels,
-                                   int batch, int classes, float* grad) {
+double SparseCrossEntropyFromProbs(const float* probs, const int32_t* labels, int batch,
+                                   int classes, float* grad) {
   double total = 0.0;
   const double inv_batch = 1.0 / batch;
   for (int b = 0; b < batch; ++b) {
@@ -128,8 +126,8 @@ double SparseCrossEntropyFromProbs(const float* probs, const int32_t* labels,
   return total * inv_batch;
 }
 
-double MeanSquaredError(const float* pred, const float* target, int batch,
-                        int64_t per_sample, float* grad) {
+double MeanSquaredError(const float* pred, const float* target, int batch, int64_t per_sample,
+                        float* grad) {
   const int64_t n = static_cast<int64_t>(batch) * per_sample;
   double total = 0.0;
   const double inv = 1.0 / static_cast<double>(n);
@@ -141,8 +139,8 @@ double MeanSquaredError(const float* pred, const float* target, int batch,
   return total * inv;
 }
 
-double DistillationKl(const float* student_logits, const float* teacher_logits,
-                      int batch, int classes, float temperature, float* grad) {
+double DistillationKl(const float* student_logits, const float* teacher_logits, int batch,
+                      int classes, float temperature, float* grad) {
   const double t = temperature;
   std::vector<double> ps(classes), pt(classes);
   double total = 0.0;
@@ -170,8 +168,7 @@ double DistillationKl(const float* student_logits, const float* teacher_logits,
   return total * inv_batch;
 }
 
-int64_t CountCorrect(const float* scores, const int32_t* labels, int batch,
-                     int classes) {
+int64_t CountCorrect(const float* scores, const int32_t* labels, int batch, int classes) {
   int64_t correct = 0;
   for (int b = 0; b < batch; ++b) {
     const float* s = scores + static_cast<int64_t>(b) * classes;

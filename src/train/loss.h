@@ -25,25 +25,24 @@ const char* LossKindName(LossKind kind);
 
 // Softmax + cross-entropy from logits, fused (stable: log-sum-exp). grad =
 // softmax - onehot.
-double SparseSoftmaxCrossEntropy(const float* logits, const int32_t* labels,
-                                 int batch, int classes, float* grad);
-double SoftmaxCrossEntropy(const float* logits, const float* targets, int batch,
-                           int classes, float* grad);
+double SparseSoftmaxCrossEntropy(const float* logits, const int32_t* labels, int batch, int classes,
+                                 float* grad);
+double SoftmaxCrossEntropy(const float* logits, const float* targets, int batch, int classes,
+                           float* grad);
 // Cross-entropy from probabilities (a model whose output is not a final
 // SOFTMAX): Keras normalizes each row to sum 1 and clips to [1e-7, 1 - 1e-7].
-double SparseCrossEntropyFromProbs(const float* probs, const int32_t* labels,
-                                   int batch, int classes, float* grad);
+double SparseCrossEntropyFromProbs(const float* probs, const int32_t* labels, int batch,
+                                   int classes, float* grad);
 // Mean over all elements of (pred - target)^2.
-double MeanSquaredError(const float* pred, const float* target, int batch,
-                        int64_t per_sample, float* grad);
+double MeanSquaredError(const float* pred, const float* target, int batch, int64_t per_sample,
+                        float* grad);
 // Distillation: T^2 * KL(softmax(t/T) || softmax(s/T)) from student logits s
 // and teacher logits t. The gradient w.r.t. s is T * (softmax(s/T) -
 // softmax(t/T)) / batch.
-double DistillationKl(const float* student_logits, const float* teacher_logits,
-                      int batch, int classes, float temperature, float* grad);
+double DistillationKl(const float* student_logits, const float* teacher_logits, int batch,
+                      int classes, float temperature, float* grad);
 // Rows whose arg-max equals the label.
-int64_t CountCorrect(const float* scores, const int32_t* labels, int batch,
-                     int classes);
+int64_t CountCorrect(const float* scores, const int32_t* labels, int batch, int classes);
 
 }  // namespace train
 }  // namespace edgeopt

@@ -17,8 +17,7 @@ TEST(LossTest, SparseSoftmaxCrossEntropyValueAndGradient) {
   const float logits[6] = {1.0f, 2.0f, 0.5f, -1.0f, 0.0f, 3.0f};
   const int32_t labels[2] = {1, 0};
   float grad[6];
-  EXPECT_NEAR(SparseSoftmaxCrossEntropy(logits, labels, 2, 3, grad), 2.26512634,
-              kTol);
+  EXPECT_NEAR(SparseSoftmaxCrossEntropy(logits, labels, 2, 3, grad), 2.26512634, kTol);
   // grad = (softmax - onehot) / batch; rows sum to zero.
   const double e0 = std::exp(1.0), e1 = std::exp(2.0), e2 = std::exp(0.5);
   EXPECT_NEAR(grad[0], e0 / (e0 + e1 + e2) / 2, kTol);
@@ -45,13 +44,11 @@ TEST(LossTest, CrossEntropyFromProbabilitiesClipsLikeKeras) {
   const float probs[3] = {0.2f, 0.7f, 0.1f};
   const int32_t label = 1;
   float grad[3];
-  EXPECT_NEAR(SparseCrossEntropyFromProbs(probs, &label, 1, 3, grad),
-              0.356674944, 1e-6);
+  EXPECT_NEAR(SparseCrossEntropyFromProbs(probs, &label, 1, 3, grad), 0.356674944, 1e-6);
   EXPECT_NEAR(grad[1], -1.0 / 0.7 + 1.0, 1e-5);
   EXPECT_NEAR(grad[0], 1.0, 1e-5);
   const float zero[3] = {1.0f, 0.0f, 0.0f};
-  EXPECT_NEAR(SparseCrossEntropyFromProbs(zero, &label, 1, 3, nullptr),
-              -std::log(1e-7), 1e-3);
+  EXPECT_NEAR(SparseCrossEntropyFromProbs(zero, &label, 1, 3, nullptr), -std::log(1e-7), 1e-3);
 }
 
 TEST(LossTest, MeanSquaredError) {
@@ -66,8 +63,7 @@ TEST(LossTest, DistillationKlWithTemperature) {
   const float student[6] = {1.0f, 2.0f, 0.5f, -1.0f, 0.0f, 3.0f};
   const float teacher[6] = {0.5f, 2.5f, 0.0f, 0.0f, 0.0f, 1.0f};
   float grad[6];
-  EXPECT_NEAR(DistillationKl(student, teacher, 2, 3, 3.0f, grad), 0.472590931,
-              kTol);
+  EXPECT_NEAR(DistillationKl(student, teacher, 2, 3, 3.0f, grad), 0.472590931, kTol);
   EXPECT_NEAR(grad[0], 0.0673253101, kTol);
   EXPECT_NEAR(grad[1], -0.124314955, kTol);
   EXPECT_NEAR(grad[2], 0.0569896446, kTol);

@@ -12,9 +12,8 @@ namespace train {
 
 std::string OpKernel::Where() const {
   char buf[256];
-  std::snprintf(buf, sizeof(buf), "node %d (%s%s%s)", node_index,
-                node->op.c_str(), node->name.empty() ? "" : " ",
-                node->name.c_str());
+  std::snprintf(buf, sizeof(buf), "node %d (%s%s%s)", node_index, node->op.c_str(),
+                node->name.empty() ? "" : " ", node->name.c_str());
   return buf;
 }
 
@@ -43,15 +42,13 @@ void SetShape(Value* v, const std::vector<int>& shape) {
 }
 
 StatusOr<FusedAct> ParseFusedAct(const ir::Node& node) {
-  const std::string a =
-      ir::GetString(node.attrs, "fused_activation_function", "NONE");
+  const std::string a = ir::GetString(node.attrs, "fused_activation_function", "NONE");
   if (a == "NONE" || a.empty()) return FusedAct::kNone;
   if (a == "RELU") return FusedAct::kRelu;
   if (a == "RELU6") return FusedAct::kRelu6;
   if (a == "RELU_N1_TO_1") return FusedAct::kReluN1To1;
   if (a == "TANH") return FusedAct::kTanh;
-  return MakeStatus(StatusCode::kUnsupported,
-                    "%s %s: fused activation %s cannot be trained",
+  return MakeStatus(StatusCode::kUnsupported, "%s %s: fused activation %s cannot be trained",
                     node.op.c_str(), node.name.c_str(), a.c_str());
 }
 
@@ -64,12 +61,10 @@ void ApplyFusedAct(FusedAct act, float* __restrict y, int64_t n) {
       for (int64_t i = 0; i < n; ++i) y[i] = std::max(y[i], 0.0f);
       return;
     case FusedAct::kRelu6:
-      for (int64_t i = 0; i < n; ++i)
-        y[i] = std::min(std::max(y[i], 0.0f), 6.0f);
+      for (int64_t i = 0; i < n; ++i) y[i] = std::min(std::max(y[i], 0.0f), 6.0f);
       return;
     case FusedAct::kReluN1To1:
-      for (int64_t i = 0; i < n; ++i)
-        y[i] = std::min(std::max(y[i], -1.0f), 1.0f);
+      for (int64_t i = 0; i < n; ++i) y[i] = std::min(std::max(y[i], -1.0f), 1.0f);
       return;
     case FusedAct::kTanh:
       for (int64_t i = 0; i < n; ++i) y[i] = std::tanh(y[i]);
@@ -92,8 +87,7 @@ inline float KeepIf(bool keep, float g) {
 
 }  // namespace
 
-void FusedActBackward(FusedAct act, const float* __restrict y,
-                      float* __restrict g, int64_t n) {
+void FusedActBackward(FusedAct act, const float* __restrict y, float* __restrict g, int64_t n) {
   switch (act) {
     case FusedAct::kNone:
     case FusedAct::kSignBit:
@@ -102,12 +96,10 @@ void FusedActBackward(FusedAct act, const float* __restrict y,
       for (int64_t i = 0; i < n; ++i) g[i] = KeepIf(y[i] > 0.0f, g[i]);
       return;
     case FusedAct::kRelu6:
-      for (int64_t i = 0; i < n; ++i)
-        g[i] = KeepIf((y[i] > 0.0f) & (y[i] < 6.0f), g[i]);
+      for (int64_t i = 0; i < n; ++i) g[i] = KeepIf((y[i] > 0.0f) & (y[i] < 6.0f), g[i]);
       return;
     case FusedAct::kReluN1To1:
-      for (int64_t i = 0; i < n; ++i)
-        g[i] = KeepIf((y[i] > -1.0f) & (y[i] < 1.0f), g[i]);
+      for (int64_t i = 0; i < n; ++i) g[i] = KeepIf((y[i] > -1.0f) & (y[i] < 1.0f), g[i]);
       return;
     case FusedAct::kTanh:
       for (int64_t i = 0; i < n; ++i) g[i] *= 1.0f - y[i] * y[i];
@@ -115,12 +107,11 @@ void FusedActBackward(FusedAct act, const float* __restrict y,
   }
 }
 
-Status MakeWindow(const std::string& padding, int in, int k, int stride,
-                  int dilation, const std::string& where, Window* w) {
-  EDGEOPT_ENSURE(k >= 1 && stride >= 1 && dilation >= 1 && in >= 1,
-                 StatusCode::kInvalidModel,
-                 "%s: window %d, stride %d, dilation %d over %d values",
-                 where.c_str(), k, stride, dilation, in);
+Status MakeWindow(const std::string& padding, int in, int k, int stride, int dilation,
+                  const std::string& where, Window* w) {
+  EDGEOPT_ENSURE(k >= 1 && stride >= 1 && dilation >= 1 && in >= 1, StatusCode::kInvalidModel,
+                 "%s: window %d, stride %d, dilation %d over %d values", where.c_str(), k, stride,
+                 dilation, in);
   w->in = in;
   w->k = k;
   w->stride = stride;
@@ -132,13 +123,11 @@ Status MakeWindow(const std::string& padding, int in, int k, int stride,
     w->pad_before = total / 2;
   } else if (padding == "VALID") {
     EDGEOPT_ENSURE(in >= eff, StatusCode::kInvalidModel,
-                   "%s: VALID window of %d does not fit %d values",
-                   where.c_str(), eff, in);
+                   "%s: VALID window of %d does not fit %d values", where.c_str(), eff, in);
     w->out = (in - eff) / stride + 1;
     w->pad_before = 0;
   } else {
-    return MakeStatus(StatusCode::kUnsupported, "%s: padding '%s'",
-                      where.c_str(), padding.c_str());
+    return MakeStatus(StatusCode::kUnsupported, "%s: padding '%s'", where.c_str(), padding.c_str());
   }
   return Status::Ok();
 }
@@ -205,8 +194,7 @@ bool IsTrainableOp(const std::string& op) {
   return false;
 }
 
-StatusOr<std::unique_ptr<OpKernel>> CreateKernel(const ir::Graph& graph,
-                                                 int node_index) {
+StatusOr<std::unique_ptr<OpKernel>> CreateKernel(const ir::Graph& graph, int node_index) {
   const ir::Node& node = graph.nodes[node_index];
   for (const OpEntry& e : kOps) {
     if (node.op == e.op) {
@@ -219,10 +207,9 @@ StatusOr<std::unique_ptr<OpKernel>> CreateKernel(const ir::Graph& graph,
       return k;
     }
   }
-  return MakeStatus(
-      StatusCode::kUnsupported,
-      "node %d (%s %s): the train engine has no gradient for op %s", node_index,
-      node.op.c_str(), node.name.c_str(), node.op.c_str());
+  return MakeStatus(StatusCode::kUnsupported,
+                    "node %d (%s %s): the train engine has no gradient for op %s", node_index,
+                    node.op.c_str(), node.name.c_str(), node.op.c_str());
 }
 
 }  // namespace train

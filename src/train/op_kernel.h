@@ -96,20 +96,12 @@ class OpKernel {
 };
 
 // The kernel for `node`, or an Unsupported status naming the op.
-StatusOr<std::unique_ptr<OpKernel>> CreateKernel(const ir::Graph& graph,
-                                                 int node_index);
+StatusOr<std::unique_ptr<OpKernel>> CreateKernel(const ir::Graph& graph, int node_index);
 // True when the op is one the engine can train through.
 bool IsTrainableOp(const std::string& op);
 
 // Fused activations (fused_activation_function) shared by the kernels.
-enum class FusedAct : uint8_t {
-  kNone,
-  kRelu,
-  kRelu6,
-  kReluN1To1,
-  kTanh,
-  kSignBit
-};
+enum class FusedAct : uint8_t { kNone, kRelu, kRelu6, kReluN1To1, kTanh, kSignBit };
 StatusOr<FusedAct> ParseFusedAct(const ir::Node& node);
 // y = act(y), in place, n values.
 void ApplyFusedAct(FusedAct act, float* y, int64_t n);
@@ -122,14 +114,13 @@ struct Window {
   int in = 0, k = 1, stride = 1, dilation = 1;
   int out = 0, pad_before = 0;
 };
-Status MakeWindow(const std::string& padding, int in, int k, int stride,
-                  int dilation, const std::string& where, Window* w);
+Status MakeWindow(const std::string& padding, int in, int k, int stride, int dilation,
+                  const std::string& where, Window* w);
 
 // Copies n floats with inline SSE moves: GCC turns a plain copy loop into a
 // memmove call, which costs more than the copy for the short rows of im2col and
 // GEMM packing.
-inline void CopyFloats(float* __restrict dst, const float* __restrict src,
-                       int n) {
+inline void CopyFloats(float* __restrict dst, const float* __restrict src, int n) {
   int i = 0;
 #if defined(__SSE2__)
   for (; i + 4 <= n; i += 4) _mm_storeu_ps(dst + i, _mm_loadu_ps(src + i));

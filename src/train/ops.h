@@ -12,8 +12,7 @@ namespace edgeopt {
 namespace train {
 
 // An int32/int64 constant input (axes, paddings, permutation) read from the IR.
-Status ReadIntConstantForKernel(const ir::Graph& graph, int id,
-                                const std::string& where,
+Status ReadIntConstantForKernel(const ir::Graph& graph, int id, const std::string& where,
                                 std::vector<int64_t>* out);
 
 std::unique_ptr<OpKernel> NewFullyConnected();

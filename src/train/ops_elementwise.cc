@@ -32,11 +32,10 @@ class Unary : public OpKernel {
   explicit Unary(UnaryKind kind) : kind_(kind) {}
 
   Status Prepare(KernelContext* ctx) override {
-    EDGEOPT_ENSURE(!in.empty() && in[0] >= 0, StatusCode::kInvalidModel,
-                   "%s: needs an input", Where().c_str());
+    EDGEOPT_ENSURE(!in.empty() && in[0] >= 0, StatusCode::kInvalidModel, "%s: needs an input",
+                   Where().c_str());
     alpha_ = static_cast<float>(ir::GetFloat(node->attrs, "alpha", 0.2));
-    if (kind_ == UnaryKind::kGelu &&
-        ir::GetBool(node->attrs, "approximate", false)) {
+    if (kind_ == UnaryKind::kGelu && ir::GetBool(node->attrs, "approximate", false)) {
       kind_ = UnaryKind::kGeluTanh;
     }
     SetShape(&ctx->v(out[0]), ctx->v(in[0]).shape);
@@ -90,8 +89,7 @@ class Unary : public OpKernel {
       case UnaryKind::kGelu:
         return 0.5f * x * (1.0f + std::erf(x * 0.7071067811865476f));
       case UnaryKind::kGeluTanh:
-        return 0.5f * x *
-               (1.0f + std::tanh(kSqrt2OverPi * (x + kGeluCoeff * x * x * x)));
+        return 0.5f * x * (1.0f + std::tanh(kSqrt2OverPi * (x + kGeluCoeff * x * x * x)));
     }
     return x;
   }
@@ -122,8 +120,8 @@ class Unary : public OpKernel {
       case UnaryKind::kGeluTanh: {
         const float inner = kSqrt2OverPi * (x + kGeluCoeff * x * x * x);
         const float t = std::tanh(inner);
-        return 0.5f * (1.0f + t) + 0.5f * x * (1.0f - t * t) * kSqrt2OverPi *
-                                       (1.0f + 3.0f * kGeluCoeff * x * x);
+        return 0.5f * (1.0f + t) +
+               0.5f * x * (1.0f - t * t) * kSqrt2OverPi * (1.0f + 3.0f * kGeluCoeff * x * x);
       }
     }
     return 1.0f;
@@ -141,18 +139,16 @@ struct Broadcast {
       sb;  // per output dim: stride in a / b (0 when broadcast)
   bool a_full = false, b_full = false;
 
-  Status Init(const std::vector<int>& a, const std::vector<int>& b,
-              const std::string& where) {
+  Status Init(const std::vector<int>& a, const std::vector<int>& b, const std::string& where) {
     const int rank = static_cast<int>(std::max(a.size(), b.size()));
     out.assign(rank, 1);
     std::vector<int> pa(rank, 1), pb(rank, 1);
     for (size_t i = 0; i < a.size(); ++i) pa[rank - a.size() + i] = a[i];
     for (size_t i = 0; i < b.size(); ++i) pb[rank - b.size() + i] = b[i];
     for (int d = 0; d < rank; ++d) {
-      EDGEOPT_ENSURE(pa[d] == pb[d] || pa[d] == 1 || pb[d] == 1,
-                     StatusCode::kInvalidModel,
-                     "%s: shapes %s and %s do not broadcast", where.c_str(),
-                     ShapeString(a).c_str(), ShapeString(b).c_str());
+      EDGEOPT_ENSURE(pa[d] == pb[d] || pa[d] == 1 || pb[d] == 1, StatusCode::kInvalidModel,
+                     "%s: shapes %s and %s do not broadcast", where.c_str(), ShapeString(a).c_str(),
+                     ShapeString(b).c_str());
       out[d] = std::max(pa[d], pb[d]);
     }
     sa.assign(rank, 0);
@@ -183,8 +179,7 @@ struct Broadcast {
     int64_t o = 0, ia = 0, ib = 0;
     const int64_t total = NumElements(out);
     while (o < total) {
-      for (int j = 0; j < inner; ++j)
-        f(o + j, ia + j * ia_step, ib + j * ib_step);
+      for (int j = 0; j < inner; ++j) f(o + j, ia + j * ia_step, ib + j * ib_step);
       o += inner;
       int d = rank - 2;
       for (; d >= 0; --d) {
@@ -208,12 +203,10 @@ class Binary : public OpKernel {
   explicit Binary(BinaryKind kind) : kind_(kind) {}
 
   Status Prepare(KernelContext* ctx) override {
-    EDGEOPT_ENSURE(in.size() == 2 && in[0] >= 0 && in[1] >= 0,
-                   StatusCode::kInvalidModel, "%s: needs two inputs",
-                   Where().c_str());
+    EDGEOPT_ENSURE(in.size() == 2 && in[0] >= 0 && in[1] >= 0, StatusCode::kInvalidModel,
+                   "%s: needs two inputs", Where().c_str());
     EDGEOPT_ASSIGN_OR_RETURN(act_, ParseFusedAct(*node));
-    EDGEOPT_RETURN_IF_ERROR(
-        bc_.Init(ctx->v(in[0]).shape, ctx->v(in[1]).shape, Where()));
+    EDGEOPT_RETURN_IF_ERROR(bc_.Init(ctx->v(in[0]).shape, ctx->v(in[1]).shape, Where()));
     SetShape(&ctx->v(out[0]), bc_.out);
     return Status::Ok();
   }
@@ -228,8 +221,7 @@ class Binary : public OpKernel {
         for (int64_t i = s; i < e; ++i) y[i] = Op(a[i], b[i]);
       });
     } else {
-      bc_.ForEach(
-          [&](int64_t o, int64_t ia, int64_t ib) { y[o] = Op(a[ia], b[ib]); });
+      bc_.ForEach([&](int64_t o, int64_t ia, int64_t ib) { y[o] = Op(a[ia], b[ib]); });
     }
     ApplyFusedAct(act_, y, yv.size);
   }
@@ -266,9 +258,8 @@ class Binary : public OpKernel {
         continue;
       }
       if (over) std::memset(g, 0, sizeof(float) * ctx->v(in[side]).size);
-      bc_.ForEach([&](int64_t o, int64_t ia, int64_t ib) {
-        g[side == 0 ? ia : ib] += grad_of(o, ia, ib);
-      });
+      bc_.ForEach(
+          [&](int64_t o, int64_t ia, int64_t ib) { g[side == 0 ? ia : ib] += grad_of(o, ia, ib); });
     }
   }
 
@@ -293,14 +284,11 @@ class Binary : public OpKernel {
 class Prelu : public OpKernel {
  public:
   Status Prepare(KernelContext* ctx) override {
-    EDGEOPT_ENSURE(in.size() == 2 && in[0] >= 0 && in[1] >= 0,
-                   StatusCode::kInvalidModel, "%s: needs (input, alpha)",
-                   Where().c_str());
-    EDGEOPT_RETURN_IF_ERROR(
-        bc_.Init(ctx->v(in[0]).shape, ctx->v(in[1]).shape, Where()));
-    EDGEOPT_ENSURE(bc_.a_full, StatusCode::kInvalidModel,
-                   "%s: alpha %s is larger than input %s", Where().c_str(),
-                   ShapeString(ctx->v(in[1]).shape).c_str(),
+    EDGEOPT_ENSURE(in.size() == 2 && in[0] >= 0 && in[1] >= 0, StatusCode::kInvalidModel,
+                   "%s: needs (input, alpha)", Where().c_str());
+    EDGEOPT_RETURN_IF_ERROR(bc_.Init(ctx->v(in[0]).shape, ctx->v(in[1]).shape, Where()));
+    EDGEOPT_ENSURE(bc_.a_full, StatusCode::kInvalidModel, "%s: alpha %s is larger than input %s",
+                   Where().c_str(), ShapeString(ctx->v(in[1]).shape).c_str(),
                    ShapeString(ctx->v(in[0]).shape).c_str());
     SetShape(&ctx->v(out[0]), bc_.out);
     return Status::Ok();
@@ -310,9 +298,8 @@ class Prelu : public OpKernel {
     const float* x = ctx->v(in[0]).d();
     const float* al = ctx->v(in[1]).d();
     float* y = ctx->v(out[0]).d();
-    bc_.ForEach([&](int64_t o, int64_t ia, int64_t ib) {
-      y[o] = x[ia] >= 0.0f ? x[ia] : al[ib] * x[ia];
-    });
+    bc_.ForEach(
+        [&](int64_t o, int64_t ia, int64_t ib) { y[o] = x[ia] >= 0.0f ? x[ia] : al[ib] * x[ia]; });
   }
 
   void Backward(KernelContext* ctx) override {
@@ -341,8 +328,8 @@ class Prelu : public OpKernel {
 class Softmax : public OpKernel {
  public:
   Status Prepare(KernelContext* ctx) override {
-    EDGEOPT_ENSURE(!in.empty() && in[0] >= 0, StatusCode::kInvalidModel,
-                   "%s: needs an input", Where().c_str());
+    EDGEOPT_ENSURE(!in.empty() && in[0] >= 0, StatusCode::kInvalidModel, "%s: needs an input",
+                   Where().c_str());
     const Value& x = ctx->v(in[0]);
     beta_ = static_cast<float>(ir::GetFloat(node->attrs, "beta", 1.0));
     depth_ = x.shape.empty() ? 1 : x.shape.back();
@@ -400,44 +387,20 @@ class Softmax : public OpKernel {
 
 }  // namespace
 
-std::unique_ptr<OpKernel> NewRelu() {
-  return std::make_unique<Unary>(UnaryKind::kRelu);
-}
-std::unique_ptr<OpKernel> NewRelu6() {
-  return std::make_unique<Unary>(UnaryKind::kRelu6);
-}
-std::unique_ptr<OpKernel> NewReluN1To1() {
-  return std::make_unique<Unary>(UnaryKind::kReluN1To1);
-}
-std::unique_ptr<OpKernel> NewLeakyRelu() {
-  return std::make_unique<Unary>(UnaryKind::kLeakyRelu);
-}
-std::unique_ptr<OpKernel> NewLogistic() {
-  return std::make_unique<Unary>(UnaryKind::kLogistic);
-}
-std::unique_ptr<OpKernel> NewTanh() {
-  return std::make_unique<Unary>(UnaryKind::kTanh);
-}
-std::unique_ptr<OpKernel> NewHardSwish() {
-  return std::make_unique<Unary>(UnaryKind::kHardSwish);
-}
-std::unique_ptr<OpKernel> NewElu() {
-  return std::make_unique<Unary>(UnaryKind::kElu);
-}
-std::unique_ptr<OpKernel> NewGelu() {
-  return std::make_unique<Unary>(UnaryKind::kGelu);
-}
+std::unique_ptr<OpKernel> NewRelu() { return std::make_unique<Unary>(UnaryKind::kRelu); }
+std::unique_ptr<OpKernel> NewRelu6() { return std::make_unique<Unary>(UnaryKind::kRelu6); }
+std::unique_ptr<OpKernel> NewReluN1To1() { return std::make_unique<Unary>(UnaryKind::kReluN1To1); }
+std::unique_ptr<OpKernel> NewLeakyRelu() { return std::make_unique<Unary>(UnaryKind::kLeakyRelu); }
+std::unique_ptr<OpKernel> NewLogistic() { return std::make_unique<Unary>(UnaryKind::kLogistic); }
+std::unique_ptr<OpKernel> NewTanh() { return std::make_unique<Unary>(UnaryKind::kTanh); }
+std::unique_ptr<OpKernel> NewHardSwish() { return std::make_unique<Unary>(UnaryKind::kHardSwish); }
+std::unique_ptr<OpKernel> NewElu() { return std::make_unique<Unary>(UnaryKind::kElu); }
+std::unique_ptr<OpKernel> NewGelu() { return std::make_unique<Unary>(UnaryKind::kGelu); }
 std::unique_ptr<OpKernel> NewPrelu() { return std::make_unique<Prelu>(); }
 std::unique_ptr<OpKernel> NewSoftmax() { return std::make_unique<Softmax>(); }
-std::unique_ptr<OpKernel> NewAdd() {
-  return std::make_unique<Binary>(BinaryKind::kAdd);
-}
-std::unique_ptr<OpKernel> NewSub() {
-  return std::make_unique<Binary>(BinaryKind::kSub);
-}
-std::unique_ptr<OpKernel> NewMul() {
-  return std::make_unique<Binary>(BinaryKind::kMul);
-}
+std::unique_ptr<OpKernel> NewAdd() { return std::make_unique<Binary>(BinaryKind::kAdd); }
+std::unique_ptr<OpKernel> NewSub() { return std::make_unique<Binary>(BinaryKind::kSub); }
+std::unique_ptr<OpKernel> NewMul() { return std::make_unique<Binary>(BinaryKind::kMul); }
 
 }  // namespace train
 }  // namespace edgeopt

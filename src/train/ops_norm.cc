@@ -16,20 +16,17 @@ class BatchNorm : public OpKernel {
   Status Prepare(KernelContext* ctx) override {
     EDGEOPT_ENSURE(in.size() == 5 && in[0] >= 0 && in[3] >= 0 && in[4] >= 0,
                    StatusCode::kInvalidModel,
-                   "%s: needs (x, gamma, beta, moving_mean, moving_variance)",
-                   Where().c_str());
+                   "%s: needs (x, gamma, beta, moving_mean, moving_variance)", Where().c_str());
     const Value& x = ctx->v(in[0]);
     const int64_t axis = ir::GetInt(node->attrs, "axis", -1);
-    EDGEOPT_ENSURE(
-        axis == -1 || axis == x.rank() - 1, StatusCode::kUnsupported,
-        "%s: normalizes axis %lld; only the last (channel) axis is supported",
-        Where().c_str(), static_cast<long long>(axis));
+    EDGEOPT_ENSURE(axis == -1 || axis == x.rank() - 1, StatusCode::kUnsupported,
+                   "%s: normalizes axis %lld; only the last (channel) axis is supported",
+                   Where().c_str(), static_cast<long long>(axis));
     c_ = x.shape.back();
     for (int i = 1; i < 5; ++i) {
       if (in[i] < 0) continue;
       EDGEOPT_ENSURE(ctx->v(in[i]).size == c_, StatusCode::kInvalidModel,
-                     "%s: input %d has %lld values for %d channels",
-                     Where().c_str(), i,
+                     "%s: input %d has %lld values for %d channels", Where().c_str(), i,
                      static_cast<long long>(ctx->v(in[i]).size), c_);
     }
     eps_ = static_cast<float>(ir::GetFloat(node->attrs, "epsilon", 1e-3));
@@ -51,8 +48,7 @@ class BatchNorm : public OpKernel {
       Reduce(ctx, [&](const float* row, float* acc) {
         for (int c = 0; c < c_; ++c) acc[c] += row[c];
       });
-      for (int c = 0; c < c_; ++c)
-        mean_[c] = sums_[c] / static_cast<float>(rows_);
+      for (int c = 0; c < c_; ++c) mean_[c] = sums_[c] / static_cast<float>(rows_);
       Reduce(ctx, [&](const float* row, float* acc) {
         for (int c = 0; c < c_; ++c) {
           const float d = row[c] - mean_[c];
@@ -94,19 +90,18 @@ class BatchNorm : public OpKernel {
     // sums_[c] = sum(dy), sums2_[c] = sum(dy * xhat).
     const int max_tasks = ctx->threads();
     partial_.assign(static_cast<size_t>(max_tasks) * 2 * c_, 0.0f);
-    const int tasks =
-        ParallelChunks(ctx, rows_, [&](int64_t b, int64_t e, int task) {
-          float* a = partial_.data() + static_cast<size_t>(task) * 2 * c_;
-          float* a2 = a + c_;
-          for (int64_t r = b; r < e; ++r) {
-            const float* xr = x + r * c_;
-            const float* gr = dy + r * c_;
-            for (int c = 0; c < c_; ++c) {
-              a[c] += gr[c];
-              a2[c] += gr[c] * (xr[c] - mean_[c]) * inv_std_[c];
-            }
-          }
-        });
+    const int tasks = ParallelChunks(ctx, rows_, [&](int64_t b, int64_t e, int task) {
+      float* a = partial_.data() + static_cast<size_t>(task) * 2 * c_;
+      float* a2 = a + c_;
+      for (int64_t r = b; r < e; ++r) {
+        const float* xr = x + r * c_;
+        const float* gr = dy + r * c_;
+        for (int c = 0; c < c_; ++c) {
+          a[c] += gr[c];
+          a2[c] += gr[c] * (xr[c] - mean_[c]) * inv_std_[c];
+        }
+      }
+    });
     std::vector<float>& dbeta = sums_;
     std::vector<float>& dgamma = sums2_;
     dbeta.assign(c_, 0.0f);
@@ -118,8 +113,7 @@ class BatchNorm : public OpKernel {
       }
     }
     if (float* g = in[1] >= 0 ? InGrad(ctx, 1) : nullptr) {
-      for (int c = 0; c < c_; ++c)
-        g[c] = Over(1) ? dgamma[c] : g[c] + dgamma[c];
+      for (int c = 0; c < c_; ++c) g[c] = Over(1) ? dgamma[c] : g[c] + dgamma[c];
     }
     if (float* g = in[2] >= 0 ? InGrad(ctx, 2) : nullptr) {
       for (int c = 0; c < c_; ++c) g[c] = Over(2) ? dbeta[c] : g[c] + dbeta[c];
@@ -155,15 +149,13 @@ class BatchNorm : public OpKernel {
   void Reduce(KernelContext* ctx, F&& f) {
     const float* x = ctx->v(in[0]).d();
     partial_.assign(static_cast<size_t>(ctx->threads()) * c_, 0.0f);
-    const int tasks =
-        ParallelChunks(ctx, rows_, [&](int64_t b, int64_t e, int task) {
-          float* acc = partial_.data() + static_cast<size_t>(task) * c_;
-          for (int64_t r = b; r < e; ++r) f(x + r * c_, acc);
-        });
+    const int tasks = ParallelChunks(ctx, rows_, [&](int64_t b, int64_t e, int task) {
+      float* acc = partial_.data() + static_cast<size_t>(task) * c_;
+      for (int64_t r = b; r < e; ++r) f(x + r * c_, acc);
+    });
     sums_.assign(c_, 0.0f);
     for (int t = 0; t < tasks; ++t) {
-      for (int c = 0; c < c_; ++c)
-        sums_[c] += partial_[static_cast<size_t>(t) * c_ + c];
+      for (int c = 0; c < c_; ++c) sums_[c] += partial_[static_cast<size_t>(t) * c_ + c];
     }
   }
 
@@ -176,14 +168,13 @@ class BatchNorm : public OpKernel {
 class Dropout : public OpKernel {
  public:
   Status Prepare(KernelContext* ctx) override {
-    EDGEOPT_ENSURE(!in.empty() && in[0] >= 0, StatusCode::kInvalidModel,
-                   "%s: needs an input", Where().c_str());
+    EDGEOPT_ENSURE(!in.empty() && in[0] >= 0, StatusCode::kInvalidModel, "%s: needs an input",
+                   Where().c_str());
     rate_ = static_cast<float>(ir::GetFloat(node->attrs, "rate", 0.5));
     EDGEOPT_ENSURE(rate_ >= 0.0f && rate_ < 1.0f, StatusCode::kInvalidModel,
                    "%s: rate %g is not in [0, 1)", Where().c_str(), rate_);
     const Value& x = ctx->v(in[0]);
-    spatial_ = ir::GetString(node->attrs, "noise_shape", "") == "spatial" &&
-               x.rank() >= 3;
+    spatial_ = ir::GetString(node->attrs, "noise_shape", "") == "spatial" && x.rank() >= 3;
     SetShape(&ctx->v(out[0]), x.shape);
     n_ = x.shape.empty() ? 1 : x.shape[0];
     per_sample_ = n_ > 0 ? x.size / n_ : 0;
@@ -201,8 +192,7 @@ class Dropout : public OpKernel {
       return;
     }
     const float keep_scale = 1.0f / (1.0f - rate_);
-    const uint64_t base =
-        MixSeed(ctx->seed, 0x64726f70ull + node_index, ctx->step);
+    const uint64_t base = MixSeed(ctx->seed, 0x64726f70ull + node_index, ctx->step);
     ParallelChunks(ctx, n_, [&](int64_t b, int64_t e, int) {
       for (int64_t n = b; n < e; ++n) {
         SplitMix64 rng(MixSeed(base, static_cast<uint64_t>(n), 0));
@@ -212,8 +202,7 @@ class Dropout : public OpKernel {
           for (int c = 0; c < channels_; ++c) {
             per_channel[c] = rng.NextFloat() >= rate_ ? keep_scale : 0.0f;
           }
-          for (int64_t i = 0; i < per_sample_; ++i)
-            m[i] = per_channel[i % channels_];
+          for (int64_t i = 0; i < per_sample_; ++i) m[i] = per_channel[i % channels_];
         } else {
           for (int64_t i = 0; i < per_sample_; ++i) {
             m[i] = rng.NextFloat() >= rate_ ? keep_scale : 0.0f;
@@ -249,9 +238,7 @@ class Dropout : public OpKernel {
 
 }  // namespace
 
-std::unique_ptr<OpKernel> NewBatchNorm() {
-  return std::make_unique<BatchNorm>();
-}
+std::unique_ptr<OpKernel> NewBatchNorm() { return std::make_unique<BatchNorm>(); }
 std::unique_ptr<OpKernel> NewDropout() { return std::make_unique<Dropout>(); }
 
 }  // namespace train

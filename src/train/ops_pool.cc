@@ -18,8 +18,8 @@ struct PoolGeometry {
 // One image of a max / average pool. Geometry by value and restrict pointers:
 // the argmax stores (int32) could otherwise alias the geometry and block
 // vectorization.
-void PoolImage(const PoolGeometry g, bool is_max, const float* __restrict img,
-               float* __restrict y, int32_t* __restrict argmax) {
+void PoolImage(const PoolGeometry g, bool is_max, const float* __restrict img, float* __restrict y,
+               int32_t* __restrict argmax) {
   const int c_n = g.c;
   for (int oh = 0; oh < g.out_h; ++oh) {
     const int h0 = oh * g.s_h - g.p_h;
@@ -58,8 +58,7 @@ void PoolImage(const PoolGeometry g, bool is_max, const float* __restrict img,
           ++count;
         }
       }
-      if (count ==
-          0) {  // a window entirely in the padding (not with TFLite's rules)
+      if (count == 0) {  // a window entirely in the padding (not with TFLite's rules)
         for (int c = 0; c < c_n; ++c) yo[c] = 0.0f;
         if (is_max) {
           for (int c = 0; c < c_n; ++c) ao[c] = -1;
@@ -77,20 +76,19 @@ class Pool2D : public OpKernel {
   explicit Pool2D(bool is_max) : max_(is_max) {}
 
   Status Prepare(KernelContext* ctx) override {
-    EDGEOPT_ENSURE(!in.empty() && in[0] >= 0, StatusCode::kInvalidModel,
-                   "%s: needs an input", Where().c_str());
+    EDGEOPT_ENSURE(!in.empty() && in[0] >= 0, StatusCode::kInvalidModel, "%s: needs an input",
+                   Where().c_str());
     EDGEOPT_ASSIGN_OR_RETURN(act_, ParseFusedAct(*node));
     const Value& x = ctx->v(in[0]);
-    EDGEOPT_ENSURE(x.rank() == 4, StatusCode::kInvalidModel,
-                   "%s: input %s is not NHWC", Where().c_str(),
-                   ShapeString(x.shape).c_str());
+    EDGEOPT_ENSURE(x.rank() == 4, StatusCode::kInvalidModel, "%s: input %s is not NHWC",
+                   Where().c_str(), ShapeString(x.shape).c_str());
     const std::string padding = ir::GetString(node->attrs, "padding", "VALID");
-    EDGEOPT_RETURN_IF_ERROR(MakeWindow(
-        padding, x.shape[1], ir::GetInt(node->attrs, "filter_height", 1),
-        ir::GetInt(node->attrs, "stride_h", 1), 1, Where(), &wh_));
-    EDGEOPT_RETURN_IF_ERROR(MakeWindow(
-        padding, x.shape[2], ir::GetInt(node->attrs, "filter_width", 1),
-        ir::GetInt(node->attrs, "stride_w", 1), 1, Where(), &ww_));
+    EDGEOPT_RETURN_IF_ERROR(MakeWindow(padding, x.shape[1],
+                                       ir::GetInt(node->attrs, "filter_height", 1),
+                                       ir::GetInt(node->attrs, "stride_h", 1), 1, Where(), &wh_));
+    EDGEOPT_RETURN_IF_ERROR(MakeWindow(padding, x.shape[2],
+                                       ir::GetInt(node->attrs, "filter_width", 1),
+                                       ir::GetInt(node->attrs, "stride_w", 1), 1, Where(), &ww_));
     n_ = x.shape[0];
     c_ = x.shape[3];
     SetShape(&ctx->v(out[0]), {n_, wh_.out, ww_.out, c_});
@@ -102,9 +100,8 @@ class Pool2D : public OpKernel {
     const float* x = ctx->v(in[0]).d();
     Value& yv = ctx->v(out[0]);
     float* y = yv.d();
-    const PoolGeometry g{c_,         wh_.in,         ww_.in,        wh_.out,
-                         ww_.out,    wh_.k,          ww_.k,         wh_.stride,
-                         ww_.stride, wh_.pad_before, ww_.pad_before};
+    const PoolGeometry g{c_,    wh_.in,     ww_.in,     wh_.out,        ww_.out,       wh_.k,
+                         ww_.k, wh_.stride, ww_.stride, wh_.pad_before, ww_.pad_before};
     const bool is_max = max_;
     const FusedAct act = act_;
     int32_t* argmax = argmax_.data();
@@ -186,24 +183,20 @@ enum class ReduceKind { kMean, kSum, kMax };
 // IR.
 Status ReadIntConstant(const ir::Graph& graph, int id, const std::string& where,
                        std::vector<int64_t>* out) {
-  EDGEOPT_ENSURE(id >= 0 && id < static_cast<int>(graph.tensors.size()),
-                 StatusCode::kInvalidModel, "%s: missing constant input",
-                 where.c_str());
+  EDGEOPT_ENSURE(id >= 0 && id < static_cast<int>(graph.tensors.size()), StatusCode::kInvalidModel,
+                 "%s: missing constant input", where.c_str());
   const ir::Tensor& t = graph.tensors[id];
-  EDGEOPT_ENSURE(t.is_constant, StatusCode::kUnsupported,
-                 "%s: input '%s' must be a constant", where.c_str(),
-                 t.name.c_str());
+  EDGEOPT_ENSURE(t.is_constant, StatusCode::kUnsupported, "%s: input '%s' must be a constant",
+                 where.c_str(), t.name.c_str());
   out->clear();
   const int64_t n = t.NumElements();
   if (t.dtype == DType::kInt32 && t.data.size() == static_cast<size_t>(n) * 4) {
     for (int64_t i = 0; i < n; ++i) out->push_back(t.DataAs<int32_t>()[i]);
-  } else if (t.dtype == DType::kInt64 &&
-             t.data.size() == static_cast<size_t>(n) * 8) {
+  } else if (t.dtype == DType::kInt64 && t.data.size() == static_cast<size_t>(n) * 8) {
     for (int64_t i = 0; i < n; ++i) out->push_back(t.DataAs<int64_t>()[i]);
   } else {
-    return MakeStatus(StatusCode::kInvalidModel,
-                      "%s: constant '%s' is not int32/int64", where.c_str(),
-                      t.name.c_str());
+    return MakeStatus(StatusCode::kInvalidModel, "%s: constant '%s' is not int32/int64",
+                      where.c_str(), t.name.c_str());
   }
   return Status::Ok();
 }
@@ -216,19 +209,16 @@ class Reduce : public OpKernel {
     EDGEOPT_ENSURE(in.size() >= 2 && in[0] >= 0, StatusCode::kInvalidModel,
                    "%s: needs (input, axes)", Where().c_str());
     std::vector<int64_t> axes;
-    EDGEOPT_RETURN_IF_ERROR(
-        ReadIntConstant(*ctx->graph, in[1], Where(), &axes));
+    EDGEOPT_RETURN_IF_ERROR(ReadIntConstant(*ctx->graph, in[1], Where(), &axes));
     const Value& x = ctx->v(in[0]);
     const int rank = x.rank();
     std::vector<bool> reduced(rank, false);
     for (int64_t a : axes) {
       if (a < 0) a += rank;
-      EDGEOPT_ENSURE(a >= 0 && a < rank, StatusCode::kInvalidModel,
-                     "%s: axis out of range for %s", Where().c_str(),
-                     ShapeString(x.shape).c_str());
+      EDGEOPT_ENSURE(a >= 0 && a < rank, StatusCode::kInvalidModel, "%s: axis out of range for %s",
+                     Where().c_str(), ShapeString(x.shape).c_str());
       EDGEOPT_ENSURE(a != 0, StatusCode::kUnsupported,
-                     "%s: reducing over the batch axis cannot be trained",
-                     Where().c_str());
+                     "%s: reducing over the batch axis cannot be trained", Where().c_str());
       reduced[a] = true;
     }
     const bool keep = ir::GetBool(node->attrs, "keep_dims", false);
@@ -327,27 +317,16 @@ class Reduce : public OpKernel {
 
 }  // namespace
 
-Status ReadIntConstantForKernel(const ir::Graph& graph, int id,
-                                const std::string& where,
+Status ReadIntConstantForKernel(const ir::Graph& graph, int id, const std::string& where,
                                 std::vector<int64_t>* out) {
   return ReadIntConstant(graph, id, where, out);
 }
 
-std::unique_ptr<OpKernel> NewMaxPool2D() {
-  return std::make_unique<Pool2D>(true);
-}
-std::unique_ptr<OpKernel> NewAveragePool2D() {
-  return std::make_unique<Pool2D>(false);
-}
-std::unique_ptr<OpKernel> NewMean() {
-  return std::make_unique<Reduce>(ReduceKind::kMean);
-}
-std::unique_ptr<OpKernel> NewSum() {
-  return std::make_unique<Reduce>(ReduceKind::kSum);
-}
-std::unique_ptr<OpKernel> NewReduceMax() {
-  return std::make_unique<Reduce>(ReduceKind::kMax);
-}
+std::unique_ptr<OpKernel> NewMaxPool2D() { return std::make_unique<Pool2D>(true); }
+std::unique_ptr<OpKernel> NewAveragePool2D() { return std::make_unique<Pool2D>(false); }
+std::unique_ptr<OpKernel> NewMean() { return std::make_unique<Reduce>(ReduceKind::kMean); }
+std::unique_ptr<OpKernel> NewSum() { return std::make_unique<Reduce>(ReduceKind::kSum); }
+std::unique_ptr<OpKernel> NewReduceMax() { return std::make_unique<Reduce>(ReduceKind::kMax); }
 
 }  // namespace train
 }  // namespace edgeopt

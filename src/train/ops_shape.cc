@@ -20,8 +20,8 @@ void AddInto(const float* src, float* dst, int64_t n, bool overwrite) {
 class Reshape : public OpKernel {
  public:
   Status Prepare(KernelContext* ctx) override {
-    EDGEOPT_ENSURE(!in.empty() && in[0] >= 0, StatusCode::kInvalidModel,
-                   "%s: needs an input", Where().c_str());
+    EDGEOPT_ENSURE(!in.empty() && in[0] >= 0, StatusCode::kInvalidModel, "%s: needs an input",
+                   Where().c_str());
     const Value& x = ctx->v(in[0]);
     const std::vector<int32_t>& target = ctx->graph->tensors[out[0]].shape;
     EDGEOPT_ENSURE(!target.empty() && x.rank() >= 1, StatusCode::kUnsupported,
@@ -40,15 +40,13 @@ class Reshape : public OpKernel {
         shape.push_back(target[d]);
       }
     }
-    if (unknown > 0 && known > 0)
-      shape[unknown] = static_cast<int>(per_sample / known);
-    EDGEOPT_ENSURE(
-        NumElements(shape) == x.size, StatusCode::kUnsupported,
-        "%s: reshaping %s to %s changes the batch dimension, which training "
-        "cannot "
-        "do",
-        Where().c_str(), ShapeString(x.shape).c_str(),
-        ShapeString(std::vector<int>(target.begin(), target.end())).c_str());
+    if (unknown > 0 && known > 0) shape[unknown] = static_cast<int>(per_sample / known);
+    EDGEOPT_ENSURE(NumElements(shape) == x.size, StatusCode::kUnsupported,
+                   "%s: reshaping %s to %s changes the batch dimension, which training "
+                   "cannot "
+                   "do",
+                   Where().c_str(), ShapeString(x.shape).c_str(),
+                   ShapeString(std::vector<int>(target.begin(), target.end())).c_str());
     SetShape(&ctx->v(out[0]), shape);
     return Status::Ok();
   }
@@ -67,11 +65,9 @@ class Concatenation : public OpKernel {
  public:
   Status Prepare(KernelContext* ctx) override {
     EDGEOPT_ASSIGN_OR_RETURN(act_, ParseFusedAct(*node));
-    EDGEOPT_ENSURE(!in.empty(), StatusCode::kInvalidModel, "%s: no inputs",
-                   Where().c_str());
+    EDGEOPT_ENSURE(!in.empty(), StatusCode::kInvalidModel, "%s: no inputs", Where().c_str());
     for (int id : in) {
-      EDGEOPT_ENSURE(id >= 0, StatusCode::kInvalidModel, "%s: absent input",
-                     Where().c_str());
+      EDGEOPT_ENSURE(id >= 0, StatusCode::kInvalidModel, "%s: absent input", Where().c_str());
     }
     const std::vector<int>& s0 = ctx->v(in[0]).shape;
     const int rank = static_cast<int>(s0.size());
@@ -88,17 +84,15 @@ class Concatenation : public OpKernel {
     chunks_.clear();
     for (int id : in) {
       const std::vector<int>& s = ctx->v(id).shape;
-      EDGEOPT_ENSURE(static_cast<int>(s.size()) == rank,
-                     StatusCode::kInvalidModel,
+      EDGEOPT_ENSURE(static_cast<int>(s.size()) == rank, StatusCode::kInvalidModel,
                      "%s: inputs %s and %s differ in rank", Where().c_str(),
                      ShapeString(s0).c_str(), ShapeString(s).c_str());
       int64_t inner = 1;
       for (int d = 0; d < rank; ++d) {
         if (d == axis) continue;
         EDGEOPT_ENSURE(s[d] == s0[d], StatusCode::kInvalidModel,
-                       "%s: inputs %s and %s differ outside axis %d",
-                       Where().c_str(), ShapeString(s0).c_str(),
-                       ShapeString(s).c_str(), axis);
+                       "%s: inputs %s and %s differ outside axis %d", Where().c_str(),
+                       ShapeString(s0).c_str(), ShapeString(s).c_str(), axis);
         if (d > axis) inner *= s[d];
       }
       shape[axis] += s[axis];
@@ -117,8 +111,7 @@ class Concatenation : public OpKernel {
     for (size_t i = 0; i < in.size(); ++i) {
       const float* x = ctx->v(in[i]).d();
       for (int64_t o = 0; o < outer_; ++o) {
-        std::memcpy(y + o * row_ + offset, x + o * chunks_[i],
-                    sizeof(float) * chunks_[i]);
+        std::memcpy(y + o * row_ + offset, x + o * chunks_[i], sizeof(float) * chunks_[i]);
       }
       offset += chunks_[i];
     }
@@ -133,8 +126,7 @@ class Concatenation : public OpKernel {
     for (size_t i = 0; i < in.size(); ++i) {
       if (float* dx = InGrad(ctx, static_cast<int>(i))) {
         for (int64_t o = 0; o < outer_; ++o) {
-          AddInto(dy + o * row_ + offset, dx + o * chunks_[i], chunks_[i],
-                  Over(i));
+          AddInto(dy + o * row_ + offset, dx + o * chunks_[i], chunks_[i], Over(i));
         }
       }
       offset += chunks_[i];
@@ -150,8 +142,7 @@ class Concatenation : public OpKernel {
 // Walks every element of `shape` (row-major) calling f(linear_index_in_shape,
 // mapped_offset), where mapped_offset = sum(idx[d] * strides[d]) + base.
 template <typename F>
-void Walk(const std::vector<int>& shape, const std::vector<int64_t>& strides,
-          int64_t base, F&& f) {
+void Walk(const std::vector<int>& shape, const std::vector<int64_t>& strides, int64_t base, F&& f) {
   const int rank = static_cast<int>(shape.size());
   const int64_t total = NumElements(shape);
   if (total == 0) return;
@@ -171,8 +162,7 @@ void Walk(const std::vector<int>& shape, const std::vector<int64_t>& strides,
 
 std::vector<int64_t> RowMajorStrides(const std::vector<int>& shape) {
   std::vector<int64_t> s(shape.size(), 1);
-  for (int d = static_cast<int>(shape.size()) - 2; d >= 0; --d)
-    s[d] = s[d + 1] * shape[d + 1];
+  for (int d = static_cast<int>(shape.size()) - 2; d >= 0; --d) s[d] = s[d + 1] * shape[d + 1];
   return s;
 }
 
@@ -182,21 +172,16 @@ class Pad : public OpKernel {
     EDGEOPT_ENSURE(in.size() >= 2 && in[0] >= 0, StatusCode::kInvalidModel,
                    "%s: needs (input, paddings)", Where().c_str());
     std::vector<int64_t> pads;
-    EDGEOPT_RETURN_IF_ERROR(
-        ReadIntConstantForKernel(*ctx->graph, in[1], Where(), &pads));
+    EDGEOPT_RETURN_IF_ERROR(ReadIntConstantForKernel(*ctx->graph, in[1], Where(), &pads));
     const Value& x = ctx->v(in[0]);
-    EDGEOPT_ENSURE(static_cast<int>(pads.size()) == 2 * x.rank(),
-                   StatusCode::kInvalidModel,
-                   "%s: %zu padding values for rank %d", Where().c_str(),
-                   pads.size(), x.rank());
+    EDGEOPT_ENSURE(static_cast<int>(pads.size()) == 2 * x.rank(), StatusCode::kInvalidModel,
+                   "%s: %zu padding values for rank %d", Where().c_str(), pads.size(), x.rank());
     EDGEOPT_ENSURE(pads[0] == 0 && pads[1] == 0, StatusCode::kUnsupported,
-                   "%s: padding the batch dimension cannot be trained",
-                   Where().c_str());
+                   "%s: padding the batch dimension cannot be trained", Where().c_str());
     std::vector<int> shape = x.shape;
     for (int d = 0; d < x.rank(); ++d) {
-      EDGEOPT_ENSURE(pads[2 * d] >= 0 && pads[2 * d + 1] >= 0,
-                     StatusCode::kUnsupported, "%s: negative padding",
-                     Where().c_str());
+      EDGEOPT_ENSURE(pads[2 * d] >= 0 && pads[2 * d + 1] >= 0, StatusCode::kUnsupported,
+                     "%s: negative padding", Where().c_str());
       shape[d] += static_cast<int>(pads[2 * d] + pads[2 * d + 1]);
     }
     SetShape(&ctx->v(out[0]), shape);
@@ -233,25 +218,20 @@ class Transpose : public OpKernel {
     EDGEOPT_ENSURE(in.size() >= 2 && in[0] >= 0, StatusCode::kInvalidModel,
                    "%s: needs (input, perm)", Where().c_str());
     std::vector<int64_t> perm;
-    EDGEOPT_RETURN_IF_ERROR(
-        ReadIntConstantForKernel(*ctx->graph, in[1], Where(), &perm));
+    EDGEOPT_RETURN_IF_ERROR(ReadIntConstantForKernel(*ctx->graph, in[1], Where(), &perm));
     const Value& x = ctx->v(in[0]);
     const int rank = x.rank();
-    EDGEOPT_ENSURE(static_cast<int>(perm.size()) == rank,
-                   StatusCode::kInvalidModel,
-                   "%s: permutation of %zu for rank %d", Where().c_str(),
-                   perm.size(), rank);
+    EDGEOPT_ENSURE(static_cast<int>(perm.size()) == rank, StatusCode::kInvalidModel,
+                   "%s: permutation of %zu for rank %d", Where().c_str(), perm.size(), rank);
     EDGEOPT_ENSURE(perm[0] == 0, StatusCode::kUnsupported,
-                   "%s: moving the batch dimension cannot be trained",
-                   Where().c_str());
+                   "%s: moving the batch dimension cannot be trained", Where().c_str());
     std::vector<bool> seen(rank, false);
     const std::vector<int64_t> in_strides = RowMajorStrides(x.shape);
     std::vector<int> shape(rank);
     strides_.assign(rank, 0);
     for (int d = 0; d < rank; ++d) {
-      EDGEOPT_ENSURE(perm[d] >= 0 && perm[d] < rank && !seen[perm[d]],
-                     StatusCode::kInvalidModel, "%s: invalid permutation",
-                     Where().c_str());
+      EDGEOPT_ENSURE(perm[d] >= 0 && perm[d] < rank && !seen[perm[d]], StatusCode::kInvalidModel,
+                     "%s: invalid permutation", Where().c_str());
       seen[perm[d]] = true;
       shape[d] = x.shape[perm[d]];
       strides_[d] = in_strides[perm[d]];
@@ -282,13 +262,9 @@ class Transpose : public OpKernel {
 }  // namespace
 
 std::unique_ptr<OpKernel> NewReshape() { return std::make_unique<Reshape>(); }
-std::unique_ptr<OpKernel> NewConcatenation() {
-  return std::make_unique<Concatenation>();
-}
+std::unique_ptr<OpKernel> NewConcatenation() { return std::make_unique<Concatenation>(); }
 std::unique_ptr<OpKernel> NewPad() { return std::make_unique<Pad>(); }
-std::unique_ptr<OpKernel> NewTranspose() {
-  return std::make_unique<Transpose>();
-}
+std::unique_ptr<OpKernel> NewTranspose() { return std::make_unique<Transpose>(); }
 
 }  // namespace train
 }  // namespace edgeopt

@@ -10,8 +10,8 @@ StatusOr<OptimizerKind> ParseOptimizerKind(const std::string& name) {
   if (name == "sgd") return OptimizerKind::kSgd;
   if (name == "adam") return OptimizerKind::kAdam;
   if (name == "adamw") return OptimizerKind::kAdamW;
-  return MakeStatus(StatusCode::kInvalidArgument,
-                    "unknown optimizer '%s' (sgd, adam, adamw)", name.c_str());
+  return MakeStatus(StatusCode::kInvalidArgument, "unknown optimizer '%s' (sgd, adam, adamw)",
+                    name.c_str());
 }
 
 const char* OptimizerKindName(OptimizerKind kind) {
@@ -44,8 +44,7 @@ OptimizerConfig DefaultOptimizerConfig(OptimizerKind kind) {
   return c;
 }
 
-double Optimizer::Step(std::vector<Parameter>* params, float lr,
-                       rt::ThreadPool* pool) {
+double Optimizer::Step(std::vector<Parameter>* params, float lr, rt::ThreadPool* pool) {
   if (m_.size() != params->size()) {
     m_.assign(params->size(), {});
     v_.assign(params->size(), {});
@@ -67,8 +66,7 @@ double Optimizer::Step(std::vector<Parameter>* params, float lr,
   const OptimizerConfig& c = config_;
   const double t = static_cast<double>(iterations_);
   const float adam_alpha =
-      static_cast<float>(lr * std::sqrt(1.0 - std::pow(c.beta2, t)) /
-                         (1.0 - std::pow(c.beta1, t)));
+      static_cast<float>(lr * std::sqrt(1.0 - std::pow(c.beta2, t)) / (1.0 - std::pow(c.beta1, t)));
   const float decay = lr * c.weight_decay;
   const float clip = c.clip_value;
 
@@ -115,9 +113,8 @@ double Optimizer::Step(std::vector<Parameter>* params, float lr,
     }
   };
   if (pool != nullptr && pool->num_threads() > 1) {
-    pool->ParallelFor(static_cast<int>(params->size()), [&](int task, int) {
-      update(static_cast<size_t>(task));
-    });
+    pool->ParallelFor(static_cast<int>(params->size()),
+                      [&](int task, int) { update(static_cast<size_t>(task)); });
   } else {
     for (size_t pi = 0; pi < params->size(); ++pi) update(pi);
   }
@@ -126,8 +123,7 @@ double Optimizer::Step(std::vector<Parameter>* params, float lr,
 
 float LrSchedule::At(int64_t step) const {
   if (warmup_steps > 0 && step < warmup_steps) {
-    return base_lr * static_cast<float>(step + 1) /
-           static_cast<float>(warmup_steps);
+    return base_lr * static_cast<float>(step + 1) / static_cast<float>(warmup_steps);
   }
   const int64_t s = step - warmup_steps;
   switch (kind) {
@@ -138,10 +134,8 @@ float LrSchedule::At(int64_t step) const {
       return base_lr * std::pow(gamma, static_cast<float>(s / step_size));
     case Kind::kCosine: {
       const int64_t span = std::max<int64_t>(1, total_steps - warmup_steps);
-      const double frac =
-          std::min(1.0, static_cast<double>(s) / static_cast<double>(span));
-      return static_cast<float>(min_lr + (base_lr - min_lr) * 0.5 *
-                                             (1.0 + std::cos(M_PI * frac)));
+      const double frac = std::min(1.0, static_cast<double>(s) / static_cast<double>(span));
+      return static_cast<float>(min_lr + (base_lr - min_lr) * 0.5 * (1.0 + std::cos(M_PI * frac)));
     }
   }
   return base_lr;
@@ -151,10 +145,8 @@ StatusOr<LrSchedule::Kind> ParseLrScheduleKind(const std::string& name) {
   if (name == "constant") return LrSchedule::Kind::kConstant;
   if (name == "step") return LrSchedule::Kind::kStep;
   if (name == "cosine") return LrSchedule::Kind::kCosine;
-  return MakeStatus(
-      StatusCode::kInvalidArgument,
-      "unknown learning-rate schedule '%s' (constant, step, cosine)",
-      name.c_str());
+  return MakeStatus(StatusCode::kInvalidArgument,
+                    "unknown learning-rate schedule '%s' (constant, step, cosine)", name.c_str());
 }
 
 }  // namespace train

@@ -51,8 +51,7 @@ nlohmann::json Pool(const std::string& name) {
             {"data_format", "channels_last"}}}};
 }
 
-nlohmann::json Dense(const std::string& name, int units,
-                     const std::string& activation) {
+nlohmann::json Dense(const std::string& name, int units, const std::string& activation) {
   return {{"class_name", "Dense"},
           {"config",
            {{"name", name},
@@ -70,8 +69,8 @@ nlohmann::json Dense(const std::string& name, int units,
             {"bias_constraint", nullptr}}}};
 }
 
-int AddWeight(ir::Graph* g, const std::string& origin,
-              const std::vector<int32_t>& shape, std::vector<float> values) {
+int AddWeight(ir::Graph* g, const std::string& origin, const std::vector<int32_t>& shape,
+              std::vector<float> values) {
   const int id = g->AddFloatConstant(origin, shape, values);
   g->tensors[id].origin = origin;
   return id;
@@ -81,20 +80,17 @@ int AddWeight(ir::Graph* g, const std::string& origin,
 
 std::vector<std::string> PresetNames() { return {"fmnist-cnn"}; }
 
-std::vector<float> GlorotUniform(int64_t count, int64_t fan_in, int64_t fan_out,
-                                 uint64_t seed) {
+std::vector<float> GlorotUniform(int64_t count, int64_t fan_in, int64_t fan_out, uint64_t seed) {
   const double limit = std::sqrt(6.0 / static_cast<double>(fan_in + fan_out));
   SplitMix64 rng(seed);
   std::vector<float> v(count);
-  for (float& x : v)
-    x = static_cast<float>((rng.NextDouble() * 2.0 - 1.0) * limit);
+  for (float& x : v) x = static_cast<float>((rng.NextDouble() * 2.0 - 1.0) * limit);
   return v;
 }
 
 StatusOr<nlohmann::json> PresetKerasConfig(const std::string& name) {
   if (name != "fmnist-cnn") {
-    return MakeStatus(StatusCode::kNotFound,
-                      "unknown preset '%s' (available: fmnist-cnn)",
+    return MakeStatus(StatusCode::kNotFound, "unknown preset '%s' (available: fmnist-cnn)",
                       name.c_str());
   }
   nlohmann::json input = {{"class_name", "InputLayer"},
@@ -103,91 +99,75 @@ StatusOr<nlohmann::json> PresetKerasConfig(const std::string& name) {
                             {"dtype", "float32"},
                             {"sparse", false},
                             {"name", "input_1"}}}};
-  nlohmann::json layers =
-      nlohmann::json::array({input,
-                             Conv("conv2d", 32),
-                             Pool("max_pooling2d"),
-                             Conv("conv2d_1", 64),
-                             Pool("max_pooling2d_1"),
-                             {{"class_name", "Flatten"},
-                              {"config",
-                               {{"name", "flatten"},
-                                {"trainable", true},
-                                {"dtype", "float32"},
-                                {"data_format", "channels_last"}}}},
-                             Dense("dense", 128, "relu"),
-                             Dense("dense_1", 10, "linear")});
-  return nlohmann::json{
-      {"class_name", "Sequential"},
-      {"config", {{"name", "fmnist_cnn"}, {"layers", layers}}}};
+  nlohmann::json layers = nlohmann::json::array({input,
+                                                 Conv("conv2d", 32),
+                                                 Pool("max_pooling2d"),
+                                                 Conv("conv2d_1", 64),
+                                                 Pool("max_pooling2d_1"),
+                                                 {{"class_name", "Flatten"},
+                                                  {"config",
+                                                   {{"name", "flatten"},
+                                                    {"trainable", true},
+                                                    {"dtype", "float32"},
+                                                    {"data_format", "channels_last"}}}},
+                                                 Dense("dense", 128, "relu"),
+                                                 Dense("dense_1", 10, "linear")});
+  return nlohmann::json{{"class_name", "Sequential"},
+                        {"config", {{"name", "fmnist_cnn"}, {"layers", layers}}}};
 }
 
-StatusOr<ir::Graph> BuildPresetGraph(const std::string& name, uint64_t seed,
-                                     int batch) {
+StatusOr<ir::Graph> BuildPresetGraph(const std::string& name, uint64_t seed, int batch) {
   if (name != "fmnist-cnn") {
-    return MakeStatus(StatusCode::kNotFound,
-                      "unknown preset '%s' (available: fmnist-cnn)",
+    return MakeStatus(StatusCode::kNotFound, "unknown preset '%s' (available: fmnist-cnn)",
                       name.c_str());
   }
   ir::Graph g;
   const int x = g.AddActivation("input_1", DType::kFloat32, {batch, 28, 28, 1});
   g.inputs = {x};
-  auto conv = [&](int in, const std::string& layer, int cin, int cout, int h,
-                  uint64_t s) {
-    const int w =
-        AddWeight(&g, layer + "/kernel", {cout, 3, 3, cin},
-                  GlorotUniform(int64_t{cout} * 9 * cin, 9 * cin, 9 * cout, s));
-    const int b =
-        AddWeight(&g, layer + "/bias", {cout}, std::vector<float>(cout, 0.0f));
-    const int y =
-        g.AddActivation(layer, DType::kFloat32, {batch, h - 2, h - 2, cout});
+  auto conv = [&](int in, const std::string& layer, int cin, int cout, int h, uint64_t s) {
+    const int w = AddWeight(&g, layer + "/kernel", {cout, 3, 3, cin},
+                            GlorotUniform(int64_t{cout} * 9 * cin, 9 * cin, 9 * cout, s));
+    const int b = AddWeight(&g, layer + "/bias", {cout}, std::vector<float>(cout, 0.0f));
+    const int y = g.AddActivation(layer, DType::kFloat32, {batch, h - 2, h - 2, cout});
     ir::Node n;
     n.op = "CONV_2D";
     n.name = layer;
     n.inputs = {in, w, b};
     n.outputs = {y};
-    n.attrs = {{"padding", std::string("VALID")},
-               {"stride_h", int64_t{1}},
-               {"stride_w", int64_t{1}},
-               {"dilation_h_factor", int64_t{1}},
-               {"dilation_w_factor", int64_t{1}},
-               {"fused_activation_function", std::string("RELU")}};
+    n.attrs = {
+        {"padding", std::string("VALID")}, {"stride_h", int64_t{1}},
+        {"stride_w", int64_t{1}},          {"dilation_h_factor", int64_t{1}},
+        {"dilation_w_factor", int64_t{1}}, {"fused_activation_function", std::string("RELU")}};
     g.AddNode(n);
     return y;
   };
   auto pool = [&](int in, const std::string& layer, int h, int c) {
-    const int y =
-        g.AddActivation(layer, DType::kFloat32, {batch, h / 2, h / 2, c});
+    const int y = g.AddActivation(layer, DType::kFloat32, {batch, h / 2, h / 2, c});
     ir::Node n;
     n.op = "MAX_POOL_2D";
     n.name = layer;
     n.inputs = {in};
     n.outputs = {y};
-    n.attrs = {{"padding", std::string("VALID")},
-               {"stride_h", int64_t{2}},
-               {"stride_w", int64_t{2}},
-               {"filter_height", int64_t{2}},
-               {"filter_width", int64_t{2}},
-               {"fused_activation_function", std::string("NONE")}};
+    n.attrs = {
+        {"padding", std::string("VALID")}, {"stride_h", int64_t{2}},
+        {"stride_w", int64_t{2}},          {"filter_height", int64_t{2}},
+        {"filter_width", int64_t{2}},      {"fused_activation_function", std::string("NONE")}};
     g.AddNode(n);
     return y;
   };
-  auto dense = [&](int in, const std::string& layer, int din, int dout,
-                   bool relu, uint64_t s) {
+  auto dense = [&](int in, const std::string& layer, int din, int dout, bool relu, uint64_t s) {
     const int w = AddWeight(&g, layer + "/kernel", {dout, din},
                             GlorotUniform(int64_t{dout} * din, din, dout, s));
-    const int b =
-        AddWeight(&g, layer + "/bias", {dout}, std::vector<float>(dout, 0.0f));
+    const int b = AddWeight(&g, layer + "/bias", {dout}, std::vector<float>(dout, 0.0f));
     const int y = g.AddActivation(layer, DType::kFloat32, {batch, dout});
     ir::Node n;
     n.op = "FULLY_CONNECTED";
     n.name = layer;
     n.inputs = {in, w, b};
     n.outputs = {y};
-    n.attrs = {
-        {"fused_activation_function", std::string(relu ? "RELU" : "NONE")},
-        {"keep_num_dims", false},
-        {"weights_format", std::string("DEFAULT")}};
+    n.attrs = {{"fused_activation_function", std::string(relu ? "RELU" : "NONE")},
+               {"keep_num_dims", false},
+               {"weights_format", std::string("DEFAULT")}};
     g.AddNode(n);
     return y;
   };
@@ -196,8 +176,8 @@ StatusOr<ir::Graph> BuildPresetGraph(const std::string& name, uint64_t seed,
   t = pool(t, "max_pooling2d", 26, 32);
   t = conv(t, "conv2d_1", 32, 64, 13, MixSeed(s, 2, 0));
   t = pool(t, "max_pooling2d_1", 11, 64);
-  const int shape = g.AddConstant("flatten/shape", DType::kInt32, {2},
-                                  std::vector<int32_t>{-1, 1600}.data(), 8);
+  const int shape =
+      g.AddConstant("flatten/shape", DType::kInt32, {2}, std::vector<int32_t>{-1, 1600}.data(), 8);
   const int flat = g.AddActivation("flatten", DType::kFloat32, {batch, 1600});
   ir::Node r;
   r.op = "RESHAPE";

@@ -26,12 +26,10 @@ std::vector<std::string> PresetNames();
 StatusOr<nlohmann::json> PresetKerasConfig(const std::string& name);
 // The preset as IR (batch dimension `batch`), weights with Tensor::origin
 // "<layer>/<var>".
-StatusOr<ir::Graph> BuildPresetGraph(const std::string& name, uint64_t seed,
-                                     int batch = 1);
+StatusOr<ir::Graph> BuildPresetGraph(const std::string& name, uint64_t seed, int batch = 1);
 
 // Keras glorot_uniform: U(-l, l), l = sqrt(6 / (fan_in + fan_out)).
-std::vector<float> GlorotUniform(int64_t count, int64_t fan_in, int64_t fan_out,
-                                 uint64_t seed);
+std::vector<float> GlorotUniform(int64_t count, int64_t fan_in, int64_t fan_out, uint64_t seed);
 
 }  // namespace train
 }  // namespace edgeopt

@@ -20,12 +20,8 @@ class SplitMix64 {
     return z ^ (z >> 31);
   }
   // Uniform in [0, 1) with 24 bits.
-  float NextFloat() {
-    return static_cast<float>(Next() >> 40) * (1.0f / 16777216.0f);
-  }
-  double NextDouble() {
-    return static_cast<double>(Next() >> 11) * (1.0 / 9007199254740992.0);
-  }
+  float NextFloat() { return static_cast<float>(Next() >> 40) * (1.0f / 16777216.0f); }
+  double NextDouble() { return static_cast<double>(Next() >> 11) * (1.0 / 9007199254740992.0); }
   // Uniform integer in [0, n).
   uint64_t Below(uint64_t n) { return n == 0 ? 0 : Next() % n; }
   // Standard normal (Box-Muller).

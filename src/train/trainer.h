@@ -74,16 +74,14 @@ struct EvalResult {
 };
 
 // Logits (or outputs) for a batch: `x` holds batch * sample_size floats.
-using TeacherFn =
-    std::function<Status(const float* x, int batch, float* logits)>;
+using TeacherFn = std::function<Status(const float* x, int batch, float* logits)>;
 
 class Trainer {
  public:
   // `engine` must outlive the trainer. Uses the fused softmax + cross-entropy
   // when the model ends in SOFTMAX and the loss is a cross-entropy.
-  static StatusOr<std::unique_ptr<Trainer>> Create(
-      Engine* engine, const TrainOptions& options,
-      const data::Dataset& train_shape_example);
+  static StatusOr<std::unique_ptr<Trainer>> Create(Engine* engine, const TrainOptions& options,
+                                                   const data::Dataset& train_shape_example);
 
   // Pruning: mask (one value per weight, 0 or 1) for the parameter named
   // `param` (its Keras origin, e.g. "dense/kernel"); applied now and after
@@ -91,16 +89,10 @@ class Trainer {
   Status SetMask(const std::string& param, const std::vector<float>& mask);
   void ClearMasks() { masks_.clear(); }
   // Called after every optimizer step with the global step count (1-based).
-  void SetStepCallback(std::function<Status(int64_t step)> fn) {
-    step_cb_ = std::move(fn);
-  }
-  void SetBatchCallback(std::function<void(const BatchStats&)> fn) {
-    batch_cb_ = std::move(fn);
-  }
+  void SetStepCallback(std::function<Status(int64_t step)> fn) { step_cb_ = std::move(fn); }
+  void SetBatchCallback(std::function<void(const BatchStats&)> fn) { batch_cb_ = std::move(fn); }
   // Called after every epoch; a non-OK status stops training with that status.
-  void SetEpochCallback(std::function<Status(const EpochStats&)> fn) {
-    epoch_cb_ = std::move(fn);
-  }
+  void SetEpochCallback(std::function<Status(const EpochStats&)> fn) { epoch_cb_ = std::move(fn); }
   // Distillation: loss = alpha * CE(labels, s) + (1 - alpha) * T^2
   // KL(softmax(t/T)||softmax(s/T)).
   void SetTeacher(TeacherFn teacher, float alpha, float temperature);
@@ -113,8 +105,8 @@ class Trainer {
                                         const data::Dataset* validation);
   // One optimizer step on a batch; returns the batch loss, adds correct
   // predictions.
-  StatusOr<double> TrainStep(const float* x, const int32_t* labels,
-                             const float* targets, int batch, int64_t* correct);
+  StatusOr<double> TrainStep(const float* x, const int32_t* labels, const float* targets, int batch,
+                             int64_t* correct);
 
   int64_t global_step() const { return step_; }
   Engine* engine() { return engine_; }
@@ -147,15 +139,14 @@ class Trainer {
 };
 
 // Loss and top-1 accuracy of the engine (inference mode) over a data set.
-StatusOr<EvalResult> Evaluate(
-    Engine* engine, const data::Dataset& data, int batch_size,
-    const std::string& loss = "",
-    const std::function<void(const BatchStats&)>& progress = nullptr);
+StatusOr<EvalResult> Evaluate(Engine* engine, const data::Dataset& data, int batch_size,
+                              const std::string& loss = "",
+                              const std::function<void(const BatchStats&)>& progress = nullptr);
 // Outputs of the engine (inference mode) for n samples at x: n *
 // output_sample_size floats. With `logits`, the input of a final SOFTMAX (the
 // logits) instead of the probabilities.
-Status PredictOutputs(Engine* engine, const float* x, int64_t n, int batch_size,
-                      bool logits, float* out);
+Status PredictOutputs(Engine* engine, const float* x, int64_t n, int batch_size, bool logits,
+                      float* out);
 
 }  // namespace train
 }  // namespace edgeopt

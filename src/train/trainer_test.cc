@@ -56,17 +56,16 @@ data::Dataset Quadrants(int n, uint64_t seed) {
   return ds;
 }
 
-int AddParam(ir::Graph* g, const std::string& name,
-             const std::vector<int32_t>& shape, std::vector<float> v) {
+int AddParam(ir::Graph* g, const std::string& name, const std::vector<int32_t>& shape,
+             std::vector<float> v) {
   const int id = g->AddFloatConstant(name, shape, v);
   g->tensors[id].origin = name;
   return id;
 }
 
-int AddNode(ir::Graph* g, const std::string& op, std::vector<int> in,
-            std::vector<int32_t> shape, ir::Attrs attrs = {}) {
-  const int y = g->AddActivation(op + std::to_string(g->nodes.size()),
-                                 DType::kFloat32, shape);
+int AddNode(ir::Graph* g, const std::string& op, std::vector<int> in, std::vector<int32_t> shape,
+            ir::Attrs attrs = {}) {
+  const int y = g->AddActivation(op + std::to_string(g->nodes.size()), DType::kFloat32, shape);
   ir::Node n;
   n.op = op;
   n.name = op;
@@ -82,13 +81,11 @@ ir::Graph Mlp(bool softmax, uint64_t seed) {
   ir::Graph g;
   const int x = g.AddActivation("x", DType::kFloat32, {1, 6});
   g.inputs = {x};
-  const int w1 =
-      AddParam(&g, "d1/kernel", {16, 6}, GlorotUniform(96, 6, 16, seed));
+  const int w1 = AddParam(&g, "d1/kernel", {16, 6}, GlorotUniform(96, 6, 16, seed));
   const int b1 = AddParam(&g, "d1/bias", {16}, std::vector<float>(16, 0.0f));
   const int h = AddNode(&g, "FULLY_CONNECTED", {x, w1, b1}, {1, 16},
                         {{"fused_activation_function", std::string("RELU")}});
-  const int w2 =
-      AddParam(&g, "d2/kernel", {3, 16}, GlorotUniform(48, 16, 3, seed + 1));
+  const int w2 = AddParam(&g, "d2/kernel", {3, 16}, GlorotUniform(48, 16, 3, seed + 1));
   const int b2 = AddParam(&g, "d2/bias", {3}, std::vector<float>(3, 0.0f));
   int y = AddNode(&g, "FULLY_CONNECTED", {h, w2, b2}, {1, 3});
   if (softmax) y = AddNode(&g, "SOFTMAX", {y}, {1, 3}, {{"beta", 1.0}});
@@ -102,21 +99,17 @@ ir::Graph SmallCnn(uint64_t seed) {
   ir::Graph g;
   const int x = g.AddActivation("x", DType::kFloat32, {1, 8, 8, 1});
   g.inputs = {x};
-  const int w =
-      AddParam(&g, "conv/kernel", {4, 3, 3, 1}, GlorotUniform(36, 9, 36, seed));
+  const int w = AddParam(&g, "conv/kernel", {4, 3, 3, 1}, GlorotUniform(36, 9, 36, seed));
   const int b = AddParam(&g, "conv/bias", {4}, std::vector<float>(4, 0.0f));
-  const int c = AddNode(&g, "CONV_2D", {x, w, b}, {1, 8, 8, 4},
-                        {{"padding", std::string("SAME")},
-                         {"stride_h", int64_t{1}},
-                         {"stride_w", int64_t{1}}});
+  const int c = AddNode(
+      &g, "CONV_2D", {x, w, b}, {1, 8, 8, 4},
+      {{"padding", std::string("SAME")}, {"stride_h", int64_t{1}}, {"stride_w", int64_t{1}}});
   const int gamma = AddParam(&g, "bn/gamma", {4}, std::vector<float>(4, 1.0f));
   const int beta = AddParam(&g, "bn/beta", {4}, std::vector<float>(4, 0.0f));
-  const int mean =
-      g.AddFloatConstant("bn/moving_mean", {4}, std::vector<float>(4, 0.0f));
-  const int var = g.AddFloatConstant("bn/moving_variance", {4},
-                                     std::vector<float>(4, 1.0f));
-  const int bn = AddNode(&g, "BATCH_NORM", {c, gamma, beta, mean, var},
-                         {1, 8, 8, 4}, {{"epsilon", 1e-3}, {"momentum", 0.9}});
+  const int mean = g.AddFloatConstant("bn/moving_mean", {4}, std::vector<float>(4, 0.0f));
+  const int var = g.AddFloatConstant("bn/moving_variance", {4}, std::vector<float>(4, 1.0f));
+  const int bn = AddNode(&g, "BATCH_NORM", {c, gamma, beta, mean, var}, {1, 8, 8, 4},
+                         {{"epsilon", 1e-3}, {"momentum", 0.9}});
   const int r = AddNode(&g, "RELU", {bn}, {1, 8, 8, 4});
   const int p = AddNode(&g, "MAX_POOL_2D", {r}, {1, 4, 4, 4},
                         {{"padding", std::string("VALID")},
@@ -125,18 +118,15 @@ ir::Graph SmallCnn(uint64_t seed) {
                          {"filter_height", int64_t{2}},
                          {"filter_width", int64_t{2}}});
   const int d = AddNode(&g, "DROPOUT", {p}, {1, 4, 4, 4}, {{"rate", 0.1}});
-  const int axes = g.AddConstant("axes", DType::kInt32, {2},
-                                 std::vector<int32_t>{1, 2}.data(), 8);
+  const int axes = g.AddConstant("axes", DType::kInt32, {2}, std::vector<int32_t>{1, 2}.data(), 8);
   const int m = AddNode(&g, "MEAN", {d, axes}, {1, 4}, {{"keep_dims", false}});
-  const int wf =
-      AddParam(&g, "fc/kernel", {4, 4}, GlorotUniform(16, 4, 4, seed + 2));
+  const int wf = AddParam(&g, "fc/kernel", {4, 4}, GlorotUniform(16, 4, 4, seed + 2));
   const int bf = AddParam(&g, "fc/bias", {4}, std::vector<float>(4, 0.0f));
   g.outputs = {AddNode(&g, "FULLY_CONNECTED", {m, wf, bf}, {1, 4})};
   return g;
 }
 
-std::unique_ptr<Engine> MakeEngine(const ir::Graph& g, int batch,
-                                   int threads = 1) {
+std::unique_ptr<Engine> MakeEngine(const ir::Graph& g, int batch, int threads = 1) {
   EngineOptions eo;
   eo.batch_size = batch;
   eo.num_threads = threads;
@@ -206,9 +196,8 @@ TEST(TrainerTest, SameSeedSameWeightsAndEveryOptimizer) {
       auto hist = (*trainer)->Fit(train, nullptr);
       ASSERT_TRUE(hist.ok());
       EXPECT_LT(hist->back().loss, hist->front().loss) << opt;
-      std::vector<float> w(
-          engine->parameters()[0].data(),
-          engine->parameters()[0].data() + engine->parameters()[0].size);
+      std::vector<float> w(engine->parameters()[0].data(),
+                           engine->parameters()[0].data() + engine->parameters()[0].size);
       if (run == 0) {
         first = w;
       } else {
@@ -257,12 +246,8 @@ TEST(TrainerTest, DistillationPullsStudentTowardsTeacher) {
   auto teacher = MakeEngine(Mlp(false, 100), 32);
   auto student = MakeEngine(Mlp(false, 200), 32);
   std::vector<float> t_logits(256 * 3), s_before(256 * 3), s_after(256 * 3);
-  ASSERT_TRUE(PredictOutputs(teacher.get(), train.x.data(), 256, 32, true,
-                             t_logits.data())
-                  .ok());
-  ASSERT_TRUE(PredictOutputs(student.get(), train.x.data(), 256, 32, true,
-                             s_before.data())
-                  .ok());
+  ASSERT_TRUE(PredictOutputs(teacher.get(), train.x.data(), 256, 32, true, t_logits.data()).ok());
+  ASSERT_TRUE(PredictOutputs(student.get(), train.x.data(), 256, 32, true, s_before.data()).ok());
   TrainOptions o;
   o.epochs = 10;
   o.batch_size = 32;
@@ -279,13 +264,9 @@ TEST(TrainerTest, DistillationPullsStudentTowardsTeacher) {
       },
       0.0f, 2.0f);
   ASSERT_TRUE((*trainer)->Fit(train, nullptr).ok());
-  ASSERT_TRUE(PredictOutputs(student.get(), train.x.data(), 256, 32, true,
-                             s_after.data())
-                  .ok());
-  const double kl_before =
-      DistillationKl(s_before.data(), t_logits.data(), 256, 3, 2.0f, nullptr);
-  const double kl_after =
-      DistillationKl(s_after.data(), t_logits.data(), 256, 3, 2.0f, nullptr);
+  ASSERT_TRUE(PredictOutputs(student.get(), train.x.data(), 256, 32, true, s_after.data()).ok());
+  const double kl_before = DistillationKl(s_before.data(), t_logits.data(), 256, 3, 2.0f, nullptr);
+  const double kl_after = DistillationKl(s_after.data(), t_logits.data(), 256, 3, 2.0f, nullptr);
   EXPECT_LT(kl_after, 0.3 * kl_before);
 }
 

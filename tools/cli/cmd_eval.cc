@@ -38,14 +38,12 @@ Status WriteInput(rt::Tensor* t, const float* x, int64_t n) {
     case DType::kUInt8: {
       const float scale = t->quant.scale;
       EDGEOPT_ENSURE(scale > 0, StatusCode::kInvalidModel,
-                     "input %s is %s without a quantization scale", t->name,
-                     DTypeName(t->type));
+                     "input %s is %s without a quantization scale", t->name, DTypeName(t->type));
       const int lo = t->type == DType::kInt8 ? -128 : 0;
       const int hi = t->type == DType::kInt8 ? 127 : 255;
       for (int64_t i = 0; i < n; ++i) {
         const long q = std::lround(x[i] / scale) + t->quant.zero_point;
-        const int v =
-            static_cast<int>(std::min<long>(hi, std::max<long>(lo, q)));
+        const int v = static_cast<int>(std::min<long>(hi, std::max<long>(lo, q)));
         if (t->type == DType::kInt8) {
           reinterpret_cast<int8_t*>(t->data)[i] = static_cast<int8_t>(v);
         } else {
@@ -55,8 +53,7 @@ Status WriteInput(rt::Tensor* t, const float* x, int64_t n) {
       return Status::Ok();
     }
     default:
-      return MakeStatus(StatusCode::kUnsupported,
-                        "input %s is %s; eval feeds float32/int8/uint8",
+      return MakeStatus(StatusCode::kUnsupported, "input %s is %s; eval feeds float32/int8/uint8",
                         t->name, DTypeName(t->type));
   }
 }
@@ -68,24 +65,21 @@ Status ReadOutput(const rt::Tensor* t, float* out, int64_t n) {
       return Status::Ok();
     case DType::kInt8:
       for (int64_t i = 0; i < n; ++i) {
-        out[i] = t->quant.scale * (reinterpret_cast<const int8_t*>(t->data)[i] -
-                                   t->quant.zero_point);
+        out[i] =
+            t->quant.scale * (reinterpret_cast<const int8_t*>(t->data)[i] - t->quant.zero_point);
       }
       return Status::Ok();
     case DType::kUInt8:
-      for (int64_t i = 0; i < n; ++i)
-        out[i] = t->quant.scale * (t->data[i] - t->quant.zero_point);
+      for (int64_t i = 0; i < n; ++i) out[i] = t->quant.scale * (t->data[i] - t->quant.zero_point);
       return Status::Ok();
     default:
-      return MakeStatus(StatusCode::kUnsupported, "output %s is %s", t->name,
-                        DTypeName(t->type));
+      return MakeStatus(StatusCode::kUnsupported, "output %s is %s", t->name, DTypeName(t->type));
   }
 }
 
 // Rows that look like probabilities (non-negative, summing to ~1): a softmax
 // output.
-bool LooksLikeProbabilities(const std::vector<float>& scores, int64_t rows,
-                            int classes) {
+bool LooksLikeProbabilities(const std::vector<float>& scores, int64_t rows, int classes) {
   for (int64_t r = 0; r < rows; ++r) {
     double sum = 0.0;
     for (int c = 0; c < classes; ++c) {
@@ -98,37 +92,30 @@ bool LooksLikeProbabilities(const std::vector<float>& scores, int64_t rows,
   return true;
 }
 
-StatusOr<train::EvalResult> EvalTflite(const std::string& path,
-                                       const data::Dataset& ds, int threads,
-                                       bool quiet) {
+StatusOr<train::EvalResult> EvalTflite(const std::string& path, const data::Dataset& ds,
+                                       int threads, bool quiet) {
   rt::InterpreterOptions options;
   options.num_threads = threads;
   EDGEOPT_ASSIGN_OR_RETURN(LoadedModel loaded, LoadTflite(path, options));
   rt::Interpreter* interp = loaded.interpreter.get();
-  EDGEOPT_ENSURE(interp->num_inputs() == 1 && interp->num_outputs() >= 1,
-                 StatusCode::kUnsupported,
-                 "%s: eval needs one input (the model has %d)", path.c_str(),
-                 interp->num_inputs());
+  EDGEOPT_ENSURE(interp->num_inputs() == 1 && interp->num_outputs() >= 1, StatusCode::kUnsupported,
+                 "%s: eval needs one input (the model has %d)", path.c_str(), interp->num_inputs());
   rt::Tensor* in = interp->input_tensor(0);
   const rt::Tensor* out = interp->output_tensor(0);
-  EDGEOPT_ENSURE(in->dims.size >= 1, StatusCode::kUnsupported,
-                 "%s: scalar input", path.c_str());
+  EDGEOPT_ENSURE(in->dims.size >= 1, StatusCode::kUnsupported, "%s: scalar input", path.c_str());
   const int batch = std::max(1, in->dims[0]);
   const int64_t per_sample = in->dims.NumElements() / batch;
-  EDGEOPT_ENSURE(
-      per_sample == ds.sample_size(), StatusCode::kInvalidArgument,
-      "%s: input %s holds %lld values per sample, %s has %lld (shape %s)",
-      path.c_str(), DimsString(in->dims).c_str(),
-      static_cast<long long>(per_sample), ds.name.c_str(),
-      static_cast<long long>(ds.sample_size()),
-      train::ShapeString(ds.sample_shape).c_str());
+  EDGEOPT_ENSURE(per_sample == ds.sample_size(), StatusCode::kInvalidArgument,
+                 "%s: input %s holds %lld values per sample, %s has %lld (shape %s)", path.c_str(),
+                 DimsString(in->dims).c_str(), static_cast<long long>(per_sample), ds.name.c_str(),
+                 static_cast<long long>(ds.sample_size()),
+                 train::ShapeString(ds.sample_shape).c_str());
   const int64_t out_per = out->dims.NumElements() / batch;
   EDGEOPT_ENSURE(ds.has_labels(), StatusCode::kInvalidArgument,
                  "%s has no class labels to evaluate against", ds.name.c_str());
-  EDGEOPT_ENSURE(out_per >= ds.num_classes && out_per > 0,
-                 StatusCode::kInvalidArgument,
-                 "%s: the output has %lld values per sample for %d classes",
-                 path.c_str(), static_cast<long long>(out_per), ds.num_classes);
+  EDGEOPT_ENSURE(out_per >= ds.num_classes && out_per > 0, StatusCode::kInvalidArgument,
+                 "%s: the output has %lld values per sample for %d classes", path.c_str(),
+                 static_cast<long long>(out_per), ds.num_classes);
   const int classes = static_cast<int>(out_per);
   std::vector<float> scores(static_cast<size_t>(batch) * classes);
   std::vector<float> xbuf(static_cast<size_t>(batch) * per_sample, 0.0f);
@@ -138,21 +125,17 @@ StatusOr<train::EvalResult> EvalTflite(const std::string& path,
   report::ProgressBar bar("eval", (ds.size + batch - 1) / batch, !quiet);
   for (int64_t start = 0; start < ds.size; start += batch) {
     const int n = static_cast<int>(std::min<int64_t>(batch, ds.size - start));
-    std::memcpy(xbuf.data(), ds.x.data() + start * per_sample,
-                sizeof(float) * n * per_sample);
-    EDGEOPT_RETURN_IF_ERROR(
-        WriteInput(in, xbuf.data(), static_cast<int64_t>(batch) * per_sample));
+    std::memcpy(xbuf.data(), ds.x.data() + start * per_sample, sizeof(float) * n * per_sample);
+    EDGEOPT_RETURN_IF_ERROR(WriteInput(in, xbuf.data(), static_cast<int64_t>(batch) * per_sample));
     Status s = interp->Invoke();
     if (!s.ok()) return s.WithPrefix(path);
-    EDGEOPT_RETURN_IF_ERROR(
-        ReadOutput(out, scores.data(), static_cast<int64_t>(batch) * classes));
+    EDGEOPT_RETURN_IF_ERROR(ReadOutput(out, scores.data(), static_cast<int64_t>(batch) * classes));
     if (probs < 0) probs = LooksLikeProbabilities(scores, n, classes) ? 1 : 0;
     const int32_t* labels = ds.labels.data() + start;
     loss_sum +=
-        n * (probs == 1 ? train::SparseCrossEntropyFromProbs(
-                              scores.data(), labels, n, classes, nullptr)
-                        : train::SparseSoftmaxCrossEntropy(
-                              scores.data(), labels, n, classes, nullptr));
+        n * (probs == 1
+                 ? train::SparseCrossEntropyFromProbs(scores.data(), labels, n, classes, nullptr)
+                 : train::SparseSoftmaxCrossEntropy(scores.data(), labels, n, classes, nullptr));
     r.correct += train::CountCorrect(scores.data(), labels, n, classes);
     r.samples += n;
     bar.Update(start / batch + 1, r.samples, "");
@@ -163,9 +146,8 @@ StatusOr<train::EvalResult> EvalTflite(const std::string& path,
   return r;
 }
 
-Status Eval(const std::string& model_path, const std::string& data_spec,
-            int batch_size, int threads, bool quiet,
-            const std::string& csv_label) {
+Status Eval(const std::string& model_path, const std::string& data_spec, int batch_size,
+            int threads, bool quiet, const std::string& csv_label) {
   data::LoadOptions lo;
   lo.csv_label_column = csv_label;
   EDGEOPT_ASSIGN_OR_RETURN(data::Dataset ds, data::LoadDataset(data_spec, lo));
@@ -173,20 +155,16 @@ Status Eval(const std::string& model_path, const std::string& data_spec,
   if (FileExtension(model_path) == ".tflite") {
     EDGEOPT_ASSIGN_OR_RETURN(r, EvalTflite(model_path, ds, threads, quiet));
   } else {
-    EDGEOPT_ASSIGN_OR_RETURN(TrainModel model,
-                             LoadModelForTraining(model_path, "", 0));
+    EDGEOPT_ASSIGN_OR_RETURN(TrainModel model, LoadModelForTraining(model_path, "", 0));
     train::EngineOptions eo;
     eo.batch_size = batch_size;
     eo.num_threads = threads;
-    EDGEOPT_ASSIGN_OR_RETURN(auto engine,
-                             train::Engine::Create(model.graph, eo));
-    EDGEOPT_ASSIGN_OR_RETURN(
-        r, EvaluateWithProgress(engine.get(), ds, batch_size, quiet));
+    EDGEOPT_ASSIGN_OR_RETURN(auto engine, train::Engine::Create(model.graph, eo));
+    EDGEOPT_ASSIGN_OR_RETURN(r, EvaluateWithProgress(engine.get(), ds, batch_size, quiet));
   }
   if (!quiet) {
-    std::printf("%s on %s: top-1 accuracy %.2f%% (%lld/%lld), loss %.4f\n",
-                model_path.c_str(), ds.name.c_str(), 100.0 * r.accuracy,
-                static_cast<long long>(r.correct),
+    std::printf("%s on %s: top-1 accuracy %.2f%% (%lld/%lld), loss %.4f\n", model_path.c_str(),
+                ds.name.c_str(), 100.0 * r.accuracy, static_cast<long long>(r.correct),
                 static_cast<long long>(r.samples), r.loss);
   }
   std::printf("%s\n", FormatEvalLine(r).c_str());
@@ -206,8 +184,7 @@ int RunEval(int argc, char** argv) {
   int threads = 0;
   bool quiet = false;
   app.add_option("model", model, "a .tflite, .keras or .h5 model")->required();
-  app.add_option("--data", data_spec, "labeled data (see edgeopt train --help)")
-      ->required();
+  app.add_option("--data", data_spec, "labeled data (see edgeopt train --help)")->required();
   app.add_option("--batch-size", batch_size,
                  "samples per pass for Keras models (default 256; .tflite uses "
                  "its own batch)");

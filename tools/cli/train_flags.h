@@ -47,27 +47,23 @@ struct TrainFlags {
 // the rest.
 void AddTrainFlags(CLI::App* app, TrainFlags* flags);
 // `default_batch` applies when --batch-size was not given.
-StatusOr<train::TrainOptions> MakeTrainOptions(const TrainFlags& flags,
-                                               int default_batch);
+StatusOr<train::TrainOptions> MakeTrainOptions(const TrainFlags& flags, int default_batch);
 // Data for training: the spec, a validation set (--validation-data or
 // --validation-split).
-Status LoadTrainingData(const std::string& spec, const TrainFlags& flags,
-                        data::Dataset* train, data::Dataset* validation,
-                        bool* has_validation);
+Status LoadTrainingData(const std::string& spec, const TrainFlags& flags, data::Dataset* train,
+                        data::Dataset* validation, bool* has_validation);
 
 // Runs trainer->Fit with progress output on stderr and a summary line per epoch
 // on stdout; `on_epoch` runs after every finished epoch (save the model there).
 // Installs a SIGINT handler for the duration: Ctrl-C stops after the current
 // batch with StatusCode::kCancelled.
-Status RunTraining(
-    const char* command, train::Trainer* trainer, const data::Dataset& train,
-    const data::Dataset* validation, const TrainFlags& flags,
-    const std::function<Status(const train::EpochStats&)>& on_epoch);
+Status RunTraining(const char* command, train::Trainer* trainer, const data::Dataset& train,
+                   const data::Dataset* validation, const TrainFlags& flags,
+                   const std::function<Status(const train::EpochStats&)>& on_epoch);
 
 // Evaluates with a progress bar and prints "NAME: accuracy=... loss=...
 // samples=N".
-StatusOr<train::EvalResult> EvaluateWithProgress(train::Engine* engine,
-                                                 const data::Dataset& data,
+StatusOr<train::EvalResult> EvaluateWithProgress(train::Engine* engine, const data::Dataset& data,
                                                  int batch_size, bool quiet,
                                                  const std::string& loss = "");
 

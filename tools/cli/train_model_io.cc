@@ -7,8 +7,7 @@
 namespace edgeopt {
 namespace cli {
 
-StatusOr<TrainModel> LoadModelForTraining(const std::string& path,
-                                          const std::string& preset,
+StatusOr<TrainModel> LoadModelForTraining(const std::string& path, const std::string& preset,
                                           uint64_t seed) {
   EDGEOPT_ENSURE(path.empty() != preset.empty(), StatusCode::kInvalidArgument,
                  "give either a model file or --preset NAME");
@@ -19,8 +18,7 @@ StatusOr<TrainModel> LoadModelForTraining(const std::string& path,
     m.default_batch_size = 64;
     return m;
   }
-  EDGEOPT_ENSURE(FileExists(path), StatusCode::kNotFound, "%s: no such file",
-                 path.c_str());
+  EDGEOPT_ENSURE(FileExists(path), StatusCode::kNotFound, "%s: no such file", path.c_str());
   return MakeStatus(StatusCode::kUnsupported,
                     "%s: loading Keras models needs the Keras importer, which "
                     "this build does "
@@ -32,10 +30,9 @@ Status CheckOutputPath(const TrainModel& model, const std::string& path) {
   const std::string ext = FileExtension(path);
   if (ext == ".tflite") {
     for (const ir::Node& n : model.graph.nodes) {
-      EDGEOPT_ENSURE(
-          !ir::IsToolkitOp(n.op), StatusCode::kUnsupported,
-          "%s: the model has %s layers; save it as .keras and convert it",
-          path.c_str(), n.op.c_str());
+      EDGEOPT_ENSURE(!ir::IsToolkitOp(n.op), StatusCode::kUnsupported,
+                     "%s: the model has %s layers; save it as .keras and convert it", path.c_str(),
+                     n.op.c_str());
     }
     return Status::Ok();
   }
@@ -46,14 +43,11 @@ Status CheckOutputPath(const TrainModel& model, const std::string& path) {
                       "have yet (use -o MODEL.tflite)",
                       path.c_str());
   }
-  return MakeStatus(
-      StatusCode::kInvalidArgument,
-      "%s: unknown output format (expected .keras, .h5 or .tflite)",
-      path.c_str());
+  return MakeStatus(StatusCode::kInvalidArgument,
+                    "%s: unknown output format (expected .keras, .h5 or .tflite)", path.c_str());
 }
 
-Status SaveTrainedModel(TrainModel* model, const train::Engine& engine,
-                        const std::string& path) {
+Status SaveTrainedModel(TrainModel* model, const train::Engine& engine, const std::string& path) {
   EDGEOPT_RETURN_IF_ERROR(CheckOutputPath(*model, path));
   EDGEOPT_RETURN_IF_ERROR(engine.ExportWeights(&model->graph));
   return WriteTfliteFile(model->graph, path);

@@ -27,13 +27,11 @@ struct TrainModel {
 
 // `path` (a .keras/.h5 model or a .json architecture) or `preset` (exactly one
 // of them).
-StatusOr<TrainModel> LoadModelForTraining(const std::string& path,
-                                          const std::string& preset,
+StatusOr<TrainModel> LoadModelForTraining(const std::string& path, const std::string& preset,
                                           uint64_t seed);
 // Writes the engine's current weights into the model and saves it to `path`
 // (atomically).
-Status SaveTrainedModel(TrainModel* model, const train::Engine& engine,
-                        const std::string& path);
+Status SaveTrainedModel(TrainModel* model, const train::Engine& engine, const std::string& path);
 // Checks `path` has an extension SaveTrainedModel can write, before training
 // starts.
 Status CheckOutputPath(const TrainModel& model, const std::string& path);

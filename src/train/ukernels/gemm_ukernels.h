@@ -13,31 +13,26 @@ namespace edgeopt {
 namespace train {
 
 struct GemmTileParams {
-  bool accumulate = false;  // C += A*B (else C = A*B)
-  const float* bias =
-      nullptr;        // n values added to every row (last K block only)
-  bool relu = false;  // max(0, .) after the bias (last K block only)
+  bool accumulate = false;      // C += A*B (else C = A*B)
+  const float* bias = nullptr;  // n values added to every row (last K block only)
+  bool relu = false;            // max(0, .) after the bias (last K block only)
 };
 
-using GemmUkernelFn = void (*)(int kc, const float* a, const float* b, float* c,
-                               int ldc, int m, int n,
-                               const GemmTileParams& params);
+using GemmUkernelFn = void (*)(int kc, const float* a, const float* b, float* c, int ldc, int m,
+                               int n, const GemmTileParams& params);
 
 // Scalar fallback: MR = 4, NR = 8.
-void f32_gemm_ukernel__scalar_4x8(int kc, const float* a, const float* b,
-                                  float* c, int ldc, int m, int n,
-                                  const GemmTileParams& params);
+void f32_gemm_ukernel__scalar_4x8(int kc, const float* a, const float* b, float* c, int ldc, int m,
+                                  int n, const GemmTileParams& params);
 #if defined(EDGEOPT_HAVE_AVX2)
 // MR = 6, NR = 16.
-void f32_gemm_ukernel__avx2_6x16(int kc, const float* a, const float* b,
-                                 float* c, int ldc, int m, int n,
-                                 const GemmTileParams& params);
+void f32_gemm_ukernel__avx2_6x16(int kc, const float* a, const float* b, float* c, int ldc, int m,
+                                 int n, const GemmTileParams& params);
 #endif
 #if defined(EDGEOPT_HAVE_AVX512)
 // MR = 12, NR = 32.
-void f32_gemm_ukernel__avx512_12x32(int kc, const float* a, const float* b,
-                                    float* c, int ldc, int m, int n,
-                                    const GemmTileParams& params);
+void f32_gemm_ukernel__avx512_12x32(int kc, const float* a, const float* b, float* c, int ldc,
+                                    int m, int n, const GemmTileParams& params);
 #endif
 
 }  // namespace train

@@ -8,9 +8,8 @@
 namespace edgeopt {
 namespace train {
 
-void f32_gemm_ukernel__avx2_6x16(int kc, const float* a, const float* b,
-                                 float* c, int ldc, int m, int n,
-                                 const GemmTileParams& params) {
+void f32_gemm_ukernel__avx2_6x16(int kc, const float* a, const float* b, float* c, int ldc, int m,
+                                 int n, const GemmTileParams& params) {
   constexpr int kMr = 6;
   constexpr int kNr = 16;
   __m256 acc0[kMr];

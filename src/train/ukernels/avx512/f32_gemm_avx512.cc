@@ -7,9 +7,8 @@
 namespace edgeopt {
 namespace train {
 
-void f32_gemm_ukernel__avx512_12x32(int kc, const float* a, const float* b,
-                                    float* c, int ldc, int m, int n,
-                                    const GemmTileParams& params) {
+void f32_gemm_ukernel__avx512_12x32(int kc, const float* a, const float* b, float* c, int ldc,
+                                    int m, int n, const GemmTileParams& params) {
   constexpr int kMr = 12;
   __m512 acc0[kMr];
   __m512 acc1[kMr];
@@ -30,12 +29,11 @@ void f32_gemm_ukernel__avx512_12x32(int kc, const float* a, const float* b,
     a += kMr;
     b += 32;
   }
-  const __mmask16 mask0 = n >= 16 ? static_cast<__mmask16>(0xFFFF)
-                                  : static_cast<__mmask16>((1u << n) - 1u);
-  const __mmask16 mask1 = n >= 32 ? static_cast<__mmask16>(0xFFFF)
-                          : n <= 16
-                              ? static_cast<__mmask16>(0)
-                              : static_cast<__mmask16>((1u << (n - 16)) - 1u);
+  const __mmask16 mask0 =
+      n >= 16 ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>((1u << n) - 1u);
+  const __mmask16 mask1 = n >= 32   ? static_cast<__mmask16>(0xFFFF)
+                          : n <= 16 ? static_cast<__mmask16>(0)
+                                    : static_cast<__mmask16>((1u << (n - 16)) - 1u);
   __m512 bias0 = _mm512_setzero_ps();
   __m512 bias1 = _mm512_setzero_ps();
   if (params.bias != nullptr) {
