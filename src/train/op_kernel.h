@@ -108,6 +108,25 @@ void ApplyFusedAct(FusedAct act, float* y, int64_t n);
 // g *= act'(y) in place (from the activation's output).
 void FusedActBackward(FusedAct act, const float* y, float* g, int64_t n);
 
+// Reductions that do not depend on the thread count: [0, n) is cut into
+// min(n, kReduceChunks) fixed chunks, run as pool tasks, f(begin, end, chunk, thread); a kernel
+// keeps one partial sum per chunk (combined in chunk order) and per-thread scratch by `thread`.
+// Training results are then bit-identical for any --threads.
+constexpr int kReduceChunks = 8;
+template <typename F>
+int ReduceChunks(KernelContext* ctx, int64_t n, F&& f) {
+  const int chunks = static_cast<int>(n < kReduceChunks ? (n < 1 ? 1 : n) : kReduceChunks);
+  auto body = [&](int chunk, int thread) {
+    f(n * chunk / chunks, n * (chunk + 1) / chunks, chunk, thread);
+  };
+  if (ctx->threads() <= 1 || chunks == 1) {
+    for (int c = 0; c < chunks; ++c) body(c, 0);
+  } else {
+    ctx->pool->ParallelFor(chunks, [&](int c, int t) { body(c, t); });
+  }
+  return chunks;
+}
+
 // One spatial axis of a sliding window (conv / pool) with TFLite's SAME / VALID
 // rules.
 struct Window {

@@ -21,14 +21,13 @@ void AddRows(const float* __restrict g, int64_t rows, int cols, float* __restric
 // thread count.
 void ColumnSums(KernelContext* ctx, const float* g, int64_t rows, int cols, float* dst,
                 bool overwrite, std::vector<float>* partial) {
-  const int max_tasks = ctx->threads();
-  partial->assign(static_cast<size_t>(max_tasks) * cols, 0.0f);
-  const int tasks = ParallelChunks(ctx, rows, [&](int64_t b, int64_t e, int task) {
-    AddRows(g + b * cols, e - b, cols, partial->data() + static_cast<size_t>(task) * cols);
+  partial->assign(static_cast<size_t>(kReduceChunks) * cols, 0.0f);
+  const int chunks = ReduceChunks(ctx, rows, [&](int64_t b, int64_t e, int chunk, int) {
+    AddRows(g + b * cols, e - b, cols, partial->data() + static_cast<size_t>(chunk) * cols);
   });
   for (int c = 0; c < cols; ++c) {
     float s = 0.0f;
-    for (int t = 0; t < tasks; ++t) s += (*partial)[static_cast<size_t>(t) * cols + c];
+    for (int t = 0; t < chunks; ++t) s += (*partial)[static_cast<size_t>(t) * cols + c];
     dst[c] = overwrite ? s : dst[c] + s;
   }
 }
@@ -163,8 +162,11 @@ class Conv2D : public OpKernel {
     for (Scratch& s : scratch_) {
       if (!pointwise_ && s.col.size() < chunk_values) s.col.resize(chunk_values);
       if (!pointwise_ && s.dcol.size() < chunk_values) s.dcol.resize(chunk_values);
-      s.dw.resize(static_cast<size_t>(cout_) * k_);
-      s.db.resize(cout_);
+    }
+    partial_.resize(kReduceChunks);
+    for (Partial& p : partial_) {
+      p.dw.resize(static_cast<size_t>(cout_) * k_);
+      p.db.resize(cout_);
     }
     SetShape(&ctx->v(out[0]), {n_, wh_.out, ww_.out, cout_});
     return Status::Ok();
@@ -209,59 +211,61 @@ class Conv2D : public OpKernel {
     float* dx = InGrad(ctx, 0);
     const bool over_x = Over(0);
     const int64_t x_per_image = static_cast<int64_t>(wh_.in) * ww_.in * cin_;
-    const int tasks = ParallelChunks(ctx, num_chunks_, [&](int64_t b, int64_t e, int task) {
-      Scratch& s = scratch_[task];
-      if (dw != nullptr) std::fill(s.dw.begin(), s.dw.end(), 0.0f);
-      if (db != nullptr) std::fill(s.db.begin(), s.db.end(), 0.0f);
-      for (int64_t chunk = b; chunk < e; ++chunk) {
-        int n0, n1;
-        ChunkImages(chunk, &n0, &n1);
-        const int64_t row0 = static_cast<int64_t>(n0) * rows_per_image_;
-        const int rows = (n1 - n0) * rows_per_image_;
-        float* g = dy + row0 * cout_;
-        FusedActBackward(act_, y + row0 * cout_, g, static_cast<int64_t>(rows) * cout_);
-        if (db != nullptr) AddRows(g, rows, cout_, s.db.data());
-        if (dw != nullptr) {
-          const float* col = x + row0 * k_;
-          if (!pointwise_) {
-            for (int n = n0; n < n1; ++n) {
-              Im2Col(x, n, s.col.data() + static_cast<int64_t>(n - n0) * rows_per_image_ * k_);
+    const int tasks =
+        ReduceChunks(ctx, num_chunks_, [&](int64_t b, int64_t e, int group, int task) {
+          Scratch& s = scratch_[task];
+          Partial& part = partial_[group];
+          if (dw != nullptr) std::fill(part.dw.begin(), part.dw.end(), 0.0f);
+          if (db != nullptr) std::fill(part.db.begin(), part.db.end(), 0.0f);
+          for (int64_t chunk = b; chunk < e; ++chunk) {
+            int n0, n1;
+            ChunkImages(chunk, &n0, &n1);
+            const int64_t row0 = static_cast<int64_t>(n0) * rows_per_image_;
+            const int rows = (n1 - n0) * rows_per_image_;
+            float* g = dy + row0 * cout_;
+            FusedActBackward(act_, y + row0 * cout_, g, static_cast<int64_t>(rows) * cout_);
+            if (db != nullptr) AddRows(g, rows, cout_, part.db.data());
+            if (dw != nullptr) {
+              const float* col = x + row0 * k_;
+              if (!pointwise_) {
+                for (int n = n0; n < n1; ++n) {
+                  Im2Col(x, n, s.col.data() + static_cast<int64_t>(n - n0) * rows_per_image_ * k_);
+                }
+                col = s.col.data();
+              }
+              if (transposed_dw_) {
+                ctx->gemm->RunSerial(true, false, k_, cout_, rows, col, k_, g, cout_,
+                                     part.dw.data(), cout_, true, {}, task);
+              } else {
+                ctx->gemm->RunSerial(true, false, cout_, k_, rows, g, cout_, col, k_,
+                                     part.dw.data(), k_, true, {}, task);
+              }
             }
-            col = s.col.data();
-          }
-          if (transposed_dw_) {
-            ctx->gemm->RunSerial(true, false, k_, cout_, rows, col, k_, g, cout_, s.dw.data(),
-                                 cout_, true, {}, task);
-          } else {
-            ctx->gemm->RunSerial(true, false, cout_, k_, rows, g, cout_, col, k_, s.dw.data(), k_,
-                                 true, {}, task);
-          }
-        }
-        if (dx != nullptr) {
-          if (pointwise_) {
-            ctx->gemm->RunSerial(false, false, rows, k_, cout_, g, cout_, w, k_, dx + row0 * k_, k_,
-                                 !over_x, {}, task);
-          } else {
-            ctx->gemm->RunSerial(false, false, rows, k_, cout_, g, cout_, w, k_, s.dcol.data(), k_,
-                                 false, {}, task);
-            for (int n = n0; n < n1; ++n) {
-              float* dimg = dx + n * x_per_image;
-              if (over_x) std::memset(dimg, 0, sizeof(float) * x_per_image);
-              Col2Im(s.dcol.data() + static_cast<int64_t>(n - n0) * rows_per_image_ * k_, dimg);
+            if (dx != nullptr) {
+              if (pointwise_) {
+                ctx->gemm->RunSerial(false, false, rows, k_, cout_, g, cout_, w, k_, dx + row0 * k_,
+                                     k_, !over_x, {}, task);
+              } else {
+                ctx->gemm->RunSerial(false, false, rows, k_, cout_, g, cout_, w, k_, s.dcol.data(),
+                                     k_, false, {}, task);
+                for (int n = n0; n < n1; ++n) {
+                  float* dimg = dx + n * x_per_image;
+                  if (over_x) std::memset(dimg, 0, sizeof(float) * x_per_image);
+                  Col2Im(s.dcol.data() + static_cast<int64_t>(n - n0) * rows_per_image_ * k_, dimg);
+                }
+              }
             }
           }
-        }
-      }
-    });
-    // Reduce the per-task partial sums in task order.
+        });
+    // Reduce the per-group partial sums in group order.
     if (dw != nullptr) {
       const bool over = Over(1);
       for (int o = 0; o < cout_; ++o) {
         for (int kk = 0; kk < k_; ++kk) {
           float sum = 0.0f;
           for (int t = 0; t < tasks; ++t) {
-            sum += transposed_dw_ ? scratch_[t].dw[static_cast<size_t>(kk) * cout_ + o]
-                                  : scratch_[t].dw[static_cast<size_t>(o) * k_ + kk];
+            sum += transposed_dw_ ? partial_[t].dw[static_cast<size_t>(kk) * cout_ + o]
+                                  : partial_[t].dw[static_cast<size_t>(o) * k_ + kk];
           }
           float& d = dw[static_cast<size_t>(o) * k_ + kk];
           d = over ? sum : d + sum;
@@ -272,15 +276,18 @@ class Conv2D : public OpKernel {
       const bool over = Over(2);
       for (int c = 0; c < cout_; ++c) {
         float sum = 0.0f;
-        for (int t = 0; t < tasks; ++t) sum += scratch_[t].db[c];
+        for (int t = 0; t < tasks; ++t) sum += partial_[t].db[c];
         db[c] = over ? sum : db[c] + sum;
       }
     }
   }
 
  private:
-  struct Scratch {
-    std::vector<float> col, dcol, dw, db;
+  struct Scratch {  // per thread
+    std::vector<float> col, dcol;
+  };
+  struct Partial {  // per reduction group
+    std::vector<float> dw, db;
   };
 
   void ChunkImages(int64_t chunk, int* n0, int* n1) const {
@@ -358,6 +365,7 @@ class Conv2D : public OpKernel {
   bool pointwise_ = false;
   bool transposed_dw_ = false;
   std::vector<Scratch> scratch_;
+  std::vector<Partial> partial_;
 };
 
 class DepthwiseConv2D : public OpKernel {
@@ -442,9 +450,9 @@ class DepthwiseConv2D : public OpKernel {
     float* dw = InGrad(ctx, 1);
     float* db = has_bias_ ? InGrad(ctx, 2) : nullptr;
     const int64_t wsize = ctx->v(in[1]).size;
-    partial_.assign(static_cast<size_t>(ctx->threads()) * (wsize + oc_), 0.0f);
+    partial_.assign(static_cast<size_t>(kReduceChunks) * (wsize + oc_), 0.0f);
     const bool over_x = Over(0);
-    const int tasks = ParallelChunks(ctx, n_, [&](int64_t b, int64_t e, int task) {
+    const int tasks = ReduceChunks(ctx, n_, [&](int64_t b, int64_t e, int task, int) {
       float* pw_acc = partial_.data() + static_cast<size_t>(task) * (wsize + oc_);
       float* pb_acc = pw_acc + wsize;
       for (int64_t n = b; n < e; ++n) {

@@ -88,9 +88,8 @@ class BatchNorm : public OpKernel {
     const float* x = ctx->v(in[0]).d();
     const float* dy = ctx->v(out[0]).g();
     // sums_[c] = sum(dy), sums2_[c] = sum(dy * xhat).
-    const int max_tasks = ctx->threads();
-    partial_.assign(static_cast<size_t>(max_tasks) * 2 * c_, 0.0f);
-    const int tasks = ParallelChunks(ctx, rows_, [&](int64_t b, int64_t e, int task) {
+    partial_.assign(static_cast<size_t>(kReduceChunks) * 2 * c_, 0.0f);
+    const int tasks = ReduceChunks(ctx, rows_, [&](int64_t b, int64_t e, int task, int) {
       float* a = partial_.data() + static_cast<size_t>(task) * 2 * c_;
       float* a2 = a + c_;
       for (int64_t r = b; r < e; ++r) {
@@ -148,8 +147,8 @@ class BatchNorm : public OpKernel {
   template <typename F>
   void Reduce(KernelContext* ctx, F&& f) {
     const float* x = ctx->v(in[0]).d();
-    partial_.assign(static_cast<size_t>(ctx->threads()) * c_, 0.0f);
-    const int tasks = ParallelChunks(ctx, rows_, [&](int64_t b, int64_t e, int task) {
+    partial_.assign(static_cast<size_t>(kReduceChunks) * c_, 0.0f);
+    const int tasks = ReduceChunks(ctx, rows_, [&](int64_t b, int64_t e, int task, int) {
       float* acc = partial_.data() + static_cast<size_t>(task) * c_;
       for (int64_t r = b; r < e; ++r) f(x + r * c_, acc);
     });

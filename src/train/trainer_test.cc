@@ -207,6 +207,26 @@ TEST(TrainerTest, SameSeedSameWeightsAndEveryOptimizer) {
   }
 }
 
+TEST(TrainerTest, ThreadCountDoesNotChangeTheResult) {
+  const data::Dataset train = Quadrants(96, 8);
+  std::vector<std::vector<float>> weights;
+  for (int threads : {1, 2, 3}) {
+    auto engine = MakeEngine(SmallCnn(5), 24, threads);
+    TrainOptions o;
+    o.epochs = 2;
+    o.batch_size = 24;
+    auto trainer = Trainer::Create(engine.get(), o, train);
+    ASSERT_TRUE(trainer.ok());
+    ASSERT_TRUE((*trainer)->Fit(train, nullptr).ok());
+    std::vector<float> all;
+    for (const Parameter& p : engine->parameters())
+      all.insert(all.end(), p.data(), p.data() + p.size);
+    weights.push_back(all);
+  }
+  EXPECT_EQ(weights[0], weights[1]);
+  EXPECT_EQ(weights[0], weights[2]);
+}
+
 TEST(TrainerTest, MasksKeepPrunedWeightsAtZeroAndStepCallbackRuns) {
   const data::Dataset train = Blobs(128, 5);
   auto engine = MakeEngine(Mlp(false, 3), 16);
