@@ -191,7 +191,7 @@ int RunEval(int argc, char** argv) {
   app.add_option("--threads", threads, "threads (default 0 = all cores)");
   app.add_flag("--quiet", quiet, "only the machine-readable line");
   app.add_option("--csv-label", csv_label, "CSV data: the label column");
-  CLI11_PARSE(app, argc, argv);
+  EDGEOPT_CLI_PARSE(app, argc, argv);
   if (batch_size < 1) {
     std::fprintf(stderr, "edgeopt eval: --batch-size must be at least 1\n");
     return kExitUsage;

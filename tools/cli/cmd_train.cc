@@ -103,7 +103,7 @@ int RunTrain(int argc, char** argv) {
                  "fashion-mnist)");
   app.add_option("-o,--output", output, "write the trained model (.keras, .h5 or .tflite)");
   AddTrainFlags(&app, &flags);
-  CLI11_PARSE(app, argc, argv);
+  EDGEOPT_CLI_PARSE(app, argc, argv);
   if (model.empty() == preset.empty()) {
     std::fprintf(stderr, "edgeopt train: give a model file or --preset NAME (not both)\n");
     return kExitUsage;
