@@ -417,6 +417,30 @@ TEST(GradCheckTest, DropoutIsInvertedAndSeeded) {
   for (int i = 0; i < 200; ++i) EXPECT_FLOAT_EQ((*e)->Output()[i], wv[i % 50]);
 }
 
+TEST(GradCheckTest, SpatialDropoutDropsWholeChannels) {
+  Builder b({1, 3, 3, 8});
+  const int y = b.Op("DROPOUT", {b.input()}, {1, 3, 3, 8},
+                     {{"rate", 0.5}, {"noise_shape", std::string("spatial")}});
+  EngineOptions options;
+  options.batch_size = 4;
+  auto e = Engine::Create(b.Finish(y), options);
+  ASSERT_TRUE(e.ok());
+  std::vector<float> x(4 * 72, 1.0f);
+  ASSERT_TRUE((*e)->Forward(x.data(), 4, true).ok());
+  const float* out = (*e)->Output();
+  int dropped = 0;
+  for (int n = 0; n < 4; ++n) {
+    for (int c = 0; c < 8; ++c) {
+      const float first = out[n * 72 + c];
+      EXPECT_TRUE(first == 0.0f || first == 2.0f);
+      dropped += first == 0.0f;
+      for (int p = 1; p < 9; ++p) EXPECT_EQ(out[n * 72 + p * 8 + c], first);
+    }
+  }
+  EXPECT_GT(dropped, 4);
+  EXPECT_LT(dropped, 28);
+}
+
 TEST(GradCheckTest, UnsupportedOpIsAClearError) {
   Builder b({1, 4});
   const int y = b.Op("LSTM", {b.input()}, {1, 4});

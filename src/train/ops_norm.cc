@@ -197,11 +197,11 @@ class Dropout : public OpKernel {
         SplitMix64 rng(MixSeed(base, static_cast<uint64_t>(n), 0));
         float* m = mask_.data() + n * per_sample_;
         if (spatial_) {
-          std::vector<float> per_channel(channels_);
+          // One draw per channel (the first position's mask), repeated over H and W.
           for (int c = 0; c < channels_; ++c) {
-            per_channel[c] = rng.NextFloat() >= rate_ ? keep_scale : 0.0f;
+            m[c] = rng.NextFloat() >= rate_ ? keep_scale : 0.0f;
           }
-          for (int64_t i = 0; i < per_sample_; ++i) m[i] = per_channel[i % channels_];
+          for (int64_t i = channels_; i < per_sample_; ++i) m[i] = m[i % channels_];
         } else {
           for (int64_t i = 0; i < per_sample_; ++i) {
             m[i] = rng.NextFloat() >= rate_ ? keep_scale : 0.0f;
