@@ -92,6 +92,9 @@ StatusOr<std::unique_ptr<Interpreter>> Interpreter::Create(const uint8_t* model_
 
 void* Interpreter::AllocatePersistent(size_t bytes) {
   if (phase_ == Phase::kReady) return nullptr;  // no allocation during Invoke
+  if (bytes > options_.max_memory_bytes - std::min(persistent_bytes_, options_.max_memory_bytes)) {
+    return nullptr;
+  }
   void* p = nullptr;
   if (posix_memalign(&p, kArenaAlignment, AlignUp(std::max<size_t>(bytes, 1), kArenaAlignment)) !=
       0) {
@@ -504,12 +507,7 @@ Status Interpreter::PlanMemory() {
       first[t] = std::min(first[t], i);
       last[t] = std::max(last[t], i);
     }
-    for (int k = 0; k < node.num_intermediates; ++k) {
-      const int t = node.intermediates[k];
-      if (t < 0) continue;
-      first[t] = std::min(first[t], i);
-      last[t] = std::max(last[t], i);
-    }
+    // Intermediates only carry quantization parameters (TFLite's integer LSTM): no memory.
   }
   for (int t : outputs_) {
     if (first[t] == INT_MAX) first[t] = 0;
@@ -550,6 +548,9 @@ Status Interpreter::PlanMemory() {
   const MemoryPlan plan = options_.linear_planner ? PlanLinear(requests, kArenaAlignment)
                                                   : PlanGreedy(requests, kArenaAlignment);
   arena_bytes_ = plan.arena_bytes;
+  EDGEOPT_ENSURE(arena_bytes_ <= options_.max_memory_bytes, StatusCode::kOutOfMemory,
+                 "the model needs an arena of %zu bytes, more than the limit of %zu",
+                 arena_bytes_, options_.max_memory_bytes);
   void* arena = nullptr;
   if (posix_memalign(&arena, kArenaAlignment, std::max<size_t>(arena_bytes_, kArenaAlignment)) !=
       0) {

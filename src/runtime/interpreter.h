@@ -25,6 +25,9 @@ struct InterpreterOptions {
   bool profile = false;                 // record per-node times during Invoke
   bool linear_planner = false;          // debugging: no arena reuse
   const CpuInfo* cpu = nullptr;         // override the detected CPU features (tests)
+  // Refuse models whose arena or persistent memory would exceed this (a damaged model can
+  // declare huge tensors); 4 GiB is far above any edge model.
+  size_t max_memory_bytes = size_t{4} << 30;
 };
 
 struct NodeProfile {
