@@ -6,11 +6,13 @@ namespace edgeopt {
 namespace rt {
 
 const Registration* RegisterUnidirectionalSequenceLstm();
+const Registration* RegisterLstm();
 
 void AddRecurrentOps(OpTable* table) {
   using Op = tflite::BuiltinOperator;
   table->Add(Op::UNIDIRECTIONAL_SEQUENCE_LSTM,
              RegisterUnidirectionalSequenceLstm());
+  table->Add(Op::LSTM, RegisterLstm());
 }
 
 }  // namespace rt
