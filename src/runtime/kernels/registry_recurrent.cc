@@ -7,12 +7,14 @@ namespace rt {
 
 const Registration* RegisterUnidirectionalSequenceLstm();
 const Registration* RegisterLstm();
+const Registration* RegisterSvdf();
 
 void AddRecurrentOps(OpTable* table) {
   using Op = tflite::BuiltinOperator;
   table->Add(Op::UNIDIRECTIONAL_SEQUENCE_LSTM,
              RegisterUnidirectionalSequenceLstm());
   table->Add(Op::LSTM, RegisterLstm());
+  table->Add(Op::SVDF, RegisterSvdf());
 }
 
 }  // namespace rt
