@@ -8,6 +8,7 @@ namespace rt {
 const Registration* RegisterUnidirectionalSequenceLstm();
 const Registration* RegisterLstm();
 const Registration* RegisterSvdf();
+const Registration* RegisterUnidirectionalSequenceRnn();
 
 void AddRecurrentOps(OpTable* table) {
   using Op = tflite::BuiltinOperator;
@@ -15,6 +16,8 @@ void AddRecurrentOps(OpTable* table) {
              RegisterUnidirectionalSequenceLstm());
   table->Add(Op::LSTM, RegisterLstm());
   table->Add(Op::SVDF, RegisterSvdf());
+  table->Add(Op::UNIDIRECTIONAL_SEQUENCE_RNN,
+             RegisterUnidirectionalSequenceRnn());
 }
 
 }  // namespace rt
