@@ -223,10 +223,11 @@ Status CheckInputs(Context* ctx, const Node* node, const OpData& d) {
   return Status::Ok();
 }
 
+// Sum of an int8 row, with TFLite's wrapping int32 arithmetic.
 int32_t RowSum(const int8_t* row, int n) {
-  int32_t sum = 0;
+  int64_t sum = 0;
   for (int c = 0; c < n; ++c) sum += row[c];
-  return sum;
+  return ref::WrapToInt32(sum);
 }
 
 // Row sums of an int8 [rows, cols] matrix into persistent memory (nullptr when

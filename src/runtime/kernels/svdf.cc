@@ -109,10 +109,11 @@ Status PrepareHybrid(Context* ctx, const Tensor* weights_feature,
     EDGEOPT_ENSURE(sums != nullptr, StatusCode::kOutOfMemory, "out of memory");
     const int8_t* w = weights_feature->Data<int8_t>();
     for (int f = 0; f < s.n_filter; ++f) {
-      int32_t sum = 0;
-      for (int c = 0; c < s.n_input; ++c)
+      int64_t sum = 0;
+      for (int c = 0; c < s.n_input; ++c) {
         sum += w[static_cast<int64_t>(f) * s.n_input + c];
-      sums[f] = sum;
+      }
+      sums[f] = ref::WrapToInt32(sum);
     }
     d->row_sums = sums;
   }

@@ -90,15 +90,25 @@ inline int32_t WrapToInt32(int64_t v) {
   return static_cast<int32_t>(static_cast<uint32_t>(static_cast<uint64_t>(v)));
 }
 
+// Float to int32 with truncation, saturating out-of-range values and mapping
+// NaN to 0 (a plain cast would be undefined for those; in range it is the
+// same).
+inline int32_t SaturatingToInt32(double x) {
+  if (!(x == x)) return 0;
+  if (x >= 2147483647.0) return std::numeric_limits<int32_t>::max();
+  if (x <= -2147483648.0) return std::numeric_limits<int32_t>::min();
+  return static_cast<int32_t>(x);
+}
+
 // MultiplyByQuantizedMultiplier (double rounding, as TFLite 2.9) without signed
 // overflow: the left shift wraps as the 32-bit original does on every platform
 // TFLite runs on.
 inline int32_t MulByQuantizedMultiplier(int32_t x, int32_t multiplier,
                                         int shift) {
-  const int left = shift > 0 ? shift : 0;
-  const int right = shift > 0 ? 0 : -shift;
-  const int32_t shifted =
-      WrapToInt32(static_cast<int64_t>(x) * (int64_t{1} << left));
+  const int left = shift > 0 ? std::min(shift, 62) : 0;
+  const int right = shift > 0 ? 0 : std::min(-shift, 31);
+  const int32_t shifted = static_cast<int32_t>(static_cast<uint32_t>(
+      static_cast<uint64_t>(static_cast<int64_t>(x)) << left));
   return quant::RoundingDivideByPOT(
       quant::SaturatingRoundingDoublingHighMul(shifted, multiplier), right);
 }
@@ -295,7 +305,7 @@ inline void SymmetricQuantizeFloats(const float* v, int n, int8_t* q,
   *scale = range / 127.0f;
   const float inv = 127.0f / range;
   for (int i = 0; i < n; ++i) {
-    const int32_t r = static_cast<int32_t>(std::round(v[i] * inv));
+    const int32_t r = SaturatingToInt32(std::round(v[i] * inv));
     q[i] = static_cast<int8_t>(std::min(127, std::max(-127, r)));
   }
 }
@@ -330,14 +340,14 @@ inline void AsymmetricQuantizeFloats(const float* v, int n, int8_t* q,
   } else if (zp >= qmax) {
     nudged = 127;
   } else {
-    nudged = static_cast<int32_t>(std::round(zp));
+    nudged = SaturatingToInt32(std::round(zp));
   }
   *scale = static_cast<float>(s);
   *offset = nudged;
   const float inv = static_cast<float>(1.0 / static_cast<double>(*scale));
   for (int i = 0; i < n; ++i) {
-    const int32_t r = static_cast<int32_t>(
-        std::round(static_cast<float>(nudged) + v[i] * inv));
+    const int32_t r =
+        SaturatingToInt32(std::round(static_cast<float>(nudged) + v[i] * inv));
     q[i] = static_cast<int8_t>(std::min(127, std::max(-128, r)));
   }
 }
@@ -374,7 +384,7 @@ inline void HybridMatVecAccumulate(const int8_t* m, int rows, int cols,
         const float corrected =
             static_cast<float>(dot32) -
             static_cast<float>(row_sums[r]) * static_cast<float>(offsets[b]);
-        dot32 = static_cast<int32_t>(corrected);
+        dot32 = SaturatingToInt32(corrected);
       }
       out[b * rows + r] += static_cast<float>(dot32) * scale;
     }
