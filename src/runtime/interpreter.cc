@@ -22,6 +22,13 @@ constexpr uint64_t kMaxTensorBytes = uint64_t{1} << 36;
 
 size_t AlignUp(size_t x, size_t a) { return (x + a - 1) & ~(a - 1); }
 
+// A variable tensor's initial value, as TFLite's ResetVariableTensor: int8 variables hold their
+// zero point (real 0), every other type zeros.
+void ResetVariable(Tensor* t) {
+  const int value = t->type == DType::kInt8 ? t->quant.zero_point : 0;
+  std::memset(t->data, value, t->bytes);
+}
+
 const char* OpName(tflite::BuiltinOperator op) {
   const char* name = tflite::EnumNameBuiltinOperator(op);
   return (name != nullptr && name[0] != '\0') ? name : "UNKNOWN";
@@ -252,7 +259,7 @@ Status Interpreter::LoadTensor(int index) {
   if (out.is_variable) {
     out.data = static_cast<uint8_t*>(AllocatePersistent(out.bytes));
     EDGEOPT_ENSURE(out.data != nullptr, StatusCode::kOutOfMemory, "out of memory");
-    std::memset(out.data, 0, out.bytes);
+    ResetVariable(&out);
     out.allocation = Allocation::kPersistent;
   }
   return Status::Ok();
@@ -578,7 +585,7 @@ Status Interpreter::PlanMemory() {
 
 void Interpreter::ResetVariables() {
   for (Tensor& t : tensors_) {
-    if (t.is_variable && t.data != nullptr) std::memset(t.data, 0, t.bytes);
+    if (t.is_variable && t.data != nullptr) ResetVariable(&t);
   }
 }
 

@@ -66,7 +66,8 @@ class Interpreter final : public Context {
   int num_nodes() const { return static_cast<int>(nodes_.size()); }
   const Node& node(int i) const { return nodes_[i]; }
   const char* node_name(int i) const;  // op name ("CONV_2D", custom name)
-  // Variable tensors back to zero (as TFLite's ResetVariableTensors).
+  // Variable tensors back to their initial value: zero, or the zero point for int8 (as
+  // TFLite's ResetVariableTensors).
   void ResetVariables();
 
   size_t arena_bytes() const { return arena_bytes_; }
