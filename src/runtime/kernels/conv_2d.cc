@@ -231,7 +231,7 @@ Status Prepare(Context* ctx, Node* node) {
   if (uint8)
     EDGEOPT_RETURN_IF_ERROR(CheckBiasScale(input, filter, bias, output));
   const bool int64_path =
-      int16 && (bias == nullptr || bias->type == DType::kInt64);
+      int16 && bias != nullptr && bias->type == DType::kInt64;
   stage.rounding =
       int16 ? (int64_path ? ref::Rounding::kInt64 : ref::Rounding::kDouble)
             : ref::Rounding::kRuyX86;

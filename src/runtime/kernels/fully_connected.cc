@@ -117,6 +117,18 @@ Status Prepare(Context* ctx, Node* node) {
       PrepareShape(ctx, node, input, weights, output, keep_num_dims, &s));
   const DType in_type = input->type;
   const DType w_type = weights->type;
+  const bool hybrid = in_type == DType::kFloat32 && w_type == DType::kInt8;
+  // As TFLite: only the hybrid kernel applies TANH / SIGN_BIT; the others
+  // refuse them.
+  EDGEOPT_ENSURE(
+      hybrid || activation ==
+                    FusedActivation(static_cast<tflite::ActivationFunctionType>(
+                        activation)),
+      StatusCode::kUnsupported,
+      "fused activation %s is not supported (expected NONE, RELU, RELU_N1_TO_1 "
+      "or RELU6)",
+      tflite::EnumNameActivationFunctionType(
+          static_cast<tflite::ActivationFunctionType>(activation)));
 
   if (in_type == DType::kFloat32 && w_type == DType::kFloat32) {
     data->kind = Kind::kFloat;
@@ -143,7 +155,7 @@ Status Prepare(Context* ctx, Node* node) {
                  weights->name);
   data->per_channel = weights->quant.IsPerChannel();
 
-  if (in_type == DType::kFloat32 && w_type == DType::kInt8) {
+  if (hybrid) {
     data->kind = Kind::kHybrid;
     EDGEOPT_RETURN_IF_ERROR(CheckTensorType(output, DType::kFloat32, "output"));
     EDGEOPT_RETURN_IF_ERROR(CheckFloatBias(bias, s.out));
@@ -198,7 +210,7 @@ Status Prepare(Context* ctx, Node* node) {
       FusedActivation(static_cast<tflite::ActivationFunctionType>(activation)),
       output, &stage.act_min, &stage.act_max);
   const bool int64_path =
-      int16 && (bias == nullptr || bias->type == DType::kInt64);
+      int16 && bias != nullptr && bias->type == DType::kInt64;
   stage.rounding =
       int16 ? (int64_path ? ref::Rounding::kInt64 : ref::Rounding::kDouble)
             : ref::Rounding::kRuyX86;

@@ -176,7 +176,7 @@ Status Prepare(Context* ctx, Node* node) {
   stage.output_zero_point = output->quant.zero_point;
   QuantizedActivationRange(activation, output, &stage.act_min, &stage.act_max);
   const bool int64_path =
-      int16 && (bias == nullptr || bias->type == DType::kInt64);
+      int16 && bias != nullptr && bias->type == DType::kInt64;
   stage.rounding = int64_path ? ref::Rounding::kInt64 : ref::Rounding::kDouble;
   int32_t *multipliers = nullptr, *shifts = nullptr;
   EDGEOPT_RETURN_IF_ERROR(

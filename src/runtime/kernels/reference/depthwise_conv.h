@@ -148,8 +148,8 @@ inline void DepthwiseConvHybrid(const DepthwiseGeometry& g,
         float* o =
             output + ((int64_t{b} * g.out_h + oy) * g.out_w + ox) * g.out_c;
         for (int c = 0; c < g.out_c; ++c) {
-          float v = static_cast<float>(acc[c]) *
-                    (filter_scales[per_channel ? c : 0] * scales[b]);
+          float v = static_cast<float>(acc[c]) * scales[b] *
+                    filter_scales[per_channel ? c : 0];
           if (bias != nullptr) v += bias[c];
           o[c] = ClampFloat(v, act_min, act_max);
         }
