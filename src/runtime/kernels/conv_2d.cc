@@ -230,8 +230,11 @@ Status Prepare(Context* ctx, Node* node) {
   QuantizedActivationRange(activation, output, &stage.act_min, &stage.act_max);
   if (uint8)
     EDGEOPT_RETURN_IF_ERROR(CheckBiasScale(input, filter, bias, output));
+  // 16x8 accumulates in int64 and requantizes with the int64 multiplier unless
+  // the bias is int32 (then int32 accumulators and the 32-bit multiplier, as
+  // newer TFLite).
   const bool int64_path =
-      int16 && bias != nullptr && bias->type == DType::kInt64;
+      int16 && (bias == nullptr || bias->type == DType::kInt64);
   stage.rounding =
       int16 ? (int64_path ? ref::Rounding::kInt64 : ref::Rounding::kDouble)
             : ref::Rounding::kRuyX86;

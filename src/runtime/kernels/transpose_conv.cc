@@ -175,6 +175,9 @@ Status Prepare(Context* ctx, Node* node) {
   ref::OutputStage& stage = data->stage;
   stage.output_zero_point = output->quant.zero_point;
   QuantizedActivationRange(activation, output, &stage.act_min, &stage.act_max);
+  // 16x8: int64 accumulators and multiplier only with an int64 bias. Without a
+  // bias TFLite 2.9 takes its int32 path (measured: the 32-bit double
+  // rounding), and so do we.
   const bool int64_path =
       int16 && bias != nullptr && bias->type == DType::kInt64;
   stage.rounding = int64_path ? ref::Rounding::kInt64 : ref::Rounding::kDouble;
