@@ -9,6 +9,7 @@ const Registration* RegisterConv2D();
 const Registration* RegisterDepthwiseConv2D();
 const Registration* RegisterFullyConnected();
 const Registration* RegisterTransposeConv();
+const Registration* RegisterBatchMatMul();
 
 void AddConvOps(OpTable* table) {
   using Op = tflite::BuiltinOperator;
@@ -16,6 +17,7 @@ void AddConvOps(OpTable* table) {
   table->Add(Op::DEPTHWISE_CONV_2D, RegisterDepthwiseConv2D());
   table->Add(Op::FULLY_CONNECTED, RegisterFullyConnected());
   table->Add(Op::TRANSPOSE_CONV, RegisterTransposeConv());
+  table->Add(Op::BATCH_MATMUL, RegisterBatchMatMul());
 }
 
 }  // namespace rt
