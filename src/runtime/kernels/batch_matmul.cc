@@ -28,6 +28,8 @@ struct OpData {
   ref::OutputStage stage;
   int32_t multiplier = 0, shift = 0;
   int lhs_t = -1, rhs_t = -1, acc = -1, sums = -1;  // scratch
+  Tensor dense_rhs;  // decoded sparse rhs (when densified)
+  bool densified = false;
 };
 
 void* Init(Context* ctx, const Node*) {
@@ -92,11 +94,14 @@ Status Prepare(Context* ctx, Node* node) {
   EDGEOPT_RETURN_IF_ERROR(CheckNumInputs(node, 2, 2));
   EDGEOPT_RETURN_IF_ERROR(CheckNumOutputs(node, 1));
   const Tensor* lhs = ctx->input(node, 0);
-  const Tensor* rhs = ctx->input(node, 1);
+  const Tensor* rhs_in = ctx->input(node, 1);
   Tensor* output = ctx->output(node, 0);
   EDGEOPT_RETURN_IF_ERROR(CheckRank(lhs, "lhs", 2, kMaxBatchMatMulRank));
-  EDGEOPT_RETURN_IF_ERROR(CheckRank(rhs, "rhs", 2, kMaxBatchMatMulRank));
-  EDGEOPT_RETURN_IF_ERROR(CheckNotSparse(rhs, "rhs"));
+  EDGEOPT_RETURN_IF_ERROR(CheckRank(rhs_in, "rhs", 2, kMaxBatchMatMulRank));
+  const Tensor* rhs = nullptr;
+  EDGEOPT_RETURN_IF_ERROR(
+      DensifyIfSparse(ctx, rhs_in, "rhs", &data->dense_rhs, &rhs));
+  data->densified = rhs != rhs_in;
   const auto* options = GetOptions<tflite::BatchMatMulOptions>(node);
   ref::BatchMatMulShape& s = data->shape;
   s.adj_x = options != nullptr && options->adj_x();
@@ -160,7 +165,7 @@ Status Prepare(Context* ctx, Node* node) {
 Status Eval(Context* ctx, Node* node) {
   const OpData* data = static_cast<const OpData*>(node->user_data);
   const Tensor* lhs = ctx->input(node, 0);
-  const Tensor* rhs = ctx->input(node, 1);
+  const Tensor* rhs = data->densified ? &data->dense_rhs : ctx->input(node, 1);
   Tensor* output = ctx->output(node, 0);
   if (!data->int8) {
     ref::BatchMatMulF32(data->shape, lhs->Data<float>(), rhs->Data<float>(),

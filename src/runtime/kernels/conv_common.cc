@@ -1,6 +1,7 @@
 #include "src/runtime/kernels/conv_common.h"
 
 #include <cmath>
+#include <cstring>
 #include <limits>
 
 #include "src/quant/quant_math.h"
@@ -51,13 +52,293 @@ Status CheckRank(const Tensor* t, const char* what, int min_rank,
   return Status::Ok();
 }
 
-Status CheckNotSparse(const Tensor* t, const char* what) {
-  EDGEOPT_ENSURE(t == nullptr || t->sparsity == nullptr,
-                 StatusCode::kUnsupported,
-                 "%s (%s) is a sparse tensor; sparse weights are not supported "
-                 "yet (densify the "
-                 "model first)",
-                 what, t->name);
+namespace {
+
+constexpr int kMaxSparseLevels = 2 * kMaxDims;
+
+// One SparseIndexVector (int32, uint16 or uint8 values) read with bounds
+// checks.
+struct IndexVector {
+  const void* data = nullptr;
+  int size = 0;
+  int width = 0;  // bytes per value
+
+  bool Load(tflite::SparseIndexVector type, const void* table) {
+    if (table == nullptr) return false;
+    switch (type) {
+      case tflite::SparseIndexVector::Int32Vector: {
+        const auto* v =
+            static_cast<const tflite::Int32Vector*>(table)->values();
+        if (v == nullptr) return false;
+        data = v->data();
+        size = static_cast<int>(v->size());
+        width = 4;
+        return true;
+      }
+      case tflite::SparseIndexVector::Uint16Vector: {
+        const auto* v =
+            static_cast<const tflite::Uint16Vector*>(table)->values();
+        if (v == nullptr) return false;
+        data = v->data();
+        size = static_cast<int>(v->size());
+        width = 2;
+        return true;
+      }
+      case tflite::SparseIndexVector::Uint8Vector: {
+        const auto* v =
+            static_cast<const tflite::Uint8Vector*>(table)->values();
+        if (v == nullptr) return false;
+        data = v->data();
+        size = static_cast<int>(v->size());
+        width = 1;
+        return true;
+      }
+      default:
+        return false;
+    }
+  }
+  // Value i (caller checks 0 <= i < size). Flatbuffers data is little-endian.
+  int64_t Get(int i) const {
+    const uint8_t* p =
+        static_cast<const uint8_t*>(data) + static_cast<size_t>(i) * width;
+    if (width == 4) {
+      int32_t v;
+      std::memcpy(&v, p, 4);
+      return v;
+    }
+    if (width == 2) {
+      uint16_t v;
+      std::memcpy(&v, p, 2);
+      return v;
+    }
+    return *p;
+  }
+};
+
+// TFLite's sparse-to-dense conversion (FormatConverter), with every index
+// checked.
+class Densifier {
+ public:
+  Status Init(const Tensor* t, const char* what) {
+    t_ = t;
+    what_ = what;
+    const tflite::SparsityParameters* sp = t->sparsity;
+    rank_ = t->dims.size;
+    const auto* order = sp->traversal_order();
+    const auto* block_map = sp->block_map();
+    const auto* metadata = sp->dim_metadata();
+    num_blocks_ =
+        block_map != nullptr ? static_cast<int>(block_map->size()) : 0;
+    levels_ = order != nullptr ? static_cast<int>(order->size()) : 0;
+    EDGEOPT_ENSURE(
+        levels_ == rank_ + num_blocks_ && levels_ <= kMaxSparseLevels,
+        StatusCode::kInvalidModel,
+        "%s (%s): sparse traversal order has %d entries, expected rank %d + %d "
+        "block dimensions",
+        what, t->name, levels_, rank_, num_blocks_);
+    EDGEOPT_ENSURE(
+        metadata != nullptr && static_cast<int>(metadata->size()) == levels_,
+        StatusCode::kInvalidModel,
+        "%s (%s): sparse dimension metadata has %d entries, expected %d", what,
+        t->name, metadata != nullptr ? static_cast<int>(metadata->size()) : 0,
+        levels_);
+    bool seen[kMaxSparseLevels] = {};
+    for (int i = 0; i < levels_; ++i) {
+      const int d = order->Get(i);
+      // The original dimensions come first, then the block dimensions (as
+      // TFLite assumes).
+      const bool ok =
+          i < rank_ ? (d >= 0 && d < rank_) : (d >= rank_ && d < levels_);
+      EDGEOPT_ENSURE(
+          ok && !seen[d], StatusCode::kInvalidModel,
+          "%s (%s): sparse traversal order is not a valid permutation", what,
+          t->name);
+      seen[d] = true;
+      order_[i] = d;
+    }
+    for (int j = 0; j < num_blocks_; ++j) {
+      const int d = block_map->Get(j);
+      EDGEOPT_ENSURE(d >= 0 && d < rank_, StatusCode::kInvalidModel,
+                     "%s (%s): sparse block map entry %d is out of range", what,
+                     t->name, d);
+      block_dim_[j] = d;
+    }
+    for (int d = 0; d < rank_; ++d) blocked_[d] = 1;
+    // Levels: sizes, formats, index vectors; block sizes come from the block
+    // levels.
+    for (int i = 0; i < levels_; ++i) {
+      const tflite::DimensionMetadata* m = metadata->Get(i);
+      EDGEOPT_ENSURE(m != nullptr, StatusCode::kInvalidModel,
+                     "%s (%s): sparse dimension metadata %d is missing", what,
+                     t->name, i);
+      dense_[i] = m->format() == tflite::DimensionType::DENSE;
+      if (dense_[i]) {
+        size_[i] = m->dense_size();
+        EDGEOPT_ENSURE(size_[i] > 0, StatusCode::kInvalidModel,
+                       "%s (%s): sparse dimension %d has dense size %d", what,
+                       t->name, i, size_[i]);
+      } else {
+        EDGEOPT_ENSURE(
+            m->format() == tflite::DimensionType::SPARSE_CSR &&
+                segments_[i].Load(m->array_segments_type(),
+                                  m->array_segments()) &&
+                indices_[i].Load(m->array_indices_type(), m->array_indices()),
+            StatusCode::kInvalidModel,
+            "%s (%s): sparse dimension %d has no valid CSR segments and "
+            "indices",
+            what, t->name, i);
+      }
+      if (order_[i] >= rank_) {
+        const int block = order_[i] - rank_;
+        EDGEOPT_ENSURE(dense_[i], StatusCode::kUnsupported,
+                       "%s (%s): sparse block dimensions must be dense", what,
+                       t->name);
+        block_size_[block] = size_[i];
+        blocked_[block_dim_[block]] *= size_[i];
+      }
+    }
+    for (int d = 0; d < rank_; ++d) {
+      EDGEOPT_ENSURE(t->dims[d] % blocked_[d] == 0, StatusCode::kInvalidModel,
+                     "%s (%s): dimension %d (%d) is not a multiple of its "
+                     "sparse block size %d",
+                     what, t->name, d, t->dims[d], blocked_[d]);
+    }
+    for (int i = 0; i < levels_; ++i) {
+      const int d = order_[i];
+      const int expected =
+          d < rank_ ? t->dims[d] / blocked_[d] : block_size_[d - rank_];
+      if (dense_[i]) {
+        EDGEOPT_ENSURE(
+            size_[i] == expected, StatusCode::kInvalidModel,
+            "%s (%s): sparse dimension %d has dense size %d, expected %d", what,
+            t->name, i, size_[i], expected);
+      }
+      size_[i] = expected;
+    }
+    elem_ = DTypeSize(t->type);
+    EDGEOPT_ENSURE(elem_ > 0, StatusCode::kUnsupported,
+                   "%s (%s): sparse %s is not supported", what, t->name,
+                   DTypeName(t->type));
+    num_values_ = static_cast<int64_t>(t->bytes / elem_);
+    // Every step of the walk either consumes a stored value or is bounded by
+    // the dense size.
+    budget_ = 4 * (t->dims.NumElements() + num_values_) + 1024;
+    return Status::Ok();
+  }
+
+  Status Run(uint8_t* dense) {
+    dense_out_ = dense;
+    EDGEOPT_RETURN_IF_ERROR(Walk(0, 0));
+    EDGEOPT_ENSURE(consumed_ == num_values_, StatusCode::kInvalidModel,
+                   "%s (%s): the sparsity metadata addresses %lld values, the "
+                   "buffer holds %lld",
+                   what_, t_->name, static_cast<long long>(consumed_),
+                   static_cast<long long>(num_values_));
+    return Status::Ok();
+  }
+
+ private:
+  Status Walk(int level, int64_t prev) {
+    EDGEOPT_ENSURE(--budget_ > 0, StatusCode::kInvalidModel,
+                   "%s (%s): the sparsity metadata is inconsistent (it "
+                   "revisits positions)",
+                   what_, t_->name);
+    if (level == levels_) return Emit();
+    if (dense_[level]) {
+      for (int i = 0; i < size_[level]; ++i) {
+        index_[level] = i;
+        EDGEOPT_RETURN_IF_ERROR(Walk(level + 1, prev * size_[level] + i));
+      }
+      return Status::Ok();
+    }
+    const IndexVector& seg = segments_[level];
+    const IndexVector& ind = indices_[level];
+    EDGEOPT_ENSURE(prev >= 0 && prev + 1 < seg.size, StatusCode::kInvalidModel,
+                   "%s (%s): sparse dimension %d has %d segments; position "
+                   "%lld needs more",
+                   what_, t_->name, level, seg.size,
+                   static_cast<long long>(prev));
+    const int64_t begin = seg.Get(static_cast<int>(prev));
+    const int64_t end = seg.Get(static_cast<int>(prev + 1));
+    EDGEOPT_ENSURE(begin >= 0 && begin <= end && end <= ind.size,
+                   StatusCode::kInvalidModel,
+                   "%s (%s): sparse dimension %d has a segment [%lld, %lld) "
+                   "outside its %d "
+                   "indices",
+                   what_, t_->name, level, static_cast<long long>(begin),
+                   static_cast<long long>(end), ind.size);
+    for (int64_t i = begin; i < end; ++i) {
+      const int64_t index = ind.Get(static_cast<int>(i));
+      EDGEOPT_ENSURE(
+          index >= 0 && index < size_[level], StatusCode::kInvalidModel,
+          "%s (%s): sparse index %lld is outside dimension %d of size %d",
+          what_, t_->name, static_cast<long long>(index), level, size_[level]);
+      index_[level] = static_cast<int>(index);
+      EDGEOPT_RETURN_IF_ERROR(Walk(level + 1, i));
+    }
+    return Status::Ok();
+  }
+
+  Status Emit() {
+    EDGEOPT_ENSURE(consumed_ < num_values_, StatusCode::kInvalidModel,
+                   "%s (%s): the sparsity metadata addresses more values than "
+                   "the %lld stored",
+                   what_, t_->name, static_cast<long long>(num_values_));
+    int64_t coord[kMaxDims] = {};
+    for (int i = 0; i < rank_; ++i) coord[order_[i]] = index_[i];
+    for (int j = 0; j < num_blocks_; ++j) {
+      const size_t level = static_cast<size_t>(rank_ + j);
+      const int block = order_[level] - rank_;
+      const int d = block_dim_[block];
+      coord[d] = coord[d] * block_size_[block] + index_[level];
+    }
+    int64_t flat = 0;
+    for (int d = 0; d < rank_; ++d) flat = flat * t_->dims[d] + coord[d];
+    std::memcpy(dense_out_ + flat * elem_, t_->data + consumed_ * elem_, elem_);
+    ++consumed_;
+    return Status::Ok();
+  }
+
+  const Tensor* t_ = nullptr;
+  const char* what_ = "";
+  int rank_ = 0, num_blocks_ = 0, levels_ = 0;
+  int order_[kMaxSparseLevels] = {};
+  int block_dim_[kMaxSparseLevels] = {};
+  int block_size_[kMaxSparseLevels] = {};
+  int blocked_[kMaxDims] = {};
+  bool dense_[kMaxSparseLevels] = {};
+  int size_[kMaxSparseLevels] = {};
+  int index_[kMaxSparseLevels] = {};
+  IndexVector segments_[kMaxSparseLevels], indices_[kMaxSparseLevels];
+  size_t elem_ = 0;
+  int64_t num_values_ = 0, consumed_ = 0, budget_ = 0;
+  uint8_t* dense_out_ = nullptr;
+};
+
+}  // namespace
+
+Status DensifyIfSparse(Context* ctx, const Tensor* t, const char* what,
+                       Tensor* dense, const Tensor** use) {
+  *use = t;
+  if (t == nullptr || t->sparsity == nullptr) return Status::Ok();
+  EDGEOPT_ENSURE(t->IsConstant() && t->data != nullptr,
+                 StatusCode::kInvalidModel,
+                 "%s (%s) is sparse but not a constant", what, t->name);
+  Densifier densifier;
+  EDGEOPT_RETURN_IF_ERROR(densifier.Init(t, what));
+  const size_t bytes =
+      static_cast<size_t>(t->dims.NumElements()) * DTypeSize(t->type);
+  uint8_t* data = static_cast<uint8_t*>(ctx->AllocatePersistent(bytes));
+  EDGEOPT_ENSURE(data != nullptr, StatusCode::kOutOfMemory,
+                 "out of memory densifying %s", what);
+  std::memset(data, 0, bytes);
+  EDGEOPT_RETURN_IF_ERROR(densifier.Run(data));
+  *dense = *t;
+  dense->data = data;
+  dense->bytes = bytes;
+  dense->sparsity = nullptr;
+  dense->allocation = Allocation::kConstant;
+  *use = dense;
   return Status::Ok();
 }
 

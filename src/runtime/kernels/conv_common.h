@@ -45,8 +45,12 @@ int32_t QuantizedMax(DType type);
 // 0 or less unless allow_empty.
 Status CheckRank(const Tensor* t, const char* what, int min_rank, int max_rank);
 
-// Fails with kUnsupported for a sparse constant (the TFLite sparsity encoding).
-Status CheckNotSparse(const Tensor* t, const char* what);
+// The weights a kernel should read: `t` itself, or, for a sparse constant
+// (TFLite's sparsity encoding: traversal order, block map, DENSE / SPARSE_CSR
+// dimensions), a dense copy decoded into persistent memory and described by
+// `*dense` (every index of the encoding is checked).
+Status DensifyIfSparse(Context* ctx, const Tensor* t, const char* what,
+                       Tensor* dense, const Tensor** use);
 
 // Per-tensor activation quantization of an int8/uint8/int16 tensor: a finite
 // scale > 0, a zero point inside the type's range (0 for int16).

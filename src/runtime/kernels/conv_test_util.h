@@ -150,8 +150,6 @@ inline BuiltOp BuildOp(const OpConfig& c) {
       v == Variant::kInt8PerTensor || v == Variant::kHybridPerTensor || uint8 ||
       (c.op == tflite::BuiltinOperator::FULLY_CONNECTED &&
        v != Variant::kInt8PerChannel && v != Variant::kHybridPerChannel);
-  const DType w_type =
-      float_weights ? DType::kFloat32 : (uint8 ? DType::kUInt8 : DType::kInt8);
 
   // Shapes.
   std::vector<int32_t> in_shape, w_shape, out_shape;

@@ -31,6 +31,8 @@ struct OpData {
   bool per_channel = false;
   bool asymmetric = false;
   int acc = -1, quantized = -1, scales = -1, zps = -1;  // scratch indices
+  Tensor dense_filter;  // decoded sparse filter (when densified)
+  bool densified = false;
 };
 
 void* Init(Context* ctx, const Node*) {
@@ -108,12 +110,15 @@ Status Prepare(Context* ctx, Node* node) {
   EDGEOPT_RETURN_IF_ERROR(CheckNumInputs(node, 2, 3));
   EDGEOPT_RETURN_IF_ERROR(CheckNumOutputs(node, 1));
   const Tensor* input = ctx->input(node, 0);
-  const Tensor* filter = ctx->input(node, 1);
+  const Tensor* filter_in = ctx->input(node, 1);
   const Tensor* bias = ctx->input(node, 2);
   Tensor* output = ctx->output(node, 0);
   EDGEOPT_RETURN_IF_ERROR(CheckRank(input, "input", 4, 4));
-  EDGEOPT_RETURN_IF_ERROR(CheckRank(filter, "filter", 4, 4));
-  EDGEOPT_RETURN_IF_ERROR(CheckNotSparse(filter, "filter"));
+  EDGEOPT_RETURN_IF_ERROR(CheckRank(filter_in, "filter", 4, 4));
+  const Tensor* filter = nullptr;
+  EDGEOPT_RETURN_IF_ERROR(
+      DensifyIfSparse(ctx, filter_in, "filter", &data->dense_filter, &filter));
+  data->densified = filter != filter_in;
   int activation = 0;
   ref::DepthwiseGeometry& g = data->geo;
   EDGEOPT_RETURN_IF_ERROR(
@@ -241,7 +246,8 @@ void EvalHybrid(Context* ctx, const OpData* data, const Tensor* input,
 Status Eval(Context* ctx, Node* node) {
   const OpData* data = static_cast<const OpData*>(node->user_data);
   const Tensor* input = ctx->input(node, 0);
-  const Tensor* filter = ctx->input(node, 1);
+  const Tensor* filter =
+      data->densified ? &data->dense_filter : ctx->input(node, 1);
   const Tensor* bias = ctx->input(node, 2);
   Tensor* output = ctx->output(node, 0);
   switch (data->kind) {

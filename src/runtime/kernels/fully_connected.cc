@@ -42,6 +42,8 @@ struct OpData {
   bool asymmetric = false;
   int acc = -1, rowsums = -1, pack_scratch = -1, quantized = -1, scales = -1,
       zps = -1;
+  Tensor dense_weights;  // decoded sparse weights (when densified)
+  bool densified = false;
 };
 
 void* Init(Context* ctx, const Node*) {
@@ -92,12 +94,15 @@ Status Prepare(Context* ctx, Node* node) {
   EDGEOPT_RETURN_IF_ERROR(CheckNumInputs(node, 2, 3));
   EDGEOPT_RETURN_IF_ERROR(CheckNumOutputs(node, 1));
   const Tensor* input = ctx->input(node, 0);
-  const Tensor* weights = ctx->input(node, 1);
+  const Tensor* weights_in = ctx->input(node, 1);
   const Tensor* bias = ctx->input(node, 2);
   Tensor* output = ctx->output(node, 0);
   EDGEOPT_RETURN_IF_ERROR(CheckRank(input, "input", 0, kMaxDims));
-  EDGEOPT_RETURN_IF_ERROR(CheckRank(weights, "weights", 2, 2));
-  EDGEOPT_RETURN_IF_ERROR(CheckNotSparse(weights, "weights"));
+  EDGEOPT_RETURN_IF_ERROR(CheckRank(weights_in, "weights", 2, 2));
+  const Tensor* weights = nullptr;
+  EDGEOPT_RETURN_IF_ERROR(DensifyIfSparse(ctx, weights_in, "weights",
+                                          &data->dense_weights, &weights));
+  data->densified = weights != weights_in;
   const auto* options = GetOptions<tflite::FullyConnectedOptions>(node);
   int activation = 0;
   bool keep_num_dims = false;
@@ -296,7 +301,8 @@ void EvalHybrid(Context* ctx, const OpData* data, const Tensor* input,
 Status Eval(Context* ctx, Node* node) {
   const OpData* data = static_cast<const OpData*>(node->user_data);
   const Tensor* input = ctx->input(node, 0);
-  const Tensor* weights = ctx->input(node, 1);
+  const Tensor* weights =
+      data->densified ? &data->dense_weights : ctx->input(node, 1);
   const Tensor* bias = ctx->input(node, 2);
   Tensor* output = ctx->output(node, 0);
   switch (data->kind) {

@@ -32,6 +32,8 @@ struct OpData {
   ref::OutputStage stage;
   int32_t filter_zero_point = 0;
   int col = -1, acc = -1, rowsums = -1, pack_scratch = -1;
+  Tensor dense_filter;  // decoded sparse filter (when densified)
+  bool densified = false;
 };
 
 void* Init(Context* ctx, const Node*) {
@@ -115,15 +117,18 @@ Status Prepare(Context* ctx, Node* node) {
   EDGEOPT_RETURN_IF_ERROR(CheckNumInputs(node, 3, 4));
   EDGEOPT_RETURN_IF_ERROR(CheckNumOutputs(node, 1));
   const Tensor* output_shape = ctx->input(node, 0);
-  const Tensor* filter = ctx->input(node, 1);
+  const Tensor* filter_in = ctx->input(node, 1);
   const Tensor* input = ctx->input(node, 2);
   const Tensor* bias = ctx->input(node, 3);
   Tensor* output = ctx->output(node, 0);
   EDGEOPT_RETURN_IF_ERROR(CheckRank(input, "input", 4, 4));
-  EDGEOPT_RETURN_IF_ERROR(CheckRank(filter, "filter", 4, 4));
+  EDGEOPT_RETURN_IF_ERROR(CheckRank(filter_in, "filter", 4, 4));
   EDGEOPT_ENSURE(output_shape != nullptr, StatusCode::kInvalidModel,
                  "output_shape is missing");
-  EDGEOPT_RETURN_IF_ERROR(CheckNotSparse(filter, "filter"));
+  const Tensor* filter = nullptr;
+  EDGEOPT_RETURN_IF_ERROR(
+      DensifyIfSparse(ctx, filter_in, "filter", &data->dense_filter, &filter));
+  data->densified = filter != filter_in;
   int activation = 0;
   ref::TransposeConvGeometry& g = data->geo;
   EDGEOPT_RETURN_IF_ERROR(
@@ -252,7 +257,8 @@ void EvalQuantized(Context* ctx, const OpData* data, const Tensor* input,
 
 Status Eval(Context* ctx, Node* node) {
   const OpData* data = static_cast<const OpData*>(node->user_data);
-  const Tensor* filter = ctx->input(node, 1);
+  const Tensor* filter =
+      data->densified ? &data->dense_filter : ctx->input(node, 1);
   const Tensor* input = ctx->input(node, 2);
   const Tensor* bias = ctx->input(node, 3);
   Tensor* output = ctx->output(node, 0);
