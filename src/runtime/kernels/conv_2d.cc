@@ -71,11 +71,19 @@ Status PrepareGeometry(const Node* node, const Tensor* input,
   EDGEOPT_ENSURE(g->stride_h >= 1 && g->stride_w >= 1,
                  StatusCode::kInvalidModel, "strides are %dx%d; expected >= 1",
                  g->stride_h, g->stride_w);
+  EDGEOPT_ENSURE(g->stride_h <= (1 << 24) && g->stride_w <= (1 << 24),
+                 StatusCode::kInvalidModel, "strides %dx%d are too large",
+                 g->stride_h, g->stride_w);
   EDGEOPT_ENSURE(g->dilation_h >= 1 && g->dilation_w >= 1,
                  StatusCode::kInvalidModel,
                  "dilation factors are %dx%d; expected >= 1", g->dilation_h,
                  g->dilation_w);
 
+  // Bounds that keep every index computation below 2^31.
+  EDGEOPT_ENSURE(input->dims[1] <= (1 << 30) && input->dims[2] <= (1 << 30),
+                 StatusCode::kUnsupported,
+                 "input (%s) is %dx%d; at most 2^30 per side", input->name,
+                 input->dims[1], input->dims[2]);
   g->batch = input->dims[0];
   g->in_h = input->dims[1];
   g->in_w = input->dims[2];
@@ -180,6 +188,10 @@ Status Prepare(Context* ctx, Node* node) {
 
   if (in_type == DType::kFloat32 && w_type == DType::kInt8) {
     data->kind = Kind::kHybrid;
+    EDGEOPT_ENSURE(int64_t{g.in_h} * g.in_w * g.in_c < (int64_t{1} << 31),
+                   StatusCode::kUnsupported,
+                   "input (%s) is too large for the hybrid kernel",
+                   input->name);
     EDGEOPT_RETURN_IF_ERROR(CheckTensorType(output, DType::kFloat32, "output"));
     EDGEOPT_RETURN_IF_ERROR(CheckFloatBias(bias, g.out_c));
     EDGEOPT_RETURN_IF_ERROR(CheckFilterQuantization(filter, 0, g.out_c, false));

@@ -1,5 +1,6 @@
 #include "src/runtime/kernels/conv_common.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -431,9 +432,37 @@ void FloatActivationRange(int activation, float* act_min, float* act_max) {
 
 void QuantizedActivationRange(int activation, const Tensor* output,
                               int32_t* act_min, int32_t* act_max) {
-  quant::ActivationRangeQuantized(
-      activation, output->quant.scale, output->quant.zero_point,
-      QuantizedMin(output->type), QuantizedMax(output->type), act_min, act_max);
+  // TFLite's CalculateActivationRangeQuantized, with the quantized bounds
+  // computed in double and saturated (a tiny output scale would overflow an
+  // int32 conversion).
+  const int32_t qmin = QuantizedMin(output->type),
+                qmax = QuantizedMax(output->type);
+  auto quantize = [output](float x) -> int64_t {
+    const double q = std::round(static_cast<double>(x / output->quant.scale));
+    const double clamped = std::min(std::max(q, -4.0e9), 4.0e9);
+    return output->quant.zero_point + static_cast<int64_t>(clamped);
+  };
+  auto clamp = [qmin, qmax](int64_t v) {
+    return static_cast<int32_t>(
+        std::min<int64_t>(qmax, std::max<int64_t>(qmin, v)));
+  };
+  *act_min = qmin;
+  *act_max = qmax;
+  switch (activation) {
+    case 1:  // RELU
+      *act_min = clamp(std::max<int64_t>(qmin, quantize(0.0f)));
+      break;
+    case 2:  // RELU_N1_TO_1
+      *act_min = clamp(std::max<int64_t>(qmin, quantize(-1.0f)));
+      *act_max = clamp(std::min<int64_t>(qmax, quantize(1.0f)));
+      break;
+    case 3:  // RELU6
+      *act_min = clamp(std::max<int64_t>(qmin, quantize(0.0f)));
+      *act_max = clamp(std::min<int64_t>(qmax, quantize(6.0f)));
+      break;
+    default:
+      break;
+  }
 }
 
 Status ComputeOutputMultipliers(Context* ctx, const Tensor* input,

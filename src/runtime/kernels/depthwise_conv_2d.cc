@@ -60,6 +60,9 @@ Status PrepareGeometry(const Node* node, const Tensor* input,
   EDGEOPT_ENSURE(g->stride_h >= 1 && g->stride_w >= 1,
                  StatusCode::kInvalidModel, "strides are %dx%d; expected >= 1",
                  g->stride_h, g->stride_w);
+  EDGEOPT_ENSURE(g->stride_h <= (1 << 24) && g->stride_w <= (1 << 24),
+                 StatusCode::kInvalidModel, "strides %dx%d are too large",
+                 g->stride_h, g->stride_w);
   EDGEOPT_ENSURE(g->dilation_h >= 1 && g->dilation_w >= 1,
                  StatusCode::kInvalidModel,
                  "dilation factors are %dx%d; expected >= 1", g->dilation_h,
@@ -68,6 +71,11 @@ Status PrepareGeometry(const Node* node, const Tensor* input,
                  "filter (%s) dimension 0 is %d; a depthwise filter is [1, h, "
                  "w, channels]",
                  filter->name, filter->dims[0]);
+  // Bounds that keep every index computation below 2^31.
+  EDGEOPT_ENSURE(input->dims[1] <= (1 << 30) && input->dims[2] <= (1 << 30),
+                 StatusCode::kUnsupported,
+                 "input (%s) is %dx%d; at most 2^30 per side", input->name,
+                 input->dims[1], input->dims[2]);
   g->batch = input->dims[0];
   g->in_h = input->dims[1];
   g->in_w = input->dims[2];

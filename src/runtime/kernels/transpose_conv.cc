@@ -98,6 +98,10 @@ Status PrepareGeometry(const Node* node, const Tensor* output_shape,
       shape[3], g->out_c);
   EDGEOPT_ENSURE(shape[1] > 0 && shape[2] > 0, StatusCode::kInvalidModel,
                  "output_shape %dx%d is empty or negative", shape[1], shape[2]);
+  EDGEOPT_ENSURE(shape[1] <= (1 << 30) && shape[2] <= (1 << 30) &&
+                     g->in_h <= (1 << 30) && g->in_w <= (1 << 30),
+                 StatusCode::kUnsupported, "output_shape %dx%d is too large",
+                 shape[1], shape[2]);
   g->out_h = shape[1];
   g->out_w = shape[2];
   int unused_h = 0, unused_w = 0;

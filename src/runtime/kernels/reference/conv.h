@@ -168,8 +168,11 @@ void ConvQuantized(const ConvGeometry& g, const TIn* input,
           TOut* o = out_b + (p0 + i) * g.out_c + grp * ocg;
           for (int n = 0; n < ocg; ++n) {
             const int oc = grp * ocg + n;
+            // Wrapping adds: an absurd int64 bias must not be UB.
             const int64_t total =
-                static_cast<int64_t>(acc[n]) + bias_term[oc] + row_term;
+                static_cast<int64_t>(static_cast<uint64_t>(int64_t{acc[n]}) +
+                                     static_cast<uint64_t>(bias_term[oc]) +
+                                     static_cast<uint64_t>(row_term));
             o[n] = RequantizeToOutput<TOut>(total, oc, stage);
           }
         }
