@@ -26,6 +26,21 @@ const Registration* RegisterPad();
 const Registration* RegisterPadV2();
 const Registration* RegisterSlice();
 const Registration* RegisterStridedSlice();
+const Registration* RegisterQuantize();
+const Registration* RegisterDequantize();
+const Registration* RegisterCast();
+const Registration* RegisterRelu();
+const Registration* RegisterRelu6();
+const Registration* RegisterReluN1To1();
+const Registration* RegisterLeakyRelu();
+const Registration* RegisterPrelu();
+const Registration* RegisterHardSwish();
+const Registration* RegisterElu();
+const Registration* RegisterGelu();
+const Registration* RegisterLogistic();
+const Registration* RegisterTanh();
+const Registration* RegisterSoftmax();
+const Registration* RegisterLogSoftmax();
 
 void AddElementwiseOps(OpTable* table) {
   using Op = tflite::BuiltinOperator;
@@ -50,6 +65,21 @@ void AddElementwiseOps(OpTable* table) {
   table->Add(Op::PADV2, RegisterPadV2());
   table->Add(Op::SLICE, RegisterSlice());
   table->Add(Op::STRIDED_SLICE, RegisterStridedSlice());
+  table->Add(Op::QUANTIZE, RegisterQuantize());
+  table->Add(Op::DEQUANTIZE, RegisterDequantize());
+  table->Add(Op::CAST, RegisterCast());
+  table->Add(Op::RELU, RegisterRelu());
+  table->Add(Op::RELU6, RegisterRelu6());
+  table->Add(Op::RELU_N1_TO_1, RegisterReluN1To1());
+  table->Add(Op::LEAKY_RELU, RegisterLeakyRelu());
+  table->Add(Op::PRELU, RegisterPrelu());
+  table->Add(Op::HARD_SWISH, RegisterHardSwish());
+  table->Add(Op::ELU, RegisterElu());
+  table->Add(Op::GELU, RegisterGelu());
+  table->Add(Op::LOGISTIC, RegisterLogistic());
+  table->Add(Op::TANH, RegisterTanh());
+  table->Add(Op::SOFTMAX, RegisterSoftmax());
+  table->Add(Op::LOG_SOFTMAX, RegisterLogSoftmax());
 }
 
 }  // namespace rt
