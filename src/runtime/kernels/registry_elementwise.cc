@@ -41,6 +41,16 @@ const Registration* RegisterLogistic();
 const Registration* RegisterTanh();
 const Registration* RegisterSoftmax();
 const Registration* RegisterLogSoftmax();
+const Registration* RegisterMaxPool2D();
+const Registration* RegisterAveragePool2D();
+const Registration* RegisterL2Pool2D();
+const Registration* RegisterMean();
+const Registration* RegisterSum();
+const Registration* RegisterReduceProd();
+const Registration* RegisterReduceMax();
+const Registration* RegisterReduceMin();
+const Registration* RegisterArgMax();
+const Registration* RegisterArgMin();
 
 void AddElementwiseOps(OpTable* table) {
   using Op = tflite::BuiltinOperator;
@@ -80,6 +90,16 @@ void AddElementwiseOps(OpTable* table) {
   table->Add(Op::TANH, RegisterTanh());
   table->Add(Op::SOFTMAX, RegisterSoftmax());
   table->Add(Op::LOG_SOFTMAX, RegisterLogSoftmax());
+  table->Add(Op::MAX_POOL_2D, RegisterMaxPool2D());
+  table->Add(Op::AVERAGE_POOL_2D, RegisterAveragePool2D());
+  table->Add(Op::L2_POOL_2D, RegisterL2Pool2D());
+  table->Add(Op::MEAN, RegisterMean());
+  table->Add(Op::SUM, RegisterSum());
+  table->Add(Op::REDUCE_PROD, RegisterReduceProd());
+  table->Add(Op::REDUCE_MAX, RegisterReduceMax());
+  table->Add(Op::REDUCE_MIN, RegisterReduceMin());
+  table->Add(Op::ARG_MAX, RegisterArgMax());
+  table->Add(Op::ARG_MIN, RegisterArgMin());
 }
 
 }  // namespace rt
