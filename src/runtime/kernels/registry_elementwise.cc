@@ -51,6 +51,28 @@ const Registration* RegisterReduceMax();
 const Registration* RegisterReduceMin();
 const Registration* RegisterArgMax();
 const Registration* RegisterArgMin();
+const Registration* RegisterExp();
+const Registration* RegisterLog();
+const Registration* RegisterSqrt();
+const Registration* RegisterRsqrt();
+const Registration* RegisterSquare();
+const Registration* RegisterAbs();
+const Registration* RegisterNeg();
+const Registration* RegisterSin();
+const Registration* RegisterCos();
+const Registration* RegisterFloor();
+const Registration* RegisterCeil();
+const Registration* RegisterRound();
+const Registration* RegisterResizeBilinear();
+const Registration* RegisterResizeNearestNeighbor();
+const Registration* RegisterGather();
+const Registration* RegisterTile();
+const Registration* RegisterBroadcastTo();
+const Registration* RegisterZerosLike();
+const Registration* RegisterFill();
+const Registration* RegisterDepthToSpace();
+const Registration* RegisterSpaceToDepth();
+const Registration* RegisterL2Normalization();
 
 void AddElementwiseOps(OpTable* table) {
   using Op = tflite::BuiltinOperator;
@@ -100,6 +122,28 @@ void AddElementwiseOps(OpTable* table) {
   table->Add(Op::REDUCE_MIN, RegisterReduceMin());
   table->Add(Op::ARG_MAX, RegisterArgMax());
   table->Add(Op::ARG_MIN, RegisterArgMin());
+  table->Add(Op::EXP, RegisterExp());
+  table->Add(Op::LOG, RegisterLog());
+  table->Add(Op::SQRT, RegisterSqrt());
+  table->Add(Op::RSQRT, RegisterRsqrt());
+  table->Add(Op::SQUARE, RegisterSquare());
+  table->Add(Op::ABS, RegisterAbs());
+  table->Add(Op::NEG, RegisterNeg());
+  table->Add(Op::SIN, RegisterSin());
+  table->Add(Op::COS, RegisterCos());
+  table->Add(Op::FLOOR, RegisterFloor());
+  table->Add(Op::CEIL, RegisterCeil());
+  table->Add(Op::ROUND, RegisterRound());
+  table->Add(Op::RESIZE_BILINEAR, RegisterResizeBilinear());
+  table->Add(Op::RESIZE_NEAREST_NEIGHBOR, RegisterResizeNearestNeighbor());
+  table->Add(Op::GATHER, RegisterGather());
+  table->Add(Op::TILE, RegisterTile());
+  table->Add(Op::BROADCAST_TO, RegisterBroadcastTo());
+  table->Add(Op::ZEROS_LIKE, RegisterZerosLike());
+  table->Add(Op::FILL, RegisterFill());
+  table->Add(Op::DEPTH_TO_SPACE, RegisterDepthToSpace());
+  table->Add(Op::SPACE_TO_DEPTH, RegisterSpaceToDepth());
+  table->Add(Op::L2_NORMALIZATION, RegisterL2Normalization());
 }
 
 }  // namespace rt

@@ -282,6 +282,49 @@ inline int32_t GetReciprocal(int32_t x, int x_integer_digits,
   return OneOverOnePlusX<int32_t>(Fx<int32_t, 0>{shifted_sum_minus_one}).raw;
 }
 
+// 1/sqrt(input) for an int32 input as a quantized multiplier and shift, by
+// TFLite's Newton-Raphson iteration in Q3.28
+// (GetInvSqrtQuantizedMultiplierExp). reverse_shift -1 gives a
+// left-shift-positive exponent. Inputs 0 and 1 return (INT32_MAX, 0).
+inline void GetInvSqrtQuantizedMultiplierExp(int32_t input, int reverse_shift,
+                                             int32_t* output_inv_sqrt,
+                                             int* output_shift) {
+  if (input <= 1) {
+    *output_inv_sqrt = std::numeric_limits<int32_t>::max();
+    *output_shift = 0;
+    return;
+  }
+  *output_shift = 11;
+  while (input >= (1 << 29)) {
+    input /= 4;
+    ++*output_shift;
+  }
+  const unsigned max_left_shift_bits =
+      CountLeadingZeros32(static_cast<uint32_t>(input)) - 1;
+  const unsigned max_left_shift_bit_pairs = max_left_shift_bits / 2;
+  const unsigned left_shift_bit_pairs = max_left_shift_bit_pairs - 1;
+  *output_shift -= static_cast<int>(left_shift_bit_pairs);
+  input <<= 2 * left_shift_bit_pairs;
+  using F3 = Fx<int32_t, 3>;
+  using F0 = Fx<int32_t, 0>;
+  const F3 fx_input = F3{input >> 1};
+  const F3 fx_half_input = F3{SatRoundMulByPOT<int32_t>(fx_input.raw, -1)};
+  const F3 fx_half_three = F3::Constant((1 << 28) + (1 << 27));
+  F3 x = F3::One();
+  for (int i = 0; i < 5; ++i) {
+    const F3 x3 = Rescale<3>(x * x * x);
+    x = Rescale<3>(fx_half_three * x - fx_half_input * x3);
+  }
+  const F0 half_sqrt_2 = F0::Constant(1518500250);
+  x = x * half_sqrt_2;
+  *output_inv_sqrt = x.raw;
+  if (*output_shift < 0) {
+    *output_inv_sqrt <<= -*output_shift;
+    *output_shift = 0;
+  }
+  *output_shift *= reverse_shift;
+}
+
 }  // namespace ref
 }  // namespace rt
 }  // namespace edgeopt
