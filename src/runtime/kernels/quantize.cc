@@ -47,8 +47,13 @@ Status QuantizePrepare(Context* ctx, Node* node) {
   Tensor *in, *out;
   EDGEOPT_RETURN_IF_ERROR(GetInputChecked(ctx, node, 0, &in));
   EDGEOPT_RETURN_IF_ERROR(GetOutputChecked(ctx, node, 0, &out));
-  EDGEOPT_ENSURE(IsQuantType(out->type), StatusCode::kUnsupported,
-                 "QUANTIZE output must be int8, uint8 or int16, is %s",
+  // int32 outputs (requantized int16, as the int16 SVDF pipelines of TFLite
+  // use) besides the 8/16-bit ones.
+  EDGEOPT_ENSURE(IsQuantType(out->type) || (out->type == DType::kInt32 &&
+                                            in->type != DType::kFloat32),
+                 StatusCode::kUnsupported,
+                 "QUANTIZE output must be int8, uint8 or int16 (or int32 from "
+                 "an integer input), is %s",
                  DTypeName(out->type));
   EDGEOPT_RETURN_IF_ERROR(CheckPerTensorQuant(out, "output"));
   if (in->type != DType::kFloat32) {
@@ -108,6 +113,9 @@ void RequantizeFrom(const Tensor* in, Tensor* out, const QuantizeData* d,
       break;
     case DType::kUInt8:
       Requantize(in->Data<In>(), n, d, izp, ozp, out->Data<uint8_t>());
+      break;
+    case DType::kInt32:
+      Requantize(in->Data<In>(), n, d, izp, ozp, out->Data<int32_t>());
       break;
     default:
       Requantize(in->Data<In>(), n, d, izp, ozp, out->Data<int16_t>());

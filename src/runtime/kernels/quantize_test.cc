@@ -61,6 +61,7 @@ TEST(Quantize, AgreementRequantize) {
       {Q(DType::kUInt8, {256}, 0.1f, 120), Q(DType::kUInt8, {256}, 0.03f, 5)},
       {Q(DType::kInt16, {256}, 1e-3f, 0), Q(DType::kInt8, {256}, 0.09f, -4)},
       {Q(DType::kInt16, {256}, 1e-3f, 0), Q(DType::kInt16, {256}, 3e-4f, 0)},
+      {Q(DType::kInt16, {256}, 1e-3f, 0), Q(DType::kInt32, {256}, 1.3e-5f, 0)},
   };
   ModelBuilder m;
   std::vector<TSpec> ins;
