@@ -23,7 +23,7 @@ namespace train {
 namespace {
 
 constexpr double kMinAgreement = 0.999;
-constexpr int kTrainSamples = 3000;
+constexpr int kTrainSamples = 1280;
 constexpr int kTestSamples = 2000;
 
 int ArgMax(const float* v, int n) {
