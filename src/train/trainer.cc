@@ -122,7 +122,7 @@ StatusOr<double> Trainer::TrainStep(const float* x, const int32_t* labels, const
                                     int batch, int64_t* correct) {
   EDGEOPT_RETURN_IF_ERROR(engine_->Forward(x, batch, /*training=*/true));
   float* grad = engine_->LossGrad();
-  double loss = ComputeLoss(engine_, loss_, from_probs_, labels, targets, batch, grad, correct);
+  double loss = ComputeLoss(engine_, loss_, false, labels, targets, batch, grad, correct);
   if (teacher_) {
     EDGEOPT_ENSURE(loss_ != LossKind::kMeanSquaredError, StatusCode::kInvalidArgument,
                    "distillation needs a classification loss");

@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -124,7 +125,6 @@ class Trainer {
   LrSchedule schedule_;
   LossKind loss_ = LossKind::kSparseCategoricalCrossentropy;
   bool fused_softmax_ = false;
-  bool from_probs_ = false;
   int64_t step_ = 0;
   std::map<int, std::vector<float>> masks_;  // parameter index -> mask
   std::function<Status(int64_t)> step_cb_;
