@@ -197,7 +197,9 @@ Status Prepare(Context* ctx, Node* node) {
     EDGEOPT_RETURN_IF_ERROR(CheckFilterQuantization(filter, 0, g.out_c, false));
     FloatActivationRange(activation, &data->act_min, &data->act_max);
     data->per_channel = filter->quant.IsPerChannel();
-    data->asymmetric = false;
+    // TFLite's EvalHybridPerChannel (asymmetric inputs) runs when the scales
+    // differ, and for grouped convolutions; EvalHybrid (symmetric) otherwise.
+    data->asymmetric = g.groups != 1;
     for (int c = 1; c < num_scales; ++c) {
       if (filter->quant.scales[c] != filter->quant.scales[0])
         data->asymmetric = true;
