@@ -132,6 +132,19 @@ TEST(Relu, ExhaustiveInt8UInt8) {
   }
 }
 
+TEST(Relu, ExhaustiveInt16) {
+  if (!TfliteRefAvailable()) GTEST_SKIP() << "tflite-ref unavailable";
+  ModelBuilder m;
+  std::vector<NpyArray> ins;
+  for (Op op : {Op::RELU, Op::RELU6}) {
+    const int x = AddIn(m, Q(DType::kInt16, {65536}, 3e-4f, 0));
+    m.AddOperator(op, {x}, {AddOut(m, Q(DType::kInt16, {65536}, 2e-4f, 0))});
+    ins.push_back(All16());
+  }
+  ExpectAgreesWithRef(m.Build(), ins, ExactInts(),
+                      "RELU/RELU6 int16 exhaustive");
+}
+
 TEST(LeakyRelu, ExhaustiveInt8UInt8AndInt16) {
   Exhaustive8(Op::LEAKY_RELU, DType::kInt8, kGeneralPairs, LeakyAlpha(0.2f),
               "LEAKY_RELU int8");

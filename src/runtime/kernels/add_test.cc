@@ -197,6 +197,8 @@ TEST(SubAgreement, FloatInt8UInt8) {
 }
 TEST(SubAgreement, Int16Int32) {
   RunBroadcastAgreement(Op::SUB, DType::kInt16, Act::NONE, 15);
+  RunBroadcastAgreement(Op::SUB, DType::kInt16, Act::NONE, 17,
+                        /*pot_scales=*/true);
   RunBroadcastAgreement(Op::SUB, DType::kInt32, Act::NONE, 16);
 }
 

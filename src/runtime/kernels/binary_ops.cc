@@ -7,7 +7,9 @@
 //    inputs and output share their parameters in TFLite models).
 //  - SQUARED_DIFFERENCE: float32, int32, int8 (inputs rescaled with 7 extra
 //  bits).
+#include <cmath>
 #include <cstdint>
+#include <type_traits>
 
 #include "src/quant/quant_math.h"
 #include "src/runtime/kernels/elem_util.h"
@@ -264,7 +266,127 @@ Status SqDiffEval(Context* ctx, Node* node) {
   return Status::Ok();
 }
 
+// --- POW / FLOOR_DIV / FLOOR_MOD
+// ------------------------------------------------------------------
+
+enum class Misc { kPow, kFloorDiv, kFloorMod };
+
+template <Misc kOp>
+Status MiscPrepare(Context* ctx, Node* node) {
+  OpData* data;
+  EDGEOPT_RETURN_IF_ERROR(GetOpData(node, &data));
+  Tensor *a, *b, *out;
+  EDGEOPT_RETURN_IF_ERROR(
+      PrepareBroadcastBinary(ctx, node, &a, &b, &out, &data->plan));
+  EDGEOPT_RETURN_IF_ERROR(CheckSameType(a, out, "input", "output"));
+  const bool ok = a->type == DType::kFloat32 || a->type == DType::kInt32 ||
+                  (kOp != Misc::kPow && a->type == DType::kInt64);
+  EDGEOPT_ENSURE(ok, StatusCode::kUnsupported, "type %s is not supported",
+                 DTypeName(a->type));
+  return Status::Ok();
+}
+
+template <typename T>
+T IntegerPow(T base, T exponent) {
+  using U = typename std::make_unsigned<T>::type;
+  U result = 1, b = static_cast<U>(base);
+  while (exponent != 0) {
+    if (exponent & 1) result *= b;
+    exponent >>= 1;
+    b *= b;
+  }
+  return static_cast<T>(result);
+}
+
+template <typename T>
+T FloorMod(T x, T y) {
+  T m;
+  if constexpr (std::is_integral<T>::value) {
+    m = (y == -1) ? 0 : x % y;
+  } else {
+    m = std::fmod(x, y);
+  }
+  return (m != 0 && ((y < 0) != (m < 0))) ? m + y : m;
+}
+
+template <Misc kOp, typename T>
+Status MiscTyped(const OpData* d, const Tensor* a, const Tensor* b,
+                 Tensor* out) {
+  if (std::is_integral<T>::value) {
+    const int64_t nb = b->dims.NumElements();
+    for (int64_t i = 0; i < nb; ++i) {
+      const T v = b->Data<T>()[i];
+      EDGEOPT_ENSURE(kOp == Misc::kPow ? v >= 0 : v != 0,
+                     StatusCode::kInvalidArgument,
+                     "%s (element %lld of input 1)",
+                     kOp == Misc::kPow ? "integer POW with a negative exponent"
+                                       : "division by zero",
+                     static_cast<long long>(i));
+    }
+  }
+  ref::BroadcastBinary(
+      d->plan, a->Data<T>(), b->Data<T>(), out->Data<T>(), [](T x, T y) {
+        if constexpr (kOp == Misc::kPow) {
+          if constexpr (std::is_integral<T>::value) {
+            return IntegerPow(x, y);
+          } else {
+            return std::pow(x, y);
+          }
+        } else if constexpr (kOp == Misc::kFloorDiv) {
+          if constexpr (std::is_integral<T>::value) {
+            using U = typename std::make_unsigned<T>::type;
+            if (y == -1)
+              return static_cast<T>(U(0) -
+                                    static_cast<U>(x));  // wraps at the minimum
+            const T q = x / y;
+            return (x % y != 0 && ((x < 0) != (y < 0))) ? static_cast<T>(q - 1)
+                                                        : q;
+          } else {
+            return static_cast<T>(
+                std::floor(static_cast<double>(x) / static_cast<double>(y)));
+          }
+        } else {
+          return FloorMod(x, y);
+        }
+      });
+  return Status::Ok();
+}
+
+template <Misc kOp>
+Status MiscEval(Context* ctx, Node* node) {
+  const OpData* d = static_cast<const OpData*>(node->user_data);
+  const Tensor* a = ctx->input(node, 0);
+  const Tensor* b = ctx->input(node, 1);
+  Tensor* out = ctx->output(node, 0);
+  switch (a->type) {
+    case DType::kFloat32:
+      return MiscTyped<kOp, float>(d, a, b, out);
+    case DType::kInt32:
+      return MiscTyped<kOp, int32_t>(d, a, b, out);
+    default:
+      return MiscTyped<kOp, int64_t>(d, a, b, out);
+  }
+}
+
 }  // namespace
+
+const Registration* RegisterPow() {
+  static const Registration reg = {
+      "POW", InitOpData<OpData>, MiscPrepare<Misc::kPow>, MiscEval<Misc::kPow>};
+  return &reg;
+}
+const Registration* RegisterFloorDiv() {
+  static const Registration reg = {"FLOOR_DIV", InitOpData<OpData>,
+                                   MiscPrepare<Misc::kFloorDiv>,
+                                   MiscEval<Misc::kFloorDiv>};
+  return &reg;
+}
+const Registration* RegisterFloorMod() {
+  static const Registration reg = {"FLOOR_MOD", InitOpData<OpData>,
+                                   MiscPrepare<Misc::kFloorMod>,
+                                   MiscEval<Misc::kFloorMod>};
+  return &reg;
+}
 
 const Registration* RegisterDiv() {
   static const Registration reg = {"DIV", InitOpData<OpData>, DivPrepare,

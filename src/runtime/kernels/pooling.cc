@@ -57,15 +57,30 @@ Status Prepare(Context* ctx, Node* node) {
                      o->padding() == tflite::Padding::VALID,
                  StatusCode::kInvalidModel, "unknown padding %d",
                  static_cast<int>(o->padding()));
-  int out_h, out_w;
-  const Padding2D pad = ComputePadding(
-      o->padding(), data->stride_h, data->stride_w, 1, 1, in->dims[1],
-      in->dims[2], data->filter_h, data->filter_w, &out_h, &out_w);
+  // Output size and padding as TFLite computes them, in 64-bit so that hostile
+  // strides or window sizes cannot overflow.
+  const bool same = o->padding() == tflite::Padding::SAME;
+  auto out_size = [same](int64_t in, int64_t filter, int64_t stride) {
+    return same ? (in + stride - 1) / stride : (in + stride - filter) / stride;
+  };
+  auto padding = [](int64_t in, int64_t filter, int64_t stride, int64_t out) {
+    const int64_t total = (out - 1) * stride + filter - in;
+    return total > 0 ? total / 2 : 0;
+  };
+  const int64_t out_h = out_size(in->dims[1], data->filter_h, data->stride_h);
+  const int64_t out_w = out_size(in->dims[2], data->filter_w, data->stride_w);
   EDGEOPT_ENSURE(out_h >= 0 && out_w >= 0, StatusCode::kInvalidModel,
                  "the %dx%d window does not fit the %dx%d input",
                  data->filter_h, data->filter_w, in->dims[1], in->dims[2]);
-  data->pad_h = pad.height;
-  data->pad_w = pad.width;
+  const int64_t pad_h =
+      padding(in->dims[1], data->filter_h, data->stride_h, out_h);
+  const int64_t pad_w =
+      padding(in->dims[2], data->filter_w, data->stride_w, out_w);
+  EDGEOPT_ENSURE(pad_h <= INT32_MAX / 4 && pad_w <= INT32_MAX / 4,
+                 StatusCode::kInvalidModel, "the %dx%d window is too large",
+                 data->filter_h, data->filter_w);
+  data->pad_h = static_cast<int>(pad_h);
+  data->pad_w = static_cast<int>(pad_w);
   const int activation = static_cast<int>(o->fused_activation_function());
   switch (in->type) {
     case DType::kFloat32:
@@ -87,44 +102,41 @@ Status Prepare(Context* ctx, Node* node) {
                         "pooling does not support type %s",
                         DTypeName(in->type));
   }
-  return ctx->ResizeTensor(out,
-                           MakeDims({in->dims[0], out_h, out_w, in->dims[3]}));
+  EDGEOPT_ENSURE(out_h <= INT32_MAX && out_w <= INT32_MAX,
+                 StatusCode::kInvalidModel, "output is too large");
+  return ctx->ResizeTensor(
+      out, MakeDims({in->dims[0], static_cast<int32_t>(out_h),
+                     static_cast<int32_t>(out_w), in->dims[3]}));
 }
 
-// Calls f(out_offset, in_offsets...) per output element: `reduce(init, visit,
-// finish)`.
+// Reduces each clipped window per channel: acc = init, acc op= v, out =
+// finish(acc, count).
 template <PoolKind kKind, typename T, typename Acc, typename Finish>
 void Pool(const OpData* d, const Tensor* in, Tensor* out, Acc init,
           Finish finish) {
-  const int batches = in->dims[0], in_h = in->dims[1], in_w = in->dims[2],
-            depth = in->dims[3];
-  const int out_h = out->dims[1], out_w = out->dims[2];
+  const int64_t batches = in->dims[0], in_h = in->dims[1], in_w = in->dims[2];
+  const int64_t depth = in->dims[3];
+  const int64_t out_h = out->dims[1], out_w = out->dims[2];
   const T* p = in->Data<T>();
   T* o = out->Data<T>();
-  for (int b = 0; b < batches; ++b) {
-    for (int oy = 0; oy < out_h; ++oy) {
-      const int y0 = oy * d->stride_h - d->pad_h;
-      const int fy_start = std::max(0, -y0);
-      const int fy_end = std::min(d->filter_h, in_h - y0);
-      for (int ox = 0; ox < out_w; ++ox) {
-        const int x0 = ox * d->stride_w - d->pad_w;
-        const int fx_start = std::max(0, -x0);
-        const int fx_end = std::min(d->filter_w, in_w - x0);
-        const int count =
-            std::max(0, fy_end - fy_start) * std::max(0, fx_end - fx_start);
-        T* dst =
-            o + ((static_cast<int64_t>(b) * out_h + oy) * out_w + ox) * depth;
-        for (int c = 0; c < depth; ++c) {
+  for (int64_t b = 0; b < batches; ++b) {
+    for (int64_t oy = 0; oy < out_h; ++oy) {
+      const int64_t y0 = oy * d->stride_h - d->pad_h;
+      const int64_t fy_start = std::max<int64_t>(0, -y0);
+      const int64_t fy_end = std::min<int64_t>(d->filter_h, in_h - y0);
+      for (int64_t ox = 0; ox < out_w; ++ox) {
+        const int64_t x0 = ox * d->stride_w - d->pad_w;
+        const int64_t fx_start = std::max<int64_t>(0, -x0);
+        const int64_t fx_end = std::min<int64_t>(d->filter_w, in_w - x0);
+        const int64_t count = std::max<int64_t>(0, fy_end - fy_start) *
+                              std::max<int64_t>(0, fx_end - fx_start);
+        T* dst = o + ((b * out_h + oy) * out_w + ox) * depth;
+        for (int64_t c = 0; c < depth; ++c) {
           Acc acc = init;
-          for (int fy = fy_start; fy < fy_end; ++fy) {
-            const T* row =
-                p +
-                ((static_cast<int64_t>(b) * in_h + y0 + fy) * in_w + x0) *
-                    depth +
-                c;
-            for (int fx = fx_start; fx < fx_end; ++fx) {
-              const Acc v =
-                  static_cast<Acc>(row[static_cast<int64_t>(fx) * depth]);
+          for (int64_t fy = fy_start; fy < fy_end; ++fy) {
+            const T* row = p + ((b * in_h + y0 + fy) * in_w + x0) * depth + c;
+            for (int64_t fx = fx_start; fx < fx_end; ++fx) {
+              const Acc v = static_cast<Acc>(row[fx * depth]);
               if (kKind == PoolKind::kMax) {
                 acc = v > acc ? v : acc;
               } else if (kKind == PoolKind::kAverage) {
@@ -147,16 +159,19 @@ void PoolQuantized(const OpData* d, const Tensor* in, Tensor* out) {
   if (kKind == PoolKind::kMax) {
     Pool<kKind, T>(d, in, out,
                    static_cast<int32_t>(std::numeric_limits<T>::lowest()),
-                   [lo, hi](int32_t acc, int) {
+                   [lo, hi](int32_t acc, int64_t) {
                      return static_cast<T>(std::min(hi, std::max(lo, acc)));
                    });
   } else {
-    Pool<kKind, T>(d, in, out, int32_t{0}, [lo, hi](int32_t acc, int count) {
-      if (count == 0) return static_cast<T>(std::min(hi, std::max(lo, 0)));
-      const int32_t avg =
-          acc >= 0 ? (acc + count / 2) / count : (acc - count / 2) / count;
-      return static_cast<T>(std::min(hi, std::max(lo, avg)));
-    });
+    // 64-bit sums: the windows of hostile models cannot overflow them.
+    Pool<kKind, T>(
+        d, in, out, int64_t{0}, [lo, hi](int64_t acc, int64_t count) {
+          if (count == 0) return static_cast<T>(std::min(hi, std::max(lo, 0)));
+          const int64_t avg =
+              acc >= 0 ? (acc + count / 2) / count : (acc - count / 2) / count;
+          return static_cast<T>(
+              std::min<int64_t>(hi, std::max<int64_t>(lo, avg)));
+        });
   }
 }
 
@@ -170,7 +185,7 @@ Status Eval(Context* ctx, Node* node) {
       const float lo = d->f_min, hi = d->f_max;
       const float init =
           kKind == PoolKind::kMax ? std::numeric_limits<float>::lowest() : 0.0f;
-      Pool<kKind, float>(d, in, out, init, [lo, hi](float acc, int count) {
+      Pool<kKind, float>(d, in, out, init, [lo, hi](float acc, int64_t count) {
         float v = acc;
         if (kKind == PoolKind::kAverage)
           v = count > 0 ? acc / static_cast<float>(count) : 0.0f;

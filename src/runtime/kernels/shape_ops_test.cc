@@ -108,6 +108,45 @@ TEST(Shape, FeedsReshapeAtPrepareTime) {
     ExpectAgreesWithRef(model, in, ExactInts(), "SHAPE->RESHAPE");
 }
 
+// The converter's Flatten-with-dynamic-batch pattern: SHAPE -> STRIDED_SLICE
+// (batch) -> PACK with -1 -> RESHAPE. Everything before RESHAPE folds at
+// prepare time.
+TEST(Shape, FlattenChainFoldsAtPrepare) {
+  ModelBuilder m;
+  const int x = AddIn(m, F32({2, 3, 4}));
+  const int shape = AddTmp(m, Plain(DType::kInt32, {3}));
+  m.AddOperator(Op::SHAPE, {x}, {shape}, [](fb::FlatBufferBuilder& b) {
+    return MakeOptions(
+        tflite::BuiltinOptions::ShapeOptions,
+        tflite::CreateShapeOptions(b, tflite::TensorType::INT32));
+  });
+  const int batch = AddTmp(m, Plain(DType::kInt32, {}));
+  const int b0 = AddConst<int32_t>(m, Plain(DType::kInt32, {1}), {0});
+  const int b1 = AddConst<int32_t>(m, Plain(DType::kInt32, {1}), {1});
+  m.AddOperator(
+      Op::STRIDED_SLICE, {shape, b0, b1, b1}, {batch},
+      [](fb::FlatBufferBuilder& b) {
+        return MakeOptions(
+            tflite::BuiltinOptions::StridedSliceOptions,
+            tflite::CreateStridedSliceOptions(b, 0, 0, 0, 0, /*shrink=*/1));
+      });
+  const int minus_one = AddConst<int32_t>(m, Plain(DType::kInt32, {}), {-1});
+  const int packed = AddTmp(m, Plain(DType::kInt32, {2}));
+  m.AddOperator(Op::PACK, {batch, minus_one}, {packed},
+                [](fb::FlatBufferBuilder& b) {
+                  return MakeOptions(tflite::BuiltinOptions::PackOptions,
+                                     tflite::CreatePackOptions(b, 2, 0));
+                });
+  m.AddOperator(Op::RESHAPE, {x, packed}, {AddOut(m, F32({2, 12}))});
+  auto model = m.Build();
+  std::vector<NpyArray> in = {RandomFor(F32({2, 3, 4}), 3)};
+  auto out = RunEdgeopt(model, in);
+  ASSERT_TRUE(out.ok()) << out.status().message();
+  EXPECT_EQ((*out)[0].shape, (std::vector<int64_t>{2, 12}));
+  if (TfliteRefAvailable())
+    ExpectAgreesWithRef(model, in, ExactInts(), "SHAPE->...->RESHAPE");
+}
+
 TEST(SqueezeExpandDims, Golden) {
   ModelBuilder m;
   const int x = AddIn(m, F32({1, 3, 1, 2}));

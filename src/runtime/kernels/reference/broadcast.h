@@ -106,6 +106,49 @@ void BroadcastBinary(const BroadcastPlan& p, const TA* a, const TB* b, TO* out,
   }
 }
 
+// Element strides of `in` over the index space of `out` (0 on broadcast
+// dimensions).
+inline void BroadcastStrides(const Dims& in, const Dims& out,
+                             int64_t* strides) {
+  int64_t s = 1;
+  for (int i = out.size - 1; i >= 0; --i) {
+    const int ii = in.size - out.size + i;
+    const int64_t d = ii >= 0 ? in.data[ii] : 1;
+    strides[i] = d == 1 ? 0 : s;
+    s *= d;
+  }
+}
+
+// out[k] = op(a[ia(k)], b[ib(k)], c[ic(k)]) with numpy broadcasting of three
+// inputs.
+template <typename TA, typename TB, typename TC, typename TO, typename Op>
+void BroadcastTernary(const Dims& da, const TA* a, const Dims& db, const TB* b,
+                      const Dims& dc, const TC* c, const Dims& dout, TO* out,
+                      Op op) {
+  const int64_t n = dout.NumElements();
+  if (n == 0) return;
+  int64_t sa[kMaxDims], sb[kMaxDims], sc[kMaxDims];
+  BroadcastStrides(da, dout, sa);
+  BroadcastStrides(db, dout, sb);
+  BroadcastStrides(dc, dout, sc);
+  int64_t index[kMaxDims] = {};
+  int64_t oa = 0, ob = 0, oc = 0;
+  for (int64_t k = 0; k < n; ++k) {
+    out[k] = op(a[oa], b[ob], c[oc]);
+    for (int d = dout.size - 1; d >= 0; --d) {
+      ++index[d];
+      oa += sa[d];
+      ob += sb[d];
+      oc += sc[d];
+      if (index[d] < dout.data[d]) break;
+      oa -= sa[d] * dout.data[d];
+      ob -= sb[d] * dout.data[d];
+      oc -= sc[d] * dout.data[d];
+      index[d] = 0;
+    }
+  }
+}
+
 }  // namespace ref
 }  // namespace rt
 }  // namespace edgeopt
