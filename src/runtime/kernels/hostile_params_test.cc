@@ -160,6 +160,31 @@ TEST(HostileParams, ShapeOps) {
                     op == Op::BROADCAST_TO ? 2 : 1);
       TryModel(m.Build(), {in}, seed, &o);
     }
+    // SPACE_TO_BATCH_ND / BATCH_TO_SPACE_ND / MIRROR_PAD with random blocks and
+    // paddings.
+    for (Op op :
+         {Op::SPACE_TO_BATCH_ND, Op::BATCH_TO_SPACE_ND, Op::MIRROR_PAD}) {
+      ModelBuilder m;
+      const int x = AddIn(m, in);
+      const int nb = f.Int(0, 2) == 0 ? f.Int(0, 4) : std::max(rank - 1, 0);
+      std::vector<int> ins = {x};
+      if (op != Op::MIRROR_PAD) ins.push_back(IntConst(m, f.Params(nb)));
+      const int np =
+          op == Op::MIRROR_PAD ? (f.Int(0, 2) == 0 ? f.Int(0, 6) : rank) : nb;
+      ins.push_back(IntConst(m, f.Params(2 * np), f.Int(0, 3) != 0));
+      const auto mode = static_cast<tflite::MirrorPadMode>(f.Int(0, 1));
+      m.AddOperator(op, ins, {AddOut(m, Spec(t, {1}))},
+                    [op, mode](fb::FlatBufferBuilder& b) {
+                      if (op != Op::MIRROR_PAD) {
+                        return std::make_pair(tflite::BuiltinOptions::NONE,
+                                              fb::Offset<void>());
+                      }
+                      return MakeOptions(
+                          tflite::BuiltinOptions::MirrorPadOptions,
+                          tflite::CreateMirrorPadOptions(b, mode));
+                    });
+      TryModel(m.Build(), {in}, seed, &o);
+    }
     // SQUEEZE with random dims; SPLIT / SPLIT_V / UNPACK with random axis and
     // counts.
     {
