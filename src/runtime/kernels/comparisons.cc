@@ -46,26 +46,23 @@ Status ComparePrepare(Context* ctx, Node* node) {
   OpData* data;
   EDGEOPT_RETURN_IF_ERROR(GetOpData(node, &data));
   Tensor *a, *b, *out;
-  EDGEOPT_RETURN_IF_ERROR(
-      PrepareBroadcastBinary(ctx, node, &a, &b, &out, &data->plan));
-  EDGEOPT_ENSURE(out->type == DType::kBool, StatusCode::kInvalidModel,
-                 "output must be bool, is %s", DTypeName(out->type));
+  EDGEOPT_RETURN_IF_ERROR(PrepareBroadcastBinary(ctx, node, &a, &b, &out, &data->plan));
+  EDGEOPT_ENSURE(out->type == DType::kBool, StatusCode::kInvalidModel, "output must be bool, is %s",
+                 DTypeName(out->type));
   switch (a->type) {
     case DType::kFloat32:
     case DType::kInt32:
     case DType::kInt64:
       return Status::Ok();
     case DType::kBool:
-      EDGEOPT_ENSURE(kCmp == Cmp::kEq || kCmp == Cmp::kNe,
-                     StatusCode::kUnsupported,
+      EDGEOPT_ENSURE(kCmp == Cmp::kEq || kCmp == Cmp::kNe, StatusCode::kUnsupported,
                      "bool inputs can only be compared for (in)equality");
       return Status::Ok();
     case DType::kInt8:
     case DType::kUInt8:
       break;
     default:
-      return MakeStatus(StatusCode::kUnsupported, "type %s is not supported",
-                        DTypeName(a->type));
+      return MakeStatus(StatusCode::kUnsupported, "type %s is not supported", DTypeName(a->type));
   }
   EDGEOPT_RETURN_IF_ERROR(CheckPerTensorQuant(a, "input 0"));
   EDGEOPT_RETURN_IF_ERROR(CheckPerTensorQuant(b, "input 1"));
@@ -75,24 +72,18 @@ Status ComparePrepare(Context* ctx, Node* node) {
 }
 
 template <Cmp kCmp, typename T>
-void CompareTyped(const OpData* d, const Tensor* a, const Tensor* b,
-                  Tensor* out) {
-  ref::BroadcastBinary(
-      d->plan, a->Data<T>(), b->Data<T>(), out->Data<uint8_t>(),
-      [](T x, T y) { return static_cast<uint8_t>(Compare<kCmp>(x, y)); });
+void CompareTyped(const OpData* d, const Tensor* a, const Tensor* b, Tensor* out) {
+  ref::BroadcastBinary(d->plan, a->Data<T>(), b->Data<T>(), out->Data<uint8_t>(),
+                       [](T x, T y) { return static_cast<uint8_t>(Compare<kCmp>(x, y)); });
 }
 
 template <Cmp kCmp, typename T>
-void CompareQuantized(const OpData* d, const Tensor* a, const Tensor* b,
-                      Tensor* out) {
+void CompareQuantized(const OpData* d, const Tensor* a, const Tensor* b, Tensor* out) {
   const int32_t o1 = -a->quant.zero_point, o2 = -b->quant.zero_point;
   ref::BroadcastBinary(
-      d->plan, a->Data<T>(), b->Data<T>(), out->Data<uint8_t>(),
-      [d, o1, o2](T x, T y) {
-        const int32_t sx = quant::MultiplyByQuantizedMultiplier(
-            (o1 + x) * (1 << 8), d->m1, d->s1);
-        const int32_t sy = quant::MultiplyByQuantizedMultiplier(
-            (o2 + y) * (1 << 8), d->m2, d->s2);
+      d->plan, a->Data<T>(), b->Data<T>(), out->Data<uint8_t>(), [d, o1, o2](T x, T y) {
+        const int32_t sx = quant::MultiplyByQuantizedMultiplier((o1 + x) * (1 << 8), d->m1, d->s1);
+        const int32_t sy = quant::MultiplyByQuantizedMultiplier((o2 + y) * (1 << 8), d->m2, d->s2);
         return static_cast<uint8_t>(Compare<kCmp>(sx, sy));
       });
 }
@@ -116,9 +107,7 @@ Status CompareEval(Context* ctx, Node* node) {
     case DType::kBool:  // bytes; any non-zero byte is true
       ref::BroadcastBinary(
           d->plan, a->Data<uint8_t>(), b->Data<uint8_t>(), out->Data<uint8_t>(),
-          [](uint8_t x, uint8_t y) {
-            return static_cast<uint8_t>(Compare<kCmp>(x != 0, y != 0));
-          });
+          [](uint8_t x, uint8_t y) { return static_cast<uint8_t>(Compare<kCmp>(x != 0, y != 0)); });
       break;
     case DType::kInt8:
       CompareQuantized<kCmp, int8_t>(d, a, b, out);
@@ -138,8 +127,7 @@ Status LogicalPrepare(Context* ctx, Node* node) {
   OpData* data;
   EDGEOPT_RETURN_IF_ERROR(GetOpData(node, &data));
   Tensor *a, *b, *out;
-  EDGEOPT_RETURN_IF_ERROR(
-      PrepareBroadcastBinary(ctx, node, &a, &b, &out, &data->plan));
+  EDGEOPT_RETURN_IF_ERROR(PrepareBroadcastBinary(ctx, node, &a, &b, &out, &data->plan));
   EDGEOPT_RETURN_IF_ERROR(CheckTensorType(a, DType::kBool, "input 0"));
   return CheckTensorType(out, DType::kBool, "output");
 }
@@ -147,13 +135,11 @@ Status LogicalPrepare(Context* ctx, Node* node) {
 template <bool kAnd>
 Status LogicalEval(Context* ctx, Node* node) {
   const OpData* d = static_cast<const OpData*>(node->user_data);
-  ref::BroadcastBinary(d->plan, ctx->input(node, 0)->Data<uint8_t>(),
-                       ctx->input(node, 1)->Data<uint8_t>(),
-                       ctx->output(node, 0)->Data<uint8_t>(),
-                       [](uint8_t x, uint8_t y) {
-                         return static_cast<uint8_t>(kAnd ? (x != 0 && y != 0)
-                                                          : (x != 0 || y != 0));
-                       });
+  ref::BroadcastBinary(
+      d->plan, ctx->input(node, 0)->Data<uint8_t>(), ctx->input(node, 1)->Data<uint8_t>(),
+      ctx->output(node, 0)->Data<uint8_t>(), [](uint8_t x, uint8_t y) {
+        return static_cast<uint8_t>(kAnd ? (x != 0 && y != 0) : (x != 0 || y != 0));
+      });
   return Status::Ok();
 }
 
@@ -198,8 +184,8 @@ Status SelectPrepare(Context* ctx, Node* node) {
   EDGEOPT_RETURN_IF_ERROR(CheckTensorType(cond, DType::kBool, "condition"));
   EDGEOPT_RETURN_IF_ERROR(CheckSameType(x, y, "input 1", "input 2"));
   EDGEOPT_RETURN_IF_ERROR(CheckSameType(x, out, "input 1", "output"));
-  EDGEOPT_ENSURE(DTypeSize(x->type) != 0, StatusCode::kUnsupported,
-                 "type %s is not supported", DTypeName(x->type));
+  EDGEOPT_ENSURE(DTypeSize(x->type) != 0, StatusCode::kUnsupported, "type %s is not supported",
+                 DTypeName(x->type));
   Dims dims;
   data->cond_dims = cond->dims;
   if (kV2) {
@@ -210,8 +196,7 @@ Status SelectPrepare(Context* ctx, Node* node) {
     EDGEOPT_RETURN_IF_ERROR(CheckSameDims(x, y, "input 1", "input 2"));
     dims = x->dims;
     if (cond->dims != x->dims) {
-      EDGEOPT_ENSURE(cond->dims.size == 1 && x->dims.size >= 1 &&
-                         cond->dims[0] == x->dims[0],
+      EDGEOPT_ENSURE(cond->dims.size == 1 && x->dims.size >= 1 && cond->dims[0] == x->dims[0],
                      StatusCode::kInvalidModel,
                      "condition %s must have the inputs' shape %s or match "
                      "their first dimension",
@@ -224,10 +209,10 @@ Status SelectPrepare(Context* ctx, Node* node) {
 }
 
 template <typename T>
-void SelectTyped(const SelectData* d, const Tensor* c, const Tensor* x,
-                 const Tensor* y, Tensor* out) {
-  ref::BroadcastTernary(d->cond_dims, c->Data<uint8_t>(), x->dims, x->Data<T>(),
-                        y->dims, y->Data<T>(), out->dims, out->Data<T>(),
+void SelectTyped(const SelectData* d, const Tensor* c, const Tensor* x, const Tensor* y,
+                 Tensor* out) {
+  ref::BroadcastTernary(d->cond_dims, c->Data<uint8_t>(), x->dims, x->Data<T>(), y->dims,
+                        y->Data<T>(), out->dims, out->Data<T>(),
                         [](uint8_t cv, T a, T b) { return cv != 0 ? a : b; });
 }
 
@@ -256,50 +241,41 @@ Status SelectEval(Context* ctx, Node* node) {
 
 template <Cmp kCmp>
 const Registration* MakeCompare(const char* name) {
-  static const Registration reg = {name, InitOpData<OpData>,
-                                   ComparePrepare<kCmp>, CompareEval<kCmp>};
+  static const Registration reg = {name, InitOpData<OpData>, ComparePrepare<kCmp>,
+                                   CompareEval<kCmp>};
   return &reg;
 }
 
 }  // namespace
 
 const Registration* RegisterEqual() { return MakeCompare<Cmp::kEq>("EQUAL"); }
-const Registration* RegisterNotEqual() {
-  return MakeCompare<Cmp::kNe>("NOT_EQUAL");
-}
+const Registration* RegisterNotEqual() { return MakeCompare<Cmp::kNe>("NOT_EQUAL"); }
 const Registration* RegisterLess() { return MakeCompare<Cmp::kLt>("LESS"); }
-const Registration* RegisterLessEqual() {
-  return MakeCompare<Cmp::kLe>("LESS_EQUAL");
-}
-const Registration* RegisterGreater() {
-  return MakeCompare<Cmp::kGt>("GREATER");
-}
-const Registration* RegisterGreaterEqual() {
-  return MakeCompare<Cmp::kGe>("GREATER_EQUAL");
-}
+const Registration* RegisterLessEqual() { return MakeCompare<Cmp::kLe>("LESS_EQUAL"); }
+const Registration* RegisterGreater() { return MakeCompare<Cmp::kGt>("GREATER"); }
+const Registration* RegisterGreaterEqual() { return MakeCompare<Cmp::kGe>("GREATER_EQUAL"); }
 const Registration* RegisterLogicalAnd() {
-  static const Registration reg = {"LOGICAL_AND", InitOpData<OpData>,
-                                   LogicalPrepare<true>, LogicalEval<true>};
+  static const Registration reg = {"LOGICAL_AND", InitOpData<OpData>, LogicalPrepare<true>,
+                                   LogicalEval<true>};
   return &reg;
 }
 const Registration* RegisterLogicalOr() {
-  static const Registration reg = {"LOGICAL_OR", InitOpData<OpData>,
-                                   LogicalPrepare<false>, LogicalEval<false>};
+  static const Registration reg = {"LOGICAL_OR", InitOpData<OpData>, LogicalPrepare<false>,
+                                   LogicalEval<false>};
   return &reg;
 }
 const Registration* RegisterLogicalNot() {
-  static const Registration reg = {"LOGICAL_NOT", nullptr, LogicalNotPrepare,
-                                   LogicalNotEval};
+  static const Registration reg = {"LOGICAL_NOT", nullptr, LogicalNotPrepare, LogicalNotEval};
   return &reg;
 }
 const Registration* RegisterSelect() {
-  static const Registration reg = {"SELECT", InitOpData<SelectData>,
-                                   SelectPrepare<false>, SelectEval};
+  static const Registration reg = {"SELECT", InitOpData<SelectData>, SelectPrepare<false>,
+                                   SelectEval};
   return &reg;
 }
 const Registration* RegisterSelectV2() {
-  static const Registration reg = {"SELECT_V2", InitOpData<SelectData>,
-                                   SelectPrepare<true>, SelectEval};
+  static const Registration reg = {"SELECT_V2", InitOpData<SelectData>, SelectPrepare<true>,
+                                   SelectEval};
   return &reg;
 }
 

@@ -25,8 +25,8 @@ class Fuzz {
   }
   // Mostly small values, sometimes extremes.
   int32_t Param() {
-    static const int32_t kExtremes[] = {
-        INT32_MIN, -1000000, -7, -2, -1, 0, 1, 2, 3, 5, 1000000, INT32_MAX};
+    static const int32_t kExtremes[] = {INT32_MIN, -1000000, -7, -2, -1,      0,
+                                        1,         2,        3,  5,  1000000, INT32_MAX};
     if (rng_() % 4 == 0) return kExtremes[rng_() % 12];
     return Int(-4, 6);
   }
@@ -41,8 +41,7 @@ class Fuzz {
     return v;
   }
   DType Type() {
-    static const DType kTypes[] = {DType::kFloat32, DType::kInt8, DType::kUInt8,
-                                   DType::kInt32};
+    static const DType kTypes[] = {DType::kFloat32, DType::kInt8, DType::kUInt8, DType::kInt32};
     return kTypes[rng_() % 4];
   }
 
@@ -56,13 +55,10 @@ TSpec Spec(DType t, std::vector<int32_t> shape) {
   return s;
 }
 
-int IntConst(ModelBuilder& m, const std::vector<int32_t>& v,
-             bool as_matrix = false) {
+int IntConst(ModelBuilder& m, const std::vector<int32_t>& v, bool as_matrix = false) {
   const int32_t n = static_cast<int32_t>(v.size());
   return AddConst<int32_t>(
-      m,
-      Plain(DType::kInt32, as_matrix ? std::vector<int32_t>{n / 2, 2}
-                                     : std::vector<int32_t>{n}),
+      m, Plain(DType::kInt32, as_matrix ? std::vector<int32_t>{n / 2, 2} : std::vector<int32_t>{n}),
       v);
 }
 
@@ -72,10 +68,9 @@ struct Outcome {
   int rejected = 0, ran = 0, eval_errors = 0;
 };
 
-void TryModel(const std::vector<uint8_t>& model, std::vector<TSpec> inputs,
-              uint32_t seed, Outcome* outcome) {
-  auto interp = rt::Interpreter::Create(model.data(), model.size(),
-                                        rt::InterpreterOptions());
+void TryModel(const std::vector<uint8_t>& model, std::vector<TSpec> inputs, uint32_t seed,
+              Outcome* outcome) {
+  auto interp = rt::Interpreter::Create(model.data(), model.size(), rt::InterpreterOptions());
   if (!interp.ok()) {
     EXPECT_FALSE(interp.status().message().empty());
     ++outcome->rejected;
@@ -95,8 +90,7 @@ void TryModel(const std::vector<uint8_t>& model, std::vector<TSpec> inputs,
   }
   for (int i = 0; i < (*interp)->num_outputs(); ++i) {
     const rt::Tensor* t = (*interp)->output_tensor(i);
-    EXPECT_EQ(static_cast<size_t>(t->dims.NumElements()) * DTypeSize(t->type),
-              t->bytes);
+    EXPECT_EQ(static_cast<size_t>(t->dims.NumElements()) * DTypeSize(t->type), t->bytes);
   }
   ++outcome->ran;
 }
@@ -127,21 +121,20 @@ TEST(HostileParams, ShapeOps) {
       const int x = AddIn(m, in);
       const int b = IntConst(m, f.Params(n)), e = IntConst(m, f.Params(n)),
                 s = IntConst(m, f.Params(n));
-      const int bm = f.Int(0, 31), em = f.Int(0, 31), el = f.Int(0, 3),
-                na = f.Int(0, 7), sh = f.Int(0, 31);
+      const int bm = f.Int(0, 31), em = f.Int(0, 31), el = f.Int(0, 3), na = f.Int(0, 7),
+                sh = f.Int(0, 31);
       const bool off = f.Int(0, 3) == 0;
-      m.AddOperator(
-          Op::STRIDED_SLICE, {x, b, e, s}, {AddOut(m, Spec(t, {1}))},
-          [=](fb::FlatBufferBuilder& bb) {
-            return MakeOptions(
-                tflite::BuiltinOptions::StridedSliceOptions,
-                tflite::CreateStridedSliceOptions(bb, bm, em, el, na, sh, off));
-          });
+      m.AddOperator(Op::STRIDED_SLICE, {x, b, e, s}, {AddOut(m, Spec(t, {1}))},
+                    [=](fb::FlatBufferBuilder& bb) {
+                      return MakeOptions(
+                          tflite::BuiltinOptions::StridedSliceOptions,
+                          tflite::CreateStridedSliceOptions(bb, bm, em, el, na, sh, off));
+                    });
       TryModel(m.Build(), {in}, seed, &o);
     }
     // SLICE, PAD, PADV2, TRANSPOSE, TILE, BROADCAST_TO, EXPAND_DIMS.
-    for (Op op : {Op::SLICE, Op::PAD, Op::PADV2, Op::TRANSPOSE, Op::TILE,
-                  Op::BROADCAST_TO, Op::EXPAND_DIMS}) {
+    for (Op op : {Op::SLICE, Op::PAD, Op::PADV2, Op::TRANSPOSE, Op::TILE, Op::BROADCAST_TO,
+                  Op::EXPAND_DIMS}) {
       ModelBuilder m;
       const int x = AddIn(m, in);
       std::vector<int> ins = {x};
@@ -153,36 +146,29 @@ TEST(HostileParams, ShapeOps) {
         ins.push_back(IntConst(m, f.Params(2 * n), f.Int(0, 3) != 0));
         if (op == Op::PADV2) ins.push_back(AddConst<float>(m, F32({}), {1.0f}));
       } else {
-        ins.push_back(
-            IntConst(m, f.Params(op == Op::EXPAND_DIMS ? f.Int(0, 2) : n)));
+        ins.push_back(IntConst(m, f.Params(op == Op::EXPAND_DIMS ? f.Int(0, 2) : n)));
       }
-      m.AddOperator(op, ins, {AddOut(m, Spec(t, {1}))}, nullptr,
-                    op == Op::BROADCAST_TO ? 2 : 1);
+      m.AddOperator(op, ins, {AddOut(m, Spec(t, {1}))}, nullptr, op == Op::BROADCAST_TO ? 2 : 1);
       TryModel(m.Build(), {in}, seed, &o);
     }
     // SPACE_TO_BATCH_ND / BATCH_TO_SPACE_ND / MIRROR_PAD with random blocks and
     // paddings.
-    for (Op op :
-         {Op::SPACE_TO_BATCH_ND, Op::BATCH_TO_SPACE_ND, Op::MIRROR_PAD}) {
+    for (Op op : {Op::SPACE_TO_BATCH_ND, Op::BATCH_TO_SPACE_ND, Op::MIRROR_PAD}) {
       ModelBuilder m;
       const int x = AddIn(m, in);
       const int nb = f.Int(0, 2) == 0 ? f.Int(0, 4) : std::max(rank - 1, 0);
       std::vector<int> ins = {x};
       if (op != Op::MIRROR_PAD) ins.push_back(IntConst(m, f.Params(nb)));
-      const int np =
-          op == Op::MIRROR_PAD ? (f.Int(0, 2) == 0 ? f.Int(0, 6) : rank) : nb;
+      const int np = op == Op::MIRROR_PAD ? (f.Int(0, 2) == 0 ? f.Int(0, 6) : rank) : nb;
       ins.push_back(IntConst(m, f.Params(2 * np), f.Int(0, 3) != 0));
       const auto mode = static_cast<tflite::MirrorPadMode>(f.Int(0, 1));
-      m.AddOperator(op, ins, {AddOut(m, Spec(t, {1}))},
-                    [op, mode](fb::FlatBufferBuilder& b) {
-                      if (op != Op::MIRROR_PAD) {
-                        return std::make_pair(tflite::BuiltinOptions::NONE,
-                                              fb::Offset<void>());
-                      }
-                      return MakeOptions(
-                          tflite::BuiltinOptions::MirrorPadOptions,
-                          tflite::CreateMirrorPadOptions(b, mode));
-                    });
+      m.AddOperator(op, ins, {AddOut(m, Spec(t, {1}))}, [op, mode](fb::FlatBufferBuilder& b) {
+        if (op != Op::MIRROR_PAD) {
+          return std::make_pair(tflite::BuiltinOptions::NONE, fb::Offset<void>());
+        }
+        return MakeOptions(tflite::BuiltinOptions::MirrorPadOptions,
+                           tflite::CreateMirrorPadOptions(b, mode));
+      });
       TryModel(m.Build(), {in}, seed, &o);
     }
     // SQUEEZE with random dims; SPLIT / SPLIT_V / UNPACK with random axis and
@@ -191,12 +177,10 @@ TEST(HostileParams, ShapeOps) {
       ModelBuilder m;
       const int x = AddIn(m, in);
       const std::vector<int32_t> dims = f.Params(f.Int(0, 3));
-      m.AddOperator(Op::SQUEEZE, {x}, {AddOut(m, Spec(t, {1}))},
-                    [dims](fb::FlatBufferBuilder& b) {
-                      return MakeOptions(tflite::BuiltinOptions::SqueezeOptions,
-                                         tflite::CreateSqueezeOptions(
-                                             b, b.CreateVector(dims)));
-                    });
+      m.AddOperator(Op::SQUEEZE, {x}, {AddOut(m, Spec(t, {1}))}, [dims](fb::FlatBufferBuilder& b) {
+        return MakeOptions(tflite::BuiltinOptions::SqueezeOptions,
+                           tflite::CreateSqueezeOptions(b, b.CreateVector(dims)));
+      });
       TryModel(m.Build(), {in}, seed, &o);
     }
     {
@@ -207,17 +191,14 @@ TEST(HostileParams, ShapeOps) {
         const int axis = IntConst(m, {f.Param()});
         const int x = AddIn(m, in);
         std::vector<int> out_ids;
-        for (int i = 0; i < outs; ++i)
-          out_ids.push_back(AddOut(m, Spec(t, {1})));
+        for (int i = 0; i < outs; ++i) out_ids.push_back(AddOut(m, Spec(t, {1})));
         if (op == Op::SPLIT) {
-          m.AddOperator(
-              op, {axis, x}, out_ids, [num](fb::FlatBufferBuilder& b) {
-                return MakeOptions(tflite::BuiltinOptions::SplitOptions,
-                                   tflite::CreateSplitOptions(b, num));
-              });
+          m.AddOperator(op, {axis, x}, out_ids, [num](fb::FlatBufferBuilder& b) {
+            return MakeOptions(tflite::BuiltinOptions::SplitOptions,
+                               tflite::CreateSplitOptions(b, num));
+          });
         } else if (op == Op::SPLIT_V) {
-          m.AddOperator(op, {x, IntConst(m, f.Params(f.Int(0, 5))), axis},
-                        out_ids);
+          m.AddOperator(op, {x, IntConst(m, f.Params(f.Int(0, 5))), axis}, out_ids);
         } else {
           const int ax = f.Param();
           m.AddOperator(op, {x}, out_ids, [num, ax](fb::FlatBufferBuilder& b) {
@@ -235,16 +216,14 @@ TEST(HostileParams, ShapeOps) {
       for (Op op : {Op::CONCATENATION, Op::PACK}) {
         ModelBuilder m;
         const int x = AddIn(m, in), y = AddIn(m, in2);
-        m.AddOperator(
-            op, {x, y}, {AddOut(m, Spec(t, {1}))},
-            [op, ax](fb::FlatBufferBuilder& b) {
-              if (op == Op::PACK) {
-                return MakeOptions(tflite::BuiltinOptions::PackOptions,
-                                   tflite::CreatePackOptions(b, 2, ax));
-              }
-              return MakeOptions(tflite::BuiltinOptions::ConcatenationOptions,
-                                 tflite::CreateConcatenationOptions(b, ax));
-            });
+        m.AddOperator(op, {x, y}, {AddOut(m, Spec(t, {1}))}, [op, ax](fb::FlatBufferBuilder& b) {
+          if (op == Op::PACK) {
+            return MakeOptions(tflite::BuiltinOptions::PackOptions,
+                               tflite::CreatePackOptions(b, 2, ax));
+          }
+          return MakeOptions(tflite::BuiltinOptions::ConcatenationOptions,
+                             tflite::CreateConcatenationOptions(b, ax));
+        });
         TryModel(m.Build(), {in, in2}, seed, &o);
       }
     }
@@ -257,31 +236,25 @@ TEST(HostileParams, ShapeOps) {
       const int ax = f.Param(), bd = f.Int(-2, 2);
       m.AddOperator(Op::GATHER, {x, idx}, {AddOut(m, Spec(t, {1}))},
                     [ax, bd](fb::FlatBufferBuilder& b) {
-                      return MakeOptions(
-                          tflite::BuiltinOptions::GatherOptions,
-                          tflite::CreateGatherOptions(b, ax, bd));
+                      return MakeOptions(tflite::BuiltinOptions::GatherOptions,
+                                         tflite::CreateGatherOptions(b, ax, bd));
                     });
       TryModel(m.Build(), {in}, seed, &o);
     }
     for (Op op : {Op::MEAN, Op::SUM, Op::REDUCE_MAX, Op::ARG_MAX}) {
       ModelBuilder m;
       const int x = AddIn(m, in);
-      const int axes =
-          IntConst(m, f.Params(op == Op::ARG_MAX ? 1 : f.Int(0, 4)));
+      const int axes = IntConst(m, f.Params(op == Op::ARG_MAX ? 1 : f.Int(0, 4)));
       const bool keep = f.Int(0, 1) == 1;
-      const TSpec out =
-          op == Op::ARG_MAX ? Plain(DType::kInt32, {1}) : Spec(t, {1});
-      m.AddOperator(
-          op, {x, axes}, {AddOut(m, out)},
-          [op, keep](fb::FlatBufferBuilder& b) {
-            if (op == Op::ARG_MAX) {
-              return MakeOptions(
-                  tflite::BuiltinOptions::ArgMaxOptions,
-                  tflite::CreateArgMaxOptions(b, tflite::TensorType::INT32));
-            }
-            return MakeOptions(tflite::BuiltinOptions::ReducerOptions,
-                               tflite::CreateReducerOptions(b, keep));
-          });
+      const TSpec out = op == Op::ARG_MAX ? Plain(DType::kInt32, {1}) : Spec(t, {1});
+      m.AddOperator(op, {x, axes}, {AddOut(m, out)}, [op, keep](fb::FlatBufferBuilder& b) {
+        if (op == Op::ARG_MAX) {
+          return MakeOptions(tflite::BuiltinOptions::ArgMaxOptions,
+                             tflite::CreateArgMaxOptions(b, tflite::TensorType::INT32));
+        }
+        return MakeOptions(tflite::BuiltinOptions::ReducerOptions,
+                           tflite::CreateReducerOptions(b, keep));
+      });
       TryModel(m.Build(), {in}, seed, &o);
     }
   }
@@ -299,8 +272,7 @@ TEST(HostileParams, ImageOps) {
   Outcome o;
   for (int it = 0; it < kIterations; ++it) {
     const DType t = f.Type() == DType::kInt32 ? DType::kFloat32 : f.Type();
-    std::vector<int32_t> shape = {f.Int(0, 2), f.Int(0, 6), f.Int(0, 6),
-                                  f.Int(0, 4)};
+    std::vector<int32_t> shape = {f.Int(0, 2), f.Int(0, 6), f.Int(0, 6), f.Int(0, 4)};
     if (f.Int(0, 5) == 0) shape.pop_back();
     const TSpec in = Spec(t, shape);
     const uint32_t seed = static_cast<uint32_t>(it);
@@ -308,31 +280,26 @@ TEST(HostileParams, ImageOps) {
       ModelBuilder m;
       const int x = AddIn(m, in);
       const int sw = f.Param(), sh = f.Param(), fw = f.Param(), fh = f.Param();
-      const auto pad = f.Int(0, 3) == 0
-                           ? static_cast<tflite::Padding>(f.Int(2, 9))
-                           : static_cast<tflite::Padding>(f.Int(0, 1));
-      m.AddOperator(op, {x}, {AddOut(m, Spec(t, {1}))},
-                    [=](fb::FlatBufferBuilder& b) {
-                      return MakeOptions(
-                          tflite::BuiltinOptions::Pool2DOptions,
-                          tflite::CreatePool2DOptions(b, pad, sw, sh, fw, fh));
-                    });
+      const auto pad = f.Int(0, 3) == 0 ? static_cast<tflite::Padding>(f.Int(2, 9))
+                                        : static_cast<tflite::Padding>(f.Int(0, 1));
+      m.AddOperator(op, {x}, {AddOut(m, Spec(t, {1}))}, [=](fb::FlatBufferBuilder& b) {
+        return MakeOptions(tflite::BuiltinOptions::Pool2DOptions,
+                           tflite::CreatePool2DOptions(b, pad, sw, sh, fw, fh));
+      });
       TryModel(m.Build(), {in}, seed, &o);
     }
     for (Op op : {Op::SPACE_TO_DEPTH, Op::DEPTH_TO_SPACE}) {
       ModelBuilder m;
       const int x = AddIn(m, in);
       const int bs = f.Param();
-      m.AddOperator(
-          op, {x}, {AddOut(m, Spec(t, {1}))},
-          [op, bs](fb::FlatBufferBuilder& b) {
-            if (op == Op::SPACE_TO_DEPTH) {
-              return MakeOptions(tflite::BuiltinOptions::SpaceToDepthOptions,
-                                 tflite::CreateSpaceToDepthOptions(b, bs));
-            }
-            return MakeOptions(tflite::BuiltinOptions::DepthToSpaceOptions,
-                               tflite::CreateDepthToSpaceOptions(b, bs));
-          });
+      m.AddOperator(op, {x}, {AddOut(m, Spec(t, {1}))}, [op, bs](fb::FlatBufferBuilder& b) {
+        if (op == Op::SPACE_TO_DEPTH) {
+          return MakeOptions(tflite::BuiltinOptions::SpaceToDepthOptions,
+                             tflite::CreateSpaceToDepthOptions(b, bs));
+        }
+        return MakeOptions(tflite::BuiltinOptions::DepthToSpaceOptions,
+                           tflite::CreateDepthToSpaceOptions(b, bs));
+      });
       TryModel(m.Build(), {in}, seed, &o);
     }
     for (Op op : {Op::RESIZE_BILINEAR, Op::RESIZE_NEAREST_NEIGHBOR}) {
@@ -340,18 +307,14 @@ TEST(HostileParams, ImageOps) {
       const int x = AddIn(m, in);
       const int size = IntConst(m, {f.Int(-1, 9), f.Int(-1, 9)});
       const bool align = f.Int(0, 1), half = f.Int(0, 1);
-      m.AddOperator(
-          op, {x, size}, {AddOut(m, Spec(t, {1}))},
-          [=](fb::FlatBufferBuilder& b) {
-            if (op == Op::RESIZE_BILINEAR) {
-              return MakeOptions(
-                  tflite::BuiltinOptions::ResizeBilinearOptions,
-                  tflite::CreateResizeBilinearOptions(b, align, half));
-            }
-            return MakeOptions(
-                tflite::BuiltinOptions::ResizeNearestNeighborOptions,
-                tflite::CreateResizeNearestNeighborOptions(b, align, half));
-          });
+      m.AddOperator(op, {x, size}, {AddOut(m, Spec(t, {1}))}, [=](fb::FlatBufferBuilder& b) {
+        if (op == Op::RESIZE_BILINEAR) {
+          return MakeOptions(tflite::BuiltinOptions::ResizeBilinearOptions,
+                             tflite::CreateResizeBilinearOptions(b, align, half));
+        }
+        return MakeOptions(tflite::BuiltinOptions::ResizeNearestNeighborOptions,
+                           tflite::CreateResizeNearestNeighborOptions(b, align, half));
+      });
       TryModel(m.Build(), {in}, seed, &o);
     }
   }
@@ -371,8 +334,7 @@ TEST(HostileParams, ZeroSizeTensors) {
     ModelBuilder m;
     const TSpec f = F32(shape), q = Q(DType::kInt8, shape, 0.1f, 0);
     const int x = AddIn(m, f), y = AddIn(m, q);
-    for (Op op :
-         {Op::RELU, Op::TANH, Op::LOGISTIC, Op::EXP, Op::ABS, Op::HARD_SWISH}) {
+    for (Op op : {Op::RELU, Op::TANH, Op::LOGISTIC, Op::EXP, Op::ABS, Op::HARD_SWISH}) {
       m.AddOperator(op, {x}, {AddOut(m, f)});
     }
     m.AddOperator(Op::ADD, {x, x}, {AddOut(m, f)});
@@ -380,8 +342,7 @@ TEST(HostileParams, ZeroSizeTensors) {
     m.AddOperator(Op::SOFTMAX, {x}, {AddOut(m, f)});
     m.AddOperator(Op::DEQUANTIZE, {y}, {AddOut(m, f)});
     m.AddOperator(Op::QUANTIZE, {x}, {AddOut(m, q)});
-    m.AddOperator(Op::LOGISTIC, {y},
-                  {AddOut(m, Q(DType::kInt8, shape, 1.0f / 256, -128))});
+    m.AddOperator(Op::LOGISTIC, {y}, {AddOut(m, Q(DType::kInt8, shape, 1.0f / 256, -128))});
     TryModel(m.Build(), {f, q}, 3, &o);
   }
   EXPECT_EQ(o.ran, 3);

@@ -30,66 +30,55 @@ Status Prepare(Context* ctx, Node* node) {
   EDGEOPT_RETURN_IF_ERROR(GetInputChecked(ctx, node, 2, &pads_t));
   EDGEOPT_RETURN_IF_ERROR(GetOutputChecked(ctx, node, 0, &out));
   EDGEOPT_RETURN_IF_ERROR(CheckSameType(in, out, "input", "output"));
-  EDGEOPT_ENSURE(DTypeSize(in->type) != 0, StatusCode::kUnsupported,
-                 "type %s is not supported", DTypeName(in->type));
+  EDGEOPT_ENSURE(DTypeSize(in->type) != 0, StatusCode::kUnsupported, "type %s is not supported",
+                 DTypeName(in->type));
   int64_t block[kMaxDims], pads[2 * kMaxDims];
   int m, np;
+  EDGEOPT_RETURN_IF_ERROR(ReadConstInts(block_t, "block_shape", block, kMaxBlockDims, &m));
   EDGEOPT_RETURN_IF_ERROR(
-      ReadConstInts(block_t, "block_shape", block, kMaxBlockDims, &m));
-  EDGEOPT_RETURN_IF_ERROR(ReadConstInts(pads_t, kToBatch ? "paddings" : "crops",
-                                        pads, 2 * kMaxDims, &np));
+      ReadConstInts(pads_t, kToBatch ? "paddings" : "crops", pads, 2 * kMaxDims, &np));
   const int rank = in->dims.size;
-  EDGEOPT_ENSURE(
-      m >= 1 && rank >= m + 1, StatusCode::kInvalidModel,
-      "block_shape has %d entries; the input (rank %d) needs at least %d dims",
-      m, rank, m + 1);
-  EDGEOPT_ENSURE(np == 2 * m, StatusCode::kInvalidModel,
-                 "%s must have %d x 2 entries, has %d",
+  EDGEOPT_ENSURE(m >= 1 && rank >= m + 1, StatusCode::kInvalidModel,
+                 "block_shape has %d entries; the input (rank %d) needs at least %d dims", m, rank,
+                 m + 1);
+  EDGEOPT_ENSURE(np == 2 * m, StatusCode::kInvalidModel, "%s must have %d x 2 entries, has %d",
                  kToBatch ? "paddings" : "crops", m, np);
   data->m = m;
   Dims dims = in->dims;
   int64_t block_prod = 1;
   for (int i = 0; i < m; ++i) {
-    EDGEOPT_ENSURE(block[i] >= 1 && block[i] <= INT32_MAX,
-                   StatusCode::kInvalidModel,
-                   "block_shape[%d] is %lld; it must be >= 1", i,
-                   static_cast<long long>(block[i]));
-    EDGEOPT_ENSURE(pads[2 * i] >= 0 && pads[2 * i + 1] >= 0,
-                   StatusCode::kInvalidModel,
-                   "%s for dimension %d must be >= 0",
-                   kToBatch ? "paddings" : "crops", i + 1);
+    EDGEOPT_ENSURE(block[i] >= 1 && block[i] <= INT32_MAX, StatusCode::kInvalidModel,
+                   "block_shape[%d] is %lld; it must be >= 1", i, static_cast<long long>(block[i]));
+    EDGEOPT_ENSURE(pads[2 * i] >= 0 && pads[2 * i + 1] >= 0, StatusCode::kInvalidModel,
+                   "%s for dimension %d must be >= 0", kToBatch ? "paddings" : "crops", i + 1);
     block_prod *= block[i];
-    EDGEOPT_ENSURE(block_prod <= INT32_MAX, StatusCode::kInvalidModel,
-                   "block is too large");
+    EDGEOPT_ENSURE(block_prod <= INT32_MAX, StatusCode::kInvalidModel, "block is too large");
     data->block[i] = block[i];
     data->before[i] = pads[2 * i];
     const int64_t dim = in->dims[1 + i];
     int64_t size;
     if (kToBatch) {
       const int64_t padded = dim + pads[2 * i] + pads[2 * i + 1];
-      EDGEOPT_ENSURE(
-          padded % block[i] == 0, StatusCode::kInvalidModel,
-          "padded dimension %d (%lld) is not a multiple of block %lld", i + 1,
-          static_cast<long long>(padded), static_cast<long long>(block[i]));
+      EDGEOPT_ENSURE(padded % block[i] == 0, StatusCode::kInvalidModel,
+                     "padded dimension %d (%lld) is not a multiple of block %lld", i + 1,
+                     static_cast<long long>(padded), static_cast<long long>(block[i]));
       size = padded / block[i];
     } else {
       size = dim * block[i] - pads[2 * i] - pads[2 * i + 1];
       EDGEOPT_ENSURE(size >= 0, StatusCode::kInvalidModel,
                      "crops remove more than dimension %d holds", i + 1);
     }
-    EDGEOPT_ENSURE(size <= INT32_MAX, StatusCode::kInvalidModel,
-                   "output is too large");
+    EDGEOPT_ENSURE(size <= INT32_MAX, StatusCode::kInvalidModel, "output is too large");
     dims.data[1 + i] = static_cast<int32_t>(size);
   }
   if (kToBatch) {
     const int64_t b = in->dims[0] * block_prod;
-    EDGEOPT_ENSURE(b <= INT32_MAX, StatusCode::kInvalidModel,
-                   "output batch is too large");
+    EDGEOPT_ENSURE(b <= INT32_MAX, StatusCode::kInvalidModel, "output batch is too large");
     dims.data[0] = static_cast<int32_t>(b);
   } else {
     EDGEOPT_ENSURE(in->dims[0] % block_prod == 0, StatusCode::kInvalidModel,
-                   "batch %d is not a multiple of the block size %lld",
-                   in->dims[0], static_cast<long long>(block_prod));
+                   "batch %d is not a multiple of the block size %lld", in->dims[0],
+                   static_cast<long long>(block_prod));
     dims.data[0] = static_cast<int32_t>(in->dims[0] / block_prod);
   }
   data->rest = in->dims.FlatSize(1 + m, rank);
@@ -114,8 +103,7 @@ Status Eval(Context* ctx, Node* node) {
       std::memcpy(pad, &v, 2);
     }
   }
-  const Dims& small =
-      kToBatch ? out->dims : in->dims;  // the batched (block) side
+  const Dims& small = kToBatch ? out->dims : in->dims;  // the batched (block) side
   const Dims& large = kToBatch ? in->dims : out->dims;  // the spatial side
   const int64_t batch = large.data[0];
   const int64_t spatial = small.FlatSize(1, 1 + m);
@@ -147,11 +135,9 @@ Status Eval(Context* ctx, Node* node) {
       if (kToBatch) {
         uint8_t* dst = out->data + static_cast<size_t>(small_index) * row;
         if (inside) {
-          std::memcpy(dst, in->data + static_cast<size_t>(large_index) * row,
-                      row);
+          std::memcpy(dst, in->data + static_cast<size_t>(large_index) * row, row);
         } else {
-          for (int64_t k = 0; k < d->rest; ++k)
-            std::memcpy(dst + k * elem, pad, elem);
+          for (int64_t k = 0; k < d->rest; ++k) std::memcpy(dst + k * elem, pad, elem);
         }
       } else if (inside) {
         std::memcpy(out->data + static_cast<size_t>(large_index) * row,
@@ -180,33 +166,28 @@ Status MirrorPrepare(Context* ctx, Node* node) {
   EDGEOPT_RETURN_IF_ERROR(GetInputChecked(ctx, node, 1, &pads_t));
   EDGEOPT_RETURN_IF_ERROR(GetOutputChecked(ctx, node, 0, &out));
   EDGEOPT_RETURN_IF_ERROR(CheckSameType(in, out, "input", "output"));
-  EDGEOPT_ENSURE(DTypeSize(in->type) != 0, StatusCode::kUnsupported,
-                 "type %s is not supported", DTypeName(in->type));
+  EDGEOPT_ENSURE(DTypeSize(in->type) != 0, StatusCode::kUnsupported, "type %s is not supported",
+                 DTypeName(in->type));
   const auto* o = GetOptions<tflite::MirrorPadOptions>(node);
-  data->symmetric =
-      o != nullptr && o->mode() == tflite::MirrorPadMode::SYMMETRIC;
+  data->symmetric = o != nullptr && o->mode() == tflite::MirrorPadMode::SYMMETRIC;
   const int rank = in->dims.size;
   int64_t pads[2 * kMaxDims];
   int count;
-  EDGEOPT_RETURN_IF_ERROR(
-      ReadConstInts(pads_t, "paddings", pads, 2 * kMaxDims, &count));
+  EDGEOPT_RETURN_IF_ERROR(ReadConstInts(pads_t, "paddings", pads, 2 * kMaxDims, &count));
   EDGEOPT_ENSURE(count == 2 * rank, StatusCode::kInvalidModel,
                  "paddings must have %d x 2 entries, has %d", rank, count);
   Dims dims = in->dims;
   for (int d = 0; d < rank; ++d) {
     const int64_t limit = data->symmetric ? in->dims[d] : in->dims[d] - 1;
     for (int k = 0; k < 2; ++k) {
-      EDGEOPT_ENSURE(pads[2 * d + k] >= 0 && pads[2 * d + k] <= limit,
-                     StatusCode::kInvalidModel,
+      EDGEOPT_ENSURE(pads[2 * d + k] >= 0 && pads[2 * d + k] <= limit, StatusCode::kInvalidModel,
                      "padding %lld of dimension %d (size %d) is outside [0, "
                      "%lld] for %s mode",
                      static_cast<long long>(pads[2 * d + k]), d, in->dims[d],
-                     static_cast<long long>(limit),
-                     data->symmetric ? "SYMMETRIC" : "REFLECT");
+                     static_cast<long long>(limit), data->symmetric ? "SYMMETRIC" : "REFLECT");
     }
     data->before[d] = pads[2 * d];
-    dims.data[d] =
-        static_cast<int32_t>(in->dims[d] + pads[2 * d] + pads[2 * d + 1]);
+    dims.data[d] = static_cast<int32_t>(in->dims[d] + pads[2 * d] + pads[2 * d + 1]);
   }
   return ctx->ResizeTensor(out, dims);
 }
@@ -249,18 +230,17 @@ Status MirrorEval(Context* ctx, Node* node) {
 }  // namespace
 
 const Registration* RegisterSpaceToBatchNd() {
-  static const Registration reg = {"SPACE_TO_BATCH_ND", InitOpData<OpData>,
-                                   Prepare<true>, Eval<true>};
+  static const Registration reg = {"SPACE_TO_BATCH_ND", InitOpData<OpData>, Prepare<true>,
+                                   Eval<true>};
   return &reg;
 }
 const Registration* RegisterBatchToSpaceNd() {
-  static const Registration reg = {"BATCH_TO_SPACE_ND", InitOpData<OpData>,
-                                   Prepare<false>, Eval<false>};
+  static const Registration reg = {"BATCH_TO_SPACE_ND", InitOpData<OpData>, Prepare<false>,
+                                   Eval<false>};
   return &reg;
 }
 const Registration* RegisterMirrorPad() {
-  static const Registration reg = {"MIRROR_PAD", InitOpData<MirrorData>,
-                                   MirrorPrepare, MirrorEval};
+  static const Registration reg = {"MIRROR_PAD", InitOpData<MirrorData>, MirrorPrepare, MirrorEval};
   return &reg;
 }
 
