@@ -8,7 +8,7 @@ JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 BUILD ?= build
 CMAKE_FLAGS ?=
 
-.PHONY: all setup build test demo asan sweep fuzz bench cross clean format
+.PHONY: all setup build build-san test demo asan sweep sweep-sample fuzz bench cross clean format
 
 all: build
 
@@ -19,8 +19,37 @@ build: setup
 	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release $(CMAKE_FLAGS) >/dev/null
 	@cmake --build $(BUILD) -j $(JOBS)
 
-test: build
+test: build sweep-sample
 	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS) --timeout 900
+
+# The runtime alone under AddressSanitizer + UBSan, for the robustness sweep.
+SAN_FLAGS = -DCMAKE_BUILD_TYPE=RelWithDebInfo -DEDGEOPT_SANITIZE_ADDRESS=ON \
+  -DEDGEOPT_SANITIZE_UNDEFINED=ON -DEDGEOPT_BUILD_IMPORTERS=OFF -DEDGEOPT_BUILD_TESTS=OFF \
+  -DEDGEOPT_BUILD_BENCH=OFF
+build-san: setup
+	@cmake -S . -B build-san $(SAN_FLAGS) >/dev/null
+	@cmake --build build-san -j $(JOBS) --target edgeopt_sweep
+
+# A sample of the sweep (in make test): every corpus model, 8 truncations + 40 flips.
+sweep-sample: build-san
+	@ASAN_OPTIONS=detect_leaks=1 build-san/edgeopt_sweep --truncations 8 --flips 40 ../shared/corpus
+
+# The full sweep: every corpus model truncated at 64 points and with 1,000 random byte flips.
+sweep: build-san
+	@ASAN_OPTIONS=detect_leaks=1 build-san/edgeopt_sweep --truncations 64 --flips 1000 ../shared/corpus
+
+# libFuzzer on the model loader (clang), seeded with the corpus; FUZZ_SECONDS=600 by default.
+FUZZ_SECONDS ?= 600
+fuzz:
+	@sh scripts/setup.sh --fuzz
+	@CC=clang CXX=clang++ cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	  -DEDGEOPT_FUZZ=ON -DEDGEOPT_SANITIZE_ADDRESS=ON -DEDGEOPT_SANITIZE_UNDEFINED=ON \
+	  -DEDGEOPT_BUILD_IMPORTERS=OFF -DEDGEOPT_BUILD_TESTS=OFF -DEDGEOPT_BUILD_BENCH=OFF >/dev/null
+	@cmake --build build-fuzz -j $(JOBS) --target model_loader_fuzz
+	@mkdir -p build-fuzz/corpus && find ../shared/corpus -name '*.tflite' -size -600k \
+	  -exec cp {} build-fuzz/corpus/ \;
+	@build-fuzz/model_loader_fuzz -max_total_time=$(FUZZ_SECONDS) -max_len=700000 -timeout=20 \
+	  -rss_limit_mb=4096 build-fuzz/corpus
 
 demo: build
 	@sh scripts/demo.sh
@@ -35,7 +64,7 @@ bench: build
 	@sh scripts/bench.sh
 
 clean:
-	rm -rf build build-asan build-fuzz build-aarch64 build-armhf
+	rm -rf build build-asan build-san build-fuzz build-aarch64 build-armhf
 
 format:
 	@find src tools tests bench fuzz include -name '*.cc' -o -name '*.h' | xargs clang-format -i

@@ -81,7 +81,7 @@ bool Graph::IsGraphOutput(int t) const {
   return std::find(outputs.begin(), outputs.end(), t) != outputs.end();
 }
 
-void Graph::RemoveUnusedTensors() {
+std::vector<int> Graph::RemoveUnusedTensors() {
   std::vector<int> used(tensors.size(), 0);
   for (int t : inputs) used[t] = 1;
   for (int t : outputs) used[t] = 1;
@@ -112,6 +112,7 @@ void Graph::RemoveUnusedTensors() {
     fix(n.outputs);
     fix(n.intermediates);
   }
+  return remap;
 }
 
 Status Graph::Validate() const {

@@ -126,8 +126,9 @@ struct Graph {
   // Nodes that read tensor `t` (in order).
   std::vector<int> Consumers(int t) const;
   bool IsGraphOutput(int t) const;
-  // Drops tensors no node or graph input/output refers to, renumbering the rest.
-  void RemoveUnusedTensors();
+  // Drops tensors no node or graph input/output refers to, renumbering the rest. Returns the
+  // map old id -> new id (-1 for removed tensors).
+  std::vector<int> RemoveUnusedTensors();
   // Checks indices, single producers, topological order, constant data sizes.
   Status Validate() const;
 };

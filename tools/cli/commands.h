@@ -10,6 +10,7 @@ namespace cli {
 int RunInspect(int argc, char** argv);
 int RunRun(int argc, char** argv);
 int RunBench(int argc, char** argv);
+int RunIr(int argc, char** argv);
 
 // inspect for Keras .h5/.keras files (tools/cli/inspect_keras.cc).
 int InspectKeras(const std::string& path);

@@ -19,6 +19,7 @@ const Command kCommands[] = {
     {"inspect", "show what is inside a model (.tflite, .h5, .keras)", edgeopt::cli::RunInspect},
     {"run", "run a .tflite model on .npy inputs or seeded random inputs", edgeopt::cli::RunRun},
     {"bench", "measure a .tflite model's latency and memory", edgeopt::cli::RunBench},
+    {"ir", "print a .tflite model as edgeopt IR text", edgeopt::cli::RunIr},
 };
 
 void PrintUsage(FILE* out) {

@@ -1,0 +1,27 @@
+// libFuzzer target for the model loader: verify, load, prepare and (when small) invoke.
+//   make fuzz            builds build-fuzz/model_loader_fuzz (clang, ASan+UBSan) and runs it
+//                        on a corpus seeded with ../shared/corpus for FUZZ_SECONDS.
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+
+#include "src/runtime/interpreter.h"
+#include "src/runtime/model_stats.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  // An exactly-sized copy, so that any read past the end is caught.
+  uint8_t* copy = static_cast<uint8_t*>(std::malloc(size == 0 ? 1 : size));
+  if (size > 0) std::memcpy(copy, data, size);
+  edgeopt::rt::InterpreterOptions options;
+  options.num_threads = 1;
+  auto interp = edgeopt::rt::Interpreter::Create(copy, size, options);
+  if (interp.ok()) {
+    const auto stats = edgeopt::rt::ComputeModelStats(interp->get());
+    if (stats.total_macs < (int64_t{20} << 20) && (*interp)->arena_bytes() < (size_t{64} << 20)) {
+      (void)(*interp)->Invoke();
+    }
+  }
+  std::free(copy);
+  return 0;
+}

@@ -1,0 +1,764 @@
+#include "src/passes/quantize/quantize.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <numeric>
+
+#include "src/core/float16.h"
+#include "src/quant/quant_math.h"
+
+namespace edgeopt {
+namespace quantize {
+namespace {
+
+enum class Kind {
+  kWeighted,     // CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED, TRANSPOSE_CONV
+  kSameScale,    // inputs and outputs share one scale / zero point
+  kFixedOutput,  // output parameters fixed by the spec
+  kIndependent,  // output parameters from calibration
+};
+
+struct OpRule {
+  const char* op;
+  Kind kind;
+  bool int16;  // TFLite has a 16x8 kernel
+};
+
+// The ops the int8 (and int16x8) modes quantize; everything else stays float.
+constexpr OpRule kRules[] = {
+    {"CONV_2D", Kind::kWeighted, true},
+    {"DEPTHWISE_CONV_2D", Kind::kWeighted, true},
+    {"FULLY_CONNECTED", Kind::kWeighted, true},
+    {"TRANSPOSE_CONV", Kind::kWeighted, true},
+    {"MAX_POOL_2D", Kind::kSameScale, true},
+    {"AVERAGE_POOL_2D", Kind::kSameScale, true},
+    {"RESHAPE", Kind::kSameScale, true},
+    {"SQUEEZE", Kind::kSameScale, false},
+    {"EXPAND_DIMS", Kind::kSameScale, false},
+    {"TRANSPOSE", Kind::kSameScale, true},
+    {"PAD", Kind::kSameScale, true},
+    {"PADV2", Kind::kSameScale, false},
+    {"STRIDED_SLICE", Kind::kSameScale, true},
+    {"SLICE", Kind::kSameScale, false},
+    {"SPLIT", Kind::kSameScale, false},
+    {"SPLIT_V", Kind::kSameScale, false},
+    {"GATHER", Kind::kSameScale, false},
+    {"CONCATENATION", Kind::kSameScale, true},
+    {"MAXIMUM", Kind::kSameScale, true},
+    {"MINIMUM", Kind::kSameScale, true},
+    {"RESIZE_NEAREST_NEIGHBOR", Kind::kSameScale, true},
+    {"RESIZE_BILINEAR", Kind::kSameScale, true},
+    {"DEPTH_TO_SPACE", Kind::kSameScale, false},
+    {"SPACE_TO_DEPTH", Kind::kSameScale, false},
+    {"SOFTMAX", Kind::kFixedOutput, true},
+    {"LOGISTIC", Kind::kFixedOutput, true},
+    {"TANH", Kind::kFixedOutput, true},
+    {"LOG_SOFTMAX", Kind::kFixedOutput, false},
+    {"ADD", Kind::kIndependent, true},
+    {"SUB", Kind::kIndependent, true},
+    {"MUL", Kind::kIndependent, true},
+    {"MEAN", Kind::kIndependent, true},
+    {"SUM", Kind::kIndependent, false},
+    {"RELU", Kind::kIndependent, true},
+    {"RELU6", Kind::kIndependent, true},
+    {"RELU_N1_TO_1", Kind::kIndependent, false},
+    {"LEAKY_RELU", Kind::kIndependent, true},
+    {"HARD_SWISH", Kind::kIndependent, false},
+    {"PRELU", Kind::kIndependent, false},
+    {"ELU", Kind::kIndependent, false},
+};
+
+const OpRule* FindRule(const std::string& op) {
+  for (const OpRule& r : kRules) {
+    if (op == r.op) return &r;
+  }
+  return nullptr;
+}
+
+// Index of the weights / data / bias inputs of a weighted op.
+struct WeightedLayout {
+  int data;
+  int weights;
+  int bias;
+  int channel_axis;  // per-channel axis of the weights
+};
+WeightedLayout LayoutOf(const std::string& op) {
+  if (op == "TRANSPOSE_CONV") return {2, 1, 3, 0};
+  if (op == "DEPTHWISE_CONV_2D") return {0, 1, 2, 3};
+  return {0, 1, 2, 0};
+}
+
+// Inputs of an op that carry data (quantized with the op); the others are parameters (shapes,
+// axes, paddings) and keep their integer type.
+bool IsDataInput(const std::string& op, int index) {
+  if (op == "SPLIT") return index == 1;
+  if (op == "RESHAPE" || op == "PAD" || op == "PADV2" || op == "TRANSPOSE" ||
+      op == "EXPAND_DIMS" || op == "MEAN" || op == "SUM" || op == "GATHER" ||
+      op == "RESIZE_NEAREST_NEIGHBOR" || op == "RESIZE_BILINEAR" || op == "SPLIT_V") {
+    return index == 0 || (op == "PADV2" && index == 2);
+  }
+  if (op == "STRIDED_SLICE" || op == "SLICE") return index == 0;
+  return true;
+}
+
+struct UnionFind {
+  std::vector<int> parent;
+  explicit UnionFind(int n) : parent(n) { std::iota(parent.begin(), parent.end(), 0); }
+  int Find(int x) {
+    while (parent[x] != x) x = parent[x] = parent[parent[x]];
+    return x;
+  }
+  void Union(int a, int b) { parent[Find(a)] = Find(b); }
+};
+
+struct Params {
+  float scale = 0.0f;
+  int32_t zero_point = 0;
+  bool fixed = false;  // set by the spec (softmax, ...), not by calibration
+};
+
+bool FloatTensor(const ir::Tensor& t) { return t.dtype == DType::kFloat32; }
+
+void SetQuant(ir::Tensor* t, DType type, float scale, int64_t zero_point) {
+  t->dtype = type;
+  t->quant.scale = {scale};
+  t->quant.zero_point = {zero_point};
+  t->quant.axis = 0;
+}
+
+std::vector<float> FloatValues(const ir::Tensor& t) {
+  std::vector<float> v(static_cast<size_t>(t.NumElements()));
+  if (!v.empty()) std::memcpy(v.data(), t.data.data(), v.size() * sizeof(float));
+  return v;
+}
+
+template <typename T>
+void SetData(ir::Tensor* t, const std::vector<T>& values) {
+  t->data.resize(values.size() * sizeof(T));
+  if (!values.empty()) std::memcpy(t->data.data(), values.data(), t->data.size());
+}
+
+class Quantizer {
+ public:
+  Quantizer(const ir::Graph& g, const QuantizeOptions& o, const RangeMap& r)
+      : in_(g), options_(o), ranges_(r) {}
+
+  StatusOr<ir::Graph> Run();
+  const std::vector<int>& remap() const { return remap_; }
+
+ private:
+  bool KeepFloat(const ir::Node& node) const;
+  bool Quantizable(const ir::Node& node) const;
+  Status ComputeParams();
+  StatusOr<Params> ParamsOf(int tensor);
+  int ConvertedTensor(int tensor, bool to_int, std::vector<ir::Node>* pending);
+  Status QuantizeWeighted(ir::Node* node);
+  Status QuantizeConstantInput(ir::Node* node, int index, const Params& params);
+  Status FinishIo();
+
+  DType ActType() const { return options_.mode == Mode::kInt16x8 ? DType::kInt16 : DType::kInt8; }
+
+  const ir::Graph& in_;
+  const QuantizeOptions& options_;
+  const RangeMap& ranges_;
+  ir::Graph out_;
+  std::vector<uint8_t> node_q_;     // per node: runs quantized
+  std::vector<uint8_t> int_domain_; // per original tensor: holds integers after the pass
+  std::vector<int> group_;          // union-find representative per tensor
+  std::map<int, Params> group_params_;
+  std::map<int, int> to_int_;       // float tensor -> its QUANTIZE copy
+  std::map<int, int> to_float_;     // int tensor -> its DEQUANTIZE copy
+  std::vector<int> remap_;
+};
+
+bool Quantizer::KeepFloat(const ir::Node& node) const {
+  if (options_.keep_float.count(node.name)) return true;
+  for (int t : node.outputs) {
+    if (t >= 0 && options_.keep_float.count(in_.tensors[t].name)) return true;
+  }
+  return false;
+}
+
+bool Quantizer::Quantizable(const ir::Node& node) const {
+  const OpRule* rule = FindRule(node.op);
+  if (rule == nullptr || KeepFloat(node)) return false;
+  if (options_.mode == Mode::kInt16x8 && !rule->int16) return false;
+  bool has_float_data = false;
+  for (size_t i = 0; i < node.inputs.size(); ++i) {
+    const int t = node.inputs[i];
+    if (t < 0 || !IsDataInput(node.op, static_cast<int>(i))) continue;
+    const ir::Tensor& tensor = in_.tensors[t];
+    if (!FloatTensor(tensor)) return false;
+    if (rule->kind == Kind::kWeighted && static_cast<int>(i) != LayoutOf(node.op).data) {
+      if (!tensor.is_constant) return false;  // weights computed at run time: keep float
+      continue;
+    }
+    if (!tensor.is_constant) {
+      if (!ranges_.count(t)) return false;
+      has_float_data = true;
+    }
+  }
+  for (int t : node.outputs) {
+    if (t < 0 || !FloatTensor(in_.tensors[t])) return false;
+    if (rule->kind != Kind::kFixedOutput && !ranges_.count(t)) return false;
+  }
+  return has_float_data;
+}
+
+Status Quantizer::ComputeParams() {
+  const int n = static_cast<int>(in_.tensors.size());
+  UnionFind uf(n);
+  for (size_t i = 0; i < in_.nodes.size(); ++i) {
+    if (!node_q_[i]) continue;
+    const ir::Node& node = in_.nodes[i];
+    const OpRule* rule = FindRule(node.op);
+    if (rule->kind != Kind::kSameScale) continue;
+    int anchor = -1;
+    for (size_t k = 0; k < node.inputs.size(); ++k) {
+      const int t = node.inputs[k];
+      if (t < 0 || !IsDataInput(node.op, static_cast<int>(k))) continue;
+      if (anchor < 0) {
+        anchor = t;
+      } else {
+        uf.Union(t, anchor);
+      }
+    }
+    for (int t : node.outputs) {
+      if (anchor < 0) {
+        anchor = t;
+      } else {
+        uf.Union(t, anchor);
+      }
+    }
+  }
+  group_.resize(n);
+  for (int t = 0; t < n; ++t) group_[t] = uf.Find(t);
+
+  // Group ranges: the union of the members' ranges; fixed parameters win.
+  std::map<int, Range> group_range;
+  for (int t = 0; t < n; ++t) {
+    const ir::Tensor& tensor = in_.tensors[t];
+    Range r;
+    bool have = false;
+    auto it = ranges_.find(t);
+    if (it != ranges_.end()) {
+      r = it->second;
+      have = true;
+    } else if (tensor.is_constant && FloatTensor(tensor) && tensor.NumElements() > 0) {
+      const std::vector<float> v = FloatValues(tensor);
+      r.min = *std::min_element(v.begin(), v.end());
+      r.max = *std::max_element(v.begin(), v.end());
+      have = true;
+    }
+    if (!have) continue;
+    auto g = group_range.find(group_[t]);
+    if (g == group_range.end()) {
+      group_range[group_[t]] = r;
+    } else {
+      g->second.min = std::min(g->second.min, r.min);
+      g->second.max = std::max(g->second.max, r.max);
+    }
+  }
+  const bool int16 = options_.mode == Mode::kInt16x8;
+  for (size_t i = 0; i < in_.nodes.size(); ++i) {
+    if (!node_q_[i]) continue;
+    const ir::Node& node = in_.nodes[i];
+    if (FindRule(node.op)->kind != Kind::kFixedOutput) continue;
+    Params p;
+    p.fixed = true;
+    if (int16) {
+      p.scale = 1.0f / 32768.0f;
+      p.zero_point = 0;
+    } else if (node.op == "TANH") {
+      p.scale = 1.0f / 128.0f;
+      p.zero_point = 0;
+    } else if (node.op == "LOG_SOFTMAX") {
+      p.scale = 16.0f / 256.0f;
+      p.zero_point = 127;
+    } else {
+      p.scale = 1.0f / 256.0f;
+      p.zero_point = -128;
+    }
+    group_params_[group_[node.outputs[0]]] = p;
+  }
+  for (const auto& [g, r] : group_range) {
+    if (group_params_.count(g)) continue;
+    Params p;
+    if (int16) {
+      const float abs_max = std::max(std::abs(r.min), std::abs(r.max));
+      const quant::QuantParams q = quant::ChooseSymmetricQuantParams(abs_max, 32767);
+      p.scale = q.scale;
+      p.zero_point = 0;
+    } else {
+      const quant::QuantParams q = quant::ChooseQuantParams(r.min, r.max, -128, 127);
+      p.scale = q.scale;
+      p.zero_point = q.zero_point;
+    }
+    group_params_[g] = p;
+  }
+  return Status::Ok();
+}
+
+StatusOr<Params> Quantizer::ParamsOf(int tensor) {
+  auto it = group_params_.find(group_[tensor]);
+  if (it == group_params_.end()) {
+    return MakeStatus(StatusCode::kInvalidArgument,
+                      "tensor %d (%s) has no calibrated range; give more calibration samples or "
+                      "keep its layer in float",
+                      tensor, in_.tensors[tensor].name.c_str());
+  }
+  return it->second;
+}
+
+// A QUANTIZE (to_int) or DEQUANTIZE copy of an activation tensor, created once and placed
+// before the node being emitted.
+int Quantizer::ConvertedTensor(int tensor, bool to_int, std::vector<ir::Node>* pending) {
+  std::map<int, int>& cache = to_int ? to_int_ : to_float_;
+  auto it = cache.find(tensor);
+  if (it != cache.end()) return it->second;
+  ir::Tensor copy = out_.tensors[tensor];
+  copy.name += to_int ? "_quantized" : "_dequantized";
+  copy.origin.clear();
+  if (to_int) {
+    auto p = ParamsOf(tensor);
+    SetQuant(&copy, ActType(), p.ok() ? p->scale : 1.0f, p.ok() ? p->zero_point : 0);
+  } else {
+    copy.dtype = DType::kFloat32;
+    copy.quant = ir::QuantInfo();
+  }
+  const int id = out_.AddTensor(std::move(copy));
+  ir::Node node;
+  node.op = to_int ? "QUANTIZE" : "DEQUANTIZE";
+  node.name = out_.tensors[tensor].name;
+  node.inputs = {tensor};
+  node.outputs = {id};
+  pending->push_back(std::move(node));
+  cache[tensor] = id;
+  return id;
+}
+
+void QuantizeSymmetricImpl(const float* w, const std::vector<int32_t>& shape, int axis,
+                           int32_t qmax, std::vector<int8_t>* q, std::vector<float>* scales) {
+  int64_t total = 1;
+  for (int32_t d : shape) total *= d;
+  const int rank = static_cast<int>(shape.size());
+  const int64_t channels = axis >= 0 && axis < rank ? shape[axis] : 1;
+  int64_t inner = 1;
+  if (axis >= 0 && axis < rank) {
+    for (int d = axis + 1; d < rank; ++d) inner *= shape[d];
+  } else {
+    inner = total;
+  }
+  std::vector<float> abs_max(static_cast<size_t>(channels), 0.0f);
+  for (int64_t i = 0; i < total; ++i) {
+    const int64_t c = (i / inner) % channels;
+    abs_max[c] = std::max(abs_max[c], std::abs(w[i]));
+  }
+  scales->assign(static_cast<size_t>(channels), 1.0f);
+  for (int64_t c = 0; c < channels; ++c) {
+    if (abs_max[c] > 0.0f) (*scales)[c] = abs_max[c] / static_cast<float>(qmax);
+  }
+  q->resize(static_cast<size_t>(total));
+  for (int64_t i = 0; i < total; ++i) {
+    const int64_t c = (i / inner) % channels;
+    const float v = std::round(w[i] / (*scales)[c]);
+    (*q)[i] = static_cast<int8_t>(std::min<float>(qmax, std::max<float>(-qmax, v)));
+  }
+}
+
+Status Quantizer::QuantizeWeighted(ir::Node* node) {
+  const WeightedLayout layout = LayoutOf(node->op);
+  const int data = node->inputs[layout.data];
+  const int weights = node->inputs[layout.weights];
+  EDGEOPT_ASSIGN_OR_RETURN(Params in_params, ParamsOf(data));
+  const ir::Tensor& wf = in_.tensors[weights];
+  EDGEOPT_ENSURE(wf.is_constant && FloatTensor(wf), StatusCode::kInternal,
+                 "node %s: weights must be a float constant", node->name.c_str());
+  bool per_channel = options_.per_channel;
+  if (node->op == "FULLY_CONNECTED") per_channel = per_channel && options_.per_channel_fc;
+  const int axis = per_channel ? layout.channel_axis : -1;
+  std::vector<int8_t> q;
+  std::vector<float> scales;
+  QuantizeSymmetricImpl(wf.DataAs<float>(), wf.shape, axis, 127, &q, &scales);
+  ir::Tensor wq = wf;
+  wq.dtype = DType::kInt8;
+  SetData(&wq, q);
+  wq.quant = ir::QuantInfo();
+  wq.quant.scale = scales;
+  wq.quant.zero_point.assign(scales.size(), 0);
+  wq.quant.axis = per_channel ? layout.channel_axis : 0;
+  wq.name = wf.name;
+  node->inputs[layout.weights] = out_.AddTensor(std::move(wq));
+
+  const int bias = layout.bias < static_cast<int>(node->inputs.size()) ? node->inputs[layout.bias]
+                                                                        : -1;
+  if (bias >= 0) {
+    const ir::Tensor& bf = in_.tensors[bias];
+    EDGEOPT_ENSURE(bf.is_constant && FloatTensor(bf), StatusCode::kUnsupported,
+                   "node %s: the bias must be a float constant", node->name.c_str());
+    const std::vector<float> b = FloatValues(bf);
+    ir::Tensor bq = bf;
+    bq.quant = ir::QuantInfo();
+    bq.quant.zero_point.assign(scales.size(), 0);
+    bq.quant.axis = 0;
+    for (float s : scales) bq.quant.scale.push_back(in_params.scale * s);
+    const int64_t channels = static_cast<int64_t>(scales.size());
+    if (options_.mode == Mode::kInt16x8) {
+      std::vector<int64_t> v(b.size());
+      for (size_t i = 0; i < b.size(); ++i) {
+        v[i] = static_cast<int64_t>(
+            std::llround(b[i] / static_cast<double>(bq.quant.scale[i % channels])));
+      }
+      bq.dtype = DType::kInt64;
+      SetData(&bq, v);
+    } else {
+      std::vector<int32_t> v(b.size());
+      for (size_t i = 0; i < b.size(); ++i) {
+        const double x = std::round(b[i] / static_cast<double>(bq.quant.scale[i % channels]));
+        v[i] = static_cast<int32_t>(std::min<double>(std::numeric_limits<int32_t>::max(),
+                                                     std::max<double>(-2147483647.0, x)));
+      }
+      bq.dtype = DType::kInt32;
+      SetData(&bq, v);
+    }
+    node->inputs[layout.bias] = out_.AddTensor(std::move(bq));
+  }
+  if (node->op == "FULLY_CONNECTED") node->attrs.erase("asymmetric_quantize_inputs");
+  return Status::Ok();
+}
+
+// A float constant read by a quantized op (ADD/MUL operands, CONCATENATION parts, PRELU alpha):
+// quantized per-tensor with the parameters of its group (or of its own range).
+Status Quantizer::QuantizeConstantInput(ir::Node* node, int index, const Params& params) {
+  const ir::Tensor& cf = in_.tensors[node->inputs[index]];
+  const std::vector<float> v = FloatValues(cf);
+  ir::Tensor cq = cf;
+  cq.quant = ir::QuantInfo();
+  if (options_.mode == Mode::kInt16x8) {
+    std::vector<int16_t> q(v.size());
+    for (size_t i = 0; i < v.size(); ++i) {
+      q[i] = static_cast<int16_t>(
+          quant::QuantizeValue(v[i], params.scale, params.zero_point, -32768, 32767));
+    }
+    SetQuant(&cq, DType::kInt16, params.scale, params.zero_point);
+    SetData(&cq, q);
+  } else {
+    std::vector<int8_t> q(v.size());
+    for (size_t i = 0; i < v.size(); ++i) {
+      q[i] = static_cast<int8_t>(
+          quant::QuantizeValue(v[i], params.scale, params.zero_point, -128, 127));
+    }
+    SetQuant(&cq, DType::kInt8, params.scale, params.zero_point);
+    SetData(&cq, q);
+  }
+  node->inputs[index] = out_.AddTensor(std::move(cq));
+  return Status::Ok();
+}
+
+StatusOr<ir::Graph> Quantizer::Run() {
+  out_ = in_;
+  out_.nodes.clear();
+  const int n = static_cast<int>(in_.tensors.size());
+  node_q_.assign(in_.nodes.size(), 0);
+  for (size_t i = 0; i < in_.nodes.size(); ++i) node_q_[i] = Quantizable(in_.nodes[i]) ? 1 : 0;
+  EDGEOPT_RETURN_IF_ERROR(ComputeParams());
+
+  int_domain_.assign(n, 0);
+  for (size_t i = 0; i < in_.nodes.size(); ++i) {
+    if (!node_q_[i]) continue;
+    for (int t : in_.nodes[i].outputs) int_domain_[t] = 1;
+  }
+  if (options_.io != IoType::kFloat) {
+    for (int t : in_.inputs) {
+      if (FloatTensor(in_.tensors[t]) && group_params_.count(group_[t])) int_domain_[t] = 1;
+    }
+  }
+  // Retype the integer-domain activations.
+  for (int t = 0; t < n; ++t) {
+    if (!int_domain_[t]) continue;
+    EDGEOPT_ASSIGN_OR_RETURN(Params p, ParamsOf(t));
+    ir::Tensor& tensor = out_.tensors[t];
+    SetQuant(&tensor, ActType(), p.scale, p.zero_point);
+    tensor.quant.min.clear();
+    tensor.quant.max.clear();
+  }
+
+  std::vector<ir::Node> pending;
+  for (size_t i = 0; i < in_.nodes.size(); ++i) {
+    ir::Node node = in_.nodes[i];
+    pending.clear();
+    if (node_q_[i]) {
+      const OpRule* rule = FindRule(node.op);
+      if (rule->kind == Kind::kWeighted) {
+        EDGEOPT_RETURN_IF_ERROR(QuantizeWeighted(&node));
+      }
+      const int data_index = rule->kind == Kind::kWeighted ? LayoutOf(node.op).data : -1;
+      for (size_t k = 0; k < node.inputs.size(); ++k) {
+        const int t = node.inputs[k];
+        if (t < 0 || t >= n || !IsDataInput(node.op, static_cast<int>(k))) continue;
+        if (rule->kind == Kind::kWeighted && static_cast<int>(k) != data_index) continue;
+        const ir::Tensor& tensor = in_.tensors[t];
+        if (!FloatTensor(tensor)) continue;
+        if (tensor.is_constant) {
+          Params p;
+          auto gp = group_params_.find(group_[t]);
+          if (gp != group_params_.end()) {
+            p = gp->second;
+          } else {
+            const std::vector<float> v = FloatValues(tensor);
+            const float lo = v.empty() ? 0.0f : *std::min_element(v.begin(), v.end());
+            const float hi = v.empty() ? 0.0f : *std::max_element(v.begin(), v.end());
+            const quant::QuantParams q = quant::ChooseQuantParams(lo, hi, -128, 127);
+            p.scale = q.scale;
+            p.zero_point = q.zero_point;
+          }
+          EDGEOPT_RETURN_IF_ERROR(QuantizeConstantInput(&node, static_cast<int>(k), p));
+        } else if (!int_domain_[t]) {
+          node.inputs[k] = ConvertedTensor(t, /*to_int=*/true, &pending);
+        }
+      }
+    } else {
+      for (size_t k = 0; k < node.inputs.size(); ++k) {
+        const int t = node.inputs[k];
+        if (t < 0 || t >= n || !int_domain_[t]) continue;
+        node.inputs[k] = ConvertedTensor(t, /*to_int=*/false, &pending);
+      }
+    }
+    for (ir::Node& p : pending) out_.nodes.push_back(std::move(p));
+    out_.nodes.push_back(std::move(node));
+  }
+  EDGEOPT_RETURN_IF_ERROR(FinishIo());
+  remap_ = out_.RemoveUnusedTensors();
+  remap_.resize(in_.tensors.size());
+  EDGEOPT_RETURN_IF_ERROR(out_.Validate());
+  return std::move(out_);
+}
+
+// Graph edges: float I/O gets QUANTIZE/DEQUANTIZE; uint8 I/O gets QUANTIZE int8<->uint8 (as
+// the official converter emits for uint8 input/output types).
+Status Quantizer::FinishIo() {
+  std::vector<ir::Node> front;
+  for (size_t k = 0; k < out_.inputs.size(); ++k) {
+    const int t = out_.inputs[k];
+    if (options_.io != IoType::kUInt8 || !int_domain_[t]) continue;
+    // The graph input becomes uint8 (zero point + 128); consumers read an int8 copy.
+    ir::Tensor int8_copy = out_.tensors[t];
+    int8_copy.name += "_int8";
+    const int copy = out_.AddTensor(int8_copy);
+    for (ir::Node& node : out_.nodes) {
+      for (int& in : node.inputs)
+        if (in == t) in = copy;
+    }
+    ir::Tensor& input = out_.tensors[t];
+    input.dtype = DType::kUInt8;
+    input.quant.zero_point[0] += 128;
+    ir::Node q;
+    q.op = "QUANTIZE";
+    q.name = input.name;
+    q.inputs = {t};
+    q.outputs = {copy};
+    front.push_back(std::move(q));
+  }
+  out_.nodes.insert(out_.nodes.begin(), front.begin(), front.end());
+
+  for (size_t k = 0; k < out_.outputs.size(); ++k) {
+    const int t = out_.outputs[k];
+    const bool is_int = out_.tensors[t].dtype == ActType() && !out_.tensors[t].quant.empty();
+    ir::Node node;
+    node.name = out_.tensors[t].name;
+    node.inputs = {t};
+    if (options_.io == IoType::kFloat && is_int) {
+      ir::Tensor f = out_.tensors[t];
+      f.dtype = DType::kFloat32;
+      f.quant = ir::QuantInfo();
+      f.name += "_float";
+      node.op = "DEQUANTIZE";
+      node.outputs = {out_.AddTensor(std::move(f))};
+    } else if (options_.io == IoType::kUInt8 && is_int) {
+      ir::Tensor u = out_.tensors[t];
+      u.dtype = DType::kUInt8;
+      u.quant.zero_point[0] += 128;
+      u.name += "_uint8";
+      node.op = "QUANTIZE";
+      node.outputs = {out_.AddTensor(std::move(u))};
+    } else if (options_.io != IoType::kFloat && !is_int &&
+               out_.tensors[t].dtype == DType::kFloat32) {
+      // A float output of an int8 model whose last op stayed float: quantize it for the I/O
+      // type asked for, with the output's calibrated range.
+      auto p = ParamsOf(t);
+      if (!p.ok()) continue;
+      ir::Tensor q = out_.tensors[t];
+      SetQuant(&q, ActType(), p->scale, p->zero_point);
+      if (options_.io == IoType::kUInt8) {
+        q.dtype = DType::kUInt8;
+        q.quant.zero_point[0] += 128;
+      }
+      q.name += "_quantized";
+      node.op = "QUANTIZE";
+      node.outputs = {out_.AddTensor(std::move(q))};
+    } else {
+      continue;
+    }
+    out_.outputs[k] = node.outputs[0];
+    out_.nodes.push_back(std::move(node));
+  }
+  return Status::Ok();
+}
+
+// Dynamic range: int8 weights on FC/CONV_2D/DEPTHWISE_CONV_2D, float activations.
+StatusOr<ir::Graph> QuantizeDynamic(const ir::Graph& in, const QuantizeOptions& options,
+                                    std::vector<int>* remap) {
+  ir::Graph out = in;
+  for (ir::Node& node : out.nodes) {
+    const bool conv = node.op == "CONV_2D" || node.op == "DEPTHWISE_CONV_2D";
+    if (!conv && node.op != "FULLY_CONNECTED") continue;
+    if (options.keep_float.count(node.name)) continue;
+    if (node.inputs.size() < 2 || node.inputs[1] < 0 || node.inputs[0] < 0) continue;
+    const ir::Tensor& x = out.tensors[node.inputs[0]];
+    const ir::Tensor& w = out.tensors[node.inputs[1]];
+    if (!FloatTensor(x) || !FloatTensor(w) || !w.is_constant) continue;
+    if (w.NumElements() < options.min_weight_elements) continue;
+    const int axis = node.op == "DEPTHWISE_CONV_2D" ? 3 : 0;
+    const bool per_channel =
+        options.per_channel && (conv || (node.op == "FULLY_CONNECTED" && options.per_channel_fc));
+    std::vector<int8_t> q;
+    std::vector<float> scales;
+    QuantizeSymmetricImpl(w.DataAs<float>(), w.shape, per_channel ? axis : -1, 127, &q, &scales);
+    ir::Tensor wq = w;
+    wq.dtype = DType::kInt8;
+    SetData(&wq, q);
+    wq.quant = ir::QuantInfo();
+    wq.quant.scale = scales;
+    wq.quant.zero_point.assign(scales.size(), 0);
+    wq.quant.axis = per_channel ? axis : 0;
+    node.inputs[1] = out.AddTensor(std::move(wq));
+    if (node.op == "FULLY_CONNECTED") node.attrs["asymmetric_quantize_inputs"] = true;
+  }
+  *remap = out.RemoveUnusedTensors();
+  remap->resize(in.tensors.size());
+  EDGEOPT_RETURN_IF_ERROR(out.Validate());
+  return out;
+}
+
+// float16: every float constant becomes a float16 tensor plus a DEQUANTIZE node that expands it
+// (the runtime folds those at load time).
+StatusOr<ir::Graph> QuantizeFloat16(const ir::Graph& in, std::vector<int>* remap) {
+  ir::Graph out = in;
+  out.nodes.clear();
+  std::map<int, int> expanded;
+  std::vector<ir::Node> front;
+  for (const ir::Node& original : in.nodes) {
+    ir::Node node = original;
+    for (int& t : node.inputs) {
+      if (t < 0) continue;
+      const ir::Tensor& c = in.tensors[t];
+      if (!c.is_constant || !FloatTensor(c) || c.NumElements() == 0) continue;
+      auto it = expanded.find(t);
+      if (it != expanded.end()) {
+        t = it->second;
+        continue;
+      }
+      std::vector<uint16_t> h(static_cast<size_t>(c.NumElements()));
+      for (size_t i = 0; i < h.size(); ++i) h[i] = FloatToHalf(c.DataAs<float>()[i]);
+      ir::Tensor half = c;
+      half.dtype = DType::kFloat16;
+      SetData(&half, h);
+      const int half_id = out.AddTensor(std::move(half));
+      ir::Tensor f;
+      f.name = c.name + "_dequantized";
+      f.dtype = DType::kFloat32;
+      f.shape = c.shape;
+      const int f_id = out.AddTensor(std::move(f));
+      ir::Node dq;
+      dq.op = "DEQUANTIZE";
+      dq.name = c.name;
+      dq.inputs = {half_id};
+      dq.outputs = {f_id};
+      front.push_back(std::move(dq));
+      expanded[t] = f_id;
+      t = f_id;
+    }
+    out.nodes.push_back(std::move(node));
+  }
+  out.nodes.insert(out.nodes.begin(), front.begin(), front.end());
+  *remap = out.RemoveUnusedTensors();
+  remap->resize(in.tensors.size());
+  EDGEOPT_RETURN_IF_ERROR(out.Validate());
+  return out;
+}
+
+}  // namespace
+
+StatusOr<Mode> ParseMode(const std::string& name) {
+  if (name == "float16" || name == "fp16") return Mode::kFloat16;
+  if (name == "dynamic" || name == "dynamic-range") return Mode::kDynamic;
+  if (name == "int8") return Mode::kInt8;
+  if (name == "int16x8" || name == "16x8") return Mode::kInt16x8;
+  return MakeStatus(StatusCode::kInvalidArgument,
+                    "unknown mode '%s' (expected float16, dynamic, int8 or int16x8)",
+                    name.c_str());
+}
+
+const char* ModeName(Mode mode) {
+  switch (mode) {
+    case Mode::kFloat16:
+      return "float16";
+    case Mode::kDynamic:
+      return "dynamic";
+    case Mode::kInt8:
+      return "int8";
+    case Mode::kInt16x8:
+      return "int16x8";
+  }
+  return "?";
+}
+
+StatusOr<IoType> ParseIoType(const std::string& name) {
+  if (name == "float" || name == "float32") return IoType::kFloat;
+  if (name == "int8") return IoType::kInt8;
+  if (name == "uint8") return IoType::kUInt8;
+  if (name == "int16") return IoType::kInt16;
+  return MakeStatus(StatusCode::kInvalidArgument,
+                    "unknown I/O type '%s' (expected float, int8 or uint8)", name.c_str());
+}
+
+void QuantizeWeightsSymmetric(const float* w, const std::vector<int32_t>& shape, int axis,
+                              std::vector<int8_t>* q, std::vector<float>* scales) {
+  QuantizeSymmetricImpl(w, shape, axis, 127, q, scales);
+}
+
+StatusOr<ir::Graph> QuantizeGraph(const ir::Graph& float_graph, const QuantizeOptions& options,
+                                  const RangeMap& ranges, std::vector<int>* float_to_quantized) {
+  std::vector<int> unused;
+  std::vector<int>* remap = float_to_quantized != nullptr ? float_to_quantized : &unused;
+  switch (options.mode) {
+    case Mode::kFloat16:
+      return QuantizeFloat16(float_graph, remap);
+    case Mode::kDynamic:
+      return QuantizeDynamic(float_graph, options, remap);
+    case Mode::kInt8:
+    case Mode::kInt16x8: {
+      if (options.mode == Mode::kInt16x8 && options.io == IoType::kUInt8) {
+        return MakeStatus(StatusCode::kInvalidArgument,
+                          "--io uint8 is not available with int16x8 (use float or int16)");
+      }
+      if (options.mode == Mode::kInt8 && options.io == IoType::kInt16) {
+        return MakeStatus(StatusCode::kInvalidArgument, "--io int16 needs --mode int16x8");
+      }
+      if (options.mode == Mode::kInt16x8 && options.io == IoType::kInt8) {
+        return MakeStatus(StatusCode::kInvalidArgument,
+                          "--io int8 is not available with int16x8 (use float or int16)");
+      }
+      Quantizer q(float_graph, options, ranges);
+      auto result = q.Run();
+      if (result.ok()) *remap = q.remap();
+      return result;
+    }
+  }
+  return MakeStatus(StatusCode::kInternal, "unknown mode");
+}
+
+}  // namespace quantize
+}  // namespace edgeopt

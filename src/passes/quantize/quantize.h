@@ -1,0 +1,69 @@
+// Post-training quantization of a float IR graph (after PrepareForExport), following the TFLite
+// quantization spec exactly:
+//  - int8: activations asymmetric per-tensor int8; weights symmetric int8 in [-127, 127],
+//    per-channel on the output axis of CONV_2D (0), DEPTHWISE_CONV_2D (3), TRANSPOSE_CONV (0)
+//    and — with per_channel_fc — FULLY_CONNECTED (0); int32 bias with scale in_scale *
+//    weight_scale[c]; fixed output parameters for SOFTMAX/LOGISTIC (1/256, -128) and TANH
+//    (1/128, 0); one shared scale/zero point across the inputs and outputs of the pass-through
+//    ops (pooling, reshape family, concatenation, pad, slices, min/max, ...). QUANTIZE /
+//    DEQUANTIZE appear only at the graph edges (io float/uint8) and around layers kept in float.
+//  - int16x8: int16 activations symmetric (zero point 0), int8 weights, int64 bias.
+//  - dynamic: int8 weights (symmetric; per-channel for convolutions) on FULLY_CONNECTED,
+//    CONV_2D and DEPTHWISE_CONV_2D with at least min_weight_elements elements; the runtime's
+//    hybrid kernels quantize activations on the fly.
+//  - float16: every float constant stored as float16 and expanded by a DEQUANTIZE node.
+//
+// `float_to_quantized` (optional) receives, per tensor id of the float graph, the id of the
+// tensor that holds the same values in the result (-1 if none), so per-layer reports can
+// compare the two graphs tensor by tensor.
+#ifndef EDGEOPT_SRC_PASSES_QUANTIZE_QUANTIZE_H_
+#define EDGEOPT_SRC_PASSES_QUANTIZE_QUANTIZE_H_
+
+#include <map>
+#include <set>
+#include <string>
+
+#include "src/ir/graph.h"
+#include "src/passes/quantize/calibration.h"
+
+namespace edgeopt {
+namespace quantize {
+
+enum class Mode { kFloat16, kDynamic, kInt8, kInt16x8 };
+enum class IoType { kFloat, kInt8, kUInt8, kInt16 };
+
+StatusOr<Mode> ParseMode(const std::string& name);
+const char* ModeName(Mode mode);
+StatusOr<IoType> ParseIoType(const std::string& name);
+
+struct QuantizeOptions {
+  Mode mode = Mode::kInt8;
+  bool per_channel = true;      // false: per-tensor weights everywhere (--per-tensor)
+  // Per-channel FULLY_CONNECTED weights. Off by default: TFLite 2.9's runtime computes
+  // per-channel FULLY_CONNECTED wrongly, and the official converter emits per-tensor.
+  bool per_channel_fc = false;
+  IoType io = IoType::kFloat;
+  // Nodes kept in float: matched against the node name (the Keras layer) and the names of the
+  // node's output tensors.
+  std::set<std::string> keep_float;
+  int64_t min_weight_elements = 1024;  // dynamic mode: smaller weights stay float (as TFLite)
+};
+
+// Calibrated float ranges of activation tensors, by tensor id of the float graph.
+using RangeMap = std::map<int, Range>;
+
+// `ranges` is needed for kInt8 and kInt16x8 (every float activation tensor the quantized ops
+// read or write must have a range); ignored by kFloat16 and kDynamic.
+StatusOr<ir::Graph> QuantizeGraph(const ir::Graph& float_graph, const QuantizeOptions& options,
+                                  const RangeMap& ranges,
+                                  std::vector<int>* float_to_quantized = nullptr);
+
+// Symmetric per-channel (axis >= 0) or per-tensor (axis < 0) int8 quantization of a float
+// weight tensor: scales max|w|/127 per slice, values in [-127, 127]; zeros stay exactly zero.
+void QuantizeWeightsSymmetric(const float* w, const std::vector<int32_t>& shape, int axis,
+                              std::vector<int8_t>* q, std::vector<float>* scales);
+
+}  // namespace quantize
+}  // namespace edgeopt
+
+#endif  // EDGEOPT_SRC_PASSES_QUANTIZE_QUANTIZE_H_
