@@ -131,16 +131,17 @@ Status FoldBatchNorm(ir::Graph* graph) {
                         "BATCH_NORM '%s' needs 5 inputs", bn.name.c_str());
     }
     const int x = bn.inputs[0];
-    const ir::Tensor& xt = graph->tensors[x];
+    const std::vector<int32_t> x_shape = graph->tensors[x].shape;
+    const DType x_dtype = graph->tensors[x].dtype;
     const int64_t axis = ir::GetInt(bn.attrs, "axis", -1);
-    if (xt.shape.empty() ||
-        (axis != -1 && axis != static_cast<int64_t>(xt.shape.size()) - 1)) {
+    if (x_shape.empty() ||
+        (axis != -1 && axis != static_cast<int64_t>(x_shape.size()) - 1)) {
       return MakeStatus(StatusCode::kUnsupported,
                         "BATCH_NORM '%s' normalizes axis %lld; only the last "
                         "axis can be lowered",
                         bn.name.c_str(), static_cast<long long>(axis));
     }
-    const size_t channels = static_cast<size_t>(xt.shape.back());
+    const size_t channels = static_cast<size_t>(x_shape.back());
     for (int k = 1; k < 5; ++k) {
       const int t = bn.inputs[k];
       if ((k >= 3 || t >= 0) &&
@@ -176,8 +177,7 @@ Status FoldBatchNorm(ir::Graph* graph) {
     const int32_t c32 = static_cast<int32_t>(channels);
     const int s_t = graph->AddFloatConstant(bn.name + "/scale", {c32}, s);
     const int b_t = graph->AddFloatConstant(bn.name + "/offset", {c32}, b);
-    const int mid =
-        graph->AddActivation(bn.name + "/scaled", xt.dtype, xt.shape);
+    const int mid = graph->AddActivation(bn.name + "/scaled", x_dtype, x_shape);
     ir::Node mul;
     mul.op = "MUL";
     mul.name = bn.name;

@@ -214,8 +214,6 @@ StatusOr<int> GraphBuilder::AddModelInput(const std::string& name,
     s.push_back(static_cast<int32_t>(shape[i]));
   }
   const int id = AddTensor(name, s);
-  graph_.tensors[id].shape_signature = s;
-  graph_.tensors[id].shape_signature[0] = -1;
   graph_.inputs.push_back(id);
   graph_.input_names.push_back(name);
   return id;

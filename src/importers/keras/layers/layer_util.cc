@@ -186,7 +186,7 @@ StatusOr<int> EmitReLU(LayerCall* call, int x, double max_value,
     }
   } else {
     // x >= threshold ? x : negative_slope * (x - threshold)
-    const Shape& shape = call->builder->ShapeOf(x);
+    const Shape shape = call->builder->ShapeOf(x);
     const int t =
         call->FloatConst("threshold", Shape{}, {static_cast<float>(threshold)});
     const int cond = call->builder->graph().AddActivation(
