@@ -62,6 +62,14 @@ int CountLayers(const nlohmann::json& model) {
 
 }  // namespace
 
+// Adds the file name in front unless the message already names it.
+Status Named(const Status& status, const std::string& file) {
+  if (status.message().find(file) != std::string::npos) return status;
+  return status.WithPrefix(file);
+}
+
+}  // namespace
+
 int RunConvert(int argc, char** argv) {
   CLI::App app{
       "Convert a Keras model (.h5 or .keras, or a weights .h5 plus its config "
@@ -113,21 +121,18 @@ int RunConvert(int argc, char** argv) {
   keras::BuildOptions options;
   options.batch_size = batch;
   StatusOr<ir::Graph> graph = keras::BuildGraph(*model, options);
-  if (!graph.ok())
-    return ReportError("convert", graph.status().WithPrefix(source));
+  if (!graph.ok()) return ReportError("convert", Named(graph.status(), source));
   const double build_ms = MsSince(t);
   const size_t training_ops = graph->nodes.size();
 
   t = std::chrono::steady_clock::now();
   Status prepared = passes::PrepareForExport(&*graph);
-  if (!prepared.ok())
-    return ReportError("convert", prepared.WithPrefix(source));
+  if (!prepared.ok()) return ReportError("convert", Named(prepared, source));
   const double passes_ms = MsSince(t);
 
   t = std::chrono::steady_clock::now();
   StatusOr<std::vector<uint8_t>> bytes = ExportTflite(*graph);
-  if (!bytes.ok())
-    return ReportError("convert", bytes.status().WithPrefix(source));
+  if (!bytes.ok()) return ReportError("convert", Named(bytes.status(), source));
   Status written = WriteFileAtomic(out, *bytes);
   if (!written.ok()) return ReportError("convert", written);
   const double export_ms = MsSince(t);
