@@ -60,8 +60,6 @@ int CountLayers(const nlohmann::json& model) {
   return n;
 }
 
-}  // namespace
-
 // Adds the file name in front unless the message already names it.
 Status Named(const Status& status, const std::string& file) {
   if (status.message().find(file) != std::string::npos) return status;
