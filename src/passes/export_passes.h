@@ -33,6 +33,8 @@ Status RemoveIdentityOps(ir::Graph* graph);
 // RELU / RELU6 / RELU_N1_TO_1 after an op that takes fused_activation_function
 // (and whose output feeds nothing else) are fused into it.
 Status FuseActivations(ir::Graph* graph);
+// CONV_2D / DEPTHWISE_CONV_2D without a bias get a zero one (TFLite 2.9 needs it).
+Status AddMissingBiases(ir::Graph* graph);
 // Nodes whose outputs reach no graph output are removed, then unused tensors.
 Status EliminateDeadCode(ir::Graph* graph);
 

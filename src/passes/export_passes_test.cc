@@ -322,6 +322,29 @@ TEST(EliminateDeadCode, RemovesUnreachableNodes) {
 )IR");
 }
 
+TEST(AddMissingBiases, ConvolutionsGetAZeroBias) {
+  const char* in = R"IR(graph inputs(%0) outputs(%3)
+%0 = tensor "x" float32[1,3,3,1]
+%1 = const "k" float32[2,1,1,1] values=[1,2]
+%2 = const "w" float32[3,2] values=[1,2,3,4,5,6]
+%3 = tensor "fc" float32[9,3]
+%4 = tensor "conv" float32[1,3,3,2]
+%4 = CONV_2D(%0, %1) {fused_activation_function="NONE", padding="SAME", stride_h=1, stride_w=1} name="conv"
+%3 = FULLY_CONNECTED(%4, %2) {fused_activation_function="NONE"} name="fc"
+)IR";
+  // FULLY_CONNECTED takes a missing bias; CONV_2D gets zeros.
+  EXPECT_EQ(RunPass(AddMissingBiases, in), R"IR(graph inputs(%0) outputs(%3)
+%0 = tensor "x" float32[1,3,3,1]
+%1 = const "k" float32[2,1,1,1] values=[1,2]
+%2 = const "w" float32[3,2] values=[1,2,3,4,5,6]
+%3 = tensor "fc" float32[9,3]
+%4 = tensor "conv" float32[1,3,3,2]
+%5 = const "conv/bias" float32[2] values=[0,0]
+%4 = CONV_2D(%0, %1, %5) {fused_activation_function="NONE", padding="SAME", stride_h=1, stride_w=1} name="conv"
+%3 = FULLY_CONNECTED(%4, %2) {fused_activation_function="NONE"} name="fc"
+)IR");
+}
+
 TEST(PrepareForExport, DenseDropoutBatchNormRelu) {
   // Keras: Dense(3, no bias) -> Dropout -> BatchNormalization ->
   // Activation("relu").

@@ -14,6 +14,7 @@ Status PrepareForExport(ir::Graph* graph) {
   EDGEOPT_RETURN_IF_ERROR(RemoveIdentityOps(graph));
   EDGEOPT_RETURN_IF_ERROR(FuseActivations(graph));
   EDGEOPT_RETURN_IF_ERROR(EliminateDeadCode(graph));
+  EDGEOPT_RETURN_IF_ERROR(AddMissingBiases(graph));
   for (const ir::Node& n : graph->nodes) {
     if (ir::IsToolkitOp(n.op)) {
       return MakeStatus(

@@ -10,7 +10,7 @@ namespace edgeopt {
 namespace passes {
 
 // RemoveDropout, FoldConstants, FoldBatchNorm, FusePadIntoConv, FoldReshapes,
-// RemoveIdentityOps, FuseActivations, EliminateDeadCode; then checks that no
+// RemoveIdentityOps, FuseActivations, EliminateDeadCode, AddMissingBiases; then checks that no
 // toolkit op is left and that the graph is valid.
 Status PrepareForExport(ir::Graph* graph);
 

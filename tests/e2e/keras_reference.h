@@ -230,13 +230,24 @@ inline bool Apply(const keras::KerasModel& m, const std::string& cls,
   if (cls == "Conv2D" || cls == "Conv1D" || cls == "DepthwiseConv2D" ||
       cls == "SeparableConv2D") {
     const bool is1d = cls == "Conv1D";
-    Tensor in = *x;
-    if (is1d) in.shape = {x->shape[0], 1, x->shape[1], x->shape[2]};
     const size_t n = is1d ? 1 : 2;
     std::vector<int64_t> ks = Ints(c, "kernel_size", n, {});
     std::vector<int64_t> s = Ints(c, "strides", n, std::vector<int64_t>(n, 1));
     std::vector<int64_t> d =
         Ints(c, "dilation_rate", n, std::vector<int64_t>(n, 1));
+    Tensor in = *x;
+    if (is1d && Str(c, "padding", "valid") == "causal") {
+      // Left-pad the steps by dilation * (kernel - 1).
+      const int64_t left = d[0] * (ks[0] - 1), L = x->shape[1], C = x->shape[2];
+      in.shape[1] = L + left;
+      in.v.assign(x->shape[0] * (L + left) * C, 0.0);
+      for (int64_t b = 0; b < x->shape[0]; ++b) {
+        for (int64_t i = 0; i < L * C; ++i) {
+          in.v[(b * (L + left) + left) * C + i] = x->v[b * L * C + i];
+        }
+      }
+    }
+    if (is1d) in.shape = {in.shape[0], 1, in.shape[1], in.shape[2]};
     if (is1d) {
       ks.insert(ks.begin(), 1);
       s.insert(s.begin(), 1);
