@@ -143,10 +143,6 @@ class KerasLayers : public ::testing::Test {
 
 std::string* KerasLayers::dir_ = nullptr;
 
-bool Has(const std::vector<std::string>& ops, const std::string& op) {
-  return std::find(ops.begin(), ops.end(), op) != ops.end();
-}
-
 TEST_F(KerasLayers, Dense) {
   auto ops = Check(
       Sequential({6}, {L("Dense", {{"units", 5}, {"activation", "relu"}})}),
