@@ -921,8 +921,8 @@ class GraphParser {
       } else if (key == "version") {
         int64_t version = 0;
         if (v.kind != Value::kInt || !ParseInt64(v.text, &version) ||
-            version < 0 || version > 1000) {
-          return p->Error("version must be a small non-negative integer");
+            version < 0 || version > INT32_MAX) {
+          return p->Error("version must be a non-negative 32-bit integer");
         }
         n.version = static_cast<int>(version);
       } else {

@@ -122,7 +122,7 @@ int RunBench(int argc, char** argv) {
   app.add_flag("--profile", profile, "per-op times: Run Order, Top by Computation Time, "
                                      "Summary by node type");
   app.add_flag("--reference", reference, "use the portable reference kernels only");
-  CLI11_PARSE(app, argc, argv);
+  EDGEOPT_CLI_PARSE(app, argc, argv);
 
   rt::InterpreterOptions options;
   options.num_threads = threads;

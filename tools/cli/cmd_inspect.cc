@@ -200,7 +200,7 @@ int RunInspect(int argc, char** argv) {
   app.add_option("model", model, "a .tflite, .h5 or .keras file")->required();
   app.add_flag("--memory", memory, "print the arena plan (offsets and lifetimes)");
   app.add_flag("--no-tensors", no_tensors, "leave out the tensor table");
-  CLI11_PARSE(app, argc, argv);
+  EDGEOPT_CLI_PARSE(app, argc, argv);
   const std::string ext = FileExtension(model);
   if (ext == ".h5" || ext == ".hdf5" || ext == ".keras") return InspectKeras(model);
   return InspectTflite(model, memory, !no_tensors);

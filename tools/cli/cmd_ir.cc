@@ -24,7 +24,7 @@ int RunIr(int argc, char** argv) {
   app.add_option("-o,--output", out,
                  "also write the IR back to a .tflite (exporter round trip, "
                  "versions kept)");
-  CLI11_PARSE(app, argc, argv);
+  EDGEOPT_CLI_PARSE(app, argc, argv);
   StatusOr<ir::Graph> graph = ImportTfliteFile(model);
   if (!graph.ok()) return ReportError("ir", graph.status());
   ir::TextOptions options;

@@ -56,7 +56,7 @@ int RunRun(int argc, char** argv) {
   app.add_option("-o,--output", out_dir, "output directory")->required();
   app.add_option("--threads", threads, "threads (default 1; 0 = all cores)");
   app.add_flag("--reference", reference, "use the portable reference kernels only");
-  CLI11_PARSE(app, argc, argv);
+  EDGEOPT_CLI_PARSE(app, argc, argv);
 
   if (inputs.empty() == (seed < 0)) {
     std::fprintf(stderr, "edgeopt run: give either -i for every input or --random SEED\n");

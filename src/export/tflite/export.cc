@@ -23,6 +23,7 @@ using flatbuffers::Offset;
 using flatbuffers::Vector;
 
 constexpr uint32_t kSchemaVersion = 3;
+constexpr int kMaxRank = 16;  // as the importer
 constexpr size_t kBufferAlignment = 16;
 constexpr size_t kMinRuntimeVersionBytes = 16;
 constexpr uint64_t kMaxFlatbufferBytes = (uint64_t{1} << 31) - 1;
@@ -196,6 +197,11 @@ StatusOr<std::vector<uint8_t>> ExportTflite(
   for (size_t i = 0; i < graph.nodes.size(); ++i) {
     const ir::Node& n = graph.nodes[i];
     const std::string where = NodeWhere(n, i);
+    for (int t : n.intermediates) {
+      EDGEOPT_ENSURE(t >= 0 && t < num_tensors, StatusCode::kInvalidArgument,
+                     "%s: intermediate tensor %d out of range", where.c_str(),
+                     t);
+    }
     if (ir::IsToolkitOp(n.op)) {
       return MakeStatus(StatusCode::kUnsupported,
                         "%s: %s is a toolkit-only op; lower it (passes) before "
@@ -256,6 +262,54 @@ StatusOr<std::vector<uint8_t>> ExportTflite(
     EDGEOPT_ENSURE(DTypeIsValid(static_cast<int>(tensor.dtype)),
                    StatusCode::kInvalidArgument,
                    "tensor %d (%s): invalid dtype", t, tensor.name.c_str());
+    const ir::QuantInfo& q = tensor.quant;
+    EDGEOPT_ENSURE(q.zero_point.empty() || q.scale.empty() ||
+                       q.zero_point.size() == q.scale.size(),
+                   StatusCode::kInvalidArgument,
+                   "tensor %d (%s): %zu scales but %zu zero points", t,
+                   tensor.name.c_str(), q.scale.size(), q.zero_point.size());
+    EDGEOPT_ENSURE(q.min.size() == q.max.size(), StatusCode::kInvalidArgument,
+                   "tensor %d (%s): %zu quantization minimums but %zu maximums",
+                   t, tensor.name.c_str(), q.min.size(), q.max.size());
+    EDGEOPT_ENSURE(q.axis >= 0 && q.axis < kMaxRank,
+                   StatusCode::kInvalidArgument,
+                   "tensor %d (%s): invalid quantized dimension %d", t,
+                   tensor.name.c_str(), q.axis);
+    EDGEOPT_ENSURE(tensor.shape.size() <= static_cast<size_t>(kMaxRank),
+                   StatusCode::kInvalidArgument,
+                   "tensor %d (%s) has rank %zu; at most %d", t,
+                   tensor.name.c_str(), tensor.shape.size(), kMaxRank);
+    if (tensor.has_sparsity) {
+      const ir::SparsityInfo& sp = tensor.sparsity;
+      EDGEOPT_ENSURE(tensor.is_constant && !tensor.data.empty(),
+                     StatusCode::kInvalidArgument,
+                     "tensor %d (%s) is sparse but has no data", t,
+                     tensor.name.c_str());
+      EDGEOPT_ENSURE(sp.dim_metadata.size() == sp.traversal_order.size(),
+                     StatusCode::kInvalidArgument,
+                     "tensor %d (%s): %zu sparse dimension entries for a "
+                     "traversal order of %zu",
+                     t, tensor.name.c_str(), sp.dim_metadata.size(),
+                     sp.traversal_order.size());
+      for (int32_t d : sp.traversal_order) {
+        EDGEOPT_ENSURE(
+            d >= 0 && d < static_cast<int32_t>(sp.traversal_order.size()),
+            StatusCode::kInvalidArgument,
+            "tensor %d (%s): sparse traversal order entry %d out of range", t,
+            tensor.name.c_str(), d);
+      }
+    }
+    if (q.scale.size() > 1 && q.axis < static_cast<int>(tensor.shape.size())) {
+      EDGEOPT_ENSURE(
+          tensor.shape[q.axis] == static_cast<int32_t>(q.scale.size()),
+          StatusCode::kInvalidArgument,
+          "tensor %d (%s): %zu per-channel scales but dimension %d has size %d",
+          t, tensor.name.c_str(), q.scale.size(), q.axis, tensor.shape[q.axis]);
+    }
+    for (int32_t d : tensor.shape) {
+      EDGEOPT_ENSURE(d >= 0, StatusCode::kInvalidArgument,
+                     "tensor %d (%s): dimension %d", t, tensor.name.c_str(), d);
+    }
     Offset<Vector<int32_t>> signature;
     if (!tensor.shape_signature.empty()) {
       EDGEOPT_ENSURE(tensor.shape_signature.size() == tensor.shape.size(),
@@ -264,6 +318,11 @@ StatusOr<std::vector<uint8_t>> ExportTflite(
                      "shape rank %zu",
                      t, tensor.name.c_str(), tensor.shape_signature.size(),
                      tensor.shape.size());
+      for (int32_t d : tensor.shape_signature) {
+        EDGEOPT_ENSURE(d >= -1, StatusCode::kInvalidArgument,
+                       "tensor %d (%s): shape_signature dimension %d", t,
+                       tensor.name.c_str(), d);
+      }
       signature = fbb.CreateVector(tensor.shape_signature);
     }
     Offset<tflite::SparsityParameters> sparsity;

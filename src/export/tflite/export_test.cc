@@ -333,6 +333,25 @@ TEST(TfliteExport, ErrorsNameTheNodeAndAttribute) {
   g.nodes[0].op = "NOT_AN_OP";
   EXPECT_EQ(ExportTflite(g).status().code(), StatusCode::kUnsupported);
 
+  g.nodes[0].op = "FULLY_CONNECTED";
+  g.tensors[1].quant.scale = {0.1f, 0.2f};
+  g.tensors[1].quant.zero_point = {0, 0, 0};
+  r = ExportTflite(g);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(
+      r.status().message().find("tensor 1 (w): 2 scales but 3 zero points"),
+      std::string::npos)
+      << r.status().message();
+  g.tensors[1].quant.zero_point = {0, 0};
+  g.tensors[1].quant.axis = 1;  // w is [2,4]: dimension 1 has 4 channels
+  r = ExportTflite(g);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find(
+                "2 per-channel scales but dimension 1 has size 4"),
+            std::string::npos)
+      << r.status().message();
+  g.tensors[1].quant = ir::QuantInfo();
+
   g.nodes[0].op = "LOGISTIC";
   g.nodes[0].attrs = {{"alpha", 1.0}};
   r = ExportTflite(g);
@@ -430,6 +449,39 @@ TEST(TfliteExport, WriteIsAtomic) {
   testing::RunCommand("ls -A '" + dir + "'", &listing);
   EXPECT_EQ(listing, "model.tflite\n");
   testing::RunCommand("rm -rf '" + dir + "'");
+}
+
+}  // namespace
+}  // namespace edgeopt
+
+namespace edgeopt {
+namespace {
+
+TEST(TfliteExport, SparseTensorsRoundTrip) {
+  ir::Graph g = Parse(
+      "graph inputs(%0) outputs(%2)\n"
+      "%0 = tensor \"x\" float32[1,4]\n"
+      "%1 = const \"w\" float32[4,4] sparse_order=[0,1] sparse_block_map=[] "
+      "sparse_dims=[dense(4),csr([0,1,2,3,300],[1,0,3,2])] values=[1,2,3,4]\n"
+      "%2 = tensor \"y\" float32[1,4]\n%2 = FULLY_CONNECTED(%0, %1, _)\n");
+  StatusOr<std::vector<uint8_t>> bytes = ExportTflite(g);
+  ASSERT_TRUE(bytes.ok()) << bytes.status().ToString();
+  const tflite::Model* m = tflite::GetModel(bytes->data());
+  EXPECT_EQ(m->operator_codes()->Get(0)->version(), 8);  // sparse weights
+  const auto* sp = m->subgraphs()->Get(0)->tensors()->Get(1)->sparsity();
+  ASSERT_NE(sp, nullptr);
+  const auto* dim1 = sp->dim_metadata()->Get(1);
+  EXPECT_EQ(dim1->format(), tflite::DimensionType::SPARSE_CSR);
+  EXPECT_EQ(dim1->array_segments_type(),
+            tflite::SparseIndexVector::Uint16Vector);  // 300 > 255
+  EXPECT_EQ(dim1->array_indices_type(), tflite::SparseIndexVector::Uint8Vector);
+  StatusOr<ir::Graph> back = ImportTflite(bytes->data(), bytes->size());
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  ir::Graph expected = g;
+  expected.nodes[0].version = 8;
+  expected.description = "edgeopt";
+  back->nodes[0].attrs.clear();  // the importer lists every option field
+  EXPECT_EQ(ir::PrintGraph(*back), ir::PrintGraph(expected));
 }
 
 }  // namespace
