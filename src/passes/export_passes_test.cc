@@ -153,8 +153,7 @@ TEST(FoldBatchNorm, NotIntoConvWithFusedActivationOrSharedOutput) {
 )IR";
   const std::string out = RunPass(FoldBatchNorm, in);
   EXPECT_NE(out.find("MUL("), std::string::npos) << out;
-  EXPECT_NE(out.find("values=[1,0,0,1]"), std::string::npos)
-      << out;  // weights untouched
+  EXPECT_NE(out.find("values=[1,0,0,1]"), std::string::npos) << out;  // weights untouched
   EXPECT_EQ(out.find("BATCH_NORM"), std::string::npos) << out;
 }
 
@@ -241,8 +240,7 @@ TEST(FusePadIntoConv, SamePaddingOfAStridedConv) {
 )IR");
   // Symmetric (1, 1) padding is not what SAME adds here: unchanged.
   std::string other = in;
-  const std::string pads = "values=[0,0,0,1,0,1,0,0]",
-                    padded = "float32[1,5,5,1]";
+  const std::string pads = "values=[0,0,0,1,0,1,0,0]", padded = "float32[1,5,5,1]";
   other.replace(other.find(pads), pads.size(), "values=[0,0,1,1,1,1,0,0]");
   other.replace(other.find(padded), padded.size(), "float32[1,6,6,1]");
   EXPECT_EQ(RunPass(FusePadIntoConv, other),

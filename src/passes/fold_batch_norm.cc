@@ -14,8 +14,7 @@ namespace {
 
 // Input slots of the weights and the bias, and which weight axis is the output
 // channel.
-bool AffineLayout(const std::string& op, int* weight_slot, int* bias_slot,
-                  int* channel_axis) {
+bool AffineLayout(const std::string& op, int* weight_slot, int* bias_slot, int* channel_axis) {
   if (op == "CONV_2D" || op == "FULLY_CONNECTED") {
     *weight_slot = 1;
     *bias_slot = 2;
@@ -44,23 +43,17 @@ std::string Marked(const std::string& origin, const std::string& bn) {
 
 // Folds into the producer of the BATCH_NORM input; false if the pattern does
 // not fit.
-bool FoldIntoProducer(ir::Graph* graph, int bn_index,
-                      const std::vector<double>& scale,
+bool FoldIntoProducer(ir::Graph* graph, int bn_index, const std::vector<double>& scale,
                       const std::vector<double>& shift) {
   const ir::Node& bn = graph->nodes[bn_index];
   const int x = bn.inputs[0];
   const int p = graph->Producer(x);
   if (p < 0) return false;
   int weight_slot, bias_slot, channel_axis;
-  if (!AffineLayout(graph->nodes[p].op, &weight_slot, &bias_slot,
-                    &channel_axis))
-    return false;
+  if (!AffineLayout(graph->nodes[p].op, &weight_slot, &bias_slot, &channel_axis)) return false;
   const ir::Node& producer = graph->nodes[p];
-  if (ir::GetString(producer.attrs, "fused_activation_function", "NONE") !=
-      "NONE")
-    return false;
-  if (producer.outputs.size() != 1 || NumConsumers(*graph, x) != 1 ||
-      graph->IsGraphOutput(x)) {
+  if (ir::GetString(producer.attrs, "fused_activation_function", "NONE") != "NONE") return false;
+  if (producer.outputs.size() != 1 || NumConsumers(*graph, x) != 1 || graph->IsGraphOutput(x)) {
     return false;
   }
   if (static_cast<int>(producer.inputs.size()) <= weight_slot ||
@@ -72,10 +65,9 @@ bool FoldIntoProducer(ir::Graph* graph, int bn_index,
       w.shape[channel_axis] != static_cast<int32_t>(scale.size())) {
     return false;
   }
-  const bool has_bias = static_cast<int>(producer.inputs.size()) > bias_slot &&
-                        producer.inputs[bias_slot] >= 0;
-  if (has_bias && !IsFloatConstant(*graph, producer.inputs[bias_slot]))
-    return false;
+  const bool has_bias =
+      static_cast<int>(producer.inputs.size()) > bias_slot && producer.inputs[bias_slot] >= 0;
+  if (has_bias && !IsFloatConstant(*graph, producer.inputs[bias_slot])) return false;
   const std::string bn_name = bn.name;
   const int y = bn.outputs[0];
 
@@ -101,11 +93,10 @@ bool FoldIntoProducer(ir::Graph* graph, int bn_index,
     bt = PrivateConstant(graph, p, bias_slot);
     bias = ConstFloats(*graph, bt);
   } else {
-    bt = graph->AddFloatConstant(graph->nodes[p].name + "/bias",
-                                 {static_cast<int32_t>(channels)}, bias);
+    bt = graph->AddFloatConstant(graph->nodes[p].name + "/bias", {static_cast<int32_t>(channels)},
+                                 bias);
     ir::Node& prod = graph->nodes[p];
-    while (static_cast<int>(prod.inputs.size()) <= bias_slot)
-      prod.inputs.push_back(-1);
+    while (static_cast<int>(prod.inputs.size()) <= bias_slot) prod.inputs.push_back(-1);
     prod.inputs[bias_slot] = bt;
   }
   for (size_t c = 0; c < channels; ++c) {
@@ -127,15 +118,14 @@ Status FoldBatchNorm(ir::Graph* graph) {
     if (graph->nodes[i].op != "BATCH_NORM") continue;
     const ir::Node bn = graph->nodes[i];
     if (bn.inputs.size() != 5 || bn.outputs.size() != 1) {
-      return MakeStatus(StatusCode::kInvalidModel,
-                        "BATCH_NORM '%s' needs 5 inputs", bn.name.c_str());
+      return MakeStatus(StatusCode::kInvalidModel, "BATCH_NORM '%s' needs 5 inputs",
+                        bn.name.c_str());
     }
     const int x = bn.inputs[0];
     const std::vector<int32_t> x_shape = graph->tensors[x].shape;
     const DType x_dtype = graph->tensors[x].dtype;
     const int64_t axis = ir::GetInt(bn.attrs, "axis", -1);
-    if (x_shape.empty() ||
-        (axis != -1 && axis != static_cast<int64_t>(x_shape.size()) - 1)) {
+    if (x_shape.empty() || (axis != -1 && axis != static_cast<int64_t>(x_shape.size()) - 1)) {
       return MakeStatus(StatusCode::kUnsupported,
                         "BATCH_NORM '%s' normalizes axis %lld; only the last "
                         "axis can be lowered",
@@ -156,12 +146,10 @@ Status FoldBatchNorm(ir::Graph* graph) {
     const double epsilon = ir::GetFloat(bn.attrs, "epsilon", 1e-3);
     const std::vector<float> mean = ConstFloats(*graph, bn.inputs[3]);
     const std::vector<float> var = ConstFloats(*graph, bn.inputs[4]);
-    const std::vector<float> gamma = bn.inputs[1] >= 0
-                                         ? ConstFloats(*graph, bn.inputs[1])
-                                         : std::vector<float>(channels, 1.0f);
-    const std::vector<float> beta = bn.inputs[2] >= 0
-                                        ? ConstFloats(*graph, bn.inputs[2])
-                                        : std::vector<float>(channels, 0.0f);
+    const std::vector<float> gamma =
+        bn.inputs[1] >= 0 ? ConstFloats(*graph, bn.inputs[1]) : std::vector<float>(channels, 1.0f);
+    const std::vector<float> beta =
+        bn.inputs[2] >= 0 ? ConstFloats(*graph, bn.inputs[2]) : std::vector<float>(channels, 0.0f);
     std::vector<double> scale(channels), shift(channels);
     for (size_t c = 0; c < channels; ++c) {
       scale[c] = gamma[c] / std::sqrt(static_cast<double>(var[c]) + epsilon);
@@ -172,8 +160,7 @@ Status FoldBatchNorm(ir::Graph* graph) {
       continue;
     }
     // MUL + ADD with constant vectors.
-    std::vector<float> s(scale.begin(), scale.end()),
-        b(shift.begin(), shift.end());
+    std::vector<float> s(scale.begin(), scale.end()), b(shift.begin(), shift.end());
     const int32_t c32 = static_cast<int32_t>(channels);
     const int s_t = graph->AddFloatConstant(bn.name + "/scale", {c32}, s);
     const int b_t = graph->AddFloatConstant(bn.name + "/offset", {c32}, b);

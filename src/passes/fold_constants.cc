@@ -15,8 +15,7 @@ namespace {
 
 std::vector<int64_t> Strides(const std::vector<int32_t>& shape) {
   std::vector<int64_t> s(shape.size(), 1);
-  for (int i = static_cast<int>(shape.size()) - 2; i >= 0; --i)
-    s[i] = s[i + 1] * shape[i + 1];
+  for (int i = static_cast<int>(shape.size()) - 2; i >= 0; --i) s[i] = s[i + 1] * shape[i + 1];
   return s;
 }
 
@@ -43,20 +42,15 @@ float Activate(float v, const std::string& act) {
   return v;
 }
 
-bool EvalBinary(const ir::Graph& graph, const ir::Node& n,
-                std::vector<float>* out) {
+bool EvalBinary(const ir::Graph& graph, const ir::Node& n, std::vector<float>* out) {
   const ir::Tensor& a = graph.tensors[n.inputs[0]];
   const ir::Tensor& b = graph.tensors[n.inputs[1]];
   const ir::Tensor& y = graph.tensors[n.outputs[0]];
-  if (!IsFloatConstant(graph, n.inputs[0]) ||
-      !IsFloatConstant(graph, n.inputs[1]))
-    return false;
-  if (a.shape.size() > y.shape.size() || b.shape.size() > y.shape.size())
-    return false;
+  if (!IsFloatConstant(graph, n.inputs[0]) || !IsFloatConstant(graph, n.inputs[1])) return false;
+  if (a.shape.size() > y.shape.size() || b.shape.size() > y.shape.size()) return false;
   const std::vector<float> av = ConstFloats(graph, n.inputs[0]);
   const std::vector<float> bv = ConstFloats(graph, n.inputs[1]);
-  const std::string act =
-      ir::GetString(n.attrs, "fused_activation_function", "NONE");
+  const std::string act = ir::GetString(n.attrs, "fused_activation_function", "NONE");
   const int64_t count = y.NumElements();
   out->resize(static_cast<size_t>(count));
   for (int64_t i = 0; i < count; ++i) {
@@ -81,8 +75,7 @@ bool EvalBinary(const ir::Graph& graph, const ir::Node& n,
   return true;
 }
 
-bool EvalTranspose(const ir::Graph& graph, const ir::Node& n,
-                   std::vector<uint8_t>* out) {
+bool EvalTranspose(const ir::Graph& graph, const ir::Node& n, std::vector<uint8_t>* out) {
   const ir::Tensor& x = graph.tensors[n.inputs[0]];
   const std::vector<int32_t> perm = ConstInts(graph, n.inputs[1]);
   if (perm.size() != x.shape.size()) return false;
@@ -90,8 +83,7 @@ bool EvalTranspose(const ir::Graph& graph, const ir::Node& n,
   if (elem == 0 || x.data.size() != x.ByteSize()) return false;
   std::vector<int32_t> out_shape(perm.size());
   for (size_t d = 0; d < perm.size(); ++d) {
-    if (perm[d] < 0 || perm[d] >= static_cast<int32_t>(perm.size()))
-      return false;
+    if (perm[d] < 0 || perm[d] >= static_cast<int32_t>(perm.size())) return false;
     out_shape[d] = x.shape[perm[d]];
   }
   const std::vector<int64_t> in_strides = Strides(x.shape);
@@ -116,8 +108,7 @@ Status FoldConstants(ir::Graph* graph) {
     const ir::Node& n = graph->nodes[i];
     if (n.outputs.size() != 1 || n.inputs.empty()) continue;
     bool all_constant = true;
-    for (int t : n.inputs)
-      all_constant = all_constant && t >= 0 && IsConstant(*graph, t);
+    for (int t : n.inputs) all_constant = all_constant && t >= 0 && IsConstant(*graph, t);
     const int out = n.outputs[0];
     if (!all_constant || graph->IsGraphOutput(out)) continue;
     ir::Tensor& y = graph->tensors[out];
@@ -129,8 +120,8 @@ Status FoldConstants(ir::Graph* graph) {
       data = x.data;
     } else if (n.op == "TRANSPOSE" && n.inputs.size() == 2) {
       if (!EvalTranspose(*graph, n, &data)) continue;
-    } else if ((n.op == "ADD" || n.op == "SUB" || n.op == "MUL" ||
-                n.op == "DIV" || n.op == "MAXIMUM" || n.op == "MINIMUM") &&
+    } else if ((n.op == "ADD" || n.op == "SUB" || n.op == "MUL" || n.op == "DIV" ||
+                n.op == "MAXIMUM" || n.op == "MINIMUM") &&
                n.inputs.size() == 2 && y.dtype == DType::kFloat32) {
       std::vector<float> values;
       if (!EvalBinary(*graph, n, &values)) continue;

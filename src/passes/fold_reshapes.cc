@@ -23,18 +23,16 @@ Status FoldReshapes(ir::Graph* graph) {
   // Constant shapes.
   for (size_t i = 0; i < graph->nodes.size(); ++i) {
     ir::Node& n = graph->nodes[i];
-    if (n.op != "RESHAPE" || n.outputs.size() != 1 || n.inputs.empty())
-      continue;
+    if (n.op != "RESHAPE" || n.outputs.size() != 1 || n.inputs.empty()) continue;
     const std::vector<int32_t> shape = graph->tensors[n.outputs[0]].shape;
     if (!StaticShape(shape)) continue;
     const bool has_const = n.inputs.size() >= 2 && n.inputs[1] >= 0 &&
                            IsConstant(*graph, n.inputs[1]) &&
                            ConstInts(*graph, n.inputs[1]) == shape;
     if (has_const) continue;
-    const int k =
-        graph->AddConstant(graph->tensors[n.outputs[0]].name + "/shape",
-                           DType::kInt32, {static_cast<int32_t>(shape.size())},
-                           shape.data(), shape.size() * sizeof(int32_t));
+    const int k = graph->AddConstant(graph->tensors[n.outputs[0]].name + "/shape", DType::kInt32,
+                                     {static_cast<int32_t>(shape.size())}, shape.data(),
+                                     shape.size() * sizeof(int32_t));
     ir::Node& node = graph->nodes[i];
     node.inputs.resize(2);
     node.inputs[1] = k;
@@ -55,8 +53,7 @@ Status FoldReshapes(ir::Graph* graph) {
   // RESHAPE [B, N] -> FULLY_CONNECTED.
   for (size_t i = 0; i < graph->nodes.size(); ++i) {
     ir::Node& fc = graph->nodes[i];
-    if (fc.op != "FULLY_CONNECTED" || fc.inputs.size() < 2 || fc.inputs[0] < 0)
-      continue;
+    if (fc.op != "FULLY_CONNECTED" || fc.inputs.size() < 2 || fc.inputs[0] < 0) continue;
     if (ir::GetBool(fc.attrs, "keep_num_dims", false)) continue;
     const int flat = fc.inputs[0];
     const int p = graph->Producer(flat);
@@ -66,14 +63,9 @@ Status FoldReshapes(ir::Graph* graph) {
     const ir::Tensor& w = graph->tensors[fc.inputs[1]];
     if (reshape.inputs.empty() || reshape.inputs[0] < 0) continue;
     const ir::Tensor& src = graph->tensors[reshape.inputs[0]];
-    if (flat_t.shape.size() != 2 || w.shape.size() != 2 ||
-        w.shape[1] != flat_t.shape[1])
-      continue;
-    if (src.shape.empty() || src.NumElements() != flat_t.NumElements())
-      continue;
-    if (graph->IsGraphOutput(flat) || !src.quant.empty() ||
-        !flat_t.quant.empty())
-      continue;
+    if (flat_t.shape.size() != 2 || w.shape.size() != 2 || w.shape[1] != flat_t.shape[1]) continue;
+    if (src.shape.empty() || src.NumElements() != flat_t.NumElements()) continue;
+    if (graph->IsGraphOutput(flat) || !src.quant.empty() || !flat_t.quant.empty()) continue;
     // The flattening must keep the batch: the leading dim of the source is the
     // batch.
     if (src.shape[0] != flat_t.shape[0]) continue;

@@ -12,12 +12,11 @@ namespace edgeopt {
 namespace passes {
 namespace {
 
-void SamePadding(int32_t in, int32_t kernel, int64_t stride, int64_t dilation,
-                 int32_t* before, int32_t* after) {
+void SamePadding(int32_t in, int32_t kernel, int64_t stride, int64_t dilation, int32_t* before,
+                 int32_t* after) {
   const int64_t out = (in + stride - 1) / stride;
   const int64_t effective = (kernel - 1) * dilation + 1;
-  const int64_t total =
-      std::max<int64_t>((out - 1) * stride + effective - in, 0);
+  const int64_t total = std::max<int64_t>((out - 1) * stride + effective - in, 0);
   *before = static_cast<int32_t>(total / 2);
   *after = static_cast<int32_t>(total - total / 2);
 }
@@ -29,21 +28,17 @@ Status FusePadIntoConv(ir::Graph* graph) {
   for (size_t i = 0; i < graph->nodes.size(); ++i) {
     ir::Node& conv = graph->nodes[i];
     if (conv.op != "CONV_2D" && conv.op != "DEPTHWISE_CONV_2D") continue;
-    if (ir::GetString(conv.attrs, "padding", "SAME") != "VALID" ||
-        conv.inputs.size() < 2)
-      continue;
+    if (ir::GetString(conv.attrs, "padding", "SAME") != "VALID" || conv.inputs.size() < 2) continue;
     const int padded = conv.inputs[0];
     const int p = graph->Producer(padded);
     if (p < 0 || remove[p] || graph->nodes[p].op != "PAD") continue;
     const ir::Node& pad = graph->nodes[p];
     if (pad.inputs.size() != 2 || !IsConstant(*graph, pad.inputs[1])) continue;
-    if (NumConsumers(*graph, padded) != 1 || graph->IsGraphOutput(padded))
-      continue;
+    if (NumConsumers(*graph, padded) != 1 || graph->IsGraphOutput(padded)) continue;
     const ir::Tensor& x = graph->tensors[pad.inputs[0]];
     const ir::Tensor& w = graph->tensors[conv.inputs[1]];
     const std::vector<int32_t> pads = ConstInts(*graph, pad.inputs[1]);
-    if (x.shape.size() != 4 || pads.size() != 8 || w.shape.size() != 4)
-      continue;
+    if (x.shape.size() != 4 || pads.size() != 8 || w.shape.size() != 4) continue;
     if (pads[0] != 0 || pads[1] != 0 || pads[6] != 0 || pads[7] != 0) continue;
     const int64_t sh = ir::GetInt(conv.attrs, "stride_h", 1);
     const int64_t sw = ir::GetInt(conv.attrs, "stride_w", 1);
@@ -52,9 +47,7 @@ Status FusePadIntoConv(ir::Graph* graph) {
     int32_t top, bottom, left, right;
     SamePadding(x.shape[1], w.shape[1], sh, dh, &top, &bottom);
     SamePadding(x.shape[2], w.shape[2], sw, dw, &left, &right);
-    if (pads[2] != top || pads[3] != bottom || pads[4] != left ||
-        pads[5] != right)
-      continue;
+    if (pads[2] != top || pads[3] != bottom || pads[4] != left || pads[5] != right) continue;
     conv.inputs[0] = pad.inputs[0];
     conv.attrs["padding"] = std::string("SAME");
     remove[p] = true;

@@ -11,18 +11,15 @@ bool IsConstant(const ir::Graph& graph, int tensor) {
 }
 
 bool IsFloatConstant(const ir::Graph& graph, int tensor) {
-  return IsConstant(graph, tensor) &&
-         graph.tensors[tensor].dtype == DType::kFloat32 &&
-         !graph.tensors[tensor].has_sparsity &&
-         graph.tensors[tensor].quant.empty() &&
+  return IsConstant(graph, tensor) && graph.tensors[tensor].dtype == DType::kFloat32 &&
+         !graph.tensors[tensor].has_sparsity && graph.tensors[tensor].quant.empty() &&
          graph.tensors[tensor].data.size() == graph.tensors[tensor].ByteSize();
 }
 
 std::vector<float> ConstFloats(const ir::Graph& graph, int tensor) {
   const ir::Tensor& t = graph.tensors[tensor];
   std::vector<float> v(t.data.size() / sizeof(float));
-  if (!v.empty())
-    std::memcpy(v.data(), t.data.data(), v.size() * sizeof(float));
+  if (!v.empty()) std::memcpy(v.data(), t.data.data(), v.size() * sizeof(float));
   return v;
 }
 
@@ -42,8 +39,7 @@ std::vector<int32_t> ConstInts(const ir::Graph& graph, int tensor) {
   return v;
 }
 
-void SetConstFloats(ir::Graph* graph, int tensor,
-                    const std::vector<float>& values) {
+void SetConstFloats(ir::Graph* graph, int tensor, const std::vector<float>& values) {
   ir::Tensor& t = graph->tensors[tensor];
   t.data.resize(values.size() * sizeof(float));
   if (!values.empty()) std::memcpy(t.data.data(), values.data(), t.data.size());
@@ -54,8 +50,7 @@ int NumConsumers(const ir::Graph& graph, int tensor) {
 }
 
 bool IsGraphInput(const ir::Graph& graph, int tensor) {
-  return std::find(graph.inputs.begin(), graph.inputs.end(), tensor) !=
-         graph.inputs.end();
+  return std::find(graph.inputs.begin(), graph.inputs.end(), tensor) != graph.inputs.end();
 }
 
 void ReplaceUses(ir::Graph* graph, int from, int to) {
@@ -77,8 +72,7 @@ void RemoveNodes(ir::Graph* graph, const std::vector<bool>& remove) {
 
 bool BypassNode(ir::Graph* graph, int node, std::vector<bool>* remove) {
   ir::Node& n = graph->nodes[node];
-  if (n.inputs.empty() || n.outputs.size() != 1 || n.inputs[0] < 0)
-    return false;
+  if (n.inputs.empty() || n.outputs.size() != 1 || n.inputs[0] < 0) return false;
   const int in = n.inputs[0];
   const int out = n.outputs[0];
   if (graph->tensors[in].shape != graph->tensors[out].shape ||
@@ -125,16 +119,9 @@ int PrivateConstant(ir::Graph* graph, int node, int input_slot) {
 }
 
 bool TakesFusedActivation(const std::string& op) {
-  static const char* const kOps[] = {"CONV_2D",
-                                     "DEPTHWISE_CONV_2D",
-                                     "FULLY_CONNECTED",
-                                     "ADD",
-                                     "SUB",
-                                     "MUL",
-                                     "DIV",
-                                     "CONCATENATION",
-                                     "AVERAGE_POOL_2D",
-                                     "MAX_POOL_2D"};
+  static const char* const kOps[] = {
+      "CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "ADD",        "SUB", "MUL",
+      "DIV",     "CONCATENATION",     "AVERAGE_POOL_2D", "MAX_POOL_2D"};
   for (const char* o : kOps) {
     if (op == o) return true;
   }

@@ -15,8 +15,7 @@ bool IsFloatConstant(const ir::Graph& graph, int tensor);
 std::vector<float> ConstFloats(const ir::Graph& graph, int tensor);
 std::vector<int32_t> ConstInts(const ir::Graph& graph,
                                int tensor);  // int32 or int64 data
-void SetConstFloats(ir::Graph* graph, int tensor,
-                    const std::vector<float>& values);
+void SetConstFloats(ir::Graph* graph, int tensor, const std::vector<float>& values);
 
 // Nodes that read `tensor` (each counted once).
 int NumConsumers(const ir::Graph& graph, int tensor);

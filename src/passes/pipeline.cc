@@ -17,10 +17,9 @@ Status PrepareForExport(ir::Graph* graph) {
   EDGEOPT_RETURN_IF_ERROR(AddMissingBiases(graph));
   for (const ir::Node& n : graph->nodes) {
     if (ir::IsToolkitOp(n.op)) {
-      return MakeStatus(
-          StatusCode::kUnsupported,
-          "%s node '%s' is left after the export passes (it cannot be lowered)",
-          n.op.c_str(), n.name.c_str());
+      return MakeStatus(StatusCode::kUnsupported,
+                        "%s node '%s' is left after the export passes (it cannot be lowered)",
+                        n.op.c_str(), n.name.c_str());
     }
   }
   return graph->Validate();

@@ -13,10 +13,9 @@ Status RemoveDropout(ir::Graph* graph) {
       ir::Node& n = graph->nodes[i];
       const ir::Tensor& out = graph->tensors[n.outputs[0]];
       std::vector<int32_t> shape = out.shape;
-      const int k =
-          graph->AddConstant(out.name + "/shape", DType::kInt32,
-                             {static_cast<int32_t>(shape.size())}, shape.data(),
-                             shape.size() * sizeof(int32_t));
+      const int k = graph->AddConstant(out.name + "/shape", DType::kInt32,
+                                       {static_cast<int32_t>(shape.size())}, shape.data(),
+                                       shape.size() * sizeof(int32_t));
       ir::Node& node = graph->nodes[i];
       node.op = "RESHAPE";
       node.attrs.clear();

@@ -27,9 +27,8 @@ namespace {
 // semantics).
 constexpr double kAtol = 1e-5;
 constexpr double kRtol = 1e-4;
-constexpr double kMaxSizeRatio = 1.02;  // our file vs the official float file
-constexpr double kMaxConvertSeconds =
-    2.0;  // whole `edgeopt convert` process, largest model
+constexpr double kMaxSizeRatio = 1.02;      // our file vs the official float file
+constexpr double kMaxConvertSeconds = 2.0;  // whole `edgeopt convert` process, largest model
 constexpr int kSeeds[] = {1, 2, 3};
 // Our float model against the official int8 / dynamic-range one (quantization
 // noise).
@@ -39,9 +38,7 @@ std::string Corpus(const std::string& rel) { return CorpusPath(rel); }
 
 class KerasConvert : public ::testing::Test {
  protected:
-  static void SetUpTestSuite() {
-    dir_ = new std::string(MakeTempDir("keras_convert"));
-  }
+  static void SetUpTestSuite() { dir_ = new std::string(MakeTempDir("keras_convert")); }
   static void TearDownTestSuite() {
     RunCommand("rm -rf '" + *dir_ + "'");
     delete dir_;
@@ -56,31 +53,25 @@ class KerasConvert : public ::testing::Test {
   static Converted Convert(const std::string& args, const std::string& out) {
     Converted c;
     const auto start = std::chrono::steady_clock::now();
-    c.rc = RunCommand(
-        EdgeoptBinary() + " convert " + args + " -o '" + out + "'", &c.log);
-    c.seconds =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
-            .count();
+    c.rc = RunCommand(EdgeoptBinary() + " convert " + args + " -o '" + out + "'", &c.log);
+    c.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     return c;
   }
 
   // Runs `model` in tflite-ref with `input_args` ("--random 3" or "-i a.npy");
   // output 0.
-  static NpyArray RefRun(const std::string& model,
-                         const std::string& input_args,
+  static NpyArray RefRun(const std::string& model, const std::string& input_args,
                          const std::string& out_dir) {
     std::string log;
-    const int rc = RunCommand(TfliteRefPath() + " run '" + model + "' " +
-                                  input_args + " -o '" + out_dir + "'",
-                              &log);
+    const int rc = RunCommand(
+        TfliteRefPath() + " run '" + model + "' " + input_args + " -o '" + out_dir + "'", &log);
     EXPECT_EQ(rc, 0) << log;
     StatusOr<NpyArray> out = ReadNpy(out_dir + "/output_0.npy");
     EXPECT_TRUE(out.ok()) << out.status().ToString();
     return out.ok() ? *out : NpyArray();
   }
 
-  static std::vector<double> AsDoubles(const NpyArray& a, double scale = 1,
-                                       double zero = 0) {
+  static std::vector<double> AsDoubles(const NpyArray& a, double scale = 1, double zero = 0) {
     std::vector<double> v(static_cast<size_t>(a.NumElements()));
     for (size_t i = 0; i < v.size(); ++i) {
       switch (a.dtype) {
@@ -101,8 +92,8 @@ class KerasConvert : public ::testing::Test {
   }
 
   // Elements outside atol + rtol * |ref|, and the largest absolute difference.
-  static int64_t CountBad(const std::vector<double>& ours,
-                          const std::vector<double>& ref, double* max_abs) {
+  static int64_t CountBad(const std::vector<double>& ours, const std::vector<double>& ref,
+                          double* max_abs) {
     *max_abs = 0;
     int64_t bad = 0;
     EXPECT_EQ(ours.size(), ref.size());
@@ -114,8 +105,7 @@ class KerasConvert : public ::testing::Test {
     return bad;
   }
 
-  static double SqnrDb(const std::vector<double>& ref,
-                       const std::vector<double>& test) {
+  static double SqnrDb(const std::vector<double>& ref, const std::vector<double>& test) {
     double signal = 0, noise = 0;
     for (size_t i = 0; i < ref.size(); ++i) {
       signal += ref[i] * ref[i];
@@ -125,13 +115,10 @@ class KerasConvert : public ::testing::Test {
   }
 
   static size_t ArgMax(const std::vector<double>& v) {
-    return static_cast<size_t>(std::max_element(v.begin(), v.end()) -
-                               v.begin());
+    return static_cast<size_t>(std::max_element(v.begin(), v.end()) - v.begin());
   }
 
-  static StatusOr<ir::Graph> Import(const std::string& path) {
-    return ImportTfliteFile(path);
-  }
+  static StatusOr<ir::Graph> Import(const std::string& path) { return ImportTfliteFile(path); }
 
   static int64_t FileSize(const std::string& path) {
     std::ifstream f(path, std::ios::binary | std::ios::ate);
@@ -140,47 +127,39 @@ class KerasConvert : public ::testing::Test {
 
   // The structural checks against the official float file: size and operator
   // count.
-  static void ExpectNoWorseThanOfficial(const std::string& ours,
-                                        const std::string& official) {
+  static void ExpectNoWorseThanOfficial(const std::string& ours, const std::string& official) {
     const int64_t our_size = FileSize(ours), official_size = FileSize(official);
     StatusOr<ir::Graph> a = Import(ours), b = Import(official);
     ASSERT_TRUE(a.ok()) << a.status().ToString();
     ASSERT_TRUE(b.ok()) << b.status().ToString();
-    std::printf(
-        "  size %lld vs official %lld bytes (ratio %.4f); ops %zu vs %zu\n",
-        static_cast<long long>(our_size), static_cast<long long>(official_size),
-        static_cast<double>(our_size) / official_size, a->nodes.size(),
-        b->nodes.size());
+    std::printf("  size %lld vs official %lld bytes (ratio %.4f); ops %zu vs %zu\n",
+                static_cast<long long>(our_size), static_cast<long long>(official_size),
+                static_cast<double>(our_size) / official_size, a->nodes.size(), b->nodes.size());
     EXPECT_LE(our_size, official_size * kMaxSizeRatio);
     EXPECT_LE(a->nodes.size(), b->nodes.size());
   }
 
   // Runs our file on `x` (float input) in tflite-ref; output 0 as doubles.
-  static std::vector<double> RunOurs(const std::string& model,
-                                     const kref::Tensor& x,
+  static std::vector<double> RunOurs(const std::string& model, const kref::Tensor& x,
                                      const std::string& tag) {
     NpyArray in;
     in.dtype = DType::kFloat32;
     in.shape = x.shape;
     in.data.resize(x.v.size() * 4);
-    for (size_t i = 0; i < x.v.size(); ++i)
-      in.Data<float>()[i] = static_cast<float>(x.v[i]);
+    for (size_t i = 0; i < x.v.size(); ++i) in.Data<float>()[i] = static_cast<float>(x.v[i]);
     const std::string path = Tmp(tag + "_in.npy");
     EXPECT_TRUE(WriteNpy(path, in).ok());
     return AsDoubles(RefRun(model, "-i '" + path + "'", Tmp(tag + "_out")));
   }
 
-  static kref::Tensor RandomInput(const std::vector<int64_t>& shape,
-                                  uint64_t seed) {
+  static kref::Tensor RandomInput(const std::vector<int64_t>& shape, uint64_t seed) {
     kref::Tensor t{shape, {}};
     keras_rng_state_ = seed * 0x9e3779b97f4a7c15ULL + 1;
     for (int64_t i = 0; i < t.size(); ++i) {
       keras_rng_state_ ^= keras_rng_state_ << 13;
       keras_rng_state_ ^= keras_rng_state_ >> 7;
       keras_rng_state_ ^= keras_rng_state_ << 17;
-      t.v.push_back(static_cast<double>(keras_rng_state_ >> 11) /
-                        9007199254740992.0 * 2 -
-                    1);
+      t.v.push_back(static_cast<double>(keras_rng_state_ >> 11) / 9007199254740992.0 * 2 - 1);
     }
     return t;
   }
@@ -199,11 +178,9 @@ struct FloatPair {
 
 // Pairs whose official float file was converted from exactly these weights.
 const FloatPair kFloatPairs[] = {
-    {"mlcommons-tiny/pretrainedResnet.h5",
-     "mlcommons-tiny/pretrainedResnet.tflite"},
+    {"mlcommons-tiny/pretrainedResnet.h5", "mlcommons-tiny/pretrainedResnet.tflite"},
     {"tensor-edge-converter/model.h5", "tensor-edge-converter/model.tflite"},
-    {"siliconlabs-mltk/image_example1.h5",
-     "siliconlabs-mltk/image_example1.float32.tflite"},
+    {"siliconlabs-mltk/image_example1.h5", "siliconlabs-mltk/image_example1.float32.tflite"},
     {"siliconlabs-mltk/autoencoder_example.h5",
      "siliconlabs-mltk/autoencoder_example.float32.tflite"},
 };
@@ -219,17 +196,13 @@ TEST_F(KerasConvert, FloatModelsMatchTheOfficialConverter) {
     double worst = 0;
     for (int seed : kSeeds) {
       const std::string args = "--random " + std::to_string(seed);
-      const std::vector<double> a =
-          AsDoubles(RefRun(ours, args, Tmp("o_ours")));
-      const std::vector<double> b =
-          AsDoubles(RefRun(Corpus(pair.official), args, Tmp("o_ref")));
+      const std::vector<double> a = AsDoubles(RefRun(ours, args, Tmp("o_ours")));
+      const std::vector<double> b = AsDoubles(RefRun(Corpus(pair.official), args, Tmp("o_ref")));
       double max_abs = 0;
-      EXPECT_EQ(CountBad(a, b, &max_abs), 0)
-          << "seed " << seed << " max_abs " << max_abs;
+      EXPECT_EQ(CountBad(a, b, &max_abs), 0) << "seed " << seed << " max_abs " << max_abs;
       worst = std::max(worst, max_abs);
     }
-    std::printf("  max |ours - official| over %zu seeds: %.3g\n",
-                std::size(kSeeds), worst);
+    std::printf("  max |ours - official| over %zu seeds: %.3g\n", std::size(kSeeds), worst);
     ExpectNoWorseThanOfficial(ours, Corpus(pair.official));
   }
 }
@@ -241,8 +214,7 @@ TEST_F(KerasConvert, FloatModelsMatchTheOfficialConverter) {
 // Keras's math on ad01.h5, and the conversion time.
 TEST_F(KerasConvert, Ad01LargestModel) {
   const std::string ours = Tmp("ad01.tflite");
-  const Converted c =
-      Convert("'" + Corpus("mlcommons-tiny/ad01.h5") + "'", ours);
+  const Converted c = Convert("'" + Corpus("mlcommons-tiny/ad01.h5") + "'", ours);
   ASSERT_EQ(c.rc, 0) << c.log;
   std::printf("ad01.h5 (3.4 MB): edgeopt convert took %.3f s\n", c.seconds);
   EXPECT_LT(c.seconds, kMaxConvertSeconds);
@@ -259,17 +231,14 @@ TEST_F(KerasConvert, Ad01LargestModel) {
     ASSERT_EQ(wa.shape, wb.shape);
     for (int64_t i = 0; i < wa.NumElements(); ++i) {
       const double x = wa.DataAs<float>()[i], y = wb.DataAs<float>()[i];
-      worst_weight = std::max(worst_weight,
-                              std::fabs(x - y) / std::max(1e-3, std::fabs(y)));
+      worst_weight = std::max(worst_weight, std::fabs(x - y) / std::max(1e-3, std::fabs(y)));
     }
   }
-  std::printf(
-      "  FULLY_CONNECTED weights vs official: max relative difference %.3g\n",
-      worst_weight);
+  std::printf("  FULLY_CONNECTED weights vs official: max relative difference %.3g\n",
+              worst_weight);
   EXPECT_LT(worst_weight, 1e-5);
 
-  StatusOr<keras::KerasModel> model =
-      keras::LoadKerasFile(Corpus("mlcommons-tiny/ad01.h5"));
+  StatusOr<keras::KerasModel> model = keras::LoadKerasFile(Corpus("mlcommons-tiny/ad01.h5"));
   ASSERT_TRUE(model.ok());
   double worst = 0, official_diff = 0;
   for (int seed : kSeeds) {
@@ -280,10 +249,10 @@ TEST_F(KerasConvert, Ad01LargestModel) {
     double max_abs = 0;
     EXPECT_EQ(CountBad(got, x.v, &max_abs), 0) << "seed " << seed;
     worst = std::max(worst, max_abs);
-    const std::vector<double> off = AsDoubles(
-        RefRun(official, "--random " + std::to_string(seed), Tmp("ad01_off")));
-    const std::vector<double> mine = AsDoubles(
-        RefRun(ours, "--random " + std::to_string(seed), Tmp("ad01_mine")));
+    const std::vector<double> off =
+        AsDoubles(RefRun(official, "--random " + std::to_string(seed), Tmp("ad01_off")));
+    const std::vector<double> mine =
+        AsDoubles(RefRun(ours, "--random " + std::to_string(seed), Tmp("ad01_mine")));
     double d = 0;
     CountBad(mine, off, &d);
     official_diff = std::max(official_diff, d);
@@ -303,10 +272,8 @@ TEST_F(KerasConvert, Ad01LargestModel) {
 TEST_F(KerasConvert, MagicWandWeightsPlusConfig) {
   const std::string ours = Tmp("magic_wand.tflite");
   const std::string weights = Corpus("tflite-micro/magic_wand_weights.h5");
-  const std::string config =
-      SourceDir() + "/tests/models/magic_wand_config.json";
-  const Converted c =
-      Convert("--weights '" + weights + "' --config '" + config + "'", ours);
+  const std::string config = SourceDir() + "/tests/models/magic_wand_config.json";
+  const Converted c = Convert("--weights '" + weights + "' --config '" + config + "'", ours);
   ASSERT_EQ(c.rc, 0) << c.log;
   const std::string official = Corpus("tflite-micro/magic_wand.tflite");
   ExpectNoWorseThanOfficial(ours, official);
@@ -351,10 +318,8 @@ TEST_F(KerasConvert, QuantizedOfficialFilesAgreeWithinQuantizationNoise) {
   };
   const QuantPair pairs[] = {
       {"keras-mnist-to-tpu/keras_model.h5", "keras-mnist-to-tpu/mnist.tflite"},
-      {"siliconlabs-mltk/audio_example1.h5",
-       "siliconlabs-mltk/audio_example1.tflite"},
-      {"tensor-edge-converter/model.h5",
-       "tensor-edge-converter/model_8bit.tflite"},
+      {"siliconlabs-mltk/audio_example1.h5", "siliconlabs-mltk/audio_example1.tflite"},
+      {"tensor-edge-converter/model.h5", "tensor-edge-converter/model_8bit.tflite"},
   };
   int index = 0;
   for (const QuantPair& pair : pairs) {
@@ -374,10 +339,9 @@ TEST_F(KerasConvert, QuantizedOfficialFilesAgreeWithinQuantizationNoise) {
     double sqnr_sum = 0;
     for (int seed = 1; seed <= 5; ++seed) {
       const std::string inputs = Tmp("q_in");
-      const NpyArray theirs = RefRun(Corpus(pair.official),
-                                     "--random " + std::to_string(seed) +
-                                         " --save-inputs '" + inputs + "'",
-                                     Tmp("q_off"));
+      const NpyArray theirs = RefRun(
+          Corpus(pair.official),
+          "--random " + std::to_string(seed) + " --save-inputs '" + inputs + "'", Tmp("q_off"));
       StatusOr<NpyArray> raw = ReadNpy(inputs + "/input_0.npy");
       ASSERT_TRUE(raw.ok());
       kref::Tensor x{raw->shape, AsDoubles(*raw, in_scale, in_zero)};
@@ -403,13 +367,10 @@ TEST_F(KerasConvert, QuantizedOfficialFilesAgreeWithinQuantizationNoise) {
 // otherwise. The real MNIST sample (a 7) is checked.
 TEST_F(KerasConvert, Keras3MnistModel) {
   const std::string ours = Tmp("evc.tflite");
-  const Converted c = Convert(
-      "'" + Corpus("edge-vs-cloud-mnist/mnist_model.keras") + "'", ours);
+  const Converted c = Convert("'" + Corpus("edge-vs-cloud-mnist/mnist_model.keras") + "'", ours);
   ASSERT_EQ(c.rc, 0) << c.log;
-  const std::string sample =
-      Corpus("edge-vs-cloud-mnist/testdata/test_sample.npy");
-  const std::vector<double> probs =
-      AsDoubles(RefRun(ours, "-i '" + sample + "'", Tmp("evc_o")));
+  const std::string sample = Corpus("edge-vs-cloud-mnist/testdata/test_sample.npy");
+  const std::vector<double> probs = AsDoubles(RefRun(ours, "-i '" + sample + "'", Tmp("evc_o")));
   ASSERT_EQ(probs.size(), 10u);
   EXPECT_EQ(ArgMax(probs), 7u);
   std::printf(
@@ -418,9 +379,9 @@ TEST_F(KerasConvert, Keras3MnistModel) {
       ArgMax(probs), probs[ArgMax(probs)]);
   std::string log;
   const std::string official = Corpus("edge-vs-cloud-mnist/model.tflite");
-  const int rc = RunCommand(EdgeoptBinary() + " run '" + official + "' -i '" +
-                                sample + "' -o '" + Tmp("evc_off") + "'",
-                            &log);
+  const int rc = RunCommand(
+      EdgeoptBinary() + " run '" + official + "' -i '" + sample + "' -o '" + Tmp("evc_off") + "'",
+      &log);
   if (rc != 0) {
     std::printf(
         "  official model.tflite not compared: TFLite 2.9 cannot load it (FC "
@@ -432,16 +393,14 @@ TEST_F(KerasConvert, Keras3MnistModel) {
   StatusOr<NpyArray> off = ReadNpy(Tmp("evc_off") + "/output_0.npy");
   ASSERT_TRUE(off.ok());
   const std::vector<double> ref = AsDoubles(*off);
-  std::printf(
-      "  vs official (edgeopt runtime): top-1 %zu vs %zu, SQNR %.1f dB\n",
-      ArgMax(probs), ArgMax(ref), SqnrDb(ref, probs));
+  std::printf("  vs official (edgeopt runtime): top-1 %zu vs %zu, SQNR %.1f dB\n", ArgMax(probs),
+              ArgMax(ref), SqnrDb(ref, probs));
   EXPECT_EQ(ArgMax(ref), ArgMax(probs));
 }
 
 TEST_F(KerasConvert, NestedSequentialsKeepTheirOutputName) {
   const std::string ours = Tmp("auto.tflite");
-  const Converted c = Convert(
-      "'" + Corpus("siliconlabs-mltk/autoencoder_example.h5") + "'", ours);
+  const Converted c = Convert("'" + Corpus("siliconlabs-mltk/autoencoder_example.h5") + "'", ours);
   ASSERT_EQ(c.rc, 0) << c.log;
   StatusOr<ir::Graph> g = Import(ours);
   ASSERT_TRUE(g.ok());
@@ -456,15 +415,13 @@ TEST_F(KerasConvert, NestedSequentialsKeepTheirOutputName) {
 
 class KerasConvertErrors : public KerasConvert {
  protected:
-  void ExpectFailure(const std::string& args,
-                     const std::vector<std::string>& needles) {
+  void ExpectFailure(const std::string& args, const std::vector<std::string>& needles) {
     const std::string out = Tmp("bad.tflite");
     std::remove(out.c_str());
     const Converted c = Convert(args, out);
     EXPECT_EQ(c.rc, 1) << c.log;
     for (const std::string& n : needles) {
-      EXPECT_NE(c.log.find(n), std::string::npos)
-          << "missing '" << n << "' in: " << c.log;
+      EXPECT_NE(c.log.find(n), std::string::npos) << "missing '" << n << "' in: " << c.log;
     }
     EXPECT_FALSE(FileExists(out));
     std::printf("  %s", c.log.c_str());
@@ -474,14 +431,12 @@ class KerasConvertErrors : public KerasConvert {
     std::ifstream f(SourceDir() + "/tests/models/magic_wand_config.json");
     return std::string(std::istreambuf_iterator<char>(f), {});
   }
-  static std::string WriteText(const std::string& name,
-                               const std::string& text) {
+  static std::string WriteText(const std::string& name, const std::string& text) {
     const std::string path = Tmp(name);
     std::ofstream(path) << text;
     return path;
   }
-  static std::string Replace(std::string s, const std::string& from,
-                             const std::string& to) {
+  static std::string Replace(std::string s, const std::string& from, const std::string& to) {
     const size_t at = s.find(from);
     EXPECT_NE(at, std::string::npos) << from;
     if (at != std::string::npos) s.replace(at, from.size(), to);
@@ -490,8 +445,7 @@ class KerasConvertErrors : public KerasConvert {
 };
 
 TEST_F(KerasConvertErrors, TruncatedHdf5) {
-  StatusOr<std::vector<uint8_t>> bytes =
-      ReadFileBytes(Corpus("mlcommons-tiny/ad01.h5"));
+  StatusOr<std::vector<uint8_t>> bytes = ReadFileBytes(Corpus("mlcommons-tiny/ad01.h5"));
   ASSERT_TRUE(bytes.ok());
   for (size_t keep : {bytes->size() / 2, size_t{4096}, size_t{100}}) {
     const std::string path = Tmp("truncated.h5");
@@ -501,8 +455,8 @@ TEST_F(KerasConvertErrors, TruncatedHdf5) {
 }
 
 TEST_F(KerasConvertErrors, KerasZipWithoutConfig) {
-  StatusOr<std::vector<uint8_t>> zip = keras::BuildZip(
-      {{"metadata.json", {'{', '}'}}, {"model.weights.h5", {1, 2, 3}}});
+  StatusOr<std::vector<uint8_t>> zip =
+      keras::BuildZip({{"metadata.json", {'{', '}'}}, {"model.weights.h5", {1, 2, 3}}});
   ASSERT_TRUE(zip.ok());
   const std::string path = Tmp("noconfig.keras");
   ASSERT_TRUE(WriteFileAtomic(path, *zip).ok());
@@ -510,41 +464,34 @@ TEST_F(KerasConvertErrors, KerasZipWithoutConfig) {
 }
 
 TEST_F(KerasConvertErrors, ConfigWithWrongTypes) {
-  const std::string weights =
-      "--weights '" + Corpus("tflite-micro/magic_wand_weights.h5") + "'";
+  const std::string weights = "--weights '" + Corpus("tflite-micro/magic_wand_weights.h5") + "'";
   ExpectFailure(
       weights + " --config '" +
-          WriteText("t1.json", Replace(MagicConfig(), "\"filters\": 8",
-                                       "\"filters\": \"eight\"")) +
+          WriteText("t1.json", Replace(MagicConfig(), "\"filters\": 8", "\"filters\": \"eight\"")) +
           "'",
       {"conv2d", "'filters' must be an integer"});
-  ExpectFailure(weights + " --config '" +
-                    WriteText("t2.json", Replace(MagicConfig(), "\"layers\": [",
-                                                 "\"layers\": 7, \"x\": [")) +
-                    "'",
-                {"t2.json", "layers"});
-  ExpectFailure(weights + " --config '" +
-                    WriteText("t3.json", "{\"class_name\": 5}") + "'",
-                {"t3.json", "class_name"});
   ExpectFailure(
-      weights + " --config '" + WriteText("t4.json", "{not json") + "'",
-      {"t4.json", "invalid JSON"});
+      weights + " --config '" +
+          WriteText("t2.json", Replace(MagicConfig(), "\"layers\": [", "\"layers\": 7, \"x\": [")) +
+          "'",
+      {"t2.json", "layers"});
+  ExpectFailure(weights + " --config '" + WriteText("t3.json", "{\"class_name\": 5}") + "'",
+                {"t3.json", "class_name"});
+  ExpectFailure(weights + " --config '" + WriteText("t4.json", "{not json") + "'",
+                {"t4.json", "invalid JSON"});
 }
 
 TEST_F(KerasConvertErrors, WeightShapesThatDoNotMatchTheConfig) {
-  const std::string weights =
-      "--weights '" + Corpus("tflite-micro/magic_wand_weights.h5") + "'";
+  const std::string weights = "--weights '" + Corpus("tflite-micro/magic_wand_weights.h5") + "'";
   ExpectFailure(weights + " --config '" +
-                    WriteText("s1.json", Replace(MagicConfig(), "\"units\": 16",
-                                                 "\"units\": 17")) +
+                    WriteText("s1.json", Replace(MagicConfig(), "\"units\": 16", "\"units\": 17")) +
                     "'",
                 {"dense", "kernel", "[224,16]", "[224,17]"});
-  ExpectFailure(
-      weights + " --config '" +
-          WriteText("s2.json", Replace(MagicConfig(), "\"use_bias\": true",
-                                       "\"use_bias\": false")) +
-          "'",
-      {"conv2d", "bias"});
+  ExpectFailure(weights + " --config '" +
+                    WriteText("s2.json",
+                              Replace(MagicConfig(), "\"use_bias\": true", "\"use_bias\": false")) +
+                    "'",
+                {"conv2d", "bias"});
 }
 
 TEST_F(KerasConvertErrors, WeightsOnlyFileWithoutConfig) {
@@ -559,13 +506,12 @@ TEST_F(KerasConvertErrors, NotAKerasFile) {
 }
 
 TEST_F(KerasConvertErrors, UnsupportedLayerNamesLayerClassAndReason) {
-  const std::string config =
-      Replace(MagicConfig(), "{\n    \"class_name\": \"Flatten\"",
-              "{\"class_name\": \"Lambda\", \"config\": {\"name\": "
-              "\"my_lambda\", \"function\": "
-              "\"abc\"}},\n   {\n    \"class_name\": \"Flatten\"");
-  ExpectFailure("--weights '" + Corpus("tflite-micro/magic_wand_weights.h5") +
-                    "' --config '" + WriteText("lambda.json", config) + "'",
+  const std::string config = Replace(MagicConfig(), "{\n    \"class_name\": \"Flatten\"",
+                                     "{\"class_name\": \"Lambda\", \"config\": {\"name\": "
+                                     "\"my_lambda\", \"function\": "
+                                     "\"abc\"}},\n   {\n    \"class_name\": \"Flatten\"");
+  ExpectFailure("--weights '" + Corpus("tflite-micro/magic_wand_weights.h5") + "' --config '" +
+                    WriteText("lambda.json", config) + "'",
                 {"my_lambda", "Lambda", "Python"});
 }
 

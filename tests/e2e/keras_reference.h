@@ -39,8 +39,7 @@ struct Tensor {
   }
 };
 
-inline std::vector<double> Weight(const keras::KerasModel& m,
-                                  const std::string& layer,
+inline std::vector<double> Weight(const keras::KerasModel& m, const std::string& layer,
                                   const std::string& var) {
   for (const keras::LayerWeights& lw : m.weights) {
     if (lw.layer != layer) continue;
@@ -66,8 +65,7 @@ inline bool Flag(const Json& c, const char* key, bool fallback) {
   const Json* v = Get(c, key);
   return v != nullptr && v->is_boolean() ? v->get<bool>() : fallback;
 }
-inline std::string Str(const Json& c, const char* key,
-                       const std::string& fallback) {
+inline std::string Str(const Json& c, const char* key, const std::string& fallback) {
   const Json* v = Get(c, key);
   return v != nullptr && v->is_string() ? v->get<std::string>() : fallback;
 }
@@ -103,8 +101,7 @@ inline void Activate(const std::string& a, Tensor* t) {
     for (int64_t r = 0; r < t->size() / n; ++r) {
       double mx = -1e300, sum = 0;
       for (int64_t i = 0; i < n; ++i) mx = std::max(mx, t->v[r * n + i]);
-      for (int64_t i = 0; i < n; ++i)
-        sum += (t->v[r * n + i] = std::exp(t->v[r * n + i] - mx));
+      for (int64_t i = 0; i < n; ++i) sum += (t->v[r * n + i] = std::exp(t->v[r * n + i] - mx));
       for (int64_t i = 0; i < n; ++i) t->v[r * n + i] /= sum;
     }
     return;
@@ -123,8 +120,8 @@ inline std::string ActivationName(const Json& c) {
 }
 
 // Window start and output size for one spatial axis.
-inline void Window(int64_t in, int64_t k, int64_t s, int64_t d, bool same,
-                   int64_t* out, int64_t* pad_before) {
+inline void Window(int64_t in, int64_t k, int64_t s, int64_t d, bool same, int64_t* out,
+                   int64_t* pad_before) {
   const int64_t eff = (k - 1) * d + 1;
   if (same) {
     *out = (in + s - 1) / s;
@@ -137,9 +134,9 @@ inline void Window(int64_t in, int64_t k, int64_t s, int64_t d, bool same,
 }
 
 // x [B,H,W,C] (H may be 1); kernel [kh,kw,C,F] or depthwise [kh,kw,C,M].
-inline Tensor Conv(const Tensor& x, const std::vector<double>& k, int64_t kh,
-                   int64_t kw, int64_t f_or_m, std::vector<int64_t> s,
-                   std::vector<int64_t> d, bool same, bool depthwise) {
+inline Tensor Conv(const Tensor& x, const std::vector<double>& k, int64_t kh, int64_t kw,
+                   int64_t f_or_m, std::vector<int64_t> s, std::vector<int64_t> d, bool same,
+                   bool depthwise) {
   const int64_t B = x.shape[0], H = x.shape[1], W = x.shape[2], C = x.shape[3];
   int64_t OH, OW, pt, pl;
   Window(H, kh, s[0], d[0], same, &OH, &pt);
@@ -151,16 +148,14 @@ inline Tensor Conv(const Tensor& x, const std::vector<double>& k, int64_t kh,
       for (int64_t ow = 0; ow < OW; ++ow)
         for (int64_t i = 0; i < kh; ++i)
           for (int64_t j = 0; j < kw; ++j) {
-            const int64_t ih = oh * s[0] + i * d[0] - pt,
-                          iw = ow * s[1] + j * d[1] - pl;
+            const int64_t ih = oh * s[0] + i * d[0] - pt, iw = ow * s[1] + j * d[1] - pl;
             if (ih < 0 || ih >= H || iw < 0 || iw >= W) continue;
             const double* xp = &x.v[((b * H + ih) * W + iw) * C];
             double* yp = &y.v[((b * OH + oh) * OW + ow) * OC];
             for (int64_t c = 0; c < C; ++c) {
               if (depthwise) {
                 for (int64_t m = 0; m < f_or_m; ++m) {
-                  yp[c * f_or_m + m] +=
-                      xp[c] * k[((i * kw + j) * C + c) * f_or_m + m];
+                  yp[c * f_or_m + m] += xp[c] * k[((i * kw + j) * C + c) * f_or_m + m];
                 }
               } else {
                 for (int64_t f = 0; f < f_or_m; ++f) {
@@ -178,8 +173,8 @@ inline void AddBias(Tensor* t, const std::vector<double>& b) {
   for (int64_t i = 0; i < t->size(); ++i) t->v[i] += b[i % n];
 }
 
-inline Tensor Pool(const Tensor& x, int64_t ph, int64_t pw, int64_t sh,
-                   int64_t sw, bool same, bool is_max) {
+inline Tensor Pool(const Tensor& x, int64_t ph, int64_t pw, int64_t sh, int64_t sw, bool same,
+                   bool is_max) {
   const int64_t B = x.shape[0], H = x.shape[1], W = x.shape[2], C = x.shape[3];
   int64_t OH, OW, pt, pl;
   Window(H, ph, sh, 1, same, &OH, &pt);
@@ -206,13 +201,10 @@ inline Tensor Pool(const Tensor& x, int64_t ph, int64_t pw, int64_t sh,
 
 // One layer; returns false with `error` set when the layer is not supported
 // here.
-inline bool Apply(const keras::KerasModel& m, const std::string& cls,
-                  const std::string& name, const Json& c, Tensor* x,
-                  std::string* error) {
+inline bool Apply(const keras::KerasModel& m, const std::string& cls, const std::string& name,
+                  const Json& c, Tensor* x, std::string* error) {
   const bool same = Str(c, "padding", "valid") == "same";
-  if (cls == "InputLayer" || cls == "Dropout" ||
-      cls.rfind("SpatialDropout", 0) == 0)
-    return true;
+  if (cls == "InputLayer" || cls == "Dropout" || cls.rfind("SpatialDropout", 0) == 0) return true;
   if (cls == "Dense") {
     const std::vector<double> k = Weight(m, name, "kernel");
     const int64_t in = x->shape.back(), units = c["units"].get<int64_t>();
@@ -227,14 +219,12 @@ inline bool Apply(const keras::KerasModel& m, const std::string& cls,
     *x = y;
     return true;
   }
-  if (cls == "Conv2D" || cls == "Conv1D" || cls == "DepthwiseConv2D" ||
-      cls == "SeparableConv2D") {
+  if (cls == "Conv2D" || cls == "Conv1D" || cls == "DepthwiseConv2D" || cls == "SeparableConv2D") {
     const bool is1d = cls == "Conv1D";
     const size_t n = is1d ? 1 : 2;
     std::vector<int64_t> ks = Ints(c, "kernel_size", n, {});
     std::vector<int64_t> s = Ints(c, "strides", n, std::vector<int64_t>(n, 1));
-    std::vector<int64_t> d =
-        Ints(c, "dilation_rate", n, std::vector<int64_t>(n, 1));
+    std::vector<int64_t> d = Ints(c, "dilation_rate", n, std::vector<int64_t>(n, 1));
     Tensor in = *x;
     if (is1d && Str(c, "padding", "valid") == "causal") {
       // Left-pad the steps by dilation * (kernel - 1).
@@ -255,15 +245,14 @@ inline bool Apply(const keras::KerasModel& m, const std::string& cls,
     }
     Tensor y;
     if (cls == "Conv2D" || cls == "Conv1D") {
-      y = Conv(in, Weight(m, name, "kernel"), ks[0], ks[1],
-               c["filters"].get<int64_t>(), s, d, same, false);
+      y = Conv(in, Weight(m, name, "kernel"), ks[0], ks[1], c["filters"].get<int64_t>(), s, d, same,
+               false);
     } else {
       const int64_t mult = static_cast<int64_t>(Num(c, "depth_multiplier", 1));
-      y = Conv(in, Weight(m, name, "depthwise_kernel"), ks[0], ks[1], mult, s,
-               d, same, true);
+      y = Conv(in, Weight(m, name, "depthwise_kernel"), ks[0], ks[1], mult, s, d, same, true);
       if (cls == "SeparableConv2D") {
-        y = Conv(y, Weight(m, name, "pointwise_kernel"), 1, 1,
-                 c["filters"].get<int64_t>(), {1, 1}, {1, 1}, false, false);
+        y = Conv(y, Weight(m, name, "pointwise_kernel"), 1, 1, c["filters"].get<int64_t>(), {1, 1},
+                 {1, 1}, false, false);
       }
     }
     AddBias(&y, Weight(m, name, "bias"));
@@ -277,14 +266,11 @@ inline bool Apply(const keras::KerasModel& m, const std::string& cls,
     const std::vector<int64_t> s = Ints(c, "strides", 2, {1, 1});
     const int64_t F = c["filters"].get<int64_t>();
     const std::vector<double> k = Weight(m, name, "kernel");  // [kh, kw, F, C]
-    const int64_t B = x->shape[0], H = x->shape[1], W = x->shape[2],
-                  C = x->shape[3];
+    const int64_t B = x->shape[0], H = x->shape[1], W = x->shape[2], C = x->shape[3];
     const int64_t OH = same ? H * s[0] : (H - 1) * s[0] + ks[0];
     const int64_t OW = same ? W * s[1] : (W - 1) * s[1] + ks[1];
-    const int64_t pt =
-        same ? std::max<int64_t>((H - 1) * s[0] + ks[0] - OH, 0) / 2 : 0;
-    const int64_t pl =
-        same ? std::max<int64_t>((W - 1) * s[1] + ks[1] - OW, 0) / 2 : 0;
+    const int64_t pt = same ? std::max<int64_t>((H - 1) * s[0] + ks[0] - OH, 0) / 2 : 0;
+    const int64_t pl = same ? std::max<int64_t>((W - 1) * s[1] + ks[1] - OW, 0) / 2 : 0;
     Tensor y{{B, OH, OW, F}, std::vector<double>(B * OH * OW * F, 0.0)};
     for (int64_t b = 0; b < B; ++b)
       for (int64_t ih = 0; ih < H; ++ih)
@@ -295,9 +281,8 @@ inline bool Apply(const keras::KerasModel& m, const std::string& cls,
               if (oh < 0 || oh >= OH || ow < 0 || ow >= OW) continue;
               for (int64_t f = 0; f < F; ++f)
                 for (int64_t ch = 0; ch < C; ++ch)
-                  y.v[((b * OH + oh) * OW + ow) * F + f] +=
-                      x->v[((b * H + ih) * W + iw) * C + ch] *
-                      k[((i * ks[1] + j) * F + f) * C + ch];
+                  y.v[((b * OH + oh) * OW + ow) * F + f] += x->v[((b * H + ih) * W + iw) * C + ch] *
+                                                            k[((i * ks[1] + j) * F + f) * C + ch];
             }
     AddBias(&y, Weight(m, name, "bias"));
     Activate(ActivationName(c), &y);
@@ -306,8 +291,7 @@ inline bool Apply(const keras::KerasModel& m, const std::string& cls,
   }
   if (cls == "BatchNormalization") {
     const int64_t n = x->shape.back();
-    std::vector<double> g = Weight(m, name, "gamma"),
-                        b = Weight(m, name, "beta");
+    std::vector<double> g = Weight(m, name, "gamma"), b = Weight(m, name, "beta");
     const std::vector<double> mean = Weight(m, name, "moving_mean"),
                               var = Weight(m, name, "moving_variance");
     if (g.empty()) g.assign(n, 1.0);
@@ -319,17 +303,16 @@ inline bool Apply(const keras::KerasModel& m, const std::string& cls,
     }
     return true;
   }
-  if (cls == "MaxPooling2D" || cls == "AveragePooling2D" ||
-      cls == "MaxPooling1D" || cls == "AveragePooling1D") {
+  if (cls == "MaxPooling2D" || cls == "AveragePooling2D" || cls == "MaxPooling1D" ||
+      cls == "AveragePooling1D") {
     const bool is1d = cls.find("1D") != std::string::npos;
     const size_t n = is1d ? 1 : 2;
-    const std::vector<int64_t> p =
-        Ints(c, "pool_size", n, std::vector<int64_t>(n, 2));
+    const std::vector<int64_t> p = Ints(c, "pool_size", n, std::vector<int64_t>(n, 2));
     const std::vector<int64_t> s = Ints(c, "strides", n, p);
     Tensor in = *x;
     if (is1d) in.shape = {x->shape[0], 1, x->shape[1], x->shape[2]};
-    Tensor y = Pool(in, is1d ? 1 : p[0], p[n - 1], is1d ? 1 : s[0], s[n - 1],
-                    same, cls.rfind("Max", 0) == 0);
+    Tensor y = Pool(in, is1d ? 1 : p[0], p[n - 1], is1d ? 1 : s[0], s[n - 1], same,
+                    cls.rfind("Max", 0) == 0);
     if (is1d) y.shape = {y.shape[0], y.shape[2], y.shape[3]};
     *x = y;
     return true;
@@ -372,8 +355,7 @@ inline bool Apply(const keras::KerasModel& m, const std::string& cls,
     for (int64_t d : Ints(c, "dims", 0, {})) perm.push_back(d);
     std::vector<int64_t> out_shape;
     for (int64_t p : perm) out_shape.push_back(x->shape[p]);
-    std::vector<int64_t> in_strides(x->shape.size(), 1),
-        out_strides(x->shape.size(), 1);
+    std::vector<int64_t> in_strides(x->shape.size(), 1), out_strides(x->shape.size(), 1);
     for (int i = static_cast<int>(x->shape.size()) - 2; i >= 0; --i) {
       in_strides[i] = in_strides[i + 1] * x->shape[i + 1];
       out_strides[i] = out_strides[i + 1] * out_shape[i + 1];
@@ -394,8 +376,7 @@ inline bool Apply(const keras::KerasModel& m, const std::string& cls,
     return true;
   }
   if (cls == "ReLU") {
-    const double mx = Num(c, "max_value", -1),
-                 slope = Num(c, "negative_slope", 0),
+    const double mx = Num(c, "max_value", -1), slope = Num(c, "negative_slope", 0),
                  th = Num(c, "threshold", 0);
     for (double& v : x->v) {
       v = v >= th ? v : slope * (v - th);
@@ -448,9 +429,8 @@ inline bool Apply(const keras::KerasModel& m, const std::string& cls,
     const size_t n = is1d ? 1 : 2;
     for (size_t i = 0; i < n; ++i) {
       if (p == nullptr) {
-        amt[i] =
-            crop ? std::make_pair<int64_t, int64_t>(is1d ? 1 : 0, is1d ? 1 : 0)
-                 : std::make_pair<int64_t, int64_t>(1, 1);
+        amt[i] = crop ? std::make_pair<int64_t, int64_t>(is1d ? 1 : 0, is1d ? 1 : 0)
+                      : std::make_pair<int64_t, int64_t>(1, 1);
       } else if (p->is_number()) {
         amt[i] = {p->get<int64_t>(), p->get<int64_t>()};
       } else if (is1d) {
@@ -464,8 +444,7 @@ inline bool Apply(const keras::KerasModel& m, const std::string& cls,
     Tensor in = *x;
     if (is1d) in.shape = {x->shape[0], 1, x->shape[1], x->shape[2]};
     if (is1d) amt = {{0, 0}, amt[0]};
-    const int64_t B = in.shape[0], H = in.shape[1], W = in.shape[2],
-                  C = in.shape[3];
+    const int64_t B = in.shape[0], H = in.shape[1], W = in.shape[2], C = in.shape[3];
     const int64_t sign = crop ? -1 : 1;
     const int64_t OH = H + sign * (amt[0].first + amt[0].second);
     const int64_t OW = W + sign * (amt[1].first + amt[1].second);
@@ -473,12 +452,10 @@ inline bool Apply(const keras::KerasModel& m, const std::string& cls,
     for (int64_t b = 0; b < B; ++b)
       for (int64_t oh = 0; oh < OH; ++oh)
         for (int64_t ow = 0; ow < OW; ++ow) {
-          const int64_t ih = oh - sign * amt[0].first,
-                        iw = ow - sign * amt[1].first;
+          const int64_t ih = oh - sign * amt[0].first, iw = ow - sign * amt[1].first;
           if (ih < 0 || ih >= H || iw < 0 || iw >= W) continue;
           for (int64_t ch = 0; ch < C; ++ch) {
-            y.v[((b * OH + oh) * OW + ow) * C + ch] =
-                in.v[((b * H + ih) * W + iw) * C + ch];
+            y.v[((b * OH + oh) * OW + ow) * C + ch] = in.v[((b * H + ih) * W + iw) * C + ch];
           }
         }
     if (is1d) y.shape = {B, OW, C};
@@ -488,14 +465,11 @@ inline bool Apply(const keras::KerasModel& m, const std::string& cls,
   if (cls == "UpSampling2D" || cls == "UpSampling1D") {
     const bool is1d = cls == "UpSampling1D";
     std::vector<int64_t> s =
-        is1d ? std::vector<int64_t>{Ints(c, "size", 1, {2})[0], 1}
-             : Ints(c, "size", 2, {2, 2});
+        is1d ? std::vector<int64_t>{Ints(c, "size", 1, {2})[0], 1} : Ints(c, "size", 2, {2, 2});
     Tensor in = *x;
     if (is1d) in.shape = {x->shape[0], x->shape[1], 1, x->shape[2]};
-    const int64_t B = in.shape[0], H = in.shape[1], W = in.shape[2],
-                  C = in.shape[3];
-    Tensor y{{B, H * s[0], W * s[1], C},
-             std::vector<double>(B * H * s[0] * W * s[1] * C)};
+    const int64_t B = in.shape[0], H = in.shape[1], W = in.shape[2], C = in.shape[3];
+    Tensor y{{B, H * s[0], W * s[1], C}, std::vector<double>(B * H * s[0] * W * s[1] * C)};
     for (int64_t b = 0; b < B; ++b)
       for (int64_t oh = 0; oh < H * s[0]; ++oh)
         for (int64_t ow = 0; ow < W * s[1]; ++ow)
@@ -520,22 +494,20 @@ inline bool Apply(const keras::KerasModel& m, const std::string& cls,
     std::vector<double> bias = Weight(m, name, "bias");
     if (bias.empty()) bias.assign(4 * U, 0.0);
     const bool seq = Flag(c, "return_sequences", false);
-    Tensor y{seq ? std::vector<int64_t>{B, T, U} : std::vector<int64_t>{B, U},
-             {}};
+    Tensor y{seq ? std::vector<int64_t>{B, T, U} : std::vector<int64_t>{B, U}, {}};
     y.v.assign(seq ? B * T * U : B * U, 0.0);
     for (int64_t b = 0; b < B; ++b) {
       std::vector<double> h(U, 0.0), cell(U, 0.0), z(4 * U);
       for (int64_t t = 0; t < T; ++t) {
         for (int64_t j = 0; j < 4 * U; ++j) {
           double acc = bias[j];
-          for (int64_t f = 0; f < F; ++f)
-            acc += x->v[(b * T + t) * F + f] * k[f * 4 * U + j];
+          for (int64_t f = 0; f < F; ++f) acc += x->v[(b * T + t) * F + f] * k[f * 4 * U + j];
           for (int64_t u = 0; u < U; ++u) acc += h[u] * r[u * 4 * U + j];
           z[j] = acc;
         }
         for (int64_t u = 0; u < U; ++u) {
-          const double i = Sigmoid(z[u]), fg = Sigmoid(z[U + u]),
-                       g = std::tanh(z[2 * U + u]), o = Sigmoid(z[3 * U + u]);
+          const double i = Sigmoid(z[u]), fg = Sigmoid(z[U + u]), g = std::tanh(z[2 * U + u]),
+                       o = Sigmoid(z[3 * U + u]);
           cell[u] = fg * cell[u] + i * g;
           h[u] = o * std::tanh(cell[u]);
           if (seq) y.v[(b * T + t) * U + u] = h[u];
@@ -551,16 +523,14 @@ inline bool Apply(const keras::KerasModel& m, const std::string& cls,
 }
 
 // Runs the model's layers in config order (a chain) on x.
-inline bool EvalChain(const keras::KerasModel& m, Tensor* x,
-                      std::string* error) {
+inline bool EvalChain(const keras::KerasModel& m, Tensor* x, std::string* error) {
   std::vector<keras::LayerEntry> layers;
   if (!keras::ListLayers(m.config, &layers).ok()) {
     *error = "bad config";
     return false;
   }
   for (const keras::LayerEntry& e : layers) {
-    if (!Apply(m, e.class_name, e.name, (*e.layer)["config"], x, error))
-      return false;
+    if (!Apply(m, e.class_name, e.name, (*e.layer)["config"], x, error)) return false;
   }
   return true;
 }

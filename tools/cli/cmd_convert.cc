@@ -20,8 +20,7 @@ namespace cli {
 namespace {
 
 double MsSince(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration<double, std::milli>(
-             std::chrono::steady_clock::now() - start)
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
       .count();
 }
 
@@ -44,17 +43,14 @@ int CountLayers(const nlohmann::json& model) {
   const nlohmann::json* layers = nullptr;
   if (config->is_array()) {
     layers = &*config;
-  } else if (config->is_object() && config->contains("layers") &&
-             (*config)["layers"].is_array()) {
+  } else if (config->is_object() && config->contains("layers") && (*config)["layers"].is_array()) {
     layers = &(*config)["layers"];
   }
   if (layers == nullptr) return 0;
   for (const auto& l : *layers) {
-    const bool nested =
-        l.is_object() && l.contains("class_name") &&
-        l["class_name"].is_string() &&
-        (l["class_name"] == "Sequential" || l["class_name"] == "Functional" ||
-         l["class_name"] == "Model");
+    const bool nested = l.is_object() && l.contains("class_name") && l["class_name"].is_string() &&
+                        (l["class_name"] == "Sequential" || l["class_name"] == "Functional" ||
+                         l["class_name"] == "Model");
     n += nested ? CountLayers(l) : 1;
   }
   return n;
@@ -77,19 +73,15 @@ int RunConvert(int argc, char** argv) {
   std::string model_path, weights_path, config_path, out;
   int batch = 1;
   app.add_option("model", model_path, "a Keras .h5 or .keras file");
-  app.add_option("--weights", weights_path,
-                 "a weights-only .h5 (with --config)");
-  app.add_option(
-      "--config", config_path,
-      "the model config JSON (model.to_json(), or config.json of a .keras)");
+  app.add_option("--weights", weights_path, "a weights-only .h5 (with --config)");
+  app.add_option("--config", config_path,
+                 "the model config JSON (model.to_json(), or config.json of a .keras)");
   app.add_option("-o,--output", out, "the .tflite to write")->required();
-  app.add_option("--batch", batch,
-                 "static batch size of the inputs (default 1)");
+  app.add_option("--batch", batch, "static batch size of the inputs (default 1)");
   CLI11_PARSE(app, argc, argv);
 
   if (!model_path.empty() && !weights_path.empty()) {
-    std::fprintf(stderr,
-                 "edgeopt convert: give a model file or --weights, not both\n");
+    std::fprintf(stderr, "edgeopt convert: give a model file or --weights, not both\n");
     return kExitUsage;
   }
   if (!weights_path.empty() && config_path.empty()) {
@@ -97,9 +89,7 @@ int RunConvert(int argc, char** argv) {
     return kExitUsage;
   }
   if (model_path.empty() && weights_path.empty()) {
-    std::fprintf(
-        stderr,
-        "edgeopt convert: give a model file (or --weights with --config)\n");
+    std::fprintf(stderr, "edgeopt convert: give a model file (or --weights with --config)\n");
     return kExitUsage;
   }
   if (batch < 1) {
@@ -109,9 +99,9 @@ int RunConvert(int argc, char** argv) {
   const std::string source = model_path.empty() ? weights_path : model_path;
 
   const auto start = std::chrono::steady_clock::now();
-  StatusOr<keras::KerasModel> model =
-      config_path.empty() ? keras::LoadKerasFile(source)
-                          : keras::LoadKerasWeights(source, config_path);
+  StatusOr<keras::KerasModel> model = config_path.empty()
+                                          ? keras::LoadKerasFile(source)
+                                          : keras::LoadKerasWeights(source, config_path);
   if (!model.ok()) return ReportError("convert", model.status());
   const double load_ms = MsSince(start);
 
@@ -136,18 +126,15 @@ int RunConvert(int argc, char** argv) {
   const double export_ms = MsSince(t);
   const double total_ms = MsSince(start);
 
-  const std::string version =
-      model->keras_version.empty() ? "?" : model->keras_version;
+  const std::string version = model->keras_version.empty() ? "?" : model->keras_version;
   std::string cls = "?";
-  if (model->config.contains("class_name") &&
-      model->config["class_name"].is_string()) {
+  if (model->config.contains("class_name") && model->config["class_name"].is_string()) {
     cls = model->config["class_name"].get<std::string>();
   }
-  std::printf("%s (Keras %s, %s, %d layers) -> %s\n", source.c_str(),
-              version.c_str(), cls.c_str(), CountLayers(model->config),
-              out.c_str());
-  std::printf("  %zu ops (from %zu before the export passes): %s\n",
-              graph->nodes.size(), training_ops, OpCounts(*graph).c_str());
+  std::printf("%s (Keras %s, %s, %d layers) -> %s\n", source.c_str(), version.c_str(), cls.c_str(),
+              CountLayers(model->config), out.c_str());
+  std::printf("  %zu ops (from %zu before the export passes): %s\n", graph->nodes.size(),
+              training_ops, OpCounts(*graph).c_str());
   std::printf(
       "  %zu bytes, %.1f ms (load %.1f, build %.1f, passes %.1f, export "
       "%.1f)\n",

@@ -40,37 +40,32 @@ int InspectKeras(const std::string& path) {
   const std::string cls = keras::LayerClass(model->config);
   std::printf("model: %s (Keras %s, backend %s, %s '%s')\n", path.c_str(),
               model->keras_version.empty() ? "?" : model->keras_version.c_str(),
-              model->backend.c_str(), cls.c_str(),
-              keras::LayerName(model->config).c_str());
+              model->backend.c_str(), cls.c_str(), keras::LayerName(model->config).c_str());
 
   std::vector<keras::LayerRecord> records;
-  StatusOr<ir::Graph> graph =
-      keras::BuildGraphWithRecords(*model, {}, &records);
+  StatusOr<ir::Graph> graph = keras::BuildGraphWithRecords(*model, {}, &records);
   if (graph.ok()) {
     for (size_t i = 0; i < graph->inputs.size(); ++i) {
-      std::printf(
-          "input  %s %s\n", graph->input_names[i].c_str(),
-          keras::ShapeString(graph->tensors[graph->inputs[i]].shape).c_str());
+      std::printf("input  %s %s\n", graph->input_names[i].c_str(),
+                  keras::ShapeString(graph->tensors[graph->inputs[i]].shape).c_str());
     }
     for (size_t i = 0; i < graph->outputs.size(); ++i) {
-      std::printf(
-          "output %s %s\n", graph->output_names[i].c_str(),
-          keras::ShapeString(graph->tensors[graph->outputs[i]].shape).c_str());
+      std::printf("output %s %s\n", graph->output_names[i].c_str(),
+                  keras::ShapeString(graph->tensors[graph->outputs[i]].shape).c_str());
     }
   }
   int64_t total = 0;
   for (const keras::LayerRecord& r : records) total += r.params;
-  std::printf("\n%-28s %-22s %-18s %10s  %s\n", "layer", "class",
-              "output shape", "params", "converts to");
+  std::printf("\n%-28s %-22s %-18s %10s  %s\n", "layer", "class", "output shape", "params",
+              "converts to");
   std::set<std::string> shown;
   for (const keras::LayerRecord& r : records) {
     std::string shape;
     for (const keras::Shape& s : r.output_shapes) {
       shape += (shape.empty() ? "" : " ") + keras::ShapeString(s);
     }
-    std::printf("%-28s %-22s %-18s %10lld  %s\n", r.name.c_str(),
-                r.class_name.c_str(), shape.c_str(),
-                static_cast<long long>(r.params), OpList(r.ops).c_str());
+    std::printf("%-28s %-22s %-18s %10lld  %s\n", r.name.c_str(), r.class_name.c_str(),
+                shape.c_str(), static_cast<long long>(r.params), OpList(r.ops).c_str());
     shown.insert(r.name);
   }
   if (!graph.ok()) {
@@ -79,13 +74,12 @@ int InspectKeras(const std::string& path) {
     if (keras::ListLayers(model->config, &layers).ok()) {
       for (const keras::LayerEntry& e : layers) {
         if (shown.count(e.name) == 0 && e.class_name != "InputLayer") {
-          std::printf("%-28s %-22s %-18s %10s  %s\n", e.name.c_str(),
-                      e.class_name.c_str(), "?", "?", "(not converted)");
+          std::printf("%-28s %-22s %-18s %10s  %s\n", e.name.c_str(), e.class_name.c_str(), "?",
+                      "?", "(not converted)");
         }
       }
     }
-    std::printf("\nparameters: %lld (converted layers)\n",
-                static_cast<long long>(total));
+    std::printf("\nparameters: %lld (converted layers)\n", static_cast<long long>(total));
     std::printf("conversion: FAILS: %s\n", graph.status().message().c_str());
     return kExitFailure;
   }
@@ -93,19 +87,17 @@ int InspectKeras(const std::string& path) {
   const size_t training_ops = graph->nodes.size();
   Status prepared = passes::PrepareForExport(&*graph);
   if (!prepared.ok()) {
-    std::printf("conversion: FAILS in the export passes: %s\n",
-                prepared.message().c_str());
+    std::printf("conversion: FAILS in the export passes: %s\n", prepared.message().c_str());
     return kExitFailure;
   }
   std::map<std::string, int> counts;
   for (const ir::Node& n : graph->nodes) ++counts[n.op];
   std::string ops;
   for (const auto& [op, n] : counts) {
-    ops += (ops.empty() ? "" : ", ") + op +
-           (n > 1 ? " x" + std::to_string(n) : "");
+    ops += (ops.empty() ? "" : ", ") + op + (n > 1 ? " x" + std::to_string(n) : "");
   }
-  std::printf("TFLite: %zu ops after folding and fusing (%zu before): %s\n",
-              graph->nodes.size(), training_ops, ops.c_str());
+  std::printf("TFLite: %zu ops after folding and fusing (%zu before): %s\n", graph->nodes.size(),
+              training_ops, ops.c_str());
   return kExitOk;
 }
 

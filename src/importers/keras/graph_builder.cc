@@ -20,9 +20,7 @@ std::string JoinNames(const std::vector<std::string>& names) {
   return out;
 }
 
-bool IsInputLayer(const Json& entry) {
-  return LayerClass(entry) == "InputLayer";
-}
+bool IsInputLayer(const Json& entry) { return LayerClass(entry) == "InputLayer"; }
 
 const Json* ConfigObject(const Json& entry) {
   if (!entry.is_object()) return nullptr;
@@ -34,20 +32,17 @@ const Json* ConfigObject(const Json& entry) {
 // The input shape a model declares (InputLayer, a first layer's
 // batch_input_shape, build_input_shape, build_config), searching nested first
 // layers.
-StatusOr<std::optional<std::vector<int64_t>>> ModelDeclaredInput(
-    const Json& model, int depth) {
+StatusOr<std::optional<std::vector<int64_t>>> ModelDeclaredInput(const Json& model, int depth) {
   if (depth > kMaxNesting) return std::optional<std::vector<int64_t>>();
   const Json* layers = ModelLayers(model);
   if (layers != nullptr && !layers->empty()) {
     const Json& first = (*layers)[0];
     if (IsModelClass(LayerClass(first))) {
-      EDGEOPT_ASSIGN_OR_RETURN(auto nested,
-                               ModelDeclaredInput(first, depth + 1));
+      EDGEOPT_ASSIGN_OR_RETURN(auto nested, ModelDeclaredInput(first, depth + 1));
       if (nested) return nested;
     } else if (const Json* cfg = ConfigObject(first)) {
       EDGEOPT_ASSIGN_OR_RETURN(
-          auto shape, DeclaredInputShape(LayerConfig(cfg, LayerName(first),
-                                                     LayerClass(first))));
+          auto shape, DeclaredInputShape(LayerConfig(cfg, LayerName(first), LayerClass(first))));
       if (shape) return shape;
     }
   }
@@ -56,8 +51,7 @@ StatusOr<std::optional<std::vector<int64_t>>> ModelDeclaredInput(
   if (cfg != nullptr) {
     LayerConfig mc(cfg, name, LayerClass(model));
     if (mc.Has("build_input_shape")) {
-      EDGEOPT_ASSIGN_OR_RETURN(std::vector<int64_t> s,
-                               mc.IntList("build_input_shape"));
+      EDGEOPT_ASSIGN_OR_RETURN(std::vector<int64_t> s, mc.IntList("build_input_shape"));
       if (!s.empty()) return std::optional<std::vector<int64_t>>(s);
     }
   }
@@ -65,8 +59,7 @@ StatusOr<std::optional<std::vector<int64_t>>> ModelDeclaredInput(
   if (bc != model.end() && bc->is_object()) {
     LayerConfig bcc(&*bc, name, LayerClass(model));
     if (bcc.Has("input_shape")) {
-      EDGEOPT_ASSIGN_OR_RETURN(std::vector<int64_t> s,
-                               bcc.IntList("input_shape"));
+      EDGEOPT_ASSIGN_OR_RETURN(std::vector<int64_t> s, bcc.IntList("input_shape"));
       if (!s.empty()) return std::optional<std::vector<int64_t>>(s);
     }
   }
@@ -77,16 +70,14 @@ StatusOr<std::optional<std::vector<int64_t>>> ModelDeclaredInput(
 
 std::string ShapeString(const Shape& shape) {
   std::string s = "[";
-  for (size_t i = 0; i < shape.size(); ++i)
-    s += (i ? "," : "") + std::to_string(shape[i]);
+  for (size_t i = 0; i < shape.size(); ++i) s += (i ? "," : "") + std::to_string(shape[i]);
   return s + "]";
 }
 
 std::string ShapeString(const std::vector<int64_t>& shape) {
   std::string s = "[";
   for (size_t i = 0; i < shape.size(); ++i) {
-    s += (i ? "," : "") +
-         (shape[i] < 0 ? std::string("?") : std::to_string(shape[i]));
+    s += (i ? "," : "") + (shape[i] < 0 ? std::string("?") : std::to_string(shape[i]));
   }
   return s + "]";
 }
@@ -94,38 +85,31 @@ std::string ShapeString(const std::vector<int64_t>& shape) {
 // ----------------------------------------------------------------------------------------------
 // LayerCall
 
-const Shape& LayerCall::InputShape(size_t i) const {
-  return builder->ShapeOf(inputs.at(i));
-}
+const Shape& LayerCall::InputShape(size_t i) const { return builder->ShapeOf(inputs.at(i)); }
 
-StatusOr<std::vector<float>> LayerCall::Weight(
-    const std::string& var, const std::vector<int64_t>& shape) {
+StatusOr<std::vector<float>> LayerCall::Weight(const std::string& var,
+                                               const std::vector<int64_t>& shape) {
   int64_t count = 1;
   for (int64_t d : shape) {
     if (d < 0 || d > kMaxDim || (count *= d) > kMaxWeightElements) {
-      return Error(
-          StatusCode::kInvalidModel,
-          "weight '" + var + "' would have shape " + ShapeString(shape));
+      return Error(StatusCode::kInvalidModel,
+                   "weight '" + var + "' would have shape " + ShapeString(shape));
     }
   }
-  EDGEOPT_ASSIGN_OR_RETURN(const NpyArray* array,
-                           builder->weights()->Get(config, var, shape));
+  EDGEOPT_ASSIGN_OR_RETURN(const NpyArray* array, builder->weights()->Get(config, var, shape));
   used_vars.push_back(var);
   params += array->NumElements();
   std::vector<float> values(static_cast<size_t>(array->NumElements()));
-  if (!values.empty())
-    std::memcpy(values.data(), array->data.data(), values.size() * 4);
+  if (!values.empty()) std::memcpy(values.data(), array->data.data(), values.size() * 4);
   return values;
 }
 
 int LayerCall::AddWeightTensor(const std::string& var, const Shape& ir_shape,
-                               std::vector<float> values,
-                               const std::string& origin) {
+                               std::vector<float> values, const std::string& origin) {
   const std::string key = origin.empty() ? name() + "/" + var : origin;
   auto& cache = builder->weight_tensors();
   auto it = cache.find(key);
-  if (it != cache.end() && builder->ShapeOf(it->second) == ir_shape)
-    return it->second;
+  if (it != cache.end() && builder->ShapeOf(it->second) == ir_shape) return it->second;
   ir::Graph& g = builder->graph();
   const int id = g.AddFloatConstant(builder->UniqueName(key), ir_shape, values);
   g.tensors[id].origin = key;
@@ -134,8 +118,7 @@ int LayerCall::AddWeightTensor(const std::string& var, const Shape& ir_shape,
 }
 
 int LayerCall::NewTensor(const Shape& shape, const std::string& suffix) {
-  return builder->AddTensor(name() + "/" + (suffix.empty() ? "out" : suffix),
-                            shape);
+  return builder->AddTensor(name() + "/" + (suffix.empty() ? "out" : suffix), shape);
 }
 
 int LayerCall::AddNode(const std::string& op, std::vector<int> node_inputs,
@@ -149,23 +132,21 @@ int LayerCall::AddNode(const std::string& op, std::vector<int> node_inputs,
   return builder->graph().AddNode(std::move(n));
 }
 
-int LayerCall::Int32Const(const std::string& suffix,
-                          const std::vector<int32_t>& values) {
+int LayerCall::Int32Const(const std::string& suffix, const std::vector<int32_t>& values) {
   return Int32Const(suffix, Shape{static_cast<int32_t>(values.size())}, values);
 }
 
 int LayerCall::Int32Const(const std::string& suffix, const Shape& shape,
                           const std::vector<int32_t>& values) {
   ir::Graph& g = builder->graph();
-  return g.AddConstant(builder->UniqueName(name() + "/" + suffix),
-                       DType::kInt32, shape, values.data(),
-                       values.size() * sizeof(int32_t));
+  return g.AddConstant(builder->UniqueName(name() + "/" + suffix), DType::kInt32, shape,
+                       values.data(), values.size() * sizeof(int32_t));
 }
 
 int LayerCall::FloatConst(const std::string& suffix, const Shape& shape,
                           const std::vector<float>& values) {
-  return builder->graph().AddFloatConstant(
-      builder->UniqueName(name() + "/" + suffix), shape, values);
+  return builder->graph().AddFloatConstant(builder->UniqueName(name() + "/" + suffix), shape,
+                                           values);
 }
 
 // ----------------------------------------------------------------------------------------------
@@ -194,23 +175,20 @@ int GraphBuilder::AddTensor(const std::string& name, const Shape& shape) {
   return graph_.AddActivation(UniqueName(name), DType::kFloat32, shape);
 }
 
-StatusOr<int> GraphBuilder::AddModelInput(const std::string& name,
-                                          std::vector<int64_t> shape) {
+StatusOr<int> GraphBuilder::AddModelInput(const std::string& name, std::vector<int64_t> shape) {
   EDGEOPT_ENSURE(options_.batch_size >= 1, StatusCode::kInvalidArgument,
                  "batch size must be at least 1, got %d", options_.batch_size);
-  EDGEOPT_ENSURE(shape.size() >= 2 && shape.size() <= 6,
-                 StatusCode::kUnsupported,
+  EDGEOPT_ENSURE(shape.size() >= 2 && shape.size() <= 6, StatusCode::kUnsupported,
                  "input '%s' has shape %s: edgeopt converts inputs of rank 2 "
                  "to 6 (batch first)",
                  name.c_str(), ShapeString(shape).c_str());
   Shape s;
   s.push_back(options_.batch_size);
   for (size_t i = 1; i < shape.size(); ++i) {
-    EDGEOPT_ENSURE(
-        shape[i] > 0 && shape[i] <= kMaxDim, StatusCode::kUnsupported,
-        "input '%s' has shape %s: every dimension but the batch must be known "
-        "(TFLite needs static shapes)",
-        name.c_str(), ShapeString(shape).c_str());
+    EDGEOPT_ENSURE(shape[i] > 0 && shape[i] <= kMaxDim, StatusCode::kUnsupported,
+                   "input '%s' has shape %s: every dimension but the batch must be known "
+                   "(TFLite needs static shapes)",
+                   name.c_str(), ShapeString(shape).c_str());
     s.push_back(static_cast<int32_t>(shape[i]));
   }
   const int id = AddTensor(name, s);
@@ -221,18 +199,16 @@ StatusOr<int> GraphBuilder::AddModelInput(const std::string& name,
 
 Status GraphBuilder::Build(const Json& model_config) {
   if (!model_config.is_object() || LayerClass(model_config).empty()) {
-    return MakeStatus(
-        StatusCode::kInvalidModel,
-        "the model config must be an object with 'class_name' and 'config'");
+    return MakeStatus(StatusCode::kInvalidModel,
+                      "the model config must be an object with 'class_name' and 'config'");
   }
   if (!keras3_) {
     // A .keras from Keras 3 without metadata still says so in its layers.
     const Json* layers = ModelLayers(model_config);
     if (layers != nullptr) {
       for (const Json& l : *layers) {
-        if (l.is_object() && l.contains("inbound_nodes") &&
-            l["inbound_nodes"].is_array() && !l["inbound_nodes"].empty() &&
-            l["inbound_nodes"][0].is_object()) {
+        if (l.is_object() && l.contains("inbound_nodes") && l["inbound_nodes"].is_array() &&
+            !l["inbound_nodes"].empty() && l["inbound_nodes"][0].is_object()) {
           keras3_ = true;
         }
       }
@@ -240,8 +216,7 @@ Status GraphBuilder::Build(const Json& model_config) {
   }
   std::vector<int> outputs;
   std::vector<std::string> names;
-  EDGEOPT_RETURN_IF_ERROR(
-      BuildModel(model_config, nullptr, &outputs, &names, true, 0));
+  EDGEOPT_RETURN_IF_ERROR(BuildModel(model_config, nullptr, &outputs, &names, true, 0));
   graph_.outputs = outputs;
   graph_.output_names = names;
   // Outputs carry the Keras output names (a nested model's output is named
@@ -250,10 +225,8 @@ Status GraphBuilder::Build(const Json& model_config) {
   for (const ir::Tensor& t : graph_.tensors) used.insert(t.name);
   for (size_t i = 0; i < outputs.size(); ++i) {
     ir::Tensor& t = graph_.tensors[outputs[i]];
-    if (t.name == names[i] || used.count(names[i]) != 0 || t.is_constant)
-      continue;
-    if (std::find(graph_.inputs.begin(), graph_.inputs.end(), outputs[i]) !=
-        graph_.inputs.end()) {
+    if (t.name == names[i] || used.count(names[i]) != 0 || t.is_constant) continue;
+    if (std::find(graph_.inputs.begin(), graph_.inputs.end(), outputs[i]) != graph_.inputs.end()) {
       continue;
     }
     used.insert(names[i]);
@@ -262,20 +235,17 @@ Status GraphBuilder::Build(const Json& model_config) {
   return Status::Ok();
 }
 
-Status GraphBuilder::BuildModel(const Json& model,
-                                const std::vector<int>* given_inputs,
-                                std::vector<int>* outputs,
-                                std::vector<std::string>* output_names,
+Status GraphBuilder::BuildModel(const Json& model, const std::vector<int>* given_inputs,
+                                std::vector<int>* outputs, std::vector<std::string>* output_names,
                                 bool top_level, int depth) {
   if (depth > kMaxNesting) {
-    return MakeStatus(StatusCode::kInvalidModel,
-                      "models are nested more than %d deep", kMaxNesting);
+    return MakeStatus(StatusCode::kInvalidModel, "models are nested more than %d deep",
+                      kMaxNesting);
   }
   (void)top_level;
   const std::string cls = LayerClass(model);
   if (ModelLayers(model) == nullptr) {
-    return MakeStatus(StatusCode::kInvalidModel,
-                      "model '%s' (%s): config has no 'layers' list",
+    return MakeStatus(StatusCode::kInvalidModel, "model '%s' (%s): config has no 'layers' list",
                       LayerName(model).c_str(), cls.c_str());
   }
   if (cls == "Sequential") {
@@ -284,34 +254,29 @@ Status GraphBuilder::BuildModel(const Json& model,
   if (cls == "Functional" || cls == "Model") {
     return BuildFunctional(model, given_inputs, outputs, output_names, depth);
   }
-  return MakeStatus(
-      StatusCode::kUnsupported,
-      "model class '%s' is not supported (expected Sequential or Functional)",
-      cls.c_str());
+  return MakeStatus(StatusCode::kUnsupported,
+                    "model class '%s' is not supported (expected Sequential or Functional)",
+                    cls.c_str());
 }
 
-Status GraphBuilder::BuildSequential(const Json& model,
-                                     const std::vector<int>* given_inputs,
+Status GraphBuilder::BuildSequential(const Json& model, const std::vector<int>* given_inputs,
                                      std::vector<int>* outputs,
-                                     std::vector<std::string>* output_names,
-                                     int depth) {
+                                     std::vector<std::string>* output_names, int depth) {
   const Json& layers = *ModelLayers(model);
   const std::string model_name = LayerName(model);
   int x = -1;
   if (given_inputs != nullptr) {
-    EDGEOPT_ENSURE(
-        given_inputs->size() == 1, StatusCode::kInvalidModel,
-        "Sequential model '%s' is called with %zu inputs; it takes one",
-        model_name.c_str(), given_inputs->size());
+    EDGEOPT_ENSURE(given_inputs->size() == 1, StatusCode::kInvalidModel,
+                   "Sequential model '%s' is called with %zu inputs; it takes one",
+                   model_name.c_str(), given_inputs->size());
     x = (*given_inputs)[0];
   } else {
     EDGEOPT_ASSIGN_OR_RETURN(auto shape, ModelDeclaredInput(model, 0));
     if (!shape) {
-      return MakeStatus(
-          StatusCode::kInvalidModel,
-          "Sequential model '%s' declares no input shape (no InputLayer, "
-          "batch_input_shape or build_input_shape)",
-          model_name.c_str());
+      return MakeStatus(StatusCode::kInvalidModel,
+                        "Sequential model '%s' declares no input shape (no InputLayer, "
+                        "batch_input_shape or build_input_shape)",
+                        model_name.c_str());
     }
     std::string input_name;
     if (!layers.empty() && IsInputLayer(layers[0])) {
@@ -330,8 +295,7 @@ Status GraphBuilder::BuildSequential(const Json& model,
     if (IsModelClass(LayerClass(entry))) {
       std::vector<int> in = {x};
       std::vector<std::string> names;
-      EDGEOPT_RETURN_IF_ERROR(
-          BuildModel(entry, &in, &out, &names, false, depth + 1));
+      EDGEOPT_RETURN_IF_ERROR(BuildModel(entry, &in, &out, &names, false, depth + 1));
     } else {
       EDGEOPT_RETURN_IF_ERROR(ConvertLayer(entry, {x}, &out, depth));
     }
@@ -348,36 +312,29 @@ Status GraphBuilder::BuildSequential(const Json& model,
   return Status::Ok();
 }
 
-Status GraphBuilder::BuildFunctional(const Json& model,
-                                     const std::vector<int>* given_inputs,
+Status GraphBuilder::BuildFunctional(const Json& model, const std::vector<int>* given_inputs,
                                      std::vector<int>* outputs,
-                                     std::vector<std::string>* output_names,
-                                     int depth) {
+                                     std::vector<std::string>* output_names, int depth) {
   const Json& layers = *ModelLayers(model);
   const std::string model_name = LayerName(model);
   const Json* cfg = ConfigObject(model);
   const std::string where = "model '" + model_name + "'";
-  if (cfg == nullptr || !cfg->contains("input_layers") ||
-      !cfg->contains("output_layers")) {
-    return MakeStatus(
-        StatusCode::kInvalidModel,
-        "%s: Functional config needs 'input_layers' and 'output_layers'",
-        where.c_str());
+  if (cfg == nullptr || !cfg->contains("input_layers") || !cfg->contains("output_layers")) {
+    return MakeStatus(StatusCode::kInvalidModel,
+                      "%s: Functional config needs 'input_layers' and 'output_layers'",
+                      where.c_str());
   }
-  EDGEOPT_ASSIGN_OR_RETURN(
-      std::vector<TensorRef> input_refs,
-      ParseLayerRefs((*cfg)["input_layers"], where + " input_layers"));
-  EDGEOPT_ASSIGN_OR_RETURN(
-      std::vector<TensorRef> output_refs,
-      ParseLayerRefs((*cfg)["output_layers"], where + " output_layers"));
+  EDGEOPT_ASSIGN_OR_RETURN(std::vector<TensorRef> input_refs,
+                           ParseLayerRefs((*cfg)["input_layers"], where + " input_layers"));
+  EDGEOPT_ASSIGN_OR_RETURN(std::vector<TensorRef> output_refs,
+                           ParseLayerRefs((*cfg)["output_layers"], where + " output_layers"));
 
   // Entries by name, and the calls of each layer in this model.
   std::map<std::string, const Json*> by_name;
   for (const Json& entry : layers) {
     const std::string name = LayerName(entry);
     if (by_name.count(name) != 0) {
-      return MakeStatus(StatusCode::kInvalidModel,
-                        "%s: two layers are named '%s'", where.c_str(),
+      return MakeStatus(StatusCode::kInvalidModel, "%s: two layers are named '%s'", where.c_str(),
                         name.c_str());
     }
     by_name[name] = &entry;
@@ -399,14 +356,12 @@ Status GraphBuilder::BuildFunctional(const Json& model,
     }
     auto nodes = entry.find("inbound_nodes");
     if (nodes == entry.end() || !nodes->is_array()) {
-      return MakeStatus(StatusCode::kInvalidModel,
-                        "%s: layer '%s' has no 'inbound_nodes' list",
+      return MakeStatus(StatusCode::kInvalidModel, "%s: layer '%s' has no 'inbound_nodes' list",
                         where.c_str(), name.c_str());
     }
     num_calls[name] = static_cast<int>(nodes->size());
     for (size_t c = 0; c < nodes->size(); ++c) {
-      EDGEOPT_ASSIGN_OR_RETURN(std::vector<TensorRef> refs,
-                               ParseInboundNode((*nodes)[c], name));
+      EDGEOPT_ASSIGN_OR_RETURN(std::vector<TensorRef> refs, ParseInboundNode((*nodes)[c], name));
       pending.push_back({&entry, static_cast<int>(c), std::move(refs)});
     }
   }
@@ -414,21 +369,19 @@ Status GraphBuilder::BuildFunctional(const Json& model,
   auto resolve_call = [&](const TensorRef& ref, int* call) -> Status {
     auto it = num_calls.find(ref.layer);
     if (it == num_calls.end()) {
-      return MakeStatus(StatusCode::kInvalidModel,
-                        "%s: a layer input refers to unknown layer '%s'",
+      return MakeStatus(StatusCode::kInvalidModel, "%s: a layer input refers to unknown layer '%s'",
                         where.c_str(), ref.layer.c_str());
     }
     const int n = it->second;
     int index = ref.node_index;
     // Keras 2 numbers a nested model's calls from 1 (node 0 is the model's own
     // input node).
-    if (!keras3_ && IsModelClass(LayerClass(*by_name[ref.layer])) && index >= 1)
-      --index;
+    if (!keras3_ && IsModelClass(LayerClass(*by_name[ref.layer])) && index >= 1) --index;
     if (index >= n && n == 1) index = 0;
     if (index < 0 || index >= n) {
       return MakeStatus(StatusCode::kInvalidModel,
-                        "%s: reference to call %d of layer '%s', which has %d",
-                        where.c_str(), ref.node_index, ref.layer.c_str(), n);
+                        "%s: reference to call %d of layer '%s', which has %d", where.c_str(),
+                        ref.node_index, ref.layer.c_str(), n);
     }
     *call = index;
     return Status::Ok();
@@ -441,8 +394,7 @@ Status GraphBuilder::BuildFunctional(const Json& model,
     auto c = p->second.find(call);
     if (c == p->second.end()) return false;
     if (ref.tensor_index >= static_cast<int>(c->second.size())) {
-      return MakeStatus(StatusCode::kInvalidModel,
-                        "%s: layer '%s' has no output %d", where.c_str(),
+      return MakeStatus(StatusCode::kInvalidModel, "%s: layer '%s' has no output %d", where.c_str(),
                         ref.layer.c_str(), ref.tensor_index);
     }
     *tensor = c->second[ref.tensor_index];
@@ -451,18 +403,16 @@ Status GraphBuilder::BuildFunctional(const Json& model,
 
   // Inputs.
   if (given_inputs != nullptr) {
-    EDGEOPT_ENSURE(given_inputs->size() == input_refs.size(),
-                   StatusCode::kInvalidModel,
-                   "%s is called with %zu inputs; it has %zu", where.c_str(),
-                   given_inputs->size(), input_refs.size());
+    EDGEOPT_ENSURE(given_inputs->size() == input_refs.size(), StatusCode::kInvalidModel,
+                   "%s is called with %zu inputs; it has %zu", where.c_str(), given_inputs->size(),
+                   input_refs.size());
   }
   for (size_t i = 0; i < input_refs.size(); ++i) {
     const TensorRef& ref = input_refs[i];
     auto it = by_name.find(ref.layer);
     if (it == by_name.end() || !IsInputLayer(*it->second)) {
-      return MakeStatus(StatusCode::kInvalidModel,
-                        "%s: input '%s' is not an InputLayer", where.c_str(),
-                        ref.layer.c_str());
+      return MakeStatus(StatusCode::kInvalidModel, "%s: input '%s' is not an InputLayer",
+                        where.c_str(), ref.layer.c_str());
     }
     int tensor;
     if (given_inputs != nullptr) {
@@ -470,15 +420,13 @@ Status GraphBuilder::BuildFunctional(const Json& model,
     } else {
       const Json* icfg = ConfigObject(*it->second);
       if (icfg == nullptr) {
-        return MakeStatus(StatusCode::kInvalidModel,
-                          "%s: InputLayer '%s' has no config", where.c_str(),
-                          ref.layer.c_str());
+        return MakeStatus(StatusCode::kInvalidModel, "%s: InputLayer '%s' has no config",
+                          where.c_str(), ref.layer.c_str());
       }
-      EDGEOPT_ASSIGN_OR_RETURN(auto shape, DeclaredInputShape(LayerConfig(
-                                               icfg, ref.layer, "InputLayer")));
+      EDGEOPT_ASSIGN_OR_RETURN(auto shape,
+                               DeclaredInputShape(LayerConfig(icfg, ref.layer, "InputLayer")));
       if (!shape) {
-        return MakeStatus(StatusCode::kInvalidModel,
-                          "%s: InputLayer '%s' declares no shape",
+        return MakeStatus(StatusCode::kInvalidModel, "%s: InputLayer '%s' declares no shape",
                           where.c_str(), ref.layer.c_str());
       }
       EDGEOPT_ASSIGN_OR_RETURN(tensor, AddModelInput(ref.layer, *shape));
@@ -509,15 +457,13 @@ Status GraphBuilder::BuildFunctional(const Json& model,
       const Json& entry = *item.entry;
       const std::string name = LayerName(entry);
       if (inputs.empty()) {
-        return MakeStatus(StatusCode::kInvalidModel,
-                          "%s: layer '%s' is called without inputs",
+        return MakeStatus(StatusCode::kInvalidModel, "%s: layer '%s' is called without inputs",
                           where.c_str(), name.c_str());
       }
       std::vector<int> out;
       if (IsModelClass(LayerClass(entry))) {
         std::vector<std::string> names;
-        EDGEOPT_RETURN_IF_ERROR(
-            BuildModel(entry, &inputs, &out, &names, false, depth + 1));
+        EDGEOPT_RETURN_IF_ERROR(BuildModel(entry, &inputs, &out, &names, false, depth + 1));
       } else {
         EDGEOPT_RETURN_IF_ERROR(ConvertLayer(entry, inputs, &out, depth));
       }
@@ -527,8 +473,7 @@ Status GraphBuilder::BuildFunctional(const Json& model,
     }
     if (!progress) {
       std::vector<std::string> stuck;
-      for (const Pending& item : pending)
-        stuck.push_back(LayerName(*item.entry));
+      for (const Pending& item : pending) stuck.push_back(LayerName(*item.entry));
       return MakeStatus(StatusCode::kInvalidModel,
                         "%s: the inputs of layers %s are never produced (a "
                         "cycle or a missing "
@@ -541,35 +486,30 @@ Status GraphBuilder::BuildFunctional(const Json& model,
     int tensor = -1;
     EDGEOPT_ASSIGN_OR_RETURN(bool found, lookup(ref, &tensor));
     if (!found) {
-      return MakeStatus(StatusCode::kInvalidModel,
-                        "%s: output layer '%s' is never computed",
+      return MakeStatus(StatusCode::kInvalidModel, "%s: output layer '%s' is never computed",
                         where.c_str(), ref.layer.c_str());
     }
     outputs->push_back(tensor);
-    output_names->push_back(depth == 0 || output_refs.size() > 1 ? ref.layer
-                                                                 : model_name);
+    output_names->push_back(depth == 0 || output_refs.size() > 1 ? ref.layer : model_name);
   }
   if (depth > 0 && output_refs.size() == 1) output_names->back() = model_name;
   return Status::Ok();
 }
 
-Status GraphBuilder::ConvertLayer(const Json& entry,
-                                  const std::vector<int>& inputs,
+Status GraphBuilder::ConvertLayer(const Json& entry, const std::vector<int>& inputs,
                                   std::vector<int>* outputs, int depth) {
   (void)depth;
   const std::string cls = LayerClass(entry);
   const std::string name = LayerName(entry);
   const Json* cfg = ConfigObject(entry);
   if (cfg == nullptr) {
-    return MakeStatus(StatusCode::kInvalidModel,
-                      "layer '%s' (%s) has no 'config' object", name.c_str(),
-                      cls.c_str());
+    return MakeStatus(StatusCode::kInvalidModel, "layer '%s' (%s) has no 'config' object",
+                      name.c_str(), cls.c_str());
   }
   const LayerMapping* mapping = FindLayerMapping(cls);
   if (mapping == nullptr) {
-    return MakeStatus(StatusCode::kUnsupported,
-                      "layer '%s' (%s) cannot be converted: %s", name.c_str(),
-                      cls.c_str(), UnsupportedReason(cls).c_str());
+    return MakeStatus(StatusCode::kUnsupported, "layer '%s' (%s) cannot be converted: %s",
+                      name.c_str(), cls.c_str(), UnsupportedReason(cls).c_str());
   }
   LayerCall call(this, LayerConfig(cfg, name, cls));
   call.inputs = inputs;
@@ -577,18 +517,15 @@ Status GraphBuilder::ConvertLayer(const Json& entry,
   const size_t first_tensor = graph_.tensors.size();
   EDGEOPT_RETURN_IF_ERROR(mapping->convert(&call));
   if (call.outputs.empty()) {
-    return MakeStatus(StatusCode::kInternal,
-                      "layer '%s' (%s): mapping produced no output",
+    return MakeStatus(StatusCode::kInternal, "layer '%s' (%s): mapping produced no output",
                       name.c_str(), cls.c_str());
   }
   const int call_index = calls_per_layer_[name]++;
-  if (call_index == 0)
-    EDGEOPT_RETURN_IF_ERROR(weights_->FinishLayer(call.config, call.used_vars));
+  if (call_index == 0) EDGEOPT_RETURN_IF_ERROR(weights_->FinishLayer(call.config, call.used_vars));
   // Name the layer's outputs after it.
   for (size_t i = 0; i < call.outputs.size(); ++i) {
     const int t = call.outputs[i];
-    if (t < static_cast<int>(first_tensor) || graph_.tensors[t].is_constant)
-      continue;
+    if (t < static_cast<int>(first_tensor) || graph_.tensors[t].is_constant) continue;
     std::string base = name;
     if (call_index > 0) base += "/call" + std::to_string(call_index);
     if (call.outputs.size() > 1) base += ":" + std::to_string(i);
@@ -599,8 +536,7 @@ Status GraphBuilder::ConvertLayer(const Json& entry,
     LayerRecord record;
     record.name = name;
     record.class_name = cls;
-    for (int t : call.outputs)
-      record.output_shapes.push_back(graph_.tensors[t].shape);
+    for (int t : call.outputs) record.output_shapes.push_back(graph_.tensors[t].shape);
     record.params = call.params;
     for (size_t n = first_node; n < graph_.nodes.size(); ++n) {
       record.ops.push_back(graph_.nodes[n].op);
@@ -617,14 +553,12 @@ ModelWeightSource::ModelWeightSource(const KerasModel& model) : model_(model) {
   for (const LayerWeights& lw : model.weights) by_layer_[lw.layer] = &lw;
 }
 
-StatusOr<const NpyArray*> ModelWeightSource::Get(
-    const LayerConfig& layer, const std::string& var,
-    const std::vector<int64_t>& shape) {
+StatusOr<const NpyArray*> ModelWeightSource::Get(const LayerConfig& layer, const std::string& var,
+                                                 const std::vector<int64_t>& shape) {
   const std::string& file = model_.source_path;
   auto it = by_layer_.find(layer.name());
   if (it == by_layer_.end()) {
-    return layer.Error(StatusCode::kInvalidModel,
-                       "%s has no weights for this layer (needs '%s')",
+    return layer.Error(StatusCode::kInvalidModel, "%s has no weights for this layer (needs '%s')",
                        file.c_str(), var.c_str());
   }
   const NpyArray* found = nullptr;
@@ -635,20 +569,17 @@ StatusOr<const NpyArray*> ModelWeightSource::Get(
   }
   if (found == nullptr) {
     return layer.Error(StatusCode::kInvalidModel,
-                       "%s has no weight '%s' for this layer (it has: %s)",
-                       file.c_str(), var.c_str(), JoinNames(names).c_str());
+                       "%s has no weight '%s' for this layer (it has: %s)", file.c_str(),
+                       var.c_str(), JoinNames(names).c_str());
   }
   if (found->dtype != DType::kFloat32) {
-    return layer.Error(StatusCode::kInvalidModel,
-                       "weight '%s' in %s is %s; expected floats", var.c_str(),
-                       file.c_str(), DTypeName(found->dtype));
+    return layer.Error(StatusCode::kInvalidModel, "weight '%s' in %s is %s; expected floats",
+                       var.c_str(), file.c_str(), DTypeName(found->dtype));
   }
   if (found->shape != shape) {
-    return layer.Error(
-        StatusCode::kInvalidModel,
-        "weight '%s' has shape %s in %s, but the config needs %s", var.c_str(),
-        ShapeString(found->shape).c_str(), file.c_str(),
-        ShapeString(shape).c_str());
+    return layer.Error(StatusCode::kInvalidModel,
+                       "weight '%s' has shape %s in %s, but the config needs %s", var.c_str(),
+                       ShapeString(found->shape).c_str(), file.c_str(), ShapeString(shape).c_str());
   }
   return found;
 }
@@ -659,21 +590,18 @@ Status ModelWeightSource::FinishLayer(const LayerConfig& layer,
   if (it == by_layer_.end()) return Status::Ok();
   std::vector<std::string> extra;
   for (const auto& [n, array] : it->second->vars) {
-    if (std::find(used.begin(), used.end(), n) == used.end())
-      extra.push_back(n);
+    if (std::find(used.begin(), used.end(), n) == used.end()) extra.push_back(n);
   }
   if (!extra.empty()) {
-    return layer.Error(
-        StatusCode::kInvalidModel,
-        "%s has %zu weights for this layer (%s), but its config uses %zu",
-        model_.source_path.c_str(), it->second->vars.size(),
-        JoinNames(extra).c_str(), used.size());
+    return layer.Error(StatusCode::kInvalidModel,
+                       "%s has %zu weights for this layer (%s), but its config uses %zu",
+                       model_.source_path.c_str(), it->second->vars.size(),
+                       JoinNames(extra).c_str(), used.size());
   }
   return Status::Ok();
 }
 
-StatusOr<ir::Graph> BuildGraphWithRecords(const KerasModel& model,
-                                          const BuildOptions& options,
+StatusOr<ir::Graph> BuildGraphWithRecords(const KerasModel& model, const BuildOptions& options,
                                           std::vector<LayerRecord>* records) {
   ModelWeightSource source(model);
   GraphBuilder builder(options, &source, model.keras_version);
@@ -685,18 +613,16 @@ StatusOr<ir::Graph> BuildGraphWithRecords(const KerasModel& model,
   for (const LayerRecord& r : builder.records()) converted.insert(r.name);
   for (const LayerWeights& lw : model.weights) {
     if (!lw.vars.empty() && converted.count(lw.layer) == 0) {
-      return MakeStatus(
-          StatusCode::kInvalidModel,
-          "%s has weights for layer '%s', which the model config does not have",
-          model.source_path.c_str(), lw.layer.c_str());
+      return MakeStatus(StatusCode::kInvalidModel,
+                        "%s has weights for layer '%s', which the model config does not have",
+                        model.source_path.c_str(), lw.layer.c_str());
     }
   }
   EDGEOPT_RETURN_IF_ERROR(builder.graph().Validate());
   return std::move(builder.graph());
 }
 
-StatusOr<ir::Graph> BuildGraph(const KerasModel& model,
-                               const BuildOptions& options) {
+StatusOr<ir::Graph> BuildGraph(const KerasModel& model, const BuildOptions& options) {
   return BuildGraphWithRecords(model, options, nullptr);
 }
 

@@ -25,13 +25,11 @@ class WeightSource {
  public:
   virtual ~WeightSource() = default;
   // Variable `var` of the layer, which the config says has `shape`.
-  virtual StatusOr<const NpyArray*> Get(const LayerConfig& layer,
-                                        const std::string& var,
+  virtual StatusOr<const NpyArray*> Get(const LayerConfig& layer, const std::string& var,
                                         const std::vector<int64_t>& shape) = 0;
   // After a layer's first call: `used` lists the variables the mapping asked
   // for.
-  virtual Status FinishLayer(const LayerConfig& layer,
-                             const std::vector<std::string>& used) = 0;
+  virtual Status FinishLayer(const LayerConfig& layer, const std::vector<std::string>& used) = 0;
 };
 
 // What one layer became (for inspect and reports).
@@ -54,40 +52,32 @@ struct LayerCall {
   std::vector<std::string> used_vars;
   int64_t params = 0;
 
-  LayerCall(GraphBuilder* b, LayerConfig c)
-      : builder(b), config(std::move(c)) {}
+  LayerCall(GraphBuilder* b, LayerConfig c) : builder(b), config(std::move(c)) {}
 
   const std::string& name() const { return config.name(); }
   const Shape& InputShape(size_t i = 0) const;
-  int InputRank(size_t i = 0) const {
-    return static_cast<int>(InputShape(i).size());
-  }
+  int InputRank(size_t i = 0) const { return static_cast<int>(InputShape(i).size()); }
   Status Error(StatusCode code, const std::string& message) const {
     return Status(code, config.Prefix() + ": " + message);
   }
   // The Keras variable `var` (Keras layout, shape checked) as floats.
-  StatusOr<std::vector<float>> Weight(const std::string& var,
-                                      const std::vector<int64_t>& shape);
+  StatusOr<std::vector<float>> Weight(const std::string& var, const std::vector<int64_t>& shape);
   // An IR constant holding a weight (shared between calls of the same layer);
   // `origin` defaults to "<layer>/<var>".
-  int AddWeightTensor(const std::string& var, const Shape& ir_shape,
-                      std::vector<float> values,
+  int AddWeightTensor(const std::string& var, const Shape& ir_shape, std::vector<float> values,
                       const std::string& origin = "");
   // A new float32 activation tensor named after the layer ("<layer>/<suffix>").
   int NewTensor(const Shape& shape, const std::string& suffix = "");
-  int AddNode(const std::string& op, std::vector<int> inputs,
-              std::vector<int> outputs, ir::Attrs attrs = {});
+  int AddNode(const std::string& op, std::vector<int> inputs, std::vector<int> outputs,
+              ir::Attrs attrs = {});
   int Int32Const(const std::string& suffix, const std::vector<int32_t>& values);
-  int Int32Const(const std::string& suffix, const Shape& shape,
-                 const std::vector<int32_t>& values);
-  int FloatConst(const std::string& suffix, const Shape& shape,
-                 const std::vector<float>& values);
+  int Int32Const(const std::string& suffix, const Shape& shape, const std::vector<int32_t>& values);
+  int FloatConst(const std::string& suffix, const Shape& shape, const std::vector<float>& values);
 };
 
 class GraphBuilder {
  public:
-  GraphBuilder(const BuildOptions& options, WeightSource* weights,
-               std::string keras_version);
+  GraphBuilder(const BuildOptions& options, WeightSource* weights, std::string keras_version);
 
   // Builds the whole model; the graph's inputs/outputs carry the Keras names.
   Status Build(const Json& model_config);
@@ -101,30 +91,24 @@ class GraphBuilder {
 
   std::string UniqueName(const std::string& base);
   int AddTensor(const std::string& name, const Shape& shape);
-  const Shape& ShapeOf(int tensor) const {
-    return graph_.tensors[tensor].shape;
-  }
+  const Shape& ShapeOf(int tensor) const { return graph_.tensors[tensor].shape; }
   // Weight tensors already created, by origin (shared layers reuse them).
   std::map<std::string, int>& weight_tensors() { return weight_tensors_; }
 
  private:
   Status BuildModel(const Json& model, const std::vector<int>* given_inputs,
-                    std::vector<int>* outputs,
-                    std::vector<std::string>* output_names, bool top_level,
-                    int depth);
-  Status BuildSequential(const Json& model,
-                         const std::vector<int>* given_inputs,
-                         std::vector<int>* outputs,
-                         std::vector<std::string>* output_names, int depth);
-  Status BuildFunctional(const Json& model,
-                         const std::vector<int>* given_inputs,
-                         std::vector<int>* outputs,
-                         std::vector<std::string>* output_names, int depth);
+                    std::vector<int>* outputs, std::vector<std::string>* output_names,
+                    bool top_level, int depth);
+  Status BuildSequential(const Json& model, const std::vector<int>* given_inputs,
+                         std::vector<int>* outputs, std::vector<std::string>* output_names,
+                         int depth);
+  Status BuildFunctional(const Json& model, const std::vector<int>* given_inputs,
+                         std::vector<int>* outputs, std::vector<std::string>* output_names,
+                         int depth);
   // One call of a (non-model) layer.
-  Status ConvertLayer(const Json& entry, const std::vector<int>& inputs,
-                      std::vector<int>* outputs, int depth);
-  StatusOr<int> AddModelInput(const std::string& name,
-                              std::vector<int64_t> shape);
+  Status ConvertLayer(const Json& entry, const std::vector<int>& inputs, std::vector<int>* outputs,
+                      int depth);
+  StatusOr<int> AddModelInput(const std::string& name, std::vector<int64_t> shape);
 
   BuildOptions options_;
   WeightSource* weights_;
@@ -140,11 +124,9 @@ class GraphBuilder {
 class ModelWeightSource : public WeightSource {
  public:
   explicit ModelWeightSource(const KerasModel& model);
-  StatusOr<const NpyArray*> Get(const LayerConfig& layer,
-                                const std::string& var,
+  StatusOr<const NpyArray*> Get(const LayerConfig& layer, const std::string& var,
                                 const std::vector<int64_t>& shape) override;
-  Status FinishLayer(const LayerConfig& layer,
-                     const std::vector<std::string>& used) override;
+  Status FinishLayer(const LayerConfig& layer, const std::vector<std::string>& used) override;
 
  private:
   const KerasModel& model_;
@@ -153,8 +135,7 @@ class ModelWeightSource : public WeightSource {
 
 // BuildGraph plus what each layer became. On failure, `records` holds the
 // layers converted before the one that failed.
-StatusOr<ir::Graph> BuildGraphWithRecords(const KerasModel& model,
-                                          const BuildOptions& options,
+StatusOr<ir::Graph> BuildGraphWithRecords(const KerasModel& model, const BuildOptions& options,
                                           std::vector<LayerRecord>* records);
 
 // "[1,28,28,1]".

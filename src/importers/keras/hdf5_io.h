@@ -53,8 +53,7 @@ class File {
   static StatusOr<File> Open(const std::string& path);
   // Opens an in-memory file image (copied); `name` e.g.
   // "m.keras:model.weights.h5".
-  static StatusOr<File> OpenImage(const std::vector<uint8_t>& bytes,
-                                  const std::string& name);
+  static StatusOr<File> OpenImage(const std::vector<uint8_t>& bytes, const std::string& name);
   // A new, empty file that lives in memory only; Image() returns its bytes.
   static StatusOr<File> CreateInMemory(const std::string& name);
 
@@ -75,14 +74,11 @@ void SilenceErrors();
 bool Exists(hid_t loc, const std::string& path);
 bool IsGroup(hid_t loc, const std::string& path);
 bool IsDataset(hid_t loc, const std::string& path);
-StatusOr<Handle> OpenGroup(hid_t loc, const std::string& path,
-                           const std::string& file);
+StatusOr<Handle> OpenGroup(hid_t loc, const std::string& path, const std::string& file);
 // Creates `name` (one component) under `loc`, or opens it when it exists.
-StatusOr<Handle> MakeGroup(hid_t loc, const std::string& name,
-                           const std::string& file);
+StatusOr<Handle> MakeGroup(hid_t loc, const std::string& name, const std::string& file);
 // Names of the links directly under the group `loc`, in name order.
-StatusOr<std::vector<std::string>> ListChildren(hid_t loc,
-                                                const std::string& file);
+StatusOr<std::vector<std::string>> ListChildren(hid_t loc, const std::string& file);
 
 bool HasAttribute(hid_t obj, const std::string& name);
 StatusOr<std::string> ReadStringAttribute(hid_t obj, const std::string& name,
@@ -90,11 +86,10 @@ StatusOr<std::string> ReadStringAttribute(hid_t obj, const std::string& name,
 // A list of strings; an empty numeric array (h5py's encoding of []) gives an
 // empty list. Lists that h5py split into "name0", "name1", ... (attributes over
 // 64 KiB) are joined.
-StatusOr<std::vector<std::string>> ReadStringListAttribute(
-    hid_t obj, const std::string& name, const std::string& where);
+StatusOr<std::vector<std::string>> ReadStringListAttribute(hid_t obj, const std::string& name,
+                                                           const std::string& where);
 // Variable-length UTF-8 scalar string (as h5py writes a str).
-Status WriteStringAttribute(hid_t obj, const std::string& name,
-                            const std::string& value);
+Status WriteStringAttribute(hid_t obj, const std::string& name, const std::string& value);
 // Fixed-length, NUL-padded strings (as h5py writes a list of bytes); [] is
 // written as an empty float64 array, as h5py does.
 Status WriteStringListAttribute(hid_t obj, const std::string& name,
@@ -102,8 +97,7 @@ Status WriteStringListAttribute(hid_t obj, const std::string& name,
 
 // Reads a numeric dataset: floating types as float32, integer types as int32
 // (rank <= 8).
-StatusOr<NpyArray> ReadDataset(hid_t loc, const std::string& path,
-                               const std::string& where);
+StatusOr<NpyArray> ReadDataset(hid_t loc, const std::string& path, const std::string& where);
 // Writes a float32 / int32 array as a contiguous dataset `name` under `loc`.
 Status WriteDataset(hid_t loc, const std::string& name, const NpyArray& array,
                     const std::string& where);

@@ -10,28 +10,25 @@ namespace {
 // truncated normals).
 constexpr double kTruncatedStddev = 0.87962566103423978;
 
-StatusOr<double> Param(const InitializerSpec& spec, const char* key,
-                       double fallback, const LayerConfig& where) {
+StatusOr<double> Param(const InitializerSpec& spec, const char* key, double fallback,
+                       const LayerConfig& where) {
   if (spec.config == nullptr) return fallback;
   auto it = spec.config->find(key);
   if (it == spec.config->end() || it->is_null()) return fallback;
   if (!it->is_number()) {
-    return where.Error(StatusCode::kInvalidModel,
-                       "initializer %s: '%s' must be a number",
+    return where.Error(StatusCode::kInvalidModel, "initializer %s: '%s' must be a number",
                        spec.name.c_str(), key);
   }
   return it->get<double>();
 }
 
 StatusOr<std::string> StringParam(const InitializerSpec& spec, const char* key,
-                                  const std::string& fallback,
-                                  const LayerConfig& where) {
+                                  const std::string& fallback, const LayerConfig& where) {
   if (spec.config == nullptr) return fallback;
   auto it = spec.config->find(key);
   if (it == spec.config->end() || it->is_null()) return fallback;
   if (!it->is_string()) {
-    return where.Error(StatusCode::kInvalidModel,
-                       "initializer %s: '%s' must be a string",
+    return where.Error(StatusCode::kInvalidModel, "initializer %s: '%s' must be a string",
                        spec.name.c_str(), key);
   }
   return it->get<std::string>();
@@ -44,8 +41,7 @@ double TruncatedNormal(Rng* rng) {
   }
 }
 
-void Fill(std::vector<float>* out, Rng* rng, const std::string& distribution,
-          double a, double b) {
+void Fill(std::vector<float>* out, Rng* rng, const std::string& distribution, double a, double b) {
   for (float& v : *out) {
     if (distribution == "uniform") {
       v = static_cast<float>(a + (b - a) * rng->Uniform());
@@ -58,8 +54,7 @@ void Fill(std::vector<float>* out, Rng* rng, const std::string& distribution,
 }
 
 // Columns (or rows, for wide matrices) orthonormal, like Keras's Orthogonal.
-std::vector<float> Orthogonal(const std::vector<int64_t>& shape, double gain,
-                              Rng* rng) {
+std::vector<float> Orthogonal(const std::vector<int64_t>& shape, double gain, Rng* rng) {
   int64_t rows = 1;
   for (size_t i = 0; i + 1 < shape.size(); ++i) rows *= shape[i];
   const int64_t cols = shape.empty() ? 1 : shape.back();
@@ -72,15 +67,12 @@ std::vector<float> Orthogonal(const std::vector<int64_t>& shape, double gain,
     for (int pass = 0; pass < 2; ++pass) {
       for (int64_t k = 0; k < j; ++k) {
         double dot = 0;
-        for (int64_t i = 0; i < big; ++i)
-          dot += q[i * small + j] * q[i * small + k];
-        for (int64_t i = 0; i < big; ++i)
-          q[i * small + j] -= dot * q[i * small + k];
+        for (int64_t i = 0; i < big; ++i) dot += q[i * small + j] * q[i * small + k];
+        for (int64_t i = 0; i < big; ++i) q[i * small + j] -= dot * q[i * small + k];
       }
     }
     double norm = 0;
-    for (int64_t i = 0; i < big; ++i)
-      norm += q[i * small + j] * q[i * small + j];
+    for (int64_t i = 0; i < big; ++i) norm += q[i * small + j] * q[i * small + j];
     norm = std::sqrt(norm);
     if (norm < 1e-12) norm = 1;
     for (int64_t i = 0; i < big; ++i) q[i * small + j] /= norm;
@@ -111,9 +103,7 @@ uint64_t Rng::Next() {
   return state_ * 0x2545F4914F6CDD1DULL;
 }
 
-double Rng::Uniform() {
-  return static_cast<double>(Next() >> 11) * (1.0 / 9007199254740992.0);
-}
+double Rng::Uniform() { return static_cast<double>(Next() >> 11) * (1.0 / 9007199254740992.0); }
 
 double Rng::Normal() {
   if (has_spare_) {
@@ -129,8 +119,7 @@ double Rng::Normal() {
   return r * std::cos(2.0 * M_PI * u2);
 }
 
-void ComputeFans(const std::vector<int64_t>& shape, double* fan_in,
-                 double* fan_out) {
+void ComputeFans(const std::vector<int64_t>& shape, double* fan_in, double* fan_out) {
   if (shape.empty()) {
     *fan_in = *fan_out = 1;
   } else if (shape.size() == 1) {
@@ -140,16 +129,15 @@ void ComputeFans(const std::vector<int64_t>& shape, double* fan_in,
     *fan_out = static_cast<double>(shape[1]);
   } else {
     double receptive = 1;
-    for (size_t i = 0; i + 2 < shape.size(); ++i)
-      receptive *= static_cast<double>(shape[i]);
+    for (size_t i = 0; i + 2 < shape.size(); ++i) receptive *= static_cast<double>(shape[i]);
     *fan_in = static_cast<double>(shape[shape.size() - 2]) * receptive;
     *fan_out = static_cast<double>(shape.back()) * receptive;
   }
 }
 
 StatusOr<std::vector<float>> Initialize(const InitializerSpec& spec,
-                                        const std::vector<int64_t>& shape,
-                                        Rng* rng, const LayerConfig& where) {
+                                        const std::vector<int64_t>& shape, Rng* rng,
+                                        const LayerConfig& where) {
   int64_t count = 1;
   for (int64_t d : shape) count *= d;
   std::vector<float> out(static_cast<size_t>(count), 0.0f);
@@ -192,8 +180,7 @@ StatusOr<std::vector<float>> Initialize(const InitializerSpec& spec,
   if (name == "identity") {
     EDGEOPT_ASSIGN_OR_RETURN(double gain, Param(spec, "gain", 1.0, where));
     if (shape.size() != 2) {
-      return where.Error(StatusCode::kInvalidModel,
-                         "the identity initializer needs a 2-D weight");
+      return where.Error(StatusCode::kInvalidModel, "the identity initializer needs a 2-D weight");
     }
     for (int64_t i = 0; i < std::min(shape[0], shape[1]); ++i) {
       out[i * shape[1] + i] = static_cast<float>(gain);
@@ -219,13 +206,11 @@ StatusOr<std::vector<float>> Initialize(const InitializerSpec& spec,
   } else if (name == "variance_scaling") {
     EDGEOPT_ASSIGN_OR_RETURN(scale, Param(spec, "scale", 1.0, where));
     EDGEOPT_ASSIGN_OR_RETURN(mode, StringParam(spec, "mode", "fan_in", where));
-    EDGEOPT_ASSIGN_OR_RETURN(
-        distribution,
-        StringParam(spec, "distribution", "truncated_normal", where));
+    EDGEOPT_ASSIGN_OR_RETURN(distribution,
+                             StringParam(spec, "distribution", "truncated_normal", where));
     if (distribution == "normal") distribution = "truncated_normal";
   } else {
-    return where.Error(StatusCode::kUnsupported,
-                       "initializer '%s' is not supported", name.c_str());
+    return where.Error(StatusCode::kUnsupported, "initializer '%s' is not supported", name.c_str());
   }
   double n = fan_in;
   if (mode == "fan_out") {
@@ -233,21 +218,18 @@ StatusOr<std::vector<float>> Initialize(const InitializerSpec& spec,
   } else if (mode == "fan_avg") {
     n = (fan_in + fan_out) / 2.0;
   } else if (mode != "fan_in") {
-    return where.Error(StatusCode::kInvalidModel, "variance_scaling mode '%s'",
-                       mode.c_str());
+    return where.Error(StatusCode::kInvalidModel, "variance_scaling mode '%s'", mode.c_str());
   }
   scale /= std::max(1.0, n);
   if (distribution == "uniform") {
     const double limit = std::sqrt(3.0 * scale);
     Fill(&out, rng, "uniform", -limit, limit);
   } else if (distribution == "truncated_normal") {
-    Fill(&out, rng, "truncated_normal", 0.0,
-         std::sqrt(scale) / kTruncatedStddev);
+    Fill(&out, rng, "truncated_normal", 0.0, std::sqrt(scale) / kTruncatedStddev);
   } else if (distribution == "untruncated_normal") {
     Fill(&out, rng, "normal", 0.0, std::sqrt(scale));
   } else {
-    return where.Error(StatusCode::kInvalidModel,
-                       "variance_scaling distribution '%s'",
+    return where.Error(StatusCode::kInvalidModel, "variance_scaling distribution '%s'",
                        distribution.c_str());
   }
   return out;

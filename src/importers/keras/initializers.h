@@ -30,14 +30,13 @@ class Rng {
 };
 
 // Keras's fan_in / fan_out for a weight shape.
-void ComputeFans(const std::vector<int64_t>& shape, double* fan_in,
-                 double* fan_out);
+void ComputeFans(const std::vector<int64_t>& shape, double* fan_in, double* fan_out);
 
 // Values for `shape` from the initializer spec. `where` names the layer for
 // errors.
 StatusOr<std::vector<float>> Initialize(const InitializerSpec& spec,
-                                        const std::vector<int64_t>& shape,
-                                        Rng* rng, const LayerConfig& where);
+                                        const std::vector<int64_t>& shape, Rng* rng,
+                                        const LayerConfig& where);
 
 }  // namespace keras
 }  // namespace edgeopt

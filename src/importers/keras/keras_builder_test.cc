@@ -21,15 +21,12 @@ Json Layer(const std::string& cls, Json config) {
 Json Sequential(const std::vector<int64_t>& input, std::vector<Json> layers) {
   Json shape = Json::array({nullptr});
   for (int64_t d : input) shape.push_back(d);
-  Json list = Json::array(
-      {Layer("InputLayer", {{"name", "x"}, {"batch_input_shape", shape}})});
+  Json list = Json::array({Layer("InputLayer", {{"name", "x"}, {"batch_input_shape", shape}})});
   for (Json& l : layers) list.push_back(l);
-  return Json{{"class_name", "Sequential"},
-              {"config", {{"name", "m"}, {"layers", list}}}};
+  return Json{{"class_name", "Sequential"}, {"config", {{"name", "m"}, {"layers", list}}}};
 }
 
-const NpyArray* Var(const KerasModel& m, const std::string& layer,
-                    const std::string& var) {
+const NpyArray* Var(const KerasModel& m, const std::string& layer, const std::string& var) {
   for (const LayerWeights& lw : m.weights) {
     if (lw.layer != layer) continue;
     for (const auto& [name, a] : lw.vars) {
@@ -54,9 +51,8 @@ void Stats(const NpyArray& a, double* mean, double* stddev, double* max_abs) {
 }
 
 TEST(KerasBuild, DenseBecomesFullyConnectedWithTransposedKernel) {
-  const Json config = Sequential(
-      {3},
-      {Layer("Dense", {{"name", "d"}, {"units", 2}, {"activation", "relu"}})});
+  const Json config =
+      Sequential({3}, {Layer("Dense", {{"name", "d"}, {"units", 2}, {"activation", "relu"}})});
   StatusOr<KerasModel> m = ModelFromConfig(config, 1);
   ASSERT_TRUE(m.ok()) << m.status().ToString();
   // kernel [3, 2] = [[1, 2], [3, 4], [5, 6]]
@@ -75,17 +71,14 @@ TEST(KerasBuild, DenseBecomesFullyConnectedWithTransposedKernel) {
 }
 
 TEST(KerasBuild, Conv1DIsReshapeConv2DReshape) {
-  const Json config =
-      Sequential({5, 2}, {Layer("Conv1D", {{"name", "c"},
-                                           {"filters", 1},
-                                           {"kernel_size", 2},
-                                           {"use_bias", false}})});
+  const Json config = Sequential(
+      {5, 2},
+      {Layer("Conv1D", {{"name", "c"}, {"filters", 1}, {"kernel_size", 2}, {"use_bias", false}})});
   StatusOr<KerasModel> m = ModelFromConfig(config, 1);
   ASSERT_TRUE(m.ok());
   // kernel [2 steps, 2 channels, 1 filter] = [1, 2, 3, 4] -> OHWI [1, 1, 2, 2]
   // keeps the order.
-  for (int i = 0; i < 4; ++i)
-    m->weights[0].vars[0].second.Data<float>()[i] = i + 1.0f;
+  for (int i = 0; i < 4; ++i) m->weights[0].vars[0].second.Data<float>()[i] = i + 1.0f;
   StatusOr<ir::Graph> g = BuildGraph(*m);
   ASSERT_TRUE(g.ok());
   EXPECT_EQ(ir::PrintGraph(*g),
@@ -105,11 +98,10 @@ TEST(KerasBuild, Conv1DIsReshapeConv2DReshape) {
 
 TEST(KerasBuild, TrainingFormKeepsBatchNormAndDropoutWithOrigins) {
   const Json config = Sequential(
-      {4, 4, 3},
-      {Layer("Conv2D", {{"name", "conv"}, {"filters", 2}, {"kernel_size", 3}}),
-       Layer("BatchNormalization", {{"name", "bn"}, {"scale", false}}),
-       Layer("Dropout", {{"name", "drop"}, {"rate", 0.25}}),
-       Layer("DepthwiseConv2D", {{"name", "dw"}, {"kernel_size", 1}})});
+      {4, 4, 3}, {Layer("Conv2D", {{"name", "conv"}, {"filters", 2}, {"kernel_size", 3}}),
+                  Layer("BatchNormalization", {{"name", "bn"}, {"scale", false}}),
+                  Layer("Dropout", {{"name", "drop"}, {"rate", 0.25}}),
+                  Layer("DepthwiseConv2D", {{"name", "dw"}, {"kernel_size", 1}})});
   StatusOr<KerasModel> m = ModelFromConfig(config, 1);
   ASSERT_TRUE(m.ok());
   BuildOptions options;
@@ -128,27 +120,23 @@ TEST(KerasBuild, TrainingFormKeepsBatchNormAndDropoutWithOrigins) {
   EXPECT_DOUBLE_EQ(ir::GetFloat(g->nodes[2].attrs, "rate", 0), 0.25);
   EXPECT_EQ(g->nodes[3].op, "DEPTHWISE_CONV_2D");
   EXPECT_EQ(g->tensors[g->nodes[3].inputs[1]].origin, "dw/depthwise_kernel");
-  EXPECT_EQ(g->tensors[g->nodes[3].inputs[1]].shape,
-            std::vector<int32_t>({1, 1, 1, 2}));
+  EXPECT_EQ(g->tensors[g->nodes[3].inputs[1]].shape, std::vector<int32_t>({1, 1, 1, 2}));
 }
 
 TEST(KerasBuild, Keras3FunctionalConfig) {
   auto tensor = [](const std::string& layer) {
-    return Json{{"class_name", "__keras_tensor__"},
-                {"config",
-                 {{"shape", {nullptr, 4}},
-                  {"dtype", "float32"},
-                  {"keras_history", {layer, 0, 0}}}}};
+    return Json{
+        {"class_name", "__keras_tensor__"},
+        {"config",
+         {{"shape", {nullptr, 4}}, {"dtype", "float32"}, {"keras_history", {layer, 0, 0}}}}};
   };
-  auto dtype = Json{{"module", "keras"},
-                    {"class_name", "DTypePolicy"},
-                    {"config", {{"name", "float32"}}}};
+  auto dtype =
+      Json{{"module", "keras"}, {"class_name", "DTypePolicy"}, {"config", {{"name", "float32"}}}};
   Json layers = Json::array();
   layers.push_back(
       {{"module", "keras.layers"},
        {"class_name", "InputLayer"},
-       {"config",
-        {{"batch_shape", {nullptr, 4}}, {"dtype", "float32"}, {"name", "in"}}},
+       {"config", {{"batch_shape", {nullptr, 4}}, {"dtype", "float32"}, {"name", "in"}}},
        {"name", "in"},
        {"inbound_nodes", Json::array()}});
   layers.push_back(
@@ -159,23 +147,20 @@ TEST(KerasBuild, Keras3FunctionalConfig) {
          {"units", 4},
          {"dtype", dtype},
          {"activation",
-          {{"module", "keras.activations"},
-           {"class_name", "function"},
-           {"config", "relu"}}},
+          {{"module", "keras.activations"}, {"class_name", "function"}, {"config", "relu"}}},
          {"kernel_initializer",
           {{"module", "keras.initializers"},
            {"class_name", "HeUniform"},
            {"config", {{"seed", nullptr}}}}}}},
        {"name", "d"},
+       {"inbound_nodes", {{{"args", {tensor("in")}}, {"kwargs", Json::object()}}}}});
+  layers.push_back(
+      {{"module", "keras.layers"},
+       {"class_name", "Add"},
+       {"config", {{"name", "add"}, {"dtype", dtype}}},
+       {"name", "add"},
        {"inbound_nodes",
-        {{{"args", {tensor("in")}}, {"kwargs", Json::object()}}}}});
-  layers.push_back({{"module", "keras.layers"},
-                    {"class_name", "Add"},
-                    {"config", {{"name", "add"}, {"dtype", dtype}}},
-                    {"name", "add"},
-                    {"inbound_nodes",
-                     {{{"args", {Json::array({tensor("d"), tensor("in")})}},
-                       {"kwargs", Json::object()}}}}});
+        {{{"args", {Json::array({tensor("d"), tensor("in")})}}, {"kwargs", Json::object()}}}}});
   const Json config = {{"module", "keras"},
                        {"class_name", "Functional"},
                        {"config",
@@ -189,8 +174,7 @@ TEST(KerasBuild, Keras3FunctionalConfig) {
   ASSERT_TRUE(g.ok()) << g.status().ToString();
   ASSERT_EQ(g->nodes.size(), 2u);
   EXPECT_EQ(g->nodes[0].op, "FULLY_CONNECTED");
-  EXPECT_EQ(ir::GetString(g->nodes[0].attrs, "fused_activation_function", ""),
-            "RELU");
+  EXPECT_EQ(ir::GetString(g->nodes[0].attrs, "fused_activation_function", ""), "RELU");
   EXPECT_EQ(g->nodes[1].op, "ADD");
   EXPECT_EQ(g->nodes[1].inputs[1], g->inputs[0]);
   EXPECT_EQ(g->output_names, std::vector<std::string>({"add"}));
@@ -205,38 +189,30 @@ TEST(KerasBuild, ErrorsNameTheLayer) {
     StatusOr<KerasModel> m = ModelFromConfig(config, 1);
     return m.ok() ? std::string("ok") : m.status().ToString();
   };
-  EXPECT_NE(
-      error(Sequential({4, 4, 1},
-                       {Layer("Conv2D", {{"name", "c"},
-                                         {"filters", 2},
-                                         {"kernel_size", 3},
-                                         {"data_format", "channels_first"}})}))
-          .find("layer 'c' (Conv2D): data_format 'channels_first'"),
-      std::string::npos);
-  EXPECT_NE(
-      error(Sequential({4, 2}, {Layer("GRU", {{"name", "g"}, {"units", 2}})}))
-          .find("layer 'g' (GRU) cannot be converted"),
-      std::string::npos);
-  EXPECT_NE(
-      error(
-          Sequential({4}, {Layer("Dense", {{"name", "d"}, {"units", "two"}})}))
-          .find("layer 'd' (Dense): 'units' must be an integer, got string"),
-      std::string::npos);
-  EXPECT_NE(error(Sequential({4}, {Layer("MyCustomLayer", {{"name", "mine"}})}))
-                .find("custom layer"),
+  EXPECT_NE(error(Sequential({4, 4, 1}, {Layer("Conv2D", {{"name", "c"},
+                                                          {"filters", 2},
+                                                          {"kernel_size", 3},
+                                                          {"data_format", "channels_first"}})}))
+                .find("layer 'c' (Conv2D): data_format 'channels_first'"),
             std::string::npos);
+  EXPECT_NE(error(Sequential({4, 2}, {Layer("GRU", {{"name", "g"}, {"units", 2}})}))
+                .find("layer 'g' (GRU) cannot be converted"),
+            std::string::npos);
+  EXPECT_NE(error(Sequential({4}, {Layer("Dense", {{"name", "d"}, {"units", "two"}})}))
+                .find("layer 'd' (Dense): 'units' must be an integer, got string"),
+            std::string::npos);
+  EXPECT_NE(
+      error(Sequential({4}, {Layer("MyCustomLayer", {{"name", "mine"}})})).find("custom layer"),
+      std::string::npos);
   EXPECT_NE(error(Sequential({4, 2}, {Layer("LSTM", {{"name", "l"},
                                                      {"units", 2},
-                                                     {"recurrent_activation",
-                                                      "hard_sigmoid"}})}))
+                                                     {"recurrent_activation", "hard_sigmoid"}})}))
                 .find("recurrent_activation 'hard_sigmoid'"),
             std::string::npos);
   Json no_shape = Sequential({4}, {});
-  no_shape["config"]["layers"] =
-      Json::array({Layer("Dense", {{"name", "d"}, {"units", 2}})});
+  no_shape["config"]["layers"] = Json::array({Layer("Dense", {{"name", "d"}, {"units", 2}})});
   EXPECT_NE(error(no_shape).find("declares no input shape"), std::string::npos);
-  EXPECT_NE(error(Sequential({-1, 3}, {Layer("Flatten", {{"name", "f"}})}))
-                .find("must be known"),
+  EXPECT_NE(error(Sequential({-1, 3}, {Layer("Flatten", {{"name", "f"}})})).find("must be known"),
             std::string::npos);
 }
 
@@ -247,15 +223,13 @@ TEST(KerasInit, DefaultsFollowKeras) {
        Layer("Dense",
              {{"name", "he"},
               {"units", 300},
+              {"kernel_initializer", {{"class_name", "HeNormal"}, {"config", {{"seed", nullptr}}}}},
+              {"bias_initializer", {{"class_name", "Constant"}, {"config", {{"value", 0.25}}}}}}),
+       Layer("Dense",
+             {{"name", "rn"},
+              {"units", 100},
               {"kernel_initializer",
-               {{"class_name", "HeNormal"}, {"config", {{"seed", nullptr}}}}},
-              {"bias_initializer",
-               {{"class_name", "Constant"}, {"config", {{"value", 0.25}}}}}}),
-       Layer("Dense", {{"name", "rn"},
-                       {"units", 100},
-                       {"kernel_initializer",
-                        {{"class_name", "RandomNormal"},
-                         {"config", {{"mean", 1.0}, {"stddev", 0.5}}}}}}),
+               {{"class_name", "RandomNormal"}, {"config", {{"mean", 1.0}, {"stddev", 0.5}}}}}}),
        Layer("BatchNormalization", {{"name", "bn"}})});
   StatusOr<KerasModel> m = ModelFromConfig(config, 42);
   ASSERT_TRUE(m.ok()) << m.status().ToString();
@@ -296,8 +270,8 @@ TEST(KerasInit, DefaultsFollowKeras) {
 }
 
 TEST(KerasInit, LstmOrthogonalRecurrentAndForgetBias) {
-  StatusOr<KerasModel> m = ModelFromConfig(
-      Sequential({6, 3}, {Layer("LSTM", {{"name", "l"}, {"units", 5}})}), 9);
+  StatusOr<KerasModel> m =
+      ModelFromConfig(Sequential({6, 3}, {Layer("LSTM", {{"name", "l"}, {"units", 5}})}), 9);
   ASSERT_TRUE(m.ok()) << m.status().ToString();
   const NpyArray* r = Var(*m, "l", "recurrent_kernel");
   ASSERT_NE(r, nullptr);
@@ -312,16 +286,14 @@ TEST(KerasInit, LstmOrthogonalRecurrentAndForgetBias) {
     }
   }
   const NpyArray* b = Var(*m, "l", "bias");
-  for (int i = 0; i < 20; ++i)
-    EXPECT_EQ(b->Data<float>()[i], i >= 5 && i < 10 ? 1.0f : 0.0f);
+  for (int i = 0; i < 20; ++i) EXPECT_EQ(b->Data<float>()[i], i >= 5 && i < 10 ? 1.0f : 0.0f);
 }
 
 TEST(KerasUpdate, WritesBackThroughLayoutsAndPrunedSizes) {
   const Json config = Sequential(
       {6, 6, 2},
       {Layer("Conv2D", {{"name", "conv"}, {"filters", 4}, {"kernel_size", 3}}),
-       Layer("Flatten", {{"name", "flat"}}),
-       Layer("Dense", {{"name", "dense"}, {"units", 3}}),
+       Layer("Flatten", {{"name", "flat"}}), Layer("Dense", {{"name", "dense"}, {"units", 3}}),
        Layer("Reshape", {{"name", "r"}, {"target_shape", {3, 1}}}),
        Layer("LSTM", {{"name", "lstm"}, {"units", 2}})});
   StatusOr<KerasModel> m = ModelFromConfig(config, 3);
@@ -334,10 +306,8 @@ TEST(KerasUpdate, WritesBackThroughLayoutsAndPrunedSizes) {
   ASSERT_TRUE(UpdateFromGraph(&*m, *g).ok());
   for (size_t l = 0; l < m->weights.size(); ++l) {
     for (size_t v = 0; v < m->weights[l].vars.size(); ++v) {
-      EXPECT_EQ(m->weights[l].vars[v].second.shape,
-                original.weights[l].vars[v].second.shape);
-      EXPECT_EQ(m->weights[l].vars[v].second.data,
-                original.weights[l].vars[v].second.data)
+      EXPECT_EQ(m->weights[l].vars[v].second.shape, original.weights[l].vars[v].second.shape);
+      EXPECT_EQ(m->weights[l].vars[v].second.data, original.weights[l].vars[v].second.data)
           << m->weights[l].layer << "/" << m->weights[l].vars[v].first;
     }
   }
@@ -361,8 +331,7 @@ TEST(KerasUpdate, WritesBackThroughLayoutsAndPrunedSizes) {
   const NpyArray* old_kernel = Var(original, "conv", "kernel");
   for (int hwc = 0; hwc < 18; ++hwc) {
     for (int f = 0; f < 3; ++f) {
-      EXPECT_EQ(kernel->Data<float>()[hwc * 3 + f],
-                old_kernel->Data<float>()[hwc * 4 + f]);
+      EXPECT_EQ(kernel->Data<float>()[hwc * 3 + f], old_kernel->Data<float>()[hwc * 4 + f]);
     }
   }
   EXPECT_EQ(FindLayerJson(m->config, "conv")->at("config").at("filters"), 3);

@@ -64,11 +64,10 @@ const Json* ModelLayers(const Json& model) {
 
 namespace {
 
-Status CollectKerasTensors(const Json& value, const std::string& where,
-                           std::vector<TensorRef>* out, int depth) {
+Status CollectKerasTensors(const Json& value, const std::string& where, std::vector<TensorRef>* out,
+                           int depth) {
   if (depth > 16) {
-    return MakeStatus(StatusCode::kInvalidModel,
-                      "layer '%s': inbound node nested too deeply",
+    return MakeStatus(StatusCode::kInvalidModel, "layer '%s': inbound node nested too deeply",
                       where.c_str());
   }
   if (value.is_array()) {
@@ -91,30 +90,25 @@ Status CollectKerasTensors(const Json& value, const std::string& where,
   int64_t node = 0, tensor = 0;
   if (history == nullptr || !history->is_array() || history->size() < 3 ||
       !(*history)[0].is_string() || !AsInt((*history)[1], &node) ||
-      !AsInt((*history)[2], &tensor) || node < 0 || tensor < 0 ||
-      node > 1 << 20 || tensor > 1 << 20) {
-    return MakeStatus(
-        StatusCode::kInvalidModel,
-        "layer '%s': an inbound tensor has no valid keras_history",
-        where.c_str());
+      !AsInt((*history)[2], &tensor) || node < 0 || tensor < 0 || node > 1 << 20 ||
+      tensor > 1 << 20) {
+    return MakeStatus(StatusCode::kInvalidModel,
+                      "layer '%s': an inbound tensor has no valid keras_history", where.c_str());
   }
-  out->push_back({(*history)[0].get<std::string>(), static_cast<int>(node),
-                  static_cast<int>(tensor)});
+  out->push_back(
+      {(*history)[0].get<std::string>(), static_cast<int>(node), static_cast<int>(tensor)});
   return Status::Ok();
 }
 
 StatusOr<TensorRef> ParseRef(const Json& ref, const std::string& where) {
   int64_t node = 0, tensor = 0;
-  if (!ref.is_array() || ref.size() < 3 || !ref[0].is_string() ||
-      !AsInt(ref[1], &node) || !AsInt(ref[2], &tensor) || node < 0 ||
-      tensor < 0 || node > 1 << 20 || tensor > 1 << 20) {
-    return MakeStatus(
-        StatusCode::kInvalidModel,
-        "%s: expected a [layer, node_index, tensor_index] reference, got %s",
-        where.c_str(), ref.dump().substr(0, 80).c_str());
+  if (!ref.is_array() || ref.size() < 3 || !ref[0].is_string() || !AsInt(ref[1], &node) ||
+      !AsInt(ref[2], &tensor) || node < 0 || tensor < 0 || node > 1 << 20 || tensor > 1 << 20) {
+    return MakeStatus(StatusCode::kInvalidModel,
+                      "%s: expected a [layer, node_index, tensor_index] reference, got %s",
+                      where.c_str(), ref.dump().substr(0, 80).c_str());
   }
-  return TensorRef{ref[0].get<std::string>(), static_cast<int>(node),
-                   static_cast<int>(tensor)};
+  return TensorRef{ref[0].get<std::string>(), static_cast<int>(node), static_cast<int>(tensor)};
 }
 
 }  // namespace
@@ -128,9 +122,7 @@ const Json* LayerConfig::Find(const char* key) const {
   return &*it;
 }
 
-std::string LayerConfig::Prefix() const {
-  return "layer '" + name_ + "' (" + class_name_ + ")";
-}
+std::string LayerConfig::Prefix() const { return "layer '" + name_ + "' (" + class_name_ + ")"; }
 
 Status LayerConfig::Error(StatusCode code, const char* format, ...) const {
   char buf[1024];
@@ -143,12 +135,10 @@ Status LayerConfig::Error(StatusCode code, const char* format, ...) const {
 
 StatusOr<int64_t> LayerConfig::Int(const char* key) const {
   const Json* v = Find(key);
-  if (v == nullptr)
-    return Error(StatusCode::kInvalidModel, "'%s' is missing", key);
+  if (v == nullptr) return Error(StatusCode::kInvalidModel, "'%s' is missing", key);
   int64_t out;
   if (!AsInt(*v, &out)) {
-    return Error(StatusCode::kInvalidModel, "'%s' must be an integer, got %s",
-                 key, TypeName(*v));
+    return Error(StatusCode::kInvalidModel, "'%s' must be an integer, got %s", key, TypeName(*v));
   }
   return out;
 }
@@ -162,8 +152,7 @@ StatusOr<double> LayerConfig::FloatOr(const char* key, double fallback) const {
   const Json* v = Find(key);
   if (v == nullptr) return fallback;
   if (!v->is_number()) {
-    return Error(StatusCode::kInvalidModel, "'%s' must be a number, got %s",
-                 key, TypeName(*v));
+    return Error(StatusCode::kInvalidModel, "'%s' must be a number, got %s", key, TypeName(*v));
   }
   return v->get<double>();
 }
@@ -172,61 +161,55 @@ StatusOr<bool> LayerConfig::BoolOr(const char* key, bool fallback) const {
   const Json* v = Find(key);
   if (v == nullptr) return fallback;
   if (!v->is_boolean()) {
-    return Error(StatusCode::kInvalidModel,
-                 "'%s' must be true or false, got %s", key, TypeName(*v));
+    return Error(StatusCode::kInvalidModel, "'%s' must be true or false, got %s", key,
+                 TypeName(*v));
   }
   return v->get<bool>();
 }
 
-StatusOr<std::string> LayerConfig::StringOr(const char* key,
-                                            const std::string& fallback) const {
+StatusOr<std::string> LayerConfig::StringOr(const char* key, const std::string& fallback) const {
   const Json* v = Find(key);
   if (v == nullptr) return fallback;
   if (!v->is_string()) {
-    return Error(StatusCode::kInvalidModel, "'%s' must be a string, got %s",
-                 key, TypeName(*v));
+    return Error(StatusCode::kInvalidModel, "'%s' must be a string, got %s", key, TypeName(*v));
   }
   return v->get<std::string>();
 }
 
-StatusOr<std::vector<int64_t>> LayerConfig::IntTuple(const char* key,
-                                                     size_t n) const {
+StatusOr<std::vector<int64_t>> LayerConfig::IntTuple(const char* key, size_t n) const {
   const Json* v = Find(key);
-  if (v == nullptr)
-    return Error(StatusCode::kInvalidModel, "'%s' is missing", key);
+  if (v == nullptr) return Error(StatusCode::kInvalidModel, "'%s' is missing", key);
   int64_t x;
   if (AsInt(*v, &x)) return std::vector<int64_t>(n, x);
   if (!v->is_array() || v->size() != n) {
-    return Error(StatusCode::kInvalidModel,
-                 "'%s' must be an integer or a list of %zu integers", key, n);
+    return Error(StatusCode::kInvalidModel, "'%s' must be an integer or a list of %zu integers",
+                 key, n);
   }
   std::vector<int64_t> out;
   for (const Json& e : *v) {
     if (!AsInt(e, &x)) {
-      return Error(StatusCode::kInvalidModel, "'%s' must hold integers, got %s",
-                   key, TypeName(e));
+      return Error(StatusCode::kInvalidModel, "'%s' must hold integers, got %s", key, TypeName(e));
     }
     out.push_back(x);
   }
   return out;
 }
 
-StatusOr<std::vector<int64_t>> LayerConfig::IntTupleOr(
-    const char* key, size_t n, const std::vector<int64_t>& fallback) const {
+StatusOr<std::vector<int64_t>> LayerConfig::IntTupleOr(const char* key, size_t n,
+                                                       const std::vector<int64_t>& fallback) const {
   if (!Has(key)) return fallback;
   return IntTuple(key, n);
 }
 
 StatusOr<std::vector<int64_t>> LayerConfig::IntList(const char* key) const {
   const Json* v = Find(key);
-  if (v == nullptr)
-    return Error(StatusCode::kInvalidModel, "'%s' is missing", key);
+  if (v == nullptr) return Error(StatusCode::kInvalidModel, "'%s' is missing", key);
   std::vector<int64_t> out;
   int64_t x;
   if (AsInt(*v, &x)) return std::vector<int64_t>{x};
   if (!v->is_array() || v->size() > 64) {
-    return Error(StatusCode::kInvalidModel,
-                 "'%s' must be a list of integers, got %s", key, TypeName(*v));
+    return Error(StatusCode::kInvalidModel, "'%s' must be a list of integers, got %s", key,
+                 TypeName(*v));
   }
   for (const Json& e : *v) {
     if (e.is_null()) {
@@ -234,8 +217,7 @@ StatusOr<std::vector<int64_t>> LayerConfig::IntList(const char* key) const {
     } else if (AsInt(e, &x)) {
       out.push_back(x);
     } else {
-      return Error(StatusCode::kInvalidModel, "'%s' must hold integers, got %s",
-                   key, TypeName(e));
+      return Error(StatusCode::kInvalidModel, "'%s' must hold integers, got %s", key, TypeName(e));
     }
   }
   return out;
@@ -255,8 +237,7 @@ std::string SnakeCase(const std::string& camel) {
   return out;
 }
 
-StatusOr<ActivationSpec> ParseActivation(const Json* spec,
-                                         const LayerConfig& where) {
+StatusOr<ActivationSpec> ParseActivation(const Json* spec, const LayerConfig& where) {
   ActivationSpec out;
   if (spec == nullptr || spec->is_null()) {
     out.name = "linear";
@@ -279,12 +260,10 @@ StatusOr<ActivationSpec> ParseActivation(const Json* spec,
       return out;
     }
   }
-  return where.Error(StatusCode::kInvalidModel,
-                     "'activation' must be a string or an object");
+  return where.Error(StatusCode::kInvalidModel, "'activation' must be a string or an object");
 }
 
-StatusOr<InitializerSpec> ParseInitializer(const Json* spec,
-                                           const LayerConfig& where) {
+StatusOr<InitializerSpec> ParseInitializer(const Json* spec, const LayerConfig& where) {
   InitializerSpec out;
   if (spec == nullptr || spec->is_null()) {
     out.name = "zeros";
@@ -303,17 +282,14 @@ StatusOr<InitializerSpec> ParseInitializer(const Json* spec,
       return out;
     }
   }
-  return where.Error(StatusCode::kInvalidModel,
-                     "an initializer must be a string or an object");
+  return where.Error(StatusCode::kInvalidModel, "an initializer must be a string or an object");
 }
 
-StatusOr<std::optional<std::vector<int64_t>>> DeclaredInputShape(
-    const LayerConfig& config) {
+StatusOr<std::optional<std::vector<int64_t>>> DeclaredInputShape(const LayerConfig& config) {
   for (const char* key : {"batch_input_shape", "batch_shape"}) {
     if (config.Has(key)) {
       EDGEOPT_ASSIGN_OR_RETURN(std::vector<int64_t> shape, config.IntList(key));
-      if (shape.empty())
-        return config.Error(StatusCode::kInvalidModel, "'%s' is empty", key);
+      if (shape.empty()) return config.Error(StatusCode::kInvalidModel, "'%s' is empty", key);
       return std::optional<std::vector<int64_t>>(shape);
     }
   }
@@ -327,44 +303,36 @@ StatusOr<std::optional<std::vector<int64_t>>> DeclaredInputShape(
   return std::optional<std::vector<int64_t>>();
 }
 
-StatusOr<std::vector<TensorRef>> ParseInboundNode(const Json& node,
-                                                  const std::string& where) {
+StatusOr<std::vector<TensorRef>> ParseInboundNode(const Json& node, const std::string& where) {
   std::vector<TensorRef> refs;
   if (node.is_object()) {  // Keras 3
     auto args = node.find("args");
-    if (args != node.end())
-      EDGEOPT_RETURN_IF_ERROR(CollectKerasTensors(*args, where, &refs, 0));
+    if (args != node.end()) EDGEOPT_RETURN_IF_ERROR(CollectKerasTensors(*args, where, &refs, 0));
     auto kwargs = node.find("kwargs");
     if (kwargs != node.end() && kwargs->is_object()) {
       std::vector<TensorRef> extra;
       for (const auto& item : kwargs->items()) {
-        EDGEOPT_RETURN_IF_ERROR(
-            CollectKerasTensors(item.value(), where, &extra, 0));
+        EDGEOPT_RETURN_IF_ERROR(CollectKerasTensors(item.value(), where, &extra, 0));
       }
       if (!extra.empty()) {
-        return MakeStatus(
-            StatusCode::kUnsupported,
-            "layer '%s' is called with tensors as keyword arguments",
-            where.c_str());
+        return MakeStatus(StatusCode::kUnsupported,
+                          "layer '%s' is called with tensors as keyword arguments", where.c_str());
       }
     }
     return refs;
   }
   if (!node.is_array()) {
-    return MakeStatus(StatusCode::kInvalidModel,
-                      "layer '%s': an inbound node must be a list",
+    return MakeStatus(StatusCode::kInvalidModel, "layer '%s': an inbound node must be a list",
                       where.c_str());
   }
   for (const Json& entry : node) {
-    EDGEOPT_ASSIGN_OR_RETURN(TensorRef ref,
-                             ParseRef(entry, "layer '" + where + "'"));
+    EDGEOPT_ASSIGN_OR_RETURN(TensorRef ref, ParseRef(entry, "layer '" + where + "'"));
     refs.push_back(ref);
   }
   return refs;
 }
 
-StatusOr<std::vector<TensorRef>> ParseLayerRefs(const Json& refs,
-                                                const std::string& where) {
+StatusOr<std::vector<TensorRef>> ParseLayerRefs(const Json& refs, const std::string& where) {
   std::vector<TensorRef> out;
   if (refs.is_array() && !refs.empty() && refs[0].is_string()) {
     EDGEOPT_ASSIGN_OR_RETURN(TensorRef ref, ParseRef(refs, where));
@@ -385,13 +353,12 @@ StatusOr<std::vector<TensorRef>> ParseLayerRefs(const Json& refs,
     }
     return out;
   }
-  return MakeStatus(StatusCode::kInvalidModel,
-                    "%s: expected a list of layer references", where.c_str());
+  return MakeStatus(StatusCode::kInvalidModel, "%s: expected a list of layer references",
+                    where.c_str());
 }
 
 bool IsModelClass(const std::string& class_name) {
-  return class_name == "Sequential" || class_name == "Functional" ||
-         class_name == "Model";
+  return class_name == "Sequential" || class_name == "Functional" || class_name == "Model";
 }
 
 const Json* FindLayerJson(const Json& model, const std::string& layer_name) {
@@ -410,35 +377,29 @@ const Json* FindLayerJson(const Json& model, const std::string& layer_name) {
 }
 
 Json* FindLayerJson(Json* model, const std::string& layer_name) {
-  return const_cast<Json*>(
-      FindLayerJson(static_cast<const Json&>(*model), layer_name));
+  return const_cast<Json*>(FindLayerJson(static_cast<const Json&>(*model), layer_name));
 }
 
 namespace {
 
 Status ListLayersImpl(const Json& model, std::vector<std::string>* scope,
-                      std::vector<LayerEntry>* out, bool include_models,
-                      int depth) {
-  if (depth > 32)
-    return MakeStatus(StatusCode::kInvalidModel, "models nested too deeply");
+                      std::vector<LayerEntry>* out, bool include_models, int depth) {
+  if (depth > 32) return MakeStatus(StatusCode::kInvalidModel, "models nested too deeply");
   const Json* layers = ModelLayers(model);
   if (layers == nullptr) {
-    return MakeStatus(StatusCode::kInvalidModel,
-                      "model config has no 'layers' list");
+    return MakeStatus(StatusCode::kInvalidModel, "model config has no 'layers' list");
   }
   for (const Json& entry : *layers) {
     const std::string name = LayerName(entry);
     const std::string cls = LayerClass(entry);
     if (name.empty() || cls.empty()) {
-      return MakeStatus(StatusCode::kInvalidModel,
-                        "a layer entry has no class_name or name: %s",
+      return MakeStatus(StatusCode::kInvalidModel, "a layer entry has no class_name or name: %s",
                         entry.dump().substr(0, 100).c_str());
     }
     if (IsModelClass(cls)) {
       if (include_models) out->push_back({name, cls, &entry, *scope});
       scope->push_back(name);
-      EDGEOPT_RETURN_IF_ERROR(
-          ListLayersImpl(entry, scope, out, include_models, depth + 1));
+      EDGEOPT_RETURN_IF_ERROR(ListLayersImpl(entry, scope, out, include_models, depth + 1));
       scope->pop_back();
     } else {
       out->push_back({name, cls, &entry, *scope});
@@ -449,16 +410,14 @@ Status ListLayersImpl(const Json& model, std::vector<std::string>* scope,
 
 }  // namespace
 
-Status ListLayers(const Json& model, std::vector<LayerEntry>* out,
-                  bool include_models) {
+Status ListLayers(const Json& model, std::vector<LayerEntry>* out, bool include_models) {
   std::vector<std::string> scope;
   return ListLayersImpl(model, &scope, out, include_models, 0);
 }
 
 Status ValidateModelConfig(const Json& config, const std::string& where) {
   if (!config.is_object()) {
-    return MakeStatus(StatusCode::kInvalidModel,
-                      "%s: the model config must be a JSON object",
+    return MakeStatus(StatusCode::kInvalidModel, "%s: the model config must be a JSON object",
                       where.c_str());
   }
   auto cls = config.find("class_name");
@@ -484,11 +443,10 @@ StatusOr<Json> ParseJson(const std::string& text, const std::string& where) {
       Json again = Json::parse(text);
       (void)again;
     } catch (const std::exception& e) {
-      return MakeStatus(StatusCode::kInvalidModel, "%s: invalid JSON (%s)",
-                        where.c_str(), e.what());
+      return MakeStatus(StatusCode::kInvalidModel, "%s: invalid JSON (%s)", where.c_str(),
+                        e.what());
     }
-    return MakeStatus(StatusCode::kInvalidModel, "%s: invalid JSON",
-                      where.c_str());
+    return MakeStatus(StatusCode::kInvalidModel, "%s: invalid JSON", where.c_str());
   }
   return j;
 }

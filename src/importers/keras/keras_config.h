@@ -25,9 +25,7 @@ using Json = nlohmann::json;
 class LayerConfig {
  public:
   LayerConfig(const Json* config, std::string name, std::string class_name)
-      : config_(config),
-        name_(std::move(name)),
-        class_name_(std::move(class_name)) {}
+      : config_(config), name_(std::move(name)), class_name_(std::move(class_name)) {}
 
   const std::string& name() const { return name_; }
   const std::string& class_name() const { return class_name_; }
@@ -41,12 +39,11 @@ class LayerConfig {
   StatusOr<int64_t> IntOr(const char* key, int64_t fallback) const;
   StatusOr<double> FloatOr(const char* key, double fallback) const;
   StatusOr<bool> BoolOr(const char* key, bool fallback) const;
-  StatusOr<std::string> StringOr(const char* key,
-                                 const std::string& fallback) const;
+  StatusOr<std::string> StringOr(const char* key, const std::string& fallback) const;
   // An int (repeated n times) or a list of n ints, e.g. kernel_size.
   StatusOr<std::vector<int64_t>> IntTuple(const char* key, size_t n) const;
-  StatusOr<std::vector<int64_t>> IntTupleOr(
-      const char* key, size_t n, const std::vector<int64_t>& fallback) const;
+  StatusOr<std::vector<int64_t>> IntTupleOr(const char* key, size_t n,
+                                            const std::vector<int64_t>& fallback) const;
   // A list of ints (any length; nulls become -1).
   StatusOr<std::vector<int64_t>> IntList(const char* key) const;
 
@@ -64,12 +61,11 @@ class LayerConfig {
 // "function", "config": "relu"}, or a layer object such as {"class_name":
 // "LeakyReLU", "config": {...}}.
 struct ActivationSpec {
-  std::string name;  // lower-case function name ("relu", "linear", ...) or a
-                     // layer class
+  std::string name;              // lower-case function name ("relu", "linear", ...) or a
+                                 // layer class
   const Json* config = nullptr;  // the layer config for layer-class activations
 };
-StatusOr<ActivationSpec> ParseActivation(const Json* spec,
-                                         const LayerConfig& where);
+StatusOr<ActivationSpec> ParseActivation(const Json* spec, const LayerConfig& where);
 
 // Initializer spec: {"class_name": "GlorotUniform", "config": {...}} (Keras
 // 2/3) or a string
@@ -79,15 +75,13 @@ struct InitializerSpec {
   std::string name;
   const Json* config = nullptr;
 };
-StatusOr<InitializerSpec> ParseInitializer(const Json* spec,
-                                           const LayerConfig& where);
+StatusOr<InitializerSpec> ParseInitializer(const Json* spec, const LayerConfig& where);
 
 // The shape of an InputLayer (batch_input_shape / batch_shape / input_shape /
 // shape), or of a layer that carries batch_input_shape (Keras 2 Sequential's
 // first layer); dims other than the batch that are null give -1. Returns
 // nullopt when there is none.
-StatusOr<std::optional<std::vector<int64_t>>> DeclaredInputShape(
-    const LayerConfig& config);
+StatusOr<std::optional<std::vector<int64_t>>> DeclaredInputShape(const LayerConfig& config);
 
 // A reference to a layer output: (layer, node index, tensor index).
 struct TensorRef {
@@ -99,11 +93,9 @@ struct TensorRef {
 // ...]) or Keras 3
 // ({"args": [...], "kwargs": {...}}) node entry. `where` is the layer name for
 // messages.
-StatusOr<std::vector<TensorRef>> ParseInboundNode(const Json& node,
-                                                  const std::string& where);
+StatusOr<std::vector<TensorRef>> ParseInboundNode(const Json& node, const std::string& where);
 // "input_layers"/"output_layers": [["a", 0, 0], ...] or a single ["a", 0, 0].
-StatusOr<std::vector<TensorRef>> ParseLayerRefs(const Json& refs,
-                                                const std::string& where);
+StatusOr<std::vector<TensorRef>> ParseLayerRefs(const Json& refs, const std::string& where);
 
 // The "layers" list of a model config ({"class_name", "config": {"layers":
 // [...]}}; Keras 2.2 Sequential configs are the list itself), or nullptr.
@@ -129,8 +121,7 @@ struct LayerEntry {
   const Json* layer = nullptr;     // {"class_name", "config", ...}
   std::vector<std::string> scope;  // enclosing nested models (outermost first)
 };
-Status ListLayers(const Json& model, std::vector<LayerEntry>* out,
-                  bool include_models = false);
+Status ListLayers(const Json& model, std::vector<LayerEntry>* out, bool include_models = false);
 
 // Lower-case snake_case of a CamelCase class name: "GlorotUniform" ->
 // "glorot_uniform".

@@ -46,15 +46,12 @@ void ExpectSameWeights(const KerasModel& a, const KerasModel& b) {
 class KerasIo : public ::testing::Test {
  protected:
   void SetUp() override { dir_ = edgeopt::testing::MakeTempDir("keras_io"); }
-  void TearDown() override {
-    edgeopt::testing::RunCommand("rm -rf '" + dir_ + "'");
-  }
+  void TearDown() override { edgeopt::testing::RunCommand("rm -rf '" + dir_ + "'"); }
   std::string dir_;
 };
 
 TEST_F(KerasIo, LoadsKeras2FunctionalH5) {
-  StatusOr<KerasModel> m =
-      LoadKerasFile(CorpusPath("mlcommons-tiny/pretrainedResnet.h5"));
+  StatusOr<KerasModel> m = LoadKerasFile(CorpusPath("mlcommons-tiny/pretrainedResnet.h5"));
   ASSERT_TRUE(m.ok()) << m.status().ToString();
   EXPECT_EQ(m->keras_version, "2.4.0");
   EXPECT_EQ(m->backend, "tensorflow");
@@ -67,13 +64,11 @@ TEST_F(KerasIo, LoadsKeras2FunctionalH5) {
   const LayerWeights* bn = Find(*m, "batch_normalization_6");
   ASSERT_NE(bn, nullptr);
   EXPECT_EQ(VarNames(*bn),
-            std::vector<std::string>(
-                {"gamma", "beta", "moving_mean", "moving_variance"}));
+            std::vector<std::string>({"gamma", "beta", "moving_mean", "moving_variance"}));
 }
 
 TEST_F(KerasIo, LoadsFixedLengthStringAttributesOfKeras224) {
-  StatusOr<KerasModel> m =
-      LoadKerasFile(CorpusPath("keras-mnist-to-tpu/keras_model.h5"));
+  StatusOr<KerasModel> m = LoadKerasFile(CorpusPath("keras-mnist-to-tpu/keras_model.h5"));
   ASSERT_TRUE(m.ok()) << m.status().ToString();
   EXPECT_EQ(m->keras_version, "2.2.4-tf");
   ASSERT_EQ(m->weights.size(), 4u);
@@ -82,29 +77,23 @@ TEST_F(KerasIo, LoadsFixedLengthStringAttributesOfKeras224) {
 }
 
 TEST_F(KerasIo, NestedModelWeightsBelongToTheInnerLayers) {
-  StatusOr<KerasModel> m =
-      LoadKerasFile(CorpusPath("siliconlabs-mltk/autoencoder_example.h5"));
+  StatusOr<KerasModel> m = LoadKerasFile(CorpusPath("siliconlabs-mltk/autoencoder_example.h5"));
   ASSERT_TRUE(m.ok()) << m.status().ToString();
   std::vector<std::string> layers;
   for (const LayerWeights& lw : m->weights) layers.push_back(lw.layer);
-  EXPECT_EQ(layers,
-            std::vector<std::string>({"dense", "dense_1", "dense_2", "dense_3",
-                                      "dense_4", "dense_5"}));
-  EXPECT_EQ(Find(*m, "dense_5")->vars[0].second.shape,
-            std::vector<int64_t>({32, 140}));
+  EXPECT_EQ(layers, std::vector<std::string>(
+                        {"dense", "dense_1", "dense_2", "dense_3", "dense_4", "dense_5"}));
+  EXPECT_EQ(Find(*m, "dense_5")->vars[0].second.shape, std::vector<int64_t>({32, 140}));
 }
 
 TEST_F(KerasIo, LoadsKeras3ZipAndNamesPositionalVariables) {
-  StatusOr<KerasModel> m =
-      LoadKerasFile(CorpusPath("edge-vs-cloud-mnist/mnist_model.keras"));
+  StatusOr<KerasModel> m = LoadKerasFile(CorpusPath("edge-vs-cloud-mnist/mnist_model.keras"));
   ASSERT_TRUE(m.ok()) << m.status().ToString();
   EXPECT_EQ(m->keras_version, "3.12.4");
   ASSERT_EQ(m->weights.size(), 3u);
   EXPECT_EQ(m->weights[0].layer, "conv2d");
-  EXPECT_EQ(VarNames(m->weights[0]),
-            std::vector<std::string>({"kernel", "bias"}));
-  EXPECT_EQ(m->weights[1].vars[0].second.shape,
-            std::vector<int64_t>({1568, 32}));
+  EXPECT_EQ(VarNames(m->weights[0]), std::vector<std::string>({"kernel", "bias"}));
+  EXPECT_EQ(m->weights[1].vars[0].second.shape, std::vector<int64_t>({1568, 32}));
 }
 
 TEST_F(KerasIo, WeightsOnlyH5NeedsAConfig) {
@@ -112,22 +101,19 @@ TEST_F(KerasIo, WeightsOnlyH5NeedsAConfig) {
   StatusOr<KerasModel> m = LoadKerasFile(weights);
   ASSERT_FALSE(m.ok());
   EXPECT_NE(m.status().message().find("weights only"), std::string::npos);
-  const std::string config =
-      edgeopt::testing::SourceDir() + "/tests/models/magic_wand_config.json";
+  const std::string config = edgeopt::testing::SourceDir() + "/tests/models/magic_wand_config.json";
   m = LoadKerasWeights(weights, config);
   ASSERT_TRUE(m.ok()) << m.status().ToString();
   EXPECT_EQ(m->keras_version, "2.2.4-tf");
   ASSERT_EQ(m->weights.size(), 4u);
   EXPECT_EQ(m->weights[1].layer, "conv2d_1");
-  EXPECT_EQ(m->weights[1].vars[0].second.shape,
-            std::vector<int64_t>({4, 1, 8, 16}));
+  EXPECT_EQ(m->weights[1].vars[0].second.shape, std::vector<int64_t>({4, 1, 8, 16}));
   m = LoadKerasWeights(weights, dir_ + "/missing.json");
   EXPECT_FALSE(m.ok());
 }
 
 TEST_F(KerasIo, KerasRoundTripKeepsLayoutAndValues) {
-  StatusOr<KerasModel> m =
-      LoadKerasFile(CorpusPath("siliconlabs-mltk/autoencoder_example.h5"));
+  StatusOr<KerasModel> m = LoadKerasFile(CorpusPath("siliconlabs-mltk/autoencoder_example.h5"));
   ASSERT_TRUE(m.ok());
   const std::string path = dir_ + "/auto.keras";
   ASSERT_TRUE(SaveKerasFile(*m, path).ok());
@@ -138,12 +124,10 @@ TEST_F(KerasIo, KerasRoundTripKeepsLayoutAndValues) {
   ASSERT_EQ(entries->count("config.json"), 1u);
   ASSERT_EQ(entries->count("metadata.json"), 1u);
   ASSERT_EQ(entries->count("model.weights.h5"), 1u);
-  StatusOr<h5::File> h5 =
-      h5::File::OpenImage((*entries)["model.weights.h5"], "w.h5");
+  StatusOr<h5::File> h5 = h5::File::OpenImage((*entries)["model.weights.h5"], "w.h5");
   ASSERT_TRUE(h5.ok());
   EXPECT_TRUE(h5::IsDataset(h5->id(), "layers/sequential/layers/dense/vars/0"));
-  EXPECT_TRUE(
-      h5::IsDataset(h5->id(), "layers/sequential_1/layers/dense_5/vars/1"));
+  EXPECT_TRUE(h5::IsDataset(h5->id(), "layers/sequential_1/layers/dense_5/vars/1"));
   EXPECT_FALSE(h5::Exists(h5->id(), "layers/input_1"));
   StatusOr<KerasModel> back = LoadKerasFile(path);
   ASSERT_TRUE(back.ok()) << back.status().ToString();
@@ -153,8 +137,7 @@ TEST_F(KerasIo, KerasRoundTripKeepsLayoutAndValues) {
 }
 
 TEST_F(KerasIo, H5RoundTripInKeras2Layout) {
-  StatusOr<KerasModel> m =
-      LoadKerasFile(CorpusPath("mlcommons-tiny/pretrainedResnet.h5"));
+  StatusOr<KerasModel> m = LoadKerasFile(CorpusPath("mlcommons-tiny/pretrainedResnet.h5"));
   ASSERT_TRUE(m.ok());
   const std::string path = dir_ + "/resnet.h5";
   ASSERT_TRUE(SaveKerasFile(*m, path).ok());
@@ -175,8 +158,7 @@ TEST_F(KerasIo, H5RoundTripInKeras2Layout) {
 }
 
 TEST_F(KerasIo, Keras3ToH5AndBack) {
-  StatusOr<KerasModel> m =
-      LoadKerasFile(CorpusPath("edge-vs-cloud-mnist/mnist_model.keras"));
+  StatusOr<KerasModel> m = LoadKerasFile(CorpusPath("edge-vs-cloud-mnist/mnist_model.keras"));
   ASSERT_TRUE(m.ok());
   ASSERT_TRUE(SaveKerasFile(*m, dir_ + "/m.h5").ok());
   StatusOr<KerasModel> h5 = LoadKerasFile(dir_ + "/m.h5");
@@ -189,16 +171,14 @@ TEST_F(KerasIo, Keras3ToH5AndBack) {
 }
 
 TEST_F(KerasIo, SaveErrorsLeaveNoFile) {
-  StatusOr<KerasModel> m =
-      LoadKerasFile(CorpusPath("siliconlabs-mltk/image_example1.h5"));
+  StatusOr<KerasModel> m = LoadKerasFile(CorpusPath("siliconlabs-mltk/image_example1.h5"));
   ASSERT_TRUE(m.ok());
   EXPECT_FALSE(SaveKerasFile(*m, dir_ + "/model.onnx").ok());
   EXPECT_FALSE(FileExists(dir_ + "/model.onnx"));
   EXPECT_FALSE(SaveKerasFile(*m, dir_ + "/no/such/dir/m.keras").ok());
   // Weights for a layer the config does not have.
   KerasModel bad = *m;
-  bad.weights.push_back(
-      LayerWeights{"ghost", {{"kernel", m->weights[0].vars[0].second}}});
+  bad.weights.push_back(LayerWeights{"ghost", {{"kernel", m->weights[0].vars[0].second}}});
   Status s = SaveKerasFile(bad, dir_ + "/bad.keras");
   EXPECT_FALSE(s.ok());
   EXPECT_NE(s.message().find("ghost"), std::string::npos);
@@ -216,16 +196,14 @@ TEST_F(KerasIo, MalformedFilesGiveClearErrors) {
   EXPECT_NE(m.status().message().find("cut.h5"), std::string::npos);
 
   // A .keras whose config.json is not a model config.
-  auto zip =
-      BuildZip({{"config.json", {'[', '1', ']'}}, {"model.weights.h5", {0}}});
+  auto zip = BuildZip({{"config.json", {'[', '1', ']'}}, {"model.weights.h5", {0}}});
   ASSERT_TRUE(zip.ok());
   ASSERT_TRUE(WriteFileAtomic(dir_ + "/bad.keras", *zip).ok());
   m = LoadKerasFile(dir_ + "/bad.keras");
   ASSERT_FALSE(m.ok());
   EXPECT_NE(m.status().message().find("config.json"), std::string::npos);
   // A .keras whose weights are not HDF5.
-  zip =
-      BuildZip({{"config.json", {'{', '}'}}, {"model.weights.h5", {1, 2, 3}}});
+  zip = BuildZip({{"config.json", {'{', '}'}}, {"model.weights.h5", {1, 2, 3}}});
   ASSERT_TRUE(WriteFileAtomic(dir_ + "/bad2.keras", *zip).ok());
   m = LoadKerasFile(dir_ + "/bad2.keras");
   ASSERT_FALSE(m.ok());

@@ -20,18 +20,16 @@ namespace edgeopt {
 namespace keras {
 
 struct LayerWeights {
-  std::string layer;  // layer name
-  std::vector<std::pair<std::string, NpyArray>>
-      vars;  // ("kernel", ...), ("bias", ...), in order
+  std::string layer;                                   // layer name
+  std::vector<std::pair<std::string, NpyArray>> vars;  // ("kernel", ...), ("bias", ...), in order
 };
 
 struct KerasModel {
   // {"class_name": "Sequential" | "Functional" | "Model", "config": {...}} as
   // in the file.
   nlohmann::json config;
-  std::vector<LayerWeights>
-      weights;                // per layer with weights, in the file's order
-  std::string keras_version;  // e.g. "2.4.0", "3.3.3"
+  std::vector<LayerWeights> weights;  // per layer with weights, in the file's order
+  std::string keras_version;          // e.g. "2.4.0", "3.3.3"
   std::string backend = "tensorflow";
   std::string source_path;  // for messages
 };
@@ -45,8 +43,7 @@ StatusOr<KerasModel> LoadKerasWeights(const std::string& weights_path,
                                       const std::string& config_path);
 // A model from a config alone: weights initialized as Keras initializes each
 // layer (kernel_initializer, bias_initializer, ...), deterministic for a seed.
-StatusOr<KerasModel> ModelFromConfig(const nlohmann::json& config,
-                                     uint64_t seed);
+StatusOr<KerasModel> ModelFromConfig(const nlohmann::json& config, uint64_t seed);
 // .keras (config.json + model.weights.h5 + metadata.json) or .h5, by extension;
 // atomic.
 Status SaveKerasFile(const KerasModel& model, const std::string& path);
@@ -55,9 +52,17 @@ struct BuildOptions {
   int batch_size = 1;  // the static batch dimension of the graph inputs
 };
 // IR in training form; every weight tensor has Tensor::origin =
-// "<layer>/<var>".
-StatusOr<ir::Graph> BuildGraph(const KerasModel& model,
-                               const BuildOptions& options = {});
+// "<layer>/<var>". Conventions of the training form (one mapping per layer in layers/*.cc):
+//  - BATCH_NORM(x, gamma, beta, moving_mean, moving_variance): gamma / beta are -1 (absent) for
+//    scale=False / center=False. DROPOUT {rate, noise_shape=""|"spatial"}.
+//  - A layer's relu / relu6 activation argument is fused into its op; other activations (and
+//    Activation layers) are separate nodes until FuseActivations runs.
+//  - LSTM gate weights are split per gate in TFLite's layout; their origins are
+//    "<layer>/kernel[i]", "[f]", "[c]", "[o]" (likewise recurrent_kernel and bias).
+//  - Convolutions with use_bias=False have no bias input (the export passes add zeros).
+//  - Inputs are named after the InputLayers (or "<first layer>_input"), outputs after the
+//    output layers (a nested model's output after the model); node names are layer names.
+StatusOr<ir::Graph> BuildGraph(const KerasModel& model, const BuildOptions& options = {});
 // Copies weights back by Tensor::origin (undoing the layout changes of
 // BuildGraph) and updates layer sizes (filters/units) when a graph was
 // channel-pruned.

@@ -41,11 +41,9 @@ uint64_t Hash(const std::string& s, uint64_t h) {
 
 class InitWeightSource : public WeightSource {
  public:
-  InitWeightSource(uint64_t seed, KerasModel* model)
-      : seed_(seed), model_(model) {}
+  InitWeightSource(uint64_t seed, KerasModel* model) : seed_(seed), model_(model) {}
 
-  StatusOr<const NpyArray*> Get(const LayerConfig& layer,
-                                const std::string& var,
+  StatusOr<const NpyArray*> Get(const LayerConfig& layer, const std::string& var,
                                 const std::vector<int64_t>& shape) override {
     auto& slot = arrays_[layer.name()][var];
     if (slot != nullptr) return slot;
@@ -54,8 +52,8 @@ class InitWeightSource : public WeightSource {
       if (var == v.var) init = &v;
     }
     if (init == nullptr) {
-      return layer.Error(StatusCode::kUnsupported,
-                         "no initializer known for variable '%s'", var.c_str());
+      return layer.Error(StatusCode::kUnsupported, "no initializer known for variable '%s'",
+                         var.c_str());
     }
     InitializerSpec spec;
     const Json* given = layer.Find(init->key);
@@ -65,12 +63,9 @@ class InitWeightSource : public WeightSource {
       spec.name = init->fallback;
     }
     Rng rng(Hash(layer.name() + "/" + var, 0xcbf29ce484222325ULL ^ seed_));
-    EDGEOPT_ASSIGN_OR_RETURN(std::vector<float> values,
-                             Initialize(spec, shape, &rng, layer));
-    if (var == "bias" && layer.class_name() == "LSTM" && shape.size() == 1 &&
-        shape[0] % 4 == 0) {
-      EDGEOPT_ASSIGN_OR_RETURN(bool forget_bias,
-                               layer.BoolOr("unit_forget_bias", true));
+    EDGEOPT_ASSIGN_OR_RETURN(std::vector<float> values, Initialize(spec, shape, &rng, layer));
+    if (var == "bias" && layer.class_name() == "LSTM" && shape.size() == 1 && shape[0] % 4 == 0) {
+      EDGEOPT_ASSIGN_OR_RETURN(bool forget_bias, layer.BoolOr("unit_forget_bias", true));
       if (forget_bias) {
         const int64_t units = shape[0] / 4;
         for (int64_t i = units; i < 2 * units; ++i) values[i] = 1.0f;
@@ -80,8 +75,7 @@ class InitWeightSource : public WeightSource {
     array.dtype = DType::kFloat32;
     array.shape = shape;
     array.data.resize(values.size() * sizeof(float));
-    if (!values.empty())
-      std::memcpy(array.data.data(), values.data(), array.data.size());
+    if (!values.empty()) std::memcpy(array.data.data(), values.data(), array.data.size());
     // Store in the model (per layer, in creation order).
     LayerWeights* lw = nullptr;
     for (LayerWeights& w : model_->weights) {
@@ -99,8 +93,7 @@ class InitWeightSource : public WeightSource {
     return slot;
   }
 
-  Status FinishLayer(const LayerConfig&,
-                     const std::vector<std::string>&) override {
+  Status FinishLayer(const LayerConfig&, const std::vector<std::string>&) override {
     return Status::Ok();
   }
 
@@ -113,8 +106,7 @@ class InitWeightSource : public WeightSource {
 
 }  // namespace
 
-StatusOr<KerasModel> ModelFromConfig(const nlohmann::json& config,
-                                     uint64_t seed) {
+StatusOr<KerasModel> ModelFromConfig(const nlohmann::json& config, uint64_t seed) {
   EDGEOPT_RETURN_IF_ERROR(ValidateModelConfig(config, "model config"));
   KerasModel model;
   model.config = config;

@@ -8,8 +8,7 @@
 namespace edgeopt {
 namespace keras {
 
-StatusOr<std::vector<std::string>> BatchNormalizationVariables(
-    const LayerConfig& config) {
+StatusOr<std::vector<std::string>> BatchNormalizationVariables(const LayerConfig& config) {
   EDGEOPT_ASSIGN_OR_RETURN(bool scale, config.BoolOr("scale", true));
   EDGEOPT_ASSIGN_OR_RETURN(bool center, config.BoolOr("center", true));
   std::vector<std::string> vars;
@@ -28,58 +27,48 @@ Status ConvertBatchNormalization(LayerCall* call) {
   if (c.Has("axis")) {
     EDGEOPT_ASSIGN_OR_RETURN(std::vector<int64_t> axes, c.IntList("axis"));
     if (axes.size() != 1) {
-      return call->Error(StatusCode::kUnsupported,
-                         "normalization over several axes");
+      return call->Error(StatusCode::kUnsupported, "normalization over several axes");
     }
     axis = axes[0];
   }
   if (axis < 0) axis += rank;
   if (axis != rank - 1) {
-    return call->Error(StatusCode::kUnsupported,
-                       "normalizes axis " + std::to_string(axis) +
-                           " of a rank-" + std::to_string(rank) +
-                           " input; only the last (channel) axis is "
-                           "supported");
+    return call->Error(StatusCode::kUnsupported, "normalizes axis " + std::to_string(axis) +
+                                                     " of a rank-" + std::to_string(rank) +
+                                                     " input; only the last (channel) axis is "
+                                                     "supported");
   }
   EDGEOPT_ASSIGN_OR_RETURN(bool scale, c.BoolOr("scale", true));
   EDGEOPT_ASSIGN_OR_RETURN(bool center, c.BoolOr("center", true));
   EDGEOPT_ASSIGN_OR_RETURN(double epsilon, c.FloatOr("epsilon", 1e-3));
   EDGEOPT_ASSIGN_OR_RETURN(double momentum, c.FloatOr("momentum", 0.99));
-  if (!(epsilon >= 0))
-    return call->Error(StatusCode::kInvalidModel, "epsilon must be >= 0");
+  if (!(epsilon >= 0)) return call->Error(StatusCode::kInvalidModel, "epsilon must be >= 0");
   const int64_t channels = in.back();
   const Shape vec = {static_cast<int32_t>(channels)};
   int gamma = -1, beta = -1;
   if (scale) {
-    EDGEOPT_ASSIGN_OR_RETURN(std::vector<float> v,
-                             call->Weight("gamma", {channels}));
+    EDGEOPT_ASSIGN_OR_RETURN(std::vector<float> v, call->Weight("gamma", {channels}));
     gamma = call->AddWeightTensor("gamma", vec, std::move(v));
   }
   if (center) {
-    EDGEOPT_ASSIGN_OR_RETURN(std::vector<float> v,
-                             call->Weight("beta", {channels}));
+    EDGEOPT_ASSIGN_OR_RETURN(std::vector<float> v, call->Weight("beta", {channels}));
     beta = call->AddWeightTensor("beta", vec, std::move(v));
   }
-  EDGEOPT_ASSIGN_OR_RETURN(std::vector<float> mean,
-                           call->Weight("moving_mean", {channels}));
-  EDGEOPT_ASSIGN_OR_RETURN(std::vector<float> var,
-                           call->Weight("moving_variance", {channels}));
+  EDGEOPT_ASSIGN_OR_RETURN(std::vector<float> mean, call->Weight("moving_mean", {channels}));
+  EDGEOPT_ASSIGN_OR_RETURN(std::vector<float> var, call->Weight("moving_variance", {channels}));
   for (float v : var) {
     if (!(v >= 0.0f)) {
-      return call->Error(StatusCode::kInvalidModel,
-                         "moving_variance has a negative or NaN value");
+      return call->Error(StatusCode::kInvalidModel, "moving_variance has a negative or NaN value");
     }
   }
   const int mean_t = call->AddWeightTensor("moving_mean", vec, std::move(mean));
-  const int var_t =
-      call->AddWeightTensor("moving_variance", vec, std::move(var));
+  const int var_t = call->AddWeightTensor("moving_variance", vec, std::move(var));
   const int y = call->NewTensor(in, "batch_norm");
   ir::Attrs attrs;
   attrs["epsilon"] = epsilon;
   attrs["momentum"] = momentum;
   attrs["axis"] = int64_t{-1};
-  call->AddNode("BATCH_NORM", {call->inputs[0], gamma, beta, mean_t, var_t},
-                {y}, attrs);
+  call->AddNode("BATCH_NORM", {call->inputs[0], gamma, beta, mean_t, var_t}, {y}, attrs);
   call->outputs = {y};
   return Status::Ok();
 }

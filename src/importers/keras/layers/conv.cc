@@ -14,36 +14,28 @@ StatusOr<std::vector<std::string>> ConvVariables(const LayerConfig& config) {
 
 Status ConvertConv(LayerCall* call) {
   const LayerConfig& c = call->config;
-  const bool is1d =
-      c.class_name() == "Conv1D" || c.class_name() == "Convolution1D";
+  const bool is1d = c.class_name() == "Conv1D" || c.class_name() == "Convolution1D";
   const size_t n = is1d ? 1 : 2;
   EDGEOPT_RETURN_IF_ERROR(CheckChannelsLast(*call));
   EDGEOPT_RETURN_IF_ERROR(CheckInputRank(*call, is1d ? 3 : 4));
   EDGEOPT_ASSIGN_OR_RETURN(int64_t filters, c.Int("filters"));
   EDGEOPT_ASSIGN_OR_RETURN(int64_t groups, c.IntOr("groups", 1));
-  EDGEOPT_ASSIGN_OR_RETURN(std::vector<int64_t> kernel_size,
-                           c.IntTuple("kernel_size", n));
-  EDGEOPT_ASSIGN_OR_RETURN(
-      std::vector<int64_t> strides,
-      c.IntTupleOr("strides", n, std::vector<int64_t>(n, 1)));
-  EDGEOPT_ASSIGN_OR_RETURN(
-      std::vector<int64_t> dilation,
-      c.IntTupleOr("dilation_rate", n, std::vector<int64_t>(n, 1)));
-  EDGEOPT_ASSIGN_OR_RETURN(std::string padding,
-                           PaddingOf(*call, /*allow_causal=*/is1d));
+  EDGEOPT_ASSIGN_OR_RETURN(std::vector<int64_t> kernel_size, c.IntTuple("kernel_size", n));
+  EDGEOPT_ASSIGN_OR_RETURN(std::vector<int64_t> strides,
+                           c.IntTupleOr("strides", n, std::vector<int64_t>(n, 1)));
+  EDGEOPT_ASSIGN_OR_RETURN(std::vector<int64_t> dilation,
+                           c.IntTupleOr("dilation_rate", n, std::vector<int64_t>(n, 1)));
+  EDGEOPT_ASSIGN_OR_RETURN(std::string padding, PaddingOf(*call, /*allow_causal=*/is1d));
   EDGEOPT_ASSIGN_OR_RETURN(bool use_bias, c.BoolOr("use_bias", true));
-  if (filters <= 0)
-    return call->Error(StatusCode::kInvalidModel, "filters must be positive");
+  if (filters <= 0) return call->Error(StatusCode::kInvalidModel, "filters must be positive");
   if (groups != 1) {
-    return call->Error(StatusCode::kUnsupported,
-                       "grouped convolution (groups=" + std::to_string(groups) +
-                           ") is not supported");
+    return call->Error(StatusCode::kUnsupported, "grouped convolution (groups=" +
+                                                     std::to_string(groups) + ") is not supported");
   }
   for (size_t i = 0; i < n; ++i) {
     if (kernel_size[i] <= 0 || strides[i] <= 0 || dilation[i] <= 0) {
-      return call->Error(
-          StatusCode::kInvalidModel,
-          "kernel_size, strides and dilation_rate must be positive");
+      return call->Error(StatusCode::kInvalidModel,
+                         "kernel_size, strides and dilation_rate must be positive");
     }
   }
   const Shape in_shape = call->InputShape();
@@ -59,19 +51,16 @@ Status ConvertConv(LayerCall* call) {
                              call->Weight("kernel", {kw, channels, filters}));
     w = TransposeData(kernel, {kw, channels, filters}, {2, 0, 1});
   } else {
-    EDGEOPT_ASSIGN_OR_RETURN(
-        std::vector<float> kernel,
-        call->Weight("kernel", {kh, kw, channels, filters}));
+    EDGEOPT_ASSIGN_OR_RETURN(std::vector<float> kernel,
+                             call->Weight("kernel", {kh, kw, channels, filters}));
     w = TransposeData(kernel, {kh, kw, channels, filters}, {3, 0, 1, 2});
   }
-  const int wt = call->AddWeightTensor(
-      "kernel", ToShape({filters, kh, kw, channels}), std::move(w));
+  const int wt =
+      call->AddWeightTensor("kernel", ToShape({filters, kh, kw, channels}), std::move(w));
   std::vector<int> conv_inputs = {call->inputs[0], wt};
   if (use_bias) {
-    EDGEOPT_ASSIGN_OR_RETURN(std::vector<float> bias,
-                             call->Weight("bias", {filters}));
-    conv_inputs.push_back(
-        call->AddWeightTensor("bias", ToShape({filters}), std::move(bias)));
+    EDGEOPT_ASSIGN_OR_RETURN(std::vector<float> bias, call->Weight("bias", {filters}));
+    conv_inputs.push_back(call->AddWeightTensor("bias", ToShape({filters}), std::move(bias)));
   }
 
   int x = call->inputs[0];
@@ -80,11 +69,10 @@ Status ConvertConv(LayerCall* call) {
     in_w = in_shape[1];
     if (padding == "CAUSAL") {
       const int32_t left = static_cast<int32_t>(dw * (kw - 1));
-      const int pads =
-          call->Int32Const("paddings", Shape{3, 2}, {0, 0, left, 0, 0, 0});
+      const int pads = call->Int32Const("paddings", Shape{3, 2}, {0, 0, left, 0, 0, 0});
       in_w += left;
-      const int padded = call->NewTensor(
-          Shape{batch, in_w, static_cast<int32_t>(channels)}, "causal_pad");
+      const int padded =
+          call->NewTensor(Shape{batch, in_w, static_cast<int32_t>(channels)}, "causal_pad");
       call->AddNode("PAD", {x, pads}, {padded});
       x = padded;
       padding = "VALID";
@@ -101,8 +89,7 @@ Status ConvertConv(LayerCall* call) {
   conv_inputs[0] = x;
   const bool same = padding == "SAME";
   const Shape out4 = {batch, WindowOutputSize(in_h, kh, sh, dh, same),
-                      WindowOutputSize(in_w, kw, sw, dw, same),
-                      static_cast<int32_t>(filters)};
+                      WindowOutputSize(in_w, kw, sw, dw, same), static_cast<int32_t>(filters)};
   EDGEOPT_RETURN_IF_ERROR(CheckOutputSize(*call, out4));
   const int conv_out = call->NewTensor(out4, "conv");
   ir::Attrs attrs;

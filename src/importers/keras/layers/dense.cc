@@ -17,26 +17,22 @@ Status ConvertDense(LayerCall* call) {
   const LayerConfig& c = call->config;
   EDGEOPT_ASSIGN_OR_RETURN(int64_t units, c.Int("units"));
   EDGEOPT_ASSIGN_OR_RETURN(bool use_bias, c.BoolOr("use_bias", true));
-  if (units <= 0)
-    return call->Error(StatusCode::kInvalidModel, "units must be positive");
+  if (units <= 0) return call->Error(StatusCode::kInvalidModel, "units must be positive");
   if (call->InputRank() < 2) {
-    return call->Error(
-        StatusCode::kInvalidModel,
-        "needs an input of rank >= 2, got " + ShapeString(call->InputShape()));
+    return call->Error(StatusCode::kInvalidModel,
+                       "needs an input of rank >= 2, got " + ShapeString(call->InputShape()));
   }
   const Shape in_shape = call->InputShape();
   const int64_t in = in_shape.back();
-  EDGEOPT_ASSIGN_OR_RETURN(std::vector<float> kernel,
-                           call->Weight("kernel", {in, units}));
-  const int w = call->AddWeightTensor(
-      "kernel", Shape{static_cast<int32_t>(units), static_cast<int32_t>(in)},
-      TransposeData(kernel, {in, units}, {1, 0}));
+  EDGEOPT_ASSIGN_OR_RETURN(std::vector<float> kernel, call->Weight("kernel", {in, units}));
+  const int w =
+      call->AddWeightTensor("kernel", Shape{static_cast<int32_t>(units), static_cast<int32_t>(in)},
+                            TransposeData(kernel, {in, units}, {1, 0}));
   std::vector<int> inputs = {call->inputs[0], w};
   if (use_bias) {
-    EDGEOPT_ASSIGN_OR_RETURN(std::vector<float> bias,
-                             call->Weight("bias", {units}));
-    inputs.push_back(call->AddWeightTensor(
-        "bias", Shape{static_cast<int32_t>(units)}, std::move(bias)));
+    EDGEOPT_ASSIGN_OR_RETURN(std::vector<float> bias, call->Weight("bias", {units}));
+    inputs.push_back(
+        call->AddWeightTensor("bias", Shape{static_cast<int32_t>(units)}, std::move(bias)));
   }
   Shape out_shape = in_shape;
   out_shape.back() = static_cast<int32_t>(units);

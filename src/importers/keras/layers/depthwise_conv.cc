@@ -6,8 +6,7 @@
 namespace edgeopt {
 namespace keras {
 
-StatusOr<std::vector<std::string>> DepthwiseConv2DVariables(
-    const LayerConfig& config) {
+StatusOr<std::vector<std::string>> DepthwiseConv2DVariables(const LayerConfig& config) {
   EDGEOPT_ASSIGN_OR_RETURN(bool use_bias, config.BoolOr("use_bias", true));
   if (use_bias) return std::vector<std::string>{"depthwise_kernel", "bias"};
   return std::vector<std::string>{"depthwise_kernel"};
@@ -17,17 +16,14 @@ Status ConvertDepthwiseConv2D(LayerCall* call) {
   const LayerConfig& c = call->config;
   EDGEOPT_RETURN_IF_ERROR(CheckChannelsLast(*call));
   EDGEOPT_RETURN_IF_ERROR(CheckInputRank(*call, 4));
-  EDGEOPT_ASSIGN_OR_RETURN(std::vector<int64_t> k,
-                           c.IntTuple("kernel_size", 2));
-  EDGEOPT_ASSIGN_OR_RETURN(std::vector<int64_t> s,
-                           c.IntTupleOr("strides", 2, {1, 1}));
-  EDGEOPT_ASSIGN_OR_RETURN(std::vector<int64_t> d,
-                           c.IntTupleOr("dilation_rate", 2, {1, 1}));
+  EDGEOPT_ASSIGN_OR_RETURN(std::vector<int64_t> k, c.IntTuple("kernel_size", 2));
+  EDGEOPT_ASSIGN_OR_RETURN(std::vector<int64_t> s, c.IntTupleOr("strides", 2, {1, 1}));
+  EDGEOPT_ASSIGN_OR_RETURN(std::vector<int64_t> d, c.IntTupleOr("dilation_rate", 2, {1, 1}));
   EDGEOPT_ASSIGN_OR_RETURN(int64_t multiplier, c.IntOr("depth_multiplier", 1));
   EDGEOPT_ASSIGN_OR_RETURN(std::string padding, PaddingOf(*call));
   EDGEOPT_ASSIGN_OR_RETURN(bool use_bias, c.BoolOr("use_bias", true));
-  if (k[0] <= 0 || k[1] <= 0 || s[0] <= 0 || s[1] <= 0 || d[0] <= 0 ||
-      d[1] <= 0 || multiplier <= 0) {
+  if (k[0] <= 0 || k[1] <= 0 || s[0] <= 0 || s[1] <= 0 || d[0] <= 0 || d[1] <= 0 ||
+      multiplier <= 0) {
     return call->Error(StatusCode::kInvalidModel,
                        "kernel_size, strides, dilation_rate and "
                        "depth_multiplier must be positive");
@@ -35,19 +31,15 @@ Status ConvertDepthwiseConv2D(LayerCall* call) {
   const Shape in = call->InputShape();
   const int64_t channels = in[3];
   const int64_t out_channels = channels * multiplier;
-  EDGEOPT_ASSIGN_OR_RETURN(
-      std::vector<float> kernel,
-      call->Weight("depthwise_kernel", {k[0], k[1], channels, multiplier}));
+  EDGEOPT_ASSIGN_OR_RETURN(std::vector<float> kernel,
+                           call->Weight("depthwise_kernel", {k[0], k[1], channels, multiplier}));
   std::vector<int> inputs = {
       call->inputs[0],
-      call->AddWeightTensor("depthwise_kernel",
-                            ToShape({1, k[0], k[1], out_channels}),
+      call->AddWeightTensor("depthwise_kernel", ToShape({1, k[0], k[1], out_channels}),
                             std::move(kernel))};
   if (use_bias) {
-    EDGEOPT_ASSIGN_OR_RETURN(std::vector<float> bias,
-                             call->Weight("bias", {out_channels}));
-    inputs.push_back(call->AddWeightTensor("bias", ToShape({out_channels}),
-                                           std::move(bias)));
+    EDGEOPT_ASSIGN_OR_RETURN(std::vector<float> bias, call->Weight("bias", {out_channels}));
+    inputs.push_back(call->AddWeightTensor("bias", ToShape({out_channels}), std::move(bias)));
   }
   const bool same = padding == "SAME";
   const Shape out = {in[0], WindowOutputSize(in[1], k[0], s[0], d[0], same),

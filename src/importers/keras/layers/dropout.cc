@@ -11,8 +11,7 @@ Status ConvertDropout(LayerCall* call) {
   if (!(rate >= 0.0 && rate < 1.0)) {
     return call->Error(StatusCode::kInvalidModel, "rate must be in [0, 1)");
   }
-  const bool spatial =
-      call->config.class_name().rfind("SpatialDropout", 0) == 0;
+  const bool spatial = call->config.class_name().rfind("SpatialDropout", 0) == 0;
   const int y = call->NewTensor(call->InputShape(), "dropout");
   ir::Attrs attrs;
   attrs["rate"] = rate;

@@ -15,8 +15,7 @@ namespace keras {
 using ConvertFn = Status (*)(LayerCall* call);
 // The layer's Keras variables in creation order (the order of .keras "vars/<i>"
 // and of Keras 2 weight_names), for this config.
-using VariablesFn =
-    StatusOr<std::vector<std::string>> (*)(const LayerConfig& config);
+using VariablesFn = StatusOr<std::vector<std::string>> (*)(const LayerConfig& config);
 
 struct LayerMapping {
   const char* class_name;
@@ -44,16 +43,14 @@ Status ConvertGlobalPooling(LayerCall* call);  // GlobalAverage/MaxPooling1D/2D
 Status ConvertFlatten(LayerCall* call);
 Status ConvertReshape(LayerCall* call);
 Status ConvertPermute(LayerCall* call);
-Status ConvertDropout(
-    LayerCall* call);  // Dropout, SpatialDropout1D/2D, GaussianNoise, ...
+Status ConvertDropout(LayerCall* call);  // Dropout, SpatialDropout1D/2D, GaussianNoise, ...
 Status ConvertActivation(LayerCall* call);
 Status ConvertReLU(LayerCall* call);
 Status ConvertLeakyReLU(LayerCall* call);
 Status ConvertPReLU(LayerCall* call);
 Status ConvertELU(LayerCall* call);
 Status ConvertSoftmax(LayerCall* call);
-Status ConvertMerge(
-    LayerCall* call);  // Add, Subtract, Multiply, Average, Maximum, Minimum
+Status ConvertMerge(LayerCall* call);  // Add, Subtract, Multiply, Average, Maximum, Minimum
 Status ConvertConcatenate(LayerCall* call);
 Status ConvertZeroPadding(LayerCall* call);  // ZeroPadding1D/2D
 Status ConvertCropping(LayerCall* call);     // Cropping1D/2D
@@ -63,12 +60,9 @@ Status ConvertLSTM(LayerCall* call);
 
 StatusOr<std::vector<std::string>> DenseVariables(const LayerConfig& config);
 StatusOr<std::vector<std::string>> ConvVariables(const LayerConfig& config);
-StatusOr<std::vector<std::string>> DepthwiseConv2DVariables(
-    const LayerConfig& config);
-StatusOr<std::vector<std::string>> SeparableConv2DVariables(
-    const LayerConfig& config);
-StatusOr<std::vector<std::string>> BatchNormalizationVariables(
-    const LayerConfig& config);
+StatusOr<std::vector<std::string>> DepthwiseConv2DVariables(const LayerConfig& config);
+StatusOr<std::vector<std::string>> SeparableConv2DVariables(const LayerConfig& config);
+StatusOr<std::vector<std::string>> BatchNormalizationVariables(const LayerConfig& config);
 StatusOr<std::vector<std::string>> PReLUVariables(const LayerConfig& config);
 StatusOr<std::vector<std::string>> LSTMVariables(const LayerConfig& config);
 

@@ -16,19 +16,15 @@ Status CheckChannelsLast(const LayerCall& call);
 // Checks the input rank (including the batch).
 Status CheckInputRank(const LayerCall& call, int rank);
 // "same" / "valid" -> "SAME" / "VALID"; "causal" only when allowed.
-StatusOr<std::string> PaddingOf(const LayerCall& call,
-                                bool allow_causal = false);
+StatusOr<std::string> PaddingOf(const LayerCall& call, bool allow_causal = false);
 // Output length of a convolution or pooling window (TensorFlow's rule).
-int32_t WindowOutputSize(int32_t in, int64_t kernel, int64_t stride,
-                         int64_t dilation, bool same);
+int32_t WindowOutputSize(int32_t in, int64_t kernel, int64_t stride, int64_t dilation, bool same);
 Status CheckOutputSize(const LayerCall& call, const Shape& shape);
 
 // Permutes a row-major array of `shape` by `perm` (numpy.transpose).
-std::vector<float> TransposeData(const std::vector<float>& data,
-                                 const std::vector<int64_t>& shape,
+std::vector<float> TransposeData(const std::vector<float>& data, const std::vector<int64_t>& shape,
                                  const std::vector<int>& perm);
-std::vector<int64_t> PermuteShape(const std::vector<int64_t>& shape,
-                                  const std::vector<int>& perm);
+std::vector<int64_t> PermuteShape(const std::vector<int64_t>& shape, const std::vector<int>& perm);
 Shape ToShape(const std::vector<int64_t>& shape);
 
 // Ops whose fused_activation_function the TFLite kernels apply.
@@ -38,16 +34,15 @@ bool OpTakesFusedActivation(const std::string& op);
 // fused_activation_function when `fuse_node` >= 0 (its output must be x);
 // everything else is a separate node. Returns the output tensor (x itself for
 // "linear").
-StatusOr<int> ApplyActivation(LayerCall* call, const ActivationSpec& spec,
-                              int x, int fuse_node);
+StatusOr<int> ApplyActivation(LayerCall* call, const ActivationSpec& spec, int x, int fuse_node);
 // The layer's own "activation" argument.
 StatusOr<int> ApplyConfigActivation(LayerCall* call, int x, int fuse_node);
 
 // Keras ReLU(max_value, negative_slope, threshold), LeakyReLU(alpha),
 // ELU(alpha), Softmax(axis) on tensor x; shared by the layers and by
 // layer-object activations.
-StatusOr<int> EmitReLU(LayerCall* call, int x, double max_value,
-                       double negative_slope, double threshold, int fuse_node);
+StatusOr<int> EmitReLU(LayerCall* call, int x, double max_value, double negative_slope,
+                       double threshold, int fuse_node);
 StatusOr<int> EmitLeakyReLU(LayerCall* call, int x, double alpha);
 StatusOr<int> EmitELU(LayerCall* call, int x, double alpha);
 StatusOr<int> EmitSoftmax(LayerCall* call, int x, int64_t axis);
@@ -56,8 +51,7 @@ StatusOr<int> EmitSoftmax(LayerCall* call, int x, int64_t axis);
 int EmitScalarOp(LayerCall* call, const std::string& op, int x, float c,
                  const std::string& fused = "NONE");
 // A unary op.
-int EmitUnary(LayerCall* call, const std::string& op, int x,
-              ir::Attrs attrs = {});
+int EmitUnary(LayerCall* call, const std::string& op, int x, ir::Attrs attrs = {});
 
 }  // namespace keras
 }  // namespace edgeopt

@@ -40,33 +40,28 @@ Status ConvertMerge(LayerCall* call) {
   } else {
     return call->Error(StatusCode::kInternal, "not a merge layer");
   }
-  if (call->inputs.size() < 2 ||
-      (cls == "Subtract" && call->inputs.size() != 2)) {
-    return call->Error(
-        StatusCode::kInvalidModel,
-        "needs " + std::string(cls == "Subtract" ? "exactly 2" : "at least 2") +
-            " inputs, got " + std::to_string(call->inputs.size()));
+  if (call->inputs.size() < 2 || (cls == "Subtract" && call->inputs.size() != 2)) {
+    return call->Error(StatusCode::kInvalidModel,
+                       "needs " + std::string(cls == "Subtract" ? "exactly 2" : "at least 2") +
+                           " inputs, got " + std::to_string(call->inputs.size()));
   }
   const bool takes_activation = op == "ADD" || op == "SUB" || op == "MUL";
   int acc = call->inputs[0];
   for (size_t i = 1; i < call->inputs.size(); ++i) {
     Shape out;
     if (!Broadcast(call->builder->ShapeOf(acc), call->InputShape(i), &out)) {
-      return call->Error(
-          StatusCode::kInvalidModel,
-          "input shapes " + ShapeString(call->builder->ShapeOf(acc)) + " and " +
-              ShapeString(call->InputShape(i)) + " do not broadcast");
+      return call->Error(StatusCode::kInvalidModel,
+                         "input shapes " + ShapeString(call->builder->ShapeOf(acc)) + " and " +
+                             ShapeString(call->InputShape(i)) + " do not broadcast");
     }
     const int y = call->NewTensor(out, "merge");
     ir::Attrs attrs;
-    if (takes_activation)
-      attrs["fused_activation_function"] = std::string("NONE");
+    if (takes_activation) attrs["fused_activation_function"] = std::string("NONE");
     call->AddNode(op, {acc, call->inputs[i]}, {y}, attrs);
     acc = y;
   }
   if (cls == "Average") {
-    acc = EmitScalarOp(call, "MUL", acc,
-                       1.0f / static_cast<float>(call->inputs.size()));
+    acc = EmitScalarOp(call, "MUL", acc, 1.0f / static_cast<float>(call->inputs.size()));
   }
   call->outputs = {acc};
   return Status::Ok();
@@ -74,15 +69,14 @@ Status ConvertMerge(LayerCall* call) {
 
 Status ConvertConcatenate(LayerCall* call) {
   EDGEOPT_ASSIGN_OR_RETURN(int64_t axis, call->config.IntOr("axis", -1));
-  if (call->inputs.empty())
-    return call->Error(StatusCode::kInvalidModel, "has no inputs");
+  if (call->inputs.empty()) return call->Error(StatusCode::kInvalidModel, "has no inputs");
   const Shape first = call->InputShape(0);
   const int64_t rank = static_cast<int64_t>(first.size());
   if (axis < 0) axis += rank;
   if (axis <= 0 || axis >= rank) {
-    return call->Error(StatusCode::kUnsupported,
-                       "concatenation along axis " + std::to_string(axis) +
-                           " (the batch axis or out of range)");
+    return call->Error(
+        StatusCode::kUnsupported,
+        "concatenation along axis " + std::to_string(axis) + " (the batch axis or out of range)");
   }
   Shape out = first;
   out[axis] = 0;
@@ -91,10 +85,9 @@ Status ConvertConcatenate(LayerCall* call) {
     bool ok = static_cast<int64_t>(s.size()) == rank;
     for (int64_t d = 0; ok && d < rank; ++d) ok = d == axis || s[d] == first[d];
     if (!ok) {
-      return call->Error(StatusCode::kInvalidModel,
-                         "input shapes " + ShapeString(first) + " and " +
-                             ShapeString(s) +
-                             " differ outside the concatenation axis");
+      return call->Error(StatusCode::kInvalidModel, "input shapes " + ShapeString(first) + " and " +
+                                                        ShapeString(s) +
+                                                        " differ outside the concatenation axis");
     }
     out[axis] += s[axis];
   }

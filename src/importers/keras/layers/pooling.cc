@@ -19,17 +19,14 @@ Status ConvertPooling(LayerCall* call) {
   EDGEOPT_RETURN_IF_ERROR(CheckChannelsLast(*call));
   EDGEOPT_RETURN_IF_ERROR(CheckInputRank(*call, is1d ? 3 : 4));
   const char* size_key = c.Has("pool_size") ? "pool_size" : "pool_length";
-  EDGEOPT_ASSIGN_OR_RETURN(
-      std::vector<int64_t> pool,
-      c.IntTupleOr(size_key, n, std::vector<int64_t>(n, 2)));
+  EDGEOPT_ASSIGN_OR_RETURN(std::vector<int64_t> pool,
+                           c.IntTupleOr(size_key, n, std::vector<int64_t>(n, 2)));
   const char* stride_key = c.Has("strides") ? "strides" : "stride";
-  EDGEOPT_ASSIGN_OR_RETURN(std::vector<int64_t> strides,
-                           c.IntTupleOr(stride_key, n, pool));
+  EDGEOPT_ASSIGN_OR_RETURN(std::vector<int64_t> strides, c.IntTupleOr(stride_key, n, pool));
   EDGEOPT_ASSIGN_OR_RETURN(std::string padding, PaddingOf(*call));
   for (size_t i = 0; i < n; ++i) {
     if (pool[i] <= 0 || strides[i] <= 0) {
-      return call->Error(StatusCode::kInvalidModel,
-                         "pool_size and strides must be positive");
+      return call->Error(StatusCode::kInvalidModel, "pool_size and strides must be positive");
     }
   }
   const Shape in = call->InputShape();
@@ -77,8 +74,7 @@ Status ConvertGlobalPooling(LayerCall* call) {
   EDGEOPT_RETURN_IF_ERROR(CheckInputRank(*call, is1d ? 3 : 4));
   EDGEOPT_ASSIGN_OR_RETURN(bool keepdims, c.BoolOr("keepdims", false));
   const Shape in = call->InputShape();
-  std::vector<int32_t> axes =
-      is1d ? std::vector<int32_t>{1} : std::vector<int32_t>{1, 2};
+  std::vector<int32_t> axes = is1d ? std::vector<int32_t>{1} : std::vector<int32_t>{1, 2};
   Shape out;
   for (int d = 0; d < static_cast<int>(in.size()); ++d) {
     const bool reduced = std::find(axes.begin(), axes.end(), d) != axes.end();
@@ -92,8 +88,7 @@ Status ConvertGlobalPooling(LayerCall* call) {
   const int y = call->NewTensor(out);
   ir::Attrs attrs;
   attrs["keep_dims"] = keepdims;
-  call->AddNode(is_max ? "REDUCE_MAX" : "MEAN", {call->inputs[0], axes_const},
-                {y}, attrs);
+  call->AddNode(is_max ? "REDUCE_MAX" : "MEAN", {call->inputs[0], axes_const}, {y}, attrs);
   call->outputs = {y};
   return Status::Ok();
 }

@@ -7,8 +7,7 @@ namespace edgeopt {
 namespace keras {
 namespace {
 
-StatusOr<std::vector<float>> Values(const LayerCall& call, const char* key,
-                                    float fallback) {
+StatusOr<std::vector<float>> Values(const LayerCall& call, const char* key, float fallback) {
   const Json* v = call.config.Find(key);
   if (v == nullptr) return std::vector<float>{fallback};
   if (v->is_number()) return std::vector<float>{v->get<float>()};
@@ -20,37 +19,31 @@ StatusOr<std::vector<float>> Values(const LayerCall& call, const char* key,
     }
     if (out.size() == v->size()) return out;
   }
-  return call.Error(
-      StatusCode::kInvalidModel,
-      std::string("'") + key + "' must be a number or a list of numbers");
+  return call.Error(StatusCode::kInvalidModel,
+                    std::string("'") + key + "' must be a number or a list of numbers");
 }
 
 }  // namespace
 
 Status ConvertRescaling(LayerCall* call) {
-  EDGEOPT_ASSIGN_OR_RETURN(std::vector<float> scale,
-                           Values(*call, "scale", 1.0f));
-  EDGEOPT_ASSIGN_OR_RETURN(std::vector<float> offset,
-                           Values(*call, "offset", 0.0f));
+  EDGEOPT_ASSIGN_OR_RETURN(std::vector<float> scale, Values(*call, "scale", 1.0f));
+  EDGEOPT_ASSIGN_OR_RETURN(std::vector<float> offset, Values(*call, "offset", 0.0f));
   const Shape in = call->InputShape();
   int x = call->inputs[0];
-  auto apply = [&](const std::string& op, const std::vector<float>& v,
-                   float identity) {
+  auto apply = [&](const std::string& op, const std::vector<float>& v, float identity) {
     bool trivial = true;
     for (float f : v) trivial = trivial && f == identity;
     if (trivial) return Status::Ok();
     if (v.size() != 1 && static_cast<int32_t>(v.size()) != in.back()) {
-      return call->Error(StatusCode::kInvalidModel,
-                         "a per-channel scale/offset of " +
-                             std::to_string(v.size()) + " values for " +
-                             std::to_string(in.back()) + " channels");
+      return call->Error(StatusCode::kInvalidModel, "a per-channel scale/offset of " +
+                                                        std::to_string(v.size()) + " values for " +
+                                                        std::to_string(in.back()) + " channels");
     }
-    const int k = call->FloatConst(
-        op == "MUL" ? "scale" : "offset",
-        v.size() == 1 ? Shape{} : Shape{static_cast<int32_t>(v.size())}, v);
+    const int k =
+        call->FloatConst(op == "MUL" ? "scale" : "offset",
+                         v.size() == 1 ? Shape{} : Shape{static_cast<int32_t>(v.size())}, v);
     const int y = call->NewTensor(in, op == "MUL" ? "scaled" : "shifted");
-    call->AddNode(op, {x, k}, {y},
-                  {{"fused_activation_function", std::string("NONE")}});
+    call->AddNode(op, {x, k}, {y}, {{"fused_activation_function", std::string("NONE")}});
     x = y;
     return Status::Ok();
   };

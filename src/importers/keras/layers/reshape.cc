@@ -25,16 +25,13 @@ int64_t Elements(const Shape& shape, size_t from) {
 Status ConvertFlatten(LayerCall* call) {
   EDGEOPT_RETURN_IF_ERROR(CheckChannelsLast(*call));
   const Shape in = call->InputShape();
-  if (in.size() < 2)
-    return call->Error(StatusCode::kInvalidModel, "input has no batch axis");
-  call->outputs = {
-      EmitReshape(call, {in[0], static_cast<int32_t>(Elements(in, 1))})};
+  if (in.size() < 2) return call->Error(StatusCode::kInvalidModel, "input has no batch axis");
+  call->outputs = {EmitReshape(call, {in[0], static_cast<int32_t>(Elements(in, 1))})};
   return Status::Ok();
 }
 
 Status ConvertReshape(LayerCall* call) {
-  EDGEOPT_ASSIGN_OR_RETURN(std::vector<int64_t> target,
-                           call->config.IntList("target_shape"));
+  EDGEOPT_ASSIGN_OR_RETURN(std::vector<int64_t> target, call->config.IntList("target_shape"));
   const Shape in = call->InputShape();
   const int64_t total = Elements(in, 1);
   int unknown = -1;
@@ -42,24 +39,20 @@ Status ConvertReshape(LayerCall* call) {
   for (size_t i = 0; i < target.size(); ++i) {
     if (target[i] == -1) {
       if (unknown >= 0)
-        return call->Error(StatusCode::kInvalidModel,
-                           "two -1 dims in target_shape");
+        return call->Error(StatusCode::kInvalidModel, "two -1 dims in target_shape");
       unknown = static_cast<int>(i);
     } else if (target[i] <= 0) {
-      return call->Error(StatusCode::kInvalidModel,
-                         "target_shape has a non-positive dim");
+      return call->Error(StatusCode::kInvalidModel, "target_shape has a non-positive dim");
     } else {
       known *= target[i];
     }
   }
-  if (unknown >= 0 && known > 0 && total % known == 0)
-    target[unknown] = total / known;
+  if (unknown >= 0 && known > 0 && total % known == 0) target[unknown] = total / known;
   int64_t count = 1;
   for (int64_t d : target) count *= d;
   if (count != total) {
-    return call->Error(StatusCode::kInvalidModel,
-                       "cannot reshape " + ShapeString(in) +
-                           " to target_shape " + ShapeString(target));
+    return call->Error(StatusCode::kInvalidModel, "cannot reshape " + ShapeString(in) +
+                                                      " to target_shape " + ShapeString(target));
   }
   Shape out = {in[0]};
   for (int64_t d : target) out.push_back(static_cast<int32_t>(d));
@@ -68,22 +61,19 @@ Status ConvertReshape(LayerCall* call) {
 }
 
 Status ConvertPermute(LayerCall* call) {
-  EDGEOPT_ASSIGN_OR_RETURN(std::vector<int64_t> dims,
-                           call->config.IntList("dims"));
+  EDGEOPT_ASSIGN_OR_RETURN(std::vector<int64_t> dims, call->config.IntList("dims"));
   const Shape in = call->InputShape();
   if (dims.size() + 1 != in.size()) {
-    return call->Error(StatusCode::kInvalidModel,
-                       "dims has " + std::to_string(dims.size()) +
-                           " entries for an input of rank " +
-                           std::to_string(in.size()));
+    return call->Error(StatusCode::kInvalidModel, "dims has " + std::to_string(dims.size()) +
+                                                      " entries for an input of rank " +
+                                                      std::to_string(in.size()));
   }
   std::vector<int32_t> perm = {0};
   std::vector<bool> seen(in.size(), false);
   Shape out = {in[0]};
   for (int64_t d : dims) {
     if (d < 1 || d >= static_cast<int64_t>(in.size()) || seen[d]) {
-      return call->Error(StatusCode::kInvalidModel,
-                         "dims is not a permutation of 1..rank-1");
+      return call->Error(StatusCode::kInvalidModel, "dims is not a permutation of 1..rank-1");
     }
     seen[d] = true;
     perm.push_back(static_cast<int32_t>(d));

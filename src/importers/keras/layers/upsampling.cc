@@ -26,8 +26,7 @@ Status ConvertUpSampling(LayerCall* call) {
     x = expanded;
   } else {
     EDGEOPT_ASSIGN_OR_RETURN(size, call->config.IntTupleOr("size", 2, {2, 2}));
-    EDGEOPT_ASSIGN_OR_RETURN(interpolation,
-                             call->config.StringOr("interpolation", "nearest"));
+    EDGEOPT_ASSIGN_OR_RETURN(interpolation, call->config.StringOr("interpolation", "nearest"));
   }
   if (size[0] <= 0 || size[1] <= 0 || size[0] > 4096 || size[1] > 4096) {
     return call->Error(StatusCode::kInvalidModel, "size must be positive");
@@ -38,9 +37,8 @@ Status ConvertUpSampling(LayerCall* call) {
   } else if (interpolation == "bilinear") {
     op = "RESIZE_BILINEAR";
   } else {
-    return call->Error(
-        StatusCode::kUnsupported,
-        "interpolation '" + interpolation + "' (nearest and bilinear are)");
+    return call->Error(StatusCode::kUnsupported,
+                       "interpolation '" + interpolation + "' (nearest and bilinear are)");
   }
   const Shape out4 = {in4[0], static_cast<int32_t>(in4[1] * size[0]),
                       static_cast<int32_t>(in4[2] * size[1]), in4[3]};
