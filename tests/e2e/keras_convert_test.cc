@@ -454,6 +454,16 @@ TEST_F(KerasConvertErrors, TruncatedHdf5) {
   }
 }
 
+TEST_F(KerasConvertErrors, CorruptHdf5ThatCrashesLibhdf5) {
+  StatusOr<std::vector<uint8_t>> bytes =
+      ReadFileBytes(Corpus("siliconlabs-mltk/image_example1.h5"));
+  ASSERT_TRUE(bytes.ok());
+  (*bytes)[6588] = 0xd2;  // a global heap string length (see keras_io_test.cc)
+  const std::string path = Tmp("heap.h5");
+  ASSERT_TRUE(WriteFileAtomic(path, *bytes).ok());
+  ExpectFailure("'" + path + "'", {"heap.h5", "corrupt"});
+}
+
 TEST_F(KerasConvertErrors, KerasZipWithoutConfig) {
   StatusOr<std::vector<uint8_t>> zip =
       keras::BuildZip({{"metadata.json", {'{', '}'}}, {"model.weights.h5", {1, 2, 3}}});

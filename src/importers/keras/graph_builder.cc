@@ -13,6 +13,17 @@ namespace {
 constexpr int kMaxNesting = 16;
 constexpr int64_t kMaxDim = int64_t{1} << 24;
 constexpr int64_t kMaxWeightElements = int64_t{1} << 28;
+constexpr int64_t kMaxTensorElements = int64_t{1} << 31;
+
+// True if every dim is positive and the element count stays within kMaxTensorElements.
+bool ShapeFits(const Shape& shape) {
+  int64_t count = 1;
+  for (int32_t d : shape) {
+    if (d <= 0 || count > kMaxTensorElements / d) return false;
+    count *= d;
+  }
+  return true;
+}
 
 std::string JoinNames(const std::vector<std::string>& names) {
   std::string out;
@@ -191,6 +202,8 @@ StatusOr<int> GraphBuilder::AddModelInput(const std::string& name, std::vector<i
                    name.c_str(), ShapeString(shape).c_str());
     s.push_back(static_cast<int32_t>(shape[i]));
   }
+  EDGEOPT_ENSURE(ShapeFits(s), StatusCode::kUnsupported, "input '%s' has shape %s: too large",
+                 name.c_str(), ShapeString(s).c_str());
   const int id = AddTensor(name, s);
   graph_.inputs.push_back(id);
   graph_.input_names.push_back(name);
@@ -519,6 +532,14 @@ Status GraphBuilder::ConvertLayer(const Json& entry, const std::vector<int>& inp
   if (call.outputs.empty()) {
     return MakeStatus(StatusCode::kInternal, "layer '%s' (%s): mapping produced no output",
                       name.c_str(), cls.c_str());
+  }
+  for (size_t t = first_tensor; t < graph_.tensors.size(); ++t) {
+    if (!ShapeFits(graph_.tensors[t].shape)) {
+      return MakeStatus(StatusCode::kInvalidModel,
+                        "layer '%s' (%s): tensor %s would have shape %s (empty or too large)",
+                        name.c_str(), cls.c_str(), graph_.tensors[t].name.c_str(),
+                        ShapeString(graph_.tensors[t].shape).c_str());
+    }
   }
   const int call_index = calls_per_layer_[name]++;
   if (call_index == 0) EDGEOPT_RETURN_IF_ERROR(weights_->FinishLayer(call.config, call.used_vars));

@@ -402,10 +402,15 @@ StatusOr<NpyArray> ReadDataset(hid_t loc, const std::string& path, const std::st
   if (rank > 0) H5Sget_simple_extent_dims(space.id(), dims, nullptr);
   int64_t count = 1;
   for (int d = 0; d < rank; ++d) {
-    if (dims[d] > static_cast<hsize_t>(kMaxElements)) count = kMaxElements + 1;
-    count *= static_cast<int64_t>(dims[d]);
-    if (count > kMaxElements) break;
-    array.shape.push_back(static_cast<int64_t>(dims[d]));
+    const int64_t dim = dims[d] > static_cast<hsize_t>(kMaxElements)
+                            ? kMaxElements + 1
+                            : static_cast<int64_t>(dims[d]);
+    if (dim != 0 && count > kMaxElements / dim) {
+      count = kMaxElements + 1;
+      break;
+    }
+    count *= dim;
+    array.shape.push_back(dim);
   }
   if (count > kMaxElements) {
     return MakeStatus(StatusCode::kInvalidModel, "%s: dataset '%s' is too large", where.c_str(),

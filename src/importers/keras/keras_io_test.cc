@@ -2,10 +2,12 @@
 // weights-only), Keras 3 .keras, nested models; round trips through .keras and
 // .h5 in the layouts Keras writes.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <cstdio>
 
 #include "src/importers/keras/hdf5_io.h"
+#include "src/importers/keras/isolated_load.h"
 #include "src/importers/keras/keras_model.h"
 #include "src/importers/keras/zip_io.h"
 #include "src/util/file_util.h"
@@ -207,6 +209,50 @@ TEST_F(KerasIo, MalformedFilesGiveClearErrors) {
   ASSERT_TRUE(WriteFileAtomic(dir_ + "/bad2.keras", *zip).ok());
   m = LoadKerasFile(dir_ + "/bad2.keras");
   ASSERT_FALSE(m.ok());
+}
+
+// One byte at offset 6588 of image_example1.h5 is the length of a string in the global heap;
+// with 0xd2 there libhdf5 1.10 reads out of bounds and crashes (found by random corruption).
+TEST_F(KerasIo, CorruptGlobalHeapIsAnErrorNotACrash) {
+  StatusOr<std::vector<uint8_t>> bytes =
+      ReadFileBytes(CorpusPath("siliconlabs-mltk/image_example1.h5"));
+  ASSERT_TRUE(bytes.ok());
+  (*bytes)[6588] = 0xd2;
+  const std::string path = dir_ + "/heap.h5";
+  ASSERT_TRUE(WriteFileAtomic(path, *bytes).ok());
+  StatusOr<KerasModel> m = LoadKerasFile(path);
+  ASSERT_FALSE(m.ok());
+  EXPECT_NE(m.status().message().find("heap.h5"), std::string::npos);
+  EXPECT_NE(m.status().message().find("corrupt"), std::string::npos) << m.status().ToString();
+}
+
+TEST_F(KerasIo, IsolatedLoadPassesModelsAndErrorsAndStopsHangs) {
+  StatusOr<KerasModel> direct = LoadKerasFile(CorpusPath("siliconlabs-mltk/audio_example1.h5"));
+  ASSERT_TRUE(direct.ok());
+  const KerasModel model = *direct;
+  StatusOr<KerasModel> back = LoadIsolated("x", [&]() { return StatusOr<KerasModel>(model); });
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(back->config, model.config);
+  EXPECT_EQ(back->keras_version, model.keras_version);
+  ExpectSameWeights(model, *back);
+  StatusOr<KerasModel> error = LoadIsolated(
+      "x", []() { return StatusOr<KerasModel>(MakeStatus(StatusCode::kNotFound, "gone")); });
+  EXPECT_EQ(error.status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(error.status().message(), "gone");
+  StatusOr<KerasModel> hang = LoadIsolated(
+      "slow.h5",
+      []() {
+        for (;;) pause();
+        return StatusOr<KerasModel>(KerasModel());
+      },
+      1);
+  ASSERT_FALSE(hang.ok());
+  EXPECT_NE(hang.status().message().find("did not finish"), std::string::npos);
+  // Truncated or garbled results are errors.
+  std::vector<uint8_t> bytes = SerializeLoadResult(model);
+  bytes.resize(bytes.size() / 2);
+  EXPECT_FALSE(ParseLoadResult(bytes, "x").ok());
+  EXPECT_FALSE(ParseLoadResult({1, 2, 3}, "x").ok());
 }
 
 }  // namespace

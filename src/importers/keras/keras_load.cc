@@ -6,6 +6,7 @@
 #include <set>
 
 #include "src/importers/keras/hdf5_io.h"
+#include "src/importers/keras/isolated_load.h"
 #include "src/importers/keras/keras_config.h"
 #include "src/importers/keras/keras_model.h"
 #include "src/importers/keras/layers/layer_registry.h"
@@ -256,9 +257,7 @@ StatusOr<KerasModel> LoadZip(const std::string& path) {
   return model;
 }
 
-}  // namespace
-
-StatusOr<KerasModel> LoadKerasFile(const std::string& path) {
+StatusOr<KerasModel> LoadFileInProcess(const std::string& path) {
   h5::SilenceErrors();
   FILE* f = std::fopen(path.c_str(), "rb");
   if (f == nullptr) {
@@ -278,8 +277,8 @@ StatusOr<KerasModel> LoadKerasFile(const std::string& path) {
                     "%s: neither a Keras HDF5 file (.h5) nor a .keras zip archive", path.c_str());
 }
 
-StatusOr<KerasModel> LoadKerasWeights(const std::string& weights_path,
-                                      const std::string& config_path) {
+StatusOr<KerasModel> LoadWeightsInProcess(const std::string& weights_path,
+                                          const std::string& config_path) {
   h5::SilenceErrors();
   EDGEOPT_ASSIGN_OR_RETURN(std::vector<uint8_t> bytes, ReadFileBytes(config_path, kMaxConfigBytes));
   KerasModel model;
@@ -316,6 +315,18 @@ StatusOr<KerasModel> LoadKerasWeights(const std::string& weights_path,
                       weights_path.c_str());
   }
   return model;
+}
+
+}  // namespace
+
+StatusOr<KerasModel> LoadKerasFile(const std::string& path) {
+  return LoadIsolated(path, [&]() { return LoadFileInProcess(path); });
+}
+
+StatusOr<KerasModel> LoadKerasWeights(const std::string& weights_path,
+                                      const std::string& config_path) {
+  return LoadIsolated(weights_path,
+                      [&]() { return LoadWeightsInProcess(weights_path, config_path); });
 }
 
 }  // namespace keras

@@ -27,6 +27,9 @@ Status ConvertConv(LayerCall* call) {
                            c.IntTupleOr("dilation_rate", n, std::vector<int64_t>(n, 1)));
   EDGEOPT_ASSIGN_OR_RETURN(std::string padding, PaddingOf(*call, /*allow_causal=*/is1d));
   EDGEOPT_ASSIGN_OR_RETURN(bool use_bias, c.BoolOr("use_bias", true));
+  EDGEOPT_RETURN_IF_ERROR(CheckWindow(*call, "kernel_size", kernel_size));
+  EDGEOPT_RETURN_IF_ERROR(CheckWindow(*call, "strides", strides));
+  EDGEOPT_RETURN_IF_ERROR(CheckWindow(*call, "dilation_rate", dilation));
   if (filters <= 0) return call->Error(StatusCode::kInvalidModel, "filters must be positive");
   if (groups != 1) {
     return call->Error(StatusCode::kUnsupported, "grouped convolution (groups=" +

@@ -19,6 +19,8 @@ Status ConvertConv2DTranspose(LayerCall* call) {
   EDGEOPT_ASSIGN_OR_RETURN(std::vector<int64_t> d, c.IntTupleOr("dilation_rate", 2, {1, 1}));
   EDGEOPT_ASSIGN_OR_RETURN(std::string padding, PaddingOf(*call));
   EDGEOPT_ASSIGN_OR_RETURN(bool use_bias, c.BoolOr("use_bias", true));
+  EDGEOPT_RETURN_IF_ERROR(CheckWindow(*call, "kernel_size", k));
+  EDGEOPT_RETURN_IF_ERROR(CheckWindow(*call, "strides", s));
   if (filters <= 0 || k[0] <= 0 || k[1] <= 0 || s[0] <= 0 || s[1] <= 0) {
     return call->Error(StatusCode::kInvalidModel,
                        "filters, kernel_size and strides must be positive");

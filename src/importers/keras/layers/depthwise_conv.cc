@@ -22,6 +22,10 @@ Status ConvertDepthwiseConv2D(LayerCall* call) {
   EDGEOPT_ASSIGN_OR_RETURN(int64_t multiplier, c.IntOr("depth_multiplier", 1));
   EDGEOPT_ASSIGN_OR_RETURN(std::string padding, PaddingOf(*call));
   EDGEOPT_ASSIGN_OR_RETURN(bool use_bias, c.BoolOr("use_bias", true));
+  EDGEOPT_RETURN_IF_ERROR(CheckWindow(*call, "kernel_size", k));
+  EDGEOPT_RETURN_IF_ERROR(CheckWindow(*call, "strides", s));
+  EDGEOPT_RETURN_IF_ERROR(CheckWindow(*call, "dilation_rate", d));
+  EDGEOPT_RETURN_IF_ERROR(CheckWindow(*call, "depth_multiplier", {multiplier}));
   if (k[0] <= 0 || k[1] <= 0 || s[0] <= 0 || s[1] <= 0 || d[0] <= 0 || d[1] <= 0 ||
       multiplier <= 0) {
     return call->Error(StatusCode::kInvalidModel,

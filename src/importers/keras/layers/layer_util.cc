@@ -55,6 +55,17 @@ Status CheckOutputSize(const LayerCall& call, const Shape& shape) {
   return Status::Ok();
 }
 
+Status CheckWindow(const LayerCall& call, const char* what, const std::vector<int64_t>& values) {
+  for (int64_t v : values) {
+    if (v < 1 || v > kMaxWindow) {
+      return call.Error(StatusCode::kInvalidModel, std::string(what) + " must be in [1, " +
+                                                       std::to_string(kMaxWindow) + "], got " +
+                                                       std::to_string(v));
+    }
+  }
+  return Status::Ok();
+}
+
 std::vector<int64_t> PermuteShape(const std::vector<int64_t>& shape, const std::vector<int>& perm) {
   std::vector<int64_t> out(perm.size());
   for (size_t i = 0; i < perm.size(); ++i) out[i] = shape[perm[i]];

@@ -20,6 +20,9 @@ StatusOr<std::string> PaddingOf(const LayerCall& call, bool allow_causal = false
 // Output length of a convolution or pooling window (TensorFlow's rule).
 int32_t WindowOutputSize(int32_t in, int64_t kernel, int64_t stride, int64_t dilation, bool same);
 Status CheckOutputSize(const LayerCall& call, const Shape& shape);
+// Checks every value of a window parameter (kernel_size, strides, ...) is in [1, kMaxWindow].
+constexpr int64_t kMaxWindow = int64_t{1} << 16;
+Status CheckWindow(const LayerCall& call, const char* what, const std::vector<int64_t>& values);
 
 // Permutes a row-major array of `shape` by `perm` (numpy.transpose).
 std::vector<float> TransposeData(const std::vector<float>& data, const std::vector<int64_t>& shape,

@@ -41,7 +41,9 @@ Status ConvertLSTM(LayerCall* call) {
   EDGEOPT_ASSIGN_OR_RETURN(bool go_backwards, c.BoolOr("go_backwards", false));
   EDGEOPT_ASSIGN_OR_RETURN(bool stateful, c.BoolOr("stateful", false));
   EDGEOPT_ASSIGN_OR_RETURN(bool time_major, c.BoolOr("time_major", false));
-  if (units <= 0) return call->Error(StatusCode::kInvalidModel, "units must be positive");
+  if (units <= 0 || units > (int64_t{1} << 20)) {
+    return call->Error(StatusCode::kInvalidModel, "units must be in [1, 2^20]");
+  }
   if (return_state || go_backwards || stateful || time_major) {
     return call->Error(StatusCode::kUnsupported,
                        "return_state, go_backwards, stateful and time_major "

@@ -79,7 +79,7 @@ Status ConvertConcatenate(LayerCall* call) {
         "concatenation along axis " + std::to_string(axis) + " (the batch axis or out of range)");
   }
   Shape out = first;
-  out[axis] = 0;
+  int64_t total = 0;
   for (size_t i = 0; i < call->inputs.size(); ++i) {
     const Shape s = call->InputShape(i);
     bool ok = static_cast<int64_t>(s.size()) == rank;
@@ -89,8 +89,10 @@ Status ConvertConcatenate(LayerCall* call) {
                                                         ShapeString(s) +
                                                         " differ outside the concatenation axis");
     }
-    out[axis] += s[axis];
+    total += s[axis];
   }
+  if (total > (int64_t{1} << 30)) return call->Error(StatusCode::kInvalidModel, "output too large");
+  out[axis] = static_cast<int32_t>(total);
   const int y = call->NewTensor(out, "concat");
   ir::Attrs attrs;
   attrs["axis"] = axis;

@@ -24,6 +24,8 @@ Status ConvertPooling(LayerCall* call) {
   const char* stride_key = c.Has("strides") ? "strides" : "stride";
   EDGEOPT_ASSIGN_OR_RETURN(std::vector<int64_t> strides, c.IntTupleOr(stride_key, n, pool));
   EDGEOPT_ASSIGN_OR_RETURN(std::string padding, PaddingOf(*call));
+  EDGEOPT_RETURN_IF_ERROR(CheckWindow(*call, "pool_size", pool));
+  EDGEOPT_RETURN_IF_ERROR(CheckWindow(*call, "strides", strides));
   for (size_t i = 0; i < n; ++i) {
     if (pool[i] <= 0 || strides[i] <= 0) {
       return call->Error(StatusCode::kInvalidModel, "pool_size and strides must be positive");

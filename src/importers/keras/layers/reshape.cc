@@ -41,15 +41,21 @@ Status ConvertReshape(LayerCall* call) {
       if (unknown >= 0)
         return call->Error(StatusCode::kInvalidModel, "two -1 dims in target_shape");
       unknown = static_cast<int>(i);
-    } else if (target[i] <= 0) {
-      return call->Error(StatusCode::kInvalidModel, "target_shape has a non-positive dim");
+    } else if (target[i] <= 0 || target[i] > (int64_t{1} << 31)) {
+      return call->Error(StatusCode::kInvalidModel, "target_shape has a non-positive or huge dim");
     } else {
       known *= target[i];
+      if (known > (int64_t{1} << 31)) {
+        return call->Error(StatusCode::kInvalidModel, "target_shape is too large");
+      }
     }
   }
   if (unknown >= 0 && known > 0 && total % known == 0) target[unknown] = total / known;
   int64_t count = 1;
-  for (int64_t d : target) count *= d;
+  for (int64_t d : target) {
+    if (count > (int64_t{1} << 31)) break;
+    count *= d;
+  }
   if (count != total) {
     return call->Error(StatusCode::kInvalidModel, "cannot reshape " + ShapeString(in) +
                                                       " to target_shape " + ShapeString(target));
