@@ -409,6 +409,44 @@ TEST_F(KerasConvert, NestedSequentialsKeepTheirOutputName) {
   EXPECT_NE(c.log.find("7 ops"), std::string::npos) << c.log;
 }
 
+TEST_F(KerasConvert, InspectShowsLayersShapesParamsAndOps) {
+  std::string out;
+  ASSERT_EQ(RunCommand(
+                EdgeoptBinary() + " inspect '" + Corpus("mlcommons-tiny/pretrainedResnet.h5") + "'",
+                &out),
+            0)
+      << out;
+  for (const char* needle : {"Keras 2.4.0", "input  input_1 [1,32,32,3]", "output dense [1,10]",
+                             "conv2d ", "Conv2D", "[1,32,32,16]", "448", "BATCH_NORM",
+                             "FULLY_CONNECTED + SOFTMAX", "parameters: 78666", "TFLite: 15 ops"}) {
+    EXPECT_NE(out.find(needle), std::string::npos) << needle << " in:\n" << out;
+  }
+  ASSERT_EQ(RunCommand(
+                EdgeoptBinary() + " inspect '" + Corpus("tflite-micro/magic_wand_weights.h5") + "'",
+                &out),
+            1);
+  EXPECT_NE(out.find("weights only"), std::string::npos) << out;
+
+  // A model that cannot convert (a Lambda before Flatten): the layers, the error, exit 1.
+  std::ifstream f(SourceDir() + "/tests/models/magic_wand_config.json");
+  std::string text((std::istreambuf_iterator<char>(f)), {});
+  const std::string flatten = "{\n    \"class_name\": \"Flatten\"";
+  ASSERT_NE(text.find(flatten), std::string::npos);
+  text.insert(text.find(flatten),
+              "{\"class_name\": \"Lambda\", \"config\": {\"name\": \"my_lambda\"}},\n   ");
+  const std::string config = Tmp("lambda_config.json");
+  std::ofstream(config) << text;
+  StatusOr<keras::KerasModel> model =
+      keras::LoadKerasWeights(Corpus("tflite-micro/magic_wand_weights.h5"), config);
+  ASSERT_TRUE(model.ok()) << model.status().ToString();
+  ASSERT_TRUE(keras::SaveKerasFile(*model, Tmp("lambda.keras")).ok());
+  ASSERT_EQ(RunCommand(EdgeoptBinary() + " inspect '" + Tmp("lambda.keras") + "'", &out), 1);
+  for (const char* needle : {"max_pooling2d_1", "[1,14,1,16]", "FAILS: layer 'my_lambda' (Lambda)",
+                             "flatten", "(not converted)"}) {
+    EXPECT_NE(out.find(needle), std::string::npos) << needle << " in:\n" << out;
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Malformed and unsupported inputs: exit 1, a message naming the file and the
 // problem, and no output file.

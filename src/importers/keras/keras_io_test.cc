@@ -211,6 +211,46 @@ TEST_F(KerasIo, MalformedFilesGiveClearErrors) {
   ASSERT_FALSE(m.ok());
 }
 
+// tf_keras (Keras 2.13+) writes .keras weights under _layer_checkpoint_dependencies/<layer>.
+TEST_F(KerasIo, LoadsTfKerasZipLayout) {
+  StatusOr<h5::File> f = h5::File::CreateInMemory("w.h5");
+  ASSERT_TRUE(f.ok());
+  {
+    auto deps = h5::MakeGroup(f->id(), "_layer_checkpoint_dependencies", "w");
+    ASSERT_TRUE(deps.ok());
+    auto dense = h5::MakeGroup(deps->id(), "dense", "w");
+    ASSERT_TRUE(dense.ok());
+    auto vars = h5::MakeGroup(dense->id(), "vars", "w");
+    ASSERT_TRUE(vars.ok());
+    NpyArray kernel, bias;
+    kernel.shape = {3, 2};
+    kernel.data.resize(24);
+    for (int i = 0; i < 6; ++i) kernel.Data<float>()[i] = static_cast<float>(i);
+    bias.shape = {2};
+    bias.data.resize(8, 0);
+    ASSERT_TRUE(h5::WriteDataset(vars->id(), "0", kernel, "w").ok());
+    ASSERT_TRUE(h5::WriteDataset(vars->id(), "1", bias, "w").ok());
+  }
+  StatusOr<std::vector<uint8_t>> image = f->Image();
+  ASSERT_TRUE(image.ok());
+  const std::string config =
+      R"({"module": "keras", "class_name": "Sequential", "config": {"name": "s", "layers": [)"
+      R"({"module": "keras.layers", "class_name": "InputLayer", "config": {"batch_input_shape": )"
+      R"([null, 3], "name": "x"}}, {"module": "keras.layers", "class_name": "Dense", "config": )"
+      R"({"name": "dense", "units": 2}}]}})";
+  auto zip = BuildZip({{"metadata.json", {'{', '}'}},
+                       {"config.json", std::vector<uint8_t>(config.begin(), config.end())},
+                       {"model.weights.h5", *image}});
+  ASSERT_TRUE(zip.ok());
+  ASSERT_TRUE(WriteFileAtomic(dir_ + "/tfk.keras", *zip).ok());
+  StatusOr<KerasModel> m = LoadKerasFile(dir_ + "/tfk.keras");
+  ASSERT_TRUE(m.ok()) << m.status().ToString();
+  ASSERT_EQ(m->weights.size(), 1u);
+  EXPECT_EQ(VarNames(m->weights[0]), std::vector<std::string>({"kernel", "bias"}));
+  EXPECT_EQ(m->weights[0].vars[0].second.Data<float>()[5], 5.0f);
+  EXPECT_TRUE(BuildGraph(*m).ok());
+}
+
 // One byte at offset 6588 of image_example1.h5 is the length of a string in the global heap;
 // with 0xd2 there libhdf5 1.10 reads out of bounds and crashes (found by random corruption).
 TEST_F(KerasIo, CorruptGlobalHeapIsAnErrorNotACrash) {
