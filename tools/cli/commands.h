@@ -7,6 +7,7 @@
 namespace edgeopt {
 namespace cli {
 
+int RunConvert(int argc, char** argv);
 int RunInspect(int argc, char** argv);
 int RunRun(int argc, char** argv);
 int RunBench(int argc, char** argv);
