@@ -411,6 +411,7 @@ Status Interpreter::MakePersistentConstant(Tensor* tensor) {
   EDGEOPT_ENSURE(tensor->data != nullptr, StatusCode::kOutOfMemory, "out of memory");
   std::memset(tensor->data, 0, tensor->bytes);
   tensor->allocation = Allocation::kConstant;
+  tensor->folded = true;
   return Status::Ok();
 }
 
