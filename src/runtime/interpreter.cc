@@ -22,6 +22,13 @@ constexpr uint64_t kMaxTensorBytes = uint64_t{1} << 36;
 
 size_t AlignUp(size_t x, size_t a) { return (x + a - 1) & ~(a - 1); }
 
+// A variable tensor's initial value, as TFLite's ResetVariableTensor: int8 variables hold their
+// zero point (real 0), every other type zeros.
+void ResetVariable(Tensor* t) {
+  const int value = t->type == DType::kInt8 ? t->quant.zero_point : 0;
+  std::memset(t->data, value, t->bytes);
+}
+
 const char* OpName(tflite::BuiltinOperator op) {
   const char* name = tflite::EnumNameBuiltinOperator(op);
   return (name != nullptr && name[0] != '\0') ? name : "UNKNOWN";
@@ -92,6 +99,9 @@ StatusOr<std::unique_ptr<Interpreter>> Interpreter::Create(const uint8_t* model_
 
 void* Interpreter::AllocatePersistent(size_t bytes) {
   if (phase_ == Phase::kReady) return nullptr;  // no allocation during Invoke
+  if (bytes > options_.max_memory_bytes - std::min(persistent_bytes_, options_.max_memory_bytes)) {
+    return nullptr;
+  }
   void* p = nullptr;
   if (posix_memalign(&p, kArenaAlignment, AlignUp(std::max<size_t>(bytes, 1), kArenaAlignment)) !=
       0) {
@@ -249,7 +259,7 @@ Status Interpreter::LoadTensor(int index) {
   if (out.is_variable) {
     out.data = static_cast<uint8_t*>(AllocatePersistent(out.bytes));
     EDGEOPT_ENSURE(out.data != nullptr, StatusCode::kOutOfMemory, "out of memory");
-    std::memset(out.data, 0, out.bytes);
+    ResetVariable(&out);
     out.allocation = Allocation::kPersistent;
   }
   return Status::Ok();
@@ -504,12 +514,7 @@ Status Interpreter::PlanMemory() {
       first[t] = std::min(first[t], i);
       last[t] = std::max(last[t], i);
     }
-    for (int k = 0; k < node.num_intermediates; ++k) {
-      const int t = node.intermediates[k];
-      if (t < 0) continue;
-      first[t] = std::min(first[t], i);
-      last[t] = std::max(last[t], i);
-    }
+    // Intermediates only carry quantization parameters (TFLite's integer LSTM): no memory.
   }
   for (int t : outputs_) {
     if (first[t] == INT_MAX) first[t] = 0;
@@ -550,6 +555,9 @@ Status Interpreter::PlanMemory() {
   const MemoryPlan plan = options_.linear_planner ? PlanLinear(requests, kArenaAlignment)
                                                   : PlanGreedy(requests, kArenaAlignment);
   arena_bytes_ = plan.arena_bytes;
+  EDGEOPT_ENSURE(arena_bytes_ <= options_.max_memory_bytes, StatusCode::kOutOfMemory,
+                 "the model needs an arena of %zu bytes, more than the limit of %zu",
+                 arena_bytes_, options_.max_memory_bytes);
   void* arena = nullptr;
   if (posix_memalign(&arena, kArenaAlignment, std::max<size_t>(arena_bytes_, kArenaAlignment)) !=
       0) {
@@ -577,7 +585,7 @@ Status Interpreter::PlanMemory() {
 
 void Interpreter::ResetVariables() {
   for (Tensor& t : tensors_) {
-    if (t.is_variable && t.data != nullptr) std::memset(t.data, 0, t.bytes);
+    if (t.is_variable && t.data != nullptr) ResetVariable(&t);
   }
 }
 

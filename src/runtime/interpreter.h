@@ -25,6 +25,9 @@ struct InterpreterOptions {
   bool profile = false;                 // record per-node times during Invoke
   bool linear_planner = false;          // debugging: no arena reuse
   const CpuInfo* cpu = nullptr;         // override the detected CPU features (tests)
+  // Refuse models whose arena or persistent memory would exceed this (a damaged model can
+  // declare huge tensors); 4 GiB is far above any edge model.
+  size_t max_memory_bytes = size_t{4} << 30;
 };
 
 struct NodeProfile {
@@ -63,7 +66,8 @@ class Interpreter final : public Context {
   int num_nodes() const { return static_cast<int>(nodes_.size()); }
   const Node& node(int i) const { return nodes_[i]; }
   const char* node_name(int i) const;  // op name ("CONV_2D", custom name)
-  // Variable tensors back to zero (as TFLite's ResetVariableTensors).
+  // Variable tensors back to their initial value: zero, or the zero point for int8 (as
+  // TFLite's ResetVariableTensors).
   void ResetVariables();
 
   size_t arena_bytes() const { return arena_bytes_; }

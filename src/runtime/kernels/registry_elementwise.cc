@@ -1,15 +1,149 @@
-// Kernel family: elementwise arithmetic, activations, pooling, reductions, shape/data movement,
-// quantize/dequantize/cast.
+// Kernel family: elementwise arithmetic, activations, pooling, reductions,
+// shape/data movement, quantize/dequantize/cast.
 #include "src/runtime/op_registry.h"
 
 namespace edgeopt {
 namespace rt {
 
 const Registration* RegisterAdd();
+const Registration* RegisterSub();
+const Registration* RegisterMul();
+const Registration* RegisterDiv();
+const Registration* RegisterMinimum();
+const Registration* RegisterMaximum();
+const Registration* RegisterSquaredDifference();
+const Registration* RegisterReshape();
+const Registration* RegisterSqueeze();
+const Registration* RegisterExpandDims();
+const Registration* RegisterShape();
+const Registration* RegisterConcatenation();
+const Registration* RegisterSplit();
+const Registration* RegisterSplitV();
+const Registration* RegisterPack();
+const Registration* RegisterUnpack();
+const Registration* RegisterTranspose();
+const Registration* RegisterPad();
+const Registration* RegisterPadV2();
+const Registration* RegisterSlice();
+const Registration* RegisterStridedSlice();
+const Registration* RegisterQuantize();
+const Registration* RegisterDequantize();
+const Registration* RegisterCast();
+const Registration* RegisterRelu();
+const Registration* RegisterRelu6();
+const Registration* RegisterReluN1To1();
+const Registration* RegisterLeakyRelu();
+const Registration* RegisterPrelu();
+const Registration* RegisterHardSwish();
+const Registration* RegisterElu();
+const Registration* RegisterGelu();
+const Registration* RegisterLogistic();
+const Registration* RegisterTanh();
+const Registration* RegisterSoftmax();
+const Registration* RegisterLogSoftmax();
+const Registration* RegisterMaxPool2D();
+const Registration* RegisterAveragePool2D();
+const Registration* RegisterL2Pool2D();
+const Registration* RegisterMean();
+const Registration* RegisterSum();
+const Registration* RegisterReduceProd();
+const Registration* RegisterReduceMax();
+const Registration* RegisterReduceMin();
+const Registration* RegisterArgMax();
+const Registration* RegisterArgMin();
+const Registration* RegisterExp();
+const Registration* RegisterLog();
+const Registration* RegisterSqrt();
+const Registration* RegisterRsqrt();
+const Registration* RegisterSquare();
+const Registration* RegisterAbs();
+const Registration* RegisterNeg();
+const Registration* RegisterSin();
+const Registration* RegisterCos();
+const Registration* RegisterFloor();
+const Registration* RegisterCeil();
+const Registration* RegisterRound();
+const Registration* RegisterResizeBilinear();
+const Registration* RegisterResizeNearestNeighbor();
+const Registration* RegisterGather();
+const Registration* RegisterTile();
+const Registration* RegisterBroadcastTo();
+const Registration* RegisterZerosLike();
+const Registration* RegisterFill();
+const Registration* RegisterDepthToSpace();
+const Registration* RegisterSpaceToDepth();
+const Registration* RegisterL2Normalization();
 
 void AddElementwiseOps(OpTable* table) {
   using Op = tflite::BuiltinOperator;
   table->Add(Op::ADD, RegisterAdd());
+  table->Add(Op::SUB, RegisterSub());
+  table->Add(Op::MUL, RegisterMul());
+  table->Add(Op::DIV, RegisterDiv());
+  table->Add(Op::MINIMUM, RegisterMinimum());
+  table->Add(Op::MAXIMUM, RegisterMaximum());
+  table->Add(Op::SQUARED_DIFFERENCE, RegisterSquaredDifference());
+  table->Add(Op::RESHAPE, RegisterReshape());
+  table->Add(Op::SQUEEZE, RegisterSqueeze());
+  table->Add(Op::EXPAND_DIMS, RegisterExpandDims());
+  table->Add(Op::SHAPE, RegisterShape());
+  table->Add(Op::CONCATENATION, RegisterConcatenation());
+  table->Add(Op::SPLIT, RegisterSplit());
+  table->Add(Op::SPLIT_V, RegisterSplitV());
+  table->Add(Op::PACK, RegisterPack());
+  table->Add(Op::UNPACK, RegisterUnpack());
+  table->Add(Op::TRANSPOSE, RegisterTranspose());
+  table->Add(Op::PAD, RegisterPad());
+  table->Add(Op::PADV2, RegisterPadV2());
+  table->Add(Op::SLICE, RegisterSlice());
+  table->Add(Op::STRIDED_SLICE, RegisterStridedSlice());
+  table->Add(Op::QUANTIZE, RegisterQuantize());
+  table->Add(Op::DEQUANTIZE, RegisterDequantize());
+  table->Add(Op::CAST, RegisterCast());
+  table->Add(Op::RELU, RegisterRelu());
+  table->Add(Op::RELU6, RegisterRelu6());
+  table->Add(Op::RELU_N1_TO_1, RegisterReluN1To1());
+  table->Add(Op::LEAKY_RELU, RegisterLeakyRelu());
+  table->Add(Op::PRELU, RegisterPrelu());
+  table->Add(Op::HARD_SWISH, RegisterHardSwish());
+  table->Add(Op::ELU, RegisterElu());
+  table->Add(Op::GELU, RegisterGelu());
+  table->Add(Op::LOGISTIC, RegisterLogistic());
+  table->Add(Op::TANH, RegisterTanh());
+  table->Add(Op::SOFTMAX, RegisterSoftmax());
+  table->Add(Op::LOG_SOFTMAX, RegisterLogSoftmax());
+  table->Add(Op::MAX_POOL_2D, RegisterMaxPool2D());
+  table->Add(Op::AVERAGE_POOL_2D, RegisterAveragePool2D());
+  table->Add(Op::L2_POOL_2D, RegisterL2Pool2D());
+  table->Add(Op::MEAN, RegisterMean());
+  table->Add(Op::SUM, RegisterSum());
+  table->Add(Op::REDUCE_PROD, RegisterReduceProd());
+  table->Add(Op::REDUCE_MAX, RegisterReduceMax());
+  table->Add(Op::REDUCE_MIN, RegisterReduceMin());
+  table->Add(Op::ARG_MAX, RegisterArgMax());
+  table->Add(Op::ARG_MIN, RegisterArgMin());
+  table->Add(Op::EXP, RegisterExp());
+  table->Add(Op::LOG, RegisterLog());
+  table->Add(Op::SQRT, RegisterSqrt());
+  table->Add(Op::RSQRT, RegisterRsqrt());
+  table->Add(Op::SQUARE, RegisterSquare());
+  table->Add(Op::ABS, RegisterAbs());
+  table->Add(Op::NEG, RegisterNeg());
+  table->Add(Op::SIN, RegisterSin());
+  table->Add(Op::COS, RegisterCos());
+  table->Add(Op::FLOOR, RegisterFloor());
+  table->Add(Op::CEIL, RegisterCeil());
+  table->Add(Op::ROUND, RegisterRound());
+  table->Add(Op::RESIZE_BILINEAR, RegisterResizeBilinear());
+  table->Add(Op::RESIZE_NEAREST_NEIGHBOR, RegisterResizeNearestNeighbor());
+  table->Add(Op::GATHER, RegisterGather());
+  table->Add(Op::TILE, RegisterTile());
+  table->Add(Op::BROADCAST_TO, RegisterBroadcastTo());
+  table->Add(Op::ZEROS_LIKE, RegisterZerosLike());
+  table->Add(Op::FILL, RegisterFill());
+  table->Add(Op::DEPTH_TO_SPACE, RegisterDepthToSpace());
+  table->Add(Op::SPACE_TO_DEPTH, RegisterSpaceToDepth());
+  table->Add(Op::L2_NORMALIZATION, RegisterL2Normalization());
 }
 
 }  // namespace rt

@@ -1,0 +1,291 @@
+// Binary elementwise ops with numpy broadcasting, besides ADD/SUB/MUL:
+//  - DIV: float32 (IEEE division), int32 (truncating; a zero divisor is an
+//  error), uint8
+//    (TFLite's fixed-point reciprocal path).
+//  - MINIMUM, MAXIMUM: float32, int8, uint8, int16, int32, int64 on the raw
+//  values (quantized
+//    inputs and output share their parameters in TFLite models).
+//  - SQUARED_DIFFERENCE: float32, int32, int8 (inputs rescaled with 7 extra
+//  bits).
+#include <cstdint>
+
+#include "src/quant/quant_math.h"
+#include "src/runtime/kernels/elem_util.h"
+#include "src/runtime/kernels/reference/arith.h"
+#include "src/runtime/kernels/reference/broadcast.h"
+
+namespace edgeopt {
+namespace rt {
+namespace {
+
+struct OpData {
+  ref::BroadcastPlan plan;
+  ref::MulParams div;        // DIV uint8
+  ref::AddSubParams sqdiff;  // SQUARED_DIFFERENCE int8
+  float f_min = 0, f_max = 0;
+  int activation = 0;
+};
+
+// --- DIV
+// ------------------------------------------------------------------------------------
+
+Status DivPrepare(Context* ctx, Node* node) {
+  OpData* data;
+  EDGEOPT_RETURN_IF_ERROR(GetOpData(node, &data));
+  Tensor *a, *b, *out;
+  EDGEOPT_RETURN_IF_ERROR(
+      PrepareBroadcastBinary(ctx, node, &a, &b, &out, &data->plan));
+  EDGEOPT_RETURN_IF_ERROR(CheckSameType(a, out, "input", "output"));
+  data->activation = FusedActivation<tflite::DivOptions>(node);
+  switch (out->type) {
+    case DType::kFloat32:
+      quant::ActivationRangeFloat(data->activation, &data->f_min, &data->f_max);
+      return Status::Ok();
+    case DType::kInt32:
+      return Status::Ok();
+    case DType::kUInt8:
+      break;
+    default:
+      return MakeStatus(StatusCode::kUnsupported,
+                        "DIV supports float32, int32 and uint8, not %s",
+                        DTypeName(out->type));
+  }
+  EDGEOPT_RETURN_IF_ERROR(CheckPerTensorQuant(a, "input 0"));
+  EDGEOPT_RETURN_IF_ERROR(CheckPerTensorQuant(b, "input 1"));
+  EDGEOPT_RETURN_IF_ERROR(CheckPerTensorQuant(out, "output"));
+  ref::MulParams& q = data->div;
+  q.input1_offset = -a->quant.zero_point;
+  q.input2_offset = -b->quant.zero_point;
+  q.output_offset = out->quant.zero_point;
+  const float real_multiplier =
+      a->quant.scale / (b->quant.scale * out->quant.scale);
+  quant::QuantizeMultiplier(real_multiplier, &q.output_multiplier,
+                            &q.output_shift);
+  quant::ActivationRangeQuantized(data->activation, out->quant.scale,
+                                  out->quant.zero_point, 0, 255, &q.act_min,
+                                  &q.act_max);
+  return Status::Ok();
+}
+
+Status DivEval(Context* ctx, Node* node) {
+  const OpData* d = static_cast<const OpData*>(node->user_data);
+  const Tensor* a = ctx->input(node, 0);
+  const Tensor* b = ctx->input(node, 1);
+  Tensor* out = ctx->output(node, 0);
+  switch (out->type) {
+    case DType::kFloat32: {
+      const float lo = d->f_min, hi = d->f_max;
+      ref::BroadcastBinary(d->plan, a->Data<float>(), b->Data<float>(),
+                           out->Data<float>(), [lo, hi](float x, float y) {
+                             return std::min(hi, std::max(lo, x / y));
+                           });
+      break;
+    }
+    case DType::kInt32: {
+      const int64_t nb = b->dims.NumElements();
+      const int32_t* pb = b->Data<int32_t>();
+      for (int64_t i = 0; i < nb; ++i) {
+        EDGEOPT_ENSURE(pb[i] != 0, StatusCode::kInvalidArgument,
+                       "int32 division by zero (divisor element %lld)",
+                       static_cast<long long>(i));
+      }
+      int32_t lo, hi;
+      ActivationRangeInt<int32_t>(d->activation, &lo, &hi);
+      ref::BroadcastBinary(
+          d->plan, a->Data<int32_t>(), pb, out->Data<int32_t>(),
+          [lo, hi](int32_t x, int32_t y) {
+            // INT32_MIN / -1 overflows: wrap as the hardware result would.
+            const int32_t v =
+                (y == -1) ? static_cast<int32_t>(0u - static_cast<uint32_t>(x))
+                          : x / y;
+            return v < lo ? lo : (v > hi ? hi : v);
+          });
+      break;
+    }
+    case DType::kUInt8: {
+      const ref::MulParams& q = d->div;
+      ref::BroadcastBinary(
+          d->plan, a->Data<uint8_t>(), b->Data<uint8_t>(), out->Data<uint8_t>(),
+          [&q](uint8_t x, uint8_t y) {
+            return static_cast<uint8_t>(ref::QuantDiv(x, y, q));
+          });
+      break;
+    }
+    default:
+      return MakeStatus(StatusCode::kInternal, "unexpected type %s",
+                        DTypeName(out->type));
+  }
+  return Status::Ok();
+}
+
+// --- MINIMUM / MAXIMUM
+// ------------------------------------------------------------------------
+
+Status MinMaxPrepare(Context* ctx, Node* node) {
+  OpData* data;
+  EDGEOPT_RETURN_IF_ERROR(GetOpData(node, &data));
+  Tensor *a, *b, *out;
+  EDGEOPT_RETURN_IF_ERROR(
+      PrepareBroadcastBinary(ctx, node, &a, &b, &out, &data->plan));
+  EDGEOPT_RETURN_IF_ERROR(CheckSameType(a, out, "input", "output"));
+  switch (out->type) {
+    case DType::kFloat32:
+    case DType::kInt8:
+    case DType::kUInt8:
+    case DType::kInt16:
+    case DType::kInt32:
+    case DType::kInt64:
+      return Status::Ok();
+    default:
+      return MakeStatus(StatusCode::kUnsupported,
+                        "MINIMUM/MAXIMUM do not support type %s",
+                        DTypeName(out->type));
+  }
+}
+
+template <typename T, bool kMax>
+void MinMaxTyped(const OpData* d, const Tensor* a, const Tensor* b,
+                 Tensor* out) {
+  ref::BroadcastBinary(
+      d->plan, a->Data<T>(), b->Data<T>(), out->Data<T>(),
+      [](T x, T y) { return kMax ? (x > y ? x : y) : (x < y ? x : y); });
+}
+
+template <bool kMax>
+Status MinMaxEval(Context* ctx, Node* node) {
+  const OpData* d = static_cast<const OpData*>(node->user_data);
+  const Tensor* a = ctx->input(node, 0);
+  const Tensor* b = ctx->input(node, 1);
+  Tensor* out = ctx->output(node, 0);
+  switch (out->type) {
+    case DType::kFloat32:
+      MinMaxTyped<float, kMax>(d, a, b, out);
+      break;
+    case DType::kInt8:
+      MinMaxTyped<int8_t, kMax>(d, a, b, out);
+      break;
+    case DType::kUInt8:
+      MinMaxTyped<uint8_t, kMax>(d, a, b, out);
+      break;
+    case DType::kInt16:
+      MinMaxTyped<int16_t, kMax>(d, a, b, out);
+      break;
+    case DType::kInt32:
+      MinMaxTyped<int32_t, kMax>(d, a, b, out);
+      break;
+    case DType::kInt64:
+      MinMaxTyped<int64_t, kMax>(d, a, b, out);
+      break;
+    default:
+      return MakeStatus(StatusCode::kInternal, "unexpected type %s",
+                        DTypeName(out->type));
+  }
+  return Status::Ok();
+}
+
+// --- SQUARED_DIFFERENCE
+// -------------------------------------------------------------------------
+
+Status SqDiffPrepare(Context* ctx, Node* node) {
+  OpData* data;
+  EDGEOPT_RETURN_IF_ERROR(GetOpData(node, &data));
+  Tensor *a, *b, *out;
+  EDGEOPT_RETURN_IF_ERROR(
+      PrepareBroadcastBinary(ctx, node, &a, &b, &out, &data->plan));
+  EDGEOPT_RETURN_IF_ERROR(CheckSameType(a, out, "input", "output"));
+  switch (out->type) {
+    case DType::kFloat32:
+    case DType::kInt32:
+      return Status::Ok();
+    case DType::kInt8:
+      break;
+    default:
+      return MakeStatus(
+          StatusCode::kUnsupported,
+          "SQUARED_DIFFERENCE supports float32, int32 and int8, not %s",
+          DTypeName(out->type));
+  }
+  EDGEOPT_RETURN_IF_ERROR(CheckPerTensorQuant(a, "input 0"));
+  EDGEOPT_RETURN_IF_ERROR(CheckPerTensorQuant(b, "input 1"));
+  EDGEOPT_RETURN_IF_ERROR(CheckPerTensorQuant(out, "output"));
+  ref::AddSubParams& q = data->sqdiff;
+  q.left_shift = 7;
+  q.input1_offset = -a->quant.zero_point;
+  q.input2_offset = -b->quant.zero_point;
+  q.output_offset = out->quant.zero_point;
+  const double twice_max =
+      2.0 * static_cast<double>(std::max(a->quant.scale, b->quant.scale));
+  const double m1 = static_cast<double>(a->quant.scale) / twice_max;
+  const double m2 = static_cast<double>(b->quant.scale) / twice_max;
+  const double mo =
+      (twice_max * twice_max) /
+      static_cast<double>(static_cast<float>(1 << (2 * q.left_shift)) *
+                          out->quant.scale);
+  quant::QuantizeMultiplier(m1, &q.input1_multiplier, &q.input1_shift);
+  quant::QuantizeMultiplier(m2, &q.input2_multiplier, &q.input2_shift);
+  quant::QuantizeMultiplier(mo, &q.output_multiplier, &q.output_shift);
+  q.act_min = -128;
+  q.act_max = 127;
+  return Status::Ok();
+}
+
+Status SqDiffEval(Context* ctx, Node* node) {
+  const OpData* d = static_cast<const OpData*>(node->user_data);
+  const Tensor* a = ctx->input(node, 0);
+  const Tensor* b = ctx->input(node, 1);
+  Tensor* out = ctx->output(node, 0);
+  switch (out->type) {
+    case DType::kFloat32:
+      ref::BroadcastBinary(d->plan, a->Data<float>(), b->Data<float>(),
+                           out->Data<float>(),
+                           [](float x, float y) { return (x - y) * (x - y); });
+      break;
+    case DType::kInt32:
+      ref::BroadcastBinary(d->plan, a->Data<int32_t>(), b->Data<int32_t>(),
+                           out->Data<int32_t>(), [](int32_t x, int32_t y) {
+                             const uint32_t diff = static_cast<uint32_t>(x) -
+                                                   static_cast<uint32_t>(y);
+                             return static_cast<int32_t>(diff * diff);
+                           });
+      break;
+    case DType::kInt8: {
+      const ref::AddSubParams& q = d->sqdiff;
+      ref::BroadcastBinary(
+          d->plan, a->Data<int8_t>(), b->Data<int8_t>(), out->Data<int8_t>(),
+          [&q](int8_t x, int8_t y) {
+            return static_cast<int8_t>(ref::QuantSquaredDifference(x, y, q));
+          });
+      break;
+    }
+    default:
+      return MakeStatus(StatusCode::kInternal, "unexpected type %s",
+                        DTypeName(out->type));
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+const Registration* RegisterDiv() {
+  static const Registration reg = {"DIV", InitOpData<OpData>, DivPrepare,
+                                   DivEval};
+  return &reg;
+}
+const Registration* RegisterMinimum() {
+  static const Registration reg = {"MINIMUM", InitOpData<OpData>, MinMaxPrepare,
+                                   MinMaxEval<false>};
+  return &reg;
+}
+const Registration* RegisterMaximum() {
+  static const Registration reg = {"MAXIMUM", InitOpData<OpData>, MinMaxPrepare,
+                                   MinMaxEval<true>};
+  return &reg;
+}
+const Registration* RegisterSquaredDifference() {
+  static const Registration reg = {"SQUARED_DIFFERENCE", InitOpData<OpData>,
+                                   SqDiffPrepare, SqDiffEval};
+  return &reg;
+}
+
+}  // namespace rt
+}  // namespace edgeopt

@@ -1,0 +1,305 @@
+// DEPTHWISE_CONV_2D: float32; int8 (per-channel weights along dimension 3, or
+// per-tensor); legacy uint8; int16 activations with int8 weights (16x8); hybrid
+// (float activations, int8 weights, input quantized per batch item at run
+// time).
+//
+// The depth multiplier comes from the shapes (filter channels / input
+// channels), as TFLite does since 2.x; the option value is not trusted.
+//
+// Rounding: TFLite 2.9's optimized depthwise kernels requantize with the
+// reference MultiplyByQuantizedMultiplier (ref::Rounding::kDouble); 16x8 uses
+// the int64 variant.
+#include <new>
+
+#include "src/runtime/kernels/conv_common.h"
+#include "src/runtime/kernels/kernel_util.h"
+#include "src/runtime/kernels/reference/depthwise_conv.h"
+
+namespace edgeopt {
+namespace rt {
+namespace {
+
+enum class Kind : uint8_t { kFloat, kInt8, kUInt8, kInt16, kHybrid };
+
+struct OpData {
+  Kind kind = Kind::kFloat;
+  ref::DepthwiseGeometry geo;
+  bool wide_acc = false;
+  float act_min = 0.0f, act_max = 0.0f;
+  ref::OutputStage stage;
+  int32_t input_zero_point = 0, filter_zero_point = 0;
+  bool per_channel = false;
+  bool asymmetric = false;
+  int acc = -1, quantized = -1, scales = -1, zps = -1;  // scratch indices
+  Tensor dense_filter;  // decoded sparse filter (when densified)
+  bool densified = false;
+};
+
+void* Init(Context* ctx, const Node*) {
+  void* p = ctx->AllocatePersistent(sizeof(OpData));
+  return p != nullptr ? new (p) OpData() : nullptr;
+}
+
+Status PrepareGeometry(const Node* node, const Tensor* input,
+                       const Tensor* filter, ref::DepthwiseGeometry* g,
+                       int* activation) {
+  const auto* options = GetOptions<tflite::DepthwiseConv2DOptions>(node);
+  EDGEOPT_ENSURE(
+      options != nullptr, StatusCode::kInvalidModel,
+      "DepthwiseConv2DOptions are missing (strides and padding are required)");
+  g->stride_h = options->stride_h();
+  g->stride_w = options->stride_w();
+  g->dilation_h = options->dilation_h_factor();
+  g->dilation_w = options->dilation_w_factor();
+  *activation = FusedActivation(options->fused_activation_function());
+  const tflite::Padding padding = options->padding();
+  EDGEOPT_ENSURE(
+      padding == tflite::Padding::SAME || padding == tflite::Padding::VALID,
+      StatusCode::kInvalidModel, "unknown padding %d",
+      static_cast<int>(padding));
+  EDGEOPT_ENSURE(g->stride_h >= 1 && g->stride_w >= 1,
+                 StatusCode::kInvalidModel, "strides are %dx%d; expected >= 1",
+                 g->stride_h, g->stride_w);
+  EDGEOPT_ENSURE(g->stride_h <= (1 << 24) && g->stride_w <= (1 << 24),
+                 StatusCode::kInvalidModel, "strides %dx%d are too large",
+                 g->stride_h, g->stride_w);
+  EDGEOPT_ENSURE(g->dilation_h >= 1 && g->dilation_w >= 1,
+                 StatusCode::kInvalidModel,
+                 "dilation factors are %dx%d; expected >= 1", g->dilation_h,
+                 g->dilation_w);
+  EDGEOPT_ENSURE(filter->dims[0] == 1, StatusCode::kInvalidModel,
+                 "filter (%s) dimension 0 is %d; a depthwise filter is [1, h, "
+                 "w, channels]",
+                 filter->name, filter->dims[0]);
+  // Bounds that keep every index computation below 2^31.
+  EDGEOPT_ENSURE(input->dims[1] <= (1 << 30) && input->dims[2] <= (1 << 30),
+                 StatusCode::kUnsupported,
+                 "input (%s) is %dx%d; at most 2^30 per side", input->name,
+                 input->dims[1], input->dims[2]);
+  g->batch = input->dims[0];
+  g->in_h = input->dims[1];
+  g->in_w = input->dims[2];
+  g->in_c = input->dims[3];
+  g->filter_h = filter->dims[1];
+  g->filter_w = filter->dims[2];
+  g->out_c = filter->dims[3];
+  EDGEOPT_ENSURE(g->filter_h > 0 && g->filter_w > 0 && g->out_c > 0,
+                 StatusCode::kInvalidModel,
+                 "filter (%s) has an empty dimension", filter->name);
+  EDGEOPT_ENSURE(g->in_c > 0 && g->out_c % g->in_c == 0,
+                 StatusCode::kInvalidModel,
+                 "filter has %d channels, input has %d; expected a multiple "
+                 "(channels * depth "
+                 "multiplier)",
+                 g->out_c, g->in_c);
+  g->depth_multiplier = g->out_c / g->in_c;
+  const int64_t eff_h = int64_t{g->filter_h - 1} * g->dilation_h + 1;
+  const int64_t eff_w = int64_t{g->filter_w - 1} * g->dilation_w + 1;
+  EDGEOPT_ENSURE(eff_h <= (1 << 24) && eff_w <= (1 << 24),
+                 StatusCode::kInvalidModel,
+                 "dilated filter %lldx%lld is too large",
+                 static_cast<long long>(eff_h), static_cast<long long>(eff_w));
+  const Padding2D pad = ComputePadding(
+      padding, g->stride_h, g->stride_w, g->dilation_h, g->dilation_w, g->in_h,
+      g->in_w, g->filter_h, g->filter_w, &g->out_h, &g->out_w);
+  EDGEOPT_ENSURE(g->out_h > 0 && g->out_w > 0, StatusCode::kInvalidModel,
+                 "input %dx%d is smaller than the dilated filter %lldx%lld "
+                 "(VALID padding)",
+                 g->in_h, g->in_w, static_cast<long long>(eff_h),
+                 static_cast<long long>(eff_w));
+  g->pad_top = pad.height;
+  g->pad_left = pad.width;
+  return Status::Ok();
+}
+
+Status Prepare(Context* ctx, Node* node) {
+  OpData* data = static_cast<OpData*>(node->user_data);
+  EDGEOPT_ENSURE(data != nullptr, StatusCode::kOutOfMemory, "out of memory");
+  EDGEOPT_RETURN_IF_ERROR(CheckNumInputs(node, 2, 3));
+  EDGEOPT_RETURN_IF_ERROR(CheckNumOutputs(node, 1));
+  const Tensor* input = ctx->input(node, 0);
+  const Tensor* filter_in = ctx->input(node, 1);
+  const Tensor* bias = ctx->input(node, 2);
+  Tensor* output = ctx->output(node, 0);
+  EDGEOPT_RETURN_IF_ERROR(CheckRank(input, "input", 4, 4));
+  EDGEOPT_RETURN_IF_ERROR(CheckRank(filter_in, "filter", 4, 4));
+  const Tensor* filter = nullptr;
+  EDGEOPT_RETURN_IF_ERROR(
+      DensifyIfSparse(ctx, filter_in, "filter", &data->dense_filter, &filter));
+  data->densified = filter != filter_in;
+  int activation = 0;
+  ref::DepthwiseGeometry& g = data->geo;
+  EDGEOPT_RETURN_IF_ERROR(
+      PrepareGeometry(node, input, filter, &g, &activation));
+  EDGEOPT_RETURN_IF_ERROR(ctx->ResizeTensor(
+      output, MakeDims({g.batch, g.out_h, g.out_w, g.out_c})));
+  const int64_t taps = int64_t{g.filter_h} * g.filter_w;
+  const DType in_type = input->type;
+  const DType w_type = filter->type;
+
+  if (in_type == DType::kFloat32 && w_type == DType::kFloat32) {
+    data->kind = Kind::kFloat;
+    EDGEOPT_RETURN_IF_ERROR(CheckTensorType(output, DType::kFloat32, "output"));
+    EDGEOPT_RETURN_IF_ERROR(CheckFloatBias(bias, g.out_c));
+    FloatActivationRange(activation, &data->act_min, &data->act_max);
+    return Status::Ok();
+  }
+
+  if (in_type == DType::kFloat32 && w_type == DType::kInt8) {
+    data->kind = Kind::kHybrid;
+    EDGEOPT_RETURN_IF_ERROR(CheckTensorType(output, DType::kFloat32, "output"));
+    EDGEOPT_RETURN_IF_ERROR(CheckFloatBias(bias, g.out_c));
+    EDGEOPT_RETURN_IF_ERROR(CheckFilterQuantization(filter, 3, g.out_c, false));
+    FloatActivationRange(activation, &data->act_min, &data->act_max);
+    data->per_channel = filter->quant.IsPerChannel();
+    data->asymmetric = true;
+    EDGEOPT_ENSURE(Int32AccumulatorSafe(taps, 256, 128),
+                   StatusCode::kUnsupported,
+                   "a %dx%d filter is too large for the hybrid kernel",
+                   g.filter_h, g.filter_w);
+    const int64_t per_batch = int64_t{g.in_h} * g.in_w * g.in_c;
+    EDGEOPT_ENSURE(per_batch < (int64_t{1} << 31), StatusCode::kUnsupported,
+                   "input (%s) is too large for the hybrid kernel",
+                   input->name);
+    EDGEOPT_RETURN_IF_ERROR(RequestScratchArray<int8_t>(
+        ctx, input->dims.NumElements(), &data->quantized));
+    EDGEOPT_RETURN_IF_ERROR(
+        RequestScratchArray<float>(ctx, g.batch, &data->scales));
+    EDGEOPT_RETURN_IF_ERROR(
+        RequestScratchArray<int32_t>(ctx, g.batch, &data->zps));
+    return RequestScratchArray<int32_t>(ctx, g.out_c, &data->acc);
+  }
+
+  const bool int8 = in_type == DType::kInt8 && w_type == DType::kInt8;
+  const bool uint8 = in_type == DType::kUInt8 && w_type == DType::kUInt8;
+  const bool int16 = in_type == DType::kInt16 && w_type == DType::kInt8;
+  EDGEOPT_ENSURE(
+      int8 || uint8 || int16, StatusCode::kUnsupported,
+      "input %s with filter %s is not supported (expected float32/float32, "
+      "float32/int8, int8/int8, uint8/uint8 or int16/int8)",
+      DTypeName(in_type), DTypeName(w_type));
+  EDGEOPT_RETURN_IF_ERROR(CheckTensorType(output, in_type, "output"));
+  EDGEOPT_RETURN_IF_ERROR(CheckActivationQuantization(input, "input"));
+  EDGEOPT_RETURN_IF_ERROR(CheckActivationQuantization(output, "output"));
+  EDGEOPT_RETURN_IF_ERROR(CheckFilterQuantization(filter, 3, g.out_c, false));
+  EDGEOPT_RETURN_IF_ERROR(CheckQuantizedBias(bias, in_type, g.out_c));
+  data->kind = int8 ? Kind::kInt8 : (uint8 ? Kind::kUInt8 : Kind::kInt16);
+  data->input_zero_point = input->quant.zero_point;
+  data->filter_zero_point = uint8 ? filter->quant.zero_point : 0;
+  ref::OutputStage& stage = data->stage;
+  stage.output_zero_point = output->quant.zero_point;
+  QuantizedActivationRange(activation, output, &stage.act_min, &stage.act_max);
+  // 16x8 accumulates in int64 and requantizes with the int64 multiplier unless
+  // the bias is int32 (then int32 accumulators and the 32-bit multiplier, as
+  // newer TFLite).
+  const bool int64_path =
+      int16 && (bias == nullptr || bias->type == DType::kInt64);
+  stage.rounding = int64_path ? ref::Rounding::kInt64 : ref::Rounding::kDouble;
+  int32_t *multipliers = nullptr, *shifts = nullptr;
+  EDGEOPT_RETURN_IF_ERROR(
+      ComputeOutputMultipliers(ctx, input, filter, output, g.out_c,
+                               /*legacy_float_product=*/uint8,
+                               int64_path ? 14 : 31, &multipliers, &shifts));
+  stage.multiplier = multipliers;
+  stage.shift = shifts;
+  data->wide_acc = int16 || !Int32AccumulatorSafe(taps, 256, 256);
+  return ctx->RequestScratch(
+      static_cast<size_t>(g.out_c) * (data->wide_acc ? 8 : 4), &data->acc);
+}
+
+template <typename TIn, typename TW, typename TAcc>
+void EvalQuantized(Context* ctx, const OpData* data, const Tensor* input,
+                   const Tensor* filter, const Tensor* bias, Tensor* output) {
+  TAcc* acc = static_cast<TAcc*>(ctx->GetScratch(data->acc));
+  if (bias != nullptr && bias->type == DType::kInt64) {
+    ref::DepthwiseConvQuantized<TIn, TW, TAcc, TIn, int64_t>(
+        data->geo, input->Data<TIn>(), data->input_zero_point,
+        filter->Data<TW>(), data->filter_zero_point, bias->Data<int64_t>(),
+        data->stage, output->Data<TIn>(), acc);
+  } else {
+    ref::DepthwiseConvQuantized<TIn, TW, TAcc, TIn, int32_t>(
+        data->geo, input->Data<TIn>(), data->input_zero_point,
+        filter->Data<TW>(), data->filter_zero_point,
+        bias != nullptr ? bias->Data<int32_t>() : nullptr, data->stage,
+        output->Data<TIn>(), acc);
+  }
+}
+
+void EvalHybrid(Context* ctx, const OpData* data, const Tensor* input,
+                const Tensor* filter, const Tensor* bias, Tensor* output) {
+  const ref::DepthwiseGeometry& g = data->geo;
+  int8_t* quantized = static_cast<int8_t*>(ctx->GetScratch(data->quantized));
+  float* scales = static_cast<float*>(ctx->GetScratch(data->scales));
+  int32_t* zps = static_cast<int32_t*>(ctx->GetScratch(data->zps));
+  const int64_t per_batch = int64_t{g.in_h} * g.in_w * g.in_c;
+  for (int b = 0; b < g.batch; ++b) {
+    const float* x = input->Data<float>() + b * per_batch;
+    if (data->asymmetric) {
+      ref::AsymmetricQuantizeFloats(x, static_cast<int>(per_batch),
+                                    quantized + b * per_batch, &scales[b],
+                                    &zps[b]);
+    } else {
+      ref::SymmetricQuantizeFloats(x, static_cast<int>(per_batch),
+                                   quantized + b * per_batch, &scales[b]);
+      zps[b] = 0;
+    }
+  }
+  ref::DepthwiseConvHybrid(g, quantized, scales, zps, filter->Data<int8_t>(),
+                           filter->quant.scales, data->per_channel,
+                           bias != nullptr ? bias->Data<float>() : nullptr,
+                           data->act_min, data->act_max, output->Data<float>(),
+                           static_cast<int32_t*>(ctx->GetScratch(data->acc)));
+}
+
+Status Eval(Context* ctx, Node* node) {
+  const OpData* data = static_cast<const OpData*>(node->user_data);
+  const Tensor* input = ctx->input(node, 0);
+  const Tensor* filter =
+      data->densified ? &data->dense_filter : ctx->input(node, 1);
+  const Tensor* bias = ctx->input(node, 2);
+  Tensor* output = ctx->output(node, 0);
+  switch (data->kind) {
+    case Kind::kFloat:
+      ref::DepthwiseConvF32(
+          data->geo, input->Data<float>(), filter->Data<float>(),
+          bias != nullptr ? bias->Data<float>() : nullptr, data->act_min,
+          data->act_max, output->Data<float>());
+      break;
+    case Kind::kHybrid:
+      EvalHybrid(ctx, data, input, filter, bias, output);
+      break;
+    case Kind::kInt8:
+      if (data->wide_acc) {
+        EvalQuantized<int8_t, int8_t, int64_t>(ctx, data, input, filter, bias,
+                                               output);
+      } else {
+        EvalQuantized<int8_t, int8_t, int32_t>(ctx, data, input, filter, bias,
+                                               output);
+      }
+      break;
+    case Kind::kUInt8:
+      if (data->wide_acc) {
+        EvalQuantized<uint8_t, uint8_t, int64_t>(ctx, data, input, filter, bias,
+                                                 output);
+      } else {
+        EvalQuantized<uint8_t, uint8_t, int32_t>(ctx, data, input, filter, bias,
+                                                 output);
+      }
+      break;
+    case Kind::kInt16:
+      EvalQuantized<int16_t, int8_t, int64_t>(ctx, data, input, filter, bias,
+                                              output);
+      break;
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+const Registration* RegisterDepthwiseConv2D() {
+  static const Registration reg = {"DEPTHWISE_CONV_2D", Init, Prepare, Eval};
+  return &reg;
+}
+
+}  // namespace rt
+}  // namespace edgeopt

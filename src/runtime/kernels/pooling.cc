@@ -1,0 +1,217 @@
+// MAX_POOL_2D, AVERAGE_POOL_2D and L2_POOL_2D on NHWC tensors.
+//  - Windows are clipped to the input; the average divides by the number of
+//  input elements the
+//    window covers (padding is never averaged in), as TFLite.
+//  - Quantized inputs (int8, uint8, int16) keep their scale and zero point: the
+//  max is taken on
+//    raw values; the average of raw values is rounded half away from zero:
+//    (sum +/- count/2) / count with C++ truncating division.
+//  - The fused activation clamps in the output's domain.
+#include <cmath>
+#include <cstdint>
+#include <limits>
+
+#include "src/quant/quant_math.h"
+#include "src/runtime/kernels/elem_util.h"
+
+namespace edgeopt {
+namespace rt {
+namespace {
+
+enum class PoolKind { kMax, kAverage, kL2 };
+
+struct OpData {
+  int stride_h = 1, stride_w = 1, filter_h = 1, filter_w = 1;
+  int pad_h = 0, pad_w = 0;
+  float f_min = 0, f_max = 0;
+  int32_t q_min = 0, q_max = 0;
+};
+
+template <PoolKind kKind>
+Status Prepare(Context* ctx, Node* node) {
+  OpData* data;
+  EDGEOPT_RETURN_IF_ERROR(GetOpData(node, &data));
+  EDGEOPT_RETURN_IF_ERROR(CheckNumInputs(node, 1, 1));
+  EDGEOPT_RETURN_IF_ERROR(CheckNumOutputs(node, 1));
+  Tensor *in, *out;
+  EDGEOPT_RETURN_IF_ERROR(GetInputChecked(ctx, node, 0, &in));
+  EDGEOPT_RETURN_IF_ERROR(GetOutputChecked(ctx, node, 0, &out));
+  EDGEOPT_RETURN_IF_ERROR(CheckSameType(in, out, "input", "output"));
+  EDGEOPT_ENSURE(in->dims.size == 4, StatusCode::kInvalidModel,
+                 "input must be 4-d (NHWC), has shape %s",
+                 DimsStr(in->dims).c_str());
+  const auto* o = GetOptions<tflite::Pool2DOptions>(node);
+  EDGEOPT_ENSURE(o != nullptr, StatusCode::kInvalidModel,
+                 "Pool2DOptions are missing");
+  data->stride_h = o->stride_h();
+  data->stride_w = o->stride_w();
+  data->filter_h = o->filter_height();
+  data->filter_w = o->filter_width();
+  EDGEOPT_ENSURE(data->stride_h > 0 && data->stride_w > 0 &&
+                     data->filter_h > 0 && data->filter_w > 0,
+                 StatusCode::kInvalidModel,
+                 "strides (%d, %d) and filter size (%d, %d) must be positive",
+                 data->stride_h, data->stride_w, data->filter_h,
+                 data->filter_w);
+  EDGEOPT_ENSURE(o->padding() == tflite::Padding::SAME ||
+                     o->padding() == tflite::Padding::VALID,
+                 StatusCode::kInvalidModel, "unknown padding %d",
+                 static_cast<int>(o->padding()));
+  int out_h, out_w;
+  const Padding2D pad = ComputePadding(
+      o->padding(), data->stride_h, data->stride_w, 1, 1, in->dims[1],
+      in->dims[2], data->filter_h, data->filter_w, &out_h, &out_w);
+  EDGEOPT_ENSURE(out_h >= 0 && out_w >= 0, StatusCode::kInvalidModel,
+                 "the %dx%d window does not fit the %dx%d input",
+                 data->filter_h, data->filter_w, in->dims[1], in->dims[2]);
+  data->pad_h = pad.height;
+  data->pad_w = pad.width;
+  const int activation = static_cast<int>(o->fused_activation_function());
+  switch (in->type) {
+    case DType::kFloat32:
+      quant::ActivationRangeFloat(activation, &data->f_min, &data->f_max);
+      break;
+    case DType::kInt8:
+    case DType::kUInt8:
+    case DType::kInt16:
+      EDGEOPT_ENSURE(kKind != PoolKind::kL2, StatusCode::kUnsupported,
+                     "L2_POOL_2D supports float32 only");
+      EDGEOPT_RETURN_IF_ERROR(CheckPerTensorQuant(in, "input"));
+      EDGEOPT_RETURN_IF_ERROR(CheckPerTensorQuant(out, "output"));
+      quant::ActivationRangeQuantized(
+          activation, out->quant.scale, out->quant.zero_point,
+          QuantMin(out->type), QuantMax(out->type), &data->q_min, &data->q_max);
+      break;
+    default:
+      return MakeStatus(StatusCode::kUnsupported,
+                        "pooling does not support type %s",
+                        DTypeName(in->type));
+  }
+  return ctx->ResizeTensor(out,
+                           MakeDims({in->dims[0], out_h, out_w, in->dims[3]}));
+}
+
+// Calls f(out_offset, in_offsets...) per output element: `reduce(init, visit,
+// finish)`.
+template <PoolKind kKind, typename T, typename Acc, typename Finish>
+void Pool(const OpData* d, const Tensor* in, Tensor* out, Acc init,
+          Finish finish) {
+  const int batches = in->dims[0], in_h = in->dims[1], in_w = in->dims[2],
+            depth = in->dims[3];
+  const int out_h = out->dims[1], out_w = out->dims[2];
+  const T* p = in->Data<T>();
+  T* o = out->Data<T>();
+  for (int b = 0; b < batches; ++b) {
+    for (int oy = 0; oy < out_h; ++oy) {
+      const int y0 = oy * d->stride_h - d->pad_h;
+      const int fy_start = std::max(0, -y0);
+      const int fy_end = std::min(d->filter_h, in_h - y0);
+      for (int ox = 0; ox < out_w; ++ox) {
+        const int x0 = ox * d->stride_w - d->pad_w;
+        const int fx_start = std::max(0, -x0);
+        const int fx_end = std::min(d->filter_w, in_w - x0);
+        const int count =
+            std::max(0, fy_end - fy_start) * std::max(0, fx_end - fx_start);
+        T* dst =
+            o + ((static_cast<int64_t>(b) * out_h + oy) * out_w + ox) * depth;
+        for (int c = 0; c < depth; ++c) {
+          Acc acc = init;
+          for (int fy = fy_start; fy < fy_end; ++fy) {
+            const T* row =
+                p +
+                ((static_cast<int64_t>(b) * in_h + y0 + fy) * in_w + x0) *
+                    depth +
+                c;
+            for (int fx = fx_start; fx < fx_end; ++fx) {
+              const Acc v =
+                  static_cast<Acc>(row[static_cast<int64_t>(fx) * depth]);
+              if (kKind == PoolKind::kMax) {
+                acc = v > acc ? v : acc;
+              } else if (kKind == PoolKind::kAverage) {
+                acc += v;
+              } else {
+                acc += v * v;
+              }
+            }
+          }
+          dst[c] = finish(acc, count);
+        }
+      }
+    }
+  }
+}
+
+template <PoolKind kKind, typename T>
+void PoolQuantized(const OpData* d, const Tensor* in, Tensor* out) {
+  const int32_t lo = d->q_min, hi = d->q_max;
+  if (kKind == PoolKind::kMax) {
+    Pool<kKind, T>(d, in, out,
+                   static_cast<int32_t>(std::numeric_limits<T>::lowest()),
+                   [lo, hi](int32_t acc, int) {
+                     return static_cast<T>(std::min(hi, std::max(lo, acc)));
+                   });
+  } else {
+    Pool<kKind, T>(d, in, out, int32_t{0}, [lo, hi](int32_t acc, int count) {
+      if (count == 0) return static_cast<T>(std::min(hi, std::max(lo, 0)));
+      const int32_t avg =
+          acc >= 0 ? (acc + count / 2) / count : (acc - count / 2) / count;
+      return static_cast<T>(std::min(hi, std::max(lo, avg)));
+    });
+  }
+}
+
+template <PoolKind kKind>
+Status Eval(Context* ctx, Node* node) {
+  const OpData* d = static_cast<const OpData*>(node->user_data);
+  const Tensor* in = ctx->input(node, 0);
+  Tensor* out = ctx->output(node, 0);
+  switch (in->type) {
+    case DType::kFloat32: {
+      const float lo = d->f_min, hi = d->f_max;
+      const float init =
+          kKind == PoolKind::kMax ? std::numeric_limits<float>::lowest() : 0.0f;
+      Pool<kKind, float>(d, in, out, init, [lo, hi](float acc, int count) {
+        float v = acc;
+        if (kKind == PoolKind::kAverage)
+          v = count > 0 ? acc / static_cast<float>(count) : 0.0f;
+        if (kKind == PoolKind::kL2)
+          v = count > 0 ? std::sqrt(acc / static_cast<float>(count)) : 0.0f;
+        return std::min(hi, std::max(lo, v));
+      });
+      break;
+    }
+    case DType::kInt8:
+      PoolQuantized<kKind, int8_t>(d, in, out);
+      break;
+    case DType::kUInt8:
+      PoolQuantized<kKind, uint8_t>(d, in, out);
+      break;
+    default:
+      PoolQuantized<kKind, int16_t>(d, in, out);
+      break;
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+const Registration* RegisterMaxPool2D() {
+  static const Registration reg = {"MAX_POOL_2D", InitOpData<OpData>,
+                                   Prepare<PoolKind::kMax>,
+                                   Eval<PoolKind::kMax>};
+  return &reg;
+}
+const Registration* RegisterAveragePool2D() {
+  static const Registration reg = {"AVERAGE_POOL_2D", InitOpData<OpData>,
+                                   Prepare<PoolKind::kAverage>,
+                                   Eval<PoolKind::kAverage>};
+  return &reg;
+}
+const Registration* RegisterL2Pool2D() {
+  static const Registration reg = {"L2_POOL_2D", InitOpData<OpData>,
+                                   Prepare<PoolKind::kL2>, Eval<PoolKind::kL2>};
+  return &reg;
+}
+
+}  // namespace rt
+}  // namespace edgeopt

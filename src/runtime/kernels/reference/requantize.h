@@ -1,0 +1,216 @@
+// Output stages of the integer conv/fully-connected kernels: int32/int64
+// accumulator -> int8, uint8 or int16, with the exact rounding of the
+// TFLite 2.9 builtin kernel that the op mimics, and the run-time input
+// quantization of the hybrid (dynamic-range) kernels.
+//
+// Everything here is free of undefined behaviour for any input (overflowing
+// intermediate values wrap as they do in TFLite's int32 SIMD code), because
+// model files are untrusted.
+#ifndef EDGEOPT_SRC_RUNTIME_KERNELS_REFERENCE_REQUANTIZE_H_
+#define EDGEOPT_SRC_RUNTIME_KERNELS_REFERENCE_REQUANTIZE_H_
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+
+#include "src/quant/quant_math.h"
+
+namespace edgeopt {
+namespace ref {
+
+// How an int32 accumulator is scaled by a (multiplier, shift) pair, m *
+// 2^(shift - 31).
+enum class Rounding : uint8_t {
+  // TFLite's reference MultiplyByQuantizedMultiplier:
+  // SaturatingRoundingDoublingHighMul, then
+  // RoundingDivideByPOT (ties away from zero). Used by TFLite's depthwise and
+  // transpose-conv
+  // output stages.
+  kDouble,
+  // ruy's x86 (AVX/AVX2/AVX-512) kernels: SaturatingRoundingDoublingHighMul,
+  // then a rounding
+  // right shift with ties toward +infinity. TFLite 2.9 runs every quantized
+  // GEMM (CONV_2D,
+  // FULLY_CONNECTED) on ruy on CPUs with AVX; measured against tflite-ref, this
+  // matches 0/512
+  // mismatches where kDouble differs by 1 LSB on negative ties (README of
+  // tools/tflite-ref).
+  kRuyX86,
+  // The int64-accumulator variant of the int16x8 kernels: the multiplier is
+  // reduced to 16 bits
+  // and applied with one rounding
+  // (quant::MultiplyByQuantizedMultiplier(int64_t, ...)).
+  kInt64,
+};
+
+// Wraps an int64 to int32 the way two's-complement hardware does (no UB).
+inline int32_t WrapToInt32(int64_t x) {
+  return static_cast<int32_t>(static_cast<uint32_t>(static_cast<uint64_t>(x)));
+}
+
+// TFLite's reference MultiplyByQuantizedMultiplier (double rounding). The left
+// shift wraps as TFLite's `x * (1 << left_shift)` does on real hardware.
+inline int32_t MultiplyDoubleRounding(int32_t x, int32_t multiplier,
+                                      int shift) {
+  const int left_shift = shift > 0 ? shift : 0;
+  const int right_shift = shift > 0 ? 0 : -shift;
+  const int32_t shifted =
+      static_cast<int32_t>(static_cast<uint32_t>(x) << left_shift);
+  return quant::RoundingDivideByPOT(
+      quant::SaturatingRoundingDoublingHighMul(shifted, multiplier),
+      right_shift);
+}
+
+// ruy's x86 output stage: as MultiplyDoubleRounding, but the final right shift
+// rounds ties toward +infinity: (x + 2^(e-1)) >> e.
+inline int32_t MultiplyRuyX86(int32_t x, int32_t multiplier, int shift) {
+  const int left_shift = shift > 0 ? shift : 0;
+  const int right_shift = shift > 0 ? 0 : -shift;
+  const int32_t shifted =
+      static_cast<int32_t>(static_cast<uint32_t>(x) << left_shift);
+  const int32_t high =
+      quant::SaturatingRoundingDoublingHighMul(shifted, multiplier);
+  if (right_shift == 0) return high;
+  return static_cast<int32_t>(
+      (int64_t{high} + (int64_t{1} << (right_shift - 1))) >> right_shift);
+}
+
+// TFLite's MultiplyByQuantizedMultiplier(int64_t x, ...) of the int16x8
+// kernels. Products that do not fit in int64 wrap (TFLite assumes |x| < 2^47).
+// Requires shift <= 14 (checked in Prepare: the effective scale of a 16x8 op is
+// far below 2^14).
+inline int32_t MultiplyInt64(int64_t x, int32_t multiplier, int shift) {
+  const int32_t reduced =
+      multiplier < 0x7FFF0000 ? ((multiplier + (1 << 15)) >> 16) : 0x7FFF;
+  const int total_shift = 15 - shift;  // in [1, 46]
+  const uint64_t product =
+      static_cast<uint64_t>(x) * static_cast<uint64_t>(int64_t{reduced});
+  const int64_t rounded =
+      static_cast<int64_t>(product + (uint64_t{1} << (total_shift - 1)));
+  return WrapToInt32(rounded >> total_shift);
+}
+
+// Scales one accumulator (already including bias and zero-point terms) with the
+// given rounding.
+inline int32_t Requantize(int64_t acc, int32_t multiplier, int shift,
+                          Rounding rounding) {
+  switch (rounding) {
+    case Rounding::kDouble:
+      return MultiplyDoubleRounding(WrapToInt32(acc), multiplier, shift);
+    case Rounding::kRuyX86:
+      return MultiplyRuyX86(WrapToInt32(acc), multiplier, shift);
+    case Rounding::kInt64:
+      return MultiplyInt64(acc, multiplier, shift);
+  }
+  return 0;
+}
+
+// Per-output-channel output stage of a quantized conv/fully-connected op.
+struct OutputStage {
+  const int32_t* multiplier = nullptr;  // [channels]
+  const int32_t* shift = nullptr;       // [channels]
+  int32_t output_zero_point = 0;
+  int32_t act_min =
+      0;  // quantized activation range (includes the type's range)
+  int32_t act_max = 0;
+  Rounding rounding = Rounding::kDouble;
+};
+
+template <typename TOut>
+inline TOut RequantizeToOutput(int64_t acc, int channel, const OutputStage& s) {
+  int32_t v =
+      Requantize(acc, s.multiplier[channel], s.shift[channel], s.rounding);
+  // The zero point is small (checked in Prepare); a huge v only appears for
+  // absurd scales, and is clamped below, so saturate the add instead of
+  // overflowing.
+  const int64_t with_zp = static_cast<int64_t>(v) + s.output_zero_point;
+  const int64_t clamped =
+      std::min<int64_t>(s.act_max, std::max<int64_t>(s.act_min, with_zp));
+  return static_cast<TOut>(clamped);
+}
+
+inline float ClampFloat(float v, float lo, float hi) {
+  return std::min(hi, std::max(lo, v));
+}
+
+// ---- Hybrid (dynamic-range) kernels: run-time quantization of float inputs.
+// ----
+
+// TFLite's SymmetricQuantizeFloats: q = round(x * 127 / max|x|) in [-127, 127];
+// scale max|x| / 127 (1 for an all-zero row). round() is half away from zero.
+inline void SymmetricQuantizeFloats(const float* values, int size,
+                                    int8_t* quantized, float* scale) {
+  float min_value = 0.0f, max_value = 0.0f;
+  if (size > 0) {
+    min_value = max_value = values[0];
+    for (int i = 1; i < size; ++i) {
+      min_value = std::min(min_value, values[i]);
+      max_value = std::max(max_value, values[i]);
+    }
+  }
+  const float range = std::max(std::abs(min_value), std::abs(max_value));
+  if (range == 0.0f || !std::isfinite(range)) {
+    // TFLite divides by a NaN/inf range too and gets garbage; zeros are the
+    // defined answer.
+    std::memset(quantized, 0, static_cast<size_t>(size));
+    *scale = range == 0.0f ? 1.0f : range / 127.0f;
+    return;
+  }
+  *scale = range / 127.0f;
+  const float inverse = 127.0f / range;
+  for (int i = 0; i < size; ++i) {
+    const float r = std::round(values[i] * inverse);
+    const float c =
+        std::min(127.0f, std::max(-127.0f, r));  // NaN-safe conversion below
+    quantized[i] = static_cast<int8_t>(c == c ? c : 0.0f);
+  }
+}
+
+// TFLite's AsymmetricQuantizeFloats: [min(x, 0), max(x, 0)] onto [-128, 127]
+// with a nudged integer zero point (chosen, as the converter does, by the
+// smaller error at either end).
+inline void AsymmetricQuantizeFloats(const float* values, int size,
+                                     int8_t* quantized, float* scale,
+                                     int32_t* zero_point) {
+  float lo = 0.0f, hi = 0.0f;
+  for (int i = 0; i < size; ++i) {
+    lo = std::min(lo, values[i]);
+    hi = std::max(hi, values[i]);
+  }
+  const double rmin = lo, rmax = hi;
+  if (rmin == rmax || !std::isfinite(rmin) || !std::isfinite(rmax)) {
+    std::memset(quantized, 0, static_cast<size_t>(size));
+    *scale = 1.0f;
+    *zero_point = 0;
+    return;
+  }
+  const double qmin = -128.0, qmax = 127.0;
+  const double s = (rmax - rmin) / (qmax - qmin);
+  const double zp_from_min = qmin - rmin / s;
+  const double zp_from_max = qmax - rmax / s;
+  const double err_min = std::abs(qmin) + std::abs(rmin / s);
+  const double err_max = std::abs(qmax) + std::abs(rmax / s);
+  const double zp_double = err_min < err_max ? zp_from_min : zp_from_max;
+  int32_t zp;
+  if (zp_double <= qmin) {
+    zp = -128;
+  } else if (zp_double >= qmax) {
+    zp = 127;
+  } else {
+    zp = static_cast<int32_t>(std::round(zp_double));
+  }
+  *scale = static_cast<float>(s);
+  *zero_point = zp;
+  const float inverse = static_cast<float>(1.0 / static_cast<double>(*scale));
+  for (int i = 0; i < size; ++i) {
+    const float r = std::round(static_cast<float>(zp) + values[i] * inverse);
+    const float c = std::min(127.0f, std::max(-128.0f, r));
+    quantized[i] = static_cast<int8_t>(c == c ? c : 0.0f);
+  }
+}
+
+}  // namespace ref
+}  // namespace edgeopt
+
+#endif  // EDGEOPT_SRC_RUNTIME_KERNELS_REFERENCE_REQUANTIZE_H_
