@@ -16,6 +16,8 @@ set(EDGEOPT_CROSS_QEMU qemu-arm)
 # Every file, not only the NEON microkernels: Debian's armhf default is armv7-a + VFPv3-D16
 # without NEON. neon-vfpv4 (fused multiply-add) is what a Raspberry Pi 2 and later have.
 set(CMAKE_C_FLAGS_INIT "-march=armv7-a -mfpu=neon-vfpv4 -mfloat-abi=hard")
-set(CMAKE_CXX_FLAGS_INIT "-march=armv7-a -mfpu=neon-vfpv4 -mfloat-abi=hard")
+# -Wno-psabi: silences GCC's notes that passing some structs by value changed in GCC 7.1
+# (nothing here links code from older compilers).
+set(CMAKE_CXX_FLAGS_INIT "-march=armv7-a -mfpu=neon-vfpv4 -mfloat-abi=hard -Wno-psabi")
 
 include(${CMAKE_CURRENT_LIST_DIR}/CrossCommon.cmake)
