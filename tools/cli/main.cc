@@ -17,6 +17,8 @@ struct Command {
 
 const Command kCommands[] = {
     {"convert", "convert a Keras model (.h5, .keras) to .tflite", edgeopt::cli::RunConvert},
+    {"quantize", "post-training quantization: float16, dynamic, int8, int16x8",
+     edgeopt::cli::RunQuantize},
     {"inspect", "show what is inside a model (.tflite, .h5, .keras)", edgeopt::cli::RunInspect},
     {"run", "run a .tflite model on .npy inputs or seeded random inputs", edgeopt::cli::RunRun},
     {"bench", "measure a .tflite model's latency and memory", edgeopt::cli::RunBench},
