@@ -336,6 +336,19 @@ Status Interpreter::LoadNodes() {
                    node.version);
     registrations_[i] = reg;
   }
+  // Hybrid ops: a float first input and an int8 constant input (weights).
+  for (int i = 0; i < num_ops && !has_hybrid_ops_; ++i) {
+    const Node& node = nodes_[i];
+    if (node.num_inputs < 2 || node.inputs[0] < 0) continue;
+    if (tensors_[node.inputs[0]].type != DType::kFloat32) continue;
+    for (int k = 1; k < node.num_inputs; ++k) {
+      const int t = node.inputs[k];
+      if (t >= 0 && tensors_[t].type == DType::kInt8 &&
+          tensors_[t].allocation == Allocation::kConstant) {
+        has_hybrid_ops_ = true;
+      }
+    }
+  }
   // Tensors that are read but never written, are not inputs, constants or variables: TFLite
   // leaves them uninitialized; we give them zeros that persist.
   std::vector<uint8_t> is_input(num_tensors, 0);

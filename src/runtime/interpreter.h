@@ -22,6 +22,9 @@ namespace rt {
 struct InterpreterOptions {
   int num_threads = 1;                  // <= 0: all cores
   bool use_optimized_kernels = true;    // false: reference kernels only
+  // Float microkernels repeat the reference's float operations (see Context::exact_float);
+  // also on automatically for models with hybrid ops.
+  bool exact_float = false;
   bool profile = false;                 // record per-node times during Invoke
   bool linear_planner = false;          // debugging: no arena reuse
   const CpuInfo* cpu = nullptr;         // override the detected CPU features (tests)
@@ -88,6 +91,7 @@ class Interpreter final : public Context {
   int num_threads() const override { return pool_ ? pool_->num_threads() : 1; }
   const CpuInfo& cpu() const override { return cpu_; }
   bool use_optimized_kernels() const override { return options_.use_optimized_kernels; }
+  bool exact_float() const override { return options_.exact_float || has_hybrid_ops_; }
 
  private:
   Interpreter(const uint8_t* data, size_t size, const InterpreterOptions& options);
@@ -129,6 +133,7 @@ class Interpreter final : public Context {
   std::vector<NodeProfile> profile_;
   std::unique_ptr<ThreadPool> pool_;
   Phase phase_ = Phase::kLoad;
+  bool has_hybrid_ops_ = false;  // a node reads a float input and int8 constant weights
   int current_node_ = -1;
 };
 

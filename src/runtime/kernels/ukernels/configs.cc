@@ -1,0 +1,95 @@
+#include "src/runtime/kernels/ukernels/configs.h"
+
+#if defined(EDGEOPT_HAVE_AVX512)
+#include "src/runtime/kernels/ukernels/avx512/avx512_ukernels.h"
+#endif
+
+namespace edgeopt {
+namespace rt {
+namespace uk {
+namespace {
+
+#if defined(EDGEOPT_HAVE_AVX512)
+namespace a5 = avx512;
+constexpr QS8GemmConfig kQS8Avx512Vnni32 = {
+    "qs8_igemm_12x32c4__avx512vnni",
+    32,
+    12,
+    a5::qs8_igemm_minmax_ukernel_12x32c4__avx512vnni,
+    a5::qs8_igemm_minmax_ukernel_1x32c4__avx512vnni,
+    a5::qd8_f32_igemm_minmax_ukernel_12x32c4__avx512vnni,
+    a5::qd8_f32_igemm_minmax_ukernel_1x32c4__avx512vnni,
+    a5::xor80_copy_ukernel__avx512,
+    a5::u8_rowsum_ukernel__avx512,
+};
+constexpr QS8GemmConfig kQS8Avx512Vnni16 = {
+    "qs8_igemm_16x16c4__avx512vnni",
+    16,
+    16,
+    a5::qs8_igemm_minmax_ukernel_16x16c4__avx512vnni,
+    a5::qs8_igemm_minmax_ukernel_1x16c4__avx512vnni,
+    a5::qd8_f32_igemm_minmax_ukernel_16x16c4__avx512vnni,
+    a5::qd8_f32_igemm_minmax_ukernel_1x16c4__avx512vnni,
+    a5::xor80_copy_ukernel__avx512,
+    a5::u8_rowsum_ukernel__avx512,
+};
+constexpr F32GemmConfig kF32Avx512_32 = {"f32_igemm_12x32__avx512f",
+                                         32,
+                                         12,
+                                         a5::f32_igemm_minmax_ukernel_12x32__avx512f,
+                                         a5::f32_igemm_minmax_ukernel_1x32__avx512f,
+                                         a5::f32_igemm_exact_ukernel_12x32__avx512f};
+constexpr F32GemmConfig kF32Avx512_16 = {"f32_igemm_16x16__avx512f",
+                                         16,
+                                         16,
+                                         a5::f32_igemm_minmax_ukernel_16x16__avx512f,
+                                         a5::f32_igemm_minmax_ukernel_1x16__avx512f,
+                                         a5::f32_igemm_exact_ukernel_16x16__avx512f};
+constexpr QS8DwConfig kQS8DwAvx512 = {"qs8_dwconv_up32__avx512vnni",
+                                      a5::qs8_dwconv_minmax_ukernel_up32__avx512vnni,
+                                      a5::qu8_dwconv_minmax_ukernel_up32__avx512vnni};
+constexpr F32DwConfig kF32DwAvx512 = {"f32_dwconv_up32__avx512f",
+                                      a5::f32_dwconv_minmax_ukernel_up32__avx512f};
+#endif
+
+bool HasAvx512Vnni(const CpuInfo& cpu) { return cpu.UseAvx512() && cpu.avx512vnni; }
+
+}  // namespace
+
+const QS8GemmConfig* GetQS8GemmConfig(const CpuInfo& cpu, int n) {
+#if defined(EDGEOPT_HAVE_AVX512)
+  if (HasAvx512Vnni(cpu)) return n <= 16 ? &kQS8Avx512Vnni16 : &kQS8Avx512Vnni32;
+#endif
+  (void)cpu;
+  (void)n;
+  return nullptr;
+}
+
+const F32GemmConfig* GetF32GemmConfig(const CpuInfo& cpu, int n) {
+#if defined(EDGEOPT_HAVE_AVX512)
+  if (cpu.UseAvx512()) return n <= 16 ? &kF32Avx512_16 : &kF32Avx512_32;
+#endif
+  (void)cpu;
+  (void)n;
+  return nullptr;
+}
+
+const QS8DwConfig* GetQS8DwConfig(const CpuInfo& cpu) {
+#if defined(EDGEOPT_HAVE_AVX512)
+  if (HasAvx512Vnni(cpu)) return &kQS8DwAvx512;
+#endif
+  (void)cpu;
+  return nullptr;
+}
+
+const F32DwConfig* GetF32DwConfig(const CpuInfo& cpu) {
+#if defined(EDGEOPT_HAVE_AVX512)
+  if (cpu.UseAvx512()) return &kF32DwAvx512;
+#endif
+  (void)cpu;
+  return nullptr;
+}
+
+}  // namespace uk
+}  // namespace rt
+}  // namespace edgeopt
