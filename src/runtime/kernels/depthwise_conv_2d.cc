@@ -152,7 +152,7 @@ Status Prepare(Context* ctx, Node* node) {
     EDGEOPT_RETURN_IF_ERROR(CheckFloatBias(bias, g.out_c));
     FloatActivationRange(activation, &data->act_min, &data->act_max);
     if (filter->IsConstant() && ctx->use_optimized_kernels() &&
-        DwConvSupported(ctx->cpu(), false, g)) {
+        DwConvSupported(ctx->cpu(), DwConvOp::Kind::kF32, g)) {
       EDGEOPT_RETURN_IF_ERROR(NewFast(ctx, data));
       return PrepareF32DwConv(ctx, g, filter->Data<float>(),
                               bias != nullptr ? bias->Data<float>() : nullptr, data->act_min,
@@ -177,6 +177,18 @@ Status Prepare(Context* ctx, Node* node) {
     EDGEOPT_ENSURE(per_batch < (int64_t{1} << 31), StatusCode::kUnsupported,
                    "input (%s) is too large for the hybrid kernel",
                    input->name);
+    if (filter->IsConstant() && ctx->use_optimized_kernels() &&
+        DwConvSupported(ctx->cpu(), DwConvOp::Kind::kQD8, g)) {
+      EDGEOPT_RETURN_IF_ERROR(NewFast(ctx, data));
+      QD8DwParams p;
+      p.filter = filter->Data<int8_t>();
+      p.filter_scales = filter->quant.scales;
+      p.per_channel = data->per_channel;
+      p.bias = bias != nullptr ? bias->Data<float>() : nullptr;
+      p.act_min = data->act_min;
+      p.act_max = data->act_max;
+      return PrepareQD8DwConv(ctx, g, p, data->fast);
+    }
     EDGEOPT_RETURN_IF_ERROR(RequestScratchArray<int8_t>(
         ctx, input->dims.NumElements(), &data->quantized));
     EDGEOPT_RETURN_IF_ERROR(
@@ -220,7 +232,7 @@ Status Prepare(Context* ctx, Node* node) {
   stage.shift = shifts;
   // The microkernels hold w - zw in 16 bits and the bias in the packed weights (constant).
   if ((int8 || uint8) && filter->IsConstant() && (bias == nullptr || bias->IsConstant()) &&
-      ctx->use_optimized_kernels() && DwConvSupported(ctx->cpu(), true, g)) {
+      ctx->use_optimized_kernels() && DwConvSupported(ctx->cpu(), DwConvOp::Kind::kQS8, g)) {
     EDGEOPT_RETURN_IF_ERROR(NewFast(ctx, data));
     QS8DwParams p;
     p.filter = filter->Data<uint8_t>();

@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "src/runtime/kernels/conv_common.h"
+#include "src/runtime/kernels/reference/requantize.h"
 #include "src/runtime/kernels/ukernels/pack.h"
 #include "src/runtime/thread_pool.h"
 
@@ -15,6 +16,7 @@ constexpr int kTasksPerThread = 6;
 constexpr int kMaxFilterH = 64;
 
 void Plan(Context* ctx, DwConvOp* op) {
+  (void)ctx;
   const ref::DepthwiseGeometry& g = op->g;
   op->taps = g.filter_h * g.filter_w;
   if (g.dilation_w == 1) {
@@ -25,10 +27,6 @@ void Plan(Context* ctx, DwConvOp* op) {
     op->step = op->taps;
     op->row_ptrs = g.out_w * op->taps;
   }
-  const int rows = g.batch * g.out_h;
-  const int threads = ctx->num_threads();
-  op->rows_per_task = threads > 1 ? std::max(1, rows / (threads * kTasksPerThread)) : rows;
-  op->tasks = uk::DivideRoundUp(rows, op->rows_per_task);
 }
 
 Status RequestThreadScratch(Context* ctx, DwConvOp* op) {
@@ -38,7 +36,8 @@ Status RequestThreadScratch(Context* ctx, DwConvOp* op) {
 }
 
 // The pointers of output row `row` (= b * out_h + oy), see DwConvOp::step.
-void BuildRow(const DwConvOp& op, const uint8_t* input, size_t elem, int row, const void** ptrs) {
+void BuildRow(const DwConvOp& op, const uint8_t* input, size_t elem, int row, const void* zero,
+              const void** ptrs) {
   const ref::DepthwiseGeometry& g = op.g;
   const int b = row / g.out_h, oy = row % g.out_h;
   const size_t pixel = static_cast<size_t>(g.in_c) * elem;
@@ -50,7 +49,7 @@ void BuildRow(const DwConvOp& op, const uint8_t* input, size_t elem, int row, co
                  : input + (static_cast<size_t>(b) * g.in_h + iy) * g.in_w * pixel;
   }
   auto ptr = [&](int fy, int ix) -> const void* {
-    if (rb[fy] == nullptr || ix < 0 || ix >= g.in_w) return op.zero;
+    if (rb[fy] == nullptr || ix < 0 || ix >= g.in_w) return zero;
     return rb[fy] + static_cast<size_t>(ix) * pixel;
   };
   if (g.dilation_w == 1) {
@@ -73,14 +72,15 @@ void BuildRow(const DwConvOp& op, const uint8_t* input, size_t elem, int row, co
 
 }  // namespace
 
-bool DwConvSupported(const CpuInfo& cpu, bool quantized, const ref::DepthwiseGeometry& g) {
+bool DwConvSupported(const CpuInfo& cpu, DwConvOp::Kind kind, const ref::DepthwiseGeometry& g) {
   if (g.depth_multiplier != 1 || g.filter_h > kMaxFilterH) return false;
-  return quantized ? uk::GetQS8DwConfig(cpu) != nullptr : uk::GetF32DwConfig(cpu) != nullptr;
+  return kind == DwConvOp::Kind::kF32 ? uk::GetF32DwConfig(cpu) != nullptr
+                                      : uk::GetQS8DwConfig(cpu) != nullptr;
 }
 
 Status PrepareQS8DwConv(Context* ctx, const ref::DepthwiseGeometry& g, const QS8DwParams& p,
                         DwConvOp* op) {
-  op->quantized = true;
+  op->kind = DwConvOp::Kind::kQS8;
   op->input_signed = !p.uint8;
   op->g = g;
   op->qcfg = uk::GetQS8DwConfig(ctx->cpu());
@@ -108,8 +108,36 @@ Status PrepareQS8DwConv(Context* ctx, const ref::DepthwiseGeometry& g, const QS8
   return RequestThreadScratch(ctx, op);
 }
 
+Status PrepareQD8DwConv(Context* ctx, const ref::DepthwiseGeometry& g, const QD8DwParams& p,
+                        DwConvOp* op) {
+  op->kind = DwConvOp::Kind::kQD8;
+  op->input_signed = true;
+  op->g = g;
+  op->qcfg = uk::GetQS8DwConfig(ctx->cpu());
+  Plan(ctx, op);
+  const int blocks = uk::DivideRoundUp(g.out_c, 16);
+  void* packed = ctx->AllocatePersistent(uk::QD8DwPackedBlockBytes(op->taps) * blocks);
+  EDGEOPT_ENSURE(packed != nullptr, StatusCode::kOutOfMemory, "out of memory packing weights");
+  float* scales = nullptr;
+  EDGEOPT_RETURN_IF_ERROR(AllocatePersistentArray(ctx, g.out_c, &scales));
+  EDGEOPT_RETURN_IF_ERROR(AllocatePersistentArray(ctx, g.out_c, &op->weight_sums));
+  uk::PackQD8Dw(g.out_c, g.filter_h, g.filter_w, p.filter, packed, op->weight_sums);
+  for (int c = 0; c < g.out_c; ++c) scales[c] = p.filter_scales[p.per_channel ? c : 0];
+  op->packed = packed;
+  op->filter_scales = scales;
+  op->bias = p.bias;
+  op->min = p.act_min;
+  op->max = p.act_max;
+  // Scratch: the quantized batch item, its zero-point pixel, col_term per channel.
+  const size_t per_batch = static_cast<size_t>(g.in_h) * g.in_w * g.in_c;
+  EDGEOPT_RETURN_IF_ERROR(ctx->RequestScratch(
+      ((per_batch + 63) & ~size_t{63}) + ((g.in_c + 63) & ~size_t{63}) + 4 * g.out_c, &op->s_qd8));
+  return RequestThreadScratch(ctx, op);
+}
+
 Status PrepareF32DwConv(Context* ctx, const ref::DepthwiseGeometry& g, const float* filter,
                         const float* bias, float act_min, float act_max, DwConvOp* op) {
+  op->kind = DwConvOp::Kind::kF32;
   op->g = g;
   op->fcfg = uk::GetF32DwConfig(ctx->cpu());
   Plan(ctx, op);
@@ -128,39 +156,98 @@ Status PrepareF32DwConv(Context* ctx, const ref::DepthwiseGeometry& g, const flo
   return RequestThreadScratch(ctx, op);
 }
 
-void RunDwConv(Context* ctx, const DwConvOp& op, const void* input, void* output) {
+namespace {
+
+// Output rows [0, rows) of `input` (rows of later batch items follow, see BuildRow).
+void RunRows(Context* ctx, const DwConvOp& op, const uint8_t* in, const void* zero, uint8_t* out,
+             int rows, const int32_t* col_term, float input_scale) {
   const ref::DepthwiseGeometry& g = op.g;
-  const size_t elem = op.quantized ? 1 : sizeof(float);
+  const size_t elem = op.kind == DwConvOp::Kind::kQS8 ? 1 : sizeof(float);
   const void** scratch = static_cast<const void**>(ctx->GetScratch(op.s_thread));
-  const int rows = g.batch * g.out_h;
-  const uint8_t* in = static_cast<const uint8_t*>(input);
-  uint8_t* out = static_cast<uint8_t*>(output);
-  ctx->thread_pool()->ParallelFor(op.tasks, [&](int task, int thread) {
+  const int threads = ctx->num_threads();
+  const int rows_per_task =
+      threads > 1 ? std::max(1, rows / (threads * kTasksPerThread)) : std::max(rows, 1);
+  const int tasks = uk::DivideRoundUp(rows, rows_per_task);
+  ctx->thread_pool()->ParallelFor(tasks, [&](int task, int thread) {
     const void** ptrs = scratch + static_cast<size_t>(op.row_ptrs) * thread;
-    const int r1 = std::min(rows, (task + 1) * op.rows_per_task);
-    for (int row = task * op.rows_per_task; row < r1; ++row) {
-      BuildRow(op, in, elem, row, ptrs);
+    const int r1 = std::min(rows, (task + 1) * rows_per_task);
+    for (int row = task * rows_per_task; row < r1; ++row) {
+      BuildRow(op, in, op.kind == DwConvOp::Kind::kQD8 ? 1 : elem, row, zero, ptrs);
       void* o = out + static_cast<size_t>(row) * g.out_w * g.out_c * elem;
-      if (op.quantized) {
-        const uk::QS8DwArgs args{g.out_c,   g.out_w, op.taps, op.step, ptrs,
-                                 op.packed, o,       g.out_c, &op.q};
-        (op.input_signed ? op.qcfg->s8 : op.qcfg->u8)(args);
-      } else {
-        const uk::F32DwArgs args{g.out_c,
-                                 g.out_w,
-                                 op.taps,
-                                 g.filter_h,
-                                 op.step,
-                                 reinterpret_cast<const float* const*>(ptrs),
-                                 static_cast<const float*>(op.packed),
-                                 static_cast<float*>(o),
-                                 g.out_c,
-                                 op.min,
-                                 op.max};
-        op.fcfg->dw(args);
+      switch (op.kind) {
+        case DwConvOp::Kind::kQS8: {
+          const uk::QS8DwArgs args{g.out_c,   g.out_w, op.taps, op.step, ptrs,
+                                   op.packed, o,       g.out_c, &op.q};
+          (op.input_signed ? op.qcfg->s8 : op.qcfg->u8)(args);
+          break;
+        }
+        case DwConvOp::Kind::kQD8: {
+          const uk::QD8DwArgs args{g.out_c,
+                                   g.out_w,
+                                   op.taps,
+                                   op.step,
+                                   reinterpret_cast<const int8_t* const*>(ptrs),
+                                   op.packed,
+                                   static_cast<float*>(o),
+                                   g.out_c,
+                                   col_term,
+                                   input_scale,
+                                   op.filter_scales,
+                                   op.bias,
+                                   op.min,
+                                   op.max};
+          op.qcfg->qd8(args);
+          break;
+        }
+        case DwConvOp::Kind::kF32: {
+          const uk::F32DwArgs args{g.out_c,
+                                   g.out_w,
+                                   op.taps,
+                                   g.filter_h,
+                                   op.step,
+                                   reinterpret_cast<const float* const*>(ptrs),
+                                   static_cast<const float*>(op.packed),
+                                   static_cast<float*>(o),
+                                   g.out_c,
+                                   op.min,
+                                   op.max};
+          op.fcfg->dw(args);
+          break;
+        }
       }
     }
   });
+}
+
+}  // namespace
+
+void RunDwConv(Context* ctx, const DwConvOp& op, const void* input, void* output) {
+  const ref::DepthwiseGeometry& g = op.g;
+  if (op.kind != DwConvOp::Kind::kQD8) {
+    RunRows(ctx, op, static_cast<const uint8_t*>(input), op.zero, static_cast<uint8_t*>(output),
+            g.batch * g.out_h, nullptr, 0.0f);
+    return;
+  }
+  // Hybrid: quantize each batch item (asymmetric, as the reference), then its rows.
+  const size_t per_batch = static_cast<size_t>(g.in_h) * g.in_w * g.in_c;
+  uint8_t* scratch = static_cast<uint8_t*>(ctx->GetScratch(op.s_qd8));
+  int8_t* quantized = reinterpret_cast<int8_t*>(scratch);
+  uint8_t* zero = scratch + ((per_batch + 63) & ~size_t{63});
+  int32_t* col_term = reinterpret_cast<int32_t*>(zero + ((g.in_c + 63) & ~size_t{63}));
+  for (int b = 0; b < g.batch; ++b) {
+    float scale = 1.0f;
+    int32_t zp = 0;
+    ref::AsymmetricQuantizeFloats(static_cast<const float*>(input) + b * per_batch,
+                                  static_cast<int>(per_batch), quantized, &scale, &zp);
+    std::memset(zero, static_cast<uint8_t>(static_cast<int8_t>(zp)), g.in_c);
+    for (int c = 0; c < g.out_c; ++c) {
+      col_term[c] = static_cast<int32_t>(static_cast<uint32_t>(-int64_t{zp} * op.weight_sums[c]));
+    }
+    RunRows(ctx, op, reinterpret_cast<const uint8_t*>(quantized), zero,
+            reinterpret_cast<uint8_t*>(static_cast<float*>(output) +
+                                       static_cast<size_t>(b) * g.out_h * g.out_w * g.out_c),
+            g.out_h, col_term, scale);
+  }
 }
 
 }  // namespace rt

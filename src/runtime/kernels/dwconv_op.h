@@ -27,8 +27,17 @@ struct QS8DwParams {
   int32_t act_min = 0, act_max = 0;
 };
 
+// Hybrid: float input quantized per batch item (asymmetric), int8 weights.
+struct QD8DwParams {
+  const int8_t* filter = nullptr;
+  const float* filter_scales = nullptr;
+  bool per_channel = false;
+  const float* bias = nullptr;
+  float act_min = 0.0f, act_max = 0.0f;
+};
+
 struct DwConvOp {
-  bool quantized = false;
+  enum class Kind : uint8_t { kQS8, kQD8, kF32 } kind = Kind::kF32;
   bool input_signed = false;
   ref::DepthwiseGeometry g;
   const uk::QS8DwConfig* qcfg = nullptr;
@@ -40,14 +49,21 @@ struct DwConvOp {
   const void* zero = nullptr;  // one padding pixel
   uk::QuantOutput q;
   float min = 0.0f, max = 0.0f;
+  // qd8
+  const float* filter_scales = nullptr;  // one per channel
+  const float* bias = nullptr;
+  int32_t* weight_sums = nullptr;
+  int s_qd8 = -1;
   int s_thread = -1;
   int rows_per_task = 1, tasks = 1;
 };
 
 // Microkernels exist for this CPU and geometry (depth multiplier 1).
-bool DwConvSupported(const CpuInfo& cpu, bool quantized, const ref::DepthwiseGeometry& g);
+bool DwConvSupported(const CpuInfo& cpu, DwConvOp::Kind kind, const ref::DepthwiseGeometry& g);
 
 Status PrepareQS8DwConv(Context* ctx, const ref::DepthwiseGeometry& g, const QS8DwParams& p,
+                        DwConvOp* op);
+Status PrepareQD8DwConv(Context* ctx, const ref::DepthwiseGeometry& g, const QD8DwParams& p,
                         DwConvOp* op);
 Status PrepareF32DwConv(Context* ctx, const ref::DepthwiseGeometry& g, const float* filter,
                         const float* bias, float act_min, float act_max, DwConvOp* op);

@@ -47,9 +47,17 @@ constexpr F32GemmConfig kF32Avx512_16 = {"f32_igemm_16x16__avx512f",
                                          a5::f32_igemm_exact_ukernel_16x16__avx512f};
 constexpr QS8DwConfig kQS8DwAvx512 = {"qs8_dwconv_up32__avx512vnni",
                                       a5::qs8_dwconv_minmax_ukernel_up32__avx512vnni,
-                                      a5::qu8_dwconv_minmax_ukernel_up32__avx512vnni};
+                                      a5::qu8_dwconv_minmax_ukernel_up32__avx512vnni,
+                                      a5::qd8_f32_dwconv_minmax_ukernel_up16__avx512vnni};
 constexpr F32DwConfig kF32DwAvx512 = {"f32_dwconv_up32__avx512f",
                                       a5::f32_dwconv_minmax_ukernel_up32__avx512f};
+constexpr QuantElementwiseConfig kQuantElementwiseAvx512 = {
+    "q8_elementwise__avx512",
+    {a5::qs8_vadd_minmax_ukernel__avx512_u16, a5::qu8_vadd_minmax_ukernel__avx512_u16},
+    {a5::f32_qs8_vcvt_ukernel__avx512_u16, a5::f32_qu8_vcvt_ukernel__avx512_u16},
+    {a5::qs8_f32_vcvt_ukernel__avx512_u16, a5::qu8_f32_vcvt_ukernel__avx512_u16},
+    {{a5::q8_requantize_ukernel__avx512_s8s8, a5::q8_requantize_ukernel__avx512_s8u8},
+     {a5::q8_requantize_ukernel__avx512_u8s8, a5::q8_requantize_ukernel__avx512_u8u8}}};
 #endif
 
 bool HasAvx512Vnni(const CpuInfo& cpu) { return cpu.UseAvx512() && cpu.avx512vnni; }
@@ -85,6 +93,14 @@ const QS8DwConfig* GetQS8DwConfig(const CpuInfo& cpu) {
 const F32DwConfig* GetF32DwConfig(const CpuInfo& cpu) {
 #if defined(EDGEOPT_HAVE_AVX512)
   if (cpu.UseAvx512()) return &kF32DwAvx512;
+#endif
+  (void)cpu;
+  return nullptr;
+}
+
+const QuantElementwiseConfig* GetQuantElementwiseConfig(const CpuInfo& cpu) {
+#if defined(EDGEOPT_HAVE_AVX512)
+  if (cpu.UseAvx512()) return &kQuantElementwiseAvx512;
 #endif
   (void)cpu;
   return nullptr;

@@ -37,8 +37,9 @@ struct F32GemmConfig {
 
 struct QS8DwConfig {
   const char* name;
-  QS8DwFn s8;  // int8 activations
-  QS8DwFn u8;  // uint8 activations
+  QS8DwFn s8;   // int8 activations
+  QS8DwFn u8;   // uint8 activations
+  QD8DwFn qd8;  // hybrid (float output)
 };
 
 struct F32DwConfig {
@@ -46,11 +47,21 @@ struct F32DwConfig {
   F32DwFn dw;
 };
 
+// Quantized element-wise ops; index [0] int8, [1] uint8.
+struct QuantElementwiseConfig {
+  const char* name;
+  QS8VAddFn vadd[2];
+  F32QuantizeFn quantize[2];
+  DequantizeFn dequantize[2];
+  Q8RequantizeFn requantize[2][2];  // [input uint8][output uint8]
+};
+
 // `n` is the number of output channels (narrow layers get a narrower tile).
 const QS8GemmConfig* GetQS8GemmConfig(const CpuInfo& cpu, int n);
 const F32GemmConfig* GetF32GemmConfig(const CpuInfo& cpu, int n);
 const QS8DwConfig* GetQS8DwConfig(const CpuInfo& cpu);
 const F32DwConfig* GetF32DwConfig(const CpuInfo& cpu);
+const QuantElementwiseConfig* GetQuantElementwiseConfig(const CpuInfo& cpu);
 
 }  // namespace uk
 }  // namespace rt

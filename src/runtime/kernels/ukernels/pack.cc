@@ -166,6 +166,28 @@ void PackQS8Dw(int channels, int kh, int kw, const QS8DwPackSource& src, void* p
   }
 }
 
+void PackQD8Dw(int channels, int kh, int kw, const int8_t* weights, void* packed, int32_t* sums) {
+  const int taps = kh * kw;
+  const size_t block_bytes = QD8DwPackedBlockBytes(taps);
+  uint8_t* out = static_cast<uint8_t*>(packed);
+  for (int c0 = 0; c0 < channels; c0 += 16) {
+    uint8_t* block = out + static_cast<size_t>(c0 / 16) * block_bytes;
+    std::memset(block, 0, block_bytes);
+    uint32_t* w = reinterpret_cast<uint32_t*>(block + 64);
+    for (int l = 0; l < 16 && c0 + l < channels; ++l) {
+      const int c = c0 + l;
+      int64_t sum = 0;
+      for (int t = 0; t < taps; ++t) {
+        const int fx = t / kh, fy = t % kh;
+        const int32_t v = weights[int64_t{fy * kw + fx} * channels + c];
+        sum += v;
+        w[t * 16 + l] = static_cast<uint16_t>(static_cast<int16_t>(v));
+      }
+      sums[c] = Wrap(sum);
+    }
+  }
+}
+
 void PackF32Dw(int channels, int kh, int kw, const float* weights, const float* bias,
                float* packed) {
   const int taps = kh * kw;

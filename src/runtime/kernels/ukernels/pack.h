@@ -49,6 +49,8 @@ struct QS8DwPackSource {
   const int32_t* shift = nullptr;
 };
 void PackQS8Dw(int channels, int kh, int kw, const QS8DwPackSource& src, void* packed);
+// The qd8 layout (QD8DwPackedBlockBytes) of int8 weights; sums[c] = sum over taps of w.
+void PackQD8Dw(int channels, int kh, int kw, const int8_t* weights, void* packed, int32_t* sums);
 void PackF32Dw(int channels, int kh, int kw, const float* weights, const float* bias,
                float* packed);
 

@@ -139,6 +139,28 @@ struct F32IGemmArgs {
 };
 using F32IGemmFn = void (*)(const F32IGemmArgs& args);
 
+// qd8 (hybrid) depthwise: int8 input quantized at run time (zero point zp, scale s), int8
+// weights. Packed per 16 channels: int32 unused[16], int32 w[taps][16] (as qs8).
+// out = clamp((float(acc) * input_scale) * filter_scale[c] + bias[c]) with
+// acc = col_term[c] + sum_t x * w (col_term = -zp * sum_t w), the reference's operations.
+inline size_t QD8DwPackedBlockBytes(int taps) { return 64 + static_cast<size_t>(taps) * 64; }
+struct QD8DwArgs {
+  int channels;
+  int width;
+  int taps;
+  int input_step;
+  const int8_t* const* input;
+  const void* w;
+  float* out;
+  ptrdiff_t out_stride;
+  const int32_t* col_term;
+  float input_scale;
+  const float* filter_scale;
+  const float* bias;  // or null
+  float min, max;
+};
+using QD8DwFn = void (*)(const QD8DwArgs& args);
+
 // ---- f32 depthwise ------------------------------------------------------------------------
 // Packed weights, per block of 16 channels: float bias[16], float w[taps][16]. The result is
 // bit-identical to ref::DepthwiseConvF32 (bias first, taps row-major, no FMA): float models
@@ -180,6 +202,41 @@ struct QD8IGemmArgs {
   float min, max;
 };
 using QD8IGemmFn = void (*)(const QD8IGemmArgs& args);
+
+// ---- Quantized element-wise ops ---------------------------------------------------------
+// ADD/SUB of int8/uint8 with TFLite's integer semantics (ref::QuantAddSub): each input minus
+// its zero point, shifted left by 20, rescaled (reference rounding), summed, rescaled to the
+// output. The three rescales are RequantBlock16s with the same value in every lane.
+struct QS8VAddParams {
+  RequantBlock16 a, b, out;
+  int32_t a_zero_point = 0, b_zero_point = 0;
+  int32_t left_shift = 20;
+  bool subtract = false;
+  QuantOutput q;
+};
+// out[i] = a[i] op b[i] for n elements; with b_scalar, b[0] for every i.
+using QS8VAddFn = void (*)(size_t n, const void* a, const void* b, bool b_scalar, void* out,
+                           const QS8VAddParams* p);
+
+// QUANTIZE float -> int8/uint8: clamp(round(x / scale) + zero_point), round half away from
+// zero of the exact quotient (as the reference's double division).
+struct F32QuantizeParams {
+  float scale = 1.0f;
+  float inv_scale = 1.0f;
+  int32_t zero_point = 0;
+  int32_t qmin = -128, qmax = 127;
+};
+using F32QuantizeFn = void (*)(size_t n, const float* x, void* out, const F32QuantizeParams* p);
+// QUANTIZE between int8 and uint8: MultiplyByQuantizedMultiplier(x - zin, m, s) + zout,
+// clamped (ref rounding). `rq` has the same multiplier in every lane.
+struct Q8RequantizeParams {
+  RequantBlock16 rq;
+  int32_t input_zero_point = 0;
+  QuantOutput q;  // lo/hi: the output type's range minus its zero point
+};
+using Q8RequantizeFn = void (*)(size_t n, const void* x, void* out, const Q8RequantizeParams* p);
+// DEQUANTIZE int8/uint8 -> float: scale * (x - zero_point).
+using DequantizeFn = void (*)(size_t n, const void* x, float* out, float scale, int32_t zero_point);
 
 // ---- Element-wise helpers -----------------------------------------------------------------
 // dst[i] = src[i] ^ 0x80 for n bytes (int8 -> "u" domain).

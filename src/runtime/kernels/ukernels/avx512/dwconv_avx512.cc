@@ -67,6 +67,32 @@ void QS8Dw(const QS8DwArgs& p) {
   }
 }
 
+void QD8Dw(const QD8DwArgs& p) {
+  const size_t block_bytes = QD8DwPackedBlockBytes(p.taps);
+  const __m512 vmin = _mm512_set1_ps(p.min);
+  const __m512 vmax = _mm512_set1_ps(p.max);
+  const __m512 vs = _mm512_set1_ps(p.input_scale);
+  const int taps = p.taps;
+  for (int x = 0; x < p.width; ++x) {
+    const int8_t* const* in = p.input + x * p.input_step;
+    float* out = p.out + x * p.out_stride;
+    const uint8_t* w = static_cast<const uint8_t*>(p.w);
+    for (int c = 0; c < p.channels; c += 16) {
+      const __mmask16 mask = TailMask16(p.channels - c);
+      __m512i a = _mm512_maskz_loadu_epi32(mask, p.col_term + c);
+      for (int t = 0; t < taps; ++t) {
+        a = _mm512_dpwssd_epi32(a, LoadWiden<true>(in[t] + c, mask),
+                                _mm512_load_si512(w + 64 + 64 * t));
+      }
+      __m512 v = _mm512_mul_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(a), vs),
+                               _mm512_maskz_loadu_ps(mask, p.filter_scale + c));
+      if (p.bias != nullptr) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(mask, p.bias + c));
+      _mm512_mask_storeu_ps(out + c, mask, _mm512_min_ps(_mm512_max_ps(v, vmin), vmax));
+      w += block_bytes;
+    }
+  }
+}
+
 // Float: bias first, then the taps in the reference's (row-major) order with separate multiplies
 // and adds, so the result is bit-identical to ref::DepthwiseConvF32 (padding taps add +-0).
 void F32Dw(const F32DwArgs& p) {
@@ -117,6 +143,7 @@ void F32Dw(const F32DwArgs& p) {
 void qs8_dwconv_minmax_ukernel_up32__avx512vnni(const QS8DwArgs& p) { QS8Dw<true>(p); }
 void qu8_dwconv_minmax_ukernel_up32__avx512vnni(const QS8DwArgs& p) { QS8Dw<false>(p); }
 void f32_dwconv_minmax_ukernel_up32__avx512f(const F32DwArgs& p) { F32Dw(p); }
+void qd8_f32_dwconv_minmax_ukernel_up16__avx512vnni(const QD8DwArgs& p) { QD8Dw(p); }
 
 }  // namespace avx512
 }  // namespace uk
