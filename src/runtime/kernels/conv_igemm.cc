@@ -169,8 +169,10 @@ void RunTask(const RunState& s, int task, int thread) {
                               static_cast<float*>(s.output) + m0 * out_c + n0,
                               out_c,
                               op.min,
-                              op.max};
-        (op.exact ? op.fcfg->igemm_exact : (op.mr == 1 ? op.fcfg->igemm_1 : op.fcfg->igemm))(args);
+                              op.max,
+                              op.has_bias};
+        (op.mr == 1 ? op.fcfg->gemv_exact
+                    : (op.exact ? op.fcfg->igemm_exact : op.fcfg->igemm))(args);
       }
     }
   }
@@ -217,8 +219,10 @@ void CopyInputRange(const IGemmConv& op, const uint8_t* in, uint8_t* copy, int64
 bool IGemmSupported(const Context* ctx, IGemmKind kind, const ref::ConvGeometry& g) {
   if (g.groups != 1) return false;
   if (kind == IGemmKind::kF32) {
-    if (ctx->exact_float() && (int64_t{g.batch} * g.out_pixels() == 1 || g.out_c == 1)) {
-      return false;  // the reference's GEMV order
+    // One row: the exact GEMV kernel. One column (several rows): the reference's GEMV
+    // order per row, which only the reference repeats.
+    if (ctx->exact_float() && g.out_c == 1 && int64_t{g.batch} * g.out_pixels() > 1) {
+      return false;
     }
     return uk::GetF32GemmConfig(ctx->cpu(), g.out_c) != nullptr;
   }
@@ -323,6 +327,7 @@ Status PrepareF32IGemm(Context* ctx, const ref::ConvGeometry& g, const float* fi
   op->kcp = op->kc;
   op->min = act_min;
   op->max = act_max;
+  op->has_bias = bias != nullptr;
   op->n_blocks = uk::DivideRoundUp(g.out_c, op->nr);
   op->block_bytes = uk::F32PackedBlockBytes(op->nr, op->taps, op->kc);
   float* packed = static_cast<float*>(ctx->AllocatePersistent(op->block_bytes * op->n_blocks));

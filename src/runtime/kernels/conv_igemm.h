@@ -70,6 +70,7 @@ struct IGemmConv {
   uk::QuantOutput out;
   float min = 0.0f, max = 0.0f;
   bool exact = false;  // f32: the bit-exact kernels (Context::exact_float)
+  bool has_bias = false;
   // qd8
   QD8ConvParams qd8;
   int32_t* weight_sums = nullptr;

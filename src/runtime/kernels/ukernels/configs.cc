@@ -37,14 +37,14 @@ constexpr F32GemmConfig kF32Avx512_32 = {"f32_igemm_12x32__avx512f",
                                          32,
                                          12,
                                          a5::f32_igemm_minmax_ukernel_12x32__avx512f,
-                                         a5::f32_igemm_minmax_ukernel_1x32__avx512f,
-                                         a5::f32_igemm_exact_ukernel_12x32__avx512f};
+                                         a5::f32_igemm_exact_ukernel_12x32__avx512f,
+                                         a5::f32_gemv_exact_ukernel_1x32__avx512f};
 constexpr F32GemmConfig kF32Avx512_16 = {"f32_igemm_16x16__avx512f",
                                          16,
                                          16,
                                          a5::f32_igemm_minmax_ukernel_16x16__avx512f,
-                                         a5::f32_igemm_minmax_ukernel_1x16__avx512f,
-                                         a5::f32_igemm_exact_ukernel_16x16__avx512f};
+                                         a5::f32_igemm_exact_ukernel_16x16__avx512f,
+                                         a5::f32_gemv_exact_ukernel_1x16__avx512f};
 constexpr QS8DwConfig kQS8DwAvx512 = {"qs8_dwconv_up32__avx512vnni",
                                       a5::qs8_dwconv_minmax_ukernel_up32__avx512vnni,
                                       a5::qu8_dwconv_minmax_ukernel_up32__avx512vnni,

@@ -30,9 +30,10 @@ struct F32GemmConfig {
   int nr;
   int mr;
   F32IGemmFn igemm;
-  F32IGemmFn igemm_1;
   // mr rows, bit-exact with ref::GemmF32 (k order, no FMA, bias last); for exact_float().
   F32IGemmFn igemm_exact;
+  // One row, bit-exact with ref::GemvF32 (memory-bound: always used for single rows).
+  F32IGemmFn gemv_exact;
 };
 
 struct QS8DwConfig {

@@ -136,6 +136,7 @@ struct F32IGemmArgs {
   float* c;
   ptrdiff_t c_stride;  // in floats
   float min, max;
+  bool has_bias;  // exact GEMV only: the reference adds no bias when there is none
 };
 using F32IGemmFn = void (*)(const F32IGemmArgs& args);
 

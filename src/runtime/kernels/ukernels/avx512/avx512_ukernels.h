@@ -20,11 +20,10 @@ void qd8_f32_igemm_minmax_ukernel_16x16c4__avx512vnni(const QD8IGemmArgs& p);
 void qd8_f32_igemm_minmax_ukernel_1x16c4__avx512vnni(const QD8IGemmArgs& p);
 
 void f32_igemm_minmax_ukernel_12x32__avx512f(const F32IGemmArgs& p);
-void f32_igemm_minmax_ukernel_8x32__avx512f(const F32IGemmArgs& p);
-void f32_igemm_minmax_ukernel_1x32__avx512f(const F32IGemmArgs& p);
 void f32_igemm_minmax_ukernel_16x16__avx512f(const F32IGemmArgs& p);
-void f32_igemm_minmax_ukernel_1x16__avx512f(const F32IGemmArgs& p);
 void f32_igemm_exact_ukernel_12x32__avx512f(const F32IGemmArgs& p);
+void f32_gemv_exact_ukernel_1x32__avx512f(const F32IGemmArgs& p);
+void f32_gemv_exact_ukernel_1x16__avx512f(const F32IGemmArgs& p);
 void f32_igemm_exact_ukernel_16x16__avx512f(const F32IGemmArgs& p);
 
 void qs8_dwconv_minmax_ukernel_up32__avx512vnni(const QS8DwArgs& p);

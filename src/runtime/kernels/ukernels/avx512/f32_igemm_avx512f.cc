@@ -70,13 +70,70 @@ void F32IGemm(const F32IGemmArgs& p) {
   }
 }
 
+// One row, bit-exact with ref::GemvF32 (TFLite's Eigen GEMV on x86): four partial sums over
+// k = 4i + l, combined as (s0 + s2) + (s1 + s3), then the K % 4 remaining products in order,
+// then the bias; separate multiplies and adds. k runs over taps then channels (im2col order).
+template <int NV>
+void F32GemvExact(const F32IGemmArgs& p) {
+  __m512 s[4][NV];
+#pragma GCC unroll 4
+  for (int l = 0; l < 4; ++l) {
+#pragma GCC unroll 4
+    for (int j = 0; j < NV; ++j) s[l][j] = _mm512_setzero_ps();
+  }
+  const int K = p.taps * p.kc;
+  const int k4 = K - K % 4;
+  const float* w = p.w + 16 * NV;
+  int t = 0, k = 0;
+  auto next = [&]() {
+    const float v = p.a[t][k];
+    if (++k == p.kc) {
+      k = 0;
+      ++t;
+    }
+    return v;
+  };
+  for (int g = 0; g < k4; g += 4) {
+#pragma GCC unroll 4
+    for (int l = 0; l < 4; ++l) {
+      const __m512 va = _mm512_set1_ps(next());
+#pragma GCC unroll 4
+      for (int j = 0; j < NV; ++j) {
+        s[l][j] = _mm512_add_ps(s[l][j], _mm512_mul_ps(va, _mm512_loadu_ps(w + 16 * j)));
+      }
+      w += 16 * NV;
+    }
+  }
+  __m512 v[NV];
+#pragma GCC unroll 4
+  for (int j = 0; j < NV; ++j) {
+    v[j] = _mm512_add_ps(_mm512_add_ps(s[0][j], s[2][j]), _mm512_add_ps(s[1][j], s[3][j]));
+  }
+  for (int g = k4; g < K; ++g) {
+    const __m512 va = _mm512_set1_ps(next());
+#pragma GCC unroll 4
+    for (int j = 0; j < NV; ++j) {
+      v[j] = _mm512_add_ps(v[j], _mm512_mul_ps(va, _mm512_loadu_ps(w + 16 * j)));
+    }
+    w += 16 * NV;
+  }
+  const __m512 vmin = _mm512_set1_ps(p.min);
+  const __m512 vmax = _mm512_set1_ps(p.max);
+#pragma GCC unroll 4
+  for (int j = 0; j < NV; ++j) {
+    if (16 * j >= p.nc) break;
+    __m512 r = p.has_bias ? _mm512_add_ps(v[j], _mm512_loadu_ps(p.w + 16 * j)) : v[j];
+    r = _mm512_min_ps(_mm512_max_ps(r, vmin), vmax);
+    _mm512_mask_storeu_ps(p.c + 16 * j, TailMask16(p.nc - 16 * j), r);
+  }
+}
+
 }  // namespace
 
+void f32_gemv_exact_ukernel_1x32__avx512f(const F32IGemmArgs& p) { F32GemvExact<2>(p); }
+void f32_gemv_exact_ukernel_1x16__avx512f(const F32IGemmArgs& p) { F32GemvExact<1>(p); }
 void f32_igemm_minmax_ukernel_12x32__avx512f(const F32IGemmArgs& p) { F32IGemm<12, 2, false>(p); }
-void f32_igemm_minmax_ukernel_8x32__avx512f(const F32IGemmArgs& p) { F32IGemm<8, 2, false>(p); }
-void f32_igemm_minmax_ukernel_1x32__avx512f(const F32IGemmArgs& p) { F32IGemm<1, 2, false>(p); }
 void f32_igemm_minmax_ukernel_16x16__avx512f(const F32IGemmArgs& p) { F32IGemm<16, 1, false>(p); }
-void f32_igemm_minmax_ukernel_1x16__avx512f(const F32IGemmArgs& p) { F32IGemm<1, 1, false>(p); }
 void f32_igemm_exact_ukernel_12x32__avx512f(const F32IGemmArgs& p) { F32IGemm<12, 2, true>(p); }
 void f32_igemm_exact_ukernel_16x16__avx512f(const F32IGemmArgs& p) { F32IGemm<16, 1, true>(p); }
 
