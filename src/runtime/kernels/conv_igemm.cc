@@ -60,35 +60,52 @@ void BuildIndirection(const IGemmConv& op, const T* input, int64_t stride, int64
   const int kmr = op.mr;
   const int64_t out_pixels = g.out_pixels();
   const int64_t in_pixels = int64_t{g.in_h} * g.in_w;
-  for (int i = 0; i < kmr; ++i) {
-    const int64_t m = m0 + std::min(i, mr - 1);
-    if (op.pointwise) {
+  if (op.pointwise) {
+    for (int i = 0; i < kmr; ++i) {
+      const int64_t m = m0 + std::min(i, mr - 1);
       a[i] = input + (m - batch0 * out_pixels) * stride;
       if (pixsum != nullptr) row_term[i] = Wrap(-int64_t{op.zwp} * pixsum[m]);
+    }
+    return;
+  }
+  // Output coordinates of row m0, then stepped row by row (no divisions per row).
+  int64_t b = m0 / out_pixels;
+  int oy = static_cast<int>((m0 % out_pixels) / g.out_w);
+  int ox = static_cast<int>((m0 % out_pixels) % g.out_w);
+  for (int i = 0; i < kmr; ++i) {
+    if (i >= mr) {  // padding rows repeat the last row
+      for (int t = 0; t < op.taps; ++t) a[t * kmr + i] = a[t * kmr + mr - 1];
+      if (pixsum != nullptr) row_term[i] = row_term[mr - 1];
       continue;
     }
-    const int64_t b = m / out_pixels;
-    const int64_t r = m % out_pixels;
-    const int oy = static_cast<int>(r / g.out_w);
-    const int ox = static_cast<int>(r % g.out_w);
-    const int64_t base = (b - batch0) * in_pixels;
+    const T* base = input + (b - batch0) * in_pixels * stride;
+    const int iy0 = oy * g.stride_h - g.pad_top;
+    const int ix0 = ox * g.stride_w - g.pad_left;
     int64_t sum = 0;
+    int t = 0;
     for (int fy = 0; fy < g.filter_h; ++fy) {
-      const int iy = oy * g.stride_h - g.pad_top + fy * g.dilation_h;
-      for (int fx = 0; fx < g.filter_w; ++fx) {
-        const int ix = ox * g.stride_w - g.pad_left + fx * g.dilation_w;
-        const int t = fy * g.filter_w + fx;
-        if (iy < 0 || iy >= g.in_h || ix < 0 || ix >= g.in_w) {
+      const int iy = iy0 + fy * g.dilation_h;
+      const bool row_ok = static_cast<unsigned>(iy) < static_cast<unsigned>(g.in_h);
+      for (int fx = 0; fx < g.filter_w; ++fx, ++t) {
+        const int ix = ix0 + fx * g.dilation_w;
+        if (row_ok && static_cast<unsigned>(ix) < static_cast<unsigned>(g.in_w)) {
+          const int64_t pixel = int64_t{iy} * g.in_w + ix;
+          a[t * kmr + i] = base + pixel * stride;
+          if (pixsum != nullptr) sum += pixsum[(b - batch0) * in_pixels + pixel];
+        } else {
           a[t * kmr + i] = zero;
           sum += int64_t{op.zu} * g.in_c;
-        } else {
-          const int64_t pixel = base + int64_t{iy} * g.in_w + ix;
-          a[t * kmr + i] = input + pixel * stride;
-          if (pixsum != nullptr) sum += pixsum[pixel];
         }
       }
     }
     if (pixsum != nullptr) row_term[i] = Wrap(-int64_t{op.zwp} * sum);
+    if (++ox == g.out_w) {
+      ox = 0;
+      if (++oy == g.out_h) {
+        oy = 0;
+        ++b;
+      }
+    }
   }
 }
 

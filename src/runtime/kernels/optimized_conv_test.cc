@@ -123,7 +123,7 @@ TEST(OptimizedConv2D, PointwiseAroundTiles) {
   std::mt19937 rng(7);
   const int pixels[][2] = {{1, 1}, {1, 11}, {3, 4}, {1, 13}, {4, 4}, {1, 17}, {5, 5}, {5, 7}};
   const int in_cs[] = {1, 3, 4, 5, 8, 16, 17, 33};
-  const int out_cs[] = {1, 15, 16, 17, 31, 32, 33, 64, 65};
+  const int out_cs[] = {1, 15, 16, 17, 31, 32, 33, 63, 64, 65, 128};
   uint32_t seed = 1;
   for (Variant v : kAllVariants) {
     for (int i = 0; i < 14; ++i) {
@@ -135,7 +135,7 @@ TEST(OptimizedConv2D, PointwiseAroundTiles) {
       c.in_h = px[0];
       c.in_w = px[1];
       c.in_c = in_cs[rng() % 8];
-      c.out_c = out_cs[rng() % 9];
+      c.out_c = out_cs[rng() % 11];
       c.filter_h = c.filter_w = 1;
       c.padding = tflite::Padding::VALID;
       c.activation = RandomAct(rng);
@@ -151,7 +151,7 @@ TEST(OptimizedConv2D, PointwiseAroundTiles) {
 TEST(OptimizedConv2D, SpatialAroundTiles) {
   std::mt19937 rng(11);
   const int in_cs[] = {1, 3, 4, 7, 8, 16};
-  const int out_cs[] = {1, 8, 16, 17, 32, 33, 48};
+  const int out_cs[] = {1, 8, 16, 17, 32, 33, 48, 64, 65, 127, 128};
   uint32_t seed = 100;
   for (Variant v : kAllVariants) {
     for (int i = 0; i < 12; ++i) {
@@ -162,7 +162,7 @@ TEST(OptimizedConv2D, SpatialAroundTiles) {
       c.in_h = 3 + rng() % 9;
       c.in_w = 3 + rng() % 14;
       c.in_c = in_cs[rng() % 6];
-      c.out_c = out_cs[rng() % 7];
+      c.out_c = out_cs[rng() % 11];
       c.filter_h = 1 + rng() % 3;
       c.filter_w = 1 + rng() % 3;
       c.stride_h = 1 + rng() % 2;
@@ -220,7 +220,7 @@ TEST(OptimizedConv2D, ExactFloatIsBitIdentical) {
     c.in_h = 1 + rng() % 9;
     c.in_w = 2 + rng() % 14;
     c.in_c = 1 + rng() % 20;
-    c.out_c = 1 + rng() % 40;
+    c.out_c = 1 + rng() % 140;
     c.filter_h = c.filter_w = 1 + 2 * (rng() % 2);
     c.stride_h = c.stride_w = 1 + rng() % 2;
     c.activation = RandomAct(rng);

@@ -1,5 +1,7 @@
 #include "src/runtime/kernels/ukernels/configs.h"
 
+#include <utility>
+
 #if defined(EDGEOPT_HAVE_AVX512)
 #include "src/runtime/kernels/ukernels/avx512/avx512_ukernels.h"
 #endif
@@ -39,6 +41,12 @@ constexpr F32GemmConfig kF32Avx512_32 = {"f32_igemm_12x32__avx512f",
                                          a5::f32_igemm_minmax_ukernel_12x32__avx512f,
                                          a5::f32_igemm_exact_ukernel_12x32__avx512f,
                                          a5::f32_gemv_exact_ukernel_1x32__avx512f};
+constexpr F32GemmConfig kF32Avx512_64 = {"f32_igemm_6x64__avx512f",
+                                         64,
+                                         6,
+                                         a5::f32_igemm_minmax_ukernel_6x64__avx512f,
+                                         a5::f32_igemm_exact_ukernel_6x64__avx512f,
+                                         a5::f32_gemv_exact_ukernel_1x64__avx512f};
 constexpr F32GemmConfig kF32Avx512_16 = {"f32_igemm_16x16__avx512f",
                                          16,
                                          16,
@@ -75,7 +83,21 @@ const QS8GemmConfig* GetQS8GemmConfig(const CpuInfo& cpu, int n) {
 
 const F32GemmConfig* GetF32GemmConfig(const CpuInfo& cpu, int n) {
 #if defined(EDGEOPT_HAVE_AVX512)
-  if (cpu.UseAvx512()) return n <= 16 ? &kF32Avx512_16 : &kF32Avx512_32;
+  if (cpu.UseAvx512()) {
+    // The tile width that wastes least, weighted by each kernel's measured efficiency.
+    const F32GemmConfig* best = nullptr;
+    double best_score = 0;
+    for (const auto& c : {std::make_pair(&kF32Avx512_64, 1.0), std::make_pair(&kF32Avx512_32, 0.97),
+                          std::make_pair(&kF32Avx512_16, 0.77)}) {
+      const int nr = c.first->nr;
+      const double score = c.second * n / ((n + nr - 1) / nr * nr);
+      if (score > best_score) {
+        best_score = score;
+        best = c.first;
+      }
+    }
+    return best;
+  }
 #endif
   (void)cpu;
   (void)n;

@@ -132,7 +132,7 @@ struct F32IGemmArgs {
   int kc;
   int taps;
   const float* const* a;  // taps * MR pointers, as QS8IGemmArgs
-  const float* w;
+  const float* w;         // the block (bias first)
   float* c;
   ptrdiff_t c_stride;  // in floats
   float min, max;

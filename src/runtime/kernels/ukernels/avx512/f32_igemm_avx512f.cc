@@ -31,6 +31,7 @@ void F32IGemm(const F32IGemmArgs& p) {
     const float* ap[MR];
 #pragma GCC unroll 16
     for (int i = 0; i < MR; ++i) ap[i] = p.a[t * MR + i];
+#pragma GCC unroll 4
     for (int k = 0; k < p.kc; ++k) {
       __m512 wv[NV];
 #pragma GCC unroll 4
@@ -134,6 +135,9 @@ void f32_gemv_exact_ukernel_1x32__avx512f(const F32IGemmArgs& p) { F32GemvExact<
 void f32_gemv_exact_ukernel_1x16__avx512f(const F32IGemmArgs& p) { F32GemvExact<1>(p); }
 void f32_igemm_minmax_ukernel_12x32__avx512f(const F32IGemmArgs& p) { F32IGemm<12, 2, false>(p); }
 void f32_igemm_minmax_ukernel_16x16__avx512f(const F32IGemmArgs& p) { F32IGemm<16, 1, false>(p); }
+void f32_igemm_minmax_ukernel_6x64__avx512f(const F32IGemmArgs& p) { F32IGemm<6, 4, false>(p); }
+void f32_igemm_exact_ukernel_6x64__avx512f(const F32IGemmArgs& p) { F32IGemm<6, 4, true>(p); }
+void f32_gemv_exact_ukernel_1x64__avx512f(const F32IGemmArgs& p) { F32GemvExact<4>(p); }
 void f32_igemm_exact_ukernel_12x32__avx512f(const F32IGemmArgs& p) { F32IGemm<12, 2, true>(p); }
 void f32_igemm_exact_ukernel_16x16__avx512f(const F32IGemmArgs& p) { F32IGemm<16, 1, true>(p); }
 
