@@ -14,6 +14,8 @@ namespace {
 
 // Tasks per thread: enough for dynamic load balance when a core is busy with something else.
 constexpr int kTasksPerThread = 6;
+// Smaller products run on one thread: splitting them costs more than it saves.
+constexpr int64_t kMinParallelMacs = 256 * 1024;
 
 int32_t Wrap(int64_t x) { return static_cast<int32_t>(static_cast<uint32_t>(x)); }
 
@@ -30,7 +32,8 @@ void PlanTasks(Context* ctx, IGemmConv* op) {
   const int threads = ctx->num_threads();
   op->tiles_per_task = op->m_tiles;
   op->blocks_per_task = op->n_blocks;
-  if (threads > 1) {
+  const int64_t macs = group_rows * op->g.out_c * op->g.K();
+  if (threads > 1 && macs >= kMinParallelMacs) {
     const int target = threads * kTasksPerThread;
     if (op->m_tiles >= target) {
       op->tiles_per_task = uk::DivideRoundUp(op->m_tiles, target);
