@@ -616,7 +616,9 @@ Status Interpreter::Invoke() {
       const auto start = std::chrono::steady_clock::now();
       s = registrations_[i]->eval(this, &node);
       const auto end = std::chrono::steady_clock::now();
-      profile_[i].total_us += std::chrono::duration<double, std::micro>(end - start).count();
+      const double us = std::chrono::duration<double, std::micro>(end - start).count();
+      profile_[i].total_us += us;
+      profile_[i].min_us = profile_[i].count == 0 ? us : std::min(profile_[i].min_us, us);
       ++profile_[i].count;
     } else {
       s = registrations_[i]->eval(this, &node);

@@ -35,6 +35,7 @@ struct InterpreterOptions {
 
 struct NodeProfile {
   double total_us = 0.0;
+  double min_us = 0.0;  // fastest invocation (robust on a busy machine)
   int count = 0;
 };
 

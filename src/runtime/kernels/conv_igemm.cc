@@ -14,6 +14,11 @@ namespace {
 
 // Tasks per thread: enough for dynamic load balance when a core is busy with something else.
 constexpr int kTasksPerThread = 6;
+// Convolutions with at most this many input channels (and several taps) use im2col.
+// (Measured: 3 channels already run faster through the per-tap pointers than through an
+// unrolled copy.)
+constexpr int kIm2colMaxChannels = 2;
+constexpr int64_t kIm2colMaxBytes = int64_t{8} << 20;
 // Smaller products run on one thread: splitting them costs more than it saves.
 constexpr int64_t kMinParallelMacs = 256 * 1024;
 
@@ -53,14 +58,16 @@ Status RequestCommonScratch(Context* ctx, IGemmConv* op, size_t pointer_bytes) {
   return ctx->RequestScratch(op->thread_bytes * std::max(1, ctx->num_threads()), &op->s_thread);
 }
 
-// Pointers of rows [m0, m0 + mr) (padded to op.mr with the last row) for every tap, and, when
-// pixsum is given, the row terms -zwp * sum over taps of the pixels' u sums.
+// Pointers of rows [m0, m0 + mr) (padded to op.mr with the last row) for every tap, row-major
+// (a[i * taps + t]), and, when pixsum is given, the row terms -zwp * sum over taps of the
+// pixels' u sums. Windows inside the image take the fast path: corner + op.tap_offsets.
 template <typename T>
 void BuildIndirection(const IGemmConv& op, const T* input, int64_t stride, int64_t batch0,
                       int64_t m0, int mr, const T* zero, const int32_t* pixsum, const T** a,
                       int32_t* row_term) {
   const ref::ConvGeometry& g = op.g;
   const int kmr = op.mr;
+  const int taps = op.taps;
   const int64_t out_pixels = g.out_pixels();
   const int64_t in_pixels = int64_t{g.in_h} * g.in_w;
   if (op.pointwise) {
@@ -71,37 +78,46 @@ void BuildIndirection(const IGemmConv& op, const T* input, int64_t stride, int64
     }
     return;
   }
+  const int eff_h = (g.filter_h - 1) * g.dilation_h + 1;
+  const int eff_w = (g.filter_w - 1) * g.dilation_w + 1;
   // Output coordinates of row m0, then stepped row by row (no divisions per row).
   int64_t b = m0 / out_pixels;
   int oy = static_cast<int>((m0 % out_pixels) / g.out_w);
   int ox = static_cast<int>((m0 % out_pixels) % g.out_w);
   for (int i = 0; i < kmr; ++i) {
+    const T** row = a + i * taps;
     if (i >= mr) {  // padding rows repeat the last row
-      for (int t = 0; t < op.taps; ++t) a[t * kmr + i] = a[t * kmr + mr - 1];
-      if (pixsum != nullptr) row_term[i] = row_term[mr - 1];
+      for (int t = 0; t < taps; ++t) row[t] = row[t - taps];
+      if (pixsum != nullptr) row_term[i] = row_term[i - 1];
       continue;
     }
-    const T* base = input + (b - batch0) * in_pixels * stride;
+    const int64_t base_pixel = (b - batch0) * in_pixels;
     const int iy0 = oy * g.stride_h - g.pad_top;
     const int ix0 = ox * g.stride_w - g.pad_left;
-    int64_t sum = 0;
-    int t = 0;
-    for (int fy = 0; fy < g.filter_h; ++fy) {
-      const int iy = iy0 + fy * g.dilation_h;
-      const bool row_ok = static_cast<unsigned>(iy) < static_cast<unsigned>(g.in_h);
-      for (int fx = 0; fx < g.filter_w; ++fx, ++t) {
-        const int ix = ix0 + fx * g.dilation_w;
-        if (row_ok && static_cast<unsigned>(ix) < static_cast<unsigned>(g.in_w)) {
-          const int64_t pixel = int64_t{iy} * g.in_w + ix;
-          a[t * kmr + i] = base + pixel * stride;
-          if (pixsum != nullptr) sum += pixsum[(b - batch0) * in_pixels + pixel];
-        } else {
-          a[t * kmr + i] = zero;
-          sum += int64_t{op.zu} * g.in_c;
+    if (iy0 >= 0 && ix0 >= 0 && iy0 + eff_h <= g.in_h && ix0 + eff_w <= g.in_w &&
+        pixsum == nullptr) {
+      const T* corner = input + (base_pixel + int64_t{iy0} * g.in_w + ix0) * stride;
+      for (int t = 0; t < taps; ++t) row[t] = corner + op.tap_offsets[t];
+    } else {
+      int64_t sum = 0;
+      int t = 0;
+      for (int fy = 0; fy < g.filter_h; ++fy) {
+        const int iy = iy0 + fy * g.dilation_h;
+        const bool row_ok = static_cast<unsigned>(iy) < static_cast<unsigned>(g.in_h);
+        for (int fx = 0; fx < g.filter_w; ++fx, ++t) {
+          const int ix = ix0 + fx * g.dilation_w;
+          if (row_ok && static_cast<unsigned>(ix) < static_cast<unsigned>(g.in_w)) {
+            const int64_t pixel = base_pixel + int64_t{iy} * g.in_w + ix;
+            row[t] = input + pixel * stride;
+            if (pixsum != nullptr) sum += pixsum[pixel];
+          } else {
+            row[t] = zero;
+            sum += int64_t{op.zu} * g.in_c;
+          }
         }
       }
+      if (pixsum != nullptr) row_term[i] = Wrap(-int64_t{op.zwp} * sum);
     }
-    if (pixsum != nullptr) row_term[i] = Wrap(-int64_t{op.zwp} * sum);
     if (++ox == g.out_w) {
       ox = 0;
       if (++oy == g.out_h) {
@@ -204,11 +220,84 @@ void RunGroup(Context* ctx, const RunState& s) {
                                   [&s](int task, int thread) { RunTask<kKind>(s, task, thread); });
 }
 
-void FinishCommon(IGemmConv* op) {
+void FinishCommon(IGemmConv* op, size_t elem) {
   op->rows = int64_t{op->g.batch} * op->g.out_pixels();
   op->taps = op->g.filter_h * op->g.filter_w;
   op->kc = op->g.in_c;
   op->pointwise = op->g.IsPointwise();
+  op->im2col = op->taps > 1 && op->g.in_c <= kIm2colMaxChannels &&
+               op->rows * op->g.K() * static_cast<int64_t>(elem) <= kIm2colMaxBytes;
+  if (op->im2col) {
+    // The GEMM sees one tap of K channels per row, rows laid out one after another.
+    op->kc = static_cast<int>(op->g.K());
+    op->taps = 1;
+    op->pointwise = true;
+  }
+}
+
+// Rows [r0, r1) of the im2col matrix (row stride `kstride` elements, taps in (fy, fx) order,
+// each tap's in_c channels, `pad` for taps outside the image, zeros after K). With kXor the
+// int8 input enters the u domain.
+template <typename T, bool kXor>
+void Im2colRows(const ref::ConvGeometry& g, const T* in, T* out, int64_t kstride, T pad, int64_t r0,
+                int64_t r1) {
+  const int64_t out_pixels = g.out_pixels();
+  const int64_t K = g.K();
+  int64_t b = r0 / out_pixels;
+  int oy = static_cast<int>((r0 % out_pixels) / g.out_w);
+  int ox = static_cast<int>((r0 % out_pixels) % g.out_w);
+  for (int64_t m = r0; m < r1; ++m) {
+    T* dst = out + m * kstride;
+    const T* in_b = in + b * g.in_h * g.in_w * g.in_c;
+    for (int fy = 0; fy < g.filter_h; ++fy) {
+      const int iy = oy * g.stride_h - g.pad_top + fy * g.dilation_h;
+      for (int fx = 0; fx < g.filter_w; ++fx) {
+        const int ix = ox * g.stride_w - g.pad_left + fx * g.dilation_w;
+        if (static_cast<unsigned>(iy) < static_cast<unsigned>(g.in_h) &&
+            static_cast<unsigned>(ix) < static_cast<unsigned>(g.in_w)) {
+          const T* src = in_b + (int64_t{iy} * g.in_w + ix) * g.in_c;
+          for (int c = 0; c < g.in_c; ++c) {
+            dst[c] = kXor ? static_cast<T>(static_cast<uint8_t>(src[c]) ^ 0x80) : src[c];
+          }
+        } else {
+          for (int c = 0; c < g.in_c; ++c) dst[c] = pad;
+        }
+        dst += g.in_c;
+      }
+    }
+    for (int64_t k = K; k < kstride; ++k) out[m * kstride + k] = T(0);
+    if (++ox == g.out_w) {
+      ox = 0;
+      if (++oy == g.out_h) {
+        oy = 0;
+        ++b;
+      }
+    }
+  }
+}
+
+// Splits [0, n) over the pool in chunks of at least 64.
+template <typename F>
+void ParallelChunks(ThreadPool* pool, int64_t n, F&& fn) {
+  const int chunks =
+      static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(pool->num_threads() * 2, n / 64)));
+  pool->ParallelFor(chunks,
+                    [&](int chunk, int) { fn(n * chunk / chunks, n * (chunk + 1) / chunks); });
+}
+
+// Offsets (in elements) of each tap's pixel from the window's top-left pixel, for inputs read
+// with `stride` elements per pixel.
+Status ComputeTapOffsets(Context* ctx, int64_t stride, IGemmConv* op) {
+  const ref::ConvGeometry& g = op->g;
+  if (op->im2col) return Status::Ok();  // one tap of K per row: no window offsets
+  EDGEOPT_RETURN_IF_ERROR(AllocatePersistentArray(ctx, op->taps, &op->tap_offsets));
+  for (int fy = 0, t = 0; fy < g.filter_h; ++fy) {
+    for (int fx = 0; fx < g.filter_w; ++fx, ++t) {
+      op->tap_offsets[t] =
+          (int64_t{fy} * g.dilation_h * g.in_w + int64_t{fx} * g.dilation_w) * stride;
+    }
+  }
+  return Status::Ok();
 }
 
 // Copies (and for int8, xors) input pixels [p0, p1) into the u-domain copy with kcp bytes each.
@@ -223,14 +312,20 @@ void CopyInputRange(const IGemmConv& op, const uint8_t* in, uint8_t* copy, int64
     }
     return;
   }
+  const uint8_t flip = op.input_signed ? 0x80 : 0;
   for (int64_t p = p0; p < p1; ++p) {
     uint8_t* dst = copy + p * op.kcp;
-    if (op.input_signed) {
-      op.qcfg->xor_copy(reinterpret_cast<const int8_t*>(in) + p * in_c, dst, in_c);
+    const uint8_t* src = in + p * in_c;
+    if (in_c >= 64) {
+      if (op.input_signed) {
+        op.qcfg->xor_copy(reinterpret_cast<const int8_t*>(src), dst, in_c);
+      } else {
+        std::memcpy(dst, src, in_c);
+      }
     } else {
-      std::memcpy(dst, in + p * in_c, in_c);
+      for (int c = 0; c < in_c; ++c) dst[c] = src[c] ^ flip;
     }
-    std::memset(dst + in_c, 0, op.kcp - in_c);
+    for (int c = in_c; c < op.kcp; ++c) dst[c] = 0;
   }
 }
 
@@ -253,13 +348,13 @@ Status PrepareQS8IGemm(Context* ctx, const ref::ConvGeometry& g, const QS8ConvPa
                        IGemmConv* op) {
   op->kind = IGemmKind::kQS8;
   op->g = g;
-  FinishCommon(op);
+  FinishCommon(op, 1);
   op->qcfg = uk::GetQS8GemmConfig(ctx->cpu(), g.out_c);
   op->nr = op->qcfg->nr;
   op->mr = op->rows == 1 ? 1 : op->qcfg->mr;
   op->kcp = uk::RoundUp(op->kc, 4);
   op->input_signed = !p.uint8;
-  op->copy_input = op->input_signed || op->kcp != op->kc;
+  op->copy_input = !op->im2col && (op->input_signed || op->kcp != op->kc);
   op->zu = p.uint8 ? p.input_zero_point : p.input_zero_point + 128;
   op->zwp = p.uint8 ? p.filter_zero_point - 128 : p.filter_zero_point;
   op->row_sums = op->zwp != 0;
@@ -288,9 +383,15 @@ Status PrepareQS8IGemm(Context* ctx, const ref::ConvGeometry& g, const QS8ConvPa
   if (op->copy_input) {
     EDGEOPT_RETURN_IF_ERROR(ctx->RequestScratch(in_pixels * op->kcp + 64, &op->s_copy));
   }
-  if (op->row_sums) {
-    EDGEOPT_RETURN_IF_ERROR(RequestScratchArray<int32_t>(ctx, in_pixels, &op->s_pixsum));
+  if (op->im2col) {
+    EDGEOPT_RETURN_IF_ERROR(ctx->RequestScratch(op->rows * op->kcp + 64, &op->s_im2col));
   }
+  if (op->row_sums) {
+    // Sums per input pixel, or per im2col row.
+    EDGEOPT_RETURN_IF_ERROR(
+        RequestScratchArray<int32_t>(ctx, op->im2col ? op->rows : in_pixels, &op->s_pixsum));
+  }
+  EDGEOPT_RETURN_IF_ERROR(ComputeTapOffsets(ctx, op->copy_input ? op->kcp : g.in_c, op));
   EDGEOPT_RETURN_IF_ERROR(RequestCommonScratch(ctx, op, sizeof(void*)));
   PlanTasks(ctx, op);
   return Status::Ok();
@@ -300,7 +401,13 @@ Status PrepareQD8IGemm(Context* ctx, const ref::ConvGeometry& g, const QD8ConvPa
                        IGemmConv* op) {
   op->kind = IGemmKind::kQD8;
   op->g = g;
-  FinishCommon(op);
+  FinishCommon(op, 1);
+  if (op->im2col) {  // not for hybrid: quantization happens per batch item on the input
+    op->im2col = false;
+    op->taps = g.filter_h * g.filter_w;
+    op->kc = g.in_c;
+    op->pointwise = g.IsPointwise();
+  }
   op->qd8 = p;
   op->qcfg = uk::GetQS8GemmConfig(ctx->cpu(), g.out_c);
   op->nr = op->qcfg->nr;
@@ -330,6 +437,7 @@ Status PrepareQD8IGemm(Context* ctx, const ref::ConvGeometry& g, const QD8ConvPa
   const size_t qd8_bytes =
       AlignUp64(static_cast<size_t>(in_pixels) * g.in_c) + AlignUp64(op->kcp) + n_padded * 8;
   EDGEOPT_RETURN_IF_ERROR(ctx->RequestScratch(qd8_bytes, &op->s_qd8));
+  EDGEOPT_RETURN_IF_ERROR(ComputeTapOffsets(ctx, op->kcp, op));
   EDGEOPT_RETURN_IF_ERROR(RequestCommonScratch(ctx, op, sizeof(void*)));
   PlanTasks(ctx, op);
   return Status::Ok();
@@ -339,7 +447,7 @@ Status PrepareF32IGemm(Context* ctx, const ref::ConvGeometry& g, const float* fi
                        const float* bias, float act_min, float act_max, IGemmConv* op) {
   op->kind = IGemmKind::kF32;
   op->g = g;
-  FinishCommon(op);
+  FinishCommon(op, sizeof(float));
   op->fcfg = uk::GetF32GemmConfig(ctx->cpu(), g.out_c);
   op->exact = ctx->exact_float();
   op->nr = op->fcfg->nr;
@@ -358,6 +466,11 @@ Status PrepareF32IGemm(Context* ctx, const ref::ConvGeometry& g, const float* fi
   std::memset(zero, 0, sizeof(float) * op->kc);
   op->packed = packed;
   op->zero = zero;
+  if (op->im2col) {
+    EDGEOPT_RETURN_IF_ERROR(
+        ctx->RequestScratch(op->rows * op->kc * sizeof(float) + 64, &op->s_im2col));
+  }
+  EDGEOPT_RETURN_IF_ERROR(ComputeTapOffsets(ctx, g.in_c, op));
   EDGEOPT_RETURN_IF_ERROR(RequestCommonScratch(ctx, op, sizeof(void*)));
   PlanTasks(ctx, op);
   return Status::Ok();
@@ -374,6 +487,14 @@ void RunIGemmConv(Context* ctx, const IGemmConv& op, const void* input, void* ou
     s.input = input;
     s.in_stride = g.in_c;
     s.zero = op.zero;
+    if (op.im2col) {
+      float* col = static_cast<float*>(ctx->GetScratch(op.s_im2col));
+      ParallelChunks(pool, op.rows, [&](int64_t r0, int64_t r1) {
+        Im2colRows<float, false>(g, static_cast<const float*>(input), col, op.kc, 0.0f, r0, r1);
+      });
+      s.input = col;
+      s.in_stride = op.kc;
+    }
     RunGroup<IGemmKind::kF32>(ctx, s);
     return;
   }
@@ -383,6 +504,27 @@ void RunIGemmConv(Context* ctx, const IGemmConv& op, const void* input, void* ou
     const uint8_t* in = static_cast<const uint8_t*>(input);
     uint8_t* copy = static_cast<uint8_t*>(ctx->GetScratch(op.s_copy));
     int32_t* pixsum = static_cast<int32_t*>(ctx->GetScratch(op.s_pixsum));
+    if (op.im2col) {
+      uint8_t* col = static_cast<uint8_t*>(ctx->GetScratch(op.s_im2col));
+      ParallelChunks(pool, op.rows, [&](int64_t r0, int64_t r1) {
+        const uint8_t pad = static_cast<uint8_t>(op.zu);
+        if (op.input_signed) {
+          Im2colRows<uint8_t, true>(g, in, col, op.kcp, pad, r0, r1);
+        } else {
+          Im2colRows<uint8_t, false>(g, in, col, op.kcp, pad, r0, r1);
+        }
+        if (op.row_sums) {
+          op.qcfg->row_sum(col + r0 * op.kcp, static_cast<int>(r1 - r0), op.kc, op.kcp,
+                           pixsum + r0);
+        }
+      });
+      s.input = col;
+      s.in_stride = op.kcp;
+      s.zero = op.zero;
+      s.pixsum = op.row_sums ? pixsum : nullptr;
+      RunGroup<IGemmKind::kQS8>(ctx, s);
+      return;
+    }
     const uint8_t* read = op.copy_input ? copy : in;
     const int64_t stride = op.copy_input ? op.kcp : g.in_c;
     if (op.copy_input || op.row_sums) {

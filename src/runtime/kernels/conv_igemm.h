@@ -57,6 +57,10 @@ struct IGemmConv {
   int kc = 0, kcp = 0, taps = 0;
   int64_t rows = 0;  // M
   bool pointwise = false;
+  // Few input channels and several taps: the input is unrolled into an im2col buffer (rows x K,
+  // K = all taps' channels) and the GEMM runs as one tap of K; cheaper than a pointer per tap.
+  bool im2col = false;
+  int s_im2col = -1;
   // qs8 / qd8 input handling
   bool copy_input = false;  // the kernels read a u-domain copy with kcp bytes per pixel
   bool input_signed = false;
@@ -66,7 +70,8 @@ struct IGemmConv {
   size_t block_bytes = 0;
   int n_blocks = 0;
   const void* packed = nullptr;
-  const void* zero = nullptr;  // padding pixel (qs8: kcp bytes of zu; f32: kc zeros)
+  const void* zero = nullptr;      // padding pixel (qs8: kcp bytes of zu; f32: kc zeros)
+  int64_t* tap_offsets = nullptr;  // per tap, elements from the window's top-left pixel
   uk::QuantOutput out;
   float min = 0.0f, max = 0.0f;
   bool exact = false;  // f32: the bit-exact kernels (Context::exact_float)

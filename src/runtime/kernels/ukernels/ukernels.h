@@ -76,8 +76,8 @@ inline size_t QS8PackedBlockBytes(int nr, int taps, int kcp) {
 }
 
 // C[m][n] for m < mr, n < nc (C rows `c_stride` bytes apart) of one block of packed weights.
-// `a` holds taps * MR pointers (tap-major): a[t * MR + i] points at kcp bytes of row i for tap
-// t; rows mr..MR-1 must hold valid pointers too (their results are discarded). row_term is
+// `a` holds MR * taps pointers (row-major): a[i * taps + t] points at kcp bytes of row i for
+// tap t; rows mr..MR-1 must hold valid pointers too (their results are discarded). row_term is
 // MR int32 values or null.
 struct QS8IGemmArgs {
   int mr;

@@ -30,7 +30,7 @@ void F32IGemm(const F32IGemmArgs& p) {
   for (int t = 0; t < p.taps; ++t) {
     const float* ap[MR];
 #pragma GCC unroll 16
-    for (int i = 0; i < MR; ++i) ap[i] = p.a[t * MR + i];
+    for (int i = 0; i < MR; ++i) ap[i] = p.a[i * p.taps + t];
 #pragma GCC unroll 4
     for (int k = 0; k < p.kc; ++k) {
       __m512 wv[NV];

@@ -38,7 +38,7 @@ inline const int8_t* Accumulate(int kcp, int taps, const uint8_t* const* a, cons
   for (int t = 0; t < taps; ++t) {
     const uint8_t* ap[MR];
 #pragma GCC unroll 16
-    for (int i = 0; i < MR; ++i) ap[i] = a[t * MR + i];
+    for (int i = 0; i < MR; ++i) ap[i] = a[i * taps + t];
     for (int k = 0; k < kcp; k += 4) {
       __m512i wv[NV];
 #pragma GCC unroll 4
