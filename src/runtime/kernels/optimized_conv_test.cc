@@ -41,6 +41,7 @@ std::vector<Level> Levels() {
     c.avx512f = c.avx512bw = c.avx512vl = c.avx512dq = c.avx512vnni = false;
     levels.push_back({"avx2", c});
   }
+  if (native.UseNeon()) levels.push_back({"neon", native});
   return levels;
 }
 

@@ -5,6 +5,9 @@
 #if defined(EDGEOPT_HAVE_AVX512)
 #include "src/runtime/kernels/ukernels/avx512/avx512_ukernels.h"
 #endif
+#if defined(EDGEOPT_HAVE_NEON)
+#include "src/runtime/kernels/ukernels/neon/neon_configs.h"
+#endif
 
 namespace edgeopt {
 namespace rt {
@@ -73,6 +76,9 @@ bool HasAvx512Vnni(const CpuInfo& cpu) { return cpu.UseAvx512() && cpu.avx512vnn
 }  // namespace
 
 const QS8GemmConfig* GetQS8GemmConfig(const CpuInfo& cpu, int n) {
+#if defined(EDGEOPT_HAVE_NEON)
+  if (cpu.UseNeon()) return neon::QS8GemmConfigFor(cpu, n);
+#endif
 #if defined(EDGEOPT_HAVE_AVX512)
   if (HasAvx512Vnni(cpu)) return n <= 16 ? &kQS8Avx512Vnni16 : &kQS8Avx512Vnni32;
 #endif
@@ -82,6 +88,9 @@ const QS8GemmConfig* GetQS8GemmConfig(const CpuInfo& cpu, int n) {
 }
 
 const F32GemmConfig* GetF32GemmConfig(const CpuInfo& cpu, int n) {
+#if defined(EDGEOPT_HAVE_NEON)
+  if (cpu.UseNeon()) return neon::F32GemmConfigFor(cpu, n);
+#endif
 #if defined(EDGEOPT_HAVE_AVX512)
   if (cpu.UseAvx512()) {
     // The tile width that wastes least, weighted by each kernel's measured efficiency.
@@ -105,6 +114,9 @@ const F32GemmConfig* GetF32GemmConfig(const CpuInfo& cpu, int n) {
 }
 
 const QS8DwConfig* GetQS8DwConfig(const CpuInfo& cpu) {
+#if defined(EDGEOPT_HAVE_NEON)
+  if (cpu.UseNeon()) return &neon::kQS8DwNeon;
+#endif
 #if defined(EDGEOPT_HAVE_AVX512)
   if (HasAvx512Vnni(cpu)) return &kQS8DwAvx512;
 #endif
@@ -113,6 +125,9 @@ const QS8DwConfig* GetQS8DwConfig(const CpuInfo& cpu) {
 }
 
 const F32DwConfig* GetF32DwConfig(const CpuInfo& cpu) {
+#if defined(EDGEOPT_HAVE_NEON)
+  if (cpu.UseNeon()) return &neon::kF32DwNeon;
+#endif
 #if defined(EDGEOPT_HAVE_AVX512)
   if (cpu.UseAvx512()) return &kF32DwAvx512;
 #endif
@@ -121,6 +136,9 @@ const F32DwConfig* GetF32DwConfig(const CpuInfo& cpu) {
 }
 
 const QuantElementwiseConfig* GetQuantElementwiseConfig(const CpuInfo& cpu) {
+#if defined(EDGEOPT_HAVE_NEON)
+  if (cpu.UseNeon()) return &neon::kQuantElementwiseNeon;
+#endif
 #if defined(EDGEOPT_HAVE_AVX512)
   if (cpu.UseAvx512()) return &kQuantElementwiseAvx512;
 #endif
