@@ -42,6 +42,11 @@ std::vector<Level> Levels() {
     levels.push_back({"avx2", c});
   }
   if (native.UseNeon()) levels.push_back({"neon", native});
+  if (native.UseNeon() && native.neon_dotprod) {
+    rt::CpuInfo c = native;
+    c.neon_dotprod = false;
+    levels.push_back({"neon-nodot", c});
+  }
   return levels;
 }
 

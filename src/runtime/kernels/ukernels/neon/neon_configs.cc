@@ -22,6 +22,17 @@ constexpr QS8GemmConfig kQS8Neon = {
     xor80_copy_ukernel__neon,
     u8_rowsum_ukernel__neon,
 };
+constexpr QS8GemmConfig kQS8NeonDot = {
+    "qs8_igemm_4x16c4__neondot",
+    16,
+    4,
+    qs8_igemm_minmax_ukernel_4x16c4__neondot,
+    qs8_igemm_minmax_ukernel_1x16c4__neondot,
+    qd8_f32_igemm_minmax_ukernel_4x16c4__neondot,
+    qd8_f32_igemm_minmax_ukernel_1x16c4__neondot,
+    xor80_copy_ukernel__neon,
+    u8_rowsum_ukernel__neon,
+};
 constexpr F32GemmConfig kF32Neon8 = {"f32_igemm_6x8__neonfma",
                                      8,
                                      6,
@@ -69,8 +80,12 @@ const QuantElementwiseConfig kQuantElementwiseNeon = {
      {q8_requantize_ukernel__neon_u8s8, q8_requantize_ukernel__neon_u8u8}}};
 
 const QS8GemmConfig* QS8GemmConfigFor(const CpuInfo& cpu, int n) {
-  (void)cpu;
   (void)n;
+#if defined(__aarch64__)
+  if (cpu.neon_dotprod) return &kQS8NeonDot;
+#else
+  (void)cpu;
+#endif
   return &kQS8Neon;
 }
 

@@ -18,6 +18,13 @@ void qs8_igemm_minmax_ukernel_1x16c4__neon_mlal(const QS8IGemmArgs& p);
 void qd8_f32_igemm_minmax_ukernel_4x16c4__neon_mlal(const QD8IGemmArgs& p);
 void qd8_f32_igemm_minmax_ukernel_2x16c4__neon_mlal(const QD8IGemmArgs& p);
 void qd8_f32_igemm_minmax_ukernel_1x16c4__neon_mlal(const QD8IGemmArgs& p);
+#if defined(__aarch64__)
+// The same with SDOT (aarch64 dot-product extension, HWCAP_ASIMDDP).
+void qs8_igemm_minmax_ukernel_4x16c4__neondot(const QS8IGemmArgs& p);
+void qs8_igemm_minmax_ukernel_1x16c4__neondot(const QS8IGemmArgs& p);
+void qd8_f32_igemm_minmax_ukernel_4x16c4__neondot(const QD8IGemmArgs& p);
+void qd8_f32_igemm_minmax_ukernel_1x16c4__neondot(const QD8IGemmArgs& p);
+#endif
 
 // f32 IGEMM (FMA), the bit-exact variants (no FMA, reference order) and the exact GEMV.
 void f32_igemm_minmax_ukernel_6x8__neonfma(const F32IGemmArgs& p);

@@ -18,6 +18,7 @@
 #include <random>
 #include <vector>
 
+#include "src/runtime/cpu_info.h"
 #include "src/runtime/kernels/ukernels/neon/requant_neon.h"
 #include "src/runtime/kernels/ukernels/pack.h"
 
@@ -271,6 +272,16 @@ TEST(NeonUKernels, QS8IGemm) {
   CheckQS8IGemm(neon::qs8_igemm_minmax_ukernel_2x16c4__neon_mlal, 2, 2);
   CheckQS8IGemm(neon::qs8_igemm_minmax_ukernel_1x16c4__neon_mlal, 1, 3);
 }
+
+#if defined(__aarch64__)
+TEST(NeonUKernels, QS8IGemmDotProduct) {
+  if (!GetCpuInfo().neon_dotprod) GTEST_SKIP() << "no dot-product extension";
+  CheckQS8IGemm(neon::qs8_igemm_minmax_ukernel_4x16c4__neondot, 4, 7);
+  CheckQS8IGemm(neon::qs8_igemm_minmax_ukernel_1x16c4__neondot, 1, 8);
+  CheckQD8IGemm(neon::qd8_f32_igemm_minmax_ukernel_4x16c4__neondot, 4, 9);
+  CheckQD8IGemm(neon::qd8_f32_igemm_minmax_ukernel_1x16c4__neondot, 1, 10);
+}
+#endif
 
 TEST(NeonUKernels, QD8IGemm) {
   CheckQD8IGemm(neon::qd8_f32_igemm_minmax_ukernel_4x16c4__neon_mlal, 4, 4);
