@@ -4,13 +4,16 @@
 // enter as x = u ^ 0x80 = u - 128 and each output gets 128 * sum_k w' back, that sum being
 // accumulated alongside (one extra SDOT with ones per 16 channels and k group).
 #if defined(__aarch64__)
-#pragma GCC target("arch=armv8.2-a+dotprod")
 #include <arm_neon.h>
 
 #include <cstring>
 
 #include "src/runtime/kernels/ukernels/neon/igemm_output_neon.h"
 #include "src/runtime/kernels/ukernels/neon/neon_ukernels.h"
+
+// After the includes: the headers' inline functions (emitted as COMDAT copies that the linker
+// may pick for any caller) must stay baseline code; they inline into the kernels below.
+#pragma GCC target("arch=armv8.2-a+dotprod")
 
 namespace edgeopt {
 namespace rt {
