@@ -71,7 +71,9 @@ constexpr QuantElementwiseConfig kQuantElementwiseAvx512 = {
      {a5::q8_requantize_ukernel__avx512_u8s8, a5::q8_requantize_ukernel__avx512_u8u8}}};
 #endif
 
+#if defined(EDGEOPT_HAVE_AVX512)
 bool HasAvx512Vnni(const CpuInfo& cpu) { return cpu.UseAvx512() && cpu.avx512vnni; }
+#endif
 
 }  // namespace
 

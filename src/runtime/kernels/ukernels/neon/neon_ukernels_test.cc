@@ -13,12 +13,14 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstdio>
 #include <cstring>
 #include <limits>
 #include <random>
 #include <vector>
 
 #include "src/runtime/cpu_info.h"
+#include "src/runtime/kernels/ukernels/configs.h"
 #include "src/runtime/kernels/ukernels/neon/requant_neon.h"
 #include "src/runtime/kernels/ukernels/pack.h"
 
@@ -48,6 +50,32 @@ void RandomRequant(Rand& r, int n, std::vector<int32_t>* m, std::vector<int32_t>
     (*m)[i] = (int32_t{1} << 30) + static_cast<int32_t>(r.g() % (uint32_t{1} << 30));
     (*s)[i] = r.Int(0, 7) == 0 ? r.Int(0, 3) : r.Int(-16, -1);
   }
+}
+
+// Prepare-time selection: with NEON every op family gets a NEON config (so the interpreter-level
+// optimized tests exercise these kernels); EDGEOPT_CPU=scalar-style caps get none.
+TEST(NeonUKernels, ConfigsChooseNeon) {
+  const CpuInfo& cpu = GetCpuInfo();
+  ASSERT_TRUE(cpu.UseNeon());
+  for (int n : {1, 8, 16, 17, 64}) {
+    const QS8GemmConfig* q = GetQS8GemmConfig(cpu, n);
+    const F32GemmConfig* f = GetF32GemmConfig(cpu, n);
+    ASSERT_NE(q, nullptr);
+    ASSERT_NE(f, nullptr);
+    EXPECT_NE(std::strstr(q->name, "neon"), nullptr) << q->name;
+    EXPECT_NE(std::strstr(f->name, "neon"), nullptr) << f->name;
+    EXPECT_EQ(std::strstr(q->name, "neondot") != nullptr, cpu.neon_dotprod) << q->name;
+    if (n == 16) std::printf("n=16: %s, %s\n", q->name, f->name);
+  }
+  ASSERT_NE(GetQS8DwConfig(cpu), nullptr);
+  ASSERT_NE(GetF32DwConfig(cpu), nullptr);
+  ASSERT_NE(GetQuantElementwiseConfig(cpu), nullptr);
+  std::printf("%s, %s, %s\n", GetQS8DwConfig(cpu)->name, GetF32DwConfig(cpu)->name,
+              GetQuantElementwiseConfig(cpu)->name);
+  const CpuInfo scalar = ScalarCpuInfo();
+  EXPECT_EQ(GetQS8GemmConfig(scalar, 16), nullptr);
+  EXPECT_EQ(GetF32GemmConfig(scalar, 16), nullptr);
+  EXPECT_EQ(GetQuantElementwiseConfig(scalar), nullptr);
 }
 
 // Both roundings on exact ties (multipliers 2^30 and 3 * 2^29, small accumulators), extreme
