@@ -35,6 +35,7 @@ std::vector<rt::CpuInfo> Levels() {
     c.avx512f = c.avx512bw = c.avx512vl = c.avx512dq = c.avx512vnni = false;
     levels.push_back(c);
   }
+  levels.push_back(rt::ScalarCpuInfo());  // the reference fallback
   return levels;
 }
 

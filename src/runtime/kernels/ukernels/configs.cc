@@ -5,6 +5,9 @@
 #if defined(EDGEOPT_HAVE_AVX512)
 #include "src/runtime/kernels/ukernels/avx512/avx512_ukernels.h"
 #endif
+#if defined(EDGEOPT_HAVE_AVX2)
+#include "src/runtime/kernels/ukernels/avx2/avx2_ukernels.h"
+#endif
 
 namespace edgeopt {
 namespace rt {
@@ -68,6 +71,40 @@ constexpr QuantElementwiseConfig kQuantElementwiseAvx512 = {
      {a5::q8_requantize_ukernel__avx512_u8s8, a5::q8_requantize_ukernel__avx512_u8u8}}};
 #endif
 
+#if defined(EDGEOPT_HAVE_AVX2)
+namespace a2 = avx2;
+constexpr QS8GemmConfig kQS8Avx2 = {
+    "qs8_igemm_2x16c4__avx2",
+    16,
+    2,
+    a2::qs8_igemm_minmax_ukernel_2x16c4__avx2,
+    a2::qs8_igemm_minmax_ukernel_1x16c4__avx2,
+    a2::qd8_f32_igemm_minmax_ukernel_2x16c4__avx2,
+    a2::qd8_f32_igemm_minmax_ukernel_1x16c4__avx2,
+    a2::xor80_copy_ukernel__avx2,
+    a2::u8_rowsum_ukernel__avx2,
+    2,
+};
+constexpr F32GemmConfig kF32Avx2 = {"f32_igemm_6x16__avx2",
+                                    16,
+                                    6,
+                                    a2::f32_igemm_minmax_ukernel_6x16__avx2,
+                                    a2::f32_igemm_exact_ukernel_6x16__avx2,
+                                    a2::f32_gemv_exact_ukernel_1x16__avx2};
+constexpr QS8DwConfig kQS8DwAvx2 = {"qs8_dwconv_up8__avx2", a2::qs8_dwconv_minmax_ukernel_up8__avx2,
+                                    a2::qu8_dwconv_minmax_ukernel_up8__avx2,
+                                    a2::qd8_f32_dwconv_minmax_ukernel_up8__avx2};
+constexpr F32DwConfig kF32DwAvx2 = {"f32_dwconv_up8__avx2",
+                                    a2::f32_dwconv_minmax_ukernel_up8__avx2};
+constexpr QuantElementwiseConfig kQuantElementwiseAvx2 = {
+    "q8_elementwise__avx2",
+    {a2::qs8_vadd_minmax_ukernel__avx2_u8, a2::qu8_vadd_minmax_ukernel__avx2_u8},
+    {a2::f32_q8_vcvt_ukernel__avx2_u8, a2::f32_q8_vcvt_ukernel__avx2_u8},
+    {a2::qs8_f32_vcvt_ukernel__avx2_u8, a2::qu8_f32_vcvt_ukernel__avx2_u8},
+    {{a2::qs8_requantize_ukernel__avx2, a2::qs8_requantize_ukernel__avx2},
+     {a2::qu8_requantize_ukernel__avx2, a2::qu8_requantize_ukernel__avx2}}};
+#endif
+
 bool HasAvx512Vnni(const CpuInfo& cpu) { return cpu.UseAvx512() && cpu.avx512vnni; }
 
 }  // namespace
@@ -75,6 +112,9 @@ bool HasAvx512Vnni(const CpuInfo& cpu) { return cpu.UseAvx512() && cpu.avx512vnn
 const QS8GemmConfig* GetQS8GemmConfig(const CpuInfo& cpu, int n) {
 #if defined(EDGEOPT_HAVE_AVX512)
   if (HasAvx512Vnni(cpu)) return n <= 16 ? &kQS8Avx512Vnni16 : &kQS8Avx512Vnni32;
+#endif
+#if defined(EDGEOPT_HAVE_AVX2)
+  if (cpu.UseAvx2()) return &kQS8Avx2;
 #endif
   (void)cpu;
   (void)n;
@@ -99,6 +139,9 @@ const F32GemmConfig* GetF32GemmConfig(const CpuInfo& cpu, int n) {
     return best;
   }
 #endif
+#if defined(EDGEOPT_HAVE_AVX2)
+  if (cpu.UseAvx2()) return &kF32Avx2;
+#endif
   (void)cpu;
   (void)n;
   return nullptr;
@@ -108,6 +151,9 @@ const QS8DwConfig* GetQS8DwConfig(const CpuInfo& cpu) {
 #if defined(EDGEOPT_HAVE_AVX512)
   if (HasAvx512Vnni(cpu)) return &kQS8DwAvx512;
 #endif
+#if defined(EDGEOPT_HAVE_AVX2)
+  if (cpu.UseAvx2()) return &kQS8DwAvx2;
+#endif
   (void)cpu;
   return nullptr;
 }
@@ -116,6 +162,9 @@ const F32DwConfig* GetF32DwConfig(const CpuInfo& cpu) {
 #if defined(EDGEOPT_HAVE_AVX512)
   if (cpu.UseAvx512()) return &kF32DwAvx512;
 #endif
+#if defined(EDGEOPT_HAVE_AVX2)
+  if (cpu.UseAvx2()) return &kF32DwAvx2;
+#endif
   (void)cpu;
   return nullptr;
 }
@@ -123,6 +172,9 @@ const F32DwConfig* GetF32DwConfig(const CpuInfo& cpu) {
 const QuantElementwiseConfig* GetQuantElementwiseConfig(const CpuInfo& cpu) {
 #if defined(EDGEOPT_HAVE_AVX512)
   if (cpu.UseAvx512()) return &kQuantElementwiseAvx512;
+#endif
+#if defined(EDGEOPT_HAVE_AVX2)
+  if (cpu.UseAvx2()) return &kQuantElementwiseAvx2;
 #endif
   (void)cpu;
   return nullptr;
