@@ -1,6 +1,10 @@
 #include "tests/test_util.h"
 
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <array>
 #include <cstdio>
@@ -41,6 +45,36 @@ int RunCommand(const std::string& command, std::string* output) {
   const int status = pclose(pipe);
   if (output != nullptr) *output = text;
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+std::string TrainedFmnistBaseline(int epochs) {
+  const std::string dir = BinaryDir() + "/test-cache";
+  mkdir(dir.c_str(), 0755);
+  const std::string path = dir + "/fmnist_cnn_" + std::to_string(epochs) + "ep.keras";
+  const int lock = open((dir + "/train.lock").c_str(), O_CREAT | O_RDWR, 0644);
+  if (lock >= 0) flock(lock, LOCK_EX);
+  struct stat st;
+  if (stat(path.c_str(), &st) != 0) {
+    const std::string cmd = EdgeoptBinary() + " train --preset fmnist-cnn --data fashion-mnist" +
+                            " --epochs " + std::to_string(epochs) +
+                            " --seed 0 --threads 2 --quiet -o " + path;
+    std::string log;
+    if (RunCommand(cmd, &log) != 0) {
+      std::fprintf(stderr, "training the test baseline failed:\n%s\n", log.c_str());
+    }
+  }
+  if (lock >= 0) {
+    flock(lock, LOCK_UN);
+    close(lock);
+  }
+  return stat(path.c_str(), &st) == 0 ? path : "";
+}
+
+double ParseMetric(const std::string& text, const std::string& key) {
+  const std::string needle = key + "=";
+  const size_t pos = text.rfind(needle);
+  if (pos == std::string::npos) return -1.0;
+  return std::atof(text.c_str() + pos + needle.size());
 }
 
 }  // namespace testing

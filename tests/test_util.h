@@ -19,6 +19,14 @@ std::string MakeTempDir(const std::string& prefix);
 // Runs a shell command; returns its exit status and, if `output` is non-null, its stdout+stderr.
 int RunCommand(const std::string& command, std::string* output = nullptr);
 
+// A Fashion-MNIST model trained once by edgeopt (preset fmnist-cnn, `epochs` epochs, seed 0,
+// 2 threads) and cached in the build directory (test-cache/), shared by the end-to-end tests
+// of quantization, pruning, QAT and distillation. Returns the .keras path ("" on failure).
+// Concurrent callers wait on a file lock.
+std::string TrainedFmnistBaseline(int epochs = 1);
+// The value of `key=` in a machine-readable line such as "accuracy=0.91 loss=0.25".
+double ParseMetric(const std::string& text, const std::string& key);
+
 }  // namespace testing
 }  // namespace edgeopt
 

@@ -78,8 +78,8 @@ void PrintProfile(rt::Interpreter* interp) {
   cdf = 0;
   for (size_t k = 0; k < rows.size() && k < 10; ++k) {
     cdf += rows[k].avg;
-    std::printf("%-28s %6d %12.1f %7.2f%% %7.2f%%\n", interp->node_name(rows[k].node),
-                rows[k].node, rows[k].avg, 100.0 * rows[k].avg / total, 100.0 * cdf / total);
+    std::printf("%-28s %6d %12.1f %7.2f%% %7.2f%%\n", interp->node_name(rows[k].node), rows[k].node,
+                rows[k].avg, 100.0 * rows[k].avg / total, 100.0 * cdf / total);
   }
   std::map<std::string, std::pair<int, double>> by_type;
   for (const Row& r : rows) {
@@ -87,8 +87,7 @@ void PrintProfile(rt::Interpreter* interp) {
     ++e.first;
     e.second += r.avg;
   }
-  std::vector<std::pair<std::string, std::pair<int, double>>> types(by_type.begin(),
-                                                                    by_type.end());
+  std::vector<std::pair<std::string, std::pair<int, double>>> types(by_type.begin(), by_type.end());
   std::sort(types.begin(), types.end(),
             [](const auto& a, const auto& b) { return a.second.second > b.second.second; });
   std::printf("\n========================= Summary by node type =========================\n");
@@ -105,9 +104,10 @@ void PrintProfile(rt::Interpreter* interp) {
 }  // namespace
 
 int RunBench(int argc, char** argv) {
-  CLI::App app{"Measure a .tflite model: init time, latency statistics over --runs invocations "
-               "after --warmup, peak memory. The last line is machine-readable.",
-               "edgeopt bench"};
+  CLI::App app{
+      "Measure a .tflite model: init time, latency statistics over --runs invocations "
+      "after --warmup, peak memory. The last line is machine-readable.",
+      "edgeopt bench"};
   std::string model;
   int runs = 50;
   int warmup = 5;
@@ -121,8 +121,9 @@ int RunBench(int argc, char** argv) {
       ->check(CLI::NonNegativeNumber);
   app.add_option("--threads", threads, "threads (default 0 = all cores)");
   app.add_option("--random", seed, "seed of the random inputs (default 0)");
-  app.add_flag("--profile", profile, "per-op times: Run Order, Top by Computation Time, "
-                                     "Summary by node type");
+  app.add_flag("--profile", profile,
+               "per-op times: Run Order, Top by Computation Time, "
+               "Summary by node type");
   app.add_flag("--reference", reference, "use the portable reference kernels only");
   EDGEOPT_CLI_PARSE(app, argc, argv);
 
@@ -138,9 +139,8 @@ int RunBench(int argc, char** argv) {
   for (int i = 0; i < interp->num_inputs(); ++i) {
     rt::Tensor* t = interp->input_tensor(i);
     if (DTypeSize(t->type) == 0) {
-      return ReportError("bench", MakeStatus(StatusCode::kUnsupported,
-                                             "input %d (%s) has type %s", i, t->name,
-                                             DTypeName(t->type)));
+      return ReportError("bench", MakeStatus(StatusCode::kUnsupported, "input %d (%s) has type %s",
+                                             i, t->name, DTypeName(t->type)));
     }
     FillRandomInput(t->type, static_cast<size_t>(t->dims.NumElements()), seed, i, t->data);
   }
@@ -180,25 +180,27 @@ int RunBench(int argc, char** argv) {
   for (double x : us) var += (x - mean) * (x - mean) / (us.size() > 1 ? us.size() - 1 : 1);
   const double median = Percentile(us, 0.5), p10 = Percentile(us, 0.1), p90 = Percentile(us, 0.9);
   const int nthreads = interp->num_threads();
-  std::printf("model: %s (%zu bytes)  threads=%d kernels=%s\n", model.c_str(),
-              loaded->file->size(), nthreads, IsaName(interp->cpu(), !reference).c_str());
+  std::printf("model: %s (%zu bytes)  threads=%d kernels=%s\n", model.c_str(), loaded->file->size(),
+              nthreads, IsaName(interp->cpu(), !reference).c_str());
   std::printf("arena %zu bytes, persistent %zu bytes, %d nodes\n", interp->arena_bytes(),
               interp->persistent_bytes(), interp->num_nodes());
   std::printf("Initialized session in %.3f ms (map model, prepare, plan the arena)\n",
               init_us / 1000.0);
-  std::printf("Timings (microseconds): count=%zu first=%.1f curr=%.1f min=%.1f max=%.1f "
-              "avg=%.1f std=%.1f\n",
-              us.size(), first, order.back(), us.front(), us.back(), mean, std::sqrt(var));
+  std::printf(
+      "Timings (microseconds): count=%zu first=%.1f curr=%.1f min=%.1f max=%.1f "
+      "avg=%.1f std=%.1f\n",
+      us.size(), first, order.back(), us.front(), us.back(), mean, std::sqrt(var));
   std::printf("  median %.1f  p10 %.1f  p90 %.1f\n", median, p10, p90);
   std::printf("Inference timings in us: Init: %.1f, First inference: %.1f, Inference (avg): %.1f\n",
               init_us, first, mean);
   const long peak = PeakRssKb();
   std::printf("Peak memory footprint (MB): init=%.3f overall=%.3f\n", init_rss / 1024.0,
               peak / 1024.0);
-  std::printf("median_us=%.1f p10_us=%.1f p90_us=%.1f mean_us=%.1f std_us=%.1f min_us=%.1f "
-              "max_us=%.1f count=%zu init_us=%.1f peak_rss_kb=%ld threads=%d\n",
-              median, p10, p90, mean, std::sqrt(var), us.front(), us.back(), us.size(), init_us,
-              peak, nthreads);
+  std::printf(
+      "median_us=%.1f p10_us=%.1f p90_us=%.1f mean_us=%.1f std_us=%.1f min_us=%.1f "
+      "max_us=%.1f count=%zu init_us=%.1f peak_rss_kb=%ld threads=%d\n",
+      median, p10, p90, mean, std::sqrt(var), us.front(), us.back(), us.size(), init_us, peak,
+      nthreads);
   return kExitOk;
 }
 

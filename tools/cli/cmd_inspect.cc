@@ -29,8 +29,7 @@ std::string QuantString(const rt::Tensor& t) {
     std::snprintf(buf, sizeof(buf), "per-channel axis=%d n=%d scale=[%.4g..%.4g]", t.quant.axis,
                   t.quant.num_channels, lo, hi);
   } else {
-    std::snprintf(buf, sizeof(buf), "scale=%.6g zero_point=%d", t.quant.scale,
-                  t.quant.zero_point);
+    std::snprintf(buf, sizeof(buf), "scale=%.6g zero_point=%d", t.quant.scale, t.quant.zero_point);
   }
   return buf;
 }
@@ -94,8 +93,8 @@ int InspectTflite(const std::string& path, bool memory, bool all_tensors) {
     if (model->operator_codes() != nullptr) {
       for (const auto* code : *model->operator_codes()) {
         if (code == nullptr) continue;
-        const int op = std::max<int>(code->deprecated_builtin_code(),
-                                     static_cast<int>(code->builtin_code()));
+        const int op =
+            std::max<int>(code->deprecated_builtin_code(), static_cast<int>(code->builtin_code()));
         if (op == static_cast<int>(tflite::BuiltinOperator::CUSTOM)) {
           std::printf("  CUSTOM %s\n",
                       code->custom_code() != nullptr ? code->custom_code()->c_str() : "?");
@@ -131,7 +130,8 @@ int InspectTflite(const std::string& path, bool memory, bool all_tensors) {
     ++op_counts[name];
     std::string io;
     for (int k = 0; k < node.num_inputs; ++k) {
-      io += (k ? "," : "") + (node.inputs[k] < 0 ? std::string("-") : std::to_string(node.inputs[k]));
+      io +=
+          (k ? "," : "") + (node.inputs[k] < 0 ? std::string("-") : std::to_string(node.inputs[k]));
     }
     io += " -> ";
     for (int k = 0; k < node.num_outputs; ++k) {
@@ -148,10 +148,10 @@ int InspectTflite(const std::string& path, bool memory, bool all_tensors) {
     std::printf("tensors: %d\n", interp->num_tensors());
     for (int t = 0; t < interp->num_tensors(); ++t) {
       const rt::Tensor* tensor = interp->tensor(t);
-      std::string kind = tensor->allocation == rt::Allocation::kConstant   ? "const"
-                         : tensor->allocation == rt::Allocation::kArena    ? "arena"
+      std::string kind = tensor->allocation == rt::Allocation::kConstant     ? "const"
+                         : tensor->allocation == rt::Allocation::kArena      ? "arena"
                          : tensor->allocation == rt::Allocation::kPersistent ? "var"
-                                                                            : "-";
+                                                                             : "-";
       std::string sparse;
       if (stats.tensor_sparsity[t] >= 0) {
         char buf[48];
@@ -175,10 +175,10 @@ int InspectTflite(const std::string& path, bool memory, bool all_tensors) {
   if (memory) {
     std::printf("memory plan (offset, bytes, lifetime [first,last] node, tensor):\n");
     auto plan = interp->memory_plan();
-    std::sort(plan.begin(), plan.end(), [](const rt::TensorPlacement& a,
-                                           const rt::TensorPlacement& b) {
-      return a.offset != b.offset ? a.offset < b.offset : a.first_use < b.first_use;
-    });
+    std::sort(plan.begin(), plan.end(),
+              [](const rt::TensorPlacement& a, const rt::TensorPlacement& b) {
+                return a.offset != b.offset ? a.offset < b.offset : a.first_use < b.first_use;
+              });
     for (const auto& p : plan) {
       std::printf("  %10zu %10zu  [%3d,%3d]  %s\n", p.offset, p.bytes, p.first_use, p.last_use,
                   p.tensor >= 0 ? interp->tensor(p.tensor)->name
@@ -191,9 +191,10 @@ int InspectTflite(const std::string& path, bool memory, bool all_tensors) {
 }  // namespace
 
 int RunInspect(int argc, char** argv) {
-  CLI::App app{"Show what is inside a model: .tflite (ops, tensors, parameters, MACs, arena) or "
-               "Keras .h5/.keras (layers, shapes, parameters, what converts to what).",
-               "edgeopt inspect"};
+  CLI::App app{
+      "Show what is inside a model: .tflite (ops, tensors, parameters, MACs, arena) or "
+      "Keras .h5/.keras (layers, shapes, parameters, what converts to what).",
+      "edgeopt inspect"};
   std::string model;
   bool memory = false;
   bool no_tensors = false;

@@ -39,9 +39,10 @@ Status FillInput(rt::Tensor* t, int index, const std::string& path) {
 }  // namespace
 
 int RunRun(int argc, char** argv) {
-  CLI::App app{"Run a .tflite model. Writes OUTDIR/output_0.npy, output_1.npy, ... in each "
-               "output tensor's own dtype (int8 stays int8).",
-               "edgeopt run"};
+  CLI::App app{
+      "Run a .tflite model. Writes OUTDIR/output_0.npy, output_1.npy, ... in each "
+      "output tensor's own dtype (int8 stays int8).",
+      "edgeopt run"};
   std::string model;
   std::vector<std::string> inputs;
   std::string out_dir;
@@ -71,9 +72,9 @@ int RunRun(int argc, char** argv) {
 
   if (!inputs.empty()) {
     if (static_cast<int>(inputs.size()) != interp->num_inputs()) {
-      return ReportError("run", MakeStatus(StatusCode::kInvalidArgument,
-                                           "%s has %d inputs, %zu given with -i", model.c_str(),
-                                           interp->num_inputs(), inputs.size()));
+      return ReportError(
+          "run", MakeStatus(StatusCode::kInvalidArgument, "%s has %d inputs, %zu given with -i",
+                            model.c_str(), interp->num_inputs(), inputs.size()));
     }
     for (int i = 0; i < interp->num_inputs(); ++i) {
       Status s = FillInput(interp->input_tensor(i), i, inputs[i]);
@@ -83,9 +84,8 @@ int RunRun(int argc, char** argv) {
     for (int i = 0; i < interp->num_inputs(); ++i) {
       rt::Tensor* t = interp->input_tensor(i);
       if (DTypeSize(t->type) == 0) {
-        return ReportError("run", MakeStatus(StatusCode::kUnsupported,
-                                             "input %d (%s) has type %s", i, t->name,
-                                             DTypeName(t->type)));
+        return ReportError("run", MakeStatus(StatusCode::kUnsupported, "input %d (%s) has type %s",
+                                             i, t->name, DTypeName(t->type)));
       }
       FillRandomInput(t->type, static_cast<size_t>(t->dims.NumElements()),
                       static_cast<uint64_t>(seed), i, t->data);
@@ -99,8 +99,8 @@ int RunRun(int argc, char** argv) {
     const rt::Tensor* t = interp->output_tensor(i);
     if (NpyDescr(t->type) == nullptr) {
       return ReportError("run", MakeStatus(StatusCode::kUnsupported,
-                                           "output %d (%s) has type %s, which .npy cannot hold",
-                                           i, t->name, DTypeName(t->type)));
+                                           "output %d (%s) has type %s, which .npy cannot hold", i,
+                                           t->name, DTypeName(t->type)));
     }
     NpyArray array;
     array.dtype = t->type;

@@ -7,10 +7,15 @@
 namespace edgeopt {
 namespace cli {
 
+int RunConvert(int argc, char** argv);
 int RunInspect(int argc, char** argv);
 int RunRun(int argc, char** argv);
 int RunBench(int argc, char** argv);
+int RunQuantize(int argc, char** argv);
+int RunCompare(int argc, char** argv);
 int RunIr(int argc, char** argv);
+int RunTrain(int argc, char** argv);
+int RunEval(int argc, char** argv);
 
 // inspect for Keras .h5/.keras files (tools/cli/inspect_keras.cc).
 int InspectKeras(const std::string& path);

@@ -1,15 +1,104 @@
-// edgeopt inspect for Keras files: layers, shapes, parameters, and what converts to what.
+// edgeopt inspect for Keras files: layers with class, output shape, parameters,
+// and what each converts to (IR ops of the training form), then the op count
+// after the export passes.
+#include <cstdio>
+#include <map>
+#include <set>
 #include <string>
 
+#include "src/importers/keras/graph_builder.h"
+#include "src/importers/keras/keras_config.h"
+#include "src/importers/keras/keras_model.h"
+#include "src/passes/pipeline.h"
 #include "tools/cli/cli_util.h"
 #include "tools/cli/commands.h"
 
 namespace edgeopt {
 namespace cli {
+namespace {
+
+std::string OpList(const std::vector<std::string>& ops) {
+  std::string s;
+  for (size_t i = 0; i < ops.size(); ++i) {
+    size_t n = 1;
+    while (i + 1 < ops.size() && ops[i + 1] == ops[i]) {
+      ++i;
+      ++n;
+    }
+    if (!s.empty()) s += " + ";
+    s += ops[i];
+    if (n > 1) s += " x" + std::to_string(n);
+  }
+  return s.empty() ? "(passes its input on)" : s;
+}
+
+}  // namespace
 
 int InspectKeras(const std::string& path) {
-  return ReportError("inspect", MakeStatus(StatusCode::kUnsupported,
-                                           "%s: Keras files are not supported yet", path.c_str()));
+  StatusOr<keras::KerasModel> model = keras::LoadKerasFile(path);
+  if (!model.ok()) return ReportError("inspect", model.status());
+  const std::string cls = keras::LayerClass(model->config);
+  std::printf("model: %s (Keras %s, backend %s, %s '%s')\n", path.c_str(),
+              model->keras_version.empty() ? "?" : model->keras_version.c_str(),
+              model->backend.c_str(), cls.c_str(), keras::LayerName(model->config).c_str());
+
+  std::vector<keras::LayerRecord> records;
+  StatusOr<ir::Graph> graph = keras::BuildGraphWithRecords(*model, {}, &records);
+  if (graph.ok()) {
+    for (size_t i = 0; i < graph->inputs.size(); ++i) {
+      std::printf("input  %s %s\n", graph->input_names[i].c_str(),
+                  keras::ShapeString(graph->tensors[graph->inputs[i]].shape).c_str());
+    }
+    for (size_t i = 0; i < graph->outputs.size(); ++i) {
+      std::printf("output %s %s\n", graph->output_names[i].c_str(),
+                  keras::ShapeString(graph->tensors[graph->outputs[i]].shape).c_str());
+    }
+  }
+  int64_t total = 0;
+  for (const keras::LayerRecord& r : records) total += r.params;
+  std::printf("\n%-28s %-22s %-18s %10s  %s\n", "layer", "class", "output shape", "params",
+              "converts to");
+  std::set<std::string> shown;
+  for (const keras::LayerRecord& r : records) {
+    std::string shape;
+    for (const keras::Shape& s : r.output_shapes) {
+      shape += (shape.empty() ? "" : " ") + keras::ShapeString(s);
+    }
+    std::printf("%-28s %-22s %-18s %10lld  %s\n", r.name.c_str(), r.class_name.c_str(),
+                shape.c_str(), static_cast<long long>(r.params), OpList(r.ops).c_str());
+    shown.insert(r.name);
+  }
+  if (!graph.ok()) {
+    // The layers after the one that failed, from the config.
+    std::vector<keras::LayerEntry> layers;
+    if (keras::ListLayers(model->config, &layers).ok()) {
+      for (const keras::LayerEntry& e : layers) {
+        if (shown.count(e.name) == 0 && e.class_name != "InputLayer") {
+          std::printf("%-28s %-22s %-18s %10s  %s\n", e.name.c_str(), e.class_name.c_str(), "?",
+                      "?", "(not converted)");
+        }
+      }
+    }
+    std::printf("\nparameters: %lld (converted layers)\n", static_cast<long long>(total));
+    std::printf("conversion: FAILS: %s\n", graph.status().message().c_str());
+    return kExitFailure;
+  }
+  std::printf("\nparameters: %lld\n", static_cast<long long>(total));
+  const size_t training_ops = graph->nodes.size();
+  Status prepared = passes::PrepareForExport(&*graph);
+  if (!prepared.ok()) {
+    std::printf("conversion: FAILS in the export passes: %s\n", prepared.message().c_str());
+    return kExitFailure;
+  }
+  std::map<std::string, int> counts;
+  for (const ir::Node& n : graph->nodes) ++counts[n.op];
+  std::string ops;
+  for (const auto& [op, n] : counts) {
+    ops += (ops.empty() ? "" : ", ") + op + (n > 1 ? " x" + std::to_string(n) : "");
+  }
+  std::printf("TFLite: %zu ops after folding and fusing (%zu before): %s\n", graph->nodes.size(),
+              training_ops, ops.c_str());
+  return kExitOk;
 }
 
 }  // namespace cli

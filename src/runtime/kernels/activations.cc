@@ -75,8 +75,7 @@ Status CheckQuantPair(const Tensor* in, const Tensor* out) {
 // Quantized clamp bound of a real activation limit (as TFLite's
 // QuantizedReluX).
 int32_t QuantizeLimit(float x, const Tensor* out) {
-  return out->quant.zero_point +
-         static_cast<int32_t>(std::round(x / out->quant.scale));
+  return out->quant.zero_point + static_cast<int32_t>(std::round(x / out->quant.scale));
 }
 
 // --- RELU / RELU6 / RELU_N1_TO_1
@@ -91,8 +90,7 @@ Status ReluPrepare(Context* ctx, Node* node) {
   if (in->type == DType::kFloat32) return Status::Ok();
   EDGEOPT_ENSURE(in->type == DType::kInt8 || in->type == DType::kUInt8 ||
                      (in->type == DType::kInt16 && kKind != 2),
-                 StatusCode::kUnsupported, "type %s is not supported",
-                 DTypeName(in->type));
+                 StatusCode::kUnsupported, "type %s is not supported", DTypeName(in->type));
   EDGEOPT_RETURN_IF_ERROR(CheckQuantPair(in, out));
   const float m = in->quant.scale / out->quant.scale;  // in float, as TFLite
   quant::QuantizeMultiplier(m, &data->mult_pos, &data->shift_pos);
@@ -100,8 +98,7 @@ Status ReluPrepare(Context* ctx, Node* node) {
   data->act_min = std::max(QuantMin(out->type), QuantizeLimit(lo, out));
   data->act_max = kKind == 0
                       ? QuantMax(out->type)
-                      : std::min(QuantMax(out->type),
-                                 QuantizeLimit(kKind == 1 ? 6.0f : 1.0f, out));
+                      : std::min(QuantMax(out->type), QuantizeLimit(kKind == 1 ? 6.0f : 1.0f, out));
   return Status::Ok();
 }
 
@@ -112,9 +109,8 @@ void RequantClamp(const OpData* d, const Tensor* in, Tensor* out) {
   const int32_t izp = in->quant.zero_point, ozp = out->quant.zero_point;
   const int64_t n = in->dims.NumElements();
   for (int64_t i = 0; i < n; ++i) {
-    const int32_t v =
-        ozp + quant::MultiplyByQuantizedMultiplier(
-                  static_cast<int32_t>(p[i]) - izp, d->mult_pos, d->shift_pos);
+    const int32_t v = ozp + quant::MultiplyByQuantizedMultiplier(static_cast<int32_t>(p[i]) - izp,
+                                                                 d->mult_pos, d->shift_pos);
     o[i] = static_cast<T>(std::min(d->act_max, std::max(d->act_min, v)));
   }
 }
@@ -158,10 +154,8 @@ Status LeakyReluPrepare(Context* ctx, Node* node) {
   const auto* options = GetOptions<tflite::LeakyReluOptions>(node);
   data->alpha = options != nullptr ? options->alpha() : 0.0f;
   if (in->type == DType::kFloat32) return Status::Ok();
-  EDGEOPT_ENSURE(in->type == DType::kInt8 || in->type == DType::kUInt8 ||
-                     in->type == DType::kInt16,
-                 StatusCode::kUnsupported, "type %s is not supported",
-                 DTypeName(in->type));
+  EDGEOPT_ENSURE(in->type == DType::kInt8 || in->type == DType::kUInt8 || in->type == DType::kInt16,
+                 StatusCode::kUnsupported, "type %s is not supported", DTypeName(in->type));
   EDGEOPT_RETURN_IF_ERROR(CheckQuantPair(in, out));
   // As TFLite, the products of the float parameters are formed in float.
   const float alpha_m = in->quant.scale * data->alpha / out->quant.scale;
@@ -181,10 +175,9 @@ void LeakyReluQuant(const OpData* d, const Tensor* in, Tensor* out) {
   const int64_t n = in->dims.NumElements();
   for (int64_t i = 0; i < n; ++i) {
     const int32_t x = static_cast<int32_t>(p[i]) - izp;
-    const int32_t v = ozp + (x >= 0 ? quant::MultiplyByQuantizedMultiplier(
-                                          x, d->mult_pos, d->shift_pos)
-                                    : quant::MultiplyByQuantizedMultiplier(
-                                          x, d->mult_neg, d->shift_neg));
+    const int32_t v =
+        ozp + (x >= 0 ? quant::MultiplyByQuantizedMultiplier(x, d->mult_pos, d->shift_pos)
+                      : quant::MultiplyByQuantizedMultiplier(x, d->mult_neg, d->shift_neg));
     o[i] = static_cast<T>(std::min(d->act_max, std::max(d->act_min, v)));
   }
 }
@@ -222,17 +215,14 @@ Status PreluPrepare(Context* ctx, Node* node) {
   OpData* data;
   EDGEOPT_RETURN_IF_ERROR(GetOpData(node, &data));
   Tensor *in, *alpha, *out;
-  EDGEOPT_RETURN_IF_ERROR(
-      PrepareBroadcastBinary(ctx, node, &in, &alpha, &out, &data->plan));
+  EDGEOPT_RETURN_IF_ERROR(PrepareBroadcastBinary(ctx, node, &in, &alpha, &out, &data->plan));
   EDGEOPT_RETURN_IF_ERROR(CheckSameType(in, out, "input", "output"));
   EDGEOPT_ENSURE(out->dims == in->dims, StatusCode::kInvalidModel,
                  "alpha %s broadcasts the input %s to a different shape",
                  DimsStr(alpha->dims).c_str(), DimsStr(in->dims).c_str());
   if (in->type == DType::kFloat32) return Status::Ok();
-  EDGEOPT_ENSURE(in->type == DType::kInt8 || in->type == DType::kUInt8,
-                 StatusCode::kUnsupported,
-                 "PRELU supports float32, int8 and uint8, not %s",
-                 DTypeName(in->type));
+  EDGEOPT_ENSURE(in->type == DType::kInt8 || in->type == DType::kUInt8, StatusCode::kUnsupported,
+                 "PRELU supports float32, int8 and uint8, not %s", DTypeName(in->type));
   EDGEOPT_RETURN_IF_ERROR(CheckQuantPair(in, out));
   EDGEOPT_RETURN_IF_ERROR(CheckPerTensorQuant(alpha, "alpha"));
   const float m1 = in->quant.scale / out->quant.scale;
@@ -243,27 +233,22 @@ Status PreluPrepare(Context* ctx, Node* node) {
 }
 
 template <typename T>
-void PreluQuant(const OpData* d, const Tensor* in, const Tensor* alpha,
-                Tensor* out) {
+void PreluQuant(const OpData* d, const Tensor* in, const Tensor* alpha, Tensor* out) {
   const int32_t izp = in->quant.zero_point, azp = alpha->quant.zero_point;
   const int32_t ozp = out->quant.zero_point;
-  const int32_t lo = std::numeric_limits<T>::min(),
-                hi = std::numeric_limits<T>::max();
-  ref::BroadcastBinary(d->plan, in->Data<T>(), alpha->Data<T>(), out->Data<T>(),
-                       [&](T x, T a) {
-                         const int32_t xv = static_cast<int32_t>(x) - izp;
-                         int32_t v;
-                         if (xv >= 0) {
-                           v = quant::MultiplyByQuantizedMultiplier(
-                               xv, d->mult_pos, d->shift_pos);
-                         } else {
-                           const int32_t av = static_cast<int32_t>(a) - azp;
-                           v = quant::MultiplyByQuantizedMultiplier(
-                               xv * av, d->mult_neg, d->shift_neg);
-                         }
-                         v += ozp;
-                         return static_cast<T>(std::min(hi, std::max(lo, v)));
-                       });
+  const int32_t lo = std::numeric_limits<T>::min(), hi = std::numeric_limits<T>::max();
+  ref::BroadcastBinary(d->plan, in->Data<T>(), alpha->Data<T>(), out->Data<T>(), [&](T x, T a) {
+    const int32_t xv = static_cast<int32_t>(x) - izp;
+    int32_t v;
+    if (xv >= 0) {
+      v = quant::MultiplyByQuantizedMultiplier(xv, d->mult_pos, d->shift_pos);
+    } else {
+      const int32_t av = static_cast<int32_t>(a) - azp;
+      v = quant::MultiplyByQuantizedMultiplier(xv * av, d->mult_neg, d->shift_neg);
+    }
+    v += ozp;
+    return static_cast<T>(std::min(hi, std::max(lo, v)));
+  });
 }
 
 Status PreluEval(Context* ctx, Node* node) {
@@ -273,9 +258,8 @@ Status PreluEval(Context* ctx, Node* node) {
   Tensor* out = ctx->output(node, 0);
   switch (in->type) {
     case DType::kFloat32:
-      ref::BroadcastBinary(
-          d->plan, in->Data<float>(), alpha->Data<float>(), out->Data<float>(),
-          [](float x, float a) { return x >= 0.0f ? x : x * a; });
+      ref::BroadcastBinary(d->plan, in->Data<float>(), alpha->Data<float>(), out->Data<float>(),
+                           [](float x, float a) { return x >= 0.0f ? x : x * a; });
       break;
     case DType::kInt8:
       PreluQuant<int8_t>(d, in, alpha, out);
@@ -302,10 +286,8 @@ Status HardSwishPrepare(Context* ctx, Node* node) {
   Tensor *in, *out;
   EDGEOPT_RETURN_IF_ERROR(PrepareUnary(ctx, node, &in, &out));
   if (in->type == DType::kFloat32) return Status::Ok();
-  EDGEOPT_ENSURE(in->type == DType::kInt8 || in->type == DType::kUInt8,
-                 StatusCode::kUnsupported,
-                 "HARD_SWISH supports float32, int8 and uint8, not %s",
-                 DTypeName(in->type));
+  EDGEOPT_ENSURE(in->type == DType::kInt8 || in->type == DType::kUInt8, StatusCode::kUnsupported,
+                 "HARD_SWISH supports float32, int8 and uint8, not %s", DTypeName(in->type));
   EDGEOPT_RETURN_IF_ERROR(CheckQuantPair(in, out));
   const float hires_input_scale = (1.0f / 128.0f) * in->quant.scale;
   const float reluish_scale = 3.0f / 32768.0f;
@@ -318,23 +300,20 @@ Status HardSwishPrepare(Context* ctx, Node* node) {
                  "HARD_SWISH: input scale %g / output scale %g is too large "
                  "(needs a left shift)",
                  in->quant.scale, out->quant.scale);
-  quant::QuantizeMultiplier(reluish_multiplier, &m32,
-                            &data->hs_reluish_exponent);
+  quant::QuantizeMultiplier(reluish_multiplier, &m32, &data->hs_reluish_exponent);
   data->hs_reluish_multiplier = DownscaleMultiplierToInt16(m32);
   return Status::Ok();
 }
 
 int16_t SaturatingLeftShift16(int16_t v, int amount) {
   const int64_t r = static_cast<int64_t>(v) * (int64_t{1} << amount);
-  return static_cast<int16_t>(
-      std::min<int64_t>(32767, std::max<int64_t>(-32768, r)));
+  return static_cast<int16_t>(std::min<int64_t>(32767, std::max<int64_t>(-32768, r)));
 }
 
 // High half of 2*a*b truncated toward zero (ARM SQDMULH), saturating min*min.
 int16_t SaturatingDoublingHighMul16(int16_t a, int16_t b) {
   if (a == b && a == std::numeric_limits<int16_t>::min()) return 32767;
-  return static_cast<int16_t>(
-      (static_cast<int32_t>(a) * static_cast<int32_t>(b)) / (1 << 15));
+  return static_cast<int16_t>((static_cast<int32_t>(a) * static_cast<int32_t>(b)) / (1 << 15));
 }
 
 template <typename T>
@@ -352,14 +331,12 @@ void HardSwishQuant(const OpData* d, const Tensor* in, Tensor* out) {
     if (d->hs_reluish_exponent > 0) {
       reluish = SaturatingLeftShift16(reluish, d->hs_reluish_exponent - 1);
     }
-    reluish = ref::SatRoundDoublingHighMul<int16_t>(reluish,
-                                                    d->hs_reluish_multiplier);
+    reluish = ref::SatRoundDoublingHighMul<int16_t>(reluish, d->hs_reluish_multiplier);
     if (d->hs_reluish_exponent > 0) reluish = SaturatingLeftShift16(reluish, 1);
     if (d->hs_reluish_exponent < 0) {
       reluish = ref::RoundDivByPOT<int16_t>(reluish, -d->hs_reluish_exponent);
     }
-    reluish =
-        static_cast<int16_t>((static_cast<int32_t>(reluish) + (1 << 15)) >> 1);
+    reluish = static_cast<int16_t>((static_cast<int32_t>(reluish) + (1 << 15)) >> 1);
     const int16_t preshift = SaturatingDoublingHighMul16(reluish, x_preshift);
     int16_t v = ref::RoundDivByPOT<int16_t>(preshift, -d->hs_output_exponent);
     v = static_cast<int16_t>(v + ozp);
@@ -399,13 +376,10 @@ Status HardSwishEval(Context* ctx, Node* node) {
 float EluFloat(float x) { return x < 0.0f ? std::expm1(x) : x; }
 float EluForTable(float x) { return x < 0.0f ? std::exp(x) - 1.0f : x; }
 
-float GeluExact(float x) {
-  return 0.5f * x * (1.0f + std::erf(x * static_cast<float>(M_SQRT1_2)));
-}
+float GeluExact(float x) { return 0.5f * x * (1.0f + std::erf(x * static_cast<float>(M_SQRT1_2))); }
 float GeluApprox(float x) {
   constexpr float kSqrt2OverPi = 0.7978845608028654f;
-  return 0.5f * x *
-         (1.0f + std::tanh(kSqrt2OverPi * (x + 0.044715f * x * x * x)));
+  return 0.5f * x * (1.0f + std::tanh(kSqrt2OverPi * (x + 0.044715f * x * x * x)));
 }
 
 bool GeluApproximate(const Node* node) {
@@ -420,22 +394,17 @@ Status TablePrepare(Context* ctx, Node* node) {
   Tensor *in, *out;
   EDGEOPT_RETURN_IF_ERROR(PrepareUnary(ctx, node, &in, &out));
   if (in->type == DType::kFloat32) return Status::Ok();
-  EDGEOPT_ENSURE(in->type == DType::kInt8 || in->type == DType::kUInt8,
-                 StatusCode::kUnsupported,
-                 "%s supports float32, int8 and uint8, not %s",
-                 kKind == 0 ? "ELU" : "GELU", DTypeName(in->type));
+  EDGEOPT_ENSURE(in->type == DType::kInt8 || in->type == DType::kUInt8, StatusCode::kUnsupported,
+                 "%s supports float32, int8 and uint8, not %s", kKind == 0 ? "ELU" : "GELU",
+                 DTypeName(in->type));
   EDGEOPT_RETURN_IF_ERROR(CheckQuantPair(in, out));
-  float (*f)(float) = kKind == 0
-                          ? EluForTable
-                          : (GeluApproximate(node) ? GeluApprox : GeluExact);
+  float (*f)(float) = kKind == 0 ? EluForTable : (GeluApproximate(node) ? GeluApprox : GeluExact);
   if (in->type == DType::kInt8) {
-    ref::PopulateLut8<int8_t>(in->quant.scale, in->quant.zero_point,
-                              out->quant.scale, out->quant.zero_point, f,
-                              data->table);
+    ref::PopulateLut8<int8_t>(in->quant.scale, in->quant.zero_point, out->quant.scale,
+                              out->quant.zero_point, f, data->table);
   } else {
-    ref::PopulateLut8<uint8_t>(in->quant.scale, in->quant.zero_point,
-                               out->quant.scale, out->quant.zero_point, f,
-                               data->table);
+    ref::PopulateLut8<uint8_t>(in->quant.scale, in->quant.zero_point, out->quant.scale,
+                               out->quant.zero_point, f, data->table);
   }
   return Status::Ok();
 }
@@ -449,9 +418,7 @@ Status TableEval(Context* ctx, Node* node) {
   if (in->type == DType::kFloat32) {
     const float* p = in->Data<float>();
     float* o = out->Data<float>();
-    float (*f)(float) = kKind == 0
-                            ? EluFloat
-                            : (GeluApproximate(node) ? GeluApprox : GeluExact);
+    float (*f)(float) = kKind == 0 ? EluFloat : (GeluApproximate(node) ? GeluApprox : GeluExact);
     for (int64_t i = 0; i < n; ++i) o[i] = f(p[i]);
   } else {
     ref::ApplyLut8(d->table, in->data, n, out->data);
@@ -462,43 +429,37 @@ Status TableEval(Context* ctx, Node* node) {
 }  // namespace
 
 const Registration* RegisterRelu() {
-  static const Registration reg = {"RELU", InitOpData<OpData>, ReluPrepare<0>,
-                                   ReluEval<0>};
+  static const Registration reg = {"RELU", InitOpData<OpData>, ReluPrepare<0>, ReluEval<0>};
   return &reg;
 }
 const Registration* RegisterRelu6() {
-  static const Registration reg = {"RELU6", InitOpData<OpData>, ReluPrepare<1>,
-                                   ReluEval<1>};
+  static const Registration reg = {"RELU6", InitOpData<OpData>, ReluPrepare<1>, ReluEval<1>};
   return &reg;
 }
 const Registration* RegisterReluN1To1() {
-  static const Registration reg = {"RELU_N1_TO_1", InitOpData<OpData>,
-                                   ReluPrepare<2>, ReluEval<2>};
+  static const Registration reg = {"RELU_N1_TO_1", InitOpData<OpData>, ReluPrepare<2>, ReluEval<2>};
   return &reg;
 }
 const Registration* RegisterLeakyRelu() {
-  static const Registration reg = {"LEAKY_RELU", InitOpData<OpData>,
-                                   LeakyReluPrepare, LeakyReluEval};
+  static const Registration reg = {"LEAKY_RELU", InitOpData<OpData>, LeakyReluPrepare,
+                                   LeakyReluEval};
   return &reg;
 }
 const Registration* RegisterPrelu() {
-  static const Registration reg = {"PRELU", InitOpData<OpData>, PreluPrepare,
-                                   PreluEval};
+  static const Registration reg = {"PRELU", InitOpData<OpData>, PreluPrepare, PreluEval};
   return &reg;
 }
 const Registration* RegisterHardSwish() {
-  static const Registration reg = {"HARD_SWISH", InitOpData<OpData>,
-                                   HardSwishPrepare, HardSwishEval};
+  static const Registration reg = {"HARD_SWISH", InitOpData<OpData>, HardSwishPrepare,
+                                   HardSwishEval};
   return &reg;
 }
 const Registration* RegisterElu() {
-  static const Registration reg = {"ELU", InitOpData<OpData>, TablePrepare<0>,
-                                   TableEval<0>};
+  static const Registration reg = {"ELU", InitOpData<OpData>, TablePrepare<0>, TableEval<0>};
   return &reg;
 }
 const Registration* RegisterGelu() {
-  static const Registration reg = {"GELU", InitOpData<OpData>, TablePrepare<1>,
-                                   TableEval<1>};
+  static const Registration reg = {"GELU", InitOpData<OpData>, TablePrepare<1>, TableEval<1>};
   return &reg;
 }
 

@@ -40,34 +40,31 @@ struct QPair {
 
 // One model: the op applied to all 256 values of `type` under each quantization
 // pair.
-void Exhaustive8(Op op, DType type, const std::vector<QPair>& pairs,
-                 OptionsFn options, const std::string& what,
-                 const Tolerance& tol = ExactInts()) {
+void Exhaustive8(Op op, DType type, const std::vector<QPair>& pairs, OptionsFn options,
+                 const std::string& what, const Tolerance& tol = ExactInts()) {
   if (!TfliteRefAvailable()) GTEST_SKIP() << "tflite-ref unavailable";
   ModelBuilder m;
   std::vector<NpyArray> ins;
   for (const QPair& p : pairs) {
     const int x = AddIn(m, Q(type, {256}, p.in_scale, p.in_zp));
-    m.AddOperator(op, {x}, {AddOut(m, Q(type, {256}, p.out_scale, p.out_zp))},
-                  options);
+    m.AddOperator(op, {x}, {AddOut(m, Q(type, {256}, p.out_scale, p.out_zp))}, options);
     ins.push_back(All8(type));
   }
   ExpectAgreesWithRef(m.Build(), ins, tol, what);
 }
 
 // Float agreement on random inputs in [lo, hi].
-void FloatAgreement(Op op, OptionsFn options, const std::string& what,
-                    double lo = -6, double hi = 6) {
+void FloatAgreement(Op op, OptionsFn options, const std::string& what, double lo = -6,
+                    double hi = 6) {
   if (!TfliteRefAvailable()) GTEST_SKIP() << "tflite-ref unavailable";
   ModelBuilder m;
   const int x = AddIn(m, F32({4, 100}));
   m.AddOperator(op, {x}, {AddOut(m, F32({4, 100}))}, std::move(options));
-  ExpectAgreesWithRef(m.Build(), {RandomFor(F32({4, 100}), 77, lo, hi)},
-                      Tolerance{1e-6, 1e-5, 0}, what);
+  ExpectAgreesWithRef(m.Build(), {RandomFor(F32({4, 100}), 77, lo, hi)}, Tolerance{1e-6, 1e-5, 0},
+                      what);
 }
 
-std::vector<float> RunFloat(Op op, std::vector<float> x,
-                            OptionsFn options = nullptr) {
+std::vector<float> RunFloat(Op op, std::vector<float> x, OptionsFn options = nullptr) {
   ModelBuilder m;
   const int32_t n = static_cast<int32_t>(x.size());
   const int in = AddIn(m, F32({n}));
@@ -90,14 +87,10 @@ OptionsFn SoftmaxBeta(float beta) {
   };
 }
 
-const std::vector<QPair> kGeneralPairs = {{0.05f, 0, 0.05f, 0},
-                                          {0.1f, 10, 0.03f, -20},
-                                          {0.02f, -50, 0.1f, 30},
-                                          {0.5f, 100, 0.7f, -100}};
-const std::vector<QPair> kGeneralPairsU8 = {{0.05f, 128, 0.05f, 128},
-                                            {0.1f, 10, 0.03f, 0},
-                                            {0.02f, 200, 0.1f, 30},
-                                            {0.5f, 100, 0.7f, 255}};
+const std::vector<QPair> kGeneralPairs = {
+    {0.05f, 0, 0.05f, 0}, {0.1f, 10, 0.03f, -20}, {0.02f, -50, 0.1f, 30}, {0.5f, 100, 0.7f, -100}};
+const std::vector<QPair> kGeneralPairsU8 = {
+    {0.05f, 128, 0.05f, 128}, {0.1f, 10, 0.03f, 0}, {0.02f, 200, 0.1f, 30}, {0.5f, 100, 0.7f, 255}};
 
 // --- RELU family / LEAKY_RELU / PRELU
 // ---------------------------------------------------------
@@ -106,8 +99,7 @@ TEST(Relu, GoldenFloat) {
   const std::vector<float> x = {-2, -0.5f, 0.5f, 7};
   EXPECT_EQ(RunFloat(Op::RELU, x), (std::vector<float>{0, 0, 0.5f, 7}));
   EXPECT_EQ(RunFloat(Op::RELU6, x), (std::vector<float>{0, 0, 0.5f, 6}));
-  EXPECT_EQ(RunFloat(Op::RELU_N1_TO_1, x),
-            (std::vector<float>{-1, -0.5f, 0.5f, 1}));
+  EXPECT_EQ(RunFloat(Op::RELU_N1_TO_1, x), (std::vector<float>{-1, -0.5f, 0.5f, 1}));
   EXPECT_EQ(RunFloat(Op::LEAKY_RELU, x, LeakyAlpha(0.1f)),
             (std::vector<float>{-0.2f, -0.05f, 0.5f, 7}));
 }
@@ -117,11 +109,9 @@ TEST(Relu, GoldenInt8) {
   ModelBuilder m;
   const int x = AddIn(m, Q(DType::kInt8, {4}, 0.1f, 0));
   m.AddOperator(Op::RELU6, {x}, {AddOut(m, Q(DType::kInt8, {4}, 0.05f, -128))});
-  auto out = RunEdgeopt(
-      m.Build(), {MakeArray<int8_t>(DType::kInt8, {4}, {-5, 3, 59, 61})});
+  auto out = RunEdgeopt(m.Build(), {MakeArray<int8_t>(DType::kInt8, {4}, {-5, 3, 59, 61})});
   ASSERT_TRUE(out.ok()) << out.status().message();
-  EXPECT_EQ(ToVector<int8_t>((*out)[0]),
-            (std::vector<int8_t>{-128, -122, -10, -8}));
+  EXPECT_EQ(ToVector<int8_t>((*out)[0]), (std::vector<int8_t>{-128, -122, -10, -8}));
 }
 
 TEST(Relu, ExhaustiveInt8UInt8) {
@@ -132,19 +122,28 @@ TEST(Relu, ExhaustiveInt8UInt8) {
   }
 }
 
+TEST(Relu, ExhaustiveInt16) {
+  if (!TfliteRefAvailable()) GTEST_SKIP() << "tflite-ref unavailable";
+  ModelBuilder m;
+  std::vector<NpyArray> ins;
+  for (Op op : {Op::RELU, Op::RELU6}) {
+    const int x = AddIn(m, Q(DType::kInt16, {65536}, 3e-4f, 0));
+    m.AddOperator(op, {x}, {AddOut(m, Q(DType::kInt16, {65536}, 2e-4f, 0))});
+    ins.push_back(All16());
+  }
+  ExpectAgreesWithRef(m.Build(), ins, ExactInts(), "RELU/RELU6 int16 exhaustive");
+}
+
 TEST(LeakyRelu, ExhaustiveInt8UInt8AndInt16) {
-  Exhaustive8(Op::LEAKY_RELU, DType::kInt8, kGeneralPairs, LeakyAlpha(0.2f),
-              "LEAKY_RELU int8");
+  Exhaustive8(Op::LEAKY_RELU, DType::kInt8, kGeneralPairs, LeakyAlpha(0.2f), "LEAKY_RELU int8");
   Exhaustive8(Op::LEAKY_RELU, DType::kUInt8, kGeneralPairsU8, LeakyAlpha(0.01f),
               "LEAKY_RELU uint8");
   if (!TfliteRefAvailable()) return;
   ModelBuilder m;
   const int x = AddIn(m, Q(DType::kInt16, {65536}, 1e-3f, 0));
-  m.AddOperator(Op::LEAKY_RELU, {x},
-                {AddOut(m, Q(DType::kInt16, {65536}, 7e-4f, 0))},
+  m.AddOperator(Op::LEAKY_RELU, {x}, {AddOut(m, Q(DType::kInt16, {65536}, 7e-4f, 0))},
                 LeakyAlpha(0.3f));
-  ExpectAgreesWithRef(m.Build(), {All16()}, ExactInts(),
-                      "LEAKY_RELU int16 exhaustive");
+  ExpectAgreesWithRef(m.Build(), {All16()}, ExactInts(), "LEAKY_RELU int16 exhaustive");
   FloatAgreement(Op::LEAKY_RELU, LeakyAlpha(0.25f), "LEAKY_RELU float");
 }
 
@@ -153,8 +152,7 @@ TEST(Prelu, GoldenFloatAndAgreementQuantized) {
   const int x = AddIn(g, F32({2, 2}));
   const int a = AddConst<float>(g, F32({2}), {0.5f, 2.0f});
   g.AddOperator(Op::PRELU, {x, a}, {AddOut(g, F32({2, 2}))});
-  auto out = RunEdgeopt(
-      g.Build(), {MakeArray<float>(DType::kFloat32, {2, 2}, {-2, -2, 3, 3})});
+  auto out = RunEdgeopt(g.Build(), {MakeArray<float>(DType::kFloat32, {2, 2}, {-2, -2, 3, 3})});
   ASSERT_TRUE(out.ok()) << out.status().message();
   EXPECT_EQ(ToVector<float>((*out)[0]), (std::vector<float>{-1, -4, 3, 3}));
   if (!TfliteRefAvailable()) return;
@@ -165,12 +163,9 @@ TEST(Prelu, GoldenFloatAndAgreementQuantized) {
     ins.push_back(Q(t, {1, 4, 4, 8}, 0.05f, base + 3));
     const int xi = AddIn(m, ins.back());
     std::vector<uint8_t> alpha_bytes(8);
-    for (int c = 0; c < 8; ++c)
-      alpha_bytes[c] = static_cast<uint8_t>(base + c * 9 - 30);
-    const int ai =
-        m.AddConstantBytes(t, {1, 1, 8}, alpha_bytes, {0.01f}, {base});
-    m.AddOperator(Op::PRELU, {xi, ai},
-                  {AddOut(m, Q(t, {1, 4, 4, 8}, 0.04f, base - 5))});
+    for (int c = 0; c < 8; ++c) alpha_bytes[c] = static_cast<uint8_t>(base + c * 9 - 30);
+    const int ai = m.AddConstantBytes(t, {1, 1, 8}, alpha_bytes, {0.01f}, {base});
+    m.AddOperator(Op::PRELU, {xi, ai}, {AddOut(m, Q(t, {1, 4, 4, 8}, 0.04f, base - 5))});
   }
   ins.push_back(F32({3, 5}));
   const int xf = AddIn(m, ins.back());
@@ -190,12 +185,10 @@ TEST(HardSwish, GoldenFloat) {
 
 TEST(HardSwish, ExhaustiveInt8UInt8) {
   std::vector<QPair> pairs = kGeneralPairs;
-  pairs.push_back(
-      {0.3f, -20, 0.01f, -128});  // reluish multiplier needing a left shift
+  pairs.push_back({0.3f, -20, 0.01f, -128});  // reluish multiplier needing a left shift
   pairs.push_back({0.004f, 5, 0.002f, 0});
   Exhaustive8(Op::HARD_SWISH, DType::kInt8, pairs, nullptr, "HARD_SWISH int8");
-  Exhaustive8(Op::HARD_SWISH, DType::kUInt8, kGeneralPairsU8, nullptr,
-              "HARD_SWISH uint8");
+  Exhaustive8(Op::HARD_SWISH, DType::kUInt8, kGeneralPairsU8, nullptr, "HARD_SWISH uint8");
   FloatAgreement(Op::HARD_SWISH, nullptr, "HARD_SWISH float");
 }
 
@@ -230,10 +223,8 @@ TEST(Gelu, GoldenFloat) {
 TEST(Gelu, Agreement) {
   FloatAgreement(Op::GELU, GeluApprox(false), "GELU float exact");
   FloatAgreement(Op::GELU, GeluApprox(true), "GELU float approximate");
-  Exhaustive8(Op::GELU, DType::kInt8, kGeneralPairs, GeluApprox(false),
-              "GELU int8 exact");
-  Exhaustive8(Op::GELU, DType::kUInt8, kGeneralPairsU8, GeluApprox(true),
-              "GELU uint8 approx");
+  Exhaustive8(Op::GELU, DType::kInt8, kGeneralPairs, GeluApprox(false), "GELU int8 exact");
+  Exhaustive8(Op::GELU, DType::kUInt8, kGeneralPairsU8, GeluApprox(true), "GELU uint8 approx");
 }
 
 // --- LOGISTIC / TANH
@@ -257,16 +248,12 @@ TEST(LogisticTanh, ExhaustiveInt8UInt8) {
                {0.02f, -100, 1.0f / 256, -128},
                {0.3f, 0, 1.0f / 256, -128}},
               nullptr, "LOGISTIC int8");
-  Exhaustive8(Op::LOGISTIC, DType::kUInt8,
-              {{0.05f, 128, 1.0f / 256, 0}, {0.2f, 30, 1.0f / 256, 0}}, nullptr,
-              "LOGISTIC uint8");
+  Exhaustive8(Op::LOGISTIC, DType::kUInt8, {{0.05f, 128, 1.0f / 256, 0}, {0.2f, 30, 1.0f / 256, 0}},
+              nullptr, "LOGISTIC uint8");
   Exhaustive8(Op::TANH, DType::kInt8,
-              {{0.05f, 0, 1.0f / 128, 0},
-               {0.1f, 30, 1.0f / 128, 0},
-               {0.02f, -100, 1.0f / 128, 0}},
+              {{0.05f, 0, 1.0f / 128, 0}, {0.1f, 30, 1.0f / 128, 0}, {0.02f, -100, 1.0f / 128, 0}},
               nullptr, "TANH int8");
-  Exhaustive8(Op::TANH, DType::kUInt8, {{0.05f, 128, 1.0f / 128, 128}}, nullptr,
-              "TANH uint8");
+  Exhaustive8(Op::TANH, DType::kUInt8, {{0.05f, 128, 1.0f / 128, 128}}, nullptr, "TANH uint8");
   FloatAgreement(Op::LOGISTIC, nullptr, "LOGISTIC float", -20, 20);
   FloatAgreement(Op::TANH, nullptr, "TANH float");
 }
@@ -282,13 +269,11 @@ TEST(LogisticTanh, ExhaustiveInt16) {
     std::vector<NpyArray> ins;
     for (float s : scales) {
       const int x = AddIn(m, Q(DType::kInt16, {65536}, s, 0));
-      m.AddOperator(op, {x},
-                    {AddOut(m, Q(DType::kInt16, {65536}, 1.0f / 32768, 0))});
+      m.AddOperator(op, {x}, {AddOut(m, Q(DType::kInt16, {65536}, 1.0f / 32768, 0))});
       ins.push_back(All16());
     }
-    ExpectAgreesWithRef(
-        m.Build(), ins, ExactInts(),
-        std::string(tflite::EnumNameBuiltinOperator(op)) + " int16 exhaustive");
+    ExpectAgreesWithRef(m.Build(), ins, ExactInts(),
+                        std::string(tflite::EnumNameBuiltinOperator(op)) + " int16 exhaustive");
   }
 }
 
@@ -299,8 +284,7 @@ TEST(LogisticTanh, Errors) {
   ExpectPrepareError(m.Build(), "output scale must be 1/256");
   ModelBuilder m2;
   const int x2 = AddIn(m2, Q(DType::kInt16, {2}, 0.001f, 3));
-  m2.AddOperator(Op::TANH, {x2},
-                 {AddOut(m2, Q(DType::kInt16, {2}, 1.0f / 32768, 0))});
+  m2.AddOperator(Op::TANH, {x2}, {AddOut(m2, Q(DType::kInt16, {2}, 1.0f / 32768, 0))});
   ExpectPrepareError(m2.Build(), "zero points 0");
 }
 
@@ -315,11 +299,9 @@ TEST(Softmax, GoldenFloatAndUInt8) {
   // Two equal inputs -> 0.5 each -> 128 at scale 1/256.
   ModelBuilder m;
   const int x = AddIn(m, Q(DType::kUInt8, {1, 2}, 0.1f, 0));
-  m.AddOperator(Op::SOFTMAX, {x},
-                {AddOut(m, Q(DType::kUInt8, {1, 2}, 1.0f / 256, 0))},
+  m.AddOperator(Op::SOFTMAX, {x}, {AddOut(m, Q(DType::kUInt8, {1, 2}, 1.0f / 256, 0))},
                 SoftmaxBeta(1.0f));
-  auto out = RunEdgeopt(m.Build(),
-                        {MakeArray<uint8_t>(DType::kUInt8, {1, 2}, {7, 7})});
+  auto out = RunEdgeopt(m.Build(), {MakeArray<uint8_t>(DType::kUInt8, {1, 2}, {7, 7})});
   ASSERT_TRUE(out.ok()) << out.status().message();
   EXPECT_EQ(ToVector<uint8_t>((*out)[0]), (std::vector<uint8_t>{128, 128}));
 }
@@ -330,25 +312,17 @@ TEST(Softmax, AgreementAllTypes) {
   std::vector<TSpec> ins;
   auto add = [&](const TSpec& in, const TSpec& out, float beta) {
     ins.push_back(in);
-    m.AddOperator(Op::SOFTMAX, {AddIn(m, in)}, {AddOut(m, out)},
-                  SoftmaxBeta(beta));
+    m.AddOperator(Op::SOFTMAX, {AddIn(m, in)}, {AddOut(m, out)}, SoftmaxBeta(beta));
   };
   add(F32({3, 10}), F32({3, 10}), 1.0f);
   add(F32({2, 2, 7}), F32({2, 2, 7}), 0.5f);
-  add(Q(DType::kInt8, {5, 10}, 0.1f, 4),
-      Q(DType::kInt8, {5, 10}, 1.0f / 256, -128), 1.0f);
-  add(Q(DType::kInt8, {2, 3, 33}, 0.03f, -7),
-      Q(DType::kInt8, {2, 3, 33}, 1.0f / 256, -128), 2.0f);
-  add(Q(DType::kUInt8, {4, 12}, 0.08f, 128),
-      Q(DType::kUInt8, {4, 12}, 1.0f / 256, 0), 1.0f);
-  add(Q(DType::kInt8, {3, 9}, 0.1f, 0),
-      Q(DType::kInt16, {3, 9}, 1.0f / 32768, 0), 1.0f);
-  add(Q(DType::kInt16, {4, 16}, 1e-3f, 0),
-      Q(DType::kInt16, {4, 16}, 1.0f / 32768, 0), 1.0f);
-  add(Q(DType::kInt16, {2, 50}, 4e-4f, 0),
-      Q(DType::kInt16, {2, 50}, 1.0f / 32768, 0), 1.0f);
-  ExpectAgreesWithRef(m.Build(), RandomInputs(ins, 31),
-                      Tolerance{1e-6, 1e-5, 0}, "SOFTMAX x8");
+  add(Q(DType::kInt8, {5, 10}, 0.1f, 4), Q(DType::kInt8, {5, 10}, 1.0f / 256, -128), 1.0f);
+  add(Q(DType::kInt8, {2, 3, 33}, 0.03f, -7), Q(DType::kInt8, {2, 3, 33}, 1.0f / 256, -128), 2.0f);
+  add(Q(DType::kUInt8, {4, 12}, 0.08f, 128), Q(DType::kUInt8, {4, 12}, 1.0f / 256, 0), 1.0f);
+  add(Q(DType::kInt8, {3, 9}, 0.1f, 0), Q(DType::kInt16, {3, 9}, 1.0f / 32768, 0), 1.0f);
+  add(Q(DType::kInt16, {4, 16}, 1e-3f, 0), Q(DType::kInt16, {4, 16}, 1.0f / 32768, 0), 1.0f);
+  add(Q(DType::kInt16, {2, 50}, 4e-4f, 0), Q(DType::kInt16, {2, 50}, 1.0f / 32768, 0), 1.0f);
+  ExpectAgreesWithRef(m.Build(), RandomInputs(ins, 31), Tolerance{1e-6, 1e-5, 0}, "SOFTMAX x8");
 }
 
 TEST(LogSoftmax, AgreementFloatInt8UInt8) {
@@ -357,15 +331,13 @@ TEST(LogSoftmax, AgreementFloatInt8UInt8) {
   std::vector<TSpec> ins = {F32({3, 10}), Q(DType::kInt8, {4, 20}, 0.1f, 3),
                             Q(DType::kUInt8, {4, 20}, 0.05f, 128),
                             Q(DType::kInt8, {2, 7}, 0.5f, 0)};
-  const TSpec outs[] = {F32({3, 10}),
-                        Q(DType::kInt8, {4, 20}, 16.0f / 256, 127),
+  const TSpec outs[] = {F32({3, 10}), Q(DType::kInt8, {4, 20}, 16.0f / 256, 127),
                         Q(DType::kUInt8, {4, 20}, 16.0f / 256, 255),
                         Q(DType::kInt8, {2, 7}, 16.0f / 256, 127)};
   for (size_t i = 0; i < ins.size(); ++i) {
     m.AddOperator(Op::LOG_SOFTMAX, {AddIn(m, ins[i])}, {AddOut(m, outs[i])});
   }
-  ExpectAgreesWithRef(m.Build(), RandomInputs(ins, 41),
-                      Tolerance{1e-5, 1e-5, 0}, "LOG_SOFTMAX");
+  ExpectAgreesWithRef(m.Build(), RandomInputs(ins, 41), Tolerance{1e-5, 1e-5, 0}, "LOG_SOFTMAX");
 }
 
 TEST(Softmax, Errors) {
@@ -375,8 +347,7 @@ TEST(Softmax, Errors) {
   ExpectPrepareError(m.Build(), "not supported");
   ModelBuilder m2;
   const int x2 = AddIn(m2, Q(DType::kInt8, {2}, 0.1f, 0));
-  m2.AddOperator(Op::LOG_SOFTMAX, {x2},
-                 {AddOut(m2, Q(DType::kInt8, {2}, 1.0f / 256, -128))});
+  m2.AddOperator(Op::LOG_SOFTMAX, {x2}, {AddOut(m2, Q(DType::kInt8, {2}, 1.0f / 256, -128))});
   ExpectPrepareError(m2.Build(), "scale 16/256");
 }
 

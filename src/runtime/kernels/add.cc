@@ -44,8 +44,7 @@ Status Prepare(Context* ctx, Node* node) {
   OpData* data;
   EDGEOPT_RETURN_IF_ERROR(GetOpData(node, &data));
   Tensor *a, *b, *out;
-  EDGEOPT_RETURN_IF_ERROR(
-      PrepareBroadcastBinary(ctx, node, &a, &b, &out, &data->plan));
+  EDGEOPT_RETURN_IF_ERROR(PrepareBroadcastBinary(ctx, node, &a, &b, &out, &data->plan));
   EDGEOPT_RETURN_IF_ERROR(CheckSameType(a, out, "input", "output"));
   bool pot_option = false;
   if (kSubtract) {
@@ -76,15 +75,13 @@ Status Prepare(Context* ctx, Node* node) {
   EDGEOPT_RETURN_IF_ERROR(CheckPerTensorQuant(b, "input 1"));
   EDGEOPT_RETURN_IF_ERROR(CheckPerTensorQuant(out, "output"));
   int32_t act_min, act_max;
-  quant::ActivationRangeQuantized(data->activation, out->quant.scale,
-                                  out->quant.zero_point, QuantMin(out->type),
-                                  QuantMax(out->type), &act_min, &act_max);
+  quant::ActivationRangeQuantized(data->activation, out->quant.scale, out->quant.zero_point,
+                                  QuantMin(out->type), QuantMax(out->type), &act_min, &act_max);
   if (out->type == DType::kInt16 && pot_option) {
     int l1, l2, lo;
-    const bool pot =
-        CheckedLog2(a->quant.scale, &l1) && CheckedLog2(b->quant.scale, &l2) &&
-        CheckedLog2(out->quant.scale, &lo) && a->quant.zero_point == 0 &&
-        b->quant.zero_point == 0 && out->quant.zero_point == 0;
+    const bool pot = CheckedLog2(a->quant.scale, &l1) && CheckedLog2(b->quant.scale, &l2) &&
+                     CheckedLog2(out->quant.scale, &lo) && a->quant.zero_point == 0 &&
+                     b->quant.zero_point == 0 && out->quant.zero_point == 0;
     if (pot) {
       data->pot_int16 = true;
       data->pot.input1_shift = l1 - lo;
@@ -115,8 +112,7 @@ Status Prepare(Context* ctx, Node* node) {
   const double m1 = a->quant.scale / twice_max;
   const double m2 = b->quant.scale / twice_max;
   const double mo =
-      twice_max / static_cast<double>(static_cast<float>(1 << q.left_shift) *
-                                      out->quant.scale);
+      twice_max / static_cast<double>(static_cast<float>(1 << q.left_shift) * out->quant.scale);
   quant::QuantizeMultiplier(m1, &q.input1_multiplier, &q.input1_shift);
   quant::QuantizeMultiplier(m2, &q.input2_multiplier, &q.input2_shift);
   quant::QuantizeMultiplier(mo, &q.output_multiplier, &q.output_shift);
@@ -127,13 +123,11 @@ Status Prepare(Context* ctx, Node* node) {
 }
 
 template <typename T, bool kSubtract>
-void EvalQuantized(const OpData* d, const Tensor* a, const Tensor* b,
-                   Tensor* out) {
+void EvalQuantized(const OpData* d, const Tensor* a, const Tensor* b, Tensor* out) {
   const ref::AddSubParams& q = d->q;
-  ref::BroadcastBinary(
-      d->plan, a->Data<T>(), b->Data<T>(), out->Data<T>(), [&q](T x, T y) {
-        return static_cast<T>(ref::QuantAddSub(x, y, q, kSubtract));
-      });
+  ref::BroadcastBinary(d->plan, a->Data<T>(), b->Data<T>(), out->Data<T>(), [&q](T x, T y) {
+    return static_cast<T>(ref::QuantAddSub(x, y, q, kSubtract));
+  });
 }
 
 template <typename T, bool kSubtract>
@@ -141,13 +135,11 @@ void EvalInt(const OpData* d, const Tensor* a, const Tensor* b, Tensor* out) {
   T lo, hi;
   ActivationRangeInt<T>(d->activation, &lo, &hi);
   using U = typename std::make_unsigned<T>::type;
-  ref::BroadcastBinary(
-      d->plan, a->Data<T>(), b->Data<T>(), out->Data<T>(), [lo, hi](T x, T y) {
-        const T v =
-            static_cast<T>(kSubtract ? static_cast<U>(x) - static_cast<U>(y)
-                                     : static_cast<U>(x) + static_cast<U>(y));
-        return v < lo ? lo : (v > hi ? hi : v);
-      });
+  ref::BroadcastBinary(d->plan, a->Data<T>(), b->Data<T>(), out->Data<T>(), [lo, hi](T x, T y) {
+    const T v = static_cast<T>(kSubtract ? static_cast<U>(x) - static_cast<U>(y)
+                                         : static_cast<U>(x) + static_cast<U>(y));
+    return v < lo ? lo : (v > hi ? hi : v);
+  });
 }
 
 template <bool kSubtract>
@@ -163,8 +155,8 @@ Status Eval(Context* ctx, Node* node) {
   switch (out->type) {
     case DType::kFloat32: {
       const float lo = d->f_min, hi = d->f_max;
-      ref::BroadcastBinary(d->plan, a->Data<float>(), b->Data<float>(),
-                           out->Data<float>(), [lo, hi](float x, float y) {
+      ref::BroadcastBinary(d->plan, a->Data<float>(), b->Data<float>(), out->Data<float>(),
+                           [lo, hi](float x, float y) {
                              const float v = kSubtract ? x - y : x + y;
                              return std::min(hi, std::max(lo, v));
                            });
@@ -185,17 +177,15 @@ Status Eval(Context* ctx, Node* node) {
     case DType::kInt16:
       if (d->pot_int16) {
         const ref::PotInt16Params& p = d->pot;
-        ref::BroadcastBinary(d->plan, a->Data<int16_t>(), b->Data<int16_t>(),
-                             out->Data<int16_t>(), [&p](int16_t x, int16_t y) {
-                               return ref::PotInt16AddSub(x, y, p, kSubtract);
-                             });
+        ref::BroadcastBinary(
+            d->plan, a->Data<int16_t>(), b->Data<int16_t>(), out->Data<int16_t>(),
+            [&p](int16_t x, int16_t y) { return ref::PotInt16AddSub(x, y, p, kSubtract); });
       } else {
         EvalQuantized<int16_t, kSubtract>(d, a, b, out);
       }
       break;
     default:
-      return MakeStatus(StatusCode::kInternal, "unexpected type %s",
-                        DTypeName(out->type));
+      return MakeStatus(StatusCode::kInternal, "unexpected type %s", DTypeName(out->type));
   }
   return Status::Ok();
 }
@@ -203,14 +193,12 @@ Status Eval(Context* ctx, Node* node) {
 }  // namespace
 
 const Registration* RegisterAdd() {
-  static const Registration reg = {"ADD", InitOpData<OpData>, Prepare<false>,
-                                   Eval<false>};
+  static const Registration reg = {"ADD", InitOpData<OpData>, Prepare<false>, Eval<false>};
   return &reg;
 }
 
 const Registration* RegisterSub() {
-  static const Registration reg = {"SUB", InitOpData<OpData>, Prepare<true>,
-                                   Eval<true>};
+  static const Registration reg = {"SUB", InitOpData<OpData>, Prepare<true>, Eval<true>};
   return &reg;
 }
 

@@ -70,8 +70,7 @@ bool CopyOptions(const tflite::Operator* op, OptionsFn* out) {
       const auto act = o->fused_activation_function();
       const bool pot = o->pot_scale_int16();
       *out = [act, pot](fb::FlatBufferBuilder& b) {
-        return MakeOptions(BO::AddOptions,
-                           tflite::CreateAddOptions(b, act, pot));
+        return MakeOptions(BO::AddOptions, tflite::CreateAddOptions(b, act, pot));
       };
       return true;
     }
@@ -80,14 +79,12 @@ bool CopyOptions(const tflite::Operator* op, OptionsFn* out) {
       const auto act = o->fused_activation_function();
       const bool pot = o->pot_scale_int16();
       *out = [act, pot](fb::FlatBufferBuilder& b) {
-        return MakeOptions(BO::SubOptions,
-                           tflite::CreateSubOptions(b, act, pot));
+        return MakeOptions(BO::SubOptions, tflite::CreateSubOptions(b, act, pot));
       };
       return true;
     }
     case BO::MulOptions: {
-      const auto act =
-          op->builtin_options_as_MulOptions()->fused_activation_function();
+      const auto act = op->builtin_options_as_MulOptions()->fused_activation_function();
       *out = [act](fb::FlatBufferBuilder& b) {
         return MakeOptions(BO::MulOptions, tflite::CreateMulOptions(b, act));
       };
@@ -100,36 +97,32 @@ bool CopyOptions(const tflite::Operator* op, OptionsFn* out) {
                 fh = o->filter_height();
       const auto act = o->fused_activation_function();
       *out = [=](fb::FlatBufferBuilder& b) {
-        return MakeOptions(
-            BO::Pool2DOptions,
-            tflite::CreatePool2DOptions(b, padding, sw, sh, fw, fh, act));
+        return MakeOptions(BO::Pool2DOptions,
+                           tflite::CreatePool2DOptions(b, padding, sw, sh, fw, fh, act));
       };
       return true;
     }
     case BO::ReshapeOptions: {
       const auto* o = op->builtin_options_as_ReshapeOptions();
       std::vector<int32_t> shape;
-      if (o->new_shape() != nullptr)
-        shape.assign(o->new_shape()->begin(), o->new_shape()->end());
+      if (o->new_shape() != nullptr) shape.assign(o->new_shape()->begin(), o->new_shape()->end());
       *out = [shape](fb::FlatBufferBuilder& b) {
-        return MakeOptions(BO::ReshapeOptions, tflite::CreateReshapeOptions(
-                                                   b, b.CreateVector(shape)));
+        return MakeOptions(BO::ReshapeOptions,
+                           tflite::CreateReshapeOptions(b, b.CreateVector(shape)));
       };
       return true;
     }
     case BO::SoftmaxOptions: {
       const float beta = op->builtin_options_as_SoftmaxOptions()->beta();
       *out = [beta](fb::FlatBufferBuilder& b) {
-        return MakeOptions(BO::SoftmaxOptions,
-                           tflite::CreateSoftmaxOptions(b, beta));
+        return MakeOptions(BO::SoftmaxOptions, tflite::CreateSoftmaxOptions(b, beta));
       };
       return true;
     }
     case BO::ReducerOptions: {
       const bool keep = op->builtin_options_as_ReducerOptions()->keep_dims();
       *out = [keep](fb::FlatBufferBuilder& b) {
-        return MakeOptions(BO::ReducerOptions,
-                           tflite::CreateReducerOptions(b, keep));
+        return MakeOptions(BO::ReducerOptions, tflite::CreateReducerOptions(b, keep));
       };
       return true;
     }
@@ -170,27 +163,22 @@ struct Extracted {
 
 // Adds a copy of tensor `t` of `model` to `m` (constant if it has data; graph
 // input otherwise).
-int CopyTensor(const tflite::Model* model, const tflite::Tensor* t,
-               bool as_output, ModelBuilder* m, std::vector<NpyArray>* inputs,
-               uint32_t* seed) {
+int CopyTensor(const tflite::Model* model, const tflite::Tensor* t, bool as_output, ModelBuilder* m,
+               std::vector<NpyArray>* inputs, uint32_t* seed) {
   const DType type = static_cast<DType>(t->type());
   std::vector<int32_t> shape;
-  if (t->shape() != nullptr)
-    shape.assign(t->shape()->begin(), t->shape()->end());
+  if (t->shape() != nullptr) shape.assign(t->shape()->begin(), t->shape()->end());
   std::vector<float> scales;
   std::vector<int64_t> zps;
   int qdim = 0;
-  if (const auto* q = t->quantization();
-      q != nullptr && q->scale() != nullptr) {
+  if (const auto* q = t->quantization(); q != nullptr && q->scale() != nullptr) {
     scales.assign(q->scale()->begin(), q->scale()->end());
-    if (q->zero_point() != nullptr)
-      zps.assign(q->zero_point()->begin(), q->zero_point()->end());
+    if (q->zero_point() != nullptr) zps.assign(q->zero_point()->begin(), q->zero_point()->end());
     qdim = q->quantized_dimension();
   }
   if (as_output) return m->AddOutput(type, shape, scales, zps);
   const auto* buffer = model->buffers()->Get(t->buffer());
-  if (buffer != nullptr && buffer->data() != nullptr &&
-      buffer->data()->size() > 0) {
+  if (buffer != nullptr && buffer->data() != nullptr && buffer->data()->size() > 0) {
     std::vector<uint8_t> bytes(buffer->data()->begin(), buffer->data()->end());
     return m->AddConstantBytes(type, shape, bytes, scales, zps, qdim);
   }
@@ -205,13 +193,11 @@ Extracted ExtractFamilyNodes(const std::vector<uint8_t>& bytes) {
   const auto* sg = model->subgraphs()->Get(0);
   ModelBuilder m;
   uint32_t seed = 1;
-  std::set<std::string>
-      seen;  // identical nodes (same op and tensor specs) are tested once
+  std::set<std::string> seen;  // identical nodes (same op and tensor specs) are tested once
   for (const tflite::Operator* op : *sg->operators()) {
     const auto* code = model->operator_codes()->Get(op->opcode_index());
-    const Op kind =
-        static_cast<Op>(std::max<int>(code->deprecated_builtin_code(),
-                                      static_cast<int>(code->builtin_code())));
+    const Op kind = static_cast<Op>(
+        std::max<int>(code->deprecated_builtin_code(), static_cast<int>(code->builtin_code())));
     if (OtherFamily(kind)) continue;
     OptionsFn options;
     if (!CopyOptions(op, &options)) continue;
@@ -222,15 +208,14 @@ Extracted ExtractFamilyNodes(const std::vector<uint8_t>& bytes) {
       if (ti < 0) continue;
       const auto* t = sg->tensors()->Get(ti);
       const auto* buffer = model->buffers()->Get(t->buffer());
-      const bool constant = buffer != nullptr && buffer->data() != nullptr &&
-                            buffer->data()->size() > 0;
+      const bool constant =
+          buffer != nullptr && buffer->data() != nullptr && buffer->data()->size() > 0;
       if (k > 0 && !constant && !AllInputsAreData(kind)) usable = false;
       key += "|" + std::to_string(static_cast<int>(t->type()));
       if (t->shape() != nullptr) {
         for (int32_t d : *t->shape()) key += "," + std::to_string(d);
       }
-      if (t->quantization() != nullptr &&
-          t->quantization()->scale() != nullptr &&
+      if (t->quantization() != nullptr && t->quantization()->scale() != nullptr &&
           t->quantization()->scale()->size() > 0) {
         key += "@" + std::to_string(t->quantization()->scale()->Get(0));
       }
@@ -238,8 +223,7 @@ Extracted ExtractFamilyNodes(const std::vector<uint8_t>& bytes) {
     }
     for (int32_t to : *op->outputs()) {
       const auto* t = sg->tensors()->Get(to);
-      if (t->quantization() != nullptr &&
-          t->quantization()->scale() != nullptr &&
+      if (t->quantization() != nullptr && t->quantization()->scale() != nullptr &&
           t->quantization()->scale()->size() > 0) {
         key += "->" + std::to_string(t->quantization()->scale()->Get(0));
       }
@@ -247,13 +231,11 @@ Extracted ExtractFamilyNodes(const std::vector<uint8_t>& bytes) {
     if (!usable || !seen.insert(key).second) continue;
     std::vector<int> ins, outs;
     for (int32_t ti : *op->inputs()) {
-      ins.push_back(ti < 0 ? -1
-                           : CopyTensor(model, sg->tensors()->Get(ti), false,
-                                        &m, &e.inputs, &seed));
+      ins.push_back(
+          ti < 0 ? -1 : CopyTensor(model, sg->tensors()->Get(ti), false, &m, &e.inputs, &seed));
     }
     for (int32_t to : *op->outputs()) {
-      outs.push_back(CopyTensor(model, sg->tensors()->Get(to), true, &m,
-                                &e.inputs, &seed));
+      outs.push_back(CopyTensor(model, sg->tensors()->Get(to), true, &m, &e.inputs, &seed));
     }
     m.AddOperator(kind, ins, outs, options, code->version());
     e.ops.insert(tflite::EnumNameBuiltinOperator(kind));
@@ -298,16 +280,14 @@ TEST(CorpusOps, FamilyNodesAgreeWithTflite) {
     if (!FileExists(path)) continue;
     auto bytes = ReadFileBytes(path);
     ASSERT_TRUE(bytes.ok()) << bytes.status().message();
-    ASSERT_TRUE(rt::VerifyModelBuffer(bytes->data(), bytes->size()).ok())
-        << rel;
+    ASSERT_TRUE(rt::VerifyModelBuffer(bytes->data(), bytes->size()).ok()) << rel;
     Extracted e = ExtractFamilyNodes(*bytes);
     if (e.nodes == 0) continue;
     std::string ops;
     for (const std::string& op : e.ops) ops += " " + op;
     total_nodes += e.nodes;
     ExpectAgreesWithRef(e.model, e.inputs, Tolerance{1e-5, 1e-5, 0},
-                        std::string(rel) + " (" + std::to_string(e.nodes) +
-                            " nodes:" + ops + ")");
+                        std::string(rel) + " (" + std::to_string(e.nodes) + " nodes:" + ops + ")");
   }
   EXPECT_GT(total_nodes, 20);
 }

@@ -27,23 +27,17 @@ struct TSpec {
   int64_t zero_point = 0;
 };
 
-inline TSpec F32(std::vector<int32_t> shape) {
-  return TSpec{DType::kFloat32, std::move(shape)};
-}
-inline TSpec Q(DType type, std::vector<int32_t> shape, float scale,
-               int64_t zp) {
+inline TSpec F32(std::vector<int32_t> shape) { return TSpec{DType::kFloat32, std::move(shape)}; }
+inline TSpec Q(DType type, std::vector<int32_t> shape, float scale, int64_t zp) {
   return TSpec{type, std::move(shape), scale, zp};
 }
-inline TSpec Plain(DType type, std::vector<int32_t> shape) {
-  return TSpec{type, std::move(shape)};
-}
+inline TSpec Plain(DType type, std::vector<int32_t> shape) { return TSpec{type, std::move(shape)}; }
 
 inline std::vector<float> ScalesOf(const TSpec& s) {
   return s.scale > 0 ? std::vector<float>{s.scale} : std::vector<float>{};
 }
 inline std::vector<int64_t> ZerosOf(const TSpec& s) {
-  return s.scale > 0 ? std::vector<int64_t>{s.zero_point}
-                     : std::vector<int64_t>{};
+  return s.scale > 0 ? std::vector<int64_t>{s.zero_point} : std::vector<int64_t>{};
 }
 inline int AddIn(ModelBuilder& m, const TSpec& s) {
   return m.AddInput(s.type, s.shape, ScalesOf(s), ZerosOf(s));
@@ -61,10 +55,8 @@ int AddConst(ModelBuilder& m, const TSpec& s, const std::vector<T>& values) {
 
 // Random data for a spec: floats uniform in [lo, hi], integers over their full
 // range (int32 / int64 over [lo, hi]).
-inline NpyArray RandomFor(const TSpec& s, uint32_t seed, double lo = -3.0,
-                          double hi = 3.0) {
-  if (s.type == DType::kFloat32 || s.type == DType::kInt32 ||
-      s.type == DType::kInt64) {
+inline NpyArray RandomFor(const TSpec& s, uint32_t seed, double lo = -3.0, double hi = 3.0) {
+  if (s.type == DType::kFloat32 || s.type == DType::kInt32 || s.type == DType::kInt64) {
     return RandomArray(s.type, s.shape, seed, lo, hi);
   }
   return RandomArray(s.type, s.shape, seed, -1e9, 1e9);
@@ -95,28 +87,27 @@ inline Diff MaxDiff(const NpyArray& a, const NpyArray& b) {
         break;
       }
       case DType::kInt8:
-        d.max_lsb = std::max<int64_t>(
-            d.max_lsb, std::llabs(a.Data<int8_t>()[i] - b.Data<int8_t>()[i]));
+        d.max_lsb =
+            std::max<int64_t>(d.max_lsb, std::llabs(a.Data<int8_t>()[i] - b.Data<int8_t>()[i]));
         break;
       case DType::kUInt8:
       case DType::kBool:
-        d.max_lsb = std::max<int64_t>(
-            d.max_lsb, std::llabs(a.Data<uint8_t>()[i] - b.Data<uint8_t>()[i]));
+        d.max_lsb =
+            std::max<int64_t>(d.max_lsb, std::llabs(a.Data<uint8_t>()[i] - b.Data<uint8_t>()[i]));
         break;
       case DType::kInt16:
-        d.max_lsb = std::max<int64_t>(
-            d.max_lsb, std::llabs(a.Data<int16_t>()[i] - b.Data<int16_t>()[i]));
+        d.max_lsb =
+            std::max<int64_t>(d.max_lsb, std::llabs(a.Data<int16_t>()[i] - b.Data<int16_t>()[i]));
         break;
       case DType::kInt32:
         d.max_lsb = std::max<int64_t>(
-            d.max_lsb, std::llabs(static_cast<int64_t>(a.Data<int32_t>()[i]) -
-                                  b.Data<int32_t>()[i]));
+            d.max_lsb,
+            std::llabs(static_cast<int64_t>(a.Data<int32_t>()[i]) - b.Data<int32_t>()[i]));
         break;
       case DType::kInt64:
         if (a.Data<int64_t>()[i] != b.Data<int64_t>()[i]) {
-          d.max_lsb = std::max<int64_t>(
-              d.max_lsb,
-              std::llabs(a.Data<int64_t>()[i] - b.Data<int64_t>()[i]));
+          d.max_lsb =
+              std::max<int64_t>(d.max_lsb, std::llabs(a.Data<int64_t>()[i] - b.Data<int64_t>()[i]));
         }
         break;
       default:
@@ -131,8 +122,8 @@ inline Diff MaxDiff(const NpyArray& a, const NpyArray& b) {
 // to agree within `tol`, prints the largest difference seen under `what`, and
 // returns it.
 inline Diff ExpectAgreesWithRef(const std::vector<uint8_t>& model,
-                                const std::vector<NpyArray>& inputs,
-                                const Tolerance& tol, const std::string& what) {
+                                const std::vector<NpyArray>& inputs, const Tolerance& tol,
+                                const std::string& what) {
   Diff worst;
   auto ours = RunEdgeopt(model, inputs);
   auto ref = RunTfliteRef(model, inputs);
@@ -142,33 +133,28 @@ inline Diff ExpectAgreesWithRef(const std::vector<uint8_t>& model,
   EXPECT_EQ(ours->size(), ref->size()) << what;
   if (ours->size() != ref->size()) return worst;
   for (size_t i = 0; i < ours->size(); ++i) {
-    ExpectClose((*ours)[i], (*ref)[i], tol,
-                what + " output " + std::to_string(i));
+    ExpectClose((*ours)[i], (*ref)[i], tol, what + " output " + std::to_string(i));
     const Diff d = MaxDiff((*ours)[i], (*ref)[i]);
     worst.max_abs = std::max(worst.max_abs, d.max_abs);
     worst.max_lsb = std::max(worst.max_lsb, d.max_lsb);
   }
-  std::printf("[ agree    ] %s: max_abs=%.3g max_lsb=%lld\n", what.c_str(),
-              worst.max_abs, static_cast<long long>(worst.max_lsb));
+  std::printf("[ agree    ] %s: max_abs=%.3g max_lsb=%lld\n", what.c_str(), worst.max_abs,
+              static_cast<long long>(worst.max_lsb));
   return worst;
 }
 
 // Random inputs matching the graph inputs listed in `specs`.
-inline std::vector<NpyArray> RandomInputs(const std::vector<TSpec>& specs,
-                                          uint32_t seed, double lo = -3.0,
-                                          double hi = 3.0) {
+inline std::vector<NpyArray> RandomInputs(const std::vector<TSpec>& specs, uint32_t seed,
+                                          double lo = -3.0, double hi = 3.0) {
   std::vector<NpyArray> v;
   for (const TSpec& s : specs) v.push_back(RandomFor(s, seed++, lo, hi));
   return v;
 }
 
 // Expects model loading (Prepare) to fail with a message containing `needle`.
-inline void ExpectPrepareError(const std::vector<uint8_t>& model,
-                               const std::string& needle) {
-  auto interp = rt::Interpreter::Create(model.data(), model.size(),
-                                        rt::InterpreterOptions());
-  ASSERT_FALSE(interp.ok())
-      << "expected an error containing \"" << needle << "\"";
+inline void ExpectPrepareError(const std::vector<uint8_t>& model, const std::string& needle) {
+  auto interp = rt::Interpreter::Create(model.data(), model.size(), rt::InterpreterOptions());
+  ASSERT_FALSE(interp.ok()) << "expected an error containing \"" << needle << "\"";
   EXPECT_NE(interp.status().message().find(needle), std::string::npos)
       << "message: " << interp.status().message();
 }

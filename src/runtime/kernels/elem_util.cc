@@ -8,16 +8,15 @@ namespace rt {
 
 Status GetInputChecked(Context* ctx, const Node* node, int i, Tensor** t) {
   *t = ctx->input(node, i);
-  EDGEOPT_ENSURE(*t != nullptr, StatusCode::kInvalidModel,
-                 "input %d is missing (the node has %d)", i, node->num_inputs);
+  EDGEOPT_ENSURE(*t != nullptr, StatusCode::kInvalidModel, "input %d is missing (the node has %d)",
+                 i, node->num_inputs);
   return Status::Ok();
 }
 
 Status GetOutputChecked(Context* ctx, const Node* node, int i, Tensor** t) {
   *t = ctx->output(node, i);
-  EDGEOPT_ENSURE(*t != nullptr, StatusCode::kInvalidModel,
-                 "output %d is missing (the node has %d)", i,
-                 node->num_outputs);
+  EDGEOPT_ENSURE(*t != nullptr, StatusCode::kInvalidModel, "output %d is missing (the node has %d)",
+                 i, node->num_outputs);
   return Status::Ok();
 }
 
@@ -49,47 +48,39 @@ int32_t QuantMax(DType type) {
 
 Status CheckPerTensorQuant(const Tensor* t, const char* what) {
   EDGEOPT_ENSURE(t->quant.IsQuantized(), StatusCode::kInvalidModel,
-                 "%s (%s, %s) has no quantization parameters", what, t->name,
-                 DTypeName(t->type));
-  EDGEOPT_ENSURE(
-      !t->quant.IsPerChannel(), StatusCode::kUnsupported,
-      "%s (%s) is quantized per channel (%d scales); this op needs one scale",
-      what, t->name, t->quant.num_channels);
+                 "%s (%s, %s) has no quantization parameters", what, t->name, DTypeName(t->type));
+  EDGEOPT_ENSURE(!t->quant.IsPerChannel(), StatusCode::kUnsupported,
+                 "%s (%s) is quantized per channel (%d scales); this op needs one scale", what,
+                 t->name, t->quant.num_channels);
   const float s = t->quant.scale;
   EDGEOPT_ENSURE(std::isfinite(s) && s > 0.0f, StatusCode::kInvalidModel,
-                 "%s (%s): scale %g must be finite and positive", what, t->name,
-                 s);
+                 "%s (%s): scale %g must be finite and positive", what, t->name, s);
   const int32_t zp = t->quant.zero_point;
-  EDGEOPT_ENSURE(zp >= QuantMin(t->type) && zp <= QuantMax(t->type),
-                 StatusCode::kInvalidModel,
-                 "%s (%s): zero point %d is outside the %s range", what,
-                 t->name, zp, DTypeName(t->type));
+  EDGEOPT_ENSURE(zp >= QuantMin(t->type) && zp <= QuantMax(t->type), StatusCode::kInvalidModel,
+                 "%s (%s): zero point %d is outside the %s range", what, t->name, zp,
+                 DTypeName(t->type));
   return Status::Ok();
 }
 
-Status CheckSameQuant(const Tensor* a, const Tensor* b, const char* what_a,
-                      const char* what_b) {
-  EDGEOPT_ENSURE(a->quant.scale == b->quant.scale &&
-                     a->quant.zero_point == b->quant.zero_point,
+Status CheckSameQuant(const Tensor* a, const Tensor* b, const char* what_a, const char* what_b) {
+  EDGEOPT_ENSURE(a->quant.scale == b->quant.scale && a->quant.zero_point == b->quant.zero_point,
                  StatusCode::kUnsupported,
                  "%s (scale %g, zero point %d) and %s (scale %g, zero point "
                  "%d) must have the same "
                  "quantization",
-                 what_a, a->quant.scale, a->quant.zero_point, what_b,
-                 b->quant.scale, b->quant.zero_point);
+                 what_a, a->quant.scale, a->quant.zero_point, what_b, b->quant.scale,
+                 b->quant.zero_point);
   return Status::Ok();
 }
 
-Status CheckSameType(const Tensor* a, const Tensor* b, const char* what_a,
-                     const char* what_b) {
+Status CheckSameType(const Tensor* a, const Tensor* b, const char* what_a, const char* what_b) {
   EDGEOPT_ENSURE(a->type == b->type, StatusCode::kInvalidModel,
-                 "%s has type %s but %s has type %s; they must match", what_a,
-                 DTypeName(a->type), what_b, DTypeName(b->type));
+                 "%s has type %s but %s has type %s; they must match", what_a, DTypeName(a->type),
+                 what_b, DTypeName(b->type));
   return Status::Ok();
 }
 
-Status CheckSameDims(const Tensor* a, const Tensor* b, const char* what_a,
-                     const char* what_b) {
+Status CheckSameDims(const Tensor* a, const Tensor* b, const char* what_a, const char* what_b) {
   EDGEOPT_ENSURE(a->dims == b->dims, StatusCode::kInvalidModel,
                  "%s has shape %s but %s has shape %s; they must match", what_a,
                  DimsStr(a->dims).c_str(), what_b, DimsStr(b->dims).c_str());
@@ -97,20 +88,17 @@ Status CheckSameDims(const Tensor* a, const Tensor* b, const char* what_a,
 }
 
 Status NormalizeAxis(int64_t axis, int rank, const char* what, int* out) {
-  EDGEOPT_ENSURE(axis >= -rank && axis < rank && rank > 0,
-                 StatusCode::kInvalidModel,
-                 "%s %lld is out of range for rank %d (expected [%d, %d))",
-                 what, static_cast<long long>(axis), rank, -rank, rank);
+  EDGEOPT_ENSURE(axis >= -rank && axis < rank && rank > 0, StatusCode::kInvalidModel,
+                 "%s %lld is out of range for rank %d (expected [%d, %d))", what,
+                 static_cast<long long>(axis), rank, -rank, rank);
   *out = static_cast<int>(axis < 0 ? axis + rank : axis);
   return Status::Ok();
 }
 
-Status ReadConstInts(const Tensor* t, const char* what, int64_t* values,
-                     int max_count, int* count) {
-  EDGEOPT_ENSURE(t->type == DType::kInt32 || t->type == DType::kInt64,
-                 StatusCode::kInvalidModel,
-                 "%s (%s) has type %s, expected int32 or int64", what, t->name,
-                 DTypeName(t->type));
+Status ReadConstInts(const Tensor* t, const char* what, int64_t* values, int max_count,
+                     int* count) {
+  EDGEOPT_ENSURE(t->type == DType::kInt32 || t->type == DType::kInt64, StatusCode::kInvalidModel,
+                 "%s (%s) has type %s, expected int32 or int64", what, t->name, DTypeName(t->type));
   EDGEOPT_ENSURE(t->IsConstant(), StatusCode::kUnsupported,
                  "%s (%s) is computed at run time; only constant %s tensors "
                  "are supported (the "
@@ -118,35 +106,32 @@ Status ReadConstInts(const Tensor* t, const char* what, int64_t* values,
                  what, t->name, what);
   const int64_t n = t->dims.NumElements();
   EDGEOPT_ENSURE(n <= max_count, StatusCode::kInvalidModel,
-                 "%s (%s) has %lld elements, at most %d expected", what,
-                 t->name, static_cast<long long>(n), max_count);
-  EDGEOPT_ENSURE(n == 0 || t->data != nullptr, StatusCode::kInvalidModel,
-                 "%s (%s) has no data", what, t->name);
+                 "%s (%s) has %lld elements, at most %d expected", what, t->name,
+                 static_cast<long long>(n), max_count);
+  EDGEOPT_ENSURE(n == 0 || t->data != nullptr, StatusCode::kInvalidModel, "%s (%s) has no data",
+                 what, t->name);
   for (int64_t i = 0; i < n; ++i) values[i] = IntAt(t, i);
   *count = static_cast<int>(n);
   return Status::Ok();
 }
 
-Status DimsFromValues(const int64_t* values, int count, const char* what,
-                      Dims* dims) {
+Status DimsFromValues(const int64_t* values, int count, const char* what, Dims* dims) {
   EDGEOPT_ENSURE(count >= 0 && count <= kMaxDims, StatusCode::kUnsupported,
-                 "%s has rank %d; at most %d is supported", what, count,
-                 kMaxDims);
+                 "%s has rank %d; at most %d is supported", what, count, kMaxDims);
   Dims d;
   d.size = count;
   for (int i = 0; i < count; ++i) {
-    EDGEOPT_ENSURE(
-        values[i] >= 0 && values[i] <= std::numeric_limits<int32_t>::max(),
-        StatusCode::kInvalidModel, "%s: dimension %d is %lld", what, i,
-        static_cast<long long>(values[i]));
+    EDGEOPT_ENSURE(values[i] >= 0 && values[i] <= std::numeric_limits<int32_t>::max(),
+                   StatusCode::kInvalidModel, "%s: dimension %d is %lld", what, i,
+                   static_cast<long long>(values[i]));
     d.data[i] = static_cast<int32_t>(values[i]);
   }
   *dims = d;
   return Status::Ok();
 }
 
-Status PrepareBroadcastBinary(Context* ctx, Node* node, Tensor** a, Tensor** b,
-                              Tensor** out, ref::BroadcastPlan* plan) {
+Status PrepareBroadcastBinary(Context* ctx, Node* node, Tensor** a, Tensor** b, Tensor** out,
+                              ref::BroadcastPlan* plan) {
   EDGEOPT_RETURN_IF_ERROR(CheckNumInputs(node, 2, 2));
   EDGEOPT_RETURN_IF_ERROR(CheckNumOutputs(node, 1));
   EDGEOPT_RETURN_IF_ERROR(GetInputChecked(ctx, node, 0, a));

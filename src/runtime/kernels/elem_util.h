@@ -24,8 +24,7 @@ namespace rt {
 // destructible (the interpreter frees the block without running destructors).
 template <typename T>
 T* NewOpData(Context* ctx) {
-  static_assert(std::is_trivially_destructible<T>::value,
-                "op data is never destroyed");
+  static_assert(std::is_trivially_destructible<T>::value, "op data is never destroyed");
   void* p = ctx->AllocatePersistent(sizeof(T));
   return p != nullptr ? new (p) T() : nullptr;
 }
@@ -40,8 +39,7 @@ void* InitOpData(Context* ctx, const Node*) {
 template <typename T>
 Status GetOpData(Node* node, T** data) {
   *data = static_cast<T*>(node->user_data);
-  EDGEOPT_ENSURE(*data != nullptr, StatusCode::kOutOfMemory,
-                 "out of memory for op data");
+  EDGEOPT_ENSURE(*data != nullptr, StatusCode::kOutOfMemory, "out of memory for op data");
   return Status::Ok();
 }
 
@@ -58,14 +56,11 @@ int32_t QuantMax(DType type);
 // range.
 Status CheckPerTensorQuant(const Tensor* t, const char* what);
 // Same scale and zero point (ops that only move quantized values).
-Status CheckSameQuant(const Tensor* a, const Tensor* b, const char* what_a,
-                      const char* what_b);
+Status CheckSameQuant(const Tensor* a, const Tensor* b, const char* what_a, const char* what_b);
 // Both have the same dtype.
-Status CheckSameType(const Tensor* a, const Tensor* b, const char* what_a,
-                     const char* what_b);
+Status CheckSameType(const Tensor* a, const Tensor* b, const char* what_a, const char* what_b);
 // Same dims.
-Status CheckSameDims(const Tensor* a, const Tensor* b, const char* what_a,
-                     const char* what_b);
+Status CheckSameDims(const Tensor* a, const Tensor* b, const char* what_a, const char* what_b);
 
 // Normalizes a possibly negative axis into [0, rank).
 Status NormalizeAxis(int64_t axis, int rank, const char* what, int* out);
@@ -73,8 +68,7 @@ Status NormalizeAxis(int64_t axis, int rank, const char* what, int* out);
 // Reads a constant (or folded) int32/int64 tensor into `values` (at most
 // `max_count`). Fails if the tensor is not constant, has another type, or too
 // many elements.
-Status ReadConstInts(const Tensor* t, const char* what, int64_t* values,
-                     int max_count, int* count);
+Status ReadConstInts(const Tensor* t, const char* what, int64_t* values, int max_count, int* count);
 // Reads element i of an int32/int64 tensor (no checks; for Eval of validated
 // tensors).
 inline int64_t IntAt(const Tensor* t, int64_t i) {
@@ -83,8 +77,7 @@ inline int64_t IntAt(const Tensor* t, int64_t i) {
 }
 
 // Dims from a list of values (each checked to be in [0, INT32_MAX]).
-Status DimsFromValues(const int64_t* values, int count, const char* what,
-                      Dims* dims);
+Status DimsFromValues(const int64_t* values, int count, const char* what, Dims* dims);
 
 // "[1,2,3]" for messages (static buffer per call site is not needed: returns a
 // std::string).
@@ -93,8 +86,8 @@ std::string DimsStr(const Dims& d);
 // Binary elementwise ops: exactly two inputs of the same type and one output;
 // the output is resized to the broadcast shape and `plan` describes how to walk
 // it.
-Status PrepareBroadcastBinary(Context* ctx, Node* node, Tensor** a, Tensor** b,
-                              Tensor** out, ref::BroadcastPlan* plan);
+Status PrepareBroadcastBinary(Context* ctx, Node* node, Tensor** a, Tensor** b, Tensor** out,
+                              ref::BroadcastPlan* plan);
 
 // Fused activation of an op's options as an int (0 none, 1 relu, 2
 // relu_n1_to_1, 3 relu6, ...).

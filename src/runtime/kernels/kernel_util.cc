@@ -1,31 +1,42 @@
 #include "src/runtime/kernels/kernel_util.h"
 
 #include <algorithm>
+#include <climits>
 #include <cstdio>
 
 namespace edgeopt {
 namespace rt {
 
+// 64-bit intermediate math: hostile strides, dilations and sizes must not overflow. Results
+// that do not fit an int (or are negative) come back as 0 / clamped; kernels reject a zero
+// output size in Prepare.
+static int ClampToInt(int64_t v) {
+  if (v < 0) return 0;
+  return v > INT32_MAX ? INT32_MAX : static_cast<int>(v);
+}
+
 int ComputeOutSize(tflite::Padding padding, int image_size, int filter_size, int stride,
                    int dilation) {
-  const int effective_filter = (filter_size - 1) * dilation + 1;
-  if (stride <= 0) return 0;
+  if (stride <= 0 || dilation <= 0 || filter_size <= 0 || image_size < 0) return 0;
+  const int64_t effective_filter = (static_cast<int64_t>(filter_size) - 1) * dilation + 1;
   switch (padding) {
     case tflite::Padding::SAME:
-      return (image_size + stride - 1) / stride;
-    case tflite::Padding::VALID:
-      return (image_size + stride - effective_filter) / stride;
+      return ClampToInt((static_cast<int64_t>(image_size) + stride - 1) / stride);
+    case tflite::Padding::VALID: {
+      const int64_t n = static_cast<int64_t>(image_size) + stride - effective_filter;
+      return n < 0 ? 0 : ClampToInt(n / stride);
+    }
   }
   return 0;
 }
 
 static int PaddingWithOffset(int stride, int dilation, int in_size, int filter_size, int out_size,
                              int* offset) {
-  const int effective_filter = (filter_size - 1) * dilation + 1;
-  int total = (out_size - 1) * stride + effective_filter - in_size;
+  const int64_t effective_filter = (static_cast<int64_t>(filter_size) - 1) * dilation + 1;
+  int64_t total = (static_cast<int64_t>(out_size) - 1) * stride + effective_filter - in_size;
   total = total > 0 ? total : 0;
-  *offset = total % 2;
-  return total / 2;
+  *offset = static_cast<int>(total % 2);
+  return ClampToInt(total / 2);
 }
 
 Padding2D ComputePadding(tflite::Padding padding, int stride_h, int stride_w, int dilation_h,

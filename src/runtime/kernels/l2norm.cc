@@ -26,24 +26,20 @@ Status Prepare(Context* ctx, Node* node) {
   EDGEOPT_ENSURE(in->dims.size >= 1, StatusCode::kInvalidModel,
                  "input must have at least one dimension");
   const auto* o = GetOptions<tflite::L2NormOptions>(node);
-  EDGEOPT_ENSURE(o == nullptr || o->fused_activation_function() ==
-                                     tflite::ActivationFunctionType::NONE,
-                 StatusCode::kUnsupported,
-                 "fused activations are not supported (as in TFLite)");
+  EDGEOPT_ENSURE(
+      o == nullptr || o->fused_activation_function() == tflite::ActivationFunctionType::NONE,
+      StatusCode::kUnsupported, "fused activations are not supported (as in TFLite)");
   EDGEOPT_RETURN_IF_ERROR(ctx->ResizeTensor(out, in->dims));
   if (in->type == DType::kFloat32) return Status::Ok();
-  EDGEOPT_ENSURE(in->type == DType::kInt8 || in->type == DType::kUInt8,
-                 StatusCode::kUnsupported,
-                 "L2_NORMALIZATION supports float32, int8 and uint8, not %s",
-                 DTypeName(in->type));
+  EDGEOPT_ENSURE(in->type == DType::kInt8 || in->type == DType::kUInt8, StatusCode::kUnsupported,
+                 "L2_NORMALIZATION supports float32, int8 and uint8, not %s", DTypeName(in->type));
   EDGEOPT_RETURN_IF_ERROR(CheckPerTensorQuant(in, "input"));
   EDGEOPT_RETURN_IF_ERROR(CheckPerTensorQuant(out, "output"));
   const int32_t want_zp = in->type == DType::kInt8 ? 0 : 128;
-  EDGEOPT_ENSURE(
-      out->quant.scale == 1.0f / 128 && out->quant.zero_point == want_zp,
-      StatusCode::kInvalidModel,
-      "output must have scale 1/128 and zero point %d (has %g, %d)", want_zp,
-      out->quant.scale, out->quant.zero_point);
+  EDGEOPT_ENSURE(out->quant.scale == 1.0f / 128 && out->quant.zero_point == want_zp,
+                 StatusCode::kInvalidModel,
+                 "output must have scale 1/128 and zero point %d (has %g, %d)", want_zp,
+                 out->quant.scale, out->quant.zero_point);
   return Status::Ok();
 }
 
@@ -64,13 +60,11 @@ void L2Quantized(const Tensor* in, Tensor* out, int64_t rows, int64_t depth) {
     for (int64_t c = 0; c < depth; ++c) {
       const int32_t v = static_cast<int32_t>(p[c]) - zp;
       if (std::is_same<T, int8_t>::value) {
-        const int32_t q =
-            quant::MultiplyByQuantizedMultiplier(v, mult, shift + 7);
+        const int32_t q = quant::MultiplyByQuantizedMultiplier(v, mult, shift + 7);
         o[c] = static_cast<T>(std::min(127, std::max(-128, q)));
       } else {
         const int32_t q =
-            128 + quant::MultiplyByQuantizedMultiplierSmallerThanOneExp(
-                      128 * v, mult, shift);
+            128 + quant::MultiplyByQuantizedMultiplierSmallerThanOneExp(128 * v, mult, shift);
         o[c] = static_cast<T>(std::min(255, std::max(0, q)));
       }
     }

@@ -39,34 +39,28 @@ TEST(UnaryMath, GoldenFloat) {
   for (Op op : {Op::SQUARE, Op::ABS, Op::NEG, Op::FLOOR, Op::CEIL, Op::ROUND}) {
     m.AddOperator(op, {x}, {AddOut(m, F32({4}))});
   }
-  auto out = RunEdgeopt(m.Build(), {MakeArray<float>(DType::kFloat32, {4},
-                                                     {-1.5f, 2.5f, 0.5f, -2})});
+  auto out =
+      RunEdgeopt(m.Build(), {MakeArray<float>(DType::kFloat32, {4}, {-1.5f, 2.5f, 0.5f, -2})});
   ASSERT_TRUE(out.ok()) << out.status().message();
-  EXPECT_EQ(ToVector<float>((*out)[0]),
-            (std::vector<float>{2.25f, 6.25f, 0.25f, 4}));
-  EXPECT_EQ(ToVector<float>((*out)[1]),
-            (std::vector<float>{1.5f, 2.5f, 0.5f, 2}));
-  EXPECT_EQ(ToVector<float>((*out)[2]),
-            (std::vector<float>{1.5f, -2.5f, -0.5f, 2}));
+  EXPECT_EQ(ToVector<float>((*out)[0]), (std::vector<float>{2.25f, 6.25f, 0.25f, 4}));
+  EXPECT_EQ(ToVector<float>((*out)[1]), (std::vector<float>{1.5f, 2.5f, 0.5f, 2}));
+  EXPECT_EQ(ToVector<float>((*out)[2]), (std::vector<float>{1.5f, -2.5f, -0.5f, 2}));
   EXPECT_EQ(ToVector<float>((*out)[3]), (std::vector<float>{-2, 2, 0, -2}));
   EXPECT_EQ(ToVector<float>((*out)[4]), (std::vector<float>{-1, 3, 1, -2}));
-  EXPECT_EQ(ToVector<float>((*out)[5]),
-            (std::vector<float>{-2, 2, 0, -2}));  // half to even
+  EXPECT_EQ(ToVector<float>((*out)[5]), (std::vector<float>{-2, 2, 0, -2}));  // half to even
 }
 
 TEST(UnaryMath, AgreementFloat) {
   if (!TfliteRefAvailable()) GTEST_SKIP() << "tflite-ref unavailable";
   ModelBuilder m;
   std::vector<NpyArray> in;
-  for (Op op : {Op::EXP, Op::LOG, Op::SQRT, Op::RSQRT, Op::SQUARE, Op::ABS,
-                Op::NEG, Op::SIN, Op::COS, Op::FLOOR, Op::CEIL, Op::ROUND}) {
+  for (Op op : {Op::EXP, Op::LOG, Op::SQRT, Op::RSQRT, Op::SQUARE, Op::ABS, Op::NEG, Op::SIN,
+                Op::COS, Op::FLOOR, Op::CEIL, Op::ROUND}) {
     const bool positive = op == Op::LOG || op == Op::SQRT || op == Op::RSQRT;
-    in.push_back(RandomFor(F32({64}), static_cast<uint32_t>(op),
-                           positive ? 0.01 : -4, 4));
+    in.push_back(RandomFor(F32({64}), static_cast<uint32_t>(op), positive ? 0.01 : -4, 4));
     m.AddOperator(op, {AddIn(m, F32({64}))}, {AddOut(m, F32({64}))});
   }
-  ExpectAgreesWithRef(m.Build(), in, Tolerance{1e-6, 1e-6, 0},
-                      "unary math float x12");
+  ExpectAgreesWithRef(m.Build(), in, Tolerance{1e-6, 1e-6, 0}, "unary math float x12");
 }
 
 TEST(UnaryMath, AgreementQuantizedAbsRsqrtAndIntNeg) {
@@ -92,16 +86,14 @@ TEST(UnaryMath, AgreementQuantizedAbsRsqrtAndIntNeg) {
   m.AddOperator(Op::NEG, {AddIn(m, Plain(DType::kInt32, {50}))},
                 {AddOut(m, Plain(DType::kInt32, {50}))});
   in.push_back(RandomFor(Plain(DType::kInt32, {50}), 6, -1000, 1000));
-  ExpectAgreesWithRef(m.Build(), in, ExactInts(),
-                      "ABS/RSQRT int8, ABS int16, NEG int32");
+  ExpectAgreesWithRef(m.Build(), in, ExactInts(), "ABS/RSQRT int8, ABS int16, NEG int32");
 }
 
 TEST(UnaryMath, RsqrtNegativeIsAnError) {
   ModelBuilder m;
   m.AddOperator(Op::RSQRT, {AddIn(m, Q(DType::kInt8, {2}, 0.1f, 0))},
                 {AddOut(m, Q(DType::kInt8, {2}, 0.1f, 0))});
-  auto out =
-      RunEdgeopt(m.Build(), {MakeArray<int8_t>(DType::kInt8, {2}, {4, -1})});
+  auto out = RunEdgeopt(m.Build(), {MakeArray<int8_t>(DType::kInt8, {2}, {4, -1})});
   ASSERT_FALSE(out.ok());
   EXPECT_NE(out.status().message().find("negative"), std::string::npos);
 }
@@ -115,9 +107,8 @@ OptionsFn ResizeOptions(Op op, bool align, bool half) {
       return MakeOptions(tflite::BuiltinOptions::ResizeBilinearOptions,
                          tflite::CreateResizeBilinearOptions(b, align, half));
     }
-    return MakeOptions(
-        tflite::BuiltinOptions::ResizeNearestNeighborOptions,
-        tflite::CreateResizeNearestNeighborOptions(b, align, half));
+    return MakeOptions(tflite::BuiltinOptions::ResizeNearestNeighborOptions,
+                       tflite::CreateResizeNearestNeighborOptions(b, align, half));
   };
 }
 
@@ -129,11 +120,9 @@ TEST(Resize, GoldenBilinearFloat) {
   const int s = AddConst<int32_t>(m, Plain(DType::kInt32, {2}), {1, 4});
   m.AddOperator(Op::RESIZE_BILINEAR, {x, s}, {AddOut(m, F32({1, 1, 4, 1}))},
                 ResizeOptions(Op::RESIZE_BILINEAR, false, false));
-  m.AddOperator(Op::RESIZE_NEAREST_NEIGHBOR, {x, s},
-                {AddOut(m, F32({1, 1, 4, 1}))},
+  m.AddOperator(Op::RESIZE_NEAREST_NEIGHBOR, {x, s}, {AddOut(m, F32({1, 1, 4, 1}))},
                 ResizeOptions(Op::RESIZE_NEAREST_NEIGHBOR, false, false));
-  auto out = RunEdgeopt(
-      m.Build(), {MakeArray<float>(DType::kFloat32, {1, 1, 2, 1}, {0, 10})});
+  auto out = RunEdgeopt(m.Build(), {MakeArray<float>(DType::kFloat32, {1, 1, 2, 1}, {0, 10})});
   ASSERT_TRUE(out.ok()) << out.status().message();
   EXPECT_EQ(ToVector<float>((*out)[0]), (std::vector<float>{0, 5, 10, 10}));
   EXPECT_EQ(ToVector<float>((*out)[1]), (std::vector<float>{0, 0, 10, 10}));
@@ -153,8 +142,7 @@ TEST(Resize, AgreementAllModes) {
   ModelBuilder m;
   std::vector<TSpec> ins;
   for (Op op : {Op::RESIZE_BILINEAR, Op::RESIZE_NEAREST_NEIGHBOR}) {
-    for (DType t :
-         {DType::kFloat32, DType::kUInt8, DType::kInt8, DType::kInt16}) {
+    for (DType t : {DType::kFloat32, DType::kUInt8, DType::kInt8, DType::kInt16}) {
       for (int mode = 0; mode < 3; ++mode) {
         const bool align = mode == 1, half = mode == 2;
         for (const Case& c : cases) {
@@ -163,10 +151,8 @@ TEST(Resize, AgreementAllModes) {
           TSpec out = in;
           out.shape = {c.in[0], c.oh, c.ow, c.in[3]};
           ins.push_back(in);
-          const int s =
-              AddConst<int32_t>(m, Plain(DType::kInt32, {2}), {c.oh, c.ow});
-          m.AddOperator(op, {AddIn(m, in), s}, {AddOut(m, out)},
-                        ResizeOptions(op, align, half));
+          const int s = AddConst<int32_t>(m, Plain(DType::kInt32, {2}), {c.oh, c.ow});
+          m.AddOperator(op, {AddIn(m, in), s}, {AddOut(m, out)}, ResizeOptions(op, align, half));
         }
       }
     }
@@ -190,8 +176,7 @@ TEST(Gather, GoldenAndAgreement) {
   const int p = AddIn(g, F32({3, 2}));
   const int i = AddConst<int32_t>(g, Plain(DType::kInt32, {2}), {2, 0});
   g.AddOperator(Op::GATHER, {p, i}, {AddOut(g, F32({2, 2}))}, GatherOptions(0));
-  auto out = RunEdgeopt(g.Build(),
-                        {MakeArray<float>(DType::kFloat32, {3, 2}, Iota(6))});
+  auto out = RunEdgeopt(g.Build(), {MakeArray<float>(DType::kFloat32, {3, 2}, Iota(6))});
   ASSERT_TRUE(out.ok()) << out.status().message();
   EXPECT_EQ(ToVector<float>((*out)[0]), (std::vector<float>{4, 5, 0, 1}));
   if (!TfliteRefAvailable()) return;
@@ -199,21 +184,17 @@ TEST(Gather, GoldenAndAgreement) {
   std::vector<NpyArray> in;
   // axis 1 of a [2, 5, 3] int8, indices [2, 2] (constant); axis -1 float with
   // int64 indices; batch_dims 1.
-  m.AddOperator(
-      Op::GATHER,
-      {AddIn(m, Q(DType::kInt8, {2, 5, 3}, 0.1f, 0)),
-       AddConst<int32_t>(m, Plain(DType::kInt32, {2, 2}), {4, 0, 1, 1})},
-      {AddOut(m, Q(DType::kInt8, {2, 2, 2, 3}, 0.1f, 0))}, GatherOptions(1));
+  m.AddOperator(Op::GATHER,
+                {AddIn(m, Q(DType::kInt8, {2, 5, 3}, 0.1f, 0)),
+                 AddConst<int32_t>(m, Plain(DType::kInt32, {2, 2}), {4, 0, 1, 1})},
+                {AddOut(m, Q(DType::kInt8, {2, 2, 2, 3}, 0.1f, 0))}, GatherOptions(1));
   in.push_back(RandomFor(Q(DType::kInt8, {2, 5, 3}, 0.1f, 0), 1));
   m.AddOperator(Op::GATHER,
-                {AddIn(m, F32({4, 6})),
-                 AddConst<int64_t>(m, Plain(DType::kInt64, {3}), {5, 0, 5})},
+                {AddIn(m, F32({4, 6})), AddConst<int64_t>(m, Plain(DType::kInt64, {3}), {5, 0, 5})},
                 {AddOut(m, F32({4, 3}))}, GatherOptions(-1));
   in.push_back(RandomFor(F32({4, 6}), 2));
-  m.AddOperator(
-      Op::GATHER,
-      {AddIn(m, F32({2, 4, 3})), AddIn(m, Plain(DType::kInt32, {2, 2}))},
-      {AddOut(m, F32({2, 2, 3}))}, GatherOptions(1, 1));
+  m.AddOperator(Op::GATHER, {AddIn(m, F32({2, 4, 3})), AddIn(m, Plain(DType::kInt32, {2, 2}))},
+                {AddOut(m, F32({2, 2, 3}))}, GatherOptions(1, 1));
   in.push_back(RandomFor(F32({2, 4, 3}), 3));
   in.push_back(MakeArray<int32_t>(DType::kInt32, {2, 2}, {3, 1, 0, 2}));
   ExpectAgreesWithRef(m.Build(), in, ExactInts(), "GATHER");
@@ -229,11 +210,9 @@ TEST(Gather, IndexOutOfRange) {
   ModelBuilder m2;
   const int p2 = AddIn(m2, F32({3, 2}));
   const int i2 = AddIn(m2, Plain(DType::kInt32, {1}));
-  m2.AddOperator(Op::GATHER, {p2, i2}, {AddOut(m2, F32({1, 2}))},
-                 GatherOptions(0));
-  auto out = RunEdgeopt(m2.Build(),
-                        {MakeArray<float>(DType::kFloat32, {3, 2}, Iota(6)),
-                         MakeArray<int32_t>(DType::kInt32, {1}, {-1})});
+  m2.AddOperator(Op::GATHER, {p2, i2}, {AddOut(m2, F32({1, 2}))}, GatherOptions(0));
+  auto out = RunEdgeopt(m2.Build(), {MakeArray<float>(DType::kFloat32, {3, 2}, Iota(6)),
+                                     MakeArray<int32_t>(DType::kInt32, {1}, {-1})});
   ASSERT_FALSE(out.ok());
   EXPECT_NE(out.status().message().find("out of range"), std::string::npos);
 }
@@ -243,8 +222,7 @@ TEST(TileBroadcastFill, GoldenAndAgreement) {
   std::vector<NpyArray> in;
   // TILE [2, 3] x [2, 1] and a 3-d int8 tile.
   m.AddOperator(Op::TILE,
-                {AddIn(m, F32({2, 3})),
-                 AddConst<int32_t>(m, Plain(DType::kInt32, {2}), {2, 1})},
+                {AddIn(m, F32({2, 3})), AddConst<int32_t>(m, Plain(DType::kInt32, {2}), {2, 1})},
                 {AddOut(m, F32({4, 3}))});
   in.push_back(MakeArray<float>(DType::kFloat32, {2, 3}, Iota(6)));
   m.AddOperator(Op::TILE,
@@ -254,8 +232,7 @@ TEST(TileBroadcastFill, GoldenAndAgreement) {
   in.push_back(RandomFor(Q(DType::kInt8, {2, 1, 3}, 0.1f, 0), 4));
   // BROADCAST_TO [3, 1] -> [2, 3, 4].
   m.AddOperator(Op::BROADCAST_TO,
-                {AddIn(m, F32({3, 1})),
-                 AddConst<int32_t>(m, Plain(DType::kInt32, {3}), {2, 3, 4})},
+                {AddIn(m, F32({3, 1})), AddConst<int32_t>(m, Plain(DType::kInt32, {3}), {2, 3, 4})},
                 {AddOut(m, F32({2, 3, 4}))}, nullptr,
                 /*version=*/2);  // TFLite starts at 2
   in.push_back(RandomFor(F32({3, 1}), 5));
@@ -264,19 +241,16 @@ TEST(TileBroadcastFill, GoldenAndAgreement) {
                 {AddOut(m, Plain(DType::kInt32, {5}))});
   in.push_back(RandomFor(Plain(DType::kInt32, {5}), 6, -9, 9));
   m.AddOperator(Op::FILL,
-                {AddConst<int32_t>(m, Plain(DType::kInt32, {2}), {2, 3}),
-                 AddIn(m, F32({}))},
+                {AddConst<int32_t>(m, Plain(DType::kInt32, {2}), {2, 3}), AddIn(m, F32({}))},
                 {AddOut(m, F32({2, 3}))});
   in.push_back(MakeArray<float>(DType::kFloat32, {}, {2.5f}));
   auto model = m.Build();
   auto out = RunEdgeopt(model, in);
   ASSERT_TRUE(out.ok()) << out.status().message();
-  EXPECT_EQ(ToVector<float>((*out)[0]),
-            (std::vector<float>{0, 1, 2, 3, 4, 5, 0, 1, 2, 3, 4, 5}));
+  EXPECT_EQ(ToVector<float>((*out)[0]), (std::vector<float>{0, 1, 2, 3, 4, 5, 0, 1, 2, 3, 4, 5}));
   EXPECT_EQ(ToVector<float>((*out)[4]), std::vector<float>(6, 2.5f));
   if (TfliteRefAvailable()) {
-    ExpectAgreesWithRef(model, in, ExactInts(),
-                        "TILE/BROADCAST_TO/ZEROS_LIKE/FILL");
+    ExpectAgreesWithRef(model, in, ExactInts(), "TILE/BROADCAST_TO/ZEROS_LIKE/FILL");
   }
 }
 
@@ -284,26 +258,22 @@ TEST(SpaceDepth, GoldenAndAgreement) {
   // SPACE_TO_DEPTH of a 1x2x2x1 [0 1; 2 3] with block 2 -> 1x1x1x4 [0 1 2 3].
   ModelBuilder m;
   std::vector<NpyArray> in;
-  m.AddOperator(Op::SPACE_TO_DEPTH, {AddIn(m, F32({1, 2, 2, 1}))},
-                {AddOut(m, F32({1, 1, 1, 4}))}, [](fb::FlatBufferBuilder& b) {
-                  return MakeOptions(
-                      tflite::BuiltinOptions::SpaceToDepthOptions,
-                      tflite::CreateSpaceToDepthOptions(b, 2));
+  m.AddOperator(Op::SPACE_TO_DEPTH, {AddIn(m, F32({1, 2, 2, 1}))}, {AddOut(m, F32({1, 1, 1, 4}))},
+                [](fb::FlatBufferBuilder& b) {
+                  return MakeOptions(tflite::BuiltinOptions::SpaceToDepthOptions,
+                                     tflite::CreateSpaceToDepthOptions(b, 2));
                 });
   in.push_back(MakeArray<float>(DType::kFloat32, {1, 2, 2, 1}, Iota(4)));
-  m.AddOperator(
-      Op::SPACE_TO_DEPTH, {AddIn(m, Q(DType::kInt8, {2, 6, 4, 3}, 0.1f, 0))},
-      {AddOut(m, Q(DType::kInt8, {2, 3, 2, 12}, 0.1f, 0))},
-      [](fb::FlatBufferBuilder& b) {
-        return MakeOptions(tflite::BuiltinOptions::SpaceToDepthOptions,
-                           tflite::CreateSpaceToDepthOptions(b, 2));
-      });
+  m.AddOperator(Op::SPACE_TO_DEPTH, {AddIn(m, Q(DType::kInt8, {2, 6, 4, 3}, 0.1f, 0))},
+                {AddOut(m, Q(DType::kInt8, {2, 3, 2, 12}, 0.1f, 0))}, [](fb::FlatBufferBuilder& b) {
+                  return MakeOptions(tflite::BuiltinOptions::SpaceToDepthOptions,
+                                     tflite::CreateSpaceToDepthOptions(b, 2));
+                });
   in.push_back(RandomFor(Q(DType::kInt8, {2, 6, 4, 3}, 0.1f, 0), 7));
-  m.AddOperator(Op::DEPTH_TO_SPACE, {AddIn(m, F32({1, 2, 3, 18}))},
-                {AddOut(m, F32({1, 6, 9, 2}))}, [](fb::FlatBufferBuilder& b) {
-                  return MakeOptions(
-                      tflite::BuiltinOptions::DepthToSpaceOptions,
-                      tflite::CreateDepthToSpaceOptions(b, 3));
+  m.AddOperator(Op::DEPTH_TO_SPACE, {AddIn(m, F32({1, 2, 3, 18}))}, {AddOut(m, F32({1, 6, 9, 2}))},
+                [](fb::FlatBufferBuilder& b) {
+                  return MakeOptions(tflite::BuiltinOptions::DepthToSpaceOptions,
+                                     tflite::CreateDepthToSpaceOptions(b, 3));
                 });
   in.push_back(RandomFor(F32({1, 2, 3, 18}), 8));
   auto model = m.Build();
@@ -311,18 +281,16 @@ TEST(SpaceDepth, GoldenAndAgreement) {
   ASSERT_TRUE(out.ok()) << out.status().message();
   EXPECT_EQ(ToVector<float>((*out)[0]), (std::vector<float>{0, 1, 2, 3}));
   if (TfliteRefAvailable()) {
-    ExpectAgreesWithRef(model, in, ExactInts(),
-                        "SPACE_TO_DEPTH/DEPTH_TO_SPACE");
+    ExpectAgreesWithRef(model, in, ExactInts(), "SPACE_TO_DEPTH/DEPTH_TO_SPACE");
   }
 }
 
 TEST(SpaceDepth, Errors) {
   ModelBuilder m;
-  m.AddOperator(Op::SPACE_TO_DEPTH, {AddIn(m, F32({1, 3, 2, 1}))},
-                {AddOut(m, F32({1, 1, 1, 4}))}, [](fb::FlatBufferBuilder& b) {
-                  return MakeOptions(
-                      tflite::BuiltinOptions::SpaceToDepthOptions,
-                      tflite::CreateSpaceToDepthOptions(b, 2));
+  m.AddOperator(Op::SPACE_TO_DEPTH, {AddIn(m, F32({1, 3, 2, 1}))}, {AddOut(m, F32({1, 1, 1, 4}))},
+                [](fb::FlatBufferBuilder& b) {
+                  return MakeOptions(tflite::BuiltinOptions::SpaceToDepthOptions,
+                                     tflite::CreateSpaceToDepthOptions(b, 2));
                 });
   ExpectPrepareError(m.Build(), "multiples of block_size");
 }
@@ -332,10 +300,8 @@ TEST(SpaceDepth, Errors) {
 
 TEST(L2Norm, GoldenAndAgreement) {
   ModelBuilder g;
-  g.AddOperator(Op::L2_NORMALIZATION, {AddIn(g, F32({1, 2}))},
-                {AddOut(g, F32({1, 2}))});
-  auto out = RunEdgeopt(g.Build(),
-                        {MakeArray<float>(DType::kFloat32, {1, 2}, {3, 4})});
+  g.AddOperator(Op::L2_NORMALIZATION, {AddIn(g, F32({1, 2}))}, {AddOut(g, F32({1, 2}))});
+  auto out = RunEdgeopt(g.Build(), {MakeArray<float>(DType::kFloat32, {1, 2}, {3, 4})});
   ASSERT_TRUE(out.ok()) << out.status().message();
   EXPECT_EQ(ToVector<float>((*out)[0]), (std::vector<float>{0.6f, 0.8f}));
   if (!TfliteRefAvailable()) return;
@@ -347,11 +313,10 @@ TEST(L2Norm, GoldenAndAgreement) {
                         Q(DType::kUInt8, {4, 16}, 1.0f / 128, 128),
                         Q(DType::kInt8, {2, 300}, 1.0f / 128, 0)};
   for (size_t i = 0; i < ins.size(); ++i) {
-    m.AddOperator(Op::L2_NORMALIZATION, {AddIn(m, ins[i])},
-                  {AddOut(m, outs[i])});
+    m.AddOperator(Op::L2_NORMALIZATION, {AddIn(m, ins[i])}, {AddOut(m, outs[i])});
   }
-  ExpectAgreesWithRef(m.Build(), RandomInputs(ins, 10),
-                      Tolerance{1e-6, 1e-5, 0}, "L2_NORMALIZATION");
+  ExpectAgreesWithRef(m.Build(), RandomInputs(ins, 10), Tolerance{1e-6, 1e-5, 0},
+                      "L2_NORMALIZATION");
 }
 
 }  // namespace

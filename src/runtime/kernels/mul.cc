@@ -27,8 +27,7 @@ Status Prepare(Context* ctx, Node* node) {
   OpData* data;
   EDGEOPT_RETURN_IF_ERROR(GetOpData(node, &data));
   Tensor *a, *b, *out;
-  EDGEOPT_RETURN_IF_ERROR(
-      PrepareBroadcastBinary(ctx, node, &a, &b, &out, &data->plan));
+  EDGEOPT_RETURN_IF_ERROR(PrepareBroadcastBinary(ctx, node, &a, &b, &out, &data->plan));
   EDGEOPT_RETURN_IF_ERROR(CheckSameType(a, out, "input", "output"));
   data->activation = FusedActivation<tflite::MulOptions>(node);
   switch (out->type) {
@@ -43,8 +42,8 @@ Status Prepare(Context* ctx, Node* node) {
     case DType::kInt16:
       break;
     default:
-      return MakeStatus(StatusCode::kUnsupported,
-                        "MUL does not support type %s", DTypeName(out->type));
+      return MakeStatus(StatusCode::kUnsupported, "MUL does not support type %s",
+                        DTypeName(out->type));
   }
   EDGEOPT_RETURN_IF_ERROR(CheckPerTensorQuant(a, "input 0"));
   EDGEOPT_RETURN_IF_ERROR(CheckPerTensorQuant(b, "input 1"));
@@ -54,23 +53,18 @@ Status Prepare(Context* ctx, Node* node) {
   q.input2_offset = -b->quant.zero_point;
   q.output_offset = out->quant.zero_point;
   // As TFLite: the product of the float scales is formed in float precision.
-  const float real_multiplier =
-      a->quant.scale * b->quant.scale / out->quant.scale;
-  quant::QuantizeMultiplier(real_multiplier, &q.output_multiplier,
-                            &q.output_shift);
-  quant::ActivationRangeQuantized(data->activation, out->quant.scale,
-                                  out->quant.zero_point, QuantMin(out->type),
-                                  QuantMax(out->type), &q.act_min, &q.act_max);
+  const float real_multiplier = a->quant.scale * b->quant.scale / out->quant.scale;
+  quant::QuantizeMultiplier(real_multiplier, &q.output_multiplier, &q.output_shift);
+  quant::ActivationRangeQuantized(data->activation, out->quant.scale, out->quant.zero_point,
+                                  QuantMin(out->type), QuantMax(out->type), &q.act_min, &q.act_max);
   return Status::Ok();
 }
 
 template <typename T>
-void EvalQuantized(const OpData* d, const Tensor* a, const Tensor* b,
-                   Tensor* out) {
+void EvalQuantized(const OpData* d, const Tensor* a, const Tensor* b, Tensor* out) {
   const ref::MulParams& q = d->q;
-  ref::BroadcastBinary(
-      d->plan, a->Data<T>(), b->Data<T>(), out->Data<T>(),
-      [&q](T x, T y) { return static_cast<T>(ref::QuantMul(x, y, q)); });
+  ref::BroadcastBinary(d->plan, a->Data<T>(), b->Data<T>(), out->Data<T>(),
+                       [&q](T x, T y) { return static_cast<T>(ref::QuantMul(x, y, q)); });
 }
 
 template <typename T>
@@ -78,11 +72,10 @@ void EvalInt(const OpData* d, const Tensor* a, const Tensor* b, Tensor* out) {
   T lo, hi;
   ActivationRangeInt<T>(d->activation, &lo, &hi);
   using U = typename std::make_unsigned<T>::type;
-  ref::BroadcastBinary(
-      d->plan, a->Data<T>(), b->Data<T>(), out->Data<T>(), [lo, hi](T x, T y) {
-        const T v = static_cast<T>(static_cast<U>(x) * static_cast<U>(y));
-        return v < lo ? lo : (v > hi ? hi : v);
-      });
+  ref::BroadcastBinary(d->plan, a->Data<T>(), b->Data<T>(), out->Data<T>(), [lo, hi](T x, T y) {
+    const T v = static_cast<T>(static_cast<U>(x) * static_cast<U>(y));
+    return v < lo ? lo : (v > hi ? hi : v);
+  });
 }
 
 Status Eval(Context* ctx, Node* node) {
@@ -93,8 +86,8 @@ Status Eval(Context* ctx, Node* node) {
   switch (out->type) {
     case DType::kFloat32: {
       const float lo = d->f_min, hi = d->f_max;
-      ref::BroadcastBinary(d->plan, a->Data<float>(), b->Data<float>(),
-                           out->Data<float>(), [lo, hi](float x, float y) {
+      ref::BroadcastBinary(d->plan, a->Data<float>(), b->Data<float>(), out->Data<float>(),
+                           [lo, hi](float x, float y) {
                              const float v = x * y;
                              return std::min(hi, std::max(lo, v));
                            });
@@ -116,8 +109,7 @@ Status Eval(Context* ctx, Node* node) {
       EvalQuantized<int16_t>(d, a, b, out);
       break;
     default:
-      return MakeStatus(StatusCode::kInternal, "unexpected type %s",
-                        DTypeName(out->type));
+      return MakeStatus(StatusCode::kInternal, "unexpected type %s", DTypeName(out->type));
   }
   return Status::Ok();
 }

@@ -15,11 +15,9 @@ OptionsFn BinaryOptions(Op op, Act act) {
   return [op, act](flatbuffers::FlatBufferBuilder& fb) {
     switch (op) {
       case Op::MUL:
-        return MakeOptions(tflite::BuiltinOptions::MulOptions,
-                           tflite::CreateMulOptions(fb, act));
+        return MakeOptions(tflite::BuiltinOptions::MulOptions, tflite::CreateMulOptions(fb, act));
       case Op::DIV:
-        return MakeOptions(tflite::BuiltinOptions::DivOptions,
-                           tflite::CreateDivOptions(fb, act));
+        return MakeOptions(tflite::BuiltinOptions::DivOptions, tflite::CreateDivOptions(fb, act));
       case Op::SQUARED_DIFFERENCE:
         return MakeOptions(tflite::BuiltinOptions::SquaredDifferenceOptions,
                            tflite::CreateSquaredDifferenceOptions(fb));
@@ -30,8 +28,8 @@ OptionsFn BinaryOptions(Op op, Act act) {
   };
 }
 
-std::vector<uint8_t> BinaryModel(Op op, const TSpec& a, const TSpec& b,
-                                 const TSpec& out, Act act = Act::NONE) {
+std::vector<uint8_t> BinaryModel(Op op, const TSpec& a, const TSpec& b, const TSpec& out,
+                                 Act act = Act::NONE) {
   ModelBuilder m;
   const int x = AddIn(m, a);
   const int y = AddIn(m, b);
@@ -43,8 +41,7 @@ std::vector<uint8_t> BinaryModel(Op op, const TSpec& a, const TSpec& b,
 TEST(MulInt8, Golden) {
   // a scale 0.5 zp 1: {5, -3} -> {2, -2}; b scale 0.25 zp 0: {8, 6} ->
   // {2, 1.5}; product {4, -3}; out scale 0.125 zp -10 -> {22, -34}.
-  auto model = BinaryModel(Op::MUL, Q(DType::kInt8, {2}, 0.5f, 1),
-                           Q(DType::kInt8, {2}, 0.25f, 0),
+  auto model = BinaryModel(Op::MUL, Q(DType::kInt8, {2}, 0.5f, 1), Q(DType::kInt8, {2}, 0.25f, 0),
                            Q(DType::kInt8, {2}, 0.125f, -10));
   auto out = RunEdgeopt(model, {MakeArray<int8_t>(DType::kInt8, {2}, {5, -3}),
                                 MakeArray<int8_t>(DType::kInt8, {2}, {8, 6})});
@@ -53,62 +50,52 @@ TEST(MulInt8, Golden) {
 }
 
 TEST(MulFloat, GoldenRelu6Broadcast) {
-  auto model =
-      BinaryModel(Op::MUL, F32({2, 2}), F32({1}), F32({2, 2}), Act::RELU6);
-  auto out = RunEdgeopt(
-      model, {MakeArray<float>(DType::kFloat32, {2, 2}, {1, -1, 2.5f, 4}),
-              MakeArray<float>(DType::kFloat32, {1}, {2})});
+  auto model = BinaryModel(Op::MUL, F32({2, 2}), F32({1}), F32({2, 2}), Act::RELU6);
+  auto out = RunEdgeopt(model, {MakeArray<float>(DType::kFloat32, {2, 2}, {1, -1, 2.5f, 4}),
+                                MakeArray<float>(DType::kFloat32, {1}, {2})});
   ASSERT_TRUE(out.ok()) << out.status().message();
   EXPECT_EQ(ToVector<float>((*out)[0]), (std::vector<float>{2, 0, 5, 6}));
 }
 
 TEST(DivFloat, Golden) {
   auto model = BinaryModel(Op::DIV, F32({3}), F32({3}), F32({3}));
-  auto out =
-      RunEdgeopt(model, {MakeArray<float>(DType::kFloat32, {3}, {1, -6, 0}),
-                         MakeArray<float>(DType::kFloat32, {3}, {4, 3, 2})});
+  auto out = RunEdgeopt(model, {MakeArray<float>(DType::kFloat32, {3}, {1, -6, 0}),
+                                MakeArray<float>(DType::kFloat32, {3}, {4, 3, 2})});
   ASSERT_TRUE(out.ok()) << out.status().message();
   EXPECT_EQ(ToVector<float>((*out)[0]), (std::vector<float>{0.25f, -2, 0}));
 }
 
 TEST(DivInt32, GoldenAndDivisionByZero) {
-  auto model =
-      BinaryModel(Op::DIV, Plain(DType::kInt32, {3}), Plain(DType::kInt32, {3}),
-                  Plain(DType::kInt32, {3}));
-  auto out =
-      RunEdgeopt(model, {MakeArray<int32_t>(DType::kInt32, {3}, {7, -7, 6}),
-                         MakeArray<int32_t>(DType::kInt32, {3}, {2, 2, -3})});
+  auto model = BinaryModel(Op::DIV, Plain(DType::kInt32, {3}), Plain(DType::kInt32, {3}),
+                           Plain(DType::kInt32, {3}));
+  auto out = RunEdgeopt(model, {MakeArray<int32_t>(DType::kInt32, {3}, {7, -7, 6}),
+                                MakeArray<int32_t>(DType::kInt32, {3}, {2, 2, -3})});
   ASSERT_TRUE(out.ok()) << out.status().message();
   EXPECT_EQ(ToVector<int32_t>((*out)[0]), (std::vector<int32_t>{3, -3, -2}));
-  auto bad =
-      RunEdgeopt(model, {MakeArray<int32_t>(DType::kInt32, {3}, {7, -7, 6}),
-                         MakeArray<int32_t>(DType::kInt32, {3}, {2, 0, -3})});
+  auto bad = RunEdgeopt(model, {MakeArray<int32_t>(DType::kInt32, {3}, {7, -7, 6}),
+                                MakeArray<int32_t>(DType::kInt32, {3}, {2, 0, -3})});
   ASSERT_FALSE(bad.ok());
   EXPECT_NE(bad.status().message().find("division by zero"), std::string::npos);
 }
 
 TEST(MinMax, GoldenInt8AndFloat) {
-  auto mx =
-      BinaryModel(Op::MAXIMUM, Q(DType::kInt8, {3}, 0.1f, 3),
-                  Q(DType::kInt8, {1}, 0.1f, 3), Q(DType::kInt8, {3}, 0.1f, 3));
+  auto mx = BinaryModel(Op::MAXIMUM, Q(DType::kInt8, {3}, 0.1f, 3), Q(DType::kInt8, {1}, 0.1f, 3),
+                        Q(DType::kInt8, {3}, 0.1f, 3));
   auto out = RunEdgeopt(mx, {MakeArray<int8_t>(DType::kInt8, {3}, {-5, 0, 9}),
                              MakeArray<int8_t>(DType::kInt8, {1}, {1})});
   ASSERT_TRUE(out.ok()) << out.status().message();
   EXPECT_EQ(ToVector<int8_t>((*out)[0]), (std::vector<int8_t>{1, 1, 9}));
   auto mn = BinaryModel(Op::MINIMUM, F32({2}), F32({2}), F32({2}));
-  auto out2 =
-      RunEdgeopt(mn, {MakeArray<float>(DType::kFloat32, {2}, {-1.5f, 3}),
-                      MakeArray<float>(DType::kFloat32, {2}, {2, 2})});
+  auto out2 = RunEdgeopt(mn, {MakeArray<float>(DType::kFloat32, {2}, {-1.5f, 3}),
+                              MakeArray<float>(DType::kFloat32, {2}, {2, 2})});
   ASSERT_TRUE(out2.ok()) << out2.status().message();
   EXPECT_EQ(ToVector<float>((*out2)[0]), (std::vector<float>{-1.5f, 2}));
 }
 
 TEST(SquaredDifference, GoldenFloat) {
-  auto model =
-      BinaryModel(Op::SQUARED_DIFFERENCE, F32({2}), F32({2}), F32({2}));
-  auto out =
-      RunEdgeopt(model, {MakeArray<float>(DType::kFloat32, {2}, {1, -2}),
-                         MakeArray<float>(DType::kFloat32, {2}, {4, 1})});
+  auto model = BinaryModel(Op::SQUARED_DIFFERENCE, F32({2}), F32({2}), F32({2}));
+  auto out = RunEdgeopt(model, {MakeArray<float>(DType::kFloat32, {2}, {1, -2}),
+                                MakeArray<float>(DType::kFloat32, {2}, {4, 1})});
   ASSERT_TRUE(out.ok()) << out.status().message();
   EXPECT_EQ(ToVector<float>((*out)[0]), (std::vector<float>{9, 9}));
 }
@@ -127,8 +114,8 @@ const Case kCases[] = {
 
 // One model with every case as an independent node; quantized params vary per
 // case.
-void RunAgreement(Op op, DType type, Act act, uint32_t seed,
-                  bool same_quant = false, int max_rank = 4) {
+void RunAgreement(Op op, DType type, Act act, uint32_t seed, bool same_quant = false,
+                  int max_rank = 4) {
   if (!TfliteRefAvailable()) GTEST_SKIP() << "tflite-ref unavailable";
   ModelBuilder m;
   std::vector<TSpec> inputs;
@@ -143,9 +130,7 @@ void RunAgreement(Op op, DType type, Act act, uint32_t seed,
       a.zero_point = base + (k * 7) % 40 - 20;
       b.scale = 0.05f / k + 0.001f * k;
       b.zero_point = base - (k * 11) % 50 + 25;
-      o.scale =
-          (op == Op::MUL || op == Op::SQUARED_DIFFERENCE ? 0.01f : 0.05f) +
-          0.01f * (k % 3);
+      o.scale = (op == Op::MUL || op == Op::SQUARED_DIFFERENCE ? 0.01f : 0.05f) + 0.01f * (k % 3);
       o.zero_point = base + (k % 5) * 9 - 18;
       if (op == Op::DIV) o.scale = 0.2f + 0.05f * k;
     } else if (type == DType::kInt16) {
@@ -154,17 +139,15 @@ void RunAgreement(Op op, DType type, Act act, uint32_t seed,
       o.scale = 0.00005f + 0.00001f * (k % 4);
     }
     if (same_quant)
-      b = TSpec{type, c.b, a.scale, a.zero_point},
-      o = TSpec{type, c.out, a.scale, a.zero_point};
+      b = TSpec{type, c.b, a.scale, a.zero_point}, o = TSpec{type, c.out, a.scale, a.zero_point};
     const int x = AddIn(m, a), y = AddIn(m, b), z = AddOut(m, o);
     m.AddOperator(op, {x, y}, {z}, BinaryOptions(op, act));
     inputs.push_back(a);
     inputs.push_back(b);
   }
   auto model = m.Build();
-  const std::string what = std::string(tflite::EnumNameBuiltinOperator(op)) +
-                           " " + DTypeName(type) + " act" +
-                           std::to_string(static_cast<int>(act));
+  const std::string what = std::string(tflite::EnumNameBuiltinOperator(op)) + " " +
+                           DTypeName(type) + " act" + std::to_string(static_cast<int>(act));
   double lo = -3, hi = 3;
   if (type == DType::kInt32 || type == DType::kInt64) lo = -1000, hi = 1000;
   auto in = RandomInputs(inputs, seed, lo, hi);
@@ -196,10 +179,9 @@ TEST(DivAgreement, UInt8Exhaustive) {
   const float params[2][6] = {{0.05f, 128, 0.02f, 100, 0.7f, 30},
                               {0.3f, 3, 0.01f, 250, 0.05f, 128}};
   for (const auto& p : params) {
-    auto model = BinaryModel(
-        Op::DIV, Q(DType::kUInt8, {256, 1}, p[0], static_cast<int64_t>(p[1])),
-        Q(DType::kUInt8, {1, 256}, p[2], static_cast<int64_t>(p[3])),
-        Q(DType::kUInt8, {256, 256}, p[4], static_cast<int64_t>(p[5])));
+    auto model = BinaryModel(Op::DIV, Q(DType::kUInt8, {256, 1}, p[0], static_cast<int64_t>(p[1])),
+                             Q(DType::kUInt8, {1, 256}, p[2], static_cast<int64_t>(p[3])),
+                             Q(DType::kUInt8, {256, 256}, p[4], static_cast<int64_t>(p[5])));
     ExpectAgreesWithRef(model,
                         {MakeArray<uint8_t>(DType::kUInt8, {256, 1}, all),
                          MakeArray<uint8_t>(DType::kUInt8, {1, 256}, all)},
@@ -208,8 +190,8 @@ TEST(DivAgreement, UInt8Exhaustive) {
 }
 
 TEST(MinMaxAgreement, AllTypes) {
-  for (DType t : {DType::kFloat32, DType::kInt8, DType::kUInt8, DType::kInt16,
-                  DType::kInt32, DType::kInt64}) {
+  for (DType t : {DType::kFloat32, DType::kInt8, DType::kUInt8, DType::kInt16, DType::kInt32,
+                  DType::kInt64}) {
     RunAgreement(Op::MAXIMUM, t, Act::NONE, 20, /*same_quant=*/true, 5);
     RunAgreement(Op::MINIMUM, t, Act::NONE, 21, /*same_quant=*/true, 5);
   }
@@ -221,14 +203,12 @@ TEST(SquaredDifferenceAgreement, FloatInt8) {
 }
 
 TEST(BinaryErrors, UnsupportedTypes) {
-  ExpectPrepareError(
-      BinaryModel(Op::DIV, Q(DType::kInt8, {2}, 1.0f, 0),
-                  Q(DType::kInt8, {2}, 1.0f, 0), Q(DType::kInt8, {2}, 1.0f, 0)),
-      "DIV supports");
-  ExpectPrepareError(
-      BinaryModel(Op::MUL, Plain(DType::kBool, {2}), Plain(DType::kBool, {2}),
-                  Plain(DType::kBool, {2})),
-      "does not support type bool");
+  ExpectPrepareError(BinaryModel(Op::DIV, Q(DType::kInt8, {2}, 1.0f, 0),
+                                 Q(DType::kInt8, {2}, 1.0f, 0), Q(DType::kInt8, {2}, 1.0f, 0)),
+                     "DIV supports");
+  ExpectPrepareError(BinaryModel(Op::MUL, Plain(DType::kBool, {2}), Plain(DType::kBool, {2}),
+                                 Plain(DType::kBool, {2})),
+                     "does not support type bool");
 }
 
 }  // namespace

@@ -38,34 +38,40 @@ Status Prepare(Context* ctx, Node* node) {
   EDGEOPT_RETURN_IF_ERROR(GetOutputChecked(ctx, node, 0, &out));
   EDGEOPT_RETURN_IF_ERROR(CheckSameType(in, out, "input", "output"));
   EDGEOPT_ENSURE(in->dims.size == 4, StatusCode::kInvalidModel,
-                 "input must be 4-d (NHWC), has shape %s",
-                 DimsStr(in->dims).c_str());
+                 "input must be 4-d (NHWC), has shape %s", DimsStr(in->dims).c_str());
   const auto* o = GetOptions<tflite::Pool2DOptions>(node);
-  EDGEOPT_ENSURE(o != nullptr, StatusCode::kInvalidModel,
-                 "Pool2DOptions are missing");
+  EDGEOPT_ENSURE(o != nullptr, StatusCode::kInvalidModel, "Pool2DOptions are missing");
   data->stride_h = o->stride_h();
   data->stride_w = o->stride_w();
   data->filter_h = o->filter_height();
   data->filter_w = o->filter_width();
-  EDGEOPT_ENSURE(data->stride_h > 0 && data->stride_w > 0 &&
-                     data->filter_h > 0 && data->filter_w > 0,
-                 StatusCode::kInvalidModel,
-                 "strides (%d, %d) and filter size (%d, %d) must be positive",
-                 data->stride_h, data->stride_w, data->filter_h,
-                 data->filter_w);
-  EDGEOPT_ENSURE(o->padding() == tflite::Padding::SAME ||
-                     o->padding() == tflite::Padding::VALID,
-                 StatusCode::kInvalidModel, "unknown padding %d",
-                 static_cast<int>(o->padding()));
-  int out_h, out_w;
-  const Padding2D pad = ComputePadding(
-      o->padding(), data->stride_h, data->stride_w, 1, 1, in->dims[1],
-      in->dims[2], data->filter_h, data->filter_w, &out_h, &out_w);
+  EDGEOPT_ENSURE(
+      data->stride_h > 0 && data->stride_w > 0 && data->filter_h > 0 && data->filter_w > 0,
+      StatusCode::kInvalidModel, "strides (%d, %d) and filter size (%d, %d) must be positive",
+      data->stride_h, data->stride_w, data->filter_h, data->filter_w);
+  EDGEOPT_ENSURE(o->padding() == tflite::Padding::SAME || o->padding() == tflite::Padding::VALID,
+                 StatusCode::kInvalidModel, "unknown padding %d", static_cast<int>(o->padding()));
+  // Output size and padding as TFLite computes them, in 64-bit so that hostile
+  // strides or window sizes cannot overflow.
+  const bool same = o->padding() == tflite::Padding::SAME;
+  auto out_size = [same](int64_t in, int64_t filter, int64_t stride) {
+    return same ? (in + stride - 1) / stride : (in + stride - filter) / stride;
+  };
+  auto padding = [](int64_t in, int64_t filter, int64_t stride, int64_t out) {
+    const int64_t total = (out - 1) * stride + filter - in;
+    return total > 0 ? total / 2 : 0;
+  };
+  const int64_t out_h = out_size(in->dims[1], data->filter_h, data->stride_h);
+  const int64_t out_w = out_size(in->dims[2], data->filter_w, data->stride_w);
   EDGEOPT_ENSURE(out_h >= 0 && out_w >= 0, StatusCode::kInvalidModel,
-                 "the %dx%d window does not fit the %dx%d input",
-                 data->filter_h, data->filter_w, in->dims[1], in->dims[2]);
-  data->pad_h = pad.height;
-  data->pad_w = pad.width;
+                 "the %dx%d window does not fit the %dx%d input", data->filter_h, data->filter_w,
+                 in->dims[1], in->dims[2]);
+  const int64_t pad_h = padding(in->dims[1], data->filter_h, data->stride_h, out_h);
+  const int64_t pad_w = padding(in->dims[2], data->filter_w, data->stride_w, out_w);
+  EDGEOPT_ENSURE(pad_h <= INT32_MAX / 4 && pad_w <= INT32_MAX / 4, StatusCode::kInvalidModel,
+                 "the %dx%d window is too large", data->filter_h, data->filter_w);
+  data->pad_h = static_cast<int>(pad_h);
+  data->pad_w = static_cast<int>(pad_w);
   const int activation = static_cast<int>(o->fused_activation_function());
   switch (in->type) {
     case DType::kFloat32:
@@ -78,53 +84,47 @@ Status Prepare(Context* ctx, Node* node) {
                      "L2_POOL_2D supports float32 only");
       EDGEOPT_RETURN_IF_ERROR(CheckPerTensorQuant(in, "input"));
       EDGEOPT_RETURN_IF_ERROR(CheckPerTensorQuant(out, "output"));
-      quant::ActivationRangeQuantized(
-          activation, out->quant.scale, out->quant.zero_point,
-          QuantMin(out->type), QuantMax(out->type), &data->q_min, &data->q_max);
+      quant::ActivationRangeQuantized(activation, out->quant.scale, out->quant.zero_point,
+                                      QuantMin(out->type), QuantMax(out->type), &data->q_min,
+                                      &data->q_max);
       break;
     default:
-      return MakeStatus(StatusCode::kUnsupported,
-                        "pooling does not support type %s",
+      return MakeStatus(StatusCode::kUnsupported, "pooling does not support type %s",
                         DTypeName(in->type));
   }
-  return ctx->ResizeTensor(out,
-                           MakeDims({in->dims[0], out_h, out_w, in->dims[3]}));
+  EDGEOPT_ENSURE(out_h <= INT32_MAX && out_w <= INT32_MAX, StatusCode::kInvalidModel,
+                 "output is too large");
+  return ctx->ResizeTensor(out, MakeDims({in->dims[0], static_cast<int32_t>(out_h),
+                                          static_cast<int32_t>(out_w), in->dims[3]}));
 }
 
-// Calls f(out_offset, in_offsets...) per output element: `reduce(init, visit,
-// finish)`.
+// Reduces each clipped window per channel: acc = init, acc op= v, out =
+// finish(acc, count).
 template <PoolKind kKind, typename T, typename Acc, typename Finish>
-void Pool(const OpData* d, const Tensor* in, Tensor* out, Acc init,
-          Finish finish) {
-  const int batches = in->dims[0], in_h = in->dims[1], in_w = in->dims[2],
-            depth = in->dims[3];
-  const int out_h = out->dims[1], out_w = out->dims[2];
+void Pool(const OpData* d, const Tensor* in, Tensor* out, Acc init, Finish finish) {
+  const int64_t batches = in->dims[0], in_h = in->dims[1], in_w = in->dims[2];
+  const int64_t depth = in->dims[3];
+  const int64_t out_h = out->dims[1], out_w = out->dims[2];
   const T* p = in->Data<T>();
   T* o = out->Data<T>();
-  for (int b = 0; b < batches; ++b) {
-    for (int oy = 0; oy < out_h; ++oy) {
-      const int y0 = oy * d->stride_h - d->pad_h;
-      const int fy_start = std::max(0, -y0);
-      const int fy_end = std::min(d->filter_h, in_h - y0);
-      for (int ox = 0; ox < out_w; ++ox) {
-        const int x0 = ox * d->stride_w - d->pad_w;
-        const int fx_start = std::max(0, -x0);
-        const int fx_end = std::min(d->filter_w, in_w - x0);
-        const int count =
-            std::max(0, fy_end - fy_start) * std::max(0, fx_end - fx_start);
-        T* dst =
-            o + ((static_cast<int64_t>(b) * out_h + oy) * out_w + ox) * depth;
-        for (int c = 0; c < depth; ++c) {
+  for (int64_t b = 0; b < batches; ++b) {
+    for (int64_t oy = 0; oy < out_h; ++oy) {
+      const int64_t y0 = oy * d->stride_h - d->pad_h;
+      const int64_t fy_start = std::max<int64_t>(0, -y0);
+      const int64_t fy_end = std::min<int64_t>(d->filter_h, in_h - y0);
+      for (int64_t ox = 0; ox < out_w; ++ox) {
+        const int64_t x0 = ox * d->stride_w - d->pad_w;
+        const int64_t fx_start = std::max<int64_t>(0, -x0);
+        const int64_t fx_end = std::min<int64_t>(d->filter_w, in_w - x0);
+        const int64_t count =
+            std::max<int64_t>(0, fy_end - fy_start) * std::max<int64_t>(0, fx_end - fx_start);
+        T* dst = o + ((b * out_h + oy) * out_w + ox) * depth;
+        for (int64_t c = 0; c < depth; ++c) {
           Acc acc = init;
-          for (int fy = fy_start; fy < fy_end; ++fy) {
-            const T* row =
-                p +
-                ((static_cast<int64_t>(b) * in_h + y0 + fy) * in_w + x0) *
-                    depth +
-                c;
-            for (int fx = fx_start; fx < fx_end; ++fx) {
-              const Acc v =
-                  static_cast<Acc>(row[static_cast<int64_t>(fx) * depth]);
+          for (int64_t fy = fy_start; fy < fy_end; ++fy) {
+            const T* row = p + ((b * in_h + y0 + fy) * in_w + x0) * depth + c;
+            for (int64_t fx = fx_start; fx < fx_end; ++fx) {
+              const Acc v = static_cast<Acc>(row[fx * depth]);
               if (kKind == PoolKind::kMax) {
                 acc = v > acc ? v : acc;
               } else if (kKind == PoolKind::kAverage) {
@@ -145,17 +145,15 @@ template <PoolKind kKind, typename T>
 void PoolQuantized(const OpData* d, const Tensor* in, Tensor* out) {
   const int32_t lo = d->q_min, hi = d->q_max;
   if (kKind == PoolKind::kMax) {
-    Pool<kKind, T>(d, in, out,
-                   static_cast<int32_t>(std::numeric_limits<T>::lowest()),
-                   [lo, hi](int32_t acc, int) {
-                     return static_cast<T>(std::min(hi, std::max(lo, acc)));
-                   });
+    Pool<kKind, T>(
+        d, in, out, static_cast<int32_t>(std::numeric_limits<T>::lowest()),
+        [lo, hi](int32_t acc, int64_t) { return static_cast<T>(std::min(hi, std::max(lo, acc))); });
   } else {
-    Pool<kKind, T>(d, in, out, int32_t{0}, [lo, hi](int32_t acc, int count) {
+    // 64-bit sums: the windows of hostile models cannot overflow them.
+    Pool<kKind, T>(d, in, out, int64_t{0}, [lo, hi](int64_t acc, int64_t count) {
       if (count == 0) return static_cast<T>(std::min(hi, std::max(lo, 0)));
-      const int32_t avg =
-          acc >= 0 ? (acc + count / 2) / count : (acc - count / 2) / count;
-      return static_cast<T>(std::min(hi, std::max(lo, avg)));
+      const int64_t avg = acc >= 0 ? (acc + count / 2) / count : (acc - count / 2) / count;
+      return static_cast<T>(std::min<int64_t>(hi, std::max<int64_t>(lo, avg)));
     });
   }
 }
@@ -168,12 +166,10 @@ Status Eval(Context* ctx, Node* node) {
   switch (in->type) {
     case DType::kFloat32: {
       const float lo = d->f_min, hi = d->f_max;
-      const float init =
-          kKind == PoolKind::kMax ? std::numeric_limits<float>::lowest() : 0.0f;
-      Pool<kKind, float>(d, in, out, init, [lo, hi](float acc, int count) {
+      const float init = kKind == PoolKind::kMax ? std::numeric_limits<float>::lowest() : 0.0f;
+      Pool<kKind, float>(d, in, out, init, [lo, hi](float acc, int64_t count) {
         float v = acc;
-        if (kKind == PoolKind::kAverage)
-          v = count > 0 ? acc / static_cast<float>(count) : 0.0f;
+        if (kKind == PoolKind::kAverage) v = count > 0 ? acc / static_cast<float>(count) : 0.0f;
         if (kKind == PoolKind::kL2)
           v = count > 0 ? std::sqrt(acc / static_cast<float>(count)) : 0.0f;
         return std::min(hi, std::max(lo, v));
@@ -196,20 +192,18 @@ Status Eval(Context* ctx, Node* node) {
 }  // namespace
 
 const Registration* RegisterMaxPool2D() {
-  static const Registration reg = {"MAX_POOL_2D", InitOpData<OpData>,
-                                   Prepare<PoolKind::kMax>,
+  static const Registration reg = {"MAX_POOL_2D", InitOpData<OpData>, Prepare<PoolKind::kMax>,
                                    Eval<PoolKind::kMax>};
   return &reg;
 }
 const Registration* RegisterAveragePool2D() {
   static const Registration reg = {"AVERAGE_POOL_2D", InitOpData<OpData>,
-                                   Prepare<PoolKind::kAverage>,
-                                   Eval<PoolKind::kAverage>};
+                                   Prepare<PoolKind::kAverage>, Eval<PoolKind::kAverage>};
   return &reg;
 }
 const Registration* RegisterL2Pool2D() {
-  static const Registration reg = {"L2_POOL_2D", InitOpData<OpData>,
-                                   Prepare<PoolKind::kL2>, Eval<PoolKind::kL2>};
+  static const Registration reg = {"L2_POOL_2D", InitOpData<OpData>, Prepare<PoolKind::kL2>,
+                                   Eval<PoolKind::kL2>};
   return &reg;
 }
 

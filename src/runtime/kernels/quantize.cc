@@ -28,9 +28,7 @@ namespace edgeopt {
 namespace rt {
 namespace {
 
-bool IsQuantType(DType t) {
-  return t == DType::kInt8 || t == DType::kUInt8 || t == DType::kInt16;
-}
+bool IsQuantType(DType t) { return t == DType::kInt8 || t == DType::kUInt8 || t == DType::kInt16; }
 
 // --- QUANTIZE
 // -------------------------------------------------------------------------------------
@@ -51,21 +49,19 @@ Status QuantizePrepare(Context* ctx, Node* node) {
   EDGEOPT_RETURN_IF_ERROR(GetOutputChecked(ctx, node, 0, &out));
   // int32 outputs (requantized int16, as the int16 SVDF pipelines of TFLite
   // use) besides the 8/16-bit ones.
-  EDGEOPT_ENSURE(IsQuantType(out->type) || (out->type == DType::kInt32 &&
-                                            in->type != DType::kFloat32),
-                 StatusCode::kUnsupported,
-                 "QUANTIZE output must be int8, uint8 or int16 (or int32 from "
-                 "an integer input), is %s",
-                 DTypeName(out->type));
+  EDGEOPT_ENSURE(
+      IsQuantType(out->type) || (out->type == DType::kInt32 && in->type != DType::kFloat32),
+      StatusCode::kUnsupported,
+      "QUANTIZE output must be int8, uint8 or int16 (or int32 from "
+      "an integer input), is %s",
+      DTypeName(out->type));
   EDGEOPT_RETURN_IF_ERROR(CheckPerTensorQuant(out, "output"));
   if (in->type != DType::kFloat32) {
-    EDGEOPT_ENSURE(
-        IsQuantType(in->type), StatusCode::kUnsupported,
-        "QUANTIZE input must be float32, int8, uint8 or int16, is %s",
-        DTypeName(in->type));
+    EDGEOPT_ENSURE(IsQuantType(in->type), StatusCode::kUnsupported,
+                   "QUANTIZE input must be float32, int8, uint8 or int16, is %s",
+                   DTypeName(in->type));
     EDGEOPT_RETURN_IF_ERROR(CheckPerTensorQuant(in, "input"));
-    const double m = static_cast<double>(in->quant.scale) /
-                     static_cast<double>(out->quant.scale);
+    const double m = static_cast<double>(in->quant.scale) / static_cast<double>(out->quant.scale);
     quant::QuantizeMultiplier(m, &data->multiplier, &data->shift);
   }
   EDGEOPT_RETURN_IF_ERROR(
@@ -74,42 +70,36 @@ Status QuantizePrepare(Context* ctx, Node* node) {
 }
 
 template <typename T>
-void AffineQuantize(const float* in, int64_t n, float scale, int32_t zp,
-                    T* out) {
+void AffineQuantize(const float* in, int64_t n, float scale, int32_t zp, T* out) {
   const double s = static_cast<double>(scale);
-  const int32_t lo = std::numeric_limits<T>::min(),
-                hi = std::numeric_limits<T>::max();
+  const int32_t lo = std::numeric_limits<T>::min(), hi = std::numeric_limits<T>::max();
   for (int64_t i = 0; i < n; ++i) {
     const double r = std::round(static_cast<double>(in[i]) / s);
     // NaN and values beyond int32 would be undefined casts: saturate them
     // first.
     const int32_t q = std::isnan(r) ? 0
-                      : r >= 2.0e9 ? std::numeric_limits<int32_t>::max() - 65536
-                      : r <= -2.0e9
-                          ? std::numeric_limits<int32_t>::min() + 65536
-                          : static_cast<int32_t>(r);
+                      : r >= 2.0e9  ? std::numeric_limits<int32_t>::max() - 65536
+                      : r <= -2.0e9 ? std::numeric_limits<int32_t>::min() + 65536
+                                    : static_cast<int32_t>(r);
     const int32_t v = q + zp;
     out[i] = static_cast<T>(v < lo ? lo : (v > hi ? hi : v));
   }
 }
 
 template <typename In, typename Out>
-void Requantize(const In* in, int64_t n, const QuantizeData* d, int32_t in_zp,
-                int32_t out_zp, Out* out) {
-  const int32_t lo = std::numeric_limits<Out>::min(),
-                hi = std::numeric_limits<Out>::max();
+void Requantize(const In* in, int64_t n, const QuantizeData* d, int32_t in_zp, int32_t out_zp,
+                Out* out) {
+  const int32_t lo = std::numeric_limits<Out>::min(), hi = std::numeric_limits<Out>::max();
   for (int64_t i = 0; i < n; ++i) {
-    const int32_t v =
-        quant::MultiplyByQuantizedMultiplier(
-            static_cast<int32_t>(in[i]) - in_zp, d->multiplier, d->shift) +
-        out_zp;
+    const int32_t v = quant::MultiplyByQuantizedMultiplier(static_cast<int32_t>(in[i]) - in_zp,
+                                                           d->multiplier, d->shift) +
+                      out_zp;
     out[i] = static_cast<Out>(v < lo ? lo : (v > hi ? hi : v));
   }
 }
 
 template <typename In>
-void RequantizeFrom(const Tensor* in, Tensor* out, const QuantizeData* d,
-                    int64_t n) {
+void RequantizeFrom(const Tensor* in, Tensor* out, const QuantizeData* d, int64_t n) {
   const int32_t izp = in->quant.zero_point, ozp = out->quant.zero_point;
   switch (out->type) {
     case DType::kInt8:
@@ -172,20 +162,17 @@ Status DequantizePrepare(Context* ctx, Node* node) {
   EDGEOPT_RETURN_IF_ERROR(GetInputChecked(ctx, node, 0, &in));
   EDGEOPT_RETURN_IF_ERROR(GetOutputChecked(ctx, node, 0, &out));
   EDGEOPT_ENSURE(out->type == DType::kFloat32, StatusCode::kUnsupported,
-                 "DEQUANTIZE output must be float32, is %s",
-                 DTypeName(out->type));
+                 "DEQUANTIZE output must be float32, is %s", DTypeName(out->type));
   if (in->type != DType::kFloat16) {
-    EDGEOPT_ENSURE(
-        IsQuantType(in->type), StatusCode::kUnsupported,
-        "DEQUANTIZE input must be int8, uint8, int16 or float16, is %s",
-        DTypeName(in->type));
+    EDGEOPT_ENSURE(IsQuantType(in->type), StatusCode::kUnsupported,
+                   "DEQUANTIZE input must be int8, uint8, int16 or float16, is %s",
+                   DTypeName(in->type));
     EDGEOPT_ENSURE(in->quant.IsQuantized(), StatusCode::kInvalidModel,
                    "input (%s) has no quantization parameters", in->name);
     for (int c = 0; c < in->quant.num_channels; ++c) {
       const float s = in->quant.scales[c];
       EDGEOPT_ENSURE(std::isfinite(s) && s > 0.0f, StatusCode::kInvalidModel,
-                     "input (%s): scale %d is %g; expected finite and positive",
-                     in->name, c, s);
+                     "input (%s): scale %d is %g; expected finite and positive", in->name, c, s);
     }
   }
   // user_data: the microkernel path (elementwise_op.h), when one applies.
@@ -212,9 +199,8 @@ void DequantizeTyped(const Tensor* in, float* out) {
   const int64_t inner = in->dims.FlatSize(q.axis + 1, in->dims.size);
   for (int64_t i = 0; i < n; ++i) {
     const int64_t c = (i / inner) % channels;
-    out[i] =
-        static_cast<float>(static_cast<double>(q.scales[c]) *
-                           (static_cast<int32_t>(p[i]) - q.zero_points[c]));
+    out[i] = static_cast<float>(static_cast<double>(q.scales[c]) *
+                                (static_cast<int32_t>(p[i]) - q.zero_points[c]));
   }
 }
 
@@ -271,10 +257,8 @@ Status CastPrepare(Context* ctx, Node* node) {
   Tensor *in, *out;
   EDGEOPT_RETURN_IF_ERROR(GetInputChecked(ctx, node, 0, &in));
   EDGEOPT_RETURN_IF_ERROR(GetOutputChecked(ctx, node, 0, &out));
-  EDGEOPT_ENSURE(CastType(in->type) && CastType(out->type),
-                 StatusCode::kUnsupported,
-                 "CAST from %s to %s is not supported", DTypeName(in->type),
-                 DTypeName(out->type));
+  EDGEOPT_ENSURE(CastType(in->type) && CastType(out->type), StatusCode::kUnsupported,
+                 "CAST from %s to %s is not supported", DTypeName(in->type), DTypeName(out->type));
   return ctx->ResizeTensor(out, in->dims);
 }
 
@@ -296,15 +280,13 @@ To FloatToInt(float x) {
 // Bool tensors are read and written as bytes (0 / 1) to avoid loading invalid
 // bools.
 template <typename From, typename To>
-void CastLoop(const From* in, int64_t n, bool from_bool, bool to_bool,
-              To* out) {
+void CastLoop(const From* in, int64_t n, bool from_bool, bool to_bool, To* out) {
   for (int64_t i = 0; i < n; ++i) {
     if (to_bool) {
       out[i] = static_cast<To>(in[i] != From(0) ? 1 : 0);
     } else if (from_bool) {
       out[i] = static_cast<To>(in[i] != From(0) ? 1 : 0);
-    } else if (std::is_floating_point<From>::value &&
-               !std::is_floating_point<To>::value) {
+    } else if (std::is_floating_point<From>::value && !std::is_floating_point<To>::value) {
       out[i] = FloatToInt<To>(static_cast<float>(in[i]));
     } else {
       out[i] = static_cast<To>(in[i]);
@@ -368,13 +350,12 @@ Status CastEval(Context* ctx, Node* node) {
 }  // namespace
 
 const Registration* RegisterQuantize() {
-  static const Registration reg = {"QUANTIZE", InitOpData<QuantizeData>,
-                                   QuantizePrepare, QuantizeEval};
+  static const Registration reg = {"QUANTIZE", InitOpData<QuantizeData>, QuantizePrepare,
+                                   QuantizeEval};
   return &reg;
 }
 const Registration* RegisterDequantize() {
-  static const Registration reg = {"DEQUANTIZE", nullptr, DequantizePrepare,
-                                   DequantizeEval};
+  static const Registration reg = {"DEQUANTIZE", nullptr, DequantizePrepare, DequantizeEval};
   return &reg;
 }
 const Registration* RegisterCast() {

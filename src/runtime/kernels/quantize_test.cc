@@ -10,8 +10,7 @@ namespace {
 
 using Op = tflite::BuiltinOperator;
 
-std::vector<uint8_t> UnaryModel(Op op, const TSpec& in, const TSpec& out,
-                                OptionsFn o = nullptr) {
+std::vector<uint8_t> UnaryModel(Op op, const TSpec& in, const TSpec& out, OptionsFn o = nullptr) {
   ModelBuilder m;
   const int x = AddIn(m, in);
   m.AddOperator(op, {x}, {AddOut(m, out)}, std::move(o));
@@ -21,10 +20,8 @@ std::vector<uint8_t> UnaryModel(Op op, const TSpec& in, const TSpec& out,
 TEST(Quantize, GoldenTiesAndSaturation) {
   // scale 0.5, zp -1: 0.25 -> round(0.5) = 1 -> 0; -0.25 -> -1 -> -2; 100 ->
   // 199 -> 127.
-  auto model =
-      UnaryModel(Op::QUANTIZE, F32({4}), Q(DType::kInt8, {4}, 0.5f, -1));
-  auto out = RunEdgeopt(model, {MakeArray<float>(DType::kFloat32, {4},
-                                                 {0.25f, -0.25f, 100, -1})});
+  auto model = UnaryModel(Op::QUANTIZE, F32({4}), Q(DType::kInt8, {4}, 0.5f, -1));
+  auto out = RunEdgeopt(model, {MakeArray<float>(DType::kFloat32, {4}, {0.25f, -0.25f, 100, -1})});
   ASSERT_TRUE(out.ok()) << out.status().message();
   EXPECT_EQ(ToVector<int8_t>((*out)[0]), (std::vector<int8_t>{0, -2, 127, -3}));
 }
@@ -33,10 +30,9 @@ TEST(Quantize, AgreementFloatToInt) {
   if (!TfliteRefAvailable()) GTEST_SKIP() << "tflite-ref unavailable";
   ModelBuilder m;
   std::vector<TSpec> ins;
-  const TSpec outs[] = {
-      Q(DType::kInt8, {64}, 0.02f, 3),     Q(DType::kInt8, {64}, 0.1f, -128),
-      Q(DType::kUInt8, {64}, 0.015f, 128), Q(DType::kUInt8, {64}, 0.37f, 0),
-      Q(DType::kInt16, {64}, 1e-4f, 0),    Q(DType::kInt16, {64}, 3.1e-5f, 0)};
+  const TSpec outs[] = {Q(DType::kInt8, {64}, 0.02f, 3),     Q(DType::kInt8, {64}, 0.1f, -128),
+                        Q(DType::kUInt8, {64}, 0.015f, 128), Q(DType::kUInt8, {64}, 0.37f, 0),
+                        Q(DType::kInt16, {64}, 1e-4f, 0),    Q(DType::kInt16, {64}, 3.1e-5f, 0)};
   for (const TSpec& o : outs) {
     ins.push_back(F32({64}));
     m.AddOperator(Op::QUANTIZE, {AddIn(m, ins.back())}, {AddOut(m, o)});
@@ -44,8 +40,7 @@ TEST(Quantize, AgreementFloatToInt) {
   auto in = RandomInputs(ins, 3, -4, 4);
   // Exact ties of the first output's grid: x = (k + 0.5) * scale.
   for (int k = 0; k < 64; ++k) in[0].Data<float>()[k] = (k - 32 + 0.5f) * 0.02f;
-  ExpectAgreesWithRef(m.Build(), in, ExactInts(),
-                      "QUANTIZE float->int8/uint8/int16");
+  ExpectAgreesWithRef(m.Build(), in, ExactInts(), "QUANTIZE float->int8/uint8/int16");
 }
 
 TEST(Quantize, AgreementRequantize) {
@@ -69,8 +64,7 @@ TEST(Quantize, AgreementRequantize) {
     ins.push_back(p.in);
     m.AddOperator(Op::QUANTIZE, {AddIn(m, p.in)}, {AddOut(m, p.out)});
   }
-  ExpectAgreesWithRef(m.Build(), RandomInputs(ins, 8), ExactInts(),
-                      "QUANTIZE requantize x8");
+  ExpectAgreesWithRef(m.Build(), RandomInputs(ins, 8), ExactInts(), "QUANTIZE requantize x8");
 }
 
 // TFLite 2.9 refuses int8 -> int16 requantization; edgeopt supports it with the
@@ -79,36 +73,31 @@ TEST(Quantize, GoldenInt8ToInt16) {
   auto model = UnaryModel(Op::QUANTIZE, Q(DType::kInt8, {3}, 0.02f, 1),
                           Q(DType::kInt16, {3}, 1.0f / 4096, 0));
   // (q - 1) * 0.02 * 4096 = (q - 1) * 81.92.
-  auto out =
-      RunEdgeopt(model, {MakeArray<int8_t>(DType::kInt8, {3}, {5, -128, 127})});
+  auto out = RunEdgeopt(model, {MakeArray<int8_t>(DType::kInt8, {3}, {5, -128, 127})});
   ASSERT_TRUE(out.ok()) << out.status().message();
-  EXPECT_EQ(ToVector<int16_t>((*out)[0]),
-            (std::vector<int16_t>{328, -10568, 10322}));
+  EXPECT_EQ(ToVector<int16_t>((*out)[0]), (std::vector<int16_t>{328, -10568, 10322}));
 }
 
 TEST(Dequantize, AgreementPerTensor) {
   if (!TfliteRefAvailable()) GTEST_SKIP() << "tflite-ref unavailable";
   ModelBuilder m;
   std::vector<TSpec> ins = {Q(DType::kInt8, {3, 50}, 0.0123f, -9),
-                            Q(DType::kUInt8, {77}, 0.5f, 128),
-                            Q(DType::kInt16, {40}, 2e-4f, 0)};
+                            Q(DType::kUInt8, {77}, 0.5f, 128), Q(DType::kInt16, {40}, 2e-4f, 0)};
   for (const TSpec& s : ins) {
     m.AddOperator(Op::DEQUANTIZE, {AddIn(m, s)}, {AddOut(m, F32(s.shape))});
   }
-  ExpectAgreesWithRef(m.Build(), RandomInputs(ins, 4), Tolerance{0, 0, 0},
-                      "DEQUANTIZE");
+  ExpectAgreesWithRef(m.Build(), RandomInputs(ins, 4), Tolerance{0, 0, 0}, "DEQUANTIZE");
 }
 
 // Constant float16 and per-channel int8 weights are folded at prepare time.
 TEST(Dequantize, ConstantFloat16AndPerChannelAreFolded) {
   ModelBuilder m;
   const int x = AddIn(m, F32({2, 3}));
-  std::vector<uint16_t> halves = {FloatToHalf(1.5f),  FloatToHalf(-2.0f),
-                                  FloatToHalf(0.25f), FloatToHalf(1000.0f),
-                                  FloatToHalf(0.0f),  FloatToHalf(-0.5f)};
+  std::vector<uint16_t> halves = {FloatToHalf(1.5f),    FloatToHalf(-2.0f), FloatToHalf(0.25f),
+                                  FloatToHalf(1000.0f), FloatToHalf(0.0f),  FloatToHalf(-0.5f)};
   const int w16 = m.AddConstant<uint16_t>(DType::kFloat16, {2, 3}, halves);
-  const int w8 = m.AddConstant<int8_t>(
-      DType::kInt8, {2, 3}, {1, 2, 3, -1, -2, -3}, {0.5f, 0.25f}, {0, 0}, 0);
+  const int w8 =
+      m.AddConstant<int8_t>(DType::kInt8, {2, 3}, {1, 2, 3, -1, -2, -3}, {0.5f, 0.25f}, {0, 0}, 0);
   const int f16 = AddTmp(m, F32({2, 3}));
   const int f8 = AddTmp(m, F32({2, 3}));
   const int s = AddTmp(m, F32({2, 3}));
@@ -122,38 +111,33 @@ TEST(Dequantize, ConstantFloat16AndPerChannelAreFolded) {
   ASSERT_TRUE(interp.ok()) << interp.status().message();
   // Everything but the last ADD was folded, so only x, y live in the arena.
   EXPECT_LE((*interp)->arena_bytes(), 2 * 64u);
-  std::vector<NpyArray> in = {
-      MakeArray<float>(DType::kFloat32, {2, 3}, {0, 0, 0, 1, 1, 1})};
+  std::vector<NpyArray> in = {MakeArray<float>(DType::kFloat32, {2, 3}, {0, 0, 0, 1, 1, 1})};
   auto out = RunEdgeopt(model, in);
   ASSERT_TRUE(out.ok()) << out.status().message();
   EXPECT_EQ(ToVector<float>((*out)[0]),
             (std::vector<float>{2.0f, -1.0f, 1.75f, 1000.75f, 0.5f, -0.25f}));
-  if (TfliteRefAvailable())
-    ExpectAgreesWithRef(model, in, ExactInts(), "DEQUANTIZE folded");
+  if (TfliteRefAvailable()) ExpectAgreesWithRef(model, in, ExactInts(), "DEQUANTIZE folded");
 }
 
 TEST(Cast, AgreementAndGolden) {
   auto golden = UnaryModel(Op::CAST, F32({4}), Plain(DType::kInt32, {4}));
-  auto out = RunEdgeopt(
-      golden, {MakeArray<float>(DType::kFloat32, {4}, {1.9f, -1.9f, 0.5f, 7})});
+  auto out = RunEdgeopt(golden, {MakeArray<float>(DType::kFloat32, {4}, {1.9f, -1.9f, 0.5f, 7})});
   ASSERT_TRUE(out.ok()) << out.status().message();
   EXPECT_EQ(ToVector<int32_t>((*out)[0]), (std::vector<int32_t>{1, -1, 0, 7}));
   if (!TfliteRefAvailable()) return;
   struct Pair {
     DType from, to;
   };
-  const Pair pairs[] = {
-      {DType::kFloat32, DType::kInt32}, {DType::kInt32, DType::kFloat32},
-      {DType::kInt32, DType::kInt64},   {DType::kInt64, DType::kInt32},
-      {DType::kUInt8, DType::kFloat32}, {DType::kInt8, DType::kInt32},
-      {DType::kFloat32, DType::kBool},  {DType::kBool, DType::kFloat32},
-      {DType::kInt32, DType::kBool},    {DType::kFloat32, DType::kUInt8}};
+  const Pair pairs[] = {{DType::kFloat32, DType::kInt32}, {DType::kInt32, DType::kFloat32},
+                        {DType::kInt32, DType::kInt64},   {DType::kInt64, DType::kInt32},
+                        {DType::kUInt8, DType::kFloat32}, {DType::kInt8, DType::kInt32},
+                        {DType::kFloat32, DType::kBool},  {DType::kBool, DType::kFloat32},
+                        {DType::kInt32, DType::kBool},    {DType::kFloat32, DType::kUInt8}};
   ModelBuilder m;
   std::vector<TSpec> ins;
   for (const Pair& p : pairs) {
     ins.push_back(Plain(p.from, {33}));
-    m.AddOperator(Op::CAST, {AddIn(m, ins.back())},
-                  {AddOut(m, Plain(p.to, {33}))});
+    m.AddOperator(Op::CAST, {AddIn(m, ins.back())}, {AddOut(m, Plain(p.to, {33}))});
   }
   auto in = RandomInputs(ins, 12, -100, 100);
   in[6].Data<float>()[0] = 0.0f;  // a false
@@ -161,13 +145,10 @@ TEST(Cast, AgreementAndGolden) {
 }
 
 TEST(QuantizeErrors, BadTypesAndParameters) {
-  ExpectPrepareError(UnaryModel(Op::QUANTIZE, F32({2}), F32({2})),
-                     "must be int8, uint8 or int16");
-  ExpectPrepareError(
-      UnaryModel(Op::DEQUANTIZE, Plain(DType::kInt8, {2}), F32({2})),
-      "no quantization parameters");
-  ExpectPrepareError(UnaryModel(Op::CAST, F32({2}), Plain(DType::kString, {2})),
-                     "not supported");
+  ExpectPrepareError(UnaryModel(Op::QUANTIZE, F32({2}), F32({2})), "must be int8, uint8 or int16");
+  ExpectPrepareError(UnaryModel(Op::DEQUANTIZE, Plain(DType::kInt8, {2}), F32({2})),
+                     "no quantization parameters");
+  ExpectPrepareError(UnaryModel(Op::CAST, F32({2}), Plain(DType::kString, {2})), "not supported");
 }
 
 }  // namespace

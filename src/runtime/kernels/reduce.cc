@@ -50,8 +50,7 @@ Status Prepare(Context* ctx, Node* node) {
   constexpr int kMaxAxes = 64;
   int64_t axes[kMaxAxes];
   int count;
-  EDGEOPT_RETURN_IF_ERROR(
-      ReadConstInts(axis_t, "axis", axes, kMaxAxes, &count));
+  EDGEOPT_RETURN_IF_ERROR(ReadConstInts(axis_t, "axis", axes, kMaxAxes, &count));
   const int rank = in->dims.size;
   int first_axes[2] = {-1, -1};
   for (int i = 0; i < count; ++i) {
@@ -72,9 +71,9 @@ Status Prepare(Context* ctx, Node* node) {
       dims.data[dims.size++] = in->dims[d];
     }
   }
-  data->spatial_mean = keep_dims && rank == 4 && count == 2 &&
-                       ((first_axes[0] == 1 && first_axes[1] == 2) ||
-                        (first_axes[0] == 2 && first_axes[1] == 1));
+  data->spatial_mean =
+      keep_dims && rank == 4 && count == 2 &&
+      ((first_axes[0] == 1 && first_axes[1] == 2) || (first_axes[0] == 2 && first_axes[1] == 1));
   switch (in->type) {
     case DType::kFloat32:
     case DType::kInt32:
@@ -90,24 +89,20 @@ Status Prepare(Context* ctx, Node* node) {
       if (kKind == Kind::kMax || kKind == Kind::kMin) {
         EDGEOPT_RETURN_IF_ERROR(CheckSameQuant(in, out, "input", "output"));
       }
-      if (in->type == DType::kInt16 &&
-          (kKind == Kind::kMean || kKind == Kind::kSum)) {
+      if (in->type == DType::kInt16 && (kKind == Kind::kMean || kKind == Kind::kSum)) {
         EDGEOPT_ENSURE(in->quant.zero_point == 0 && out->quant.zero_point == 0,
-                       StatusCode::kUnsupported,
-                       "int16 MEAN/SUM need zero points 0");
+                       StatusCode::kUnsupported, "int16 MEAN/SUM need zero points 0");
       }
-      quant::QuantizeMultiplier(static_cast<double>(in->quant.scale) /
-                                    static_cast<double>(out->quant.scale),
-                                &data->multiplier, &data->shift);
+      quant::QuantizeMultiplier(
+          static_cast<double>(in->quant.scale) / static_cast<double>(out->quant.scale),
+          &data->multiplier, &data->shift);
       break;
     case DType::kBool:
-      EDGEOPT_ENSURE(kKind == Kind::kMax || kKind == Kind::kMin,
-                     StatusCode::kUnsupported,
+      EDGEOPT_ENSURE(kKind == Kind::kMax || kKind == Kind::kMin, StatusCode::kUnsupported,
                      "bool inputs are only supported by REDUCE_MAX/REDUCE_MIN");
       break;
     default:
-      return MakeStatus(StatusCode::kUnsupported, "type %s is not supported",
-                        DTypeName(in->type));
+      return MakeStatus(StatusCode::kUnsupported, "type %s is not supported", DTypeName(in->type));
   }
   return ctx->ResizeTensor(out, dims);
 }
@@ -142,8 +137,7 @@ void ReduceInto(const OpData* d, const Tensor* in, Acc* acc, Op op) {
   for (int64_t r = 0; r < rows; ++r) {
     const In* row = p + r * inner;
     const int64_t s = ostride[last];
-    for (int64_t i = 0; i < inner; ++i)
-      acc[oo + i * s] = op(acc[oo + i * s], row[i]);
+    for (int64_t i = 0; i < inner; ++i) acc[oo + i * s] = op(acc[oo + i * s], row[i]);
     for (int dim = last - 1; dim >= 0; --dim) {
       ++index[dim];
       oo += ostride[dim];
@@ -158,8 +152,7 @@ template <typename T>
 void ReduceMinMax(const OpData* d, const Tensor* in, Tensor* out, bool is_max) {
   T* o = out->Data<T>();
   const int64_t n = out->dims.NumElements();
-  const T init =
-      is_max ? std::numeric_limits<T>::lowest() : std::numeric_limits<T>::max();
+  const T init = is_max ? std::numeric_limits<T>::lowest() : std::numeric_limits<T>::max();
   for (int64_t i = 0; i < n; ++i) o[i] = init;
   if (is_max) {
     ReduceInto<T>(d, in, o, [](T a, T b) { return b > a ? b : a; });
@@ -203,35 +196,30 @@ void ReduceSumProd(const OpData* d, const Tensor* in, Tensor* out, bool prod) {
 
 // Float-rescaled mean or sum of an integer sum (TFLite's QuantizedMeanOrSum).
 template <typename T>
-void QuantizedMeanOrSum(const OpData* d, const Tensor* in, Tensor* out,
-                        int32_t* sums, bool compute_sum) {
+void QuantizedMeanOrSum(const OpData* d, const Tensor* in, Tensor* out, int32_t* sums,
+                        bool compute_sum) {
   const int64_t n = out->dims.NumElements();
   for (int64_t i = 0; i < n; ++i) sums[i] = 0;
-  ReduceInto<T>(d, in, sums,
-                [](int32_t a, T b) { return a + static_cast<int32_t>(b); });
+  ReduceInto<T>(d, in, sums, [](int32_t a, T b) { return a + static_cast<int32_t>(b); });
   T* o = out->Data<T>();
   const float scale = in->quant.scale / out->quant.scale;
   const int32_t in_zp = in->quant.zero_point, out_zp = out->quant.zero_point;
   const int32_t count = static_cast<int32_t>(d->count);
   if (count <= 0) return;
   if (compute_sum) {
-    const float bias =
-        -static_cast<float>(in_zp) * scale * static_cast<float>(count);
+    const float bias = -static_cast<float>(in_zp) * scale * static_cast<float>(count);
     for (int64_t i = 0; i < n; ++i) {
       const float v = std::round(static_cast<float>(sums[i]) * scale + bias);
       const int32_t q = static_cast<int32_t>(v) + out_zp;
       o[i] = static_cast<T>(q);  // TFLite does not clamp here
     }
   } else {
-    const float bias =
-        -static_cast<float>(in_zp) * scale;  // no +0.5 here in TFLite 2.9
+    const float bias = -static_cast<float>(in_zp) * scale;  // no +0.5 here in TFLite 2.9
     const float lo = static_cast<float>(std::numeric_limits<T>::min());
     const float hi = static_cast<float>(std::numeric_limits<T>::max());
     for (int64_t i = 0; i < n; ++i) {
-      const float mean =
-          static_cast<float>(sums[i]) / static_cast<float>(count);
-      float r = std::min(
-          std::round(mean * scale + bias) + static_cast<float>(out_zp), hi);
+      const float mean = static_cast<float>(sums[i]) / static_cast<float>(count);
+      float r = std::min(std::round(mean * scale + bias) + static_cast<float>(out_zp), hi);
       r = std::max(r, lo);
       o[i] = static_cast<T>(r);
     }
@@ -239,21 +227,17 @@ void QuantizedMeanOrSum(const OpData* d, const Tensor* in, Tensor* out,
 }
 
 template <typename T>
-void MeanQuantized(const OpData* d, const Tensor* in, Tensor* out,
-                   int32_t* sums) {
+void MeanQuantized(const OpData* d, const Tensor* in, Tensor* out, int32_t* sums) {
   const int64_t n = out->dims.NumElements();
   const int32_t in_zp = in->quant.zero_point, out_zp = out->quant.zero_point;
-  const int32_t lo = std::numeric_limits<T>::min(),
-                hi = std::numeric_limits<T>::max();
+  const int32_t lo = std::numeric_limits<T>::min(), hi = std::numeric_limits<T>::max();
   T* o = out->Data<T>();
   const int32_t count = static_cast<int32_t>(d->count);
   if (d->spatial_mean && !std::is_same<T, uint8_t>::value) {
     for (int64_t i = 0; i < n; ++i) sums[i] = 0;
-    ReduceInto<T>(d, in, sums,
-                  [in_zp](int32_t a, T b) { return a + (b - in_zp); });
+    ReduceInto<T>(d, in, sums, [in_zp](int32_t a, T b) { return a + (b - in_zp); });
     for (int64_t i = 0; i < n; ++i) {
-      int32_t acc = quant::MultiplyByQuantizedMultiplier(sums[i], d->multiplier,
-                                                         d->shift);
+      int32_t acc = quant::MultiplyByQuantizedMultiplier(sums[i], d->multiplier, d->shift);
       acc = acc > 0 ? (acc + count / 2) / count : (acc - count / 2) / count;
       acc += out_zp;
       o[i] = static_cast<T>(std::min(hi, std::max(lo, acc)));
@@ -262,25 +246,20 @@ void MeanQuantized(const OpData* d, const Tensor* in, Tensor* out,
     const float in_scale = in->quant.scale, out_scale = out->quant.scale;
     const float num = static_cast<float>(count);
     const int32_t bias =
-        out_zp -
-        static_cast<int32_t>(static_cast<float>(in_zp) * in_scale / out_scale);
+        out_zp - static_cast<int32_t>(static_cast<float>(in_zp) * in_scale / out_scale);
     const double real_scale = static_cast<double>(in_scale / (num * out_scale));
     int32_t multiplier;
     int shift;
     quant::QuantizeMultiplier(real_scale, &multiplier, &shift);
     for (int64_t i = 0; i < n; ++i) sums[i] = 0;
-    ReduceInto<T>(d, in, sums,
-                  [](int32_t a, T b) { return a + static_cast<int32_t>(b); });
+    ReduceInto<T>(d, in, sums, [](int32_t a, T b) { return a + static_cast<int32_t>(b); });
     for (int64_t i = 0; i < n; ++i) {
-      int32_t acc =
-          quant::MultiplyByQuantizedMultiplier(sums[i], multiplier, shift) +
-          bias;
+      int32_t acc = quant::MultiplyByQuantizedMultiplier(sums[i], multiplier, shift) + bias;
       o[i] = static_cast<T>(std::min(hi, std::max(lo, acc)));
     }
   } else if (in->quant.scale == out->quant.scale && in_zp == out_zp) {
     for (int64_t i = 0; i < n; ++i) sums[i] = 0;
-    ReduceInto<T>(d, in, sums,
-                  [](int32_t a, T b) { return a + static_cast<int32_t>(b); });
+    ReduceInto<T>(d, in, sums, [](int32_t a, T b) { return a + static_cast<int32_t>(b); });
     for (int64_t i = 0; i < n; ++i) o[i] = static_cast<T>(sums[i] / count);
   } else {
     QuantizedMeanOrSum<T>(d, in, out, sums, /*compute_sum=*/false);
@@ -293,8 +272,8 @@ Status Eval(Context* ctx, Node* node) {
   const Tensor* in = ctx->input(node, 0);
   Tensor* out = ctx->output(node, 0);
   const int64_t n = out->dims.NumElements();
-  const bool quantized = in->type == DType::kInt8 ||
-                         in->type == DType::kUInt8 || in->type == DType::kInt16;
+  const bool quantized =
+      in->type == DType::kInt8 || in->type == DType::kUInt8 || in->type == DType::kInt16;
   if (kKind == Kind::kMax || kKind == Kind::kMin) {
     const bool is_max = kKind == Kind::kMax;
     switch (in->type) {
@@ -343,8 +322,7 @@ Status Eval(Context* ctx, Node* node) {
         ReduceSumProd<int32_t>(d, in, out, prod);
         if (kKind == Kind::kMean && d->count > 0) {
           for (int64_t i = 0; i < n; ++i) {
-            out->Data<int32_t>()[i] =
-                static_cast<int32_t>(out->Data<int32_t>()[i] / d->count);
+            out->Data<int32_t>()[i] = static_cast<int32_t>(out->Data<int32_t>()[i] / d->count);
           }
         }
         break;
@@ -359,8 +337,8 @@ Status Eval(Context* ctx, Node* node) {
   }
   int32_t* sums = static_cast<int32_t*>(ctx->GetScratch(d->scratch));
   if (kKind == Kind::kSum) {
-    const bool same = in->quant.scale == out->quant.scale &&
-                      in->quant.zero_point == out->quant.zero_point;
+    const bool same =
+        in->quant.scale == out->quant.scale && in->quant.zero_point == out->quant.zero_point;
     if (same || in->type == DType::kInt16) {
       switch (in->type) {
         case DType::kInt8:
@@ -400,12 +378,10 @@ Status PrepareWithScratch(Context* ctx, Node* node) {
   EDGEOPT_RETURN_IF_ERROR(Prepare<kKind>(ctx, node));
   const Tensor* in = ctx->input(node, 0);
   const Tensor* out = ctx->output(node, 0);
-  if (in->type == DType::kInt8 || in->type == DType::kUInt8 ||
-      in->type == DType::kInt16) {
+  if (in->type == DType::kInt8 || in->type == DType::kUInt8 || in->type == DType::kInt16) {
     OpData* data = static_cast<OpData*>(node->user_data);
     EDGEOPT_RETURN_IF_ERROR(ctx->RequestScratch(
-        static_cast<size_t>(std::max<int64_t>(out->dims.NumElements(), 1)) *
-            sizeof(int32_t),
+        static_cast<size_t>(std::max<int64_t>(out->dims.NumElements(), 1)) * sizeof(int32_t),
         &data->scratch));
   }
   return Status::Ok();
@@ -431,13 +407,11 @@ Status ArgPrepare(Context* ctx, Node* node) {
   int64_t axis;
   int count;
   EDGEOPT_RETURN_IF_ERROR(ReadConstInts(axis_t, "axis", &axis, 1, &count));
-  EDGEOPT_ENSURE(count == 1, StatusCode::kInvalidModel,
-                 "axis must have one element");
-  EDGEOPT_RETURN_IF_ERROR(
-      NormalizeAxis(axis, in->dims.size, "axis", &data->axis));
+  EDGEOPT_ENSURE(count == 1, StatusCode::kInvalidModel, "axis must have one element");
+  EDGEOPT_RETURN_IF_ERROR(NormalizeAxis(axis, in->dims.size, "axis", &data->axis));
   EDGEOPT_ENSURE(out->type == DType::kInt32 || out->type == DType::kInt64,
-                 StatusCode::kInvalidModel,
-                 "output must be int32 or int64, is %s", DTypeName(out->type));
+                 StatusCode::kInvalidModel, "output must be int32 or int64, is %s",
+                 DTypeName(out->type));
   switch (in->type) {
     case DType::kFloat32:
     case DType::kInt8:
@@ -448,8 +422,7 @@ Status ArgPrepare(Context* ctx, Node* node) {
     case DType::kBool:
       break;
     default:
-      return MakeStatus(StatusCode::kUnsupported, "type %s is not supported",
-                        DTypeName(in->type));
+      return MakeStatus(StatusCode::kUnsupported, "type %s is not supported", DTypeName(in->type));
   }
   Dims dims;
   for (int d = 0; d < in->dims.size; ++d) {
@@ -523,41 +496,38 @@ Status ArgEval(Context* ctx, Node* node) {
 }  // namespace
 
 const Registration* RegisterArgMax() {
-  static const Registration reg = {"ARG_MAX", InitOpData<ArgData>,
-                                   ArgPrepare<true>, ArgEval<true>};
+  static const Registration reg = {"ARG_MAX", InitOpData<ArgData>, ArgPrepare<true>, ArgEval<true>};
   return &reg;
 }
 const Registration* RegisterArgMin() {
-  static const Registration reg = {"ARG_MIN", InitOpData<ArgData>,
-                                   ArgPrepare<false>, ArgEval<false>};
+  static const Registration reg = {"ARG_MIN", InitOpData<ArgData>, ArgPrepare<false>,
+                                   ArgEval<false>};
   return &reg;
 }
 
 const Registration* RegisterMean() {
-  static const Registration reg = {"MEAN", InitOpData<OpData>,
-                                   PrepareWithScratch<Kind::kMean>,
+  static const Registration reg = {"MEAN", InitOpData<OpData>, PrepareWithScratch<Kind::kMean>,
                                    Eval<Kind::kMean>};
   return &reg;
 }
 const Registration* RegisterSum() {
-  static const Registration reg = {"SUM", InitOpData<OpData>,
-                                   PrepareWithScratch<Kind::kSum>,
+  static const Registration reg = {"SUM", InitOpData<OpData>, PrepareWithScratch<Kind::kSum>,
                                    Eval<Kind::kSum>};
   return &reg;
 }
 const Registration* RegisterReduceProd() {
-  static const Registration reg = {"REDUCE_PROD", InitOpData<OpData>,
-                                   Prepare<Kind::kProd>, Eval<Kind::kProd>};
+  static const Registration reg = {"REDUCE_PROD", InitOpData<OpData>, Prepare<Kind::kProd>,
+                                   Eval<Kind::kProd>};
   return &reg;
 }
 const Registration* RegisterReduceMax() {
-  static const Registration reg = {"REDUCE_MAX", InitOpData<OpData>,
-                                   Prepare<Kind::kMax>, Eval<Kind::kMax>};
+  static const Registration reg = {"REDUCE_MAX", InitOpData<OpData>, Prepare<Kind::kMax>,
+                                   Eval<Kind::kMax>};
   return &reg;
 }
 const Registration* RegisterReduceMin() {
-  static const Registration reg = {"REDUCE_MIN", InitOpData<OpData>,
-                                   Prepare<Kind::kMin>, Eval<Kind::kMin>};
+  static const Registration reg = {"REDUCE_MIN", InitOpData<OpData>, Prepare<Kind::kMin>,
+                                   Eval<Kind::kMin>};
   return &reg;
 }
 

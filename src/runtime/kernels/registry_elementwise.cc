@@ -73,6 +73,23 @@ const Registration* RegisterFill();
 const Registration* RegisterDepthToSpace();
 const Registration* RegisterSpaceToDepth();
 const Registration* RegisterL2Normalization();
+const Registration* RegisterEqual();
+const Registration* RegisterNotEqual();
+const Registration* RegisterLess();
+const Registration* RegisterLessEqual();
+const Registration* RegisterGreater();
+const Registration* RegisterGreaterEqual();
+const Registration* RegisterLogicalAnd();
+const Registration* RegisterLogicalOr();
+const Registration* RegisterLogicalNot();
+const Registration* RegisterSelect();
+const Registration* RegisterSelectV2();
+const Registration* RegisterPow();
+const Registration* RegisterFloorDiv();
+const Registration* RegisterFloorMod();
+const Registration* RegisterSpaceToBatchNd();
+const Registration* RegisterBatchToSpaceNd();
+const Registration* RegisterMirrorPad();
 
 void AddElementwiseOps(OpTable* table) {
   using Op = tflite::BuiltinOperator;
@@ -144,6 +161,23 @@ void AddElementwiseOps(OpTable* table) {
   table->Add(Op::DEPTH_TO_SPACE, RegisterDepthToSpace());
   table->Add(Op::SPACE_TO_DEPTH, RegisterSpaceToDepth());
   table->Add(Op::L2_NORMALIZATION, RegisterL2Normalization());
+  table->Add(Op::EQUAL, RegisterEqual());
+  table->Add(Op::NOT_EQUAL, RegisterNotEqual());
+  table->Add(Op::LESS, RegisterLess());
+  table->Add(Op::LESS_EQUAL, RegisterLessEqual());
+  table->Add(Op::GREATER, RegisterGreater());
+  table->Add(Op::GREATER_EQUAL, RegisterGreaterEqual());
+  table->Add(Op::LOGICAL_AND, RegisterLogicalAnd());
+  table->Add(Op::LOGICAL_OR, RegisterLogicalOr());
+  table->Add(Op::LOGICAL_NOT, RegisterLogicalNot());
+  table->Add(Op::SELECT, RegisterSelect());
+  table->Add(Op::SELECT_V2, RegisterSelectV2());
+  table->Add(Op::POW, RegisterPow());
+  table->Add(Op::FLOOR_DIV, RegisterFloorDiv());
+  table->Add(Op::FLOOR_MOD, RegisterFloorMod());
+  table->Add(Op::SPACE_TO_BATCH_ND, RegisterSpaceToBatchNd());
+  table->Add(Op::BATCH_TO_SPACE_ND, RegisterBatchToSpaceNd());
+  table->Add(Op::MIRROR_PAD, RegisterMirrorPad());
 }
 
 }  // namespace rt

@@ -36,8 +36,7 @@ Status Prepare(Context* ctx, Node* node) {
   EDGEOPT_RETURN_IF_ERROR(GetOutputChecked(ctx, node, 0, &out));
   EDGEOPT_RETURN_IF_ERROR(CheckSameType(in, out, "input", "output"));
   EDGEOPT_ENSURE(in->dims.size == 4, StatusCode::kInvalidModel,
-                 "input must be 4-d (NHWC), has shape %s",
-                 DimsStr(in->dims).c_str());
+                 "input must be 4-d (NHWC), has shape %s", DimsStr(in->dims).c_str());
   switch (in->type) {
     case DType::kFloat32:
     case DType::kUInt8:
@@ -45,8 +44,7 @@ Status Prepare(Context* ctx, Node* node) {
     case DType::kInt16:
       break;
     default:
-      return MakeStatus(StatusCode::kUnsupported, "type %s is not supported",
-                        DTypeName(in->type));
+      return MakeStatus(StatusCode::kUnsupported, "type %s is not supported", DTypeName(in->type));
   }
   if (kBilinear) {
     const auto* o = GetOptions<tflite::ResizeBilinearOptions>(node);
@@ -57,36 +55,31 @@ Status Prepare(Context* ctx, Node* node) {
     data->align_corners = o != nullptr && o->align_corners();
     data->half_pixel_centers = o != nullptr && o->half_pixel_centers();
   }
-  EDGEOPT_ENSURE(
-      !(kBilinear && data->align_corners && data->half_pixel_centers),
-      StatusCode::kInvalidModel,
-      "align_corners and half_pixel_centers cannot both be set");
+  EDGEOPT_ENSURE(!(kBilinear && data->align_corners && data->half_pixel_centers),
+                 StatusCode::kInvalidModel,
+                 "align_corners and half_pixel_centers cannot both be set");
   int64_t size[2];
   int count;
   EDGEOPT_RETURN_IF_ERROR(ReadConstInts(size_t_, "size", size, 2, &count));
-  EDGEOPT_ENSURE(count == 2 && size[0] > 0 && size[1] > 0 &&
-                     size[0] <= INT32_MAX && size[1] <= INT32_MAX,
-                 StatusCode::kInvalidModel,
-                 "size must hold two positive values");
+  EDGEOPT_ENSURE(
+      count == 2 && size[0] > 0 && size[1] > 0 && size[0] <= INT32_MAX && size[1] <= INT32_MAX,
+      StatusCode::kInvalidModel, "size must hold two positive values");
   EDGEOPT_ENSURE(in->dims[1] > 0 && in->dims[2] > 0, StatusCode::kInvalidModel,
                  "cannot resize an empty image %s", DimsStr(in->dims).c_str());
-  return ctx->ResizeTensor(
-      out, MakeDims({in->dims[0], static_cast<int32_t>(size[0]),
-                     static_cast<int32_t>(size[1]), in->dims[3]}));
+  return ctx->ResizeTensor(out, MakeDims({in->dims[0], static_cast<int32_t>(size[0]),
+                                          static_cast<int32_t>(size[1]), in->dims[3]}));
 }
 
 // --- bilinear
 // ---------------------------------------------------------------------------------------
 
 float AxisScale(int in, int out, bool align_corners) {
-  if (align_corners && out > 1)
-    return static_cast<float>(in - 1) / static_cast<float>(out - 1);
+  if (align_corners && out > 1) return static_cast<float>(in - 1) / static_cast<float>(out - 1);
   return static_cast<float>(in) / static_cast<float>(out);
 }
 
-void InterpolationValues(float value, float scale, bool half_pixel,
-                         int32_t size, float* scaled, int32_t* lower,
-                         int32_t* upper) {
+void InterpolationValues(float value, float scale, bool half_pixel, int32_t size, float* scaled,
+                         int32_t* lower, int32_t* upper) {
   *scaled = half_pixel ? (value + 0.5f) * scale - 0.5f : value * scale;
   *lower = std::max(static_cast<int32_t>(std::floor(*scaled)), 0);
   *upper = std::min(static_cast<int32_t>(std::ceil(*scaled)), size - 1);
@@ -94,8 +87,7 @@ void InterpolationValues(float value, float scale, bool half_pixel,
 
 template <typename T>
 void BilinearFloatWeights(const OpData* d, const Tensor* in, Tensor* out) {
-  const int batches = in->dims[0], ih = in->dims[1], iw = in->dims[2],
-            depth = in->dims[3];
+  const int batches = in->dims[0], ih = in->dims[1], iw = in->dims[2], depth = in->dims[3];
   const int oh = out->dims[1], ow = out->dims[2];
   const float hs = AxisScale(ih, oh, d->align_corners);
   const float ws = AxisScale(iw, ow, d->align_corners);
@@ -106,21 +98,15 @@ void BilinearFloatWeights(const OpData* d, const Tensor* in, Tensor* out) {
     for (int y = 0; y < oh; ++y) {
       float fy;
       int32_t y0, y1;
-      InterpolationValues(static_cast<float>(y), hs, d->half_pixel_centers, ih,
-                          &fy, &y0, &y1);
+      InterpolationValues(static_cast<float>(y), hs, d->half_pixel_centers, ih, &fy, &y0, &y1);
       for (int x = 0; x < ow; ++x) {
         float fx;
         int32_t x0, x1;
-        InterpolationValues(static_cast<float>(x), ws, d->half_pixel_centers,
-                            iw, &fx, &x0, &x1);
-        const T* r00 =
-            p + ((static_cast<int64_t>(b) * ih + y0) * iw + x0) * depth;
-        const T* r01 =
-            p + ((static_cast<int64_t>(b) * ih + y0) * iw + x1) * depth;
-        const T* r10 =
-            p + ((static_cast<int64_t>(b) * ih + y1) * iw + x0) * depth;
-        const T* r11 =
-            p + ((static_cast<int64_t>(b) * ih + y1) * iw + x1) * depth;
+        InterpolationValues(static_cast<float>(x), ws, d->half_pixel_centers, iw, &fx, &x0, &x1);
+        const T* r00 = p + ((static_cast<int64_t>(b) * ih + y0) * iw + x0) * depth;
+        const T* r01 = p + ((static_cast<int64_t>(b) * ih + y0) * iw + x1) * depth;
+        const T* r10 = p + ((static_cast<int64_t>(b) * ih + y1) * iw + x0) * depth;
+        const T* r11 = p + ((static_cast<int64_t>(b) * ih + y1) * iw + x1) * depth;
         T* dst = o + ((static_cast<int64_t>(b) * oh + y) * ow + x) * depth;
         const float dy = fy - y0, dx = fx - x0;
         if (integer) {
@@ -129,13 +115,12 @@ void BilinearFloatWeights(const OpData* d, const Tensor* in, Tensor* out) {
           const float w00 = (1 - dy) * (1 - dx), w01 = (1 - dy) * dx;
           const float w10 = dy * (1 - dx), w11 = dy * dx;
           for (int c = 0; c < depth; ++c) {
-            dst[c] = static_cast<T>(r00[c] * w00 + r01[c] * w01 + r10[c] * w10 +
-                                    r11[c] * w11 + 0.5f);
+            dst[c] =
+                static_cast<T>(r00[c] * w00 + r01[c] * w01 + r10[c] * w10 + r11[c] * w11 + 0.5f);
           }
         } else {
           for (int c = 0; c < depth; ++c) {
-            dst[c] = static_cast<T>(r00[c] * (1 - dy) * (1 - dx) +
-                                    r10[c] * dy * (1 - dx) +
+            dst[c] = static_cast<T>(r00[c] * (1 - dy) * (1 - dx) + r10[c] * dy * (1 - dx) +
                                     r01[c] * (1 - dy) * dx + r11[c] * dy * dx);
           }
         }
@@ -144,25 +129,21 @@ void BilinearFloatWeights(const OpData* d, const Tensor* in, Tensor* out) {
   }
 }
 
-void InterpolationValuesInteger(int32_t value, int32_t scale_10,
-                                bool half_pixel, int32_t size, int32_t* scaled,
-                                int32_t* lower, int32_t* upper) {
-  *scaled = half_pixel ? value * scale_10 + scale_10 / 2 - (1 << 9)
-                       : value * scale_10;
+void InterpolationValuesInteger(int32_t value, int32_t scale_10, bool half_pixel, int32_t size,
+                                int32_t* scaled, int32_t* lower, int32_t* upper) {
+  *scaled = half_pixel ? value * scale_10 + scale_10 / 2 - (1 << 9) : value * scale_10;
   *lower = std::max(*scaled / (1 << 10), 0);
   *upper = std::min((*scaled + (1 << 10) - 1) / (1 << 10), size - 1);
 }
 
 int32_t IntegerScale(int in, int out, bool align_corners) {
-  if (align_corners && out > 1)
-    return ((1 << 10) * (in - 1) + (out - 1) / 2) / (out - 1);
+  if (align_corners && out > 1) return ((1 << 10) * (in - 1) + (out - 1) / 2) / (out - 1);
   return ((1 << 10) * in + out / 2) / out;
 }
 
 template <typename T>
 void BilinearInteger(const OpData* d, const Tensor* in, Tensor* out) {
-  const int batches = in->dims[0], ih = in->dims[1], iw = in->dims[2],
-            depth = in->dims[3];
+  const int batches = in->dims[0], ih = in->dims[1], iw = in->dims[2], depth = in->dims[3];
   const int oh = out->dims[1], ow = out->dims[2];
   const int32_t hs = IntegerScale(ih, oh, d->align_corners);
   const int32_t ws = IntegerScale(iw, ow, d->align_corners);
@@ -171,26 +152,20 @@ void BilinearInteger(const OpData* d, const Tensor* in, Tensor* out) {
   for (int b = 0; b < batches; ++b) {
     for (int y = 0; y < oh; ++y) {
       int32_t iy, y0, y1;
-      InterpolationValuesInteger(y, hs, d->half_pixel_centers, ih, &iy, &y0,
-                                 &y1);
+      InterpolationValuesInteger(y, hs, d->half_pixel_centers, ih, &iy, &y0, &y1);
       for (int x = 0; x < ow; ++x) {
         int32_t ix, x0, x1;
-        InterpolationValuesInteger(x, ws, d->half_pixel_centers, iw, &ix, &x0,
-                                   &x1);
+        InterpolationValuesInteger(x, ws, d->half_pixel_centers, iw, &ix, &x0, &x1);
         const int64_t wy1 = iy - (1 << 10) * y0, wy0 = (1 << 10) - wy1;
         const int64_t wx1 = ix - (1 << 10) * x0, wx0 = (1 << 10) - wx1;
-        const T* r00 =
-            p + ((static_cast<int64_t>(b) * ih + y0) * iw + x0) * depth;
-        const T* r01 =
-            p + ((static_cast<int64_t>(b) * ih + y0) * iw + x1) * depth;
-        const T* r10 =
-            p + ((static_cast<int64_t>(b) * ih + y1) * iw + x0) * depth;
-        const T* r11 =
-            p + ((static_cast<int64_t>(b) * ih + y1) * iw + x1) * depth;
+        const T* r00 = p + ((static_cast<int64_t>(b) * ih + y0) * iw + x0) * depth;
+        const T* r01 = p + ((static_cast<int64_t>(b) * ih + y0) * iw + x1) * depth;
+        const T* r10 = p + ((static_cast<int64_t>(b) * ih + y1) * iw + x0) * depth;
+        const T* r11 = p + ((static_cast<int64_t>(b) * ih + y1) * iw + x1) * depth;
         T* dst = o + ((static_cast<int64_t>(b) * oh + y) * ow + x) * depth;
         for (int c = 0; c < depth; ++c) {
-          const int64_t v = r00[c] * wy0 * wx0 + r10[c] * wy1 * wx0 +
-                            r01[c] * wy0 * wx1 + r11[c] * wy1 * wx1;
+          const int64_t v =
+              r00[c] * wy0 * wx0 + r10[c] * wy1 * wx0 + r01[c] * wy0 * wx1 + r11[c] * wy1 * wx1;
           const int64_t round = v > 0 ? (1 << 19) : -(1 << 19);
           dst[c] = static_cast<T>((v + round) / (1 << 20));
         }
@@ -223,12 +198,11 @@ Status BilinearEval(Context* ctx, Node* node) {
 // --- nearest neighbor
 // -------------------------------------------------------------------------------
 
-int32_t NearestIndex(int value, int32_t in_size, int32_t out_size,
-                     bool align_corners, bool half_pixel) {
+int32_t NearestIndex(int value, int32_t in_size, int32_t out_size, bool align_corners,
+                     bool half_pixel) {
   if (!align_corners && !half_pixel) {
     const int64_t scale = (static_cast<int64_t>(in_size) << 16) / out_size + 1;
-    return static_cast<int32_t>(
-        std::min<int64_t>((value * scale) >> 16, in_size - 1));
+    return static_cast<int32_t>(std::min<int64_t>((value * scale) >> 16, in_size - 1));
   }
   const float scale = (align_corners && out_size > 1)
                           ? (in_size - 1) / static_cast<float>(out_size - 1)
@@ -246,22 +220,17 @@ Status NearestEval(Context* ctx, Node* node) {
   const OpData* d = static_cast<const OpData*>(node->user_data);
   const Tensor* in = ctx->input(node, 0);
   Tensor* out = ctx->output(node, 0);
-  const int batches = in->dims[0], ih = in->dims[1], iw = in->dims[2],
-            depth = in->dims[3];
+  const int batches = in->dims[0], ih = in->dims[1], iw = in->dims[2], depth = in->dims[3];
   const int oh = out->dims[1], ow = out->dims[2];
   const size_t pixel = static_cast<size_t>(depth) * DTypeSize(in->type);
   for (int b = 0; b < batches; ++b) {
     for (int y = 0; y < oh; ++y) {
-      const int32_t sy =
-          NearestIndex(y, ih, oh, d->align_corners, d->half_pixel_centers);
+      const int32_t sy = NearestIndex(y, ih, oh, d->align_corners, d->half_pixel_centers);
       for (int x = 0; x < ow; ++x) {
-        const int32_t sx =
-            NearestIndex(x, iw, ow, d->align_corners, d->half_pixel_centers);
+        const int32_t sx = NearestIndex(x, iw, ow, d->align_corners, d->half_pixel_centers);
         if (pixel == 0) continue;
-        std::memcpy(
-            out->data + ((static_cast<size_t>(b) * oh + y) * ow + x) * pixel,
-            in->data + ((static_cast<size_t>(b) * ih + sy) * iw + sx) * pixel,
-            pixel);
+        std::memcpy(out->data + ((static_cast<size_t>(b) * oh + y) * ow + x) * pixel,
+                    in->data + ((static_cast<size_t>(b) * ih + sy) * iw + sx) * pixel, pixel);
       }
     }
   }
@@ -271,13 +240,12 @@ Status NearestEval(Context* ctx, Node* node) {
 }  // namespace
 
 const Registration* RegisterResizeBilinear() {
-  static const Registration reg = {"RESIZE_BILINEAR", InitOpData<OpData>,
-                                   Prepare<true>, BilinearEval};
+  static const Registration reg = {"RESIZE_BILINEAR", InitOpData<OpData>, Prepare<true>,
+                                   BilinearEval};
   return &reg;
 }
 const Registration* RegisterResizeNearestNeighbor() {
-  static const Registration reg = {"RESIZE_NEAREST_NEIGHBOR",
-                                   InitOpData<OpData>, Prepare<false>,
+  static const Registration reg = {"RESIZE_NEAREST_NEIGHBOR", InitOpData<OpData>, Prepare<false>,
                                    NearestEval};
   return &reg;
 }

@@ -23,38 +23,33 @@ std::vector<float> Iota(int n, float start = 0) {
 // --- RESHAPE / SQUEEZE / EXPAND_DIMS / SHAPE
 // -----------------------------------------------------
 
-std::vector<uint8_t> ReshapeWithOptions(std::vector<int32_t> in,
-                                        std::vector<int32_t> new_shape,
+std::vector<uint8_t> ReshapeWithOptions(std::vector<int32_t> in, std::vector<int32_t> new_shape,
                                         std::vector<int32_t> out) {
   ModelBuilder m;
   const int x = AddIn(m, F32(in));
   const int y = AddOut(m, F32(out));
   m.AddOperator(Op::RESHAPE, {x}, {y}, [new_shape](fb::FlatBufferBuilder& b) {
-    return MakeOptions(
-        tflite::BuiltinOptions::ReshapeOptions,
-        tflite::CreateReshapeOptions(b, b.CreateVector(new_shape)));
+    return MakeOptions(tflite::BuiltinOptions::ReshapeOptions,
+                       tflite::CreateReshapeOptions(b, b.CreateVector(new_shape)));
   });
   return m.Build();
 }
 
-std::vector<uint8_t> ReshapeWithTensor(std::vector<int32_t> in,
-                                       std::vector<int32_t> new_shape,
+std::vector<uint8_t> ReshapeWithTensor(std::vector<int32_t> in, std::vector<int32_t> new_shape,
                                        std::vector<int32_t> out) {
   ModelBuilder m;
   const int x = AddIn(m, F32(in));
-  const int s = AddConst<int32_t>(
-      m, Plain(DType::kInt32, {static_cast<int32_t>(new_shape.size())}),
-      new_shape);
+  const int s = AddConst<int32_t>(m, Plain(DType::kInt32, {static_cast<int32_t>(new_shape.size())}),
+                                  new_shape);
   const int y = AddOut(m, F32(out));
   m.AddOperator(Op::RESHAPE, {x, s}, {y});
   return m.Build();
 }
 
 TEST(Reshape, GoldenFromOptionsAndTensor) {
-  for (auto model : {ReshapeWithOptions({2, 3}, {3, -1}, {3, 2}),
-                     ReshapeWithTensor({2, 3}, {-1, 2}, {3, 2})}) {
-    auto out =
-        RunEdgeopt(model, {MakeArray<float>(DType::kFloat32, {2, 3}, Iota(6))});
+  for (auto model :
+       {ReshapeWithOptions({2, 3}, {3, -1}, {3, 2}), ReshapeWithTensor({2, 3}, {-1, 2}, {3, 2})}) {
+    auto out = RunEdgeopt(model, {MakeArray<float>(DType::kFloat32, {2, 3}, Iota(6))});
     ASSERT_TRUE(out.ok()) << out.status().message();
     EXPECT_EQ((*out)[0].shape, (std::vector<int64_t>{3, 2}));
     EXPECT_EQ(ToVector<float>((*out)[0]), Iota(6));
@@ -63,22 +58,17 @@ TEST(Reshape, GoldenFromOptionsAndTensor) {
 
 TEST(Reshape, ScalarFromLegacyZeroShape) {
   auto model = ReshapeWithOptions({1, 1}, {0}, {});
-  auto out =
-      RunEdgeopt(model, {MakeArray<float>(DType::kFloat32, {1, 1}, {7.0f})});
+  auto out = RunEdgeopt(model, {MakeArray<float>(DType::kFloat32, {1, 1}, {7.0f})});
   ASSERT_TRUE(out.ok()) << out.status().message();
   EXPECT_TRUE((*out)[0].shape.empty());
   EXPECT_EQ(ToVector<float>((*out)[0]), (std::vector<float>{7.0f}));
 }
 
 TEST(Reshape, Errors) {
-  ExpectPrepareError(ReshapeWithOptions({2, 3}, {4, 2}, {4, 2}),
-                     "cannot reshape 6 elements");
-  ExpectPrepareError(ReshapeWithTensor({2, 3}, {-1, -1}, {3, 2}),
-                     "more than one -1");
-  ExpectPrepareError(ReshapeWithTensor({2, 3}, {-2, 3}, {2, 3}),
-                     "expected >= 0 or -1");
-  ExpectPrepareError(ReshapeWithTensor({0, 3}, {-1, 0}, {0, 0}),
-                     "cannot infer");
+  ExpectPrepareError(ReshapeWithOptions({2, 3}, {4, 2}, {4, 2}), "cannot reshape 6 elements");
+  ExpectPrepareError(ReshapeWithTensor({2, 3}, {-1, -1}, {3, 2}), "more than one -1");
+  ExpectPrepareError(ReshapeWithTensor({2, 3}, {-2, 3}, {2, 3}), "expected >= 0 or -1");
+  ExpectPrepareError(ReshapeWithTensor({0, 3}, {-1, 0}, {0, 0}), "cannot infer");
 }
 
 // SHAPE's output is a constant at prepare time, so RESHAPE can take its shape
@@ -91,21 +81,50 @@ TEST(Shape, FeedsReshapeAtPrepareTime) {
   const int shape_out = AddOut(m, Plain(DType::kInt32, {3}));
   const int z = AddOut(m, F32({2, 3, 4}));
   auto shape_options = [](fb::FlatBufferBuilder& b) {
-    return MakeOptions(
-        tflite::BuiltinOptions::ShapeOptions,
-        tflite::CreateShapeOptions(b, tflite::TensorType::INT32));
+    return MakeOptions(tflite::BuiltinOptions::ShapeOptions,
+                       tflite::CreateShapeOptions(b, tflite::TensorType::INT32));
   };
   m.AddOperator(Op::SHAPE, {x}, {s}, shape_options);
   m.AddOperator(Op::SHAPE, {x}, {shape_out}, shape_options);
   m.AddOperator(Op::RESHAPE, {y, s}, {z});
   auto model = m.Build();
-  auto in = std::vector<NpyArray>{RandomFor(F32({2, 3, 4}), 1),
-                                  RandomFor(F32({24}), 2)};
+  auto in = std::vector<NpyArray>{RandomFor(F32({2, 3, 4}), 1), RandomFor(F32({24}), 2)};
   auto out = RunEdgeopt(model, in);
   ASSERT_TRUE(out.ok()) << out.status().message();
   EXPECT_EQ(ToVector<int32_t>((*out)[0]), (std::vector<int32_t>{2, 3, 4}));
-  if (TfliteRefAvailable())
-    ExpectAgreesWithRef(model, in, ExactInts(), "SHAPE->RESHAPE");
+  if (TfliteRefAvailable()) ExpectAgreesWithRef(model, in, ExactInts(), "SHAPE->RESHAPE");
+}
+
+// The converter's Flatten-with-dynamic-batch pattern: SHAPE -> STRIDED_SLICE
+// (batch) -> PACK with -1 -> RESHAPE. Everything before RESHAPE folds at
+// prepare time.
+TEST(Shape, FlattenChainFoldsAtPrepare) {
+  ModelBuilder m;
+  const int x = AddIn(m, F32({2, 3, 4}));
+  const int shape = AddTmp(m, Plain(DType::kInt32, {3}));
+  m.AddOperator(Op::SHAPE, {x}, {shape}, [](fb::FlatBufferBuilder& b) {
+    return MakeOptions(tflite::BuiltinOptions::ShapeOptions,
+                       tflite::CreateShapeOptions(b, tflite::TensorType::INT32));
+  });
+  const int batch = AddTmp(m, Plain(DType::kInt32, {}));
+  const int b0 = AddConst<int32_t>(m, Plain(DType::kInt32, {1}), {0});
+  const int b1 = AddConst<int32_t>(m, Plain(DType::kInt32, {1}), {1});
+  m.AddOperator(Op::STRIDED_SLICE, {shape, b0, b1, b1}, {batch}, [](fb::FlatBufferBuilder& b) {
+    return MakeOptions(tflite::BuiltinOptions::StridedSliceOptions,
+                       tflite::CreateStridedSliceOptions(b, 0, 0, 0, 0, /*shrink=*/1));
+  });
+  const int minus_one = AddConst<int32_t>(m, Plain(DType::kInt32, {}), {-1});
+  const int packed = AddTmp(m, Plain(DType::kInt32, {2}));
+  m.AddOperator(Op::PACK, {batch, minus_one}, {packed}, [](fb::FlatBufferBuilder& b) {
+    return MakeOptions(tflite::BuiltinOptions::PackOptions, tflite::CreatePackOptions(b, 2, 0));
+  });
+  m.AddOperator(Op::RESHAPE, {x, packed}, {AddOut(m, F32({2, 12}))});
+  auto model = m.Build();
+  std::vector<NpyArray> in = {RandomFor(F32({2, 3, 4}), 3)};
+  auto out = RunEdgeopt(model, in);
+  ASSERT_TRUE(out.ok()) << out.status().message();
+  EXPECT_EQ((*out)[0].shape, (std::vector<int64_t>{2, 12}));
+  if (TfliteRefAvailable()) ExpectAgreesWithRef(model, in, ExactInts(), "SHAPE->...->RESHAPE");
 }
 
 TEST(SqueezeExpandDims, Golden) {
@@ -118,21 +137,18 @@ TEST(SqueezeExpandDims, Golden) {
   m.AddOperator(Op::SQUEEZE, {x}, {a});
   m.AddOperator(Op::SQUEEZE, {x}, {b}, [](fb::FlatBufferBuilder& bb) {
     return MakeOptions(tflite::BuiltinOptions::SqueezeOptions,
-                       tflite::CreateSqueezeOptions(
-                           bb, bb.CreateVector(std::vector<int>{-2})));
+                       tflite::CreateSqueezeOptions(bb, bb.CreateVector(std::vector<int>{-2})));
   });
   m.AddOperator(Op::EXPAND_DIMS, {x, axis}, {c});
   auto model = m.Build();
-  auto in = std::vector<NpyArray>{
-      MakeArray<float>(DType::kFloat32, {1, 3, 1, 2}, Iota(6))};
+  auto in = std::vector<NpyArray>{MakeArray<float>(DType::kFloat32, {1, 3, 1, 2}, Iota(6))};
   auto out = RunEdgeopt(model, in);
   ASSERT_TRUE(out.ok()) << out.status().message();
   EXPECT_EQ((*out)[0].shape, (std::vector<int64_t>{3, 2}));
   EXPECT_EQ((*out)[1].shape, (std::vector<int64_t>{1, 3, 2}));
   EXPECT_EQ((*out)[2].shape, (std::vector<int64_t>{1, 3, 1, 2, 1}));
   EXPECT_EQ(ToVector<float>((*out)[2]), Iota(6));
-  if (TfliteRefAvailable())
-    ExpectAgreesWithRef(model, in, ExactInts(), "SQUEEZE/EXPAND_DIMS");
+  if (TfliteRefAvailable()) ExpectAgreesWithRef(model, in, ExactInts(), "SQUEEZE/EXPAND_DIMS");
 }
 
 TEST(SqueezeExpandDims, Errors) {
@@ -140,9 +156,8 @@ TEST(SqueezeExpandDims, Errors) {
   const int x = AddIn(m, F32({2, 3}));
   const int y = AddOut(m, F32({3}));
   m.AddOperator(Op::SQUEEZE, {x}, {y}, [](fb::FlatBufferBuilder& bb) {
-    return MakeOptions(
-        tflite::BuiltinOptions::SqueezeOptions,
-        tflite::CreateSqueezeOptions(bb, bb.CreateVector(std::vector<int>{0})));
+    return MakeOptions(tflite::BuiltinOptions::SqueezeOptions,
+                       tflite::CreateSqueezeOptions(bb, bb.CreateVector(std::vector<int>{0})));
   });
   ExpectPrepareError(m.Build(), "cannot squeeze dimension 0 of size 2");
   ModelBuilder m2;
@@ -169,9 +184,8 @@ TEST(Concatenation, GoldenFloat) {
   const int y = AddIn(m, F32({2, 2}));
   const int z = AddOut(m, F32({2, 3}));
   m.AddOperator(Op::CONCATENATION, {x, y}, {z}, ConcatOptions(-1));
-  auto out = RunEdgeopt(
-      m.Build(), {MakeArray<float>(DType::kFloat32, {2, 1}, {1, 2}),
-                  MakeArray<float>(DType::kFloat32, {2, 2}, {3, 4, 5, 6})});
+  auto out = RunEdgeopt(m.Build(), {MakeArray<float>(DType::kFloat32, {2, 1}, {1, 2}),
+                                    MakeArray<float>(DType::kFloat32, {2, 2}, {3, 4, 5, 6})});
   ASSERT_TRUE(out.ok()) << out.status().message();
   EXPECT_EQ(ToVector<float>((*out)[0]), (std::vector<float>{1, 3, 4, 2, 5, 6}));
 }
@@ -184,12 +198,10 @@ TEST(Concatenation, GoldenInt8Requantized) {
   const int y = AddIn(m, Q(DType::kInt8, {3}, 0.5f, 2));
   const int z = AddOut(m, Q(DType::kInt8, {5}, 0.25f, -1));
   m.AddOperator(Op::CONCATENATION, {x, y}, {z}, ConcatOptions(0));
-  auto out = RunEdgeopt(m.Build(),
-                        {MakeArray<int8_t>(DType::kInt8, {2}, {7, -9}),
-                         MakeArray<int8_t>(DType::kInt8, {3}, {2, 10, 100})});
+  auto out = RunEdgeopt(m.Build(), {MakeArray<int8_t>(DType::kInt8, {2}, {7, -9}),
+                                    MakeArray<int8_t>(DType::kInt8, {3}, {2, 10, 100})});
   ASSERT_TRUE(out.ok()) << out.status().message();
-  EXPECT_EQ(ToVector<int8_t>((*out)[0]),
-            (std::vector<int8_t>{7, -9, -1, 15, 127}));
+  EXPECT_EQ(ToVector<int8_t>((*out)[0]), (std::vector<int8_t>{7, -9, -1, 15, 127}));
 }
 
 TEST(Concatenation, AgreementUInt8Requantized) {
@@ -210,31 +222,26 @@ TEST(Concatenation, AgreementUInt8Requantized) {
                              Q(DType::kInt8, {4, 1}, 0.3f, 5),
                              Q(DType::kInt8, {4, 2}, 0.3f, 5)};
   const int f0 = AddIn(m, more[0]), f1 = AddIn(m, more[1]);
-  m.AddOperator(Op::CONCATENATION, {f0, f1}, {AddOut(m, F32({3, 6}))},
-                ConcatOptions(1));
+  m.AddOperator(Op::CONCATENATION, {f0, f1}, {AddOut(m, F32({3, 6}))}, ConcatOptions(1));
   const int i0 = AddIn(m, more[2]), i1 = AddIn(m, more[3]);
-  m.AddOperator(Op::CONCATENATION, {i0, i1},
-                {AddOut(m, Plain(DType::kInt32, {4, 2, 2}))}, ConcatOptions(0));
+  m.AddOperator(Op::CONCATENATION, {i0, i1}, {AddOut(m, Plain(DType::kInt32, {4, 2, 2}))},
+                ConcatOptions(0));
   const int q0 = AddIn(m, more[4]), q1 = AddIn(m, more[5]);
-  m.AddOperator(Op::CONCATENATION, {q0, q1},
-                {AddOut(m, Q(DType::kInt8, {4, 3}, 0.3f, 5))},
+  m.AddOperator(Op::CONCATENATION, {q0, q1}, {AddOut(m, Q(DType::kInt8, {4, 3}, 0.3f, 5))},
                 ConcatOptions(-1));
   ins.insert(ins.end(), more.begin(), more.end());
-  ExpectAgreesWithRef(m.Build(), RandomInputs(ins, 5), ExactInts(),
-                      "CONCATENATION");
+  ExpectAgreesWithRef(m.Build(), RandomInputs(ins, 5), ExactInts(), "CONCATENATION");
 }
 
 TEST(Concatenation, Errors) {
   ModelBuilder m;
   const int x = AddIn(m, F32({2, 1}));
   const int y = AddIn(m, F32({3, 2}));
-  m.AddOperator(Op::CONCATENATION, {x, y}, {AddOut(m, F32({2, 3}))},
-                ConcatOptions(1));
+  m.AddOperator(Op::CONCATENATION, {x, y}, {AddOut(m, F32({2, 3}))}, ConcatOptions(1));
   ExpectPrepareError(m.Build(), "incompatible with input 0");
   ModelBuilder m2;
   const int x2 = AddIn(m2, F32({2, 1}));
-  m2.AddOperator(Op::CONCATENATION, {x2, x2}, {AddOut(m2, F32({2, 2}))},
-                 ConcatOptions(2));
+  m2.AddOperator(Op::CONCATENATION, {x2, x2}, {AddOut(m2, F32({2, 2}))}, ConcatOptions(2));
   ExpectPrepareError(m2.Build(), "axis 2 is out of range");
 }
 
@@ -248,11 +255,9 @@ TEST(SplitPackUnpack, AgreementAndShapes) {
   const int si = AddIn(m, s_in);
   ins.push_back(s_in);
   std::vector<int> outs;
-  for (int i = 0; i < 3; ++i)
-    outs.push_back(AddOut(m, Q(DType::kInt8, {2, 2, 3}, 0.1f, 3)));
+  for (int i = 0; i < 3; ++i) outs.push_back(AddOut(m, Q(DType::kInt8, {2, 2, 3}, 0.1f, 3)));
   m.AddOperator(Op::SPLIT, {axis, si}, outs, [](fb::FlatBufferBuilder& b) {
-    return MakeOptions(tflite::BuiltinOptions::SplitOptions,
-                       tflite::CreateSplitOptions(b, 3));
+    return MakeOptions(tflite::BuiltinOptions::SplitOptions, tflite::CreateSplitOptions(b, 3));
   });
   // SPLIT_V a float [4, 7] along 1 into {2, -1, 1}.
   const TSpec v_in = F32({4, 7});
@@ -260,31 +265,28 @@ TEST(SplitPackUnpack, AgreementAndShapes) {
   ins.push_back(v_in);
   const int sizes = AddConst<int32_t>(m, Plain(DType::kInt32, {3}), {2, -1, 1});
   const int vaxis = AddConst<int32_t>(m, Plain(DType::kInt32, {1}), {1});
-  m.AddOperator(
-      Op::SPLIT_V, {vi, sizes, vaxis},
-      {AddOut(m, F32({4, 2})), AddOut(m, F32({4, 4})), AddOut(m, F32({4, 1}))},
-      [](fb::FlatBufferBuilder& b) {
-        return MakeOptions(tflite::BuiltinOptions::SplitVOptions,
-                           tflite::CreateSplitVOptions(b, 3));
-      });
+  m.AddOperator(Op::SPLIT_V, {vi, sizes, vaxis},
+                {AddOut(m, F32({4, 2})), AddOut(m, F32({4, 4})), AddOut(m, F32({4, 1}))},
+                [](fb::FlatBufferBuilder& b) {
+                  return MakeOptions(tflite::BuiltinOptions::SplitVOptions,
+                                     tflite::CreateSplitVOptions(b, 3));
+                });
   // PACK three [2, 3] int32 along axis 1, UNPACK a [3, 4] float along axis 1.
   std::vector<int> pins;
   for (int i = 0; i < 3; ++i) {
     ins.push_back(Plain(DType::kInt32, {2, 3}));
     pins.push_back(AddIn(m, ins.back()));
   }
-  m.AddOperator(Op::PACK, pins, {AddOut(m, Plain(DType::kInt32, {2, 3, 3}))},
-                [](fb::FlatBufferBuilder& b) {
-                  return MakeOptions(tflite::BuiltinOptions::PackOptions,
-                                     tflite::CreatePackOptions(b, 3, 1));
-                });
+  m.AddOperator(
+      Op::PACK, pins, {AddOut(m, Plain(DType::kInt32, {2, 3, 3}))}, [](fb::FlatBufferBuilder& b) {
+        return MakeOptions(tflite::BuiltinOptions::PackOptions, tflite::CreatePackOptions(b, 3, 1));
+      });
   ins.push_back(F32({3, 4}));
   const int ui = AddIn(m, ins.back());
   std::vector<int> uouts;
   for (int i = 0; i < 4; ++i) uouts.push_back(AddOut(m, F32({3})));
   m.AddOperator(Op::UNPACK, {ui}, uouts, [](fb::FlatBufferBuilder& b) {
-    return MakeOptions(tflite::BuiltinOptions::UnpackOptions,
-                       tflite::CreateUnpackOptions(b, 4, 1));
+    return MakeOptions(tflite::BuiltinOptions::UnpackOptions, tflite::CreateUnpackOptions(b, 4, 1));
   });
   ExpectAgreesWithRef(m.Build(), RandomInputs(ins, 9, -100, 100), ExactInts(),
                       "SPLIT/SPLIT_V/PACK/UNPACK");
@@ -294,8 +296,7 @@ TEST(SplitPackUnpack, Errors) {
   ModelBuilder m;
   const int axis = AddConst<int32_t>(m, Plain(DType::kInt32, {}), {0});
   const int x = AddIn(m, F32({5}));
-  m.AddOperator(Op::SPLIT, {axis, x},
-                {AddOut(m, F32({2})), AddOut(m, F32({2}))},
+  m.AddOperator(Op::SPLIT, {axis, x}, {AddOut(m, F32({2})), AddOut(m, F32({2}))},
                 [](fb::FlatBufferBuilder& b) {
                   return MakeOptions(tflite::BuiltinOptions::SplitOptions,
                                      tflite::CreateSplitOptions(b, 2));
@@ -305,8 +306,7 @@ TEST(SplitPackUnpack, Errors) {
   const int x2 = AddIn(m2, F32({5}));
   const int sizes = AddConst<int32_t>(m2, Plain(DType::kInt32, {2}), {2, 2});
   const int axis2 = AddConst<int32_t>(m2, Plain(DType::kInt32, {}), {0});
-  m2.AddOperator(Op::SPLIT_V, {x2, sizes, axis2},
-                 {AddOut(m2, F32({2})), AddOut(m2, F32({2}))});
+  m2.AddOperator(Op::SPLIT_V, {x2, sizes, axis2}, {AddOut(m2, F32({2})), AddOut(m2, F32({2}))});
   ExpectPrepareError(m2.Build(), "add up to 4 but dimension 0 has size 5");
 }
 
@@ -328,8 +328,7 @@ TEST(Transpose, AgreementRandomPermutations) {
       std::shuffle(perm.begin(), perm.end(), rng);
       std::vector<int32_t> out(rank);
       for (int d = 0; d < rank; ++d) out[d] = shape[perm[d]];
-      const DType type = rep == 0 ? DType::kFloat32
-                                  : (rep == 1 ? DType::kInt8 : DType::kInt16);
+      const DType type = rep == 0 ? DType::kFloat32 : (rep == 1 ? DType::kInt8 : DType::kInt16);
       TSpec s{type, shape};
       TSpec o{type, out};
       if (type != DType::kFloat32) s.scale = o.scale = 0.5f;
@@ -339,21 +338,18 @@ TEST(Transpose, AgreementRandomPermutations) {
       m.AddOperator(Op::TRANSPOSE, {x, p}, {AddOut(m, o)});
     }
   }
-  ExpectAgreesWithRef(m.Build(), RandomInputs(ins, 3), ExactInts(),
-                      "TRANSPOSE ranks 1-5");
+  ExpectAgreesWithRef(m.Build(), RandomInputs(ins, 3), ExactInts(), "TRANSPOSE ranks 1-5");
 }
 
 TEST(Transpose, BadPermutations) {
   for (std::vector<int32_t> perm :
-       {std::vector<int32_t>{0, 0}, std::vector<int32_t>{0, 2},
-        std::vector<int32_t>{1}}) {
+       {std::vector<int32_t>{0, 0}, std::vector<int32_t>{0, 2}, std::vector<int32_t>{1}}) {
     ModelBuilder m;
     const int x = AddIn(m, F32({2, 3}));
-    const int p = AddConst<int32_t>(
-        m, Plain(DType::kInt32, {static_cast<int32_t>(perm.size())}), perm);
+    const int p =
+        AddConst<int32_t>(m, Plain(DType::kInt32, {static_cast<int32_t>(perm.size())}), perm);
     m.AddOperator(Op::TRANSPOSE, {x, p}, {AddOut(m, F32({3, 2}))});
-    auto interp =
-        rt::Interpreter::Create(m.Build().data(), m.Build().size(), {});
+    auto interp = rt::Interpreter::Create(m.Build().data(), m.Build().size(), {});
     EXPECT_FALSE(interp.ok());
   }
 }
@@ -361,28 +357,23 @@ TEST(Transpose, BadPermutations) {
 TEST(Pad, GoldenInt8PadsWithZeroPoint) {
   ModelBuilder m;
   const int x = AddIn(m, Q(DType::kInt8, {1, 2}, 0.5f, -3));
-  const int p =
-      AddConst<int32_t>(m, Plain(DType::kInt32, {2, 2}), {1, 0, 0, 2});
+  const int p = AddConst<int32_t>(m, Plain(DType::kInt32, {2, 2}), {1, 0, 0, 2});
   const int y = AddOut(m, Q(DType::kInt8, {2, 4}, 0.5f, -3));
   m.AddOperator(Op::PAD, {x, p}, {y});
-  auto out =
-      RunEdgeopt(m.Build(), {MakeArray<int8_t>(DType::kInt8, {1, 2}, {5, 6})});
+  auto out = RunEdgeopt(m.Build(), {MakeArray<int8_t>(DType::kInt8, {1, 2}, {5, 6})});
   ASSERT_TRUE(out.ok()) << out.status().message();
-  EXPECT_EQ(ToVector<int8_t>((*out)[0]),
-            (std::vector<int8_t>{-3, -3, -3, -3, 5, 6, -3, -3}));
+  EXPECT_EQ(ToVector<int8_t>((*out)[0]), (std::vector<int8_t>{-3, -3, -3, -3, 5, 6, -3, -3}));
 }
 
 TEST(Pad, AgreementPadAndPadV2) {
   if (!TfliteRefAvailable()) GTEST_SKIP() << "tflite-ref unavailable";
   ModelBuilder m;
   std::vector<TSpec> ins;
-  auto add_pad = [&](const TSpec& in, std::vector<int32_t> pads,
-                     const TSpec& out, int value_id) {
+  auto add_pad = [&](const TSpec& in, std::vector<int32_t> pads, const TSpec& out, int value_id) {
     ins.push_back(in);
     const int x = AddIn(m, in);
     const int p = AddConst<int32_t>(
-        m, Plain(DType::kInt32, {static_cast<int32_t>(pads.size() / 2), 2}),
-        pads);
+        m, Plain(DType::kInt32, {static_cast<int32_t>(pads.size() / 2), 2}), pads);
     if (value_id >= 0) {
       m.AddOperator(Op::PADV2, {x, p, value_id}, {AddOut(m, out)});
     } else {
@@ -397,23 +388,19 @@ TEST(Pad, AgreementPadAndPadV2) {
   const int fv = AddConst<float>(m, F32({}), {-2.5f});
   add_pad(F32({3, 1, 2}), {0, 1, 2, 0, 1, 1}, F32({4, 3, 4}), fv);
   const int qv = AddConst<int8_t>(m, Q(DType::kInt8, {1}, 0.2f, 1), {-100});
-  add_pad(Q(DType::kInt8, {2, 3}, 0.2f, 1), {2, 0, 0, 1},
-          Q(DType::kInt8, {4, 4}, 0.2f, 1), qv);
-  ExpectAgreesWithRef(m.Build(), RandomInputs(ins, 17), ExactInts(),
-                      "PAD/PADV2");
+  add_pad(Q(DType::kInt8, {2, 3}, 0.2f, 1), {2, 0, 0, 1}, Q(DType::kInt8, {4, 4}, 0.2f, 1), qv);
+  ExpectAgreesWithRef(m.Build(), RandomInputs(ins, 17), ExactInts(), "PAD/PADV2");
 }
 
 TEST(Pad, Errors) {
   ModelBuilder m;
   const int x = AddIn(m, F32({2, 3}));
-  const int p =
-      AddConst<int32_t>(m, Plain(DType::kInt32, {2, 2}), {1, -1, 0, 0});
+  const int p = AddConst<int32_t>(m, Plain(DType::kInt32, {2, 2}), {1, -1, 0, 0});
   m.AddOperator(Op::PAD, {x, p}, {AddOut(m, F32({2, 3}))});
   ExpectPrepareError(m.Build(), "must be >= 0");
   ModelBuilder m2;
   const int x2 = AddIn(m2, F32({2, 3}));
-  const int p2 =
-      AddConst<int32_t>(m2, Plain(DType::kInt32, {3, 2}), {0, 0, 0, 0, 0, 0});
+  const int p2 = AddConst<int32_t>(m2, Plain(DType::kInt32, {3, 2}), {0, 0, 0, 0, 0, 0});
   m2.AddOperator(Op::PAD, {x2, p2}, {AddOut(m2, F32({2, 3}))});
   ExpectPrepareError(m2.Build(), "paddings must have shape [2, 2]");
 }
@@ -432,8 +419,7 @@ TEST(Slice, AgreementAndErrors) {
     const int y = AddIn(m, ins[1]);
     const int b2 = AddConst<int64_t>(m, Plain(DType::kInt64, {2}), {3, 1});
     const int s2 = AddConst<int64_t>(m, Plain(DType::kInt64, {2}), {1, 4});
-    m.AddOperator(Op::SLICE, {y, b2, s2},
-                  {AddOut(m, Q(DType::kInt8, {1, 4}, 0.1f, 0))});
+    m.AddOperator(Op::SLICE, {y, b2, s2}, {AddOut(m, Q(DType::kInt8, {1, 4}, 0.1f, 0))});
     ExpectAgreesWithRef(m.Build(), RandomInputs(ins, 2), ExactInts(), "SLICE");
   }
   ModelBuilder m;
@@ -446,8 +432,7 @@ TEST(Slice, AgreementAndErrors) {
 
 struct SS {
   std::vector<int32_t> shape, begin, end, strides;
-  int begin_mask = 0, end_mask = 0, ellipsis_mask = 0, new_axis_mask = 0,
-      shrink_mask = 0;
+  int begin_mask = 0, end_mask = 0, ellipsis_mask = 0, new_axis_mask = 0, shrink_mask = 0;
 };
 
 int AddStridedSlice(ModelBuilder& m, const SS& c, int x, DType type) {
@@ -459,13 +444,12 @@ int AddStridedSlice(ModelBuilder& m, const SS& c, int x, DType type) {
   // [-1]-free placeholder dims that the runtime replaces (both runtimes resize
   // the output).
   const int y = m.AddOutput(type, {1});
-  m.AddOperator(
-      Op::STRIDED_SLICE, {x, b, e, s}, {y}, [c](fb::FlatBufferBuilder& bb) {
-        return MakeOptions(tflite::BuiltinOptions::StridedSliceOptions,
-                           tflite::CreateStridedSliceOptions(
-                               bb, c.begin_mask, c.end_mask, c.ellipsis_mask,
-                               c.new_axis_mask, c.shrink_mask));
-      });
+  m.AddOperator(Op::STRIDED_SLICE, {x, b, e, s}, {y}, [c](fb::FlatBufferBuilder& bb) {
+    return MakeOptions(
+        tflite::BuiltinOptions::StridedSliceOptions,
+        tflite::CreateStridedSliceOptions(bb, c.begin_mask, c.end_mask, c.ellipsis_mask,
+                                          c.new_axis_mask, c.shrink_mask));
+  });
   return y;
 }
 
@@ -473,26 +457,19 @@ TEST(StridedSlice, GoldenMasks) {
   // x = [[0..3],[4..7],[8..11]]; x[::-1, 1::2] = [[9, 11], [5, 7], [1, 3]].
   ModelBuilder m;
   const int x = AddIn(m, F32({3, 4}));
-  AddStridedSlice(m, SS{{3, 4}, {0, 1}, {0, 0}, {-1, 2}, 1, 3}, x,
-                  DType::kFloat32);
+  AddStridedSlice(m, SS{{3, 4}, {0, 1}, {0, 0}, {-1, 2}, 1, 3}, x, DType::kFloat32);
   // x[1] (shrink) = [4, 5, 6, 7]; x[..., 2] (ellipsis + shrink) = [2, 6, 10].
-  AddStridedSlice(m, SS{{3, 4}, {1}, {2}, {1}, 0, 0, 0, 0, 1}, x,
-                  DType::kFloat32);
-  AddStridedSlice(m, SS{{3, 4}, {0, 2}, {0, 3}, {1, 1}, 0, 0, 1, 0, 2}, x,
-                  DType::kFloat32);
+  AddStridedSlice(m, SS{{3, 4}, {1}, {2}, {1}, 0, 0, 0, 0, 1}, x, DType::kFloat32);
+  AddStridedSlice(m, SS{{3, 4}, {0, 2}, {0, 3}, {1, 1}, 0, 0, 1, 0, 2}, x, DType::kFloat32);
   // x[:, None, -1:] = shape [3, 1, 1].
-  AddStridedSlice(m,
-                  SS{{3, 4}, {0, 0, -1}, {0, 0, 0}, {1, 1, 1}, 1, 5, 0, 2, 0},
-                  x, DType::kFloat32);
+  AddStridedSlice(m, SS{{3, 4}, {0, 0, -1}, {0, 0, 0}, {1, 1, 1}, 1, 5, 0, 2, 0}, x,
+                  DType::kFloat32);
   auto model = m.Build();
-  std::vector<NpyArray> in = {
-      MakeArray<float>(DType::kFloat32, {3, 4}, Iota(12))};
+  std::vector<NpyArray> in = {MakeArray<float>(DType::kFloat32, {3, 4}, Iota(12))};
   auto out = RunEdgeopt(model, in);
   ASSERT_TRUE(out.ok()) << out.status().message();
-  if (TfliteRefAvailable())
-    ExpectAgreesWithRef(model, in, ExactInts(), "STRIDED_SLICE masks");
-  EXPECT_EQ(ToVector<float>((*out)[0]),
-            (std::vector<float>{9, 11, 5, 7, 1, 3}));
+  if (TfliteRefAvailable()) ExpectAgreesWithRef(model, in, ExactInts(), "STRIDED_SLICE masks");
+  EXPECT_EQ(ToVector<float>((*out)[0]), (std::vector<float>{9, 11, 5, 7, 1, 3}));
   EXPECT_EQ(ToVector<float>((*out)[1]), (std::vector<float>{4, 5, 6, 7}));
   EXPECT_EQ((*out)[2].shape, (std::vector<int64_t>{3}));
   EXPECT_EQ(ToVector<float>((*out)[2]), (std::vector<float>{2, 6, 10}));
@@ -531,15 +508,13 @@ TEST(StridedSlice, AgreementRandomized) {
     ins.push_back(s);
     AddStridedSlice(m, c, AddIn(m, s), type);
   }
-  ExpectAgreesWithRef(m.Build(), RandomInputs(ins, 11), ExactInts(),
-                      "STRIDED_SLICE x60");
+  ExpectAgreesWithRef(m.Build(), RandomInputs(ins, 11), ExactInts(), "STRIDED_SLICE x60");
 }
 
 TEST(StridedSlice, Errors) {
   ModelBuilder m;
   const int x = AddIn(m, F32({3, 4}));
-  AddStridedSlice(m, SS{{3, 4}, {3}, {4}, {1}, 0, 0, 0, 0, 1}, x,
-                  DType::kFloat32);
+  AddStridedSlice(m, SS{{3, 4}, {3}, {4}, {1}, 0, 0, 0, 0, 1}, x, DType::kFloat32);
   ExpectPrepareError(m.Build(), "shrunk index 3 is out of range");
   ModelBuilder m2;
   const int x2 = AddIn(m2, F32({3, 4}));

@@ -41,19 +41,15 @@ void GenerateInt16Lut(F func, double min, double max, int16_t* table, int num) {
   const double half_step = step / 2.0;
   for (int i = 0; i < num - 1; ++i) {
     const double sample_val = std::round(func(min + i * step) * 32768.0);
-    const double midpoint_interp_val =
-        std::round((func(min + (i + 1) * step) * 32768.0 +
-                    std::round(func(min + i * step) * 32768.0)) /
-                   2.0);
-    const double midpoint_val =
-        std::round(func(min + i * step + half_step) * 32768.0);
+    const double midpoint_interp_val = std::round(
+        (func(min + (i + 1) * step) * 32768.0 + std::round(func(min + i * step) * 32768.0)) / 2.0);
+    const double midpoint_val = std::round(func(min + i * step + half_step) * 32768.0);
     const double midpoint_err = midpoint_interp_val - midpoint_val;
     const double bias = std::round(midpoint_err / 2.0);
-    table[i] = static_cast<int16_t>(
-        std::min(std::max(sample_val - bias, -32768.0), 32767.0));
+    table[i] = static_cast<int16_t>(std::min(std::max(sample_val - bias, -32768.0), 32767.0));
   }
-  table[num - 1] = static_cast<int16_t>(
-      std::min(std::max(std::round(func(max) * 32768.0), -32768.0), 32767.0));
+  table[num - 1] =
+      static_cast<int16_t>(std::min(std::max(std::round(func(max) * 32768.0), -32768.0), 32767.0));
 }
 
 // Linear interpolation in a 513-entry table indexed by the top 9 bits of a
@@ -70,8 +66,7 @@ int16_t Int16TableLookup(int16_t value, const int16_t* lut) {
 // table[255 - k] = exp(-input_scale * beta * k): indexed by 255 - (max - q).
 void PopulateExpTable(float input_scale, float beta, float* table) {
   const float scale = -input_scale * beta;
-  for (int32_t val = 0; val <= 255; ++val)
-    table[255 - val] = std::exp(scale * val);
+  for (int32_t val = 0; val <= 255; ++val) table[255 - val] = std::exp(scale * val);
 }
 
 Status CheckRank(const Tensor* in) {
@@ -95,43 +90,35 @@ Status SoftmaxPrepare(Context* ctx, Node* node) {
   const auto* options = GetOptions<tflite::SoftmaxOptions>(node);
   data->beta = options != nullptr ? options->beta() : 1.0f;
   EDGEOPT_RETURN_IF_ERROR(ctx->ResizeTensor(out, in->dims));
-  if (in->type == DType::kFloat32)
-    return CheckSameType(in, out, "input", "output");
+  if (in->type == DType::kFloat32) return CheckSameType(in, out, "input", "output");
   if (in->type == DType::kInt8 || in->type == DType::kUInt8) {
-    EDGEOPT_ENSURE(out->type == in->type || out->type == DType::kInt16,
-                   StatusCode::kUnsupported,
-                   "SOFTMAX from %s to %s is not supported",
-                   DTypeName(in->type), DTypeName(out->type));
+    EDGEOPT_ENSURE(out->type == in->type || out->type == DType::kInt16, StatusCode::kUnsupported,
+                   "SOFTMAX from %s to %s is not supported", DTypeName(in->type),
+                   DTypeName(out->type));
     EDGEOPT_RETURN_IF_ERROR(CheckPerTensorQuant(in, "input"));
     EDGEOPT_RETURN_IF_ERROR(CheckPerTensorQuant(out, "output"));
     PopulateExpTable(in->quant.scale, data->beta, data->table);
     return Status::Ok();
   }
-  EDGEOPT_ENSURE(in->type == DType::kInt16 && out->type == DType::kInt16,
-                 StatusCode::kUnsupported,
+  EDGEOPT_ENSURE(in->type == DType::kInt16 && out->type == DType::kInt16, StatusCode::kUnsupported,
                  "SOFTMAX from %s to %s is not supported", DTypeName(in->type),
                  DTypeName(out->type));
-  EDGEOPT_ENSURE(
-      in->dims.size <= 4, StatusCode::kUnsupported,
-      "int16 SOFTMAX supports 1-d to 4-d inputs (as TFLite), got %d-d",
-      in->dims.size);
+  EDGEOPT_ENSURE(in->dims.size <= 4, StatusCode::kUnsupported,
+                 "int16 SOFTMAX supports 1-d to 4-d inputs (as TFLite), got %d-d", in->dims.size);
   EDGEOPT_RETURN_IF_ERROR(CheckPerTensorQuant(in, "input"));
   EDGEOPT_RETURN_IF_ERROR(CheckPerTensorQuant(out, "output"));
-  EDGEOPT_ENSURE(in->quant.zero_point == 0 && out->quant.zero_point == 0,
-                 StatusCode::kUnsupported, "int16 SOFTMAX needs zero points 0");
-  GenerateInt16Lut([](double x) { return std::exp(x); }, -10.0, 0.0,
-                   data->exp_lut, kInt16LutSize);
-  GenerateInt16Lut([](double x) { return 1.0 / (1.0 + x); }, 0.0, 1.0,
-                   data->recip_lut, kInt16LutSize);
+  EDGEOPT_ENSURE(in->quant.zero_point == 0 && out->quant.zero_point == 0, StatusCode::kUnsupported,
+                 "int16 SOFTMAX needs zero points 0");
+  GenerateInt16Lut([](double x) { return std::exp(x); }, -10.0, 0.0, data->exp_lut, kInt16LutSize);
+  GenerateInt16Lut([](double x) { return 1.0 / (1.0 + x); }, 0.0, 1.0, data->recip_lut,
+                   kInt16LutSize);
   // Scales the input difference so that [-65535, 0] covers [-10, 0].
   const double rescale = in->quant.scale * data->beta / (10.0 / 65535.0);
-  quant::QuantizeMultiplier(rescale, &data->input_multiplier,
-                            &data->input_shift);
+  quant::QuantizeMultiplier(rescale, &data->input_multiplier, &data->input_shift);
   return Status::Ok();
 }
 
-void SoftmaxFloat(const float* in, int64_t rows, int64_t depth, float beta,
-                  float* out) {
+void SoftmaxFloat(const float* in, int64_t rows, int64_t depth, float beta, float* out) {
   for (int64_t r = 0; r < rows; ++r, in += depth, out += depth) {
     float max = in[0];
     for (int64_t c = 1; c < depth; ++c) max = std::max(max, in[c]);
@@ -146,16 +133,13 @@ void SoftmaxFloat(const float* in, int64_t rows, int64_t depth, float beta,
 }
 
 template <typename In, typename Out>
-void SoftmaxQuant(const OpData* d, const In* in, int64_t rows, int64_t depth,
-                  float out_scale, int32_t out_zp, Out* out) {
-  const int32_t lo = std::numeric_limits<Out>::min(),
-                hi = std::numeric_limits<Out>::max();
+void SoftmaxQuant(const OpData* d, const In* in, int64_t rows, int64_t depth, float out_scale,
+                  int32_t out_zp, Out* out) {
+  const int32_t lo = std::numeric_limits<Out>::min(), hi = std::numeric_limits<Out>::max();
   for (int64_t r = 0; r < rows; ++r, in += depth, out += depth) {
     int32_t max_val = std::numeric_limits<In>::min();
-    for (int64_t c = 0; c < depth; ++c)
-      max_val = std::max<int32_t>(max_val, in[c]);
-    const float* t =
-        d->table + (255 - max_val);  // t[q] = exp(s * beta * (q - max))
+    for (int64_t c = 0; c < depth; ++c) max_val = std::max<int32_t>(max_val, in[c]);
+    const float* t = d->table + (255 - max_val);  // t[q] = exp(s * beta * (q - max))
     float sum = 0.0f;
     for (int64_t c = 0; c < depth; ++c) sum += t[in[c]];
     const float inv = 1.0f / (sum * out_scale);
@@ -172,35 +156,31 @@ void SoftmaxQuant(const OpData* d, const In* in, int64_t rows, int64_t depth,
   }
 }
 
-void SoftmaxInt16(const OpData* d, const int16_t* in, int64_t rows,
-                  int64_t depth, int16_t* out) {
+void SoftmaxInt16(const OpData* d, const int16_t* in, int64_t rows, int64_t depth, int16_t* out) {
   for (int64_t r = 0; r < rows; ++r, in += depth, out += depth) {
     int16_t max = std::numeric_limits<int16_t>::min();
     for (int64_t c = 0; c < depth; ++c) max = std::max(max, in[c]);
     int32_t sum = 0;
     for (int64_t c = 0; c < depth; ++c) {
       const int32_t diff = static_cast<int32_t>(in[c]) - max;
-      const int32_t scaled = quant::MultiplyByQuantizedMultiplier(
-          diff, d->input_multiplier, d->input_shift);
+      const int32_t scaled =
+          quant::MultiplyByQuantizedMultiplier(diff, d->input_multiplier, d->input_shift);
       const int32_t sym = std::min(std::max(scaled + 32767, -32768), 32767);
       out[c] = Int16TableLookup(static_cast<int16_t>(sym),
                                 d->exp_lut);  // exp in Q0.15
       sum += out[c];
     }
-    const int headroom_plus_one =
-        sum == 0 ? 32 : __builtin_clz(static_cast<uint32_t>(sum));
+    const int headroom_plus_one = sum == 0 ? 32 : __builtin_clz(static_cast<uint32_t>(sum));
     const int32_t shifted_sum = static_cast<int32_t>(
-        ((static_cast<int64_t>(sum) << (headroom_plus_one - 1)) + (1 << 13)) >>
-        14);
+        ((static_cast<int64_t>(sum) << (headroom_plus_one - 1)) + (1 << 13)) >> 14);
     const int32_t sym_sum = shifted_sum - ((1 << 15) + (1 << 16));
     const int16_t reciprocal = Int16TableLookup(
-        static_cast<int16_t>(std::min(std::max(sym_sum, -32768), 32767)),
-        d->recip_lut);
+        static_cast<int16_t>(std::min(std::max(sym_sum, -32768), 32767)), d->recip_lut);
     const int right_shift = 31 - headroom_plus_one;
     const int64_t round = int64_t{1} << (right_shift - 1);
     for (int64_t c = 0; c < depth; ++c) {
-      const int32_t v = static_cast<int32_t>(
-          (static_cast<int64_t>(out[c]) * reciprocal + round) >> right_shift);
+      const int32_t v =
+          static_cast<int32_t>((static_cast<int64_t>(out[c]) * reciprocal + round) >> right_shift);
       out[c] = static_cast<int16_t>(std::min(std::max(v, 0), 32767));
     }
   }
@@ -221,20 +201,16 @@ Status SoftmaxEval(Context* ctx, Node* node) {
       break;
     case DType::kInt8:
       if (out->type == DType::kInt8) {
-        SoftmaxQuant(d, in->Data<int8_t>(), rows, depth, os, oz,
-                     out->Data<int8_t>());
+        SoftmaxQuant(d, in->Data<int8_t>(), rows, depth, os, oz, out->Data<int8_t>());
       } else {
-        SoftmaxQuant(d, in->Data<int8_t>(), rows, depth, os, oz,
-                     out->Data<int16_t>());
+        SoftmaxQuant(d, in->Data<int8_t>(), rows, depth, os, oz, out->Data<int16_t>());
       }
       break;
     case DType::kUInt8:
       if (out->type == DType::kUInt8) {
-        SoftmaxQuant(d, in->Data<uint8_t>(), rows, depth, os, oz,
-                     out->Data<uint8_t>());
+        SoftmaxQuant(d, in->Data<uint8_t>(), rows, depth, os, oz, out->Data<uint8_t>());
       } else {
-        SoftmaxQuant(d, in->Data<uint8_t>(), rows, depth, os, oz,
-                     out->Data<int16_t>());
+        SoftmaxQuant(d, in->Data<uint8_t>(), rows, depth, os, oz, out->Data<int16_t>());
       }
       break;
     default:
@@ -259,28 +235,24 @@ Status LogSoftmaxPrepare(Context* ctx, Node* node) {
   EDGEOPT_RETURN_IF_ERROR(CheckSameType(in, out, "input", "output"));
   EDGEOPT_RETURN_IF_ERROR(ctx->ResizeTensor(out, in->dims));
   if (in->type == DType::kFloat32) return Status::Ok();
-  EDGEOPT_ENSURE(in->type == DType::kInt8 || in->type == DType::kUInt8,
-                 StatusCode::kUnsupported,
-                 "LOG_SOFTMAX supports float32, int8 and uint8, not %s",
-                 DTypeName(in->type));
+  EDGEOPT_ENSURE(in->type == DType::kInt8 || in->type == DType::kUInt8, StatusCode::kUnsupported,
+                 "LOG_SOFTMAX supports float32, int8 and uint8, not %s", DTypeName(in->type));
   EDGEOPT_RETURN_IF_ERROR(CheckPerTensorQuant(in, "input"));
   EDGEOPT_RETURN_IF_ERROR(CheckPerTensorQuant(out, "output"));
   const int32_t want_zp = in->type == DType::kInt8 ? 127 : 255;
-  EDGEOPT_ENSURE(
-      out->quant.scale == 16.0f / 256 && out->quant.zero_point == want_zp,
-      StatusCode::kInvalidModel,
-      "LOG_SOFTMAX output must have scale 16/256 and zero point %d (has %g, "
-      "%d)",
-      want_zp, out->quant.scale, out->quant.zero_point);
+  EDGEOPT_ENSURE(out->quant.scale == 16.0f / 256 && out->quant.zero_point == want_zp,
+                 StatusCode::kInvalidModel,
+                 "LOG_SOFTMAX output must have scale 16/256 and zero point %d (has %g, "
+                 "%d)",
+                 want_zp, out->quant.scale, out->quant.zero_point);
   PopulateExpTable(in->quant.scale, 1.0f, data->table);
   return Status::Ok();
 }
 
 template <typename T>
-void LogSoftmaxQuant(const OpData* d, const T* in, int64_t rows, int64_t depth,
-                     float in_scale, float out_scale, int32_t out_zp, T* out) {
-  const int32_t lo = std::numeric_limits<T>::min(),
-                hi = std::numeric_limits<T>::max();
+void LogSoftmaxQuant(const OpData* d, const T* in, int64_t rows, int64_t depth, float in_scale,
+                     float out_scale, int32_t out_zp, T* out) {
+  const int32_t lo = std::numeric_limits<T>::min(), hi = std::numeric_limits<T>::max();
   const int32_t offset = std::is_same<T, int8_t>::value ? 128 : 0;
   for (int64_t r = 0; r < rows; ++r, in += depth, out += depth) {
     T max_val = std::numeric_limits<T>::min();
@@ -321,14 +293,12 @@ Status LogSoftmaxEval(Context* ctx, Node* node) {
       break;
     }
     case DType::kInt8:
-      LogSoftmaxQuant(d, in->Data<int8_t>(), rows, depth, in->quant.scale,
-                      out->quant.scale, out->quant.zero_point,
-                      out->Data<int8_t>());
+      LogSoftmaxQuant(d, in->Data<int8_t>(), rows, depth, in->quant.scale, out->quant.scale,
+                      out->quant.zero_point, out->Data<int8_t>());
       break;
     default:
-      LogSoftmaxQuant(d, in->Data<uint8_t>(), rows, depth, in->quant.scale,
-                      out->quant.scale, out->quant.zero_point,
-                      out->Data<uint8_t>());
+      LogSoftmaxQuant(d, in->Data<uint8_t>(), rows, depth, in->quant.scale, out->quant.scale,
+                      out->quant.zero_point, out->Data<uint8_t>());
       break;
   }
   return Status::Ok();
@@ -337,13 +307,12 @@ Status LogSoftmaxEval(Context* ctx, Node* node) {
 }  // namespace
 
 const Registration* RegisterSoftmax() {
-  static const Registration reg = {"SOFTMAX", InitOpData<OpData>,
-                                   SoftmaxPrepare, SoftmaxEval};
+  static const Registration reg = {"SOFTMAX", InitOpData<OpData>, SoftmaxPrepare, SoftmaxEval};
   return &reg;
 }
 const Registration* RegisterLogSoftmax() {
-  static const Registration reg = {"LOG_SOFTMAX", InitOpData<OpData>,
-                                   LogSoftmaxPrepare, LogSoftmaxEval};
+  static const Registration reg = {"LOG_SOFTMAX", InitOpData<OpData>, LogSoftmaxPrepare,
+                                   LogSoftmaxEval};
   return &reg;
 }
 

@@ -15,20 +15,7 @@ namespace edgeopt {
 namespace rt {
 namespace {
 
-enum class Fn {
-  kExp,
-  kLog,
-  kSqrt,
-  kRsqrt,
-  kSquare,
-  kAbs,
-  kNeg,
-  kSin,
-  kCos,
-  kFloor,
-  kCeil,
-  kRound
-};
+enum class Fn { kExp, kLog, kSqrt, kRsqrt, kSquare, kAbs, kNeg, kSin, kCos, kFloor, kCeil, kRound };
 
 struct OpData {
   int32_t multiplier = 0;
@@ -81,9 +68,9 @@ Status Prepare(Context* ctx, Node* node) {
   const bool int_ok = (kFn == Fn::kNeg || kFn == Fn::kAbs) &&
                       (in->type == DType::kInt32 || in->type == DType::kInt64);
   if (int_ok) return Status::Ok();
-  const bool quant_ok = (kFn == Fn::kAbs && (in->type == DType::kInt8 ||
-                                             in->type == DType::kInt16)) ||
-                        (kFn == Fn::kRsqrt && in->type == DType::kInt8);
+  const bool quant_ok =
+      (kFn == Fn::kAbs && (in->type == DType::kInt8 || in->type == DType::kInt16)) ||
+      (kFn == Fn::kRsqrt && in->type == DType::kInt8);
   EDGEOPT_ENSURE(quant_ok, StatusCode::kUnsupported, "type %s is not supported",
                  DTypeName(in->type));
   EDGEOPT_RETURN_IF_ERROR(CheckPerTensorQuant(in, "input"));
@@ -93,8 +80,7 @@ Status Prepare(Context* ctx, Node* node) {
     const double m = static_cast<double>(in->quant.scale) / out->quant.scale;
     quant::QuantizeMultiplier(m, &data->multiplier, &data->shift);
   } else {
-    const double m = 1.0 / (static_cast<double>(out->quant.scale) *
-                            std::sqrt(in->quant.scale));
+    const double m = 1.0 / (static_cast<double>(out->quant.scale) * std::sqrt(in->quant.scale));
     quant::QuantizeMultiplier(m, &data->multiplier, &data->shift);
   }
   return Status::Ok();
@@ -105,15 +91,13 @@ void AbsQuantized(const OpData* d, const Tensor* in, Tensor* out) {
   const T* p = in->Data<T>();
   T* o = out->Data<T>();
   const int32_t izp = in->quant.zero_point, ozp = out->quant.zero_point;
-  const int32_t lo = std::numeric_limits<T>::min(),
-                hi = std::numeric_limits<T>::max();
+  const int32_t lo = std::numeric_limits<T>::min(), hi = std::numeric_limits<T>::max();
   const int64_t n = in->dims.NumElements();
   for (int64_t i = 0; i < n; ++i) {
     const int32_t v = std::abs(static_cast<int32_t>(p[i]) - izp);
-    const int32_t r = d->needs_rescale ? quant::MultiplyByQuantizedMultiplier(
-                                             v, d->multiplier, d->shift) +
-                                             ozp
-                                       : v + ozp;
+    const int32_t r = d->needs_rescale
+                          ? quant::MultiplyByQuantizedMultiplier(v, d->multiplier, d->shift) + ozp
+                          : v + ozp;
     o[i] = static_cast<T>(std::min(hi, std::max(lo, r)));
   }
 }
@@ -125,8 +109,7 @@ Status RsqrtInt8(const OpData* d, const Tensor* in, Tensor* out) {
   const int64_t n = in->dims.NumElements();
   for (int64_t i = 0; i < n; ++i) {
     EDGEOPT_ENSURE(p[i] >= izp, StatusCode::kInvalidArgument,
-                   "RSQRT of a negative value (element %lld)",
-                   static_cast<long long>(i));
+                   "RSQRT of a negative value (element %lld)", static_cast<long long>(i));
   }
   constexpr int kShift = 20;  // keeps the intermediate an integer
   for (int64_t i = 0; i < n; ++i) {
@@ -138,11 +121,9 @@ Status RsqrtInt8(const OpData* d, const Tensor* in, Tensor* out) {
     int32_t inv_mult;
     int inv_shift;
     ref::GetInvSqrtQuantizedMultiplierExp(v, -1, &inv_mult, &inv_shift);
-    const int32_t data =
-        quant::MultiplyByQuantizedMultiplier(1, inv_mult, inv_shift + kShift);
-    const int32_t r = quant::MultiplyByQuantizedMultiplier(data, d->multiplier,
-                                                           d->shift - kShift) +
-                      ozp;
+    const int32_t data = quant::MultiplyByQuantizedMultiplier(1, inv_mult, inv_shift + kShift);
+    const int32_t r =
+        quant::MultiplyByQuantizedMultiplier(data, d->multiplier, d->shift - kShift) + ozp;
     o[i] = static_cast<int8_t>(std::min(127, std::max(-128, r)));
   }
   return Status::Ok();
@@ -155,8 +136,7 @@ void IntNegAbs(Fn fn, const Tensor* in, Tensor* out) {
   T* o = out->Data<T>();
   const int64_t n = in->dims.NumElements();
   for (int64_t i = 0; i < n; ++i) {
-    const T neg =
-        static_cast<T>(U(0) - static_cast<U>(p[i]));  // wraps at the minimum
+    const T neg = static_cast<T>(U(0) - static_cast<U>(p[i]));  // wraps at the minimum
     o[i] = fn == Fn::kNeg ? neg : (p[i] < 0 ? neg : p[i]);
   }
 }
@@ -192,8 +172,7 @@ Status Eval(Context* ctx, Node* node) {
 
 template <Fn kFn>
 const Registration* Make(const char* name) {
-  static const Registration reg = {name, InitOpData<OpData>, Prepare<kFn>,
-                                   Eval<kFn>};
+  static const Registration reg = {name, InitOpData<OpData>, Prepare<kFn>, Eval<kFn>};
   return &reg;
 }
 

@@ -33,18 +33,15 @@ struct AddSubParams {
   int32_t act_max = 0;
 };
 
-inline int32_t QuantAddSub(int32_t x, int32_t y, const AddSubParams& p,
-                           bool subtract) {
+inline int32_t QuantAddSub(int32_t x, int32_t y, const AddSubParams& p, bool subtract) {
   const int32_t a = (p.input1_offset + x) * (1 << p.left_shift);
   const int32_t b = (p.input2_offset + y) * (1 << p.left_shift);
-  const int32_t sa = quant::MultiplyByQuantizedMultiplier(
-      a, p.input1_multiplier, p.input1_shift);
-  const int32_t sb = quant::MultiplyByQuantizedMultiplier(
-      b, p.input2_multiplier, p.input2_shift);
+  const int32_t sa = quant::MultiplyByQuantizedMultiplier(a, p.input1_multiplier, p.input1_shift);
+  const int32_t sb = quant::MultiplyByQuantizedMultiplier(b, p.input2_multiplier, p.input2_shift);
   const int32_t raw = subtract ? sa - sb : sa + sb;
-  const int32_t out = quant::MultiplyByQuantizedMultiplier(
-                          raw, p.output_multiplier, p.output_shift) +
-                      p.output_offset;
+  const int32_t out =
+      quant::MultiplyByQuantizedMultiplier(raw, p.output_multiplier, p.output_shift) +
+      p.output_offset;
   return std::min(p.act_max, std::max(p.act_min, out));
 }
 
@@ -58,12 +55,9 @@ struct PotInt16Params {
   int32_t act_max = 32767;
 };
 
-inline int16_t PotInt16AddSub(int16_t x, int16_t y, const PotInt16Params& p,
-                              bool subtract) {
-  const int32_t a =
-      p.input1_shift == 0 ? x : RoundDivByPOT<int16_t>(x, -p.input1_shift);
-  const int32_t b =
-      p.input2_shift == 0 ? y : RoundDivByPOT<int16_t>(y, -p.input2_shift);
+inline int16_t PotInt16AddSub(int16_t x, int16_t y, const PotInt16Params& p, bool subtract) {
+  const int32_t a = p.input1_shift == 0 ? x : RoundDivByPOT<int16_t>(x, -p.input1_shift);
+  const int32_t b = p.input2_shift == 0 ? y : RoundDivByPOT<int16_t>(y, -p.input2_shift);
   int32_t r = subtract ? a - b : a + b;
   r = std::min<int32_t>(32767, std::max<int32_t>(-32768, r));
   return static_cast<int16_t>(std::min(p.act_max, std::max(p.act_min, r)));
@@ -82,29 +76,25 @@ struct MulParams {
 inline int32_t QuantMul(int32_t x, int32_t y, const MulParams& p) {
   // int16 operands with non-zero zero points can overflow int32; wrap as 32-bit
   // hardware does.
-  const int32_t prod =
-      static_cast<int32_t>(static_cast<int64_t>(p.input1_offset + x) *
-                           static_cast<int64_t>(p.input2_offset + y));
-  const int32_t out = quant::MultiplyByQuantizedMultiplier(
-                          prod, p.output_multiplier, p.output_shift) +
-                      p.output_offset;
+  const int32_t prod = static_cast<int32_t>(static_cast<int64_t>(p.input1_offset + x) *
+                                            static_cast<int64_t>(p.input2_offset + y));
+  const int32_t out =
+      quant::MultiplyByQuantizedMultiplier(prod, p.output_multiplier, p.output_shift) +
+      p.output_offset;
   return std::min(p.act_max, std::max(p.act_min, out));
 }
 
 // SQUARED_DIFFERENCE: inputs rescaled with left_shift 7, the int32 difference
 // squared, then rescaled to the output.
-inline int32_t QuantSquaredDifference(int32_t x, int32_t y,
-                                      const AddSubParams& p) {
+inline int32_t QuantSquaredDifference(int32_t x, int32_t y, const AddSubParams& p) {
   const int32_t a = (p.input1_offset + x) * (1 << p.left_shift);
   const int32_t b = (p.input2_offset + y) * (1 << p.left_shift);
-  const int32_t sa = quant::MultiplyByQuantizedMultiplier(
-      a, p.input1_multiplier, p.input1_shift);
-  const int32_t sb = quant::MultiplyByQuantizedMultiplier(
-      b, p.input2_multiplier, p.input2_shift);
+  const int32_t sa = quant::MultiplyByQuantizedMultiplier(a, p.input1_multiplier, p.input1_shift);
+  const int32_t sb = quant::MultiplyByQuantizedMultiplier(b, p.input2_multiplier, p.input2_shift);
   const int32_t d = sa - sb;
-  const int32_t out = quant::MultiplyByQuantizedMultiplier(
-                          d * d, p.output_multiplier, p.output_shift) +
-                      p.output_offset;
+  const int32_t out =
+      quant::MultiplyByQuantizedMultiplier(d * d, p.output_multiplier, p.output_shift) +
+      p.output_offset;
   return std::min(p.act_max, std::max(p.act_min, out));
 }
 
@@ -114,8 +104,7 @@ inline int32_t QuantSquaredDifference(int32_t x, int32_t y,
 // undefined in C++, and TFLite's uint8 DIV reaches them when the numerator is
 // 0). For exponents in [0, 31] this is the ordinary rounding shift.
 inline int32_t RoundDivByPOTX86(int32_t x, int exponent) {
-  const int32_t mask =
-      static_cast<int32_t>((int64_t{1} << (exponent & 63)) - 1);
+  const int32_t mask = static_cast<int32_t>((int64_t{1} << (exponent & 63)) - 1);
   const int32_t remainder = x & mask;
   const int32_t threshold = (mask >> 1) + (x < 0 ? 1 : 0);
   return (x >> (exponent & 31)) + (remainder > threshold ? 1 : 0);
@@ -126,9 +115,7 @@ inline int32_t RoundDivByPOTX86(int32_t x, int exponent) {
 inline int32_t GetReciprocalX86(int32_t x, int* num_bits_over_unit) {
   if (x != 0) return GetReciprocal(x, 31, num_bits_over_unit);
   *num_bits_over_unit = 31 - 32;
-  return OneOverOnePlusX<int32_t>(
-             Fx<int32_t, 0>{std::numeric_limits<int32_t>::min()})
-      .raw;
+  return OneOverOnePlusX<int32_t>(Fx<int32_t, 0>{std::numeric_limits<int32_t>::min()}).raw;
 }
 
 // uint8 DIV (TFLite's DivElementwise): signs moved to the numerator so the
@@ -145,13 +132,12 @@ inline int32_t QuantDiv(int32_t x, int32_t y, const MulParams& p) {
   int recip_shift = 0;
   const int32_t inv = GetReciprocalX86(den, &recip_shift);
   const int headroom = CountLeadingSignBits32(num);
-  const int32_t shifted = static_cast<int32_t>(static_cast<int64_t>(num) *
-                                               (int64_t{1} << headroom));
+  const int32_t shifted =
+      static_cast<int32_t>(static_cast<int64_t>(num) * (int64_t{1} << headroom));
   const int32_t unscaled = SatRoundDoublingHighMul<int32_t>(shifted, inv);
   const int total_shift = p.output_shift - recip_shift - headroom;
-  int32_t out = RoundDivByPOTX86(
-      SatRoundDoublingHighMul<int32_t>(unscaled, p.output_multiplier),
-      -total_shift);
+  int32_t out = RoundDivByPOTX86(SatRoundDoublingHighMul<int32_t>(unscaled, p.output_multiplier),
+                                 -total_shift);
   out += p.output_offset;
   return std::min(p.act_max, std::max(p.act_min, out));
 }

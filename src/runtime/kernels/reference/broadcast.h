@@ -23,8 +23,7 @@ struct BroadcastPlan {
 };
 
 // `out` must be the broadcast of `a` and `b` (BroadcastDims in kernel_util.h).
-inline BroadcastPlan MakeBroadcastPlan(const Dims& a, const Dims& b,
-                                       const Dims& out) {
+inline BroadcastPlan MakeBroadcastPlan(const Dims& a, const Dims& b, const Dims& out) {
   BroadcastPlan p;
   // Per output dim: size and whether a / b are broadcast (size 1 against a
   // larger size).
@@ -69,8 +68,7 @@ inline BroadcastPlan MakeBroadcastPlan(const Dims& a, const Dims& b,
 
 // out[k] = op(a[ia(k)], b[ib(k)]) over the output in row-major order.
 template <typename TA, typename TB, typename TO, typename Op>
-void BroadcastBinary(const BroadcastPlan& p, const TA* a, const TB* b, TO* out,
-                     Op op) {
+void BroadcastBinary(const BroadcastPlan& p, const TA* a, const TB* b, TO* out, Op op) {
   if (p.size == 0) return;
   const int last = p.rank - 1;
   const int64_t inner = p.dims[last];
@@ -102,6 +100,47 @@ void BroadcastBinary(const BroadcastPlan& p, const TA* a, const TB* b, TO* out,
       oa -= p.stride_a[dim] * p.dims[dim];
       ob -= p.stride_b[dim] * p.dims[dim];
       index[dim] = 0;
+    }
+  }
+}
+
+// Element strides of `in` over the index space of `out` (0 on broadcast
+// dimensions).
+inline void BroadcastStrides(const Dims& in, const Dims& out, int64_t* strides) {
+  int64_t s = 1;
+  for (int i = out.size - 1; i >= 0; --i) {
+    const int ii = in.size - out.size + i;
+    const int64_t d = ii >= 0 ? in.data[ii] : 1;
+    strides[i] = d == 1 ? 0 : s;
+    s *= d;
+  }
+}
+
+// out[k] = op(a[ia(k)], b[ib(k)], c[ic(k)]) with numpy broadcasting of three
+// inputs.
+template <typename TA, typename TB, typename TC, typename TO, typename Op>
+void BroadcastTernary(const Dims& da, const TA* a, const Dims& db, const TB* b, const Dims& dc,
+                      const TC* c, const Dims& dout, TO* out, Op op) {
+  const int64_t n = dout.NumElements();
+  if (n == 0) return;
+  int64_t sa[kMaxDims], sb[kMaxDims], sc[kMaxDims];
+  BroadcastStrides(da, dout, sa);
+  BroadcastStrides(db, dout, sb);
+  BroadcastStrides(dc, dout, sc);
+  int64_t index[kMaxDims] = {};
+  int64_t oa = 0, ob = 0, oc = 0;
+  for (int64_t k = 0; k < n; ++k) {
+    out[k] = op(a[oa], b[ob], c[oc]);
+    for (int d = dout.size - 1; d >= 0; --d) {
+      ++index[d];
+      oa += sa[d];
+      ob += sb[d];
+      oc += sc[d];
+      if (index[d] < dout.data[d]) break;
+      oa -= sa[d] * dout.data[d];
+      ob -= sb[d] * dout.data[d];
+      oc -= sc[d] * dout.data[d];
+      index[d] = 0;
     }
   }
 }

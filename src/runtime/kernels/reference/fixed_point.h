@@ -22,8 +22,7 @@ namespace ref {
 // ---------------------------------------------------------------
 
 template <typename R>
-using WideOf =
-    typename std::conditional<sizeof(R) == 2, int32_t, int64_t>::type;
+using WideOf = typename std::conditional<sizeof(R) == 2, int32_t, int64_t>::type;
 
 // Rounded high half of 2*a*b; the single overflow case (min*min) saturates to
 // max.
@@ -31,8 +30,7 @@ template <typename R>
 inline R SatRoundDoublingHighMul(R a, R b) {
   using W = WideOf<R>;
   constexpr int kBits = 8 * sizeof(R);
-  if (a == b && a == std::numeric_limits<R>::min())
-    return std::numeric_limits<R>::max();
+  if (a == b && a == std::numeric_limits<R>::min()) return std::numeric_limits<R>::max();
   const W ab = static_cast<W>(a) * static_cast<W>(b);
   const W half = static_cast<W>(1) << (kBits - 2);
   const W nudge = ab >= 0 ? half : 1 - half;
@@ -57,8 +55,7 @@ inline R SatRoundMulByPOT(R x, int e) {
   const int64_t threshold = (static_cast<int64_t>(1) << (kBits - 1 - e)) - 1;
   if (x > threshold) return std::numeric_limits<R>::max();
   if (x < -threshold) return std::numeric_limits<R>::min();
-  return static_cast<R>(static_cast<int64_t>(x) *
-                        (static_cast<int64_t>(1) << e));
+  return static_cast<R>(static_cast<int64_t>(x) * (static_cast<int64_t>(1) << e));
 }
 
 // a + b with saturation for int16, plain (wrapping) for int32, as gemmlowp.
@@ -95,8 +92,7 @@ inline R WrapSub(R a, R b) {
 // int16 with rounding.
 template <typename R>
 inline R ConstantRaw(int32_t int32_raw) {
-  return static_cast<R>(
-      RoundDivByPOT<int32_t>(int32_raw, 32 - 8 * static_cast<int>(sizeof(R))));
+  return static_cast<R>(RoundDivByPOT<int32_t>(int32_raw, 32 - 8 * static_cast<int>(sizeof(R))));
 }
 
 // --- fixed-point values
@@ -115,12 +111,8 @@ struct Fx {
                      : static_cast<R>(R(1) << (kFrac < 0 ? 0 : kFrac))};
   }
   // 2^e as a constant (e must be representable).
-  static Fx ConstantPOT(int e) {
-    return Fx{static_cast<R>(R(1) << (kFrac + e))};
-  }
-  static Fx Constant(int32_t int32_raw) {
-    return Fx{ConstantRaw<R>(int32_raw)};
-  }
+  static Fx ConstantPOT(int e) { return Fx{static_cast<R>(R(1) << (kFrac + e))}; }
+  static Fx Constant(int32_t int32_raw) { return Fx{ConstantRaw<R>(int32_raw)}; }
 };
 
 template <typename R, int I>
@@ -164,8 +156,7 @@ inline Fx<R, 0> ExpOnIntervalNegQuarterTo0(Fx<R, 0> a) {
   const F x3 = x2 * x;
   const F x4 = x2 * x2;
   const F x4_over_4 = F{SatRoundMulByPOT<R>(x4.raw, -2)};
-  const F poly =
-      F{SatRoundMulByPOT<R>((((x4_over_4 + x3) * one_third) + x2).raw, -1)};
+  const F poly = F{SatRoundMulByPOT<R>((((x4_over_4 + x3) * one_third) + x2).raw, -1)};
   const F prod = constant_term * (x + poly);
   return F{AddSatIf16<R>(constant_term.raw, prod.raw)};
 }
@@ -185,9 +176,9 @@ inline Fx<R, 0> ExpOnNegativeValues(Fx<R, I> a) {
     int exponent;
     int32_t multiplier;
   };
-  static constexpr Step kSteps[] = {
-      {-2, 1672461947}, {-1, 1302514674}, {0, 790015084}, {1, 290630308},
-      {2, 39332535},    {3, 720401},      {4, 242}};
+  static constexpr Step kSteps[] = {{-2, 1672461947}, {-1, 1302514674}, {0, 790015084},
+                                    {1, 290630308},   {2, 39332535},    {3, 720401},
+                                    {4, 242}};
   for (const Step& s : kSteps) {
     if (I > s.exponent) {
       const int shift = kFrac + s.exponent;
@@ -223,18 +214,14 @@ inline Fx<R, 2> NewtonReciprocalHalfDenominator(Fx<R, 0> half_denominator) {
 
 template <typename R>
 inline Fx<R, 0> OneOverOnePlusX(Fx<R, 0> a) {
-  const Fx<R, 0> half_denominator =
-      Fx<R, 0>{RoundingHalfSum<R>(a.raw, Fx<R, 0>::One().raw)};
-  return Rescale<0>(
-      ExactMulByPot<-1>(NewtonReciprocalHalfDenominator<R>(half_denominator)));
+  const Fx<R, 0> half_denominator = Fx<R, 0>{RoundingHalfSum<R>(a.raw, Fx<R, 0>::One().raw)};
+  return Rescale<0>(ExactMulByPot<-1>(NewtonReciprocalHalfDenominator<R>(half_denominator)));
 }
 
 template <typename R>
 inline Fx<R, 0> OneMinusXOverOnePlusX(Fx<R, 0> a) {
-  const Fx<R, 0> half_denominator =
-      Fx<R, 0>{RoundingHalfSum<R>(a.raw, Fx<R, 0>::One().raw)};
-  return Rescale<0>(NewtonReciprocalHalfDenominator<R>(half_denominator) -
-                    Fx<R, 2>::One());
+  const Fx<R, 0> half_denominator = Fx<R, 0>{RoundingHalfSum<R>(a.raw, Fx<R, 0>::One().raw)};
+  return Rescale<0>(NewtonReciprocalHalfDenominator<R>(half_denominator) - Fx<R, 2>::One());
 }
 
 template <typename R, int I>
@@ -242,8 +229,7 @@ inline Fx<R, 0> FixedTanh(Fx<R, I> a) {
   if (a.raw == 0) return Fx<R, 0>::Zero();
   const bool negative = a.raw < 0;
   const Fx<R, I> n = negative ? a : -a;
-  const Fx<R, 0> t =
-      OneMinusXOverOnePlusX<R>(ExpOnNegativeValues(ExactMulByPot<1>(n)));
+  const Fx<R, 0> t = OneMinusXOverOnePlusX<R>(ExpOnNegativeValues(ExactMulByPot<1>(n)));
   return negative ? -t : t;
 }
 
@@ -259,9 +245,7 @@ inline Fx<R, 0> FixedLogistic(Fx<R, I> a) {
 // --- helpers used by TFLite's integer kernels
 // ---------------------------------------------
 
-inline int CountLeadingZeros32(uint32_t x) {
-  return x == 0 ? 32 : __builtin_clz(x);
-}
+inline int CountLeadingZeros32(uint32_t x) { return x == 0 ? 32 : __builtin_clz(x); }
 
 inline int CountLeadingSignBits32(int32_t x) {
   if (x == 0) return 31;
@@ -272,13 +256,11 @@ inline int CountLeadingSignBits32(int32_t x) {
 // Reciprocal of x > 0 that has `x_integer_digits` integer bits: returns a Q0.31
 // value r and `num_bits_over_unit` with 1/x ~= r * 2^(num_bits_over_unit - 31)
 // ... (TFLite's GetReciprocal).
-inline int32_t GetReciprocal(int32_t x, int x_integer_digits,
-                             int* num_bits_over_unit) {
+inline int32_t GetReciprocal(int32_t x, int x_integer_digits, int* num_bits_over_unit) {
   const int headroom_plus_one = CountLeadingZeros32(static_cast<uint32_t>(x));
   *num_bits_over_unit = x_integer_digits - headroom_plus_one;
-  const int32_t shifted_sum_minus_one =
-      static_cast<int32_t>((static_cast<uint32_t>(x) << headroom_plus_one) -
-                           (static_cast<uint32_t>(1) << 31));
+  const int32_t shifted_sum_minus_one = static_cast<int32_t>(
+      (static_cast<uint32_t>(x) << headroom_plus_one) - (static_cast<uint32_t>(1) << 31));
   return OneOverOnePlusX<int32_t>(Fx<int32_t, 0>{shifted_sum_minus_one}).raw;
 }
 
@@ -287,8 +269,7 @@ inline int32_t GetReciprocal(int32_t x, int x_integer_digits,
 // (GetInvSqrtQuantizedMultiplierExp). reverse_shift -1 gives a
 // left-shift-positive exponent. Inputs 0 and 1 return (INT32_MAX, 0).
 inline void GetInvSqrtQuantizedMultiplierExp(int32_t input, int reverse_shift,
-                                             int32_t* output_inv_sqrt,
-                                             int* output_shift) {
+                                             int32_t* output_inv_sqrt, int* output_shift) {
   if (input <= 1) {
     *output_inv_sqrt = std::numeric_limits<int32_t>::max();
     *output_shift = 0;
@@ -299,8 +280,7 @@ inline void GetInvSqrtQuantizedMultiplierExp(int32_t input, int reverse_shift,
     input /= 4;
     ++*output_shift;
   }
-  const unsigned max_left_shift_bits =
-      CountLeadingZeros32(static_cast<uint32_t>(input)) - 1;
+  const unsigned max_left_shift_bits = CountLeadingZeros32(static_cast<uint32_t>(input)) - 1;
   const unsigned max_left_shift_bit_pairs = max_left_shift_bits / 2;
   const unsigned left_shift_bit_pairs = max_left_shift_bit_pairs - 1;
   *output_shift -= static_cast<int>(left_shift_bit_pairs);

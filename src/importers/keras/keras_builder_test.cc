@@ -1,0 +1,347 @@
+// Keras config -> IR (expected IR text for small models), Keras's initializers
+// (ModelFromConfig), config format variants (Keras 2 / Keras 3), errors, and
+// UpdateFromGraph.
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "src/importers/keras/keras_config.h"
+#include "src/importers/keras/keras_model.h"
+#include "src/ir/text.h"
+#include "tests/test_util.h"
+
+namespace edgeopt {
+namespace keras {
+namespace {
+
+Json Layer(const std::string& cls, Json config) {
+  return Json{{"class_name", cls}, {"config", config}};
+}
+
+Json Sequential(const std::vector<int64_t>& input, std::vector<Json> layers) {
+  Json shape = Json::array({nullptr});
+  for (int64_t d : input) shape.push_back(d);
+  Json list = Json::array({Layer("InputLayer", {{"name", "x"}, {"batch_input_shape", shape}})});
+  for (Json& l : layers) list.push_back(l);
+  return Json{{"class_name", "Sequential"}, {"config", {{"name", "m"}, {"layers", list}}}};
+}
+
+const NpyArray* Var(const KerasModel& m, const std::string& layer, const std::string& var) {
+  for (const LayerWeights& lw : m.weights) {
+    if (lw.layer != layer) continue;
+    for (const auto& [name, a] : lw.vars) {
+      if (name == var) return &a;
+    }
+  }
+  return nullptr;
+}
+
+void Stats(const NpyArray& a, double* mean, double* stddev, double* max_abs) {
+  const float* v = a.Data<float>();
+  const int64_t n = a.NumElements();
+  double sum = 0, sq = 0;
+  *max_abs = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    sum += v[i];
+    sq += v[i] * v[i];
+    *max_abs = std::max(*max_abs, std::fabs(static_cast<double>(v[i])));
+  }
+  *mean = sum / n;
+  *stddev = std::sqrt(sq / n - *mean * *mean);
+}
+
+TEST(KerasBuild, DenseBecomesFullyConnectedWithTransposedKernel) {
+  const Json config =
+      Sequential({3}, {Layer("Dense", {{"name", "d"}, {"units", 2}, {"activation", "relu"}})});
+  StatusOr<KerasModel> m = ModelFromConfig(config, 1);
+  ASSERT_TRUE(m.ok()) << m.status().ToString();
+  // kernel [3, 2] = [[1, 2], [3, 4], [5, 6]]
+  NpyArray& k = m->weights[0].vars[0].second;
+  for (int i = 0; i < 6; ++i) k.Data<float>()[i] = static_cast<float>(i + 1);
+  StatusOr<ir::Graph> g = BuildGraph(*m);
+  ASSERT_TRUE(g.ok()) << g.status().ToString();
+  EXPECT_EQ(ir::PrintGraph(*g),
+            R"IR(graph inputs(%0) outputs(%3) input_names("x") output_names("d")
+%0 = tensor "x" float32[1,3]
+%1 = const "d/kernel" float32[2,3] origin="d/kernel" values=[1,3,5,2,4,6]
+%2 = const "d/bias" float32[2] origin="d/bias" values=[0,0]
+%3 = tensor "d" float32[1,2]
+%3 = FULLY_CONNECTED(%0, %1, %2) {asymmetric_quantize_inputs=false, fused_activation_function="RELU", keep_num_dims=false, weights_format="DEFAULT"} name="d"
+)IR");
+}
+
+TEST(KerasBuild, Conv1DIsReshapeConv2DReshape) {
+  const Json config = Sequential(
+      {5, 2},
+      {Layer("Conv1D", {{"name", "c"}, {"filters", 1}, {"kernel_size", 2}, {"use_bias", false}})});
+  StatusOr<KerasModel> m = ModelFromConfig(config, 1);
+  ASSERT_TRUE(m.ok());
+  // kernel [2 steps, 2 channels, 1 filter] = [1, 2, 3, 4] -> OHWI [1, 1, 2, 2]
+  // keeps the order.
+  for (int i = 0; i < 4; ++i) m->weights[0].vars[0].second.Data<float>()[i] = i + 1.0f;
+  StatusOr<ir::Graph> g = BuildGraph(*m);
+  ASSERT_TRUE(g.ok());
+  EXPECT_EQ(ir::PrintGraph(*g),
+            R"IR(graph inputs(%0) outputs(%6) input_names("x") output_names("c")
+%0 = tensor "x" float32[1,5,2]
+%1 = const "c/kernel" float32[1,1,2,2] origin="c/kernel" values=[1,2,3,4]
+%2 = const "c/expand_shape" int32[4] values=[1,1,5,2]
+%3 = tensor "c/expand" float32[1,1,5,2]
+%4 = tensor "c/conv" float32[1,1,4,1]
+%5 = const "c/squeeze_shape" int32[3] values=[1,4,1]
+%6 = tensor "c" float32[1,4,1]
+%3 = RESHAPE(%0, %2) name="c"
+%4 = CONV_2D(%3, %1) {dilation_h_factor=1, dilation_w_factor=1, fused_activation_function="NONE", padding="VALID", stride_h=1, stride_w=1} name="c"
+%6 = RESHAPE(%4, %5) name="c"
+)IR");
+}
+
+TEST(KerasBuild, TrainingFormKeepsBatchNormAndDropoutWithOrigins) {
+  const Json config = Sequential(
+      {4, 4, 3}, {Layer("Conv2D", {{"name", "conv"}, {"filters", 2}, {"kernel_size", 3}}),
+                  Layer("BatchNormalization", {{"name", "bn"}, {"scale", false}}),
+                  Layer("Dropout", {{"name", "drop"}, {"rate", 0.25}}),
+                  Layer("DepthwiseConv2D", {{"name", "dw"}, {"kernel_size", 1}})});
+  StatusOr<KerasModel> m = ModelFromConfig(config, 1);
+  ASSERT_TRUE(m.ok());
+  BuildOptions options;
+  options.batch_size = 4;
+  StatusOr<ir::Graph> g = BuildGraph(*m, options);
+  ASSERT_TRUE(g.ok()) << g.status().ToString();
+  ASSERT_EQ(g->nodes.size(), 4u);
+  EXPECT_EQ(g->tensors[g->inputs[0]].shape, std::vector<int32_t>({4, 4, 4, 3}));
+  const ir::Node& bn = g->nodes[1];
+  EXPECT_EQ(bn.op, "BATCH_NORM");
+  EXPECT_EQ(bn.inputs[1], -1);  // scale=False: no gamma
+  EXPECT_EQ(g->tensors[bn.inputs[2]].origin, "bn/beta");
+  EXPECT_EQ(g->tensors[bn.inputs[4]].origin, "bn/moving_variance");
+  EXPECT_DOUBLE_EQ(ir::GetFloat(bn.attrs, "epsilon", 0), 1e-3);
+  EXPECT_EQ(g->nodes[2].op, "DROPOUT");
+  EXPECT_DOUBLE_EQ(ir::GetFloat(g->nodes[2].attrs, "rate", 0), 0.25);
+  EXPECT_EQ(g->nodes[3].op, "DEPTHWISE_CONV_2D");
+  EXPECT_EQ(g->tensors[g->nodes[3].inputs[1]].origin, "dw/depthwise_kernel");
+  EXPECT_EQ(g->tensors[g->nodes[3].inputs[1]].shape, std::vector<int32_t>({1, 1, 1, 2}));
+}
+
+TEST(KerasBuild, Keras3FunctionalConfig) {
+  auto tensor = [](const std::string& layer) {
+    return Json{
+        {"class_name", "__keras_tensor__"},
+        {"config",
+         {{"shape", {nullptr, 4}}, {"dtype", "float32"}, {"keras_history", {layer, 0, 0}}}}};
+  };
+  auto dtype =
+      Json{{"module", "keras"}, {"class_name", "DTypePolicy"}, {"config", {{"name", "float32"}}}};
+  Json layers = Json::array();
+  layers.push_back(
+      {{"module", "keras.layers"},
+       {"class_name", "InputLayer"},
+       {"config", {{"batch_shape", {nullptr, 4}}, {"dtype", "float32"}, {"name", "in"}}},
+       {"name", "in"},
+       {"inbound_nodes", Json::array()}});
+  layers.push_back(
+      {{"module", "keras.layers"},
+       {"class_name", "Dense"},
+       {"config",
+        {{"name", "d"},
+         {"units", 4},
+         {"dtype", dtype},
+         {"activation",
+          {{"module", "keras.activations"}, {"class_name", "function"}, {"config", "relu"}}},
+         {"kernel_initializer",
+          {{"module", "keras.initializers"},
+           {"class_name", "HeUniform"},
+           {"config", {{"seed", nullptr}}}}}}},
+       {"name", "d"},
+       {"inbound_nodes", {{{"args", {tensor("in")}}, {"kwargs", Json::object()}}}}});
+  layers.push_back(
+      {{"module", "keras.layers"},
+       {"class_name", "Add"},
+       {"config", {{"name", "add"}, {"dtype", dtype}}},
+       {"name", "add"},
+       {"inbound_nodes",
+        {{{"args", {Json::array({tensor("d"), tensor("in")})}}, {"kwargs", Json::object()}}}}});
+  const Json config = {{"module", "keras"},
+                       {"class_name", "Functional"},
+                       {"config",
+                        {{"name", "f"},
+                         {"layers", layers},
+                         {"input_layers", {"in", 0, 0}},
+                         {"output_layers", {"add", 0, 0}}}}};
+  StatusOr<KerasModel> m = ModelFromConfig(config, 5);
+  ASSERT_TRUE(m.ok()) << m.status().ToString();
+  StatusOr<ir::Graph> g = BuildGraph(*m);
+  ASSERT_TRUE(g.ok()) << g.status().ToString();
+  ASSERT_EQ(g->nodes.size(), 2u);
+  EXPECT_EQ(g->nodes[0].op, "FULLY_CONNECTED");
+  EXPECT_EQ(ir::GetString(g->nodes[0].attrs, "fused_activation_function", ""), "RELU");
+  EXPECT_EQ(g->nodes[1].op, "ADD");
+  EXPECT_EQ(g->nodes[1].inputs[1], g->inputs[0]);
+  EXPECT_EQ(g->output_names, std::vector<std::string>({"add"}));
+  // he_uniform: limit sqrt(6 / fan_in) = sqrt(1.5).
+  double mean, stddev, max_abs;
+  Stats(*Var(*m, "d", "kernel"), &mean, &stddev, &max_abs);
+  EXPECT_LE(max_abs, std::sqrt(1.5));
+}
+
+TEST(KerasBuild, ErrorsNameTheLayer) {
+  auto error = [](const Json& config) {
+    StatusOr<KerasModel> m = ModelFromConfig(config, 1);
+    return m.ok() ? std::string("ok") : m.status().ToString();
+  };
+  EXPECT_NE(error(Sequential({4, 4, 1}, {Layer("Conv2D", {{"name", "c"},
+                                                          {"filters", 2},
+                                                          {"kernel_size", 3},
+                                                          {"data_format", "channels_first"}})}))
+                .find("layer 'c' (Conv2D): data_format 'channels_first'"),
+            std::string::npos);
+  EXPECT_NE(error(Sequential({4, 2}, {Layer("GRU", {{"name", "g"}, {"units", 2}})}))
+                .find("layer 'g' (GRU) cannot be converted"),
+            std::string::npos);
+  EXPECT_NE(error(Sequential({4}, {Layer("Dense", {{"name", "d"}, {"units", "two"}})}))
+                .find("layer 'd' (Dense): 'units' must be an integer, got string"),
+            std::string::npos);
+  EXPECT_NE(
+      error(Sequential({4}, {Layer("MyCustomLayer", {{"name", "mine"}})})).find("custom layer"),
+      std::string::npos);
+  EXPECT_NE(error(Sequential({4, 2}, {Layer("LSTM", {{"name", "l"},
+                                                     {"units", 2},
+                                                     {"recurrent_activation", "hard_sigmoid"}})}))
+                .find("recurrent_activation 'hard_sigmoid'"),
+            std::string::npos);
+  Json no_shape = Sequential({4}, {});
+  no_shape["config"]["layers"] = Json::array({Layer("Dense", {{"name", "d"}, {"units", 2}})});
+  EXPECT_NE(error(no_shape).find("declares no input shape"), std::string::npos);
+  EXPECT_NE(error(Sequential({-1, 3}, {Layer("Flatten", {{"name", "f"}})})).find("must be known"),
+            std::string::npos);
+}
+
+TEST(KerasInit, DefaultsFollowKeras) {
+  const Json config = Sequential(
+      {64},
+      {Layer("Dense", {{"name", "glorot"}, {"units", 200}}),
+       Layer("Dense",
+             {{"name", "he"},
+              {"units", 300},
+              {"kernel_initializer", {{"class_name", "HeNormal"}, {"config", {{"seed", nullptr}}}}},
+              {"bias_initializer", {{"class_name", "Constant"}, {"config", {{"value", 0.25}}}}}}),
+       Layer("Dense",
+             {{"name", "rn"},
+              {"units", 100},
+              {"kernel_initializer",
+               {{"class_name", "RandomNormal"}, {"config", {{"mean", 1.0}, {"stddev", 0.5}}}}}}),
+       Layer("BatchNormalization", {{"name", "bn"}})});
+  StatusOr<KerasModel> m = ModelFromConfig(config, 42);
+  ASSERT_TRUE(m.ok()) << m.status().ToString();
+  double mean, stddev, max_abs;
+  // glorot_uniform: U(-l, l), l = sqrt(6 / (64 + 200)); stddev l / sqrt(3).
+  const double limit = std::sqrt(6.0 / 264);
+  Stats(*Var(*m, "glorot", "kernel"), &mean, &stddev, &max_abs);
+  EXPECT_LE(max_abs, limit);
+  EXPECT_NEAR(stddev, limit / std::sqrt(3.0), 0.05 * limit);
+  EXPECT_NEAR(mean, 0.0, 0.05 * limit);
+  Stats(*Var(*m, "glorot", "bias"), &mean, &stddev, &max_abs);
+  EXPECT_EQ(max_abs, 0.0);
+  // he_normal: truncated normal with stddev sqrt(2 / fan_in), cut at 2 stddev.
+  const double he = std::sqrt(2.0 / 200);
+  Stats(*Var(*m, "he", "kernel"), &mean, &stddev, &max_abs);
+  EXPECT_NEAR(stddev, he, 0.05 * he);
+  EXPECT_LE(max_abs, 2.0 * he / 0.87962566103423978 + 1e-6);
+  Stats(*Var(*m, "he", "bias"), &mean, &stddev, &max_abs);
+  EXPECT_FLOAT_EQ(mean, 0.25);
+  Stats(*Var(*m, "rn", "kernel"), &mean, &stddev, &max_abs);
+  EXPECT_NEAR(mean, 1.0, 0.02);
+  EXPECT_NEAR(stddev, 0.5, 0.02);
+  // BatchNormalization: gamma 1, beta 0, moving mean 0, moving variance 1.
+  Stats(*Var(*m, "bn", "gamma"), &mean, &stddev, &max_abs);
+  EXPECT_EQ(mean, 1.0);
+  Stats(*Var(*m, "bn", "moving_mean"), &mean, &stddev, &max_abs);
+  EXPECT_EQ(max_abs, 0.0);
+  Stats(*Var(*m, "bn", "moving_variance"), &mean, &stddev, &max_abs);
+  EXPECT_EQ(mean, 1.0);
+  EXPECT_EQ(stddev, 0.0);
+
+  // Deterministic per seed; another seed differs.
+  StatusOr<KerasModel> again = ModelFromConfig(config, 42);
+  StatusOr<KerasModel> other = ModelFromConfig(config, 43);
+  ASSERT_TRUE(again.ok() && other.ok());
+  EXPECT_EQ(Var(*again, "he", "kernel")->data, Var(*m, "he", "kernel")->data);
+  EXPECT_NE(Var(*other, "he", "kernel")->data, Var(*m, "he", "kernel")->data);
+}
+
+TEST(KerasInit, LstmOrthogonalRecurrentAndForgetBias) {
+  StatusOr<KerasModel> m =
+      ModelFromConfig(Sequential({6, 3}, {Layer("LSTM", {{"name", "l"}, {"units", 5}})}), 9);
+  ASSERT_TRUE(m.ok()) << m.status().ToString();
+  const NpyArray* r = Var(*m, "l", "recurrent_kernel");
+  ASSERT_NE(r, nullptr);
+  ASSERT_EQ(r->shape, std::vector<int64_t>({5, 20}));
+  // Rows are orthonormal: R R^T = I.
+  for (int i = 0; i < 5; ++i) {
+    for (int j = 0; j < 5; ++j) {
+      double dot = 0;
+      for (int k = 0; k < 20; ++k)
+        dot += r->Data<float>()[i * 20 + k] * r->Data<float>()[j * 20 + k];
+      EXPECT_NEAR(dot, i == j ? 1.0 : 0.0, 1e-5);
+    }
+  }
+  const NpyArray* b = Var(*m, "l", "bias");
+  for (int i = 0; i < 20; ++i) EXPECT_EQ(b->Data<float>()[i], i >= 5 && i < 10 ? 1.0f : 0.0f);
+}
+
+TEST(KerasUpdate, WritesBackThroughLayoutsAndPrunedSizes) {
+  const Json config = Sequential(
+      {6, 6, 2},
+      {Layer("Conv2D", {{"name", "conv"}, {"filters", 4}, {"kernel_size", 3}}),
+       Layer("Flatten", {{"name", "flat"}}), Layer("Dense", {{"name", "dense"}, {"units", 3}}),
+       Layer("Reshape", {{"name", "r"}, {"target_shape", {3, 1}}}),
+       Layer("LSTM", {{"name", "lstm"}, {"units", 2}})});
+  StatusOr<KerasModel> m = ModelFromConfig(config, 3);
+  ASSERT_TRUE(m.ok()) << m.status().ToString();
+  const KerasModel original = *m;
+  StatusOr<ir::Graph> g = BuildGraph(*m);
+  ASSERT_TRUE(g.ok()) << g.status().ToString();
+  // Unchanged graph: every weight comes back bit for bit (including the LSTM
+  // gates).
+  ASSERT_TRUE(UpdateFromGraph(&*m, *g).ok());
+  for (size_t l = 0; l < m->weights.size(); ++l) {
+    for (size_t v = 0; v < m->weights[l].vars.size(); ++v) {
+      EXPECT_EQ(m->weights[l].vars[v].second.shape, original.weights[l].vars[v].second.shape);
+      EXPECT_EQ(m->weights[l].vars[v].second.data, original.weights[l].vars[v].second.data)
+          << m->weights[l].layer << "/" << m->weights[l].vars[v].first;
+    }
+  }
+  // Prune output channel 3 of the conv (OHWI: the last 18 weights) and double
+  // the dense kernel.
+  for (ir::Tensor& t : g->tensors) {
+    if (t.origin == "conv/kernel") {
+      t.shape[0] = 3;
+      t.data.resize(3 * 3 * 3 * 2 * 4);
+    } else if (t.origin == "conv/bias") {
+      t.shape[0] = 3;
+      t.data.resize(12);
+    } else if (t.origin == "dense/kernel") {
+      for (int64_t i = 0; i < t.NumElements(); ++i) t.DataAs<float>()[i] *= 2;
+    }
+  }
+  ASSERT_TRUE(UpdateFromGraph(&*m, *g).ok());
+  const NpyArray* kernel = Var(*m, "conv", "kernel");
+  ASSERT_EQ(kernel->shape, std::vector<int64_t>({3, 3, 2, 3}));
+  // Keras kernel[h, w, c, f] for the kept filters is unchanged.
+  const NpyArray* old_kernel = Var(original, "conv", "kernel");
+  for (int hwc = 0; hwc < 18; ++hwc) {
+    for (int f = 0; f < 3; ++f) {
+      EXPECT_EQ(kernel->Data<float>()[hwc * 3 + f], old_kernel->Data<float>()[hwc * 4 + f]);
+    }
+  }
+  EXPECT_EQ(FindLayerJson(m->config, "conv")->at("config").at("filters"), 3);
+  const NpyArray* dense = Var(*m, "dense", "kernel");
+  const NpyArray* old_dense = Var(original, "dense", "kernel");
+  for (int64_t i = 0; i < dense->NumElements(); ++i) {
+    EXPECT_EQ(dense->Data<float>()[i], 2 * old_dense->Data<float>()[i]);
+  }
+}
+
+}  // namespace
+}  // namespace keras
+}  // namespace edgeopt

@@ -1,0 +1,119 @@
+// Conv2D -> CONV_2D (kernel OHWI). Conv1D -> RESHAPE [B,1,L,C] + CONV_2D
+// (kernel [F,1,K,C]) + RESHAPE [B,L',F], the form the official converter emits;
+// padding="causal" adds a PAD of dilation*(K-1) steps on the left and convolves
+// VALID.
+#include "src/importers/keras/layers/layer_registry.h"
+#include "src/importers/keras/layers/layer_util.h"
+
+namespace edgeopt {
+namespace keras {
+
+StatusOr<std::vector<std::string>> ConvVariables(const LayerConfig& config) {
+  return DenseVariables(config);
+}
+
+Status ConvertConv(LayerCall* call) {
+  const LayerConfig& c = call->config;
+  const bool is1d = c.class_name() == "Conv1D" || c.class_name() == "Convolution1D";
+  const size_t n = is1d ? 1 : 2;
+  EDGEOPT_RETURN_IF_ERROR(CheckChannelsLast(*call));
+  EDGEOPT_RETURN_IF_ERROR(CheckInputRank(*call, is1d ? 3 : 4));
+  EDGEOPT_ASSIGN_OR_RETURN(int64_t filters, c.Int("filters"));
+  EDGEOPT_ASSIGN_OR_RETURN(int64_t groups, c.IntOr("groups", 1));
+  EDGEOPT_ASSIGN_OR_RETURN(std::vector<int64_t> kernel_size, c.IntTuple("kernel_size", n));
+  EDGEOPT_ASSIGN_OR_RETURN(std::vector<int64_t> strides,
+                           c.IntTupleOr("strides", n, std::vector<int64_t>(n, 1)));
+  EDGEOPT_ASSIGN_OR_RETURN(std::vector<int64_t> dilation,
+                           c.IntTupleOr("dilation_rate", n, std::vector<int64_t>(n, 1)));
+  EDGEOPT_ASSIGN_OR_RETURN(std::string padding, PaddingOf(*call, /*allow_causal=*/is1d));
+  EDGEOPT_ASSIGN_OR_RETURN(bool use_bias, c.BoolOr("use_bias", true));
+  EDGEOPT_RETURN_IF_ERROR(CheckWindow(*call, "kernel_size", kernel_size));
+  EDGEOPT_RETURN_IF_ERROR(CheckWindow(*call, "strides", strides));
+  EDGEOPT_RETURN_IF_ERROR(CheckWindow(*call, "dilation_rate", dilation));
+  if (filters <= 0) return call->Error(StatusCode::kInvalidModel, "filters must be positive");
+  if (groups != 1) {
+    return call->Error(StatusCode::kUnsupported, "grouped convolution (groups=" +
+                                                     std::to_string(groups) + ") is not supported");
+  }
+  for (size_t i = 0; i < n; ++i) {
+    if (kernel_size[i] <= 0 || strides[i] <= 0 || dilation[i] <= 0) {
+      return call->Error(StatusCode::kInvalidModel,
+                         "kernel_size, strides and dilation_rate must be positive");
+    }
+  }
+  const Shape in_shape = call->InputShape();
+  const int32_t batch = in_shape[0];
+  const int64_t channels = in_shape.back();
+  const int64_t kh = is1d ? 1 : kernel_size[0], kw = kernel_size[n - 1];
+  const int64_t sh = is1d ? 1 : strides[0], sw = strides[n - 1];
+  const int64_t dh = is1d ? 1 : dilation[0], dw = dilation[n - 1];
+
+  std::vector<float> w;
+  if (is1d) {
+    EDGEOPT_ASSIGN_OR_RETURN(std::vector<float> kernel,
+                             call->Weight("kernel", {kw, channels, filters}));
+    w = TransposeData(kernel, {kw, channels, filters}, {2, 0, 1});
+  } else {
+    EDGEOPT_ASSIGN_OR_RETURN(std::vector<float> kernel,
+                             call->Weight("kernel", {kh, kw, channels, filters}));
+    w = TransposeData(kernel, {kh, kw, channels, filters}, {3, 0, 1, 2});
+  }
+  const int wt =
+      call->AddWeightTensor("kernel", ToShape({filters, kh, kw, channels}), std::move(w));
+  std::vector<int> conv_inputs = {call->inputs[0], wt};
+  if (use_bias) {
+    EDGEOPT_ASSIGN_OR_RETURN(std::vector<float> bias, call->Weight("bias", {filters}));
+    conv_inputs.push_back(call->AddWeightTensor("bias", ToShape({filters}), std::move(bias)));
+  }
+
+  int x = call->inputs[0];
+  int32_t in_h = 1, in_w;
+  if (is1d) {
+    in_w = in_shape[1];
+    if (padding == "CAUSAL") {
+      const int32_t left = static_cast<int32_t>(dw * (kw - 1));
+      const int pads = call->Int32Const("paddings", Shape{3, 2}, {0, 0, left, 0, 0, 0});
+      in_w += left;
+      const int padded =
+          call->NewTensor(Shape{batch, in_w, static_cast<int32_t>(channels)}, "causal_pad");
+      call->AddNode("PAD", {x, pads}, {padded});
+      x = padded;
+      padding = "VALID";
+    }
+    const Shape expanded = {batch, 1, in_w, static_cast<int32_t>(channels)};
+    const int shape_const = call->Int32Const("expand_shape", expanded);
+    const int y = call->NewTensor(expanded, "expand");
+    call->AddNode("RESHAPE", {x, shape_const}, {y});
+    x = y;
+  } else {
+    in_h = in_shape[1];
+    in_w = in_shape[2];
+  }
+  conv_inputs[0] = x;
+  const bool same = padding == "SAME";
+  const Shape out4 = {batch, WindowOutputSize(in_h, kh, sh, dh, same),
+                      WindowOutputSize(in_w, kw, sw, dw, same), static_cast<int32_t>(filters)};
+  EDGEOPT_RETURN_IF_ERROR(CheckOutputSize(*call, out4));
+  const int conv_out = call->NewTensor(out4, "conv");
+  ir::Attrs attrs;
+  attrs["padding"] = padding;
+  attrs["stride_h"] = sh;
+  attrs["stride_w"] = sw;
+  attrs["dilation_h_factor"] = dh;
+  attrs["dilation_w_factor"] = dw;
+  attrs["fused_activation_function"] = std::string("NONE");
+  const int node = call->AddNode("CONV_2D", conv_inputs, {conv_out}, attrs);
+  EDGEOPT_ASSIGN_OR_RETURN(int y, ApplyConfigActivation(call, conv_out, node));
+  if (is1d) {
+    const Shape out3 = {batch, out4[2], out4[3]};
+    const int shape_const = call->Int32Const("squeeze_shape", out3);
+    const int squeezed = call->NewTensor(out3);
+    call->AddNode("RESHAPE", {y, shape_const}, {squeezed});
+    y = squeezed;
+  }
+  call->outputs = {y};
+  return Status::Ok();
+}
+
+}  // namespace keras
+}  // namespace edgeopt

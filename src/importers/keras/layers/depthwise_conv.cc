@@ -1,0 +1,69 @@
+// DepthwiseConv2D -> DEPTHWISE_CONV_2D: Keras depthwise_kernel [H,W,C,M] is the
+// IR weight [1,H,W,C*M] (same element order), depth_multiplier M.
+#include "src/importers/keras/layers/layer_registry.h"
+#include "src/importers/keras/layers/layer_util.h"
+
+namespace edgeopt {
+namespace keras {
+
+StatusOr<std::vector<std::string>> DepthwiseConv2DVariables(const LayerConfig& config) {
+  EDGEOPT_ASSIGN_OR_RETURN(bool use_bias, config.BoolOr("use_bias", true));
+  if (use_bias) return std::vector<std::string>{"depthwise_kernel", "bias"};
+  return std::vector<std::string>{"depthwise_kernel"};
+}
+
+Status ConvertDepthwiseConv2D(LayerCall* call) {
+  const LayerConfig& c = call->config;
+  EDGEOPT_RETURN_IF_ERROR(CheckChannelsLast(*call));
+  EDGEOPT_RETURN_IF_ERROR(CheckInputRank(*call, 4));
+  EDGEOPT_ASSIGN_OR_RETURN(std::vector<int64_t> k, c.IntTuple("kernel_size", 2));
+  EDGEOPT_ASSIGN_OR_RETURN(std::vector<int64_t> s, c.IntTupleOr("strides", 2, {1, 1}));
+  EDGEOPT_ASSIGN_OR_RETURN(std::vector<int64_t> d, c.IntTupleOr("dilation_rate", 2, {1, 1}));
+  EDGEOPT_ASSIGN_OR_RETURN(int64_t multiplier, c.IntOr("depth_multiplier", 1));
+  EDGEOPT_ASSIGN_OR_RETURN(std::string padding, PaddingOf(*call));
+  EDGEOPT_ASSIGN_OR_RETURN(bool use_bias, c.BoolOr("use_bias", true));
+  EDGEOPT_RETURN_IF_ERROR(CheckWindow(*call, "kernel_size", k));
+  EDGEOPT_RETURN_IF_ERROR(CheckWindow(*call, "strides", s));
+  EDGEOPT_RETURN_IF_ERROR(CheckWindow(*call, "dilation_rate", d));
+  EDGEOPT_RETURN_IF_ERROR(CheckWindow(*call, "depth_multiplier", {multiplier}));
+  if (k[0] <= 0 || k[1] <= 0 || s[0] <= 0 || s[1] <= 0 || d[0] <= 0 || d[1] <= 0 ||
+      multiplier <= 0) {
+    return call->Error(StatusCode::kInvalidModel,
+                       "kernel_size, strides, dilation_rate and "
+                       "depth_multiplier must be positive");
+  }
+  const Shape in = call->InputShape();
+  const int64_t channels = in[3];
+  const int64_t out_channels = channels * multiplier;
+  EDGEOPT_ASSIGN_OR_RETURN(std::vector<float> kernel,
+                           call->Weight("depthwise_kernel", {k[0], k[1], channels, multiplier}));
+  std::vector<int> inputs = {
+      call->inputs[0],
+      call->AddWeightTensor("depthwise_kernel", ToShape({1, k[0], k[1], out_channels}),
+                            std::move(kernel))};
+  if (use_bias) {
+    EDGEOPT_ASSIGN_OR_RETURN(std::vector<float> bias, call->Weight("bias", {out_channels}));
+    inputs.push_back(call->AddWeightTensor("bias", ToShape({out_channels}), std::move(bias)));
+  }
+  const bool same = padding == "SAME";
+  const Shape out = {in[0], WindowOutputSize(in[1], k[0], s[0], d[0], same),
+                     WindowOutputSize(in[2], k[1], s[1], d[1], same),
+                     static_cast<int32_t>(out_channels)};
+  EDGEOPT_RETURN_IF_ERROR(CheckOutputSize(*call, out));
+  const int y = call->NewTensor(out, "depthwise");
+  ir::Attrs attrs;
+  attrs["padding"] = padding;
+  attrs["stride_h"] = s[0];
+  attrs["stride_w"] = s[1];
+  attrs["dilation_h_factor"] = d[0];
+  attrs["dilation_w_factor"] = d[1];
+  attrs["depth_multiplier"] = multiplier;
+  attrs["fused_activation_function"] = std::string("NONE");
+  const int node = call->AddNode("DEPTHWISE_CONV_2D", inputs, {y}, attrs);
+  EDGEOPT_ASSIGN_OR_RETURN(int result, ApplyConfigActivation(call, y, node));
+  call->outputs = {result};
+  return Status::Ok();
+}
+
+}  // namespace keras
+}  // namespace edgeopt

@@ -1,0 +1,104 @@
+#include "src/importers/keras/layers/layer_registry.h"
+
+namespace edgeopt {
+namespace keras {
+
+const std::vector<LayerMapping>& AllLayerMappings() {
+  static const std::vector<LayerMapping>* const kTable = new std::vector<LayerMapping>{
+      {"InputLayer", ConvertInputLayer, nullptr, "(graph input)"},
+      {"Dense", ConvertDense, DenseVariables, "FULLY_CONNECTED"},
+      {"Conv1D", ConvertConv, ConvVariables, "RESHAPE + CONV_2D + RESHAPE"},
+      {"Convolution1D", ConvertConv, ConvVariables, "RESHAPE + CONV_2D + RESHAPE"},
+      {"Conv2D", ConvertConv, ConvVariables, "CONV_2D"},
+      {"Convolution2D", ConvertConv, ConvVariables, "CONV_2D"},
+      {"DepthwiseConv2D", ConvertDepthwiseConv2D, DepthwiseConv2DVariables, "DEPTHWISE_CONV_2D"},
+      {"SeparableConv2D", ConvertSeparableConv2D, SeparableConv2DVariables,
+       "DEPTHWISE_CONV_2D + CONV_2D"},
+      {"SeparableConvolution2D", ConvertSeparableConv2D, SeparableConv2DVariables,
+       "DEPTHWISE_CONV_2D + CONV_2D"},
+      {"Conv2DTranspose", ConvertConv2DTranspose, ConvVariables, "TRANSPOSE_CONV"},
+      {"Convolution2DTranspose", ConvertConv2DTranspose, ConvVariables, "TRANSPOSE_CONV"},
+      {"BatchNormalization", ConvertBatchNormalization, BatchNormalizationVariables,
+       "folded into the previous layer, or MUL + ADD"},
+      {"MaxPooling1D", ConvertPooling, nullptr, "MAX_POOL_2D"},
+      {"MaxPool1D", ConvertPooling, nullptr, "MAX_POOL_2D"},
+      {"MaxPooling2D", ConvertPooling, nullptr, "MAX_POOL_2D"},
+      {"MaxPool2D", ConvertPooling, nullptr, "MAX_POOL_2D"},
+      {"AveragePooling1D", ConvertPooling, nullptr, "AVERAGE_POOL_2D"},
+      {"AvgPool1D", ConvertPooling, nullptr, "AVERAGE_POOL_2D"},
+      {"AveragePooling2D", ConvertPooling, nullptr, "AVERAGE_POOL_2D"},
+      {"AvgPool2D", ConvertPooling, nullptr, "AVERAGE_POOL_2D"},
+      {"GlobalAveragePooling1D", ConvertGlobalPooling, nullptr, "MEAN"},
+      {"GlobalAvgPool1D", ConvertGlobalPooling, nullptr, "MEAN"},
+      {"GlobalAveragePooling2D", ConvertGlobalPooling, nullptr, "MEAN"},
+      {"GlobalAvgPool2D", ConvertGlobalPooling, nullptr, "MEAN"},
+      {"GlobalMaxPooling1D", ConvertGlobalPooling, nullptr, "REDUCE_MAX"},
+      {"GlobalMaxPool1D", ConvertGlobalPooling, nullptr, "REDUCE_MAX"},
+      {"GlobalMaxPooling2D", ConvertGlobalPooling, nullptr, "REDUCE_MAX"},
+      {"GlobalMaxPool2D", ConvertGlobalPooling, nullptr, "REDUCE_MAX"},
+      {"Flatten", ConvertFlatten, nullptr, "RESHAPE (dropped before FULLY_CONNECTED)"},
+      {"Reshape", ConvertReshape, nullptr, "RESHAPE"},
+      {"Permute", ConvertPermute, nullptr, "TRANSPOSE"},
+      {"Dropout", ConvertDropout, nullptr, "(removed)"},
+      {"SpatialDropout1D", ConvertDropout, nullptr, "(removed)"},
+      {"SpatialDropout2D", ConvertDropout, nullptr, "(removed)"},
+      {"SpatialDropout3D", ConvertDropout, nullptr, "(removed)"},
+      {"Activation", ConvertActivation, nullptr, "activation op, or fused"},
+      {"ReLU", ConvertReLU, nullptr, "RELU / RELU6 (fused when possible)"},
+      {"LeakyReLU", ConvertLeakyReLU, nullptr, "LEAKY_RELU"},
+      {"PReLU", ConvertPReLU, PReLUVariables, "PRELU"},
+      {"ELU", ConvertELU, nullptr, "ELU"},
+      {"Softmax", ConvertSoftmax, nullptr, "SOFTMAX"},
+      {"Add", ConvertMerge, nullptr, "ADD"},
+      {"Subtract", ConvertMerge, nullptr, "SUB"},
+      {"Multiply", ConvertMerge, nullptr, "MUL"},
+      {"Average", ConvertMerge, nullptr, "ADD + MUL"},
+      {"Maximum", ConvertMerge, nullptr, "MAXIMUM"},
+      {"Minimum", ConvertMerge, nullptr, "MINIMUM"},
+      {"Concatenate", ConvertConcatenate, nullptr, "CONCATENATION"},
+      {"ZeroPadding1D", ConvertZeroPadding, nullptr, "PAD"},
+      {"ZeroPadding2D", ConvertZeroPadding, nullptr, "PAD (merged into a following conv)"},
+      {"Cropping1D", ConvertCropping, nullptr, "SLICE"},
+      {"Cropping2D", ConvertCropping, nullptr, "SLICE"},
+      {"UpSampling1D", ConvertUpSampling, nullptr, "RESIZE_NEAREST_NEIGHBOR"},
+      {"UpSampling2D", ConvertUpSampling, nullptr, "RESIZE_NEAREST_NEIGHBOR / RESIZE_BILINEAR"},
+      {"Rescaling", ConvertRescaling, nullptr, "MUL + ADD"},
+      {"LSTM", ConvertLSTM, LSTMVariables, "UNIDIRECTIONAL_SEQUENCE_LSTM"},
+  };
+  return *kTable;
+}
+
+const LayerMapping* FindLayerMapping(const std::string& class_name) {
+  for (const LayerMapping& m : AllLayerMappings()) {
+    if (class_name == m.class_name) return &m;
+  }
+  return nullptr;
+}
+
+std::string UnsupportedReason(const std::string& class_name) {
+  struct Reason {
+    const char* class_name;
+    const char* reason;
+  };
+  static const Reason kReasons[] = {
+      {"Lambda", "it runs arbitrary Python code, which is not stored in the file"},
+      {"TFOpLambda", "it wraps a raw TensorFlow function call, which edgeopt does not map"},
+      {"SlicingOpLambda", "it wraps a raw TensorFlow slicing call, which edgeopt does not map"},
+      {"GRU", "recurrent layers other than LSTM have no mapping yet"},
+      {"SimpleRNN", "recurrent layers other than LSTM have no mapping yet"},
+      {"Bidirectional", "bidirectional recurrent layers have no mapping yet"},
+      {"TimeDistributed", "wrapper layers have no mapping yet"},
+      {"Embedding", "integer inputs and gathers have no mapping yet"},
+      {"LayerNormalization", "no mapping yet"},
+      {"Conv3D", "3-D convolutions have no TFLite builtin in 2.9's common set"},
+      {"MultiHeadAttention", "attention layers have no mapping yet"},
+  };
+  for (const Reason& r : kReasons) {
+    if (class_name == r.class_name) return r.reason;
+  }
+  return "unknown layer class (a custom layer defined in Python, or one "
+         "edgeopt does not map)";
+}
+
+}  // namespace keras
+}  // namespace edgeopt

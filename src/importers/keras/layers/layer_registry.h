@@ -1,0 +1,72 @@
+// The table of Keras layer mappings: one entry per layer class, each pointing
+// at the mapping function in its own file (layers/<family>.cc). Explicit, no
+// static self-registration.
+#ifndef EDGEOPT_SRC_IMPORTERS_KERAS_LAYERS_LAYER_REGISTRY_H_
+#define EDGEOPT_SRC_IMPORTERS_KERAS_LAYERS_LAYER_REGISTRY_H_
+
+#include <string>
+#include <vector>
+
+#include "src/importers/keras/graph_builder.h"
+
+namespace edgeopt {
+namespace keras {
+
+using ConvertFn = Status (*)(LayerCall* call);
+// The layer's Keras variables in creation order (the order of .keras "vars/<i>"
+// and of Keras 2 weight_names), for this config.
+using VariablesFn = StatusOr<std::vector<std::string>> (*)(const LayerConfig& config);
+
+struct LayerMapping {
+  const char* class_name;
+  ConvertFn convert;
+  VariablesFn variables;    // nullptr: no variables
+  const char* converts_to;  // for inspect, e.g. "FULLY_CONNECTED"
+};
+
+// nullptr when the class has no mapping.
+const LayerMapping* FindLayerMapping(const std::string& class_name);
+const std::vector<LayerMapping>& AllLayerMappings();
+// Why a class cannot be converted (for the error message).
+std::string UnsupportedReason(const std::string& class_name);
+
+// The mapping functions (one family per file).
+Status ConvertInputLayer(LayerCall* call);
+Status ConvertDense(LayerCall* call);
+Status ConvertConv(LayerCall* call);  // Conv1D, Conv2D
+Status ConvertDepthwiseConv2D(LayerCall* call);
+Status ConvertSeparableConv2D(LayerCall* call);
+Status ConvertConv2DTranspose(LayerCall* call);
+Status ConvertBatchNormalization(LayerCall* call);
+Status ConvertPooling(LayerCall* call);        // Max/AveragePooling1D/2D
+Status ConvertGlobalPooling(LayerCall* call);  // GlobalAverage/MaxPooling1D/2D
+Status ConvertFlatten(LayerCall* call);
+Status ConvertReshape(LayerCall* call);
+Status ConvertPermute(LayerCall* call);
+Status ConvertDropout(LayerCall* call);  // Dropout, SpatialDropout1D/2D, GaussianNoise, ...
+Status ConvertActivation(LayerCall* call);
+Status ConvertReLU(LayerCall* call);
+Status ConvertLeakyReLU(LayerCall* call);
+Status ConvertPReLU(LayerCall* call);
+Status ConvertELU(LayerCall* call);
+Status ConvertSoftmax(LayerCall* call);
+Status ConvertMerge(LayerCall* call);  // Add, Subtract, Multiply, Average, Maximum, Minimum
+Status ConvertConcatenate(LayerCall* call);
+Status ConvertZeroPadding(LayerCall* call);  // ZeroPadding1D/2D
+Status ConvertCropping(LayerCall* call);     // Cropping1D/2D
+Status ConvertUpSampling(LayerCall* call);   // UpSampling1D/2D
+Status ConvertRescaling(LayerCall* call);
+Status ConvertLSTM(LayerCall* call);
+
+StatusOr<std::vector<std::string>> DenseVariables(const LayerConfig& config);
+StatusOr<std::vector<std::string>> ConvVariables(const LayerConfig& config);
+StatusOr<std::vector<std::string>> DepthwiseConv2DVariables(const LayerConfig& config);
+StatusOr<std::vector<std::string>> SeparableConv2DVariables(const LayerConfig& config);
+StatusOr<std::vector<std::string>> BatchNormalizationVariables(const LayerConfig& config);
+StatusOr<std::vector<std::string>> PReLUVariables(const LayerConfig& config);
+StatusOr<std::vector<std::string>> LSTMVariables(const LayerConfig& config);
+
+}  // namespace keras
+}  // namespace edgeopt
+
+#endif  // EDGEOPT_SRC_IMPORTERS_KERAS_LAYERS_LAYER_REGISTRY_H_

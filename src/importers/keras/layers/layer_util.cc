@@ -1,0 +1,299 @@
+#include "src/importers/keras/layers/layer_util.h"
+
+#include <algorithm>
+#include <cctype>
+
+namespace edgeopt {
+namespace keras {
+
+Status CheckChannelsLast(const LayerCall& call) {
+  EDGEOPT_ASSIGN_OR_RETURN(std::string format,
+                           call.config.StringOr("data_format", "channels_last"));
+  if (format != "channels_last") {
+    return call.Error(StatusCode::kUnsupported,
+                      "data_format '" + format + "' is not supported; TFLite is channels_last");
+  }
+  return Status::Ok();
+}
+
+Status CheckInputRank(const LayerCall& call, int rank) {
+  if (call.inputs.empty() || call.InputRank(0) != rank) {
+    return call.Error(
+        StatusCode::kInvalidModel,
+        "expects an input of rank " + std::to_string(rank) + " (batch included), got " +
+            (call.inputs.empty() ? std::string("none") : ShapeString(call.InputShape(0))));
+  }
+  return Status::Ok();
+}
+
+StatusOr<std::string> PaddingOf(const LayerCall& call, bool allow_causal) {
+  EDGEOPT_ASSIGN_OR_RETURN(std::string padding, call.config.StringOr("padding", "valid"));
+  std::transform(padding.begin(), padding.end(), padding.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  if (padding == "same") return std::string("SAME");
+  if (padding == "valid") return std::string("VALID");
+  if (padding == "causal" && allow_causal) return std::string("CAUSAL");
+  return call.Error(StatusCode::kUnsupported, "padding '" + padding + "' is not supported");
+}
+
+int32_t WindowOutputSize(int32_t in, int64_t kernel, int64_t stride, int64_t dilation, bool same) {
+  if (stride <= 0) return 0;
+  if (same) return static_cast<int32_t>((in + stride - 1) / stride);
+  const int64_t effective = (kernel - 1) * dilation + 1;
+  if (in < effective) return 0;
+  return static_cast<int32_t>((in - effective) / stride + 1);
+}
+
+Status CheckOutputSize(const LayerCall& call, const Shape& shape) {
+  for (int32_t d : shape) {
+    if (d <= 0) {
+      return call.Error(StatusCode::kInvalidModel, "output shape " + ShapeString(shape) +
+                                                       " is empty for input " +
+                                                       ShapeString(call.InputShape(0)));
+    }
+  }
+  return Status::Ok();
+}
+
+Status CheckWindow(const LayerCall& call, const char* what, const std::vector<int64_t>& values) {
+  for (int64_t v : values) {
+    if (v < 1 || v > kMaxWindow) {
+      return call.Error(StatusCode::kInvalidModel, std::string(what) + " must be in [1, " +
+                                                       std::to_string(kMaxWindow) + "], got " +
+                                                       std::to_string(v));
+    }
+  }
+  return Status::Ok();
+}
+
+std::vector<int64_t> PermuteShape(const std::vector<int64_t>& shape, const std::vector<int>& perm) {
+  std::vector<int64_t> out(perm.size());
+  for (size_t i = 0; i < perm.size(); ++i) out[i] = shape[perm[i]];
+  return out;
+}
+
+std::vector<float> TransposeData(const std::vector<float>& data, const std::vector<int64_t>& shape,
+                                 const std::vector<int>& perm) {
+  const size_t rank = shape.size();
+  std::vector<int64_t> in_strides(rank, 1);
+  for (int i = static_cast<int>(rank) - 2; i >= 0; --i) {
+    in_strides[i] = in_strides[i + 1] * shape[i + 1];
+  }
+  const std::vector<int64_t> out_shape = PermuteShape(shape, perm);
+  std::vector<float> out(data.size());
+  std::vector<int64_t> index(rank, 0);
+  for (size_t o = 0; o < out.size(); ++o) {
+    int64_t src = 0;
+    for (size_t d = 0; d < rank; ++d) src += index[d] * in_strides[perm[d]];
+    out[o] = data[static_cast<size_t>(src)];
+    for (int d = static_cast<int>(rank) - 1; d >= 0; --d) {
+      if (++index[d] < out_shape[d]) break;
+      index[d] = 0;
+    }
+  }
+  return out;
+}
+
+Shape ToShape(const std::vector<int64_t>& shape) { return Shape(shape.begin(), shape.end()); }
+
+bool OpTakesFusedActivation(const std::string& op) {
+  static const char* const kOps[] = {
+      "CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "ADD",        "SUB", "MUL",
+      "DIV",     "CONCATENATION",     "AVERAGE_POOL_2D", "MAX_POOL_2D"};
+  for (const char* o : kOps) {
+    if (op == o) return true;
+  }
+  return false;
+}
+
+int EmitUnary(LayerCall* call, const std::string& op, int x, ir::Attrs attrs) {
+  std::string suffix = op;
+  std::transform(suffix.begin(), suffix.end(), suffix.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  const int y = call->NewTensor(call->builder->ShapeOf(x), suffix);
+  call->AddNode(op, {x}, {y}, std::move(attrs));
+  return y;
+}
+
+int EmitScalarOp(LayerCall* call, const std::string& op, int x, float c, const std::string& fused) {
+  const int k = call->FloatConst("const", Shape{}, {c});
+  ir::Attrs attrs;
+  if (op == "ADD" || op == "SUB" || op == "MUL" || op == "DIV") {
+    attrs["fused_activation_function"] = fused;
+  }
+  std::string suffix = op;
+  std::transform(suffix.begin(), suffix.end(), suffix.begin(),
+                 [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
+  const int y = call->NewTensor(call->builder->ShapeOf(x), suffix);
+  call->AddNode(op, {x, k}, {y}, std::move(attrs));
+  return y;
+}
+
+namespace {
+
+// Sets `fused` on fuse_node if it can take it; true on success.
+bool TryFuse(LayerCall* call, int fuse_node, int x, const std::string& fused) {
+  if (fuse_node < 0) return false;
+  ir::Node& n = call->builder->graph().nodes[fuse_node];
+  if (!OpTakesFusedActivation(n.op) || n.outputs.size() != 1 || n.outputs[0] != x) return false;
+  if (ir::GetString(n.attrs, "fused_activation_function", "NONE") != "NONE") return false;
+  n.attrs["fused_activation_function"] = fused;
+  return true;
+}
+
+std::string Lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return s;
+}
+
+}  // namespace
+
+StatusOr<int> EmitReLU(LayerCall* call, int x, double max_value, double negative_slope,
+                       double threshold, int fuse_node) {
+  const bool has_max = max_value >= 0;
+  if (negative_slope < 0) {
+    return call->Error(StatusCode::kUnsupported, "ReLU with a negative slope below 0");
+  }
+  int y = x;
+  if (threshold == 0.0) {
+    if (negative_slope == 0.0) {
+      if (has_max && max_value == 6.0) {
+        if (TryFuse(call, fuse_node, x, "RELU6")) return x;
+        return EmitUnary(call, "RELU6", x);
+      }
+      if (!TryFuse(call, fuse_node, x, "RELU")) y = EmitUnary(call, "RELU", x);
+    } else {
+      ir::Attrs attrs;
+      attrs["alpha"] = negative_slope;
+      y = EmitUnary(call, "LEAKY_RELU", x, attrs);
+    }
+  } else {
+    // x >= threshold ? x : negative_slope * (x - threshold)
+    const Shape shape = call->builder->ShapeOf(x);
+    const int t = call->FloatConst("threshold", Shape{}, {static_cast<float>(threshold)});
+    const int cond = call->builder->graph().AddActivation(
+        call->builder->UniqueName(call->name() + "/above"), DType::kBool, shape);
+    call->AddNode("GREATER_EQUAL", {x, t}, {cond});
+    int below;
+    if (negative_slope == 0.0) {
+      below = call->FloatConst("zero", Shape{}, {0.0f});
+    } else {
+      const int shifted = call->NewTensor(shape, "shifted");
+      call->AddNode("SUB", {x, t}, {shifted}, {{"fused_activation_function", std::string("NONE")}});
+      below = EmitScalarOp(call, "MUL", shifted, static_cast<float>(negative_slope));
+    }
+    y = call->NewTensor(shape, "relu");
+    call->AddNode("SELECT_V2", {cond, x, below}, {y});
+  }
+  if (has_max) {
+    y = EmitScalarOp(call, "MINIMUM", y, static_cast<float>(max_value));
+  }
+  return y;
+}
+
+StatusOr<int> EmitLeakyReLU(LayerCall* call, int x, double alpha) {
+  ir::Attrs attrs;
+  attrs["alpha"] = alpha;
+  return EmitUnary(call, "LEAKY_RELU", x, attrs);
+}
+
+StatusOr<int> EmitELU(LayerCall* call, int x, double alpha) {
+  const int elu = EmitUnary(call, "ELU", x);
+  if (alpha == 1.0) return elu;
+  // relu(x) + alpha * min(elu(x), 0)
+  const int pos = EmitUnary(call, "RELU", x);
+  const int neg = EmitScalarOp(call, "MINIMUM", elu, 0.0f);
+  const int scaled = EmitScalarOp(call, "MUL", neg, static_cast<float>(alpha));
+  const int y = call->NewTensor(call->builder->ShapeOf(x), "elu");
+  call->AddNode("ADD", {pos, scaled}, {y}, {{"fused_activation_function", std::string("NONE")}});
+  return y;
+}
+
+StatusOr<int> EmitSoftmax(LayerCall* call, int x, int64_t axis) {
+  const int rank = static_cast<int>(call->builder->ShapeOf(x).size());
+  if (axis != -1 && axis != rank - 1) {
+    return call->Error(StatusCode::kUnsupported, "softmax over axis " + std::to_string(axis) +
+                                                     " (TFLite's SOFTMAX works on the last axis)");
+  }
+  ir::Attrs attrs;
+  attrs["beta"] = 1.0;
+  return EmitUnary(call, "SOFTMAX", x, attrs);
+}
+
+StatusOr<int> ApplyActivation(LayerCall* call, const ActivationSpec& spec, int x, int fuse_node) {
+  const std::string name = spec.config != nullptr ? spec.name : Lower(spec.name);
+  if (spec.config != nullptr) {
+    // A layer object used as an activation.
+    LayerConfig cfg(spec.config, call->name(), name);
+    if (name == "ReLU") {
+      EDGEOPT_ASSIGN_OR_RETURN(double max_value, cfg.FloatOr("max_value", -1.0));
+      EDGEOPT_ASSIGN_OR_RETURN(double slope, cfg.FloatOr("negative_slope", 0.0));
+      EDGEOPT_ASSIGN_OR_RETURN(double threshold, cfg.FloatOr("threshold", 0.0));
+      return EmitReLU(call, x, max_value, slope, threshold, fuse_node);
+    }
+    if (name == "LeakyReLU") {
+      EDGEOPT_ASSIGN_OR_RETURN(double alpha, cfg.FloatOr("alpha", 0.3));
+      EDGEOPT_ASSIGN_OR_RETURN(alpha, cfg.FloatOr("negative_slope", alpha));
+      return EmitLeakyReLU(call, x, alpha);
+    }
+    if (name == "ELU") {
+      EDGEOPT_ASSIGN_OR_RETURN(double alpha, cfg.FloatOr("alpha", 1.0));
+      return EmitELU(call, x, alpha);
+    }
+    if (name == "Softmax") {
+      EDGEOPT_ASSIGN_OR_RETURN(int64_t axis, cfg.IntOr("axis", -1));
+      return EmitSoftmax(call, x, axis);
+    }
+    if (name == "Activation") {
+      EDGEOPT_ASSIGN_OR_RETURN(ActivationSpec inner, ParseActivation(cfg.Find("activation"), cfg));
+      return ApplyActivation(call, inner, x, fuse_node);
+    }
+    return call->Error(StatusCode::kUnsupported,
+                       "activation layer '" + name + "' has no TFLite mapping in edgeopt");
+  }
+  if (name == "linear" || name == "identity" || name.empty()) return x;
+  if (name == "relu") return EmitReLU(call, x, -1.0, 0.0, 0.0, fuse_node);
+  if (name == "relu6") return EmitReLU(call, x, 6.0, 0.0, 0.0, fuse_node);
+  if (name == "sigmoid") return EmitUnary(call, "LOGISTIC", x);
+  if (name == "tanh") return EmitUnary(call, "TANH", x);
+  if (name == "softmax") return EmitSoftmax(call, x, -1);
+  if (name == "log_softmax") return EmitUnary(call, "LOG_SOFTMAX", x);
+  if (name == "elu") return EmitELU(call, x, 1.0);
+  if (name == "exponential") return EmitUnary(call, "EXP", x);
+  if (name == "hard_swish" || name == "hard_silu") return EmitUnary(call, "HARD_SWISH", x);
+  if (name == "gelu") {
+    ir::Attrs attrs;
+    attrs["approximate"] = false;
+    return EmitUnary(call, "GELU", x, attrs);
+  }
+  if (name == "leaky_relu") return EmitLeakyReLU(call, x, 0.2);
+  if (name == "swish" || name == "silu") {
+    const int s = EmitUnary(call, "LOGISTIC", x);
+    const int y = call->NewTensor(call->builder->ShapeOf(x), "swish");
+    call->AddNode("MUL", {x, s}, {y}, {{"fused_activation_function", std::string("NONE")}});
+    return y;
+  }
+  if (name == "hard_sigmoid") {
+    if (call->builder->keras3()) {
+      // Keras 3: relu6(x + 3) / 6
+      const int shifted = EmitScalarOp(call, "ADD", x, 3.0f, "RELU6");
+      return EmitScalarOp(call, "MUL", shifted, 1.0f / 6.0f);
+    }
+    // Keras 2: clip(0.2 x + 0.5, 0, 1) = 0.5 * clip(0.4 x, -1, 1) + 0.5
+    const int scaled = EmitScalarOp(call, "MUL", x, 0.4f, "RELU_N1_TO_1");
+    const int half = EmitScalarOp(call, "MUL", scaled, 0.5f);
+    return EmitScalarOp(call, "ADD", half, 0.5f);
+  }
+  return call->Error(StatusCode::kUnsupported,
+                     "activation '" + name + "' has no TFLite mapping in edgeopt");
+}
+
+StatusOr<int> ApplyConfigActivation(LayerCall* call, int x, int fuse_node) {
+  EDGEOPT_ASSIGN_OR_RETURN(ActivationSpec spec,
+                           ParseActivation(call->config.Find("activation"), call->config));
+  return ApplyActivation(call, spec, x, fuse_node);
+}
+
+}  // namespace keras
+}  // namespace edgeopt

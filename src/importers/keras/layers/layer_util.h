@@ -1,0 +1,62 @@
+// Helpers shared by the Keras layer mappings: padding and output sizes,
+// layouts, activations.
+#ifndef EDGEOPT_SRC_IMPORTERS_KERAS_LAYERS_LAYER_UTIL_H_
+#define EDGEOPT_SRC_IMPORTERS_KERAS_LAYERS_LAYER_UTIL_H_
+
+#include <string>
+#include <vector>
+
+#include "src/importers/keras/graph_builder.h"
+
+namespace edgeopt {
+namespace keras {
+
+// Checks data_format is channels_last (TFLite is NHWC).
+Status CheckChannelsLast(const LayerCall& call);
+// Checks the input rank (including the batch).
+Status CheckInputRank(const LayerCall& call, int rank);
+// "same" / "valid" -> "SAME" / "VALID"; "causal" only when allowed.
+StatusOr<std::string> PaddingOf(const LayerCall& call, bool allow_causal = false);
+// Output length of a convolution or pooling window (TensorFlow's rule).
+int32_t WindowOutputSize(int32_t in, int64_t kernel, int64_t stride, int64_t dilation, bool same);
+Status CheckOutputSize(const LayerCall& call, const Shape& shape);
+// Checks every value of a window parameter (kernel_size, strides, ...) is in [1, kMaxWindow].
+constexpr int64_t kMaxWindow = int64_t{1} << 16;
+Status CheckWindow(const LayerCall& call, const char* what, const std::vector<int64_t>& values);
+
+// Permutes a row-major array of `shape` by `perm` (numpy.transpose).
+std::vector<float> TransposeData(const std::vector<float>& data, const std::vector<int64_t>& shape,
+                                 const std::vector<int>& perm);
+std::vector<int64_t> PermuteShape(const std::vector<int64_t>& shape, const std::vector<int>& perm);
+Shape ToShape(const std::vector<int64_t>& shape);
+
+// Ops whose fused_activation_function the TFLite kernels apply.
+bool OpTakesFusedActivation(const std::string& op);
+
+// Applies a Keras activation to `x`. RELU and RELU6 go into `fuse_node`'s
+// fused_activation_function when `fuse_node` >= 0 (its output must be x);
+// everything else is a separate node. Returns the output tensor (x itself for
+// "linear").
+StatusOr<int> ApplyActivation(LayerCall* call, const ActivationSpec& spec, int x, int fuse_node);
+// The layer's own "activation" argument.
+StatusOr<int> ApplyConfigActivation(LayerCall* call, int x, int fuse_node);
+
+// Keras ReLU(max_value, negative_slope, threshold), LeakyReLU(alpha),
+// ELU(alpha), Softmax(axis) on tensor x; shared by the layers and by
+// layer-object activations.
+StatusOr<int> EmitReLU(LayerCall* call, int x, double max_value, double negative_slope,
+                       double threshold, int fuse_node);
+StatusOr<int> EmitLeakyReLU(LayerCall* call, int x, double alpha);
+StatusOr<int> EmitELU(LayerCall* call, int x, double alpha);
+StatusOr<int> EmitSoftmax(LayerCall* call, int x, int64_t axis);
+
+// One elementwise op with a scalar float constant: op(x, c).
+int EmitScalarOp(LayerCall* call, const std::string& op, int x, float c,
+                 const std::string& fused = "NONE");
+// A unary op.
+int EmitUnary(LayerCall* call, const std::string& op, int x, ir::Attrs attrs = {});
+
+}  // namespace keras
+}  // namespace edgeopt
+
+#endif  // EDGEOPT_SRC_IMPORTERS_KERAS_LAYERS_LAYER_UTIL_H_

@@ -1,0 +1,106 @@
+// Add, Subtract, Multiply, Maximum, Minimum -> chains of ADD / SUB / MUL /
+// MAXIMUM / MINIMUM; Average -> ADD chain + MUL by 1/n; Concatenate ->
+// CONCATENATION {axis}.
+#include <algorithm>
+
+#include "src/importers/keras/layers/layer_registry.h"
+#include "src/importers/keras/layers/layer_util.h"
+
+namespace edgeopt {
+namespace keras {
+namespace {
+
+bool Broadcast(const Shape& a, const Shape& b, Shape* out) {
+  const size_t rank = std::max(a.size(), b.size());
+  out->assign(rank, 1);
+  for (size_t i = 0; i < rank; ++i) {
+    const int32_t da = i < rank - a.size() ? 1 : a[i - (rank - a.size())];
+    const int32_t db = i < rank - b.size() ? 1 : b[i - (rank - b.size())];
+    if (da != db && da != 1 && db != 1) return false;
+    (*out)[i] = std::max(da, db);
+  }
+  return true;
+}
+
+}  // namespace
+
+Status ConvertMerge(LayerCall* call) {
+  const std::string& cls = call->config.class_name();
+  std::string op;
+  if (cls == "Add" || cls == "Average") {
+    op = "ADD";
+  } else if (cls == "Subtract") {
+    op = "SUB";
+  } else if (cls == "Multiply") {
+    op = "MUL";
+  } else if (cls == "Maximum") {
+    op = "MAXIMUM";
+  } else if (cls == "Minimum") {
+    op = "MINIMUM";
+  } else {
+    return call->Error(StatusCode::kInternal, "not a merge layer");
+  }
+  if (call->inputs.size() < 2 || (cls == "Subtract" && call->inputs.size() != 2)) {
+    return call->Error(StatusCode::kInvalidModel,
+                       "needs " + std::string(cls == "Subtract" ? "exactly 2" : "at least 2") +
+                           " inputs, got " + std::to_string(call->inputs.size()));
+  }
+  const bool takes_activation = op == "ADD" || op == "SUB" || op == "MUL";
+  int acc = call->inputs[0];
+  for (size_t i = 1; i < call->inputs.size(); ++i) {
+    Shape out;
+    if (!Broadcast(call->builder->ShapeOf(acc), call->InputShape(i), &out)) {
+      return call->Error(StatusCode::kInvalidModel,
+                         "input shapes " + ShapeString(call->builder->ShapeOf(acc)) + " and " +
+                             ShapeString(call->InputShape(i)) + " do not broadcast");
+    }
+    const int y = call->NewTensor(out, "merge");
+    ir::Attrs attrs;
+    if (takes_activation) attrs["fused_activation_function"] = std::string("NONE");
+    call->AddNode(op, {acc, call->inputs[i]}, {y}, attrs);
+    acc = y;
+  }
+  if (cls == "Average") {
+    acc = EmitScalarOp(call, "MUL", acc, 1.0f / static_cast<float>(call->inputs.size()));
+  }
+  call->outputs = {acc};
+  return Status::Ok();
+}
+
+Status ConvertConcatenate(LayerCall* call) {
+  EDGEOPT_ASSIGN_OR_RETURN(int64_t axis, call->config.IntOr("axis", -1));
+  if (call->inputs.empty()) return call->Error(StatusCode::kInvalidModel, "has no inputs");
+  const Shape first = call->InputShape(0);
+  const int64_t rank = static_cast<int64_t>(first.size());
+  if (axis < 0) axis += rank;
+  if (axis <= 0 || axis >= rank) {
+    return call->Error(
+        StatusCode::kUnsupported,
+        "concatenation along axis " + std::to_string(axis) + " (the batch axis or out of range)");
+  }
+  Shape out = first;
+  int64_t total = 0;
+  for (size_t i = 0; i < call->inputs.size(); ++i) {
+    const Shape s = call->InputShape(i);
+    bool ok = static_cast<int64_t>(s.size()) == rank;
+    for (int64_t d = 0; ok && d < rank; ++d) ok = d == axis || s[d] == first[d];
+    if (!ok) {
+      return call->Error(StatusCode::kInvalidModel, "input shapes " + ShapeString(first) + " and " +
+                                                        ShapeString(s) +
+                                                        " differ outside the concatenation axis");
+    }
+    total += s[axis];
+  }
+  if (total > (int64_t{1} << 30)) return call->Error(StatusCode::kInvalidModel, "output too large");
+  out[axis] = static_cast<int32_t>(total);
+  const int y = call->NewTensor(out, "concat");
+  ir::Attrs attrs;
+  attrs["axis"] = axis;
+  attrs["fused_activation_function"] = std::string("NONE");
+  call->AddNode("CONCATENATION", call->inputs, {y}, attrs);
+  call->outputs = {y};
+  return Status::Ok();
+}
+
+}  // namespace keras
+}  // namespace edgeopt

@@ -1,0 +1,124 @@
+// ModelFromConfig: runs the graph builder over the config with a WeightSource
+// that creates every variable with the layer's Keras initializer
+// (kernel_initializer, bias_initializer,
+// gamma/beta/moving_mean/moving_variance_initializer,
+// depthwise/pointwise/recurrent/alpha initializers, LSTM unit_forget_bias),
+// seeded per layer and variable.
+#include <cstring>
+#include <map>
+#include <memory>
+
+#include "src/importers/keras/graph_builder.h"
+#include "src/importers/keras/initializers.h"
+
+namespace edgeopt {
+namespace keras {
+namespace {
+
+struct VarInit {
+  const char* var;
+  const char* key;
+  const char* fallback;
+};
+
+constexpr VarInit kVarInits[] = {
+    {"kernel", "kernel_initializer", "glorot_uniform"},
+    {"bias", "bias_initializer", "zeros"},
+    {"gamma", "gamma_initializer", "ones"},
+    {"beta", "beta_initializer", "zeros"},
+    {"moving_mean", "moving_mean_initializer", "zeros"},
+    {"moving_variance", "moving_variance_initializer", "ones"},
+    {"depthwise_kernel", "depthwise_initializer", "glorot_uniform"},
+    {"pointwise_kernel", "pointwise_initializer", "glorot_uniform"},
+    {"recurrent_kernel", "recurrent_initializer", "orthogonal"},
+    {"alpha", "alpha_initializer", "zeros"},
+};
+
+uint64_t Hash(const std::string& s, uint64_t h) {
+  for (unsigned char c : s) h = (h ^ c) * 0x100000001b3ULL;
+  return h;
+}
+
+class InitWeightSource : public WeightSource {
+ public:
+  InitWeightSource(uint64_t seed, KerasModel* model) : seed_(seed), model_(model) {}
+
+  StatusOr<const NpyArray*> Get(const LayerConfig& layer, const std::string& var,
+                                const std::vector<int64_t>& shape) override {
+    auto& slot = arrays_[layer.name()][var];
+    if (slot != nullptr) return slot;
+    const VarInit* init = nullptr;
+    for (const VarInit& v : kVarInits) {
+      if (var == v.var) init = &v;
+    }
+    if (init == nullptr) {
+      return layer.Error(StatusCode::kUnsupported, "no initializer known for variable '%s'",
+                         var.c_str());
+    }
+    InitializerSpec spec;
+    const Json* given = layer.Find(init->key);
+    if (given != nullptr) {
+      EDGEOPT_ASSIGN_OR_RETURN(spec, ParseInitializer(given, layer));
+    } else {
+      spec.name = init->fallback;
+    }
+    Rng rng(Hash(layer.name() + "/" + var, 0xcbf29ce484222325ULL ^ seed_));
+    EDGEOPT_ASSIGN_OR_RETURN(std::vector<float> values, Initialize(spec, shape, &rng, layer));
+    if (var == "bias" && layer.class_name() == "LSTM" && shape.size() == 1 && shape[0] % 4 == 0) {
+      EDGEOPT_ASSIGN_OR_RETURN(bool forget_bias, layer.BoolOr("unit_forget_bias", true));
+      if (forget_bias) {
+        const int64_t units = shape[0] / 4;
+        for (int64_t i = units; i < 2 * units; ++i) values[i] = 1.0f;
+      }
+    }
+    NpyArray array;
+    array.dtype = DType::kFloat32;
+    array.shape = shape;
+    array.data.resize(values.size() * sizeof(float));
+    if (!values.empty()) std::memcpy(array.data.data(), values.data(), array.data.size());
+    // Store in the model (per layer, in creation order).
+    LayerWeights* lw = nullptr;
+    for (LayerWeights& w : model_->weights) {
+      if (w.layer == layer.name()) lw = &w;
+    }
+    if (lw == nullptr) {
+      model_->weights.push_back(LayerWeights{layer.name(), {}});
+      lw = &model_->weights.back();
+    }
+    lw->vars.emplace_back(var, std::move(array));
+    // Pointers into model_->weights move as it grows: keep a private copy for
+    // the builder.
+    owned_.push_back(std::make_unique<NpyArray>(lw->vars.back().second));
+    slot = owned_.back().get();
+    return slot;
+  }
+
+  Status FinishLayer(const LayerConfig&, const std::vector<std::string>&) override {
+    return Status::Ok();
+  }
+
+ private:
+  uint64_t seed_;
+  KerasModel* model_;
+  std::map<std::string, std::map<std::string, const NpyArray*>> arrays_;
+  std::vector<std::unique_ptr<NpyArray>> owned_;
+};
+
+}  // namespace
+
+StatusOr<KerasModel> ModelFromConfig(const nlohmann::json& config, uint64_t seed) {
+  EDGEOPT_RETURN_IF_ERROR(ValidateModelConfig(config, "model config"));
+  KerasModel model;
+  model.config = config;
+  model.source_path = "(config)";
+  if (config.contains("keras_version") && config["keras_version"].is_string()) {
+    model.keras_version = config["keras_version"].get<std::string>();
+  }
+  InitWeightSource source(seed, &model);
+  GraphBuilder builder(BuildOptions{}, &source, model.keras_version);
+  EDGEOPT_RETURN_IF_ERROR(builder.Build(model.config));
+  return model;
+}
+
+}  // namespace keras
+}  // namespace edgeopt

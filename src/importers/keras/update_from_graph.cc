@@ -1,0 +1,169 @@
+// UpdateFromGraph: writes IR weight tensors back to the Keras model by
+// Tensor::origin, undoing the layout changes of the layer mappings, and updates
+// units/filters when a graph was channel-pruned.
+#include <cstring>
+#include <map>
+
+#include "src/importers/keras/graph_builder.h"
+#include "src/importers/keras/keras_model.h"
+#include "src/importers/keras/layers/layer_util.h"
+
+namespace edgeopt {
+namespace keras {
+namespace {
+
+std::vector<int64_t> Shape64(const std::vector<int32_t>& s) {
+  return std::vector<int64_t>(s.begin(), s.end());
+}
+
+NpyArray MakeArray(const std::vector<int64_t>& shape, const std::vector<float>& values) {
+  NpyArray a;
+  a.dtype = DType::kFloat32;
+  a.shape = shape;
+  a.data.resize(values.size() * sizeof(float));
+  if (!values.empty()) std::memcpy(a.data.data(), values.data(), a.data.size());
+  return a;
+}
+
+std::vector<float> Floats(const ir::Tensor& t) {
+  std::vector<float> v(static_cast<size_t>(t.NumElements()));
+  if (!v.empty()) std::memcpy(v.data(), t.data.data(), v.size() * sizeof(float));
+  return v;
+}
+
+Status SetConfigInt(Json* layer, const char* key, int64_t value) {
+  if (layer == nullptr || !layer->is_object() || !layer->contains("config") ||
+      !(*layer)["config"].is_object()) {
+    return MakeStatus(StatusCode::kInternal, "layer config not found");
+  }
+  (*layer)["config"][key] = value;
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status UpdateFromGraph(KerasModel* model, const ir::Graph& graph) {
+  std::map<std::string, LayerWeights*> by_layer;
+  for (LayerWeights& lw : model->weights) by_layer[lw.layer] = &lw;
+  // LSTM gate pieces, gathered per (layer, var) before writing.
+  std::map<std::pair<std::string, std::string>, std::map<int, const ir::Tensor*>> gates;
+
+  for (const ir::Tensor& t : graph.tensors) {
+    if (t.origin.empty() || !t.is_constant) continue;
+    const size_t slash = t.origin.rfind('/');
+    if (slash == std::string::npos || t.origin.find(' ') != std::string::npos) continue;
+    const std::string layer = t.origin.substr(0, slash);
+    std::string var = t.origin.substr(slash + 1);
+    if (t.dtype != DType::kFloat32) {
+      return MakeStatus(StatusCode::kUnsupported,
+                        "weight %s is %s; only float32 goes back to Keras", t.origin.c_str(),
+                        DTypeName(t.dtype));
+    }
+    Json* entry = FindLayerJson(&model->config, layer);
+    auto lw = by_layer.find(layer);
+    if (entry == nullptr || lw == by_layer.end()) {
+      return MakeStatus(StatusCode::kNotFound,
+                        "weight %s: the model has no layer '%s' with weights", t.origin.c_str(),
+                        layer.c_str());
+    }
+    const std::string cls = LayerClass(*entry);
+    const size_t bracket = var.find('[');
+    if (bracket != std::string::npos) {
+      static const std::string kGates = "ifco";
+      const size_t g = bracket + 1 < var.size() ? kGates.find(var[bracket + 1]) : std::string::npos;
+      if (g == std::string::npos) {
+        return MakeStatus(StatusCode::kInvalidArgument, "weight %s: bad gate", t.origin.c_str());
+      }
+      gates[{layer, var.substr(0, bracket)}][static_cast<int>(g)] = &t;
+      continue;
+    }
+    NpyArray* target = nullptr;
+    for (auto& [name, array] : lw->second->vars) {
+      if (name == var) target = &array;
+    }
+    if (target == nullptr) {
+      return MakeStatus(StatusCode::kNotFound, "weight %s: layer '%s' has no variable '%s'",
+                        t.origin.c_str(), layer.c_str(), var.c_str());
+    }
+    const std::vector<int64_t> s = Shape64(t.shape);
+    std::vector<float> values = Floats(t);
+    std::vector<int64_t> keras_shape = s;
+    if (var == "kernel" && cls == "Dense" && s.size() == 2) {
+      values = TransposeData(values, s, {1, 0});
+      keras_shape = {s[1], s[0]};
+      EDGEOPT_RETURN_IF_ERROR(SetConfigInt(entry, "units", s[0]));
+    } else if (var == "kernel" && (cls == "Conv1D" || cls == "Convolution1D") && s.size() == 4) {
+      values = TransposeData(values, {s[0], s[2], s[3]}, {1, 2, 0});
+      keras_shape = {s[2], s[3], s[0]};
+      EDGEOPT_RETURN_IF_ERROR(SetConfigInt(entry, "filters", s[0]));
+    } else if (var == "kernel" && (cls == "Conv2D" || cls == "Convolution2D") && s.size() == 4) {
+      values = TransposeData(values, s, {1, 2, 3, 0});
+      keras_shape = {s[1], s[2], s[3], s[0]};
+      EDGEOPT_RETURN_IF_ERROR(SetConfigInt(entry, "filters", s[0]));
+    } else if (var == "kernel" && cls.find("Conv2DTranspose") != std::string::npos &&
+               s.size() == 4) {
+      values = TransposeData(values, s, {1, 2, 0, 3});
+      keras_shape = {s[1], s[2], s[0], s[3]};
+      EDGEOPT_RETURN_IF_ERROR(SetConfigInt(entry, "filters", s[0]));
+    } else if (var == "depthwise_kernel" && s.size() == 4) {
+      const std::vector<int64_t>& old = target->shape;
+      const int64_t multiplier = old.size() == 4 ? old[3] : 1;
+      if (multiplier <= 0 || s[3] % multiplier != 0) {
+        return MakeStatus(StatusCode::kInvalidArgument,
+                          "weight %s: %lld channels for depth "
+                          "multiplier %lld",
+                          t.origin.c_str(), static_cast<long long>(s[3]),
+                          static_cast<long long>(multiplier));
+      }
+      keras_shape = {s[1], s[2], s[3] / multiplier, multiplier};
+    } else if (var == "pointwise_kernel" && s.size() == 4) {
+      values = TransposeData(values, {s[0], s[3]}, {1, 0});
+      keras_shape = {1, 1, s[3], s[0]};
+      EDGEOPT_RETURN_IF_ERROR(SetConfigInt(entry, "filters", s[0]));
+    }
+    *target = MakeArray(keras_shape, values);
+  }
+
+  for (const auto& [key, pieces] : gates) {
+    const std::string& layer = key.first;
+    const std::string& var = key.second;
+    if (pieces.size() != 4) {
+      return MakeStatus(StatusCode::kInvalidArgument, "%s/%s: %zu of 4 gates in the graph",
+                        layer.c_str(), var.c_str(), pieces.size());
+    }
+    const ir::Tensor& first = *pieces.begin()->second;
+    const int64_t units = first.shape[0];
+    const int64_t rows = first.shape.size() == 2 ? first.shape[1] : 1;
+    std::vector<float> full(static_cast<size_t>(rows * 4 * units));
+    for (const auto& [g, t] : pieces) {
+      if (t->shape != first.shape) {
+        return MakeStatus(StatusCode::kInvalidArgument, "%s/%s: gate shapes differ", layer.c_str(),
+                          var.c_str());
+      }
+      const std::vector<float> v = Floats(*t);
+      for (int64_t u = 0; u < units; ++u) {
+        for (int64_t r = 0; r < rows; ++r) full[r * 4 * units + g * units + u] = v[u * rows + r];
+      }
+    }
+    LayerWeights* lw = by_layer[layer];
+    NpyArray* target = nullptr;
+    for (auto& [name, array] : lw->vars) {
+      if (name == var) target = &array;
+    }
+    if (target == nullptr) {
+      return MakeStatus(StatusCode::kNotFound, "layer '%s' has no variable '%s'", layer.c_str(),
+                        var.c_str());
+    }
+    const std::vector<int64_t> keras_shape = first.shape.size() == 2
+                                                 ? std::vector<int64_t>{rows, 4 * units}
+                                                 : std::vector<int64_t>{4 * units};
+    *target = MakeArray(keras_shape, full);
+    if (var == "recurrent_kernel") {
+      EDGEOPT_RETURN_IF_ERROR(SetConfigInt(FindLayerJson(&model->config, layer), "units", units));
+    }
+  }
+  return Status::Ok();
+}
+
+}  // namespace keras
+}  // namespace edgeopt

@@ -1,0 +1,44 @@
+#include "src/passes/model_loader.h"
+
+#include "src/importers/keras/keras_model.h"
+#include "src/importers/tflite/import.h"
+#include "src/passes/pipeline.h"
+#include "src/util/file_util.h"
+
+namespace edgeopt {
+namespace passes {
+
+bool IsQuantizedGraph(const ir::Graph& graph) {
+  for (const ir::Tensor& t : graph.tensors) {
+    if (!t.quant.empty() && DTypeIsQuantizedInt(t.dtype)) return true;
+    if (t.is_constant && t.dtype == DType::kFloat16) return true;
+  }
+  return false;
+}
+
+StatusOr<LoadedGraph> LoadModelGraph(const std::string& path, int batch_size) {
+  LoadedGraph loaded;
+  const std::string ext = FileExtension(path);
+  if (ext == ".tflite") {
+    EDGEOPT_ASSIGN_OR_RETURN(loaded.graph, ImportTfliteFile(path));
+  } else if (ext == ".h5" || ext == ".hdf5" || ext == ".keras") {
+    EDGEOPT_ASSIGN_OR_RETURN(keras::KerasModel model, keras::LoadKerasFile(path));
+    keras::BuildOptions options;
+    options.batch_size = batch_size;
+    auto graph = keras::BuildGraph(model, options);
+    if (!graph.ok()) return graph.status().WithPrefix(path);
+    loaded.graph = std::move(graph).value();
+    Status s = PrepareForExport(&loaded.graph);
+    if (!s.ok()) return s.WithPrefix(path);
+    loaded.from_keras = true;
+  } else {
+    return MakeStatus(StatusCode::kInvalidArgument,
+                      "%s: unknown model type '%s' (expected .h5, .keras or .tflite)",
+                      path.c_str(), ext.c_str());
+  }
+  loaded.quantized = IsQuantizedGraph(loaded.graph);
+  return loaded;
+}
+
+}  // namespace passes
+}  // namespace edgeopt

@@ -1,0 +1,28 @@
+// A model file as an IR graph in export form: Keras (.h5 / .keras) built with batch 1 and run
+// through PrepareForExport, or a .tflite imported as it is.
+#ifndef EDGEOPT_SRC_PASSES_MODEL_LOADER_H_
+#define EDGEOPT_SRC_PASSES_MODEL_LOADER_H_
+
+#include <string>
+
+#include "src/ir/graph.h"
+
+namespace edgeopt {
+namespace passes {
+
+struct LoadedGraph {
+  ir::Graph graph;
+  bool from_keras = false;
+  bool quantized = false;  // a .tflite with integer or float16 weights or activations
+};
+
+StatusOr<LoadedGraph> LoadModelGraph(const std::string& path, int batch_size = 1);
+
+// True when any tensor of the graph is quantized (int8/uint8/int16 with parameters) or any
+// constant is float16.
+bool IsQuantizedGraph(const ir::Graph& graph);
+
+}  // namespace passes
+}  // namespace edgeopt
+
+#endif  // EDGEOPT_SRC_PASSES_MODEL_LOADER_H_

@@ -1,0 +1,283 @@
+// Comparisons and selection with numpy broadcasting: EQUAL, NOT_EQUAL, LESS,
+// LESS_EQUAL, GREATER, GREATER_EQUAL (float32, int32, int64, bool for
+// (NOT_)EQUAL; int8/uint8 compared after TFLite's rescaling of both sides to a
+// common fixed-point scale, left shift 8), LOGICAL_AND, LOGICAL_OR,
+// LOGICAL_NOT, SELECT and SELECT_V2 (a bool condition chooses between two
+// tensors).
+#include <cstdint>
+
+#include "src/quant/quant_math.h"
+#include "src/runtime/kernels/elem_util.h"
+#include "src/runtime/kernels/reference/broadcast.h"
+
+namespace edgeopt {
+namespace rt {
+namespace {
+
+enum class Cmp { kEq, kNe, kLt, kLe, kGt, kGe };
+
+template <Cmp kCmp, typename T>
+bool Compare(T a, T b) {
+  switch (kCmp) {
+    case Cmp::kEq:
+      return a == b;
+    case Cmp::kNe:
+      return a != b;
+    case Cmp::kLt:
+      return a < b;
+    case Cmp::kLe:
+      return a <= b;
+    case Cmp::kGt:
+      return a > b;
+    case Cmp::kGe:
+      return a >= b;
+  }
+  return false;
+}
+
+struct OpData {
+  ref::BroadcastPlan plan;
+  int32_t m1 = 0, m2 = 0;
+  int s1 = 0, s2 = 0;
+};
+
+template <Cmp kCmp>
+Status ComparePrepare(Context* ctx, Node* node) {
+  OpData* data;
+  EDGEOPT_RETURN_IF_ERROR(GetOpData(node, &data));
+  Tensor *a, *b, *out;
+  EDGEOPT_RETURN_IF_ERROR(PrepareBroadcastBinary(ctx, node, &a, &b, &out, &data->plan));
+  EDGEOPT_ENSURE(out->type == DType::kBool, StatusCode::kInvalidModel, "output must be bool, is %s",
+                 DTypeName(out->type));
+  switch (a->type) {
+    case DType::kFloat32:
+    case DType::kInt32:
+    case DType::kInt64:
+      return Status::Ok();
+    case DType::kBool:
+      EDGEOPT_ENSURE(kCmp == Cmp::kEq || kCmp == Cmp::kNe, StatusCode::kUnsupported,
+                     "bool inputs can only be compared for (in)equality");
+      return Status::Ok();
+    case DType::kInt8:
+    case DType::kUInt8:
+      break;
+    default:
+      return MakeStatus(StatusCode::kUnsupported, "type %s is not supported", DTypeName(a->type));
+  }
+  EDGEOPT_RETURN_IF_ERROR(CheckPerTensorQuant(a, "input 0"));
+  EDGEOPT_RETURN_IF_ERROR(CheckPerTensorQuant(b, "input 1"));
+  quant::QuantizeMultiplier(a->quant.scale, &data->m1, &data->s1);
+  quant::QuantizeMultiplier(b->quant.scale, &data->m2, &data->s2);
+  return Status::Ok();
+}
+
+template <Cmp kCmp, typename T>
+void CompareTyped(const OpData* d, const Tensor* a, const Tensor* b, Tensor* out) {
+  ref::BroadcastBinary(d->plan, a->Data<T>(), b->Data<T>(), out->Data<uint8_t>(),
+                       [](T x, T y) { return static_cast<uint8_t>(Compare<kCmp>(x, y)); });
+}
+
+template <Cmp kCmp, typename T>
+void CompareQuantized(const OpData* d, const Tensor* a, const Tensor* b, Tensor* out) {
+  const int32_t o1 = -a->quant.zero_point, o2 = -b->quant.zero_point;
+  ref::BroadcastBinary(
+      d->plan, a->Data<T>(), b->Data<T>(), out->Data<uint8_t>(), [d, o1, o2](T x, T y) {
+        const int32_t sx = quant::MultiplyByQuantizedMultiplier((o1 + x) * (1 << 8), d->m1, d->s1);
+        const int32_t sy = quant::MultiplyByQuantizedMultiplier((o2 + y) * (1 << 8), d->m2, d->s2);
+        return static_cast<uint8_t>(Compare<kCmp>(sx, sy));
+      });
+}
+
+template <Cmp kCmp>
+Status CompareEval(Context* ctx, Node* node) {
+  const OpData* d = static_cast<const OpData*>(node->user_data);
+  const Tensor* a = ctx->input(node, 0);
+  const Tensor* b = ctx->input(node, 1);
+  Tensor* out = ctx->output(node, 0);
+  switch (a->type) {
+    case DType::kFloat32:
+      CompareTyped<kCmp, float>(d, a, b, out);
+      break;
+    case DType::kInt32:
+      CompareTyped<kCmp, int32_t>(d, a, b, out);
+      break;
+    case DType::kInt64:
+      CompareTyped<kCmp, int64_t>(d, a, b, out);
+      break;
+    case DType::kBool:  // bytes; any non-zero byte is true
+      ref::BroadcastBinary(
+          d->plan, a->Data<uint8_t>(), b->Data<uint8_t>(), out->Data<uint8_t>(),
+          [](uint8_t x, uint8_t y) { return static_cast<uint8_t>(Compare<kCmp>(x != 0, y != 0)); });
+      break;
+    case DType::kInt8:
+      CompareQuantized<kCmp, int8_t>(d, a, b, out);
+      break;
+    default:
+      CompareQuantized<kCmp, uint8_t>(d, a, b, out);
+      break;
+  }
+  return Status::Ok();
+}
+
+// --- LOGICAL_AND / LOGICAL_OR / LOGICAL_NOT
+// -----------------------------------------------------
+
+template <bool kAnd>
+Status LogicalPrepare(Context* ctx, Node* node) {
+  OpData* data;
+  EDGEOPT_RETURN_IF_ERROR(GetOpData(node, &data));
+  Tensor *a, *b, *out;
+  EDGEOPT_RETURN_IF_ERROR(PrepareBroadcastBinary(ctx, node, &a, &b, &out, &data->plan));
+  EDGEOPT_RETURN_IF_ERROR(CheckTensorType(a, DType::kBool, "input 0"));
+  return CheckTensorType(out, DType::kBool, "output");
+}
+
+template <bool kAnd>
+Status LogicalEval(Context* ctx, Node* node) {
+  const OpData* d = static_cast<const OpData*>(node->user_data);
+  ref::BroadcastBinary(
+      d->plan, ctx->input(node, 0)->Data<uint8_t>(), ctx->input(node, 1)->Data<uint8_t>(),
+      ctx->output(node, 0)->Data<uint8_t>(), [](uint8_t x, uint8_t y) {
+        return static_cast<uint8_t>(kAnd ? (x != 0 && y != 0) : (x != 0 || y != 0));
+      });
+  return Status::Ok();
+}
+
+Status LogicalNotPrepare(Context* ctx, Node* node) {
+  EDGEOPT_RETURN_IF_ERROR(CheckNumInputs(node, 1, 1));
+  EDGEOPT_RETURN_IF_ERROR(CheckNumOutputs(node, 1));
+  Tensor *in, *out;
+  EDGEOPT_RETURN_IF_ERROR(GetInputChecked(ctx, node, 0, &in));
+  EDGEOPT_RETURN_IF_ERROR(GetOutputChecked(ctx, node, 0, &out));
+  EDGEOPT_RETURN_IF_ERROR(CheckTensorType(in, DType::kBool, "input"));
+  EDGEOPT_RETURN_IF_ERROR(CheckTensorType(out, DType::kBool, "output"));
+  return ctx->ResizeTensor(out, in->dims);
+}
+
+Status LogicalNotEval(Context* ctx, Node* node) {
+  const Tensor* in = ctx->input(node, 0);
+  Tensor* out = ctx->output(node, 0);
+  const int64_t n = in->dims.NumElements();
+  for (int64_t i = 0; i < n; ++i) out->data[i] = in->data[i] == 0 ? 1 : 0;
+  return Status::Ok();
+}
+
+// --- SELECT / SELECT_V2
+// ----------------------------------------------------------------------------
+
+struct SelectData {
+  Dims cond_dims;  // SELECT with a rank-1 condition over the first dimension:
+                   // viewed as [n, 1...]
+};
+
+template <bool kV2>
+Status SelectPrepare(Context* ctx, Node* node) {
+  SelectData* data;
+  EDGEOPT_RETURN_IF_ERROR(GetOpData(node, &data));
+  EDGEOPT_RETURN_IF_ERROR(CheckNumInputs(node, 3, 3));
+  EDGEOPT_RETURN_IF_ERROR(CheckNumOutputs(node, 1));
+  Tensor *cond, *x, *y, *out;
+  EDGEOPT_RETURN_IF_ERROR(GetInputChecked(ctx, node, 0, &cond));
+  EDGEOPT_RETURN_IF_ERROR(GetInputChecked(ctx, node, 1, &x));
+  EDGEOPT_RETURN_IF_ERROR(GetInputChecked(ctx, node, 2, &y));
+  EDGEOPT_RETURN_IF_ERROR(GetOutputChecked(ctx, node, 0, &out));
+  EDGEOPT_RETURN_IF_ERROR(CheckTensorType(cond, DType::kBool, "condition"));
+  EDGEOPT_RETURN_IF_ERROR(CheckSameType(x, y, "input 1", "input 2"));
+  EDGEOPT_RETURN_IF_ERROR(CheckSameType(x, out, "input 1", "output"));
+  EDGEOPT_ENSURE(DTypeSize(x->type) != 0, StatusCode::kUnsupported, "type %s is not supported",
+                 DTypeName(x->type));
+  Dims dims;
+  data->cond_dims = cond->dims;
+  if (kV2) {
+    Dims xy;
+    EDGEOPT_RETURN_IF_ERROR(BroadcastDims(x->dims, y->dims, &xy));
+    EDGEOPT_RETURN_IF_ERROR(BroadcastDims(cond->dims, xy, &dims));
+  } else {
+    EDGEOPT_RETURN_IF_ERROR(CheckSameDims(x, y, "input 1", "input 2"));
+    dims = x->dims;
+    if (cond->dims != x->dims) {
+      EDGEOPT_ENSURE(cond->dims.size == 1 && x->dims.size >= 1 && cond->dims[0] == x->dims[0],
+                     StatusCode::kInvalidModel,
+                     "condition %s must have the inputs' shape %s or match "
+                     "their first dimension",
+                     DimsStr(cond->dims).c_str(), DimsStr(x->dims).c_str());
+      data->cond_dims = x->dims;  // same first dimension, then broadcast
+      for (int d = 1; d < x->dims.size; ++d) data->cond_dims.data[d] = 1;
+    }
+  }
+  return ctx->ResizeTensor(out, dims);
+}
+
+template <typename T>
+void SelectTyped(const SelectData* d, const Tensor* c, const Tensor* x, const Tensor* y,
+                 Tensor* out) {
+  ref::BroadcastTernary(d->cond_dims, c->Data<uint8_t>(), x->dims, x->Data<T>(), y->dims,
+                        y->Data<T>(), out->dims, out->Data<T>(),
+                        [](uint8_t cv, T a, T b) { return cv != 0 ? a : b; });
+}
+
+Status SelectEval(Context* ctx, Node* node) {
+  const SelectData* d = static_cast<const SelectData*>(node->user_data);
+  const Tensor* c = ctx->input(node, 0);
+  const Tensor* x = ctx->input(node, 1);
+  const Tensor* y = ctx->input(node, 2);
+  Tensor* out = ctx->output(node, 0);
+  switch (DTypeSize(x->type)) {
+    case 1:
+      SelectTyped<uint8_t>(d, c, x, y, out);
+      break;
+    case 2:
+      SelectTyped<uint16_t>(d, c, x, y, out);
+      break;
+    case 4:
+      SelectTyped<uint32_t>(d, c, x, y, out);
+      break;
+    default:
+      SelectTyped<uint64_t>(d, c, x, y, out);
+      break;
+  }
+  return Status::Ok();
+}
+
+template <Cmp kCmp>
+const Registration* MakeCompare(const char* name) {
+  static const Registration reg = {name, InitOpData<OpData>, ComparePrepare<kCmp>,
+                                   CompareEval<kCmp>};
+  return &reg;
+}
+
+}  // namespace
+
+const Registration* RegisterEqual() { return MakeCompare<Cmp::kEq>("EQUAL"); }
+const Registration* RegisterNotEqual() { return MakeCompare<Cmp::kNe>("NOT_EQUAL"); }
+const Registration* RegisterLess() { return MakeCompare<Cmp::kLt>("LESS"); }
+const Registration* RegisterLessEqual() { return MakeCompare<Cmp::kLe>("LESS_EQUAL"); }
+const Registration* RegisterGreater() { return MakeCompare<Cmp::kGt>("GREATER"); }
+const Registration* RegisterGreaterEqual() { return MakeCompare<Cmp::kGe>("GREATER_EQUAL"); }
+const Registration* RegisterLogicalAnd() {
+  static const Registration reg = {"LOGICAL_AND", InitOpData<OpData>, LogicalPrepare<true>,
+                                   LogicalEval<true>};
+  return &reg;
+}
+const Registration* RegisterLogicalOr() {
+  static const Registration reg = {"LOGICAL_OR", InitOpData<OpData>, LogicalPrepare<false>,
+                                   LogicalEval<false>};
+  return &reg;
+}
+const Registration* RegisterLogicalNot() {
+  static const Registration reg = {"LOGICAL_NOT", nullptr, LogicalNotPrepare, LogicalNotEval};
+  return &reg;
+}
+const Registration* RegisterSelect() {
+  static const Registration reg = {"SELECT", InitOpData<SelectData>, SelectPrepare<false>,
+                                   SelectEval};
+  return &reg;
+}
+const Registration* RegisterSelectV2() {
+  static const Registration reg = {"SELECT_V2", InitOpData<SelectData>, SelectPrepare<true>,
+                                   SelectEval};
+  return &reg;
+}
+
+}  // namespace rt
+}  // namespace edgeopt

@@ -1,0 +1,454 @@
+// Gradient checks: every op's backward against central finite differences of
+// the forward pass (float32 forward, the loss L = sum(r * y) accumulated in
+// double, step 1e-2 on inputs chosen away from kinks and ties).
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "src/train/engine.h"
+
+namespace edgeopt {
+namespace train {
+namespace {
+
+constexpr double kStep = 1e-2;
+constexpr double kRelTol = 2e-2;
+constexpr double kAbsTol = 2e-3;
+constexpr int kMaxChecksPerTensor = 24;
+
+// A small graph under construction: input 0 is the batch input.
+class Builder {
+ public:
+  explicit Builder(std::vector<int32_t> input_shape) {
+    input_ = g_.AddActivation("x", DType::kFloat32, input_shape);
+    g_.inputs = {input_};
+  }
+  int input() const { return input_; }
+  // A trainable weight with uniform values in [lo, hi).
+  int Param(const std::string& name, const std::vector<int32_t>& shape, float lo = -1.0f,
+            float hi = 1.0f) {
+    int64_t n = 1;
+    for (int32_t d : shape) n *= d;
+    std::uniform_real_distribution<float> dist(lo, hi);
+    std::vector<float> v(n);
+    for (float& x : v) x = dist(rng_);
+    const int id = g_.AddFloatConstant(name, shape, v);
+    g_.tensors[id].origin = name;
+    return id;
+  }
+  int FloatConst(const std::string& name, const std::vector<int32_t>& shape,
+                 const std::vector<float>& v) {
+    return g_.AddFloatConstant(name, shape, v);
+  }
+  int IntConst(const std::vector<int32_t>& shape, const std::vector<int32_t>& v) {
+    return g_.AddConstant("c" + std::to_string(g_.tensors.size()), DType::kInt32, shape, v.data(),
+                          v.size() * 4);
+  }
+  int Op(const std::string& op, std::vector<int> inputs, std::vector<int32_t> out_shape,
+         ir::Attrs attrs = {}) {
+    const int y =
+        g_.AddActivation(op + std::to_string(g_.nodes.size()), DType::kFloat32, out_shape);
+    ir::Node n;
+    n.op = op;
+    n.name = op;
+    n.inputs = std::move(inputs);
+    n.outputs = {y};
+    n.attrs = std::move(attrs);
+    g_.AddNode(n);
+    return y;
+  }
+  ir::Graph Finish(int output) {
+    g_.outputs = {output};
+    return g_;
+  }
+
+ private:
+  ir::Graph g_;
+  int input_;
+  std::mt19937 rng_{1234};
+};
+
+enum class InputKind {
+  kUniform,        // U(-1, 1)
+  kAwayFromKinks,  // |x| in [0.1, 1] (ReLU-like ops)
+  kDistinct,       // a permutation of values spaced 0.05 apart (max pooling, no
+                   // ties)
+  kPositive,       // U(0.5, 1.5)
+};
+
+std::vector<float> MakeInput(int64_t n, InputKind kind, std::mt19937* rng) {
+  std::vector<float> x(n);
+  std::uniform_real_distribution<float> u(-1.0f, 1.0f);
+  switch (kind) {
+    case InputKind::kUniform:
+      for (float& v : x) v = u(*rng);
+      break;
+    case InputKind::kAwayFromKinks:
+      for (float& v : x) {
+        const float a = 0.1f + 0.9f * std::fabs(u(*rng));
+        v = u(*rng) < 0 ? -a : a;
+      }
+      break;
+    case InputKind::kDistinct: {
+      for (int64_t i = 0; i < n; ++i) x[i] = 0.05f * static_cast<float>(i - n / 2);
+      std::shuffle(x.begin(), x.end(), *rng);
+      break;
+    }
+    case InputKind::kPositive:
+      for (float& v : x) v = 0.5f + 0.5f * (u(*rng) + 1.0f);
+      break;
+  }
+  return x;
+}
+
+// Checks d(sum r*y)/d(input and every parameter) against finite differences.
+// `kink` is a threshold for ops with kinks in their parameters: parameter
+// perturbations that move an activation across a kink are tolerated by the
+// slack of kAbsTol.
+void CheckGradients(const ir::Graph& graph, int batch, InputKind input_kind, bool training = true) {
+  EngineOptions options;
+  options.batch_size = batch;
+  options.input_requires_grad = true;
+  auto created = Engine::Create(graph, options);
+  ASSERT_TRUE(created.ok()) << created.status().ToString();
+  Engine& e = **created;
+  std::mt19937 rng(99);
+  std::vector<float> x = MakeInput(batch * e.input_sample_size(), input_kind, &rng);
+  ASSERT_TRUE(e.Forward(x.data(), batch, training).ok());
+  const int64_t out_n = e.value(e.output_tensor()).size;
+  std::uniform_real_distribution<float> u(-1.0f, 1.0f);
+  std::vector<float> r(out_n);
+  for (float& v : r) v = u(rng);
+  auto loss = [&]() {
+    e.set_step(7);
+    EXPECT_TRUE(e.Forward(x.data(), batch, training).ok());
+    const float* y = e.Output();
+    double l = 0.0;
+    for (int64_t i = 0; i < out_n; ++i) l += static_cast<double>(r[i]) * y[i];
+    return l;
+  };
+  loss();
+  std::copy(r.begin(), r.end(), e.LossGrad());
+  e.Backward();
+
+  auto check = [&](const std::string& what, float* values, const float* grad, int64_t n) {
+    ASSERT_NE(grad, nullptr) << what << " has no gradient";
+    std::vector<float> analytic(grad, grad + n);
+    const int64_t stride = std::max<int64_t>(1, n / kMaxChecksPerTensor);
+    double max_abs = 0.0;
+    for (int64_t i = 0; i < n; ++i) max_abs = std::max(max_abs, std::fabs(double(analytic[i])));
+    int checked = 0, skipped = 0;
+    for (int64_t i = 0; i < n; i += stride) {
+      const float saved = values[i];
+      auto numeric_at = [&](double h) {
+        values[i] = static_cast<float>(saved + h);
+        const double lp = loss();
+        values[i] = static_cast<float>(saved - h);
+        const double lm = loss();
+        values[i] = saved;
+        return (lp - lm) / (2.0 * h);
+      };
+      const double numeric = numeric_at(kStep);
+      const double tol = kAbsTol + kRelTol * std::max(std::fabs(numeric), 0.1 * max_abs);
+      ++checked;
+      // A kink (ReLU, max) within the step makes the two differences disagree:
+      // the function is not differentiable enough there to compare; skip, but
+      // only rarely.
+      if (std::fabs(numeric_at(kStep / 4) - numeric) > tol) {
+        ++skipped;
+        continue;
+      }
+      EXPECT_NEAR(analytic[i], numeric, tol) << what << "[" << i << "] of " << n;
+    }
+    EXPECT_LE(skipped * 4, checked) << what << ": too many non-smooth points";
+  };
+  check("input", x.data(), e.InputGrad(), static_cast<int64_t>(x.size()));
+  for (const Parameter& p : e.parameters()) {
+    if (!p.has_grad) continue;
+    std::vector<float> g(p.grad(), p.grad() + p.size);
+    check(p.name, p.data(), g.data(), p.size);
+  }
+}
+
+ir::Attrs ConvAttrs(const std::string& padding, int sh, int sw, int dh = 1, int dw = 1,
+                    const std::string& act = "NONE") {
+  return {{"padding", padding},
+          {"stride_h", int64_t{sh}},
+          {"stride_w", int64_t{sw}},
+          {"dilation_h_factor", int64_t{dh}},
+          {"dilation_w_factor", int64_t{dw}},
+          {"fused_activation_function", act}};
+}
+
+TEST(GradCheckTest, FullyConnected) {
+  for (const char* act : {"NONE", "RELU", "TANH", "RELU6"}) {
+    Builder b({1, 7});
+    const int w = b.Param("fc/kernel", {5, 7});
+    const int bias = b.Param("fc/bias", {5});
+    const int y = b.Op("FULLY_CONNECTED", {b.input(), w, bias}, {1, 5},
+                       {{"fused_activation_function", std::string(act)}});
+    SCOPED_TRACE(act);
+    CheckGradients(b.Finish(y), 3, InputKind::kUniform);
+  }
+}
+
+TEST(GradCheckTest, Conv2DValidSameStridedDilated) {
+  struct Case {
+    const char* padding;
+    int sh, sw, dh, dw, kh, kw;
+    const char* act;
+  } cases[] = {{"VALID", 1, 1, 1, 1, 3, 3, "NONE"},
+               {"SAME", 2, 2, 1, 1, 3, 3, "RELU"},
+               {"SAME", 1, 2, 2, 1, 3, 2, "NONE"},
+               {"VALID", 1, 1, 1, 1, 1, 1, "NONE"}};
+  for (const Case& c : cases) {
+    Builder b({1, 6, 5, 3});
+    const int w = b.Param("conv/kernel", {4, c.kh, c.kw, 3});
+    const int bias = b.Param("conv/bias", {4});
+    const int y = b.Op("CONV_2D", {b.input(), w, bias}, {1, 6, 5, 4},
+                       ConvAttrs(c.padding, c.sh, c.sw, c.dh, c.dw, c.act));
+    SCOPED_TRACE(std::string(c.padding) + " k" + std::to_string(c.kh) + "x" + std::to_string(c.kw) +
+                 " s" + std::to_string(c.sh));
+    CheckGradients(b.Finish(y), 2, InputKind::kUniform);
+  }
+}
+
+TEST(GradCheckTest, Conv1DAsConv2DWithHeightOne) {
+  Builder b({1, 1, 9, 2});
+  const int w = b.Param("conv1d/kernel", {3, 1, 3, 2});
+  const int bias = b.Param("conv1d/bias", {3});
+  const int y = b.Op("CONV_2D", {b.input(), w, bias}, {1, 1, 9, 3}, ConvAttrs("SAME", 1, 1));
+  CheckGradients(b.Finish(y), 2, InputKind::kUniform);
+}
+
+TEST(GradCheckTest, ConvWithManyImagesUsesSeveralChunksAndThreads) {
+  Builder b({1, 12, 12, 2});
+  const int w = b.Param("conv/kernel", {5, 3, 3, 2});
+  const int bias = b.Param("conv/bias", {5});
+  const int y = b.Op("CONV_2D", {b.input(), w, bias}, {1, 10, 10, 5}, ConvAttrs("VALID", 1, 1));
+  CheckGradients(b.Finish(y), 40, InputKind::kUniform);
+}
+
+TEST(GradCheckTest, DepthwiseConv2D) {
+  for (int mult : {1, 2}) {
+    Builder b({1, 5, 6, 3});
+    const int w = b.Param("dw/depthwise_kernel", {1, 3, 3, 3 * mult});
+    const int bias = b.Param("dw/bias", {3 * mult});
+    ir::Attrs attrs = ConvAttrs(mult == 1 ? "SAME" : "VALID", 1, mult);
+    attrs["depth_multiplier"] = int64_t{mult};
+    const int y = b.Op("DEPTHWISE_CONV_2D", {b.input(), w, bias}, {1, 5, 6, 3 * mult}, attrs);
+    SCOPED_TRACE(mult);
+    CheckGradients(b.Finish(y), 2, InputKind::kUniform);
+  }
+}
+
+TEST(GradCheckTest, BatchNormTrainingUsesBatchStatistics) {
+  Builder b({1, 3, 3, 4});
+  const int gamma = b.Param("bn/gamma", {4}, 0.5f, 1.5f);
+  const int beta = b.Param("bn/beta", {4});
+  const int mean = b.FloatConst("bn/moving_mean", {4}, {0, 0, 0, 0});
+  const int var = b.FloatConst("bn/moving_variance", {4}, {1, 1, 1, 1});
+  const int y = b.Op("BATCH_NORM", {b.input(), gamma, beta, mean, var}, {1, 3, 3, 4},
+                     {{"epsilon", 1e-3}, {"momentum", 0.99}});
+  // A non-linear head so the loss is not invariant to the normalization.
+  const int z = b.Op("TANH", {y}, {1, 3, 3, 4});
+  CheckGradients(b.Finish(z), 3, InputKind::kUniform);
+}
+
+TEST(GradCheckTest, BatchNormInference) {
+  Builder b({1, 4});
+  const int gamma = b.Param("bn/gamma", {4}, 0.5f, 1.5f);
+  const int beta = b.Param("bn/beta", {4});
+  const int mean = b.FloatConst("bn/moving_mean", {4}, {0.1f, -0.2f, 0.3f, 0});
+  const int var = b.FloatConst("bn/moving_variance", {4}, {1, 2, 0.5f, 1});
+  const int y =
+      b.Op("BATCH_NORM", {b.input(), gamma, beta, mean, var}, {1, 4}, {{"epsilon", 1e-3}});
+  CheckGradients(b.Finish(y), 3, InputKind::kUniform, /*training=*/false);
+}
+
+TEST(GradCheckTest, Pooling) {
+  struct Case {
+    const char* op;
+    const char* padding;
+    int k, s;
+  } cases[] = {{"MAX_POOL_2D", "VALID", 2, 2},
+               {"MAX_POOL_2D", "SAME", 3, 2},
+               {"AVERAGE_POOL_2D", "VALID", 2, 2},
+               {"AVERAGE_POOL_2D", "SAME", 3, 2}};
+  for (const Case& c : cases) {
+    Builder b({1, 5, 6, 3});
+    const int y = b.Op(c.op, {b.input()}, {1, 3, 3, 3},
+                       {{"padding", std::string(c.padding)},
+                        {"stride_h", int64_t{c.s}},
+                        {"stride_w", int64_t{c.s}},
+                        {"filter_height", int64_t{c.k}},
+                        {"filter_width", int64_t{c.k}}});
+    SCOPED_TRACE(std::string(c.op) + " " + c.padding);
+    CheckGradients(b.Finish(y), 2, InputKind::kDistinct);
+  }
+}
+
+TEST(GradCheckTest, MeanSumReduceMax) {
+  for (const char* op : {"MEAN", "SUM", "REDUCE_MAX"}) {
+    for (bool keep : {false, true}) {
+      Builder b({1, 3, 4, 5});
+      const int axes = b.IntConst({2}, {1, 2});
+      const int y = b.Op(op, {b.input(), axes}, {1, 5}, {{"keep_dims", keep}});
+      SCOPED_TRACE(std::string(op) + (keep ? " keep_dims" : ""));
+      CheckGradients(b.Finish(y), 2, InputKind::kDistinct);
+    }
+  }
+}
+
+TEST(GradCheckTest, UnaryActivations) {
+  struct Case {
+    const char* op;
+    InputKind input;
+    ir::Attrs attrs;
+  } cases[] = {{"RELU", InputKind::kAwayFromKinks, {}},
+               {"RELU6", InputKind::kAwayFromKinks, {}},
+               {"RELU_N1_TO_1", InputKind::kAwayFromKinks, {}},
+               {"LEAKY_RELU", InputKind::kAwayFromKinks, {{"alpha", 0.3}}},
+               {"LOGISTIC", InputKind::kUniform, {}},
+               {"TANH", InputKind::kUniform, {}},
+               {"HARD_SWISH", InputKind::kUniform, {}},
+               {"ELU", InputKind::kAwayFromKinks, {}},
+               {"GELU", InputKind::kUniform, {}},
+               {"GELU", InputKind::kUniform, {{"approximate", true}}}};
+  for (const Case& c : cases) {
+    Builder b({1, 4, 6});
+    // Scale inputs to cover the interesting ranges (HARD_SWISH's +-3, RELU6's
+    // 6).
+    const int k = b.FloatConst("scale", {1}, {4.0f});
+    const int xs = b.Op("MUL", {b.input(), k}, {1, 4, 6});
+    const int y = b.Op(c.op, {xs}, {1, 4, 6}, c.attrs);
+    SCOPED_TRACE(c.op);
+    CheckGradients(b.Finish(y), 2, c.input);
+  }
+}
+
+TEST(GradCheckTest, SwishAsMulOfLogistic) {
+  Builder b({1, 8});
+  const int s = b.Op("LOGISTIC", {b.input()}, {1, 8});
+  const int y = b.Op("MUL", {b.input(), s}, {1, 8});
+  CheckGradients(b.Finish(y), 3, InputKind::kUniform);
+}
+
+TEST(GradCheckTest, PreluSoftmax) {
+  {
+    Builder b({1, 2, 3, 4});
+    const int alpha = b.Param("prelu/alpha", {1, 1, 4}, 0.1f, 0.5f);
+    const int y = b.Op("PRELU", {b.input(), alpha}, {1, 2, 3, 4});
+    CheckGradients(b.Finish(y), 2, InputKind::kAwayFromKinks);
+  }
+  {
+    Builder b({1, 3, 6});
+    const int y = b.Op("SOFTMAX", {b.input()}, {1, 3, 6}, {{"beta", 1.5}});
+    CheckGradients(b.Finish(y), 2, InputKind::kUniform);
+  }
+}
+
+TEST(GradCheckTest, AddSubMulBroadcastAndSameInputTwice) {
+  for (const char* op : {"ADD", "SUB", "MUL"}) {
+    Builder b({1, 3, 4});
+    const int p = b.Param("p/bias", {4});         // broadcast over batch and rows
+    const int q = b.Param("q/scale", {1, 3, 1});  // broadcast over columns
+    const int t =
+        b.Op(op, {b.input(), p}, {1, 3, 4}, {{"fused_activation_function", std::string("TANH")}});
+    const int u = b.Op(op, {q, t}, {1, 3, 4});
+    const int v = b.Op(op, {u, u}, {1, 3, 4});  // the same tensor twice
+    SCOPED_TRACE(op);
+    CheckGradients(b.Finish(v), 2, InputKind::kUniform);
+  }
+}
+
+TEST(GradCheckTest, ConcatenationReshapePadTranspose) {
+  Builder b({1, 2, 3, 2});
+  const int p = b.Param("p/w", {1, 2, 3, 1});
+  const int m = b.Op("MUL", {b.input(), p}, {1, 2, 3, 2});
+  const int c = b.Op("CONCATENATION", {b.input(), m}, {1, 2, 3, 4},
+                     {{"axis", int64_t{-1}}, {"fused_activation_function", std::string("NONE")}});
+  const int pads = b.IntConst({4, 2}, {0, 0, 1, 0, 0, 2, 1, 1});
+  const int padded = b.Op("PAD", {c, pads}, {1, 3, 5, 6});
+  const int perm = b.IntConst({4}, {0, 3, 1, 2});
+  const int tr = b.Op("TRANSPOSE", {padded, perm}, {1, 6, 3, 5});
+  const int shape = b.IntConst({2}, {-1, 90});
+  const int flat = b.Op("RESHAPE", {tr, shape}, {1, 90});
+  const int y = b.Op("TANH", {flat}, {1, 90});
+  CheckGradients(b.Finish(y), 2, InputKind::kUniform);
+}
+
+TEST(GradCheckTest, DropoutIsInvertedAndSeeded) {
+  Builder b({1, 50});
+  const int w = b.Param("d/w", {1, 50});
+  const int m = b.Op("MUL", {b.input(), w}, {1, 50});
+  const int y = b.Op("DROPOUT", {m}, {1, 50}, {{"rate", 0.4}});
+  const ir::Graph g = b.Finish(y);
+  CheckGradients(g, 3, InputKind::kUniform);
+
+  // Training: kept values are scaled by 1 / (1 - rate), the rest are zero; the
+  // same step gives the same mask; inference is the identity.
+  EngineOptions options;
+  options.batch_size = 4;
+  auto e = Engine::Create(g, options);
+  ASSERT_TRUE(e.ok());
+  std::vector<float> x(200, 1.0f);
+  ASSERT_TRUE((*e)->Forward(x.data(), 4, true).ok());
+  const float* wv = (*e)->parameters()[0].data();
+  int zeros = 0;
+  std::vector<float> first((*e)->Output(), (*e)->Output() + 200);
+  for (int i = 0; i < 200; ++i) {
+    const float expect = wv[i % 50] / 0.6f;
+    if (first[i] == 0.0f) {
+      ++zeros;
+    } else {
+      EXPECT_NEAR(first[i], expect, 1e-5f);
+    }
+  }
+  EXPECT_GT(zeros, 40);
+  EXPECT_LT(zeros, 120);
+  (*e)->set_step(0);
+  ASSERT_TRUE((*e)->Forward(x.data(), 4, true).ok());
+  EXPECT_EQ(std::vector<float>((*e)->Output(), (*e)->Output() + 200), first);
+  ASSERT_TRUE((*e)->Forward(x.data(), 4, false).ok());
+  for (int i = 0; i < 200; ++i) EXPECT_FLOAT_EQ((*e)->Output()[i], wv[i % 50]);
+}
+
+TEST(GradCheckTest, SpatialDropoutDropsWholeChannels) {
+  Builder b({1, 3, 3, 8});
+  const int y = b.Op("DROPOUT", {b.input()}, {1, 3, 3, 8},
+                     {{"rate", 0.5}, {"noise_shape", std::string("spatial")}});
+  EngineOptions options;
+  options.batch_size = 4;
+  auto e = Engine::Create(b.Finish(y), options);
+  ASSERT_TRUE(e.ok());
+  std::vector<float> x(4 * 72, 1.0f);
+  ASSERT_TRUE((*e)->Forward(x.data(), 4, true).ok());
+  const float* out = (*e)->Output();
+  int dropped = 0;
+  for (int n = 0; n < 4; ++n) {
+    for (int c = 0; c < 8; ++c) {
+      const float first = out[n * 72 + c];
+      EXPECT_TRUE(first == 0.0f || first == 2.0f);
+      dropped += first == 0.0f;
+      for (int p = 1; p < 9; ++p) EXPECT_EQ(out[n * 72 + p * 8 + c], first);
+    }
+  }
+  EXPECT_GT(dropped, 4);
+  EXPECT_LT(dropped, 28);
+}
+
+TEST(GradCheckTest, UnsupportedOpIsAClearError) {
+  Builder b({1, 4});
+  const int y = b.Op("LSTM", {b.input()}, {1, 4});
+  auto e = Engine::Create(b.Finish(y), EngineOptions());
+  ASSERT_FALSE(e.ok());
+  EXPECT_NE(e.status().message().find("LSTM"), std::string::npos) << e.status().message();
+}
+
+}  // namespace
+}  // namespace train
+}  // namespace edgeopt

@@ -1,0 +1,50 @@
+// Factories of the train engine's op kernels (the table is in op_kernel.cc).
+#ifndef EDGEOPT_SRC_TRAIN_OPS_H_
+#define EDGEOPT_SRC_TRAIN_OPS_H_
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "src/train/op_kernel.h"
+
+namespace edgeopt {
+namespace train {
+
+// An int32/int64 constant input (axes, paddings, permutation) read from the IR.
+Status ReadIntConstantForKernel(const ir::Graph& graph, int id, const std::string& where,
+                                std::vector<int64_t>* out);
+
+std::unique_ptr<OpKernel> NewFullyConnected();
+std::unique_ptr<OpKernel> NewConv2D();
+std::unique_ptr<OpKernel> NewDepthwiseConv2D();
+std::unique_ptr<OpKernel> NewBatchNorm();
+std::unique_ptr<OpKernel> NewDropout();
+std::unique_ptr<OpKernel> NewMaxPool2D();
+std::unique_ptr<OpKernel> NewAveragePool2D();
+std::unique_ptr<OpKernel> NewMean();
+std::unique_ptr<OpKernel> NewSum();
+std::unique_ptr<OpKernel> NewReduceMax();
+std::unique_ptr<OpKernel> NewRelu();
+std::unique_ptr<OpKernel> NewRelu6();
+std::unique_ptr<OpKernel> NewReluN1To1();
+std::unique_ptr<OpKernel> NewLeakyRelu();
+std::unique_ptr<OpKernel> NewLogistic();
+std::unique_ptr<OpKernel> NewTanh();
+std::unique_ptr<OpKernel> NewHardSwish();
+std::unique_ptr<OpKernel> NewElu();
+std::unique_ptr<OpKernel> NewGelu();
+std::unique_ptr<OpKernel> NewPrelu();
+std::unique_ptr<OpKernel> NewSoftmax();
+std::unique_ptr<OpKernel> NewAdd();
+std::unique_ptr<OpKernel> NewSub();
+std::unique_ptr<OpKernel> NewMul();
+std::unique_ptr<OpKernel> NewReshape();
+std::unique_ptr<OpKernel> NewConcatenation();
+std::unique_ptr<OpKernel> NewPad();
+std::unique_ptr<OpKernel> NewTranspose();
+
+}  // namespace train
+}  // namespace edgeopt
+
+#endif  // EDGEOPT_SRC_TRAIN_OPS_H_

@@ -1,0 +1,406 @@
+// Element-wise ops: activations (RELU, RELU6, RELU_N1_TO_1, LEAKY_RELU,
+// LOGISTIC, TANH, HARD_SWISH, ELU, GELU), PRELU, SOFTMAX, and ADD / SUB / MUL
+// with NumPy broadcasting and a fused activation.
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include "src/train/ops.h"
+
+namespace edgeopt {
+namespace train {
+namespace {
+
+enum class UnaryKind {
+  kRelu,
+  kRelu6,
+  kReluN1To1,
+  kLeakyRelu,
+  kLogistic,
+  kTanh,
+  kHardSwish,
+  kElu,
+  kGelu,
+  kGeluTanh
+};
+
+constexpr float kSqrt2OverPi = 0.7978845608028654f;
+constexpr float kGeluCoeff = 0.044715f;
+
+class Unary : public OpKernel {
+ public:
+  explicit Unary(UnaryKind kind) : kind_(kind) {}
+
+  Status Prepare(KernelContext* ctx) override {
+    EDGEOPT_ENSURE(!in.empty() && in[0] >= 0, StatusCode::kInvalidModel, "%s: needs an input",
+                   Where().c_str());
+    alpha_ = static_cast<float>(ir::GetFloat(node->attrs, "alpha", 0.2));
+    if (kind_ == UnaryKind::kGelu && ir::GetBool(node->attrs, "approximate", false)) {
+      kind_ = UnaryKind::kGeluTanh;
+    }
+    SetShape(&ctx->v(out[0]), ctx->v(in[0]).shape);
+    return Status::Ok();
+  }
+
+  void Forward(KernelContext* ctx) override {
+    const float* x = ctx->v(in[0]).d();
+    Value& yv = ctx->v(out[0]);
+    float* y = yv.d();
+    ParallelChunks(ctx, yv.size, [&](int64_t b, int64_t e, int) {
+      for (int64_t i = b; i < e; ++i) y[i] = Apply(x[i]);
+    });
+  }
+
+  void Backward(KernelContext* ctx) override {
+    float* dx = InGrad(ctx, 0);
+    if (dx == nullptr) return;
+    const float* x = ctx->v(in[0]).d();
+    const Value& yv = ctx->v(out[0]);
+    const float* y = yv.d();
+    const float* dy = yv.grad.data();
+    const bool over = Over(0);
+    ParallelChunks(ctx, yv.size, [&](int64_t b, int64_t e, int) {
+      for (int64_t i = b; i < e; ++i) {
+        const float v = dy[i] * Derivative(x[i], y[i]);
+        dx[i] = over ? v : dx[i] + v;
+      }
+    });
+  }
+
+ private:
+  float Apply(float x) const {
+    switch (kind_) {
+      case UnaryKind::kRelu:
+        return x > 0.0f ? x : 0.0f;
+      case UnaryKind::kRelu6:
+        return std::fmin(std::fmax(x, 0.0f), 6.0f);
+      case UnaryKind::kReluN1To1:
+        return std::fmin(std::fmax(x, -1.0f), 1.0f);
+      case UnaryKind::kLeakyRelu:
+        return x > 0.0f ? x : alpha_ * x;
+      case UnaryKind::kLogistic:
+        return 1.0f / (1.0f + std::exp(-x));
+      case UnaryKind::kTanh:
+        return std::tanh(x);
+      case UnaryKind::kHardSwish:
+        return x * std::fmin(std::fmax(x + 3.0f, 0.0f), 6.0f) / 6.0f;
+      case UnaryKind::kElu:
+        return x > 0.0f ? x : std::expm1(x);
+      case UnaryKind::kGelu:
+        return 0.5f * x * (1.0f + std::erf(x * 0.7071067811865476f));
+      case UnaryKind::kGeluTanh:
+        return 0.5f * x * (1.0f + std::tanh(kSqrt2OverPi * (x + kGeluCoeff * x * x * x)));
+    }
+    return x;
+  }
+
+  float Derivative(float x, float y) const {
+    switch (kind_) {
+      case UnaryKind::kRelu:
+        return x > 0.0f ? 1.0f : 0.0f;
+      case UnaryKind::kRelu6:
+        return x > 0.0f && x < 6.0f ? 1.0f : 0.0f;
+      case UnaryKind::kReluN1To1:
+        return x > -1.0f && x < 1.0f ? 1.0f : 0.0f;
+      case UnaryKind::kLeakyRelu:
+        return x > 0.0f ? 1.0f : alpha_;
+      case UnaryKind::kLogistic:
+        return y * (1.0f - y);
+      case UnaryKind::kTanh:
+        return 1.0f - y * y;
+      case UnaryKind::kHardSwish:
+        return x < -3.0f ? 0.0f : (x > 3.0f ? 1.0f : (2.0f * x + 3.0f) / 6.0f);
+      case UnaryKind::kElu:
+        return x > 0.0f ? 1.0f : y + 1.0f;
+      case UnaryKind::kGelu: {
+        const float cdf = 0.5f * (1.0f + std::erf(x * 0.7071067811865476f));
+        const float pdf = 0.3989422804014327f * std::exp(-0.5f * x * x);
+        return cdf + x * pdf;
+      }
+      case UnaryKind::kGeluTanh: {
+        const float inner = kSqrt2OverPi * (x + kGeluCoeff * x * x * x);
+        const float t = std::tanh(inner);
+        return 0.5f * (1.0f + t) +
+               0.5f * x * (1.0f - t * t) * kSqrt2OverPi * (1.0f + 3.0f * kGeluCoeff * x * x);
+      }
+    }
+    return 1.0f;
+  }
+
+  UnaryKind kind_;
+  float alpha_ = 0.2f;
+};
+
+// NumPy broadcasting of two shapes to one output shape, walked as an odometer
+// over the outer dimensions with a strided inner loop.
+struct Broadcast {
+  std::vector<int> out;
+  std::vector<int64_t> sa,
+      sb;  // per output dim: stride in a / b (0 when broadcast)
+  bool a_full = false, b_full = false;
+
+  Status Init(const std::vector<int>& a, const std::vector<int>& b, const std::string& where) {
+    const int rank = static_cast<int>(std::max(a.size(), b.size()));
+    out.assign(rank, 1);
+    std::vector<int> pa(rank, 1), pb(rank, 1);
+    for (size_t i = 0; i < a.size(); ++i) pa[rank - a.size() + i] = a[i];
+    for (size_t i = 0; i < b.size(); ++i) pb[rank - b.size() + i] = b[i];
+    for (int d = 0; d < rank; ++d) {
+      EDGEOPT_ENSURE(pa[d] == pb[d] || pa[d] == 1 || pb[d] == 1, StatusCode::kInvalidModel,
+                     "%s: shapes %s and %s do not broadcast", where.c_str(), ShapeString(a).c_str(),
+                     ShapeString(b).c_str());
+      out[d] = std::max(pa[d], pb[d]);
+    }
+    sa.assign(rank, 0);
+    sb.assign(rank, 0);
+    int64_t ra = 1, rb = 1;
+    for (int d = rank - 1; d >= 0; --d) {
+      sa[d] = pa[d] == 1 ? 0 : ra;
+      sb[d] = pb[d] == 1 ? 0 : rb;
+      ra *= pa[d];
+      rb *= pb[d];
+    }
+    a_full = pa == out;
+    b_full = pb == out;
+    return Status::Ok();
+  }
+
+  // f(out_index, a_index, b_index) for every output element in order.
+  template <typename F>
+  void ForEach(F&& f) const {
+    const int rank = static_cast<int>(out.size());
+    if (rank == 0) {
+      f(0, 0, 0);
+      return;
+    }
+    const int inner = out[rank - 1];
+    const int64_t ia_step = sa[rank - 1], ib_step = sb[rank - 1];
+    std::vector<int> idx(rank, 0);
+    int64_t o = 0, ia = 0, ib = 0;
+    const int64_t total = NumElements(out);
+    while (o < total) {
+      for (int j = 0; j < inner; ++j) f(o + j, ia + j * ia_step, ib + j * ib_step);
+      o += inner;
+      int d = rank - 2;
+      for (; d >= 0; --d) {
+        ++idx[d];
+        ia += sa[d];
+        ib += sb[d];
+        if (idx[d] < out[d]) break;
+        ia -= sa[d] * out[d];
+        ib -= sb[d] * out[d];
+        idx[d] = 0;
+      }
+      if (d < 0) break;
+    }
+  }
+};
+
+enum class BinaryKind { kAdd, kSub, kMul };
+
+class Binary : public OpKernel {
+ public:
+  explicit Binary(BinaryKind kind) : kind_(kind) {}
+
+  Status Prepare(KernelContext* ctx) override {
+    EDGEOPT_ENSURE(in.size() == 2 && in[0] >= 0 && in[1] >= 0, StatusCode::kInvalidModel,
+                   "%s: needs two inputs", Where().c_str());
+    EDGEOPT_ASSIGN_OR_RETURN(act_, ParseFusedAct(*node));
+    EDGEOPT_RETURN_IF_ERROR(bc_.Init(ctx->v(in[0]).shape, ctx->v(in[1]).shape, Where()));
+    SetShape(&ctx->v(out[0]), bc_.out);
+    return Status::Ok();
+  }
+
+  void Forward(KernelContext* ctx) override {
+    const float* a = ctx->v(in[0]).d();
+    const float* b = ctx->v(in[1]).d();
+    Value& yv = ctx->v(out[0]);
+    float* y = yv.d();
+    if (bc_.a_full && bc_.b_full) {
+      ParallelChunks(ctx, yv.size, [&](int64_t s, int64_t e, int) {
+        for (int64_t i = s; i < e; ++i) y[i] = Op(a[i], b[i]);
+      });
+    } else {
+      bc_.ForEach([&](int64_t o, int64_t ia, int64_t ib) { y[o] = Op(a[ia], b[ib]); });
+    }
+    ApplyFusedAct(act_, y, yv.size);
+  }
+
+  void Backward(KernelContext* ctx) override {
+    Value& yv = ctx->v(out[0]);
+    float* dy = yv.g();
+    FusedActBackward(act_, yv.d(), dy, yv.size);
+    const float* a = ctx->v(in[0]).d();
+    const float* b = ctx->v(in[1]).d();
+    for (int side = 0; side < 2; ++side) {
+      float* g = InGrad(ctx, side);
+      if (g == nullptr) continue;
+      const bool full = side == 0 ? bc_.a_full : bc_.b_full;
+      const bool over = Over(side);
+      auto grad_of = [&](int64_t o, int64_t ia, int64_t ib) -> float {
+        switch (kind_) {
+          case BinaryKind::kAdd:
+            return dy[o];
+          case BinaryKind::kSub:
+            return side == 0 ? dy[o] : -dy[o];
+          case BinaryKind::kMul:
+            return side == 0 ? dy[o] * b[ib] : dy[o] * a[ia];
+        }
+        return 0.0f;
+      };
+      if (full && bc_.a_full && bc_.b_full) {
+        ParallelChunks(ctx, yv.size, [&](int64_t s, int64_t e, int) {
+          for (int64_t i = s; i < e; ++i) {
+            const float v = grad_of(i, i, i);
+            g[i] = over ? v : g[i] + v;
+          }
+        });
+        continue;
+      }
+      if (over) std::memset(g, 0, sizeof(float) * ctx->v(in[side]).size);
+      bc_.ForEach(
+          [&](int64_t o, int64_t ia, int64_t ib) { g[side == 0 ? ia : ib] += grad_of(o, ia, ib); });
+    }
+  }
+
+ private:
+  float Op(float a, float b) const {
+    switch (kind_) {
+      case BinaryKind::kAdd:
+        return a + b;
+      case BinaryKind::kSub:
+        return a - b;
+      case BinaryKind::kMul:
+        return a * b;
+    }
+    return 0.0f;
+  }
+
+  BinaryKind kind_;
+  FusedAct act_ = FusedAct::kNone;
+  Broadcast bc_;
+};
+
+class Prelu : public OpKernel {
+ public:
+  Status Prepare(KernelContext* ctx) override {
+    EDGEOPT_ENSURE(in.size() == 2 && in[0] >= 0 && in[1] >= 0, StatusCode::kInvalidModel,
+                   "%s: needs (input, alpha)", Where().c_str());
+    EDGEOPT_RETURN_IF_ERROR(bc_.Init(ctx->v(in[0]).shape, ctx->v(in[1]).shape, Where()));
+    EDGEOPT_ENSURE(bc_.a_full, StatusCode::kInvalidModel, "%s: alpha %s is larger than input %s",
+                   Where().c_str(), ShapeString(ctx->v(in[1]).shape).c_str(),
+                   ShapeString(ctx->v(in[0]).shape).c_str());
+    SetShape(&ctx->v(out[0]), bc_.out);
+    return Status::Ok();
+  }
+
+  void Forward(KernelContext* ctx) override {
+    const float* x = ctx->v(in[0]).d();
+    const float* al = ctx->v(in[1]).d();
+    float* y = ctx->v(out[0]).d();
+    bc_.ForEach(
+        [&](int64_t o, int64_t ia, int64_t ib) { y[o] = x[ia] >= 0.0f ? x[ia] : al[ib] * x[ia]; });
+  }
+
+  void Backward(KernelContext* ctx) override {
+    const float* x = ctx->v(in[0]).d();
+    const float* al = ctx->v(in[1]).d();
+    const float* dy = ctx->v(out[0]).g();
+    if (float* dx = InGrad(ctx, 0)) {
+      const bool over = Over(0);
+      bc_.ForEach([&](int64_t o, int64_t ia, int64_t ib) {
+        const float v = x[ia] >= 0.0f ? dy[o] : dy[o] * al[ib];
+        dx[ia] = over ? v : dx[ia] + v;
+      });
+    }
+    if (float* da = InGrad(ctx, 1)) {
+      if (Over(1)) std::memset(da, 0, sizeof(float) * ctx->v(in[1]).size);
+      bc_.ForEach([&](int64_t o, int64_t ia, int64_t ib) {
+        if (x[ia] < 0.0f) da[ib] += dy[o] * x[ia];
+      });
+    }
+  }
+
+ private:
+  Broadcast bc_;
+};
+
+class Softmax : public OpKernel {
+ public:
+  Status Prepare(KernelContext* ctx) override {
+    EDGEOPT_ENSURE(!in.empty() && in[0] >= 0, StatusCode::kInvalidModel, "%s: needs an input",
+                   Where().c_str());
+    const Value& x = ctx->v(in[0]);
+    beta_ = static_cast<float>(ir::GetFloat(node->attrs, "beta", 1.0));
+    depth_ = x.shape.empty() ? 1 : x.shape.back();
+    rows_ = depth_ > 0 ? x.size / depth_ : 0;
+    SetShape(&ctx->v(out[0]), x.shape);
+    return Status::Ok();
+  }
+
+  void Forward(KernelContext* ctx) override {
+    const float* x = ctx->v(in[0]).d();
+    float* y = ctx->v(out[0]).d();
+    ParallelChunks(ctx, rows_, [&](int64_t b, int64_t e, int) {
+      for (int64_t r = b; r < e; ++r) {
+        const float* xr = x + r * depth_;
+        float* yr = y + r * depth_;
+        float mx = xr[0];
+        for (int i = 1; i < depth_; ++i) mx = std::max(mx, xr[i]);
+        float sum = 0.0f;
+        for (int i = 0; i < depth_; ++i) {
+          yr[i] = std::exp(beta_ * (xr[i] - mx));
+          sum += yr[i];
+        }
+        const float inv = 1.0f / sum;
+        for (int i = 0; i < depth_; ++i) yr[i] *= inv;
+      }
+    });
+  }
+
+  void Backward(KernelContext* ctx) override {
+    float* dx = InGrad(ctx, 0);
+    if (dx == nullptr) return;
+    const float* y = ctx->v(out[0]).d();
+    const float* dy = ctx->v(out[0]).g();
+    const bool over = Over(0);
+    ParallelChunks(ctx, rows_, [&](int64_t b, int64_t e, int) {
+      for (int64_t r = b; r < e; ++r) {
+        const float* yr = y + r * depth_;
+        const float* gr = dy + r * depth_;
+        float* dr = dx + r * depth_;
+        float dot = 0.0f;
+        for (int i = 0; i < depth_; ++i) dot += gr[i] * yr[i];
+        for (int i = 0; i < depth_; ++i) {
+          const float v = beta_ * yr[i] * (gr[i] - dot);
+          dr[i] = over ? v : dr[i] + v;
+        }
+      }
+    });
+  }
+
+ private:
+  float beta_ = 1.0f;
+  int depth_ = 1;
+  int64_t rows_ = 0;
+};
+
+}  // namespace
+
+std::unique_ptr<OpKernel> NewRelu() { return std::make_unique<Unary>(UnaryKind::kRelu); }
+std::unique_ptr<OpKernel> NewRelu6() { return std::make_unique<Unary>(UnaryKind::kRelu6); }
+std::unique_ptr<OpKernel> NewReluN1To1() { return std::make_unique<Unary>(UnaryKind::kReluN1To1); }
+std::unique_ptr<OpKernel> NewLeakyRelu() { return std::make_unique<Unary>(UnaryKind::kLeakyRelu); }
+std::unique_ptr<OpKernel> NewLogistic() { return std::make_unique<Unary>(UnaryKind::kLogistic); }
+std::unique_ptr<OpKernel> NewTanh() { return std::make_unique<Unary>(UnaryKind::kTanh); }
+std::unique_ptr<OpKernel> NewHardSwish() { return std::make_unique<Unary>(UnaryKind::kHardSwish); }
+std::unique_ptr<OpKernel> NewElu() { return std::make_unique<Unary>(UnaryKind::kElu); }
+std::unique_ptr<OpKernel> NewGelu() { return std::make_unique<Unary>(UnaryKind::kGelu); }
+std::unique_ptr<OpKernel> NewPrelu() { return std::make_unique<Prelu>(); }
+std::unique_ptr<OpKernel> NewSoftmax() { return std::make_unique<Softmax>(); }
+std::unique_ptr<OpKernel> NewAdd() { return std::make_unique<Binary>(BinaryKind::kAdd); }
+std::unique_ptr<OpKernel> NewSub() { return std::make_unique<Binary>(BinaryKind::kSub); }
+std::unique_ptr<OpKernel> NewMul() { return std::make_unique<Binary>(BinaryKind::kMul); }
+
+}  // namespace train
+}  // namespace edgeopt

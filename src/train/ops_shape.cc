@@ -1,0 +1,270 @@
+// Layout ops: RESHAPE / SQUEEZE / EXPAND_DIMS (the IR's static output shape
+// with the batch dimension replaced), CONCATENATION, PAD (constant zeros) and
+// TRANSPOSE. None of them may move data across the batch dimension.
+#include <cstring>
+
+#include "src/train/ops.h"
+
+namespace edgeopt {
+namespace train {
+namespace {
+
+void AddInto(const float* src, float* dst, int64_t n, bool overwrite) {
+  if (overwrite) {
+    std::memcpy(dst, src, sizeof(float) * n);
+  } else {
+    for (int64_t i = 0; i < n; ++i) dst[i] += src[i];
+  }
+}
+
+class Reshape : public OpKernel {
+ public:
+  Status Prepare(KernelContext* ctx) override {
+    EDGEOPT_ENSURE(!in.empty() && in[0] >= 0, StatusCode::kInvalidModel, "%s: needs an input",
+                   Where().c_str());
+    const Value& x = ctx->v(in[0]);
+    const std::vector<int32_t>& target = ctx->graph->tensors[out[0]].shape;
+    EDGEOPT_ENSURE(!target.empty() && x.rank() >= 1, StatusCode::kUnsupported,
+                   "%s: output has no batch dimension", Where().c_str());
+    const int batch = x.shape[0];
+    const int64_t per_sample = batch > 0 ? x.size / batch : 0;
+    std::vector<int> shape = {batch};
+    int64_t known = 1;
+    int unknown = -1;
+    for (size_t d = 1; d < target.size(); ++d) {
+      if (target[d] < 0) {
+        unknown = static_cast<int>(d);
+        shape.push_back(1);
+      } else {
+        known *= target[d];
+        shape.push_back(target[d]);
+      }
+    }
+    if (unknown > 0 && known > 0) shape[unknown] = static_cast<int>(per_sample / known);
+    EDGEOPT_ENSURE(NumElements(shape) == x.size, StatusCode::kUnsupported,
+                   "%s: reshaping %s to %s changes the batch dimension, which training "
+                   "cannot "
+                   "do",
+                   Where().c_str(), ShapeString(x.shape).c_str(),
+                   ShapeString(std::vector<int>(target.begin(), target.end())).c_str());
+    SetShape(&ctx->v(out[0]), shape);
+    return Status::Ok();
+  }
+  void Forward(KernelContext* ctx) override {
+    const Value& x = ctx->v(in[0]);
+    std::memcpy(ctx->v(out[0]).d(), x.d(), sizeof(float) * x.size);
+  }
+  void Backward(KernelContext* ctx) override {
+    if (float* dx = InGrad(ctx, 0)) {
+      AddInto(ctx->v(out[0]).g(), dx, ctx->v(in[0]).size, Over(0));
+    }
+  }
+};
+
+class Concatenation : public OpKernel {
+ public:
+  Status Prepare(KernelContext* ctx) override {
+    EDGEOPT_ASSIGN_OR_RETURN(act_, ParseFusedAct(*node));
+    EDGEOPT_ENSURE(!in.empty(), StatusCode::kInvalidModel, "%s: no inputs", Where().c_str());
+    for (int id : in) {
+      EDGEOPT_ENSURE(id >= 0, StatusCode::kInvalidModel, "%s: absent input", Where().c_str());
+    }
+    const std::vector<int>& s0 = ctx->v(in[0]).shape;
+    const int rank = static_cast<int>(s0.size());
+    int axis = static_cast<int>(ir::GetInt(node->attrs, "axis", -1));
+    if (axis < 0) axis += rank;
+    EDGEOPT_ENSURE(axis >= 1 && axis < rank, StatusCode::kUnsupported,
+                   "%s: concatenation axis %d of rank %d (the batch axis "
+                   "cannot be trained)",
+                   Where().c_str(), axis, rank);
+    std::vector<int> shape = s0;
+    shape[axis] = 0;
+    outer_ = 1;
+    for (int d = 0; d < axis; ++d) outer_ *= s0[d];
+    chunks_.clear();
+    for (int id : in) {
+      const std::vector<int>& s = ctx->v(id).shape;
+      EDGEOPT_ENSURE(static_cast<int>(s.size()) == rank, StatusCode::kInvalidModel,
+                     "%s: inputs %s and %s differ in rank", Where().c_str(),
+                     ShapeString(s0).c_str(), ShapeString(s).c_str());
+      int64_t inner = 1;
+      for (int d = 0; d < rank; ++d) {
+        if (d == axis) continue;
+        EDGEOPT_ENSURE(s[d] == s0[d], StatusCode::kInvalidModel,
+                       "%s: inputs %s and %s differ outside axis %d", Where().c_str(),
+                       ShapeString(s0).c_str(), ShapeString(s).c_str(), axis);
+        if (d > axis) inner *= s[d];
+      }
+      shape[axis] += s[axis];
+      chunks_.push_back(inner * s[axis]);
+    }
+    row_ = 0;
+    for (int64_t c : chunks_) row_ += c;
+    SetShape(&ctx->v(out[0]), shape);
+    return Status::Ok();
+  }
+
+  void Forward(KernelContext* ctx) override {
+    Value& yv = ctx->v(out[0]);
+    float* y = yv.d();
+    int64_t offset = 0;
+    for (size_t i = 0; i < in.size(); ++i) {
+      const float* x = ctx->v(in[i]).d();
+      for (int64_t o = 0; o < outer_; ++o) {
+        std::memcpy(y + o * row_ + offset, x + o * chunks_[i], sizeof(float) * chunks_[i]);
+      }
+      offset += chunks_[i];
+    }
+    ApplyFusedAct(act_, y, yv.size);
+  }
+
+  void Backward(KernelContext* ctx) override {
+    Value& yv = ctx->v(out[0]);
+    float* dy = yv.g();
+    FusedActBackward(act_, yv.d(), dy, yv.size);
+    int64_t offset = 0;
+    for (size_t i = 0; i < in.size(); ++i) {
+      if (float* dx = InGrad(ctx, static_cast<int>(i))) {
+        for (int64_t o = 0; o < outer_; ++o) {
+          AddInto(dy + o * row_ + offset, dx + o * chunks_[i], chunks_[i], Over(i));
+        }
+      }
+      offset += chunks_[i];
+    }
+  }
+
+ private:
+  FusedAct act_ = FusedAct::kNone;
+  int64_t outer_ = 1, row_ = 0;
+  std::vector<int64_t> chunks_;
+};
+
+// Walks every element of `shape` (row-major) calling f(linear_index_in_shape,
+// mapped_offset), where mapped_offset = sum(idx[d] * strides[d]) + base.
+template <typename F>
+void Walk(const std::vector<int>& shape, const std::vector<int64_t>& strides, int64_t base, F&& f) {
+  const int rank = static_cast<int>(shape.size());
+  const int64_t total = NumElements(shape);
+  if (total == 0) return;
+  std::vector<int> idx(rank, 0);
+  int64_t off = base;
+  for (int64_t i = 0; i < total; ++i) {
+    f(i, off);
+    for (int d = rank - 1; d >= 0; --d) {
+      ++idx[d];
+      off += strides[d];
+      if (idx[d] < shape[d]) break;
+      off -= strides[d] * shape[d];
+      idx[d] = 0;
+    }
+  }
+}
+
+std::vector<int64_t> RowMajorStrides(const std::vector<int>& shape) {
+  std::vector<int64_t> s(shape.size(), 1);
+  for (int d = static_cast<int>(shape.size()) - 2; d >= 0; --d) s[d] = s[d + 1] * shape[d + 1];
+  return s;
+}
+
+class Pad : public OpKernel {
+ public:
+  Status Prepare(KernelContext* ctx) override {
+    EDGEOPT_ENSURE(in.size() >= 2 && in[0] >= 0, StatusCode::kInvalidModel,
+                   "%s: needs (input, paddings)", Where().c_str());
+    std::vector<int64_t> pads;
+    EDGEOPT_RETURN_IF_ERROR(ReadIntConstantForKernel(*ctx->graph, in[1], Where(), &pads));
+    const Value& x = ctx->v(in[0]);
+    EDGEOPT_ENSURE(static_cast<int>(pads.size()) == 2 * x.rank(), StatusCode::kInvalidModel,
+                   "%s: %zu padding values for rank %d", Where().c_str(), pads.size(), x.rank());
+    EDGEOPT_ENSURE(pads[0] == 0 && pads[1] == 0, StatusCode::kUnsupported,
+                   "%s: padding the batch dimension cannot be trained", Where().c_str());
+    std::vector<int> shape = x.shape;
+    for (int d = 0; d < x.rank(); ++d) {
+      EDGEOPT_ENSURE(pads[2 * d] >= 0 && pads[2 * d + 1] >= 0, StatusCode::kUnsupported,
+                     "%s: negative padding", Where().c_str());
+      shape[d] += static_cast<int>(pads[2 * d] + pads[2 * d + 1]);
+    }
+    SetShape(&ctx->v(out[0]), shape);
+    strides_ = RowMajorStrides(shape);
+    base_ = 0;
+    for (int d = 0; d < x.rank(); ++d) base_ += pads[2 * d] * strides_[d];
+    return Status::Ok();
+  }
+  void Forward(KernelContext* ctx) override {
+    const Value& x = ctx->v(in[0]);
+    Value& yv = ctx->v(out[0]);
+    float* y = yv.d();
+    std::memset(y, 0, sizeof(float) * yv.size);
+    const float* xd = x.d();
+    Walk(x.shape, strides_, base_, [&](int64_t i, int64_t o) { y[o] = xd[i]; });
+  }
+  void Backward(KernelContext* ctx) override {
+    float* dx = InGrad(ctx, 0);
+    if (dx == nullptr) return;
+    const float* dy = ctx->v(out[0]).g();
+    const bool over = Over(0);
+    Walk(ctx->v(in[0]).shape, strides_, base_,
+         [&](int64_t i, int64_t o) { dx[i] = over ? dy[o] : dx[i] + dy[o]; });
+  }
+
+ private:
+  std::vector<int64_t> strides_;
+  int64_t base_ = 0;
+};
+
+class Transpose : public OpKernel {
+ public:
+  Status Prepare(KernelContext* ctx) override {
+    EDGEOPT_ENSURE(in.size() >= 2 && in[0] >= 0, StatusCode::kInvalidModel,
+                   "%s: needs (input, perm)", Where().c_str());
+    std::vector<int64_t> perm;
+    EDGEOPT_RETURN_IF_ERROR(ReadIntConstantForKernel(*ctx->graph, in[1], Where(), &perm));
+    const Value& x = ctx->v(in[0]);
+    const int rank = x.rank();
+    EDGEOPT_ENSURE(static_cast<int>(perm.size()) == rank, StatusCode::kInvalidModel,
+                   "%s: permutation of %zu for rank %d", Where().c_str(), perm.size(), rank);
+    EDGEOPT_ENSURE(perm[0] == 0, StatusCode::kUnsupported,
+                   "%s: moving the batch dimension cannot be trained", Where().c_str());
+    std::vector<bool> seen(rank, false);
+    const std::vector<int64_t> in_strides = RowMajorStrides(x.shape);
+    std::vector<int> shape(rank);
+    strides_.assign(rank, 0);
+    for (int d = 0; d < rank; ++d) {
+      EDGEOPT_ENSURE(perm[d] >= 0 && perm[d] < rank && !seen[perm[d]], StatusCode::kInvalidModel,
+                     "%s: invalid permutation", Where().c_str());
+      seen[perm[d]] = true;
+      shape[d] = x.shape[perm[d]];
+      strides_[d] = in_strides[perm[d]];
+    }
+    SetShape(&ctx->v(out[0]), shape);
+    return Status::Ok();
+  }
+  void Forward(KernelContext* ctx) override {
+    Value& yv = ctx->v(out[0]);
+    float* y = yv.d();
+    const float* x = ctx->v(in[0]).d();
+    Walk(yv.shape, strides_, 0, [&](int64_t o, int64_t i) { y[o] = x[i]; });
+  }
+  void Backward(KernelContext* ctx) override {
+    float* dx = InGrad(ctx, 0);
+    if (dx == nullptr) return;
+    const Value& yv = ctx->v(out[0]);
+    const float* dy = yv.grad.data();
+    const bool over = Over(0);
+    Walk(yv.shape, strides_, 0,
+         [&](int64_t o, int64_t i) { dx[i] = over ? dy[o] : dx[i] + dy[o]; });
+  }
+
+ private:
+  std::vector<int64_t> strides_;
+};
+
+}  // namespace
+
+std::unique_ptr<OpKernel> NewReshape() { return std::make_unique<Reshape>(); }
+std::unique_ptr<OpKernel> NewConcatenation() { return std::make_unique<Concatenation>(); }
+std::unique_ptr<OpKernel> NewPad() { return std::make_unique<Pad>(); }
+std::unique_ptr<OpKernel> NewTranspose() { return std::make_unique<Transpose>(); }
+
+}  // namespace train
+}  // namespace edgeopt

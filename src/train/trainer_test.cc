@@ -1,0 +1,354 @@
+// End to end: small models on synthetic data must learn (loss falls, accuracy
+// rises), training is deterministic for a seed, and the hooks (masks, step
+// callback, teacher, cancel) work.
+#include "src/train/trainer.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <cmath>
+#include <vector>
+
+#include "src/train/presets.h"
+#include "src/train/rng.h"
+
+namespace edgeopt {
+namespace train {
+namespace {
+
+// Two Gaussian blobs per class in 6 dimensions, 3 classes.
+data::Dataset Blobs(int n, uint64_t seed) {
+  data::Dataset ds;
+  ds.name = "blobs";
+  ds.sample_shape = {6};
+  ds.size = n;
+  ds.num_classes = 3;
+  SplitMix64 rng(seed);
+  for (int i = 0; i < n; ++i) {
+    const int label = static_cast<int>(rng.Below(3));
+    for (int d = 0; d < 6; ++d) {
+      const float center = (d % 3 == label) ? 1.5f : -0.5f;
+      ds.x.push_back(center + 0.5f * static_cast<float>(rng.NextNormal()));
+    }
+    ds.labels.push_back(label);
+  }
+  return ds;
+}
+
+// Images 8x8x1: class = which quadrant is bright.
+data::Dataset Quadrants(int n, uint64_t seed) {
+  data::Dataset ds;
+  ds.name = "quadrants";
+  ds.sample_shape = {8, 8, 1};
+  ds.size = n;
+  ds.num_classes = 4;
+  SplitMix64 rng(seed);
+  for (int i = 0; i < n; ++i) {
+    const int label = static_cast<int>(rng.Below(4));
+    for (int y = 0; y < 8; ++y) {
+      for (int x = 0; x < 8; ++x) {
+        const int q = (y >= 4 ? 2 : 0) + (x >= 4 ? 1 : 0);
+        ds.x.push_back((q == label ? 0.8f : 0.1f) + 0.2f * rng.NextFloat());
+      }
+    }
+    ds.labels.push_back(label);
+  }
+  return ds;
+}
+
+int AddParam(ir::Graph* g, const std::string& name, const std::vector<int32_t>& shape,
+             std::vector<float> v) {
+  const int id = g->AddFloatConstant(name, shape, v);
+  g->tensors[id].origin = name;
+  return id;
+}
+
+int AddNode(ir::Graph* g, const std::string& op, std::vector<int> in, std::vector<int32_t> shape,
+            ir::Attrs attrs = {}) {
+  const int y = g->AddActivation(op + std::to_string(g->nodes.size()), DType::kFloat32, shape);
+  ir::Node n;
+  n.op = op;
+  n.name = op;
+  n.inputs = std::move(in);
+  n.outputs = {y};
+  n.attrs = std::move(attrs);
+  g->AddNode(n);
+  return y;
+}
+
+// FC(16, relu) -> FC(3), optionally ending in SOFTMAX.
+ir::Graph Mlp(bool softmax, uint64_t seed) {
+  ir::Graph g;
+  const int x = g.AddActivation("x", DType::kFloat32, {1, 6});
+  g.inputs = {x};
+  const int w1 = AddParam(&g, "d1/kernel", {16, 6}, GlorotUniform(96, 6, 16, seed));
+  const int b1 = AddParam(&g, "d1/bias", {16}, std::vector<float>(16, 0.0f));
+  const int h = AddNode(&g, "FULLY_CONNECTED", {x, w1, b1}, {1, 16},
+                        {{"fused_activation_function", std::string("RELU")}});
+  const int w2 = AddParam(&g, "d2/kernel", {3, 16}, GlorotUniform(48, 16, 3, seed + 1));
+  const int b2 = AddParam(&g, "d2/bias", {3}, std::vector<float>(3, 0.0f));
+  int y = AddNode(&g, "FULLY_CONNECTED", {h, w2, b2}, {1, 3});
+  if (softmax) y = AddNode(&g, "SOFTMAX", {y}, {1, 3}, {{"beta", 1.0}});
+  g.outputs = {y};
+  return g;
+}
+
+// Conv 3x3 SAME (4) -> BN -> RELU -> MAX_POOL 2 -> DROPOUT -> MEAN(1,2) ->
+// FC(4).
+ir::Graph SmallCnn(uint64_t seed) {
+  ir::Graph g;
+  const int x = g.AddActivation("x", DType::kFloat32, {1, 8, 8, 1});
+  g.inputs = {x};
+  const int w = AddParam(&g, "conv/kernel", {4, 3, 3, 1}, GlorotUniform(36, 9, 36, seed));
+  const int b = AddParam(&g, "conv/bias", {4}, std::vector<float>(4, 0.0f));
+  const int c = AddNode(
+      &g, "CONV_2D", {x, w, b}, {1, 8, 8, 4},
+      {{"padding", std::string("SAME")}, {"stride_h", int64_t{1}}, {"stride_w", int64_t{1}}});
+  const int gamma = AddParam(&g, "bn/gamma", {4}, std::vector<float>(4, 1.0f));
+  const int beta = AddParam(&g, "bn/beta", {4}, std::vector<float>(4, 0.0f));
+  const int mean = g.AddFloatConstant("bn/moving_mean", {4}, std::vector<float>(4, 0.0f));
+  const int var = g.AddFloatConstant("bn/moving_variance", {4}, std::vector<float>(4, 1.0f));
+  const int bn = AddNode(&g, "BATCH_NORM", {c, gamma, beta, mean, var}, {1, 8, 8, 4},
+                         {{"epsilon", 1e-3}, {"momentum", 0.9}});
+  const int r = AddNode(&g, "RELU", {bn}, {1, 8, 8, 4});
+  const int p = AddNode(&g, "MAX_POOL_2D", {r}, {1, 4, 4, 4},
+                        {{"padding", std::string("VALID")},
+                         {"stride_h", int64_t{2}},
+                         {"stride_w", int64_t{2}},
+                         {"filter_height", int64_t{2}},
+                         {"filter_width", int64_t{2}}});
+  const int d = AddNode(&g, "DROPOUT", {p}, {1, 4, 4, 4}, {{"rate", 0.1}});
+  const int axes = g.AddConstant("axes", DType::kInt32, {2}, std::vector<int32_t>{1, 2}.data(), 8);
+  const int m = AddNode(&g, "MEAN", {d, axes}, {1, 4}, {{"keep_dims", false}});
+  const int wf = AddParam(&g, "fc/kernel", {4, 4}, GlorotUniform(16, 4, 4, seed + 2));
+  const int bf = AddParam(&g, "fc/bias", {4}, std::vector<float>(4, 0.0f));
+  g.outputs = {AddNode(&g, "FULLY_CONNECTED", {m, wf, bf}, {1, 4})};
+  return g;
+}
+
+std::unique_ptr<Engine> MakeEngine(const ir::Graph& g, int batch, int threads = 1) {
+  EngineOptions eo;
+  eo.batch_size = batch;
+  eo.num_threads = threads;
+  auto e = Engine::Create(g, eo);
+  EXPECT_TRUE(e.ok()) << e.status().ToString();
+  return std::move(e).value();
+}
+
+TEST(TrainerTest, MlpLearnsBlobsWithFusedSoftmaxCrossEntropy) {
+  const data::Dataset train = Blobs(600, 1), test = Blobs(300, 2);
+  for (bool softmax : {false, true}) {
+    auto engine = MakeEngine(Mlp(softmax, 5), 32);
+    TrainOptions o;
+    o.epochs = 8;
+    o.batch_size = 32;
+    o.optimizer = DefaultOptimizerConfig(OptimizerKind::kAdam);
+    o.optimizer.learning_rate = 0.01f;
+    auto before = Evaluate(engine.get(), test, 64);
+    ASSERT_TRUE(before.ok());
+    auto trainer = Trainer::Create(engine.get(), o, train);
+    ASSERT_TRUE(trainer.ok()) << trainer.status().ToString();
+    auto hist = (*trainer)->Fit(train, &test);
+    ASSERT_TRUE(hist.ok()) << hist.status().ToString();
+    ASSERT_EQ(hist->size(), 8u);
+    EXPECT_LT(hist->back().loss, 0.5 * hist->front().loss + 0.1);
+    EXPECT_LT(hist->back().val_loss, 0.5 * before->loss);
+    EXPECT_GT(hist->back().val_accuracy, 0.9);
+    EXPECT_EQ((*trainer)->global_step(), 8 * 19);  // 600 / 32 -> 19 batches
+  }
+}
+
+TEST(TrainerTest, SmallCnnWithBatchNormAndDropoutLearns) {
+  const data::Dataset train = Quadrants(256, 3), test = Quadrants(128, 4);
+  auto engine = MakeEngine(SmallCnn(7), 16, 2);
+  TrainOptions o;
+  o.epochs = 6;
+  o.batch_size = 16;
+  o.optimizer = DefaultOptimizerConfig(OptimizerKind::kAdam);
+  o.optimizer.learning_rate = 0.02f;
+  auto trainer = Trainer::Create(engine.get(), o, train);
+  ASSERT_TRUE(trainer.ok()) << trainer.status().ToString();
+  auto hist = (*trainer)->Fit(train, &test);
+  ASSERT_TRUE(hist.ok()) << hist.status().ToString();
+  EXPECT_LT(hist->back().loss, hist->front().loss);
+  EXPECT_GT(hist->back().val_accuracy, 0.8);
+  // Training moved the BN moving statistics away from their initial values.
+  const float* mm = engine->value(engine->graph().nodes[1].inputs[3]).d();
+  EXPECT_NE(mm[0], 0.0f);
+}
+
+TEST(TrainerTest, SameSeedSameWeightsAndEveryOptimizer) {
+  const data::Dataset train = Blobs(200, 9);
+  for (const char* opt : {"sgd", "adam", "adamw"}) {
+    std::vector<float> first;
+    for (int run = 0; run < 2; ++run) {
+      auto engine = MakeEngine(Mlp(false, 11), 16, 2);
+      TrainOptions o;
+      o.epochs = 2;
+      o.batch_size = 16;
+      o.seed = 42;
+      o.optimizer = DefaultOptimizerConfig(*ParseOptimizerKind(opt));
+      o.optimizer.momentum = std::string(opt) == "sgd" ? 0.9f : 0.0f;
+      o.schedule = LrSchedule::Kind::kCosine;
+      o.warmup_epochs = 0.5;
+      auto trainer = Trainer::Create(engine.get(), o, train);
+      ASSERT_TRUE(trainer.ok());
+      auto hist = (*trainer)->Fit(train, nullptr);
+      ASSERT_TRUE(hist.ok());
+      EXPECT_LT(hist->back().loss, hist->front().loss) << opt;
+      std::vector<float> w(engine->parameters()[0].data(),
+                           engine->parameters()[0].data() + engine->parameters()[0].size);
+      if (run == 0) {
+        first = w;
+      } else {
+        EXPECT_EQ(w, first) << opt;
+      }
+    }
+  }
+}
+
+TEST(TrainerTest, ThreadCountDoesNotChangeTheResult) {
+  const data::Dataset train = Quadrants(96, 8);
+  std::vector<std::vector<float>> weights;
+  for (int threads : {1, 2, 3}) {
+    auto engine = MakeEngine(SmallCnn(5), 24, threads);
+    TrainOptions o;
+    o.epochs = 2;
+    o.batch_size = 24;
+    auto trainer = Trainer::Create(engine.get(), o, train);
+    ASSERT_TRUE(trainer.ok());
+    ASSERT_TRUE((*trainer)->Fit(train, nullptr).ok());
+    std::vector<float> all;
+    for (const Parameter& p : engine->parameters())
+      all.insert(all.end(), p.data(), p.data() + p.size);
+    weights.push_back(all);
+  }
+  EXPECT_EQ(weights[0], weights[1]);
+  EXPECT_EQ(weights[0], weights[2]);
+}
+
+TEST(TrainerTest, MasksKeepPrunedWeightsAtZeroAndStepCallbackRuns) {
+  const data::Dataset train = Blobs(128, 5);
+  auto engine = MakeEngine(Mlp(false, 3), 16);
+  TrainOptions o;
+  o.epochs = 2;
+  o.batch_size = 16;
+  o.optimizer = DefaultOptimizerConfig(OptimizerKind::kAdam);
+  auto trainer = Trainer::Create(engine.get(), o, train);
+  ASSERT_TRUE(trainer.ok());
+  std::vector<float> mask(96, 1.0f);
+  for (int i = 0; i < 96; i += 2) mask[i] = 0.0f;
+  ASSERT_TRUE((*trainer)->SetMask("d1/kernel", mask).ok());
+  EXPECT_FALSE((*trainer)->SetMask("nope", mask).ok());
+  EXPECT_FALSE((*trainer)->SetMask("d1/bias", mask).ok());
+  int64_t calls = 0;
+  (*trainer)->SetStepCallback([&](int64_t step) {
+    EXPECT_EQ(step, ++calls);
+    return Status::Ok();
+  });
+  ASSERT_TRUE((*trainer)->Fit(train, nullptr).ok());
+  EXPECT_EQ(calls, 16);
+  const float* w = engine->parameters()[0].data();
+  ASSERT_EQ(engine->parameters()[0].name, "d1/kernel");
+  int nonzero_kept = 0;
+  for (int i = 0; i < 96; ++i) {
+    if (i % 2 == 0) {
+      EXPECT_EQ(w[i], 0.0f) << i;
+    } else {
+      nonzero_kept += w[i] != 0.0f;
+    }
+  }
+  EXPECT_EQ(nonzero_kept, 48);
+}
+
+TEST(TrainerTest, DistillationPullsStudentTowardsTeacher) {
+  const data::Dataset train = Blobs(256, 6);
+  auto teacher = MakeEngine(Mlp(false, 100), 32);
+  auto student = MakeEngine(Mlp(false, 200), 32);
+  std::vector<float> t_logits(256 * 3), s_before(256 * 3), s_after(256 * 3);
+  ASSERT_TRUE(PredictOutputs(teacher.get(), train.x.data(), 256, 32, true, t_logits.data()).ok());
+  ASSERT_TRUE(PredictOutputs(student.get(), train.x.data(), 256, 32, true, s_before.data()).ok());
+  TrainOptions o;
+  o.epochs = 10;
+  o.batch_size = 32;
+  o.optimizer = DefaultOptimizerConfig(OptimizerKind::kAdam);
+  o.optimizer.learning_rate = 0.01f;
+  auto trainer = Trainer::Create(student.get(), o, train);
+  ASSERT_TRUE(trainer.ok());
+  Engine* t = teacher.get();
+  // alpha = 0: only the soft loss, so the student copies the (untrained)
+  // teacher.
+  (*trainer)->SetTeacher(
+      [t](const float* x, int batch, float* logits) {
+        return PredictOutputs(t, x, batch, batch, true, logits);
+      },
+      0.0f, 2.0f);
+  ASSERT_TRUE((*trainer)->Fit(train, nullptr).ok());
+  ASSERT_TRUE(PredictOutputs(student.get(), train.x.data(), 256, 32, true, s_after.data()).ok());
+  const double kl_before = DistillationKl(s_before.data(), t_logits.data(), 256, 3, 2.0f, nullptr);
+  const double kl_after = DistillationKl(s_after.data(), t_logits.data(), 256, 3, 2.0f, nullptr);
+  EXPECT_LT(kl_after, 0.3 * kl_before);
+}
+
+TEST(TrainerTest, CancelFlagStopsWithCancelled) {
+  const data::Dataset train = Blobs(64, 5);
+  auto engine = MakeEngine(Mlp(false, 3), 16);
+  TrainOptions o;
+  o.epochs = 3;
+  o.batch_size = 16;
+  auto trainer = Trainer::Create(engine.get(), o, train);
+  ASSERT_TRUE(trainer.ok());
+  std::atomic<bool> cancel{false};
+  int epochs_done = 0;
+  (*trainer)->SetEpochCallback([&](const EpochStats&) {
+    ++epochs_done;
+    cancel = true;
+    return Status::Ok();
+  });
+  (*trainer)->SetCancelFlag(&cancel);
+  auto r = (*trainer)->Fit(train, nullptr);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kCancelled);
+  EXPECT_EQ(epochs_done, 1);
+}
+
+TEST(TrainerTest, DataThatDoesNotFitTheModelIsAnError) {
+  data::Dataset wrong = Quadrants(8, 1);
+  auto engine = MakeEngine(Mlp(false, 3), 4);
+  TrainOptions o;
+  auto trainer = Trainer::Create(engine.get(), o, wrong);
+  ASSERT_FALSE(trainer.ok());
+  EXPECT_NE(trainer.status().message().find("[8,8,1]"), std::string::npos)
+      << trainer.status().message();
+}
+
+TEST(TrainerTest, PresetGraphTrainsOnTinyBatch) {
+  auto g = BuildPresetGraph("fmnist-cnn", 0);
+  ASSERT_TRUE(g.ok()) << g.status().ToString();
+  EXPECT_FALSE(BuildPresetGraph("resnet-9000", 0).ok());
+  auto engine = MakeEngine(*g, 8, 2);
+  EXPECT_EQ(engine->num_parameter_values(), 320 + 18496 + 204928 + 1290);
+  data::Dataset ds;
+  ds.name = "tiny";
+  ds.sample_shape = {28, 28, 1};
+  ds.size = 16;
+  ds.num_classes = 10;
+  SplitMix64 rng(1);
+  for (int i = 0; i < 16; ++i) {
+    for (int j = 0; j < 784; ++j)
+      ds.x.push_back(rng.NextFloat() * ((j % 10) == i % 10 ? 1.0f : 0.2f));
+    ds.labels.push_back(i % 10);
+  }
+  TrainOptions o;
+  o.epochs = 15;
+  o.batch_size = 8;
+  auto trainer = Trainer::Create(engine.get(), o, ds);
+  ASSERT_TRUE(trainer.ok());
+  auto hist = (*trainer)->Fit(ds, nullptr);
+  ASSERT_TRUE(hist.ok());
+  EXPECT_LT(hist->back().loss, 0.6 * hist->front().loss);
+}
+
+}  // namespace
+}  // namespace train
+}  // namespace edgeopt

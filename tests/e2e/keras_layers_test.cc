@@ -1,0 +1,411 @@
+// Every supported Keras layer (and activation), converted and run in the
+// official TFLite 2.9 runtime, against an independent double-precision
+// evaluation of Keras's math (keras_reference.h) with the same random weights.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "src/export/tflite/export.h"
+#include "src/importers/keras/graph_builder.h"
+#include "src/importers/keras/keras_model.h"
+#include "src/importers/tflite/import.h"
+#include "src/passes/pipeline.h"
+#include "src/util/file_util.h"
+#include "src/util/npy.h"
+#include "tests/e2e/keras_reference.h"
+#include "tests/test_util.h"
+
+namespace edgeopt {
+namespace testing {
+namespace {
+
+using keras::Json;
+
+constexpr double kAtol = 1e-5;
+constexpr double kRtol = 1e-4;
+
+uint64_t g_rng = 1;
+double Uniform(double lo, double hi) {
+  g_rng ^= g_rng << 13;
+  g_rng ^= g_rng >> 7;
+  g_rng ^= g_rng << 17;
+  return lo + (hi - lo) * (static_cast<double>(g_rng >> 11) / 9007199254740992.0);
+}
+
+// {"class_name": cls, "config": config}; the layer name defaults to "l<k>".
+Json L(const std::string& cls, Json config = Json::object()) {
+  return Json{{"class_name", cls}, {"config", config}};
+}
+
+Json Sequential(const std::vector<int64_t>& input_shape, std::vector<Json> layers) {
+  Json shape = Json::array({nullptr});
+  for (int64_t d : input_shape) shape.push_back(d);
+  Json list = Json::array();
+  list.push_back(L("InputLayer", {{"batch_input_shape", shape}, {"name", "input"}}));
+  int k = 0;
+  for (Json& l : layers) {
+    if (!l["config"].contains("name")) l["config"]["name"] = "l" + std::to_string(k++);
+    list.push_back(l);
+  }
+  return Json{{"class_name", "Sequential"}, {"config", {{"name", "seq"}, {"layers", list}}}};
+}
+
+// Replaces every weight with random values (variances and gammas positive).
+void Randomize(keras::KerasModel* m) {
+  for (keras::LayerWeights& lw : m->weights) {
+    for (auto& [var, a] : lw.vars) {
+      const bool positive = var == "moving_variance" || var == "gamma";
+      for (int64_t i = 0; i < a.NumElements(); ++i) {
+        a.Data<float>()[i] = static_cast<float>(positive ? Uniform(0.5, 1.5) : Uniform(-0.7, 0.7));
+      }
+    }
+  }
+}
+
+class KerasLayers : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() { dir_ = new std::string(MakeTempDir("keras_layers")); }
+  static void TearDownTestSuite() {
+    RunCommand("rm -rf '" + *dir_ + "'");
+    delete dir_;
+  }
+
+  // Converts `config` (random weights), runs it in tflite-ref on a random input
+  // and compares with the reference. Returns the ops of the exported graph.
+  static std::vector<std::string> Check(const Json& config, const std::vector<int64_t>& in_shape,
+                                        double atol = kAtol) {
+    StatusOr<keras::KerasModel> model = keras::ModelFromConfig(config, 7);
+    EXPECT_TRUE(model.ok()) << model.status().ToString();
+    if (!model.ok()) return {};
+    Randomize(&*model);
+    StatusOr<ir::Graph> graph = keras::BuildGraph(*model);
+    EXPECT_TRUE(graph.ok()) << graph.status().ToString();
+    if (!graph.ok()) return {};
+    Status prepared = passes::PrepareForExport(&*graph);
+    EXPECT_TRUE(prepared.ok()) << prepared.ToString();
+    std::vector<std::string> ops;
+    for (const ir::Node& n : graph->nodes) ops.push_back(n.op);
+    const std::string path = *dir_ + "/m.tflite";
+    Status written = WriteTfliteFile(*graph, path);
+    EXPECT_TRUE(written.ok()) << written.ToString();
+
+    std::vector<int64_t> shape = {1};
+    shape.insert(shape.end(), in_shape.begin(), in_shape.end());
+    kref::Tensor x{shape, {}};
+    for (int64_t i = 0; i < x.size(); ++i) x.v.push_back(Uniform(-1, 1));
+    NpyArray in;
+    in.dtype = DType::kFloat32;
+    in.shape = shape;
+    in.data.resize(x.v.size() * 4);
+    for (size_t i = 0; i < x.v.size(); ++i) in.Data<float>()[i] = static_cast<float>(x.v[i]);
+    EXPECT_TRUE(WriteNpy(*dir_ + "/in.npy", in).ok());
+    std::string log;
+    const int rc = RunCommand(
+        TfliteRefPath() + " run '" + path + "' -i '" + *dir_ + "/in.npy' -o '" + *dir_ + "/out'",
+        &log);
+    EXPECT_EQ(rc, 0) << log;
+    StatusOr<NpyArray> out = ReadNpy(*dir_ + "/out/output_0.npy");
+    EXPECT_TRUE(out.ok());
+    if (rc != 0 || !out.ok()) return ops;
+
+    // The reference evaluates with the weights rounded to float, as stored.
+    std::string error;
+    EXPECT_TRUE(kref::EvalChain(*model, &x, &error)) << error;
+    EXPECT_EQ(out->shape, x.shape);
+    EXPECT_EQ(out->NumElements(), static_cast<int64_t>(x.v.size()));
+    double worst = 0;
+    int64_t bad = 0;
+    for (size_t i = 0; i < x.v.size() && i < static_cast<size_t>(out->NumElements()); ++i) {
+      const double d = std::fabs(out->Data<float>()[i] - x.v[i]);
+      worst = std::max(worst, d);
+      if (!(d <= atol + kRtol * std::fabs(x.v[i]))) ++bad;
+    }
+    EXPECT_EQ(bad, 0) << "max abs diff " << worst;
+    return ops;
+  }
+
+  static std::string* dir_;
+};
+
+std::string* KerasLayers::dir_ = nullptr;
+
+TEST_F(KerasLayers, Dense) {
+  auto ops = Check(Sequential({6}, {L("Dense", {{"units", 5}, {"activation", "relu"}})}), {6});
+  EXPECT_EQ(ops, std::vector<std::string>({"FULLY_CONNECTED"}));
+  ops = Check(Sequential({3, 6}, {L("Dense", {{"units", 4}, {"use_bias", false}})}), {3, 6});
+  EXPECT_EQ(ops, std::vector<std::string>({"FULLY_CONNECTED"}));
+}
+
+TEST_F(KerasLayers, Conv2D) {
+  Check(Sequential({7, 6, 3}, {L("Conv2D", {{"filters", 4},
+                                            {"kernel_size", Json::array({3, 2})},
+                                            {"strides", Json::array({2, 1})},
+                                            {"padding", "same"},
+                                            {"activation", "relu6"}})}),
+        {7, 6, 3});
+  Check(Sequential(
+            {9, 9, 2},
+            {L("Conv2D",
+               {{"filters", 3}, {"kernel_size", 3}, {"dilation_rate", 2}, {"padding", "valid"}})}),
+        {9, 9, 2});
+}
+
+TEST_F(KerasLayers, Conv1D) {
+  auto ops =
+      Check(Sequential({10, 3}, {L("Conv1D", {{"filters", 4}, {"kernel_size", 3}})}), {10, 3});
+  EXPECT_EQ(ops, std::vector<std::string>({"RESHAPE", "CONV_2D", "RESHAPE"}));
+  Check(Sequential({10, 3}, {L("Conv1D", {{"filters", 2},
+                                          {"kernel_size", 3},
+                                          {"dilation_rate", 2},
+                                          {"padding", "causal"},
+                                          {"activation", "tanh"}})}),
+        {10, 3});
+  Check(Sequential({11, 2},
+                   {L("Conv1D",
+                      {{"filters", 3}, {"kernel_size", 4}, {"strides", 2}, {"padding", "same"}})}),
+        {11, 2});
+}
+
+TEST_F(KerasLayers, DepthwiseAndSeparableConv2D) {
+  auto ops = Check(
+      Sequential(
+          {8, 7, 3},
+          {L("DepthwiseConv2D",
+             {{"kernel_size", 3}, {"depth_multiplier", 2}, {"strides", 2}, {"padding", "same"}}),
+           L("BatchNormalization"), L("ReLU")}),
+      {8, 7, 3});
+  EXPECT_EQ(ops, std::vector<std::string>({"DEPTHWISE_CONV_2D"}));  // BN and ReLU folded
+  ops = Check(Sequential({6, 6, 3}, {L("SeparableConv2D", {{"filters", 5},
+                                                           {"kernel_size", 3},
+                                                           {"depth_multiplier", 2},
+                                                           {"activation", "relu"}})}),
+              {6, 6, 3});
+  EXPECT_EQ(ops, std::vector<std::string>({"DEPTHWISE_CONV_2D", "CONV_2D"}));
+}
+
+TEST_F(KerasLayers, Conv2DTranspose) {
+  Check(Sequential({4, 5, 3},
+                   {L("Conv2DTranspose",
+                      {{"filters", 2}, {"kernel_size", 3}, {"strides", 2}, {"padding", "same"}})}),
+        {4, 5, 3});
+  Check(Sequential({3, 3, 2}, {L("Conv2DTranspose", {{"filters", 3},
+                                                     {"kernel_size", Json::array({3, 2})},
+                                                     {"strides", 2},
+                                                     {"padding", "valid"},
+                                                     {"activation", "sigmoid"}}),
+                               L("BatchNormalization")}),
+        {3, 3, 2});
+}
+
+TEST_F(KerasLayers, BatchNormalizationAlone) {
+  auto ops = Check(
+      Sequential({4, 4, 3}, {L("MaxPooling2D"), L("BatchNormalization", {{"center", false}})}),
+      {4, 4, 3});
+  EXPECT_EQ(ops, std::vector<std::string>({"MAX_POOL_2D", "MUL", "ADD"}));
+  Check(Sequential({5}, {L("BatchNormalization", {{"axis", Json::array({1})}})}), {5});
+}
+
+TEST_F(KerasLayers, Pooling) {
+  Check(Sequential({7, 6, 2},
+                   {L("MaxPooling2D", {{"pool_size", 3}, {"strides", 2}, {"padding", "same"}})}),
+        {7, 6, 2});
+  Check(Sequential({7, 6, 2}, {L("AveragePooling2D",
+                                 {{"pool_size", Json::array({2, 3})}, {"padding", "same"}})}),
+        {7, 6, 2});
+  Check(Sequential({9, 2}, {L("MaxPooling1D", {{"pool_size", 3}})}), {9, 2});
+  Check(Sequential({9, 2}, {L("AveragePooling1D",
+                              {{"pool_size", 2}, {"strides", 1}, {"padding", "same"}})}),
+        {9, 2});
+}
+
+TEST_F(KerasLayers, GlobalPooling) {
+  auto ops = Check(Sequential({5, 4, 3}, {L("GlobalAveragePooling2D")}), {5, 4, 3});
+  EXPECT_EQ(ops, std::vector<std::string>({"MEAN"}));
+  Check(Sequential({5, 4, 3}, {L("GlobalMaxPooling2D", {{"keepdims", true}})}), {5, 4, 3});
+  Check(Sequential({6, 3}, {L("GlobalAveragePooling1D")}), {6, 3});
+  Check(Sequential({6, 3}, {L("GlobalMaxPooling1D")}), {6, 3});
+}
+
+TEST_F(KerasLayers, FlattenReshapePermute) {
+  auto ops = Check(Sequential({3, 2, 2}, {L("Flatten"), L("Dense", {{"units", 3}})}), {3, 2, 2});
+  EXPECT_EQ(ops, std::vector<std::string>({"FULLY_CONNECTED"}));
+  Check(Sequential({3, 4}, {L("Reshape", {{"target_shape", Json::array({2, -1, 2})}})}), {3, 4});
+  ops = Check(Sequential({2, 3, 4}, {L("Permute", {{"dims", Json::array({3, 1, 2})}})}), {2, 3, 4});
+  EXPECT_EQ(ops, std::vector<std::string>({"TRANSPOSE"}));
+}
+
+TEST_F(KerasLayers, EveryActivation) {
+  for (const char* a : {"relu", "relu6", "sigmoid", "hard_sigmoid", "tanh", "softmax", "linear",
+                        "swish", "silu", "elu", "gelu", "leaky_relu"}) {
+    SCOPED_TRACE(a);
+    // As an Activation layer and as the activation argument of a layer.
+    Check(Sequential({2, 5}, {L("Activation", {{"activation", a}})}), {2, 5});
+    Check(Sequential({4}, {L("Dense", {{"units", 6}, {"activation", a}})}), {4});
+  }
+}
+
+TEST_F(KerasLayers, ActivationLayers) {
+  Check(Sequential({12},
+                   {L("ReLU", {{"max_value", 0.6}, {"negative_slope", 0.1}, {"threshold", 0.2}})}),
+        {12});
+  Check(Sequential({12}, {L("ReLU", {{"max_value", 0.5}})}), {12});
+  Check(Sequential({12}, {L("LeakyReLU", {{"alpha", 0.1}})}), {12});
+  Check(Sequential({12}, {L("LeakyReLU", {{"negative_slope", 0.25}})}), {12});
+  Check(Sequential({12}, {L("ELU", {{"alpha", 0.5}})}), {12});
+  Check(Sequential({3, 4}, {L("Softmax")}), {3, 4});
+  Check(Sequential({3, 4, 2}, {L("PReLU", {{"shared_axes", Json::array({1, 2})}})}), {3, 4, 2});
+  Check(Sequential({3, 4}, {L("PReLU")}), {3, 4});
+}
+
+TEST_F(KerasLayers, PaddingCroppingUpSampling) {
+  // ZeroPadding2D((0,1),(0,1)) + stride-2 VALID conv is a SAME conv: the PAD
+  // disappears.
+  auto ops =
+      Check(Sequential({6, 6, 2},
+                       {L("ZeroPadding2D",
+                          {{"padding", Json::array({Json::array({0, 1}), Json::array({0, 1})})}}),
+                        L("Conv2D", {{"filters", 3}, {"kernel_size", 3}, {"strides", 2}})}),
+            {6, 6, 2});
+  EXPECT_EQ(ops, std::vector<std::string>({"CONV_2D"}));
+  Check(Sequential({4, 5, 2}, {L("ZeroPadding2D", {{"padding", Json::array({2, 1})}})}), {4, 5, 2});
+  Check(Sequential({6, 7, 2},
+                   {L("Cropping2D",
+                      {{"cropping", Json::array({Json::array({1, 2}), Json::array({0, 3})})}})}),
+        {6, 7, 2});
+  Check(Sequential({5, 2}, {L("ZeroPadding1D", {{"padding", Json::array({1, 2})}})}), {5, 2});
+  Check(Sequential({6, 2}, {L("Cropping1D", {{"cropping", Json::array({2, 1})}})}), {6, 2});
+  Check(Sequential({3, 4, 2}, {L("UpSampling2D", {{"size", Json::array({2, 3})}})}), {3, 4, 2});
+  Check(Sequential({4, 2}, {L("UpSampling1D", {{"size", 3}})}), {4, 2});
+}
+
+TEST_F(KerasLayers, RescalingAndDropout) {
+  auto ops = Check(Sequential({3, 3, 2}, {L("Rescaling", {{"scale", 0.5}, {"offset", -1.0}}),
+                                          L("Dropout", {{"rate", 0.3}}),
+                                          L("SpatialDropout2D", {{"rate", 0.2}})}),
+                   {3, 3, 2});
+  EXPECT_EQ(ops, std::vector<std::string>({"MUL", "ADD"}));
+}
+
+TEST_F(KerasLayers, Lstm) {
+  auto ops = Check(Sequential({5, 3}, {L("LSTM", {{"units", 4}})}), {5, 3});
+  EXPECT_EQ(ops, std::vector<std::string>({"UNIDIRECTIONAL_SEQUENCE_LSTM", "STRIDED_SLICE"}));
+  Check(Sequential({4, 2}, {L("LSTM", {{"units", 3}, {"return_sequences", true}}),
+                            L("LSTM", {{"units", 2}, {"use_bias", false}})}),
+        {4, 2});
+}
+
+// A Functional model with two inputs, two outputs, a shared layer and every
+// merge layer.
+TEST_F(KerasLayers, FunctionalMergesSharedLayerMultipleOutputs) {
+  auto node = [](std::vector<std::string> inputs) {
+    Json n = Json::array();
+    for (const std::string& i : inputs) n.push_back(Json::array({i, 0, 0, Json::object()}));
+    return Json::array({n});
+  };
+  auto layer = [&](const std::string& cls, const std::string& name, Json config,
+                   std::vector<std::string> inputs) {
+    config["name"] = name;
+    Json l = {{"class_name", cls}, {"config", config}, {"name", name}};
+    l["inbound_nodes"] = inputs.empty() ? Json::array() : node(inputs);
+    return l;
+  };
+  Json layers = Json::array();
+  layers.push_back(layer("InputLayer", "a", {{"batch_input_shape", {nullptr, 4}}}, {}));
+  layers.push_back(layer("InputLayer", "b", {{"batch_input_shape", {nullptr, 4}}}, {}));
+  // "shared" is called on a and on b: two inbound nodes, one set of weights.
+  Json shared = layer("Dense", "shared", {{"units", 3}}, {"a"});
+  shared["inbound_nodes"].push_back(node({"b"})[0]);
+  layers.push_back(shared);
+  const char* merges[] = {"Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum"};
+  Json merge_refs = Json::array();
+  for (const char* m : merges) {
+    Json l = layer(m, std::string("m_") + m, Json::object(), {"shared", "shared"});
+    l["inbound_nodes"][0][1][1] = 1;  // (shared call 0, shared call 1)
+    layers.push_back(l);
+  }
+  Json concat = layer("Concatenate", "concat", {{"axis", -1}}, {});
+  Json concat_node = Json::array();
+  for (const char* m : merges) concat_node.push_back({std::string("m_") + m, 0, 0, {}});
+  concat["inbound_nodes"] = Json::array({concat_node});
+  layers.push_back(concat);
+  layers.push_back(layer("Dense", "head", {{"units", 2}, {"activation", "softmax"}}, {"concat"}));
+  Json config = {{"class_name", "Functional"},
+                 {"config",
+                  {{"name", "multi"},
+                   {"layers", layers},
+                   {"input_layers", {{"a", 0, 0}, {"b", 0, 0}}},
+                   {"output_layers", {{"head", 0, 0}, {"m_Add", 0, 0}}}}}};
+
+  StatusOr<keras::KerasModel> model = keras::ModelFromConfig(config, 3);
+  ASSERT_TRUE(model.ok()) << model.status().ToString();
+  Randomize(&*model);
+  StatusOr<ir::Graph> graph = keras::BuildGraph(*model);
+  ASSERT_TRUE(graph.ok()) << graph.status().ToString();
+  EXPECT_EQ(graph->input_names, std::vector<std::string>({"a", "b"}));
+  EXPECT_EQ(graph->output_names, std::vector<std::string>({"head", "m_Add"}));
+  // The shared layer's weights exist once.
+  int kernels = 0;
+  for (const ir::Tensor& t : graph->tensors) kernels += t.origin == "shared/kernel" ? 1 : 0;
+  EXPECT_EQ(kernels, 1);
+  ASSERT_TRUE(passes::PrepareForExport(&*graph).ok());
+  const std::string path = *dir_ + "/multi.tflite";
+  ASSERT_TRUE(WriteTfliteFile(*graph, path).ok());
+
+  // Reference.
+  std::vector<double> xa(4), xb(4);
+  for (double& v : xa) v = Uniform(-1, 1);
+  for (double& v : xb) v = Uniform(-1, 1);
+  for (int i = 0; i < 2; ++i) {
+    NpyArray in;
+    in.dtype = DType::kFloat32;
+    in.shape = {1, 4};
+    in.data.resize(16);
+    for (int k = 0; k < 4; ++k) in.Data<float>()[k] = static_cast<float>((i == 0 ? xa : xb)[k]);
+    ASSERT_TRUE(WriteNpy(*dir_ + "/in" + std::to_string(i) + ".npy", in).ok());
+  }
+  std::string log;
+  ASSERT_EQ(RunCommand(TfliteRefPath() + " run '" + path + "' -i '" + *dir_ + "/in0.npy' -i '" +
+                           *dir_ + "/in1.npy' -o '" + *dir_ + "/mo'",
+                       &log),
+            0)
+      << log;
+  auto dense = [&](const std::string& name, const std::vector<double>& x, size_t units) {
+    const std::vector<double> k = kref::Weight(*model, name, "kernel");
+    const std::vector<double> b = kref::Weight(*model, name, "bias");
+    std::vector<double> y(units);
+    for (size_t u = 0; u < units; ++u) {
+      y[u] = b[u];
+      for (size_t i = 0; i < x.size(); ++i) y[u] += x[i] * k[i * units + u];
+    }
+    return y;
+  };
+  const std::vector<double> p = dense("shared", xa, 3), q = dense("shared", xb, 3);
+  std::vector<double> cat;
+  for (int m = 0; m < 6; ++m) {
+    for (int i = 0; i < 3; ++i) {
+      const double r[] = {p[i] + q[i],       p[i] - q[i],          p[i] * q[i],
+                          (p[i] + q[i]) / 2, std::max(p[i], q[i]), std::min(p[i], q[i])};
+      cat.push_back(r[m]);
+    }
+  }
+  // concat is [Add(3), Subtract(3), ...], interleaved per merge.
+  std::vector<double> ordered;
+  for (int m = 0; m < 6; ++m)
+    for (int i = 0; i < 3; ++i) ordered.push_back(cat[m * 3 + i]);
+  kref::Tensor head{{1, 2}, dense("head", ordered, 2)};
+  kref::Activate("softmax", &head);
+  StatusOr<NpyArray> out0 = ReadNpy(*dir_ + "/mo/output_0.npy");
+  StatusOr<NpyArray> out1 = ReadNpy(*dir_ + "/mo/output_1.npy");
+  ASSERT_TRUE(out0.ok() && out1.ok());
+  ASSERT_EQ(out0->NumElements(), 2);
+  ASSERT_EQ(out1->NumElements(), 3);
+  for (int i = 0; i < 2; ++i) EXPECT_NEAR(out0->Data<float>()[i], head.v[i], kAtol);
+  for (int i = 0; i < 3; ++i) EXPECT_NEAR(out1->Data<float>()[i], p[i] + q[i], kAtol);
+}
+
+}  // namespace
+}  // namespace testing
+}  // namespace edgeopt

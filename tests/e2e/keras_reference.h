@@ -1,0 +1,542 @@
+// A slow, independent evaluator of Keras layer chains (double precision, NHWC)
+// for tests. It reads the weights in Keras layout straight from a KerasModel,
+// so it shares nothing with the converter's layout changes, op choices or
+// passes: agreement between TFLite running our file and this evaluator checks
+// the conversion itself.
+//
+// Supports a single-input chain of layers (Sequential, or a Functional model
+// that is a chain): Dense, Conv1D, Conv2D, DepthwiseConv2D, SeparableConv2D,
+// Conv2DTranspose, BatchNormalization, Max/AveragePooling1D/2D,
+// GlobalAverage/MaxPooling1D/2D, Flatten, Reshape, Permute, Dropout,
+// SpatialDropout*, Activation, ReLU, LeakyReLU, PReLU, ELU, Softmax,
+// ZeroPadding1D/2D, Cropping1D/2D, UpSampling1D/2D (nearest), Rescaling, LSTM.
+#ifndef EDGEOPT_TESTS_E2E_KERAS_REFERENCE_H_
+#define EDGEOPT_TESTS_E2E_KERAS_REFERENCE_H_
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "src/importers/keras/keras_config.h"
+#include "src/importers/keras/keras_model.h"
+
+namespace edgeopt {
+namespace testing {
+namespace kref {
+
+using keras::Json;
+
+struct Tensor {
+  std::vector<int64_t> shape;
+  std::vector<double> v;
+  int64_t size() const {
+    int64_t n = 1;
+    for (int64_t d : shape) n *= d;
+    return n;
+  }
+};
+
+inline std::vector<double> Weight(const keras::KerasModel& m, const std::string& layer,
+                                  const std::string& var) {
+  for (const keras::LayerWeights& lw : m.weights) {
+    if (lw.layer != layer) continue;
+    for (const auto& [name, a] : lw.vars) {
+      if (name != var) continue;
+      std::vector<double> out(static_cast<size_t>(a.NumElements()));
+      for (size_t i = 0; i < out.size(); ++i) out[i] = a.Data<float>()[i];
+      return out;
+    }
+  }
+  return {};
+}
+
+inline const Json* Get(const Json& c, const char* key) {
+  auto it = c.find(key);
+  return it == c.end() || it->is_null() ? nullptr : &*it;
+}
+inline double Num(const Json& c, const char* key, double fallback) {
+  const Json* v = Get(c, key);
+  return v != nullptr && v->is_number() ? v->get<double>() : fallback;
+}
+inline bool Flag(const Json& c, const char* key, bool fallback) {
+  const Json* v = Get(c, key);
+  return v != nullptr && v->is_boolean() ? v->get<bool>() : fallback;
+}
+inline std::string Str(const Json& c, const char* key, const std::string& fallback) {
+  const Json* v = Get(c, key);
+  return v != nullptr && v->is_string() ? v->get<std::string>() : fallback;
+}
+inline std::vector<int64_t> Ints(const Json& c, const char* key, size_t n,
+                                 std::vector<int64_t> fallback) {
+  const Json* v = Get(c, key);
+  if (v == nullptr) return fallback;
+  if (v->is_number()) return std::vector<int64_t>(n, v->get<int64_t>());
+  std::vector<int64_t> out;
+  for (const Json& e : *v) out.push_back(e.get<int64_t>());
+  return out;
+}
+
+inline double Sigmoid(double x) { return 1.0 / (1.0 + std::exp(-x)); }
+
+inline double ApplyScalar(const std::string& a, double x) {
+  if (a == "relu") return std::max(x, 0.0);
+  if (a == "relu6") return std::min(std::max(x, 0.0), 6.0);
+  if (a == "sigmoid") return Sigmoid(x);
+  if (a == "tanh") return std::tanh(x);
+  if (a == "swish" || a == "silu") return x * Sigmoid(x);
+  if (a == "elu") return x > 0 ? x : std::exp(x) - 1.0;
+  if (a == "gelu") return 0.5 * x * (1.0 + std::erf(x / std::sqrt(2.0)));
+  if (a == "hard_sigmoid") return std::min(std::max(0.2 * x + 0.5, 0.0), 1.0);
+  if (a == "leaky_relu") return x < 0 ? 0.2 * x : x;
+  if (a == "exponential") return std::exp(x);
+  return x;  // linear
+}
+
+inline void Activate(const std::string& a, Tensor* t) {
+  if (a == "softmax") {
+    const int64_t n = t->shape.back();
+    for (int64_t r = 0; r < t->size() / n; ++r) {
+      double mx = -1e300, sum = 0;
+      for (int64_t i = 0; i < n; ++i) mx = std::max(mx, t->v[r * n + i]);
+      for (int64_t i = 0; i < n; ++i) sum += (t->v[r * n + i] = std::exp(t->v[r * n + i] - mx));
+      for (int64_t i = 0; i < n; ++i) t->v[r * n + i] /= sum;
+    }
+    return;
+  }
+  for (double& x : t->v) x = ApplyScalar(a, x);
+}
+
+inline std::string ActivationName(const Json& c) {
+  const Json* a = Get(c, "activation");
+  if (a == nullptr) return "linear";
+  if (a->is_string()) return a->get<std::string>();
+  if (a->is_object() && a->contains("config") && (*a)["config"].is_string()) {
+    return (*a)["config"].get<std::string>();
+  }
+  return "linear";
+}
+
+// Window start and output size for one spatial axis.
+inline void Window(int64_t in, int64_t k, int64_t s, int64_t d, bool same, int64_t* out,
+                   int64_t* pad_before) {
+  const int64_t eff = (k - 1) * d + 1;
+  if (same) {
+    *out = (in + s - 1) / s;
+    const int64_t total = std::max<int64_t>((*out - 1) * s + eff - in, 0);
+    *pad_before = total / 2;
+  } else {
+    *out = (in - eff) / s + 1;
+    *pad_before = 0;
+  }
+}
+
+// x [B,H,W,C] (H may be 1); kernel [kh,kw,C,F] or depthwise [kh,kw,C,M].
+inline Tensor Conv(const Tensor& x, const std::vector<double>& k, int64_t kh, int64_t kw,
+                   int64_t f_or_m, std::vector<int64_t> s, std::vector<int64_t> d, bool same,
+                   bool depthwise) {
+  const int64_t B = x.shape[0], H = x.shape[1], W = x.shape[2], C = x.shape[3];
+  int64_t OH, OW, pt, pl;
+  Window(H, kh, s[0], d[0], same, &OH, &pt);
+  Window(W, kw, s[1], d[1], same, &OW, &pl);
+  const int64_t OC = depthwise ? C * f_or_m : f_or_m;
+  Tensor y{{B, OH, OW, OC}, std::vector<double>(B * OH * OW * OC, 0.0)};
+  for (int64_t b = 0; b < B; ++b)
+    for (int64_t oh = 0; oh < OH; ++oh)
+      for (int64_t ow = 0; ow < OW; ++ow)
+        for (int64_t i = 0; i < kh; ++i)
+          for (int64_t j = 0; j < kw; ++j) {
+            const int64_t ih = oh * s[0] + i * d[0] - pt, iw = ow * s[1] + j * d[1] - pl;
+            if (ih < 0 || ih >= H || iw < 0 || iw >= W) continue;
+            const double* xp = &x.v[((b * H + ih) * W + iw) * C];
+            double* yp = &y.v[((b * OH + oh) * OW + ow) * OC];
+            for (int64_t c = 0; c < C; ++c) {
+              if (depthwise) {
+                for (int64_t m = 0; m < f_or_m; ++m) {
+                  yp[c * f_or_m + m] += xp[c] * k[((i * kw + j) * C + c) * f_or_m + m];
+                }
+              } else {
+                for (int64_t f = 0; f < f_or_m; ++f) {
+                  yp[f] += xp[c] * k[((i * kw + j) * C + c) * f_or_m + f];
+                }
+              }
+            }
+          }
+  return y;
+}
+
+inline void AddBias(Tensor* t, const std::vector<double>& b) {
+  if (b.empty()) return;
+  const int64_t n = t->shape.back();
+  for (int64_t i = 0; i < t->size(); ++i) t->v[i] += b[i % n];
+}
+
+inline Tensor Pool(const Tensor& x, int64_t ph, int64_t pw, int64_t sh, int64_t sw, bool same,
+                   bool is_max) {
+  const int64_t B = x.shape[0], H = x.shape[1], W = x.shape[2], C = x.shape[3];
+  int64_t OH, OW, pt, pl;
+  Window(H, ph, sh, 1, same, &OH, &pt);
+  Window(W, pw, sw, 1, same, &OW, &pl);
+  Tensor y{{B, OH, OW, C}, std::vector<double>(B * OH * OW * C)};
+  for (int64_t b = 0; b < B; ++b)
+    for (int64_t oh = 0; oh < OH; ++oh)
+      for (int64_t ow = 0; ow < OW; ++ow)
+        for (int64_t c = 0; c < C; ++c) {
+          double acc = is_max ? -1e300 : 0.0;
+          int count = 0;
+          for (int64_t i = 0; i < ph; ++i)
+            for (int64_t j = 0; j < pw; ++j) {
+              const int64_t ih = oh * sh + i - pt, iw = ow * sw + j - pl;
+              if (ih < 0 || ih >= H || iw < 0 || iw >= W) continue;
+              const double v = x.v[((b * H + ih) * W + iw) * C + c];
+              acc = is_max ? std::max(acc, v) : acc + v;
+              ++count;
+            }
+          y.v[((b * OH + oh) * OW + ow) * C + c] = is_max ? acc : acc / count;
+        }
+  return y;
+}
+
+// One layer; returns false with `error` set when the layer is not supported
+// here.
+inline bool Apply(const keras::KerasModel& m, const std::string& cls, const std::string& name,
+                  const Json& c, Tensor* x, std::string* error) {
+  const bool same = Str(c, "padding", "valid") == "same";
+  if (cls == "InputLayer" || cls == "Dropout" || cls.rfind("SpatialDropout", 0) == 0) return true;
+  if (cls == "Dense") {
+    const std::vector<double> k = Weight(m, name, "kernel");
+    const int64_t in = x->shape.back(), units = c["units"].get<int64_t>();
+    Tensor y{x->shape, std::vector<double>(x->size() / in * units, 0.0)};
+    y.shape.back() = units;
+    for (int64_t r = 0; r < x->size() / in; ++r)
+      for (int64_t i = 0; i < in; ++i)
+        for (int64_t u = 0; u < units; ++u)
+          y.v[r * units + u] += x->v[r * in + i] * k[i * units + u];
+    AddBias(&y, Weight(m, name, "bias"));
+    Activate(ActivationName(c), &y);
+    *x = y;
+    return true;
+  }
+  if (cls == "Conv2D" || cls == "Conv1D" || cls == "DepthwiseConv2D" || cls == "SeparableConv2D") {
+    const bool is1d = cls == "Conv1D";
+    const size_t n = is1d ? 1 : 2;
+    std::vector<int64_t> ks = Ints(c, "kernel_size", n, {});
+    std::vector<int64_t> s = Ints(c, "strides", n, std::vector<int64_t>(n, 1));
+    std::vector<int64_t> d = Ints(c, "dilation_rate", n, std::vector<int64_t>(n, 1));
+    Tensor in = *x;
+    if (is1d && Str(c, "padding", "valid") == "causal") {
+      // Left-pad the steps by dilation * (kernel - 1).
+      const int64_t left = d[0] * (ks[0] - 1), L = x->shape[1], C = x->shape[2];
+      in.shape[1] = L + left;
+      in.v.assign(x->shape[0] * (L + left) * C, 0.0);
+      for (int64_t b = 0; b < x->shape[0]; ++b) {
+        for (int64_t i = 0; i < L * C; ++i) {
+          in.v[(b * (L + left) + left) * C + i] = x->v[b * L * C + i];
+        }
+      }
+    }
+    if (is1d) in.shape = {in.shape[0], 1, in.shape[1], in.shape[2]};
+    if (is1d) {
+      ks.insert(ks.begin(), 1);
+      s.insert(s.begin(), 1);
+      d.insert(d.begin(), 1);
+    }
+    Tensor y;
+    if (cls == "Conv2D" || cls == "Conv1D") {
+      y = Conv(in, Weight(m, name, "kernel"), ks[0], ks[1], c["filters"].get<int64_t>(), s, d, same,
+               false);
+    } else {
+      const int64_t mult = static_cast<int64_t>(Num(c, "depth_multiplier", 1));
+      y = Conv(in, Weight(m, name, "depthwise_kernel"), ks[0], ks[1], mult, s, d, same, true);
+      if (cls == "SeparableConv2D") {
+        y = Conv(y, Weight(m, name, "pointwise_kernel"), 1, 1, c["filters"].get<int64_t>(), {1, 1},
+                 {1, 1}, false, false);
+      }
+    }
+    AddBias(&y, Weight(m, name, "bias"));
+    Activate(ActivationName(c), &y);
+    if (is1d) y.shape = {y.shape[0], y.shape[2], y.shape[3]};
+    *x = y;
+    return true;
+  }
+  if (cls == "Conv2DTranspose") {
+    const std::vector<int64_t> ks = Ints(c, "kernel_size", 2, {});
+    const std::vector<int64_t> s = Ints(c, "strides", 2, {1, 1});
+    const int64_t F = c["filters"].get<int64_t>();
+    const std::vector<double> k = Weight(m, name, "kernel");  // [kh, kw, F, C]
+    const int64_t B = x->shape[0], H = x->shape[1], W = x->shape[2], C = x->shape[3];
+    const int64_t OH = same ? H * s[0] : (H - 1) * s[0] + ks[0];
+    const int64_t OW = same ? W * s[1] : (W - 1) * s[1] + ks[1];
+    const int64_t pt = same ? std::max<int64_t>((H - 1) * s[0] + ks[0] - OH, 0) / 2 : 0;
+    const int64_t pl = same ? std::max<int64_t>((W - 1) * s[1] + ks[1] - OW, 0) / 2 : 0;
+    Tensor y{{B, OH, OW, F}, std::vector<double>(B * OH * OW * F, 0.0)};
+    for (int64_t b = 0; b < B; ++b)
+      for (int64_t ih = 0; ih < H; ++ih)
+        for (int64_t iw = 0; iw < W; ++iw)
+          for (int64_t i = 0; i < ks[0]; ++i)
+            for (int64_t j = 0; j < ks[1]; ++j) {
+              const int64_t oh = ih * s[0] + i - pt, ow = iw * s[1] + j - pl;
+              if (oh < 0 || oh >= OH || ow < 0 || ow >= OW) continue;
+              for (int64_t f = 0; f < F; ++f)
+                for (int64_t ch = 0; ch < C; ++ch)
+                  y.v[((b * OH + oh) * OW + ow) * F + f] += x->v[((b * H + ih) * W + iw) * C + ch] *
+                                                            k[((i * ks[1] + j) * F + f) * C + ch];
+            }
+    AddBias(&y, Weight(m, name, "bias"));
+    Activate(ActivationName(c), &y);
+    *x = y;
+    return true;
+  }
+  if (cls == "BatchNormalization") {
+    const int64_t n = x->shape.back();
+    std::vector<double> g = Weight(m, name, "gamma"), b = Weight(m, name, "beta");
+    const std::vector<double> mean = Weight(m, name, "moving_mean"),
+                              var = Weight(m, name, "moving_variance");
+    if (g.empty()) g.assign(n, 1.0);
+    if (b.empty()) b.assign(n, 0.0);
+    const double eps = Num(c, "epsilon", 1e-3);
+    for (int64_t i = 0; i < x->size(); ++i) {
+      const int64_t ch = i % n;
+      x->v[i] = (x->v[i] - mean[ch]) / std::sqrt(var[ch] + eps) * g[ch] + b[ch];
+    }
+    return true;
+  }
+  if (cls == "MaxPooling2D" || cls == "AveragePooling2D" || cls == "MaxPooling1D" ||
+      cls == "AveragePooling1D") {
+    const bool is1d = cls.find("1D") != std::string::npos;
+    const size_t n = is1d ? 1 : 2;
+    const std::vector<int64_t> p = Ints(c, "pool_size", n, std::vector<int64_t>(n, 2));
+    const std::vector<int64_t> s = Ints(c, "strides", n, p);
+    Tensor in = *x;
+    if (is1d) in.shape = {x->shape[0], 1, x->shape[1], x->shape[2]};
+    Tensor y = Pool(in, is1d ? 1 : p[0], p[n - 1], is1d ? 1 : s[0], s[n - 1], same,
+                    cls.rfind("Max", 0) == 0);
+    if (is1d) y.shape = {y.shape[0], y.shape[2], y.shape[3]};
+    *x = y;
+    return true;
+  }
+  if (cls.rfind("Global", 0) == 0) {
+    const bool is_max = cls.find("Max") != std::string::npos;
+    const int64_t B = x->shape[0], C = x->shape.back(), S = x->size() / (B * C);
+    Tensor y{{B, C}, std::vector<double>(B * C, is_max ? -1e300 : 0.0)};
+    for (int64_t b = 0; b < B; ++b)
+      for (int64_t i = 0; i < S; ++i)
+        for (int64_t ch = 0; ch < C; ++ch) {
+          const double v = x->v[(b * S + i) * C + ch];
+          double& o = y.v[b * C + ch];
+          o = is_max ? std::max(o, v) : o + v / S;
+        }
+    if (Flag(c, "keepdims", false)) {
+      y.shape = x->shape;
+      for (size_t d = 1; d + 1 < y.shape.size(); ++d) y.shape[d] = 1;
+    }
+    *x = y;
+    return true;
+  }
+  if (cls == "Flatten") {
+    x->shape = {x->shape[0], x->size() / x->shape[0]};
+    return true;
+  }
+  if (cls == "Reshape") {
+    std::vector<int64_t> target = Ints(c, "target_shape", 0, {});
+    int64_t known = 1;
+    for (int64_t d : target) known *= d > 0 ? d : 1;
+    for (int64_t& d : target) {
+      if (d < 0) d = x->size() / x->shape[0] / known;
+    }
+    target.insert(target.begin(), x->shape[0]);
+    x->shape = target;
+    return true;
+  }
+  if (cls == "Permute") {
+    std::vector<int64_t> perm = {0};
+    for (int64_t d : Ints(c, "dims", 0, {})) perm.push_back(d);
+    std::vector<int64_t> out_shape;
+    for (int64_t p : perm) out_shape.push_back(x->shape[p]);
+    std::vector<int64_t> in_strides(x->shape.size(), 1), out_strides(x->shape.size(), 1);
+    for (int i = static_cast<int>(x->shape.size()) - 2; i >= 0; --i) {
+      in_strides[i] = in_strides[i + 1] * x->shape[i + 1];
+      out_strides[i] = out_strides[i + 1] * out_shape[i + 1];
+    }
+    Tensor y{out_shape, std::vector<double>(x->v.size())};
+    for (int64_t o = 0; o < x->size(); ++o) {
+      int64_t src = 0;
+      for (size_t d = 0; d < perm.size(); ++d) {
+        src += ((o / out_strides[d]) % out_shape[d]) * in_strides[perm[d]];
+      }
+      y.v[o] = x->v[src];
+    }
+    *x = y;
+    return true;
+  }
+  if (cls == "Activation") {
+    Activate(ActivationName(c), x);
+    return true;
+  }
+  if (cls == "ReLU") {
+    const double mx = Num(c, "max_value", -1), slope = Num(c, "negative_slope", 0),
+                 th = Num(c, "threshold", 0);
+    for (double& v : x->v) {
+      v = v >= th ? v : slope * (v - th);
+      if (mx >= 0) v = std::min(v, mx);
+    }
+    return true;
+  }
+  if (cls == "LeakyReLU") {
+    const double a = Num(c, "negative_slope", Num(c, "alpha", 0.3));
+    for (double& v : x->v) v = v < 0 ? a * v : v;
+    return true;
+  }
+  if (cls == "ELU") {
+    const double a = Num(c, "alpha", 1.0);
+    for (double& v : x->v) v = v > 0 ? v : a * (std::exp(v) - 1.0);
+    return true;
+  }
+  if (cls == "Softmax") {
+    Activate("softmax", x);
+    return true;
+  }
+  if (cls == "PReLU") {
+    const std::vector<double> a = Weight(m, name, "alpha");
+    // alpha broadcasts over the batch; shared axes have size 1.
+    std::vector<int64_t> ashape(x->shape.begin() + 1, x->shape.end());
+    const Json* shared = Get(c, "shared_axes");
+    if (shared != nullptr) {
+      for (const Json& e : *shared) ashape[e.get<int64_t>() - 1] = 1;
+    }
+    const int64_t per = x->size() / x->shape[0];
+    for (int64_t i = 0; i < x->size(); ++i) {
+      int64_t r = i % per, ai = 0, stride = 1;
+      for (int d = static_cast<int>(ashape.size()) - 1; d >= 0; --d) {
+        const int64_t dim = x->shape[d + 1];
+        const int64_t coord = r % dim;
+        r /= dim;
+        if (ashape[d] != 1) ai += coord * stride;
+        stride *= ashape[d];
+      }
+      if (x->v[i] < 0) x->v[i] *= a[ai];
+    }
+    return true;
+  }
+  if (cls == "ZeroPadding2D" || cls == "Cropping2D" || cls == "ZeroPadding1D" ||
+      cls == "Cropping1D") {
+    const bool is1d = cls.find("1D") != std::string::npos;
+    const bool crop = cls.rfind("Cropping", 0) == 0;
+    const Json* p = Get(c, crop ? "cropping" : "padding");
+    std::vector<std::pair<int64_t, int64_t>> amt(2, {0, 0});
+    const size_t n = is1d ? 1 : 2;
+    for (size_t i = 0; i < n; ++i) {
+      if (p == nullptr) {
+        amt[i] = crop ? std::make_pair<int64_t, int64_t>(is1d ? 1 : 0, is1d ? 1 : 0)
+                      : std::make_pair<int64_t, int64_t>(1, 1);
+      } else if (p->is_number()) {
+        amt[i] = {p->get<int64_t>(), p->get<int64_t>()};
+      } else if (is1d) {
+        amt[i] = {(*p)[0].get<int64_t>(), (*p)[1].get<int64_t>()};
+      } else if ((*p)[i].is_number()) {
+        amt[i] = {(*p)[i].get<int64_t>(), (*p)[i].get<int64_t>()};
+      } else {
+        amt[i] = {(*p)[i][0].get<int64_t>(), (*p)[i][1].get<int64_t>()};
+      }
+    }
+    Tensor in = *x;
+    if (is1d) in.shape = {x->shape[0], 1, x->shape[1], x->shape[2]};
+    if (is1d) amt = {{0, 0}, amt[0]};
+    const int64_t B = in.shape[0], H = in.shape[1], W = in.shape[2], C = in.shape[3];
+    const int64_t sign = crop ? -1 : 1;
+    const int64_t OH = H + sign * (amt[0].first + amt[0].second);
+    const int64_t OW = W + sign * (amt[1].first + amt[1].second);
+    Tensor y{{B, OH, OW, C}, std::vector<double>(B * OH * OW * C, 0.0)};
+    for (int64_t b = 0; b < B; ++b)
+      for (int64_t oh = 0; oh < OH; ++oh)
+        for (int64_t ow = 0; ow < OW; ++ow) {
+          const int64_t ih = oh - sign * amt[0].first, iw = ow - sign * amt[1].first;
+          if (ih < 0 || ih >= H || iw < 0 || iw >= W) continue;
+          for (int64_t ch = 0; ch < C; ++ch) {
+            y.v[((b * OH + oh) * OW + ow) * C + ch] = in.v[((b * H + ih) * W + iw) * C + ch];
+          }
+        }
+    if (is1d) y.shape = {B, OW, C};
+    *x = y;
+    return true;
+  }
+  if (cls == "UpSampling2D" || cls == "UpSampling1D") {
+    const bool is1d = cls == "UpSampling1D";
+    std::vector<int64_t> s =
+        is1d ? std::vector<int64_t>{Ints(c, "size", 1, {2})[0], 1} : Ints(c, "size", 2, {2, 2});
+    Tensor in = *x;
+    if (is1d) in.shape = {x->shape[0], x->shape[1], 1, x->shape[2]};
+    const int64_t B = in.shape[0], H = in.shape[1], W = in.shape[2], C = in.shape[3];
+    Tensor y{{B, H * s[0], W * s[1], C}, std::vector<double>(B * H * s[0] * W * s[1] * C)};
+    for (int64_t b = 0; b < B; ++b)
+      for (int64_t oh = 0; oh < H * s[0]; ++oh)
+        for (int64_t ow = 0; ow < W * s[1]; ++ow)
+          for (int64_t ch = 0; ch < C; ++ch) {
+            y.v[((b * H * s[0] + oh) * W * s[1] + ow) * C + ch] =
+                in.v[((b * H + oh / s[0]) * W + ow / s[1]) * C + ch];
+          }
+    if (is1d) y.shape = {B, H * s[0], C};
+    *x = y;
+    return true;
+  }
+  if (cls == "Rescaling") {
+    const double scale = Num(c, "scale", 1.0), offset = Num(c, "offset", 0.0);
+    for (double& v : x->v) v = v * scale + offset;
+    return true;
+  }
+  if (cls == "LSTM") {
+    const int64_t B = x->shape[0], T = x->shape[1], F = x->shape[2];
+    const int64_t U = c["units"].get<int64_t>();
+    const std::vector<double> k = Weight(m, name, "kernel"),
+                              r = Weight(m, name, "recurrent_kernel");
+    std::vector<double> bias = Weight(m, name, "bias");
+    if (bias.empty()) bias.assign(4 * U, 0.0);
+    const bool seq = Flag(c, "return_sequences", false);
+    Tensor y{seq ? std::vector<int64_t>{B, T, U} : std::vector<int64_t>{B, U}, {}};
+    y.v.assign(seq ? B * T * U : B * U, 0.0);
+    for (int64_t b = 0; b < B; ++b) {
+      std::vector<double> h(U, 0.0), cell(U, 0.0), z(4 * U);
+      for (int64_t t = 0; t < T; ++t) {
+        for (int64_t j = 0; j < 4 * U; ++j) {
+          double acc = bias[j];
+          for (int64_t f = 0; f < F; ++f) acc += x->v[(b * T + t) * F + f] * k[f * 4 * U + j];
+          for (int64_t u = 0; u < U; ++u) acc += h[u] * r[u * 4 * U + j];
+          z[j] = acc;
+        }
+        for (int64_t u = 0; u < U; ++u) {
+          const double i = Sigmoid(z[u]), fg = Sigmoid(z[U + u]), g = std::tanh(z[2 * U + u]),
+                       o = Sigmoid(z[3 * U + u]);
+          cell[u] = fg * cell[u] + i * g;
+          h[u] = o * std::tanh(cell[u]);
+          if (seq) y.v[(b * T + t) * U + u] = h[u];
+        }
+      }
+      if (!seq) std::copy(h.begin(), h.end(), y.v.begin() + b * U);
+    }
+    *x = y;
+    return true;
+  }
+  *error = "reference evaluator has no " + cls;
+  return false;
+}
+
+// Runs the model's layers in config order (a chain) on x.
+inline bool EvalChain(const keras::KerasModel& m, Tensor* x, std::string* error) {
+  std::vector<keras::LayerEntry> layers;
+  if (!keras::ListLayers(m.config, &layers).ok()) {
+    *error = "bad config";
+    return false;
+  }
+  for (const keras::LayerEntry& e : layers) {
+    if (!Apply(m, e.class_name, e.name, (*e.layer)["config"], x, error)) return false;
+  }
+  return true;
+}
+
+}  // namespace kref
+}  // namespace testing
+}  // namespace edgeopt
+
+#endif  // EDGEOPT_TESTS_E2E_KERAS_REFERENCE_H_

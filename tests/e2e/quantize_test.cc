@@ -1,0 +1,302 @@
+// End-to-end tests of `edgeopt quantize`: every float corpus model in every mode (the official
+// runtime loads and runs each result, and `edgeopt run` agrees with it), the spec's structure
+// (no QUANTIZE/DEQUANTIZE inside full-integer models), sizes and accuracy on Fashion-MNIST,
+// the comparison with the official converter's int8 MNIST model, reports and the accuracy
+// budget.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "src/data/dataset.h"
+#include "src/importers/tflite/import.h"
+#include "src/passes/model_loader.h"
+#include "src/report/evaluate.h"
+#include "src/util/file_util.h"
+#include "src/util/npy.h"
+#include "tests/test_util.h"
+
+namespace edgeopt {
+namespace testing {
+namespace {
+
+// Float models of the corpus: official-converter float .tflite files and Keras files.
+const char* const kFloatModels[] = {
+    "ai-edge-quantizer/conv_fc_mnist.tflite",
+    "mlcommons-tiny/ad01_fp32.tflite",
+    "mlcommons-tiny/pretrainedResnet.tflite",
+    "siliconlabs-mltk/autoencoder_example.float32.tflite",
+    "siliconlabs-mltk/image_example1.float32.tflite",
+    "tensor-edge-converter/model.tflite",
+    "tflite-micro/hello_world_float.tflite",
+    "tflite-micro/magic_wand.tflite",
+    "tflite-micro/trained_lstm.tflite",
+    "zoo/planestrike_tf.tflite",
+    "mlcommons-tiny/pretrainedResnet.h5",
+    "keras-mnist-to-tpu/keras_model.h5",
+    "siliconlabs-mltk/audio_example1.h5",
+    "edge-vs-cloud-mnist/mnist_model.keras",
+};
+
+// Random calibration data in [-1, 1] shaped like the model's input.
+std::string MakeCalibration(const std::string& model, const std::string& dir, int n) {
+  auto loaded = passes::LoadModelGraph(model);
+  if (!loaded.ok() || loaded->graph.inputs.empty()) return "";
+  const ir::Tensor& in = loaded->graph.tensors[loaded->graph.inputs[0]];
+  NpyArray x;
+  x.dtype = DType::kFloat32;
+  x.shape = {n};
+  int64_t per = 1;
+  for (size_t d = 1; d < in.shape.size(); ++d) {
+    x.shape.push_back(in.shape[d]);
+    per *= in.shape[d];
+  }
+  if (in.shape.size() == 1) {
+    x.shape.push_back(in.shape[0]);
+    per = in.shape[0];
+  }
+  x.data.resize(static_cast<size_t>(n * per) * 4);
+  std::mt19937 rng(7);
+  std::uniform_real_distribution<float> u(-1.0f, 1.0f);
+  for (int64_t i = 0; i < n * per; ++i) x.Data<float>()[i] = u(rng);
+  const std::string path = dir + "/calibration.npz";
+  if (!WriteNpz(path, {{"x", x}}).ok()) return "";
+  return path;
+}
+
+int CountOp(const ir::Graph& g, const std::string& op) {
+  int n = 0;
+  for (const ir::Node& node : g.nodes) n += node.op == op;
+  return n;
+}
+
+// QUANTIZE only reads graph inputs and DEQUANTIZE only writes graph outputs.
+void ExpectConversionsOnlyAtTheEdges(const ir::Graph& g, const std::string& what) {
+  for (const ir::Node& node : g.nodes) {
+    if (node.op == "QUANTIZE") {
+      EXPECT_TRUE(std::find(g.inputs.begin(), g.inputs.end(), node.inputs[0]) != g.inputs.end() ||
+                  g.IsGraphOutput(node.outputs[0]))
+          << what << ": QUANTIZE inside the graph";
+    }
+    if (node.op == "DEQUANTIZE") {
+      EXPECT_TRUE(g.IsGraphOutput(node.outputs[0])) << what << ": DEQUANTIZE inside the graph";
+    }
+  }
+}
+
+TEST(QuantizeCorpus, EveryFloatModelInEveryModeRunsInTfliteAndAgrees) {
+  const std::string dir = MakeTempDir("quantize_corpus");
+  std::vector<std::string> outputs;
+  for (const char* rel : kFloatModels) {
+    const std::string model = CorpusPath(rel);
+    const std::string calib = MakeCalibration(model, dir, 64);
+    ASSERT_FALSE(calib.empty()) << rel;
+    std::string stem = rel;
+    std::replace(stem.begin(), stem.end(), '/', '_');
+    for (const char* mode : {"float16", "dynamic", "int8", "int16x8"}) {
+      const std::string out = dir + "/" + stem + "." + mode + ".tflite";
+      std::string log;
+      const int rc = RunCommand(EdgeoptBinary() + " quantize " + model + " -o " + out +
+                                    " --mode " + mode + " --calibration " + calib +
+                                    " --calibration-samples 64 --quiet",
+                                &log);
+      ASSERT_EQ(rc, 0) << rel << " " << mode << ":\n" << log;
+      outputs.push_back(out);
+      auto g = ImportTfliteFile(out);
+      ASSERT_TRUE(g.ok()) << g.status().message();
+      if (std::string(mode) == "int8" && std::string(rel).find("lstm") == std::string::npos) {
+        ExpectConversionsOnlyAtTheEdges(*g, out);
+        for (const ir::Node& n : g->nodes) {
+          if (n.op == "CONV_2D" || n.op == "FULLY_CONNECTED" || n.op == "DEPTHWISE_CONV_2D") {
+            EXPECT_EQ(g->tensors[n.inputs[1]].dtype, DType::kInt8) << out << " " << n.name;
+            EXPECT_EQ(g->tensors[n.inputs[0]].dtype, DType::kInt8) << out << " " << n.name;
+          }
+        }
+      }
+      if (std::string(mode) == "float16") {
+        EXPECT_GT(CountOp(*g, "DEQUANTIZE"), 0) << out;
+      }
+    }
+  }
+  // The official runtime loads and runs every output, and edgeopt's runtime agrees at 1 LSB.
+  std::string cmd = "sh " + SharedDir() + "/tools/conformance/conformance \"" + EdgeoptBinary() +
+                    " run\" --seeds 1";
+  for (const std::string& o : outputs) cmd += " " + o;
+  std::string log;
+  const int rc = RunCommand(cmd, &log);
+  EXPECT_EQ(rc, 0) << log;
+  char expected[64];
+  std::snprintf(expected, sizeof(expected), "%zu passed, 0 failed, 0 skipped", outputs.size());
+  EXPECT_NE(log.find(expected), std::string::npos) << log;
+  RunCommand("rm -rf " + dir);
+}
+
+// Sizes and accuracy on a Fashion-MNIST CNN trained by edgeopt.
+TEST(QuantizeFmnist, SizesAndAccuracyOnTheTestSet) {
+  const std::string baseline = TrainedFmnistBaseline();
+  ASSERT_FALSE(baseline.empty());
+  const std::string dir = MakeTempDir("quantize_fmnist");
+  std::string log;
+  ASSERT_EQ(RunCommand(EdgeoptBinary() + " convert " + baseline + " -o " + dir + "/float.tflite",
+                       &log),
+            0)
+      << log;
+  ASSERT_EQ(RunCommand(EdgeoptBinary() + " eval " + dir +
+                           "/float.tflite --data fashion-mnist:test --quiet",
+                       &log),
+            0)
+      << log;
+  const double float_acc = ParseMetric(log, "accuracy");
+  ASSERT_GT(float_acc, 0.8);
+  auto size = [](const std::string& p) {
+    auto b = ReadFileBytes(p);
+    return b.ok() ? static_cast<double>(b->size()) : -1.0;
+  };
+  const double float_size = size(dir + "/float.tflite");
+  struct Case {
+    const char* mode;
+    double max_ratio;
+    double max_drop_points;
+  };
+  for (const Case& c : {Case{"int8", 0.27, 0.5}, Case{"float16", 0.52, 0.05},
+                        Case{"dynamic", 0.27, 0.2}, Case{"int16x8", 0.27, 0.5}}) {
+    const std::string out = dir + "/" + c.mode + ".tflite";
+    ASSERT_EQ(RunCommand(EdgeoptBinary() + " quantize " + baseline + " -o " + out + " --mode " +
+                             c.mode + " --calibration fashion-mnist:train --quiet",
+                         &log),
+              0)
+        << log;
+    ASSERT_EQ(RunCommand(EdgeoptBinary() + " eval " + out + " --data fashion-mnist:test --quiet",
+                         &log),
+              0)
+        << log;
+    const double acc = ParseMetric(log, "accuracy");
+    const double ratio = size(out) / float_size;
+    std::printf("[ fmnist ] %-8s size %.3fx  accuracy %.4f (float %.4f, %+.2f points)\n", c.mode,
+                ratio, acc, float_acc, 100 * (acc - float_acc));
+    EXPECT_LE(ratio, c.max_ratio) << c.mode;
+    EXPECT_GE(acc, float_acc - c.max_drop_points / 100.0) << c.mode;
+  }
+  RunCommand("rm -rf " + dir);
+}
+
+// keras-mnist-to-tpu: our int8 model agrees with the float model's top-1 on the Fashion-MNIST
+// test images at least as often as the official converter's int8 file does.
+TEST(QuantizeOfficialComparison, Int8AgreesWithFloatAtLeastAsOftenAsTheOfficialFile) {
+  const std::string dir = MakeTempDir("quantize_official");
+  const std::string keras = CorpusPath("keras-mnist-to-tpu/keras_model.h5");
+  std::string log;
+  ASSERT_EQ(RunCommand(EdgeoptBinary() + " convert " + keras + " -o " + dir + "/float.tflite",
+                       &log),
+            0)
+      << log;
+  ASSERT_EQ(RunCommand(EdgeoptBinary() + " quantize " + keras + " -o " + dir +
+                           "/int8.tflite --mode int8 --calibration fashion-mnist:train --quiet",
+                       &log),
+            0)
+      << log;
+  auto test = data::LoadDataset("fashion-mnist:test");
+  ASSERT_TRUE(test.ok()) << test.status().message();
+  auto predict = [&](const std::string& path) -> std::vector<int> {
+    auto bytes = ReadFileBytes(path);
+    EXPECT_TRUE(bytes.ok());
+    auto interp = rt::Interpreter::Create(bytes->data(), bytes->size(), {});
+    EXPECT_TRUE(interp.ok()) << interp.status().message();
+    auto p = report::PredictTflite(interp->get(), *test);
+    EXPECT_TRUE(p.ok()) << p.status().message();
+    return p.ok() ? *p : std::vector<int>();
+  };
+  const std::vector<int> f = predict(dir + "/float.tflite");
+  const std::vector<int> ours = predict(dir + "/int8.tflite");
+  const std::vector<int> official = predict(CorpusPath("keras-mnist-to-tpu/mnist.tflite"));
+  ASSERT_EQ(f.size(), 10000u);
+  ASSERT_EQ(ours.size(), f.size());
+  ASSERT_EQ(official.size(), f.size());
+  int agree_ours = 0, agree_official = 0;
+  for (size_t i = 0; i < f.size(); ++i) {
+    agree_ours += ours[i] == f[i];
+    agree_official += official[i] == f[i];
+  }
+  std::printf("[ keras-mnist-to-tpu ] top-1 agreement with float on 10000 Fashion-MNIST images: "
+              "edgeopt int8 %d, official int8 %d\n",
+              agree_ours, agree_official);
+  EXPECT_GE(agree_ours, agree_official);
+  RunCommand("rm -rf " + dir);
+}
+
+TEST(QuantizeCli, ReportKeepFloatMethodsAndBudget) {
+  const std::string baseline = TrainedFmnistBaseline();
+  ASSERT_FALSE(baseline.empty());
+  const std::string dir = MakeTempDir("quantize_cli");
+  std::string log;
+  // Report: a Markdown table, worst layer first.
+  ASSERT_EQ(RunCommand(EdgeoptBinary() + " quantize " + baseline + " -o " + dir +
+                           "/a.tflite --mode int8 --calibration fashion-mnist:train "
+                           "--calibration-samples 100 --report " + dir + "/report.md --quiet",
+                       &log),
+            0)
+      << log;
+  auto md = ReadFileBytes(dir + "/report.md");
+  ASSERT_TRUE(md.ok());
+  const std::string text(md->begin(), md->end());
+  EXPECT_NE(text.find("| # | tensor | op | layer |"), std::string::npos) << text;
+  EXPECT_NE(text.find("RMSE/scale"), std::string::npos);
+  EXPECT_NE(text.find("| 1 |"), std::string::npos);
+  // Keep a layer in float: its weights stay float32, with conversions around it.
+  ASSERT_EQ(RunCommand(EdgeoptBinary() + " quantize " + baseline + " -o " + dir +
+                           "/b.tflite --mode int8 --calibration fashion-mnist:train "
+                           "--calibration-samples 100 --keep-float dense --quiet",
+                       &log),
+            0)
+      << log;
+  auto g = ImportTfliteFile(dir + "/b.tflite");
+  ASSERT_TRUE(g.ok());
+  int float_fc = 0;
+  for (const ir::Node& n : g->nodes) {
+    if (n.op == "FULLY_CONNECTED" && g->tensors[n.inputs[1]].dtype == DType::kFloat32) ++float_fc;
+  }
+  EXPECT_EQ(float_fc, 1);
+  // Every calibration method gives a model that runs.
+  for (const char* method : {"percentile", "kl", "mse"}) {
+    ASSERT_EQ(RunCommand(EdgeoptBinary() + " quantize " + baseline + " -o " + dir + "/" + method +
+                             ".tflite --mode int8 --calibration fashion-mnist:train "
+                             "--calibration-samples 100 --method " + method + " --quiet",
+                         &log),
+              0)
+        << method << ": " << log;
+    ASSERT_EQ(RunCommand(EdgeoptBinary() + " eval " + dir + "/" + method +
+                             ".tflite --data fashion-mnist:test --quiet",
+                         &log),
+              0);
+    EXPECT_GT(ParseMetric(log, "accuracy"), 0.8) << method;
+  }
+  // An impossible budget (negative drop) falls back layer by layer and says what it kept.
+  ASSERT_EQ(RunCommand(EdgeoptBinary() + " quantize " + baseline + " -o " + dir +
+                           "/c.tflite --mode int8 --calibration fashion-mnist:train "
+                           "--calibration-samples 100 --accuracy-budget 0 --eval "
+                           "fashion-mnist:test --eval-samples 500",
+                       &log),
+            0)
+      << log;
+  EXPECT_NE(log.find("accuracy: float"), std::string::npos) << log;
+  // Bad input: a clear error, exit 1, no output.
+  EXPECT_EQ(RunCommand(EdgeoptBinary() + " quantize " + dir + "/a.tflite -o " + dir +
+                           "/d.tflite --mode int8 --calibration fashion-mnist:train",
+                       &log),
+            1);
+  EXPECT_NE(log.find("already quantized"), std::string::npos) << log;
+  EXPECT_FALSE(FileExists(dir + "/d.tflite"));
+  EXPECT_EQ(RunCommand(EdgeoptBinary() + " quantize " + baseline + " -o " + dir +
+                           "/e.tflite --mode int8",
+                       &log),
+            2);
+  EXPECT_NE(log.find("--calibration"), std::string::npos) << log;
+  RunCommand("rm -rf " + dir);
+}
+
+}  // namespace
+}  // namespace testing
+}  // namespace edgeopt

@@ -1,0 +1,117 @@
+// edgeopt train / eval through the binary: a tiny labeled .npz, the fmnist-cnn preset, flags,
+// output files, errors, and (when the runtime has the kernels) train-engine inference vs the
+// runtime on the exported model.
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "src/train/rng.h"
+#include "src/util/file_util.h"
+#include "src/util/npy.h"
+#include "tests/test_util.h"
+
+namespace edgeopt {
+namespace {
+
+class TrainCliTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = testing::MakeTempDir("edgeopt_train_cli");
+    // 96 images 28x28x1, 10 classes: a bright column band per class.
+    NpyArray x, y;
+    x.dtype = DType::kUInt8;
+    x.shape = {96, 28, 28, 1};
+    x.data.resize(96 * 784);
+    y.dtype = DType::kInt32;
+    y.shape = {96};
+    y.data.resize(96 * 4);
+    train::SplitMix64 rng(3);
+    for (int i = 0; i < 96; ++i) {
+      const int32_t label = i % 10;
+      std::memcpy(y.data.data() + i * 4, &label, 4);
+      for (int p = 0; p < 784; ++p) {
+        const int col = p % 28;
+        x.data[i * 784 + p] = static_cast<uint8_t>((col / 3 == label ? 200 : 20) + rng.Below(40));
+      }
+    }
+    ASSERT_TRUE(WriteNpz(dir_ + "/tiny.npz", {{"x", x}, {"y", y}}).ok());
+  }
+  void TearDown() override { testing::RunCommand("rm -rf '" + dir_ + "'"); }
+
+  int Run(const std::string& args, std::string* out) {
+    return testing::RunCommand(testing::EdgeoptBinary() + " " + args + " 2>&1", out);
+  }
+  std::string dir_;
+};
+
+TEST_F(TrainCliTest, TrainPresetSavesTfliteAndPrintsEpochsAndTestLine) {
+  std::string out;
+  const std::string model = dir_ + "/m.tflite";
+  ASSERT_EQ(Run("train --preset fmnist-cnn --data " + dir_ + "/tiny.npz --test-data " + dir_ +
+                    "/tiny.npz --epochs 3 --batch-size 16 --lr 3e-3 --threads 2 "
+                    "--validation-split 0.25 --augment shift=1 -o " +
+                    model,
+                &out),
+            0)
+      << out;
+  EXPECT_NE(out.find("epoch 1/3: loss"), std::string::npos) << out;
+  EXPECT_NE(out.find("val_acc"), std::string::npos) << out;
+  EXPECT_NE(out.find("epoch 3/3"), std::string::npos) << out;
+  EXPECT_TRUE(FileExists(model));
+  // The last line is the machine-readable test result.
+  const size_t last = out.rfind("test ");
+  ASSERT_NE(last, std::string::npos) << out;
+  EXPECT_NE(out.find("accuracy=", last), std::string::npos) << out;
+  EXPECT_NE(out.find("samples=96", last), std::string::npos) << out;
+
+  // --quiet: only the result line.
+  ASSERT_EQ(Run("train --preset fmnist-cnn --data " + dir_ + "/tiny.npz --test-data " + dir_ +
+                    "/tiny.npz --epochs 1 --quiet --optimizer sgd --momentum 0.9",
+                &out),
+            0)
+      << out;
+  EXPECT_EQ(out.find("epoch"), std::string::npos) << out;
+  EXPECT_EQ(out.rfind("test ", 0), 0u) << out;
+}
+
+TEST_F(TrainCliTest, UsageAndDataErrors) {
+  std::string out;
+  EXPECT_EQ(Run("train --data " + dir_ + "/tiny.npz", &out), 2) << out;  // no model
+  EXPECT_EQ(Run("train --preset fmnist-cnn", &out), 2) << out;           // no --data
+  EXPECT_EQ(Run("train --preset nope --data " + dir_ + "/tiny.npz", &out), 1);
+  EXPECT_NE(out.find("unknown preset"), std::string::npos) << out;
+  EXPECT_EQ(Run("train --preset fmnist-cnn --data " + dir_ + "/missing.npz", &out), 1);
+  EXPECT_NE(out.find("missing.npz"), std::string::npos) << out;
+  EXPECT_EQ(Run("train --preset fmnist-cnn --data " + dir_ + "/tiny.npz --optimizer lion", &out),
+            1);
+  EXPECT_NE(out.find("lion"), std::string::npos) << out;
+  EXPECT_EQ(
+      Run("train --preset fmnist-cnn --data " + dir_ + "/tiny.npz -o " + dir_ + "/x.onnx", &out),
+      1);
+  EXPECT_NE(out.find("x.onnx"), std::string::npos) << out;
+  EXPECT_EQ(Run("eval " + dir_ + "/none.tflite --data " + dir_ + "/tiny.npz", &out), 1);
+}
+
+TEST_F(TrainCliTest, EvalOfTheExportedModelMatchesTheTrainingEngine) {
+  std::string out;
+  const std::string model = dir_ + "/m.tflite";
+  ASSERT_EQ(Run("train --preset fmnist-cnn --data " + dir_ + "/tiny.npz --test-data " + dir_ +
+                    "/tiny.npz --epochs 2 --batch-size 16 --quiet -o " + model,
+                &out),
+            0)
+      << out;
+  const std::string train_line = out.substr(out.rfind("accuracy="));
+  if (Run("eval " + model + " --data " + dir_ + "/tiny.npz --quiet", &out) != 0 &&
+      out.find("unsupported op") != std::string::npos) {
+    GTEST_SKIP() << "the runtime cannot run this model yet: " << out;
+  }
+  ASSERT_NE(out.find("accuracy="), std::string::npos) << out;
+  // Same accuracy and (to 3 decimals) the same loss as the training engine.
+  EXPECT_EQ(out.substr(out.rfind("accuracy=")).substr(0, 15), train_line.substr(0, 15)) << out;
+}
+
+}  // namespace
+}  // namespace edgeopt

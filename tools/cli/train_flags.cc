@@ -1,0 +1,204 @@
+#include "tools/cli/train_flags.h"
+
+#include <atomic>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+
+#include "src/report/progress.h"
+
+namespace edgeopt {
+namespace cli {
+namespace {
+
+std::atomic<bool> g_interrupted{false};
+
+extern "C" void OnSigint(int) {
+  g_interrupted.store(true);
+  // A second Ctrl-C ends the process at once.
+  std::signal(SIGINT, SIG_DFL);
+}
+
+std::string Metrics(double loss, double accuracy) {
+  char buf[96];
+  if (accuracy >= 0) {
+    std::snprintf(buf, sizeof(buf), "loss %.4f acc %.4f", loss, accuracy);
+  } else {
+    std::snprintf(buf, sizeof(buf), "loss %.4f", loss);
+  }
+  return buf;
+}
+
+}  // namespace
+
+void AddTrainFlags(CLI::App* app, TrainFlags* f) {
+  app->add_option("--epochs", f->epochs, "passes over the training data (default 1)");
+  app->add_option("--batch-size", f->batch_size, "samples per step (default 32; presets 64)");
+  app->add_option("--lr", f->lr,
+                  "learning rate (default: the optimizer's Keras default: adam/adamw 1e-3, "
+                  "sgd 0.01)");
+  app->add_option("--optimizer", f->optimizer, "sgd, adam (default) or adamw");
+  app->add_option("--seed", f->seed, "seed for initialization, shuffling, dropout (default 0)");
+  app->add_option("--threads", f->threads, "threads (default 0 = all cores)");
+  app->add_flag("--quiet", f->quiet, "no progress bars or per-epoch lines (for scripts)");
+  app->add_option("--momentum", f->momentum, "SGD momentum (default 0)");
+  app->add_flag("--nesterov", f->nesterov, "SGD with Nesterov momentum");
+  app->add_option("--weight-decay", f->weight_decay,
+                  "decoupled weight decay (default 0; adamw 0.004)");
+  app->add_option("--clip-norm", f->clip_norm, "clip gradients to this global norm");
+  app->add_option("--clip-value", f->clip_value, "clip each gradient value to [-v, v]");
+  app->add_option("--lr-schedule", f->lr_schedule, "constant (default), step or cosine");
+  app->add_option("--warmup-epochs", f->warmup_epochs, "linear learning-rate warm-up");
+  app->add_option("--lr-step-epochs", f->lr_step_epochs, "step schedule: decay every N epochs");
+  app->add_option("--lr-gamma", f->lr_gamma, "step schedule: decay factor (default 0.1)");
+  app->add_option("--validation-split", f->validation_split,
+                  "hold out the last fraction of the training data for validation");
+  app->add_option("--validation-data", f->validation_data, "a separate validation data set");
+  app->add_option("--augment", f->augment,
+                  "image augmentation: flip, shift (2 pixels) or shift=N, comma-separated");
+  app->add_option("--loss", f->loss,
+                  "sparse_categorical_crossentropy (default for labels), "
+                  "categorical_crossentropy, mse (default for float targets)");
+  app->add_option("--csv-label", f->csv_label,
+                  "CSV data: the label column (name or index; default the last)");
+}
+
+StatusOr<train::TrainOptions> MakeTrainOptions(const TrainFlags& f, int default_batch) {
+  train::TrainOptions o;
+  EDGEOPT_ENSURE(f.epochs >= 0, StatusCode::kInvalidArgument, "--epochs %d", f.epochs);
+  o.epochs = f.epochs;
+  o.batch_size = f.batch_size > 0 ? f.batch_size : default_batch;
+  EDGEOPT_ENSURE(o.batch_size >= 1 && o.batch_size <= 65536, StatusCode::kInvalidArgument,
+                 "--batch-size %d", o.batch_size);
+  o.seed = f.seed;
+  EDGEOPT_ASSIGN_OR_RETURN(train::OptimizerKind kind, train::ParseOptimizerKind(f.optimizer));
+  o.optimizer = train::DefaultOptimizerConfig(kind);
+  if (f.lr > 0) o.optimizer.learning_rate = static_cast<float>(f.lr);
+  EDGEOPT_ENSURE(f.lr >= 0, StatusCode::kInvalidArgument, "--lr %g must be positive", f.lr);
+  o.optimizer.momentum = static_cast<float>(f.momentum);
+  o.optimizer.nesterov = f.nesterov;
+  if (f.weight_decay >= 0) o.optimizer.weight_decay = static_cast<float>(f.weight_decay);
+  o.optimizer.clip_global_norm = static_cast<float>(f.clip_norm);
+  o.optimizer.clip_value = static_cast<float>(f.clip_value);
+  EDGEOPT_ASSIGN_OR_RETURN(o.schedule, train::ParseLrScheduleKind(f.lr_schedule));
+  o.warmup_epochs = f.warmup_epochs;
+  o.step_epochs = f.lr_step_epochs;
+  o.step_gamma = static_cast<float>(f.lr_gamma);
+  o.loss = f.loss;
+  if (!f.augment.empty()) {
+    size_t start = 0;
+    while (start <= f.augment.size()) {
+      size_t end = f.augment.find(',', start);
+      if (end == std::string::npos) end = f.augment.size();
+      const std::string item = f.augment.substr(start, end - start);
+      if (item == "flip") {
+        o.augment.flip_horizontal = true;
+      } else if (item == "shift") {
+        o.augment.max_shift = 2;
+      } else if (item.rfind("shift=", 0) == 0) {
+        o.augment.max_shift = std::atoi(item.c_str() + 6);
+        EDGEOPT_ENSURE(o.augment.max_shift >= 0 && o.augment.max_shift <= 64,
+                       StatusCode::kInvalidArgument, "--augment %s", item.c_str());
+      } else if (!item.empty()) {
+        return MakeStatus(StatusCode::kInvalidArgument,
+                          "--augment: unknown '%s' (flip, shift, shift=N)", item.c_str());
+      }
+      start = end + 1;
+    }
+  }
+  return o;
+}
+
+Status LoadTrainingData(const std::string& spec, const TrainFlags& f, data::Dataset* train,
+                        data::Dataset* validation, bool* has_validation) {
+  data::LoadOptions lo;
+  lo.csv_label_column = f.csv_label;
+  EDGEOPT_ASSIGN_OR_RETURN(*train, data::LoadDataset(spec, lo));
+  *has_validation = false;
+  if (!f.validation_data.empty()) {
+    EDGEOPT_ASSIGN_OR_RETURN(*validation, data::LoadDataset(f.validation_data, lo));
+    *has_validation = true;
+  } else if (f.validation_split > 0) {
+    EDGEOPT_RETURN_IF_ERROR(data::SplitValidation(train, f.validation_split, validation));
+    *has_validation = true;
+  }
+  return Status::Ok();
+}
+
+Status RunTraining(const char* command, train::Trainer* trainer, const data::Dataset& train,
+                   const data::Dataset* validation, const TrainFlags& flags,
+                   const std::function<Status(const train::EpochStats&)>& on_epoch) {
+  const int epochs = trainer->options().epochs;
+  std::unique_ptr<report::ProgressBar> bar;
+  int bar_epoch = -1;
+  trainer->SetBatchCallback([&](const train::BatchStats& b) {
+    if (flags.quiet) return;
+    if (b.epoch != bar_epoch) {
+      bar_epoch = b.epoch;
+      char label[64];
+      std::snprintf(label, sizeof(label), "epoch %d/%d", b.epoch + 1, epochs);
+      bar = std::make_unique<report::ProgressBar>(label, b.num_batches, true);
+    }
+    bar->Update(b.batch + 1, b.samples, Metrics(b.loss, b.accuracy));
+  });
+  trainer->SetEpochCallback([&](const train::EpochStats& e) -> Status {
+    if (bar) bar->Finish();
+    if (!flags.quiet) {
+      std::string line = "epoch " + std::to_string(e.epoch + 1) + "/" + std::to_string(epochs) +
+                         ": " + Metrics(e.loss, e.accuracy);
+      char buf[160];
+      if (e.val_loss >= 0) {
+        if (e.val_accuracy >= 0) {
+          std::snprintf(buf, sizeof(buf), " val_loss %.4f val_acc %.4f", e.val_loss,
+                        e.val_accuracy);
+        } else {
+          std::snprintf(buf, sizeof(buf), " val_loss %.4f", e.val_loss);
+        }
+        line += buf;
+      }
+      std::snprintf(buf, sizeof(buf), " | %.1fs %.0f img/s lr %.3g", e.seconds, e.images_per_second,
+                    e.learning_rate);
+      line += buf;
+      std::printf("%s\n", line.c_str());
+      std::fflush(stdout);
+    }
+    return on_epoch ? on_epoch(e) : Status::Ok();
+  });
+  g_interrupted.store(false);
+  trainer->SetCancelFlag(&g_interrupted);
+  auto previous = std::signal(SIGINT, OnSigint);
+  auto result = trainer->Fit(train, validation);
+  std::signal(SIGINT, previous == SIG_ERR ? SIG_DFL : previous);
+  if (bar) bar->Finish();
+  trainer->SetCancelFlag(nullptr);
+  if (!result.ok() && result.status().code() == StatusCode::kCancelled) {
+    std::fprintf(stderr, "edgeopt %s: interrupted; the last finished epoch was kept\n", command);
+  }
+  return result.ok() ? Status::Ok() : result.status();
+}
+
+std::string FormatEvalLine(const train::EvalResult& r) {
+  char buf[128];
+  if (r.accuracy >= 0) {
+    std::snprintf(buf, sizeof(buf), "accuracy=%.4f loss=%.4f samples=%lld", r.accuracy, r.loss,
+                  static_cast<long long>(r.samples));
+  } else {
+    std::snprintf(buf, sizeof(buf), "loss=%.4f samples=%lld", r.loss,
+                  static_cast<long long>(r.samples));
+  }
+  return buf;
+}
+
+StatusOr<train::EvalResult> EvaluateWithProgress(train::Engine* engine, const data::Dataset& data,
+                                                 int batch_size, bool quiet,
+                                                 const std::string& loss) {
+  report::ProgressBar bar("eval", (data.size + batch_size - 1) / batch_size, !quiet);
+  auto r = train::Evaluate(engine, data, batch_size, loss, [&](const train::BatchStats& b) {
+    bar.Update(b.batch + 1, b.samples, Metrics(b.loss, b.accuracy));
+  });
+  bar.Finish();
+  return r;
+}
+
+}  // namespace cli
+}  // namespace edgeopt

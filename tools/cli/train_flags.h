@@ -1,0 +1,77 @@
+// Training flags shared by `edgeopt train` and the commands that fine-tune
+// (prune, distill, qat): registration on a CLI11 app, conversion to
+// train::TrainOptions, and the training run with a progress bar per epoch, a
+// summary line per epoch, and Ctrl-C handling (the epoch in progress is
+// abandoned; the last finished epoch has already been handed to `on_epoch`,
+// which saves it).
+#ifndef EDGEOPT_TOOLS_CLI_TRAIN_FLAGS_H_
+#define EDGEOPT_TOOLS_CLI_TRAIN_FLAGS_H_
+
+#include <cstdint>
+#include <functional>
+#include <string>
+
+#include "CLI/CLI.hpp"
+#include "include/edgeopt/status.h"
+#include "src/data/dataset.h"
+#include "src/train/trainer.h"
+
+namespace edgeopt {
+namespace cli {
+
+struct TrainFlags {
+  int epochs = 1;
+  int batch_size = 0;  // 0: the default (32, or the preset's)
+  double lr = 0.0;     // 0: the optimizer's Keras default
+  std::string optimizer = "adam";
+  uint64_t seed = 0;
+  int threads = 0;  // 0: all cores
+  bool quiet = false;
+  double momentum = 0.0;
+  bool nesterov = false;
+  double weight_decay = -1.0;  // <0: the optimizer's default
+  double clip_norm = 0.0;
+  double clip_value = 0.0;
+  std::string lr_schedule = "constant";
+  double warmup_epochs = 0.0;
+  double lr_step_epochs = 1.0;
+  double lr_gamma = 0.1;
+  double validation_split = 0.0;
+  std::string validation_data;
+  std::string augment;  // "flip", "shift", "shift=N", comma-separated
+  std::string loss;
+  std::string csv_label;
+};
+
+// Registers --epochs --batch-size --lr --optimizer --seed --threads --quiet and
+// the rest.
+void AddTrainFlags(CLI::App* app, TrainFlags* flags);
+// `default_batch` applies when --batch-size was not given.
+StatusOr<train::TrainOptions> MakeTrainOptions(const TrainFlags& flags, int default_batch);
+// Data for training: the spec, a validation set (--validation-data or
+// --validation-split).
+Status LoadTrainingData(const std::string& spec, const TrainFlags& flags, data::Dataset* train,
+                        data::Dataset* validation, bool* has_validation);
+
+// Runs trainer->Fit with progress output on stderr and a summary line per epoch
+// on stdout; `on_epoch` runs after every finished epoch (save the model there).
+// Installs a SIGINT handler for the duration: Ctrl-C stops after the current
+// batch with StatusCode::kCancelled.
+Status RunTraining(const char* command, train::Trainer* trainer, const data::Dataset& train,
+                   const data::Dataset* validation, const TrainFlags& flags,
+                   const std::function<Status(const train::EpochStats&)>& on_epoch);
+
+// Evaluates with a progress bar and prints "NAME: accuracy=... loss=...
+// samples=N".
+StatusOr<train::EvalResult> EvaluateWithProgress(train::Engine* engine, const data::Dataset& data,
+                                                 int batch_size, bool quiet,
+                                                 const std::string& loss = "");
+
+// "accuracy=0.9123 loss=0.2512 samples=10000" (accuracy omitted when not a
+// classification).
+std::string FormatEvalLine(const train::EvalResult& r);
+
+}  // namespace cli
+}  // namespace edgeopt
+
+#endif  // EDGEOPT_TOOLS_CLI_TRAIN_FLAGS_H_

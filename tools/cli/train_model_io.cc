@@ -1,0 +1,82 @@
+#include "tools/cli/train_model_io.h"
+
+#include <string>
+
+#include "src/export/tflite/export.h"
+#include "src/importers/keras/keras_model.h"
+#include "src/train/presets.h"
+#include "src/util/file_util.h"
+
+namespace edgeopt {
+namespace cli {
+namespace {
+
+keras::KerasModel* Keras(const TrainModel& m) { return static_cast<keras::KerasModel*>(m.keras.get()); }
+
+StatusOr<TrainModel> FromKeras(keras::KerasModel model, const std::string& description) {
+  TrainModel m;
+  EDGEOPT_ASSIGN_OR_RETURN(m.graph, keras::BuildGraph(model));
+  m.description = description;
+  m.keras = std::make_shared<keras::KerasModel>(std::move(model));
+  return m;
+}
+
+}  // namespace
+
+StatusOr<TrainModel> LoadModelForTraining(const std::string& path, const std::string& preset,
+                                          uint64_t seed) {
+  EDGEOPT_ENSURE(path.empty() != preset.empty(), StatusCode::kInvalidArgument,
+                 "give either a model file or --preset NAME");
+  if (!preset.empty()) {
+    EDGEOPT_ASSIGN_OR_RETURN(nlohmann::json config, train::PresetKerasConfig(preset));
+    EDGEOPT_ASSIGN_OR_RETURN(keras::KerasModel model, keras::ModelFromConfig(config, seed));
+    EDGEOPT_ASSIGN_OR_RETURN(TrainModel m, FromKeras(std::move(model), "preset " + preset));
+    m.default_batch_size = 64;
+    return m;
+  }
+  EDGEOPT_ENSURE(FileExists(path), StatusCode::kNotFound, "%s: no such file", path.c_str());
+  if (FileExtension(path) == ".json") {
+    EDGEOPT_ASSIGN_OR_RETURN(std::vector<uint8_t> bytes, ReadFileBytes(path, size_t{64} << 20));
+    nlohmann::json config =
+        nlohmann::json::parse(bytes.begin(), bytes.end(), nullptr, /*allow_exceptions=*/false);
+    EDGEOPT_ENSURE(!config.is_discarded(), StatusCode::kInvalidArgument,
+                   "%s: not valid JSON", path.c_str());
+    // A bare model config, or a Keras to_json() / config.json wrapper.
+    auto model = keras::ModelFromConfig(config, seed);
+    if (!model.ok()) return model.status().WithPrefix(path);
+    return FromKeras(std::move(model).value(), path);
+  }
+  EDGEOPT_ASSIGN_OR_RETURN(keras::KerasModel model, keras::LoadKerasFile(path));
+  return FromKeras(std::move(model), path);
+}
+
+Status CheckOutputPath(const TrainModel& model, const std::string& path) {
+  const std::string ext = FileExtension(path);
+  if (ext == ".tflite") {
+    for (const ir::Node& n : model.graph.nodes) {
+      EDGEOPT_ENSURE(!ir::IsToolkitOp(n.op), StatusCode::kUnsupported,
+                     "%s: the model has %s layers; save it as .keras and convert it",
+                     path.c_str(), n.op.c_str());
+    }
+    return Status::Ok();
+  }
+  if (ext == ".keras" || ext == ".h5") {
+    EDGEOPT_ENSURE(model.keras != nullptr, StatusCode::kInternal, "%s: no Keras model",
+                   path.c_str());
+    return Status::Ok();
+  }
+  return MakeStatus(StatusCode::kInvalidArgument,
+                    "%s: unknown output format (expected .keras, .h5 or .tflite)", path.c_str());
+}
+
+Status SaveTrainedModel(TrainModel* model, const train::Engine& engine, const std::string& path) {
+  EDGEOPT_RETURN_IF_ERROR(CheckOutputPath(*model, path));
+  EDGEOPT_RETURN_IF_ERROR(engine.ExportWeights(&model->graph));
+  const std::string ext = FileExtension(path);
+  if (ext == ".tflite") return WriteTfliteFile(model->graph, path);
+  EDGEOPT_RETURN_IF_ERROR(keras::UpdateFromGraph(Keras(*model), model->graph));
+  return keras::SaveKerasFile(*Keras(*model), path);
+}
+
+}  // namespace cli
+}  // namespace edgeopt

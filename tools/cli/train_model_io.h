@@ -1,0 +1,42 @@
+// Models for the training commands: where they come from (a preset, a Keras
+// .keras/.h5 file to fine-tune, a Keras architecture JSON) and where trained
+// weights go (-o .keras/.h5 through the Keras writer, or .tflite through the
+// exporter for graphs without training-only ops).
+#ifndef EDGEOPT_TOOLS_CLI_TRAIN_MODEL_IO_H_
+#define EDGEOPT_TOOLS_CLI_TRAIN_MODEL_IO_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "include/edgeopt/status.h"
+#include "src/ir/graph.h"
+#include "src/train/engine.h"
+
+namespace edgeopt {
+namespace cli {
+
+struct TrainModel {
+  ir::Graph graph;          // training form
+  std::string description;  // "preset fmnist-cnn", a path
+  int default_batch_size = 32;
+  // Opaque Keras model state (config and weights) when the model came from
+  // Keras.
+  std::shared_ptr<void> keras;
+};
+
+// `path` (a .keras/.h5 model or a .json architecture) or `preset` (exactly one
+// of them).
+StatusOr<TrainModel> LoadModelForTraining(const std::string& path, const std::string& preset,
+                                          uint64_t seed);
+// Writes the engine's current weights into the model and saves it to `path`
+// (atomically).
+Status SaveTrainedModel(TrainModel* model, const train::Engine& engine, const std::string& path);
+// Checks `path` has an extension SaveTrainedModel can write, before training
+// starts.
+Status CheckOutputPath(const TrainModel& model, const std::string& path);
+
+}  // namespace cli
+}  // namespace edgeopt
+
+#endif  // EDGEOPT_TOOLS_CLI_TRAIN_MODEL_IO_H_
