@@ -25,7 +25,7 @@ test: build sweep-sample cross-test
 
 # Cross builds of the runtime, its runner (edgeopt_run_min) and its kernel tests
 # (runtime_tests_min) for 64-bit Arm (aarch64) and 32-bit Arm (armhf: armv7-a, NEON, hard
-# float), with Debian's cross compilers; no toolkit (its HDF5/libzip are host-only).
+# float), with Debian's cross compilers; no toolkit (its HDF5 are host-only).
 CROSS_FLAGS = -DCMAKE_BUILD_TYPE=Release -DEDGEOPT_BUILD_IMPORTERS=OFF -DEDGEOPT_BUILD_CLI=OFF \
   -DEDGEOPT_BUILD_BENCH=OFF -DEDGEOPT_BUILD_TESTS=ON
 CROSS_ARCHS ?= aarch64 armhf

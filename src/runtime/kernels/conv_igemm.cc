@@ -362,7 +362,7 @@ Status PrepareQS8IGemm(Context* ctx, const ref::ConvGeometry& g, const QS8ConvPa
   op->out.lo = p.act_min - p.output_zero_point;
   op->out.hi = p.act_max - p.output_zero_point;
   op->n_blocks = uk::DivideRoundUp(g.out_c, op->nr);
-  op->block_bytes = uk::QS8PackedBlockBytes(op->nr, op->taps, op->kcp);
+  op->block_bytes = uk::QS8PackedBlockBytes(op->nr, op->taps, op->kcp, op->qcfg->weight_bytes);
   void* packed = ctx->AllocatePersistent(op->block_bytes * op->n_blocks);
   uint8_t* zero = static_cast<uint8_t*>(ctx->AllocatePersistent(op->kcp));
   EDGEOPT_ENSURE(packed != nullptr && zero != nullptr, StatusCode::kOutOfMemory,
@@ -375,6 +375,7 @@ Status PrepareQS8IGemm(Context* ctx, const ref::ConvGeometry& g, const QS8ConvPa
   src.zwp = op->zwp;
   src.multiplier = p.multiplier;
   src.shift = p.shift;
+  src.weight_bytes = op->qcfg->weight_bytes;
   uk::PackQS8Gemm(op->nr, g.out_c, op->taps, op->kc, op->kcp, src, packed);
   std::memset(zero, op->zu, op->kcp);
   op->packed = packed;
@@ -418,12 +419,13 @@ Status PrepareQD8IGemm(Context* ctx, const ref::ConvGeometry& g, const QD8ConvPa
   op->min = p.act_min;
   op->max = p.act_max;
   op->n_blocks = uk::DivideRoundUp(g.out_c, op->nr);
-  op->block_bytes = uk::QD8PackedBlockBytes(op->nr, op->taps, op->kcp);
+  op->block_bytes = uk::QD8PackedBlockBytes(op->nr, op->taps, op->kcp, op->qcfg->weight_bytes);
   void* packed = ctx->AllocatePersistent(op->block_bytes * op->n_blocks);
   EDGEOPT_ENSURE(packed != nullptr, StatusCode::kOutOfMemory, "out of memory packing weights");
   uk::QS8PackSource src;
   src.weights = reinterpret_cast<const uint8_t*>(p.filter);
   src.zu = 128;  // bias' = -128 * sum w: the kernel's acc is then sum q * w
+  src.weight_bytes = op->qcfg->weight_bytes;
   uk::PackQS8Gemm(op->nr, g.out_c, op->taps, op->kc, op->kcp, src, packed);
   op->packed = packed;
   EDGEOPT_RETURN_IF_ERROR(AllocatePersistentArray(ctx, g.out_c, &op->weight_sums));

@@ -14,6 +14,7 @@
 
 #include "src/runtime/cpu_info.h"
 #include "src/runtime/kernels/conv_test_util.h"
+#include "src/runtime/kernels/ukernels/configs.h"
 
 namespace edgeopt {
 namespace testing {
@@ -31,7 +32,8 @@ struct Level {
   rt::CpuInfo cpu;
 };
 
-// The ISA levels to test: the machine's own, and each lower cap that still has microkernels.
+// The ISA levels to test: the machine's own, each lower cap that still has microkernels, and
+// scalar (the optimized kernels' fallback to the reference).
 std::vector<Level> Levels() {
   std::vector<Level> levels;
   const rt::CpuInfo& native = rt::GetCpuInfo();
@@ -47,6 +49,7 @@ std::vector<Level> Levels() {
     c.neon_dotprod = false;
     levels.push_back({"neon-nodot", c});
   }
+  levels.push_back({"scalar", rt::ScalarCpuInfo()});  // no microkernels: the fallback path
   return levels;
 }
 
@@ -114,6 +117,44 @@ void ExpectOptimizedMatchesReference(const OpConfig& c, bool exact_float = false
   }
 }
 
+// Each level really runs its own ISA's microkernels (so the tests below cover every path), and
+// the scalar level none.
+TEST(UkernelConfigs, EachLevelPicksItsIsa) {
+  for (const Level& level : Levels()) {
+    SCOPED_TRACE(level.name);
+    // The ISA family ("neon-nodot" runs NEON kernels too).
+    const std::string isa = std::string(level.name).substr(0, std::string(level.name).find('-'));
+    for (int n : {1, 16, 17, 32, 64, 100}) {
+      const rt::uk::QS8GemmConfig* q = rt::uk::GetQS8GemmConfig(level.cpu, n);
+      const rt::uk::F32GemmConfig* f = rt::uk::GetF32GemmConfig(level.cpu, n);
+      if (isa == "scalar") {
+        EXPECT_EQ(q, nullptr);
+        EXPECT_EQ(f, nullptr);
+        continue;
+      }
+      ASSERT_NE(q, nullptr);
+      ASSERT_NE(f, nullptr);
+      EXPECT_NE(std::string(q->name).find(isa), std::string::npos) << q->name;
+      EXPECT_NE(std::string(f->name).find(isa), std::string::npos) << f->name;
+      EXPECT_EQ(q->nr % 16, 0);
+      EXPECT_EQ(q->weight_bytes, isa == "avx2" ? 2 : 1);
+    }
+    const rt::uk::QS8DwConfig* qd = rt::uk::GetQS8DwConfig(level.cpu);
+    const rt::uk::F32DwConfig* fd = rt::uk::GetF32DwConfig(level.cpu);
+    const rt::uk::QuantElementwiseConfig* e = rt::uk::GetQuantElementwiseConfig(level.cpu);
+    if (isa == "scalar") {
+      EXPECT_EQ(qd, nullptr);
+      EXPECT_EQ(fd, nullptr);
+      EXPECT_EQ(e, nullptr);
+      continue;
+    }
+    ASSERT_TRUE(qd != nullptr && fd != nullptr && e != nullptr);
+    EXPECT_NE(std::string(qd->name).find(isa), std::string::npos) << qd->name;
+    EXPECT_NE(std::string(fd->name).find(isa), std::string::npos) << fd->name;
+    EXPECT_NE(std::string(e->name).find(isa), std::string::npos) << e->name;
+  }
+}
+
 const Variant kAllVariants[] = {
     Variant::kFloat, Variant::kInt8PerChannel,   Variant::kInt8PerTensor,
     Variant::kUInt8, Variant::kHybridPerChannel, Variant::kHybridPerTensor};
@@ -127,17 +168,19 @@ Act RandomAct(std::mt19937& rng) {
 // the column tiles (16, 32) and the k4 packing.
 TEST(OptimizedConv2D, PointwiseAroundTiles) {
   std::mt19937 rng(7);
-  const int pixels[][2] = {{1, 1}, {1, 11}, {3, 4}, {1, 13}, {4, 4}, {1, 17}, {5, 5}, {5, 7}};
+  // Rows: AVX2 tiles are 2 (int) and 6 (float), AVX-512 ones 12 and 16.
+  const int pixels[][2] = {{1, 1}, {1, 2},  {1, 3}, {1, 5},  {2, 3}, {1, 7}, {1, 11},
+                           {3, 4}, {1, 13}, {4, 4}, {1, 17}, {5, 5}, {5, 7}};
   const int in_cs[] = {1, 3, 4, 5, 8, 16, 17, 33};
   const int out_cs[] = {1, 15, 16, 17, 31, 32, 33, 63, 64, 65, 128};
   uint32_t seed = 1;
   for (Variant v : kAllVariants) {
-    for (int i = 0; i < 14; ++i) {
+    for (int i = 0; i < 20; ++i) {
       OpConfig c;
       c.op = Op::CONV_2D;
       c.variant = v;
       c.batch = 1 + rng() % 2;
-      const auto& px = pixels[rng() % 8];
+      const auto& px = pixels[rng() % 13];
       c.in_h = px[0];
       c.in_w = px[1];
       c.in_c = in_cs[rng() % 8];

@@ -36,6 +36,7 @@ std::vector<rt::CpuInfo> Levels() {
     levels.push_back(c);
   }
   if (native.UseNeon()) levels.push_back(native);
+  levels.push_back(rt::ScalarCpuInfo());  // the reference fallback
   return levels;
 }
 

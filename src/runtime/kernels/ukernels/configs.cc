@@ -5,6 +5,9 @@
 #if defined(EDGEOPT_HAVE_AVX512)
 #include "src/runtime/kernels/ukernels/avx512/avx512_ukernels.h"
 #endif
+#if defined(EDGEOPT_HAVE_AVX2)
+#include "src/runtime/kernels/ukernels/avx2/avx2_ukernels.h"
+#endif
 #if defined(EDGEOPT_HAVE_NEON)
 #include "src/runtime/kernels/ukernels/neon/neon_configs.h"
 #endif
@@ -71,6 +74,40 @@ constexpr QuantElementwiseConfig kQuantElementwiseAvx512 = {
      {a5::q8_requantize_ukernel__avx512_u8s8, a5::q8_requantize_ukernel__avx512_u8u8}}};
 #endif
 
+#if defined(EDGEOPT_HAVE_AVX2)
+namespace a2 = avx2;
+constexpr QS8GemmConfig kQS8Avx2 = {
+    "qs8_igemm_2x16c4__avx2",
+    16,
+    2,
+    a2::qs8_igemm_minmax_ukernel_2x16c4__avx2,
+    a2::qs8_igemm_minmax_ukernel_1x16c4__avx2,
+    a2::qd8_f32_igemm_minmax_ukernel_2x16c4__avx2,
+    a2::qd8_f32_igemm_minmax_ukernel_1x16c4__avx2,
+    a2::xor80_copy_ukernel__avx2,
+    a2::u8_rowsum_ukernel__avx2,
+    2,
+};
+constexpr F32GemmConfig kF32Avx2 = {"f32_igemm_6x16__avx2",
+                                    16,
+                                    6,
+                                    a2::f32_igemm_minmax_ukernel_6x16__avx2,
+                                    a2::f32_igemm_exact_ukernel_6x16__avx2,
+                                    a2::f32_gemv_exact_ukernel_1x16__avx2};
+constexpr QS8DwConfig kQS8DwAvx2 = {"qs8_dwconv_up8__avx2", a2::qs8_dwconv_minmax_ukernel_up8__avx2,
+                                    a2::qu8_dwconv_minmax_ukernel_up8__avx2,
+                                    a2::qd8_f32_dwconv_minmax_ukernel_up8__avx2};
+constexpr F32DwConfig kF32DwAvx2 = {"f32_dwconv_up8__avx2",
+                                    a2::f32_dwconv_minmax_ukernel_up8__avx2};
+constexpr QuantElementwiseConfig kQuantElementwiseAvx2 = {
+    "q8_elementwise__avx2",
+    {a2::qs8_vadd_minmax_ukernel__avx2_u8, a2::qu8_vadd_minmax_ukernel__avx2_u8},
+    {a2::f32_q8_vcvt_ukernel__avx2_u8, a2::f32_q8_vcvt_ukernel__avx2_u8},
+    {a2::qs8_f32_vcvt_ukernel__avx2_u8, a2::qu8_f32_vcvt_ukernel__avx2_u8},
+    {{a2::qs8_requantize_ukernel__avx2, a2::qs8_requantize_ukernel__avx2},
+     {a2::qu8_requantize_ukernel__avx2, a2::qu8_requantize_ukernel__avx2}}};
+#endif
+
 #if defined(EDGEOPT_HAVE_AVX512)
 bool HasAvx512Vnni(const CpuInfo& cpu) { return cpu.UseAvx512() && cpu.avx512vnni; }
 #endif
@@ -83,6 +120,9 @@ const QS8GemmConfig* GetQS8GemmConfig(const CpuInfo& cpu, int n) {
 #endif
 #if defined(EDGEOPT_HAVE_AVX512)
   if (HasAvx512Vnni(cpu)) return n <= 16 ? &kQS8Avx512Vnni16 : &kQS8Avx512Vnni32;
+#endif
+#if defined(EDGEOPT_HAVE_AVX2)
+  if (cpu.UseAvx2()) return &kQS8Avx2;
 #endif
   (void)cpu;
   (void)n;
@@ -110,6 +150,9 @@ const F32GemmConfig* GetF32GemmConfig(const CpuInfo& cpu, int n) {
     return best;
   }
 #endif
+#if defined(EDGEOPT_HAVE_AVX2)
+  if (cpu.UseAvx2()) return &kF32Avx2;
+#endif
   (void)cpu;
   (void)n;
   return nullptr;
@@ -122,6 +165,9 @@ const QS8DwConfig* GetQS8DwConfig(const CpuInfo& cpu) {
 #if defined(EDGEOPT_HAVE_AVX512)
   if (HasAvx512Vnni(cpu)) return &kQS8DwAvx512;
 #endif
+#if defined(EDGEOPT_HAVE_AVX2)
+  if (cpu.UseAvx2()) return &kQS8DwAvx2;
+#endif
   (void)cpu;
   return nullptr;
 }
@@ -133,6 +179,9 @@ const F32DwConfig* GetF32DwConfig(const CpuInfo& cpu) {
 #if defined(EDGEOPT_HAVE_AVX512)
   if (cpu.UseAvx512()) return &kF32DwAvx512;
 #endif
+#if defined(EDGEOPT_HAVE_AVX2)
+  if (cpu.UseAvx2()) return &kF32DwAvx2;
+#endif
   (void)cpu;
   return nullptr;
 }
@@ -143,6 +192,9 @@ const QuantElementwiseConfig* GetQuantElementwiseConfig(const CpuInfo& cpu) {
 #endif
 #if defined(EDGEOPT_HAVE_AVX512)
   if (cpu.UseAvx512()) return &kQuantElementwiseAvx512;
+#endif
+#if defined(EDGEOPT_HAVE_AVX2)
+  if (cpu.UseAvx2()) return &kQuantElementwiseAvx2;
 #endif
   (void)cpu;
   return nullptr;

@@ -23,6 +23,9 @@ struct QS8GemmConfig {
   QD8IGemmFn qd8_igemm_1;
   XorCopyFn xor_copy;
   RowSumFn row_sum;
+  // Packed weight width: 1 (int8, k4 groups for dot-product instructions) or 2 (widened to int16
+  // for kernels without them; PackQS8Gemm's weight_bytes). Last, so configs may omit it.
+  int weight_bytes = 1;
 };
 
 struct F32GemmConfig {

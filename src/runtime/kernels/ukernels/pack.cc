@@ -72,8 +72,9 @@ void WeightSums(int n, int64_t K, const uint8_t* weights, bool weights_unsigned,
 
 void PackQS8Gemm(int nr, int n, int taps, int kc, int kcp, const QS8PackSource& src, void* packed) {
   const bool requant = src.multiplier != nullptr;
+  const int wb = src.weight_bytes;
   const size_t block_bytes =
-      requant ? QS8PackedBlockBytes(nr, taps, kcp) : QD8PackedBlockBytes(nr, taps, kcp);
+      requant ? QS8PackedBlockBytes(nr, taps, kcp, wb) : QD8PackedBlockBytes(nr, taps, kcp, wb);
   const int64_t K = int64_t{taps} * kc;
   uint8_t* out = static_cast<uint8_t*>(packed);
   for (int n0 = 0; n0 < n; n0 += nr) {
@@ -92,7 +93,11 @@ void PackQS8Gemm(int nr, int n, int taps, int kc, int kcp, const QS8PackSource& 
           sum += v;
           const size_t pos = (static_cast<size_t>(t) * (kcp / 4) + k / 4) * nr * 4 +
                              static_cast<size_t>(j) * 4 + k % 4;
-          w[pos] = static_cast<int8_t>(v);
+          if (wb == 2) {
+            reinterpret_cast<int16_t*>(w)[pos] = static_cast<int16_t>(v);
+          } else {
+            w[pos] = static_cast<int8_t>(v);
+          }
         }
       }
       const int64_t b = src.bias != nullptr ? src.bias[c] : 0;
@@ -106,9 +111,9 @@ void PackQS8Gemm(int nr, int n, int taps, int kc, int kcp, const QS8PackSource& 
           m[l] = c < n ? src.multiplier[c] : 0;
           s[l] = c < n ? src.shift[c] : 0;
         }
-        RequantBlock16* r = reinterpret_cast<RequantBlock16*>(block + nr * 4 +
-                                                              static_cast<size_t>(taps) * kcp * nr +
-                                                              (j / 16) * sizeof(RequantBlock16));
+        RequantBlock16* r = reinterpret_cast<RequantBlock16*>(
+            block + nr * 4 + static_cast<size_t>(taps) * kcp * nr * wb +
+            (j / 16) * sizeof(RequantBlock16));
         PackRequantBlocks(16, m, s, r);
       }
     }

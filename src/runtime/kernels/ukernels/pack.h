@@ -27,6 +27,7 @@ struct QS8PackSource {
   int32_t zwp = 0;
   const int32_t* multiplier = nullptr;
   const int32_t* shift = nullptr;
+  int weight_bytes = 1;  // 2: weights widened to int16 (kernels without VNNI)
 };
 void PackQS8Gemm(int nr, int n, int taps, int kc, int kcp, const QS8PackSource& src, void* packed);
 

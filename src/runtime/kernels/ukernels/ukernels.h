@@ -67,11 +67,11 @@ struct QuantOutput {
 //
 // Packed weights, per block of NR output channels (NR a multiple of 16):
 //   int32_t bias'[NR]
-//   int8_t  w[taps][kcp / 4][NR][4]      kcp = round_up(kc, 4); padded k and channels are 0
+//   w[taps][kcp / 4][NR][4]      kcp = round_up(kc, 4); padded k and channels are 0;
+//                                int8, or int16 (wbytes = 2) for kernels without VNNI
 //   RequantBlock16 requant[NR / 16]
-// (the AVX2 kernels use the same layout with NR = 16).
-inline size_t QS8PackedBlockBytes(int nr, int taps, int kcp) {
-  return static_cast<size_t>(nr) * 4 + static_cast<size_t>(taps) * kcp * nr +
+inline size_t QS8PackedBlockBytes(int nr, int taps, int kcp, int wbytes = 1) {
+  return static_cast<size_t>(nr) * 4 + static_cast<size_t>(taps) * kcp * nr * wbytes +
          static_cast<size_t>(nr / 16) * sizeof(RequantBlock16);
 }
 
@@ -185,8 +185,8 @@ using F32DwFn = void (*)(const F32DwArgs& args);
 // Same packed layout as qs8 with bias' = -128 * sum_k w (the u = q + 128 shift) and no requant
 // blocks. out[m][n] = clamp(float(acc + col_term[n]) * scale[n] + bias[n]) with col_term,
 // scale and bias per call (they depend on the input's run-time quantization).
-inline size_t QD8PackedBlockBytes(int nr, int taps, int kcp) {
-  return static_cast<size_t>(nr) * 4 + static_cast<size_t>(taps) * kcp * nr;
+inline size_t QD8PackedBlockBytes(int nr, int taps, int kcp, int wbytes = 1) {
+  return static_cast<size_t>(nr) * 4 + static_cast<size_t>(taps) * kcp * nr * wbytes;
 }
 struct QD8IGemmArgs {
   int mr;
