@@ -22,6 +22,7 @@ namespace rt {
 struct InterpreterOptions {
   int num_threads = 1;                  // <= 0: all cores
   bool use_optimized_kernels = true;    // false: reference kernels only
+  bool use_sparse_kernels = true;       // false: dense kernels even for pruned weights
   bool profile = false;                 // record per-node times during Invoke
   bool linear_planner = false;          // debugging: no arena reuse
   const CpuInfo* cpu = nullptr;         // override the detected CPU features (tests)
@@ -88,6 +89,9 @@ class Interpreter final : public Context {
   int num_threads() const override { return pool_ ? pool_->num_threads() : 1; }
   const CpuInfo& cpu() const override { return cpu_; }
   bool use_optimized_kernels() const override { return options_.use_optimized_kernels; }
+  bool use_sparse_kernels() const override {
+    return options_.use_optimized_kernels && options_.use_sparse_kernels;
+  }
 
  private:
   Interpreter(const uint8_t* data, size_t size, const InterpreterOptions& options);

@@ -86,6 +86,9 @@ class Context {
   virtual const CpuInfo& cpu() const = 0;
   // False forces reference kernels everywhere (for testing and --reference).
   virtual bool use_optimized_kernels() const = 0;
+  // Sparse kernels (kernels/sparse_matmul.h) for constant weights with many zeros, where they
+  // beat the dense kernel; false keeps every op on its dense kernel.
+  virtual bool use_sparse_kernels() const { return use_optimized_kernels(); }
 };
 
 // Options helpers: builtin options may be missing from a file; kernels then use the defaults.

@@ -15,6 +15,7 @@
 #include "src/runtime/kernels/conv_common.h"
 #include "src/runtime/kernels/kernel_util.h"
 #include "src/runtime/kernels/reference/conv.h"
+#include "src/runtime/kernels/sparse_matmul.h"
 
 namespace edgeopt {
 namespace rt {
@@ -44,7 +45,16 @@ struct OpData {
       scales = -1, zps = -1;
   Tensor dense_filter;  // decoded sparse filter (when densified)
   bool densified = false;
+  SparseMatMul* sparse = nullptr;  // 1x1: the sparse kernel, when it beats the dense one
 };
+
+// 1x1 convolutions with constant weights may run on the sparse kernels (sparse_matmul.h).
+bool SparseCandidate(Context* ctx, const ref::ConvGeometry& g, const Tensor* filter,
+                     const Tensor* bias) {
+  return ctx->use_sparse_kernels() && g.IsPointwise() && filter->IsConstant() &&
+         (bias == nullptr || bias->IsConstant()) &&
+         int64_t{g.batch} * g.out_pixels() < (int64_t{1} << 31);
+}
 
 void* Init(Context* ctx, const Node*) {
   void* p = ctx->AllocatePersistent(sizeof(OpData));
@@ -163,6 +173,13 @@ Status Prepare(Context* ctx, Node* node) {
     EDGEOPT_RETURN_IF_ERROR(CheckTensorType(output, DType::kFloat32, "output"));
     EDGEOPT_RETURN_IF_ERROR(CheckFloatBias(bias, g.out_c));
     FloatActivationRange(activation, &data->act_min, &data->act_max);
+    if (SparseCandidate(ctx, g, filter, bias)) {
+      EDGEOPT_RETURN_IF_ERROR(PrepareSparseF32(
+          ctx, filter->Data<float>(), static_cast<int>(g.batch * pixels), g.out_c,
+          static_cast<int>(K), bias != nullptr ? bias->Data<float>() : nullptr,
+          data->act_min, data->act_max, &data->sparse));
+      if (data->sparse != nullptr) return Status::Ok();
+    }
     data->block_rows = ref::BlockRows(pixels, K * 4, kConvScratchTarget);
     if (!g.IsPointwise()) {
       EDGEOPT_RETURN_IF_ERROR(
@@ -267,6 +284,12 @@ Status Prepare(Context* ctx, Node* node) {
   EDGEOPT_RETURN_IF_ERROR(
       ComputeBiasTerms(ctx, bias, filter, g.out_c, K, data->input_zero_point,
                        data->filter_zero_point, &data->bias_term));
+  if (int8 && SparseCandidate(ctx, g, filter, bias) && Int32AccumulatorSafe(K, 128, 128)) {
+    EDGEOPT_RETURN_IF_ERROR(PrepareSparseS8(
+        ctx, filter->Data<int8_t>(), static_cast<int>(g.batch * pixels), g.out_c,
+        static_cast<int>(K), data->bias_term, stage, &data->sparse));
+    if (data->sparse != nullptr) return Status::Ok();
+  }
   const int64_t max_a = uint8 ? 255 : (int16 ? 32768 : 128);
   const int64_t max_b = uint8 ? 255 : 128;
   data->wide_acc = int16 || !Int32AccumulatorSafe(K, max_a, max_b);
@@ -337,6 +360,10 @@ Status Eval(Context* ctx, Node* node) {
       data->densified ? &data->dense_filter : ctx->input(node, 1);
   const Tensor* bias = ctx->input(node, 2);
   Tensor* output = ctx->output(node, 0);
+  if (data->sparse != nullptr) {
+    EvalSparse(ctx, *data->sparse, input->data, output->data);
+    return Status::Ok();
+  }
   switch (data->kind) {
     case Kind::kFloat: {
       const float* packed = data->packed_filter;

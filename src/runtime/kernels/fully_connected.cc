@@ -18,6 +18,7 @@
 
 #include "src/runtime/kernels/conv_common.h"
 #include "src/runtime/kernels/kernel_util.h"
+#include "src/runtime/kernels/sparse_matmul.h"
 
 namespace edgeopt {
 namespace rt {
@@ -44,6 +45,7 @@ struct OpData {
       zps = -1;
   Tensor dense_weights;  // decoded sparse weights (when densified)
   bool densified = false;
+  SparseMatMul* sparse = nullptr;  // the sparse kernel, when it beats the dense one
 };
 
 void* Init(Context* ctx, const Node*) {
@@ -144,6 +146,13 @@ Status Prepare(Context* ctx, Node* node) {
             static_cast<tflite::ActivationFunctionType>(activation)),
         &data->act_min, &data->act_max);
     if (weights->IsConstant()) {
+      if (ctx->use_sparse_kernels() && (bias == nullptr || bias->IsConstant())) {
+        EDGEOPT_RETURN_IF_ERROR(PrepareSparseF32(
+            ctx, weights->Data<float>(), s.batch, s.out, s.in,
+            bias != nullptr ? bias->Data<float>() : nullptr, data->act_min,
+            data->act_max, &data->sparse));
+        if (data->sparse != nullptr) return Status::Ok();
+      }
       EDGEOPT_RETURN_IF_ERROR(
           AllocatePersistentArray(ctx, int64_t{s.in} * s.out, &data->packed));
       ref::PackWeightsKMajor(weights->Data<float>(), s.out, s.in, data->packed);
@@ -232,6 +241,13 @@ Status Prepare(Context* ctx, Node* node) {
   EDGEOPT_RETURN_IF_ERROR(
       ComputeBiasTerms(ctx, bias, weights, s.out, s.in, input->quant.zero_point,
                        data->weights_zero_point, &data->bias_term));
+  if (int8 && data->weights_zero_point == 0 && ctx->use_sparse_kernels() &&
+      Int32AccumulatorSafe(s.in, 128, 128)) {
+    EDGEOPT_RETURN_IF_ERROR(PrepareSparseS8(ctx, weights->Data<int8_t>(), s.batch,
+                                            s.out, s.in, data->bias_term, stage,
+                                            &data->sparse));
+    if (data->sparse != nullptr) return Status::Ok();
+  }
   const int64_t max_a = uint8 ? 255 : (int16 ? 32768 : 128);
   const int64_t max_b = uint8 ? 255 : 128;
   data->wide_acc = int16 || !Int32AccumulatorSafe(s.in, max_a, max_b);
@@ -305,6 +321,10 @@ Status Eval(Context* ctx, Node* node) {
       data->densified ? &data->dense_weights : ctx->input(node, 1);
   const Tensor* bias = ctx->input(node, 2);
   Tensor* output = ctx->output(node, 0);
+  if (data->sparse != nullptr) {
+    EvalSparse(ctx, *data->sparse, input->data, output->data);
+    return Status::Ok();
+  }
   switch (data->kind) {
     case Kind::kFloat: {
       const float* packed = data->packed;

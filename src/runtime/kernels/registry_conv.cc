@@ -1,5 +1,5 @@
 // Kernel family: CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED, TRANSPOSE_CONV,
-// BATCH_MATMUL (float, int8, uint8, int16x8, hybrid).
+// BATCH_MATMUL (float, int8, uint8, int16x8, hybrid); DENSIFY of their sparse weights.
 #include "src/runtime/op_registry.h"
 
 namespace edgeopt {
@@ -10,6 +10,7 @@ const Registration* RegisterDepthwiseConv2D();
 const Registration* RegisterFullyConnected();
 const Registration* RegisterTransposeConv();
 const Registration* RegisterBatchMatMul();
+const Registration* RegisterDensify();
 
 void AddConvOps(OpTable* table) {
   using Op = tflite::BuiltinOperator;
@@ -18,6 +19,7 @@ void AddConvOps(OpTable* table) {
   table->Add(Op::FULLY_CONNECTED, RegisterFullyConnected());
   table->Add(Op::TRANSPOSE_CONV, RegisterTransposeConv());
   table->Add(Op::BATCH_MATMUL, RegisterBatchMatMul());
+  table->Add(Op::DENSIFY, RegisterDensify());
 }
 
 }  // namespace rt
