@@ -382,8 +382,10 @@ int RunPrune(int argc, char** argv) {
       "Structures: unstructured, block:RxC (e.g. block:1x4: R output x C input channels), N:M "
       "(e.g. 2:4: N of every M consecutive input weights kept), channel (whole filters / units "
       "removed, with the matching inputs of the layers that read them: a smaller dense model). "
-      "By default the first convolution and the last dense layer are not pruned (--layers "
-      "names the layers to prune instead). Masks follow TFMOT's schedules (recomputed every "
+      "By default the first convolution and the last dense layer are not pruned (with "
+      "--structure channel only the last dense layer, whose units are the outputs: the first "
+      "convolution loses filters too; --skip keeps it); --layers names the layers to prune "
+      "instead. Masks follow TFMOT's schedules (recomputed every "
       "--frequency steps, fixed after --end-step). Outputs: .keras / .h5, or .tflite (dense "
       "weights; with --sparse, TFLite's sparse tensor encoding).",
       "edgeopt prune"};

@@ -1,7 +1,8 @@
 // Which weights a pruning run touches: the kernels of CONV_2D and FULLY_CONNECTED layers (and
 // DEPTHWISE_CONV_2D for unstructured pruning) of a training-form graph, minus the defaults
 // (the first convolution and the last dense layer, the layers that lose the most accuracy per
-// weight removed) and --skip, or exactly the --layers given; with per-layer targets.
+// weight removed; for channel pruning only the last dense layer, whose units are the model's
+// outputs) and --skip, or exactly the --layers given; with per-layer targets.
 #ifndef EDGEOPT_SRC_PASSES_PRUNE_PRUNE_PLAN_H_
 #define EDGEOPT_SRC_PASSES_PRUNE_PRUNE_PLAN_H_
 

@@ -342,6 +342,13 @@ TEST(ChannelPrune, LayerSparsityAndFrozenOutputs) {
   std::vector<std::string> layers;
   for (const auto& w : dp->weights) layers.push_back(w.layer);
   EXPECT_EQ(layers, (std::vector<std::string>{"dw", "c2", "fc"}));
+  // Channel pruning: the first convolution's filters go too; depthwise filters follow.
+  d.granularity.kind = Granularity::Kind::kChannel;
+  dp = PlanPruning(MakeNet(1).g, d);
+  ASSERT_TRUE(dp.ok());
+  layers.clear();
+  for (const auto& w : dp->weights) layers.push_back(w.layer);
+  EXPECT_EQ(layers, (std::vector<std::string>{"c1", "c2", "fc"}));
   d.layers = {"nope"};
   EXPECT_EQ(PlanPruning(MakeNet(1).g, d).status().code(), StatusCode::kNotFound);
 }

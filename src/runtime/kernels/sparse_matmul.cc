@@ -136,28 +136,26 @@ Status NewOp(Context* ctx, SparseMatMul** out) {
   return Status::Ok();
 }
 
-// The block width with the most margin under its threshold; 0 when none qualifies (kAuto).
+// The block width with the most margin under its threshold (kAuto: none qualifies -> 0).
 template <typename T>
-int ChooseBlock(const T* w, int N, int K, const double* thresholds, const SparseOptions& o,
-                double* density, int64_t* blocks) {
-  int best = 0;
+void ChooseBlock(const T* w, int N, int K, const double* thresholds, const SparseOptions& o,
+                 SparseDecision* d) {
   double best_ratio = 0.0;
   const double total = static_cast<double>(N) * K;
   for (int B : {16, 4, 1}) {
     if (K % B != 0) continue;
     if (o.mode == SparseMode::kAlways && o.block != 0 && o.block != B) continue;
     const int64_t nb = CountBlocks(w, N, K, B);
-    const double d = static_cast<double>(nb) * B / total;
-    const double ratio = d / thresholds[BlockIndex(B)];
-    if (best == 0 || ratio < best_ratio) {
-      best = B;
+    const double density = static_cast<double>(nb) * B / total;
+    const double ratio = density / thresholds[BlockIndex(B)];
+    if (d->block == 0 || ratio < best_ratio) {
+      d->block = B;
+      d->blocks = nb;
+      d->density = density;
       best_ratio = ratio;
-      *density = d;
-      *blocks = nb;
     }
   }
-  if (o.mode == SparseMode::kAuto && best_ratio >= 1.0) return 0;
-  return best;
+  d->use = d->block != 0 && (o.mode == SparseMode::kAlways || best_ratio < 1.0);
 }
 
 }  // namespace
@@ -179,33 +177,48 @@ double SparseMaxDensity(DType type, SparsePath path, int block, SparseIsa isa) {
                                     : t.f32_rowwise[BlockIndex(block)];
 }
 
+SparseDecision DecideSparse(DType type, const void* weights, int M, int N, int K, SparseIsa isa,
+                            const SparseOptions& options) {
+  SparseDecision d;
+  if (options.mode == SparseMode::kNever || M <= 0 || N <= 0 || K <= 0) return d;
+  if (type != DType::kFloat32 && type != DType::kInt8) return d;
+  d.path = M >= SparseTileRows(isa) ? SparsePath::kTiled : SparsePath::kRowwise;
+  const Thresholds& t = ThresholdsFor(isa);
+  if (type == DType::kFloat32) {
+    ChooseBlock(static_cast<const float*>(weights), N, K,
+                d.path == SparsePath::kTiled ? t.f32_tiled : t.f32_rowwise, options, &d);
+  } else if (d.path == SparsePath::kRowwise) {
+    ChooseBlock(static_cast<const int8_t*>(weights), N, K, t.s8_rowwise, options, &d);
+  } else {
+    d.block = 2;
+    d.blocks = CountPairs(static_cast<const int8_t*>(weights), N, K);
+    d.density = 2.0 * static_cast<double>(d.blocks) / (static_cast<double>(N) * K);
+    d.use = options.mode == SparseMode::kAlways || d.density < t.s8_tiled;
+  }
+  return d;
+}
+
 Status PrepareSparseF32(Context* ctx, const float* weights, int M, int N, int K, const float* bias,
                         float act_min, float act_max, SparseMatMul** out,
                         const SparseOptions& options) {
   *out = nullptr;
-  if (options.mode == SparseMode::kNever || M <= 0 || N <= 0 || K <= 0) return Status::Ok();
   const SparseIsa isa = SparseIsaFor(ctx->cpu());
-  const SparsePath path = M >= SparseTileRows(isa) ? SparsePath::kTiled : SparsePath::kRowwise;
-  const Thresholds& t = ThresholdsFor(isa);
-  double density = 0.0;
-  int64_t blocks = 0;
-  const int B = ChooseBlock(weights, N, K, path == SparsePath::kTiled ? t.f32_tiled : t.f32_rowwise,
-                            options, &density, &blocks);
-  if (B == 0) return Status::Ok();
+  const SparseDecision d = DecideSparse(DType::kFloat32, weights, M, N, K, isa, options);
+  if (!d.use) return Status::Ok();
   SparseMatMul* op = nullptr;
   EDGEOPT_RETURN_IF_ERROR(NewOp(ctx, &op));
   op->type = DType::kFloat32;
-  op->path = path;
+  op->path = d.path;
   op->isa = isa;
   op->M = M;
   op->N = N;
   op->K = K;
-  op->density = density;
+  op->density = d.density;
   op->bias = bias;
   op->act_min = act_min;
   op->act_max = act_max;
-  EDGEOPT_RETURN_IF_ERROR(BuildBlockCsr(ctx, weights, N, K, B, blocks, &op->wf));
-  if (path == SparsePath::kTiled) {
+  EDGEOPT_RETURN_IF_ERROR(BuildBlockCsr(ctx, weights, N, K, d.block, d.blocks, &op->wf));
+  if (d.path == SparsePath::kTiled) {
     const int64_t mr = SparseTileRows(isa);
     EDGEOPT_RETURN_IF_ERROR(RequestScratchArray<float>(ctx, (int64_t{K} + N) * mr, &op->scratch));
   }
@@ -217,19 +230,15 @@ Status PrepareSparseS8(Context* ctx, const int8_t* weights, int M, int N, int K,
                        const int64_t* bias_term, const ref::OutputStage& stage, SparseMatMul** out,
                        const SparseOptions& options) {
   *out = nullptr;
-  if (options.mode == SparseMode::kNever || M <= 0 || N <= 0 || K <= 0) return Status::Ok();
   const SparseIsa isa = SparseIsaFor(ctx->cpu());
+  const SparseDecision d = DecideSparse(DType::kInt8, weights, M, N, K, isa, options);
+  if (!d.use) return Status::Ok();
   const int mr = SparseTileRows(isa);
-  const SparsePath path = M >= mr ? SparsePath::kTiled : SparsePath::kRowwise;
-  const Thresholds& t = ThresholdsFor(isa);
   SparseMatMul* op = nullptr;
-  if (path == SparsePath::kTiled) {
-    const int64_t pairs = CountPairs(weights, N, K);
-    const double density = 2.0 * static_cast<double>(pairs) / (static_cast<double>(N) * K);
-    if (options.mode == SparseMode::kAuto && density >= t.s8_tiled) return Status::Ok();
-    EDGEOPT_RETURN_IF_ERROR(NewOp(ctx, &op));
-    op->density = density;
-    EDGEOPT_RETURN_IF_ERROR(BuildPairs(ctx, weights, N, K, pairs, &op->pairs));
+  EDGEOPT_RETURN_IF_ERROR(NewOp(ctx, &op));
+  op->density = d.density;
+  if (d.path == SparsePath::kTiled) {
+    EDGEOPT_RETURN_IF_ERROR(BuildPairs(ctx, weights, N, K, d.blocks, &op->pairs));
     // Rows per call: a multiple of the tile height, with their int32 sums near 64 KB.
     const int64_t tiles = std::max<int64_t>(1, (int64_t{16} << 10) / (int64_t{N} * mr));
     op->block_rows = static_cast<int>(std::min<int64_t>(tiles * mr, (M + mr - 1) / mr * mr));
@@ -237,18 +246,12 @@ Status PrepareSparseS8(Context* ctx, const int8_t* weights, int M, int N, int K,
     const int64_t bytes = k2 * mr * 2 * 2 + int64_t{N} * mr * 4 + int64_t{op->block_rows} * N * 4;
     EDGEOPT_RETURN_IF_ERROR(RequestScratchArray<uint8_t>(ctx, bytes, &op->scratch));
   } else {
-    double density = 0.0;
-    int64_t blocks = 0;
-    const int B = ChooseBlock(weights, N, K, t.s8_rowwise, options, &density, &blocks);
-    if (B == 0) return Status::Ok();
-    EDGEOPT_RETURN_IF_ERROR(NewOp(ctx, &op));
-    op->density = density;
-    EDGEOPT_RETURN_IF_ERROR(BuildBlockCsr(ctx, weights, N, K, B, blocks, &op->wq));
+    EDGEOPT_RETURN_IF_ERROR(BuildBlockCsr(ctx, weights, N, K, d.block, d.blocks, &op->wq));
     op->block_rows = M;
     EDGEOPT_RETURN_IF_ERROR(RequestScratchArray<int32_t>(ctx, int64_t{M} * N, &op->scratch));
   }
   op->type = DType::kInt8;
-  op->path = path;
+  op->path = d.path;
   op->isa = isa;
   op->M = M;
   op->N = N;

@@ -63,6 +63,18 @@ struct SparseOptions {
   int block = 0;  // kAlways: 1, 4 or 16 (0: the best by density)
 };
 
+// What the kernel does for weights [N][K] and M rows (DecideSparse): sparse or not, the path,
+// the block width (int8 tiled path: 2, column pairs) and the density of the stored form.
+struct SparseDecision {
+  bool use = false;
+  SparsePath path = SparsePath::kRowwise;
+  int block = 0;
+  int64_t blocks = 0;  // stored blocks (pairs)
+  double density = 0.0;
+};
+SparseDecision DecideSparse(DType type, const void* weights, int M, int N, int K, SparseIsa isa,
+                            const SparseOptions& options = {});
+
 // weights: float32 [N][K] dense (constant). bias may be null. *out = nullptr: use the dense
 // kernel.
 Status PrepareSparseF32(Context* ctx, const float* weights, int M, int N, int K, const float* bias,
