@@ -22,7 +22,7 @@ namespace rt {
 struct InterpreterOptions {
   int num_threads = 1;                  // <= 0: all cores
   bool use_optimized_kernels = true;    // false: reference kernels only
-  bool use_sparse_kernels = true;       // false: dense kernels even for pruned weights
+  SparseKernels sparse_kernels = SparseKernels::kAuto;  // kOff: dense kernels for pruned weights
   bool profile = false;                 // record per-node times during Invoke
   bool linear_planner = false;          // debugging: no arena reuse
   const CpuInfo* cpu = nullptr;         // override the detected CPU features (tests)
@@ -89,8 +89,8 @@ class Interpreter final : public Context {
   int num_threads() const override { return pool_ ? pool_->num_threads() : 1; }
   const CpuInfo& cpu() const override { return cpu_; }
   bool use_optimized_kernels() const override { return options_.use_optimized_kernels; }
-  bool use_sparse_kernels() const override {
-    return options_.use_optimized_kernels && options_.use_sparse_kernels;
+  SparseKernels sparse_kernels() const override {
+    return options_.use_optimized_kernels ? options_.sparse_kernels : SparseKernels::kOff;
   }
 
  private:

@@ -39,6 +39,13 @@ struct Node {
   void* user_data = nullptr;            // from Init
 };
 
+// Sparse kernels (kernels/sparse_matmul.h) for constant weights with many zeros.
+enum class SparseKernels : uint8_t {
+  kAuto,   // where they beat the dense kernel (measured break-even densities)
+  kOff,    // dense kernels only
+  kForce,  // whenever the op has one (benchmarks and tests)
+};
+
 struct Registration {
   const char* name;
   void* (*init)(Context* ctx, const Node* node);  // may be null
@@ -86,9 +93,10 @@ class Context {
   virtual const CpuInfo& cpu() const = 0;
   // False forces reference kernels everywhere (for testing and --reference).
   virtual bool use_optimized_kernels() const = 0;
-  // Sparse kernels (kernels/sparse_matmul.h) for constant weights with many zeros, where they
-  // beat the dense kernel; false keeps every op on its dense kernel.
-  virtual bool use_sparse_kernels() const { return use_optimized_kernels(); }
+  // Whether ops may run sparse kernels (with reference kernels only, they do not).
+  virtual SparseKernels sparse_kernels() const {
+    return use_optimized_kernels() ? SparseKernels::kAuto : SparseKernels::kOff;
+  }
 };
 
 // Options helpers: builtin options may be missing from a file; kernels then use the defaults.

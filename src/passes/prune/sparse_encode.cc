@@ -178,6 +178,22 @@ std::vector<Candidate> DensifyCandidates(const ir::Tensor& t) {
     c.bytes = SparseBytes(c.tensor);
     out.push_back(std::move(c));
   }
+  // 1xB blocks along the last dimension (block-pruned weights): DENSE outer dimensions, CSR
+  // over the blocks, DENSE B.
+  for (int32_t block : {4, 16}) {
+    if (rank < 1 || t.shape.back() % block != 0 || t.shape.back() == block) continue;
+    std::vector<int32_t> order;
+    for (int k = 0; k <= rank; ++k) order.push_back(k);
+    std::vector<bool> formats(static_cast<size_t>(rank) + 1, false);
+    formats[rank - 1] = true;
+    Candidate c;
+    c.tensor = t;
+    if (!EncodeTensor(&c.tensor, t.data, order, {rank - 1}, {block}, formats).ok()) continue;
+    c.layout = "densify block 1x" + std::to_string(block);
+    c.densify = true;
+    c.bytes = SparseBytes(c.tensor);
+    out.push_back(std::move(c));
+  }
   return out;
 }
 
@@ -345,7 +361,9 @@ StatusOr<std::vector<EncodedWeight>> EncodeSparseWeights(ir::Graph* graph,
       candidates = DensifyCandidates(t);
       const bool per_tensor_symmetric =
           t.quant.scale.size() == 1 && (t.quant.zero_point.empty() || t.quant.zero_point[0] == 0);
-      if (fc && per_tensor_symmetric) have_native = NativeFcCandidate(t, 16, &native);
+      if (fc && per_tensor_symmetric && options.int8_fc_blocks) {
+        have_native = NativeFcCandidate(t, 16, &native);
+      }
     }
     if (candidates.empty() && !have_native) continue;
     const Candidate* best = nullptr;

@@ -4,11 +4,13 @@
 //  - FULLY_CONNECTED float32: read directly by TFLite's sparse kernels, either "random"
 //    sparse (traversal [0, 1], dims DENSE(out), CSR(in)) or 1x4 blocks (traversal [0, 1, 2],
 //    block_map [1], dims DENSE(out), CSR(in / 4), DENSE(4)), whichever is smaller;
-//  - FULLY_CONNECTED int8 (per-tensor, zero point 0): 1x16 blocks read directly (DENSE(out),
-//    CSR(in / 16), DENSE(16)) when that is within 15% of the smallest encoding, else as below;
-//  - every other weight (CONV_2D, DEPTHWISE_CONV_2D, int8 FULLY_CONNECTED without 1x16
-//    structure): a sparse constant expanded by a DENSIFY node in front of the op (TFLite's
-//    kernels other than FULLY_CONNECTED cannot read sparse tensors). The encoding keeps the
+//  - every other weight (CONV_2D, DEPTHWISE_CONV_2D, int8 FULLY_CONNECTED): a sparse constant
+//    expanded by a DENSIFY node in front of the op (TFLite's kernels other than float
+//    FULLY_CONNECTED cannot read sparse tensors). TFLite 2.9 does accept int8 FULLY_CONNECTED
+//    weights in 1x16 blocks (DENSE(out), CSR(in / 16), DENSE(16)), but computes them wrongly
+//    (measured with tflite-ref on a pruned fmnist-cnn: logits off by up to 5.7 against the same
+//    model with dense int8 weights, which edgeopt's runtime matches exactly); that layout is
+//    only written with `int8_fc_blocks`. The encoding keeps the
 //    dimensions DENSE except one SPARSE_CSR dimension, moved last in the traversal order; the
 //    one giving the fewest bytes (e.g. uint8 indices along a dimension of at most 256) wins.
 // A weight is encoded only when the result is at most `max_ratio` of its dense bytes. Index
@@ -27,6 +29,9 @@ namespace prune {
 
 struct SparseEncodeOptions {
   double max_ratio = 0.85;  // sparse bytes / dense bytes at most this
+  // int8 FULLY_CONNECTED weights with 1x16 structure read directly (see above; edgeopt's
+  // runtime reads them correctly, TFLite 2.9 does not).
+  bool int8_fc_blocks = false;
 };
 
 struct EncodedWeight {

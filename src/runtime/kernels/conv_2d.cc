@@ -51,7 +51,7 @@ struct OpData {
 // 1x1 convolutions with constant weights may run on the sparse kernels (sparse_matmul.h).
 bool SparseCandidate(Context* ctx, const ref::ConvGeometry& g, const Tensor* filter,
                      const Tensor* bias) {
-  return ctx->use_sparse_kernels() && g.IsPointwise() && filter->IsConstant() &&
+  return ctx->sparse_kernels() != SparseKernels::kOff && g.IsPointwise() && filter->IsConstant() &&
          (bias == nullptr || bias->IsConstant()) &&
          int64_t{g.batch} * g.out_pixels() < (int64_t{1} << 31);
 }

@@ -146,7 +146,7 @@ Status Prepare(Context* ctx, Node* node) {
             static_cast<tflite::ActivationFunctionType>(activation)),
         &data->act_min, &data->act_max);
     if (weights->IsConstant()) {
-      if (ctx->use_sparse_kernels() && (bias == nullptr || bias->IsConstant())) {
+      if (ctx->sparse_kernels() != SparseKernels::kOff && (bias == nullptr || bias->IsConstant())) {
         EDGEOPT_RETURN_IF_ERROR(PrepareSparseF32(
             ctx, weights->Data<float>(), s.batch, s.out, s.in,
             bias != nullptr ? bias->Data<float>() : nullptr, data->act_min,
@@ -241,7 +241,7 @@ Status Prepare(Context* ctx, Node* node) {
   EDGEOPT_RETURN_IF_ERROR(
       ComputeBiasTerms(ctx, bias, weights, s.out, s.in, input->quant.zero_point,
                        data->weights_zero_point, &data->bias_term));
-  if (int8 && data->weights_zero_point == 0 && ctx->use_sparse_kernels() &&
+  if (int8 && data->weights_zero_point == 0 && ctx->sparse_kernels() != SparseKernels::kOff &&
       Int32AccumulatorSafe(s.in, 128, 128)) {
     EDGEOPT_RETURN_IF_ERROR(PrepareSparseS8(ctx, weights->Data<int8_t>(), s.batch,
                                             s.out, s.in, data->bias_term, stage,

@@ -158,6 +158,16 @@ void ChooseBlock(const T* w, int N, int K, const double* thresholds, const Spars
   d->use = d->block != 0 && (o.mode == SparseMode::kAlways || best_ratio < 1.0);
 }
 
+// The context's setting over the caller's default.
+SparseOptions WithContext(Context* ctx, SparseOptions o) {
+  if (o.mode == SparseMode::kAuto) {
+    const SparseKernels k = ctx->sparse_kernels();
+    if (k == SparseKernels::kOff) o.mode = SparseMode::kNever;
+    if (k == SparseKernels::kForce) o.mode = SparseMode::kAlways;
+  }
+  return o;
+}
+
 }  // namespace
 
 SparseIsa SparseIsaFor(const CpuInfo& cpu) {
@@ -203,7 +213,8 @@ Status PrepareSparseF32(Context* ctx, const float* weights, int M, int N, int K,
                         const SparseOptions& options) {
   *out = nullptr;
   const SparseIsa isa = SparseIsaFor(ctx->cpu());
-  const SparseDecision d = DecideSparse(DType::kFloat32, weights, M, N, K, isa, options);
+  const SparseDecision d =
+      DecideSparse(DType::kFloat32, weights, M, N, K, isa, WithContext(ctx, options));
   if (!d.use) return Status::Ok();
   SparseMatMul* op = nullptr;
   EDGEOPT_RETURN_IF_ERROR(NewOp(ctx, &op));
@@ -231,7 +242,8 @@ Status PrepareSparseS8(Context* ctx, const int8_t* weights, int M, int N, int K,
                        const SparseOptions& options) {
   *out = nullptr;
   const SparseIsa isa = SparseIsaFor(ctx->cpu());
-  const SparseDecision d = DecideSparse(DType::kInt8, weights, M, N, K, isa, options);
+  const SparseDecision d =
+      DecideSparse(DType::kInt8, weights, M, N, K, isa, WithContext(ctx, options));
   if (!d.use) return Status::Ok();
   const int mr = SparseTileRows(isa);
   SparseMatMul* op = nullptr;

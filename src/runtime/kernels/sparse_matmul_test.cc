@@ -374,7 +374,7 @@ std::vector<uint8_t> Export(const ir::Graph& g) {
 
 NpyArray Output(const std::vector<uint8_t>& model, const NpyArray& input, bool sparse_kernels) {
   InterpreterOptions o;
-  o.use_sparse_kernels = sparse_kernels;
+  o.sparse_kernels = sparse_kernels ? SparseKernels::kAuto : SparseKernels::kOff;
   auto out = testing::RunEdgeopt(model, {input}, o);
   EXPECT_TRUE(out.ok()) << out.status().ToString();
   return out.ok() ? (*out)[0] : NpyArray();
