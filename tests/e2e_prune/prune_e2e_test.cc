@@ -124,8 +124,9 @@ TEST_F(PruneE2E, ZerosKeptSparseFilesLoadInTfliteAndAgree) {
   EXPECT_NEAR(ParseMetric(log, "sparsity"), 0.79, 0.01) << log;  // of all weights
   Edgeopt("convert " + Tmp("p80.keras") + " -o " + Tmp("p80.tflite"));
   Edgeopt("convert " + Tmp("p80.keras") + " --sparse -o " + Tmp("p80_sparse.tflite"));
-  const std::string q = " --mode int8 --calibration fashion-mnist:train --calibration-samples 100"
-                        " --quiet";
+  const std::string q =
+      " --mode int8 --calibration fashion-mnist:train --calibration-samples 100"
+      " --quiet";
   Edgeopt("quantize " + Tmp("p80.keras") + q + " -o " + Tmp("p80_int8.tflite"));
   Edgeopt("quantize " + Tmp("p80.keras") + q + " --sparse -o " + Tmp("p80_int8_sparse.tflite"));
   Edgeopt("prune " + *base_ + " --structure block:1x4 --sparsity 0.8 --one-shot --sparse -o " +

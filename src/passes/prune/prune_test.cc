@@ -475,6 +475,58 @@ TEST(SparseEncode, ChoosesTfliteLayoutsAndInsertsDensify) {
   EXPECT_EQ(*conv_back, wc.data);
 }
 
+// int8 FULLY_CONNECTED weights (a quantized pruned model): DENSIFY, in 1x16 blocks when the
+// zeros come in such blocks; the directly-read 1x16 layout only with int8_fc_blocks.
+TEST(SparseEncode, Int8FullyConnectedUsesDensifyUnlessAskedForBlocks) {
+  auto make = [](ir::Graph* g, int* w) {
+    const int x = g->AddActivation("x", DType::kInt8, {1, 256});
+    g->inputs = {x};
+    ir::Tensor wt = RandomSparse({8, 256}, DType::kInt8, 1.0, 6);
+    for (int r = 0; r < 8; ++r) {
+      for (int b = 0; b < 16; ++b) {
+        if ((r + b) % 5 != 0) std::fill_n(wt.DataAs<int8_t>() + r * 256 + b * 16, 16, 0);
+      }
+    }
+    wt.name = "fc/w";
+    wt.quant.scale = {0.01f};
+    wt.quant.zero_point = {0};
+    *w = g->AddTensor(wt);
+    const int z = g->AddActivation("fc", DType::kInt8, {1, 8});
+    ir::Node fc;
+    fc.op = "FULLY_CONNECTED";
+    fc.inputs = {x, *w};
+    fc.outputs = {z};
+    g->AddNode(fc);
+    g->outputs = {z};
+  };
+  ir::Graph g;
+  int w = -1;
+  make(&g, &w);
+  const std::vector<uint8_t> dense = g.tensors[w].data;
+  auto encoded = EncodeSparseWeights(&g);
+  ASSERT_TRUE(encoded.ok()) << encoded.status().ToString();
+  ASSERT_EQ(encoded->size(), 1u);
+  EXPECT_TRUE((*encoded)[0].densify);
+  EXPECT_EQ((*encoded)[0].layout, "densify block 1x16");
+  ASSERT_EQ(g.nodes.size(), 2u);
+  EXPECT_EQ(g.nodes[0].op, "DENSIFY");
+  auto back = DecodeSparseTensor(g.tensors[g.nodes[0].inputs[0]]);
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ(*back, dense);
+  EXPECT_LT((*encoded)[0].sparse_bytes, static_cast<int64_t>(dense.size()) / 3);
+
+  ir::Graph g2;
+  make(&g2, &w);
+  SparseEncodeOptions o;
+  o.int8_fc_blocks = true;
+  encoded = EncodeSparseWeights(&g2, o);
+  ASSERT_TRUE(encoded.ok()) << encoded.status().ToString();
+  ASSERT_EQ(encoded->size(), 1u);
+  EXPECT_FALSE((*encoded)[0].densify);
+  EXPECT_EQ((*encoded)[0].layout, "block 1x16");
+  EXPECT_EQ(g2.nodes.size(), 1u);
+}
+
 }  // namespace
 }  // namespace prune
 }  // namespace edgeopt
