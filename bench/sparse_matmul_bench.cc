@@ -3,6 +3,7 @@
 //
 //   build/sparse_matmul_bench                 # headline + break-even sweep
 //   build/sparse_matmul_bench --quick         # headline only
+//   build/sparse_matmul_bench --isa avx2      # as on a CPU without AVX-512 (or: scalar)
 //
 // 1. Headline: Dense 1024x1024 (batch 1) at 80% sparsity in 1x4 blocks, float32 and int8:
 //    the dense kernel (InterpreterOptions::sparse_kernels = kOff) on the dense file vs the
@@ -37,6 +38,9 @@
 using namespace edgeopt;
 
 namespace {
+
+// The CPU features the kernels see (--isa masks the detected ones).
+rt::CpuInfo g_cpu;
 
 double NowSeconds() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
@@ -117,6 +121,7 @@ struct Runner {
     rt::InterpreterOptions o;
     o.num_threads = 1;
     o.sparse_kernels = sparse_kernels;
+    o.cpu = &g_cpu;
     auto i = rt::Interpreter::Create(bytes.data(), bytes.size(), o);
     if (!i.ok()) {
       std::fprintf(stderr, "interpreter: %s\n", i.status().ToString().c_str());
@@ -182,7 +187,7 @@ void Headline(bool conv, DType type, int M, int N, int K) {
 void Sweep(DType type, int rows, int B) {
   const int N = 256, K = 512;
   const bool conv = rows > 1;
-  const rt::SparseIsa isa = rt::SparseIsaFor(rt::GetCpuInfo());
+  const rt::SparseIsa isa = rt::SparseIsaFor(g_cpu);
   const rt::SparsePath path =
       rows >= rt::SparseTileRows(isa) ? rt::SparsePath::kTiled : rt::SparsePath::kRowwise;
   std::printf("%-7s rows=%-3d B=%-2d ", DTypeName(type), rows, B);
@@ -213,8 +218,23 @@ void Sweep(DType type, int rows, int B) {
 
 int main(int argc, char** argv) {
   bool quick = false;
-  for (int i = 1; i < argc; ++i) quick |= std::strcmp(argv[i], "--quick") == 0;
-  const rt::SparseIsa isa = rt::SparseIsaFor(rt::GetCpuInfo());
+  g_cpu = rt::GetCpuInfo();
+  for (int i = 1; i < argc; ++i) {
+    quick |= std::strcmp(argv[i], "--quick") == 0;
+    if (std::strcmp(argv[i], "--isa") == 0 && i + 1 < argc) {
+      const std::string isa = argv[++i];
+      if (isa != "avx2" && isa != "scalar" && isa != "native") {
+        std::fprintf(stderr, "sparse_matmul_bench: --isa avx2, scalar or native\n");
+        return 2;
+      }
+      if (isa != "native") {
+        g_cpu.avx512f = g_cpu.avx512bw = g_cpu.avx512vl = g_cpu.avx512dq = false;
+        g_cpu.avx512vnni = false;
+      }
+      if (isa == "scalar") g_cpu.avx2 = g_cpu.fma = g_cpu.avxvnni = g_cpu.f16c = false;
+    }
+  }
+  const rt::SparseIsa isa = rt::SparseIsaFor(g_cpu);
   std::printf("sparse kernels: %s\n", isa == rt::SparseIsa::kAvx512 ? "avx512"
                                       : isa == rt::SparseIsa::kAvx2 ? "avx2"
                                                                     : "scalar");
