@@ -154,8 +154,8 @@ int RunConvert(int argc, char** argv) {
     std::printf("  sparse encoding: %zu weight(s)%s\n", encoded.size(),
                 encoded.empty() ? " (no weight has enough zeros)" : "");
     for (const prune::EncodedWeight& e : encoded) {
-      std::printf("    %-32s %-18s %-22s %9lld -> %9lld bytes%s\n", e.tensor.c_str(),
-                  e.op.c_str(), e.layout.c_str(), static_cast<long long>(e.dense_bytes),
+      std::printf("    %-32s %-18s %-22s %9lld -> %9lld bytes%s\n", e.tensor.c_str(), e.op.c_str(),
+                  e.layout.c_str(), static_cast<long long>(e.dense_bytes),
                   static_cast<long long>(e.sparse_bytes), e.densify ? " (DENSIFY)" : "");
     }
   }

@@ -174,10 +174,10 @@ Status Prepare(Context* ctx, Node* node) {
     EDGEOPT_RETURN_IF_ERROR(CheckFloatBias(bias, g.out_c));
     FloatActivationRange(activation, &data->act_min, &data->act_max);
     if (SparseCandidate(ctx, g, filter, bias)) {
-      EDGEOPT_RETURN_IF_ERROR(PrepareSparseF32(
-          ctx, filter->Data<float>(), static_cast<int>(g.batch * pixels), g.out_c,
-          static_cast<int>(K), bias != nullptr ? bias->Data<float>() : nullptr,
-          data->act_min, data->act_max, &data->sparse));
+      EDGEOPT_RETURN_IF_ERROR(
+          PrepareSparseF32(ctx, filter->Data<float>(), static_cast<int>(g.batch * pixels), g.out_c,
+                           static_cast<int>(K), bias != nullptr ? bias->Data<float>() : nullptr,
+                           data->act_min, data->act_max, &data->sparse));
       if (data->sparse != nullptr) return Status::Ok();
     }
     data->block_rows = ref::BlockRows(pixels, K * 4, kConvScratchTarget);
@@ -285,9 +285,9 @@ Status Prepare(Context* ctx, Node* node) {
       ComputeBiasTerms(ctx, bias, filter, g.out_c, K, data->input_zero_point,
                        data->filter_zero_point, &data->bias_term));
   if (int8 && SparseCandidate(ctx, g, filter, bias) && Int32AccumulatorSafe(K, 128, 128)) {
-    EDGEOPT_RETURN_IF_ERROR(PrepareSparseS8(
-        ctx, filter->Data<int8_t>(), static_cast<int>(g.batch * pixels), g.out_c,
-        static_cast<int>(K), data->bias_term, stage, &data->sparse));
+    EDGEOPT_RETURN_IF_ERROR(
+        PrepareSparseS8(ctx, filter->Data<int8_t>(), static_cast<int>(g.batch * pixels), g.out_c,
+                        static_cast<int>(K), data->bias_term, stage, &data->sparse));
     if (data->sparse != nullptr) return Status::Ok();
   }
   const int64_t max_a = uint8 ? 255 : (int16 ? 32768 : 128);

@@ -344,13 +344,11 @@ Status DensifyIfSparse(Context* ctx, const Tensor* t, const char* what,
 }
 
 Status DecodeSparse(const Tensor* t, const char* what, void* dense) {
-  EDGEOPT_ENSURE(t != nullptr && t->sparsity != nullptr && t->IsConstant() &&
-                     t->data != nullptr,
+  EDGEOPT_ENSURE(t != nullptr && t->sparsity != nullptr && t->IsConstant() && t->data != nullptr,
                  StatusCode::kInvalidModel, "%s is not a sparse constant", what);
   Densifier densifier;
   EDGEOPT_RETURN_IF_ERROR(densifier.Init(t, what));
-  std::memset(dense, 0,
-              static_cast<size_t>(t->dims.NumElements()) * DTypeSize(t->type));
+  std::memset(dense, 0, static_cast<size_t>(t->dims.NumElements()) * DTypeSize(t->type));
   return densifier.Run(static_cast<uint8_t*>(dense));
 }
 

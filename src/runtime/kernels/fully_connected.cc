@@ -147,10 +147,9 @@ Status Prepare(Context* ctx, Node* node) {
         &data->act_min, &data->act_max);
     if (weights->IsConstant()) {
       if (ctx->sparse_kernels() != SparseKernels::kOff && (bias == nullptr || bias->IsConstant())) {
-        EDGEOPT_RETURN_IF_ERROR(PrepareSparseF32(
-            ctx, weights->Data<float>(), s.batch, s.out, s.in,
-            bias != nullptr ? bias->Data<float>() : nullptr, data->act_min,
-            data->act_max, &data->sparse));
+        EDGEOPT_RETURN_IF_ERROR(PrepareSparseF32(ctx, weights->Data<float>(), s.batch, s.out, s.in,
+                                                 bias != nullptr ? bias->Data<float>() : nullptr,
+                                                 data->act_min, data->act_max, &data->sparse));
         if (data->sparse != nullptr) return Status::Ok();
       }
       EDGEOPT_RETURN_IF_ERROR(
@@ -243,9 +242,8 @@ Status Prepare(Context* ctx, Node* node) {
                        data->weights_zero_point, &data->bias_term));
   if (int8 && data->weights_zero_point == 0 && ctx->sparse_kernels() != SparseKernels::kOff &&
       Int32AccumulatorSafe(s.in, 128, 128)) {
-    EDGEOPT_RETURN_IF_ERROR(PrepareSparseS8(ctx, weights->Data<int8_t>(), s.batch,
-                                            s.out, s.in, data->bias_term, stage,
-                                            &data->sparse));
+    EDGEOPT_RETURN_IF_ERROR(PrepareSparseS8(ctx, weights->Data<int8_t>(), s.batch, s.out, s.in,
+                                            data->bias_term, stage, &data->sparse));
     if (data->sparse != nullptr) return Status::Ok();
   }
   const int64_t max_a = uint8 ? 255 : (int16 ? 32768 : 128);
