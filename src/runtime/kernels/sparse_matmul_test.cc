@@ -245,37 +245,45 @@ TEST(SparseUkernels, MatchTheReferenceForEveryBlockWidthAndSize) {
   EXPECT_GT(cases, 500);
 }
 
+// The decision logic for every ISA (this machine runs only some of the kernels, but Arm builds
+// decide with the scalar thresholds).
 TEST(SparseDecision, UsesMeasuredThresholdsAndTheBestBlockWidth) {
-  const SparseIsa isa = SparseIsaFor(GetCpuInfo());
-  // 1x4 structure at 10%: the 1x4 form (or 1x16 if it happened to be as good) is chosen.
-  const auto w = RandomWeights<float>(64, 256, 4, 0.1, 1);
-  SparseDecision d = DecideSparse(DType::kFloat32, w.data(), 1, 64, 256, isa);
-  EXPECT_TRUE(d.use);
-  EXPECT_EQ(d.path, SparsePath::kRowwise);
-  EXPECT_EQ(d.block, 4);
-  EXPECT_LE(d.density, SparseMaxDensity(DType::kFloat32, d.path, d.block, isa));
-  // Dense weights stay on the dense kernel; kAlways and kNever override.
-  const auto full = RandomWeights<float>(64, 256, 1, 1.0, 2);
-  EXPECT_FALSE(DecideSparse(DType::kFloat32, full.data(), 1, 64, 256, isa).use);
-  SparseOptions always;
-  always.mode = SparseMode::kAlways;
-  always.block = 16;
-  d = DecideSparse(DType::kFloat32, full.data(), 1, 64, 256, isa, always);
-  EXPECT_TRUE(d.use);
-  EXPECT_EQ(d.block, 16);
-  SparseOptions never;
-  never.mode = SparseMode::kNever;
-  EXPECT_FALSE(DecideSparse(DType::kFloat32, w.data(), 1, 64, 256, isa, never).use);
-  // Many rows: the tiled path; int8 tiled counts column pairs.
-  const auto wq = RandomWeights<int8_t>(64, 256, 1, 0.1, 3);
-  d = DecideSparse(DType::kInt8, wq.data(), 100, 64, 256, isa);
-  EXPECT_EQ(d.path, SparsePath::kTiled);
-  EXPECT_EQ(d.block, 2);
-  EXPECT_TRUE(d.use);
-  // K not a multiple of 4 or 16: only the widths that divide it.
-  const auto odd = RandomWeights<float>(8, 30, 1, 0.05, 4);
-  d = DecideSparse(DType::kFloat32, odd.data(), 1, 8, 30, isa);
-  EXPECT_EQ(d.block, 1);
+  for (SparseIsa isa : {SparseIsa::kScalar, SparseIsa::kAvx2, SparseIsa::kAvx512}) {
+    SCOPED_TRACE(static_cast<int>(isa));
+    // 1x4 structure at 10%: the 1x4 form (or 1x16 if it happened to be as good) is chosen.
+    const auto w = RandomWeights<float>(64, 256, 4, 0.1, 1);
+    SparseDecision d = DecideSparse(DType::kFloat32, w.data(), 1, 64, 256, isa);
+    EXPECT_TRUE(d.use);
+    EXPECT_EQ(d.path, SparsePath::kRowwise);
+    EXPECT_EQ(d.block, 4);
+    EXPECT_LE(d.density, SparseMaxDensity(DType::kFloat32, d.path, d.block, isa));
+    // Dense weights stay on the dense kernel; kAlways and kNever override.
+    const auto full = RandomWeights<float>(64, 256, 1, 1.0, 2);
+    EXPECT_FALSE(DecideSparse(DType::kFloat32, full.data(), 1, 64, 256, isa).use);
+    SparseOptions always;
+    always.mode = SparseMode::kAlways;
+    always.block = 16;
+    d = DecideSparse(DType::kFloat32, full.data(), 1, 64, 256, isa, always);
+    EXPECT_TRUE(d.use);
+    EXPECT_EQ(d.block, 16);
+    SparseOptions never;
+    never.mode = SparseMode::kNever;
+    EXPECT_FALSE(DecideSparse(DType::kFloat32, w.data(), 1, 64, 256, isa, never).use);
+    // Many rows: the tiled path; int8 tiled counts column pairs.
+    const auto wq = RandomWeights<int8_t>(64, 256, 1, 0.1, 3);
+    d = DecideSparse(DType::kInt8, wq.data(), 100, 64, 256, isa);
+    EXPECT_EQ(d.path, SparsePath::kTiled);
+    EXPECT_EQ(d.block, 2);
+    EXPECT_TRUE(d.use);
+    // int8, one row, 1x4 blocks at 20%: the SIMD kernels win; the portable one does not.
+    const auto wr = RandomWeights<int8_t>(64, 256, 4, 0.2, 5);
+    EXPECT_EQ(DecideSparse(DType::kInt8, wr.data(), 1, 64, 256, isa).use,
+              isa != SparseIsa::kScalar);
+    // K not a multiple of 4 or 16: only the widths that divide it.
+    const auto odd = RandomWeights<float>(8, 30, 1, 0.05, 4);
+    d = DecideSparse(DType::kFloat32, odd.data(), 1, 8, 30, isa);
+    EXPECT_EQ(d.block, 1);
+  }
 }
 
 }  // namespace
