@@ -30,15 +30,30 @@ $E quantize "$OUT/baseline.keras" -o "$OUT/int16x8.tflite" --mode int16x8 \
 echo "per-layer error report: $OUT/int8_report.md (worst layers first):"
 sed -n '/^| # /,/^| 3 /p' "$OUT/int8_report.md"
 
-step "4. The variants side by side (Fashion-MNIST test set, 10,000 images; latency: 1 thread)"
+step "4. Pruning, 2 epochs of fine-tuning each: 80% of the weights (TFMOT polynomial schedule), 50% of the channels"
+$E prune "$OUT/baseline.keras" --data fashion-mnist --sparsity 0.8 --schedule polynomial \
+  --epochs 2 --seed 0 --quiet -o "$OUT/pruned80.keras" > "$OUT/pruned80.log"
+sed -n '/^layer /,/^accuracy/p' "$OUT/pruned80.log"
+$E convert "$OUT/pruned80.keras" -o "$OUT/pruned80.tflite" --sparse > "$OUT/pruned80_convert.log"
+sed -n '/sparse encoding/,$p' "$OUT/pruned80_convert.log"
+$E quantize "$OUT/pruned80.keras" -o "$OUT/pruned80_int8.tflite" --mode int8 \
+  --calibration fashion-mnist:train --sparse --quiet
+$E inspect "$OUT/pruned80_int8.tflite" --no-tensors > "$OUT/pruned80_int8_inspect.log"
+sed -n '/^weight sparsity/,/all layers/p' "$OUT/pruned80_int8_inspect.log"
+$E prune "$OUT/baseline.keras" --data fashion-mnist --structure channel --sparsity 0.5 \
+  --epochs 2 --seed 0 --quiet -o "$OUT/channel50.tflite" > "$OUT/channel50.log"
+sed -n '/^layer /,/^accuracy/p' "$OUT/channel50.log"
+
+step "5. The variants side by side (Fashion-MNIST test set, 10,000 images; latency: 1 thread)"
 $E compare "$OUT/baseline.tflite" "$OUT/float16.tflite" "$OUT/dynamic.tflite" \
-  "$OUT/int8.tflite" "$OUT/int16x8.tflite" \
-  --names float32,float16,dynamic,int8,int16x8 \
+  "$OUT/int8.tflite" "$OUT/int16x8.tflite" "$OUT/pruned80.tflite" \
+  "$OUT/pruned80_int8.tflite" "$OUT/channel50.tflite" \
+  --names float32,float16,dynamic,int8,int16x8,pruned80,pruned80-int8,channel50 \
   --data fashion-mnist:test --runs 100 --threads 1 \
   --markdown "$OUT/comparison.md" --plot "$OUT/comparison.png"
 echo "table: $OUT/comparison.md   plot: $OUT/comparison.png"
 
-step "5. The runtime against the official TensorFlow Lite 2.9 runtime (shared corpus)"
+step "6. The runtime against the official TensorFlow Lite 2.9 runtime (shared corpus)"
 if [ -x "$SHARED/tools/conformance/conformance" ]; then
   sh "$SHARED/tools/conformance/conformance" "$E run" "$SHARED/corpus" "$OUT"/*.tflite \
     --seeds 1 | tail -n 1
