@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <new>
+#include <utility>
 
 #include "src/quant/quant_math.h"
 #include "src/runtime/kernels/ukernels/pack.h"
@@ -161,6 +162,39 @@ void RunQuantConvert(Context* ctx, const QuantConvertOp& op, const void* in, voi
                       op.scale, op.zero_point);
         break;
     }
+  });
+}
+
+Status PrepareF32Binary(Context* ctx, F32BinaryKind kind, const ref::BroadcastPlan& plan,
+                        int64_t a_elements, int64_t b_elements, float act_min, float act_max,
+                        F32BinaryOp** op) {
+  *op = nullptr;
+  const uk::F32VBinaryConfig* cfg = uk::GetF32VBinaryConfig(ctx->cpu());
+  if (cfg == nullptr || !ctx->use_optimized_kernels() || plan.rank != 1) return Status::Ok();
+  const bool same = plan.stride_a[0] == 1 && plan.stride_b[0] == 1;
+  const bool b_scalar = !same && plan.stride_a[0] == 1 && b_elements == 1;
+  const bool a_scalar =
+      !same && !b_scalar && plan.stride_b[0] == 1 && a_elements == 1 && kind != F32BinaryKind::kSub;
+  if (!same && !b_scalar && !a_scalar) return Status::Ok();
+  F32BinaryOp* o = nullptr;
+  EDGEOPT_RETURN_IF_ERROR(NewOp(ctx, &o));
+  o->params.min = act_min;
+  o->params.max = act_max;
+  o->fn = kind == F32BinaryKind::kAdd   ? cfg->vadd
+          : kind == F32BinaryKind::kSub ? cfg->vsub
+                                        : cfg->vmul;
+  o->b_scalar = b_scalar || a_scalar;
+  o->swap = a_scalar;
+  o->n = plan.size;
+  *op = o;
+  return Status::Ok();
+}
+
+void RunF32Binary(Context* ctx, const F32BinaryOp& op, const float* a, const float* b, float* out) {
+  if (op.swap) std::swap(a, b);
+  ParallelRange(ctx, op.n, kMinParallelElements, [&](int64_t begin, int64_t end) {
+    op.fn(static_cast<size_t>(end - begin), a + begin, op.b_scalar ? b : b + begin, op.b_scalar,
+          out + begin, &op.params);
   });
 }
 

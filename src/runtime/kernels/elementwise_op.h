@@ -1,4 +1,5 @@
-// Quantized element-wise ops over the microkernels (ADD/SUB, QUANTIZE, DEQUANTIZE): prepared
+// Element-wise ops over the microkernels (quantized ADD/SUB, QUANTIZE, DEQUANTIZE; float
+// ADD/SUB/MUL): prepared
 // once (parameters packed for the kernels), split over the thread pool when large enough.
 // Each Prepare* returns nullptr in *op when no microkernel applies (the op keeps its
 // reference path).
@@ -44,6 +45,21 @@ Status PrepareQuantize(Context* ctx, const Tensor* in, const Tensor* out, int32_
                        int shift, QuantConvertOp** op);
 Status PrepareDequantize(Context* ctx, const Tensor* in, QuantConvertOp** op);
 void RunQuantConvert(Context* ctx, const QuantConvertOp& op, const void* in, void* out);
+
+// Float ADD/SUB/MUL with the activation clamp: same-shape inputs or one of them a single value
+// (for SUB only `b`).
+enum class F32BinaryKind : uint8_t { kAdd, kSub, kMul };
+struct F32BinaryOp {
+  uk::F32MinMaxParams params;
+  uk::F32VBinaryFn fn = nullptr;
+  bool b_scalar = false;
+  bool swap = false;  // a is the single value: run as b op a (ADD, MUL)
+  int64_t n = 0;
+};
+Status PrepareF32Binary(Context* ctx, F32BinaryKind kind, const ref::BroadcastPlan& plan,
+                        int64_t a_elements, int64_t b_elements, float act_min, float act_max,
+                        F32BinaryOp** op);
+void RunF32Binary(Context* ctx, const F32BinaryOp& op, const float* a, const float* b, float* out);
 
 }  // namespace rt
 }  // namespace edgeopt

@@ -1,9 +1,11 @@
-// The element-wise microkernels (quantized ADD/SUB, QUANTIZE, DEQUANTIZE) against the
+// The element-wise microkernels (quantized ADD/SUB, QUANTIZE, DEQUANTIZE, float ADD/SUB/MUL)
+// against the
 // reference kernels: element counts around the vector width (16) and the parallel split,
 // same-shape and scalar operands, every ISA level, 1 and 2 threads, and in-place calls of
 // the microkernels. Results must be identical.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <random>
@@ -101,6 +103,74 @@ TEST(OptimizedAdd, QuantizedSameShapeAndScalar) {
           ExpectSameAsReference(m.Build(), {RandomFor(a, seed), RandomFor(b, seed + 1)}, what);
           seed += 2;
         }
+      }
+    }
+  }
+}
+
+// Float ADD/SUB/MUL: same shapes, b a single value, a a single value (ADD/MUL; SUB keeps the
+// reference), every fused activation; NaN, infinities and signed zeros among the inputs.
+TEST(OptimizedBinary, FloatSameShapeAndScalar) {
+  std::mt19937 rng(23);
+  uint32_t seed = 500;
+  const Act acts[] = {Act::NONE, Act::RELU, Act::RELU6, Act::RELU_N1_TO_1};
+  for (Op op : {Op::ADD, Op::SUB, Op::MUL}) {
+    for (int64_t n : kSizes) {
+      for (int scalar = 0; scalar < 3; ++scalar) {  // 0: none, 1: b, 2: a
+        const Act act = acts[rng() % 4];
+        const int32_t ni = static_cast<int32_t>(n);
+        const TSpec a = F32(scalar == 2 ? std::vector<int32_t>{1} : std::vector<int32_t>{2, ni});
+        const TSpec b = F32(scalar == 1 ? std::vector<int32_t>{1} : std::vector<int32_t>{2, ni});
+        ModelBuilder m;
+        const int x = AddIn(m, a), y = AddIn(m, b), z = AddOut(m, F32({2, ni}));
+        m.AddOperator(op, {x, y}, {z}, [op, act](flatbuffers::FlatBufferBuilder& fb) {
+          if (op == Op::SUB) {
+            return MakeOptions(tflite::BuiltinOptions::SubOptions,
+                               tflite::CreateSubOptions(fb, act));
+          }
+          if (op == Op::MUL) {
+            return MakeOptions(tflite::BuiltinOptions::MulOptions,
+                               tflite::CreateMulOptions(fb, act));
+          }
+          return MakeOptions(tflite::BuiltinOptions::AddOptions, tflite::CreateAddOptions(fb, act));
+        });
+        NpyArray va = RandomFor(a, seed++), vb = RandomFor(b, seed++);
+        float* pa = reinterpret_cast<float*>(va.data.data());
+        if (va.NumElements() > 4) {
+          pa[0] = NAN;
+          pa[1] = INFINITY;
+          pa[2] = -INFINITY;
+          pa[3] = -0.0f;
+        }
+        const std::string what = std::string(tflite::EnumNameBuiltinOperator(op)) +
+                                 " float n=" + std::to_string(n) +
+                                 " scalar=" + std::to_string(scalar) +
+                                 " act=" + tflite::EnumNameActivationFunctionType(act);
+        ExpectSameAsReference(m.Build(), {va, vb}, what);
+      }
+    }
+  }
+}
+
+// The float binary microkernels writing over either operand give the reference's values.
+TEST(OptimizedBinary, FloatMicrokernelInPlace) {
+  for (const rt::CpuInfo& cpu : Levels()) {
+    const rt::uk::F32VBinaryConfig* cfg = rt::uk::GetF32VBinaryConfig(cpu);
+    if (cfg == nullptr) continue;
+    rt::uk::F32MinMaxParams p;
+    p.min = -1.5f;
+    p.max = 2.0f;
+    for (size_t n : {1, 7, 8, 9, 16, 31, 32, 33, 77}) {
+      for (int target = 0; target < 2; ++target) {
+        std::vector<float> a(n), b(n), expected(n);
+        for (size_t i = 0; i < n; ++i) {
+          a[i] = static_cast<float>(static_cast<int>(i * 37 % 23) - 11) * 0.25f;
+          b[i] = static_cast<float>(static_cast<int>(i * 91 % 17) - 8) * 0.125f;
+          expected[i] = std::min(p.max, std::max(p.min, a[i] * b[i]));
+        }
+        float* out = target == 0 ? a.data() : b.data();
+        cfg->vmul(n, a.data(), b.data(), false, out, &p);
+        EXPECT_EQ(target == 0 ? a : b, expected) << cfg->name << " n=" << n;
       }
     }
   }

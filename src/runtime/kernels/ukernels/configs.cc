@@ -69,6 +69,9 @@ constexpr QuantElementwiseConfig kQuantElementwiseAvx512 = {
     {a5::qs8_f32_vcvt_ukernel__avx512_u16, a5::qu8_f32_vcvt_ukernel__avx512_u16},
     {{a5::q8_requantize_ukernel__avx512_s8s8, a5::q8_requantize_ukernel__avx512_s8u8},
      {a5::q8_requantize_ukernel__avx512_u8s8, a5::q8_requantize_ukernel__avx512_u8u8}}};
+constexpr F32VBinaryConfig kF32VBinaryAvx512 = {
+    "f32_vbinary_minmax__avx512f_u32", a5::f32_vadd_minmax_ukernel__avx512f_u32,
+    a5::f32_vsub_minmax_ukernel__avx512f_u32, a5::f32_vmul_minmax_ukernel__avx512f_u32};
 #endif
 
 #if defined(EDGEOPT_HAVE_AVX2)
@@ -103,6 +106,9 @@ constexpr QuantElementwiseConfig kQuantElementwiseAvx2 = {
     {a2::qs8_f32_vcvt_ukernel__avx2_u8, a2::qu8_f32_vcvt_ukernel__avx2_u8},
     {{a2::qs8_requantize_ukernel__avx2, a2::qs8_requantize_ukernel__avx2},
      {a2::qu8_requantize_ukernel__avx2, a2::qu8_requantize_ukernel__avx2}}};
+constexpr F32VBinaryConfig kF32VBinaryAvx2 = {
+    "f32_vbinary_minmax__avx2_u16", a2::f32_vadd_minmax_ukernel__avx2_u16,
+    a2::f32_vsub_minmax_ukernel__avx2_u16, a2::f32_vmul_minmax_ukernel__avx2_u16};
 #endif
 
 bool HasAvx512Vnni(const CpuInfo& cpu) { return cpu.UseAvx512() && cpu.avx512vnni; }
@@ -175,6 +181,17 @@ const QuantElementwiseConfig* GetQuantElementwiseConfig(const CpuInfo& cpu) {
 #endif
 #if defined(EDGEOPT_HAVE_AVX2)
   if (cpu.UseAvx2()) return &kQuantElementwiseAvx2;
+#endif
+  (void)cpu;
+  return nullptr;
+}
+
+const F32VBinaryConfig* GetF32VBinaryConfig(const CpuInfo& cpu) {
+#if defined(EDGEOPT_HAVE_AVX512)
+  if (cpu.UseAvx512()) return &kF32VBinaryAvx512;
+#endif
+#if defined(EDGEOPT_HAVE_AVX2)
+  if (cpu.UseAvx2()) return &kF32VBinaryAvx2;
 #endif
   (void)cpu;
   return nullptr;

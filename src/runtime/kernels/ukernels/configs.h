@@ -60,12 +60,21 @@ struct QuantElementwiseConfig {
   Q8RequantizeFn requantize[2][2];  // [input uint8][output uint8]
 };
 
+// Float ADD/SUB/MUL with the fused activation clamp.
+struct F32VBinaryConfig {
+  const char* name;
+  F32VBinaryFn vadd;
+  F32VBinaryFn vsub;
+  F32VBinaryFn vmul;
+};
+
 // `n` is the number of output channels (narrow layers get a narrower tile).
 const QS8GemmConfig* GetQS8GemmConfig(const CpuInfo& cpu, int n);
 const F32GemmConfig* GetF32GemmConfig(const CpuInfo& cpu, int n);
 const QS8DwConfig* GetQS8DwConfig(const CpuInfo& cpu);
 const F32DwConfig* GetF32DwConfig(const CpuInfo& cpu);
 const QuantElementwiseConfig* GetQuantElementwiseConfig(const CpuInfo& cpu);
+const F32VBinaryConfig* GetF32VBinaryConfig(const CpuInfo& cpu);
 
 }  // namespace uk
 }  // namespace rt

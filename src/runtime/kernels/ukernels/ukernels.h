@@ -239,6 +239,17 @@ using Q8RequantizeFn = void (*)(size_t n, const void* x, void* out, const Q8Requ
 // DEQUANTIZE int8/uint8 -> float: scale * (x - zero_point).
 using DequantizeFn = void (*)(size_t n, const void* x, float* out, float scale, int32_t zero_point);
 
+// ---- f32 element-wise binary ops ----------------------------------------------------------
+// out[i] = min(max(a[i] op b[i], lo), hi), op one of +, -, *; with b_scalar, b[0] for every i.
+// The clamp is the reference's std::min(hi, std::max(lo, v)) (a NaN gives lo), so results are
+// bit-identical. `out` may be `a` or `b` (in place).
+struct F32MinMaxParams {
+  float min = 0.0f;
+  float max = 0.0f;
+};
+using F32VBinaryFn = void (*)(size_t n, const float* a, const float* b, bool b_scalar, float* out,
+                              const F32MinMaxParams* p);
+
 // ---- Element-wise helpers -----------------------------------------------------------------
 // dst[i] = src[i] ^ 0x80 for n bytes (int8 -> "u" domain).
 using XorCopyFn = void (*)(const int8_t* src, uint8_t* dst, size_t n);

@@ -60,6 +60,13 @@ void xor80_copy_ukernel__avx512(const int8_t* src, uint8_t* dst, size_t n);
 void u8_rowsum_ukernel__avx512(const uint8_t* src, int pixels, int channels, ptrdiff_t stride,
                                int32_t* sums);
 
+void f32_vadd_minmax_ukernel__avx512f_u32(size_t n, const float* a, const float* b, bool b_scalar,
+                                          float* out, const F32MinMaxParams* p);
+void f32_vsub_minmax_ukernel__avx512f_u32(size_t n, const float* a, const float* b, bool b_scalar,
+                                          float* out, const F32MinMaxParams* p);
+void f32_vmul_minmax_ukernel__avx512f_u32(size_t n, const float* a, const float* b, bool b_scalar,
+                                          float* out, const F32MinMaxParams* p);
+
 }  // namespace avx512
 }  // namespace uk
 }  // namespace rt
