@@ -1,5 +1,5 @@
-// The element-wise microkernels (quantized ADD/SUB, QUANTIZE, DEQUANTIZE, float ADD/SUB/MUL)
-// against the
+// The element-wise microkernels (quantized ADD/SUB, QUANTIZE, DEQUANTIZE, float ADD/SUB/MUL,
+// MAX_POOL_2D / AVERAGE_POOL_2D) against the
 // reference kernels: element counts around the vector width (16) and the parallel split,
 // same-shape and scalar operands, every ISA level, 1 and 2 threads, and in-place calls of
 // the microkernels. Results must be identical.
@@ -171,6 +171,59 @@ TEST(OptimizedBinary, FloatMicrokernelInPlace) {
         float* out = target == 0 ? a.data() : b.data();
         cfg->vmul(n, a.data(), b.data(), false, out, &p);
         EXPECT_EQ(target == 0 ? a : b, expected) << cfg->name << " n=" << n;
+      }
+    }
+  }
+}
+
+// MAX_POOL_2D and AVERAGE_POOL_2D (float, int8, uint8): channel counts around the vector
+// widths (8, 16, 32, 64), windows clipped by SAME padding, strides, activations; large
+// averaging windows (global pooling).
+TEST(OptimizedPool, MaxAndAverageAroundChannelBlocks) {
+  std::mt19937 rng(29);
+  uint32_t seed = 700;
+  const int channels[] = {1, 7, 8, 9, 15, 16, 17, 31, 32, 33, 63, 64, 65, 100};
+  const Act acts[] = {Act::NONE, Act::RELU, Act::RELU6, Act::RELU_N1_TO_1};
+  for (Op op : {Op::MAX_POOL_2D, Op::AVERAGE_POOL_2D}) {
+    for (DType type : {DType::kFloat32, DType::kInt8, DType::kUInt8}) {
+      for (int i = 0; i < 16; ++i) {
+        const int c = channels[rng() % 14];
+        const int h = 1 + static_cast<int>(rng() % 9), w = 1 + static_cast<int>(rng() % 9);
+        const bool global = rng() % 5 == 0;
+        const int fh = global ? h : 1 + static_cast<int>(rng() % 3);
+        const int fw = global ? w : 1 + static_cast<int>(rng() % 3);
+        const int sh = 1 + static_cast<int>(rng() % 2), sw = 1 + static_cast<int>(rng() % 2);
+        const auto padding = global || rng() % 2 ? tflite::Padding::VALID : tflite::Padding::SAME;
+        const Act act = acts[rng() % 4];
+        const int batch = 1 + static_cast<int>(rng() % 2);
+        const int32_t zp = type == DType::kUInt8 ? 128 + static_cast<int32_t>(rng() % 21) - 10
+                                                 : static_cast<int32_t>(rng() % 21) - 10;
+        const TSpec in =
+            type == DType::kFloat32 ? F32({batch, h, w, c}) : Q(type, {batch, h, w, c}, 0.05f, zp);
+        const int oh = padding == tflite::Padding::SAME ? (h + sh - 1) / sh : (h - fh) / sh + 1;
+        const int ow = padding == tflite::Padding::SAME ? (w + sw - 1) / sw : (w - fw) / sw + 1;
+        if (oh <= 0 || ow <= 0) continue;
+        const TSpec out = type == DType::kFloat32 ? F32({batch, oh, ow, c})
+                                                  : Q(type, {batch, oh, ow, c}, 0.05f, zp);
+        ModelBuilder m;
+        const int x = AddIn(m, in), y = AddOut(m, out);
+        m.AddOperator(op, {x}, {y}, [=](flatbuffers::FlatBufferBuilder& fb) {
+          return MakeOptions(tflite::BuiltinOptions::Pool2DOptions,
+                             tflite::CreatePool2DOptions(fb, padding, sw, sh, fw, fh, act));
+        });
+        NpyArray v = RandomFor(in, seed++);
+        if (type == DType::kFloat32 && v.NumElements() > 2) {
+          float* pv = reinterpret_cast<float*>(v.data.data());
+          pv[0] = NAN;
+          pv[1] = -INFINITY;
+        }
+        const std::string what =
+            std::string(tflite::EnumNameBuiltinOperator(op)) + " " + DTypeName(type) + " " +
+            std::to_string(batch) + "x" + std::to_string(h) + "x" + std::to_string(w) + "x" +
+            std::to_string(c) + " filter " + std::to_string(fh) + "x" + std::to_string(fw) +
+            " stride " + std::to_string(sh) + "x" + std::to_string(sw) + " act " +
+            tflite::EnumNameActivationFunctionType(act);
+        ExpectSameAsReference(m.Build(), {v}, what);
       }
     }
   }

@@ -72,6 +72,12 @@ constexpr QuantElementwiseConfig kQuantElementwiseAvx512 = {
 constexpr F32VBinaryConfig kF32VBinaryAvx512 = {
     "f32_vbinary_minmax__avx512f_u32", a5::f32_vadd_minmax_ukernel__avx512f_u32,
     a5::f32_vsub_minmax_ukernel__avx512f_u32, a5::f32_vmul_minmax_ukernel__avx512f_u32};
+constexpr PoolConfig kPoolAvx512 = {
+    "pool__avx512",
+    {a5::f32_maxpool_minmax_ukernel__avx512f_c16, a5::s8_maxpool_minmax_ukernel__avx512bw_c64,
+     a5::u8_maxpool_minmax_ukernel__avx512bw_c64},
+    {a5::f32_avgpool_minmax_ukernel__avx512f_c16, a5::qs8_avgpool_minmax_ukernel__avx512f_c16,
+     a5::qu8_avgpool_minmax_ukernel__avx512f_c16}};
 #endif
 
 #if defined(EDGEOPT_HAVE_AVX2)
@@ -109,6 +115,12 @@ constexpr QuantElementwiseConfig kQuantElementwiseAvx2 = {
 constexpr F32VBinaryConfig kF32VBinaryAvx2 = {
     "f32_vbinary_minmax__avx2_u16", a2::f32_vadd_minmax_ukernel__avx2_u16,
     a2::f32_vsub_minmax_ukernel__avx2_u16, a2::f32_vmul_minmax_ukernel__avx2_u16};
+constexpr PoolConfig kPoolAvx2 = {
+    "pool__avx2",
+    {a2::f32_maxpool_minmax_ukernel__avx2_c8, a2::s8_maxpool_minmax_ukernel__avx2_c32,
+     a2::u8_maxpool_minmax_ukernel__avx2_c32},
+    {a2::f32_avgpool_minmax_ukernel__avx2_c8, a2::qs8_avgpool_minmax_ukernel__avx2_c8,
+     a2::qu8_avgpool_minmax_ukernel__avx2_c8}};
 #endif
 
 bool HasAvx512Vnni(const CpuInfo& cpu) { return cpu.UseAvx512() && cpu.avx512vnni; }
@@ -192,6 +204,17 @@ const F32VBinaryConfig* GetF32VBinaryConfig(const CpuInfo& cpu) {
 #endif
 #if defined(EDGEOPT_HAVE_AVX2)
   if (cpu.UseAvx2()) return &kF32VBinaryAvx2;
+#endif
+  (void)cpu;
+  return nullptr;
+}
+
+const PoolConfig* GetPoolConfig(const CpuInfo& cpu) {
+#if defined(EDGEOPT_HAVE_AVX512)
+  if (cpu.UseAvx512()) return &kPoolAvx512;
+#endif
+#if defined(EDGEOPT_HAVE_AVX2)
+  if (cpu.UseAvx2()) return &kPoolAvx2;
 #endif
   (void)cpu;
   return nullptr;

@@ -68,6 +68,15 @@ struct F32VBinaryConfig {
   F32VBinaryFn vmul;
 };
 
+// MAX_POOL_2D / AVERAGE_POOL_2D; index [0] float, [1] int8, [2] uint8. The integer average
+// kernels need windows of at most kPoolMaxAvgWindow pixels (their division is exact there).
+constexpr int kPoolMaxAvgWindow = 1024;
+struct PoolConfig {
+  const char* name;
+  PoolFn max[3];
+  PoolFn avg[3];
+};
+
 // `n` is the number of output channels (narrow layers get a narrower tile).
 const QS8GemmConfig* GetQS8GemmConfig(const CpuInfo& cpu, int n);
 const F32GemmConfig* GetF32GemmConfig(const CpuInfo& cpu, int n);
@@ -75,6 +84,7 @@ const QS8DwConfig* GetQS8DwConfig(const CpuInfo& cpu);
 const F32DwConfig* GetF32DwConfig(const CpuInfo& cpu);
 const QuantElementwiseConfig* GetQuantElementwiseConfig(const CpuInfo& cpu);
 const F32VBinaryConfig* GetF32VBinaryConfig(const CpuInfo& cpu);
+const PoolConfig* GetPoolConfig(const CpuInfo& cpu);
 
 }  // namespace uk
 }  // namespace rt

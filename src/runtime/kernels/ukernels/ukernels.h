@@ -250,6 +250,23 @@ struct F32MinMaxParams {
 using F32VBinaryFn = void (*)(size_t n, const float* a, const float* b, bool b_scalar, float* out,
                               const F32MinMaxParams* p);
 
+// ---- Pooling ------------------------------------------------------------------------------
+// One output pixel of MAX_POOL_2D / AVERAGE_POOL_2D: each of `channels` channels reduced over a
+// clipped window of rows x cols input pixels (element (fy, fx, c) at in[fy * row_stride +
+// fx * channels + c]), as the reference: max from the type's lowest value (float: v > acc), the
+// average of floats summed row by row then divided by the count (0 for an empty window), the
+// average of int8/uint8 raw values rounded half away from zero; then the activation clamp.
+struct PoolArgs {
+  int channels;
+  int rows, cols;
+  ptrdiff_t row_stride;  // elements
+  const void* in;
+  void* out;
+  float fmin, fmax;    // float clamp
+  int32_t qmin, qmax;  // int8/uint8 clamp (raw values)
+};
+using PoolFn = void (*)(const PoolArgs& args);
+
 // ---- Element-wise helpers -----------------------------------------------------------------
 // dst[i] = src[i] ^ 0x80 for n bytes (int8 -> "u" domain).
 using XorCopyFn = void (*)(const int8_t* src, uint8_t* dst, size_t n);

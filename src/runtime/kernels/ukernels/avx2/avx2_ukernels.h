@@ -47,6 +47,13 @@ void f32_vsub_minmax_ukernel__avx2_u16(size_t n, const float* a, const float* b,
 void f32_vmul_minmax_ukernel__avx2_u16(size_t n, const float* a, const float* b, bool b_scalar,
                                        float* out, const F32MinMaxParams* p);
 
+void f32_maxpool_minmax_ukernel__avx2_c8(const PoolArgs& p);
+void s8_maxpool_minmax_ukernel__avx2_c32(const PoolArgs& p);
+void u8_maxpool_minmax_ukernel__avx2_c32(const PoolArgs& p);
+void f32_avgpool_minmax_ukernel__avx2_c8(const PoolArgs& p);
+void qs8_avgpool_minmax_ukernel__avx2_c8(const PoolArgs& p);
+void qu8_avgpool_minmax_ukernel__avx2_c8(const PoolArgs& p);
+
 }  // namespace avx2
 }  // namespace uk
 }  // namespace rt
