@@ -198,5 +198,46 @@ void RunF32Binary(Context* ctx, const F32BinaryOp& op, const float* a, const flo
   });
 }
 
+Status PrepareRelu(Context* ctx, const Tensor* in, const Tensor* out, float lo, float hi,
+                   int32_t multiplier, int shift, int32_t act_min, int32_t act_max, ReluOp** op) {
+  *op = nullptr;
+  if (!ctx->use_optimized_kernels()) return Status::Ok();
+  if (in->type == DType::kFloat32) {
+    const uk::F32VBinaryConfig* cfg = uk::GetF32VBinaryConfig(ctx->cpu());
+    if (cfg == nullptr) return Status::Ok();
+    ReluOp* o = nullptr;
+    EDGEOPT_RETURN_IF_ERROR(NewOp(ctx, &o));
+    o->clamp = cfg->vclamp;
+    o->params.min = lo;
+    o->params.max = hi;
+    o->n = in->dims.NumElements();
+    *op = o;
+    return Status::Ok();
+  }
+  if (!IsQ8(in->type) || in->type != out->type) return Status::Ok();
+  QuantConvertOp* requant = nullptr;
+  EDGEOPT_RETURN_IF_ERROR(PrepareQuantize(ctx, in, out, multiplier, shift, &requant));
+  if (requant == nullptr) return Status::Ok();
+  requant->requant.q.lo = act_min - out->quant.zero_point;
+  requant->requant.q.hi = act_max - out->quant.zero_point;
+  ReluOp* o = nullptr;
+  EDGEOPT_RETURN_IF_ERROR(NewOp(ctx, &o));
+  o->requant = requant;
+  o->n = in->dims.NumElements();
+  *op = o;
+  return Status::Ok();
+}
+
+void RunRelu(Context* ctx, const ReluOp& op, const void* in, void* out) {
+  if (op.requant != nullptr) {
+    RunQuantConvert(ctx, *op.requant, in, out);
+    return;
+  }
+  ParallelRange(ctx, op.n, kMinParallelElements, [&](int64_t begin, int64_t end) {
+    op.clamp(static_cast<size_t>(end - begin), static_cast<const float*>(in) + begin,
+             static_cast<float*>(out) + begin, &op.params);
+  });
+}
+
 }  // namespace rt
 }  // namespace edgeopt

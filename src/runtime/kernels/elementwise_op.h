@@ -1,5 +1,5 @@
 // Element-wise ops over the microkernels (quantized ADD/SUB, QUANTIZE, DEQUANTIZE; float
-// ADD/SUB/MUL): prepared
+// ADD/SUB/MUL, RELU family): prepared
 // once (parameters packed for the kernels), split over the thread pool when large enough.
 // Each Prepare* returns nullptr in *op when no microkernel applies (the op keeps its
 // reference path).
@@ -60,6 +60,19 @@ Status PrepareF32Binary(Context* ctx, F32BinaryKind kind, const ref::BroadcastPl
                         int64_t a_elements, int64_t b_elements, float act_min, float act_max,
                         F32BinaryOp** op);
 void RunF32Binary(Context* ctx, const F32BinaryOp& op, const float* a, const float* b, float* out);
+
+// RELU / RELU6 / RELU_N1_TO_1. Float: the clamp to [lo, hi]. int8/uint8: requantized from the
+// input's to the output's parameters (multiplier, shift) and clamped to [act_min, act_max]
+// (TFLite's ReluX), the QUANTIZE requantization kernel with a narrower range.
+struct ReluOp {
+  uk::F32MinMaxParams params;
+  uk::F32VClampFn clamp = nullptr;
+  QuantConvertOp* requant = nullptr;
+  int64_t n = 0;
+};
+Status PrepareRelu(Context* ctx, const Tensor* in, const Tensor* out, float lo, float hi,
+                   int32_t multiplier, int shift, int32_t act_min, int32_t act_max, ReluOp** op);
+void RunRelu(Context* ctx, const ReluOp& op, const void* in, void* out);
 
 }  // namespace rt
 }  // namespace edgeopt

@@ -1,5 +1,5 @@
 // The element-wise microkernels (quantized ADD/SUB, QUANTIZE, DEQUANTIZE, float ADD/SUB/MUL,
-// MAX_POOL_2D / AVERAGE_POOL_2D) against the
+// RELU/RELU6/RELU_N1_TO_1, MAX_POOL_2D / AVERAGE_POOL_2D) against the
 // reference kernels: element counts around the vector width (16) and the parallel split,
 // same-shape and scalar operands, every ISA level, 1 and 2 threads, and in-place calls of
 // the microkernels. Results must be identical.
@@ -172,6 +172,61 @@ TEST(OptimizedBinary, FloatMicrokernelInPlace) {
         cfg->vmul(n, a.data(), b.data(), false, out, &p);
         EXPECT_EQ(target == 0 ? a : b, expected) << cfg->name << " n=" << n;
       }
+    }
+  }
+}
+
+// RELU, RELU6, RELU_N1_TO_1: float (NaN, infinities, -0 among the inputs) and int8/uint8 with
+// different input and output scales (the requantization path).
+TEST(OptimizedRelu, FloatAndQuantized) {
+  std::mt19937 rng(31);
+  uint32_t seed = 900;
+  for (Op op : {Op::RELU, Op::RELU6, Op::RELU_N1_TO_1}) {
+    for (DType type : {DType::kFloat32, DType::kInt8, DType::kUInt8}) {
+      for (int64_t n : kSizes) {
+        const int32_t ni = static_cast<int32_t>(n);
+        const int32_t base = type == DType::kUInt8 ? 128 : 0;
+        const TSpec in = type == DType::kFloat32 ? F32({ni})
+                                                 : Q(type, {ni}, 0.01f + 0.0005f * (rng() % 100),
+                                                     base + static_cast<int32_t>(rng() % 41) - 20);
+        const TSpec out = type == DType::kFloat32 ? F32({ni})
+                                                  : Q(type, {ni}, 0.01f + 0.0005f * (rng() % 100),
+                                                      base + static_cast<int32_t>(rng() % 41) - 20);
+        ModelBuilder m;
+        const int x = AddIn(m, in), y = AddOut(m, out);
+        m.AddOperator(op, {x}, {y}, nullptr);
+        NpyArray v = RandomFor(in, seed++, -8.0, 8.0);
+        if (type == DType::kFloat32 && n > 4) {
+          float* pv = reinterpret_cast<float*>(v.data.data());
+          pv[0] = NAN;
+          pv[1] = INFINITY;
+          pv[2] = -INFINITY;
+          pv[3] = -0.0f;
+        }
+        ExpectSameAsReference(m.Build(), {v},
+                              std::string(tflite::EnumNameBuiltinOperator(op)) + " " +
+                                  DTypeName(type) + " n=" + std::to_string(n));
+      }
+    }
+  }
+}
+
+// The clamp microkernel in place.
+TEST(OptimizedRelu, ClampMicrokernelInPlace) {
+  for (const rt::CpuInfo& cpu : Levels()) {
+    const rt::uk::F32VBinaryConfig* cfg = rt::uk::GetF32VBinaryConfig(cpu);
+    if (cfg == nullptr) continue;
+    rt::uk::F32MinMaxParams p;
+    p.min = -1.0f;
+    p.max = 6.0f;
+    for (size_t n : {1, 7, 8, 9, 16, 31, 32, 33, 77}) {
+      std::vector<float> x(n), expected(n);
+      for (size_t i = 0; i < n; ++i) {
+        x[i] = static_cast<float>(static_cast<int>(i * 37 % 29) - 14) * 0.75f;
+        expected[i] = std::min(p.max, std::max(p.min, x[i]));
+      }
+      cfg->vclamp(n, x.data(), x.data(), &p);
+      EXPECT_EQ(x, expected) << cfg->name << " n=" << n;
     }
   }
 }

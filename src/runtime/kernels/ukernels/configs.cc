@@ -71,7 +71,8 @@ constexpr QuantElementwiseConfig kQuantElementwiseAvx512 = {
      {a5::q8_requantize_ukernel__avx512_u8s8, a5::q8_requantize_ukernel__avx512_u8u8}}};
 constexpr F32VBinaryConfig kF32VBinaryAvx512 = {
     "f32_vbinary_minmax__avx512f_u32", a5::f32_vadd_minmax_ukernel__avx512f_u32,
-    a5::f32_vsub_minmax_ukernel__avx512f_u32, a5::f32_vmul_minmax_ukernel__avx512f_u32};
+    a5::f32_vsub_minmax_ukernel__avx512f_u32, a5::f32_vmul_minmax_ukernel__avx512f_u32,
+    a5::f32_vclamp_ukernel__avx512f_u32};
 constexpr PoolConfig kPoolAvx512 = {
     "pool__avx512",
     {a5::f32_maxpool_minmax_ukernel__avx512f_c16, a5::s8_maxpool_minmax_ukernel__avx512bw_c64,
@@ -114,7 +115,8 @@ constexpr QuantElementwiseConfig kQuantElementwiseAvx2 = {
      {a2::qu8_requantize_ukernel__avx2, a2::qu8_requantize_ukernel__avx2}}};
 constexpr F32VBinaryConfig kF32VBinaryAvx2 = {
     "f32_vbinary_minmax__avx2_u16", a2::f32_vadd_minmax_ukernel__avx2_u16,
-    a2::f32_vsub_minmax_ukernel__avx2_u16, a2::f32_vmul_minmax_ukernel__avx2_u16};
+    a2::f32_vsub_minmax_ukernel__avx2_u16, a2::f32_vmul_minmax_ukernel__avx2_u16,
+    a2::f32_vclamp_ukernel__avx2_u16};
 constexpr PoolConfig kPoolAvx2 = {
     "pool__avx2",
     {a2::f32_maxpool_minmax_ukernel__avx2_c8, a2::s8_maxpool_minmax_ukernel__avx2_c32,

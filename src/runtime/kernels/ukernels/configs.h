@@ -60,12 +60,13 @@ struct QuantElementwiseConfig {
   Q8RequantizeFn requantize[2][2];  // [input uint8][output uint8]
 };
 
-// Float ADD/SUB/MUL with the fused activation clamp.
+// Float ADD/SUB/MUL with the fused activation clamp; the clamp alone (RELU family).
 struct F32VBinaryConfig {
   const char* name;
   F32VBinaryFn vadd;
   F32VBinaryFn vsub;
   F32VBinaryFn vmul;
+  F32VClampFn vclamp;
 };
 
 // MAX_POOL_2D / AVERAGE_POOL_2D; index [0] float, [1] int8, [2] uint8. The integer average

@@ -249,6 +249,8 @@ struct F32MinMaxParams {
 };
 using F32VBinaryFn = void (*)(size_t n, const float* a, const float* b, bool b_scalar, float* out,
                               const F32MinMaxParams* p);
+// out[i] = min(max(x[i], lo), hi) with the same clamp (RELU, RELU6, RELU_N1_TO_1); in place ok.
+using F32VClampFn = void (*)(size_t n, const float* x, float* out, const F32MinMaxParams* p);
 
 // ---- Pooling ------------------------------------------------------------------------------
 // One output pixel of MAX_POOL_2D / AVERAGE_POOL_2D: each of `channels` channels reduced over a

@@ -54,6 +54,8 @@ void f32_avgpool_minmax_ukernel__avx2_c8(const PoolArgs& p);
 void qs8_avgpool_minmax_ukernel__avx2_c8(const PoolArgs& p);
 void qu8_avgpool_minmax_ukernel__avx2_c8(const PoolArgs& p);
 
+void f32_vclamp_ukernel__avx2_u16(size_t n, const float* x, float* out, const F32MinMaxParams* p);
+
 }  // namespace avx2
 }  // namespace uk
 }  // namespace rt

@@ -44,8 +44,28 @@ void VBinary(size_t n, const float* a, const float* b, bool b_scalar, float* out
   }
 }
 
+void VClamp(size_t n, const float* x, float* out, const F32MinMaxParams* p) {
+  const __m256 lo = _mm256_set1_ps(p->min);
+  const __m256 hi = _mm256_set1_ps(p->max);
+  size_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    const __m256 a0 = _mm256_loadu_ps(x + i);
+    const __m256 a1 = _mm256_loadu_ps(x + i + 8);
+    _mm256_storeu_ps(out + i, _mm256_min_ps(_mm256_max_ps(a0, lo), hi));
+    _mm256_storeu_ps(out + i + 8, _mm256_min_ps(_mm256_max_ps(a1, lo), hi));
+  }
+  for (; i < n; i += 8) {
+    const __m256i m = TailMask8(static_cast<int>(n - i < 8 ? n - i : 8));
+    const __m256 v = _mm256_maskload_ps(x + i, m);
+    _mm256_maskstore_ps(out + i, m, _mm256_min_ps(_mm256_max_ps(v, lo), hi));
+  }
+}
+
 }  // namespace
 
+void f32_vclamp_ukernel__avx2_u16(size_t n, const float* x, float* out, const F32MinMaxParams* p) {
+  VClamp(n, x, out, p);
+}
 void f32_vadd_minmax_ukernel__avx2_u16(size_t n, const float* a, const float* b, bool b_scalar,
                                        float* out, const F32MinMaxParams* p) {
   VBinary<BinOp::kAdd>(n, a, b, b_scalar, out, p);

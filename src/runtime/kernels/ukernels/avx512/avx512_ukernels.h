@@ -74,6 +74,9 @@ void f32_avgpool_minmax_ukernel__avx512f_c16(const PoolArgs& p);
 void qs8_avgpool_minmax_ukernel__avx512f_c16(const PoolArgs& p);
 void qu8_avgpool_minmax_ukernel__avx512f_c16(const PoolArgs& p);
 
+void f32_vclamp_ukernel__avx512f_u32(size_t n, const float* x, float* out,
+                                     const F32MinMaxParams* p);
+
 }  // namespace avx512
 }  // namespace uk
 }  // namespace rt

@@ -48,8 +48,30 @@ void VBinary(size_t n, const float* a, const float* b, bool b_scalar, float* out
   }
 }
 
+void VClamp(size_t n, const float* x, float* out, const F32MinMaxParams* p) {
+  const __m512 lo = _mm512_set1_ps(p->min);
+  const __m512 hi = _mm512_set1_ps(p->max);
+  size_t i = 0;
+  for (; i + 32 <= n; i += 32) {
+    const __m512 a0 = _mm512_loadu_ps(x + i);
+    const __m512 a1 = _mm512_loadu_ps(x + i + 16);
+    _mm512_storeu_ps(out + i, _mm512_min_ps(_mm512_max_ps(a0, lo), hi));
+    _mm512_storeu_ps(out + i + 16, _mm512_min_ps(_mm512_max_ps(a1, lo), hi));
+  }
+  for (; i < n; i += 16) {
+    const __mmask16 m =
+        n - i >= 16 ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>((1u << (n - i)) - 1);
+    const __m512 v = _mm512_maskz_loadu_ps(m, x + i);
+    _mm512_mask_storeu_ps(out + i, m, _mm512_min_ps(_mm512_max_ps(v, lo), hi));
+  }
+}
+
 }  // namespace
 
+void f32_vclamp_ukernel__avx512f_u32(size_t n, const float* x, float* out,
+                                     const F32MinMaxParams* p) {
+  VClamp(n, x, out, p);
+}
 void f32_vadd_minmax_ukernel__avx512f_u32(size_t n, const float* a, const float* b, bool b_scalar,
                                           float* out, const F32MinMaxParams* p) {
   VBinary<BinOp::kAdd>(n, a, b, b_scalar, out, p);
