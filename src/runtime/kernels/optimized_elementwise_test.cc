@@ -14,6 +14,7 @@
 
 #include "src/quant/quant_math.h"
 #include "src/runtime/cpu_info.h"
+#include "src/runtime/kernels/dynamic_quant.h"
 #include "src/runtime/kernels/elem_test_util.h"
 #include "src/runtime/kernels/reference/arith.h"
 #include "src/runtime/kernels/ukernels/configs.h"
@@ -227,6 +228,55 @@ TEST(OptimizedRelu, ClampMicrokernelInPlace) {
       }
       cfg->vclamp(n, x.data(), x.data(), &p);
       EXPECT_EQ(x, expected) << cfg->name << " n=" << n;
+    }
+  }
+}
+
+// Run-time quantization of hybrid inputs: the microkernel path against the reference on sizes
+// around the vector widths, values on and next to rounding ties, NaN (also as the first value,
+// which the symmetric range keeps), infinities, all-zero and single-sign rows.
+TEST(OptimizedDynamicQuant, SameAsReference) {
+  std::mt19937 rng(37);
+  for (const rt::CpuInfo& cpu : Levels()) {
+    const rt::uk::DynamicQuantConfig* cfg = rt::uk::GetDynamicQuantConfig(cpu);
+    if (cfg == nullptr) continue;
+    for (int n : {1, 2, 7, 8, 9, 15, 16, 17, 33, 100, 1000}) {
+      for (int kind = 0; kind < 6; ++kind) {
+        std::vector<float> x(n);
+        for (int i = 0; i < n; ++i) {
+          const float k = static_cast<float>(static_cast<int>(rng() % 255) - 127);
+          switch (rng() % 4) {
+            case 0:
+              x[i] = (k + 0.5f) / 50.0f;
+              break;
+            case 1:
+              x[i] = std::nextafter((k + 0.5f) / 50.0f, 1e9f);
+              break;
+            default:
+              x[i] = static_cast<float>(rng() % 100000) / 20000.0f - 2.5f;
+          }
+        }
+        if (kind == 1) std::fill(x.begin(), x.end(), 0.0f);
+        if (kind == 2) {
+          for (float& v : x) v = std::abs(v) + 0.25f;
+        }
+        if (kind == 3) x[rng() % n] = NAN;
+        if (kind == 4) x[0] = NAN;
+        if (kind == 5) x[rng() % n] = INFINITY;
+        for (bool asymmetric : {false, true}) {
+          std::vector<int8_t> q_ref(n), q(n);
+          float s_ref = 0, s = 0;
+          int32_t zp_ref = 0, zp = 0;
+          rt::DynamicQuantize(nullptr, asymmetric, x.data(), n, q_ref.data(), &s_ref, &zp_ref);
+          rt::DynamicQuantize(cfg, asymmetric, x.data(), n, q.data(), &s, &zp);
+          const std::string what = std::string(cfg->name) + " n=" + std::to_string(n) +
+                                   " kind=" + std::to_string(kind) +
+                                   (asymmetric ? " asymmetric" : " symmetric");
+          EXPECT_EQ(q, q_ref) << what;
+          EXPECT_EQ(zp, zp_ref) << what;
+          EXPECT_TRUE(s == s_ref || (s != s && s_ref != s_ref)) << what;
+        }
+      }
     }
   }
 }

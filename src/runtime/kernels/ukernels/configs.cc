@@ -79,6 +79,9 @@ constexpr PoolConfig kPoolAvx512 = {
      a5::u8_maxpool_minmax_ukernel__avx512bw_c64},
     {a5::f32_avgpool_minmax_ukernel__avx512f_c16, a5::qs8_avgpool_minmax_ukernel__avx512f_c16,
      a5::qu8_avgpool_minmax_ukernel__avx512f_c16}};
+constexpr DynamicQuantConfig kDynamicQuantAvx512 = {"f32_qd8_quantize__avx512f_u16",
+                                                    a5::f32_range_ukernel__avx512f_u16,
+                                                    a5::f32_qd8_vcvt_ukernel__avx512f_u16};
 #endif
 
 #if defined(EDGEOPT_HAVE_AVX2)
@@ -123,6 +126,8 @@ constexpr PoolConfig kPoolAvx2 = {
      a2::u8_maxpool_minmax_ukernel__avx2_c32},
     {a2::f32_avgpool_minmax_ukernel__avx2_c8, a2::qs8_avgpool_minmax_ukernel__avx2_c8,
      a2::qu8_avgpool_minmax_ukernel__avx2_c8}};
+constexpr DynamicQuantConfig kDynamicQuantAvx2 = {
+    "f32_qd8_quantize__avx2_u8", a2::f32_range_ukernel__avx2_u8, a2::f32_qd8_vcvt_ukernel__avx2_u8};
 #endif
 
 bool HasAvx512Vnni(const CpuInfo& cpu) { return cpu.UseAvx512() && cpu.avx512vnni; }
@@ -217,6 +222,17 @@ const PoolConfig* GetPoolConfig(const CpuInfo& cpu) {
 #endif
 #if defined(EDGEOPT_HAVE_AVX2)
   if (cpu.UseAvx2()) return &kPoolAvx2;
+#endif
+  (void)cpu;
+  return nullptr;
+}
+
+const DynamicQuantConfig* GetDynamicQuantConfig(const CpuInfo& cpu) {
+#if defined(EDGEOPT_HAVE_AVX512)
+  if (cpu.UseAvx512()) return &kDynamicQuantAvx512;
+#endif
+#if defined(EDGEOPT_HAVE_AVX2)
+  if (cpu.UseAvx2()) return &kDynamicQuantAvx2;
 #endif
   (void)cpu;
   return nullptr;

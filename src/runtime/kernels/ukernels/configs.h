@@ -78,6 +78,13 @@ struct PoolConfig {
   PoolFn avg[3];
 };
 
+// Run-time quantization of float inputs (hybrid CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED).
+struct DynamicQuantConfig {
+  const char* name;
+  F32RangeFn range;
+  F32QD8QuantizeFn quantize;
+};
+
 // `n` is the number of output channels (narrow layers get a narrower tile).
 const QS8GemmConfig* GetQS8GemmConfig(const CpuInfo& cpu, int n);
 const F32GemmConfig* GetF32GemmConfig(const CpuInfo& cpu, int n);
@@ -86,6 +93,7 @@ const F32DwConfig* GetF32DwConfig(const CpuInfo& cpu);
 const QuantElementwiseConfig* GetQuantElementwiseConfig(const CpuInfo& cpu);
 const F32VBinaryConfig* GetF32VBinaryConfig(const CpuInfo& cpu);
 const PoolConfig* GetPoolConfig(const CpuInfo& cpu);
+const DynamicQuantConfig* GetDynamicQuantConfig(const CpuInfo& cpu);
 
 }  // namespace uk
 }  // namespace rt

@@ -269,6 +269,16 @@ struct PoolArgs {
 };
 using PoolFn = void (*)(const PoolArgs& args);
 
+// ---- Run-time quantization of hybrid ops' float inputs ------------------------------------
+// *min / *max over x[0, n) starting from init_min / init_max, as the reference's loops
+// (std::min(acc, v) keeps acc unless v < acc: a NaN never enters, a NaN init stays).
+using F32RangeFn = void (*)(size_t n, const float* x, float init_min, float init_max, float* min,
+                            float* max);
+// q[i] = clamp(round(zero_point + x[i] * inverse), qmin, 127): a float multiply, then a float
+// add, rounded half away from zero; a NaN gives qmin (ref::QuantizeFloatsRow).
+using F32QD8QuantizeFn = void (*)(size_t n, const float* x, int8_t* q, float inverse,
+                                  float zero_point, float qmin);
+
 // ---- Element-wise helpers -----------------------------------------------------------------
 // dst[i] = src[i] ^ 0x80 for n bytes (int8 -> "u" domain).
 using XorCopyFn = void (*)(const int8_t* src, uint8_t* dst, size_t n);

@@ -56,6 +56,11 @@ void qu8_avgpool_minmax_ukernel__avx2_c8(const PoolArgs& p);
 
 void f32_vclamp_ukernel__avx2_u16(size_t n, const float* x, float* out, const F32MinMaxParams* p);
 
+void f32_range_ukernel__avx2_u8(size_t n, const float* x, float init_min, float init_max,
+                                float* min, float* max);
+void f32_qd8_vcvt_ukernel__avx2_u8(size_t n, const float* x, int8_t* q, float inverse,
+                                   float zero_point, float qmin);
+
 }  // namespace avx2
 }  // namespace uk
 }  // namespace rt
