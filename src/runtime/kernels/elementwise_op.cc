@@ -239,5 +239,46 @@ void RunRelu(Context* ctx, const ReluOp& op, const void* in, void* out) {
   });
 }
 
+Status PrepareQuantMul(Context* ctx, DType type, const ref::MulParams& q,
+                       const ref::BroadcastPlan& plan, int64_t a_elements, int64_t b_elements,
+                       QuantMulOp** op) {
+  *op = nullptr;
+  const uk::QuantMulConfig* cfg = uk::GetQuantMulConfig(ctx->cpu());
+  if (cfg == nullptr || !ctx->use_optimized_kernels() || !IsQ8(type) || plan.rank != 1) {
+    return Status::Ok();
+  }
+  const bool same = plan.stride_a[0] == 1 && plan.stride_b[0] == 1;
+  const bool b_scalar = !same && plan.stride_a[0] == 1 && b_elements == 1;
+  const bool a_scalar = !same && !b_scalar && plan.stride_b[0] == 1 && a_elements == 1;
+  if (!same && !b_scalar && !a_scalar) return Status::Ok();
+  QuantMulOp* o = nullptr;
+  EDGEOPT_RETURN_IF_ERROR(NewOp(ctx, &o));
+  uk::QS8VMulParams& p = o->params;
+  UniformRequant(q.output_multiplier, q.output_shift, &p.out);
+  // The kernels subtract the zero points: swapped operands swap them too.
+  p.a_zero_point = a_scalar ? -q.input2_offset : -q.input1_offset;
+  p.b_zero_point = a_scalar ? -q.input1_offset : -q.input2_offset;
+  p.q.zero_point = q.output_offset;
+  p.q.lo = q.act_min - q.output_offset;
+  p.q.hi = q.act_max - q.output_offset;
+  o->fn = cfg->vmul[TypeIndex(type)];
+  o->b_scalar = b_scalar || a_scalar;
+  o->swap = a_scalar;
+  o->n = plan.size;
+  *op = o;
+  return Status::Ok();
+}
+
+void RunQuantMul(Context* ctx, const QuantMulOp& op, const void* a, const void* b, void* out) {
+  if (op.swap) std::swap(a, b);
+  const uint8_t* pa = static_cast<const uint8_t*>(a);
+  const uint8_t* pb = static_cast<const uint8_t*>(b);
+  uint8_t* po = static_cast<uint8_t*>(out);
+  ParallelRange(ctx, op.n, kMinParallelElements, [&](int64_t begin, int64_t end) {
+    op.fn(static_cast<size_t>(end - begin), pa + begin, op.b_scalar ? pb : pb + begin, op.b_scalar,
+          po + begin, &op.params);
+  });
+}
+
 }  // namespace rt
 }  // namespace edgeopt

@@ -1,4 +1,4 @@
-// Element-wise ops over the microkernels (quantized ADD/SUB, QUANTIZE, DEQUANTIZE; float
+// Element-wise ops over the microkernels (quantized ADD/SUB/MUL, QUANTIZE, DEQUANTIZE; float
 // ADD/SUB/MUL, RELU family): prepared
 // once (parameters packed for the kernels), split over the thread pool when large enough.
 // Each Prepare* returns nullptr in *op when no microkernel applies (the op keeps its
@@ -27,6 +27,19 @@ struct QuantAddOp {
 Status PrepareQuantAdd(Context* ctx, DType type, const ref::AddSubParams& q, bool subtract,
                        const ref::BroadcastPlan& plan, int64_t b_elements, QuantAddOp** op);
 void RunQuantAdd(Context* ctx, const QuantAddOp& op, const void* a, const void* b, void* out);
+
+// MUL of int8/uint8: same-shape inputs or one of them a single value.
+struct QuantMulOp {
+  uk::QS8VMulParams params;
+  uk::QS8VMulFn fn = nullptr;
+  bool b_scalar = false;
+  bool swap = false;  // a is the single value: run as b * a
+  int64_t n = 0;
+};
+Status PrepareQuantMul(Context* ctx, DType type, const ref::MulParams& q,
+                       const ref::BroadcastPlan& plan, int64_t a_elements, int64_t b_elements,
+                       QuantMulOp** op);
+void RunQuantMul(Context* ctx, const QuantMulOp& op, const void* a, const void* b, void* out);
 
 // QUANTIZE float -> int8/uint8 and between int8/uint8; DEQUANTIZE int8/uint8 -> float
 // (per-tensor).

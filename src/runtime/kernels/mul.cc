@@ -23,6 +23,7 @@ struct OpData {
   float f_min = 0, f_max = 0;
   int activation = 0;
   F32BinaryOp* fast_f32 = nullptr;  // float microkernels (elementwise_op.h)
+  QuantMulOp* fast_q8 = nullptr;    // int8/uint8 microkernels
 };
 
 Status Prepare(Context* ctx, Node* node) {
@@ -60,7 +61,8 @@ Status Prepare(Context* ctx, Node* node) {
   quant::QuantizeMultiplier(real_multiplier, &q.output_multiplier, &q.output_shift);
   quant::ActivationRangeQuantized(data->activation, out->quant.scale, out->quant.zero_point,
                                   QuantMin(out->type), QuantMax(out->type), &q.act_min, &q.act_max);
-  return Status::Ok();
+  return PrepareQuantMul(ctx, out->type, q, data->plan, a->dims.NumElements(),
+                         b->dims.NumElements(), &data->fast_q8);
 }
 
 template <typename T>
@@ -88,6 +90,10 @@ Status Eval(Context* ctx, Node* node) {
   Tensor* out = ctx->output(node, 0);
   if (d->fast_f32 != nullptr) {
     RunF32Binary(ctx, *d->fast_f32, a->Data<float>(), b->Data<float>(), out->Data<float>());
+    return Status::Ok();
+  }
+  if (d->fast_q8 != nullptr) {
+    RunQuantMul(ctx, *d->fast_q8, a->data, b->data, out->data);
     return Status::Ok();
   }
   switch (out->type) {

@@ -334,6 +334,38 @@ TEST(OptimizedPool, MaxAndAverageAroundChannelBlocks) {
   }
 }
 
+// Quantized MUL: same shapes, b a single value, a a single value; int8 and uint8; activations.
+TEST(OptimizedMul, QuantizedSameShapeAndScalar) {
+  std::mt19937 rng(41);
+  uint32_t seed = 1100;
+  const Act acts[] = {Act::NONE, Act::RELU, Act::RELU6, Act::RELU_N1_TO_1};
+  for (DType type : {DType::kInt8, DType::kUInt8}) {
+    for (int64_t n : kSizes) {
+      for (int scalar = 0; scalar < 3; ++scalar) {  // 0: none, 1: b, 2: a
+        const int32_t ni = static_cast<int32_t>(n);
+        const int32_t base = type == DType::kUInt8 ? 128 : 0;
+        auto zp = [&] { return base + static_cast<int32_t>(rng() % 41) - 20; };
+        auto scale = [&] { return 0.01f + 0.1f * static_cast<float>(rng() % 100) / 100.0f; };
+        const TSpec a = Q(type, scalar == 2 ? std::vector<int32_t>{1} : std::vector<int32_t>{1, ni},
+                          scale(), zp());
+        const TSpec b = Q(type, scalar == 1 ? std::vector<int32_t>{1} : std::vector<int32_t>{1, ni},
+                          scale(), zp());
+        const TSpec out = Q(type, {1, ni}, scale() * 0.05f, zp());
+        const Act act = acts[rng() % 4];
+        ModelBuilder m;
+        const int x = AddIn(m, a), y = AddIn(m, b), z = AddOut(m, out);
+        m.AddOperator(Op::MUL, {x, y}, {z}, [act](flatbuffers::FlatBufferBuilder& fb) {
+          return MakeOptions(tflite::BuiltinOptions::MulOptions, tflite::CreateMulOptions(fb, act));
+        });
+        const std::string what = std::string("MUL ") + DTypeName(type) + " n=" + std::to_string(n) +
+                                 " scalar=" + std::to_string(scalar);
+        ExpectSameAsReference(m.Build(), {RandomFor(a, seed), RandomFor(b, seed + 1)}, what);
+        seed += 2;
+      }
+    }
+  }
+}
+
 // Values placed on and next to the rounding ties of x / scale, besides random ones.
 std::vector<float> QuantizeInputs(int64_t n, float scale, std::mt19937& rng) {
   std::vector<float> v(n);

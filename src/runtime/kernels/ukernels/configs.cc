@@ -82,6 +82,9 @@ constexpr PoolConfig kPoolAvx512 = {
 constexpr DynamicQuantConfig kDynamicQuantAvx512 = {"f32_qd8_quantize__avx512f_u16",
                                                     a5::f32_range_ukernel__avx512f_u16,
                                                     a5::f32_qd8_vcvt_ukernel__avx512f_u16};
+constexpr QuantMulConfig kQuantMulAvx512 = {
+    "q8_vmul__avx512",
+    {a5::qs8_vmul_minmax_ukernel__avx512_u16, a5::qu8_vmul_minmax_ukernel__avx512_u16}};
 #endif
 
 #if defined(EDGEOPT_HAVE_AVX2)
@@ -128,6 +131,8 @@ constexpr PoolConfig kPoolAvx2 = {
      a2::qu8_avgpool_minmax_ukernel__avx2_c8}};
 constexpr DynamicQuantConfig kDynamicQuantAvx2 = {
     "f32_qd8_quantize__avx2_u8", a2::f32_range_ukernel__avx2_u8, a2::f32_qd8_vcvt_ukernel__avx2_u8};
+constexpr QuantMulConfig kQuantMulAvx2 = {
+    "q8_vmul__avx2", {a2::qs8_vmul_minmax_ukernel__avx2_u8, a2::qu8_vmul_minmax_ukernel__avx2_u8}};
 #endif
 
 bool HasAvx512Vnni(const CpuInfo& cpu) { return cpu.UseAvx512() && cpu.avx512vnni; }
@@ -233,6 +238,17 @@ const DynamicQuantConfig* GetDynamicQuantConfig(const CpuInfo& cpu) {
 #endif
 #if defined(EDGEOPT_HAVE_AVX2)
   if (cpu.UseAvx2()) return &kDynamicQuantAvx2;
+#endif
+  (void)cpu;
+  return nullptr;
+}
+
+const QuantMulConfig* GetQuantMulConfig(const CpuInfo& cpu) {
+#if defined(EDGEOPT_HAVE_AVX512)
+  if (cpu.UseAvx512()) return &kQuantMulAvx512;
+#endif
+#if defined(EDGEOPT_HAVE_AVX2)
+  if (cpu.UseAvx2()) return &kQuantMulAvx2;
 #endif
   (void)cpu;
   return nullptr;

@@ -85,6 +85,12 @@ struct DynamicQuantConfig {
   F32QD8QuantizeFn quantize;
 };
 
+// Quantized MUL; index [0] int8, [1] uint8.
+struct QuantMulConfig {
+  const char* name;
+  QS8VMulFn vmul[2];
+};
+
 // `n` is the number of output channels (narrow layers get a narrower tile).
 const QS8GemmConfig* GetQS8GemmConfig(const CpuInfo& cpu, int n);
 const F32GemmConfig* GetF32GemmConfig(const CpuInfo& cpu, int n);
@@ -94,6 +100,7 @@ const QuantElementwiseConfig* GetQuantElementwiseConfig(const CpuInfo& cpu);
 const F32VBinaryConfig* GetF32VBinaryConfig(const CpuInfo& cpu);
 const PoolConfig* GetPoolConfig(const CpuInfo& cpu);
 const DynamicQuantConfig* GetDynamicQuantConfig(const CpuInfo& cpu);
+const QuantMulConfig* GetQuantMulConfig(const CpuInfo& cpu);
 
 }  // namespace uk
 }  // namespace rt

@@ -219,6 +219,17 @@ struct QS8VAddParams {
 using QS8VAddFn = void (*)(size_t n, const void* a, const void* b, bool b_scalar, void* out,
                            const QS8VAddParams* p);
 
+// MUL of int8/uint8 (ref::QuantMul): (a - za) * (b - zb) rescaled with the reference rounding,
+// plus the output zero point, clamped. `out` has the same value in every lane.
+struct QS8VMulParams {
+  RequantBlock16 out;
+  int32_t a_zero_point = 0, b_zero_point = 0;
+  QuantOutput q;
+};
+// out[i] = a[i] * b[i] for n elements; with b_scalar, b[0] for every i. In place ok.
+using QS8VMulFn = void (*)(size_t n, const void* a, const void* b, bool b_scalar, void* out,
+                           const QS8VMulParams* p);
+
 // QUANTIZE float -> int8/uint8: clamp(round(x / scale) + zero_point), round half away from
 // zero of the exact quotient (as the reference's double division).
 struct F32QuantizeParams {

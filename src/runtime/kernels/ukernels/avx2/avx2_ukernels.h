@@ -61,6 +61,11 @@ void f32_range_ukernel__avx2_u8(size_t n, const float* x, float init_min, float 
 void f32_qd8_vcvt_ukernel__avx2_u8(size_t n, const float* x, int8_t* q, float inverse,
                                    float zero_point, float qmin);
 
+void qs8_vmul_minmax_ukernel__avx2_u8(size_t n, const void* a, const void* b, bool b_scalar,
+                                      void* out, const QS8VMulParams* p);
+void qu8_vmul_minmax_ukernel__avx2_u8(size_t n, const void* a, const void* b, bool b_scalar,
+                                      void* out, const QS8VMulParams* p);
+
 }  // namespace avx2
 }  // namespace uk
 }  // namespace rt
