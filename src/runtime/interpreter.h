@@ -21,7 +21,10 @@ namespace edgeopt {
 namespace rt {
 
 struct InterpreterOptions {
-  int num_threads = 1;                // <= 0: all cores
+  int num_threads = 1;  // <= 0: all cores
+  // Worker thread i runs only on CPU i (ThreadPool's pin_workers); the caller should then run
+  // on CPU 0 (rt::PinCallerToCpu). Off by default: it changes scheduling for the whole process.
+  bool pin_threads = false;
   bool use_optimized_kernels = true;  // false: reference kernels only
   // Float microkernels repeat the reference's float operations (see Context::exact_float);
   // also on automatically for models with hybrid ops.
