@@ -8,6 +8,11 @@
 #include <cstring>
 #include <limits>
 
+#if defined(__linux__)
+#include <sys/mman.h>
+#include <unistd.h>
+#endif
+
 #include "flatbuffers/flatbuffers.h"
 #include "src/runtime/memory/greedy_planner.h"
 #include "src/runtime/op_registry.h"
@@ -186,9 +191,8 @@ Status Interpreter::LoadTensor(int index) {
     const auto* zps = q->zero_point();
     EDGEOPT_ENSURE(zps == nullptr || static_cast<int>(zps->size()) == n ||
                        static_cast<int>(zps->size()) == 1 || zps->size() == 0,
-                   StatusCode::kInvalidModel,
-                   "tensor %d (%s): %d scales but %u zero points", index, out.name, n,
-                   zps != nullptr ? zps->size() : 0);
+                   StatusCode::kInvalidModel, "tensor %d (%s): %d scales but %u zero points", index,
+                   out.name, n, zps != nullptr ? zps->size() : 0);
     float* scales = static_cast<float*>(AllocatePersistent(n * sizeof(float)));
     int32_t* zero_points = static_cast<int32_t*>(AllocatePersistent(n * sizeof(int32_t)));
     EDGEOPT_ENSURE(scales != nullptr && zero_points != nullptr, StatusCode::kOutOfMemory,
@@ -382,16 +386,15 @@ Status Interpreter::LoadNodes() {
 const char* Interpreter::node_name(int i) const { return node_names_[i].c_str(); }
 
 Status Interpreter::ResizeTensor(Tensor* tensor, const Dims& dims) {
-  EDGEOPT_ENSURE(phase_ == Phase::kPrepare, StatusCode::kInternal,
-                 "ResizeTensor outside Prepare");
+  EDGEOPT_ENSURE(phase_ == Phase::kPrepare, StatusCode::kInternal, "ResizeTensor outside Prepare");
   EDGEOPT_ENSURE(tensor->allocation != Allocation::kConstant, StatusCode::kInvalidModel,
                  "cannot resize constant tensor %s", tensor->name);
   EDGEOPT_ENSURE(dims.size >= 0 && dims.size <= kMaxDims, StatusCode::kUnsupported,
                  "tensor %s: rank %d is not supported", tensor->name, dims.size);
   uint64_t elements = 1;
   for (int d = 0; d < dims.size; ++d) {
-    EDGEOPT_ENSURE(dims.data[d] >= 0, StatusCode::kInvalidModel,
-                   "tensor %s: negative dimension %d", tensor->name, dims.data[d]);
+    EDGEOPT_ENSURE(dims.data[d] >= 0, StatusCode::kInvalidModel, "tensor %s: negative dimension %d",
+                   tensor->name, dims.data[d]);
     elements *= static_cast<uint64_t>(dims.data[d]);
     EDGEOPT_ENSURE(elements <= kMaxTensorBytes, StatusCode::kInvalidModel,
                    "tensor %s would be too large", tensor->name);
@@ -458,9 +461,31 @@ Status Interpreter::PrepareAll() {
     }
     bool folded = false;
     EDGEOPT_RETURN_IF_ERROR(TryFold(i, &folded));
+    if (options_.release_constant_pages) ReleaseConstantPages(node);
   }
   current_node_ = -1;
   return Status::Ok();
+}
+
+void Interpreter::ReleaseConstantPages(const Node& node) {
+#if defined(__linux__)
+  static const uintptr_t page = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));
+  if (page == 0 || (page & (page - 1)) != 0) return;
+  const uintptr_t model_begin = reinterpret_cast<uintptr_t>(data_);
+  const uintptr_t model_end = model_begin + size_;
+  for (int k = 0; k < node.num_inputs; ++k) {
+    const int t = node.inputs[k];
+    if (t < 0 || tensors_[t].allocation != Allocation::kConstant) continue;
+    const uintptr_t begin = reinterpret_cast<uintptr_t>(tensors_[t].data);
+    const uintptr_t end = begin + tensors_[t].bytes;
+    if (begin < model_begin || end > model_end) continue;  // folded: not in the file
+    const uintptr_t first = (begin + page - 1) & ~(page - 1);
+    const uintptr_t last = end & ~(page - 1);
+    if (last > first) madvise(reinterpret_cast<void*>(first), last - first, MADV_DONTNEED);
+  }
+#else
+  (void)node;
+#endif
 }
 
 // A node whose inputs are all constant is evaluated once, now, and its outputs become
@@ -580,8 +605,8 @@ Status Interpreter::PlanMemory() {
                                                   : PlanGreedy(requests, kArenaAlignment);
   arena_bytes_ = plan.arena_bytes;
   EDGEOPT_ENSURE(arena_bytes_ <= options_.max_memory_bytes, StatusCode::kOutOfMemory,
-                 "the model needs an arena of %zu bytes, more than the limit of %zu",
-                 arena_bytes_, options_.max_memory_bytes);
+                 "the model needs an arena of %zu bytes, more than the limit of %zu", arena_bytes_,
+                 options_.max_memory_bytes);
   void* arena = nullptr;
   if (posix_memalign(&arena, kArenaAlignment, std::max<size_t>(arena_bytes_, kArenaAlignment)) !=
       0) {

@@ -30,8 +30,13 @@ struct InterpreterOptions {
   // also on automatically for models with hybrid ops.
   bool exact_float = false;
   SparseKernels sparse_kernels = SparseKernels::kAuto;  // kOff: dense kernels for pruned weights
-  bool profile = false;                                 // record per-node times during Invoke
-  bool linear_planner = false;                          // debugging: no arena reuse
+  // The model buffer is a read-only file mapping (MappedFile): after each node's Prepare, the
+  // pages wholly inside its constant inputs are released (madvise MADV_DONTNEED; a kernel that
+  // reads them again faults them back in from the file), so weights that kernels packed into
+  // their own layout are not resident twice. Never set it for a buffer in ordinary memory.
+  bool release_constant_pages = false;
+  bool profile = false;          // record per-node times during Invoke
+  bool linear_planner = false;   // debugging: no arena reuse
   const CpuInfo* cpu = nullptr;  // override the detected CPU features (tests)
   // Refuse models whose arena or persistent memory would exceed this (a damaged model can
   // declare huge tensors); 4 GiB is far above any edge model. 2 GiB on 32-bit targets, where
@@ -111,6 +116,7 @@ class Interpreter final : public Context {
   Status LoadNodes();
   Status PrepareAll();
   Status TryFold(int node_index, bool* folded);
+  void ReleaseConstantPages(const Node& node);
   Status PlanMemory();
 
   enum class Phase { kLoad, kPrepare, kReady };

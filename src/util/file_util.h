@@ -30,6 +30,8 @@ class MappedFile {
   MappedFile& operator=(const MappedFile&) = delete;
   const uint8_t* data() const { return data_; }
   size_t size() const { return size_; }
+  // True when data() is a file mapping (rt::InterpreterOptions::release_constant_pages).
+  bool is_mapping() const { return mapping_ != nullptr; }
 
  private:
   MappedFile() = default;

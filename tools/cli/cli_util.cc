@@ -15,7 +15,9 @@ StatusOr<LoadedModel> LoadTflite(const std::string& path, const rt::InterpreterO
   auto file = MappedFile::Open(path);
   if (!file.ok()) return file.status();
   m.file = std::move(file).value();
-  auto interp = rt::Interpreter::Create(m.file->data(), m.file->size(), options);
+  rt::InterpreterOptions mapped = options;
+  mapped.release_constant_pages = m.file->is_mapping();
+  auto interp = rt::Interpreter::Create(m.file->data(), m.file->size(), mapped);
   if (!interp.ok()) return interp.status().WithPrefix(path);
   m.interpreter = std::move(interp).value();
   return m;

@@ -207,6 +207,7 @@ int Run(const Args& args) {
   rt::InterpreterOptions options;
   options.num_threads = args.threads;
   options.use_optimized_kernels = !args.reference;
+  options.release_constant_pages = (*file)->is_mapping();
   auto interp = rt::Interpreter::Create((*file)->data(), (*file)->size(), options);
   if (!interp.ok()) return Fail(interp.status().WithPrefix(args.model));
   Status s = SetInputs(args, interp->get());
