@@ -1,9 +1,13 @@
 // FAKE_QUANT_WEIGHT and FAKE_QUANT_ACT: see fake_quant.h.
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <limits>
 
-#include "src/passes/quantize/quantize.h"
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #include "src/train/fake_quant.h"
 #include "src/train/ops.h"
 
@@ -19,17 +23,102 @@ std::vector<float> InitialRangeState(bool initialized, float min, float max) {
   return s;
 }
 
-void FakeQuantize(const float* x, int64_t n, float scale, int32_t zero_point, int32_t qmin,
-                  int32_t qmax, float* y) {
-  for (int64_t i = 0; i < n; ++i) {
-    const int32_t q = quant::QuantizeValue(x[i], scale, zero_point, qmin, qmax);
-    y[i] = static_cast<float>(q - zero_point) * scale;
+// quant::QuantizeValue(x, scale, zero_point, qmin, qmax) for n values, dequantized, in float
+// arithmetic that SSE2 runs four lanes at a time: with v = x / scale (the same division),
+// std::round(v) (half away from zero) is t + (f >= 0.5) - (f <= -0.5) with t = trunc(v) and
+// f = v - t, exact for |v| < 2^31; v is clamped to +-2^30 first, which the clamp of the
+// result to [qmin - zero_point, qmax - zero_point] makes invisible. (q - zero_point) * scale is
+// then clamp(round(v)) * scale. ops_quant_test.cc checks it against QuantizeValue value for
+// value.
+void FakeQuantize(const float* __restrict x, int64_t n, float scale, int32_t zero_point,
+                  int32_t qmin, int32_t qmax, float* __restrict y) {
+  constexpr float kLimit = 1073741824.0f;  // 2^30
+  const float lo = static_cast<float>(qmin - zero_point);
+  const float hi = static_cast<float>(qmax - zero_point);
+  int64_t i = 0;
+#if defined(__SSE2__)
+  const __m128 vscale = _mm_set1_ps(scale);
+  const __m128 vlimit = _mm_set1_ps(kLimit), vneg_limit = _mm_set1_ps(-kLimit);
+  const __m128 vlo = _mm_set1_ps(lo), vhi = _mm_set1_ps(hi);
+  const __m128 half = _mm_set1_ps(0.5f), neg_half = _mm_set1_ps(-0.5f), one = _mm_set1_ps(1.0f);
+  for (; i + 4 <= n; i += 4) {
+    __m128 v = _mm_div_ps(_mm_loadu_ps(x + i), vscale);
+    v = _mm_max_ps(_mm_min_ps(v, vlimit), vneg_limit);
+    const __m128 t = _mm_cvtepi32_ps(_mm_cvttps_epi32(v));
+    const __m128 f = _mm_sub_ps(v, t);
+    __m128 r = _mm_add_ps(t, _mm_and_ps(_mm_cmpge_ps(f, half), one));
+    r = _mm_sub_ps(r, _mm_and_ps(_mm_cmple_ps(f, neg_half), one));
+    r = _mm_max_ps(_mm_min_ps(r, vhi), vlo);
+    _mm_storeu_ps(y + i, _mm_mul_ps(r, vscale));
+  }
+#endif
+  for (; i < n; ++i) {
+    float v = x[i] / scale;
+    v = std::max(std::min(v, kLimit), -kLimit);
+    const float t = static_cast<float>(static_cast<int32_t>(v));
+    const float f = v - t;
+    float r = t + (f >= 0.5f ? 1.0f : 0.0f) - (f <= -0.5f ? 1.0f : 0.0f);
+    r = std::max(std::min(r, hi), lo);
+    y[i] = r * scale;
   }
 }
 
 namespace {
 
 constexpr int64_t kMinPerTask = 1 << 14;
+
+// max |x| over n values.
+float AbsMax(const float* x, int64_t n) {
+  float m = 0.0f;
+  int64_t i = 0;
+#if defined(__SSE2__)
+  const __m128 sign = _mm_set1_ps(-0.0f);
+  __m128 vm = _mm_setzero_ps();
+  for (; i + 4 <= n; i += 4) vm = _mm_max_ps(vm, _mm_andnot_ps(sign, _mm_loadu_ps(x + i)));
+  float lanes[4];
+  _mm_storeu_ps(lanes, vm);
+  m = std::max(std::max(lanes[0], lanes[1]), std::max(lanes[2], lanes[3]));
+#endif
+  for (; i < n; ++i) m = std::max(m, std::fabs(x[i]));
+  return m;
+}
+
+// g when keep, else 0 (a bit mask, which GCC vectorizes).
+inline float KeepIf(bool keep, float g) {
+  uint32_t bits;
+  std::memcpy(&bits, &g, 4);
+  bits &= -static_cast<uint32_t>(keep);
+  float out;
+  std::memcpy(&out, &bits, 4);
+  return out;
+}
+
+// min and max of n >= 1 values.
+void MinMax(const float* x, int64_t n, float* min, float* max) {
+  float lo = x[0], hi = x[0];
+  int64_t i = 0;
+#if defined(__SSE2__)
+  if (n >= 4) {
+    __m128 vlo = _mm_loadu_ps(x), vhi = vlo;
+    for (i = 4; i + 4 <= n; i += 4) {
+      const __m128 v = _mm_loadu_ps(x + i);
+      vlo = _mm_min_ps(vlo, v);
+      vhi = _mm_max_ps(vhi, v);
+    }
+    float l[4], h[4];
+    _mm_storeu_ps(l, vlo);
+    _mm_storeu_ps(h, vhi);
+    lo = std::min(std::min(l[0], l[1]), std::min(l[2], l[3]));
+    hi = std::max(std::max(h[0], h[1]), std::max(h[2], h[3]));
+  }
+#endif
+  for (; i < n; ++i) {
+    lo = std::min(lo, x[i]);
+    hi = std::max(hi, x[i]);
+  }
+  *min = lo;
+  *max = hi;
+}
 
 class FakeQuantWeight : public OpKernel {
  public:
@@ -43,7 +132,6 @@ class FakeQuantWeight : public OpKernel {
     EDGEOPT_ENSURE(axis_ < w.rank(), StatusCode::kInvalidModel,
                    "%s: axis %d of weights with shape %s", Where().c_str(), axis_,
                    ShapeString(w.shape).c_str());
-    shape_.assign(w.shape.begin(), w.shape.end());
     inner_ = 1;
     channels_ = 1;
     if (axis_ >= 0) {
@@ -56,14 +144,36 @@ class FakeQuantWeight : public OpKernel {
     return Status::Ok();
   }
 
+  // The weights as quantize::QuantizeWeightsSymmetric quantizes them (scale = max |w| / 127
+  // per channel, 1 for an all-zero channel; q = clamp(round(w / scale), -127, 127)),
+  // dequantized: QuantizeValue(w, scale, 0, -127, 127) * scale, i.e. FakeQuantize per channel.
+  // ops_quant_test.cc checks the result against QuantizeWeightsSymmetric.
   void Forward(KernelContext* ctx) override {
     const Value& w = ctx->v(in[0]);
-    float* y = ctx->v(out[0]).d();
-    quantize::QuantizeWeightsSymmetric(w.d(), shape_, axis_, &q_, &scales_);
     const int64_t n = w.size;
-    for (int64_t i = 0; i < n; ++i) {
-      const int64_t c = channels_ > 1 ? (i / inner_) % channels_ : 0;
-      y[i] = static_cast<float>(q_[i]) * scales_[c];
+    // Inference passes (evaluation) see the same weights again and again.
+    if (static_cast<int64_t>(last_.size()) == n &&
+        std::memcmp(last_.data(), w.d(), sizeof(float) * n) == 0) {
+      return;
+    }
+    last_.assign(w.d(), w.d() + n);
+    const float* x = w.d();
+    float* y = ctx->v(out[0]).d();
+    const int64_t outer = n / (channels_ * inner_);
+    abs_max_.assign(static_cast<size_t>(channels_), 0.0f);
+    for (int64_t o = 0, i = 0; o < outer; ++o) {
+      for (int64_t c = 0; c < channels_; ++c, i += inner_) {
+        abs_max_[c] = std::max(abs_max_[c], AbsMax(x + i, inner_));
+      }
+    }
+    scales_.resize(static_cast<size_t>(channels_));
+    for (int64_t c = 0; c < channels_; ++c) {
+      scales_[c] = abs_max_[c] > 0.0f ? abs_max_[c] / 127.0f : 1.0f;
+    }
+    for (int64_t o = 0, i = 0; o < outer; ++o) {
+      for (int64_t c = 0; c < channels_; ++c, i += inner_) {
+        FakeQuantize(x + i, inner_, scales_[c], 0, -127, 127, y + i);
+      }
     }
   }
 
@@ -82,9 +192,8 @@ class FakeQuantWeight : public OpKernel {
  private:
   int axis_ = -1;
   int64_t inner_ = 1, channels_ = 1;
-  std::vector<int32_t> shape_;
-  std::vector<int8_t> q_;
-  std::vector<float> scales_;
+  std::vector<float> abs_max_, scales_;
+  std::vector<float> last_;  // the weights y was computed from
 };
 
 class FakeQuantAct : public OpKernel {
@@ -160,9 +269,11 @@ class FakeQuantAct : public OpKernel {
     const bool over = Over(0);
     const float lo = identity_ ? -std::numeric_limits<float>::infinity() : lo_;
     const float hi = identity_ ? std::numeric_limits<float>::infinity() : hi_;
-    for (int64_t i = 0; i < n; ++i) {
-      const float g = (x[i] >= lo && x[i] <= hi) ? dy[i] : 0.0f;
-      dx[i] = over ? g : dx[i] + g;
+    // Bit masks rather than "cond ? g : 0", which GCC does not vectorize.
+    if (over) {
+      for (int64_t i = 0; i < n; ++i) dx[i] = KeepIf((x[i] >= lo) & (x[i] <= hi), dy[i]);
+    } else {
+      for (int64_t i = 0; i < n; ++i) dx[i] += KeepIf((x[i] >= lo) & (x[i] <= hi), dy[i]);
     }
   }
 
@@ -170,11 +281,8 @@ class FakeQuantAct : public OpKernel {
   // Moves the shared range toward this step's batch range (see fake_quant.h).
   void Observe(uint64_t step, const float* x, int64_t n, float* s) const {
     if (n <= 0) return;
-    float bmin = x[0], bmax = x[0];
-    for (int64_t i = 1; i < n; ++i) {
-      bmin = std::min(bmin, x[i]);
-      bmax = std::max(bmax, x[i]);
-    }
+    float bmin = 0.0f, bmax = 0.0f;
+    MinMax(x, n, &bmin, &bmax);
     const float tag = static_cast<float>(step & 0xFFFFF);
     if (s[kRangeStepTag] != tag) {
       s[kRangeStepTag] = tag;

@@ -206,6 +206,45 @@ TEST(FakeQuantActTest, MovingAverageRangesSharedByAGroup) {
   EXPECT_EQ(copy.tensors[s].DataAs<float>()[kRangeMin], min);
 }
 
+TEST(FakeQuantActTest, VectorizedRoundingIsQuantizeValue) {
+  std::mt19937 rng(17);
+  std::uniform_real_distribution<float> u(-3.0f, 3.0f);
+  std::vector<float> x;
+  for (int i = 0; i < 200000; ++i) x.push_back(u(rng));
+  for (int k = -300; k <= 300; ++k) {  // ties and their neighbours for scale 1/64
+    const float tie = (k + 0.5f) / 64.0f;
+    x.push_back(tie);
+    x.push_back(std::nextafter(tie, 10.0f));
+    x.push_back(std::nextafter(tie, -10.0f));
+  }
+  for (float v : {0.0f, -0.0f, 1e4f, -1e4f}) x.push_back(v);
+  struct Params {
+    float scale;
+    int32_t zp, qmin, qmax;
+  } cases[] = {{1.0f / 64, 0, -128, 127},
+               {0.0123f, -17, -128, 127},
+               {0.2f, 100, -128, 127},
+               {1e-3f, -128, -128, 127},
+               {0.05f, 3, -127, 127}};
+  std::vector<float> y(x.size());
+  for (const Params& p : cases) {
+    FakeQuantize(x.data(), static_cast<int64_t>(x.size()), p.scale, p.zp, p.qmin, p.qmax, y.data());
+    for (size_t i = 0; i < x.size(); ++i) {
+      const int32_t q = quant::QuantizeValue(x[i], p.scale, p.zp, p.qmin, p.qmax);
+      ASSERT_EQ(y[i], static_cast<float>(q - p.zp) * p.scale)
+          << "x " << x[i] << " scale " << p.scale << " zp " << p.zp;
+    }
+  }
+  // Far out of range (where QuantizeValue's int32 conversion would overflow): the clamp ends.
+  const float huge[] = {1e10f, -1e10f, 3e9f, -3e9f};
+  float out[4];
+  FakeQuantize(huge, 4, 1.0f / 64, 0, -128, 127, out);
+  EXPECT_EQ(out[0], 127.0f / 64);
+  EXPECT_EQ(out[1], -2.0f);
+  EXPECT_EQ(out[2], 127.0f / 64);
+  EXPECT_EQ(out[3], -2.0f);
+}
+
 // Gradient check of the straight-through estimators against central differences of their
 // surrogates: clamp(x, lo, hi) for activations (lo, hi = the representable range), the
 // identity for weights.

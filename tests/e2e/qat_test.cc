@@ -68,11 +68,11 @@ class QatE2eTest : public ::testing::Test {
     if (!dir_.empty()) RunCommand("rm -rf '" + dir_ + "'");
   }
   std::string Qat(const std::string& model, const std::string& out, const std::string& extra,
-                  int* rc) {
+                  int* rc, int test_samples = kTestSamples) {
     std::string log;
     *rc = RunCommand(EdgeoptBinary() + " qat " + model + " --data " + train_ +
                          " --test-data fashion-mnist:test --test-samples " +
-                         std::to_string(kTestSamples) + " --lr 1e-4 --threads 2 " + "--quiet -o " +
+                         std::to_string(test_samples) + " --lr 1e-4 --threads 2 " + "--quiet -o " +
                          out + " " + extra + " 2>&1",
                      &log);
     return log;
@@ -178,7 +178,7 @@ TEST_F(QatE2eTest, PrunedModelStaysPrunedThroughQat) {
 TEST_F(QatE2eTest, Errors) {
   int rc = 0;
   // A quantized input, an unknown I/O type, a non-.tflite output.
-  std::string log = Qat(baseline_, dir_ + "/a.tflite", "--io int8 --epochs 0", &rc);
+  std::string log = Qat(baseline_, dir_ + "/a.tflite", "--io int8 --epochs 0", &rc, 100);
   ASSERT_EQ(rc, 0) << log;
   log = Qat(dir_ + "/a.tflite", dir_ + "/b.tflite", "", &rc);
   EXPECT_EQ(rc, 1);
