@@ -17,8 +17,9 @@ namespace rt {
 namespace {
 
 constexpr size_t kArenaAlignment = 64;
-// Largest tensor we accept (bytes): far above any edge model, far below overflow.
-constexpr uint64_t kMaxTensorBytes = uint64_t{1} << 36;
+// Largest tensor we accept (bytes): far above any edge model, far below overflow. Below 2 GiB on
+// 32-bit targets, so that a size_t holds it.
+constexpr uint64_t kMaxTensorBytes = std::min<uint64_t>(uint64_t{1} << 36, SIZE_MAX / 2);
 
 size_t AlignUp(size_t x, size_t a) { return (x + a - 1) & ~(a - 1); }
 
@@ -411,6 +412,7 @@ Status Interpreter::MakePersistentConstant(Tensor* tensor) {
   EDGEOPT_ENSURE(tensor->data != nullptr, StatusCode::kOutOfMemory, "out of memory");
   std::memset(tensor->data, 0, tensor->bytes);
   tensor->allocation = Allocation::kConstant;
+  tensor->folded = true;
   return Status::Ok();
 }
 
@@ -552,6 +554,15 @@ Status Interpreter::PlanMemory() {
     p.first_use = p.last_use = r.first_use;
     owners.push_back(p);
   }
+  // The planners add sizes in size_t: on a 32-bit target a model whose buffers add up to more
+  // than the address space would wrap offsets around (64-bit targets cannot get there).
+  uint64_t total = 0;
+  for (const BufferRequest& r : requests) {
+    total += AlignUp(std::max<size_t>(r.bytes, 1), kArenaAlignment);
+  }
+  EDGEOPT_ENSURE(total <= SIZE_MAX / 2, StatusCode::kOutOfMemory,
+                 "the model's buffers add up to %llu bytes, more than this target can address",
+                 static_cast<unsigned long long>(total));
   const MemoryPlan plan = options_.linear_planner ? PlanLinear(requests, kArenaAlignment)
                                                   : PlanGreedy(requests, kArenaAlignment);
   arena_bytes_ = plan.arena_bytes;

@@ -4,6 +4,7 @@
 #ifndef EDGEOPT_SRC_RUNTIME_INTERPRETER_H_
 #define EDGEOPT_SRC_RUNTIME_INTERPRETER_H_
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -26,8 +27,10 @@ struct InterpreterOptions {
   bool linear_planner = false;          // debugging: no arena reuse
   const CpuInfo* cpu = nullptr;         // override the detected CPU features (tests)
   // Refuse models whose arena or persistent memory would exceed this (a damaged model can
-  // declare huge tensors); 4 GiB is far above any edge model.
-  size_t max_memory_bytes = size_t{4} << 30;
+  // declare huge tensors); 4 GiB is far above any edge model. 2 GiB on 32-bit targets, where
+  // size_t{4} << 30 would be 0.
+  size_t max_memory_bytes =
+      static_cast<size_t>(std::min<uint64_t>(uint64_t{4} << 30, SIZE_MAX / 2 + 1));
 };
 
 struct NodeProfile {

@@ -108,7 +108,7 @@ ModelStats ComputeModelStats(Interpreter* interp) {
   }
   for (int t = 0; t < interp->num_tensors(); ++t) {
     const Tensor* tensor = interp->tensor(t);
-    if (tensor->allocation != Allocation::kConstant) continue;
+    if (tensor->allocation != Allocation::kConstant || tensor->folded) continue;
     s.constant_bytes += static_cast<int64_t>(tensor->bytes);
     if (tensor->type == DType::kFloat32 || tensor->type == DType::kFloat16 ||
         tensor->type == DType::kInt8 || tensor->type == DType::kUInt8 ||

@@ -73,6 +73,7 @@ struct Tensor {
   size_t bytes = 0;
   Allocation allocation = Allocation::kNone;
   bool is_variable = false;
+  bool folded = false;  // a constant computed at prepare time (not stored in the model file)
   Quantization quant;
   const char* name = "";
   // Non-null for a sparse constant tensor: `dims` are the dense dims, `data` holds only the

@@ -3,6 +3,7 @@
 #ifndef EDGEOPT_SRC_UTIL_FILE_UTIL_H_
 #define EDGEOPT_SRC_UTIL_FILE_UTIL_H_
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -13,7 +14,9 @@
 
 namespace edgeopt {
 
-constexpr size_t kMaxInputFileBytes = size_t{4} << 30;
+// 4 GiB, or all that a 32-bit size_t holds (size_t{4} << 30 is 0 on 32-bit Arm).
+constexpr size_t kMaxInputFileBytes =
+    static_cast<size_t>(std::min<uint64_t>(uint64_t{4} << 30, SIZE_MAX));
 
 StatusOr<std::vector<uint8_t>> ReadFileBytes(const std::string& path,
                                              size_t max_bytes = kMaxInputFileBytes);

@@ -35,7 +35,9 @@ StatusOr<NpyArray> ReadNpy(const std::string& path);
 std::vector<uint8_t> EncodeNpy(const NpyArray& array);
 Status WriteNpy(const std::string& path, const NpyArray& array);  // atomic
 
-// Arrays of an .npz by name (without the ".npy" suffix).
+// Arrays of an .npz by name (without the ".npy" suffix). These two are in npz.cc (libzip) and
+// link only with the toolkit (edgeopt_tool); the rest is in edgeopt_io, which has no
+// dependencies beyond the runtime.
 StatusOr<std::map<std::string, NpyArray>> ReadNpz(const std::string& path);
 Status WriteNpz(const std::string& path, const std::map<std::string, NpyArray>& arrays);
 

@@ -12,6 +12,7 @@ int RunInspect(int argc, char** argv);
 int RunRun(int argc, char** argv);
 int RunBench(int argc, char** argv);
 int RunQuantize(int argc, char** argv);
+int RunCompare(int argc, char** argv);
 int RunIr(int argc, char** argv);
 int RunTrain(int argc, char** argv);
 int RunEval(int argc, char** argv);

@@ -22,6 +22,8 @@ const Command kCommands[] = {
     {"inspect", "show what is inside a model (.tflite, .h5, .keras)", edgeopt::cli::RunInspect},
     {"run", "run a .tflite model on .npy inputs or seeded random inputs", edgeopt::cli::RunRun},
     {"bench", "measure a .tflite model's latency and memory", edgeopt::cli::RunBench},
+    {"compare", "size, accuracy and latency of model variants side by side",
+     edgeopt::cli::RunCompare},
     {"ir", "print a .tflite model as edgeopt IR text", edgeopt::cli::RunIr},
     {"train", "train or fine-tune a model with edgeopt's training engine", edgeopt::cli::RunTrain},
     {"eval", "top-1 accuracy and loss of a model on a data set", edgeopt::cli::RunEval},

@@ -1,46 +1,229 @@
-// A runtime-only runner: links edgeopt_runtime alone (no toolkit, no exceptions), as a device
-// build would. Runs a .tflite once on zero inputs and prints the first output values.
-//   edgeopt_run_min model.tflite
-#include <fcntl.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
+// A runtime-only runner: links edgeopt_runtime and edgeopt_io alone (no toolkit, no libzip, no
+// exceptions), as a device build would. Same command line and output files as `edgeopt run`, so
+// ../shared/tools/conformance can call it on a device or under qemu-user:
+//   edgeopt_run_min MODEL.tflite (-i in0.npy [-i in1.npy ...] | --random SEED) [-o OUTDIR]
+//                   [--threads N] [--reference]
+// Writes OUTDIR/output_K.npy in each output tensor's own dtype and shape. Without -o it only
+// prints the outputs' dtypes and shapes; without -i and --random the inputs are zeros.
+#include <cerrno>
+#include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
+#include <memory>
+#include <string>
+#include <vector>
 
+#include "include/edgeopt/status.h"
 #include "src/runtime/interpreter.h"
+#include "src/util/file_util.h"
+#include "src/util/npy.h"
+#include "src/util/random_inputs.h"
+
+namespace edgeopt {
+namespace {
+
+constexpr int kExitOk = 0;
+constexpr int kExitFailure = 1;
+constexpr int kExitUsage = 2;
+
+constexpr char kUsage[] =
+    "usage: edgeopt_run_min MODEL.tflite (-i in0.npy [-i ...] | --random SEED) [-o OUTDIR]\n"
+    "                       [--threads N] [--reference]\n"
+    "Runs MODEL once in edgeopt's runtime and writes OUTDIR/output_K.npy in each output's own\n"
+    "dtype, as `edgeopt run` does. Without -o only a summary is printed; without -i and\n"
+    "--random the inputs are zeros.\n"
+    "  -i, --input FILE   an .npy per model input, in order\n"
+    "  --random SEED      seeded random inputs (the same stream as tflite-ref --random)\n"
+    "  -o, --output DIR   output directory (created)\n"
+    "  --threads N        threads (default 1; 0 = all cores)\n"
+    "  --reference        the portable reference kernels only\n";
+
+struct Args {
+  std::string model;
+  std::vector<std::string> inputs;
+  std::string out_dir;
+  int64_t seed = -1;
+  int threads = 1;
+  bool reference = false;
+};
+
+bool ParseInt(const char* text, long long min, long long max, long long* value) {
+  errno = 0;
+  char* end = nullptr;
+  const long long v = std::strtoll(text, &end, 10);
+  if (errno != 0 || end == text || *end != '\0' || v < min || v > max) return false;
+  *value = v;
+  return true;
+}
+
+// Returns kExitOk, or kExitUsage after printing the problem.
+int ParseArgs(int argc, char** argv, Args* args) {
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg == "-h" || arg == "--help") {
+      std::printf("%s", kUsage);
+      std::exit(kExitOk);
+    }
+    if (arg == "--reference") {
+      args->reference = true;
+      continue;
+    }
+    const bool takes_value = arg == "-i" || arg == "--input" || arg == "-o" || arg == "--output" ||
+                             arg == "--random" || arg == "--threads";
+    if (takes_value) {
+      if (i + 1 >= argc) {
+        std::fprintf(stderr, "edgeopt_run_min: %s needs a value\n%s", arg.c_str(), kUsage);
+        return kExitUsage;
+      }
+      const char* value = argv[++i];
+      long long n = 0;
+      if (arg == "-i" || arg == "--input") {
+        args->inputs.push_back(value);
+      } else if (arg == "-o" || arg == "--output") {
+        args->out_dir = value;
+      } else if (arg == "--random") {
+        if (!ParseInt(value, 0, INT64_MAX, &n)) {
+          std::fprintf(stderr, "edgeopt_run_min: --random needs a seed >= 0, not '%s'\n", value);
+          return kExitUsage;
+        }
+        args->seed = n;
+      } else {
+        if (!ParseInt(value, 0, 1024, &n)) {
+          std::fprintf(stderr, "edgeopt_run_min: --threads needs 0..1024, not '%s'\n", value);
+          return kExitUsage;
+        }
+        args->threads = static_cast<int>(n);
+      }
+      continue;
+    }
+    if (arg.size() > 1 && arg[0] == '-') {
+      std::fprintf(stderr, "edgeopt_run_min: unknown option %s\n%s", arg.c_str(), kUsage);
+      return kExitUsage;
+    }
+    if (!args->model.empty()) {
+      std::fprintf(stderr, "edgeopt_run_min: more than one model given (%s)\n%s", arg.c_str(),
+                   kUsage);
+      return kExitUsage;
+    }
+    args->model = arg;
+  }
+  if (args->model.empty()) {
+    std::fprintf(stderr, "edgeopt_run_min: no model given\n%s", kUsage);
+    return kExitUsage;
+  }
+  if (!args->inputs.empty() && args->seed >= 0) {
+    std::fprintf(stderr, "edgeopt_run_min: give either -i for every input or --random SEED\n");
+    return kExitUsage;
+  }
+  return kExitOk;
+}
+
+std::string DimsString(const rt::Dims& dims) {
+  std::string s = "[";
+  for (int i = 0; i < dims.size; ++i) {
+    if (i > 0) s += ",";
+    s += std::to_string(dims[i]);
+  }
+  return s + "]";
+}
+
+Status FillInput(rt::Tensor* t, int index, const std::string& path) {
+  EDGEOPT_ASSIGN_OR_RETURN(NpyArray array, ReadNpy(path));
+  EDGEOPT_ENSURE(array.dtype == t->type, StatusCode::kInvalidArgument,
+                 "%s: dtype %s, but input %d (%s) is %s", path.c_str(), DTypeName(array.dtype),
+                 index, t->name, DTypeName(t->type));
+  EDGEOPT_ENSURE(array.NumElements() == t->dims.NumElements(), StatusCode::kInvalidArgument,
+                 "%s: %lld elements, but input %d (%s) has shape %s", path.c_str(),
+                 static_cast<long long>(array.NumElements()), index, t->name,
+                 DimsString(t->dims).c_str());
+  bool same_shape = static_cast<int>(array.shape.size()) == t->dims.size;
+  for (int d = 0; same_shape && d < t->dims.size; ++d) same_shape = array.shape[d] == t->dims[d];
+  if (!same_shape) {
+    std::fprintf(stderr, "edgeopt_run_min: note: %s reshaped to input %d's shape %s\n",
+                 path.c_str(), index, DimsString(t->dims).c_str());
+  }
+  EDGEOPT_ENSURE(array.data.size() == t->bytes, StatusCode::kInternal, "size mismatch");
+  if (t->bytes > 0) std::memcpy(t->data, array.data.data(), t->bytes);
+  return Status::Ok();
+}
+
+Status SetInputs(const Args& args, rt::Interpreter* interp) {
+  if (!args.inputs.empty()) {
+    EDGEOPT_ENSURE(static_cast<int>(args.inputs.size()) == interp->num_inputs(),
+                   StatusCode::kInvalidArgument, "%s has %d inputs, %zu given with -i",
+                   args.model.c_str(), interp->num_inputs(), args.inputs.size());
+    for (int i = 0; i < interp->num_inputs(); ++i) {
+      EDGEOPT_RETURN_IF_ERROR(FillInput(interp->input_tensor(i), i, args.inputs[i]));
+    }
+    return Status::Ok();
+  }
+  for (int i = 0; i < interp->num_inputs(); ++i) {
+    rt::Tensor* t = interp->input_tensor(i);
+    if (t->bytes == 0) continue;
+    if (args.seed < 0) {
+      std::memset(t->data, 0, t->bytes);
+      continue;
+    }
+    EDGEOPT_ENSURE(DTypeSize(t->type) != 0, StatusCode::kUnsupported, "input %d (%s) has type %s",
+                   i, t->name, DTypeName(t->type));
+    FillRandomInput(t->type, static_cast<size_t>(t->dims.NumElements()),
+                    static_cast<uint64_t>(args.seed), i, t->data);
+  }
+  return Status::Ok();
+}
+
+Status WriteOutputs(const Args& args, rt::Interpreter* interp) {
+  if (!args.out_dir.empty()) EDGEOPT_RETURN_IF_ERROR(MakeDirectories(args.out_dir));
+  for (int i = 0; i < interp->num_outputs(); ++i) {
+    const rt::Tensor* t = interp->output_tensor(i);
+    if (args.out_dir.empty()) {
+      std::printf("output %d: %s %s\n", i, DTypeName(t->type), DimsString(t->dims).c_str());
+      continue;
+    }
+    EDGEOPT_ENSURE(NpyDescr(t->type) != nullptr, StatusCode::kUnsupported,
+                   "output %d (%s) has type %s, which .npy cannot hold", i, t->name,
+                   DTypeName(t->type));
+    NpyArray array;
+    array.dtype = t->type;
+    for (int d = 0; d < t->dims.size; ++d) array.shape.push_back(t->dims[d]);
+    array.data.assign(t->data, t->data + t->bytes);
+    const std::string path = args.out_dir + "/output_" + std::to_string(i) + ".npy";
+    EDGEOPT_RETURN_IF_ERROR(WriteNpy(path, array));
+    std::printf("output %d: %s %s -> %s\n", i, DTypeName(t->type), DimsString(t->dims).c_str(),
+                path.c_str());
+  }
+  return Status::Ok();
+}
+
+int Fail(const Status& status) {
+  std::fprintf(stderr, "edgeopt_run_min: error: %s\n", status.message().c_str());
+  return kExitFailure;
+}
+
+int Run(const Args& args) {
+  auto file = MappedFile::Open(args.model);
+  if (!file.ok()) return Fail(file.status());
+  rt::InterpreterOptions options;
+  options.num_threads = args.threads;
+  options.use_optimized_kernels = !args.reference;
+  auto interp = rt::Interpreter::Create((*file)->data(), (*file)->size(), options);
+  if (!interp.ok()) return Fail(interp.status().WithPrefix(args.model));
+  Status s = SetInputs(args, interp->get());
+  if (!s.ok()) return Fail(s);
+  s = (*interp)->Invoke();
+  if (!s.ok()) return Fail(s.WithPrefix(args.model));
+  s = WriteOutputs(args, interp->get());
+  if (!s.ok()) return Fail(s);
+  return kExitOk;
+}
+
+}  // namespace
+}  // namespace edgeopt
 
 int main(int argc, char** argv) {
-  if (argc != 2) {
-    std::fprintf(stderr, "usage: edgeopt_run_min model.tflite\n");
-    return 2;
-  }
-  const int fd = open(argv[1], O_RDONLY);
-  struct stat st;
-  if (fd < 0 || fstat(fd, &st) != 0 || st.st_size <= 0) {
-    std::fprintf(stderr, "%s: cannot open\n", argv[1]);
-    return 1;
-  }
-  void* data = mmap(nullptr, st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
-  close(fd);
-  if (data == MAP_FAILED) return 1;
-  edgeopt::rt::InterpreterOptions options;
-  auto interp = edgeopt::rt::Interpreter::Create(static_cast<const uint8_t*>(data),
-                                                 static_cast<size_t>(st.st_size), options);
-  if (!interp.ok()) {
-    std::fprintf(stderr, "%s: %s\n", argv[1], interp.status().message().c_str());
-    return 1;
-  }
-  edgeopt::Status s = (*interp)->Invoke();
-  if (!s.ok()) {
-    std::fprintf(stderr, "%s: %s\n", argv[1], s.message().c_str());
-    return 1;
-  }
-  for (int i = 0; i < (*interp)->num_outputs(); ++i) {
-    const edgeopt::rt::Tensor* t = (*interp)->output_tensor(i);
-    std::printf("output %d: %s, %zu bytes\n", i, edgeopt::DTypeName(t->type), t->bytes);
-  }
-  munmap(data, st.st_size);
-  return 0;
+  edgeopt::Args args;
+  const int rc = edgeopt::ParseArgs(argc, argv, &args);
+  if (rc != edgeopt::kExitOk) return rc;
+  return edgeopt::Run(args);
 }

@@ -1,4 +1,4 @@
-// Zip archives for .keras files (libzip): read named entries with size limits,
+// Zip archives for .keras files (src/util/zip.h): read named entries with size limits,
 // and build an archive in memory (entries stored uncompressed, as Python's
 // zipfile does for Keras).
 #ifndef EDGEOPT_SRC_IMPORTERS_KERAS_ZIP_IO_H_

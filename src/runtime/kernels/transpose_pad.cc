@@ -142,7 +142,8 @@ Status PadEval(Context* ctx, Node* node) {
   const int64_t n = out->dims.NumElements();
   ref::FillBytes(out->data, n, value, elem);
   const int rank = in->dims.size;
-  int64_t src[kMaxDims], dst[kMaxDims], dims[kMaxDims];
+  // Zeroed: aarch64 GCC 12 cannot see that out has in's rank (-Wmaybe-uninitialized).
+  int64_t src[kMaxDims] = {}, dst[kMaxDims] = {}, dims[kMaxDims] = {};
   ref::ContiguousStrides(in->dims, src);
   ref::ContiguousStrides(out->dims, dst);
   int64_t offset = 0;

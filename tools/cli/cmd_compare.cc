@@ -1,0 +1,228 @@
+// edgeopt compare A.tflite B.tflite ... --data DATA [--runs N] [--threads N] [--plot P.png]
+//     [--markdown T.md] [--names a,b,...]
+//
+// The size / latency / accuracy trade of model variants side by side: size on disk, zipped
+// size, kind (float32, float16, dynamic, int8, int16x8, sparse), parameters, top-1 accuracy and
+// loss on DATA, median latency (the runtime, --runs invocations after warm-up). The first
+// model is the reference for the ratios. Optionally a Markdown table and a size-vs-accuracy
+// plot.
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "CLI/CLI.hpp"
+#include "src/data/dataset.h"
+#include "src/report/evaluate.h"
+#include "src/report/plot.h"
+#include "src/runtime/model_stats.h"
+#include "src/util/file_util.h"
+#include "src/util/random_inputs.h"
+#include "src/util/zip.h"
+#include "tools/cli/cli_util.h"
+#include "tools/cli/commands.h"
+
+namespace edgeopt {
+namespace cli {
+namespace {
+
+struct Row {
+  std::string name;
+  std::string kind;
+  size_t bytes = 0;
+  size_t zipped = 0;
+  int64_t params = 0;
+  double accuracy = -1;
+  double loss = -1;
+  double median_us = -1;
+  double p90_us = -1;
+};
+
+// What kind of model a file is, from its weights and activations.
+std::string KindOf(rt::Interpreter* interp) {
+  bool int8_act = false, int16_act = false, int8_w = false, f16_w = false, sparse = false;
+  for (int i = 0; i < interp->num_nodes(); ++i) {
+    const rt::Node& node = interp->node(i);
+    for (int k = 0; k < node.num_inputs; ++k) {
+      if (node.inputs[k] < 0) continue;
+      const rt::Tensor* t = interp->tensor(node.inputs[k]);
+      if (t->sparsity != nullptr) sparse = true;
+      if (t->allocation == rt::Allocation::kConstant && k >= 1) {
+        if (t->type == DType::kInt8) int8_w = true;
+      }
+    }
+    for (int k = 0; k < node.num_outputs; ++k) {
+      const rt::Tensor* t = interp->tensor(node.outputs[k]);
+      if (t->type == DType::kInt8 || t->type == DType::kUInt8) int8_act = true;
+      if (t->type == DType::kInt16 && t->quant.IsQuantized()) int16_act = true;
+    }
+    if (node.op == tflite::BuiltinOperator::DEQUANTIZE && node.num_inputs > 0 &&
+        node.inputs[0] >= 0 && interp->tensor(node.inputs[0])->type == DType::kFloat16) {
+      f16_w = true;
+    }
+  }
+  std::string kind = int16_act  ? "int16x8"
+                     : int8_act ? "int8"
+                     : int8_w   ? "dynamic"
+                     : f16_w    ? "float16"
+                                : "float32";
+  if (sparse) kind += "+sparse";
+  return kind;
+}
+
+double Percentile(std::vector<double> v, double q) {
+  if (v.empty()) return -1;
+  std::sort(v.begin(), v.end());
+  const double pos = q * (v.size() - 1);
+  const size_t lo = static_cast<size_t>(pos);
+  return lo + 1 < v.size() ? v[lo] + (pos - lo) * (v[lo + 1] - v[lo]) : v[lo];
+}
+
+StatusOr<Row> Measure(const std::string& path, const std::string& name, const data::Dataset* ds,
+                      int runs, int threads, int64_t eval_limit) {
+  Row r;
+  r.name = name;
+  EDGEOPT_ASSIGN_OR_RETURN(std::vector<uint8_t> bytes, ReadFileBytes(path));
+  r.bytes = bytes.size();
+  ZipWriter zip;
+  EDGEOPT_RETURN_IF_ERROR(zip.Add(BaseName(path), bytes.data(), bytes.size()));
+  r.zipped = zip.Finish().size();
+  rt::InterpreterOptions options;
+  options.num_threads = threads;
+  auto interp = rt::Interpreter::Create(bytes.data(), bytes.size(), options);
+  if (!interp.ok()) return interp.status().WithPrefix(path);
+  r.kind = KindOf(interp->get());
+  r.params = rt::ComputeModelStats(interp->get()).parameters;
+  if (ds != nullptr) {
+    report::EvalOptions eo;
+    eo.threads = threads;
+    eo.limit = eval_limit;
+    auto e = report::EvaluateTflite(interp->get(), *ds, eo);
+    if (!e.ok()) return e.status().WithPrefix(path);
+    r.accuracy = e->accuracy;
+    r.loss = e->loss;
+  }
+  if (runs > 0) {
+    rt::Interpreter* it = interp->get();
+    for (int i = 0; i < it->num_inputs(); ++i) {
+      rt::Tensor* t = it->input_tensor(i);
+      FillRandomInput(t->type, static_cast<size_t>(t->dims.NumElements()), 0, i, t->data);
+    }
+    std::vector<double> us;
+    for (int i = 0; i < runs + 5; ++i) {
+      const auto start = std::chrono::steady_clock::now();
+      EDGEOPT_RETURN_IF_ERROR(it->Invoke());
+      const double t = std::chrono::duration<double, std::micro>(
+                           std::chrono::steady_clock::now() - start)
+                           .count();
+      if (i >= 5) us.push_back(t);
+    }
+    r.median_us = Percentile(us, 0.5);
+    r.p90_us = Percentile(us, 0.9);
+  }
+  return r;
+}
+
+// `v` formatted, or "-" when it is a missing (negative) measurement.
+std::string Fmt(const char* f, double v) {
+  if (v < 0) return "-";
+  char b[64];
+  std::snprintf(b, sizeof(b), f, v);
+  return b;
+}
+
+std::string Signed(double v) {
+  char b[64];
+  std::snprintf(b, sizeof(b), "%+.2f", v);
+  return b;
+}
+
+}  // namespace
+
+int RunCompare(int argc, char** argv) {
+  CLI::App app{"Compare .tflite variants of a model side by side: size on disk, zipped size, "
+               "kind, parameters, top-1 accuracy and loss on --data, median latency. The first "
+               "model is the reference for the ratios.",
+               "edgeopt compare"};
+  std::vector<std::string> models;
+  std::string data_spec, plot, markdown, names;
+  int runs = 50, threads = 1;
+  int64_t limit = -1;
+  app.add_option("models", models, ".tflite files")->required();
+  app.add_option("--data", data_spec, "labeled data for accuracy (e.g. fashion-mnist:test)");
+  app.add_option("--eval-samples", limit, "evaluate on the first N samples only");
+  app.add_option("--runs", runs, "timed invocations per model (default 50; 0 = no timing)");
+  app.add_option("--threads", threads, "threads (default 1)");
+  app.add_option("--names", names, "comma-separated row names (default: file names)");
+  app.add_option("--plot", plot, "write a size-vs-accuracy plot (PNG, needs gnuplot)");
+  app.add_option("--markdown", markdown, "also write the table as Markdown");
+  EDGEOPT_CLI_PARSE(app, argc, argv);
+
+  std::vector<std::string> row_names;
+  {
+    std::stringstream ss(names);
+    std::string item;
+    while (std::getline(ss, item, ',')) row_names.push_back(item);
+  }
+  data::Dataset ds;
+  if (!data_spec.empty()) {
+    auto loaded = data::LoadDataset(data_spec);
+    if (!loaded.ok()) return ReportError("compare", loaded.status());
+    ds = std::move(loaded).value();
+  }
+  std::vector<Row> rows;
+  for (size_t i = 0; i < models.size(); ++i) {
+    const std::string name = i < row_names.size() ? row_names[i] : BaseName(models[i]);
+    auto r = Measure(models[i], name, data_spec.empty() ? nullptr : &ds, runs, threads, limit);
+    if (!r.ok()) return ReportError("compare", r.status());
+    rows.push_back(*r);
+  }
+  const Row& ref = rows.front();
+  std::string md = "| model | kind | size (bytes) | zipped (bytes) | size vs " + ref.name +
+                   " | parameters | top-1 accuracy | Δ accuracy (points) | loss | latency median "
+                   "(us) | latency p90 (us) | speed-up |\n|---|---|---|---|---|---|---|---|---|---|"
+                   "---|---|\n";
+  std::printf("%-22s %-16s %10s %10s %7s %10s %9s %8s %8s %11s %7s\n", "model", "kind", "bytes",
+              "zipped", "size", "params", "accuracy", "Δ(pts)", "loss", "median_us", "speed");
+  for (const Row& r : rows) {
+    const double size_ratio = static_cast<double>(r.bytes) / ref.bytes;
+    const double delta = (r.accuracy >= 0 && ref.accuracy >= 0)
+                             ? 100.0 * (r.accuracy - ref.accuracy)
+                             : 0.0;
+    const double speed = (r.median_us > 0 && ref.median_us > 0) ? ref.median_us / r.median_us : -1;
+    std::printf("%-22s %-16s %10zu %10zu %6.3fx %10lld %9s %8s %8s %11s %7s\n", r.name.c_str(),
+                r.kind.c_str(), r.bytes, r.zipped, size_ratio, static_cast<long long>(r.params),
+                Fmt("%.4f", r.accuracy).c_str(),
+                r.accuracy >= 0 ? Signed(delta).c_str() : "-",
+                Fmt("%.4f", r.loss).c_str(), Fmt("%.1f", r.median_us).c_str(),
+                speed > 0 ? Fmt("%.2fx", speed).c_str() : "-");
+    char line[512];
+    std::snprintf(line, sizeof(line),
+                  "| %s | %s | %zu | %zu | %.3fx | %lld | %s | %s | %s | %s | %s | %s |\n",
+                  r.name.c_str(), r.kind.c_str(), r.bytes, r.zipped, size_ratio,
+                  static_cast<long long>(r.params), Fmt("%.4f", r.accuracy).c_str(),
+                  r.accuracy >= 0 ? Signed(delta).c_str() : "-",
+                  Fmt("%.4f", r.loss).c_str(), Fmt("%.1f", r.median_us).c_str(),
+                  Fmt("%.1f", r.p90_us).c_str(), speed > 0 ? Fmt("%.2fx", speed).c_str() : "-");
+    md += line;
+  }
+  if (!markdown.empty()) {
+    Status s = WriteFileAtomic(markdown, md.data(), md.size());
+    if (!s.ok()) return ReportError("compare", s);
+  }
+  if (!plot.empty() && !data_spec.empty()) {
+    std::vector<report::ScatterPoint> points;
+    for (const Row& r : rows) {
+      points.push_back({r.name, static_cast<double>(r.bytes) / 1024.0, 100.0 * r.accuracy});
+    }
+    Status s = report::WriteScatter(plot, "Size vs accuracy (" + data_spec + ")", "size (KiB)",
+                                    "top-1 accuracy (%)", points, /*log_x=*/true);
+    if (!s.ok()) std::fprintf(stderr, "edgeopt compare: note: no plot: %s\n", s.message().c_str());
+  }
+  return kExitOk;
+}
+
+}  // namespace cli
+}  // namespace edgeopt
