@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <cstring>
 #include <numeric>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -107,7 +108,7 @@ TEST_F(QatE2eTest, Int8FileAgreesWithFakeQuantAndRunsInTheOfficialRuntime) {
   }
   // int8 I/O: no conversion op at all.
   const std::string out8 = dir_ + "/qat_io8.tflite";
-  const std::string log8 = Qat(baseline_, out8, "--io int8 --per-tensor --epochs 0", &rc);
+  const std::string log8 = Qat(baseline_, out8, "--io int8 --per-tensor --epochs 0", &rc, 500);
   ASSERT_EQ(rc, 0) << log8;
   auto g8 = ImportTfliteFile(out8);
   ASSERT_TRUE(g8.ok());
@@ -173,6 +174,76 @@ TEST_F(QatE2eTest, PrunedModelStaysPrunedThroughQat) {
   std::printf("[ qat ] pruned: %lld of %lld int8 weights zero (%lld pruned)\n",
               static_cast<long long>(int8_zeros), static_cast<long long>(total),
               static_cast<long long>(zeros));
+}
+
+// A depthwise network that per-tensor int8 handles badly with the same float function: after
+// the depthwise convolution's BatchNormalization every channel c is scaled by s_c (gamma and
+// beta; ReLU is positively homogeneous) and the next 1x1 convolution's input channel c by 1 / s_c,
+// s_c log-uniform in [1/12, 12] (the inverse of cross-layer equalization). Post-training
+// per-tensor int8 loses points; QAT with per-tensor weights wins at least half of them back.
+TEST_F(QatE2eTest, RecoversWhatPerTensorPostTrainingLosesOnADepthwiseNetwork) {
+  const std::string arch = dir_ + "/dw.json";
+  const std::string json = R"({"class_name": "Sequential", "config": {"name": "dw", "layers": [
+    {"class_name": "InputLayer", "config": {"name": "in", "batch_input_shape": [null, 28, 28, 1]}},
+    {"class_name": "Conv2D", "config": {"name": "stem", "filters": 16, "kernel_size": 3,
+     "strides": 2, "padding": "same", "activation": "relu"}},
+    {"class_name": "DepthwiseConv2D", "config": {"name": "dw", "kernel_size": 3,
+     "padding": "same", "use_bias": false}},
+    {"class_name": "BatchNormalization", "config": {"name": "dw_bn"}},
+    {"class_name": "ReLU", "config": {"name": "dw_relu"}},
+    {"class_name": "Conv2D", "config": {"name": "pw", "filters": 32, "kernel_size": 1,
+     "activation": "relu"}},
+    {"class_name": "MaxPooling2D", "config": {"name": "pool", "pool_size": 2}},
+    {"class_name": "Flatten", "config": {"name": "flatten"}},
+    {"class_name": "Dense", "config": {"name": "out", "units": 10, "activation": "softmax"}}]}})";
+  ASSERT_TRUE(WriteFileAtomic(arch, json.data(), json.size()).ok());
+  const std::string trained = dir_ + "/dw.keras";
+  std::string log;
+  ASSERT_EQ(RunCommand(EdgeoptBinary() + " train " + arch + " --data " + train_ +
+                           " --epochs 3 --seed 0 --threads 2 --quiet -o " + trained + " 2>&1",
+                       &log),
+            0)
+      << log;
+  auto model = keras::LoadKerasFile(trained);
+  ASSERT_TRUE(model.ok()) << model.status().ToString();
+  auto var = [&](const std::string& layer, const std::string& name) -> NpyArray* {
+    for (keras::LayerWeights& lw : model->weights) {
+      if (lw.layer != layer) continue;
+      for (auto& [n, a] : lw.vars) {
+        if (n == name) return &a;
+      }
+    }
+    return nullptr;
+  };
+  NpyArray* gamma = var("dw_bn", "gamma");
+  NpyArray* beta = var("dw_bn", "beta");
+  NpyArray* pw = var("pw", "kernel");  // [1, 1, 16, 32]
+  ASSERT_TRUE(gamma != nullptr && beta != nullptr && pw != nullptr);
+  ASSERT_EQ(pw->NumElements(), 16 * 32);
+  std::mt19937 rng(7);
+  std::uniform_real_distribution<double> u(-std::log(12.0), std::log(12.0));
+  for (int c = 0; c < 16; ++c) {
+    const float scale = static_cast<float>(std::exp(u(rng)));
+    gamma->Data<float>()[c] *= scale;
+    beta->Data<float>()[c] *= scale;
+    for (int o = 0; o < 32; ++o) pw->Data<float>()[c * 32 + o] /= scale;
+  }
+  const std::string rescaled = dir_ + "/dw_rescaled.keras";
+  ASSERT_TRUE(keras::SaveKerasFile(*model, rescaled).ok());
+  int rc = 0;
+  log = Qat(rescaled, dir_ + "/dw_qat.tflite", "--per-tensor --epochs 1", &rc);
+  ASSERT_EQ(rc, 0) << log;
+  std::printf("%s", log.c_str());
+  const double flt = ParseMetric(log, "float_accuracy");
+  const double ptq = ParseMetric(log, "ptq_accuracy");
+  const double qat = ParseMetric(log, "accuracy");
+  EXPECT_GT(flt, 0.7) << log;
+  EXPECT_GE(flt - ptq, 0.01) << log;  // the model is hard for post-training per-tensor int8
+  EXPECT_GE(qat, flt - 0.5 * (flt - ptq)) << log;
+  // Channels that hold one or two int8 steps and meet 12x weights downstream turn the file's
+  // one-step requantization differences into label changes more often than on a normal model
+  // (full Fashion-MNIST run: 97.6-99.1 %, against 99.9 % for the reference CNN).
+  EXPECT_GE(ParseMetric(log, "agreement"), 0.98) << log;
 }
 
 TEST_F(QatE2eTest, Errors) {
