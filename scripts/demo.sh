@@ -30,10 +30,24 @@ $E quantize "$OUT/baseline.keras" -o "$OUT/int16x8.tflite" --mode int16x8 \
 echo "per-layer error report: $OUT/int8_report.md (worst layers first):"
 sed -n '/^| # /,/^| 3 /p' "$OUT/int8_report.md"
 
+step "3b. Quantization-aware training and distillation"
+# QAT from the baseline (1 epoch, starts from the same calibration as int8 above), and a student
+# with 1/16 of the baseline's weights distilled from it (float and post-training int8).
+$E qat "$OUT/baseline.keras" --data fashion-mnist --epochs 1 --lr 1e-4 --quiet \
+  -o "$OUT/qat_int8.tflite"
+$E distill --teacher "$OUT/baseline.keras" --student-width 0.25 --data fashion-mnist \
+  --epochs "$EPOCHS" --seed 0 --quiet -o "$OUT/student.tflite" >"$OUT/distill.log"
+sed -n '/^model /,/^weights:/p' "$OUT/distill.log"
+$E quantize "$OUT/student.tflite" -o "$OUT/student_int8.tflite" --mode int8 \
+  --calibration fashion-mnist:train --quiet
+QAT_MODELS="$OUT/qat_int8.tflite $OUT/student.tflite $OUT/student_int8.tflite"
+QAT_NAMES="int8-qat,student,student-int8"
+
 step "4. The variants side by side (Fashion-MNIST test set, 10,000 images; latency: 1 thread)"
 $E compare "$OUT/baseline.tflite" "$OUT/float16.tflite" "$OUT/dynamic.tflite" \
   "$OUT/int8.tflite" "$OUT/int16x8.tflite" \
-  --names float32,float16,dynamic,int8,int16x8 \
+  $QAT_MODELS \
+  --names "float32,float16,dynamic,int8,int16x8,$QAT_NAMES" \
   --data fashion-mnist:test --runs 100 --threads 1 \
   --markdown "$OUT/comparison.md" --plot "$OUT/comparison.png"
 echo "table: $OUT/comparison.md   plot: $OUT/comparison.png"
