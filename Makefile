@@ -2,14 +2,15 @@
 #   make demo   installs what it needs (apt-get), builds, runs the main job on Fashion-MNIST
 #   make test   installs what it needs, builds, runs every test
 # Other targets: build, asan (sanitizer build + tests), sweep (full robustness sweep),
-# fuzz (libFuzzer target for the model loader), bench, cross (aarch64/armhf builds), clean.
+# fuzz (libFuzzer target for the model loader), bench, cross (aarch64/armhf builds),
+# runtime-for MODEL=m.tflite (a runtime with only that model's kernels), clean.
 
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 BUILD ?= build
 CMAKE_FLAGS ?=
 
 .PHONY: all setup build build-san test demo asan sweep sweep-sample fuzz bench cross \
-  cross-aarch64 cross-armhf cross-test clean format
+  cross-aarch64 cross-armhf cross-test runtime-for clean format
 
 all: build
 
@@ -25,7 +26,7 @@ test: build sweep-sample cross-test
 
 # Cross builds of the runtime, its runner (edgeopt_run_min) and its kernel tests
 # (runtime_tests_min) for 64-bit Arm (aarch64) and 32-bit Arm (armhf: armv7-a, NEON, hard
-# float), with Debian's cross compilers; no toolkit (its HDF5/libzip are host-only).
+# float), with Debian's cross compilers; no toolkit (its HDF5 are host-only).
 CROSS_FLAGS = -DCMAKE_BUILD_TYPE=Release -DEDGEOPT_BUILD_IMPORTERS=OFF -DEDGEOPT_BUILD_CLI=OFF \
   -DEDGEOPT_BUILD_BENCH=OFF -DEDGEOPT_BUILD_TESTS=ON
 CROSS_ARCHS ?= aarch64 armhf
@@ -82,8 +83,13 @@ asan: setup
 bench: build
 	@sh scripts/bench.sh
 
+# A selective runtime runner with only MODEL's ops (build-select/edgeopt_run_min), its stripped
+# size against the full runner's, conformance on MODEL and the refusal of a left-out op.
+runtime-for: build
+	@sh scripts/runtime_for.sh "$(MODEL)"
+
 clean:
-	rm -rf build build-asan build-san build-fuzz build-aarch64 build-armhf
+	rm -rf build build-asan build-san build-fuzz build-aarch64 build-armhf build-select
 
 format:
 	@find src tools tests bench fuzz include -name '*.cc' -o -name '*.h' | xargs clang-format -i

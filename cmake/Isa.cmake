@@ -14,8 +14,10 @@ if(EDGEOPT_NATIVE)
   add_compile_options(-march=native)
 endif()
 
-set(EDGEOPT_AVX2_FLAGS -mavx2 -mfma -mf16c)
-set(EDGEOPT_AVX512_FLAGS -mavx512f -mavx512bw -mavx512vl -mavx512dq -mavx512vnni -mfma -mf16c)
+# -ffp-contract=off: a kernel uses FMA only where it says so (the exact float kernels rely on it).
+set(EDGEOPT_AVX2_FLAGS -mavx2 -mfma -mf16c -ffp-contract=off)
+set(EDGEOPT_AVX512_FLAGS -mavx512f -mavx512bw -mavx512vl -mavx512dq -mavx512vnni -mfma -mf16c
+    -ffp-contract=off)
 set(EDGEOPT_NEON32_FLAGS -mfpu=neon-vfpv4 -mfloat-abi=hard)
 
 # Keeps only the ukernel sources this target can compile and sets their per-file flags.

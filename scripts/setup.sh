@@ -9,7 +9,7 @@ set -eu
 
 PKGS="build-essential cmake pkg-config ccache
   flatbuffers-compiler libflatbuffers-dev
-  libhdf5-dev libzip-dev zlib1g-dev nlohmann-json3-dev libcli11-dev libstb-dev
+  libhdf5-dev zlib1g-dev nlohmann-json3-dev libcli11-dev libstb-dev
   libgtest-dev libgmock-dev googletest libbenchmark-dev
   g++-aarch64-linux-gnu g++-arm-linux-gnueabihf qemu-user
   dataset-fashion-mnist gnuplot-nox zip time ca-certificates"

@@ -337,6 +337,19 @@ Status Interpreter::LoadNodes() {
                    node.version);
     registrations_[i] = reg;
   }
+  // Hybrid ops: a float first input and an int8 constant input (weights).
+  for (int i = 0; i < num_ops && !has_hybrid_ops_; ++i) {
+    const Node& node = nodes_[i];
+    if (node.num_inputs < 2 || node.inputs[0] < 0) continue;
+    if (tensors_[node.inputs[0]].type != DType::kFloat32) continue;
+    for (int k = 1; k < node.num_inputs; ++k) {
+      const int t = node.inputs[k];
+      if (t >= 0 && tensors_[t].type == DType::kInt8 &&
+          tensors_[t].allocation == Allocation::kConstant) {
+        has_hybrid_ops_ = true;
+      }
+    }
+  }
   // Tensors that are read but never written, are not inputs, constants or variables: TFLite
   // leaves them uninitialized; we give them zeros that persist.
   std::vector<uint8_t> is_input(num_tensors, 0);
@@ -614,7 +627,9 @@ Status Interpreter::Invoke() {
       const auto start = std::chrono::steady_clock::now();
       s = registrations_[i]->eval(this, &node);
       const auto end = std::chrono::steady_clock::now();
-      profile_[i].total_us += std::chrono::duration<double, std::micro>(end - start).count();
+      const double us = std::chrono::duration<double, std::micro>(end - start).count();
+      profile_[i].total_us += us;
+      profile_[i].min_us = profile_[i].count == 0 ? us : std::min(profile_[i].min_us, us);
       ++profile_[i].count;
     } else {
       s = registrations_[i]->eval(this, &node);

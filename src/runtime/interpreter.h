@@ -23,6 +23,9 @@ namespace rt {
 struct InterpreterOptions {
   int num_threads = 1;                  // <= 0: all cores
   bool use_optimized_kernels = true;    // false: reference kernels only
+  // Float microkernels repeat the reference's float operations (see Context::exact_float);
+  // also on automatically for models with hybrid ops.
+  bool exact_float = false;
   bool profile = false;                 // record per-node times during Invoke
   bool linear_planner = false;          // debugging: no arena reuse
   const CpuInfo* cpu = nullptr;         // override the detected CPU features (tests)
@@ -35,6 +38,7 @@ struct InterpreterOptions {
 
 struct NodeProfile {
   double total_us = 0.0;
+  double min_us = 0.0;  // fastest invocation (robust on a busy machine)
   int count = 0;
 };
 
@@ -91,6 +95,7 @@ class Interpreter final : public Context {
   int num_threads() const override { return pool_ ? pool_->num_threads() : 1; }
   const CpuInfo& cpu() const override { return cpu_; }
   bool use_optimized_kernels() const override { return options_.use_optimized_kernels; }
+  bool exact_float() const override { return options_.exact_float || has_hybrid_ops_; }
 
  private:
   Interpreter(const uint8_t* data, size_t size, const InterpreterOptions& options);
@@ -132,6 +137,7 @@ class Interpreter final : public Context {
   std::vector<NodeProfile> profile_;
   std::unique_ptr<ThreadPool> pool_;
   Phase phase_ = Phase::kLoad;
+  bool has_hybrid_ops_ = false;  // a node reads a float input and int8 constant weights
   int current_node_ = -1;
 };
 

@@ -86,6 +86,11 @@ class Context {
   virtual const CpuInfo& cpu() const = 0;
   // False forces reference kernels everywhere (for testing and --reference).
   virtual bool use_optimized_kernels() const = 0;
+  // True when float kernels must repeat the reference kernels' float operations exactly
+  // (summation order, no FMA): the model has hybrid ops (float input, int8 weights), whose
+  // run-time quantization of their input turns any float rounding difference upstream into
+  // whole int8 steps.
+  virtual bool exact_float() const { return false; }
 };
 
 // Options helpers: builtin options may be missing from a file; kernels then use the defaults.

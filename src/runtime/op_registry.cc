@@ -1,29 +1,13 @@
 #include "src/runtime/op_registry.h"
 
-#include <cstring>
-
 namespace edgeopt {
 namespace rt {
 namespace {
 
-#if defined(EDGEOPT_SELECTIVE_OPS)
-// EDGEOPT_SELECTIVE_OPS is a comma-separated list of builtin names ("CONV_2D,ADD").
 bool Selected(tflite::BuiltinOperator op) {
   const char* name = tflite::EnumNameBuiltinOperator(op);
-  const size_t len = std::strlen(name);
-  const char* list = EDGEOPT_SELECTIVE_OPS;
-  while (*list != '\0') {
-    const char* end = std::strchr(list, ',');
-    const size_t n = end != nullptr ? static_cast<size_t>(end - list) : std::strlen(list);
-    if (n == len && std::strncmp(list, name, n) == 0) return true;
-    if (end == nullptr) break;
-    list = end + 1;
-  }
-  return false;
+  return name != nullptr && name[0] != '\0' && OpInBuild(name);
 }
-#else
-bool Selected(tflite::BuiltinOperator) { return true; }
-#endif
 
 struct Table {
   OpTable table;

@@ -1,11 +1,25 @@
 #include "src/runtime/thread_pool.h"
 
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#endif
+
 namespace edgeopt {
 namespace rt {
 namespace {
-// Spin this many iterations for new work before sleeping: inference issues many short jobs
-// back to back, and a futex wake-up costs more than the job.
-constexpr int kSpinIterations = 20000;
+
+// Polls for a new job this many times (with a pause in between, ~50-100 us in all) before
+// sleeping: consecutive ops of an inference find the workers awake.
+constexpr int kSpinIterations = 2000;
+
+inline void CpuRelax() {
+#if defined(__x86_64__) || defined(__i386__)
+  _mm_pause();
+#elif defined(__aarch64__) || defined(__arm__)
+  __asm__ __volatile__("yield");
+#endif
+}
+
 }  // namespace
 
 ThreadPool::ThreadPool(int num_threads) : num_threads_(num_threads < 1 ? 1 : num_threads) {
@@ -17,9 +31,11 @@ ThreadPool::ThreadPool(int num_threads) : num_threads_(num_threads < 1 ? 1 : num
 ThreadPool::~ThreadPool() {
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    stop_ = true;
+    stop_.store(true);
+    // A new generation with no tasks wakes every worker without giving it work.
     ++generation_;
-    published_generation_.store(generation_, std::memory_order_release);
+    slots_[generation_ & 1].num_tasks.store(0);
+    state_.store(Pack(generation_, 0));
   }
   wake_.notify_all();
   for (auto& t : workers_) t.join();
@@ -27,9 +43,19 @@ ThreadPool::~ThreadPool() {
 
 void ThreadPool::DoTasks(int thread_index) {
   for (;;) {
-    const int task = next_task_.fetch_add(1, std::memory_order_relaxed);
-    if (task >= num_tasks_) break;
-    fn_(context_, task, thread_index);
+    uint64_t s = state_.load();
+    const uint32_t generation = static_cast<uint32_t>(s >> 32);
+    const Slot& slot = slots_[generation & 1];
+    const TaskFn fn = slot.fn.load();
+    void* const context = slot.context.load();
+    const int num_tasks = slot.num_tasks.load();
+    const uint32_t task = static_cast<uint32_t>(s);
+    if (task >= static_cast<uint32_t>(num_tasks)) return;
+    // The claim succeeds only if the job is still the one whose slot was read above (the
+    // caller rewrites a slot only two generations later, after that job completed).
+    if (!state_.compare_exchange_weak(s, s + 1)) continue;
+    fn(context, static_cast<int>(task), thread_index);
+    completed_.fetch_add(1, std::memory_order_acq_rel);
   }
 }
 
@@ -39,48 +65,42 @@ void ThreadPool::Run(int num_tasks, TaskFn fn, void* context) {
     for (int i = 0; i < num_tasks; ++i) fn(context, i, 0);
     return;
   }
-  {
+  const uint32_t generation = ++generation_;
+  Slot& slot = slots_[generation & 1];
+  slot.fn.store(fn);
+  slot.context.store(context);
+  slot.num_tasks.store(num_tasks);
+  completed_.store(0);
+  state_.store(Pack(generation, 0));
+  if (sleepers_.load() > 0) {
     std::lock_guard<std::mutex> lock(mutex_);
-    fn_ = fn;
-    context_ = context;
-    num_tasks_ = num_tasks;
-    next_task_.store(0, std::memory_order_relaxed);
-    pending_workers_.store(static_cast<int>(workers_.size()), std::memory_order_relaxed);
-    ++generation_;
-    published_generation_.store(generation_, std::memory_order_release);
+    wake_.notify_all();
   }
-  wake_.notify_all();
   DoTasks(0);
-  // Wait for the workers to finish their current task (spin first, then sleep).
-  for (int spin = 0; spin < kSpinIterations; ++spin) {
-    if (pending_workers_.load(std::memory_order_acquire) == 0) return;
-  }
-  std::unique_lock<std::mutex> lock(mutex_);
-  done_.wait(lock, [this] { return pending_workers_.load(std::memory_order_acquire) == 0; });
+  // Every task is claimed; wait for the ones other threads are still running.
+  while (completed_.load(std::memory_order_acquire) < num_tasks) CpuRelax();
 }
 
 void ThreadPool::WorkerLoop(int thread_index) {
-  uint64_t seen = 0;
+  uint32_t seen = 0;
   for (;;) {
-    // Spin briefly on the published generation, then block.
     bool have_work = false;
     for (int spin = 0; spin < kSpinIterations; ++spin) {
-      if (published_generation_.load(std::memory_order_acquire) != seen) {
+      if (static_cast<uint32_t>(state_.load(std::memory_order_acquire) >> 32) != seen) {
         have_work = true;
         break;
       }
+      CpuRelax();
     }
-    {
+    if (!have_work) {
       std::unique_lock<std::mutex> lock(mutex_);
-      if (!have_work) wake_.wait(lock, [&] { return generation_ != seen; });
-      seen = generation_;
-      if (stop_) return;
+      sleepers_.fetch_add(1);
+      wake_.wait(lock, [&] { return static_cast<uint32_t>(state_.load() >> 32) != seen; });
+      sleepers_.fetch_sub(1);
     }
+    if (stop_.load()) return;
+    seen = static_cast<uint32_t>(state_.load() >> 32);
     DoTasks(thread_index);
-    if (pending_workers_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
-      std::lock_guard<std::mutex> lock(mutex_);
-      done_.notify_one();
-    }
   }
 }
 

@@ -1,5 +1,13 @@
 // A small fixed thread pool. The calling thread takes part; Run() blocks until every task is
-// done. No allocation per Run (tasks are indices handed out by an atomic counter).
+// done. No allocation per Run.
+//
+// Tasks are claimed one at a time with a compare-and-swap on a word holding (job generation,
+// next task), and Run() waits for the tasks to be *completed*, not for the workers to check in:
+// a worker that the OS has not scheduled yet (a loaded machine) never delays a job, the caller
+// simply runs the tasks itself. A late worker that wakes up during a later job can only claim
+// that job's tasks (the generation is part of the claim). Job descriptions alternate between
+// two slots, so the slot a late worker may still be reading is never the one being rewritten.
+// Workers spin briefly between jobs (inference issues many short jobs back to back), then sleep.
 #ifndef EDGEOPT_SRC_RUNTIME_THREAD_POOL_H_
 #define EDGEOPT_SRC_RUNTIME_THREAD_POOL_H_
 
@@ -25,7 +33,8 @@ class ThreadPool {
 
   using TaskFn = void (*)(void* context, int task, int thread);
   // Runs fn(context, task, thread) for every task in [0, num_tasks); `thread` is in
-  // [0, num_threads) and identifies the executing thread (for per-thread scratch).
+  // [0, num_threads) and identifies the executing thread (for per-thread scratch). Not
+  // reentrant: one Run at a time.
   void Run(int num_tasks, TaskFn fn, void* context);
 
   // Convenience: f(task, thread) for every task.
@@ -37,29 +46,33 @@ class ThreadPool {
       return;
     }
     Run(
-        num_tasks,
-        [](void* c, int task, int thread) { (*static_cast<F*>(c))(task, thread); },
-        &f);
+        num_tasks, [](void* c, int task, int thread) { (*static_cast<F*>(c))(task, thread); }, &f);
   }
 
  private:
+  struct Slot {
+    std::atomic<TaskFn> fn{nullptr};
+    std::atomic<void*> context{nullptr};
+    std::atomic<int> num_tasks{0};
+  };
+  static uint64_t Pack(uint32_t generation, uint32_t task) {
+    return (uint64_t{generation} << 32) | task;
+  }
   void WorkerLoop(int thread_index);
+  // Claims and runs tasks of the job whose state was last seen as `state`, until it has none
+  // left or a newer job is published.
   void DoTasks(int thread_index);
 
   const int num_threads_;
   std::vector<std::thread> workers_;
+  Slot slots_[2];
+  std::atomic<uint64_t> state_{0};  // (generation << 32) | next task
+  std::atomic<int> completed_{0};   // tasks of the current job that have finished
+  std::atomic<bool> stop_{false};
+  uint32_t generation_ = 0;  // caller's copy
   std::mutex mutex_;
   std::condition_variable wake_;
-  std::condition_variable done_;
-  uint64_t generation_ = 0;
-  bool stop_ = false;
-  // The current job.
-  TaskFn fn_ = nullptr;
-  void* context_ = nullptr;
-  int num_tasks_ = 0;
-  std::atomic<int> next_task_{0};
-  std::atomic<int> pending_workers_{0};
-  std::atomic<uint64_t> published_generation_{0};
+  std::atomic<int> sleepers_{0};
 };
 
 }  // namespace rt

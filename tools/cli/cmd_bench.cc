@@ -57,18 +57,20 @@ void PrintProfile(rt::Interpreter* interp) {
   struct Row {
     int node;
     double avg;
+    double min;
   };
   std::vector<Row> rows;
   for (int i = 0; i < interp->num_nodes(); ++i) {
-    if (prof[i].count > 0) rows.push_back({i, prof[i].total_us / prof[i].count});
+    if (prof[i].count > 0) rows.push_back({i, prof[i].total_us / prof[i].count, prof[i].min_us});
   }
   std::printf("\n============================== Run Order ==============================\n");
-  std::printf("%-28s %6s %12s %8s %8s\n", "[node type]", "[node]", "[avg us]", "[%]", "[cdf%]");
+  std::printf("%-28s %6s %12s %8s %8s %10s\n", "[node type]", "[node]", "[avg us]", "[%]",
+              "[cdf%]", "[min us]");
   double cdf = 0;
   for (const Row& r : rows) {
     cdf += r.avg;
-    std::printf("%-28s %6d %12.1f %7.2f%% %7.2f%%\n", interp->node_name(r.node), r.node, r.avg,
-                100.0 * r.avg / total, 100.0 * cdf / total);
+    std::printf("%-28s %6d %12.1f %7.2f%% %7.2f%% %10.1f\n", interp->node_name(r.node), r.node,
+                r.avg, 100.0 * r.avg / total, 100.0 * cdf / total, r.min);
   }
   std::sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) { return a.avg > b.avg; });
   std::printf("\n======================== Top by Computation Time ========================\n");

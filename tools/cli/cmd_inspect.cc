@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -188,6 +189,40 @@ int InspectTflite(const std::string& path, bool memory, bool all_tensors) {
   return kExitOk;
 }
 
+// The distinct builtin ops of every subgraph, ';'-separated: the EDGEOPT_OPS list of a selective
+// runtime build (`make runtime-for MODEL=...`). Custom ops are an error: no build has them.
+int PrintOpList(const std::string& path) {
+  auto file = MappedFile::Open(path);
+  if (!file.ok()) return ReportError("inspect", file.status());
+  const MappedFile& f = **file;
+  Status verified = rt::VerifyModelBuffer(f.data(), f.size());
+  if (!verified.ok()) return ReportError("inspect", verified.WithPrefix(path));
+  const tflite::Model* model = tflite::GetModel(f.data());
+  const auto* codes = model->operator_codes();
+  std::set<std::string> ops;
+  if (model->subgraphs() != nullptr) {
+    for (const auto* subgraph : *model->subgraphs()) {
+      if (subgraph == nullptr || subgraph->operators() == nullptr) continue;
+      for (const auto* op : *subgraph->operators()) {
+        if (op == nullptr || codes == nullptr || op->opcode_index() >= codes->size()) continue;
+        const auto* code = codes->Get(op->opcode_index());
+        const auto builtin = static_cast<tflite::BuiltinOperator>(
+            std::max<int>(code->deprecated_builtin_code(), static_cast<int>(code->builtin_code())));
+        if (builtin == tflite::BuiltinOperator::CUSTOM) {
+          return ReportError("inspect",
+                             MakeStatus(StatusCode::kUnsupported, "%s: custom op %s", path.c_str(),
+                                        code->custom_code() ? code->custom_code()->c_str() : "?"));
+        }
+        ops.insert(tflite::EnumNameBuiltinOperator(builtin));
+      }
+    }
+  }
+  std::string list;
+  for (const std::string& name : ops) list += (list.empty() ? "" : ";") + name;
+  std::printf("%s\n", list.c_str());
+  return 0;
+}
+
 }  // namespace
 
 int RunInspect(int argc, char** argv) {
@@ -201,8 +236,13 @@ int RunInspect(int argc, char** argv) {
   app.add_option("model", model, "a .tflite, .h5 or .keras file")->required();
   app.add_flag("--memory", memory, "print the arena plan (offsets and lifetimes)");
   app.add_flag("--no-tensors", no_tensors, "leave out the tensor table");
+  bool op_list = false;
+  app.add_flag("--ops", op_list,
+               "print only the model's builtin ops, ';'-separated (for a selective runtime build: "
+               "cmake -DEDGEOPT_OPS=...)");
   EDGEOPT_CLI_PARSE(app, argc, argv);
   const std::string ext = FileExtension(model);
+  if (op_list) return PrintOpList(model);
   if (ext == ".h5" || ext == ".hdf5" || ext == ".keras") return InspectKeras(model);
   return InspectTflite(model, memory, !no_tensors);
 }

@@ -12,6 +12,7 @@
 
 #include "src/quant/quant_math.h"
 #include "src/runtime/kernels/elem_util.h"
+#include "src/runtime/kernels/elementwise_op.h"
 #include "src/runtime/kernels/reference/arith.h"
 #include "src/runtime/kernels/reference/broadcast.h"
 
@@ -26,6 +27,7 @@ struct OpData {
   ref::PotInt16Params pot;
   float f_min = 0, f_max = 0;
   int activation = 0;
+  QuantAddOp* fast = nullptr;  // int8/uint8 microkernels (elementwise_op.h)
 };
 
 // log2(scale) when it is an exact power of two (TFLite's CheckedLog2 rounds and
@@ -116,7 +118,8 @@ Status Prepare(Context* ctx, Node* node) {
   quant::QuantizeMultiplier(mo, &q.output_multiplier, &q.output_shift);
   q.act_min = act_min;
   q.act_max = act_max;
-  return Status::Ok();
+  return PrepareQuantAdd(ctx, out->type, q, kSubtract, data->plan, b->dims.NumElements(),
+                         &data->fast);
 }
 
 template <typename T, bool kSubtract>
@@ -145,6 +148,10 @@ Status Eval(Context* ctx, Node* node) {
   const Tensor* a = ctx->input(node, 0);
   const Tensor* b = ctx->input(node, 1);
   Tensor* out = ctx->output(node, 0);
+  if (d->fast != nullptr) {
+    RunQuantAdd(ctx, *d->fast, a->data, b->data, out->data);
+    return Status::Ok();
+  }
   switch (out->type) {
     case DType::kFloat32: {
       const float lo = d->f_min, hi = d->f_max;

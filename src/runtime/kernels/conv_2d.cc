@@ -13,6 +13,7 @@
 #include <new>
 
 #include "src/runtime/kernels/conv_common.h"
+#include "src/runtime/kernels/conv_igemm.h"
 #include "src/runtime/kernels/kernel_util.h"
 #include "src/runtime/kernels/reference/conv.h"
 
@@ -44,7 +45,20 @@ struct OpData {
       scales = -1, zps = -1;
   Tensor dense_filter;  // decoded sparse filter (when densified)
   bool densified = false;
+  IGemmConv* fast = nullptr;  // the microkernel path (conv_igemm.h), when one applies
 };
+
+// The microkernel path for `kind`, when the CPU has one for this geometry.
+bool UseFast(Context* ctx, IGemmKind kind, const ref::ConvGeometry& g) {
+  return ctx->use_optimized_kernels() && IGemmSupported(ctx, kind, g);
+}
+
+Status NewFast(Context* ctx, OpData* data) {
+  void* p = ctx->AllocatePersistent(sizeof(IGemmConv));
+  EDGEOPT_ENSURE(p != nullptr, StatusCode::kOutOfMemory, "out of memory");
+  data->fast = new (p) IGemmConv();
+  return Status::Ok();
+}
 
 void* Init(Context* ctx, const Node*) {
   void* p = ctx->AllocatePersistent(sizeof(OpData));
@@ -163,6 +177,12 @@ Status Prepare(Context* ctx, Node* node) {
     EDGEOPT_RETURN_IF_ERROR(CheckTensorType(output, DType::kFloat32, "output"));
     EDGEOPT_RETURN_IF_ERROR(CheckFloatBias(bias, g.out_c));
     FloatActivationRange(activation, &data->act_min, &data->act_max);
+    if (filter->IsConstant() && UseFast(ctx, IGemmKind::kF32, g)) {
+      EDGEOPT_RETURN_IF_ERROR(NewFast(ctx, data));
+      return PrepareF32IGemm(ctx, g, filter->Data<float>(),
+                             bias != nullptr ? bias->Data<float>() : nullptr, data->act_min,
+                             data->act_max, data->fast);
+    }
     data->block_rows = ref::BlockRows(pixels, K * 4, kConvScratchTarget);
     if (!g.IsPointwise()) {
       EDGEOPT_RETURN_IF_ERROR(
@@ -203,6 +223,18 @@ Status Prepare(Context* ctx, Node* node) {
     for (int c = 1; c < num_scales; ++c) {
       if (filter->quant.scales[c] != filter->quant.scales[0])
         data->asymmetric = true;
+    }
+    if (UseFast(ctx, IGemmKind::kQD8, g)) {
+      EDGEOPT_RETURN_IF_ERROR(NewFast(ctx, data));
+      QD8ConvParams p;
+      p.filter = filter->Data<int8_t>();
+      p.filter_scales = filter->quant.scales;
+      p.per_channel = data->per_channel;
+      p.asymmetric = data->asymmetric;
+      p.bias = bias != nullptr ? bias->Data<float>() : nullptr;
+      p.act_min = data->act_min;
+      p.act_max = data->act_max;
+      return PrepareQD8IGemm(ctx, g, p, data->fast);
     }
     EDGEOPT_RETURN_IF_ERROR(ComputeRowSums(ctx, filter->Data<int8_t>(), g.out_c,
                                            K, &data->filter_row_sums));
@@ -264,6 +296,21 @@ Status Prepare(Context* ctx, Node* node) {
                                int64_path ? 14 : 31, &multipliers, &shifts));
   stage.multiplier = multipliers;
   stage.shift = shifts;
+  if ((int8 || uint8) && UseFast(ctx, IGemmKind::kQS8, g)) {
+    EDGEOPT_RETURN_IF_ERROR(NewFast(ctx, data));
+    QS8ConvParams p;
+    p.filter = filter->Data<uint8_t>();
+    p.uint8 = uint8;
+    p.input_zero_point = data->input_zero_point;
+    p.filter_zero_point = data->filter_zero_point;
+    p.bias = bias != nullptr ? bias->Data<int32_t>() : nullptr;
+    p.multiplier = multipliers;
+    p.shift = shifts;
+    p.output_zero_point = stage.output_zero_point;
+    p.act_min = stage.act_min;
+    p.act_max = stage.act_max;
+    return PrepareQS8IGemm(ctx, g, p, data->fast);
+  }
   EDGEOPT_RETURN_IF_ERROR(
       ComputeBiasTerms(ctx, bias, filter, g.out_c, K, data->input_zero_point,
                        data->filter_zero_point, &data->bias_term));
@@ -337,6 +384,10 @@ Status Eval(Context* ctx, Node* node) {
       data->densified ? &data->dense_filter : ctx->input(node, 1);
   const Tensor* bias = ctx->input(node, 2);
   Tensor* output = ctx->output(node, 0);
+  if (data->fast != nullptr) {
+    RunIGemmConv(ctx, *data->fast, input->data, output->data);
+    return Status::Ok();
+  }
   switch (data->kind) {
     case Kind::kFloat: {
       const float* packed = data->packed_filter;

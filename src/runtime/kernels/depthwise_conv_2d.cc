@@ -12,6 +12,7 @@
 #include <new>
 
 #include "src/runtime/kernels/conv_common.h"
+#include "src/runtime/kernels/dwconv_op.h"
 #include "src/runtime/kernels/kernel_util.h"
 #include "src/runtime/kernels/reference/depthwise_conv.h"
 
@@ -33,7 +34,15 @@ struct OpData {
   int acc = -1, quantized = -1, scales = -1, zps = -1;  // scratch indices
   Tensor dense_filter;  // decoded sparse filter (when densified)
   bool densified = false;
+  DwConvOp* fast = nullptr;  // the microkernel path (dwconv_op.h), when one applies
 };
+
+Status NewFast(Context* ctx, OpData* data) {
+  void* p = ctx->AllocatePersistent(sizeof(DwConvOp));
+  EDGEOPT_ENSURE(p != nullptr, StatusCode::kOutOfMemory, "out of memory");
+  data->fast = new (p) DwConvOp();
+  return Status::Ok();
+}
 
 void* Init(Context* ctx, const Node*) {
   void* p = ctx->AllocatePersistent(sizeof(OpData));
@@ -142,6 +151,13 @@ Status Prepare(Context* ctx, Node* node) {
     EDGEOPT_RETURN_IF_ERROR(CheckTensorType(output, DType::kFloat32, "output"));
     EDGEOPT_RETURN_IF_ERROR(CheckFloatBias(bias, g.out_c));
     FloatActivationRange(activation, &data->act_min, &data->act_max);
+    if (filter->IsConstant() && ctx->use_optimized_kernels() &&
+        DwConvSupported(ctx->cpu(), DwConvOp::Kind::kF32, g)) {
+      EDGEOPT_RETURN_IF_ERROR(NewFast(ctx, data));
+      return PrepareF32DwConv(ctx, g, filter->Data<float>(),
+                              bias != nullptr ? bias->Data<float>() : nullptr, data->act_min,
+                              data->act_max, data->fast);
+    }
     return Status::Ok();
   }
 
@@ -161,6 +177,18 @@ Status Prepare(Context* ctx, Node* node) {
     EDGEOPT_ENSURE(per_batch < (int64_t{1} << 31), StatusCode::kUnsupported,
                    "input (%s) is too large for the hybrid kernel",
                    input->name);
+    if (filter->IsConstant() && ctx->use_optimized_kernels() &&
+        DwConvSupported(ctx->cpu(), DwConvOp::Kind::kQD8, g)) {
+      EDGEOPT_RETURN_IF_ERROR(NewFast(ctx, data));
+      QD8DwParams p;
+      p.filter = filter->Data<int8_t>();
+      p.filter_scales = filter->quant.scales;
+      p.per_channel = data->per_channel;
+      p.bias = bias != nullptr ? bias->Data<float>() : nullptr;
+      p.act_min = data->act_min;
+      p.act_max = data->act_max;
+      return PrepareQD8DwConv(ctx, g, p, data->fast);
+    }
     EDGEOPT_RETURN_IF_ERROR(RequestScratchArray<int8_t>(
         ctx, input->dims.NumElements(), &data->quantized));
     EDGEOPT_RETURN_IF_ERROR(
@@ -202,6 +230,23 @@ Status Prepare(Context* ctx, Node* node) {
                                int64_path ? 14 : 31, &multipliers, &shifts));
   stage.multiplier = multipliers;
   stage.shift = shifts;
+  // The microkernels hold w - zw in 16 bits and the bias in the packed weights (constant).
+  if ((int8 || uint8) && filter->IsConstant() && (bias == nullptr || bias->IsConstant()) &&
+      ctx->use_optimized_kernels() && DwConvSupported(ctx->cpu(), DwConvOp::Kind::kQS8, g)) {
+    EDGEOPT_RETURN_IF_ERROR(NewFast(ctx, data));
+    QS8DwParams p;
+    p.filter = filter->Data<uint8_t>();
+    p.uint8 = uint8;
+    p.input_zero_point = data->input_zero_point;
+    p.filter_zero_point = data->filter_zero_point;
+    p.bias = bias != nullptr ? bias->Data<int32_t>() : nullptr;
+    p.multiplier = multipliers;
+    p.shift = shifts;
+    p.output_zero_point = stage.output_zero_point;
+    p.act_min = stage.act_min;
+    p.act_max = stage.act_max;
+    return PrepareQS8DwConv(ctx, g, p, data->fast);
+  }
   data->wide_acc = int16 || !Int32AccumulatorSafe(taps, 256, 256);
   return ctx->RequestScratch(
       static_cast<size_t>(g.out_c) * (data->wide_acc ? 8 : 4), &data->acc);
@@ -258,6 +303,10 @@ Status Eval(Context* ctx, Node* node) {
       data->densified ? &data->dense_filter : ctx->input(node, 1);
   const Tensor* bias = ctx->input(node, 2);
   Tensor* output = ctx->output(node, 0);
+  if (data->fast != nullptr) {
+    RunDwConv(ctx, *data->fast, input->data, output->data);
+    return Status::Ok();
+  }
   switch (data->kind) {
     case Kind::kFloat:
       ref::DepthwiseConvF32(

@@ -17,6 +17,7 @@
 #include <new>
 
 #include "src/runtime/kernels/conv_common.h"
+#include "src/runtime/kernels/conv_igemm.h"
 #include "src/runtime/kernels/kernel_util.h"
 
 namespace edgeopt {
@@ -44,7 +45,34 @@ struct OpData {
       zps = -1;
   Tensor dense_weights;  // decoded sparse weights (when densified)
   bool densified = false;
+  IGemmConv* fast = nullptr;  // the microkernel path (conv_igemm.h), when one applies
 };
+
+// FULLY_CONNECTED as a 1x1 convolution: one pixel per input row (so the hybrid kernel
+// quantizes each row separately, as the reference).
+ref::ConvGeometry FcGeometry(const ref::FullyConnectedShape& s, bool hybrid) {
+  ref::ConvGeometry g;
+  g.batch = hybrid ? s.batch : 1;
+  g.in_h = 1;
+  g.in_w = hybrid ? 1 : s.batch;
+  g.in_c = s.in;
+  g.out_h = 1;
+  g.out_w = g.in_w;
+  g.out_c = s.out;
+  g.filter_h = g.filter_w = 1;
+  return g;
+}
+
+// The microkernel path, when one applies: allocates data->fast and returns true in *use.
+Status MaybeFast(Context* ctx, OpData* data, IGemmKind kind, bool* use) {
+  *use = ctx->use_optimized_kernels() && data->shape.batch > 0 &&
+         IGemmSupported(ctx, kind, FcGeometry(data->shape, kind == IGemmKind::kQD8));
+  if (!*use) return Status::Ok();
+  void* p = ctx->AllocatePersistent(sizeof(IGemmConv));
+  EDGEOPT_ENSURE(p != nullptr, StatusCode::kOutOfMemory, "out of memory");
+  data->fast = new (p) IGemmConv();
+  return Status::Ok();
+}
 
 void* Init(Context* ctx, const Node*) {
   void* p = ctx->AllocatePersistent(sizeof(OpData));
@@ -143,6 +171,13 @@ Status Prepare(Context* ctx, Node* node) {
         FusedActivation(
             static_cast<tflite::ActivationFunctionType>(activation)),
         &data->act_min, &data->act_max);
+    bool fast = false;
+    if (weights->IsConstant()) EDGEOPT_RETURN_IF_ERROR(MaybeFast(ctx, data, IGemmKind::kF32, &fast));
+    if (fast) {
+      return PrepareF32IGemm(ctx, FcGeometry(s, false), weights->Data<float>(),
+                             bias != nullptr ? bias->Data<float>() : nullptr, data->act_min,
+                             data->act_max, data->fast);
+    }
     if (weights->IsConstant()) {
       EDGEOPT_RETURN_IF_ERROR(
           AllocatePersistentArray(ctx, int64_t{s.in} * s.out, &data->packed));
@@ -170,6 +205,21 @@ Status Prepare(Context* ctx, Node* node) {
         FusedActivation(
             static_cast<tflite::ActivationFunctionType>(activation)),
         &data->act_min, &data->act_max);
+    const bool clamp_only =
+        activation == FusedActivation(static_cast<tflite::ActivationFunctionType>(activation));
+    bool fast = false;
+    if (clamp_only) EDGEOPT_RETURN_IF_ERROR(MaybeFast(ctx, data, IGemmKind::kQD8, &fast));
+    if (fast) {
+      QD8ConvParams p;
+      p.filter = weights->Data<int8_t>();
+      p.filter_scales = weights->quant.scales;
+      p.per_channel = data->per_channel;
+      p.asymmetric = data->asymmetric;
+      p.bias = bias != nullptr ? bias->Data<float>() : nullptr;
+      p.act_min = data->act_min;
+      p.act_max = data->act_max;
+      return PrepareQD8IGemm(ctx, FcGeometry(s, true), p, data->fast);
+    }
     EDGEOPT_RETURN_IF_ERROR(ComputeRowSums(ctx, weights->Data<int8_t>(), s.out,
                                            s.in, &data->weight_row_sums));
     EDGEOPT_ENSURE(
@@ -229,6 +279,22 @@ Status Prepare(Context* ctx, Node* node) {
                                int64_path ? 14 : 31, &multipliers, &shifts));
   stage.multiplier = multipliers;
   stage.shift = shifts;
+  bool fast = false;
+  if (int8 || uint8) EDGEOPT_RETURN_IF_ERROR(MaybeFast(ctx, data, IGemmKind::kQS8, &fast));
+  if (fast) {
+    QS8ConvParams p;
+    p.filter = weights->Data<uint8_t>();
+    p.uint8 = uint8;
+    p.input_zero_point = input->quant.zero_point;
+    p.filter_zero_point = data->weights_zero_point;
+    p.bias = bias != nullptr ? bias->Data<int32_t>() : nullptr;
+    p.multiplier = multipliers;
+    p.shift = shifts;
+    p.output_zero_point = stage.output_zero_point;
+    p.act_min = stage.act_min;
+    p.act_max = stage.act_max;
+    return PrepareQS8IGemm(ctx, FcGeometry(s, false), p, data->fast);
+  }
   EDGEOPT_RETURN_IF_ERROR(
       ComputeBiasTerms(ctx, bias, weights, s.out, s.in, input->quant.zero_point,
                        data->weights_zero_point, &data->bias_term));
@@ -305,6 +371,10 @@ Status Eval(Context* ctx, Node* node) {
       data->densified ? &data->dense_weights : ctx->input(node, 1);
   const Tensor* bias = ctx->input(node, 2);
   Tensor* output = ctx->output(node, 0);
+  if (data->fast != nullptr) {
+    RunIGemmConv(ctx, *data->fast, input->data, output->data);
+    return Status::Ok();
+  }
   switch (data->kind) {
     case Kind::kFloat: {
       const float* packed = data->packed;

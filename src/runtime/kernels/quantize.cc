@@ -22,6 +22,7 @@
 #include "src/core/float16.h"
 #include "src/quant/quant_math.h"
 #include "src/runtime/kernels/elem_util.h"
+#include "src/runtime/kernels/elementwise_op.h"
 
 namespace edgeopt {
 namespace rt {
@@ -35,6 +36,7 @@ bool IsQuantType(DType t) { return t == DType::kInt8 || t == DType::kUInt8 || t 
 struct QuantizeData {
   int32_t multiplier = 0;
   int shift = 0;
+  QuantConvertOp* fast = nullptr;  // int8/uint8 microkernels (elementwise_op.h)
 };
 
 Status QuantizePrepare(Context* ctx, Node* node) {
@@ -62,6 +64,8 @@ Status QuantizePrepare(Context* ctx, Node* node) {
     const double m = static_cast<double>(in->quant.scale) / static_cast<double>(out->quant.scale);
     quant::QuantizeMultiplier(m, &data->multiplier, &data->shift);
   }
+  EDGEOPT_RETURN_IF_ERROR(
+      PrepareQuantize(ctx, in, out, data->multiplier, data->shift, &data->fast));
   return ctx->ResizeTensor(out, in->dims);
 }
 
@@ -117,6 +121,10 @@ Status QuantizeEval(Context* ctx, Node* node) {
   const QuantizeData* d = static_cast<const QuantizeData*>(node->user_data);
   const Tensor* in = ctx->input(node, 0);
   Tensor* out = ctx->output(node, 0);
+  if (d->fast != nullptr) {
+    RunQuantConvert(ctx, *d->fast, in->data, out->data);
+    return Status::Ok();
+  }
   const int64_t n = out->dims.NumElements();
   switch (in->type) {
     case DType::kFloat32: {
@@ -167,6 +175,10 @@ Status DequantizePrepare(Context* ctx, Node* node) {
                      "input (%s): scale %d is %g; expected finite and positive", in->name, c, s);
     }
   }
+  // user_data: the microkernel path (elementwise_op.h), when one applies.
+  QuantConvertOp* fast = nullptr;
+  EDGEOPT_RETURN_IF_ERROR(PrepareDequantize(ctx, in, &fast));
+  node->user_data = fast;
   return ctx->ResizeTensor(out, in->dims);
 }
 
@@ -195,6 +207,11 @@ void DequantizeTyped(const Tensor* in, float* out) {
 Status DequantizeEval(Context* ctx, Node* node) {
   const Tensor* in = ctx->input(node, 0);
   Tensor* out = ctx->output(node, 0);
+  if (node->user_data != nullptr) {
+    RunQuantConvert(ctx, *static_cast<const QuantConvertOp*>(node->user_data), in->data,
+                    out->data);
+    return Status::Ok();
+  }
   float* o = out->Data<float>();
   switch (in->type) {
     case DType::kFloat16: {

@@ -12,12 +12,11 @@ const Registration* RegisterTransposeConv();
 const Registration* RegisterBatchMatMul();
 
 void AddConvOps(OpTable* table) {
-  using Op = tflite::BuiltinOperator;
-  table->Add(Op::CONV_2D, RegisterConv2D());
-  table->Add(Op::DEPTHWISE_CONV_2D, RegisterDepthwiseConv2D());
-  table->Add(Op::FULLY_CONNECTED, RegisterFullyConnected());
-  table->Add(Op::TRANSPOSE_CONV, RegisterTransposeConv());
-  table->Add(Op::BATCH_MATMUL, RegisterBatchMatMul());
+  EDGEOPT_ADD_OP(table, CONV_2D, RegisterConv2D);
+  EDGEOPT_ADD_OP(table, DEPTHWISE_CONV_2D, RegisterDepthwiseConv2D);
+  EDGEOPT_ADD_OP(table, FULLY_CONNECTED, RegisterFullyConnected);
+  EDGEOPT_ADD_OP(table, TRANSPOSE_CONV, RegisterTransposeConv);
+  EDGEOPT_ADD_OP(table, BATCH_MATMUL, RegisterBatchMatMul);
 }
 
 }  // namespace rt

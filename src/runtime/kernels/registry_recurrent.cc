@@ -11,13 +11,10 @@ const Registration* RegisterSvdf();
 const Registration* RegisterUnidirectionalSequenceRnn();
 
 void AddRecurrentOps(OpTable* table) {
-  using Op = tflite::BuiltinOperator;
-  table->Add(Op::UNIDIRECTIONAL_SEQUENCE_LSTM,
-             RegisterUnidirectionalSequenceLstm());
-  table->Add(Op::LSTM, RegisterLstm());
-  table->Add(Op::SVDF, RegisterSvdf());
-  table->Add(Op::UNIDIRECTIONAL_SEQUENCE_RNN,
-             RegisterUnidirectionalSequenceRnn());
+  EDGEOPT_ADD_OP(table, UNIDIRECTIONAL_SEQUENCE_LSTM, RegisterUnidirectionalSequenceLstm);
+  EDGEOPT_ADD_OP(table, LSTM, RegisterLstm);
+  EDGEOPT_ADD_OP(table, SVDF, RegisterSvdf);
+  EDGEOPT_ADD_OP(table, UNIDIRECTIONAL_SEQUENCE_RNN, RegisterUnidirectionalSequenceRnn);
 }
 
 }  // namespace rt

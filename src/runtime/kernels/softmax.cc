@@ -139,12 +139,15 @@ void SoftmaxQuant(const OpData* d, const In* in, int64_t rows, int64_t depth, fl
   for (int64_t r = 0; r < rows; ++r, in += depth, out += depth) {
     int32_t max_val = std::numeric_limits<In>::min();
     for (int64_t c = 0; c < depth; ++c) max_val = std::max<int32_t>(max_val, in[c]);
-    const float* t = d->table + (255 - max_val);  // t[q] = exp(s * beta * (q - max))
+    // table[255 + q - max] = exp(s * beta * (q - max)); 0 <= max - q <= 255 for 8-bit q. (Not
+    // a pointer offset by 255 - max: for int8 that points past the table before q comes back.)
+    const float* t = d->table;
+    const int32_t base = 255 - max_val;
     float sum = 0.0f;
-    for (int64_t c = 0; c < depth; ++c) sum += t[in[c]];
+    for (int64_t c = 0; c < depth; ++c) sum += t[base + in[c]];
     const float inv = 1.0f / (sum * out_scale);
     for (int64_t c = 0; c < depth; ++c) {
-      const float p = t[in[c]] * inv;
+      const float p = t[base + in[c]] * inv;
       int32_t q;
       if (std::is_same<Out, uint8_t>::value) {
         q = static_cast<int32_t>(p + 0.5f);

@@ -1,0 +1,58 @@
+#!/bin/sh
+# edgeopt vs the official TFLite 2.9 runtime (tflite-ref, XNNPACK on), measured side by side:
+# for each model and thread count, ROUNDS alternating invocations of `edgeopt bench` and
+# `tflite-ref bench` (RUNS timed runs each after warm-up); the reported latency is the median of
+# the per-invocation medians, the ratio edgeopt / tflite. Then build/conv_bench (kernel vs FMA
+# peak). `make bench` runs this.
+#
+#   sh scripts/bench.sh [MODEL.tflite ...]      (default: the models of the perf issue)
+#   ROUNDS=5 RUNS=30 THREADS="1 2" XNNPACK=on sh scripts/bench.sh
+set -eu
+
+here=$(cd "$(dirname "$0")/.." && pwd)
+shared=${EDGEOPT_SHARED:-$here/../shared}
+edgeopt=${EDGEOPT:-$here/build/edgeopt}
+tflite=${TFLITE_REF:-$shared/tools/tflite-ref/tflite-ref}
+corpus=$shared/corpus
+ROUNDS=${ROUNDS:-3}
+RUNS=${RUNS:-30}
+THREADS=${THREADS:-"1 2"}
+XNNPACK=${XNNPACK:-on}
+
+if [ $# -eq 0 ]; then
+  set -- "$corpus/zoo/tf2_mobilenet_v2_1.0_224_ptq.tflite" \
+    "$corpus/zoo/mobilenet_v2_1.0_224_quant.tflite" \
+    "$corpus/coral-test_data/mobilenet_v1_0.25_128_quant.tflite" \
+    "$corpus/zoo/mobilenet_v2_035_96_embedder_with_metadata.tflite" \
+    "$corpus/mlcommons-tiny/pretrainedResnet.tflite" \
+    "$corpus/mlcommons-tiny/pretrainedResnet_quant.tflite"
+fi
+
+median() { sort -g | awk '{v[NR] = $1} END {if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
+field() { sed -n "s/.*$1=\([0-9.]*\).*/\1/p" | tail -1; }
+
+echo "# $(date -u +%Y-%m-%dT%H:%MZ) $(uname -m), $(nproc) cores, load: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "# rounds=$ROUNDS runs=$RUNS per invocation; tflite-ref --xnnpack $XNNPACK; latency = median of medians (us)"
+printf '%-48s %7s %12s %12s %7s\n' model threads edgeopt_us tflite_us ratio
+for model in "$@"; do
+  for t in $THREADS; do
+    e_file=$(mktemp) && r_file=$(mktemp)
+    round=0
+    while [ $round -lt "$ROUNDS" ]; do
+      "$edgeopt" bench "$model" --threads "$t" --runs "$RUNS" --warmup 5 | field median_us >>"$e_file"
+      "$tflite" bench "$model" --threads "$t" --runs "$RUNS" --warmup 5 --xnnpack "$XNNPACK" 2>/dev/null |
+        field median_us >>"$r_file"
+      round=$((round + 1))
+    done
+    e=$(median <"$e_file")
+    r=$(median <"$r_file")
+    rm -f "$e_file" "$r_file"
+    printf '%-48s %7s %12.1f %12.1f %7.3f\n' "$(basename "$model")" "$t" "$e" "$r" \
+      "$(awk -v e="$e" -v r="$r" 'BEGIN {print e / r}')"
+  done
+done
+
+if [ -x "$here/build/conv_bench" ]; then
+  echo
+  "$here/build/conv_bench" --benchmark_filter=none 2>/dev/null | sed -n '/summary/,$p'
+fi

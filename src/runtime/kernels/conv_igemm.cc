@@ -1,0 +1,594 @@
+#include "src/runtime/kernels/conv_igemm.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "src/runtime/kernels/conv_common.h"
+#include "src/runtime/kernels/reference/requantize.h"
+#include "src/runtime/kernels/ukernels/pack.h"
+#include "src/runtime/thread_pool.h"
+
+namespace edgeopt {
+namespace rt {
+namespace {
+
+// Tasks per thread: enough for dynamic load balance when a core is busy with something else.
+constexpr int kTasksPerThread = 6;
+// Convolutions with at most this many input channels (and several taps) use im2col.
+// (Measured: 3 channels already run faster through the per-tap pointers than through an
+// unrolled copy.)
+constexpr int kIm2colMaxChannels = 2;
+constexpr int64_t kIm2colMaxBytes = int64_t{8} << 20;
+// Smaller products run on one thread: splitting them costs more than it saves.
+constexpr int64_t kMinParallelMacs = 256 * 1024;
+
+int32_t Wrap(int64_t x) { return static_cast<int32_t>(static_cast<uint32_t>(x)); }
+
+size_t AlignUp64(size_t x) { return (x + 63) & ~size_t{63}; }
+
+// Rows handled per Run group: qd8 quantizes each batch item separately.
+int64_t RowsPerGroup(const IGemmConv& op) {
+  return op.kind == IGemmKind::kQD8 ? op.g.out_pixels() : op.rows;
+}
+
+void PlanTasks(Context* ctx, IGemmConv* op) {
+  const int64_t group_rows = RowsPerGroup(*op);
+  op->m_tiles = static_cast<int>((group_rows + op->mr - 1) / op->mr);
+  const int threads = ctx->num_threads();
+  op->tiles_per_task = op->m_tiles;
+  op->blocks_per_task = op->n_blocks;
+  const int64_t macs = group_rows * op->g.out_c * op->g.K();
+  if (threads > 1 && macs >= kMinParallelMacs) {
+    const int target = threads * kTasksPerThread;
+    if (op->m_tiles >= target) {
+      op->tiles_per_task = uk::DivideRoundUp(op->m_tiles, target);
+    } else {
+      op->tiles_per_task = 1;
+      const int n_split = std::min(op->n_blocks, uk::DivideRoundUp(target, op->m_tiles));
+      op->blocks_per_task = uk::DivideRoundUp(op->n_blocks, n_split);
+    }
+  }
+  op->tasks = uk::DivideRoundUp(op->m_tiles, op->tiles_per_task) *
+              uk::DivideRoundUp(op->n_blocks, op->blocks_per_task);
+}
+
+Status RequestCommonScratch(Context* ctx, IGemmConv* op, size_t pointer_bytes) {
+  op->thread_bytes =
+      AlignUp64(static_cast<size_t>(op->mr) * op->taps * pointer_bytes) + AlignUp64(op->mr * 4);
+  return ctx->RequestScratch(op->thread_bytes * std::max(1, ctx->num_threads()), &op->s_thread);
+}
+
+// Pointers of rows [m0, m0 + mr) (padded to op.mr with the last row) for every tap, row-major
+// (a[i * taps + t]), and, when pixsum is given, the row terms -zwp * sum over taps of the
+// pixels' u sums. Windows inside the image take the fast path: corner + op.tap_offsets.
+template <typename T>
+void BuildIndirection(const IGemmConv& op, const T* input, int64_t stride, int64_t batch0,
+                      int64_t m0, int mr, const T* zero, const int32_t* pixsum, const T** a,
+                      int32_t* row_term) {
+  const ref::ConvGeometry& g = op.g;
+  const int kmr = op.mr;
+  const int taps = op.taps;
+  const int64_t out_pixels = g.out_pixels();
+  const int64_t in_pixels = int64_t{g.in_h} * g.in_w;
+  if (op.pointwise) {
+    for (int i = 0; i < kmr; ++i) {
+      const int64_t m = m0 + std::min(i, mr - 1);
+      a[i] = input + (m - batch0 * out_pixels) * stride;
+      if (pixsum != nullptr) row_term[i] = Wrap(-int64_t{op.zwp} * pixsum[m]);
+    }
+    return;
+  }
+  const int eff_h = (g.filter_h - 1) * g.dilation_h + 1;
+  const int eff_w = (g.filter_w - 1) * g.dilation_w + 1;
+  // Output coordinates of row m0, then stepped row by row (no divisions per row).
+  int64_t b = m0 / out_pixels;
+  int oy = static_cast<int>((m0 % out_pixels) / g.out_w);
+  int ox = static_cast<int>((m0 % out_pixels) % g.out_w);
+  for (int i = 0; i < kmr; ++i) {
+    const T** row = a + i * taps;
+    if (i >= mr) {  // padding rows repeat the last row
+      for (int t = 0; t < taps; ++t) row[t] = row[t - taps];
+      if (pixsum != nullptr) row_term[i] = row_term[i - 1];
+      continue;
+    }
+    const int64_t base_pixel = (b - batch0) * in_pixels;
+    const int iy0 = oy * g.stride_h - g.pad_top;
+    const int ix0 = ox * g.stride_w - g.pad_left;
+    if (iy0 >= 0 && ix0 >= 0 && iy0 + eff_h <= g.in_h && ix0 + eff_w <= g.in_w &&
+        pixsum == nullptr) {
+      const T* corner = input + (base_pixel + int64_t{iy0} * g.in_w + ix0) * stride;
+      for (int t = 0; t < taps; ++t) row[t] = corner + op.tap_offsets[t];
+    } else {
+      int64_t sum = 0;
+      int t = 0;
+      for (int fy = 0; fy < g.filter_h; ++fy) {
+        const int iy = iy0 + fy * g.dilation_h;
+        const bool row_ok = static_cast<unsigned>(iy) < static_cast<unsigned>(g.in_h);
+        for (int fx = 0; fx < g.filter_w; ++fx, ++t) {
+          const int ix = ix0 + fx * g.dilation_w;
+          if (row_ok && static_cast<unsigned>(ix) < static_cast<unsigned>(g.in_w)) {
+            const int64_t pixel = base_pixel + int64_t{iy} * g.in_w + ix;
+            row[t] = input + pixel * stride;
+            if (pixsum != nullptr) sum += pixsum[pixel];
+          } else {
+            row[t] = zero;
+            sum += int64_t{op.zu} * g.in_c;
+          }
+        }
+      }
+      if (pixsum != nullptr) row_term[i] = Wrap(-int64_t{op.zwp} * sum);
+    }
+    if (++ox == g.out_w) {
+      ox = 0;
+      if (++oy == g.out_h) {
+        oy = 0;
+        ++b;
+      }
+    }
+  }
+}
+
+struct RunState {
+  const IGemmConv* op;
+  const void* input;  // what the kernels read (a copy for qs8/qd8 when copy_input)
+  int64_t in_stride;  // elements between pixels
+  const void* zero;
+  const int32_t* pixsum;
+  void* output;
+  int64_t row0;    // first row of this group
+  int64_t batch0;  // batch item of `input`'s first pixel
+  uint8_t* thread_scratch;
+  // qd8
+  const int32_t* col_term;
+  const float* scale;
+};
+
+template <IGemmKind kKind>
+void RunTask(const RunState& s, int task, int thread) {
+  const IGemmConv& op = *s.op;
+  const int n_tasks = uk::DivideRoundUp(op.n_blocks, op.blocks_per_task);
+  const int tm = task / n_tasks, tn = task % n_tasks;
+  const int tile_begin = tm * op.tiles_per_task;
+  const int tile_end = std::min(op.m_tiles, tile_begin + op.tiles_per_task);
+  const int nb_begin = tn * op.blocks_per_task;
+  const int nb_end = std::min(op.n_blocks, nb_begin + op.blocks_per_task);
+  const int64_t group_rows = RowsPerGroup(op);
+  uint8_t* scratch = s.thread_scratch + op.thread_bytes * thread;
+  using TIn = typename std::conditional<kKind == IGemmKind::kF32, float, uint8_t>::type;
+  const TIn** a = reinterpret_cast<const TIn**>(scratch);
+  int32_t* row_term = reinterpret_cast<int32_t*>(
+      scratch + AlignUp64(static_cast<size_t>(op.mr) * op.taps * sizeof(void*)));
+  const int out_c = op.g.out_c;
+  for (int tile = tile_begin; tile < tile_end; ++tile) {
+    const int64_t m0 = s.row0 + int64_t{tile} * op.mr;
+    const int mr = static_cast<int>(std::min<int64_t>(op.mr, s.row0 + group_rows - m0));
+    BuildIndirection<TIn>(op, static_cast<const TIn*>(s.input), s.in_stride, s.batch0, m0, mr,
+                          static_cast<const TIn*>(s.zero), s.pixsum, a, row_term);
+    for (int nb = nb_begin; nb < nb_end; ++nb) {
+      const int n0 = nb * op.nr;
+      const int nc = std::min(op.nr, out_c - n0);
+      const void* w = static_cast<const uint8_t*>(op.packed) + op.block_bytes * nb;
+      if (kKind == IGemmKind::kQS8) {
+        uk::QS8IGemmArgs args{mr,
+                              nc,
+                              op.kcp,
+                              op.taps,
+                              reinterpret_cast<const uint8_t* const*>(a),
+                              w,
+                              static_cast<int8_t*>(s.output) + m0 * out_c + n0,
+                              out_c,
+                              s.pixsum != nullptr ? row_term : nullptr,
+                              &op.out};
+        (op.mr == 1 ? op.qcfg->igemm_1 : op.qcfg->igemm)(args);
+      } else if (kKind == IGemmKind::kQD8) {
+        uk::QD8IGemmArgs args{mr,
+                              nc,
+                              op.kcp,
+                              op.taps,
+                              reinterpret_cast<const uint8_t* const*>(a),
+                              w,
+                              static_cast<float*>(s.output) + m0 * out_c + n0,
+                              out_c,
+                              s.col_term + n0,
+                              s.scale + n0,
+                              op.qd8.bias != nullptr ? op.qd8.bias + n0 : nullptr,
+                              op.min,
+                              op.max};
+        (op.mr == 1 ? op.qcfg->qd8_igemm_1 : op.qcfg->qd8_igemm)(args);
+      } else {
+        uk::F32IGemmArgs args{mr,
+                              nc,
+                              op.kc,
+                              op.taps,
+                              reinterpret_cast<const float* const*>(a),
+                              static_cast<const float*>(w),
+                              static_cast<float*>(s.output) + m0 * out_c + n0,
+                              out_c,
+                              op.min,
+                              op.max,
+                              op.has_bias};
+        (op.mr == 1 ? op.fcfg->gemv_exact
+                    : (op.exact ? op.fcfg->igemm_exact : op.fcfg->igemm))(args);
+      }
+    }
+  }
+}
+
+template <IGemmKind kKind>
+void RunGroup(Context* ctx, const RunState& s) {
+  ctx->thread_pool()->ParallelFor(s.op->tasks,
+                                  [&s](int task, int thread) { RunTask<kKind>(s, task, thread); });
+}
+
+void FinishCommon(IGemmConv* op, size_t elem) {
+  op->rows = int64_t{op->g.batch} * op->g.out_pixels();
+  op->taps = op->g.filter_h * op->g.filter_w;
+  op->kc = op->g.in_c;
+  op->pointwise = op->g.IsPointwise();
+  op->im2col = op->taps > 1 && op->g.in_c <= kIm2colMaxChannels &&
+               op->rows * op->g.K() * static_cast<int64_t>(elem) <= kIm2colMaxBytes;
+  if (op->im2col) {
+    // The GEMM sees one tap of K channels per row, rows laid out one after another.
+    op->kc = static_cast<int>(op->g.K());
+    op->taps = 1;
+    op->pointwise = true;
+  }
+}
+
+// Rows [r0, r1) of the im2col matrix (row stride `kstride` elements, taps in (fy, fx) order,
+// each tap's in_c channels, `pad` for taps outside the image, zeros after K). With kXor the
+// int8 input enters the u domain.
+template <typename T, bool kXor>
+void Im2colRows(const ref::ConvGeometry& g, const T* in, T* out, int64_t kstride, T pad, int64_t r0,
+                int64_t r1) {
+  const int64_t out_pixels = g.out_pixels();
+  const int64_t K = g.K();
+  int64_t b = r0 / out_pixels;
+  int oy = static_cast<int>((r0 % out_pixels) / g.out_w);
+  int ox = static_cast<int>((r0 % out_pixels) % g.out_w);
+  for (int64_t m = r0; m < r1; ++m) {
+    T* dst = out + m * kstride;
+    const T* in_b = in + b * g.in_h * g.in_w * g.in_c;
+    for (int fy = 0; fy < g.filter_h; ++fy) {
+      const int iy = oy * g.stride_h - g.pad_top + fy * g.dilation_h;
+      for (int fx = 0; fx < g.filter_w; ++fx) {
+        const int ix = ox * g.stride_w - g.pad_left + fx * g.dilation_w;
+        if (static_cast<unsigned>(iy) < static_cast<unsigned>(g.in_h) &&
+            static_cast<unsigned>(ix) < static_cast<unsigned>(g.in_w)) {
+          const T* src = in_b + (int64_t{iy} * g.in_w + ix) * g.in_c;
+          for (int c = 0; c < g.in_c; ++c) {
+            dst[c] = kXor ? static_cast<T>(static_cast<uint8_t>(src[c]) ^ 0x80) : src[c];
+          }
+        } else {
+          for (int c = 0; c < g.in_c; ++c) dst[c] = pad;
+        }
+        dst += g.in_c;
+      }
+    }
+    for (int64_t k = K; k < kstride; ++k) out[m * kstride + k] = T(0);
+    if (++ox == g.out_w) {
+      ox = 0;
+      if (++oy == g.out_h) {
+        oy = 0;
+        ++b;
+      }
+    }
+  }
+}
+
+// Splits [0, n) over the pool in chunks of at least 64.
+template <typename F>
+void ParallelChunks(ThreadPool* pool, int64_t n, F&& fn) {
+  const int chunks =
+      static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(pool->num_threads() * 2, n / 64)));
+  pool->ParallelFor(chunks,
+                    [&](int chunk, int) { fn(n * chunk / chunks, n * (chunk + 1) / chunks); });
+}
+
+// Offsets (in elements) of each tap's pixel from the window's top-left pixel, for inputs read
+// with `stride` elements per pixel.
+Status ComputeTapOffsets(Context* ctx, int64_t stride, IGemmConv* op) {
+  const ref::ConvGeometry& g = op->g;
+  if (op->im2col) return Status::Ok();  // one tap of K per row: no window offsets
+  EDGEOPT_RETURN_IF_ERROR(AllocatePersistentArray(ctx, op->taps, &op->tap_offsets));
+  for (int fy = 0, t = 0; fy < g.filter_h; ++fy) {
+    for (int fx = 0; fx < g.filter_w; ++fx, ++t) {
+      op->tap_offsets[t] =
+          (int64_t{fy} * g.dilation_h * g.in_w + int64_t{fx} * g.dilation_w) * stride;
+    }
+  }
+  return Status::Ok();
+}
+
+// Copies (and for int8, xors) input pixels [p0, p1) into the u-domain copy with kcp bytes each.
+void CopyInputRange(const IGemmConv& op, const uint8_t* in, uint8_t* copy, int64_t p0, int64_t p1) {
+  const int in_c = op.g.in_c;
+  if (op.kcp == in_c) {
+    const size_t n = static_cast<size_t>(p1 - p0) * in_c;
+    if (op.input_signed) {
+      op.qcfg->xor_copy(reinterpret_cast<const int8_t*>(in) + p0 * in_c, copy + p0 * in_c, n);
+    } else {
+      std::memcpy(copy + p0 * in_c, in + p0 * in_c, n);
+    }
+    return;
+  }
+  const uint8_t flip = op.input_signed ? 0x80 : 0;
+  for (int64_t p = p0; p < p1; ++p) {
+    uint8_t* dst = copy + p * op.kcp;
+    const uint8_t* src = in + p * in_c;
+    if (in_c >= 64) {
+      if (op.input_signed) {
+        op.qcfg->xor_copy(reinterpret_cast<const int8_t*>(src), dst, in_c);
+      } else {
+        std::memcpy(dst, src, in_c);
+      }
+    } else {
+      for (int c = 0; c < in_c; ++c) dst[c] = src[c] ^ flip;
+    }
+    for (int c = in_c; c < op.kcp; ++c) dst[c] = 0;
+  }
+}
+
+}  // namespace
+
+bool IGemmSupported(const Context* ctx, IGemmKind kind, const ref::ConvGeometry& g) {
+  if (g.groups != 1) return false;
+  if (kind == IGemmKind::kF32) {
+    // One row: the exact GEMV kernel. One column (several rows): the reference's GEMV
+    // order per row, which only the reference repeats.
+    if (ctx->exact_float() && g.out_c == 1 && int64_t{g.batch} * g.out_pixels() > 1) {
+      return false;
+    }
+    return uk::GetF32GemmConfig(ctx->cpu(), g.out_c) != nullptr;
+  }
+  return uk::GetQS8GemmConfig(ctx->cpu(), g.out_c) != nullptr;
+}
+
+Status PrepareQS8IGemm(Context* ctx, const ref::ConvGeometry& g, const QS8ConvParams& p,
+                       IGemmConv* op) {
+  op->kind = IGemmKind::kQS8;
+  op->g = g;
+  FinishCommon(op, 1);
+  op->qcfg = uk::GetQS8GemmConfig(ctx->cpu(), g.out_c);
+  op->nr = op->qcfg->nr;
+  op->mr = op->rows == 1 ? 1 : op->qcfg->mr;
+  op->kcp = uk::RoundUp(op->kc, 4);
+  op->input_signed = !p.uint8;
+  op->copy_input = !op->im2col && (op->input_signed || op->kcp != op->kc);
+  op->zu = p.uint8 ? p.input_zero_point : p.input_zero_point + 128;
+  op->zwp = p.uint8 ? p.filter_zero_point - 128 : p.filter_zero_point;
+  op->row_sums = op->zwp != 0;
+  op->out.zero_point = p.output_zero_point;
+  op->out.lo = p.act_min - p.output_zero_point;
+  op->out.hi = p.act_max - p.output_zero_point;
+  op->n_blocks = uk::DivideRoundUp(g.out_c, op->nr);
+  op->block_bytes = uk::QS8PackedBlockBytes(op->nr, op->taps, op->kcp, op->qcfg->weight_bytes);
+  void* packed = ctx->AllocatePersistent(op->block_bytes * op->n_blocks);
+  uint8_t* zero = static_cast<uint8_t*>(ctx->AllocatePersistent(op->kcp));
+  EDGEOPT_ENSURE(packed != nullptr && zero != nullptr, StatusCode::kOutOfMemory,
+                 "out of memory packing weights");
+  uk::QS8PackSource src;
+  src.weights = p.filter;
+  src.weights_unsigned = p.uint8;
+  src.bias = p.bias;
+  src.zu = op->zu;
+  src.zwp = op->zwp;
+  src.multiplier = p.multiplier;
+  src.shift = p.shift;
+  src.weight_bytes = op->qcfg->weight_bytes;
+  uk::PackQS8Gemm(op->nr, g.out_c, op->taps, op->kc, op->kcp, src, packed);
+  std::memset(zero, op->zu, op->kcp);
+  op->packed = packed;
+  op->zero = zero;
+  const int64_t in_pixels = int64_t{g.batch} * g.in_h * g.in_w;
+  if (op->copy_input) {
+    EDGEOPT_RETURN_IF_ERROR(ctx->RequestScratch(in_pixels * op->kcp + 64, &op->s_copy));
+  }
+  if (op->im2col) {
+    EDGEOPT_RETURN_IF_ERROR(ctx->RequestScratch(op->rows * op->kcp + 64, &op->s_im2col));
+  }
+  if (op->row_sums) {
+    // Sums per input pixel, or per im2col row.
+    EDGEOPT_RETURN_IF_ERROR(
+        RequestScratchArray<int32_t>(ctx, op->im2col ? op->rows : in_pixels, &op->s_pixsum));
+  }
+  EDGEOPT_RETURN_IF_ERROR(ComputeTapOffsets(ctx, op->copy_input ? op->kcp : g.in_c, op));
+  EDGEOPT_RETURN_IF_ERROR(RequestCommonScratch(ctx, op, sizeof(void*)));
+  PlanTasks(ctx, op);
+  return Status::Ok();
+}
+
+Status PrepareQD8IGemm(Context* ctx, const ref::ConvGeometry& g, const QD8ConvParams& p,
+                       IGemmConv* op) {
+  op->kind = IGemmKind::kQD8;
+  op->g = g;
+  FinishCommon(op, 1);
+  if (op->im2col) {  // not for hybrid: quantization happens per batch item on the input
+    op->im2col = false;
+    op->taps = g.filter_h * g.filter_w;
+    op->kc = g.in_c;
+    op->pointwise = g.IsPointwise();
+  }
+  op->qd8 = p;
+  op->qcfg = uk::GetQS8GemmConfig(ctx->cpu(), g.out_c);
+  op->nr = op->qcfg->nr;
+  op->mr = g.out_pixels() == 1 ? 1 : op->qcfg->mr;
+  op->kcp = uk::RoundUp(op->kc, 4);
+  op->input_signed = true;
+  op->copy_input = true;
+  op->min = p.act_min;
+  op->max = p.act_max;
+  op->n_blocks = uk::DivideRoundUp(g.out_c, op->nr);
+  op->block_bytes = uk::QD8PackedBlockBytes(op->nr, op->taps, op->kcp, op->qcfg->weight_bytes);
+  void* packed = ctx->AllocatePersistent(op->block_bytes * op->n_blocks);
+  EDGEOPT_ENSURE(packed != nullptr, StatusCode::kOutOfMemory, "out of memory packing weights");
+  uk::QS8PackSource src;
+  src.weights = reinterpret_cast<const uint8_t*>(p.filter);
+  src.zu = 128;  // bias' = -128 * sum w: the kernel's acc is then sum q * w
+  src.weight_bytes = op->qcfg->weight_bytes;
+  uk::PackQS8Gemm(op->nr, g.out_c, op->taps, op->kc, op->kcp, src, packed);
+  op->packed = packed;
+  EDGEOPT_RETURN_IF_ERROR(AllocatePersistentArray(ctx, g.out_c, &op->weight_sums));
+  uk::WeightSums(g.out_c, int64_t{op->taps} * op->kc, reinterpret_cast<const uint8_t*>(p.filter),
+                 false, op->weight_sums);
+  const int64_t in_pixels = int64_t{g.in_h} * g.in_w;  // one batch item at a time
+  EDGEOPT_RETURN_IF_ERROR(ctx->RequestScratch(in_pixels * op->kcp + 64, &op->s_copy));
+  // qd8 scratch: quantized input (when it cannot go straight into the copy), the padding
+  // pixel, col_term and scale per output channel.
+  const size_t n_padded = static_cast<size_t>(op->n_blocks) * op->nr;
+  const size_t qd8_bytes =
+      AlignUp64(static_cast<size_t>(in_pixels) * g.in_c) + AlignUp64(op->kcp) + n_padded * 8;
+  EDGEOPT_RETURN_IF_ERROR(ctx->RequestScratch(qd8_bytes, &op->s_qd8));
+  EDGEOPT_RETURN_IF_ERROR(ComputeTapOffsets(ctx, op->kcp, op));
+  EDGEOPT_RETURN_IF_ERROR(RequestCommonScratch(ctx, op, sizeof(void*)));
+  PlanTasks(ctx, op);
+  return Status::Ok();
+}
+
+Status PrepareF32IGemm(Context* ctx, const ref::ConvGeometry& g, const float* filter,
+                       const float* bias, float act_min, float act_max, IGemmConv* op) {
+  op->kind = IGemmKind::kF32;
+  op->g = g;
+  FinishCommon(op, sizeof(float));
+  op->fcfg = uk::GetF32GemmConfig(ctx->cpu(), g.out_c);
+  op->exact = ctx->exact_float();
+  op->nr = op->fcfg->nr;
+  op->mr = op->rows == 1 ? 1 : op->fcfg->mr;
+  op->kcp = op->kc;
+  op->min = act_min;
+  op->max = act_max;
+  op->has_bias = bias != nullptr;
+  op->n_blocks = uk::DivideRoundUp(g.out_c, op->nr);
+  op->block_bytes = uk::F32PackedBlockBytes(op->nr, op->taps, op->kc);
+  float* packed = static_cast<float*>(ctx->AllocatePersistent(op->block_bytes * op->n_blocks));
+  float* zero = static_cast<float*>(ctx->AllocatePersistent(sizeof(float) * op->kc));
+  EDGEOPT_ENSURE(packed != nullptr && zero != nullptr, StatusCode::kOutOfMemory,
+                 "out of memory packing weights");
+  uk::PackF32Gemm(op->nr, g.out_c, op->taps, op->kc, filter, bias, packed);
+  std::memset(zero, 0, sizeof(float) * op->kc);
+  op->packed = packed;
+  op->zero = zero;
+  if (op->im2col) {
+    EDGEOPT_RETURN_IF_ERROR(
+        ctx->RequestScratch(op->rows * op->kc * sizeof(float) + 64, &op->s_im2col));
+  }
+  EDGEOPT_RETURN_IF_ERROR(ComputeTapOffsets(ctx, g.in_c, op));
+  EDGEOPT_RETURN_IF_ERROR(RequestCommonScratch(ctx, op, sizeof(void*)));
+  PlanTasks(ctx, op);
+  return Status::Ok();
+}
+
+void RunIGemmConv(Context* ctx, const IGemmConv& op, const void* input, void* output) {
+  RunState s{};
+  s.op = &op;
+  s.output = output;
+  s.thread_scratch = static_cast<uint8_t*>(ctx->GetScratch(op.s_thread));
+  ThreadPool* pool = ctx->thread_pool();
+  const ref::ConvGeometry& g = op.g;
+  if (op.kind == IGemmKind::kF32) {
+    s.input = input;
+    s.in_stride = g.in_c;
+    s.zero = op.zero;
+    if (op.im2col) {
+      float* col = static_cast<float*>(ctx->GetScratch(op.s_im2col));
+      ParallelChunks(pool, op.rows, [&](int64_t r0, int64_t r1) {
+        Im2colRows<float, false>(g, static_cast<const float*>(input), col, op.kc, 0.0f, r0, r1);
+      });
+      s.input = col;
+      s.in_stride = op.kc;
+    }
+    RunGroup<IGemmKind::kF32>(ctx, s);
+    return;
+  }
+  if (op.kind == IGemmKind::kQS8) {
+    const int64_t in_pixels = int64_t{g.batch} * g.in_h * g.in_w;
+    const int chunks = std::max(1, std::min<int>(pool->num_threads() * 2, in_pixels / 64));
+    const uint8_t* in = static_cast<const uint8_t*>(input);
+    uint8_t* copy = static_cast<uint8_t*>(ctx->GetScratch(op.s_copy));
+    int32_t* pixsum = static_cast<int32_t*>(ctx->GetScratch(op.s_pixsum));
+    if (op.im2col) {
+      uint8_t* col = static_cast<uint8_t*>(ctx->GetScratch(op.s_im2col));
+      ParallelChunks(pool, op.rows, [&](int64_t r0, int64_t r1) {
+        const uint8_t pad = static_cast<uint8_t>(op.zu);
+        if (op.input_signed) {
+          Im2colRows<uint8_t, true>(g, in, col, op.kcp, pad, r0, r1);
+        } else {
+          Im2colRows<uint8_t, false>(g, in, col, op.kcp, pad, r0, r1);
+        }
+        if (op.row_sums) {
+          op.qcfg->row_sum(col + r0 * op.kcp, static_cast<int>(r1 - r0), op.kc, op.kcp,
+                           pixsum + r0);
+        }
+      });
+      s.input = col;
+      s.in_stride = op.kcp;
+      s.zero = op.zero;
+      s.pixsum = op.row_sums ? pixsum : nullptr;
+      RunGroup<IGemmKind::kQS8>(ctx, s);
+      return;
+    }
+    const uint8_t* read = op.copy_input ? copy : in;
+    const int64_t stride = op.copy_input ? op.kcp : g.in_c;
+    if (op.copy_input || op.row_sums) {
+      pool->ParallelFor(chunks, [&](int chunk, int) {
+        const int64_t p0 = in_pixels * chunk / chunks;
+        const int64_t p1 = in_pixels * (chunk + 1) / chunks;
+        if (op.copy_input) CopyInputRange(op, in, copy, p0, p1);
+        if (op.row_sums) {
+          op.qcfg->row_sum(read + p0 * stride, static_cast<int>(p1 - p0), g.in_c, stride,
+                           pixsum + p0);
+        }
+      });
+    }
+    s.input = read;
+    s.in_stride = stride;
+    s.zero = op.zero;
+    s.pixsum = op.row_sums ? pixsum : nullptr;
+    RunGroup<IGemmKind::kQS8>(ctx, s);
+    return;
+  }
+  // qd8: quantize each batch item, then its rows.
+  const int64_t in_pixels = int64_t{g.in_h} * g.in_w;
+  const int64_t per_batch = in_pixels * g.in_c;
+  uint8_t* copy = static_cast<uint8_t*>(ctx->GetScratch(op.s_copy));
+  uint8_t* qd8 = static_cast<uint8_t*>(ctx->GetScratch(op.s_qd8));
+  int8_t* quantized = reinterpret_cast<int8_t*>(qd8);
+  uint8_t* zero = qd8 + AlignUp64(static_cast<size_t>(per_batch));
+  int32_t* col_term = reinterpret_cast<int32_t*>(zero + AlignUp64(op.kcp));
+  float* scale = reinterpret_cast<float*>(col_term + static_cast<size_t>(op.n_blocks) * op.nr);
+  for (int b = 0; b < g.batch; ++b) {
+    const float* x = static_cast<const float*>(input) + b * per_batch;
+    float s_b = 1.0f;
+    int32_t zp = 0;
+    int8_t* q = op.kcp == g.in_c ? reinterpret_cast<int8_t*>(copy) : quantized;
+    if (op.qd8.asymmetric) {
+      ref::AsymmetricQuantizeFloats(x, static_cast<int>(per_batch), q, &s_b, &zp);
+    } else {
+      ref::SymmetricQuantizeFloats(x, static_cast<int>(per_batch), q, &s_b);
+    }
+    if (op.kcp == g.in_c) {
+      op.qcfg->xor_copy(q, copy, static_cast<size_t>(per_batch));
+    } else {
+      for (int64_t p = 0; p < in_pixels; ++p) {
+        op.qcfg->xor_copy(q + p * g.in_c, copy + p * op.kcp, g.in_c);
+        std::memset(copy + p * op.kcp + g.in_c, 0, op.kcp - g.in_c);
+      }
+    }
+    std::memset(zero, static_cast<uint8_t>(zp + 128), op.kcp);
+    for (int n = 0; n < g.out_c; ++n) {
+      col_term[n] = Wrap(-int64_t{zp} * op.weight_sums[n]);
+      scale[n] = s_b * op.qd8.filter_scales[op.qd8.per_channel ? n : 0];
+    }
+    s.input = copy;
+    s.batch0 = b;
+    s.in_stride = op.kcp;
+    s.zero = zero;
+    s.row0 = int64_t{b} * g.out_pixels();
+    s.col_term = col_term;
+    s.scale = scale;
+    RunGroup<IGemmKind::kQD8>(ctx, s);
+  }
+}
+
+}  // namespace rt
+}  // namespace edgeopt

@@ -1,0 +1,106 @@
+// Convolution as an implicit GEMM over packed weights (XNNPACK's IGEMM operator), shared by
+// CONV_2D and FULLY_CONNECTED (a 1x1 convolution over rows):
+//   rows    M = batch * out_h * out_w output pixels; for each row and filter tap the kernel
+//           reads one input pixel's channels through a pointer (a zero-point pixel for padding)
+//   columns the output channels, in blocks of the config's NR
+// Three flavours: qs8 (int8/uint8 in and out, ruy rounding), qd8 (hybrid: float input
+// quantized per batch item at run time, int8 weights, float output) and f32.
+//
+// Prepare packs the weights once (persistent) and requests scratch; Run splits the work into
+// tiles of rows x channel blocks over the thread pool. Nothing is allocated in Run.
+#ifndef EDGEOPT_SRC_RUNTIME_KERNELS_CONV_IGEMM_H_
+#define EDGEOPT_SRC_RUNTIME_KERNELS_CONV_IGEMM_H_
+
+#include <cstddef>
+#include <cstdint>
+
+#include "include/edgeopt/status.h"
+#include "src/runtime/kernel_api.h"
+#include "src/runtime/kernels/reference/conv.h"
+#include "src/runtime/kernels/ukernels/configs.h"
+
+namespace edgeopt {
+namespace rt {
+
+enum class IGemmKind : uint8_t { kQS8, kQD8, kF32 };
+
+// Quantized weights and output stage of a qs8 convolution.
+struct QS8ConvParams {
+  const uint8_t* filter = nullptr;  // [out_c][taps][in_c] int8 (or uint8)
+  bool uint8 = false;               // uint8 activations and weights
+  int32_t input_zero_point = 0;
+  int32_t filter_zero_point = 0;
+  const int32_t* bias = nullptr;
+  const int32_t* multiplier = nullptr;  // per output channel
+  const int32_t* shift = nullptr;
+  int32_t output_zero_point = 0;
+  int32_t act_min = 0, act_max = 0;
+};
+
+// Hybrid: int8 weights with per-channel (or one) scales; the float input is quantized per batch
+// item, asymmetrically or symmetrically.
+struct QD8ConvParams {
+  const int8_t* filter = nullptr;
+  const float* filter_scales = nullptr;
+  bool per_channel = false;
+  bool asymmetric = false;
+  const float* bias = nullptr;
+  float act_min = 0.0f, act_max = 0.0f;
+};
+
+struct IGemmConv {
+  IGemmKind kind = IGemmKind::kF32;
+  ref::ConvGeometry g;
+  const uk::QS8GemmConfig* qcfg = nullptr;
+  const uk::F32GemmConfig* fcfg = nullptr;
+  int nr = 0, mr = 0;  // mr: rows per kernel call (1 for a single-row GEMV)
+  int kc = 0, kcp = 0, taps = 0;
+  int64_t rows = 0;  // M
+  bool pointwise = false;
+  // Few input channels and several taps: the input is unrolled into an im2col buffer (rows x K,
+  // K = all taps' channels) and the GEMM runs as one tap of K; cheaper than a pointer per tap.
+  bool im2col = false;
+  int s_im2col = -1;
+  // qs8 / qd8 input handling
+  bool copy_input = false;  // the kernels read a u-domain copy with kcp bytes per pixel
+  bool input_signed = false;
+  bool row_sums = false;
+  int32_t zu = 0, zwp = 0;
+  // packed weights
+  size_t block_bytes = 0;
+  int n_blocks = 0;
+  const void* packed = nullptr;
+  const void* zero = nullptr;      // padding pixel (qs8: kcp bytes of zu; f32: kc zeros)
+  int64_t* tap_offsets = nullptr;  // per tap, elements from the window's top-left pixel
+  uk::QuantOutput out;
+  float min = 0.0f, max = 0.0f;
+  bool exact = false;  // f32: the bit-exact kernels (Context::exact_float)
+  bool has_bias = false;
+  // qd8
+  QD8ConvParams qd8;
+  int32_t* weight_sums = nullptr;
+  // scratch indices
+  int s_copy = -1, s_pixsum = -1, s_thread = -1, s_qd8 = -1;
+  size_t thread_bytes = 0;
+  // work split
+  int m_tiles = 0, tiles_per_task = 1, blocks_per_task = 1, tasks = 1;
+};
+
+// True when microkernels cover this case (groups == 1, a config for the CPU; with
+// exact_float(), a float GEMM of more than one row and column, the shapes whose reference
+// summation order the exact kernels repeat). Otherwise the op runs its reference kernel.
+bool IGemmSupported(const Context* ctx, IGemmKind kind, const ref::ConvGeometry& g);
+
+Status PrepareQS8IGemm(Context* ctx, const ref::ConvGeometry& g, const QS8ConvParams& p,
+                       IGemmConv* op);
+Status PrepareQD8IGemm(Context* ctx, const ref::ConvGeometry& g, const QD8ConvParams& p,
+                       IGemmConv* op);
+Status PrepareF32IGemm(Context* ctx, const ref::ConvGeometry& g, const float* filter,
+                       const float* bias, float act_min, float act_max, IGemmConv* op);
+
+void RunIGemmConv(Context* ctx, const IGemmConv& op, const void* input, void* output);
+
+}  // namespace rt
+}  // namespace edgeopt
+
+#endif  // EDGEOPT_SRC_RUNTIME_KERNELS_CONV_IGEMM_H_

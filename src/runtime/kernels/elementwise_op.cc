@@ -1,0 +1,168 @@
+#include "src/runtime/kernels/elementwise_op.h"
+
+#include <algorithm>
+#include <new>
+
+#include "src/quant/quant_math.h"
+#include "src/runtime/kernels/ukernels/pack.h"
+#include "src/runtime/thread_pool.h"
+
+namespace edgeopt {
+namespace rt {
+namespace {
+
+// Below this many elements an op runs on the calling thread (a pool round trip costs more).
+constexpr int64_t kMinParallelElements = 16384;
+
+void UniformRequant(int32_t multiplier, int shift, uk::RequantBlock16* block) {
+  int32_t m[16], s[16];
+  for (int i = 0; i < 16; ++i) {
+    m[i] = multiplier;
+    s[i] = shift;
+  }
+  uk::PackRequantBlocks(16, m, s, block);
+}
+
+template <typename T>
+Status NewOp(Context* ctx, T** op) {
+  void* p = ctx->AllocatePersistent(sizeof(T));
+  EDGEOPT_ENSURE(p != nullptr, StatusCode::kOutOfMemory, "out of memory");
+  *op = new (p) T();
+  return Status::Ok();
+}
+
+int TypeIndex(DType t) { return t == DType::kUInt8 ? 1 : 0; }
+bool IsQ8(DType t) { return t == DType::kInt8 || t == DType::kUInt8; }
+
+// Splits [0, n) into chunks of at least `min_chunk` (boundaries multiples of 64) over the pool
+// and calls fn(begin, end) for each.
+template <typename F>
+void ParallelRange(Context* ctx, int64_t n, int64_t min_chunk, F&& fn) {
+  ThreadPool* pool = ctx->thread_pool();
+  const int threads = pool->num_threads();
+  if (threads <= 1 || n < 2 * min_chunk) {
+    fn(int64_t{0}, n);
+    return;
+  }
+  const int64_t chunks = std::min<int64_t>(threads * 2, n / min_chunk);
+  pool->ParallelFor(static_cast<int>(chunks), [&](int c, int) {
+    const int64_t begin = (n * c / chunks) & ~int64_t{63};
+    const int64_t end = c + 1 == chunks ? n : (n * (c + 1) / chunks) & ~int64_t{63};
+    if (end > begin) fn(begin, end);
+  });
+}
+
+}  // namespace
+
+Status PrepareQuantAdd(Context* ctx, DType type, const ref::AddSubParams& q, bool subtract,
+                       const ref::BroadcastPlan& plan, int64_t b_elements, QuantAddOp** op) {
+  *op = nullptr;
+  const uk::QuantElementwiseConfig* cfg = uk::GetQuantElementwiseConfig(ctx->cpu());
+  if (cfg == nullptr || !ctx->use_optimized_kernels() || !IsQ8(type)) return Status::Ok();
+  const bool same = plan.rank == 1 && plan.stride_a[0] == 1 && plan.stride_b[0] == 1;
+  const bool b_scalar = plan.rank == 1 && plan.stride_a[0] == 1 && b_elements == 1;
+  if (!same && !b_scalar) return Status::Ok();
+  QuantAddOp* o = nullptr;
+  EDGEOPT_RETURN_IF_ERROR(NewOp(ctx, &o));
+  uk::QS8VAddParams& p = o->params;
+  UniformRequant(q.input1_multiplier, q.input1_shift, &p.a);
+  UniformRequant(q.input2_multiplier, q.input2_shift, &p.b);
+  UniformRequant(q.output_multiplier, q.output_shift, &p.out);
+  p.a_zero_point = -q.input1_offset;
+  p.b_zero_point = -q.input2_offset;
+  p.left_shift = q.left_shift;
+  p.subtract = subtract;
+  p.q.zero_point = q.output_offset;
+  p.q.lo = q.act_min - q.output_offset;
+  p.q.hi = q.act_max - q.output_offset;
+  o->fn = cfg->vadd[TypeIndex(type)];
+  o->b_scalar = b_scalar && !same;
+  o->n = plan.size;
+  *op = o;
+  return Status::Ok();
+}
+
+void RunQuantAdd(Context* ctx, const QuantAddOp& op, const void* a, const void* b, void* out) {
+  const uint8_t* pa = static_cast<const uint8_t*>(a);
+  const uint8_t* pb = static_cast<const uint8_t*>(b);
+  uint8_t* po = static_cast<uint8_t*>(out);
+  ParallelRange(ctx, op.n, kMinParallelElements, [&](int64_t begin, int64_t end) {
+    op.fn(static_cast<size_t>(end - begin), pa + begin, op.b_scalar ? pb : pb + begin, op.b_scalar,
+          po + begin, &op.params);
+  });
+}
+
+Status PrepareQuantize(Context* ctx, const Tensor* in, const Tensor* out, int32_t multiplier,
+                       int shift, QuantConvertOp** op) {
+  *op = nullptr;
+  const uk::QuantElementwiseConfig* cfg = uk::GetQuantElementwiseConfig(ctx->cpu());
+  if (cfg == nullptr || !ctx->use_optimized_kernels() || !IsQ8(out->type)) return Status::Ok();
+  if (in->type != DType::kFloat32 && !IsQ8(in->type)) return Status::Ok();
+  QuantConvertOp* o = nullptr;
+  EDGEOPT_RETURN_IF_ERROR(NewOp(ctx, &o));
+  const int32_t qmin = out->type == DType::kInt8 ? -128 : 0;
+  const int32_t qmax = out->type == DType::kInt8 ? 127 : 255;
+  o->n = in->dims.NumElements();
+  if (in->type == DType::kFloat32) {
+    o->kind = QuantConvertOp::Kind::kQuantize;
+    o->quant.scale = out->quant.scale;
+    o->quant.inv_scale = 1.0f / out->quant.scale;
+    o->quant.zero_point = out->quant.zero_point;
+    o->quant.qmin = qmin;
+    o->quant.qmax = qmax;
+    o->quantize = cfg->quantize[TypeIndex(out->type)];
+  } else {
+    o->kind = QuantConvertOp::Kind::kRequantize;
+    UniformRequant(multiplier, shift, &o->requant.rq);
+    o->requant.input_zero_point = in->quant.zero_point;
+    o->requant.q.zero_point = out->quant.zero_point;
+    o->requant.q.lo = qmin - out->quant.zero_point;
+    o->requant.q.hi = qmax - out->quant.zero_point;
+    o->requantize = cfg->requantize[TypeIndex(in->type)][TypeIndex(out->type)];
+  }
+  *op = o;
+  return Status::Ok();
+}
+
+Status PrepareDequantize(Context* ctx, const Tensor* in, QuantConvertOp** op) {
+  *op = nullptr;
+  const uk::QuantElementwiseConfig* cfg = uk::GetQuantElementwiseConfig(ctx->cpu());
+  // |x - zero point| < 2^24 keeps float(x - zp) * scale equal to the reference's double
+  // product rounded to float.
+  if (cfg == nullptr || !ctx->use_optimized_kernels() || !IsQ8(in->type) ||
+      in->quant.IsPerChannel() || in->quant.zero_point < -65536 || in->quant.zero_point > 65536) {
+    return Status::Ok();
+  }
+  QuantConvertOp* o = nullptr;
+  EDGEOPT_RETURN_IF_ERROR(NewOp(ctx, &o));
+  o->kind = QuantConvertOp::Kind::kDequantize;
+  o->dequantize = cfg->dequantize[TypeIndex(in->type)];
+  o->scale = in->quant.scale;
+  o->zero_point = in->quant.zero_point;
+  o->n = in->dims.NumElements();
+  *op = o;
+  return Status::Ok();
+}
+
+void RunQuantConvert(Context* ctx, const QuantConvertOp& op, const void* in, void* out) {
+  ParallelRange(ctx, op.n, kMinParallelElements, [&](int64_t begin, int64_t end) {
+    const size_t n = static_cast<size_t>(end - begin);
+    switch (op.kind) {
+      case QuantConvertOp::Kind::kQuantize:
+        op.quantize(n, static_cast<const float*>(in) + begin, static_cast<uint8_t*>(out) + begin,
+                    &op.quant);
+        break;
+      case QuantConvertOp::Kind::kRequantize:
+        op.requantize(n, static_cast<const uint8_t*>(in) + begin,
+                      static_cast<uint8_t*>(out) + begin, &op.requant);
+        break;
+      case QuantConvertOp::Kind::kDequantize:
+        op.dequantize(n, static_cast<const uint8_t*>(in) + begin, static_cast<float*>(out) + begin,
+                      op.scale, op.zero_point);
+        break;
+    }
+  });
+}
+
+}  // namespace rt
+}  // namespace edgeopt

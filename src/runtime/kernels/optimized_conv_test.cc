@@ -1,0 +1,333 @@
+// The microkernel paths of CONV_2D, DEPTHWISE_CONV_2D and FULLY_CONNECTED against the reference
+// kernels, on random shapes around every tile size (MR/NR/channel blocks: tile-1, tile, tile+1,
+// multiples), for every ISA level this machine can run (EDGEOPT_CPU-style caps) and 1 and 2
+// threads. Integer outputs must be identical (the kernels reproduce the reference rounding);
+// hybrid outputs too (same integer math, same float operations); float outputs agree within
+// a relative 1e-5 (FMA and summation order differ).
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdio>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "src/runtime/cpu_info.h"
+#include "src/runtime/kernels/conv_test_util.h"
+#include "src/runtime/kernels/ukernels/configs.h"
+
+namespace edgeopt {
+namespace testing {
+namespace {
+
+using conv::OpConfig;
+using conv::Variant;
+using Op = tflite::BuiltinOperator;
+using Act = tflite::ActivationFunctionType;
+
+constexpr double kFloatRelTol = 1e-5;
+
+struct Level {
+  const char* name;
+  rt::CpuInfo cpu;
+};
+
+// The ISA levels to test: the machine's own, each lower cap that still has microkernels, and
+// scalar (the optimized kernels' fallback to the reference).
+std::vector<Level> Levels() {
+  std::vector<Level> levels;
+  const rt::CpuInfo& native = rt::GetCpuInfo();
+  if (native.UseAvx512()) levels.push_back({"avx512", native});
+  if (native.UseAvx2()) {
+    rt::CpuInfo c = native;
+    c.avx512f = c.avx512bw = c.avx512vl = c.avx512dq = c.avx512vnni = false;
+    levels.push_back({"avx2", c});
+  }
+  if (native.UseNeon()) levels.push_back({"neon", native});
+  if (native.UseNeon() && native.neon_dotprod) {
+    rt::CpuInfo c = native;
+    c.neon_dotprod = false;
+    levels.push_back({"neon-nodot", c});
+  }
+  levels.push_back({"scalar", rt::ScalarCpuInfo()});  // no microkernels: the fallback path
+  return levels;
+}
+
+// Element-wise agreement; returns the number of mismatches (prints the first few).
+int Compare(const NpyArray& ours, const NpyArray& ref, bool exact_float, const std::string& what) {
+  EXPECT_EQ(ours.dtype, ref.dtype) << what;
+  EXPECT_EQ(ours.data.size(), ref.data.size()) << what;
+  if (ours.dtype != ref.dtype || ours.data.size() != ref.data.size()) return 1;
+  int bad = 0;
+  const int64_t n = ref.NumElements();
+  for (int64_t i = 0; i < n; ++i) {
+    bool ok = true;
+    double a = 0, b = 0;
+    switch (ref.dtype) {
+      case DType::kFloat32:
+        a = ours.Data<float>()[i];
+        b = ref.Data<float>()[i];
+        ok = exact_float ? a == b : std::abs(a - b) <= kFloatRelTol * std::max(1.0, std::abs(b));
+        break;
+      case DType::kInt8:
+        a = ours.Data<int8_t>()[i];
+        b = ref.Data<int8_t>()[i];
+        ok = a == b;
+        break;
+      case DType::kUInt8:
+        a = ours.Data<uint8_t>()[i];
+        b = ref.Data<uint8_t>()[i];
+        ok = a == b;
+        break;
+      default:
+        ok = std::memcmp(ours.data.data(), ref.data.data(), ref.data.size()) == 0;
+        break;
+    }
+    if (!ok && bad++ < 5) {
+      ADD_FAILURE() << what << ": element " << i << " is " << a << ", reference " << b;
+    }
+  }
+  return bad;
+}
+
+// Runs `c` with the reference kernels and with the microkernels at every level and thread
+// count; expects agreement (float: bit-exact with `exact_float`, else within kFloatRelTol).
+void ExpectOptimizedMatchesReference(const OpConfig& c, bool exact_float = false) {
+  const conv::BuiltOp built = conv::BuildOp(c);
+  rt::InterpreterOptions ref_options;
+  ref_options.use_optimized_kernels = false;
+  auto ref = RunEdgeopt(built.model, built.inputs, ref_options);
+  ASSERT_TRUE(ref.ok()) << c.Describe() << ": " << ref.status().ToString();
+  const bool exact = exact_float || c.variant != Variant::kFloat;
+  for (const Level& level : Levels()) {
+    for (int threads : {1, 2}) {
+      rt::InterpreterOptions options;
+      options.exact_float = exact_float;
+      options.cpu = &level.cpu;
+      options.num_threads = threads;
+      auto ours = RunEdgeopt(built.model, built.inputs, options);
+      const std::string what =
+          c.Describe() + " [" + level.name + ", " + std::to_string(threads) + " threads]";
+      ASSERT_TRUE(ours.ok()) << what << ": " << ours.status().ToString();
+      ASSERT_EQ(ours->size(), ref->size());
+      for (size_t i = 0; i < ref->size(); ++i) {
+        if (Compare((*ours)[i], (*ref)[i], exact, what) > 0) return;
+      }
+    }
+  }
+}
+
+// Each level really runs its own ISA's microkernels (so the tests below cover every path), and
+// the scalar level none.
+TEST(UkernelConfigs, EachLevelPicksItsIsa) {
+  for (const Level& level : Levels()) {
+    SCOPED_TRACE(level.name);
+    // The ISA family ("neon-nodot" runs NEON kernels too).
+    const std::string isa = std::string(level.name).substr(0, std::string(level.name).find('-'));
+    for (int n : {1, 16, 17, 32, 64, 100}) {
+      const rt::uk::QS8GemmConfig* q = rt::uk::GetQS8GemmConfig(level.cpu, n);
+      const rt::uk::F32GemmConfig* f = rt::uk::GetF32GemmConfig(level.cpu, n);
+      if (isa == "scalar") {
+        EXPECT_EQ(q, nullptr);
+        EXPECT_EQ(f, nullptr);
+        continue;
+      }
+      ASSERT_NE(q, nullptr);
+      ASSERT_NE(f, nullptr);
+      EXPECT_NE(std::string(q->name).find(isa), std::string::npos) << q->name;
+      EXPECT_NE(std::string(f->name).find(isa), std::string::npos) << f->name;
+      EXPECT_EQ(q->nr % 16, 0);
+      EXPECT_EQ(q->weight_bytes, isa == "avx2" ? 2 : 1);
+    }
+    const rt::uk::QS8DwConfig* qd = rt::uk::GetQS8DwConfig(level.cpu);
+    const rt::uk::F32DwConfig* fd = rt::uk::GetF32DwConfig(level.cpu);
+    const rt::uk::QuantElementwiseConfig* e = rt::uk::GetQuantElementwiseConfig(level.cpu);
+    if (isa == "scalar") {
+      EXPECT_EQ(qd, nullptr);
+      EXPECT_EQ(fd, nullptr);
+      EXPECT_EQ(e, nullptr);
+      continue;
+    }
+    ASSERT_TRUE(qd != nullptr && fd != nullptr && e != nullptr);
+    EXPECT_NE(std::string(qd->name).find(isa), std::string::npos) << qd->name;
+    EXPECT_NE(std::string(fd->name).find(isa), std::string::npos) << fd->name;
+    EXPECT_NE(std::string(e->name).find(isa), std::string::npos) << e->name;
+  }
+}
+
+const Variant kAllVariants[] = {
+    Variant::kFloat, Variant::kInt8PerChannel,   Variant::kInt8PerTensor,
+    Variant::kUInt8, Variant::kHybridPerChannel, Variant::kHybridPerTensor};
+
+Act RandomAct(std::mt19937& rng) {
+  const Act acts[] = {Act::NONE, Act::RELU, Act::RELU6, Act::RELU_N1_TO_1};
+  return acts[rng() % 4];
+}
+
+// Pointwise convolutions: pixel counts around the row tiles (12, 16), channel counts around
+// the column tiles (16, 32) and the k4 packing.
+TEST(OptimizedConv2D, PointwiseAroundTiles) {
+  std::mt19937 rng(7);
+  // Rows: AVX2 tiles are 2 (int) and 6 (float), AVX-512 ones 12 and 16.
+  const int pixels[][2] = {{1, 1}, {1, 2},  {1, 3}, {1, 5},  {2, 3}, {1, 7}, {1, 11},
+                           {3, 4}, {1, 13}, {4, 4}, {1, 17}, {5, 5}, {5, 7}};
+  const int in_cs[] = {1, 3, 4, 5, 8, 16, 17, 33};
+  const int out_cs[] = {1, 15, 16, 17, 31, 32, 33, 63, 64, 65, 128};
+  uint32_t seed = 1;
+  for (Variant v : kAllVariants) {
+    for (int i = 0; i < 20; ++i) {
+      OpConfig c;
+      c.op = Op::CONV_2D;
+      c.variant = v;
+      c.batch = 1 + rng() % 2;
+      const auto& px = pixels[rng() % 13];
+      c.in_h = px[0];
+      c.in_w = px[1];
+      c.in_c = in_cs[rng() % 8];
+      c.out_c = out_cs[rng() % 11];
+      c.filter_h = c.filter_w = 1;
+      c.padding = tflite::Padding::VALID;
+      c.activation = RandomAct(rng);
+      c.bias = rng() % 4 != 0;
+      c.seed = seed++;
+      SCOPED_TRACE(c.Describe());
+      ExpectOptimizedMatchesReference(c);
+    }
+  }
+}
+
+// General convolutions (im2col-free IGEMM): strides, dilation, padding, odd channel counts.
+TEST(OptimizedConv2D, SpatialAroundTiles) {
+  std::mt19937 rng(11);
+  const int in_cs[] = {1, 3, 4, 7, 8, 16};
+  const int out_cs[] = {1, 8, 16, 17, 32, 33, 48, 64, 65, 127, 128};
+  uint32_t seed = 100;
+  for (Variant v : kAllVariants) {
+    for (int i = 0; i < 12; ++i) {
+      OpConfig c;
+      c.op = Op::CONV_2D;
+      c.variant = v;
+      c.batch = 1 + rng() % 2;
+      c.in_h = 3 + rng() % 9;
+      c.in_w = 3 + rng() % 14;
+      c.in_c = in_cs[rng() % 6];
+      c.out_c = out_cs[rng() % 11];
+      c.filter_h = 1 + rng() % 3;
+      c.filter_w = 1 + rng() % 3;
+      c.stride_h = 1 + rng() % 2;
+      c.stride_w = 1 + rng() % 2;
+      c.dilation_h = c.dilation_w = (rng() % 5 == 0) ? 2 : 1;
+      c.padding = rng() % 2 ? tflite::Padding::SAME : tflite::Padding::VALID;
+      c.activation = RandomAct(rng);
+      c.bias = rng() % 4 != 0;
+      c.seed = seed++;
+      SCOPED_TRACE(c.Describe());
+      ExpectOptimizedMatchesReference(c);
+    }
+  }
+}
+
+TEST(OptimizedDepthwiseConv2D, AroundChannelBlocks) {
+  std::mt19937 rng(13);
+  const int channels[] = {1, 8, 15, 16, 17, 31, 32, 33, 48, 64, 65};
+  uint32_t seed = 200;
+  for (Variant v : kAllVariants) {
+    for (int i = 0; i < 14; ++i) {
+      OpConfig c;
+      c.op = Op::DEPTHWISE_CONV_2D;
+      c.variant = v;
+      c.batch = 1 + rng() % 2;
+      c.in_h = 2 + rng() % 9;
+      c.in_w = 2 + rng() % 12;
+      c.in_c = channels[rng() % 11];
+      c.filter_h = c.filter_w = (rng() % 4 == 0) ? 5 : 3;
+      if (rng() % 5 == 0) c.filter_w = 2;
+      c.stride_h = c.stride_w = 1 + rng() % 2;
+      c.dilation_h = c.dilation_w = (rng() % 6 == 0) ? 2 : 1;
+      c.padding = rng() % 3 ? tflite::Padding::SAME : tflite::Padding::VALID;
+      if (c.padding == tflite::Padding::VALID) {
+        c.in_h = std::max(c.in_h, (c.filter_h - 1) * c.dilation_h + 1);
+        c.in_w = std::max(c.in_w, (c.filter_w - 1) * c.dilation_w + 1);
+      }
+      c.activation = RandomAct(rng);
+      c.bias = rng() % 4 != 0;
+      c.seed = seed++;
+      SCOPED_TRACE(c.Describe());
+      ExpectOptimizedMatchesReference(c, /*exact_float=*/true);
+    }
+  }
+}
+
+// The bit-exact float GEMM (models with hybrid ops): identical to ref::GemmF32.
+TEST(OptimizedConv2D, ExactFloatIsBitIdentical) {
+  std::mt19937 rng(19);
+  uint32_t seed = 150;
+  for (int i = 0; i < 16; ++i) {
+    OpConfig c;
+    c.op = Op::CONV_2D;
+    c.variant = Variant::kFloat;
+    c.in_h = 1 + rng() % 9;
+    c.in_w = 2 + rng() % 14;
+    c.in_c = 1 + rng() % 20;
+    c.out_c = 1 + rng() % 140;
+    c.filter_h = c.filter_w = 1 + 2 * (rng() % 2);
+    c.stride_h = c.stride_w = 1 + rng() % 2;
+    c.activation = RandomAct(rng);
+    c.bias = rng() % 4 != 0;
+    c.seed = seed++;
+    SCOPED_TRACE(c.Describe());
+    ExpectOptimizedMatchesReference(c, /*exact_float=*/true);
+  }
+}
+
+// MobileNet-like layer sizes (wide rows, many channels).
+TEST(OptimizedDepthwiseConv2D, MobileNetLayers) {
+  const int shapes[][4] = {{48, 48, 16, 1}, {48, 48, 48, 2},   {24, 24, 144, 1}, {12, 12, 96, 2},
+                           {6, 6, 336, 1},  {112, 112, 32, 1}, {56, 56, 96, 2}};
+  uint32_t seed = 250;
+  for (Variant v : {Variant::kFloat, Variant::kInt8PerChannel, Variant::kUInt8}) {
+    for (const auto& s : shapes) {
+      OpConfig c;
+      c.op = Op::DEPTHWISE_CONV_2D;
+      c.variant = v;
+      c.in_h = s[0];
+      c.in_w = s[1];
+      c.in_c = s[2];
+      c.stride_h = c.stride_w = s[3];
+      c.activation = Act::RELU6;
+      c.seed = seed++;
+      SCOPED_TRACE(c.Describe());
+      ExpectOptimizedMatchesReference(c, /*exact_float=*/true);
+    }
+  }
+}
+
+TEST(OptimizedFullyConnected, AroundTiles) {
+  std::mt19937 rng(17);
+  const int ins[] = {1, 3, 4, 5, 16, 17, 64, 100};
+  const int outs[] = {1, 15, 16, 17, 32, 33, 100};
+  const int batches[] = {1, 1, 2, 12, 13};
+  uint32_t seed = 300;
+  for (Variant v : kAllVariants) {
+    for (int i = 0; i < 12; ++i) {
+      OpConfig c;
+      c.op = Op::FULLY_CONNECTED;
+      c.variant = v;
+      c.fc_in = ins[rng() % 8];
+      c.out_c = outs[rng() % 7];
+      c.fc_input.clear();
+      c.fc_input.push_back(batches[rng() % 5]);
+      c.fc_input.push_back(c.fc_in);
+      c.activation = RandomAct(rng);
+      c.asymmetric_inputs = rng() % 2 != 0;
+      c.seed = seed++;
+      SCOPED_TRACE(c.Describe());
+      // Single rows run the exact GEMV kernel: bit-identical floats.
+      ExpectOptimizedMatchesReference(c, /*exact_float=*/c.fc_input[0] == 1);
+    }
+  }
+}
+
+}  // namespace
+}  // namespace testing
+}  // namespace edgeopt

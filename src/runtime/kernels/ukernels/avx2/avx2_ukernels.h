@@ -1,0 +1,48 @@
+// The AVX2/FMA microkernels (compiled with the AVX2 flags, called through configs.h only).
+#ifndef EDGEOPT_SRC_RUNTIME_KERNELS_UKERNELS_AVX2_AVX2_UKERNELS_H_
+#define EDGEOPT_SRC_RUNTIME_KERNELS_UKERNELS_AVX2_AVX2_UKERNELS_H_
+
+#include "src/runtime/kernels/ukernels/ukernels.h"
+
+namespace edgeopt {
+namespace rt {
+namespace uk {
+namespace avx2 {
+
+// Integer GEMM on int16-widened weights (QS8GemmConfig::weight_bytes == 2), NR = 16.
+void qs8_igemm_minmax_ukernel_2x16c4__avx2(const QS8IGemmArgs& p);
+void qs8_igemm_minmax_ukernel_1x16c4__avx2(const QS8IGemmArgs& p);
+void qd8_f32_igemm_minmax_ukernel_2x16c4__avx2(const QD8IGemmArgs& p);
+void qd8_f32_igemm_minmax_ukernel_1x16c4__avx2(const QD8IGemmArgs& p);
+
+void f32_igemm_minmax_ukernel_6x16__avx2(const F32IGemmArgs& p);
+void f32_igemm_exact_ukernel_6x16__avx2(const F32IGemmArgs& p);
+void f32_gemv_exact_ukernel_1x16__avx2(const F32IGemmArgs& p);
+
+void qs8_dwconv_minmax_ukernel_up8__avx2(const QS8DwArgs& p);
+void qu8_dwconv_minmax_ukernel_up8__avx2(const QS8DwArgs& p);
+void qd8_f32_dwconv_minmax_ukernel_up8__avx2(const QD8DwArgs& p);
+void f32_dwconv_minmax_ukernel_up8__avx2(const F32DwArgs& p);
+
+void qs8_vadd_minmax_ukernel__avx2_u8(size_t n, const void* a, const void* b, bool b_scalar,
+                                      void* out, const QS8VAddParams* p);
+void qu8_vadd_minmax_ukernel__avx2_u8(size_t n, const void* a, const void* b, bool b_scalar,
+                                      void* out, const QS8VAddParams* p);
+void f32_q8_vcvt_ukernel__avx2_u8(size_t n, const float* x, void* out, const F32QuantizeParams* p);
+void qs8_f32_vcvt_ukernel__avx2_u8(size_t n, const void* x, float* out, float scale,
+                                   int32_t zero_point);
+void qu8_f32_vcvt_ukernel__avx2_u8(size_t n, const void* x, float* out, float scale,
+                                   int32_t zero_point);
+void qs8_requantize_ukernel__avx2(size_t n, const void* x, void* out, const Q8RequantizeParams* p);
+void qu8_requantize_ukernel__avx2(size_t n, const void* x, void* out, const Q8RequantizeParams* p);
+
+void xor80_copy_ukernel__avx2(const int8_t* src, uint8_t* dst, size_t n);
+void u8_rowsum_ukernel__avx2(const uint8_t* src, int pixels, int channels, ptrdiff_t stride,
+                             int32_t* sums);
+
+}  // namespace avx2
+}  // namespace uk
+}  // namespace rt
+}  // namespace edgeopt
+
+#endif  // EDGEOPT_SRC_RUNTIME_KERNELS_UKERNELS_AVX2_AVX2_UKERNELS_H_

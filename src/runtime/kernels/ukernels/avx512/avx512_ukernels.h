@@ -1,0 +1,68 @@
+// The AVX-512 microkernels (compiled with the AVX-512 flags, called through configs.h only).
+#ifndef EDGEOPT_SRC_RUNTIME_KERNELS_UKERNELS_AVX512_AVX512_UKERNELS_H_
+#define EDGEOPT_SRC_RUNTIME_KERNELS_UKERNELS_AVX512_AVX512_UKERNELS_H_
+
+#include "src/runtime/kernels/ukernels/ukernels.h"
+
+namespace edgeopt {
+namespace rt {
+namespace uk {
+namespace avx512 {
+
+void qs8_igemm_minmax_ukernel_12x32c4__avx512vnni(const QS8IGemmArgs& p);
+void qs8_igemm_minmax_ukernel_8x32c4__avx512vnni(const QS8IGemmArgs& p);
+void qs8_igemm_minmax_ukernel_1x32c4__avx512vnni(const QS8IGemmArgs& p);
+void qs8_igemm_minmax_ukernel_16x16c4__avx512vnni(const QS8IGemmArgs& p);
+void qs8_igemm_minmax_ukernel_1x16c4__avx512vnni(const QS8IGemmArgs& p);
+void qd8_f32_igemm_minmax_ukernel_12x32c4__avx512vnni(const QD8IGemmArgs& p);
+void qd8_f32_igemm_minmax_ukernel_1x32c4__avx512vnni(const QD8IGemmArgs& p);
+void qd8_f32_igemm_minmax_ukernel_16x16c4__avx512vnni(const QD8IGemmArgs& p);
+void qd8_f32_igemm_minmax_ukernel_1x16c4__avx512vnni(const QD8IGemmArgs& p);
+
+void f32_igemm_minmax_ukernel_12x32__avx512f(const F32IGemmArgs& p);
+void f32_igemm_minmax_ukernel_16x16__avx512f(const F32IGemmArgs& p);
+void f32_igemm_exact_ukernel_12x32__avx512f(const F32IGemmArgs& p);
+void f32_igemm_minmax_ukernel_6x64__avx512f(const F32IGemmArgs& p);
+void f32_igemm_exact_ukernel_6x64__avx512f(const F32IGemmArgs& p);
+void f32_gemv_exact_ukernel_1x64__avx512f(const F32IGemmArgs& p);
+void f32_gemv_exact_ukernel_1x32__avx512f(const F32IGemmArgs& p);
+void f32_gemv_exact_ukernel_1x16__avx512f(const F32IGemmArgs& p);
+void f32_igemm_exact_ukernel_16x16__avx512f(const F32IGemmArgs& p);
+
+void qs8_dwconv_minmax_ukernel_up32__avx512vnni(const QS8DwArgs& p);
+void qu8_dwconv_minmax_ukernel_up32__avx512vnni(const QS8DwArgs& p);
+void f32_dwconv_minmax_ukernel_up32__avx512f(const F32DwArgs& p);
+void qd8_f32_dwconv_minmax_ukernel_up16__avx512vnni(const QD8DwArgs& p);
+
+void qs8_vadd_minmax_ukernel__avx512_u16(size_t n, const void* a, const void* b, bool b_scalar,
+                                         void* out, const QS8VAddParams* p);
+void qu8_vadd_minmax_ukernel__avx512_u16(size_t n, const void* a, const void* b, bool b_scalar,
+                                         void* out, const QS8VAddParams* p);
+void f32_qs8_vcvt_ukernel__avx512_u16(size_t n, const float* x, void* out,
+                                      const F32QuantizeParams* p);
+void f32_qu8_vcvt_ukernel__avx512_u16(size_t n, const float* x, void* out,
+                                      const F32QuantizeParams* p);
+void qs8_f32_vcvt_ukernel__avx512_u16(size_t n, const void* x, float* out, float scale,
+                                      int32_t zero_point);
+void qu8_f32_vcvt_ukernel__avx512_u16(size_t n, const void* x, float* out, float scale,
+                                      int32_t zero_point);
+
+void q8_requantize_ukernel__avx512_s8s8(size_t n, const void* x, void* out,
+                                        const Q8RequantizeParams* p);
+void q8_requantize_ukernel__avx512_s8u8(size_t n, const void* x, void* out,
+                                        const Q8RequantizeParams* p);
+void q8_requantize_ukernel__avx512_u8s8(size_t n, const void* x, void* out,
+                                        const Q8RequantizeParams* p);
+void q8_requantize_ukernel__avx512_u8u8(size_t n, const void* x, void* out,
+                                        const Q8RequantizeParams* p);
+
+void xor80_copy_ukernel__avx512(const int8_t* src, uint8_t* dst, size_t n);
+void u8_rowsum_ukernel__avx512(const uint8_t* src, int pixels, int channels, ptrdiff_t stride,
+                               int32_t* sums);
+
+}  // namespace avx512
+}  // namespace uk
+}  // namespace rt
+}  // namespace edgeopt
+
+#endif  // EDGEOPT_SRC_RUNTIME_KERNELS_UKERNELS_AVX512_AVX512_UKERNELS_H_

@@ -1,0 +1,151 @@
+// Depthwise microkernels with AVX-512 (+VNNI for int8): per output pixel, `taps` input pointers;
+// channels in blocks of 16 (two blocks per step for independent accumulation chains).
+//
+// qs8: each input byte is widened to an int32 lane whose low 16 bits hold the value; the packed
+// weight lane holds w' in its low 16 bits and 0 in the high ones, so vpdpwssd adds exactly x * w'.
+// GCC 12 reports its own AVX-512 intrinsics (their `_mm512_undefined` operands) as maybe
+// uninitialized (GCC bug 105593, fixed in 13).
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#include <immintrin.h>
+
+#include "src/runtime/kernels/ukernels/avx512/avx512_ukernels.h"
+#include "src/runtime/kernels/ukernels/avx512/requant_avx512.h"
+
+namespace edgeopt {
+namespace rt {
+namespace uk {
+namespace avx512 {
+namespace {
+
+template <bool kSigned>
+inline __m512i LoadWiden(const void* p, __mmask16 mask) {
+  const __m128i b = _mm_maskz_loadu_epi8(mask, p);
+  return kSigned ? _mm512_cvtepi8_epi32(b) : _mm512_cvtepu8_epi32(b);
+}
+
+template <bool kSigned>
+void QS8Dw(const QS8DwArgs& p) {
+  const size_t block_bytes = QS8DwPackedBlockBytes(p.taps);
+  const __m512i lo = _mm512_set1_epi32(p.q->lo);
+  const __m512i hi = _mm512_set1_epi32(p.q->hi);
+  const __m512i zp = _mm512_set1_epi32(p.q->zero_point);
+  const int taps = p.taps;
+  for (int x = 0; x < p.width; ++x) {
+    const uint8_t* const* in = reinterpret_cast<const uint8_t* const*>(p.input) + x * p.input_step;
+    uint8_t* out = static_cast<uint8_t*>(p.out) + x * p.out_stride;
+    const uint8_t* w = static_cast<const uint8_t*>(p.w);
+    int c = 0;
+    for (; c + 32 <= p.channels; c += 32) {
+      const uint8_t* w1 = w + block_bytes;
+      __m512i a0 = _mm512_load_si512(w);
+      __m512i a1 = _mm512_load_si512(w1);
+      for (int t = 0; t < taps; ++t) {
+        const __m128i b0 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(in[t] + c));
+        const __m128i b1 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(in[t] + c + 16));
+        const __m512i x0 = kSigned ? _mm512_cvtepi8_epi32(b0) : _mm512_cvtepu8_epi32(b0);
+        const __m512i x1 = kSigned ? _mm512_cvtepi8_epi32(b1) : _mm512_cvtepu8_epi32(b1);
+        a0 = _mm512_dpwssd_epi32(a0, x0, _mm512_load_si512(w + 64 + 64 * t));
+        a1 = _mm512_dpwssd_epi32(a1, x1, _mm512_load_si512(w1 + 64 + 64 * t));
+      }
+      const RequantBlock16* r0 = reinterpret_cast<const RequantBlock16*>(w + 64 + 64 * taps);
+      const RequantBlock16* r1 = reinterpret_cast<const RequantBlock16*>(w1 + 64 + 64 * taps);
+      StoreInt8(out + c, Requantize16<false>(a0, r0), lo, hi, zp, 0xFFFF);
+      StoreInt8(out + c + 16, Requantize16<false>(a1, r1), lo, hi, zp, 0xFFFF);
+      w += 2 * block_bytes;
+    }
+    for (; c < p.channels; c += 16) {
+      const __mmask16 mask = TailMask16(p.channels - c);
+      __m512i a = _mm512_load_si512(w);
+      for (int t = 0; t < taps; ++t) {
+        a = _mm512_dpwssd_epi32(a, LoadWiden<kSigned>(in[t] + c, mask),
+                                _mm512_load_si512(w + 64 + 64 * t));
+      }
+      const RequantBlock16* r = reinterpret_cast<const RequantBlock16*>(w + 64 + 64 * taps);
+      StoreInt8(out + c, Requantize16<false>(a, r), lo, hi, zp, mask);
+      w += block_bytes;
+    }
+  }
+}
+
+void QD8Dw(const QD8DwArgs& p) {
+  const size_t block_bytes = QD8DwPackedBlockBytes(p.taps);
+  const __m512 vmin = _mm512_set1_ps(p.min);
+  const __m512 vmax = _mm512_set1_ps(p.max);
+  const __m512 vs = _mm512_set1_ps(p.input_scale);
+  const int taps = p.taps;
+  for (int x = 0; x < p.width; ++x) {
+    const int8_t* const* in = p.input + x * p.input_step;
+    float* out = p.out + x * p.out_stride;
+    const uint8_t* w = static_cast<const uint8_t*>(p.w);
+    for (int c = 0; c < p.channels; c += 16) {
+      const __mmask16 mask = TailMask16(p.channels - c);
+      __m512i a = _mm512_maskz_loadu_epi32(mask, p.col_term + c);
+      for (int t = 0; t < taps; ++t) {
+        a = _mm512_dpwssd_epi32(a, LoadWiden<true>(in[t] + c, mask),
+                                _mm512_load_si512(w + 64 + 64 * t));
+      }
+      __m512 v = _mm512_mul_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(a), vs),
+                               _mm512_maskz_loadu_ps(mask, p.filter_scale + c));
+      if (p.bias != nullptr) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(mask, p.bias + c));
+      _mm512_mask_storeu_ps(out + c, mask, _mm512_min_ps(_mm512_max_ps(v, vmin), vmax));
+      w += block_bytes;
+    }
+  }
+}
+
+// Float: bias first, then the taps in the reference's (row-major) order with separate multiplies
+// and adds, so the result is bit-identical to ref::DepthwiseConvF32 (padding taps add +-0).
+void F32Dw(const F32DwArgs& p) {
+  const size_t block = F32DwPackedBlockBytes(p.taps) / sizeof(float);
+  const __m512 vmin = _mm512_set1_ps(p.min);
+  const __m512 vmax = _mm512_set1_ps(p.max);
+  const int kh = p.kh, kw = p.taps / p.kh;
+  for (int x = 0; x < p.width; ++x) {
+    const float* const* in = p.input + x * p.input_step;
+    float* out = p.out + x * p.out_stride;
+    const float* w = p.w;
+    int c = 0;
+    for (; c + 32 <= p.channels; c += 32) {
+      const float* w1 = w + block;
+      __m512 a0 = _mm512_load_ps(w);
+      __m512 a1 = _mm512_load_ps(w1);
+      for (int fy = 0; fy < kh; ++fy) {
+        for (int fx = 0; fx < kw; ++fx) {
+          const int t = fx * kh + fy;
+          a0 = _mm512_add_ps(
+              a0, _mm512_mul_ps(_mm512_loadu_ps(in[t] + c), _mm512_load_ps(w + 16 + 16 * t)));
+          a1 = _mm512_add_ps(
+              a1, _mm512_mul_ps(_mm512_loadu_ps(in[t] + c + 16), _mm512_load_ps(w1 + 16 + 16 * t)));
+        }
+      }
+      _mm512_storeu_ps(out + c, _mm512_min_ps(_mm512_max_ps(a0, vmin), vmax));
+      _mm512_storeu_ps(out + c + 16, _mm512_min_ps(_mm512_max_ps(a1, vmin), vmax));
+      w += 2 * block;
+    }
+    for (; c < p.channels; c += 16) {
+      const __mmask16 mask = TailMask16(p.channels - c);
+      __m512 a = _mm512_load_ps(w);
+      for (int fy = 0; fy < kh; ++fy) {
+        for (int fx = 0; fx < kw; ++fx) {
+          const int t = fx * kh + fy;
+          a = _mm512_add_ps(a, _mm512_mul_ps(_mm512_maskz_loadu_ps(mask, in[t] + c),
+                                             _mm512_load_ps(w + 16 + 16 * t)));
+        }
+      }
+      _mm512_mask_storeu_ps(out + c, mask, _mm512_min_ps(_mm512_max_ps(a, vmin), vmax));
+      w += block;
+    }
+  }
+}
+
+}  // namespace
+
+void qs8_dwconv_minmax_ukernel_up32__avx512vnni(const QS8DwArgs& p) { QS8Dw<true>(p); }
+void qu8_dwconv_minmax_ukernel_up32__avx512vnni(const QS8DwArgs& p) { QS8Dw<false>(p); }
+void f32_dwconv_minmax_ukernel_up32__avx512f(const F32DwArgs& p) { F32Dw(p); }
+void qd8_f32_dwconv_minmax_ukernel_up16__avx512vnni(const QD8DwArgs& p) { QD8Dw(p); }
+
+}  // namespace avx512
+}  // namespace uk
+}  // namespace rt
+}  // namespace edgeopt

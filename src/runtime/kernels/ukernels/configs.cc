@@ -1,0 +1,205 @@
+#include "src/runtime/kernels/ukernels/configs.h"
+
+#include <utility>
+
+#if defined(EDGEOPT_HAVE_AVX512)
+#include "src/runtime/kernels/ukernels/avx512/avx512_ukernels.h"
+#endif
+#if defined(EDGEOPT_HAVE_AVX2)
+#include "src/runtime/kernels/ukernels/avx2/avx2_ukernels.h"
+#endif
+#if defined(EDGEOPT_HAVE_NEON)
+#include "src/runtime/kernels/ukernels/neon/neon_configs.h"
+#endif
+
+namespace edgeopt {
+namespace rt {
+namespace uk {
+namespace {
+
+#if defined(EDGEOPT_HAVE_AVX512)
+namespace a5 = avx512;
+constexpr QS8GemmConfig kQS8Avx512Vnni32 = {
+    "qs8_igemm_12x32c4__avx512vnni",
+    32,
+    12,
+    a5::qs8_igemm_minmax_ukernel_12x32c4__avx512vnni,
+    a5::qs8_igemm_minmax_ukernel_1x32c4__avx512vnni,
+    a5::qd8_f32_igemm_minmax_ukernel_12x32c4__avx512vnni,
+    a5::qd8_f32_igemm_minmax_ukernel_1x32c4__avx512vnni,
+    a5::xor80_copy_ukernel__avx512,
+    a5::u8_rowsum_ukernel__avx512,
+};
+constexpr QS8GemmConfig kQS8Avx512Vnni16 = {
+    "qs8_igemm_16x16c4__avx512vnni",
+    16,
+    16,
+    a5::qs8_igemm_minmax_ukernel_16x16c4__avx512vnni,
+    a5::qs8_igemm_minmax_ukernel_1x16c4__avx512vnni,
+    a5::qd8_f32_igemm_minmax_ukernel_16x16c4__avx512vnni,
+    a5::qd8_f32_igemm_minmax_ukernel_1x16c4__avx512vnni,
+    a5::xor80_copy_ukernel__avx512,
+    a5::u8_rowsum_ukernel__avx512,
+};
+constexpr F32GemmConfig kF32Avx512_32 = {"f32_igemm_12x32__avx512f",
+                                         32,
+                                         12,
+                                         a5::f32_igemm_minmax_ukernel_12x32__avx512f,
+                                         a5::f32_igemm_exact_ukernel_12x32__avx512f,
+                                         a5::f32_gemv_exact_ukernel_1x32__avx512f};
+constexpr F32GemmConfig kF32Avx512_64 = {"f32_igemm_6x64__avx512f",
+                                         64,
+                                         6,
+                                         a5::f32_igemm_minmax_ukernel_6x64__avx512f,
+                                         a5::f32_igemm_exact_ukernel_6x64__avx512f,
+                                         a5::f32_gemv_exact_ukernel_1x64__avx512f};
+constexpr F32GemmConfig kF32Avx512_16 = {"f32_igemm_16x16__avx512f",
+                                         16,
+                                         16,
+                                         a5::f32_igemm_minmax_ukernel_16x16__avx512f,
+                                         a5::f32_igemm_exact_ukernel_16x16__avx512f,
+                                         a5::f32_gemv_exact_ukernel_1x16__avx512f};
+constexpr QS8DwConfig kQS8DwAvx512 = {"qs8_dwconv_up32__avx512vnni",
+                                      a5::qs8_dwconv_minmax_ukernel_up32__avx512vnni,
+                                      a5::qu8_dwconv_minmax_ukernel_up32__avx512vnni,
+                                      a5::qd8_f32_dwconv_minmax_ukernel_up16__avx512vnni};
+constexpr F32DwConfig kF32DwAvx512 = {"f32_dwconv_up32__avx512f",
+                                      a5::f32_dwconv_minmax_ukernel_up32__avx512f};
+constexpr QuantElementwiseConfig kQuantElementwiseAvx512 = {
+    "q8_elementwise__avx512",
+    {a5::qs8_vadd_minmax_ukernel__avx512_u16, a5::qu8_vadd_minmax_ukernel__avx512_u16},
+    {a5::f32_qs8_vcvt_ukernel__avx512_u16, a5::f32_qu8_vcvt_ukernel__avx512_u16},
+    {a5::qs8_f32_vcvt_ukernel__avx512_u16, a5::qu8_f32_vcvt_ukernel__avx512_u16},
+    {{a5::q8_requantize_ukernel__avx512_s8s8, a5::q8_requantize_ukernel__avx512_s8u8},
+     {a5::q8_requantize_ukernel__avx512_u8s8, a5::q8_requantize_ukernel__avx512_u8u8}}};
+#endif
+
+#if defined(EDGEOPT_HAVE_AVX2)
+namespace a2 = avx2;
+constexpr QS8GemmConfig kQS8Avx2 = {
+    "qs8_igemm_2x16c4__avx2",
+    16,
+    2,
+    a2::qs8_igemm_minmax_ukernel_2x16c4__avx2,
+    a2::qs8_igemm_minmax_ukernel_1x16c4__avx2,
+    a2::qd8_f32_igemm_minmax_ukernel_2x16c4__avx2,
+    a2::qd8_f32_igemm_minmax_ukernel_1x16c4__avx2,
+    a2::xor80_copy_ukernel__avx2,
+    a2::u8_rowsum_ukernel__avx2,
+    2,
+};
+constexpr F32GemmConfig kF32Avx2 = {"f32_igemm_6x16__avx2",
+                                    16,
+                                    6,
+                                    a2::f32_igemm_minmax_ukernel_6x16__avx2,
+                                    a2::f32_igemm_exact_ukernel_6x16__avx2,
+                                    a2::f32_gemv_exact_ukernel_1x16__avx2};
+constexpr QS8DwConfig kQS8DwAvx2 = {"qs8_dwconv_up8__avx2", a2::qs8_dwconv_minmax_ukernel_up8__avx2,
+                                    a2::qu8_dwconv_minmax_ukernel_up8__avx2,
+                                    a2::qd8_f32_dwconv_minmax_ukernel_up8__avx2};
+constexpr F32DwConfig kF32DwAvx2 = {"f32_dwconv_up8__avx2",
+                                    a2::f32_dwconv_minmax_ukernel_up8__avx2};
+constexpr QuantElementwiseConfig kQuantElementwiseAvx2 = {
+    "q8_elementwise__avx2",
+    {a2::qs8_vadd_minmax_ukernel__avx2_u8, a2::qu8_vadd_minmax_ukernel__avx2_u8},
+    {a2::f32_q8_vcvt_ukernel__avx2_u8, a2::f32_q8_vcvt_ukernel__avx2_u8},
+    {a2::qs8_f32_vcvt_ukernel__avx2_u8, a2::qu8_f32_vcvt_ukernel__avx2_u8},
+    {{a2::qs8_requantize_ukernel__avx2, a2::qs8_requantize_ukernel__avx2},
+     {a2::qu8_requantize_ukernel__avx2, a2::qu8_requantize_ukernel__avx2}}};
+#endif
+
+#if defined(EDGEOPT_HAVE_AVX512)
+bool HasAvx512Vnni(const CpuInfo& cpu) { return cpu.UseAvx512() && cpu.avx512vnni; }
+#endif
+
+}  // namespace
+
+const QS8GemmConfig* GetQS8GemmConfig(const CpuInfo& cpu, int n) {
+#if defined(EDGEOPT_HAVE_NEON)
+  if (cpu.UseNeon()) return neon::QS8GemmConfigFor(cpu, n);
+#endif
+#if defined(EDGEOPT_HAVE_AVX512)
+  if (HasAvx512Vnni(cpu)) return n <= 16 ? &kQS8Avx512Vnni16 : &kQS8Avx512Vnni32;
+#endif
+#if defined(EDGEOPT_HAVE_AVX2)
+  if (cpu.UseAvx2()) return &kQS8Avx2;
+#endif
+  (void)cpu;
+  (void)n;
+  return nullptr;
+}
+
+const F32GemmConfig* GetF32GemmConfig(const CpuInfo& cpu, int n) {
+#if defined(EDGEOPT_HAVE_NEON)
+  if (cpu.UseNeon()) return neon::F32GemmConfigFor(cpu, n);
+#endif
+#if defined(EDGEOPT_HAVE_AVX512)
+  if (cpu.UseAvx512()) {
+    // The tile width that wastes least, weighted by each kernel's measured efficiency.
+    const F32GemmConfig* best = nullptr;
+    double best_score = 0;
+    for (const auto& c : {std::make_pair(&kF32Avx512_64, 1.0), std::make_pair(&kF32Avx512_32, 0.97),
+                          std::make_pair(&kF32Avx512_16, 0.77)}) {
+      const int nr = c.first->nr;
+      const double score = c.second * n / ((n + nr - 1) / nr * nr);
+      if (score > best_score) {
+        best_score = score;
+        best = c.first;
+      }
+    }
+    return best;
+  }
+#endif
+#if defined(EDGEOPT_HAVE_AVX2)
+  if (cpu.UseAvx2()) return &kF32Avx2;
+#endif
+  (void)cpu;
+  (void)n;
+  return nullptr;
+}
+
+const QS8DwConfig* GetQS8DwConfig(const CpuInfo& cpu) {
+#if defined(EDGEOPT_HAVE_NEON)
+  if (cpu.UseNeon()) return &neon::kQS8DwNeon;
+#endif
+#if defined(EDGEOPT_HAVE_AVX512)
+  if (HasAvx512Vnni(cpu)) return &kQS8DwAvx512;
+#endif
+#if defined(EDGEOPT_HAVE_AVX2)
+  if (cpu.UseAvx2()) return &kQS8DwAvx2;
+#endif
+  (void)cpu;
+  return nullptr;
+}
+
+const F32DwConfig* GetF32DwConfig(const CpuInfo& cpu) {
+#if defined(EDGEOPT_HAVE_NEON)
+  if (cpu.UseNeon()) return &neon::kF32DwNeon;
+#endif
+#if defined(EDGEOPT_HAVE_AVX512)
+  if (cpu.UseAvx512()) return &kF32DwAvx512;
+#endif
+#if defined(EDGEOPT_HAVE_AVX2)
+  if (cpu.UseAvx2()) return &kF32DwAvx2;
+#endif
+  (void)cpu;
+  return nullptr;
+}
+
+const QuantElementwiseConfig* GetQuantElementwiseConfig(const CpuInfo& cpu) {
+#if defined(EDGEOPT_HAVE_NEON)
+  if (cpu.UseNeon()) return &neon::kQuantElementwiseNeon;
+#endif
+#if defined(EDGEOPT_HAVE_AVX512)
+  if (cpu.UseAvx512()) return &kQuantElementwiseAvx512;
+#endif
+#if defined(EDGEOPT_HAVE_AVX2)
+  if (cpu.UseAvx2()) return &kQuantElementwiseAvx2;
+#endif
+  (void)cpu;
+  return nullptr;
+}
+
+}  // namespace uk
+}  // namespace rt
+}  // namespace edgeopt

@@ -1,0 +1,74 @@
+// Per-op microkernel configurations, chosen once from the CPU features (XNNPACK's configs/).
+// Every getter returns nullptr when no microkernel applies: the op then runs its reference
+// kernel (the scalar fallback). EDGEOPT_CPU=scalar|avx2 caps the level (cpu_info.h).
+#ifndef EDGEOPT_SRC_RUNTIME_KERNELS_UKERNELS_CONFIGS_H_
+#define EDGEOPT_SRC_RUNTIME_KERNELS_UKERNELS_CONFIGS_H_
+
+#include "src/runtime/cpu_info.h"
+#include "src/runtime/kernels/ukernels/ukernels.h"
+
+namespace edgeopt {
+namespace rt {
+namespace uk {
+
+// Integer GEMM (qs8: int8/uint8 output with ruy rounding; qd8: float output). Both kernels
+// read the same packing (nr channels per block, kr = 4).
+struct QS8GemmConfig {
+  const char* name;
+  int nr;
+  int mr;                // rows of `igemm`
+  QS8IGemmFn igemm;      // mr rows
+  QS8IGemmFn igemm_1;    // one row (GEMV)
+  QD8IGemmFn qd8_igemm;  // mr rows, float output
+  QD8IGemmFn qd8_igemm_1;
+  XorCopyFn xor_copy;
+  RowSumFn row_sum;
+  // Packed weight width: 1 (int8, k4 groups for dot-product instructions) or 2 (widened to int16
+  // for kernels without them; PackQS8Gemm's weight_bytes). Last, so configs may omit it.
+  int weight_bytes = 1;
+};
+
+struct F32GemmConfig {
+  const char* name;
+  int nr;
+  int mr;
+  F32IGemmFn igemm;
+  // mr rows, bit-exact with ref::GemmF32 (k order, no FMA, bias last); for exact_float().
+  F32IGemmFn igemm_exact;
+  // One row, bit-exact with ref::GemvF32 (memory-bound: always used for single rows).
+  F32IGemmFn gemv_exact;
+};
+
+struct QS8DwConfig {
+  const char* name;
+  QS8DwFn s8;   // int8 activations
+  QS8DwFn u8;   // uint8 activations
+  QD8DwFn qd8;  // hybrid (float output)
+};
+
+struct F32DwConfig {
+  const char* name;
+  F32DwFn dw;
+};
+
+// Quantized element-wise ops; index [0] int8, [1] uint8.
+struct QuantElementwiseConfig {
+  const char* name;
+  QS8VAddFn vadd[2];
+  F32QuantizeFn quantize[2];
+  DequantizeFn dequantize[2];
+  Q8RequantizeFn requantize[2][2];  // [input uint8][output uint8]
+};
+
+// `n` is the number of output channels (narrow layers get a narrower tile).
+const QS8GemmConfig* GetQS8GemmConfig(const CpuInfo& cpu, int n);
+const F32GemmConfig* GetF32GemmConfig(const CpuInfo& cpu, int n);
+const QS8DwConfig* GetQS8DwConfig(const CpuInfo& cpu);
+const F32DwConfig* GetF32DwConfig(const CpuInfo& cpu);
+const QuantElementwiseConfig* GetQuantElementwiseConfig(const CpuInfo& cpu);
+
+}  // namespace uk
+}  // namespace rt
+}  // namespace edgeopt
+
+#endif  // EDGEOPT_SRC_RUNTIME_KERNELS_UKERNELS_CONFIGS_H_
