@@ -30,29 +30,45 @@ $E quantize "$OUT/baseline.keras" -o "$OUT/int16x8.tflite" --mode int16x8 \
 echo "per-layer error report: $OUT/int8_report.md (worst layers first):"
 sed -n '/^| # /,/^| 3 /p' "$OUT/int8_report.md"
 
-step "3b. Quantization-aware training and distillation"
-# QAT from the baseline (1 epoch, starts from the same calibration as int8 above), and a student
-# with 1/16 of the baseline's weights distilled from it (float and post-training int8).
+step "4. Pruning, 2 epochs of fine-tuning each: 80% of the weights (TFMOT polynomial schedule), 50% of the channels"
+$E prune "$OUT/baseline.keras" --data fashion-mnist --sparsity 0.8 --schedule polynomial \
+  --epochs 2 --seed 0 --quiet -o "$OUT/pruned80.keras" > "$OUT/pruned80.log"
+sed -n '/^layer /,/^accuracy/p' "$OUT/pruned80.log"
+$E convert "$OUT/pruned80.keras" -o "$OUT/pruned80.tflite" --sparse > "$OUT/pruned80_convert.log"
+sed -n '/sparse encoding/,$p' "$OUT/pruned80_convert.log"
+$E quantize "$OUT/pruned80.keras" -o "$OUT/pruned80_int8.tflite" --mode int8 \
+  --calibration fashion-mnist:train --sparse --quiet
+$E inspect "$OUT/pruned80_int8.tflite" --no-tensors > "$OUT/pruned80_int8_inspect.log"
+sed -n '/^weight sparsity/,/all layers/p' "$OUT/pruned80_int8_inspect.log"
+$E prune "$OUT/baseline.keras" --data fashion-mnist --structure channel --sparsity 0.5 \
+  --epochs 2 --seed 0 --quiet -o "$OUT/channel50.tflite" > "$OUT/channel50.log"
+sed -n '/^layer /,/^accuracy/p' "$OUT/channel50.log"
+
+step "5. Quantization-aware training and distillation"
+# QAT from the baseline and from the 80%-pruned model (1 epoch each, starting from the same
+# calibration as int8 above; the pruned zeros stay zero), and a student with 1/16 of the
+# baseline's weights distilled from it (float and post-training int8).
 $E qat "$OUT/baseline.keras" --data fashion-mnist --epochs 1 --lr 1e-4 --quiet \
   -o "$OUT/qat_int8.tflite"
+$E qat "$OUT/pruned80.keras" --data fashion-mnist --epochs 1 --lr 1e-4 --quiet \
+  -o "$OUT/pruned80_qat_int8.tflite"
 $E distill --teacher "$OUT/baseline.keras" --student-width 0.25 --data fashion-mnist \
   --epochs "$EPOCHS" --seed 0 --quiet -o "$OUT/student.tflite" >"$OUT/distill.log"
 sed -n '/^model /,/^weights:/p' "$OUT/distill.log"
 $E quantize "$OUT/student.tflite" -o "$OUT/student_int8.tflite" --mode int8 \
   --calibration fashion-mnist:train --quiet
-QAT_MODELS="$OUT/qat_int8.tflite $OUT/student.tflite $OUT/student_int8.tflite"
-QAT_NAMES="int8-qat,student,student-int8"
 
-step "4. The variants side by side (Fashion-MNIST test set, 10,000 images; latency: 1 thread)"
+step "6. The variants side by side (Fashion-MNIST test set, 10,000 images; latency: 1 thread)"
 $E compare "$OUT/baseline.tflite" "$OUT/float16.tflite" "$OUT/dynamic.tflite" \
-  "$OUT/int8.tflite" "$OUT/int16x8.tflite" \
-  $QAT_MODELS \
-  --names "float32,float16,dynamic,int8,int16x8,$QAT_NAMES" \
+  "$OUT/int8.tflite" "$OUT/int16x8.tflite" "$OUT/qat_int8.tflite" "$OUT/pruned80.tflite" \
+  "$OUT/pruned80_int8.tflite" "$OUT/pruned80_qat_int8.tflite" "$OUT/channel50.tflite" \
+  "$OUT/student.tflite" "$OUT/student_int8.tflite" \
+  --names float32,float16,dynamic,int8,int16x8,int8-qat,pruned80,pruned80-int8,pruned80-qat-int8,channel50,student,student-int8 \
   --data fashion-mnist:test --runs 100 --threads 1 \
   --markdown "$OUT/comparison.md" --plot "$OUT/comparison.png"
 echo "table: $OUT/comparison.md   plot: $OUT/comparison.png"
 
-step "5. The runtime against the official TensorFlow Lite 2.9 runtime (shared corpus)"
+step "7. The runtime against the official TensorFlow Lite 2.9 runtime (shared corpus)"
 if [ -x "$SHARED/tools/conformance/conformance" ]; then
   sh "$SHARED/tools/conformance/conformance" "$E run" "$SHARED/corpus" "$OUT"/*.tflite \
     --seeds 1 | tail -n 1

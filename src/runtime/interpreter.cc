@@ -90,7 +90,7 @@ StatusOr<std::unique_ptr<Interpreter>> Interpreter::Create(const uint8_t* model_
   int threads = options.num_threads;
   if (threads <= 0) threads = interp->cpu_.num_cores;
   threads = std::min(threads, 64);
-  interp->pool_.reset(new ThreadPool(threads));
+  interp->pool_.reset(new ThreadPool(threads, options.pin_threads));
   EDGEOPT_RETURN_IF_ERROR(interp->Load());
   EDGEOPT_RETURN_IF_ERROR(interp->PrepareAll());
   EDGEOPT_RETURN_IF_ERROR(interp->PlanMemory());

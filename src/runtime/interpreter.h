@@ -21,14 +21,18 @@ namespace edgeopt {
 namespace rt {
 
 struct InterpreterOptions {
-  int num_threads = 1;                  // <= 0: all cores
-  bool use_optimized_kernels = true;    // false: reference kernels only
+  int num_threads = 1;  // <= 0: all cores
+  // Worker thread i runs only on CPU i (ThreadPool's pin_workers); the caller should then run
+  // on CPU 0 (rt::PinCallerToCpu). Off by default: it changes scheduling for the whole process.
+  bool pin_threads = false;
+  bool use_optimized_kernels = true;  // false: reference kernels only
   // Float microkernels repeat the reference's float operations (see Context::exact_float);
   // also on automatically for models with hybrid ops.
   bool exact_float = false;
-  bool profile = false;                 // record per-node times during Invoke
-  bool linear_planner = false;          // debugging: no arena reuse
-  const CpuInfo* cpu = nullptr;         // override the detected CPU features (tests)
+  SparseKernels sparse_kernels = SparseKernels::kAuto;  // kOff: dense kernels for pruned weights
+  bool profile = false;                                 // record per-node times during Invoke
+  bool linear_planner = false;                          // debugging: no arena reuse
+  const CpuInfo* cpu = nullptr;  // override the detected CPU features (tests)
   // Refuse models whose arena or persistent memory would exceed this (a damaged model can
   // declare huge tensors); 4 GiB is far above any edge model. 2 GiB on 32-bit targets, where
   // size_t{4} << 30 would be 0.
@@ -44,8 +48,8 @@ struct NodeProfile {
 
 // Per-tensor placement, for `inspect --memory`.
 struct TensorPlacement {
-  int tensor = -1;       // tensor index, or -1 for a scratch buffer
-  int node = -1;         // for scratch: the node
+  int tensor = -1;  // tensor index, or -1 for a scratch buffer
+  int node = -1;    // for scratch: the node
   size_t offset = 0;
   size_t bytes = 0;
   int first_use = 0;
@@ -96,6 +100,9 @@ class Interpreter final : public Context {
   const CpuInfo& cpu() const override { return cpu_; }
   bool use_optimized_kernels() const override { return options_.use_optimized_kernels; }
   bool exact_float() const override { return options_.exact_float || has_hybrid_ops_; }
+  SparseKernels sparse_kernels() const override {
+    return options_.use_optimized_kernels ? options_.sparse_kernels : SparseKernels::kOff;
+  }
 
  private:
   Interpreter(const uint8_t* data, size_t size, const InterpreterOptions& options);

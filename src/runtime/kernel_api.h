@@ -25,18 +25,25 @@ class ThreadPool;
 struct CpuInfo;
 
 struct Node {
-  int index = 0;                        // position in execution order
+  int index = 0;  // position in execution order
   tflite::BuiltinOperator op = tflite::BuiltinOperator::ADD;
   int version = 1;
-  const char* custom_name = nullptr;    // for CUSTOM ops
+  const char* custom_name = nullptr;         // for CUSTOM ops
   const tflite::Operator* op_def = nullptr;  // builtin options: op_def->builtin_options_as_X()
-  const int32_t* inputs = nullptr;      // tensor indices; -1 marks an absent optional input
+  const int32_t* inputs = nullptr;           // tensor indices; -1 marks an absent optional input
   int num_inputs = 0;
   const int32_t* outputs = nullptr;
   int num_outputs = 0;
   const int32_t* intermediates = nullptr;
   int num_intermediates = 0;
-  void* user_data = nullptr;            // from Init
+  void* user_data = nullptr;  // from Init
+};
+
+// Sparse kernels (kernels/sparse_matmul.h) for constant weights with many zeros.
+enum class SparseKernels : uint8_t {
+  kAuto,   // where they beat the dense kernel (measured break-even densities)
+  kOff,    // dense kernels only
+  kForce,  // whenever the op has one (benchmarks and tests)
 };
 
 struct Registration {
@@ -91,6 +98,10 @@ class Context {
   // run-time quantization of their input turns any float rounding difference upstream into
   // whole int8 steps.
   virtual bool exact_float() const { return false; }
+  // Whether ops may run sparse kernels (with reference kernels only, they do not).
+  virtual SparseKernels sparse_kernels() const {
+    return use_optimized_kernels() ? SparseKernels::kAuto : SparseKernels::kOff;
+  }
 };
 
 // Options helpers: builtin options may be missing from a file; kernels then use the defaults.

@@ -3,6 +3,10 @@
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
 #endif
+#if defined(__linux__) && defined(__GLIBC__)
+#include <pthread.h>
+#include <sched.h>
+#endif
 
 namespace edgeopt {
 namespace rt {
@@ -20,9 +24,26 @@ inline void CpuRelax() {
 #endif
 }
 
+// Restricts the calling thread to one CPU (best effort: failures leave it unpinned).
+void PinCurrentThread(int cpu) {
+#if defined(__linux__) && defined(__GLIBC__)
+  const int n = static_cast<int>(std::thread::hardware_concurrency());
+  if (n <= 0 || cpu < 0) return;
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  CPU_SET(cpu % n, &set);
+  pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
+#else
+  (void)cpu;
+#endif
+}
+
 }  // namespace
 
-ThreadPool::ThreadPool(int num_threads) : num_threads_(num_threads < 1 ? 1 : num_threads) {
+void PinCallerToCpu(int cpu) { PinCurrentThread(cpu); }
+
+ThreadPool::ThreadPool(int num_threads, bool pin_workers)
+    : num_threads_(num_threads < 1 ? 1 : num_threads), pin_workers_(pin_workers) {
   for (int i = 1; i < num_threads_; ++i) {
     workers_.emplace_back([this, i] { WorkerLoop(i); });
   }
@@ -82,6 +103,7 @@ void ThreadPool::Run(int num_tasks, TaskFn fn, void* context) {
 }
 
 void ThreadPool::WorkerLoop(int thread_index) {
+  if (pin_workers_) PinCurrentThread(thread_index);
   uint32_t seen = 0;
   for (;;) {
     bool have_work = false;

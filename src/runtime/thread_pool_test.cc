@@ -1,6 +1,6 @@
 // ThreadPool: every task runs exactly once per job, thread indices are in range, back-to-back
 // jobs of every size (the late-worker and two-slot logic), and a pool with more threads than
-// cores (workers that are often not scheduled).
+// cores (workers that are often not scheduled), pinned workers.
 #include "src/runtime/thread_pool.h"
 
 #include <gtest/gtest.h>
@@ -40,6 +40,14 @@ TEST(ThreadPool, EveryTaskOnceTwoThreads) {
 TEST(ThreadPool, EveryTaskOnceOversubscribed) {
   ThreadPool pool(7);
   ExpectEachTaskOnce(&pool, 5000);
+}
+
+// Pinned workers (more of them than CPUs too): same guarantees.
+TEST(ThreadPool, EveryTaskOncePinned) {
+  ThreadPool two(2, /*pin_workers=*/true);
+  ExpectEachTaskOnce(&two, 5000);
+  ThreadPool five(5, /*pin_workers=*/true);
+  ExpectEachTaskOnce(&five, 2000);
 }
 
 TEST(ThreadPool, PerThreadScratchIsExclusive) {

@@ -1,4 +1,4 @@
-// edgeopt bench MODEL.tflite [--runs N] [--warmup N] [--threads N] [--profile]
+// edgeopt bench MODEL.tflite [--runs N] [--warmup N] [--threads N] [--profile] [--pin]
 // Latency statistics as TFLite's benchmark_model prints them, ending with one machine-readable
 // line: median_us=... p10_us=... p90_us=... threads=N
 #include <algorithm>
@@ -64,8 +64,8 @@ void PrintProfile(rt::Interpreter* interp) {
     if (prof[i].count > 0) rows.push_back({i, prof[i].total_us / prof[i].count, prof[i].min_us});
   }
   std::printf("\n============================== Run Order ==============================\n");
-  std::printf("%-28s %6s %12s %8s %8s %10s\n", "[node type]", "[node]", "[avg us]", "[%]",
-              "[cdf%]", "[min us]");
+  std::printf("%-28s %6s %12s %8s %8s %10s\n", "[node type]", "[node]", "[avg us]", "[%]", "[cdf%]",
+              "[min us]");
   double cdf = 0;
   for (const Row& r : rows) {
     cdf += r.avg;
@@ -115,6 +115,7 @@ int RunBench(int argc, char** argv) {
   uint64_t seed = 0;
   bool profile = false;
   bool reference = false;
+  bool pin = false;
   app.add_option("model", model, "the .tflite file")->required();
   app.add_option("--runs", runs, "timed invocations (default 50)")->check(CLI::PositiveNumber);
   app.add_option("--warmup", warmup, "untimed invocations first (default 5)")
@@ -125,11 +126,16 @@ int RunBench(int argc, char** argv) {
                "per-op times: Run Order, Top by Computation Time, "
                "Summary by node type");
   app.add_flag("--reference", reference, "use the portable reference kernels only");
+  app.add_flag("--pin", pin,
+               "pin the threads: this one to CPU 0, worker i to CPU i (keeps the scheduler from "
+               "stacking them on one CPU of a loaded machine)");
   EDGEOPT_CLI_PARSE(app, argc, argv);
 
   rt::InterpreterOptions options;
   options.num_threads = threads;
   options.use_optimized_kernels = !reference;
+  options.pin_threads = pin;
+  if (pin) rt::PinCallerToCpu(0);
   const double init_start = NowUs();
   auto loaded = LoadTflite(model, options);
   if (!loaded.ok()) return ReportError("bench", loaded.status());

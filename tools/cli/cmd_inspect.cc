@@ -1,6 +1,7 @@
 // edgeopt inspect MODEL: what is inside a model. For .tflite: inputs/outputs, ops with versions,
-// tensors (dtype, shape, quantization, sparsity), parameters, file size, MACs and the planned
-// arena; --memory prints the arena plan. .h5/.keras go to the Keras inspector.
+// the share of zero weights per layer (pruning; dense or sparse-encoded), tensors (dtype, shape,
+// quantization, sparsity), parameters, file size, MACs and the planned arena; --memory prints
+// the arena plan. .h5/.keras go to the Keras inspector.
 #include <algorithm>
 #include <cstdio>
 #include <map>
@@ -54,6 +55,84 @@ std::string HumanCount(double n) {
     std::snprintf(buf, sizeof(buf), "%.0f", n);
   }
   return buf;
+}
+
+// Nonzero elements of a constant: of its dense data, or of the values a sparse tensor stores
+// (uint8 counts its zero point as zero). -1 for types without a notion of zero here.
+int64_t NonZeros(const rt::Tensor& t) {
+  const size_t elem = DTypeSize(t.type);
+  if (elem == 0 || t.data == nullptr) return -1;
+  const int64_t n =
+      t.sparsity != nullptr ? static_cast<int64_t>(t.bytes / elem) : t.dims.NumElements();
+  int64_t nonzero = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    switch (t.type) {
+      case DType::kFloat32:
+        nonzero += t.Data<float>()[i] != 0.0f;
+        break;
+      case DType::kFloat16:
+        nonzero += (t.Data<uint16_t>()[i] & 0x7FFF) != 0;
+        break;
+      case DType::kInt8:
+        nonzero += t.Data<int8_t>()[i] != 0;
+        break;
+      case DType::kUInt8:
+        nonzero += t.Data<uint8_t>()[i] != t.quant.zero_point;
+        break;
+      default:
+        return -1;
+    }
+  }
+  return nonzero;
+}
+
+// Per layer with weights (CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED, TRANSPOSE_CONV): the
+// share of zero weights and how they are stored (dense, sparse-encoded and read directly, or
+// sparse-encoded and expanded by DENSIFY).
+void PrintWeightSparsity(rt::Interpreter* interp) {
+  using Op = tflite::BuiltinOperator;
+  std::vector<int> densified(static_cast<size_t>(interp->num_tensors()), -1);
+  for (int i = 0; i < interp->num_nodes(); ++i) {
+    const rt::Node& node = interp->node(i);
+    if (node.op == Op::DENSIFY && node.num_inputs == 1 && node.num_outputs == 1 &&
+        node.outputs[0] >= 0) {
+      densified[node.outputs[0]] = node.inputs[0];
+    }
+  }
+  std::vector<std::string> lines;
+  int64_t total = 0, total_nonzero = 0;
+  for (int i = 0; i < interp->num_nodes(); ++i) {
+    const rt::Node& node = interp->node(i);
+    constexpr int k = 1;  // the weights (TRANSPOSE_CONV: after output_shape)
+    if ((node.op != Op::CONV_2D && node.op != Op::DEPTHWISE_CONV_2D &&
+         node.op != Op::FULLY_CONNECTED && node.op != Op::TRANSPOSE_CONV) ||
+        node.num_inputs <= k || node.inputs[k] < 0) {
+      continue;
+    }
+    const rt::Tensor* w = interp->tensor(node.inputs[k]);
+    if (!w->IsConstant()) continue;
+    const int64_t nonzero = NonZeros(*w);
+    const int64_t n = w->dims.NumElements();
+    if (nonzero < 0 || n == 0) continue;
+    total += n;
+    total_nonzero += nonzero;
+    const char* stored = densified[node.inputs[k]] >= 0 ? "sparse (DENSIFY)"
+                         : w->sparsity != nullptr       ? "sparse"
+                                                        : "dense";
+    char buf[256];
+    std::snprintf(buf, sizeof(buf), "  %4d  %-18s %-20s %7.1f%%  %10lld  %s", i,
+                  interp->node_name(i), DimsString(w->dims).c_str(),
+                  100.0 * static_cast<double>(n - nonzero) / static_cast<double>(n),
+                  static_cast<long long>(nonzero), stored);
+    lines.push_back(buf);
+  }
+  if (lines.empty()) return;
+  std::printf("weight sparsity per layer:\n  %4s  %-18s %-20s %8s  %10s  %s\n", "#", "op",
+              "weights", "zeros", "nonzeros", "stored");
+  for (const std::string& l : lines) std::printf("%s\n", l.c_str());
+  std::printf("  all layers: %.1f%% zeros (%lld of %lld weights nonzero)\n",
+              100.0 * static_cast<double>(total - total_nonzero) / static_cast<double>(total),
+              static_cast<long long>(total_nonzero), static_cast<long long>(total));
 }
 
 int InspectTflite(const std::string& path, bool memory, bool all_tensors) {
@@ -144,6 +223,7 @@ int InspectTflite(const std::string& path, bool memory, bool all_tensors) {
   std::printf("op summary:");
   for (const auto& [name, count] : op_counts) std::printf(" %s x%d,", name.c_str(), count);
   std::printf("\n");
+  PrintWeightSparsity(interp);
 
   if (all_tensors) {
     std::printf("tensors: %d\n", interp->num_tensors());

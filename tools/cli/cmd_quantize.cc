@@ -19,6 +19,7 @@
 #include "src/data/dataset.h"
 #include "src/export/tflite/export.h"
 #include "src/passes/model_loader.h"
+#include "src/passes/prune/sparse_encode.h"
 #include "src/passes/quantize/calibrate.h"
 #include "src/passes/quantize/quantize.h"
 #include "src/report/evaluate.h"
@@ -77,11 +78,19 @@ struct Result {
   std::vector<uint8_t> bytes;
 };
 
+// With `sparse`, pruned weights are written in TFLite's sparse encoding (the quantized graph
+// in `r.graph` stays dense for the per-layer comparisons).
 StatusOr<Result> QuantizeAndExport(const ir::Graph& g, const quantize::QuantizeOptions& o,
-                                   const quantize::RangeMap& ranges) {
+                                   const quantize::RangeMap& ranges, bool sparse) {
   Result r;
   EDGEOPT_ASSIGN_OR_RETURN(r.graph, quantize::QuantizeGraph(g, o, ranges, &r.map));
-  EDGEOPT_ASSIGN_OR_RETURN(r.bytes, ExportTflite(r.graph));
+  if (!sparse) {
+    EDGEOPT_ASSIGN_OR_RETURN(r.bytes, ExportTflite(r.graph));
+    return r;
+  }
+  ir::Graph encoded = r.graph;
+  EDGEOPT_RETURN_IF_ERROR(prune::EncodeSparseWeights(&encoded).status());
+  EDGEOPT_ASSIGN_OR_RETURN(r.bytes, ExportTflite(encoded));
   return r;
 }
 
@@ -111,7 +120,7 @@ int RunQuantize(int argc, char** argv) {
   int64_t eval_samples = -1;
   double percentile = 99.99;
   double budget = -1.0;
-  bool per_tensor = false, per_channel_fc = false, quiet = false;
+  bool per_tensor = false, per_channel_fc = false, quiet = false, sparse = false;
   int threads = 0;
   uint64_t seed = 0;
   app.add_option("model", model_path, "the float model: .h5, .keras or .tflite")->required();
@@ -145,6 +154,9 @@ int RunQuantize(int argc, char** argv) {
   app.add_option("--threads", threads, "threads (default 0 = all cores)");
   app.add_option("--seed", seed, "seed of the calibration sample choice (default 0)");
   app.add_flag("--quiet", quiet, "no progress bars");
+  app.add_flag("--sparse", sparse,
+               "write pruned weights (zeros, which quantization keeps) in TFLite's sparse tensor "
+               "encoding");
   EDGEOPT_CLI_PARSE(app, argc, argv);
 
   const auto start = std::chrono::steady_clock::now();
@@ -216,7 +228,7 @@ int RunQuantize(int argc, char** argv) {
     }
   }
 
-  auto result = QuantizeAndExport(float_graph, options, ranges);
+  auto result = QuantizeAndExport(float_graph, options, ranges, sparse);
   if (!result.ok()) return Fail(result.status().WithPrefix(model_path));
 
   // Accuracy on --eval, and the fallback loop of --accuracy-budget.
@@ -269,7 +281,7 @@ int RunQuantize(int argc, char** argv) {
         options.keep_float.insert(victim);
         kept.push_back(victim);
         if (!quiet) std::printf("keeping %s in float\n", victim.c_str());
-        result = QuantizeAndExport(float_graph, options, ranges);
+        result = QuantizeAndExport(float_graph, options, ranges, sparse);
         if (!result.ok()) return Fail(result.status());
         eo.label = "eval quantized";
         auto qa2 = report::EvaluateTfliteBytes(result->bytes, eval_ds, eo);

@@ -16,6 +16,7 @@ int RunCompare(int argc, char** argv);
 int RunIr(int argc, char** argv);
 int RunTrain(int argc, char** argv);
 int RunEval(int argc, char** argv);
+int RunPrune(int argc, char** argv);
 int RunDistill(int argc, char** argv);
 int RunQat(int argc, char** argv);
 

@@ -19,6 +19,7 @@
 
 #include "src/quant/quant_math.h"
 #include "src/runtime/kernels/elem_util.h"
+#include "src/runtime/kernels/elementwise_op.h"
 #include "src/runtime/kernels/reference/broadcast.h"
 #include "src/runtime/kernels/reference/fixed_point.h"
 #include "src/runtime/kernels/reference/lut.h"
@@ -56,6 +57,7 @@ struct OpData {
   ref::BroadcastPlan plan;
   // ELU / GELU tables.
   uint8_t table[256] = {};
+  ReluOp* relu_fast = nullptr;  // RELU family microkernels (elementwise_op.h)
 };
 
 Status PrepareUnary(Context* ctx, Node* node, Tensor** in, Tensor** out) {
@@ -87,7 +89,11 @@ Status ReluPrepare(Context* ctx, Node* node) {
   EDGEOPT_RETURN_IF_ERROR(GetOpData(node, &data));
   Tensor *in, *out;
   EDGEOPT_RETURN_IF_ERROR(PrepareUnary(ctx, node, &in, &out));
-  if (in->type == DType::kFloat32) return Status::Ok();
+  if (in->type == DType::kFloat32) {
+    const float lo = kKind == 2 ? -1.0f : 0.0f;
+    const float hi = kKind == 1 ? 6.0f : (kKind == 2 ? 1.0f : INFINITY);
+    return PrepareRelu(ctx, in, out, lo, hi, 0, 0, 0, 0, &data->relu_fast);
+  }
   EDGEOPT_ENSURE(in->type == DType::kInt8 || in->type == DType::kUInt8 ||
                      (in->type == DType::kInt16 && kKind != 2),
                  StatusCode::kUnsupported, "type %s is not supported", DTypeName(in->type));
@@ -99,7 +105,8 @@ Status ReluPrepare(Context* ctx, Node* node) {
   data->act_max = kKind == 0
                       ? QuantMax(out->type)
                       : std::min(QuantMax(out->type), QuantizeLimit(kKind == 1 ? 6.0f : 1.0f, out));
-  return Status::Ok();
+  return PrepareRelu(ctx, in, out, 0.0f, 0.0f, data->mult_pos, data->shift_pos, data->act_min,
+                     data->act_max, &data->relu_fast);
 }
 
 template <typename T>
@@ -120,6 +127,10 @@ Status ReluEval(Context* ctx, Node* node) {
   const OpData* d = static_cast<const OpData*>(node->user_data);
   const Tensor* in = ctx->input(node, 0);
   Tensor* out = ctx->output(node, 0);
+  if (d->relu_fast != nullptr) {
+    RunRelu(ctx, *d->relu_fast, in->data, out->data);
+    return Status::Ok();
+  }
   switch (in->type) {
     case DType::kFloat32: {
       const float* p = in->Data<float>();
@@ -186,6 +197,10 @@ Status LeakyReluEval(Context* ctx, Node* node) {
   const OpData* d = static_cast<const OpData*>(node->user_data);
   const Tensor* in = ctx->input(node, 0);
   Tensor* out = ctx->output(node, 0);
+  if (d->relu_fast != nullptr) {
+    RunRelu(ctx, *d->relu_fast, in->data, out->data);
+    return Status::Ok();
+  }
   switch (in->type) {
     case DType::kFloat32: {
       const float* p = in->Data<float>();
@@ -350,6 +365,10 @@ Status HardSwishEval(Context* ctx, Node* node) {
   const OpData* d = static_cast<const OpData*>(node->user_data);
   const Tensor* in = ctx->input(node, 0);
   Tensor* out = ctx->output(node, 0);
+  if (d->relu_fast != nullptr) {
+    RunRelu(ctx, *d->relu_fast, in->data, out->data);
+    return Status::Ok();
+  }
   switch (in->type) {
     case DType::kFloat32: {
       const float* p = in->Data<float>();

@@ -28,6 +28,7 @@ struct OpData {
   float f_min = 0, f_max = 0;
   int activation = 0;
   QuantAddOp* fast = nullptr;  // int8/uint8 microkernels (elementwise_op.h)
+  F32BinaryOp* fast_f32 = nullptr;
 };
 
 // log2(scale) when it is an exact power of two (TFLite's CheckedLog2 rounds and
@@ -59,7 +60,9 @@ Status Prepare(Context* ctx, Node* node) {
   switch (out->type) {
     case DType::kFloat32:
       quant::ActivationRangeFloat(data->activation, &data->f_min, &data->f_max);
-      return Status::Ok();
+      return PrepareF32Binary(ctx, kSubtract ? F32BinaryKind::kSub : F32BinaryKind::kAdd,
+                              data->plan, a->dims.NumElements(), b->dims.NumElements(), data->f_min,
+                              data->f_max, &data->fast_f32);
     case DType::kInt32:
     case DType::kInt64:
       return Status::Ok();
@@ -150,6 +153,10 @@ Status Eval(Context* ctx, Node* node) {
   Tensor* out = ctx->output(node, 0);
   if (d->fast != nullptr) {
     RunQuantAdd(ctx, *d->fast, a->data, b->data, out->data);
+    return Status::Ok();
+  }
+  if (d->fast_f32 != nullptr) {
+    RunF32Binary(ctx, *d->fast_f32, a->Data<float>(), b->Data<float>(), out->Data<float>());
     return Status::Ok();
   }
   switch (out->type) {

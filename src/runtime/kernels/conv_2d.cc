@@ -16,6 +16,7 @@
 #include "src/runtime/kernels/conv_igemm.h"
 #include "src/runtime/kernels/kernel_util.h"
 #include "src/runtime/kernels/reference/conv.h"
+#include "src/runtime/kernels/sparse_matmul.h"
 
 namespace edgeopt {
 namespace rt {
@@ -30,8 +31,7 @@ struct OpData {
   bool wide_acc = false;  // int64 accumulators
   // float and hybrid
   float act_min = 0.0f, act_max = 0.0f;
-  float* packed_filter =
-      nullptr;  // float: [groups][K][group_out_c], when the filter is constant
+  float* packed_filter = nullptr;  // float: [groups][K][group_out_c], when the filter is constant
   // quantized
   ref::OutputStage stage;
   int64_t* bias_term = nullptr;
@@ -41,12 +41,20 @@ struct OpData {
   bool per_channel = false;
   bool asymmetric = false;
   // scratch indices (-1: none)
-  int col = -1, acc = -1, rowsums = -1, packed = -1, quantized = -1,
-      scales = -1, zps = -1;
+  int col = -1, acc = -1, rowsums = -1, packed = -1, quantized = -1, scales = -1, zps = -1;
   Tensor dense_filter;  // decoded sparse filter (when densified)
   bool densified = false;
-  IGemmConv* fast = nullptr;  // the microkernel path (conv_igemm.h), when one applies
+  IGemmConv* fast = nullptr;       // the microkernel path (conv_igemm.h), when one applies
+  SparseMatMul* sparse = nullptr;  // 1x1: the sparse kernel, when it beats the dense one
 };
+
+// 1x1 convolutions with constant weights may run on the sparse kernels (sparse_matmul.h).
+bool SparseCandidate(Context* ctx, const ref::ConvGeometry& g, const Tensor* filter,
+                     const Tensor* bias) {
+  return ctx->sparse_kernels() != SparseKernels::kOff && g.IsPointwise() && filter->IsConstant() &&
+         (bias == nullptr || bias->IsConstant()) &&
+         int64_t{g.batch} * g.out_pixels() < (int64_t{1} << 31);
+}
 
 // The microkernel path for `kind`, when the CPU has one for this geometry.
 bool UseFast(Context* ctx, IGemmKind kind, const ref::ConvGeometry& g) {
@@ -65,39 +73,30 @@ void* Init(Context* ctx, const Node*) {
   return p != nullptr ? new (p) OpData() : nullptr;
 }
 
-Status PrepareGeometry(const Node* node, const Tensor* input,
-                       const Tensor* filter, ref::ConvGeometry* g,
-                       int* activation) {
+Status PrepareGeometry(const Node* node, const Tensor* input, const Tensor* filter,
+                       ref::ConvGeometry* g, int* activation) {
   const auto* options = GetOptions<tflite::Conv2DOptions>(node);
-  EDGEOPT_ENSURE(
-      options != nullptr, StatusCode::kInvalidModel,
-      "Conv2DOptions are missing (strides and padding are required)");
+  EDGEOPT_ENSURE(options != nullptr, StatusCode::kInvalidModel,
+                 "Conv2DOptions are missing (strides and padding are required)");
   g->stride_h = options->stride_h();
   g->stride_w = options->stride_w();
   g->dilation_h = options->dilation_h_factor();
   g->dilation_w = options->dilation_w_factor();
   *activation = FusedActivation(options->fused_activation_function());
   const tflite::Padding padding = options->padding();
-  EDGEOPT_ENSURE(
-      padding == tflite::Padding::SAME || padding == tflite::Padding::VALID,
-      StatusCode::kInvalidModel, "unknown padding %d",
-      static_cast<int>(padding));
-  EDGEOPT_ENSURE(g->stride_h >= 1 && g->stride_w >= 1,
-                 StatusCode::kInvalidModel, "strides are %dx%d; expected >= 1",
-                 g->stride_h, g->stride_w);
-  EDGEOPT_ENSURE(g->stride_h <= (1 << 24) && g->stride_w <= (1 << 24),
-                 StatusCode::kInvalidModel, "strides %dx%d are too large",
-                 g->stride_h, g->stride_w);
-  EDGEOPT_ENSURE(g->dilation_h >= 1 && g->dilation_w >= 1,
-                 StatusCode::kInvalidModel,
-                 "dilation factors are %dx%d; expected >= 1", g->dilation_h,
-                 g->dilation_w);
+  EDGEOPT_ENSURE(padding == tflite::Padding::SAME || padding == tflite::Padding::VALID,
+                 StatusCode::kInvalidModel, "unknown padding %d", static_cast<int>(padding));
+  EDGEOPT_ENSURE(g->stride_h >= 1 && g->stride_w >= 1, StatusCode::kInvalidModel,
+                 "strides are %dx%d; expected >= 1", g->stride_h, g->stride_w);
+  EDGEOPT_ENSURE(g->stride_h <= (1 << 24) && g->stride_w <= (1 << 24), StatusCode::kInvalidModel,
+                 "strides %dx%d are too large", g->stride_h, g->stride_w);
+  EDGEOPT_ENSURE(g->dilation_h >= 1 && g->dilation_w >= 1, StatusCode::kInvalidModel,
+                 "dilation factors are %dx%d; expected >= 1", g->dilation_h, g->dilation_w);
 
   // Bounds that keep every index computation below 2^31.
   EDGEOPT_ENSURE(input->dims[1] <= (1 << 30) && input->dims[2] <= (1 << 30),
-                 StatusCode::kUnsupported,
-                 "input (%s) is %dx%d; at most 2^30 per side", input->name,
-                 input->dims[1], input->dims[2]);
+                 StatusCode::kUnsupported, "input (%s) is %dx%d; at most 2^30 per side",
+                 input->name, input->dims[1], input->dims[2]);
   g->batch = input->dims[0];
   g->in_h = input->dims[1];
   g->in_w = input->dims[2];
@@ -106,10 +105,8 @@ Status PrepareGeometry(const Node* node, const Tensor* input,
   g->filter_h = filter->dims[1];
   g->filter_w = filter->dims[2];
   const int filter_c = filter->dims[3];
-  EDGEOPT_ENSURE(
-      g->filter_h > 0 && g->filter_w > 0 && filter_c > 0 && g->out_c > 0,
-      StatusCode::kInvalidModel, "filter (%s) has an empty dimension",
-      filter->name);
+  EDGEOPT_ENSURE(g->filter_h > 0 && g->filter_w > 0 && filter_c > 0 && g->out_c > 0,
+                 StatusCode::kInvalidModel, "filter (%s) has an empty dimension", filter->name);
   EDGEOPT_ENSURE(g->in_c % filter_c == 0, StatusCode::kInvalidModel,
                  "filter has %d input channels, input has %d (expected equal, "
                  "or a multiple for "
@@ -117,28 +114,23 @@ Status PrepareGeometry(const Node* node, const Tensor* input,
                  filter_c, g->in_c);
   g->groups = g->in_c / filter_c;
   EDGEOPT_ENSURE(g->groups >= 1, StatusCode::kInvalidModel,
-                 "input (%s) has 0 channels; the filter expects %d",
-                 input->name, filter_c);
+                 "input (%s) has 0 channels; the filter expects %d", input->name, filter_c);
   EDGEOPT_ENSURE(g->out_c % g->groups == 0, StatusCode::kInvalidModel,
-                 "%d output channels cannot be split into %d groups", g->out_c,
-                 g->groups);
+                 "%d output channels cannot be split into %d groups", g->out_c, g->groups);
   const int64_t eff_h = int64_t{g->filter_h - 1} * g->dilation_h + 1;
   const int64_t eff_w = int64_t{g->filter_w - 1} * g->dilation_w + 1;
-  EDGEOPT_ENSURE(eff_h <= (1 << 24) && eff_w <= (1 << 24),
-                 StatusCode::kInvalidModel,
-                 "dilated filter %lldx%lld is too large",
-                 static_cast<long long>(eff_h), static_cast<long long>(eff_w));
-  const Padding2D pad = ComputePadding(
-      padding, g->stride_h, g->stride_w, g->dilation_h, g->dilation_w, g->in_h,
-      g->in_w, g->filter_h, g->filter_w, &g->out_h, &g->out_w);
+  EDGEOPT_ENSURE(eff_h <= (1 << 24) && eff_w <= (1 << 24), StatusCode::kInvalidModel,
+                 "dilated filter %lldx%lld is too large", static_cast<long long>(eff_h),
+                 static_cast<long long>(eff_w));
+  const Padding2D pad =
+      ComputePadding(padding, g->stride_h, g->stride_w, g->dilation_h, g->dilation_w, g->in_h,
+                     g->in_w, g->filter_h, g->filter_w, &g->out_h, &g->out_w);
   EDGEOPT_ENSURE(g->out_h > 0 && g->out_w > 0, StatusCode::kInvalidModel,
                  "input %dx%d is smaller than the dilated filter %lldx%lld "
                  "(VALID padding)",
-                 g->in_h, g->in_w, static_cast<long long>(eff_h),
-                 static_cast<long long>(eff_w));
+                 g->in_h, g->in_w, static_cast<long long>(eff_h), static_cast<long long>(eff_w));
   EDGEOPT_ENSURE(g->K() < (int64_t{1} << 31), StatusCode::kUnsupported,
-                 "filter rows of %lld values are too long",
-                 static_cast<long long>(g->K()));
+                 "filter rows of %lld values are too long", static_cast<long long>(g->K()));
   g->pad_top = pad.height;
   g->pad_left = pad.width;
   return Status::Ok();
@@ -156,15 +148,13 @@ Status Prepare(Context* ctx, Node* node) {
   EDGEOPT_RETURN_IF_ERROR(CheckRank(input, "input", 4, 4));
   EDGEOPT_RETURN_IF_ERROR(CheckRank(filter_in, "filter", 4, 4));
   const Tensor* filter = nullptr;
-  EDGEOPT_RETURN_IF_ERROR(
-      DensifyIfSparse(ctx, filter_in, "filter", &data->dense_filter, &filter));
+  EDGEOPT_RETURN_IF_ERROR(DensifyIfSparse(ctx, filter_in, "filter", &data->dense_filter, &filter));
   data->densified = filter != filter_in;
   int activation = 0;
   ref::ConvGeometry& g = data->geo;
+  EDGEOPT_RETURN_IF_ERROR(PrepareGeometry(node, input, filter, &g, &activation));
   EDGEOPT_RETURN_IF_ERROR(
-      PrepareGeometry(node, input, filter, &g, &activation));
-  EDGEOPT_RETURN_IF_ERROR(ctx->ResizeTensor(
-      output, MakeDims({g.batch, g.out_h, g.out_w, g.out_c})));
+      ctx->ResizeTensor(output, MakeDims({g.batch, g.out_h, g.out_w, g.out_c})));
 
   const int64_t K = g.K();
   const int64_t pixels = g.out_pixels();
@@ -177,6 +167,13 @@ Status Prepare(Context* ctx, Node* node) {
     EDGEOPT_RETURN_IF_ERROR(CheckTensorType(output, DType::kFloat32, "output"));
     EDGEOPT_RETURN_IF_ERROR(CheckFloatBias(bias, g.out_c));
     FloatActivationRange(activation, &data->act_min, &data->act_max);
+    if (SparseCandidate(ctx, g, filter, bias)) {
+      EDGEOPT_RETURN_IF_ERROR(
+          PrepareSparseF32(ctx, filter->Data<float>(), static_cast<int>(g.batch * pixels), g.out_c,
+                           static_cast<int>(K), bias != nullptr ? bias->Data<float>() : nullptr,
+                           data->act_min, data->act_max, &data->sparse));
+      if (data->sparse != nullptr) return Status::Ok();
+    }
     if (filter->IsConstant() && UseFast(ctx, IGemmKind::kF32, g)) {
       EDGEOPT_RETURN_IF_ERROR(NewFast(ctx, data));
       return PrepareF32IGemm(ctx, g, filter->Data<float>(),
@@ -185,33 +182,25 @@ Status Prepare(Context* ctx, Node* node) {
     }
     data->block_rows = ref::BlockRows(pixels, K * 4, kConvScratchTarget);
     if (!g.IsPointwise()) {
-      EDGEOPT_RETURN_IF_ERROR(
-          RequestScratchArray<float>(ctx, data->block_rows * K, &data->col));
+      EDGEOPT_RETURN_IF_ERROR(RequestScratchArray<float>(ctx, data->block_rows * K, &data->col));
     }
     if (filter->IsConstant()) {
-      EDGEOPT_RETURN_IF_ERROR(
-          AllocatePersistentArray(ctx, g.out_c * K, &data->packed_filter));
-      ref::PackFilterKMajor(filter->Data<float>(), g.out_c, K, g.groups,
-                            data->packed_filter);
+      EDGEOPT_RETURN_IF_ERROR(AllocatePersistentArray(ctx, g.out_c * K, &data->packed_filter));
+      ref::PackFilterKMajor(filter->Data<float>(), g.out_c, K, g.groups, data->packed_filter);
     } else {
-      EDGEOPT_RETURN_IF_ERROR(
-          RequestScratchArray<float>(ctx, g.out_c * K, &data->packed));
+      EDGEOPT_RETURN_IF_ERROR(RequestScratchArray<float>(ctx, g.out_c * K, &data->packed));
     }
     return Status::Ok();
   }
 
-  EDGEOPT_ENSURE(
-      filter->IsConstant(), StatusCode::kUnsupported,
-      "filter (%s) of a quantized or hybrid CONV_2D must be a constant",
-      filter->name);
+  EDGEOPT_ENSURE(filter->IsConstant(), StatusCode::kUnsupported,
+                 "filter (%s) of a quantized or hybrid CONV_2D must be a constant", filter->name);
   const int32_t num_scales = filter->quant.num_channels;
 
   if (in_type == DType::kFloat32 && w_type == DType::kInt8) {
     data->kind = Kind::kHybrid;
-    EDGEOPT_ENSURE(int64_t{g.in_h} * g.in_w * g.in_c < (int64_t{1} << 31),
-                   StatusCode::kUnsupported,
-                   "input (%s) is too large for the hybrid kernel",
-                   input->name);
+    EDGEOPT_ENSURE(int64_t{g.in_h} * g.in_w * g.in_c < (int64_t{1} << 31), StatusCode::kUnsupported,
+                   "input (%s) is too large for the hybrid kernel", input->name);
     EDGEOPT_RETURN_IF_ERROR(CheckTensorType(output, DType::kFloat32, "output"));
     EDGEOPT_RETURN_IF_ERROR(CheckFloatBias(bias, g.out_c));
     EDGEOPT_RETURN_IF_ERROR(CheckFilterQuantization(filter, 0, g.out_c, false));
@@ -221,8 +210,7 @@ Status Prepare(Context* ctx, Node* node) {
     // differ, and for grouped convolutions; EvalHybrid (symmetric) otherwise.
     data->asymmetric = g.groups != 1;
     for (int c = 1; c < num_scales; ++c) {
-      if (filter->quant.scales[c] != filter->quant.scales[0])
-        data->asymmetric = true;
+      if (filter->quant.scales[c] != filter->quant.scales[0]) data->asymmetric = true;
     }
     if (UseFast(ctx, IGemmKind::kQD8, g)) {
       EDGEOPT_RETURN_IF_ERROR(NewFast(ctx, data));
@@ -236,26 +224,21 @@ Status Prepare(Context* ctx, Node* node) {
       p.act_max = data->act_max;
       return PrepareQD8IGemm(ctx, g, p, data->fast);
     }
-    EDGEOPT_RETURN_IF_ERROR(ComputeRowSums(ctx, filter->Data<int8_t>(), g.out_c,
-                                           K, &data->filter_row_sums));
+    EDGEOPT_RETURN_IF_ERROR(
+        ComputeRowSums(ctx, filter->Data<int8_t>(), g.out_c, K, &data->filter_row_sums));
     data->block_rows = ref::BlockRows(pixels, K + 4 * ocg, kConvScratchTarget);
     const int64_t in_elems = input->dims.NumElements();
-    EDGEOPT_RETURN_IF_ERROR(
-        RequestScratchArray<int8_t>(ctx, in_elems, &data->quantized));
-    EDGEOPT_RETURN_IF_ERROR(
-        RequestScratchArray<float>(ctx, g.batch, &data->scales));
-    EDGEOPT_RETURN_IF_ERROR(
-        RequestScratchArray<int32_t>(ctx, g.batch, &data->zps));
+    EDGEOPT_RETURN_IF_ERROR(RequestScratchArray<int8_t>(ctx, in_elems, &data->quantized));
+    EDGEOPT_RETURN_IF_ERROR(RequestScratchArray<float>(ctx, g.batch, &data->scales));
+    EDGEOPT_RETURN_IF_ERROR(RequestScratchArray<int32_t>(ctx, g.batch, &data->zps));
     if (!g.IsPointwise()) {
-      EDGEOPT_RETURN_IF_ERROR(
-          RequestScratchArray<int8_t>(ctx, data->block_rows * K, &data->col));
+      EDGEOPT_RETURN_IF_ERROR(RequestScratchArray<int8_t>(ctx, data->block_rows * K, &data->col));
     }
-    EDGEOPT_RETURN_IF_ERROR(RequestScratchArray<int32_t>(
-        ctx, int64_t{data->block_rows} * ocg, &data->acc));
-    EDGEOPT_ENSURE(
-        Int32AccumulatorSafe(K, 128, 128), StatusCode::kUnsupported,
-        "filter rows of %lld values are too long for the hybrid kernel",
-        static_cast<long long>(K));
+    EDGEOPT_RETURN_IF_ERROR(
+        RequestScratchArray<int32_t>(ctx, int64_t{data->block_rows} * ocg, &data->acc));
+    EDGEOPT_ENSURE(Int32AccumulatorSafe(K, 128, 128), StatusCode::kUnsupported,
+                   "filter rows of %lld values are too long for the hybrid kernel",
+                   static_cast<long long>(K));
     return Status::Ok();
   }
 
@@ -263,11 +246,10 @@ Status Prepare(Context* ctx, Node* node) {
   const bool int8 = in_type == DType::kInt8 && w_type == DType::kInt8;
   const bool uint8 = in_type == DType::kUInt8 && w_type == DType::kUInt8;
   const bool int16 = in_type == DType::kInt16 && w_type == DType::kInt8;
-  EDGEOPT_ENSURE(
-      int8 || uint8 || int16, StatusCode::kUnsupported,
-      "input %s with filter %s is not supported (expected float32/float32, "
-      "float32/int8, int8/int8, uint8/uint8 or int16/int8)",
-      DTypeName(in_type), DTypeName(w_type));
+  EDGEOPT_ENSURE(int8 || uint8 || int16, StatusCode::kUnsupported,
+                 "input %s with filter %s is not supported (expected float32/float32, "
+                 "float32/int8, int8/int8, uint8/uint8 or int16/int8)",
+                 DTypeName(in_type), DTypeName(w_type));
   EDGEOPT_RETURN_IF_ERROR(CheckTensorType(output, in_type, "output"));
   EDGEOPT_RETURN_IF_ERROR(CheckActivationQuantization(input, "input"));
   EDGEOPT_RETURN_IF_ERROR(CheckActivationQuantization(output, "output"));
@@ -279,23 +261,28 @@ Status Prepare(Context* ctx, Node* node) {
   ref::OutputStage& stage = data->stage;
   stage.output_zero_point = output->quant.zero_point;
   QuantizedActivationRange(activation, output, &stage.act_min, &stage.act_max);
-  if (uint8)
-    EDGEOPT_RETURN_IF_ERROR(CheckBiasScale(input, filter, bias, output));
+  if (uint8) EDGEOPT_RETURN_IF_ERROR(CheckBiasScale(input, filter, bias, output));
   // 16x8 accumulates in int64 and requantizes with the int64 multiplier unless
   // the bias is int32 (then int32 accumulators and the 32-bit multiplier, as
   // newer TFLite).
-  const bool int64_path =
-      int16 && (bias == nullptr || bias->type == DType::kInt64);
-  stage.rounding =
-      int16 ? (int64_path ? ref::Rounding::kInt64 : ref::Rounding::kDouble)
-            : ref::Rounding::kRuyX86;
+  const bool int64_path = int16 && (bias == nullptr || bias->type == DType::kInt64);
+  stage.rounding = int16 ? (int64_path ? ref::Rounding::kInt64 : ref::Rounding::kDouble)
+                         : ref::Rounding::kRuyX86;
   int32_t *multipliers = nullptr, *shifts = nullptr;
-  EDGEOPT_RETURN_IF_ERROR(
-      ComputeOutputMultipliers(ctx, input, filter, output, g.out_c,
-                               /*legacy_float_product=*/uint8,
-                               int64_path ? 14 : 31, &multipliers, &shifts));
+  EDGEOPT_RETURN_IF_ERROR(ComputeOutputMultipliers(ctx, input, filter, output, g.out_c,
+                                                   /*legacy_float_product=*/uint8,
+                                                   int64_path ? 14 : 31, &multipliers, &shifts));
   stage.multiplier = multipliers;
   stage.shift = shifts;
+  // Sparse kernels first (chosen only when they beat the dense ones), then the microkernels.
+  if (int8 && SparseCandidate(ctx, g, filter, bias) && Int32AccumulatorSafe(K, 128, 128)) {
+    EDGEOPT_RETURN_IF_ERROR(ComputeBiasTerms(ctx, bias, filter, g.out_c, K, data->input_zero_point,
+                                             data->filter_zero_point, &data->bias_term));
+    EDGEOPT_RETURN_IF_ERROR(
+        PrepareSparseS8(ctx, filter->Data<int8_t>(), static_cast<int>(g.batch * pixels), g.out_c,
+                        static_cast<int>(K), data->bias_term, stage, &data->sparse));
+    if (data->sparse != nullptr) return Status::Ok();
+  }
   if ((int8 || uint8) && UseFast(ctx, IGemmKind::kQS8, g)) {
     EDGEOPT_RETURN_IF_ERROR(NewFast(ctx, data));
     QS8ConvParams p;
@@ -311,44 +298,41 @@ Status Prepare(Context* ctx, Node* node) {
     p.act_max = stage.act_max;
     return PrepareQS8IGemm(ctx, g, p, data->fast);
   }
-  EDGEOPT_RETURN_IF_ERROR(
-      ComputeBiasTerms(ctx, bias, filter, g.out_c, K, data->input_zero_point,
-                       data->filter_zero_point, &data->bias_term));
+  if (data->bias_term == nullptr) {
+    EDGEOPT_RETURN_IF_ERROR(ComputeBiasTerms(ctx, bias, filter, g.out_c, K, data->input_zero_point,
+                                             data->filter_zero_point, &data->bias_term));
+  }
   const int64_t max_a = uint8 ? 255 : (int16 ? 32768 : 128);
   const int64_t max_b = uint8 ? 255 : 128;
   data->wide_acc = int16 || !Int32AccumulatorSafe(K, max_a, max_b);
   const int64_t in_size = int8 || uint8 ? 1 : 2;
   const int64_t acc_size = data->wide_acc ? 8 : 4;
-  data->block_rows =
-      ref::BlockRows(pixels, K * in_size + ocg * acc_size, kConvScratchTarget);
+  data->block_rows = ref::BlockRows(pixels, K * in_size + ocg * acc_size, kConvScratchTarget);
   if (!g.IsPointwise()) {
-    EDGEOPT_RETURN_IF_ERROR(
-        ctx->RequestScratch(data->block_rows * K * in_size, &data->col));
+    EDGEOPT_RETURN_IF_ERROR(ctx->RequestScratch(data->block_rows * K * in_size, &data->col));
   }
-  EDGEOPT_RETURN_IF_ERROR(
-      ctx->RequestScratch(data->block_rows * ocg * acc_size, &data->acc));
+  EDGEOPT_RETURN_IF_ERROR(ctx->RequestScratch(data->block_rows * ocg * acc_size, &data->acc));
   if (data->filter_zero_point != 0) {
-    EDGEOPT_RETURN_IF_ERROR(
-        RequestScratchArray<int64_t>(ctx, data->block_rows, &data->rowsums));
+    EDGEOPT_RETURN_IF_ERROR(RequestScratchArray<int64_t>(ctx, data->block_rows, &data->rowsums));
   }
   return Status::Ok();
 }
 
 template <typename TIn, typename TW, typename TAcc>
-void EvalQuantized(Context* ctx, const OpData* data, const Tensor* input,
-                   const Tensor* filter, Tensor* output) {
+void EvalQuantized(Context* ctx, const OpData* data, const Tensor* input, const Tensor* filter,
+                   Tensor* output) {
   ref::ConvIntScratch<TIn, TAcc> s;
   s.col = static_cast<TIn*>(ctx->GetScratch(data->col));
   s.acc = static_cast<TAcc*>(ctx->GetScratch(data->acc));
   s.rowsums = static_cast<int64_t*>(ctx->GetScratch(data->rowsums));
-  ref::ConvQuantized<TIn, TW, TAcc, TIn>(
-      data->geo, input->Data<TIn>(), data->input_zero_point, filter->Data<TW>(),
-      data->filter_zero_point, data->bias_term, data->stage,
-      output->Data<TIn>(), s, data->block_rows);
+  ref::ConvQuantized<TIn, TW, TAcc, TIn>(data->geo, input->Data<TIn>(), data->input_zero_point,
+                                         filter->Data<TW>(), data->filter_zero_point,
+                                         data->bias_term, data->stage, output->Data<TIn>(), s,
+                                         data->block_rows);
 }
 
-void EvalHybrid(Context* ctx, const OpData* data, const Tensor* input,
-                const Tensor* filter, const Tensor* bias, Tensor* output) {
+void EvalHybrid(Context* ctx, const OpData* data, const Tensor* input, const Tensor* filter,
+                const Tensor* bias, Tensor* output) {
   const ref::ConvGeometry& g = data->geo;
   int8_t* quantized = static_cast<int8_t*>(ctx->GetScratch(data->quantized));
   float* scales = static_cast<float*>(ctx->GetScratch(data->scales));
@@ -357,12 +341,11 @@ void EvalHybrid(Context* ctx, const OpData* data, const Tensor* input,
   for (int b = 0; b < g.batch; ++b) {
     const float* x = input->Data<float>() + b * per_batch;
     if (data->asymmetric) {
-      ref::AsymmetricQuantizeFloats(x, static_cast<int>(per_batch),
-                                    quantized + b * per_batch, &scales[b],
-                                    &zps[b]);
+      ref::AsymmetricQuantizeFloats(x, static_cast<int>(per_batch), quantized + b * per_batch,
+                                    &scales[b], &zps[b]);
     } else {
-      ref::SymmetricQuantizeFloats(x, static_cast<int>(per_batch),
-                                   quantized + b * per_batch, &scales[b]);
+      ref::SymmetricQuantizeFloats(x, static_cast<int>(per_batch), quantized + b * per_batch,
+                                   &scales[b]);
       zps[b] = 0;
     }
   }
@@ -370,20 +353,22 @@ void EvalHybrid(Context* ctx, const OpData* data, const Tensor* input,
   s.col = static_cast<int8_t*>(ctx->GetScratch(data->col));
   s.acc = static_cast<int32_t*>(ctx->GetScratch(data->acc));
   s.rowsums = nullptr;
-  ref::ConvHybrid(
-      g, quantized, scales, zps, filter->Data<int8_t>(), data->filter_row_sums,
-      filter->quant.scales, data->per_channel,
-      bias != nullptr ? bias->Data<float>() : nullptr, data->act_min,
-      data->act_max, output->Data<float>(), s, data->block_rows);
+  ref::ConvHybrid(g, quantized, scales, zps, filter->Data<int8_t>(), data->filter_row_sums,
+                  filter->quant.scales, data->per_channel,
+                  bias != nullptr ? bias->Data<float>() : nullptr, data->act_min, data->act_max,
+                  output->Data<float>(), s, data->block_rows);
 }
 
 Status Eval(Context* ctx, Node* node) {
   const OpData* data = static_cast<const OpData*>(node->user_data);
   const Tensor* input = ctx->input(node, 0);
-  const Tensor* filter =
-      data->densified ? &data->dense_filter : ctx->input(node, 1);
+  const Tensor* filter = data->densified ? &data->dense_filter : ctx->input(node, 1);
   const Tensor* bias = ctx->input(node, 2);
   Tensor* output = ctx->output(node, 0);
+  if (data->sparse != nullptr) {
+    EvalSparse(ctx, *data->sparse, input->data, output->data);
+    return Status::Ok();
+  }
   if (data->fast != nullptr) {
     RunIGemmConv(ctx, *data->fast, input->data, output->data);
     return Status::Ok();
@@ -393,14 +378,13 @@ Status Eval(Context* ctx, Node* node) {
       const float* packed = data->packed_filter;
       if (packed == nullptr) {
         float* p = static_cast<float*>(ctx->GetScratch(data->packed));
-        ref::PackFilterKMajor(filter->Data<float>(), data->geo.out_c,
-                              data->geo.K(), data->geo.groups, p);
+        ref::PackFilterKMajor(filter->Data<float>(), data->geo.out_c, data->geo.K(),
+                              data->geo.groups, p);
         packed = p;
       }
       ref::ConvF32(data->geo, input->Data<float>(), packed,
-                   bias != nullptr ? bias->Data<float>() : nullptr,
-                   data->act_min, data->act_max, output->Data<float>(),
-                   static_cast<float*>(ctx->GetScratch(data->col)),
+                   bias != nullptr ? bias->Data<float>() : nullptr, data->act_min, data->act_max,
+                   output->Data<float>(), static_cast<float*>(ctx->GetScratch(data->col)),
                    data->block_rows);
       break;
     }
@@ -409,20 +393,16 @@ Status Eval(Context* ctx, Node* node) {
       break;
     case Kind::kInt8:
       if (data->wide_acc) {
-        EvalQuantized<int8_t, int8_t, int64_t>(ctx, data, input, filter,
-                                               output);
+        EvalQuantized<int8_t, int8_t, int64_t>(ctx, data, input, filter, output);
       } else {
-        EvalQuantized<int8_t, int8_t, int32_t>(ctx, data, input, filter,
-                                               output);
+        EvalQuantized<int8_t, int8_t, int32_t>(ctx, data, input, filter, output);
       }
       break;
     case Kind::kUInt8:
       if (data->wide_acc) {
-        EvalQuantized<uint8_t, uint8_t, int64_t>(ctx, data, input, filter,
-                                                 output);
+        EvalQuantized<uint8_t, uint8_t, int64_t>(ctx, data, input, filter, output);
       } else {
-        EvalQuantized<uint8_t, uint8_t, int32_t>(ctx, data, input, filter,
-                                                 output);
+        EvalQuantized<uint8_t, uint8_t, int32_t>(ctx, data, input, filter, output);
       }
       break;
     case Kind::kInt16:

@@ -343,6 +343,15 @@ Status DensifyIfSparse(Context* ctx, const Tensor* t, const char* what,
   return Status::Ok();
 }
 
+Status DecodeSparse(const Tensor* t, const char* what, void* dense) {
+  EDGEOPT_ENSURE(t != nullptr && t->sparsity != nullptr && t->IsConstant() && t->data != nullptr,
+                 StatusCode::kInvalidModel, "%s is not a sparse constant", what);
+  Densifier densifier;
+  EDGEOPT_RETURN_IF_ERROR(densifier.Init(t, what));
+  std::memset(dense, 0, static_cast<size_t>(t->dims.NumElements()) * DTypeSize(t->type));
+  return densifier.Run(static_cast<uint8_t*>(dense));
+}
+
 static bool ValidScale(float s) { return std::isfinite(s) && s > 0.0f; }
 
 Status CheckActivationQuantization(const Tensor* t, const char* what) {

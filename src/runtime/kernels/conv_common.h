@@ -51,6 +51,9 @@ Status CheckRank(const Tensor* t, const char* what, int min_rank, int max_rank);
 // `*dense` (every index of the encoding is checked).
 Status DensifyIfSparse(Context* ctx, const Tensor* t, const char* what,
                        Tensor* dense, const Tensor** use);
+// Decodes the sparse constant `t` into `dense` (dims.NumElements() elements of its type),
+// with the same checks (the DENSIFY op).
+Status DecodeSparse(const Tensor* t, const char* what, void* dense);
 
 // Per-tensor activation quantization of an int8/uint8/int16 tensor: a finite
 // scale > 0, a zero point inside the type's range (0 for int16).

@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "src/runtime/kernels/conv_common.h"
+#include "src/runtime/kernels/dynamic_quant.h"
 #include "src/runtime/kernels/reference/requantize.h"
 #include "src/runtime/kernels/ukernels/pack.h"
 #include "src/runtime/thread_pool.h"
@@ -561,11 +562,8 @@ void RunIGemmConv(Context* ctx, const IGemmConv& op, const void* input, void* ou
     float s_b = 1.0f;
     int32_t zp = 0;
     int8_t* q = op.kcp == g.in_c ? reinterpret_cast<int8_t*>(copy) : quantized;
-    if (op.qd8.asymmetric) {
-      ref::AsymmetricQuantizeFloats(x, static_cast<int>(per_batch), q, &s_b, &zp);
-    } else {
-      ref::SymmetricQuantizeFloats(x, static_cast<int>(per_batch), q, &s_b);
-    }
+    DynamicQuantize(uk::GetDynamicQuantConfig(ctx->cpu()), op.qd8.asymmetric, x,
+                    static_cast<int>(per_batch), q, &s_b, &zp);
     if (op.kcp == g.in_c) {
       op.qcfg->xor_copy(q, copy, static_cast<size_t>(per_batch));
     } else {

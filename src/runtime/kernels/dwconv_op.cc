@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "src/runtime/kernels/conv_common.h"
+#include "src/runtime/kernels/dynamic_quant.h"
 #include "src/runtime/kernels/reference/requantize.h"
 #include "src/runtime/kernels/ukernels/pack.h"
 #include "src/runtime/thread_pool.h"
@@ -237,8 +238,9 @@ void RunDwConv(Context* ctx, const DwConvOp& op, const void* input, void* output
   for (int b = 0; b < g.batch; ++b) {
     float scale = 1.0f;
     int32_t zp = 0;
-    ref::AsymmetricQuantizeFloats(static_cast<const float*>(input) + b * per_batch,
-                                  static_cast<int>(per_batch), quantized, &scale, &zp);
+    DynamicQuantize(uk::GetDynamicQuantConfig(ctx->cpu()), /*asymmetric=*/true,
+                    static_cast<const float*>(input) + b * per_batch, static_cast<int>(per_batch),
+                    quantized, &scale, &zp);
     std::memset(zero, static_cast<uint8_t>(static_cast<int8_t>(zp)), g.in_c);
     for (int c = 0; c < g.out_c; ++c) {
       col_term[c] = static_cast<int32_t>(static_cast<uint32_t>(-int64_t{zp} * op.weight_sums[c]));

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <new>
+#include <utility>
 
 #include "src/quant/quant_math.h"
 #include "src/runtime/kernels/ukernels/pack.h"
@@ -161,6 +162,121 @@ void RunQuantConvert(Context* ctx, const QuantConvertOp& op, const void* in, voi
                       op.scale, op.zero_point);
         break;
     }
+  });
+}
+
+Status PrepareF32Binary(Context* ctx, F32BinaryKind kind, const ref::BroadcastPlan& plan,
+                        int64_t a_elements, int64_t b_elements, float act_min, float act_max,
+                        F32BinaryOp** op) {
+  *op = nullptr;
+  const uk::F32VBinaryConfig* cfg = uk::GetF32VBinaryConfig(ctx->cpu());
+  if (cfg == nullptr || !ctx->use_optimized_kernels() || plan.rank != 1) return Status::Ok();
+  const bool same = plan.stride_a[0] == 1 && plan.stride_b[0] == 1;
+  const bool b_scalar = !same && plan.stride_a[0] == 1 && b_elements == 1;
+  const bool a_scalar =
+      !same && !b_scalar && plan.stride_b[0] == 1 && a_elements == 1 && kind != F32BinaryKind::kSub;
+  if (!same && !b_scalar && !a_scalar) return Status::Ok();
+  F32BinaryOp* o = nullptr;
+  EDGEOPT_RETURN_IF_ERROR(NewOp(ctx, &o));
+  o->params.min = act_min;
+  o->params.max = act_max;
+  o->fn = kind == F32BinaryKind::kAdd   ? cfg->vadd
+          : kind == F32BinaryKind::kSub ? cfg->vsub
+                                        : cfg->vmul;
+  o->b_scalar = b_scalar || a_scalar;
+  o->swap = a_scalar;
+  o->n = plan.size;
+  *op = o;
+  return Status::Ok();
+}
+
+void RunF32Binary(Context* ctx, const F32BinaryOp& op, const float* a, const float* b, float* out) {
+  if (op.swap) std::swap(a, b);
+  ParallelRange(ctx, op.n, kMinParallelElements, [&](int64_t begin, int64_t end) {
+    op.fn(static_cast<size_t>(end - begin), a + begin, op.b_scalar ? b : b + begin, op.b_scalar,
+          out + begin, &op.params);
+  });
+}
+
+Status PrepareRelu(Context* ctx, const Tensor* in, const Tensor* out, float lo, float hi,
+                   int32_t multiplier, int shift, int32_t act_min, int32_t act_max, ReluOp** op) {
+  *op = nullptr;
+  if (!ctx->use_optimized_kernels()) return Status::Ok();
+  if (in->type == DType::kFloat32) {
+    const uk::F32VBinaryConfig* cfg = uk::GetF32VBinaryConfig(ctx->cpu());
+    if (cfg == nullptr) return Status::Ok();
+    ReluOp* o = nullptr;
+    EDGEOPT_RETURN_IF_ERROR(NewOp(ctx, &o));
+    o->clamp = cfg->vclamp;
+    o->params.min = lo;
+    o->params.max = hi;
+    o->n = in->dims.NumElements();
+    *op = o;
+    return Status::Ok();
+  }
+  if (!IsQ8(in->type) || in->type != out->type) return Status::Ok();
+  QuantConvertOp* requant = nullptr;
+  EDGEOPT_RETURN_IF_ERROR(PrepareQuantize(ctx, in, out, multiplier, shift, &requant));
+  if (requant == nullptr) return Status::Ok();
+  requant->requant.q.lo = act_min - out->quant.zero_point;
+  requant->requant.q.hi = act_max - out->quant.zero_point;
+  ReluOp* o = nullptr;
+  EDGEOPT_RETURN_IF_ERROR(NewOp(ctx, &o));
+  o->requant = requant;
+  o->n = in->dims.NumElements();
+  *op = o;
+  return Status::Ok();
+}
+
+void RunRelu(Context* ctx, const ReluOp& op, const void* in, void* out) {
+  if (op.requant != nullptr) {
+    RunQuantConvert(ctx, *op.requant, in, out);
+    return;
+  }
+  ParallelRange(ctx, op.n, kMinParallelElements, [&](int64_t begin, int64_t end) {
+    op.clamp(static_cast<size_t>(end - begin), static_cast<const float*>(in) + begin,
+             static_cast<float*>(out) + begin, &op.params);
+  });
+}
+
+Status PrepareQuantMul(Context* ctx, DType type, const ref::MulParams& q,
+                       const ref::BroadcastPlan& plan, int64_t a_elements, int64_t b_elements,
+                       QuantMulOp** op) {
+  *op = nullptr;
+  const uk::QuantMulConfig* cfg = uk::GetQuantMulConfig(ctx->cpu());
+  if (cfg == nullptr || !ctx->use_optimized_kernels() || !IsQ8(type) || plan.rank != 1) {
+    return Status::Ok();
+  }
+  const bool same = plan.stride_a[0] == 1 && plan.stride_b[0] == 1;
+  const bool b_scalar = !same && plan.stride_a[0] == 1 && b_elements == 1;
+  const bool a_scalar = !same && !b_scalar && plan.stride_b[0] == 1 && a_elements == 1;
+  if (!same && !b_scalar && !a_scalar) return Status::Ok();
+  QuantMulOp* o = nullptr;
+  EDGEOPT_RETURN_IF_ERROR(NewOp(ctx, &o));
+  uk::QS8VMulParams& p = o->params;
+  UniformRequant(q.output_multiplier, q.output_shift, &p.out);
+  // The kernels subtract the zero points: swapped operands swap them too.
+  p.a_zero_point = a_scalar ? -q.input2_offset : -q.input1_offset;
+  p.b_zero_point = a_scalar ? -q.input1_offset : -q.input2_offset;
+  p.q.zero_point = q.output_offset;
+  p.q.lo = q.act_min - q.output_offset;
+  p.q.hi = q.act_max - q.output_offset;
+  o->fn = cfg->vmul[TypeIndex(type)];
+  o->b_scalar = b_scalar || a_scalar;
+  o->swap = a_scalar;
+  o->n = plan.size;
+  *op = o;
+  return Status::Ok();
+}
+
+void RunQuantMul(Context* ctx, const QuantMulOp& op, const void* a, const void* b, void* out) {
+  if (op.swap) std::swap(a, b);
+  const uint8_t* pa = static_cast<const uint8_t*>(a);
+  const uint8_t* pb = static_cast<const uint8_t*>(b);
+  uint8_t* po = static_cast<uint8_t*>(out);
+  ParallelRange(ctx, op.n, kMinParallelElements, [&](int64_t begin, int64_t end) {
+    op.fn(static_cast<size_t>(end - begin), pa + begin, op.b_scalar ? pb : pb + begin, op.b_scalar,
+          po + begin, &op.params);
   });
 }
 

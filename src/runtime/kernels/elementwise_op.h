@@ -1,4 +1,5 @@
-// Quantized element-wise ops over the microkernels (ADD/SUB, QUANTIZE, DEQUANTIZE): prepared
+// Element-wise ops over the microkernels (quantized ADD/SUB/MUL, QUANTIZE, DEQUANTIZE; float
+// ADD/SUB/MUL, RELU family): prepared
 // once (parameters packed for the kernels), split over the thread pool when large enough.
 // Each Prepare* returns nullptr in *op when no microkernel applies (the op keeps its
 // reference path).
@@ -27,6 +28,19 @@ Status PrepareQuantAdd(Context* ctx, DType type, const ref::AddSubParams& q, boo
                        const ref::BroadcastPlan& plan, int64_t b_elements, QuantAddOp** op);
 void RunQuantAdd(Context* ctx, const QuantAddOp& op, const void* a, const void* b, void* out);
 
+// MUL of int8/uint8: same-shape inputs or one of them a single value.
+struct QuantMulOp {
+  uk::QS8VMulParams params;
+  uk::QS8VMulFn fn = nullptr;
+  bool b_scalar = false;
+  bool swap = false;  // a is the single value: run as b * a
+  int64_t n = 0;
+};
+Status PrepareQuantMul(Context* ctx, DType type, const ref::MulParams& q,
+                       const ref::BroadcastPlan& plan, int64_t a_elements, int64_t b_elements,
+                       QuantMulOp** op);
+void RunQuantMul(Context* ctx, const QuantMulOp& op, const void* a, const void* b, void* out);
+
 // QUANTIZE float -> int8/uint8 and between int8/uint8; DEQUANTIZE int8/uint8 -> float
 // (per-tensor).
 struct QuantConvertOp {
@@ -44,6 +58,34 @@ Status PrepareQuantize(Context* ctx, const Tensor* in, const Tensor* out, int32_
                        int shift, QuantConvertOp** op);
 Status PrepareDequantize(Context* ctx, const Tensor* in, QuantConvertOp** op);
 void RunQuantConvert(Context* ctx, const QuantConvertOp& op, const void* in, void* out);
+
+// Float ADD/SUB/MUL with the activation clamp: same-shape inputs or one of them a single value
+// (for SUB only `b`).
+enum class F32BinaryKind : uint8_t { kAdd, kSub, kMul };
+struct F32BinaryOp {
+  uk::F32MinMaxParams params;
+  uk::F32VBinaryFn fn = nullptr;
+  bool b_scalar = false;
+  bool swap = false;  // a is the single value: run as b op a (ADD, MUL)
+  int64_t n = 0;
+};
+Status PrepareF32Binary(Context* ctx, F32BinaryKind kind, const ref::BroadcastPlan& plan,
+                        int64_t a_elements, int64_t b_elements, float act_min, float act_max,
+                        F32BinaryOp** op);
+void RunF32Binary(Context* ctx, const F32BinaryOp& op, const float* a, const float* b, float* out);
+
+// RELU / RELU6 / RELU_N1_TO_1. Float: the clamp to [lo, hi]. int8/uint8: requantized from the
+// input's to the output's parameters (multiplier, shift) and clamped to [act_min, act_max]
+// (TFLite's ReluX), the QUANTIZE requantization kernel with a narrower range.
+struct ReluOp {
+  uk::F32MinMaxParams params;
+  uk::F32VClampFn clamp = nullptr;
+  QuantConvertOp* requant = nullptr;
+  int64_t n = 0;
+};
+Status PrepareRelu(Context* ctx, const Tensor* in, const Tensor* out, float lo, float hi,
+                   int32_t multiplier, int shift, int32_t act_min, int32_t act_max, ReluOp** op);
+void RunRelu(Context* ctx, const ReluOp& op, const void* in, void* out);
 
 }  // namespace rt
 }  // namespace edgeopt

@@ -19,6 +19,7 @@
 #include "src/runtime/kernels/conv_common.h"
 #include "src/runtime/kernels/conv_igemm.h"
 #include "src/runtime/kernels/kernel_util.h"
+#include "src/runtime/kernels/sparse_matmul.h"
 
 namespace edgeopt {
 namespace rt {
@@ -41,11 +42,11 @@ struct OpData {
   int32_t* weight_row_sums = nullptr;
   bool per_channel = false;
   bool asymmetric = false;
-  int acc = -1, rowsums = -1, pack_scratch = -1, quantized = -1, scales = -1,
-      zps = -1;
+  int acc = -1, rowsums = -1, pack_scratch = -1, quantized = -1, scales = -1, zps = -1;
   Tensor dense_weights;  // decoded sparse weights (when densified)
   bool densified = false;
-  IGemmConv* fast = nullptr;  // the microkernel path (conv_igemm.h), when one applies
+  IGemmConv* fast = nullptr;       // the microkernel path (conv_igemm.h), when one applies
+  SparseMatMul* sparse = nullptr;  // the sparse kernel, when it beats the dense one
 };
 
 // FULLY_CONNECTED as a 1x1 convolution: one pixel per input row (so the hybrid kernel
@@ -79,9 +80,8 @@ void* Init(Context* ctx, const Node*) {
   return p != nullptr ? new (p) OpData() : nullptr;
 }
 
-Status PrepareShape(Context* ctx, const Node* node, const Tensor* input,
-                    const Tensor* weights, Tensor* output, bool keep_num_dims,
-                    ref::FullyConnectedShape* s) {
+Status PrepareShape(Context* ctx, const Node* node, const Tensor* input, const Tensor* weights,
+                    Tensor* output, bool keep_num_dims, ref::FullyConnectedShape* s) {
   s->out = weights->dims[0];
   s->in = weights->dims[1];
   EDGEOPT_ENSURE(s->in > 0 && s->out > 0, StatusCode::kInvalidModel,
@@ -90,28 +90,22 @@ Status PrepareShape(Context* ctx, const Node* node, const Tensor* input,
   const int64_t elements = input->dims.NumElements();
   Dims out_dims;
   if (keep_num_dims) {
-    EDGEOPT_ENSURE(
-        input->dims.size >= 1, StatusCode::kInvalidModel,
-        "input (%s) is a scalar; keep_num_dims needs a last dimension",
-        input->name);
+    EDGEOPT_ENSURE(input->dims.size >= 1, StatusCode::kInvalidModel,
+                   "input (%s) is a scalar; keep_num_dims needs a last dimension", input->name);
     const int last = input->dims[input->dims.size - 1];
-    EDGEOPT_ENSURE(
-        last == s->in, StatusCode::kInvalidModel,
-        "weights have %d input features, input's last dimension is %d", s->in,
-        last);
+    EDGEOPT_ENSURE(last == s->in, StatusCode::kInvalidModel,
+                   "weights have %d input features, input's last dimension is %d", s->in, last);
     out_dims = input->dims;
     out_dims[out_dims.size - 1] = s->out;
   } else {
-    EDGEOPT_ENSURE(
-        elements % s->in == 0, StatusCode::kInvalidModel,
-        "input (%s) has %lld elements, not a multiple of the weights' %d input "
-        "features",
-        input->name, static_cast<long long>(elements), s->in);
+    EDGEOPT_ENSURE(elements % s->in == 0, StatusCode::kInvalidModel,
+                   "input (%s) has %lld elements, not a multiple of the weights' %d input "
+                   "features",
+                   input->name, static_cast<long long>(elements), s->in);
     out_dims = MakeDims({static_cast<int32_t>(elements / s->in), s->out});
   }
-  EDGEOPT_ENSURE(elements / s->in < (int64_t{1} << 31),
-                 StatusCode::kUnsupported, "input (%s) is too large",
-                 input->name);
+  EDGEOPT_ENSURE(elements / s->in < (int64_t{1} << 31), StatusCode::kUnsupported,
+                 "input (%s) is too large", input->name);
   s->batch = static_cast<int>(elements / s->in);
   return ctx->ResizeTensor(output, out_dims);
 }
@@ -128,35 +122,30 @@ Status Prepare(Context* ctx, Node* node) {
   EDGEOPT_RETURN_IF_ERROR(CheckRank(input, "input", 0, kMaxDims));
   EDGEOPT_RETURN_IF_ERROR(CheckRank(weights_in, "weights", 2, 2));
   const Tensor* weights = nullptr;
-  EDGEOPT_RETURN_IF_ERROR(DensifyIfSparse(ctx, weights_in, "weights",
-                                          &data->dense_weights, &weights));
+  EDGEOPT_RETURN_IF_ERROR(
+      DensifyIfSparse(ctx, weights_in, "weights", &data->dense_weights, &weights));
   data->densified = weights != weights_in;
   const auto* options = GetOptions<tflite::FullyConnectedOptions>(node);
   int activation = 0;
   bool keep_num_dims = false;
   if (options != nullptr) {
-    EDGEOPT_ENSURE(options->weights_format() ==
-                       tflite::FullyConnectedOptionsWeightsFormat::DEFAULT,
-                   StatusCode::kUnsupported,
-                   "weights format %s is not supported (only DEFAULT)",
-                   tflite::EnumNameFullyConnectedOptionsWeightsFormat(
-                       options->weights_format()));
+    EDGEOPT_ENSURE(options->weights_format() == tflite::FullyConnectedOptionsWeightsFormat::DEFAULT,
+                   StatusCode::kUnsupported, "weights format %s is not supported (only DEFAULT)",
+                   tflite::EnumNameFullyConnectedOptionsWeightsFormat(options->weights_format()));
     activation = static_cast<int>(options->fused_activation_function());
     keep_num_dims = options->keep_num_dims();
     data->asymmetric = options->asymmetric_quantize_inputs();
   }
   ref::FullyConnectedShape& s = data->shape;
-  EDGEOPT_RETURN_IF_ERROR(
-      PrepareShape(ctx, node, input, weights, output, keep_num_dims, &s));
+  EDGEOPT_RETURN_IF_ERROR(PrepareShape(ctx, node, input, weights, output, keep_num_dims, &s));
   const DType in_type = input->type;
   const DType w_type = weights->type;
   const bool hybrid = in_type == DType::kFloat32 && w_type == DType::kInt8;
   // As TFLite: only the hybrid kernel applies TANH / SIGN_BIT; the others
   // refuse them.
   EDGEOPT_ENSURE(
-      hybrid || activation ==
-                    FusedActivation(static_cast<tflite::ActivationFunctionType>(
-                        activation)),
+      hybrid ||
+          activation == FusedActivation(static_cast<tflite::ActivationFunctionType>(activation)),
       StatusCode::kUnsupported,
       "fused activation %s is not supported (expected NONE, RELU, RELU_N1_TO_1 "
       "or RELU6)",
@@ -167,24 +156,30 @@ Status Prepare(Context* ctx, Node* node) {
     data->kind = Kind::kFloat;
     EDGEOPT_RETURN_IF_ERROR(CheckTensorType(output, DType::kFloat32, "output"));
     EDGEOPT_RETURN_IF_ERROR(CheckFloatBias(bias, s.out));
-    FloatActivationRange(
-        FusedActivation(
-            static_cast<tflite::ActivationFunctionType>(activation)),
-        &data->act_min, &data->act_max);
+    FloatActivationRange(FusedActivation(static_cast<tflite::ActivationFunctionType>(activation)),
+                         &data->act_min, &data->act_max);
+    // Sparse kernels first (chosen only when they beat the dense ones), then the microkernels.
+    if (weights->IsConstant() && ctx->sparse_kernels() != SparseKernels::kOff &&
+        (bias == nullptr || bias->IsConstant())) {
+      EDGEOPT_RETURN_IF_ERROR(PrepareSparseF32(ctx, weights->Data<float>(), s.batch, s.out, s.in,
+                                               bias != nullptr ? bias->Data<float>() : nullptr,
+                                               data->act_min, data->act_max, &data->sparse));
+      if (data->sparse != nullptr) return Status::Ok();
+    }
     bool fast = false;
-    if (weights->IsConstant()) EDGEOPT_RETURN_IF_ERROR(MaybeFast(ctx, data, IGemmKind::kF32, &fast));
+    if (weights->IsConstant())
+      EDGEOPT_RETURN_IF_ERROR(MaybeFast(ctx, data, IGemmKind::kF32, &fast));
     if (fast) {
       return PrepareF32IGemm(ctx, FcGeometry(s, false), weights->Data<float>(),
                              bias != nullptr ? bias->Data<float>() : nullptr, data->act_min,
                              data->act_max, data->fast);
     }
     if (weights->IsConstant()) {
-      EDGEOPT_RETURN_IF_ERROR(
-          AllocatePersistentArray(ctx, int64_t{s.in} * s.out, &data->packed));
+      EDGEOPT_RETURN_IF_ERROR(AllocatePersistentArray(ctx, int64_t{s.in} * s.out, &data->packed));
       ref::PackWeightsKMajor(weights->Data<float>(), s.out, s.in, data->packed);
     } else {
-      EDGEOPT_RETURN_IF_ERROR(RequestScratchArray<float>(
-          ctx, int64_t{s.in} * s.out, &data->pack_scratch));
+      EDGEOPT_RETURN_IF_ERROR(
+          RequestScratchArray<float>(ctx, int64_t{s.in} * s.out, &data->pack_scratch));
     }
     return Status::Ok();
   }
@@ -201,10 +196,8 @@ Status Prepare(Context* ctx, Node* node) {
     EDGEOPT_RETURN_IF_ERROR(CheckFloatBias(bias, s.out));
     EDGEOPT_RETURN_IF_ERROR(CheckFilterQuantization(weights, 0, s.out, false));
     data->activation = activation;
-    FloatActivationRange(
-        FusedActivation(
-            static_cast<tflite::ActivationFunctionType>(activation)),
-        &data->act_min, &data->act_max);
+    FloatActivationRange(FusedActivation(static_cast<tflite::ActivationFunctionType>(activation)),
+                         &data->act_min, &data->act_max);
     const bool clamp_only =
         activation == FusedActivation(static_cast<tflite::ActivationFunctionType>(activation));
     bool fast = false;
@@ -220,65 +213,63 @@ Status Prepare(Context* ctx, Node* node) {
       p.act_max = data->act_max;
       return PrepareQD8IGemm(ctx, FcGeometry(s, true), p, data->fast);
     }
-    EDGEOPT_RETURN_IF_ERROR(ComputeRowSums(ctx, weights->Data<int8_t>(), s.out,
-                                           s.in, &data->weight_row_sums));
-    EDGEOPT_ENSURE(
-        Int32AccumulatorSafe(s.in, 128, 128), StatusCode::kUnsupported,
-        "%d input features are too many for the hybrid kernel", s.in);
-    data->block_rows =
-        ref::BlockRows(s.batch, int64_t{s.out} * 4, kConvScratchTarget);
-    EDGEOPT_RETURN_IF_ERROR(RequestScratchArray<int8_t>(
-        ctx, int64_t{s.batch} * s.in, &data->quantized));
     EDGEOPT_RETURN_IF_ERROR(
-        RequestScratchArray<float>(ctx, s.batch, &data->scales));
+        ComputeRowSums(ctx, weights->Data<int8_t>(), s.out, s.in, &data->weight_row_sums));
+    EDGEOPT_ENSURE(Int32AccumulatorSafe(s.in, 128, 128), StatusCode::kUnsupported,
+                   "%d input features are too many for the hybrid kernel", s.in);
+    data->block_rows = ref::BlockRows(s.batch, int64_t{s.out} * 4, kConvScratchTarget);
     EDGEOPT_RETURN_IF_ERROR(
-        RequestScratchArray<int32_t>(ctx, s.batch, &data->zps));
-    return RequestScratchArray<int32_t>(ctx, int64_t{data->block_rows} * s.out,
-                                        &data->acc);
+        RequestScratchArray<int8_t>(ctx, int64_t{s.batch} * s.in, &data->quantized));
+    EDGEOPT_RETURN_IF_ERROR(RequestScratchArray<float>(ctx, s.batch, &data->scales));
+    EDGEOPT_RETURN_IF_ERROR(RequestScratchArray<int32_t>(ctx, s.batch, &data->zps));
+    return RequestScratchArray<int32_t>(ctx, int64_t{data->block_rows} * s.out, &data->acc);
   }
 
   const bool int8 = in_type == DType::kInt8 && w_type == DType::kInt8;
   const bool uint8 = in_type == DType::kUInt8 && w_type == DType::kUInt8;
   const bool int16 = in_type == DType::kInt16 && w_type == DType::kInt8;
-  EDGEOPT_ENSURE(
-      int8 || uint8 || int16, StatusCode::kUnsupported,
-      "input %s with weights %s is not supported (expected float32/float32, "
-      "float32/int8, int8/int8, uint8/uint8 or int16/int8)",
-      DTypeName(in_type), DTypeName(w_type));
+  EDGEOPT_ENSURE(int8 || uint8 || int16, StatusCode::kUnsupported,
+                 "input %s with weights %s is not supported (expected float32/float32, "
+                 "float32/int8, int8/int8, uint8/uint8 or int16/int8)",
+                 DTypeName(in_type), DTypeName(w_type));
   EDGEOPT_RETURN_IF_ERROR(CheckTensorType(output, in_type, "output"));
   EDGEOPT_RETURN_IF_ERROR(CheckActivationQuantization(input, "input"));
   EDGEOPT_RETURN_IF_ERROR(CheckActivationQuantization(output, "output"));
-  EDGEOPT_RETURN_IF_ERROR(CheckFilterQuantization(
-      weights, 0, s.out, /*allow_int8_zero_point=*/!data->per_channel));
+  EDGEOPT_RETURN_IF_ERROR(
+      CheckFilterQuantization(weights, 0, s.out, /*allow_int8_zero_point=*/!data->per_channel));
   EDGEOPT_RETURN_IF_ERROR(CheckQuantizedBias(bias, in_type, s.out));
-  if (!data->per_channel)
-    EDGEOPT_RETURN_IF_ERROR(CheckBiasScale(input, weights, bias, output));
-  EDGEOPT_ENSURE(
-      !int16 || weights->quant.zero_point == 0, StatusCode::kUnsupported,
-      "weights (%s) of a 16x8 FULLY_CONNECTED must be symmetric (zero point 0)",
-      weights->name);
+  if (!data->per_channel) EDGEOPT_RETURN_IF_ERROR(CheckBiasScale(input, weights, bias, output));
+  EDGEOPT_ENSURE(!int16 || weights->quant.zero_point == 0, StatusCode::kUnsupported,
+                 "weights (%s) of a 16x8 FULLY_CONNECTED must be symmetric (zero point 0)",
+                 weights->name);
   data->kind = int8 ? Kind::kInt8 : (uint8 ? Kind::kUInt8 : Kind::kInt16);
   data->weights_zero_point = weights->quant.zero_point;
   ref::OutputStage& stage = data->stage;
   stage.output_zero_point = output->quant.zero_point;
-  QuantizedActivationRange(
-      FusedActivation(static_cast<tflite::ActivationFunctionType>(activation)),
-      output, &stage.act_min, &stage.act_max);
+  QuantizedActivationRange(FusedActivation(static_cast<tflite::ActivationFunctionType>(activation)),
+                           output, &stage.act_min, &stage.act_max);
   // 16x8 accumulates in int64 and requantizes with the int64 multiplier unless
   // the bias is int32 (then int32 accumulators and the 32-bit multiplier, as
   // newer TFLite).
-  const bool int64_path =
-      int16 && (bias == nullptr || bias->type == DType::kInt64);
-  stage.rounding =
-      int16 ? (int64_path ? ref::Rounding::kInt64 : ref::Rounding::kDouble)
-            : ref::Rounding::kRuyX86;
+  const bool int64_path = int16 && (bias == nullptr || bias->type == DType::kInt64);
+  stage.rounding = int16 ? (int64_path ? ref::Rounding::kInt64 : ref::Rounding::kDouble)
+                         : ref::Rounding::kRuyX86;
   int32_t *multipliers = nullptr, *shifts = nullptr;
-  EDGEOPT_RETURN_IF_ERROR(
-      ComputeOutputMultipliers(ctx, input, weights, output, s.out,
-                               /*legacy_float_product=*/!data->per_channel,
-                               int64_path ? 14 : 31, &multipliers, &shifts));
+  EDGEOPT_RETURN_IF_ERROR(ComputeOutputMultipliers(ctx, input, weights, output, s.out,
+                                                   /*legacy_float_product=*/!data->per_channel,
+                                                   int64_path ? 14 : 31, &multipliers, &shifts));
   stage.multiplier = multipliers;
   stage.shift = shifts;
+  // Sparse kernels first (chosen only when they beat the dense ones), then the microkernels.
+  if (int8 && data->weights_zero_point == 0 && ctx->sparse_kernels() != SparseKernels::kOff &&
+      Int32AccumulatorSafe(s.in, 128, 128)) {
+    EDGEOPT_RETURN_IF_ERROR(ComputeBiasTerms(ctx, bias, weights, s.out, s.in,
+                                             input->quant.zero_point, data->weights_zero_point,
+                                             &data->bias_term));
+    EDGEOPT_RETURN_IF_ERROR(PrepareSparseS8(ctx, weights->Data<int8_t>(), s.batch, s.out, s.in,
+                                            data->bias_term, stage, &data->sparse));
+    if (data->sparse != nullptr) return Status::Ok();
+  }
   bool fast = false;
   if (int8 || uint8) EDGEOPT_RETURN_IF_ERROR(MaybeFast(ctx, data, IGemmKind::kQS8, &fast));
   if (fast) {
@@ -295,52 +286,49 @@ Status Prepare(Context* ctx, Node* node) {
     p.act_max = stage.act_max;
     return PrepareQS8IGemm(ctx, FcGeometry(s, false), p, data->fast);
   }
-  EDGEOPT_RETURN_IF_ERROR(
-      ComputeBiasTerms(ctx, bias, weights, s.out, s.in, input->quant.zero_point,
-                       data->weights_zero_point, &data->bias_term));
+  if (data->bias_term == nullptr) {
+    EDGEOPT_RETURN_IF_ERROR(ComputeBiasTerms(ctx, bias, weights, s.out, s.in,
+                                             input->quant.zero_point, data->weights_zero_point,
+                                             &data->bias_term));
+  }
   const int64_t max_a = uint8 ? 255 : (int16 ? 32768 : 128);
   const int64_t max_b = uint8 ? 255 : 128;
   data->wide_acc = int16 || !Int32AccumulatorSafe(s.in, max_a, max_b);
   const int64_t acc_size = data->wide_acc ? 8 : 4;
-  data->block_rows =
-      ref::BlockRows(s.batch, int64_t{s.out} * acc_size, kConvScratchTarget);
-  EDGEOPT_RETURN_IF_ERROR(ctx->RequestScratch(
-      static_cast<size_t>(data->block_rows * s.out * acc_size), &data->acc));
+  data->block_rows = ref::BlockRows(s.batch, int64_t{s.out} * acc_size, kConvScratchTarget);
+  EDGEOPT_RETURN_IF_ERROR(
+      ctx->RequestScratch(static_cast<size_t>(data->block_rows * s.out * acc_size), &data->acc));
   if (data->weights_zero_point != 0) {
-    EDGEOPT_RETURN_IF_ERROR(
-        RequestScratchArray<int64_t>(ctx, data->block_rows, &data->rowsums));
+    EDGEOPT_RETURN_IF_ERROR(RequestScratchArray<int64_t>(ctx, data->block_rows, &data->rowsums));
   }
   return Status::Ok();
 }
 
 template <typename TIn, typename TW, typename TAcc>
-void EvalQuantized(Context* ctx, const OpData* data, const Tensor* input,
-                   const Tensor* weights, Tensor* output) {
+void EvalQuantized(Context* ctx, const OpData* data, const Tensor* input, const Tensor* weights,
+                   Tensor* output) {
   ref::FullyConnectedQuantized<TIn, TW, TAcc, TIn>(
-      data->shape, input->Data<TIn>(), weights->Data<TW>(),
-      data->weights_zero_point, data->bias_term, data->stage,
-      output->Data<TIn>(), static_cast<TAcc*>(ctx->GetScratch(data->acc)),
+      data->shape, input->Data<TIn>(), weights->Data<TW>(), data->weights_zero_point,
+      data->bias_term, data->stage, output->Data<TIn>(),
+      static_cast<TAcc*>(ctx->GetScratch(data->acc)),
       static_cast<int64_t*>(ctx->GetScratch(data->rowsums)), data->block_rows);
 }
 
 // TFLite's hybrid kernel applies the fused activation with
 // ApplyActivationToVector, which also knows TANH and SIGN_BIT (1 for negative
 // values, else 0).
-void ApplyHybridActivation(int activation, float act_min, float act_max,
-                           float* v, int64_t n) {
+void ApplyHybridActivation(int activation, float act_min, float act_max, float* v, int64_t n) {
   if (activation == static_cast<int>(tflite::ActivationFunctionType::TANH)) {
     for (int64_t i = 0; i < n; ++i) v[i] = std::tanh(v[i]);
-  } else if (activation ==
-             static_cast<int>(tflite::ActivationFunctionType::SIGN_BIT)) {
+  } else if (activation == static_cast<int>(tflite::ActivationFunctionType::SIGN_BIT)) {
     for (int64_t i = 0; i < n; ++i) v[i] = std::signbit(v[i]) ? 1.0f : 0.0f;
   } else {
-    for (int64_t i = 0; i < n; ++i)
-      v[i] = ref::ClampFloat(v[i], act_min, act_max);
+    for (int64_t i = 0; i < n; ++i) v[i] = ref::ClampFloat(v[i], act_min, act_max);
   }
 }
 
-void EvalHybrid(Context* ctx, const OpData* data, const Tensor* input,
-                const Tensor* weights, const Tensor* bias, Tensor* output) {
+void EvalHybrid(Context* ctx, const OpData* data, const Tensor* input, const Tensor* weights,
+                const Tensor* bias, Tensor* output) {
   const ref::FullyConnectedShape& s = data->shape;
   int8_t* quantized = static_cast<int8_t*>(ctx->GetScratch(data->quantized));
   float* scales = static_cast<float*>(ctx->GetScratch(data->scales));
@@ -355,22 +343,24 @@ void EvalHybrid(Context* ctx, const OpData* data, const Tensor* input,
       zps[b] = 0;
     }
   }
-  ref::FullyConnectedHybrid(
-      s, quantized, scales, zps, weights->Data<int8_t>(), data->weight_row_sums,
-      weights->quant.scales, data->per_channel,
-      bias != nullptr ? bias->Data<float>() : nullptr, output->Data<float>(),
-      static_cast<int32_t*>(ctx->GetScratch(data->acc)), data->block_rows);
-  ApplyHybridActivation(data->activation, data->act_min, data->act_max,
-                        output->Data<float>(), int64_t{s.batch} * s.out);
+  ref::FullyConnectedHybrid(s, quantized, scales, zps, weights->Data<int8_t>(),
+                            data->weight_row_sums, weights->quant.scales, data->per_channel,
+                            bias != nullptr ? bias->Data<float>() : nullptr, output->Data<float>(),
+                            static_cast<int32_t*>(ctx->GetScratch(data->acc)), data->block_rows);
+  ApplyHybridActivation(data->activation, data->act_min, data->act_max, output->Data<float>(),
+                        int64_t{s.batch} * s.out);
 }
 
 Status Eval(Context* ctx, Node* node) {
   const OpData* data = static_cast<const OpData*>(node->user_data);
   const Tensor* input = ctx->input(node, 0);
-  const Tensor* weights =
-      data->densified ? &data->dense_weights : ctx->input(node, 1);
+  const Tensor* weights = data->densified ? &data->dense_weights : ctx->input(node, 1);
   const Tensor* bias = ctx->input(node, 2);
   Tensor* output = ctx->output(node, 0);
+  if (data->sparse != nullptr) {
+    EvalSparse(ctx, *data->sparse, input->data, output->data);
+    return Status::Ok();
+  }
   if (data->fast != nullptr) {
     RunIGemmConv(ctx, *data->fast, input->data, output->data);
     return Status::Ok();
@@ -380,14 +370,12 @@ Status Eval(Context* ctx, Node* node) {
       const float* packed = data->packed;
       if (packed == nullptr) {
         float* p = static_cast<float*>(ctx->GetScratch(data->pack_scratch));
-        ref::PackWeightsKMajor(weights->Data<float>(), data->shape.out,
-                               data->shape.in, p);
+        ref::PackWeightsKMajor(weights->Data<float>(), data->shape.out, data->shape.in, p);
         packed = p;
       }
       ref::FullyConnectedF32(data->shape, input->Data<float>(), packed,
-                             bias != nullptr ? bias->Data<float>() : nullptr,
-                             data->act_min, data->act_max,
-                             output->Data<float>());
+                             bias != nullptr ? bias->Data<float>() : nullptr, data->act_min,
+                             data->act_max, output->Data<float>());
       break;
     }
     case Kind::kHybrid:
@@ -395,25 +383,20 @@ Status Eval(Context* ctx, Node* node) {
       break;
     case Kind::kInt8:
       if (data->wide_acc) {
-        EvalQuantized<int8_t, int8_t, int64_t>(ctx, data, input, weights,
-                                               output);
+        EvalQuantized<int8_t, int8_t, int64_t>(ctx, data, input, weights, output);
       } else {
-        EvalQuantized<int8_t, int8_t, int32_t>(ctx, data, input, weights,
-                                               output);
+        EvalQuantized<int8_t, int8_t, int32_t>(ctx, data, input, weights, output);
       }
       break;
     case Kind::kUInt8:
       if (data->wide_acc) {
-        EvalQuantized<uint8_t, uint8_t, int64_t>(ctx, data, input, weights,
-                                                 output);
+        EvalQuantized<uint8_t, uint8_t, int64_t>(ctx, data, input, weights, output);
       } else {
-        EvalQuantized<uint8_t, uint8_t, int32_t>(ctx, data, input, weights,
-                                                 output);
+        EvalQuantized<uint8_t, uint8_t, int32_t>(ctx, data, input, weights, output);
       }
       break;
     case Kind::kInt16:
-      EvalQuantized<int16_t, int8_t, int64_t>(ctx, data, input, weights,
-                                              output);
+      EvalQuantized<int16_t, int8_t, int64_t>(ctx, data, input, weights, output);
       break;
   }
   return Status::Ok();

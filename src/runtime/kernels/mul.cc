@@ -9,6 +9,7 @@
 
 #include "src/quant/quant_math.h"
 #include "src/runtime/kernels/elem_util.h"
+#include "src/runtime/kernels/elementwise_op.h"
 #include "src/runtime/kernels/reference/arith.h"
 #include "src/runtime/kernels/reference/broadcast.h"
 
@@ -21,6 +22,8 @@ struct OpData {
   ref::MulParams q;
   float f_min = 0, f_max = 0;
   int activation = 0;
+  F32BinaryOp* fast_f32 = nullptr;  // float microkernels (elementwise_op.h)
+  QuantMulOp* fast_q8 = nullptr;    // int8/uint8 microkernels
 };
 
 Status Prepare(Context* ctx, Node* node) {
@@ -33,7 +36,8 @@ Status Prepare(Context* ctx, Node* node) {
   switch (out->type) {
     case DType::kFloat32:
       quant::ActivationRangeFloat(data->activation, &data->f_min, &data->f_max);
-      return Status::Ok();
+      return PrepareF32Binary(ctx, F32BinaryKind::kMul, data->plan, a->dims.NumElements(),
+                              b->dims.NumElements(), data->f_min, data->f_max, &data->fast_f32);
     case DType::kInt32:
     case DType::kInt64:
       return Status::Ok();
@@ -57,7 +61,8 @@ Status Prepare(Context* ctx, Node* node) {
   quant::QuantizeMultiplier(real_multiplier, &q.output_multiplier, &q.output_shift);
   quant::ActivationRangeQuantized(data->activation, out->quant.scale, out->quant.zero_point,
                                   QuantMin(out->type), QuantMax(out->type), &q.act_min, &q.act_max);
-  return Status::Ok();
+  return PrepareQuantMul(ctx, out->type, q, data->plan, a->dims.NumElements(),
+                         b->dims.NumElements(), &data->fast_q8);
 }
 
 template <typename T>
@@ -83,6 +88,14 @@ Status Eval(Context* ctx, Node* node) {
   const Tensor* a = ctx->input(node, 0);
   const Tensor* b = ctx->input(node, 1);
   Tensor* out = ctx->output(node, 0);
+  if (d->fast_f32 != nullptr) {
+    RunF32Binary(ctx, *d->fast_f32, a->Data<float>(), b->Data<float>(), out->Data<float>());
+    return Status::Ok();
+  }
+  if (d->fast_q8 != nullptr) {
+    RunQuantMul(ctx, *d->fast_q8, a->data, b->data, out->data);
+    return Status::Ok();
+  }
   switch (out->type) {
     case DType::kFloat32: {
       const float lo = d->f_min, hi = d->f_max;

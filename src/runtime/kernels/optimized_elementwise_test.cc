@@ -1,9 +1,11 @@
-// The element-wise microkernels (quantized ADD/SUB, QUANTIZE, DEQUANTIZE) against the
+// The element-wise microkernels (quantized ADD/SUB, QUANTIZE, DEQUANTIZE, float ADD/SUB/MUL,
+// RELU/RELU6/RELU_N1_TO_1, MAX_POOL_2D / AVERAGE_POOL_2D) against the
 // reference kernels: element counts around the vector width (16) and the parallel split,
 // same-shape and scalar operands, every ISA level, 1 and 2 threads, and in-place calls of
 // the microkernels. Results must be identical.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <random>
@@ -12,6 +14,7 @@
 
 #include "src/quant/quant_math.h"
 #include "src/runtime/cpu_info.h"
+#include "src/runtime/kernels/dynamic_quant.h"
 #include "src/runtime/kernels/elem_test_util.h"
 #include "src/runtime/kernels/reference/arith.h"
 #include "src/runtime/kernels/ukernels/configs.h"
@@ -102,6 +105,263 @@ TEST(OptimizedAdd, QuantizedSameShapeAndScalar) {
           ExpectSameAsReference(m.Build(), {RandomFor(a, seed), RandomFor(b, seed + 1)}, what);
           seed += 2;
         }
+      }
+    }
+  }
+}
+
+// Float ADD/SUB/MUL: same shapes, b a single value, a a single value (ADD/MUL; SUB keeps the
+// reference), every fused activation; NaN, infinities and signed zeros among the inputs.
+TEST(OptimizedBinary, FloatSameShapeAndScalar) {
+  std::mt19937 rng(23);
+  uint32_t seed = 500;
+  const Act acts[] = {Act::NONE, Act::RELU, Act::RELU6, Act::RELU_N1_TO_1};
+  for (Op op : {Op::ADD, Op::SUB, Op::MUL}) {
+    for (int64_t n : kSizes) {
+      for (int scalar = 0; scalar < 3; ++scalar) {  // 0: none, 1: b, 2: a
+        const Act act = acts[rng() % 4];
+        const int32_t ni = static_cast<int32_t>(n);
+        const TSpec a = F32(scalar == 2 ? std::vector<int32_t>{1} : std::vector<int32_t>{2, ni});
+        const TSpec b = F32(scalar == 1 ? std::vector<int32_t>{1} : std::vector<int32_t>{2, ni});
+        ModelBuilder m;
+        const int x = AddIn(m, a), y = AddIn(m, b), z = AddOut(m, F32({2, ni}));
+        m.AddOperator(op, {x, y}, {z}, [op, act](flatbuffers::FlatBufferBuilder& fb) {
+          if (op == Op::SUB) {
+            return MakeOptions(tflite::BuiltinOptions::SubOptions,
+                               tflite::CreateSubOptions(fb, act));
+          }
+          if (op == Op::MUL) {
+            return MakeOptions(tflite::BuiltinOptions::MulOptions,
+                               tflite::CreateMulOptions(fb, act));
+          }
+          return MakeOptions(tflite::BuiltinOptions::AddOptions, tflite::CreateAddOptions(fb, act));
+        });
+        NpyArray va = RandomFor(a, seed++), vb = RandomFor(b, seed++);
+        float* pa = reinterpret_cast<float*>(va.data.data());
+        if (va.NumElements() > 4) {
+          pa[0] = NAN;
+          pa[1] = INFINITY;
+          pa[2] = -INFINITY;
+          pa[3] = -0.0f;
+        }
+        const std::string what = std::string(tflite::EnumNameBuiltinOperator(op)) +
+                                 " float n=" + std::to_string(n) +
+                                 " scalar=" + std::to_string(scalar) +
+                                 " act=" + tflite::EnumNameActivationFunctionType(act);
+        ExpectSameAsReference(m.Build(), {va, vb}, what);
+      }
+    }
+  }
+}
+
+// The float binary microkernels writing over either operand give the reference's values.
+TEST(OptimizedBinary, FloatMicrokernelInPlace) {
+  for (const rt::CpuInfo& cpu : Levels()) {
+    const rt::uk::F32VBinaryConfig* cfg = rt::uk::GetF32VBinaryConfig(cpu);
+    if (cfg == nullptr) continue;
+    rt::uk::F32MinMaxParams p;
+    p.min = -1.5f;
+    p.max = 2.0f;
+    for (size_t n : {1, 7, 8, 9, 16, 31, 32, 33, 77}) {
+      for (int target = 0; target < 2; ++target) {
+        std::vector<float> a(n), b(n), expected(n);
+        for (size_t i = 0; i < n; ++i) {
+          a[i] = static_cast<float>(static_cast<int>(i * 37 % 23) - 11) * 0.25f;
+          b[i] = static_cast<float>(static_cast<int>(i * 91 % 17) - 8) * 0.125f;
+          expected[i] = std::min(p.max, std::max(p.min, a[i] * b[i]));
+        }
+        float* out = target == 0 ? a.data() : b.data();
+        cfg->vmul(n, a.data(), b.data(), false, out, &p);
+        EXPECT_EQ(target == 0 ? a : b, expected) << cfg->name << " n=" << n;
+      }
+    }
+  }
+}
+
+// RELU, RELU6, RELU_N1_TO_1: float (NaN, infinities, -0 among the inputs) and int8/uint8 with
+// different input and output scales (the requantization path).
+TEST(OptimizedRelu, FloatAndQuantized) {
+  std::mt19937 rng(31);
+  uint32_t seed = 900;
+  for (Op op : {Op::RELU, Op::RELU6, Op::RELU_N1_TO_1}) {
+    for (DType type : {DType::kFloat32, DType::kInt8, DType::kUInt8}) {
+      for (int64_t n : kSizes) {
+        const int32_t ni = static_cast<int32_t>(n);
+        const int32_t base = type == DType::kUInt8 ? 128 : 0;
+        const TSpec in = type == DType::kFloat32 ? F32({ni})
+                                                 : Q(type, {ni}, 0.01f + 0.0005f * (rng() % 100),
+                                                     base + static_cast<int32_t>(rng() % 41) - 20);
+        const TSpec out = type == DType::kFloat32 ? F32({ni})
+                                                  : Q(type, {ni}, 0.01f + 0.0005f * (rng() % 100),
+                                                      base + static_cast<int32_t>(rng() % 41) - 20);
+        ModelBuilder m;
+        const int x = AddIn(m, in), y = AddOut(m, out);
+        m.AddOperator(op, {x}, {y}, nullptr);
+        NpyArray v = RandomFor(in, seed++, -8.0, 8.0);
+        if (type == DType::kFloat32 && n > 4) {
+          float* pv = reinterpret_cast<float*>(v.data.data());
+          pv[0] = NAN;
+          pv[1] = INFINITY;
+          pv[2] = -INFINITY;
+          pv[3] = -0.0f;
+        }
+        ExpectSameAsReference(m.Build(), {v},
+                              std::string(tflite::EnumNameBuiltinOperator(op)) + " " +
+                                  DTypeName(type) + " n=" + std::to_string(n));
+      }
+    }
+  }
+}
+
+// The clamp microkernel in place.
+TEST(OptimizedRelu, ClampMicrokernelInPlace) {
+  for (const rt::CpuInfo& cpu : Levels()) {
+    const rt::uk::F32VBinaryConfig* cfg = rt::uk::GetF32VBinaryConfig(cpu);
+    if (cfg == nullptr) continue;
+    rt::uk::F32MinMaxParams p;
+    p.min = -1.0f;
+    p.max = 6.0f;
+    for (size_t n : {1, 7, 8, 9, 16, 31, 32, 33, 77}) {
+      std::vector<float> x(n), expected(n);
+      for (size_t i = 0; i < n; ++i) {
+        x[i] = static_cast<float>(static_cast<int>(i * 37 % 29) - 14) * 0.75f;
+        expected[i] = std::min(p.max, std::max(p.min, x[i]));
+      }
+      cfg->vclamp(n, x.data(), x.data(), &p);
+      EXPECT_EQ(x, expected) << cfg->name << " n=" << n;
+    }
+  }
+}
+
+// Run-time quantization of hybrid inputs: the microkernel path against the reference on sizes
+// around the vector widths, values on and next to rounding ties, NaN (also as the first value,
+// which the symmetric range keeps), infinities, all-zero and single-sign rows.
+TEST(OptimizedDynamicQuant, SameAsReference) {
+  std::mt19937 rng(37);
+  for (const rt::CpuInfo& cpu : Levels()) {
+    const rt::uk::DynamicQuantConfig* cfg = rt::uk::GetDynamicQuantConfig(cpu);
+    if (cfg == nullptr) continue;
+    for (int n : {1, 2, 7, 8, 9, 15, 16, 17, 33, 100, 1000}) {
+      for (int kind = 0; kind < 6; ++kind) {
+        std::vector<float> x(n);
+        for (int i = 0; i < n; ++i) {
+          const float k = static_cast<float>(static_cast<int>(rng() % 255) - 127);
+          switch (rng() % 4) {
+            case 0:
+              x[i] = (k + 0.5f) / 50.0f;
+              break;
+            case 1:
+              x[i] = std::nextafter((k + 0.5f) / 50.0f, 1e9f);
+              break;
+            default:
+              x[i] = static_cast<float>(rng() % 100000) / 20000.0f - 2.5f;
+          }
+        }
+        if (kind == 1) std::fill(x.begin(), x.end(), 0.0f);
+        if (kind == 2) {
+          for (float& v : x) v = std::abs(v) + 0.25f;
+        }
+        if (kind == 3) x[rng() % n] = NAN;
+        if (kind == 4) x[0] = NAN;
+        if (kind == 5) x[rng() % n] = INFINITY;
+        for (bool asymmetric : {false, true}) {
+          std::vector<int8_t> q_ref(n), q(n);
+          float s_ref = 0, s = 0;
+          int32_t zp_ref = 0, zp = 0;
+          rt::DynamicQuantize(nullptr, asymmetric, x.data(), n, q_ref.data(), &s_ref, &zp_ref);
+          rt::DynamicQuantize(cfg, asymmetric, x.data(), n, q.data(), &s, &zp);
+          const std::string what = std::string(cfg->name) + " n=" + std::to_string(n) +
+                                   " kind=" + std::to_string(kind) +
+                                   (asymmetric ? " asymmetric" : " symmetric");
+          EXPECT_EQ(q, q_ref) << what;
+          EXPECT_EQ(zp, zp_ref) << what;
+          EXPECT_TRUE(s == s_ref || (s != s && s_ref != s_ref)) << what;
+        }
+      }
+    }
+  }
+}
+
+// MAX_POOL_2D and AVERAGE_POOL_2D (float, int8, uint8): channel counts around the vector
+// widths (8, 16, 32, 64), windows clipped by SAME padding, strides, activations; large
+// averaging windows (global pooling).
+TEST(OptimizedPool, MaxAndAverageAroundChannelBlocks) {
+  std::mt19937 rng(29);
+  uint32_t seed = 700;
+  const int channels[] = {1, 7, 8, 9, 15, 16, 17, 31, 32, 33, 63, 64, 65, 100};
+  const Act acts[] = {Act::NONE, Act::RELU, Act::RELU6, Act::RELU_N1_TO_1};
+  for (Op op : {Op::MAX_POOL_2D, Op::AVERAGE_POOL_2D}) {
+    for (DType type : {DType::kFloat32, DType::kInt8, DType::kUInt8}) {
+      for (int i = 0; i < 16; ++i) {
+        const int c = channels[rng() % 14];
+        const int h = 1 + static_cast<int>(rng() % 9), w = 1 + static_cast<int>(rng() % 9);
+        const bool global = rng() % 5 == 0;
+        const int fh = global ? h : 1 + static_cast<int>(rng() % 3);
+        const int fw = global ? w : 1 + static_cast<int>(rng() % 3);
+        const int sh = 1 + static_cast<int>(rng() % 2), sw = 1 + static_cast<int>(rng() % 2);
+        const auto padding = global || rng() % 2 ? tflite::Padding::VALID : tflite::Padding::SAME;
+        const Act act = acts[rng() % 4];
+        const int batch = 1 + static_cast<int>(rng() % 2);
+        const int32_t zp = type == DType::kUInt8 ? 128 + static_cast<int32_t>(rng() % 21) - 10
+                                                 : static_cast<int32_t>(rng() % 21) - 10;
+        const TSpec in =
+            type == DType::kFloat32 ? F32({batch, h, w, c}) : Q(type, {batch, h, w, c}, 0.05f, zp);
+        const int oh = padding == tflite::Padding::SAME ? (h + sh - 1) / sh : (h - fh) / sh + 1;
+        const int ow = padding == tflite::Padding::SAME ? (w + sw - 1) / sw : (w - fw) / sw + 1;
+        if (oh <= 0 || ow <= 0) continue;
+        const TSpec out = type == DType::kFloat32 ? F32({batch, oh, ow, c})
+                                                  : Q(type, {batch, oh, ow, c}, 0.05f, zp);
+        ModelBuilder m;
+        const int x = AddIn(m, in), y = AddOut(m, out);
+        m.AddOperator(op, {x}, {y}, [=](flatbuffers::FlatBufferBuilder& fb) {
+          return MakeOptions(tflite::BuiltinOptions::Pool2DOptions,
+                             tflite::CreatePool2DOptions(fb, padding, sw, sh, fw, fh, act));
+        });
+        NpyArray v = RandomFor(in, seed++);
+        if (type == DType::kFloat32 && v.NumElements() > 2) {
+          float* pv = reinterpret_cast<float*>(v.data.data());
+          pv[0] = NAN;
+          pv[1] = -INFINITY;
+        }
+        const std::string what =
+            std::string(tflite::EnumNameBuiltinOperator(op)) + " " + DTypeName(type) + " " +
+            std::to_string(batch) + "x" + std::to_string(h) + "x" + std::to_string(w) + "x" +
+            std::to_string(c) + " filter " + std::to_string(fh) + "x" + std::to_string(fw) +
+            " stride " + std::to_string(sh) + "x" + std::to_string(sw) + " act " +
+            tflite::EnumNameActivationFunctionType(act);
+        ExpectSameAsReference(m.Build(), {v}, what);
+      }
+    }
+  }
+}
+
+// Quantized MUL: same shapes, b a single value, a a single value; int8 and uint8; activations.
+TEST(OptimizedMul, QuantizedSameShapeAndScalar) {
+  std::mt19937 rng(41);
+  uint32_t seed = 1100;
+  const Act acts[] = {Act::NONE, Act::RELU, Act::RELU6, Act::RELU_N1_TO_1};
+  for (DType type : {DType::kInt8, DType::kUInt8}) {
+    for (int64_t n : kSizes) {
+      for (int scalar = 0; scalar < 3; ++scalar) {  // 0: none, 1: b, 2: a
+        const int32_t ni = static_cast<int32_t>(n);
+        const int32_t base = type == DType::kUInt8 ? 128 : 0;
+        auto zp = [&] { return base + static_cast<int32_t>(rng() % 41) - 20; };
+        auto scale = [&] { return 0.01f + 0.1f * static_cast<float>(rng() % 100) / 100.0f; };
+        const TSpec a = Q(type, scalar == 2 ? std::vector<int32_t>{1} : std::vector<int32_t>{1, ni},
+                          scale(), zp());
+        const TSpec b = Q(type, scalar == 1 ? std::vector<int32_t>{1} : std::vector<int32_t>{1, ni},
+                          scale(), zp());
+        const TSpec out = Q(type, {1, ni}, scale() * 0.05f, zp());
+        const Act act = acts[rng() % 4];
+        ModelBuilder m;
+        const int x = AddIn(m, a), y = AddIn(m, b), z = AddOut(m, out);
+        m.AddOperator(Op::MUL, {x, y}, {z}, [act](flatbuffers::FlatBufferBuilder& fb) {
+          return MakeOptions(tflite::BuiltinOptions::MulOptions, tflite::CreateMulOptions(fb, act));
+        });
+        const std::string what = std::string("MUL ") + DTypeName(type) + " n=" + std::to_string(n) +
+                                 " scalar=" + std::to_string(scalar);
+        ExpectSameAsReference(m.Build(), {RandomFor(a, seed), RandomFor(b, seed + 1)}, what);
+        seed += 2;
       }
     }
   }

@@ -13,6 +13,8 @@
 
 #include "src/quant/quant_math.h"
 #include "src/runtime/kernels/elem_util.h"
+#include "src/runtime/kernels/ukernels/configs.h"
+#include "src/runtime/thread_pool.h"
 
 namespace edgeopt {
 namespace rt {
@@ -25,7 +27,24 @@ struct OpData {
   int pad_h = 0, pad_w = 0;
   float f_min = 0, f_max = 0;
   int32_t q_min = 0, q_max = 0;
+  uk::PoolFn fast = nullptr;  // MAX / AVERAGE of float, int8, uint8 (ukernels.h)
 };
+
+// Parallel when at least this many input elements are read in all.
+constexpr int64_t kMinParallelReads = 64 * 1024;
+
+// The microkernel for this pool, or nullptr (the reference then runs).
+template <PoolKind kKind>
+uk::PoolFn ChooseFast(const Context* ctx, DType type, const OpData& d) {
+  if (kKind == PoolKind::kL2 || !ctx->use_optimized_kernels()) return nullptr;
+  const uk::PoolConfig* cfg = uk::GetPoolConfig(ctx->cpu());
+  if (cfg == nullptr) return nullptr;
+  const int index = type == DType::kFloat32 ? 0 : type == DType::kInt8 ? 1 : 2;
+  if (type != DType::kFloat32 && type != DType::kInt8 && type != DType::kUInt8) return nullptr;
+  if (kKind == PoolKind::kMax) return cfg->max[index];
+  if (index > 0 && int64_t{d.filter_h} * d.filter_w > uk::kPoolMaxAvgWindow) return nullptr;
+  return cfg->avg[index];
+}
 
 template <PoolKind kKind>
 Status Prepare(Context* ctx, Node* node) {
@@ -94,6 +113,7 @@ Status Prepare(Context* ctx, Node* node) {
   }
   EDGEOPT_ENSURE(out_h <= INT32_MAX && out_w <= INT32_MAX, StatusCode::kInvalidModel,
                  "output is too large");
+  data->fast = in->dims[3] <= INT32_MAX / 4 ? ChooseFast<kKind>(ctx, in->type, *data) : nullptr;
   return ctx->ResizeTensor(out, MakeDims({in->dims[0], static_cast<int32_t>(out_h),
                                           static_cast<int32_t>(out_w), in->dims[3]}));
 }
@@ -158,11 +178,64 @@ void PoolQuantized(const OpData* d, const Tensor* in, Tensor* out) {
   }
 }
 
+// The microkernel path: one call per output pixel with its clipped window, output rows split
+// over the pool.
+void PoolFast(Context* ctx, const OpData* d, const Tensor* in, Tensor* out) {
+  const int64_t in_h = in->dims[1], in_w = in->dims[2];
+  const int depth = in->dims[3];
+  const int64_t out_h = out->dims[1], out_w = out->dims[2];
+  const size_t elem = in->type == DType::kFloat32 ? 4 : 1;
+  const uint8_t* p = static_cast<const uint8_t*>(in->data);
+  uint8_t* o = static_cast<uint8_t*>(out->data);
+  auto row = [&](int64_t r) {
+    const int64_t b = r / out_h, oy = r % out_h;
+    const int64_t y0 = oy * d->stride_h - d->pad_h;
+    const int64_t fy_start = std::max<int64_t>(0, -y0);
+    const int64_t fy_end = std::min<int64_t>(d->filter_h, in_h - y0);
+    uk::PoolArgs args;
+    args.channels = depth;
+    args.row_stride = static_cast<ptrdiff_t>(in_w * depth);
+    args.fmin = d->f_min;
+    args.fmax = d->f_max;
+    args.qmin = d->q_min;
+    args.qmax = d->q_max;
+    for (int64_t ox = 0; ox < out_w; ++ox) {
+      const int64_t x0 = ox * d->stride_w - d->pad_w;
+      const int64_t fx_start = std::max<int64_t>(0, -x0);
+      const int64_t fx_end = std::min<int64_t>(d->filter_w, in_w - x0);
+      args.rows = static_cast<int>(std::max<int64_t>(0, fy_end - fy_start));
+      args.cols = static_cast<int>(std::max<int64_t>(0, fx_end - fx_start));
+      if (args.rows == 0 || args.cols == 0) {
+        args.rows = args.cols = 0;
+        args.in = p;
+      } else {
+        args.in = p + ((b * in_h + y0 + fy_start) * in_w + x0 + fx_start) * depth * elem;
+      }
+      args.out = o + ((b * out_h + oy) * out_w + ox) * depth * elem;
+      d->fast(args);
+    }
+  };
+  const int64_t rows = in->dims[0] * out_h;
+  const int64_t reads = out->dims.NumElements() * d->filter_h * d->filter_w;
+  if (ctx->num_threads() > 1 && rows > 1 && reads >= kMinParallelReads) {
+    const int tasks = static_cast<int>(std::min<int64_t>(rows, ctx->num_threads() * 4));
+    ctx->thread_pool()->ParallelFor(tasks, [&](int t, int) {
+      for (int64_t r = rows * t / tasks; r < rows * (t + 1) / tasks; ++r) row(r);
+    });
+  } else {
+    for (int64_t r = 0; r < rows; ++r) row(r);
+  }
+}
+
 template <PoolKind kKind>
 Status Eval(Context* ctx, Node* node) {
   const OpData* d = static_cast<const OpData*>(node->user_data);
   const Tensor* in = ctx->input(node, 0);
   Tensor* out = ctx->output(node, 0);
+  if (d->fast != nullptr) {
+    PoolFast(ctx, d, in, out);
+    return Status::Ok();
+  }
   switch (in->type) {
     case DType::kFloat32: {
       const float lo = d->f_min, hi = d->f_max;

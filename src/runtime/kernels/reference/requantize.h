@@ -137,53 +137,35 @@ inline float ClampFloat(float v, float lo, float hi) {
 // ---- Hybrid (dynamic-range) kernels: run-time quantization of float inputs.
 // ----
 
-// TFLite's SymmetricQuantizeFloats: q = round(x * 127 / max|x|) in [-127, 127];
-// scale max|x| / 127 (1 for an all-zero row). round() is half away from zero.
-inline void SymmetricQuantizeFloats(const float* values, int size,
-                                    int8_t* quantized, float* scale) {
-  float min_value = 0.0f, max_value = 0.0f;
-  if (size > 0) {
-    min_value = max_value = values[0];
-    for (int i = 1; i < size; ++i) {
-      min_value = std::min(min_value, values[i]);
-      max_value = std::max(max_value, values[i]);
-    }
-  }
+// The two steps of TFLite's run-time quantization, shared with the microkernel path
+// (dynamic_quant.h): the parameters from the row's range, then the rounding loop.
+
+// Symmetric: scale max(|min|, |max|) / 127; false (the row quantizes to zeros) for an all-zero
+// or non-finite range, *scale then 1 or range / 127.
+inline bool SymmetricQuantizeParams(float min_value, float max_value, float* scale,
+                                    float* inverse) {
   const float range = std::max(std::abs(min_value), std::abs(max_value));
   if (range == 0.0f || !std::isfinite(range)) {
     // TFLite divides by a NaN/inf range too and gets garbage; zeros are the
     // defined answer.
-    std::memset(quantized, 0, static_cast<size_t>(size));
     *scale = range == 0.0f ? 1.0f : range / 127.0f;
-    return;
+    return false;
   }
   *scale = range / 127.0f;
-  const float inverse = 127.0f / range;
-  for (int i = 0; i < size; ++i) {
-    const float r = std::round(values[i] * inverse);
-    const float c =
-        std::min(127.0f, std::max(-127.0f, r));  // NaN-safe conversion below
-    quantized[i] = static_cast<int8_t>(c == c ? c : 0.0f);
-  }
+  *inverse = 127.0f / range;
+  return true;
 }
 
-// TFLite's AsymmetricQuantizeFloats: [min(x, 0), max(x, 0)] onto [-128, 127]
-// with a nudged integer zero point (chosen, as the converter does, by the
-// smaller error at either end).
-inline void AsymmetricQuantizeFloats(const float* values, int size,
-                                     int8_t* quantized, float* scale,
-                                     int32_t* zero_point) {
-  float lo = 0.0f, hi = 0.0f;
-  for (int i = 0; i < size; ++i) {
-    lo = std::min(lo, values[i]);
-    hi = std::max(hi, values[i]);
-  }
+// Asymmetric: [min(x, 0), max(x, 0)] onto [-128, 127] with a nudged integer zero point (chosen,
+// as the converter does, by the smaller error at either end); false (zeros, scale 1, zero
+// point 0) for an empty or non-finite range.
+inline bool AsymmetricQuantizeParams(float lo, float hi, float* scale, int32_t* zero_point,
+                                     float* inverse) {
   const double rmin = lo, rmax = hi;
   if (rmin == rmax || !std::isfinite(rmin) || !std::isfinite(rmax)) {
-    std::memset(quantized, 0, static_cast<size_t>(size));
     *scale = 1.0f;
     *zero_point = 0;
-    return;
+    return false;
   }
   const double qmin = -128.0, qmax = 127.0;
   const double s = (rmax - rmin) / (qmax - qmin);
@@ -202,12 +184,57 @@ inline void AsymmetricQuantizeFloats(const float* values, int size,
   }
   *scale = static_cast<float>(s);
   *zero_point = zp;
-  const float inverse = static_cast<float>(1.0 / static_cast<double>(*scale));
+  *inverse = static_cast<float>(1.0 / static_cast<double>(*scale));
+  return true;
+}
+
+// q[i] = clamp(round(zp + x[i] * inverse), qmin, 127); round() is half away from zero and a NaN
+// becomes qmin (std::max(qmin, NaN) is qmin).
+inline void QuantizeFloatsRow(const float* values, int size, float inverse, float zp, float qmin,
+                              int8_t* quantized) {
   for (int i = 0; i < size; ++i) {
-    const float r = std::round(static_cast<float>(zp) + values[i] * inverse);
-    const float c = std::min(127.0f, std::max(-128.0f, r));
+    const float r = std::round(zp + values[i] * inverse);
+    const float c = std::min(127.0f, std::max(qmin, r));
     quantized[i] = static_cast<int8_t>(c == c ? c : 0.0f);
   }
+}
+
+// TFLite's SymmetricQuantizeFloats: q = round(x * 127 / max|x|) in [-127, 127];
+// scale max|x| / 127 (1 for an all-zero row). round() is half away from zero.
+inline void SymmetricQuantizeFloats(const float* values, int size,
+                                    int8_t* quantized, float* scale) {
+  float min_value = 0.0f, max_value = 0.0f;
+  if (size > 0) {
+    min_value = max_value = values[0];
+    for (int i = 1; i < size; ++i) {
+      min_value = std::min(min_value, values[i]);
+      max_value = std::max(max_value, values[i]);
+    }
+  }
+  float inverse = 0.0f;
+  if (!SymmetricQuantizeParams(min_value, max_value, scale, &inverse)) {
+    std::memset(quantized, 0, static_cast<size_t>(size));
+    return;
+  }
+  // x * inverse + 0 is x * inverse (a -0 turns +0, which rounds to the same integer).
+  QuantizeFloatsRow(values, size, inverse, 0.0f, -127.0f, quantized);
+}
+
+// TFLite's AsymmetricQuantizeFloats (see AsymmetricQuantizeParams).
+inline void AsymmetricQuantizeFloats(const float* values, int size,
+                                     int8_t* quantized, float* scale,
+                                     int32_t* zero_point) {
+  float lo = 0.0f, hi = 0.0f;
+  for (int i = 0; i < size; ++i) {
+    lo = std::min(lo, values[i]);
+    hi = std::max(hi, values[i]);
+  }
+  float inverse = 0.0f;
+  if (!AsymmetricQuantizeParams(lo, hi, scale, zero_point, &inverse)) {
+    std::memset(quantized, 0, static_cast<size_t>(size));
+    return;
+  }
+  QuantizeFloatsRow(values, size, inverse, static_cast<float>(*zero_point), -128.0f, quantized);
 }
 
 }  // namespace ref

@@ -72,6 +72,22 @@ constexpr QuantElementwiseConfig kQuantElementwiseAvx512 = {
     {a5::qs8_f32_vcvt_ukernel__avx512_u16, a5::qu8_f32_vcvt_ukernel__avx512_u16},
     {{a5::q8_requantize_ukernel__avx512_s8s8, a5::q8_requantize_ukernel__avx512_s8u8},
      {a5::q8_requantize_ukernel__avx512_u8s8, a5::q8_requantize_ukernel__avx512_u8u8}}};
+constexpr F32VBinaryConfig kF32VBinaryAvx512 = {
+    "f32_vbinary_minmax__avx512f_u32", a5::f32_vadd_minmax_ukernel__avx512f_u32,
+    a5::f32_vsub_minmax_ukernel__avx512f_u32, a5::f32_vmul_minmax_ukernel__avx512f_u32,
+    a5::f32_vclamp_ukernel__avx512f_u32};
+constexpr PoolConfig kPoolAvx512 = {
+    "pool__avx512",
+    {a5::f32_maxpool_minmax_ukernel__avx512f_c16, a5::s8_maxpool_minmax_ukernel__avx512bw_c64,
+     a5::u8_maxpool_minmax_ukernel__avx512bw_c64},
+    {a5::f32_avgpool_minmax_ukernel__avx512f_c16, a5::qs8_avgpool_minmax_ukernel__avx512f_c16,
+     a5::qu8_avgpool_minmax_ukernel__avx512f_c16}};
+constexpr DynamicQuantConfig kDynamicQuantAvx512 = {"f32_qd8_quantize__avx512f_u16",
+                                                    a5::f32_range_ukernel__avx512f_u16,
+                                                    a5::f32_qd8_vcvt_ukernel__avx512f_u16};
+constexpr QuantMulConfig kQuantMulAvx512 = {
+    "q8_vmul__avx512",
+    {a5::qs8_vmul_minmax_ukernel__avx512_u16, a5::qu8_vmul_minmax_ukernel__avx512_u16}};
 #endif
 
 #if defined(EDGEOPT_HAVE_AVX2)
@@ -106,6 +122,20 @@ constexpr QuantElementwiseConfig kQuantElementwiseAvx2 = {
     {a2::qs8_f32_vcvt_ukernel__avx2_u8, a2::qu8_f32_vcvt_ukernel__avx2_u8},
     {{a2::qs8_requantize_ukernel__avx2, a2::qs8_requantize_ukernel__avx2},
      {a2::qu8_requantize_ukernel__avx2, a2::qu8_requantize_ukernel__avx2}}};
+constexpr F32VBinaryConfig kF32VBinaryAvx2 = {
+    "f32_vbinary_minmax__avx2_u16", a2::f32_vadd_minmax_ukernel__avx2_u16,
+    a2::f32_vsub_minmax_ukernel__avx2_u16, a2::f32_vmul_minmax_ukernel__avx2_u16,
+    a2::f32_vclamp_ukernel__avx2_u16};
+constexpr PoolConfig kPoolAvx2 = {
+    "pool__avx2",
+    {a2::f32_maxpool_minmax_ukernel__avx2_c8, a2::s8_maxpool_minmax_ukernel__avx2_c32,
+     a2::u8_maxpool_minmax_ukernel__avx2_c32},
+    {a2::f32_avgpool_minmax_ukernel__avx2_c8, a2::qs8_avgpool_minmax_ukernel__avx2_c8,
+     a2::qu8_avgpool_minmax_ukernel__avx2_c8}};
+constexpr DynamicQuantConfig kDynamicQuantAvx2 = {
+    "f32_qd8_quantize__avx2_u8", a2::f32_range_ukernel__avx2_u8, a2::f32_qd8_vcvt_ukernel__avx2_u8};
+constexpr QuantMulConfig kQuantMulAvx2 = {
+    "q8_vmul__avx2", {a2::qs8_vmul_minmax_ukernel__avx2_u8, a2::qu8_vmul_minmax_ukernel__avx2_u8}};
 #endif
 
 #if defined(EDGEOPT_HAVE_AVX512)
@@ -195,6 +225,50 @@ const QuantElementwiseConfig* GetQuantElementwiseConfig(const CpuInfo& cpu) {
 #endif
 #if defined(EDGEOPT_HAVE_AVX2)
   if (cpu.UseAvx2()) return &kQuantElementwiseAvx2;
+#endif
+  (void)cpu;
+  return nullptr;
+}
+
+const F32VBinaryConfig* GetF32VBinaryConfig(const CpuInfo& cpu) {
+#if defined(EDGEOPT_HAVE_AVX512)
+  if (cpu.UseAvx512()) return &kF32VBinaryAvx512;
+#endif
+#if defined(EDGEOPT_HAVE_AVX2)
+  if (cpu.UseAvx2()) return &kF32VBinaryAvx2;
+#endif
+  (void)cpu;
+  return nullptr;
+}
+
+const PoolConfig* GetPoolConfig(const CpuInfo& cpu) {
+#if defined(EDGEOPT_HAVE_AVX512)
+  if (cpu.UseAvx512()) return &kPoolAvx512;
+#endif
+#if defined(EDGEOPT_HAVE_AVX2)
+  if (cpu.UseAvx2()) return &kPoolAvx2;
+#endif
+  (void)cpu;
+  return nullptr;
+}
+
+const DynamicQuantConfig* GetDynamicQuantConfig(const CpuInfo& cpu) {
+#if defined(EDGEOPT_HAVE_AVX512)
+  if (cpu.UseAvx512()) return &kDynamicQuantAvx512;
+#endif
+#if defined(EDGEOPT_HAVE_AVX2)
+  if (cpu.UseAvx2()) return &kDynamicQuantAvx2;
+#endif
+  (void)cpu;
+  return nullptr;
+}
+
+const QuantMulConfig* GetQuantMulConfig(const CpuInfo& cpu) {
+#if defined(EDGEOPT_HAVE_AVX512)
+  if (cpu.UseAvx512()) return &kQuantMulAvx512;
+#endif
+#if defined(EDGEOPT_HAVE_AVX2)
+  if (cpu.UseAvx2()) return &kQuantMulAvx2;
 #endif
   (void)cpu;
   return nullptr;

@@ -60,12 +60,47 @@ struct QuantElementwiseConfig {
   Q8RequantizeFn requantize[2][2];  // [input uint8][output uint8]
 };
 
+// Float ADD/SUB/MUL with the fused activation clamp; the clamp alone (RELU family).
+struct F32VBinaryConfig {
+  const char* name;
+  F32VBinaryFn vadd;
+  F32VBinaryFn vsub;
+  F32VBinaryFn vmul;
+  F32VClampFn vclamp;
+};
+
+// MAX_POOL_2D / AVERAGE_POOL_2D; index [0] float, [1] int8, [2] uint8. The integer average
+// kernels need windows of at most kPoolMaxAvgWindow pixels (their division is exact there).
+constexpr int kPoolMaxAvgWindow = 1024;
+struct PoolConfig {
+  const char* name;
+  PoolFn max[3];
+  PoolFn avg[3];
+};
+
+// Run-time quantization of float inputs (hybrid CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED).
+struct DynamicQuantConfig {
+  const char* name;
+  F32RangeFn range;
+  F32QD8QuantizeFn quantize;
+};
+
+// Quantized MUL; index [0] int8, [1] uint8.
+struct QuantMulConfig {
+  const char* name;
+  QS8VMulFn vmul[2];
+};
+
 // `n` is the number of output channels (narrow layers get a narrower tile).
 const QS8GemmConfig* GetQS8GemmConfig(const CpuInfo& cpu, int n);
 const F32GemmConfig* GetF32GemmConfig(const CpuInfo& cpu, int n);
 const QS8DwConfig* GetQS8DwConfig(const CpuInfo& cpu);
 const F32DwConfig* GetF32DwConfig(const CpuInfo& cpu);
 const QuantElementwiseConfig* GetQuantElementwiseConfig(const CpuInfo& cpu);
+const F32VBinaryConfig* GetF32VBinaryConfig(const CpuInfo& cpu);
+const PoolConfig* GetPoolConfig(const CpuInfo& cpu);
+const DynamicQuantConfig* GetDynamicQuantConfig(const CpuInfo& cpu);
+const QuantMulConfig* GetQuantMulConfig(const CpuInfo& cpu);
 
 }  // namespace uk
 }  // namespace rt

@@ -219,6 +219,17 @@ struct QS8VAddParams {
 using QS8VAddFn = void (*)(size_t n, const void* a, const void* b, bool b_scalar, void* out,
                            const QS8VAddParams* p);
 
+// MUL of int8/uint8 (ref::QuantMul): (a - za) * (b - zb) rescaled with the reference rounding,
+// plus the output zero point, clamped. `out` has the same value in every lane.
+struct QS8VMulParams {
+  RequantBlock16 out;
+  int32_t a_zero_point = 0, b_zero_point = 0;
+  QuantOutput q;
+};
+// out[i] = a[i] * b[i] for n elements; with b_scalar, b[0] for every i. In place ok.
+using QS8VMulFn = void (*)(size_t n, const void* a, const void* b, bool b_scalar, void* out,
+                           const QS8VMulParams* p);
+
 // QUANTIZE float -> int8/uint8: clamp(round(x / scale) + zero_point), round half away from
 // zero of the exact quotient (as the reference's double division).
 struct F32QuantizeParams {
@@ -238,6 +249,46 @@ struct Q8RequantizeParams {
 using Q8RequantizeFn = void (*)(size_t n, const void* x, void* out, const Q8RequantizeParams* p);
 // DEQUANTIZE int8/uint8 -> float: scale * (x - zero_point).
 using DequantizeFn = void (*)(size_t n, const void* x, float* out, float scale, int32_t zero_point);
+
+// ---- f32 element-wise binary ops ----------------------------------------------------------
+// out[i] = min(max(a[i] op b[i], lo), hi), op one of +, -, *; with b_scalar, b[0] for every i.
+// The clamp is the reference's std::min(hi, std::max(lo, v)) (a NaN gives lo), so results are
+// bit-identical. `out` may be `a` or `b` (in place).
+struct F32MinMaxParams {
+  float min = 0.0f;
+  float max = 0.0f;
+};
+using F32VBinaryFn = void (*)(size_t n, const float* a, const float* b, bool b_scalar, float* out,
+                              const F32MinMaxParams* p);
+// out[i] = min(max(x[i], lo), hi) with the same clamp (RELU, RELU6, RELU_N1_TO_1); in place ok.
+using F32VClampFn = void (*)(size_t n, const float* x, float* out, const F32MinMaxParams* p);
+
+// ---- Pooling ------------------------------------------------------------------------------
+// One output pixel of MAX_POOL_2D / AVERAGE_POOL_2D: each of `channels` channels reduced over a
+// clipped window of rows x cols input pixels (element (fy, fx, c) at in[fy * row_stride +
+// fx * channels + c]), as the reference: max from the type's lowest value (float: v > acc), the
+// average of floats summed row by row then divided by the count (0 for an empty window), the
+// average of int8/uint8 raw values rounded half away from zero; then the activation clamp.
+struct PoolArgs {
+  int channels;
+  int rows, cols;
+  ptrdiff_t row_stride;  // elements
+  const void* in;
+  void* out;
+  float fmin, fmax;    // float clamp
+  int32_t qmin, qmax;  // int8/uint8 clamp (raw values)
+};
+using PoolFn = void (*)(const PoolArgs& args);
+
+// ---- Run-time quantization of hybrid ops' float inputs ------------------------------------
+// *min / *max over x[0, n) starting from init_min / init_max, as the reference's loops
+// (std::min(acc, v) keeps acc unless v < acc: a NaN never enters, a NaN init stays).
+using F32RangeFn = void (*)(size_t n, const float* x, float init_min, float init_max, float* min,
+                            float* max);
+// q[i] = clamp(round(zero_point + x[i] * inverse), qmin, 127): a float multiply, then a float
+// add, rounded half away from zero; a NaN gives qmin (ref::QuantizeFloatsRow).
+using F32QD8QuantizeFn = void (*)(size_t n, const float* x, int8_t* q, float inverse,
+                                  float zero_point, float qmin);
 
 // ---- Element-wise helpers -----------------------------------------------------------------
 // dst[i] = src[i] ^ 0x80 for n bytes (int8 -> "u" domain).

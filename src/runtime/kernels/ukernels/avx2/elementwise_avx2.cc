@@ -136,6 +136,32 @@ void Q8Requantize(size_t n, const void* x, void* out, const Q8RequantizeParams* 
   }
 }
 
+template <bool kSigned>
+void QS8VMul(size_t n, const void* a, const void* b, bool b_scalar, void* out,
+             const QS8VMulParams* p) {
+  const uint8_t* pa = static_cast<const uint8_t*>(a);
+  const uint8_t* pb = static_cast<const uint8_t*>(b);
+  uint8_t* po = static_cast<uint8_t*>(out);
+  const __m256i za = _mm256_set1_epi32(p->a_zero_point);
+  const __m256i zb = _mm256_set1_epi32(p->b_zero_point);
+  const __m256i lo = _mm256_set1_epi32(p->q.lo);
+  const __m256i hi = _mm256_set1_epi32(p->q.hi);
+  const __m256i zo = _mm256_set1_epi32(p->q.zero_point);
+  __m256i yb_scalar = _mm256_setzero_si256();
+  if (b_scalar) {
+    const int32_t v = kSigned ? int32_t{static_cast<const int8_t*>(b)[0]} : int32_t{pb[0]};
+    yb_scalar = _mm256_sub_epi32(_mm256_set1_epi32(v), zb);
+  }
+  for (size_t i = 0; i < n; i += 8) {
+    const int count = static_cast<int>(n - i < 8 ? n - i : 8);
+    const __m256i xa = _mm256_sub_epi32(Load8Bytes<kSigned>(pa + i, count), za);
+    const __m256i xb =
+        b_scalar ? yb_scalar : _mm256_sub_epi32(Load8Bytes<kSigned>(pb + i, count), zb);
+    StoreInt8x8(po + i, Requantize8<false>(_mm256_mullo_epi32(xa, xb), &p->out, 0), lo, hi, zo,
+                count);
+  }
+}
+
 }  // namespace
 
 void qs8_vadd_minmax_ukernel__avx2_u8(size_t n, const void* a, const void* b, bool b_scalar,
@@ -191,6 +217,15 @@ void u8_rowsum_ukernel__avx2(const uint8_t* src, int pixels, int channels, ptrdi
     for (; c < channels; ++c) total += s[c];
     sums[p] = static_cast<int32_t>(total);
   }
+}
+
+void qs8_vmul_minmax_ukernel__avx2_u8(size_t n, const void* a, const void* b, bool b_scalar,
+                                      void* out, const QS8VMulParams* p) {
+  QS8VMul<true>(n, a, b, b_scalar, out, p);
+}
+void qu8_vmul_minmax_ukernel__avx2_u8(size_t n, const void* a, const void* b, bool b_scalar,
+                                      void* out, const QS8VMulParams* p) {
+  QS8VMul<false>(n, a, b, b_scalar, out, p);
 }
 
 }  // namespace avx2

@@ -60,6 +60,33 @@ void xor80_copy_ukernel__avx512(const int8_t* src, uint8_t* dst, size_t n);
 void u8_rowsum_ukernel__avx512(const uint8_t* src, int pixels, int channels, ptrdiff_t stride,
                                int32_t* sums);
 
+void f32_vadd_minmax_ukernel__avx512f_u32(size_t n, const float* a, const float* b, bool b_scalar,
+                                          float* out, const F32MinMaxParams* p);
+void f32_vsub_minmax_ukernel__avx512f_u32(size_t n, const float* a, const float* b, bool b_scalar,
+                                          float* out, const F32MinMaxParams* p);
+void f32_vmul_minmax_ukernel__avx512f_u32(size_t n, const float* a, const float* b, bool b_scalar,
+                                          float* out, const F32MinMaxParams* p);
+
+void f32_maxpool_minmax_ukernel__avx512f_c16(const PoolArgs& p);
+void s8_maxpool_minmax_ukernel__avx512bw_c64(const PoolArgs& p);
+void u8_maxpool_minmax_ukernel__avx512bw_c64(const PoolArgs& p);
+void f32_avgpool_minmax_ukernel__avx512f_c16(const PoolArgs& p);
+void qs8_avgpool_minmax_ukernel__avx512f_c16(const PoolArgs& p);
+void qu8_avgpool_minmax_ukernel__avx512f_c16(const PoolArgs& p);
+
+void f32_vclamp_ukernel__avx512f_u32(size_t n, const float* x, float* out,
+                                     const F32MinMaxParams* p);
+
+void f32_range_ukernel__avx512f_u16(size_t n, const float* x, float init_min, float init_max,
+                                    float* min, float* max);
+void f32_qd8_vcvt_ukernel__avx512f_u16(size_t n, const float* x, int8_t* q, float inverse,
+                                       float zero_point, float qmin);
+
+void qs8_vmul_minmax_ukernel__avx512_u16(size_t n, const void* a, const void* b, bool b_scalar,
+                                         void* out, const QS8VMulParams* p);
+void qu8_vmul_minmax_ukernel__avx512_u16(size_t n, const void* a, const void* b, bool b_scalar,
+                                         void* out, const QS8VMulParams* p);
+
 }  // namespace avx512
 }  // namespace uk
 }  // namespace rt

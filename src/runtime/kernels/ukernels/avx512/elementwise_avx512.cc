@@ -145,6 +145,30 @@ void Q8Requantize(size_t n, const void* x, void* out, const Q8RequantizeParams* 
   }
 }
 
+template <bool kSigned>
+void QS8VMul(size_t n, const void* a, const void* b, bool b_scalar, void* out,
+             const QS8VMulParams* p) {
+  const uint8_t* pa = static_cast<const uint8_t*>(a);
+  const uint8_t* pb = static_cast<const uint8_t*>(b);
+  uint8_t* po = static_cast<uint8_t*>(out);
+  const __m512i za = _mm512_set1_epi32(p->a_zero_point);
+  const __m512i zb = _mm512_set1_epi32(p->b_zero_point);
+  const __m512i lo = _mm512_set1_epi32(p->q.lo);
+  const __m512i hi = _mm512_set1_epi32(p->q.hi);
+  const __m512i zo = _mm512_set1_epi32(p->q.zero_point);
+  __m512i yb_scalar = _mm512_setzero_si512();
+  if (b_scalar) {
+    const int32_t v = kSigned ? int32_t{static_cast<const int8_t*>(b)[0]} : int32_t{pb[0]};
+    yb_scalar = _mm512_sub_epi32(_mm512_set1_epi32(v), zb);
+  }
+  for (size_t i = 0; i < n; i += 16) {
+    const __mmask16 mask = TailMask16(static_cast<int>(n - i < 16 ? n - i : 16));
+    const __m512i xa = _mm512_sub_epi32(Load16<kSigned>(pa + i, mask), za);
+    const __m512i xb = b_scalar ? yb_scalar : _mm512_sub_epi32(Load16<kSigned>(pb + i, mask), zb);
+    StoreInt8(po + i, Requantize16<false>(_mm512_mullo_epi32(xa, xb), &p->out), lo, hi, zo, mask);
+  }
+}
+
 }  // namespace
 
 void q8_requantize_ukernel__avx512_s8s8(size_t n, const void* x, void* out,
@@ -187,6 +211,15 @@ void qs8_f32_vcvt_ukernel__avx512_u16(size_t n, const void* x, float* out, float
 void qu8_f32_vcvt_ukernel__avx512_u16(size_t n, const void* x, float* out, float scale,
                                       int32_t zero_point) {
   Dequantize<false>(n, x, out, scale, zero_point);
+}
+
+void qs8_vmul_minmax_ukernel__avx512_u16(size_t n, const void* a, const void* b, bool b_scalar,
+                                         void* out, const QS8VMulParams* p) {
+  QS8VMul<true>(n, a, b, b_scalar, out, p);
+}
+void qu8_vmul_minmax_ukernel__avx512_u16(size_t n, const void* a, const void* b, bool b_scalar,
+                                         void* out, const QS8VMulParams* p) {
+  QS8VMul<false>(n, a, b, b_scalar, out, p);
 }
 
 }  // namespace avx512

@@ -1,0 +1,255 @@
+// Sparse kernels against the dense kernels, in the same run, through the interpreter (the
+// FULLY_CONNECTED / CONV_2D ops as a model runs them):
+//
+//   build/sparse_matmul_bench                 # headline + break-even sweep
+//   build/sparse_matmul_bench --quick         # headline only
+//   build/sparse_matmul_bench --isa avx2      # as on a CPU without AVX-512 (or: scalar)
+//
+// 1. Headline: Dense 1024x1024 (batch 1) at 80% sparsity in 1x4 blocks, float32 and int8:
+//    the dense kernel (InterpreterOptions::sparse_kernels = kOff) on the dense file vs the
+//    sparse kernel on the sparse-encoded file; also a 1x1 CONV_2D (28x28x256 -> 256).
+// 2. Break-even: for each type, path (rows: 1 = one row at a time, 64 = tiled) and block width
+//    (1, 4, 16), the time ratio sparse / dense over block densities 0.05 .. 0.9, and the largest
+//    density at which the sparse kernel is still faster — the numbers behind kMaxDensity in
+//    src/runtime/kernels/sparse_matmul.cc (DecideSparse takes the block width with the most
+//    margin under its threshold).
+//
+// Timing: dense and sparse runs alternate, each sample is a batch of invocations of at least
+// 2 ms, and the medians of 9 samples are compared (the machine is shared; ratios measured side
+// by side are what counts). One thread.
+#include <time.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "src/export/tflite/export.h"
+#include "src/ir/graph.h"
+#include "src/passes/prune/sparse_encode.h"
+#include "src/runtime/interpreter.h"
+#include "src/runtime/kernels/sparse_matmul.h"
+
+using namespace edgeopt;
+
+namespace {
+
+// The CPU features the kernels see (--isa masks the detected ones).
+rt::CpuInfo g_cpu;
+
+double NowSeconds() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+// [N][K] with a fraction `density` of its 1xB blocks nonzero.
+std::vector<float> Weights(int N, int K, int B, double density, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> u(0.0f, 1.0f);
+  std::vector<float> w(static_cast<size_t>(N) * K, 0.0f);
+  for (int n = 0; n < N; ++n) {
+    for (int k = 0; k < K; k += B) {
+      if (u(rng) >= density) continue;
+      for (int i = k; i < std::min(K, k + B); ++i)
+        w[static_cast<size_t>(n) * K + i] = u(rng) - 0.5f;
+    }
+  }
+  return w;
+}
+
+// One FULLY_CONNECTED ([M, K] x [N, K]) or 1x1 CONV_2D ([1, s, s, K], M = s * s).
+ir::Graph Model(bool conv, DType type, int M, int N, int K, const std::vector<float>& w) {
+  ir::Graph g;
+  const int side = static_cast<int>(std::lround(std::sqrt(M)));
+  const int x = g.AddActivation(
+      "x", type, conv ? std::vector<int32_t>{1, side, side, K} : std::vector<int32_t>{M, K});
+  const int y = g.AddActivation(
+      "y", type, conv ? std::vector<int32_t>{1, side, side, N} : std::vector<int32_t>{M, N});
+  const std::vector<int32_t> wshape =
+      conv ? std::vector<int32_t>{N, 1, 1, K} : std::vector<int32_t>{N, K};
+  int wt, bt;
+  if (type == DType::kFloat32) {
+    wt = g.AddFloatConstant("w", wshape, w);
+    bt = g.AddFloatConstant("b", {N}, std::vector<float>(static_cast<size_t>(N), 0.1f));
+  } else {
+    std::vector<int8_t> q(w.size());
+    for (size_t i = 0; i < w.size(); ++i) q[i] = static_cast<int8_t>(std::lround(w[i] * 254.0f));
+    wt = g.AddConstant("w", DType::kInt8, wshape, q.data(), q.size());
+    g.tensors[wt].quant.scale = {0.004f};
+    g.tensors[wt].quant.zero_point = {0};
+    std::vector<int32_t> bias(static_cast<size_t>(N), 100);
+    bt = g.AddConstant("b", DType::kInt32, {N}, bias.data(), bias.size() * 4);
+    g.tensors[bt].quant.scale = {0.004f * 0.02f};
+    g.tensors[bt].quant.zero_point = {0};
+    g.tensors[x].quant.scale = {0.02f};
+    g.tensors[x].quant.zero_point = {-5};
+    g.tensors[y].quant.scale = {0.1f};
+    g.tensors[y].quant.zero_point = {3};
+  }
+  ir::Node n;
+  n.op = conv ? "CONV_2D" : "FULLY_CONNECTED";
+  n.inputs = {x, wt, bt};
+  n.outputs = {y};
+  n.attrs["fused_activation_function"] = std::string("NONE");
+  if (conv) {
+    n.attrs["padding"] = std::string("VALID");
+    n.attrs["stride_h"] = int64_t{1};
+    n.attrs["stride_w"] = int64_t{1};
+  }
+  g.AddNode(n);
+  g.inputs = {x};
+  g.outputs = {y};
+  return g;
+}
+
+struct Runner {
+  std::vector<uint8_t> bytes;
+  std::unique_ptr<rt::Interpreter> interp;
+  int reps = 1;
+
+  bool Init(const ir::Graph& g, rt::SparseKernels sparse_kernels) {
+    auto b = ExportTflite(g);
+    if (!b.ok()) {
+      std::fprintf(stderr, "export: %s\n", b.status().ToString().c_str());
+      return false;
+    }
+    bytes = *b;
+    rt::InterpreterOptions o;
+    o.num_threads = 1;
+    o.sparse_kernels = sparse_kernels;
+    o.cpu = &g_cpu;
+    auto i = rt::Interpreter::Create(bytes.data(), bytes.size(), o);
+    if (!i.ok()) {
+      std::fprintf(stderr, "interpreter: %s\n", i.status().ToString().c_str());
+      return false;
+    }
+    interp = std::move(i).value();
+    rt::Tensor* in = interp->input_tensor(0);
+    std::mt19937 rng(1);
+    for (size_t k = 0; k < in->bytes; ++k) in->data[k] = static_cast<uint8_t>(rng() & 0x3f);
+    if (in->type == DType::kFloat32) {
+      for (int64_t k = 0; k < in->dims.NumElements(); ++k) {
+        in->Data<float>()[k] = static_cast<float>(static_cast<int>(rng() % 200) - 100) / 100.0f;
+      }
+    }
+    // Invocations per sample: at least 2 ms.
+    const double t0 = NowSeconds();
+    (void)interp->Invoke();
+    const double once = std::max(NowSeconds() - t0, 1e-7);
+    reps = std::max(1, static_cast<int>(2e-3 / once));
+    return true;
+  }
+  double Sample() {
+    const double t0 = NowSeconds();
+    for (int r = 0; r < reps; ++r) (void)interp->Invoke();
+    return (NowSeconds() - t0) / reps;
+  }
+};
+
+double Median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+
+// Median seconds per invocation of both, sampled alternately.
+void Compare(Runner* dense, Runner* sparse, double* td, double* ts) {
+  std::vector<double> a, b;
+  for (int i = 0; i < 9; ++i) {
+    a.push_back(dense->Sample());
+    b.push_back(sparse->Sample());
+  }
+  *td = Median(a);
+  *ts = Median(b);
+}
+
+void Headline(bool conv, DType type, int M, int N, int K) {
+  const std::vector<float> w = Weights(N, K, 4, 0.2, 42);
+  const ir::Graph g = Model(conv, type, M, N, K, w);
+  ir::Graph sg = g;
+  if (!prune::EncodeSparseWeights(&sg).ok()) return;
+  Runner dense, sparse;
+  if (!dense.Init(g, rt::SparseKernels::kOff) || !sparse.Init(sg, rt::SparseKernels::kAuto)) {
+    return;
+  }
+  double td = 0, ts = 0;
+  Compare(&dense, &sparse, &td, &ts);
+  std::printf(
+      "%-10s %-7s M=%-5d %4dx%-5d 80%% in 1x4 blocks: dense %9.1f us, sparse %9.1f us, "
+      "speedup %.2fx (file %zu -> %zu bytes)\n",
+      conv ? "CONV_2D" : "FC", DTypeName(type), M, N, K, td * 1e6, ts * 1e6, td / ts,
+      dense.bytes.size(), sparse.bytes.size());
+}
+
+void Sweep(DType type, int rows, int B) {
+  const int N = 256, K = 512;
+  const bool conv = rows > 1;
+  const rt::SparseIsa isa = rt::SparseIsaFor(g_cpu);
+  const rt::SparsePath path =
+      rows >= rt::SparseTileRows(isa) ? rt::SparsePath::kTiled : rt::SparsePath::kRowwise;
+  std::printf("%-7s rows=%-3d B=%-2d ", DTypeName(type), rows, B);
+  double breakeven = 0.0;
+  for (double d : {0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9}) {
+    const std::vector<float> w = Weights(N, K, B, d, 7);
+    const ir::Graph g = Model(conv, type, rows, N, K, w);
+    Runner dense, sparse;
+    if (!dense.Init(g, rt::SparseKernels::kOff) || !sparse.Init(g, rt::SparseKernels::kForce)) {
+      return;
+    }
+    const void* wdata = g.tensors[g.nodes[0].inputs[1]].data.data();
+    const rt::SparseDecision dec = rt::DecideSparse(type, wdata, rows, N, K, isa);
+    rt::SparseOptions force;
+    force.mode = rt::SparseMode::kAlways;
+    const rt::SparseDecision forced = rt::DecideSparse(type, wdata, rows, N, K, isa, force);
+    double td = 0, ts = 0;
+    Compare(&dense, &sparse, &td, &ts);
+    std::printf(" %.2f:%.2f%s%s", d, ts / td, forced.block != B ? "/B" : "", dec.use ? "" : "(d)");
+    if (ts < td) breakeven = d;
+  }
+  std::printf("  | faster up to %.2f; threshold %.2f\n", breakeven,
+              rt::SparseMaxDensity(
+                  type, path, type == DType::kInt8 && path == rt::SparsePath::kTiled ? 2 : B, isa));
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  bool quick = false;
+  g_cpu = rt::GetCpuInfo();
+  for (int i = 1; i < argc; ++i) {
+    quick |= std::strcmp(argv[i], "--quick") == 0;
+    if (std::strcmp(argv[i], "--isa") == 0 && i + 1 < argc) {
+      const std::string isa = argv[++i];
+      if (isa != "avx2" && isa != "scalar" && isa != "native") {
+        std::fprintf(stderr, "sparse_matmul_bench: --isa avx2, scalar or native\n");
+        return 2;
+      }
+      if (isa != "native") {
+        g_cpu.avx512f = g_cpu.avx512bw = g_cpu.avx512vl = g_cpu.avx512dq = false;
+        g_cpu.avx512vnni = false;
+      }
+      if (isa == "scalar") g_cpu.avx2 = g_cpu.fma = g_cpu.avxvnni = g_cpu.f16c = false;
+    }
+  }
+  const rt::SparseIsa isa = rt::SparseIsaFor(g_cpu);
+  std::printf("sparse kernels: %s\n", isa == rt::SparseIsa::kAvx512 ? "avx512"
+                                      : isa == rt::SparseIsa::kAvx2 ? "avx2"
+                                                                    : "scalar");
+  Headline(false, DType::kFloat32, 1, 1024, 1024);
+  Headline(false, DType::kInt8, 1, 1024, 1024);
+  Headline(true, DType::kFloat32, 784, 256, 256);
+  Headline(true, DType::kInt8, 784, 256, 256);
+  if (quick) return 0;
+  std::printf(
+      "\ntime sparse / dense at block density d (\"(d)\": DecideSparse keeps the dense "
+      "kernel there; \"/B\": the sparse kernel used another block width):\n");
+  for (DType type : {DType::kFloat32, DType::kInt8}) {
+    for (int rows : {1, 64}) {
+      for (int B : {1, 4, 16}) Sweep(type, rows, B);
+    }
+  }
+  return 0;
+}

@@ -1,0 +1,55 @@
+// Which weights a pruning run touches: the kernels of CONV_2D and FULLY_CONNECTED layers (and
+// DEPTHWISE_CONV_2D for unstructured pruning) of a training-form graph, minus the defaults
+// (the first convolution and the last dense layer, the layers that lose the most accuracy per
+// weight removed; for channel pruning only the last dense layer, whose units are the model's
+// outputs) and --skip, or exactly the --layers given; with per-layer targets.
+#ifndef EDGEOPT_SRC_PASSES_PRUNE_PRUNE_PLAN_H_
+#define EDGEOPT_SRC_PASSES_PRUNE_PRUNE_PLAN_H_
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "src/ir/graph.h"
+#include "src/passes/prune/mask.h"
+
+namespace edgeopt {
+namespace prune {
+
+struct PrunableWeight {
+  std::string layer;  // the node (Keras layer) name
+  std::string op;     // CONV_2D, FULLY_CONNECTED, DEPTHWISE_CONV_2D
+  int node = -1;
+  int tensor = -1;    // the weight tensor
+  std::string param;  // Tensor::origin, the trainer's parameter name
+  int64_t rows = 0;   // matrix view: dimension 0
+  int64_t cols = 0;   // the other dimensions
+  int64_t inner = 0;  // the last dimension (input channels)
+  double sparsity = 0.0;
+};
+
+struct PlanOptions {
+  Granularity granularity;
+  double sparsity = 0.5;
+  std::vector<std::string> layers;               // non-empty: exactly these layers
+  std::vector<std::string> skip;                 // never these
+  std::map<std::string, double> layer_sparsity;  // per-layer targets (override `sparsity`)
+};
+
+struct Plan {
+  std::vector<PrunableWeight> weights;
+  std::vector<std::string> notes;  // layers left out and why
+};
+
+// Errors for names that are not prunable layers of the graph (the message lists them).
+StatusOr<Plan> PlanPruning(const ir::Graph& graph, const PlanOptions& options);
+
+// "dense=0.9,conv2d_1=0.5" -> map; "a,b" -> list.
+StatusOr<std::map<std::string, double>> ParseLayerSparsity(const std::string& text);
+std::vector<std::string> SplitNames(const std::string& text);
+
+}  // namespace prune
+}  // namespace edgeopt
+
+#endif  // EDGEOPT_SRC_PASSES_PRUNE_PRUNE_PLAN_H_

@@ -1,0 +1,382 @@
+#include "src/runtime/kernels/sparse_matmul.h"
+
+#include <algorithm>
+#include <cstring>
+#include <new>
+
+#include "src/runtime/cpu_info.h"
+#include "src/runtime/kernels/conv_common.h"
+
+namespace edgeopt {
+namespace rt {
+namespace {
+
+// Break-even block densities: the sparse kernel of each width beat the dense kernel (same
+// run, same weights) up to these densities in bench/sparse_matmul_bench.cc on an AVX-512
+// machine (Xeon, Sapphire Rapids; see the bench's header for the table). Index: block width
+// 1, 4, 16. The scalar values (CPUs without AVX2: Arm until it has sparse NEON kernels) were
+// measured with `sparse_matmul_bench --isa scalar` on that machine, against dense kernels as
+// the compiler vectorizes them for baseline x86-64: the one-row int8 kernel is the portable
+// reference and loses to the dense kernel above ~5% density, so it is practically never
+// chosen; Arm's NEON dense kernels will move these further down. Re-measure when the dense
+// kernels change (the benchmark prints the crossover).
+struct Thresholds {
+  double f32_rowwise[3];
+  double f32_tiled[3];
+  double s8_rowwise[3];
+  double s8_tiled;  // pair density
+};
+
+constexpr Thresholds kAvx512 = {{0.45, 0.70, 0.80}, {0.45, 0.45, 0.45}, {0.30, 0.55, 0.75}, 0.35};
+constexpr Thresholds kAvx2 = {{0.35, 0.60, 0.75}, {0.40, 0.40, 0.40}, {0.30, 0.50, 0.70}, 0.30};
+constexpr Thresholds kScalar = {{0.20, 0.40, 0.40}, {0.25, 0.30, 0.30}, {0.05, 0.05, 0.05}, 0.30};
+
+const Thresholds& ThresholdsFor(SparseIsa isa) {
+  switch (isa) {
+    case SparseIsa::kAvx512:
+      return kAvx512;
+    case SparseIsa::kAvx2:
+      return kAvx2;
+    default:
+      return kScalar;
+  }
+}
+
+int BlockIndex(int block) { return block == 1 ? 0 : (block == 4 ? 1 : 2); }
+
+template <typename T>
+int64_t CountBlocks(const T* w, int N, int K, int B) {
+  int64_t count = 0;
+  for (int n = 0; n < N; ++n) {
+    const T* row = w + static_cast<int64_t>(n) * K;
+    for (int k = 0; k < K; k += B) {
+      for (int i = 0; i < B; ++i) {
+        if (row[k + i] != T(0)) {
+          ++count;
+          break;
+        }
+      }
+    }
+  }
+  return count;
+}
+
+int64_t CountPairs(const int8_t* w, int N, int K) {
+  int64_t count = 0;
+  for (int n = 0; n < N; ++n) {
+    const int8_t* row = w + static_cast<int64_t>(n) * K;
+    for (int k = 0; k < K; k += 2) {
+      if (row[k] != 0 || (k + 1 < K && row[k + 1] != 0)) ++count;
+    }
+  }
+  return count;
+}
+
+template <typename T>
+Status BuildBlockCsr(Context* ctx, const T* w, int N, int K, int B, int64_t blocks,
+                     ref::BlockCsr<T>* out) {
+  int32_t *row_ptr = nullptr, *col = nullptr;
+  T* values = nullptr;
+  EDGEOPT_RETURN_IF_ERROR(AllocatePersistentArray(ctx, int64_t{N} + 1, &row_ptr));
+  EDGEOPT_RETURN_IF_ERROR(AllocatePersistentArray(ctx, blocks, &col));
+  EDGEOPT_RETURN_IF_ERROR(AllocatePersistentArray(ctx, blocks * B, &values));
+  int32_t j = 0;
+  row_ptr[0] = 0;
+  for (int n = 0; n < N; ++n) {
+    const T* row = w + static_cast<int64_t>(n) * K;
+    for (int k = 0; k < K; k += B) {
+      bool any = false;
+      for (int i = 0; i < B; ++i) any |= row[k + i] != T(0);
+      if (!any) continue;
+      col[j] = k;
+      std::memcpy(values + static_cast<int64_t>(j) * B, row + k, sizeof(T) * B);
+      ++j;
+    }
+    row_ptr[n + 1] = j;
+  }
+  out->rows = N;
+  out->cols = K;
+  out->block = B;
+  out->row_ptr = row_ptr;
+  out->col = col;
+  out->values = values;
+  return Status::Ok();
+}
+
+Status BuildPairs(Context* ctx, const int8_t* w, int N, int K, int64_t pairs, PackedPairs* out) {
+  int32_t *row_ptr = nullptr, *k_index = nullptr, *word = nullptr;
+  EDGEOPT_RETURN_IF_ERROR(AllocatePersistentArray(ctx, int64_t{N} + 1, &row_ptr));
+  EDGEOPT_RETURN_IF_ERROR(AllocatePersistentArray(ctx, pairs, &k_index));
+  EDGEOPT_RETURN_IF_ERROR(AllocatePersistentArray(ctx, pairs, &word));
+  int32_t j = 0;
+  row_ptr[0] = 0;
+  for (int n = 0; n < N; ++n) {
+    const int8_t* row = w + static_cast<int64_t>(n) * K;
+    for (int k = 0; k < K; k += 2) {
+      const int8_t w0 = row[k];
+      const int8_t w1 = k + 1 < K ? row[k + 1] : 0;
+      if (w0 == 0 && w1 == 0) continue;
+      k_index[j] = k / 2;
+      word[j] =
+          static_cast<int32_t>(static_cast<uint32_t>(static_cast<uint16_t>(int16_t{w0})) |
+                               (static_cast<uint32_t>(static_cast<uint16_t>(int16_t{w1})) << 16));
+      ++j;
+    }
+    row_ptr[n + 1] = j;
+  }
+  out->rows = N;
+  out->cols = K;
+  out->row_ptr = row_ptr;
+  out->k = k_index;
+  out->word = word;
+  return Status::Ok();
+}
+
+Status NewOp(Context* ctx, SparseMatMul** out) {
+  void* p = ctx->AllocatePersistent(sizeof(SparseMatMul));
+  EDGEOPT_ENSURE(p != nullptr, StatusCode::kOutOfMemory, "out of memory");
+  *out = new (p) SparseMatMul();
+  return Status::Ok();
+}
+
+// The block width with the most margin under its threshold (kAuto: none qualifies -> 0).
+template <typename T>
+void ChooseBlock(const T* w, int N, int K, const double* thresholds, const SparseOptions& o,
+                 SparseDecision* d) {
+  double best_ratio = 0.0;
+  const double total = static_cast<double>(N) * K;
+  for (int B : {16, 4, 1}) {
+    if (K % B != 0) continue;
+    if (o.mode == SparseMode::kAlways && o.block != 0 && o.block != B) continue;
+    const int64_t nb = CountBlocks(w, N, K, B);
+    const double density = static_cast<double>(nb) * B / total;
+    const double ratio = density / thresholds[BlockIndex(B)];
+    if (d->block == 0 || ratio < best_ratio) {
+      d->block = B;
+      d->blocks = nb;
+      d->density = density;
+      best_ratio = ratio;
+    }
+  }
+  d->use = d->block != 0 && (o.mode == SparseMode::kAlways || best_ratio < 1.0);
+}
+
+// The context's setting over the caller's default.
+SparseOptions WithContext(Context* ctx, SparseOptions o) {
+  if (o.mode == SparseMode::kAuto) {
+    const SparseKernels k = ctx->sparse_kernels();
+    if (k == SparseKernels::kOff) o.mode = SparseMode::kNever;
+    if (k == SparseKernels::kForce) o.mode = SparseMode::kAlways;
+  }
+  return o;
+}
+
+}  // namespace
+
+SparseIsa SparseIsaFor(const CpuInfo& cpu) {
+  if (cpu.UseAvx512()) return SparseIsa::kAvx512;
+  if (cpu.UseAvx2()) return SparseIsa::kAvx2;
+  return SparseIsa::kScalar;
+}
+
+int SparseTileRows(SparseIsa isa) { return isa == SparseIsa::kAvx512 ? 16 : 8; }
+
+double SparseMaxDensity(DType type, SparsePath path, int block, SparseIsa isa) {
+  const Thresholds& t = ThresholdsFor(isa);
+  if (type == DType::kInt8) {
+    return path == SparsePath::kTiled ? t.s8_tiled : t.s8_rowwise[BlockIndex(block)];
+  }
+  return path == SparsePath::kTiled ? t.f32_tiled[BlockIndex(block)]
+                                    : t.f32_rowwise[BlockIndex(block)];
+}
+
+SparseDecision DecideSparse(DType type, const void* weights, int M, int N, int K, SparseIsa isa,
+                            const SparseOptions& options) {
+  SparseDecision d;
+  if (options.mode == SparseMode::kNever || M <= 0 || N <= 0 || K <= 0) return d;
+  if (type != DType::kFloat32 && type != DType::kInt8) return d;
+  d.path = M >= SparseTileRows(isa) ? SparsePath::kTiled : SparsePath::kRowwise;
+  const Thresholds& t = ThresholdsFor(isa);
+  if (type == DType::kFloat32) {
+    ChooseBlock(static_cast<const float*>(weights), N, K,
+                d.path == SparsePath::kTiled ? t.f32_tiled : t.f32_rowwise, options, &d);
+  } else if (d.path == SparsePath::kRowwise) {
+    ChooseBlock(static_cast<const int8_t*>(weights), N, K, t.s8_rowwise, options, &d);
+  } else {
+    d.block = 2;
+    d.blocks = CountPairs(static_cast<const int8_t*>(weights), N, K);
+    d.density = 2.0 * static_cast<double>(d.blocks) / (static_cast<double>(N) * K);
+    d.use = options.mode == SparseMode::kAlways || d.density < t.s8_tiled;
+  }
+  return d;
+}
+
+Status PrepareSparseF32(Context* ctx, const float* weights, int M, int N, int K, const float* bias,
+                        float act_min, float act_max, SparseMatMul** out,
+                        const SparseOptions& options) {
+  *out = nullptr;
+  const SparseIsa isa = SparseIsaFor(ctx->cpu());
+  const SparseDecision d =
+      DecideSparse(DType::kFloat32, weights, M, N, K, isa, WithContext(ctx, options));
+  if (!d.use) return Status::Ok();
+  SparseMatMul* op = nullptr;
+  EDGEOPT_RETURN_IF_ERROR(NewOp(ctx, &op));
+  op->type = DType::kFloat32;
+  op->path = d.path;
+  op->isa = isa;
+  op->M = M;
+  op->N = N;
+  op->K = K;
+  op->density = d.density;
+  op->bias = bias;
+  op->act_min = act_min;
+  op->act_max = act_max;
+  EDGEOPT_RETURN_IF_ERROR(BuildBlockCsr(ctx, weights, N, K, d.block, d.blocks, &op->wf));
+  if (d.path == SparsePath::kTiled) {
+    const int64_t mr = SparseTileRows(isa);
+    EDGEOPT_RETURN_IF_ERROR(RequestScratchArray<float>(ctx, (int64_t{K} + N) * mr, &op->scratch));
+  }
+  *out = op;
+  return Status::Ok();
+}
+
+Status PrepareSparseS8(Context* ctx, const int8_t* weights, int M, int N, int K,
+                       const int64_t* bias_term, const ref::OutputStage& stage, SparseMatMul** out,
+                       const SparseOptions& options) {
+  *out = nullptr;
+  const SparseIsa isa = SparseIsaFor(ctx->cpu());
+  const SparseDecision d =
+      DecideSparse(DType::kInt8, weights, M, N, K, isa, WithContext(ctx, options));
+  if (!d.use) return Status::Ok();
+  const int mr = SparseTileRows(isa);
+  SparseMatMul* op = nullptr;
+  EDGEOPT_RETURN_IF_ERROR(NewOp(ctx, &op));
+  op->density = d.density;
+  if (d.path == SparsePath::kTiled) {
+    EDGEOPT_RETURN_IF_ERROR(BuildPairs(ctx, weights, N, K, d.blocks, &op->pairs));
+    // Rows per call: a multiple of the tile height, with their int32 sums near 64 KB.
+    const int64_t tiles = std::max<int64_t>(1, (int64_t{16} << 10) / (int64_t{N} * mr));
+    op->block_rows = static_cast<int>(std::min<int64_t>(tiles * mr, (M + mr - 1) / mr * mr));
+    const int64_t k2 = (int64_t{K} + 1) / 2;
+    const int64_t bytes = k2 * mr * 2 * 2 + int64_t{N} * mr * 4 + int64_t{op->block_rows} * N * 4;
+    EDGEOPT_RETURN_IF_ERROR(RequestScratchArray<uint8_t>(ctx, bytes, &op->scratch));
+  } else {
+    EDGEOPT_RETURN_IF_ERROR(BuildBlockCsr(ctx, weights, N, K, d.block, d.blocks, &op->wq));
+    op->block_rows = M;
+    EDGEOPT_RETURN_IF_ERROR(RequestScratchArray<int32_t>(ctx, int64_t{M} * N, &op->scratch));
+  }
+  op->type = DType::kInt8;
+  op->path = d.path;
+  op->isa = isa;
+  op->M = M;
+  op->N = N;
+  op->K = K;
+  op->bias_term = bias_term;
+  op->stage = stage;
+  *out = op;
+  return Status::Ok();
+}
+
+namespace {
+
+void EvalF32(Context* ctx, const SparseMatMul& op, const float* A, float* C) {
+  const int64_t lda = op.K, ldc = op.N;
+  if (op.path == SparsePath::kRowwise) {
+    switch (op.isa) {
+#if defined(EDGEOPT_HAVE_AVX512)
+      case SparseIsa::kAvx512:
+        return f32_spmv_minmax_ukernel__avx512(op.M, A, lda, op.wf, op.bias, op.act_min, op.act_max,
+                                               C, ldc);
+#endif
+#if defined(EDGEOPT_HAVE_AVX2)
+      case SparseIsa::kAvx2:
+        return f32_spmv_minmax_ukernel__avx2(op.M, A, lda, op.wf, op.bias, op.act_min, op.act_max,
+                                             C, ldc);
+#endif
+      default:
+        return ref::SparseGemmF32(op.M, A, lda, op.wf, op.bias, op.act_min, op.act_max, C, ldc);
+    }
+  }
+  float* scratch = static_cast<float*>(ctx->GetScratch(op.scratch));
+  switch (op.isa) {
+#if defined(EDGEOPT_HAVE_AVX512)
+    case SparseIsa::kAvx512:
+      return f32_spmm_minmax_ukernel_16__avx512(op.M, A, lda, op.wf, op.bias, op.act_min,
+                                                op.act_max, C, ldc, scratch);
+#endif
+#if defined(EDGEOPT_HAVE_AVX2)
+    case SparseIsa::kAvx2:
+      return f32_spmm_minmax_ukernel_8__avx2(op.M, A, lda, op.wf, op.bias, op.act_min, op.act_max,
+                                             C, ldc, scratch);
+#endif
+    default:
+      return f32_spmm_minmax_ukernel_8__scalar(op.M, A, lda, op.wf, op.bias, op.act_min, op.act_max,
+                                               C, ldc, scratch);
+  }
+}
+
+void SumsS8(const SparseMatMul& op, int rows, const int8_t* A, int32_t* acc, void* panel) {
+  const int64_t lda = op.K, ldc = op.N;
+  if (op.path == SparsePath::kRowwise) {
+    switch (op.isa) {
+#if defined(EDGEOPT_HAVE_AVX512)
+      case SparseIsa::kAvx512:
+        return qs8_spmv_ukernel__avx512(rows, A, lda, op.wq, acc, ldc);
+#endif
+#if defined(EDGEOPT_HAVE_AVX2)
+      case SparseIsa::kAvx2:
+        return qs8_spmv_ukernel__avx2(rows, A, lda, op.wq, acc, ldc);
+#endif
+      default:
+        return ref::SparseDotGemmS8(rows, A, lda, op.wq, acc, ldc);
+    }
+  }
+  switch (op.isa) {
+#if defined(EDGEOPT_HAVE_AVX512)
+    case SparseIsa::kAvx512:
+      return qs8_spmm_ukernel_16__avx512(rows, A, lda, op.pairs, acc, ldc, panel);
+#endif
+#if defined(EDGEOPT_HAVE_AVX2)
+    case SparseIsa::kAvx2:
+      return qs8_spmm_ukernel_8__avx2(rows, A, lda, op.pairs, acc, ldc, panel);
+#endif
+    default:
+      return qs8_spmm_ukernel_8__scalar(rows, A, lda, op.pairs, acc, ldc, panel);
+  }
+}
+
+void EvalS8(Context* ctx, const SparseMatMul& op, const int8_t* A, int8_t* C) {
+  uint8_t* scratch = static_cast<uint8_t*>(ctx->GetScratch(op.scratch));
+  int32_t* acc = reinterpret_cast<int32_t*>(scratch);
+  void* panel = nullptr;
+  if (op.path == SparsePath::kTiled) {
+    // Layout: int32 sums [block_rows][N], then the kernel's panel and column buffer.
+    panel = scratch + static_cast<size_t>(op.block_rows) * op.N * 4;
+  }
+  for (int m0 = 0; m0 < op.M; m0 += op.block_rows) {
+    const int rows = std::min(op.block_rows, op.M - m0);
+    SumsS8(op, rows, A + static_cast<int64_t>(m0) * op.K, acc, panel);
+    for (int r = 0; r < rows; ++r) {
+      const int32_t* a = acc + static_cast<int64_t>(r) * op.N;
+      int8_t* c = C + static_cast<int64_t>(m0 + r) * op.N;
+      for (int n = 0; n < op.N; ++n) {
+        const int64_t total = static_cast<int64_t>(static_cast<uint64_t>(int64_t{a[n]}) +
+                                                   static_cast<uint64_t>(op.bias_term[n]));
+        c[n] = ref::RequantizeToOutput<int8_t>(total, n, op.stage);
+      }
+    }
+  }
+}
+
+}  // namespace
+
+void EvalSparse(Context* ctx, const SparseMatMul& op, const void* A, void* C) {
+  if (op.type == DType::kFloat32) {
+    EvalF32(ctx, op, static_cast<const float*>(A), static_cast<float*>(C));
+  } else {
+    EvalS8(ctx, op, static_cast<const int8_t*>(A), static_cast<int8_t*>(C));
+  }
+}
+
+}  // namespace rt
+}  // namespace edgeopt

@@ -1,0 +1,102 @@
+// Sparse kernels for FULLY_CONNECTED and 1x1 CONV_2D (C[M][N] = A[M][K] W[N][K]^T with
+// constant weights W that have many zeros), float32 and int8.
+//
+// The hook: the op's Prepare calls PrepareSparseF32 / PrepareSparseS8 with the dense view of
+// its weights (sparse-encoded files are decoded first) and its output stage; they measure the
+// weights' structure, decide whether a sparse kernel beats the dense one, and if so build the
+// compressed form in persistent memory and return it (else nullptr: the op goes on with its
+// dense kernel). The op's Eval then calls EvalSparse instead of its dense code.
+//
+// The decision: for each block width B in {16, 4, 1} (1xB blocks along K; K must be a
+// multiple of B) the block density d_B = (nonzero blocks * B) / (N * K) is compared with the
+// largest density at which the sparse kernel of that width still beat the dense kernel in
+// bench/sparse_matmul_bench.cc (kMaxDensity* in sparse_matmul.cc, per type, path and B). The
+// width with the most margin wins; no width under its threshold means the dense kernel.
+//
+// Paths: few rows (M < MR, e.g. a FULLY_CONNECTED with batch 1) run one row at a time over the
+// 1xB blocks (f32_spmv / qs8_spmv); many rows (1x1 convolutions, big batches) run MR rows at a
+// time over a transposed input panel (f32_spmm / qs8_spmm; int8 over column pairs), one
+// broadcast multiply per stored weight. int8 results are bit-identical to the dense kernel (the
+// exact int32 sums go through the same bias terms and output stage); float sums are taken in
+// another order.
+#ifndef EDGEOPT_SRC_RUNTIME_KERNELS_SPARSE_MATMUL_H_
+#define EDGEOPT_SRC_RUNTIME_KERNELS_SPARSE_MATMUL_H_
+
+#include <cstdint>
+
+#include "include/edgeopt/status.h"
+#include "src/runtime/kernel_api.h"
+#include "src/runtime/kernels/reference/requantize.h"
+#include "src/runtime/kernels/reference/sparse_gemm.h"
+#include "src/runtime/kernels/ukernels/sparse_ukernels.h"
+
+namespace edgeopt {
+namespace rt {
+
+enum class SparseIsa : uint8_t { kScalar, kAvx2, kAvx512 };
+enum class SparsePath : uint8_t { kRowwise, kTiled };
+
+struct SparseMatMul {
+  DType type = DType::kFloat32;
+  SparsePath path = SparsePath::kRowwise;
+  SparseIsa isa = SparseIsa::kScalar;
+  int M = 0, N = 0, K = 0;
+  double density = 0.0;  // block density of the chosen form
+  ref::BlockCsr<float> wf;
+  ref::BlockCsr<int8_t> wq;
+  PackedPairs pairs;  // int8, tiled path
+  // float
+  const float* bias = nullptr;
+  float act_min = 0.0f, act_max = 0.0f;
+  // int8
+  const int64_t* bias_term = nullptr;
+  ref::OutputStage stage;
+  int block_rows = 0;
+  int scratch = -1;  // packed panel (tiled) and int32 sums (int8)
+};
+
+// Forces the decision (tests and benchmarks); kAuto measures as described above.
+enum class SparseMode : uint8_t { kAuto, kNever, kAlways };
+
+struct SparseOptions {
+  SparseMode mode = SparseMode::kAuto;
+  int block = 0;  // kAlways: 1, 4 or 16 (0: the best by density)
+};
+
+// What the kernel does for weights [N][K] and M rows (DecideSparse): sparse or not, the path,
+// the block width (int8 tiled path: 2, column pairs) and the density of the stored form.
+struct SparseDecision {
+  bool use = false;
+  SparsePath path = SparsePath::kRowwise;
+  int block = 0;
+  int64_t blocks = 0;  // stored blocks (pairs)
+  double density = 0.0;
+};
+SparseDecision DecideSparse(DType type, const void* weights, int M, int N, int K, SparseIsa isa,
+                            const SparseOptions& options = {});
+
+// weights: float32 [N][K] dense (constant). bias may be null. *out = nullptr: use the dense
+// kernel.
+Status PrepareSparseF32(Context* ctx, const float* weights, int M, int N, int K, const float* bias,
+                        float act_min, float act_max, SparseMatMul** out,
+                        const SparseOptions& options = {});
+// weights: int8 [N][K] dense, symmetric (zero point 0); bias_term and stage as the dense kernel
+// uses them (acc + bias_term[n] through the output stage). Requires int32 sums to be exact
+// (the caller's Int32AccumulatorSafe).
+Status PrepareSparseS8(Context* ctx, const int8_t* weights, int M, int N, int K,
+                       const int64_t* bias_term, const ref::OutputStage& stage, SparseMatMul** out,
+                       const SparseOptions& options = {});
+
+// A: [M][K] of the prepared type, C: [M][N].
+void EvalSparse(Context* ctx, const SparseMatMul& op, const void* A, void* C);
+
+// The measured break-even block densities (exposed for the benchmark and tests).
+double SparseMaxDensity(DType type, SparsePath path, int block, SparseIsa isa);
+// Rows from which the tiled path is used (its panel height).
+int SparseTileRows(SparseIsa isa);
+SparseIsa SparseIsaFor(const CpuInfo& cpu);
+
+}  // namespace rt
+}  // namespace edgeopt
+
+#endif  // EDGEOPT_SRC_RUNTIME_KERNELS_SPARSE_MATMUL_H_

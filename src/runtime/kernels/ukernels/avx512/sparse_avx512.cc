@@ -1,0 +1,329 @@
+// AVX-512 sparse microkernels (see ../sparse_ukernels.h).
+// GCC 12's AVX-512 intrinsics leave lanes undefined on purpose (_mm512_undefined_*), which
+// -Wmaybe-uninitialized reports inside the headers.
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#include <immintrin.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "src/runtime/kernels/ukernels/sparse_ukernels.h"
+
+namespace edgeopt {
+namespace rt {
+namespace {
+
+inline float HorizontalSum(__m128 v) {
+  v = _mm_add_ps(v, _mm_movehl_ps(v, v));
+  v = _mm_add_ss(v, _mm_movehdup_ps(v));
+  return _mm_cvtss_f32(v);
+}
+
+inline float HorizontalSum(__m512 v) {
+  const __m512 swapped = _mm512_shuffle_f32x4(v, v, _MM_SHUFFLE(1, 0, 3, 2));
+  const __m256 s8 = _mm512_castps512_ps256(_mm512_add_ps(v, swapped));
+  return HorizontalSum(_mm_add_ps(_mm256_castps256_ps128(s8), _mm256_extractf128_ps(s8, 1)));
+}
+
+// 16 floats at base + 4 * idx (a full-mask gather with a defined source).
+inline __m512 Gather(const float* base, __m512i idx) {
+  return _mm512_mask_i32gather_ps(_mm512_setzero_ps(), static_cast<__mmask16>(0xffff), idx, base,
+                                  4);
+}
+
+inline int32_t HorizontalSum(__m256i v) {
+  __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, _MM_SHUFFLE(1, 0, 3, 2)));
+  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, _MM_SHUFFLE(2, 3, 0, 1)));
+  return _mm_cvtsi128_si32(s);
+}
+
+inline int32_t Load4(const int8_t* p) {
+  int32_t v;
+  std::memcpy(&v, p, 4);
+  return v;
+}
+
+// One output: the dot product of a row of blocks with the input row `a`.
+template <int B>
+inline float RowDotF32(const float* values, const int32_t* col, int32_t j0, int32_t j1,
+                       const float* a) {
+  if constexpr (B == 16) {
+    __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
+    int32_t j = j0;
+    for (; j + 2 <= j1; j += 2) {
+      acc0 = _mm512_fmadd_ps(_mm512_loadu_ps(values + int64_t{j} * 16), _mm512_loadu_ps(a + col[j]),
+                             acc0);
+      acc1 = _mm512_fmadd_ps(_mm512_loadu_ps(values + int64_t{j + 1} * 16),
+                             _mm512_loadu_ps(a + col[j + 1]), acc1);
+    }
+    if (j < j1) {
+      acc0 = _mm512_fmadd_ps(_mm512_loadu_ps(values + int64_t{j} * 16), _mm512_loadu_ps(a + col[j]),
+                             acc0);
+    }
+    return HorizontalSum(_mm512_add_ps(acc0, acc1));
+  } else if constexpr (B == 4) {
+    __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
+    int32_t j = j0;
+    for (; j + 8 <= j1; j += 8) {
+      __m512 x0 = _mm512_castps128_ps512(_mm_loadu_ps(a + col[j]));
+      __m512 x1 = _mm512_castps128_ps512(_mm_loadu_ps(a + col[j + 4]));
+      x0 = _mm512_insertf32x4(x0, _mm_loadu_ps(a + col[j + 1]), 1);
+      x1 = _mm512_insertf32x4(x1, _mm_loadu_ps(a + col[j + 5]), 1);
+      x0 = _mm512_insertf32x4(x0, _mm_loadu_ps(a + col[j + 2]), 2);
+      x1 = _mm512_insertf32x4(x1, _mm_loadu_ps(a + col[j + 6]), 2);
+      x0 = _mm512_insertf32x4(x0, _mm_loadu_ps(a + col[j + 3]), 3);
+      x1 = _mm512_insertf32x4(x1, _mm_loadu_ps(a + col[j + 7]), 3);
+      acc0 = _mm512_fmadd_ps(_mm512_loadu_ps(values + int64_t{j} * 4), x0, acc0);
+      acc1 = _mm512_fmadd_ps(_mm512_loadu_ps(values + int64_t{j + 4} * 4), x1, acc1);
+    }
+    __m128 acc4 = _mm_setzero_ps();
+    for (; j < j1; ++j) {
+      acc4 = _mm_fmadd_ps(_mm_loadu_ps(values + int64_t{j} * 4), _mm_loadu_ps(a + col[j]), acc4);
+    }
+    return HorizontalSum(_mm512_add_ps(acc0, acc1)) + HorizontalSum(acc4);
+  } else if constexpr (B == 1) {
+    __m512 acc = _mm512_setzero_ps();
+    int32_t j = j0;
+    for (; j + 16 <= j1; j += 16) {
+      const __m512i idx = _mm512_loadu_si512(col + j);
+      acc = _mm512_fmadd_ps(_mm512_loadu_ps(values + j), Gather(a, idx), acc);
+    }
+    if (j < j1) {
+      const __mmask16 mask = static_cast<__mmask16>((1u << (j1 - j)) - 1u);
+      const __m512i idx = _mm512_maskz_loadu_epi32(mask, col + j);
+      const __m512 x = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), mask, idx, a, 4);
+      acc = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(mask, values + j), x, acc);
+    }
+    return HorizontalSum(acc);
+  } else {
+    float sum = 0.0f;
+    for (int32_t j = j0; j < j1; ++j) {
+      for (int i = 0; i < B; ++i) sum += values[int64_t{j} * B + i] * a[col[j] + i];
+    }
+    return sum;
+  }
+}
+
+template <int B>
+void SpmvF32(int M, const float* A, int64_t lda, const ref::BlockCsr<float>& w, const float* bias,
+             float lo, float hi, float* C, int64_t ldc) {
+  for (int m = 0; m < M; ++m) {
+    const float* a = A + m * lda;
+    float* c = C + m * ldc;
+    for (int n = 0; n < w.rows; ++n) {
+      float sum = RowDotF32<B>(w.values, w.col, w.row_ptr[n], w.row_ptr[n + 1], a);
+      if (bias != nullptr) sum += bias[n];
+      c[n] = std::min(std::max(sum, lo), hi);
+    }
+  }
+}
+
+// Transposes rows m0 .. m0 + rows - 1 of A into panel[k][16] (zeros for missing rows).
+void PackPanelF32(const float* A, int64_t lda, int rows, int K, float* panel) {
+  if (rows < 16) std::memset(panel, 0, sizeof(float) * static_cast<size_t>(K) * 16);
+  int k = 0;
+  if (rows == 16) {
+    // 16 x 16 tiles through the stack: loads and stores stay contiguous.
+    alignas(64) float tile[16][16];
+    for (; k + 16 <= K; k += 16) {
+      for (int r = 0; r < 16; ++r) _mm512_store_ps(tile[r], _mm512_loadu_ps(A + r * lda + k));
+      for (int kk = 0; kk < 16; ++kk) {
+        const __m512i idx = _mm512_setr_epi32(0, 16, 32, 48, 64, 80, 96, 112, 128, 144, 160, 176,
+                                              192, 208, 224, 240);
+        _mm512_storeu_ps(panel + (int64_t{k} + kk) * 16, Gather(&tile[0][kk], idx));
+      }
+    }
+  }
+  for (int r = 0; r < rows; ++r) {
+    const float* a = A + r * lda;
+    for (int kk = k; kk < K; ++kk) panel[int64_t{kk} * 16 + r] = a[kk];
+  }
+}
+
+template <int B>
+inline __m512 ColumnDotF32(const float* values, const int32_t* col, int32_t j0, int32_t j1,
+                           const float* panel) {
+  __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
+  for (int32_t j = j0; j < j1; ++j) {
+    const float* v = values + int64_t{j} * B;
+    const float* p = panel + int64_t{col[j]} * 16;
+    if constexpr (B == 1) {
+      acc0 = _mm512_fmadd_ps(_mm512_set1_ps(v[0]), _mm512_loadu_ps(p), acc0);
+    } else {
+      for (int i = 0; i < B; i += 2) {
+        acc0 = _mm512_fmadd_ps(_mm512_set1_ps(v[i]), _mm512_loadu_ps(p + i * 16), acc0);
+        acc1 = _mm512_fmadd_ps(_mm512_set1_ps(v[i + 1]), _mm512_loadu_ps(p + (i + 1) * 16), acc1);
+      }
+    }
+  }
+  return _mm512_add_ps(acc0, acc1);
+}
+
+template <int B>
+void SpmmF32(int M, const float* A, int64_t lda, const ref::BlockCsr<float>& w, const float* bias,
+             float lo, float hi, float* C, int64_t ldc, float* scratch) {
+  const int K = w.cols, N = w.rows;
+  float* panel = scratch;
+  float* out = scratch + static_cast<int64_t>(K) * 16;
+  const __m512 vlo = _mm512_set1_ps(lo), vhi = _mm512_set1_ps(hi);
+  for (int m0 = 0; m0 < M; m0 += 16) {
+    const int rows = std::min(16, M - m0);
+    PackPanelF32(A + m0 * lda, lda, rows, K, panel);
+    for (int n = 0; n < N; ++n) {
+      __m512 acc = ColumnDotF32<B>(w.values, w.col, w.row_ptr[n], w.row_ptr[n + 1], panel);
+      if (bias != nullptr) acc = _mm512_add_ps(acc, _mm512_set1_ps(bias[n]));
+      acc = _mm512_min_ps(_mm512_max_ps(acc, vlo), vhi);
+      _mm512_storeu_ps(out + int64_t{n} * 16, acc);
+    }
+    for (int r = 0; r < rows; ++r) {
+      float* c = C + (m0 + r) * ldc;
+      for (int n = 0; n < N; ++n) c[n] = out[int64_t{n} * 16 + r];
+    }
+  }
+}
+
+template <int B>
+inline int32_t RowDotS8(const int8_t* values, const int32_t* col, int32_t j0, int32_t j1,
+                        const int8_t* a) {
+  if constexpr (B == 16) {
+    __m512i acc = _mm512_setzero_si512();
+    int32_t j = j0;
+    for (; j + 2 <= j1; j += 2) {
+      const __m512i wv = _mm512_cvtepi8_epi16(
+          _mm256_loadu_si256(reinterpret_cast<const __m256i*>(values + int64_t{j} * 16)));
+      const __m256i x2 = _mm256_loadu2_m128i(reinterpret_cast<const __m128i*>(a + col[j + 1]),
+                                             reinterpret_cast<const __m128i*>(a + col[j]));
+      acc = _mm512_add_epi32(acc, _mm512_madd_epi16(wv, _mm512_cvtepi8_epi16(x2)));
+    }
+    __m256i acc8 = _mm256_add_epi32(_mm512_castsi512_si256(acc), _mm512_extracti64x4_epi64(acc, 1));
+    if (j < j1) {
+      const __m256i wv = _mm256_cvtepi8_epi16(
+          _mm_loadu_si128(reinterpret_cast<const __m128i*>(values + int64_t{j} * 16)));
+      const __m256i xv =
+          _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(a + col[j])));
+      acc8 = _mm256_add_epi32(acc8, _mm256_madd_epi16(wv, xv));
+    }
+    return HorizontalSum(acc8);
+  } else if constexpr (B == 4) {
+    __m256i acc = _mm256_setzero_si256();
+    int32_t j = j0;
+    for (; j + 4 <= j1; j += 4) {
+      const __m256i wv = _mm256_cvtepi8_epi16(
+          _mm_loadu_si128(reinterpret_cast<const __m128i*>(values + int64_t{j} * 4)));
+      const __m128i x = _mm_setr_epi32(Load4(a + col[j]), Load4(a + col[j + 1]),
+                                       Load4(a + col[j + 2]), Load4(a + col[j + 3]));
+      acc = _mm256_add_epi32(acc, _mm256_madd_epi16(wv, _mm256_cvtepi8_epi16(x)));
+    }
+    int32_t sum = HorizontalSum(acc);
+    for (; j < j1; ++j) {
+      for (int i = 0; i < 4; ++i) sum += int32_t{values[int64_t{j} * 4 + i]} * a[col[j] + i];
+    }
+    return sum;
+  } else {
+    int32_t sum = 0;
+    for (int32_t j = j0; j < j1; ++j) {
+      for (int i = 0; i < B; ++i) sum += int32_t{values[int64_t{j} * B + i]} * a[col[j] + i];
+    }
+    return sum;
+  }
+}
+
+template <int B>
+void SpmvS8(int M, const int8_t* A, int64_t lda, const ref::BlockCsr<int8_t>& w, int32_t* acc,
+            int64_t ldc) {
+  for (int m = 0; m < M; ++m) {
+    const int8_t* a = A + m * lda;
+    int32_t* c = acc + m * ldc;
+    for (int n = 0; n < w.rows; ++n) {
+      c[n] = RowDotS8<B>(w.values, w.col, w.row_ptr[n], w.row_ptr[n + 1], a);
+    }
+  }
+}
+
+}  // namespace
+
+void f32_spmv_minmax_ukernel__avx512(int M, const float* A, int64_t lda,
+                                     const ref::BlockCsr<float>& w, const float* bias, float lo,
+                                     float hi, float* C, int64_t ldc) {
+  switch (w.block) {
+    case 16:
+      return SpmvF32<16>(M, A, lda, w, bias, lo, hi, C, ldc);
+    case 4:
+      return SpmvF32<4>(M, A, lda, w, bias, lo, hi, C, ldc);
+    case 1:
+      return SpmvF32<1>(M, A, lda, w, bias, lo, hi, C, ldc);
+    default:
+      return ref::SparseGemmF32(M, A, lda, w, bias, lo, hi, C, ldc);
+  }
+}
+
+void f32_spmm_minmax_ukernel_16__avx512(int M, const float* A, int64_t lda,
+                                        const ref::BlockCsr<float>& w, const float* bias, float lo,
+                                        float hi, float* C, int64_t ldc, float* scratch) {
+  switch (w.block) {
+    case 16:
+      return SpmmF32<16>(M, A, lda, w, bias, lo, hi, C, ldc, scratch);
+    case 4:
+      return SpmmF32<4>(M, A, lda, w, bias, lo, hi, C, ldc, scratch);
+    case 1:
+      return SpmmF32<1>(M, A, lda, w, bias, lo, hi, C, ldc, scratch);
+    default:
+      return ref::SparseGemmF32(M, A, lda, w, bias, lo, hi, C, ldc);
+  }
+}
+
+void qs8_spmv_ukernel__avx512(int M, const int8_t* A, int64_t lda, const ref::BlockCsr<int8_t>& w,
+                              int32_t* acc, int64_t ldc) {
+  switch (w.block) {
+    case 16:
+      return SpmvS8<16>(M, A, lda, w, acc, ldc);
+    case 4:
+      return SpmvS8<4>(M, A, lda, w, acc, ldc);
+    default:
+      return SpmvS8<1>(M, A, lda, w, acc, ldc);
+  }
+}
+
+void qs8_spmm_ukernel_16__avx512(int M, const int8_t* A, int64_t lda, const PackedPairs& w,
+                                 int32_t* acc, int64_t ldc, void* scratch) {
+  const int K = w.cols, N = w.rows;
+  const int K2 = (K + 1) / 2;
+  int16_t* panel = static_cast<int16_t*>(scratch);
+  int32_t* out = reinterpret_cast<int32_t*>(panel + static_cast<int64_t>(K2) * 32);
+  for (int m0 = 0; m0 < M; m0 += 16) {
+    const int rows = std::min(16, M - m0);
+    if (rows < 16) std::memset(panel, 0, sizeof(int16_t) * static_cast<size_t>(K2) * 32);
+    for (int r = 0; r < rows; ++r) {
+      const int8_t* a = A + (m0 + r) * lda;
+      for (int k = 0; k < K; ++k) panel[(int64_t{k / 2} * 16 + r) * 2 + (k & 1)] = a[k];
+      if (K & 1) panel[(int64_t{K2 - 1} * 16 + r) * 2 + 1] = 0;
+    }
+    for (int n = 0; n < N; ++n) {
+      __m512i acc0 = _mm512_setzero_si512(), acc1 = _mm512_setzero_si512();
+      int32_t j = w.row_ptr[n];
+      const int32_t j1 = w.row_ptr[n + 1];
+      for (; j + 2 <= j1; j += 2) {
+        acc0 = _mm512_add_epi32(acc0,
+                                _mm512_madd_epi16(_mm512_loadu_si512(panel + int64_t{w.k[j]} * 32),
+                                                  _mm512_set1_epi32(w.word[j])));
+        acc1 = _mm512_add_epi32(
+            acc1, _mm512_madd_epi16(_mm512_loadu_si512(panel + int64_t{w.k[j + 1]} * 32),
+                                    _mm512_set1_epi32(w.word[j + 1])));
+      }
+      if (j < j1) {
+        acc0 = _mm512_add_epi32(acc0,
+                                _mm512_madd_epi16(_mm512_loadu_si512(panel + int64_t{w.k[j]} * 32),
+                                                  _mm512_set1_epi32(w.word[j])));
+      }
+      _mm512_storeu_si512(out + int64_t{n} * 16, _mm512_add_epi32(acc0, acc1));
+    }
+    for (int r = 0; r < rows; ++r) {
+      int32_t* c = acc + (m0 + r) * ldc;
+      for (int n = 0; n < N; ++n) c[n] = out[int64_t{n} * 16 + r];
+    }
+  }
+}
+
+}  // namespace rt
+}  // namespace edgeopt

@@ -1,0 +1,77 @@
+// Portable tiled sparse kernels (MR = 8): the packing of the SIMD versions in plain loops.
+#include <algorithm>
+#include <cstring>
+
+#include "src/runtime/kernels/ukernels/sparse_ukernels.h"
+
+namespace edgeopt {
+namespace rt {
+
+void f32_spmm_minmax_ukernel_8__scalar(int M, const float* A, int64_t lda,
+                                       const ref::BlockCsr<float>& w, const float* bias, float lo,
+                                       float hi, float* C, int64_t ldc, float* scratch) {
+  constexpr int kMR = 8;
+  const int K = w.cols, N = w.rows, B = w.block;
+  float* panel = scratch;
+  float* out = scratch + static_cast<int64_t>(K) * kMR;
+  for (int m0 = 0; m0 < M; m0 += kMR) {
+    const int rows = std::min(kMR, M - m0);
+    std::memset(panel, 0, sizeof(float) * static_cast<size_t>(K) * kMR);
+    for (int r = 0; r < rows; ++r) {
+      const float* a = A + (m0 + r) * lda;
+      for (int k = 0; k < K; ++k) panel[int64_t{k} * kMR + r] = a[k];
+    }
+    for (int n = 0; n < N; ++n) {
+      float acc[kMR] = {};
+      for (int32_t j = w.row_ptr[n]; j < w.row_ptr[n + 1]; ++j) {
+        const float* v = w.values + int64_t{j} * B;
+        const float* p = panel + int64_t{w.col[j]} * kMR;
+        for (int i = 0; i < B; ++i) {
+          for (int r = 0; r < kMR; ++r) acc[r] += v[i] * p[i * kMR + r];
+        }
+      }
+      const float b = bias != nullptr ? bias[n] : 0.0f;
+      for (int r = 0; r < kMR; ++r) {
+        out[int64_t{n} * kMR + r] = std::min(std::max(acc[r] + b, lo), hi);
+      }
+    }
+    for (int r = 0; r < rows; ++r) {
+      float* c = C + (m0 + r) * ldc;
+      for (int n = 0; n < N; ++n) c[n] = out[int64_t{n} * kMR + r];
+    }
+  }
+}
+
+void qs8_spmm_ukernel_8__scalar(int M, const int8_t* A, int64_t lda, const PackedPairs& w,
+                                int32_t* acc, int64_t ldc, void* scratch) {
+  constexpr int kMR = 8;
+  const int K = w.cols, N = w.rows;
+  const int K2 = (K + 1) / 2;
+  int16_t* panel = static_cast<int16_t*>(scratch);
+  int32_t* out = reinterpret_cast<int32_t*>(panel + static_cast<int64_t>(K2) * kMR * 2);
+  for (int m0 = 0; m0 < M; m0 += kMR) {
+    const int rows = std::min(kMR, M - m0);
+    std::memset(panel, 0, sizeof(int16_t) * static_cast<size_t>(K2) * kMR * 2);
+    for (int r = 0; r < rows; ++r) {
+      const int8_t* a = A + (m0 + r) * lda;
+      for (int k = 0; k < K; ++k) panel[(int64_t{k / 2} * kMR + r) * 2 + (k & 1)] = a[k];
+    }
+    for (int n = 0; n < N; ++n) {
+      int32_t sum[kMR] = {};
+      for (int32_t j = w.row_ptr[n]; j < w.row_ptr[n + 1]; ++j) {
+        const int16_t w0 = static_cast<int16_t>(w.word[j] & 0xffff);
+        const int16_t w1 = static_cast<int16_t>(static_cast<uint32_t>(w.word[j]) >> 16);
+        const int16_t* p = panel + int64_t{w.k[j]} * kMR * 2;
+        for (int r = 0; r < kMR; ++r) sum[r] += w0 * p[2 * r] + w1 * p[2 * r + 1];
+      }
+      for (int r = 0; r < kMR; ++r) out[int64_t{n} * kMR + r] = sum[r];
+    }
+    for (int r = 0; r < rows; ++r) {
+      int32_t* c = acc + (m0 + r) * ldc;
+      for (int n = 0; n < N; ++n) c[n] = out[int64_t{n} * kMR + r];
+    }
+  }
+}
+
+}  // namespace rt
+}  // namespace edgeopt
