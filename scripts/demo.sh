@@ -50,7 +50,7 @@ step "5. Quantization-aware training and distillation"
 # baseline's weights distilled from it (float and post-training int8).
 $E qat "$OUT/baseline.keras" --data fashion-mnist --epochs 1 --lr 1e-4 --quiet \
   -o "$OUT/qat_int8.tflite"
-$E qat "$OUT/pruned80.keras" --data fashion-mnist --epochs 1 --lr 1e-4 --quiet \
+$E qat "$OUT/pruned80.keras" --data fashion-mnist --epochs 1 --lr 1e-4 --sparse --quiet \
   -o "$OUT/pruned80_qat_int8.tflite"
 $E distill --teacher "$OUT/baseline.keras" --student-width 0.25 --data fashion-mnist \
   --epochs "$EPOCHS" --seed 0 --quiet -o "$OUT/student.tflite" >"$OUT/distill.log"

@@ -171,6 +171,16 @@ TEST_F(QatE2eTest, PrunedModelStaysPrunedThroughQat) {
   }
   EXPECT_GE(int8_zeros, zeros);
   EXPECT_GE(static_cast<double>(int8_zeros) / total, 0.79);
+  // --sparse: the same integers in TFLite's sparse tensor format (a smaller file, the same
+  // predictions).
+  const std::string sparse_out = dir_ + "/pruned_qat_sparse.tflite";
+  const std::string sparse_log = Qat(pruned, sparse_out, "--epochs 1 --sparse", &rc);
+  ASSERT_EQ(rc, 0) << sparse_log;
+  EXPECT_EQ(ParseMetric(sparse_log, "accuracy"), ParseMetric(log, "accuracy")) << sparse_log;
+  auto dense_bytes = ReadFileBytes(out);
+  auto sparse_bytes = ReadFileBytes(sparse_out);
+  ASSERT_TRUE(dense_bytes.ok() && sparse_bytes.ok());
+  EXPECT_LT(sparse_bytes->size(), dense_bytes->size() * 6 / 10);
   std::printf("[ qat ] pruned: %lld of %lld int8 weights zero (%lld pruned)\n",
               static_cast<long long>(int8_zeros), static_cast<long long>(total),
               static_cast<long long>(zeros));

@@ -1,5 +1,5 @@
 // edgeopt qat MODEL --data DATA -o model_int8.tflite [--io float|int8|uint8] [--per-tensor]
-//             [training flags]
+//             [--sparse] [training flags]
 //
 // Quantization-aware training: MODEL (.keras, .h5 or a float .tflite) in export form (BatchNorm
 // folded into its convolution) gets the fake-quant ops of src/passes/qat/qat.h, starts from the
@@ -24,6 +24,7 @@
 #include "src/data/dataset.h"
 #include "src/export/tflite/export.h"
 #include "src/passes/model_loader.h"
+#include "src/passes/prune/sparse_encode.h"
 #include "src/passes/qat/qat.h"
 #include "src/passes/quantize/calibrate.h"
 #include "src/passes/quantize/quantize.h"
@@ -44,6 +45,7 @@ struct QatSettings {
   std::string model, data_spec, test_spec, output, io = "float";
   bool per_tensor = false;
   bool per_channel_fc = false;
+  bool sparse = false;
   int64_t calibration_samples = 500;
   int64_t test_samples = -1;
   double ema_decay = train::kDefaultEmaDecay;
@@ -188,6 +190,7 @@ Status Qat(const QatSettings& s) {
   auto write = [&]() -> Status {
     EDGEOPT_RETURN_IF_ERROR((*engine)->ExportWeights(&model.graph));
     EDGEOPT_ASSIGN_OR_RETURN(ir::Graph q, qat::ExportInt8(model, io));
+    if (s.sparse) EDGEOPT_RETURN_IF_ERROR(prune::EncodeSparseWeights(&q).status());
     return WriteTfliteFile(q, s.output);
   };
   EDGEOPT_RETURN_IF_ERROR(RunTraining("qat", trainer.get(), train_data,
@@ -257,6 +260,8 @@ int RunQat(int argc, char** argv) {
   app.add_flag("--per-tensor", s.per_tensor, "per-tensor weights (default per-channel convs)");
   app.add_flag("--per-channel-fc", s.per_channel_fc,
                "per-channel FULLY_CONNECTED weights (TFLite 2.9 cannot run them correctly)");
+  app.add_flag("--sparse", s.sparse,
+               "write pruned weights (zeros, which QAT keeps) in TFLite's sparse tensor format");
   app.add_option("--calibration-samples", s.calibration_samples,
                  "training samples the initial ranges come from (default 500)")
       ->check(CLI::PositiveNumber);
