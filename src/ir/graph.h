@@ -35,7 +35,12 @@ using Attrs = std::map<std::string, AttrValue>;
 // name. The exporter refuses these: passes lower them first.
 //   BATCH_NORM(x, gamma, beta, mean, variance) {epsilon, momentum, axis=-1}
 //   DROPOUT(x) {rate, noise_shape="" | "spatial"}
-//   FAKE_QUANT_ACT(x) {num_bits, narrow_range, ema_decay}  (QAT activation observer)
+//   FAKE_QUANT_ACT(x[, range]) {num_bits, narrow_range, ema_decay, observe, fixed_scale,
+//                  fixed_zero_point}  (QAT activation fake-quant; `range` is a float state
+//                  tensor shared by the fake-quants of one quantization group, see
+//                  src/train/ops_quant.cc)
+//   FAKE_QUANT_WEIGHT(w) {num_bits, axis}  (QAT weight fake-quant: symmetric, per-channel on
+//                  `axis` or per-tensor when axis < 0)
 extern const char* const kToolkitOps[];
 bool IsToolkitOp(const std::string& op);
 

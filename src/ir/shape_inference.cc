@@ -848,7 +848,8 @@ bool IsUnary(const std::string& op) {
                                              "SIGN",
                                              "BATCH_NORM",
                                              "DROPOUT",
-                                             "FAKE_QUANT_ACT"};
+                                             "FAKE_QUANT_ACT",
+                                             "FAKE_QUANT_WEIGHT"};
   return kOps.count(op) > 0;
 }
 

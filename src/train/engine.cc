@@ -16,11 +16,13 @@ bool IsWeightSlot(const std::string& op, int slot) {
   }
   if (op == "BATCH_NORM") return slot == 1 || slot == 2;
   if (op == "PRELU") return slot == 1;
+  if (op == "FAKE_QUANT_WEIGHT") return slot == 0;  // QAT: the float weights it quantizes
   return false;
 }
 
 bool IsStateSlot(const std::string& op, int slot) {
-  return op == "BATCH_NORM" && (slot == 3 || slot == 4);
+  return (op == "BATCH_NORM" && (slot == 3 || slot == 4)) ||
+         (op == "FAKE_QUANT_ACT" && slot == 1);  // QAT: the shared activation range
 }
 
 }  // namespace

@@ -10,7 +10,8 @@
 //     PRELU, BATCH_NORM gamma and beta, and any other float constant with a
 //     Keras origin;
 //   - state: BATCH_NORM moving mean / variance (updated by training forward
-//   passes);
+//   passes), FAKE_QUANT_ACT activation ranges (QAT; FAKE_QUANT_WEIGHT's input is a
+//   parameter);
 //   - constants: everything else.
 // A forward pass in training mode uses batch statistics and dropout; Backward()
 // propagates the gradient the loss wrote into LossGrad() down to every

@@ -178,11 +178,10 @@ const OpEntry kOps[] = {
     {"CONCATENATION", NewConcatenation},
     {"PAD", NewPad},
     {"TRANSPOSE", NewTranspose},
-    // Quantization-aware training inserts its fake-quant ops here
-    // (FAKE_QUANT_ACT and the
-    // weight fake-quant): forward rounds as the int8 kernels do, backward is
-    // the
-    // straight-through estimator.
+    // Quantization-aware training (ops_quant.cc, fake_quant.h): forward rounds as the int8
+    // kernels do, backward is the straight-through estimator.
+    {"FAKE_QUANT_WEIGHT", NewFakeQuantWeight},
+    {"FAKE_QUANT_ACT", NewFakeQuantAct},
 };
 
 }  // namespace

@@ -17,6 +17,8 @@ int RunIr(int argc, char** argv);
 int RunTrain(int argc, char** argv);
 int RunEval(int argc, char** argv);
 int RunPrune(int argc, char** argv);
+int RunDistill(int argc, char** argv);
+int RunQat(int argc, char** argv);
 
 // inspect for Keras .h5/.keras files (tools/cli/inspect_keras.cc).
 int InspectKeras(const std::string& path);

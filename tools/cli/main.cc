@@ -29,6 +29,9 @@ const Command kCommands[] = {
     {"eval", "top-1 accuracy and loss of a model on a data set", edgeopt::cli::RunEval},
     {"prune", "prune a Keras model (magnitude, block, N:M, channel) and fine-tune it",
      edgeopt::cli::RunPrune},
+    {"distill", "knowledge distillation: train a small student from a teacher",
+     edgeopt::cli::RunDistill},
+    {"qat", "quantization-aware training to a full-integer int8 .tflite", edgeopt::cli::RunQat},
 };
 
 void PrintUsage(FILE* out) {

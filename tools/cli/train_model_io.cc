@@ -50,6 +50,12 @@ StatusOr<TrainModel> LoadModelForTraining(const std::string& path, const std::st
   return FromKeras(std::move(model), path);
 }
 
+StatusOr<TrainModel> TrainModelFromKerasConfig(const nlohmann::json& config, uint64_t seed,
+                                               const std::string& description) {
+  EDGEOPT_ASSIGN_OR_RETURN(keras::KerasModel model, keras::ModelFromConfig(config, seed));
+  return FromKeras(std::move(model), description);
+}
+
 Status CheckOutputPath(const TrainModel& model, const std::string& path) {
   const std::string ext = FileExtension(path);
   if (ext == ".tflite") {

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "include/edgeopt/status.h"
+#include "nlohmann/json.hpp"
 #include "src/ir/graph.h"
 #include "src/train/engine.h"
 
@@ -29,6 +30,10 @@ struct TrainModel {
 // of them).
 StatusOr<TrainModel> LoadModelForTraining(const std::string& path, const std::string& preset,
                                           uint64_t seed);
+// A model from a Keras model config alone (weights from Keras's initializers, seeded), e.g. a
+// student derived from a teacher's architecture.
+StatusOr<TrainModel> TrainModelFromKerasConfig(const nlohmann::json& config, uint64_t seed,
+                                               const std::string& description);
 // Writes the engine's current weights into the model and saves it to `path`
 // (atomically).
 Status SaveTrainedModel(TrainModel* model, const train::Engine& engine, const std::string& path);

@@ -271,15 +271,8 @@ Status Quantizer::ComputeParams() {
     if (int16) {
       p.scale = 1.0f / 32768.0f;
       p.zero_point = 0;
-    } else if (node.op == "TANH") {
-      p.scale = 1.0f / 128.0f;
-      p.zero_point = 0;
-    } else if (node.op == "LOG_SOFTMAX") {
-      p.scale = 16.0f / 256.0f;
-      p.zero_point = 127;
     } else {
-      p.scale = 1.0f / 256.0f;
-      p.zero_point = -128;
+      FixedOutputParamsInt8(node.op, &p.scale, &p.zero_point);
     }
     group_params_[group_[node.outputs[0]]] = p;
   }
@@ -376,9 +369,8 @@ Status Quantizer::QuantizeWeighted(ir::Node* node) {
   const ir::Tensor& wf = in_.tensors[weights];
   EDGEOPT_ENSURE(wf.is_constant && FloatTensor(wf), StatusCode::kInternal,
                  "node %s: weights must be a float constant", node->name.c_str());
-  bool per_channel = options_.per_channel;
-  if (node->op == "FULLY_CONNECTED") per_channel = per_channel && options_.per_channel_fc;
-  const int axis = per_channel ? layout.channel_axis : -1;
+  const int axis = WeightQuantAxis(node->op, options_);
+  const bool per_channel = axis >= 0;
   std::vector<int8_t> q;
   std::vector<float> scales;
   QuantizeSymmetricImpl(wf.DataAs<float>(), wf.shape, axis, 127, &q, &scales);
@@ -690,6 +682,48 @@ StatusOr<ir::Graph> QuantizeFloat16(const ir::Graph& in, std::vector<int>* remap
 }
 
 }  // namespace
+
+OpQuantKind QuantizedOpKind(const std::string& op) {
+  const OpRule* rule = FindRule(op);
+  if (rule == nullptr) return OpQuantKind::kNone;
+  switch (rule->kind) {
+    case Kind::kWeighted:
+      return OpQuantKind::kWeighted;
+    case Kind::kSameScale:
+      return OpQuantKind::kSameScale;
+    case Kind::kFixedOutput:
+      return OpQuantKind::kFixedOutput;
+    case Kind::kIndependent:
+      return OpQuantKind::kIndependent;
+  }
+  return OpQuantKind::kNone;
+}
+
+bool IsQuantizedDataInput(const std::string& op, int index) { return IsDataInput(op, index); }
+
+void FixedOutputParamsInt8(const std::string& op, float* scale, int32_t* zero_point) {
+  if (op == "TANH") {
+    *scale = 1.0f / 128.0f;
+    *zero_point = 0;
+  } else if (op == "LOG_SOFTMAX") {
+    *scale = 16.0f / 256.0f;
+    *zero_point = 127;
+  } else {
+    *scale = 1.0f / 256.0f;
+    *zero_point = -128;
+  }
+}
+
+WeightedInputs WeightedInputsOf(const std::string& op) {
+  const WeightedLayout l = LayoutOf(op);
+  return {l.data, l.weights, l.bias, l.channel_axis};
+}
+
+int WeightQuantAxis(const std::string& op, const QuantizeOptions& options) {
+  bool per_channel = options.per_channel;
+  if (op == "FULLY_CONNECTED") per_channel = per_channel && options.per_channel_fc;
+  return per_channel ? LayoutOf(op).channel_axis : -1;
+}
 
 StatusOr<Mode> ParseMode(const std::string& name) {
   if (name == "float16" || name == "fp16") return Mode::kFloat16;

@@ -58,6 +58,32 @@ StatusOr<ir::Graph> QuantizeGraph(const ir::Graph& float_graph, const QuantizeOp
                                   const RangeMap& ranges,
                                   std::vector<int>* float_to_quantized = nullptr);
 
+// How the int8 / int16x8 modes treat each op, for quantization-aware training (which simulates
+// them in float and must agree with this pass).
+enum class OpQuantKind {
+  kNone,         // stays float (QUANTIZE / DEQUANTIZE around it)
+  kWeighted,     // CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED, TRANSPOSE_CONV
+  kSameScale,    // inputs and outputs share one scale / zero point (pooling, reshape, concat...)
+  kFixedOutput,  // output parameters fixed by the spec (SOFTMAX, LOGISTIC, TANH, LOG_SOFTMAX)
+  kIndependent,  // output parameters from the output's own range
+};
+OpQuantKind QuantizedOpKind(const std::string& op);
+// Whether input `index` of `op` carries data (quantized with the op) rather than a parameter
+// (shape, axes, paddings).
+bool IsQuantizedDataInput(const std::string& op, int index);
+// The int8 output parameters the spec fixes for a kFixedOutput op.
+void FixedOutputParamsInt8(const std::string& op, float* scale, int32_t* zero_point);
+// Inputs of a weighted op: data, weights, bias, and the axis of the weights' per-channel scales.
+struct WeightedInputs {
+  int data;
+  int weights;
+  int bias;
+  int channel_axis;
+};
+WeightedInputs WeightedInputsOf(const std::string& op);
+// The axis of a weighted op's weight scales with these options, or -1 for one per-tensor scale.
+int WeightQuantAxis(const std::string& op, const QuantizeOptions& options);
+
 // Symmetric per-channel (axis >= 0) or per-tensor (axis < 0) int8 quantization of a float
 // weight tensor: scales max|w|/127 per slice, values in [-127, 127]; zeros stay exactly zero.
 void QuantizeWeightsSymmetric(const float* w, const std::vector<int32_t>& shape, int axis,
