@@ -19,7 +19,10 @@ namespace uk {
 namespace avx512 {
 namespace {
 
-inline __mmask64 TailMask64(int n) { return n >= 64 ? ~__mmask64{0} : (__mmask64{1} << n) - 1; }
+inline __mmask64 TailMask64(int n) {
+  if (n <= 0) return 0;
+  return n >= 64 ? ~__mmask64{0} : (__mmask64{1} << n) - 1;
+}
 
 template <bool kMax>
 void F32Pool(const PoolArgs& p) {

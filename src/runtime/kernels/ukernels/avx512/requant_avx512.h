@@ -44,7 +44,9 @@ inline void StoreInt8(void* dst, __m512i v, __m512i lo, __m512i hi, __m512i zp, 
   _mm512_mask_cvtepi32_storeu_epi8(dst, mask, v);
 }
 
+// The low n lanes; none for n <= 0 (tiles whose later vectors lie past the last column).
 inline __mmask16 TailMask16(int n) {
+  if (n <= 0) return 0;
   return n >= 16 ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>((1u << n) - 1u);
 }
 
