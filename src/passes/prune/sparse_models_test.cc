@@ -19,34 +19,12 @@
 #include "src/runtime/cpu_info.h"
 #include "src/runtime/interpreter.h"
 #include "src/runtime/kernels/sparse_matmul.h"
+#include "src/runtime/kernels/sparse_test_util.h"
 #include "tests/model_builder.h"
 
 namespace edgeopt {
 namespace rt {
 namespace {
-
-// A random [N][K] matrix whose nonzeros come in aligned 1 x `structure` blocks, a fraction
-// `density` of the blocks stored.
-template <typename T>
-std::vector<T> RandomWeights(int N, int K, int structure, double density, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::uniform_real_distribution<float> u(0.0f, 1.0f);
-  std::vector<T> w(static_cast<size_t>(N) * K, T(0));
-  for (int n = 0; n < N; ++n) {
-    for (int k0 = 0; k0 < K; k0 += structure) {
-      if (u(rng) >= density) continue;
-      for (int k = k0; k < std::min(K, k0 + structure); ++k) {
-        float v = u(rng) * 2.0f - 1.0f;
-        if constexpr (std::is_same_v<T, int8_t>) {
-          w[static_cast<size_t>(n) * K + k] = static_cast<int8_t>(std::lround(v * 127.0f));
-        } else {
-          w[static_cast<size_t>(n) * K + k] = v;
-        }
-      }
-    }
-  }
-  return w;
-}
 
 struct OpCase {
   std::string op;  // "FULLY_CONNECTED" or "CONV_2D"
