@@ -40,15 +40,13 @@ const char* OpName(tflite::BuiltinOperator op) {
   return (name != nullptr && name[0] != '\0') ? name : "UNKNOWN";
 }
 
+}  // namespace
+
 tflite::BuiltinOperator BuiltinCodeOf(const tflite::OperatorCode* code) {
-  // Files before schema 3a only have deprecated_builtin_code; newer files set both, and the
-  // larger of the two is the real one (as TFLite's GetBuiltinCode).
   const int32_t a = code->deprecated_builtin_code();
   const int32_t b = static_cast<int32_t>(code->builtin_code());
   return static_cast<tflite::BuiltinOperator>(std::max(a, b));
 }
-
-}  // namespace
 
 Dims MakeDims(std::initializer_list<int32_t> dims) {
   Dims d;

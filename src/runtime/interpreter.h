@@ -64,6 +64,10 @@ struct TensorPlacement {
 // Verifies a .tflite buffer with the flatbuffers Verifier (structure, identifier "TFL3").
 Status VerifyModelBuffer(const uint8_t* data, size_t size);
 
+// An operator code's builtin op: files before schema 3a only have deprecated_builtin_code; newer
+// files set both, and the larger of the two is the real one (as TFLite's GetBuiltinCode).
+tflite::BuiltinOperator BuiltinCodeOf(const tflite::OperatorCode* code);
+
 class Interpreter final : public Context {
  public:
   // `model_data` must stay alive and unchanged while the interpreter exists (zero-copy).

@@ -173,15 +173,12 @@ int InspectTflite(const std::string& path, bool memory, bool all_tensors) {
     if (model->operator_codes() != nullptr) {
       for (const auto* code : *model->operator_codes()) {
         if (code == nullptr) continue;
-        const int op =
-            std::max<int>(code->deprecated_builtin_code(), static_cast<int>(code->builtin_code()));
-        if (op == static_cast<int>(tflite::BuiltinOperator::CUSTOM)) {
+        const tflite::BuiltinOperator op = rt::BuiltinCodeOf(code);
+        if (op == tflite::BuiltinOperator::CUSTOM) {
           std::printf("  CUSTOM %s\n",
                       code->custom_code() != nullptr ? code->custom_code()->c_str() : "?");
         } else {
-          std::printf("  %s v%d\n",
-                      tflite::EnumNameBuiltinOperator(static_cast<tflite::BuiltinOperator>(op)),
-                      code->version());
+          std::printf("  %s v%d\n", tflite::EnumNameBuiltinOperator(op), code->version());
         }
       }
     }
@@ -286,8 +283,7 @@ int PrintOpList(const std::string& path) {
       for (const auto* op : *subgraph->operators()) {
         if (op == nullptr || codes == nullptr || op->opcode_index() >= codes->size()) continue;
         const auto* code = codes->Get(op->opcode_index());
-        const auto builtin = static_cast<tflite::BuiltinOperator>(
-            std::max<int>(code->deprecated_builtin_code(), static_cast<int>(code->builtin_code())));
+        const tflite::BuiltinOperator builtin = rt::BuiltinCodeOf(code);
         if (builtin == tflite::BuiltinOperator::CUSTOM) {
           return ReportError("inspect",
                              MakeStatus(StatusCode::kUnsupported, "%s: custom op %s", path.c_str(),

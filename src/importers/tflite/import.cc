@@ -282,9 +282,7 @@ StatusOr<ir::Graph> ImportTflite(const uint8_t* data, size_t size) {
     const tflite::OperatorCode* code = codes->Get(op->opcode_index());
     EDGEOPT_ENSURE(code != nullptr, StatusCode::kInvalidModel,
                    "operator code %u is missing", op->opcode_index());
-    const int32_t builtin =
-        std::max<int32_t>(code->deprecated_builtin_code(),
-                          static_cast<int32_t>(code->builtin_code()));
+    const int32_t builtin = static_cast<int32_t>(rt::BuiltinCodeOf(code));
     ir::Node node;
     node.op = tfl::BuiltinOpName(builtin);
     EDGEOPT_ENSURE(!node.op.empty(), StatusCode::kUnsupported,

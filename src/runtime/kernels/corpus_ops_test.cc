@@ -196,8 +196,7 @@ Extracted ExtractFamilyNodes(const std::vector<uint8_t>& bytes) {
   std::set<std::string> seen;  // identical nodes (same op and tensor specs) are tested once
   for (const tflite::Operator* op : *sg->operators()) {
     const auto* code = model->operator_codes()->Get(op->opcode_index());
-    const Op kind = static_cast<Op>(
-        std::max<int>(code->deprecated_builtin_code(), static_cast<int>(code->builtin_code())));
+    const Op kind = rt::BuiltinCodeOf(code);
     if (OtherFamily(kind)) continue;
     OptionsFn options;
     if (!CopyOptions(op, &options)) continue;

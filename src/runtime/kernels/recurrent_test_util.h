@@ -48,8 +48,7 @@ inline std::vector<uint8_t> ExtractOperator(
   const tflite::Operator* op = sg->operators()->Get(op_index);
   const tflite::OperatorCode* code =
       model->operator_codes()->Get(op->opcode_index());
-  const auto builtin = static_cast<tflite::BuiltinOperator>(std::max<int>(
-      code->deprecated_builtin_code(), static_cast<int>(code->builtin_code())));
+  const tflite::BuiltinOperator builtin = rt::BuiltinCodeOf(code);
   ModelBuilder b;
   auto shape_of = [](const tflite::Tensor* t) {
     std::vector<int32_t> shape;
@@ -115,9 +114,7 @@ inline int FindOperator(const std::vector<uint8_t>& file,
   for (int i = start; i < static_cast<int>(sg->operators()->size()); ++i) {
     const tflite::OperatorCode* code =
         model->operator_codes()->Get(sg->operators()->Get(i)->opcode_index());
-    const int c = std::max<int>(code->deprecated_builtin_code(),
-                                static_cast<int>(code->builtin_code()));
-    if (c == static_cast<int>(op)) return i;
+    if (rt::BuiltinCodeOf(code) == op) return i;
   }
   return -1;
 }
