@@ -66,16 +66,21 @@ class BenchContext : public rt::Context {
   std::vector<void*> scratch_;
 };
 
-constexpr int kH = 56, kW = 56, kC = 64, kOut = 64;
-constexpr double kMacs = double{kH} * kW * kOut * 9 * kC;
+// A 3x3 SAME conv, stride 1: the 56x56x64 -> 64, and the small-channel layers of the
+// MLPerf Tiny ResNet (32x32x3 -> 16, 32x32x16 -> 16, 16x16x32 -> 32).
+struct Shape {
+  int h, w, c, out;
+  double Macs() const { return double{1} * h * w * out * 9 * c; }
+};
+constexpr Shape kMain{56, 56, 64, 64};
 
-ref::ConvGeometry Geometry() {
+ref::ConvGeometry Geometry(const Shape& s) {
   ref::ConvGeometry g;
   g.batch = 1;
-  g.in_h = g.out_h = kH;
-  g.in_w = g.out_w = kW;
-  g.in_c = kC;
-  g.out_c = kOut;
+  g.in_h = g.out_h = s.h;
+  g.in_w = g.out_w = s.w;
+  g.in_c = s.c;
+  g.out_c = s.out;
   g.filter_h = g.filter_w = 3;
   g.pad_top = g.pad_left = 1;
   return g;
@@ -89,12 +94,13 @@ struct ConvCase {
   void Run() { rt::RunIGemmConv(ctx.get(), op, input.data(), output.data()); }
 };
 
-std::unique_ptr<ConvCase> MakeConv(bool int8, int threads) {
+std::unique_ptr<ConvCase> MakeConv(bool int8, int threads, const Shape& s = kMain) {
   auto c = std::make_unique<ConvCase>();
   c->ctx = std::make_unique<BenchContext>(threads);
-  const ref::ConvGeometry g = Geometry();
+  const ref::ConvGeometry g = Geometry(s);
+  const int kH = s.h, kW = s.w, kC = s.c, kOut = s.out;
   std::mt19937 rng(1);
-  const size_t weights = size_t{kOut} * 9 * kC;
+  const size_t weights = static_cast<size_t>(kOut) * 9 * kC;
   if (int8) {
     std::vector<int8_t> w(weights);
     for (auto& v : w) v = static_cast<int8_t>(static_cast<int>(rng() % 255) - 127);
@@ -115,9 +121,9 @@ std::unique_ptr<ConvCase> MakeConv(bool int8, int threads) {
     p.act_min = -128;
     p.act_max = 127;
     if (!rt::PrepareQS8IGemm(c->ctx.get(), g, p, &c->op).ok()) std::abort();
-    c->input.resize(size_t{kH} * kW * kC);
+    c->input.resize(static_cast<size_t>(kH) * kW * kC);
     for (auto& v : c->input) v = static_cast<uint8_t>(rng());
-    c->output.resize(size_t{kH} * kW * kOut);
+    c->output.resize(static_cast<size_t>(kH) * kW * kOut);
   } else {
     std::vector<float> w(weights), bias(kOut);
     for (auto& v : w) v = static_cast<float>(rng() % 2000) / 1000.0f - 1.0f;
@@ -125,11 +131,11 @@ std::unique_ptr<ConvCase> MakeConv(bool int8, int threads) {
     if (!rt::PrepareF32IGemm(c->ctx.get(), g, w.data(), bias.data(), -1e30f, 1e30f, &c->op).ok()) {
       std::abort();
     }
-    c->input.resize(size_t{kH} * kW * kC * 4);
+    c->input.resize(static_cast<size_t>(kH) * kW * kC * 4);
     float* in = reinterpret_cast<float*>(c->input.data());
-    for (size_t i = 0; i < size_t{kH} * kW * kC; ++i)
+    for (size_t i = 0; i < static_cast<size_t>(kH) * kW * kC; ++i)
       in[i] = static_cast<float>(rng() % 2000) / 1000.0f - 1.0f;
-    c->output.resize(size_t{kH} * kW * kOut * 4);
+    c->output.resize(static_cast<size_t>(kH) * kW * kOut * 4);
   }
   return c;
 }
@@ -195,14 +201,18 @@ void BM_FmaPeak(benchmark::State& state) {
 }
 BENCHMARK(BM_FmaPeak)->UseRealTime();
 
-void BM_Conv3x3(benchmark::State& state, bool int8) {
-  auto c = MakeConv(int8, static_cast<int>(state.range(0)));
+void BM_Conv3x3(benchmark::State& state, bool int8, Shape s) {
+  auto c = MakeConv(int8, static_cast<int>(state.range(0)), s);
   for (auto _ : state) c->Run();
   state.counters[int8 ? "GOPS" : "GFLOPS"] =
-      benchmark::Counter(2 * kMacs * state.iterations() / 1e9, benchmark::Counter::kIsRate);
+      benchmark::Counter(2 * s.Macs() * state.iterations() / 1e9, benchmark::Counter::kIsRate);
 }
-BENCHMARK_CAPTURE(BM_Conv3x3, f32, false)->Arg(1)->Arg(2)->UseRealTime();
-BENCHMARK_CAPTURE(BM_Conv3x3, qs8, true)->Arg(1)->Arg(2)->UseRealTime();
+BENCHMARK_CAPTURE(BM_Conv3x3, f32, false, kMain)->Arg(1)->Arg(2)->UseRealTime();
+BENCHMARK_CAPTURE(BM_Conv3x3, qs8, true, kMain)->Arg(1)->Arg(2)->UseRealTime();
+BENCHMARK_CAPTURE(BM_Conv3x3, f32_32x32x3_16, false, Shape{32, 32, 3, 16})->Arg(1)->UseRealTime();
+BENCHMARK_CAPTURE(BM_Conv3x3, f32_32x32x16_16, false, Shape{32, 32, 16, 16})->Arg(1)->UseRealTime();
+BENCHMARK_CAPTURE(BM_Conv3x3, f32_16x16x32_32, false, Shape{16, 16, 32, 32})->Arg(1)->UseRealTime();
+BENCHMARK_CAPTURE(BM_Conv3x3, f32_8x8x64_64, false, Shape{8, 8, 64, 64})->Arg(1)->UseRealTime();
 
 double ThreadSeconds() {
   timespec ts;
@@ -233,8 +243,8 @@ void PrintSummary() {
   double sink = 0;
   for (int round = 0; round < 5; ++round) {
     peak.push_back(FlopsPerIter() * iters / MedianSeconds(21, [&] { sink += FmaLoop(iters); }));
-    f32.push_back(2 * kMacs / MedianSeconds(21, [&] { f->Run(); }));
-    qs8.push_back(2 * kMacs / MedianSeconds(21, [&] { q->Run(); }));
+    f32.push_back(2 * kMain.Macs() / MedianSeconds(21, [&] { f->Run(); }));
+    qs8.push_back(2 * kMain.Macs() / MedianSeconds(21, [&] { q->Run(); }));
   }
   benchmark::DoNotOptimize(sink);
   auto median = [](std::vector<double> v) {

@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "src/runtime/kernels/conv_common.h"
+#include "src/runtime/kernels/conv_direct.h"
 #include "src/runtime/kernels/dynamic_quant.h"
 #include "src/runtime/kernels/reference/requantize.h"
 #include "src/runtime/kernels/ukernels/pack.h"
@@ -448,6 +449,9 @@ Status PrepareQD8IGemm(Context* ctx, const ref::ConvGeometry& g, const QD8ConvPa
 
 Status PrepareF32IGemm(Context* ctx, const ref::ConvGeometry& g, const float* filter,
                        const float* bias, float act_min, float act_max, IGemmConv* op) {
+  if (const uk::F32Conv3x3Config* direct = F32Conv3x3For(ctx, g)) {
+    return PrepareF32Conv3x3(ctx, direct, g, filter, bias, act_min, act_max, op);
+  }
   op->kind = IGemmKind::kF32;
   op->g = g;
   FinishCommon(op, sizeof(float));
@@ -480,6 +484,10 @@ Status PrepareF32IGemm(Context* ctx, const ref::ConvGeometry& g, const float* fi
 }
 
 void RunIGemmConv(Context* ctx, const IGemmConv& op, const void* input, void* output) {
+  if (op.direct != nullptr) {
+    RunF32Conv3x3(ctx, op, static_cast<const float*>(input), static_cast<float*>(output));
+    return;
+  }
   RunState s{};
   s.op = &op;
   s.output = output;

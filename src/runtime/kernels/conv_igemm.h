@@ -75,6 +75,11 @@ struct IGemmConv {
   uk::QuantOutput out;
   float min = 0.0f, max = 0.0f;
   bool exact = false;  // f32: the bit-exact kernels (Context::exact_float)
+  // f32 3x3 stride-1 convolutions with few output channels run the direct kernel instead
+  // (conv_direct.h): the input rows pass through a per-thread ring of zero-padded rows.
+  const uk::F32Conv3x3Config* direct = nullptr;
+  int direct_width = 0;  // pixels per buffered row
+  int s_direct = -1;     // scratch: per thread, 4 rows (3 ring slots and a zero row)
   bool has_bias = false;
   // qd8
   QD8ConvParams qd8;

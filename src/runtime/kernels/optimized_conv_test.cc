@@ -258,6 +258,55 @@ TEST(OptimizedDepthwiseConv2D, AroundChannelBlocks) {
   }
 }
 
+// The direct 3x3 float kernels (conv_direct.h, out_c <= 32, stride 1 or 2): widths around their
+// row tiles (8, 16) and the strip's borders, channel counts around their column blocks, SAME
+// and VALID padding, batches.
+TEST(OptimizedConv2D, Direct3x3AroundTiles) {
+  std::mt19937 rng(23);
+  const int widths[] = {1, 2, 3, 7, 8, 9, 15, 16, 17, 18, 24, 31, 33, 34};
+  const int in_cs[] = {1, 3, 5, 16, 17, 33};
+  const int out_cs[] = {1, 5, 15, 16, 17, 31, 32};
+  uint32_t seed = 400;
+  for (int i = 0; i < 40; ++i) {
+    OpConfig c;
+    c.op = Op::CONV_2D;
+    c.variant = Variant::kFloat;
+    c.batch = 1 + rng() % 2;
+    c.in_h = 1 + rng() % 7;
+    c.in_w = widths[rng() % 14];
+    c.in_c = in_cs[rng() % 6];
+    c.out_c = out_cs[rng() % 7];
+    c.stride_h = c.stride_w = 1 + rng() % 2;
+    c.padding = rng() % 3 ? tflite::Padding::SAME : tflite::Padding::VALID;
+    if (c.padding == tflite::Padding::VALID) {
+      c.in_h = std::max(c.in_h, 3);
+      c.in_w = std::max(c.in_w, 3);
+    }
+    c.activation = RandomAct(rng);
+    c.bias = rng() % 4 != 0;
+    c.seed = seed++;
+    SCOPED_TRACE(c.Describe());
+    ExpectOptimizedMatchesReference(c);
+  }
+}
+
+// The direct kernels cover the MLPerf Tiny ResNet's small layers on AVX-512 machines.
+TEST(OptimizedConv2D, Direct3x3CoversSmallLayers) {
+  const rt::CpuInfo& cpu = rt::GetCpuInfo();
+  if (!cpu.UseAvx512()) GTEST_SKIP() << "direct 3x3 kernels exist for AVX-512 only";
+  const int cases[][3] = {{16, 1, 16}, {32, 1, 8}, {32, 2, 8}, {16, 2, 16}};  // out_c, stride, mr
+  for (const auto& k : cases) {
+    const rt::uk::F32Conv3x3Config* cfg = rt::uk::GetF32Conv3x3Config(cpu, k[0], k[1]);
+    ASSERT_NE(cfg, nullptr);
+    EXPECT_EQ(cfg->stride, k[1]);
+    EXPECT_EQ(cfg->mr, k[2]);
+    EXPECT_GE(cfg->nr, k[0]);
+  }
+  EXPECT_EQ(rt::uk::GetF32Conv3x3Config(cpu, 33, 1), nullptr);
+  EXPECT_EQ(rt::uk::GetF32Conv3x3Config(cpu, 16, 3), nullptr);
+  EXPECT_EQ(rt::uk::GetF32Conv3x3Config(rt::ScalarCpuInfo(), 16, 1), nullptr);
+}
+
 // The bit-exact float GEMM (models with hybrid ops): identical to ref::GemmF32.
 TEST(OptimizedConv2D, ExactFloatIsBitIdentical) {
   std::mt19937 rng(19);

@@ -59,6 +59,11 @@ constexpr F32GemmConfig kF32Avx512_16 = {"f32_igemm_16x16__avx512f",
                                          a5::f32_igemm_minmax_ukernel_16x16__avx512f,
                                          a5::f32_igemm_exact_ukernel_16x16__avx512f,
                                          a5::f32_gemv_exact_ukernel_1x16__avx512f};
+constexpr F32Conv3x3Config kF32Conv3x3Avx512[2][2] = {
+    {{"f32_conv3x3s1_16x16__avx512f", 16, 16, 1, a5::f32_conv3x3s1_minmax_ukernel_16x16__avx512f},
+     {"f32_conv3x3s1_8x32__avx512f", 32, 8, 1, a5::f32_conv3x3s1_minmax_ukernel_8x32__avx512f}},
+    {{"f32_conv3x3s2_16x16__avx512f", 16, 16, 2, a5::f32_conv3x3s2_minmax_ukernel_16x16__avx512f},
+     {"f32_conv3x3s2_8x32__avx512f", 32, 8, 2, a5::f32_conv3x3s2_minmax_ukernel_8x32__avx512f}}};
 constexpr QS8DwConfig kQS8DwAvx512 = {"qs8_dwconv_up32__avx512vnni",
                                       a5::qs8_dwconv_minmax_ukernel_up32__avx512vnni,
                                       a5::qu8_dwconv_minmax_ukernel_up32__avx512vnni,
@@ -197,6 +202,15 @@ const QS8DwConfig* GetQS8DwConfig(const CpuInfo& cpu) {
 #endif
 #if defined(EDGEOPT_HAVE_AVX2)
   if (cpu.UseAvx2()) return &kQS8DwAvx2;
+#endif
+  (void)cpu;
+  return nullptr;
+}
+
+const F32Conv3x3Config* GetF32Conv3x3Config(const CpuInfo& cpu, int out_c, int stride) {
+  if (out_c < 1 || stride < 1 || stride > 2) return nullptr;
+#if defined(EDGEOPT_HAVE_AVX512)
+  if (cpu.UseAvx512() && out_c <= 32) return &kF32Conv3x3Avx512[stride - 1][out_c > 16];
 #endif
   (void)cpu;
   return nullptr;

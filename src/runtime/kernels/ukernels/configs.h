@@ -46,6 +46,15 @@ struct QS8DwConfig {
   QD8DwFn qd8;  // hybrid (float output)
 };
 
+// f32 direct 3x3 convolution (stride 1 or 2) for layers of at most `nr` output channels.
+struct F32Conv3x3Config {
+  const char* name;
+  int nr;
+  int mr;      // output pixels per call
+  int stride;  // along rows and columns
+  F32Conv3x3Fn conv;
+};
+
 struct F32DwConfig {
   const char* name;
   F32DwFn dw;
@@ -96,6 +105,9 @@ const QS8GemmConfig* GetQS8GemmConfig(const CpuInfo& cpu, int n);
 const F32GemmConfig* GetF32GemmConfig(const CpuInfo& cpu, int n);
 const QS8DwConfig* GetQS8DwConfig(const CpuInfo& cpu);
 const F32DwConfig* GetF32DwConfig(const CpuInfo& cpu);
+// The direct 3x3 kernel for out_c output channels and `stride`, or null (none for this CPU,
+// width or stride).
+const F32Conv3x3Config* GetF32Conv3x3Config(const CpuInfo& cpu, int out_c, int stride);
 const QuantElementwiseConfig* GetQuantElementwiseConfig(const CpuInfo& cpu);
 const F32VBinaryConfig* GetF32VBinaryConfig(const CpuInfo& cpu);
 const PoolConfig* GetPoolConfig(const CpuInfo& cpu);

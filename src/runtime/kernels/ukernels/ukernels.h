@@ -140,6 +140,26 @@ struct F32IGemmArgs {
 };
 using F32IGemmFn = void (*)(const F32IGemmArgs& args);
 
+// ---- f32 direct 3x3 convolution, stride S (one block of NR <= 32 output channels) ------------
+// Packed weights: float bias[NR], then w[fy][c][fx][NR] (channels beyond out_c are 0).
+// rows[fy] points at the input row of filter row fy, at the pixel under the tile's first
+// window's left column, in a buffer whose rows hold S * (MR - 1) + 3 readable pixels from there
+// (padding is zeros in the buffer). Writes out[i][n] for i < mr, n < nc, rows `out_stride` floats apart.
+inline size_t F32Conv3x3PackedBytes(int nr, int channels) {
+  return (static_cast<size_t>(nr) + static_cast<size_t>(9) * channels * nr) * sizeof(float);
+}
+struct F32Conv3x3Args {
+  int mr;
+  int nc;
+  int channels;
+  const float* rows[3];
+  const float* w;
+  float* out;
+  ptrdiff_t out_stride;  // in floats
+  float min, max;
+};
+using F32Conv3x3Fn = void (*)(const F32Conv3x3Args& args);
+
 // qd8 (hybrid) depthwise: int8 input quantized at run time (zero point zp, scale s), int8
 // weights. Packed per 16 channels: int32 unused[16], int32 w[taps][16] (as qs8).
 // out = clamp((float(acc) * input_scale) * filter_scale[c] + bias[c]) with

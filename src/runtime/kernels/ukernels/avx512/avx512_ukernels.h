@@ -21,6 +21,10 @@ void qd8_f32_igemm_minmax_ukernel_1x16c4__avx512vnni(const QD8IGemmArgs& p);
 
 void f32_igemm_minmax_ukernel_12x32__avx512f(const F32IGemmArgs& p);
 void f32_igemm_minmax_ukernel_16x16__avx512f(const F32IGemmArgs& p);
+void f32_conv3x3s1_minmax_ukernel_16x16__avx512f(const F32Conv3x3Args& p);
+void f32_conv3x3s1_minmax_ukernel_8x32__avx512f(const F32Conv3x3Args& p);
+void f32_conv3x3s2_minmax_ukernel_16x16__avx512f(const F32Conv3x3Args& p);
+void f32_conv3x3s2_minmax_ukernel_8x32__avx512f(const F32Conv3x3Args& p);
 void f32_igemm_exact_ukernel_12x32__avx512f(const F32IGemmArgs& p);
 void f32_igemm_minmax_ukernel_6x64__avx512f(const F32IGemmArgs& p);
 void f32_igemm_exact_ukernel_6x64__avx512f(const F32IGemmArgs& p);
