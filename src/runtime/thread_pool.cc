@@ -1,5 +1,7 @@
 #include "src/runtime/thread_pool.h"
 
+#include <algorithm>
+
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
 #endif
@@ -43,7 +45,9 @@ void PinCurrentThread(int cpu) {
 void PinCallerToCpu(int cpu) { PinCurrentThread(cpu); }
 
 ThreadPool::ThreadPool(int num_threads, bool pin_workers)
-    : num_threads_(num_threads < 1 ? 1 : num_threads), pin_workers_(pin_workers) {
+    : num_threads_(num_threads < 1 ? 1 : num_threads),
+      pin_workers_(pin_workers),
+      ranges_(static_cast<size_t>(num_threads_)) {
   for (int i = 1; i < num_threads_; ++i) {
     workers_.emplace_back([this, i] { WorkerLoop(i); });
   }
@@ -53,31 +57,48 @@ ThreadPool::~ThreadPool() {
   {
     std::lock_guard<std::mutex> lock(mutex_);
     stop_.store(true);
-    // A new generation with no tasks wakes every worker without giving it work.
+    // A new generation with empty ranges wakes every worker without giving it work.
     ++generation_;
-    slots_[generation_ & 1].num_tasks.store(0);
-    state_.store(Pack(generation_, 0));
+    for (Range& r : ranges_) r.word.store(Pack(generation_, 0, 0));
+    generation_published_.store(generation_);
   }
   wake_.notify_all();
   for (auto& t : workers_) t.join();
 }
 
-void ThreadPool::DoTasks(int thread_index) {
+int ThreadPool::Claim(Range& r, uint32_t generation, bool front) {
+  uint64_t w = r.word.load(std::memory_order_acquire);
   for (;;) {
-    uint64_t s = state_.load();
-    const uint32_t generation = static_cast<uint32_t>(s >> 32);
-    const Slot& slot = slots_[generation & 1];
-    const TaskFn fn = slot.fn.load();
-    void* const context = slot.context.load();
-    const int num_tasks = slot.num_tasks.load();
-    const uint32_t task = static_cast<uint32_t>(s);
-    if (task >= static_cast<uint32_t>(num_tasks)) return;
-    // The claim succeeds only if the job is still the one whose slot was read above (the
-    // caller rewrites a slot only two generations later, after that job completed).
-    if (!state_.compare_exchange_weak(s, s + 1)) continue;
-    fn(context, static_cast<int>(task), thread_index);
-    completed_.fetch_add(1, std::memory_order_acq_rel);
+    if (((w >> (2 * kTaskBits)) & kGenerationMask) != (generation & kGenerationMask)) return -1;
+    const uint32_t first = static_cast<uint32_t>((w >> kTaskBits) & kTaskMask);
+    const uint32_t end = static_cast<uint32_t>(w & kTaskMask);
+    if (first >= end) return -1;
+    const uint64_t next =
+        front ? Pack(generation, first + 1, end) : Pack(generation, first, end - 1);
+    // On failure w holds the current word: retry with it.
+    if (r.word.compare_exchange_weak(w, next, std::memory_order_acq_rel)) {
+      return static_cast<int>(front ? first : end - 1);
+    }
   }
+}
+
+void ThreadPool::DoTasks(int thread_index, uint32_t generation) {
+  // The job's slot: valid while any of its tasks is unclaimed (it is rewritten two jobs later,
+  // after this job completed), and a claim below succeeds only for a task of this job.
+  const Slot& slot = slots_[generation & 1];
+  const TaskFn fn = slot.fn.load(std::memory_order_acquire);
+  void* const context = slot.context.load(std::memory_order_acquire);
+  int done = 0;
+  for (int task; (task = Claim(ranges_[thread_index], generation, true)) >= 0; ++done) {
+    fn(context, task, thread_index);
+  }
+  for (int k = 1; k < num_threads_; ++k) {
+    Range& victim = ranges_[(thread_index + k) % num_threads_];
+    for (int task; (task = Claim(victim, generation, false)) >= 0; ++done) {
+      fn(context, task, thread_index);
+    }
+  }
+  if (done > 0) completed_.fetch_add(done, std::memory_order_acq_rel);
 }
 
 void ThreadPool::Run(int num_tasks, TaskFn fn, void* context) {
@@ -86,18 +107,42 @@ void ThreadPool::Run(int num_tasks, TaskFn fn, void* context) {
     for (int i = 0; i < num_tasks; ++i) fn(context, i, 0);
     return;
   }
+  if (static_cast<uint64_t>(num_tasks) > kTaskMask) {
+    // More tasks than a range word holds: jobs of at most kTaskMask tasks each.
+    struct Chunk {
+      TaskFn fn;
+      void* context;
+      int offset;
+    };
+    for (int offset = 0; offset < num_tasks; offset += static_cast<int>(kTaskMask)) {
+      Chunk chunk{fn, context, offset};
+      Run(
+          static_cast<int>(std::min<int64_t>(kTaskMask, int64_t{num_tasks} - offset)),
+          [](void* c, int task, int thread) {
+            const Chunk* k = static_cast<const Chunk*>(c);
+            k->fn(k->context, k->offset + task, thread);
+          },
+          &chunk);
+    }
+    return;
+  }
   const uint32_t generation = ++generation_;
   Slot& slot = slots_[generation & 1];
-  slot.fn.store(fn);
-  slot.context.store(context);
-  slot.num_tasks.store(num_tasks);
+  slot.fn.store(fn, std::memory_order_release);
+  slot.context.store(context, std::memory_order_release);
+  slot.num_tasks.store(num_tasks, std::memory_order_release);
   completed_.store(0);
-  state_.store(Pack(generation, 0));
+  for (int t = 0; t < num_threads_; ++t) {
+    const uint32_t first = static_cast<uint32_t>(int64_t{num_tasks} * t / num_threads_);
+    const uint32_t end = static_cast<uint32_t>(int64_t{num_tasks} * (t + 1) / num_threads_);
+    ranges_[t].word.store(Pack(generation, first, end));
+  }
+  generation_published_.store(generation);
   if (sleepers_.load() > 0) {
     std::lock_guard<std::mutex> lock(mutex_);
     wake_.notify_all();
   }
-  DoTasks(0);
+  DoTasks(0, generation);
   // Every task is claimed; wait for the ones other threads are still running.
   while (completed_.load(std::memory_order_acquire) < num_tasks) CpuRelax();
 }
@@ -108,7 +153,7 @@ void ThreadPool::WorkerLoop(int thread_index) {
   for (;;) {
     bool have_work = false;
     for (int spin = 0; spin < kSpinIterations; ++spin) {
-      if (static_cast<uint32_t>(state_.load(std::memory_order_acquire) >> 32) != seen) {
+      if (generation_published_.load(std::memory_order_acquire) != seen) {
         have_work = true;
         break;
       }
@@ -117,12 +162,12 @@ void ThreadPool::WorkerLoop(int thread_index) {
     if (!have_work) {
       std::unique_lock<std::mutex> lock(mutex_);
       sleepers_.fetch_add(1);
-      wake_.wait(lock, [&] { return static_cast<uint32_t>(state_.load() >> 32) != seen; });
+      wake_.wait(lock, [&] { return generation_published_.load() != seen; });
       sleepers_.fetch_sub(1);
     }
     if (stop_.load()) return;
-    seen = static_cast<uint32_t>(state_.load() >> 32);
-    DoTasks(thread_index);
+    seen = generation_published_.load();
+    DoTasks(thread_index, seen);
   }
 }
 

@@ -1,13 +1,17 @@
 // A small fixed thread pool. The calling thread takes part; Run() blocks until every task is
 // done. No allocation per Run.
 //
-// Tasks are claimed one at a time with a compare-and-swap on a word holding (job generation,
-// next task), and Run() waits for the tasks to be *completed*, not for the workers to check in:
-// a worker that the OS has not scheduled yet (a loaded machine) never delays a job, the caller
-// simply runs the tasks itself. A late worker that wakes up during a later job can only claim
-// that job's tasks (the generation is part of the claim). Job descriptions alternate between
-// two slots, so the slot a late worker may still be reading is never the one being rewritten.
-// Workers spin briefly between jobs (inference issues many short jobs back to back), then sleep.
+// Each job's tasks are split into one contiguous range per thread (pthreadpool's scheme): a
+// thread takes tasks from the front of its own range, then steals from the back of the others'.
+// Each range is one word (job generation, first, end) in its own cache line, claimed with a
+// compare-and-swap, so threads working on their own ranges never touch a shared line; each
+// thread adds its count of finished tasks to the job's counter once. Run() waits for the tasks
+// to be *completed*, not for the workers to check in: a worker that the OS has not scheduled
+// yet (a loaded machine) never delays a job, the others steal its range. A late worker that
+// wakes up during a later job can only claim that job's tasks (the generation is part of every
+// claim). Job descriptions alternate between two slots, so the slot a late worker may still be
+// reading is never the one being rewritten. Workers spin briefly between jobs (inference issues
+// many short jobs back to back), then sleep.
 #ifndef EDGEOPT_SRC_RUNTIME_THREAD_POOL_H_
 #define EDGEOPT_SRC_RUNTIME_THREAD_POOL_H_
 
@@ -59,20 +63,32 @@ class ThreadPool {
     std::atomic<void*> context{nullptr};
     std::atomic<int> num_tasks{0};
   };
-  static uint64_t Pack(uint32_t generation, uint32_t task) {
-    return (uint64_t{generation} << 32) | task;
+  // A range word: generation (20 bits), first task, end (22 bits each).
+  static constexpr int kTaskBits = 22;
+  static constexpr uint64_t kTaskMask = (uint64_t{1} << kTaskBits) - 1;
+  static constexpr uint64_t kGenerationMask = (uint64_t{1} << (64 - 2 * kTaskBits)) - 1;
+  static uint64_t Pack(uint32_t generation, uint32_t first, uint32_t end) {
+    return ((generation & kGenerationMask) << (2 * kTaskBits)) | (uint64_t{first} << kTaskBits) |
+           end;
   }
+  struct alignas(64) Range {
+    std::atomic<uint64_t> word{0};
+  };
   void WorkerLoop(int thread_index);
-  // Claims and runs tasks of the job whose state was last seen as `state`, until it has none
-  // left or a newer job is published.
-  void DoTasks(int thread_index);
+  // Claims and runs tasks of job `generation` (own range first, then the others'), until none
+  // is left, then adds their count to completed_.
+  void DoTasks(int thread_index, uint32_t generation);
+  // Claims one task of job `generation` from range r (from the front or the back): its index,
+  // or -1 when the range is empty or belongs to another job.
+  int Claim(Range& r, uint32_t generation, bool front);
 
   const int num_threads_;
   const bool pin_workers_;
   std::vector<std::thread> workers_;
   Slot slots_[2];
-  std::atomic<uint64_t> state_{0};  // (generation << 32) | next task
-  std::atomic<int> completed_{0};   // tasks of the current job that have finished
+  std::vector<Range> ranges_;                      // one per thread
+  std::atomic<uint32_t> generation_published_{0};  // the current job; workers watch it
+  alignas(64) std::atomic<int> completed_{0};      // tasks of the current job that have finished
   std::atomic<bool> stop_{false};
   uint32_t generation_ = 0;  // caller's copy
   std::mutex mutex_;
