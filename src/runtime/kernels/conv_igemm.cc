@@ -21,6 +21,8 @@ constexpr int kTasksPerThread = 6;
 // unrolled copy.)
 constexpr int kIm2colMaxChannels = 2;
 constexpr int64_t kIm2colMaxBytes = int64_t{8} << 20;
+// Largest indirection cache (IGemmConv::ind_cache) kept per convolution.
+constexpr size_t kMaxIndirectionCacheBytes = 256 * 1024;
 // Smaller products run on one thread: splitting them costs more than it saves.
 constexpr int64_t kMinParallelMacs = 256 * 1024;
 
@@ -157,15 +159,20 @@ void RunTask(const RunState& s, int task, int thread) {
   const int64_t group_rows = RowsPerGroup(op);
   uint8_t* scratch = s.thread_scratch + op.thread_bytes * thread;
   using TIn = typename std::conditional<kKind == IGemmKind::kF32, float, uint8_t>::type;
-  const TIn** a = reinterpret_cast<const TIn**>(scratch);
+  const TIn** const a_scratch = reinterpret_cast<const TIn**>(scratch);
   int32_t* row_term = reinterpret_cast<int32_t*>(
       scratch + AlignUp64(static_cast<size_t>(op.mr) * op.taps * sizeof(void*)));
   const int out_c = op.g.out_c;
   for (int tile = tile_begin; tile < tile_end; ++tile) {
+    const TIn** a = a_scratch;
     const int64_t m0 = s.row0 + int64_t{tile} * op.mr;
     const int mr = static_cast<int>(std::min<int64_t>(op.mr, s.row0 + group_rows - m0));
-    BuildIndirection<TIn>(op, static_cast<const TIn*>(s.input), s.in_stride, s.batch0, m0, mr,
-                          static_cast<const TIn*>(s.zero), s.pixsum, a, row_term);
+    if (op.ind_cache != nullptr) {
+      a = reinterpret_cast<const TIn**>(op.ind_cache) + int64_t{tile} * op.mr * op.taps;
+    } else {
+      BuildIndirection<TIn>(op, static_cast<const TIn*>(s.input), s.in_stride, s.batch0, m0, mr,
+                            static_cast<const TIn*>(s.zero), s.pixsum, a, row_term);
+    }
     for (int nb = nb_begin; nb < nb_end; ++nb) {
       const int n0 = nb * op.nr;
       const int nc = std::min(op.nr, out_c - n0);
@@ -214,6 +221,36 @@ void RunTask(const RunState& s, int task, int thread) {
       }
     }
   }
+}
+
+// Builds op.ind_cache for the input at s.input when it does not hold that input's pointers.
+template <typename TIn>
+void EnsureIndirectionCache(const RunState& s) {
+  const IGemmConv& op = *s.op;
+  if (op.ind_cache == nullptr || op.ind_base == s.input) return;
+  const TIn** cache = reinterpret_cast<const TIn**>(op.ind_cache);
+  for (int tile = 0; tile < op.m_tiles; ++tile) {
+    const int64_t m0 = int64_t{tile} * op.mr;
+    const int mr = static_cast<int>(std::min<int64_t>(op.mr, op.rows - m0));
+    BuildIndirection<TIn>(op, static_cast<const TIn*>(s.input), s.in_stride, 0, m0, mr,
+                          static_cast<const TIn*>(s.zero), nullptr,
+                          cache + int64_t{tile} * op.mr * op.taps, nullptr);
+  }
+  op.ind_base = s.input;
+}
+
+// Allocates op->ind_cache when the convolution qualifies (see IGemmConv::ind_cache).
+Status PrepareIndirectionCache(Context* ctx, IGemmConv* op) {
+  if (op->pointwise || op->im2col || op->row_sums || op->kind == IGemmKind::kQD8 || op->mr <= 1) {
+    return Status::Ok();
+  }
+  const size_t bytes = static_cast<size_t>(op->m_tiles) * op->mr * op->taps * sizeof(void*);
+  if (bytes > kMaxIndirectionCacheBytes) return Status::Ok();
+  op->ind_cache = static_cast<const void**>(ctx->AllocatePersistent(bytes));
+  EDGEOPT_ENSURE(op->ind_cache != nullptr, StatusCode::kOutOfMemory,
+                 "out of memory for the convolution's indirection pointers");
+  op->ind_base = nullptr;
+  return Status::Ok();
 }
 
 template <IGemmKind kKind>
@@ -397,7 +434,7 @@ Status PrepareQS8IGemm(Context* ctx, const ref::ConvGeometry& g, const QS8ConvPa
   EDGEOPT_RETURN_IF_ERROR(ComputeTapOffsets(ctx, op->copy_input ? op->kcp : g.in_c, op));
   EDGEOPT_RETURN_IF_ERROR(RequestCommonScratch(ctx, op, sizeof(void*)));
   PlanTasks(ctx, op);
-  return Status::Ok();
+  return PrepareIndirectionCache(ctx, op);
 }
 
 Status PrepareQD8IGemm(Context* ctx, const ref::ConvGeometry& g, const QD8ConvParams& p,
@@ -480,7 +517,7 @@ Status PrepareF32IGemm(Context* ctx, const ref::ConvGeometry& g, const float* fi
   EDGEOPT_RETURN_IF_ERROR(ComputeTapOffsets(ctx, g.in_c, op));
   EDGEOPT_RETURN_IF_ERROR(RequestCommonScratch(ctx, op, sizeof(void*)));
   PlanTasks(ctx, op);
-  return Status::Ok();
+  return PrepareIndirectionCache(ctx, op);
 }
 
 void RunIGemmConv(Context* ctx, const IGemmConv& op, const void* input, void* output) {
@@ -506,6 +543,7 @@ void RunIGemmConv(Context* ctx, const IGemmConv& op, const void* input, void* ou
       s.input = col;
       s.in_stride = op.kc;
     }
+    EnsureIndirectionCache<float>(s);
     RunGroup<IGemmKind::kF32>(ctx, s);
     return;
   }
@@ -553,6 +591,7 @@ void RunIGemmConv(Context* ctx, const IGemmConv& op, const void* input, void* ou
     s.in_stride = stride;
     s.zero = op.zero;
     s.pixsum = op.row_sums ? pixsum : nullptr;
+    EnsureIndirectionCache<uint8_t>(s);
     RunGroup<IGemmKind::kQS8>(ctx, s);
     return;
   }

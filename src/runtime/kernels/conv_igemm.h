@@ -72,6 +72,11 @@ struct IGemmConv {
   const void* packed = nullptr;
   const void* zero = nullptr;      // padding pixel (qs8: kcp bytes of zu; f32: kc zeros)
   int64_t* tap_offsets = nullptr;  // per tap, elements from the window's top-left pixel
+  // Small qs8/f32 convolutions with several taps (and no row sums) keep every tile's indirection
+  // pointers, built on the first Run and again only if the input moves (the arena does not):
+  // m_tiles * mr * taps pointers. Others build a tile's pointers before each kernel call.
+  const void** ind_cache = nullptr;
+  mutable const void* ind_base = nullptr;
   uk::QuantOutput out;
   float min = 0.0f, max = 0.0f;
   bool exact = false;  // f32: the bit-exact kernels (Context::exact_float)
