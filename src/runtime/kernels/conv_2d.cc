@@ -44,7 +44,11 @@ struct OpData {
   int col = -1, acc = -1, rowsums = -1, packed = -1, quantized = -1, scales = -1, zps = -1;
   Tensor dense_filter;  // decoded sparse filter (when densified)
   bool densified = false;
-  IGemmConv* fast = nullptr;       // the microkernel path (conv_igemm.h), when one applies
+  IGemmConv* fast = nullptr;  // the microkernel path (conv_igemm.h), when one applies
+  // 16x8 with int32 sums (when they cannot overflow): widened weights [out_c][K] and the s16
+  // GEMM microkernel; the output stage stays the reference's int64 one.
+  const uk::S16GemmConfig* s16 = nullptr;
+  int16_t* s16_filter = nullptr;
   SparseMatMul* sparse = nullptr;  // 1x1: the sparse kernel, when it beats the dense one
 };
 
@@ -302,9 +306,13 @@ Status Prepare(Context* ctx, Node* node) {
     EDGEOPT_RETURN_IF_ERROR(ComputeBiasTerms(ctx, bias, filter, g.out_c, K, data->input_zero_point,
                                              data->filter_zero_point, &data->bias_term));
   }
+  if (int16 && ctx->use_optimized_kernels() && g.groups == 1) {
+    EDGEOPT_RETURN_IF_ERROR(
+        PrepareS16Gemm(ctx, filter->Data<int8_t>(), g.out_c, K, &data->s16, &data->s16_filter));
+  }
   const int64_t max_a = uint8 ? 255 : (int16 ? 32768 : 128);
   const int64_t max_b = uint8 ? 255 : 128;
-  data->wide_acc = int16 || !Int32AccumulatorSafe(K, max_a, max_b);
+  data->wide_acc = (int16 && data->s16 == nullptr) || !Int32AccumulatorSafe(K, max_a, max_b);
   const int64_t in_size = int8 || uint8 ? 1 : 2;
   const int64_t acc_size = data->wide_acc ? 8 : 4;
   data->block_rows = ref::BlockRows(pixels, K * in_size + ocg * acc_size, kConvScratchTarget);
@@ -329,6 +337,32 @@ void EvalQuantized(Context* ctx, const OpData* data, const Tensor* input, const 
                                          filter->Data<TW>(), data->filter_zero_point,
                                          data->bias_term, data->stage, output->Data<TIn>(), s,
                                          data->block_rows);
+}
+
+// 16x8 through the s16 GEMM: the reference's blocks of rows (im2col unless pointwise), int32
+// sums, then its int64 output stage.
+void EvalS16(Context* ctx, const OpData* data, const Tensor* input, Tensor* output) {
+  const ref::ConvGeometry& g = data->geo;
+  const int64_t K = g.K();
+  const int64_t pixels = g.out_pixels();
+  int16_t* col = static_cast<int16_t*>(ctx->GetScratch(data->col));
+  int32_t* acc = static_cast<int32_t*>(ctx->GetScratch(data->acc));
+  for (int b = 0; b < g.batch; ++b) {
+    const int16_t* in_b = input->Data<int16_t>() + int64_t{b} * g.in_h * g.in_w * g.in_c;
+    int16_t* out_b = output->Data<int16_t>() + int64_t{b} * pixels * g.out_c;
+    for (int64_t p0 = 0; p0 < pixels; p0 += data->block_rows) {
+      const int count = static_cast<int>(std::min<int64_t>(data->block_rows, pixels - p0));
+      const int16_t* a = in_b + p0 * g.in_c;
+      if (!g.IsPointwise()) {
+        ref::Im2col(g, in_b, p0, count, 0, static_cast<int16_t>(data->input_zero_point), col);
+        a = col;
+      }
+      data->s16->gemm(count, g.out_c, static_cast<int>(K), a, g.IsPointwise() ? g.in_c : K,
+                      data->s16_filter, acc, g.out_c);
+      S16OutputStage(acc, count, g.out_c, data->bias_term, data->stage, out_b + p0 * g.out_c,
+                     g.out_c);
+    }
+  }
 }
 
 void EvalHybrid(Context* ctx, const OpData* data, const Tensor* input, const Tensor* filter,
@@ -406,6 +440,10 @@ Status Eval(Context* ctx, Node* node) {
       }
       break;
     case Kind::kInt16:
+      if (data->s16 != nullptr) {
+        EvalS16(ctx, data, input, output);
+        break;
+      }
       EvalQuantized<int16_t, int8_t, int64_t>(ctx, data, input, filter, output);
       break;
   }

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <limits>
 
@@ -37,19 +38,13 @@ int32_t QuantizedMax(DType type) {
   }
 }
 
-const char* TypeName(const Tensor* t) {
-  return t != nullptr ? DTypeName(t->type) : "absent";
-}
+const char* TypeName(const Tensor* t) { return t != nullptr ? DTypeName(t->type) : "absent"; }
 
-Status CheckRank(const Tensor* t, const char* what, int min_rank,
-                 int max_rank) {
-  EDGEOPT_ENSURE(t != nullptr, StatusCode::kInvalidModel, "%s is missing",
-                 what);
-  EDGEOPT_ENSURE(t->dims.size >= min_rank && t->dims.size <= max_rank,
-                 StatusCode::kInvalidModel,
-                 "%s (%s) has rank %d, expected %d%s%d", what, t->name,
-                 t->dims.size, min_rank, min_rank == max_rank ? "" : " to ",
-                 min_rank == max_rank ? min_rank : max_rank);
+Status CheckRank(const Tensor* t, const char* what, int min_rank, int max_rank) {
+  EDGEOPT_ENSURE(t != nullptr, StatusCode::kInvalidModel, "%s is missing", what);
+  EDGEOPT_ENSURE(t->dims.size >= min_rank && t->dims.size <= max_rank, StatusCode::kInvalidModel,
+                 "%s (%s) has rank %d, expected %d%s%d", what, t->name, t->dims.size, min_rank,
+                 min_rank == max_rank ? "" : " to ", min_rank == max_rank ? min_rank : max_rank);
   return Status::Ok();
 }
 
@@ -68,8 +63,7 @@ struct IndexVector {
     if (table == nullptr) return false;
     switch (type) {
       case tflite::SparseIndexVector::Int32Vector: {
-        const auto* v =
-            static_cast<const tflite::Int32Vector*>(table)->values();
+        const auto* v = static_cast<const tflite::Int32Vector*>(table)->values();
         if (v == nullptr) return false;
         data = v->data();
         size = static_cast<int>(v->size());
@@ -77,8 +71,7 @@ struct IndexVector {
         return true;
       }
       case tflite::SparseIndexVector::Uint16Vector: {
-        const auto* v =
-            static_cast<const tflite::Uint16Vector*>(table)->values();
+        const auto* v = static_cast<const tflite::Uint16Vector*>(table)->values();
         if (v == nullptr) return false;
         data = v->data();
         size = static_cast<int>(v->size());
@@ -86,8 +79,7 @@ struct IndexVector {
         return true;
       }
       case tflite::SparseIndexVector::Uint8Vector: {
-        const auto* v =
-            static_cast<const tflite::Uint8Vector*>(table)->values();
+        const auto* v = static_cast<const tflite::Uint8Vector*>(table)->values();
         if (v == nullptr) return false;
         data = v->data();
         size = static_cast<int>(v->size());
@@ -100,8 +92,7 @@ struct IndexVector {
   }
   // Value i (caller checks 0 <= i < size). Flatbuffers data is little-endian.
   int64_t Get(int i) const {
-    const uint8_t* p =
-        static_cast<const uint8_t*>(data) + static_cast<size_t>(i) * width;
+    const uint8_t* p = static_cast<const uint8_t*>(data) + static_cast<size_t>(i) * width;
     if (width == 4) {
       int32_t v;
       std::memcpy(&v, p, 4);
@@ -128,40 +119,32 @@ class Densifier {
     const auto* order = sp->traversal_order();
     const auto* block_map = sp->block_map();
     const auto* metadata = sp->dim_metadata();
-    num_blocks_ =
-        block_map != nullptr ? static_cast<int>(block_map->size()) : 0;
+    num_blocks_ = block_map != nullptr ? static_cast<int>(block_map->size()) : 0;
     levels_ = order != nullptr ? static_cast<int>(order->size()) : 0;
-    EDGEOPT_ENSURE(
-        levels_ == rank_ + num_blocks_ && levels_ <= kMaxSparseLevels,
-        StatusCode::kInvalidModel,
-        "%s (%s): sparse traversal order has %d entries, expected rank %d + %d "
-        "block dimensions",
-        what, t->name, levels_, rank_, num_blocks_);
-    EDGEOPT_ENSURE(
-        metadata != nullptr && static_cast<int>(metadata->size()) == levels_,
-        StatusCode::kInvalidModel,
-        "%s (%s): sparse dimension metadata has %d entries, expected %d", what,
-        t->name, metadata != nullptr ? static_cast<int>(metadata->size()) : 0,
-        levels_);
+    EDGEOPT_ENSURE(levels_ == rank_ + num_blocks_ && levels_ <= kMaxSparseLevels,
+                   StatusCode::kInvalidModel,
+                   "%s (%s): sparse traversal order has %d entries, expected rank %d + %d "
+                   "block dimensions",
+                   what, t->name, levels_, rank_, num_blocks_);
+    EDGEOPT_ENSURE(metadata != nullptr && static_cast<int>(metadata->size()) == levels_,
+                   StatusCode::kInvalidModel,
+                   "%s (%s): sparse dimension metadata has %d entries, expected %d", what, t->name,
+                   metadata != nullptr ? static_cast<int>(metadata->size()) : 0, levels_);
     bool seen[kMaxSparseLevels] = {};
     for (int i = 0; i < levels_; ++i) {
       const int d = order->Get(i);
       // The original dimensions come first, then the block dimensions (as
       // TFLite assumes).
-      const bool ok =
-          i < rank_ ? (d >= 0 && d < rank_) : (d >= rank_ && d < levels_);
-      EDGEOPT_ENSURE(
-          ok && !seen[d], StatusCode::kInvalidModel,
-          "%s (%s): sparse traversal order is not a valid permutation", what,
-          t->name);
+      const bool ok = i < rank_ ? (d >= 0 && d < rank_) : (d >= rank_ && d < levels_);
+      EDGEOPT_ENSURE(ok && !seen[d], StatusCode::kInvalidModel,
+                     "%s (%s): sparse traversal order is not a valid permutation", what, t->name);
       seen[d] = true;
       order_[i] = d;
     }
     for (int j = 0; j < num_blocks_; ++j) {
       const int d = block_map->Get(j);
       EDGEOPT_ENSURE(d >= 0 && d < rank_, StatusCode::kInvalidModel,
-                     "%s (%s): sparse block map entry %d is out of range", what,
-                     t->name, d);
+                     "%s (%s): sparse block map entry %d is out of range", what, t->name, d);
       block_dim_[j] = d;
     }
     for (int d = 0; d < rank_; ++d) blocked_[d] = 1;
@@ -170,30 +153,26 @@ class Densifier {
     for (int i = 0; i < levels_; ++i) {
       const tflite::DimensionMetadata* m = metadata->Get(i);
       EDGEOPT_ENSURE(m != nullptr, StatusCode::kInvalidModel,
-                     "%s (%s): sparse dimension metadata %d is missing", what,
-                     t->name, i);
+                     "%s (%s): sparse dimension metadata %d is missing", what, t->name, i);
       dense_[i] = m->format() == tflite::DimensionType::DENSE;
       if (dense_[i]) {
         size_[i] = m->dense_size();
         EDGEOPT_ENSURE(size_[i] > 0, StatusCode::kInvalidModel,
-                       "%s (%s): sparse dimension %d has dense size %d", what,
-                       t->name, i, size_[i]);
+                       "%s (%s): sparse dimension %d has dense size %d", what, t->name, i,
+                       size_[i]);
       } else {
-        EDGEOPT_ENSURE(
-            m->format() == tflite::DimensionType::SPARSE_CSR &&
-                segments_[i].Load(m->array_segments_type(),
-                                  m->array_segments()) &&
-                indices_[i].Load(m->array_indices_type(), m->array_indices()),
-            StatusCode::kInvalidModel,
-            "%s (%s): sparse dimension %d has no valid CSR segments and "
-            "indices",
-            what, t->name, i);
+        EDGEOPT_ENSURE(m->format() == tflite::DimensionType::SPARSE_CSR &&
+                           segments_[i].Load(m->array_segments_type(), m->array_segments()) &&
+                           indices_[i].Load(m->array_indices_type(), m->array_indices()),
+                       StatusCode::kInvalidModel,
+                       "%s (%s): sparse dimension %d has no valid CSR segments and "
+                       "indices",
+                       what, t->name, i);
       }
       if (order_[i] >= rank_) {
         const int block = order_[i] - rank_;
         EDGEOPT_ENSURE(dense_[i], StatusCode::kUnsupported,
-                       "%s (%s): sparse block dimensions must be dense", what,
-                       t->name);
+                       "%s (%s): sparse block dimensions must be dense", what, t->name);
         block_size_[block] = size_[i];
         blocked_[block_dim_[block]] *= size_[i];
       }
@@ -206,20 +185,17 @@ class Densifier {
     }
     for (int i = 0; i < levels_; ++i) {
       const int d = order_[i];
-      const int expected =
-          d < rank_ ? t->dims[d] / blocked_[d] : block_size_[d - rank_];
+      const int expected = d < rank_ ? t->dims[d] / blocked_[d] : block_size_[d - rank_];
       if (dense_[i]) {
-        EDGEOPT_ENSURE(
-            size_[i] == expected, StatusCode::kInvalidModel,
-            "%s (%s): sparse dimension %d has dense size %d, expected %d", what,
-            t->name, i, size_[i], expected);
+        EDGEOPT_ENSURE(size_[i] == expected, StatusCode::kInvalidModel,
+                       "%s (%s): sparse dimension %d has dense size %d, expected %d", what, t->name,
+                       i, size_[i], expected);
       }
       size_[i] = expected;
     }
     elem_ = DTypeSize(t->type);
-    EDGEOPT_ENSURE(elem_ > 0, StatusCode::kUnsupported,
-                   "%s (%s): sparse %s is not supported", what, t->name,
-                   DTypeName(t->type));
+    EDGEOPT_ENSURE(elem_ > 0, StatusCode::kUnsupported, "%s (%s): sparse %s is not supported", what,
+                   t->name, DTypeName(t->type));
     num_values_ = static_cast<int64_t>(t->bytes / elem_);
     // Every step of the walk either consumes a stored value or is bounded by
     // the dense size.
@@ -257,12 +233,10 @@ class Densifier {
     EDGEOPT_ENSURE(prev >= 0 && prev + 1 < seg.size, StatusCode::kInvalidModel,
                    "%s (%s): sparse dimension %d has %d segments; position "
                    "%lld needs more",
-                   what_, t_->name, level, seg.size,
-                   static_cast<long long>(prev));
+                   what_, t_->name, level, seg.size, static_cast<long long>(prev));
     const int64_t begin = seg.Get(static_cast<int>(prev));
     const int64_t end = seg.Get(static_cast<int>(prev + 1));
-    EDGEOPT_ENSURE(begin >= 0 && begin <= end && end <= ind.size,
-                   StatusCode::kInvalidModel,
+    EDGEOPT_ENSURE(begin >= 0 && begin <= end && end <= ind.size, StatusCode::kInvalidModel,
                    "%s (%s): sparse dimension %d has a segment [%lld, %lld) "
                    "outside its %d "
                    "indices",
@@ -270,10 +244,9 @@ class Densifier {
                    static_cast<long long>(end), ind.size);
     for (int64_t i = begin; i < end; ++i) {
       const int64_t index = ind.Get(static_cast<int>(i));
-      EDGEOPT_ENSURE(
-          index >= 0 && index < size_[level], StatusCode::kInvalidModel,
-          "%s (%s): sparse index %lld is outside dimension %d of size %d",
-          what_, t_->name, static_cast<long long>(index), level, size_[level]);
+      EDGEOPT_ENSURE(index >= 0 && index < size_[level], StatusCode::kInvalidModel,
+                     "%s (%s): sparse index %lld is outside dimension %d of size %d", what_,
+                     t_->name, static_cast<long long>(index), level, size_[level]);
       index_[level] = static_cast<int>(index);
       EDGEOPT_RETURN_IF_ERROR(Walk(level + 1, i));
     }
@@ -318,20 +291,17 @@ class Densifier {
 
 }  // namespace
 
-Status DensifyIfSparse(Context* ctx, const Tensor* t, const char* what,
-                       Tensor* dense, const Tensor** use) {
+Status DensifyIfSparse(Context* ctx, const Tensor* t, const char* what, Tensor* dense,
+                       const Tensor** use) {
   *use = t;
   if (t == nullptr || t->sparsity == nullptr) return Status::Ok();
-  EDGEOPT_ENSURE(t->IsConstant() && t->data != nullptr,
-                 StatusCode::kInvalidModel,
+  EDGEOPT_ENSURE(t->IsConstant() && t->data != nullptr, StatusCode::kInvalidModel,
                  "%s (%s) is sparse but not a constant", what, t->name);
   Densifier densifier;
   EDGEOPT_RETURN_IF_ERROR(densifier.Init(t, what));
-  const size_t bytes =
-      static_cast<size_t>(t->dims.NumElements()) * DTypeSize(t->type);
+  const size_t bytes = static_cast<size_t>(t->dims.NumElements()) * DTypeSize(t->type);
   uint8_t* data = static_cast<uint8_t*>(ctx->AllocatePersistent(bytes));
-  EDGEOPT_ENSURE(data != nullptr, StatusCode::kOutOfMemory,
-                 "out of memory densifying %s", what);
+  EDGEOPT_ENSURE(data != nullptr, StatusCode::kOutOfMemory, "out of memory densifying %s", what);
   std::memset(data, 0, bytes);
   EDGEOPT_RETURN_IF_ERROR(densifier.Run(data));
   *dense = *t;
@@ -356,15 +326,14 @@ static bool ValidScale(float s) { return std::isfinite(s) && s > 0.0f; }
 
 Status CheckActivationQuantization(const Tensor* t, const char* what) {
   EDGEOPT_ENSURE(t->quant.IsQuantized(), StatusCode::kInvalidModel,
-                 "%s (%s) is %s but has no quantization parameters", what,
-                 t->name, TypeName(t));
+                 "%s (%s) is %s but has no quantization parameters", what, t->name, TypeName(t));
   EDGEOPT_ENSURE(!t->quant.IsPerChannel(), StatusCode::kUnsupported,
                  "%s (%s) has %d per-channel scales; activations must be "
                  "quantized per tensor",
                  what, t->name, t->quant.num_channels);
   EDGEOPT_ENSURE(ValidScale(t->quant.scale), StatusCode::kInvalidModel,
-                 "%s (%s) has scale %g; expected a finite scale > 0", what,
-                 t->name, static_cast<double>(t->quant.scale));
+                 "%s (%s) has scale %g; expected a finite scale > 0", what, t->name,
+                 static_cast<double>(t->quant.scale));
   const int32_t zp = t->quant.zero_point;
   if (t->type == DType::kInt16) {
     EDGEOPT_ENSURE(zp == 0, StatusCode::kInvalidModel,
@@ -374,19 +343,18 @@ Status CheckActivationQuantization(const Tensor* t, const char* what) {
                    what, t->name, zp);
   } else {
     EDGEOPT_ENSURE(zp >= QuantizedMin(t->type) && zp <= QuantizedMax(t->type),
-                   StatusCode::kInvalidModel,
-                   "%s (%s) has zero point %d, outside the %s range", what,
-                   t->name, zp, TypeName(t));
+                   StatusCode::kInvalidModel, "%s (%s) has zero point %d, outside the %s range",
+                   what, t->name, zp, TypeName(t));
   }
   return Status::Ok();
 }
 
-Status CheckFilterQuantization(const Tensor* filter, int channel_axis,
-                               int channels, bool allow_int8_zero_point) {
+Status CheckFilterQuantization(const Tensor* filter, int channel_axis, int channels,
+                               bool allow_int8_zero_point) {
   const Quantization& q = filter->quant;
   EDGEOPT_ENSURE(q.IsQuantized(), StatusCode::kInvalidModel,
-                 "filter (%s) is %s but has no quantization parameters",
-                 filter->name, TypeName(filter));
+                 "filter (%s) is %s but has no quantization parameters", filter->name,
+                 TypeName(filter));
   if (q.IsPerChannel()) {
     EDGEOPT_ENSURE(filter->type == DType::kInt8, StatusCode::kUnsupported,
                    "filter (%s) is %s with per-channel scales; per-channel "
@@ -397,15 +365,14 @@ Status CheckFilterQuantization(const Tensor* filter, int channel_axis,
                    "output-channel "
                    "dimension %d",
                    filter->name, q.axis, channel_axis);
-    EDGEOPT_ENSURE(
-        q.num_channels == channels, StatusCode::kInvalidModel,
-        "filter (%s) has %d per-channel scales for %d output channels",
-        filter->name, q.num_channels, channels);
+    EDGEOPT_ENSURE(q.num_channels == channels, StatusCode::kInvalidModel,
+                   "filter (%s) has %d per-channel scales for %d output channels", filter->name,
+                   q.num_channels, channels);
   }
   for (int c = 0; c < q.num_channels; ++c) {
     EDGEOPT_ENSURE(ValidScale(q.scales[c]), StatusCode::kInvalidModel,
-                   "filter (%s) scale %d is %g; expected a finite scale > 0",
-                   filter->name, c, static_cast<double>(q.scales[c]));
+                   "filter (%s) scale %d is %g; expected a finite scale > 0", filter->name, c,
+                   static_cast<double>(q.scales[c]));
     const int32_t zp = q.zero_points[c];
     if (filter->type == DType::kInt8 && !allow_int8_zero_point) {
       EDGEOPT_ENSURE(zp == 0, StatusCode::kUnsupported,
@@ -414,11 +381,10 @@ Status CheckFilterQuantization(const Tensor* filter, int channel_axis,
                      "(zero point 0)",
                      filter->name, zp, c);
     } else {
-      EDGEOPT_ENSURE(
-          zp >= QuantizedMin(filter->type) && zp <= QuantizedMax(filter->type),
-          StatusCode::kInvalidModel,
-          "filter (%s) has zero point %d, outside the %s range", filter->name,
-          zp, TypeName(filter));
+      EDGEOPT_ENSURE(zp >= QuantizedMin(filter->type) && zp <= QuantizedMax(filter->type),
+                     StatusCode::kInvalidModel,
+                     "filter (%s) has zero point %d, outside the %s range", filter->name, zp,
+                     TypeName(filter));
     }
   }
   return Status::Ok();
@@ -439,21 +405,19 @@ void FloatActivationRange(int activation, float* act_min, float* act_max) {
   quant::ActivationRangeFloat(activation, act_min, act_max);
 }
 
-void QuantizedActivationRange(int activation, const Tensor* output,
-                              int32_t* act_min, int32_t* act_max) {
+void QuantizedActivationRange(int activation, const Tensor* output, int32_t* act_min,
+                              int32_t* act_max) {
   // TFLite's CalculateActivationRangeQuantized, with the quantized bounds
   // computed in double and saturated (a tiny output scale would overflow an
   // int32 conversion).
-  const int32_t qmin = QuantizedMin(output->type),
-                qmax = QuantizedMax(output->type);
+  const int32_t qmin = QuantizedMin(output->type), qmax = QuantizedMax(output->type);
   auto quantize = [output](float x) -> int64_t {
     const double q = std::round(static_cast<double>(x / output->quant.scale));
     const double clamped = std::min(std::max(q, -4.0e9), 4.0e9);
     return output->quant.zero_point + static_cast<int64_t>(clamped);
   };
   auto clamp = [qmin, qmax](int64_t v) {
-    return static_cast<int32_t>(
-        std::min<int64_t>(qmax, std::max<int64_t>(qmin, v)));
+    return static_cast<int32_t>(std::min<int64_t>(qmax, std::max<int64_t>(qmin, v)));
   };
   *act_min = qmin;
   *act_max = qmax;
@@ -474,11 +438,9 @@ void QuantizedActivationRange(int activation, const Tensor* output,
   }
 }
 
-Status ComputeOutputMultipliers(Context* ctx, const Tensor* input,
-                                const Tensor* filter, const Tensor* output,
-                                int channels, bool legacy_float_product,
-                                int max_log2, int32_t** multipliers,
-                                int32_t** shifts) {
+Status ComputeOutputMultipliers(Context* ctx, const Tensor* input, const Tensor* filter,
+                                const Tensor* output, int channels, bool legacy_float_product,
+                                int max_log2, int32_t** multipliers, int32_t** shifts) {
   EDGEOPT_RETURN_IF_ERROR(AllocatePersistentArray(ctx, channels, multipliers));
   EDGEOPT_RETURN_IF_ERROR(AllocatePersistentArray(ctx, channels, shifts));
   const Quantization& fq = filter->quant;
@@ -488,12 +450,10 @@ Status ComputeOutputMultipliers(Context* ctx, const Tensor* input,
     if (legacy_float_product) {
       product = static_cast<double>(input->quant.scale * filter_scale);
     } else {
-      product = static_cast<double>(input->quant.scale) *
-                static_cast<double>(filter_scale);
+      product = static_cast<double>(input->quant.scale) * static_cast<double>(filter_scale);
     }
     const double m = product / static_cast<double>(output->quant.scale);
-    EDGEOPT_ENSURE(std::isfinite(m) && m < std::ldexp(1.0, max_log2),
-                   StatusCode::kUnsupported,
+    EDGEOPT_ENSURE(std::isfinite(m) && m < std::ldexp(1.0, max_log2), StatusCode::kUnsupported,
                    "effective output scale input*filter/output = %g (channel "
                    "%d) is too large; "
                    "expected < 2^%d",
@@ -505,14 +465,13 @@ Status ComputeOutputMultipliers(Context* ctx, const Tensor* input,
   return Status::Ok();
 }
 
-Status CheckBiasScale(const Tensor* input, const Tensor* filter,
-                      const Tensor* bias, const Tensor* output) {
+Status CheckBiasScale(const Tensor* input, const Tensor* filter, const Tensor* bias,
+                      const Tensor* output) {
   if (bias == nullptr) return Status::Ok();
-  const double product = static_cast<double>(input->quant.scale) *
-                         static_cast<double>(filter->quant.scale);
+  const double product =
+      static_cast<double>(input->quant.scale) * static_cast<double>(filter->quant.scale);
   const double bias_scale = static_cast<double>(bias->quant.scale);
-  const double diff =
-      std::abs(product - bias_scale) / static_cast<double>(output->quant.scale);
+  const double diff = std::abs(product - bias_scale) / static_cast<double>(output->quant.scale);
   EDGEOPT_ENSURE(diff <= 0.02, StatusCode::kInvalidModel,
                  "bias (%s) scale %g differs from input scale * filter scale = "
                  "%g by more than "
@@ -521,25 +480,22 @@ Status CheckBiasScale(const Tensor* input, const Tensor* filter,
   return Status::Ok();
 }
 
-Status CheckQuantizedBias(const Tensor* bias, DType input_type,
-                          int64_t channels) {
+Status CheckQuantizedBias(const Tensor* bias, DType input_type, int64_t channels) {
   if (bias == nullptr) return Status::Ok();
   if (input_type == DType::kInt16) {
-    EDGEOPT_ENSURE(
-        bias->type == DType::kInt64 || bias->type == DType::kInt32,
-        StatusCode::kInvalidModel,
-        "bias (%s) has type %s; int16 inputs need an int64 (or int32) bias",
-        bias->name, TypeName(bias));
+    EDGEOPT_ENSURE(bias->type == DType::kInt64 || bias->type == DType::kInt32,
+                   StatusCode::kInvalidModel,
+                   "bias (%s) has type %s; int16 inputs need an int64 (or int32) bias", bias->name,
+                   TypeName(bias));
   } else {
     EDGEOPT_ENSURE(bias->type == DType::kInt32, StatusCode::kInvalidModel,
-                   "bias (%s) has type %s; %s inputs need an int32 bias",
-                   bias->name, TypeName(bias), DTypeName(input_type));
+                   "bias (%s) has type %s; %s inputs need an int32 bias", bias->name,
+                   TypeName(bias), DTypeName(input_type));
   }
-  EDGEOPT_ENSURE(
-      bias->dims.NumElements() == channels, StatusCode::kInvalidModel,
-      "bias (%s) has %lld elements, expected %lld (one per output channel)",
-      bias->name, static_cast<long long>(bias->dims.NumElements()),
-      static_cast<long long>(channels));
+  EDGEOPT_ENSURE(bias->dims.NumElements() == channels, StatusCode::kInvalidModel,
+                 "bias (%s) has %lld elements, expected %lld (one per output channel)", bias->name,
+                 static_cast<long long>(bias->dims.NumElements()),
+                 static_cast<long long>(channels));
   EDGEOPT_ENSURE(bias->data != nullptr, StatusCode::kUnsupported,
                  "bias (%s) of a quantized op must be a constant", bias->name);
   return Status::Ok();
@@ -548,25 +504,23 @@ Status CheckQuantizedBias(const Tensor* bias, DType input_type,
 Status CheckFloatBias(const Tensor* bias, int64_t channels) {
   if (bias == nullptr) return Status::Ok();
   EDGEOPT_ENSURE(bias->type == DType::kFloat32, StatusCode::kInvalidModel,
-                 "bias (%s) has type %s; a float op needs a float32 bias",
-                 bias->name, TypeName(bias));
-  EDGEOPT_ENSURE(
-      bias->dims.NumElements() == channels, StatusCode::kInvalidModel,
-      "bias (%s) has %lld elements, expected %lld (one per output channel)",
-      bias->name, static_cast<long long>(bias->dims.NumElements()),
-      static_cast<long long>(channels));
+                 "bias (%s) has type %s; a float op needs a float32 bias", bias->name,
+                 TypeName(bias));
+  EDGEOPT_ENSURE(bias->dims.NumElements() == channels, StatusCode::kInvalidModel,
+                 "bias (%s) has %lld elements, expected %lld (one per output channel)", bias->name,
+                 static_cast<long long>(bias->dims.NumElements()),
+                 static_cast<long long>(channels));
   return Status::Ok();
 }
 
-Status ComputeBiasTerms(Context* ctx, const Tensor* bias, const Tensor* filter,
-                        int channels, int64_t K, int32_t input_zero_point,
-                        int32_t filter_zero_point, int64_t** bias_term) {
+Status ComputeBiasTerms(Context* ctx, const Tensor* bias, const Tensor* filter, int channels,
+                        int64_t K, int32_t input_zero_point, int32_t filter_zero_point,
+                        int64_t** bias_term) {
   EDGEOPT_RETURN_IF_ERROR(AllocatePersistentArray(ctx, channels, bias_term));
   for (int c = 0; c < channels; ++c) {
     int64_t b = 0;
     if (bias != nullptr) {
-      b = bias->type == DType::kInt64 ? bias->Data<int64_t>()[c]
-                                      : bias->Data<int32_t>()[c];
+      b = bias->type == DType::kInt64 ? bias->Data<int64_t>()[c] : bias->Data<int32_t>()[c];
     }
     int64_t sum = 0;
     if (input_zero_point != 0) {
@@ -579,17 +533,15 @@ Status ComputeBiasTerms(Context* ctx, const Tensor* bias, const Tensor* filter,
       }
     }
     // Wrapping arithmetic: an absurd int64 bias must not be UB.
-    const uint64_t term =
-        static_cast<uint64_t>(b) -
-        static_cast<uint64_t>(int64_t{input_zero_point} * sum) +
-        static_cast<uint64_t>(K * input_zero_point * filter_zero_point);
+    const uint64_t term = static_cast<uint64_t>(b) -
+                          static_cast<uint64_t>(int64_t{input_zero_point} * sum) +
+                          static_cast<uint64_t>(K * input_zero_point * filter_zero_point);
     (*bias_term)[c] = static_cast<int64_t>(term);
   }
   return Status::Ok();
 }
 
-Status ComputeRowSums(Context* ctx, const int8_t* filter, int channels,
-                      int64_t K, int32_t** sums) {
+Status ComputeRowSums(Context* ctx, const int8_t* filter, int channels, int64_t K, int32_t** sums) {
   EDGEOPT_RETURN_IF_ERROR(AllocatePersistentArray(ctx, channels, sums));
   for (int c = 0; c < channels; ++c) {
     int64_t s = 0;
@@ -602,8 +554,38 @@ Status ComputeRowSums(Context* ctx, const int8_t* filter, int channels,
 bool Int32AccumulatorSafe(int64_t K, int64_t max_a, int64_t max_b) {
   const int64_t per_product = max_a * max_b;
   return per_product == 0 ||
-         K <= (static_cast<int64_t>(std::numeric_limits<int32_t>::max()) - 1) /
-                  per_product;
+         K <= (static_cast<int64_t>(std::numeric_limits<int32_t>::max()) - 1) / per_product;
+}
+
+Status PrepareS16Gemm(Context* ctx, const int8_t* weights, int rows, int64_t K,
+                      const uk::S16GemmConfig** cfg, int16_t** widened) {
+  *cfg = nullptr;
+  *widened = nullptr;
+  const uk::S16GemmConfig* found = uk::GetS16GemmConfig(ctx->cpu());
+  if (found == nullptr || K > (int64_t{1} << 30)) return Status::Ok();
+  for (int n = 0; n < rows; ++n) {
+    int64_t sum = 0;
+    for (int64_t k = 0; k < K; ++k) sum += std::abs(int{weights[n * K + k]});
+    if (sum * 32768 >= (int64_t{1} << 31)) return Status::Ok();
+  }
+  EDGEOPT_RETURN_IF_ERROR(AllocatePersistentArray(ctx, rows * K, widened));
+  for (int64_t i = 0; i < rows * K; ++i) (*widened)[i] = weights[i];
+  *cfg = found;
+  return Status::Ok();
+}
+
+void S16OutputStage(const int32_t* acc, int count, int channels, const int64_t* bias_term,
+                    const ref::OutputStage& stage, int16_t* out, int64_t out_stride) {
+  for (int i = 0; i < count; ++i) {
+    const int32_t* a = acc + int64_t{i} * channels;
+    int16_t* o = out + i * out_stride;
+    for (int n = 0; n < channels; ++n) {
+      // Wrapping add: an absurd int64 bias must not be UB.
+      const int64_t total = static_cast<int64_t>(static_cast<uint64_t>(int64_t{a[n]}) +
+                                                 static_cast<uint64_t>(bias_term[n]));
+      o[n] = ref::RequantizeToOutput<int16_t>(total, n, stage);
+    }
+  }
 }
 
 }  // namespace rt

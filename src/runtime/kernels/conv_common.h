@@ -10,6 +10,7 @@
 #include "include/edgeopt/status.h"
 #include "src/runtime/kernel_api.h"
 #include "src/runtime/kernels/reference/requantize.h"
+#include "src/runtime/kernels/ukernels/configs.h"
 #include "src/runtime/tensor.h"
 
 namespace edgeopt {
@@ -21,11 +22,9 @@ constexpr int64_t kConvScratchTarget = 256 * 1024;
 // Typed persistent allocation (Init/Prepare only); kOutOfMemory on failure.
 template <typename T>
 Status AllocatePersistentArray(Context* ctx, int64_t n, T** out) {
-  *out = static_cast<T*>(
-      ctx->AllocatePersistent(static_cast<size_t>(n > 0 ? n : 1) * sizeof(T)));
+  *out = static_cast<T*>(ctx->AllocatePersistent(static_cast<size_t>(n > 0 ? n : 1) * sizeof(T)));
   EDGEOPT_ENSURE(*out != nullptr, StatusCode::kOutOfMemory,
-                 "out of memory allocating %lld elements of op data",
-                 static_cast<long long>(n));
+                 "out of memory allocating %lld elements of op data", static_cast<long long>(n));
   return Status::Ok();
 }
 
@@ -33,8 +32,7 @@ Status AllocatePersistentArray(Context* ctx, int64_t n, T** out) {
 // valid).
 template <typename T>
 Status RequestScratchArray(Context* ctx, int64_t n, int* index) {
-  return ctx->RequestScratch(static_cast<size_t>(n > 0 ? n : 1) * sizeof(T),
-                             index);
+  return ctx->RequestScratch(static_cast<size_t>(n > 0 ? n : 1) * sizeof(T), index);
 }
 
 // Range of a quantized type (int8, uint8, int16).
@@ -49,8 +47,8 @@ Status CheckRank(const Tensor* t, const char* what, int min_rank, int max_rank);
 // (TFLite's sparsity encoding: traversal order, block map, DENSE / SPARSE_CSR
 // dimensions), a dense copy decoded into persistent memory and described by
 // `*dense` (every index of the encoding is checked).
-Status DensifyIfSparse(Context* ctx, const Tensor* t, const char* what,
-                       Tensor* dense, const Tensor** use);
+Status DensifyIfSparse(Context* ctx, const Tensor* t, const char* what, Tensor* dense,
+                       const Tensor** use);
 // Decodes the sparse constant `t` into `dense` (dims.NumElements() elements of its type),
 // with the same checks (the DENSIFY op).
 Status DecodeSparse(const Tensor* t, const char* what, void* dense);
@@ -62,16 +60,16 @@ Status CheckActivationQuantization(const Tensor* t, const char* what);
 // Weight quantization of an int8/uint8 filter: 1 scale, or one per output
 // channel along `channel_axis`; every scale finite and > 0. int8 weights must
 // be symmetric (zero point 0) unless allow_int8_zero_point.
-Status CheckFilterQuantization(const Tensor* filter, int channel_axis,
-                               int channels, bool allow_int8_zero_point);
+Status CheckFilterQuantization(const Tensor* filter, int channel_axis, int channels,
+                               bool allow_int8_zero_point);
 
 // Only NONE, RELU, RELU_N1_TO_1, RELU6 clamp; TFLite's builtin conv/fc kernels
 // ignore the other fused activations (TANH, SIGN_BIT), and so do we (see the
 // kernels' tests).
 int FusedActivation(tflite::ActivationFunctionType activation);
 void FloatActivationRange(int activation, float* act_min, float* act_max);
-void QuantizedActivationRange(int activation, const Tensor* output,
-                              int32_t* act_min, int32_t* act_max);
+void QuantizedActivationRange(int activation, const Tensor* output, int32_t* act_min,
+                              int32_t* act_max);
 
 // Per-output-channel multipliers: m_c = input_scale * filter_scale_c /
 // output_scale (double arithmetic, as TFLite's
@@ -80,39 +78,47 @@ void QuantizedActivationRange(int activation, const Tensor* output,
 // GetQuantizedConvolutionMultipler, used for uint8 and by FULLY_CONNECTED).
 // Fails for a multiplier that cannot be represented (not finite, or >=
 // 2^max_log2).
-Status ComputeOutputMultipliers(Context* ctx, const Tensor* input,
-                                const Tensor* filter, const Tensor* output,
-                                int channels, bool legacy_float_product,
-                                int max_log2, int32_t** multipliers,
-                                int32_t** shifts);
+Status ComputeOutputMultipliers(Context* ctx, const Tensor* input, const Tensor* filter,
+                                const Tensor* output, int channels, bool legacy_float_product,
+                                int max_log2, int32_t** multipliers, int32_t** shifts);
 
 // TFLite's check that the bias scale equals input_scale * filter_scale (to 2%
 // of the output scale), for per-tensor quantized FULLY_CONNECTED and uint8
 // CONV_2D.
-Status CheckBiasScale(const Tensor* input, const Tensor* filter,
-                      const Tensor* bias, const Tensor* output);
+Status CheckBiasScale(const Tensor* input, const Tensor* filter, const Tensor* bias,
+                      const Tensor* output);
 
 // Bias type for quantized ops: int32 for int8/uint8 inputs; int64 (or int32)
 // for int16; and `channels` elements.
-Status CheckQuantizedBias(const Tensor* bias, DType input_type,
-                          int64_t channels);
+Status CheckQuantizedBias(const Tensor* bias, DType input_type, int64_t channels);
 Status CheckFloatBias(const Tensor* bias, int64_t channels);
 
 // bias_term[oc] = bias[oc] - zx * sum_k w[oc][k] + K * zx * zw (int64).
 // `filter` rows are [channels][K] of int8/uint8 data; bias (int32/int64) may be
 // null.
-Status ComputeBiasTerms(Context* ctx, const Tensor* bias, const Tensor* filter,
-                        int channels, int64_t K, int32_t input_zero_point,
-                        int32_t filter_zero_point, int64_t** bias_term);
+Status ComputeBiasTerms(Context* ctx, const Tensor* bias, const Tensor* filter, int channels,
+                        int64_t K, int32_t input_zero_point, int32_t filter_zero_point,
+                        int64_t** bias_term);
 
 // Sums of each int8 filter row [channels][K] (the hybrid kernels' zero-point
 // correction).
-Status ComputeRowSums(Context* ctx, const int8_t* filter, int channels,
-                      int64_t K, int32_t** sums);
+Status ComputeRowSums(Context* ctx, const int8_t* filter, int channels, int64_t K, int32_t** sums);
 
 // True when K products of |a| <= max_a and |b| <= max_b, summed, always fit in
 // int32.
 bool Int32AccumulatorSafe(int64_t K, int64_t max_a, int64_t max_b);
+
+// 16x8 (CONV_2D, FULLY_CONNECTED) on the s16 GEMM microkernel: when the CPU has one and no int32
+// partial sum can overflow (|x| <= 32768, so each of the `rows` weight rows of K values must
+// have sum |w| < 2^16), *cfg and *widened (persistent int16 copy of `weights`); else both stay
+// null and the op keeps its int64 reference path.
+Status PrepareS16Gemm(Context* ctx, const int8_t* weights, int rows, int64_t K,
+                      const uk::S16GemmConfig** cfg, int16_t** widened);
+
+// The reference 16x8 output stage on int32 sums: out[i][n] = requantize(acc[i][n] +
+// bias_term[n]) for i < count, n < channels (acc rows `channels` apart, out rows `out_stride`).
+void S16OutputStage(const int32_t* acc, int count, int channels, const int64_t* bias_term,
+                    const ref::OutputStage& stage, int16_t* out, int64_t out_stride);
 
 // "float32", "int8", ... of a tensor for messages.
 const char* TypeName(const Tensor* t);

@@ -45,7 +45,9 @@ struct OpData {
   int acc = -1, rowsums = -1, pack_scratch = -1, quantized = -1, scales = -1, zps = -1;
   Tensor dense_weights;  // decoded sparse weights (when densified)
   bool densified = false;
-  IGemmConv* fast = nullptr;       // the microkernel path (conv_igemm.h), when one applies
+  IGemmConv* fast = nullptr;               // the microkernel path (conv_igemm.h), when one applies
+  const uk::S16GemmConfig* s16 = nullptr;  // 16x8: the s16 GEMM on widened weights
+  int16_t* s16_weights = nullptr;
   SparseMatMul* sparse = nullptr;  // the sparse kernel, when it beats the dense one
 };
 
@@ -291,9 +293,13 @@ Status Prepare(Context* ctx, Node* node) {
                                              input->quant.zero_point, data->weights_zero_point,
                                              &data->bias_term));
   }
+  if (int16 && weights->IsConstant() && ctx->use_optimized_kernels()) {
+    EDGEOPT_RETURN_IF_ERROR(
+        PrepareS16Gemm(ctx, weights->Data<int8_t>(), s.out, s.in, &data->s16, &data->s16_weights));
+  }
   const int64_t max_a = uint8 ? 255 : (int16 ? 32768 : 128);
   const int64_t max_b = uint8 ? 255 : 128;
-  data->wide_acc = int16 || !Int32AccumulatorSafe(s.in, max_a, max_b);
+  data->wide_acc = (int16 && data->s16 == nullptr) || !Int32AccumulatorSafe(s.in, max_a, max_b);
   const int64_t acc_size = data->wide_acc ? 8 : 4;
   data->block_rows = ref::BlockRows(s.batch, int64_t{s.out} * acc_size, kConvScratchTarget);
   EDGEOPT_RETURN_IF_ERROR(
@@ -312,6 +318,19 @@ void EvalQuantized(Context* ctx, const OpData* data, const Tensor* input, const 
       data->bias_term, data->stage, output->Data<TIn>(),
       static_cast<TAcc*>(ctx->GetScratch(data->acc)),
       static_cast<int64_t*>(ctx->GetScratch(data->rowsums)), data->block_rows);
+}
+
+// 16x8 on the s16 GEMM (int32 sums that cannot overflow), then the reference output stage.
+void EvalS16(Context* ctx, const OpData* data, const Tensor* input, Tensor* output) {
+  const ref::FullyConnectedShape& s = data->shape;
+  int32_t* acc = static_cast<int32_t*>(ctx->GetScratch(data->acc));
+  for (int b0 = 0; b0 < s.batch; b0 += data->block_rows) {
+    const int count = std::min(data->block_rows, s.batch - b0);
+    data->s16->gemm(count, s.out, s.in, input->Data<int16_t>() + int64_t{b0} * s.in, s.in,
+                    data->s16_weights, acc, s.out);
+    S16OutputStage(acc, count, s.out, data->bias_term, data->stage,
+                   output->Data<int16_t>() + int64_t{b0} * s.out, s.out);
+  }
 }
 
 // TFLite's hybrid kernel applies the fused activation with
@@ -396,6 +415,10 @@ Status Eval(Context* ctx, Node* node) {
       }
       break;
     case Kind::kInt16:
+      if (data->s16 != nullptr) {
+        EvalS16(ctx, data, input, output);
+        break;
+      }
       EvalQuantized<int16_t, int8_t, int64_t>(ctx, data, input, weights, output);
       break;
   }

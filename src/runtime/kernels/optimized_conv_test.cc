@@ -307,6 +307,45 @@ TEST(OptimizedConv2D, Direct3x3CoversSmallLayers) {
   EXPECT_EQ(rt::uk::GetF32Conv3x3Config(rt::ScalarCpuInfo(), 16, 1), nullptr);
 }
 
+// 16x8 CONV_2D and FULLY_CONNECTED on the s16 GEMM (int32 sums; long rows whose weights could
+// overflow them keep the int64 reference): identical to the reference, int64 and int32 biases.
+TEST(OptimizedConv2D, Int16x8MatchesReference) {
+  std::mt19937 rng(29);
+  const int in_cs[] = {1, 3, 16, 17, 64, 300};
+  uint32_t seed = 500;
+  for (Variant v : {Variant::kInt16x8, Variant::kInt16x8Bias32}) {
+    for (int i = 0; i < 12; ++i) {
+      OpConfig c;
+      c.op = Op::CONV_2D;
+      c.variant = v;
+      c.batch = 1 + rng() % 2;
+      c.in_h = 1 + rng() % 6;
+      c.in_w = 1 + rng() % 9;
+      c.in_c = in_cs[rng() % 6];
+      c.out_c = 1 + rng() % 40;
+      c.filter_h = c.filter_w = 1 + 2 * (rng() % 2);
+      c.stride_h = c.stride_w = 1 + rng() % 2;
+      c.activation = RandomAct(rng);
+      c.bias = rng() % 4 != 0;
+      c.seed = seed++;
+      SCOPED_TRACE(c.Describe());
+      ExpectOptimizedMatchesReference(c);
+    }
+    for (int i = 0; i < 8; ++i) {
+      OpConfig c;
+      c.op = Op::FULLY_CONNECTED;
+      c.variant = v;
+      c.fc_in = in_cs[rng() % 6] * (1 + rng() % 8);
+      c.out_c = 1 + rng() % 40;
+      c.fc_input = {1 + static_cast<int32_t>(rng() % 5), c.fc_in};
+      c.activation = RandomAct(rng);
+      c.seed = seed++;
+      SCOPED_TRACE(c.Describe());
+      ExpectOptimizedMatchesReference(c);
+    }
+  }
+}
+
 // The bit-exact float GEMM (models with hybrid ops): identical to ref::GemmF32.
 TEST(OptimizedConv2D, ExactFloatIsBitIdentical) {
   std::mt19937 rng(19);

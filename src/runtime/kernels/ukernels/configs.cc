@@ -10,6 +10,7 @@
 #endif
 #if defined(EDGEOPT_HAVE_NEON)
 #include "src/runtime/kernels/ukernels/neon/neon_configs.h"
+#include "src/runtime/kernels/ukernels/neon/neon_ukernels.h"
 #endif
 
 namespace edgeopt {
@@ -211,6 +212,24 @@ const F32Conv3x3Config* GetF32Conv3x3Config(const CpuInfo& cpu, int out_c, int s
   if (out_c < 1 || stride < 1 || stride > 2) return nullptr;
 #if defined(EDGEOPT_HAVE_AVX512)
   if (cpu.UseAvx512() && out_c <= 32) return &kF32Conv3x3Avx512[stride - 1][out_c > 16];
+#endif
+  (void)cpu;
+  return nullptr;
+}
+
+const S16GemmConfig* GetS16GemmConfig(const CpuInfo& cpu) {
+#if defined(EDGEOPT_HAVE_NEON)
+  static constexpr S16GemmConfig kNeon = {"s16_gemm__neon", neon::s16_gemm_ukernel__neon};
+  if (cpu.UseNeon()) return &kNeon;
+#endif
+#if defined(EDGEOPT_HAVE_AVX512)
+  static constexpr S16GemmConfig kAvx512 = {"s16_gemm__avx512vnni",
+                                            a5::s16_gemm_ukernel__avx512vnni};
+  if (HasAvx512Vnni(cpu)) return &kAvx512;
+#endif
+#if defined(EDGEOPT_HAVE_AVX2)
+  static constexpr S16GemmConfig kAvx2 = {"s16_gemm__avx2", a2::s16_gemm_ukernel__avx2};
+  if (cpu.UseAvx2()) return &kAvx2;
 #endif
   (void)cpu;
   return nullptr;

@@ -46,6 +46,12 @@ struct QS8DwConfig {
   QD8DwFn qd8;  // hybrid (float output)
 };
 
+// s16 GEMM for 16x8 convolutions.
+struct S16GemmConfig {
+  const char* name;
+  S16GemmFn gemm;
+};
+
 // f32 direct 3x3 convolution (stride 1 or 2) for layers of at most `nr` output channels.
 struct F32Conv3x3Config {
   const char* name;
@@ -105,6 +111,7 @@ const QS8GemmConfig* GetQS8GemmConfig(const CpuInfo& cpu, int n);
 const F32GemmConfig* GetF32GemmConfig(const CpuInfo& cpu, int n);
 const QS8DwConfig* GetQS8DwConfig(const CpuInfo& cpu);
 const F32DwConfig* GetF32DwConfig(const CpuInfo& cpu);
+const S16GemmConfig* GetS16GemmConfig(const CpuInfo& cpu);
 // The direct 3x3 kernel for out_c output channels and `stride`, or null (none for this CPU,
 // width or stride).
 const F32Conv3x3Config* GetF32Conv3x3Config(const CpuInfo& cpu, int out_c, int stride);

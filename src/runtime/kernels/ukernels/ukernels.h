@@ -140,11 +140,19 @@ struct F32IGemmArgs {
 };
 using F32IGemmFn = void (*)(const F32IGemmArgs& args);
 
+// ---- s16 GEMM (16x8 convolutions) ---------------------------------------------------------
+// C[m][n] = sum_k A[m][k] * B[n][k] with int16 A (rows lda apart) and B (int8 weights widened
+// at Prepare, rows K apart), int32 C (rows ldc apart). Exact only if no partial sum can
+// overflow int32: the caller checks 32768 * max_n sum_k |B[n][k]| < 2^31.
+using S16GemmFn = void (*)(int M, int N, int K, const int16_t* a, ptrdiff_t lda, const int16_t* b,
+                           int32_t* c, ptrdiff_t ldc);
+
 // ---- f32 direct 3x3 convolution, stride S (one block of NR <= 32 output channels) ------------
 // Packed weights: float bias[NR], then w[fy][c][fx][NR] (channels beyond out_c are 0).
 // rows[fy] points at the input row of filter row fy, at the pixel under the tile's first
 // window's left column, in a buffer whose rows hold S * (MR - 1) + 3 readable pixels from there
-// (padding is zeros in the buffer). Writes out[i][n] for i < mr, n < nc, rows `out_stride` floats apart.
+// (padding is zeros in the buffer). Writes out[i][n] for i < mr, n < nc, rows `out_stride` floats
+// apart.
 inline size_t F32Conv3x3PackedBytes(int nr, int channels) {
   return (static_cast<size_t>(nr) + static_cast<size_t>(9) * channels * nr) * sizeof(float);
 }
