@@ -213,6 +213,14 @@ const F32Conv3x3Config* GetF32Conv3x3Config(const CpuInfo& cpu, int out_c, int s
 #if defined(EDGEOPT_HAVE_AVX512)
   if (cpu.UseAvx512() && out_c <= 32) return &kF32Conv3x3Avx512[stride - 1][out_c > 16];
 #endif
+#if defined(EDGEOPT_HAVE_AVX2)
+  static constexpr F32Conv3x3Config kAvx2[2][2] = {
+      {{"f32_conv3x3s1_8x8__avx2", 8, 8, 1, a2::f32_conv3x3s1_minmax_ukernel_8x8__avx2},
+       {"f32_conv3x3s1_4x16__avx2", 16, 4, 1, a2::f32_conv3x3s1_minmax_ukernel_4x16__avx2}},
+      {{"f32_conv3x3s2_8x8__avx2", 8, 8, 2, a2::f32_conv3x3s2_minmax_ukernel_8x8__avx2},
+       {"f32_conv3x3s2_4x16__avx2", 16, 4, 2, a2::f32_conv3x3s2_minmax_ukernel_4x16__avx2}}};
+  if (cpu.UseAvx2() && !cpu.UseAvx512() && out_c <= 16) return &kAvx2[stride - 1][out_c > 8];
+#endif
   (void)cpu;
   return nullptr;
 }
