@@ -1,6 +1,7 @@
 // Direct 3x3 float convolution (stride 1 or 2) for layers with few output channels (at most one
-// block of the kernel's NR, 16 or 32): the small-channel layers of tiny CNNs such as the MLPerf
-// Tiny ResNet, where an IGEMM's one broadcast per FMA keeps it near half the FMA peak.
+// block of the kernel's NR: 16 or 32 with AVX-512, 8 or 16 with AVX2): the small-channel layers of
+// tiny CNNs such as the MLPerf Tiny ResNet, where an IGEMM's one broadcast per FMA keeps it near
+// half the FMA peak.
 //
 // Run splits the output rows over the thread pool. Each task keeps a ring of three zero-padded
 // input rows (plus one zero row for rows above or below the image) in its thread's scratch, so
@@ -19,7 +20,7 @@ namespace edgeopt {
 namespace rt {
 
 // The direct kernel this CPU offers for g (3x3, stride 1 or 2 on both axes, no dilation,
-// groups 1, out_c <= 32, not exact_float()), or null.
+// groups 1, out_c within one block, not exact_float()), or null.
 const uk::F32Conv3x3Config* F32Conv3x3For(const Context* ctx, const ref::ConvGeometry& g);
 
 // Fills op for the direct kernel `cfg` (from F32Conv3x3For): packed weights, scratch, tasks.
