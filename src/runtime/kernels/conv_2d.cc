@@ -47,8 +47,7 @@ struct OpData {
   IGemmConv* fast = nullptr;  // the microkernel path (conv_igemm.h), when one applies
   // 16x8 with int32 sums (when they cannot overflow): widened weights [out_c][K] and the s16
   // GEMM microkernel; the output stage stays the reference's int64 one.
-  const uk::S16GemmConfig* s16 = nullptr;
-  int16_t* s16_filter = nullptr;
+  S16Gemm s16;
   SparseMatMul* sparse = nullptr;  // 1x1: the sparse kernel, when it beats the dense one
 };
 
@@ -308,11 +307,11 @@ Status Prepare(Context* ctx, Node* node) {
   }
   if (int16 && ctx->use_optimized_kernels() && g.groups == 1) {
     EDGEOPT_RETURN_IF_ERROR(
-        PrepareS16Gemm(ctx, filter->Data<int8_t>(), g.out_c, K, &data->s16, &data->s16_filter));
+        PrepareS16Gemm(ctx, filter->Data<int8_t>(), g.out_c, K, stage, &data->s16));
   }
   const int64_t max_a = uint8 ? 255 : (int16 ? 32768 : 128);
   const int64_t max_b = uint8 ? 255 : 128;
-  data->wide_acc = (int16 && data->s16 == nullptr) || !Int32AccumulatorSafe(K, max_a, max_b);
+  data->wide_acc = (int16 && data->s16.cfg == nullptr) || !Int32AccumulatorSafe(K, max_a, max_b);
   const int64_t in_size = int8 || uint8 ? 1 : 2;
   const int64_t acc_size = data->wide_acc ? 8 : 4;
   data->block_rows = ref::BlockRows(pixels, K * in_size + ocg * acc_size, kConvScratchTarget);
@@ -357,10 +356,10 @@ void EvalS16(Context* ctx, const OpData* data, const Tensor* input, Tensor* outp
         ref::Im2col(g, in_b, p0, count, 0, static_cast<int16_t>(data->input_zero_point), col);
         a = col;
       }
-      data->s16->gemm(count, g.out_c, static_cast<int>(K), a, g.IsPointwise() ? g.in_c : K,
-                      data->s16_filter, acc, g.out_c);
-      S16OutputStage(acc, count, g.out_c, data->bias_term, data->stage, out_b + p0 * g.out_c,
-                     g.out_c);
+      data->s16.cfg->gemm(count, g.out_c, static_cast<int>(K), a, g.IsPointwise() ? g.in_c : K,
+                          data->s16.weights, acc, g.out_c);
+      S16OutputStage(data->s16, acc, count, g.out_c, data->bias_term, data->stage,
+                     out_b + p0 * g.out_c, g.out_c);
     }
   }
 }
@@ -440,7 +439,7 @@ Status Eval(Context* ctx, Node* node) {
       }
       break;
     case Kind::kInt16:
-      if (data->s16 != nullptr) {
+      if (data->s16.cfg != nullptr) {
         EvalS16(ctx, data, input, output);
         break;
       }

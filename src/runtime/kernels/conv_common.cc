@@ -558,24 +558,44 @@ bool Int32AccumulatorSafe(int64_t K, int64_t max_a, int64_t max_b) {
 }
 
 Status PrepareS16Gemm(Context* ctx, const int8_t* weights, int rows, int64_t K,
-                      const uk::S16GemmConfig** cfg, int16_t** widened) {
-  *cfg = nullptr;
-  *widened = nullptr;
-  const uk::S16GemmConfig* found = uk::GetS16GemmConfig(ctx->cpu());
-  if (found == nullptr || K > (int64_t{1} << 30)) return Status::Ok();
+                      const ref::OutputStage& stage, S16Gemm* s16) {
+  *s16 = S16Gemm();
+  const uk::S16GemmConfig* cfg = uk::GetS16GemmConfig(ctx->cpu());
+  if (cfg == nullptr || K > (int64_t{1} << 30)) return Status::Ok();
   for (int n = 0; n < rows; ++n) {
     int64_t sum = 0;
     for (int64_t k = 0; k < K; ++k) sum += std::abs(int{weights[n * K + k]});
     if (sum * 32768 >= (int64_t{1} << 31)) return Status::Ok();
   }
-  EDGEOPT_RETURN_IF_ERROR(AllocatePersistentArray(ctx, rows * K, widened));
-  for (int64_t i = 0; i < rows * K; ++i) (*widened)[i] = weights[i];
-  *cfg = found;
+  EDGEOPT_RETURN_IF_ERROR(AllocatePersistentArray(ctx, rows * K, &s16->weights));
+  for (int64_t i = 0; i < rows * K; ++i) s16->weights[i] = weights[i];
+  if (stage.rounding == ref::Rounding::kInt64 && cfg->requant != nullptr) {
+    // ref::MultiplyInt64's constants (its shift <= 14 is checked when the multipliers are made).
+    EDGEOPT_RETURN_IF_ERROR(AllocatePersistentArray(ctx, rows, &s16->reduced));
+    EDGEOPT_RETURN_IF_ERROR(AllocatePersistentArray(ctx, rows, &s16->round));
+    EDGEOPT_RETURN_IF_ERROR(AllocatePersistentArray(ctx, rows, &s16->shift));
+    for (int n = 0; n < rows; ++n) {
+      const int32_t m = stage.multiplier[n];
+      const int total_shift = 15 - stage.shift[n];
+      s16->reduced[n] = m < 0x7FFF0000 ? ((m + (1 << 15)) >> 16) : 0x7FFF;
+      s16->round[n] = int64_t{1} << (total_shift - 1);
+      s16->shift[n] = total_shift;
+    }
+  }
+  s16->cfg = cfg;
   return Status::Ok();
 }
 
-void S16OutputStage(const int32_t* acc, int count, int channels, const int64_t* bias_term,
-                    const ref::OutputStage& stage, int16_t* out, int64_t out_stride) {
+void S16OutputStage(const S16Gemm& s16, const int32_t* acc, int count, int channels,
+                    const int64_t* bias_term, const ref::OutputStage& stage, int16_t* out,
+                    int64_t out_stride) {
+  if (s16.reduced != nullptr) {
+    uk::S16RequantArgs args{count,         channels,      acc,       bias_term,
+                            s16.reduced,   s16.round,     s16.shift, stage.output_zero_point,
+                            stage.act_min, stage.act_max, out,       out_stride};
+    s16.cfg->requant(args);
+    return;
+  }
   for (int i = 0; i < count; ++i) {
     const int32_t* a = acc + int64_t{i} * channels;
     int16_t* o = out + i * out_stride;

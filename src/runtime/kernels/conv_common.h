@@ -108,17 +108,27 @@ Status ComputeRowSums(Context* ctx, const int8_t* filter, int channels, int64_t 
 // int32.
 bool Int32AccumulatorSafe(int64_t K, int64_t max_a, int64_t max_b);
 
-// 16x8 (CONV_2D, FULLY_CONNECTED) on the s16 GEMM microkernel: when the CPU has one and no int32
-// partial sum can overflow (|x| <= 32768, so each of the `rows` weight rows of K values must
-// have sum |w| < 2^16), *cfg and *widened (persistent int16 copy of `weights`); else both stay
-// null and the op keeps its int64 reference path.
+// 16x8 (CONV_2D, FULLY_CONNECTED) on the s16 GEMM microkernel.
+struct S16Gemm {
+  const uk::S16GemmConfig* cfg = nullptr;
+  int16_t* weights = nullptr;  // the int8 weights widened, [rows][K]
+  // Per channel constants of the vectorized output stage (int64 rounding only; else null).
+  int64_t* reduced = nullptr;
+  int64_t* round = nullptr;
+  int64_t* shift = nullptr;
+};
+
+// Fills *s16 when the CPU has the microkernel and no int32 partial sum can overflow (|x| <=
+// 32768, so each of the `rows` weight rows of K values must have sum |w| < 2^16); else it stays
+// empty and the op keeps its int64 reference path. `stage` holds the output multipliers.
 Status PrepareS16Gemm(Context* ctx, const int8_t* weights, int rows, int64_t K,
-                      const uk::S16GemmConfig** cfg, int16_t** widened);
+                      const ref::OutputStage& stage, S16Gemm* s16);
 
 // The reference 16x8 output stage on int32 sums: out[i][n] = requantize(acc[i][n] +
 // bias_term[n]) for i < count, n < channels (acc rows `channels` apart, out rows `out_stride`).
-void S16OutputStage(const int32_t* acc, int count, int channels, const int64_t* bias_term,
-                    const ref::OutputStage& stage, int16_t* out, int64_t out_stride);
+void S16OutputStage(const S16Gemm& s16, const int32_t* acc, int count, int channels,
+                    const int64_t* bias_term, const ref::OutputStage& stage, int16_t* out,
+                    int64_t out_stride);
 
 // "float32", "int8", ... of a tensor for messages.
 const char* TypeName(const Tensor* t);

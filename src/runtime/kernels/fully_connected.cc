@@ -45,9 +45,8 @@ struct OpData {
   int acc = -1, rowsums = -1, pack_scratch = -1, quantized = -1, scales = -1, zps = -1;
   Tensor dense_weights;  // decoded sparse weights (when densified)
   bool densified = false;
-  IGemmConv* fast = nullptr;               // the microkernel path (conv_igemm.h), when one applies
-  const uk::S16GemmConfig* s16 = nullptr;  // 16x8: the s16 GEMM on widened weights
-  int16_t* s16_weights = nullptr;
+  IGemmConv* fast = nullptr;       // the microkernel path (conv_igemm.h), when one applies
+  S16Gemm s16;                     // 16x8: the s16 GEMM on widened weights
   SparseMatMul* sparse = nullptr;  // the sparse kernel, when it beats the dense one
 };
 
@@ -295,11 +294,11 @@ Status Prepare(Context* ctx, Node* node) {
   }
   if (int16 && weights->IsConstant() && ctx->use_optimized_kernels()) {
     EDGEOPT_RETURN_IF_ERROR(
-        PrepareS16Gemm(ctx, weights->Data<int8_t>(), s.out, s.in, &data->s16, &data->s16_weights));
+        PrepareS16Gemm(ctx, weights->Data<int8_t>(), s.out, s.in, stage, &data->s16));
   }
   const int64_t max_a = uint8 ? 255 : (int16 ? 32768 : 128);
   const int64_t max_b = uint8 ? 255 : 128;
-  data->wide_acc = (int16 && data->s16 == nullptr) || !Int32AccumulatorSafe(s.in, max_a, max_b);
+  data->wide_acc = (int16 && data->s16.cfg == nullptr) || !Int32AccumulatorSafe(s.in, max_a, max_b);
   const int64_t acc_size = data->wide_acc ? 8 : 4;
   data->block_rows = ref::BlockRows(s.batch, int64_t{s.out} * acc_size, kConvScratchTarget);
   EDGEOPT_RETURN_IF_ERROR(
@@ -326,9 +325,9 @@ void EvalS16(Context* ctx, const OpData* data, const Tensor* input, Tensor* outp
   int32_t* acc = static_cast<int32_t*>(ctx->GetScratch(data->acc));
   for (int b0 = 0; b0 < s.batch; b0 += data->block_rows) {
     const int count = std::min(data->block_rows, s.batch - b0);
-    data->s16->gemm(count, s.out, s.in, input->Data<int16_t>() + int64_t{b0} * s.in, s.in,
-                    data->s16_weights, acc, s.out);
-    S16OutputStage(acc, count, s.out, data->bias_term, data->stage,
+    data->s16.cfg->gemm(count, s.out, s.in, input->Data<int16_t>() + int64_t{b0} * s.in, s.in,
+                        data->s16.weights, acc, s.out);
+    S16OutputStage(data->s16, acc, count, s.out, data->bias_term, data->stage,
                    output->Data<int16_t>() + int64_t{b0} * s.out, s.out);
   }
 }
@@ -415,7 +414,7 @@ Status Eval(Context* ctx, Node* node) {
       }
       break;
     case Kind::kInt16:
-      if (data->s16 != nullptr) {
+      if (data->s16.cfg != nullptr) {
         EvalS16(ctx, data, input, output);
         break;
       }

@@ -227,16 +227,16 @@ const F32Conv3x3Config* GetF32Conv3x3Config(const CpuInfo& cpu, int out_c, int s
 
 const S16GemmConfig* GetS16GemmConfig(const CpuInfo& cpu) {
 #if defined(EDGEOPT_HAVE_NEON)
-  static constexpr S16GemmConfig kNeon = {"s16_gemm__neon", neon::s16_gemm_ukernel__neon};
+  static constexpr S16GemmConfig kNeon = {"s16_gemm__neon", neon::s16_gemm_ukernel__neon, nullptr};
   if (cpu.UseNeon()) return &kNeon;
 #endif
 #if defined(EDGEOPT_HAVE_AVX512)
-  static constexpr S16GemmConfig kAvx512 = {"s16_gemm__avx512vnni",
-                                            a5::s16_gemm_ukernel__avx512vnni};
+  static constexpr S16GemmConfig kAvx512 = {
+      "s16_gemm__avx512vnni", a5::s16_gemm_ukernel__avx512vnni, a5::s16_requant_ukernel__avx512};
   if (HasAvx512Vnni(cpu)) return &kAvx512;
 #endif
 #if defined(EDGEOPT_HAVE_AVX2)
-  static constexpr S16GemmConfig kAvx2 = {"s16_gemm__avx2", a2::s16_gemm_ukernel__avx2};
+  static constexpr S16GemmConfig kAvx2 = {"s16_gemm__avx2", a2::s16_gemm_ukernel__avx2, nullptr};
   if (cpu.UseAvx2()) return &kAvx2;
 #endif
   (void)cpu;

@@ -50,6 +50,7 @@ struct QS8DwConfig {
 struct S16GemmConfig {
   const char* name;
   S16GemmFn gemm;
+  S16RequantFn requant;  // the int64-rounding output stage; null: the scalar reference one
 };
 
 // f32 direct 3x3 convolution (stride 1 or 2) for layers of at most `nr` output channels.

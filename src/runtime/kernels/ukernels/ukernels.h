@@ -146,6 +146,22 @@ using F32IGemmFn = void (*)(const F32IGemmArgs& args);
 // overflow int32: the caller checks 32768 * max_n sum_k |B[n][k]| < 2^31.
 using S16GemmFn = void (*)(int M, int N, int K, const int16_t* a, ptrdiff_t lda, const int16_t* b,
                            int32_t* c, ptrdiff_t ldc);
+// The 16x8 output stage with TFLite's int64 multiplier (ref::MultiplyInt64), per output channel
+// n: v = wrap32((x * reduced[n] + round[n]) >> shift[n]) with x = acc + bias[n] (wrapping int64
+// arithmetic), then + zero point, clamped to [lo, hi] (int64), stored as int16.
+struct S16RequantArgs {
+  int count;
+  int channels;
+  const int32_t* acc;  // count rows of `channels` sums
+  const int64_t* bias;
+  const int64_t* reduced;
+  const int64_t* round;
+  const int64_t* shift;
+  int32_t zero_point, lo, hi;
+  int16_t* out;
+  ptrdiff_t out_stride;
+};
+using S16RequantFn = void (*)(const S16RequantArgs& args);
 
 // ---- f32 direct 3x3 convolution, stride S (one block of NR <= 32 output channels) ------------
 // Packed weights: float bias[NR], then w[fy][c][fx][NR] (channels beyond out_c are 0).

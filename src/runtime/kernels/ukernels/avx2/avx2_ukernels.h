@@ -74,6 +74,7 @@ void f32_conv3x3s1_minmax_ukernel_4x16__avx2(const F32Conv3x3Args& p);
 void f32_conv3x3s2_minmax_ukernel_8x8__avx2(const F32Conv3x3Args& p);
 void f32_conv3x3s2_minmax_ukernel_4x16__avx2(const F32Conv3x3Args& p);
 
+
 }  // namespace avx2
 }  // namespace uk
 }  // namespace rt

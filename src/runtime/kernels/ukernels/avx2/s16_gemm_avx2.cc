@@ -12,6 +12,7 @@ void s16_gemm_ukernel__avx2(int M, int N, int K, const int16_t* a, ptrdiff_t lda
   S16GemmImpl(M, N, K, a, lda, b, c, ldc);
 }
 
+
 }  // namespace avx2
 }  // namespace uk
 }  // namespace rt

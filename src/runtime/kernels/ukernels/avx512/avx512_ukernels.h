@@ -94,6 +94,8 @@ void qu8_vmul_minmax_ukernel__avx512_u16(size_t n, const void* a, const void* b,
 void s16_gemm_ukernel__avx512vnni(int M, int N, int K, const int16_t* a, ptrdiff_t lda, const int16_t* b, int32_t* c,
          ptrdiff_t ldc);
 
+void s16_requant_ukernel__avx512(const S16RequantArgs& p);
+
 }  // namespace avx512
 }  // namespace uk
 }  // namespace rt
