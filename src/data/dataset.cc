@@ -21,7 +21,9 @@ namespace edgeopt {
 namespace data {
 namespace {
 
-constexpr float kInv255 = 1.0f / 255.0f;
+// 8-bit pixels become x / 255 in float32, as Keras' `x / 255.0`: a division (correctly rounded),
+// not a multiplication by 1 / 255, which is one ulp off for about half of the 256 values.
+constexpr float kPixelMax = 255.0f;
 
 bool EndsWith(const std::string& s, const std::string& suffix) {
   return s.size() >= suffix.size() &&
@@ -66,7 +68,8 @@ Status FloatsFromNpy(const NpyArray& a, const std::string& name, std::vector<flo
       for (int64_t i = 0; i < n; ++i) (*out)[i] = static_cast<float>(a.Data<double>()[i]);
       break;
     case DType::kUInt8:
-      for (int64_t i = 0; i < n; ++i) (*out)[i] = a.Data<uint8_t>()[i] * kInv255;
+      for (int64_t i = 0; i < n; ++i)
+        (*out)[i] = static_cast<float>(a.Data<uint8_t>()[i]) / kPixelMax;
       break;
     case DType::kInt8:
       for (int64_t i = 0; i < n; ++i) (*out)[i] = a.Data<int8_t>()[i];
@@ -222,7 +225,7 @@ Status LoadImage(const std::string& path, int channels, std::vector<float>* pixe
                  path.c_str(),
                  stbi_failure_reason() != nullptr ? stbi_failure_reason() : "unknown");
   pixels->resize(static_cast<size_t>(x) * y * want);
-  for (size_t i = 0; i < pixels->size(); ++i) (*pixels)[i] = img[i] * kInv255;
+  for (size_t i = 0; i < pixels->size(); ++i) (*pixels)[i] = static_cast<float>(img[i]) / kPixelMax;
   stbi_image_free(img);
   *h = y;
   *w = x;
@@ -340,7 +343,7 @@ StatusOr<Dataset> LoadIdx(const std::string& images_path, const std::string& lab
   }
   if (images.dims.size() == 3) ds.sample_shape.push_back(1);  // [N,H,W] -> NHWC with C = 1
   ds.x.resize(images.NumElements());
-  images.ToFloat(ds.x.data(), images.type == 0x08 ? kInv255 : 1.0f);
+  images.ToFloat(ds.x.data(), images.type == 0x08 ? kPixelMax : 1.0f);
   images.bytes = std::vector<uint8_t>();
   if (!labels_path.empty()) {
     EDGEOPT_ASSIGN_OR_RETURN(IdxArray labels, ReadIdx(labels_path));

@@ -73,6 +73,33 @@ TEST_F(DatasetTest, IdxImagesAndLabelsGzipOrNot) {
   EXPECT_EQ(dir->x, ds->x);
 }
 
+// Keras scales with `x / 255.0`: each of the 256 pixel values must be the correctly rounded
+// quotient, bit for bit (a multiplication by 1/255 is one ulp off for 126 of them).
+TEST_F(DatasetTest, PixelsAreExactlyDividedBy255) {
+  std::vector<uint8_t> pixels(256);
+  for (int i = 0; i < 256; ++i) pixels[i] = static_cast<uint8_t>(i);
+  WriteBytes(Path("p-images-idx3-ubyte"), IdxBytes(0x08, {1, 16, 16}, pixels));
+  WriteBytes(Path("p-labels-idx1-ubyte"), IdxBytes(0x08, {1}, {0}));
+  auto idx = LoadIdx(Path("p-images-idx3-ubyte"), Path("p-labels-idx1-ubyte"));
+  ASSERT_TRUE(idx.ok()) << idx.status().ToString();
+  NpyArray x;
+  x.dtype = DType::kUInt8;
+  x.shape = {1, 16, 16};
+  x.data = pixels;
+  NpyArray y;
+  y.dtype = DType::kInt64;
+  y.shape = {1};
+  y.data.assign(8, 0);
+  ASSERT_TRUE(WriteNpz(Path("p.npz"), {{"x", x}, {"y", y}}).ok());
+  auto npz = LoadDataset(Path("p.npz"));
+  ASSERT_TRUE(npz.ok()) << npz.status().ToString();
+  for (int i = 0; i < 256; ++i) {
+    const float want = static_cast<float>(i) / 255.0f;
+    EXPECT_EQ(idx->x[i], want) << "idx pixel " << i;
+    EXPECT_EQ(npz->x[i], want) << "npz pixel " << i;
+  }
+}
+
 TEST_F(DatasetTest, HostileIdxHeadersAreErrorsNotCrashes) {
   struct Case {
     const char* name;

@@ -71,13 +71,13 @@ double IdxArray::At(int64_t i) const {
   }
 }
 
-void IdxArray::ToFloat(float* dst, float scale) const {
+void IdxArray::ToFloat(float* dst, float divisor) const {
   const int64_t n = NumElements();
   if (type == 0x08) {
-    for (int64_t i = 0; i < n; ++i) dst[i] = static_cast<float>(bytes[i]) * scale;
+    for (int64_t i = 0; i < n; ++i) dst[i] = static_cast<float>(bytes[i]) / divisor;
     return;
   }
-  for (int64_t i = 0; i < n; ++i) dst[i] = static_cast<float>(At(i) * scale);
+  for (int64_t i = 0; i < n; ++i) dst[i] = static_cast<float>(At(i) / divisor);
 }
 
 StatusOr<IdxArray> ParseIdx(const uint8_t* data, size_t size, const std::string& name) {

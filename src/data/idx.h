@@ -22,8 +22,9 @@ struct IdxArray {
 
   int64_t NumElements() const;
   double At(int64_t i) const;
-  // All values as float times `scale`.
-  void ToFloat(float* dst, float scale) const;
+  // All values as float divided by `divisor` (a division, not a multiplication by
+  // 1 / divisor, so 8-bit pixels / 255 round exactly as Keras' x / 255).
+  void ToFloat(float* dst, float divisor) const;
 };
 
 // Parses IDX bytes (already inflated). `name` is used in messages.

@@ -1,5 +1,6 @@
 #include "src/runtime/model_stats.h"
 
+#include "src/core/dtype.h"
 #include "src/core/float16.h"
 
 namespace edgeopt {
@@ -31,6 +32,40 @@ double ZeroFraction(const Tensor& t) {
       return -1;
   }
   return static_cast<double>(zeros) / static_cast<double>(n);
+}
+
+// Nonzero values of a constant tensor: all its elements, or for a sparse tensor the values it
+// stores (block layouts store some zeros too).
+int64_t NonZeros(const Tensor& t) {
+  const int64_t n = t.sparsity != nullptr ? static_cast<int64_t>(t.bytes / DTypeSize(t.type))
+                                          : t.dims.NumElements();
+  int64_t nonzero = 0;
+  switch (t.type) {
+    case DType::kFloat32:
+      for (int64_t i = 0; i < n; ++i) nonzero += t.Data<float>()[i] != 0.0f;
+      break;
+    case DType::kFloat16:
+      for (int64_t i = 0; i < n; ++i) nonzero += (t.Data<uint16_t>()[i] & 0x7FFF) != 0;
+      break;
+    case DType::kInt8:
+      for (int64_t i = 0; i < n; ++i) nonzero += t.Data<int8_t>()[i] != 0;
+      break;
+    case DType::kUInt8: {
+      const int32_t zp = t.quant.zero_point;
+      for (int64_t i = 0; i < n; ++i) nonzero += t.Data<uint8_t>()[i] != zp;
+      break;
+    }
+    case DType::kInt16:
+      for (int64_t i = 0; i < n; ++i) nonzero += t.Data<int16_t>()[i] != 0;
+      break;
+    case DType::kInt32:
+      for (int64_t i = 0; i < n; ++i) nonzero += t.Data<int32_t>()[i] != 0;
+      break;
+    default:
+      nonzero = n;
+      break;
+  }
+  return nonzero;
 }
 
 }  // namespace
@@ -112,9 +147,10 @@ ModelStats ComputeModelStats(Interpreter* interp) {
     s.constant_bytes += static_cast<int64_t>(tensor->bytes);
     if (tensor->type == DType::kFloat32 || tensor->type == DType::kFloat16 ||
         tensor->type == DType::kInt8 || tensor->type == DType::kUInt8 ||
-        tensor->type == DType::kInt16 || (tensor->type == DType::kInt32 && tensor->dims.size == 1 &&
-                                          tensor->quant.IsQuantized())) {
+        tensor->type == DType::kInt16 ||
+        (tensor->type == DType::kInt32 && tensor->dims.size == 1 && tensor->quant.IsQuantized())) {
       s.parameters += tensor->dims.NumElements();
+      s.nonzero_parameters += NonZeros(*tensor);
     }
     if (is_weight[t] && tensor->dims.size >= 2) s.tensor_sparsity[t] = ZeroFraction(*tensor);
   }

@@ -14,7 +14,10 @@ struct ModelStats {
   std::vector<int64_t> node_macs;       // per node
   std::vector<double> tensor_sparsity;  // per tensor: fraction of zeros of weights, -1 if n/a
   int64_t total_macs = 0;
-  int64_t parameters = 0;               // elements of constant float/int tensors
+  int64_t parameters = 0;  // elements of constant float/int tensors
+  // Of those, the nonzero ones (uint8: not the zero point): what a pruned model keeps. A sparse
+  // tensor counts its stored values that are nonzero.
+  int64_t nonzero_parameters = 0;
   int64_t constant_bytes = 0;
 };
 

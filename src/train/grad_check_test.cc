@@ -108,9 +108,11 @@ std::vector<float> MakeInput(int64_t n, InputKind kind, std::mt19937* rng) {
 // `kink` is a threshold for ops with kinks in their parameters: parameter
 // perturbations that move an activation across a kink are tolerated by the
 // slack of kAbsTol.
-void CheckGradients(const ir::Graph& graph, int batch, InputKind input_kind, bool training = true) {
+void CheckGradients(const ir::Graph& graph, int batch, InputKind input_kind, bool training = true,
+                    int threads = 1) {
   EngineOptions options;
   options.batch_size = batch;
+  options.num_threads = threads;
   options.input_requires_grad = true;
   auto created = Engine::Create(graph, options);
   ASSERT_TRUE(created.ok()) << created.status().ToString();
@@ -229,7 +231,21 @@ TEST(GradCheckTest, ConvWithManyImagesUsesSeveralChunksAndThreads) {
   const int w = b.Param("conv/kernel", {5, 3, 3, 2});
   const int bias = b.Param("conv/bias", {5});
   const int y = b.Op("CONV_2D", {b.input(), w, bias}, {1, 10, 10, 5}, ConvAttrs("VALID", 1, 1));
-  CheckGradients(b.Finish(y), 40, InputKind::kUniform);
+  const ir::Graph g = b.Finish(y);
+  CheckGradients(g, 40, InputKind::kUniform, true, /*threads=*/1);
+  CheckGradients(g, 40, InputKind::kUniform, true, /*threads=*/2);
+}
+
+// A 3x3 convolution with fewer im2col columns (K = 9) than filters takes the transposed
+// weight-gradient path (dW^T = col^T dY), as the first layer of fmnist-cnn does.
+TEST(GradCheckTest, ConvWithFewerColumnsThanFiltersTransposedWeightGradient) {
+  Builder b({1, 8, 8, 1});
+  const int w = b.Param("conv/kernel", {16, 3, 3, 1});
+  const int bias = b.Param("conv/bias", {16});
+  const int y = b.Op("CONV_2D", {b.input(), w, bias}, {1, 6, 6, 16}, ConvAttrs("VALID", 1, 1));
+  const ir::Graph g = b.Finish(y);
+  CheckGradients(g, 3, InputKind::kUniform, true, /*threads=*/1);
+  CheckGradients(g, 3, InputKind::kUniform, true, /*threads=*/2);
 }
 
 TEST(GradCheckTest, DepthwiseConv2D) {

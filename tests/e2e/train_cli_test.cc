@@ -113,5 +113,38 @@ TEST_F(TrainCliTest, EvalOfTheExportedModelMatchesTheTrainingEngine) {
   EXPECT_EQ(out.substr(out.rfind("accuracy=")).substr(0, 15), train_line.substr(0, 15)) << out;
 }
 
+// -o .tflite goes through the export passes as `edgeopt convert` does: BatchNormalization is
+// folded into the convolution before it (with the trained moving statistics), so the written
+// model evaluates as the training engine does in inference mode.
+TEST_F(TrainCliTest, TfliteOutputFoldsBatchNormalization) {
+  const std::string arch = R"({"class_name": "Sequential", "config": {"name": "bn_cnn", "layers": [
+    {"class_name": "InputLayer", "config": {"name": "x", "batch_input_shape": [null, 28, 28, 1]}},
+    {"class_name": "Conv2D", "config": {"name": "conv", "filters": 8, "kernel_size": [3, 3],
+     "strides": [1, 1], "padding": "valid", "activation": "linear", "use_bias": false}},
+    {"class_name": "BatchNormalization", "config": {"name": "bn", "axis": -1, "momentum": 0.9,
+     "epsilon": 0.001, "center": true, "scale": true}},
+    {"class_name": "Activation", "config": {"name": "relu", "activation": "relu"}},
+    {"class_name": "MaxPooling2D", "config": {"name": "pool", "pool_size": [2, 2],
+     "strides": [2, 2], "padding": "valid"}},
+    {"class_name": "Flatten", "config": {"name": "flatten"}},
+    {"class_name": "Dense", "config": {"name": "out", "units": 10, "activation": "linear"}}]}})";
+  ASSERT_TRUE(
+      WriteFileAtomic(dir_ + "/bn.json", std::vector<uint8_t>(arch.begin(), arch.end())).ok());
+  std::string out;
+  const std::string model = dir_ + "/bn.tflite";
+  ASSERT_EQ(Run("train " + dir_ + "/bn.json --data " + dir_ + "/tiny.npz --test-data " + dir_ +
+                    "/tiny.npz --epochs 2 --batch-size 16 --quiet -o " + model,
+                &out),
+            0)
+      << out;
+  const std::string train_line = out.substr(out.rfind("accuracy="));
+  ASSERT_EQ(Run("inspect " + model, &out), 0) << out;
+  EXPECT_EQ(out.find("BATCH_NORM"), std::string::npos) << out;
+  EXPECT_NE(out.find("CONV_2D"), std::string::npos) << out;
+  ASSERT_EQ(Run("eval " + model + " --data " + dir_ + "/tiny.npz --quiet", &out), 0) << out;
+  ASSERT_NE(out.find("accuracy="), std::string::npos) << out;
+  EXPECT_EQ(out.substr(out.rfind("accuracy=")).substr(0, 15), train_line.substr(0, 15)) << out;
+}
+
 }  // namespace
 }  // namespace edgeopt

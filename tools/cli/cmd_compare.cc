@@ -2,8 +2,9 @@
 //     [--markdown T.md] [--names a,b,...]
 //
 // The size / latency / accuracy trade of model variants side by side: size on disk, zipped
-// size, kind (float32, float16, dynamic, int8, int16x8, sparse), parameters, top-1 accuracy and
-// loss on DATA, median latency (the runtime, --runs invocations after warm-up). The first
+// size, kind (float32, float16, dynamic, int8, int16x8, sparse), parameters (all, and the
+// nonzero ones: a pruned model keeps its shapes but not its weights), top-1 accuracy and loss on
+// DATA, median latency (the runtime, --runs invocations after warm-up). The first
 // model is the reference for the ratios. Optionally a Markdown table and a size-vs-accuracy
 // plot.
 #include <algorithm>
@@ -34,6 +35,7 @@ struct Row {
   size_t bytes = 0;
   size_t zipped = 0;
   int64_t params = 0;
+  int64_t nonzero = 0;
   double accuracy = -1;
   double loss = -1;
   double median_us = -1;
@@ -94,7 +96,9 @@ StatusOr<Row> Measure(const std::string& path, const std::string& name, const da
   auto interp = rt::Interpreter::Create(bytes.data(), bytes.size(), options);
   if (!interp.ok()) return interp.status().WithPrefix(path);
   r.kind = KindOf(interp->get());
-  r.params = rt::ComputeModelStats(interp->get()).parameters;
+  const rt::ModelStats stats = rt::ComputeModelStats(interp->get());
+  r.params = stats.parameters;
+  r.nonzero = stats.nonzero_parameters;
   if (ds != nullptr) {
     report::EvalOptions eo;
     eo.threads = threads;
@@ -114,9 +118,9 @@ StatusOr<Row> Measure(const std::string& path, const std::string& name, const da
     for (int i = 0; i < runs + 5; ++i) {
       const auto start = std::chrono::steady_clock::now();
       EDGEOPT_RETURN_IF_ERROR(it->Invoke());
-      const double t = std::chrono::duration<double, std::micro>(
-                           std::chrono::steady_clock::now() - start)
-                           .count();
+      const double t =
+          std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - start)
+              .count();
       if (i >= 5) us.push_back(t);
     }
     r.median_us = Percentile(us, 0.5);
@@ -142,10 +146,12 @@ std::string Signed(double v) {
 }  // namespace
 
 int RunCompare(int argc, char** argv) {
-  CLI::App app{"Compare .tflite variants of a model side by side: size on disk, zipped size, "
-               "kind, parameters, top-1 accuracy and loss on --data, median latency. The first "
-               "model is the reference for the ratios.",
-               "edgeopt compare"};
+  CLI::App app{
+      "Compare .tflite variants of a model side by side: size on disk, zipped size, "
+      "kind, parameters (all and nonzero), top-1 accuracy and loss on --data, median "
+      "latency. The first "
+      "model is the reference for the ratios.",
+      "edgeopt compare"};
   std::vector<std::string> models;
   std::string data_spec, plot, markdown, names;
   int runs = 50, threads = 1;
@@ -180,30 +186,31 @@ int RunCompare(int argc, char** argv) {
     rows.push_back(*r);
   }
   const Row& ref = rows.front();
-  std::string md = "| model | kind | size (bytes) | zipped (bytes) | size vs " + ref.name +
-                   " | parameters | top-1 accuracy | Δ accuracy (points) | loss | latency median "
-                   "(us) | latency p90 (us) | speed-up |\n|---|---|---|---|---|---|---|---|---|---|"
-                   "---|---|\n";
-  std::printf("%-22s %-16s %10s %10s %7s %10s %9s %8s %8s %11s %7s\n", "model", "kind", "bytes",
-              "zipped", "size", "params", "accuracy", "Δ(pts)", "loss", "median_us", "speed");
+  std::string md =
+      "| model | kind | size (bytes) | zipped (bytes) | size vs " + ref.name +
+      " | parameters | nonzero parameters | top-1 accuracy | Δ accuracy (points) | loss | "
+      "latency median (us) | latency p90 (us) | speed-up |\n"
+      "|---|---|---|---|---|---|---|---|---|---|---|---|---|\n";
+  std::printf("%-22s %-16s %10s %10s %7s %10s %10s %9s %8s %8s %11s %7s\n", "model", "kind",
+              "bytes", "zipped", "size", "params", "nonzero", "accuracy", "Δ(pts)", "loss",
+              "median_us", "speed");
   for (const Row& r : rows) {
     const double size_ratio = static_cast<double>(r.bytes) / ref.bytes;
-    const double delta = (r.accuracy >= 0 && ref.accuracy >= 0)
-                             ? 100.0 * (r.accuracy - ref.accuracy)
-                             : 0.0;
+    const double delta =
+        (r.accuracy >= 0 && ref.accuracy >= 0) ? 100.0 * (r.accuracy - ref.accuracy) : 0.0;
     const double speed = (r.median_us > 0 && ref.median_us > 0) ? ref.median_us / r.median_us : -1;
-    std::printf("%-22s %-16s %10zu %10zu %6.3fx %10lld %9s %8s %8s %11s %7s\n", r.name.c_str(),
-                r.kind.c_str(), r.bytes, r.zipped, size_ratio, static_cast<long long>(r.params),
-                Fmt("%.4f", r.accuracy).c_str(),
-                r.accuracy >= 0 ? Signed(delta).c_str() : "-",
+    std::printf("%-22s %-16s %10zu %10zu %6.3fx %10lld %10lld %9s %8s %8s %11s %7s\n",
+                r.name.c_str(), r.kind.c_str(), r.bytes, r.zipped, size_ratio,
+                static_cast<long long>(r.params), static_cast<long long>(r.nonzero),
+                Fmt("%.4f", r.accuracy).c_str(), r.accuracy >= 0 ? Signed(delta).c_str() : "-",
                 Fmt("%.4f", r.loss).c_str(), Fmt("%.1f", r.median_us).c_str(),
                 speed > 0 ? Fmt("%.2fx", speed).c_str() : "-");
     char line[512];
     std::snprintf(line, sizeof(line),
-                  "| %s | %s | %zu | %zu | %.3fx | %lld | %s | %s | %s | %s | %s | %s |\n",
+                  "| %s | %s | %zu | %zu | %.3fx | %lld | %lld | %s | %s | %s | %s | %s | %s |\n",
                   r.name.c_str(), r.kind.c_str(), r.bytes, r.zipped, size_ratio,
-                  static_cast<long long>(r.params), Fmt("%.4f", r.accuracy).c_str(),
-                  r.accuracy >= 0 ? Signed(delta).c_str() : "-",
+                  static_cast<long long>(r.params), static_cast<long long>(r.nonzero),
+                  Fmt("%.4f", r.accuracy).c_str(), r.accuracy >= 0 ? Signed(delta).c_str() : "-",
                   Fmt("%.4f", r.loss).c_str(), Fmt("%.1f", r.median_us).c_str(),
                   Fmt("%.1f", r.p90_us).c_str(), speed > 0 ? Fmt("%.2fx", speed).c_str() : "-");
     md += line;

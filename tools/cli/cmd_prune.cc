@@ -160,14 +160,9 @@ Status Prune(const PruneFlags& pf, const TrainFlags& flags) {
                  "fine-tuning needs --data (or use --one-shot to prune without it)");
 
   EDGEOPT_ASSIGN_OR_RETURN(TrainModel model, LoadModelForTraining(pf.model, "", flags.seed));
-  if (FileExtension(pf.output) == ".tflite") {
-    // Written through the export passes (which fold BATCH_NORM into its convolution, unlike
-    // `train -o .tflite`): check now that they can, rather than after fine-tuning.
-    ir::Graph probe = model.graph;
-    EDGEOPT_RETURN_IF_ERROR(passes::PrepareForExport(&probe).WithPrefix(pf.output));
-  } else {
-    EDGEOPT_RETURN_IF_ERROR(CheckOutputPath(model, pf.output));
-  }
+  // .tflite: the export passes (which fold BATCH_NORM) must accept the graph; checked now
+  // rather than after fine-tuning.
+  EDGEOPT_RETURN_IF_ERROR(CheckOutputPath(model, pf.output));
   EDGEOPT_ENSURE(!pf.sparse || FileExtension(pf.output) == ".tflite", StatusCode::kInvalidArgument,
                  "--sparse applies to .tflite outputs (Keras files store dense weights)");
 

@@ -4,6 +4,7 @@
 
 #include "src/export/tflite/export.h"
 #include "src/importers/keras/keras_model.h"
+#include "src/passes/pipeline.h"
 #include "src/train/presets.h"
 #include "src/util/file_util.h"
 
@@ -11,7 +12,22 @@ namespace edgeopt {
 namespace cli {
 namespace {
 
-keras::KerasModel* Keras(const TrainModel& m) { return static_cast<keras::KerasModel*>(m.keras.get()); }
+keras::KerasModel* Keras(const TrainModel& m) {
+  return static_cast<keras::KerasModel*>(m.keras.get());
+}
+
+// The graph as `edgeopt convert` writes it: the export passes drop DROPOUT, fold BATCH_NORM into
+// the preceding convolution or dense layer (inference form, moving statistics) and fuse
+// activations.
+StatusOr<ir::Graph> InferenceGraph(const ir::Graph& training_graph, const std::string& path) {
+  ir::Graph g = training_graph;
+  Status s = passes::PrepareForExport(&g);
+  if (!s.ok()) {
+    return MakeStatus(s.code(), "%s: %s (save the model as .keras instead)", path.c_str(),
+                      s.message().c_str());
+  }
+  return g;
+}
 
 StatusOr<TrainModel> FromKeras(keras::KerasModel model, const std::string& description) {
   TrainModel m;
@@ -39,8 +55,8 @@ StatusOr<TrainModel> LoadModelForTraining(const std::string& path, const std::st
     EDGEOPT_ASSIGN_OR_RETURN(std::vector<uint8_t> bytes, ReadFileBytes(path, size_t{64} << 20));
     nlohmann::json config =
         nlohmann::json::parse(bytes.begin(), bytes.end(), nullptr, /*allow_exceptions=*/false);
-    EDGEOPT_ENSURE(!config.is_discarded(), StatusCode::kInvalidArgument,
-                   "%s: not valid JSON", path.c_str());
+    EDGEOPT_ENSURE(!config.is_discarded(), StatusCode::kInvalidArgument, "%s: not valid JSON",
+                   path.c_str());
     // A bare model config, or a Keras to_json() / config.json wrapper.
     auto model = keras::ModelFromConfig(config, seed);
     if (!model.ok()) return model.status().WithPrefix(path);
@@ -58,14 +74,7 @@ StatusOr<TrainModel> TrainModelFromKerasConfig(const nlohmann::json& config, uin
 
 Status CheckOutputPath(const TrainModel& model, const std::string& path) {
   const std::string ext = FileExtension(path);
-  if (ext == ".tflite") {
-    for (const ir::Node& n : model.graph.nodes) {
-      EDGEOPT_ENSURE(!ir::IsToolkitOp(n.op), StatusCode::kUnsupported,
-                     "%s: the model has %s layers; save it as .keras and convert it",
-                     path.c_str(), n.op.c_str());
-    }
-    return Status::Ok();
-  }
+  if (ext == ".tflite") return InferenceGraph(model.graph, path).status();
   if (ext == ".keras" || ext == ".h5") {
     EDGEOPT_ENSURE(model.keras != nullptr, StatusCode::kInternal, "%s: no Keras model",
                    path.c_str());
@@ -79,7 +88,10 @@ Status SaveTrainedModel(TrainModel* model, const train::Engine& engine, const st
   EDGEOPT_RETURN_IF_ERROR(CheckOutputPath(*model, path));
   EDGEOPT_RETURN_IF_ERROR(engine.ExportWeights(&model->graph));
   const std::string ext = FileExtension(path);
-  if (ext == ".tflite") return WriteTfliteFile(model->graph, path);
+  if (ext == ".tflite") {
+    EDGEOPT_ASSIGN_OR_RETURN(ir::Graph g, InferenceGraph(model->graph, path));
+    return WriteTfliteFile(g, path);
+  }
   EDGEOPT_RETURN_IF_ERROR(keras::UpdateFromGraph(Keras(*model), model->graph));
   return keras::SaveKerasFile(*Keras(*model), path);
 }

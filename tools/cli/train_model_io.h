@@ -1,7 +1,7 @@
 // Models for the training commands: where they come from (a preset, a Keras
 // .keras/.h5 file to fine-tune, a Keras architecture JSON) and where trained
 // weights go (-o .keras/.h5 through the Keras writer, or .tflite through the
-// exporter for graphs without training-only ops).
+// export passes and the exporter, as `edgeopt convert`: BATCH_NORM folded, DROPOUT removed).
 #ifndef EDGEOPT_TOOLS_CLI_TRAIN_MODEL_IO_H_
 #define EDGEOPT_TOOLS_CLI_TRAIN_MODEL_IO_H_
 
@@ -37,8 +37,8 @@ StatusOr<TrainModel> TrainModelFromKerasConfig(const nlohmann::json& config, uin
 // Writes the engine's current weights into the model and saves it to `path`
 // (atomically).
 Status SaveTrainedModel(TrainModel* model, const train::Engine& engine, const std::string& path);
-// Checks `path` has an extension SaveTrainedModel can write, before training
-// starts.
+// Checks `path` has an extension SaveTrainedModel can write and, for .tflite, that
+// the export passes accept the graph, before training starts.
 Status CheckOutputPath(const TrainModel& model, const std::string& path);
 
 }  // namespace cli

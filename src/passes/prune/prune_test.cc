@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "src/export/tflite/export.h"
 #include "src/ir/graph.h"
 #include "src/passes/prune/channel_prune.h"
 #include "src/passes/prune/magnitude_pruner.h"
@@ -16,6 +17,8 @@
 #include "src/passes/prune/prune_plan.h"
 #include "src/passes/prune/schedule.h"
 #include "src/passes/prune/sparse_encode.h"
+#include "src/runtime/interpreter.h"
+#include "src/runtime/model_stats.h"
 #include "src/train/engine.h"
 
 namespace edgeopt {
@@ -525,6 +528,54 @@ TEST(SparseEncode, Int8FullyConnectedUsesDensifyUnlessAskedForBlocks) {
   EXPECT_FALSE((*encoded)[0].densify);
   EXPECT_EQ((*encoded)[0].layout, "block 1x16");
   EXPECT_EQ(g2.nodes.size(), 1u);
+}
+
+// `compare` and `inspect` count parameters from ComputeModelStats: a pruned model has all its
+// weights, dense or sparse-encoded, but only its nonzero ones matter.
+TEST(SparseEncode, ModelStatsCountNonzeroParametersDenseOrSparse) {
+  auto make = [](ir::Graph* g) {
+    const int x = g->AddActivation("x", DType::kFloat32, {1, 256});
+    g->inputs = {x};
+    ir::Tensor w = RandomSparse({8, 256}, DType::kFloat32, 1.0, 9);
+    for (int r = 0; r < 8; ++r) {
+      for (int b = 0; b < 64; ++b) {
+        if ((r + b) % 5 != 0) std::fill_n(w.DataAs<float>() + r * 256 + b * 4, 4, 0.0f);
+      }
+    }
+    w.name = "fc/w";
+    const int wt = g->AddTensor(w);
+    const int bias = g->AddFloatConstant("fc/b", {8}, {0, 1, 0, 2, 0, 3, 0, 4});
+    const int z = g->AddActivation("fc", DType::kFloat32, {1, 8});
+    ir::Node fc;
+    fc.op = "FULLY_CONNECTED";
+    fc.inputs = {x, wt, bias};
+    fc.outputs = {z};
+    g->AddNode(fc);
+    g->outputs = {z};
+  };
+  int64_t want_nonzero = 4;  // the bias
+  {
+    ir::Graph g;
+    make(&g);
+    const ir::Tensor& w = g.tensors[g.nodes[0].inputs[1]];
+    for (int64_t i = 0; i < w.NumElements(); ++i) want_nonzero += w.DataAs<float>()[i] != 0.0f;
+  }
+  ASSERT_LT(want_nonzero, 8 * 256 / 4);
+  for (bool sparse : {false, true}) {
+    SCOPED_TRACE(sparse ? "sparse" : "dense");
+    ir::Graph g;
+    make(&g);
+    if (sparse) {
+      ASSERT_TRUE(EncodeSparseWeights(&g).ok());
+    }
+    auto bytes = ExportTflite(g);
+    ASSERT_TRUE(bytes.ok()) << bytes.status().ToString();
+    auto interp = rt::Interpreter::Create(bytes->data(), bytes->size(), rt::InterpreterOptions());
+    ASSERT_TRUE(interp.ok()) << interp.status().ToString();
+    const rt::ModelStats stats = rt::ComputeModelStats(interp->get());
+    EXPECT_EQ(stats.parameters, 8 * 256 + 8);
+    EXPECT_EQ(stats.nonzero_parameters, want_nonzero);
+  }
 }
 
 }  // namespace
