@@ -16,7 +16,7 @@ constexpr int kRows = 4;
 // Larger per-thread buffers (wide images with many channels) are left to the IGEMM.
 constexpr int64_t kMaxThreadBytes = int64_t{1} << 20;
 // Smaller convolutions run on one thread: a split costs more than it saves.
-constexpr int64_t kMinParallelMacs = 256 * 1024;
+constexpr int64_t kMinParallelMacs = 64 * 1024;
 // Tasks per thread (each task refills its ring: two extra rows).
 constexpr int kTasksPerThread = 2;
 

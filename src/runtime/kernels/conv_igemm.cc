@@ -24,7 +24,7 @@ constexpr int64_t kIm2colMaxBytes = int64_t{8} << 20;
 // Largest indirection cache (IGemmConv::ind_cache) kept per convolution.
 constexpr size_t kMaxIndirectionCacheBytes = 256 * 1024;
 // Smaller products run on one thread: splitting them costs more than it saves.
-constexpr int64_t kMinParallelMacs = 256 * 1024;
+constexpr int64_t kMinParallelMacs = 64 * 1024;
 
 int32_t Wrap(int64_t x) { return static_cast<int32_t>(static_cast<uint32_t>(x)); }
 

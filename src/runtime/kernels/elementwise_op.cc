@@ -13,7 +13,7 @@ namespace rt {
 namespace {
 
 // Below this many elements an op runs on the calling thread (a pool round trip costs more).
-constexpr int64_t kMinParallelElements = 16384;
+constexpr int64_t kMinParallelElements = 4096;
 
 void UniformRequant(int32_t multiplier, int shift, uk::RequantBlock16* block) {
   int32_t m[16], s[16];
