@@ -1,12 +1,12 @@
 // Selective runtime builds: which builtin ops (EDGEOPT_SELECTIVE_OPS) and which kernel types
 // (EDGEOPT_SELECTIVE_TYPES) a build keeps. Both are comma-separated lists set by CMake
-// (-DEDGEOPT_OPS=..., -DEDGEOPT_TYPES=...; `make runtime-for MODEL=m.tflite` derives both from
-// the model with `edgeopt inspect --ops --types`). Everything here is constexpr, so a left-out
+// (-DEDGEOPT_OPS=..., -DEDGEOPT_TYPES=...; `make runtime-for MODEL=m.tflite` derives them from the
+// model with `edgeopt inspect --ops` and `--types`). Everything here is constexpr, so a left-out
 // op or type is discarded at compile time and its code drops out at link time (--gc-sections).
 //
 // An entry of EDGEOPT_SELECTIVE_TYPES is a kernel type ("int8": every op's int8 kernels) or an op
 // and a type ("QUANTIZE:uint8": only that op's). Kernel types name a kernel's arithmetic:
-//   float32, int8, uint8, int16, int32  the type of the op's first input (its activations)
+//   float32, int8, uint8, int16, int32, int64, bool  the type of the op's first input
 //   hybrid   float32 activations with constant int8 weights (dynamic-range quantization)
 //   sparse   the sparse kernels of FULLY_CONNECTED and 1x1 CONV_2D (sparse_matmul.h), which
 //            weights with many zeros run on; without it they run on the dense kernels
