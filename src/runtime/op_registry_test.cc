@@ -57,26 +57,37 @@ TEST(OpRegistry, TypeNotInBuildNamesTheOpAndTheType) {
 }
 
 // tests/models/float32_add.tflite, the model scripts/runtime_for.sh gives a selective runner
-// without float32 ADD kernels (it must refuse it by op and type): a float32 ADD of two [1, 4]
-// inputs, as this builder makes it. EDGEOPT_WRITE_PROBE=PATH writes it anew.
+// without float32 ADD kernels (it must refuse it by op and type): one float32 ADD of two [1, 4]
+// inputs. EDGEOPT_WRITE_PROBE=PATH writes it anew with the ModelBuilder.
 TEST(OpRegistry, TypeProbeModelIsAFloat32Add) {
-  testing::ModelBuilder b;
-  const int x = b.AddInput(DType::kFloat32, {1, 4});
-  const int y = b.AddInput(DType::kFloat32, {1, 4});
-  const int z = b.AddOutput(DType::kFloat32, {1, 4});
-  b.AddOperator(tflite::BuiltinOperator::ADD, {x, y}, {z}, [](flatbuffers::FlatBufferBuilder& fb) {
-    return testing::MakeOptions(tflite::BuiltinOptions::AddOptions, tflite::CreateAddOptions(fb));
-  });
-  const std::vector<uint8_t> model = b.Build();
   if (const char* out = std::getenv("EDGEOPT_WRITE_PROBE")) {
-    ASSERT_TRUE(WriteFileAtomic(out, model).ok());
+    testing::ModelBuilder b;
+    const int x = b.AddInput(DType::kFloat32, {1, 4});
+    const int y = b.AddInput(DType::kFloat32, {1, 4});
+    const int z = b.AddOutput(DType::kFloat32, {1, 4});
+    b.AddOperator(tflite::BuiltinOperator::ADD, {x, y}, {z},
+                  [](flatbuffers::FlatBufferBuilder& fb) {
+                    return testing::MakeOptions(tflite::BuiltinOptions::AddOptions,
+                                                tflite::CreateAddOptions(fb));
+                  });
+    ASSERT_TRUE(WriteFileAtomic(out, b.Build()).ok());
   }
   auto file = ReadFileBytes(std::string(EDGEOPT_SOURCE_DIR) + "/tests/models/float32_add.tflite");
   ASSERT_TRUE(file.ok()) << file.status().message();
-  EXPECT_EQ(*file, model);
+  ASSERT_TRUE(VerifyModelBuffer(file->data(), file->size()).ok());
+  const tflite::Model* model = tflite::GetModel(file->data());
+  ASSERT_EQ(model->subgraphs()->size(), 1u);
+  const tflite::SubGraph* graph = model->subgraphs()->Get(0);
+  ASSERT_EQ(graph->operators()->size(), 1u);
+  const tflite::Operator* op = graph->operators()->Get(0);
+  EXPECT_EQ(BuiltinCodeOf(model->operator_codes()->Get(op->opcode_index())),
+            tflite::BuiltinOperator::ADD);
+  for (const tflite::Tensor* t : *graph->tensors()) {
+    EXPECT_EQ(t->type(), tflite::TensorType::FLOAT32);
+  }
   const NpyArray a = testing::MakeArray<float>(DType::kFloat32, {1, 4}, {1, 2, 3, 4});
   const NpyArray c = testing::MakeArray<float>(DType::kFloat32, {1, 4}, {0.5f, 0, -3, 1});
-  auto outputs = testing::RunEdgeopt(model, {a, c});
+  auto outputs = testing::RunEdgeopt(*file, {a, c});
   ASSERT_TRUE(outputs.ok()) << outputs.status().message();
   EXPECT_EQ(testing::ToVector<float>((*outputs)[0]), (std::vector<float>{1.5f, 2, 0, 5}));
 }
