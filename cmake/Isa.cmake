@@ -14,6 +14,43 @@ if(EDGEOPT_NATIVE)
   add_compile_options(-march=native)
 endif()
 
+# Which x86-64 microkernel families a build compiles in. "all" (the default): AVX2 and AVX-512,
+# chosen at run time from the CPU's features. A selective build for one machine can keep one:
+# "avx512" or "avx2" (a CPU without it runs the portable reference kernels, correct but slow),
+# "scalar" (reference kernels only, also no NEON on Arm), or "host": the best family the build
+# machine's CPU runs (as the run-time dispatch would pick it there). Fewer families, smaller binary.
+set(EDGEOPT_ISA "all" CACHE STRING "Microkernel families: all, host, avx512, avx2 or scalar")
+set_property(CACHE EDGEOPT_ISA PROPERTY STRINGS all host avx512 avx2 scalar)
+set(EDGEOPT_ISA_RESOLVED ${EDGEOPT_ISA})
+if(EDGEOPT_ISA STREQUAL "host")
+  set(EDGEOPT_ISA_RESOLVED all)
+  if(EDGEOPT_ARCH_X86 AND NOT CMAKE_CROSSCOMPILING)
+    # The compiler's view of this CPU: the macros -march=native defines. AVX-512 needs VNNI too
+    # (the int8 AVX-512 kernels use it; without it the dispatch picks the AVX2 ones).
+    execute_process(COMMAND ${CMAKE_CXX_COMPILER} -march=native -dM -E -x c++ /dev/null
+                    OUTPUT_VARIABLE _native_macros ERROR_QUIET)
+    if(_native_macros MATCHES "__AVX512VNNI__" AND _native_macros MATCHES "__AVX512BW__")
+      set(EDGEOPT_ISA_RESOLVED avx512)
+    elseif(_native_macros MATCHES "__AVX2__" AND _native_macros MATCHES "__FMA__")
+      set(EDGEOPT_ISA_RESOLVED avx2)
+    else()
+      set(EDGEOPT_ISA_RESOLVED scalar)
+    endif()
+  endif()
+  message(STATUS "edgeopt: EDGEOPT_ISA=host: ${EDGEOPT_ISA_RESOLVED}")
+endif()
+if(EDGEOPT_ISA_RESOLVED STREQUAL "avx512")
+  set(EDGEOPT_ENABLE_AVX2 OFF)
+elseif(EDGEOPT_ISA_RESOLVED STREQUAL "avx2")
+  set(EDGEOPT_ENABLE_AVX512 OFF)
+elseif(EDGEOPT_ISA_RESOLVED STREQUAL "scalar")
+  set(EDGEOPT_ENABLE_AVX2 OFF)
+  set(EDGEOPT_ENABLE_AVX512 OFF)
+  set(EDGEOPT_ENABLE_NEON OFF)
+elseif(NOT EDGEOPT_ISA_RESOLVED STREQUAL "all")
+  message(FATAL_ERROR "EDGEOPT_ISA=${EDGEOPT_ISA}: expected all, host, avx512, avx2 or scalar")
+endif()
+
 # -ffp-contract=off: a kernel uses FMA only where it says so (the exact float kernels rely on it).
 set(EDGEOPT_AVX2_FLAGS -mavx2 -mfma -mf16c -ffp-contract=off)
 set(EDGEOPT_AVX512_FLAGS -mavx512f -mavx512bw -mavx512vl -mavx512dq -mavx512vnni -mfma -mf16c

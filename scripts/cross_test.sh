@@ -20,7 +20,7 @@ case "$arch" in
     ;;
 esac
 build=build-$arch
-shared=../shared
+shared=${EDGEOPT_SHARED:-../shared}  # ../shared beside the checkout, or EDGEOPT_SHARED
 # Every corpus model under 2 MB (all but the three 224x224 MobileNets, about 20 s each under
 # emulation): about half a minute per architecture.
 if [ -n "${CROSS_CONFORMANCE_MODELS:-}" ]; then

@@ -4,6 +4,11 @@
 #include <cstring>
 #include <thread>
 
+#if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
+
+#include <cstdint>
+#endif
 #if defined(__aarch64__) || defined(__arm__)
 #include <sys/auxv.h>
 #endif
@@ -12,18 +17,38 @@ namespace edgeopt {
 namespace rt {
 namespace {
 
+#if defined(__x86_64__) || defined(__i386__)
+// CPUID and XGETBV directly rather than __builtin_cpu_supports, whose libgcc feature table
+// (__cpu_indicator_init) cost 5.5 KB of a selective runner. As libgcc, a feature counts only when
+// the OS saves its registers (XCR0): YMM for AVX2/FMA, YMM + opmask + ZMM for AVX-512.
+void DetectX86(CpuInfo* info) {
+  unsigned a = 0, b = 0, c = 0, d = 0;
+  if (__get_cpuid(1, &a, &b, &c, &d) == 0) return;
+  const bool fma = (c >> 12) & 1u;
+  uint64_t xcr0 = 0;
+  if ((c >> 27) & 1u) {  // OSXSAVE
+    uint32_t lo = 0, hi = 0;
+    __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+    xcr0 = (uint64_t{hi} << 32) | lo;
+  }
+  const bool ymm = (xcr0 & 0x6) == 0x6;    // SSE + AVX state
+  const bool zmm = (xcr0 & 0xe6) == 0xe6;  // + opmask, ZMM0-15 upper halves, ZMM16-31
+  if (__get_cpuid_count(7, 0, &a, &b, &c, &d) == 0) return;
+  info->avx2 = ymm && ((b >> 5) & 1u);
+  info->fma = ymm && fma;
+  info->avx512f = zmm && ((b >> 16) & 1u);
+  info->avx512dq = zmm && ((b >> 17) & 1u);
+  info->avx512bw = zmm && ((b >> 30) & 1u);
+  info->avx512vl = zmm && ((b >> 31) & 1u);
+  info->avx512vnni = zmm && ((c >> 11) & 1u);
+}
+#endif
+
 CpuInfo Detect() {
   CpuInfo info;
 #if defined(__x86_64__) || defined(__i386__)
-  __builtin_cpu_init();
-  info.avx2 = __builtin_cpu_supports("avx2");
-  info.fma = __builtin_cpu_supports("fma");
+  DetectX86(&info);
   info.f16c = true;  // every AVX2 CPU has F16C
-  info.avx512f = __builtin_cpu_supports("avx512f");
-  info.avx512bw = __builtin_cpu_supports("avx512bw");
-  info.avx512vl = __builtin_cpu_supports("avx512vl");
-  info.avx512dq = __builtin_cpu_supports("avx512dq");
-  info.avx512vnni = __builtin_cpu_supports("avx512vnni");
 #endif
 #if defined(__aarch64__)
   info.neon = true;

@@ -20,6 +20,17 @@ struct Table {
 
 }  // namespace
 
+Status TypeNotInBuild(const char* op, const char* type) {
+#if defined(EDGEOPT_SELECTIVE_TYPES)
+  const char* kept = EDGEOPT_SELECTIVE_TYPES;
+#else
+  const char* kept = "all";
+#endif
+  return MakeStatus(StatusCode::kUnsupported,
+                    "%s: %s kernels are not in this build (a selective build with the types %s)",
+                    op, type, kept);
+}
+
 void OpTable::Add(tflite::BuiltinOperator op, const Registration* reg) {
   const int i = static_cast<int>(op);
   if (i < 0 || i >= kNumBuiltinOps || !Selected(op)) return;

@@ -6,35 +6,12 @@
 #define EDGEOPT_SRC_RUNTIME_OP_REGISTRY_H_
 
 #include "src/runtime/kernel_api.h"
+#include "src/runtime/selective.h"
 
 namespace edgeopt {
 namespace rt {
 
 constexpr int kNumBuiltinOps = static_cast<int>(tflite::BuiltinOperator::MAX) + 1;
-
-// True when `name` ("CONV_2D") is an entry of `list`, a comma-separated list of builtin names.
-constexpr bool OpInList(const char* name, const char* list) {
-  while (*list != '\0') {
-    const char* a = name;
-    const char* b = list;
-    while (*a != '\0' && *a == *b) ++a, ++b;
-    if (*a == '\0' && (*b == ',' || *b == '\0')) return true;
-    while (*list != '\0' && *list != ',') ++list;
-    if (*list == ',') ++list;
-  }
-  return false;
-}
-
-// True when the build keeps builtin op `name`: every op, unless EDGEOPT_SELECTIVE_OPS (a
-// comma-separated list of builtin names) is defined. constexpr, so EDGEOPT_ADD_OP decides at
-// compile time.
-constexpr bool OpInBuild(const char* name) {
-#if defined(EDGEOPT_SELECTIVE_OPS)
-  return OpInList(name, EDGEOPT_SELECTIVE_OPS);
-#else
-  return name != nullptr;
-#endif
-}
 
 // Registers builtin NAME with the kernel `register_fn()` returns, when the build keeps it; a
 // left-out op's kernel is not referenced at all.

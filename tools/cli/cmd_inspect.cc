@@ -3,6 +3,7 @@
 // quantization, sparsity), parameters, file size, MACs and the planned arena; --memory prints
 // the arena plan. .h5/.keras go to the Keras inspector.
 #include <algorithm>
+#include <cstdint>
 #include <cstdio>
 #include <map>
 #include <set>
@@ -11,6 +12,7 @@
 
 #include "CLI/CLI.hpp"
 #include "src/runtime/interpreter.h"
+#include "src/runtime/kernels/sparse_matmul.h"
 #include "src/runtime/model_stats.h"
 #include "tools/cli/cli_util.h"
 #include "tools/cli/commands.h"
@@ -266,9 +268,108 @@ int InspectTflite(const std::string& path, bool memory, bool all_tensors) {
   return kExitOk;
 }
 
+// True when the sparse kernels may run CONV_2D or FULLY_CONNECTED `op`: its constant float32 or
+// int8 weights have few enough nonzeros for one of them on some CPU (rt::DecideSparse, the
+// runtime's own decision), or are stored sparse (TFLite sparsity: not measured here).
+bool NeedsSparse(const tflite::Model* model, const tflite::SubGraph* subgraph,
+                 const tflite::Operator* op) {
+  const auto* tensors = subgraph->tensors();
+  const auto* buffers = model->buffers();
+  if (tensors == nullptr || op->inputs() == nullptr || op->inputs()->size() < 2 ||
+      op->outputs() == nullptr || op->outputs()->size() < 1) {
+    return false;
+  }
+  const int32_t w = op->inputs()->Get(1), o = op->outputs()->Get(0);
+  if (w < 0 || o < 0 || static_cast<uint32_t>(w) >= tensors->size() ||
+      static_cast<uint32_t>(o) >= tensors->size()) {
+    return false;
+  }
+  const tflite::Tensor* weights = tensors->Get(w);
+  const auto type = static_cast<DType>(weights->type());
+  if (type != DType::kFloat32 && type != DType::kInt8) return false;
+  if (weights->sparsity() != nullptr) return true;
+  const auto* wshape = weights->shape();
+  const auto* oshape = tensors->Get(o)->shape();
+  if (wshape == nullptr || oshape == nullptr || wshape->size() < 2 || oshape->size() < 1) {
+    return false;
+  }
+  const uint32_t b = weights->buffer();
+  if (buffers == nullptr || b == 0 || b >= buffers->size()) return false;  // not constant
+  const auto* data = buffers->Get(b)->data();
+  if (data == nullptr) return buffers->Get(b)->size() > 0;  // stored outside: assume it may
+  // Weights [N][K] (FULLY_CONNECTED) or [N][1][1][K] (1x1 CONV_2D); M rows of output.
+  int64_t k = 1;
+  for (uint32_t d = 1; d < wshape->size(); ++d) k *= wshape->Get(d);
+  if (wshape->size() == 4 && (wshape->Get(1) != 1 || wshape->Get(2) != 1)) return false;
+  int64_t m = 1;
+  for (uint32_t d = 0; d + 1 < oshape->size(); ++d) m *= oshape->Get(d);
+  const int64_t n = wshape->Get(0);
+  const int64_t elem = type == DType::kFloat32 ? 4 : 1;
+  if (m <= 0 || n <= 0 || k <= 0 || m > INT32_MAX || n * k > INT32_MAX ||
+      static_cast<int64_t>(data->size()) < n * k * elem) {
+    return false;
+  }
+  for (rt::SparseIsa isa : {rt::SparseIsa::kScalar, rt::SparseIsa::kAvx2, rt::SparseIsa::kAvx512}) {
+    if (rt::DecideSparse(type, data->data(), static_cast<int>(m), static_cast<int>(n),
+                         static_cast<int>(k), isa)
+            .use) {
+      return true;
+    }
+  }
+  return false;
+}
+
+// The kernel types (src/runtime/selective.h) that `op` needs, as "OP:TYPE" entries: "hybrid"
+// for float32 activations with constant int8 weights (the interpreter's rule); QUANTIZE its output
+// type and, from a quantized input, the input type; every other op its first input's type; and
+// "sparse" where the sparse kernels may run the op (NeedsSparse).
+void AddKernelTypes(const tflite::Model* model, const tflite::SubGraph* subgraph,
+                    const tflite::Operator* op, const std::string& name,
+                    std::set<std::string>* types) {
+  const auto* tensors = subgraph->tensors();
+  auto tensor_type = [&](const flatbuffers::Vector<int32_t>* list, uint32_t k, DType* type) {
+    if (list == nullptr || k >= list->size() || tensors == nullptr) return false;
+    const int32_t t = list->Get(k);
+    if (t < 0 || static_cast<uint32_t>(t) >= tensors->size()) return false;
+    *type = static_cast<DType>(tensors->Get(t)->type());
+    return true;
+  };
+  auto is_constant = [&](uint32_t k) {
+    const int32_t t = op->inputs()->Get(k);
+    const uint32_t b = tensors->Get(t)->buffer();
+    const auto* buffers = model->buffers();
+    return b != 0 && buffers != nullptr && b < buffers->size() &&
+           buffers->Get(b)->data() != nullptr && buffers->Get(b)->data()->size() > 0;
+  };
+  DType in = DType::kFloat32, out = DType::kFloat32;
+  const bool has_in = tensor_type(op->inputs(), 0, &in);
+  const bool has_out = tensor_type(op->outputs(), 0, &out);
+  if (!has_in && !has_out) return;
+  if (!has_in) in = out;
+  bool hybrid = false;
+  for (uint32_t k = 1; in == DType::kFloat32 && op->inputs() != nullptr && k < op->inputs()->size();
+       ++k) {
+    DType w;
+    if (tensor_type(op->inputs(), k, &w) && w == DType::kInt8 && is_constant(k)) hybrid = true;
+  }
+  if (!hybrid && (name == "CONV_2D" || name == "FULLY_CONNECTED") &&
+      NeedsSparse(model, subgraph, op)) {
+    types->insert(name + ":sparse");
+  }
+  if (hybrid) {
+    types->insert(name + ":hybrid");
+  } else if (name == "QUANTIZE") {
+    if (has_out) types->insert(name + ":" + DTypeName(out));
+    if (in != DType::kFloat32) types->insert(name + ":" + DTypeName(in));
+  } else {
+    types->insert(name + ":" + DTypeName(in));
+  }
+}
+
 // The distinct builtin ops of every subgraph, ';'-separated: the EDGEOPT_OPS list of a selective
-// runtime build (`make runtime-for MODEL=...`). Custom ops are an error: no build has them.
-int PrintOpList(const std::string& path) {
+// runtime build (`make runtime-for MODEL=...`); with `types`, the kernel types they need instead
+// (EDGEOPT_TYPES). Custom ops are an error: no build has them.
+int PrintOpList(const std::string& path, bool types) {
   auto file = MappedFile::Open(path);
   if (!file.ok()) return ReportError("inspect", file.status());
   const MappedFile& f = **file;
@@ -289,7 +390,12 @@ int PrintOpList(const std::string& path) {
                              MakeStatus(StatusCode::kUnsupported, "%s: custom op %s", path.c_str(),
                                         code->custom_code() ? code->custom_code()->c_str() : "?"));
         }
-        ops.insert(tflite::EnumNameBuiltinOperator(builtin));
+        const std::string name = tflite::EnumNameBuiltinOperator(builtin);
+        if (types) {
+          AddKernelTypes(model, subgraph, op, name, &ops);
+        } else {
+          ops.insert(name);
+        }
       }
     }
   }
@@ -316,9 +422,13 @@ int RunInspect(int argc, char** argv) {
   app.add_flag("--ops", op_list,
                "print only the model's builtin ops, ';'-separated (for a selective runtime build: "
                "cmake -DEDGEOPT_OPS=...)");
+  bool type_list = false;
+  app.add_flag("--types", type_list,
+               "print only the kernel types the model's ops need, ';'-separated OP:TYPE entries "
+               "(for a selective runtime build: cmake -DEDGEOPT_TYPES=...)");
   EDGEOPT_CLI_PARSE(app, argc, argv);
   const std::string ext = FileExtension(model);
-  if (op_list) return PrintOpList(model);
+  if (op_list || type_list) return PrintOpList(model, type_list);
   if (ext == ".h5" || ext == ".hdf5" || ext == ".keras") return InspectKeras(model);
   return InspectTflite(model, memory, !no_tensors);
 }

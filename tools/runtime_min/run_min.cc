@@ -2,7 +2,7 @@
 // exceptions), as a device build would. Same command line and output files as `edgeopt run`, so
 // ../shared/tools/conformance can call it on a device or under qemu-user:
 //   edgeopt_run_min MODEL.tflite (-i in0.npy [-i in1.npy ...] | --random SEED) [-o OUTDIR]
-//                   [--threads N] [--reference]
+//                   [--threads N] [--reference] [--repeat N]
 // Writes OUTDIR/output_K.npy in each output tensor's own dtype and shape. Without -o it only
 // prints the outputs' dtypes and shapes; without -i and --random the inputs are zeros.
 #include <cerrno>
@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <memory>
 #include <string>
 #include <vector>
@@ -29,7 +30,7 @@ constexpr int kExitUsage = 2;
 
 constexpr char kUsage[] =
     "usage: edgeopt_run_min MODEL.tflite (-i in0.npy [-i ...] | --random SEED) [-o OUTDIR]\n"
-    "                       [--threads N] [--reference]\n"
+    "                       [--threads N] [--reference] [--repeat N]\n"
     "Runs MODEL once in edgeopt's runtime and writes OUTDIR/output_K.npy in each output's own\n"
     "dtype, as `edgeopt run` does. Without -o only a summary is printed; without -i and\n"
     "--random the inputs are zeros.\n"
@@ -37,7 +38,8 @@ constexpr char kUsage[] =
     "  --random SEED      seeded random inputs (the same stream as tflite-ref --random)\n"
     "  -o, --output DIR   output directory (created)\n"
     "  --threads N        threads (default 1; 0 = all cores)\n"
-    "  --reference        the portable reference kernels only\n";
+    "  --reference        the portable reference kernels only\n"
+    "  --repeat N         invoke N more times and print the fastest invocation's time\n";
 
 struct Args {
   std::string model;
@@ -45,6 +47,7 @@ struct Args {
   std::string out_dir;
   int64_t seed = -1;
   int threads = 1;
+  int repeat = 0;
   bool reference = false;
 };
 
@@ -70,7 +73,7 @@ int ParseArgs(int argc, char** argv, Args* args) {
       continue;
     }
     const bool takes_value = arg == "-i" || arg == "--input" || arg == "-o" || arg == "--output" ||
-                             arg == "--random" || arg == "--threads";
+                             arg == "--random" || arg == "--threads" || arg == "--repeat";
     if (takes_value) {
       if (i + 1 >= argc) {
         std::fprintf(stderr, "edgeopt_run_min: %s needs a value\n%s", arg.c_str(), kUsage);
@@ -88,6 +91,12 @@ int ParseArgs(int argc, char** argv, Args* args) {
           return kExitUsage;
         }
         args->seed = n;
+      } else if (arg == "--repeat") {
+        if (!ParseInt(value, 0, 1000000, &n)) {
+          std::fprintf(stderr, "edgeopt_run_min: --repeat needs 0..1000000, not '%s'\n", value);
+          return kExitUsage;
+        }
+        args->repeat = static_cast<int>(n);
       } else {
         if (!ParseInt(value, 0, 1024, &n)) {
           std::fprintf(stderr, "edgeopt_run_min: --threads needs 0..1024, not '%s'\n", value);
@@ -201,6 +210,12 @@ int Fail(const Status& status) {
   return kExitFailure;
 }
 
+double NowMs() {
+  timespec t{};
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return static_cast<double>(t.tv_sec) * 1e3 + static_cast<double>(t.tv_nsec) * 1e-6;
+}
+
 int Run(const Args& args) {
   auto file = MappedFile::Open(args.model);
   if (!file.ok()) return Fail(file.status());
@@ -214,6 +229,17 @@ int Run(const Args& args) {
   if (!s.ok()) return Fail(s);
   s = (*interp)->Invoke();
   if (!s.ok()) return Fail(s.WithPrefix(args.model));
+  if (args.repeat > 0) {
+    double best = 0;
+    for (int i = 0; i < args.repeat; ++i) {
+      const double t0 = NowMs();
+      s = (*interp)->Invoke();
+      if (!s.ok()) return Fail(s.WithPrefix(args.model));
+      const double t = NowMs() - t0;
+      if (i == 0 || t < best) best = t;
+    }
+    std::printf("invoke: %.3f ms (fastest of %d)\n", best, args.repeat);
+  }
   s = WriteOutputs(args, interp->get());
   if (!s.ok()) return Fail(s);
   return kExitOk;

@@ -15,6 +15,7 @@
 #include "src/runtime/kernels/elementwise_op.h"
 #include "src/runtime/kernels/reference/arith.h"
 #include "src/runtime/kernels/reference/broadcast.h"
+#include "src/runtime/selective.h"
 
 namespace edgeopt {
 namespace rt {
@@ -57,22 +58,32 @@ Status Prepare(Context* ctx, Node* node) {
     const auto* o = GetOptions<tflite::AddOptions>(node);
     pot_option = o != nullptr && o->pot_scale_int16();
   }
+  constexpr const char* kOp = kSubtract ? "SUB" : "ADD";
   switch (out->type) {
     case DType::kFloat32:
+      EDGEOPT_ENSURE_TYPE_IN_BUILD(kOp, "float32");
       quant::ActivationRangeFloat(data->activation, &data->f_min, &data->f_max);
       return PrepareF32Binary(ctx, kSubtract ? F32BinaryKind::kSub : F32BinaryKind::kAdd,
                               data->plan, a->dims.NumElements(), b->dims.NumElements(), data->f_min,
                               data->f_max, &data->fast_f32);
     case DType::kInt32:
+      EDGEOPT_ENSURE_TYPE_IN_BUILD(kOp, "int32");
+      return Status::Ok();
     case DType::kInt64:
+      EDGEOPT_ENSURE_TYPE_IN_BUILD(kOp, "int64");
       return Status::Ok();
     case DType::kInt8:
+      EDGEOPT_ENSURE_TYPE_IN_BUILD(kOp, "int8");
+      break;
     case DType::kUInt8:
+      EDGEOPT_ENSURE_TYPE_IN_BUILD(kOp, "uint8");
+      break;
     case DType::kInt16:
+      EDGEOPT_ENSURE_TYPE_IN_BUILD(kOp, "int16");
       break;
     default:
-      return MakeStatus(StatusCode::kUnsupported, "%s does not support type %s",
-                        kSubtract ? "SUB" : "ADD", DTypeName(out->type));
+      return MakeStatus(StatusCode::kUnsupported, "%s does not support type %s", kOp,
+                        DTypeName(out->type));
   }
   EDGEOPT_RETURN_IF_ERROR(CheckPerTensorQuant(a, "input 0"));
   EDGEOPT_RETURN_IF_ERROR(CheckPerTensorQuant(b, "input 1"));
@@ -147,6 +158,7 @@ void EvalInt(const OpData* d, const Tensor* a, const Tensor* b, Tensor* out) {
 
 template <bool kSubtract>
 Status Eval(Context* ctx, Node* node) {
+  constexpr const char* kOp = kSubtract ? "SUB" : "ADD";
   const OpData* d = static_cast<const OpData*>(node->user_data);
   const Tensor* a = ctx->input(node, 0);
   const Tensor* b = ctx->input(node, 1);
@@ -155,12 +167,14 @@ Status Eval(Context* ctx, Node* node) {
     RunQuantAdd(ctx, *d->fast, a->data, b->data, out->data);
     return Status::Ok();
   }
-  if (d->fast_f32 != nullptr) {
+  if (TypeInBuild(kOp, "float32") && d->fast_f32 != nullptr) {
     RunF32Binary(ctx, *d->fast_f32, a->Data<float>(), b->Data<float>(), out->Data<float>());
     return Status::Ok();
   }
+  // Prepare refuses the types a selective build left out (selective.h); their cases compile out.
   switch (out->type) {
     case DType::kFloat32: {
+      if constexpr (!TypeInBuild(kOp, "float32")) break;
       const float lo = d->f_min, hi = d->f_max;
       ref::BroadcastBinary(d->plan, a->Data<float>(), b->Data<float>(), out->Data<float>(),
                            [lo, hi](float x, float y) {
@@ -170,18 +184,19 @@ Status Eval(Context* ctx, Node* node) {
       break;
     }
     case DType::kInt32:
-      EvalInt<int32_t, kSubtract>(d, a, b, out);
+      if constexpr (TypeInBuild(kOp, "int32")) EvalInt<int32_t, kSubtract>(d, a, b, out);
       break;
     case DType::kInt64:
-      EvalInt<int64_t, kSubtract>(d, a, b, out);
+      if constexpr (TypeInBuild(kOp, "int64")) EvalInt<int64_t, kSubtract>(d, a, b, out);
       break;
     case DType::kInt8:
-      EvalQuantized<int8_t, kSubtract>(d, a, b, out);
+      if constexpr (TypeInBuild(kOp, "int8")) EvalQuantized<int8_t, kSubtract>(d, a, b, out);
       break;
     case DType::kUInt8:
-      EvalQuantized<uint8_t, kSubtract>(d, a, b, out);
+      if constexpr (TypeInBuild(kOp, "uint8")) EvalQuantized<uint8_t, kSubtract>(d, a, b, out);
       break;
     case DType::kInt16:
+      if constexpr (!TypeInBuild(kOp, "int16")) break;
       if (d->pot_int16) {
         const ref::PotInt16Params& p = d->pot;
         ref::BroadcastBinary(

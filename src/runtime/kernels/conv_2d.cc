@@ -17,6 +17,7 @@
 #include "src/runtime/kernels/kernel_util.h"
 #include "src/runtime/kernels/reference/conv.h"
 #include "src/runtime/kernels/sparse_matmul.h"
+#include "src/runtime/selective.h"
 
 namespace edgeopt {
 namespace rt {
@@ -166,6 +167,7 @@ Status Prepare(Context* ctx, Node* node) {
   const DType w_type = filter->type;
 
   if (in_type == DType::kFloat32 && w_type == DType::kFloat32) {
+    EDGEOPT_ENSURE_TYPE_IN_BUILD("CONV_2D", "float32");
     data->kind = Kind::kFloat;
     EDGEOPT_RETURN_IF_ERROR(CheckTensorType(output, DType::kFloat32, "output"));
     EDGEOPT_RETURN_IF_ERROR(CheckFloatBias(bias, g.out_c));
@@ -201,6 +203,7 @@ Status Prepare(Context* ctx, Node* node) {
   const int32_t num_scales = filter->quant.num_channels;
 
   if (in_type == DType::kFloat32 && w_type == DType::kInt8) {
+    EDGEOPT_ENSURE_TYPE_IN_BUILD("CONV_2D", "hybrid");
     data->kind = Kind::kHybrid;
     EDGEOPT_ENSURE(int64_t{g.in_h} * g.in_w * g.in_c < (int64_t{1} << 31), StatusCode::kUnsupported,
                    "input (%s) is too large for the hybrid kernel", input->name);
@@ -253,6 +256,9 @@ Status Prepare(Context* ctx, Node* node) {
                  "input %s with filter %s is not supported (expected float32/float32, "
                  "float32/int8, int8/int8, uint8/uint8 or int16/int8)",
                  DTypeName(in_type), DTypeName(w_type));
+  if (int8) EDGEOPT_ENSURE_TYPE_IN_BUILD("CONV_2D", "int8");
+  if (uint8) EDGEOPT_ENSURE_TYPE_IN_BUILD("CONV_2D", "uint8");
+  if (int16) EDGEOPT_ENSURE_TYPE_IN_BUILD("CONV_2D", "int16");
   EDGEOPT_RETURN_IF_ERROR(CheckTensorType(output, in_type, "output"));
   EDGEOPT_RETURN_IF_ERROR(CheckActivationQuantization(input, "input"));
   EDGEOPT_RETURN_IF_ERROR(CheckActivationQuantization(output, "output"));
@@ -406,8 +412,10 @@ Status Eval(Context* ctx, Node* node) {
     RunIGemmConv(ctx, *data->fast, input->data, output->data);
     return Status::Ok();
   }
+  // Prepare refuses the kinds a selective build left out (selective.h); their cases compile out.
   switch (data->kind) {
     case Kind::kFloat: {
+      if constexpr (!TypeInBuild("CONV_2D", "float32")) break;
       const float* packed = data->packed_filter;
       if (packed == nullptr) {
         float* p = static_cast<float*>(ctx->GetScratch(data->packed));
@@ -422,9 +430,12 @@ Status Eval(Context* ctx, Node* node) {
       break;
     }
     case Kind::kHybrid:
-      EvalHybrid(ctx, data, input, filter, bias, output);
+      if constexpr (TypeInBuild("CONV_2D", "hybrid")) {
+        EvalHybrid(ctx, data, input, filter, bias, output);
+      }
       break;
     case Kind::kInt8:
+      if constexpr (!TypeInBuild("CONV_2D", "int8")) break;
       if (data->wide_acc) {
         EvalQuantized<int8_t, int8_t, int64_t>(ctx, data, input, filter, output);
       } else {
@@ -432,6 +443,7 @@ Status Eval(Context* ctx, Node* node) {
       }
       break;
     case Kind::kUInt8:
+      if constexpr (!TypeInBuild("CONV_2D", "uint8")) break;
       if (data->wide_acc) {
         EvalQuantized<uint8_t, uint8_t, int64_t>(ctx, data, input, filter, output);
       } else {
@@ -439,11 +451,13 @@ Status Eval(Context* ctx, Node* node) {
       }
       break;
     case Kind::kInt16:
-      if (data->s16.cfg != nullptr) {
-        EvalS16(ctx, data, input, output);
-        break;
+      if constexpr (TypeInBuild("CONV_2D", "int16")) {
+        if (data->s16.cfg != nullptr) {
+          EvalS16(ctx, data, input, output);
+          break;
+        }
+        EvalQuantized<int16_t, int8_t, int64_t>(ctx, data, input, filter, output);
       }
-      EvalQuantized<int16_t, int8_t, int64_t>(ctx, data, input, filter, output);
       break;
   }
   return Status::Ok();

@@ -8,6 +8,7 @@
 #include "src/runtime/kernels/dynamic_quant.h"
 #include "src/runtime/kernels/reference/requantize.h"
 #include "src/runtime/kernels/ukernels/pack.h"
+#include "src/runtime/selective.h"
 #include "src/runtime/thread_pool.h"
 
 namespace edgeopt {
@@ -373,6 +374,7 @@ void CopyInputRange(const IGemmConv& op, const uint8_t* in, uint8_t* copy, int64
 bool IGemmSupported(const Context* ctx, IGemmKind kind, const ref::ConvGeometry& g) {
   if (g.groups != 1) return false;
   if (kind == IGemmKind::kF32) {
+    if constexpr (!TypeInBuild("float32")) return false;
     // One row: the exact GEMV kernel. One column (several rows): the reference's GEMV
     // order per row, which only the reference repeats.
     if (ctx->exact_float() && g.out_c == 1 && int64_t{g.batch} * g.out_pixels() > 1) {
@@ -380,6 +382,7 @@ bool IGemmSupported(const Context* ctx, IGemmKind kind, const ref::ConvGeometry&
     }
     return uk::GetF32GemmConfig(ctx->cpu(), g.out_c) != nullptr;
   }
+  if (kind == IGemmKind::kQD8 && !TypeInBuild("hybrid")) return false;
   return uk::GetQS8GemmConfig(ctx->cpu(), g.out_c) != nullptr;
 }
 
@@ -531,7 +534,9 @@ void RunIGemmConv(Context* ctx, const IGemmConv& op, const void* input, void* ou
   s.thread_scratch = static_cast<uint8_t*>(ctx->GetScratch(op.s_thread));
   ThreadPool* pool = ctx->thread_pool();
   const ref::ConvGeometry& g = op.g;
+  // The kinds a selective build left out (selective.h) are never prepared; their code compiles out.
   if (op.kind == IGemmKind::kF32) {
+    if constexpr (!TypeInBuild("float32")) return;
     s.input = input;
     s.in_stride = g.in_c;
     s.zero = op.zero;
@@ -596,6 +601,7 @@ void RunIGemmConv(Context* ctx, const IGemmConv& op, const void* input, void* ou
     return;
   }
   // qd8: quantize each batch item, then its rows.
+  if constexpr (!TypeInBuild("hybrid")) return;
   const int64_t in_pixels = int64_t{g.in_h} * g.in_w;
   const int64_t per_batch = in_pixels * g.in_c;
   uint8_t* copy = static_cast<uint8_t*>(ctx->GetScratch(op.s_copy));

@@ -15,6 +15,7 @@
 #include "src/runtime/kernels/dwconv_op.h"
 #include "src/runtime/kernels/kernel_util.h"
 #include "src/runtime/kernels/reference/depthwise_conv.h"
+#include "src/runtime/selective.h"
 
 namespace edgeopt {
 namespace rt {
@@ -147,6 +148,7 @@ Status Prepare(Context* ctx, Node* node) {
   const DType w_type = filter->type;
 
   if (in_type == DType::kFloat32 && w_type == DType::kFloat32) {
+    EDGEOPT_ENSURE_TYPE_IN_BUILD("DEPTHWISE_CONV_2D", "float32");
     data->kind = Kind::kFloat;
     EDGEOPT_RETURN_IF_ERROR(CheckTensorType(output, DType::kFloat32, "output"));
     EDGEOPT_RETURN_IF_ERROR(CheckFloatBias(bias, g.out_c));
@@ -162,6 +164,7 @@ Status Prepare(Context* ctx, Node* node) {
   }
 
   if (in_type == DType::kFloat32 && w_type == DType::kInt8) {
+    EDGEOPT_ENSURE_TYPE_IN_BUILD("DEPTHWISE_CONV_2D", "hybrid");
     data->kind = Kind::kHybrid;
     EDGEOPT_RETURN_IF_ERROR(CheckTensorType(output, DType::kFloat32, "output"));
     EDGEOPT_RETURN_IF_ERROR(CheckFloatBias(bias, g.out_c));
@@ -206,6 +209,9 @@ Status Prepare(Context* ctx, Node* node) {
       "input %s with filter %s is not supported (expected float32/float32, "
       "float32/int8, int8/int8, uint8/uint8 or int16/int8)",
       DTypeName(in_type), DTypeName(w_type));
+  if (int8) EDGEOPT_ENSURE_TYPE_IN_BUILD("DEPTHWISE_CONV_2D", "int8");
+  if (uint8) EDGEOPT_ENSURE_TYPE_IN_BUILD("DEPTHWISE_CONV_2D", "uint8");
+  if (int16) EDGEOPT_ENSURE_TYPE_IN_BUILD("DEPTHWISE_CONV_2D", "int16");
   EDGEOPT_RETURN_IF_ERROR(CheckTensorType(output, in_type, "output"));
   EDGEOPT_RETURN_IF_ERROR(CheckActivationQuantization(input, "input"));
   EDGEOPT_RETURN_IF_ERROR(CheckActivationQuantization(output, "output"));
@@ -307,17 +313,22 @@ Status Eval(Context* ctx, Node* node) {
     RunDwConv(ctx, *data->fast, input->data, output->data);
     return Status::Ok();
   }
+  // Prepare refuses the kinds a selective build left out (selective.h); their cases compile out.
   switch (data->kind) {
     case Kind::kFloat:
+      if constexpr (!TypeInBuild("DEPTHWISE_CONV_2D", "float32")) break;
       ref::DepthwiseConvF32(
           data->geo, input->Data<float>(), filter->Data<float>(),
           bias != nullptr ? bias->Data<float>() : nullptr, data->act_min,
           data->act_max, output->Data<float>());
       break;
     case Kind::kHybrid:
-      EvalHybrid(ctx, data, input, filter, bias, output);
+      if constexpr (TypeInBuild("DEPTHWISE_CONV_2D", "hybrid")) {
+        EvalHybrid(ctx, data, input, filter, bias, output);
+      }
       break;
     case Kind::kInt8:
+      if constexpr (!TypeInBuild("DEPTHWISE_CONV_2D", "int8")) break;
       if (data->wide_acc) {
         EvalQuantized<int8_t, int8_t, int64_t>(ctx, data, input, filter, bias,
                                                output);
@@ -327,6 +338,7 @@ Status Eval(Context* ctx, Node* node) {
       }
       break;
     case Kind::kUInt8:
+      if constexpr (!TypeInBuild("DEPTHWISE_CONV_2D", "uint8")) break;
       if (data->wide_acc) {
         EvalQuantized<uint8_t, uint8_t, int64_t>(ctx, data, input, filter, bias,
                                                  output);
@@ -336,8 +348,9 @@ Status Eval(Context* ctx, Node* node) {
       }
       break;
     case Kind::kInt16:
-      EvalQuantized<int16_t, int8_t, int64_t>(ctx, data, input, filter, bias,
-                                              output);
+      if constexpr (TypeInBuild("DEPTHWISE_CONV_2D", "int16")) {
+        EvalQuantized<int16_t, int8_t, int64_t>(ctx, data, input, filter, bias, output);
+      }
       break;
   }
   return Status::Ok();

@@ -7,6 +7,7 @@
 #include "src/runtime/kernels/dynamic_quant.h"
 #include "src/runtime/kernels/reference/requantize.h"
 #include "src/runtime/kernels/ukernels/pack.h"
+#include "src/runtime/selective.h"
 #include "src/runtime/thread_pool.h"
 
 namespace edgeopt {
@@ -75,6 +76,7 @@ void BuildRow(const DwConvOp& op, const uint8_t* input, size_t elem, int row, co
 
 bool DwConvSupported(const CpuInfo& cpu, DwConvOp::Kind kind, const ref::DepthwiseGeometry& g) {
   if (g.depth_multiplier != 1 || g.filter_h > kMaxFilterH) return false;
+  if (kind == DwConvOp::Kind::kQD8 && !TypeInBuild("hybrid")) return false;  // selective.h
   return kind == DwConvOp::Kind::kF32 ? uk::GetF32DwConfig(cpu) != nullptr
                                       : uk::GetQS8DwConfig(cpu) != nullptr;
 }
@@ -230,6 +232,7 @@ void RunDwConv(Context* ctx, const DwConvOp& op, const void* input, void* output
     return;
   }
   // Hybrid: quantize each batch item (asymmetric, as the reference), then its rows.
+  if constexpr (!TypeInBuild("hybrid")) return;  // never prepared (selective.h)
   const size_t per_batch = static_cast<size_t>(g.in_h) * g.in_w * g.in_c;
   uint8_t* scratch = static_cast<uint8_t*>(ctx->GetScratch(op.s_qd8));
   int8_t* quantized = reinterpret_cast<int8_t*>(scratch);

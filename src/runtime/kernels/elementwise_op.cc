@@ -63,6 +63,8 @@ Status PrepareQuantAdd(Context* ctx, DType type, const ref::AddSubParams& q, boo
   const bool same = plan.rank == 1 && plan.stride_a[0] == 1 && plan.stride_b[0] == 1;
   const bool b_scalar = plan.rank == 1 && plan.stride_a[0] == 1 && b_elements == 1;
   if (!same && !b_scalar) return Status::Ok();
+  // A microkernel is nullptr when a selective build left its type out (configs.cc).
+  if (cfg->vadd[TypeIndex(type)] == nullptr) return Status::Ok();
   QuantAddOp* o = nullptr;
   EDGEOPT_RETURN_IF_ERROR(NewOp(ctx, &o));
   uk::QS8VAddParams& p = o->params;
@@ -99,6 +101,10 @@ Status PrepareQuantize(Context* ctx, const Tensor* in, const Tensor* out, int32_
   const uk::QuantElementwiseConfig* cfg = uk::GetQuantElementwiseConfig(ctx->cpu());
   if (cfg == nullptr || !ctx->use_optimized_kernels() || !IsQ8(out->type)) return Status::Ok();
   if (in->type != DType::kFloat32 && !IsQ8(in->type)) return Status::Ok();
+  const bool have = in->type == DType::kFloat32
+                        ? cfg->quantize[TypeIndex(out->type)] != nullptr
+                        : cfg->requantize[TypeIndex(in->type)][TypeIndex(out->type)] != nullptr;
+  if (!have) return Status::Ok();  // left out of a selective build (configs.cc)
   QuantConvertOp* o = nullptr;
   EDGEOPT_RETURN_IF_ERROR(NewOp(ctx, &o));
   const int32_t qmin = out->type == DType::kInt8 ? -128 : 0;
@@ -131,7 +137,8 @@ Status PrepareDequantize(Context* ctx, const Tensor* in, QuantConvertOp** op) {
   // |x - zero point| < 2^24 keeps float(x - zp) * scale equal to the reference's double
   // product rounded to float.
   if (cfg == nullptr || !ctx->use_optimized_kernels() || !IsQ8(in->type) ||
-      in->quant.IsPerChannel() || in->quant.zero_point < -65536 || in->quant.zero_point > 65536) {
+      in->quant.IsPerChannel() || in->quant.zero_point < -65536 || in->quant.zero_point > 65536 ||
+      cfg->dequantize[TypeIndex(in->type)] == nullptr) {
     return Status::Ok();
   }
   QuantConvertOp* o = nullptr;
@@ -251,6 +258,7 @@ Status PrepareQuantMul(Context* ctx, DType type, const ref::MulParams& q,
   const bool b_scalar = !same && plan.stride_a[0] == 1 && b_elements == 1;
   const bool a_scalar = !same && !b_scalar && plan.stride_b[0] == 1 && a_elements == 1;
   if (!same && !b_scalar && !a_scalar) return Status::Ok();
+  if (cfg->vmul[TypeIndex(type)] == nullptr) return Status::Ok();  // left out (configs.cc)
   QuantMulOp* o = nullptr;
   EDGEOPT_RETURN_IF_ERROR(NewOp(ctx, &o));
   uk::QS8VMulParams& p = o->params;

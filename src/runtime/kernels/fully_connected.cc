@@ -20,6 +20,7 @@
 #include "src/runtime/kernels/conv_igemm.h"
 #include "src/runtime/kernels/kernel_util.h"
 #include "src/runtime/kernels/sparse_matmul.h"
+#include "src/runtime/selective.h"
 
 namespace edgeopt {
 namespace rt {
@@ -154,6 +155,7 @@ Status Prepare(Context* ctx, Node* node) {
           static_cast<tflite::ActivationFunctionType>(activation)));
 
   if (in_type == DType::kFloat32 && w_type == DType::kFloat32) {
+    EDGEOPT_ENSURE_TYPE_IN_BUILD("FULLY_CONNECTED", "float32");
     data->kind = Kind::kFloat;
     EDGEOPT_RETURN_IF_ERROR(CheckTensorType(output, DType::kFloat32, "output"));
     EDGEOPT_RETURN_IF_ERROR(CheckFloatBias(bias, s.out));
@@ -192,6 +194,7 @@ Status Prepare(Context* ctx, Node* node) {
   data->per_channel = weights->quant.IsPerChannel();
 
   if (hybrid) {
+    EDGEOPT_ENSURE_TYPE_IN_BUILD("FULLY_CONNECTED", "hybrid");
     data->kind = Kind::kHybrid;
     EDGEOPT_RETURN_IF_ERROR(CheckTensorType(output, DType::kFloat32, "output"));
     EDGEOPT_RETURN_IF_ERROR(CheckFloatBias(bias, s.out));
@@ -233,6 +236,9 @@ Status Prepare(Context* ctx, Node* node) {
                  "input %s with weights %s is not supported (expected float32/float32, "
                  "float32/int8, int8/int8, uint8/uint8 or int16/int8)",
                  DTypeName(in_type), DTypeName(w_type));
+  if (int8) EDGEOPT_ENSURE_TYPE_IN_BUILD("FULLY_CONNECTED", "int8");
+  if (uint8) EDGEOPT_ENSURE_TYPE_IN_BUILD("FULLY_CONNECTED", "uint8");
+  if (int16) EDGEOPT_ENSURE_TYPE_IN_BUILD("FULLY_CONNECTED", "int16");
   EDGEOPT_RETURN_IF_ERROR(CheckTensorType(output, in_type, "output"));
   EDGEOPT_RETURN_IF_ERROR(CheckActivationQuantization(input, "input"));
   EDGEOPT_RETURN_IF_ERROR(CheckActivationQuantization(output, "output"));
@@ -383,8 +389,10 @@ Status Eval(Context* ctx, Node* node) {
     RunIGemmConv(ctx, *data->fast, input->data, output->data);
     return Status::Ok();
   }
+  // Prepare refuses the kinds a selective build left out (selective.h); their cases compile out.
   switch (data->kind) {
     case Kind::kFloat: {
+      if constexpr (!TypeInBuild("FULLY_CONNECTED", "float32")) break;
       const float* packed = data->packed;
       if (packed == nullptr) {
         float* p = static_cast<float*>(ctx->GetScratch(data->pack_scratch));
@@ -397,9 +405,12 @@ Status Eval(Context* ctx, Node* node) {
       break;
     }
     case Kind::kHybrid:
-      EvalHybrid(ctx, data, input, weights, bias, output);
+      if constexpr (TypeInBuild("FULLY_CONNECTED", "hybrid")) {
+        EvalHybrid(ctx, data, input, weights, bias, output);
+      }
       break;
     case Kind::kInt8:
+      if constexpr (!TypeInBuild("FULLY_CONNECTED", "int8")) break;
       if (data->wide_acc) {
         EvalQuantized<int8_t, int8_t, int64_t>(ctx, data, input, weights, output);
       } else {
@@ -407,6 +418,7 @@ Status Eval(Context* ctx, Node* node) {
       }
       break;
     case Kind::kUInt8:
+      if constexpr (!TypeInBuild("FULLY_CONNECTED", "uint8")) break;
       if (data->wide_acc) {
         EvalQuantized<uint8_t, uint8_t, int64_t>(ctx, data, input, weights, output);
       } else {
@@ -414,11 +426,13 @@ Status Eval(Context* ctx, Node* node) {
       }
       break;
     case Kind::kInt16:
-      if (data->s16.cfg != nullptr) {
-        EvalS16(ctx, data, input, output);
-        break;
+      if constexpr (TypeInBuild("FULLY_CONNECTED", "int16")) {
+        if (data->s16.cfg != nullptr) {
+          EvalS16(ctx, data, input, output);
+          break;
+        }
+        EvalQuantized<int16_t, int8_t, int64_t>(ctx, data, input, weights, output);
       }
-      EvalQuantized<int16_t, int8_t, int64_t>(ctx, data, input, weights, output);
       break;
   }
   return Status::Ok();

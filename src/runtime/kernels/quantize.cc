@@ -23,12 +23,35 @@
 #include "src/quant/quant_math.h"
 #include "src/runtime/kernels/elem_util.h"
 #include "src/runtime/kernels/elementwise_op.h"
+#include "src/runtime/selective.h"
 
 namespace edgeopt {
 namespace rt {
 namespace {
 
 bool IsQuantType(DType t) { return t == DType::kInt8 || t == DType::kUInt8 || t == DType::kInt16; }
+
+// Whether a selective build keeps the QUANTIZE kernels that read or write type `t`
+// (selective.h): float32 inputs need only the output's type, requantization both types.
+Status CheckQuantizeType(DType t) {
+  switch (t) {
+    case DType::kInt8:
+      EDGEOPT_ENSURE_TYPE_IN_BUILD("QUANTIZE", "int8");
+      break;
+    case DType::kUInt8:
+      EDGEOPT_ENSURE_TYPE_IN_BUILD("QUANTIZE", "uint8");
+      break;
+    case DType::kInt16:
+      EDGEOPT_ENSURE_TYPE_IN_BUILD("QUANTIZE", "int16");
+      break;
+    case DType::kInt32:
+      EDGEOPT_ENSURE_TYPE_IN_BUILD("QUANTIZE", "int32");
+      break;
+    default:
+      break;
+  }
+  return Status::Ok();
+}
 
 // --- QUANTIZE
 // -------------------------------------------------------------------------------------
@@ -56,6 +79,8 @@ Status QuantizePrepare(Context* ctx, Node* node) {
       "an integer input), is %s",
       DTypeName(out->type));
   EDGEOPT_RETURN_IF_ERROR(CheckPerTensorQuant(out, "output"));
+  EDGEOPT_RETURN_IF_ERROR(CheckQuantizeType(out->type));
+  EDGEOPT_RETURN_IF_ERROR(CheckQuantizeType(in->type));
   if (in->type != DType::kFloat32) {
     EDGEOPT_ENSURE(IsQuantType(in->type), StatusCode::kUnsupported,
                    "QUANTIZE input must be float32, int8, uint8 or int16, is %s",
@@ -98,21 +123,30 @@ void Requantize(const In* in, int64_t n, const QuantizeData* d, int32_t in_zp, i
   }
 }
 
+// The cases of types a selective build left out (refused by QuantizePrepare) compile out.
 template <typename In>
 void RequantizeFrom(const Tensor* in, Tensor* out, const QuantizeData* d, int64_t n) {
   const int32_t izp = in->quant.zero_point, ozp = out->quant.zero_point;
   switch (out->type) {
     case DType::kInt8:
-      Requantize(in->Data<In>(), n, d, izp, ozp, out->Data<int8_t>());
+      if constexpr (TypeInBuild("QUANTIZE", "int8")) {
+        Requantize(in->Data<In>(), n, d, izp, ozp, out->Data<int8_t>());
+      }
       break;
     case DType::kUInt8:
-      Requantize(in->Data<In>(), n, d, izp, ozp, out->Data<uint8_t>());
+      if constexpr (TypeInBuild("QUANTIZE", "uint8")) {
+        Requantize(in->Data<In>(), n, d, izp, ozp, out->Data<uint8_t>());
+      }
       break;
     case DType::kInt32:
-      Requantize(in->Data<In>(), n, d, izp, ozp, out->Data<int32_t>());
+      if constexpr (TypeInBuild("QUANTIZE", "int32")) {
+        Requantize(in->Data<In>(), n, d, izp, ozp, out->Data<int32_t>());
+      }
       break;
     default:
-      Requantize(in->Data<In>(), n, d, izp, ozp, out->Data<int16_t>());
+      if constexpr (TypeInBuild("QUANTIZE", "int16")) {
+        Requantize(in->Data<In>(), n, d, izp, ozp, out->Data<int16_t>());
+      }
       break;
   }
 }
@@ -131,22 +165,26 @@ Status QuantizeEval(Context* ctx, Node* node) {
       const float s = out->quant.scale;
       const int32_t zp = out->quant.zero_point;
       if (out->type == DType::kInt8) {
-        AffineQuantize(in->Data<float>(), n, s, zp, out->Data<int8_t>());
+        if constexpr (TypeInBuild("QUANTIZE", "int8")) {
+          AffineQuantize(in->Data<float>(), n, s, zp, out->Data<int8_t>());
+        }
       } else if (out->type == DType::kUInt8) {
-        AffineQuantize(in->Data<float>(), n, s, zp, out->Data<uint8_t>());
-      } else {
+        if constexpr (TypeInBuild("QUANTIZE", "uint8")) {
+          AffineQuantize(in->Data<float>(), n, s, zp, out->Data<uint8_t>());
+        }
+      } else if constexpr (TypeInBuild("QUANTIZE", "int16")) {
         AffineQuantize(in->Data<float>(), n, s, zp, out->Data<int16_t>());
       }
       break;
     }
     case DType::kInt8:
-      RequantizeFrom<int8_t>(in, out, d, n);
+      if constexpr (TypeInBuild("QUANTIZE", "int8")) RequantizeFrom<int8_t>(in, out, d, n);
       break;
     case DType::kUInt8:
-      RequantizeFrom<uint8_t>(in, out, d, n);
+      if constexpr (TypeInBuild("QUANTIZE", "uint8")) RequantizeFrom<uint8_t>(in, out, d, n);
       break;
     default:
-      RequantizeFrom<int16_t>(in, out, d, n);
+      if constexpr (TypeInBuild("QUANTIZE", "int16")) RequantizeFrom<int16_t>(in, out, d, n);
       break;
   }
   return Status::Ok();

@@ -20,6 +20,7 @@
 
 #include "src/quant/quant_math.h"
 #include "src/runtime/kernels/elem_util.h"
+#include "src/runtime/selective.h"
 
 namespace edgeopt {
 namespace rt {
@@ -35,6 +36,14 @@ struct OpData {
   bool spatial_mean = false;  // 4-d keep_dims mean over axes {1, 2}
   int scratch = -1;           // int32 sums (quantized MEAN / SUM)
 };
+
+constexpr const char* KindName(Kind kind) {
+  return kind == Kind::kMean   ? "MEAN"
+         : kind == Kind::kSum  ? "SUM"
+         : kind == Kind::kProd ? "REDUCE_PROD"
+         : kind == Kind::kMax  ? "REDUCE_MAX"
+                               : "REDUCE_MIN";
+}
 
 template <Kind kKind>
 Status Prepare(Context* ctx, Node* node) {
@@ -74,14 +83,23 @@ Status Prepare(Context* ctx, Node* node) {
   data->spatial_mean =
       keep_dims && rank == 4 && count == 2 &&
       ((first_axes[0] == 1 && first_axes[1] == 2) || (first_axes[0] == 2 && first_axes[1] == 1));
+  // Types a selective build left out are refused here; Eval's code for them compiles out.
   switch (in->type) {
     case DType::kFloat32:
+      EDGEOPT_ENSURE_TYPE_IN_BUILD(KindName(kKind), "float32");
+      break;
     case DType::kInt32:
+      EDGEOPT_ENSURE_TYPE_IN_BUILD(KindName(kKind), "int32");
+      break;
     case DType::kInt64:
+      EDGEOPT_ENSURE_TYPE_IN_BUILD(KindName(kKind), "int64");
       break;
     case DType::kInt8:
     case DType::kUInt8:
     case DType::kInt16:
+      if (in->type == DType::kInt8) EDGEOPT_ENSURE_TYPE_IN_BUILD(KindName(kKind), "int8");
+      if (in->type == DType::kUInt8) EDGEOPT_ENSURE_TYPE_IN_BUILD(KindName(kKind), "uint8");
+      if (in->type == DType::kInt16) EDGEOPT_ENSURE_TYPE_IN_BUILD(KindName(kKind), "int16");
       EDGEOPT_ENSURE(kKind != Kind::kProd, StatusCode::kUnsupported,
                      "REDUCE_PROD supports float32, int32 and int64");
       EDGEOPT_RETURN_IF_ERROR(CheckPerTensorQuant(in, "input"));
@@ -98,6 +116,7 @@ Status Prepare(Context* ctx, Node* node) {
           &data->multiplier, &data->shift);
       break;
     case DType::kBool:
+      EDGEOPT_ENSURE_TYPE_IN_BUILD(KindName(kKind), "bool");
       EDGEOPT_ENSURE(kKind == Kind::kMax || kKind == Kind::kMin, StatusCode::kUnsupported,
                      "bool inputs are only supported by REDUCE_MAX/REDUCE_MIN");
       break;
@@ -268,6 +287,7 @@ void MeanQuantized(const OpData* d, const Tensor* in, Tensor* out, int32_t* sums
 
 template <Kind kKind>
 Status Eval(Context* ctx, Node* node) {
+  constexpr const char* kOp = KindName(kKind);
   const OpData* d = static_cast<const OpData*>(node->user_data);
   const Tensor* in = ctx->input(node, 0);
   Tensor* out = ctx->output(node, 0);
@@ -278,22 +298,24 @@ Status Eval(Context* ctx, Node* node) {
     const bool is_max = kKind == Kind::kMax;
     switch (in->type) {
       case DType::kFloat32:
-        ReduceMinMax<float>(d, in, out, is_max);
+        if constexpr (TypeInBuild(kOp, "float32")) ReduceMinMax<float>(d, in, out, is_max);
         break;
       case DType::kInt32:
-        ReduceMinMax<int32_t>(d, in, out, is_max);
+        if constexpr (TypeInBuild(kOp, "int32")) ReduceMinMax<int32_t>(d, in, out, is_max);
         break;
       case DType::kInt64:
-        ReduceMinMax<int64_t>(d, in, out, is_max);
+        if constexpr (TypeInBuild(kOp, "int64")) ReduceMinMax<int64_t>(d, in, out, is_max);
         break;
       case DType::kInt8:
-        ReduceMinMax<int8_t>(d, in, out, is_max);
+        if constexpr (TypeInBuild(kOp, "int8")) ReduceMinMax<int8_t>(d, in, out, is_max);
         break;
       case DType::kInt16:
-        ReduceMinMax<int16_t>(d, in, out, is_max);
+        if constexpr (TypeInBuild(kOp, "int16")) ReduceMinMax<int16_t>(d, in, out, is_max);
         break;
       default:  // uint8, bool (stored as bytes)
-        ReduceMinMax<uint8_t>(d, in, out, is_max);
+        if constexpr (TypeInBuild(kOp, "uint8") || TypeInBuild(kOp, "bool")) {
+          ReduceMinMax<uint8_t>(d, in, out, is_max);
+        }
         break;
     }
     return Status::Ok();
@@ -312,6 +334,7 @@ Status Eval(Context* ctx, Node* node) {
     const bool prod = kKind == Kind::kProd;
     switch (in->type) {
       case DType::kFloat32:
+        if constexpr (!TypeInBuild(kOp, "float32")) break;
         ReduceSumProd<float>(d, in, out, prod);
         if (kKind == Kind::kMean && d->count > 0) {
           const float c = static_cast<float>(d->count);
@@ -319,6 +342,7 @@ Status Eval(Context* ctx, Node* node) {
         }
         break;
       case DType::kInt32:
+        if constexpr (!TypeInBuild(kOp, "int32")) break;
         ReduceSumProd<int32_t>(d, in, out, prod);
         if (kKind == Kind::kMean && d->count > 0) {
           for (int64_t i = 0; i < n; ++i) {
@@ -327,6 +351,7 @@ Status Eval(Context* ctx, Node* node) {
         }
         break;
       default:
+        if constexpr (!TypeInBuild(kOp, "int64")) break;
         ReduceSumProd<int64_t>(d, in, out, prod);
         if (kKind == Kind::kMean && d->count > 0) {
           for (int64_t i = 0; i < n; ++i) out->Data<int64_t>()[i] /= d->count;
@@ -342,31 +367,31 @@ Status Eval(Context* ctx, Node* node) {
     if (same || in->type == DType::kInt16) {
       switch (in->type) {
         case DType::kInt8:
-          ReduceSumProd<int8_t>(d, in, out, false);
+          if constexpr (TypeInBuild(kOp, "int8")) ReduceSumProd<int8_t>(d, in, out, false);
           break;
         case DType::kUInt8:
-          ReduceSumProd<uint8_t>(d, in, out, false);
+          if constexpr (TypeInBuild(kOp, "uint8")) ReduceSumProd<uint8_t>(d, in, out, false);
           break;
         default:
-          ReduceSumProd<int16_t>(d, in, out, false);
+          if constexpr (TypeInBuild(kOp, "int16")) ReduceSumProd<int16_t>(d, in, out, false);
           break;
       }
     } else if (in->type == DType::kInt8) {
-      QuantizedMeanOrSum<int8_t>(d, in, out, sums, true);
+      if constexpr (TypeInBuild(kOp, "int8")) QuantizedMeanOrSum<int8_t>(d, in, out, sums, true);
     } else {
-      QuantizedMeanOrSum<uint8_t>(d, in, out, sums, true);
+      if constexpr (TypeInBuild(kOp, "uint8")) QuantizedMeanOrSum<uint8_t>(d, in, out, sums, true);
     }
     return Status::Ok();
   }
   switch (in->type) {  // MEAN
     case DType::kInt8:
-      MeanQuantized<int8_t>(d, in, out, sums);
+      if constexpr (TypeInBuild(kOp, "int8")) MeanQuantized<int8_t>(d, in, out, sums);
       break;
     case DType::kUInt8:
-      MeanQuantized<uint8_t>(d, in, out, sums);
+      if constexpr (TypeInBuild(kOp, "uint8")) MeanQuantized<uint8_t>(d, in, out, sums);
       break;
     default:
-      MeanQuantized<int16_t>(d, in, out, sums);
+      if constexpr (TypeInBuild(kOp, "int16")) MeanQuantized<int16_t>(d, in, out, sums);
       break;
   }
   return Status::Ok();

@@ -17,6 +17,7 @@
 
 #include "src/quant/quant_math.h"
 #include "src/runtime/kernels/elem_util.h"
+#include "src/runtime/selective.h"
 
 namespace edgeopt {
 namespace rt {
@@ -90,8 +91,13 @@ Status SoftmaxPrepare(Context* ctx, Node* node) {
   const auto* options = GetOptions<tflite::SoftmaxOptions>(node);
   data->beta = options != nullptr ? options->beta() : 1.0f;
   EDGEOPT_RETURN_IF_ERROR(ctx->ResizeTensor(out, in->dims));
-  if (in->type == DType::kFloat32) return CheckSameType(in, out, "input", "output");
+  if (in->type == DType::kFloat32) {
+    EDGEOPT_ENSURE_TYPE_IN_BUILD("SOFTMAX", "float32");
+    return CheckSameType(in, out, "input", "output");
+  }
   if (in->type == DType::kInt8 || in->type == DType::kUInt8) {
+    if (in->type == DType::kInt8) EDGEOPT_ENSURE_TYPE_IN_BUILD("SOFTMAX", "int8");
+    if (in->type == DType::kUInt8) EDGEOPT_ENSURE_TYPE_IN_BUILD("SOFTMAX", "uint8");
     EDGEOPT_ENSURE(out->type == in->type || out->type == DType::kInt16, StatusCode::kUnsupported,
                    "SOFTMAX from %s to %s is not supported", DTypeName(in->type),
                    DTypeName(out->type));
@@ -103,6 +109,7 @@ Status SoftmaxPrepare(Context* ctx, Node* node) {
   EDGEOPT_ENSURE(in->type == DType::kInt16 && out->type == DType::kInt16, StatusCode::kUnsupported,
                  "SOFTMAX from %s to %s is not supported", DTypeName(in->type),
                  DTypeName(out->type));
+  EDGEOPT_ENSURE_TYPE_IN_BUILD("SOFTMAX", "int16");
   EDGEOPT_ENSURE(in->dims.size <= 4, StatusCode::kUnsupported,
                  "int16 SOFTMAX supports 1-d to 4-d inputs (as TFLite), got %d-d", in->dims.size);
   EDGEOPT_RETURN_IF_ERROR(CheckPerTensorQuant(in, "input"));
@@ -198,11 +205,15 @@ Status SoftmaxEval(Context* ctx, Node* node) {
   const int64_t rows = in->dims.NumElements() / depth;
   const float os = out->quant.scale;
   const int32_t oz = out->quant.zero_point;
+  // Prepare refuses the types a selective build left out (selective.h); their cases compile out.
   switch (in->type) {
     case DType::kFloat32:
-      SoftmaxFloat(in->Data<float>(), rows, depth, d->beta, out->Data<float>());
+      if constexpr (TypeInBuild("SOFTMAX", "float32")) {
+        SoftmaxFloat(in->Data<float>(), rows, depth, d->beta, out->Data<float>());
+      }
       break;
     case DType::kInt8:
+      if constexpr (!TypeInBuild("SOFTMAX", "int8")) break;
       if (out->type == DType::kInt8) {
         SoftmaxQuant(d, in->Data<int8_t>(), rows, depth, os, oz, out->Data<int8_t>());
       } else {
@@ -210,6 +221,7 @@ Status SoftmaxEval(Context* ctx, Node* node) {
       }
       break;
     case DType::kUInt8:
+      if constexpr (!TypeInBuild("SOFTMAX", "uint8")) break;
       if (out->type == DType::kUInt8) {
         SoftmaxQuant(d, in->Data<uint8_t>(), rows, depth, os, oz, out->Data<uint8_t>());
       } else {
@@ -217,7 +229,9 @@ Status SoftmaxEval(Context* ctx, Node* node) {
       }
       break;
     default:
-      SoftmaxInt16(d, in->Data<int16_t>(), rows, depth, out->Data<int16_t>());
+      if constexpr (TypeInBuild("SOFTMAX", "int16")) {
+        SoftmaxInt16(d, in->Data<int16_t>(), rows, depth, out->Data<int16_t>());
+      }
       break;
   }
   return Status::Ok();

@@ -6,6 +6,7 @@
 
 #include "src/runtime/cpu_info.h"
 #include "src/runtime/kernels/conv_common.h"
+#include "src/runtime/selective.h"
 
 namespace edgeopt {
 namespace rt {
@@ -218,6 +219,8 @@ Status PrepareSparseF32(Context* ctx, const float* weights, int M, int N, int K,
                         float act_min, float act_max, SparseMatMul** out,
                         const SparseOptions& options) {
   *out = nullptr;
+  // A selective build without float32 or sparse kernels runs the dense ones (selective.h).
+  if constexpr (!TypeInBuild("float32") || !TypeInBuild("sparse")) return Status::Ok();
   const SparseIsa isa = SparseIsaFor(ctx->cpu());
   const SparseDecision d =
       DecideSparse(DType::kFloat32, weights, M, N, K, isa, WithContext(ctx, options));
@@ -247,6 +250,7 @@ Status PrepareSparseS8(Context* ctx, const int8_t* weights, int M, int N, int K,
                        const int64_t* bias_term, const ref::OutputStage& stage, SparseMatMul** out,
                        const SparseOptions& options) {
   *out = nullptr;
+  if constexpr (!TypeInBuild("sparse")) return Status::Ok();  // the dense kernels (selective.h)
   const SparseIsa isa = SparseIsaFor(ctx->cpu());
   const SparseDecision d =
       DecideSparse(DType::kInt8, weights, M, N, K, isa, WithContext(ctx, options));
@@ -374,8 +378,11 @@ void EvalS8(Context* ctx, const SparseMatMul& op, const int8_t* A, int8_t* C) {
 }  // namespace
 
 void EvalSparse(Context* ctx, const SparseMatMul& op, const void* A, void* C) {
+  if constexpr (!TypeInBuild("sparse")) return;  // never prepared
   if (op.type == DType::kFloat32) {
-    EvalF32(ctx, op, static_cast<const float*>(A), static_cast<float*>(C));
+    if constexpr (TypeInBuild("float32")) {
+      EvalF32(ctx, op, static_cast<const float*>(A), static_cast<float*>(C));
+    }
   } else {
     EvalS8(ctx, op, static_cast<const int8_t*>(A), static_cast<int8_t*>(C));
   }

@@ -2,6 +2,8 @@
 
 #include <utility>
 
+#include "src/runtime/selective.h"
+
 #if defined(EDGEOPT_HAVE_AVX512)
 #include "src/runtime/kernels/ukernels/avx512/avx512_ukernels.h"
 #endif
@@ -18,6 +20,29 @@ namespace rt {
 namespace uk {
 namespace {
 
+// Selective builds (selective.h): which microkernels the kept ops and kernel types use. A table
+// entry is nullptr when none does: nothing references the microkernel then and it drops out at
+// link time; the code that reads the tables falls back to the reference kernels on nullptr (and
+// the ops refuse the types they left out first).
+constexpr bool kGemmQD8 =
+    TypeInBuild("CONV_2D", "hybrid") || TypeInBuild("FULLY_CONNECTED", "hybrid");
+constexpr bool kDwS8 = TypeInBuild("DEPTHWISE_CONV_2D", "int8");
+constexpr bool kDwU8 = TypeInBuild("DEPTHWISE_CONV_2D", "uint8");
+constexpr bool kDwQD8 = TypeInBuild("DEPTHWISE_CONV_2D", "hybrid");
+constexpr bool kAddS8 = TypeInBuild("ADD", "int8") || TypeInBuild("SUB", "int8");
+constexpr bool kAddU8 = TypeInBuild("ADD", "uint8") || TypeInBuild("SUB", "uint8");
+constexpr bool kMulS8 = TypeInBuild("MUL", "int8");
+constexpr bool kMulU8 = TypeInBuild("MUL", "uint8");
+constexpr bool kQuantS8 = TypeInBuild("QUANTIZE", "int8");  // float32 -> int8, requantize
+constexpr bool kQuantU8 = TypeInBuild("QUANTIZE", "uint8");
+constexpr bool kRequantS8U8 = kQuantS8 && kQuantU8;  // either direction
+constexpr bool kDequantS8 = TypeInBuild("DEQUANTIZE", "int8");
+constexpr bool kDequantU8 = TypeInBuild("DEQUANTIZE", "uint8");
+constexpr bool kConvF32 = TypeInBuild("CONV_2D", "float32");  // the direct 3x3 kernels
+constexpr bool kGemmS16 =
+    TypeInBuild("CONV_2D", "int16") || TypeInBuild("FULLY_CONNECTED", "int16");
+#define EDGEOPT_UK(kept, fn) ((kept) ? (fn) : nullptr)
+
 #if defined(EDGEOPT_HAVE_AVX512)
 namespace a5 = avx512;
 constexpr QS8GemmConfig kQS8Avx512Vnni32 = {
@@ -26,8 +51,8 @@ constexpr QS8GemmConfig kQS8Avx512Vnni32 = {
     12,
     a5::qs8_igemm_minmax_ukernel_12x32c4__avx512vnni,
     a5::qs8_igemm_minmax_ukernel_1x32c4__avx512vnni,
-    a5::qd8_f32_igemm_minmax_ukernel_12x32c4__avx512vnni,
-    a5::qd8_f32_igemm_minmax_ukernel_1x32c4__avx512vnni,
+    EDGEOPT_UK(kGemmQD8, a5::qd8_f32_igemm_minmax_ukernel_12x32c4__avx512vnni),
+    EDGEOPT_UK(kGemmQD8, a5::qd8_f32_igemm_minmax_ukernel_1x32c4__avx512vnni),
     a5::xor80_copy_ukernel__avx512,
     a5::u8_rowsum_ukernel__avx512,
 };
@@ -37,8 +62,8 @@ constexpr QS8GemmConfig kQS8Avx512Vnni16 = {
     16,
     a5::qs8_igemm_minmax_ukernel_16x16c4__avx512vnni,
     a5::qs8_igemm_minmax_ukernel_1x16c4__avx512vnni,
-    a5::qd8_f32_igemm_minmax_ukernel_16x16c4__avx512vnni,
-    a5::qd8_f32_igemm_minmax_ukernel_1x16c4__avx512vnni,
+    EDGEOPT_UK(kGemmQD8, a5::qd8_f32_igemm_minmax_ukernel_16x16c4__avx512vnni),
+    EDGEOPT_UK(kGemmQD8, a5::qd8_f32_igemm_minmax_ukernel_1x16c4__avx512vnni),
     a5::xor80_copy_ukernel__avx512,
     a5::u8_rowsum_ukernel__avx512,
 };
@@ -65,19 +90,25 @@ constexpr F32Conv3x3Config kF32Conv3x3Avx512[2][2] = {
      {"f32_conv3x3s1_8x32__avx512f", 32, 8, 1, a5::f32_conv3x3s1_minmax_ukernel_8x32__avx512f}},
     {{"f32_conv3x3s2_16x16__avx512f", 16, 16, 2, a5::f32_conv3x3s2_minmax_ukernel_16x16__avx512f},
      {"f32_conv3x3s2_8x32__avx512f", 32, 8, 2, a5::f32_conv3x3s2_minmax_ukernel_8x32__avx512f}}};
-constexpr QS8DwConfig kQS8DwAvx512 = {"qs8_dwconv_up32__avx512vnni",
-                                      a5::qs8_dwconv_minmax_ukernel_up32__avx512vnni,
-                                      a5::qu8_dwconv_minmax_ukernel_up32__avx512vnni,
-                                      a5::qd8_f32_dwconv_minmax_ukernel_up16__avx512vnni};
+constexpr QS8DwConfig kQS8DwAvx512 = {
+    "qs8_dwconv_up32__avx512vnni",
+    EDGEOPT_UK(kDwS8, a5::qs8_dwconv_minmax_ukernel_up32__avx512vnni),
+    EDGEOPT_UK(kDwU8, a5::qu8_dwconv_minmax_ukernel_up32__avx512vnni),
+    EDGEOPT_UK(kDwQD8, a5::qd8_f32_dwconv_minmax_ukernel_up16__avx512vnni)};
 constexpr F32DwConfig kF32DwAvx512 = {"f32_dwconv_up32__avx512f",
                                       a5::f32_dwconv_minmax_ukernel_up32__avx512f};
 constexpr QuantElementwiseConfig kQuantElementwiseAvx512 = {
     "q8_elementwise__avx512",
-    {a5::qs8_vadd_minmax_ukernel__avx512_u16, a5::qu8_vadd_minmax_ukernel__avx512_u16},
-    {a5::f32_qs8_vcvt_ukernel__avx512_u16, a5::f32_qu8_vcvt_ukernel__avx512_u16},
-    {a5::qs8_f32_vcvt_ukernel__avx512_u16, a5::qu8_f32_vcvt_ukernel__avx512_u16},
-    {{a5::q8_requantize_ukernel__avx512_s8s8, a5::q8_requantize_ukernel__avx512_s8u8},
-     {a5::q8_requantize_ukernel__avx512_u8s8, a5::q8_requantize_ukernel__avx512_u8u8}}};
+    {EDGEOPT_UK(kAddS8, a5::qs8_vadd_minmax_ukernel__avx512_u16),
+     EDGEOPT_UK(kAddU8, a5::qu8_vadd_minmax_ukernel__avx512_u16)},
+    {EDGEOPT_UK(kQuantS8, a5::f32_qs8_vcvt_ukernel__avx512_u16),
+     EDGEOPT_UK(kQuantU8, a5::f32_qu8_vcvt_ukernel__avx512_u16)},
+    {EDGEOPT_UK(kDequantS8, a5::qs8_f32_vcvt_ukernel__avx512_u16),
+     EDGEOPT_UK(kDequantU8, a5::qu8_f32_vcvt_ukernel__avx512_u16)},
+    {{EDGEOPT_UK(kQuantS8, a5::q8_requantize_ukernel__avx512_s8s8),
+      EDGEOPT_UK(kRequantS8U8, a5::q8_requantize_ukernel__avx512_s8u8)},
+     {EDGEOPT_UK(kRequantS8U8, a5::q8_requantize_ukernel__avx512_u8s8),
+      EDGEOPT_UK(kQuantU8, a5::q8_requantize_ukernel__avx512_u8u8)}}};
 constexpr F32VBinaryConfig kF32VBinaryAvx512 = {
     "f32_vbinary_minmax__avx512f_u32", a5::f32_vadd_minmax_ukernel__avx512f_u32,
     a5::f32_vsub_minmax_ukernel__avx512f_u32, a5::f32_vmul_minmax_ukernel__avx512f_u32,
@@ -93,7 +124,8 @@ constexpr DynamicQuantConfig kDynamicQuantAvx512 = {"f32_qd8_quantize__avx512f_u
                                                     a5::f32_qd8_vcvt_ukernel__avx512f_u16};
 constexpr QuantMulConfig kQuantMulAvx512 = {
     "q8_vmul__avx512",
-    {a5::qs8_vmul_minmax_ukernel__avx512_u16, a5::qu8_vmul_minmax_ukernel__avx512_u16}};
+    {EDGEOPT_UK(kMulS8, a5::qs8_vmul_minmax_ukernel__avx512_u16),
+     EDGEOPT_UK(kMulU8, a5::qu8_vmul_minmax_ukernel__avx512_u16)}};
 #endif
 
 #if defined(EDGEOPT_HAVE_AVX2)
@@ -104,8 +136,8 @@ constexpr QS8GemmConfig kQS8Avx2 = {
     2,
     a2::qs8_igemm_minmax_ukernel_2x16c4__avx2,
     a2::qs8_igemm_minmax_ukernel_1x16c4__avx2,
-    a2::qd8_f32_igemm_minmax_ukernel_2x16c4__avx2,
-    a2::qd8_f32_igemm_minmax_ukernel_1x16c4__avx2,
+    EDGEOPT_UK(kGemmQD8, a2::qd8_f32_igemm_minmax_ukernel_2x16c4__avx2),
+    EDGEOPT_UK(kGemmQD8, a2::qd8_f32_igemm_minmax_ukernel_1x16c4__avx2),
     a2::xor80_copy_ukernel__avx2,
     a2::u8_rowsum_ukernel__avx2,
     2,
@@ -116,18 +148,24 @@ constexpr F32GemmConfig kF32Avx2 = {"f32_igemm_6x16__avx2",
                                     a2::f32_igemm_minmax_ukernel_6x16__avx2,
                                     a2::f32_igemm_exact_ukernel_6x16__avx2,
                                     a2::f32_gemv_exact_ukernel_1x16__avx2};
-constexpr QS8DwConfig kQS8DwAvx2 = {"qs8_dwconv_up8__avx2", a2::qs8_dwconv_minmax_ukernel_up8__avx2,
-                                    a2::qu8_dwconv_minmax_ukernel_up8__avx2,
-                                    a2::qd8_f32_dwconv_minmax_ukernel_up8__avx2};
+constexpr QS8DwConfig kQS8DwAvx2 = {
+    "qs8_dwconv_up8__avx2", EDGEOPT_UK(kDwS8, a2::qs8_dwconv_minmax_ukernel_up8__avx2),
+    EDGEOPT_UK(kDwU8, a2::qu8_dwconv_minmax_ukernel_up8__avx2),
+    EDGEOPT_UK(kDwQD8, a2::qd8_f32_dwconv_minmax_ukernel_up8__avx2)};
 constexpr F32DwConfig kF32DwAvx2 = {"f32_dwconv_up8__avx2",
                                     a2::f32_dwconv_minmax_ukernel_up8__avx2};
 constexpr QuantElementwiseConfig kQuantElementwiseAvx2 = {
     "q8_elementwise__avx2",
-    {a2::qs8_vadd_minmax_ukernel__avx2_u8, a2::qu8_vadd_minmax_ukernel__avx2_u8},
-    {a2::f32_q8_vcvt_ukernel__avx2_u8, a2::f32_q8_vcvt_ukernel__avx2_u8},
-    {a2::qs8_f32_vcvt_ukernel__avx2_u8, a2::qu8_f32_vcvt_ukernel__avx2_u8},
-    {{a2::qs8_requantize_ukernel__avx2, a2::qs8_requantize_ukernel__avx2},
-     {a2::qu8_requantize_ukernel__avx2, a2::qu8_requantize_ukernel__avx2}}};
+    {EDGEOPT_UK(kAddS8, a2::qs8_vadd_minmax_ukernel__avx2_u8),
+     EDGEOPT_UK(kAddU8, a2::qu8_vadd_minmax_ukernel__avx2_u8)},
+    {EDGEOPT_UK(kQuantS8, a2::f32_q8_vcvt_ukernel__avx2_u8),
+     EDGEOPT_UK(kQuantU8, a2::f32_q8_vcvt_ukernel__avx2_u8)},
+    {EDGEOPT_UK(kDequantS8, a2::qs8_f32_vcvt_ukernel__avx2_u8),
+     EDGEOPT_UK(kDequantU8, a2::qu8_f32_vcvt_ukernel__avx2_u8)},
+    {{EDGEOPT_UK(kQuantS8, a2::qs8_requantize_ukernel__avx2),
+      EDGEOPT_UK(kRequantS8U8, a2::qs8_requantize_ukernel__avx2)},
+     {EDGEOPT_UK(kRequantS8U8, a2::qu8_requantize_ukernel__avx2),
+      EDGEOPT_UK(kQuantU8, a2::qu8_requantize_ukernel__avx2)}}};
 constexpr F32VBinaryConfig kF32VBinaryAvx2 = {
     "f32_vbinary_minmax__avx2_u16", a2::f32_vadd_minmax_ukernel__avx2_u16,
     a2::f32_vsub_minmax_ukernel__avx2_u16, a2::f32_vmul_minmax_ukernel__avx2_u16,
@@ -141,12 +179,16 @@ constexpr PoolConfig kPoolAvx2 = {
 constexpr DynamicQuantConfig kDynamicQuantAvx2 = {
     "f32_qd8_quantize__avx2_u8", a2::f32_range_ukernel__avx2_u8, a2::f32_qd8_vcvt_ukernel__avx2_u8};
 constexpr QuantMulConfig kQuantMulAvx2 = {
-    "q8_vmul__avx2", {a2::qs8_vmul_minmax_ukernel__avx2_u8, a2::qu8_vmul_minmax_ukernel__avx2_u8}};
+    "q8_vmul__avx2",
+    {EDGEOPT_UK(kMulS8, a2::qs8_vmul_minmax_ukernel__avx2_u8),
+     EDGEOPT_UK(kMulU8, a2::qu8_vmul_minmax_ukernel__avx2_u8)}};
 #endif
 
 #if defined(EDGEOPT_HAVE_AVX512)
 bool HasAvx512Vnni(const CpuInfo& cpu) { return cpu.UseAvx512() && cpu.avx512vnni; }
 #endif
+
+#undef EDGEOPT_UK
 
 }  // namespace
 
@@ -166,6 +208,7 @@ const QS8GemmConfig* GetQS8GemmConfig(const CpuInfo& cpu, int n) {
 }
 
 const F32GemmConfig* GetF32GemmConfig(const CpuInfo& cpu, int n) {
+  if constexpr (!TypeInBuild("float32")) return nullptr;
 #if defined(EDGEOPT_HAVE_NEON)
   if (cpu.UseNeon()) return neon::F32GemmConfigFor(cpu, n);
 #endif
@@ -209,6 +252,7 @@ const QS8DwConfig* GetQS8DwConfig(const CpuInfo& cpu) {
 }
 
 const F32Conv3x3Config* GetF32Conv3x3Config(const CpuInfo& cpu, int out_c, int stride) {
+  if constexpr (!kConvF32) return nullptr;
   if (out_c < 1 || stride < 1 || stride > 2) return nullptr;
 #if defined(EDGEOPT_HAVE_AVX512)
   if (cpu.UseAvx512() && out_c <= 32) return &kF32Conv3x3Avx512[stride - 1][out_c > 16];
@@ -226,6 +270,7 @@ const F32Conv3x3Config* GetF32Conv3x3Config(const CpuInfo& cpu, int out_c, int s
 }
 
 const S16GemmConfig* GetS16GemmConfig(const CpuInfo& cpu) {
+  if constexpr (!kGemmS16) return nullptr;
 #if defined(EDGEOPT_HAVE_NEON)
   static constexpr S16GemmConfig kNeon = {"s16_gemm__neon", neon::s16_gemm_ukernel__neon, nullptr};
   if (cpu.UseNeon()) return &kNeon;
@@ -244,6 +289,7 @@ const S16GemmConfig* GetS16GemmConfig(const CpuInfo& cpu) {
 }
 
 const F32DwConfig* GetF32DwConfig(const CpuInfo& cpu) {
+  if constexpr (!TypeInBuild("float32")) return nullptr;
 #if defined(EDGEOPT_HAVE_NEON)
   if (cpu.UseNeon()) return &neon::kF32DwNeon;
 #endif
@@ -272,6 +318,7 @@ const QuantElementwiseConfig* GetQuantElementwiseConfig(const CpuInfo& cpu) {
 }
 
 const F32VBinaryConfig* GetF32VBinaryConfig(const CpuInfo& cpu) {
+  if constexpr (!TypeInBuild("float32")) return nullptr;
 #if defined(EDGEOPT_HAVE_AVX512)
   if (cpu.UseAvx512()) return &kF32VBinaryAvx512;
 #endif
@@ -294,6 +341,7 @@ const PoolConfig* GetPoolConfig(const CpuInfo& cpu) {
 }
 
 const DynamicQuantConfig* GetDynamicQuantConfig(const CpuInfo& cpu) {
+  if constexpr (!TypeInBuild("hybrid")) return nullptr;
 #if defined(EDGEOPT_HAVE_AVX512)
   if (cpu.UseAvx512()) return &kDynamicQuantAvx512;
 #endif
