@@ -18,6 +18,7 @@
 #include <limits>
 
 #include "src/quant/quant_math.h"
+#include "src/runtime/kernels/activation_op.h"
 #include "src/runtime/kernels/elem_util.h"
 #include "src/runtime/kernels/elementwise_op.h"
 #include "src/runtime/kernels/reference/broadcast.h"
@@ -58,7 +59,24 @@ struct OpData {
   // ELU / GELU tables.
   uint8_t table[256] = {};
   ReluOp* relu_fast = nullptr;  // RELU family microkernels (elementwise_op.h)
+  // Float and table microkernels (activation_op.h); HARD_SWISH / LEAKY_RELU tables in `table`.
+  F32UnaryOp* unary_fast = nullptr;
+  LutOp* lut_fast = nullptr;
 };
+
+// Runs the op's microkernel if Prepare chose one.
+bool RunFast(Context* ctx, const OpData* d, const Tensor* in, Tensor* out) {
+  if (d->relu_fast != nullptr) {
+    RunRelu(ctx, *d->relu_fast, in->data, out->data);
+  } else if (d->unary_fast != nullptr) {
+    RunF32Unary(ctx, *d->unary_fast, in->data, out->data);
+  } else if (d->lut_fast != nullptr) {
+    RunLut(ctx, *d->lut_fast, in->data, out->data);
+  } else {
+    return false;
+  }
+  return true;
+}
 
 Status PrepareUnary(Context* ctx, Node* node, Tensor** in, Tensor** out) {
   EDGEOPT_RETURN_IF_ERROR(CheckNumInputs(node, 1, 1));
@@ -92,7 +110,12 @@ Status ReluPrepare(Context* ctx, Node* node) {
   if (in->type == DType::kFloat32) {
     const float lo = kKind == 2 ? -1.0f : 0.0f;
     const float hi = kKind == 1 ? 6.0f : (kKind == 2 ? 1.0f : INFINITY);
-    return PrepareRelu(ctx, in, out, lo, hi, 0, 0, 0, 0, &data->relu_fast);
+    EDGEOPT_RETURN_IF_ERROR(PrepareRelu(ctx, in, out, lo, hi, 0, 0, 0, 0, &data->relu_fast));
+    if (data->relu_fast != nullptr) return Status::Ok();
+    uk::F32UnaryParams p;
+    p.min = lo;
+    p.max = hi;
+    return PrepareF32Unary(ctx, F32UnaryKind::kClamp, in, p, &data->unary_fast);
   }
   EDGEOPT_ENSURE(in->type == DType::kInt8 || in->type == DType::kUInt8 ||
                      (in->type == DType::kInt16 && kKind != 2),
@@ -127,10 +150,7 @@ Status ReluEval(Context* ctx, Node* node) {
   const OpData* d = static_cast<const OpData*>(node->user_data);
   const Tensor* in = ctx->input(node, 0);
   Tensor* out = ctx->output(node, 0);
-  if (d->relu_fast != nullptr) {
-    RunRelu(ctx, *d->relu_fast, in->data, out->data);
-    return Status::Ok();
-  }
+  if (RunFast(ctx, d, in, out)) return Status::Ok();
   switch (in->type) {
     case DType::kFloat32: {
       const float* p = in->Data<float>();
@@ -197,10 +217,7 @@ Status LeakyReluEval(Context* ctx, Node* node) {
   const OpData* d = static_cast<const OpData*>(node->user_data);
   const Tensor* in = ctx->input(node, 0);
   Tensor* out = ctx->output(node, 0);
-  if (d->relu_fast != nullptr) {
-    RunRelu(ctx, *d->relu_fast, in->data, out->data);
-    return Status::Ok();
-  }
+  if (RunFast(ctx, d, in, out)) return Status::Ok();
   switch (in->type) {
     case DType::kFloat32: {
       const float* p = in->Data<float>();
@@ -361,14 +378,45 @@ void HardSwishQuant(const OpData* d, const Tensor* in, Tensor* out) {
   }
 }
 
+// After the op's Prepare: the float microkernel, or for int8/uint8 a table of what the
+// reference kernel (kInt8 / kUInt8) computes for each input value.
+using QuantKernel = void (*)(const OpData*, const Tensor*, Tensor*);
+template <QuantKernel kInt8, QuantKernel kUInt8>
+Status PrepareFast(Context* ctx, Node* node, F32UnaryKind kind) {
+  OpData* d = static_cast<OpData*>(node->user_data);
+  const Tensor* in = ctx->input(node, 0);
+  const Tensor* out = ctx->output(node, 0);
+  if (in->type == DType::kFloat32) {
+    uk::F32UnaryParams p;
+    p.alpha = d->alpha;
+    return PrepareF32Unary(ctx, kind, in, p, &d->unary_fast);
+  }
+  EDGEOPT_RETURN_IF_ERROR(PrepareLut(ctx, in, d->table, &d->lut_fast));
+  if (d->lut_fast != nullptr) {
+    const QuantKernel reference = in->type == DType::kInt8 ? kInt8 : kUInt8;
+    LutFromReference(in, out, d->table,
+                     [d, reference](const Tensor* a, Tensor* b) { reference(d, a, b); });
+  }
+  return Status::Ok();
+}
+
+Status LeakyReluPrepareFast(Context* ctx, Node* node) {
+  EDGEOPT_RETURN_IF_ERROR(LeakyReluPrepare(ctx, node));
+  return PrepareFast<LeakyReluQuant<int8_t>, LeakyReluQuant<uint8_t>>(ctx, node,
+                                                                      F32UnaryKind::kLeakyRelu);
+}
+
+Status HardSwishPrepareFast(Context* ctx, Node* node) {
+  EDGEOPT_RETURN_IF_ERROR(HardSwishPrepare(ctx, node));
+  return PrepareFast<HardSwishQuant<int8_t>, HardSwishQuant<uint8_t>>(ctx, node,
+                                                                      F32UnaryKind::kHardSwish);
+}
+
 Status HardSwishEval(Context* ctx, Node* node) {
   const OpData* d = static_cast<const OpData*>(node->user_data);
   const Tensor* in = ctx->input(node, 0);
   Tensor* out = ctx->output(node, 0);
-  if (d->relu_fast != nullptr) {
-    RunRelu(ctx, *d->relu_fast, in->data, out->data);
-    return Status::Ok();
-  }
+  if (RunFast(ctx, d, in, out)) return Status::Ok();
   switch (in->type) {
     case DType::kFloat32: {
       const float* p = in->Data<float>();
@@ -425,7 +473,7 @@ Status TablePrepare(Context* ctx, Node* node) {
     ref::PopulateLut8<uint8_t>(in->quant.scale, in->quant.zero_point, out->quant.scale,
                                out->quant.zero_point, f, data->table);
   }
-  return Status::Ok();
+  return PrepareLut(ctx, in, data->table, &data->lut_fast);
 }
 
 template <int kKind>
@@ -434,6 +482,7 @@ Status TableEval(Context* ctx, Node* node) {
   const Tensor* in = ctx->input(node, 0);
   Tensor* out = ctx->output(node, 0);
   const int64_t n = in->dims.NumElements();
+  if (RunFast(ctx, d, in, out)) return Status::Ok();
   if (in->type == DType::kFloat32) {
     const float* p = in->Data<float>();
     float* o = out->Data<float>();
@@ -460,7 +509,7 @@ const Registration* RegisterReluN1To1() {
   return &reg;
 }
 const Registration* RegisterLeakyRelu() {
-  static const Registration reg = {"LEAKY_RELU", InitOpData<OpData>, LeakyReluPrepare,
+  static const Registration reg = {"LEAKY_RELU", InitOpData<OpData>, LeakyReluPrepareFast,
                                    LeakyReluEval};
   return &reg;
 }
@@ -469,7 +518,7 @@ const Registration* RegisterPrelu() {
   return &reg;
 }
 const Registration* RegisterHardSwish() {
-  static const Registration reg = {"HARD_SWISH", InitOpData<OpData>, HardSwishPrepare,
+  static const Registration reg = {"HARD_SWISH", InitOpData<OpData>, HardSwishPrepareFast,
                                    HardSwishEval};
   return &reg;
 }

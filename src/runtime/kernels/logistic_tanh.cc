@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <cstdlib>
 
+#include "src/runtime/kernels/activation_op.h"
 #include "src/runtime/kernels/elem_util.h"
 #include "src/runtime/kernels/reference/fixed_point.h"
 #include "src/runtime/kernels/reference/lut.h"
@@ -50,6 +51,8 @@ struct OpData {
   uint8_t table[256] = {};
   int32_t input_multiplier = 0;  // int16: 0 selects the power-of-two fixed-point path
   int input_left_shift = 0;
+  F32UnaryOp* f32_fast = nullptr;  // microkernels (activation_op.h)
+  LutOp* lut_fast = nullptr;
 };
 
 // log2(x) when x is (within 1e-3 in log2) a power of two, as TFLite's
@@ -76,7 +79,10 @@ Status Prepare(Context* ctx, Node* node) {
   EDGEOPT_RETURN_IF_ERROR(CheckSameType(in, out, "input", "output"));
   EDGEOPT_RETURN_IF_ERROR(ctx->ResizeTensor(out, in->dims));
   const char* name = kTanh ? "TANH" : "LOGISTIC";
-  if (in->type == DType::kFloat32) return Status::Ok();
+  if (in->type == DType::kFloat32) {
+    return PrepareF32Unary(ctx, kTanh ? F32UnaryKind::kTanh : F32UnaryKind::kLogistic, in, {},
+                           &data->f32_fast);
+  }
   EDGEOPT_ENSURE(in->type == DType::kInt8 || in->type == DType::kUInt8 || in->type == DType::kInt16,
                  StatusCode::kUnsupported, "%s does not support type %s", name,
                  DTypeName(in->type));
@@ -95,7 +101,7 @@ Status Prepare(Context* ctx, Node* node) {
       ref::PopulateLut8<uint8_t>(in->quant.scale, in->quant.zero_point, out->quant.scale,
                                  out->quant.zero_point, f, data->table);
     }
-    return Status::Ok();
+    return PrepareLut(ctx, in, data->table, &data->lut_fast);
   }
   // int16.
   EDGEOPT_ENSURE(in->quant.zero_point == 0 && out->quant.zero_point == 0, StatusCode::kUnsupported,
@@ -167,6 +173,14 @@ Status Eval(Context* ctx, Node* node) {
   const Tensor* in = ctx->input(node, 0);
   Tensor* out = ctx->output(node, 0);
   const int64_t n = in->dims.NumElements();
+  if (d->f32_fast != nullptr) {
+    RunF32Unary(ctx, *d->f32_fast, in->data, out->data);
+    return Status::Ok();
+  }
+  if (d->lut_fast != nullptr) {
+    RunLut(ctx, *d->lut_fast, in->data, out->data);
+    return Status::Ok();
+  }
   switch (in->type) {
     case DType::kFloat32: {
       const float* p = in->Data<float>();

@@ -19,6 +19,7 @@
 #include <type_traits>
 
 #include "src/quant/quant_math.h"
+#include "src/runtime/kernels/activation_op.h"
 #include "src/runtime/kernels/elem_util.h"
 #include "src/runtime/selective.h"
 
@@ -33,8 +34,9 @@ struct OpData {
   int64_t count = 1;            // elements per output
   int32_t multiplier = 0;
   int shift = 0;
-  bool spatial_mean = false;  // 4-d keep_dims mean over axes {1, 2}
-  int scratch = -1;           // int32 sums (quantized MEAN / SUM)
+  bool spatial_mean = false;    // 4-d keep_dims mean over axes {1, 2}
+  int scratch = -1;             // int32 sums (quantized MEAN / SUM)
+  ReduceSumOp* fast = nullptr;  // MEAN / SUM sums (float, int8, uint8) by microkernels
 };
 
 constexpr const char* KindName(Kind kind) {
@@ -123,7 +125,9 @@ Status Prepare(Context* ctx, Node* node) {
     default:
       return MakeStatus(StatusCode::kUnsupported, "type %s is not supported", DTypeName(in->type));
   }
-  return ctx->ResizeTensor(out, dims);
+  EDGEOPT_RETURN_IF_ERROR(ctx->ResizeTensor(out, dims));
+  if (kKind != Kind::kMean && kKind != Kind::kSum) return Status::Ok();
+  return PrepareReduceSum(ctx, in, data->reduced, &data->fast);
 }
 
 // Output element strides per input dimension (0 for reduced dimensions).
@@ -213,13 +217,23 @@ void ReduceSumProd(const OpData* d, const Tensor* in, Tensor* out, bool prod) {
   }
 }
 
+// sums[i] = the int32 sum (wrapping) of the raw values reduced into output i.
+template <typename T>
+void RawSums(const OpData* d, const Tensor* in, int32_t* sums, int64_t n) {
+  if (d->fast != nullptr) {
+    RunReduceSum(*d->fast, in->data, sums);
+    return;
+  }
+  for (int64_t i = 0; i < n; ++i) sums[i] = 0;
+  ReduceInto<T>(d, in, sums, [](int32_t a, T b) { return a + static_cast<int32_t>(b); });
+}
+
 // Float-rescaled mean or sum of an integer sum (TFLite's QuantizedMeanOrSum).
 template <typename T>
 void QuantizedMeanOrSum(const OpData* d, const Tensor* in, Tensor* out, int32_t* sums,
                         bool compute_sum) {
   const int64_t n = out->dims.NumElements();
-  for (int64_t i = 0; i < n; ++i) sums[i] = 0;
-  ReduceInto<T>(d, in, sums, [](int32_t a, T b) { return a + static_cast<int32_t>(b); });
+  RawSums<T>(d, in, sums, n);
   T* o = out->Data<T>();
   const float scale = in->quant.scale / out->quant.scale;
   const int32_t in_zp = in->quant.zero_point, out_zp = out->quant.zero_point;
@@ -253,8 +267,16 @@ void MeanQuantized(const OpData* d, const Tensor* in, Tensor* out, int32_t* sums
   T* o = out->Data<T>();
   const int32_t count = static_cast<int32_t>(d->count);
   if (d->spatial_mean && !std::is_same<T, uint8_t>::value) {
-    for (int64_t i = 0; i < n; ++i) sums[i] = 0;
-    ReduceInto<T>(d, in, sums, [in_zp](int32_t a, T b) { return a + (b - in_zp); });
+    if (d->fast != nullptr) {  // sum of (q - zp) = sum of q - count * zp (mod 2^32)
+      RawSums<T>(d, in, sums, n);
+      const uint32_t zp_sum = static_cast<uint32_t>(d->count) * static_cast<uint32_t>(in_zp);
+      for (int64_t i = 0; i < n; ++i) {
+        sums[i] = static_cast<int32_t>(static_cast<uint32_t>(sums[i]) - zp_sum);
+      }
+    } else {
+      for (int64_t i = 0; i < n; ++i) sums[i] = 0;
+      ReduceInto<T>(d, in, sums, [in_zp](int32_t a, T b) { return a + (b - in_zp); });
+    }
     for (int64_t i = 0; i < n; ++i) {
       int32_t acc = quant::MultiplyByQuantizedMultiplier(sums[i], d->multiplier, d->shift);
       acc = acc > 0 ? (acc + count / 2) / count : (acc - count / 2) / count;
@@ -270,15 +292,13 @@ void MeanQuantized(const OpData* d, const Tensor* in, Tensor* out, int32_t* sums
     int32_t multiplier;
     int shift;
     quant::QuantizeMultiplier(real_scale, &multiplier, &shift);
-    for (int64_t i = 0; i < n; ++i) sums[i] = 0;
-    ReduceInto<T>(d, in, sums, [](int32_t a, T b) { return a + static_cast<int32_t>(b); });
+    RawSums<T>(d, in, sums, n);
     for (int64_t i = 0; i < n; ++i) {
       int32_t acc = quant::MultiplyByQuantizedMultiplier(sums[i], multiplier, shift) + bias;
       o[i] = static_cast<T>(std::min(hi, std::max(lo, acc)));
     }
   } else if (in->quant.scale == out->quant.scale && in_zp == out_zp) {
-    for (int64_t i = 0; i < n; ++i) sums[i] = 0;
-    ReduceInto<T>(d, in, sums, [](int32_t a, T b) { return a + static_cast<int32_t>(b); });
+    RawSums<T>(d, in, sums, n);
     for (int64_t i = 0; i < n; ++i) o[i] = static_cast<T>(sums[i] / count);
   } else {
     QuantizedMeanOrSum<T>(d, in, out, sums, /*compute_sum=*/false);
@@ -335,7 +355,11 @@ Status Eval(Context* ctx, Node* node) {
     switch (in->type) {
       case DType::kFloat32:
         if constexpr (!TypeInBuild(kOp, "float32")) break;
-        ReduceSumProd<float>(d, in, out, prod);
+        if (d->fast != nullptr) {
+          RunReduceSum(*d->fast, in->data, out->data);
+        } else {
+          ReduceSumProd<float>(d, in, out, prod);
+        }
         if (kKind == Kind::kMean && d->count > 0) {
           const float c = static_cast<float>(d->count);
           for (int64_t i = 0; i < n; ++i) out->Data<float>()[i] /= c;

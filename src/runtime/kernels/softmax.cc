@@ -16,6 +16,7 @@
 #include <limits>
 
 #include "src/quant/quant_math.h"
+#include "src/runtime/kernels/activation_op.h"
 #include "src/runtime/kernels/elem_util.h"
 #include "src/runtime/selective.h"
 
@@ -32,6 +33,7 @@ struct OpData {
   int16_t recip_lut[kInt16LutSize] = {};
   int32_t input_multiplier = 0;
   int input_shift = 0;
+  F32SoftmaxOp* f32_fast = nullptr;  // microkernels (activation_op.h)
 };
 
 // TFLite's int16 LUT generation: samples of func on [min, max] in Q0.15, each
@@ -93,7 +95,8 @@ Status SoftmaxPrepare(Context* ctx, Node* node) {
   EDGEOPT_RETURN_IF_ERROR(ctx->ResizeTensor(out, in->dims));
   if (in->type == DType::kFloat32) {
     EDGEOPT_ENSURE_TYPE_IN_BUILD("SOFTMAX", "float32");
-    return CheckSameType(in, out, "input", "output");
+    EDGEOPT_RETURN_IF_ERROR(CheckSameType(in, out, "input", "output"));
+    return PrepareF32Softmax(ctx, in, data->beta, &data->f32_fast);
   }
   if (in->type == DType::kInt8 || in->type == DType::kUInt8) {
     if (in->type == DType::kInt8) EDGEOPT_ENSURE_TYPE_IN_BUILD("SOFTMAX", "int8");
@@ -209,6 +212,10 @@ Status SoftmaxEval(Context* ctx, Node* node) {
   switch (in->type) {
     case DType::kFloat32:
       if constexpr (TypeInBuild("SOFTMAX", "float32")) {
+        if (d->f32_fast != nullptr) {
+          RunF32Softmax(*d->f32_fast, in->Data<float>(), rows, depth, out->Data<float>());
+          break;
+        }
         SoftmaxFloat(in->Data<float>(), rows, depth, d->beta, out->Data<float>());
       }
       break;
