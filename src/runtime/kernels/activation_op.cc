@@ -4,6 +4,7 @@
 #include <cstring>
 #include <new>
 
+#include "src/runtime/kernels/elem_util.h"
 #include "src/runtime/thread_pool.h"
 
 namespace edgeopt {
@@ -23,23 +24,6 @@ Status NewOp(Context* ctx, T** op) {
 
 const uk::VUnaryConfig* Config(Context* ctx) {
   return ctx->use_optimized_kernels() ? uk::GetVUnaryConfig(ctx->cpu()) : nullptr;
-}
-
-// fn(begin, end) over chunks of [0, n) (boundaries multiples of 64) on the thread pool.
-template <typename F>
-void ParallelRange(Context* ctx, int64_t n, F&& fn) {
-  ThreadPool* pool = ctx->thread_pool();
-  const int threads = pool->num_threads();
-  if (threads <= 1 || n < 2 * kMinParallelElements) {
-    fn(int64_t{0}, n);
-    return;
-  }
-  const int64_t chunks = std::min<int64_t>(threads * 2, n / kMinParallelElements);
-  pool->ParallelFor(static_cast<int>(chunks), [&](int c, int) {
-    const int64_t begin = (n * c / chunks) & ~int64_t{63};
-    const int64_t end = c + 1 == chunks ? n : (n * (c + 1) / chunks) & ~int64_t{63};
-    if (end > begin) fn(begin, end);
-  });
 }
 
 }  // namespace
@@ -80,7 +64,7 @@ Status PrepareF32Unary(Context* ctx, F32UnaryKind kind, const Tensor* in,
 void RunF32Unary(Context* ctx, const F32UnaryOp& op, const void* in, void* out) {
   const float* x = static_cast<const float*>(in);
   float* y = static_cast<float*>(out);
-  ParallelRange(ctx, op.n, [&](int64_t begin, int64_t end) {
+  ParallelRange(ctx, op.n, kMinParallelElements, [&](int64_t begin, int64_t end) {
     op.fn(static_cast<size_t>(end - begin), x + begin, y + begin, &op.params);
   });
 }
@@ -103,7 +87,7 @@ Status PrepareLut(Context* ctx, const Tensor* in, const uint8_t* table, LutOp** 
 void RunLut(Context* ctx, const LutOp& op, const void* in, void* out) {
   const uint8_t* x = static_cast<const uint8_t*>(in);
   uint8_t* y = static_cast<uint8_t*>(out);
-  ParallelRange(ctx, op.n, [&](int64_t begin, int64_t end) {
+  ParallelRange(ctx, op.n, kMinParallelElements, [&](int64_t begin, int64_t end) {
     op.fn(static_cast<size_t>(end - begin), x + begin, y + begin, op.table);
   });
 }

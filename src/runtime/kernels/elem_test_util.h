@@ -14,10 +14,27 @@
 #include <vector>
 
 #include "src/core/float16.h"
+#include "src/runtime/cpu_info.h"
 #include "tests/model_builder.h"
 
 namespace edgeopt {
 namespace testing {
+
+// The ISA levels the optimized-kernel tests run: the machine's own, each lower cap that still
+// has microkernels, and scalar (the reference fallback).
+inline std::vector<rt::CpuInfo> OptimizedLevels() {
+  std::vector<rt::CpuInfo> levels;
+  const rt::CpuInfo& native = rt::GetCpuInfo();
+  if (native.UseAvx512()) levels.push_back(native);
+  if (native.UseAvx2()) {
+    rt::CpuInfo c = native;
+    c.avx512f = c.avx512bw = c.avx512vl = c.avx512dq = c.avx512vnni = false;
+    levels.push_back(c);
+  }
+  if (native.UseNeon()) levels.push_back(native);
+  levels.push_back(rt::ScalarCpuInfo());
+  return levels;
+}
 
 // A tensor: type, shape, and (when scale > 0) per-tensor quantization.
 struct TSpec {

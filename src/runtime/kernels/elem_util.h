@@ -5,6 +5,7 @@
 #ifndef EDGEOPT_SRC_RUNTIME_KERNELS_ELEM_UTIL_H_
 #define EDGEOPT_SRC_RUNTIME_KERNELS_ELEM_UTIL_H_
 
+#include <algorithm>
 #include <cstdint>
 #include <limits>
 #include <new>
@@ -16,6 +17,7 @@
 #include "src/runtime/kernels/kernel_util.h"
 #include "src/runtime/kernels/reference/broadcast.h"
 #include "src/runtime/tensor.h"
+#include "src/runtime/thread_pool.h"
 
 namespace edgeopt {
 namespace rt {
@@ -120,6 +122,24 @@ inline T SaturateCast(int64_t v) {
   const int64_t lo = static_cast<int64_t>(std::numeric_limits<T>::min());
   const int64_t hi = static_cast<int64_t>(std::numeric_limits<T>::max());
   return static_cast<T>(v < lo ? lo : (v > hi ? hi : v));
+}
+
+// Splits [0, n) into chunks of at least `min_chunk` (boundaries multiples of 64) over the pool
+// and calls fn(begin, end) for each; small n runs on the calling thread.
+template <typename F>
+void ParallelRange(Context* ctx, int64_t n, int64_t min_chunk, F&& fn) {
+  ThreadPool* pool = ctx->thread_pool();
+  const int threads = pool->num_threads();
+  if (threads <= 1 || n < 2 * min_chunk) {
+    fn(int64_t{0}, n);
+    return;
+  }
+  const int64_t chunks = std::min<int64_t>(threads * 2, n / min_chunk);
+  pool->ParallelFor(static_cast<int>(chunks), [&](int c, int) {
+    const int64_t begin = (n * c / chunks) & ~int64_t{63};
+    const int64_t end = c + 1 == chunks ? n : (n * (c + 1) / chunks) & ~int64_t{63};
+    if (end > begin) fn(begin, end);
+  });
 }
 
 }  // namespace rt

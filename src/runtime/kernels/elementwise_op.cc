@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "src/quant/quant_math.h"
+#include "src/runtime/kernels/elem_util.h"
 #include "src/runtime/kernels/ukernels/pack.h"
 #include "src/runtime/thread_pool.h"
 
@@ -34,24 +35,6 @@ Status NewOp(Context* ctx, T** op) {
 
 int TypeIndex(DType t) { return t == DType::kUInt8 ? 1 : 0; }
 bool IsQ8(DType t) { return t == DType::kInt8 || t == DType::kUInt8; }
-
-// Splits [0, n) into chunks of at least `min_chunk` (boundaries multiples of 64) over the pool
-// and calls fn(begin, end) for each.
-template <typename F>
-void ParallelRange(Context* ctx, int64_t n, int64_t min_chunk, F&& fn) {
-  ThreadPool* pool = ctx->thread_pool();
-  const int threads = pool->num_threads();
-  if (threads <= 1 || n < 2 * min_chunk) {
-    fn(int64_t{0}, n);
-    return;
-  }
-  const int64_t chunks = std::min<int64_t>(threads * 2, n / min_chunk);
-  pool->ParallelFor(static_cast<int>(chunks), [&](int c, int) {
-    const int64_t begin = (n * c / chunks) & ~int64_t{63};
-    const int64_t end = c + 1 == chunks ? n : (n * (c + 1) / chunks) & ~int64_t{63};
-    if (end > begin) fn(begin, end);
-  });
-}
 
 }  // namespace
 

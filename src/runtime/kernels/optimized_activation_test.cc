@@ -30,20 +30,6 @@ constexpr double kSoftmaxRtol = 4e-6;            // a few ULP of exp plus the la
 constexpr double kSoftmaxRtolPerElement = 1e-9;  // the reference's sequential sum's rounding
 constexpr double kSoftmaxAtol = 1e-12;           // exp below 2^-126 is 0 here
 
-std::vector<rt::CpuInfo> Levels() {
-  std::vector<rt::CpuInfo> levels;
-  const rt::CpuInfo& native = rt::GetCpuInfo();
-  if (native.UseAvx512()) levels.push_back(native);
-  if (native.UseAvx2()) {
-    rt::CpuInfo c = native;
-    c.avx512f = c.avx512bw = c.avx512vl = c.avx512dq = c.avx512vnni = false;
-    levels.push_back(c);
-  }
-  if (native.UseNeon()) levels.push_back(native);
-  levels.push_back(rt::ScalarCpuInfo());
-  return levels;
-}
-
 std::vector<int32_t> Sizes() {
   std::vector<int32_t> sizes;
   for (int32_t n = 1; n <= 70; ++n) sizes.push_back(n);
@@ -60,7 +46,7 @@ void ExpectMatchesReference(const std::vector<uint8_t>& model, const std::vector
   ref_options.use_optimized_kernels = false;
   auto ref = RunEdgeopt(model, inputs, ref_options);
   ASSERT_TRUE(ref.ok()) << what << ": " << ref.status().ToString();
-  for (const rt::CpuInfo& cpu : Levels()) {
+  for (const rt::CpuInfo& cpu : OptimizedLevels()) {
     for (int threads : {1, 2}) {
       rt::InterpreterOptions options;
       options.cpu = &cpu;
@@ -260,7 +246,7 @@ TEST(OptimizedMean, AxesAndTypes) {
 
 // The microkernels called directly, in place, against scalar formulas.
 TEST(OptimizedActivation, MicrokernelsInPlace) {
-  for (const rt::CpuInfo& cpu : Levels()) {
+  for (const rt::CpuInfo& cpu : OptimizedLevels()) {
     const rt::uk::VUnaryConfig* cfg = rt::uk::GetVUnaryConfig(cpu);
     if (cfg == nullptr) continue;
     for (size_t n : {1, 3, 4, 5, 8, 15, 16, 17, 31, 32, 33, 70}) {

@@ -29,20 +29,6 @@ using Op = tflite::BuiltinOperator;
 
 const int64_t kSizes[] = {1, 15, 16, 17, 33, 64, 100, 16383, 40000};
 
-std::vector<rt::CpuInfo> Levels() {
-  std::vector<rt::CpuInfo> levels;
-  const rt::CpuInfo& native = rt::GetCpuInfo();
-  if (native.UseAvx512()) levels.push_back(native);
-  if (native.UseAvx2()) {
-    rt::CpuInfo c = native;
-    c.avx512f = c.avx512bw = c.avx512vl = c.avx512dq = c.avx512vnni = false;
-    levels.push_back(c);
-  }
-  if (native.UseNeon()) levels.push_back(native);
-  levels.push_back(rt::ScalarCpuInfo());  // the reference fallback
-  return levels;
-}
-
 // Runs `model` with the reference kernels and with the microkernels (every level, 1 and 2
 // threads) and expects identical bytes.
 void ExpectSameAsReference(const std::vector<uint8_t>& model, const std::vector<NpyArray>& inputs,
@@ -51,7 +37,7 @@ void ExpectSameAsReference(const std::vector<uint8_t>& model, const std::vector<
   ref_options.use_optimized_kernels = false;
   auto ref = RunEdgeopt(model, inputs, ref_options);
   ASSERT_TRUE(ref.ok()) << what << ": " << ref.status().ToString();
-  for (const rt::CpuInfo& cpu : Levels()) {
+  for (const rt::CpuInfo& cpu : OptimizedLevels()) {
     for (int threads : {1, 2}) {
       rt::InterpreterOptions options;
       options.cpu = &cpu;
@@ -156,7 +142,7 @@ TEST(OptimizedBinary, FloatSameShapeAndScalar) {
 
 // The float binary microkernels writing over either operand give the reference's values.
 TEST(OptimizedBinary, FloatMicrokernelInPlace) {
-  for (const rt::CpuInfo& cpu : Levels()) {
+  for (const rt::CpuInfo& cpu : OptimizedLevels()) {
     const rt::uk::F32VBinaryConfig* cfg = rt::uk::GetF32VBinaryConfig(cpu);
     if (cfg == nullptr) continue;
     rt::uk::F32MinMaxParams p;
@@ -215,7 +201,7 @@ TEST(OptimizedRelu, FloatAndQuantized) {
 
 // The clamp microkernel in place.
 TEST(OptimizedRelu, ClampMicrokernelInPlace) {
-  for (const rt::CpuInfo& cpu : Levels()) {
+  for (const rt::CpuInfo& cpu : OptimizedLevels()) {
     const rt::uk::F32VBinaryConfig* cfg = rt::uk::GetF32VBinaryConfig(cpu);
     if (cfg == nullptr) continue;
     rt::uk::F32MinMaxParams p;
@@ -238,7 +224,7 @@ TEST(OptimizedRelu, ClampMicrokernelInPlace) {
 // which the symmetric range keeps), infinities, all-zero and single-sign rows.
 TEST(OptimizedDynamicQuant, SameAsReference) {
   std::mt19937 rng(37);
-  for (const rt::CpuInfo& cpu : Levels()) {
+  for (const rt::CpuInfo& cpu : OptimizedLevels()) {
     const rt::uk::DynamicQuantConfig* cfg = rt::uk::GetDynamicQuantConfig(cpu);
     if (cfg == nullptr) continue;
     for (int n : {1, 2, 7, 8, 9, 15, 16, 17, 33, 100, 1000}) {
@@ -444,7 +430,7 @@ TEST(OptimizedQuantize, RequantizeAndDequantize) {
 
 // The ADD microkernel writing over its first operand gives the same bytes.
 TEST(OptimizedAdd, MicrokernelInPlace) {
-  for (const rt::CpuInfo& cpu : Levels()) {
+  for (const rt::CpuInfo& cpu : OptimizedLevels()) {
     const rt::uk::QuantElementwiseConfig* cfg = rt::uk::GetQuantElementwiseConfig(cpu);
     if (cfg == nullptr) continue;
     rt::ref::AddSubParams q;
