@@ -37,9 +37,21 @@ t0=$(now)
 echo "cross-test $arch: kernel tests (runtime_tests_min --gtest_filter=${CROSS_TEST_FILTER:-*})"
 # The whole output goes to a log (the agreement tests print a line each); shown on failure.
 log=$build/runtime_tests_min.log
-rc_tests=0
-$qemu "$build/runtime_tests_min" --gtest_brief=1 --gtest_filter="${CROSS_TEST_FILTER:-*}" \
-  >"$log" 2>&1 || rc_tests=$?
+# A rare hang under qemu-user (every thread idle in a futex wait, seen twice in about thirty
+# runs, on armhf and aarch64, never natively or under TSan) would stall `make test`: the run is
+# bounded, and a run that hangs is reported with its last lines and repeated once.
+run_kernel_tests() {
+  rc_tests=0
+  timeout "${CROSS_TEST_TIMEOUT:-600}" $qemu "$build/runtime_tests_min" --gtest_brief=1 \
+    --gtest_filter="${CROSS_TEST_FILTER:-*}" >"$log" 2>&1 || rc_tests=$?
+}
+run_kernel_tests
+if [ "$rc_tests" = 124 ]; then
+  echo "cross-test $arch: kernel tests HUNG under qemu (timeout); last lines:"
+  tail -n 3 "$log"
+  echo "cross-test $arch: running the kernel tests again"
+  run_kernel_tests
+fi
 if [ "$rc_tests" = 0 ]; then tail -n 2 "$log"; else cat "$log"; fi
 t_tests=$(ms "$t0")
 
