@@ -6,7 +6,11 @@
 # peak). `make bench` runs this.
 #
 #   sh scripts/bench.sh [MODEL.tflite ...]      (default: the models of the perf issue)
-#   ROUNDS=5 RUNS=30 THREADS="1 2" XNNPACK=on sh scripts/bench.sh
+#   ROUNDS=5 RUNS=100 WARMUP=50 THREADS="1 2" XNNPACK=on sh scripts/bench.sh
+# The warm-up is long because the first milliseconds of a process are not representative at 2
+# threads on the development VM: after another process has used both cores (tflite-ref, in the
+# alternation below), edgeopt's worker sometimes makes no progress for 1-3 ms even when pinned
+# to the other core, so a 100 us model runs its first 10-30 invokes at the 1-thread speed.
 set -eu
 
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -15,7 +19,8 @@ edgeopt=${EDGEOPT:-$here/build/edgeopt}
 tflite=${TFLITE_REF:-$shared/tools/tflite-ref/tflite-ref}
 corpus=$shared/corpus
 ROUNDS=${ROUNDS:-3}
-RUNS=${RUNS:-30}
+RUNS=${RUNS:-100}
+WARMUP=${WARMUP:-50}
 THREADS=${THREADS:-"1 2"}
 XNNPACK=${XNNPACK:-on}
 
@@ -32,15 +37,15 @@ median() { sort -g | awk '{v[NR] = $1} END {if (NR % 2) print v[(NR + 1) / 2]; e
 field() { sed -n "s/.*$1=\([0-9.]*\).*/\1/p" | tail -1; }
 
 echo "# $(date -u +%Y-%m-%dT%H:%MZ) $(uname -m), $(nproc) cores, load: $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "# rounds=$ROUNDS runs=$RUNS per invocation; tflite-ref --xnnpack $XNNPACK; latency = median of medians (us)"
+echo "# rounds=$ROUNDS runs=$RUNS warmup=$WARMUP per invocation; tflite-ref --xnnpack $XNNPACK; latency = median of medians (us)"
 printf '%-48s %7s %12s %12s %7s\n' model threads edgeopt_us tflite_us ratio
 for model in "$@"; do
   for t in $THREADS; do
     e_file=$(mktemp) && r_file=$(mktemp)
     round=0
     while [ $round -lt "$ROUNDS" ]; do
-      "$edgeopt" bench "$model" --threads "$t" --runs "$RUNS" --warmup 5 | field median_us >>"$e_file"
-      "$tflite" bench "$model" --threads "$t" --runs "$RUNS" --warmup 5 --xnnpack "$XNNPACK" 2>/dev/null |
+      "$edgeopt" bench "$model" --threads "$t" --runs "$RUNS" --warmup "$WARMUP" | field median_us >>"$e_file"
+      "$tflite" bench "$model" --threads "$t" --runs "$RUNS" --warmup "$WARMUP" --xnnpack "$XNNPACK" 2>/dev/null |
         field median_us >>"$r_file"
       round=$((round + 1))
     done
