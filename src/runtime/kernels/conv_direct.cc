@@ -15,8 +15,6 @@ namespace {
 constexpr int kRows = 4;
 // Larger per-thread buffers (wide images with many channels) are left to the IGEMM.
 constexpr int64_t kMaxThreadBytes = int64_t{1} << 20;
-// Smaller convolutions run on one thread: a split costs more than it saves.
-constexpr int64_t kMinParallelMacs = 64 * 1024;
 // Tasks per thread (each task refills its ring: two extra rows).
 constexpr int kTasksPerThread = 2;
 
@@ -137,7 +135,7 @@ Status PrepareF32Conv3x3(Context* ctx, const uk::F32Conv3x3Config* cfg, const re
       static_cast<size_t>(RowFloats(*op)) * sizeof(float) * kRows * threads, &op->s_direct));
   const int64_t out_rows = int64_t{g.batch} * g.out_h;
   const int64_t macs = op->rows * g.out_c * g.K();
-  op->tasks = threads > 1 && macs >= kMinParallelMacs
+  op->tasks = threads > 1 && macs >= kMinParallelConvMacs
                   ? static_cast<int>(std::min<int64_t>(out_rows, threads * kTasksPerThread))
                   : 1;
   return Status::Ok();

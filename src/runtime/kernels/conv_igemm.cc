@@ -24,8 +24,6 @@ constexpr int kIm2colMaxChannels = 2;
 constexpr int64_t kIm2colMaxBytes = int64_t{8} << 20;
 // Largest indirection cache (IGemmConv::ind_cache) kept per convolution.
 constexpr size_t kMaxIndirectionCacheBytes = 256 * 1024;
-// Smaller products run on one thread: splitting them costs more than it saves.
-constexpr int64_t kMinParallelMacs = 64 * 1024;
 
 int32_t Wrap(int64_t x) { return static_cast<int32_t>(static_cast<uint32_t>(x)); }
 
@@ -43,7 +41,7 @@ void PlanTasks(Context* ctx, IGemmConv* op) {
   op->tiles_per_task = op->m_tiles;
   op->blocks_per_task = op->n_blocks;
   const int64_t macs = group_rows * op->g.out_c * op->g.K();
-  if (threads > 1 && macs >= kMinParallelMacs) {
+  if (threads > 1 && macs >= kMinParallelConvMacs) {
     const int target = threads * kTasksPerThread;
     if (op->m_tiles >= target) {
       op->tiles_per_task = uk::DivideRoundUp(op->m_tiles, target);

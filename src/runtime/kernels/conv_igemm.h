@@ -24,6 +24,9 @@ namespace rt {
 
 enum class IGemmKind : uint8_t { kQS8, kQD8, kF32 };
 
+// Convolutions of fewer MACs run on the calling thread: splitting them costs more than it saves.
+constexpr int64_t kMinParallelConvMacs = 64 * 1024;
+
 // Quantized weights and output stage of a qs8 convolution.
 struct QS8ConvParams {
   const uint8_t* filter = nullptr;  // [out_c][taps][in_c] int8 (or uint8)

@@ -36,6 +36,47 @@ inline std::vector<rt::CpuInfo> OptimizedLevels() {
   return levels;
 }
 
+// Runs `model` with the reference kernels and with the microkernels (every level, 1 and 2
+// threads). atol < 0: identical bytes; otherwise float outputs within atol + rtol * |ref|
+// (NaN where the reference has NaN).
+inline void ExpectMatchesReference(const std::vector<uint8_t>& model,
+                                   const std::vector<NpyArray>& inputs, const std::string& what,
+                                   double atol = -1, double rtol = 0) {
+  rt::InterpreterOptions ref_options;
+  ref_options.use_optimized_kernels = false;
+  auto ref = RunEdgeopt(model, inputs, ref_options);
+  ASSERT_TRUE(ref.ok()) << what << ": " << ref.status().ToString();
+  for (const rt::CpuInfo& cpu : OptimizedLevels()) {
+    for (int threads : {1, 2}) {
+      rt::InterpreterOptions options;
+      options.cpu = &cpu;
+      options.num_threads = threads;
+      auto ours = RunEdgeopt(model, inputs, options);
+      ASSERT_TRUE(ours.ok()) << what << ": " << ours.status().ToString();
+      const std::vector<uint8_t>& a = (*ours)[0].data;
+      const std::vector<uint8_t>& b = (*ref)[0].data;
+      ASSERT_EQ(a.size(), b.size()) << what;
+      if (atol < 0) {
+        for (size_t i = 0; i < b.size(); ++i) {
+          ASSERT_EQ(int{a[i]}, int{b[i]}) << what << " (" << threads << " threads): byte " << i;
+        }
+        continue;
+      }
+      const float* fa = reinterpret_cast<const float*>(a.data());
+      const float* fb = reinterpret_cast<const float*>(b.data());
+      for (size_t i = 0; i < b.size() / 4; ++i) {
+        if (std::isnan(fb[i])) {
+          ASSERT_TRUE(std::isnan(fa[i])) << what << ": element " << i << " is " << fa[i];
+          continue;
+        }
+        ASSERT_LE(std::fabs(static_cast<double>(fa[i]) - fb[i]), atol + rtol * std::fabs(fb[i]))
+            << what << " (" << threads << " threads): element " << i << " is " << fa[i]
+            << ", reference " << fb[i];
+      }
+    }
+  }
+}
+
 // A tensor: type, shape, and (when scale > 0) per-tensor quantization.
 struct TSpec {
   DType type = DType::kFloat32;

@@ -29,36 +29,6 @@ using Op = tflite::BuiltinOperator;
 
 const int64_t kSizes[] = {1, 15, 16, 17, 33, 64, 100, 16383, 40000};
 
-// Runs `model` with the reference kernels and with the microkernels (every level, 1 and 2
-// threads) and expects identical bytes.
-void ExpectSameAsReference(const std::vector<uint8_t>& model, const std::vector<NpyArray>& inputs,
-                           const std::string& what) {
-  rt::InterpreterOptions ref_options;
-  ref_options.use_optimized_kernels = false;
-  auto ref = RunEdgeopt(model, inputs, ref_options);
-  ASSERT_TRUE(ref.ok()) << what << ": " << ref.status().ToString();
-  for (const rt::CpuInfo& cpu : OptimizedLevels()) {
-    for (int threads : {1, 2}) {
-      rt::InterpreterOptions options;
-      options.cpu = &cpu;
-      options.num_threads = threads;
-      auto ours = RunEdgeopt(model, inputs, options);
-      ASSERT_TRUE(ours.ok()) << what << ": " << ours.status().ToString();
-      ASSERT_EQ((*ours)[0].data.size(), (*ref)[0].data.size());
-      const uint8_t* a = (*ours)[0].data.data();
-      const uint8_t* b = (*ref)[0].data.data();
-      size_t bad = 0;
-      for (size_t i = 0; i < (*ref)[0].data.size(); ++i) {
-        if (a[i] != b[i] && bad++ < 3) {
-          ADD_FAILURE() << what << " (" << threads << " threads): byte " << i << " is " << int{a[i]}
-                        << ", reference " << int{b[i]};
-        }
-      }
-      if (bad > 0) return;
-    }
-  }
-}
-
 TEST(OptimizedAdd, QuantizedSameShapeAndScalar) {
   std::mt19937 rng(5);
   uint32_t seed = 1;
@@ -88,7 +58,7 @@ TEST(OptimizedAdd, QuantizedSameShapeAndScalar) {
           const std::string what = std::string(tflite::EnumNameBuiltinOperator(op)) + " " +
                                    DTypeName(type) + " n=" + std::to_string(n) +
                                    (scalar ? " scalar" : "");
-          ExpectSameAsReference(m.Build(), {RandomFor(a, seed), RandomFor(b, seed + 1)}, what);
+          ExpectMatchesReference(m.Build(), {RandomFor(a, seed), RandomFor(b, seed + 1)}, what);
           seed += 2;
         }
       }
@@ -134,7 +104,7 @@ TEST(OptimizedBinary, FloatSameShapeAndScalar) {
                                  " float n=" + std::to_string(n) +
                                  " scalar=" + std::to_string(scalar) +
                                  " act=" + tflite::EnumNameActivationFunctionType(act);
-        ExpectSameAsReference(m.Build(), {va, vb}, what);
+        ExpectMatchesReference(m.Build(), {va, vb}, what);
       }
     }
   }
@@ -191,9 +161,9 @@ TEST(OptimizedRelu, FloatAndQuantized) {
           pv[2] = -INFINITY;
           pv[3] = -0.0f;
         }
-        ExpectSameAsReference(m.Build(), {v},
-                              std::string(tflite::EnumNameBuiltinOperator(op)) + " " +
-                                  DTypeName(type) + " n=" + std::to_string(n));
+        ExpectMatchesReference(m.Build(), {v},
+                               std::string(tflite::EnumNameBuiltinOperator(op)) + " " +
+                                   DTypeName(type) + " n=" + std::to_string(n));
       }
     }
   }
@@ -315,7 +285,7 @@ TEST(OptimizedPool, MaxAndAverageAroundChannelBlocks) {
             std::to_string(c) + " filter " + std::to_string(fh) + "x" + std::to_string(fw) +
             " stride " + std::to_string(sh) + "x" + std::to_string(sw) + " act " +
             tflite::EnumNameActivationFunctionType(act);
-        ExpectSameAsReference(m.Build(), {v}, what);
+        ExpectMatchesReference(m.Build(), {v}, what);
       }
     }
   }
@@ -346,7 +316,7 @@ TEST(OptimizedMul, QuantizedSameShapeAndScalar) {
         });
         const std::string what = std::string("MUL ") + DTypeName(type) + " n=" + std::to_string(n) +
                                  " scalar=" + std::to_string(scalar);
-        ExpectSameAsReference(m.Build(), {RandomFor(a, seed), RandomFor(b, seed + 1)}, what);
+        ExpectMatchesReference(m.Build(), {RandomFor(a, seed), RandomFor(b, seed + 1)}, what);
         seed += 2;
       }
     }
@@ -391,7 +361,7 @@ TEST(OptimizedQuantize, FloatToInt8AndUInt8NearTies) {
       ModelBuilder m;
       const int x = AddIn(m, in), y = AddOut(m, out);
       m.AddOperator(Op::QUANTIZE, {x}, {y}, nullptr);
-      ExpectSameAsReference(
+      ExpectMatchesReference(
           m.Build(),
           {MakeArray<float>(DType::kFloat32, {static_cast<int32_t>(n)},
                             QuantizeInputs(n, scale, rng))},
@@ -414,14 +384,14 @@ TEST(OptimizedQuantize, RequantizeAndDequantize) {
         ModelBuilder m;
         const int x = AddIn(m, in), y = AddOut(m, out);
         m.AddOperator(Op::QUANTIZE, {x}, {y}, nullptr);
-        ExpectSameAsReference(m.Build(), {RandomFor(in, seed++)},
-                              std::string("QUANTIZE ") + DTypeName(from) + "->" + DTypeName(to) +
-                                  " n=" + std::to_string(n));
+        ExpectMatchesReference(m.Build(), {RandomFor(in, seed++)},
+                               std::string("QUANTIZE ") + DTypeName(from) + "->" + DTypeName(to) +
+                                   " n=" + std::to_string(n));
       }
       ModelBuilder m;
       const int x = AddIn(m, in), y = AddOut(m, F32({static_cast<int32_t>(n)}));
       m.AddOperator(Op::DEQUANTIZE, {x}, {y}, nullptr);
-      ExpectSameAsReference(
+      ExpectMatchesReference(
           m.Build(), {RandomFor(in, seed++)},
           std::string("DEQUANTIZE ") + DTypeName(from) + " n=" + std::to_string(n));
     }

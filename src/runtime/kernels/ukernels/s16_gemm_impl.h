@@ -9,6 +9,9 @@
 namespace edgeopt {
 namespace rt {
 namespace uk {
+// Internal linkage: each ISA's file compiles its own copy with its own flags (a shared inline
+// function would be merged across them by the linker).
+namespace {
 
 // C[m][n] = sum_k A[m][k] * B[n][k] in int32; the caller guarantees that no partial sum
 // overflows (see S16GemmFn), so any summation order gives the exact result.
@@ -46,6 +49,7 @@ inline void S16GemmImpl(int M, int N, int K, const int16_t* A, ptrdiff_t lda, co
   }
 }
 
+}  // namespace
 }  // namespace uk
 }  // namespace rt
 }  // namespace edgeopt
