@@ -51,6 +51,10 @@ ThreadPool::ThreadPool(int num_threads, bool pin_workers)
   for (int i = 1; i < num_threads_; ++i) {
     workers_.emplace_back([this, i] { WorkerLoop(i); });
   }
+  // Returns once every worker runs (as pthreadpool_create): a new thread can take milliseconds
+  // to be first scheduled on an idle CPU (measured 1-3 ms on the 2-vCPU VM), during which the
+  // first invocations would run on the caller alone.
+  while (started_.load(std::memory_order_acquire) < num_threads_ - 1) std::this_thread::yield();
 }
 
 ThreadPool::~ThreadPool() {
@@ -149,6 +153,7 @@ void ThreadPool::Run(int num_tasks, TaskFn fn, void* context) {
 
 void ThreadPool::WorkerLoop(int thread_index) {
   if (pin_workers_) PinCurrentThread(thread_index);
+  started_.fetch_add(1, std::memory_order_release);
   uint32_t seen = 0;
   for (;;) {
     bool have_work = false;

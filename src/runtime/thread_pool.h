@@ -38,6 +38,8 @@ class ThreadPool {
   ThreadPool& operator=(const ThreadPool&) = delete;
 
   int num_threads() const { return num_threads_; }
+  // Workers that have started running; the constructor returns only when all have.
+  int started_workers() const { return started_.load(std::memory_order_acquire); }
 
   using TaskFn = void (*)(void* context, int task, int thread);
   // Runs fn(context, task, thread) for every task in [0, num_tasks); `thread` is in
@@ -94,6 +96,7 @@ class ThreadPool {
   std::mutex mutex_;
   std::condition_variable wake_;
   std::atomic<int> sleepers_{0};
+  std::atomic<int> started_{0};  // workers that have begun WorkerLoop
 };
 
 // Restricts the calling thread to `cpu` (modulo the CPU count; Linux only, best effort): what a

@@ -64,6 +64,15 @@ TEST(ThreadPool, PerThreadScratchIsExclusive) {
   EXPECT_EQ(overlaps.load(), 0);
 }
 
+TEST(ThreadPool, WorkersRunWhenConstructed) {
+  for (int threads : {2, 3, 8}) {
+    ThreadPool pool(threads);
+    EXPECT_EQ(pool.started_workers(), threads - 1);
+  }
+  ThreadPool single(1);
+  EXPECT_EQ(single.started_workers(), 0);
+}
+
 TEST(ThreadPool, DestroyWhileWorkersSleep) {
   for (int i = 0; i < 20; ++i) {
     ThreadPool pool(3);
