@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <limits>
+#include <memory>
 
 #if defined(__linux__)
 #include <sys/mman.h>
@@ -14,6 +15,7 @@
 #endif
 
 #include "flatbuffers/flatbuffers.h"
+#include "src/quant/quant_math.h"
 #include "src/runtime/memory/greedy_planner.h"
 #include "src/runtime/op_registry.h"
 
@@ -96,6 +98,7 @@ StatusOr<std::unique_ptr<Interpreter>> Interpreter::Create(const uint8_t* model_
   interp->pool_.reset(new ThreadPool(threads, options.pin_threads));
   EDGEOPT_RETURN_IF_ERROR(interp->Load());
   EDGEOPT_RETURN_IF_ERROR(interp->PrepareAll());
+  if (options.fuse_ops && !options.linear_planner) interp->FuseAdds();
   EDGEOPT_RETURN_IF_ERROR(interp->PlanMemory());
   interp->phase_ = Phase::kReady;
   return interp;
@@ -526,6 +529,73 @@ Status Interpreter::TryFold(int node_index, bool* folded) {
   folded_[node_index] = 1;
   *folded = true;
   return Status::Ok();
+}
+
+// ADD(x, r) -> y, where x is the only output of node P, the last node run before the ADD, and
+// nothing else reads x: when P's kernel accepts the ADD (Registration::fuse_add), P reads r as an
+// extra last input and writes y, and the ADD no longer runs. P's results are the same values
+// (the ADD's float sum and clamp of the same operands), without the round trip through x.
+void Interpreter::FuseAdds() {
+  if constexpr (!OpInBuild("ADD") || !TypeInBuild("ADD", "float32")) return;
+  const int num_nodes = static_cast<int>(nodes_.size());
+  const int num_tensors = static_cast<int>(tensors_.size());
+  std::vector<int> readers(num_tensors, 0);
+  for (int i = 0; i < num_nodes; ++i) {
+    if (folded_[i]) continue;
+    for (int k = 0; k < nodes_[i].num_inputs; ++k) {
+      if (nodes_[i].inputs[k] >= 0) ++readers[nodes_[i].inputs[k]];
+    }
+  }
+  for (int t : outputs_) ++readers[t];  // a graph output is read by the caller
+  std::vector<uint8_t> has_add(num_nodes, 0);
+  int prev = -1;  // the last node run before node a
+  for (int a = 0; a < num_nodes; prev = folded_[a] ? prev : a, ++a) {
+    Node& add = nodes_[a];
+    if (folded_[a] || prev < 0 || add.op != tflite::BuiltinOperator::ADD) continue;
+    if (add.num_inputs != 2 || add.num_outputs != 1) continue;
+    const int in0 = add.inputs[0], in1 = add.inputs[1], y = add.outputs[0];
+    if (in0 < 0 || in1 < 0 || y < 0 || in0 == in1) continue;
+    const Tensor& out = tensors_[y];
+    if (out.type != DType::kFloat32 || tensors_[in0].type != DType::kFloat32 ||
+        tensors_[in1].type != DType::kFloat32 || tensors_[in0].dims != out.dims ||
+        tensors_[in1].dims != out.dims) {
+      continue;
+    }
+    const auto* options = add.op_def->builtin_options_as_AddOptions();
+    const int activation =
+        options != nullptr ? static_cast<int>(options->fused_activation_function()) : 0;
+    if (activation < 0 || activation > 3) continue;  // NONE, RELU, RELU_N1_TO_1, RELU6
+    Node& p = nodes_[prev];
+    const Registration* reg = registrations_[prev];
+    if (reg->fuse_add == nullptr || has_add[prev] || p.num_outputs != 1) continue;
+    const int x = p.outputs[0];
+    if (x != in0 && x != in1) continue;
+    const int r = x == in0 ? in1 : in0;
+    if (readers[x] != 1 || tensors_[x].allocation != Allocation::kNone ||
+        tensors_[r].allocation == Allocation::kConstant || tensors_[r].is_variable) {
+      continue;
+    }
+    FusedAdd fused;
+    fused.residual = r;
+    quant::ActivationRangeFloat(activation, &fused.act_min, &fused.act_max);
+    current_node_ = prev;
+    const bool accepted = reg->fuse_add(this, &p, fused);
+    current_node_ = -1;
+    if (!accepted) continue;
+    auto inputs = std::make_unique<int32_t[]>(p.num_inputs + 1);
+    std::copy(p.inputs, p.inputs + p.num_inputs, inputs.get());
+    inputs[p.num_inputs] = r;
+    auto outputs = std::make_unique<int32_t[]>(1);
+    outputs[0] = y;
+    p.inputs = inputs.get();
+    ++p.num_inputs;
+    p.outputs = outputs.get();
+    rewired_.push_back(std::move(inputs));
+    rewired_.push_back(std::move(outputs));
+    node_names_[prev] += "+ADD";
+    folded_[a] = kFused;
+    has_add[prev] = 1;
+  }
 }
 
 Status Interpreter::PlanMemory() {

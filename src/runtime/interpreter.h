@@ -35,8 +35,12 @@ struct InterpreterOptions {
   // reads them again faults them back in from the file), so weights that kernels packed into
   // their own layout are not resident twice. Never set it for a buffer in ordinary memory.
   bool release_constant_pages = false;
-  bool profile = false;          // record per-node times during Invoke
-  bool linear_planner = false;   // debugging: no arena reuse
+  bool profile = false;         // record per-node times during Invoke
+  bool linear_planner = false;  // debugging: no arena reuse (and no fusion: every tensor kept)
+  // A float ADD that reads the only output of the node run just before it (a CONV_2D whose
+  // kernel accepts it, Registration::fuse_add) runs in that node's output stage: the sum is
+  // made while the tile is in cache, and the node's own output tensor is never written.
+  bool fuse_ops = true;
   const CpuInfo* cpu = nullptr;  // override the detected CPU features (tests)
   // Refuse models whose arena or persistent memory would exceed this (a damaged model can
   // declare huge tensors); 4 GiB is far above any edge model. 2 GiB on 32-bit targets, where
@@ -120,6 +124,7 @@ class Interpreter final : public Context {
   Status LoadNodes();
   Status PrepareAll();
   Status TryFold(int node_index, bool* folded);
+  void FuseAdds();
   void ReleaseConstantPages(const Node& node);
   Status PlanMemory();
 
@@ -138,7 +143,9 @@ class Interpreter final : public Context {
   std::vector<std::string> node_names_;
   std::vector<int> inputs_;
   std::vector<int> outputs_;
-  std::vector<uint8_t> folded_;  // per node: evaluated at prepare time
+  std::vector<uint8_t> folded_;  // per node: evaluated at prepare time, or fused (kFused)
+  static constexpr uint8_t kFused = 2;
+  std::vector<std::unique_ptr<int32_t[]>> rewired_;  // node input/output lists after fusion
 
   struct Scratch {
     int node;

@@ -46,11 +46,22 @@ enum class SparseKernels : uint8_t {
   kForce,  // whenever the op has one (benchmarks and tests)
 };
 
+// A float ADD folded into the node that produces one of its inputs (Registration::fuse_add).
+struct FusedAdd {
+  int residual = -1;                     // tensor index of the ADD's other input
+  float act_min = 0.0f, act_max = 0.0f;  // the ADD's activation clamp
+};
+
 struct Registration {
   const char* name;
   void* (*init)(Context* ctx, const Node* node);  // may be null
   Status (*prepare)(Context* ctx, Node* node);
   Status (*eval)(Context* ctx, Node* node);
+  // Optional, called after Prepare: accept `add` into the node's output stage (true) or decline
+  // (false). Once accepted, Eval writes min(max(y + residual, act_min), act_max) for each output
+  // value y it computes, into the output tensor, which the interpreter has made the ADD's
+  // output; the node's last input is then the residual tensor.
+  bool (*fuse_add)(Context* ctx, Node* node, const FusedAdd& add) = nullptr;
 };
 
 // What a kernel sees of the interpreter.

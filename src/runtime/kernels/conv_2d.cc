@@ -50,6 +50,7 @@ struct OpData {
   // GEMM microkernel; the output stage stays the reference's int64 one.
   S16Gemm s16;
   SparseMatMul* sparse = nullptr;  // 1x1: the sparse kernel, when it beats the dense one
+  int residual = -1;               // a fused float ADD's other input (FuseAdd)
 };
 
 // 1x1 convolutions with constant weights may run on the sparse kernels (sparse_matmul.h).
@@ -409,7 +410,8 @@ Status Eval(Context* ctx, Node* node) {
     return Status::Ok();
   }
   if (data->fast != nullptr) {
-    RunIGemmConv(ctx, *data->fast, input->data, output->data);
+    RunIGemmConv(ctx, *data->fast, input->data, output->data,
+                 data->residual >= 0 ? ctx->tensor(data->residual)->data : nullptr);
     return Status::Ok();
   }
   // Prepare refuses the kinds a selective build left out (selective.h); their cases compile out.
@@ -463,10 +465,23 @@ Status Eval(Context* ctx, Node* node) {
   return Status::Ok();
 }
 
+// Float convolutions on the IGEMM or direct kernels take a following ADD into their output stage.
+bool FuseAdd(Context* ctx, Node* node, const FusedAdd& add) {
+  OpData* data = static_cast<OpData*>(node->user_data);
+  if (data == nullptr || data->kind != Kind::kFloat || data->fast == nullptr ||
+      data->residual >= 0 || !FuseF32ResidualAdd(ctx, add.act_min, add.act_max, data->fast)) {
+    return false;
+  }
+  data->residual = add.residual;
+  return true;
+}
+
 }  // namespace
 
 const Registration* RegisterConv2D() {
-  static const Registration reg = {"CONV_2D", Init, Prepare, Eval};
+  static const Registration reg = {
+      "CONV_2D", Init, Prepare, Eval,
+      OpInBuild("ADD") && TypeInBuild("CONV_2D", "float32") ? FuseAdd : nullptr};
   return &reg;
 }
 

@@ -33,8 +33,8 @@ void FillRow(const IGemmConv& op, const float* input, int b, int iy, float* dst)
 }
 
 // Output rows [r0, r1) (r = b * out_h + oy) with the ring in `buf`.
-void RunRows(const IGemmConv& op, const float* input, float* output, float* buf, int64_t r0,
-             int64_t r1) {
+void RunRows(const IGemmConv& op, const float* input, const float* residual, float* output,
+             float* buf, int64_t r0, int64_t r1) {
   const ref::ConvGeometry& g = op.g;
   const int64_t row_floats = RowFloats(op);
   float* zero_row = buf + 3 * row_floats;
@@ -72,6 +72,11 @@ void RunRows(const IGemmConv& op, const float* input, float* output, float* buf,
       for (int fy = 0; fy < 3; ++fy) args.rows[fy] = rows[fy] + int64_t{ox} * g.stride_w * g.in_c;
       args.out = out + int64_t{ox} * g.out_c;
       op.direct->conv(args);
+    }
+    if (residual != nullptr) {
+      const int64_t n = int64_t{g.out_w} * g.out_c;
+      op.residual_add(static_cast<size_t>(n), out, residual + r * n, false, out,
+                      &op.residual_clamp);
     }
   }
 }
@@ -141,12 +146,14 @@ Status PrepareF32Conv3x3(Context* ctx, const uk::F32Conv3x3Config* cfg, const re
   return Status::Ok();
 }
 
-void RunF32Conv3x3(Context* ctx, const IGemmConv& op, const float* input, float* output) {
+void RunF32Conv3x3(Context* ctx, const IGemmConv& op, const float* input, float* output,
+                   const float* residual) {
+  if (op.residual_add == nullptr) residual = nullptr;
   float* scratch = static_cast<float*>(ctx->GetScratch(op.s_direct));
   const int64_t out_rows = int64_t{op.g.batch} * op.g.out_h;
   const int64_t per_thread = RowFloats(op) * kRows;
   ctx->thread_pool()->ParallelFor(op.tasks, [&](int task, int thread) {
-    RunRows(op, input, output, scratch + per_thread * thread, out_rows * task / op.tasks,
+    RunRows(op, input, residual, output, scratch + per_thread * thread, out_rows * task / op.tasks,
             out_rows * (task + 1) / op.tasks);
   });
 }

@@ -28,7 +28,9 @@ Status PrepareF32Conv3x3(Context* ctx, const uk::F32Conv3x3Config* cfg, const re
                          const float* filter, const float* bias, float act_min, float act_max,
                          IGemmConv* op);
 
-void RunF32Conv3x3(Context* ctx, const IGemmConv& op, const float* input, float* output);
+// `residual`: with op.residual_add, the fused ADD's other input (else nullptr).
+void RunF32Conv3x3(Context* ctx, const IGemmConv& op, const float* input, float* output,
+                   const float* residual);
 
 }  // namespace rt
 }  // namespace edgeopt

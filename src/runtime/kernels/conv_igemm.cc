@@ -131,6 +131,23 @@ void BuildIndirection(const IGemmConv& op, const T* input, int64_t stride, int64
   }
 }
 
+// Rows [m0, m0 + mr), channels [c0, c1) of the output: out = clamp(out + residual).
+void AddResidualRows(const IGemmConv& op, const float* residual, float* output, int64_t m0, int mr,
+                     int64_t c0, int64_t c1) {
+  const int64_t out_c = op.g.out_c;
+  if (c0 == 0 && c1 == out_c) {  // whole rows: one contiguous run
+    const int64_t begin = m0 * out_c;
+    op.residual_add(static_cast<size_t>(mr * out_c), output + begin, residual + begin, false,
+                    output + begin, &op.residual_clamp);
+    return;
+  }
+  for (int i = 0; i < mr; ++i) {
+    const int64_t begin = (m0 + i) * out_c + c0;
+    op.residual_add(static_cast<size_t>(c1 - c0), output + begin, residual + begin, false,
+                    output + begin, &op.residual_clamp);
+  }
+}
+
 struct RunState {
   const IGemmConv* op;
   const void* input;  // what the kernels read (a copy for qs8/qd8 when copy_input)
@@ -138,8 +155,9 @@ struct RunState {
   const void* zero;
   const int32_t* pixsum;
   void* output;
-  int64_t row0;    // first row of this group
-  int64_t batch0;  // batch item of `input`'s first pixel
+  const float* residual;  // f32 with a fused ADD
+  int64_t row0;           // first row of this group
+  int64_t batch0;         // batch item of `input`'s first pixel
   uint8_t* thread_scratch;
   // qd8
   const int32_t* col_term;
@@ -218,6 +236,11 @@ void RunTask(const RunState& s, int task, int thread) {
         (op.mr == 1 ? op.fcfg->gemv_exact
                     : (op.exact ? op.fcfg->igemm_exact : op.fcfg->igemm))(args);
       }
+    }
+    if (kKind == IGemmKind::kF32 && s.residual != nullptr) {
+      const int64_t c0 = int64_t{nb_begin} * op.nr;
+      const int64_t c1 = std::min<int64_t>(out_c, int64_t{nb_end} * op.nr);
+      AddResidualRows(op, s.residual, static_cast<float*>(s.output), m0, mr, c0, c1);
     }
   }
 }
@@ -521,14 +544,27 @@ Status PrepareF32IGemm(Context* ctx, const ref::ConvGeometry& g, const float* fi
   return PrepareIndirectionCache(ctx, op);
 }
 
-void RunIGemmConv(Context* ctx, const IGemmConv& op, const void* input, void* output) {
+bool FuseF32ResidualAdd(const Context* ctx, float lo, float hi, IGemmConv* op) {
+  if constexpr (!TypeInBuild("float32")) return false;
+  const uk::F32VBinaryConfig* cfg = uk::GetF32VBinaryConfig(ctx->cpu());
+  if (op->kind != IGemmKind::kF32 || op->residual_add != nullptr || cfg == nullptr) return false;
+  op->residual_add = cfg->vadd;
+  op->residual_clamp.min = lo;
+  op->residual_clamp.max = hi;
+  return true;
+}
+
+void RunIGemmConv(Context* ctx, const IGemmConv& op, const void* input, void* output,
+                  const void* residual) {
   if (op.direct != nullptr) {
-    RunF32Conv3x3(ctx, op, static_cast<const float*>(input), static_cast<float*>(output));
+    RunF32Conv3x3(ctx, op, static_cast<const float*>(input), static_cast<float*>(output),
+                  static_cast<const float*>(residual));
     return;
   }
   RunState s{};
   s.op = &op;
   s.output = output;
+  s.residual = op.residual_add != nullptr ? static_cast<const float*>(residual) : nullptr;
   s.thread_scratch = static_cast<uint8_t*>(ctx->GetScratch(op.s_thread));
   ThreadPool* pool = ctx->thread_pool();
   const ref::ConvGeometry& g = op.g;

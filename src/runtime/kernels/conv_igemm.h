@@ -89,6 +89,10 @@ struct IGemmConv {
   int direct_width = 0;  // pixels per buffered row
   int s_direct = -1;     // scratch: per thread, 4 rows (3 ring slots and a zero row)
   bool has_bias = false;
+  // f32: a float ADD fused into the output stage (Registration::fuse_add): each finished tile
+  // becomes min(max(tile + residual, lo), hi), while it is in cache.
+  uk::F32VBinaryFn residual_add = nullptr;
+  uk::F32MinMaxParams residual_clamp;
   // qd8
   QD8ConvParams qd8;
   int32_t* weight_sums = nullptr;
@@ -111,7 +115,13 @@ Status PrepareQD8IGemm(Context* ctx, const ref::ConvGeometry& g, const QD8ConvPa
 Status PrepareF32IGemm(Context* ctx, const ref::ConvGeometry& g, const float* filter,
                        const float* bias, float act_min, float act_max, IGemmConv* op);
 
-void RunIGemmConv(Context* ctx, const IGemmConv& op, const void* input, void* output);
+// Makes a prepared f32 convolution add `residual` (a tensor of the output's shape, passed to
+// RunIGemmConv) and clamp to [lo, hi] in its output stage; false when it cannot.
+bool FuseF32ResidualAdd(const Context* ctx, float lo, float hi, IGemmConv* op);
+
+// `residual`: the fused ADD's other input (f32 with FuseF32ResidualAdd), else nullptr.
+void RunIGemmConv(Context* ctx, const IGemmConv& op, const void* input, void* output,
+                  const void* residual = nullptr);
 
 }  // namespace rt
 }  // namespace edgeopt

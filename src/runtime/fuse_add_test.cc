@@ -1,0 +1,231 @@
+// The interpreter's ADD fusion (InterpreterOptions::fuse_ops, Registration::fuse_add): a float
+// ADD folded into the CONV_2D before it must give the same bits as the two ops run apart, on the
+// direct and the IGEMM kernels, with every activation, both operand orders and 1 or 2 threads;
+// and it must not happen where the convolution's output is needed elsewhere.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "src/runtime/interpreter.h"
+#include "tests/model_builder.h"
+
+namespace edgeopt {
+namespace testing {
+namespace {
+
+using Op = tflite::BuiltinOperator;
+
+OptionsFn ConvOptions(int stride, tflite::Padding padding = tflite::Padding::SAME) {
+  return [=](flatbuffers::FlatBufferBuilder& fb) {
+    return MakeOptions(tflite::BuiltinOptions::Conv2DOptions,
+                       tflite::CreateConv2DOptions(fb, padding, stride, stride));
+  };
+}
+
+OptionsFn AddOptions(tflite::ActivationFunctionType act) {
+  return [=](flatbuffers::FlatBufferBuilder& fb) {
+    return MakeOptions(tflite::BuiltinOptions::AddOptions, tflite::CreateAddOptions(fb, act));
+  };
+}
+
+std::vector<float> Random(size_t n, uint32_t seed, float scale) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> u(-scale, scale);
+  std::vector<float> v(n);
+  for (float& x : v) x = u(rng);
+  return v;
+}
+
+// A float convolution [1, h, w, c] -> [1, h/stride, w/stride, out_c] with random weights.
+int AddConv(ModelBuilder* m, int input, int h, int w, int c, int out_c, int k, int stride,
+            uint32_t seed, int output = -1) {
+  const int w_t = m->AddConstant(DType::kFloat32, {out_c, k, k, c},
+                                 Random(static_cast<size_t>(out_c) * k * k * c, seed, 0.3f));
+  const int b_t = m->AddConstant(DType::kFloat32, {out_c}, Random(out_c, seed + 1, 0.5f));
+  if (output < 0) {
+    output = m->AddTensor(DType::kFloat32,
+                          {1, (h + stride - 1) / stride, (w + stride - 1) / stride, out_c});
+  }
+  m->AddOperator(Op::CONV_2D, {input, w_t, b_t}, {output}, ConvOptions(stride));
+  return output;
+}
+
+struct Case {
+  std::string name;
+  int h, w, c, out_c, k, stride;
+  bool residual_is_input;  // ADD(conv2, x) rather than ADD(conv2, conv1)
+  bool residual_first;     // ADD(r, conv2) rather than ADD(conv2, r)
+  tflite::ActivationFunctionType act;
+};
+
+// x -> conv1 (3x3, c -> out_c... kept at c) -> conv2 (k x k, stride) -> ADD with a residual.
+// With stride 2 the residual is a 1x1 stride-2 shortcut conv of x run after conv2 (ResNet's
+// downsampling block), so the ADD folds into the shortcut.
+std::vector<uint8_t> Block(const Case& k) {
+  ModelBuilder m;
+  const int x = m.AddInput(DType::kFloat32, {1, k.h, k.w, k.c});
+  const int oh = (k.h + k.stride - 1) / k.stride, ow = (k.w + k.stride - 1) / k.stride;
+  const int y = m.AddOutput(DType::kFloat32, {1, oh, ow, k.out_c});
+  int a = x, b, r;
+  if (k.stride == 1) {
+    if (!k.residual_is_input) a = AddConv(&m, x, k.h, k.w, k.c, k.c, 3, 1, 11);
+    b = AddConv(&m, a, k.h, k.w, k.c, k.out_c, k.k, 1, 21);
+    r = a;  // x or conv1: c == out_c for these cases
+  } else {
+    r = AddConv(&m, x, k.h, k.w, k.c, k.out_c, k.k, 2, 31);  // main path
+    b = AddConv(&m, x, k.h, k.w, k.c, k.out_c, 1, 2, 41);    // shortcut, run last
+  }
+  if (k.residual_first) {
+    m.AddOperator(Op::ADD, {r, b}, {y}, AddOptions(k.act));
+  } else {
+    m.AddOperator(Op::ADD, {b, r}, {y}, AddOptions(k.act));
+  }
+  return m.Build();
+}
+
+struct Result {
+  std::vector<float> out;
+  std::vector<std::string> names;
+};
+
+Result RunModel(const std::vector<uint8_t>& model, const std::vector<float>& input, bool fuse,
+                int threads) {
+  rt::InterpreterOptions o;
+  o.fuse_ops = fuse;
+  o.num_threads = threads;
+  auto interp = rt::Interpreter::Create(model.data(), model.size(), o);
+  EXPECT_TRUE(interp.ok()) << interp.status().ToString();
+  Result r;
+  if (!interp.ok()) return r;
+  rt::Interpreter* it = interp->get();
+  std::memcpy(it->input_tensor(0)->data, input.data(), input.size() * sizeof(float));
+  // Twice: the second run must not see anything the first left behind.
+  for (int run = 0; run < 2; ++run) {
+    EXPECT_TRUE(it->Invoke().ok());
+    const rt::Tensor* out = it->output_tensor(0);
+    r.out.assign(out->Data<float>(), out->Data<float>() + out->dims.NumElements());
+  }
+  for (int i = 0; i < it->num_nodes(); ++i) r.names.push_back(it->node_name(i));
+  return r;
+}
+
+int CountFused(const Result& r) {
+  int n = 0;
+  for (const std::string& s : r.names) n += s == "CONV_2D+ADD";
+  return n;
+}
+
+TEST(FuseAdd, SameBitsAsTheOpsApart) {
+  using A = tflite::ActivationFunctionType;
+  const std::vector<Case> cases = {
+      {"direct3x3_conv_residual", 12, 13, 16, 16, 3, 1, false, false, A::NONE},
+      {"direct3x3_input_residual_relu", 9, 20, 16, 16, 3, 1, true, true, A::RELU},
+      {"igemm1x1_relu6", 7, 11, 24, 24, 1, 1, false, true, A::RELU6},
+      {"igemm3x3_wide_relu_n1", 6, 7, 40, 40, 3, 1, true, false, A::RELU_N1_TO_1},
+      {"downsample_shortcut", 15, 16, 16, 32, 3, 2, false, false, A::RELU},
+      {"downsample_shortcut_first", 8, 9, 32, 64, 3, 2, false, true, A::NONE},
+  };
+  for (const Case& k : cases) {
+    SCOPED_TRACE(k.name);
+    const std::vector<uint8_t> model = Block(k);
+    const std::vector<float> input = Random(static_cast<size_t>(k.h) * k.w * k.c, 7, 1.0f);
+    for (int threads : {1, 2}) {
+      SCOPED_TRACE(threads);
+      const Result apart = RunModel(model, input, false, threads);
+      const Result fused = RunModel(model, input, true, threads);
+      EXPECT_EQ(CountFused(apart), 0);
+      EXPECT_EQ(CountFused(fused), 1);
+      ASSERT_EQ(apart.out.size(), fused.out.size());
+      ASSERT_FALSE(fused.out.empty());
+      EXPECT_EQ(std::memcmp(apart.out.data(), fused.out.data(), apart.out.size() * sizeof(float)),
+                0);
+      // The ADD ran: the activation's clamp shows and the values are not the convolution's.
+      float lo = fused.out[0];
+      for (float v : fused.out) lo = std::min(lo, v);
+      if (k.act == A::RELU || k.act == A::RELU6) {
+        EXPECT_GE(lo, 0.0f);
+      } else if (k.act == A::NONE) {
+        EXPECT_LT(lo, 0.0f);
+      }
+    }
+  }
+}
+
+TEST(FuseAdd, MatchesTheReferenceKernels) {
+  const Case k{"ref", 10, 10, 16, 16, 3, 1, false, false, tflite::ActivationFunctionType::RELU};
+  const std::vector<uint8_t> model = Block(k);
+  const std::vector<float> input = Random(10 * 10 * 16, 3, 1.0f);
+  const Result fused = RunModel(model, input, true, 2);
+  rt::InterpreterOptions o;
+  o.use_optimized_kernels = false;
+  auto ref = rt::Interpreter::Create(model.data(), model.size(), o);
+  ASSERT_TRUE(ref.ok());
+  std::memcpy((*ref)->input_tensor(0)->data, input.data(), input.size() * sizeof(float));
+  ASSERT_TRUE((*ref)->Invoke().ok());
+  const float* want = (*ref)->output_tensor(0)->Data<float>();
+  ASSERT_EQ(fused.out.size(), input.size());
+  for (size_t i = 0; i < fused.out.size(); ++i) {
+    ASSERT_NEAR(fused.out[i], want[i], 1e-4f * (1.0f + std::abs(want[i]))) << i;
+  }
+}
+
+// x -> conv -> t; ADD(t, x) -> y, where t is also needed elsewhere.
+TEST(FuseAdd, NotWhenTheConvolutionOutputIsReadElsewhere) {
+  const auto act = tflite::ActivationFunctionType::NONE;
+  const std::vector<float> input = Random(8 * 8 * 16, 5, 1.0f);
+  {  // t is a graph output too
+    ModelBuilder m;
+    const int x = m.AddInput(DType::kFloat32, {1, 8, 8, 16});
+    const int t = m.AddOutput(DType::kFloat32, {1, 8, 8, 16});
+    AddConv(&m, x, 8, 8, 16, 16, 3, 1, 1, t);
+    const int y = m.AddOutput(DType::kFloat32, {1, 8, 8, 16});
+    m.AddOperator(Op::ADD, {t, x}, {y}, AddOptions(act));
+    EXPECT_EQ(CountFused(RunModel(m.Build(), input, true, 1)), 0);
+  }
+  {  // t feeds a second ADD
+    ModelBuilder m;
+    const int x = m.AddInput(DType::kFloat32, {1, 8, 8, 16});
+    const int t = AddConv(&m, x, 8, 8, 16, 16, 3, 1, 1);
+    const int y = m.AddTensor(DType::kFloat32, {1, 8, 8, 16});
+    m.AddOperator(Op::ADD, {t, x}, {y}, AddOptions(act));
+    const int z = m.AddOutput(DType::kFloat32, {1, 8, 8, 16});
+    m.AddOperator(Op::ADD, {y, t}, {z}, AddOptions(act));
+    const std::vector<uint8_t> model = m.Build();
+    const Result fused = RunModel(model, input, true, 1);
+    EXPECT_EQ(CountFused(fused), 0);
+    EXPECT_EQ(fused.out, RunModel(model, input, false, 1).out);
+  }
+  {  // a broadcast ADD (a per-channel constant): not a residual
+    ModelBuilder m;
+    const int x = m.AddInput(DType::kFloat32, {1, 8, 8, 16});
+    const int t = AddConv(&m, x, 8, 8, 16, 16, 3, 1, 1);
+    const int c = m.AddConstant(DType::kFloat32, {16}, Random(16, 9, 1.0f));
+    const int y = m.AddOutput(DType::kFloat32, {1, 8, 8, 16});
+    m.AddOperator(Op::ADD, {t, c}, {y}, AddOptions(act));
+    EXPECT_EQ(CountFused(RunModel(m.Build(), input, true, 1)), 0);
+  }
+}
+
+// Calibration reads every tensor: the debugging planner keeps them all, so it never fuses.
+TEST(FuseAdd, NotWithTheLinearPlanner) {
+  const Case k{"linear", 8, 8, 16, 16, 3, 1, false, false, tflite::ActivationFunctionType::NONE};
+  const std::vector<uint8_t> model = Block(k);
+  rt::InterpreterOptions o;
+  o.linear_planner = true;
+  auto interp = rt::Interpreter::Create(model.data(), model.size(), o);
+  ASSERT_TRUE(interp.ok());
+  for (int i = 0; i < (*interp)->num_nodes(); ++i) {
+    EXPECT_EQ(std::string((*interp)->node_name(i)).find("+ADD"), std::string::npos);
+  }
+}
+
+}  // namespace
+}  // namespace testing
+}  // namespace edgeopt
