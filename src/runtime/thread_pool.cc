@@ -1,6 +1,7 @@
 #include "src/runtime/thread_pool.h"
 
 #include <algorithm>
+#include <chrono>
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
@@ -14,9 +15,12 @@ namespace edgeopt {
 namespace rt {
 namespace {
 
-// Polls for a new job this many times (with a pause in between, ~50-100 us in all) before
-// sleeping: consecutive ops of an inference find the workers awake.
-constexpr int kSpinIterations = 2000;
+// A worker polls for a new job this long before sleeping: consecutive ops of an inference, and
+// back-to-back inferences, find it awake on its own CPU. Not much longer: several interpreters
+// in one process (calibration's float and quantized models, a teacher and a student) each have
+// a pool, and a spinning worker of an idle one takes a core from the busy one. Time-based: a
+// pause takes 10-140 cycles by CPU (the old 2000 pauses were 19 us here).
+constexpr auto kSpinTime = std::chrono::microseconds(200);
 
 inline void CpuRelax() {
 #if defined(__x86_64__) || defined(__i386__)
@@ -40,6 +44,34 @@ void PinCurrentThread(int cpu) {
 #endif
 }
 
+// Moves the calling thread off CPU `avoid`, then allows it every CPU it had again: a new
+// worker starts where the scheduler put it, often the creating thread's CPU (on the 2-vCPU VM,
+// after another process had used both, the worker shared the caller's CPU for milliseconds and
+// took no task, or took one and stalled the caller until the next time slice). A running
+// thread is not moved back. Best effort; Linux only.
+void LeaveCpu(int avoid) {
+#if defined(__linux__) && defined(__GLIBC__)
+  cpu_set_t all;
+  if (avoid < 0 || pthread_getaffinity_np(pthread_self(), sizeof(all), &all) != 0) return;
+  if (!CPU_ISSET(avoid, &all) || CPU_COUNT(&all) < 2) return;
+  cpu_set_t others = all;
+  CPU_CLR(avoid, &others);
+  if (pthread_setaffinity_np(pthread_self(), sizeof(others), &others) == 0) {
+    pthread_setaffinity_np(pthread_self(), sizeof(all), &all);
+  }
+#else
+  (void)avoid;
+#endif
+}
+
+int CurrentCpu() {
+#if defined(__linux__) && defined(__GLIBC__)
+  return sched_getcpu();
+#else
+  return -1;
+#endif
+}
+
 }  // namespace
 
 void PinCallerToCpu(int cpu) { PinCurrentThread(cpu); }
@@ -48,8 +80,9 @@ ThreadPool::ThreadPool(int num_threads, bool pin_workers)
     : num_threads_(num_threads < 1 ? 1 : num_threads),
       pin_workers_(pin_workers),
       ranges_(static_cast<size_t>(num_threads_)) {
+  const int caller_cpu = CurrentCpu();
   for (int i = 1; i < num_threads_; ++i) {
-    workers_.emplace_back([this, i] { WorkerLoop(i); });
+    workers_.emplace_back([this, i, caller_cpu] { WorkerLoop(i, caller_cpu); });
   }
   // Returns once every worker runs (as pthreadpool_create): a new thread can take milliseconds
   // to be first scheduled on an idle CPU (measured 1-3 ms on the 2-vCPU VM), during which the
@@ -143,6 +176,7 @@ void ThreadPool::Run(int num_tasks, TaskFn fn, void* context) {
   }
   generation_published_.store(generation);
   if (sleepers_.load() > 0) {
+    caller_cpu_.store(CurrentCpu(), std::memory_order_relaxed);
     std::lock_guard<std::mutex> lock(mutex_);
     wake_.notify_all();
   }
@@ -151,24 +185,33 @@ void ThreadPool::Run(int num_tasks, TaskFn fn, void* context) {
   while (completed_.load(std::memory_order_acquire) < num_tasks) CpuRelax();
 }
 
-void ThreadPool::WorkerLoop(int thread_index) {
-  if (pin_workers_) PinCurrentThread(thread_index);
+void ThreadPool::WorkerLoop(int thread_index, int caller_cpu) {
+  if (pin_workers_) {
+    PinCurrentThread(thread_index);
+  } else {
+    LeaveCpu(caller_cpu);
+  }
   started_.fetch_add(1, std::memory_order_release);
   uint32_t seen = 0;
   for (;;) {
     bool have_work = false;
-    for (int spin = 0; spin < kSpinIterations; ++spin) {
+    const auto spin_start = std::chrono::steady_clock::now();
+    for (int spin = 0;; ++spin) {
       if (generation_published_.load(std::memory_order_acquire) != seen) {
         have_work = true;
         break;
       }
       CpuRelax();
+      if ((spin & 63) == 63 && std::chrono::steady_clock::now() - spin_start > kSpinTime) break;
     }
     if (!have_work) {
       std::unique_lock<std::mutex> lock(mutex_);
       sleepers_.fetch_add(1);
       wake_.wait(lock, [&] { return generation_published_.load() != seen; });
       sleepers_.fetch_sub(1);
+      // The scheduler often wakes a thread on its waker's CPU: move off it.
+      const int waker = caller_cpu_.load(std::memory_order_relaxed);
+      if (!pin_workers_ && waker >= 0 && CurrentCpu() == waker) LeaveCpu(waker);
     }
     if (stop_.load()) return;
     seen = generation_published_.load();

@@ -76,7 +76,7 @@ class ThreadPool {
   struct alignas(64) Range {
     std::atomic<uint64_t> word{0};
   };
-  void WorkerLoop(int thread_index);
+  void WorkerLoop(int thread_index, int caller_cpu);
   // Claims and runs tasks of job `generation` (own range first, then the others'), until none
   // is left, then adds their count to completed_.
   void DoTasks(int thread_index, uint32_t generation);
@@ -96,7 +96,8 @@ class ThreadPool {
   std::mutex mutex_;
   std::condition_variable wake_;
   std::atomic<int> sleepers_{0};
-  std::atomic<int> started_{0};  // workers that have begun WorkerLoop
+  std::atomic<int> started_{0};      // workers that have begun WorkerLoop
+  std::atomic<int> caller_cpu_{-1};  // where Run last woke sleeping workers from
 };
 
 // Restricts the calling thread to `cpu` (modulo the CPU count; Linux only, best effort): what a
