@@ -7,7 +7,6 @@
 #include <cstdlib>
 #include <cstring>
 #include <limits>
-#include <memory>
 
 #if defined(__linux__)
 #include <sys/mman.h>
@@ -575,6 +574,10 @@ void Interpreter::FuseAdds() {
         tensors_[r].allocation == Allocation::kConstant || tensors_[r].is_variable) {
       continue;
     }
+    // The node's lists point into the model file: the new ones live with the interpreter.
+    int32_t* lists =
+        static_cast<int32_t*>(AllocatePersistent(sizeof(int32_t) * (p.num_inputs + 2)));
+    if (lists == nullptr) return;  // out of memory: the ops stay apart
     FusedAdd fused;
     fused.residual = r;
     quant::ActivationRangeFloat(activation, &fused.act_min, &fused.act_max);
@@ -582,16 +585,12 @@ void Interpreter::FuseAdds() {
     const bool accepted = reg->fuse_add(this, &p, fused);
     current_node_ = -1;
     if (!accepted) continue;
-    auto inputs = std::make_unique<int32_t[]>(p.num_inputs + 1);
-    std::copy(p.inputs, p.inputs + p.num_inputs, inputs.get());
-    inputs[p.num_inputs] = r;
-    auto outputs = std::make_unique<int32_t[]>(1);
-    outputs[0] = y;
-    p.inputs = inputs.get();
+    std::copy(p.inputs, p.inputs + p.num_inputs, lists);
+    lists[p.num_inputs] = r;
+    lists[p.num_inputs + 1] = y;
+    p.inputs = lists;
     ++p.num_inputs;
-    p.outputs = outputs.get();
-    rewired_.push_back(std::move(inputs));
-    rewired_.push_back(std::move(outputs));
+    p.outputs = lists + p.num_inputs;
     node_names_[prev] += "+ADD";
     folded_[a] = kFused;
     has_add[prev] = 1;

@@ -145,7 +145,6 @@ class Interpreter final : public Context {
   std::vector<int> outputs_;
   std::vector<uint8_t> folded_;  // per node: evaluated at prepare time, or fused (kFused)
   static constexpr uint8_t kFused = 2;
-  std::vector<std::unique_ptr<int32_t[]>> rewired_;  // node input/output lists after fusion
 
   struct Scratch {
     int node;
