@@ -302,34 +302,52 @@ void FinishCommon(IGemmConv* op, size_t elem) {
 template <typename T, bool kXor>
 void Im2colRows(const ref::ConvGeometry& g, const T* in, T* out, int64_t kstride, T pad, int64_t r0,
                 int64_t r1) {
+  // The geometry in locals: with T = uint8_t every store may alias `g`, and the compiler would
+  // reload each field after every byte written (that made this loop 3x slower than the GEMM).
+  const int in_h = g.in_h, in_w = g.in_w, in_c = g.in_c;
+  const int fh = g.filter_h, fw = g.filter_w, sh = g.stride_h, sw = g.stride_w;
+  const int dh = g.dilation_h, dw = g.dilation_w, out_h = g.out_h, out_w = g.out_w;
   const int64_t out_pixels = g.out_pixels();
   const int64_t K = g.K();
+  const int64_t row = int64_t{in_w} * in_c;  // elements per input row
+  const int64_t window_row = int64_t{fw} * in_c;
+  auto copy = [](const T* src, T* dst, int64_t n) {
+    for (int64_t c = 0; c < n; ++c) {
+      dst[c] = kXor ? static_cast<T>(static_cast<uint8_t>(src[c]) ^ 0x80) : src[c];
+    }
+  };
   int64_t b = r0 / out_pixels;
-  int oy = static_cast<int>((r0 % out_pixels) / g.out_w);
-  int ox = static_cast<int>((r0 % out_pixels) % g.out_w);
+  int oy = static_cast<int>((r0 % out_pixels) / out_w);
+  int ox = static_cast<int>((r0 % out_pixels) % out_w);
   for (int64_t m = r0; m < r1; ++m) {
     T* dst = out + m * kstride;
-    const T* in_b = in + b * g.in_h * g.in_w * g.in_c;
-    for (int fy = 0; fy < g.filter_h; ++fy) {
-      const int iy = oy * g.stride_h - g.pad_top + fy * g.dilation_h;
-      for (int fx = 0; fx < g.filter_w; ++fx) {
-        const int ix = ox * g.stride_w - g.pad_left + fx * g.dilation_w;
-        if (static_cast<unsigned>(iy) < static_cast<unsigned>(g.in_h) &&
-            static_cast<unsigned>(ix) < static_cast<unsigned>(g.in_w)) {
-          const T* src = in_b + (int64_t{iy} * g.in_w + ix) * g.in_c;
-          for (int c = 0; c < g.in_c; ++c) {
-            dst[c] = kXor ? static_cast<T>(static_cast<uint8_t>(src[c]) ^ 0x80) : src[c];
+    const T* in_b = in + b * in_h * row;
+    const int iy0 = oy * sh - g.pad_top, ix0 = ox * sw - g.pad_left;
+    if (dw == 1 && iy0 >= 0 && ix0 >= 0 && iy0 + (fh - 1) * dh < in_h && ix0 + fw <= in_w) {
+      // The window lies inside the image: each of its rows is fw adjacent pixels.
+      for (int fy = 0; fy < fh; ++fy) {
+        copy(in_b + (iy0 + fy * dh) * row + int64_t{ix0} * in_c, dst, window_row);
+        dst += window_row;
+      }
+    } else {
+      for (int fy = 0; fy < fh; ++fy) {
+        const int iy = iy0 + fy * dh;
+        for (int fx = 0; fx < fw; ++fx) {
+          const int ix = ix0 + fx * dw;
+          if (static_cast<unsigned>(iy) < static_cast<unsigned>(in_h) &&
+              static_cast<unsigned>(ix) < static_cast<unsigned>(in_w)) {
+            copy(in_b + iy * row + int64_t{ix} * in_c, dst, in_c);
+          } else {
+            for (int c = 0; c < in_c; ++c) dst[c] = pad;
           }
-        } else {
-          for (int c = 0; c < g.in_c; ++c) dst[c] = pad;
+          dst += in_c;
         }
-        dst += g.in_c;
       }
     }
     for (int64_t k = K; k < kstride; ++k) out[m * kstride + k] = T(0);
-    if (++ox == g.out_w) {
+    if (++ox == out_w) {
       ox = 0;
-      if (++oy == g.out_h) {
+      if (++oy == out_h) {
         oy = 0;
         ++b;
       }

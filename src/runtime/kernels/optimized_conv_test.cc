@@ -227,6 +227,36 @@ TEST(OptimizedConv2D, SpatialAroundTiles) {
   }
 }
 
+// One or two input channels go through im2col (a window inside the image is copied a row at a
+// time, the others a tap at a time): windows at every border, strides, dilation, wide filters.
+TEST(OptimizedConv2D, Im2colFewChannels) {
+  std::mt19937 rng(17);
+  uint32_t seed = 150;
+  for (Variant v : kAllVariants) {
+    for (int i = 0; i < 10; ++i) {
+      OpConfig c;
+      c.op = Op::CONV_2D;
+      c.variant = v;
+      c.batch = 1 + rng() % 2;
+      c.in_c = 1 + rng() % 2;
+      c.out_c = 1 + rng() % 40;
+      c.filter_h = 1 + rng() % 5;
+      c.filter_w = 2 + rng() % 4;
+      c.stride_h = 1 + rng() % 2;
+      c.stride_w = 1 + rng() % 3;
+      c.dilation_h = c.dilation_w = (rng() % 4 == 0) ? 2 : 1;
+      c.in_h = (c.filter_h - 1) * c.dilation_h + 1 + rng() % 12;
+      c.in_w = (c.filter_w - 1) * c.dilation_w + 1 + rng() % 20;
+      c.padding = rng() % 2 ? tflite::Padding::SAME : tflite::Padding::VALID;
+      c.activation = RandomAct(rng);
+      c.bias = rng() % 4 != 0;
+      c.seed = seed++;
+      SCOPED_TRACE(c.Describe());
+      ExpectOptimizedMatchesReference(c);
+    }
+  }
+}
+
 TEST(OptimizedDepthwiseConv2D, AroundChannelBlocks) {
   std::mt19937 rng(13);
   const int channels[] = {1, 8, 15, 16, 17, 31, 32, 33, 48, 64, 65};
