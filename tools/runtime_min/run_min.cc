@@ -65,7 +65,7 @@ int ParseArgs(int argc, char** argv, Args* args) {
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     if (arg == "-h" || arg == "--help") {
-      std::printf("%s", kUsage);
+      std::fputs(kUsage, stdout);  // not printf("%s"): GCC made that puts() of a second copy
       std::exit(kExitOk);
     }
     if (arg == "--reference") {
