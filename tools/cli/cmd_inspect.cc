@@ -321,8 +321,8 @@ bool NeedsSparse(const tflite::Model* model, const tflite::SubGraph* subgraph,
 
 // The kernel types (src/runtime/selective.h) that `op` needs, as "OP:TYPE" entries: "hybrid"
 // for float32 activations with constant int8 weights (the interpreter's rule); QUANTIZE its output
-// type and, from a quantized input, the input type; every other op its first input's type; and
-// "sparse" where the sparse kernels may run the op (NeedsSparse).
+// type and its input type (float32 when it quantizes float values); every other op its first
+// input's type; and "sparse" where the sparse kernels may run the op (NeedsSparse).
 void AddKernelTypes(const tflite::Model* model, const tflite::SubGraph* subgraph,
                     const tflite::Operator* op, const std::string& name,
                     std::set<std::string>* types) {
@@ -360,7 +360,7 @@ void AddKernelTypes(const tflite::Model* model, const tflite::SubGraph* subgraph
     types->insert(name + ":hybrid");
   } else if (name == "QUANTIZE") {
     if (has_out) types->insert(name + ":" + DTypeName(out));
-    if (in != DType::kFloat32) types->insert(name + ":" + DTypeName(in));
+    types->insert(name + ":" + DTypeName(in));
   } else {
     types->insert(name + ":" + DTypeName(in));
   }
