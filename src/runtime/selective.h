@@ -9,8 +9,11 @@
 //   float32, int8, uint8, int16, int32, int64, bool  the type of the op's first input
 //   hybrid   float32 activations with constant int8 weights (dynamic-range quantization)
 //   sparse   the sparse kernels of FULLY_CONNECTED and 1x1 CONV_2D (sparse_matmul.h), which
-//            weights with many zeros run on; without it they run on the dense kernels
-// QUANTIZE from float32 needs its output type; QUANTIZE between quantized types needs both.
+//            weights with many zeros run on; without it they run on the dense kernels. Also the
+//            densifier of sparse-format weights (TFLite's SparsityParameters; DensifyIfSparse):
+//            without it a model that stores them is refused.
+// QUANTIZE needs its input type and its output type (QUANTIZE:float32 and QUANTIZE:int8 for float
+// values quantized to int8; QUANTIZE:uint8 and QUANTIZE:int8 for a requantization from uint8).
 // Kernels that gate their variants by type: CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED, ADD/SUB,
 // QUANTIZE, SOFTMAX, MEAN/SUM/REDUCE_*. A left-out variant fails Prepare with a Status that names
 // the op and the type (EDGEOPT_ENSURE_TYPE_IN_BUILD), never a crash. Shared code (microkernel

@@ -19,18 +19,32 @@ constexpr DescrEntry kDescrs[] = {
     {"i8", DType::kInt64},   {"u8", DType::kUInt64},  {"b1", DType::kBool},
 };
 
-// Finds `'key':` in the header dict and returns the position after the colon.
-size_t FindKey(const std::string& header, const char* key) {
-  const std::string k1 = std::string("'") + key + "'";
-  size_t pos = header.find(k1);
-  if (pos == std::string::npos) return pos;
-  pos = header.find(':', pos + k1.size());
-  return pos == std::string::npos ? pos : pos + 1;
+// The header dict is parsed in place as bytes [0, n), with the C string functions: no
+// std::string copies (a selective runtime runner links none of std::string's search functions).
+constexpr size_t kNotFound = ~size_t{0};
+
+// Finds `'key':` in the header and returns the position after the colon.
+size_t FindKey(const char* h, size_t n, const char* key) {
+  const size_t k = std::strlen(key);
+  for (size_t i = 0; i + k + 2 <= n; ++i) {
+    if (h[i] == '\'' && std::memcmp(h + i + 1, key, k) == 0 && h[i + k + 1] == '\'') {
+      const void* colon = std::memchr(h + i + k + 2, ':', n - (i + k + 2));
+      return colon == nullptr ? kNotFound
+                              : static_cast<size_t>(static_cast<const char*>(colon) - h) + 1;
+    }
+  }
+  return kNotFound;
 }
 
-size_t SkipSpaces(const std::string& s, size_t pos) {
-  while (pos < s.size() && (s[pos] == ' ' || s[pos] == '\t')) ++pos;
+size_t SkipSpaces(const char* h, size_t n, size_t pos) {
+  while (pos < n && (h[pos] == ' ' || h[pos] == '\t')) ++pos;
   return pos;
+}
+
+// The position of `c` in [pos, n), or kNotFound.
+size_t Find(const char* h, size_t n, char c, size_t pos) {
+  const void* p = pos < n ? std::memchr(h + pos, c, n - pos) : nullptr;
+  return p == nullptr ? kNotFound : static_cast<size_t>(static_cast<const char*>(p) - h);
 }
 
 }  // namespace
@@ -93,61 +107,63 @@ StatusOr<NpyArray> ParseNpy(const uint8_t* bytes, size_t size, const std::string
   }
   EDGEOPT_ENSURE(header_len <= size - offset, StatusCode::kInvalidArgument,
                  "%s: truncated .npy header", what);
-  const std::string header(reinterpret_cast<const char*>(bytes + offset), header_len);
+  const char* header = reinterpret_cast<const char*>(bytes + offset);
+  const size_t n = header_len;
   offset += header_len;
 
   NpyArray array;
   // descr
-  size_t pos = FindKey(header, "descr");
-  EDGEOPT_ENSURE(pos != std::string::npos, StatusCode::kInvalidArgument,
-                 "%s: .npy header has no 'descr'", what);
-  pos = SkipSpaces(header, pos);
-  EDGEOPT_ENSURE(pos < header.size() && header[pos] == '\'', StatusCode::kInvalidArgument,
-                 "%s: malformed 'descr'", what);
-  const size_t end = header.find('\'', pos + 1);
-  EDGEOPT_ENSURE(end != std::string::npos, StatusCode::kInvalidArgument, "%s: malformed 'descr'",
+  size_t pos = FindKey(header, n, "descr");
+  EDGEOPT_ENSURE(pos != kNotFound, StatusCode::kInvalidArgument, "%s: .npy header has no 'descr'",
                  what);
-  const std::string descr = header.substr(pos + 1, end - pos - 1);
-  EDGEOPT_ENSURE(descr.size() == 3 && (descr[0] == '<' || descr[0] == '|' || descr[0] == '='),
+  pos = SkipSpaces(header, n, pos);
+  EDGEOPT_ENSURE(pos < n && header[pos] == '\'', StatusCode::kInvalidArgument,
+                 "%s: malformed 'descr'", what);
+  const size_t end = Find(header, n, '\'', pos + 1);
+  EDGEOPT_ENSURE(end != kNotFound, StatusCode::kInvalidArgument, "%s: malformed 'descr'", what);
+  const char* descr = header + pos + 1;
+  const size_t descr_size = end - pos - 1;
+  const int descr_len = static_cast<int>(descr_size < 64 ? descr_size : 64);  // for messages
+  EDGEOPT_ENSURE(descr_size == 3 && (descr[0] == '<' || descr[0] == '|' || descr[0] == '='),
                  StatusCode::kUnsupported,
-                 "%s: dtype '%s' is not supported (little-endian numeric types only)", what,
-                 descr.c_str());
+                 "%s: dtype '%.*s' is not supported (little-endian numeric types only)", what,
+                 descr_len, descr);
   bool found = false;
   for (const DescrEntry& e : kDescrs) {
-    if (descr.compare(1, 2, e.descr) == 0) {
+    if (std::memcmp(descr + 1, e.descr, 2) == 0) {
       array.dtype = e.dtype;
       found = true;
     }
   }
-  EDGEOPT_ENSURE(found, StatusCode::kUnsupported, "%s: dtype '%s' is not supported", what,
-                 descr.c_str());
+  EDGEOPT_ENSURE(found, StatusCode::kUnsupported, "%s: dtype '%.*s' is not supported", what,
+                 descr_len, descr);
   // fortran_order
-  pos = FindKey(header, "fortran_order");
-  EDGEOPT_ENSURE(pos != std::string::npos, StatusCode::kInvalidArgument,
+  pos = FindKey(header, n, "fortran_order");
+  EDGEOPT_ENSURE(pos != kNotFound, StatusCode::kInvalidArgument,
                  "%s: .npy header has no 'fortran_order'", what);
-  pos = SkipSpaces(header, pos);
-  EDGEOPT_ENSURE(header.compare(pos, 5, "False") == 0, StatusCode::kUnsupported,
-                 "%s: Fortran-order arrays are not supported", what);
+  pos = SkipSpaces(header, n, pos);
+  EDGEOPT_ENSURE(n - pos >= 5 && std::memcmp(header + pos, "False", 5) == 0,
+                 StatusCode::kUnsupported, "%s: Fortran-order arrays are not supported", what);
   // shape
-  pos = FindKey(header, "shape");
-  EDGEOPT_ENSURE(pos != std::string::npos, StatusCode::kInvalidArgument,
-                 "%s: .npy header has no 'shape'", what);
-  pos = SkipSpaces(header, pos);
-  EDGEOPT_ENSURE(pos < header.size() && header[pos] == '(', StatusCode::kInvalidArgument,
-                 "%s: malformed 'shape'", what);
-  const size_t close = header.find(')', pos);
-  EDGEOPT_ENSURE(close != std::string::npos, StatusCode::kInvalidArgument, "%s: malformed 'shape'",
+  pos = FindKey(header, n, "shape");
+  EDGEOPT_ENSURE(pos != kNotFound, StatusCode::kInvalidArgument, "%s: .npy header has no 'shape'",
                  what);
-  const std::string dims = header.substr(pos + 1, close - pos - 1);
+  pos = SkipSpaces(header, n, pos);
+  EDGEOPT_ENSURE(pos < n && header[pos] == '(', StatusCode::kInvalidArgument,
+                 "%s: malformed 'shape'", what);
+  const size_t close = Find(header, n, ')', pos);
+  EDGEOPT_ENSURE(close != kNotFound, StatusCode::kInvalidArgument, "%s: malformed 'shape'", what);
+  const char* dims = header + pos + 1;
+  const size_t dims_len = close - pos - 1;
   uint64_t elements = 1;
   size_t i = 0;
-  while (i < dims.size()) {
-    while (i < dims.size() && (dims[i] == ' ' || dims[i] == ',')) ++i;
-    if (i >= dims.size()) break;
+  while (i < dims_len) {
+    while (i < dims_len && (dims[i] == ' ' || dims[i] == ',')) ++i;
+    if (i >= dims_len) break;
     EDGEOPT_ENSURE(dims[i] >= '0' && dims[i] <= '9', StatusCode::kInvalidArgument,
                    "%s: malformed 'shape'", what);
     uint64_t v = 0;
-    while (i < dims.size() && dims[i] >= '0' && dims[i] <= '9') {
+    while (i < dims_len && dims[i] >= '0' && dims[i] <= '9') {
       v = v * 10 + static_cast<uint64_t>(dims[i] - '0');
       EDGEOPT_ENSURE(v <= (uint64_t{1} << 40), StatusCode::kInvalidArgument,
                      "%s: dimension too large", what);

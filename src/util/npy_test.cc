@@ -50,8 +50,8 @@ TEST(Npy, RejectsHostileHeaders) {
     EXPECT_FALSE(ParseNpy(good.data(), n, "t.npy").ok()) << n;
   }
   auto with_header = [](const std::string& h) {
-    std::vector<uint8_t> b = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0,
-                              static_cast<uint8_t>(h.size()), 0};
+    std::vector<uint8_t> b = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0, static_cast<uint8_t>(h.size()),
+                              0};
     b.insert(b.end(), h.begin(), h.end());
     return b;
   };
@@ -68,6 +68,33 @@ TEST(Npy, RejectsHostileHeaders) {
       EXPECT_NE(r.status().message().find("bad.npy"), std::string::npos);
     }
   }
+}
+
+TEST(Npy, ParsesHeadersInPlace) {
+  auto parse = [](const std::string& h, size_t data_bytes) {
+    std::vector<uint8_t> b = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0, static_cast<uint8_t>(h.size()),
+                              0};
+    b.insert(b.end(), h.begin(), h.end());
+    b.resize(b.size() + data_bytes);
+    return ParseNpy(b.data(), b.size(), "h.npy");
+  };
+  auto a = parse("{'descr':'|u1','fortran_order':False,'shape':(2, 3)}", 6);
+  ASSERT_TRUE(a.ok()) << a.status().message();
+  EXPECT_EQ(a->dtype, DType::kUInt8);
+  EXPECT_EQ(a->shape, (std::vector<int64_t>{2, 3}));
+  auto scalar = parse("{'shape': (), 'fortran_order': False, 'descr': '<i8', }", 8);
+  ASSERT_TRUE(scalar.ok()) << scalar.status().message();
+  EXPECT_EQ(scalar->dtype, DType::kInt64);
+  EXPECT_TRUE(scalar->shape.empty());
+  for (const char* h : {"{'descr': '<f4', 'fortran_order': Fals", "{'descr': '<f4', 'shape'",
+                        "{descr: '<f4', 'fortran_order': False, 'shape': (1,), }",
+                        "{'descr': '<f4 ', 'fortran_order': False, 'shape': (1,), }",
+                        "{'descr': '<f4', 'fortran_order': False, 'shape': (1,"}) {
+    EXPECT_FALSE(parse(h, 64).ok()) << h;
+  }
+  auto bad = parse("{'descr': '<f4xyz', 'fortran_order': False, 'shape': (1,), }", 4);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("dtype '<f4xyz'"), std::string::npos);
 }
 
 TEST(Npz, RoundTrip) {

@@ -321,8 +321,9 @@ bool NeedsSparse(const tflite::Model* model, const tflite::SubGraph* subgraph,
 
 // The kernel types (src/runtime/selective.h) that `op` needs, as "OP:TYPE" entries: "hybrid"
 // for float32 activations with constant int8 weights (the interpreter's rule); QUANTIZE its output
-// type and, from a quantized input, the input type; every other op its first input's type; and
-// "sparse" where the sparse kernels may run the op (NeedsSparse).
+// type and its input type (float32 when it quantizes float values); every other op its first
+// input's type; and "sparse" where the sparse kernels may run the op (NeedsSparse) or where an
+// input is a sparse-format tensor, which the op densifies at prepare time (DensifyIfSparse).
 void AddKernelTypes(const tflite::Model* model, const tflite::SubGraph* subgraph,
                     const tflite::Operator* op, const std::string& name,
                     std::set<std::string>* types) {
@@ -352,15 +353,24 @@ void AddKernelTypes(const tflite::Model* model, const tflite::SubGraph* subgraph
     DType w;
     if (tensor_type(op->inputs(), k, &w) && w == DType::kInt8 && is_constant(k)) hybrid = true;
   }
-  if (!hybrid && (name == "CONV_2D" || name == "FULLY_CONNECTED") &&
-      NeedsSparse(model, subgraph, op)) {
+  bool sparse_input = false;  // DENSIFY decodes its input without the "sparse" code
+  for (uint32_t k = 0; name != "DENSIFY" && op->inputs() != nullptr && k < op->inputs()->size();
+       ++k) {
+    const int32_t t = op->inputs()->Get(k);
+    if (tensors != nullptr && t >= 0 && static_cast<uint32_t>(t) < tensors->size() &&
+        tensors->Get(t)->sparsity() != nullptr) {
+      sparse_input = true;
+    }
+  }
+  if (sparse_input || (!hybrid && (name == "CONV_2D" || name == "FULLY_CONNECTED") &&
+                       NeedsSparse(model, subgraph, op))) {
     types->insert(name + ":sparse");
   }
   if (hybrid) {
     types->insert(name + ":hybrid");
   } else if (name == "QUANTIZE") {
     if (has_out) types->insert(name + ":" + DTypeName(out));
-    if (in != DType::kFloat32) types->insert(name + ":" + DTypeName(in));
+    types->insert(name + ":" + DTypeName(in));
   } else {
     types->insert(name + ":" + DTypeName(in));
   }

@@ -17,6 +17,7 @@
 
 #include "include/edgeopt/status.h"
 #include "src/runtime/interpreter.h"
+#include "src/runtime/kernels/elem_util.h"
 #include "src/util/file_util.h"
 #include "src/util/npy.h"
 #include "src/util/random_inputs.h"
@@ -60,38 +61,40 @@ bool ParseInt(const char* text, long long min, long long max, long long* value) 
   return true;
 }
 
+bool Is(const char* arg, const char* name) { return std::strcmp(arg, name) == 0; }
+
 // Returns kExitOk, or kExitUsage after printing the problem.
 int ParseArgs(int argc, char** argv, Args* args) {
   for (int i = 1; i < argc; ++i) {
-    const std::string arg = argv[i];
-    if (arg == "-h" || arg == "--help") {
-      std::printf("%s", kUsage);
+    const char* arg = argv[i];
+    if (Is(arg, "-h") || Is(arg, "--help")) {
+      std::fputs(kUsage, stdout);  // not printf("%s"): GCC made that puts() of a second copy
       std::exit(kExitOk);
     }
-    if (arg == "--reference") {
+    if (Is(arg, "--reference")) {
       args->reference = true;
       continue;
     }
-    const bool takes_value = arg == "-i" || arg == "--input" || arg == "-o" || arg == "--output" ||
-                             arg == "--random" || arg == "--threads" || arg == "--repeat";
-    if (takes_value) {
+    const bool input = Is(arg, "-i") || Is(arg, "--input");
+    const bool output = Is(arg, "-o") || Is(arg, "--output");
+    if (input || output || Is(arg, "--random") || Is(arg, "--threads") || Is(arg, "--repeat")) {
       if (i + 1 >= argc) {
-        std::fprintf(stderr, "edgeopt_run_min: %s needs a value\n%s", arg.c_str(), kUsage);
+        std::fprintf(stderr, "edgeopt_run_min: %s needs a value\n%s", arg, kUsage);
         return kExitUsage;
       }
       const char* value = argv[++i];
       long long n = 0;
-      if (arg == "-i" || arg == "--input") {
+      if (input) {
         args->inputs.push_back(value);
-      } else if (arg == "-o" || arg == "--output") {
+      } else if (output) {
         args->out_dir = value;
-      } else if (arg == "--random") {
+      } else if (Is(arg, "--random")) {
         if (!ParseInt(value, 0, INT64_MAX, &n)) {
           std::fprintf(stderr, "edgeopt_run_min: --random needs a seed >= 0, not '%s'\n", value);
           return kExitUsage;
         }
         args->seed = n;
-      } else if (arg == "--repeat") {
+      } else if (Is(arg, "--repeat")) {
         if (!ParseInt(value, 0, 1000000, &n)) {
           std::fprintf(stderr, "edgeopt_run_min: --repeat needs 0..1000000, not '%s'\n", value);
           return kExitUsage;
@@ -106,13 +109,12 @@ int ParseArgs(int argc, char** argv, Args* args) {
       }
       continue;
     }
-    if (arg.size() > 1 && arg[0] == '-') {
-      std::fprintf(stderr, "edgeopt_run_min: unknown option %s\n%s", arg.c_str(), kUsage);
+    if (arg[0] == '-' && arg[1] != '\0') {
+      std::fprintf(stderr, "edgeopt_run_min: unknown option %s\n%s", arg, kUsage);
       return kExitUsage;
     }
     if (!args->model.empty()) {
-      std::fprintf(stderr, "edgeopt_run_min: more than one model given (%s)\n%s", arg.c_str(),
-                   kUsage);
+      std::fprintf(stderr, "edgeopt_run_min: more than one model given (%s)\n%s", arg, kUsage);
       return kExitUsage;
     }
     args->model = arg;
@@ -128,14 +130,8 @@ int ParseArgs(int argc, char** argv, Args* args) {
   return kExitOk;
 }
 
-std::string DimsString(const rt::Dims& dims) {
-  std::string s = "[";
-  for (int i = 0; i < dims.size; ++i) {
-    if (i > 0) s += ",";
-    s += std::to_string(dims[i]);
-  }
-  return s + "]";
-}
+// "[1,224,224,3]": the runtime's own formatting (one copy of it in the runner).
+std::string DimsString(const rt::Dims& dims) { return rt::DimsStr(dims); }
 
 Status FillInput(rt::Tensor* t, int index, const std::string& path) {
   EDGEOPT_ASSIGN_OR_RETURN(NpyArray array, ReadNpy(path));

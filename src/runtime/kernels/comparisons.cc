@@ -5,6 +5,7 @@
 // LOGICAL_NOT, SELECT and SELECT_V2 (a bool condition chooses between two
 // tensors).
 #include <cstdint>
+#include <utility>
 
 #include "src/quant/quant_math.h"
 #include "src/runtime/kernels/elem_util.h"
@@ -16,29 +17,36 @@ namespace {
 
 enum class Cmp { kEq, kNe, kLt, kLe, kGt, kGe };
 
-template <Cmp kCmp, typename T>
+// The comparisons with loops of their own (one copy of the broadcast loops per type for each):
+// NOT_EQUAL is EQUAL negated, GREATER and GREATER_EQUAL are LESS and LESS_EQUAL with the operands
+// swapped (a > b is b < a, a >= b is b <= a, NaN included). Half the code of six.
+enum class Base { kEq, kLt, kLe };
+
+constexpr Base BaseOf(Cmp cmp) {
+  return cmp == Cmp::kEq || cmp == Cmp::kNe   ? Base::kEq
+         : cmp == Cmp::kLt || cmp == Cmp::kGt ? Base::kLt
+                                              : Base::kLe;
+}
+
+template <Base kBase, typename T>
 bool Compare(T a, T b) {
-  switch (kCmp) {
-    case Cmp::kEq:
+  switch (kBase) {
+    case Base::kEq:
       return a == b;
-    case Cmp::kNe:
-      return a != b;
-    case Cmp::kLt:
+    case Base::kLt:
       return a < b;
-    case Cmp::kLe:
+    case Base::kLe:
       return a <= b;
-    case Cmp::kGt:
-      return a > b;
-    case Cmp::kGe:
-      return a >= b;
   }
   return false;
 }
 
 struct OpData {
-  ref::BroadcastPlan plan;
-  int32_t m1 = 0, m2 = 0;
+  ref::BroadcastPlan plan;  // first operand: input 0, or input 1 when `swap`
+  int32_t m1 = 0, m2 = 0;   // rescaling of the first and the second operand (int8/uint8)
   int s1 = 0, s2 = 0;
+  bool swap = false;   // GREATER(_EQUAL): compare input 1 with input 0
+  uint8_t invert = 0;  // NOT_EQUAL: 1
 };
 
 template <Cmp kCmp>
@@ -49,6 +57,14 @@ Status ComparePrepare(Context* ctx, Node* node) {
   EDGEOPT_RETURN_IF_ERROR(PrepareBroadcastBinary(ctx, node, &a, &b, &out, &data->plan));
   EDGEOPT_ENSURE(out->type == DType::kBool, StatusCode::kInvalidModel, "output must be bool, is %s",
                  DTypeName(out->type));
+  data->invert = kCmp == Cmp::kNe ? 1 : 0;
+  data->swap = kCmp == Cmp::kGt || kCmp == Cmp::kGe;
+  if (data->swap) {
+    // The plan of (b, a): the same merged dimensions with the operands' strides exchanged.
+    for (int d = 0; d < data->plan.rank; ++d) {
+      std::swap(data->plan.stride_a[d], data->plan.stride_b[d]);
+    }
+  }
   switch (a->type) {
     case DType::kFloat32:
     case DType::kInt32:
@@ -66,54 +82,64 @@ Status ComparePrepare(Context* ctx, Node* node) {
   }
   EDGEOPT_RETURN_IF_ERROR(CheckPerTensorQuant(a, "input 0"));
   EDGEOPT_RETURN_IF_ERROR(CheckPerTensorQuant(b, "input 1"));
-  quant::QuantizeMultiplier(a->quant.scale, &data->m1, &data->s1);
-  quant::QuantizeMultiplier(b->quant.scale, &data->m2, &data->s2);
+  const Tensor* first = data->swap ? b : a;
+  const Tensor* second = data->swap ? a : b;
+  quant::QuantizeMultiplier(first->quant.scale, &data->m1, &data->s1);
+  quant::QuantizeMultiplier(second->quant.scale, &data->m2, &data->s2);
   return Status::Ok();
 }
 
-template <Cmp kCmp, typename T>
+// `invert` is 0 but for NOT_EQUAL (an EQUAL loop): xor-ed into every result.
+template <Base kBase, typename T>
 void CompareTyped(const OpData* d, const Tensor* a, const Tensor* b, Tensor* out) {
-  ref::BroadcastBinary(d->plan, a->Data<T>(), b->Data<T>(), out->Data<uint8_t>(),
-                       [](T x, T y) { return static_cast<uint8_t>(Compare<kCmp>(x, y)); });
+  const uint8_t invert = kBase == Base::kEq ? d->invert : 0;  // LESS(_EQUAL): none
+  ref::BroadcastBinary(
+      d->plan, a->Data<T>(), b->Data<T>(), out->Data<uint8_t>(),
+      [invert](T x, T y) { return static_cast<uint8_t>(Compare<kBase>(x, y) ^ invert); });
 }
 
-template <Cmp kCmp, typename T>
+template <Base kBase, typename T>
 void CompareQuantized(const OpData* d, const Tensor* a, const Tensor* b, Tensor* out) {
   const int32_t o1 = -a->quant.zero_point, o2 = -b->quant.zero_point;
+  const uint8_t invert = kBase == Base::kEq ? d->invert : 0;
   ref::BroadcastBinary(
-      d->plan, a->Data<T>(), b->Data<T>(), out->Data<uint8_t>(), [d, o1, o2](T x, T y) {
+      d->plan, a->Data<T>(), b->Data<T>(), out->Data<uint8_t>(), [d, o1, o2, invert](T x, T y) {
         const int32_t sx = quant::MultiplyByQuantizedMultiplier((o1 + x) * (1 << 8), d->m1, d->s1);
         const int32_t sy = quant::MultiplyByQuantizedMultiplier((o2 + y) * (1 << 8), d->m2, d->s2);
-        return static_cast<uint8_t>(Compare<kCmp>(sx, sy));
+        return static_cast<uint8_t>(Compare<kBase>(sx, sy) ^ invert);
       });
 }
 
-template <Cmp kCmp>
+template <Base kBase>
 Status CompareEval(Context* ctx, Node* node) {
   const OpData* d = static_cast<const OpData*>(node->user_data);
-  const Tensor* a = ctx->input(node, 0);
-  const Tensor* b = ctx->input(node, 1);
+  const Tensor* a = ctx->input(node, d->swap ? 1 : 0);
+  const Tensor* b = ctx->input(node, d->swap ? 0 : 1);
   Tensor* out = ctx->output(node, 0);
   switch (a->type) {
     case DType::kFloat32:
-      CompareTyped<kCmp, float>(d, a, b, out);
+      CompareTyped<kBase, float>(d, a, b, out);
       break;
     case DType::kInt32:
-      CompareTyped<kCmp, int32_t>(d, a, b, out);
+      CompareTyped<kBase, int32_t>(d, a, b, out);
       break;
     case DType::kInt64:
-      CompareTyped<kCmp, int64_t>(d, a, b, out);
+      CompareTyped<kBase, int64_t>(d, a, b, out);
       break;
-    case DType::kBool:  // bytes; any non-zero byte is true
-      ref::BroadcastBinary(
-          d->plan, a->Data<uint8_t>(), b->Data<uint8_t>(), out->Data<uint8_t>(),
-          [](uint8_t x, uint8_t y) { return static_cast<uint8_t>(Compare<kCmp>(x != 0, y != 0)); });
+    case DType::kBool:  // bytes; any non-zero byte is true; (NOT_)EQUAL only (Prepare)
+      if constexpr (kBase == Base::kEq) {
+        const uint8_t invert = d->invert;
+        ref::BroadcastBinary(d->plan, a->Data<uint8_t>(), b->Data<uint8_t>(), out->Data<uint8_t>(),
+                             [invert](uint8_t x, uint8_t y) {
+                               return static_cast<uint8_t>(((x != 0) == (y != 0)) ^ invert);
+                             });
+      }
       break;
     case DType::kInt8:
-      CompareQuantized<kCmp, int8_t>(d, a, b, out);
+      CompareQuantized<kBase, int8_t>(d, a, b, out);
       break;
     default:
-      CompareQuantized<kCmp, uint8_t>(d, a, b, out);
+      CompareQuantized<kBase, uint8_t>(d, a, b, out);
       break;
   }
   return Status::Ok();
@@ -242,7 +268,7 @@ Status SelectEval(Context* ctx, Node* node) {
 template <Cmp kCmp>
 const Registration* MakeCompare(const char* name) {
   static const Registration reg = {name, InitOpData<OpData>, ComparePrepare<kCmp>,
-                                   CompareEval<kCmp>};
+                                   CompareEval<BaseOf(kCmp)>};
   return &reg;
 }
 

@@ -8,6 +8,7 @@
 
 #include "src/quant/quant_math.h"
 #include "src/runtime/kernels/kernel_util.h"
+#include "src/runtime/selective.h"
 
 namespace edgeopt {
 namespace rt {
@@ -295,6 +296,7 @@ Status DensifyIfSparse(Context* ctx, const Tensor* t, const char* what, Tensor* 
                        const Tensor** use) {
   *use = t;
   if (t == nullptr || t->sparsity == nullptr) return Status::Ok();
+  if constexpr (!TypeInBuild("sparse")) return TypeNotInBuild(what, "sparse");
   EDGEOPT_ENSURE(t->IsConstant() && t->data != nullptr, StatusCode::kInvalidModel,
                  "%s (%s) is sparse but not a constant", what, t->name);
   Densifier densifier;

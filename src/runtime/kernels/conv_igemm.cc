@@ -574,7 +574,7 @@ bool FuseF32ResidualAdd(const Context* ctx, float lo, float hi, IGemmConv* op) {
 
 void RunIGemmConv(Context* ctx, const IGemmConv& op, const void* input, void* output,
                   const void* residual) {
-  if (op.direct != nullptr) {
+  if (TypeInBuild("CONV_2D", "float32") && op.direct != nullptr) {
     RunF32Conv3x3(ctx, op, static_cast<const float*>(input), static_cast<float*>(output),
                   static_cast<const float*>(residual));
     return;

@@ -3,6 +3,8 @@
 // tflite-ref, errors.
 #include <gtest/gtest.h>
 
+#include <limits>
+
 #include "src/runtime/kernels/elem_test_util.h"
 
 namespace edgeopt {
@@ -45,6 +47,46 @@ TEST(Comparisons, GoldenAndAgreement) {
   }
   // Small integer ranges produce equal values.
   ExpectAgreesWithRef(m.Build(), RandomInputs(ins, 3, -3, 3), ExactInts(), "comparisons x24");
+}
+
+// GREATER(_EQUAL) runs as LESS(_EQUAL) with the operands swapped and NOT_EQUAL as EQUAL negated:
+// NaN, broadcasting either way round, int64 and bool.
+TEST(Comparisons, SwappedAndNegatedGolden) {
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  auto run = [](Op op, const NpyArray& x, const NpyArray& y,
+                const std::vector<int32_t>& out_shape) {
+    ModelBuilder g;
+    const int a = AddIn(g, Plain(x.dtype, std::vector<int32_t>(x.shape.begin(), x.shape.end())));
+    const int b = AddIn(g, Plain(y.dtype, std::vector<int32_t>(y.shape.begin(), y.shape.end())));
+    g.AddOperator(op, {a, b}, {AddOut(g, Plain(DType::kBool, out_shape))});
+    auto out = RunEdgeopt(g.Build(), {x, y});
+    EXPECT_TRUE(out.ok()) << out.status().message();
+    return out.ok() ? ToVector<uint8_t>((*out)[0]) : std::vector<uint8_t>();
+  };
+  using V = std::vector<uint8_t>;
+  // [1, NaN, 3] down the rows against [2, 3] along the columns: (1,2) (1,3) (NaN,2) ...
+  const NpyArray col = MakeArray<float>(DType::kFloat32, {3, 1}, {1, nan, 3});
+  const NpyArray row = MakeArray<float>(DType::kFloat32, {2}, {2, 3});
+  EXPECT_EQ(run(Op::EQUAL, col, row, {3, 2}), (V{0, 0, 0, 0, 0, 1}));
+  EXPECT_EQ(run(Op::NOT_EQUAL, col, row, {3, 2}), (V{1, 1, 1, 1, 1, 0}));
+  EXPECT_EQ(run(Op::LESS, col, row, {3, 2}), (V{1, 1, 0, 0, 0, 0}));
+  EXPECT_EQ(run(Op::LESS_EQUAL, col, row, {3, 2}), (V{1, 1, 0, 0, 0, 1}));
+  EXPECT_EQ(run(Op::GREATER, col, row, {3, 2}), (V{0, 0, 0, 0, 1, 0}));
+  EXPECT_EQ(run(Op::GREATER_EQUAL, col, row, {3, 2}), (V{0, 0, 0, 0, 1, 1}));
+  // The other way round: (2,1) (3,1) (2,NaN) (3,NaN) (2,3) (3,3).
+  EXPECT_EQ(run(Op::GREATER, row, col, {3, 2}), (V{1, 1, 0, 0, 0, 0}));
+  EXPECT_EQ(run(Op::GREATER_EQUAL, row, col, {3, 2}), (V{1, 1, 0, 0, 0, 1}));
+  EXPECT_EQ(run(Op::LESS, row, col, {3, 2}), (V{0, 0, 0, 0, 1, 0}));
+  EXPECT_EQ(run(Op::NOT_EQUAL, row, col, {3, 2}), (V{1, 1, 1, 1, 1, 0}));
+  const NpyArray i64 = MakeArray<int64_t>(DType::kInt64, {3}, {5, -1, 7});
+  const NpyArray five = MakeArray<int64_t>(DType::kInt64, {1}, {5});
+  EXPECT_EQ(run(Op::GREATER, i64, five, {3}), (V{0, 0, 1}));
+  EXPECT_EQ(run(Op::GREATER_EQUAL, five, i64, {3}), (V{1, 1, 0}));
+  EXPECT_EQ(run(Op::NOT_EQUAL, i64, five, {3}), (V{0, 1, 1}));
+  const NpyArray flags = MakeArray<uint8_t>(DType::kBool, {2, 2}, {0, 1, 1, 0});
+  const NpyArray ones = MakeArray<uint8_t>(DType::kBool, {2}, {1, 1});
+  EXPECT_EQ(run(Op::EQUAL, flags, ones, {2, 2}), (V{0, 1, 1, 0}));
+  EXPECT_EQ(run(Op::NOT_EQUAL, flags, ones, {2, 2}), (V{1, 0, 0, 1}));
 }
 
 TEST(LogicalSelect, Agreement) {

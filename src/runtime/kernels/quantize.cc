@@ -32,9 +32,12 @@ namespace {
 bool IsQuantType(DType t) { return t == DType::kInt8 || t == DType::kUInt8 || t == DType::kInt16; }
 
 // Whether a selective build keeps the QUANTIZE kernels that read or write type `t`
-// (selective.h): float32 inputs need only the output's type, requantization both types.
+// (selective.h): both the input's type (float32 when it quantizes float values) and the output's.
 Status CheckQuantizeType(DType t) {
   switch (t) {
+    case DType::kFloat32:
+      EDGEOPT_ENSURE_TYPE_IN_BUILD("QUANTIZE", "float32");
+      break;
     case DType::kInt8:
       EDGEOPT_ENSURE_TYPE_IN_BUILD("QUANTIZE", "int8");
       break;
@@ -162,6 +165,7 @@ Status QuantizeEval(Context* ctx, Node* node) {
   const int64_t n = out->dims.NumElements();
   switch (in->type) {
     case DType::kFloat32: {
+      if constexpr (!TypeInBuild("QUANTIZE", "float32")) break;
       const float s = out->quant.scale;
       const int32_t zp = out->quant.zero_point;
       if (out->type == DType::kInt8) {
@@ -246,8 +250,7 @@ Status DequantizeEval(Context* ctx, Node* node) {
   const Tensor* in = ctx->input(node, 0);
   Tensor* out = ctx->output(node, 0);
   if (node->user_data != nullptr) {
-    RunQuantConvert(ctx, *static_cast<const QuantConvertOp*>(node->user_data), in->data,
-                    out->data);
+    RunQuantConvert(ctx, *static_cast<const QuantConvertOp*>(node->user_data), in->data, out->data);
     return Status::Ok();
   }
   float* o = out->Data<float>();

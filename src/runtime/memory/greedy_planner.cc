@@ -1,7 +1,6 @@
 #include "src/runtime/memory/greedy_planner.h"
 
 #include <algorithm>
-#include <numeric>
 
 namespace edgeopt {
 namespace rt {
@@ -18,13 +17,18 @@ bool Overlaps(const BufferRequest& a, const BufferRequest& b) {
 MemoryPlan PlanGreedy(const std::vector<BufferRequest>& requests, size_t alignment) {
   MemoryPlan plan;
   plan.offsets.assign(requests.size(), 0);
-  std::vector<int> order(requests.size());
-  std::iota(order.begin(), order.end(), 0);
-  // Largest first; ties by earlier first use, then index (deterministic).
-  std::stable_sort(order.begin(), order.end(), [&](int a, int b) {
+  // Largest first; ties by earlier first use, then index (deterministic). Each index is inserted
+  // after the ones that compare equal (a stable binary insertion sort): std::stable_sort's order in
+  // a tenth of its code (3.5 KB), with the quadratic moves the placement below makes anyway.
+  const auto before = [&](int a, int b) {
     if (requests[a].bytes != requests[b].bytes) return requests[a].bytes > requests[b].bytes;
     return requests[a].first_use < requests[b].first_use;
-  });
+  };
+  std::vector<int> order;
+  order.reserve(requests.size());
+  for (int i = 0; i < static_cast<int>(requests.size()); ++i) {
+    order.insert(std::upper_bound(order.begin(), order.end(), i, before), i);
+  }
 
   struct Placed {
     size_t offset;
@@ -46,8 +50,9 @@ MemoryPlan PlanGreedy(const std::vector<BufferRequest>& requests, size_t alignme
     }
     plan.offsets[index] = candidate;
     Placed np{candidate, candidate + r.bytes, index};
-    auto pos = std::upper_bound(placed.begin(), placed.end(), np,
-                                [](const Placed& a, const Placed& b) { return a.offset < b.offset; });
+    auto pos =
+        std::upper_bound(placed.begin(), placed.end(), np,
+                         [](const Placed& a, const Placed& b) { return a.offset < b.offset; });
     placed.insert(pos, np);
     plan.arena_bytes = std::max(plan.arena_bytes, AlignUp(candidate + r.bytes, alignment));
   }

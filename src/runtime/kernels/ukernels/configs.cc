@@ -33,8 +33,10 @@ constexpr bool kAddS8 = TypeInBuild("ADD", "int8") || TypeInBuild("SUB", "int8")
 constexpr bool kAddU8 = TypeInBuild("ADD", "uint8") || TypeInBuild("SUB", "uint8");
 constexpr bool kMulS8 = TypeInBuild("MUL", "int8");
 constexpr bool kMulU8 = TypeInBuild("MUL", "uint8");
-constexpr bool kQuantS8 = TypeInBuild("QUANTIZE", "int8");  // float32 -> int8, requantize
+constexpr bool kQuantS8 = TypeInBuild("QUANTIZE", "int8");  // requantize
 constexpr bool kQuantU8 = TypeInBuild("QUANTIZE", "uint8");
+constexpr bool kQuantF32S8 = kQuantS8 && TypeInBuild("QUANTIZE", "float32");  // float32 -> int8
+constexpr bool kQuantF32U8 = kQuantU8 && TypeInBuild("QUANTIZE", "float32");
 constexpr bool kRequantS8U8 = kQuantS8 && kQuantU8;  // either direction
 constexpr bool kDequantS8 = TypeInBuild("DEQUANTIZE", "int8");
 constexpr bool kDequantU8 = TypeInBuild("DEQUANTIZE", "uint8");
@@ -101,8 +103,8 @@ constexpr QuantElementwiseConfig kQuantElementwiseAvx512 = {
     "q8_elementwise__avx512",
     {EDGEOPT_UK(kAddS8, a5::qs8_vadd_minmax_ukernel__avx512_u16),
      EDGEOPT_UK(kAddU8, a5::qu8_vadd_minmax_ukernel__avx512_u16)},
-    {EDGEOPT_UK(kQuantS8, a5::f32_qs8_vcvt_ukernel__avx512_u16),
-     EDGEOPT_UK(kQuantU8, a5::f32_qu8_vcvt_ukernel__avx512_u16)},
+    {EDGEOPT_UK(kQuantF32S8, a5::f32_qs8_vcvt_ukernel__avx512_u16),
+     EDGEOPT_UK(kQuantF32U8, a5::f32_qu8_vcvt_ukernel__avx512_u16)},
     {EDGEOPT_UK(kDequantS8, a5::qs8_f32_vcvt_ukernel__avx512_u16),
      EDGEOPT_UK(kDequantU8, a5::qu8_f32_vcvt_ukernel__avx512_u16)},
     {{EDGEOPT_UK(kQuantS8, a5::q8_requantize_ukernel__avx512_s8s8),
@@ -158,8 +160,8 @@ constexpr QuantElementwiseConfig kQuantElementwiseAvx2 = {
     "q8_elementwise__avx2",
     {EDGEOPT_UK(kAddS8, a2::qs8_vadd_minmax_ukernel__avx2_u8),
      EDGEOPT_UK(kAddU8, a2::qu8_vadd_minmax_ukernel__avx2_u8)},
-    {EDGEOPT_UK(kQuantS8, a2::f32_q8_vcvt_ukernel__avx2_u8),
-     EDGEOPT_UK(kQuantU8, a2::f32_q8_vcvt_ukernel__avx2_u8)},
+    {EDGEOPT_UK(kQuantF32S8, a2::f32_q8_vcvt_ukernel__avx2_u8),
+     EDGEOPT_UK(kQuantF32U8, a2::f32_q8_vcvt_ukernel__avx2_u8)},
     {EDGEOPT_UK(kDequantS8, a2::qs8_f32_vcvt_ukernel__avx2_u8),
      EDGEOPT_UK(kDequantU8, a2::qu8_f32_vcvt_ukernel__avx2_u8)},
     {{EDGEOPT_UK(kQuantS8, a2::qs8_requantize_ukernel__avx2),
