@@ -614,7 +614,9 @@ void RunIGemmConv(Context* ctx, const IGemmConv& op, const void* input, void* ou
       uint8_t* col = static_cast<uint8_t*>(ctx->GetScratch(op.s_im2col));
       ParallelChunks(pool, op.rows, [&](int64_t r0, int64_t r1) {
         const uint8_t pad = static_cast<uint8_t>(op.zu);
-        if (op.input_signed) {
+        // uint8 activations come from CONV_2D or FULLY_CONNECTED uint8 only (selective.h).
+        if (op.input_signed ||
+            !(TypeInBuild("CONV_2D", "uint8") || TypeInBuild("FULLY_CONNECTED", "uint8"))) {
           Im2colRows<uint8_t, true>(g, in, col, op.kcp, pad, r0, r1);
         } else {
           Im2colRows<uint8_t, false>(g, in, col, op.kcp, pad, r0, r1);
