@@ -592,9 +592,10 @@ void S16OutputStage(const S16Gemm& s16, const int32_t* acc, int count, int chann
                     const int64_t* bias_term, const ref::OutputStage& stage, int16_t* out,
                     int64_t out_stride) {
   if (s16.reduced != nullptr) {
-    uk::S16RequantArgs args{count,         channels,      acc,       bias_term,
-                            s16.reduced,   s16.round,     s16.shift, stage.output_zero_point,
-                            stage.act_min, stage.act_max, out,       out_stride};
+    uk::S16RequantArgs args{
+        count,         channels,      acc,       bias_term,
+        s16.reduced,   s16.round,     s16.shift, stage.output_zero_point,
+        stage.act_min, stage.act_max, out,       static_cast<ptrdiff_t>(out_stride)};
     s16.cfg->requant(args);
     return;
   }
