@@ -562,11 +562,23 @@ Status PrepareF32IGemm(Context* ctx, const ref::ConvGeometry& g, const float* fi
   return PrepareIndirectionCache(ctx, op);
 }
 
+namespace {
+
+// The reference ADD's float arithmetic and clamp, where the CPU has no vbinary microkernel
+// (Arm, scalar builds); the compiler vectorizes it.
+void AddClampPortable(size_t n, const float* a, const float* b, bool b_scalar, float* out,
+                      const uk::F32MinMaxParams* p) {
+  const float lo = p->min, hi = p->max;
+  for (size_t i = 0; i < n; ++i) out[i] = std::min(hi, std::max(lo, a[i] + b[b_scalar ? 0 : i]));
+}
+
+}  // namespace
+
 bool FuseF32ResidualAdd(const Context* ctx, float lo, float hi, IGemmConv* op) {
   if constexpr (!TypeInBuild("float32")) return false;
+  if (op->kind != IGemmKind::kF32 || op->residual_add != nullptr) return false;
   const uk::F32VBinaryConfig* cfg = uk::GetF32VBinaryConfig(ctx->cpu());
-  if (op->kind != IGemmKind::kF32 || op->residual_add != nullptr || cfg == nullptr) return false;
-  op->residual_add = cfg->vadd;
+  op->residual_add = cfg != nullptr ? cfg->vadd : AddClampPortable;
   op->residual_clamp.min = lo;
   op->residual_clamp.max = hi;
   return true;
