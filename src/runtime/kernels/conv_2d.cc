@@ -313,17 +313,20 @@ Status Prepare(Context* ctx, Node* node) {
                                              data->filter_zero_point, &data->bias_term));
   }
   if (int16 && ctx->use_optimized_kernels() && g.groups == 1) {
-    EDGEOPT_RETURN_IF_ERROR(
-        PrepareS16Gemm(ctx, filter->Data<int8_t>(), g.out_c, K, stage, &data->s16));
+    EDGEOPT_RETURN_IF_ERROR(PrepareS16Gemm(ctx, filter->Data<int8_t>(), g.out_c, K, stage,
+                                           &data->s16,
+                                           /*pad_k=*/!g.IsPointwise()));
   }
   const int64_t max_a = uint8 ? 255 : (int16 ? 32768 : 128);
   const int64_t max_b = uint8 ? 255 : 128;
   data->wide_acc = (int16 && data->s16.cfg == nullptr) || !Int32AccumulatorSafe(K, max_a, max_b);
   const int64_t in_size = int8 || uint8 ? 1 : 2;
   const int64_t acc_size = data->wide_acc ? 8 : 4;
-  data->block_rows = ref::BlockRows(pixels, K * in_size + ocg * acc_size, kConvScratchTarget);
+  // im2col rows: K values, or the s16 GEMM's padded kp.
+  const int64_t col_k = data->s16.cfg != nullptr ? data->s16.kp : K;
+  data->block_rows = ref::BlockRows(pixels, col_k * in_size + ocg * acc_size, kConvScratchTarget);
   if (!g.IsPointwise()) {
-    EDGEOPT_RETURN_IF_ERROR(ctx->RequestScratch(data->block_rows * K * in_size, &data->col));
+    EDGEOPT_RETURN_IF_ERROR(ctx->RequestScratch(data->block_rows * col_k * in_size, &data->col));
   }
   EDGEOPT_RETURN_IF_ERROR(ctx->RequestScratch(data->block_rows * ocg * acc_size, &data->acc));
   if (data->filter_zero_point != 0) {
@@ -353,6 +356,7 @@ void EvalS16(Context* ctx, const OpData* data, const Tensor* input, Tensor* outp
   const int64_t pixels = g.out_pixels();
   int16_t* col = static_cast<int16_t*>(ctx->GetScratch(data->col));
   int32_t* acc = static_cast<int32_t*>(ctx->GetScratch(data->acc));
+  const int64_t kp = data->s16.kp;  // K, or K padded (PrepareS16Gemm)
   for (int b = 0; b < g.batch; ++b) {
     const int16_t* in_b = input->Data<int16_t>() + int64_t{b} * g.in_h * g.in_w * g.in_c;
     int16_t* out_b = output->Data<int16_t>() + int64_t{b} * pixels * g.out_c;
@@ -360,10 +364,18 @@ void EvalS16(Context* ctx, const OpData* data, const Tensor* input, Tensor* outp
       const int count = static_cast<int>(std::min<int64_t>(data->block_rows, pixels - p0));
       const int16_t* a = in_b + p0 * g.in_c;
       if (!g.IsPointwise()) {
-        ref::Im2col(g, in_b, p0, count, 0, static_cast<int16_t>(data->input_zero_point), col);
+        const int16_t pad = static_cast<int16_t>(data->input_zero_point);
+        if (kp == K) {
+          ref::Im2col(g, in_b, p0, count, 0, pad, col);
+        } else {  // rows kp apart, zeros after K (the padded weights are zero there)
+          for (int i = 0; i < count; ++i) {
+            ref::Im2col(g, in_b, p0 + i, 1, 0, pad, col + i * kp);
+            std::fill(col + i * kp + K, col + (i + 1) * kp, int16_t{0});
+          }
+        }
         a = col;
       }
-      data->s16.cfg->gemm(count, g.out_c, static_cast<int>(K), a, g.IsPointwise() ? g.in_c : K,
+      data->s16.cfg->gemm(count, g.out_c, static_cast<int>(kp), a, g.IsPointwise() ? g.in_c : kp,
                           data->s16.weights, acc, g.out_c);
       S16OutputStage(data->s16, acc, count, g.out_c, data->bias_term, data->stage,
                      out_b + p0 * g.out_c, g.out_c);

@@ -560,7 +560,7 @@ bool Int32AccumulatorSafe(int64_t K, int64_t max_a, int64_t max_b) {
 }
 
 Status PrepareS16Gemm(Context* ctx, const int8_t* weights, int rows, int64_t K,
-                      const ref::OutputStage& stage, S16Gemm* s16) {
+                      const ref::OutputStage& stage, S16Gemm* s16, bool pad_k) {
   *s16 = S16Gemm();
   const uk::S16GemmConfig* cfg = uk::GetS16GemmConfig(ctx->cpu());
   if (cfg == nullptr || K > (int64_t{1} << 30)) return Status::Ok();
@@ -569,8 +569,12 @@ Status PrepareS16Gemm(Context* ctx, const int8_t* weights, int rows, int64_t K,
     for (int64_t k = 0; k < K; ++k) sum += std::abs(int{weights[n * K + k]});
     if (sum * 32768 >= (int64_t{1} << 31)) return Status::Ok();
   }
-  EDGEOPT_RETURN_IF_ERROR(AllocatePersistentArray(ctx, rows * K, &s16->weights));
-  for (int64_t i = 0; i < rows * K; ++i) s16->weights[i] = weights[i];
+  const int64_t kp = pad_k ? (K + kS16PadK - 1) / kS16PadK * kS16PadK : K;
+  EDGEOPT_RETURN_IF_ERROR(AllocatePersistentArray(ctx, rows * kp, &s16->weights));
+  for (int n = 0; n < rows; ++n) {
+    for (int64_t k = 0; k < kp; ++k) s16->weights[n * kp + k] = k < K ? weights[n * K + k] : 0;
+  }
+  s16->kp = kp;
   if (stage.rounding == ref::Rounding::kInt64 && cfg->requant != nullptr) {
     // ref::MultiplyInt64's constants (its shift <= 14 is checked when the multipliers are made).
     EDGEOPT_RETURN_IF_ERROR(AllocatePersistentArray(ctx, rows, &s16->reduced));

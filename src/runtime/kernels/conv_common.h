@@ -111,7 +111,8 @@ bool Int32AccumulatorSafe(int64_t K, int64_t max_a, int64_t max_b);
 // 16x8 (CONV_2D, FULLY_CONNECTED) on the s16 GEMM microkernel.
 struct S16Gemm {
   const uk::S16GemmConfig* cfg = nullptr;
-  int16_t* weights = nullptr;  // the int8 weights widened, [rows][K]
+  int16_t* weights = nullptr;  // the int8 weights widened, [rows][kp], zeros after K
+  int64_t kp = 0;              // K, or K rounded up (see PrepareS16Gemm)
   // Per channel constants of the vectorized output stage (int64 rounding only; else null).
   int64_t* reduced = nullptr;
   int64_t* round = nullptr;
@@ -121,8 +122,12 @@ struct S16Gemm {
 // Fills *s16 when the CPU has the microkernel and no int32 partial sum can overflow (|x| <=
 // 32768, so each of the `rows` weight rows of K values must have sum |w| < 2^16); else it stays
 // empty and the op keeps its int64 reference path. `stage` holds the output multipliers.
+// With pad_k, rows of K are padded with zeros to a multiple of kS16PadK (the caller lays out its
+// input rows kp apart, zeros after K): the microkernel's dot product runs in whole vectors,
+// where a short K (a 3x3 filter over one channel: 9) would run in its scalar tail.
+constexpr int64_t kS16PadK = 16;
 Status PrepareS16Gemm(Context* ctx, const int8_t* weights, int rows, int64_t K,
-                      const ref::OutputStage& stage, S16Gemm* s16);
+                      const ref::OutputStage& stage, S16Gemm* s16, bool pad_k = false);
 
 // The reference 16x8 output stage on int32 sums: out[i][n] = requantize(acc[i][n] +
 // bias_term[n]) for i < count, n < channels (acc rows `channels` apart, out rows `out_stride`).

@@ -238,8 +238,8 @@ TEST(OptimizedDynamicQuant, SameAsReference) {
   }
 }
 
-// MAX_POOL_2D and AVERAGE_POOL_2D (float, int8, uint8): channel counts around the vector
-// widths (8, 16, 32, 64), windows clipped by SAME padding, strides, activations; large
+// MAX_POOL_2D and AVERAGE_POOL_2D (float, int8, uint8; int16 max): channel counts around the
+// vector widths (8, 16, 32, 64), windows clipped by SAME padding, strides, activations; large
 // averaging windows (global pooling).
 TEST(OptimizedPool, MaxAndAverageAroundChannelBlocks) {
   std::mt19937 rng(29);
@@ -247,7 +247,8 @@ TEST(OptimizedPool, MaxAndAverageAroundChannelBlocks) {
   const int channels[] = {1, 7, 8, 9, 15, 16, 17, 31, 32, 33, 63, 64, 65, 100};
   const Act acts[] = {Act::NONE, Act::RELU, Act::RELU6, Act::RELU_N1_TO_1};
   for (Op op : {Op::MAX_POOL_2D, Op::AVERAGE_POOL_2D}) {
-    for (DType type : {DType::kFloat32, DType::kInt8, DType::kUInt8}) {
+    for (DType type : {DType::kFloat32, DType::kInt8, DType::kUInt8, DType::kInt16}) {
+      if (type == DType::kInt16 && op != Op::MAX_POOL_2D) continue;
       for (int i = 0; i < 16; ++i) {
         const int c = channels[rng() % 14];
         const int h = 1 + static_cast<int>(rng() % 9), w = 1 + static_cast<int>(rng() % 9);
@@ -258,8 +259,9 @@ TEST(OptimizedPool, MaxAndAverageAroundChannelBlocks) {
         const auto padding = global || rng() % 2 ? tflite::Padding::VALID : tflite::Padding::SAME;
         const Act act = acts[rng() % 4];
         const int batch = 1 + static_cast<int>(rng() % 2);
-        const int32_t zp = type == DType::kUInt8 ? 128 + static_cast<int32_t>(rng() % 21) - 10
-                                                 : static_cast<int32_t>(rng() % 21) - 10;
+        const int32_t zp = type == DType::kUInt8   ? 128 + static_cast<int32_t>(rng() % 21) - 10
+                           : type == DType::kInt16 ? 0
+                                                   : static_cast<int32_t>(rng() % 21) - 10;
         const TSpec in =
             type == DType::kFloat32 ? F32({batch, h, w, c}) : Q(type, {batch, h, w, c}, 0.05f, zp);
         const int oh = padding == tflite::Padding::SAME ? (h + sh - 1) / sh : (h - fh) / sh + 1;

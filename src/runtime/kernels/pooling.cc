@@ -7,8 +7,10 @@
 //    raw values; the average of raw values is rounded half away from zero:
 //    (sum +/- count/2) / count with C++ truncating division.
 //  - The fused activation clamps in the output's domain.
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <limits>
 
 #include "src/quant/quant_math.h"
@@ -178,6 +180,83 @@ void PoolQuantized(const OpData* d, const Tensor* in, Tensor* out) {
   }
 }
 
+// Eight int16 lanes (GCC/Clang vector extension: SSE2 on x86-64, NEON on Arm), so that the
+// max below is vector code also in this file's size-optimized build.
+typedef int16_t I16x8 __attribute__((vector_size(16)));
+
+inline I16x8 Load8(const int16_t* p) {
+  I16x8 v;
+  std::memcpy(&v, p, sizeof(v));
+  return v;
+}
+
+// a where `take_a` (lanes all ones or all zeros, as comparisons give), else b.
+inline I16x8 Select(I16x8 take_a, I16x8 a, I16x8 b) { return (a & take_a) | (b & ~take_a); }
+
+// dst[c] = max(dst[c], src[c]).
+void MaxInto(int16_t* dst, const int16_t* src, int64_t n) {
+  int64_t c = 0;
+  for (; c + 8 <= n; c += 8) {
+    const I16x8 a = Load8(dst + c), b = Load8(src + c);
+    const I16x8 m = Select(a > b, a, b);
+    std::memcpy(dst + c, &m, sizeof(m));
+  }
+  for (; c < n; ++c) dst[c] = std::max(dst[c], src[c]);
+}
+
+// dst[c] = min(max(src[c], lo), hi).
+void ClampInto(int16_t* dst, const int16_t* src, int64_t n, int16_t lo, int16_t hi) {
+  const I16x8 vlo = {lo, lo, lo, lo, lo, lo, lo, lo}, vhi = {hi, hi, hi, hi, hi, hi, hi, hi};
+  int64_t c = 0;
+  for (; c + 8 <= n; c += 8) {
+    I16x8 v = Load8(src + c);
+    v = Select(v < vlo, vlo, v);
+    v = Select(v > vhi, vhi, v);
+    std::memcpy(dst + c, &v, sizeof(v));
+  }
+  for (; c < n; ++c) dst[c] = std::min(hi, std::max(lo, src[c]));
+}
+
+// MAX_POOL of int16, which has no microkernel: the reference's max and clamp with the channels
+// innermost, so the compiler vectorizes each window pixel's max; output rows split over the pool.
+void MaxPoolInt16(Context* ctx, const OpData* d, const Tensor* in, Tensor* out) {
+  const int64_t in_h = in->dims[1], in_w = in->dims[2], depth = in->dims[3];
+  const int64_t out_h = out->dims[1], out_w = out->dims[2];
+  const int16_t lo = static_cast<int16_t>(d->q_min), hi = static_cast<int16_t>(d->q_max);
+  const int16_t* p = in->Data<int16_t>();
+  int16_t* o = out->Data<int16_t>();
+  auto rows = [&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; ++r) {
+      const int64_t b = r / out_h, oy = r % out_h;
+      const int64_t y0 = oy * d->stride_h - d->pad_h;
+      const int64_t fy_start = std::max<int64_t>(0, -y0);
+      const int64_t fy_end = std::min<int64_t>(d->filter_h, in_h - y0);
+      for (int64_t ox = 0; ox < out_w; ++ox) {
+        const int64_t x0 = ox * d->stride_w - d->pad_w;
+        const int64_t fx_start = std::max<int64_t>(0, -x0);
+        const int64_t fx_end = std::min<int64_t>(d->filter_w, in_w - x0);
+        int16_t* dst = o + (r * out_w + ox) * depth;
+        std::fill(dst, dst + depth, std::numeric_limits<int16_t>::lowest());
+        for (int64_t fy = fy_start; fy < fy_end; ++fy) {
+          for (int64_t fx = fx_start; fx < fx_end; ++fx) {
+            MaxInto(dst, p + ((b * in_h + y0 + fy) * in_w + x0 + fx) * depth, depth);
+          }
+        }
+        ClampInto(dst, dst, depth, lo, hi);
+      }
+    }
+  };
+  const int64_t n = in->dims[0] * out_h;
+  const int threads = ctx->num_threads();
+  if (threads <= 1 || n < 2 || n * out_w * depth * d->filter_h * d->filter_w < 16384) {
+    rows(0, n);
+    return;
+  }
+  const int chunks = static_cast<int>(std::min<int64_t>(n, 2 * threads));
+  ctx->thread_pool()->ParallelFor(chunks,
+                                  [&](int c, int) { rows(n * c / chunks, n * (c + 1) / chunks); });
+}
+
 // The microkernel path: one call per output pixel with its clipped window, output rows split
 // over the pool.
 void PoolFast(Context* ctx, const OpData* d, const Tensor* in, Tensor* out) {
@@ -256,7 +335,11 @@ Status Eval(Context* ctx, Node* node) {
       PoolQuantized<kKind, uint8_t>(d, in, out);
       break;
     default:
-      PoolQuantized<kKind, int16_t>(d, in, out);
+      if (kKind == PoolKind::kMax && ctx->use_optimized_kernels()) {
+        MaxPoolInt16(ctx, d, in, out);
+      } else {
+        PoolQuantized<kKind, int16_t>(d, in, out);
+      }
       break;
   }
   return Status::Ok();
