@@ -120,6 +120,16 @@ Status Prepare(Context* ctx, Node* node) {
                                           static_cast<int32_t>(out_w), in->dims[3]}));
 }
 
+// The taps [begin, end) of a window along one axis that fall inside the image (size values);
+// the window of output position o starts at `origin` (negative in the padding).
+struct Span {
+  int64_t origin, begin, end;
+};
+Span Clip(int64_t o, int64_t stride, int64_t pad, int64_t filter, int64_t size) {
+  const int64_t origin = o * stride - pad;
+  return {origin, std::max<int64_t>(0, -origin), std::min<int64_t>(filter, size - origin)};
+}
+
 // Reduces each clipped window per channel: acc = init, acc op= v, out =
 // finish(acc, count).
 template <PoolKind kKind, typename T, typename Acc, typename Finish>
@@ -131,13 +141,11 @@ void Pool(const OpData* d, const Tensor* in, Tensor* out, Acc init, Finish finis
   T* o = out->Data<T>();
   for (int64_t b = 0; b < batches; ++b) {
     for (int64_t oy = 0; oy < out_h; ++oy) {
-      const int64_t y0 = oy * d->stride_h - d->pad_h;
-      const int64_t fy_start = std::max<int64_t>(0, -y0);
-      const int64_t fy_end = std::min<int64_t>(d->filter_h, in_h - y0);
+      const Span ys = Clip(oy, d->stride_h, d->pad_h, d->filter_h, in_h);
+      const int64_t y0 = ys.origin, fy_start = ys.begin, fy_end = ys.end;
       for (int64_t ox = 0; ox < out_w; ++ox) {
-        const int64_t x0 = ox * d->stride_w - d->pad_w;
-        const int64_t fx_start = std::max<int64_t>(0, -x0);
-        const int64_t fx_end = std::min<int64_t>(d->filter_w, in_w - x0);
+        const Span xs = Clip(ox, d->stride_w, d->pad_w, d->filter_w, in_w);
+        const int64_t x0 = xs.origin, fx_start = xs.begin, fx_end = xs.end;
         const int64_t count =
             std::max<int64_t>(0, fy_end - fy_start) * std::max<int64_t>(0, fx_end - fx_start);
         T* dst = o + ((b * out_h + oy) * out_w + ox) * depth;
@@ -228,13 +236,11 @@ void MaxPoolInt16(Context* ctx, const OpData* d, const Tensor* in, Tensor* out) 
   auto rows = [&](int64_t r0, int64_t r1) {
     for (int64_t r = r0; r < r1; ++r) {
       const int64_t b = r / out_h, oy = r % out_h;
-      const int64_t y0 = oy * d->stride_h - d->pad_h;
-      const int64_t fy_start = std::max<int64_t>(0, -y0);
-      const int64_t fy_end = std::min<int64_t>(d->filter_h, in_h - y0);
+      const Span ys = Clip(oy, d->stride_h, d->pad_h, d->filter_h, in_h);
+      const int64_t y0 = ys.origin, fy_start = ys.begin, fy_end = ys.end;
       for (int64_t ox = 0; ox < out_w; ++ox) {
-        const int64_t x0 = ox * d->stride_w - d->pad_w;
-        const int64_t fx_start = std::max<int64_t>(0, -x0);
-        const int64_t fx_end = std::min<int64_t>(d->filter_w, in_w - x0);
+        const Span xs = Clip(ox, d->stride_w, d->pad_w, d->filter_w, in_w);
+        const int64_t x0 = xs.origin, fx_start = xs.begin, fx_end = xs.end;
         int16_t* dst = o + (r * out_w + ox) * depth;
         std::fill(dst, dst + depth, std::numeric_limits<int16_t>::lowest());
         for (int64_t fy = fy_start; fy < fy_end; ++fy) {
@@ -268,9 +274,8 @@ void PoolFast(Context* ctx, const OpData* d, const Tensor* in, Tensor* out) {
   uint8_t* o = static_cast<uint8_t*>(out->data);
   auto row = [&](int64_t r) {
     const int64_t b = r / out_h, oy = r % out_h;
-    const int64_t y0 = oy * d->stride_h - d->pad_h;
-    const int64_t fy_start = std::max<int64_t>(0, -y0);
-    const int64_t fy_end = std::min<int64_t>(d->filter_h, in_h - y0);
+    const Span ys = Clip(oy, d->stride_h, d->pad_h, d->filter_h, in_h);
+    const int64_t y0 = ys.origin, fy_start = ys.begin, fy_end = ys.end;
     uk::PoolArgs args;
     args.channels = depth;
     args.row_stride = static_cast<ptrdiff_t>(in_w * depth);
@@ -279,9 +284,8 @@ void PoolFast(Context* ctx, const OpData* d, const Tensor* in, Tensor* out) {
     args.qmin = d->q_min;
     args.qmax = d->q_max;
     for (int64_t ox = 0; ox < out_w; ++ox) {
-      const int64_t x0 = ox * d->stride_w - d->pad_w;
-      const int64_t fx_start = std::max<int64_t>(0, -x0);
-      const int64_t fx_end = std::min<int64_t>(d->filter_w, in_w - x0);
+      const Span xs = Clip(ox, d->stride_w, d->pad_w, d->filter_w, in_w);
+      const int64_t x0 = xs.origin, fx_start = xs.begin, fx_end = xs.end;
       args.rows = static_cast<int>(std::max<int64_t>(0, fy_end - fy_start));
       args.cols = static_cast<int>(std::max<int64_t>(0, fx_end - fx_start));
       if (args.rows == 0 || args.cols == 0) {
