@@ -225,42 +225,45 @@ void ClampInto(int16_t* dst, const int16_t* src, int64_t n, int16_t lo, int16_t 
   for (; c < n; ++c) dst[c] = std::min(hi, std::max(lo, src[c]));
 }
 
-// MAX_POOL of int16, which has no microkernel: the reference's max and clamp with the channels
-// innermost, so the compiler vectorizes each window pixel's max; output rows split over the pool.
+// row(r) for every output row r (batch item * out_h + oy), split over the pool when the
+// windows read enough values to pay for it.
+template <typename F>
+void ForEachOutputRow(Context* ctx, const OpData* d, const Tensor* out, F&& row) {
+  const int64_t rows = int64_t{out->dims[0]} * out->dims[1];
+  const int64_t reads = out->dims.NumElements() * d->filter_h * d->filter_w;
+  if (ctx->num_threads() > 1 && rows > 1 && reads >= kMinParallelReads) {
+    const int tasks = static_cast<int>(std::min<int64_t>(rows, ctx->num_threads() * 4));
+    ctx->thread_pool()->ParallelFor(tasks, [&](int t, int) {
+      for (int64_t r = rows * t / tasks; r < rows * (t + 1) / tasks; ++r) row(r);
+    });
+  } else {
+    for (int64_t r = 0; r < rows; ++r) row(r);
+  }
+}
+
+// MAX_POOL of int16, which has no microkernel: the reference's max and clamp, with the channels
+// innermost in 8-lane vectors.
 void MaxPoolInt16(Context* ctx, const OpData* d, const Tensor* in, Tensor* out) {
   const int64_t in_h = in->dims[1], in_w = in->dims[2], depth = in->dims[3];
   const int64_t out_h = out->dims[1], out_w = out->dims[2];
   const int16_t lo = static_cast<int16_t>(d->q_min), hi = static_cast<int16_t>(d->q_max);
   const int16_t* p = in->Data<int16_t>();
   int16_t* o = out->Data<int16_t>();
-  auto rows = [&](int64_t r0, int64_t r1) {
-    for (int64_t r = r0; r < r1; ++r) {
-      const int64_t b = r / out_h, oy = r % out_h;
-      const Span ys = Clip(oy, d->stride_h, d->pad_h, d->filter_h, in_h);
-      const int64_t y0 = ys.origin, fy_start = ys.begin, fy_end = ys.end;
-      for (int64_t ox = 0; ox < out_w; ++ox) {
-        const Span xs = Clip(ox, d->stride_w, d->pad_w, d->filter_w, in_w);
-        const int64_t x0 = xs.origin, fx_start = xs.begin, fx_end = xs.end;
-        int16_t* dst = o + (r * out_w + ox) * depth;
-        std::fill(dst, dst + depth, std::numeric_limits<int16_t>::lowest());
-        for (int64_t fy = fy_start; fy < fy_end; ++fy) {
-          for (int64_t fx = fx_start; fx < fx_end; ++fx) {
-            MaxInto(dst, p + ((b * in_h + y0 + fy) * in_w + x0 + fx) * depth, depth);
-          }
+  ForEachOutputRow(ctx, d, out, [&](int64_t r) {
+    const int64_t b = r / out_h;
+    const Span ys = Clip(r % out_h, d->stride_h, d->pad_h, d->filter_h, in_h);
+    for (int64_t ox = 0; ox < out_w; ++ox) {
+      const Span xs = Clip(ox, d->stride_w, d->pad_w, d->filter_w, in_w);
+      int16_t* dst = o + (r * out_w + ox) * depth;
+      std::fill(dst, dst + depth, std::numeric_limits<int16_t>::lowest());
+      for (int64_t fy = ys.begin; fy < ys.end; ++fy) {
+        for (int64_t fx = xs.begin; fx < xs.end; ++fx) {
+          MaxInto(dst, p + ((b * in_h + ys.origin + fy) * in_w + xs.origin + fx) * depth, depth);
         }
-        ClampInto(dst, dst, depth, lo, hi);
       }
+      ClampInto(dst, dst, depth, lo, hi);
     }
-  };
-  const int64_t n = in->dims[0] * out_h;
-  const int threads = ctx->num_threads();
-  if (threads <= 1 || n < 2 || n * out_w * depth * d->filter_h * d->filter_w < 16384) {
-    rows(0, n);
-    return;
-  }
-  const int chunks = static_cast<int>(std::min<int64_t>(n, 2 * threads));
-  ctx->thread_pool()->ParallelFor(chunks,
-                                  [&](int c, int) { rows(n * c / chunks, n * (c + 1) / chunks); });
+  });
 }
 
 // The microkernel path: one call per output pixel with its clipped window, output rows split
@@ -298,16 +301,7 @@ void PoolFast(Context* ctx, const OpData* d, const Tensor* in, Tensor* out) {
       d->fast(args);
     }
   };
-  const int64_t rows = in->dims[0] * out_h;
-  const int64_t reads = out->dims.NumElements() * d->filter_h * d->filter_w;
-  if (ctx->num_threads() > 1 && rows > 1 && reads >= kMinParallelReads) {
-    const int tasks = static_cast<int>(std::min<int64_t>(rows, ctx->num_threads() * 4));
-    ctx->thread_pool()->ParallelFor(tasks, [&](int t, int) {
-      for (int64_t r = rows * t / tasks; r < rows * (t + 1) / tasks; ++r) row(r);
-    });
-  } else {
-    for (int64_t r = 0; r < rows; ++r) row(r);
-  }
+  ForEachOutputRow(ctx, d, out, row);
 }
 
 template <PoolKind kKind>
