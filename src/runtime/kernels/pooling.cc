@@ -255,12 +255,19 @@ void MaxPoolInt16(Context* ctx, const OpData* d, const Tensor* in, Tensor* out) 
     for (int64_t ox = 0; ox < out_w; ++ox) {
       const Span xs = Clip(ox, d->stride_w, d->pad_w, d->filter_w, in_w);
       int16_t* dst = o + (r * out_w + ox) * depth;
-      std::fill(dst, dst + depth, std::numeric_limits<int16_t>::lowest());
+      bool empty = true;  // the first pixel is copied: max(lowest, x) = x
       for (int64_t fy = ys.begin; fy < ys.end; ++fy) {
         for (int64_t fx = xs.begin; fx < xs.end; ++fx) {
-          MaxInto(dst, p + ((b * in_h + ys.origin + fy) * in_w + xs.origin + fx) * depth, depth);
+          const int16_t* src = p + ((b * in_h + ys.origin + fy) * in_w + xs.origin + fx) * depth;
+          if (empty) {
+            std::memcpy(dst, src, sizeof(int16_t) * depth);
+          } else {
+            MaxInto(dst, src, depth);
+          }
+          empty = false;
         }
       }
+      if (empty) std::fill(dst, dst + depth, std::numeric_limits<int16_t>::lowest());
       ClampInto(dst, dst, depth, lo, hi);
     }
   });
