@@ -75,8 +75,7 @@ void RunRows(const IGemmConv& op, const float* input, const float* residual, flo
     }
     if (residual != nullptr) {
       const int64_t n = int64_t{g.out_w} * g.out_c;
-      op.residual_add(static_cast<size_t>(n), out, residual + r * n, false, out,
-                      &op.residual_clamp);
+      AddResidual(op, residual, output, r * n, n);
     }
   }
 }
@@ -148,7 +147,6 @@ Status PrepareF32Conv3x3(Context* ctx, const uk::F32Conv3x3Config* cfg, const re
 
 void RunF32Conv3x3(Context* ctx, const IGemmConv& op, const float* input, float* output,
                    const float* residual) {
-  if (op.residual_add == nullptr) residual = nullptr;
   float* scratch = static_cast<float*>(ctx->GetScratch(op.s_direct));
   const int64_t out_rows = int64_t{op.g.batch} * op.g.out_h;
   const int64_t per_thread = RowFloats(op) * kRows;

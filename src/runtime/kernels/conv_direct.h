@@ -28,7 +28,7 @@ Status PrepareF32Conv3x3(Context* ctx, const uk::F32Conv3x3Config* cfg, const re
                          const float* filter, const float* bias, float act_min, float act_max,
                          IGemmConv* op);
 
-// `residual`: with op.residual_add, the fused ADD's other input (else nullptr).
+// `residual`: the fused ADD's other input (only with op.residual_add), else nullptr.
 void RunF32Conv3x3(Context* ctx, const IGemmConv& op, const float* input, float* output,
                    const float* residual);
 

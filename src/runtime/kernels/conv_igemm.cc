@@ -136,16 +136,10 @@ void AddResidualRows(const IGemmConv& op, const float* residual, float* output, 
                      int64_t c0, int64_t c1) {
   const int64_t out_c = op.g.out_c;
   if (c0 == 0 && c1 == out_c) {  // whole rows: one contiguous run
-    const int64_t begin = m0 * out_c;
-    op.residual_add(static_cast<size_t>(mr * out_c), output + begin, residual + begin, false,
-                    output + begin, &op.residual_clamp);
+    AddResidual(op, residual, output, m0 * out_c, mr * out_c);
     return;
   }
-  for (int i = 0; i < mr; ++i) {
-    const int64_t begin = (m0 + i) * out_c + c0;
-    op.residual_add(static_cast<size_t>(c1 - c0), output + begin, residual + begin, false,
-                    output + begin, &op.residual_clamp);
-  }
+  for (int i = 0; i < mr; ++i) AddResidual(op, residual, output, (m0 + i) * out_c + c0, c1 - c0);
 }
 
 struct RunState {
@@ -586,15 +580,15 @@ bool FuseF32ResidualAdd(const Context* ctx, float lo, float hi, IGemmConv* op) {
 
 void RunIGemmConv(Context* ctx, const IGemmConv& op, const void* input, void* output,
                   const void* residual) {
+  const float* fused = op.residual_add != nullptr ? static_cast<const float*>(residual) : nullptr;
   if (TypeInBuild("CONV_2D", "float32") && op.direct != nullptr) {
-    RunF32Conv3x3(ctx, op, static_cast<const float*>(input), static_cast<float*>(output),
-                  static_cast<const float*>(residual));
+    RunF32Conv3x3(ctx, op, static_cast<const float*>(input), static_cast<float*>(output), fused);
     return;
   }
   RunState s{};
   s.op = &op;
   s.output = output;
-  s.residual = op.residual_add != nullptr ? static_cast<const float*>(residual) : nullptr;
+  s.residual = fused;
   s.thread_scratch = static_cast<uint8_t*>(ctx->GetScratch(op.s_thread));
   ThreadPool* pool = ctx->thread_pool();
   const ref::ConvGeometry& g = op.g;

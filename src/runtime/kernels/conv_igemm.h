@@ -119,6 +119,13 @@ Status PrepareF32IGemm(Context* ctx, const ref::ConvGeometry& g, const float* fi
 // RunIGemmConv) and clamp to [lo, hi] in its output stage; false when it cannot.
 bool FuseF32ResidualAdd(const Context* ctx, float lo, float hi, IGemmConv* op);
 
+// Output values [begin, begin + n) of a convolution with a fused ADD: out = clamp(out + residual).
+inline void AddResidual(const IGemmConv& op, const float* residual, float* output, int64_t begin,
+                        int64_t n) {
+  op.residual_add(static_cast<size_t>(n), output + begin, residual + begin, false, output + begin,
+                  &op.residual_clamp);
+}
+
 // `residual`: the fused ADD's other input (f32 with FuseF32ResidualAdd), else nullptr.
 void RunIGemmConv(Context* ctx, const IGemmConv& op, const void* input, void* output,
                   const void* residual = nullptr);
