@@ -5,7 +5,7 @@
 // seconds per epoch (wall and process CPU), images per second and test accuracy.
 //
 // Built only with -DEDGEOPT_BENCH_LIBTORCH=ON when LibTorch is installed (libtorch-dev):
-//   build/libtorch_fmnist [--epochs N] [--threads 1,2] [--limit SAMPLES]
+//   build/libtorch_fmnist [--epochs N] [--threads 1,2] [--limit SAMPLES] [--seed S]
 #include <time.h>
 #include <torch/torch.h>
 
@@ -67,6 +67,7 @@ int main(int argc, char** argv) {
   int epochs = 1;
   std::vector<int> threads = {1, 2};
   int64_t limit = 0;
+  uint64_t seed = 0;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     if (a == "--epochs" && i + 1 < argc) {
@@ -78,8 +79,11 @@ int main(int argc, char** argv) {
       }
     } else if (a == "--limit" && i + 1 < argc) {
       limit = std::atoll(argv[++i]);
+    } else if (a == "--seed" && i + 1 < argc) {
+      seed = std::strtoull(argv[++i], nullptr, 10);
     } else {
-      std::fprintf(stderr, "usage: %s [--epochs N] [--threads 1,2] [--limit SAMPLES]\n", argv[0]);
+      std::fprintf(stderr, "usage: %s [--epochs N] [--threads 1,2] [--limit SAMPLES] [--seed S]\n",
+                   argv[0]);
       return 2;
     }
   }
@@ -100,7 +104,7 @@ int main(int argc, char** argv) {
   const int64_t batch = 64;
   for (int t : threads) {
     torch::set_num_threads(t);
-    torch::manual_seed(0);
+    torch::manual_seed(seed);
     Net net;
     torch::optim::Adam opt(net->parameters(), torch::optim::AdamOptions(1e-3));
     std::printf("libtorch %s fmnist-cnn threads=%d\n", TORCH_VERSION, t);
