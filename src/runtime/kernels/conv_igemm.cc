@@ -290,6 +290,37 @@ void FinishCommon(IGemmConv* op, size_t elem) {
   }
 }
 
+// Copies n bytes, 1 <= n <= 16, with two loads and two stores that overlap when n is not a
+// power of two (no byte outside [0, n) is read or written). With kXor every byte is xored
+// with 0x80 (int8 to the u domain).
+template <bool kXor>
+inline void CopyFewBytes(const uint8_t* src, uint8_t* dst, size_t n) {
+  if (n >= 8) {
+    uint64_t a, b;
+    std::memcpy(&a, src, 8);
+    std::memcpy(&b, src + n - 8, 8);
+    if (kXor) a ^= 0x8080808080808080ull, b ^= 0x8080808080808080ull;
+    std::memcpy(dst, &a, 8);
+    std::memcpy(dst + n - 8, &b, 8);
+  } else if (n >= 4) {
+    uint32_t a, b;
+    std::memcpy(&a, src, 4);
+    std::memcpy(&b, src + n - 4, 4);
+    if (kXor) a ^= 0x80808080u, b ^= 0x80808080u;
+    std::memcpy(dst, &a, 4);
+    std::memcpy(dst + n - 4, &b, 4);
+  } else if (n >= 2) {
+    uint16_t a, b;
+    std::memcpy(&a, src, 2);
+    std::memcpy(&b, src + n - 2, 2);
+    if (kXor) a ^= 0x8080u, b ^= 0x8080u;
+    std::memcpy(dst, &a, 2);
+    std::memcpy(dst + n - 2, &b, 2);
+  } else {
+    dst[0] = kXor ? static_cast<uint8_t>(src[0] ^ 0x80) : src[0];
+  }
+}
+
 // Rows [r0, r1) of the im2col matrix (row stride `kstride` elements, taps in (fy, fx) order,
 // each tap's in_c channels, `pad` for taps outside the image, zeros after K). With kXor the
 // int8 input enters the u domain.
@@ -305,6 +336,8 @@ void Im2colRows(const ref::ConvGeometry& g, const T* in, T* out, int64_t kstride
   const int64_t K = g.K();
   const int64_t row = int64_t{in_w} * in_c;  // elements per input row
   const int64_t window_row = int64_t{fw} * in_c;
+  const size_t window_bytes = static_cast<size_t>(window_row) * sizeof(T);
+  const bool few_bytes = window_bytes <= 16;
   auto copy = [](const T* src, T* dst, int64_t n) {
     for (int64_t c = 0; c < n; ++c) {
       dst[c] = kXor ? static_cast<T>(static_cast<uint8_t>(src[c]) ^ 0x80) : src[c];
@@ -319,9 +352,18 @@ void Im2colRows(const ref::ConvGeometry& g, const T* in, T* out, int64_t kstride
     const int iy0 = oy * sh - g.pad_top, ix0 = ox * sw - g.pad_left;
     if (dw == 1 && iy0 >= 0 && ix0 >= 0 && iy0 + (fh - 1) * dh < in_h && ix0 + fw <= in_w) {
       // The window lies inside the image: each of its rows is fw adjacent pixels.
-      for (int fy = 0; fy < fh; ++fy) {
-        copy(in_b + (iy0 + fy * dh) * row + int64_t{ix0} * in_c, dst, window_row);
-        dst += window_row;
+      const T* src = in_b + int64_t{iy0} * row + int64_t{ix0} * in_c;
+      if (few_bytes) {
+        // Few channels (the first convolution of an image model): a loop per window row
+        // would cost more than its 1-16 bytes.
+        for (int fy = 0; fy < fh; ++fy, src += dh * row, dst += window_row) {
+          CopyFewBytes<kXor>(reinterpret_cast<const uint8_t*>(src), reinterpret_cast<uint8_t*>(dst),
+                             window_bytes);
+        }
+      } else {
+        for (int fy = 0; fy < fh; ++fy, src += dh * row, dst += window_row) {
+          copy(src, dst, window_row);
+        }
       }
     } else {
       for (int fy = 0; fy < fh; ++fy) {

@@ -233,7 +233,7 @@ TEST(OptimizedConv2D, Im2colFewChannels) {
   std::mt19937 rng(17);
   uint32_t seed = 150;
   for (Variant v : kAllVariants) {
-    for (int i = 0; i < 10; ++i) {
+    for (int i = 0; i < 16; ++i) {
       OpConfig c;
       c.op = Op::CONV_2D;
       c.variant = v;
@@ -241,7 +241,7 @@ TEST(OptimizedConv2D, Im2colFewChannels) {
       c.in_c = 1 + rng() % 2;
       c.out_c = 1 + rng() % 40;
       c.filter_h = 1 + rng() % 5;
-      c.filter_w = 2 + rng() % 4;
+      c.filter_w = 1 + rng() % 9;  // window rows of 1 to 18 int8 bytes
       c.stride_h = 1 + rng() % 2;
       c.stride_w = 1 + rng() % 3;
       c.dilation_h = c.dilation_w = (rng() % 4 == 0) ? 2 : 1;
@@ -253,6 +253,31 @@ TEST(OptimizedConv2D, Im2colFewChannels) {
       c.seed = seed++;
       SCOPED_TRACE(c.Describe());
       ExpectOptimizedMatchesReference(c);
+    }
+  }
+}
+
+// Every im2col window-row length from 1 to 18 bytes of int8 (4 to 72 of float), in windows
+// that lie inside the image (the short copies).
+TEST(OptimizedConv2D, Im2colEveryWindowRowLength) {
+  uint32_t seed = 170;
+  for (Variant v : kAllVariants) {
+    for (int in_c = 1; in_c <= 2; ++in_c) {
+      for (int fw = 1; fw <= 9; ++fw) {
+        OpConfig c;
+        c.op = Op::CONV_2D;
+        c.variant = v;
+        c.in_c = in_c;
+        c.out_c = 5;
+        c.filter_h = 2;
+        c.filter_w = fw;
+        c.in_h = 4;
+        c.in_w = fw + 3;
+        c.padding = tflite::Padding::VALID;
+        c.seed = seed++;
+        SCOPED_TRACE(c.Describe());
+        ExpectOptimizedMatchesReference(c);
+      }
     }
   }
 }
