@@ -219,6 +219,136 @@ TEST(FuseAdd, NotWhenTheConvolutionOutputIsReadElsewhere) {
   }
 }
 
+// The int8 / uint8 block: x -> conv1 (3x3) -> conv2 (k x k) -> ADD(conv2, conv1 or x), with
+// different scales and zero points on every tensor so that the ADD's two rescales differ.
+struct QCase {
+  std::string name;
+  DType type;  // kInt8 (per-channel weights) or kUInt8 (per-tensor weights with a zero point)
+  int h, w, c, out_c, k;
+  bool residual_is_input, residual_first;
+  tflite::ActivationFunctionType act;
+};
+
+int AddQConv(ModelBuilder* m, const QCase& k, int input, float in_scale, int in_c, int out_c,
+             int ksize, uint32_t seed, float out_scale, int64_t out_zp) {
+  std::mt19937 rng(seed);
+  const bool u8 = k.type == DType::kUInt8;
+  const size_t n = static_cast<size_t>(out_c) * ksize * ksize * in_c;
+  std::vector<float> w_scales;
+  std::vector<int64_t> w_zps;
+  std::vector<int8_t> w(n);
+  for (int8_t& v : w) v = static_cast<int8_t>(static_cast<int>(rng() % 255) - 127);
+  int w_t;
+  if (u8) {
+    w_scales = {0.004f};
+    w_zps = {120};
+    std::vector<uint8_t> wu(n);
+    for (size_t i = 0; i < n; ++i) wu[i] = static_cast<uint8_t>(w[i] + 128);
+    w_t = m->AddConstant(DType::kUInt8, {out_c, ksize, ksize, in_c}, wu, w_scales, w_zps);
+  } else {
+    for (int o = 0; o < out_c; ++o) w_scales.push_back(0.002f + 0.0005f * (o % 7));
+    w_zps.assign(out_c, 0);
+    w_t = m->AddConstant(DType::kInt8, {out_c, ksize, ksize, in_c}, w, w_scales, w_zps, 0);
+  }
+  std::vector<int32_t> bias(out_c);
+  std::vector<float> b_scales;
+  for (int o = 0; o < out_c; ++o) {
+    bias[o] = static_cast<int32_t>(rng() % 2001) - 1000;
+    b_scales.push_back(in_scale * w_scales[u8 ? 0 : o]);
+  }
+  const int b_t = m->AddConstant(DType::kInt32, {out_c}, bias, b_scales,
+                                 std::vector<int64_t>(b_scales.size(), 0), 0);
+  const int out = m->AddTensor(k.type, {1, k.h, k.w, out_c}, {out_scale}, {out_zp});
+  m->AddOperator(Op::CONV_2D, {input, w_t, b_t}, {out}, ConvOptions(1));
+  return out;
+}
+
+std::vector<uint8_t> QBlock(const QCase& k) {
+  const bool u8 = k.type == DType::kUInt8;
+  const int64_t zx = u8 ? 131 : 3, z1 = u8 ? 120 : -7, z2 = u8 ? 140 : 11, zy = u8 ? 125 : -2;
+  ModelBuilder m;
+  const int x = m.AddInput(k.type, {1, k.h, k.w, k.c}, {0.02f}, {zx});
+  const int y = m.AddOutput(k.type, {1, k.h, k.w, k.out_c}, {0.07f}, {zy});
+  int r = x;
+  float r_scale = 0.02f;
+  if (!k.residual_is_input) {
+    r = AddQConv(&m, k, x, 0.02f, k.c, k.c, 3, 11, 0.05f, z1);
+    r_scale = 0.05f;
+  }
+  const int b = AddQConv(&m, k, r, r_scale, k.c, k.out_c, k.k, 21, 0.04f, z2);
+  if (k.residual_first) {
+    m.AddOperator(Op::ADD, {r, b}, {y}, AddOptions(k.act));
+  } else {
+    m.AddOperator(Op::ADD, {b, r}, {y}, AddOptions(k.act));
+  }
+  return m.Build();
+}
+
+struct QResult {
+  std::vector<uint8_t> out;
+  std::vector<std::string> names;
+};
+
+QResult RunQModel(const std::vector<uint8_t>& model, const std::vector<uint8_t>& input, bool fuse,
+                  int threads, const rt::CpuInfo* cpu, bool optimized = true) {
+  rt::InterpreterOptions o;
+  o.fuse_ops = fuse;
+  o.num_threads = threads;
+  o.cpu = cpu;
+  o.use_optimized_kernels = optimized;
+  auto interp = rt::Interpreter::Create(model.data(), model.size(), o);
+  EXPECT_TRUE(interp.ok()) << interp.status().ToString();
+  QResult r;
+  if (!interp.ok()) return r;
+  rt::Interpreter* it = interp->get();
+  std::memcpy(it->input_tensor(0)->data, input.data(), input.size());
+  for (int run = 0; run < 2; ++run) {
+    EXPECT_TRUE(it->Invoke().ok());
+    const rt::Tensor* out = it->output_tensor(0);
+    const uint8_t* p = static_cast<const uint8_t*>(out->data);
+    r.out.assign(p, p + out->dims.NumElements());
+  }
+  for (int i = 0; i < it->num_nodes(); ++i) r.names.push_back(it->node_name(i));
+  return r;
+}
+
+// A fused int8 or uint8 ADD runs the ADD's own microkernel on each output tile: the same bytes
+// as the ops apart and as the reference kernels, on every CPU level, with 1 and 2 threads.
+TEST(FuseAdd, QuantizedSameBytesAsTheOpsApartAndTheReference) {
+  using A = tflite::ActivationFunctionType;
+  const std::vector<QCase> cases = {
+      {"int8_1x1_conv_residual", DType::kInt8, 9, 10, 24, 24, 1, false, false, A::NONE},
+      {"int8_3x3_input_residual_first_relu", DType::kInt8, 8, 11, 16, 16, 3, true, true, A::RELU},
+      {"int8_3x3_wide_relu6", DType::kInt8, 7, 6, 72, 72, 3, false, true, A::RELU6},
+      {"int8_3x3_odd_channels", DType::kInt8, 6, 9, 20, 20, 3, false, false, A::NONE},
+      {"uint8_1x1_relu", DType::kUInt8, 10, 7, 32, 32, 1, true, false, A::RELU},
+      {"uint8_3x3_first", DType::kUInt8, 5, 8, 24, 24, 3, false, true, A::NONE},
+  };
+  for (const QCase& k : cases) {
+    SCOPED_TRACE(k.name);
+    const std::vector<uint8_t> model = QBlock(k);
+    std::mt19937 rng(5);
+    std::vector<uint8_t> input(static_cast<size_t>(k.h) * k.w * k.c);
+    for (uint8_t& v : input) v = static_cast<uint8_t>(rng());
+    const QResult ref = RunQModel(model, input, false, 1, nullptr, /*optimized=*/false);
+    ASSERT_EQ(ref.out.size(), static_cast<size_t>(k.h) * k.w * k.out_c);
+    EXPECT_EQ(CountFused({{}, ref.names}), 0);
+    for (const rt::CpuInfo& cpu : OptimizedLevels()) {
+      for (int threads : {1, 2}) {
+        SCOPED_TRACE(threads);
+        const QResult apart = RunQModel(model, input, false, threads, &cpu);
+        const QResult fused = RunQModel(model, input, true, threads, &cpu);
+        EXPECT_EQ(CountFused({{}, apart.names}), 0);
+        const bool microkernels = cpu.UseAvx2() || cpu.UseNeon();
+        EXPECT_EQ(CountFused({{}, fused.names}), microkernels ? 1 : 0)
+            << "avx512 " << cpu.UseAvx512();
+        EXPECT_EQ(apart.out, ref.out);
+        EXPECT_EQ(fused.out, ref.out);
+      }
+    }
+  }
+}
+
 // Calibration reads every tensor: the debugging planner keeps them all, so it never fuses.
 TEST(FuseAdd, NotWithTheLinearPlanner) {
   const Case k{"linear", 8, 8, 16, 16, 3, 1, false, false, tflite::ActivationFunctionType::NONE};

@@ -533,9 +533,13 @@ Status Interpreter::TryFold(int node_index, bool* folded) {
 // ADD(x, r) -> y, where x is the only output of node P, the last node run before the ADD, and
 // nothing else reads x: when P's kernel accepts the ADD (Registration::fuse_add), P reads r as an
 // extra last input and writes y, and the ADD no longer runs. P's results are the same values
-// (the ADD's float sum and clamp of the same operands), without the round trip through x.
+// (the ADD's float sum and clamp, or its int8/uint8 microkernel, on the same operands), without
+// the round trip through x.
 void Interpreter::FuseAdds() {
-  if constexpr (!OpInBuild("ADD") || !TypeInBuild("ADD", "float32")) return;
+  if constexpr (!OpInBuild("ADD") || !(TypeInBuild("ADD", "float32") ||
+                                       TypeInBuild("ADD", "int8") || TypeInBuild("ADD", "uint8"))) {
+    return;
+  }
   const int num_nodes = static_cast<int>(nodes_.size());
   const int num_tensors = static_cast<int>(tensors_.size());
   std::vector<int> readers(num_tensors, 0);
@@ -555,21 +559,34 @@ void Interpreter::FuseAdds() {
     const int in0 = add.inputs[0], in1 = add.inputs[1], y = add.outputs[0];
     if (in0 < 0 || in1 < 0 || y < 0 || in0 == in1) continue;
     const Tensor& out = tensors_[y];
-    if (out.type != DType::kFloat32 || tensors_[in0].type != DType::kFloat32 ||
-        tensors_[in1].type != DType::kFloat32 || tensors_[in0].dims != out.dims ||
-        tensors_[in1].dims != out.dims) {
+    const DType type = out.type;
+    if (tensors_[in0].type != type || tensors_[in1].type != type ||
+        tensors_[in0].dims != out.dims || tensors_[in1].dims != out.dims) {
       continue;
     }
-    const auto* options = add.op_def->builtin_options_as_AddOptions();
-    const int activation =
-        options != nullptr ? static_cast<int>(options->fused_activation_function()) : 0;
-    if (activation < 0 || activation > 3) continue;  // NONE, RELU, RELU_N1_TO_1, RELU6
+    FusedAdd fused;
+    if (type == DType::kFloat32) {
+      const auto* options = add.op_def->builtin_options_as_AddOptions();
+      const int activation =
+          options != nullptr ? static_cast<int>(options->fused_activation_function()) : 0;
+      if (activation < 0 || activation > 3) continue;  // NONE, RELU, RELU_N1_TO_1, RELU6
+      quant::ActivationRangeFloat(activation, &fused.act_min, &fused.act_max);
+    } else if (type == DType::kInt8 || type == DType::kUInt8) {
+      // The ADD's prepared microkernel, which the producer runs; none (a broadcast, the
+      // reference kernels): the ops stay apart.
+      const Registration* add_reg = registrations_[a];
+      if (add_reg->quant_add == nullptr || !add_reg->quant_add(&add, &fused)) continue;
+    } else {
+      continue;
+    }
     Node& p = nodes_[prev];
     const Registration* reg = registrations_[prev];
     if (reg->fuse_add == nullptr || has_add[prev] || p.num_outputs != 1) continue;
     const int x = p.outputs[0];
     if (x != in0 && x != in1) continue;
     const int r = x == in0 ? in1 : in0;
+    fused.residual = r;
+    fused.residual_first = r == in0;
     if (readers[x] != 1 || tensors_[x].allocation != Allocation::kNone ||
         tensors_[r].allocation == Allocation::kConstant || tensors_[r].is_variable) {
       continue;
@@ -578,9 +595,6 @@ void Interpreter::FuseAdds() {
     int32_t* lists =
         static_cast<int32_t*>(AllocatePersistent(sizeof(int32_t) * (p.num_inputs + 2)));
     if (lists == nullptr) return;  // out of memory: the ops stay apart
-    FusedAdd fused;
-    fused.residual = r;
-    quant::ActivationRangeFloat(activation, &fused.act_min, &fused.act_max);
     current_node_ = prev;
     const bool accepted = reg->fuse_add(this, &p, fused);
     current_node_ = -1;

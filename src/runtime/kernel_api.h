@@ -23,6 +23,9 @@ namespace rt {
 class Context;
 class ThreadPool;
 struct CpuInfo;
+namespace uk {
+struct QS8VAddParams;  // kernels/ukernels/ukernels.h
+}
 
 struct Node {
   int index = 0;  // position in execution order
@@ -46,10 +49,18 @@ enum class SparseKernels : uint8_t {
   kForce,  // whenever the op has one (benchmarks and tests)
 };
 
-// A float ADD folded into the node that produces one of its inputs (Registration::fuse_add).
+// An ADD folded into the node that produces one of its inputs (Registration::fuse_add).
 struct FusedAdd {
   int residual = -1;                     // tensor index of the ADD's other input
-  float act_min = 0.0f, act_max = 0.0f;  // the ADD's activation clamp
+  float act_min = 0.0f, act_max = 0.0f;  // float: the ADD's activation clamp
+  // int8/uint8: the ADD's own prepared microkernel (uk::QS8VAddFn) and parameters (its
+  // rescales, zero points and clamp), which the producer runs on each finished tile of its
+  // output; the residual is the ADD's first operand when residual_first (the quantized sum is
+  // not symmetric in its operands).
+  void (*quant_fn)(size_t n, const void* a, const void* b, bool b_scalar, void* out,
+                   const uk::QS8VAddParams* p) = nullptr;
+  const uk::QS8VAddParams* quant_params = nullptr;
+  bool residual_first = false;
 };
 
 struct Registration {
@@ -61,7 +72,12 @@ struct Registration {
   // (false). Once accepted, Eval writes min(max(y + residual, act_min), act_max) for each output
   // value y it computes, into the output tensor, which the interpreter has made the ADD's
   // output; the node's last input is then the residual tensor.
+  // For int8/uint8 the values are what the ADD's microkernel (FusedAdd::quant) gives.
   bool (*fuse_add)(Context* ctx, Node* node, const FusedAdd& add) = nullptr;
+  // Optional, on the ADD: sets add->quant_fn and quant_params to its prepared int8/uint8
+  // microkernel when a producer may run it in place of the ADD (same-shape operands); false
+  // when none may.
+  bool (*quant_add)(const Node* node, FusedAdd* add) = nullptr;
 };
 
 // What a kernel sees of the interpreter.

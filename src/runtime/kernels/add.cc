@@ -212,10 +212,23 @@ Status Eval(Context* ctx, Node* node) {
   return Status::Ok();
 }
 
+// Registration::quant_add: the int8/uint8 microkernel of a same-shape ADD, which a producer
+// may run on its output tiles instead of this node.
+bool FusableQuantAdd(const Node* node, FusedAdd* add) {
+  const OpData* d = static_cast<const OpData*>(node->user_data);
+  if (d == nullptr || d->fast == nullptr || d->fast->b_scalar || d->fast->fn == nullptr) {
+    return false;
+  }
+  add->quant_fn = d->fast->fn;
+  add->quant_params = &d->fast->params;
+  return true;
+}
+
 }  // namespace
 
 const Registration* RegisterAdd() {
-  static const Registration reg = {"ADD", InitOpData<OpData>, Prepare<false>, Eval<false>};
+  static const Registration reg = {"ADD",   InitOpData<OpData>, Prepare<false>, Eval<false>,
+                                   nullptr, FusableQuantAdd};
   return &reg;
 }
 

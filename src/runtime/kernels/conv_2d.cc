@@ -50,7 +50,7 @@ struct OpData {
   // GEMM microkernel; the output stage stays the reference's int64 one.
   S16Gemm s16;
   SparseMatMul* sparse = nullptr;  // 1x1: the sparse kernel, when it beats the dense one
-  int residual = -1;               // a fused float ADD's other input (FuseAdd)
+  int residual = -1;               // a fused ADD's other input (FuseAdd)
 };
 
 // 1x1 convolutions with constant weights may run on the sparse kernels (sparse_matmul.h).
@@ -477,15 +477,21 @@ Status Eval(Context* ctx, Node* node) {
   return Status::Ok();
 }
 
-// Float convolutions on the IGEMM or direct kernels take a following ADD into their output stage.
+// Float convolutions on the IGEMM or direct kernels, and int8/uint8 ones on the IGEMM kernels,
+// take a following ADD into their output stage.
 bool FuseAdd(Context* ctx, Node* node, const FusedAdd& add) {
   OpData* data = static_cast<OpData*>(node->user_data);
-  if (data == nullptr || data->kind != Kind::kFloat || data->fast == nullptr ||
-      data->residual >= 0 || !FuseF32ResidualAdd(ctx, add.act_min, add.act_max, data->fast)) {
+  if (data == nullptr || data->fast == nullptr || data->sparse != nullptr || data->residual >= 0) {
     return false;
   }
-  data->residual = add.residual;
-  return true;
+  bool accepted = false;
+  if (data->kind == Kind::kFloat && add.quant_fn == nullptr) {
+    accepted = FuseF32ResidualAdd(ctx, add.act_min, add.act_max, data->fast);
+  } else if (data->kind == Kind::kInt8 || data->kind == Kind::kUInt8) {
+    accepted = FuseQ8ResidualAdd(add, data->fast);
+  }
+  if (accepted) data->residual = add.residual;
+  return accepted;
 }
 
 }  // namespace
@@ -493,7 +499,10 @@ bool FuseAdd(Context* ctx, Node* node, const FusedAdd& add) {
 const Registration* RegisterConv2D() {
   static const Registration reg = {
       "CONV_2D", Init, Prepare, Eval,
-      OpInBuild("ADD") && TypeInBuild("CONV_2D", "float32") ? FuseAdd : nullptr};
+      OpInBuild("ADD") && (TypeInBuild("CONV_2D", "float32") || TypeInBuild("CONV_2D", "int8") ||
+                           TypeInBuild("CONV_2D", "uint8"))
+          ? FuseAdd
+          : nullptr};
   return &reg;
 }
 

@@ -142,6 +142,26 @@ void AddResidualRows(const IGemmConv& op, const float* residual, float* output, 
   for (int i = 0; i < mr; ++i) AddResidual(op, residual, output, (m0 + i) * out_c + c0, c1 - c0);
 }
 
+// The same for a fused int8/uint8 ADD: the ADD's microkernel on the tile and the residual.
+void AddQ8ResidualRows(const IGemmConv& op, const uint8_t* residual, uint8_t* output, int64_t m0,
+                       int mr, int64_t c0, int64_t c1) {
+  auto run = [&](int64_t begin, int64_t n) {
+    uint8_t* o = output + begin;
+    const uint8_t* r = residual + begin;
+    if (op.residual_q_first) {
+      op.residual_q(static_cast<size_t>(n), r, o, false, o, op.residual_q_params);
+    } else {
+      op.residual_q(static_cast<size_t>(n), o, r, false, o, op.residual_q_params);
+    }
+  };
+  const int64_t out_c = op.g.out_c;
+  if (c0 == 0 && c1 == out_c) {
+    run(m0 * out_c, mr * out_c);
+    return;
+  }
+  for (int i = 0; i < mr; ++i) run((m0 + i) * out_c + c0, c1 - c0);
+}
+
 struct RunState {
   const IGemmConv* op;
   const void* input;  // what the kernels read (a copy for qs8/qd8 when copy_input)
@@ -149,9 +169,10 @@ struct RunState {
   const void* zero;
   const int32_t* pixsum;
   void* output;
-  const float* residual;  // f32 with a fused ADD
-  int64_t row0;           // first row of this group
-  int64_t batch0;         // batch item of `input`'s first pixel
+  const float* residual;      // f32 with a fused ADD
+  const uint8_t* residual_q;  // qs8 with a fused ADD
+  int64_t row0;               // first row of this group
+  int64_t batch0;             // batch item of `input`'s first pixel
   uint8_t* thread_scratch;
   // qd8
   const int32_t* col_term;
@@ -231,10 +252,13 @@ void RunTask(const RunState& s, int task, int thread) {
                     : (op.exact ? op.fcfg->igemm_exact : op.fcfg->igemm))(args);
       }
     }
+    const int64_t c0 = int64_t{nb_begin} * op.nr;
+    const int64_t c1 = std::min<int64_t>(out_c, int64_t{nb_end} * op.nr);
     if (kKind == IGemmKind::kF32 && s.residual != nullptr) {
-      const int64_t c0 = int64_t{nb_begin} * op.nr;
-      const int64_t c1 = std::min<int64_t>(out_c, int64_t{nb_end} * op.nr);
       AddResidualRows(op, s.residual, static_cast<float*>(s.output), m0, mr, c0, c1);
+    }
+    if (kKind == IGemmKind::kQS8 && s.residual_q != nullptr) {
+      AddQ8ResidualRows(op, s.residual_q, static_cast<uint8_t*>(s.output), m0, mr, c0, c1);
     }
   }
 }
@@ -620,6 +644,17 @@ bool FuseF32ResidualAdd(const Context* ctx, float lo, float hi, IGemmConv* op) {
   return true;
 }
 
+bool FuseQ8ResidualAdd(const FusedAdd& add, IGemmConv* op) {
+  if (op->kind != IGemmKind::kQS8 || add.quant_fn == nullptr || add.quant_params == nullptr ||
+      op->residual_q != nullptr) {
+    return false;
+  }
+  op->residual_q = add.quant_fn;
+  op->residual_q_params = add.quant_params;
+  op->residual_q_first = add.residual_first;
+  return true;
+}
+
 void RunIGemmConv(Context* ctx, const IGemmConv& op, const void* input, void* output,
                   const void* residual) {
   const float* fused = op.residual_add != nullptr ? static_cast<const float*>(residual) : nullptr;
@@ -631,6 +666,7 @@ void RunIGemmConv(Context* ctx, const IGemmConv& op, const void* input, void* ou
   s.op = &op;
   s.output = output;
   s.residual = fused;
+  s.residual_q = op.residual_q != nullptr ? static_cast<const uint8_t*>(residual) : nullptr;
   s.thread_scratch = static_cast<uint8_t*>(ctx->GetScratch(op.s_thread));
   ThreadPool* pool = ctx->thread_pool();
   const ref::ConvGeometry& g = op.g;

@@ -93,6 +93,11 @@ struct IGemmConv {
   // becomes min(max(tile + residual, lo), hi), while it is in cache.
   uk::F32VBinaryFn residual_add = nullptr;
   uk::F32MinMaxParams residual_clamp;
+  // qs8: an int8/uint8 ADD fused the same way: its own microkernel runs on each finished tile
+  // (the tile and the residual as its operands, in the ADD's order).
+  uk::QS8VAddFn residual_q = nullptr;
+  const uk::QS8VAddParams* residual_q_params = nullptr;
+  bool residual_q_first = false;  // the residual is the ADD's first operand
   // qd8
   QD8ConvParams qd8;
   int32_t* weight_sums = nullptr;
@@ -119,6 +124,11 @@ Status PrepareF32IGemm(Context* ctx, const ref::ConvGeometry& g, const float* fi
 // RunIGemmConv) and clamp to [lo, hi] in its output stage; false when it cannot.
 bool FuseF32ResidualAdd(const Context* ctx, float lo, float hi, IGemmConv* op);
 
+// Makes a prepared qs8 (int8 or uint8) convolution run the ADD's prepared microkernel
+// (FusedAdd::quant_fn, Registration::quant_add) on its output and the residual in its output
+// stage; false when it cannot.
+bool FuseQ8ResidualAdd(const FusedAdd& add, IGemmConv* op);
+
 // Output values [begin, begin + n) of a convolution with a fused ADD: out = clamp(out + residual).
 inline void AddResidual(const IGemmConv& op, const float* residual, float* output, int64_t begin,
                         int64_t n) {
@@ -126,7 +136,8 @@ inline void AddResidual(const IGemmConv& op, const float* residual, float* outpu
                   &op.residual_clamp);
 }
 
-// `residual`: the fused ADD's other input (f32 with FuseF32ResidualAdd), else nullptr.
+// `residual`: the fused ADD's other input (FuseF32ResidualAdd, FuseQ8ResidualAdd), else
+// nullptr.
 void RunIGemmConv(Context* ctx, const IGemmConv& op, const void* input, void* output,
                   const void* residual = nullptr);
 
