@@ -91,34 +91,40 @@ std::vector<uint8_t> Block(const Case& k) {
   return m.Build();
 }
 
+// The output after two invokes (the second must not see anything the first left behind) and
+// the node names; T is the model's input and output element type.
+template <typename T>
 struct Result {
-  std::vector<float> out;
+  std::vector<T> out;
   std::vector<std::string> names;
 };
 
-Result RunModel(const std::vector<uint8_t>& model, const std::vector<float>& input, bool fuse,
-                int threads, const rt::CpuInfo* cpu = nullptr) {
+template <typename T>
+Result<T> RunModel(const std::vector<uint8_t>& model, const std::vector<T>& input, bool fuse,
+                   int threads, const rt::CpuInfo* cpu = nullptr, bool optimized = true) {
   rt::InterpreterOptions o;
   o.fuse_ops = fuse;
   o.num_threads = threads;
   o.cpu = cpu;
+  o.use_optimized_kernels = optimized;
   auto interp = rt::Interpreter::Create(model.data(), model.size(), o);
   EXPECT_TRUE(interp.ok()) << interp.status().ToString();
-  Result r;
+  Result<T> r;
   if (!interp.ok()) return r;
   rt::Interpreter* it = interp->get();
-  std::memcpy(it->input_tensor(0)->data, input.data(), input.size() * sizeof(float));
-  // Twice: the second run must not see anything the first left behind.
+  std::memcpy(it->input_tensor(0)->data, input.data(), input.size() * sizeof(T));
   for (int run = 0; run < 2; ++run) {
     EXPECT_TRUE(it->Invoke().ok());
     const rt::Tensor* out = it->output_tensor(0);
-    r.out.assign(out->Data<float>(), out->Data<float>() + out->dims.NumElements());
+    const T* p = reinterpret_cast<const T*>(out->data);
+    r.out.assign(p, p + out->dims.NumElements());
   }
   for (int i = 0; i < it->num_nodes(); ++i) r.names.push_back(it->node_name(i));
   return r;
 }
 
-int CountFused(const Result& r) {
+template <typename T>
+int CountFused(const Result<T>& r) {
   int n = 0;
   for (const std::string& s : r.names) n += s == "CONV_2D+ADD";
   return n;
@@ -141,8 +147,8 @@ TEST(FuseAdd, SameBitsAsTheOpsApart) {
     for (const rt::CpuInfo& cpu : OptimizedLevels()) {
       for (int threads : {1, 2}) {
         SCOPED_TRACE(threads);
-        const Result apart = RunModel(model, input, false, threads, &cpu);
-        const Result fused = RunModel(model, input, true, threads, &cpu);
+        const Result<float> apart = RunModel(model, input, false, threads, &cpu);
+        const Result<float> fused = RunModel(model, input, true, threads, &cpu);
         EXPECT_EQ(CountFused(apart), 0);
         // Only a convolution on the microkernels fuses (the scalar level runs the reference).
         const bool microkernels = cpu.UseAvx2() || cpu.UseNeon();
@@ -168,7 +174,7 @@ TEST(FuseAdd, MatchesTheReferenceKernels) {
   const Case k{"ref", 10, 10, 16, 16, 3, 1, false, false, tflite::ActivationFunctionType::RELU};
   const std::vector<uint8_t> model = Block(k);
   const std::vector<float> input = Random(10 * 10 * 16, 3, 1.0f);
-  const Result fused = RunModel(model, input, true, 2);
+  const Result<float> fused = RunModel(model, input, true, 2);
   rt::InterpreterOptions o;
   o.use_optimized_kernels = false;
   auto ref = rt::Interpreter::Create(model.data(), model.size(), o);
@@ -204,7 +210,7 @@ TEST(FuseAdd, NotWhenTheConvolutionOutputIsReadElsewhere) {
     const int z = m.AddOutput(DType::kFloat32, {1, 8, 8, 16});
     m.AddOperator(Op::ADD, {y, t}, {z}, AddOptions(act));
     const std::vector<uint8_t> model = m.Build();
-    const Result fused = RunModel(model, input, true, 1);
+    const Result<float> fused = RunModel(model, input, true, 1);
     EXPECT_EQ(CountFused(fused), 0);
     EXPECT_EQ(fused.out, RunModel(model, input, false, 1).out);
   }
@@ -284,34 +290,6 @@ std::vector<uint8_t> QBlock(const QCase& k) {
   return m.Build();
 }
 
-struct QResult {
-  std::vector<uint8_t> out;
-  std::vector<std::string> names;
-};
-
-QResult RunQModel(const std::vector<uint8_t>& model, const std::vector<uint8_t>& input, bool fuse,
-                  int threads, const rt::CpuInfo* cpu, bool optimized = true) {
-  rt::InterpreterOptions o;
-  o.fuse_ops = fuse;
-  o.num_threads = threads;
-  o.cpu = cpu;
-  o.use_optimized_kernels = optimized;
-  auto interp = rt::Interpreter::Create(model.data(), model.size(), o);
-  EXPECT_TRUE(interp.ok()) << interp.status().ToString();
-  QResult r;
-  if (!interp.ok()) return r;
-  rt::Interpreter* it = interp->get();
-  std::memcpy(it->input_tensor(0)->data, input.data(), input.size());
-  for (int run = 0; run < 2; ++run) {
-    EXPECT_TRUE(it->Invoke().ok());
-    const rt::Tensor* out = it->output_tensor(0);
-    const uint8_t* p = static_cast<const uint8_t*>(out->data);
-    r.out.assign(p, p + out->dims.NumElements());
-  }
-  for (int i = 0; i < it->num_nodes(); ++i) r.names.push_back(it->node_name(i));
-  return r;
-}
-
 // A fused int8 or uint8 ADD runs the ADD's own microkernel on each output tile: the same bytes
 // as the ops apart and as the reference kernels, on every CPU level, with 1 and 2 threads.
 TEST(FuseAdd, QuantizedSameBytesAsTheOpsApartAndTheReference) {
@@ -330,18 +308,17 @@ TEST(FuseAdd, QuantizedSameBytesAsTheOpsApartAndTheReference) {
     std::mt19937 rng(5);
     std::vector<uint8_t> input(static_cast<size_t>(k.h) * k.w * k.c);
     for (uint8_t& v : input) v = static_cast<uint8_t>(rng());
-    const QResult ref = RunQModel(model, input, false, 1, nullptr, /*optimized=*/false);
+    const Result<uint8_t> ref = RunModel(model, input, false, 1, nullptr, /*optimized=*/false);
     ASSERT_EQ(ref.out.size(), static_cast<size_t>(k.h) * k.w * k.out_c);
-    EXPECT_EQ(CountFused({{}, ref.names}), 0);
+    EXPECT_EQ(CountFused(ref), 0);
     for (const rt::CpuInfo& cpu : OptimizedLevels()) {
       for (int threads : {1, 2}) {
         SCOPED_TRACE(threads);
-        const QResult apart = RunQModel(model, input, false, threads, &cpu);
-        const QResult fused = RunQModel(model, input, true, threads, &cpu);
-        EXPECT_EQ(CountFused({{}, apart.names}), 0);
+        const Result<uint8_t> apart = RunModel(model, input, false, threads, &cpu);
+        const Result<uint8_t> fused = RunModel(model, input, true, threads, &cpu);
+        EXPECT_EQ(CountFused(apart), 0);
         const bool microkernels = cpu.UseAvx2() || cpu.UseNeon();
-        EXPECT_EQ(CountFused({{}, fused.names}), microkernels ? 1 : 0)
-            << "avx512 " << cpu.UseAvx512();
+        EXPECT_EQ(CountFused(fused), microkernels ? 1 : 0) << "avx512 " << cpu.UseAvx512();
         EXPECT_EQ(apart.out, ref.out);
         EXPECT_EQ(fused.out, ref.out);
       }

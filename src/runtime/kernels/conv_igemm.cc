@@ -314,32 +314,32 @@ void FinishCommon(IGemmConv* op, size_t elem) {
   }
 }
 
-// Copies n bytes, 1 <= n <= 16, with two loads and two stores that overlap when n is not a
-// power of two (no byte outside [0, n) is read or written). With kXor every byte is xored
-// with 0x80 (int8 to the u domain).
+// Copies n bytes, sizeof(W) <= n <= 2 * sizeof(W), as two words that overlap when n is less
+// than 2 * sizeof(W) (no byte outside [0, n) is read or written). With kXor every byte is
+// xored with 0x80 (int8 to the u domain).
+template <typename W, bool kXor>
+inline void CopyTwoWords(const uint8_t* src, uint8_t* dst, size_t n) {
+  constexpr W kFlip = static_cast<W>(0x8080808080808080ull);
+  W a, b;
+  std::memcpy(&a, src, sizeof(W));
+  std::memcpy(&b, src + n - sizeof(W), sizeof(W));
+  if (kXor) {
+    a = static_cast<W>(a ^ kFlip);
+    b = static_cast<W>(b ^ kFlip);
+  }
+  std::memcpy(dst, &a, sizeof(W));
+  std::memcpy(dst + n - sizeof(W), &b, sizeof(W));
+}
+
+// Copies n bytes, 1 <= n <= 16, with at most two loads and two stores.
 template <bool kXor>
 inline void CopyFewBytes(const uint8_t* src, uint8_t* dst, size_t n) {
   if (n >= 8) {
-    uint64_t a, b;
-    std::memcpy(&a, src, 8);
-    std::memcpy(&b, src + n - 8, 8);
-    if (kXor) a ^= 0x8080808080808080ull, b ^= 0x8080808080808080ull;
-    std::memcpy(dst, &a, 8);
-    std::memcpy(dst + n - 8, &b, 8);
+    CopyTwoWords<uint64_t, kXor>(src, dst, n);
   } else if (n >= 4) {
-    uint32_t a, b;
-    std::memcpy(&a, src, 4);
-    std::memcpy(&b, src + n - 4, 4);
-    if (kXor) a ^= 0x80808080u, b ^= 0x80808080u;
-    std::memcpy(dst, &a, 4);
-    std::memcpy(dst + n - 4, &b, 4);
+    CopyTwoWords<uint32_t, kXor>(src, dst, n);
   } else if (n >= 2) {
-    uint16_t a, b;
-    std::memcpy(&a, src, 2);
-    std::memcpy(&b, src + n - 2, 2);
-    if (kXor) a ^= 0x8080u, b ^= 0x8080u;
-    std::memcpy(dst, &a, 2);
-    std::memcpy(dst + n - 2, &b, 2);
+    CopyTwoWords<uint16_t, kXor>(src, dst, n);
   } else {
     dst[0] = kXor ? static_cast<uint8_t>(src[0] ^ 0x80) : src[0];
   }
