@@ -14,6 +14,7 @@
 
 #include "src/runtime/kernels/conv_common.h"
 #include "src/runtime/kernels/conv_igemm.h"
+#include "src/runtime/kernels/im2col.h"
 #include "src/runtime/kernels/kernel_util.h"
 #include "src/runtime/kernels/reference/conv.h"
 #include "src/runtime/kernels/sparse_matmul.h"
@@ -352,7 +353,6 @@ void EvalQuantized(Context* ctx, const OpData* data, const Tensor* input, const 
 // sums, then its int64 output stage.
 void EvalS16(Context* ctx, const OpData* data, const Tensor* input, Tensor* output) {
   const ref::ConvGeometry& g = data->geo;
-  const int64_t K = g.K();
   const int64_t pixels = g.out_pixels();
   int16_t* col = static_cast<int16_t*>(ctx->GetScratch(data->col));
   int32_t* acc = static_cast<int32_t*>(ctx->GetScratch(data->acc));
@@ -364,15 +364,9 @@ void EvalS16(Context* ctx, const OpData* data, const Tensor* input, Tensor* outp
       const int count = static_cast<int>(std::min<int64_t>(data->block_rows, pixels - p0));
       const int16_t* a = in_b + p0 * g.in_c;
       if (!g.IsPointwise()) {
+        // Rows kp apart, zeros after K (the padded weights are zero there).
         const int16_t pad = static_cast<int16_t>(data->input_zero_point);
-        if (kp == K) {
-          ref::Im2col(g, in_b, p0, count, 0, pad, col);
-        } else {  // rows kp apart, zeros after K (the padded weights are zero there)
-          for (int i = 0; i < count; ++i) {
-            ref::Im2col(g, in_b, p0 + i, 1, 0, pad, col + i * kp);
-            std::fill(col + i * kp + K, col + (i + 1) * kp, int16_t{0});
-          }
-        }
+        Im2colRows<int16_t, false>(g, in_b, col, kp, pad, p0, p0 + count);
         a = col;
       }
       data->s16.cfg->gemm(count, g.out_c, static_cast<int>(kp), a, g.IsPointwise() ? g.in_c : kp,

@@ -8,6 +8,7 @@
 
 #include "src/quant/quant_math.h"
 #include "src/runtime/kernels/kernel_util.h"
+#include "src/runtime/kernels/ukernels/pack.h"
 #include "src/runtime/selective.h"
 
 namespace edgeopt {
@@ -569,12 +570,19 @@ Status PrepareS16Gemm(Context* ctx, const int8_t* weights, int rows, int64_t K,
     for (int64_t k = 0; k < K; ++k) sum += std::abs(int{weights[n * K + k]});
     if (sum * 32768 >= (int64_t{1} << 31)) return Status::Ok();
   }
-  const int64_t kp = pad_k ? (K + kS16PadK - 1) / kS16PadK * kS16PadK : K;
-  EDGEOPT_RETURN_IF_ERROR(AllocatePersistentArray(ctx, rows * kp, &s16->weights));
-  for (int n = 0; n < rows; ++n) {
-    for (int64_t k = 0; k < kp; ++k) s16->weights[n * kp + k] = k < K ? weights[n * K + k] : 0;
+  if (cfg->nr > 0) {  // packed: the kernel runs K in pairs, whatever its length
+    EDGEOPT_RETURN_IF_ERROR(
+        AllocatePersistentArray(ctx, uk::S16PackedElements(cfg->nr, rows, K), &s16->weights));
+    uk::PackS16Weights(cfg->nr, rows, K, weights, s16->weights);
+    s16->kp = K;
+  } else {
+    const int64_t kp = pad_k ? (K + kS16PadK - 1) / kS16PadK * kS16PadK : K;
+    EDGEOPT_RETURN_IF_ERROR(AllocatePersistentArray(ctx, rows * kp, &s16->weights));
+    for (int n = 0; n < rows; ++n) {
+      for (int64_t k = 0; k < kp; ++k) s16->weights[n * kp + k] = k < K ? weights[n * K + k] : 0;
+    }
+    s16->kp = kp;
   }
-  s16->kp = kp;
   if (stage.rounding == ref::Rounding::kInt64 && cfg->requant != nullptr) {
     // ref::MultiplyInt64's constants (its shift <= 14 is checked when the multipliers are made).
     EDGEOPT_RETURN_IF_ERROR(AllocatePersistentArray(ctx, rows, &s16->reduced));

@@ -6,6 +6,7 @@
 #include "src/runtime/kernels/conv_common.h"
 #include "src/runtime/kernels/conv_direct.h"
 #include "src/runtime/kernels/dynamic_quant.h"
+#include "src/runtime/kernels/im2col.h"
 #include "src/runtime/kernels/reference/requantize.h"
 #include "src/runtime/kernels/ukernels/pack.h"
 #include "src/runtime/selective.h"
@@ -314,107 +315,6 @@ void FinishCommon(IGemmConv* op, size_t elem) {
   }
 }
 
-// Copies n bytes, sizeof(W) <= n <= 2 * sizeof(W), as two words that overlap when n is less
-// than 2 * sizeof(W) (no byte outside [0, n) is read or written). With kXor every byte is
-// xored with 0x80 (int8 to the u domain).
-template <typename W, bool kXor>
-inline void CopyTwoWords(const uint8_t* src, uint8_t* dst, size_t n) {
-  constexpr W kFlip = static_cast<W>(0x8080808080808080ull);
-  W a, b;
-  std::memcpy(&a, src, sizeof(W));
-  std::memcpy(&b, src + n - sizeof(W), sizeof(W));
-  if (kXor) {
-    a = static_cast<W>(a ^ kFlip);
-    b = static_cast<W>(b ^ kFlip);
-  }
-  std::memcpy(dst, &a, sizeof(W));
-  std::memcpy(dst + n - sizeof(W), &b, sizeof(W));
-}
-
-// Copies n bytes, 1 <= n <= 16, with at most two loads and two stores.
-template <bool kXor>
-inline void CopyFewBytes(const uint8_t* src, uint8_t* dst, size_t n) {
-  if (n >= 8) {
-    CopyTwoWords<uint64_t, kXor>(src, dst, n);
-  } else if (n >= 4) {
-    CopyTwoWords<uint32_t, kXor>(src, dst, n);
-  } else if (n >= 2) {
-    CopyTwoWords<uint16_t, kXor>(src, dst, n);
-  } else {
-    dst[0] = kXor ? static_cast<uint8_t>(src[0] ^ 0x80) : src[0];
-  }
-}
-
-// Rows [r0, r1) of the im2col matrix (row stride `kstride` elements, taps in (fy, fx) order,
-// each tap's in_c channels, `pad` for taps outside the image, zeros after K). With kXor the
-// int8 input enters the u domain.
-template <typename T, bool kXor>
-void Im2colRows(const ref::ConvGeometry& g, const T* in, T* out, int64_t kstride, T pad, int64_t r0,
-                int64_t r1) {
-  // The geometry in locals: with T = uint8_t every store may alias `g`, and the compiler would
-  // reload each field after every byte written (that made this loop 3x slower than the GEMM).
-  const int in_h = g.in_h, in_w = g.in_w, in_c = g.in_c;
-  const int fh = g.filter_h, fw = g.filter_w, sh = g.stride_h, sw = g.stride_w;
-  const int dh = g.dilation_h, dw = g.dilation_w, out_h = g.out_h, out_w = g.out_w;
-  const int64_t out_pixels = g.out_pixels();
-  const int64_t K = g.K();
-  const int64_t row = int64_t{in_w} * in_c;  // elements per input row
-  const int64_t window_row = int64_t{fw} * in_c;
-  const size_t window_bytes = static_cast<size_t>(window_row) * sizeof(T);
-  const bool few_bytes = window_bytes <= 16;
-  auto copy = [](const T* src, T* dst, int64_t n) {
-    for (int64_t c = 0; c < n; ++c) {
-      dst[c] = kXor ? static_cast<T>(static_cast<uint8_t>(src[c]) ^ 0x80) : src[c];
-    }
-  };
-  int64_t b = r0 / out_pixels;
-  int oy = static_cast<int>((r0 % out_pixels) / out_w);
-  int ox = static_cast<int>((r0 % out_pixels) % out_w);
-  for (int64_t m = r0; m < r1; ++m) {
-    T* dst = out + m * kstride;
-    const T* in_b = in + b * in_h * row;
-    const int iy0 = oy * sh - g.pad_top, ix0 = ox * sw - g.pad_left;
-    if (dw == 1 && iy0 >= 0 && ix0 >= 0 && iy0 + (fh - 1) * dh < in_h && ix0 + fw <= in_w) {
-      // The window lies inside the image: each of its rows is fw adjacent pixels.
-      const T* src = in_b + int64_t{iy0} * row + int64_t{ix0} * in_c;
-      if (few_bytes) {
-        // Few channels (the first convolution of an image model): a loop per window row
-        // would cost more than its 1-16 bytes.
-        for (int fy = 0; fy < fh; ++fy, src += dh * row, dst += window_row) {
-          CopyFewBytes<kXor>(reinterpret_cast<const uint8_t*>(src), reinterpret_cast<uint8_t*>(dst),
-                             window_bytes);
-        }
-      } else {
-        for (int fy = 0; fy < fh; ++fy, src += dh * row, dst += window_row) {
-          copy(src, dst, window_row);
-        }
-      }
-    } else {
-      for (int fy = 0; fy < fh; ++fy) {
-        const int iy = iy0 + fy * dh;
-        for (int fx = 0; fx < fw; ++fx) {
-          const int ix = ix0 + fx * dw;
-          if (static_cast<unsigned>(iy) < static_cast<unsigned>(in_h) &&
-              static_cast<unsigned>(ix) < static_cast<unsigned>(in_w)) {
-            copy(in_b + iy * row + int64_t{ix} * in_c, dst, in_c);
-          } else {
-            for (int c = 0; c < in_c; ++c) dst[c] = pad;
-          }
-          dst += in_c;
-        }
-      }
-    }
-    for (int64_t k = K; k < kstride; ++k) out[m * kstride + k] = T(0);
-    if (++ox == out_w) {
-      ox = 0;
-      if (++oy == out_h) {
-        oy = 0;
-        ++b;
-      }
-    }
-  }
-}
-
 // Splits [0, n) over the pool in chunks of at least 64.
 template <typename F>
 void ParallelChunks(ThreadPool* pool, int64_t n, F&& fn) {
@@ -679,7 +579,8 @@ void RunIGemmConv(Context* ctx, const IGemmConv& op, const void* input, void* ou
     if (op.im2col) {
       float* col = static_cast<float*>(ctx->GetScratch(op.s_im2col));
       ParallelChunks(pool, op.rows, [&](int64_t r0, int64_t r1) {
-        Im2colRows<float, false>(g, static_cast<const float*>(input), col, op.kc, 0.0f, r0, r1);
+        Im2colRows<float, false>(g, static_cast<const float*>(input), col + r0 * op.kc, op.kc, 0.0f,
+                                 r0, r1);
       });
       s.input = col;
       s.in_stride = op.kc;
@@ -701,9 +602,9 @@ void RunIGemmConv(Context* ctx, const IGemmConv& op, const void* input, void* ou
         // uint8 activations come from CONV_2D or FULLY_CONNECTED uint8 only (selective.h).
         if (op.input_signed ||
             !(TypeInBuild("CONV_2D", "uint8") || TypeInBuild("FULLY_CONNECTED", "uint8"))) {
-          Im2colRows<uint8_t, true>(g, in, col, op.kcp, pad, r0, r1);
+          Im2colRows<uint8_t, true>(g, in, col + r0 * op.kcp, op.kcp, pad, r0, r1);
         } else {
-          Im2colRows<uint8_t, false>(g, in, col, op.kcp, pad, r0, r1);
+          Im2colRows<uint8_t, false>(g, in, col + r0 * op.kcp, op.kcp, pad, r0, r1);
         }
         if (op.row_sums) {
           op.qcfg->row_sum(col + r0 * op.kcp, static_cast<int>(r1 - r0), op.kc, op.kcp,

@@ -278,12 +278,14 @@ const S16GemmConfig* GetS16GemmConfig(const CpuInfo& cpu) {
   if (cpu.UseNeon()) return &kNeon;
 #endif
 #if defined(EDGEOPT_HAVE_AVX512)
-  static constexpr S16GemmConfig kAvx512 = {
-      "s16_gemm__avx512vnni", a5::s16_gemm_ukernel__avx512vnni, a5::s16_requant_ukernel__avx512};
+  static constexpr S16GemmConfig kAvx512 = {"s16_gemm_packed__avx512vnni",
+                                            a5::s16_gemm_packed_ukernel__avx512vnni,
+                                            a5::s16_requant_ukernel__avx512, 16};
   if (HasAvx512Vnni(cpu)) return &kAvx512;
 #endif
 #if defined(EDGEOPT_HAVE_AVX2)
-  static constexpr S16GemmConfig kAvx2 = {"s16_gemm__avx2", a2::s16_gemm_ukernel__avx2, nullptr};
+  static constexpr S16GemmConfig kAvx2 = {"s16_gemm_packed__avx2",
+                                          a2::s16_gemm_packed_ukernel__avx2, nullptr, 8};
   if (cpu.UseAvx2()) return &kAvx2;
 #endif
   (void)cpu;

@@ -51,6 +51,9 @@ struct S16GemmConfig {
   const char* name;
   S16GemmFn gemm;
   S16RequantFn requant;  // the int64-rounding output stage; null: the scalar reference one
+  // 0: B is [N][K]. Else B is packed in blocks of nr columns (PackS16Weights): the kernel
+  // broadcasts pairs of A and multiplies them with nr column pairs at a time.
+  int nr = 0;
 };
 
 // f32 direct 3x3 convolution (stride 1 or 2) for layers of at most `nr` output channels.

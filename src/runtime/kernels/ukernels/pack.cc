@@ -120,6 +120,24 @@ void PackQS8Gemm(int nr, int n, int taps, int kc, int kcp, const QS8PackSource& 
   }
 }
 
+int64_t S16PackedElements(int nr, int n, int64_t K) {
+  return int64_t{DivideRoundUp(n, nr)} * ((K + 1) / 2) * nr * 2;
+}
+
+void PackS16Weights(int nr, int n, int64_t K, const int8_t* weights, int16_t* packed) {
+  const int64_t pairs = (K + 1) / 2;
+  for (int n0 = 0; n0 < n; n0 += nr) {
+    for (int64_t p = 0; p < pairs; ++p) {
+      for (int c = 0; c < nr; ++c) {
+        for (int h = 0; h < 2; ++h) {
+          const int64_t k = 2 * p + h;
+          *packed++ = n0 + c < n && k < K ? weights[(n0 + c) * K + k] : 0;
+        }
+      }
+    }
+  }
+}
+
 void PackF32Gemm(int nr, int n, int taps, int kc, const float* weights, const float* bias,
                  float* packed) {
   const size_t block_floats = F32PackedBlockBytes(nr, taps, kc) / sizeof(float);

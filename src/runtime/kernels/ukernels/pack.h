@@ -38,6 +38,12 @@ void WeightSums(int n, int64_t K, const uint8_t* weights, bool weights_unsigned,
 void PackF32Gemm(int nr, int n, int taps, int kc, const float* weights, const float* bias,
                  float* packed);
 
+// s16 GEMM weights (S16GemmConfig::nr > 0): int8 [n][K] widened to int16 in ceil(n / nr)
+// blocks of ceil(K / 2) pairs of k, each pair nr columns of 2 values (column c's w[2p], then
+// w[2p + 1]); zeros for columns past n and for k = K when K is odd. S16PackedElements values.
+int64_t S16PackedElements(int nr, int n, int64_t K);
+void PackS16Weights(int nr, int n, int64_t K, const int8_t* weights, int16_t* packed);
+
 // Depthwise weights [1][kh][kw][channels] (TFLite's layout), packed with the taps in
 // column-major order (t = fx * kh + fy), the order of the kernels' input pointers.
 struct QS8DwPackSource {

@@ -142,8 +142,9 @@ using F32IGemmFn = void (*)(const F32IGemmArgs& args);
 
 // ---- s16 GEMM (16x8 convolutions) ---------------------------------------------------------
 // C[m][n] = sum_k A[m][k] * B[n][k] with int16 A (rows lda apart) and B (int8 weights widened
-// at Prepare, rows K apart), int32 C (rows ldc apart). Exact only if no partial sum can
-// overflow int32: the caller checks 32768 * max_n sum_k |B[n][k]| < 2^31.
+// at Prepare), int32 C (rows ldc apart). B is laid out as S16GemmConfig::nr says: rows K apart
+// (nr 0), or packed (PackS16Weights). Exact only if no partial sum can overflow int32: the
+// caller checks 32768 * max_n sum_k |B[n][k]| < 2^31.
 using S16GemmFn = void (*)(int M, int N, int K, const int16_t* a, ptrdiff_t lda, const int16_t* b,
                            int32_t* c, ptrdiff_t ldc);
 // The 16x8 output stage with TFLite's int64 multiplier (ref::MultiplyInt64), per output channel

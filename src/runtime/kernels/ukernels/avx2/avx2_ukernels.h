@@ -66,14 +66,14 @@ void qs8_vmul_minmax_ukernel__avx2_u8(size_t n, const void* a, const void* b, bo
 void qu8_vmul_minmax_ukernel__avx2_u8(size_t n, const void* a, const void* b, bool b_scalar,
                                       void* out, const QS8VMulParams* p);
 
-void s16_gemm_ukernel__avx2(int M, int N, int K, const int16_t* a, ptrdiff_t lda, const int16_t* b,
-                            int32_t* c, ptrdiff_t ldc);
+// B packed by PackS16Weights with nr = 8.
+void s16_gemm_packed_ukernel__avx2(int M, int N, int K, const int16_t* a, ptrdiff_t lda,
+                                   const int16_t* b, int32_t* c, ptrdiff_t ldc);
 
 void f32_conv3x3s1_minmax_ukernel_8x8__avx2(const F32Conv3x3Args& p);
 void f32_conv3x3s1_minmax_ukernel_4x16__avx2(const F32Conv3x3Args& p);
 void f32_conv3x3s2_minmax_ukernel_8x8__avx2(const F32Conv3x3Args& p);
 void f32_conv3x3s2_minmax_ukernel_4x16__avx2(const F32Conv3x3Args& p);
-
 
 }  // namespace avx2
 }  // namespace uk

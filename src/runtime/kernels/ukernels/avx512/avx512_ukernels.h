@@ -91,8 +91,9 @@ void qs8_vmul_minmax_ukernel__avx512_u16(size_t n, const void* a, const void* b,
 void qu8_vmul_minmax_ukernel__avx512_u16(size_t n, const void* a, const void* b, bool b_scalar,
                                          void* out, const QS8VMulParams* p);
 
-void s16_gemm_ukernel__avx512vnni(int M, int N, int K, const int16_t* a, ptrdiff_t lda, const int16_t* b, int32_t* c,
-         ptrdiff_t ldc);
+// B packed by PackS16Weights with nr = 16.
+void s16_gemm_packed_ukernel__avx512vnni(int M, int N, int K, const int16_t* a, ptrdiff_t lda,
+                                         const int16_t* b, int32_t* c, ptrdiff_t ldc);
 
 void s16_requant_ukernel__avx512(const S16RequantArgs& p);
 

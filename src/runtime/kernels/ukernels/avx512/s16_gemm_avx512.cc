@@ -5,16 +5,31 @@
 #include <immintrin.h>
 
 #include "src/runtime/kernels/ukernels/avx512/avx512_ukernels.h"
+#include "src/runtime/kernels/ukernels/avx512/requant_avx512.h"
 #include "src/runtime/kernels/ukernels/s16_gemm_impl.h"
 
 namespace edgeopt {
 namespace rt {
 namespace uk {
 namespace avx512 {
+namespace {
 
-void s16_gemm_ukernel__avx512vnni(int M, int N, int K, const int16_t* a, ptrdiff_t lda,
-                                  const int16_t* b, int32_t* c, ptrdiff_t ldc) {
-  S16GemmImpl(M, N, K, a, lda, b, c, ldc);
+// S16PackedGemm's vector: 16 int32 sums; vpdpwssd adds two int16 products per lane.
+struct S16Vnni {
+  static constexpr int kLanes = 16;
+  using Reg = __m512i;
+  static Reg Zero() { return _mm512_setzero_si512(); }
+  static Reg Load(const int16_t* p) { return _mm512_loadu_si512(p); }
+  static Reg Broadcast(int32_t pair) { return _mm512_set1_epi32(pair); }
+  static Reg Dot(Reg acc, Reg x, Reg w) { return _mm512_dpwssd_epi32(acc, x, w); }
+  static void Store(int32_t* c, Reg v, int n) { _mm512_mask_storeu_epi32(c, TailMask16(n), v); }
+};
+
+}  // namespace
+
+void s16_gemm_packed_ukernel__avx512vnni(int M, int N, int K, const int16_t* a, ptrdiff_t lda,
+                                         const int16_t* b, int32_t* c, ptrdiff_t ldc) {
+  S16PackedGemm<S16Vnni, 8>(M, N, K, a, lda, b, c, ldc);
 }
 
 // The 16x8 output stage (S16RequantArgs), eight channels at a time in int64 lanes.
