@@ -19,6 +19,7 @@
 #include "src/runtime/kernels/reference/conv.h"
 #include "src/runtime/kernels/sparse_matmul.h"
 #include "src/runtime/selective.h"
+#include "src/runtime/thread_pool.h"
 
 namespace edgeopt {
 namespace rt {
@@ -326,10 +327,20 @@ Status Prepare(Context* ctx, Node* node) {
   // im2col rows: K values, or the s16 GEMM's padded kp.
   const int64_t col_k = data->s16.cfg != nullptr ? data->s16.kp : K;
   data->block_rows = ref::BlockRows(pixels, col_k * in_size + ocg * acc_size, kConvScratchTarget);
-  if (!g.IsPointwise()) {
-    EDGEOPT_RETURN_IF_ERROR(ctx->RequestScratch(data->block_rows * col_k * in_size, &data->col));
+  // The s16 GEMM's blocks run in parallel, each thread with its own im2col and sums: at least
+  // two blocks per thread when the rows allow (multiples of 8, the kernel's tile).
+  const int64_t copies = data->s16.cfg != nullptr ? ctx->num_threads() : 1;
+  if (copies > 1) {
+    const int64_t share = (pixels + 2 * copies - 1) / (2 * copies);
+    data->block_rows =
+        std::min<int64_t>(data->block_rows, std::max<int64_t>(8, (share + 7) / 8 * 8));
   }
-  EDGEOPT_RETURN_IF_ERROR(ctx->RequestScratch(data->block_rows * ocg * acc_size, &data->acc));
+  if (!g.IsPointwise()) {
+    EDGEOPT_RETURN_IF_ERROR(
+        ctx->RequestScratch(copies * data->block_rows * col_k * in_size, &data->col));
+  }
+  EDGEOPT_RETURN_IF_ERROR(
+      ctx->RequestScratch(copies * data->block_rows * ocg * acc_size, &data->acc));
   if (data->filter_zero_point != 0) {
     EDGEOPT_RETURN_IF_ERROR(RequestScratchArray<int64_t>(ctx, data->block_rows, &data->rowsums));
   }
@@ -354,27 +365,32 @@ void EvalQuantized(Context* ctx, const OpData* data, const Tensor* input, const 
 void EvalS16(Context* ctx, const OpData* data, const Tensor* input, Tensor* output) {
   const ref::ConvGeometry& g = data->geo;
   const int64_t pixels = g.out_pixels();
-  int16_t* col = static_cast<int16_t*>(ctx->GetScratch(data->col));
-  int32_t* acc = static_cast<int32_t*>(ctx->GetScratch(data->acc));
   const int64_t kp = data->s16.kp;  // K, or K padded (PrepareS16Gemm)
-  for (int b = 0; b < g.batch; ++b) {
+  const int64_t rows = data->block_rows;
+  const int64_t blocks = (pixels + rows - 1) / rows;  // per batch item
+  int16_t* col_all = static_cast<int16_t*>(ctx->GetScratch(data->col));
+  int32_t* acc_all = static_cast<int32_t*>(ctx->GetScratch(data->acc));
+  // Each thread has its own block of im2col rows and of sums (Prepare requested one per thread).
+  ctx->thread_pool()->ParallelFor(static_cast<int>(g.batch * blocks), [&](int task, int thread) {
+    const int b = static_cast<int>(task / blocks);
+    const int64_t p0 = task % blocks * rows;
+    const int count = static_cast<int>(std::min<int64_t>(rows, pixels - p0));
     const int16_t* in_b = input->Data<int16_t>() + int64_t{b} * g.in_h * g.in_w * g.in_c;
     int16_t* out_b = output->Data<int16_t>() + int64_t{b} * pixels * g.out_c;
-    for (int64_t p0 = 0; p0 < pixels; p0 += data->block_rows) {
-      const int count = static_cast<int>(std::min<int64_t>(data->block_rows, pixels - p0));
-      const int16_t* a = in_b + p0 * g.in_c;
-      if (!g.IsPointwise()) {
-        // Rows kp apart, zeros after K (the padded weights are zero there).
-        const int16_t pad = static_cast<int16_t>(data->input_zero_point);
-        Im2colRows<int16_t, false>(g, in_b, col, kp, pad, p0, p0 + count);
-        a = col;
-      }
-      data->s16.cfg->gemm(count, g.out_c, static_cast<int>(kp), a, g.IsPointwise() ? g.in_c : kp,
-                          data->s16.weights, acc, g.out_c);
-      S16OutputStage(data->s16, acc, count, g.out_c, data->bias_term, data->stage,
-                     out_b + p0 * g.out_c, g.out_c);
+    int32_t* acc = acc_all + thread * rows * g.out_c;
+    const int16_t* a = in_b + p0 * g.in_c;
+    if (!g.IsPointwise()) {
+      // Rows kp apart, zeros after K (the padded weights are zero there).
+      int16_t* col = col_all + thread * rows * kp;
+      const int16_t pad = static_cast<int16_t>(data->input_zero_point);
+      Im2colRows<int16_t, false>(g, in_b, col, kp, pad, p0, p0 + count);
+      a = col;
     }
-  }
+    data->s16.cfg->gemm(count, g.out_c, static_cast<int>(kp), a, g.IsPointwise() ? g.in_c : kp,
+                        data->s16.weights, acc, g.out_c);
+    S16OutputStage(data->s16, acc, count, g.out_c, data->bias_term, data->stage,
+                   out_b + p0 * g.out_c, g.out_c);
+  });
 }
 
 void EvalHybrid(Context* ctx, const OpData* data, const Tensor* input, const Tensor* filter,
