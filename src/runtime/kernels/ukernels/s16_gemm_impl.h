@@ -61,58 +61,85 @@ inline void S16GemmImpl(int M, int N, int K, const int16_t* A, ptrdiff_t lda, co
 template <class V, int MR, int NB>
 inline void S16PackedTile(int mr, int nc, int K, const int16_t* a, ptrdiff_t lda, const int16_t* b,
                           ptrdiff_t block, int32_t* c, ptrdiff_t ldc) {
+  // A single row has too few independent sums to hide the multiply-add latency: it keeps kU
+  // sets of sums over interleaved pairs of k and adds them at the end.
+  constexpr int kU = MR == 1 ? 4 : 1;
+  constexpr int kStep = 2 * V::kLanes;  // values per pair of k in a block
   const int16_t* rows[MR];
   for (int r = 0; r < MR; ++r) rows[r] = a + (r < mr ? r : 0) * lda;
-  typename V::Reg acc[MR][NB];
-  for (int r = 0; r < MR; ++r) {
-    for (int j = 0; j < NB; ++j) acc[r][j] = V::Zero();
+  typename V::Reg acc[kU][MR][NB];
+  for (int u = 0; u < kU; ++u) {
+    for (int r = 0; r < MR; ++r) {
+      for (int j = 0; j < NB; ++j) acc[u][r][j] = V::Zero();
+    }
   }
-  const int pairs = K / 2;
-  constexpr int kStep = 2 * V::kLanes;  // values per pair of k in a block
-  for (int p = 0; p < pairs; ++p) {
+  // Pair p into the sums of set u.
+  auto step = [&](int p, int u) {
     typename V::Reg w[NB];
     for (int j = 0; j < NB; ++j) w[j] = V::Load(b + j * block + p * kStep);
     for (int r = 0; r < MR; ++r) {
       int32_t pair;
       std::memcpy(&pair, rows[r] + 2 * p, sizeof(pair));
       const typename V::Reg x = V::Broadcast(pair);
-      for (int j = 0; j < NB; ++j) acc[r][j] = V::Dot(acc[r][j], x, w[j]);
+      for (int j = 0; j < NB; ++j) acc[u][r][j] = V::Dot(acc[u][r][j], x, w[j]);
     }
+  };
+  const int pairs = K / 2;
+  int p = 0;
+  for (; p + kU <= pairs; p += kU) {
+    for (int u = 0; u < kU; ++u) step(p + u, u);
   }
+  for (; p < pairs; ++p) step(p, 0);
   if (K % 2 != 0) {  // the last k, paired with a zero (its packed partner is zero too)
     typename V::Reg w[NB];
     for (int j = 0; j < NB; ++j) w[j] = V::Load(b + j * block + pairs * kStep);
     for (int r = 0; r < MR; ++r) {
       const typename V::Reg x = V::Broadcast(static_cast<uint16_t>(rows[r][K - 1]));
-      for (int j = 0; j < NB; ++j) acc[r][j] = V::Dot(acc[r][j], x, w[j]);
+      for (int j = 0; j < NB; ++j) acc[0][r][j] = V::Dot(acc[0][r][j], x, w[j]);
+    }
+  }
+  for (int u = 1; u < kU; ++u) {
+    for (int r = 0; r < MR; ++r) {
+      for (int j = 0; j < NB; ++j) acc[0][r][j] = V::Add(acc[0][r][j], acc[u][r][j]);
     }
   }
   for (int r = 0; r < mr; ++r) {
     for (int j = 0; j < NB && j * V::kLanes < nc; ++j) {
-      V::Store(c + r * ldc + j * V::kLanes, acc[r][j], std::min(V::kLanes, nc - j * V::kLanes));
+      V::Store(c + r * ldc + j * V::kLanes, acc[0][r][j], std::min(V::kLanes, nc - j * V::kLanes));
     }
   }
 }
 
-// C[m][n] = sum_k A[m][k] * B[n][k] with B packed in blocks of V::kLanes columns.
+// Rows [0, MR) of A times all N packed columns.
+template <class V, int MR>
+inline void S16PackedRows(int N, int K, const int16_t* a, ptrdiff_t lda, const int16_t* b,
+                          ptrdiff_t block, int32_t* c, ptrdiff_t ldc) {
+  int n0 = 0;
+  for (; n0 + V::kLanes < N; n0 += 2 * V::kLanes) {
+    S16PackedTile<V, MR, 2>(MR, std::min(2 * V::kLanes, N - n0), K, a, lda,
+                            b + (n0 / V::kLanes) * block, block, c + n0, ldc);
+  }
+  if (n0 < N) {
+    S16PackedTile<V, MR, 1>(MR, N - n0, K, a, lda, b + (n0 / V::kLanes) * block, block, c + n0,
+                            ldc);
+  }
+}
+
+// C[m][n] = sum_k A[m][k] * B[n][k] with B packed in blocks of V::kLanes columns: tiles of MR
+// rows, then of 4, then single rows (a batch-1 FULLY_CONNECTED is one row).
 template <class V, int MR>
 inline void S16PackedGemm(int M, int N, int K, const int16_t* a, ptrdiff_t lda, const int16_t* b,
                           int32_t* c, ptrdiff_t ldc) {
+  static_assert(MR >= 4, "the tail runs in tiles of 4 rows");
   const ptrdiff_t block = static_cast<ptrdiff_t>((K + 1) / 2) * 2 * V::kLanes;
-  for (int m0 = 0; m0 < M; m0 += MR) {
-    const int mr = std::min(MR, M - m0);
-    const int16_t* am = a + m0 * lda;
-    int32_t* cm = c + m0 * ldc;
-    int n0 = 0;
-    for (; n0 + V::kLanes < N; n0 += 2 * V::kLanes) {
-      S16PackedTile<V, MR, 2>(mr, std::min(2 * V::kLanes, N - n0), K, am, lda,
-                              b + (n0 / V::kLanes) * block, block, cm + n0, ldc);
-    }
-    if (n0 < N) {
-      S16PackedTile<V, MR, 1>(mr, N - n0, K, am, lda, b + (n0 / V::kLanes) * block, block, cm + n0,
-                              ldc);
-    }
+  int m0 = 0;
+  for (; m0 + MR <= M; m0 += MR)
+    S16PackedRows<V, MR>(N, K, a + m0 * lda, lda, b, block, c + m0 * ldc, ldc);
+  if (MR > 4) {
+    for (; m0 + 4 <= M; m0 += 4)
+      S16PackedRows<V, 4>(N, K, a + m0 * lda, lda, b, block, c + m0 * ldc, ldc);
   }
+  for (; m0 < M; ++m0) S16PackedRows<V, 1>(N, K, a + m0 * lda, lda, b, block, c + m0 * ldc, ldc);
 }
 
 }  // namespace

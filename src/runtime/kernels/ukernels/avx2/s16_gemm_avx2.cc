@@ -18,6 +18,7 @@ struct S16Madd {
   static Reg Zero() { return _mm256_setzero_si256(); }
   static Reg Load(const int16_t* p) { return _mm256_loadu_si256(reinterpret_cast<const Reg*>(p)); }
   static Reg Broadcast(int32_t pair) { return _mm256_set1_epi32(pair); }
+  static Reg Add(Reg x, Reg y) { return _mm256_add_epi32(x, y); }
   static Reg Dot(Reg acc, Reg x, Reg w) { return _mm256_add_epi32(acc, _mm256_madd_epi16(x, w)); }
   static void Store(int32_t* c, Reg v, int n) {
     if (n == kLanes) {

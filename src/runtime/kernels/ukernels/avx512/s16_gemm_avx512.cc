@@ -21,6 +21,7 @@ struct S16Vnni {
   static Reg Zero() { return _mm512_setzero_si512(); }
   static Reg Load(const int16_t* p) { return _mm512_loadu_si512(p); }
   static Reg Broadcast(int32_t pair) { return _mm512_set1_epi32(pair); }
+  static Reg Add(Reg x, Reg y) { return _mm512_add_epi32(x, y); }
   static Reg Dot(Reg acc, Reg x, Reg w) { return _mm512_dpwssd_epi32(acc, x, w); }
   static void Store(int32_t* c, Reg v, int n) { _mm512_mask_storeu_epi32(c, TailMask16(n), v); }
 };
