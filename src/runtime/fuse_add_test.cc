@@ -130,6 +130,25 @@ int CountFused(const Result<T>& r) {
   return n;
 }
 
+// Runs `model` with the ops apart and fused, on every CPU level with 1 and 2 threads: only a
+// convolution on the microkernels fuses (the scalar level runs the reference); then
+// check(apart, fused).
+template <typename T, typename F>
+void ApartAndFusedOnEveryLevel(const std::vector<uint8_t>& model, const std::vector<T>& input,
+                               F&& check) {
+  for (const rt::CpuInfo& cpu : OptimizedLevels()) {
+    for (int threads : {1, 2}) {
+      SCOPED_TRACE(threads);
+      const Result<T> apart = RunModel(model, input, false, threads, &cpu);
+      const Result<T> fused = RunModel(model, input, true, threads, &cpu);
+      EXPECT_EQ(CountFused(apart), 0);
+      const bool microkernels = cpu.UseAvx2() || cpu.UseNeon();
+      EXPECT_EQ(CountFused(fused), microkernels ? 1 : 0) << "avx512 " << cpu.UseAvx512();
+      check(apart, fused);
+    }
+  }
+}
+
 TEST(FuseAdd, SameBitsAsTheOpsApart) {
   using A = tflite::ActivationFunctionType;
   const std::vector<Case> cases = {
@@ -144,29 +163,21 @@ TEST(FuseAdd, SameBitsAsTheOpsApart) {
     SCOPED_TRACE(k.name);
     const std::vector<uint8_t> model = Block(k);
     const std::vector<float> input = Random(static_cast<size_t>(k.h) * k.w * k.c, 7, 1.0f);
-    for (const rt::CpuInfo& cpu : OptimizedLevels()) {
-      for (int threads : {1, 2}) {
-        SCOPED_TRACE(threads);
-        const Result<float> apart = RunModel(model, input, false, threads, &cpu);
-        const Result<float> fused = RunModel(model, input, true, threads, &cpu);
-        EXPECT_EQ(CountFused(apart), 0);
-        // Only a convolution on the microkernels fuses (the scalar level runs the reference).
-        const bool microkernels = cpu.UseAvx2() || cpu.UseNeon();
-        EXPECT_EQ(CountFused(fused), microkernels ? 1 : 0) << "avx512 " << cpu.UseAvx512();
-        ASSERT_EQ(apart.out.size(), fused.out.size());
-        ASSERT_FALSE(fused.out.empty());
-        EXPECT_EQ(std::memcmp(apart.out.data(), fused.out.data(), apart.out.size() * sizeof(float)),
-                  0);
-        // The ADD ran: the activation's clamp shows and the values are not the convolution's.
-        float lo = fused.out[0];
-        for (float v : fused.out) lo = std::min(lo, v);
-        if (k.act == A::RELU || k.act == A::RELU6) {
-          EXPECT_GE(lo, 0.0f);
-        } else if (k.act == A::NONE) {
-          EXPECT_LT(lo, 0.0f);
-        }
-      }
-    }
+    ApartAndFusedOnEveryLevel(
+        model, input, [&](const Result<float>& apart, const Result<float>& fused) {
+          ASSERT_EQ(apart.out.size(), fused.out.size());
+          ASSERT_FALSE(fused.out.empty());
+          EXPECT_EQ(
+              std::memcmp(apart.out.data(), fused.out.data(), apart.out.size() * sizeof(float)), 0);
+          // The ADD ran: the activation's clamp shows and the values are not the convolution's.
+          float lo = fused.out[0];
+          for (float v : fused.out) lo = std::min(lo, v);
+          if (k.act == A::RELU || k.act == A::RELU6) {
+            EXPECT_GE(lo, 0.0f);
+          } else if (k.act == A::NONE) {
+            EXPECT_LT(lo, 0.0f);
+          }
+        });
   }
 }
 
@@ -311,18 +322,11 @@ TEST(FuseAdd, QuantizedSameBytesAsTheOpsApartAndTheReference) {
     const Result<uint8_t> ref = RunModel(model, input, false, 1, nullptr, /*optimized=*/false);
     ASSERT_EQ(ref.out.size(), static_cast<size_t>(k.h) * k.w * k.out_c);
     EXPECT_EQ(CountFused(ref), 0);
-    for (const rt::CpuInfo& cpu : OptimizedLevels()) {
-      for (int threads : {1, 2}) {
-        SCOPED_TRACE(threads);
-        const Result<uint8_t> apart = RunModel(model, input, false, threads, &cpu);
-        const Result<uint8_t> fused = RunModel(model, input, true, threads, &cpu);
-        EXPECT_EQ(CountFused(apart), 0);
-        const bool microkernels = cpu.UseAvx2() || cpu.UseNeon();
-        EXPECT_EQ(CountFused(fused), microkernels ? 1 : 0) << "avx512 " << cpu.UseAvx512();
-        EXPECT_EQ(apart.out, ref.out);
-        EXPECT_EQ(fused.out, ref.out);
-      }
-    }
+    ApartAndFusedOnEveryLevel(model, input,
+                              [&](const Result<uint8_t>& apart, const Result<uint8_t>& fused) {
+                                EXPECT_EQ(apart.out, ref.out);
+                                EXPECT_EQ(fused.out, ref.out);
+                              });
   }
 }
 
