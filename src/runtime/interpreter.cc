@@ -15,6 +15,7 @@
 
 #include "flatbuffers/flatbuffers.h"
 #include "src/quant/quant_math.h"
+#include "src/runtime/flatbuffer_read.h"
 #include "src/runtime/memory/greedy_planner.h"
 #include "src/runtime/op_registry.h"
 
@@ -200,7 +201,7 @@ Status Interpreter::LoadTensor(int index) {
     for (int c = 0; c < n; ++c) {
       scales[c] = q->scale()->Get(c);
       int64_t zp = 0;
-      if (zps != nullptr && zps->size() > 0) zp = zps->Get(zps->size() == 1 ? 0 : c);
+      if (zps != nullptr && zps->size() > 0) zp = Int64At(*zps, zps->size() == 1 ? 0 : c);
       EDGEOPT_ENSURE(zp >= INT32_MIN && zp <= INT32_MAX, StatusCode::kInvalidModel,
                      "tensor %d (%s): zero point %lld out of range", index, out.name,
                      static_cast<long long>(zp));

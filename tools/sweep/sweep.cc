@@ -1,13 +1,14 @@
 // edgeopt_sweep: robustness sweep of the model loader and runtime against damaged models.
 //
-// For every .tflite given (directories are searched recursively): the file truncated at
-// --truncations points, and --flips mutants with random bytes changed. Each mutant must give
+// For every .tflite given (directories are searched recursively): the file as it is (a fuzzer
+// finding kept as a regression is a model that must load cleanly), the file truncated at
+// --truncations points, and --flips mutants with random bytes changed. Each must give
 // either a clean error or a clean run: a crash, a sanitizer report or a hang (--timeout seconds
 // per mutant, SIGALRM) ends the sweep with the model and mutant printed, so it can be replayed
 // with --replay. Build it with sanitizers (make sweep / make test do).
 //
 //   edgeopt_sweep [--truncations 64] [--flips 1000] [--seed 1] [--timeout 20] PATH...
-//   edgeopt_sweep --replay MODEL KIND INDEX   (KIND = trunc | flip)
+//   edgeopt_sweep --replay MODEL KIND INDEX   (KIND = as-is | trunc | flip)
 #include <dirent.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -170,10 +171,11 @@ std::vector<uint8_t> Flipped(const std::vector<uint8_t>& bytes, uint64_t seed, l
 }
 
 int Usage() {
-  std::fprintf(stderr,
-               "usage: edgeopt_sweep [--truncations N] [--flips N] [--seed S] [--timeout SEC] "
-               "PATH...\n       edgeopt_sweep --replay MODEL trunc|flip INDEX [--truncations N] "
-               "[--seed S]\n");
+  std::fprintf(
+      stderr,
+      "usage: edgeopt_sweep [--truncations N] [--flips N] [--seed S] [--timeout SEC] "
+      "PATH...\n       edgeopt_sweep --replay MODEL as-is|trunc|flip INDEX [--truncations N] "
+      "[--seed S]\n");
   return 2;
 }
 
@@ -222,8 +224,9 @@ int main(int argc, char** argv) {
     g_kind = replay_kind.c_str();
     g_index = replay_index;
     alarm(static_cast<unsigned>(timeout));
-    TryModel(replay_kind == "trunc" ? Truncated(bytes, replay_index, truncations)
-                                    : Flipped(bytes, seed, replay_index),
+    TryModel(replay_kind == "as-is"   ? bytes
+             : replay_kind == "trunc" ? Truncated(bytes, replay_index, truncations)
+                                      : Flipped(bytes, seed, replay_index),
              &c);
     std::printf("replay: %s\n", c.errors ? "clean error" : "clean run");
     return 0;
@@ -238,6 +241,13 @@ int main(int argc, char** argv) {
     }
     Counts c;
     g_model = path.c_str();
+    {
+      Counts as_is;  // not counted among the mutants
+      g_kind = "as-is";
+      g_index = 0;
+      alarm(static_cast<unsigned>(timeout));
+      TryModel(bytes, &as_is);
+    }
     g_kind = "trunc";
     for (long k = 0; k < truncations; ++k) {
       g_index = k;
@@ -258,9 +268,10 @@ int main(int argc, char** argv) {
     total.runs += c.runs;
     total.prepared_only += c.prepared_only;
   }
-  std::printf("sweep: %zu models, %ld mutants: %ld clean errors, %ld clean runs, %ld prepared "
-              "only; no crash, hang or sanitizer report\n",
-              paths.size(), total.errors + total.runs + total.prepared_only, total.errors,
-              total.runs, total.prepared_only);
+  std::printf(
+      "sweep: %zu models, %ld mutants: %ld clean errors, %ld clean runs, %ld prepared "
+      "only; no crash, hang or sanitizer report\n",
+      paths.size(), total.errors + total.runs + total.prepared_only, total.errors, total.runs,
+      total.prepared_only);
   return 0;
 }

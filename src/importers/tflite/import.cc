@@ -8,6 +8,7 @@
 #include "flatbuffers/flatbuffers.h"
 #include "schema/tflite_generated.h"
 #include "src/importers/tflite/builtin_options.h"
+#include "src/runtime/flatbuffer_read.h"
 #include "src/runtime/interpreter.h"
 
 namespace edgeopt {
@@ -155,8 +156,10 @@ Status ImportTensor(const tflite::Model* model, const tflite::Tensor* t,
     if (q->scale() != nullptr)
       out->quant.scale.assign(q->scale()->begin(), q->scale()->end());
     if (q->zero_point() != nullptr) {
-      out->quant.zero_point.assign(q->zero_point()->begin(),
-                                   q->zero_point()->end());
+      const auto& zps = *q->zero_point();
+      for (flatbuffers::uoffset_t i = 0; i < zps.size(); ++i) {
+        out->quant.zero_point.push_back(rt::Int64At(zps, i));
+      }
     }
     if (q->min() != nullptr)
       out->quant.min.assign(q->min()->begin(), q->min()->end());
