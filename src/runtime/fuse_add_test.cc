@@ -310,6 +310,7 @@ TEST(FuseAdd, QuantizedSameBytesAsTheOpsApartAndTheReference) {
       {"int8_3x3_input_residual_first_relu", DType::kInt8, 8, 11, 16, 16, 3, true, true, A::RELU},
       {"int8_3x3_wide_relu6", DType::kInt8, 7, 6, 72, 72, 3, false, true, A::RELU6},
       {"int8_3x3_odd_channels", DType::kInt8, 6, 9, 20, 20, 3, false, false, A::NONE},
+      {"int8_3x3_two_channels_im2col", DType::kInt8, 9, 7, 2, 2, 3, true, false, A::RELU},
       {"uint8_1x1_relu", DType::kUInt8, 10, 7, 32, 32, 1, true, false, A::RELU},
       {"uint8_3x3_first", DType::kUInt8, 5, 8, 24, 24, 3, false, true, A::NONE},
   };
