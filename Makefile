@@ -9,7 +9,7 @@ JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 BUILD ?= build
 CMAKE_FLAGS ?=
 
-.PHONY: all setup build build-san test demo asan sweep sweep-sample fuzz fuzz-parsers bench cross \
+.PHONY: all setup build build-san test demo asan sweep sweep-sample fuzz fuzz-parsers fuzz-configure bench cross \
   cross-aarch64 cross-armhf cross-test runtime-for clean format
 
 all: build
@@ -62,24 +62,23 @@ sweep: build-san
 
 # libFuzzer on the model loader (clang), seeded with the corpus; FUZZ_SECONDS=600 by default.
 FUZZ_SECONDS ?= 600
-fuzz:
-	@sh scripts/setup.sh --fuzz
-	@CC=clang CXX=clang++ cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-	  -DEDGEOPT_FUZZ=ON -DEDGEOPT_SANITIZE_ADDRESS=ON -DEDGEOPT_SANITIZE_UNDEFINED=ON \
-	  -DEDGEOPT_BUILD_IMPORTERS=OFF -DEDGEOPT_BUILD_TESTS=OFF -DEDGEOPT_BUILD_BENCH=OFF >/dev/null
+fuzz: fuzz-configure
 	@cmake --build build-fuzz -j $(JOBS) --target model_loader_fuzz
 	@mkdir -p build-fuzz/corpus && find ../shared/corpus -name '*.tflite' -size -600k \
 	  -exec cp {} build-fuzz/corpus/ \; && cp tests/data/fuzz_regressions/*.tflite build-fuzz/corpus/
 	@build-fuzz/model_loader_fuzz -max_total_time=$(FUZZ_SECONDS) -max_len=700000 -timeout=20 \
 	  -rss_limit_mb=4096 build-fuzz/corpus
 
-# libFuzzer on the .npy and IDX parsers (fuzz/parsers_fuzz.cc), seeded from
-# tests/data/fuzz_seeds/parsers; FUZZ_SECONDS as above.
-fuzz-parsers:
+# The clang build with ASan + UBSan that the fuzz targets use.
+fuzz-configure:
 	@sh scripts/setup.sh --fuzz
 	@CC=clang CXX=clang++ cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo \
 	  -DEDGEOPT_FUZZ=ON -DEDGEOPT_SANITIZE_ADDRESS=ON -DEDGEOPT_SANITIZE_UNDEFINED=ON \
 	  -DEDGEOPT_BUILD_IMPORTERS=OFF -DEDGEOPT_BUILD_TESTS=OFF -DEDGEOPT_BUILD_BENCH=OFF >/dev/null
+
+# libFuzzer on the .npy and IDX parsers (fuzz/parsers_fuzz.cc), seeded from
+# tests/data/fuzz_seeds/parsers; FUZZ_SECONDS as above.
+fuzz-parsers: fuzz-configure
 	@cmake --build build-fuzz -j $(JOBS) --target parsers_fuzz
 	@mkdir -p build-fuzz/parsers_corpus && cp tests/data/fuzz_seeds/parsers/* build-fuzz/parsers_corpus/
 	@build-fuzz/parsers_fuzz -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -timeout=20 \
