@@ -76,7 +76,7 @@ fuzz-configure:
 	  -DEDGEOPT_FUZZ=ON -DEDGEOPT_SANITIZE_ADDRESS=ON -DEDGEOPT_SANITIZE_UNDEFINED=ON \
 	  -DEDGEOPT_BUILD_IMPORTERS=OFF -DEDGEOPT_BUILD_TESTS=OFF -DEDGEOPT_BUILD_BENCH=OFF >/dev/null
 
-# libFuzzer on the .npy and IDX parsers (fuzz/parsers_fuzz.cc), seeded from
+# libFuzzer on the .npy, IDX and zip parsers (fuzz/parsers_fuzz.cc), seeded from
 # tests/data/fuzz_seeds/parsers; FUZZ_SECONDS as above.
 fuzz-parsers: fuzz-configure
 	@cmake --build build-fuzz -j $(JOBS) --target parsers_fuzz
