@@ -72,7 +72,7 @@ struct Registration {
   // (false). Once accepted, Eval writes min(max(y + residual, act_min), act_max) for each output
   // value y it computes, into the output tensor, which the interpreter has made the ADD's
   // output; the node's last input is then the residual tensor.
-  // For int8/uint8 the values are what the ADD's microkernel (FusedAdd::quant) gives.
+  // For int8/uint8 the values are what the ADD's microkernel (FusedAdd::quant_fn) gives.
   bool (*fuse_add)(Context* ctx, Node* node, const FusedAdd& add) = nullptr;
   // Optional, on the ADD: sets add->quant_fn and quant_params to its prepared int8/uint8
   // microkernel when a producer may run it in place of the ADD (same-shape operands); false

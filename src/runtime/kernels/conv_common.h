@@ -122,8 +122,9 @@ struct S16Gemm {
 // Fills *s16 when the CPU has the microkernel and no int32 partial sum can overflow (|x| <=
 // 32768, so each of the `rows` weight rows of K values must have sum |w| < 2^16); else it stays
 // empty and the op keeps its int64 reference path. `stage` holds the output multipliers.
-// With pad_k, rows of K are padded with zeros to a multiple of kS16PadK (the caller lays out its
-// input rows kp apart, zeros after K): the microkernel's dot product runs in whole vectors,
+// Weights go in the config's layout: packed (S16GemmConfig::nr > 0; kp = K), or rows. With rows
+// and pad_k, rows of K are padded with zeros to a multiple of kS16PadK (the caller lays out its
+// input rows kp apart, zeros after K): the row kernel's dot product runs in whole vectors,
 // where a short K (a 3x3 filter over one channel: 9) would run in its scalar tail.
 constexpr int64_t kS16PadK = 16;
 Status PrepareS16Gemm(Context* ctx, const int8_t* weights, int rows, int64_t K,

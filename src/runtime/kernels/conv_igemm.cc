@@ -132,35 +132,29 @@ void BuildIndirection(const IGemmConv& op, const T* input, int64_t stride, int64
   }
 }
 
-// Rows [m0, m0 + mr), channels [c0, c1) of the output: out = clamp(out + residual).
-void AddResidualRows(const IGemmConv& op, const float* residual, float* output, int64_t m0, int mr,
-                     int64_t c0, int64_t c1) {
-  const int64_t out_c = op.g.out_c;
-  if (c0 == 0 && c1 == out_c) {  // whole rows: one contiguous run
-    AddResidual(op, residual, output, m0 * out_c, mr * out_c);
-    return;
-  }
-  for (int i = 0; i < mr; ++i) AddResidual(op, residual, output, (m0 + i) * out_c + c0, c1 - c0);
-}
-
-// The same for a fused int8/uint8 ADD: the ADD's microkernel on the tile and the residual.
-void AddQ8ResidualRows(const IGemmConv& op, const uint8_t* residual, uint8_t* output, int64_t m0,
-                       int mr, int64_t c0, int64_t c1) {
-  auto run = [&](int64_t begin, int64_t n) {
-    uint8_t* o = output + begin;
-    const uint8_t* r = residual + begin;
-    if (op.residual_q_first) {
-      op.residual_q(static_cast<size_t>(n), r, o, false, o, op.residual_q_params);
-    } else {
-      op.residual_q(static_cast<size_t>(n), o, r, false, o, op.residual_q_params);
-    }
-  };
+// fn(begin, n) over the output runs of rows [m0, m0 + mr), channels [c0, c1): one run when the
+// rows are whole, else one per row.
+template <typename F>
+void ForEachTileRun(const IGemmConv& op, int64_t m0, int mr, int64_t c0, int64_t c1, F&& fn) {
   const int64_t out_c = op.g.out_c;
   if (c0 == 0 && c1 == out_c) {
-    run(m0 * out_c, mr * out_c);
+    fn(m0 * out_c, int64_t{mr} * out_c);
     return;
   }
-  for (int i = 0; i < mr; ++i) run((m0 + i) * out_c + c0, c1 - c0);
+  for (int i = 0; i < mr; ++i) fn((m0 + i) * out_c + c0, c1 - c0);
+}
+
+// A fused int8/uint8 ADD on the run [begin, begin + n): the ADD's microkernel on the output and
+// the residual, in the ADD's operand order.
+void AddQ8Residual(const IGemmConv& op, const uint8_t* residual, uint8_t* output, int64_t begin,
+                   int64_t n) {
+  uint8_t* o = output + begin;
+  const uint8_t* r = residual + begin;
+  if (op.residual_q_first) {
+    op.residual_q(static_cast<size_t>(n), r, o, false, o, op.residual_q_params);
+  } else {
+    op.residual_q(static_cast<size_t>(n), o, r, false, o, op.residual_q_params);
+  }
 }
 
 struct RunState {
@@ -256,10 +250,14 @@ void RunTask(const RunState& s, int task, int thread) {
     const int64_t c0 = int64_t{nb_begin} * op.nr;
     const int64_t c1 = std::min<int64_t>(out_c, int64_t{nb_end} * op.nr);
     if (kKind == IGemmKind::kF32 && s.residual != nullptr) {
-      AddResidualRows(op, s.residual, static_cast<float*>(s.output), m0, mr, c0, c1);
+      ForEachTileRun(op, m0, mr, c0, c1, [&](int64_t begin, int64_t n) {
+        AddResidual(op, s.residual, static_cast<float*>(s.output), begin, n);
+      });
     }
     if (kKind == IGemmKind::kQS8 && s.residual_q != nullptr) {
-      AddQ8ResidualRows(op, s.residual_q, static_cast<uint8_t*>(s.output), m0, mr, c0, c1);
+      ForEachTileRun(op, m0, mr, c0, c1, [&](int64_t begin, int64_t n) {
+        AddQ8Residual(op, s.residual_q, static_cast<uint8_t*>(s.output), begin, n);
+      });
     }
   }
 }
