@@ -164,6 +164,17 @@ Act RandomAct(std::mt19937& rng) {
   return acts[rng() % 4];
 }
 
+// The common end of a random case: a random activation and bias, the next data seed, then the
+// optimized kernels against the reference.
+void CheckWithRandomActivationAndBias(std::mt19937& rng, uint32_t* seed, OpConfig c,
+                                      bool exact_float = false) {
+  c.activation = RandomAct(rng);
+  c.bias = rng() % 4 != 0;
+  c.seed = (*seed)++;
+  SCOPED_TRACE(c.Describe());
+  ExpectOptimizedMatchesReference(c, exact_float);
+}
+
 // Pointwise convolutions: pixel counts around the row tiles (12, 16), channel counts around
 // the column tiles (16, 32) and the k4 packing.
 TEST(OptimizedConv2D, PointwiseAroundTiles) {
@@ -187,11 +198,7 @@ TEST(OptimizedConv2D, PointwiseAroundTiles) {
       c.out_c = out_cs[rng() % 11];
       c.filter_h = c.filter_w = 1;
       c.padding = tflite::Padding::VALID;
-      c.activation = RandomAct(rng);
-      c.bias = rng() % 4 != 0;
-      c.seed = seed++;
-      SCOPED_TRACE(c.Describe());
-      ExpectOptimizedMatchesReference(c);
+      CheckWithRandomActivationAndBias(rng, &seed, c);
     }
   }
 }
@@ -218,11 +225,7 @@ TEST(OptimizedConv2D, SpatialAroundTiles) {
       c.stride_w = 1 + rng() % 2;
       c.dilation_h = c.dilation_w = (rng() % 5 == 0) ? 2 : 1;
       c.padding = rng() % 2 ? tflite::Padding::SAME : tflite::Padding::VALID;
-      c.activation = RandomAct(rng);
-      c.bias = rng() % 4 != 0;
-      c.seed = seed++;
-      SCOPED_TRACE(c.Describe());
-      ExpectOptimizedMatchesReference(c);
+      CheckWithRandomActivationAndBias(rng, &seed, c);
     }
   }
 }
@@ -248,11 +251,7 @@ TEST(OptimizedConv2D, Im2colFewChannels) {
       c.in_h = (c.filter_h - 1) * c.dilation_h + 1 + rng() % 12;
       c.in_w = (c.filter_w - 1) * c.dilation_w + 1 + rng() % 20;
       c.padding = rng() % 2 ? tflite::Padding::SAME : tflite::Padding::VALID;
-      c.activation = RandomAct(rng);
-      c.bias = rng() % 4 != 0;
-      c.seed = seed++;
-      SCOPED_TRACE(c.Describe());
-      ExpectOptimizedMatchesReference(c);
+      CheckWithRandomActivationAndBias(rng, &seed, c);
     }
   }
 }
@@ -304,11 +303,7 @@ TEST(OptimizedDepthwiseConv2D, AroundChannelBlocks) {
         c.in_h = std::max(c.in_h, (c.filter_h - 1) * c.dilation_h + 1);
         c.in_w = std::max(c.in_w, (c.filter_w - 1) * c.dilation_w + 1);
       }
-      c.activation = RandomAct(rng);
-      c.bias = rng() % 4 != 0;
-      c.seed = seed++;
-      SCOPED_TRACE(c.Describe());
-      ExpectOptimizedMatchesReference(c, /*exact_float=*/true);
+      CheckWithRandomActivationAndBias(rng, &seed, c, /*exact_float=*/true);
     }
   }
 }
@@ -337,11 +332,7 @@ TEST(OptimizedConv2D, Direct3x3AroundTiles) {
       c.in_h = std::max(c.in_h, 3);
       c.in_w = std::max(c.in_w, 3);
     }
-    c.activation = RandomAct(rng);
-    c.bias = rng() % 4 != 0;
-    c.seed = seed++;
-    SCOPED_TRACE(c.Describe());
-    ExpectOptimizedMatchesReference(c);
+    CheckWithRandomActivationAndBias(rng, &seed, c);
   }
 }
 
@@ -380,11 +371,7 @@ TEST(OptimizedConv2D, Int16x8MatchesReference) {
       c.out_c = 1 + rng() % 40;
       c.filter_h = c.filter_w = 1 + 2 * (rng() % 2);
       c.stride_h = c.stride_w = 1 + rng() % 2;
-      c.activation = RandomAct(rng);
-      c.bias = rng() % 4 != 0;
-      c.seed = seed++;
-      SCOPED_TRACE(c.Describe());
-      ExpectOptimizedMatchesReference(c);
+      CheckWithRandomActivationAndBias(rng, &seed, c);
     }
     for (int i = 0; i < 8; ++i) {
       OpConfig c;
@@ -415,11 +402,7 @@ TEST(OptimizedConv2D, ExactFloatIsBitIdentical) {
     c.out_c = 1 + rng() % 140;
     c.filter_h = c.filter_w = 1 + 2 * (rng() % 2);
     c.stride_h = c.stride_w = 1 + rng() % 2;
-    c.activation = RandomAct(rng);
-    c.bias = rng() % 4 != 0;
-    c.seed = seed++;
-    SCOPED_TRACE(c.Describe());
-    ExpectOptimizedMatchesReference(c, /*exact_float=*/true);
+    CheckWithRandomActivationAndBias(rng, &seed, c, /*exact_float=*/true);
   }
 }
 
