@@ -2,14 +2,14 @@
 #   make demo   installs what it needs (apt-get), builds, runs the main job on Fashion-MNIST
 #   make test   installs what it needs, builds, runs every test
 # Other targets: build, asan (sanitizer build + tests), sweep (full robustness sweep),
-# fuzz (libFuzzer target for the model loader), bench, cross (aarch64/armhf builds),
+# fuzz, fuzz-parsers, fuzz-keras (libFuzzer targets), bench, cross (aarch64/armhf builds),
 # runtime-for MODEL=m.tflite (a runtime with only that model's kernels), clean.
 
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 BUILD ?= build
 CMAKE_FLAGS ?=
 
-.PHONY: all setup build build-san test demo asan sweep sweep-sample fuzz fuzz-parsers fuzz-configure bench cross \
+.PHONY: all setup build build-san test demo asan sweep sweep-sample fuzz fuzz-parsers fuzz-keras fuzz-configure bench cross \
   cross-aarch64 cross-armhf cross-test runtime-for clean format
 
 all: build
@@ -74,7 +74,15 @@ fuzz-configure:
 	@sh scripts/setup.sh --fuzz
 	@CC=clang CXX=clang++ cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo \
 	  -DEDGEOPT_FUZZ=ON -DEDGEOPT_SANITIZE_ADDRESS=ON -DEDGEOPT_SANITIZE_UNDEFINED=ON \
-	  -DEDGEOPT_BUILD_IMPORTERS=OFF -DEDGEOPT_BUILD_TESTS=OFF -DEDGEOPT_BUILD_BENCH=OFF >/dev/null
+	  -DEDGEOPT_BUILD_IMPORTERS=ON -DEDGEOPT_BUILD_TESTS=OFF -DEDGEOPT_BUILD_BENCH=OFF >/dev/null
+
+# libFuzzer on the Keras model config importer (fuzz/keras_config_fuzz.cc): JSON to model, IR,
+# export pipeline, .tflite and the runtime; seeded from tests/data/fuzz_seeds/keras_config.
+fuzz-keras: fuzz-configure
+	@cmake --build build-fuzz -j $(JOBS) --target keras_config_fuzz
+	@mkdir -p build-fuzz/keras_corpus && cp tests/data/fuzz_seeds/keras_config/* build-fuzz/keras_corpus/
+	@build-fuzz/keras_config_fuzz -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -timeout=20 \
+	  -rss_limit_mb=4096 -dict=fuzz/keras_config.dict build-fuzz/keras_corpus
 
 # libFuzzer on the .npy, IDX and zip parsers (fuzz/parsers_fuzz.cc), seeded from
 # tests/data/fuzz_seeds/parsers; FUZZ_SECONDS as above.

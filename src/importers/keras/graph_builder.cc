@@ -108,6 +108,15 @@ StatusOr<std::vector<float>> LayerCall::Weight(const std::string& var,
     }
   }
   EDGEOPT_ASSIGN_OR_RETURN(const NpyArray* array, builder->weights()->Get(config, var, shape));
+  // Every source must hand back float32 data of exactly this shape; a layer name that two
+  // (nested) models share could otherwise pair this layer with the other one's weights.
+  if (array->shape != shape || array->dtype != DType::kFloat32 ||
+      array->data.size() != static_cast<size_t>(count) * sizeof(float)) {
+    return Error(StatusCode::kInvalidModel, "weight '" + var + "' has shape " +
+                                                ShapeString(array->shape) + ", the layer needs " +
+                                                ShapeString(shape) +
+                                                " (is the layer name used by two layers?)");
+  }
   used_vars.push_back(var);
   params += array->NumElements();
   std::vector<float> values(static_cast<size_t>(array->NumElements()));

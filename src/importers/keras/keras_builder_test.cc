@@ -216,6 +216,24 @@ TEST(KerasBuild, ErrorsNameTheLayer) {
             std::string::npos);
 }
 
+// Found by fuzz/keras_config_fuzz: two nested models that each have a layer 'd' got the first
+// one's initialized kernel for the second (a read past its end); now an error naming the layer.
+TEST(KerasBuild, LayerNameSharedByTwoNestedModelsIsAnError) {
+  auto inner = [](const std::string& name, int64_t in, int64_t units) {
+    Json model = Sequential({in}, {Layer("Dense", {{"name", "d"}, {"units", units}})});
+    model["config"]["name"] = name;
+    model["config"]["layers"][0]["config"]["name"] = name + "_in";
+    return model;
+  };
+  const Json config = Sequential({4}, {inner("first", 4, 3), inner("second", 3, 5)});
+  StatusOr<KerasModel> m = ModelFromConfig(config, 1);
+  ASSERT_FALSE(m.ok());
+  EXPECT_NE(m.status().ToString().find("layer 'd' (Dense): weight 'kernel' has shape [4,3], the "
+                                       "layer needs [3,5]"),
+            std::string::npos)
+      << m.status().ToString();
+}
+
 TEST(KerasInit, DefaultsFollowKeras) {
   const Json config = Sequential(
       {64},

@@ -89,10 +89,11 @@ Status ComparePrepare(Context* ctx, Node* node) {
   return Status::Ok();
 }
 
-// `invert` is 0 but for NOT_EQUAL (an EQUAL loop): xor-ed into every result.
+// `invert` is 0 but for NOT_EQUAL (an EQUAL loop): xor-ed into every result. It is not const:
+// for LESS(_EQUAL) it would be a constant 0, whose capture clang reports as unneeded.
 template <Base kBase, typename T>
 void CompareTyped(const OpData* d, const Tensor* a, const Tensor* b, Tensor* out) {
-  const uint8_t invert = kBase == Base::kEq ? d->invert : 0;  // LESS(_EQUAL): none
+  uint8_t invert = kBase == Base::kEq ? d->invert : 0;
   ref::BroadcastBinary(
       d->plan, a->Data<T>(), b->Data<T>(), out->Data<uint8_t>(),
       [invert](T x, T y) { return static_cast<uint8_t>(Compare<kBase>(x, y) ^ invert); });
@@ -101,7 +102,7 @@ void CompareTyped(const OpData* d, const Tensor* a, const Tensor* b, Tensor* out
 template <Base kBase, typename T>
 void CompareQuantized(const OpData* d, const Tensor* a, const Tensor* b, Tensor* out) {
   const int32_t o1 = -a->quant.zero_point, o2 = -b->quant.zero_point;
-  const uint8_t invert = kBase == Base::kEq ? d->invert : 0;
+  uint8_t invert = kBase == Base::kEq ? d->invert : 0;
   ref::BroadcastBinary(
       d->plan, a->Data<T>(), b->Data<T>(), out->Data<uint8_t>(), [d, o1, o2, invert](T x, T y) {
         const int32_t sx = quant::MultiplyByQuantizedMultiplier((o1 + x) * (1 << 8), d->m1, d->s1);
