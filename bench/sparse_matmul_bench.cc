@@ -14,6 +14,11 @@
 //    src/runtime/kernels/sparse_matmul.cc (DecideSparse takes the block width with the most
 //    margin under its threshold).
 //
+// 3. KxK convolutions (the sparse convolution kernel, src/runtime/kernels/sparse_conv.h): for
+//    each shape, the time ratio sparse / dense over densities 0.05 .. 0.6 (unstructured), with
+//    the kernel's work ratio (density x lanes / output pixels) at each; the largest work ratio
+//    at which it is still faster is the number behind kMaxWorkRatio* in sparse_conv.cc.
+//
 // Timing: dense and sparse runs alternate, each sample is a batch of invocations of at least
 // 2 ms, and the medians of 9 samples are compared (the machine is shared; ratios measured side
 // by side are what counts). One thread.
@@ -33,6 +38,7 @@
 #include "src/ir/graph.h"
 #include "src/passes/prune/sparse_encode.h"
 #include "src/runtime/interpreter.h"
+#include "src/runtime/kernels/sparse_conv.h"
 #include "src/runtime/kernels/sparse_matmul.h"
 
 using namespace edgeopt;
@@ -100,6 +106,28 @@ ir::Graph Model(bool conv, DType type, int M, int N, int K, const std::vector<fl
     n.attrs["stride_h"] = int64_t{1};
     n.attrs["stride_w"] = int64_t{1};
   }
+  g.AddNode(n);
+  g.inputs = {x};
+  g.outputs = {y};
+  return g;
+}
+
+// One KxK stride-1 CONV_2D: [1, side, side, C] -> [1, out, out, N], filter [N][k][k][C].
+ir::Graph ConvModel(int side, int C, int N, int k, bool same, const std::vector<float>& w) {
+  ir::Graph g;
+  const int out = same ? side : side - k + 1;
+  const int x = g.AddActivation("x", DType::kFloat32, {1, side, side, C});
+  const int y = g.AddActivation("y", DType::kFloat32, {1, out, out, N});
+  const int wt = g.AddFloatConstant("w", {N, k, k, C}, w);
+  const int bt = g.AddFloatConstant("b", {N}, std::vector<float>(static_cast<size_t>(N), 0.1f));
+  ir::Node n;
+  n.op = "CONV_2D";
+  n.inputs = {x, wt, bt};
+  n.outputs = {y};
+  n.attrs["fused_activation_function"] = std::string("RELU");
+  n.attrs["padding"] = std::string(same ? "SAME" : "VALID");
+  n.attrs["stride_h"] = int64_t{1};
+  n.attrs["stride_w"] = int64_t{1};
   g.AddNode(n);
   g.inputs = {x};
   g.outputs = {y};
@@ -214,6 +242,36 @@ void Sweep(DType type, int rows, int B) {
                   type, path, type == DType::kInt8 && path == rt::SparsePath::kTiled ? 2 : B, isa));
 }
 
+void SweepConv(int side, int C, int N, int k, bool same) {
+  std::printf("%2dx%-2d %3d -> %3d %dx%d %-5s", side, side, C, N, k, k, same ? "SAME" : "VALID");
+  const rt::SparseIsa isa = rt::SparseIsaFor(g_cpu);
+  double breakeven = 0.0;
+  for (double d : {0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.6}) {
+    const std::vector<float> w = Weights(N, k * k * C, 1, d, 9);
+    const ir::Graph g = ConvModel(side, C, N, k, same, w);
+    Runner dense, sparse;
+    if (!dense.Init(g, rt::SparseKernels::kOff) || !sparse.Init(g, rt::SparseKernels::kForce)) {
+      return;
+    }
+    ref::ConvGeometry geo;
+    geo.batch = 1;
+    geo.in_h = geo.in_w = side;
+    geo.in_c = C;
+    geo.out_c = N;
+    geo.filter_h = geo.filter_w = k;
+    geo.out_h = geo.out_w = same ? side : side - k + 1;
+    geo.pad_top = geo.pad_left = same ? (k - 1) / 2 : 0;
+    rt::SparseConv dec;
+    rt::DecideSparseConv(geo, w.data(), isa, rt::SparseMode::kAuto, &dec);
+    double td = 0, ts = 0;
+    Compare(&dense, &sparse, &td, &ts);
+    std::printf(" %.2f(w%.2f):%.2f", d, dec.work_ratio, ts / td);
+    if (ts < td) breakeven = std::max(breakeven, dec.work_ratio);
+  }
+  std::printf("  | faster up to work ratio %.2f; threshold %.2f\n", breakeven,
+              rt::SparseConvMaxWorkRatio(isa));
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -243,6 +301,14 @@ int main(int argc, char** argv) {
   Headline(true, DType::kFloat32, 784, 256, 256);
   Headline(true, DType::kInt8, 784, 256, 256);
   if (quick) return 0;
+  std::printf("\nKxK CONV_2D, time sparse / dense at density d (w: the kernel's work ratio):\n");
+  SweepConv(13, 32, 64, 3, false);  // the demo CNN's second convolution
+  SweepConv(28, 32, 64, 3, true);
+  SweepConv(56, 64, 64, 3, true);
+  SweepConv(28, 128, 128, 3, true);
+  SweepConv(14, 256, 256, 3, true);
+  SweepConv(7, 512, 512, 3, true);
+  SweepConv(32, 16, 32, 5, true);
   std::printf(
       "\ntime sparse / dense at block density d (\"(d)\": DecideSparse keeps the dense "
       "kernel there; \"/B\": the sparse kernel used another block width):\n");

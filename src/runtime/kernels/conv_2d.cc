@@ -17,6 +17,7 @@
 #include "src/runtime/kernels/im2col.h"
 #include "src/runtime/kernels/kernel_util.h"
 #include "src/runtime/kernels/reference/conv.h"
+#include "src/runtime/kernels/sparse_conv.h"
 #include "src/runtime/kernels/sparse_matmul.h"
 #include "src/runtime/selective.h"
 #include "src/runtime/thread_pool.h"
@@ -52,6 +53,7 @@ struct OpData {
   // GEMM microkernel; the output stage stays the reference's int64 one.
   S16Gemm s16;
   SparseMatMul* sparse = nullptr;  // 1x1: the sparse kernel, when it beats the dense one
+  SparseConv* spconv = nullptr;    // float KxK stride 1: the sparse kernel, when it beats it
   int residual = -1;               // a fused ADD's other input (FuseAdd)
 };
 
@@ -61,6 +63,14 @@ bool SparseCandidate(Context* ctx, const ref::ConvGeometry& g, const Tensor* fil
   return ctx->sparse_kernels() != SparseKernels::kOff && g.IsPointwise() && filter->IsConstant() &&
          (bias == nullptr || bias->IsConstant()) &&
          int64_t{g.batch} * g.out_pixels() < (int64_t{1} << 31);
+}
+
+// KxK stride-1 float convolutions with constant weights may run on the sparse convolution
+// kernel (sparse_conv.h).
+bool SparseConvCandidate(Context* ctx, const ref::ConvGeometry& g, const Tensor* filter,
+                         const Tensor* bias) {
+  return ctx->sparse_kernels() != SparseKernels::kOff && SparseConvApplies(g) &&
+         filter->IsConstant() && (bias == nullptr || bias->IsConstant());
 }
 
 // The microkernel path for `kind`, when the CPU has one for this geometry.
@@ -181,6 +191,12 @@ Status Prepare(Context* ctx, Node* node) {
                            static_cast<int>(K), bias != nullptr ? bias->Data<float>() : nullptr,
                            data->act_min, data->act_max, &data->sparse));
       if (data->sparse != nullptr) return Status::Ok();
+    }
+    if (SparseConvCandidate(ctx, g, filter, bias)) {
+      EDGEOPT_RETURN_IF_ERROR(PrepareSparseConvF32(ctx, g, filter->Data<float>(),
+                                                   bias != nullptr ? bias->Data<float>() : nullptr,
+                                                   data->act_min, data->act_max, &data->spconv));
+      if (data->spconv != nullptr) return Status::Ok();
     }
     if (filter->IsConstant() && UseFast(ctx, IGemmKind::kF32, g)) {
       EDGEOPT_RETURN_IF_ERROR(NewFast(ctx, data));
@@ -431,6 +447,10 @@ Status Eval(Context* ctx, Node* node) {
     EvalSparse(ctx, *data->sparse, input->data, output->data);
     return Status::Ok();
   }
+  if (data->spconv != nullptr) {
+    EvalSparseConv(ctx, *data->spconv, input->Data<float>(), output->Data<float>());
+    return Status::Ok();
+  }
   if (data->fast != nullptr) {
     RunIGemmConv(ctx, *data->fast, input->data, output->data,
                  data->residual >= 0 ? ctx->tensor(data->residual)->data : nullptr);
@@ -491,7 +511,8 @@ Status Eval(Context* ctx, Node* node) {
 // take a following ADD into their output stage.
 bool FuseAdd(Context* ctx, Node* node, const FusedAdd& add) {
   OpData* data = static_cast<OpData*>(node->user_data);
-  if (data == nullptr || data->fast == nullptr || data->sparse != nullptr || data->residual >= 0) {
+  if (data == nullptr || data->fast == nullptr || data->sparse != nullptr ||
+      data->spconv != nullptr || data->residual >= 0) {
     return false;
   }
   bool accepted = false;

@@ -86,32 +86,30 @@ struct OpConfig {
   int stride_h = 1, stride_w = 1, dilation_h = 1, dilation_w = 1;
   int out_h = 0, out_w = 0;  // TRANSPOSE_CONV output size
   tflite::Padding padding = tflite::Padding::SAME;
-  tflite::ActivationFunctionType activation =
-      tflite::ActivationFunctionType::NONE;
+  tflite::ActivationFunctionType activation = tflite::ActivationFunctionType::NONE;
   bool bias = true;
   // FULLY_CONNECTED
-  std::vector<int32_t>
-      fc_input;   // input shape; the last dimension (or the flattened size /
-  int fc_in = 0;  // batch) is fc_in
+  std::vector<int32_t> fc_input;  // input shape; the last dimension (or the flattened size /
+  int fc_in = 0;                  // batch) is fc_in
   bool keep_num_dims = false;
   bool asymmetric_inputs = false;
   // Hybrid input range (shifted to exercise asymmetric quantization).
   float hybrid_lo = -0.5f, hybrid_hi = 1.5f;
+  // Float weights: the fraction kept; the others are set to 0 (a pruned filter).
+  double weight_density = 1.0;
   uint32_t seed = 1;
 
   std::string Describe() const {
     char buf[400];
-    std::snprintf(
-        buf, sizeof(buf),
-        "%s %s batch=%d in=%dx%dx%d filter=%dx%d out_c=%d groups=%d dm=%d "
-        "stride=%dx%d "
-        "dil=%dx%d pad=%s act=%s bias=%d fc_in=%d keep=%d asym=%d seed=%u",
-        tflite::EnumNameBuiltinOperator(op), VariantName(variant), batch, in_h,
-        in_w, in_c, filter_h, filter_w, out_c, groups, depth_multiplier,
-        stride_h, stride_w, dilation_h, dilation_w,
-        tflite::EnumNamePadding(padding),
-        tflite::EnumNameActivationFunctionType(activation), bias ? 1 : 0, fc_in,
-        keep_num_dims ? 1 : 0, asymmetric_inputs ? 1 : 0, seed);
+    std::snprintf(buf, sizeof(buf),
+                  "%s %s batch=%d in=%dx%dx%d filter=%dx%d out_c=%d groups=%d dm=%d "
+                  "stride=%dx%d "
+                  "dil=%dx%d pad=%s act=%s bias=%d fc_in=%d keep=%d asym=%d seed=%u",
+                  tflite::EnumNameBuiltinOperator(op), VariantName(variant), batch, in_h, in_w,
+                  in_c, filter_h, filter_w, out_c, groups, depth_multiplier, stride_h, stride_w,
+                  dilation_h, dilation_w, tflite::EnumNamePadding(padding),
+                  tflite::EnumNameActivationFunctionType(activation), bias ? 1 : 0, fc_in,
+                  keep_num_dims ? 1 : 0, asymmetric_inputs ? 1 : 0, seed);
     return buf;
   }
 };
@@ -121,11 +119,9 @@ struct BuiltOp {
   std::vector<NpyArray> inputs;
 };
 
-inline int OutSize(tflite::Padding p, int in, int filter, int stride,
-                   int dilation) {
+inline int OutSize(tflite::Padding p, int in, int filter, int stride, int dilation) {
   const int eff = (filter - 1) * dilation + 1;
-  return p == tflite::Padding::SAME ? (in + stride - 1) / stride
-                                    : (in - eff + stride) / stride;
+  return p == tflite::Padding::SAME ? (in + stride - 1) / stride : (in - eff + stride) / stride;
 }
 
 // Builds the one-op model of `c` with random weights and quantization
@@ -135,9 +131,7 @@ inline BuiltOp BuildOp(const OpConfig& c) {
   auto uniform = [&](double lo, double hi) {
     return std::uniform_real_distribution<double>(lo, hi)(rng);
   };
-  auto randint = [&](int lo, int hi) {
-    return std::uniform_int_distribution<int>(lo, hi)(rng);
-  };
+  auto randint = [&](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng); };
   using Op = tflite::BuiltinOperator;
   const Variant v = c.variant;
   const DType act_type = ActivationType(v);
@@ -146,10 +140,9 @@ inline BuiltOp BuildOp(const OpConfig& c) {
   // TFLite 2.9 has no per-channel quantized FULLY_CONNECTED: per-tensor weights
   // there, except for kInt8PerChannel (which then cannot be compared with
   // tflite-ref).
-  const bool per_tensor =
-      v == Variant::kInt8PerTensor || v == Variant::kHybridPerTensor || uint8 ||
-      (c.op == tflite::BuiltinOperator::FULLY_CONNECTED &&
-       v != Variant::kInt8PerChannel && v != Variant::kHybridPerChannel);
+  const bool per_tensor = v == Variant::kInt8PerTensor || v == Variant::kHybridPerTensor || uint8 ||
+                          (c.op == tflite::BuiltinOperator::FULLY_CONNECTED &&
+                           v != Variant::kInt8PerChannel && v != Variant::kHybridPerChannel);
 
   // Shapes.
   std::vector<int32_t> in_shape, w_shape, out_shape;
@@ -160,30 +153,24 @@ inline BuiltOp BuildOp(const OpConfig& c) {
     in_shape = {c.batch, c.in_h, c.in_w, c.in_c};
     w_shape = {c.out_c, c.filter_h, c.filter_w, c.in_c / c.groups};
     channels = c.out_c;
-    out_shape = {
-        c.batch,
-        OutSize(c.padding, c.in_h, c.filter_h, c.stride_h, c.dilation_h),
-        OutSize(c.padding, c.in_w, c.filter_w, c.stride_w, c.dilation_w),
-        c.out_c};
+    out_shape = {c.batch, OutSize(c.padding, c.in_h, c.filter_h, c.stride_h, c.dilation_h),
+                 OutSize(c.padding, c.in_w, c.filter_w, c.stride_w, c.dilation_w), c.out_c};
     products = int64_t{c.filter_h} * c.filter_w * (c.in_c / c.groups);
   } else if (c.op == Op::DEPTHWISE_CONV_2D) {
     in_shape = {c.batch, c.in_h, c.in_w, c.in_c};
     channels = c.in_c * c.depth_multiplier;
     w_shape = {1, c.filter_h, c.filter_w, channels};
     q_axis = 3;
-    out_shape = {
-        c.batch,
-        OutSize(c.padding, c.in_h, c.filter_h, c.stride_h, c.dilation_h),
-        OutSize(c.padding, c.in_w, c.filter_w, c.stride_w, c.dilation_w),
-        channels};
+    out_shape = {c.batch, OutSize(c.padding, c.in_h, c.filter_h, c.stride_h, c.dilation_h),
+                 OutSize(c.padding, c.in_w, c.filter_w, c.stride_w, c.dilation_w), channels};
     products = int64_t{c.filter_h} * c.filter_w;
   } else if (c.op == Op::TRANSPOSE_CONV) {
     in_shape = {c.batch, c.in_h, c.in_w, c.in_c};
     w_shape = {c.out_c, c.filter_h, c.filter_w, c.in_c};
     channels = c.out_c;
     out_shape = {c.batch, c.out_h, c.out_w, c.out_c};
-    products = std::max<int64_t>(1, int64_t{c.filter_h} * c.filter_w * c.in_c /
-                                        (int64_t{c.stride_h} * c.stride_w));
+    products = std::max<int64_t>(
+        1, int64_t{c.filter_h} * c.filter_w * c.in_c / (int64_t{c.stride_h} * c.stride_w));
   } else {  // FULLY_CONNECTED
     in_shape = c.fc_input;
     int64_t elements = 1;
@@ -232,8 +219,8 @@ inline BuiltOp BuildOp(const OpConfig& c) {
   for (float s : w_scales) mean_w_scale += s;
   if (!w_scales.empty()) mean_w_scale /= w_scales.size();
   if (act_type != DType::kFloat32) {
-    const double real_std = std::sqrt(static_cast<double>(products)) * x_std *
-                            w_std * in_scales[0] * mean_w_scale;
+    const double real_std =
+        std::sqrt(static_cast<double>(products)) * x_std * w_std * in_scales[0] * mean_w_scale;
     const double levels = act_type == DType::kInt16 ? 12000.0 : 50.0;
     out_scales = {static_cast<float>(std::max(real_std / levels, 1e-6))};
     if (act_type == DType::kInt8) out_zps = {randint(-10, 10)};
@@ -247,17 +234,22 @@ inline BuiltOp BuildOp(const OpConfig& c) {
   if (float_weights) {
     std::vector<float> values(w_count);
     for (float& f : values) f = static_cast<float>(uniform(-1, 1));
+    if (c.weight_density < 1.0) {
+      std::mt19937 prune_rng(c.seed * 104729u + 7u);  // own stream: other draws unchanged
+      std::uniform_real_distribution<double> keep(0.0, 1.0);
+      for (float& f : values) {
+        if (keep(prune_rng) >= c.weight_density) f = 0.0f;
+      }
+    }
     w = m.AddConstant<float>(DType::kFloat32, w_shape, values);
   } else if (uint8) {
     std::vector<uint8_t> values(w_count);
     for (uint8_t& q : values) q = static_cast<uint8_t>(randint(0, 255));
-    w = m.AddConstant<uint8_t>(DType::kUInt8, w_shape, values, w_scales, w_zps,
-                               q_axis);
+    w = m.AddConstant<uint8_t>(DType::kUInt8, w_shape, values, w_scales, w_zps, q_axis);
   } else {
     std::vector<int8_t> values(w_count);
     for (int8_t& q : values) q = static_cast<int8_t>(randint(-127, 127));
-    w = m.AddConstant<int8_t>(DType::kInt8, w_shape, values, w_scales, w_zps,
-                              q_axis);
+    w = m.AddConstant<int8_t>(DType::kInt8, w_shape, values, w_scales, w_zps, q_axis);
   }
   int b = -1;
   if (c.bias) {
@@ -269,20 +261,15 @@ inline BuiltOp BuildOp(const OpConfig& c) {
       std::vector<float> scales;
       for (float s : w_scales) scales.push_back(s * in_scales[0]);
       std::vector<int64_t> zps(scales.size(), 0);
-      const double spread =
-          std::sqrt(static_cast<double>(products)) * x_std * w_std;
+      const double spread = std::sqrt(static_cast<double>(products)) * x_std * w_std;
       if (v == Variant::kInt16x8) {
         std::vector<int64_t> values(channels);
-        for (int64_t& q : values)
-          q = static_cast<int64_t>(uniform(-spread, spread));
-        b = m.AddConstant<int64_t>(DType::kInt64, {channels}, values, scales,
-                                   zps);
+        for (int64_t& q : values) q = static_cast<int64_t>(uniform(-spread, spread));
+        b = m.AddConstant<int64_t>(DType::kInt64, {channels}, values, scales, zps);
       } else {
         std::vector<int32_t> values(channels);
-        for (int32_t& q : values)
-          q = static_cast<int32_t>(uniform(-spread, spread));
-        b = m.AddConstant<int32_t>(DType::kInt32, {channels}, values, scales,
-                                   zps);
+        for (int32_t& q : values) q = static_cast<int32_t>(uniform(-spread, spread));
+        b = m.AddConstant<int32_t>(DType::kInt32, {channels}, values, scales, zps);
       }
     }
   }
@@ -291,77 +278,63 @@ inline BuiltOp BuildOp(const OpConfig& c) {
   const tflite::ActivationFunctionType act = c.activation;
   if (c.op == Op::CONV_2D) {
     const int version =
-        v == Variant::kFloat
-            ? 1
-            : (IsHybrid(v) ? 2 : (act_type == DType::kInt16 ? 4 : 3));
+        v == Variant::kFloat ? 1 : (IsHybrid(v) ? 2 : (act_type == DType::kInt16 ? 4 : 3));
     m.AddOperator(
-        Op::CONV_2D,
-        c.bias ? std::vector<int>{x, w, b} : std::vector<int>{x, w}, {y},
+        Op::CONV_2D, c.bias ? std::vector<int>{x, w, b} : std::vector<int>{x, w}, {y},
         [c, act](flatbuffers::FlatBufferBuilder& fb) {
-          return MakeOptions(
-              tflite::BuiltinOptions::Conv2DOptions,
-              tflite::CreateConv2DOptions(fb, c.padding, c.stride_w, c.stride_h,
-                                          act, c.dilation_w, c.dilation_h));
+          return MakeOptions(tflite::BuiltinOptions::Conv2DOptions,
+                             tflite::CreateConv2DOptions(fb, c.padding, c.stride_w, c.stride_h, act,
+                                                         c.dilation_w, c.dilation_h));
         },
         uint8 ? 1 : version);
   } else if (c.op == Op::DEPTHWISE_CONV_2D) {
     const int version =
-        v == Variant::kFloat
-            ? 2
-            : (IsHybrid(v) ? 6 : (act_type == DType::kInt16 ? 5 : 3));
+        v == Variant::kFloat ? 2 : (IsHybrid(v) ? 6 : (act_type == DType::kInt16 ? 5 : 3));
     m.AddOperator(
-        Op::DEPTHWISE_CONV_2D,
-        c.bias ? std::vector<int>{x, w, b} : std::vector<int>{x, w}, {y},
+        Op::DEPTHWISE_CONV_2D, c.bias ? std::vector<int>{x, w, b} : std::vector<int>{x, w}, {y},
         [c, act](flatbuffers::FlatBufferBuilder& fb) {
-          return MakeOptions(
-              tflite::BuiltinOptions::DepthwiseConv2DOptions,
-              tflite::CreateDepthwiseConv2DOptions(
-                  fb, c.padding, c.stride_w, c.stride_h, c.depth_multiplier,
-                  act, c.dilation_w, c.dilation_h));
+          return MakeOptions(tflite::BuiltinOptions::DepthwiseConv2DOptions,
+                             tflite::CreateDepthwiseConv2DOptions(fb, c.padding, c.stride_w,
+                                                                  c.stride_h, c.depth_multiplier,
+                                                                  act, c.dilation_w, c.dilation_h));
         },
         uint8 ? 2 : version);
   } else if (c.op == Op::TRANSPOSE_CONV) {
-    const int shape = m.AddConstant<int32_t>(
-        DType::kInt32, {4}, {c.batch, c.out_h, c.out_w, c.out_c});
+    const int shape =
+        m.AddConstant<int32_t>(DType::kInt32, {4}, {c.batch, c.out_h, c.out_w, c.out_c});
     std::vector<int> inputs = {shape, w, x};
     if (c.bias) inputs.push_back(b);
     m.AddOperator(
         Op::TRANSPOSE_CONV, inputs, {y},
         [c](flatbuffers::FlatBufferBuilder& fb) {
-          return MakeOptions(tflite::BuiltinOptions::TransposeConvOptions,
-                             tflite::CreateTransposeConvOptions(
-                                 fb, c.padding, c.stride_w, c.stride_h));
+          return MakeOptions(
+              tflite::BuiltinOptions::TransposeConvOptions,
+              tflite::CreateTransposeConvOptions(fb, c.padding, c.stride_w, c.stride_h));
         },
-        act_type == DType::kInt16 || c.bias ? 3
-                                            : (v == Variant::kFloat ? 1 : 2));
+        act_type == DType::kInt16 || c.bias ? 3 : (v == Variant::kFloat ? 1 : 2));
   } else {
     int version = 1;
-    if (v == Variant::kInt8PerChannel || v == Variant::kInt8PerTensor)
-      version = 4;
+    if (v == Variant::kInt8PerChannel || v == Variant::kInt8PerTensor) version = 4;
     if (act_type == DType::kInt16) version = 7;
     if (IsHybrid(v)) version = c.asymmetric_inputs ? 9 : 3;
     if (c.keep_num_dims) version = std::max(version, 5);
     m.AddOperator(
         Op::FULLY_CONNECTED, {x, w, b}, {y},
         [c, act](flatbuffers::FlatBufferBuilder& fb) {
-          return MakeOptions(
-              tflite::BuiltinOptions::FullyConnectedOptions,
-              tflite::CreateFullyConnectedOptions(
-                  fb, act, tflite::FullyConnectedOptionsWeightsFormat::DEFAULT,
-                  c.keep_num_dims, c.asymmetric_inputs));
+          return MakeOptions(tflite::BuiltinOptions::FullyConnectedOptions,
+                             tflite::CreateFullyConnectedOptions(
+                                 fb, act, tflite::FullyConnectedOptionsWeightsFormat::DEFAULT,
+                                 c.keep_num_dims, c.asymmetric_inputs));
         },
         version);
   }
   BuiltOp out;
   out.model = m.Build();
   if (act_type == DType::kFloat32) {
-    const double lo = IsHybrid(v) ? c.hybrid_lo : -1.0,
-                 hi = IsHybrid(v) ? c.hybrid_hi : 1.0;
-    out.inputs.push_back(
-        RandomArray(DType::kFloat32, in_shape, c.seed + 1000, lo, hi));
+    const double lo = IsHybrid(v) ? c.hybrid_lo : -1.0, hi = IsHybrid(v) ? c.hybrid_hi : 1.0;
+    out.inputs.push_back(RandomArray(DType::kFloat32, in_shape, c.seed + 1000, lo, hi));
   } else {
-    out.inputs.push_back(
-        RandomArray(act_type, in_shape, c.seed + 1000, -1e9, 1e9));
+    out.inputs.push_back(RandomArray(act_type, in_shape, c.seed + 1000, -1e9, 1e9));
   }
   return out;
 }
@@ -378,20 +351,16 @@ struct LsbHistogram {
     for (int64_t i = 0; i < n; ++i) {
       switch (ref.dtype) {
         case DType::kInt8:
-          ++counts[std::llabs(int64_t{ours.Data<int8_t>()[i]} -
-                              ref.Data<int8_t>()[i])];
+          ++counts[std::llabs(int64_t{ours.Data<int8_t>()[i]} - ref.Data<int8_t>()[i])];
           break;
         case DType::kUInt8:
-          ++counts[std::llabs(int64_t{ours.Data<uint8_t>()[i]} -
-                              ref.Data<uint8_t>()[i])];
+          ++counts[std::llabs(int64_t{ours.Data<uint8_t>()[i]} - ref.Data<uint8_t>()[i])];
           break;
         case DType::kInt16:
-          ++counts[std::llabs(int64_t{ours.Data<int16_t>()[i]} -
-                              ref.Data<int16_t>()[i])];
+          ++counts[std::llabs(int64_t{ours.Data<int16_t>()[i]} - ref.Data<int16_t>()[i])];
           break;
         case DType::kFloat32: {
-          const double d =
-              std::abs(double{ours.Data<float>()[i]} - ref.Data<float>()[i]);
+          const double d = std::abs(double{ours.Data<float>()[i]} - ref.Data<float>()[i]);
           max_float_diff = std::max(max_float_diff, d);
           ++float_values;
           if (d == 0) ++float_exact;
@@ -405,13 +374,11 @@ struct LsbHistogram {
   std::string ToString() const {
     std::string s;
     for (const auto& kv : counts) {
-      s += (s.empty() ? "" : ",") + std::to_string(kv.first) + ":" +
-           std::to_string(kv.second);
+      s += (s.empty() ? "" : ",") + std::to_string(kv.first) + ":" + std::to_string(kv.second);
     }
     char buf[160];
     if (float_values > 0) {
-      std::snprintf(buf, sizeof(buf),
-                    "%sfloat: %lld/%lld bit-exact, max |diff| %.3g",
+      std::snprintf(buf, sizeof(buf), "%sfloat: %lld/%lld bit-exact, max |diff| %.3g",
                     s.empty() ? "" : "; ", static_cast<long long>(float_exact),
                     static_cast<long long>(float_values), max_float_diff);
       s += buf;
@@ -421,8 +388,7 @@ struct LsbHistogram {
 };
 
 // Runs `c` in edgeopt and in tflite-ref and expects agreement within `tol`.
-inline void ExpectAgreesWithTflite(const OpConfig& c, const Tolerance& tol,
-                                   LsbHistogram* hist) {
+inline void ExpectAgreesWithTflite(const OpConfig& c, const Tolerance& tol, LsbHistogram* hist) {
   SCOPED_TRACE(c.Describe());
   const BuiltOp built = BuildOp(c);
   auto ours = RunEdgeopt(built.model, built.inputs);
@@ -444,38 +410,34 @@ constexpr int64_t kMaxLsb = 1;
 constexpr double kFloatAtol = 1e-5;
 constexpr double kFloatRtol = 1e-4;
 // Hybrid: identical integer math, so the same float tolerance holds.
-inline Tolerance FloatTolerance() {
-  return Tolerance{kFloatAtol, kFloatRtol, 0};
-}
+inline Tolerance FloatTolerance() { return Tolerance{kFloatAtol, kFloatRtol, 0}; }
 inline Tolerance QuantTolerance() { return Tolerance{0, 0, kMaxLsb}; }
 inline Tolerance ToleranceFor(Variant v) {
-  return ActivationType(v) == DType::kFloat32 ? FloatTolerance()
-                                              : QuantTolerance();
+  return ActivationType(v) == DType::kFloat32 ? FloatTolerance() : QuantTolerance();
 }
 
 // ---- Small helpers for hand-written golden and error tests. ----
 
 inline OptionsFn ConvOptions(
     tflite::Padding padding, int stride_w, int stride_h,
-    tflite::ActivationFunctionType act = tflite::ActivationFunctionType::NONE,
-    int dilation_w = 1, int dilation_h = 1) {
+    tflite::ActivationFunctionType act = tflite::ActivationFunctionType::NONE, int dilation_w = 1,
+    int dilation_h = 1) {
   return [=](flatbuffers::FlatBufferBuilder& fb) {
     return MakeOptions(
         tflite::BuiltinOptions::Conv2DOptions,
-        tflite::CreateConv2DOptions(fb, padding, stride_w, stride_h, act,
-                                    dilation_w, dilation_h));
+        tflite::CreateConv2DOptions(fb, padding, stride_w, stride_h, act, dilation_w, dilation_h));
   };
 }
 
 inline OptionsFn DepthwiseOptions(
     tflite::Padding padding, int stride_w, int stride_h, int depth_multiplier,
-    tflite::ActivationFunctionType act = tflite::ActivationFunctionType::NONE,
-    int dilation_w = 1, int dilation_h = 1) {
+    tflite::ActivationFunctionType act = tflite::ActivationFunctionType::NONE, int dilation_w = 1,
+    int dilation_h = 1) {
   return [=](flatbuffers::FlatBufferBuilder& fb) {
-    return MakeOptions(tflite::BuiltinOptions::DepthwiseConv2DOptions,
-                       tflite::CreateDepthwiseConv2DOptions(
-                           fb, padding, stride_w, stride_h, depth_multiplier,
-                           act, dilation_w, dilation_h));
+    return MakeOptions(
+        tflite::BuiltinOptions::DepthwiseConv2DOptions,
+        tflite::CreateDepthwiseConv2DOptions(fb, padding, stride_w, stride_h, depth_multiplier, act,
+                                             dilation_w, dilation_h));
   };
 }
 
@@ -483,34 +445,30 @@ inline OptionsFn FcOptions(
     tflite::ActivationFunctionType act = tflite::ActivationFunctionType::NONE,
     bool keep_num_dims = false, bool asymmetric = false) {
   return [=](flatbuffers::FlatBufferBuilder& fb) {
-    return MakeOptions(
-        tflite::BuiltinOptions::FullyConnectedOptions,
-        tflite::CreateFullyConnectedOptions(
-            fb, act, tflite::FullyConnectedOptionsWeightsFormat::DEFAULT,
-            keep_num_dims, asymmetric));
+    return MakeOptions(tflite::BuiltinOptions::FullyConnectedOptions,
+                       tflite::CreateFullyConnectedOptions(
+                           fb, act, tflite::FullyConnectedOptionsWeightsFormat::DEFAULT,
+                           keep_num_dims, asymmetric));
   };
 }
 
-inline OptionsFn TransposeConvOptions(tflite::Padding padding, int stride_w,
-                                      int stride_h) {
+inline OptionsFn TransposeConvOptions(tflite::Padding padding, int stride_w, int stride_h) {
   return [=](flatbuffers::FlatBufferBuilder& fb) {
-    return MakeOptions(
-        tflite::BuiltinOptions::TransposeConvOptions,
-        tflite::CreateTransposeConvOptions(fb, padding, stride_w, stride_h));
+    return MakeOptions(tflite::BuiltinOptions::TransposeConvOptions,
+                       tflite::CreateTransposeConvOptions(fb, padding, stride_w, stride_h));
   };
 }
 
 // The status of loading and preparing `model` (the kernels validate in
 // Prepare).
 inline Status PrepareStatus(const std::vector<uint8_t>& model) {
-  auto interp = rt::Interpreter::Create(model.data(), model.size(),
-                                        rt::InterpreterOptions());
+  auto interp = rt::Interpreter::Create(model.data(), model.size(), rt::InterpreterOptions());
   return interp.ok() ? Status::Ok() : interp.status();
 }
 
 // Expects Prepare to fail with `code` and a message containing `text`.
-inline void ExpectPrepareError(const std::vector<uint8_t>& model,
-                               StatusCode code, const std::string& text) {
+inline void ExpectPrepareError(const std::vector<uint8_t>& model, StatusCode code,
+                               const std::string& text) {
   const Status s = PrepareStatus(model);
   ASSERT_FALSE(s.ok()) << "expected an error containing \"" << text << "\"";
   EXPECT_EQ(static_cast<int>(s.code()), static_cast<int>(code)) << s.ToString();

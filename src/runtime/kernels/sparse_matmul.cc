@@ -221,6 +221,8 @@ Status PrepareSparseF32(Context* ctx, const float* weights, int M, int N, int K,
   *out = nullptr;
   // A selective build without float32 or sparse kernels runs the dense ones (selective.h).
   if constexpr (!TypeInBuild("float32") || !TypeInBuild("sparse")) return Status::Ok();
+  // Sums in another order: not when float kernels must repeat the reference's operations.
+  if (ctx->exact_float()) return Status::Ok();
   const SparseIsa isa = SparseIsaFor(ctx->cpu());
   const SparseDecision d =
       DecideSparse(DType::kFloat32, weights, M, N, K, isa, WithContext(ctx, options));

@@ -7,6 +7,40 @@
 namespace edgeopt {
 namespace rt {
 
+void f32_pixels_to_planes__scalar(int count, int channels, const float* in, float* x,
+                                  int64_t plane) {
+  for (int i = 0; i < count; ++i) {
+    for (int c = 0; c < channels; ++c) x[c * plane + i] = in[int64_t{i} * channels + c];
+  }
+}
+
+void f32_tile_to_pixels__scalar(int count, int channels, const float* tile, int64_t ldt,
+                                float* const* dst) {
+  for (int l = 0; l < count; ++l) {
+    if (dst[l] == nullptr) continue;
+    for (int c = 0; c < channels; ++c) dst[l][c] = tile[c * ldt + l];
+  }
+}
+
+void f32_spconv_minmax_ukernel_8__scalar(int lanes, const float* x, const SparseConvTaps& w,
+                                         const float* bias, int n0, int n1, float lo, float hi,
+                                         float* tile, int64_t ldt, bool accumulate) {
+  for (int n = n0; n < n1; ++n) {
+    float* t = tile + (n - n0) * ldt;
+    for (int l0 = 0; l0 < lanes; l0 += 8) {
+      float acc[8];
+      for (int l = 0; l < 8; ++l)
+        acc[l] = accumulate ? t[l0 + l] : bias != nullptr ? bias[n] : 0.0f;
+      for (int32_t j = w.row_ptr[n]; j < w.row_ptr[n + 1]; ++j) {
+        const float v = w.values[j];
+        const float* p = x + w.off[j] + l0;
+        for (int l = 0; l < 8; ++l) acc[l] += v * p[l];
+      }
+      for (int l = 0; l < 8; ++l) t[l0 + l] = std::min(std::max(acc[l], lo), hi);
+    }
+  }
+}
+
 void f32_spmm_minmax_ukernel_8__scalar(int M, const float* A, int64_t lda,
                                        const ref::BlockCsr<float>& w, const float* bias, float lo,
                                        float hi, float* C, int64_t ldc, float* scratch) {

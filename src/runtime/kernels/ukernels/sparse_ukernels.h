@@ -11,6 +11,10 @@
 //  - qs8_spmm_MR: MR int8 rows at a time over the pair form (two weights per 32-bit word,
 //    inputs packed as int16 pairs [ceil(K / 2)][MR][2]; one madd per stored pair).
 //    scratch: ceil(K / 2) * MR * 2 int16 + N * MR int32.
+//  - f32_spconv_minmax_LANES: a KxK stride-1 float convolution with sparse filters
+//    (sparse_conv.h) over a padded channel-major copy of the input: every stored tap is one
+//    broadcast FMA into LANES output lanes (consecutive positions of the padded output grid),
+//    read straight from the input at the tap's offset; no im2col, no panel.
 //
 // All of them compute exactly what the reference functions compute, except for the order of
 // float additions.
@@ -33,7 +37,45 @@ struct PackedPairs {
   const int32_t* word = nullptr;  // (uint16)w0 | (uint16)w1 << 16
 };
 
+// The taps of a sparse convolution filter: output channel n's stored taps are j in
+// [row_ptr[n], row_ptr[n + 1]); tap j multiplies the input at offset off[j] (from the output
+// lane) by values[j].
+struct SparseConvTaps {
+  const int32_t* row_ptr = nullptr;
+  const int32_t* off = nullptr;
+  const float* values = nullptr;
+};
+
+// For n in [n0, n1) and l < lanes (a multiple of the vector width, at most LANES):
+//   tile[(n - n0) * ldt + l] = min(max(s + sum_j values[j] * x[off[j] + l], lo), hi)
+// where s is the tile's own value when `accumulate`, else bias[n] (0 when bias is null).
+// Reads x[off[j] .. off[j] + lanes).
+using SpconvF32Fn = void (*)(int lanes, const float* x, const SparseConvTaps& w, const float* bias,
+                             int n0, int n1, float lo, float hi, float* tile, int64_t ldt,
+                             bool accumulate);
+
+// The sparse convolution's layout moves (transposes):
+//  - pixels_to_planes: x[c * plane + i] = in[i * channels + c] for i < count, c < channels
+//    (count pixels, channel-last, into one row of each channel-major plane);
+//  - tile_to_pixels: dst[l][c] = tile[c * ldt + l] for l < count where dst[l] is not null,
+//    c < channels (a tile of channel rows back to channel-last pixels; null: a dropped lane).
+using PixelsToPlanesFn = void (*)(int count, int channels, const float* in, float* x,
+                                  int64_t plane);
+using TileToPixelsFn = void (*)(int count, int channels, const float* tile, int64_t ldt,
+                                float* const* dst);
+void f32_pixels_to_planes__scalar(int count, int channels, const float* in, float* x,
+                                  int64_t plane);
+void f32_tile_to_pixels__scalar(int count, int channels, const float* tile, int64_t ldt,
+                                float* const* dst);
+
 #if defined(EDGEOPT_HAVE_AVX512)
+void f32_pixels_to_planes__avx512(int count, int channels, const float* in, float* x,
+                                  int64_t plane);
+void f32_tile_to_pixels__avx512(int count, int channels, const float* tile, int64_t ldt,
+                                float* const* dst);
+void f32_spconv_minmax_ukernel_64__avx512(int lanes, const float* x, const SparseConvTaps& w,
+                                          const float* bias, int n0, int n1, float lo, float hi,
+                                          float* tile, int64_t ldt, bool accumulate);
 void f32_spmv_minmax_ukernel__avx512(int M, const float* A, int64_t lda,
                                      const ref::BlockCsr<float>& w, const float* bias, float lo,
                                      float hi, float* C, int64_t ldc);
@@ -46,6 +88,9 @@ void qs8_spmm_ukernel_16__avx512(int M, const int8_t* A, int64_t lda, const Pack
                                  int32_t* acc, int64_t ldc, void* scratch);
 #endif
 #if defined(EDGEOPT_HAVE_AVX2)
+void f32_spconv_minmax_ukernel_32__avx2(int lanes, const float* x, const SparseConvTaps& w,
+                                        const float* bias, int n0, int n1, float lo, float hi,
+                                        float* tile, int64_t ldt, bool accumulate);
 void f32_spmv_minmax_ukernel__avx2(int M, const float* A, int64_t lda,
                                    const ref::BlockCsr<float>& w, const float* bias, float lo,
                                    float hi, float* C, int64_t ldc);
@@ -63,6 +108,9 @@ void qs8_spmm_ukernel_8__avx2(int M, const int8_t* A, int64_t lda, const PackedP
 void f32_spmm_minmax_ukernel_8__scalar(int M, const float* A, int64_t lda,
                                        const ref::BlockCsr<float>& w, const float* bias, float lo,
                                        float hi, float* C, int64_t ldc, float* scratch);
+void f32_spconv_minmax_ukernel_8__scalar(int lanes, const float* x, const SparseConvTaps& w,
+                                         const float* bias, int n0, int n1, float lo, float hi,
+                                         float* tile, int64_t ldt, bool accumulate);
 void qs8_spmm_ukernel_8__scalar(int M, const int8_t* A, int64_t lda, const PackedPairs& w,
                                 int32_t* acc, int64_t ldc, void* scratch);
 

@@ -169,7 +169,68 @@ void SpmvS8(int M, const int8_t* A, int64_t lda, const ref::BlockCsr<int8_t>& w,
   }
 }
 
+// V vectors of 8 lanes per tap; U taps per step into their own sums (U * V FMA chains).
+template <int V, int U>
+void SpconvF32(const float* x, const SparseConvTaps& w, const float* bias, int n0, int n1, float lo,
+               float hi, float* tile, int64_t ldt, bool accumulate) {
+  const __m256 vlo = _mm256_set1_ps(lo), vhi = _mm256_set1_ps(hi);
+  for (int n = n0; n < n1; ++n) {
+    __m256 acc[U][V];
+#pragma GCC unroll 8
+    for (int v = 0; v < V; ++v) {
+      acc[0][v] = accumulate ? _mm256_loadu_ps(tile + (n - n0) * ldt + 8 * v)
+                             : _mm256_set1_ps(bias != nullptr ? bias[n] : 0.0f);
+#pragma GCC unroll 8
+      for (int u = 1; u < U; ++u) acc[u][v] = _mm256_setzero_ps();
+    }
+    int32_t j = w.row_ptr[n];
+    const int32_t j1 = w.row_ptr[n + 1];
+    for (; j + U <= j1; j += U) {
+#pragma GCC unroll 8
+      for (int u = 0; u < U; ++u) {
+        const __m256 wv = _mm256_broadcast_ss(w.values + j + u);
+        const float* p = x + w.off[j + u];
+#pragma GCC unroll 8
+        for (int v = 0; v < V; ++v) {
+          acc[u][v] = _mm256_fmadd_ps(wv, _mm256_loadu_ps(p + 8 * v), acc[u][v]);
+        }
+      }
+    }
+    for (; j < j1; ++j) {
+      const __m256 wv = _mm256_broadcast_ss(w.values + j);
+      const float* p = x + w.off[j];
+#pragma GCC unroll 8
+      for (int v = 0; v < V; ++v) {
+        acc[0][v] = _mm256_fmadd_ps(wv, _mm256_loadu_ps(p + 8 * v), acc[0][v]);
+      }
+    }
+    float* t = tile + (n - n0) * ldt;
+#pragma GCC unroll 8
+    for (int v = 0; v < V; ++v) {
+      __m256 sum = acc[0][v];
+#pragma GCC unroll 8
+      for (int u = 1; u < U; ++u) sum = _mm256_add_ps(sum, acc[u][v]);
+      _mm256_storeu_ps(t + 8 * v, _mm256_min_ps(_mm256_max_ps(sum, vlo), vhi));
+    }
+  }
+}
+
 }  // namespace
+
+void f32_spconv_minmax_ukernel_32__avx2(int lanes, const float* x, const SparseConvTaps& w,
+                                        const float* bias, int n0, int n1, float lo, float hi,
+                                        float* tile, int64_t ldt, bool accumulate) {
+  switch (lanes / 8) {
+    case 4:
+      return SpconvF32<4, 2>(x, w, bias, n0, n1, lo, hi, tile, ldt, accumulate);
+    case 3:
+      return SpconvF32<3, 2>(x, w, bias, n0, n1, lo, hi, tile, ldt, accumulate);
+    case 2:
+      return SpconvF32<2, 2>(x, w, bias, n0, n1, lo, hi, tile, ldt, accumulate);
+    default:
+      return SpconvF32<1, 4>(x, w, bias, n0, n1, lo, hi, tile, ldt, accumulate);
+  }
+}
 
 void f32_spmv_minmax_ukernel__avx2(int M, const float* A, int64_t lda,
                                    const ref::BlockCsr<float>& w, const float* bias, float lo,

@@ -1,7 +1,9 @@
 // AVX-512 sparse microkernels (see ../sparse_ukernels.h).
 // GCC 12's AVX-512 intrinsics leave lanes undefined on purpose (_mm512_undefined_*), which
-// -Wmaybe-uninitialized reports inside the headers.
+// -Wmaybe-uninitialized reports inside the headers (and, for the shuffles of the 16x16
+// transpose, -Wuninitialized).
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
 #include <immintrin.h>
 
 #include <algorithm>
@@ -241,7 +243,143 @@ void SpmvS8(int M, const int8_t* A, int64_t lda, const ref::BlockCsr<int8_t>& w,
   }
 }
 
+// r[j][i] = r[i][j] for a 16x16 block of floats held in 16 registers.
+inline void Transpose16x16(__m512 r[16]) {
+  __m512 t[16], u[16];
+#pragma GCC unroll 16
+  for (int i = 0; i < 16; i += 2) {
+    t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
+    t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
+  }
+// u[4g + c], 128-bit lane k: column 4k + c of rows 4g .. 4g + 3.
+#pragma GCC unroll 16
+  for (int g = 0; g < 16; g += 4) {
+    u[g] = _mm512_shuffle_ps(t[g], t[g + 2], 0x44);
+    u[g + 1] = _mm512_shuffle_ps(t[g], t[g + 2], 0xEE);
+    u[g + 2] = _mm512_shuffle_ps(t[g + 1], t[g + 3], 0x44);
+    u[g + 3] = _mm512_shuffle_ps(t[g + 1], t[g + 3], 0xEE);
+  }
+#pragma GCC unroll 16
+  for (int c = 0; c < 4; ++c) {
+    const __m512 v = _mm512_shuffle_f32x4(u[c], u[4 + c], 0x88);
+    const __m512 vp = _mm512_shuffle_f32x4(u[c], u[4 + c], 0xDD);
+    const __m512 w = _mm512_shuffle_f32x4(u[8 + c], u[12 + c], 0x88);
+    const __m512 wp = _mm512_shuffle_f32x4(u[8 + c], u[12 + c], 0xDD);
+    r[c] = _mm512_shuffle_f32x4(v, w, 0x88);
+    r[8 + c] = _mm512_shuffle_f32x4(v, w, 0xDD);
+    r[4 + c] = _mm512_shuffle_f32x4(vp, wp, 0x88);
+    r[12 + c] = _mm512_shuffle_f32x4(vp, wp, 0xDD);
+  }
+}
+
+inline __mmask16 FirstLanes(int n) {
+  return n >= 16 ? static_cast<__mmask16>(0xffff) : static_cast<__mmask16>((1u << n) - 1);
+}
+
+// V vectors of 16 lanes per tap; U taps per step, each into its own set of sums, so that there
+// are U * V independent FMA chains (the FMA latency is covered from V * U >= 4).
+template <int V, int U>
+void SpconvF32(const float* x, const SparseConvTaps& w, const float* bias, int n0, int n1, float lo,
+               float hi, float* tile, int64_t ldt, bool accumulate) {
+  const __m512 vlo = _mm512_set1_ps(lo), vhi = _mm512_set1_ps(hi);
+  for (int n = n0; n < n1; ++n) {
+    __m512 acc[U][V];
+#pragma GCC unroll 8
+    for (int v = 0; v < V; ++v) {
+      acc[0][v] = accumulate ? _mm512_loadu_ps(tile + (n - n0) * ldt + 16 * v)
+                             : _mm512_set1_ps(bias != nullptr ? bias[n] : 0.0f);
+#pragma GCC unroll 8
+      for (int u = 1; u < U; ++u) acc[u][v] = _mm512_setzero_ps();
+    }
+    int32_t j = w.row_ptr[n];
+    const int32_t j1 = w.row_ptr[n + 1];
+    for (; j + U <= j1; j += U) {
+#pragma GCC unroll 8
+      for (int u = 0; u < U; ++u) {
+        const __m512 wv = _mm512_set1_ps(w.values[j + u]);
+        const float* p = x + w.off[j + u];
+#pragma GCC unroll 8
+        for (int v = 0; v < V; ++v) {
+          acc[u][v] = _mm512_fmadd_ps(wv, _mm512_loadu_ps(p + 16 * v), acc[u][v]);
+        }
+      }
+    }
+    for (; j < j1; ++j) {
+      const __m512 wv = _mm512_set1_ps(w.values[j]);
+      const float* p = x + w.off[j];
+#pragma GCC unroll 8
+      for (int v = 0; v < V; ++v) {
+        acc[0][v] = _mm512_fmadd_ps(wv, _mm512_loadu_ps(p + 16 * v), acc[0][v]);
+      }
+    }
+    float* t = tile + (n - n0) * ldt;
+#pragma GCC unroll 8
+    for (int v = 0; v < V; ++v) {
+      __m512 sum = acc[0][v];
+#pragma GCC unroll 8
+      for (int u = 1; u < U; ++u) sum = _mm512_add_ps(sum, acc[u][v]);
+      _mm512_storeu_ps(t + 16 * v, _mm512_min_ps(_mm512_max_ps(sum, vlo), vhi));
+    }
+  }
+}
+
 }  // namespace
+
+void f32_pixels_to_planes__avx512(int count, int channels, const float* in, float* x,
+                                  int64_t plane) {
+  __m512 r[16];
+  for (int i0 = 0; i0 < count; i0 += 16) {
+    const int pixels = std::min(16, count - i0);
+    for (int c0 = 0; c0 < channels; c0 += 16) {
+      const __mmask16 cm = FirstLanes(channels - c0);
+#pragma GCC unroll 16
+      for (int i = 0; i < 16; ++i) {
+        r[i] = i < pixels ? _mm512_maskz_loadu_ps(cm, in + (int64_t{i0} + i) * channels + c0)
+                          : _mm512_setzero_ps();
+      }
+      Transpose16x16(r);
+      const __mmask16 pm = FirstLanes(pixels);
+      const int n = std::min(16, channels - c0);
+      for (int c = 0; c < n; ++c) _mm512_mask_storeu_ps(x + (c0 + c) * plane + i0, pm, r[c]);
+    }
+  }
+}
+
+void f32_tile_to_pixels__avx512(int count, int channels, const float* tile, int64_t ldt,
+                                float* const* dst) {
+  __m512 r[16];
+  for (int l0 = 0; l0 < count; l0 += 16) {
+    const int lanes = std::min(16, count - l0);
+    const __mmask16 lm = FirstLanes(lanes);
+    for (int c0 = 0; c0 < channels; c0 += 16) {
+      const int n = std::min(16, channels - c0);
+#pragma GCC unroll 16
+      for (int c = 0; c < 16; ++c) {
+        r[c] = c < n ? _mm512_maskz_loadu_ps(lm, tile + (c0 + c) * ldt + l0) : _mm512_setzero_ps();
+      }
+      Transpose16x16(r);
+      const __mmask16 cm = FirstLanes(n);
+      for (int l = 0; l < lanes; ++l) {
+        if (dst[l0 + l] != nullptr) _mm512_mask_storeu_ps(dst[l0 + l] + c0, cm, r[l]);
+      }
+    }
+  }
+}
+
+void f32_spconv_minmax_ukernel_64__avx512(int lanes, const float* x, const SparseConvTaps& w,
+                                          const float* bias, int n0, int n1, float lo, float hi,
+                                          float* tile, int64_t ldt, bool accumulate) {
+  switch (lanes / 16) {
+    case 4:
+      return SpconvF32<4, 2>(x, w, bias, n0, n1, lo, hi, tile, ldt, accumulate);
+    case 3:
+      return SpconvF32<3, 2>(x, w, bias, n0, n1, lo, hi, tile, ldt, accumulate);
+    case 2:
+      return SpconvF32<2, 2>(x, w, bias, n0, n1, lo, hi, tile, ldt, accumulate);
+    default:
+      return SpconvF32<1, 4>(x, w, bias, n0, n1, lo, hi, tile, ldt, accumulate);
+  }
+}
 
 void f32_spmv_minmax_ukernel__avx512(int M, const float* A, int64_t lda,
                                      const ref::BlockCsr<float>& w, const float* bias, float lo,

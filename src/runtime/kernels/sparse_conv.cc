@@ -1,0 +1,255 @@
+#include "src/runtime/kernels/sparse_conv.h"
+
+#include <algorithm>
+#include <cstring>
+#include <limits>
+#include <new>
+
+#include "src/runtime/cpu_info.h"
+#include "src/runtime/kernels/conv_common.h"
+#include "src/runtime/selective.h"
+#include "src/runtime/thread_pool.h"
+
+namespace edgeopt {
+namespace rt {
+namespace {
+
+// Break-even (sparse work) / (dense work), measured with bench/sparse_matmul_bench.cc against the
+// dense IGEMM convolution on an AVX-512 machine (Xeon, Sapphire Rapids), over 7 shapes from
+// 7x7x512 to 56x56x64 (3x3 and 5x5). AVX-512: the sparse kernel was faster up to work ratios
+// of 0.29 (56x56x64 -> 64) to 0.78 (7x7x512 -> 512); its loads at a tap's offset mostly cross
+// a cache line. AVX2 (the same machine, 256-bit kernels on both sides): faster up to 0.62 to
+// beyond 0.78.
+constexpr double kMaxWorkRatioAvx512 = 0.30;
+constexpr double kMaxWorkRatioAvx2 = 0.60;
+
+constexpr int kMaxTileLanes = 64;
+// Input bytes per channel chunk (see SparseConv::chunk_channels): half of a 48 KB L1.
+constexpr int64_t kChunkBytes = 24 * 1024;
+
+int TileLanes(SparseIsa isa) {
+  switch (isa) {
+    case SparseIsa::kAvx512:
+      return 64;
+    case SparseIsa::kAvx2:
+      return 32;
+    default:
+      return 8;
+  }
+}
+
+int VectorLanes(SparseIsa isa) {
+  switch (isa) {
+    case SparseIsa::kAvx512:
+      return 16;
+    case SparseIsa::kAvx2:
+      return 8;
+    default:
+      return 8;
+  }
+}
+
+SpconvF32Fn KernelFor(SparseIsa isa) {
+  switch (isa) {
+#if defined(EDGEOPT_HAVE_AVX512)
+    case SparseIsa::kAvx512:
+      return f32_spconv_minmax_ukernel_64__avx512;
+#endif
+#if defined(EDGEOPT_HAVE_AVX2)
+    case SparseIsa::kAvx2:
+      return f32_spconv_minmax_ukernel_32__avx2;
+#endif
+    default:
+      return f32_spconv_minmax_ukernel_8__scalar;
+  }
+}
+
+int64_t RoundUp(int64_t v, int64_t m) { return (v + m - 1) / m * m; }
+
+// The padded channel-major copy of one image: x[c][py][px] = input[py - pad_top][px - pad_left][c]
+// inside the image, 0 outside (and in the slack after the last plane).
+void ToPaddedChannelMajor(const SparseConv& op, const float* in, float* x, int64_t size) {
+  const ref::ConvGeometry& g = op.g;
+  std::memset(x, 0, sizeof(float) * static_cast<size_t>(size));
+  const int64_t plane = int64_t{op.hp} * op.wp;
+  const int y1 = std::min(g.in_h, op.hp - g.pad_top);
+  const int x1 = std::min(g.in_w, op.wp - g.pad_left);
+  for (int y = 0; y < y1; ++y) {
+    op.to_planes(x1, g.in_c, in + int64_t{y} * g.in_w * g.in_c,
+                 x + int64_t{y + g.pad_top} * op.wp + g.pad_left, plane);
+  }
+}
+
+// tile[n - n0][l] for lanes [m0, m0 + count) -> output pixels (channel-last), lanes past the
+// output's width dropped.
+void StoreTile(const SparseConv& op, const float* tile, int64_t ldt, int64_t m0, int count, int n0,
+               int n1, float* out) {
+  const ref::ConvGeometry& g = op.g;
+  float* dst[kMaxTileLanes];
+  int oy = static_cast<int>(m0 / op.wp);
+  int ox = static_cast<int>(m0 - int64_t{oy} * op.wp);
+  for (int l = 0; l < count; ++l) {
+    dst[l] = ox < g.out_w ? out + (int64_t{oy} * g.out_w + ox) * g.out_c + n0 : nullptr;
+    if (++ox == op.wp) {
+      ox = 0;
+      ++oy;
+    }
+  }
+  op.to_pixels(count, n1 - n0, tile, ldt, dst);
+}
+
+}  // namespace
+
+bool SparseConvApplies(const ref::ConvGeometry& g) {
+  return g.stride_h == 1 && g.stride_w == 1 && g.groups == 1 && !g.IsPointwise() &&
+         g.pad_top >= 0 && g.pad_left >= 0 && g.out_h > 0 && g.out_w > 0;
+}
+
+double SparseConvMaxWorkRatio(SparseIsa isa) {
+  switch (isa) {
+    case SparseIsa::kAvx512:
+      return kMaxWorkRatioAvx512;
+    case SparseIsa::kAvx2:
+      return kMaxWorkRatioAvx2;
+    default:
+      return 0.0;  // the portable loop never beats the dense kernel (tests force it)
+  }
+}
+
+bool DecideSparseConv(const ref::ConvGeometry& g, const float* filter, SparseIsa isa,
+                      SparseMode mode, SparseConv* out) {
+  if (mode == SparseMode::kNever || !SparseConvApplies(g)) return false;
+  const int64_t K = g.K();
+  const int64_t total = K * g.out_c;
+  int64_t stored = 0;
+  for (int64_t i = 0; i < total; ++i) stored += filter[i] != 0.0f;
+  const int64_t wp = g.out_w + int64_t{g.filter_w - 1} * g.dilation_w;
+  const int64_t lanes = int64_t{g.out_h - 1} * wp + g.out_w;
+  out->stored = stored;
+  out->density = total > 0 ? static_cast<double>(stored) / static_cast<double>(total) : 1.0;
+  out->work_ratio = out->density * static_cast<double>(RoundUp(lanes, VectorLanes(isa))) /
+                    static_cast<double>(g.out_pixels());
+  return mode == SparseMode::kAlways || out->work_ratio < SparseConvMaxWorkRatio(isa);
+}
+
+Status PrepareSparseConvF32(Context* ctx, const ref::ConvGeometry& g, const float* filter,
+                            const float* bias, float act_min, float act_max, SparseConv** out,
+                            SparseMode mode) {
+  *out = nullptr;
+  // A selective build without float32 or sparse kernels runs the dense ones (selective.h).
+  if constexpr (!TypeInBuild("float32") || !TypeInBuild("sparse")) return Status::Ok();
+  // Sums in another order: not when float kernels must repeat the reference's operations.
+  if (ctx->exact_float()) return Status::Ok();
+  if (mode == SparseMode::kAuto) {
+    if (ctx->sparse_kernels() == SparseKernels::kOff) return Status::Ok();
+    if (ctx->sparse_kernels() == SparseKernels::kForce) mode = SparseMode::kAlways;
+  }
+  const SparseIsa isa = SparseIsaFor(ctx->cpu());
+  SparseConv d;
+  d.g = g;
+  if (!DecideSparseConv(g, filter, isa, mode, &d)) return Status::Ok();
+  d.hp = g.out_h + (g.filter_h - 1) * g.dilation_h;
+  d.wp = g.out_w + (g.filter_w - 1) * g.dilation_w;
+  d.lanes = int64_t{g.out_h - 1} * d.wp + g.out_w;
+  d.tile_lanes = TileLanes(isa);
+  d.vector_lanes = VectorLanes(isa);
+  d.tile_channels = std::min(g.out_c, 64);
+  // Input rows one tile reads, per channel: the tile's output rows and the filter's extent.
+  const int64_t rows =
+      (d.tile_lanes + d.wp - 1) / d.wp + 1 + int64_t{g.filter_h - 1} * g.dilation_h;
+  const int64_t per_channel = std::min<int64_t>(rows, d.hp) * d.wp * int64_t{sizeof(float)};
+  d.chunk_channels = static_cast<int>(
+      std::clamp<int64_t>(kChunkBytes / std::max<int64_t>(per_channel, 1), 1, g.in_c));
+  d.chunks = (g.in_c + d.chunk_channels - 1) / d.chunk_channels;
+  const int64_t input_floats = int64_t{g.in_c} * d.hp * d.wp + d.tile_lanes;
+  // Offsets are int32: the padded input (and every lane read from it) must stay below 2^31.
+  if (input_floats + d.lanes >= (int64_t{1} << 31)) return Status::Ok();
+  void* p = ctx->AllocatePersistent(sizeof(SparseConv));
+  EDGEOPT_ENSURE(p != nullptr, StatusCode::kOutOfMemory, "out of memory");
+  SparseConv* op = new (p) SparseConv(d);
+  int32_t *row_ptr = nullptr, *off = nullptr;
+  float* values = nullptr;
+  EDGEOPT_RETURN_IF_ERROR(
+      AllocatePersistentArray(ctx, int64_t{op->chunks} * g.out_c + 1, &row_ptr));
+  EDGEOPT_RETURN_IF_ERROR(AllocatePersistentArray(ctx, op->stored, &off));
+  EDGEOPT_RETURN_IF_ERROR(AllocatePersistentArray(ctx, op->stored, &values));
+  const int64_t plane = int64_t{op->hp} * op->wp;
+  int32_t j = 0;
+  row_ptr[0] = 0;
+  for (int k = 0; k < op->chunks; ++k) {
+    const int c0 = k * op->chunk_channels;
+    const int c1 = std::min(g.in_c, c0 + op->chunk_channels);
+    for (int n = 0; n < g.out_c; ++n) {
+      // Channel-major tap order, so that consecutive taps read neighbouring memory.
+      for (int c = c0; c < c1; ++c) {
+        for (int ky = 0; ky < g.filter_h; ++ky) {
+          for (int kx = 0; kx < g.filter_w; ++kx) {
+            const float w = filter[((int64_t{n} * g.filter_h + ky) * g.filter_w + kx) * g.in_c + c];
+            if (w == 0.0f) continue;
+            off[j] = static_cast<int32_t>(c * plane + int64_t{ky} * g.dilation_h * op->wp +
+                                          int64_t{kx} * g.dilation_w);
+            values[j] = w;
+            ++j;
+          }
+        }
+      }
+      row_ptr[int64_t{k} * g.out_c + n + 1] = j;
+    }
+  }
+  op->taps.row_ptr = row_ptr;
+  op->taps.off = off;
+  op->taps.values = values;
+  op->fn = KernelFor(isa);
+  op->to_planes = f32_pixels_to_planes__scalar;
+  op->to_pixels = f32_tile_to_pixels__scalar;
+#if defined(EDGEOPT_HAVE_AVX512)
+  if (isa == SparseIsa::kAvx512) {
+    op->to_planes = f32_pixels_to_planes__avx512;
+    op->to_pixels = f32_tile_to_pixels__avx512;
+  }
+#endif
+  op->bias = bias;
+  op->act_min = act_min;
+  op->act_max = act_max;
+  EDGEOPT_RETURN_IF_ERROR(RequestScratchArray<float>(ctx, input_floats, &op->s_input));
+  const int threads = std::max(1, ctx->num_threads());
+  EDGEOPT_RETURN_IF_ERROR(RequestScratchArray<float>(
+      ctx, int64_t{threads} * op->tile_channels * op->tile_lanes, &op->s_tiles));
+  *out = op;
+  return Status::Ok();
+}
+
+void EvalSparseConv(Context* ctx, const SparseConv& op, const float* input, float* output) {
+  const ref::ConvGeometry& g = op.g;
+  float* x = static_cast<float*>(ctx->GetScratch(op.s_input));
+  float* tiles = static_cast<float*>(ctx->GetScratch(op.s_tiles));
+  const int64_t x_size = int64_t{g.in_c} * op.hp * op.wp + op.tile_lanes;
+  const int lane_tiles = static_cast<int>((op.lanes + op.tile_lanes - 1) / op.tile_lanes);
+  const int channel_tiles = (g.out_c + op.tile_channels - 1) / op.tile_channels;
+  const int64_t tile_size = int64_t{op.tile_channels} * op.tile_lanes;
+  for (int b = 0; b < g.batch; ++b) {
+    const float* in = input + int64_t{b} * g.in_h * g.in_w * g.in_c;
+    float* out = output + int64_t{b} * g.out_pixels() * g.out_c;
+    ToPaddedChannelMajor(op, in, x, x_size);
+    ctx->thread_pool()->ParallelFor(lane_tiles * channel_tiles, [&](int task, int thread) {
+      const int64_t m0 = int64_t{task / channel_tiles} * op.tile_lanes;
+      const int n0 = task % channel_tiles * op.tile_channels;
+      const int n1 = std::min(g.out_c, n0 + op.tile_channels);
+      const int count = static_cast<int>(std::min<int64_t>(op.tile_lanes, op.lanes - m0));
+      const int lanes = static_cast<int>(RoundUp(count, op.vector_lanes));
+      float* tile = tiles + thread * tile_size;
+      constexpr float kInf = std::numeric_limits<float>::infinity();
+      for (int k = 0; k < op.chunks; ++k) {
+        SparseConvTaps taps = op.taps;
+        taps.row_ptr += int64_t{k} * g.out_c;
+        const bool last = k + 1 == op.chunks;  // the activation clamp once, at the end
+        op.fn(lanes, x + m0, taps, op.bias, n0, n1, last ? op.act_min : -kInf,
+              last ? op.act_max : kInf, tile, op.tile_lanes, k > 0);
+      }
+      StoreTile(op, tile, op.tile_lanes, m0, count, n0, n1, out);
+    });
+  }
+}
+
+}  // namespace rt
+}  // namespace edgeopt
