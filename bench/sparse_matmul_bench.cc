@@ -4,6 +4,7 @@
 //   build/sparse_matmul_bench                 # headline + break-even sweep
 //   build/sparse_matmul_bench --quick         # headline only
 //   build/sparse_matmul_bench --isa avx2      # as on a CPU without AVX-512 (or: scalar)
+//   build/sparse_matmul_bench --threads 2     # both kernels on 2 threads
 //
 // 1. Headline: Dense 1024x1024 (batch 1) at 80% sparsity in 1x4 blocks, float32 and int8:
 //    the dense kernel (InterpreterOptions::sparse_kernels = kOff) on the dense file vs the
@@ -21,13 +22,14 @@
 //
 // Timing: dense and sparse runs alternate, each sample is a batch of invocations of at least
 // 2 ms, and the medians of 9 samples are compared (the machine is shared; ratios measured side
-// by side are what counts). One thread.
+// by side are what counts). One thread (--threads N: N).
 #include <time.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <random>
@@ -47,6 +49,7 @@ namespace {
 
 // The CPU features the kernels see (--isa masks the detected ones).
 rt::CpuInfo g_cpu;
+int g_threads = 1;  // --threads
 
 double NowSeconds() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
@@ -147,7 +150,7 @@ struct Runner {
     }
     bytes = *b;
     rt::InterpreterOptions o;
-    o.num_threads = 1;
+    o.num_threads = g_threads;
     o.sparse_kernels = sparse_kernels;
     o.cpu = &g_cpu;
     auto i = rt::Interpreter::Create(bytes.data(), bytes.size(), o);
@@ -279,6 +282,7 @@ int main(int argc, char** argv) {
   g_cpu = rt::GetCpuInfo();
   for (int i = 1; i < argc; ++i) {
     quick |= std::strcmp(argv[i], "--quick") == 0;
+    if (std::strcmp(argv[i], "--threads") == 0 && i + 1 < argc) g_threads = std::atoi(argv[++i]);
     if (std::strcmp(argv[i], "--isa") == 0 && i + 1 < argc) {
       const std::string isa = argv[++i];
       if (isa != "avx2" && isa != "scalar" && isa != "native") {

@@ -31,13 +31,14 @@ struct SparseConv {
   ::edgeopt::ref::ConvGeometry g;
   int hp = 0, wp = 0;     // the padded input plane
   int64_t lanes = 0;      // (out_h - 1) * wp + out_w: output lanes per image
-  int tile_lanes = 0;     // lanes per tile (the microkernel's width)
+  int tile_lanes = 0;     // lanes per tile (whole vectors, at most the microkernel's width)
   int vector_lanes = 0;   // lanes per vector; tiles are whole vectors
   int tile_channels = 0;  // output channels per tile
   // Input channels are taken in chunks whose rows under one tile stay in L1; chunk k's taps of
   // output channel n are row k * out_c + n of the tap lists.
   int chunk_channels = 0;
   int chunks = 0;
+  bool parallel = false;    // tiles split over the threads
   int64_t stored = 0;       // stored taps
   double density = 0.0;     // stored taps / all taps
   double work_ratio = 0.0;  // the sparse kernel's work over the dense kernel's

@@ -143,6 +143,19 @@ TEST(SparseConv, ManyInputChannelsAreSummedInChunks) {
   }
 }
 
+// Enough work to split the tiles over the threads (SparseConv::parallel): tiles of 16 to 64
+// output channels by lanes, each thread with its own tile.
+TEST(SparseConv, LargeConvolutionSplitsOverTheThreads) {
+  testing::conv::OpConfig c;
+  c.in_h = 24;
+  c.in_w = 40;
+  c.in_c = 48;
+  c.out_c = 70;            // a last channel tile of 6
+  c.weight_density = 0.3;  // ~9.3K taps x 1,038 lanes: 9.6M lane-MACs
+  c.activation = tflite::ActivationFunctionType::RELU;
+  ExpectSparseMatchesReference(c);
+}
+
 // Every weight zero: the output is the bias, through the activation.
 TEST(SparseConv, AllZeroFilterGivesTheBias) {
   testing::conv::OpConfig c;
