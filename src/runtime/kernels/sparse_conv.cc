@@ -16,14 +16,15 @@ namespace {
 
 // Break-even (sparse work) / (dense work), measured with bench/sparse_matmul_bench.cc against the
 // dense IGEMM convolution on an AVX-512 machine (Xeon, Sapphire Rapids), over 7 shapes from
-// 7x7x512 to 56x56x64 (3x3 and 5x5). AVX-512: the sparse kernel was faster up to work ratios
-// of 0.29 (56x56x64 -> 64) to 0.78 (7x7x512 -> 512); its loads at a tap's offset mostly cross
-// a cache line. AVX2 (the same machine, 256-bit kernels on both sides): faster up to 0.62 to
-// beyond 0.78.
-constexpr double kMaxWorkRatioAvx512 = 0.30;
-constexpr double kMaxWorkRatioAvx2 = 0.60;
+// 7x7x512 to 56x56x64 (3x3 and 5x5), one thread. AVX-512: the sparse kernel was faster up to
+// work ratios of about 0.42 (56x56x64 -> 64) to beyond 1.25 (7x7x512 -> 512). AVX2 (the same
+// machine, 256-bit kernels on both sides): faster at every density measured, up to work ratios
+// 0.69 to 1.25 (time ratios 0.66 to 0.92 there).
+constexpr double kMaxWorkRatioAvx512 = 0.40;
+constexpr double kMaxWorkRatioAvx2 = 0.70;
 
 constexpr int kMaxTileLanes = 64;
+constexpr int kMaxVectorLanes = 16;
 // Input bytes per channel chunk (see SparseConv::chunk_channels): half of a 48 KB L1.
 constexpr int64_t kChunkBytes = 24 * 1024;
 // Stored taps x lanes from which the tiles are split over the threads.
@@ -67,6 +68,39 @@ SpconvF32Fn KernelFor(SparseIsa isa) {
 }
 
 int64_t RoundUp(int64_t v, int64_t m) { return (v + m - 1) / m * m; }
+
+// Loads at a tap's offset cross a cache line for all but one offset in a vector's width; an
+// aligned layout (see Layout) avoids that at the cost of wider rows. The kernel's time per
+// lane, unaligned over aligned, measured on the demo CNN's 13x13x32 -> 64: 12.5 / 7.5 us.
+constexpr double kUnalignedCost = 1.6;
+
+// The padded input plane and the output lanes. Aligned: rows padded to a whole number of
+// vectors, so that a tap's offset modulo the vector width is (kx * dilation) modulo it, and one
+// copy of the input per such shift (shifted by it) makes every tap's loads aligned.
+struct Layout {
+  int hp = 0, wp = 0;
+  int64_t lanes = 0;
+  bool aligned = false;
+  double cost_lanes = 0.0;  // lanes, rounded to vectors, weighted by kUnalignedCost if unaligned
+};
+
+Layout ChooseLayout(const ref::ConvGeometry& g, SparseIsa isa) {
+  const int vec = VectorLanes(isa);
+  Layout l;
+  l.hp = g.out_h + (g.filter_h - 1) * g.dilation_h;
+  const int wp = g.out_w + (g.filter_w - 1) * g.dilation_w;
+  const int64_t lanes = int64_t{g.out_h - 1} * wp + g.out_w;
+  const int wp_aligned = static_cast<int>(RoundUp(wp, vec));
+  const int64_t lanes_aligned = int64_t{g.out_h - 1} * wp_aligned + g.out_w;
+  const double unaligned = static_cast<double>(RoundUp(lanes, vec)) * kUnalignedCost;
+  const double aligned = static_cast<double>(RoundUp(lanes_aligned, vec));
+  l.aligned = isa != SparseIsa::kScalar && aligned < unaligned;
+  l.wp = l.aligned ? wp_aligned : wp;
+  l.lanes = l.aligned ? lanes_aligned : lanes;
+  l.cost_lanes =
+      l.aligned ? aligned : (isa == SparseIsa::kScalar ? unaligned / kUnalignedCost : unaligned);
+  return l;
+}
 
 // The padded channel-major copy of one image: x[c][py][px] = input[py - pad_top][px - pad_left][c]
 // inside the image, 0 outside (and in the slack after the last plane).
@@ -125,12 +159,10 @@ bool DecideSparseConv(const ref::ConvGeometry& g, const float* filter, SparseIsa
   const int64_t total = K * g.out_c;
   int64_t stored = 0;
   for (int64_t i = 0; i < total; ++i) stored += filter[i] != 0.0f;
-  const int64_t wp = g.out_w + int64_t{g.filter_w - 1} * g.dilation_w;
-  const int64_t lanes = int64_t{g.out_h - 1} * wp + g.out_w;
+  const Layout layout = ChooseLayout(g, isa);
   out->stored = stored;
   out->density = total > 0 ? static_cast<double>(stored) / static_cast<double>(total) : 1.0;
-  out->work_ratio = out->density * static_cast<double>(RoundUp(lanes, VectorLanes(isa))) /
-                    static_cast<double>(g.out_pixels());
+  out->work_ratio = out->density * layout.cost_lanes / static_cast<double>(g.out_pixels());
   return mode == SparseMode::kAlways || out->work_ratio < SparseConvMaxWorkRatio(isa);
 }
 
@@ -150,10 +182,24 @@ Status PrepareSparseConvF32(Context* ctx, const ref::ConvGeometry& g, const floa
   SparseConv d;
   d.g = g;
   if (!DecideSparseConv(g, filter, isa, mode, &d)) return Status::Ok();
-  d.hp = g.out_h + (g.filter_h - 1) * g.dilation_h;
-  d.wp = g.out_w + (g.filter_w - 1) * g.dilation_w;
-  d.lanes = int64_t{g.out_h - 1} * d.wp + g.out_w;
+  const Layout layout = ChooseLayout(g, isa);
+  d.hp = layout.hp;
+  d.wp = layout.wp;
+  d.lanes = layout.lanes;
   d.vector_lanes = VectorLanes(isa);
+  // The input copies: copy k is the padded input shifted left by shift[k] floats.
+  d.copies = 1;
+  int copy_of_shift[kMaxVectorLanes];
+  std::fill(copy_of_shift, copy_of_shift + kMaxVectorLanes, -1);
+  copy_of_shift[0] = 0;
+  if (layout.aligned) {
+    for (int kx = 0; kx < g.filter_w; ++kx) {
+      const int s = static_cast<int>(int64_t{kx} * g.dilation_w % d.vector_lanes);
+      if (copy_of_shift[s] >= 0) continue;
+      copy_of_shift[s] = d.copies;
+      d.shift[d.copies++] = s;
+    }
+  }
   // Lanes per tile: at most the kernel's width, the image's vectors split evenly over the tiles
   // (141 lanes: 3 tiles of 3 vectors rather than 4 + 4 + 1).
   const int64_t vectors = (d.lanes + d.vector_lanes - 1) / d.vector_lanes;
@@ -175,11 +221,13 @@ Status PrepareSparseConvF32(Context* ctx, const ref::ConvGeometry& g, const floa
   // Input rows one tile reads, per channel: the tile's output rows and the filter's extent.
   const int64_t rows =
       (d.tile_lanes + d.wp - 1) / d.wp + 1 + int64_t{g.filter_h - 1} * g.dilation_h;
-  const int64_t per_channel = std::min<int64_t>(rows, d.hp) * d.wp * int64_t{sizeof(float)};
+  const int64_t per_channel =
+      std::min<int64_t>(rows, d.hp) * d.wp * d.copies * int64_t{sizeof(float)};
   d.chunk_channels = static_cast<int>(
       std::clamp<int64_t>(kChunkBytes / std::max<int64_t>(per_channel, 1), 1, g.in_c));
   d.chunks = (g.in_c + d.chunk_channels - 1) / d.chunk_channels;
-  const int64_t input_floats = int64_t{g.in_c} * d.hp * d.wp + d.tile_lanes;
+  d.copy_floats = RoundUp(int64_t{g.in_c} * d.hp * d.wp + d.tile_lanes, d.vector_lanes);
+  const int64_t input_floats = d.copy_floats * d.copies;
   // Offsets are int32: the padded input (and every lane read from it) must stay below 2^31.
   if (input_floats + d.lanes >= (int64_t{1} << 31)) return Status::Ok();
   void* p = ctx->AllocatePersistent(sizeof(SparseConv));
@@ -204,8 +252,11 @@ Status PrepareSparseConvF32(Context* ctx, const ref::ConvGeometry& g, const floa
           for (int kx = 0; kx < g.filter_w; ++kx) {
             const float w = filter[((int64_t{n} * g.filter_h + ky) * g.filter_w + kx) * g.in_c + c];
             if (w == 0.0f) continue;
-            off[j] = static_cast<int32_t>(c * plane + int64_t{ky} * g.dilation_h * op->wp +
-                                          int64_t{kx} * g.dilation_w);
+            const int64_t o =
+                c * plane + int64_t{ky} * g.dilation_h * op->wp + int64_t{kx} * g.dilation_w;
+            // Aligned layout: read from the copy shifted by o's misalignment (that of kx).
+            const int s = layout.aligned ? static_cast<int>(o % op->vector_lanes) : 0;
+            off[j] = static_cast<int32_t>(copy_of_shift[s] * op->copy_floats + o - s);
             values[j] = w;
             ++j;
           }
@@ -240,7 +291,7 @@ void EvalSparseConv(Context* ctx, const SparseConv& op, const float* input, floa
   const ref::ConvGeometry& g = op.g;
   float* x = static_cast<float*>(ctx->GetScratch(op.s_input));
   float* tiles = static_cast<float*>(ctx->GetScratch(op.s_tiles));
-  const int64_t x_size = int64_t{g.in_c} * op.hp * op.wp + op.tile_lanes;
+  const int64_t x_size = op.copy_floats;
   const int lane_tiles = static_cast<int>((op.lanes + op.tile_lanes - 1) / op.tile_lanes);
   const int channel_tiles = (g.out_c + op.tile_channels - 1) / op.tile_channels;
   const int64_t tile_size = int64_t{op.tile_channels} * op.tile_lanes;
@@ -248,6 +299,12 @@ void EvalSparseConv(Context* ctx, const SparseConv& op, const float* input, floa
     const float* in = input + int64_t{b} * g.in_h * g.in_w * g.in_c;
     float* out = output + int64_t{b} * g.out_pixels() * g.out_c;
     ToPaddedChannelMajor(op, in, x, x_size);
+    for (int k = 1; k < op.copies; ++k) {
+      const int sh = op.shift[k];
+      float* copy = x + k * op.copy_floats;
+      std::memcpy(copy, x + sh, sizeof(float) * static_cast<size_t>(op.copy_floats - sh));
+      std::memset(copy + op.copy_floats - sh, 0, sizeof(float) * static_cast<size_t>(sh));
+    }
     auto run_task = [&](int task, int thread) {
       const int64_t m0 = int64_t{task / channel_tiles} * op.tile_lanes;
       const int n0 = task % channel_tiles * op.tile_channels;

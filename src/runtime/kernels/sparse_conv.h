@@ -6,7 +6,10 @@
 // m = oy * Wp + ox, and tap (c, ky, kx) of every lane reads x at the tap's offset
 // c * Hp * Wp + ky * dh * Wp + kx * dw plus m. So each stored weight is one broadcast FMA over
 // consecutive lanes, loaded straight from the input, with no im2col and no gathers; the Wp - out_w
-// lanes per row past the output's width are computed and dropped. Tiles of lanes x output
+// lanes per row past the output's width are computed and dropped. When it costs less than
+// loads across cache lines, Wp is rounded up to whole vectors and the input is copied once per
+// misalignment kx * dw modulo the vector width, shifted by it, so that every load is aligned.
+// Tiles of lanes x output
 // channels are then written back channel-last (NHWC). The input channels are summed in chunks
 // whose input rows under a tile fit in L1 (each output channel re-reads them).
 //
@@ -38,7 +41,12 @@ struct SparseConv {
   // output channel n are row k * out_c + n of the tap lists.
   int chunk_channels = 0;
   int chunks = 0;
-  bool parallel = false;    // tiles split over the threads
+  bool parallel = false;  // tiles split over the threads
+  // Copies of the padded input, each copy_floats long; copy k is shifted left by shift[k]
+  // floats (aligned layout: every tap then loads whole aligned vectors).
+  int copies = 1;
+  int shift[16] = {};
+  int64_t copy_floats = 0;
   int64_t stored = 0;       // stored taps
   double density = 0.0;     // stored taps / all taps
   double work_ratio = 0.0;  // the sparse kernel's work over the dense kernel's

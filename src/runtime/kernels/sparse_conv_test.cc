@@ -181,7 +181,9 @@ TEST(SparseConv, DecisionFollowsTheWorkRatio) {
   auto fill = [&](double density) {
     for (float& v : w) v = u(rng) < density ? 0.5f : 0.0f;
   };
-  // The work ratio: density x (lanes rounded to vectors) / pixels; lanes (11 - 1) * 13 + 11.
+  // The work ratio: density x (lanes rounded to vectors) / pixels. Rows of 13 cost 144 lanes
+  // (10 * 13 + 11, rounded up to vectors) at 1.6 each for loads across cache lines; rows
+  // aligned to 16 cost 176 (10 * 16 + 11, rounded): aligned.
   fill(0.2);
   SparseConv d;
   const bool use = DecideSparseConv(g, w.data(), SparseIsa::kAvx512, SparseMode::kAuto, &d);
@@ -189,13 +191,22 @@ TEST(SparseConv, DecisionFollowsTheWorkRatio) {
   for (float v : w) stored += v != 0.0f;
   EXPECT_EQ(d.stored, stored);
   EXPECT_DOUBLE_EQ(d.density, static_cast<double>(stored) / static_cast<double>(w.size()));
-  EXPECT_DOUBLE_EQ(d.work_ratio, d.density * 144.0 / 121.0);
+  EXPECT_DOUBLE_EQ(d.work_ratio, d.density * 176.0 / 121.0);
   EXPECT_EQ(use, d.work_ratio < SparseConvMaxWorkRatio(SparseIsa::kAvx512));
   EXPECT_TRUE(use);  // 80 % pruned
   fill(0.6);
   EXPECT_FALSE(DecideSparseConv(g, w.data(), SparseIsa::kAvx512, SparseMode::kAuto, &d));
   EXPECT_TRUE(DecideSparseConv(g, w.data(), SparseIsa::kAvx512, SparseMode::kAlways, &d));
   EXPECT_FALSE(DecideSparseConv(g, w.data(), SparseIsa::kAvx512, SparseMode::kNever, &d));
+  // Rows stay unaligned when rounding them up costs more: a 7x7 output under 3x3 SAME has rows
+  // of 9, 6 * 9 + 7 = 61 -> 64 lanes unaligned (102.4 at 1.6 each) against 6 * 16 + 7 = 103 ->
+  // 112 aligned.
+  ref::ConvGeometry small = g;
+  small.in_h = small.in_w = small.out_h = small.out_w = 7;
+  small.pad_top = small.pad_left = 1;
+  std::vector<float> ones(static_cast<size_t>(small.K()) * small.out_c, 1.0f);
+  DecideSparseConv(small, ones.data(), SparseIsa::kAvx512, SparseMode::kAuto, &d);
+  EXPECT_DOUBLE_EQ(d.work_ratio, 64.0 * 1.6 / 49.0);
   // The portable loop is never chosen on its own.
   fill(0.01);
   EXPECT_FALSE(DecideSparseConv(g, w.data(), SparseIsa::kScalar, SparseMode::kAuto, &d));
