@@ -25,6 +25,7 @@ constexpr double kMaxWorkRatioAvx2 = 0.70;
 
 constexpr int kMaxTileLanes = 64;
 constexpr int kMaxVectorLanes = 16;
+constexpr int kMaxCopies = 3;
 // Input bytes per channel chunk (see SparseConv::chunk_channels): half of a 48 KB L1.
 constexpr int64_t kChunkBytes = 24 * 1024;
 // Stored taps x lanes from which the tiles are split over the threads.
@@ -94,7 +95,17 @@ Layout ChooseLayout(const ref::ConvGeometry& g, SparseIsa isa) {
   const int64_t lanes_aligned = int64_t{g.out_h - 1} * wp_aligned + g.out_w;
   const double unaligned = static_cast<double>(RoundUp(lanes, vec)) * kUnalignedCost;
   const double aligned = static_cast<double>(RoundUp(lanes_aligned, vec));
-  l.aligned = isa != SparseIsa::kScalar && aligned < unaligned;
+  // Distinct column shifts (input copies) of the aligned layout.
+  bool seen[kMaxVectorLanes] = {};
+  int copies = 0;
+  for (int kx = 0; kx < g.filter_w; ++kx) {
+    const int s = static_cast<int>(int64_t{kx} * g.dilation_w % vec);
+    copies += seen[s] ? 0 : 1;
+    seen[s] = true;
+  }
+  // At most 3 copies: with the 5 of a 5x5 filter (32x32x16 -> 32), the copies and the smaller
+  // channel chunks they need cost more than the aligned loads saved.
+  l.aligned = isa != SparseIsa::kScalar && copies <= kMaxCopies && aligned < unaligned;
   l.wp = l.aligned ? wp_aligned : wp;
   l.lanes = l.aligned ? lanes_aligned : lanes;
   l.cost_lanes =
