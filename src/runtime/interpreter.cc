@@ -386,6 +386,13 @@ Status Interpreter::LoadNodes() {
 
 const char* Interpreter::node_name(int i) const { return node_names_[i].c_str(); }
 
+const char* Interpreter::node_kernel(int i) const {
+  const Registration* reg = registrations_[i];
+  if (reg == nullptr || reg->kernel_info == nullptr || nodes_[i].user_data == nullptr) return "";
+  const char* info = reg->kernel_info(&nodes_[i]);
+  return info != nullptr ? info : "";
+}
+
 Status Interpreter::ResizeTensor(Tensor* tensor, const Dims& dims) {
   EDGEOPT_ENSURE(phase_ == Phase::kPrepare, StatusCode::kInternal, "ResizeTensor outside Prepare");
   EDGEOPT_ENSURE(tensor->allocation != Allocation::kConstant, StatusCode::kInvalidModel,

@@ -90,6 +90,9 @@ class Interpreter final : public Context {
   int num_nodes() const { return static_cast<int>(nodes_.size()); }
   const Node& node(int i) const { return nodes_[i]; }
   const char* node_name(int i) const;  // op name ("CONV_2D", custom name)
+  // The kernel node i's Prepare chose (Registration::kernel_info), or "" when its op does not
+  // say.
+  const char* node_kernel(int i) const;
   // Variable tensors back to their initial value: zero, or the zero point for int8 (as
   // TFLite's ResetVariableTensors).
   void ResetVariables();

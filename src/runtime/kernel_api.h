@@ -78,6 +78,9 @@ struct Registration {
   // microkernel when a producer may run it in place of the ADD (same-shape operands); false
   // when none may.
   bool (*quant_add)(const Node* node, FusedAdd* add) = nullptr;
+  // Optional, after Prepare: a short name of the kernel it chose ("igemm", "sparse kxk", ...),
+  // for profiles; null when there is nothing to tell.
+  const char* (*kernel_info)(const Node* node) = nullptr;
 };
 
 // What a kernel sees of the interpreter.

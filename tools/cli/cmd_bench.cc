@@ -64,13 +64,14 @@ void PrintProfile(rt::Interpreter* interp) {
     if (prof[i].count > 0) rows.push_back({i, prof[i].total_us / prof[i].count, prof[i].min_us});
   }
   std::printf("\n============================== Run Order ==============================\n");
-  std::printf("%-28s %6s %12s %8s %8s %10s\n", "[node type]", "[node]", "[avg us]", "[%]", "[cdf%]",
-              "[min us]");
+  std::printf("%-28s %6s %12s %8s %8s %10s  %s\n", "[node type]", "[node]", "[avg us]", "[%]",
+              "[cdf%]", "[min us]", "[kernel]");
   double cdf = 0;
   for (const Row& r : rows) {
     cdf += r.avg;
-    std::printf("%-28s %6d %12.1f %7.2f%% %7.2f%% %10.1f\n", interp->node_name(r.node), r.node,
-                r.avg, 100.0 * r.avg / total, 100.0 * cdf / total, r.min);
+    std::printf("%-28s %6d %12.1f %7.2f%% %7.2f%% %10.1f  %s\n", interp->node_name(r.node), r.node,
+                r.avg, 100.0 * r.avg / total, 100.0 * cdf / total, r.min,
+                interp->node_kernel(r.node));
   }
   std::sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) { return a.avg > b.avg; });
   std::printf("\n======================== Top by Computation Time ========================\n");

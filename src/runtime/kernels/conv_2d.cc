@@ -525,15 +525,29 @@ bool FuseAdd(Context* ctx, Node* node, const FusedAdd& add) {
   return accepted;
 }
 
+const char* KernelInfo(const Node* node) {
+  const OpData* data = static_cast<const OpData*>(node->user_data);
+  if (data->spconv != nullptr) return data->spconv->aligned ? "sparse kxk aligned" : "sparse kxk";
+  if (data->sparse != nullptr) return "sparse 1x1";
+  if (data->fast != nullptr) return data->fast->direct != nullptr ? "direct 3x3" : "igemm";
+  if (data->s16.cfg != nullptr) return "s16 gemm";
+  return data->kind == Kind::kHybrid ? "hybrid im2col" : "im2col gemm";
+}
+
 }  // namespace
 
 const Registration* RegisterConv2D() {
   static const Registration reg = {
-      "CONV_2D", Init, Prepare, Eval,
+      "CONV_2D",
+      Init,
+      Prepare,
+      Eval,
       OpInBuild("ADD") && (TypeInBuild("CONV_2D", "float32") || TypeInBuild("CONV_2D", "int8") ||
                            TypeInBuild("CONV_2D", "uint8"))
           ? FuseAdd
-          : nullptr};
+          : nullptr,
+      nullptr,
+      KernelInfo};
   return &reg;
 }
 

@@ -438,10 +438,21 @@ Status Eval(Context* ctx, Node* node) {
   return Status::Ok();
 }
 
+const char* KernelInfo(const Node* node) {
+  const OpData* data = static_cast<const OpData*>(node->user_data);
+  if (data->sparse != nullptr) {
+    return data->sparse->path == SparsePath::kTiled ? "sparse tiled" : "sparse rowwise";
+  }
+  if (data->fast != nullptr) return "igemm";
+  if (data->s16.cfg != nullptr) return "s16 gemm";
+  return data->kind == Kind::kHybrid ? "hybrid" : "gemm";
+}
+
 }  // namespace
 
 const Registration* RegisterFullyConnected() {
-  static const Registration reg = {"FULLY_CONNECTED", Init, Prepare, Eval};
+  static const Registration reg = {"FULLY_CONNECTED", Init,    Prepare,   Eval,
+                                   nullptr,           nullptr, KernelInfo};
   return &reg;
 }
 

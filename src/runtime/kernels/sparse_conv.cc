@@ -197,6 +197,7 @@ Status PrepareSparseConvF32(Context* ctx, const ref::ConvGeometry& g, const floa
   d.hp = layout.hp;
   d.wp = layout.wp;
   d.lanes = layout.lanes;
+  d.aligned = layout.aligned;
   d.vector_lanes = VectorLanes(isa);
   // The input copies: copy k is the padded input shifted left by shift[k] floats.
   d.copies = 1;

@@ -45,6 +45,7 @@ struct SparseConv {
   bool parallel = false;  // tiles split over the threads
   // Copies of the padded input, each copy_floats long; copy k is shifted left by shift[k]
   // floats (aligned layout: every tap then loads whole aligned vectors).
+  bool aligned = false;
   int copies = 1;
   int shift[16] = {};
   int64_t copy_floats = 0;

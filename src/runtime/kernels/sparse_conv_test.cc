@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "src/runtime/cpu_info.h"
+#include "src/runtime/interpreter.h"
 #include "src/runtime/kernels/conv_test_util.h"
 #include "src/runtime/kernels/elem_test_util.h"
 #include "src/runtime/kernels/ukernels/sparse_ukernels.h"
@@ -154,6 +155,31 @@ TEST(SparseConv, LargeConvolutionSplitsOverTheThreads) {
   c.weight_density = 0.3;  // ~9.3K taps x 1,038 lanes: 9.6M lane-MACs
   c.activation = tflite::ActivationFunctionType::RELU;
   ExpectSparseMatchesReference(c);
+}
+
+// The interpreter names the kernel each node chose (edgeopt bench --profile): the sparse one
+// for a pruned 3x3 filter, unless sparse kernels are off; the dense one for a dense filter.
+TEST(SparseConv, InterpreterNamesTheKernelItChose) {
+  if (SparseIsaFor(GetCpuInfo()) == SparseIsa::kScalar) GTEST_SKIP() << "no sparse SIMD kernels";
+  auto kernel = [](double density, SparseKernels sparse) {
+    testing::conv::OpConfig c;
+    c.in_h = c.in_w = 13;
+    c.in_c = 32;
+    c.out_c = 64;
+    c.padding = tflite::Padding::VALID;
+    c.weight_density = density;
+    const testing::conv::BuiltOp built = testing::conv::BuildOp(c);
+    InterpreterOptions options;
+    options.num_threads = 1;
+    options.sparse_kernels = sparse;
+    auto interp = Interpreter::Create(built.model.data(), built.model.size(), options);
+    EXPECT_TRUE(interp.ok()) << interp.status().ToString();
+    return interp.ok() ? std::string((*interp)->node_kernel(0)) : std::string();
+  };
+  EXPECT_EQ(kernel(0.2, SparseKernels::kAuto), "sparse kxk aligned");
+  const std::string dense = kernel(1.0, SparseKernels::kAuto);
+  EXPECT_TRUE(dense == "igemm" || dense == "direct 3x3") << dense;
+  EXPECT_EQ(kernel(0.2, SparseKernels::kOff), dense);
 }
 
 // Every weight zero: the output is the bias, through the activation.
