@@ -248,12 +248,13 @@ TEST(SparseDecision, UsesMeasuredThresholdsAndTheBestBlockWidth) {
     never.mode = SparseMode::kNever;
     EXPECT_FALSE(DecideSparse(DType::kFloat32, w.data(), 1, 64, 256, isa, never).use);
     // Many rows: the tiled path; int8 tiled counts column pairs. At 2 % (about 4 % of the
-    // pairs) it beats the dense int8 GEMMs of every ISA; at 30 % none.
+    // pairs) it beats the dense int8 GEMMs of AVX2 and scalar builds, but not the AVX-512 VNNI
+    // one (3.3x slower at 5 %); at 30 % none.
     const auto wq = RandomWeights<int8_t>(64, 256, 1, 0.02, 3);
     d = DecideSparse(DType::kInt8, wq.data(), 100, 64, 256, isa);
     EXPECT_EQ(d.path, SparsePath::kTiled);
     EXPECT_EQ(d.block, 2);
-    EXPECT_TRUE(d.use);
+    EXPECT_EQ(d.use, isa != SparseIsa::kAvx512);
     const auto wq30 = RandomWeights<int8_t>(64, 256, 1, 0.3, 6);
     EXPECT_FALSE(DecideSparse(DType::kInt8, wq30.data(), 100, 64, 256, isa).use);
     // int8, one row: 1x16 blocks at 4% beat the dense GEMM on every ISA, 1x4 blocks at 20% on
