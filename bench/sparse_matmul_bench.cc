@@ -70,6 +70,25 @@ std::vector<float> Weights(int N, int K, int B, double density, uint32_t seed) {
   return w;
 }
 
+// The graph's one node, op(x, w, b) -> y, and its inputs and outputs; `padding` (a CONV_2D,
+// stride 1) or null (a FULLY_CONNECTED).
+void SetOnlyNode(ir::Graph* g, const char* op, int x, int w, int b, int y, const char* activation,
+                 const char* padding) {
+  ir::Node n;
+  n.op = op;
+  n.inputs = {x, w, b};
+  n.outputs = {y};
+  n.attrs["fused_activation_function"] = std::string(activation);
+  if (padding != nullptr) {
+    n.attrs["padding"] = std::string(padding);
+    n.attrs["stride_h"] = int64_t{1};
+    n.attrs["stride_w"] = int64_t{1};
+  }
+  g->AddNode(n);
+  g->inputs = {x};
+  g->outputs = {y};
+}
+
 // One FULLY_CONNECTED ([M, K] x [N, K]) or 1x1 CONV_2D ([1, s, s, K], M = s * s).
 ir::Graph Model(bool conv, DType type, int M, int N, int K, const std::vector<float>& w) {
   ir::Graph g;
@@ -99,19 +118,8 @@ ir::Graph Model(bool conv, DType type, int M, int N, int K, const std::vector<fl
     g.tensors[y].quant.scale = {0.1f};
     g.tensors[y].quant.zero_point = {3};
   }
-  ir::Node n;
-  n.op = conv ? "CONV_2D" : "FULLY_CONNECTED";
-  n.inputs = {x, wt, bt};
-  n.outputs = {y};
-  n.attrs["fused_activation_function"] = std::string("NONE");
-  if (conv) {
-    n.attrs["padding"] = std::string("VALID");
-    n.attrs["stride_h"] = int64_t{1};
-    n.attrs["stride_w"] = int64_t{1};
-  }
-  g.AddNode(n);
-  g.inputs = {x};
-  g.outputs = {y};
+  SetOnlyNode(&g, conv ? "CONV_2D" : "FULLY_CONNECTED", x, wt, bt, y, "NONE",
+              conv ? "VALID" : nullptr);
   return g;
 }
 
@@ -123,17 +131,7 @@ ir::Graph ConvModel(int side, int C, int N, int k, bool same, const std::vector<
   const int y = g.AddActivation("y", DType::kFloat32, {1, out, out, N});
   const int wt = g.AddFloatConstant("w", {N, k, k, C}, w);
   const int bt = g.AddFloatConstant("b", {N}, std::vector<float>(static_cast<size_t>(N), 0.1f));
-  ir::Node n;
-  n.op = "CONV_2D";
-  n.inputs = {x, wt, bt};
-  n.outputs = {y};
-  n.attrs["fused_activation_function"] = std::string("RELU");
-  n.attrs["padding"] = std::string(same ? "SAME" : "VALID");
-  n.attrs["stride_h"] = int64_t{1};
-  n.attrs["stride_w"] = int64_t{1};
-  g.AddNode(n);
-  g.inputs = {x};
-  g.outputs = {y};
+  SetOnlyNode(&g, "CONV_2D", x, wt, bt, y, "RELU", same ? "SAME" : "VALID");
   return g;
 }
 
