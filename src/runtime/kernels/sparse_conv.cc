@@ -289,6 +289,12 @@ Status PrepareSparseConvF32(Context* ctx, const ref::ConvGeometry& g, const floa
     op->to_pixels = f32_tile_to_pixels__avx512;
   }
 #endif
+#if defined(EDGEOPT_HAVE_AVX2)
+  if (isa == SparseIsa::kAvx2) {
+    op->to_planes = f32_pixels_to_planes__avx2;
+    op->to_pixels = f32_tile_to_pixels__avx2;
+  }
+#endif
   op->bias = bias;
   op->act_min = act_min;
   op->act_max = act_max;

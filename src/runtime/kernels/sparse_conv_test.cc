@@ -24,9 +24,12 @@ namespace {
 
 constexpr double kFloatRelTol = 1e-5;  // relative to max(1, |reference|)
 
-#if defined(EDGEOPT_HAVE_AVX512)
-TEST(SparseConvMoves, Avx512TransposesMatchThePortableOnes) {
-  if (!GetCpuInfo().UseAvx512()) GTEST_SKIP() << "no AVX-512 on this machine";
+using PlanesFn = void (*)(int, int, const float*, float*, int64_t);
+using PixelsFn = void (*)(int, int, const float*, int64_t, float* const*);
+
+// The SIMD layout moves against the portable ones, for 1..40 pixels and channels (whole and
+// partial 8x8 / 16x16 blocks), with gaps after each row to catch stores past the end.
+void ExpectMovesMatchThePortableOnes(PlanesFn to_planes, PixelsFn to_pixels) {
   std::mt19937 rng(5);
   std::uniform_real_distribution<float> u(-1.0f, 1.0f);
   for (int count = 1; count <= 40; ++count) {
@@ -38,7 +41,7 @@ TEST(SparseConvMoves, Avx512TransposesMatchThePortableOnes) {
       for (float& v : in) v = u(rng);
       const int64_t plane = 50;
       std::vector<float> a(static_cast<size_t>(plane) * channels, -7.0f), b = a;
-      f32_pixels_to_planes__avx512(count, channels, in.data(), a.data(), plane);
+      to_planes(count, channels, in.data(), a.data(), plane);
       f32_pixels_to_planes__scalar(count, channels, in.data(), b.data(), plane);
       ASSERT_EQ(a, b) << "pixels_to_planes, " << what;
       // tile -> pixels: every third lane dropped (null), rows of 48 with a gap after channels.
@@ -51,11 +54,24 @@ TEST(SparseConvMoves, Avx512TransposesMatchThePortableOnes) {
         da[l] = l % 3 == 2 ? nullptr : pa.data() + l * 48;
         db[l] = l % 3 == 2 ? nullptr : pb.data() + l * 48;
       }
-      f32_tile_to_pixels__avx512(count, channels, tile.data(), ldt, da.data());
+      to_pixels(count, channels, tile.data(), ldt, da.data());
       f32_tile_to_pixels__scalar(count, channels, tile.data(), ldt, db.data());
       ASSERT_EQ(pa, pb) << "tile_to_pixels, " << what;
     }
   }
+}
+
+#if defined(EDGEOPT_HAVE_AVX512)
+TEST(SparseConvMoves, Avx512TransposesMatchThePortableOnes) {
+  if (!GetCpuInfo().UseAvx512()) GTEST_SKIP() << "no AVX-512 on this machine";
+  ExpectMovesMatchThePortableOnes(f32_pixels_to_planes__avx512, f32_tile_to_pixels__avx512);
+}
+#endif
+
+#if defined(EDGEOPT_HAVE_AVX2)
+TEST(SparseConvMoves, Avx2TransposesMatchThePortableOnes) {
+  if (!GetCpuInfo().UseAvx2()) GTEST_SKIP() << "no AVX2 on this machine";
+  ExpectMovesMatchThePortableOnes(f32_pixels_to_planes__avx2, f32_tile_to_pixels__avx2);
 }
 #endif
 

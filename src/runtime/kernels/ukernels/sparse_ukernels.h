@@ -88,6 +88,9 @@ void qs8_spmm_ukernel_16__avx512(int M, const int8_t* A, int64_t lda, const Pack
                                  int32_t* acc, int64_t ldc, void* scratch);
 #endif
 #if defined(EDGEOPT_HAVE_AVX2)
+void f32_pixels_to_planes__avx2(int count, int channels, const float* in, float* x, int64_t plane);
+void f32_tile_to_pixels__avx2(int count, int channels, const float* tile, int64_t ldt,
+                              float* const* dst);
 void f32_spconv_minmax_ukernel_32__avx2(int lanes, const float* x, const SparseConvTaps& w,
                                         const float* bias, int n0, int n1, float lo, float hi,
                                         float* tile, int64_t ldt, bool accumulate);

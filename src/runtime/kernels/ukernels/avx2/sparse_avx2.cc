@@ -169,6 +169,35 @@ void SpmvS8(int M, const int8_t* A, int64_t lda, const ref::BlockCsr<int8_t>& w,
   }
 }
 
+// r[j][i] = r[i][j] for an 8x8 block of floats held in 8 registers.
+inline void Transpose8x8(__m256 r[8]) {
+  __m256 t[8], u[8];
+#pragma GCC unroll 8
+  for (int i = 0; i < 8; i += 2) {
+    t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);
+    t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);
+  }
+  // u[4g + c], 128-bit half k: column 4k + c of rows 4g .. 4g + 3.
+#pragma GCC unroll 8
+  for (int g = 0; g < 8; g += 4) {
+    u[g] = _mm256_shuffle_ps(t[g], t[g + 2], 0x44);
+    u[g + 1] = _mm256_shuffle_ps(t[g], t[g + 2], 0xEE);
+    u[g + 2] = _mm256_shuffle_ps(t[g + 1], t[g + 3], 0x44);
+    u[g + 3] = _mm256_shuffle_ps(t[g + 1], t[g + 3], 0xEE);
+  }
+#pragma GCC unroll 8
+  for (int c = 0; c < 4; ++c) {
+    r[c] = _mm256_permute2f128_ps(u[c], u[4 + c], 0x20);
+    r[4 + c] = _mm256_permute2f128_ps(u[c], u[4 + c], 0x31);
+  }
+}
+
+// A mask of the first n (0..8) lanes for maskload / maskstore.
+inline __m256i FirstLanes8(int n) {
+  const __m256i index = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+  return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), index);
+}
+
 // V vectors of 8 lanes per tap; U taps per step into their own sums (U * V FMA chains).
 template <int V, int U>
 void SpconvF32(const float* x, const SparseConvTaps& w, const float* bias, int n0, int n1, float lo,
@@ -216,6 +245,46 @@ void SpconvF32(const float* x, const SparseConvTaps& w, const float* bias, int n
 }
 
 }  // namespace
+
+void f32_pixels_to_planes__avx2(int count, int channels, const float* in, float* x, int64_t plane) {
+  __m256 r[8];
+  for (int i0 = 0; i0 < count; i0 += 8) {
+    const int pixels = std::min(8, count - i0);
+    const __m256i pm = FirstLanes8(pixels);
+    for (int c0 = 0; c0 < channels; c0 += 8) {
+      const __m256i cm = FirstLanes8(channels - c0);
+#pragma GCC unroll 8
+      for (int i = 0; i < 8; ++i) {
+        r[i] = i < pixels ? _mm256_maskload_ps(in + (int64_t{i0} + i) * channels + c0, cm)
+                          : _mm256_setzero_ps();
+      }
+      Transpose8x8(r);
+      const int n = std::min(8, channels - c0);
+      for (int c = 0; c < n; ++c) _mm256_maskstore_ps(x + (c0 + c) * plane + i0, pm, r[c]);
+    }
+  }
+}
+
+void f32_tile_to_pixels__avx2(int count, int channels, const float* tile, int64_t ldt,
+                              float* const* dst) {
+  __m256 r[8];
+  for (int l0 = 0; l0 < count; l0 += 8) {
+    const int lanes = std::min(8, count - l0);
+    const __m256i lm = FirstLanes8(lanes);
+    for (int c0 = 0; c0 < channels; c0 += 8) {
+      const int n = std::min(8, channels - c0);
+#pragma GCC unroll 8
+      for (int c = 0; c < 8; ++c) {
+        r[c] = c < n ? _mm256_maskload_ps(tile + (c0 + c) * ldt + l0, lm) : _mm256_setzero_ps();
+      }
+      Transpose8x8(r);
+      const __m256i cm = FirstLanes8(n);
+      for (int l = 0; l < lanes; ++l) {
+        if (dst[l0 + l] != nullptr) _mm256_maskstore_ps(dst[l0 + l] + c0, cm, r[l]);
+      }
+    }
+  }
+}
 
 void f32_spconv_minmax_ukernel_32__avx2(int lanes, const float* x, const SparseConvTaps& w,
                                         const float* bias, int n0, int n1, float lo, float hi,
