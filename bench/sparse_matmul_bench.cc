@@ -3,6 +3,7 @@
 //
 //   build/sparse_matmul_bench                 # headline + break-even sweep
 //   build/sparse_matmul_bench --quick         # headline only
+//   build/sparse_matmul_bench --kxk           # headline and the KxK convolutions
 //   build/sparse_matmul_bench --isa avx2      # as on a CPU without AVX-512 (or: scalar)
 //   build/sparse_matmul_bench --threads 2     # both kernels on 2 threads
 //
@@ -247,6 +248,7 @@ void SweepConv(int side, int C, int N, int k, bool same) {
   std::printf("%2dx%-2d %3d -> %3d %dx%d %-5s", side, side, C, N, k, k, same ? "SAME" : "VALID");
   const rt::SparseIsa isa = rt::SparseIsaFor(g_cpu);
   double breakeven = 0.0;
+  bool direct = false;
   for (double d : {0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.6}) {
     const std::vector<float> w = Weights(N, k * k * C, 1, d, 9);
     const ir::Graph g = ConvModel(side, C, N, k, same, w);
@@ -262,24 +264,26 @@ void SweepConv(int side, int C, int N, int k, bool same) {
     geo.filter_h = geo.filter_w = k;
     geo.out_h = geo.out_w = same ? side : side - k + 1;
     geo.pad_top = geo.pad_left = same ? (k - 1) / 2 : 0;
+    direct = std::strcmp(dense.interp->node_kernel(0), "direct 3x3") == 0;
     rt::SparseConv dec;
-    rt::DecideSparseConv(geo, w.data(), isa, rt::SparseMode::kAuto, &dec);
+    rt::DecideSparseConv(geo, w.data(), isa, rt::SparseMode::kAuto, direct, &dec);
     double td = 0, ts = 0;
     Compare(&dense, &sparse, &td, &ts);
     std::printf(" %.2f(w%.2f):%.2f", d, dec.work_ratio, ts / td);
     if (ts < td) breakeven = std::max(breakeven, dec.work_ratio);
   }
-  std::printf("  | faster up to work ratio %.2f; threshold %.2f\n", breakeven,
-              rt::SparseConvMaxWorkRatio(isa));
+  std::printf("  | faster up to work ratio %.2f; threshold %.2f (dense: %s)\n", breakeven,
+              rt::SparseConvMaxWorkRatio(isa, direct), direct ? "direct 3x3" : "igemm");
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  bool quick = false;
+  bool quick = false, kxk_only = false;
   g_cpu = rt::GetCpuInfo();
   for (int i = 1; i < argc; ++i) {
     quick |= std::strcmp(argv[i], "--quick") == 0;
+    kxk_only |= std::strcmp(argv[i], "--kxk") == 0;
     if (std::strcmp(argv[i], "--threads") == 0 && i + 1 < argc) g_threads = std::atoi(argv[++i]);
     if (std::strcmp(argv[i], "--isa") == 0 && i + 1 < argc) {
       const std::string isa = argv[++i];
@@ -304,6 +308,10 @@ int main(int argc, char** argv) {
   Headline(true, DType::kInt8, 784, 256, 256);
   if (quick) return 0;
   std::printf("\nKxK CONV_2D, time sparse / dense at density d (w: the kernel's work ratio):\n");
+  SweepConv(32, 16, 16, 3, true);  // the dense kernel: direct 3x3 (few output channels)
+  SweepConv(16, 32, 32, 3, true);
+  SweepConv(56, 24, 24, 3, true);
+  SweepConv(8, 64, 64, 3, true);
   SweepConv(13, 32, 64, 3, false);  // the demo CNN's second convolution
   SweepConv(28, 32, 64, 3, true);
   SweepConv(56, 64, 64, 3, true);
@@ -311,6 +319,7 @@ int main(int argc, char** argv) {
   SweepConv(14, 256, 256, 3, true);
   SweepConv(7, 512, 512, 3, true);
   SweepConv(32, 16, 32, 5, true);
+  if (kxk_only) return 0;
   std::printf(
       "\ntime sparse / dense at block density d (\"(d)\": DecideSparse keeps the dense "
       "kernel there; \"/B\": the sparse kernel used another block width):\n");

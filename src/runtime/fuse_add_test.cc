@@ -1,7 +1,8 @@
 // The interpreter's ADD fusion (InterpreterOptions::fuse_ops, Registration::fuse_add): a float
 // ADD folded into the CONV_2D before it must give the same bits as the two ops run apart, on the
 // direct and the IGEMM kernels, with every activation, both operand orders and 1 or 2 threads;
-// and it must not happen where the convolution's output is needed elsewhere.
+// and the sparse KxK kernel of a pruned filter; and it must not happen where the convolution's
+// output is needed elsewhere.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -46,9 +47,16 @@ std::vector<float> Random(size_t n, uint32_t seed, float scale) {
 
 // A float convolution [1, h, w, c] -> [1, h/stride, w/stride, out_c] with random weights.
 int AddConv(ModelBuilder* m, int input, int h, int w, int c, int out_c, int k, int stride,
-            uint32_t seed, int output = -1) {
-  const int w_t = m->AddConstant(DType::kFloat32, {out_c, k, k, c},
-                                 Random(static_cast<size_t>(out_c) * k * k * c, seed, 0.3f));
+            uint32_t seed, int output = -1, double density = 1.0) {
+  std::vector<float> weights = Random(static_cast<size_t>(out_c) * k * k * c, seed, 0.3f);
+  if (density < 1.0) {  // a pruned filter: the rest zero
+    std::mt19937 rng(seed + 7);
+    std::uniform_real_distribution<double> keep(0.0, 1.0);
+    for (float& v : weights) {
+      if (keep(rng) >= density) v = 0.0f;
+    }
+  }
+  const int w_t = m->AddConstant(DType::kFloat32, {out_c, k, k, c}, weights);
   const int b_t = m->AddConstant(DType::kFloat32, {out_c}, Random(out_c, seed + 1, 0.5f));
   if (output < 0) {
     output = m->AddTensor(DType::kFloat32,
@@ -64,6 +72,7 @@ struct Case {
   bool residual_is_input;  // ADD(conv2, x) rather than ADD(conv2, conv1)
   bool residual_first;     // ADD(r, conv2) rather than ADD(conv2, r)
   tflite::ActivationFunctionType act;
+  double density = 1.0;  // conv2's nonzero weights (< 1: the sparse KxK kernel)
 };
 
 // x -> conv1 (3x3, c -> out_c... kept at c) -> conv2 (k x k, stride) -> ADD with a residual.
@@ -77,7 +86,7 @@ std::vector<uint8_t> Block(const Case& k) {
   int a = x, b, r;
   if (k.stride == 1) {
     if (!k.residual_is_input) a = AddConv(&m, x, k.h, k.w, k.c, k.c, 3, 1, 11);
-    b = AddConv(&m, a, k.h, k.w, k.c, k.out_c, k.k, 1, 21);
+    b = AddConv(&m, a, k.h, k.w, k.c, k.out_c, k.k, 1, 21, -1, k.density);
     r = a;  // x or conv1: c == out_c for these cases
   } else {
     r = AddConv(&m, x, k.h, k.w, k.c, k.out_c, k.k, 2, 31);  // main path
@@ -97,6 +106,7 @@ template <typename T>
 struct Result {
   std::vector<T> out;
   std::vector<std::string> names;
+  std::vector<std::string> kernels;  // Interpreter::node_kernel
 };
 
 template <typename T>
@@ -119,7 +129,10 @@ Result<T> RunModel(const std::vector<uint8_t>& model, const std::vector<T>& inpu
     const T* p = reinterpret_cast<const T*>(out->data);
     r.out.assign(p, p + out->dims.NumElements());
   }
-  for (int i = 0; i < it->num_nodes(); ++i) r.names.push_back(it->node_name(i));
+  for (int i = 0; i < it->num_nodes(); ++i) {
+    r.names.push_back(it->node_name(i));
+    r.kernels.push_back(it->node_kernel(i));
+  }
   return r;
 }
 
@@ -158,6 +171,8 @@ TEST(FuseAdd, SameBitsAsTheOpsApart) {
       {"igemm3x3_wide_relu_n1", 6, 7, 40, 40, 3, 1, true, false, A::RELU_N1_TO_1},
       {"downsample_shortcut", 15, 16, 16, 32, 3, 2, false, false, A::RELU},
       {"downsample_shortcut_first", 8, 9, 32, 64, 3, 2, false, true, A::NONE},
+      {"sparse3x3_conv_residual_relu", 12, 13, 16, 16, 3, 1, false, false, A::RELU, 0.15},
+      {"sparse3x3_input_residual_first", 9, 40, 24, 24, 3, 1, true, true, A::NONE, 0.1},
   };
   for (const Case& k : cases) {
     SCOPED_TRACE(k.name);
@@ -167,6 +182,11 @@ TEST(FuseAdd, SameBitsAsTheOpsApart) {
         model, input, [&](const Result<float>& apart, const Result<float>& fused) {
           ASSERT_EQ(apart.out.size(), fused.out.size());
           ASSERT_FALSE(fused.out.empty());
+          // The pruned convolution that took the ADD runs the sparse kernel.
+          for (size_t i = 0; i < fused.names.size() && k.density < 1.0; ++i) {
+            if (fused.names[i] != "CONV_2D+ADD") continue;
+            EXPECT_EQ(fused.kernels[i].rfind("sparse kxk", 0), 0u) << fused.kernels[i];
+          }
           EXPECT_EQ(
               std::memcmp(apart.out.data(), fused.out.data(), apart.out.size() * sizeof(float)), 0);
           // The ADD ran: the activation's clamp shows and the values are not the convolution's.

@@ -13,6 +13,7 @@
 #include <new>
 
 #include "src/runtime/kernels/conv_common.h"
+#include "src/runtime/kernels/conv_direct.h"
 #include "src/runtime/kernels/conv_igemm.h"
 #include "src/runtime/kernels/im2col.h"
 #include "src/runtime/kernels/kernel_util.h"
@@ -193,9 +194,11 @@ Status Prepare(Context* ctx, Node* node) {
       if (data->sparse != nullptr) return Status::Ok();
     }
     if (SparseConvCandidate(ctx, g, filter, bias)) {
-      EDGEOPT_RETURN_IF_ERROR(PrepareSparseConvF32(ctx, g, filter->Data<float>(),
-                                                   bias != nullptr ? bias->Data<float>() : nullptr,
-                                                   data->act_min, data->act_max, &data->spconv));
+      // The dense kernel it competes with: the direct 3x3 one or the IGEMM one.
+      const bool direct = UseFast(ctx, IGemmKind::kF32, g) && F32Conv3x3For(ctx, g) != nullptr;
+      EDGEOPT_RETURN_IF_ERROR(PrepareSparseConvF32(
+          ctx, g, filter->Data<float>(), bias != nullptr ? bias->Data<float>() : nullptr,
+          data->act_min, data->act_max, direct, &data->spconv));
       if (data->spconv != nullptr) return Status::Ok();
     }
     if (filter->IsConstant() && UseFast(ctx, IGemmKind::kF32, g)) {
@@ -448,7 +451,8 @@ Status Eval(Context* ctx, Node* node) {
     return Status::Ok();
   }
   if (data->spconv != nullptr) {
-    EvalSparseConv(ctx, *data->spconv, input->Data<float>(), output->Data<float>());
+    EvalSparseConv(ctx, *data->spconv, input->Data<float>(), output->Data<float>(),
+                   data->residual >= 0 ? ctx->tensor(data->residual)->Data<float>() : nullptr);
     return Status::Ok();
   }
   if (data->fast != nullptr) {
@@ -507,16 +511,19 @@ Status Eval(Context* ctx, Node* node) {
   return Status::Ok();
 }
 
-// Float convolutions on the IGEMM or direct kernels, and int8/uint8 ones on the IGEMM kernels,
-// take a following ADD into their output stage.
+// Float convolutions on the IGEMM, direct or sparse KxK kernels, and int8/uint8 ones on the
+// IGEMM kernels, take a following ADD into their output stage.
 bool FuseAdd(Context* ctx, Node* node, const FusedAdd& add) {
   OpData* data = static_cast<OpData*>(node->user_data);
-  if (data == nullptr || data->fast == nullptr || data->sparse != nullptr ||
-      data->spconv != nullptr || data->residual >= 0) {
+  if (data == nullptr || (data->fast == nullptr && data->spconv == nullptr) ||
+      data->sparse != nullptr || data->residual >= 0) {
     return false;
   }
   bool accepted = false;
-  if (data->kind == Kind::kFloat && add.quant_fn == nullptr) {
+  if (data->spconv != nullptr) {
+    accepted = add.quant_fn == nullptr;  // float
+    if (accepted) FuseSparseConvAdd(F32FusedAddFn(ctx), add.act_min, add.act_max, data->spconv);
+  } else if (data->kind == Kind::kFloat && add.quant_fn == nullptr) {
     accepted = FuseF32ResidualAdd(ctx, add.act_min, add.act_max, data->fast);
   } else if (data->kind == Kind::kInt8 || data->kind == Kind::kUInt8) {
     accepted = FuseQ8ResidualAdd(add, data->fast);

@@ -532,11 +532,15 @@ void AddClampPortable(size_t n, const float* a, const float* b, bool b_scalar, f
 
 }  // namespace
 
+uk::F32VBinaryFn F32FusedAddFn(const Context* ctx) {
+  const uk::F32VBinaryConfig* cfg = uk::GetF32VBinaryConfig(ctx->cpu());
+  return cfg != nullptr ? cfg->vadd : AddClampPortable;
+}
+
 bool FuseF32ResidualAdd(const Context* ctx, float lo, float hi, IGemmConv* op) {
   if constexpr (!TypeInBuild("float32")) return false;
   if (op->kind != IGemmKind::kF32 || op->residual_add != nullptr) return false;
-  const uk::F32VBinaryConfig* cfg = uk::GetF32VBinaryConfig(ctx->cpu());
-  op->residual_add = cfg != nullptr ? cfg->vadd : AddClampPortable;
+  op->residual_add = F32FusedAddFn(ctx);
   op->residual_clamp.min = lo;
   op->residual_clamp.max = hi;
   return true;

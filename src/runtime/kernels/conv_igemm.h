@@ -123,6 +123,9 @@ Status PrepareF32IGemm(Context* ctx, const ref::ConvGeometry& g, const float* fi
 // Makes a prepared f32 convolution add `residual` (a tensor of the output's shape, passed to
 // RunIGemmConv) and clamp to [lo, hi] in its output stage; false when it cannot.
 bool FuseF32ResidualAdd(const Context* ctx, float lo, float hi, IGemmConv* op);
+// What a fused float ADD runs on each finished tile: the ADD's own vbinary microkernel, or on
+// CPUs without one the reference ADD's arithmetic and clamp (so the bits are the ADD's).
+uk::F32VBinaryFn F32FusedAddFn(const Context* ctx);
 
 // Makes a prepared qs8 (int8 or uint8) convolution run the ADD's prepared microkernel
 // (FusedAdd::quant_fn, Registration::quant_add) on its output and the residual in its output

@@ -22,6 +22,9 @@ namespace {
 // 0.69 to 1.25 (time ratios 0.66 to 0.92 there).
 constexpr double kMaxWorkRatioAvx512 = 0.40;
 constexpr double kMaxWorkRatioAvx2 = 0.70;
+// Against the direct 3x3 kernel (3x3 filters with few output channels; see the bench).
+constexpr double kMaxWorkRatioVsDirectAvx512 = 0.40;
+constexpr double kMaxWorkRatioVsDirectAvx2 = 0.70;
 
 constexpr int kMaxTileLanes = 64;
 constexpr int kMaxVectorLanes = 16;
@@ -130,9 +133,9 @@ void ToPaddedChannelMajor(const SparseConv& op, const float* in, float* x, int64
 // tile[n - n0][l] for lanes [m0, m0 + count) -> output pixels (channel-last), lanes past the
 // output's width dropped.
 void StoreTile(const SparseConv& op, const float* tile, int64_t ldt, int64_t m0, int count, int n0,
-               int n1, float* out) {
+               int n1, float* out, const float* residual) {
   const ref::ConvGeometry& g = op.g;
-  float* dst[kMaxTileLanes];
+  float* dst[kMaxTileLanes] = {};
   int oy = static_cast<int>(m0 / op.wp);
   int ox = static_cast<int>(m0 - int64_t{oy} * op.wp);
   for (int l = 0; l < count; ++l) {
@@ -143,6 +146,12 @@ void StoreTile(const SparseConv& op, const float* tile, int64_t ldt, int64_t m0,
     }
   }
   op.to_pixels(count, n1 - n0, tile, ldt, dst);
+  if (residual == nullptr) return;
+  for (int l = 0; l < count; ++l) {
+    if (dst[l] == nullptr) continue;
+    op.residual_add(static_cast<size_t>(n1 - n0), dst[l], residual + (dst[l] - out), false, dst[l],
+                    &op.residual_clamp);
+  }
 }
 
 }  // namespace
@@ -152,19 +161,19 @@ bool SparseConvApplies(const ref::ConvGeometry& g) {
          g.pad_top >= 0 && g.pad_left >= 0 && g.out_h > 0 && g.out_w > 0;
 }
 
-double SparseConvMaxWorkRatio(SparseIsa isa) {
+double SparseConvMaxWorkRatio(SparseIsa isa, bool dense_direct) {
   switch (isa) {
     case SparseIsa::kAvx512:
-      return kMaxWorkRatioAvx512;
+      return dense_direct ? kMaxWorkRatioVsDirectAvx512 : kMaxWorkRatioAvx512;
     case SparseIsa::kAvx2:
-      return kMaxWorkRatioAvx2;
+      return dense_direct ? kMaxWorkRatioVsDirectAvx2 : kMaxWorkRatioAvx2;
     default:
       return 0.0;  // the portable loop never beats the dense kernel (tests force it)
   }
 }
 
 bool DecideSparseConv(const ref::ConvGeometry& g, const float* filter, SparseIsa isa,
-                      SparseMode mode, SparseConv* out) {
+                      SparseMode mode, bool dense_direct, SparseConv* out) {
   if (mode == SparseMode::kNever || !SparseConvApplies(g)) return false;
   const int64_t K = g.K();
   const int64_t total = K * g.out_c;
@@ -174,12 +183,12 @@ bool DecideSparseConv(const ref::ConvGeometry& g, const float* filter, SparseIsa
   out->stored = stored;
   out->density = total > 0 ? static_cast<double>(stored) / static_cast<double>(total) : 1.0;
   out->work_ratio = out->density * layout.cost_lanes / static_cast<double>(g.out_pixels());
-  return mode == SparseMode::kAlways || out->work_ratio < SparseConvMaxWorkRatio(isa);
+  return mode == SparseMode::kAlways || out->work_ratio < SparseConvMaxWorkRatio(isa, dense_direct);
 }
 
 Status PrepareSparseConvF32(Context* ctx, const ref::ConvGeometry& g, const float* filter,
-                            const float* bias, float act_min, float act_max, SparseConv** out,
-                            SparseMode mode) {
+                            const float* bias, float act_min, float act_max, bool dense_direct,
+                            SparseConv** out, SparseMode mode) {
   *out = nullptr;
   // A selective build without float32 or sparse kernels runs the dense ones (selective.h).
   if constexpr (!TypeInBuild("float32") || !TypeInBuild("sparse")) return Status::Ok();
@@ -192,7 +201,7 @@ Status PrepareSparseConvF32(Context* ctx, const ref::ConvGeometry& g, const floa
   const SparseIsa isa = SparseIsaFor(ctx->cpu());
   SparseConv d;
   d.g = g;
-  if (!DecideSparseConv(g, filter, isa, mode, &d)) return Status::Ok();
+  if (!DecideSparseConv(g, filter, isa, mode, dense_direct, &d)) return Status::Ok();
   const Layout layout = ChooseLayout(g, isa);
   d.hp = layout.hp;
   d.wp = layout.wp;
@@ -305,7 +314,14 @@ Status PrepareSparseConvF32(Context* ctx, const ref::ConvGeometry& g, const floa
   return Status::Ok();
 }
 
-void EvalSparseConv(Context* ctx, const SparseConv& op, const float* input, float* output) {
+void FuseSparseConvAdd(uk::F32VBinaryFn add_fn, float lo, float hi, SparseConv* op) {
+  op->residual_add = add_fn;
+  op->residual_clamp.min = lo;
+  op->residual_clamp.max = hi;
+}
+
+void EvalSparseConv(Context* ctx, const SparseConv& op, const float* input, float* output,
+                    const float* residual) {
   const ref::ConvGeometry& g = op.g;
   float* x = static_cast<float*>(ctx->GetScratch(op.s_input));
   float* tiles = static_cast<float*>(ctx->GetScratch(op.s_tiles));
@@ -316,6 +332,8 @@ void EvalSparseConv(Context* ctx, const SparseConv& op, const float* input, floa
   for (int b = 0; b < g.batch; ++b) {
     const float* in = input + int64_t{b} * g.in_h * g.in_w * g.in_c;
     float* out = output + int64_t{b} * g.out_pixels() * g.out_c;
+    const float* res =
+        residual != nullptr ? residual + int64_t{b} * g.out_pixels() * g.out_c : nullptr;
     ToPaddedChannelMajor(op, in, x, x_size);
     for (int k = 1; k < op.copies; ++k) {
       const int sh = op.shift[k];
@@ -338,7 +356,7 @@ void EvalSparseConv(Context* ctx, const SparseConv& op, const float* input, floa
         op.fn(lanes, x + m0, taps, op.bias, n0, n1, last ? op.act_min : -kInf,
               last ? op.act_max : kInf, tile, op.tile_lanes, k > 0);
       }
-      StoreTile(op, tile, op.tile_lanes, m0, count, n0, n1, out);
+      StoreTile(op, tile, op.tile_lanes, m0, count, n0, n1, out, res);
     };
     const int tasks = lane_tiles * channel_tiles;
     if (op.parallel) {

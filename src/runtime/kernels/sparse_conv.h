@@ -27,6 +27,7 @@
 #include "src/runtime/kernels/reference/conv.h"
 #include "src/runtime/kernels/sparse_matmul.h"
 #include "src/runtime/kernels/ukernels/sparse_ukernels.h"
+#include "src/runtime/kernels/ukernels/ukernels.h"
 
 namespace edgeopt {
 namespace rt {
@@ -58,6 +59,10 @@ struct SparseConv {
   TileToPixelsFn to_pixels = nullptr;
   const float* bias = nullptr;
   float act_min = 0.0f, act_max = 0.0f;
+  // A float ADD fused into the output (FuseSparseConvAdd): each pixel's channels of a finished
+  // tile become min(max(y + residual, lo), hi), through the ADD's own microkernel.
+  uk::F32VBinaryFn residual_add = nullptr;
+  uk::F32MinMaxParams residual_clamp;
   int s_input = -1;  // the padded channel-major input (+ one vector of slack)
   int s_tiles = -1;  // one tile per thread
 };
@@ -67,17 +72,26 @@ bool SparseConvApplies(const ::edgeopt::ref::ConvGeometry& g);
 
 // The decision for float32 filter [out_c][KH][KW][in_c] (exposed for the benchmark and tests):
 // fills stored, density and work_ratio; returns whether the sparse kernel is used.
+// dense_direct: the dense kernel would be the direct 3x3 one (few output channels), which
+// is faster than the IGEMM one there and so has its own break-even.
 bool DecideSparseConv(const ::edgeopt::ref::ConvGeometry& g, const float* filter, SparseIsa isa,
-                      SparseMode mode, SparseConv* out);
-// The measured break-even work ratio for an ISA.
-double SparseConvMaxWorkRatio(SparseIsa isa);
+                      SparseMode mode, bool dense_direct, SparseConv* out);
+// The measured break-even work ratio for an ISA, against the IGEMM or the direct dense kernel.
+double SparseConvMaxWorkRatio(SparseIsa isa, bool dense_direct);
 
 // *out = nullptr: use the dense kernel. The filter and bias must be constant.
 Status PrepareSparseConvF32(Context* ctx, const ::edgeopt::ref::ConvGeometry& g,
                             const float* filter, const float* bias, float act_min, float act_max,
-                            SparseConv** out, SparseMode mode = SparseMode::kAuto);
+                            bool dense_direct, SparseConv** out,
+                            SparseMode mode = SparseMode::kAuto);
 
-void EvalSparseConv(Context* ctx, const SparseConv& op, const float* input, float* output);
+// Takes a following float ADD (Registration::fuse_add) into the output stage: add_fn from
+// F32FusedAddFn, [lo, hi] the ADD's activation range.
+void FuseSparseConvAdd(uk::F32VBinaryFn add_fn, float lo, float hi, SparseConv* op);
+
+// residual: the fused ADD's other operand (same shape as the output), or null.
+void EvalSparseConv(Context* ctx, const SparseConv& op, const float* input, float* output,
+                    const float* residual = nullptr);
 
 }  // namespace rt
 }  // namespace edgeopt

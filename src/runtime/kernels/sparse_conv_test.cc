@@ -228,18 +228,18 @@ TEST(SparseConv, DecisionFollowsTheWorkRatio) {
   // aligned to 16 cost 176 (10 * 16 + 11, rounded): aligned.
   fill(0.2);
   SparseConv d;
-  const bool use = DecideSparseConv(g, w.data(), SparseIsa::kAvx512, SparseMode::kAuto, &d);
+  const bool use = DecideSparseConv(g, w.data(), SparseIsa::kAvx512, SparseMode::kAuto, false, &d);
   int64_t stored = 0;
   for (float v : w) stored += v != 0.0f;
   EXPECT_EQ(d.stored, stored);
   EXPECT_DOUBLE_EQ(d.density, static_cast<double>(stored) / static_cast<double>(w.size()));
   EXPECT_DOUBLE_EQ(d.work_ratio, d.density * 176.0 / 121.0);
-  EXPECT_EQ(use, d.work_ratio < SparseConvMaxWorkRatio(SparseIsa::kAvx512));
+  EXPECT_EQ(use, d.work_ratio < SparseConvMaxWorkRatio(SparseIsa::kAvx512, false));
   EXPECT_TRUE(use);  // 80 % pruned
   fill(0.6);
-  EXPECT_FALSE(DecideSparseConv(g, w.data(), SparseIsa::kAvx512, SparseMode::kAuto, &d));
-  EXPECT_TRUE(DecideSparseConv(g, w.data(), SparseIsa::kAvx512, SparseMode::kAlways, &d));
-  EXPECT_FALSE(DecideSparseConv(g, w.data(), SparseIsa::kAvx512, SparseMode::kNever, &d));
+  EXPECT_FALSE(DecideSparseConv(g, w.data(), SparseIsa::kAvx512, SparseMode::kAuto, false, &d));
+  EXPECT_TRUE(DecideSparseConv(g, w.data(), SparseIsa::kAvx512, SparseMode::kAlways, false, &d));
+  EXPECT_FALSE(DecideSparseConv(g, w.data(), SparseIsa::kAvx512, SparseMode::kNever, false, &d));
   // Rows stay unaligned when rounding them up costs more: a 7x7 output under 3x3 SAME has rows
   // of 9, 6 * 9 + 7 = 61 -> 64 lanes unaligned (102.4 at 1.6 each) against 6 * 16 + 7 = 103 ->
   // 112 aligned.
@@ -247,23 +247,25 @@ TEST(SparseConv, DecisionFollowsTheWorkRatio) {
   small.in_h = small.in_w = small.out_h = small.out_w = 7;
   small.pad_top = small.pad_left = 1;
   std::vector<float> ones(static_cast<size_t>(small.K()) * small.out_c, 1.0f);
-  DecideSparseConv(small, ones.data(), SparseIsa::kAvx512, SparseMode::kAuto, &d);
+  DecideSparseConv(small, ones.data(), SparseIsa::kAvx512, SparseMode::kAuto, false, &d);
   EXPECT_DOUBLE_EQ(d.work_ratio, 64.0 * 1.6 / 49.0);
   // The portable loop is never chosen on its own.
   fill(0.01);
-  EXPECT_FALSE(DecideSparseConv(g, w.data(), SparseIsa::kScalar, SparseMode::kAuto, &d));
+  EXPECT_FALSE(DecideSparseConv(g, w.data(), SparseIsa::kScalar, SparseMode::kAuto, false, &d));
   // Geometries it does not run: stride 2, groups, 1x1 pointwise.
   ref::ConvGeometry s2 = g;
   s2.stride_h = s2.stride_w = 2;
   s2.out_h = s2.out_w = 6;
-  EXPECT_FALSE(DecideSparseConv(s2, w.data(), SparseIsa::kAvx512, SparseMode::kAlways, &d));
+  EXPECT_FALSE(DecideSparseConv(s2, w.data(), SparseIsa::kAvx512, SparseMode::kAlways, false, &d));
   ref::ConvGeometry grouped = g;
   grouped.groups = 2;
-  EXPECT_FALSE(DecideSparseConv(grouped, w.data(), SparseIsa::kAvx512, SparseMode::kAlways, &d));
+  EXPECT_FALSE(
+      DecideSparseConv(grouped, w.data(), SparseIsa::kAvx512, SparseMode::kAlways, false, &d));
   ref::ConvGeometry pointwise = g;
   pointwise.filter_h = pointwise.filter_w = 1;
   pointwise.out_h = pointwise.out_w = 13;
-  EXPECT_FALSE(DecideSparseConv(pointwise, w.data(), SparseIsa::kAvx512, SparseMode::kAlways, &d));
+  EXPECT_FALSE(
+      DecideSparseConv(pointwise, w.data(), SparseIsa::kAvx512, SparseMode::kAlways, false, &d));
 }
 
 }  // namespace
