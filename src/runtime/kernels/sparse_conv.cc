@@ -147,10 +147,19 @@ void StoreTile(const SparseConv& op, const float* tile, int64_t ldt, int64_t m0,
   }
   op.to_pixels(count, n1 - n0, tile, ldt, dst);
   if (residual == nullptr) return;
-  for (int l = 0; l < count; ++l) {
-    if (dst[l] == nullptr) continue;
-    op.residual_add(static_cast<size_t>(n1 - n0), dst[l], residual + (dst[l] - out), false, dst[l],
-                    &op.residual_clamp);
+  // The fused ADD over runs of pixels that are contiguous in the output (a row's pixels, when
+  // the tile has all the channels), one microkernel call per run.
+  const int n = n1 - n0;
+  for (int l = 0; l < count;) {
+    if (dst[l] == nullptr) {
+      ++l;
+      continue;
+    }
+    int end = l + 1;
+    while (end < count && dst[end] == dst[end - 1] + g.out_c && n == g.out_c) ++end;
+    op.residual_add(static_cast<size_t>(end - l) * n, dst[l], residual + (dst[l] - out), false,
+                    dst[l], &op.residual_clamp);
+    l = end;
   }
 }
 
