@@ -273,7 +273,7 @@ void SweepConv(int side, int C, int N, int k, bool same) {
     if (ts < td) breakeven = std::max(breakeven, dec.work_ratio);
   }
   std::printf("  | faster up to work ratio %.2f; threshold %.2f (dense: %s)\n", breakeven,
-              rt::SparseConvMaxWorkRatio(isa, direct), direct ? "direct 3x3" : "igemm");
+              rt::SparseConvMaxWorkRatio(isa, direct, N), direct ? "direct 3x3" : "igemm");
 }
 
 }  // namespace

@@ -76,8 +76,9 @@ bool SparseConvApplies(const ::edgeopt::ref::ConvGeometry& g);
 // is faster than the IGEMM one there and so has its own break-even.
 bool DecideSparseConv(const ::edgeopt::ref::ConvGeometry& g, const float* filter, SparseIsa isa,
                       SparseMode mode, bool dense_direct, SparseConv* out);
-// The measured break-even work ratio for an ISA, against the IGEMM or the direct dense kernel.
-double SparseConvMaxWorkRatio(SparseIsa isa, bool dense_direct);
+// The measured break-even work ratio for an ISA, against the IGEMM or the direct dense kernel
+// (which depends on the output channels).
+double SparseConvMaxWorkRatio(SparseIsa isa, bool dense_direct, int out_c);
 
 // *out = nullptr: use the dense kernel. The filter and bias must be constant.
 Status PrepareSparseConvF32(Context* ctx, const ::edgeopt::ref::ConvGeometry& g,

@@ -234,7 +234,7 @@ TEST(SparseConv, DecisionFollowsTheWorkRatio) {
   EXPECT_EQ(d.stored, stored);
   EXPECT_DOUBLE_EQ(d.density, static_cast<double>(stored) / static_cast<double>(w.size()));
   EXPECT_DOUBLE_EQ(d.work_ratio, d.density * 176.0 / 121.0);
-  EXPECT_EQ(use, d.work_ratio < SparseConvMaxWorkRatio(SparseIsa::kAvx512, false));
+  EXPECT_EQ(use, d.work_ratio < SparseConvMaxWorkRatio(SparseIsa::kAvx512, false, g.out_c));
   EXPECT_TRUE(use);  // 80 % pruned
   fill(0.6);
   EXPECT_FALSE(DecideSparseConv(g, w.data(), SparseIsa::kAvx512, SparseMode::kAuto, false, &d));
