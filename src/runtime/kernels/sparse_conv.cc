@@ -38,27 +38,9 @@ constexpr int64_t kChunkBytes = 24 * 1024;
 // Stored taps x lanes from which the tiles are split over the threads.
 constexpr int64_t kMinParallelWork = int64_t{2} << 20;
 
-int TileLanes(SparseIsa isa) {
-  switch (isa) {
-    case SparseIsa::kAvx512:
-      return 64;
-    case SparseIsa::kAvx2:
-      return 32;
-    default:
-      return 8;
-  }
-}
-
-int VectorLanes(SparseIsa isa) {
-  switch (isa) {
-    case SparseIsa::kAvx512:
-      return 16;
-    case SparseIsa::kAvx2:
-      return 8;
-    default:
-      return 8;
-  }
-}
+// Lanes per vector, and vectors per tap of the microkernel (its widest tile), per ISA.
+int VectorLanes(SparseIsa isa) { return isa == SparseIsa::kAvx512 ? 16 : 8; }
+int TileVectors(SparseIsa isa) { return isa == SparseIsa::kScalar ? 1 : 4; }
 
 SpconvF32Fn KernelFor(SparseIsa isa) {
   switch (isa) {
@@ -239,7 +221,7 @@ Status PrepareSparseConvF32(Context* ctx, const ref::ConvGeometry& g, const floa
   // Lanes per tile: at most the kernel's width, the image's vectors split evenly over the tiles
   // (141 lanes: 3 tiles of 3 vectors rather than 4 + 4 + 1).
   const int64_t vectors = (d.lanes + d.vector_lanes - 1) / d.vector_lanes;
-  const int64_t per_tile = TileLanes(isa) / d.vector_lanes;
+  const int64_t per_tile = TileVectors(isa);
   const int64_t tiles = (vectors + per_tile - 1) / per_tile;
   d.tile_lanes = static_cast<int>((vectors + tiles - 1) / tiles * d.vector_lanes);
   // Threads only for enough work: with less, moving the input copy and the output between the
