@@ -57,7 +57,8 @@ SpconvF32Fn KernelFor(SparseIsa isa) {
   }
 }
 
-int64_t RoundUp(int64_t v, int64_t m) { return (v + m - 1) / m * m; }
+int64_t CeilDiv(int64_t v, int64_t m) { return (v + m - 1) / m; }
+int64_t RoundUp(int64_t v, int64_t m) { return CeilDiv(v, m) * m; }
 
 // Loads at a tap's offset cross a cache line for all but one offset in a vector's width; an
 // aligned layout (see Layout) avoids that at the cost of wider rows. The kernel's time per
@@ -71,6 +72,8 @@ struct Layout {
   int hp = 0, wp = 0;
   int64_t lanes = 0;
   bool aligned = false;
+  int copies = 1;  // aligned: one per distinct shift (kx * dilation modulo the vector width)
+  int shift[kMaxVectorLanes] = {};
   double cost_lanes = 0.0;  // lanes, rounded to vectors, weighted by kUnalignedCost if unaligned
 };
 
@@ -84,17 +87,23 @@ Layout ChooseLayout(const ref::ConvGeometry& g, SparseIsa isa) {
   const int64_t lanes_aligned = int64_t{g.out_h - 1} * wp_aligned + g.out_w;
   const double unaligned = static_cast<double>(RoundUp(lanes, vec)) * kUnalignedCost;
   const double aligned = static_cast<double>(RoundUp(lanes_aligned, vec));
-  // Distinct column shifts (input copies) of the aligned layout.
+  // Distinct column shifts (input copies) of the aligned layout, shift 0 first.
   bool seen[kMaxVectorLanes] = {};
   int copies = 0;
+  int shift[kMaxVectorLanes] = {};
   for (int kx = 0; kx < g.filter_w; ++kx) {
     const int s = static_cast<int>(int64_t{kx} * g.dilation_w % vec);
-    copies += seen[s] ? 0 : 1;
+    if (seen[s]) continue;
     seen[s] = true;
+    shift[copies++] = s;
   }
   // At most 3 copies: with the 5 of a 5x5 filter (32x32x16 -> 32), the copies and the smaller
   // channel chunks they need cost more than the aligned loads saved.
   l.aligned = isa != SparseIsa::kScalar && copies <= kMaxCopies && aligned < unaligned;
+  if (l.aligned) {
+    l.copies = copies;
+    std::copy(shift, shift + copies, l.shift);
+  }
   l.wp = l.aligned ? wp_aligned : wp;
   l.lanes = l.aligned ? lanes_aligned : lanes;
   l.cost_lanes =
@@ -102,17 +111,24 @@ Layout ChooseLayout(const ref::ConvGeometry& g, SparseIsa isa) {
   return l;
 }
 
-// The padded channel-major copy of one image: x[c][py][px] = input[py - pad_top][px - pad_left][c]
-// inside the image, 0 outside (and in the slack after the last plane).
-void ToPaddedChannelMajor(const SparseConv& op, const float* in, float* x, int64_t size) {
+// The padded channel-major copies of one image. Copy 0: x[c][py][px] =
+// input[py - pad_top][px - pad_left][c] inside the image, 0 outside (and in the slack after the
+// last plane); copy k: copy 0 shifted left by shift[k] floats.
+void ToPaddedChannelMajor(const SparseConv& op, const float* in, float* x) {
   const ref::ConvGeometry& g = op.g;
-  std::memset(x, 0, sizeof(float) * static_cast<size_t>(size));
+  std::memset(x, 0, sizeof(float) * static_cast<size_t>(op.copy_floats));
   const int64_t plane = int64_t{op.hp} * op.wp;
   const int y1 = std::min(g.in_h, op.hp - g.pad_top);
   const int x1 = std::min(g.in_w, op.wp - g.pad_left);
   for (int y = 0; y < y1; ++y) {
     op.to_planes(x1, g.in_c, in + int64_t{y} * g.in_w * g.in_c,
                  x + int64_t{y + g.pad_top} * op.wp + g.pad_left, plane);
+  }
+  for (int k = 1; k < op.copies; ++k) {
+    const int sh = op.shift[k];
+    float* copy = x + k * op.copy_floats;
+    std::memcpy(copy, x + sh, sizeof(float) * static_cast<size_t>(op.copy_floats - sh));
+    std::memset(copy + op.copy_floats - sh, 0, sizeof(float) * static_cast<size_t>(sh));
   }
 }
 
@@ -176,6 +192,12 @@ bool DecideSparseConv(const ref::ConvGeometry& g, const float* filter, SparseIsa
   int64_t stored = 0;
   for (int64_t i = 0; i < total; ++i) stored += filter[i] != 0.0f;
   const Layout layout = ChooseLayout(g, isa);
+  out->hp = layout.hp;
+  out->wp = layout.wp;
+  out->lanes = layout.lanes;
+  out->aligned = layout.aligned;
+  out->copies = layout.copies;
+  std::copy(layout.shift, layout.shift + layout.copies, out->shift);
   out->stored = stored;
   out->density = total > 0 ? static_cast<double>(stored) / static_cast<double>(total) : 1.0;
   out->work_ratio = out->density * layout.cost_lanes / static_cast<double>(g.out_pixels());
@@ -199,51 +221,33 @@ Status PrepareSparseConvF32(Context* ctx, const ref::ConvGeometry& g, const floa
   SparseConv d;
   d.g = g;
   if (!DecideSparseConv(g, filter, isa, mode, dense_direct, &d)) return Status::Ok();
-  const Layout layout = ChooseLayout(g, isa);
-  d.hp = layout.hp;
-  d.wp = layout.wp;
-  d.lanes = layout.lanes;
-  d.aligned = layout.aligned;
   d.vector_lanes = VectorLanes(isa);
-  // The input copies: copy k is the padded input shifted left by shift[k] floats.
-  d.copies = 1;
-  int copy_of_shift[kMaxVectorLanes];
-  std::fill(copy_of_shift, copy_of_shift + kMaxVectorLanes, -1);
-  copy_of_shift[0] = 0;
-  if (layout.aligned) {
-    for (int kx = 0; kx < g.filter_w; ++kx) {
-      const int s = static_cast<int>(int64_t{kx} * g.dilation_w % d.vector_lanes);
-      if (copy_of_shift[s] >= 0) continue;
-      copy_of_shift[s] = d.copies;
-      d.shift[d.copies++] = s;
-    }
-  }
+  int copy_of_shift[kMaxVectorLanes] = {};  // the copy that holds the input at each shift
+  for (int k = 0; k < d.copies; ++k) copy_of_shift[d.shift[k]] = k;
   // Lanes per tile: at most the kernel's width, the image's vectors split evenly over the tiles
   // (141 lanes: 3 tiles of 3 vectors rather than 4 + 4 + 1).
-  const int64_t vectors = (d.lanes + d.vector_lanes - 1) / d.vector_lanes;
-  const int64_t per_tile = TileVectors(isa);
-  const int64_t tiles = (vectors + per_tile - 1) / per_tile;
-  d.tile_lanes = static_cast<int>((vectors + tiles - 1) / tiles * d.vector_lanes);
+  const int64_t vectors = CeilDiv(d.lanes, d.vector_lanes);
+  const int64_t tiles = CeilDiv(vectors, TileVectors(isa));
+  d.tile_lanes = static_cast<int>(CeilDiv(vectors, tiles) * d.vector_lanes);
   // Threads only for enough work: with less, moving the input copy and the output between the
   // cores' caches cost more than the split saved (the demo CNN's 13x13x32 -> 64 at 80 % zeros,
   // 0.5M lane-MACs: 2 threads made the whole model 13 % slower than 1).
   const int threads = std::max(1, ctx->num_threads());
   d.parallel = threads > 1 && d.stored * d.lanes * g.batch >= kMinParallelWork;
   // Output channels per tile: 64, fewer (multiples of 16) until there are two tasks per thread.
-  const int64_t lane_tiles = (d.lanes + d.tile_lanes - 1) / d.tile_lanes;
+  const int64_t lane_tiles = CeilDiv(d.lanes, d.tile_lanes);
   d.tile_channels = std::min(g.out_c, 64);
   while (d.parallel && d.tile_channels > 16 &&
-         lane_tiles * ((g.out_c + d.tile_channels - 1) / d.tile_channels) < 2 * threads) {
+         lane_tiles * CeilDiv(g.out_c, d.tile_channels) < 2 * threads) {
     d.tile_channels = static_cast<int>(RoundUp(d.tile_channels / 2, 16));
   }
   // Input rows one tile reads, per channel: the tile's output rows and the filter's extent.
-  const int64_t rows =
-      (d.tile_lanes + d.wp - 1) / d.wp + 1 + int64_t{g.filter_h - 1} * g.dilation_h;
+  const int64_t rows = CeilDiv(d.tile_lanes, d.wp) + 1 + int64_t{g.filter_h - 1} * g.dilation_h;
   const int64_t per_channel =
       std::min<int64_t>(rows, d.hp) * d.wp * d.copies * int64_t{sizeof(float)};
   d.chunk_channels = static_cast<int>(
       std::clamp<int64_t>(kChunkBytes / std::max<int64_t>(per_channel, 1), 1, g.in_c));
-  d.chunks = (g.in_c + d.chunk_channels - 1) / d.chunk_channels;
+  d.chunks = static_cast<int>(CeilDiv(g.in_c, d.chunk_channels));
   d.copy_floats = RoundUp(int64_t{g.in_c} * d.hp * d.wp + d.tile_lanes, d.vector_lanes);
   const int64_t input_floats = d.copy_floats * d.copies;
   // Offsets are int32: the padded input (and every lane read from it) must stay below 2^31.
@@ -273,7 +277,7 @@ Status PrepareSparseConvF32(Context* ctx, const ref::ConvGeometry& g, const floa
             const int64_t o =
                 c * plane + int64_t{ky} * g.dilation_h * op->wp + int64_t{kx} * g.dilation_w;
             // Aligned layout: read from the copy shifted by o's misalignment (that of kx).
-            const int s = layout.aligned ? static_cast<int>(o % op->vector_lanes) : 0;
+            const int s = op->aligned ? static_cast<int>(o % op->vector_lanes) : 0;
             off[j] = static_cast<int32_t>(copy_of_shift[s] * op->copy_floats + o - s);
             values[j] = w;
             ++j;
@@ -322,22 +326,15 @@ void EvalSparseConv(Context* ctx, const SparseConv& op, const float* input, floa
   const ref::ConvGeometry& g = op.g;
   float* x = static_cast<float*>(ctx->GetScratch(op.s_input));
   float* tiles = static_cast<float*>(ctx->GetScratch(op.s_tiles));
-  const int64_t x_size = op.copy_floats;
-  const int lane_tiles = static_cast<int>((op.lanes + op.tile_lanes - 1) / op.tile_lanes);
-  const int channel_tiles = (g.out_c + op.tile_channels - 1) / op.tile_channels;
+  const int lane_tiles = static_cast<int>(CeilDiv(op.lanes, op.tile_lanes));
+  const int channel_tiles = static_cast<int>(CeilDiv(g.out_c, op.tile_channels));
   const int64_t tile_size = int64_t{op.tile_channels} * op.tile_lanes;
   for (int b = 0; b < g.batch; ++b) {
     const float* in = input + int64_t{b} * g.in_h * g.in_w * g.in_c;
     float* out = output + int64_t{b} * g.out_pixels() * g.out_c;
     const float* res =
         residual != nullptr ? residual + int64_t{b} * g.out_pixels() * g.out_c : nullptr;
-    ToPaddedChannelMajor(op, in, x, x_size);
-    for (int k = 1; k < op.copies; ++k) {
-      const int sh = op.shift[k];
-      float* copy = x + k * op.copy_floats;
-      std::memcpy(copy, x + sh, sizeof(float) * static_cast<size_t>(op.copy_floats - sh));
-      std::memset(copy + op.copy_floats - sh, 0, sizeof(float) * static_cast<size_t>(sh));
-    }
+    ToPaddedChannelMajor(op, in, x);
     auto run_task = [&](int task, int thread) {
       const int64_t m0 = int64_t{task / channel_tiles} * op.tile_lanes;
       const int n0 = task % channel_tiles * op.tile_channels;

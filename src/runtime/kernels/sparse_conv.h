@@ -71,7 +71,8 @@ struct SparseConv {
 bool SparseConvApplies(const ::edgeopt::ref::ConvGeometry& g);
 
 // The decision for float32 filter [out_c][KH][KW][in_c] (exposed for the benchmark and tests):
-// fills stored, density and work_ratio; returns whether the sparse kernel is used.
+// fills the layout (hp, wp, lanes, aligned, copies, shift), stored, density and work_ratio;
+// returns whether the sparse kernel is used.
 // dense_direct: the dense kernel would be the direct 3x3 one (few output channels), which
 // is faster than the IGEMM one there and so has its own break-even.
 bool DecideSparseConv(const ::edgeopt::ref::ConvGeometry& g, const float* filter, SparseIsa isa,
