@@ -58,20 +58,23 @@ struct OpData {
   int residual = -1;               // a fused ADD's other input (FuseAdd)
 };
 
-// 1x1 convolutions with constant weights may run on the sparse kernels (sparse_matmul.h).
+// Sparse kernels need constant weights (and bias), and sparse kernels switched on.
+bool ConstantWeightsForSparse(Context* ctx, const Tensor* filter, const Tensor* bias) {
+  return ctx->sparse_kernels() != SparseKernels::kOff && filter->IsConstant() &&
+         (bias == nullptr || bias->IsConstant());
+}
+
+// 1x1 convolutions may run on the sparse matmul kernels (sparse_matmul.h).
 bool SparseCandidate(Context* ctx, const ref::ConvGeometry& g, const Tensor* filter,
                      const Tensor* bias) {
-  return ctx->sparse_kernels() != SparseKernels::kOff && g.IsPointwise() && filter->IsConstant() &&
-         (bias == nullptr || bias->IsConstant()) &&
+  return ConstantWeightsForSparse(ctx, filter, bias) && g.IsPointwise() &&
          int64_t{g.batch} * g.out_pixels() < (int64_t{1} << 31);
 }
 
-// KxK stride-1 float convolutions with constant weights may run on the sparse convolution
-// kernel (sparse_conv.h).
+// KxK stride-1 float convolutions may run on the sparse convolution kernel (sparse_conv.h).
 bool SparseConvCandidate(Context* ctx, const ref::ConvGeometry& g, const Tensor* filter,
                          const Tensor* bias) {
-  return ctx->sparse_kernels() != SparseKernels::kOff && SparseConvApplies(g) &&
-         filter->IsConstant() && (bias == nullptr || bias->IsConstant());
+  return ConstantWeightsForSparse(ctx, filter, bias) && SparseConvApplies(g);
 }
 
 // The microkernel path for `kind`, when the CPU has one for this geometry.
