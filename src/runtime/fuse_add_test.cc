@@ -17,6 +17,7 @@
 #include "src/runtime/interpreter.h"
 #include "src/runtime/kernels/elem_test_util.h"
 #include "src/runtime/kernels/sparse_matmul.h"
+#include "src/runtime/kernels/sparse_test_util.h"
 #include "tests/model_builder.h"
 
 namespace edgeopt {
@@ -50,13 +51,7 @@ std::vector<float> Random(size_t n, uint32_t seed, float scale) {
 int AddConv(ModelBuilder* m, int input, int h, int w, int c, int out_c, int k, int stride,
             uint32_t seed, int output = -1, double density = 1.0) {
   std::vector<float> weights = Random(static_cast<size_t>(out_c) * k * k * c, seed, 0.3f);
-  if (density < 1.0) {  // a pruned filter: the rest zero
-    std::mt19937 rng(seed + 7);
-    std::uniform_real_distribution<double> keep(0.0, 1.0);
-    for (float& v : weights) {
-      if (keep(rng) >= density) v = 0.0f;
-    }
-  }
+  if (density < 1.0) rt::PruneRandomly(&weights, density, seed + 7);
   const int w_t = m->AddConstant(DType::kFloat32, {out_c, k, k, c}, weights);
   const int b_t = m->AddConstant(DType::kFloat32, {out_c}, Random(out_c, seed + 1, 0.5f));
   if (output < 0) {

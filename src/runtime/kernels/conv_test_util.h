@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "src/runtime/kernels/sparse_test_util.h"
 #include "tests/model_builder.h"
 
 namespace edgeopt {
@@ -234,12 +235,8 @@ inline BuiltOp BuildOp(const OpConfig& c) {
   if (float_weights) {
     std::vector<float> values(w_count);
     for (float& f : values) f = static_cast<float>(uniform(-1, 1));
-    if (c.weight_density < 1.0) {
-      std::mt19937 prune_rng(c.seed * 104729u + 7u);  // own stream: other draws unchanged
-      std::uniform_real_distribution<double> keep(0.0, 1.0);
-      for (float& f : values) {
-        if (keep(prune_rng) >= c.weight_density) f = 0.0f;
-      }
+    if (c.weight_density < 1.0) {  // own stream: other draws unchanged
+      rt::PruneRandomly(&values, c.weight_density, c.seed * 104729u + 7u);
     }
     w = m.AddConstant<float>(DType::kFloat32, w_shape, values);
   } else if (uint8) {

@@ -35,6 +35,15 @@ std::vector<T> RandomWeights(int N, int K, int structure, double density, uint32
   return w;
 }
 
+// Zeroes each value of `w` with probability 1 - density (a randomly pruned filter).
+inline void PruneRandomly(std::vector<float>* w, double density, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<double> keep(0.0, 1.0);
+  for (float& v : *w) {
+    if (keep(rng) >= density) v = 0.0f;
+  }
+}
+
 }  // namespace rt
 }  // namespace edgeopt
 
