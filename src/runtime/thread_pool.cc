@@ -207,14 +207,18 @@ void ThreadPool::WorkerLoop(int thread_index, int caller_cpu) {
     if (!have_work) {
       std::unique_lock<std::mutex> lock(mutex_);
       sleepers_.fetch_add(1);
-      wake_.wait(lock, [&] { return generation_published_.load() != seen; });
+      wake_.wait(lock, [&] { return generation_published_.load() != seen || stop_.load(); });
       sleepers_.fetch_sub(1);
       // The scheduler often wakes a thread on its waker's CPU: move off it.
       const int waker = caller_cpu_.load(std::memory_order_relaxed);
       if (!pin_workers_ && waker >= 0 && CurrentCpu() == waker) LeaveCpu(waker);
     }
-    if (stop_.load()) return;
+    // stop_ is read after the generation: the destructor sets it before publishing its own
+    // generation, so a worker that takes that generation as `seen` also sees stop_. (Checked
+    // before reading `seen`, a stop published in between was taken for a job with no tasks,
+    // and the worker slept forever on that generation while the destructor joined it.)
     seen = generation_published_.load();
+    if (stop_.load()) return;
     DoTasks(thread_index, seen);
   }
 }

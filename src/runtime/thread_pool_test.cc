@@ -50,6 +50,18 @@ TEST(ThreadPool, EveryTaskOncePinned) {
   ExpectEachTaskOnce(&five, 2000);
 }
 
+// A pool destroyed right after a job: the destructor's stop must reach a worker that is just
+// taking up the next generation (it once took the stop for an empty job and slept forever while
+// the destructor joined it). Timing-dependent: this runs the window many times.
+TEST(ThreadPool, DestroyedRightAfterAJob) {
+  std::atomic<int> runs{0};
+  for (int i = 0; i < 300; ++i) {
+    ThreadPool pool(2);
+    pool.ParallelFor(2, [&](int, int) { runs.fetch_add(1); });
+  }
+  EXPECT_EQ(runs.load(), 600);
+}
+
 TEST(ThreadPool, PerThreadScratchIsExclusive) {
   // Two tasks never run on the same thread index at the same time.
   ThreadPool pool(3);
