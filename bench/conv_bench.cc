@@ -214,6 +214,75 @@ BENCHMARK_CAPTURE(BM_Conv3x3, f32_32x32x16_16, false, Shape{32, 32, 16, 16})->Ar
 BENCHMARK_CAPTURE(BM_Conv3x3, f32_16x16x32_32, false, Shape{16, 16, 32, 32})->Arg(1)->UseRealTime();
 BENCHMARK_CAPTURE(BM_Conv3x3, f32_8x8x64_64, false, Shape{8, 8, 64, 64})->Arg(1)->UseRealTime();
 
+// int8 first layers (few input channels): window rows (IGemmConv::row_expand) against the path
+// they replace (im2col for 1-2 channels, a tap per pixel for more).
+struct FirstLayer {
+  const char* name;
+  int h, w, c, out, fh, fw, stride;
+  bool same;
+};
+constexpr FirstLayer kFirstLayers[] = {
+    {"fmnist 28x28x1->32 3x3", 28, 28, 1, 32, 3, 3, 1, false},
+    {"fmnist 28x28x1->8 3x3", 28, 28, 1, 8, 3, 3, 1, false},
+    {"mnist 28x28x1->32 5x5 same", 28, 28, 1, 32, 5, 5, 1, true},
+    {"kws 49x10x1->64 10x4 s2", 49, 10, 1, 64, 10, 4, 2, true},
+    {"fmnist 28x28x2->16 3x3", 28, 28, 2, 16, 3, 3, 1, false},
+    {"cifar 32x32x3->16 3x3 same", 32, 32, 3, 16, 3, 3, 1, true},
+    {"cifar 32x32x3->32 3x3 same", 32, 32, 3, 32, 3, 3, 1, true},
+    {"vww 96x96x3->8 3x3 s2", 96, 96, 3, 8, 3, 3, 2, true},
+    {"mobilenet 224x224x3->32 3x3 s2", 224, 224, 3, 32, 3, 3, 2, true},
+    {"32x32x4->32 3x3 same", 32, 32, 4, 32, 3, 3, 1, true},
+    {"32x32x5->32 3x3 same", 32, 32, 5, 32, 3, 3, 1, true},
+};
+
+std::unique_ptr<ConvCase> MakeFirstLayer(const FirstLayer& f, bool window_rows) {
+  auto c = std::make_unique<ConvCase>();
+  c->ctx = std::make_unique<BenchContext>(1);
+  ref::ConvGeometry g;
+  g.batch = 1;
+  g.in_h = f.h;
+  g.in_w = f.w;
+  g.in_c = f.c;
+  g.out_c = f.out;
+  g.filter_h = f.fh;
+  g.filter_w = f.fw;
+  g.stride_h = g.stride_w = f.stride;
+  if (f.same) {
+    g.out_h = (f.h + f.stride - 1) / f.stride;
+    g.out_w = (f.w + f.stride - 1) / f.stride;
+    g.pad_top = std::max(0, (g.out_h - 1) * f.stride + f.fh - f.h) / 2;
+    g.pad_left = std::max(0, (g.out_w - 1) * f.stride + f.fw - f.w) / 2;
+  } else {
+    g.out_h = (f.h - f.fh) / f.stride + 1;
+    g.out_w = (f.w - f.fw) / f.stride + 1;
+  }
+  std::mt19937 rng(2);
+  std::vector<int8_t> w(static_cast<size_t>(f.out) * f.fh * f.fw * f.c);
+  for (auto& v : w) v = static_cast<int8_t>(static_cast<int>(rng() % 255) - 127);
+  std::vector<int32_t> bias(f.out), mult(f.out), shift(f.out);
+  for (int i = 0; i < f.out; ++i) {
+    bias[i] = static_cast<int32_t>(rng() % 2001) - 1000;
+    int s = 0;
+    quant::QuantizeMultiplier(0.002 + 0.0001 * (i % 7), &mult[i], &s);
+    shift[i] = s;
+  }
+  rt::QS8ConvParams p;
+  p.filter = reinterpret_cast<const uint8_t*>(w.data());
+  p.input_zero_point = -128;
+  p.bias = bias.data();
+  p.multiplier = mult.data();
+  p.shift = shift.data();
+  p.output_zero_point = -128;
+  p.act_min = -128;
+  p.act_max = 127;
+  p.window_rows = window_rows;
+  if (!rt::PrepareQS8IGemm(c->ctx.get(), g, p, &c->op).ok()) std::abort();
+  c->input.resize(static_cast<size_t>(f.h) * f.w * f.c);
+  for (auto& v : c->input) v = static_cast<uint8_t>(rng());
+  c->output.resize(static_cast<size_t>(g.out_h) * g.out_w * f.out);
+  return c;
+}
+
 double ThreadSeconds() {
   timespec ts;
   clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
@@ -259,6 +328,21 @@ void PrintSummary() {
               100.0 * fl / p);
   std::printf("int8 conv 3x3 56x56x64->64     %8.1f GOP/s   = %.2f x the float conv\n", qo / 1e9,
               qo / fl);
+
+  std::printf("\n=== int8 first layers: window rows against the path they replace ===\n");
+  std::printf("(1 thread, thread CPU time, medians of 5 alternating rounds x 51 runs)\n");
+  std::printf("%-34s %-12s %10s %10s %7s\n", "layer", "replaced", "before us", "rows us", "ratio");
+  for (const FirstLayer& f : kFirstLayers) {
+    auto before = MakeFirstLayer(f, false), rows = MakeFirstLayer(f, true);
+    std::vector<double> tb, tr;
+    for (int round = 0; round < 5; ++round) {
+      tb.push_back(MedianSeconds(51, [&] { before->Run(); }));
+      tr.push_back(MedianSeconds(51, [&] { rows->Run(); }));
+    }
+    const double b = median(tb) * 1e6, r = median(tr) * 1e6;
+    std::printf("%-34s %-12s %10.2f %10.2f %6.2fx\n", f.name, rt::IGemmKernelName(before->op), b, r,
+                r / b);
+  }
 }
 
 }  // namespace

@@ -539,7 +539,7 @@ const char* KernelInfo(const Node* node) {
   const OpData* data = static_cast<const OpData*>(node->user_data);
   if (data->spconv != nullptr) return data->spconv->aligned ? "sparse kxk aligned" : "sparse kxk";
   if (data->sparse != nullptr) return "sparse 1x1";
-  if (data->fast != nullptr) return data->fast->direct != nullptr ? "direct 3x3" : "igemm";
+  if (data->fast != nullptr) return IGemmKernelName(*data->fast);
   if (data->s16.cfg != nullptr) return "s16 gemm";
   return data->kind == Kind::kHybrid ? "hybrid im2col" : "im2col gemm";
 }

@@ -23,6 +23,11 @@ constexpr int kTasksPerThread = 6;
 // unrolled copy.)
 constexpr int kIm2colMaxChannels = 2;
 constexpr int64_t kIm2colMaxBytes = int64_t{8} << 20;
+// qs8 convolutions whose window row (filter_w * in_c values) is at most this long expand their
+// input rows into window rows (IGemmConv::row_expand). Measured against the paths they replace
+// (bench/conv_bench.cc, AVX-512): 0.37x-0.54x of im2col's time for 1-2 channels, 0.54x-0.86x of
+// a tap per pixel for 3 channels, 0.71x for 5.
+constexpr int kRowExpandMaxK = 16;
 // Largest indirection cache (IGemmConv::ind_cache) kept per convolution.
 constexpr size_t kMaxIndirectionCacheBytes = 256 * 1024;
 
@@ -69,7 +74,7 @@ template <typename T>
 void BuildIndirection(const IGemmConv& op, const T* input, int64_t stride, int64_t batch0,
                       int64_t m0, int mr, const T* zero, const int32_t* pixsum, const T** a,
                       int32_t* row_term) {
-  const ref::ConvGeometry& g = op.g;
+  const ref::ConvGeometry& g = op.ig;
   const int kmr = op.mr;
   const int taps = op.taps;
   const int64_t out_pixels = g.out_pixels();
@@ -299,6 +304,7 @@ void RunGroup(Context* ctx, const RunState& s) {
 }
 
 void FinishCommon(IGemmConv* op, size_t elem) {
+  op->ig = op->g;
   op->rows = int64_t{op->g.batch} * op->g.out_pixels();
   op->taps = op->g.filter_h * op->g.filter_w;
   op->kc = op->g.in_c;
@@ -310,6 +316,137 @@ void FinishCommon(IGemmConv* op, size_t elem) {
     op->kc = static_cast<int>(op->g.K());
     op->taps = 1;
     op->pointwise = true;
+  }
+}
+
+// Switches a qs8 convolution from a tap per pixel (or im2col) to window rows when its window
+// row is short (IGemmConv::row_expand).
+void ChooseRowExpansion(IGemmConv* op) {
+  const ref::ConvGeometry& g = op->g;
+  const int kc = g.filter_w * g.in_c;
+  const int kcp = uk::RoundUp(kc, 4);
+  const int64_t bytes = int64_t{g.batch} * g.in_h * g.out_w * kcp;
+  // With a multiple of 4 channels a tap per pixel pads nothing; window rows then only save
+  // pointer loads, and measured the same (32x32x4 -> 32: 1.02x, bench/conv_bench.cc).
+  if (g.filter_w < 2 || g.in_c % 4 == 0 || kc > kRowExpandMaxK || bytes > kIm2colMaxBytes) {
+    return;
+  }
+  op->row_expand = true;
+  op->im2col = false;
+  op->kc = kc;
+  op->taps = g.filter_h;
+  ref::ConvGeometry& e = op->ig;
+  e.in_w = g.out_w;
+  e.in_c = kc;
+  e.filter_w = 1;
+  e.stride_w = 1;
+  e.dilation_w = 1;
+  e.pad_left = 0;
+  op->pointwise = e.IsPointwise();
+}
+
+int FloorDiv(int a, int b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
+
+// n window rows of kKcp bytes from windows `step` bytes apart at `s`, each read as kKcp bytes
+// (the bytes past kc are masked off), xored with `flip` (int8 to the u domain).
+template <int kKcp>
+void CopyWindows(const uint8_t* s, int64_t step, uint8_t* d, int n, uint64_t flip,
+                 const uint64_t (&mask)[2]) {
+  for (int i = 0; i < n; ++i, s += step, d += kKcp) {
+    if constexpr (kKcp == 4) {
+      uint32_t v;
+      std::memcpy(&v, s, 4);
+      v = (v ^ static_cast<uint32_t>(flip)) & static_cast<uint32_t>(mask[0]);
+      std::memcpy(d, &v, 4);
+    } else {
+      uint64_t v;
+      std::memcpy(&v, s, 8);
+      v = (v ^ flip) & mask[0];
+      std::memcpy(d, &v, 8);
+      if constexpr (kKcp == 12) {
+        uint32_t u;
+        std::memcpy(&u, s + 8, 4);
+        u = (u ^ static_cast<uint32_t>(flip)) & static_cast<uint32_t>(mask[1]);
+        std::memcpy(d + 8, &u, 4);
+      } else if constexpr (kKcp == 16) {
+        std::memcpy(&v, s + 8, 8);
+        v = (v ^ flip) & mask[1];
+        std::memcpy(d + 8, &v, 8);
+      }
+    }
+  }
+}
+
+// Input rows [r0, r1) (row r: batch item r / in_h, row r % in_h) of the `in_rows` rows at `in`
+// expanded into window rows at `out` (op.kcp bytes per output column; see
+// IGemmConv::row_expand): the kc values of the filter row at each output column in the u
+// domain, zu where it runs past the image, zeros after kc.
+void ExpandRows(const IGemmConv& op, const uint8_t* in, int64_t in_rows, uint8_t* out, int64_t r0,
+                int64_t r1) {
+  const ref::ConvGeometry& g = op.g;
+  const int in_w = g.in_w, in_c = g.in_c, fw = g.filter_w, sw = g.stride_w, dw = g.dilation_w;
+  const int out_w = g.out_w, pad_left = g.pad_left, kc = op.kc, kcp = op.kcp;
+  const uint8_t flip = op.input_signed ? 0x80 : 0;
+  const uint64_t flip64 = op.input_signed ? 0x8080808080808080ull : 0;
+  const uint8_t pad = static_cast<uint8_t>(op.zu);
+  const int64_t in_row = int64_t{in_w} * in_c;
+  // Columns [lo, hi) read a window inside the row: it is copied as kcp bytes, masked to kc.
+  // Reading kcp bytes runs at most 3 bytes into the next row, so the last row stops earlier.
+  int lo = out_w, hi = out_w, hi_last = out_w;
+  if (dw == 1) {
+    lo = std::min(out_w, (pad_left + sw - 1) / sw);
+    // (in_w - fw + pad_left can be negative: SAME padding of a row narrower than the filter.)
+    hi = std::clamp(FloorDiv(in_w - fw + pad_left, sw) + 1, lo, out_w);
+    hi_last = std::clamp(static_cast<int>((in_row - kcp) / in_c + pad_left) / sw + 1, lo, hi);
+    if (in_row < kcp) hi_last = lo;
+  }
+  uint64_t mask[2];
+  for (int w = 0; w < 2; ++w) {
+    const int bytes = std::clamp(kc - 8 * w, 0, 8);
+    mask[w] = bytes == 8 ? ~uint64_t{0} : ((uint64_t{1} << (8 * bytes)) - 1);
+  }
+  const uint32_t zeros = 0;
+  for (int64_t r = r0; r < r1; ++r) {
+    const uint8_t* src = in + r * in_row;
+    uint8_t* row_out = out + r * out_w * kcp;
+    const int fast_end = r + 1 == in_rows ? hi_last : hi;
+    if (fast_end > lo) {
+      const uint8_t* s = src + (int64_t{lo} * sw - pad_left) * in_c;
+      const int64_t step = int64_t{sw} * in_c;
+      uint8_t* d = row_out + int64_t{lo} * kcp;
+      const int n = fast_end - lo;
+      switch (kcp) {
+        case 4:
+          CopyWindows<4>(s, step, d, n, flip64, mask);
+          break;
+        case 8:
+          CopyWindows<8>(s, step, d, n, flip64, mask);
+          break;
+        case 12:
+          CopyWindows<12>(s, step, d, n, flip64, mask);
+          break;
+        default:
+          CopyWindows<16>(s, step, d, n, flip64, mask);
+          break;
+      }
+    }
+    for (int ox = 0; ox < out_w; ++ox) {
+      if (ox == lo && fast_end > lo) ox = fast_end;
+      if (ox >= out_w) break;
+      uint8_t* dst = row_out + int64_t{ox} * kcp;
+      // The bytes past kc (fewer than 4) first: the window's own bytes overwrite the rest.
+      std::memcpy(dst + kcp - 4, &zeros, 4);
+      const int ix0 = ox * sw - pad_left;
+      for (int fx = 0; fx < fw; ++fx) {
+        const int ix = ix0 + fx * dw;
+        uint8_t* d = dst + fx * in_c;
+        if (static_cast<unsigned>(ix) < static_cast<unsigned>(in_w)) {
+          for (int c = 0; c < in_c; ++c) d[c] = src[int64_t{ix} * in_c + c] ^ flip;
+        } else {
+          for (int c = 0; c < in_c; ++c) d[c] = pad;
+        }
+      }
+    }
   }
 }
 
@@ -325,7 +462,7 @@ void ParallelChunks(ThreadPool* pool, int64_t n, F&& fn) {
 // Offsets (in elements) of each tap's pixel from the window's top-left pixel, for inputs read
 // with `stride` elements per pixel.
 Status ComputeTapOffsets(Context* ctx, int64_t stride, IGemmConv* op) {
-  const ref::ConvGeometry& g = op->g;
+  const ref::ConvGeometry& g = op->ig;
   if (op->im2col) return Status::Ok();  // one tap of K per row: no window offsets
   EDGEOPT_RETURN_IF_ERROR(AllocatePersistentArray(ctx, op->taps, &op->tap_offsets));
   for (int fy = 0, t = 0; fy < g.filter_h; ++fy) {
@@ -388,12 +525,13 @@ Status PrepareQS8IGemm(Context* ctx, const ref::ConvGeometry& g, const QS8ConvPa
   op->kind = IGemmKind::kQS8;
   op->g = g;
   FinishCommon(op, 1);
+  if (p.window_rows) ChooseRowExpansion(op);
   op->qcfg = uk::GetQS8GemmConfig(ctx->cpu(), g.out_c);
   op->nr = op->qcfg->nr;
   op->mr = op->rows == 1 ? 1 : op->qcfg->mr;
   op->kcp = uk::RoundUp(op->kc, 4);
   op->input_signed = !p.uint8;
-  op->copy_input = !op->im2col && (op->input_signed || op->kcp != op->kc);
+  op->copy_input = !op->im2col && !op->row_expand && (op->input_signed || op->kcp != op->kc);
   op->zu = p.uint8 ? p.input_zero_point : p.input_zero_point + 128;
   op->zwp = p.uint8 ? p.filter_zero_point - 128 : p.filter_zero_point;
   op->row_sums = op->zwp != 0;
@@ -420,18 +558,20 @@ Status PrepareQS8IGemm(Context* ctx, const ref::ConvGeometry& g, const QS8ConvPa
   op->packed = packed;
   op->zero = zero;
   const int64_t in_pixels = int64_t{g.batch} * g.in_h * g.in_w;
-  if (op->copy_input) {
-    EDGEOPT_RETURN_IF_ERROR(ctx->RequestScratch(in_pixels * op->kcp + 64, &op->s_copy));
+  // Pixels the kernels read: input pixels, im2col rows or window rows.
+  const int64_t read_pixels =
+      op->im2col ? op->rows : (op->row_expand ? int64_t{g.batch} * g.in_h * g.out_w : in_pixels);
+  if (op->copy_input || op->row_expand) {
+    EDGEOPT_RETURN_IF_ERROR(ctx->RequestScratch(read_pixels * op->kcp + 64, &op->s_copy));
   }
   if (op->im2col) {
     EDGEOPT_RETURN_IF_ERROR(ctx->RequestScratch(op->rows * op->kcp + 64, &op->s_im2col));
   }
   if (op->row_sums) {
-    // Sums per input pixel, or per im2col row.
-    EDGEOPT_RETURN_IF_ERROR(
-        RequestScratchArray<int32_t>(ctx, op->im2col ? op->rows : in_pixels, &op->s_pixsum));
+    EDGEOPT_RETURN_IF_ERROR(RequestScratchArray<int32_t>(ctx, read_pixels, &op->s_pixsum));
   }
-  EDGEOPT_RETURN_IF_ERROR(ComputeTapOffsets(ctx, op->copy_input ? op->kcp : g.in_c, op));
+  EDGEOPT_RETURN_IF_ERROR(
+      ComputeTapOffsets(ctx, op->copy_input || op->row_expand ? op->kcp : g.in_c, op));
   EDGEOPT_RETURN_IF_ERROR(RequestCommonScratch(ctx, op, sizeof(void*)));
   PlanTasks(ctx, op);
   return PrepareIndirectionCache(ctx, op);
@@ -546,6 +686,12 @@ bool FuseF32ResidualAdd(const Context* ctx, float lo, float hi, IGemmConv* op) {
   return true;
 }
 
+const char* IGemmKernelName(const IGemmConv& op) {
+  if (op.direct != nullptr) return "direct 3x3";
+  if (op.im2col) return "igemm im2col";
+  return op.row_expand ? "igemm window rows" : "igemm";
+}
+
 bool FuseQ8ResidualAdd(const FusedAdd& add, IGemmConv* op) {
   if (op->kind != IGemmKind::kQS8 || add.quant_fn == nullptr || add.quant_params == nullptr ||
       op->residual_q != nullptr) {
@@ -617,6 +763,24 @@ void RunIGemmConv(Context* ctx, const IGemmConv& op, const void* input, void* ou
       s.in_stride = op.kcp;
       s.zero = op.zero;
       s.pixsum = op.row_sums ? pixsum : nullptr;
+      RunGroup<IGemmKind::kQS8>(ctx, s);
+      return;
+    }
+    if (op.row_expand) {
+      const int64_t width = g.out_w;
+      const int64_t in_rows = int64_t{g.batch} * g.in_h;
+      ParallelChunks(pool, in_rows, [&](int64_t r0, int64_t r1) {
+        ExpandRows(op, in, in_rows, copy, r0, r1);
+        if (op.row_sums) {
+          op.qcfg->row_sum(copy + r0 * width * op.kcp, static_cast<int>((r1 - r0) * width), op.kc,
+                           op.kcp, pixsum + r0 * width);
+        }
+      });
+      s.input = copy;
+      s.in_stride = op.kcp;
+      s.zero = op.zero;
+      s.pixsum = op.row_sums ? pixsum : nullptr;
+      EnsureIndirectionCache<uint8_t>(s);
       RunGroup<IGemmKind::kQS8>(ctx, s);
       return;
     }

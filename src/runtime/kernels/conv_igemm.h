@@ -38,6 +38,9 @@ struct QS8ConvParams {
   const int32_t* shift = nullptr;
   int32_t output_zero_point = 0;
   int32_t act_min = 0, act_max = 0;
+  // May use window rows (IGemmConv::row_expand) where they apply; false leaves the tap-per-pixel
+  // or im2col path (for benchmarks that compare the two).
+  bool window_rows = true;
 };
 
 // Hybrid: int8 weights with per-channel (or one) scales; the float input is quantized per batch
@@ -64,6 +67,14 @@ struct IGemmConv {
   // K = all taps' channels) and the GEMM runs as one tap of K; cheaper than a pointer per tap.
   bool im2col = false;
   int s_im2col = -1;
+  // qs8 with a short window row (filter_w * in_c bytes, the first convolution of an image
+  // model): each input row is expanded once into window rows, the kc = filter_w * in_c values
+  // each output column reads from it (kcp bytes apart, in the copy scratch), and the GEMM runs
+  // one tap per filter row over them. filter_h times less copying than im2col, no K padding
+  // per pixel as with a tap per pixel. `ig` is the geometry the indirection sees: the expanded
+  // rows as an image of out_w pixels of kc channels under a filter_h x 1 filter.
+  bool row_expand = false;
+  ref::ConvGeometry ig;
   // qs8 / qd8 input handling
   bool copy_input = false;  // the kernels read a u-domain copy with kcp bytes per pixel
   bool input_signed = false;
@@ -119,6 +130,10 @@ Status PrepareQD8IGemm(Context* ctx, const ref::ConvGeometry& g, const QD8ConvPa
                        IGemmConv* op);
 Status PrepareF32IGemm(Context* ctx, const ref::ConvGeometry& g, const float* filter,
                        const float* bias, float act_min, float act_max, IGemmConv* op);
+
+// The kernel a prepared convolution runs, for profiles: "direct 3x3", "igemm", "igemm im2col" or
+// "igemm window rows".
+const char* IGemmKernelName(const IGemmConv& op);
 
 // Makes a prepared f32 convolution add `residual` (a tensor of the output's shape, passed to
 // RunIGemmConv) and clamp to [lo, hi] in its output stage; false when it cannot.

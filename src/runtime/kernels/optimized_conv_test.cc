@@ -281,6 +281,94 @@ TEST(OptimizedConv2D, Im2colEveryWindowRowLength) {
   }
 }
 
+const Variant kQS8Variants[] = {Variant::kInt8PerChannel, Variant::kInt8PerTensor, Variant::kUInt8};
+
+// int8/uint8 convolutions whose window row (filter_w * in_c) is at most 16 bytes expand their
+// input rows into window rows: every window-row length and kcp (4, 8, 12, 16), windows that
+// start left of the image or end past it, rows narrower than the filter (SAME), strides,
+// dilation (the per-column path), batches, and uint8 with a nonzero filter zero point (the
+// row sums). Lengths of 17 and 18 bytes, and multiples of 4 channels, take the tap-per-pixel
+// path next to them.
+TEST(OptimizedConv2D, WindowRowsEveryLength) {
+  std::mt19937 rng(19);
+  uint32_t seed = 400;
+  for (Variant v : kQS8Variants) {
+    for (int in_c = 1; in_c <= 9; ++in_c) {
+      for (int fw = 2; fw * in_c <= 18; ++fw) {
+        OpConfig c;
+        c.op = Op::CONV_2D;
+        c.variant = v;
+        c.batch = 1 + rng() % 3;
+        c.in_c = in_c;
+        c.out_c = 1 + rng() % 40;
+        c.filter_h = 1 + rng() % 4;
+        c.filter_w = fw;
+        c.stride_h = 1 + rng() % 2;
+        c.stride_w = rng() % 3 == 0 ? 2 : 1;
+        c.dilation_h = c.dilation_w = rng() % 6 == 0 ? 2 : 1;
+        c.padding = rng() % 2 ? tflite::Padding::SAME : tflite::Padding::VALID;
+        const int eff_w = (fw - 1) * c.dilation_w + 1;
+        c.in_h = (c.filter_h - 1) * c.dilation_h + 1 + rng() % 6;
+        // SAME: sometimes narrower than the filter.
+        c.in_w = c.padding == tflite::Padding::SAME && rng() % 4 == 0 ? 1 + rng() % eff_w
+                                                                      : eff_w + rng() % 30;
+        CheckWithRandomActivationAndBias(rng, &seed, c);
+      }
+    }
+    // SAME rows no wider than the filter, stride 1 to 3: the first column's window can start
+    // inside the image and still run past its right edge.
+    for (int fw = 2; fw <= 4; ++fw) {
+      for (int in_w = 1; in_w <= fw; ++in_w) {
+        for (int stride = 1; stride <= 3; ++stride) {
+          OpConfig c;
+          c.op = Op::CONV_2D;
+          c.variant = v;
+          c.in_c = 1 + (fw + in_w) % 3;
+          c.out_c = 3;
+          c.filter_h = 2;
+          c.filter_w = fw;
+          c.stride_w = stride;
+          c.in_h = 3;
+          c.in_w = in_w;
+          c.padding = tflite::Padding::SAME;
+          CheckWithRandomActivationAndBias(rng, &seed, c);
+        }
+      }
+    }
+  }
+}
+
+// The kernel the interpreter names for a grayscale and an RGB first convolution, and for ones
+// that keep a tap per pixel.
+TEST(OptimizedConv2D, WindowRowsAreChosenForShortWindowRows) {
+  if (rt::uk::GetQS8GemmConfig(rt::GetCpuInfo(), 32) == nullptr) {
+    GTEST_SKIP() << "no int8 GEMM microkernels on this CPU";
+  }
+  auto kernel = [](int in_c, int filter) {
+    OpConfig c;
+    c.op = Op::CONV_2D;
+    c.variant = Variant::kInt8PerChannel;
+    c.in_h = c.in_w = 28;
+    c.in_c = in_c;
+    c.out_c = 32;
+    c.filter_h = c.filter_w = filter;
+    c.padding = tflite::Padding::VALID;
+    const conv::BuiltOp built = conv::BuildOp(c);
+    rt::InterpreterOptions options;
+    options.num_threads = 1;
+    auto interp = rt::Interpreter::Create(built.model.data(), built.model.size(), options);
+    EXPECT_TRUE(interp.ok()) << interp.status().ToString();
+    return interp.ok() ? std::string((*interp)->node_kernel(0)) : std::string();
+  };
+  EXPECT_EQ(kernel(1, 3), "igemm window rows");
+  EXPECT_EQ(kernel(3, 3), "igemm window rows");
+  EXPECT_EQ(kernel(1, 5), "igemm window rows");
+  EXPECT_EQ(kernel(5, 3), "igemm window rows");
+  EXPECT_EQ(kernel(4, 3), "igemm");  // no K padding to save
+  EXPECT_EQ(kernel(6, 3), "igemm");  // 18 bytes
+  EXPECT_EQ(kernel(1, 1), "igemm");
+}
+
 TEST(OptimizedDepthwiseConv2D, AroundChannelBlocks) {
   std::mt19937 rng(13);
   const int channels[] = {1, 8, 15, 16, 17, 31, 32, 33, 48, 64, 65};
