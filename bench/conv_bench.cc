@@ -51,6 +51,8 @@ class BenchContext : public rt::Context {
   int num_threads() const override { return pool_.num_threads(); }
   const rt::CpuInfo& cpu() const override { return cpu_; }
   bool use_optimized_kernels() const override { return true; }
+  bool exact_float() const override { return exact_; }
+  void set_exact_float(bool exact) { exact_ = exact; }
 
  private:
   void* Alloc(size_t bytes) {
@@ -62,6 +64,7 @@ class BenchContext : public rt::Context {
   }
   rt::ThreadPool pool_;
   rt::CpuInfo cpu_;
+  bool exact_ = false;
   std::vector<void*> blocks_;
   std::vector<void*> scratch_;
 };
@@ -214,8 +217,9 @@ BENCHMARK_CAPTURE(BM_Conv3x3, f32_32x32x16_16, false, Shape{32, 32, 16, 16})->Ar
 BENCHMARK_CAPTURE(BM_Conv3x3, f32_16x16x32_32, false, Shape{16, 16, 32, 32})->Arg(1)->UseRealTime();
 BENCHMARK_CAPTURE(BM_Conv3x3, f32_8x8x64_64, false, Shape{8, 8, 64, 64})->Arg(1)->UseRealTime();
 
-// int8 first layers (few input channels): window rows (IGemmConv::row_expand) against the path
-// they replace (im2col for 1-2 channels, a tap per pixel for more).
+// First layers (few input channels): window rows (IGemmConv::row_expand, row_taps) against the
+// path they replace (im2col for 1-2 channels, a tap per pixel for more; for float, the direct
+// 3x3 kernel where it applies, which window rows leave as it is).
 struct FirstLayer {
   const char* name;
   int h, w, c, out, fh, fw, stride;
@@ -235,9 +239,13 @@ constexpr FirstLayer kFirstLayers[] = {
     {"32x32x5->32 3x3 same", 32, 32, 5, 32, 3, 3, 1, true},
 };
 
-std::unique_ptr<ConvCase> MakeFirstLayer(const FirstLayer& f, bool window_rows) {
+enum class FirstKind { kInt8, kFloat, kExactFloat };
+
+std::unique_ptr<ConvCase> MakeFirstLayer(const FirstLayer& f, bool window_rows,
+                                         FirstKind kind = FirstKind::kInt8) {
   auto c = std::make_unique<ConvCase>();
   c->ctx = std::make_unique<BenchContext>(1);
+  c->ctx->set_exact_float(kind == FirstKind::kExactFloat);
   ref::ConvGeometry g;
   g.batch = 1;
   g.in_h = f.h;
@@ -257,6 +265,23 @@ std::unique_ptr<ConvCase> MakeFirstLayer(const FirstLayer& f, bool window_rows) 
     g.out_w = (f.w - f.fw) / f.stride + 1;
   }
   std::mt19937 rng(2);
+  if (kind != FirstKind::kInt8) {
+    std::vector<float> w(static_cast<size_t>(f.out) * f.fh * f.fw * f.c), bias(f.out);
+    for (auto& v : w) v = static_cast<float>(rng() % 2000) / 1000.0f - 1.0f;
+    for (auto& v : bias) v = static_cast<float>(rng() % 2000) / 1000.0f - 1.0f;
+    if (!rt::PrepareF32IGemm(c->ctx.get(), g, w.data(), bias.data(), 0.0f, 6.0f, &c->op,
+                             window_rows)
+             .ok()) {
+      std::abort();
+    }
+    c->input.resize(static_cast<size_t>(f.h) * f.w * f.c * sizeof(float));
+    float* in = reinterpret_cast<float*>(c->input.data());
+    for (size_t i = 0; i < static_cast<size_t>(f.h) * f.w * f.c; ++i) {
+      in[i] = static_cast<float>(rng() % 1000) / 1000.0f;
+    }
+    c->output.resize(static_cast<size_t>(g.out_h) * g.out_w * f.out * sizeof(float));
+    return c;
+  }
   std::vector<int8_t> w(static_cast<size_t>(f.out) * f.fh * f.fw * f.c);
   for (auto& v : w) v = static_cast<int8_t>(static_cast<int>(rng() % 255) - 127);
   std::vector<int32_t> bias(f.out), mult(f.out), shift(f.out);
@@ -329,19 +354,27 @@ void PrintSummary() {
   std::printf("int8 conv 3x3 56x56x64->64     %8.1f GOP/s   = %.2f x the float conv\n", qo / 1e9,
               qo / fl);
 
-  std::printf("\n=== int8 first layers: window rows against the path they replace ===\n");
-  std::printf("(1 thread, thread CPU time, medians of 5 alternating rounds x 51 runs)\n");
-  std::printf("%-34s %-12s %10s %10s %7s\n", "layer", "replaced", "before us", "rows us", "ratio");
-  for (const FirstLayer& f : kFirstLayers) {
-    auto before = MakeFirstLayer(f, false), rows = MakeFirstLayer(f, true);
-    std::vector<double> tb, tr;
-    for (int round = 0; round < 5; ++round) {
-      tb.push_back(MedianSeconds(51, [&] { before->Run(); }));
-      tr.push_back(MedianSeconds(51, [&] { rows->Run(); }));
+  const struct {
+    FirstKind kind;
+    const char* title;
+  } kinds[] = {{FirstKind::kInt8, "int8"},
+               {FirstKind::kFloat, "float"},
+               {FirstKind::kExactFloat, "exact float (hybrid models)"}};
+  for (const auto& k : kinds) {
+    std::printf("\n=== %s first layers: window rows against the path they replace ===\n", k.title);
+    std::printf("(1 thread, thread CPU time, medians of 5 alternating rounds x 51 runs)\n");
+    std::printf("%-34s %-18s %10s %-18s %10s %7s\n", "layer", "before", "us", "now", "us", "ratio");
+    for (const FirstLayer& f : kFirstLayers) {
+      auto before = MakeFirstLayer(f, false, k.kind), rows = MakeFirstLayer(f, true, k.kind);
+      std::vector<double> tb, tr;
+      for (int round = 0; round < 5; ++round) {
+        tb.push_back(MedianSeconds(51, [&] { before->Run(); }));
+        tr.push_back(MedianSeconds(51, [&] { rows->Run(); }));
+      }
+      const double b = median(tb) * 1e6, r = median(tr) * 1e6;
+      std::printf("%-34s %-18s %10.2f %-18s %10.2f %6.2fx\n", f.name,
+                  rt::IGemmKernelName(before->op), b, rt::IGemmKernelName(rows->op), r, r / b);
     }
-    const double b = median(tb) * 1e6, r = median(tr) * 1e6;
-    std::printf("%-34s %-12s %10.2f %10.2f %6.2fx\n", f.name, rt::IGemmKernelName(before->op), b, r,
-                r / b);
   }
 }
 

@@ -79,6 +79,14 @@ bool SparseConvCandidate(Context* ctx, const ref::ConvGeometry& g, const Tensor*
 
 // The microkernel path for `kind`, when the CPU has one for this geometry.
 bool UseFast(Context* ctx, IGemmKind kind, const ref::ConvGeometry& g) {
+  // Exact float: the reference (ref::ConvF32) sums each batch item's pixels in blocks and a
+  // block of one row as a GEMV. Single-pixel outputs run the exact GEMV kernel row by row
+  // (PrepareF32IGemm); a one-row last block among several stays with the reference.
+  const int64_t pixels = g.out_pixels();
+  if (kind == IGemmKind::kF32 && ctx->exact_float() && pixels > 1 &&
+      pixels % ref::BlockRows(pixels, g.K() * 4, kConvScratchTarget) == 1) {
+    return false;
+  }
   return ctx->use_optimized_kernels() && IGemmSupported(ctx, kind, g);
 }
 

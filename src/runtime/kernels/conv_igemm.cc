@@ -28,6 +28,10 @@ constexpr int64_t kIm2colMaxBytes = int64_t{8} << 20;
 // (bench/conv_bench.cc, AVX-512): 0.37x-0.54x of im2col's time for 1-2 channels, 0.54x-0.86x of
 // a tap per pixel for 3 channels, 0.71x for 5.
 constexpr int kRowExpandMaxK = 16;
+// f32 convolutions with 1-2 channels whose filter row is at most this many values take one tap
+// per filter row (IGemmConv::row_taps) instead of im2col: 0.35x-0.63x of its time on first
+// layers (bench/conv_bench.cc, AVX-512, exact and fast float).
+constexpr int kF32RowTapsMaxK = 64;
 // Largest indirection cache (IGemmConv::ind_cache) kept per convolution.
 constexpr size_t kMaxIndirectionCacheBytes = 256 * 1024;
 
@@ -345,6 +349,48 @@ void ChooseRowExpansion(IGemmConv* op) {
   op->pointwise = e.IsPointwise();
 }
 
+// Switches an f32 convolution to one tap per filter row (IGemmConv::row_taps) when its filter
+// row is short.
+void ChooseF32RowTaps(IGemmConv* op) {
+  const ref::ConvGeometry& g = op->g;
+  const int kc = g.filter_w * g.in_c;
+  // Columns the windows span, the convolution's padding included.
+  const int span = (g.out_w - 1) * g.stride_w + g.filter_w;
+  const bool pad = g.pad_left > 0 || span > g.in_w;
+  const int padded_w = pad ? std::max(g.pad_left + g.in_w, span) : 0;
+  const int64_t bytes = int64_t{g.batch} * g.in_h * padded_w * g.in_c * sizeof(float);
+  // Only in place of im2col (1-2 channels): with 3 or more channels a tap per pixel measured
+  // the same (0.95x-1.03x, bench/conv_bench.cc).
+  if (!op->im2col || g.filter_w < 2 || g.dilation_w != 1 || kc > kF32RowTapsMaxK ||
+      bytes > kIm2colMaxBytes) {
+    return;
+  }
+  op->row_taps = true;
+  op->padded_w = padded_w;
+  op->im2col = false;
+  op->kc = kc;
+  op->taps = g.filter_h;
+  ref::ConvGeometry& e = op->ig;
+  e.in_w = pad ? padded_w : g.in_w;
+  e.filter_w = 1;
+  e.pad_left = 0;
+  op->pointwise = false;
+}
+
+// Input rows [r0, r1) (over all batch items) into `out` with op.padded_w pixels per row: zeros,
+// the row at column pad_left, zeros.
+void PadRows(const IGemmConv& op, const float* in, float* out, int64_t r0, int64_t r1) {
+  const ref::ConvGeometry& g = op.g;
+  const int64_t c = g.in_c;
+  const int64_t left = g.pad_left * c, row = g.in_w * c, right = op.padded_w * c - left - row;
+  for (int64_t r = r0; r < r1; ++r) {
+    float* d = out + r * op.padded_w * c;
+    std::fill(d, d + left, 0.0f);
+    std::memcpy(d + left, in + r * row, static_cast<size_t>(row) * sizeof(float));
+    std::fill(d + left + row, d + left + row + right, 0.0f);
+  }
+}
+
 int FloorDiv(int a, int b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
 
 // n window rows of kKcp bytes from windows `step` bytes apart at `s`, each read as kKcp bytes
@@ -625,17 +671,20 @@ Status PrepareQD8IGemm(Context* ctx, const ref::ConvGeometry& g, const QD8ConvPa
 }
 
 Status PrepareF32IGemm(Context* ctx, const ref::ConvGeometry& g, const float* filter,
-                       const float* bias, float act_min, float act_max, IGemmConv* op) {
+                       const float* bias, float act_min, float act_max, IGemmConv* op,
+                       bool window_rows) {
   if (const uk::F32Conv3x3Config* direct = F32Conv3x3For(ctx, g)) {
     return PrepareF32Conv3x3(ctx, direct, g, filter, bias, act_min, act_max, op);
   }
   op->kind = IGemmKind::kF32;
   op->g = g;
   FinishCommon(op, sizeof(float));
+  if (window_rows) ChooseF32RowTaps(op);
   op->fcfg = uk::GetF32GemmConfig(ctx->cpu(), g.out_c);
   op->exact = ctx->exact_float();
   op->nr = op->fcfg->nr;
-  op->mr = op->rows == 1 ? 1 : op->fcfg->mr;
+  // Exact: each single-pixel output is a GEMV in the reference, whatever the batch.
+  op->mr = op->rows == 1 || (op->exact && g.out_pixels() == 1) ? 1 : op->fcfg->mr;
   op->kcp = op->kc;
   op->min = act_min;
   op->max = act_max;
@@ -653,6 +702,10 @@ Status PrepareF32IGemm(Context* ctx, const ref::ConvGeometry& g, const float* fi
   if (op->im2col) {
     EDGEOPT_RETURN_IF_ERROR(
         ctx->RequestScratch(op->rows * op->kc * sizeof(float) + 64, &op->s_im2col));
+  }
+  if (op->padded_w > 0) {
+    EDGEOPT_RETURN_IF_ERROR(ctx->RequestScratch(
+        int64_t{g.batch} * g.in_h * op->padded_w * g.in_c * sizeof(float) + 64, &op->s_copy));
   }
   EDGEOPT_RETURN_IF_ERROR(ComputeTapOffsets(ctx, g.in_c, op));
   EDGEOPT_RETURN_IF_ERROR(RequestCommonScratch(ctx, op, sizeof(void*)));
@@ -689,7 +742,7 @@ bool FuseF32ResidualAdd(const Context* ctx, float lo, float hi, IGemmConv* op) {
 const char* IGemmKernelName(const IGemmConv& op) {
   if (op.direct != nullptr) return "direct 3x3";
   if (op.im2col) return "igemm im2col";
-  return op.row_expand ? "igemm window rows" : "igemm";
+  return op.row_expand || op.row_taps ? "igemm window rows" : "igemm";
 }
 
 bool FuseQ8ResidualAdd(const FusedAdd& add, IGemmConv* op) {
@@ -732,6 +785,13 @@ void RunIGemmConv(Context* ctx, const IGemmConv& op, const void* input, void* ou
       });
       s.input = col;
       s.in_stride = op.kc;
+    }
+    if (op.padded_w > 0) {
+      float* padded = static_cast<float*>(ctx->GetScratch(op.s_copy));
+      ParallelChunks(pool, int64_t{g.batch} * g.in_h, [&](int64_t r0, int64_t r1) {
+        PadRows(op, static_cast<const float*>(input), padded, r0, r1);
+      });
+      s.input = padded;
     }
     EnsureIndirectionCache<float>(s);
     RunGroup<IGemmKind::kF32>(ctx, s);

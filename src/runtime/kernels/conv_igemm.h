@@ -74,6 +74,12 @@ struct IGemmConv {
   // per pixel as with a tap per pixel. `ig` is the geometry the indirection sees: the expanded
   // rows as an image of out_w pixels of kc channels under a filter_h x 1 filter.
   bool row_expand = false;
+  // f32 with a short filter row (no dilation along it): one tap per filter row as well, but a
+  // float filter row needs no padding of K, so the taps point straight into the input rows, or
+  // into a copy of them with zero columns on each side (`padded_w` pixels wide) when the
+  // convolution pads left or right.
+  bool row_taps = false;
+  int padded_w = 0;  // 0: the input itself
   ref::ConvGeometry ig;
   // qs8 / qd8 input handling
   bool copy_input = false;  // the kernels read a u-domain copy with kcp bytes per pixel
@@ -128,8 +134,10 @@ Status PrepareQS8IGemm(Context* ctx, const ref::ConvGeometry& g, const QS8ConvPa
                        IGemmConv* op);
 Status PrepareQD8IGemm(Context* ctx, const ref::ConvGeometry& g, const QD8ConvParams& p,
                        IGemmConv* op);
+// `window_rows`: may take one tap per filter row (IGemmConv::row_taps); false for benchmarks.
 Status PrepareF32IGemm(Context* ctx, const ref::ConvGeometry& g, const float* filter,
-                       const float* bias, float act_min, float act_max, IGemmConv* op);
+                       const float* bias, float act_min, float act_max, IGemmConv* op,
+                       bool window_rows = true);
 
 // The kernel a prepared convolution runs, for profiles: "direct 3x3", "igemm", "igemm im2col" or
 // "igemm window rows".

@@ -281,20 +281,24 @@ TEST(OptimizedConv2D, Im2colEveryWindowRowLength) {
   }
 }
 
-const Variant kQS8Variants[] = {Variant::kInt8PerChannel, Variant::kInt8PerTensor, Variant::kUInt8};
-
 // int8/uint8 convolutions whose window row (filter_w * in_c) is at most 16 bytes expand their
 // input rows into window rows: every window-row length and kcp (4, 8, 12, 16), windows that
 // start left of the image or end past it, rows narrower than the filter (SAME), strides,
 // dilation (the per-column path), batches, and uint8 with a nonzero filter zero point (the
 // row sums). Lengths of 17 and 18 bytes, and multiples of 4 channels, take the tap-per-pixel
-// path next to them.
+// path next to them. Float convolutions with 1-2 channels and a filter row of at most 64 values
+// take one tap per filter row straight from the input (or a zero-padded copy of its rows): the
+// same shapes, and filter rows of up to 66 values, with the exact float kernels half of the
+// time.
 TEST(OptimizedConv2D, WindowRowsEveryLength) {
   std::mt19937 rng(19);
   uint32_t seed = 400;
-  for (Variant v : kQS8Variants) {
+  const Variant variants[] = {Variant::kInt8PerChannel, Variant::kInt8PerTensor, Variant::kUInt8,
+                              Variant::kFloat};
+  for (Variant v : variants) {
+    const int max_k = v == Variant::kFloat ? 66 : 18;
     for (int in_c = 1; in_c <= 9; ++in_c) {
-      for (int fw = 2; fw * in_c <= 18; ++fw) {
+      for (int fw = 2; fw * in_c <= max_k && fw <= 12; ++fw) {
         OpConfig c;
         c.op = Op::CONV_2D;
         c.variant = v;
@@ -312,7 +316,7 @@ TEST(OptimizedConv2D, WindowRowsEveryLength) {
         // SAME: sometimes narrower than the filter.
         c.in_w = c.padding == tflite::Padding::SAME && rng() % 4 == 0 ? 1 + rng() % eff_w
                                                                       : eff_w + rng() % 30;
-        CheckWithRandomActivationAndBias(rng, &seed, c);
+        CheckWithRandomActivationAndBias(rng, &seed, c, v == Variant::kFloat && rng() % 2 == 0);
       }
     }
     // SAME rows no wider than the filter, stride 1 to 3: the first column's window can start
@@ -331,7 +335,7 @@ TEST(OptimizedConv2D, WindowRowsEveryLength) {
           c.in_h = 3;
           c.in_w = in_w;
           c.padding = tflite::Padding::SAME;
-          CheckWithRandomActivationAndBias(rng, &seed, c);
+          CheckWithRandomActivationAndBias(rng, &seed, c, v == Variant::kFloat && stride == 2);
         }
       }
     }
@@ -492,6 +496,32 @@ TEST(OptimizedConv2D, ExactFloatIsBitIdentical) {
     c.stride_h = c.stride_w = 1 + rng() % 2;
     CheckWithRandomActivationAndBias(rng, &seed, c, /*exact_float=*/true);
   }
+  // Where the reference sums a row as a GEMV: single-pixel outputs of a batch (each its own
+  // block), and a last block of one row (K = 512: blocks of 128 pixels, 129 pixels).
+  for (int batch : {2, 3}) {
+    OpConfig c;
+    c.op = Op::CONV_2D;
+    c.variant = Variant::kFloat;
+    c.batch = batch;
+    c.in_h = 2;
+    c.in_w = 3;
+    c.in_c = 7;
+    c.out_c = 20;
+    c.filter_h = 2;
+    c.filter_w = 3;
+    c.padding = tflite::Padding::VALID;
+    CheckWithRandomActivationAndBias(rng, &seed, c, /*exact_float=*/true);
+  }
+  OpConfig c;
+  c.op = Op::CONV_2D;
+  c.variant = Variant::kFloat;
+  c.in_h = 1;
+  c.in_w = 129;
+  c.in_c = 512;
+  c.out_c = 24;
+  c.filter_h = c.filter_w = 1;
+  c.padding = tflite::Padding::VALID;
+  CheckWithRandomActivationAndBias(rng, &seed, c, /*exact_float=*/true);
 }
 
 // MobileNet-like layer sizes (wide rows, many channels).
