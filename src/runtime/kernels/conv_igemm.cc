@@ -394,31 +394,21 @@ void PadRows(const IGemmConv& op, const float* in, float* out, int64_t r0, int64
 int FloorDiv(int a, int b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
 
 // n window rows of kKcp bytes from windows `step` bytes apart at `s`, each read as kKcp bytes
-// (the bytes past kc are masked off), xored with `flip` (int8 to the u domain).
+// (the bytes past kc are masked off by `mask`, one word per 4 bytes), xored with `flip` (int8
+// to the u domain). 4-byte words: 32-bit Arm turns wider unaligned copies into vldr, which
+// faults on addresses that are not word-aligned.
+static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
+              "the window masks keep a word's low bytes as its first bytes in memory");
 template <int kKcp>
-void CopyWindows(const uint8_t* s, int64_t step, uint8_t* d, int n, uint64_t flip,
-                 const uint64_t (&mask)[2]) {
+void CopyWindows(const uint8_t* s, int64_t step, uint8_t* d, int n, uint32_t flip,
+                 const uint32_t (&mask)[4]) {
   for (int i = 0; i < n; ++i, s += step, d += kKcp) {
-    if constexpr (kKcp == 4) {
+#pragma GCC unroll 4
+    for (int w = 0; w < kKcp / 4; ++w) {
       uint32_t v;
-      std::memcpy(&v, s, 4);
-      v = (v ^ static_cast<uint32_t>(flip)) & static_cast<uint32_t>(mask[0]);
-      std::memcpy(d, &v, 4);
-    } else {
-      uint64_t v;
-      std::memcpy(&v, s, 8);
-      v = (v ^ flip) & mask[0];
-      std::memcpy(d, &v, 8);
-      if constexpr (kKcp == 12) {
-        uint32_t u;
-        std::memcpy(&u, s + 8, 4);
-        u = (u ^ static_cast<uint32_t>(flip)) & static_cast<uint32_t>(mask[1]);
-        std::memcpy(d + 8, &u, 4);
-      } else if constexpr (kKcp == 16) {
-        std::memcpy(&v, s + 8, 8);
-        v = (v ^ flip) & mask[1];
-        std::memcpy(d + 8, &v, 8);
-      }
+      std::memcpy(&v, s + 4 * w, 4);
+      v = (v ^ flip) & mask[w];
+      std::memcpy(d + 4 * w, &v, 4);
     }
   }
 }
@@ -433,7 +423,7 @@ void ExpandRows(const IGemmConv& op, const uint8_t* in, int64_t in_rows, uint8_t
   const int in_w = g.in_w, in_c = g.in_c, fw = g.filter_w, sw = g.stride_w, dw = g.dilation_w;
   const int out_w = g.out_w, pad_left = g.pad_left, kc = op.kc, kcp = op.kcp;
   const uint8_t flip = op.input_signed ? 0x80 : 0;
-  const uint64_t flip64 = op.input_signed ? 0x8080808080808080ull : 0;
+  const uint32_t flip32 = op.input_signed ? 0x80808080u : 0;
   const uint8_t pad = static_cast<uint8_t>(op.zu);
   const int64_t in_row = int64_t{in_w} * in_c;
   // Columns [lo, hi) read a window inside the row: it is copied as kcp bytes, masked to kc.
@@ -446,10 +436,10 @@ void ExpandRows(const IGemmConv& op, const uint8_t* in, int64_t in_rows, uint8_t
     hi_last = std::clamp(static_cast<int>((in_row - kcp) / in_c + pad_left) / sw + 1, lo, hi);
     if (in_row < kcp) hi_last = lo;
   }
-  uint64_t mask[2];
-  for (int w = 0; w < 2; ++w) {
-    const int bytes = std::clamp(kc - 8 * w, 0, 8);
-    mask[w] = bytes == 8 ? ~uint64_t{0} : ((uint64_t{1} << (8 * bytes)) - 1);
+  uint32_t mask[4];
+  for (int w = 0; w < 4; ++w) {
+    const int bytes = std::clamp(kc - 4 * w, 0, 4);
+    mask[w] = bytes == 4 ? ~uint32_t{0} : ((uint32_t{1} << (8 * bytes)) - 1);
   }
   const uint32_t zeros = 0;
   for (int64_t r = r0; r < r1; ++r) {
@@ -463,16 +453,16 @@ void ExpandRows(const IGemmConv& op, const uint8_t* in, int64_t in_rows, uint8_t
       const int n = fast_end - lo;
       switch (kcp) {
         case 4:
-          CopyWindows<4>(s, step, d, n, flip64, mask);
+          CopyWindows<4>(s, step, d, n, flip32, mask);
           break;
         case 8:
-          CopyWindows<8>(s, step, d, n, flip64, mask);
+          CopyWindows<8>(s, step, d, n, flip32, mask);
           break;
         case 12:
-          CopyWindows<12>(s, step, d, n, flip64, mask);
+          CopyWindows<12>(s, step, d, n, flip32, mask);
           break;
         default:
-          CopyWindows<16>(s, step, d, n, flip64, mask);
+          CopyWindows<16>(s, step, d, n, flip32, mask);
           break;
       }
     }
