@@ -21,7 +21,7 @@ namespace edgeopt {
 namespace rt {
 
 struct InterpreterOptions {
-  int num_threads = 1;  // <= 0: all cores
+  int num_threads = 1;  // <= 0: auto: all cores, or 1 for a model too small to gain from more
   // Worker thread i runs only on CPU i (ThreadPool's pin_workers); the caller should then run
   // on CPU 0 (rt::PinCallerToCpu). Off by default: it changes scheduling for the whole process.
   bool pin_threads = false;
@@ -123,6 +123,9 @@ class Interpreter final : public Context {
  private:
   Interpreter(const uint8_t* data, size_t size, const InterpreterOptions& options);
   Status Load();
+  // Threads for num_threads <= 0: all cores, or one for a model too small to gain from more
+  // (kAutoThreadsMinWork). Needs the loaded model.
+  int AutoThreads();
   Status LoadTensor(int index);
   Status LoadNodes();
   Status PrepareAll();

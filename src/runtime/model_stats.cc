@@ -68,6 +68,71 @@ int64_t NonZeros(const Tensor& t) {
   return nonzero;
 }
 
+// Multiply-accumulates of one node (0 for ops that have none), and the node's weight tensor
+// (null if none).
+int64_t NodeMacs(Interpreter* interp, const Node& node, const Tensor** weights) {
+  using Op = tflite::BuiltinOperator;
+  auto in = [&](int k) -> const Tensor* {
+    if (k >= node.num_inputs || node.inputs[k] < 0) return nullptr;
+    return interp->tensor(node.inputs[k]);
+  };
+  auto out = [&](int k) -> const Tensor* {
+    if (k >= node.num_outputs || node.outputs[k] < 0) return nullptr;
+    return interp->tensor(node.outputs[k]);
+  };
+  int64_t macs = 0;
+  const Tensor* w = nullptr;
+  switch (node.op) {
+    case Op::CONV_2D:
+      w = in(1);
+      if (w != nullptr && w->dims.size == 4) macs = ElementsOf(out(0)) * w->dims.FlatSize(1, 4);
+      break;
+    case Op::DEPTHWISE_CONV_2D:
+      w = in(1);
+      if (w != nullptr && w->dims.size == 4) macs = ElementsOf(out(0)) * w->dims.FlatSize(1, 3);
+      break;
+    case Op::FULLY_CONNECTED:
+      w = in(1);
+      if (w != nullptr && w->dims.size == 2) macs = ElementsOf(out(0)) * w->dims[1];
+      break;
+    case Op::TRANSPOSE_CONV:
+      w = in(1);
+      if (w != nullptr && w->dims.size == 4) macs = ElementsOf(in(2)) * w->dims.FlatSize(0, 3);
+      break;
+    case Op::UNIDIRECTIONAL_SEQUENCE_LSTM: {
+      const Tensor* input = in(0);
+      const Tensor* w_ih = in(2);  // input_to_forget_weights [n_cell, n_input]
+      const Tensor* w_hh = in(6);  // recurrent_to_forget_weights [n_cell, n_output]
+      if (input != nullptr && w_ih != nullptr && w_hh != nullptr && input->dims.size >= 2) {
+        const int64_t steps = input->dims.FlatSize(0, input->dims.size - 1);
+        macs = steps * 4 * (ElementsOf(w_ih) + ElementsOf(w_hh));
+      }
+      break;
+    }
+    case Op::SVDF: {
+      const Tensor* input = in(0);
+      const Tensor* wf = in(1);
+      const Tensor* wt = in(2);
+      if (input != nullptr && wf != nullptr && wt != nullptr && input->dims.size == 2) {
+        macs = input->dims[0] * (ElementsOf(wf) + ElementsOf(wt));
+      }
+      break;
+    }
+    case Op::BATCH_MATMUL: {
+      const Tensor* a = in(0);
+      const Tensor* o = out(0);
+      if (a != nullptr && o != nullptr && a->dims.size >= 2) {
+        macs = ElementsOf(o) * a->dims[a->dims.size - 1];
+      }
+      break;
+    }
+    default:
+      break;
+  }
+  *weights = w;
+  return macs;
+}
+
 }  // namespace
 
 ModelStats ComputeModelStats(Interpreter* interp) {
@@ -75,66 +140,10 @@ ModelStats ComputeModelStats(Interpreter* interp) {
   s.node_macs.assign(interp->num_nodes(), 0);
   s.tensor_sparsity.assign(interp->num_tensors(), -1.0);
   std::vector<uint8_t> is_weight(interp->num_tensors(), 0);
-  using Op = tflite::BuiltinOperator;
   for (int i = 0; i < interp->num_nodes(); ++i) {
     const Node& node = interp->node(i);
-    auto in = [&](int k) -> const Tensor* {
-      if (k >= node.num_inputs || node.inputs[k] < 0) return nullptr;
-      return interp->tensor(node.inputs[k]);
-    };
-    auto out = [&](int k) -> const Tensor* {
-      if (k >= node.num_outputs || node.outputs[k] < 0) return nullptr;
-      return interp->tensor(node.outputs[k]);
-    };
-    int64_t macs = 0;
     const Tensor* w = nullptr;
-    switch (node.op) {
-      case Op::CONV_2D:
-        w = in(1);
-        if (w != nullptr && w->dims.size == 4) macs = ElementsOf(out(0)) * w->dims.FlatSize(1, 4);
-        break;
-      case Op::DEPTHWISE_CONV_2D:
-        w = in(1);
-        if (w != nullptr && w->dims.size == 4) macs = ElementsOf(out(0)) * w->dims.FlatSize(1, 3);
-        break;
-      case Op::FULLY_CONNECTED:
-        w = in(1);
-        if (w != nullptr && w->dims.size == 2) macs = ElementsOf(out(0)) * w->dims[1];
-        break;
-      case Op::TRANSPOSE_CONV:
-        w = in(1);
-        if (w != nullptr && w->dims.size == 4) macs = ElementsOf(in(2)) * w->dims.FlatSize(0, 3);
-        break;
-      case Op::UNIDIRECTIONAL_SEQUENCE_LSTM: {
-        const Tensor* input = in(0);
-        const Tensor* w_ih = in(2);  // input_to_forget_weights [n_cell, n_input]
-        const Tensor* w_hh = in(6);  // recurrent_to_forget_weights [n_cell, n_output]
-        if (input != nullptr && w_ih != nullptr && w_hh != nullptr && input->dims.size >= 2) {
-          const int64_t steps = input->dims.FlatSize(0, input->dims.size - 1);
-          macs = steps * 4 * (ElementsOf(w_ih) + ElementsOf(w_hh));
-        }
-        break;
-      }
-      case Op::SVDF: {
-        const Tensor* input = in(0);
-        const Tensor* wf = in(1);
-        const Tensor* wt = in(2);
-        if (input != nullptr && wf != nullptr && wt != nullptr && input->dims.size == 2) {
-          macs = input->dims[0] * (ElementsOf(wf) + ElementsOf(wt));
-        }
-        break;
-      }
-      case Op::BATCH_MATMUL: {
-        const Tensor* a = in(0);
-        const Tensor* o = out(0);
-        if (a != nullptr && o != nullptr && a->dims.size >= 2) {
-          macs = ElementsOf(o) * a->dims[a->dims.size - 1];
-        }
-        break;
-      }
-      default:
-        break;
-    }
+    const int64_t macs = NodeMacs(interp, node, &w);
     s.node_macs[i] = macs;
     s.total_macs += macs;
     for (int k = 1; k < node.num_inputs; ++k) {
@@ -155,6 +164,46 @@ ModelStats ComputeModelStats(Interpreter* interp) {
     if (is_weight[t] && tensor->dims.size >= 2) s.tensor_sparsity[t] = ZeroFraction(*tensor);
   }
   return s;
+}
+
+int64_t EstimateWork(Interpreter* interp, int64_t scan_below) {
+  using Op = tflite::BuiltinOperator;
+  // Sparse weights reach their layer through a DENSIFY of the stored tensor.
+  std::vector<int> densified_from(interp->num_tensors(), -1);
+  for (int i = 0; i < interp->num_nodes(); ++i) {
+    const Node& node = interp->node(i);
+    if (node.op == Op::DENSIFY && node.num_inputs > 0 && node.num_outputs > 0 &&
+        node.outputs[0] >= 0) {
+      densified_from[node.outputs[0]] = node.inputs[0];
+    }
+  }
+  int64_t dense = 0;
+  for (int i = 0; i < interp->num_nodes(); ++i) {
+    const Tensor* w = nullptr;
+    dense += NodeMacs(interp, interp->node(i), &w);
+  }
+  if (dense >= scan_below) return dense;
+  double work = 0;
+  for (int i = 0; i < interp->num_nodes(); ++i) {
+    const Node& node = interp->node(i);
+    const Tensor* w = nullptr;
+    const int64_t macs = NodeMacs(interp, node, &w);
+    if (w != nullptr && node.inputs[1] >= 0 && densified_from[node.inputs[1]] >= 0) {
+      w = interp->tensor(densified_from[node.inputs[1]]);
+    }
+    if ((node.op == Op::CONV_2D || node.op == Op::DEPTHWISE_CONV_2D ||
+         node.op == Op::FULLY_CONNECTED || node.op == Op::TRANSPOSE_CONV) &&
+        node.num_outputs > 0 && node.outputs[0] >= 0 &&
+        interp->tensor(node.outputs[0])->dims.size == 0) {
+      return -1;  // the file gives no output shape
+    }
+    double density = 1.0;
+    if (w != nullptr && w->allocation == Allocation::kConstant && w->dims.NumElements() > 0) {
+      density = static_cast<double>(NonZeros(*w)) / static_cast<double>(w->dims.NumElements());
+    }
+    work += static_cast<double>(macs) * density;
+  }
+  return static_cast<int64_t>(work);
 }
 
 }  // namespace rt

@@ -2,6 +2,7 @@
 #ifndef EDGEOPT_SRC_RUNTIME_MODEL_STATS_H_
 #define EDGEOPT_SRC_RUNTIME_MODEL_STATS_H_
 
+#include <climits>
 #include <cstdint>
 #include <vector>
 
@@ -22,6 +23,12 @@ struct ModelStats {
 };
 
 ModelStats ComputeModelStats(Interpreter* interp);
+
+// The work of one inference, for choosing a thread count: multiply-accumulates with each weight
+// tensor's zeros left out (what the sparse kernels skip). Works on a loaded model before
+// Prepare, from the shapes the file gives; -1 when a layer's output shape is missing there.
+// Models of at least `scan_below` MACs with their zeros are not scanned: their count comes back.
+int64_t EstimateWork(Interpreter* interp, int64_t scan_below = INT64_MAX);
 
 }  // namespace rt
 }  // namespace edgeopt

@@ -121,7 +121,8 @@ int RunBench(int argc, char** argv) {
   app.add_option("--runs", runs, "timed invocations (default 50)")->check(CLI::PositiveNumber);
   app.add_option("--warmup", warmup, "untimed invocations first (default 5)")
       ->check(CLI::NonNegativeNumber);
-  app.add_option("--threads", threads, "threads (default 0 = all cores)");
+  app.add_option("--threads", threads,
+                 "threads (default 0 = auto: all cores, or 1 for a model under 2M MACs)");
   app.add_option("--random", seed, "seed of the random inputs (default 0)");
   app.add_flag("--profile", profile,
                "per-op times: Run Order, Top by Computation Time, "

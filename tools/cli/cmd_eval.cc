@@ -85,7 +85,8 @@ int RunEval(int argc, char** argv) {
   app.add_option("--batch-size", batch_size,
                  "samples per pass for Keras models (default 256; .tflite uses "
                  "its own batch)");
-  app.add_option("--threads", threads, "threads (default 0 = all cores)");
+  app.add_option("--threads", threads,
+                 "threads (default 0 = auto: all cores, or 1 for a model under 2M MACs)");
   app.add_flag("--quiet", quiet, "only the machine-readable line");
   app.add_option("--csv-label", csv_label, "CSV data: the label column");
   EDGEOPT_CLI_PARSE(app, argc, argv);

@@ -148,10 +148,12 @@ int RunQuantize(int argc, char** argv) {
   app.add_option("--accuracy-budget", budget,
                  "max top-1 loss in percentage points on --eval; the worst layers fall back to "
                  "float one by one until the model is within it");
-  app.add_option("--eval", eval_spec, "labeled data to measure accuracy on (e.g. "
-                                      "fashion-mnist:test)");
+  app.add_option("--eval", eval_spec,
+                 "labeled data to measure accuracy on (e.g. "
+                 "fashion-mnist:test)");
   app.add_option("--eval-samples", eval_samples, "evaluate on the first N samples only");
-  app.add_option("--threads", threads, "threads (default 0 = all cores)");
+  app.add_option("--threads", threads,
+                 "threads (default 0 = auto: all cores, or 1 for a model under 2M MACs)");
   app.add_option("--seed", seed, "seed of the calibration sample choice (default 0)");
   app.add_flag("--quiet", quiet, "no progress bars");
   app.add_flag("--sparse", sparse,
@@ -215,9 +217,10 @@ int RunQuantize(int argc, char** argv) {
     co.threads = threads;
     const int passes = *method == quantize::CalibrationMethod::kMinMax ? 1 : 2;
     report::ProgressBar bar("calibrate", co.samples * passes, !quiet);
-    auto r = quantize::Calibrate(
-        float_graph, FillFrom(calib), co,
-        [&](int64_t done, int64_t total, int pass, int) { bar.Update(pass * total + done, pass * total + done, ""); });
+    auto r = quantize::Calibrate(float_graph, FillFrom(calib), co,
+                                 [&](int64_t done, int64_t total, int pass, int) {
+                                   bar.Update(pass * total + done, pass * total + done, "");
+                                 });
     bar.Finish();
     if (!r.ok()) return Fail(r.status().WithPrefix(model_path));
     ranges = std::move(r).value();
@@ -262,9 +265,9 @@ int RunQuantize(int argc, char** argv) {
         }
         if (drop <= budget) break;
         // The worst layer not yet in float, by the per-layer error on calibration samples.
-        auto errors = quantize::CompareLayers(float_graph, result->graph, result->map,
-                                              FillFrom(calib), FillFrom(calib),
-                                              std::min<int64_t>(calib.size, 64));
+        auto errors =
+            quantize::CompareLayers(float_graph, result->graph, result->map, FillFrom(calib),
+                                    FillFrom(calib), std::min<int64_t>(calib.size, 64));
         if (!errors.ok()) return Fail(errors.status());
         std::string victim;
         for (const auto& e : *errors) {
@@ -297,7 +300,8 @@ int RunQuantize(int argc, char** argv) {
   // The report.
   std::vector<std::string> header;
   char line[512];
-  std::snprintf(line, sizeof(line), "- model: `%s` -> `%s`, mode **%s**, calibration %s (%s, %lld samples)",
+  std::snprintf(line, sizeof(line),
+                "- model: `%s` -> `%s`, mode **%s**, calibration %s (%s, %lld samples)",
                 model_path.c_str(), out.c_str(), mode_name.c_str(),
                 calibration.empty() ? "-" : calibration.c_str(),
                 quantize::CalibrationMethodName(*method), static_cast<long long>(calib.size));
@@ -319,13 +323,13 @@ int RunQuantize(int argc, char** argv) {
   if (!kept_list.empty()) header.push_back("- kept in float: " + kept_list);
   if (!report_path.empty()) {
     if (calib.size == 0) {
-      std::fprintf(stderr, "edgeopt quantize: --report needs --calibration DATA (its samples "
-                           "feed both models)\n");
+      std::fprintf(stderr,
+                   "edgeopt quantize: --report needs --calibration DATA (its samples "
+                   "feed both models)\n");
       return kExitUsage;
     }
-    auto errors = quantize::CompareLayers(float_graph, result->graph, result->map,
-                                          FillFrom(calib), FillFrom(calib),
-                                          std::min<int64_t>(calib.size, 200));
+    auto errors = quantize::CompareLayers(float_graph, result->graph, result->map, FillFrom(calib),
+                                          FillFrom(calib), std::min<int64_t>(calib.size, 200));
     if (!errors.ok()) return Fail(errors.status());
     std::string md = quantize::LayerReportMarkdown(*errors, header);
     // A plot of the per-layer relative error, in graph order.
@@ -352,8 +356,7 @@ int RunQuantize(int argc, char** argv) {
 
   std::printf("%s: %s -> %s, %zu -> %zu bytes (%.3fx), %.1f s\n", mode_name.c_str(),
               model_path.c_str(), out.c_str(), float_bytes->size(), result->bytes.size(),
-              static_cast<double>(result->bytes.size()) / float_bytes->size(),
-              SecondsSince(start));
+              static_cast<double>(result->bytes.size()) / float_bytes->size(), SecondsSince(start));
   if (!kept.empty()) {
     std::string k;
     for (const std::string& s : kept) k += (k.empty() ? "" : ", ") + s;

@@ -55,7 +55,8 @@ int RunRun(int argc, char** argv) {
                  "seeded random inputs instead of -i: floats in [-1,1), 8/16-bit integers over "
                  "their range (the same stream as tflite-ref --random)");
   app.add_option("-o,--output", out_dir, "output directory")->required();
-  app.add_option("--threads", threads, "threads (default 1; 0 = all cores)");
+  app.add_option("--threads", threads,
+                 "threads (default 1; 0 = auto: all cores, or 1 for a model under 2M MACs)");
   app.add_flag("--reference", reference, "use the portable reference kernels only");
   EDGEOPT_CLI_PARSE(app, argc, argv);
 
