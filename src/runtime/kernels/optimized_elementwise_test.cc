@@ -238,6 +238,56 @@ TEST(OptimizedDynamicQuant, SameAsReference) {
   }
 }
 
+struct PoolCase {
+  Op op = Op::MAX_POOL_2D;
+  DType type = DType::kFloat32;
+  int batch = 1, h = 1, w = 1, c = 1, fh = 1, fw = 1, sh = 1, sw = 1;
+  tflite::Padding padding = tflite::Padding::VALID;
+  Act act = Act::NONE;
+  int32_t zp = 0;
+};
+
+// One pooling op against the reference (a NaN and a -inf among float inputs); false when the
+// shape has no output.
+bool CheckPool(const PoolCase& k, uint32_t seed) {
+  const TSpec in = k.type == DType::kFloat32 ? F32({k.batch, k.h, k.w, k.c})
+                                             : Q(k.type, {k.batch, k.h, k.w, k.c}, 0.05f, k.zp);
+  const bool same = k.padding == tflite::Padding::SAME;
+  const int oh = same ? (k.h + k.sh - 1) / k.sh : (k.h - k.fh) / k.sh + 1;
+  const int ow = same ? (k.w + k.sw - 1) / k.sw : (k.w - k.fw) / k.sw + 1;
+  if (oh <= 0 || ow <= 0) return false;
+  const TSpec out = k.type == DType::kFloat32 ? F32({k.batch, oh, ow, k.c})
+                                              : Q(k.type, {k.batch, oh, ow, k.c}, 0.05f, k.zp);
+  ModelBuilder m;
+  const int x = AddIn(m, in), y = AddOut(m, out);
+  m.AddOperator(k.op, {x}, {y}, [=](flatbuffers::FlatBufferBuilder& fb) {
+    return MakeOptions(tflite::BuiltinOptions::Pool2DOptions,
+                       tflite::CreatePool2DOptions(fb, k.padding, k.sw, k.sh, k.fw, k.fh, k.act));
+  });
+  NpyArray v = RandomFor(in, seed);
+  if (k.type == DType::kFloat32 && v.NumElements() > 2) {
+    float* pv = reinterpret_cast<float*>(v.data.data());
+    pv[0] = NAN;
+    pv[1] = -INFINITY;
+  }
+  const std::string what =
+      std::string(tflite::EnumNameBuiltinOperator(k.op)) + " " + DTypeName(k.type) + " " +
+      std::to_string(k.batch) + "x" + std::to_string(k.h) + "x" + std::to_string(k.w) + "x" +
+      std::to_string(k.c) + " filter " + std::to_string(k.fh) + "x" + std::to_string(k.fw) +
+      " stride " + std::to_string(k.sh) + "x" + std::to_string(k.sw) + (same ? " SAME" : " VALID") +
+      " act " + tflite::EnumNameActivationFunctionType(k.act);
+  ExpectMatchesReference(m.Build(), {v}, what);
+  return true;
+}
+
+int32_t RandomZeroPoint(std::mt19937& rng, DType type) {
+  return type == DType::kUInt8   ? 128 + static_cast<int32_t>(rng() % 21) - 10
+         : type == DType::kInt16 ? 0
+                                 : static_cast<int32_t>(rng() % 21) - 10;
+}
+
+const Act kPoolActs[] = {Act::NONE, Act::RELU, Act::RELU6, Act::RELU_N1_TO_1};
+
 // MAX_POOL_2D and AVERAGE_POOL_2D (float, int8, uint8; int16 max): channel counts around the
 // vector widths (8, 16, 32, 64), windows clipped by SAME padding, strides, activations; large
 // averaging windows (global pooling).
@@ -245,49 +295,58 @@ TEST(OptimizedPool, MaxAndAverageAroundChannelBlocks) {
   std::mt19937 rng(29);
   uint32_t seed = 700;
   const int channels[] = {1, 7, 8, 9, 15, 16, 17, 31, 32, 33, 63, 64, 65, 100};
-  const Act acts[] = {Act::NONE, Act::RELU, Act::RELU6, Act::RELU_N1_TO_1};
   for (Op op : {Op::MAX_POOL_2D, Op::AVERAGE_POOL_2D}) {
     for (DType type : {DType::kFloat32, DType::kInt8, DType::kUInt8, DType::kInt16}) {
       if (type == DType::kInt16 && op != Op::MAX_POOL_2D) continue;
       for (int i = 0; i < 16; ++i) {
-        const int c = channels[rng() % 14];
-        const int h = 1 + static_cast<int>(rng() % 9), w = 1 + static_cast<int>(rng() % 9);
+        PoolCase k;
+        k.op = op;
+        k.type = type;
+        k.c = channels[rng() % 14];
+        k.h = 1 + static_cast<int>(rng() % 9);
+        k.w = 1 + static_cast<int>(rng() % 9);
         const bool global = rng() % 5 == 0;
-        const int fh = global ? h : 1 + static_cast<int>(rng() % 3);
-        const int fw = global ? w : 1 + static_cast<int>(rng() % 3);
-        const int sh = 1 + static_cast<int>(rng() % 2), sw = 1 + static_cast<int>(rng() % 2);
-        const auto padding = global || rng() % 2 ? tflite::Padding::VALID : tflite::Padding::SAME;
-        const Act act = acts[rng() % 4];
-        const int batch = 1 + static_cast<int>(rng() % 2);
-        const int32_t zp = type == DType::kUInt8   ? 128 + static_cast<int32_t>(rng() % 21) - 10
-                           : type == DType::kInt16 ? 0
-                                                   : static_cast<int32_t>(rng() % 21) - 10;
-        const TSpec in =
-            type == DType::kFloat32 ? F32({batch, h, w, c}) : Q(type, {batch, h, w, c}, 0.05f, zp);
-        const int oh = padding == tflite::Padding::SAME ? (h + sh - 1) / sh : (h - fh) / sh + 1;
-        const int ow = padding == tflite::Padding::SAME ? (w + sw - 1) / sw : (w - fw) / sw + 1;
-        if (oh <= 0 || ow <= 0) continue;
-        const TSpec out = type == DType::kFloat32 ? F32({batch, oh, ow, c})
-                                                  : Q(type, {batch, oh, ow, c}, 0.05f, zp);
-        ModelBuilder m;
-        const int x = AddIn(m, in), y = AddOut(m, out);
-        m.AddOperator(op, {x}, {y}, [=](flatbuffers::FlatBufferBuilder& fb) {
-          return MakeOptions(tflite::BuiltinOptions::Pool2DOptions,
-                             tflite::CreatePool2DOptions(fb, padding, sw, sh, fw, fh, act));
-        });
-        NpyArray v = RandomFor(in, seed++);
-        if (type == DType::kFloat32 && v.NumElements() > 2) {
-          float* pv = reinterpret_cast<float*>(v.data.data());
-          pv[0] = NAN;
-          pv[1] = -INFINITY;
-        }
-        const std::string what =
-            std::string(tflite::EnumNameBuiltinOperator(op)) + " " + DTypeName(type) + " " +
-            std::to_string(batch) + "x" + std::to_string(h) + "x" + std::to_string(w) + "x" +
-            std::to_string(c) + " filter " + std::to_string(fh) + "x" + std::to_string(fw) +
-            " stride " + std::to_string(sh) + "x" + std::to_string(sw) + " act " +
-            tflite::EnumNameActivationFunctionType(act);
-        ExpectMatchesReference(m.Build(), {v}, what);
+        k.fh = global ? k.h : 1 + static_cast<int>(rng() % 3);
+        k.fw = global ? k.w : 1 + static_cast<int>(rng() % 3);
+        k.sh = 1 + static_cast<int>(rng() % 2);
+        k.sw = 1 + static_cast<int>(rng() % 2);
+        k.padding = global || rng() % 2 ? tflite::Padding::VALID : tflite::Padding::SAME;
+        k.act = kPoolActs[rng() % 4];
+        k.batch = 1 + static_cast<int>(rng() % 2);
+        k.zp = RandomZeroPoint(rng, type);
+        CheckPool(k, seed++);
+      }
+    }
+  }
+}
+
+// Wide rows: the windows inside a row go to the microkernel as one run of output pixels, the
+// clipped ones at either end one at a time. Windows of 2x2 and 3x3 (the kernels' fixed-size
+// paths) and others, strides 1-3, SAME and VALID, widths 10-40.
+TEST(OptimizedPool, RunsOfPixelsAcrossWideRows) {
+  std::mt19937 rng(31);
+  uint32_t seed = 800;
+  const int channels[] = {3, 16, 32, 40, 64, 70};
+  const int windows[][2] = {{2, 2}, {3, 3}, {2, 3}, {1, 4}, {4, 2}};
+  for (Op op : {Op::MAX_POOL_2D, Op::AVERAGE_POOL_2D}) {
+    for (DType type : {DType::kFloat32, DType::kInt8, DType::kUInt8}) {
+      for (int i = 0; i < 12; ++i) {
+        PoolCase k;
+        k.op = op;
+        k.type = type;
+        k.c = channels[rng() % 6];
+        const auto& win = windows[i % 5];
+        k.fh = win[0];
+        k.fw = win[1];
+        k.h = k.fh + static_cast<int>(rng() % 6);
+        k.w = 10 + static_cast<int>(rng() % 31);
+        k.sh = 1 + static_cast<int>(rng() % 3);
+        k.sw = 1 + static_cast<int>(rng() % 3);
+        k.padding = rng() % 2 ? tflite::Padding::VALID : tflite::Padding::SAME;
+        k.act = kPoolActs[rng() % 4];
+        k.batch = 1 + static_cast<int>(rng() % 2);
+        k.zp = RandomZeroPoint(rng, type);
+        CheckPool(k, seed++);
       }
     }
   }

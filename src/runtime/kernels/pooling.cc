@@ -293,11 +293,18 @@ void PoolFast(Context* ctx, const OpData* d, const Tensor* in, Tensor* out) {
     args.fmax = d->f_max;
     args.qmin = d->q_min;
     args.qmax = d->q_max;
-    for (int64_t ox = 0; ox < out_w; ++ox) {
+    for (int64_t ox = 0; ox < out_w;) {
       const Span xs = Clip(ox, d->stride_w, d->pad_w, d->filter_w, in_w);
       const int64_t x0 = xs.origin, fx_start = xs.begin, fx_end = xs.end;
       args.rows = static_cast<int>(std::max<int64_t>(0, fy_end - fy_start));
       args.cols = static_cast<int>(std::max<int64_t>(0, fx_end - fx_start));
+      // Windows wholly inside the row go in one call; clipped ones one at a time.
+      int64_t n = 1;
+      if (fx_start == 0 && fx_end == d->filter_w) {
+        while (ox + n < out_w && x0 + n * d->stride_w + d->filter_w <= in_w) ++n;
+      }
+      args.pixels = static_cast<int>(n);
+      args.in_step = static_cast<ptrdiff_t>(d->stride_w * depth);
       if (args.rows == 0 || args.cols == 0) {
         args.rows = args.cols = 0;
         args.in = p;
@@ -306,6 +313,7 @@ void PoolFast(Context* ctx, const OpData* d, const Tensor* in, Tensor* out) {
       }
       args.out = o + ((b * out_h + oy) * out_w + ox) * depth * elem;
       d->fast(args);
+      ox += n;
     }
   };
   ForEachOutputRow(ctx, d, out, row);

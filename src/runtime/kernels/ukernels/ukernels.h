@@ -309,7 +309,7 @@ using F32VBinaryFn = void (*)(size_t n, const float* a, const float* b, bool b_s
 using F32VClampFn = void (*)(size_t n, const float* x, float* out, const F32MinMaxParams* p);
 
 // ---- Pooling ------------------------------------------------------------------------------
-// One output pixel of MAX_POOL_2D / AVERAGE_POOL_2D: each of `channels` channels reduced over a
+// Output pixels of MAX_POOL_2D / AVERAGE_POOL_2D: each of `channels` channels reduced over a
 // clipped window of rows x cols input pixels (element (fy, fx, c) at in[fy * row_stride +
 // fx * channels + c]), as the reference: max from the type's lowest value (float: v > acc), the
 // average of floats summed row by row then divided by the count (0 for an empty window), the
@@ -320,6 +320,10 @@ struct PoolArgs {
   ptrdiff_t row_stride;  // elements
   const void* in;
   void* out;
+  // Output pixels of the call: `pixels` consecutive ones, their windows `in_step` elements apart
+  // (stride_w * channels), each of rows x cols pixels.
+  int pixels = 1;
+  ptrdiff_t in_step = 0;
   float fmin, fmax;    // float clamp
   int32_t qmin, qmax;  // int8/uint8 clamp (raw values)
 };

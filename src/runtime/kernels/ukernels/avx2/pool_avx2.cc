@@ -1,6 +1,6 @@
-// MAX_POOL_2D / AVERAGE_POOL_2D microkernels with AVX2, one output pixel per call (see PoolArgs
-// in ukernels.h and the AVX-512 versions for why the results equal the reference's). Byte max:
-// 32 channels per step, the remaining channels one by one.
+// MAX_POOL_2D / AVERAGE_POOL_2D microkernels with AVX2, a run of output pixels per call (see
+// PoolArgs in ukernels.h and the AVX-512 versions for why the results equal the reference's). Byte
+// max: 32 channels per step, the remaining channels one by one.
 #include <immintrin.h>
 
 #include <cstring>
@@ -15,105 +15,147 @@ namespace uk {
 namespace avx2 {
 namespace {
 
-template <bool kMax>
+// kRows / kCols: the window size when known at compile time (0: p.rows / p.cols).
+template <bool kMax, int kRows = 0, int kCols = 0>
 void F32Pool(const PoolArgs& p) {
-  const float* in = static_cast<const float*>(p.in);
-  float* out = static_cast<float*>(p.out);
+  const int rows = kRows > 0 ? kRows : p.rows, cols = kCols > 0 ? kCols : p.cols;
   const __m256 lo = _mm256_set1_ps(p.fmin);
   const __m256 hi = _mm256_set1_ps(p.fmax);
   const __m256 init = _mm256_set1_ps(kMax ? std::numeric_limits<float>::lowest() : 0.0f);
-  const int count = p.rows * p.cols;
+  const int count = rows * cols;
   const __m256 vcount = _mm256_set1_ps(static_cast<float>(count));
-  for (int c = 0; c < p.channels; c += 8) {
-    const __m256i m = TailMask8(p.channels - c);
-    __m256 acc = init;
-    for (int y = 0; y < p.rows; ++y) {
-      const float* row = in + y * p.row_stride + c;
-      for (int x = 0; x < p.cols; ++x) {
-        const __m256 v = _mm256_maskload_ps(row + x * p.channels, m);
-        acc = kMax ? _mm256_max_ps(v, acc) : _mm256_add_ps(acc, v);
+  for (int i = 0; i < p.pixels; ++i) {
+    const float* in = static_cast<const float*>(p.in) + i * p.in_step;
+    float* out = static_cast<float*>(p.out) + static_cast<ptrdiff_t>(i) * p.channels;
+    for (int c = 0; c < p.channels; c += 8) {
+      const __m256i m = TailMask8(p.channels - c);
+      __m256 acc = init;
+      for (int y = 0; y < rows; ++y) {
+        const float* row = in + y * p.row_stride + c;
+        for (int x = 0; x < cols; ++x) {
+          const __m256 v = _mm256_maskload_ps(row + x * p.channels, m);
+          acc = kMax ? _mm256_max_ps(v, acc) : _mm256_add_ps(acc, v);
+        }
       }
+      if (!kMax) acc = count > 0 ? _mm256_div_ps(acc, vcount) : _mm256_setzero_ps();
+      _mm256_maskstore_ps(out + c, m, _mm256_min_ps(_mm256_max_ps(acc, lo), hi));
     }
-    if (!kMax) acc = count > 0 ? _mm256_div_ps(acc, vcount) : _mm256_setzero_ps();
-    _mm256_maskstore_ps(out + c, m, _mm256_min_ps(_mm256_max_ps(acc, lo), hi));
   }
 }
 
-template <bool kSigned>
+// kRows / kCols: the window size when known at compile time (0: p.rows / p.cols).
+template <bool kSigned, int kRows = 0, int kCols = 0>
 void Q8MaxPool(const PoolArgs& p) {
-  const uint8_t* in = static_cast<const uint8_t*>(p.in);
-  uint8_t* out = static_cast<uint8_t*>(p.out);
+  const int rows = kRows > 0 ? kRows : p.rows, cols = kCols > 0 ? kCols : p.cols;
   const __m256i lo = _mm256_set1_epi8(static_cast<char>(p.qmin));
   const __m256i hi = _mm256_set1_epi8(static_cast<char>(p.qmax));
   const __m256i init = _mm256_set1_epi8(static_cast<char>(kSigned ? 0x80 : 0));
-  int c = 0;
-  for (; c + 32 <= p.channels; c += 32) {
-    __m256i acc = init;
-    for (int y = 0; y < p.rows; ++y) {
-      const uint8_t* row = in + y * p.row_stride + c;
-      for (int x = 0; x < p.cols; ++x) {
-        const __m256i v =
-            _mm256_loadu_si256(reinterpret_cast<const __m256i*>(row + x * p.channels));
-        acc = kSigned ? _mm256_max_epi8(acc, v) : _mm256_max_epu8(acc, v);
+  for (int i = 0; i < p.pixels; ++i) {
+    const uint8_t* in = static_cast<const uint8_t*>(p.in) + i * p.in_step;
+    uint8_t* out = static_cast<uint8_t*>(p.out) + static_cast<ptrdiff_t>(i) * p.channels;
+    int c = 0;
+    for (; c + 32 <= p.channels; c += 32) {
+      __m256i acc = init;
+      for (int y = 0; y < rows; ++y) {
+        const uint8_t* row = in + y * p.row_stride + c;
+        for (int x = 0; x < cols; ++x) {
+          const __m256i v =
+              _mm256_loadu_si256(reinterpret_cast<const __m256i*>(row + x * p.channels));
+          acc = kSigned ? _mm256_max_epi8(acc, v) : _mm256_max_epu8(acc, v);
+        }
       }
+      acc = kSigned ? _mm256_min_epi8(_mm256_max_epi8(acc, lo), hi)
+                    : _mm256_min_epu8(_mm256_max_epu8(acc, lo), hi);
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + c), acc);
     }
-    acc = kSigned ? _mm256_min_epi8(_mm256_max_epi8(acc, lo), hi)
-                  : _mm256_min_epu8(_mm256_max_epu8(acc, lo), hi);
-    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + c), acc);
-  }
-  for (; c < p.channels; ++c) {
-    int32_t acc = kSigned ? -128 : 0;
-    for (int y = 0; y < p.rows; ++y) {
-      for (int x = 0; x < p.cols; ++x) {
-        const uint8_t raw = in[y * p.row_stride + x * p.channels + c];
-        const int32_t v = kSigned ? int32_t{static_cast<int8_t>(raw)} : int32_t{raw};
-        acc = v > acc ? v : acc;
+    for (; c < p.channels; ++c) {
+      int32_t acc = kSigned ? -128 : 0;
+      for (int y = 0; y < rows; ++y) {
+        for (int x = 0; x < cols; ++x) {
+          const uint8_t raw = in[y * p.row_stride + x * p.channels + c];
+          const int32_t v = kSigned ? int32_t{static_cast<int8_t>(raw)} : int32_t{raw};
+          acc = v > acc ? v : acc;
+        }
       }
+      acc = acc < p.qmin ? p.qmin : (acc > p.qmax ? p.qmax : acc);
+      out[c] = static_cast<uint8_t>(acc);
     }
-    acc = acc < p.qmin ? p.qmin : (acc > p.qmax ? p.qmax : acc);
-    out[c] = static_cast<uint8_t>(acc);
   }
 }
 
 template <bool kSigned>
 void Q8AvgPool(const PoolArgs& p) {
-  const uint8_t* in = static_cast<const uint8_t*>(p.in);
-  uint8_t* out = static_cast<uint8_t*>(p.out);
   const __m256i lo = _mm256_set1_epi32(p.qmin);
   const __m256i hi = _mm256_set1_epi32(p.qmax);
   const int count = p.rows * p.cols;
   const __m256i half = _mm256_set1_epi32(count / 2);
   const __m256 vcount = _mm256_set1_ps(static_cast<float>(count));
-  for (int c = 0; c < p.channels; c += 8) {
-    const int n = p.channels - c;
-    __m256i acc = _mm256_setzero_si256();
-    for (int y = 0; y < p.rows; ++y) {
-      const uint8_t* row = in + y * p.row_stride + c;
-      for (int x = 0; x < p.cols; ++x) {
-        int64_t bytes = 0;
-        std::memcpy(&bytes, row + x * p.channels, static_cast<size_t>(n < 8 ? n : 8));
-        const __m128i b = _mm_cvtsi64_si128(bytes);
-        acc = _mm256_add_epi32(acc, kSigned ? _mm256_cvtepi8_epi32(b) : _mm256_cvtepu8_epi32(b));
+  for (int i = 0; i < p.pixels; ++i) {
+    const uint8_t* in = static_cast<const uint8_t*>(p.in) + i * p.in_step;
+    uint8_t* out = static_cast<uint8_t*>(p.out) + static_cast<ptrdiff_t>(i) * p.channels;
+    for (int c = 0; c < p.channels; c += 8) {
+      const int n = p.channels - c;
+      __m256i acc = _mm256_setzero_si256();
+      for (int y = 0; y < p.rows; ++y) {
+        const uint8_t* row = in + y * p.row_stride + c;
+        for (int x = 0; x < p.cols; ++x) {
+          int64_t bytes = 0;
+          std::memcpy(&bytes, row + x * p.channels, static_cast<size_t>(n < 8 ? n : 8));
+          const __m128i b = _mm_cvtsi64_si128(bytes);
+          acc = _mm256_add_epi32(acc, kSigned ? _mm256_cvtepi8_epi32(b) : _mm256_cvtepu8_epi32(b));
+        }
       }
+      __m256i q = _mm256_setzero_si256();
+      if (count > 0) {
+        // acc + count / 2 when acc >= 0, else acc - count / 2; then a truncating division.
+        const __m256i neg = _mm256_cmpgt_epi32(_mm256_setzero_si256(), acc);
+        const __m256i s =
+            _mm256_blendv_epi8(_mm256_add_epi32(acc, half), _mm256_sub_epi32(acc, half), neg);
+        q = _mm256_cvttps_epi32(_mm256_div_ps(_mm256_cvtepi32_ps(s), vcount));
+      }
+      StoreInt8x8(out + c, q, lo, hi, _mm256_setzero_si256(), n);
     }
-    __m256i q = _mm256_setzero_si256();
-    if (count > 0) {
-      // acc + count / 2 when acc >= 0, else acc - count / 2; then a truncating division.
-      const __m256i neg = _mm256_cmpgt_epi32(_mm256_setzero_si256(), acc);
-      const __m256i s =
-          _mm256_blendv_epi8(_mm256_add_epi32(acc, half), _mm256_sub_epi32(acc, half), neg);
-      q = _mm256_cvttps_epi32(_mm256_div_ps(_mm256_cvtepi32_ps(s), vcount));
-    }
-    StoreInt8x8(out + c, q, lo, hi, _mm256_setzero_si256(), n);
   }
 }
 
 }  // namespace
 
-void f32_maxpool_minmax_ukernel__avx2_c8(const PoolArgs& p) { F32Pool<true>(p); }
-void f32_avgpool_minmax_ukernel__avx2_c8(const PoolArgs& p) { F32Pool<false>(p); }
-void s8_maxpool_minmax_ukernel__avx2_c32(const PoolArgs& p) { Q8MaxPool<true>(p); }
-void u8_maxpool_minmax_ukernel__avx2_c32(const PoolArgs& p) { Q8MaxPool<false>(p); }
+void f32_maxpool_minmax_ukernel__avx2_c8(const PoolArgs& p) {
+  if (p.rows == 2 && p.cols == 2) {
+    F32Pool<true, 2, 2>(p);
+  } else if (p.rows == 3 && p.cols == 3) {
+    F32Pool<true, 3, 3>(p);
+  } else {
+    F32Pool<true>(p);
+  }
+}
+void f32_avgpool_minmax_ukernel__avx2_c8(const PoolArgs& p) {
+  if (p.rows == 2 && p.cols == 2) {
+    F32Pool<false, 2, 2>(p);
+  } else if (p.rows == 3 && p.cols == 3) {
+    F32Pool<false, 3, 3>(p);
+  } else {
+    F32Pool<false>(p);
+  }
+}
+void s8_maxpool_minmax_ukernel__avx2_c32(const PoolArgs& p) {
+  if (p.rows == 2 && p.cols == 2) {
+    Q8MaxPool<true, 2, 2>(p);
+  } else if (p.rows == 3 && p.cols == 3) {
+    Q8MaxPool<true, 3, 3>(p);
+  } else {
+    Q8MaxPool<true>(p);
+  }
+}
+void u8_maxpool_minmax_ukernel__avx2_c32(const PoolArgs& p) {
+  if (p.rows == 2 && p.cols == 2) {
+    Q8MaxPool<false, 2, 2>(p);
+  } else if (p.rows == 3 && p.cols == 3) {
+    Q8MaxPool<false, 3, 3>(p);
+  } else {
+    Q8MaxPool<false>(p);
+  }
+}
 void qs8_avgpool_minmax_ukernel__avx2_c8(const PoolArgs& p) { Q8AvgPool<true>(p); }
 void qu8_avgpool_minmax_ukernel__avx2_c8(const PoolArgs& p) { Q8AvgPool<false>(p); }
 

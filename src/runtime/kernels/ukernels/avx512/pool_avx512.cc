@@ -1,5 +1,5 @@
-// MAX_POOL_2D / AVERAGE_POOL_2D microkernels with AVX-512 (F + BW), one output pixel per call
-// (see PoolArgs in ukernels.h). Results equal the reference's: float max keeps acc when
+// MAX_POOL_2D / AVERAGE_POOL_2D microkernels with AVX-512 (F + BW), a run of output pixels per
+// call (see PoolArgs in ukernels.h). Results equal the reference's: float max keeps acc when
 // v > acc is false (NaN), float sums run in the reference's window order, and the int8/uint8
 // average divides in float, exact for windows of at most kPoolMaxAvgWindow pixels (the quotient
 // is below 2^9 in magnitude and at least 2^-10 away from an integer unless it is one).
@@ -24,90 +24,132 @@ inline __mmask64 TailMask64(int n) {
   return n >= 64 ? ~__mmask64{0} : (__mmask64{1} << n) - 1;
 }
 
-template <bool kMax>
+// kRows / kCols: the window size when known at compile time (0: p.rows / p.cols).
+template <bool kMax, int kRows = 0, int kCols = 0>
 void F32Pool(const PoolArgs& p) {
-  const float* in = static_cast<const float*>(p.in);
-  float* out = static_cast<float*>(p.out);
+  const int rows = kRows > 0 ? kRows : p.rows, cols = kCols > 0 ? kCols : p.cols;
   const __m512 lo = _mm512_set1_ps(p.fmin);
   const __m512 hi = _mm512_set1_ps(p.fmax);
   const __m512 init = _mm512_set1_ps(kMax ? std::numeric_limits<float>::lowest() : 0.0f);
-  const int count = p.rows * p.cols;
+  const int count = rows * cols;
   const __m512 vcount = _mm512_set1_ps(static_cast<float>(count));
-  for (int c = 0; c < p.channels; c += 16) {
-    const __mmask16 m = TailMask16(p.channels - c);
-    __m512 acc = init;
-    for (int y = 0; y < p.rows; ++y) {
-      const float* row = in + y * p.row_stride + c;
-      for (int x = 0; x < p.cols; ++x) {
-        const __m512 v = _mm512_maskz_loadu_ps(m, row + x * p.channels);
-        acc = kMax ? _mm512_max_ps(v, acc) : _mm512_add_ps(acc, v);
+  for (int i = 0; i < p.pixels; ++i) {
+    const float* in = static_cast<const float*>(p.in) + i * p.in_step;
+    float* out = static_cast<float*>(p.out) + static_cast<ptrdiff_t>(i) * p.channels;
+    for (int c = 0; c < p.channels; c += 16) {
+      const __mmask16 m = TailMask16(p.channels - c);
+      __m512 acc = init;
+      for (int y = 0; y < rows; ++y) {
+        const float* row = in + y * p.row_stride + c;
+        for (int x = 0; x < cols; ++x) {
+          const __m512 v = _mm512_maskz_loadu_ps(m, row + x * p.channels);
+          acc = kMax ? _mm512_max_ps(v, acc) : _mm512_add_ps(acc, v);
+        }
       }
+      if (!kMax) acc = count > 0 ? _mm512_div_ps(acc, vcount) : _mm512_setzero_ps();
+      _mm512_mask_storeu_ps(out + c, m, _mm512_min_ps(_mm512_max_ps(acc, lo), hi));
     }
-    if (!kMax) acc = count > 0 ? _mm512_div_ps(acc, vcount) : _mm512_setzero_ps();
-    _mm512_mask_storeu_ps(out + c, m, _mm512_min_ps(_mm512_max_ps(acc, lo), hi));
   }
 }
 
-template <bool kSigned>
+// kRows / kCols: the window size when known at compile time (0: p.rows / p.cols).
+template <bool kSigned, int kRows = 0, int kCols = 0>
 void Q8MaxPool(const PoolArgs& p) {
-  const uint8_t* in = static_cast<const uint8_t*>(p.in);
-  uint8_t* out = static_cast<uint8_t*>(p.out);
+  const int rows = kRows > 0 ? kRows : p.rows, cols = kCols > 0 ? kCols : p.cols;
   const __m512i lo = _mm512_set1_epi8(static_cast<char>(p.qmin));
   const __m512i hi = _mm512_set1_epi8(static_cast<char>(p.qmax));
   const __m512i init = _mm512_set1_epi8(static_cast<char>(kSigned ? 0x80 : 0));
-  for (int c = 0; c < p.channels; c += 64) {
-    const __mmask64 m = TailMask64(p.channels - c);
-    __m512i acc = init;
-    for (int y = 0; y < p.rows; ++y) {
-      const uint8_t* row = in + y * p.row_stride + c;
-      for (int x = 0; x < p.cols; ++x) {
-        const __m512i v = _mm512_maskz_loadu_epi8(m, row + x * p.channels);
-        acc = kSigned ? _mm512_max_epi8(acc, v) : _mm512_max_epu8(acc, v);
+  for (int i = 0; i < p.pixels; ++i) {
+    const uint8_t* in = static_cast<const uint8_t*>(p.in) + i * p.in_step;
+    uint8_t* out = static_cast<uint8_t*>(p.out) + static_cast<ptrdiff_t>(i) * p.channels;
+    for (int c = 0; c < p.channels; c += 64) {
+      const __mmask64 m = TailMask64(p.channels - c);
+      __m512i acc = init;
+      for (int y = 0; y < rows; ++y) {
+        const uint8_t* row = in + y * p.row_stride + c;
+        for (int x = 0; x < cols; ++x) {
+          const __m512i v = _mm512_maskz_loadu_epi8(m, row + x * p.channels);
+          acc = kSigned ? _mm512_max_epi8(acc, v) : _mm512_max_epu8(acc, v);
+        }
       }
+      acc = kSigned ? _mm512_min_epi8(_mm512_max_epi8(acc, lo), hi)
+                    : _mm512_min_epu8(_mm512_max_epu8(acc, lo), hi);
+      _mm512_mask_storeu_epi8(out + c, m, acc);
     }
-    acc = kSigned ? _mm512_min_epi8(_mm512_max_epi8(acc, lo), hi)
-                  : _mm512_min_epu8(_mm512_max_epu8(acc, lo), hi);
-    _mm512_mask_storeu_epi8(out + c, m, acc);
   }
 }
 
 template <bool kSigned>
 void Q8AvgPool(const PoolArgs& p) {
-  const uint8_t* in = static_cast<const uint8_t*>(p.in);
-  uint8_t* out = static_cast<uint8_t*>(p.out);
   const __m512i lo = _mm512_set1_epi32(p.qmin);
   const __m512i hi = _mm512_set1_epi32(p.qmax);
   const int count = p.rows * p.cols;
   const __m512i half = _mm512_set1_epi32(count / 2);
   const __m512 vcount = _mm512_set1_ps(static_cast<float>(count));
-  for (int c = 0; c < p.channels; c += 16) {
-    const __mmask16 m = TailMask16(p.channels - c);
-    __m512i acc = _mm512_setzero_si512();
-    for (int y = 0; y < p.rows; ++y) {
-      const uint8_t* row = in + y * p.row_stride + c;
-      for (int x = 0; x < p.cols; ++x) {
-        const __m128i b = _mm_maskz_loadu_epi8(m, row + x * p.channels);
-        acc = _mm512_add_epi32(acc, kSigned ? _mm512_cvtepi8_epi32(b) : _mm512_cvtepu8_epi32(b));
+  for (int i = 0; i < p.pixels; ++i) {
+    const uint8_t* in = static_cast<const uint8_t*>(p.in) + i * p.in_step;
+    uint8_t* out = static_cast<uint8_t*>(p.out) + static_cast<ptrdiff_t>(i) * p.channels;
+    for (int c = 0; c < p.channels; c += 16) {
+      const __mmask16 m = TailMask16(p.channels - c);
+      __m512i acc = _mm512_setzero_si512();
+      for (int y = 0; y < p.rows; ++y) {
+        const uint8_t* row = in + y * p.row_stride + c;
+        for (int x = 0; x < p.cols; ++x) {
+          const __m128i b = _mm_maskz_loadu_epi8(m, row + x * p.channels);
+          acc = _mm512_add_epi32(acc, kSigned ? _mm512_cvtepi8_epi32(b) : _mm512_cvtepu8_epi32(b));
+        }
       }
+      __m512i q = _mm512_setzero_si512();
+      if (count > 0) {
+        // acc + count / 2 when acc >= 0, else acc - count / 2; then a truncating division.
+        const __mmask16 neg = _mm512_cmplt_epi32_mask(acc, _mm512_setzero_si512());
+        const __m512i s = _mm512_mask_sub_epi32(_mm512_add_epi32(acc, half), neg, acc, half);
+        q = _mm512_cvttps_epi32(_mm512_div_ps(_mm512_cvtepi32_ps(s), vcount));
+      }
+      q = _mm512_min_epi32(_mm512_max_epi32(q, lo), hi);
+      _mm512_mask_cvtepi32_storeu_epi8(out + c, m, q);
     }
-    __m512i q = _mm512_setzero_si512();
-    if (count > 0) {
-      // acc + count / 2 when acc >= 0, else acc - count / 2; then a truncating division.
-      const __mmask16 neg = _mm512_cmplt_epi32_mask(acc, _mm512_setzero_si512());
-      const __m512i s = _mm512_mask_sub_epi32(_mm512_add_epi32(acc, half), neg, acc, half);
-      q = _mm512_cvttps_epi32(_mm512_div_ps(_mm512_cvtepi32_ps(s), vcount));
-    }
-    q = _mm512_min_epi32(_mm512_max_epi32(q, lo), hi);
-    _mm512_mask_cvtepi32_storeu_epi8(out + c, m, q);
   }
 }
 
 }  // namespace
 
-void f32_maxpool_minmax_ukernel__avx512f_c16(const PoolArgs& p) { F32Pool<true>(p); }
-void f32_avgpool_minmax_ukernel__avx512f_c16(const PoolArgs& p) { F32Pool<false>(p); }
-void s8_maxpool_minmax_ukernel__avx512bw_c64(const PoolArgs& p) { Q8MaxPool<true>(p); }
-void u8_maxpool_minmax_ukernel__avx512bw_c64(const PoolArgs& p) { Q8MaxPool<false>(p); }
+void f32_maxpool_minmax_ukernel__avx512f_c16(const PoolArgs& p) {
+  if (p.rows == 2 && p.cols == 2) {
+    F32Pool<true, 2, 2>(p);
+  } else if (p.rows == 3 && p.cols == 3) {
+    F32Pool<true, 3, 3>(p);
+  } else {
+    F32Pool<true>(p);
+  }
+}
+void f32_avgpool_minmax_ukernel__avx512f_c16(const PoolArgs& p) {
+  if (p.rows == 2 && p.cols == 2) {
+    F32Pool<false, 2, 2>(p);
+  } else if (p.rows == 3 && p.cols == 3) {
+    F32Pool<false, 3, 3>(p);
+  } else {
+    F32Pool<false>(p);
+  }
+}
+void s8_maxpool_minmax_ukernel__avx512bw_c64(const PoolArgs& p) {
+  if (p.rows == 2 && p.cols == 2) {
+    Q8MaxPool<true, 2, 2>(p);
+  } else if (p.rows == 3 && p.cols == 3) {
+    Q8MaxPool<true, 3, 3>(p);
+  } else {
+    Q8MaxPool<true>(p);
+  }
+}
+void u8_maxpool_minmax_ukernel__avx512bw_c64(const PoolArgs& p) {
+  if (p.rows == 2 && p.cols == 2) {
+    Q8MaxPool<false, 2, 2>(p);
+  } else if (p.rows == 3 && p.cols == 3) {
+    Q8MaxPool<false, 3, 3>(p);
+  } else {
+    Q8MaxPool<false>(p);
+  }
+}
 void qs8_avgpool_minmax_ukernel__avx512f_c16(const PoolArgs& p) { Q8AvgPool<true>(p); }
 void qu8_avgpool_minmax_ukernel__avx512f_c16(const PoolArgs& p) { Q8AvgPool<false>(p); }
 
