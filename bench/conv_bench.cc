@@ -97,6 +97,35 @@ struct ConvCase {
   void Run() { rt::RunIGemmConv(ctx.get(), op, input.data(), output.data()); }
 };
 
+// Random int8 weights for `out` channels of `per_channel` values each, biases and per-channel
+// output multipliers of about `scale` (0.0001 apart by channel), held for the params.
+struct QS8Weights {
+  std::vector<int8_t> w;
+  std::vector<int32_t> bias, mult, shift;
+  QS8Weights(int out, size_t per_channel, double scale, std::mt19937& rng)
+      : w(out * per_channel), bias(out), mult(out), shift(out) {
+    for (auto& v : w) v = static_cast<int8_t>(static_cast<int>(rng() % 255) - 127);
+    for (int i = 0; i < out; ++i) {
+      bias[i] = static_cast<int32_t>(rng() % 2001) - 1000;
+      int s = 0;
+      quant::QuantizeMultiplier(scale + 0.0001 * (i % 7), &mult[i], &s);
+      shift[i] = s;
+    }
+  }
+  rt::QS8ConvParams Params(int32_t input_zero_point, int32_t output_zero_point) const {
+    rt::QS8ConvParams p;
+    p.filter = reinterpret_cast<const uint8_t*>(w.data());
+    p.input_zero_point = input_zero_point;
+    p.bias = bias.data();
+    p.multiplier = mult.data();
+    p.shift = shift.data();
+    p.output_zero_point = output_zero_point;
+    p.act_min = -128;
+    p.act_max = 127;
+    return p;
+  }
+};
+
 std::unique_ptr<ConvCase> MakeConv(bool int8, int threads, const Shape& s = kMain) {
   auto c = std::make_unique<ConvCase>();
   c->ctx = std::make_unique<BenchContext>(threads);
@@ -105,24 +134,8 @@ std::unique_ptr<ConvCase> MakeConv(bool int8, int threads, const Shape& s = kMai
   std::mt19937 rng(1);
   const size_t weights = static_cast<size_t>(kOut) * 9 * kC;
   if (int8) {
-    std::vector<int8_t> w(weights);
-    for (auto& v : w) v = static_cast<int8_t>(static_cast<int>(rng() % 255) - 127);
-    std::vector<int32_t> bias(kOut), mult(kOut), shift(kOut);
-    for (int i = 0; i < kOut; ++i) {
-      bias[i] = static_cast<int32_t>(rng() % 2001) - 1000;
-      int s = 0;
-      quant::QuantizeMultiplier(0.0007 + 0.0001 * (i % 7), &mult[i], &s);
-      shift[i] = s;
-    }
-    rt::QS8ConvParams p;
-    p.filter = reinterpret_cast<const uint8_t*>(w.data());
-    p.input_zero_point = 3;
-    p.bias = bias.data();
-    p.multiplier = mult.data();
-    p.shift = shift.data();
-    p.output_zero_point = -2;
-    p.act_min = -128;
-    p.act_max = 127;
+    const QS8Weights q(kOut, weights / kOut, 0.0007, rng);
+    const rt::QS8ConvParams p = q.Params(3, -2);
     if (!rt::PrepareQS8IGemm(c->ctx.get(), g, p, &c->op).ok()) std::abort();
     c->input.resize(static_cast<size_t>(kH) * kW * kC);
     for (auto& v : c->input) v = static_cast<uint8_t>(rng());
@@ -282,24 +295,8 @@ std::unique_ptr<ConvCase> MakeFirstLayer(const FirstLayer& f, bool window_rows,
     c->output.resize(static_cast<size_t>(g.out_h) * g.out_w * f.out * sizeof(float));
     return c;
   }
-  std::vector<int8_t> w(static_cast<size_t>(f.out) * f.fh * f.fw * f.c);
-  for (auto& v : w) v = static_cast<int8_t>(static_cast<int>(rng() % 255) - 127);
-  std::vector<int32_t> bias(f.out), mult(f.out), shift(f.out);
-  for (int i = 0; i < f.out; ++i) {
-    bias[i] = static_cast<int32_t>(rng() % 2001) - 1000;
-    int s = 0;
-    quant::QuantizeMultiplier(0.002 + 0.0001 * (i % 7), &mult[i], &s);
-    shift[i] = s;
-  }
-  rt::QS8ConvParams p;
-  p.filter = reinterpret_cast<const uint8_t*>(w.data());
-  p.input_zero_point = -128;
-  p.bias = bias.data();
-  p.multiplier = mult.data();
-  p.shift = shift.data();
-  p.output_zero_point = -128;
-  p.act_min = -128;
-  p.act_max = 127;
+  const QS8Weights q(f.out, static_cast<size_t>(f.fh) * f.fw * f.c, 0.002, rng);
+  rt::QS8ConvParams p = q.Params(-128, -128);
   p.window_rows = window_rows;
   if (!rt::PrepareQS8IGemm(c->ctx.get(), g, p, &c->op).ok()) std::abort();
   c->input.resize(static_cast<size_t>(f.h) * f.w * f.c);

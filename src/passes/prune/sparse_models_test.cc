@@ -112,6 +112,16 @@ std::vector<uint8_t> Export(const ir::Graph& g) {
   return bytes.ok() ? *bytes : std::vector<uint8_t>();
 }
 
+// The graph exported with its one weight in TFLite's sparse encoding; empty (a test failure)
+// if the weight was not encoded.
+std::vector<uint8_t> ExportSparse(ir::Graph g) {
+  auto encoded = prune::EncodeSparseWeights(&g);
+  EXPECT_TRUE(encoded.ok());
+  if (!encoded.ok()) return {};
+  EXPECT_EQ(encoded->size(), 1u);
+  return encoded->size() == 1 ? Export(g) : std::vector<uint8_t>();
+}
+
 NpyArray Output(const std::vector<uint8_t>& model, const NpyArray& input, bool sparse_kernels) {
   InterpreterOptions o;
   o.sparse_kernels = sparse_kernels ? SparseKernels::kForce : SparseKernels::kOff;
@@ -142,11 +152,8 @@ TEST(SparseKernels, AgreeWithTheDenseKernelsInModels) {
     // The sparse kernels run whatever DecideSparse would say for these weights (kForce).
     (void)isa;
     const std::vector<uint8_t> dense = Export(g);
-    ir::Graph sg = g;
-    auto encoded = prune::EncodeSparseWeights(&sg);
-    ASSERT_TRUE(encoded.ok());
-    ASSERT_EQ(encoded->size(), 1u);
-    const std::vector<uint8_t> sparse = Export(sg);
+    const std::vector<uint8_t> sparse = ExportSparse(g);
+    ASSERT_FALSE(sparse.empty());
     const NpyArray in =
         c.type == DType::kFloat32
             ? testing::RandomArray(DType::kFloat32, g.tensors[g.inputs[0]].shape, seed)
@@ -178,11 +185,8 @@ TEST(SparseKernels, AutoThreadsCountOnlyTheKeptWeights) {
   const OpCase c{"CONV_2D", DType::kFloat32, 1024, 64, 64, 1, 0.1};
   ir::Graph g = MakeModel(c, 7);
   const std::vector<uint8_t> dense = Export(g);
-  ir::Graph sg = g;
-  auto encoded = prune::EncodeSparseWeights(&sg);
-  ASSERT_TRUE(encoded.ok());
-  ASSERT_EQ(encoded->size(), 1u);
-  const std::vector<uint8_t> sparse = Export(sg);
+  const std::vector<uint8_t> sparse = ExportSparse(g);
+  ASSERT_FALSE(sparse.empty());
   const std::vector<uint8_t> full =
       Export(MakeModel({"CONV_2D", DType::kFloat32, 1024, 64, 64, 1, 1.0}, 7));
   InterpreterOptions o;

@@ -20,6 +20,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <type_traits>
 
 namespace edgeopt {
 namespace rt {
@@ -328,6 +329,20 @@ struct PoolArgs {
   int32_t qmin, qmax;  // int8/uint8 clamp (raw values)
 };
 using PoolFn = void (*)(const PoolArgs& args);
+
+// Pooling microkernels compile fixed paths for square windows of 2 and 3 (the common MAX_POOL
+// windows): fn(std::integral_constant<int, k>()) with k the window's size, or 0 for another
+// window (its size then read from PoolArgs at run time).
+template <typename F>
+inline void WithPoolWindow(const PoolArgs& p, F&& fn) {
+  if (p.rows == 2 && p.cols == 2) {
+    fn(std::integral_constant<int, 2>());
+  } else if (p.rows == 3 && p.cols == 3) {
+    fn(std::integral_constant<int, 3>());
+  } else {
+    fn(std::integral_constant<int, 0>());
+  }
+}
 
 // ---- Run-time quantization of hybrid ops' float inputs ------------------------------------
 // *min / *max over x[0, n) starting from init_min / init_max, as the reference's loops

@@ -24,10 +24,10 @@ inline __mmask64 TailMask64(int n) {
   return n >= 64 ? ~__mmask64{0} : (__mmask64{1} << n) - 1;
 }
 
-// kRows / kCols: the window size when known at compile time (0: p.rows / p.cols).
-template <bool kMax, int kRows = 0, int kCols = 0>
+// kWindow: a square window's size when fixed at compile time (0: p.rows x p.cols).
+template <bool kMax, int kWindow = 0>
 void F32Pool(const PoolArgs& p) {
-  const int rows = kRows > 0 ? kRows : p.rows, cols = kCols > 0 ? kCols : p.cols;
+  const int rows = kWindow > 0 ? kWindow : p.rows, cols = kWindow > 0 ? kWindow : p.cols;
   const __m512 lo = _mm512_set1_ps(p.fmin);
   const __m512 hi = _mm512_set1_ps(p.fmax);
   const __m512 init = _mm512_set1_ps(kMax ? std::numeric_limits<float>::lowest() : 0.0f);
@@ -52,10 +52,10 @@ void F32Pool(const PoolArgs& p) {
   }
 }
 
-// kRows / kCols: the window size when known at compile time (0: p.rows / p.cols).
-template <bool kSigned, int kRows = 0, int kCols = 0>
+// kWindow: a square window's size when fixed at compile time (0: p.rows x p.cols).
+template <bool kSigned, int kWindow = 0>
 void Q8MaxPool(const PoolArgs& p) {
-  const int rows = kRows > 0 ? kRows : p.rows, cols = kCols > 0 ? kCols : p.cols;
+  const int rows = kWindow > 0 ? kWindow : p.rows, cols = kWindow > 0 ? kWindow : p.cols;
   const __m512i lo = _mm512_set1_epi8(static_cast<char>(p.qmin));
   const __m512i hi = _mm512_set1_epi8(static_cast<char>(p.qmax));
   const __m512i init = _mm512_set1_epi8(static_cast<char>(kSigned ? 0x80 : 0));
@@ -115,40 +115,16 @@ void Q8AvgPool(const PoolArgs& p) {
 }  // namespace
 
 void f32_maxpool_minmax_ukernel__avx512f_c16(const PoolArgs& p) {
-  if (p.rows == 2 && p.cols == 2) {
-    F32Pool<true, 2, 2>(p);
-  } else if (p.rows == 3 && p.cols == 3) {
-    F32Pool<true, 3, 3>(p);
-  } else {
-    F32Pool<true>(p);
-  }
+  WithPoolWindow(p, [&](auto k) { F32Pool<true, decltype(k)::value>(p); });
 }
 void f32_avgpool_minmax_ukernel__avx512f_c16(const PoolArgs& p) {
-  if (p.rows == 2 && p.cols == 2) {
-    F32Pool<false, 2, 2>(p);
-  } else if (p.rows == 3 && p.cols == 3) {
-    F32Pool<false, 3, 3>(p);
-  } else {
-    F32Pool<false>(p);
-  }
+  WithPoolWindow(p, [&](auto k) { F32Pool<false, decltype(k)::value>(p); });
 }
 void s8_maxpool_minmax_ukernel__avx512bw_c64(const PoolArgs& p) {
-  if (p.rows == 2 && p.cols == 2) {
-    Q8MaxPool<true, 2, 2>(p);
-  } else if (p.rows == 3 && p.cols == 3) {
-    Q8MaxPool<true, 3, 3>(p);
-  } else {
-    Q8MaxPool<true>(p);
-  }
+  WithPoolWindow(p, [&](auto k) { Q8MaxPool<true, decltype(k)::value>(p); });
 }
 void u8_maxpool_minmax_ukernel__avx512bw_c64(const PoolArgs& p) {
-  if (p.rows == 2 && p.cols == 2) {
-    Q8MaxPool<false, 2, 2>(p);
-  } else if (p.rows == 3 && p.cols == 3) {
-    Q8MaxPool<false, 3, 3>(p);
-  } else {
-    Q8MaxPool<false>(p);
-  }
+  WithPoolWindow(p, [&](auto k) { Q8MaxPool<false, decltype(k)::value>(p); });
 }
 void qs8_avgpool_minmax_ukernel__avx512f_c16(const PoolArgs& p) { Q8AvgPool<true>(p); }
 void qu8_avgpool_minmax_ukernel__avx512f_c16(const PoolArgs& p) { Q8AvgPool<false>(p); }
