@@ -322,14 +322,15 @@ TEST(OptimizedPool, MaxAndAverageAroundChannelBlocks) {
 
 // Wide rows: the windows inside a row go to the microkernel as one run of output pixels, the
 // clipped ones at either end one at a time. Windows of 2x2 and 3x3 (the kernels' fixed-size
-// paths) and others, strides 1-3, SAME and VALID, widths 10-40.
+// paths) and others, strides 1-3, SAME and VALID, widths 10-40; float, int8, uint8, int16 max.
 TEST(OptimizedPool, RunsOfPixelsAcrossWideRows) {
   std::mt19937 rng(31);
   uint32_t seed = 800;
   const int channels[] = {3, 16, 32, 40, 64, 70};
   const int windows[][2] = {{2, 2}, {3, 3}, {2, 3}, {1, 4}, {4, 2}};
   for (Op op : {Op::MAX_POOL_2D, Op::AVERAGE_POOL_2D}) {
-    for (DType type : {DType::kFloat32, DType::kInt8, DType::kUInt8}) {
+    for (DType type : {DType::kFloat32, DType::kInt8, DType::kUInt8, DType::kInt16}) {
+      if (type == DType::kInt16 && op != Op::MAX_POOL_2D) continue;
       for (int i = 0; i < 12; ++i) {
         PoolCase k;
         k.op = op;

@@ -41,6 +41,7 @@ uk::PoolFn ChooseFast(const Context* ctx, DType type, const OpData& d) {
   if (kKind == PoolKind::kL2 || !ctx->use_optimized_kernels()) return nullptr;
   const uk::PoolConfig* cfg = uk::GetPoolConfig(ctx->cpu());
   if (cfg == nullptr) return nullptr;
+  if (type == DType::kInt16) return kKind == PoolKind::kMax ? cfg->max_s16 : nullptr;
   const int index = type == DType::kFloat32 ? 0 : type == DType::kInt8 ? 1 : 2;
   if (type != DType::kFloat32 && type != DType::kInt8 && type != DType::kUInt8) return nullptr;
   if (kKind == PoolKind::kMax) return cfg->max[index];
@@ -279,7 +280,7 @@ void PoolFast(Context* ctx, const OpData* d, const Tensor* in, Tensor* out) {
   const int64_t in_h = in->dims[1], in_w = in->dims[2];
   const int depth = in->dims[3];
   const int64_t out_h = out->dims[1], out_w = out->dims[2];
-  const size_t elem = in->type == DType::kFloat32 ? 4 : 1;
+  const size_t elem = DTypeSize(in->type);
   const uint8_t* p = static_cast<const uint8_t*>(in->data);
   uint8_t* o = static_cast<uint8_t*>(out->data);
   auto row = [&](int64_t r) {

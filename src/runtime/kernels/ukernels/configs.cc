@@ -120,7 +120,8 @@ constexpr PoolConfig kPoolAvx512 = {
     {a5::f32_maxpool_minmax_ukernel__avx512f_c16, a5::s8_maxpool_minmax_ukernel__avx512bw_c64,
      a5::u8_maxpool_minmax_ukernel__avx512bw_c64},
     {a5::f32_avgpool_minmax_ukernel__avx512f_c16, a5::qs8_avgpool_minmax_ukernel__avx512f_c16,
-     a5::qu8_avgpool_minmax_ukernel__avx512f_c16}};
+     a5::qu8_avgpool_minmax_ukernel__avx512f_c16},
+    a5::s16_maxpool_minmax_ukernel__avx512bw_c32};
 constexpr DynamicQuantConfig kDynamicQuantAvx512 = {"f32_qd8_quantize__avx512f_u16",
                                                     a5::f32_range_ukernel__avx512f_u16,
                                                     a5::f32_qd8_vcvt_ukernel__avx512f_u16};
@@ -177,7 +178,8 @@ constexpr PoolConfig kPoolAvx2 = {
     {a2::f32_maxpool_minmax_ukernel__avx2_c8, a2::s8_maxpool_minmax_ukernel__avx2_c32,
      a2::u8_maxpool_minmax_ukernel__avx2_c32},
     {a2::f32_avgpool_minmax_ukernel__avx2_c8, a2::qs8_avgpool_minmax_ukernel__avx2_c8,
-     a2::qu8_avgpool_minmax_ukernel__avx2_c8}};
+     a2::qu8_avgpool_minmax_ukernel__avx2_c8},
+    a2::s16_maxpool_minmax_ukernel__avx2_c16};
 constexpr DynamicQuantConfig kDynamicQuantAvx2 = {
     "f32_qd8_quantize__avx2_u8", a2::f32_range_ukernel__avx2_u8, a2::f32_qd8_vcvt_ukernel__avx2_u8};
 constexpr QuantMulConfig kQuantMulAvx2 = {

@@ -88,13 +88,15 @@ struct F32VBinaryConfig {
   F32VClampFn vclamp;
 };
 
-// MAX_POOL_2D / AVERAGE_POOL_2D; index [0] float, [1] int8, [2] uint8. The integer average
-// kernels need windows of at most kPoolMaxAvgWindow pixels (their division is exact there).
+// MAX_POOL_2D / AVERAGE_POOL_2D; index [0] float, [1] int8, [2] uint8; and the int16 max. The
+// integer average kernels need windows of at most kPoolMaxAvgWindow pixels (their division is
+// exact there).
 constexpr int kPoolMaxAvgWindow = 1024;
 struct PoolConfig {
   const char* name;
   PoolFn max[3];
   PoolFn avg[3];
+  PoolFn max_s16;
 };
 
 // Run-time quantization of float inputs (hybrid CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED).

@@ -50,6 +50,7 @@ void f32_vmul_minmax_ukernel__avx2_u16(size_t n, const float* a, const float* b,
 void f32_maxpool_minmax_ukernel__avx2_c8(const PoolArgs& p);
 void s8_maxpool_minmax_ukernel__avx2_c32(const PoolArgs& p);
 void u8_maxpool_minmax_ukernel__avx2_c32(const PoolArgs& p);
+void s16_maxpool_minmax_ukernel__avx2_c16(const PoolArgs& p);
 void f32_avgpool_minmax_ukernel__avx2_c8(const PoolArgs& p);
 void qs8_avgpool_minmax_ukernel__avx2_c8(const PoolArgs& p);
 void qu8_avgpool_minmax_ukernel__avx2_c8(const PoolArgs& p);

@@ -3,6 +3,7 @@
 // max: 32 channels per step, the remaining channels one by one.
 #include <immintrin.h>
 
+#include <cstdint>
 #include <cstring>
 #include <limits>
 
@@ -83,6 +84,43 @@ void Q8MaxPool(const PoolArgs& p) {
   }
 }
 
+// int16 max: from the lowest value, 16 channels per vector, the rest one at a time.
+template <int kWindow = 0>
+void S16MaxPool(const PoolArgs& p) {
+  const int rows = kWindow > 0 ? kWindow : p.rows, cols = kWindow > 0 ? kWindow : p.cols;
+  const __m256i lo = _mm256_set1_epi16(static_cast<int16_t>(p.qmin));
+  const __m256i hi = _mm256_set1_epi16(static_cast<int16_t>(p.qmax));
+  const __m256i init = _mm256_set1_epi16(INT16_MIN);
+  for (int i = 0; i < p.pixels; ++i) {
+    const int16_t* in = static_cast<const int16_t*>(p.in) + i * p.in_step;
+    int16_t* out = static_cast<int16_t*>(p.out) + static_cast<ptrdiff_t>(i) * p.channels;
+    int c = 0;
+    for (; c + 16 <= p.channels; c += 16) {
+      __m256i acc = init;
+      for (int y = 0; y < rows; ++y) {
+        const int16_t* row = in + y * p.row_stride + c;
+        for (int x = 0; x < cols; ++x) {
+          acc = _mm256_max_epi16(
+              acc, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(row + x * p.channels)));
+        }
+      }
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + c),
+                          _mm256_min_epi16(_mm256_max_epi16(acc, lo), hi));
+    }
+    for (; c < p.channels; ++c) {
+      int32_t acc = INT16_MIN;
+      for (int y = 0; y < rows; ++y) {
+        for (int x = 0; x < cols; ++x) {
+          const int32_t v = in[y * p.row_stride + x * p.channels + c];
+          acc = v > acc ? v : acc;
+        }
+      }
+      acc = acc < p.qmin ? p.qmin : (acc > p.qmax ? p.qmax : acc);
+      out[c] = static_cast<int16_t>(acc);
+    }
+  }
+}
+
 template <bool kSigned>
 void Q8AvgPool(const PoolArgs& p) {
   const __m256i lo = _mm256_set1_epi32(p.qmin);
@@ -131,6 +169,9 @@ void s8_maxpool_minmax_ukernel__avx2_c32(const PoolArgs& p) {
 }
 void u8_maxpool_minmax_ukernel__avx2_c32(const PoolArgs& p) {
   WithPoolWindow(p, [&](auto k) { Q8MaxPool<false, decltype(k)::value>(p); });
+}
+void s16_maxpool_minmax_ukernel__avx2_c16(const PoolArgs& p) {
+  WithPoolWindow(p, [&](auto k) { S16MaxPool<decltype(k)::value>(p); });
 }
 void qs8_avgpool_minmax_ukernel__avx2_c8(const PoolArgs& p) { Q8AvgPool<true>(p); }
 void qu8_avgpool_minmax_ukernel__avx2_c8(const PoolArgs& p) { Q8AvgPool<false>(p); }

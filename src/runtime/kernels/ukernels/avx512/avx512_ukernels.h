@@ -74,6 +74,7 @@ void f32_vmul_minmax_ukernel__avx512f_u32(size_t n, const float* a, const float*
 void f32_maxpool_minmax_ukernel__avx512f_c16(const PoolArgs& p);
 void s8_maxpool_minmax_ukernel__avx512bw_c64(const PoolArgs& p);
 void u8_maxpool_minmax_ukernel__avx512bw_c64(const PoolArgs& p);
+void s16_maxpool_minmax_ukernel__avx512bw_c32(const PoolArgs& p);
 void f32_avgpool_minmax_ukernel__avx512f_c16(const PoolArgs& p);
 void qs8_avgpool_minmax_ukernel__avx512f_c16(const PoolArgs& p);
 void qu8_avgpool_minmax_ukernel__avx512f_c16(const PoolArgs& p);

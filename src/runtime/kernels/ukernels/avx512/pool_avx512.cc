@@ -8,6 +8,7 @@
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <immintrin.h>
 
+#include <cstdint>
 #include <limits>
 
 #include "src/runtime/kernels/ukernels/avx512/avx512_ukernels.h"
@@ -79,6 +80,31 @@ void Q8MaxPool(const PoolArgs& p) {
   }
 }
 
+// int16 max: from the lowest value, 32 channels per vector.
+template <int kWindow = 0>
+void S16MaxPool(const PoolArgs& p) {
+  const int rows = kWindow > 0 ? kWindow : p.rows, cols = kWindow > 0 ? kWindow : p.cols;
+  const __m512i lo = _mm512_set1_epi16(static_cast<int16_t>(p.qmin));
+  const __m512i hi = _mm512_set1_epi16(static_cast<int16_t>(p.qmax));
+  const __m512i init = _mm512_set1_epi16(INT16_MIN);
+  for (int i = 0; i < p.pixels; ++i) {
+    const int16_t* in = static_cast<const int16_t*>(p.in) + i * p.in_step;
+    int16_t* out = static_cast<int16_t*>(p.out) + static_cast<ptrdiff_t>(i) * p.channels;
+    for (int c = 0; c < p.channels; c += 32) {
+      const int n = p.channels - c;
+      const __mmask32 m = n >= 32 ? ~__mmask32{0} : (__mmask32{1} << n) - 1;
+      __m512i acc = init;
+      for (int y = 0; y < rows; ++y) {
+        const int16_t* row = in + y * p.row_stride + c;
+        for (int x = 0; x < cols; ++x) {
+          acc = _mm512_max_epi16(acc, _mm512_maskz_loadu_epi16(m, row + x * p.channels));
+        }
+      }
+      _mm512_mask_storeu_epi16(out + c, m, _mm512_min_epi16(_mm512_max_epi16(acc, lo), hi));
+    }
+  }
+}
+
 template <bool kSigned>
 void Q8AvgPool(const PoolArgs& p) {
   const __m512i lo = _mm512_set1_epi32(p.qmin);
@@ -125,6 +151,9 @@ void s8_maxpool_minmax_ukernel__avx512bw_c64(const PoolArgs& p) {
 }
 void u8_maxpool_minmax_ukernel__avx512bw_c64(const PoolArgs& p) {
   WithPoolWindow(p, [&](auto k) { Q8MaxPool<false, decltype(k)::value>(p); });
+}
+void s16_maxpool_minmax_ukernel__avx512bw_c32(const PoolArgs& p) {
+  WithPoolWindow(p, [&](auto k) { S16MaxPool<decltype(k)::value>(p); });
 }
 void qs8_avgpool_minmax_ukernel__avx512f_c16(const PoolArgs& p) { Q8AvgPool<true>(p); }
 void qu8_avgpool_minmax_ukernel__avx512f_c16(const PoolArgs& p) { Q8AvgPool<false>(p); }
