@@ -102,13 +102,22 @@ void AffineQuantize(const float* in, int64_t n, float scale, int32_t zp, T* out)
   const double s = static_cast<double>(scale);
   const int32_t lo = std::numeric_limits<T>::min(), hi = std::numeric_limits<T>::max();
   for (int64_t i = 0; i < n; ++i) {
-    const double r = std::round(static_cast<double>(in[i]) / s);
-    // NaN and values beyond int32 would be undefined casts: saturate them
-    // first.
-    const int32_t q = std::isnan(r) ? 0
-                      : r >= 2.0e9  ? std::numeric_limits<int32_t>::max() - 65536
-                      : r <= -2.0e9 ? std::numeric_limits<int32_t>::min() + 65536
-                                    : static_cast<int32_t>(r);
+    const double x = static_cast<double>(in[i]) / s;
+    int32_t q;
+    if (std::fabs(x) < 2.0e9) {
+      // std::round (half away from zero) without its library call: the truncation is exact in
+      // int64, and so is the fraction left (x and its truncation share their high bits).
+      const int64_t t = static_cast<int64_t>(x);
+      const double frac = x - static_cast<double>(t);
+      q = static_cast<int32_t>(t + (frac >= 0.5) - (frac <= -0.5));
+    } else {
+      // NaN and values beyond int32 would be undefined casts: saturate them first.
+      const double r = std::round(x);
+      q = std::isnan(r) ? 0
+          : r >= 2.0e9  ? std::numeric_limits<int32_t>::max() - 65536
+          : r <= -2.0e9 ? std::numeric_limits<int32_t>::min() + 65536
+                        : static_cast<int32_t>(r);
+    }
     const int32_t v = q + zp;
     out[i] = static_cast<T>(v < lo ? lo : (v > hi ? hi : v));
   }

@@ -2,6 +2,11 @@
 // folding), agreement with tflite-ref, errors.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <vector>
+
 #include "src/runtime/kernels/elem_test_util.h"
 
 namespace edgeopt {
@@ -24,6 +29,51 @@ TEST(Quantize, GoldenTiesAndSaturation) {
   auto out = RunEdgeopt(model, {MakeArray<float>(DType::kFloat32, {4}, {0.25f, -0.25f, 100, -1})});
   ASSERT_TRUE(out.ok()) << out.status().message();
   EXPECT_EQ(ToVector<int8_t>((*out)[0]), (std::vector<int8_t>{0, -2, 127, -3}));
+}
+
+// float -> int16 (and int8, uint8): each value rounded half away from zero as the double
+// quotient's std::round, on exact ties of the grid, just either side of them, negatives, values
+// that saturate, infinities and NaN.
+TEST(Quantize, RoundsLikeStdRoundOnEveryKindOfValue) {
+  std::vector<float> x;
+  const float scale = 3.1e-4f;
+  for (int k = -300; k <= 300; ++k) {
+    const float tie = (static_cast<float>(k) + 0.5f) * scale;
+    x.push_back(tie);
+    x.push_back(std::nextafter(tie, 1e9f));
+    x.push_back(std::nextafter(tie, -1e9f));
+    x.push_back(static_cast<float>(k) * scale);
+  }
+  for (float v : {11.0f, -11.0f, 1e9f, -1e9f, 3e9f, -3e9f, 1e30f, -1e30f}) x.push_back(v);
+  x.push_back(std::numeric_limits<float>::infinity());
+  x.push_back(-std::numeric_limits<float>::infinity());
+  x.push_back(std::numeric_limits<float>::quiet_NaN());
+  const int n = static_cast<int>(x.size());
+  struct Case {
+    DType type;
+    int32_t zp, lo, hi;
+  };
+  for (const Case& c : {Case{DType::kInt16, 7, -32768, 32767}, Case{DType::kInt8, -3, -128, 127},
+                        Case{DType::kUInt8, 130, 0, 255}}) {
+    auto model = UnaryModel(Op::QUANTIZE, F32({n}), Q(c.type, {n}, scale, c.zp));
+    for (bool optimized : {true, false}) {
+      rt::InterpreterOptions o;
+      o.use_optimized_kernels = optimized;
+      auto out = RunEdgeopt(model, {MakeArray<float>(DType::kFloat32, {n}, x)}, o);
+      ASSERT_TRUE(out.ok()) << out.status().message();
+      for (int i = 0; i < n; ++i) {
+        const double r = std::round(static_cast<double>(x[i]) / static_cast<double>(scale));
+        const int64_t q = std::isnan(r) ? 0 : static_cast<int64_t>(std::clamp(r, -1e12, 1e12));
+        const int64_t want = std::clamp<int64_t>(q + c.zp, c.lo, c.hi);
+        int64_t got = 0;
+        if (c.type == DType::kInt16) got = (*out)[0].Data<int16_t>()[i];
+        if (c.type == DType::kInt8) got = (*out)[0].Data<int8_t>()[i];
+        if (c.type == DType::kUInt8) got = (*out)[0].Data<uint8_t>()[i];
+        ASSERT_EQ(got, want) << DTypeName(c.type) << (optimized ? "" : " reference") << " x[" << i
+                             << "] = " << x[i];
+      }
+    }
+  }
 }
 
 TEST(Quantize, AgreementFloatToInt) {
