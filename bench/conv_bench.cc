@@ -230,7 +230,7 @@ BENCHMARK_CAPTURE(BM_Conv3x3, f32_32x32x16_16, false, Shape{32, 32, 16, 16})->Ar
 BENCHMARK_CAPTURE(BM_Conv3x3, f32_16x16x32_32, false, Shape{16, 16, 32, 32})->Arg(1)->UseRealTime();
 BENCHMARK_CAPTURE(BM_Conv3x3, f32_8x8x64_64, false, Shape{8, 8, 64, 64})->Arg(1)->UseRealTime();
 
-// First layers (few input channels): window rows (IGemmConv::row_expand, row_taps) against the
+// First layers (few input channels): window rows (IGemmConv::window_rows) against the
 // path they replace (im2col for 1-2 channels, a tap per pixel for more; for float, the direct
 // 3x3 kernel where it applies, which window rows leave as it is).
 struct FirstLayer {

@@ -24,12 +24,12 @@ constexpr int kTasksPerThread = 6;
 constexpr int kIm2colMaxChannels = 2;
 constexpr int64_t kIm2colMaxBytes = int64_t{8} << 20;
 // qs8 convolutions whose window row (filter_w * in_c values) is at most this long expand their
-// input rows into window rows (IGemmConv::row_expand). Measured against the paths they replace
+// input rows into window rows (IGemmConv::window_rows). Measured against the paths they replace
 // (bench/conv_bench.cc, AVX-512): 0.37x-0.54x of im2col's time for 1-2 channels, 0.54x-0.86x of
 // a tap per pixel for 3 channels, 0.71x for 5.
 constexpr int kRowExpandMaxK = 16;
 // f32 convolutions with 1-2 channels whose filter row is at most this many values take one tap
-// per filter row (IGemmConv::row_taps) instead of im2col: 0.35x-0.63x of its time on first
+// per filter row (IGemmConv::window_rows) instead of im2col: 0.35x-0.63x of its time on first
 // layers (bench/conv_bench.cc, AVX-512, exact and fast float).
 constexpr int kF32RowTapsMaxK = 64;
 // Largest indirection cache (IGemmConv::ind_cache) kept per convolution.
@@ -323,8 +323,23 @@ void FinishCommon(IGemmConv* op, size_t elem) {
   }
 }
 
+// One GEMM tap per filter row of kc = filter_w * in_c values (IGemmConv::window_rows): the
+// indirection sees a filter_h x 1 filter over pixels of whole filter rows, with no left padding
+// (the caller sets the width, channels and column stride of that image).
+void UseWindowRows(IGemmConv* op, int kc) {
+  op->window_rows = true;
+  op->im2col = false;
+  op->kc = kc;
+  op->taps = op->g.filter_h;
+  op->pointwise = false;
+  op->ig.filter_w = 1;
+  op->ig.dilation_w = 1;
+  op->ig.pad_left = 0;
+}
+
 // Switches a qs8 convolution from a tap per pixel (or im2col) to window rows when its window
-// row is short (IGemmConv::row_expand).
+// row is short: each input row is expanded into window rows, an image of out_w pixels of kc
+// channels.
 void ChooseRowExpansion(IGemmConv* op) {
   const ref::ConvGeometry& g = op->g;
   const int kc = g.filter_w * g.in_c;
@@ -335,22 +350,15 @@ void ChooseRowExpansion(IGemmConv* op) {
   if (g.filter_w < 2 || g.in_c % 4 == 0 || kc > kRowExpandMaxK || bytes > kIm2colMaxBytes) {
     return;
   }
-  op->row_expand = true;
-  op->im2col = false;
-  op->kc = kc;
-  op->taps = g.filter_h;
-  ref::ConvGeometry& e = op->ig;
-  e.in_w = g.out_w;
-  e.in_c = kc;
-  e.filter_w = 1;
-  e.stride_w = 1;
-  e.dilation_w = 1;
-  e.pad_left = 0;
-  op->pointwise = e.IsPointwise();
+  UseWindowRows(op, kc);
+  op->ig.in_w = g.out_w;
+  op->ig.in_c = kc;
+  op->ig.stride_w = 1;
+  op->pointwise = op->ig.IsPointwise();
 }
 
-// Switches an f32 convolution to one tap per filter row (IGemmConv::row_taps) when its filter
-// row is short.
+// Switches an f32 convolution with 1-2 channels to window rows when its filter row is short:
+// the taps read the input rows themselves (or a copy padded with zero columns).
 void ChooseF32RowTaps(IGemmConv* op) {
   const ref::ConvGeometry& g = op->g;
   const int kc = g.filter_w * g.in_c;
@@ -365,16 +373,9 @@ void ChooseF32RowTaps(IGemmConv* op) {
       bytes > kIm2colMaxBytes) {
     return;
   }
-  op->row_taps = true;
+  UseWindowRows(op, kc);
   op->padded_w = padded_w;
-  op->im2col = false;
-  op->kc = kc;
-  op->taps = g.filter_h;
-  ref::ConvGeometry& e = op->ig;
-  e.in_w = pad ? padded_w : g.in_w;
-  e.filter_w = 1;
-  e.pad_left = 0;
-  op->pointwise = false;
+  op->ig.in_w = pad ? padded_w : g.in_w;
 }
 
 // Input rows [r0, r1) (over all batch items) into `out` with op.padded_w pixels per row: zeros,
@@ -415,7 +416,7 @@ void CopyWindows(const uint8_t* s, int64_t step, uint8_t* d, int n, uint32_t fli
 
 // Input rows [r0, r1) (row r: batch item r / in_h, row r % in_h) of the `in_rows` rows at `in`
 // expanded into window rows at `out` (op.kcp bytes per output column; see
-// IGemmConv::row_expand): the kc values of the filter row at each output column in the u
+// IGemmConv::window_rows): the kc values of the filter row at each output column in the u
 // domain, zu where it runs past the image, zeros after kc.
 void ExpandRows(const IGemmConv& op, const uint8_t* in, int64_t in_rows, uint8_t* out, int64_t r0,
                 int64_t r1) {
@@ -567,7 +568,7 @@ Status PrepareQS8IGemm(Context* ctx, const ref::ConvGeometry& g, const QS8ConvPa
   op->mr = op->rows == 1 ? 1 : op->qcfg->mr;
   op->kcp = uk::RoundUp(op->kc, 4);
   op->input_signed = !p.uint8;
-  op->copy_input = !op->im2col && !op->row_expand && (op->input_signed || op->kcp != op->kc);
+  op->copy_input = !op->im2col && !op->window_rows && (op->input_signed || op->kcp != op->kc);
   op->zu = p.uint8 ? p.input_zero_point : p.input_zero_point + 128;
   op->zwp = p.uint8 ? p.filter_zero_point - 128 : p.filter_zero_point;
   op->row_sums = op->zwp != 0;
@@ -596,8 +597,8 @@ Status PrepareQS8IGemm(Context* ctx, const ref::ConvGeometry& g, const QS8ConvPa
   const int64_t in_pixels = int64_t{g.batch} * g.in_h * g.in_w;
   // Pixels the kernels read: input pixels, im2col rows or window rows.
   const int64_t read_pixels =
-      op->im2col ? op->rows : (op->row_expand ? int64_t{g.batch} * g.in_h * g.out_w : in_pixels);
-  if (op->copy_input || op->row_expand) {
+      op->im2col ? op->rows : (op->window_rows ? int64_t{g.batch} * g.in_h * g.out_w : in_pixels);
+  if (op->copy_input || op->window_rows) {
     EDGEOPT_RETURN_IF_ERROR(ctx->RequestScratch(read_pixels * op->kcp + 64, &op->s_copy));
   }
   if (op->im2col) {
@@ -607,7 +608,7 @@ Status PrepareQS8IGemm(Context* ctx, const ref::ConvGeometry& g, const QS8ConvPa
     EDGEOPT_RETURN_IF_ERROR(RequestScratchArray<int32_t>(ctx, read_pixels, &op->s_pixsum));
   }
   EDGEOPT_RETURN_IF_ERROR(
-      ComputeTapOffsets(ctx, op->copy_input || op->row_expand ? op->kcp : g.in_c, op));
+      ComputeTapOffsets(ctx, op->copy_input || op->window_rows ? op->kcp : g.in_c, op));
   EDGEOPT_RETURN_IF_ERROR(RequestCommonScratch(ctx, op, sizeof(void*)));
   PlanTasks(ctx, op);
   return PrepareIndirectionCache(ctx, op);
@@ -732,7 +733,7 @@ bool FuseF32ResidualAdd(const Context* ctx, float lo, float hi, IGemmConv* op) {
 const char* IGemmKernelName(const IGemmConv& op) {
   if (op.direct != nullptr) return "direct 3x3";
   if (op.im2col) return "igemm im2col";
-  return op.row_expand || op.row_taps ? "igemm window rows" : "igemm";
+  return op.window_rows ? "igemm window rows" : "igemm";
 }
 
 bool FuseQ8ResidualAdd(const FusedAdd& add, IGemmConv* op) {
@@ -788,11 +789,13 @@ void RunIGemmConv(Context* ctx, const IGemmConv& op, const void* input, void* ou
     return;
   }
   if (op.kind == IGemmKind::kQS8) {
-    const int64_t in_pixels = int64_t{g.batch} * g.in_h * g.in_w;
-    const int chunks = std::max(1, std::min<int>(pool->num_threads() * 2, in_pixels / 64));
     const uint8_t* in = static_cast<const uint8_t*>(input);
     uint8_t* copy = static_cast<uint8_t*>(ctx->GetScratch(op.s_copy));
     int32_t* pixsum = static_cast<int32_t*>(ctx->GetScratch(op.s_pixsum));
+    // What the kernels read, `stride` bytes per pixel: im2col rows, window rows, or the input
+    // pixels (or their u-domain copy); with their row sums when the weights need them.
+    const uint8_t* read = in;
+    int64_t stride = g.in_c;
     if (op.im2col) {
       uint8_t* col = static_cast<uint8_t*>(ctx->GetScratch(op.s_im2col));
       ParallelChunks(pool, op.rows, [&](int64_t r0, int64_t r1) {
@@ -809,14 +812,9 @@ void RunIGemmConv(Context* ctx, const IGemmConv& op, const void* input, void* ou
                            pixsum + r0);
         }
       });
-      s.input = col;
-      s.in_stride = op.kcp;
-      s.zero = op.zero;
-      s.pixsum = op.row_sums ? pixsum : nullptr;
-      RunGroup<IGemmKind::kQS8>(ctx, s);
-      return;
-    }
-    if (op.row_expand) {
+      read = col;
+      stride = op.kcp;
+    } else if (op.window_rows) {
       const int64_t width = g.out_w;
       const int64_t in_rows = int64_t{g.batch} * g.in_h;
       ParallelChunks(pool, in_rows, [&](int64_t r0, int64_t r1) {
@@ -826,17 +824,15 @@ void RunIGemmConv(Context* ctx, const IGemmConv& op, const void* input, void* ou
                            op.kcp, pixsum + r0 * width);
         }
       });
-      s.input = copy;
-      s.in_stride = op.kcp;
-      s.zero = op.zero;
-      s.pixsum = op.row_sums ? pixsum : nullptr;
-      EnsureIndirectionCache<uint8_t>(s);
-      RunGroup<IGemmKind::kQS8>(ctx, s);
-      return;
-    }
-    const uint8_t* read = op.copy_input ? copy : in;
-    const int64_t stride = op.copy_input ? op.kcp : g.in_c;
-    if (op.copy_input || op.row_sums) {
+      read = copy;
+      stride = op.kcp;
+    } else if (op.copy_input || op.row_sums) {
+      if (op.copy_input) {
+        read = copy;
+        stride = op.kcp;
+      }
+      const int64_t in_pixels = int64_t{g.batch} * g.in_h * g.in_w;
+      const int chunks = std::max(1, std::min<int>(pool->num_threads() * 2, in_pixels / 64));
       pool->ParallelFor(chunks, [&](int chunk, int) {
         const int64_t p0 = in_pixels * chunk / chunks;
         const int64_t p1 = in_pixels * (chunk + 1) / chunks;
@@ -851,7 +847,7 @@ void RunIGemmConv(Context* ctx, const IGemmConv& op, const void* input, void* ou
     s.in_stride = stride;
     s.zero = op.zero;
     s.pixsum = op.row_sums ? pixsum : nullptr;
-    EnsureIndirectionCache<uint8_t>(s);
+    EnsureIndirectionCache<uint8_t>(s);  // (im2col keeps no cache: nothing to build)
     RunGroup<IGemmKind::kQS8>(ctx, s);
     return;
   }

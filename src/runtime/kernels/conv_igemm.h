@@ -38,7 +38,7 @@ struct QS8ConvParams {
   const int32_t* shift = nullptr;
   int32_t output_zero_point = 0;
   int32_t act_min = 0, act_max = 0;
-  // May use window rows (IGemmConv::row_expand) where they apply; false leaves the tap-per-pixel
+  // May use window rows (IGemmConv::window_rows) where they apply; false leaves the tap-per-pixel
   // or im2col path (for benchmarks that compare the two).
   bool window_rows = true;
 };
@@ -67,19 +67,18 @@ struct IGemmConv {
   // K = all taps' channels) and the GEMM runs as one tap of K; cheaper than a pointer per tap.
   bool im2col = false;
   int s_im2col = -1;
-  // qs8 with a short window row (filter_w * in_c bytes, the first convolution of an image
-  // model): each input row is expanded once into window rows, the kc = filter_w * in_c values
-  // each output column reads from it (kcp bytes apart, in the copy scratch), and the GEMM runs
-  // one tap per filter row over them. filter_h times less copying than im2col, no K padding
-  // per pixel as with a tap per pixel. `ig` is the geometry the indirection sees: the expanded
-  // rows as an image of out_w pixels of kc channels under a filter_h x 1 filter.
-  bool row_expand = false;
-  // f32 with a short filter row (no dilation along it): one tap per filter row as well, but a
-  // float filter row needs no padding of K, so the taps point straight into the input rows, or
-  // into a copy of them with zero columns on each side (`padded_w` pixels wide) when the
-  // convolution pads left or right.
-  bool row_taps = false;
-  int padded_w = 0;  // 0: the input itself
+  // Window rows: few input channels (the first convolution of an image model) run one GEMM tap
+  // per filter row of kc = filter_w * in_c values instead of one per filter pixel. `ig` is the
+  // geometry the indirection sees: a filter_h x 1 filter over pixels of whole filter rows.
+  //  - qs8 (filter row of at most 16 bytes): each input row is expanded once into window rows,
+  //    the kc values each output column reads padded to kcp, in the copy scratch: an image of
+  //    out_w pixels of kc channels. filter_h times less copying than im2col, no K padding per
+  //    filter pixel as with a tap per pixel.
+  //  - f32 (1-2 channels, in place of im2col): a float filter row needs no padding of K, so the
+  //    taps point straight into the input rows, or into a copy of them with zero columns on
+  //    each side (`padded_w` pixels wide) when the convolution pads left or right.
+  bool window_rows = false;
+  int padded_w = 0;  // f32: 0 reads the input itself
   ref::ConvGeometry ig;
   // qs8 / qd8 input handling
   bool copy_input = false;  // the kernels read a u-domain copy with kcp bytes per pixel
@@ -134,7 +133,7 @@ Status PrepareQS8IGemm(Context* ctx, const ref::ConvGeometry& g, const QS8ConvPa
                        IGemmConv* op);
 Status PrepareQD8IGemm(Context* ctx, const ref::ConvGeometry& g, const QD8ConvParams& p,
                        IGemmConv* op);
-// `window_rows`: may take one tap per filter row (IGemmConv::row_taps); false for benchmarks.
+// `window_rows`: may take one tap per filter row (IGemmConv::window_rows); false for benchmarks.
 Status PrepareF32IGemm(Context* ctx, const ref::ConvGeometry& g, const float* filter,
                        const float* bias, float act_min, float act_max, IGemmConv* op,
                        bool window_rows = true);
