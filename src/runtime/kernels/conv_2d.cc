@@ -77,14 +77,20 @@ bool SparseConvCandidate(Context* ctx, const ref::ConvGeometry& g, const Tensor*
   return ConstantWeightsForSparse(ctx, filter, bias) && SparseConvApplies(g);
 }
 
+// Output pixels per block of the float reference (ref::ConvF32): its im2col rows of K floats
+// within the scratch target.
+int F32BlockRows(const ref::ConvGeometry& g) {
+  return ref::BlockRows(g.out_pixels(), g.K() * 4, kConvScratchTarget);
+}
+
 // The microkernel path for `kind`, when the CPU has one for this geometry.
 bool UseFast(Context* ctx, IGemmKind kind, const ref::ConvGeometry& g) {
-  // Exact float: the reference (ref::ConvF32) sums each batch item's pixels in blocks and a
+  // Exact float: the reference sums each batch item's pixels in blocks (F32BlockRows) and a
   // block of one row as a GEMV. Single-pixel outputs run the exact GEMV kernel row by row
   // (PrepareF32IGemm); a one-row last block among several stays with the reference.
   const int64_t pixels = g.out_pixels();
   if (kind == IGemmKind::kF32 && ctx->exact_float() && pixels > 1 &&
-      pixels % ref::BlockRows(pixels, g.K() * 4, kConvScratchTarget) == 1) {
+      pixels % F32BlockRows(g) == 1) {
     return false;
   }
   return ctx->use_optimized_kernels() && IGemmSupported(ctx, kind, g);
@@ -218,7 +224,7 @@ Status Prepare(Context* ctx, Node* node) {
                              bias != nullptr ? bias->Data<float>() : nullptr, data->act_min,
                              data->act_max, data->fast);
     }
-    data->block_rows = ref::BlockRows(pixels, K * 4, kConvScratchTarget);
+    data->block_rows = F32BlockRows(g);
     if (!g.IsPointwise()) {
       EDGEOPT_RETURN_IF_ERROR(RequestScratchArray<float>(ctx, data->block_rows * K, &data->col));
     }
