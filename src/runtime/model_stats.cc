@@ -1,5 +1,8 @@
 #include "src/runtime/model_stats.h"
 
+#include <utility>
+#include <vector>
+
 #include "src/core/dtype.h"
 #include "src/core/float16.h"
 
@@ -168,28 +171,16 @@ ModelStats ComputeModelStats(Interpreter* interp) {
 
 int64_t EstimateWork(Interpreter* interp, int64_t scan_below) {
   using Op = tflite::BuiltinOperator;
-  // Sparse weights reach their layer through a DENSIFY of the stored tensor.
+  // Each layer's MACs and weights, in one pass. Sparse weights reach their layer through a
+  // DENSIFY of the stored tensor, which comes first in the node order.
   std::vector<int> densified_from(interp->num_tensors(), -1);
+  std::vector<std::pair<int64_t, const Tensor*>> layers;
+  int64_t dense = 0;
   for (int i = 0; i < interp->num_nodes(); ++i) {
     const Node& node = interp->node(i);
     if (node.op == Op::DENSIFY && node.num_inputs > 0 && node.num_outputs > 0 &&
         node.outputs[0] >= 0) {
       densified_from[node.outputs[0]] = node.inputs[0];
-    }
-  }
-  int64_t dense = 0;
-  for (int i = 0; i < interp->num_nodes(); ++i) {
-    const Tensor* w = nullptr;
-    dense += NodeMacs(interp, interp->node(i), &w);
-  }
-  if (dense >= scan_below) return dense;
-  double work = 0;
-  for (int i = 0; i < interp->num_nodes(); ++i) {
-    const Node& node = interp->node(i);
-    const Tensor* w = nullptr;
-    const int64_t macs = NodeMacs(interp, node, &w);
-    if (w != nullptr && node.inputs[1] >= 0 && densified_from[node.inputs[1]] >= 0) {
-      w = interp->tensor(densified_from[node.inputs[1]]);
     }
     if ((node.op == Op::CONV_2D || node.op == Op::DEPTHWISE_CONV_2D ||
          node.op == Op::FULLY_CONNECTED || node.op == Op::TRANSPOSE_CONV) &&
@@ -197,6 +188,17 @@ int64_t EstimateWork(Interpreter* interp, int64_t scan_below) {
         interp->tensor(node.outputs[0])->dims.size == 0) {
       return -1;  // the file gives no output shape
     }
+    const Tensor* w = nullptr;
+    const int64_t macs = NodeMacs(interp, node, &w);
+    if (w != nullptr && node.inputs[1] >= 0 && densified_from[node.inputs[1]] >= 0) {
+      w = interp->tensor(densified_from[node.inputs[1]]);
+    }
+    if (macs > 0) layers.emplace_back(macs, w);
+    dense += macs;
+  }
+  if (dense >= scan_below) return dense;
+  double work = 0;
+  for (const auto& [macs, w] : layers) {
     double density = 1.0;
     if (w != nullptr && w->allocation == Allocation::kConstant && w->dims.NumElements() > 0) {
       density = static_cast<double>(NonZeros(*w)) / static_cast<double>(w->dims.NumElements());
