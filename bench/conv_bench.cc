@@ -22,6 +22,7 @@
 #include "src/runtime/cpu_info.h"
 #include "src/runtime/kernel_api.h"
 #include "src/runtime/kernels/conv_igemm.h"
+#include "src/runtime/kernels/kernel_util.h"
 #include "src/runtime/thread_pool.h"
 
 namespace edgeopt {
@@ -268,15 +269,11 @@ std::unique_ptr<ConvCase> MakeFirstLayer(const FirstLayer& f, bool window_rows,
   g.filter_h = f.fh;
   g.filter_w = f.fw;
   g.stride_h = g.stride_w = f.stride;
-  if (f.same) {
-    g.out_h = (f.h + f.stride - 1) / f.stride;
-    g.out_w = (f.w + f.stride - 1) / f.stride;
-    g.pad_top = std::max(0, (g.out_h - 1) * f.stride + f.fh - f.h) / 2;
-    g.pad_left = std::max(0, (g.out_w - 1) * f.stride + f.fw - f.w) / 2;
-  } else {
-    g.out_h = (f.h - f.fh) / f.stride + 1;
-    g.out_w = (f.w - f.fw) / f.stride + 1;
-  }
+  const rt::Padding2D pad =
+      rt::ComputePadding(f.same ? tflite::Padding::SAME : tflite::Padding::VALID, f.stride,
+                         f.stride, 1, 1, f.h, f.w, f.fh, f.fw, &g.out_h, &g.out_w);
+  g.pad_top = pad.height;
+  g.pad_left = pad.width;
   std::mt19937 rng(2);
   if (kind != FirstKind::kInt8) {
     std::vector<float> w(static_cast<size_t>(f.out) * f.fh * f.fw * f.c), bias(f.out);
