@@ -283,6 +283,16 @@ void PoolFast(Context* ctx, const OpData* d, const Tensor* in, Tensor* out) {
   const size_t elem = DTypeSize(in->type);
   const uint8_t* p = static_cast<const uint8_t*>(in->data);
   uint8_t* o = static_cast<uint8_t*>(out->data);
+  // Columns [x_lo, x_hi) have windows wholly inside the row (they are contiguous): one
+  // microkernel call per row; the clipped ones at either end go one at a time.
+  int64_t x_lo = out_w, x_hi = out_w;
+  for (int64_t ox = 0; ox < out_w; ++ox) {
+    const Span xs = Clip(ox, d->stride_w, d->pad_w, d->filter_w, in_w);
+    if (xs.begin == 0 && xs.end == d->filter_w) {
+      x_lo = std::min(x_lo, ox);
+      x_hi = ox + 1;
+    }
+  }
   auto row = [&](int64_t r) {
     const int64_t b = r / out_h, oy = r % out_h;
     const Span ys = Clip(oy, d->stride_h, d->pad_h, d->filter_h, in_h);
@@ -294,18 +304,14 @@ void PoolFast(Context* ctx, const OpData* d, const Tensor* in, Tensor* out) {
     args.fmax = d->f_max;
     args.qmin = d->q_min;
     args.qmax = d->q_max;
+    args.in_step = static_cast<ptrdiff_t>(d->stride_w * depth);
     for (int64_t ox = 0; ox < out_w;) {
       const Span xs = Clip(ox, d->stride_w, d->pad_w, d->filter_w, in_w);
       const int64_t x0 = xs.origin, fx_start = xs.begin, fx_end = xs.end;
       args.rows = static_cast<int>(std::max<int64_t>(0, fy_end - fy_start));
       args.cols = static_cast<int>(std::max<int64_t>(0, fx_end - fx_start));
-      // Windows wholly inside the row go in one call; clipped ones one at a time.
-      int64_t n = 1;
-      if (fx_start == 0 && fx_end == d->filter_w) {
-        while (ox + n < out_w && x0 + n * d->stride_w + d->filter_w <= in_w) ++n;
-      }
+      const int64_t n = ox == x_lo ? x_hi - x_lo : 1;
       args.pixels = static_cast<int>(n);
-      args.in_step = static_cast<ptrdiff_t>(d->stride_w * depth);
       if (args.rows == 0 || args.cols == 0) {
         args.rows = args.cols = 0;
         args.in = p;
