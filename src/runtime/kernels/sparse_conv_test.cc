@@ -27,6 +27,7 @@ constexpr double kFloatRelTol = 1e-5;  // relative to max(1, |reference|)
 using PlanesFn = void (*)(int, int, const float*, float*, int64_t);
 using PixelsFn = void (*)(int, int, const float*, int64_t, float* const*);
 
+#if defined(EDGEOPT_HAVE_AVX512) || defined(EDGEOPT_HAVE_AVX2)
 // The SIMD layout moves against the portable ones, for 1..40 pixels and channels (whole and
 // partial 8x8 / 16x16 blocks), with gaps after each row to catch stores past the end.
 void ExpectMovesMatchThePortableOnes(PlanesFn to_planes, PixelsFn to_pixels) {
@@ -60,6 +61,7 @@ void ExpectMovesMatchThePortableOnes(PlanesFn to_planes, PixelsFn to_pixels) {
     }
   }
 }
+#endif  // the x86 sparse kernels
 
 #if defined(EDGEOPT_HAVE_AVX512)
 TEST(SparseConvMoves, Avx512TransposesMatchThePortableOnes) {
