@@ -351,8 +351,8 @@ Status Prepare(Context* ctx, Node* node) {
                                              data->filter_zero_point, &data->bias_term));
   }
   if (int16 && ctx->use_optimized_kernels() && g.groups == 1) {
-    EDGEOPT_RETURN_IF_ERROR(PrepareS16Gemm(ctx, filter->Data<int8_t>(), g.out_c, K, stage,
-                                           &data->s16,
+    EDGEOPT_RETURN_IF_ERROR(PrepareS16Gemm(ctx, filter->Data<int8_t>(), g.out_c, K, data->bias_term,
+                                           stage, &data->s16,
                                            /*pad_k=*/!g.IsPointwise()));
   }
   const int64_t max_a = uint8 ? 255 : (int16 ? 32768 : 128);

@@ -560,15 +560,35 @@ bool Int32AccumulatorSafe(int64_t K, int64_t max_a, int64_t max_b) {
          K <= (static_cast<int64_t>(std::numeric_limits<int32_t>::max()) - 1) / per_product;
 }
 
+namespace {
+
+int64_t AbsRowSum(const int8_t* w, int64_t K) {
+  int64_t sum = 0;
+  for (int64_t k = 0; k < K; ++k) sum += std::abs(int{w[k]});
+  return sum;
+}
+
+}  // namespace
+
+bool S16NarrowStageFits(const int8_t* weights, int rows, int64_t K, const int64_t* bias_term) {
+  constexpr int64_t kInt32Max = std::numeric_limits<int32_t>::max();
+  if (bias_term == nullptr) return false;
+  for (int n = 0; n < rows; ++n) {
+    // The bias term is compared first so that the sum below cannot overflow.
+    if (bias_term[n] < -kInt32Max || bias_term[n] > kInt32Max) return false;
+    if (AbsRowSum(weights + n * K, K) * 32768 + std::abs(bias_term[n]) > kInt32Max) return false;
+  }
+  return true;
+}
+
 Status PrepareS16Gemm(Context* ctx, const int8_t* weights, int rows, int64_t K,
-                      const ref::OutputStage& stage, S16Gemm* s16, bool pad_k) {
+                      const int64_t* bias_term, const ref::OutputStage& stage, S16Gemm* s16,
+                      bool pad_k) {
   *s16 = S16Gemm();
   const uk::S16GemmConfig* cfg = uk::GetS16GemmConfig(ctx->cpu());
   if (cfg == nullptr || K > (int64_t{1} << 30)) return Status::Ok();
   for (int n = 0; n < rows; ++n) {
-    int64_t sum = 0;
-    for (int64_t k = 0; k < K; ++k) sum += std::abs(int{weights[n * K + k]});
-    if (sum * 32768 >= (int64_t{1} << 31)) return Status::Ok();
+    if (AbsRowSum(weights + n * K, K) * 32768 >= (int64_t{1} << 31)) return Status::Ok();
   }
   if (cfg->nr > 0) {  // packed: the kernel runs K in pairs, whatever its length
     EDGEOPT_RETURN_IF_ERROR(
@@ -589,11 +609,21 @@ Status PrepareS16Gemm(Context* ctx, const int8_t* weights, int rows, int64_t K,
     EDGEOPT_RETURN_IF_ERROR(AllocatePersistentArray(ctx, rows, &s16->round));
     EDGEOPT_RETURN_IF_ERROR(AllocatePersistentArray(ctx, rows, &s16->shift));
     for (int n = 0; n < rows; ++n) {
-      const int32_t m = stage.multiplier[n];
       const int total_shift = 15 - stage.shift[n];
-      s16->reduced[n] = m < 0x7FFF0000 ? ((m + (1 << 15)) >> 16) : 0x7FFF;
+      s16->reduced[n] = ref::ReducedMultiplier(stage.multiplier[n]);
       s16->round[n] = int64_t{1} << (total_shift - 1);
       s16->shift[n] = total_shift;
+    }
+  }
+  if (stage.rounding == ref::Rounding::kInt64 && cfg->requant_narrow != nullptr &&
+      S16NarrowStageFits(weights, rows, K, bias_term)) {
+    EDGEOPT_RETURN_IF_ERROR(AllocatePersistentArray(ctx, rows, &s16->bias32));
+    EDGEOPT_RETURN_IF_ERROR(AllocatePersistentArray(ctx, rows, &s16->reduced32));
+    EDGEOPT_RETURN_IF_ERROR(AllocatePersistentArray(ctx, rows, &s16->shift32));
+    for (int n = 0; n < rows; ++n) {
+      s16->bias32[n] = static_cast<int32_t>(bias_term[n]);
+      s16->reduced32[n] = ref::ReducedMultiplier(stage.multiplier[n]);
+      s16->shift32[n] = 15 - stage.shift[n];
     }
   }
   s16->cfg = cfg;
@@ -603,6 +633,21 @@ Status PrepareS16Gemm(Context* ctx, const int8_t* weights, int rows, int64_t K,
 void S16OutputStage(const S16Gemm& s16, const int32_t* acc, int count, int channels,
                     const int64_t* bias_term, const ref::OutputStage& stage, int16_t* out,
                     int64_t out_stride) {
+  if (s16.bias32 != nullptr) {
+    uk::S16RequantNarrowArgs args{count,
+                                  channels,
+                                  acc,
+                                  s16.bias32,
+                                  s16.reduced32,
+                                  s16.shift32,
+                                  stage.output_zero_point,
+                                  stage.act_min,
+                                  stage.act_max,
+                                  out,
+                                  static_cast<ptrdiff_t>(out_stride)};
+    s16.cfg->requant_narrow(args);
+    return;
+  }
   if (s16.reduced != nullptr) {
     uk::S16RequantArgs args{
         count,         channels,      acc,       bias_term,

@@ -117,6 +117,11 @@ struct S16Gemm {
   int64_t* reduced = nullptr;
   int64_t* round = nullptr;
   int64_t* shift = nullptr;
+  // The narrow output stage's (S16RequantNarrowArgs) int32 constants, when the config has one
+  // and every channel's |acc| bound + |bias term| fits in int32; else null.
+  int32_t* bias32 = nullptr;
+  int32_t* reduced32 = nullptr;
+  int32_t* shift32 = nullptr;
 };
 
 // Fills *s16 when the CPU has the microkernel and no int32 partial sum can overflow (|x| <=
@@ -126,9 +131,16 @@ struct S16Gemm {
 // and pad_k, rows of K are padded with zeros to a multiple of kS16PadK (the caller lays out its
 // input rows kp apart, zeros after K): the row kernel's dot product runs in whole vectors,
 // where a short K (a 3x3 filter over one channel: 9) would run in its scalar tail.
+// `bias_term` (ComputeBiasTerms, [rows]) decides whether the narrow output stage fits
+// (S16NarrowStageFits).
 constexpr int64_t kS16PadK = 16;
 Status PrepareS16Gemm(Context* ctx, const int8_t* weights, int rows, int64_t K,
-                      const ref::OutputStage& stage, S16Gemm* s16, bool pad_k = false);
+                      const int64_t* bias_term, const ref::OutputStage& stage, S16Gemm* s16,
+                      bool pad_k = false);
+
+// True when every |acc + bias_term[n]| of the s16 GEMM fits in int32 (|acc| <= 32768 *
+// sum_k |w[n][k]|): the narrow output stage (uk::S16RequantNarrowArgs) is then exact.
+bool S16NarrowStageFits(const int8_t* weights, int rows, int64_t K, const int64_t* bias_term);
 
 // The reference 16x8 output stage on int32 sums: out[i][n] = requantize(acc[i][n] +
 // bias_term[n]) for i < count, n < channels (acc rows `channels` apart, out rows `out_stride`).

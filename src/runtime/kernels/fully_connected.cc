@@ -299,8 +299,8 @@ Status Prepare(Context* ctx, Node* node) {
                                              &data->bias_term));
   }
   if (int16 && weights->IsConstant() && ctx->use_optimized_kernels()) {
-    EDGEOPT_RETURN_IF_ERROR(
-        PrepareS16Gemm(ctx, weights->Data<int8_t>(), s.out, s.in, stage, &data->s16));
+    EDGEOPT_RETURN_IF_ERROR(PrepareS16Gemm(ctx, weights->Data<int8_t>(), s.out, s.in,
+                                           data->bias_term, stage, &data->s16));
   }
   const int64_t max_a = uint8 ? 255 : (int16 ? 32768 : 128);
   const int64_t max_b = uint8 ? 255 : 128;

@@ -6,14 +6,18 @@
 // a relative 1e-5 (FMA and summation order differ).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <limits>
 #include <random>
 #include <string>
 #include <vector>
 
 #include "src/runtime/cpu_info.h"
+#include "src/runtime/kernels/conv_common.h"
 #include "src/runtime/kernels/conv_test_util.h"
+#include "src/runtime/kernels/reference/requantize.h"
 #include "src/runtime/kernels/ukernels/configs.h"
 
 namespace edgeopt {
@@ -478,6 +482,137 @@ TEST(OptimizedConv2D, Int16x8MatchesReference) {
       ExpectOptimizedMatchesReference(c);
     }
   }
+}
+
+// The 16x8 output stages of every ISA level (the narrow int32 one and the int64 one) against
+// ref::MultiplyInt64 + zero point + clamp: multipliers at both ends of the reduced range, total
+// shifts 1-46, sums at the int32 limits, zero points, clamps, channel tails and row strides.
+TEST(OptimizedConv2D, S16OutputStagesMatchMultiplyInt64) {
+  std::mt19937 rng(41);
+  auto uniform = [&](int64_t lo, int64_t hi) {
+    return std::uniform_int_distribution<int64_t>(lo, hi)(rng);
+  };
+  constexpr int64_t kMax = std::numeric_limits<int32_t>::max();
+  int tested = 0;
+  for (const Level& level : Levels()) {
+    const rt::uk::S16GemmConfig* cfg = rt::uk::GetS16GemmConfig(level.cpu);
+    if (cfg == nullptr || (cfg->requant == nullptr && cfg->requant_narrow == nullptr)) continue;
+    SCOPED_TRACE(level.name);
+    for (int round = 0; round < 60; ++round) {
+      const int channels = round < 40 ? 1 + round : static_cast<int>(uniform(1, 70));
+      const int count = static_cast<int>(uniform(1, 5));
+      const int stride = channels + static_cast<int>(uniform(0, 3));
+      std::vector<int32_t> multiplier(channels), stage_shift(channels), reduced32(channels),
+          shift32(channels), bias32(channels);
+      std::vector<int64_t> reduced(channels), round64(channels), shift64(channels),
+          bias64(channels);
+      for (int n = 0; n < channels; ++n) {
+        const int64_t pick = uniform(0, 9);
+        multiplier[n] = static_cast<int32_t>(pick == 0   ? 0x7FFF0000 + uniform(0, 0xFFFF)
+                                             : pick == 1 ? (int64_t{1} << 30)
+                                                         : uniform(int64_t{1} << 30, kMax));
+        stage_shift[n] = static_cast<int32_t>(pick == 2 ? -31 : pick == 3 ? 14 : uniform(-31, 14));
+        reduced32[n] = ref::ReducedMultiplier(multiplier[n]);
+        shift32[n] = 15 - stage_shift[n];
+        reduced[n] = reduced32[n];
+        shift64[n] = shift32[n];
+        round64[n] = int64_t{1} << (shift32[n] - 1);
+      }
+      std::vector<int32_t> acc(static_cast<size_t>(count) * channels);
+      for (int n = 0; n < channels; ++n) {
+        // Narrow: |acc + bias| <= INT32_MAX, sometimes exactly at the limit.
+        const int64_t b = uniform(-(int64_t{1} << 30), int64_t{1} << 30);
+        bias32[n] = static_cast<int32_t>(b);
+        for (int i = 0; i < count; ++i) {
+          const int64_t pick = uniform(0, 5);
+          const int64_t x = pick == 0 ? kMax : pick == 1 ? -kMax : uniform(-kMax, kMax);
+          acc[i * channels + n] = static_cast<int32_t>(
+              std::clamp<int64_t>(x - b, std::numeric_limits<int32_t>::min(), kMax));
+        }
+      }
+      const int32_t zp = static_cast<int32_t>(round % 3 == 0 ? 0 : uniform(-5, 5));
+      int32_t lo = -32768, hi = 32767;
+      if (round % 2 == 1) {
+        lo = static_cast<int32_t>(uniform(-32768, 0));
+        hi = static_cast<int32_t>(uniform(lo, 32767));
+      }
+      auto expect = [&](const std::vector<int16_t>& out, const int64_t* bias, const char* what) {
+        int bad = 0;
+        for (int i = 0; i < count; ++i) {
+          for (int n = 0; n < channels; ++n) {
+            const int64_t v = int64_t{ref::MultiplyInt64(acc[i * channels + n] + bias[n],
+                                                             multiplier[n], stage_shift[n])} +
+                              zp;
+            const int16_t want = static_cast<int16_t>(std::clamp<int64_t>(v, lo, hi));
+            if (out[i * stride + n] != want && bad++ < 3) {
+              ADD_FAILURE() << what << " channels=" << channels << " row " << i << " channel " << n
+                            << ": " << out[i * stride + n] << " want " << want;
+            }
+          }
+          // Between rows nothing is written.
+          for (int n = channels; n < stride && i + 1 < count; ++n) {
+            EXPECT_EQ(out[i * stride + n], -7) << what;
+          }
+        }
+      };
+      if (cfg->requant_narrow != nullptr) {
+        std::vector<int16_t> out(static_cast<size_t>(count) * stride, -7);
+        rt::uk::S16RequantNarrowArgs args{
+            count, channels, acc.data(), bias32.data(), reduced32.data(), shift32.data(), zp,
+            lo,    hi,       out.data(), stride};
+        cfg->requant_narrow(args);
+        for (int n = 0; n < channels; ++n) bias64[n] = bias32[n];
+        expect(out, bias64.data(), "narrow");
+        ++tested;
+      }
+      if (cfg->requant != nullptr) {
+        // The int64 stage takes any bias: some far outside int32.
+        for (int n = 0; n < channels; ++n) {
+          bias64[n] = n % 3 == 0 ? uniform(-(int64_t{1} << 40), int64_t{1} << 40) : bias32[n];
+        }
+        std::vector<int16_t> out(static_cast<size_t>(count) * stride, -7);
+        rt::uk::S16RequantArgs args{count,
+                                    channels,
+                                    acc.data(),
+                                    bias64.data(),
+                                    reduced.data(),
+                                    round64.data(),
+                                    shift64.data(),
+                                    zp,
+                                    lo,
+                                    hi,
+                                    out.data(),
+                                    stride};
+        cfg->requant(args);
+        expect(out, bias64.data(), "int64");
+        ++tested;
+      }
+    }
+  }
+  if (tested == 0) GTEST_SKIP() << "no s16 output stage microkernel on this machine";
+}
+
+// The narrow 16x8 output stage is chosen only when every |acc + bias| fits in int32, with
+// |acc| <= 32768 * sum |w|: 512 weights of 127 reach 2130706432, 16777215 below INT32_MAX.
+TEST(OptimizedConv2D, S16NarrowStageFitsOnlyWithinInt32) {
+  constexpr int64_t K = 512;
+  std::vector<int8_t> w(2 * K, 0);
+  for (int64_t k = 0; k < K; ++k) w[k] = static_cast<int8_t>(k % 2 == 0 ? 127 : -127);
+  auto fits = [&](int64_t b0, int64_t b1) {
+    const int64_t bias[2] = {b0, b1};
+    return rt::S16NarrowStageFits(w.data(), 2, K, bias);
+  };
+  constexpr int64_t kMax = std::numeric_limits<int32_t>::max();
+  EXPECT_TRUE(fits(0, 0));
+  EXPECT_TRUE(fits(16777215, kMax));  // row 1 has no weights: its bias alone
+  EXPECT_TRUE(fits(-16777215, -kMax));
+  EXPECT_FALSE(fits(16777216, 0));
+  EXPECT_FALSE(fits(-16777216, 0));
+  EXPECT_FALSE(fits(0, kMax + 1));
+  EXPECT_FALSE(fits(0, -kMax - 1));
+  EXPECT_FALSE(fits(int64_t{1} << 40, 0));
+  EXPECT_FALSE(fits(0, std::numeric_limits<int64_t>::min()));
+  EXPECT_FALSE(rt::S16NarrowStageFits(w.data(), 2, K, nullptr));
 }
 
 // The bit-exact float GEMM (models with hybrid ops): identical to ref::GemmF32.

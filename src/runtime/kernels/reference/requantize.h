@@ -80,9 +80,13 @@ inline int32_t MultiplyRuyX86(int32_t x, int32_t multiplier, int shift) {
 // kernels. Products that do not fit in int64 wrap (TFLite assumes |x| < 2^47).
 // Requires shift <= 14 (checked in Prepare: the effective scale of a 16x8 op is
 // far below 2^14).
+// MultiplyInt64's multiplier rounded to 16 bits.
+inline int32_t ReducedMultiplier(int32_t multiplier) {
+  return multiplier < 0x7FFF0000 ? ((multiplier + (1 << 15)) >> 16) : 0x7FFF;
+}
+
 inline int32_t MultiplyInt64(int64_t x, int32_t multiplier, int shift) {
-  const int32_t reduced =
-      multiplier < 0x7FFF0000 ? ((multiplier + (1 << 15)) >> 16) : 0x7FFF;
+  const int32_t reduced = ReducedMultiplier(multiplier);
   const int total_shift = 15 - shift;  // in [1, 46]
   const uint64_t product =
       static_cast<uint64_t>(x) * static_cast<uint64_t>(int64_t{reduced});

@@ -276,13 +276,14 @@ const F32Conv3x3Config* GetF32Conv3x3Config(const CpuInfo& cpu, int out_c, int s
 const S16GemmConfig* GetS16GemmConfig(const CpuInfo& cpu) {
   if constexpr (!kGemmS16) return nullptr;
 #if defined(EDGEOPT_HAVE_NEON)
-  static constexpr S16GemmConfig kNeon = {"s16_gemm__neon", neon::s16_gemm_ukernel__neon, nullptr};
+  static constexpr S16GemmConfig kNeon = {"s16_gemm__neon", neon::s16_gemm_ukernel__neon, nullptr,
+                                          0, neon::s16_requant_narrow_ukernel__neon};
   if (cpu.UseNeon()) return &kNeon;
 #endif
 #if defined(EDGEOPT_HAVE_AVX512)
-  static constexpr S16GemmConfig kAvx512 = {"s16_gemm_packed__avx512vnni",
-                                            a5::s16_gemm_packed_ukernel__avx512vnni,
-                                            a5::s16_requant_ukernel__avx512, 16};
+  static constexpr S16GemmConfig kAvx512 = {
+      "s16_gemm_packed__avx512vnni", a5::s16_gemm_packed_ukernel__avx512vnni,
+      a5::s16_requant_ukernel__avx512, 16, a5::s16_requant_narrow_ukernel__avx512};
   if (HasAvx512Vnni(cpu)) return &kAvx512;
 #endif
 #if defined(EDGEOPT_HAVE_AVX2)

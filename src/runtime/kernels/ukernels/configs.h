@@ -54,6 +54,7 @@ struct S16GemmConfig {
   // 0: B is [N][K]. Else B is packed in blocks of nr columns (PackS16Weights): the kernel
   // broadcasts pairs of A and multiplies them with nr column pairs at a time.
   int nr = 0;
+  S16RequantNarrowFn requant_narrow = nullptr;  // when acc + bias fits in int32; null: none
 };
 
 // f32 direct 3x3 convolution (stride 1 or 2) for layers of at most `nr` output channels.

@@ -164,6 +164,22 @@ struct S16RequantArgs {
   ptrdiff_t out_stride;
 };
 using S16RequantFn = void (*)(const S16RequantArgs& args);
+// The same output stage where every acc + bias fits in int32 (PrepareS16Gemm checks the bound
+// per channel): x = acc + bias[n] in int32, then v = wrap32((x * reduced[n] + 2^(shift[n]-1))
+// >> shift[n]) with shift[n] in [1, 46], + zero point, clamped to [lo, hi]. A 32x32-bit multiply
+// per value, where the int64 form needs a 64-bit one.
+struct S16RequantNarrowArgs {
+  int count;
+  int channels;
+  const int32_t* acc;  // count rows of `channels` sums
+  const int32_t* bias;
+  const int32_t* reduced;
+  const int32_t* shift;
+  int32_t zero_point, lo, hi;  // lo - zero_point and hi - zero_point fit in int32
+  int16_t* out;
+  ptrdiff_t out_stride;
+};
+using S16RequantNarrowFn = void (*)(const S16RequantNarrowArgs& args);
 
 // ---- f32 direct 3x3 convolution, stride S (one block of NR <= 32 output channels) ------------
 // Packed weights: float bias[NR], then w[fy][c][fx][NR] (channels beyond out_c are 0).

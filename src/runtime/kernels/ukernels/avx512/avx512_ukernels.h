@@ -97,6 +97,7 @@ void s16_gemm_packed_ukernel__avx512vnni(int M, int N, int K, const int16_t* a, 
                                          const int16_t* b, int32_t* c, ptrdiff_t ldc);
 
 void s16_requant_ukernel__avx512(const S16RequantArgs& p);
+void s16_requant_narrow_ukernel__avx512(const S16RequantNarrowArgs& p);
 
 }  // namespace avx512
 }  // namespace uk

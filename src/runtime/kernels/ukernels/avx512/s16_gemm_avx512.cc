@@ -59,6 +59,42 @@ void s16_requant_ukernel__avx512(const S16RequantArgs& p) {
   }
 }
 
+// The narrow output stage (S16RequantNarrowArgs), 16 channels at a time: a block of channels
+// keeps its constants in registers over all rows. vpmuldq multiplies the even int32 lanes into
+// int64 products; the odd lanes go through it shifted down.
+void s16_requant_narrow_ukernel__avx512(const S16RequantNarrowArgs& p) {
+  const __m512i one = _mm512_set1_epi64(1);
+  const __m512i low32 = _mm512_set1_epi64(0xFFFFFFFF);
+  const __m512i zp = _mm512_set1_epi32(p.zero_point);
+  const __m512i lo = _mm512_set1_epi32(p.lo - p.zero_point);
+  const __m512i hi = _mm512_set1_epi32(p.hi - p.zero_point);
+  for (int n = 0; n < p.channels; n += 16) {
+    const __mmask16 m = TailMask16(p.channels - n);
+    const __m512i bias = _mm512_maskz_loadu_epi32(m, p.bias + n);
+    const __m512i red_even = _mm512_maskz_loadu_epi32(m, p.reduced + n);
+    const __m512i red_odd = _mm512_srli_epi64(red_even, 32);
+    const __m512i shift = _mm512_maskz_loadu_epi32(m, p.shift + n);
+    const __m512i shift_even = _mm512_and_si512(shift, low32);
+    const __m512i shift_odd = _mm512_srli_epi64(shift, 32);
+    // 2^(shift - 1); the masked-off lanes (shift 0) get 0.
+    const __m512i round_even = _mm512_sllv_epi64(one, _mm512_sub_epi64(shift_even, one));
+    const __m512i round_odd = _mm512_sllv_epi64(one, _mm512_sub_epi64(shift_odd, one));
+    const int32_t* acc = p.acc + n;
+    int16_t* out = p.out + n;
+    for (int i = 0; i < p.count; ++i, acc += p.channels, out += p.out_stride) {
+      const __m512i x = _mm512_add_epi32(_mm512_maskz_loadu_epi32(m, acc), bias);
+      __m512i even = _mm512_mul_epi32(x, red_even);
+      __m512i odd = _mm512_mul_epi32(_mm512_srli_epi64(x, 32), red_odd);
+      even = _mm512_srav_epi64(_mm512_add_epi64(even, round_even), shift_even);
+      odd = _mm512_srav_epi64(_mm512_add_epi64(odd, round_odd), shift_odd);
+      // The low 32 bits of each result (wrap32), back in channel order.
+      __m512i v = _mm512_mask_blend_epi32(0xAAAA, even, _mm512_slli_epi64(odd, 32));
+      v = _mm512_add_epi32(_mm512_min_epi32(_mm512_max_epi32(v, lo), hi), zp);
+      _mm512_mask_cvtepi32_storeu_epi16(out, m, v);
+    }
+  }
+}
+
 }  // namespace avx512
 }  // namespace uk
 }  // namespace rt

@@ -69,9 +69,9 @@ void xor80_copy_ukernel__neon(const int8_t* src, uint8_t* dst, size_t n);
 void u8_rowsum_ukernel__neon(const uint8_t* src, int pixels, int channels, ptrdiff_t stride,
                              int32_t* sums);
 
-void s16_gemm_ukernel__neon(int M, int N, int K, const int16_t* a, ptrdiff_t lda, const int16_t* b, int32_t* c,
-         ptrdiff_t ldc);
-
+void s16_gemm_ukernel__neon(int M, int N, int K, const int16_t* a, ptrdiff_t lda, const int16_t* b,
+                            int32_t* c, ptrdiff_t ldc);
+void s16_requant_narrow_ukernel__neon(const S16RequantNarrowArgs& p);
 
 }  // namespace neon
 }  // namespace uk
