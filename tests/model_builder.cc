@@ -98,10 +98,9 @@ std::vector<uint8_t> ModelBuilder::Build() {
   for (const TensorDef& t : tensors_) {
     flatbuffers::Offset<tflite::QuantizationParameters> q = 0;
     if (!t.scales.empty()) {
-      q = tflite::CreateQuantizationParameters(fb, 0, 0, fb.CreateVector(t.scales),
-                                               fb.CreateVector(t.zero_points),
-                                               tflite::QuantizationDetails::NONE, 0,
-                                               t.quantized_dimension);
+      q = tflite::CreateQuantizationParameters(
+          fb, 0, 0, fb.CreateVector(t.scales), fb.CreateVector(t.zero_points),
+          tflite::QuantizationDetails::NONE, 0, t.quantized_dimension);
     }
     tensor_offsets.push_back(tflite::CreateTensor(
         fb, fb.CreateVector(t.shape), static_cast<tflite::TensorType>(t.type),
@@ -119,10 +118,10 @@ std::vector<uint8_t> ModelBuilder::Build() {
       buffer_offsets.push_back(tflite::CreateBuffer(fb, fb.CreateVector(b)));
     }
   }
-  auto model = tflite::CreateModel(fb, 3, fb.CreateVector(code_offsets),
-                                   fb.CreateVector(std::vector<decltype(subgraph)>{subgraph}),
-                                   fb.CreateString("edgeopt test model"),
-                                   fb.CreateVector(buffer_offsets));
+  auto model =
+      tflite::CreateModel(fb, 3, fb.CreateVector(code_offsets),
+                          fb.CreateVector(std::vector<decltype(subgraph)>{subgraph}),
+                          fb.CreateString("edgeopt test model"), fb.CreateVector(buffer_offsets));
   tflite::FinishModelBuffer(fb, model);
   return std::vector<uint8_t>(fb.GetBufferPointer(), fb.GetBufferPointer() + fb.GetSize());
 }
@@ -203,7 +202,8 @@ NpyArray RandomArray(DType type, const std::vector<int32_t>& shape, uint32_t see
     const double l = std::max(lo, type_lo), h = std::min(hi, type_hi);
     std::uniform_int_distribution<int64_t> dist(static_cast<int64_t>(std::ceil(l)),
                                                 static_cast<int64_t>(std::floor(h)));
-    for (int64_t i = 0; i < n; ++i) p[i] = static_cast<std::remove_pointer_t<decltype(p)>>(dist(rng));
+    for (int64_t i = 0; i < n; ++i)
+      p[i] = static_cast<std::remove_pointer_t<decltype(p)>>(dist(rng));
   };
   switch (type) {
     case DType::kFloat32: {
@@ -243,8 +243,8 @@ void CompareInts(const NpyArray& a, const NpyArray& b, int64_t max_lsb, const st
   const int64_t n = a.NumElements();
   int64_t worst = 0, worst_index = 0, bad = 0;
   for (int64_t i = 0; i < n; ++i) {
-    const int64_t d = std::llabs(static_cast<int64_t>(a.Data<T>()[i]) -
-                                 static_cast<int64_t>(b.Data<T>()[i]));
+    const int64_t d =
+        std::llabs(static_cast<int64_t>(a.Data<T>()[i]) - static_cast<int64_t>(b.Data<T>()[i]));
     if (d > worst) {
       worst = d;
       worst_index = i;
@@ -281,10 +281,10 @@ void ExpectClose(const NpyArray& a, const NpyArray& b, const Tolerance& tol,
           worst_index = i;
         }
       }
-      EXPECT_EQ(bad, 0) << what << ": " << bad << " of " << n << " floats outside atol "
-                        << tol.atol << " + rtol " << tol.rtol << "; worst |diff| " << worst
-                        << " at " << worst_index << ": " << a.Data<float>()[worst_index]
-                        << " vs reference " << b.Data<float>()[worst_index];
+      EXPECT_EQ(bad, 0) << what << ": " << bad << " of " << n << " floats outside atol " << tol.atol
+                        << " + rtol " << tol.rtol << "; worst |diff| " << worst << " at "
+                        << worst_index << ": " << a.Data<float>()[worst_index] << " vs reference "
+                        << b.Data<float>()[worst_index];
       break;
     }
     case DType::kInt8:

@@ -4,12 +4,13 @@
 //
 //   ModelBuilder b;
 //   int x = b.AddInput(DType::kInt8, {1, 8, 8, 3}, {0.05f}, {-3});
-//   int w = b.AddConstant(DType::kInt8, {4, 3, 3, 3}, weights, {0.01f, 0.02f, 0.01f, 0.03f}, {0, 0, 0, 0}, 0);
-//   int y = b.AddOutput(DType::kInt8, {1, 6, 6, 4}, {0.1f}, {2});
+//   int w = b.AddConstant(DType::kInt8, {4, 3, 3, 3}, weights, {0.01f, 0.02f, 0.01f, 0.03f}, {0, 0,
+//   0, 0}, 0); int y = b.AddOutput(DType::kInt8, {1, 6, 6, 4}, {0.1f}, {2});
 //   b.AddOperator(tflite::BuiltinOperator::CONV_2D, {x, w, bias}, {y},
 //                 [](flatbuffers::FlatBufferBuilder& fb) {
 //                   return MakeOptions(tflite::BuiltinOptions::Conv2DOptions,
-//                                      tflite::CreateConv2DOptions(fb, tflite::Padding::VALID, 1, 1));
+//                                      tflite::CreateConv2DOptions(fb, tflite::Padding::VALID, 1,
+//                                      1));
 //                 }, /*version=*/3);
 //   std::vector<uint8_t> model = b.Build();
 //   auto ours = RunEdgeopt(model, inputs);       // StatusOr<std::vector<NpyArray>>

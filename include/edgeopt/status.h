@@ -16,11 +16,11 @@ enum class StatusCode : int {
   kInvalidArgument,  // bad user input (flags, data files, shapes)
   kUnsupported,      // valid input that edgeopt cannot handle (op, dtype, layer)
   kOutOfMemory,
-  kInvalidModel,     // a model file that is malformed or inconsistent
-  kNotFound,         // a file, tensor or layer that does not exist
-  kIoError,          // reading or writing failed
-  kCancelled,        // interrupted by the user
-  kInternal,         // a bug in edgeopt
+  kInvalidModel,  // a model file that is malformed or inconsistent
+  kNotFound,      // a file, tensor or layer that does not exist
+  kIoError,       // reading or writing failed
+  kCancelled,     // interrupted by the user
+  kInternal,      // a bug in edgeopt
 };
 
 const char* StatusCodeName(StatusCode code);
@@ -28,8 +28,7 @@ const char* StatusCodeName(StatusCode code);
 class Status {
  public:
   Status() = default;
-  Status(StatusCode code, std::string message)
-      : code_(code), message_(std::move(message)) {}
+  Status(StatusCode code, std::string message) : code_(code), message_(std::move(message)) {}
 
   static Status Ok() { return Status(); }
   bool ok() const { return code_ == StatusCode::kOk; }
@@ -46,8 +45,7 @@ class Status {
 };
 
 // printf-style constructor: MakeStatus(StatusCode::kInvalidModel, "tensor %d: ...", i).
-Status MakeStatus(StatusCode code, const char* format, ...)
-    __attribute__((format(printf, 2, 3)));
+Status MakeStatus(StatusCode code, const char* format, ...) __attribute__((format(printf, 2, 3)));
 
 template <typename T>
 class StatusOr {
@@ -76,15 +74,15 @@ class StatusOr {
 #define EDGEOPT_STATUS_CONCAT(a, b) EDGEOPT_STATUS_CONCAT_INNER(a, b)
 
 // Returns the Status of `expr` from the enclosing function if it is not OK.
-#define EDGEOPT_RETURN_IF_ERROR(expr)                       \
-  do {                                                      \
-    ::edgeopt::Status edgeopt_status_tmp_ = (expr);         \
+#define EDGEOPT_RETURN_IF_ERROR(expr)                          \
+  do {                                                         \
+    ::edgeopt::Status edgeopt_status_tmp_ = (expr);            \
     if (!edgeopt_status_tmp_.ok()) return edgeopt_status_tmp_; \
   } while (0)
 
 // Returns MakeStatus(code, fmt, ...) if `cond` is false.
-#define EDGEOPT_ENSURE(cond, code, ...)                              \
-  do {                                                               \
+#define EDGEOPT_ENSURE(cond, code, ...)                             \
+  do {                                                              \
     if (!(cond)) return ::edgeopt::MakeStatus((code), __VA_ARGS__); \
   } while (0)
 

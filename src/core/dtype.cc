@@ -30,9 +30,9 @@ size_t DTypeSize(DType type) {
 
 const char* DTypeName(DType type) {
   static const char* const kNames[kNumDTypes] = {
-      "float32", "float16", "int32",  "uint8",      "int64",   "string",
-      "bool",    "int16",   "complex64", "int8",    "float64", "complex128",
-      "uint64",  "resource", "variant", "uint32",   "uint16",  "int4"};
+      "float32", "float16",  "int32",     "uint8",  "int64",   "string",
+      "bool",    "int16",    "complex64", "int8",   "float64", "complex128",
+      "uint64",  "resource", "variant",   "uint32", "uint16",  "int4"};
   int v = static_cast<int>(type);
   if (v < 0 || v >= kNumDTypes) return "unknown";
   return kNames[v];

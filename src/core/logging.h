@@ -21,10 +21,9 @@ void Log(LogLevel level, const char* format, ...) __attribute__((format(printf, 
 #if defined(EDGEOPT_STRIP_ERROR_STRINGS)
 #define EDGEOPT_LOG_AT(level, ...) ((void)0)
 #else
-#define EDGEOPT_LOG_AT(level, ...)                                     \
-  do {                                                                 \
-    if (static_cast<int>(level) >= EDGEOPT_LOG_LEVEL)                  \
-      ::edgeopt::Log(level, __VA_ARGS__);                              \
+#define EDGEOPT_LOG_AT(level, ...)                                                        \
+  do {                                                                                    \
+    if (static_cast<int>(level) >= EDGEOPT_LOG_LEVEL) ::edgeopt::Log(level, __VA_ARGS__); \
   } while (0)
 #endif
 #define EDGEOPT_LOG_DEBUG(...) EDGEOPT_LOG_AT(::edgeopt::LogLevel::kDebug, __VA_ARGS__)

@@ -129,8 +129,8 @@ Status Graph::Validate() const {
       written[t] = 1;
       if (!tensor.has_sparsity && DTypeSize(tensor.dtype) > 0) {
         EDGEOPT_ENSURE(tensor.data.size() == tensor.ByteSize(), StatusCode::kInternal,
-                       "tensor %d (%s): %zu bytes of data, shape needs %zu", t,
-                       tensor.name.c_str(), tensor.data.size(), tensor.ByteSize());
+                       "tensor %d (%s): %zu bytes of data, shape needs %zu", t, tensor.name.c_str(),
+                       tensor.data.size(), tensor.ByteSize());
       }
     }
     if (tensor.is_variable) written[t] = 1;
@@ -142,8 +142,8 @@ Status Graph::Validate() const {
                      "node %zu (%s): input %d out of range", i, n.op.c_str(), t);
       if (t >= 0) {
         EDGEOPT_ENSURE(written[t], StatusCode::kInternal,
-                       "node %zu (%s) reads tensor %d (%s) before it is written", i,
-                       n.op.c_str(), t, tensors[t].name.c_str());
+                       "node %zu (%s) reads tensor %d (%s) before it is written", i, n.op.c_str(),
+                       t, tensors[t].name.c_str());
       }
     }
     for (int t : n.outputs) {

@@ -27,8 +27,8 @@ namespace edgeopt {
 namespace ir {
 
 // An attribute value: integer, float, bool, string (also enum names), or lists.
-using AttrValue = std::variant<int64_t, double, bool, std::string, std::vector<int64_t>,
-                               std::vector<double>>;
+using AttrValue =
+    std::variant<int64_t, double, bool, std::string, std::vector<int64_t>, std::vector<double>>;
 using Attrs = std::map<std::string, AttrValue>;
 
 // Ops that only exist inside the toolkit (before export); everything else is a TFLite builtin
@@ -57,7 +57,7 @@ struct QuantInfo {
 // TFLite's sparse encoding (TACO-style), see schema/tflite.fbs SparsityParameters.
 struct SparsityInfo {
   struct DimMeta {
-    bool sparse = false;            // false: DENSE (dense_size), true: SPARSE_CSR
+    bool sparse = false;  // false: DENSE (dense_size), true: SPARSE_CSR
     int32_t dense_size = 0;
     std::vector<int32_t> segments;  // array_segments
     std::vector<int32_t> indices;   // array_indices
@@ -95,14 +95,14 @@ struct Tensor {
 };
 
 struct Node {
-  std::string op;            // "CONV_2D", ..., "CUSTOM", or a toolkit op
-  std::string name;          // provenance: the Keras layer (or "") for reports and errors
-  std::vector<int> inputs;   // tensor ids; -1 marks an absent optional input
+  std::string op;           // "CONV_2D", ..., "CUSTOM", or a toolkit op
+  std::string name;         // provenance: the Keras layer (or "") for reports and errors
+  std::vector<int> inputs;  // tensor ids; -1 marks an absent optional input
   std::vector<int> outputs;
   std::vector<int> intermediates;
   Attrs attrs;
-  int version = 0;           // 0: the exporter picks the lowest version the node needs
-  std::string custom_code;   // for CUSTOM
+  int version = 0;          // 0: the exporter picks the lowest version the node needs
+  std::string custom_code;  // for CUSTOM
   std::vector<uint8_t> custom_options;
 };
 

@@ -16,8 +16,7 @@ using Shape = std::vector<int32_t>;
 
 std::string ShapeString(const Shape& s) {
   std::string out = "[";
-  for (size_t i = 0; i < s.size(); ++i)
-    out += (i ? "," : "") + std::to_string(s[i]);
+  for (size_t i = 0; i < s.size(); ++i) out += (i ? "," : "") + std::to_string(s[i]);
   return out + "]";
 }
 
@@ -47,11 +46,9 @@ bool ConstantValues(const Tensor& t, std::vector<int64_t>* values) {
 // constants: constants, SHAPE, and STRIDED_SLICE (1-D, unit stride, no masks
 // but shrink) / PACK / CONCATENATION / CAST of known values. false when
 // unknown.
-bool KnownValues(const Graph& g, int t, int depth,
-                 std::vector<int64_t>* values) {
+bool KnownValues(const Graph& g, int t, int depth, std::vector<int64_t>* values) {
   values->clear();
-  if (t < 0 || t >= static_cast<int>(g.tensors.size()) || depth > 16)
-    return false;
+  if (t < 0 || t >= static_cast<int>(g.tensors.size()) || depth > 16) return false;
   const Tensor& tensor = g.tensors[t];
   if (tensor.is_constant) return ConstantValues(tensor, values);
   const int p = g.Producer(t);
@@ -76,11 +73,9 @@ bool KnownValues(const Graph& g, int t, int depth,
   }
   if (n.op == "STRIDED_SLICE") {
     std::vector<int64_t> in, begin, end, strides;
-    if (!input(0, &in) || !input(1, &begin) || !input(2, &end) ||
-        !input(3, &strides) || begin.size() != 1 || end.size() != 1 ||
-        strides.size() != 1 || strides[0] != 1 ||
-        GetInt(n.attrs, "ellipsis_mask", 0) != 0 ||
-        GetInt(n.attrs, "new_axis_mask", 0) != 0) {
+    if (!input(0, &in) || !input(1, &begin) || !input(2, &end) || !input(3, &strides) ||
+        begin.size() != 1 || end.size() != 1 || strides.size() != 1 || strides[0] != 1 ||
+        GetInt(n.attrs, "ellipsis_mask", 0) != 0 || GetInt(n.attrs, "new_axis_mask", 0) != 0) {
       return false;
     }
     const int64_t size = static_cast<int64_t>(in.size());
@@ -101,14 +96,12 @@ bool KnownValues(const Graph& g, int t, int depth,
 // Everything one node's inference needs, with errors that name the node.
 class NodeContext {
  public:
-  NodeContext(Graph* g, int index)
-      : g_(g), index_(index), node_(g->nodes[index]) {}
+  NodeContext(Graph* g, int index) : g_(g), index_(index), node_(g->nodes[index]) {}
 
   const Node& node() const { return node_; }
   const std::string& op() const { return node_.op; }
 
-  Status Error(const char* format, ...) const
-      __attribute__((format(printf, 2, 3))) {
+  Status Error(const char* format, ...) const __attribute__((format(printf, 2, 3))) {
     char buf[512];
     va_list args;
     va_start(args, format);
@@ -120,15 +113,12 @@ class NodeContext {
   }
 
   size_t NumInputs() const { return node_.inputs.size(); }
-  bool HasInput(size_t k) const {
-    return k < node_.inputs.size() && node_.inputs[k] >= 0;
-  }
+  bool HasInput(size_t k) const { return k < node_.inputs.size() && node_.inputs[k] >= 0; }
 
   Status Input(size_t k, const Tensor** out) const {
     if (!HasInput(k)) return Error("input %zu is missing", k);
     const int t = node_.inputs[k];
-    if (t >= static_cast<int>(g_->tensors.size()))
-      return Error("input %zu out of range", k);
+    if (t >= static_cast<int>(g_->tensors.size())) return Error("input %zu out of range", k);
     *out = &g_->tensors[t];
     return Status::Ok();
   }
@@ -141,8 +131,7 @@ class NodeContext {
   Status InRank(size_t k, size_t rank, Shape* s) const {
     EDGEOPT_RETURN_IF_ERROR(InShape(k, s));
     if (s->size() != rank) {
-      return Error("input %zu has shape %s; expected rank %zu", k,
-                   ShapeString(*s).c_str(), rank);
+      return Error("input %zu has shape %s; expected rank %zu", k, ShapeString(*s).c_str(), rank);
     }
     return Status::Ok();
   }
@@ -150,8 +139,7 @@ class NodeContext {
   // The values of a constant int32/int64 input, or of one computed from shapes
   // (SHAPE -> STRIDED_SLICE -> PACK, as converters emit for dynamic-batch
   // reshapes).
-  Status ConstInts(size_t k, const char* what,
-                   std::vector<int64_t>* values) const {
+  Status ConstInts(size_t k, const char* what, std::vector<int64_t>* values) const {
     const Tensor* t = nullptr;
     EDGEOPT_RETURN_IF_ERROR(Input(k, &t));
     if (!t->is_constant) {
@@ -160,37 +148,31 @@ class NodeContext {
     }
     values->clear();
     if (t->dtype == DType::kInt32) {
-      if (t->data.size() % 4 != 0)
-        return Error("%s has a truncated buffer", what);
+      if (t->data.size() % 4 != 0) return Error("%s has a truncated buffer", what);
       for (size_t i = 0; i < t->data.size() / 4; ++i) {
         int32_t v;
         std::memcpy(&v, t->data.data() + 4 * i, 4);
         values->push_back(v);
       }
     } else if (t->dtype == DType::kInt64) {
-      if (t->data.size() % 8 != 0)
-        return Error("%s has a truncated buffer", what);
+      if (t->data.size() % 8 != 0) return Error("%s has a truncated buffer", what);
       for (size_t i = 0; i < t->data.size() / 8; ++i) {
         int64_t v;
         std::memcpy(&v, t->data.data() + 8 * i, 8);
         values->push_back(v);
       }
     } else {
-      return Error("%s must be int32 or int64, not %s", what,
-                   DTypeName(t->dtype));
+      return Error("%s must be int32 or int64, not %s", what, DTypeName(t->dtype));
     }
     return Status::Ok();
   }
 
   Status SetOutput(size_t k, const Shape& s) {
     if (k >= node_.outputs.size()) {
-      return Error("has %zu outputs; expected at least %zu",
-                   node_.outputs.size(), k + 1);
+      return Error("has %zu outputs; expected at least %zu", node_.outputs.size(), k + 1);
     }
     for (int32_t d : s) {
-      if (d < 0)
-        return Error("output %zu would have shape %s", k,
-                     ShapeString(s).c_str());
+      if (d < 0) return Error("output %zu would have shape %s", k, ShapeString(s).c_str());
     }
     Tensor& t = g_->tensors[node_.outputs[k]];
     if (t.shape_signature.size() != s.size()) t.shape_signature.clear();
@@ -199,8 +181,7 @@ class NodeContext {
   }
   Status SetAllOutputs(const Shape& s) {
     if (node_.outputs.empty()) return Error("has no outputs");
-    for (size_t k = 0; k < node_.outputs.size(); ++k)
-      EDGEOPT_RETURN_IF_ERROR(SetOutput(k, s));
+    for (size_t k = 0; k < node_.outputs.size(); ++k) EDGEOPT_RETURN_IF_ERROR(SetOutput(k, s));
     return Status::Ok();
   }
 
@@ -216,8 +197,8 @@ class NodeContext {
   Status Axis(int64_t axis, size_t rank, const char* what, int* out) const {
     const int64_t r = static_cast<int64_t>(rank);
     if (axis < -r || axis >= r) {
-      return Error("%s %lld is out of range for rank %zu", what,
-                   static_cast<long long>(axis), rank);
+      return Error("%s %lld is out of range for rank %zu", what, static_cast<long long>(axis),
+                   rank);
     }
     *out = static_cast<int>(axis < 0 ? axis + r : axis);
     return Status::Ok();
@@ -236,13 +217,11 @@ int64_t NumElements(const Shape& s) {
 }
 
 // Output size of a windowed op along one dimension (TFLite's ComputeOutSize).
-Status WindowOut(const NodeContext& c, const char* dim, int32_t in,
-                 int32_t filter, int64_t stride, int64_t dilation,
-                 int32_t* out) {
+Status WindowOut(const NodeContext& c, const char* dim, int32_t in, int32_t filter, int64_t stride,
+                 int64_t dilation, int32_t* out) {
   if (stride <= 0 || dilation <= 0) {
-    return c.Error(
-        "stride and dilation must be positive (stride %lld, dilation %lld)",
-        static_cast<long long>(stride), static_cast<long long>(dilation));
+    return c.Error("stride and dilation must be positive (stride %lld, dilation %lld)",
+                   static_cast<long long>(stride), static_cast<long long>(dilation));
   }
   const std::string padding = c.Str("padding", "SAME");
   const int64_t effective = (static_cast<int64_t>(filter) - 1) * dilation + 1;
@@ -255,9 +234,8 @@ Status WindowOut(const NodeContext& c, const char* dim, int32_t in,
     return c.Error("unknown padding \"%s\"", padding.c_str());
   }
   if (size <= 0 && in > 0) {
-    return c.Error(
-        "%s: window of %lld does not fit input size %d with VALID padding", dim,
-        static_cast<long long>(effective), in);
+    return c.Error("%s: window of %lld does not fit input size %d with VALID padding", dim,
+                   static_cast<long long>(effective), in);
   }
   *out = static_cast<int32_t>(std::max<int64_t>(size, 0));
   return Status::Ok();
@@ -278,16 +256,14 @@ Status Conv2D(NodeContext& c) {
     Shape bias;
     EDGEOPT_RETURN_IF_ERROR(c.InShape(2, &bias));
     if (NumElements(bias) != filter[0]) {
-      return c.Error("bias %s does not match %d output channels",
-                     ShapeString(bias).c_str(), filter[0]);
+      return c.Error("bias %s does not match %d output channels", ShapeString(bias).c_str(),
+                     filter[0]);
     }
   }
   Shape out = {in[0], 0, 0, filter[0]};
-  EDGEOPT_RETURN_IF_ERROR(WindowOut(c, "height", in[1], filter[1],
-                                    c.Int("stride_h", 1),
+  EDGEOPT_RETURN_IF_ERROR(WindowOut(c, "height", in[1], filter[1], c.Int("stride_h", 1),
                                     c.Int("dilation_h_factor", 1), &out[1]));
-  EDGEOPT_RETURN_IF_ERROR(WindowOut(c, "width", in[2], filter[2],
-                                    c.Int("stride_w", 1),
+  EDGEOPT_RETURN_IF_ERROR(WindowOut(c, "width", in[2], filter[2], c.Int("stride_w", 1),
                                     c.Int("dilation_w_factor", 1), &out[2]));
   return c.SetOutput(0, out);
 }
@@ -297,9 +273,8 @@ Status DepthwiseConv2D(NodeContext& c) {
   EDGEOPT_RETURN_IF_ERROR(c.InRank(0, 4, &in));
   EDGEOPT_RETURN_IF_ERROR(c.InRank(1, 4, &filter));
   if (filter[0] != 1 || in[3] <= 0 || filter[3] % in[3] != 0) {
-    return c.Error(
-        "filter %s does not fit input %s (expected [1,H,W,%d*multiplier])",
-        ShapeString(filter).c_str(), ShapeString(in).c_str(), in[3]);
+    return c.Error("filter %s does not fit input %s (expected [1,H,W,%d*multiplier])",
+                   ShapeString(filter).c_str(), ShapeString(in).c_str(), in[3]);
   }
   const int64_t multiplier = c.Int("depth_multiplier", 0);
   if (multiplier > 0 && filter[3] != in[3] * multiplier) {
@@ -310,11 +285,9 @@ Status DepthwiseConv2D(NodeContext& c) {
         static_cast<long long>(in[3] * multiplier));
   }
   Shape out = {in[0], 0, 0, filter[3]};
-  EDGEOPT_RETURN_IF_ERROR(WindowOut(c, "height", in[1], filter[1],
-                                    c.Int("stride_h", 1),
+  EDGEOPT_RETURN_IF_ERROR(WindowOut(c, "height", in[1], filter[1], c.Int("stride_h", 1),
                                     c.Int("dilation_h_factor", 1), &out[1]));
-  EDGEOPT_RETURN_IF_ERROR(WindowOut(c, "width", in[2], filter[2],
-                                    c.Int("stride_w", 1),
+  EDGEOPT_RETURN_IF_ERROR(WindowOut(c, "width", in[2], filter[2], c.Int("stride_w", 1),
                                     c.Int("dilation_w_factor", 1), &out[2]));
   return c.SetOutput(0, out);
 }
@@ -323,14 +296,12 @@ Status Pool2D(NodeContext& c) {
   Shape in;
   EDGEOPT_RETURN_IF_ERROR(c.InRank(0, 4, &in));
   const int64_t fh = c.Int("filter_height", 1), fw = c.Int("filter_width", 1);
-  if (fh <= 0 || fw <= 0)
-    return c.Error("filter size %lldx%lld", (long long)fh, (long long)fw);
+  if (fh <= 0 || fw <= 0) return c.Error("filter size %lldx%lld", (long long)fh, (long long)fw);
   Shape out = {in[0], 0, 0, in[3]};
-  EDGEOPT_RETURN_IF_ERROR(WindowOut(c, "height", in[1],
-                                    static_cast<int32_t>(fh),
-                                    c.Int("stride_h", 1), 1, &out[1]));
-  EDGEOPT_RETURN_IF_ERROR(WindowOut(c, "width", in[2], static_cast<int32_t>(fw),
-                                    c.Int("stride_w", 1), 1, &out[2]));
+  EDGEOPT_RETURN_IF_ERROR(
+      WindowOut(c, "height", in[1], static_cast<int32_t>(fh), c.Int("stride_h", 1), 1, &out[1]));
+  EDGEOPT_RETURN_IF_ERROR(
+      WindowOut(c, "width", in[2], static_cast<int32_t>(fw), c.Int("stride_w", 1), 1, &out[2]));
   return c.SetOutput(0, out);
 }
 
@@ -340,8 +311,8 @@ Status FullyConnected(NodeContext& c) {
   EDGEOPT_RETURN_IF_ERROR(c.InRank(1, 2, &w));
   const int32_t depth = w[1];
   if (in.empty() || depth <= 0 || NumElements(in) % depth != 0) {
-    return c.Error("input %s does not fit weights %s (%d inputs per row)",
-                   ShapeString(in).c_str(), ShapeString(w).c_str(), depth);
+    return c.Error("input %s does not fit weights %s (%d inputs per row)", ShapeString(in).c_str(),
+                   ShapeString(w).c_str(), depth);
   }
   if (c.Bool("keep_num_dims")) {
     if (in.back() != depth) {
@@ -363,19 +334,16 @@ Status TransposeConv(NodeContext& c) {
   Shape filter, in;
   EDGEOPT_RETURN_IF_ERROR(c.InRank(1, 4, &filter));
   EDGEOPT_RETURN_IF_ERROR(c.InRank(2, 4, &in));
-  if (shape.size() != 4)
-    return c.Error("output_shape has %zu values; expected 4", shape.size());
+  if (shape.size() != 4) return c.Error("output_shape has %zu values; expected 4", shape.size());
   if (filter[3] != in[3]) {
-    return c.Error("filter %s does not take %d input channels",
-                   ShapeString(filter).c_str(), in[3]);
+    return c.Error("filter %s does not take %d input channels", ShapeString(filter).c_str(), in[3]);
   }
   if (shape[3] != filter[0] || shape[0] != in[0]) {
     return c.Error(
         "output_shape [%lld,%lld,%lld,%lld] does not fit filter %s and input "
         "%s",
-        (long long)shape[0], (long long)shape[1], (long long)shape[2],
-        (long long)shape[3], ShapeString(filter).c_str(),
-        ShapeString(in).c_str());
+        (long long)shape[0], (long long)shape[1], (long long)shape[2], (long long)shape[3],
+        ShapeString(filter).c_str(), ShapeString(in).c_str());
   }
   return c.SetOutput(0, Shape(shape.begin(), shape.end()));
 }
@@ -391,8 +359,8 @@ Status Broadcast(NodeContext& c) {
     const int32_t da = i < rank - a.size() ? 1 : a[i - (rank - a.size())];
     const int32_t db = i < rank - b.size() ? 1 : b[i - (rank - b.size())];
     if (da != db && da != 1 && db != 1) {
-      return c.Error("shapes %s and %s do not broadcast",
-                     ShapeString(a).c_str(), ShapeString(b).c_str());
+      return c.Error("shapes %s and %s do not broadcast", ShapeString(a).c_str(),
+                     ShapeString(b).c_str());
     }
     out[i] = da == 1 ? db : da;
   }
@@ -433,8 +401,8 @@ Status Reshape(NodeContext& c) {
   EDGEOPT_RETURN_IF_ERROR(c.InShape(0, &in));
   std::vector<int64_t> target;
   const Tensor* shape_input = nullptr;
-  if (c.HasInput(1) && c.Input(1, &shape_input).ok() &&
-      shape_input->shape.size() == 1 && c.ConstInts(1, "shape", &target).ok()) {
+  if (c.HasInput(1) && c.Input(1, &shape_input).ok() && shape_input->shape.size() == 1 &&
+      c.ConstInts(1, "shape", &target).ok()) {
     // From the shape input (TFLite prefers it over new_shape).
   } else if (c.node().attrs.count("new_shape")) {
     target = GetInts(c.node().attrs, "new_shape");
@@ -451,8 +419,7 @@ Status Reshape(NodeContext& c) {
       if (unknown >= 0) return c.Error("new shape has more than one -1");
       unknown = static_cast<int>(i);
     } else if (target[i] < 0 || target[i] > INT32_MAX) {
-      return c.Error("new shape has dimension %lld",
-                     static_cast<long long>(target[i]));
+      return c.Error("new shape has dimension %lld", static_cast<long long>(target[i]));
     } else {
       known *= target[i];
     }
@@ -464,9 +431,8 @@ Status Reshape(NodeContext& c) {
     }
     target[unknown] = total / known;
   } else if (known != total) {
-    return c.Error("cannot reshape %s (%lld elements) into %lld elements",
-                   ShapeString(in).c_str(), static_cast<long long>(total),
-                   static_cast<long long>(known));
+    return c.Error("cannot reshape %s (%lld elements) into %lld elements", ShapeString(in).c_str(),
+                   static_cast<long long>(total), static_cast<long long>(known));
   }
   return c.SetOutput(0, Shape(target.begin(), target.end()));
 }
@@ -479,14 +445,12 @@ Status Squeeze(NodeContext& c) {
   for (int64_t d : dims) {
     int axis = 0;
     EDGEOPT_RETURN_IF_ERROR(c.Axis(d, in.size(), "squeeze dimension", &axis));
-    if (in[axis] != 1)
-      return c.Error("cannot squeeze dimension %d of size %d", axis, in[axis]);
+    if (in[axis] != 1) return c.Error("cannot squeeze dimension %d of size %d", axis, in[axis]);
     remove.insert(axis);
   }
   Shape out;
   for (size_t i = 0; i < in.size(); ++i) {
-    const bool drop =
-        dims.empty() ? in[i] == 1 : remove.count(static_cast<int>(i)) > 0;
+    const bool drop = dims.empty() ? in[i] == 1 : remove.count(static_cast<int>(i)) > 0;
     if (!drop) out.push_back(in[i]);
   }
   return c.SetOutput(0, out);
@@ -497,8 +461,7 @@ Status ExpandDims(NodeContext& c) {
   EDGEOPT_RETURN_IF_ERROR(c.InShape(0, &in));
   std::vector<int64_t> axis;
   EDGEOPT_RETURN_IF_ERROR(c.ConstInts(1, "axis", &axis));
-  if (axis.size() != 1)
-    return c.Error("axis must hold one value, not %zu", axis.size());
+  if (axis.size() != 1) return c.Error("axis must hold one value, not %zu", axis.size());
   int a = 0;
   EDGEOPT_RETURN_IF_ERROR(c.Axis(axis[0], in.size() + 1, "axis", &a));
   in.insert(in.begin() + a, 1);
@@ -515,14 +478,12 @@ Status Concatenation(NodeContext& c) {
     Shape s;
     EDGEOPT_RETURN_IF_ERROR(c.InShape(k, &s));
     if (s.size() != out.size()) {
-      return c.Error("input %zu has rank %zu; input 0 has rank %zu", k,
-                     s.size(), out.size());
+      return c.Error("input %zu has rank %zu; input 0 has rank %zu", k, s.size(), out.size());
     }
     for (size_t d = 0; d < s.size(); ++d) {
       if (static_cast<int>(d) != axis && s[d] != out[d]) {
-        return c.Error(
-            "input %zu has shape %s; it must match input 0 except on axis %d",
-            k, ShapeString(s).c_str(), axis);
+        return c.Error("input %zu has shape %s; it must match input 0 except on axis %d", k,
+                       ShapeString(s).c_str(), axis);
       }
     }
     out[axis] += s[axis];
@@ -538,13 +499,10 @@ Status Split(NodeContext& c) {
   if (axis_value.size() != 1) return c.Error("axis must hold one value");
   int axis = 0;
   EDGEOPT_RETURN_IF_ERROR(c.Axis(axis_value[0], in.size(), "axis", &axis));
-  const int64_t n =
-      c.Int("num_splits", static_cast<int64_t>(c.node().outputs.size()));
-  if (n <= 0 || n != static_cast<int64_t>(c.node().outputs.size()) ||
-      in[axis] % n != 0) {
-    return c.Error(
-        "cannot split dimension %d of size %d into %lld parts (%zu outputs)",
-        axis, in[axis], static_cast<long long>(n), c.node().outputs.size());
+  const int64_t n = c.Int("num_splits", static_cast<int64_t>(c.node().outputs.size()));
+  if (n <= 0 || n != static_cast<int64_t>(c.node().outputs.size()) || in[axis] % n != 0) {
+    return c.Error("cannot split dimension %d of size %d into %lld parts (%zu outputs)", axis,
+                   in[axis], static_cast<long long>(n), c.node().outputs.size());
   }
   in[axis] /= static_cast<int32_t>(n);
   return c.SetAllOutputs(in);
@@ -560,8 +518,7 @@ Status SplitV(NodeContext& c) {
   int axis = 0;
   EDGEOPT_RETURN_IF_ERROR(c.Axis(axis_value[0], in.size(), "axis", &axis));
   if (sizes.size() != c.node().outputs.size()) {
-    return c.Error("%zu size_splits for %zu outputs", sizes.size(),
-                   c.node().outputs.size());
+    return c.Error("%zu size_splits for %zu outputs", sizes.size(), c.node().outputs.size());
   }
   int unknown = -1;
   int64_t sum = 0;
@@ -569,8 +526,7 @@ Status SplitV(NodeContext& c) {
     if (sizes[i] == -1 && unknown < 0) {
       unknown = static_cast<int>(i);
     } else if (sizes[i] < 0) {
-      return c.Error("size_splits entry %lld",
-                     static_cast<long long>(sizes[i]));
+      return c.Error("size_splits entry %lld", static_cast<long long>(sizes[i]));
     } else {
       sum += sizes[i];
     }
@@ -598,8 +554,7 @@ Status Pad(NodeContext& c) {
                    ShapeString(in).c_str(), 2 * in.size());
   }
   for (size_t d = 0; d < in.size(); ++d) {
-    if (pads[2 * d] < 0 || pads[2 * d + 1] < 0)
-      return c.Error("negative padding on dim %zu", d);
+    if (pads[2 * d] < 0 || pads[2 * d + 1] < 0) return c.Error("negative padding on dim %zu", d);
     in[d] += static_cast<int32_t>(pads[2 * d] + pads[2 * d + 1]);
   }
   return c.SetOutput(0, in);
@@ -613,18 +568,15 @@ Status StridedSlice(NodeContext& c) {
   EDGEOPT_RETURN_IF_ERROR(c.ConstInts(2, "end", &end));
   EDGEOPT_RETURN_IF_ERROR(c.ConstInts(3, "strides", &strides));
   if (c.Int("ellipsis_mask", 0) != 0 || c.Int("new_axis_mask", 0) != 0) {
-    return Status(
-        StatusCode::kUnsupported,
-        c.Error("ellipsis_mask/new_axis_mask are not supported").message());
+    return Status(StatusCode::kUnsupported,
+                  c.Error("ellipsis_mask/new_axis_mask are not supported").message());
   }
   const size_t rank = in.size();
-  if (begin.size() != end.size() || begin.size() != strides.size() ||
-      begin.size() > rank) {
-    return c.Error("begin/end/strides have %zu/%zu/%zu values for rank %zu",
-                   begin.size(), end.size(), strides.size(), rank);
+  if (begin.size() != end.size() || begin.size() != strides.size() || begin.size() > rank) {
+    return c.Error("begin/end/strides have %zu/%zu/%zu values for rank %zu", begin.size(),
+                   end.size(), strides.size(), rank);
   }
-  const int64_t begin_mask = c.Int("begin_mask", 0),
-                end_mask = c.Int("end_mask", 0);
+  const int64_t begin_mask = c.Int("begin_mask", 0), end_mask = c.Int("end_mask", 0);
   const int64_t shrink = c.Int("shrink_axis_mask", 0);
   const bool offset = c.Bool("offset");
   Shape out;
@@ -641,8 +593,7 @@ Status StridedSlice(NodeContext& c) {
     const bool shrink_d = (shrink >> d) & 1;
     if (b < 0) b += dim;
     if (shrink_d) {
-      if (b < 0 || b >= dim)
-        return c.Error("shrink index %lld out of range", (long long)begin[d]);
+      if (b < 0 || b >= dim) return c.Error("shrink index %lld out of range", (long long)begin[d]);
       continue;  // dimension removed
     }
     if (e < 0 && !offset) e += dim;
@@ -653,8 +604,7 @@ Status StridedSlice(NodeContext& c) {
     if ((end_mask >> d) & 1) e = stride > 0 ? dim : -1;
     b = std::min(std::max(b, lo), hi);
     e = std::min(std::max(e, lo), hi);
-    int64_t size = stride > 0 ? (e - b + stride - 1) / stride
-                              : (b - e - stride - 1) / -stride;
+    int64_t size = stride > 0 ? (e - b + stride - 1) / stride : (b - e - stride - 1) / -stride;
     out.push_back(static_cast<int32_t>(std::max<int64_t>(size, 0)));
   }
   return c.SetOutput(0, out);
@@ -667,16 +617,15 @@ Status Slice(NodeContext& c) {
   EDGEOPT_RETURN_IF_ERROR(c.ConstInts(1, "begin", &begin));
   EDGEOPT_RETURN_IF_ERROR(c.ConstInts(2, "size", &size));
   if (begin.size() != in.size() || size.size() != in.size()) {
-    return c.Error("begin/size have %zu/%zu values for rank %zu", begin.size(),
-                   size.size(), in.size());
+    return c.Error("begin/size have %zu/%zu values for rank %zu", begin.size(), size.size(),
+                   in.size());
   }
   Shape out(in.size());
   for (size_t d = 0; d < in.size(); ++d) {
     const int64_t s = size[d] == -1 ? in[d] - begin[d] : size[d];
     if (begin[d] < 0 || s < 0 || begin[d] + s > in[d]) {
-      return c.Error(
-          "slice [%lld, +%lld) does not fit dimension %zu of size %d",
-          (long long)begin[d], (long long)size[d], d, in[d]);
+      return c.Error("slice [%lld, +%lld) does not fit dimension %zu of size %d",
+                     (long long)begin[d], (long long)size[d], d, in[d]);
     }
     out[d] = static_cast<int32_t>(s);
   }
@@ -709,13 +658,12 @@ Status Pack(NodeContext& c) {
     Shape s;
     EDGEOPT_RETURN_IF_ERROR(c.InShape(k, &s));
     if (s != in) {
-      return c.Error("input %zu has shape %s; input 0 has %s", k,
-                     ShapeString(s).c_str(), ShapeString(in).c_str());
+      return c.Error("input %zu has shape %s; input 0 has %s", k, ShapeString(s).c_str(),
+                     ShapeString(in).c_str());
     }
   }
   int axis = 0;
-  EDGEOPT_RETURN_IF_ERROR(
-      c.Axis(c.Int("axis", 0), in.size() + 1, "axis", &axis));
+  EDGEOPT_RETURN_IF_ERROR(c.Axis(c.Int("axis", 0), in.size() + 1, "axis", &axis));
   in.insert(in.begin() + axis, static_cast<int32_t>(c.NumInputs()));
   return c.SetOutput(0, in);
 }
@@ -726,8 +674,8 @@ Status Unpack(NodeContext& c) {
   int axis = 0;
   EDGEOPT_RETURN_IF_ERROR(c.Axis(c.Int("axis", 0), in.size(), "axis", &axis));
   if (in[axis] != static_cast<int32_t>(c.node().outputs.size())) {
-    return c.Error("dimension %d has size %d but there are %zu outputs", axis,
-                   in[axis], c.node().outputs.size());
+    return c.Error("dimension %d has size %d but there are %zu outputs", axis, in[axis],
+                   c.node().outputs.size());
   }
   in.erase(in.begin() + axis);
   return c.SetAllOutputs(in);
@@ -744,14 +692,11 @@ Status Gather(NodeContext& c) {
   EDGEOPT_RETURN_IF_ERROR(c.InShape(0, &params));
   EDGEOPT_RETURN_IF_ERROR(c.InShape(1, &indices));
   int axis = 0;
-  EDGEOPT_RETURN_IF_ERROR(
-      c.Axis(c.Int("axis", 0), params.size(), "axis", &axis));
+  EDGEOPT_RETURN_IF_ERROR(c.Axis(c.Int("axis", 0), params.size(), "axis", &axis));
   int64_t batch_dims = c.Int("batch_dims", 0);
   if (batch_dims < 0) batch_dims += static_cast<int64_t>(indices.size());
-  if (batch_dims < 0 || batch_dims > axis ||
-      batch_dims > static_cast<int64_t>(indices.size())) {
-    return c.Error("batch_dims %lld does not fit",
-                   static_cast<long long>(batch_dims));
+  if (batch_dims < 0 || batch_dims > axis || batch_dims > static_cast<int64_t>(indices.size())) {
+    return c.Error("batch_dims %lld does not fit", static_cast<long long>(batch_dims));
   }
   Shape out(params.begin(), params.begin() + axis);
   out.insert(out.end(), indices.begin() + batch_dims, indices.end());
@@ -767,8 +712,8 @@ Status Resize(NodeContext& c) {
   if (size.size() != 2 || size[0] <= 0 || size[1] <= 0) {
     return c.Error("size must be 2 positive values");
   }
-  return c.SetOutput(0, {in[0], static_cast<int32_t>(size[0]),
-                         static_cast<int32_t>(size[1]), in[3]});
+  return c.SetOutput(0,
+                     {in[0], static_cast<int32_t>(size[0]), static_cast<int32_t>(size[1]), in[3]});
 }
 
 Status ArgMinMax(NodeContext& c) {
@@ -789,11 +734,10 @@ Status SequenceLstm(NodeContext& c) {
   // recurrent_to_output_weights: [n_cell, n_output].
   EDGEOPT_RETURN_IF_ERROR(c.InRank(8, 2, &recurrent));
   Shape w;
-  EDGEOPT_RETURN_IF_ERROR(
-      c.InRank(4, 2, &w));  // input_to_output_weights [n_cell, n_input]
+  EDGEOPT_RETURN_IF_ERROR(c.InRank(4, 2, &w));  // input_to_output_weights [n_cell, n_input]
   if (w[1] != in[2]) {
-    return c.Error("input %s has %d features; the weights take %d",
-                   ShapeString(in).c_str(), in[2], w[1]);
+    return c.Error("input %s has %d features; the weights take %d", ShapeString(in).c_str(), in[2],
+                   w[1]);
   }
   return c.SetOutput(0, {in[0], in[1], recurrent[1]});
 }
@@ -801,8 +745,7 @@ Status SequenceLstm(NodeContext& c) {
 Status Svdf(NodeContext& c) {
   Shape in, feature;
   EDGEOPT_RETURN_IF_ERROR(c.InRank(0, 2, &in));
-  EDGEOPT_RETURN_IF_ERROR(
-      c.InRank(1, 2, &feature));  // [num_filters, input_size]
+  EDGEOPT_RETURN_IF_ERROR(c.InRank(1, 2, &feature));  // [num_filters, input_size]
   const int64_t rank = c.Int("rank", 1);
   if (rank <= 0 || feature[0] % rank != 0 || feature[1] != in[1]) {
     return c.Error("weights_feature %s do not fit input %s with rank %lld",
@@ -880,14 +823,12 @@ bool IsBinary(const std::string& op) {
 
 Status InferNodeShapes(Graph* graph, int node_index) {
   if (node_index < 0 || node_index >= static_cast<int>(graph->nodes.size())) {
-    return MakeStatus(StatusCode::kInvalidArgument, "node %d out of range",
-                      node_index);
+    return MakeStatus(StatusCode::kInvalidArgument, "node %d out of range", node_index);
   }
   for (int t : graph->nodes[node_index].outputs) {
     if (t < 0 || t >= static_cast<int>(graph->tensors.size())) {
-      return MakeStatus(StatusCode::kInvalidArgument,
-                        "node %d: output tensor %d out of range", node_index,
-                        t);
+      return MakeStatus(StatusCode::kInvalidArgument, "node %d: output tensor %d out of range",
+                        node_index, t);
     }
   }
   NodeContext c(graph, node_index);
@@ -898,8 +839,7 @@ Status InferNodeShapes(Graph* graph, int node_index) {
   if (op == "DEPTHWISE_CONV_2D") return DepthwiseConv2D(c);
   if (op == "FULLY_CONNECTED") return FullyConnected(c);
   if (op == "TRANSPOSE_CONV") return TransposeConv(c);
-  if (op == "MAX_POOL_2D" || op == "AVERAGE_POOL_2D" || op == "L2_POOL_2D")
-    return Pool2D(c);
+  if (op == "MAX_POOL_2D" || op == "AVERAGE_POOL_2D" || op == "L2_POOL_2D") return Pool2D(c);
   if (op == "MEAN" || op == "SUM" || op == "REDUCE_MAX" || op == "REDUCE_MIN" ||
       op == "REDUCE_PROD" || op == "REDUCE_ANY" || op == "REDUCE_ALL") {
     return Reduce(c);
@@ -918,13 +858,11 @@ Status InferNodeShapes(Graph* graph, int node_index) {
   if (op == "UNPACK") return Unpack(c);
   if (op == "SHAPE") return ShapeOp(c);
   if (op == "GATHER") return Gather(c);
-  if (op == "RESIZE_NEAREST_NEIGHBOR" || op == "RESIZE_BILINEAR")
-    return Resize(c);
+  if (op == "RESIZE_NEAREST_NEIGHBOR" || op == "RESIZE_BILINEAR") return Resize(c);
   if (op == "ARG_MAX" || op == "ARG_MIN") return ArgMinMax(c);
   if (op == "UNIDIRECTIONAL_SEQUENCE_LSTM") return SequenceLstm(c);
   if (op == "SVDF") return Svdf(c);
-  return MakeStatus(StatusCode::kUnsupported,
-                    "node %d: no shape inference for %s", node_index,
+  return MakeStatus(StatusCode::kUnsupported, "node %d: no shape inference for %s", node_index,
                     op.c_str());
 }
 

@@ -69,9 +69,7 @@ std::string FormatReal(double v) {
   for (; precision <= 17; ++precision) {
     std::snprintf(buf, sizeof(buf), "%.*g", precision, v);
     const double back = std::strtod(buf, nullptr);
-    if (is_float ? static_cast<float>(back) == static_cast<float>(v)
-                 : back == v)
-      break;
+    if (is_float ? static_cast<float>(back) == static_cast<float>(v) : back == v) break;
   }
   // Magnitudes in [1, 1e16) print without an exponent ("10", not "1e+01").
   const double magnitude = std::fabs(v);
@@ -101,13 +99,11 @@ std::string FormatAttr(const AttrValue& value) {
     out = Quote(*s);
   } else if (const auto* il = std::get_if<std::vector<int64_t>>(&value)) {
     out = "[";
-    for (size_t k = 0; k < il->size(); ++k)
-      out += (k ? "," : "") + std::to_string((*il)[k]);
+    for (size_t k = 0; k < il->size(); ++k) out += (k ? "," : "") + std::to_string((*il)[k]);
     out += "]";
   } else if (const auto* dl = std::get_if<std::vector<double>>(&value)) {
     out = "[";
-    for (size_t k = 0; k < dl->size(); ++k)
-      out += (k ? "," : "") + FormatAttrReal((*dl)[k]);
+    for (size_t k = 0; k < dl->size(); ++k) out += (k ? "," : "") + FormatAttrReal((*dl)[k]);
     out += "]";
   }
   return out;
@@ -124,8 +120,7 @@ std::string IntList(const std::vector<T>& v) {
 
 std::string FloatList(const std::vector<float>& v) {
   std::string out = "[";
-  for (size_t k = 0; k < v.size(); ++k)
-    out += (k ? "," : "") + FormatReal(v[k]);
+  for (size_t k = 0; k < v.size(); ++k) out += (k ? "," : "") + FormatReal(v[k]);
   return out + "]";
 }
 
@@ -133,17 +128,15 @@ std::string Ref(int t) { return t < 0 ? "_" : "%" + std::to_string(t); }
 
 std::string RefList(const std::vector<int>& list) {
   std::string out;
-  for (size_t k = 0; k < list.size(); ++k)
-    out += (k ? ", " : "") + Ref(list[k]);
+  for (size_t k = 0; k < list.size(); ++k) out += (k ? ", " : "") + Ref(list[k]);
   return out;
 }
 
 // Element values of a numeric dtype; false for dtypes printed as raw bytes.
 bool FormatValues(const Tensor& t, std::string* out) {
   const size_t esize = DTypeSize(t.dtype);
-  if (esize == 0 || t.dtype == DType::kFloat16 ||
-      t.dtype == DType::kComplex64 || t.dtype == DType::kComplex128 ||
-      t.data.size() % esize != 0) {
+  if (esize == 0 || t.dtype == DType::kFloat16 || t.dtype == DType::kComplex64 ||
+      t.dtype == DType::kComplex128 || t.data.size() % esize != 0) {
     return false;
   }
   const size_t n = t.data.size() / esize;
@@ -222,18 +215,14 @@ size_t ElementCount(const Tensor& t) {
   return esize == 0 ? t.data.size() : t.data.size() / esize;
 }
 
-void PrintTensor(const Tensor& t, int index, const TextOptions& options,
-                 std::string* out) {
+void PrintTensor(const Tensor& t, int index, const TextOptions& options, std::string* out) {
   std::string& s = *out;
-  s += "%" + std::to_string(index) + " = " +
-       (t.is_constant ? "const " : "tensor ") + Quote(t.name) + " " +
-       DTypeName(t.dtype) + IntList(t.shape);
-  if (!t.shape_signature.empty())
-    s += " signature=" + IntList(t.shape_signature);
+  s += "%" + std::to_string(index) + " = " + (t.is_constant ? "const " : "tensor ") +
+       Quote(t.name) + " " + DTypeName(t.dtype) + IntList(t.shape);
+  if (!t.shape_signature.empty()) s += " signature=" + IntList(t.shape_signature);
   const QuantInfo& q = t.quant;
   if (!q.scale.empty()) {
-    s += " scale=" +
-         (q.scale.size() == 1 ? FormatReal(q.scale[0]) : FloatList(q.scale));
+    s += " scale=" + (q.scale.size() == 1 ? FormatReal(q.scale[0]) : FloatList(q.scale));
   }
   if (!q.zero_point.empty()) {
     s += " zero_point=" + (q.zero_point.size() == 1 && q.scale.size() == 1
@@ -263,8 +252,7 @@ void PrintTensor(const Tensor& t, int index, const TextOptions& options,
   if (!t.origin.empty()) s += " origin=" + Quote(t.origin);
   if (t.is_constant && !t.data.empty() &&
       (options.include_all_values ||
-       ElementCount(t) <=
-           static_cast<size_t>(std::max(options.max_values, 0)))) {
+       ElementCount(t) <= static_cast<size_t>(std::max(options.max_values, 0)))) {
     std::string values;
     if (FormatValues(t, &values)) {
       s += " values=" + values;
@@ -291,19 +279,15 @@ void PrintNode(const Node& n, std::string* out) {
   }
   if (!n.name.empty()) s += " name=" + Quote(n.name);
   if (n.version != 0) s += " version=" + std::to_string(n.version);
-  if (!n.intermediates.empty())
-    s += " intermediates(" + RefList(n.intermediates) + ")";
-  if (!n.custom_code.empty() || n.op == "CUSTOM")
-    s += " custom_code=" + Quote(n.custom_code);
-  if (!n.custom_options.empty())
-    s += " custom_options=" + QuoteBytes(n.custom_options);
+  if (!n.intermediates.empty()) s += " intermediates(" + RefList(n.intermediates) + ")";
+  if (!n.custom_code.empty() || n.op == "CUSTOM") s += " custom_code=" + Quote(n.custom_code);
+  if (!n.custom_options.empty()) s += " custom_options=" + QuoteBytes(n.custom_options);
   s += "\n";
 }
 
 std::string NameList(const std::vector<std::string>& names) {
   std::string out;
-  for (size_t k = 0; k < names.size(); ++k)
-    out += (k ? ", " : "") + Quote(names[k]);
+  for (size_t k = 0; k < names.size(); ++k) out += (k ? ", " : "") + Quote(names[k]);
   return out;
 }
 
@@ -319,16 +303,7 @@ struct Token {
 };
 
 struct Value {
-  enum Kind {
-    kInt,
-    kReal,
-    kString,
-    kIdent,
-    kList,
-    kCall,
-    kRef,
-    kAbsent
-  } kind = kInt;
+  enum Kind { kInt, kReal, kString, kIdent, kList, kCall, kRef, kAbsent } kind = kInt;
   std::string text;  // number text, string, identifier, call name
   int64_t ref = 0;
   std::vector<Value> items;
@@ -336,12 +311,10 @@ struct Value {
 
 class LineParser {
  public:
-  LineParser(const std::string& line, int line_no)
-      : line_(line), line_no_(line_no) {}
+  LineParser(const std::string& line, int line_no) : line_(line), line_no_(line_no) {}
 
   Status Error(const std::string& message) const {
-    return MakeStatus(StatusCode::kInvalidArgument, "line %d: %s", line_no_,
-                      message.c_str());
+    return MakeStatus(StatusCode::kInvalidArgument, "line %d: %s", line_no_, message.c_str());
   }
 
   Status Lex() {
@@ -354,11 +327,8 @@ class LineParser {
         break;
       } else if (c == '%') {
         size_t j = i + 1;
-        while (j < line_.size() &&
-               std::isdigit(static_cast<unsigned char>(line_[j])))
-          ++j;
-        if (j == i + 1 || j - i > 10)
-          return Error("expected a tensor id after '%'");
+        while (j < line_.size() && std::isdigit(static_cast<unsigned char>(line_[j]))) ++j;
+        if (j == i + 1 || j - i > 10) return Error("expected a tensor id after '%'");
         Token t;
         t.kind = Tok::kRef;
         t.ref = std::strtoll(line_.c_str() + i + 1, nullptr, 10);
@@ -385,8 +355,8 @@ class LineParser {
                   !std::isxdigit(static_cast<unsigned char>(line_[j + 3]))) {
                 return Error("bad \\x escape in string");
               }
-              t.text.push_back(static_cast<char>(
-                  std::strtol(line_.substr(j + 2, 2).c_str(), nullptr, 16)));
+              t.text.push_back(
+                  static_cast<char>(std::strtol(line_.substr(j + 2, 2).c_str(), nullptr, 16)));
               j += 4;
             } else if (e == 'n') {
               t.text.push_back('\n'), j += 2;
@@ -408,8 +378,7 @@ class LineParser {
       } else if (std::isalpha(static_cast<unsigned char>(c)) || c == '_') {
         size_t j = i;
         while (j < line_.size() &&
-               (std::isalnum(static_cast<unsigned char>(line_[j])) ||
-                line_[j] == '_')) {
+               (std::isalnum(static_cast<unsigned char>(line_[j])) || line_[j] == '_')) {
           ++j;
         }
         Token t;
@@ -417,15 +386,13 @@ class LineParser {
         t.kind = t.text == "_" ? Tok::kAbsent : Tok::kIdent;
         tokens_.push_back(t);
         i = j;
-      } else if (std::isdigit(static_cast<unsigned char>(c)) || c == '-' ||
-                 c == '+' || c == '.') {
+      } else if (std::isdigit(static_cast<unsigned char>(c)) || c == '-' || c == '+' || c == '.') {
         size_t j = i + 1;
         while (j < line_.size()) {
           const char d = line_[j];
           if (std::isalnum(static_cast<unsigned char>(d)) || d == '.') {
             ++j;
-          } else if ((d == '-' || d == '+') &&
-                     (line_[j - 1] == 'e' || line_[j - 1] == 'E')) {
+          } else if ((d == '-' || d == '+') && (line_[j - 1] == 'e' || line_[j - 1] == 'E')) {
             ++j;
           } else {
             break;
@@ -473,23 +440,21 @@ class LineParser {
   }
   Status Expect(const char* p) {
     if (!IsPunct(p)) {
-      return Error(std::string("expected '") + p + "' but found " +
-                   Describe(Peek()));
+      return Error(std::string("expected '") + p + "' but found " + Describe(Peek()));
     }
     ++pos_;
     return Status::Ok();
   }
   StatusOr<std::string> ExpectIdent(const char* what) {
     if (Peek().kind != Tok::kIdent) {
-      return Error(std::string("expected ") + what + " but found " +
-                   Describe(Peek()));
+      return Error(std::string("expected ") + what + " but found " + Describe(Peek()));
     }
     return tokens_[pos_++].text;
   }
   StatusOr<std::string> ExpectString(const char* what) {
     if (Peek().kind != Tok::kString) {
-      return Error(std::string("expected ") + what +
-                   " (a quoted string) but found " + Describe(Peek()));
+      return Error(std::string("expected ") + what + " (a quoted string) but found " +
+                   Describe(Peek()));
     }
     return tokens_[pos_++].text;
   }
@@ -500,8 +465,7 @@ class LineParser {
     switch (t.kind) {
       case Tok::kNumber: {
         v.text = t.text;
-        const bool integral =
-            t.text.find_first_of(".eEnNiI") == std::string::npos;
+        const bool integral = t.text.find_first_of(".eEnNiI") == std::string::npos;
         v.kind = integral ? Value::kInt : Value::kReal;
         ++pos_;
         return v;
@@ -563,8 +527,7 @@ class LineParser {
         return Status::Ok();
       }
       if (!IsPunct(",")) {
-        return Error(std::string("expected ',' or '") + close + "' but found " +
-                     Describe(Peek()));
+        return Error(std::string("expected ',' or '") + close + "' but found " + Describe(Peek()));
       }
       ++pos_;
     }
@@ -635,31 +598,26 @@ class GraphParser {
     EDGEOPT_RETURN_IF_ERROR(p.Lex());
     if (p.AtEnd()) return Status::Ok();
     const Token& first = p.Peek();
-    if (first.kind == Tok::kIdent && first.text == "graph")
-      return ParseGraphLine(&p, line_no);
+    if (first.kind == Tok::kIdent && first.text == "graph") return ParseGraphLine(&p, line_no);
     if (first.kind == Tok::kIdent && first.text == "description") {
       ++p.pos_;
-      EDGEOPT_ASSIGN_OR_RETURN(graph_.description,
-                               p.ExpectString("the description"));
+      EDGEOPT_ASSIGN_OR_RETURN(graph_.description, p.ExpectString("the description"));
       return ExpectEnd(p);
     }
     if (first.kind == Tok::kIdent && first.text == "metadata") {
       ++p.pos_;
-      EDGEOPT_ASSIGN_OR_RETURN(std::string name,
-                               p.ExpectString("the metadata name"));
+      EDGEOPT_ASSIGN_OR_RETURN(std::string name, p.ExpectString("the metadata name"));
       std::vector<uint8_t> bytes;
       if (p.Peek().kind == Tok::kString) {
         const std::string& s = p.tokens_[p.pos_++].text;
         bytes.assign(s.begin(), s.end());
       } else {
-        EDGEOPT_ASSIGN_OR_RETURN(std::string key,
-                                 p.ExpectIdent("metadata bytes or size="));
+        EDGEOPT_ASSIGN_OR_RETURN(std::string key, p.ExpectIdent("metadata bytes or size="));
         if (key != "size") return p.Error("expected metadata bytes or size=N");
         EDGEOPT_RETURN_IF_ERROR(p.Expect("="));
         EDGEOPT_ASSIGN_OR_RETURN(Value v, p.ParseValue());
         int64_t n = 0;
-        if (v.kind != Value::kInt || !ParseInt64(v.text, &n) || n < 0 ||
-            n > (int64_t{1} << 31)) {
+        if (v.kind != Value::kInt || !ParseInt64(v.text, &n) || n < 0 || n > (int64_t{1} << 31)) {
           return p.Error("metadata size must be a non-negative integer");
         }
         bytes.assign(static_cast<size_t>(n), 0);
@@ -687,19 +645,16 @@ class GraphParser {
       }
     }
     EDGEOPT_RETURN_IF_ERROR(p.Expect("="));
-    EDGEOPT_ASSIGN_OR_RETURN(std::string head,
-                             p.ExpectIdent("'tensor', 'const' or an op name"));
+    EDGEOPT_ASSIGN_OR_RETURN(std::string head, p.ExpectIdent("'tensor', 'const' or an op name"));
     if (head == "tensor" || head == "const") {
-      if (lhs.size() != 1)
-        return p.Error("a tensor definition has exactly one %id");
+      if (lhs.size() != 1) return p.Error("a tensor definition has exactly one %id");
       return ParseTensor(&p, line_no, lhs[0], head == "const");
     }
     return ParseNode(&p, line_no, lhs, head);
   }
 
   Status ExpectEnd(const LineParser& p) {
-    if (!p.AtEnd())
-      return p.Error("unexpected " + p.Describe(p.Peek()) + " at end of line");
+    if (!p.AtEnd()) return p.Error("unexpected " + p.Describe(p.Peek()) + " at end of line");
     return Status::Ok();
   }
 
@@ -708,25 +663,20 @@ class GraphParser {
     if (seen_graph_) return p->Error("a second 'graph' line");
     seen_graph_ = true;
     while (!p->AtEnd()) {
-      EDGEOPT_ASSIGN_OR_RETURN(std::string key,
-                               p->ExpectIdent("inputs(...) or outputs(...)"));
+      EDGEOPT_ASSIGN_OR_RETURN(std::string key, p->ExpectIdent("inputs(...) or outputs(...)"));
       EDGEOPT_RETURN_IF_ERROR(p->Expect("("));
       std::vector<Value> items;
       EDGEOPT_RETURN_IF_ERROR(p->ParseItems(")", &items));
       if (key == "inputs" || key == "outputs") {
-        std::vector<int64_t>& refs =
-            key == "inputs" ? graph_input_labels_ : graph_output_labels_;
+        std::vector<int64_t>& refs = key == "inputs" ? graph_input_labels_ : graph_output_labels_;
         for (const Value& v : items) {
-          if (v.kind != Value::kRef)
-            return p->Error("graph " + key + " must be tensor ids");
+          if (v.kind != Value::kRef) return p->Error("graph " + key + " must be tensor ids");
           refs.push_back(v.ref);
         }
       } else if (key == "input_names" || key == "output_names") {
-        auto& names =
-            key == "input_names" ? graph_.input_names : graph_.output_names;
+        auto& names = key == "input_names" ? graph_.input_names : graph_.output_names;
         for (const Value& v : items) {
-          if (v.kind != Value::kString)
-            return p->Error(key + " must be strings");
+          if (v.kind != Value::kString) return p->Error(key + " must be strings");
           names.push_back(v.text);
         }
       } else {
@@ -739,8 +689,7 @@ class GraphParser {
 
   Status ParseTensor(LineParser* p, int line_no, int64_t label, bool is_const) {
     if (labels_.count(label)) {
-      return p->Error("%" + std::to_string(label) +
-                      " is defined twice (first on line " +
+      return p->Error("%" + std::to_string(label) + " is defined twice (first on line " +
                       std::to_string(label_lines_[label]) + ")");
     }
     Tensor t;
@@ -760,14 +709,11 @@ class GraphParser {
     EDGEOPT_RETURN_IF_ERROR(p->ParseItems("]", &dims));
     EDGEOPT_RETURN_IF_ERROR(IntVector(*p, dims, "shape", &t.shape));
     for (int32_t d : t.shape) {
-      if (d < 0)
-        return p->Error(
-            "shape dimensions must be >= 0 (use signature= for -1)");
+      if (d < 0) return p->Error("shape dimensions must be >= 0 (use signature= for -1)");
     }
     bool have_values = false;
     while (!p->AtEnd()) {
-      EDGEOPT_ASSIGN_OR_RETURN(std::string key,
-                               p->ExpectIdent("a tensor field"));
+      EDGEOPT_ASSIGN_OR_RETURN(std::string key, p->ExpectIdent("a tensor field"));
       if (key == "variable") {
         t.is_variable = true;
         continue;
@@ -775,14 +721,11 @@ class GraphParser {
       EDGEOPT_RETURN_IF_ERROR(p->Expect("="));
       EDGEOPT_ASSIGN_OR_RETURN(Value v, p->ParseValue());
       if (key == "signature") {
-        EDGEOPT_RETURN_IF_ERROR(
-            IntVector(*p, ListOf(v), key, &t.shape_signature));
+        EDGEOPT_RETURN_IF_ERROR(IntVector(*p, ListOf(v), key, &t.shape_signature));
       } else if (key == "scale") {
-        EDGEOPT_RETURN_IF_ERROR(
-            FloatVector(*p, ListOf(v), key, &t.quant.scale));
+        EDGEOPT_RETURN_IF_ERROR(FloatVector(*p, ListOf(v), key, &t.quant.scale));
       } else if (key == "zero_point") {
-        EDGEOPT_RETURN_IF_ERROR(
-            Int64Vector(*p, ListOf(v), key, &t.quant.zero_point));
+        EDGEOPT_RETURN_IF_ERROR(Int64Vector(*p, ListOf(v), key, &t.quant.zero_point));
       } else if (key == "quant_axis") {
         std::vector<int32_t> a;
         EDGEOPT_RETURN_IF_ERROR(IntVector(*p, {v}, key, &a));
@@ -792,36 +735,29 @@ class GraphParser {
       } else if (key == "max") {
         EDGEOPT_RETURN_IF_ERROR(FloatVector(*p, ListOf(v), key, &t.quant.max));
       } else if (key == "origin") {
-        if (v.kind != Value::kString)
-          return p->Error("origin must be a string");
+        if (v.kind != Value::kString) return p->Error("origin must be a string");
         t.origin = v.text;
       } else if (key == "sparse_order") {
         t.has_sparsity = true;
-        EDGEOPT_RETURN_IF_ERROR(
-            IntVector(*p, ListOf(v), key, &t.sparsity.traversal_order));
+        EDGEOPT_RETURN_IF_ERROR(IntVector(*p, ListOf(v), key, &t.sparsity.traversal_order));
       } else if (key == "sparse_block_map") {
         t.has_sparsity = true;
-        EDGEOPT_RETURN_IF_ERROR(
-            IntVector(*p, ListOf(v), key, &t.sparsity.block_map));
+        EDGEOPT_RETURN_IF_ERROR(IntVector(*p, ListOf(v), key, &t.sparsity.block_map));
       } else if (key == "sparse_dims") {
         t.has_sparsity = true;
-        if (v.kind != Value::kList)
-          return p->Error("sparse_dims must be a list");
+        if (v.kind != Value::kList) return p->Error("sparse_dims must be a list");
         for (const Value& d : v.items) {
           SparsityInfo::DimMeta meta;
-          if (d.kind == Value::kCall && d.text == "dense" &&
-              d.items.size() == 1) {
+          if (d.kind == Value::kCall && d.text == "dense" && d.items.size() == 1) {
             std::vector<int32_t> size;
-            EDGEOPT_RETURN_IF_ERROR(
-                IntVector(*p, d.items, "dense size", &size));
+            EDGEOPT_RETURN_IF_ERROR(IntVector(*p, d.items, "dense size", &size));
             meta.dense_size = size[0];
-          } else if (d.kind == Value::kCall && d.text == "csr" &&
-                     d.items.size() == 2) {
+          } else if (d.kind == Value::kCall && d.text == "csr" && d.items.size() == 2) {
             meta.sparse = true;
-            EDGEOPT_RETURN_IF_ERROR(IntVector(*p, ListOf(d.items[0]),
-                                              "csr segments", &meta.segments));
-            EDGEOPT_RETURN_IF_ERROR(IntVector(*p, ListOf(d.items[1]),
-                                              "csr indices", &meta.indices));
+            EDGEOPT_RETURN_IF_ERROR(
+                IntVector(*p, ListOf(d.items[0]), "csr segments", &meta.segments));
+            EDGEOPT_RETURN_IF_ERROR(
+                IntVector(*p, ListOf(d.items[1]), "csr indices", &meta.indices));
           } else {
             return p->Error(
                 "sparse_dims entries are dense(N) or "
@@ -847,8 +783,7 @@ class GraphParser {
         t.data.size() != t.ByteSize()) {
       return p->Error("constant " + Quote(t.name) + " has " +
                       std::to_string(t.data.size() / DTypeSize(t.dtype)) +
-                      " values but its shape needs " +
-                      std::to_string(t.NumElements()));
+                      " values but its shape needs " + std::to_string(t.NumElements()));
     }
     labels_[label] = static_cast<int>(graph_.tensors.size());
     label_lines_[label] = line_no;
@@ -881,12 +816,10 @@ class GraphParser {
         ++p->pos_;
       } else {
         while (true) {
-          EDGEOPT_ASSIGN_OR_RETURN(std::string key,
-                                   p->ExpectIdent("an attribute name"));
+          EDGEOPT_ASSIGN_OR_RETURN(std::string key, p->ExpectIdent("an attribute name"));
           EDGEOPT_RETURN_IF_ERROR(p->Expect("="));
           EDGEOPT_ASSIGN_OR_RETURN(Value v, p->ParseValue());
-          if (n.attrs.count(key))
-            return p->Error("attribute '" + key + "' given twice");
+          if (n.attrs.count(key)) return p->Error("attribute '" + key + "' given twice");
           EDGEOPT_ASSIGN_OR_RETURN(n.attrs[key], ToAttr(*p, key, v));
           if (p->IsPunct("}")) {
             ++p->pos_;
@@ -903,8 +836,7 @@ class GraphParser {
         std::vector<Value> items;
         EDGEOPT_RETURN_IF_ERROR(p->ParseItems(")", &items));
         for (const Value& v : items) {
-          if (v.kind != Value::kRef)
-            return p->Error("intermediates must be tensor ids");
+          if (v.kind != Value::kRef) return p->Error("intermediates must be tensor ids");
           refs.intermediates.push_back(v.ref);
         }
         continue;
@@ -912,22 +844,19 @@ class GraphParser {
       EDGEOPT_RETURN_IF_ERROR(p->Expect("="));
       EDGEOPT_ASSIGN_OR_RETURN(Value v, p->ParseValue());
       if (key == "name" || key == "custom_code" || key == "custom_options") {
-        if (v.kind != Value::kString)
-          return p->Error(key + " must be a string");
+        if (v.kind != Value::kString) return p->Error(key + " must be a string");
         if (key == "name") n.name = v.text;
         if (key == "custom_code") n.custom_code = v.text;
-        if (key == "custom_options")
-          n.custom_options.assign(v.text.begin(), v.text.end());
+        if (key == "custom_options") n.custom_options.assign(v.text.begin(), v.text.end());
       } else if (key == "version") {
         int64_t version = 0;
-        if (v.kind != Value::kInt || !ParseInt64(v.text, &version) ||
-            version < 0 || version > INT32_MAX) {
+        if (v.kind != Value::kInt || !ParseInt64(v.text, &version) || version < 0 ||
+            version > INT32_MAX) {
           return p->Error("version must be a non-negative 32-bit integer");
         }
         n.version = static_cast<int>(version);
       } else {
-        return p->Error("unknown node field '" + key +
-                        "' (attributes go inside {...})");
+        return p->Error("unknown node field '" + key + "' (attributes go inside {...})");
       }
     }
     node_refs_.push_back(std::move(refs));
@@ -940,12 +869,11 @@ class GraphParser {
     return {v};
   }
 
-  Status IntVector(const LineParser& p, const std::vector<Value>& items,
-                   const std::string& what, std::vector<int32_t>* out) {
+  Status IntVector(const LineParser& p, const std::vector<Value>& items, const std::string& what,
+                   std::vector<int32_t>* out) {
     for (const Value& v : items) {
       int64_t x = 0;
-      if (v.kind != Value::kInt || !ParseInt64(v.text, &x) || x < INT32_MIN ||
-          x > INT32_MAX) {
+      if (v.kind != Value::kInt || !ParseInt64(v.text, &x) || x < INT32_MIN || x > INT32_MAX) {
         return p.Error(what + " must be 32-bit integers");
       }
       out->push_back(static_cast<int32_t>(x));
@@ -953,8 +881,8 @@ class GraphParser {
     return Status::Ok();
   }
 
-  Status Int64Vector(const LineParser& p, const std::vector<Value>& items,
-                     const std::string& what, std::vector<int64_t>* out) {
+  Status Int64Vector(const LineParser& p, const std::vector<Value>& items, const std::string& what,
+                     std::vector<int64_t>* out) {
     for (const Value& v : items) {
       int64_t x = 0;
       if (v.kind != Value::kInt || !ParseInt64(v.text, &x)) {
@@ -965,12 +893,11 @@ class GraphParser {
     return Status::Ok();
   }
 
-  Status FloatVector(const LineParser& p, const std::vector<Value>& items,
-                     const std::string& what, std::vector<float>* out) {
+  Status FloatVector(const LineParser& p, const std::vector<Value>& items, const std::string& what,
+                     std::vector<float>* out) {
     for (const Value& v : items) {
       double x = 0;
-      if ((v.kind != Value::kInt && v.kind != Value::kReal) ||
-          !ParseDouble(v.text, &x)) {
+      if ((v.kind != Value::kInt && v.kind != Value::kReal) || !ParseDouble(v.text, &x)) {
         return p.Error(what + " must be numbers");
       }
       out->push_back(static_cast<float>(x));
@@ -981,18 +908,17 @@ class GraphParser {
   Status ParseValues(const LineParser& p, const Value& v, Tensor* t) {
     if (v.kind != Value::kList) return p.Error("values must be a list [...]");
     const size_t esize = DTypeSize(t->dtype);
-    if (esize == 0 || t->dtype == DType::kFloat16 ||
-        t->dtype == DType::kComplex64 || t->dtype == DType::kComplex128) {
-      return p.Error(std::string("values= is not supported for ") +
-                     DTypeName(t->dtype) + "; use bytes=\"...\"");
+    if (esize == 0 || t->dtype == DType::kFloat16 || t->dtype == DType::kComplex64 ||
+        t->dtype == DType::kComplex128) {
+      return p.Error(std::string("values= is not supported for ") + DTypeName(t->dtype) +
+                     "; use bytes=\"...\"");
     }
     t->data.assign(v.items.size() * esize, 0);
     for (size_t k = 0; k < v.items.size(); ++k) {
       const Value& item = v.items[k];
       uint8_t* dst = t->data.data() + k * esize;
-      const std::string bad = "value " + std::to_string(k) + " of " +
-                              Quote(t->name) + " does not fit " +
-                              DTypeName(t->dtype);
+      const std::string bad = "value " + std::to_string(k) + " of " + Quote(t->name) +
+                              " does not fit " + DTypeName(t->dtype);
       if (t->dtype == DType::kFloat32 || t->dtype == DType::kFloat64) {
         double x = 0;
         if ((item.kind != Value::kInt && item.kind != Value::kReal) ||
@@ -1008,14 +934,12 @@ class GraphParser {
         continue;
       }
       if (t->dtype == DType::kBool) {
-        if (item.kind == Value::kIdent &&
-            (item.text == "true" || item.text == "false")) {
+        if (item.kind == Value::kIdent && (item.text == "true" || item.text == "false")) {
           *dst = item.text == "true";
           continue;
         }
         int64_t x = 0;
-        if (item.kind != Value::kInt || !ParseInt64(item.text, &x) ||
-            (x != 0 && x != 1)) {
+        if (item.kind != Value::kInt || !ParseInt64(item.text, &x) || (x != 0 && x != 1)) {
           return p.Error(bad);
         }
         *dst = static_cast<uint8_t>(x);
@@ -1057,25 +981,21 @@ class GraphParser {
       if (x < lo || x > hi) return p.Error(bad);
       // Little-endian: the low `esize` bytes of the two's-complement value.
       const uint64_t u = static_cast<uint64_t>(x);
-      for (size_t b = 0; b < esize; ++b)
-        dst[b] = static_cast<uint8_t>(u >> (8 * b));
+      for (size_t b = 0; b < esize; ++b) dst[b] = static_cast<uint8_t>(u >> (8 * b));
     }
     return Status::Ok();
   }
 
-  StatusOr<AttrValue> ToAttr(const LineParser& p, const std::string& key,
-                             const Value& v) {
+  StatusOr<AttrValue> ToAttr(const LineParser& p, const std::string& key, const Value& v) {
     switch (v.kind) {
       case Value::kInt: {
         int64_t x = 0;
-        if (!ParseInt64(v.text, &x))
-          return p.Error("attribute '" + key + "': bad integer");
+        if (!ParseInt64(v.text, &x)) return p.Error("attribute '" + key + "': bad integer");
         return AttrValue(x);
       }
       case Value::kReal: {
         double x = 0;
-        if (!ParseDouble(v.text, &x))
-          return p.Error("attribute '" + key + "': bad number");
+        if (!ParseDouble(v.text, &x)) return p.Error("attribute '" + key + "': bad number");
         return AttrValue(x);
       }
       case Value::kString:
@@ -1098,8 +1018,7 @@ class GraphParser {
           std::vector<double> values;
           for (const Value& item : v.items) {
             double x = 0;
-            if (!ParseDouble(item.text, &x))
-              return p.Error("attribute '" + key + "': bad number");
+            if (!ParseDouble(item.text, &x)) return p.Error("attribute '" + key + "': bad number");
             values.push_back(x);
           }
           return AttrValue(std::move(values));
@@ -1107,8 +1026,7 @@ class GraphParser {
         std::vector<int64_t> values;
         for (const Value& item : v.items) {
           int64_t x = 0;
-          if (!ParseInt64(item.text, &x))
-            return p.Error("attribute '" + key + "': bad integer");
+          if (!ParseInt64(item.text, &x)) return p.Error("attribute '" + key + "': bad integer");
           values.push_back(x);
         }
         return AttrValue(std::move(values));
@@ -1125,8 +1043,7 @@ class GraphParser {
     }
     auto it = labels_.find(label);
     if (it == labels_.end()) {
-      return MakeStatus(StatusCode::kInvalidArgument,
-                        "line %d: %%%lld is not defined", line,
+      return MakeStatus(StatusCode::kInvalidArgument, "line %d: %%%lld is not defined", line,
                         static_cast<long long>(label));
     }
     *out = it->second;
@@ -1135,9 +1052,8 @@ class GraphParser {
 
   StatusOr<Graph> Finish() {
     if (!seen_graph_ && (!graph_.tensors.empty() || !graph_.nodes.empty())) {
-      return MakeStatus(
-          StatusCode::kInvalidArgument,
-          "line 1: missing 'graph inputs(...) outputs(...)' line");
+      return MakeStatus(StatusCode::kInvalidArgument,
+                        "line 1: missing 'graph inputs(...) outputs(...)' line");
     }
     for (int64_t l : graph_input_labels_) {
       int t;
@@ -1149,18 +1065,13 @@ class GraphParser {
       EDGEOPT_RETURN_IF_ERROR(Resolve(l, graph_line_, &t));
       graph_.outputs.push_back(t);
     }
-    if (!graph_.input_names.empty() &&
-        graph_.input_names.size() != graph_.inputs.size()) {
-      return MakeStatus(StatusCode::kInvalidArgument,
-                        "line %d: %zu input_names for %zu inputs", graph_line_,
-                        graph_.input_names.size(), graph_.inputs.size());
+    if (!graph_.input_names.empty() && graph_.input_names.size() != graph_.inputs.size()) {
+      return MakeStatus(StatusCode::kInvalidArgument, "line %d: %zu input_names for %zu inputs",
+                        graph_line_, graph_.input_names.size(), graph_.inputs.size());
     }
-    if (!graph_.output_names.empty() &&
-        graph_.output_names.size() != graph_.outputs.size()) {
-      return MakeStatus(StatusCode::kInvalidArgument,
-                        "line %d: %zu output_names for %zu outputs",
-                        graph_line_, graph_.output_names.size(),
-                        graph_.outputs.size());
+    if (!graph_.output_names.empty() && graph_.output_names.size() != graph_.outputs.size()) {
+      return MakeStatus(StatusCode::kInvalidArgument, "line %d: %zu output_names for %zu outputs",
+                        graph_line_, graph_.output_names.size(), graph_.outputs.size());
     }
     for (size_t i = 0; i < graph_.nodes.size(); ++i) {
       Node& n = graph_.nodes[i];
@@ -1201,20 +1112,16 @@ class GraphParser {
 }  // namespace
 
 std::string PrintGraph(const Graph& graph, const TextOptions& options) {
-  std::string s = "graph inputs(" + RefList(graph.inputs) + ") outputs(" +
-                  RefList(graph.outputs) + ")";
-  if (!graph.input_names.empty())
-    s += " input_names(" + NameList(graph.input_names) + ")";
-  if (!graph.output_names.empty())
-    s += " output_names(" + NameList(graph.output_names) + ")";
+  std::string s =
+      "graph inputs(" + RefList(graph.inputs) + ") outputs(" + RefList(graph.outputs) + ")";
+  if (!graph.input_names.empty()) s += " input_names(" + NameList(graph.input_names) + ")";
+  if (!graph.output_names.empty()) s += " output_names(" + NameList(graph.output_names) + ")";
   s += "\n";
-  if (!graph.description.empty())
-    s += "description " + Quote(graph.description) + "\n";
+  if (!graph.description.empty()) s += "description " + Quote(graph.description) + "\n";
   for (const auto& [name, bytes] : graph.metadata) {
     s += "metadata " + Quote(name) + " ";
     if (options.include_all_values ||
-        bytes.size() <=
-            static_cast<size_t>(std::max(options.max_values, 0)) * 16) {
+        bytes.size() <= static_cast<size_t>(std::max(options.max_values, 0)) * 16) {
       s += QuoteBytes(bytes);
     } else {
       s += "size=" + std::to_string(bytes.size());

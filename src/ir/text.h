@@ -5,7 +5,8 @@
 //   %1 = const "conv/kernel" float32[8,3,3,1] origin="conv/kernel"
 //   %2 = const "conv/bias" float32[8] values=[0,0,0,0,0,0,0,0]
 //   %3 = tensor "conv" float32[1,26,26,8]
-//   %3 = CONV_2D(%0, %1, %2) {fused_activation_function="RELU", padding="VALID", stride_h=1, stride_w=1}
+//   %3 = CONV_2D(%0, %1, %2) {fused_activation_function="RELU", padding="VALID", stride_h=1,
+//   stride_w=1}
 //
 // Pass tests are "IR text in, IR text out". Constants print their values when they have at
 // most `max_values` elements (or always with include_all_values); ParseGraph accepts the

@@ -47,8 +47,7 @@ TEST(IrText, ParsesValuesAndFields) {
   EXPECT_EQ(g->outputs, std::vector<int>({5, 6}));
   EXPECT_EQ(g->output_names, std::vector<std::string>({"probs", "aux"}));
   ASSERT_EQ(g->metadata.size(), 1u);
-  EXPECT_EQ(g->metadata[0].second,
-            std::vector<uint8_t>({'a', 'b', 'c', 0, 0xff, '"', 'q', '\\'}));
+  EXPECT_EQ(g->metadata[0].second, std::vector<uint8_t>({'a', 'b', 'c', 0, 0xff, '"', 'q', '\\'}));
   const Tensor& input = g->tensors[0];
   EXPECT_EQ(input.shape, std::vector<int32_t>({1, 28, 28, 1}));
   EXPECT_EQ(input.shape_signature, std::vector<int32_t>({-1, 28, 28, 1}));
@@ -68,8 +67,7 @@ TEST(IrText, ParsesValuesAndFields) {
   ASSERT_EQ(sparse.sparsity.dim_metadata.size(), 2u);
   EXPECT_EQ(sparse.sparsity.dim_metadata[0].dense_size, 4);
   EXPECT_TRUE(sparse.sparsity.dim_metadata[1].sparse);
-  EXPECT_EQ(sparse.sparsity.dim_metadata[1].indices,
-            std::vector<int32_t>({1, 0, 3, 2}));
+  EXPECT_EQ(sparse.sparsity.dim_metadata[1].indices, std::vector<int32_t>({1, 0, 3, 2}));
   EXPECT_EQ(sparse.data.size(), 16u);  // 4 values, not the dense 16
   EXPECT_TRUE(g->tensors[8].is_constant);
   EXPECT_TRUE(g->tensors[8].data.empty());
@@ -94,8 +92,7 @@ TEST(IrText, ParsesValuesAndFields) {
   EXPECT_EQ(lstm.intermediates, std::vector<int>({4}));
   const Node& fake = g->nodes[3];
   EXPECT_TRUE(fake.outputs.empty());
-  EXPECT_EQ(std::get<std::vector<double>>(fake.attrs.at("beta")),
-            std::vector<double>({1.0, 2.5}));
+  EXPECT_EQ(std::get<std::vector<double>>(fake.attrs.at("beta")), std::vector<double>({1.0, 2.5}));
   EXPECT_EQ(GetInts(fake.attrs, "list"), std::vector<int64_t>({1, -2, 3}));
   EXPECT_EQ(GetString(fake.attrs, "s", ""), "x y");
 }
@@ -121,24 +118,18 @@ TEST(IrText, FloatsPrintShortestAndStayFloats) {
   g.outputs.push_back(t);
   Node n;
   n.op = "X";
-  n.attrs["alpha"] =
-      static_cast<double>(0.2f);  // as the importer reads a float field
+  n.attrs["alpha"] = static_cast<double>(0.2f);  // as the importer reads a float field
   n.attrs["beta"] = 2.0;
   n.attrs["gamma"] = 1e30;
   g.AddNode(n);
   const std::string text = PrintGraph(g);
-  EXPECT_NE(text.find("values=[0.1,0.33333334,1e-08]"), std::string::npos)
-      << text;
-  EXPECT_NE(text.find("{alpha=0.2, beta=2.0, gamma=1e+30}"), std::string::npos)
-      << text;
+  EXPECT_NE(text.find("values=[0.1,0.33333334,1e-08]"), std::string::npos) << text;
+  EXPECT_NE(text.find("{alpha=0.2, beta=2.0, gamma=1e+30}"), std::string::npos) << text;
   StatusOr<Graph> back = ParseGraph(text);
   ASSERT_TRUE(back.ok()) << back.status().ToString();
   EXPECT_TRUE(std::holds_alternative<double>(back->nodes[0].attrs.at("beta")));
-  EXPECT_EQ(
-      std::memcmp(back->tensors[0].data.data(), g.tensors[0].data.data(), 12),
-      0);
-  EXPECT_EQ(static_cast<float>(GetFloat(back->nodes[0].attrs, "alpha", 0)),
-            0.2f);
+  EXPECT_EQ(std::memcmp(back->tensors[0].data.data(), g.tensors[0].data.data(), 12), 0);
+  EXPECT_EQ(static_cast<float>(GetFloat(back->nodes[0].attrs, "alpha", 0)), 0.2f);
   EXPECT_EQ(PrintGraph(*back), text);
 }
 
@@ -158,10 +149,8 @@ struct BadText {
 
 TEST(IrText, MalformedTextGivesLineNumbers) {
   const BadText cases[] = {
-      {"graph inputs(%0) outputs(%0)\n%0 = tensor \"x\" float33[1]\n",
-       "line 2: unknown dtype"},
-      {"graph inputs(%0) outputs(%1)\n%0 = tensor \"x\" float32[1]\n",
-       "line 1: %1 is not defined"},
+      {"graph inputs(%0) outputs(%0)\n%0 = tensor \"x\" float33[1]\n", "line 2: unknown dtype"},
+      {"graph inputs(%0) outputs(%1)\n%0 = tensor \"x\" float32[1]\n", "line 1: %1 is not defined"},
       {"graph inputs(%0) outputs(%0)\n%0 = tensor \"x\" float32[1]\n%0 = "
        "tensor \"y\" int8[1]\n",
        "line 3: %0 is defined twice (first on line 2)"},
@@ -185,10 +174,8 @@ TEST(IrText, MalformedTextGivesLineNumbers) {
        "{a=1, a=2}\n",
        "line 3: attribute 'a' given twice"},
       {"hello\n", "line 1: expected 'graph', 'description', 'metadata'"},
-      {"graph inputs() outputs()\n%0 = tensor \"x\" float32[-1]\n",
-       "line 2: shape dimensions"},
-      {"graph inputs() outputs() bogus()\n",
-       "line 1: unknown graph field 'bogus'"},
+      {"graph inputs() outputs()\n%0 = tensor \"x\" float32[-1]\n", "line 2: shape dimensions"},
+      {"graph inputs() outputs() bogus()\n", "line 1: unknown graph field 'bogus'"},
       {"graph inputs(%0) outputs()\n%0 = tensor \"x\" float32[1] $\n",
        "line 2: unexpected character '$'"},
   };

@@ -33,8 +33,8 @@ StatusOr<LoadedGraph> LoadModelGraph(const std::string& path, int batch_size) {
     loaded.from_keras = true;
   } else {
     return MakeStatus(StatusCode::kInvalidArgument,
-                      "%s: unknown model type '%s' (expected .h5, .keras or .tflite)",
-                      path.c_str(), ext.c_str());
+                      "%s: unknown model type '%s' (expected .h5, .keras or .tflite)", path.c_str(),
+                      ext.c_str());
   }
   loaded.quantized = IsQuantizedGraph(loaded.graph);
   return loaded;

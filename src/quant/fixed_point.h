@@ -25,8 +25,7 @@ namespace fp {
 
 template <typename Raw>
 struct RawTraits {
-  static_assert(std::is_same<Raw, int16_t>::value ||
-                    std::is_same<Raw, int32_t>::value,
+  static_assert(std::is_same<Raw, int16_t>::value || std::is_same<Raw, int32_t>::value,
                 "fixed-point raw types are int16_t and int32_t");
   static constexpr int kBits = 8 * static_cast<int>(sizeof(Raw));
   static constexpr Raw kMin = std::numeric_limits<Raw>::min();
@@ -60,8 +59,7 @@ constexpr Raw SaturatingRoundingDoublingHighMul(Raw a, Raw b) {
   constexpr int kBits = RawTraits<Raw>::kBits;
   if (a == b && a == RawTraits<Raw>::kMin) return RawTraits<Raw>::kMax;
   const int64_t ab = static_cast<int64_t>(a) * static_cast<int64_t>(b);
-  const int64_t nudge =
-      ab >= 0 ? (int64_t{1} << (kBits - 2)) : (1 - (int64_t{1} << (kBits - 2)));
+  const int64_t nudge = ab >= 0 ? (int64_t{1} << (kBits - 2)) : (1 - (int64_t{1} << (kBits - 2)));
   return static_cast<Raw>((ab + nudge) / (int64_t{1} << (kBits - 1)));
 }
 
@@ -72,8 +70,7 @@ constexpr Raw RoundingDivideByPOT(Raw x, int exponent) {
   const int64_t mask = (int64_t{1} << exponent) - 1;
   const int64_t remainder = static_cast<int64_t>(x) & mask;
   const int64_t threshold = (mask >> 1) + (x < 0 ? 1 : 0);
-  return static_cast<Raw>((static_cast<int64_t>(x) >> exponent) +
-                          (remainder > threshold ? 1 : 0));
+  return static_cast<Raw>((static_cast<int64_t>(x) >> exponent) + (remainder > threshold ? 1 : 0));
 }
 
 // x * 2^kExponent: saturating for kExponent > 0, rounding for kExponent < 0.
@@ -81,14 +78,12 @@ template <int kExponent, typename Raw>
 constexpr Raw SaturatingRoundingMultiplyByPOT(Raw x) {
   if (kExponent > 0) {
     constexpr int kShift = kExponent > 0 ? kExponent : 0;
-    constexpr int64_t kThreshold =
-        (int64_t{1} << (RawTraits<Raw>::kBits - 1 - kShift)) - 1;
+    constexpr int64_t kThreshold = (int64_t{1} << (RawTraits<Raw>::kBits - 1 - kShift)) - 1;
     if (x > kThreshold) return RawTraits<Raw>::kMax;
     if (x < -kThreshold) return RawTraits<Raw>::kMin;
     return static_cast<Raw>(static_cast<int64_t>(x) * (int64_t{1} << kShift));
   }
-  if (kExponent < 0)
-    return RoundingDivideByPOT<Raw>(x, kExponent < 0 ? -kExponent : 0);
+  if (kExponent < 0) return RoundingDivideByPOT<Raw>(x, kExponent < 0 ? -kExponent : 0);
   return x;
 }
 
@@ -105,17 +100,14 @@ template <typename Raw>
 constexpr Raw ConstantFromInt32(int32_t raw32) {
   return RawTraits<Raw>::kBits == 32
              ? static_cast<Raw>(raw32)
-             : static_cast<Raw>(RoundingDivideByPOT<int32_t>(
-                   raw32, 32 - RawTraits<Raw>::kBits));
+             : static_cast<Raw>(RoundingDivideByPOT<int32_t>(raw32, 32 - RawTraits<Raw>::kBits));
 }
 
 template <typename Raw, int kIntegerBitsT>
 struct FixedPoint {
   static constexpr int kIntegerBits = kIntegerBitsT;
-  static constexpr int kFractionalBits =
-      RawTraits<Raw>::kBits - 1 - kIntegerBits;
-  static_assert(kIntegerBits >= 0 && kIntegerBits < RawTraits<Raw>::kBits,
-                "bad integer bits");
+  static constexpr int kFractionalBits = RawTraits<Raw>::kBits - 1 - kIntegerBits;
+  static_assert(kIntegerBits >= 0 && kIntegerBits < RawTraits<Raw>::kBits, "bad integer bits");
 
   Raw raw = 0;
 
@@ -127,18 +119,16 @@ struct FixedPoint {
   static constexpr FixedPoint Zero() { return FromRaw(0); }
   // 1.0, or the largest value below it when there are no integer bits.
   static constexpr FixedPoint One() {
-    return FromRaw(kIntegerBits == 0
-                       ? RawTraits<Raw>::kMax
-                       : static_cast<Raw>(int64_t{1} << kFractionalBits));
+    return FromRaw(kIntegerBits == 0 ? RawTraits<Raw>::kMax
+                                     : static_cast<Raw>(int64_t{1} << kFractionalBits));
   }
   // 2^kExponent, exactly representable.
   template <int kExponent>
   static constexpr FixedPoint ConstantPOT() {
-    static_assert(kFractionalBits + kExponent >= 0 &&
-                      kFractionalBits + kExponent < RawTraits<Raw>::kBits - 1,
-                  "constant not representable");
-    return FromRaw(
-        static_cast<Raw>(int64_t{1} << (kFractionalBits + kExponent)));
+    static_assert(
+        kFractionalBits + kExponent >= 0 && kFractionalBits + kExponent < RawTraits<Raw>::kBits - 1,
+        "constant not representable");
+    return FromRaw(static_cast<Raw>(int64_t{1} << (kFractionalBits + kExponent)));
   }
   static constexpr FixedPoint FromInt32Constant(int32_t raw32) {
     return FromRaw(ConstantFromInt32<Raw>(raw32));
@@ -146,19 +136,15 @@ struct FixedPoint {
 };
 
 template <typename Raw, int kA, int kB>
-constexpr FixedPoint<Raw, kA + kB> operator*(FixedPoint<Raw, kA> a,
-                                             FixedPoint<Raw, kB> b) {
-  return FixedPoint<Raw, kA + kB>::FromRaw(
-      SaturatingRoundingDoublingHighMul<Raw>(a.raw, b.raw));
+constexpr FixedPoint<Raw, kA + kB> operator*(FixedPoint<Raw, kA> a, FixedPoint<Raw, kB> b) {
+  return FixedPoint<Raw, kA + kB>::FromRaw(SaturatingRoundingDoublingHighMul<Raw>(a.raw, b.raw));
 }
 template <typename Raw, int kI>
-constexpr FixedPoint<Raw, kI> operator+(FixedPoint<Raw, kI> a,
-                                        FixedPoint<Raw, kI> b) {
+constexpr FixedPoint<Raw, kI> operator+(FixedPoint<Raw, kI> a, FixedPoint<Raw, kI> b) {
   return FixedPoint<Raw, kI>::FromRaw(WrapAdd<Raw>(a.raw, b.raw));
 }
 template <typename Raw, int kI>
-constexpr FixedPoint<Raw, kI> operator-(FixedPoint<Raw, kI> a,
-                                        FixedPoint<Raw, kI> b) {
+constexpr FixedPoint<Raw, kI> operator-(FixedPoint<Raw, kI> a, FixedPoint<Raw, kI> b) {
   return FixedPoint<Raw, kI>::FromRaw(WrapSub<Raw>(a.raw, b.raw));
 }
 template <typename Raw, int kI>
@@ -168,8 +154,7 @@ constexpr FixedPoint<Raw, kI> operator-(FixedPoint<Raw, kI> a) {
 
 // Saturating for int16, wrapping for int32 (gemmlowp's AddSaturatingIf16Bit).
 template <typename Raw, int kI>
-constexpr FixedPoint<Raw, kI> AddSaturatingIf16Bit(FixedPoint<Raw, kI> a,
-                                                   FixedPoint<Raw, kI> b) {
+constexpr FixedPoint<Raw, kI> AddSaturatingIf16Bit(FixedPoint<Raw, kI> a, FixedPoint<Raw, kI> b) {
   if (RawTraits<Raw>::kBits == 16) {
     int64_t s = static_cast<int64_t>(a.raw) + static_cast<int64_t>(b.raw);
     s = s > RawTraits<Raw>::kMax ? RawTraits<Raw>::kMax : s;
@@ -180,10 +165,8 @@ constexpr FixedPoint<Raw, kI> AddSaturatingIf16Bit(FixedPoint<Raw, kI> a,
 }
 
 template <int kExponent, typename Raw, int kI>
-constexpr FixedPoint<Raw, kI> SaturatingRoundingMultiplyByPOT(
-    FixedPoint<Raw, kI> a) {
-  return FixedPoint<Raw, kI>::FromRaw(
-      SaturatingRoundingMultiplyByPOT<kExponent, Raw>(a.raw));
+constexpr FixedPoint<Raw, kI> SaturatingRoundingMultiplyByPOT(FixedPoint<Raw, kI> a) {
+  return FixedPoint<Raw, kI>::FromRaw(SaturatingRoundingMultiplyByPOT<kExponent, Raw>(a.raw));
 }
 
 // Same raw bits, different Q format: exact multiplication by 2^kExponent.
@@ -200,15 +183,13 @@ constexpr FixedPoint<Raw, kDstBits> Rescale(FixedPoint<Raw, kSrcBits> a) {
 }
 
 template <typename Raw, int kI>
-constexpr FixedPoint<Raw, kI> RoundingHalfSum(FixedPoint<Raw, kI> a,
-                                              FixedPoint<Raw, kI> b) {
+constexpr FixedPoint<Raw, kI> RoundingHalfSum(FixedPoint<Raw, kI> a, FixedPoint<Raw, kI> b) {
   return FixedPoint<Raw, kI>::FromRaw(RoundingHalfSum<Raw>(a.raw, b.raw));
 }
 
 // exp(a) for a in [-1/4, 0): Taylor expansion around -1/8.
 template <typename Raw>
-constexpr FixedPoint<Raw, 0> ExpOnIntervalBetweenNegativeOneQuarterAnd0Excl(
-    FixedPoint<Raw, 0> a) {
+constexpr FixedPoint<Raw, 0> ExpOnIntervalBetweenNegativeOneQuarterAnd0Excl(FixedPoint<Raw, 0> a) {
   using F = FixedPoint<Raw, 0>;
   const F exp_minus_one_eighth = F::FromInt32Constant(1895147668);  // exp(-1/8)
   const F one_third = F::FromInt32Constant(715827883);
@@ -217,10 +198,8 @@ constexpr FixedPoint<Raw, 0> ExpOnIntervalBetweenNegativeOneQuarterAnd0Excl(
   const F x3 = x2 * x;
   const F x4 = x2 * x2;
   const F x4_over_4 = SaturatingRoundingMultiplyByPOT<-2>(x4);
-  const F higher_terms =
-      SaturatingRoundingMultiplyByPOT<-1>(((x4_over_4 + x3) * one_third) + x2);
-  return AddSaturatingIf16Bit(exp_minus_one_eighth,
-                              exp_minus_one_eighth * (x + higher_terms));
+  const F higher_terms = SaturatingRoundingMultiplyByPOT<-1>(((x4_over_4 + x3) * one_third) + x2);
+  return AddSaturatingIf16Bit(exp_minus_one_eighth, exp_minus_one_eighth * (x + higher_terms));
 }
 
 // exp(a) for a <= 0 (exp(0) = One()).
@@ -233,14 +212,13 @@ constexpr FixedPoint<Raw, 0> ExpOnNegativeValues(FixedPoint<Raw, kI> a) {
   const InF mask = one_quarter - InF::FromRaw(1);
   const InF a_mod_quarter_minus_quarter =
       InF::FromRaw(static_cast<Raw>(a.raw & mask.raw)) - one_quarter;
-  OutF result = ExpOnIntervalBetweenNegativeOneQuarterAnd0Excl(
-      Rescale<0>(a_mod_quarter_minus_quarter));
+  OutF result =
+      ExpOnIntervalBetweenNegativeOneQuarterAnd0Excl(Rescale<0>(a_mod_quarter_minus_quarter));
   const Raw remainder = (a_mod_quarter_minus_quarter - a).raw;
   // Multiply in exp(-2^k) for every bit k of the remainder (the barrel
   // shifter).
-  constexpr int32_t kMultipliers[7] = {1672461947, 1302514674, 790015084,
-                                       290630308,  39332535,   720401,
-                                       242};  // exp(-2^k), k = -2..4
+  constexpr int32_t kMultipliers[7] = {1672461947, 1302514674, 790015084, 290630308,
+                                       39332535,   720401,     242};  // exp(-2^k), k = -2..4
   for (int k = -2; k <= 4; ++k) {
     if (kI > k) {
       const int shift = kFrac + k;
@@ -252,8 +230,7 @@ constexpr FixedPoint<Raw, 0> ExpOnNegativeValues(FixedPoint<Raw, kI> a) {
   if (kI > 5) {
     // exp(x) for x < -32 underflows to zero.
     const int clamp_bits = kI > 5 ? 36 - kI : 0;
-    const InF clamp = InF::FromInt32Constant(
-        static_cast<int32_t>(-(int64_t{1} << clamp_bits)));
+    const InF clamp = InF::FromInt32Constant(static_cast<int32_t>(-(int64_t{1} << clamp_bits)));
     if (a.raw < clamp.raw) result = OutF::Zero();
   }
   if (a.raw == 0) result = OutF::One();
@@ -262,8 +239,7 @@ constexpr FixedPoint<Raw, 0> ExpOnNegativeValues(FixedPoint<Raw, kI> a) {
 
 // (1 - x) / (1 + x) for x in (0, 1): Newton-Raphson division.
 template <typename Raw>
-constexpr FixedPoint<Raw, 0> OneMinusXOverOnePlusXForXIn01(
-    FixedPoint<Raw, 0> a) {
+constexpr FixedPoint<Raw, 0> OneMinusXOverOnePlusXForXIn01(FixedPoint<Raw, 0> a) {
   using F0 = FixedPoint<Raw, 0>;
   using F2 = FixedPoint<Raw, 2>;
   const F0 half_denominator = RoundingHalfSum(a, F0::One());
@@ -302,8 +278,7 @@ constexpr FixedPoint<Raw, 0> Tanh(FixedPoint<Raw, kI> a) {
   using OutF = FixedPoint<Raw, 0>;
   const bool negative = a.raw < 0;
   const InF minus_abs = negative ? a : -a;
-  const OutF t = OneMinusXOverOnePlusXForXIn01(
-      ExpOnNegativeValues(ExactMulByPot<1>(minus_abs)));
+  const OutF t = OneMinusXOverOnePlusXForXIn01(ExpOnNegativeValues(ExactMulByPot<1>(minus_abs)));
   if (a.raw == 0) return OutF::Zero();
   return negative ? -t : t;
 }
@@ -323,8 +298,8 @@ constexpr FixedPoint<Raw, 0> Logistic(FixedPoint<Raw, kI> a) {
 // 1/sqrt(input) as a multiplier and shift (TFLite's
 // GetInvSqrtQuantizedMultiplierExp): the result m * 2^shift with the shift
 // multiplied by `reverse_shift` (-1: left-positive).
-inline void InvSqrtQuantizedMultiplierExp(int32_t input, int reverse_shift,
-                                          int32_t* multiplier, int* shift) {
+inline void InvSqrtQuantizedMultiplierExp(int32_t input, int reverse_shift, int32_t* multiplier,
+                                          int* shift) {
   if (input <= 1) {
     *multiplier = std::numeric_limits<int32_t>::max();
     *shift = 0;
@@ -336,9 +311,7 @@ inline void InvSqrtQuantizedMultiplierExp(int32_t input, int reverse_shift,
     ++s;
   }
   int leading_zeros = 0;
-  for (uint32_t v = static_cast<uint32_t>(input); (v & 0x80000000u) == 0;
-       v <<= 1)
-    ++leading_zeros;
+  for (uint32_t v = static_cast<uint32_t>(input); (v & 0x80000000u) == 0; v <<= 1) ++leading_zeros;
   const int left_shift_bit_pairs = (leading_zeros - 1) / 2 - 1;
   s -= left_shift_bit_pairs;
   input <<= 2 * left_shift_bit_pairs;

@@ -28,8 +28,7 @@ TEST(FixedPoint, PrimitivesRoundLikeGemmlowp) {
   // MIN * MIN saturates; otherwise rounded high half of the doubled product.
   EXPECT_EQ(SaturatingRoundingDoublingHighMul<int16_t>(-32768, -32768), 32767);
   EXPECT_EQ(SaturatingRoundingDoublingHighMul<int16_t>(16384, 16384), 8192);
-  EXPECT_EQ(SaturatingRoundingDoublingHighMul<int32_t>(1 << 30, -(1 << 30)),
-            -(1 << 29));
+  EXPECT_EQ(SaturatingRoundingDoublingHighMul<int32_t>(1 << 30, -(1 << 30)), -(1 << 29));
   // Saturating left shifts.
   EXPECT_EQ((SaturatingRoundingMultiplyByPOT<2, int16_t>(10000)), 32767);
   EXPECT_EQ((SaturatingRoundingMultiplyByPOT<2, int16_t>(-10000)), -32768);
@@ -57,14 +56,11 @@ TEST(FixedPoint, LogisticInt16) {
   int worst = 0;
   for (int x = -32768; x <= 32767; ++x) {
     const int16_t got = Logistic(F3::FromRaw(static_cast<int16_t>(x))).raw;
-    const double want =
-        std::min(32767.0, 32768.0 / (1.0 + std::exp(-x / 4096.0)));
-    worst =
-        std::max(worst, std::abs(got - static_cast<int>(std::lround(want))));
+    const double want = std::min(32767.0, 32768.0 / (1.0 + std::exp(-x / 4096.0)));
+    worst = std::max(worst, std::abs(got - static_cast<int>(std::lround(want))));
     if (x > 0) {
       // logistic(-x) = 1 - logistic(x), with One() = 32767.
-      EXPECT_EQ(Logistic(F3::FromRaw(static_cast<int16_t>(-x))).raw,
-                32767 - got);
+      EXPECT_EQ(Logistic(F3::FromRaw(static_cast<int16_t>(-x))).raw, 32767 - got);
     }
   }
   EXPECT_LE(worst, kLogisticInt16MaxLsb);
@@ -76,11 +72,8 @@ int TanhInt16WorstLsb() {
   int worst = 0;
   for (int x = -32768; x <= 32767; ++x) {
     const int16_t got = Tanh(F::FromRaw(static_cast<int16_t>(x))).raw;
-    const double want =
-        std::tanh(x / static_cast<double>(1 << F::kFractionalBits)) * 32768.0;
-    worst = std::max(
-        worst,
-        std::abs(got - static_cast<int>(std::lround(std::min(want, 32767.0)))));
+    const double want = std::tanh(x / static_cast<double>(1 << F::kFractionalBits)) * 32768.0;
+    worst = std::max(worst, std::abs(got - static_cast<int>(std::lround(std::min(want, 32767.0)))));
     if (x > -32768) {
       EXPECT_EQ(Tanh(F::FromRaw(static_cast<int16_t>(-x))).raw, -got) << x;
     }
@@ -106,10 +99,8 @@ TEST(FixedPoint, Int32LogisticAndTanh) {
     const double real = x / static_cast<double>(1 << 27);
     const int32_t l = Logistic(F4::FromRaw(static_cast<int32_t>(x))).raw;
     const int32_t t = Tanh(F4::FromRaw(static_cast<int32_t>(x))).raw;
-    worst_logistic = std::max(
-        worst_logistic, std::fabs(l - 2147483648.0 / (1 + std::exp(-real))));
-    worst_tanh =
-        std::max(worst_tanh, std::fabs(t - std::tanh(real) * 2147483648.0));
+    worst_logistic = std::max(worst_logistic, std::fabs(l - 2147483648.0 / (1 + std::exp(-real))));
+    worst_tanh = std::max(worst_tanh, std::fabs(t - std::tanh(real) * 2147483648.0));
   }
   EXPECT_LE(worst_logistic, kInt32MaxError);
   EXPECT_LE(worst_tanh, kInt32MaxError);

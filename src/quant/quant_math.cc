@@ -30,9 +30,7 @@ void QuantizeMultiplier(double m, int32_t* quantized_multiplier, int* shift) {
 
 void ActivationRangeQuantized(int activation, float scale, int32_t zero_point, int32_t qmin,
                               int32_t qmax, int32_t* act_min, int32_t* act_max) {
-  auto quantize = [&](float x) {
-    return zero_point + static_cast<int32_t>(std::round(x / scale));
-  };
+  auto quantize = [&](float x) { return zero_point + static_cast<int32_t>(std::round(x / scale)); };
   switch (activation) {
     case 1:  // RELU
       *act_min = std::max(qmin, quantize(0.0f));

@@ -39,19 +39,16 @@ inline int32_t RoundingDivideByPOT(int32_t x, int exponent) {
 
 // x * quantized_multiplier * 2^(shift - 31), TFLite's double-rounding reference
 // (MultiplyByQuantizedMultiplier in kernels/internal/common.h).
-inline int32_t MultiplyByQuantizedMultiplier(int32_t x, int32_t quantized_multiplier,
-                                             int shift) {
+inline int32_t MultiplyByQuantizedMultiplier(int32_t x, int32_t quantized_multiplier, int shift) {
   const int left_shift = shift > 0 ? shift : 0;
   const int right_shift = shift > 0 ? 0 : -shift;
   return RoundingDivideByPOT(
-      SaturatingRoundingDoublingHighMul(x * (1 << left_shift), quantized_multiplier),
-      right_shift);
+      SaturatingRoundingDoublingHighMul(x * (1 << left_shift), quantized_multiplier), right_shift);
 }
 
 // The 64-bit-accumulator variant used by the int16x8 kernels (and TFLite's int16 reference
 // conv/fully-connected): the multiplier is reduced to 16 bits and applied with one rounding.
-inline int32_t MultiplyByQuantizedMultiplier(int64_t x, int32_t quantized_multiplier,
-                                             int shift) {
+inline int32_t MultiplyByQuantizedMultiplier(int64_t x, int32_t quantized_multiplier, int shift) {
   const int32_t reduced_multiplier =
       quantized_multiplier < 0x7FFF0000 ? ((quantized_multiplier + (1 << 15)) >> 16) : 0x7FFF;
   const int total_shift = 15 - shift;
@@ -69,8 +66,7 @@ inline int32_t MultiplyByQuantizedMultiplierSmallerThanOneExp(int32_t x,
 }
 
 // As MultiplyByQuantizedMultiplier for multipliers greater than one (shift >= 0).
-inline int32_t MultiplyByQuantizedMultiplierGreaterThanOne(int32_t x,
-                                                           int32_t quantized_multiplier,
+inline int32_t MultiplyByQuantizedMultiplierGreaterThanOne(int32_t x, int32_t quantized_multiplier,
                                                            int left_shift) {
   return SaturatingRoundingDoublingHighMul(x * (1 << left_shift), quantized_multiplier);
 }
@@ -85,8 +81,7 @@ void ActivationRangeFloat(int activation, float* act_min, float* act_max);
 
 // Quantizes one value: clamp(round(x / scale) + zero_point), round half away from zero (as
 // TFLite's reference Quantize: std::round).
-inline int32_t QuantizeValue(float x, float scale, int32_t zero_point, int32_t qmin,
-                             int32_t qmax) {
+inline int32_t QuantizeValue(float x, float scale, int32_t zero_point, int32_t qmin, int32_t qmax) {
   const int32_t q = static_cast<int32_t>(std::round(x / scale)) + zero_point;
   return std::min(qmax, std::max(qmin, q));
 }

@@ -43,9 +43,8 @@ struct Geometry {
 };
 
 StatusOr<Geometry> CheckGeometry(rt::Interpreter* interp, const data::Dataset& ds) {
-  EDGEOPT_ENSURE(interp->num_inputs() == 1 && interp->num_outputs() >= 1,
-                 StatusCode::kUnsupported, "evaluation needs a model with one input (this has %d)",
-                 interp->num_inputs());
+  EDGEOPT_ENSURE(interp->num_inputs() == 1 && interp->num_outputs() >= 1, StatusCode::kUnsupported,
+                 "evaluation needs a model with one input (this has %d)", interp->num_inputs());
   Geometry g;
   g.in = interp->input_tensor(0);
   g.out = interp->output_tensor(0);
@@ -110,8 +109,7 @@ Status ReadFloatOutput(const rt::Tensor* t, float* out, int64_t n) {
       for (int64_t i = 0; i < n; ++i) out[i] = s * (t->Data<int16_t>()[i] - z);
       return Status::Ok();
     default:
-      return MakeStatus(StatusCode::kUnsupported, "output %s is %s", t->name,
-                        DTypeName(t->type));
+      return MakeStatus(StatusCode::kUnsupported, "output %s is %s", t->name, DTypeName(t->type));
   }
 }
 
@@ -132,18 +130,17 @@ StatusOr<train::EvalResult> EvaluateTflite(rt::Interpreter* interp, const data::
   ProgressBar bar(options.label, (total + g.batch - 1) / g.batch, options.progress);
   for (int64_t start = 0; start < total; start += g.batch) {
     const int n = static_cast<int>(std::min<int64_t>(g.batch, total - start));
-    std::memcpy(xbuf.data(), ds.x.data() + start * g.per_sample,
-                sizeof(float) * n * g.per_sample);
+    std::memcpy(xbuf.data(), ds.x.data() + start * g.per_sample, sizeof(float) * n * g.per_sample);
     EDGEOPT_RETURN_IF_ERROR(WriteFloatInput(g.in, xbuf.data(), g.batch * g.per_sample));
     EDGEOPT_RETURN_IF_ERROR(interp->Invoke());
-    EDGEOPT_RETURN_IF_ERROR(ReadFloatOutput(g.out, scores.data(),
-                                            static_cast<int64_t>(g.batch) * g.classes));
+    EDGEOPT_RETURN_IF_ERROR(
+        ReadFloatOutput(g.out, scores.data(), static_cast<int64_t>(g.batch) * g.classes));
     if (probs < 0) probs = LooksLikeProbabilities(scores, n, g.classes) ? 1 : 0;
     const int32_t* labels = ds.labels.data() + start;
-    loss_sum += n * (probs == 1 ? train::SparseCrossEntropyFromProbs(scores.data(), labels, n,
-                                                                     g.classes, nullptr)
-                                : train::SparseSoftmaxCrossEntropy(scores.data(), labels, n,
-                                                                   g.classes, nullptr));
+    loss_sum +=
+        n * (probs == 1
+                 ? train::SparseCrossEntropyFromProbs(scores.data(), labels, n, g.classes, nullptr)
+                 : train::SparseSoftmaxCrossEntropy(scores.data(), labels, n, g.classes, nullptr));
     r.correct += train::CountCorrect(scores.data(), labels, n, g.classes);
     r.samples += n;
     bar.Update(start / g.batch + 1, r.samples, "");
@@ -173,12 +170,11 @@ StatusOr<std::vector<int>> PredictTflite(rt::Interpreter* interp, const data::Da
   predictions.reserve(static_cast<size_t>(total));
   for (int64_t start = 0; start < total; start += g.batch) {
     const int n = static_cast<int>(std::min<int64_t>(g.batch, total - start));
-    std::memcpy(xbuf.data(), ds.x.data() + start * g.per_sample,
-                sizeof(float) * n * g.per_sample);
+    std::memcpy(xbuf.data(), ds.x.data() + start * g.per_sample, sizeof(float) * n * g.per_sample);
     EDGEOPT_RETURN_IF_ERROR(WriteFloatInput(g.in, xbuf.data(), g.batch * g.per_sample));
     EDGEOPT_RETURN_IF_ERROR(interp->Invoke());
-    EDGEOPT_RETURN_IF_ERROR(ReadFloatOutput(g.out, scores.data(),
-                                            static_cast<int64_t>(g.batch) * g.classes));
+    EDGEOPT_RETURN_IF_ERROR(
+        ReadFloatOutput(g.out, scores.data(), static_cast<int64_t>(g.batch) * g.classes));
     for (int r = 0; r < n; ++r) {
       const float* row = scores.data() + static_cast<size_t>(r) * g.classes;
       predictions.push_back(static_cast<int>(std::max_element(row, row + g.classes) - row));

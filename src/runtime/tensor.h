@@ -55,10 +55,10 @@ enum class Allocation : uint8_t {
 
 // Affine quantization: real = scale * (q - zero_point). Per-tensor when num_channels <= 1.
 struct Quantization {
-  float scale = 0.0f;         // scales[0] (0 = not quantized)
-  int32_t zero_point = 0;     // zero_points[0]
-  int num_channels = 0;       // entries in scales/zero_points (0 = none)
-  int axis = 0;               // quantized_dimension
+  float scale = 0.0f;      // scales[0] (0 = not quantized)
+  int32_t zero_point = 0;  // zero_points[0]
+  int num_channels = 0;    // entries in scales/zero_points (0 = none)
+  int axis = 0;            // quantized_dimension
   const float* scales = nullptr;
   const int32_t* zero_points = nullptr;
 

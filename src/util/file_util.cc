@@ -81,8 +81,8 @@ Status WriteFileAtomic(const std::string& path, const void* data, size_t size) {
   name.push_back('\0');
   const int fd = ::mkstemp(name.data());
   if (fd < 0) {
-    return MakeStatus(StatusCode::kIoError, "%s: cannot create a temporary file: %s",
-                      path.c_str(), std::strerror(errno));
+    return MakeStatus(StatusCode::kIoError, "%s: cannot create a temporary file: %s", path.c_str(),
+                      std::strerror(errno));
   }
   const uint8_t* p = static_cast<const uint8_t*>(data);
   size_t done = 0;
@@ -115,8 +115,8 @@ Status MakeDirectories(const std::string& path) {
     if (i == path.size() || path[i] == '/') {
       partial = path.substr(0, i);
       if (!partial.empty() && ::mkdir(partial.c_str(), 0755) != 0 && errno != EEXIST) {
-        return MakeStatus(StatusCode::kIoError, "%s: cannot create directory: %s",
-                          partial.c_str(), std::strerror(errno));
+        return MakeStatus(StatusCode::kIoError, "%s: cannot create directory: %s", partial.c_str(),
+                          std::strerror(errno));
       }
     }
   }

@@ -73,8 +73,7 @@ StatusOr<ZipReader> ZipReader::Open(std::vector<uint8_t> bytes, const std::strin
     cd_size = Get64(b + rec + 40);
     cd_offset = Get64(b + rec + 48);
   }
-  EDGEOPT_ENSURE(count <= kMaxEntries, StatusCode::kInvalidArgument, "%s: too many entries",
-                 what);
+  EDGEOPT_ENSURE(count <= kMaxEntries, StatusCode::kInvalidArgument, "%s: too many entries", what);
   EDGEOPT_ENSURE(InBounds(cd_offset, cd_size, n), StatusCode::kInvalidArgument,
                  "%s: truncated zip file (the central directory is outside the file)", what);
   uint64_t p = cd_offset;
@@ -118,8 +117,8 @@ StatusOr<ZipReader> ZipReader::Open(std::vector<uint8_t> bytes, const std::strin
       }
       x += 4 + len;
     }
-    EDGEOPT_ENSURE((flags & 1) == 0, StatusCode::kUnsupported,
-                   "%s: entry %s is encrypted", what, e.name.c_str());
+    EDGEOPT_ENSURE((flags & 1) == 0, StatusCode::kUnsupported, "%s: entry %s is encrypted", what,
+                   e.name.c_str());
     z.entries_.push_back(std::move(e));
     p += 46 + var;
   }
@@ -138,8 +137,7 @@ bool ZipReader::Has(const std::string& entry) const {
   return false;
 }
 
-StatusOr<std::vector<uint8_t>> ZipReader::Read(const std::string& entry,
-                                               uint64_t max_bytes) const {
+StatusOr<std::vector<uint8_t>> ZipReader::Read(const std::string& entry, uint64_t max_bytes) const {
   const char* what = name_.c_str();
   const Entry* e = nullptr;
   for (const Entry& candidate : entries_) {
@@ -184,8 +182,8 @@ StatusOr<std::vector<uint8_t>> ZipReader::Read(const std::string& entry,
       if (rc == Z_STREAM_END) break;
       if (rc != Z_OK || (in_before == zs.avail_in && out_before == zs.avail_out)) {
         inflateEnd(&zs);
-        return MakeStatus(StatusCode::kInvalidArgument,
-                          "%s: entry %s: corrupted compressed data", what, entry.c_str());
+        return MakeStatus(StatusCode::kInvalidArgument, "%s: entry %s: corrupted compressed data",
+                          what, entry.c_str());
       }
     }
     inflateEnd(&zs);
@@ -265,10 +263,10 @@ std::vector<uint8_t> ZipWriter::Finish() const {
     Put32(&out, static_cast<uint32_t>(it.payload.size()));
     Put32(&out, static_cast<uint32_t>(it.size));
     Put16(&out, static_cast<uint16_t>(it.name.size()));
-    Put16(&out, 0);  // extra
-    Put16(&out, 0);  // comment
-    Put16(&out, 0);  // disk
-    Put16(&out, 0);  // internal attributes
+    Put16(&out, 0);               // extra
+    Put16(&out, 0);               // comment
+    Put16(&out, 0);               // disk
+    Put16(&out, 0);               // internal attributes
     Put32(&out, 0100644u << 16);  // external attributes: regular file, rw-r--r--
     Put32(&out, offsets[i]);
     out.insert(out.end(), it.name.begin(), it.name.end());

@@ -14,8 +14,7 @@ namespace edgeopt {
 namespace {
 
 TEST(ExportIrGraph, FloatConvNetRunsInTflite) {
-  if (!testing::TfliteRefAvailable())
-    GTEST_SKIP() << "tflite-ref is not available";
+  if (!testing::TfliteRefAvailable()) GTEST_SKIP() << "tflite-ref is not available";
   // Zero weights: the softmax sees only the dense bias [1, 2, 3, 4].
   StatusOr<ir::Graph> g = ir::ParseGraph(
       R"(graph inputs(%0) outputs(%9) input_names("image") output_names("probs")
@@ -50,13 +49,11 @@ TEST(ExportIrGraph, FloatConvNetRunsInTflite) {
   ASSERT_EQ(probs.size(), 4u);
   double sum = 0;
   for (int i = 0; i < 4; ++i) sum += std::exp(i + 1.0);
-  for (int i = 0; i < 4; ++i)
-    EXPECT_NEAR(probs[i], std::exp(i + 1.0) / sum, 1e-6) << i;
+  for (int i = 0; i < 4; ++i) EXPECT_NEAR(probs[i], std::exp(i + 1.0) / sum, 1e-6) << i;
 }
 
 TEST(ExportIrGraph, Int8FullyConnectedRunsInTflite) {
-  if (!testing::TfliteRefAvailable())
-    GTEST_SKIP() << "tflite-ref is not available";
+  if (!testing::TfliteRefAvailable()) GTEST_SKIP() << "tflite-ref is not available";
   // y = x * w^T + b in int8: x=[10,20] (scale 0.5), w=[[1,2],[3,-4]] (scale
   // 0.25), b = [8,-8] (scale 0.125), y scale 0.25 zero point -10.
   StatusOr<ir::Graph> g = ir::ParseGraph(R"(graph inputs(%0) outputs(%3)

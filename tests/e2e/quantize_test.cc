@@ -99,10 +99,10 @@ TEST(QuantizeCorpus, EveryFloatModelInEveryModeRunsInTfliteAndAgrees) {
     for (const char* mode : {"float16", "dynamic", "int8", "int16x8"}) {
       const std::string out = dir + "/" + stem + "." + mode + ".tflite";
       std::string log;
-      const int rc = RunCommand(EdgeoptBinary() + " quantize " + model + " -o " + out +
-                                    " --mode " + mode + " --calibration " + calib +
-                                    " --calibration-samples 64 --quiet",
-                                &log);
+      const int rc =
+          RunCommand(EdgeoptBinary() + " quantize " + model + " -o " + out + " --mode " + mode +
+                         " --calibration " + calib + " --calibration-samples 64 --quiet",
+                     &log);
       ASSERT_EQ(rc, 0) << rel << " " << mode << ":\n" << log;
       outputs.push_back(out);
       auto g = ImportTfliteFile(out);
@@ -140,9 +140,9 @@ TEST(QuantizeFmnist, SizesAndAccuracyOnTheTestSet) {
   ASSERT_FALSE(baseline.empty());
   const std::string dir = MakeTempDir("quantize_fmnist");
   std::string log;
-  ASSERT_EQ(RunCommand(EdgeoptBinary() + " convert " + baseline + " -o " + dir + "/float.tflite",
-                       &log),
-            0)
+  ASSERT_EQ(
+      RunCommand(EdgeoptBinary() + " convert " + baseline + " -o " + dir + "/float.tflite", &log),
+      0)
       << log;
   ASSERT_EQ(RunCommand(EdgeoptBinary() + " eval " + dir +
                            "/float.tflite --data fashion-mnist:test --quiet",
@@ -169,9 +169,9 @@ TEST(QuantizeFmnist, SizesAndAccuracyOnTheTestSet) {
                          &log),
               0)
         << log;
-    ASSERT_EQ(RunCommand(EdgeoptBinary() + " eval " + out + " --data fashion-mnist:test --quiet",
-                         &log),
-              0)
+    ASSERT_EQ(
+        RunCommand(EdgeoptBinary() + " eval " + out + " --data fashion-mnist:test --quiet", &log),
+        0)
         << log;
     const double acc = ParseMetric(log, "accuracy");
     const double ratio = size(out) / float_size;
@@ -189,9 +189,8 @@ TEST(QuantizeOfficialComparison, Int8AgreesWithFloatAtLeastAsOftenAsTheOfficialF
   const std::string dir = MakeTempDir("quantize_official");
   const std::string keras = CorpusPath("keras-mnist-to-tpu/keras_model.h5");
   std::string log;
-  ASSERT_EQ(RunCommand(EdgeoptBinary() + " convert " + keras + " -o " + dir + "/float.tflite",
-                       &log),
-            0)
+  ASSERT_EQ(
+      RunCommand(EdgeoptBinary() + " convert " + keras + " -o " + dir + "/float.tflite", &log), 0)
       << log;
   ASSERT_EQ(RunCommand(EdgeoptBinary() + " quantize " + keras + " -o " + dir +
                            "/int8.tflite --mode int8 --calibration fashion-mnist:train --quiet",
@@ -220,9 +219,10 @@ TEST(QuantizeOfficialComparison, Int8AgreesWithFloatAtLeastAsOftenAsTheOfficialF
     agree_ours += ours[i] == f[i];
     agree_official += official[i] == f[i];
   }
-  std::printf("[ keras-mnist-to-tpu ] top-1 agreement with float on 10000 Fashion-MNIST images: "
-              "edgeopt int8 %d, official int8 %d\n",
-              agree_ours, agree_official);
+  std::printf(
+      "[ keras-mnist-to-tpu ] top-1 agreement with float on 10000 Fashion-MNIST images: "
+      "edgeopt int8 %d, official int8 %d\n",
+      agree_ours, agree_official);
   EXPECT_GE(agree_ours, agree_official);
   RunCommand("rm -rf " + dir);
 }
@@ -235,7 +235,8 @@ TEST(QuantizeCli, ReportKeepFloatMethodsAndBudget) {
   // Report: a Markdown table, worst layer first.
   ASSERT_EQ(RunCommand(EdgeoptBinary() + " quantize " + baseline + " -o " + dir +
                            "/a.tflite --mode int8 --calibration fashion-mnist:train "
-                           "--calibration-samples 100 --report " + dir + "/report.md --quiet",
+                           "--calibration-samples 100 --report " +
+                           dir + "/report.md --quiet",
                        &log),
             0)
       << log;
@@ -263,7 +264,8 @@ TEST(QuantizeCli, ReportKeepFloatMethodsAndBudget) {
   for (const char* method : {"percentile", "kl", "mse"}) {
     ASSERT_EQ(RunCommand(EdgeoptBinary() + " quantize " + baseline + " -o " + dir + "/" + method +
                              ".tflite --mode int8 --calibration fashion-mnist:train "
-                             "--calibration-samples 100 --method " + method + " --quiet",
+                             "--calibration-samples 100 --method " +
+                             method + " --quiet",
                          &log),
               0)
         << method << ": " << log;
@@ -289,10 +291,10 @@ TEST(QuantizeCli, ReportKeepFloatMethodsAndBudget) {
             1);
   EXPECT_NE(log.find("already quantized"), std::string::npos) << log;
   EXPECT_FALSE(FileExists(dir + "/d.tflite"));
-  EXPECT_EQ(RunCommand(EdgeoptBinary() + " quantize " + baseline + " -o " + dir +
-                           "/e.tflite --mode int8",
-                       &log),
-            2);
+  EXPECT_EQ(
+      RunCommand(EdgeoptBinary() + " quantize " + baseline + " -o " + dir + "/e.tflite --mode int8",
+                 &log),
+      2);
   EXPECT_NE(log.find("--calibration"), std::string::npos) << log;
   RunCommand("rm -rf " + dir);
 }

@@ -49,18 +49,15 @@ std::vector<std::string> CorpusModels() {
 
 std::string ReadBytes(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
-  return std::string((std::istreambuf_iterator<char>(in)),
-                     std::istreambuf_iterator<char>());
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
 }
 
 // Runs tflite-ref with seed 0; returns its exit code and the concatenated
 // output .npy files.
-int RunRef(const std::string& model, const std::string& out_dir,
-           std::string* outputs) {
+int RunRef(const std::string& model, const std::string& out_dir, std::string* outputs) {
   std::string log;
-  const int rc = RunCommand("sh " + TfliteRefPath() + " run '" + model +
-                                "' --random 0 -o '" + out_dir + "'",
-                            &log);
+  const int rc = RunCommand(
+      "sh " + TfliteRefPath() + " run '" + model + "' --random 0 -o '" + out_dir + "'", &log);
   outputs->clear();
   if (rc != 0) return rc;
   for (int k = 0;; ++k) {
@@ -82,8 +79,7 @@ std::string Text(ir::Graph g) {
 TEST(TfliteRoundTrip, CorpusModelsRunBitIdenticalAfterImportExport) {
   const std::vector<std::string> models = CorpusModels();
   if (models.empty()) GTEST_SKIP() << "no corpus at " << CorpusPath("");
-  if (!testing::TfliteRefAvailable())
-    GTEST_SKIP() << "tflite-ref is not available";
+  if (!testing::TfliteRefAvailable()) GTEST_SKIP() << "tflite-ref is not available";
   const std::string dir = MakeTempDir("edgeopt_roundtrip");
   ASSERT_FALSE(dir.empty());
   int runnable = 0, identical = 0, identical_chosen_versions = 0;
@@ -109,8 +105,7 @@ TEST(TfliteRoundTrip, CorpusModelsRunBitIdenticalAfterImportExport) {
 
     std::string want, got;
     const int rc = RunRef(path, dir + "/ref" + std::to_string(i), &want);
-    const int rc_exported =
-        RunRef(exported, dir + "/out" + std::to_string(i), &got);
+    const int rc_exported = RunRef(exported, dir + "/out" + std::to_string(i), &got);
     if (rc != 0) {
       // TFLite refuses the original (custom ops, newer versions, known-bad
       // files): it must refuse ours the same way.
@@ -128,10 +123,8 @@ TEST(TfliteRoundTrip, CorpusModelsRunBitIdenticalAfterImportExport) {
     written = WriteTfliteFile(*graph, chosen);
     ASSERT_TRUE(written.ok()) << written.ToString();
     std::string got_chosen;
-    ASSERT_EQ(RunRef(chosen, dir + "/chosen" + std::to_string(i), &got_chosen),
-              0);
-    EXPECT_EQ(got_chosen, want)
-        << "outputs differ with exporter-chosen op versions";
+    ASSERT_EQ(RunRef(chosen, dir + "/chosen" + std::to_string(i), &got_chosen), 0);
+    EXPECT_EQ(got_chosen, want) << "outputs differ with exporter-chosen op versions";
     if (got_chosen == want) ++identical_chosen_versions;
   }
   std::printf(

@@ -19,21 +19,21 @@ constexpr int kExitUsage = 2;
 
 // Parses a command line with CLI11: --help prints and exits 0; a usage error prints the
 // message and a hint, and exits 2 (CLI11's own codes are not used).
-#define EDGEOPT_CLI_PARSE(app, argc, argv)                                   \
-  do {                                                                       \
-    try {                                                                    \
-      (app).parse((argc), (argv));                                           \
-    } catch (const CLI::CallForHelp&) {                                      \
-      std::printf("%s", (app).help().c_str());                              \
-      return ::edgeopt::cli::kExitOk;                                        \
-    } catch (const CLI::CallForAllHelp&) {                                   \
-      std::printf("%s", (app).help().c_str());                              \
-      return ::edgeopt::cli::kExitOk;                                        \
-    } catch (const CLI::ParseError& e) {                                     \
+#define EDGEOPT_CLI_PARSE(app, argc, argv)                                    \
+  do {                                                                        \
+    try {                                                                     \
+      (app).parse((argc), (argv));                                            \
+    } catch (const CLI::CallForHelp&) {                                       \
+      std::printf("%s", (app).help().c_str());                                \
+      return ::edgeopt::cli::kExitOk;                                         \
+    } catch (const CLI::CallForAllHelp&) {                                    \
+      std::printf("%s", (app).help().c_str());                                \
+      return ::edgeopt::cli::kExitOk;                                         \
+    } catch (const CLI::ParseError& e) {                                      \
       std::fprintf(stderr, "%s: %s\nRun with --help for more information.\n", \
-                   (app).get_name().c_str(), e.what());                     \
-      return ::edgeopt::cli::kExitUsage;                                     \
-    }                                                                        \
+                   (app).get_name().c_str(), e.what());                       \
+      return ::edgeopt::cli::kExitUsage;                                      \
+    }                                                                         \
   } while (0)
 
 // Prints "edgeopt COMMAND: error: MESSAGE" to stderr and returns kExitFailure.

@@ -92,8 +92,7 @@ const char kFloatUnary[] =
 
 TEST(TfliteExportVersions, FollowTflite29Rules) {
   const std::string fc = "%3 = FULLY_CONNECTED(%0, %1, %2)";
-  const std::string conv =
-      "%3 = CONV_2D(%0, %1, %2) {padding=\"VALID\", stride_h=1, stride_w=1}";
+  const std::string conv = "%3 = CONV_2D(%0, %1, %2) {padding=\"VALID\", stride_h=1, stride_w=1}";
   const VersionCase cases[] = {
       {"FC float", "", 1},
       {"FC int8 per-tensor", "", 4},
@@ -130,29 +129,23 @@ TEST(TfliteExportVersions, FollowTflite29Rules) {
       OneNode(kInt8Conv, conv),
       OneNode(kHybridConvPerChannel, conv),
       OneNode(kGroupedConv, conv),
-      OneNode(kFloatDw,
-              "%3 = DEPTHWISE_CONV_2D(%0, %1, %2) {depth_multiplier=1}"),
-      OneNode(kFloatDw,
-              "%3 = DEPTHWISE_CONV_2D(%0, %1, %2) {dilation_h_factor=2}"),
+      OneNode(kFloatDw, "%3 = DEPTHWISE_CONV_2D(%0, %1, %2) {depth_multiplier=1}"),
+      OneNode(kFloatDw, "%3 = DEPTHWISE_CONV_2D(%0, %1, %2) {dilation_h_factor=2}"),
       OneNode(kInt8Unary, "%3 = SOFTMAX(%0) {beta=1.0}"),
       OneNode(kInt16Unary, "%3 = SOFTMAX(%0) {beta=1.0}"),
       OneNode(kFloatUnary, "%3 = LOGISTIC(%0)"),
-      OneNode(kInt8Unary,
-              "%3 = AVERAGE_POOL_2D(%0) {filter_height=1, filter_width=1}"),
+      OneNode(kInt8Unary, "%3 = AVERAGE_POOL_2D(%0) {filter_height=1, filter_width=1}"),
       OneNode(kInt8Unary, "%3 = ADD(%0, %0)"),
       OneNode(kInt8Unary, "%3 = RESHAPE(%0, %1)"),
-      OneNode(kFloatUnary,
-              "%3 = STRIDED_SLICE(%0, %1, %2, %2) {ellipsis_mask=1}"),
-      OneNode(kFloatUnary,
-              "%3 = RESIZE_BILINEAR(%0, %1) {half_pixel_centers=true}"),
+      OneNode(kFloatUnary, "%3 = STRIDED_SLICE(%0, %1, %2, %2) {ellipsis_mask=1}"),
+      OneNode(kFloatUnary, "%3 = RESIZE_BILINEAR(%0, %1) {half_pixel_centers=true}"),
       OneNode("%0 = tensor \"x\" float32[1,8]\n%1 = const \"a\" int32[1] "
               "values=[1]\n"
               "%2 = const \"b\" int32[1] values=[1]\n"
               "%3 = tensor \"y\" int16[1,8] scale=0.1 zero_point=0\n",
               "%3 = QUANTIZE(%0)"),
   };
-  static_assert(
-      sizeof(cases) / sizeof(cases[0]) == sizeof(texts) / sizeof(texts[0]), "");
+  static_assert(sizeof(cases) / sizeof(cases[0]) == sizeof(texts) / sizeof(texts[0]), "");
   for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); ++i) {
     SCOPED_TRACE(cases[i].name);
     EXPECT_EQ(ExportedVersion(Parse(texts[i])), cases[i].version);
@@ -184,15 +177,14 @@ TEST(TfliteExportVersions, DequantizeAndMul) {
 
 TEST(TfliteExportVersions, RefusesVersionsNewerThanTflite29) {
   // TRANSPOSE_CONV with a fused activation needs version 4 (TF 2.13).
-  ir::Graph g = Parse(OneNode(
-      kFloatConv,
-      "%3 = TRANSPOSE_CONV(%1, %1, %0) {fused_activation_function=\"RELU\", "
-      "padding=\"VALID\", stride_h=1, stride_w=1}"));
+  ir::Graph g =
+      Parse(OneNode(kFloatConv,
+                    "%3 = TRANSPOSE_CONV(%1, %1, %0) {fused_activation_function=\"RELU\", "
+                    "padding=\"VALID\", stride_h=1, stride_w=1}"));
   StatusOr<std::vector<uint8_t>> bytes = ExportTflite(g);
   ASSERT_FALSE(bytes.ok());
   EXPECT_EQ(bytes.status().code(), StatusCode::kUnsupported);
-  EXPECT_NE(bytes.status().message().find(
-                "needs version 4; TFLite 2.9 supports up to version 3"),
+  EXPECT_NE(bytes.status().message().find("needs version 4; TFLite 2.9 supports up to version 3"),
             std::string::npos)
       << bytes.status().message();
   // A hybrid FULLY_CONNECTED with per-channel weights (version 12).
@@ -231,8 +223,7 @@ TEST(TfliteExport, FileStructure) {
       "%5 = tensor \"y\" int8[1,4] scale=0.2 zero_point=1\n"
       "%4 = FULLY_CONNECTED(%0, %1, %3) {fused_activation_function=\"RELU\"}\n"
       "%5 = FULLY_CONNECTED(%4, %2, %3)\n");
-  g.metadata.emplace_back("min_runtime_version",
-                          std::vector<uint8_t>{'9'});  // replaced
+  g.metadata.emplace_back("min_runtime_version", std::vector<uint8_t>{'9'});  // replaced
   g.metadata.emplace_back("extra", std::vector<uint8_t>{1, 2, 3});
   StatusOr<std::vector<uint8_t>> bytes = ExportTflite(g);
   ASSERT_TRUE(bytes.ok()) << bytes.status().ToString();
@@ -243,13 +234,11 @@ TEST(TfliteExport, FileStructure) {
   EXPECT_EQ(m->description()->str(), "edgeopt");
   ASSERT_EQ(m->operator_codes()->size(), 1u);
   EXPECT_EQ(m->operator_codes()->Get(0)->version(), 4);
-  EXPECT_EQ(m->operator_codes()->Get(0)->builtin_code(),
-            tflite::BuiltinOperator::FULLY_CONNECTED);
+  EXPECT_EQ(m->operator_codes()->Get(0)->builtin_code(), tflite::BuiltinOperator::FULLY_CONNECTED);
   EXPECT_EQ(m->operator_codes()->Get(0)->deprecated_builtin_code(), 9);
   // Buffers: sentinel, shared weights, bias, min_runtime_version, extra.
   ASSERT_EQ(m->buffers()->size(), 5u);
-  EXPECT_TRUE(m->buffers()->Get(0)->data() == nullptr ||
-              m->buffers()->Get(0)->data()->size() == 0);
+  EXPECT_TRUE(m->buffers()->Get(0)->data() == nullptr || m->buffers()->Get(0)->data()->size() == 0);
   const auto* tensors = m->subgraphs()->Get(0)->tensors();
   EXPECT_EQ(tensors->Get(1)->buffer(), tensors->Get(2)->buffer());
   EXPECT_EQ(tensors->Get(0)->buffer(), 0u);
@@ -260,8 +249,7 @@ TEST(TfliteExport, FileStructure) {
   for (uint32_t b = 1; b < m->buffers()->size(); ++b) {
     const auto* data = m->buffers()->Get(b)->data();
     ASSERT_NE(data, nullptr);
-    EXPECT_EQ((data->data() - bytes->data()) % 16, 0)
-        << "buffer " << b << " is not aligned";
+    EXPECT_EQ((data->data() - bytes->data()) % 16, 0) << "buffer " << b << " is not aligned";
   }
   ASSERT_EQ(m->metadata()->size(), 2u);
   EXPECT_EQ(m->metadata()->Get(0)->name()->str(), "min_runtime_version");
@@ -278,22 +266,16 @@ TEST(TfliteExport, FileStructure) {
   EXPECT_EQ(sig->outputs()->Get(0)->tensor_index(), 5u);
   // Options written generically and read back the same.
   const auto* op0 = m->subgraphs()->Get(0)->operators()->Get(0);
-  ASSERT_EQ(op0->builtin_options_type(),
-            tflite::BuiltinOptions::FullyConnectedOptions);
-  EXPECT_EQ(op0->builtin_options_as_FullyConnectedOptions()
-                ->fused_activation_function(),
+  ASSERT_EQ(op0->builtin_options_type(), tflite::BuiltinOptions::FullyConnectedOptions);
+  EXPECT_EQ(op0->builtin_options_as_FullyConnectedOptions()->fused_activation_function(),
             tflite::ActivationFunctionType::RELU);
 
   StatusOr<ir::Graph> back = ImportTflite(bytes->data(), bytes->size());
   ASSERT_TRUE(back.ok()) << back.status().ToString();
   EXPECT_EQ(back->input_names, std::vector<std::string>({"in"}));
   EXPECT_EQ(back->nodes[0].version, 4);
-  EXPECT_EQ(
-      ir::GetString(back->nodes[0].attrs, "fused_activation_function", ""),
-      "RELU");
-  EXPECT_EQ(
-      ir::GetString(back->nodes[1].attrs, "fused_activation_function", ""),
-      "NONE");
+  EXPECT_EQ(ir::GetString(back->nodes[0].attrs, "fused_activation_function", ""), "RELU");
+  EXPECT_EQ(ir::GetString(back->nodes[1].attrs, "fused_activation_function", ""), "NONE");
   EXPECT_EQ(back->tensors[2].data, g.tensors[2].data);
   ASSERT_EQ(back->metadata.size(),
             1u);  // min_runtime_version is regenerated, not imported
@@ -301,22 +283,18 @@ TEST(TfliteExport, FileStructure) {
 }
 
 TEST(TfliteExport, ErrorsNameTheNodeAndAttribute) {
-  ir::Graph g = Parse(OneNode(
-      kFloatFc, "%3 = FULLY_CONNECTED(%0, %1, %2) {fused_activation=1}"));
+  ir::Graph g = Parse(OneNode(kFloatFc, "%3 = FULLY_CONNECTED(%0, %1, %2) {fused_activation=1}"));
   g.nodes[0].name = "dense_1";
   StatusOr<std::vector<uint8_t>> r = ExportTflite(g);
   ASSERT_FALSE(r.ok());
-  EXPECT_NE(r.status().message().find("node 0 (FULLY_CONNECTED \"dense_1\")"),
-            std::string::npos)
+  EXPECT_NE(r.status().message().find("node 0 (FULLY_CONNECTED \"dense_1\")"), std::string::npos)
       << r.status().message();
-  EXPECT_NE(r.status().message().find("unknown attribute 'fused_activation'"),
-            std::string::npos);
+  EXPECT_NE(r.status().message().find("unknown attribute 'fused_activation'"), std::string::npos);
 
   g.nodes[0].attrs = {{"fused_activation_function", std::string("SWISH")}};
   r = ExportTflite(g);
   ASSERT_FALSE(r.ok());
-  EXPECT_NE(r.status().message().find("expected one of NONE, RELU"),
-            std::string::npos)
+  EXPECT_NE(r.status().message().find("expected one of NONE, RELU"), std::string::npos)
       << r.status().message();
 
   g.nodes[0].attrs = {{"keep_num_dims", std::string("yes")}};
@@ -327,8 +305,7 @@ TEST(TfliteExport, ErrorsNameTheNodeAndAttribute) {
   r = ExportTflite(g);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), StatusCode::kUnsupported);
-  EXPECT_NE(r.status().message().find("BATCH_NORM is a toolkit-only op"),
-            std::string::npos);
+  EXPECT_NE(r.status().message().find("BATCH_NORM is a toolkit-only op"), std::string::npos);
 
   g.nodes[0].op = "NOT_AN_OP";
   EXPECT_EQ(ExportTflite(g).status().code(), StatusCode::kUnsupported);
@@ -338,16 +315,14 @@ TEST(TfliteExport, ErrorsNameTheNodeAndAttribute) {
   g.tensors[1].quant.zero_point = {0, 0, 0};
   r = ExportTflite(g);
   ASSERT_FALSE(r.ok());
-  EXPECT_NE(
-      r.status().message().find("tensor 1 (w): 2 scales but 3 zero points"),
-      std::string::npos)
+  EXPECT_NE(r.status().message().find("tensor 1 (w): 2 scales but 3 zero points"),
+            std::string::npos)
       << r.status().message();
   g.tensors[1].quant.zero_point = {0, 0};
   g.tensors[1].quant.axis = 1;  // w is [2,4]: dimension 1 has 4 channels
   r = ExportTflite(g);
   ASSERT_FALSE(r.ok());
-  EXPECT_NE(r.status().message().find(
-                "2 per-channel scales but dimension 1 has size 4"),
+  EXPECT_NE(r.status().message().find("2 per-channel scales but dimension 1 has size 4"),
             std::string::npos)
       << r.status().message();
   g.tensors[1].quant = ir::QuantInfo();
@@ -356,8 +331,7 @@ TEST(TfliteExport, ErrorsNameTheNodeAndAttribute) {
   g.nodes[0].attrs = {{"alpha", 1.0}};
   r = ExportTflite(g);
   ASSERT_FALSE(r.ok());
-  EXPECT_NE(r.status().message().find("LOGISTIC takes no attributes"),
-            std::string::npos);
+  EXPECT_NE(r.status().message().find("LOGISTIC takes no attributes"), std::string::npos);
 }
 
 // Every options table of the schema round-trips through the generic writer and
@@ -366,8 +340,8 @@ TEST(TfliteExport, EveryOptionsTableRoundTrips) {
   int tables = 0;
   for (tflite::BuiltinOperator code : tflite::EnumValuesBuiltinOperator()) {
     const std::string op = tflite::EnumNameBuiltinOperator(code);
-    if (op.empty() || op == "CUSTOM" || op == "WHILE" || op == "IF" ||
-        op == "CALL_ONCE" || op == "CALL") {
+    if (op.empty() || op == "CUSTOM" || op == "WHILE" || op == "IF" || op == "CALL_ONCE" ||
+        op == "CALL") {
       continue;
     }
     const uint8_t type = tfl::OptionsTypeForOp(op);
@@ -384,16 +358,15 @@ TEST(TfliteExport, EveryOptionsTableRoundTrips) {
       } else if (auto* d = std::get_if<double>(&value)) {
         *d += 0.5;
       } else if (auto* s = std::get_if<std::string>(&value)) {
-        static const std::map<std::string, std::string> kOther = {
-            {"NONE", "RELU6"},
-            {"SAME", "VALID"},
-            {"FLOAT32", "INT8"},
-            {"FULL", "BASIC"},
-            {"DEFAULT", "SHUFFLED4x16INT8"},
-            {"UNKNOWN", "DENSE"},
-            {"SUM", "MEAN"},
-            {"REFLECT", "SYMMETRIC"},
-            {"INT32", "INT64"}};
+        static const std::map<std::string, std::string> kOther = {{"NONE", "RELU6"},
+                                                                  {"SAME", "VALID"},
+                                                                  {"FLOAT32", "INT8"},
+                                                                  {"FULL", "BASIC"},
+                                                                  {"DEFAULT", "SHUFFLED4x16INT8"},
+                                                                  {"UNKNOWN", "DENSE"},
+                                                                  {"SUM", "MEAN"},
+                                                                  {"REFLECT", "SYMMETRIC"},
+                                                                  {"INT32", "INT64"}};
         auto it = kOther.find(*s);
         if (it != kOther.end()) *s = it->second;
       }
@@ -430,8 +403,7 @@ TEST(TfliteExport, WriteIsAtomic) {
   ir::Graph good = Parse(OneNode(kFloatFc, "%3 = FULLY_CONNECTED(%0, %1, %2)"));
   ASSERT_TRUE(WriteTfliteFile(good, path).ok());
   std::ifstream in(path, std::ios::binary);
-  const std::string first((std::istreambuf_iterator<char>(in)),
-                          std::istreambuf_iterator<char>());
+  const std::string first((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   ASSERT_GT(first.size(), 100u);
   struct stat st;
   ASSERT_EQ(stat(path.c_str(), &st), 0);

@@ -345,8 +345,7 @@ const RuntimeEntry kRuntimeVersions[] = {
 const std::map<std::pair<std::string, int>, std::string>& RuntimeMap() {
   static const auto* map = [] {
     auto* m = new std::map<std::pair<std::string, int>, std::string>();
-    for (const RuntimeEntry& e : kRuntimeVersions)
-      (*m)[{e.op, e.version}] = e.runtime;
+    for (const RuntimeEntry& e : kRuntimeVersions) (*m)[{e.op, e.version}] = e.runtime;
     return m;
   }();
   return *map;
@@ -381,12 +380,8 @@ struct Sig {
     const ir::Tensor* t = Out(k);
     return t != nullptr ? static_cast<int>(t->dtype) : kNoType;
   }
-  bool InIs(size_t k, DType d) const {
-    return InType(k) == static_cast<int>(d);
-  }
-  bool OutIs(size_t k, DType d) const {
-    return OutType(k) == static_cast<int>(d);
-  }
+  bool InIs(size_t k, DType d) const { return InType(k) == static_cast<int>(d); }
+  bool OutIs(size_t k, DType d) const { return OutType(k) == static_cast<int>(d); }
   size_t InRank(size_t k) const {
     const ir::Tensor* t = In(k);
     return t != nullptr ? t->shape.size() : 0;
@@ -441,17 +436,16 @@ int RequiredOpVersion(const ir::Graph& graph, const ir::Node& node) {
     const ir::Tensor* filter = s.In(1);
     // Grouped convolution: input channels differ from the filter's input
     // channels.
-    if (in != nullptr && filter != nullptr && in->shape.size() == 4 &&
-        filter->shape.size() == 4 && in->shape[3] != filter->shape[3]) {
+    if (in != nullptr && filter != nullptr && in->shape.size() == 4 && filter->shape.size() == 4 &&
+        in->shape[3] != filter->shape[3]) {
       return 6;
     }
     if (s.InIs(0, kI16) && s.OutIs(0, kI16)) return 4;
     if (s.InIs(0, kI8) && s.InIs(1, kI8) && s.OutIs(0, kI8)) return 3;
     if (Hybrid(s, 1)) {
-      const bool per_channel =
-          filter != nullptr && !filter->quant.scale.empty() &&
-          !filter->shape.empty() &&
-          filter->quant.scale.size() == static_cast<size_t>(filter->shape[0]);
+      const bool per_channel = filter != nullptr && !filter->quant.scale.empty() &&
+                               !filter->shape.empty() &&
+                               filter->quant.scale.size() == static_cast<size_t>(filter->shape[0]);
       return per_channel ? 5 : 2;
     }
     return 1;
@@ -460,15 +454,13 @@ int RequiredOpVersion(const ir::Graph& graph, const ir::Node& node) {
     const ir::Tensor* filter = s.In(1);
     if (s.InIs(0, kI16) && s.OutIs(0, kI16)) return 5;
     if (Hybrid(s, 1)) {
-      const bool per_channel =
-          filter != nullptr && !filter->quant.scale.empty() &&
-          filter->shape.size() == 4 &&
-          filter->quant.scale.size() == static_cast<size_t>(filter->shape[3]);
+      const bool per_channel = filter != nullptr && !filter->quant.scale.empty() &&
+                               filter->shape.size() == 4 &&
+                               filter->quant.scale.size() == static_cast<size_t>(filter->shape[3]);
       return per_channel ? 6 : 4;
     }
     if (s.InIs(0, kI8) && s.InIs(1, kI8) && s.OutIs(0, kI8)) return 3;
-    if (!s.Int("dilation_w_factor", 1, 1) || !s.Int("dilation_h_factor", 1, 1))
-      return 2;
+    if (!s.Int("dilation_w_factor", 1, 1) || !s.Int("dilation_h_factor", 1, 1)) return 2;
     return 1;
   }
   if (op == "FULLY_CONNECTED") {
@@ -500,16 +492,14 @@ int RequiredOpVersion(const ir::Graph& graph, const ir::Node& node) {
   }
   if (op == "ADD") {
     if (s.InIs(0, kI64)) return 4;
-    if (s.InIs(0, kI16) && s.OutIs(0, kI16) &&
-        !ir::GetBool(node.attrs, "pot_scale_int16", true)) {
+    if (s.InIs(0, kI16) && s.OutIs(0, kI16) && !ir::GetBool(node.attrs, "pot_scale_int16", true)) {
       return 3;
     }
     if (s.InIs(0, kI8)) return 2;
     return 1;
   }
   if (op == "SUB") {
-    if (s.InIs(0, kI16) && s.OutIs(0, kI16) &&
-        !ir::GetBool(node.attrs, "pot_scale_int16", true)) {
+    if (s.InIs(0, kI16) && s.OutIs(0, kI16) && !ir::GetBool(node.attrs, "pot_scale_int16", true)) {
       return 5;
     }
     if (s.InIs(0, kI64)) return 4;
@@ -524,13 +514,10 @@ int RequiredOpVersion(const ir::Graph& graph, const ir::Node& node) {
     const ir::Tensor* a = s.In(0);
     const ir::Tensor* b = s.In(1);
     const ir::Tensor* o = s.Out(0);
-    if (a != nullptr && b != nullptr && o != nullptr &&
-        a->quant.scale.size() == 1 && b->quant.scale.size() == 1 &&
-        o->quant.scale.size() == 1 && a->quant.scale[0] != 0 &&
+    if (a != nullptr && b != nullptr && o != nullptr && a->quant.scale.size() == 1 &&
+        b->quant.scale.size() == 1 && o->quant.scale.size() == 1 && a->quant.scale[0] != 0 &&
         b->quant.scale[0] != 0 && o->quant.scale[0] != 0 &&
-        static_cast<double>(a->quant.scale[0]) * b->quant.scale[0] /
-                o->quant.scale[0] >=
-            1.0) {
+        static_cast<double>(a->quant.scale[0]) * b->quant.scale[0] / o->quant.scale[0] >= 1.0) {
       return 3;
     }
     if (s.InIs(0, kI8)) return 2;
@@ -547,9 +534,8 @@ int RequiredOpVersion(const ir::Graph& graph, const ir::Node& node) {
     if (s.InIs(0, DType::kUInt32)) return 4;
     return SimpleTyped(s);
   }
-  if (op == "SOFTMAX" || op == "MEAN" || op == "MIRROR_PAD" ||
-      op == "REDUCE_MAX" || op == "REDUCE_MIN" || op == "RELU6" ||
-      op == "RSQRT") {
+  if (op == "SOFTMAX" || op == "MEAN" || op == "MIRROR_PAD" || op == "REDUCE_MAX" ||
+      op == "REDUCE_MIN" || op == "RELU6" || op == "RSQRT") {
     return SimpleTyped(s);
   }
   if (op == "PAD" || op == "PADV2") {
@@ -559,8 +545,7 @@ int RequiredOpVersion(const ir::Graph& graph, const ir::Node& node) {
   if (op == "STRIDED_SLICE") {
     if (s.Flag("offset")) return 8;
     if (s.InIs(0, DType::kUInt32)) return 7;
-    if (!s.Int("ellipsis_mask", 0, 0) || !s.Int("new_axis_mask", 0, 0))
-      return 6;
+    if (!s.Int("ellipsis_mask", 0, 0) || !s.Int("new_axis_mask", 0, 0)) return 6;
     if (s.InIs(0, DType::kString)) return 5;
     if (s.InRank(0) > 4) return 4;
     if (s.InIs(0, DType::kBool)) return 3;
@@ -581,9 +566,9 @@ int RequiredOpVersion(const ir::Graph& graph, const ir::Node& node) {
     if (s.InIs(1, kI8)) return 2;
     return 1;
   }
-  if (op == "SPLIT_V" || op == "SUM" || op == "LOG_SOFTMAX" ||
-      op == "GREATER" || op == "LESS_EQUAL" || op == "SQUARED_DIFFERENCE" ||
-      op == "DEPTH_TO_SPACE" || op == "SPACE_TO_DEPTH") {
+  if (op == "SPLIT_V" || op == "SUM" || op == "LOG_SOFTMAX" || op == "GREATER" ||
+      op == "LESS_EQUAL" || op == "SQUARED_DIFFERENCE" || op == "DEPTH_TO_SPACE" ||
+      op == "SPACE_TO_DEPTH") {
     return s.InIs(0, kI8) ? 2 : 1;
   }
   if (op == "LESS" || op == "GREATER_EQUAL") return SimpleTyped(s);
@@ -663,8 +648,7 @@ int RequiredOpVersion(const ir::Graph& graph, const ir::Node& node) {
   if (op == "LSTM") {
     const bool full = s.Str("kernel_type", "FULL") == "FULL";
     if (full && s.InIs(0, kI16) && s.InIs(2, kI8) && s.OutIs(0, kI16)) return 5;
-    if (full && Hybrid(s, 2))
-      return s.Flag("asymmetric_quantize_inputs") ? 4 : 3;
+    if (full && Hybrid(s, 2)) return s.Flag("asymmetric_quantize_inputs") ? 4 : 3;
     if (!full) return 2;
     return 1;
   }
@@ -673,11 +657,9 @@ int RequiredOpVersion(const ir::Graph& graph, const ir::Node& node) {
     if (Hybrid(s, 1)) return s.Flag("asymmetric_quantize_inputs") ? 4 : 2;
     return 1;
   }
-  if (op == "RNN" || op == "UNIDIRECTIONAL_SEQUENCE_RNN" ||
-      op == "BIDIRECTIONAL_SEQUENCE_RNN" ||
+  if (op == "RNN" || op == "UNIDIRECTIONAL_SEQUENCE_RNN" || op == "BIDIRECTIONAL_SEQUENCE_RNN" ||
       op == "BIDIRECTIONAL_SEQUENCE_LSTM") {
-    if (s.InIs(1, kI8) && s.OutIs(0, kF32))
-      return s.Flag("asymmetric_quantize_inputs") ? 3 : 2;
+    if (s.InIs(1, kI8) && s.OutIs(0, kF32)) return s.Flag("asymmetric_quantize_inputs") ? 3 : 2;
     return 1;
   }
   if (op == "GATHER") {
@@ -775,9 +757,8 @@ StatusOr<int> SelectOpVersion(const ir::Graph& graph, const ir::Node& node,
   const int version = RequiredOpVersion(graph, node);
   const int max = MaxVersionInTflite29(node.op);
   if (max == 0) {
-    return MakeStatus(StatusCode::kUnsupported,
-                      "%s: TFLite 2.9 has no builtin op %s", where.c_str(),
-                      node.op.c_str());
+    return MakeStatus(StatusCode::kUnsupported, "%s: TFLite 2.9 has no builtin op %s",
+                      where.c_str(), node.op.c_str());
   }
   if (version > max || MinRuntimeVersion(node.op, version).empty()) {
     return MakeStatus(StatusCode::kUnsupported,
@@ -798,8 +779,7 @@ std::string MinRuntimeVersion(const std::string& op, int version) {
 int MaxVersionInTflite29(const std::string& op) {
   int max = 0;
   const auto& map = RuntimeMap();
-  for (auto it = map.lower_bound({op, 0});
-       it != map.end() && it->first.first == op; ++it) {
+  for (auto it = map.lower_bound({op, 0}); it != map.end() && it->first.first == op; ++it) {
     max = std::max(max, it->first.second);
   }
   return max;

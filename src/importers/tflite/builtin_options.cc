@@ -39,8 +39,7 @@ std::string Normalize(const std::string& s) {
   std::string out;
   for (char c : s) {
     if (c == '_') continue;
-    out.push_back((c >= 'a' && c <= 'z') ? static_cast<char>(c - 'a' + 'A')
-                                         : c);
+    out.push_back((c >= 'a' && c <= 'z') ? static_cast<char>(c - 'a' + 'A') : c);
   }
   return out;
 }
@@ -62,12 +61,10 @@ SchemaInfo* BuildSchemaInfo() {
   auto* info = new SchemaInfo();
   flatbuffers::Verifier verifier(tflite::ModelBinarySchema::data(),
                                  tflite::ModelBinarySchema::size());
-  if (!reflection::VerifySchemaBuffer(verifier))
-    return info;  // stays empty: reported on use
+  if (!reflection::VerifySchemaBuffer(verifier)) return info;  // stays empty: reported on use
   info->schema = reflection::GetSchema(tflite::ModelBinarySchema::data());
   for (const reflection::Enum* e : *info->schema->enums()) {
-    if (ShortName(e->name()->c_str()) == "BuiltinOptions")
-      info->options_enum = e;
+    if (ShortName(e->name()->c_str()) == "BuiltinOptions") info->options_enum = e;
   }
   if (info->options_enum == nullptr) return info;
   std::map<std::string, uint8_t> by_table;  // "Conv2DOptions" -> type
@@ -106,13 +103,10 @@ const SchemaInfo& Info() {
 const reflection::Object* TableOf(uint8_t options_type) {
   const SchemaInfo& info = Info();
   if (info.options_enum == nullptr || options_type == 0) return nullptr;
-  const reflection::EnumVal* v =
-      info.options_enum->values()->LookupByKey(options_type);
+  const reflection::EnumVal* v = info.options_enum->values()->LookupByKey(options_type);
   if (v == nullptr || v->union_type() == nullptr) return nullptr;
   const int index = v->union_type()->index();
-  if (index < 0 ||
-      static_cast<uint32_t>(index) >= info.schema->objects()->size())
-    return nullptr;
+  if (index < 0 || static_cast<uint32_t>(index) >= info.schema->objects()->size()) return nullptr;
   return info.schema->objects()->Get(index);
 }
 
@@ -158,8 +152,7 @@ void IntRange(reflection::BaseType t, int64_t* lo, int64_t* hi) {
       *lo = 0, *hi = UINT32_MAX;
       return;
     default:
-      *lo = std::numeric_limits<int64_t>::min(),
-      *hi = std::numeric_limits<int64_t>::max();
+      *lo = std::numeric_limits<int64_t>::min(), *hi = std::numeric_limits<int64_t>::max();
       return;
   }
 }
@@ -184,14 +177,12 @@ Status AttrToInt(const ir::AttrValue& value, const reflection::Field* field,
       *out = *b ? 1 : 0;
       return Status::Ok();
     }
-    if (const auto* i = std::get_if<int64_t>(&value);
-        i != nullptr && (*i == 0 || *i == 1)) {
+    if (const auto* i = std::get_if<int64_t>(&value); i != nullptr && (*i == 0 || *i == 1)) {
       *out = *i;
       return Status::Ok();
     }
-    return MakeStatus(StatusCode::kInvalidArgument,
-                      "%s: attribute '%s' must be a bool", where.c_str(),
-                      name.c_str());
+    return MakeStatus(StatusCode::kInvalidArgument, "%s: attribute '%s' must be a bool",
+                      where.c_str(), name.c_str());
   }
   if (e != nullptr) {
     if (const auto* s = std::get_if<std::string>(&value)) {
@@ -202,23 +193,20 @@ Status AttrToInt(const ir::AttrValue& value, const reflection::Field* field,
         }
       }
       return MakeStatus(StatusCode::kInvalidArgument,
-                        "%s: attribute '%s' is \"%s\"; expected one of %s",
-                        where.c_str(), name.c_str(), s->c_str(),
-                        EnumNames(e).c_str());
+                        "%s: attribute '%s' is \"%s\"; expected one of %s", where.c_str(),
+                        name.c_str(), s->c_str(), EnumNames(e).c_str());
     }
   }
   const auto* i = std::get_if<int64_t>(&value);
   if (i == nullptr) {
-    return MakeStatus(
-        StatusCode::kInvalidArgument, "%s: attribute '%s' must be %s",
-        where.c_str(), name.c_str(),
-        e != nullptr ? ("one of " + EnumNames(e)).c_str() : "an integer");
+    return MakeStatus(StatusCode::kInvalidArgument, "%s: attribute '%s' must be %s", where.c_str(),
+                      name.c_str(),
+                      e != nullptr ? ("one of " + EnumNames(e)).c_str() : "an integer");
   }
   int64_t lo, hi;
   IntRange(t, &lo, &hi);
   if (*i < lo || *i > hi) {
-    return MakeStatus(StatusCode::kInvalidArgument,
-                      "%s: attribute '%s' = %lld is out of range",
+    return MakeStatus(StatusCode::kInvalidArgument, "%s: attribute '%s' = %lld is out of range",
                       where.c_str(), name.c_str(), static_cast<long long>(*i));
   }
   *out = *i;
@@ -235,53 +223,44 @@ Status AttrToDouble(const ir::AttrValue& value, const reflection::Field* field,
     *out = static_cast<double>(*i);
     return Status::Ok();
   }
-  return MakeStatus(StatusCode::kInvalidArgument,
-                    "%s: attribute '%s' must be a number", where.c_str(),
-                    field->name()->c_str());
+  return MakeStatus(StatusCode::kInvalidArgument, "%s: attribute '%s' must be a number",
+                    where.c_str(), field->name()->c_str());
 }
 
 template <typename T>
-void AddScalar(flatbuffers::FlatBufferBuilder* fbb,
-               const reflection::Field* field, T value, T fallback) {
+void AddScalar(flatbuffers::FlatBufferBuilder* fbb, const reflection::Field* field, T value,
+               T fallback) {
   fbb->AddElement<T>(field->offset(), value, fallback);
 }
 
-void AddIntField(flatbuffers::FlatBufferBuilder* fbb,
-                 const reflection::Field* field, int64_t v) {
+void AddIntField(flatbuffers::FlatBufferBuilder* fbb, const reflection::Field* field, int64_t v) {
   const int64_t d = field->default_integer();
   switch (field->type()->base_type()) {
     case reflection::Bool:
     case reflection::UByte:
     case reflection::UType:
-      AddScalar<uint8_t>(fbb, field, static_cast<uint8_t>(v),
-                         static_cast<uint8_t>(d));
+      AddScalar<uint8_t>(fbb, field, static_cast<uint8_t>(v), static_cast<uint8_t>(d));
       break;
     case reflection::Byte:
-      AddScalar<int8_t>(fbb, field, static_cast<int8_t>(v),
-                        static_cast<int8_t>(d));
+      AddScalar<int8_t>(fbb, field, static_cast<int8_t>(v), static_cast<int8_t>(d));
       break;
     case reflection::Short:
-      AddScalar<int16_t>(fbb, field, static_cast<int16_t>(v),
-                         static_cast<int16_t>(d));
+      AddScalar<int16_t>(fbb, field, static_cast<int16_t>(v), static_cast<int16_t>(d));
       break;
     case reflection::UShort:
-      AddScalar<uint16_t>(fbb, field, static_cast<uint16_t>(v),
-                          static_cast<uint16_t>(d));
+      AddScalar<uint16_t>(fbb, field, static_cast<uint16_t>(v), static_cast<uint16_t>(d));
       break;
     case reflection::Int:
-      AddScalar<int32_t>(fbb, field, static_cast<int32_t>(v),
-                         static_cast<int32_t>(d));
+      AddScalar<int32_t>(fbb, field, static_cast<int32_t>(v), static_cast<int32_t>(d));
       break;
     case reflection::UInt:
-      AddScalar<uint32_t>(fbb, field, static_cast<uint32_t>(v),
-                          static_cast<uint32_t>(d));
+      AddScalar<uint32_t>(fbb, field, static_cast<uint32_t>(v), static_cast<uint32_t>(d));
       break;
     case reflection::Long:
       AddScalar<int64_t>(fbb, field, v, d);
       break;
     case reflection::ULong:
-      AddScalar<uint64_t>(fbb, field, static_cast<uint64_t>(v),
-                          static_cast<uint64_t>(d));
+      AddScalar<uint64_t>(fbb, field, static_cast<uint64_t>(v), static_cast<uint64_t>(d));
       break;
     default:
       break;
@@ -289,9 +268,10 @@ void AddIntField(flatbuffers::FlatBufferBuilder* fbb,
 }
 
 // A vector field's contents, written before the table starts.
-StatusOr<flatbuffers::uoffset_t> WriteVectorField(
-    flatbuffers::FlatBufferBuilder* fbb, const reflection::Field* field,
-    const ir::AttrValue& value, const std::string& where) {
+StatusOr<flatbuffers::uoffset_t> WriteVectorField(flatbuffers::FlatBufferBuilder* fbb,
+                                                  const reflection::Field* field,
+                                                  const ir::AttrValue& value,
+                                                  const std::string& where) {
   const reflection::BaseType elem = field->type()->element();
   const std::string name = field->name()->str();
   if (IsFloatType(elem)) {
@@ -301,8 +281,7 @@ StatusOr<flatbuffers::uoffset_t> WriteVectorField(
     } else if (const auto* i = std::get_if<std::vector<int64_t>>(&value)) {
       for (int64_t v : *i) values.push_back(static_cast<double>(v));
     } else {
-      return MakeStatus(StatusCode::kInvalidArgument,
-                        "%s: attribute '%s' must be a float list",
+      return MakeStatus(StatusCode::kInvalidArgument, "%s: attribute '%s' must be a float list",
                         where.c_str(), name.c_str());
     }
     if (elem == reflection::Float) {
@@ -313,47 +292,36 @@ StatusOr<flatbuffers::uoffset_t> WriteVectorField(
   }
   const auto* ints = std::get_if<std::vector<int64_t>>(&value);
   if (!IsIntegerType(elem) || ints == nullptr) {
-    return MakeStatus(StatusCode::kInvalidArgument,
-                      "%s: attribute '%s' must be an int list", where.c_str(),
-                      name.c_str());
+    return MakeStatus(StatusCode::kInvalidArgument, "%s: attribute '%s' must be an int list",
+                      where.c_str(), name.c_str());
   }
   int64_t lo, hi;
   IntRange(elem, &lo, &hi);
   for (int64_t v : *ints) {
     if (v < lo || v > hi) {
       return MakeStatus(StatusCode::kInvalidArgument,
-                        "%s: attribute '%s' has element %lld out of range",
-                        where.c_str(), name.c_str(), static_cast<long long>(v));
+                        "%s: attribute '%s' has element %lld out of range", where.c_str(),
+                        name.c_str(), static_cast<long long>(v));
     }
   }
   switch (elem) {
     case reflection::Bool:
     case reflection::UByte:
-      return fbb->CreateVector(std::vector<uint8_t>(ints->begin(), ints->end()))
-          .o;
+      return fbb->CreateVector(std::vector<uint8_t>(ints->begin(), ints->end())).o;
     case reflection::Byte:
-      return fbb->CreateVector(std::vector<int8_t>(ints->begin(), ints->end()))
-          .o;
+      return fbb->CreateVector(std::vector<int8_t>(ints->begin(), ints->end())).o;
     case reflection::Short:
-      return fbb->CreateVector(std::vector<int16_t>(ints->begin(), ints->end()))
-          .o;
+      return fbb->CreateVector(std::vector<int16_t>(ints->begin(), ints->end())).o;
     case reflection::UShort:
-      return fbb
-          ->CreateVector(std::vector<uint16_t>(ints->begin(), ints->end()))
-          .o;
+      return fbb->CreateVector(std::vector<uint16_t>(ints->begin(), ints->end())).o;
     case reflection::Int:
-      return fbb->CreateVector(std::vector<int32_t>(ints->begin(), ints->end()))
-          .o;
+      return fbb->CreateVector(std::vector<int32_t>(ints->begin(), ints->end())).o;
     case reflection::UInt:
-      return fbb
-          ->CreateVector(std::vector<uint32_t>(ints->begin(), ints->end()))
-          .o;
+      return fbb->CreateVector(std::vector<uint32_t>(ints->begin(), ints->end())).o;
     case reflection::Long:
       return fbb->CreateVector(*ints).o;
     default:
-      return fbb
-          ->CreateVector(std::vector<uint64_t>(ints->begin(), ints->end()))
-          .o;
+      return fbb->CreateVector(std::vector<uint64_t>(ints->begin(), ints->end())).o;
   }
 }
 
@@ -393,8 +361,7 @@ std::vector<std::string> OptionFieldNames(const std::string& op) {
   return names;
 }
 
-Status ReadOptions(uint8_t options_type, const void* table_ptr,
-                   ir::Attrs* attrs) {
+Status ReadOptions(uint8_t options_type, const void* table_ptr, ir::Attrs* attrs) {
   EDGEOPT_ENSURE(Info().schema != nullptr, StatusCode::kInternal,
                  "the embedded TFLite schema is unusable");
   const reflection::Object* object = TableOf(options_type);
@@ -405,26 +372,22 @@ Status ReadOptions(uint8_t options_type, const void* table_ptr,
     const std::string name = field->name()->str();
     const reflection::BaseType t = field->type()->base_type();
     if (t == reflection::Bool) {
-      const int64_t v = table != nullptr
-                            ? flatbuffers::GetAnyFieldI(*table, *field)
-                            : field->default_integer();
+      const int64_t v =
+          table != nullptr ? flatbuffers::GetAnyFieldI(*table, *field) : field->default_integer();
       (*attrs)[name] = v != 0;
     } else if (IsIntegerType(t)) {
-      const int64_t v = table != nullptr
-                            ? flatbuffers::GetAnyFieldI(*table, *field)
-                            : field->default_integer();
+      const int64_t v =
+          table != nullptr ? flatbuffers::GetAnyFieldI(*table, *field) : field->default_integer();
       const reflection::Enum* e = EnumOf(field->type());
-      const reflection::EnumVal* ev =
-          e != nullptr ? e->values()->LookupByKey(v) : nullptr;
+      const reflection::EnumVal* ev = e != nullptr ? e->values()->LookupByKey(v) : nullptr;
       if (ev != nullptr) {
         (*attrs)[name] = ev->name()->str();
       } else {
         (*attrs)[name] = v;
       }
     } else if (IsFloatType(t)) {
-      const double v = table != nullptr
-                           ? flatbuffers::GetAnyFieldF(*table, *field)
-                           : field->default_real();
+      const double v =
+          table != nullptr ? flatbuffers::GetAnyFieldF(*table, *field) : field->default_real();
       (*attrs)[name] = v;
     } else if (t == reflection::String) {
       if (table == nullptr) continue;
@@ -433,8 +396,7 @@ Status ReadOptions(uint8_t options_type, const void* table_ptr,
     } else if (t == reflection::Vector) {
       if (table == nullptr) continue;
       const reflection::BaseType elem = field->type()->element();
-      const flatbuffers::VectorOfAny* vec =
-          flatbuffers::GetFieldAnyV(*table, *field);
+      const flatbuffers::VectorOfAny* vec = flatbuffers::GetFieldAnyV(*table, *field);
       if (vec == nullptr) continue;
       if (IsIntegerType(elem)) {
         std::vector<int64_t> values(vec->size());
@@ -456,8 +418,8 @@ Status ReadOptions(uint8_t options_type, const void* table_ptr,
 }
 
 StatusOr<std::pair<uint8_t, flatbuffers::Offset<void>>> WriteOptions(
-    flatbuffers::FlatBufferBuilder* fbb, const std::string& op,
-    const ir::Attrs& attrs, const std::string& where) {
+    flatbuffers::FlatBufferBuilder* fbb, const std::string& op, const ir::Attrs& attrs,
+    const std::string& where) {
   EDGEOPT_ENSURE(Info().schema != nullptr, StatusCode::kInternal,
                  "the embedded TFLite schema is unusable");
   const uint8_t type = OptionsTypeForOp(op);
@@ -465,16 +427,14 @@ StatusOr<std::pair<uint8_t, flatbuffers::Offset<void>>> WriteOptions(
   if (object == nullptr) {
     if (!attrs.empty()) {
       return MakeStatus(StatusCode::kInvalidArgument,
-                        "%s: unknown attribute '%s' (%s takes no attributes)",
-                        where.c_str(), attrs.begin()->first.c_str(),
-                        op.c_str());
+                        "%s: unknown attribute '%s' (%s takes no attributes)", where.c_str(),
+                        attrs.begin()->first.c_str(), op.c_str());
     }
     return std::make_pair(uint8_t{0}, flatbuffers::Offset<void>());
   }
   // Every attribute must name a field.
   for (const auto& [name, value] : attrs) {
-    const reflection::Field* field =
-        object->fields()->LookupByKey(name.c_str());
+    const reflection::Field* field = object->fields()->LookupByKey(name.c_str());
     if (field == nullptr || field->deprecated()) {
       std::string fields;
       for (const reflection::Field* f : *object->fields()) {
@@ -483,31 +443,25 @@ StatusOr<std::pair<uint8_t, flatbuffers::Offset<void>>> WriteOptions(
         fields += f->name()->str();
       }
       return MakeStatus(StatusCode::kInvalidArgument,
-                        "%s: unknown attribute '%s' for %s (%s has: %s)",
-                        where.c_str(), name.c_str(), op.c_str(),
-                        ShortName(object->name()->c_str()).c_str(),
+                        "%s: unknown attribute '%s' for %s (%s has: %s)", where.c_str(),
+                        name.c_str(), op.c_str(), ShortName(object->name()->c_str()).c_str(),
                         fields.empty() ? "no fields" : fields.c_str());
     }
   }
   bool has_fields = false;
-  for (const reflection::Field* f : *object->fields())
-    has_fields |= !f->deprecated();
-  if (!has_fields)
-    return std::make_pair(uint8_t{0}, flatbuffers::Offset<void>());
+  for (const reflection::Field* f : *object->fields()) has_fields |= !f->deprecated();
+  if (!has_fields) return std::make_pair(uint8_t{0}, flatbuffers::Offset<void>());
 
   // Offsets (strings, vectors) are created before the table.
-  std::vector<std::pair<const reflection::Field*, flatbuffers::uoffset_t>>
-      offsets;
+  std::vector<std::pair<const reflection::Field*, flatbuffers::uoffset_t>> offsets;
   for (const auto& [name, value] : attrs) {
-    const reflection::Field* field =
-        object->fields()->LookupByKey(name.c_str());
+    const reflection::Field* field = object->fields()->LookupByKey(name.c_str());
     const reflection::BaseType t = field->type()->base_type();
     if (t == reflection::String) {
       const auto* s = std::get_if<std::string>(&value);
       if (s == nullptr) {
-        return MakeStatus(StatusCode::kInvalidArgument,
-                          "%s: attribute '%s' must be a string", where.c_str(),
-                          name.c_str());
+        return MakeStatus(StatusCode::kInvalidArgument, "%s: attribute '%s' must be a string",
+                          where.c_str(), name.c_str());
       }
       offsets.emplace_back(field, fbb->CreateString(*s).o);
     } else if (t == reflection::Vector) {
@@ -515,8 +469,7 @@ StatusOr<std::pair<uint8_t, flatbuffers::Offset<void>>> WriteOptions(
                                WriteVectorField(fbb, field, value, where));
       offsets.emplace_back(field, off);
     } else if (!IsIntegerType(t) && !IsFloatType(t)) {
-      return MakeStatus(StatusCode::kUnsupported,
-                        "%s: attribute '%s' has an unsupported type",
+      return MakeStatus(StatusCode::kUnsupported, "%s: attribute '%s' has an unsupported type",
                         where.c_str(), name.c_str());
     }
   }
@@ -524,8 +477,7 @@ StatusOr<std::pair<uint8_t, flatbuffers::Offset<void>>> WriteOptions(
   std::vector<std::pair<const reflection::Field*, int64_t>> ints;
   std::vector<std::pair<const reflection::Field*, double>> reals;
   for (const auto& [name, value] : attrs) {
-    const reflection::Field* field =
-        object->fields()->LookupByKey(name.c_str());
+    const reflection::Field* field = object->fields()->LookupByKey(name.c_str());
     const reflection::BaseType t = field->type()->base_type();
     if (IsIntegerType(t)) {
       int64_t v = 0;

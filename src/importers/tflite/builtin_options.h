@@ -53,8 +53,8 @@ Status ReadOptions(uint8_t options_type, const void* table, ir::Attrs* attrs);
 // field of the table, or whose value does not fit the field, is an error naming
 // `where` (the node) and the attribute.
 StatusOr<std::pair<uint8_t, flatbuffers::Offset<void>>> WriteOptions(
-    flatbuffers::FlatBufferBuilder* fbb, const std::string& op,
-    const ir::Attrs& attrs, const std::string& where);
+    flatbuffers::FlatBufferBuilder* fbb, const std::string& op, const ir::Attrs& attrs,
+    const std::string& where);
 
 }  // namespace tfl
 }  // namespace edgeopt

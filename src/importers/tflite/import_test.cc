@@ -68,8 +68,7 @@ TEST(TfliteImport, EveryCorpusModelImports) {
 }
 
 TEST(TfliteImport, HelloWorldInt8Details) {
-  const std::string path =
-      testing::CorpusPath("tflite-micro/hello_world_int8.tflite");
+  const std::string path = testing::CorpusPath("tflite-micro/hello_world_int8.tflite");
   if (!fs::exists(path)) GTEST_SKIP();
   StatusOr<ir::Graph> g = ImportTfliteFile(path);
   ASSERT_TRUE(g.ok()) << g.status().ToString();
@@ -97,8 +96,7 @@ TEST(TfliteImport, HelloWorldInt8Details) {
 }
 
 TEST(TfliteImport, CustomOpsBecomeCustomNodes) {
-  const std::string path =
-      testing::CorpusPath("tflite-micro/audio_preprocessor_int8.tflite");
+  const std::string path = testing::CorpusPath("tflite-micro/audio_preprocessor_int8.tflite");
   if (!fs::exists(path)) GTEST_SKIP();
   StatusOr<ir::Graph> g = ImportTfliteFile(path);
   ASSERT_TRUE(g.ok()) << g.status().ToString();
@@ -135,16 +133,14 @@ TEST(TfliteImport, ShapeInferenceReproducesCorpusShapes) {
       Status s = ir::InferNodeShapes(&g, i);
       if (s.code() == StatusCode::kUnsupported) {
         // Not covered (custom ops...): take the file's shapes and go on.
-        for (int t : g.nodes[i].outputs)
-          g.tensors[t].shape = file->tensors[t].shape;
+        for (int t : g.nodes[i].outputs) g.tensors[t].shape = file->tensors[t].shape;
         ++skipped;
         continue;
       }
       ASSERT_TRUE(s.ok()) << path << ": " << s.ToString();
       for (int t : g.nodes[i].outputs) {
         EXPECT_EQ(g.tensors[t].shape, file->tensors[t].shape)
-            << path << " node " << i << " (" << g.nodes[i].op << ") output "
-            << t;
+            << path << " node " << i << " (" << g.nodes[i].op << ") output " << t;
       }
       ++checked;
     }
@@ -178,8 +174,7 @@ TEST(TfliteImport, MalformedFilesGiveStatusNotCrash) {
     const int flips = bytes.size() < 600000 ? 120 : 15;
     for (int k = 0; k < flips; ++k) {
       std::vector<uint8_t> bad = bytes;
-      const size_t limit =
-          k % 2 == 0 ? std::min<size_t>(bad.size(), 4096) : bad.size();
+      const size_t limit = k % 2 == 0 ? std::min<size_t>(bad.size(), 4096) : bad.size();
       const size_t pos = rng() % limit;
       bad[pos] ^= static_cast<uint8_t>(1u << (rng() % 8));
       StatusOr<ir::Graph> g = ImportTflite(bad.data(), bad.size());
@@ -192,9 +187,8 @@ TEST(TfliteImport, MalformedFilesGiveStatusNotCrash) {
       }
     }
   }
-  std::printf(
-      "malformed inputs: %d of %d rejected with a Status, none crashed\n",
-      rejected, attempts);
+  std::printf("malformed inputs: %d of %d rejected with a Status, none crashed\n", rejected,
+              attempts);
   EXPECT_GT(rejected, attempts / 10);
 }
 
@@ -209,23 +203,20 @@ TEST(TfliteImport, RejectsBadIndicesAndSizes) {
     StatusOr<ir::Graph> g = ImportTflite(model.data(), model.size());
     ASSERT_FALSE(g.ok());
     EXPECT_EQ(g.status().code(), StatusCode::kInvalidModel);
-    EXPECT_NE(g.status().message().find("refers to tensor 57"),
-              std::string::npos)
+    EXPECT_NE(g.status().message().find("refers to tensor 57"), std::string::npos)
         << g.status().message();
   }
   {
     // Constant whose buffer does not match its shape.
     ModelBuilder b;
     const int x = b.AddInput(DType::kFloat32, {1, 4});
-    const int c = b.AddConstantBytes(DType::kFloat32, {1, 4},
-                                     std::vector<uint8_t>(12, 0));
+    const int c = b.AddConstantBytes(DType::kFloat32, {1, 4}, std::vector<uint8_t>(12, 0));
     const int y = b.AddOutput(DType::kFloat32, {1, 4});
     b.AddOperator(tflite::BuiltinOperator::ADD, {x, c}, {y});
     const std::vector<uint8_t> model = b.Build();
     StatusOr<ir::Graph> g = ImportTflite(model.data(), model.size());
     ASSERT_FALSE(g.ok());
-    EXPECT_NE(g.status().message().find("has 12 bytes, shape and type need 16"),
-              std::string::npos)
+    EXPECT_NE(g.status().message().find("has 12 bytes, shape and type need 16"), std::string::npos)
         << g.status().message();
   }
   {
@@ -238,15 +229,12 @@ TEST(TfliteImport, RejectsBadIndicesAndSizes) {
     const std::vector<uint8_t> model = b.Build();
     StatusOr<ir::Graph> g = ImportTflite(model.data(), model.size());
     ASSERT_FALSE(g.ok());
-    EXPECT_NE(g.status().message().find("before it is written"),
-              std::string::npos)
+    EXPECT_NE(g.status().message().find("before it is written"), std::string::npos)
         << g.status().message();
   }
   const uint8_t junk[16] = {1, 2, 3};
-  EXPECT_EQ(ImportTflite(junk, sizeof(junk)).status().code(),
-            StatusCode::kInvalidModel);
-  EXPECT_EQ(ImportTfliteFile("/nonexistent/model.tflite").status().code(),
-            StatusCode::kNotFound);
+  EXPECT_EQ(ImportTflite(junk, sizeof(junk)).status().code(), StatusCode::kInvalidModel);
+  EXPECT_EQ(ImportTfliteFile("/nonexistent/model.tflite").status().code(), StatusCode::kNotFound);
 }
 
 }  // namespace

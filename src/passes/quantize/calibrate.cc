@@ -25,8 +25,8 @@ StatusOr<Session> MakeSession(const ir::Graph& graph, int threads) {
   rt::InterpreterOptions options;
   options.num_threads = threads;
   options.linear_planner = true;  // every tensor keeps its values after Invoke
-  EDGEOPT_ASSIGN_OR_RETURN(s.interp, rt::Interpreter::Create(s.bytes.data(), s.bytes.size(),
-                                                             options));
+  EDGEOPT_ASSIGN_OR_RETURN(s.interp,
+                           rt::Interpreter::Create(s.bytes.data(), s.bytes.size(), options));
   EDGEOPT_ENSURE(s.interp->num_tensors() == static_cast<int>(graph.tensors.size()),
                  StatusCode::kInternal, "exported model has %d tensors, the graph %zu",
                  s.interp->num_tensors(), graph.tensors.size());
@@ -181,12 +181,14 @@ std::string LayerReportMarkdown(const std::vector<LayerError>& errors,
                                 const std::vector<std::string>& header_lines) {
   std::string md = "# edgeopt quantization report\n\n";
   for (const std::string& line : header_lines) md += line + "\n";
-  md += "\nPer-layer error of the quantized model against the float model (dequantized "
-        "activations, same inputs), worst first. `RMSE/scale` is the error in quantization "
-        "steps: about 0.29 is pure rounding noise; much more means clipping or accumulated "
-        "error. `rel. RMSE` is RMSE over the largest float value of the tensor.\n\n";
-  md += "| # | tensor | op | layer | dtype | scale | zero point | RMSE | max error | RMSE/scale "
-        "| rel. RMSE | cosine |\n";
+  md +=
+      "\nPer-layer error of the quantized model against the float model (dequantized "
+      "activations, same inputs), worst first. `RMSE/scale` is the error in quantization "
+      "steps: about 0.29 is pure rounding noise; much more means clipping or accumulated "
+      "error. `rel. RMSE` is RMSE over the largest float value of the tensor.\n\n";
+  md +=
+      "| # | tensor | op | layer | dtype | scale | zero point | RMSE | max error | RMSE/scale "
+      "| rel. RMSE | cosine |\n";
   md += "|---|---|---|---|---|---|---|---|---|---|---|---|\n";
   char row[1024];
   int rank = 0;

@@ -36,11 +36,11 @@ StatusOr<RangeMap> Calibrate(const ir::Graph& graph, const FillInputsFn& fill,
                              const CalibrateOptions& options, const ProgressFn& progress = {});
 
 struct LayerError {
-  int tensor = -1;          // id in the float graph
-  std::string name;         // tensor name
-  std::string op;           // producing op
-  std::string layer;        // producing node's name (Keras layer)
-  std::string dtype;        // dtype in the quantized graph
+  int tensor = -1;    // id in the float graph
+  std::string name;   // tensor name
+  std::string op;     // producing op
+  std::string layer;  // producing node's name (Keras layer)
+  std::string dtype;  // dtype in the quantized graph
   float scale = 0.0f;
   int32_t zero_point = 0;
   double rmse = 0.0;

@@ -94,9 +94,9 @@ WeightedLayout LayoutOf(const std::string& op) {
 // axes, paddings) and keep their integer type.
 bool IsDataInput(const std::string& op, int index) {
   if (op == "SPLIT") return index == 1;
-  if (op == "RESHAPE" || op == "PAD" || op == "PADV2" || op == "TRANSPOSE" ||
-      op == "EXPAND_DIMS" || op == "MEAN" || op == "SUM" || op == "GATHER" ||
-      op == "RESIZE_NEAREST_NEIGHBOR" || op == "RESIZE_BILINEAR" || op == "SPLIT_V") {
+  if (op == "RESHAPE" || op == "PAD" || op == "PADV2" || op == "TRANSPOSE" || op == "EXPAND_DIMS" ||
+      op == "MEAN" || op == "SUM" || op == "GATHER" || op == "RESIZE_NEAREST_NEIGHBOR" ||
+      op == "RESIZE_BILINEAR" || op == "SPLIT_V") {
     return index == 0 || (op == "PADV2" && index == 2);
   }
   if (op == "STRIDED_SLICE" || op == "SLICE") return index == 0;
@@ -164,12 +164,12 @@ class Quantizer {
   const QuantizeOptions& options_;
   const RangeMap& ranges_;
   ir::Graph out_;
-  std::vector<uint8_t> node_q_;     // per node: runs quantized
-  std::vector<uint8_t> int_domain_; // per original tensor: holds integers after the pass
-  std::vector<int> group_;          // union-find representative per tensor
+  std::vector<uint8_t> node_q_;      // per node: runs quantized
+  std::vector<uint8_t> int_domain_;  // per original tensor: holds integers after the pass
+  std::vector<int> group_;           // union-find representative per tensor
   std::map<int, Params> group_params_;
-  std::map<int, int> to_int_;       // float tensor -> its QUANTIZE copy
-  std::map<int, int> to_float_;     // int tensor -> its DEQUANTIZE copy
+  std::map<int, int> to_int_;    // float tensor -> its QUANTIZE copy
+  std::map<int, int> to_float_;  // int tensor -> its DEQUANTIZE copy
   std::vector<int> remap_;
 };
 
@@ -384,8 +384,8 @@ Status Quantizer::QuantizeWeighted(ir::Node* node) {
   wq.name = wf.name;
   node->inputs[layout.weights] = out_.AddTensor(std::move(wq));
 
-  const int bias = layout.bias < static_cast<int>(node->inputs.size()) ? node->inputs[layout.bias]
-                                                                        : -1;
+  const int bias =
+      layout.bias < static_cast<int>(node->inputs.size()) ? node->inputs[layout.bias] : -1;
   if (bias >= 0) {
     const ir::Tensor& bf = in_.tensors[bias];
     EDGEOPT_ENSURE(bf.is_constant && FloatTensor(bf), StatusCode::kUnsupported,
@@ -731,8 +731,7 @@ StatusOr<Mode> ParseMode(const std::string& name) {
   if (name == "int8") return Mode::kInt8;
   if (name == "int16x8" || name == "16x8") return Mode::kInt16x8;
   return MakeStatus(StatusCode::kInvalidArgument,
-                    "unknown mode '%s' (expected float16, dynamic, int8 or int16x8)",
-                    name.c_str());
+                    "unknown mode '%s' (expected float16, dynamic, int8 or int16x8)", name.c_str());
 }
 
 const char* ModeName(Mode mode) {

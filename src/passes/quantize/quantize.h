@@ -38,7 +38,7 @@ StatusOr<IoType> ParseIoType(const std::string& name);
 
 struct QuantizeOptions {
   Mode mode = Mode::kInt8;
-  bool per_channel = true;      // false: per-tensor weights everywhere (--per-tensor)
+  bool per_channel = true;  // false: per-tensor weights everywhere (--per-tensor)
   // Per-channel FULLY_CONNECTED weights. Off by default: TFLite 2.9's runtime computes
   // per-channel FULLY_CONNECTED wrongly, and the official converter emits per-tensor.
   bool per_channel_fc = false;

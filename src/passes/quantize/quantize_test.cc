@@ -12,12 +12,14 @@ namespace {
 ir::Graph SmallGraph() {
   ir::Graph g;
   const int x = g.AddActivation("x", DType::kFloat32, {1, 4});
-  const int w = g.AddFloatConstant("w", {3, 4}, {0.5f, -1.0f, 0.25f, 0.0f,  //
-                                                 1.0f, 2.0f, -0.5f, 0.1f,   //
-                                                 0.0f, 0.0f, 0.0f, 0.0f});
+  const int w = g.AddFloatConstant("w", {3, 4},
+                                   {0.5f, -1.0f, 0.25f, 0.0f,  //
+                                    1.0f, 2.0f, -0.5f, 0.1f,   //
+                                    0.0f, 0.0f, 0.0f, 0.0f});
   const int b = g.AddFloatConstant("b", {3}, {0.1f, -0.2f, 0.3f});
   const int h = g.AddActivation("h", DType::kFloat32, {1, 3});
-  const int shape = g.AddConstant("shape", DType::kInt32, {2}, std::vector<int32_t>{1, 3}.data(), 8);
+  const int shape =
+      g.AddConstant("shape", DType::kInt32, {2}, std::vector<int32_t>{1, 3}.data(), 8);
   const int r = g.AddActivation("r", DType::kFloat32, {1, 3});
   const int y = g.AddActivation("y", DType::kFloat32, {1, 3});
   ir::Node fc;
@@ -43,7 +45,9 @@ ir::Graph SmallGraph() {
   return g;
 }
 
-RangeMap SmallRanges() { return {{0, Range{-1.0f, 1.0f}}, {3, Range{0.0f, 4.0f}}, {5, Range{0.0f, 4.0f}}}; }
+RangeMap SmallRanges() {
+  return {{0, Range{-1.0f, 1.0f}}, {3, Range{0.0f, 4.0f}}, {5, Range{0.0f, 4.0f}}};
+}
 
 int CountOps(const ir::Graph& g, const std::string& op) {
   int n = 0;

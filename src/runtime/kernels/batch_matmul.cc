@@ -28,7 +28,7 @@ struct OpData {
   ref::OutputStage stage;
   int32_t multiplier = 0, shift = 0;
   int lhs_t = -1, rhs_t = -1, acc = -1, sums = -1;  // scratch
-  Tensor dense_rhs;  // decoded sparse rhs (when densified)
+  Tensor dense_rhs;                                 // decoded sparse rhs (when densified)
   bool densified = false;
 };
 
@@ -38,21 +38,19 @@ void* Init(Context* ctx, const Node*) {
 }
 
 // Output dims and, for every output batch, the lhs and rhs batch it reads.
-Status PrepareBatches(Context* ctx, const Tensor* lhs, const Tensor* rhs,
-                      OpData* data, Dims* out_dims) {
+Status PrepareBatches(Context* ctx, const Tensor* lhs, const Tensor* rhs, OpData* data,
+                      Dims* out_dims) {
   const int rank = std::max(lhs->dims.size, rhs->dims.size);
   const int batch_rank = rank - 2;
-  int32_t out_batch[kMaxDims] = {}, lhs_stride[kMaxDims] = {},
-          rhs_stride[kMaxDims] = {};
+  int32_t out_batch[kMaxDims] = {}, lhs_stride[kMaxDims] = {}, rhs_stride[kMaxDims] = {};
   int64_t lhs_n = 1, rhs_n = 1, out_n = 1;
   for (int i = batch_rank - 1; i >= 0; --i) {
     const int li = lhs->dims.size - rank + i, ri = rhs->dims.size - rank + i;
     const int32_t ld = li >= 0 ? lhs->dims[li] : 1;
     const int32_t rd = ri >= 0 ? rhs->dims[ri] : 1;
-    EDGEOPT_ENSURE(
-        ld == rd || ld == 1 || rd == 1, StatusCode::kInvalidModel,
-        "batch dimension %d: lhs has %d, rhs has %d (they must be equal or 1)",
-        i, ld, rd);
+    EDGEOPT_ENSURE(ld == rd || ld == 1 || rd == 1, StatusCode::kInvalidModel,
+                   "batch dimension %d: lhs has %d, rhs has %d (they must be equal or 1)", i, ld,
+                   rd);
     out_batch[i] = ld == 1 ? rd : ld;
     lhs_stride[i] = ld == 1 ? 0 : static_cast<int32_t>(lhs_n);
     rhs_stride[i] = rd == 1 ? 0 : static_cast<int32_t>(rhs_n);
@@ -60,14 +58,12 @@ Status PrepareBatches(Context* ctx, const Tensor* lhs, const Tensor* rhs,
     rhs_n *= rd;
     out_n *= out_batch[i];
   }
-  EDGEOPT_ENSURE(out_n < (int64_t{1} << 31) && lhs_n < (int64_t{1} << 31) &&
-                     rhs_n < (int64_t{1} << 31),
-                 StatusCode::kUnsupported, "too many batches");
+  EDGEOPT_ENSURE(
+      out_n < (int64_t{1} << 31) && lhs_n < (int64_t{1} << 31) && rhs_n < (int64_t{1} << 31),
+      StatusCode::kUnsupported, "too many batches");
   data->shape.batches = static_cast<int>(out_n);
-  EDGEOPT_RETURN_IF_ERROR(
-      AllocatePersistentArray(ctx, out_n, &data->lhs_batch));
-  EDGEOPT_RETURN_IF_ERROR(
-      AllocatePersistentArray(ctx, out_n, &data->rhs_batch));
+  EDGEOPT_RETURN_IF_ERROR(AllocatePersistentArray(ctx, out_n, &data->lhs_batch));
+  EDGEOPT_RETURN_IF_ERROR(AllocatePersistentArray(ctx, out_n, &data->rhs_batch));
   for (int64_t b = 0; b < out_n; ++b) {
     int64_t rest = b, l = 0, r = 0;
     for (int i = batch_rank - 1; i >= 0; --i) {
@@ -99,8 +95,7 @@ Status Prepare(Context* ctx, Node* node) {
   EDGEOPT_RETURN_IF_ERROR(CheckRank(lhs, "lhs", 2, kMaxBatchMatMulRank));
   EDGEOPT_RETURN_IF_ERROR(CheckRank(rhs_in, "rhs", 2, kMaxBatchMatMulRank));
   const Tensor* rhs = nullptr;
-  EDGEOPT_RETURN_IF_ERROR(
-      DensifyIfSparse(ctx, rhs_in, "rhs", &data->dense_rhs, &rhs));
+  EDGEOPT_RETURN_IF_ERROR(DensifyIfSparse(ctx, rhs_in, "rhs", &data->dense_rhs, &rhs));
   data->densified = rhs != rhs_in;
   const auto* options = GetOptions<tflite::BatchMatMulOptions>(node);
   ref::BatchMatMulShape& s = data->shape;
@@ -113,29 +108,21 @@ Status Prepare(Context* ctx, Node* node) {
   const int rhs_k = s.adj_y ? rd[rd.size - 1] : rd[rd.size - 2];
   s.N = s.adj_y ? rd[rd.size - 2] : rd[rd.size - 1];
   EDGEOPT_ENSURE(rhs_k == s.K, StatusCode::kInvalidModel,
-                 "lhs has %d columns (contraction size), rhs has %d rows", s.K,
-                 rhs_k);
+                 "lhs has %d columns (contraction size), rhs has %d rows", s.K, rhs_k);
   Dims out_dims;
   EDGEOPT_RETURN_IF_ERROR(PrepareBatches(ctx, lhs, rhs, data, &out_dims));
   EDGEOPT_RETURN_IF_ERROR(ctx->ResizeTensor(output, out_dims));
-  const int64_t mk = int64_t{s.M} * s.K, nk = int64_t{s.N} * s.K,
-                mn = int64_t{s.M} * s.N;
+  const int64_t mk = int64_t{s.M} * s.K, nk = int64_t{s.N} * s.K, mn = int64_t{s.M} * s.N;
 
   if (lhs->type == DType::kFloat32 && rhs->type == DType::kFloat32) {
     EDGEOPT_RETURN_IF_ERROR(CheckTensorType(output, DType::kFloat32, "output"));
-    if (s.adj_x)
-      EDGEOPT_RETURN_IF_ERROR(
-          RequestScratchArray<float>(ctx, mk, &data->lhs_t));
-    if (s.adj_y)
-      EDGEOPT_RETURN_IF_ERROR(
-          RequestScratchArray<float>(ctx, nk, &data->rhs_t));
+    if (s.adj_x) EDGEOPT_RETURN_IF_ERROR(RequestScratchArray<float>(ctx, mk, &data->lhs_t));
+    if (s.adj_y) EDGEOPT_RETURN_IF_ERROR(RequestScratchArray<float>(ctx, nk, &data->rhs_t));
     return Status::Ok();
   }
-  EDGEOPT_ENSURE(
-      lhs->type == DType::kInt8 && rhs->type == DType::kInt8,
-      StatusCode::kUnsupported,
-      "lhs %s with rhs %s is not supported (expected float32 or int8 for both)",
-      DTypeName(lhs->type), DTypeName(rhs->type));
+  EDGEOPT_ENSURE(lhs->type == DType::kInt8 && rhs->type == DType::kInt8, StatusCode::kUnsupported,
+                 "lhs %s with rhs %s is not supported (expected float32 or int8 for both)",
+                 DTypeName(lhs->type), DTypeName(rhs->type));
   EDGEOPT_RETURN_IF_ERROR(CheckTensorType(output, DType::kInt8, "output"));
   EDGEOPT_RETURN_IF_ERROR(CheckActivationQuantization(lhs, "lhs"));
   EDGEOPT_RETURN_IF_ERROR(CheckActivationQuantization(rhs, "rhs"));
@@ -144,9 +131,9 @@ Status Prepare(Context* ctx, Node* node) {
   // One "channel": the per-tensor multiplier from the float product of the
   // scales.
   int32_t *multiplier = nullptr, *shift = nullptr;
-  EDGEOPT_RETURN_IF_ERROR(ComputeOutputMultipliers(
-      ctx, lhs, rhs, output, 1,
-      /*legacy_float_product=*/true, 31, &multiplier, &shift));
+  EDGEOPT_RETURN_IF_ERROR(ComputeOutputMultipliers(ctx, lhs, rhs, output, 1,
+                                                   /*legacy_float_product=*/true, 31, &multiplier,
+                                                   &shift));
   ref::OutputStage& stage = data->stage;
   stage.multiplier = multiplier;
   stage.shift = shift;
@@ -157,8 +144,8 @@ Status Prepare(Context* ctx, Node* node) {
   data->wide_acc = !Int32AccumulatorSafe(s.K, 128, 128);
   EDGEOPT_RETURN_IF_ERROR(RequestScratchArray<int8_t>(ctx, mk, &data->lhs_t));
   EDGEOPT_RETURN_IF_ERROR(RequestScratchArray<int8_t>(ctx, nk, &data->rhs_t));
-  EDGEOPT_RETURN_IF_ERROR(ctx->RequestScratch(
-      static_cast<size_t>(mn * (data->wide_acc ? 8 : 4)), &data->acc));
+  EDGEOPT_RETURN_IF_ERROR(
+      ctx->RequestScratch(static_cast<size_t>(mn * (data->wide_acc ? 8 : 4)), &data->acc));
   return RequestScratchArray<int64_t>(ctx, int64_t{s.M} + s.N, &data->sums);
 }
 
@@ -168,8 +155,7 @@ Status Eval(Context* ctx, Node* node) {
   const Tensor* rhs = data->densified ? &data->dense_rhs : ctx->input(node, 1);
   Tensor* output = ctx->output(node, 0);
   if (!data->int8) {
-    ref::BatchMatMulF32(data->shape, lhs->Data<float>(), rhs->Data<float>(),
-                        output->Data<float>(),
+    ref::BatchMatMulF32(data->shape, lhs->Data<float>(), rhs->Data<float>(), output->Data<float>(),
                         static_cast<float*>(ctx->GetScratch(data->lhs_t)),
                         static_cast<float*>(ctx->GetScratch(data->rhs_t)));
     return Status::Ok();
@@ -178,17 +164,15 @@ Status Eval(Context* ctx, Node* node) {
   int8_t* rhs_t = static_cast<int8_t*>(ctx->GetScratch(data->rhs_t));
   int64_t* sums = static_cast<int64_t*>(ctx->GetScratch(data->sums));
   if (data->wide_acc) {
-    ref::BatchMatMulInt8<int64_t>(
-        data->shape, lhs->Data<int8_t>(), lhs->quant.zero_point,
-        rhs->Data<int8_t>(), rhs->quant.zero_point, data->stage,
-        output->Data<int8_t>(), lhs_t, rhs_t,
-        static_cast<int64_t*>(ctx->GetScratch(data->acc)), sums);
+    ref::BatchMatMulInt8<int64_t>(data->shape, lhs->Data<int8_t>(), lhs->quant.zero_point,
+                                  rhs->Data<int8_t>(), rhs->quant.zero_point, data->stage,
+                                  output->Data<int8_t>(), lhs_t, rhs_t,
+                                  static_cast<int64_t*>(ctx->GetScratch(data->acc)), sums);
   } else {
-    ref::BatchMatMulInt8<int32_t>(
-        data->shape, lhs->Data<int8_t>(), lhs->quant.zero_point,
-        rhs->Data<int8_t>(), rhs->quant.zero_point, data->stage,
-        output->Data<int8_t>(), lhs_t, rhs_t,
-        static_cast<int32_t*>(ctx->GetScratch(data->acc)), sums);
+    ref::BatchMatMulInt8<int32_t>(data->shape, lhs->Data<int8_t>(), lhs->quant.zero_point,
+                                  rhs->Data<int8_t>(), rhs->quant.zero_point, data->stage,
+                                  output->Data<int8_t>(), lhs_t, rhs_t,
+                                  static_cast<int32_t*>(ctx->GetScratch(data->acc)), sums);
   }
   return Status::Ok();
 }

@@ -23,15 +23,12 @@ TEST(BatchMatMulFloat, GoldenBroadcastAndAdjoint) {
   const int b = m.AddInput(DType::kFloat32, {2, 2});
   const int y = m.AddOutput(DType::kFloat32, {2, 1, 2});
   m.AddOperator(kBatchMatMul, {a, b}, {y}, BatchMatMulOptions(false, true));
-  auto out = RunEdgeopt(
-      m.Build(),
-      {MakeArray<float>(DType::kFloat32, {2, 1, 2}, {1, 2, 3, 4}),
-       MakeArray<float>(DType::kFloat32, {2, 2}, {1, 10, 100, 1000})});
+  auto out = RunEdgeopt(m.Build(), {MakeArray<float>(DType::kFloat32, {2, 1, 2}, {1, 2, 3, 4}),
+                                    MakeArray<float>(DType::kFloat32, {2, 2}, {1, 10, 100, 1000})});
   ASSERT_TRUE(out.ok()) << out.status().ToString();
   // rhs^T = [[1, 100], [10, 1000]]: [1, 2] -> [21, 2100]; [3, 4] -> [43, 4300].
   EXPECT_EQ((*out)[0].shape, (std::vector<int64_t>{2, 1, 2}));
-  EXPECT_EQ(ToVector<float>((*out)[0]),
-            (std::vector<float>{21, 2100, 43, 4300}));
+  EXPECT_EQ(ToVector<float>((*out)[0]), (std::vector<float>{21, 2100, 43, 4300}));
 }
 
 TEST(BatchMatMulInt8, GoldenZeroPoints) {
@@ -43,9 +40,8 @@ TEST(BatchMatMulInt8, GoldenZeroPoints) {
   const int y = m.AddOutput(DType::kInt8, {1, 1}, {2.0f}, {0});
   m.AddOperator(kBatchMatMul, {a, b}, {y}, BatchMatMulOptions(false, false));
   const auto model = m.Build();
-  const std::vector<NpyArray> in = {
-      MakeArray<int8_t>(DType::kInt8, {1, 2}, {3, 5}),
-      MakeArray<int8_t>(DType::kInt8, {2, 1}, {0, 2})};
+  const std::vector<NpyArray> in = {MakeArray<int8_t>(DType::kInt8, {1, 2}, {3, 5}),
+                                    MakeArray<int8_t>(DType::kInt8, {2, 1}, {0, 2})};
   auto out = RunEdgeopt(model, in);
   ASSERT_TRUE(out.ok()) << out.status().ToString();
   EXPECT_EQ(ToVector<int8_t>((*out)[0]), (std::vector<int8_t>{7}));
@@ -67,12 +63,8 @@ TEST(BatchMatMulAgreement, MatchesTflite) {
       {{3, 4}, {4, 5}, {3, 5}, false, false},
       {{2, 3, 4}, {2, 4, 5}, {2, 3, 5}, false, false},
       {{2, 4, 3}, {2, 5, 4}, {2, 3, 5}, true, true},
-      {{2, 1, 3, 6},
-       {4, 6, 2},
-       {2, 4, 3, 2},
-       false,
-       false},                                       // broadcast batches
-      {{1, 6}, {3, 6, 7}, {3, 1, 7}, false, false},  // rank 2 against rank 3
+      {{2, 1, 3, 6}, {4, 6, 2}, {2, 4, 3, 2}, false, false},  // broadcast batches
+      {{1, 6}, {3, 6, 7}, {3, 1, 7}, false, false},           // rank 2 against rank 3
       {{2, 2, 5, 3}, {2, 2, 5, 4}, {2, 2, 3, 4}, true, false},
   };
   conv::LsbHistogram hist;
@@ -83,37 +75,29 @@ TEST(BatchMatMulAgreement, MatchesTflite) {
       const bool q = t == DType::kInt8;
       int64_t k = c.adj_x ? c.lhs[c.lhs.size() - 2] : c.lhs.back();
       ModelBuilder m;
-      const int a = m.AddInput(
-          t, c.lhs, q ? std::vector<float>{0.05f} : std::vector<float>{},
-          q ? std::vector<int64_t>{3} : std::vector<int64_t>{});
-      const int b = m.AddInput(
-          t, c.rhs, q ? std::vector<float>{0.02f} : std::vector<float>{},
-          q ? std::vector<int64_t>{-5} : std::vector<int64_t>{});
-      const float out_scale =
-          static_cast<float>(0.05 * 0.02 * 74 * 74 * std::sqrt(k) / 40);
-      const int y = m.AddOutput(
-          t, c.out, q ? std::vector<float>{out_scale} : std::vector<float>{},
-          q ? std::vector<int64_t>{2} : std::vector<int64_t>{});
-      m.AddOperator(kBatchMatMul, {a, b}, {y},
-                    BatchMatMulOptions(c.adj_x, c.adj_y));
+      const int a = m.AddInput(t, c.lhs, q ? std::vector<float>{0.05f} : std::vector<float>{},
+                               q ? std::vector<int64_t>{3} : std::vector<int64_t>{});
+      const int b = m.AddInput(t, c.rhs, q ? std::vector<float>{0.02f} : std::vector<float>{},
+                               q ? std::vector<int64_t>{-5} : std::vector<int64_t>{});
+      const float out_scale = static_cast<float>(0.05 * 0.02 * 74 * 74 * std::sqrt(k) / 40);
+      const int y = m.AddOutput(t, c.out, q ? std::vector<float>{out_scale} : std::vector<float>{},
+                                q ? std::vector<int64_t>{2} : std::vector<int64_t>{});
+      m.AddOperator(kBatchMatMul, {a, b}, {y}, BatchMatMulOptions(c.adj_x, c.adj_y));
       const auto model = m.Build();
       const double lo = q ? -1e9 : -1, hi = q ? 1e9 : 1;
-      const std::vector<NpyArray> in = {
-          RandomArray(t, c.lhs, seed, lo, hi),
-          RandomArray(t, c.rhs, seed + 1, lo, hi)};
+      const std::vector<NpyArray> in = {RandomArray(t, c.lhs, seed, lo, hi),
+                                        RandomArray(t, c.rhs, seed + 1, lo, hi)};
       ++seed;
       auto ours = RunEdgeopt(model, in);
       auto ref = RunTfliteRef(model, in);
       ASSERT_TRUE(ours.ok()) << ours.status().ToString();
       ASSERT_TRUE(ref.ok()) << ref.status().ToString();
-      ExpectAllClose(*ours, *ref,
-                     q ? conv::QuantTolerance() : conv::FloatTolerance());
+      ExpectAllClose(*ours, *ref, q ? conv::QuantTolerance() : conv::FloatTolerance());
       hist.Add((*ours)[0], (*ref)[0]);
     }
   }
-  std::printf(
-      "[ BATCH_MATMUL float+int8 ] |ours - tflite| histogram (LSB:count): %s\n",
-      hist.ToString().c_str());
+  std::printf("[ BATCH_MATMUL float+int8 ] |ours - tflite| histogram (LSB:count): %s\n",
+              hist.ToString().c_str());
 }
 
 TEST(BatchMatMulErrors, ShapeMismatch) {
@@ -125,13 +109,11 @@ TEST(BatchMatMulErrors, ShapeMismatch) {
     m.AddOperator(kBatchMatMul, {a, b}, {y}, BatchMatMulOptions(false, false));
     return m.Build();
   };
-  conv::ExpectPrepareError(
-      model({2, 3}, {4, 5}), StatusCode::kInvalidModel,
-      "lhs has 3 columns (contraction size), rhs has 4 rows");
-  conv::ExpectPrepareError(model({2, 2, 3}, {3, 3, 5}),
-                           StatusCode::kInvalidModel, "lhs has 2, rhs has 3");
-  conv::ExpectPrepareError(model({3}, {3, 5}), StatusCode::kInvalidModel,
-                           "has rank 1");
+  conv::ExpectPrepareError(model({2, 3}, {4, 5}), StatusCode::kInvalidModel,
+                           "lhs has 3 columns (contraction size), rhs has 4 rows");
+  conv::ExpectPrepareError(model({2, 2, 3}, {3, 3, 5}), StatusCode::kInvalidModel,
+                           "lhs has 2, rhs has 3");
+  conv::ExpectPrepareError(model({3}, {3, 5}), StatusCode::kInvalidModel, "has rank 1");
 }
 
 }  // namespace

@@ -21,19 +21,16 @@ TEST(Conv2DFloat, GoldenValid2x2TwoChannels) {
   // -0.25].
   ModelBuilder m;
   const int x = m.AddInput(DType::kFloat32, {1, 3, 3, 1});
-  const int w = m.AddConstant<float>(DType::kFloat32, {2, 2, 2, 1},
-                                     {1, 2, 3, 4, -1, 0, 0, 1});
+  const int w = m.AddConstant<float>(DType::kFloat32, {2, 2, 2, 1}, {1, 2, 3, 4, -1, 0, 0, 1});
   const int b = m.AddConstant<float>(DType::kFloat32, {2}, {0.5f, -0.25f});
   const int y = m.AddOutput(DType::kFloat32, {1, 2, 2, 2});
   m.AddOperator(kConv, {x, w, b}, {y}, ConvOptions(Padding::VALID, 1, 1));
-  const auto out = RunOne<float>(m.Build(),
-                                 MakeArray<float>(DType::kFloat32, {1, 3, 3, 1},
-                                                  {1, 2, 3, 4, 5, 6, 7, 8, 9}),
-                                 /*also_tflite=*/true);
+  const auto out = RunOne<float>(
+      m.Build(), MakeArray<float>(DType::kFloat32, {1, 3, 3, 1}, {1, 2, 3, 4, 5, 6, 7, 8, 9}),
+      /*also_tflite=*/true);
   // (0,0): 1+4+12+20 = 37; (0,1): 2+6+15+24 = 47; (1,0): 67; (1,1): 77. Second
   // filter: 4.
-  EXPECT_EQ(out, (std::vector<float>{37.5f, 3.75f, 47.5f, 3.75f, 67.5f, 3.75f,
-                                     77.5f, 3.75f}));
+  EXPECT_EQ(out, (std::vector<float>{37.5f, 3.75f, 47.5f, 3.75f, 67.5f, 3.75f, 77.5f, 3.75f}));
 }
 
 TEST(Conv2DFloat, GoldenSameStride2PadsBottomRight) {
@@ -41,16 +38,14 @@ TEST(Conv2DFloat, GoldenSameStride2PadsBottomRight) {
   // bottom/right, so the windows start at rows/columns 0 and 2.
   ModelBuilder m;
   const int x = m.AddInput(DType::kFloat32, {1, 4, 4, 1});
-  const int w = m.AddConstant<float>(DType::kFloat32, {1, 3, 3, 1},
-                                     std::vector<float>(9, 1.0f));
+  const int w = m.AddConstant<float>(DType::kFloat32, {1, 3, 3, 1}, std::vector<float>(9, 1.0f));
   const int b = m.AddConstant<float>(DType::kFloat32, {1}, {0.0f});
   const int y = m.AddOutput(DType::kFloat32, {1, 2, 2, 1});
   m.AddOperator(kConv, {x, w, b}, {y}, ConvOptions(Padding::SAME, 2, 2));
   std::vector<float> in(16);
   for (int i = 0; i < 16; ++i) in[i] = static_cast<float>(i + 1);
-  const auto out = RunOne<float>(
-      m.Build(), MakeArray<float>(DType::kFloat32, {1, 4, 4, 1}, in),
-      /*also_tflite=*/true);
+  const auto out = RunOne<float>(m.Build(), MakeArray<float>(DType::kFloat32, {1, 4, 4, 1}, in),
+                                 /*also_tflite=*/true);
   EXPECT_EQ(out, (std::vector<float>{54, 45, 72, 54}));
 }
 
@@ -60,8 +55,7 @@ TEST(Conv2DFloat, GoldenDilationAndRelu6) {
   // node checks the clamp.
   ModelBuilder m;
   const int x = m.AddInput(DType::kFloat32, {1, 5, 5, 1});
-  const int w =
-      m.AddConstant<float>(DType::kFloat32, {1, 2, 2, 1}, {1, 1, 1, 1});
+  const int w = m.AddConstant<float>(DType::kFloat32, {1, 2, 2, 1}, {1, 1, 1, 1});
   const int b = m.AddConstant<float>(DType::kFloat32, {1}, {-50.0f});
   const int y = m.AddOutput(DType::kFloat32, {1, 3, 3, 1});
   m.AddOperator(kConv, {x, w, b}, {y},
@@ -69,9 +63,8 @@ TEST(Conv2DFloat, GoldenDilationAndRelu6) {
                             /*dilation_h=*/2));
   std::vector<float> in(25);
   for (int i = 0; i < 25; ++i) in[i] = static_cast<float>(i + 1);
-  const auto out = RunOne<float>(
-      m.Build(), MakeArray<float>(DType::kFloat32, {1, 5, 5, 1}, in),
-      /*also_tflite=*/true);
+  const auto out = RunOne<float>(m.Build(), MakeArray<float>(DType::kFloat32, {1, 5, 5, 1}, in),
+                                 /*also_tflite=*/true);
   // Pre-activation: 28-50, 32-50, 36-50, 48-50, 52-50, 56-50, 68-50, 72-50,
   // 76-50.
   EXPECT_EQ(out, (std::vector<float>{0, 0, 0, 0, 2, 6, 6, 6, 6}));
@@ -83,12 +76,11 @@ TEST(Conv2DFloat, GoldenGroupedAndNoBias) {
   // by hand only.)
   ModelBuilder m;
   const int x = m.AddInput(DType::kFloat32, {1, 1, 1, 4});
-  const int w =
-      m.AddConstant<float>(DType::kFloat32, {2, 1, 1, 2}, {1, 1, 1, -1});
+  const int w = m.AddConstant<float>(DType::kFloat32, {2, 1, 1, 2}, {1, 1, 1, -1});
   const int y = m.AddOutput(DType::kFloat32, {1, 1, 1, 2});
   m.AddOperator(kConv, {x, w}, {y}, ConvOptions(Padding::VALID, 1, 1));
-  const auto out = RunOne<float>(
-      m.Build(), MakeArray<float>(DType::kFloat32, {1, 1, 1, 4}, {1, 2, 3, 4}));
+  const auto out =
+      RunOne<float>(m.Build(), MakeArray<float>(DType::kFloat32, {1, 1, 1, 4}, {1, 2, 3, 4}));
   EXPECT_EQ(out, (std::vector<float>{3, -1}));
 }
 
@@ -97,14 +89,12 @@ TEST(Conv2DFloat, NonConstantFilterMatchesTflite) {
   ModelBuilder m;
   const int x = m.AddInput(DType::kFloat32, {1, 6, 6, 3});
   const int w = m.AddInput(DType::kFloat32, {5, 3, 3, 3});
-  const int b = m.AddConstant<float>(DType::kFloat32, {5},
-                                     {0.1f, 0.2f, 0.3f, 0.4f, 0.5f});
+  const int b = m.AddConstant<float>(DType::kFloat32, {5}, {0.1f, 0.2f, 0.3f, 0.4f, 0.5f});
   const int y = m.AddOutput(DType::kFloat32, {1, 3, 3, 5});
   m.AddOperator(kConv, {x, w, b}, {y}, ConvOptions(Padding::SAME, 2, 2));
   const auto model = m.Build();
-  const std::vector<NpyArray> in = {
-      RandomArray(DType::kFloat32, {1, 6, 6, 3}, 1),
-      RandomArray(DType::kFloat32, {5, 3, 3, 3}, 2)};
+  const std::vector<NpyArray> in = {RandomArray(DType::kFloat32, {1, 6, 6, 3}, 1),
+                                    RandomArray(DType::kFloat32, {5, 3, 3, 3}, 2)};
   auto ours = RunEdgeopt(model, in);
   auto ref = RunTfliteRef(model, in);
   ASSERT_TRUE(ours.ok()) << ours.status().ToString();
@@ -118,15 +108,13 @@ TEST(Conv2DFloat, NonConstantFilterMatchesTflite) {
 TEST(Conv2DInt8, GoldenPerChannelRoundsTiesUpLikeRuy) {
   ModelBuilder m;
   const int x = m.AddInput(DType::kInt8, {1, 1, 2, 1}, {1.0f}, {0});
-  const int w = m.AddConstant<int8_t>(DType::kInt8, {2, 1, 1, 1}, {1, 2},
-                                      {1.0f, 0.5f}, {0, 0}, 0);
-  const int b =
-      m.AddConstant<int32_t>(DType::kInt32, {2}, {0, -8}, {1.0f, 0.5f}, {0, 0});
+  const int w = m.AddConstant<int8_t>(DType::kInt8, {2, 1, 1, 1}, {1, 2}, {1.0f, 0.5f}, {0, 0}, 0);
+  const int b = m.AddConstant<int32_t>(DType::kInt32, {2}, {0, -8}, {1.0f, 0.5f}, {0, 0});
   const int y = m.AddOutput(DType::kInt8, {1, 1, 2, 2}, {16.0f}, {3});
   m.AddOperator(kConv, {x, w, b}, {y}, ConvOptions(Padding::VALID, 1, 1), 3);
-  const auto out = RunOne<int8_t>(
-      m.Build(), MakeArray<int8_t>(DType::kInt8, {1, 1, 2, 1}, {-24, 24}),
-      /*also_tflite=*/true);
+  const auto out =
+      RunOne<int8_t>(m.Build(), MakeArray<int8_t>(DType::kInt8, {1, 1, 2, 1}, {-24, 24}),
+                     /*also_tflite=*/true);
   // channel 0: -24/16 = -1.5 -> -1, 24/16 = 1.5 -> 2; channel 1 (multiplier
   // 1/32):
   // (-48-8)/32 = -1.75 -> -2, (48-8)/32 = 1.25 -> 1; plus the zero point 3.
@@ -138,15 +126,13 @@ TEST(Conv2DInt8, GoldenZeroPointPaddingAndRelu) {
   // ones, scales 1.
   ModelBuilder m;
   const int x = m.AddInput(DType::kInt8, {1, 1, 3, 1}, {1.0f}, {5});
-  const int w = m.AddConstant<int8_t>(DType::kInt8, {1, 1, 3, 1}, {1, 1, 1},
-                                      {1.0f}, {0}, 0);
+  const int w = m.AddConstant<int8_t>(DType::kInt8, {1, 1, 3, 1}, {1, 1, 1}, {1.0f}, {0}, 0);
   const int b = m.AddConstant<int32_t>(DType::kInt32, {1}, {-4}, {1.0f}, {0});
   const int y = m.AddOutput(DType::kInt8, {1, 1, 3, 1}, {1.0f}, {-10});
-  m.AddOperator(kConv, {x, w, b}, {y},
-                ConvOptions(Padding::SAME, 1, 1, Act::RELU), 3);
-  const auto out = RunOne<int8_t>(
-      m.Build(), MakeArray<int8_t>(DType::kInt8, {1, 1, 3, 1}, {6, 7, 3}),
-      /*also_tflite=*/true);
+  m.AddOperator(kConv, {x, w, b}, {y}, ConvOptions(Padding::SAME, 1, 1, Act::RELU), 3);
+  const auto out =
+      RunOne<int8_t>(m.Build(), MakeArray<int8_t>(DType::kInt8, {1, 1, 3, 1}, {6, 7, 3}),
+                     /*also_tflite=*/true);
   // Real inputs 1, 2, -2: sums 3, 1, 0; minus 4: -1, -3, -4; RELU: 0 -> q =
   // -10.
   EXPECT_EQ(out, (std::vector<int8_t>{-10, -10, -10}));
@@ -157,14 +143,13 @@ TEST(Conv2DUInt8, GoldenAsymmetricWeights) {
   // zp 120 scale 1.
   ModelBuilder m;
   const int x = m.AddInput(DType::kUInt8, {1, 1, 2, 1}, {0.5f}, {128});
-  const int w = m.AddConstant<uint8_t>(DType::kUInt8, {1, 1, 1, 1}, {104},
-                                       {0.25f}, {100}, 0);
+  const int w = m.AddConstant<uint8_t>(DType::kUInt8, {1, 1, 1, 1}, {104}, {0.25f}, {100}, 0);
   const int b = m.AddConstant<int32_t>(DType::kInt32, {1}, {3}, {0.125f}, {0});
   const int y = m.AddOutput(DType::kUInt8, {1, 1, 2, 1}, {1.0f}, {120});
   m.AddOperator(kConv, {x, w, b}, {y}, ConvOptions(Padding::VALID, 1, 1));
-  const auto out = RunOne<uint8_t>(
-      m.Build(), MakeArray<uint8_t>(DType::kUInt8, {1, 1, 2, 1}, {138, 122}),
-      /*also_tflite=*/true);
+  const auto out =
+      RunOne<uint8_t>(m.Build(), MakeArray<uint8_t>(DType::kUInt8, {1, 1, 2, 1}, {138, 122}),
+                      /*also_tflite=*/true);
   // acc = (x - 128) * 4 + 3 = 43, -21; multiplier 0.125 = 2^30 * 2^(-2 - 31).
   // The fixed-point multiply halves with rounding (21.5 -> 22, -10.5 -> -10:
   // SaturatingRoundingDoublingHighMul rounds ties up), then the shift by 2
@@ -178,15 +163,13 @@ TEST(Conv2DInt16x8, GoldenInt64BiasRoundsWithReducedMultiplier) {
   // and -1112.5; TFLite's int64 path rounds both up (388, -1112).
   ModelBuilder m;
   const int x = m.AddInput(DType::kInt16, {1, 1, 2, 1}, {0.5f}, {0});
-  const int w =
-      m.AddConstant<int8_t>(DType::kInt8, {1, 1, 1, 1}, {3}, {0.25f}, {0}, 0);
-  const int b =
-      m.AddConstant<int64_t>(DType::kInt64, {1}, {100}, {0.125f}, {0});
+  const int w = m.AddConstant<int8_t>(DType::kInt8, {1, 1, 1, 1}, {3}, {0.25f}, {0}, 0);
+  const int b = m.AddConstant<int64_t>(DType::kInt64, {1}, {100}, {0.125f}, {0});
   const int y = m.AddOutput(DType::kInt16, {1, 1, 2, 1}, {1.0f}, {0});
   m.AddOperator(kConv, {x, w, b}, {y}, ConvOptions(Padding::VALID, 1, 1), 4);
-  const auto out = RunOne<int16_t>(
-      m.Build(), MakeArray<int16_t>(DType::kInt16, {1, 1, 2, 1}, {1000, -3000}),
-      /*also_tflite=*/true);
+  const auto out =
+      RunOne<int16_t>(m.Build(), MakeArray<int16_t>(DType::kInt16, {1, 1, 2, 1}, {1000, -3000}),
+                      /*also_tflite=*/true);
   EXPECT_EQ(out, (std::vector<int16_t>{388, -1112}));
 }
 
@@ -195,15 +178,12 @@ TEST(Conv2DInt16x8, GoldenInt32BiasUsesInt32Accumulators) {
   // the reference double rounding: -1112.5 -> -1113.
   ModelBuilder m;
   const int x = m.AddInput(DType::kInt16, {1, 1, 2, 1}, {0.5f}, {0});
-  const int w =
-      m.AddConstant<int8_t>(DType::kInt8, {1, 1, 1, 1}, {3}, {0.25f}, {0}, 0);
-  const int b =
-      m.AddConstant<int32_t>(DType::kInt32, {1}, {100}, {0.125f}, {0});
+  const int w = m.AddConstant<int8_t>(DType::kInt8, {1, 1, 1, 1}, {3}, {0.25f}, {0}, 0);
+  const int b = m.AddConstant<int32_t>(DType::kInt32, {1}, {100}, {0.125f}, {0});
   const int y = m.AddOutput(DType::kInt16, {1, 1, 2, 1}, {1.0f}, {0});
   m.AddOperator(kConv, {x, w, b}, {y}, ConvOptions(Padding::VALID, 1, 1), 4);
-  const auto out = RunOne<int16_t>(
-      m.Build(),
-      MakeArray<int16_t>(DType::kInt16, {1, 1, 2, 1}, {1000, -3000}));
+  const auto out =
+      RunOne<int16_t>(m.Build(), MakeArray<int16_t>(DType::kInt16, {1, 1, 2, 1}, {1000, -3000}));
   EXPECT_EQ(out, (std::vector<int16_t>{388, -1113}));
 }
 
@@ -213,14 +193,13 @@ TEST(Conv2DHybrid, GoldenPerTensorQuantizesInputSymmetrically) {
   // -0.697480.
   ModelBuilder m;
   const int x = m.AddInput(DType::kFloat32, {1, 1, 1, 2});
-  const int w = m.AddConstant<int8_t>(DType::kInt8, {1, 1, 1, 2}, {64, 127},
-                                      {0.01f}, {0}, 0);
+  const int w = m.AddConstant<int8_t>(DType::kInt8, {1, 1, 1, 2}, {64, 127}, {0.01f}, {0}, 0);
   const int b = m.AddConstant<float>(DType::kFloat32, {1}, {0.25f});
   const int y = m.AddOutput(DType::kFloat32, {1, 1, 1, 1});
   m.AddOperator(kConv, {x, w, b}, {y}, ConvOptions(Padding::VALID, 1, 1), 2);
-  const auto out = RunOne<float>(
-      m.Build(), MakeArray<float>(DType::kFloat32, {1, 1, 1, 2}, {0.5f, -1.0f}),
-      /*also_tflite=*/true);
+  const auto out =
+      RunOne<float>(m.Build(), MakeArray<float>(DType::kFloat32, {1, 1, 1, 2}, {0.5f, -1.0f}),
+                    /*also_tflite=*/true);
   ASSERT_EQ(out.size(), 1u);
   EXPECT_NEAR(out[0], -0.697480f, 1e-6);
 }
@@ -232,15 +211,14 @@ TEST(Conv2DHybrid, GoldenPerChannelQuantizesInputAsymmetrically) {
   // -0.95 + 0.25, 0.5 - 0.1.
   ModelBuilder m;
   const int x = m.AddInput(DType::kFloat32, {1, 1, 1, 2});
-  const int w =
-      m.AddConstant<int8_t>(DType::kInt8, {2, 1, 1, 2}, {64, 127, 10, -20},
-                            {0.01f, 0.02f}, {0, 0}, 0);
+  const int w = m.AddConstant<int8_t>(DType::kInt8, {2, 1, 1, 2}, {64, 127, 10, -20},
+                                      {0.01f, 0.02f}, {0, 0}, 0);
   const int b = m.AddConstant<float>(DType::kFloat32, {2}, {0.25f, -0.1f});
   const int y = m.AddOutput(DType::kFloat32, {1, 1, 1, 2});
   m.AddOperator(kConv, {x, w, b}, {y}, ConvOptions(Padding::VALID, 1, 1), 2);
-  const auto out = RunOne<float>(
-      m.Build(), MakeArray<float>(DType::kFloat32, {1, 1, 1, 2}, {0.5f, -1.0f}),
-      /*also_tflite=*/true);
+  const auto out =
+      RunOne<float>(m.Build(), MakeArray<float>(DType::kFloat32, {1, 1, 1, 2}, {0.5f, -1.0f}),
+                    /*also_tflite=*/true);
   ASSERT_EQ(out.size(), 2u);
   EXPECT_NEAR(out[0], -0.70f, 1e-6);
   EXPECT_NEAR(out[1], 0.40f, 1e-6);
@@ -249,85 +227,69 @@ TEST(Conv2DHybrid, GoldenPerChannelQuantizesInputAsymmetrically) {
 // ---- Errors: every bad model is refused in Prepare with a message. ----
 
 std::vector<uint8_t> FloatConvModel(const std::vector<int32_t>& in_shape,
-                                    const std::vector<int32_t>& w_shape,
-                                    DType bias_type, int bias_n, bool options) {
+                                    const std::vector<int32_t>& w_shape, DType bias_type,
+                                    int bias_n, bool options) {
   ModelBuilder m;
   const int x = m.AddInput(DType::kFloat32, in_shape);
   int64_t n = 1;
   for (int32_t d : w_shape) n *= d;
-  const int w = m.AddConstant<float>(DType::kFloat32, w_shape,
-                                     std::vector<float>(n, 1.0f));
+  const int w = m.AddConstant<float>(DType::kFloat32, w_shape, std::vector<float>(n, 1.0f));
   const int b = bias_type == DType::kFloat32
-                    ? m.AddConstant<float>(DType::kFloat32, {bias_n},
-                                           std::vector<float>(bias_n))
-                    : m.AddConstant<int8_t>(bias_type, {bias_n},
-                                            std::vector<int8_t>(bias_n));
+                    ? m.AddConstant<float>(DType::kFloat32, {bias_n}, std::vector<float>(bias_n))
+                    : m.AddConstant<int8_t>(bias_type, {bias_n}, std::vector<int8_t>(bias_n));
   const int y = m.AddOutput(DType::kFloat32, {1, 1, 1, 1});
-  m.AddOperator(
-      kConv, {x, w, b}, {y},
-      options ? ConvOptions(Padding::VALID, 1, 1) : OptionsFn(nullptr));
+  m.AddOperator(kConv, {x, w, b}, {y},
+                options ? ConvOptions(Padding::VALID, 1, 1) : OptionsFn(nullptr));
   return m.Build();
 }
 
 TEST(Conv2DErrors, ChannelMismatch) {
-  conv::ExpectPrepareError(
-      FloatConvModel({1, 4, 4, 4}, {2, 3, 3, 3}, DType::kFloat32, 2, true),
-      StatusCode::kInvalidModel, "filter has 3 input channels, input has 4");
+  conv::ExpectPrepareError(FloatConvModel({1, 4, 4, 4}, {2, 3, 3, 3}, DType::kFloat32, 2, true),
+                           StatusCode::kInvalidModel, "filter has 3 input channels, input has 4");
 }
 
 TEST(Conv2DErrors, BadBiasTypeAndSize) {
-  conv::ExpectPrepareError(
-      FloatConvModel({1, 4, 4, 3}, {2, 3, 3, 3}, DType::kInt8, 2, true),
-      StatusCode::kInvalidModel, "has type int8; a float op needs a float32");
-  conv::ExpectPrepareError(
-      FloatConvModel({1, 4, 4, 3}, {2, 3, 3, 3}, DType::kFloat32, 3, true),
-      StatusCode::kInvalidModel, "has 3 elements, expected 2");
+  conv::ExpectPrepareError(FloatConvModel({1, 4, 4, 3}, {2, 3, 3, 3}, DType::kInt8, 2, true),
+                           StatusCode::kInvalidModel, "has type int8; a float op needs a float32");
+  conv::ExpectPrepareError(FloatConvModel({1, 4, 4, 3}, {2, 3, 3, 3}, DType::kFloat32, 3, true),
+                           StatusCode::kInvalidModel, "has 3 elements, expected 2");
 }
 
 TEST(Conv2DErrors, MissingOptions) {
-  conv::ExpectPrepareError(
-      FloatConvModel({1, 4, 4, 3}, {2, 3, 3, 3}, DType::kFloat32, 2, false),
-      StatusCode::kInvalidModel, "Conv2DOptions are missing");
+  conv::ExpectPrepareError(FloatConvModel({1, 4, 4, 3}, {2, 3, 3, 3}, DType::kFloat32, 2, false),
+                           StatusCode::kInvalidModel, "Conv2DOptions are missing");
 }
 
 TEST(Conv2DErrors, FilterLargerThanInput) {
-  conv::ExpectPrepareError(
-      FloatConvModel({1, 2, 2, 3}, {2, 3, 3, 3}, DType::kFloat32, 2, true),
-      StatusCode::kInvalidModel, "smaller than the dilated filter");
+  conv::ExpectPrepareError(FloatConvModel({1, 2, 2, 3}, {2, 3, 3, 3}, DType::kFloat32, 2, true),
+                           StatusCode::kInvalidModel, "smaller than the dilated filter");
 }
 
 TEST(Conv2DErrors, BadQuantization) {
-  auto model = [](std::vector<float> in_scale, std::vector<float> w_scales,
-                  int axis, DType bias_type) {
+  auto model = [](std::vector<float> in_scale, std::vector<float> w_scales, int axis,
+                  DType bias_type) {
     ModelBuilder m;
-    const int x = m.AddInput(
-        DType::kInt8, {1, 2, 2, 2}, in_scale,
-        in_scale.empty() ? std::vector<int64_t>{} : std::vector<int64_t>{0});
-    const int w = m.AddConstant<int8_t>(
-        DType::kInt8, {2, 1, 1, 2}, {1, 2, 3, 4}, w_scales,
-        std::vector<int64_t>(w_scales.size(), 0), axis);
-    const int b = bias_type == DType::kInt32
-                      ? m.AddConstant<int32_t>(DType::kInt32, {2}, {0, 0})
-                      : m.AddConstant<float>(DType::kFloat32, {2}, {0, 0});
+    const int x = m.AddInput(DType::kInt8, {1, 2, 2, 2}, in_scale,
+                             in_scale.empty() ? std::vector<int64_t>{} : std::vector<int64_t>{0});
+    const int w = m.AddConstant<int8_t>(DType::kInt8, {2, 1, 1, 2}, {1, 2, 3, 4}, w_scales,
+                                        std::vector<int64_t>(w_scales.size(), 0), axis);
+    const int b = bias_type == DType::kInt32 ? m.AddConstant<int32_t>(DType::kInt32, {2}, {0, 0})
+                                             : m.AddConstant<float>(DType::kFloat32, {2}, {0, 0});
     const int y = m.AddOutput(DType::kInt8, {1, 2, 2, 2}, {0.1f}, {0});
     m.AddOperator(kConv, {x, w, b}, {y}, ConvOptions(Padding::VALID, 1, 1), 3);
     return m.Build();
   };
-  conv::ExpectPrepareError(
-      model({}, {0.1f, 0.1f}, 0, DType::kInt32), StatusCode::kInvalidModel,
-      "input (t0) is int8 but has no quantization parameters");
-  conv::ExpectPrepareError(model({0.0f}, {0.1f, 0.1f}, 0, DType::kInt32),
-                           StatusCode::kInvalidModel, "has scale 0");
+  conv::ExpectPrepareError(model({}, {0.1f, 0.1f}, 0, DType::kInt32), StatusCode::kInvalidModel,
+                           "input (t0) is int8 but has no quantization parameters");
+  conv::ExpectPrepareError(model({0.0f}, {0.1f, 0.1f}, 0, DType::kInt32), StatusCode::kInvalidModel,
+                           "has scale 0");
   conv::ExpectPrepareError(model({0.5f}, {0.1f, -1.0f}, 0, DType::kInt32),
                            StatusCode::kInvalidModel, "scale 1 is -1");
-  conv::ExpectPrepareError(
-      model({0.5f}, {0.1f, 0.1f}, 3, DType::kInt32), StatusCode::kInvalidModel,
-      "quantized along dimension 3; expected the output-channel dimension 0");
+  conv::ExpectPrepareError(model({0.5f}, {0.1f, 0.1f}, 3, DType::kInt32), StatusCode::kInvalidModel,
+                           "quantized along dimension 3; expected the output-channel dimension 0");
   conv::ExpectPrepareError(model({0.5f}, {0.1f, 0.1f}, 0, DType::kFloat32),
-                           StatusCode::kInvalidModel,
-                           "int8 inputs need an int32 bias");
-  EXPECT_TRUE(
-      conv::PrepareStatus(model({0.5f}, {0.1f, 0.1f}, 0, DType::kInt32)).ok());
+                           StatusCode::kInvalidModel, "int8 inputs need an int32 bias");
+  EXPECT_TRUE(conv::PrepareStatus(model({0.5f}, {0.1f, 0.1f}, 0, DType::kInt32)).ok());
 }
 
 TEST(Conv2DErrors, UnsupportedTypeCombination) {
@@ -346,8 +308,8 @@ TEST(Conv2DErrors, UnsupportedTypeCombination) {
 std::vector<OpConfig> ConvConfigs(Variant v) {
   std::vector<OpConfig> configs;
   uint32_t seed = 1;
-  auto add = [&](int batch, int h, int w, int in_c, int fh, int fw, int out_c,
-                 int stride, int dilation, Padding pad, Act act) {
+  auto add = [&](int batch, int h, int w, int in_c, int fh, int fw, int out_c, int stride,
+                 int dilation, Padding pad, Act act) {
     OpConfig c;
     c.op = tflite::BuiltinOperator::CONV_2D;
     c.variant = v;
@@ -384,9 +346,9 @@ std::vector<OpConfig> ConvConfigs(Variant v) {
 
 TEST(Conv2DAgreement, AllVariantsMatchTflite) {
   if (!TfliteRefAvailable()) GTEST_SKIP() << "tflite-ref unavailable";
-  for (Variant v : {Variant::kFloat, Variant::kInt8PerChannel,
-                    Variant::kInt8PerTensor, Variant::kUInt8, Variant::kInt16x8,
-                    Variant::kHybridPerChannel, Variant::kHybridPerTensor}) {
+  for (Variant v :
+       {Variant::kFloat, Variant::kInt8PerChannel, Variant::kInt8PerTensor, Variant::kUInt8,
+        Variant::kInt16x8, Variant::kHybridPerChannel, Variant::kHybridPerTensor}) {
     conv::LsbHistogram hist;
     for (const OpConfig& c : ConvConfigs(v)) {
       conv::ExpectAgreesWithTflite(c, conv::ToleranceFor(v), &hist);

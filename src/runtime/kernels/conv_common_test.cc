@@ -28,8 +28,7 @@ struct SparseSpec {
 };
 
 flatbuffers::Offset<void> IndexVector(flatbuffers::FlatBufferBuilder& fb,
-                                      const std::vector<int32_t>& v,
-                                      bool as_uint8,
+                                      const std::vector<int32_t>& v, bool as_uint8,
                                       tflite::SparseIndexVector* type) {
   if (as_uint8) {
     std::vector<uint8_t> u(v.begin(), v.end());
@@ -43,46 +42,38 @@ flatbuffers::Offset<void> IndexVector(flatbuffers::FlatBufferBuilder& fb,
 // A FULLY_CONNECTED (weights [units, in]) or CONV_2D (1x1, weights [out_c, 1,
 // 1, in]) model with sparse float weights `values` (the stored values only) and
 // no bias.
-std::vector<uint8_t> SparseWeightsModel(tflite::BuiltinOperator op, int units,
-                                        int in,
-                                        const std::vector<float>& values,
-                                        const SparseSpec& spec) {
+std::vector<uint8_t> SparseWeightsModel(tflite::BuiltinOperator op, int units, int in,
+                                        const std::vector<float>& values, const SparseSpec& spec) {
   flatbuffers::FlatBufferBuilder fb;
   const bool fc = op == tflite::BuiltinOperator::FULLY_CONNECTED;
   const std::vector<int32_t> in_shape =
       fc ? std::vector<int32_t>{1, in} : std::vector<int32_t>{1, 1, 1, in};
   const std::vector<int32_t> w_shape =
-      fc ? std::vector<int32_t>{units, in}
-         : std::vector<int32_t>{units, 1, 1, in};
+      fc ? std::vector<int32_t>{units, in} : std::vector<int32_t>{units, 1, 1, in};
   const std::vector<int32_t> out_shape =
-      fc ? std::vector<int32_t>{1, units}
-         : std::vector<int32_t>{1, 1, 1, units};
+      fc ? std::vector<int32_t>{1, units} : std::vector<int32_t>{1, 1, 1, units};
   std::vector<flatbuffers::Offset<tflite::DimensionMetadata>> levels;
   for (const Level& l : spec.levels) {
     if (l.dense) {
-      levels.push_back(tflite::CreateDimensionMetadata(
-          fb, tflite::DimensionType::DENSE, l.dense_size));
+      levels.push_back(
+          tflite::CreateDimensionMetadata(fb, tflite::DimensionType::DENSE, l.dense_size));
     } else {
       tflite::SparseIndexVector st, it;
       auto seg = IndexVector(fb, l.segments, l.uint8_indices, &st);
       auto ind = IndexVector(fb, l.indices, l.uint8_indices, &it);
-      levels.push_back(tflite::CreateDimensionMetadata(
-          fb, tflite::DimensionType::SPARSE_CSR, 0, st, seg, it, ind));
+      levels.push_back(tflite::CreateDimensionMetadata(fb, tflite::DimensionType::SPARSE_CSR, 0, st,
+                                                       seg, it, ind));
     }
   }
   auto sparsity = tflite::CreateSparsityParameters(
       fb, fb.CreateVector(spec.traversal_order),
-      spec.block_map.empty() ? 0 : fb.CreateVector(spec.block_map),
-      fb.CreateVector(levels));
+      spec.block_map.empty() ? 0 : fb.CreateVector(spec.block_map), fb.CreateVector(levels));
   std::vector<flatbuffers::Offset<tflite::Tensor>> tensors = {
-      tflite::CreateTensor(fb, fb.CreateVector(in_shape),
-                           tflite::TensorType::FLOAT32, 0,
+      tflite::CreateTensor(fb, fb.CreateVector(in_shape), tflite::TensorType::FLOAT32, 0,
                            fb.CreateString("input")),
-      tflite::CreateTensor(fb, fb.CreateVector(w_shape),
-                           tflite::TensorType::FLOAT32, 1,
+      tflite::CreateTensor(fb, fb.CreateVector(w_shape), tflite::TensorType::FLOAT32, 1,
                            fb.CreateString("weights"), 0, false, sparsity),
-      tflite::CreateTensor(fb, fb.CreateVector(out_shape),
-                           tflite::TensorType::FLOAT32, 0,
+      tflite::CreateTensor(fb, fb.CreateVector(out_shape), tflite::TensorType::FLOAT32, 0,
                            fb.CreateString("output"))};
   std::vector<int32_t> op_inputs = {0, 1};
   if (fc) op_inputs.push_back(-1);
@@ -93,31 +84,27 @@ std::vector<uint8_t> SparseWeightsModel(tflite::BuiltinOperator op, int units,
     options = tflite::CreateFullyConnectedOptions(fb).Union();
   } else {
     options_type = tflite::BuiltinOptions::Conv2DOptions;
-    options =
-        tflite::CreateConv2DOptions(fb, tflite::Padding::VALID, 1, 1).Union();
+    options = tflite::CreateConv2DOptions(fb, tflite::Padding::VALID, 1, 1).Union();
   }
-  auto node = tflite::CreateOperator(fb, 0, fb.CreateVector(op_inputs),
-                                     fb.CreateVector(std::vector<int32_t>{2}),
-                                     options_type, options);
+  auto node =
+      tflite::CreateOperator(fb, 0, fb.CreateVector(op_inputs),
+                             fb.CreateVector(std::vector<int32_t>{2}), options_type, options);
   auto subgraph = tflite::CreateSubGraph(
       fb, fb.CreateVector(tensors), fb.CreateVector(std::vector<int32_t>{0}),
-      fb.CreateVector(std::vector<int32_t>{2}),
-      fb.CreateVector(std::vector<decltype(node)>{node}));
+      fb.CreateVector(std::vector<int32_t>{2}), fb.CreateVector(std::vector<decltype(node)>{node}));
   std::vector<uint8_t> bytes(values.size() * sizeof(float));
   std::memcpy(bytes.data(), values.data(), bytes.size());
   fb.ForceVectorAlignment(bytes.size(), 1, 16);
   auto data = fb.CreateVector(bytes);
-  std::vector<flatbuffers::Offset<tflite::Buffer>> buffers = {
-      tflite::CreateBuffer(fb), tflite::CreateBuffer(fb, data)};
+  std::vector<flatbuffers::Offset<tflite::Buffer>> buffers = {tflite::CreateBuffer(fb),
+                                                              tflite::CreateBuffer(fb, data)};
   const int8_t deprecated = static_cast<int8_t>(op);
   auto code = tflite::CreateOperatorCode(fb, deprecated, 0, fc ? 1 : 1, op);
-  auto model = tflite::CreateModel(
-      fb, 3, fb.CreateVector(std::vector<decltype(code)>{code}),
-      fb.CreateVector(std::vector<decltype(subgraph)>{subgraph}),
-      fb.CreateString("sparse"), fb.CreateVector(buffers));
+  auto model = tflite::CreateModel(fb, 3, fb.CreateVector(std::vector<decltype(code)>{code}),
+                                   fb.CreateVector(std::vector<decltype(subgraph)>{subgraph}),
+                                   fb.CreateString("sparse"), fb.CreateVector(buffers));
   tflite::FinishModelBuffer(fb, model);
-  return std::vector<uint8_t>(fb.GetBufferPointer(),
-                              fb.GetBufferPointer() + fb.GetSize());
+  return std::vector<uint8_t>(fb.GetBufferPointer(), fb.GetBufferPointer() + fb.GetSize());
 }
 
 // The 4x8 matrix of the tests, as 1x4 blocks (TFLite's FC block format):
@@ -146,10 +133,9 @@ std::vector<float> Iota(int n) {
 }
 
 TEST(SparseWeights, FullyConnectedBlock1x4Golden) {
-  const auto model = SparseWeightsModel(
-      tflite::BuiltinOperator::FULLY_CONNECTED, 4, 8, Iota(16), Block1x4Spec());
-  const NpyArray x =
-      MakeArray<float>(DType::kFloat32, {1, 8}, {1, 1, 1, 1, 2, 2, 2, 2});
+  const auto model =
+      SparseWeightsModel(tflite::BuiltinOperator::FULLY_CONNECTED, 4, 8, Iota(16), Block1x4Spec());
+  const NpyArray x = MakeArray<float>(DType::kFloat32, {1, 8}, {1, 1, 1, 1, 2, 2, 2, 2});
   // Row sums with x: 1+2+3+4 = 10; 2*(5+6+7+8) = 52; 0; 42 + 2*58 = 158.
   const auto out = conv::RunOne<float>(model, x);
   EXPECT_EQ(out, (std::vector<float>{10, 52, 0, 158}));
@@ -177,11 +163,9 @@ TEST(SparseWeights, Conv2DCsrWithoutBlocksGolden) {
   cols.segments = {0, 2, 2, 3};
   cols.indices = {1, 3, 0};
   s.levels = {rows, h, w, cols};
-  const auto model =
-      SparseWeightsModel(tflite::BuiltinOperator::CONV_2D, 3, 4, {1, 2, 3}, s);
+  const auto model = SparseWeightsModel(tflite::BuiltinOperator::CONV_2D, 3, 4, {1, 2, 3}, s);
   const auto out = conv::RunOne<float>(
-      model,
-      MakeArray<float>(DType::kFloat32, {1, 1, 1, 4}, {1, 10, 100, 1000}));
+      model, MakeArray<float>(DType::kFloat32, {1, 1, 1, 4}, {1, 10, 100, 1000}));
   EXPECT_EQ(out, (std::vector<float>{2010, 0, 3}));
 }
 
@@ -190,47 +174,40 @@ TEST(SparseWeights, MalformedEncodingsAreRefused) {
     SparseSpec s = Block1x4Spec();
     s.levels[1].indices = {0, 2, 0, 1};
     conv::ExpectPrepareError(
-        SparseWeightsModel(tflite::BuiltinOperator::FULLY_CONNECTED, 4, 8,
-                           Iota(16), s),
-        StatusCode::kInvalidModel,
-        "sparse index 2 is outside dimension 1 of size 2");
+        SparseWeightsModel(tflite::BuiltinOperator::FULLY_CONNECTED, 4, 8, Iota(16), s),
+        StatusCode::kInvalidModel, "sparse index 2 is outside dimension 1 of size 2");
   }
   {  // segments pointing past the indices
     SparseSpec s = Block1x4Spec();
     s.levels[1].segments = {0, 1, 2, 2, 9};
     conv::ExpectPrepareError(
-        SparseWeightsModel(tflite::BuiltinOperator::FULLY_CONNECTED, 4, 8,
-                           Iota(16), s),
+        SparseWeightsModel(tflite::BuiltinOperator::FULLY_CONNECTED, 4, 8, Iota(16), s),
         StatusCode::kInvalidModel, "outside its 4 indices");
   }
   {  // too few segments
     SparseSpec s = Block1x4Spec();
     s.levels[1].segments = {0, 1};
     conv::ExpectPrepareError(
-        SparseWeightsModel(tflite::BuiltinOperator::FULLY_CONNECTED, 4, 8,
-                           Iota(16), s),
+        SparseWeightsModel(tflite::BuiltinOperator::FULLY_CONNECTED, 4, 8, Iota(16), s),
         StatusCode::kInvalidModel, "has 2 segments");
   }
   {  // fewer stored values than the metadata addresses
-    conv::ExpectPrepareError(
-        SparseWeightsModel(tflite::BuiltinOperator::FULLY_CONNECTED, 4, 8,
-                           Iota(12), Block1x4Spec()),
-        StatusCode::kInvalidModel, "more values than the 12 stored");
+    conv::ExpectPrepareError(SparseWeightsModel(tflite::BuiltinOperator::FULLY_CONNECTED, 4, 8,
+                                                Iota(12), Block1x4Spec()),
+                             StatusCode::kInvalidModel, "more values than the 12 stored");
   }
   {  // a block size that does not divide the dimension
     SparseSpec s = Block1x4Spec();
     s.levels[2].dense_size = 3;
     conv::ExpectPrepareError(
-        SparseWeightsModel(tflite::BuiltinOperator::FULLY_CONNECTED, 4, 8,
-                           Iota(16), s),
+        SparseWeightsModel(tflite::BuiltinOperator::FULLY_CONNECTED, 4, 8, Iota(16), s),
         StatusCode::kInvalidModel, "not a multiple of its sparse block size 3");
   }
   {  // traversal order that is not a permutation
     SparseSpec s = Block1x4Spec();
     s.traversal_order = {0, 0, 2};
     conv::ExpectPrepareError(
-        SparseWeightsModel(tflite::BuiltinOperator::FULLY_CONNECTED, 4, 8,
-                           Iota(16), s),
+        SparseWeightsModel(tflite::BuiltinOperator::FULLY_CONNECTED, 4, 8, Iota(16), s),
         StatusCode::kInvalidModel, "not a valid permutation");
   }
 }
@@ -240,8 +217,7 @@ TEST(SparseWeights, MalformedEncodingsAreRefused) {
 // gigabytes; the interpreter accepts up to 2^36 bytes, too much for a unit
 // test).
 bool SmallEnough(const std::vector<uint8_t>& model) {
-  if (!rt::VerifyModelBuffer(model.data(), model.size()).ok())
-    return true;  // refused anyway
+  if (!rt::VerifyModelBuffer(model.data(), model.size()).ok()) return true;  // refused anyway
   const tflite::Model* m = tflite::GetModel(model.data());
   if (m->subgraphs() == nullptr) return true;
   for (const tflite::SubGraph* sg : *m->subgraphs()) {
@@ -259,8 +235,7 @@ bool SmallEnough(const std::vector<uint8_t>& model) {
   // Small int32 constants may be shapes (TRANSPOSE_CONV's output_shape).
   if (m->buffers() != nullptr) {
     for (const tflite::Buffer* b : *m->buffers()) {
-      if (b == nullptr || b->data() == nullptr || b->data()->size() != 16)
-        continue;
+      if (b == nullptr || b->data() == nullptr || b->data()->size() != 16) continue;
       for (int i = 0; i < 4; ++i) {
         int32_t v;
         std::memcpy(&v, b->data()->data() + 4 * i, 4);
@@ -307,8 +282,7 @@ TEST(CorruptedModels, NeverCrash) {
         model[rng() % model.size()] = static_cast<uint8_t>(rng());
       }
       if (!SmallEnough(model)) continue;  // keep the test's memory bounded
-      auto interp = rt::Interpreter::Create(model.data(), model.size(),
-                                            rt::InterpreterOptions());
+      auto interp = rt::Interpreter::Create(model.data(), model.size(), rt::InterpreterOptions());
       if (!interp.ok()) {
         ++refused;
         continue;

@@ -33,7 +33,7 @@ struct OpData {
   bool per_channel = false;
   bool asymmetric = false;
   int acc = -1, quantized = -1, scales = -1, zps = -1;  // scratch indices
-  Tensor dense_filter;  // decoded sparse filter (when densified)
+  Tensor dense_filter;                                  // decoded sparse filter (when densified)
   bool densified = false;
   DwConvOp* fast = nullptr;  // the microkernel path (dwconv_op.h), when one applies
 };
@@ -50,42 +50,33 @@ void* Init(Context* ctx, const Node*) {
   return p != nullptr ? new (p) OpData() : nullptr;
 }
 
-Status PrepareGeometry(const Node* node, const Tensor* input,
-                       const Tensor* filter, ref::DepthwiseGeometry* g,
-                       int* activation) {
+Status PrepareGeometry(const Node* node, const Tensor* input, const Tensor* filter,
+                       ref::DepthwiseGeometry* g, int* activation) {
   const auto* options = GetOptions<tflite::DepthwiseConv2DOptions>(node);
-  EDGEOPT_ENSURE(
-      options != nullptr, StatusCode::kInvalidModel,
-      "DepthwiseConv2DOptions are missing (strides and padding are required)");
+  EDGEOPT_ENSURE(options != nullptr, StatusCode::kInvalidModel,
+                 "DepthwiseConv2DOptions are missing (strides and padding are required)");
   g->stride_h = options->stride_h();
   g->stride_w = options->stride_w();
   g->dilation_h = options->dilation_h_factor();
   g->dilation_w = options->dilation_w_factor();
   *activation = FusedActivation(options->fused_activation_function());
   const tflite::Padding padding = options->padding();
-  EDGEOPT_ENSURE(
-      padding == tflite::Padding::SAME || padding == tflite::Padding::VALID,
-      StatusCode::kInvalidModel, "unknown padding %d",
-      static_cast<int>(padding));
-  EDGEOPT_ENSURE(g->stride_h >= 1 && g->stride_w >= 1,
-                 StatusCode::kInvalidModel, "strides are %dx%d; expected >= 1",
-                 g->stride_h, g->stride_w);
-  EDGEOPT_ENSURE(g->stride_h <= (1 << 24) && g->stride_w <= (1 << 24),
-                 StatusCode::kInvalidModel, "strides %dx%d are too large",
-                 g->stride_h, g->stride_w);
-  EDGEOPT_ENSURE(g->dilation_h >= 1 && g->dilation_w >= 1,
-                 StatusCode::kInvalidModel,
-                 "dilation factors are %dx%d; expected >= 1", g->dilation_h,
-                 g->dilation_w);
+  EDGEOPT_ENSURE(padding == tflite::Padding::SAME || padding == tflite::Padding::VALID,
+                 StatusCode::kInvalidModel, "unknown padding %d", static_cast<int>(padding));
+  EDGEOPT_ENSURE(g->stride_h >= 1 && g->stride_w >= 1, StatusCode::kInvalidModel,
+                 "strides are %dx%d; expected >= 1", g->stride_h, g->stride_w);
+  EDGEOPT_ENSURE(g->stride_h <= (1 << 24) && g->stride_w <= (1 << 24), StatusCode::kInvalidModel,
+                 "strides %dx%d are too large", g->stride_h, g->stride_w);
+  EDGEOPT_ENSURE(g->dilation_h >= 1 && g->dilation_w >= 1, StatusCode::kInvalidModel,
+                 "dilation factors are %dx%d; expected >= 1", g->dilation_h, g->dilation_w);
   EDGEOPT_ENSURE(filter->dims[0] == 1, StatusCode::kInvalidModel,
                  "filter (%s) dimension 0 is %d; a depthwise filter is [1, h, "
                  "w, channels]",
                  filter->name, filter->dims[0]);
   // Bounds that keep every index computation below 2^31.
   EDGEOPT_ENSURE(input->dims[1] <= (1 << 30) && input->dims[2] <= (1 << 30),
-                 StatusCode::kUnsupported,
-                 "input (%s) is %dx%d; at most 2^30 per side", input->name,
-                 input->dims[1], input->dims[2]);
+                 StatusCode::kUnsupported, "input (%s) is %dx%d; at most 2^30 per side",
+                 input->name, input->dims[1], input->dims[2]);
   g->batch = input->dims[0];
   g->in_h = input->dims[1];
   g->in_w = input->dims[2];
@@ -93,11 +84,9 @@ Status PrepareGeometry(const Node* node, const Tensor* input,
   g->filter_h = filter->dims[1];
   g->filter_w = filter->dims[2];
   g->out_c = filter->dims[3];
-  EDGEOPT_ENSURE(g->filter_h > 0 && g->filter_w > 0 && g->out_c > 0,
-                 StatusCode::kInvalidModel,
+  EDGEOPT_ENSURE(g->filter_h > 0 && g->filter_w > 0 && g->out_c > 0, StatusCode::kInvalidModel,
                  "filter (%s) has an empty dimension", filter->name);
-  EDGEOPT_ENSURE(g->in_c > 0 && g->out_c % g->in_c == 0,
-                 StatusCode::kInvalidModel,
+  EDGEOPT_ENSURE(g->in_c > 0 && g->out_c % g->in_c == 0, StatusCode::kInvalidModel,
                  "filter has %d channels, input has %d; expected a multiple "
                  "(channels * depth "
                  "multiplier)",
@@ -105,18 +94,16 @@ Status PrepareGeometry(const Node* node, const Tensor* input,
   g->depth_multiplier = g->out_c / g->in_c;
   const int64_t eff_h = int64_t{g->filter_h - 1} * g->dilation_h + 1;
   const int64_t eff_w = int64_t{g->filter_w - 1} * g->dilation_w + 1;
-  EDGEOPT_ENSURE(eff_h <= (1 << 24) && eff_w <= (1 << 24),
-                 StatusCode::kInvalidModel,
-                 "dilated filter %lldx%lld is too large",
-                 static_cast<long long>(eff_h), static_cast<long long>(eff_w));
-  const Padding2D pad = ComputePadding(
-      padding, g->stride_h, g->stride_w, g->dilation_h, g->dilation_w, g->in_h,
-      g->in_w, g->filter_h, g->filter_w, &g->out_h, &g->out_w);
+  EDGEOPT_ENSURE(eff_h <= (1 << 24) && eff_w <= (1 << 24), StatusCode::kInvalidModel,
+                 "dilated filter %lldx%lld is too large", static_cast<long long>(eff_h),
+                 static_cast<long long>(eff_w));
+  const Padding2D pad =
+      ComputePadding(padding, g->stride_h, g->stride_w, g->dilation_h, g->dilation_w, g->in_h,
+                     g->in_w, g->filter_h, g->filter_w, &g->out_h, &g->out_w);
   EDGEOPT_ENSURE(g->out_h > 0 && g->out_w > 0, StatusCode::kInvalidModel,
                  "input %dx%d is smaller than the dilated filter %lldx%lld "
                  "(VALID padding)",
-                 g->in_h, g->in_w, static_cast<long long>(eff_h),
-                 static_cast<long long>(eff_w));
+                 g->in_h, g->in_w, static_cast<long long>(eff_h), static_cast<long long>(eff_w));
   g->pad_top = pad.height;
   g->pad_left = pad.width;
   return Status::Ok();
@@ -134,15 +121,13 @@ Status Prepare(Context* ctx, Node* node) {
   EDGEOPT_RETURN_IF_ERROR(CheckRank(input, "input", 4, 4));
   EDGEOPT_RETURN_IF_ERROR(CheckRank(filter_in, "filter", 4, 4));
   const Tensor* filter = nullptr;
-  EDGEOPT_RETURN_IF_ERROR(
-      DensifyIfSparse(ctx, filter_in, "filter", &data->dense_filter, &filter));
+  EDGEOPT_RETURN_IF_ERROR(DensifyIfSparse(ctx, filter_in, "filter", &data->dense_filter, &filter));
   data->densified = filter != filter_in;
   int activation = 0;
   ref::DepthwiseGeometry& g = data->geo;
+  EDGEOPT_RETURN_IF_ERROR(PrepareGeometry(node, input, filter, &g, &activation));
   EDGEOPT_RETURN_IF_ERROR(
-      PrepareGeometry(node, input, filter, &g, &activation));
-  EDGEOPT_RETURN_IF_ERROR(ctx->ResizeTensor(
-      output, MakeDims({g.batch, g.out_h, g.out_w, g.out_c})));
+      ctx->ResizeTensor(output, MakeDims({g.batch, g.out_h, g.out_w, g.out_c})));
   const int64_t taps = int64_t{g.filter_h} * g.filter_w;
   const DType in_type = input->type;
   const DType w_type = filter->type;
@@ -172,14 +157,11 @@ Status Prepare(Context* ctx, Node* node) {
     FloatActivationRange(activation, &data->act_min, &data->act_max);
     data->per_channel = filter->quant.IsPerChannel();
     data->asymmetric = true;
-    EDGEOPT_ENSURE(Int32AccumulatorSafe(taps, 256, 128),
-                   StatusCode::kUnsupported,
-                   "a %dx%d filter is too large for the hybrid kernel",
-                   g.filter_h, g.filter_w);
+    EDGEOPT_ENSURE(Int32AccumulatorSafe(taps, 256, 128), StatusCode::kUnsupported,
+                   "a %dx%d filter is too large for the hybrid kernel", g.filter_h, g.filter_w);
     const int64_t per_batch = int64_t{g.in_h} * g.in_w * g.in_c;
     EDGEOPT_ENSURE(per_batch < (int64_t{1} << 31), StatusCode::kUnsupported,
-                   "input (%s) is too large for the hybrid kernel",
-                   input->name);
+                   "input (%s) is too large for the hybrid kernel", input->name);
     if (filter->IsConstant() && ctx->use_optimized_kernels() &&
         DwConvSupported(ctx->cpu(), DwConvOp::Kind::kQD8, g)) {
       EDGEOPT_RETURN_IF_ERROR(NewFast(ctx, data));
@@ -192,23 +174,20 @@ Status Prepare(Context* ctx, Node* node) {
       p.act_max = data->act_max;
       return PrepareQD8DwConv(ctx, g, p, data->fast);
     }
-    EDGEOPT_RETURN_IF_ERROR(RequestScratchArray<int8_t>(
-        ctx, input->dims.NumElements(), &data->quantized));
     EDGEOPT_RETURN_IF_ERROR(
-        RequestScratchArray<float>(ctx, g.batch, &data->scales));
-    EDGEOPT_RETURN_IF_ERROR(
-        RequestScratchArray<int32_t>(ctx, g.batch, &data->zps));
+        RequestScratchArray<int8_t>(ctx, input->dims.NumElements(), &data->quantized));
+    EDGEOPT_RETURN_IF_ERROR(RequestScratchArray<float>(ctx, g.batch, &data->scales));
+    EDGEOPT_RETURN_IF_ERROR(RequestScratchArray<int32_t>(ctx, g.batch, &data->zps));
     return RequestScratchArray<int32_t>(ctx, g.out_c, &data->acc);
   }
 
   const bool int8 = in_type == DType::kInt8 && w_type == DType::kInt8;
   const bool uint8 = in_type == DType::kUInt8 && w_type == DType::kUInt8;
   const bool int16 = in_type == DType::kInt16 && w_type == DType::kInt8;
-  EDGEOPT_ENSURE(
-      int8 || uint8 || int16, StatusCode::kUnsupported,
-      "input %s with filter %s is not supported (expected float32/float32, "
-      "float32/int8, int8/int8, uint8/uint8 or int16/int8)",
-      DTypeName(in_type), DTypeName(w_type));
+  EDGEOPT_ENSURE(int8 || uint8 || int16, StatusCode::kUnsupported,
+                 "input %s with filter %s is not supported (expected float32/float32, "
+                 "float32/int8, int8/int8, uint8/uint8 or int16/int8)",
+                 DTypeName(in_type), DTypeName(w_type));
   if (int8) EDGEOPT_ENSURE_TYPE_IN_BUILD("DEPTHWISE_CONV_2D", "int8");
   if (uint8) EDGEOPT_ENSURE_TYPE_IN_BUILD("DEPTHWISE_CONV_2D", "uint8");
   if (int16) EDGEOPT_ENSURE_TYPE_IN_BUILD("DEPTHWISE_CONV_2D", "int16");
@@ -226,14 +205,12 @@ Status Prepare(Context* ctx, Node* node) {
   // 16x8 accumulates in int64 and requantizes with the int64 multiplier unless
   // the bias is int32 (then int32 accumulators and the 32-bit multiplier, as
   // newer TFLite).
-  const bool int64_path =
-      int16 && (bias == nullptr || bias->type == DType::kInt64);
+  const bool int64_path = int16 && (bias == nullptr || bias->type == DType::kInt64);
   stage.rounding = int64_path ? ref::Rounding::kInt64 : ref::Rounding::kDouble;
   int32_t *multipliers = nullptr, *shifts = nullptr;
-  EDGEOPT_RETURN_IF_ERROR(
-      ComputeOutputMultipliers(ctx, input, filter, output, g.out_c,
-                               /*legacy_float_product=*/uint8,
-                               int64_path ? 14 : 31, &multipliers, &shifts));
+  EDGEOPT_RETURN_IF_ERROR(ComputeOutputMultipliers(ctx, input, filter, output, g.out_c,
+                                                   /*legacy_float_product=*/uint8,
+                                                   int64_path ? 14 : 31, &multipliers, &shifts));
   stage.multiplier = multipliers;
   stage.shift = shifts;
   // The microkernels hold w - zw in 16 bits and the bias in the packed weights (constant).
@@ -254,30 +231,27 @@ Status Prepare(Context* ctx, Node* node) {
     return PrepareQS8DwConv(ctx, g, p, data->fast);
   }
   data->wide_acc = int16 || !Int32AccumulatorSafe(taps, 256, 256);
-  return ctx->RequestScratch(
-      static_cast<size_t>(g.out_c) * (data->wide_acc ? 8 : 4), &data->acc);
+  return ctx->RequestScratch(static_cast<size_t>(g.out_c) * (data->wide_acc ? 8 : 4), &data->acc);
 }
 
 template <typename TIn, typename TW, typename TAcc>
-void EvalQuantized(Context* ctx, const OpData* data, const Tensor* input,
-                   const Tensor* filter, const Tensor* bias, Tensor* output) {
+void EvalQuantized(Context* ctx, const OpData* data, const Tensor* input, const Tensor* filter,
+                   const Tensor* bias, Tensor* output) {
   TAcc* acc = static_cast<TAcc*>(ctx->GetScratch(data->acc));
   if (bias != nullptr && bias->type == DType::kInt64) {
     ref::DepthwiseConvQuantized<TIn, TW, TAcc, TIn, int64_t>(
-        data->geo, input->Data<TIn>(), data->input_zero_point,
-        filter->Data<TW>(), data->filter_zero_point, bias->Data<int64_t>(),
-        data->stage, output->Data<TIn>(), acc);
+        data->geo, input->Data<TIn>(), data->input_zero_point, filter->Data<TW>(),
+        data->filter_zero_point, bias->Data<int64_t>(), data->stage, output->Data<TIn>(), acc);
   } else {
     ref::DepthwiseConvQuantized<TIn, TW, TAcc, TIn, int32_t>(
-        data->geo, input->Data<TIn>(), data->input_zero_point,
-        filter->Data<TW>(), data->filter_zero_point,
-        bias != nullptr ? bias->Data<int32_t>() : nullptr, data->stage,
+        data->geo, input->Data<TIn>(), data->input_zero_point, filter->Data<TW>(),
+        data->filter_zero_point, bias != nullptr ? bias->Data<int32_t>() : nullptr, data->stage,
         output->Data<TIn>(), acc);
   }
 }
 
-void EvalHybrid(Context* ctx, const OpData* data, const Tensor* input,
-                const Tensor* filter, const Tensor* bias, Tensor* output) {
+void EvalHybrid(Context* ctx, const OpData* data, const Tensor* input, const Tensor* filter,
+                const Tensor* bias, Tensor* output) {
   const ref::DepthwiseGeometry& g = data->geo;
   int8_t* quantized = static_cast<int8_t*>(ctx->GetScratch(data->quantized));
   float* scales = static_cast<float*>(ctx->GetScratch(data->scales));
@@ -286,18 +260,16 @@ void EvalHybrid(Context* ctx, const OpData* data, const Tensor* input,
   for (int b = 0; b < g.batch; ++b) {
     const float* x = input->Data<float>() + b * per_batch;
     if (data->asymmetric) {
-      ref::AsymmetricQuantizeFloats(x, static_cast<int>(per_batch),
-                                    quantized + b * per_batch, &scales[b],
-                                    &zps[b]);
+      ref::AsymmetricQuantizeFloats(x, static_cast<int>(per_batch), quantized + b * per_batch,
+                                    &scales[b], &zps[b]);
     } else {
-      ref::SymmetricQuantizeFloats(x, static_cast<int>(per_batch),
-                                   quantized + b * per_batch, &scales[b]);
+      ref::SymmetricQuantizeFloats(x, static_cast<int>(per_batch), quantized + b * per_batch,
+                                   &scales[b]);
       zps[b] = 0;
     }
   }
-  ref::DepthwiseConvHybrid(g, quantized, scales, zps, filter->Data<int8_t>(),
-                           filter->quant.scales, data->per_channel,
-                           bias != nullptr ? bias->Data<float>() : nullptr,
+  ref::DepthwiseConvHybrid(g, quantized, scales, zps, filter->Data<int8_t>(), filter->quant.scales,
+                           data->per_channel, bias != nullptr ? bias->Data<float>() : nullptr,
                            data->act_min, data->act_max, output->Data<float>(),
                            static_cast<int32_t*>(ctx->GetScratch(data->acc)));
 }
@@ -305,8 +277,7 @@ void EvalHybrid(Context* ctx, const OpData* data, const Tensor* input,
 Status Eval(Context* ctx, Node* node) {
   const OpData* data = static_cast<const OpData*>(node->user_data);
   const Tensor* input = ctx->input(node, 0);
-  const Tensor* filter =
-      data->densified ? &data->dense_filter : ctx->input(node, 1);
+  const Tensor* filter = data->densified ? &data->dense_filter : ctx->input(node, 1);
   const Tensor* bias = ctx->input(node, 2);
   Tensor* output = ctx->output(node, 0);
   if (data->fast != nullptr) {
@@ -317,10 +288,9 @@ Status Eval(Context* ctx, Node* node) {
   switch (data->kind) {
     case Kind::kFloat:
       if constexpr (!TypeInBuild("DEPTHWISE_CONV_2D", "float32")) break;
-      ref::DepthwiseConvF32(
-          data->geo, input->Data<float>(), filter->Data<float>(),
-          bias != nullptr ? bias->Data<float>() : nullptr, data->act_min,
-          data->act_max, output->Data<float>());
+      ref::DepthwiseConvF32(data->geo, input->Data<float>(), filter->Data<float>(),
+                            bias != nullptr ? bias->Data<float>() : nullptr, data->act_min,
+                            data->act_max, output->Data<float>());
       break;
     case Kind::kHybrid:
       if constexpr (TypeInBuild("DEPTHWISE_CONV_2D", "hybrid")) {
@@ -330,21 +300,17 @@ Status Eval(Context* ctx, Node* node) {
     case Kind::kInt8:
       if constexpr (!TypeInBuild("DEPTHWISE_CONV_2D", "int8")) break;
       if (data->wide_acc) {
-        EvalQuantized<int8_t, int8_t, int64_t>(ctx, data, input, filter, bias,
-                                               output);
+        EvalQuantized<int8_t, int8_t, int64_t>(ctx, data, input, filter, bias, output);
       } else {
-        EvalQuantized<int8_t, int8_t, int32_t>(ctx, data, input, filter, bias,
-                                               output);
+        EvalQuantized<int8_t, int8_t, int32_t>(ctx, data, input, filter, bias, output);
       }
       break;
     case Kind::kUInt8:
       if constexpr (!TypeInBuild("DEPTHWISE_CONV_2D", "uint8")) break;
       if (data->wide_acc) {
-        EvalQuantized<uint8_t, uint8_t, int64_t>(ctx, data, input, filter, bias,
-                                                 output);
+        EvalQuantized<uint8_t, uint8_t, int64_t>(ctx, data, input, filter, bias, output);
       } else {
-        EvalQuantized<uint8_t, uint8_t, int32_t>(ctx, data, input, filter, bias,
-                                                 output);
+        EvalQuantized<uint8_t, uint8_t, int32_t>(ctx, data, input, filter, bias, output);
       }
       break;
     case Kind::kInt16:

@@ -21,20 +21,17 @@ TEST(DepthwiseConv2DFloat, GoldenTwoChannels) {
   // channel 1 is all ones with taps [1, 1, 1, 1] and bias -1.
   ModelBuilder m;
   const int x = m.AddInput(DType::kFloat32, {1, 3, 3, 2});
-  const int w = m.AddConstant<float>(DType::kFloat32, {1, 2, 2, 2},
-                                     {1, 1, 0, 1, 0, 1, 1, 1});
+  const int w = m.AddConstant<float>(DType::kFloat32, {1, 2, 2, 2}, {1, 1, 0, 1, 0, 1, 1, 1});
   const int b = m.AddConstant<float>(DType::kFloat32, {2}, {0.0f, -1.0f});
   const int y = m.AddOutput(DType::kFloat32, {1, 2, 2, 2});
-  m.AddOperator(kDepthwise, {x, w, b}, {y},
-                DepthwiseOptions(Padding::VALID, 1, 1, 1));
+  m.AddOperator(kDepthwise, {x, w, b}, {y}, DepthwiseOptions(Padding::VALID, 1, 1, 1));
   std::vector<float> in;
   for (int i = 1; i <= 9; ++i) {
     in.push_back(static_cast<float>(i));
     in.push_back(1.0f);
   }
-  const auto out = RunOne<float>(
-      m.Build(), MakeArray<float>(DType::kFloat32, {1, 3, 3, 2}, in),
-      /*also_tflite=*/true);
+  const auto out = RunOne<float>(m.Build(), MakeArray<float>(DType::kFloat32, {1, 3, 3, 2}, in),
+                                 /*also_tflite=*/true);
   EXPECT_EQ(out, (std::vector<float>{6, 3, 8, 3, 12, 3, 14, 3}));
 }
 
@@ -44,14 +41,12 @@ TEST(DepthwiseConv2DFloat, GoldenDepthMultiplierFromShapes) {
   // decides.
   ModelBuilder m;
   const int x = m.AddInput(DType::kFloat32, {1, 1, 1, 2});
-  const int w =
-      m.AddConstant<float>(DType::kFloat32, {1, 1, 1, 4}, {1, 10, 100, 1000});
+  const int w = m.AddConstant<float>(DType::kFloat32, {1, 1, 1, 4}, {1, 10, 100, 1000});
   const int b = m.AddConstant<float>(DType::kFloat32, {4}, {0, 0, 0, 0});
   const int y = m.AddOutput(DType::kFloat32, {1, 1, 1, 4});
-  m.AddOperator(kDepthwise, {x, w, b}, {y},
-                DepthwiseOptions(Padding::VALID, 1, 1, 1));
-  const auto out = RunOne<float>(
-      m.Build(), MakeArray<float>(DType::kFloat32, {1, 1, 1, 2}, {2, 3}));
+  m.AddOperator(kDepthwise, {x, w, b}, {y}, DepthwiseOptions(Padding::VALID, 1, 1, 1));
+  const auto out =
+      RunOne<float>(m.Build(), MakeArray<float>(DType::kFloat32, {1, 1, 1, 2}, {2, 3}));
   EXPECT_EQ(out, (std::vector<float>{2, 20, 300, 3000}));
 }
 
@@ -62,10 +57,9 @@ TEST(DepthwiseConv2DFloat, GoldenNoBiasSamePadding) {
   const int x = m.AddInput(DType::kFloat32, {1, 1, 4, 1});
   const int w = m.AddConstant<float>(DType::kFloat32, {1, 1, 3, 1}, {1, 1, 1});
   const int y = m.AddOutput(DType::kFloat32, {1, 1, 4, 1});
-  m.AddOperator(kDepthwise, {x, w}, {y},
-                DepthwiseOptions(Padding::SAME, 1, 1, 1));
-  const auto out = RunOne<float>(
-      m.Build(), MakeArray<float>(DType::kFloat32, {1, 1, 4, 1}, {1, 2, 4, 8}));
+  m.AddOperator(kDepthwise, {x, w}, {y}, DepthwiseOptions(Padding::SAME, 1, 1, 1));
+  const auto out =
+      RunOne<float>(m.Build(), MakeArray<float>(DType::kFloat32, {1, 1, 4, 1}, {1, 2, 4, 8}));
   EXPECT_EQ(out, (std::vector<float>{3, 7, 14, 12}));
 }
 
@@ -75,16 +69,13 @@ TEST(DepthwiseConv2DFloat, GoldenNoBiasSamePadding) {
 TEST(DepthwiseConv2DInt8, GoldenRoundsTiesAwayFromZero) {
   ModelBuilder m;
   const int x = m.AddInput(DType::kInt8, {1, 1, 1, 2}, {1.0f}, {0});
-  const int w = m.AddConstant<int8_t>(DType::kInt8, {1, 1, 1, 2}, {1, 1},
-                                      {1.0f, 1.0f}, {0, 0}, 3);
-  const int b =
-      m.AddConstant<int32_t>(DType::kInt32, {2}, {0, 0}, {1.0f, 1.0f}, {0, 0});
+  const int w = m.AddConstant<int8_t>(DType::kInt8, {1, 1, 1, 2}, {1, 1}, {1.0f, 1.0f}, {0, 0}, 3);
+  const int b = m.AddConstant<int32_t>(DType::kInt32, {2}, {0, 0}, {1.0f, 1.0f}, {0, 0});
   const int y = m.AddOutput(DType::kInt8, {1, 1, 1, 2}, {16.0f}, {3});
-  m.AddOperator(kDepthwise, {x, w, b}, {y},
-                DepthwiseOptions(Padding::VALID, 1, 1, 1), 3);
-  const auto out = RunOne<int8_t>(
-      m.Build(), MakeArray<int8_t>(DType::kInt8, {1, 1, 1, 2}, {-24, 24}),
-      /*also_tflite=*/true);
+  m.AddOperator(kDepthwise, {x, w, b}, {y}, DepthwiseOptions(Padding::VALID, 1, 1, 1), 3);
+  const auto out =
+      RunOne<int8_t>(m.Build(), MakeArray<int8_t>(DType::kInt8, {1, 1, 1, 2}, {-24, 24}),
+                     /*also_tflite=*/true);
   EXPECT_EQ(out, (std::vector<int8_t>{1, 5}));
 }
 
@@ -94,16 +85,14 @@ TEST(DepthwiseConv2DUInt8, GoldenSamePaddingSkipsPaddedTaps) {
   // 4*(-1) = 8 ... all * 0.5.
   ModelBuilder m;
   const int x = m.AddInput(DType::kUInt8, {1, 1, 3, 1}, {1.0f}, {128});
-  const int w = m.AddConstant<uint8_t>(DType::kUInt8, {1, 1, 3, 1},
-                                       {118, 124, 118}, {0.5f}, {120}, 3);
+  const int w =
+      m.AddConstant<uint8_t>(DType::kUInt8, {1, 1, 3, 1}, {118, 124, 118}, {0.5f}, {120}, 3);
   const int b = m.AddConstant<int32_t>(DType::kInt32, {1}, {0}, {0.5f}, {0});
   const int y = m.AddOutput(DType::kUInt8, {1, 1, 3, 1}, {1.0f}, {100});
-  m.AddOperator(kDepthwise, {x, w, b}, {y},
-                DepthwiseOptions(Padding::SAME, 1, 1, 1));
-  const auto out = RunOne<uint8_t>(
-      m.Build(),
-      MakeArray<uint8_t>(DType::kUInt8, {1, 1, 3, 1}, {130, 124, 134}),
-      /*also_tflite=*/true);
+  m.AddOperator(kDepthwise, {x, w, b}, {y}, DepthwiseOptions(Padding::SAME, 1, 1, 1));
+  const auto out =
+      RunOne<uint8_t>(m.Build(), MakeArray<uint8_t>(DType::kUInt8, {1, 1, 3, 1}, {130, 124, 134}),
+                      /*also_tflite=*/true);
   // acc (in weight units of 0.5): out0 = 2*4 + (-4)*(-2) = 16; out1 = 2*(-2) +
   // (-4)*4 + 6*(-2) = -32; out2 = (-4)*(-2) + 6*4 = 32. Times 0.5: 8, -16, 16;
   // plus 100.
@@ -115,16 +104,13 @@ TEST(DepthwiseConv2DInt16x8, GoldenInt64Bias) {
   // -1112.5 -> -1112.
   ModelBuilder m;
   const int x = m.AddInput(DType::kInt16, {1, 1, 2, 1}, {0.5f}, {0});
-  const int w =
-      m.AddConstant<int8_t>(DType::kInt8, {1, 1, 1, 1}, {3}, {0.25f}, {0}, 3);
-  const int b =
-      m.AddConstant<int64_t>(DType::kInt64, {1}, {100}, {0.125f}, {0});
+  const int w = m.AddConstant<int8_t>(DType::kInt8, {1, 1, 1, 1}, {3}, {0.25f}, {0}, 3);
+  const int b = m.AddConstant<int64_t>(DType::kInt64, {1}, {100}, {0.125f}, {0});
   const int y = m.AddOutput(DType::kInt16, {1, 1, 2, 1}, {1.0f}, {0});
-  m.AddOperator(kDepthwise, {x, w, b}, {y},
-                DepthwiseOptions(Padding::VALID, 1, 1, 1), 5);
-  const auto out = RunOne<int16_t>(
-      m.Build(), MakeArray<int16_t>(DType::kInt16, {1, 1, 2, 1}, {1000, -3000}),
-      /*also_tflite=*/true);
+  m.AddOperator(kDepthwise, {x, w, b}, {y}, DepthwiseOptions(Padding::VALID, 1, 1, 1), 5);
+  const auto out =
+      RunOne<int16_t>(m.Build(), MakeArray<int16_t>(DType::kInt16, {1, 1, 2, 1}, {1000, -3000}),
+                      /*also_tflite=*/true);
   EXPECT_EQ(out, (std::vector<int16_t>{388, -1112}));
 }
 
@@ -135,60 +121,51 @@ TEST(DepthwiseConv2DHybrid, GoldenPerChannelAsymmetric) {
   // and 0.
   ModelBuilder m;
   const int x = m.AddInput(DType::kFloat32, {1, 1, 1, 2});
-  const int w = m.AddConstant<int8_t>(DType::kInt8, {1, 1, 1, 2}, {2, 4},
-                                      {0.25f, 0.125f}, {0, 0}, 3);
+  const int w =
+      m.AddConstant<int8_t>(DType::kInt8, {1, 1, 1, 2}, {2, 4}, {0.25f, 0.125f}, {0, 0}, 3);
   const int b = m.AddConstant<float>(DType::kFloat32, {2}, {1.0f, 0.0f});
   const int y = m.AddOutput(DType::kFloat32, {1, 1, 1, 2});
-  m.AddOperator(kDepthwise, {x, w, b}, {y},
-                DepthwiseOptions(Padding::VALID, 1, 1, 1), 6);
-  const auto out = RunOne<float>(
-      m.Build(), MakeArray<float>(DType::kFloat32, {1, 1, 1, 2}, {0.5f, -1.0f}),
-      /*also_tflite=*/true);
+  m.AddOperator(kDepthwise, {x, w, b}, {y}, DepthwiseOptions(Padding::VALID, 1, 1, 1), 6);
+  const auto out =
+      RunOne<float>(m.Build(), MakeArray<float>(DType::kFloat32, {1, 1, 1, 2}, {0.5f, -1.0f}),
+                    /*also_tflite=*/true);
   ASSERT_EQ(out.size(), 2u);
   EXPECT_NEAR(out[0], 1.25f, 1e-6);
   EXPECT_NEAR(out[1], -0.5f, 1e-6);
 }
 
 TEST(DepthwiseConv2DErrors, BadShapesAndOptions) {
-  auto model = [](std::vector<int32_t> in_shape, std::vector<int32_t> w_shape,
-                  bool options) {
+  auto model = [](std::vector<int32_t> in_shape, std::vector<int32_t> w_shape, bool options) {
     ModelBuilder m;
     const int x = m.AddInput(DType::kFloat32, in_shape);
     int64_t n = 1;
     for (int32_t d : w_shape) n *= d;
-    const int w = m.AddConstant<float>(DType::kFloat32, w_shape,
-                                       std::vector<float>(n, 1.0f));
-    const int b = m.AddConstant<float>(DType::kFloat32, {w_shape[3]},
-                                       std::vector<float>(w_shape[3], 0.0f));
+    const int w = m.AddConstant<float>(DType::kFloat32, w_shape, std::vector<float>(n, 1.0f));
+    const int b =
+        m.AddConstant<float>(DType::kFloat32, {w_shape[3]}, std::vector<float>(w_shape[3], 0.0f));
     const int y = m.AddOutput(DType::kFloat32, {1, 1, 1, 1});
     m.AddOperator(kDepthwise, {x, w, b}, {y},
-                  options ? DepthwiseOptions(Padding::VALID, 1, 1, 1)
-                          : OptionsFn(nullptr));
+                  options ? DepthwiseOptions(Padding::VALID, 1, 1, 1) : OptionsFn(nullptr));
     return m.Build();
   };
-  conv::ExpectPrepareError(model({1, 4, 4, 3}, {1, 3, 3, 4}, true),
-                           StatusCode::kInvalidModel,
+  conv::ExpectPrepareError(model({1, 4, 4, 3}, {1, 3, 3, 4}, true), StatusCode::kInvalidModel,
                            "filter has 4 channels, input has 3");
-  conv::ExpectPrepareError(model({1, 4, 4, 3}, {2, 3, 3, 3}, true),
-                           StatusCode::kInvalidModel, "dimension 0 is 2");
-  conv::ExpectPrepareError(model({1, 4, 4, 3}, {1, 3, 3, 3}, false),
-                           StatusCode::kInvalidModel,
+  conv::ExpectPrepareError(model({1, 4, 4, 3}, {2, 3, 3, 3}, true), StatusCode::kInvalidModel,
+                           "dimension 0 is 2");
+  conv::ExpectPrepareError(model({1, 4, 4, 3}, {1, 3, 3, 3}, false), StatusCode::kInvalidModel,
                            "DepthwiseConv2DOptions are missing");
-  conv::ExpectPrepareError(model({1, 4, 4}, {1, 3, 3, 3}, true),
-                           StatusCode::kInvalidModel, "has rank 3, expected 4");
-  EXPECT_TRUE(
-      conv::PrepareStatus(model({1, 4, 4, 3}, {1, 3, 3, 6}, true)).ok());
+  conv::ExpectPrepareError(model({1, 4, 4}, {1, 3, 3, 3}, true), StatusCode::kInvalidModel,
+                           "has rank 3, expected 4");
+  EXPECT_TRUE(conv::PrepareStatus(model({1, 4, 4, 3}, {1, 3, 3, 6}, true)).ok());
 }
 
 TEST(DepthwiseConv2DErrors, Int8WeightsMustBeSymmetric) {
   ModelBuilder m;
   const int x = m.AddInput(DType::kInt8, {1, 2, 2, 1}, {0.5f}, {0});
-  const int w =
-      m.AddConstant<int8_t>(DType::kInt8, {1, 1, 1, 1}, {3}, {0.5f}, {4}, 3);
+  const int w = m.AddConstant<int8_t>(DType::kInt8, {1, 1, 1, 1}, {3}, {0.5f}, {4}, 3);
   const int b = m.AddConstant<int32_t>(DType::kInt32, {1}, {0});
   const int y = m.AddOutput(DType::kInt8, {1, 2, 2, 1}, {0.5f}, {0});
-  m.AddOperator(kDepthwise, {x, w, b}, {y},
-                DepthwiseOptions(Padding::VALID, 1, 1, 1), 3);
+  m.AddOperator(kDepthwise, {x, w, b}, {y}, DepthwiseOptions(Padding::VALID, 1, 1, 1), 3);
   conv::ExpectPrepareError(m.Build(), StatusCode::kUnsupported,
                            "int8 weights must be symmetric (zero point 0)");
 }
@@ -196,8 +173,8 @@ TEST(DepthwiseConv2DErrors, Int8WeightsMustBeSymmetric) {
 std::vector<OpConfig> DepthwiseConfigs(Variant v) {
   std::vector<OpConfig> configs;
   uint32_t seed = 100;
-  auto add = [&](int batch, int h, int w, int in_c, int dm, int fh, int fw,
-                 int stride, int dilation, Padding pad, Act act) {
+  auto add = [&](int batch, int h, int w, int in_c, int dm, int fh, int fw, int stride,
+                 int dilation, Padding pad, Act act) {
     OpConfig c;
     c.op = tflite::BuiltinOperator::DEPTHWISE_CONV_2D;
     c.variant = v;
@@ -229,9 +206,8 @@ std::vector<OpConfig> DepthwiseConfigs(Variant v) {
 
 TEST(DepthwiseConv2DAgreement, AllVariantsMatchTflite) {
   if (!TfliteRefAvailable()) GTEST_SKIP() << "tflite-ref unavailable";
-  for (Variant v :
-       {Variant::kFloat, Variant::kInt8PerChannel, Variant::kInt8PerTensor,
-        Variant::kUInt8, Variant::kInt16x8, Variant::kHybridPerChannel}) {
+  for (Variant v : {Variant::kFloat, Variant::kInt8PerChannel, Variant::kInt8PerTensor,
+                    Variant::kUInt8, Variant::kInt16x8, Variant::kHybridPerChannel}) {
     conv::LsbHistogram hist;
     for (const OpConfig& c : DepthwiseConfigs(v)) {
       conv::ExpectAgreesWithTflite(c, conv::ToleranceFor(v), &hist);

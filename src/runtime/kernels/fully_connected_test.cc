@@ -22,14 +22,12 @@ TEST(FullyConnectedFloat, Golden) {
   // [-1.875, 2.75].
   ModelBuilder m;
   const int x = m.AddInput(DType::kFloat32, {1, 3});
-  const int w = m.AddConstant<float>(DType::kFloat32, {2, 3},
-                                     {1, 0, -1, 0.5f, 0.5f, 0.5f});
+  const int w = m.AddConstant<float>(DType::kFloat32, {2, 3}, {1, 0, -1, 0.5f, 0.5f, 0.5f});
   const int b = m.AddConstant<float>(DType::kFloat32, {2}, {0.125f, -0.25f});
   const int y = m.AddOutput(DType::kFloat32, {1, 2});
   m.AddOperator(kFc, {x, w, b}, {y}, FcOptions());
-  const auto out = RunOne<float>(
-      m.Build(), MakeArray<float>(DType::kFloat32, {1, 3}, {1, 2, 3}),
-      /*also_tflite=*/true);
+  const auto out = RunOne<float>(m.Build(), MakeArray<float>(DType::kFloat32, {1, 3}, {1, 2, 3}),
+                                 /*also_tflite=*/true);
   EXPECT_EQ(out, (std::vector<float>{-1.875f, 2.75f}));
 }
 
@@ -38,13 +36,11 @@ TEST(FullyConnectedFloat, GoldenKeepNumDimsAndRelu) {
   // RELU.
   ModelBuilder m;
   const int x = m.AddInput(DType::kFloat32, {2, 1, 3});
-  const int w =
-      m.AddConstant<float>(DType::kFloat32, {2, 3}, {1, 1, 1, -1, 0, 0});
+  const int w = m.AddConstant<float>(DType::kFloat32, {2, 3}, {1, 1, 1, -1, 0, 0});
   const int y = m.AddOutput(DType::kFloat32, {2, 1, 2});
-  m.AddOperator(kFc, {x, w, -1}, {y},
-                FcOptions(Act::RELU, /*keep_num_dims=*/true), 5);
-  auto out = RunEdgeopt(m.Build(), {MakeArray<float>(DType::kFloat32, {2, 1, 3},
-                                                     {1, 2, 3, -4, 5, -6})});
+  m.AddOperator(kFc, {x, w, -1}, {y}, FcOptions(Act::RELU, /*keep_num_dims=*/true), 5);
+  auto out =
+      RunEdgeopt(m.Build(), {MakeArray<float>(DType::kFloat32, {2, 1, 3}, {1, 2, 3, -4, 5, -6})});
   ASSERT_TRUE(out.ok()) << out.status().ToString();
   EXPECT_EQ((*out)[0].shape, (std::vector<int64_t>{2, 1, 2}));
   EXPECT_EQ(ToVector<float>((*out)[0]), (std::vector<float>{6, 0, 0, 4}));
@@ -57,9 +53,8 @@ TEST(FullyConnectedFloat, GoldenFlattensInput) {
   const int w = m.AddConstant<float>(DType::kFloat32, {1, 4}, {1, 2, 3, 4});
   const int y = m.AddOutput(DType::kFloat32, {2, 1});
   m.AddOperator(kFc, {x, w, -1}, {y}, FcOptions());
-  auto out = RunEdgeopt(
-      m.Build(),
-      {MakeArray<float>(DType::kFloat32, {2, 2, 2}, {1, 0, 0, 0, 0, 0, 0, 1})});
+  auto out = RunEdgeopt(m.Build(),
+                        {MakeArray<float>(DType::kFloat32, {2, 2, 2}, {1, 0, 0, 0, 0, 0, 0, 1})});
   ASSERT_TRUE(out.ok()) << out.status().ToString();
   EXPECT_EQ((*out)[0].shape, (std::vector<int64_t>{2, 1}));
   EXPECT_EQ(ToVector<float>((*out)[0]), (std::vector<float>{1, 4}));
@@ -92,9 +87,8 @@ TEST(FullyConnectedInt8, GoldenRoundsTiesUpLikeRuy) {
   const int b = m.AddConstant<int32_t>(DType::kInt32, {1}, {0}, {1.0f}, {0});
   const int y = m.AddOutput(DType::kInt8, {3, 1}, {16.0f}, {0});
   m.AddOperator(kFc, {x, w, b}, {y}, FcOptions(), 4);
-  const auto out = RunOne<int8_t>(
-      m.Build(), MakeArray<int8_t>(DType::kInt8, {3, 1}, {-24, 24, -8}),
-      /*also_tflite=*/true);
+  const auto out = RunOne<int8_t>(m.Build(), MakeArray<int8_t>(DType::kInt8, {3, 1}, {-24, 24, -8}),
+                                  /*also_tflite=*/true);
   EXPECT_EQ(out, (std::vector<int8_t>{-1, 2, 0}));
 }
 
@@ -106,14 +100,12 @@ TEST(FullyConnectedInt8, GoldenZeroPointsAndRelu6) {
   // RELU6 -> 12 -> q = 17.
   ModelBuilder m;
   const int x = m.AddInput(DType::kInt8, {1, 2}, {1.0f}, {-2});
-  const int w =
-      m.AddConstant<int8_t>(DType::kInt8, {2, 2}, {3, -1, 2, 2}, {1.0f}, {1});
+  const int w = m.AddConstant<int8_t>(DType::kInt8, {2, 2}, {3, -1, 2, 2}, {1.0f}, {1});
   const int b = m.AddConstant<int32_t>(DType::kInt32, {2}, {3, 3}, {1.0f}, {0});
   const int y = m.AddOutput(DType::kInt8, {1, 2}, {0.5f}, {5});
   m.AddOperator(kFc, {x, w, b}, {y}, FcOptions(Act::RELU6), 4);
-  const auto out =
-      RunOne<int8_t>(m.Build(), MakeArray<int8_t>(DType::kInt8, {1, 2}, {0, 2}),
-                     /*also_tflite=*/true);
+  const auto out = RunOne<int8_t>(m.Build(), MakeArray<int8_t>(DType::kInt8, {1, 2}, {0, 2}),
+                                  /*also_tflite=*/true);
   EXPECT_EQ(out, (std::vector<int8_t>{5, 17}));
 }
 
@@ -125,14 +117,12 @@ TEST(FullyConnectedInt8, GoldenPerChannelWeights) {
   // -> 3.5 -> 4.
   ModelBuilder m;
   const int x = m.AddInput(DType::kInt8, {1, 2}, {0.5f}, {0});
-  const int w = m.AddConstant<int8_t>(DType::kInt8, {2, 2}, {2, 3, 4, -8},
-                                      {0.25f, 0.125f}, {0, 0}, 0);
-  const int b = m.AddConstant<int32_t>(DType::kInt32, {2}, {4, -16},
-                                       {0.125f, 0.0625f}, {0, 0}, 0);
+  const int w =
+      m.AddConstant<int8_t>(DType::kInt8, {2, 2}, {2, 3, 4, -8}, {0.25f, 0.125f}, {0, 0}, 0);
+  const int b = m.AddConstant<int32_t>(DType::kInt32, {2}, {4, -16}, {0.125f, 0.0625f}, {0, 0}, 0);
   const int y = m.AddOutput(DType::kInt8, {1, 2}, {1.0f}, {0});
   m.AddOperator(kFc, {x, w, b}, {y}, FcOptions(), 4);
-  const auto out = RunOne<int8_t>(
-      m.Build(), MakeArray<int8_t>(DType::kInt8, {1, 2}, {10, -4}));
+  const auto out = RunOne<int8_t>(m.Build(), MakeArray<int8_t>(DType::kInt8, {1, 2}, {10, -4}));
   EXPECT_EQ(out, (std::vector<int8_t>{2, 4}));
 }
 
@@ -142,14 +132,12 @@ TEST(FullyConnectedUInt8, Golden) {
   // bias 2 = 6; multiplier 1 -> 6 + 100.
   ModelBuilder m;
   const int x = m.AddInput(DType::kUInt8, {1, 2}, {0.5f}, {128});
-  const int w =
-      m.AddConstant<uint8_t>(DType::kUInt8, {1, 2}, {129, 127}, {0.5f}, {128});
+  const int w = m.AddConstant<uint8_t>(DType::kUInt8, {1, 2}, {129, 127}, {0.5f}, {128});
   const int b = m.AddConstant<int32_t>(DType::kInt32, {1}, {2}, {0.25f}, {0});
   const int y = m.AddOutput(DType::kUInt8, {1, 1}, {0.25f}, {100});
   m.AddOperator(kFc, {x, w, b}, {y}, FcOptions());
-  const auto out = RunOne<uint8_t>(
-      m.Build(), MakeArray<uint8_t>(DType::kUInt8, {1, 2}, {130, 126}),
-      /*also_tflite=*/true);
+  const auto out = RunOne<uint8_t>(m.Build(), MakeArray<uint8_t>(DType::kUInt8, {1, 2}, {130, 126}),
+                                   /*also_tflite=*/true);
   EXPECT_EQ(out, (std::vector<uint8_t>{106}));
 }
 
@@ -161,17 +149,13 @@ TEST(FullyConnectedInt16x8, GoldenWithAndWithoutBias) {
   for (bool with_bias : {true, false}) {
     ModelBuilder m;
     const int x = m.AddInput(DType::kInt16, {3, 1}, {0.5f}, {0});
-    const int w =
-        m.AddConstant<int8_t>(DType::kInt8, {1, 1}, {3}, {0.25f}, {0});
-    const int b = with_bias ? m.AddConstant<int64_t>(DType::kInt64, {1}, {100},
-                                                     {0.125f}, {0})
-                            : -1;
+    const int w = m.AddConstant<int8_t>(DType::kInt8, {1, 1}, {3}, {0.25f}, {0});
+    const int b = with_bias ? m.AddConstant<int64_t>(DType::kInt64, {1}, {100}, {0.125f}, {0}) : -1;
     const int y = m.AddOutput(DType::kInt16, {3, 1}, {1.0f}, {0});
     m.AddOperator(kFc, {x, w, b}, {y}, FcOptions(), 7);
-    const auto out = RunOne<int16_t>(
-        m.Build(),
-        MakeArray<int16_t>(DType::kInt16, {3, 1}, {1000, -3000, -2996}),
-        /*also_tflite=*/true);
+    const auto out =
+        RunOne<int16_t>(m.Build(), MakeArray<int16_t>(DType::kInt16, {3, 1}, {1000, -3000, -2996}),
+                        /*also_tflite=*/true);
     if (with_bias) {
       EXPECT_EQ(out, (std::vector<int16_t>{388, -1112, -1111}));
     } else {
@@ -188,15 +172,13 @@ TEST(FullyConnectedHybrid, GoldenSymmetricAndAsymmetric) {
   for (bool asymmetric : {false, true}) {
     ModelBuilder m;
     const int x = m.AddInput(DType::kFloat32, {1, 2});
-    const int w =
-        m.AddConstant<int8_t>(DType::kInt8, {1, 2}, {64, 127}, {0.01f}, {0});
+    const int w = m.AddConstant<int8_t>(DType::kInt8, {1, 2}, {64, 127}, {0.01f}, {0});
     const int b = m.AddConstant<float>(DType::kFloat32, {1}, {0.25f});
     const int y = m.AddOutput(DType::kFloat32, {1, 1});
-    m.AddOperator(kFc, {x, w, b}, {y}, FcOptions(Act::NONE, false, asymmetric),
-                  asymmetric ? 9 : 3);
-    const auto out = RunOne<float>(
-        m.Build(), MakeArray<float>(DType::kFloat32, {1, 2}, {0.5f, -1.0f}),
-        /*also_tflite=*/true);
+    m.AddOperator(kFc, {x, w, b}, {y}, FcOptions(Act::NONE, false, asymmetric), asymmetric ? 9 : 3);
+    const auto out =
+        RunOne<float>(m.Build(), MakeArray<float>(DType::kFloat32, {1, 2}, {0.5f, -1.0f}),
+                      /*also_tflite=*/true);
     ASSERT_EQ(out.size(), 1u);
     EXPECT_NEAR(out[0], asymmetric ? -0.70f : -0.697480f, 1e-6);
   }
@@ -210,56 +192,46 @@ TEST(FullyConnectedHybrid, GoldenPerChannelWeightsAndTanh) {
   // applies TANH.
   ModelBuilder m;
   const int x = m.AddInput(DType::kFloat32, {1, 2});
-  const int w = m.AddConstant<int8_t>(DType::kInt8, {2, 2}, {64, 127, 10, -20},
-                                      {0.01f, 0.02f}, {0, 0}, 0);
+  const int w =
+      m.AddConstant<int8_t>(DType::kInt8, {2, 2}, {64, 127, 10, -20}, {0.01f, 0.02f}, {0, 0}, 0);
   const int b = m.AddConstant<float>(DType::kFloat32, {2}, {0.25f, -0.1f});
   const int y = m.AddOutput(DType::kFloat32, {1, 2});
   m.AddOperator(kFc, {x, w, b}, {y}, FcOptions(Act::TANH), 3);
-  const auto out = RunOne<float>(
-      m.Build(), MakeArray<float>(DType::kFloat32, {1, 2}, {0.5f, -1.0f}));
+  const auto out =
+      RunOne<float>(m.Build(), MakeArray<float>(DType::kFloat32, {1, 2}, {0.5f, -1.0f}));
   ASSERT_EQ(out.size(), 2u);
   EXPECT_NEAR(out[0], std::tanh(-0.697480f), 1e-6);
   EXPECT_NEAR(out[1], std::tanh(0.400787f), 1e-6);
 }
 
 TEST(FullyConnectedErrors, BadShapesTypesAndActivations) {
-  auto model = [](std::vector<int32_t> in_shape, std::vector<int32_t> w_shape,
-                  DType bias_type, bool keep, Act act) {
+  auto model = [](std::vector<int32_t> in_shape, std::vector<int32_t> w_shape, DType bias_type,
+                  bool keep, Act act) {
     ModelBuilder m;
     const int x = m.AddInput(DType::kFloat32, in_shape);
     int64_t n = 1;
     for (int32_t d : w_shape) n *= d;
-    const int w = m.AddConstant<float>(DType::kFloat32, w_shape,
-                                       std::vector<float>(n, 1.0f));
+    const int w = m.AddConstant<float>(DType::kFloat32, w_shape, std::vector<float>(n, 1.0f));
     const int units = w_shape[0];
     const int b = bias_type == DType::kFloat32
-                      ? m.AddConstant<float>(DType::kFloat32, {units},
-                                             std::vector<float>(units))
-                      : m.AddConstant<int32_t>(bias_type, {units},
-                                               std::vector<int32_t>(units));
+                      ? m.AddConstant<float>(DType::kFloat32, {units}, std::vector<float>(units))
+                      : m.AddConstant<int32_t>(bias_type, {units}, std::vector<int32_t>(units));
     const int y = m.AddOutput(DType::kFloat32, {1, units});
     m.AddOperator(kFc, {x, w, b}, {y}, FcOptions(act, keep));
     return m.Build();
   };
-  conv::ExpectPrepareError(
-      model({1, 10}, {4, 3}, DType::kFloat32, false, Act::NONE),
-      StatusCode::kInvalidModel, "not a multiple of the weights' 3 input");
-  conv::ExpectPrepareError(
-      model({2, 6}, {4, 3}, DType::kFloat32, true, Act::NONE),
-      StatusCode::kInvalidModel,
-      "weights have 3 input features, input's last dimension is 6");
-  conv::ExpectPrepareError(
-      model({1, 3}, {4, 3, 1}, DType::kFloat32, false, Act::NONE),
-      StatusCode::kInvalidModel, "has rank 3, expected 2");
-  conv::ExpectPrepareError(
-      model({1, 3}, {4, 3}, DType::kInt32, false, Act::NONE),
-      StatusCode::kInvalidModel, "has type int32; a float op needs");
-  conv::ExpectPrepareError(
-      model({1, 3}, {4, 3}, DType::kFloat32, false, Act::TANH),
-      StatusCode::kUnsupported, "fused activation TANH is not supported");
-  EXPECT_TRUE(conv::PrepareStatus(
-                  model({2, 6}, {4, 3}, DType::kFloat32, false, Act::NONE))
-                  .ok());
+  conv::ExpectPrepareError(model({1, 10}, {4, 3}, DType::kFloat32, false, Act::NONE),
+                           StatusCode::kInvalidModel, "not a multiple of the weights' 3 input");
+  conv::ExpectPrepareError(model({2, 6}, {4, 3}, DType::kFloat32, true, Act::NONE),
+                           StatusCode::kInvalidModel,
+                           "weights have 3 input features, input's last dimension is 6");
+  conv::ExpectPrepareError(model({1, 3}, {4, 3, 1}, DType::kFloat32, false, Act::NONE),
+                           StatusCode::kInvalidModel, "has rank 3, expected 2");
+  conv::ExpectPrepareError(model({1, 3}, {4, 3}, DType::kInt32, false, Act::NONE),
+                           StatusCode::kInvalidModel, "has type int32; a float op needs");
+  conv::ExpectPrepareError(model({1, 3}, {4, 3}, DType::kFloat32, false, Act::TANH),
+                           StatusCode::kUnsupported, "fused activation TANH is not supported");
+  EXPECT_TRUE(conv::PrepareStatus(model({2, 6}, {4, 3}, DType::kFloat32, false, Act::NONE)).ok());
 }
 
 TEST(FullyConnectedErrors, BiasScaleMustMatch) {
@@ -267,8 +239,7 @@ TEST(FullyConnectedErrors, BiasScaleMustMatch) {
   // output scale).
   ModelBuilder m;
   const int x = m.AddInput(DType::kInt8, {1, 2}, {0.5f}, {0});
-  const int w =
-      m.AddConstant<int8_t>(DType::kInt8, {1, 2}, {1, 2}, {0.5f}, {0});
+  const int w = m.AddConstant<int8_t>(DType::kInt8, {1, 2}, {1, 2}, {0.5f}, {0});
   const int b = m.AddConstant<int32_t>(DType::kInt32, {1}, {0}, {1.0f}, {0});
   const int y = m.AddOutput(DType::kInt8, {1, 1}, {0.5f}, {0});
   m.AddOperator(kFc, {x, w, b}, {y}, FcOptions(), 4);
@@ -279,8 +250,7 @@ TEST(FullyConnectedErrors, BiasScaleMustMatch) {
 std::vector<OpConfig> FcConfigs(Variant v) {
   std::vector<OpConfig> configs;
   uint32_t seed = 200;
-  auto add = [&](std::vector<int32_t> input, int in, int units, bool keep,
-                 Act act) {
+  auto add = [&](std::vector<int32_t> input, int in, int units, bool keep, Act act) {
     OpConfig c;
     c.op = tflite::BuiltinOperator::FULLY_CONNECTED;
     c.variant = v;
@@ -307,8 +277,8 @@ std::vector<OpConfig> FcConfigs(Variant v) {
 
 TEST(FullyConnectedAgreement, AllVariantsMatchTflite) {
   if (!TfliteRefAvailable()) GTEST_SKIP() << "tflite-ref unavailable";
-  for (Variant v : {Variant::kFloat, Variant::kInt8PerTensor, Variant::kUInt8,
-                    Variant::kInt16x8, Variant::kHybridPerTensor}) {
+  for (Variant v : {Variant::kFloat, Variant::kInt8PerTensor, Variant::kUInt8, Variant::kInt16x8,
+                    Variant::kHybridPerTensor}) {
     for (bool asym : {false, true}) {
       if (asym && !conv::IsHybrid(v)) continue;
       conv::LsbHistogram hist;

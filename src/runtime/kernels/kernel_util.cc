@@ -40,8 +40,8 @@ static int PaddingWithOffset(int stride, int dilation, int in_size, int filter_s
 }
 
 Padding2D ComputePadding(tflite::Padding padding, int stride_h, int stride_w, int dilation_h,
-                         int dilation_w, int in_h, int in_w, int filter_h, int filter_w,
-                         int* out_h, int* out_w) {
+                         int dilation_w, int in_h, int in_w, int filter_h, int filter_w, int* out_h,
+                         int* out_w) {
   *out_h = ComputeOutSize(padding, in_h, filter_h, stride_h, dilation_h);
   *out_w = ComputeOutSize(padding, in_w, filter_w, stride_w, dilation_w);
   Padding2D p;
@@ -94,8 +94,8 @@ Status CheckNumInputs(const Node* node, int min_inputs, int max_inputs) {
 }
 
 Status CheckNumOutputs(const Node* node, int n) {
-  EDGEOPT_ENSURE(node->num_outputs == n, StatusCode::kInvalidModel,
-                 "has %d outputs, expected %d", node->num_outputs, n);
+  EDGEOPT_ENSURE(node->num_outputs == n, StatusCode::kInvalidModel, "has %d outputs, expected %d",
+                 node->num_outputs, n);
   for (int i = 0; i < n; ++i) {
     EDGEOPT_ENSURE(node->outputs[i] >= 0, StatusCode::kInvalidModel, "output %d is absent", i);
   }

@@ -30,8 +30,8 @@ struct Padding2D {
 int ComputeOutSize(tflite::Padding padding, int image_size, int filter_size, int stride,
                    int dilation);
 Padding2D ComputePadding(tflite::Padding padding, int stride_h, int stride_w, int dilation_h,
-                         int dilation_w, int in_h, int in_w, int filter_h, int filter_w,
-                         int* out_h, int* out_w);
+                         int dilation_w, int in_h, int in_w, int filter_h, int filter_w, int* out_h,
+                         int* out_w);
 
 // Numpy-style broadcast of two shapes.
 Status BroadcastDims(const Dims& a, const Dims& b, Dims* out);

@@ -8,9 +8,7 @@ namespace edgeopt {
 namespace rt {
 namespace {
 
-void* Init(Context* ctx, const Node*) {
-  return lstm::Init(ctx, lstm::Kind::kSingleStep);
-}
+void* Init(Context* ctx, const Node*) { return lstm::Init(ctx, lstm::Kind::kSingleStep); }
 
 }  // namespace
 

@@ -42,8 +42,8 @@ const char* const kTensorNames[24] = {
 };
 
 // Peephole input index per gate (the cell gate has none).
-constexpr int kPeepholeIndex[4] = {kCellToInputWeights, kCellToForgetWeights,
-                                   -1, kCellToOutputWeights};
+constexpr int kPeepholeIndex[4] = {kCellToInputWeights, kCellToForgetWeights, -1,
+                                   kCellToOutputWeights};
 
 const Tensor* Optional(Context* ctx, const Node* node, int index) {
   return index < 0 ? nullptr : ctx->input(node, index);
@@ -51,9 +51,8 @@ const Tensor* Optional(Context* ctx, const Node* node, int index) {
 
 Status Required(Context* ctx, const Node* node, int index, const Tensor** out) {
   *out = ctx->input(node, index);
-  EDGEOPT_ENSURE(*out != nullptr, StatusCode::kInvalidModel,
-                 "required input %d (%s) is missing", index,
-                 kTensorNames[index]);
+  EDGEOPT_ENSURE(*out != nullptr, StatusCode::kInvalidModel, "required input %d (%s) is missing",
+                 index, kTensorNames[index]);
   return Status::Ok();
 }
 
@@ -63,21 +62,17 @@ const T* DataOf(const Tensor* t) {
 }
 
 // Checks an optional input's type and dims (when present).
-Status CheckTensor(const Tensor* t, int index, DType type, int rank, int32_t d0,
-                   int32_t d1 = -1) {
+Status CheckTensor(const Tensor* t, int index, DType type, int rank, int32_t d0, int32_t d1 = -1) {
   if (t == nullptr) return Status::Ok();
   const char* what = kTensorNames[index];
-  EDGEOPT_ENSURE(t->type == type, StatusCode::kUnsupported,
-                 "%s (%s) has type %s, expected %s", what, t->name,
-                 DTypeName(t->type), DTypeName(type));
+  EDGEOPT_ENSURE(t->type == type, StatusCode::kUnsupported, "%s (%s) has type %s, expected %s",
+                 what, t->name, DTypeName(t->type), DTypeName(type));
   const int32_t dims[2] = {d0, d1};
   EDGEOPT_RETURN_IF_ERROR(CheckDims(t, what, rank, dims));
-  EDGEOPT_ENSURE(t->dims.NumElements() <= kMaxRecurrentElements,
-                 StatusCode::kUnsupported, "%s (%s) is too large", what,
-                 t->name);
-  EDGEOPT_ENSURE(t->data != nullptr || !t->IsConstant(),
-                 StatusCode::kInvalidModel, "%s (%s) has no data", what,
-                 t->name);
+  EDGEOPT_ENSURE(t->dims.NumElements() <= kMaxRecurrentElements, StatusCode::kUnsupported,
+                 "%s (%s) is too large", what, t->name);
+  EDGEOPT_ENSURE(t->data != nullptr || !t->IsConstant(), StatusCode::kInvalidModel,
+                 "%s (%s) has no data", what, t->name);
   return Status::Ok();
 }
 
@@ -102,24 +97,17 @@ Status ReadOptions(const Node* node, OpData* d) {
       d->cell_clip = o->cell_clip();
       d->proj_clip = o->proj_clip();
       d->asymmetric = o->asymmetric_quantize_inputs();
-      EDGEOPT_ENSURE(o->kernel_type() == tflite::LSTMKernelType::FULL,
-                     StatusCode::kUnsupported,
+      EDGEOPT_ENSURE(o->kernel_type() == tflite::LSTMKernelType::FULL, StatusCode::kUnsupported,
                      "the BASIC LSTM kernel type is not supported");
     }
   }
-  EDGEOPT_ENSURE(activation >= 0 &&
-                     activation <= static_cast<int>(ref::Activation::kSignBit),
-                 StatusCode::kInvalidModel, "unknown fused activation %d",
-                 activation);
+  EDGEOPT_ENSURE(activation >= 0 && activation <= static_cast<int>(ref::Activation::kSignBit),
+                 StatusCode::kInvalidModel, "unknown fused activation %d", activation);
   d->activation = static_cast<ref::Activation>(activation);
-  EDGEOPT_ENSURE(std::isfinite(d->cell_clip) && d->cell_clip >= 0.0f,
-                 StatusCode::kInvalidModel,
-                 "cell_clip is %g; expected finite and >= 0",
-                 static_cast<double>(d->cell_clip));
-  EDGEOPT_ENSURE(std::isfinite(d->proj_clip) && d->proj_clip >= 0.0f,
-                 StatusCode::kInvalidModel,
-                 "proj_clip is %g; expected finite and >= 0",
-                 static_cast<double>(d->proj_clip));
+  EDGEOPT_ENSURE(std::isfinite(d->cell_clip) && d->cell_clip >= 0.0f, StatusCode::kInvalidModel,
+                 "cell_clip is %g; expected finite and >= 0", static_cast<double>(d->cell_clip));
+  EDGEOPT_ENSURE(std::isfinite(d->proj_clip) && d->proj_clip >= 0.0f, StatusCode::kInvalidModel,
+                 "proj_clip is %g; expected finite and >= 0", static_cast<double>(d->proj_clip));
   return Status::Ok();
 }
 
@@ -128,79 +116,64 @@ Status ReadOptions(const Node* node, OpData* d) {
 Status CheckInputs(Context* ctx, const Node* node, const OpData& d) {
   const ref::LstmSizes& s = d.sizes;
   const Variant v = d.variant;
-  const DType weight_type =
-      v == Variant::kFloat ? DType::kFloat32 : DType::kInt8;
+  const DType weight_type = v == Variant::kFloat ? DType::kFloat32 : DType::kInt8;
   const DType peephole_type = v == Variant::kFloat    ? DType::kFloat32
                               : v == Variant::kHybrid ? DType::kInt8
                                                       : DType::kInt16;
-  const DType bias_type =
-      v == Variant::kInteger ? DType::kInt32 : DType::kFloat32;
-  const DType norm_type =
-      v == Variant::kInteger ? DType::kInt16 : DType::kFloat32;
+  const DType bias_type = v == Variant::kInteger ? DType::kInt32 : DType::kFloat32;
+  const DType norm_type = v == Variant::kInteger ? DType::kInt16 : DType::kFloat32;
 
   const Tensor* t[24];
   for (int i = 0; i < 24; ++i) t[i] = Optional(ctx, node, i);
   for (int g = 0; g < 4; ++g) {
     if (g != 0) {
-      EDGEOPT_ENSURE(
-          t[1 + g] != nullptr && t[5 + g] != nullptr && t[12 + g] != nullptr,
-          StatusCode::kInvalidModel,
-          "the %s gate needs its input weights, recurrent weights and bias",
-          g == 1   ? "forget"
-          : g == 2 ? "cell"
-                   : "output");
+      EDGEOPT_ENSURE(t[1 + g] != nullptr && t[5 + g] != nullptr && t[12 + g] != nullptr,
+                     StatusCode::kInvalidModel,
+                     "the %s gate needs its input weights, recurrent weights and bias",
+                     g == 1   ? "forget"
+                     : g == 2 ? "cell"
+                              : "output");
     }
-    EDGEOPT_RETURN_IF_ERROR(
-        CheckTensor(t[1 + g], 1 + g, weight_type, 2, s.n_cell, s.n_input));
-    EDGEOPT_RETURN_IF_ERROR(
-        CheckTensor(t[5 + g], 5 + g, weight_type, 2, s.n_cell, s.n_output));
-    EDGEOPT_RETURN_IF_ERROR(
-        CheckTensor(t[12 + g], 12 + g, bias_type, 1, s.n_cell));
+    EDGEOPT_RETURN_IF_ERROR(CheckTensor(t[1 + g], 1 + g, weight_type, 2, s.n_cell, s.n_input));
+    EDGEOPT_RETURN_IF_ERROR(CheckTensor(t[5 + g], 5 + g, weight_type, 2, s.n_cell, s.n_output));
+    EDGEOPT_RETURN_IF_ERROR(CheckTensor(t[12 + g], 12 + g, bias_type, 1, s.n_cell));
   }
   const bool cifg = t[kInputToInputWeights] == nullptr;
-  EDGEOPT_ENSURE(cifg == (t[kRecurrentToInputWeights] == nullptr),
-                 StatusCode::kInvalidModel,
+  EDGEOPT_ENSURE(cifg == (t[kRecurrentToInputWeights] == nullptr), StatusCode::kInvalidModel,
                  "input_to_input_weights and recurrent_to_input_weights must "
                  "be both present or "
                  "both absent (CIFG)");
-  EDGEOPT_ENSURE(cifg == (t[kInputGateBias] == nullptr),
-                 StatusCode::kInvalidModel,
-                 cifg ? "input_gate_bias must be absent in a CIFG LSTM"
-                      : "input_gate_bias is missing");
+  EDGEOPT_ENSURE(
+      cifg == (t[kInputGateBias] == nullptr), StatusCode::kInvalidModel,
+      cifg ? "input_gate_bias must be absent in a CIFG LSTM" : "input_gate_bias is missing");
   for (int i = kCellToInputWeights; i <= kCellToOutputWeights; ++i) {
     EDGEOPT_RETURN_IF_ERROR(CheckTensor(t[i], i, peephole_type, 1, s.n_cell));
   }
   const bool peephole = t[kCellToOutputWeights] != nullptr;
-  const bool peephole_ok = (peephole && t[kCellToForgetWeights] != nullptr &&
-                            (cifg || t[kCellToInputWeights] != nullptr)) ||
-                           (!peephole && t[kCellToForgetWeights] == nullptr &&
-                            t[kCellToInputWeights] == nullptr);
+  const bool peephole_ok =
+      (peephole && t[kCellToForgetWeights] != nullptr &&
+       (cifg || t[kCellToInputWeights] != nullptr)) ||
+      (!peephole && t[kCellToForgetWeights] == nullptr && t[kCellToInputWeights] == nullptr);
   EDGEOPT_ENSURE(peephole_ok, StatusCode::kInvalidModel,
                  "the peephole weights must be all present or all absent");
-  EDGEOPT_ENSURE(!(cifg && t[kCellToInputWeights] != nullptr),
-                 StatusCode::kInvalidModel,
+  EDGEOPT_ENSURE(!(cifg && t[kCellToInputWeights] != nullptr), StatusCode::kInvalidModel,
                  "cell_to_input_weights must be absent in a CIFG LSTM");
-  EDGEOPT_RETURN_IF_ERROR(CheckTensor(t[kProjectionWeights], kProjectionWeights,
-                                      weight_type, 2, s.n_output, s.n_cell));
-  EDGEOPT_RETURN_IF_ERROR(CheckTensor(t[kProjectionBias], kProjectionBias,
-                                      bias_type, 1, s.n_output));
-  EDGEOPT_ENSURE(
-      t[kProjectionWeights] != nullptr || t[kProjectionBias] == nullptr,
-      StatusCode::kInvalidModel, "projection_bias needs projection_weights");
-  EDGEOPT_ENSURE(
-      t[kProjectionWeights] != nullptr || s.n_output == s.n_cell,
-      StatusCode::kInvalidModel,
-      "without projection the output size (%d) must equal the cell count (%d)",
-      s.n_output, s.n_cell);
+  EDGEOPT_RETURN_IF_ERROR(
+      CheckTensor(t[kProjectionWeights], kProjectionWeights, weight_type, 2, s.n_output, s.n_cell));
+  EDGEOPT_RETURN_IF_ERROR(
+      CheckTensor(t[kProjectionBias], kProjectionBias, bias_type, 1, s.n_output));
+  EDGEOPT_ENSURE(t[kProjectionWeights] != nullptr || t[kProjectionBias] == nullptr,
+                 StatusCode::kInvalidModel, "projection_bias needs projection_weights");
+  EDGEOPT_ENSURE(t[kProjectionWeights] != nullptr || s.n_output == s.n_cell,
+                 StatusCode::kInvalidModel,
+                 "without projection the output size (%d) must equal the cell count (%d)",
+                 s.n_output, s.n_cell);
   if (d.use_layer_norm) {
-    EDGEOPT_ENSURE(
-        cifg == (t[kInputLayerNorm] == nullptr), StatusCode::kInvalidModel,
-        cifg ? "input_layer_norm_coefficients must be absent in a CIFG LSTM"
-             : "input_layer_norm_coefficients is missing");
-    EDGEOPT_ENSURE(
-        t[kCellLayerNorm] != nullptr && t[kOutputLayerNorm] != nullptr,
-        StatusCode::kInvalidModel,
-        "layer norm LSTM needs all its coefficients");
+    EDGEOPT_ENSURE(cifg == (t[kInputLayerNorm] == nullptr), StatusCode::kInvalidModel,
+                   cifg ? "input_layer_norm_coefficients must be absent in a CIFG LSTM"
+                        : "input_layer_norm_coefficients is missing");
+    EDGEOPT_ENSURE(t[kCellLayerNorm] != nullptr && t[kOutputLayerNorm] != nullptr,
+                   StatusCode::kInvalidModel, "layer norm LSTM needs all its coefficients");
     for (int i = kInputLayerNorm; i <= kOutputLayerNorm; ++i) {
       EDGEOPT_RETURN_IF_ERROR(CheckTensor(t[i], i, norm_type, 1, s.n_cell));
     }
@@ -232,15 +205,12 @@ int32_t RowSum(const int8_t* row, int n) {
 
 // Row sums of an int8 [rows, cols] matrix into persistent memory (nullptr when
 // m is null).
-Status RowSums(Context* ctx, const int8_t* m, int rows, int cols,
-               const int32_t** out) {
+Status RowSums(Context* ctx, const int8_t* m, int rows, int cols, const int32_t** out) {
   *out = nullptr;
   if (m == nullptr) return Status::Ok();
-  int32_t* sums =
-      static_cast<int32_t*>(ctx->AllocatePersistent(sizeof(int32_t) * rows));
+  int32_t* sums = static_cast<int32_t*>(ctx->AllocatePersistent(sizeof(int32_t) * rows));
   EDGEOPT_ENSURE(sums != nullptr, StatusCode::kOutOfMemory, "out of memory");
-  for (int r = 0; r < rows; ++r)
-    sums[r] = RowSum(m + static_cast<int64_t>(r) * cols, cols);
+  for (int r = 0; r < rows; ++r) sums[r] = RowSum(m + static_cast<int64_t>(r) * cols, cols);
   *out = sums;
   return Status::Ok();
 }
@@ -254,37 +224,34 @@ Status PrepareHybrid(Context* ctx, const Node* node, OpData* d) {
     const Tensor* rec_w = Optional(ctx, node, 5 + g);
     const Tensor* peep = Optional(ctx, node, kPeepholeIndex[g]);
     if (in_w != nullptr) {
+      EDGEOPT_RETURN_IF_ERROR(PerTensorScale(in_w, kTensorNames[1 + g], &w.input_to_gate_scale[g]));
       EDGEOPT_RETURN_IF_ERROR(
-          PerTensorScale(in_w, kTensorNames[1 + g], &w.input_to_gate_scale[g]));
-      EDGEOPT_RETURN_IF_ERROR(PerTensorScale(rec_w, kTensorNames[5 + g],
-                                             &w.recurrent_to_gate_scale[g]));
+          PerTensorScale(rec_w, kTensorNames[5 + g], &w.recurrent_to_gate_scale[g]));
       w.input_to_gate[g] = in_w->Data<int8_t>();
       w.recurrent_to_gate[g] = rec_w->Data<int8_t>();
     }
     if (peep != nullptr) {
-      EDGEOPT_RETURN_IF_ERROR(PerTensorScale(
-          peep, kTensorNames[kPeepholeIndex[g]], &w.cell_to_gate_scale[g]));
+      EDGEOPT_RETURN_IF_ERROR(
+          PerTensorScale(peep, kTensorNames[kPeepholeIndex[g]], &w.cell_to_gate_scale[g]));
       w.cell_to_gate[g] = peep->Data<int8_t>();
     }
     w.gate_bias[g] = DataOf<float>(Optional(ctx, node, 12 + g));
-    if (d->use_layer_norm)
-      w.layer_norm[g] = DataOf<float>(Optional(ctx, node, 20 + g));
+    if (d->use_layer_norm) w.layer_norm[g] = DataOf<float>(Optional(ctx, node, 20 + g));
     if (d->asymmetric) {
-      EDGEOPT_RETURN_IF_ERROR(RowSums(ctx, w.input_to_gate[g], s.n_cell,
-                                      s.n_input, &w.input_row_sums[g]));
-      EDGEOPT_RETURN_IF_ERROR(RowSums(ctx, w.recurrent_to_gate[g], s.n_cell,
-                                      s.n_output, &w.recurrent_row_sums[g]));
+      EDGEOPT_RETURN_IF_ERROR(
+          RowSums(ctx, w.input_to_gate[g], s.n_cell, s.n_input, &w.input_row_sums[g]));
+      EDGEOPT_RETURN_IF_ERROR(
+          RowSums(ctx, w.recurrent_to_gate[g], s.n_cell, s.n_output, &w.recurrent_row_sums[g]));
     }
   }
   const Tensor* proj = Optional(ctx, node, kProjectionWeights);
   if (proj != nullptr) {
-    EDGEOPT_RETURN_IF_ERROR(
-        PerTensorScale(proj, "projection_weights", &w.projection_scale));
+    EDGEOPT_RETURN_IF_ERROR(PerTensorScale(proj, "projection_weights", &w.projection_scale));
     w.projection = proj->Data<int8_t>();
     w.projection_bias = DataOf<float>(Optional(ctx, node, kProjectionBias));
     if (d->asymmetric) {
-      EDGEOPT_RETURN_IF_ERROR(RowSums(ctx, w.projection, s.n_output, s.n_cell,
-                                      &w.projection_row_sums));
+      EDGEOPT_RETURN_IF_ERROR(
+          RowSums(ctx, w.projection, s.n_output, s.n_cell, &w.projection_row_sums));
     }
   }
   return Status::Ok();
@@ -302,24 +269,21 @@ bool CheckedLog2(float x, int* result) {
 Status ZeroPoint8(const Tensor* t, const char* what, int32_t* zp) {
   *zp = t->quant.zero_point;
   EDGEOPT_ENSURE(*zp >= -128 && *zp <= 127, StatusCode::kInvalidModel,
-                 "%s (%s) has zero point %d outside the int8 range", what,
-                 t->name, *zp);
+                 "%s (%s) has zero point %d outside the int8 range", what, t->name, *zp);
   return Status::Ok();
 }
 
 // effective bias[r] = bias[r] (or 0) + zp * sum(m[r]), in TFLite's wrapping
 // int32 arithmetic.
-Status EffectiveBias(Context* ctx, const int8_t* m, const int32_t* bias,
-                     int32_t zp, int rows, int cols, const int32_t** out) {
+Status EffectiveBias(Context* ctx, const int8_t* m, const int32_t* bias, int32_t zp, int rows,
+                     int cols, const int32_t** out) {
   *out = nullptr;
   if (m == nullptr) return Status::Ok();
-  int32_t* eb =
-      static_cast<int32_t*>(ctx->AllocatePersistent(sizeof(int32_t) * rows));
+  int32_t* eb = static_cast<int32_t*>(ctx->AllocatePersistent(sizeof(int32_t) * rows));
   EDGEOPT_ENSURE(eb != nullptr, StatusCode::kOutOfMemory, "out of memory");
   for (int r = 0; r < rows; ++r) {
     const int64_t row_sum = RowSum(m + static_cast<int64_t>(r) * cols, cols);
-    eb[r] = ref::WrapToInt32(
-        static_cast<int64_t>(bias != nullptr ? bias[r] : 0) + row_sum * zp);
+    eb[r] = ref::WrapToInt32(static_cast<int64_t>(bias != nullptr ? bias[r] : 0) + row_sum * zp);
   }
   *out = eb;
   return Status::Ok();
@@ -343,43 +307,32 @@ Status PrepareInteger(Context* ctx, const Node* node, OpData* d) {
   const Tensor* cell_state = ctx->input(node, kCellState);
   const Tensor* output = ctx->output(node, 0);
 
-  float input_scale = 0, state_scale = 0, cell_scale_f = 0, output_scale = 0,
-        hidden_scale = 0;
+  float input_scale = 0, state_scale = 0, cell_scale_f = 0, output_scale = 0, hidden_scale = 0;
   int32_t input_zp = 0, state_zp = 0, hidden_zp = 0;
   EDGEOPT_RETURN_IF_ERROR(PerTensorScale(input, "input", &input_scale));
   EDGEOPT_RETURN_IF_ERROR(ZeroPoint8(input, "input", &input_zp));
-  EDGEOPT_RETURN_IF_ERROR(
-      PerTensorScale(output_state, "output_state", &state_scale));
+  EDGEOPT_RETURN_IF_ERROR(PerTensorScale(output_state, "output_state", &state_scale));
   EDGEOPT_RETURN_IF_ERROR(ZeroPoint8(output_state, "output_state", &state_zp));
-  EDGEOPT_RETURN_IF_ERROR(
-      PerTensorScale(cell_state, "cell_state", &cell_scale_f));
+  EDGEOPT_RETURN_IF_ERROR(PerTensorScale(cell_state, "cell_state", &cell_scale_f));
   EDGEOPT_RETURN_IF_ERROR(PerTensorScale(output, "output", &output_scale));
-  EDGEOPT_ENSURE(CheckedLog2(cell_scale_f, &p.cell_scale),
-                 StatusCode::kInvalidModel,
-                 "cell_state scale %g is not a power of two",
-                 static_cast<double>(cell_scale_f));
-  EDGEOPT_ENSURE(p.cell_scale >= -15 && p.cell_scale <= -9,
-                 StatusCode::kUnsupported,
+  EDGEOPT_ENSURE(CheckedLog2(cell_scale_f, &p.cell_scale), StatusCode::kInvalidModel,
+                 "cell_state scale %g is not a power of two", static_cast<double>(cell_scale_f));
+  EDGEOPT_ENSURE(p.cell_scale >= -15 && p.cell_scale <= -9, StatusCode::kUnsupported,
                  "cell_state scale 2^%d is not supported (TFLite 2.9 handles "
                  "2^-15 to 2^-9)",
                  p.cell_scale);
   const Tensor* hidden = ctx->intermediate(node, 4);
-  EDGEOPT_ENSURE(hidden != nullptr, StatusCode::kInvalidModel,
-                 "intermediate 4 is missing");
-  EDGEOPT_RETURN_IF_ERROR(
-      PerTensorScale(hidden, "intermediate 4 (hidden state)", &hidden_scale));
-  EDGEOPT_RETURN_IF_ERROR(
-      ZeroPoint8(hidden, "intermediate 4 (hidden state)", &hidden_zp));
+  EDGEOPT_ENSURE(hidden != nullptr, StatusCode::kInvalidModel, "intermediate 4 is missing");
+  EDGEOPT_RETURN_IF_ERROR(PerTensorScale(hidden, "intermediate 4 (hidden state)", &hidden_scale));
+  EDGEOPT_RETURN_IF_ERROR(ZeroPoint8(hidden, "intermediate 4 (hidden state)", &hidden_zp));
 
   float gate_scale[4];
   for (int g = 0; g < 4; ++g) {
     gate_scale[g] = 1.0f / 4096.0f;  // Q3.12 without layer norm
     if (d->use_layer_norm) {
       const Tensor* im = ctx->intermediate(node, g);
-      EDGEOPT_ENSURE(im != nullptr, StatusCode::kInvalidModel,
-                     "intermediate %d is missing", g);
-      EDGEOPT_RETURN_IF_ERROR(
-          PerTensorScale(im, "layer norm intermediate", &gate_scale[g]));
+      EDGEOPT_ENSURE(im != nullptr, StatusCode::kInvalidModel, "intermediate %d is missing", g);
+      EDGEOPT_RETURN_IF_ERROR(PerTensorScale(im, "layer norm intermediate", &gate_scale[g]));
     }
   }
   const int32_t* zero = nullptr;
@@ -389,10 +342,8 @@ Status PrepareInteger(Context* ctx, const Node* node, OpData* d) {
     if (in_w == nullptr) continue;  // CIFG input gate
     const Tensor* rec_w = ctx->input(node, 5 + g);
     float in_w_scale = 0, rec_w_scale = 0;
-    EDGEOPT_RETURN_IF_ERROR(
-        PerTensorScale(in_w, kTensorNames[1 + g], &in_w_scale));
-    EDGEOPT_RETURN_IF_ERROR(
-        PerTensorScale(rec_w, kTensorNames[5 + g], &rec_w_scale));
+    EDGEOPT_RETURN_IF_ERROR(PerTensorScale(in_w, kTensorNames[1 + g], &in_w_scale));
+    EDGEOPT_RETURN_IF_ERROR(PerTensorScale(rec_w, kTensorNames[5 + g], &rec_w_scale));
     const float eff_in = in_w_scale * input_scale / gate_scale[g];
     const float eff_rec = rec_w_scale * state_scale / gate_scale[g];
     Multiplier(eff_in, &gp.input_multiplier, &gp.input_shift);
@@ -400,28 +351,25 @@ Status PrepareInteger(Context* ctx, const Node* node, OpData* d) {
     gp.input_weights = in_w->Data<int8_t>();
     gp.recurrent_weights = rec_w->Data<int8_t>();
     const int32_t* bias = DataOf<int32_t>(ctx->input(node, 12 + g));
-    EDGEOPT_RETURN_IF_ERROR(EffectiveBias(
-        ctx, gp.input_weights, d->use_layer_norm ? zero : bias, -input_zp,
-        s.n_cell, s.n_input, &gp.input_effective_bias));
-    EDGEOPT_RETURN_IF_ERROR(EffectiveBias(ctx, gp.recurrent_weights, zero,
-                                          -state_zp, s.n_cell, s.n_output,
-                                          &gp.recurrent_effective_bias));
+    EDGEOPT_RETURN_IF_ERROR(EffectiveBias(ctx, gp.input_weights, d->use_layer_norm ? zero : bias,
+                                          -input_zp, s.n_cell, s.n_input,
+                                          &gp.input_effective_bias));
+    EDGEOPT_RETURN_IF_ERROR(EffectiveBias(ctx, gp.recurrent_weights, zero, -state_zp, s.n_cell,
+                                          s.n_output, &gp.recurrent_effective_bias));
     const Tensor* peep = Optional(ctx, node, kPeepholeIndex[g]);
     if (peep != nullptr) {
       float peep_scale = 0;
-      EDGEOPT_RETURN_IF_ERROR(
-          PerTensorScale(peep, kTensorNames[kPeepholeIndex[g]], &peep_scale));
-      const float eff_cell = static_cast<float>(
-          std::pow(2.0, p.cell_scale) * static_cast<double>(peep_scale) /
-          static_cast<double>(gate_scale[g]));
+      EDGEOPT_RETURN_IF_ERROR(PerTensorScale(peep, kTensorNames[kPeepholeIndex[g]], &peep_scale));
+      const float eff_cell =
+          static_cast<float>(std::pow(2.0, p.cell_scale) * static_cast<double>(peep_scale) /
+                             static_cast<double>(gate_scale[g]));
       Multiplier(eff_cell, &gp.cell_multiplier, &gp.cell_shift);
       gp.cell_weights = peep->Data<int16_t>();
     }
     if (d->use_layer_norm) {
       const Tensor* ln = ctx->input(node, 20 + g);
       float ln_scale = 0;
-      EDGEOPT_RETURN_IF_ERROR(
-          PerTensorScale(ln, kTensorNames[20 + g], &ln_scale));
+      EDGEOPT_RETURN_IF_ERROR(PerTensorScale(ln, kTensorNames[20 + g], &ln_scale));
       Multiplier(ln_scale, &gp.layer_norm_multiplier, &gp.layer_norm_shift);
       gp.layer_norm = ln->Data<int16_t>();
       gp.layer_norm_bias = bias;
@@ -429,11 +377,9 @@ Status PrepareInteger(Context* ctx, const Node* node, OpData* d) {
       gp.variance_guard = std::max(int32_t{1}, static_cast<int32_t>(guard));
     }
   }
-  const double hidden_eff = std::pow(2.0, -15) /
-                            static_cast<double>(hidden_scale) *
-                            std::pow(2.0, -15);
-  Multiplier(static_cast<float>(hidden_eff), &p.hidden_multiplier,
-             &p.hidden_shift);
+  const double hidden_eff =
+      std::pow(2.0, -15) / static_cast<double>(hidden_scale) * std::pow(2.0, -15);
+  Multiplier(static_cast<float>(hidden_eff), &p.hidden_multiplier, &p.hidden_shift);
   // TFLite stores hidden = h / scale - zp (its CwiseMul subtracts the zero
   // point) and compensates in the projection bias with +zp * row sums.
   p.hidden_zp = -hidden_zp;
@@ -441,24 +387,20 @@ Status PrepareInteger(Context* ctx, const Node* node, OpData* d) {
   const Tensor* proj = Optional(ctx, node, kProjectionWeights);
   if (proj != nullptr) {
     float proj_scale = 0;
-    EDGEOPT_RETURN_IF_ERROR(
-        PerTensorScale(proj, "projection_weights", &proj_scale));
-    Multiplier(proj_scale * hidden_scale / state_scale,
-               &p.projection_multiplier, &p.projection_shift);
+    EDGEOPT_RETURN_IF_ERROR(PerTensorScale(proj, "projection_weights", &proj_scale));
+    Multiplier(proj_scale * hidden_scale / state_scale, &p.projection_multiplier,
+               &p.projection_shift);
     p.projection = proj->Data<int8_t>();
-    EDGEOPT_RETURN_IF_ERROR(EffectiveBias(
-        ctx, p.projection,
-        DataOf<int32_t>(Optional(ctx, node, kProjectionBias)), hidden_zp,
-        s.n_output, s.n_cell, &p.projection_effective_bias));
+    EDGEOPT_RETURN_IF_ERROR(
+        EffectiveBias(ctx, p.projection, DataOf<int32_t>(Optional(ctx, node, kProjectionBias)),
+                      hidden_zp, s.n_output, s.n_cell, &p.projection_effective_bias));
   }
   if (d->cell_clip > 0.0f) {
-    const float q =
-        std::min(std::max(d->cell_clip / cell_scale_f, -32768.0f), 32767.0f);
+    const float q = std::min(std::max(d->cell_clip / cell_scale_f, -32768.0f), 32767.0f);
     p.cell_clip = static_cast<int16_t>(q);
   }
   if (d->proj_clip > 0.0f) {
-    const float q =
-        std::min(std::max(d->proj_clip / output_scale, -128.0f), 127.0f);
+    const float q = std::min(std::max(d->proj_clip / output_scale, -128.0f), 127.0f);
     p.proj_clip = static_cast<int8_t>(q);
   }
   return Status::Ok();
@@ -467,8 +409,8 @@ Status PrepareInteger(Context* ctx, const Node* node, OpData* d) {
 // Scratch memory: one buffer carved into aligned pieces.
 struct ScratchLayout {
   size_t gate[4] = {};
-  size_t hidden = 0;  // float: act(c) * o; integer: int8 hidden
-  size_t tanh = 0;    // integer
+  size_t hidden = 0;                              // float: act(c) * o; integer: int8 hidden
+  size_t tanh = 0;                                // integer
   size_t q_input = 0, q_state = 0, q_hidden = 0;  // hybrid
   size_t input_sf = 0, state_sf = 0, hidden_sf = 0;
   size_t input_zp = 0, state_zp = 0, hidden_zp = 0;
@@ -486,8 +428,7 @@ ScratchLayout Layout(Variant v, const ref::LstmSizes& s) {
   };
   const size_t cells = static_cast<size_t>(s.n_batch) * s.n_cell;
   const size_t batch = static_cast<size_t>(s.n_batch);
-  const size_t gate_elem =
-      v == Variant::kInteger ? sizeof(int16_t) : sizeof(float);
+  const size_t gate_elem = v == Variant::kInteger ? sizeof(int16_t) : sizeof(float);
   for (int g = 0; g < 4; ++g) l.gate[g] = take(cells * gate_elem);
   if (v == Variant::kInteger) {
     l.tanh = take(cells * sizeof(int16_t));
@@ -548,8 +489,7 @@ void* Init(Context* ctx, Kind kind) {
 Status Prepare(Context* ctx, Node* node) {
   OpData* d = static_cast<OpData*>(node->user_data);
   EDGEOPT_ENSURE(d != nullptr, StatusCode::kOutOfMemory, "out of memory");
-  EDGEOPT_ENSURE(node->num_inputs == 24 || node->num_inputs == 20,
-                 StatusCode::kInvalidModel,
+  EDGEOPT_ENSURE(node->num_inputs == 24 || node->num_inputs == 20, StatusCode::kInvalidModel,
                  "the LSTM expects 20 or 24 inputs, got %d", node->num_inputs);
   EDGEOPT_RETURN_IF_ERROR(CheckNumOutputs(node, 1));
   EDGEOPT_RETURN_IF_ERROR(ReadOptions(node, d));
@@ -563,34 +503,31 @@ Status Prepare(Context* ctx, Node* node) {
   EDGEOPT_RETURN_IF_ERROR(Required(ctx, node, kRecurrentToOutputWeights, &row));
   ref::LstmSizes& s = d->sizes;
   if (d->kind == Kind::kSequence) {
-    EDGEOPT_ENSURE(
-        input->dims.size == 3, StatusCode::kInvalidModel,
-        "input (%s) has rank %d; UNIDIRECTIONAL_SEQUENCE_LSTM expects rank 3",
-        input->name, input->dims.size);
+    EDGEOPT_ENSURE(input->dims.size == 3, StatusCode::kInvalidModel,
+                   "input (%s) has rank %d; UNIDIRECTIONAL_SEQUENCE_LSTM expects rank 3",
+                   input->name, input->dims.size);
     d->max_time = d->time_major ? input->dims[0] : input->dims[1];
     s.n_batch = d->time_major ? input->dims[1] : input->dims[0];
     s.n_input = input->dims[2];
   } else {
     EDGEOPT_ENSURE(input->dims.size == 2, StatusCode::kInvalidModel,
-                   "input (%s) has rank %d; LSTM expects [batch, input]",
-                   input->name, input->dims.size);
+                   "input (%s) has rank %d; LSTM expects [batch, input]", input->name,
+                   input->dims.size);
     d->max_time = 1;
     s.n_batch = input->dims[0];
     s.n_input = input->dims[1];
   }
-  EDGEOPT_ENSURE(
-      iow->dims.size == 2 && row->dims.size == 2, StatusCode::kInvalidModel,
-      "input_to_output_weights and recurrent_to_output_weights must be 2-D");
+  EDGEOPT_ENSURE(iow->dims.size == 2 && row->dims.size == 2, StatusCode::kInvalidModel,
+                 "input_to_output_weights and recurrent_to_output_weights must be 2-D");
   s.n_cell = iow->dims[0];
   s.n_output = row->dims[1];
   EDGEOPT_ENSURE(s.n_cell > 0 && s.n_output > 0, StatusCode::kInvalidModel,
-                 "the LSTM has %d cells and %d outputs; both must be positive",
-                 s.n_cell, s.n_output);
+                 "the LSTM has %d cells and %d outputs; both must be positive", s.n_cell,
+                 s.n_output);
   EDGEOPT_ENSURE(
       input->dims.NumElements() <= kMaxRecurrentElements &&
           static_cast<int64_t>(s.n_batch) * s.n_cell <= kMaxRecurrentElements &&
-          static_cast<int64_t>(s.n_batch) * d->max_time * s.n_output <=
-              kMaxRecurrentElements,
+          static_cast<int64_t>(s.n_batch) * d->max_time * s.n_output <= kMaxRecurrentElements,
       StatusCode::kUnsupported, "the LSTM is too large");
 
   if (input->type == DType::kFloat32 && iow->type == DType::kFloat32) {
@@ -600,35 +537,32 @@ Status Prepare(Context* ctx, Node* node) {
   } else if (input->type == DType::kInt8 && iow->type == DType::kInt8) {
     d->variant = Variant::kInteger;
   } else {
-    return MakeStatus(
-        StatusCode::kUnsupported,
-        "LSTM with %s input and %s weights is not supported (float32/float32, "
-        "float32/int8 hybrid and int8/int8 are)",
-        DTypeName(input->type), DTypeName(iow->type));
+    return MakeStatus(StatusCode::kUnsupported,
+                      "LSTM with %s input and %s weights is not supported (float32/float32, "
+                      "float32/int8 hybrid and int8/int8 are)",
+                      DTypeName(input->type), DTypeName(iow->type));
   }
   EDGEOPT_RETURN_IF_ERROR(CheckInputs(ctx, node, *d));
 
   const bool integer = d->variant == Variant::kInteger;
   const int64_t batch = s.n_batch;
-  EDGEOPT_RETURN_IF_ERROR(CheckStateTensor(
-      ctx->input(node, kOutputState), integer ? DType::kInt8 : DType::kFloat32,
-      batch * s.n_output, "output_state (input 18)"));
-  EDGEOPT_RETURN_IF_ERROR(CheckStateTensor(
-      ctx->input(node, kCellState), integer ? DType::kInt16 : DType::kFloat32,
-      batch * s.n_cell, "cell_state (input 19)"));
+  EDGEOPT_RETURN_IF_ERROR(CheckStateTensor(ctx->input(node, kOutputState),
+                                           integer ? DType::kInt8 : DType::kFloat32,
+                                           batch * s.n_output, "output_state (input 18)"));
+  EDGEOPT_RETURN_IF_ERROR(CheckStateTensor(ctx->input(node, kCellState),
+                                           integer ? DType::kInt16 : DType::kFloat32,
+                                           batch * s.n_cell, "cell_state (input 19)"));
   Tensor* output = ctx->output(node, 0);
-  EDGEOPT_ENSURE(output != nullptr, StatusCode::kInvalidModel,
-                 "the output is missing");
+  EDGEOPT_ENSURE(output != nullptr, StatusCode::kInvalidModel, "the output is missing");
   const DType out_type = integer ? DType::kInt8 : DType::kFloat32;
   EDGEOPT_ENSURE(output->type == out_type, StatusCode::kUnsupported,
-                 "output (%s) has type %s, expected %s", output->name,
-                 DTypeName(output->type), DTypeName(out_type));
+                 "output (%s) has type %s, expected %s", output->name, DTypeName(output->type),
+                 DTypeName(out_type));
   Dims out_dims = input->dims;
   out_dims[out_dims.size - 1] = s.n_output;
   EDGEOPT_RETURN_IF_ERROR(ctx->ResizeTensor(output, out_dims));
 
-  if (d->variant == Variant::kHybrid)
-    EDGEOPT_RETURN_IF_ERROR(PrepareHybrid(ctx, node, d));
+  if (d->variant == Variant::kHybrid) EDGEOPT_RETURN_IF_ERROR(PrepareHybrid(ctx, node, d));
   if (integer) EDGEOPT_RETURN_IF_ERROR(PrepareInteger(ctx, node, d));
   return ctx->RequestScratch(Layout(d->variant, s).total, &d->scratch_index);
 }
@@ -640,8 +574,7 @@ Status Eval(Context* ctx, Node* node) {
   Tensor* cell_state = ctx->input(node, kCellState);
   Tensor* output = ctx->output(node, 0);
   uint8_t* scratch = static_cast<uint8_t*>(ctx->GetScratch(d.scratch_index));
-  EDGEOPT_ENSURE(scratch != nullptr, StatusCode::kInternal,
-                 "LSTM scratch memory is missing");
+  EDGEOPT_ENSURE(scratch != nullptr, StatusCode::kInternal, "LSTM scratch memory is missing");
   const ScratchLayout l = Layout(d.variant, d.sizes);
   const int n_output = d.sizes.n_output, n_cell = d.sizes.n_cell;
 
@@ -651,35 +584,29 @@ Status Eval(Context* ctx, Node* node) {
       for (int g = 0; g < 4; ++g) {
         w.input_to_gate[g] = DataOf<float>(ctx->input(node, 1 + g));
         w.recurrent_to_gate[g] = DataOf<float>(ctx->input(node, 5 + g));
-        w.cell_to_gate[g] =
-            DataOf<float>(Optional(ctx, node, kPeepholeIndex[g]));
+        w.cell_to_gate[g] = DataOf<float>(Optional(ctx, node, kPeepholeIndex[g]));
         w.gate_bias[g] = DataOf<float>(ctx->input(node, 12 + g));
-        if (d.use_layer_norm)
-          w.layer_norm[g] = DataOf<float>(ctx->input(node, 20 + g));
+        if (d.use_layer_norm) w.layer_norm[g] = DataOf<float>(ctx->input(node, 20 + g));
       }
       w.projection = DataOf<float>(ctx->input(node, kProjectionWeights));
       w.projection_bias = DataOf<float>(ctx->input(node, kProjectionBias));
       ref::FloatLstmScratch sc;
-      for (int g = 0; g < 4; ++g)
-        sc.gate[g] = reinterpret_cast<float*>(scratch + l.gate[g]);
+      for (int g = 0; g < 4; ++g) sc.gate[g] = reinterpret_cast<float*>(scratch + l.gate[g]);
       sc.hidden = reinterpret_cast<float*>(scratch + l.hidden);
       const float* in = input->Data<float>();
       float* out = output->Data<float>();
       float* os = output_state->Data<float>();
       float* cs = cell_state->Data<float>();
-      RunSequence(d, [&](const ref::LstmSizes& s, int64_t in_off,
-                         int64_t out_off, int b) {
-        ref::LstmStepFloat(w, s, d.activation, d.cell_clip, d.proj_clip,
-                           in + in_off, os + static_cast<int64_t>(b) * n_output,
-                           cs + static_cast<int64_t>(b) * n_cell, sc,
-                           out + out_off);
+      RunSequence(d, [&](const ref::LstmSizes& s, int64_t in_off, int64_t out_off, int b) {
+        ref::LstmStepFloat(w, s, d.activation, d.cell_clip, d.proj_clip, in + in_off,
+                           os + static_cast<int64_t>(b) * n_output,
+                           cs + static_cast<int64_t>(b) * n_cell, sc, out + out_off);
       });
       return Status::Ok();
     }
     case Variant::kHybrid: {
       ref::HybridLstmScratch sc;
-      for (int g = 0; g < 4; ++g)
-        sc.gate[g] = reinterpret_cast<float*>(scratch + l.gate[g]);
+      for (int g = 0; g < 4; ++g) sc.gate[g] = reinterpret_cast<float*>(scratch + l.gate[g]);
       sc.hidden = reinterpret_cast<float*>(scratch + l.hidden);
       sc.quantized_input = reinterpret_cast<int8_t*>(scratch + l.q_input);
       sc.quantized_state = reinterpret_cast<int8_t*>(scratch + l.q_state);
@@ -695,30 +622,25 @@ Status Eval(Context* ctx, Node* node) {
       float* out = output->Data<float>();
       float* os = output_state->Data<float>();
       float* cs = cell_state->Data<float>();
-      RunSequence(d, [&](const ref::LstmSizes& s, int64_t in_off,
-                         int64_t out_off, int b) {
-        ref::LstmStepHybrid(
-            d.hybrid, s, d.activation, d.cell_clip, d.proj_clip, d.asymmetric,
-            in + in_off, os + static_cast<int64_t>(b) * n_output,
-            cs + static_cast<int64_t>(b) * n_cell, sc, out + out_off);
+      RunSequence(d, [&](const ref::LstmSizes& s, int64_t in_off, int64_t out_off, int b) {
+        ref::LstmStepHybrid(d.hybrid, s, d.activation, d.cell_clip, d.proj_clip, d.asymmetric,
+                            in + in_off, os + static_cast<int64_t>(b) * n_output,
+                            cs + static_cast<int64_t>(b) * n_cell, sc, out + out_off);
       });
       return Status::Ok();
     }
     case Variant::kInteger: {
       ref::IntegerLstmScratch sc;
-      for (int g = 0; g < 4; ++g)
-        sc.gate[g] = reinterpret_cast<int16_t*>(scratch + l.gate[g]);
+      for (int g = 0; g < 4; ++g) sc.gate[g] = reinterpret_cast<int16_t*>(scratch + l.gate[g]);
       sc.tanh = reinterpret_cast<int16_t*>(scratch + l.tanh);
       sc.hidden = reinterpret_cast<int8_t*>(scratch + l.hidden);
       const int8_t* in = input->Data<int8_t>();
       int8_t* out = output->Data<int8_t>();
       int8_t* os = output_state->Data<int8_t>();
       int16_t* cs = cell_state->Data<int16_t>();
-      RunSequence(d, [&](const ref::LstmSizes& s, int64_t in_off,
-                         int64_t out_off, int b) {
-        ref::LstmStepInteger(
-            d.integer, s, in + in_off, os + static_cast<int64_t>(b) * n_output,
-            cs + static_cast<int64_t>(b) * n_cell, sc, out + out_off);
+      RunSequence(d, [&](const ref::LstmSizes& s, int64_t in_off, int64_t out_off, int b) {
+        ref::LstmStepInteger(d.integer, s, in + in_off, os + static_cast<int64_t>(b) * n_output,
+                             cs + static_cast<int64_t>(b) * n_cell, sc, out + out_off);
       });
       return Status::Ok();
     }

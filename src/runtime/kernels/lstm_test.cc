@@ -17,8 +17,7 @@ constexpr Tolerance kIntegerTolerance{0, 0, 0};
 
 TEST(Lstm, MatchesTflite) {
   if (!TfliteRefAvailable()) GTEST_SKIP() << "tflite-ref unavailable";
-  for (LstmVariant variant :
-       {LstmVariant::kFloat, LstmVariant::kHybrid, LstmVariant::kInteger}) {
+  for (LstmVariant variant : {LstmVariant::kFloat, LstmVariant::kHybrid, LstmVariant::kInteger}) {
     for (int config = 0; config < 2; ++config) {
       LstmSpec s;
       s.variant = variant;
@@ -36,8 +35,7 @@ TEST(Lstm, MatchesTflite) {
         s.hidden_zp = 2;
       }
       SCOPED_TRACE(::testing::Message()
-                   << "variant " << static_cast<int>(variant) << " config "
-                   << config);
+                   << "variant " << static_cast<int>(variant) << " config " << config);
       const std::vector<uint8_t> model = MakeLstmModel(s);
       const NpyArray in = LstmModelMaker(s).Input(3);
       auto ours = RunEdgeopt(model, {in});
@@ -45,8 +43,7 @@ TEST(Lstm, MatchesTflite) {
       auto ref = RunTfliteRef(model, {in});
       ASSERT_TRUE(ref.ok()) << ref.status().message();
       ExpectAllClose(*ours, *ref,
-                     variant == LstmVariant::kInteger ? kIntegerTolerance
-                                                      : kFloatTolerance);
+                     variant == LstmVariant::kInteger ? kIntegerTolerance : kFloatTolerance);
     }
   }
 }
@@ -72,8 +69,7 @@ TEST(Lstm, RepeatedInvokesContinueTheSequence) {
       NpyArray a;
       a.dtype = in.dtype;
       a.shape = {seq.n_batch, seq.n_input};
-      a.data.assign(in.data.begin() + t * step_bytes,
-                    in.data.begin() + (t + 1) * step_bytes);
+      a.data.assign(in.data.begin() + t * step_bytes, in.data.begin() + (t + 1) * step_bytes);
       steps.push_back(a);
     }
     auto parts = RunInvokes(MakeLstmModel(step), steps);
@@ -92,8 +88,7 @@ TEST(Lstm, Errors) {
   s.states_not_variable = true;
   auto r = RunEdgeopt(MakeLstmModel(s), {LstmModelMaker(s).Input(1)});
   ASSERT_FALSE(r.ok());
-  EXPECT_NE(r.status().message().find("variable"), std::string::npos)
-      << r.status().message();
+  EXPECT_NE(r.status().message().find("variable"), std::string::npos) << r.status().message();
 }
 
 }  // namespace

@@ -19,8 +19,7 @@ enum class LstmVariant { kFloat, kHybrid, kInteger };
 
 struct LstmSpec {
   LstmVariant variant = LstmVariant::kFloat;
-  bool single_step =
-      false;  // the LSTM op instead of UNIDIRECTIONAL_SEQUENCE_LSTM
+  bool single_step = false;  // the LSTM op instead of UNIDIRECTIONAL_SEQUENCE_LSTM
   int n_batch = 2;
   int max_time = 3;
   int n_input = 4;
@@ -35,8 +34,7 @@ struct LstmSpec {
   bool asymmetric = false;
   float cell_clip = 0.0f;
   float proj_clip = 0.0f;
-  tflite::ActivationFunctionType activation =
-      tflite::ActivationFunctionType::TANH;
+  tflite::ActivationFunctionType activation = tflite::ActivationFunctionType::TANH;
   // Integer variant quantization.
   int64_t input_zp = 5;
   int64_t state_zp = 0;   // output state (and output when no projection)
@@ -75,8 +73,7 @@ class LstmModelMaker {
     const bool hybrid = s_.variant == LstmVariant::kHybrid;
     const float input_scale = 1.0f / 64;
     std::vector<int> in(s_.num_inputs, -1);
-    in[0] = integer ? b_.AddInput(DType::kInt8, LstmInputShape(s_),
-                                  {input_scale}, {s_.input_zp})
+    in[0] = integer ? b_.AddInput(DType::kInt8, LstmInputShape(s_), {input_scale}, {s_.input_zp})
                     : b_.AddInput(DType::kFloat32, LstmInputShape(s_));
     for (int g = 0; g < 4; ++g) {
       if (g == 0 && s_.cifg) continue;
@@ -89,32 +86,27 @@ class LstmModelMaker {
     }
     if (s_.projection) {
       in[16] = Weight(s_.n_output, s_.n_cell, 0.3f);
-      if (s_.projection_bias)
-        in[17] = Bias(s_.n_output, 0.2f, s_.hidden_scale * WeightScale(0.3f));
+      if (s_.projection_bias) in[17] = Bias(s_.n_output, 0.2f, s_.hidden_scale * WeightScale(0.3f));
     }
     const std::vector<int32_t> state_shape = {s_.n_batch, s_.n_output};
     const std::vector<int32_t> cell_shape = {s_.n_batch, s_.n_cell};
     if (integer) {
-      in[18] =
-          State(DType::kInt8, state_shape, {s_.state_scale}, {s_.state_zp});
+      in[18] = State(DType::kInt8, state_shape, {s_.state_scale}, {s_.state_zp});
       in[19] = State(DType::kInt16, cell_shape, {s_.cell_scale}, {0});
     } else {
       in[18] = State(DType::kFloat32, state_shape, {}, {});
       in[19] = State(DType::kFloat32, cell_shape, {}, {});
     }
-    const int out = integer
-                        ? b_.AddOutput(DType::kInt8, LstmOutputShape(s_),
-                                       {s_.state_scale}, {s_.state_zp})
-                        : b_.AddOutput(DType::kFloat32, LstmOutputShape(s_));
+    const int out =
+        integer ? b_.AddOutput(DType::kInt8, LstmOutputShape(s_), {s_.state_scale}, {s_.state_zp})
+                : b_.AddOutput(DType::kFloat32, LstmOutputShape(s_));
     std::vector<int> intermediates;
     if (integer && !s_.no_intermediates) {
       for (int g = 0; g < 4; ++g) {
-        intermediates.push_back(
-            s_.layer_norm ? b_.AddTensor(DType::kInt16, {0}, {1.0f / 1024}, {0})
-                          : b_.AddTensor(DType::kFloat32, {0}));
+        intermediates.push_back(s_.layer_norm ? b_.AddTensor(DType::kInt16, {0}, {1.0f / 1024}, {0})
+                                              : b_.AddTensor(DType::kFloat32, {0}));
       }
-      intermediates.push_back(
-          b_.AddTensor(DType::kInt8, {0}, {s_.hidden_scale}, {s_.hidden_zp}));
+      intermediates.push_back(b_.AddTensor(DType::kInt8, {0}, {s_.hidden_scale}, {s_.hidden_zp}));
     }
     const LstmSpec s = s_;
     (void)hybrid;
@@ -122,10 +114,10 @@ class LstmModelMaker {
       b_.AddOperator(
           tflite::BuiltinOperator::LSTM, in, {out},
           [s](flatbuffers::FlatBufferBuilder& fb) {
-            return MakeOptions(tflite::BuiltinOptions::LSTMOptions,
-                               tflite::CreateLSTMOptions(
-                                   fb, s.activation, s.cell_clip, s.proj_clip,
-                                   tflite::LSTMKernelType::FULL, s.asymmetric));
+            return MakeOptions(
+                tflite::BuiltinOptions::LSTMOptions,
+                tflite::CreateLSTMOptions(fb, s.activation, s.cell_clip, s.proj_clip,
+                                          tflite::LSTMKernelType::FULL, s.asymmetric));
           },
           1, intermediates);
     } else {
@@ -135,8 +127,7 @@ class LstmModelMaker {
             return MakeOptions(
                 tflite::BuiltinOptions::UnidirectionalSequenceLSTMOptions,
                 tflite::CreateUnidirectionalSequenceLSTMOptions(
-                    fb, s.activation, s.cell_clip, s.proj_clip, s.time_major,
-                    s.asymmetric));
+                    fb, s.activation, s.cell_clip, s.proj_clip, s.time_major, s.asymmetric));
           },
           1, intermediates);
     }
@@ -152,9 +143,7 @@ class LstmModelMaker {
   }
 
  private:
-  float Uniform(float lo, float hi) {
-    return std::uniform_real_distribution<float>(lo, hi)(rng_);
-  }
+  float Uniform(float lo, float hi) { return std::uniform_real_distribution<float>(lo, hi)(rng_); }
   int32_t UniformInt(int32_t lo, int32_t hi) {
     return std::uniform_int_distribution<int32_t>(lo, hi)(rng_);
   }
@@ -222,8 +211,8 @@ class LstmModelMaker {
     return b_.AddConstant(DType::kFloat32, {n}, v);
   }
 
-  int State(DType type, const std::vector<int32_t>& shape,
-            const std::vector<float>& scales, const std::vector<int64_t>& zps) {
+  int State(DType type, const std::vector<int32_t>& shape, const std::vector<float>& scales,
+            const std::vector<int64_t>& zps) {
     if (s_.state_constant) {
       int64_t n = 1;
       for (int32_t d : shape) n *= d;

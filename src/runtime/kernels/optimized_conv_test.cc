@@ -541,7 +541,7 @@ TEST(OptimizedConv2D, S16OutputStagesMatchMultiplyInt64) {
         for (int i = 0; i < count; ++i) {
           for (int n = 0; n < channels; ++n) {
             const int64_t v = int64_t{ref::MultiplyInt64(acc[i * channels + n] + bias[n],
-                                                             multiplier[n], stage_shift[n])} +
+                                                         multiplier[n], stage_shift[n])} +
                               zp;
             const int16_t want = static_cast<int16_t>(std::clamp<int64_t>(v, lo, hi));
             if (out[i * stride + n] != want && bad++ < 3) {

@@ -17,8 +17,7 @@ namespace {
 
 std::vector<std::vector<uint8_t>> BaseModels() {
   std::vector<std::vector<uint8_t>> models;
-  for (LstmVariant v :
-       {LstmVariant::kFloat, LstmVariant::kHybrid, LstmVariant::kInteger}) {
+  for (LstmVariant v : {LstmVariant::kFloat, LstmVariant::kHybrid, LstmVariant::kInteger}) {
     LstmSpec s;
     s.variant = v;
     s.n_batch = 1;
@@ -50,28 +49,22 @@ std::vector<std::vector<uint8_t>> BaseModels() {
                           : m.AddInput(DType::kFloat32, {1, 3});
     const int wf =
         integer ? m.AddConstant(DType::kInt8, {4, 3},
-                                std::vector<int8_t>{1, -2, 3, 4, 5, -6, 7, 8, 9,
-                                                    10, -11, 12},
+                                std::vector<int8_t>{1, -2, 3, 4, 5, -6, 7, 8, 9, 10, -11, 12},
                                 {0.05f}, {0})
-                : m.AddConstant(DType::kFloat32, {4, 3},
-                                std::vector<float>(12, 0.25f));
+                : m.AddConstant(DType::kFloat32, {4, 3}, std::vector<float>(12, 0.25f));
     int wt;
     if (variant == 1) {
-      wt = m.AddConstant(DType::kInt16, {4, 2},
-                         std::vector<int16_t>{1, 2, 3, 4, 5, 6, 7, 8}, {0.01f},
-                         {0});
+      wt = m.AddConstant(DType::kInt16, {4, 2}, std::vector<int16_t>{1, 2, 3, 4, 5, 6, 7, 8},
+                         {0.01f}, {0});
     } else if (variant == 2) {
-      wt = m.AddConstant(DType::kInt8, {4, 2},
-                         std::vector<int8_t>{1, 2, 3, 4, 5, 6, 7, 8}, {0.01f},
+      wt = m.AddConstant(DType::kInt8, {4, 2}, std::vector<int8_t>{1, 2, 3, 4, 5, 6, 7, 8}, {0.01f},
                          {0});
     } else {
       wt = m.AddConstant(DType::kFloat32, {4, 2}, std::vector<float>(8, 0.5f));
     }
     const int bias =
-        integer ? m.AddConstant(DType::kInt32, {2}, std::vector<int32_t>{5, -5},
-                                {0.001f}, {0})
-                : m.AddConstant(DType::kFloat32, {2},
-                                std::vector<float>{0.1f, 0.2f});
+        integer ? m.AddConstant(DType::kInt32, {2}, std::vector<int32_t>{5, -5}, {0.001f}, {0})
+                : m.AddConstant(DType::kFloat32, {2}, std::vector<float>{0.1f, 0.2f});
     const int state = integer ? m.AddVariable(state_type, {1, 8}, {0.02f}, {0})
                               : m.AddVariable(state_type, {1, 8});
     const int y = integer ? m.AddOutput(DType::kInt8, {1, 2}, {0.1f}, {-128})
@@ -80,8 +73,7 @@ std::vector<std::vector<uint8_t>> BaseModels() {
                   [](flatbuffers::FlatBufferBuilder& fb) {
                     return MakeOptions(
                         tflite::BuiltinOptions::SVDFOptions,
-                        tflite::CreateSVDFOptions(
-                            fb, 2, tflite::ActivationFunctionType::RELU));
+                        tflite::CreateSVDFOptions(fb, 2, tflite::ActivationFunctionType::RELU));
                   });
     models.push_back(m.Build());
   }
@@ -89,20 +81,16 @@ std::vector<std::vector<uint8_t>> BaseModels() {
   {
     ModelBuilder m;
     const int x = m.AddInput(DType::kFloat32, {1, 2, 2});
-    const int w =
-        m.AddConstant(DType::kFloat32, {3, 2}, std::vector<float>(6, 0.1f));
-    const int r =
-        m.AddConstant(DType::kFloat32, {3, 3}, std::vector<float>(9, 0.2f));
-    const int b =
-        m.AddConstant(DType::kFloat32, {3}, std::vector<float>(3, 0.3f));
+    const int w = m.AddConstant(DType::kFloat32, {3, 2}, std::vector<float>(6, 0.1f));
+    const int r = m.AddConstant(DType::kFloat32, {3, 3}, std::vector<float>(9, 0.2f));
+    const int b = m.AddConstant(DType::kFloat32, {3}, std::vector<float>(3, 0.3f));
     const int h = m.AddVariable(DType::kFloat32, {1, 3});
     const int y = m.AddOutput(DType::kFloat32, {1, 2, 3});
-    m.AddOperator(tflite::BuiltinOperator::UNIDIRECTIONAL_SEQUENCE_RNN,
-                  {x, w, r, b, h}, {y}, [](flatbuffers::FlatBufferBuilder& fb) {
-                    return MakeOptions(
-                        tflite::BuiltinOptions::SequenceRNNOptions,
-                        tflite::CreateSequenceRNNOptions(
-                            fb, false, tflite::ActivationFunctionType::TANH));
+    m.AddOperator(tflite::BuiltinOperator::UNIDIRECTIONAL_SEQUENCE_RNN, {x, w, r, b, h}, {y},
+                  [](flatbuffers::FlatBufferBuilder& fb) {
+                    return MakeOptions(tflite::BuiltinOptions::SequenceRNNOptions,
+                                       tflite::CreateSequenceRNNOptions(
+                                           fb, false, tflite::ActivationFunctionType::TANH));
                   });
     models.push_back(m.Build());
   }
@@ -166,8 +154,7 @@ TEST(RecurrentMutation, CorruptedModelsFailCleanly) {
       ++loaded;
       for (int i = 0; i < (*interp)->num_inputs(); ++i) {
         rt::Tensor* t = (*interp)->input_tensor(i);
-        for (size_t b = 0; b < t->bytes; ++b)
-          t->data[b] = static_cast<uint8_t>(rng());
+        for (size_t b = 0; b < t->bytes; ++b) t->data[b] = static_cast<uint8_t>(rng());
       }
       const Status s1 = (*interp)->Invoke();
       const Status s2 = (*interp)->Invoke();

@@ -17,8 +17,8 @@ namespace testing {
 
 namespace detail {
 
-inline void QuantOf(const tflite::Tensor* t, std::vector<float>* scales,
-                    std::vector<int64_t>* zps, int* axis) {
+inline void QuantOf(const tflite::Tensor* t, std::vector<float>* scales, std::vector<int64_t>* zps,
+                    int* axis) {
   scales->clear();
   zps->clear();
   *axis = 0;
@@ -46,8 +46,7 @@ inline std::vector<uint8_t> ExtractOperator(
   const tflite::Model* model = tflite::GetModel(file.data());
   const tflite::SubGraph* sg = model->subgraphs()->Get(0);
   const tflite::Operator* op = sg->operators()->Get(op_index);
-  const tflite::OperatorCode* code =
-      model->operator_codes()->Get(op->opcode_index());
+  const tflite::OperatorCode* code = model->operator_codes()->Get(op->opcode_index());
   const tflite::BuiltinOperator builtin = rt::BuiltinCodeOf(code);
   ModelBuilder b;
   auto shape_of = [](const tflite::Tensor* t) {
@@ -73,8 +72,7 @@ inline std::vector<uint8_t> ExtractOperator(
     const auto* data = model->buffers()->Get(t->buffer())->data();
     if (data != nullptr && data->size() > 0) {
       inputs.push_back(b.AddConstantBytes(
-          type, shape_of(t), std::vector<uint8_t>(data->begin(), data->end()),
-          scales, zps, axis));
+          type, shape_of(t), std::vector<uint8_t>(data->begin(), data->end()), scales, zps, axis));
     } else if (t->is_variable()) {
       inputs.push_back(b.AddVariable(type, shape_of(t), scales, zps));
     } else {
@@ -87,28 +85,25 @@ inline std::vector<uint8_t> ExtractOperator(
     const tflite::Tensor* t = sg->tensors()->Get(index);
     detail::QuantOf(t, &scales, &zps, &axis);
     std::vector<int32_t> shape = shape_of(t);
-    if (next_output < output_shapes.size())
-      shape = output_shapes[next_output++];
-    outputs.push_back(
-        b.AddOutput(static_cast<DType>(t->type()), shape, scales, zps));
+    if (next_output < output_shapes.size()) shape = output_shapes[next_output++];
+    outputs.push_back(b.AddOutput(static_cast<DType>(t->type()), shape, scales, zps));
   }
   if (op->intermediates() != nullptr) {
     for (int32_t index : *op->intermediates()) {
       const tflite::Tensor* t = sg->tensors()->Get(index);
       detail::QuantOf(t, &scales, &zps, &axis);
-      intermediates.push_back(b.AddTensor(static_cast<DType>(t->type()),
-                                          shape_of(t), scales, zps, axis));
+      intermediates.push_back(
+          b.AddTensor(static_cast<DType>(t->type()), shape_of(t), scales, zps, axis));
     }
   }
-  b.AddOperator(builtin, inputs, outputs, std::move(options), code->version(),
-                intermediates);
+  b.AddOperator(builtin, inputs, outputs, std::move(options), code->version(), intermediates);
   return b.Build();
 }
 
 // Index of the first operator `op` in subgraph 0 at or after `start`, -1 if
 // none.
-inline int FindOperator(const std::vector<uint8_t>& file,
-                        tflite::BuiltinOperator op, int start = 0) {
+inline int FindOperator(const std::vector<uint8_t>& file, tflite::BuiltinOperator op,
+                        int start = 0) {
   const tflite::Model* model = tflite::GetModel(file.data());
   const tflite::SubGraph* sg = model->subgraphs()->Get(0);
   for (int i = start; i < static_cast<int>(sg->operators()->size()); ++i) {
@@ -122,19 +117,18 @@ inline int FindOperator(const std::vector<uint8_t>& file,
 // Runs a one-input, one-output model through several Invoke calls of the same
 // interpreter (the variable tensors persist in between); `reset_before` lists
 // the calls preceded by ResetVariables().
-inline StatusOr<std::vector<NpyArray>> RunInvokes(
-    const std::vector<uint8_t>& model, const std::vector<NpyArray>& inputs,
-    const std::vector<int>& reset_before = {}) {
-  EDGEOPT_ASSIGN_OR_RETURN(
-      auto interp, rt::Interpreter::Create(model.data(), model.size(), {}));
+inline StatusOr<std::vector<NpyArray>> RunInvokes(const std::vector<uint8_t>& model,
+                                                  const std::vector<NpyArray>& inputs,
+                                                  const std::vector<int>& reset_before = {}) {
+  EDGEOPT_ASSIGN_OR_RETURN(auto interp, rt::Interpreter::Create(model.data(), model.size(), {}));
   std::vector<NpyArray> outputs;
   for (size_t k = 0; k < inputs.size(); ++k) {
     for (int r : reset_before) {
       if (r == static_cast<int>(k)) interp->ResetVariables();
     }
     rt::Tensor* in = interp->input_tensor(0);
-    EDGEOPT_ENSURE(in->bytes == inputs[k].data.size(),
-                   StatusCode::kInvalidArgument, "input size mismatch");
+    EDGEOPT_ENSURE(in->bytes == inputs[k].data.size(), StatusCode::kInvalidArgument,
+                   "input size mismatch");
     std::memcpy(in->data, inputs[k].data.data(), in->bytes);
     EDGEOPT_RETURN_IF_ERROR(interp->Invoke());
     const rt::Tensor* out = interp->output_tensor(0);

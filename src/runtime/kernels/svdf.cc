@@ -47,8 +47,7 @@ struct OpData {
 
 // Scratch layout (offsets in bytes, 64-byte aligned pieces).
 struct Layout {
-  size_t scratch = 0, quantized = 0, scaling = 0, zero_points = 0,
-         output_temp = 0;
+  size_t scratch = 0, quantized = 0, scaling = 0, zero_points = 0, output_temp = 0;
   size_t total = 0;
 };
 
@@ -80,32 +79,27 @@ void* Init(Context* ctx, const Node*) {
 }
 
 Status CheckType(const Tensor* t, const char* what, DType type) {
-  EDGEOPT_ENSURE(t->type == type, StatusCode::kUnsupported,
-                 "%s (%s) has type %s, expected %s", what, t->name,
-                 DTypeName(t->type), DTypeName(type));
+  EDGEOPT_ENSURE(t->type == type, StatusCode::kUnsupported, "%s (%s) has type %s, expected %s",
+                 what, t->name, DTypeName(t->type), DTypeName(type));
   return Status::Ok();
 }
 
-Status PrepareHybrid(Context* ctx, const Tensor* weights_feature,
-                     const Tensor* weights_time, OpData* d) {
+Status PrepareHybrid(Context* ctx, const Tensor* weights_feature, const Tensor* weights_time,
+                     OpData* d) {
   const ref::SvdfSizes& s = d->sizes;
   EDGEOPT_RETURN_IF_ERROR(CheckConstant(weights_feature, "weights_feature"));
   EDGEOPT_RETURN_IF_ERROR(CheckConstant(weights_time, "weights_time"));
-  EDGEOPT_RETURN_IF_ERROR(
-      PerTensorScale(weights_feature, "weights_feature", &d->feature_scale));
+  EDGEOPT_RETURN_IF_ERROR(PerTensorScale(weights_feature, "weights_feature", &d->feature_scale));
   float time_scale = 0.0f;
-  EDGEOPT_RETURN_IF_ERROR(
-      PerTensorScale(weights_time, "weights_time", &time_scale));
+  EDGEOPT_RETURN_IF_ERROR(PerTensorScale(weights_time, "weights_time", &time_scale));
   const int64_t n_time = static_cast<int64_t>(s.n_filter) * s.n_memory;
-  float* wt =
-      static_cast<float*>(ctx->AllocatePersistent(sizeof(float) * n_time));
+  float* wt = static_cast<float*>(ctx->AllocatePersistent(sizeof(float) * n_time));
   EDGEOPT_ENSURE(wt != nullptr, StatusCode::kOutOfMemory, "out of memory");
   const int8_t* q = weights_time->Data<int8_t>();
   for (int64_t i = 0; i < n_time; ++i) wt[i] = q[i] * time_scale;
   d->float_weights_time = wt;
   if (d->asymmetric) {
-    int32_t* sums = static_cast<int32_t*>(
-        ctx->AllocatePersistent(sizeof(int32_t) * s.n_filter));
+    int32_t* sums = static_cast<int32_t*>(ctx->AllocatePersistent(sizeof(int32_t) * s.n_filter));
     EDGEOPT_ENSURE(sums != nullptr, StatusCode::kOutOfMemory, "out of memory");
     const int8_t* w = weights_feature->Data<int8_t>();
     for (int f = 0; f < s.n_filter; ++f) {
@@ -121,32 +115,26 @@ Status PrepareHybrid(Context* ctx, const Tensor* weights_feature,
 }
 
 Status PrepareInteger(const Tensor* input, const Tensor* weights_feature,
-                      const Tensor* weights_time, const Tensor* state,
-                      const Tensor* output, OpData* d) {
-  EDGEOPT_ENSURE(
-      d->activation == ref::Activation::kRelu, StatusCode::kUnsupported,
-      "integer SVDF supports only the RELU activation (as TFLite 2.9)");
-  float input_scale = 0, feature_scale = 0, state_scale = 0, time_scale = 0,
-        output_scale = 0;
+                      const Tensor* weights_time, const Tensor* state, const Tensor* output,
+                      OpData* d) {
+  EDGEOPT_ENSURE(d->activation == ref::Activation::kRelu, StatusCode::kUnsupported,
+                 "integer SVDF supports only the RELU activation (as TFLite 2.9)");
+  float input_scale = 0, feature_scale = 0, state_scale = 0, time_scale = 0, output_scale = 0;
   EDGEOPT_RETURN_IF_ERROR(PerTensorScale(input, "input", &input_scale));
-  EDGEOPT_RETURN_IF_ERROR(
-      PerTensorScale(weights_feature, "weights_feature", &feature_scale));
+  EDGEOPT_RETURN_IF_ERROR(PerTensorScale(weights_feature, "weights_feature", &feature_scale));
   EDGEOPT_RETURN_IF_ERROR(PerTensorScale(state, "state", &state_scale));
-  EDGEOPT_RETURN_IF_ERROR(
-      PerTensorScale(weights_time, "weights_time", &time_scale));
+  EDGEOPT_RETURN_IF_ERROR(PerTensorScale(weights_time, "weights_time", &time_scale));
   EDGEOPT_RETURN_IF_ERROR(PerTensorScale(output, "output", &output_scale));
   ref::SvdfIntegerParams& p = d->integer;
   p.input_zp = input->quant.zero_point;
   p.output_zp = output->quant.zero_point;
-  EDGEOPT_ENSURE(p.input_zp >= -128 && p.input_zp <= 127 &&
-                     p.output_zp >= -128 && p.output_zp <= 127,
-                 StatusCode::kInvalidModel,
-                 "input/output zero points (%d, %d) are outside the int8 range",
-                 p.input_zp, p.output_zp);
+  EDGEOPT_ENSURE(
+      p.input_zp >= -128 && p.input_zp <= 127 && p.output_zp >= -128 && p.output_zp <= 127,
+      StatusCode::kInvalidModel, "input/output zero points (%d, %d) are outside the int8 range",
+      p.input_zp, p.output_zp);
   if (d->variant == Variant::kInteger8) {
     p.state_zp = state->quant.zero_point;
-    EDGEOPT_ENSURE(p.state_zp >= -128 && p.state_zp <= 127,
-                   StatusCode::kInvalidModel,
+    EDGEOPT_ENSURE(p.state_zp >= -128 && p.state_zp <= 127, StatusCode::kInvalidModel,
                    "state zero point %d is outside the int8 range", p.state_zp);
   } else {
     p.state_zp = 0;  // TFLite 2.9 assumes a symmetric int16 state
@@ -170,11 +158,10 @@ Status Prepare(Context* ctx, Node* node) {
   const Tensor* bias = ctx->input(node, kBias);
   const Tensor* state = ctx->input(node, kState);
   Tensor* output = ctx->output(node, 0);
-  EDGEOPT_ENSURE(
-      input != nullptr && weights_feature != nullptr &&
-          weights_time != nullptr && state != nullptr && output != nullptr,
-      StatusCode::kInvalidModel,
-      "SVDF needs input, weights_feature, weights_time, state and output");
+  EDGEOPT_ENSURE(input != nullptr && weights_feature != nullptr && weights_time != nullptr &&
+                     state != nullptr && output != nullptr,
+                 StatusCode::kInvalidModel,
+                 "SVDF needs input, weights_feature, weights_time, state and output");
 
   int rank = 0, activation = 0;  // the schema's defaults
   if (const auto* o = GetOptions<tflite::SVDFOptions>(node)) {
@@ -182,81 +169,64 @@ Status Prepare(Context* ctx, Node* node) {
     activation = static_cast<int>(o->fused_activation_function());
     d->asymmetric = o->asymmetric_quantize_inputs();
   }
-  EDGEOPT_ENSURE(activation >= 0 &&
-                     activation <= static_cast<int>(ref::Activation::kSignBit),
-                 StatusCode::kInvalidModel, "unknown fused activation %d",
-                 activation);
+  EDGEOPT_ENSURE(activation >= 0 && activation <= static_cast<int>(ref::Activation::kSignBit),
+                 StatusCode::kInvalidModel, "unknown fused activation %d", activation);
   d->activation = static_cast<ref::Activation>(activation);
 
   ref::SvdfSizes& s = d->sizes;
   EDGEOPT_ENSURE(input->dims.size == 2, StatusCode::kInvalidModel,
-                 "input (%s) has rank %d; SVDF expects [batch, input]",
-                 input->name, input->dims.size);
-  EDGEOPT_ENSURE(
-      weights_feature->dims.size == 2 && weights_time->dims.size == 2,
-      StatusCode::kInvalidModel,
-      "weights_feature and weights_time must be 2-D");
+                 "input (%s) has rank %d; SVDF expects [batch, input]", input->name,
+                 input->dims.size);
+  EDGEOPT_ENSURE(weights_feature->dims.size == 2 && weights_time->dims.size == 2,
+                 StatusCode::kInvalidModel, "weights_feature and weights_time must be 2-D");
   s.n_batch = input->dims[0];
   s.n_input = input->dims[1];
   s.n_filter = weights_feature->dims[0];
   s.n_memory = weights_time->dims[1];
-  EDGEOPT_ENSURE(rank >= 1, StatusCode::kInvalidModel,
-                 "rank is %d; expected >= 1", rank);
+  EDGEOPT_ENSURE(rank >= 1, StatusCode::kInvalidModel, "rank is %d; expected >= 1", rank);
   EDGEOPT_ENSURE(s.n_filter % rank == 0, StatusCode::kInvalidModel,
                  "%d filters are not a multiple of rank %d", s.n_filter, rank);
   s.rank = rank;
   s.n_unit = s.n_filter / rank;
   EDGEOPT_ENSURE(s.n_memory >= 1, StatusCode::kInvalidModel,
-                 "weights_time (%s) has memory size %d; expected >= 1",
-                 weights_time->name, s.n_memory);
-  EDGEOPT_ENSURE(weights_feature->dims[1] == s.n_input,
-                 StatusCode::kInvalidModel,
-                 "weights_feature (%s) has %d columns, the input has %d",
-                 weights_feature->name, weights_feature->dims[1], s.n_input);
+                 "weights_time (%s) has memory size %d; expected >= 1", weights_time->name,
+                 s.n_memory);
+  EDGEOPT_ENSURE(weights_feature->dims[1] == s.n_input, StatusCode::kInvalidModel,
+                 "weights_feature (%s) has %d columns, the input has %d", weights_feature->name,
+                 weights_feature->dims[1], s.n_input);
   EDGEOPT_ENSURE(weights_time->dims[0] == s.n_filter, StatusCode::kInvalidModel,
-                 "weights_time (%s) has %d rows, expected %d filters",
-                 weights_time->name, weights_time->dims[0], s.n_filter);
+                 "weights_time (%s) has %d rows, expected %d filters", weights_time->name,
+                 weights_time->dims[0], s.n_filter);
   if (bias != nullptr) {
-    EDGEOPT_ENSURE(bias->dims.size == 1 && bias->dims[0] == s.n_unit,
-                   StatusCode::kInvalidModel, "bias (%s) must have shape [%d]",
-                   bias->name, s.n_unit);
+    EDGEOPT_ENSURE(bias->dims.size == 1 && bias->dims[0] == s.n_unit, StatusCode::kInvalidModel,
+                   "bias (%s) must have shape [%d]", bias->name, s.n_unit);
   }
-  const int64_t state_elements =
-      static_cast<int64_t>(s.n_batch) * s.n_memory * s.n_filter;
+  const int64_t state_elements = static_cast<int64_t>(s.n_batch) * s.n_memory * s.n_filter;
   EDGEOPT_ENSURE(
       state->dims.size == 2 && state->dims[0] == s.n_batch &&
-          static_cast<int64_t>(state->dims[1]) ==
-              static_cast<int64_t>(s.n_memory) * s.n_filter,
+          static_cast<int64_t>(state->dims[1]) == static_cast<int64_t>(s.n_memory) * s.n_filter,
       StatusCode::kInvalidModel,
-      "state (%s) must have shape [%d, %lld] (batch, memory_size * filters)",
-      state->name, s.n_batch,
-      static_cast<long long>(static_cast<int64_t>(s.n_memory) * s.n_filter));
-  EDGEOPT_ENSURE(
-      state_elements <= kMaxRecurrentElements &&
-          input->dims.NumElements() <= kMaxRecurrentElements &&
-          weights_feature->dims.NumElements() <= kMaxRecurrentElements,
-      StatusCode::kUnsupported, "the SVDF is too large");
+      "state (%s) must have shape [%d, %lld] (batch, memory_size * filters)", state->name,
+      s.n_batch, static_cast<long long>(static_cast<int64_t>(s.n_memory) * s.n_filter));
+  EDGEOPT_ENSURE(state_elements <= kMaxRecurrentElements &&
+                     input->dims.NumElements() <= kMaxRecurrentElements &&
+                     weights_feature->dims.NumElements() <= kMaxRecurrentElements,
+                 StatusCode::kUnsupported, "the SVDF is too large");
 
   // Variant from the types.
-  if (input->type == DType::kFloat32 &&
-      weights_feature->type == DType::kFloat32) {
+  if (input->type == DType::kFloat32 && weights_feature->type == DType::kFloat32) {
     d->variant = Variant::kFloat;
-  } else if (input->type == DType::kFloat32 &&
-             weights_feature->type == DType::kInt8) {
+  } else if (input->type == DType::kFloat32 && weights_feature->type == DType::kInt8) {
     d->variant = Variant::kHybrid;
-  } else if (input->type == DType::kInt8 &&
-             weights_feature->type == DType::kInt8) {
-    d->variant =
-        state->type == DType::kInt8 ? Variant::kInteger8 : Variant::kInteger16;
+  } else if (input->type == DType::kInt8 && weights_feature->type == DType::kInt8) {
+    d->variant = state->type == DType::kInt8 ? Variant::kInteger8 : Variant::kInteger16;
   } else {
-    return MakeStatus(
-        StatusCode::kUnsupported,
-        "SVDF with %s input and %s weights is not supported (float32/float32, "
-        "float32/int8 hybrid and int8/int8 are)",
-        DTypeName(input->type), DTypeName(weights_feature->type));
+    return MakeStatus(StatusCode::kUnsupported,
+                      "SVDF with %s input and %s weights is not supported (float32/float32, "
+                      "float32/int8 hybrid and int8/int8 are)",
+                      DTypeName(input->type), DTypeName(weights_feature->type));
   }
-  const bool integer =
-      d->variant == Variant::kInteger16 || d->variant == Variant::kInteger8;
+  const bool integer = d->variant == Variant::kInteger16 || d->variant == Variant::kInteger8;
   const DType state_type = d->variant == Variant::kInteger16  ? DType::kInt16
                            : d->variant == Variant::kInteger8 ? DType::kInt8
                                                               : DType::kFloat32;
@@ -265,22 +235,16 @@ Status Prepare(Context* ctx, Node* node) {
                                                            : DType::kFloat32;
   EDGEOPT_RETURN_IF_ERROR(CheckType(weights_time, "weights_time", time_type));
   if (bias != nullptr) {
-    EDGEOPT_RETURN_IF_ERROR(
-        CheckType(bias, "bias", integer ? DType::kInt32 : DType::kFloat32));
+    EDGEOPT_RETURN_IF_ERROR(CheckType(bias, "bias", integer ? DType::kInt32 : DType::kFloat32));
   }
-  EDGEOPT_RETURN_IF_ERROR(
-      CheckType(output, "output", integer ? DType::kInt8 : DType::kFloat32));
-  EDGEOPT_RETURN_IF_ERROR(
-      CheckStateTensor(state, state_type, state_elements, "state (input 4)"));
-  EDGEOPT_RETURN_IF_ERROR(
-      ctx->ResizeTensor(output, MakeDims({s.n_batch, s.n_unit})));
+  EDGEOPT_RETURN_IF_ERROR(CheckType(output, "output", integer ? DType::kInt8 : DType::kFloat32));
+  EDGEOPT_RETURN_IF_ERROR(CheckStateTensor(state, state_type, state_elements, "state (input 4)"));
+  EDGEOPT_RETURN_IF_ERROR(ctx->ResizeTensor(output, MakeDims({s.n_batch, s.n_unit})));
 
   if (d->variant == Variant::kHybrid) {
-    EDGEOPT_RETURN_IF_ERROR(
-        PrepareHybrid(ctx, weights_feature, weights_time, d));
+    EDGEOPT_RETURN_IF_ERROR(PrepareHybrid(ctx, weights_feature, weights_time, d));
   } else if (integer) {
-    EDGEOPT_RETURN_IF_ERROR(
-        PrepareInteger(input, weights_feature, weights_time, state, output, d));
+    EDGEOPT_RETURN_IF_ERROR(PrepareInteger(input, weights_feature, weights_time, state, output, d));
   }
   return ctx->RequestScratch(MakeLayout(*d).total, &d->scratch_index);
 }
@@ -294,16 +258,14 @@ Status Eval(Context* ctx, Node* node) {
   Tensor* state = ctx->input(node, kState);
   Tensor* output = ctx->output(node, 0);
   uint8_t* scratch = static_cast<uint8_t*>(ctx->GetScratch(d.scratch_index));
-  EDGEOPT_ENSURE(scratch != nullptr, StatusCode::kInternal,
-                 "SVDF scratch memory is missing");
+  EDGEOPT_ENSURE(scratch != nullptr, StatusCode::kInternal, "SVDF scratch memory is missing");
   const Layout l = MakeLayout(d);
   switch (d.variant) {
     case Variant::kFloat:
-      ref::SvdfFloat(
-          d.sizes, input->Data<float>(), weights_feature->Data<float>(),
-          weights_time->Data<float>(), bias ? bias->Data<float>() : nullptr,
-          d.activation, state->Data<float>(),
-          reinterpret_cast<float*>(scratch + l.scratch), output->Data<float>());
+      ref::SvdfFloat(d.sizes, input->Data<float>(), weights_feature->Data<float>(),
+                     weights_time->Data<float>(), bias ? bias->Data<float>() : nullptr,
+                     d.activation, state->Data<float>(),
+                     reinterpret_cast<float*>(scratch + l.scratch), output->Data<float>());
       return Status::Ok();
     case Variant::kHybrid: {
       ref::SvdfHybridScratch sc;
@@ -311,30 +273,25 @@ Status Eval(Context* ctx, Node* node) {
       sc.quantized_input = reinterpret_cast<int8_t*>(scratch + l.quantized);
       sc.scaling_factors = reinterpret_cast<float*>(scratch + l.scaling);
       sc.zero_points = reinterpret_cast<int32_t*>(scratch + l.zero_points);
-      ref::SvdfHybrid(d.sizes, input->Data<float>(),
-                      weights_feature->Data<int8_t>(), d.feature_scale,
-                      d.row_sums, d.float_weights_time,
-                      bias ? bias->Data<float>() : nullptr, d.activation,
-                      state->Data<float>(), sc, output->Data<float>());
+      ref::SvdfHybrid(d.sizes, input->Data<float>(), weights_feature->Data<int8_t>(),
+                      d.feature_scale, d.row_sums, d.float_weights_time,
+                      bias ? bias->Data<float>() : nullptr, d.activation, state->Data<float>(), sc,
+                      output->Data<float>());
       return Status::Ok();
     }
     case Variant::kInteger16:
       ref::SvdfInteger<int16_t>(
-          d.sizes, d.integer, input->Data<int8_t>(),
-          weights_feature->Data<int8_t>(), weights_time->Data<int16_t>(),
-          bias ? bias->Data<int32_t>() : nullptr, state->Data<int16_t>(),
-          reinterpret_cast<int32_t*>(scratch + l.scratch),
-          reinterpret_cast<int32_t*>(scratch + l.output_temp),
-          output->Data<int8_t>());
+          d.sizes, d.integer, input->Data<int8_t>(), weights_feature->Data<int8_t>(),
+          weights_time->Data<int16_t>(), bias ? bias->Data<int32_t>() : nullptr,
+          state->Data<int16_t>(), reinterpret_cast<int32_t*>(scratch + l.scratch),
+          reinterpret_cast<int32_t*>(scratch + l.output_temp), output->Data<int8_t>());
       return Status::Ok();
     case Variant::kInteger8:
       ref::SvdfInteger<int8_t>(
-          d.sizes, d.integer, input->Data<int8_t>(),
-          weights_feature->Data<int8_t>(), weights_time->Data<int8_t>(),
-          bias ? bias->Data<int32_t>() : nullptr, state->Data<int8_t>(),
-          reinterpret_cast<int32_t*>(scratch + l.scratch),
-          reinterpret_cast<int32_t*>(scratch + l.output_temp),
-          output->Data<int8_t>());
+          d.sizes, d.integer, input->Data<int8_t>(), weights_feature->Data<int8_t>(),
+          weights_time->Data<int8_t>(), bias ? bias->Data<int32_t>() : nullptr,
+          state->Data<int8_t>(), reinterpret_cast<int32_t*>(scratch + l.scratch),
+          reinterpret_cast<int32_t*>(scratch + l.output_temp), output->Data<int8_t>());
       return Status::Ok();
   }
   return MakeStatus(StatusCode::kInternal, "unknown SVDF variant");

@@ -41,33 +41,25 @@ void* Init(Context* ctx, const Node*) {
   return p != nullptr ? new (p) OpData() : nullptr;
 }
 
-Status PrepareGeometry(const Node* node, const Tensor* output_shape,
-                       const Tensor* filter, const Tensor* input,
-                       ref::TransposeConvGeometry* g, int* activation) {
+Status PrepareGeometry(const Node* node, const Tensor* output_shape, const Tensor* filter,
+                       const Tensor* input, ref::TransposeConvGeometry* g, int* activation) {
   const auto* options = GetOptions<tflite::TransposeConvOptions>(node);
-  EDGEOPT_ENSURE(
-      options != nullptr, StatusCode::kInvalidModel,
-      "TransposeConvOptions are missing (strides and padding are required)");
+  EDGEOPT_ENSURE(options != nullptr, StatusCode::kInvalidModel,
+                 "TransposeConvOptions are missing (strides and padding are required)");
   g->stride_h = options->stride_h();
   g->stride_w = options->stride_w();
   *activation = FusedActivation(options->fused_activation_function());
   const tflite::Padding padding = options->padding();
-  EDGEOPT_ENSURE(
-      padding == tflite::Padding::SAME || padding == tflite::Padding::VALID,
-      StatusCode::kInvalidModel, "unknown padding %d",
-      static_cast<int>(padding));
-  EDGEOPT_ENSURE(g->stride_h >= 1 && g->stride_w >= 1,
-                 StatusCode::kInvalidModel, "strides are %dx%d; expected >= 1",
-                 g->stride_h, g->stride_w);
-  EDGEOPT_ENSURE(g->stride_h <= (1 << 24) && g->stride_w <= (1 << 24),
-                 StatusCode::kInvalidModel, "strides %dx%d are too large",
-                 g->stride_h, g->stride_w);
+  EDGEOPT_ENSURE(padding == tflite::Padding::SAME || padding == tflite::Padding::VALID,
+                 StatusCode::kInvalidModel, "unknown padding %d", static_cast<int>(padding));
+  EDGEOPT_ENSURE(g->stride_h >= 1 && g->stride_w >= 1, StatusCode::kInvalidModel,
+                 "strides are %dx%d; expected >= 1", g->stride_h, g->stride_w);
+  EDGEOPT_ENSURE(g->stride_h <= (1 << 24) && g->stride_w <= (1 << 24), StatusCode::kInvalidModel,
+                 "strides %dx%d are too large", g->stride_h, g->stride_w);
 
-  EDGEOPT_RETURN_IF_ERROR(
-      CheckTensorType(output_shape, DType::kInt32, "output_shape"));
+  EDGEOPT_RETURN_IF_ERROR(CheckTensorType(output_shape, DType::kInt32, "output_shape"));
   EDGEOPT_ENSURE(output_shape->dims.size == 1 && output_shape->dims[0] == 4,
-                 StatusCode::kInvalidModel,
-                 "output_shape (%s) must be an int32 vector of 4 values",
+                 StatusCode::kInvalidModel, "output_shape (%s) must be an int32 vector of 4 values",
                  output_shape->name);
   EDGEOPT_ENSURE(output_shape->IsConstant(), StatusCode::kUnsupported,
                  "output_shape (%s) is computed at run time; only a constant "
@@ -82,36 +74,29 @@ Status PrepareGeometry(const Node* node, const Tensor* output_shape,
   g->out_c = filter->dims[0];
   g->filter_h = filter->dims[1];
   g->filter_w = filter->dims[2];
-  EDGEOPT_ENSURE(
-      g->filter_h > 0 && g->filter_w > 0 && g->out_c > 0 && filter->dims[3] > 0,
-      StatusCode::kInvalidModel, "filter (%s) has an empty dimension",
-      filter->name);
+  EDGEOPT_ENSURE(g->filter_h > 0 && g->filter_w > 0 && g->out_c > 0 && filter->dims[3] > 0,
+                 StatusCode::kInvalidModel, "filter (%s) has an empty dimension", filter->name);
   EDGEOPT_ENSURE(filter->dims[3] == g->in_c, StatusCode::kInvalidModel,
-                 "filter has %d input channels, input has %d", filter->dims[3],
-                 g->in_c);
+                 "filter has %d input channels, input has %d", filter->dims[3], g->in_c);
   EDGEOPT_ENSURE(shape[0] == g->batch, StatusCode::kInvalidModel,
-                 "output_shape batch %d differs from the input batch %d",
-                 shape[0], g->batch);
-  EDGEOPT_ENSURE(
-      shape[3] == g->out_c, StatusCode::kInvalidModel,
-      "output_shape has %d channels, the filter has %d output channels",
-      shape[3], g->out_c);
+                 "output_shape batch %d differs from the input batch %d", shape[0], g->batch);
+  EDGEOPT_ENSURE(shape[3] == g->out_c, StatusCode::kInvalidModel,
+                 "output_shape has %d channels, the filter has %d output channels", shape[3],
+                 g->out_c);
   EDGEOPT_ENSURE(shape[1] > 0 && shape[2] > 0, StatusCode::kInvalidModel,
                  "output_shape %dx%d is empty or negative", shape[1], shape[2]);
-  EDGEOPT_ENSURE(shape[1] <= (1 << 30) && shape[2] <= (1 << 30) &&
-                     g->in_h <= (1 << 30) && g->in_w <= (1 << 30),
-                 StatusCode::kUnsupported, "output_shape %dx%d is too large",
-                 shape[1], shape[2]);
+  EDGEOPT_ENSURE(shape[1] <= (1 << 30) && shape[2] <= (1 << 30) && g->in_h <= (1 << 30) &&
+                     g->in_w <= (1 << 30),
+                 StatusCode::kUnsupported, "output_shape %dx%d is too large", shape[1], shape[2]);
   g->out_h = shape[1];
   g->out_w = shape[2];
   int unused_h = 0, unused_w = 0;
-  const Padding2D pad =
-      ComputePadding(padding, g->stride_h, g->stride_w, 1, 1, g->out_h,
-                     g->out_w, g->filter_h, g->filter_w, &unused_h, &unused_w);
+  const Padding2D pad = ComputePadding(padding, g->stride_h, g->stride_w, 1, 1, g->out_h, g->out_w,
+                                       g->filter_h, g->filter_w, &unused_h, &unused_w);
   g->pad_top = pad.height;
   g->pad_left = pad.width;
-  EDGEOPT_ENSURE(g->N() < (int64_t{1} << 31), StatusCode::kUnsupported,
-                 "filter (%s) is too large", filter->name);
+  EDGEOPT_ENSURE(g->N() < (int64_t{1} << 31), StatusCode::kUnsupported, "filter (%s) is too large",
+                 filter->name);
   return Status::Ok();
 }
 
@@ -127,18 +112,15 @@ Status Prepare(Context* ctx, Node* node) {
   Tensor* output = ctx->output(node, 0);
   EDGEOPT_RETURN_IF_ERROR(CheckRank(input, "input", 4, 4));
   EDGEOPT_RETURN_IF_ERROR(CheckRank(filter_in, "filter", 4, 4));
-  EDGEOPT_ENSURE(output_shape != nullptr, StatusCode::kInvalidModel,
-                 "output_shape is missing");
+  EDGEOPT_ENSURE(output_shape != nullptr, StatusCode::kInvalidModel, "output_shape is missing");
   const Tensor* filter = nullptr;
-  EDGEOPT_RETURN_IF_ERROR(
-      DensifyIfSparse(ctx, filter_in, "filter", &data->dense_filter, &filter));
+  EDGEOPT_RETURN_IF_ERROR(DensifyIfSparse(ctx, filter_in, "filter", &data->dense_filter, &filter));
   data->densified = filter != filter_in;
   int activation = 0;
   ref::TransposeConvGeometry& g = data->geo;
+  EDGEOPT_RETURN_IF_ERROR(PrepareGeometry(node, output_shape, filter, input, &g, &activation));
   EDGEOPT_RETURN_IF_ERROR(
-      PrepareGeometry(node, output_shape, filter, input, &g, &activation));
-  EDGEOPT_RETURN_IF_ERROR(ctx->ResizeTensor(
-      output, MakeDims({g.batch, g.out_h, g.out_w, g.out_c})));
+      ctx->ResizeTensor(output, MakeDims({g.batch, g.out_h, g.out_w, g.out_c})));
   const int64_t N = g.N();
   const DType in_type = input->type;
   const DType w_type = filter->type;
@@ -149,15 +131,12 @@ Status Prepare(Context* ctx, Node* node) {
     EDGEOPT_RETURN_IF_ERROR(CheckFloatBias(bias, g.out_c));
     FloatActivationRange(activation, &data->act_min, &data->act_max);
     data->block_rows = ref::BlockRows(g.in_pixels(), N * 4, kConvScratchTarget);
-    EDGEOPT_RETURN_IF_ERROR(
-        RequestScratchArray<float>(ctx, data->block_rows * N, &data->col));
+    EDGEOPT_RETURN_IF_ERROR(RequestScratchArray<float>(ctx, data->block_rows * N, &data->col));
     if (filter->IsConstant()) {
-      EDGEOPT_RETURN_IF_ERROR(
-          AllocatePersistentArray(ctx, N * g.in_c, &data->packed));
+      EDGEOPT_RETURN_IF_ERROR(AllocatePersistentArray(ctx, N * g.in_c, &data->packed));
       ref::PackTransposeConvFilterF32(g, filter->Data<float>(), data->packed);
     } else {
-      EDGEOPT_RETURN_IF_ERROR(
-          RequestScratchArray<float>(ctx, N * g.in_c, &data->pack_scratch));
+      EDGEOPT_RETURN_IF_ERROR(RequestScratchArray<float>(ctx, N * g.in_c, &data->pack_scratch));
     }
     return Status::Ok();
   }
@@ -165,14 +144,12 @@ Status Prepare(Context* ctx, Node* node) {
   const bool int8 = in_type == DType::kInt8 && w_type == DType::kInt8;
   const bool uint8 = in_type == DType::kUInt8 && w_type == DType::kUInt8;
   const bool int16 = in_type == DType::kInt16 && w_type == DType::kInt8;
-  EDGEOPT_ENSURE(
-      int8 || uint8 || int16, StatusCode::kUnsupported,
-      "input %s with filter %s is not supported (expected float32/float32, "
-      "int8/int8, uint8/uint8 or int16/int8)",
-      DTypeName(in_type), DTypeName(w_type));
+  EDGEOPT_ENSURE(int8 || uint8 || int16, StatusCode::kUnsupported,
+                 "input %s with filter %s is not supported (expected float32/float32, "
+                 "int8/int8, uint8/uint8 or int16/int8)",
+                 DTypeName(in_type), DTypeName(w_type));
   EDGEOPT_ENSURE(filter->IsConstant(), StatusCode::kUnsupported,
-                 "filter (%s) of a quantized TRANSPOSE_CONV must be a constant",
-                 filter->name);
+                 "filter (%s) of a quantized TRANSPOSE_CONV must be a constant", filter->name);
   EDGEOPT_RETURN_IF_ERROR(CheckTensorType(output, in_type, "output"));
   EDGEOPT_RETURN_IF_ERROR(CheckActivationQuantization(input, "input"));
   EDGEOPT_RETURN_IF_ERROR(CheckActivationQuantization(output, "output"));
@@ -187,82 +164,69 @@ Status Prepare(Context* ctx, Node* node) {
   // 16x8: int64 accumulators and multiplier only with an int64 bias. Without a
   // bias TFLite 2.9 takes its int32 path (measured: the 32-bit double
   // rounding), and so do we.
-  const bool int64_path =
-      int16 && bias != nullptr && bias->type == DType::kInt64;
+  const bool int64_path = int16 && bias != nullptr && bias->type == DType::kInt64;
   stage.rounding = int64_path ? ref::Rounding::kInt64 : ref::Rounding::kDouble;
   int32_t *multipliers = nullptr, *shifts = nullptr;
-  EDGEOPT_RETURN_IF_ERROR(
-      ComputeOutputMultipliers(ctx, input, filter, output, g.out_c,
-                               /*legacy_float_product=*/uint8,
-                               int64_path ? 14 : 31, &multipliers, &shifts));
+  EDGEOPT_RETURN_IF_ERROR(ComputeOutputMultipliers(ctx, input, filter, output, g.out_c,
+                                                   /*legacy_float_product=*/uint8,
+                                                   int64_path ? 14 : 31, &multipliers, &shifts));
   stage.multiplier = multipliers;
   stage.shift = shifts;
 
   // Filter rows (fy, fx, oc) x in_c and their zero-point terms.
   data->rows = ctx->AllocatePersistent(static_cast<size_t>(N * g.in_c));
-  EDGEOPT_ENSURE(data->rows != nullptr, StatusCode::kOutOfMemory,
-                 "out of memory");
+  EDGEOPT_ENSURE(data->rows != nullptr, StatusCode::kOutOfMemory, "out of memory");
   if (uint8) {
-    ref::ReorderTransposeConvFilter(g, filter->Data<uint8_t>(),
-                                    static_cast<uint8_t*>(data->rows));
+    ref::ReorderTransposeConvFilter(g, filter->Data<uint8_t>(), static_cast<uint8_t*>(data->rows));
   } else {
-    ref::ReorderTransposeConvFilter(g, filter->Data<int8_t>(),
-                                    static_cast<int8_t*>(data->rows));
+    ref::ReorderTransposeConvFilter(g, filter->Data<int8_t>(), static_cast<int8_t*>(data->rows));
   }
   EDGEOPT_RETURN_IF_ERROR(AllocatePersistentArray(ctx, N, &data->col_term));
   for (int64_t n = 0; n < N; ++n) {
     int64_t sum = 0;
     for (int k = 0; k < g.in_c; ++k) {
-      sum +=
-          uint8
-              ? int64_t{static_cast<const uint8_t*>(data->rows)[n * g.in_c + k]}
-              : int64_t{static_cast<const int8_t*>(data->rows)[n * g.in_c + k]};
+      sum += uint8 ? int64_t{static_cast<const uint8_t*>(data->rows)[n * g.in_c + k]}
+                   : int64_t{static_cast<const int8_t*>(data->rows)[n * g.in_c + k]};
     }
-    data->col_term[n] =
-        -int64_t{zx} * sum + int64_t{g.in_c} * zx * data->filter_zero_point;
+    data->col_term[n] = -int64_t{zx} * sum + int64_t{g.in_c} * zx * data->filter_zero_point;
   }
 
   const int64_t max_a = uint8 ? 256 : (int16 ? 32768 : 256);
-  data->wide_acc =
-      int16 || !Int32AccumulatorSafe(N / g.out_c * g.in_c, max_a, 256);
+  data->wide_acc = int16 || !Int32AccumulatorSafe(N / g.out_c * g.in_c, max_a, 256);
   const int64_t acc_size = data->wide_acc ? 8 : 4;
-  data->block_rows =
-      ref::BlockRows(g.in_pixels(), N * acc_size, kConvScratchTarget);
+  data->block_rows = ref::BlockRows(g.in_pixels(), N * acc_size, kConvScratchTarget);
+  EDGEOPT_RETURN_IF_ERROR(ctx->RequestScratch(data->block_rows * N * acc_size, &data->col));
   EDGEOPT_RETURN_IF_ERROR(
-      ctx->RequestScratch(data->block_rows * N * acc_size, &data->col));
-  EDGEOPT_RETURN_IF_ERROR(ctx->RequestScratch(
-      int64_t{g.out_h} * g.out_w * g.out_c * acc_size, &data->acc));
+      ctx->RequestScratch(int64_t{g.out_h} * g.out_w * g.out_c * acc_size, &data->acc));
   if (data->filter_zero_point != 0) {
-    EDGEOPT_RETURN_IF_ERROR(
-        RequestScratchArray<int64_t>(ctx, data->block_rows, &data->rowsums));
+    EDGEOPT_RETURN_IF_ERROR(RequestScratchArray<int64_t>(ctx, data->block_rows, &data->rowsums));
   }
   return Status::Ok();
 }
 
 template <typename TIn, typename TW, typename TAcc>
-void EvalQuantized(Context* ctx, const OpData* data, const Tensor* input,
-                   const Tensor* bias, Tensor* output) {
+void EvalQuantized(Context* ctx, const OpData* data, const Tensor* input, const Tensor* bias,
+                   Tensor* output) {
   TAcc* col = static_cast<TAcc*>(ctx->GetScratch(data->col));
   TAcc* acc = static_cast<TAcc*>(ctx->GetScratch(data->acc));
   int64_t* rowsums = static_cast<int64_t*>(ctx->GetScratch(data->rowsums));
   const TW* rows = static_cast<const TW*>(data->rows);
   if (bias != nullptr && bias->type == DType::kInt64) {
     ref::TransposeConvQuantized<TIn, TW, TAcc, TIn, int64_t>(
-        data->geo, input->Data<TIn>(), rows, data->filter_zero_point,
-        data->col_term, bias->Data<int64_t>(), data->stage, output->Data<TIn>(),
-        col, acc, rowsums, data->block_rows);
+        data->geo, input->Data<TIn>(), rows, data->filter_zero_point, data->col_term,
+        bias->Data<int64_t>(), data->stage, output->Data<TIn>(), col, acc, rowsums,
+        data->block_rows);
   } else {
     ref::TransposeConvQuantized<TIn, TW, TAcc, TIn, int32_t>(
-        data->geo, input->Data<TIn>(), rows, data->filter_zero_point,
-        data->col_term, bias != nullptr ? bias->Data<int32_t>() : nullptr,
-        data->stage, output->Data<TIn>(), col, acc, rowsums, data->block_rows);
+        data->geo, input->Data<TIn>(), rows, data->filter_zero_point, data->col_term,
+        bias != nullptr ? bias->Data<int32_t>() : nullptr, data->stage, output->Data<TIn>(), col,
+        acc, rowsums, data->block_rows);
   }
 }
 
 Status Eval(Context* ctx, Node* node) {
   const OpData* data = static_cast<const OpData*>(node->user_data);
-  const Tensor* filter =
-      data->densified ? &data->dense_filter : ctx->input(node, 1);
+  const Tensor* filter = data->densified ? &data->dense_filter : ctx->input(node, 1);
   const Tensor* input = ctx->input(node, 2);
   const Tensor* bias = ctx->input(node, 3);
   Tensor* output = ctx->output(node, 0);
@@ -275,10 +239,9 @@ Status Eval(Context* ctx, Node* node) {
         packed = p;
       }
       ref::TransposeConvF32(data->geo, input->Data<float>(), packed,
-                            bias != nullptr ? bias->Data<float>() : nullptr,
-                            data->act_min, data->act_max, output->Data<float>(),
-                            static_cast<float*>(ctx->GetScratch(data->col)),
-                            data->block_rows);
+                            bias != nullptr ? bias->Data<float>() : nullptr, data->act_min,
+                            data->act_max, output->Data<float>(),
+                            static_cast<float*>(ctx->GetScratch(data->col)), data->block_rows);
       break;
     }
     case Kind::kInt8:
@@ -290,11 +253,9 @@ Status Eval(Context* ctx, Node* node) {
       break;
     case Kind::kUInt8:
       if (data->wide_acc) {
-        EvalQuantized<uint8_t, uint8_t, int64_t>(ctx, data, input, bias,
-                                                 output);
+        EvalQuantized<uint8_t, uint8_t, int64_t>(ctx, data, input, bias, output);
       } else {
-        EvalQuantized<uint8_t, uint8_t, int32_t>(ctx, data, input, bias,
-                                                 output);
+        EvalQuantized<uint8_t, uint8_t, int32_t>(ctx, data, input, bias, output);
       }
       break;
     case Kind::kInt16:

@@ -8,15 +8,12 @@ namespace edgeopt {
 namespace rt {
 namespace {
 
-void* Init(Context* ctx, const Node*) {
-  return lstm::Init(ctx, lstm::Kind::kSequence);
-}
+void* Init(Context* ctx, const Node*) { return lstm::Init(ctx, lstm::Kind::kSequence); }
 
 }  // namespace
 
 const Registration* RegisterUnidirectionalSequenceLstm() {
-  static const Registration reg = {"UNIDIRECTIONAL_SEQUENCE_LSTM", Init,
-                                   lstm::Prepare, lstm::Eval};
+  static const Registration reg = {"UNIDIRECTIONAL_SEQUENCE_LSTM", Init, lstm::Prepare, lstm::Eval};
   return &reg;
 }
 

@@ -23,8 +23,8 @@ constexpr Tolerance kHybridTolerance{1e-5, 1e-4, 0};
 constexpr Tolerance kIntegerTolerance{0, 0, 0};
 
 // Runs `model` in edgeopt and in tflite-ref on two random inputs and compares.
-void ExpectMatchesTflite(const std::vector<uint8_t>& model,
-                         const LstmSpec& spec, const Tolerance& tol) {
+void ExpectMatchesTflite(const std::vector<uint8_t>& model, const LstmSpec& spec,
+                         const Tolerance& tol) {
   LstmModelMaker maker(spec);
   for (uint32_t seed : {11u, 12u}) {
     const std::vector<NpyArray> in = {maker.Input(seed + spec.seed * 100)};
@@ -49,24 +49,20 @@ TEST(UnidirectionalSequenceLstm, GoldenSingleCell) {
   std::vector<int> in(24, -1);
   in[0] = m.AddInput(DType::kFloat32, {1, 2, 1});
   for (int g = 0; g < 4; ++g) {
-    in[1 + g] =
-        m.AddConstant(DType::kFloat32, {1, 1}, std::vector<float>{w[g]});
-    in[5 + g] =
-        m.AddConstant(DType::kFloat32, {1, 1}, std::vector<float>{r[g]});
+    in[1 + g] = m.AddConstant(DType::kFloat32, {1, 1}, std::vector<float>{w[g]});
+    in[5 + g] = m.AddConstant(DType::kFloat32, {1, 1}, std::vector<float>{r[g]});
     in[12 + g] = m.AddConstant(DType::kFloat32, {1}, std::vector<float>{b[g]});
   }
   in[18] = m.AddVariable(DType::kFloat32, {1, 1});
   in[19] = m.AddVariable(DType::kFloat32, {1, 1});
   const int out = m.AddOutput(DType::kFloat32, {1, 2, 1});
-  m.AddOperator(tflite::BuiltinOperator::UNIDIRECTIONAL_SEQUENCE_LSTM, in,
-                {out}, [](flatbuffers::FlatBufferBuilder& fb) {
-                  return MakeOptions(
-                      tflite::BuiltinOptions::UnidirectionalSequenceLSTMOptions,
-                      tflite::CreateUnidirectionalSequenceLSTMOptions(
-                          fb, tflite::ActivationFunctionType::TANH));
+  m.AddOperator(tflite::BuiltinOperator::UNIDIRECTIONAL_SEQUENCE_LSTM, in, {out},
+                [](flatbuffers::FlatBufferBuilder& fb) {
+                  return MakeOptions(tflite::BuiltinOptions::UnidirectionalSequenceLSTMOptions,
+                                     tflite::CreateUnidirectionalSequenceLSTMOptions(
+                                         fb, tflite::ActivationFunctionType::TANH));
                 });
-  auto got = RunEdgeopt(
-      m.Build(), {MakeArray<float>(DType::kFloat32, {1, 2, 1}, {1.0f, -2.0f})});
+  auto got = RunEdgeopt(m.Build(), {MakeArray<float>(DType::kFloat32, {1, 2, 1}, {1.0f, -2.0f})});
   ASSERT_TRUE(got.ok()) << got.status().message();
   // Step 1 (h = c = 0, x = 1): pre-activations w*x + b = (0.5, 0.75, 0.5, 1.0);
   // c = s(0.5) * tanh(0.5) = 0.6224593 * 0.4621172 = 0.2876491;
@@ -147,8 +143,7 @@ TEST(UnidirectionalSequenceLstm, FloatMatchesTflite) {
 TEST(UnidirectionalSequenceLstm, ZeroTimeStepMatchesTflite) {
   if (!TfliteRefAvailable()) GTEST_SKIP() << "tflite-ref unavailable";
   for (LstmVariant variant : {LstmVariant::kFloat, LstmVariant::kHybrid}) {
-    for (auto act : {tflite::ActivationFunctionType::NONE,
-                     tflite::ActivationFunctionType::TANH}) {
+    for (auto act : {tflite::ActivationFunctionType::NONE, tflite::ActivationFunctionType::TANH}) {
       LstmSpec s;
       s.variant = variant;
       s.time_major = true;
@@ -179,8 +174,7 @@ TEST(UnidirectionalSequenceLstm, HybridMatchesTflite) {
     for (NamedSpec c : FloatSpecs()) {
       c.spec.variant = LstmVariant::kHybrid;
       c.spec.asymmetric = asymmetric;
-      SCOPED_TRACE(std::string(c.name) +
-                   (asymmetric ? ", asymmetric" : ", symmetric"));
+      SCOPED_TRACE(std::string(c.name) + (asymmetric ? ", asymmetric" : ", symmetric"));
       ExpectMatchesTflite(MakeLstmModel(c.spec), c.spec, kHybridTolerance);
     }
   }
@@ -265,8 +259,7 @@ NpyArray SliceTime(const NpyArray& a, int t0, int t1) {
 }
 
 TEST(UnidirectionalSequenceLstm, StatePersistsAcrossInvokes) {
-  for (LstmVariant variant :
-       {LstmVariant::kFloat, LstmVariant::kHybrid, LstmVariant::kInteger}) {
+  for (LstmVariant variant : {LstmVariant::kFloat, LstmVariant::kHybrid, LstmVariant::kInteger}) {
     LstmSpec whole;
     whole.variant = variant;
     whole.max_time = 4;
@@ -279,15 +272,12 @@ TEST(UnidirectionalSequenceLstm, StatePersistsAcrossInvokes) {
     ASSERT_TRUE(full.ok()) << full.status().message();
     // Two halves through one interpreter, then the first half again after
     // ResetVariables.
-    auto parts = RunInvokes(
-        MakeLstmModel(half),
-        {SliceTime(in, 0, 2), SliceTime(in, 2, 4), SliceTime(in, 0, 2)}, {2});
+    auto parts = RunInvokes(MakeLstmModel(half),
+                            {SliceTime(in, 0, 2), SliceTime(in, 2, 4), SliceTime(in, 0, 2)}, {2});
     ASSERT_TRUE(parts.ok()) << parts.status().message();
     const Tolerance exact{0, 0, 0};
-    ExpectClose((*parts)[0], SliceTime((*full)[0], 0, 2), exact,
-                "first invoke");
-    ExpectClose((*parts)[1], SliceTime((*full)[0], 2, 4), exact,
-                "second invoke (state kept)");
+    ExpectClose((*parts)[0], SliceTime((*full)[0], 0, 2), exact, "first invoke");
+    ExpectClose((*parts)[1], SliceTime((*full)[0], 2, 4), exact, "second invoke (state kept)");
     ExpectClose((*parts)[2], (*parts)[0], exact, "after ResetVariables");
     // And the state really matters: the second half from a zero state differs.
     auto fresh = RunEdgeopt(MakeLstmModel(half), {SliceTime(in, 2, 4)});
@@ -299,14 +289,11 @@ TEST(UnidirectionalSequenceLstm, StatePersistsAcrossInvokes) {
 // ---------------------------------------------------------------------------------------------
 // Errors: Status, never a crash.
 
-void ExpectError(const LstmSpec& spec, StatusCode code,
-                 const std::string& fragment) {
+void ExpectError(const LstmSpec& spec, StatusCode code, const std::string& fragment) {
   auto r = RunEdgeopt(MakeLstmModel(spec), {LstmModelMaker(spec).Input(1)});
   ASSERT_FALSE(r.ok()) << "expected an error containing '" << fragment << "'";
-  EXPECT_EQ(static_cast<int>(r.status().code()), static_cast<int>(code))
-      << r.status().message();
-  EXPECT_NE(r.status().message().find(fragment), std::string::npos)
-      << r.status().message();
+  EXPECT_EQ(static_cast<int>(r.status().code()), static_cast<int>(code)) << r.status().message();
+  EXPECT_NE(r.status().message().find(fragment), std::string::npos) << r.status().message();
 }
 
 TEST(UnidirectionalSequenceLstm, Errors) {
@@ -350,23 +337,16 @@ TEST(UnidirectionalSequenceLstm, Errors) {
 // The LSTMs of the corpus models, extracted as single-op models (sequences
 // lengthened to 5 steps where the file has 1) against TFLite 2.9.
 
-OptionsFn CopySequenceLstmOptions(const std::vector<uint8_t>& file,
-                                  int op_index) {
-  const auto* op = tflite::GetModel(file.data())
-                       ->subgraphs()
-                       ->Get(0)
-                       ->operators()
-                       ->Get(op_index);
+OptionsFn CopySequenceLstmOptions(const std::vector<uint8_t>& file, int op_index) {
+  const auto* op = tflite::GetModel(file.data())->subgraphs()->Get(0)->operators()->Get(op_index);
   const auto* o = op->builtin_options_as_UnidirectionalSequenceLSTMOptions();
   const auto act = o->fused_activation_function();
   const float cell_clip = o->cell_clip(), proj_clip = o->proj_clip();
-  const bool time_major = o->time_major(),
-             asym = o->asymmetric_quantize_inputs();
+  const bool time_major = o->time_major(), asym = o->asymmetric_quantize_inputs();
   return [=](flatbuffers::FlatBufferBuilder& fb) {
-    return MakeOptions(
-        tflite::BuiltinOptions::UnidirectionalSequenceLSTMOptions,
-        tflite::CreateUnidirectionalSequenceLSTMOptions(
-            fb, act, cell_clip, proj_clip, time_major, asym));
+    return MakeOptions(tflite::BuiltinOptions::UnidirectionalSequenceLSTMOptions,
+                       tflite::CreateUnidirectionalSequenceLSTMOptions(
+                           fb, act, cell_clip, proj_clip, time_major, asym));
   };
 }
 
@@ -385,40 +365,32 @@ TEST(UnidirectionalSequenceLstm, CorpusLstmsMatchTflite) {
       {"zoo/dtln_noise_suppression.tflite", 1, {1, 5, 128}, {1, 5, 128}},
   };
   for (const Case& c : cases) {
-    SCOPED_TRACE(std::string(c.file) + " LSTM #" +
-                 std::to_string(c.occurrence));
+    SCOPED_TRACE(std::string(c.file) + " LSTM #" + std::to_string(c.occurrence));
     auto bytes = ReadFileBytes(CorpusPath(c.file));
-    if (!bytes.ok())
-      GTEST_SKIP() << "corpus unavailable: " << bytes.status().message();
+    if (!bytes.ok()) GTEST_SKIP() << "corpus unavailable: " << bytes.status().message();
     int op = -1;
     for (int k = 0; k <= c.occurrence; ++k) {
-      op = FindOperator(*bytes,
-                        tflite::BuiltinOperator::UNIDIRECTIONAL_SEQUENCE_LSTM,
-                        op + 1);
+      op = FindOperator(*bytes, tflite::BuiltinOperator::UNIDIRECTIONAL_SEQUENCE_LSTM, op + 1);
     }
     ASSERT_GE(op, 0);
     std::vector<std::vector<int32_t>> ins, outs;
     if (!c.in_shape.empty()) ins.push_back(c.in_shape);
     if (!c.out_shape.empty()) outs.push_back(c.out_shape);
-    const std::vector<uint8_t> model = ExtractOperator(
-        *bytes, op, CopySequenceLstmOptions(*bytes, op), ins, outs);
+    const std::vector<uint8_t> model =
+        ExtractOperator(*bytes, op, CopySequenceLstmOptions(*bytes, op), ins, outs);
     auto interp = rt::Interpreter::Create(model.data(), model.size(), {});
     ASSERT_TRUE(interp.ok()) << interp.status().message();
     const rt::Tensor* in_t = (*interp)->input_tensor(0);
-    std::vector<int32_t> shape(in_t->dims.data,
-                               in_t->dims.data + in_t->dims.size);
+    std::vector<int32_t> shape(in_t->dims.data, in_t->dims.data + in_t->dims.size);
     for (uint32_t seed : {1u, 2u}) {
-      const NpyArray in =
-          in_t->type == DType::kInt8
-              ? RandomArray(DType::kInt8, shape, seed, -128, 127)
-              : RandomArray(DType::kFloat32, shape, seed, 0, 1);
+      const NpyArray in = in_t->type == DType::kInt8
+                              ? RandomArray(DType::kInt8, shape, seed, -128, 127)
+                              : RandomArray(DType::kFloat32, shape, seed, 0, 1);
       auto ours = RunEdgeopt(model, {in});
       ASSERT_TRUE(ours.ok()) << ours.status().message();
       auto ref = RunTfliteRef(model, {in});
       ASSERT_TRUE(ref.ok()) << ref.status().message();
-      ExpectAllClose(
-          *ours, *ref,
-          in_t->type == DType::kInt8 ? kIntegerTolerance : kFloatTolerance);
+      ExpectAllClose(*ours, *ref, in_t->type == DType::kInt8 ? kIntegerTolerance : kFloatTolerance);
     }
   }
 }

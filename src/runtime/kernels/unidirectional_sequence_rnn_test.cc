@@ -14,8 +14,7 @@ constexpr Tolerance kFloatTolerance{1e-5, 1e-4, 0};
 struct RnnSpec {
   int n_batch = 2, max_time = 4, n_input = 3, n_unit = 5;
   bool time_major = false;
-  tflite::ActivationFunctionType activation =
-      tflite::ActivationFunctionType::TANH;
+  tflite::ActivationFunctionType activation = tflite::ActivationFunctionType::TANH;
   uint32_t seed = 1;
   bool hidden_not_variable = false;
   int bad_recurrent_cols = 0;
@@ -36,23 +35,20 @@ std::vector<uint8_t> MakeRnnModel(const RnnSpec& s) {
   };
   ModelBuilder m;
   const int x = m.AddInput(DType::kFloat32, InputShape(s));
-  const int w = m.AddConstant(DType::kFloat32, {s.n_unit, s.n_input},
-                              values(s.n_unit * s.n_input));
+  const int w = m.AddConstant(DType::kFloat32, {s.n_unit, s.n_input}, values(s.n_unit * s.n_input));
   const int cols = s.n_unit + s.bad_recurrent_cols;
-  const int r =
-      m.AddConstant(DType::kFloat32, {s.n_unit, cols}, values(s.n_unit * cols));
+  const int r = m.AddConstant(DType::kFloat32, {s.n_unit, cols}, values(s.n_unit * cols));
   const int b = m.AddConstant(DType::kFloat32, {s.n_unit}, values(s.n_unit));
-  const int h = s.hidden_not_variable
-                    ? m.AddTensor(DType::kFloat32, {s.n_batch, s.n_unit})
-                    : m.AddVariable(DType::kFloat32, {s.n_batch, s.n_unit});
+  const int h = s.hidden_not_variable ? m.AddTensor(DType::kFloat32, {s.n_batch, s.n_unit})
+                                      : m.AddVariable(DType::kFloat32, {s.n_batch, s.n_unit});
   std::vector<int32_t> out_shape = InputShape(s);
   out_shape[2] = s.n_unit;
   const int y = m.AddOutput(DType::kFloat32, out_shape);
-  m.AddOperator(tflite::BuiltinOperator::UNIDIRECTIONAL_SEQUENCE_RNN,
-                {x, w, r, b, h}, {y}, [s](flatbuffers::FlatBufferBuilder& fb) {
-                  return MakeOptions(tflite::BuiltinOptions::SequenceRNNOptions,
-                                     tflite::CreateSequenceRNNOptions(
-                                         fb, s.time_major, s.activation));
+  m.AddOperator(tflite::BuiltinOperator::UNIDIRECTIONAL_SEQUENCE_RNN, {x, w, r, b, h}, {y},
+                [s](flatbuffers::FlatBufferBuilder& fb) {
+                  return MakeOptions(
+                      tflite::BuiltinOptions::SequenceRNNOptions,
+                      tflite::CreateSequenceRNNOptions(fb, s.time_major, s.activation));
                 });
   return m.Build();
 }
@@ -62,21 +58,18 @@ TEST(UnidirectionalSequenceRnn, Golden) {
   ModelBuilder m;
   const int x = m.AddInput(DType::kFloat32, {1, 3, 1});
   const int w = m.AddConstant(DType::kFloat32, {1, 1}, std::vector<float>{2});
-  const int r =
-      m.AddConstant(DType::kFloat32, {1, 1}, std::vector<float>{-0.5f});
+  const int r = m.AddConstant(DType::kFloat32, {1, 1}, std::vector<float>{-0.5f});
   const int b = m.AddConstant(DType::kFloat32, {1}, std::vector<float>{0.25f});
   const int h = m.AddVariable(DType::kFloat32, {1, 1});
   const int y = m.AddOutput(DType::kFloat32, {1, 3, 1});
-  m.AddOperator(tflite::BuiltinOperator::UNIDIRECTIONAL_SEQUENCE_RNN,
-                {x, w, r, b, h}, {y}, [](flatbuffers::FlatBufferBuilder& fb) {
-                  return MakeOptions(
-                      tflite::BuiltinOptions::SequenceRNNOptions,
-                      tflite::CreateSequenceRNNOptions(
-                          fb, false, tflite::ActivationFunctionType::RELU));
+  m.AddOperator(tflite::BuiltinOperator::UNIDIRECTIONAL_SEQUENCE_RNN, {x, w, r, b, h}, {y},
+                [](flatbuffers::FlatBufferBuilder& fb) {
+                  return MakeOptions(tflite::BuiltinOptions::SequenceRNNOptions,
+                                     tflite::CreateSequenceRNNOptions(
+                                         fb, false, tflite::ActivationFunctionType::RELU));
                 });
   // x = 1, -1, 3: h = 2.25; relu(-2 - 1.125 + 0.25) = 0; 6 - 0 + 0.25 = 6.25.
-  auto out = RunEdgeopt(
-      m.Build(), {MakeArray<float>(DType::kFloat32, {1, 3, 1}, {1, -1, 3})});
+  auto out = RunEdgeopt(m.Build(), {MakeArray<float>(DType::kFloat32, {1, 3, 1}, {1, -1, 3})});
   ASSERT_TRUE(out.ok()) << out.status().message();
   EXPECT_EQ(ToVector<float>((*out)[0]), (std::vector<float>{2.25f, 0, 6.25f}));
 }
@@ -92,8 +85,7 @@ TEST(UnidirectionalSequenceRnn, MatchesTflite) {
   specs[2].seed = 3;
   for (const RnnSpec& s : specs) {
     const std::vector<uint8_t> model = MakeRnnModel(s);
-    const std::vector<NpyArray> in = {
-        RandomArray(DType::kFloat32, InputShape(s), s.seed)};
+    const std::vector<NpyArray> in = {RandomArray(DType::kFloat32, InputShape(s), s.seed)};
     auto ours = RunEdgeopt(model, in);
     ASSERT_TRUE(ours.ok()) << ours.status().message();
     auto ref = RunTfliteRef(model, in);
@@ -125,18 +117,14 @@ TEST(UnidirectionalSequenceRnn, StatePersistsAcrossInvokes) {
 TEST(UnidirectionalSequenceRnn, Errors) {
   RnnSpec s;
   s.hidden_not_variable = true;
-  auto r = RunEdgeopt(MakeRnnModel(s),
-                      {RandomArray(DType::kFloat32, InputShape(s), 1)});
+  auto r = RunEdgeopt(MakeRnnModel(s), {RandomArray(DType::kFloat32, InputShape(s), 1)});
   ASSERT_FALSE(r.ok());
-  EXPECT_NE(r.status().message().find("variable"), std::string::npos)
-      << r.status().message();
+  EXPECT_NE(r.status().message().find("variable"), std::string::npos) << r.status().message();
   s = RnnSpec();
   s.bad_recurrent_cols = 1;
-  r = RunEdgeopt(MakeRnnModel(s),
-                 {RandomArray(DType::kFloat32, InputShape(s), 1)});
+  r = RunEdgeopt(MakeRnnModel(s), {RandomArray(DType::kFloat32, InputShape(s), 1)});
   ASSERT_FALSE(r.ok());
-  EXPECT_EQ(static_cast<int>(r.status().code()),
-            static_cast<int>(StatusCode::kInvalidModel));
+  EXPECT_EQ(static_cast<int>(r.status().code()), static_cast<int>(StatusCode::kInvalidModel));
   EXPECT_NE(r.status().message().find("recurrent_weights"), std::string::npos)
       << r.status().message();
 }

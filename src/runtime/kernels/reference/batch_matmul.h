@@ -26,15 +26,13 @@ struct BatchMatMulShape {
 template <typename T>
 void Transpose2D(const T* src, int rows, int cols, T* dst) {
   for (int r = 0; r < rows; ++r) {
-    for (int c = 0; c < cols; ++c)
-      dst[int64_t{c} * rows + r] = src[int64_t{r} * cols + c];
+    for (int c = 0; c < cols; ++c) dst[int64_t{c} * rows + r] = src[int64_t{r} * cols + c];
   }
 }
 
 // Float. Scratch: lhs_t (M*K, used with adj_x), rhs_t (K*N, used with adj_y).
-inline void BatchMatMulF32(const BatchMatMulShape& s, const float* lhs,
-                           const float* rhs, float* output, float* lhs_t,
-                           float* rhs_t) {
+inline void BatchMatMulF32(const BatchMatMulShape& s, const float* lhs, const float* rhs,
+                           float* output, float* lhs_t, float* rhs_t) {
   const int64_t lhs_size = int64_t{s.M} * s.K, rhs_size = int64_t{s.K} * s.N;
   for (int b = 0; b < s.batches; ++b) {
     const float* a = lhs + s.lhs_batch[b] * lhs_size;
@@ -47,8 +45,7 @@ inline void BatchMatMulF32(const BatchMatMulShape& s, const float* lhs,
       Transpose2D(w, s.N, s.K, rhs_t);
       w = rhs_t;
     }
-    GemmF32(s.M, s.N, s.K, a, s.K, w, nullptr, output + b * int64_t{s.M} * s.N,
-            s.N);
+    GemmF32(s.M, s.N, s.K, a, s.K, w, nullptr, output + b * int64_t{s.M} * s.N, s.N);
   }
 }
 
@@ -56,11 +53,9 @@ inline void BatchMatMulF32(const BatchMatMulShape& s, const float* lhs,
 // type's range). Scratch: lhs_t (M*K), rhs_t (N*K), acc (M*N int32 or int64),
 // sums (M + N int64).
 template <typename TAcc>
-void BatchMatMulInt8(const BatchMatMulShape& s, const int8_t* lhs,
-                     int32_t lhs_zero_point, const int8_t* rhs,
-                     int32_t rhs_zero_point, const OutputStage& stage,
-                     int8_t* output, int8_t* lhs_t, int8_t* rhs_t, TAcc* acc,
-                     int64_t* sums) {
+void BatchMatMulInt8(const BatchMatMulShape& s, const int8_t* lhs, int32_t lhs_zero_point,
+                     const int8_t* rhs, int32_t rhs_zero_point, const OutputStage& stage,
+                     int8_t* output, int8_t* lhs_t, int8_t* rhs_t, TAcc* acc, int64_t* sums) {
   const int64_t lhs_size = int64_t{s.M} * s.K, rhs_size = int64_t{s.K} * s.N;
   int64_t* lhs_sums = sums;
   int64_t* rhs_sums = sums + s.M;
@@ -82,8 +77,7 @@ void BatchMatMulInt8(const BatchMatMulShape& s, const int8_t* lhs,
     const int64_t zz = int64_t{s.K} * lhs_zero_point * rhs_zero_point;
     for (int m = 0; m < s.M; ++m) {
       for (int n = 0; n < s.N; ++n) {
-        const int64_t total = int64_t{acc[int64_t{m} * s.N + n]} -
-                              rhs_zero_point * lhs_sums[m] -
+        const int64_t total = int64_t{acc[int64_t{m} * s.N + n]} - rhs_zero_point * lhs_sums[m] -
                               lhs_zero_point * rhs_sums[n] + zz;
         o[int64_t{m} * s.N + n] = RequantizeToOutput<int8_t>(total, 0, stage);
       }

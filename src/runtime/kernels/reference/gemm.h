@@ -24,8 +24,8 @@ namespace ref {
 // TFLite 2.9's float GEMV on x86 (Eigen, SSE packets of 4): four partial sums
 // over k = 4i + l, combined as (s0 + s2) + (s1 + s3), then the remaining K % 4
 // products in order, then the bias.
-inline void GemvF32(int M, int N, int K, const float* A, int64_t lda,
-                    const float* B, const float* bias, float* C, int64_t ldc) {
+inline void GemvF32(int M, int N, int K, const float* A, int64_t lda, const float* B,
+                    const float* bias, float* C, int64_t ldc) {
   constexpr int kChunk = 64;
   const int k4 = K - K % 4;
   for (int m = 0; m < M; ++m) {
@@ -43,8 +43,7 @@ inline void GemvF32(int M, int N, int K, const float* A, int64_t lda,
       }
       for (int j = 0; j < nc; ++j) {
         float v = (s[0][j] + s[2][j]) + (s[1][j] + s[3][j]);
-        for (int k = k4; k < K; ++k)
-          v += a[k] * B[static_cast<int64_t>(k) * N + n0 + j];
+        for (int k = k4; k < K; ++k) v += a[k] * B[static_cast<int64_t>(k) * N + n0 + j];
         if (bias != nullptr) v += bias[n0 + j];
         c[n0 + j] = v;
       }
@@ -59,8 +58,8 @@ inline void GemvF32(int M, int N, int K, const float* A, int64_t lda,
 // bit-identical (Eigen's leftover rows/columns use other orders; those differ
 // by rounding only). Matrix-vector products go to GemvF32. A SIMD replacement
 // must keep these orders to stay bit-exact.
-inline void GemmF32(int M, int N, int K, const float* A, int64_t lda,
-                    const float* B, const float* bias, float* C, int64_t ldc) {
+inline void GemmF32(int M, int N, int K, const float* A, int64_t lda, const float* B,
+                    const float* bias, float* C, int64_t ldc) {
   if (M == 1 || N == 1) {
     GemvF32(M, N, K, A, lda, B, bias, C, ldc);
     return;
@@ -120,8 +119,8 @@ inline void GemmF32(int M, int N, int K, const float* A, int64_t lda,
 // rows of stride ldb. TAcc must hold every partial sum: int32 when K * max|a| *
 // max|b| < 2^31 (the caller checks), int64 otherwise.
 template <typename TA, typename TB, typename TAcc>
-void DotGemm(int M, int N, int K, const TA* A, int64_t lda, const TB* B,
-             int64_t ldb, TAcc* C, int64_t ldc) {
+void DotGemm(int M, int N, int K, const TA* A, int64_t lda, const TB* B, int64_t ldb, TAcc* C,
+             int64_t ldc) {
   for (int m = 0; m < M; ++m) {
     const TA* a = A + m * lda;
     TAcc* c = C + m * ldc;

@@ -34,12 +34,7 @@ namespace edgeopt {
 namespace rt {
 namespace ref {
 
-enum LstmGate {
-  kInputGate = 0,
-  kForgetGate = 1,
-  kCellGate = 2,
-  kOutputGate = 3
-};
+enum LstmGate { kInputGate = 0, kForgetGate = 1, kCellGate = 2, kOutputGate = 3 };
 
 // TFLite's fused activations (ActivationFunctionType values, plus sigmoid for
 // the gates).
@@ -103,14 +98,13 @@ inline int32_t SaturatingToInt32(double x) {
 // MultiplyByQuantizedMultiplier (double rounding, as TFLite 2.9) without signed
 // overflow: the left shift wraps as the 32-bit original does on every platform
 // TFLite runs on.
-inline int32_t MulByQuantizedMultiplier(int32_t x, int32_t multiplier,
-                                        int shift) {
+inline int32_t MulByQuantizedMultiplier(int32_t x, int32_t multiplier, int shift) {
   const int left = shift > 0 ? std::min(shift, 62) : 0;
   const int right = shift > 0 ? 0 : std::min(-shift, 31);
-  const int32_t shifted = static_cast<int32_t>(static_cast<uint32_t>(
-      static_cast<uint64_t>(static_cast<int64_t>(x)) << left));
-  return quant::RoundingDivideByPOT(
-      quant::SaturatingRoundingDoublingHighMul(shifted, multiplier), right);
+  const int32_t shifted = static_cast<int32_t>(
+      static_cast<uint32_t>(static_cast<uint64_t>(static_cast<int64_t>(x)) << left));
+  return quant::RoundingDivideByPOT(quant::SaturatingRoundingDoublingHighMul(shifted, multiplier),
+                                    right);
 }
 
 inline bool IsZeroVector(const float* v, int n) {
@@ -121,8 +115,8 @@ inline bool IsZeroVector(const float* v, int n) {
 }
 
 // out[b][r] += sum_c m[r][c] * v[b][c].
-inline void MatVecAccumulate(const float* m, int rows, int cols, const float* v,
-                             int n_batch, float* out) {
+inline void MatVecAccumulate(const float* m, int rows, int cols, const float* v, int n_batch,
+                             float* out) {
   for (int b = 0; b < n_batch; ++b) {
     const float* vb = v + b * cols;
     for (int r = 0; r < rows; ++r) {
@@ -149,8 +143,8 @@ inline void MeanStddevNormalization(float* v, int size, int n_batch) {
 }
 
 // Layer norm (if coefficients), then the activation, on a gate pre-activation.
-inline void FinishFloatGate(const float* layer_norm, const float* bias,
-                            const LstmSizes& s, Activation act, float* gate) {
+inline void FinishFloatGate(const float* layer_norm, const float* bias, const LstmSizes& s,
+                            Activation act, float* gate) {
   if (layer_norm != nullptr) {
     MeanStddevNormalization(gate, s.n_cell, s.n_batch);
     for (int b = 0; b < s.n_batch; ++b) {
@@ -165,8 +159,8 @@ inline void FinishFloatGate(const float* layer_norm, const float* bias,
 // destination untouched for "no activation", and that destination is the cell
 // gate's buffer, so with activation NONE the hidden state is output_gate *
 // cell_gate, not output_gate * cell.
-inline void CellOutputActivation(Activation act, const float* cell,
-                                 const float* cell_gate, int n, float* out) {
+inline void CellOutputActivation(Activation act, const float* cell, const float* cell_gate, int n,
+                                 float* out) {
   if (act == Activation::kNone) {
     std::memcpy(out, cell_gate, sizeof(float) * n);
   } else {
@@ -176,27 +170,22 @@ inline void CellOutputActivation(Activation act, const float* cell,
 
 // Starts a gate: the bias broadcast over the batch, or zeros when layer norm
 // adds it later.
-inline void InitFloatGate(const float* bias, bool layer_norm,
-                          const LstmSizes& s, float* gate) {
+inline void InitFloatGate(const float* bias, bool layer_norm, const LstmSizes& s, float* gate) {
   for (int b = 0; b < s.n_batch; ++b) {
-    for (int i = 0; i < s.n_cell; ++i)
-      gate[b * s.n_cell + i] = layer_norm ? 0.0f : bias[i];
+    for (int i = 0; i < s.n_cell; ++i) gate[b * s.n_cell + i] = layer_norm ? 0.0f : bias[i];
   }
 }
 
 // gate[b][i] += w[i] * cell[b][i].
-inline void PeepholeAccumulate(const float* w, const float* cell,
-                               const LstmSizes& s, float* gate) {
+inline void PeepholeAccumulate(const float* w, const float* cell, const LstmSizes& s, float* gate) {
   for (int b = 0; b < s.n_batch; ++b) {
-    for (int i = 0; i < s.n_cell; ++i)
-      gate[b * s.n_cell + i] += w[i] * cell[b * s.n_cell + i];
+    for (int i = 0; i < s.n_cell; ++i) gate[b * s.n_cell + i] += w[i] * cell[b * s.n_cell + i];
   }
 }
 
 // c = clip(f * c + i * g), with i = 1 - f under CIFG (f is overwritten then).
-inline void UpdateCellFloat(const LstmSizes& s, const float* input_gate,
-                            float* forget_gate, const float* cell_gate,
-                            float clip, float* cell) {
+inline void UpdateCellFloat(const LstmSizes& s, const float* input_gate, float* forget_gate,
+                            const float* cell_gate, float clip, float* cell) {
   const int n = s.n_batch * s.n_cell;
   for (int k = 0; k < n; ++k) cell[k] *= forget_gate[k];
   if (input_gate == nullptr) {
@@ -205,8 +194,7 @@ inline void UpdateCellFloat(const LstmSizes& s, const float* input_gate,
   }
   for (int k = 0; k < n; ++k) cell[k] += cell_gate[k] * input_gate[k];
   if (clip > 0.0f) {
-    for (int k = 0; k < n; ++k)
-      cell[k] = std::max(-clip, std::min(clip, cell[k]));
+    for (int k = 0; k < n; ++k) cell[k] = std::max(-clip, std::min(clip, cell[k]));
   }
 }
 
@@ -230,56 +218,45 @@ struct FloatLstmScratch {
 
 // One step. `output` receives the new output state ([n_batch, n_output],
 // contiguous).
-inline void LstmStepFloat(const FloatLstmWeights& w, const LstmSizes& s,
-                          Activation act, float cell_clip, float proj_clip,
-                          const float* input, float* output_state,
-                          float* cell_state, const FloatLstmScratch& scratch,
-                          float* output) {
+inline void LstmStepFloat(const FloatLstmWeights& w, const LstmSizes& s, Activation act,
+                          float cell_clip, float proj_clip, const float* input, float* output_state,
+                          float* cell_state, const FloatLstmScratch& scratch, float* output) {
   const bool cifg = w.input_to_gate[kInputGate] == nullptr;
   const bool layer_norm = w.layer_norm[kForgetGate] != nullptr;
   const bool input_zero = IsZeroVector(input, s.n_batch * s.n_input);
   for (int g = 0; g < 4; ++g) {
     if (g == kInputGate && cifg) continue;
     if (g == kOutputGate) {
-      UpdateCellFloat(s, cifg ? nullptr : scratch.gate[kInputGate],
-                      scratch.gate[kForgetGate], scratch.gate[kCellGate],
-                      cell_clip, cell_state);
+      UpdateCellFloat(s, cifg ? nullptr : scratch.gate[kInputGate], scratch.gate[kForgetGate],
+                      scratch.gate[kCellGate], cell_clip, cell_state);
     }
     float* gate = scratch.gate[g];
     InitFloatGate(w.gate_bias[g], layer_norm, s, gate);
     if (!input_zero) {
-      MatVecAccumulate(w.input_to_gate[g], s.n_cell, s.n_input, input,
-                       s.n_batch, gate);
+      MatVecAccumulate(w.input_to_gate[g], s.n_cell, s.n_input, input, s.n_batch, gate);
     }
-    MatVecAccumulate(w.recurrent_to_gate[g], s.n_cell, s.n_output, output_state,
-                     s.n_batch, gate);
-    if (w.cell_to_gate[g] != nullptr)
-      PeepholeAccumulate(w.cell_to_gate[g], cell_state, s, gate);
-    FinishFloatGate(w.layer_norm[g], w.gate_bias[g], s,
-                    g == kCellGate ? act : Activation::kSigmoid, gate);
+    MatVecAccumulate(w.recurrent_to_gate[g], s.n_cell, s.n_output, output_state, s.n_batch, gate);
+    if (w.cell_to_gate[g] != nullptr) PeepholeAccumulate(w.cell_to_gate[g], cell_state, s, gate);
+    FinishFloatGate(w.layer_norm[g], w.gate_bias[g], s, g == kCellGate ? act : Activation::kSigmoid,
+                    gate);
   }
   const int n = s.n_batch * s.n_cell;
-  CellOutputActivation(act, cell_state, scratch.gate[kCellGate], n,
-                       scratch.hidden);
+  CellOutputActivation(act, cell_state, scratch.gate[kCellGate], n, scratch.hidden);
   for (int k = 0; k < n; ++k) scratch.hidden[k] *= scratch.gate[kOutputGate][k];
   if (w.projection != nullptr) {
     for (int b = 0; b < s.n_batch; ++b) {
       for (int o = 0; o < s.n_output; ++o) {
-        output_state[b * s.n_output + o] =
-            w.projection_bias ? w.projection_bias[o] : 0.0f;
+        output_state[b * s.n_output + o] = w.projection_bias ? w.projection_bias[o] : 0.0f;
       }
     }
-    MatVecAccumulate(w.projection, s.n_output, s.n_cell, scratch.hidden,
-                     s.n_batch, output_state);
+    MatVecAccumulate(w.projection, s.n_output, s.n_cell, scratch.hidden, s.n_batch, output_state);
     if (proj_clip > 0.0f) {
       for (int k = 0; k < s.n_batch * s.n_output; ++k) {
-        output_state[k] =
-            std::max(-proj_clip, std::min(proj_clip, output_state[k]));
+        output_state[k] = std::max(-proj_clip, std::min(proj_clip, output_state[k]));
       }
     }
   } else {
-    std::memcpy(output_state, scratch.hidden,
-                sizeof(float) * s.n_batch * s.n_output);
+    std::memcpy(output_state, scratch.hidden, sizeof(float) * s.n_batch * s.n_output);
   }
   std::memcpy(output, output_state, sizeof(float) * s.n_batch * s.n_output);
 }
@@ -289,8 +266,7 @@ inline void LstmStepFloat(const FloatLstmWeights& w, const LstmSizes& s,
 
 // Symmetric per-row quantization to [-127, 127] (TFLite's
 // SymmetricQuantizeFloats).
-inline void SymmetricQuantizeFloats(const float* v, int n, int8_t* q,
-                                    float* scale) {
+inline void SymmetricQuantizeFloats(const float* v, int n, int8_t* q, float* scale) {
   float min_v = n > 0 ? v[0] : 0.0f, max_v = n > 0 ? v[0] : 0.0f;
   for (int i = 1; i < n; ++i) {
     min_v = v[i] < min_v ? v[i] : min_v;
@@ -312,8 +288,8 @@ inline void SymmetricQuantizeFloats(const float* v, int n, int8_t* q,
 
 // Asymmetric per-row quantization to [-128, 127] (TFLite's
 // AsymmetricQuantizeFloats).
-inline void AsymmetricQuantizeFloats(const float* v, int n, int8_t* q,
-                                     float* scale, int32_t* offset) {
+inline void AsymmetricQuantizeFloats(const float* v, int n, int8_t* q, float* scale,
+                                     int32_t* offset) {
   float min_v = n > 0 ? v[0] : 0.0f, max_v = n > 0 ? v[0] : 0.0f;
   for (int i = 1; i < n; ++i) {
     min_v = v[i] < min_v ? v[i] : min_v;
@@ -346,19 +322,17 @@ inline void AsymmetricQuantizeFloats(const float* v, int n, int8_t* q,
   *offset = nudged;
   const float inv = static_cast<float>(1.0 / static_cast<double>(*scale));
   for (int i = 0; i < n; ++i) {
-    const int32_t r =
-        SaturatingToInt32(std::round(static_cast<float>(nudged) + v[i] * inv));
+    const int32_t r = SaturatingToInt32(std::round(static_cast<float>(nudged) + v[i] * inv));
     q[i] = static_cast<int8_t>(std::min(127, std::max(-128, r)));
   }
 }
 
 // Quantizes each of n_batch rows; `offsets` null means symmetric.
-inline void BatchQuantizeFloats(const float* v, int n_batch, int n, int8_t* q,
-                                float* scales, int32_t* offsets) {
+inline void BatchQuantizeFloats(const float* v, int n_batch, int n, int8_t* q, float* scales,
+                                int32_t* offsets) {
   for (int b = 0; b < n_batch; ++b) {
     if (offsets != nullptr) {
-      AsymmetricQuantizeFloats(v + b * n, n, q + b * n, &scales[b],
-                               &offsets[b]);
+      AsymmetricQuantizeFloats(v + b * n, n, q + b * n, &scales[b], &offsets[b]);
     } else {
       SymmetricQuantizeFloats(v + b * n, n, q + b * n, &scales[b]);
     }
@@ -367,11 +341,10 @@ inline void BatchQuantizeFloats(const float* v, int n_batch, int n, int8_t* q,
 
 // out[b][r] += (dot(m[r], q[b]) - row_sums[r] * offsets[b]) * (scales[b] *
 // matrix_scale). `offsets` null: symmetric (no row-sum term).
-inline void HybridMatVecAccumulate(const int8_t* m, int rows, int cols,
-                                   const int8_t* q, const float* scales,
-                                   const int32_t* offsets,
-                                   const int32_t* row_sums, float matrix_scale,
-                                   int n_batch, float* out) {
+inline void HybridMatVecAccumulate(const int8_t* m, int rows, int cols, const int8_t* q,
+                                   const float* scales, const int32_t* offsets,
+                                   const int32_t* row_sums, float matrix_scale, int n_batch,
+                                   float* out) {
   for (int b = 0; b < n_batch; ++b) {
     const int8_t* qb = q + b * cols;
     const float scale = scales[b] * matrix_scale;
@@ -381,9 +354,8 @@ inline void HybridMatVecAccumulate(const int8_t* m, int rows, int cols,
       for (int c = 0; c < cols; ++c) dot += static_cast<int32_t>(mr[c]) * qb[c];
       int32_t dot32 = WrapToInt32(dot);
       if (offsets != nullptr) {
-        const float corrected =
-            static_cast<float>(dot32) -
-            static_cast<float>(row_sums[r]) * static_cast<float>(offsets[b]);
+        const float corrected = static_cast<float>(dot32) -
+                                static_cast<float>(row_sums[r]) * static_cast<float>(offsets[b]);
         dot32 = SaturatingToInt32(corrected);
       }
       out[b * rows + r] += static_cast<float>(dot32) * scale;
@@ -424,11 +396,10 @@ struct HybridLstmScratch {
   float* recovered_peephole;  // n_cell
 };
 
-inline void LstmStepHybrid(const HybridLstmWeights& w, const LstmSizes& s,
-                           Activation act, float cell_clip, float proj_clip,
-                           bool asymmetric, const float* input,
-                           float* output_state, float* cell_state,
-                           const HybridLstmScratch& scratch, float* output) {
+inline void LstmStepHybrid(const HybridLstmWeights& w, const LstmSizes& s, Activation act,
+                           float cell_clip, float proj_clip, bool asymmetric, const float* input,
+                           float* output_state, float* cell_state, const HybridLstmScratch& scratch,
+                           float* output) {
   const bool cifg = w.input_to_gate[kInputGate] == nullptr;
   const bool layer_norm = w.layer_norm[kForgetGate] != nullptr;
   const bool input_zero = IsZeroVector(input, s.n_batch * s.n_input);
@@ -436,74 +407,64 @@ inline void LstmStepHybrid(const HybridLstmWeights& w, const LstmSizes& s,
   int32_t* input_zp = asymmetric ? scratch.input_zp : nullptr;
   int32_t* state_zp = asymmetric ? scratch.state_zp : nullptr;
   if (!input_zero) {
-    BatchQuantizeFloats(input, s.n_batch, s.n_input, scratch.quantized_input,
-                        scratch.input_sf, input_zp);
+    BatchQuantizeFloats(input, s.n_batch, s.n_input, scratch.quantized_input, scratch.input_sf,
+                        input_zp);
   }
   if (!state_zero) {
-    BatchQuantizeFloats(output_state, s.n_batch, s.n_output,
-                        scratch.quantized_state, scratch.state_sf, state_zp);
+    BatchQuantizeFloats(output_state, s.n_batch, s.n_output, scratch.quantized_state,
+                        scratch.state_sf, state_zp);
   }
   for (int g = 0; g < 4; ++g) {
     if (g == kInputGate && cifg) continue;
     if (g == kOutputGate) {
-      UpdateCellFloat(s, cifg ? nullptr : scratch.gate[kInputGate],
-                      scratch.gate[kForgetGate], scratch.gate[kCellGate],
-                      cell_clip, cell_state);
+      UpdateCellFloat(s, cifg ? nullptr : scratch.gate[kInputGate], scratch.gate[kForgetGate],
+                      scratch.gate[kCellGate], cell_clip, cell_state);
     }
     float* gate = scratch.gate[g];
     InitFloatGate(w.gate_bias[g], layer_norm, s, gate);
     if (!input_zero) {
-      HybridMatVecAccumulate(w.input_to_gate[g], s.n_cell, s.n_input,
-                             scratch.quantized_input, scratch.input_sf,
-                             input_zp, w.input_row_sums[g],
+      HybridMatVecAccumulate(w.input_to_gate[g], s.n_cell, s.n_input, scratch.quantized_input,
+                             scratch.input_sf, input_zp, w.input_row_sums[g],
                              w.input_to_gate_scale[g], s.n_batch, gate);
     }
     if (!state_zero) {
-      HybridMatVecAccumulate(w.recurrent_to_gate[g], s.n_cell, s.n_output,
-                             scratch.quantized_state, scratch.state_sf,
-                             state_zp, w.recurrent_row_sums[g],
+      HybridMatVecAccumulate(w.recurrent_to_gate[g], s.n_cell, s.n_output, scratch.quantized_state,
+                             scratch.state_sf, state_zp, w.recurrent_row_sums[g],
                              w.recurrent_to_gate_scale[g], s.n_batch, gate);
     }
     if (w.cell_to_gate[g] != nullptr) {
       for (int i = 0; i < s.n_cell; ++i) {
-        scratch.recovered_peephole[i] =
-            w.cell_to_gate_scale[g] * w.cell_to_gate[g][i];
+        scratch.recovered_peephole[i] = w.cell_to_gate_scale[g] * w.cell_to_gate[g][i];
       }
       PeepholeAccumulate(scratch.recovered_peephole, cell_state, s, gate);
     }
-    FinishFloatGate(w.layer_norm[g], w.gate_bias[g], s,
-                    g == kCellGate ? act : Activation::kSigmoid, gate);
+    FinishFloatGate(w.layer_norm[g], w.gate_bias[g], s, g == kCellGate ? act : Activation::kSigmoid,
+                    gate);
   }
   const int n = s.n_batch * s.n_cell;
-  CellOutputActivation(act, cell_state, scratch.gate[kCellGate], n,
-                       scratch.hidden);
+  CellOutputActivation(act, cell_state, scratch.gate[kCellGate], n, scratch.hidden);
   for (int k = 0; k < n; ++k) scratch.hidden[k] *= scratch.gate[kOutputGate][k];
   if (w.projection != nullptr) {
     for (int b = 0; b < s.n_batch; ++b) {
       for (int o = 0; o < s.n_output; ++o) {
-        output_state[b * s.n_output + o] =
-            w.projection_bias ? w.projection_bias[o] : 0.0f;
+        output_state[b * s.n_output + o] = w.projection_bias ? w.projection_bias[o] : 0.0f;
       }
     }
     if (!IsZeroVector(scratch.hidden, n)) {
       int32_t* hidden_zp = asymmetric ? scratch.hidden_zp : nullptr;
-      BatchQuantizeFloats(scratch.hidden, s.n_batch, s.n_cell,
-                          scratch.quantized_hidden, scratch.hidden_sf,
-                          hidden_zp);
-      HybridMatVecAccumulate(w.projection, s.n_output, s.n_cell,
-                             scratch.quantized_hidden, scratch.hidden_sf,
-                             hidden_zp, w.projection_row_sums,
+      BatchQuantizeFloats(scratch.hidden, s.n_batch, s.n_cell, scratch.quantized_hidden,
+                          scratch.hidden_sf, hidden_zp);
+      HybridMatVecAccumulate(w.projection, s.n_output, s.n_cell, scratch.quantized_hidden,
+                             scratch.hidden_sf, hidden_zp, w.projection_row_sums,
                              w.projection_scale, s.n_batch, output_state);
     }
     if (proj_clip > 0.0f) {
       for (int k = 0; k < s.n_batch * s.n_output; ++k) {
-        output_state[k] =
-            std::max(-proj_clip, std::min(proj_clip, output_state[k]));
+        output_state[k] = std::max(-proj_clip, std::min(proj_clip, output_state[k]));
       }
     }
   } else {
-    std::memcpy(output_state, scratch.hidden,
-                sizeof(float) * s.n_batch * s.n_output);
+    std::memcpy(output_state, scratch.hidden, sizeof(float) * s.n_batch * s.n_output);
   }
   std::memcpy(output, output_state, sizeof(float) * s.n_batch * s.n_output);
 }
@@ -512,19 +473,16 @@ inline void LstmStepHybrid(const HybridLstmWeights& w, const LstmSizes& s,
 // Integer (8x8_16).
 
 inline int16_t SaturateInt16(int64_t v) {
-  return static_cast<int16_t>(
-      std::min<int64_t>(32767, std::max<int64_t>(-32768, v)));
+  return static_cast<int16_t>(std::min<int64_t>(32767, std::max<int64_t>(-32768, v)));
 }
 
 // out[b][r] = sat(out[b][r] + zp + MBQM(bias[r] + dot(m[r], v[b]))), with T
 // int16 or int8.
 template <typename T>
-inline void IntegerMatVecAccumulate(const int8_t* v, const int32_t* bias,
-                                    const int8_t* m, int32_t multiplier,
-                                    int shift, int n_batch, int cols, int rows,
+inline void IntegerMatVecAccumulate(const int8_t* v, const int32_t* bias, const int8_t* m,
+                                    int32_t multiplier, int shift, int n_batch, int cols, int rows,
                                     int32_t zp, T* out) {
-  const int64_t lo = std::numeric_limits<T>::min(),
-                hi = std::numeric_limits<T>::max();
+  const int64_t lo = std::numeric_limits<T>::min(), hi = std::numeric_limits<T>::max();
   for (int b = 0; b < n_batch; ++b) {
     const int8_t* vb = v + b * cols;
     for (int r = 0; r < rows; ++r) {
@@ -540,9 +498,8 @@ inline void IntegerMatVecAccumulate(const int8_t* v, const int32_t* bias,
 }
 
 // Integer layer normalization of an int16 gate (TFLite's ApplyLayerNorm).
-inline void IntegerLayerNorm(const int16_t* in, const int16_t* weights,
-                             const int32_t* bias, int32_t scale_multiplier,
-                             int scale_shift, int32_t variance_limit,
+inline void IntegerLayerNorm(const int16_t* in, const int16_t* weights, const int32_t* bias,
+                             int32_t scale_multiplier, int scale_shift, int32_t variance_limit,
                              int n_batch, int n, int16_t* out) {
   constexpr int64_t kTwoToPower20 = int64_t{1} << 20;
   for (int b = 0; b < n_batch; ++b) {
@@ -559,21 +516,17 @@ inline void IntegerLayerNorm(const int16_t* in, const int16_t* weights,
     if (variance2 < 1) variance2 = variance_limit;
     int32_t inv_multiplier;
     int inv_shift;
-    quant::fp::InvSqrtQuantizedMultiplierExp(variance2, -1, &inv_multiplier,
-                                             &inv_shift);
+    quant::fp::InvSqrtQuantizedMultiplierExp(variance2, -1, &inv_multiplier, &inv_shift);
     for (int j = 0; j < n; ++j) {
       const int32_t v = in[b * n + j];
       const int32_t shifted = WrapToInt32(int64_t{1024} * v - mean);
-      const int32_t rescaled =
-          MulByQuantizedMultiplier(shifted, inv_multiplier, inv_shift);
+      const int32_t rescaled = MulByQuantizedMultiplier(shifted, inv_multiplier, inv_shift);
       // TFLite evaluates rescaled * weight + bias in 32 bits (wrapping) before
       // widening.
       const int64_t v3 =
-          WrapToInt32(static_cast<int64_t>(rescaled) * weights[j] +
-                      static_cast<int64_t>(bias[j]));
+          WrapToInt32(static_cast<int64_t>(rescaled) * weights[j] + static_cast<int64_t>(bias[j]));
       const int32_t v4 = WrapToInt32((v3 > 0 ? v3 + 512 : v3 - 512) / 1024);
-      const int32_t v5 =
-          MulByQuantizedMultiplier(v4, scale_multiplier, scale_shift + 12);
+      const int32_t v5 = MulByQuantizedMultiplier(v4, scale_multiplier, scale_shift + 12);
       out[b * n + j] = SaturateInt16(v5);
     }
   }
@@ -582,16 +535,13 @@ inline void IntegerLayerNorm(const int16_t* in, const int16_t* weights,
 template <int kIntegerBits>
 inline void TanhInt16Impl(const int16_t* in, int n, int16_t* out) {
   for (int i = 0; i < n; ++i) {
-    out[i] = quant::fp::Tanh(
-                 quant::fp::FixedPoint<int16_t, kIntegerBits>::FromRaw(in[i]))
-                 .raw;
+    out[i] = quant::fp::Tanh(quant::fp::FixedPoint<int16_t, kIntegerBits>::FromRaw(in[i])).raw;
   }
 }
 
 // tanh of Q(integer_bits).(15 - integer_bits) values into Q0.15; integer_bits
 // in [0, 6].
-inline void TanhInt16(int integer_bits, const int16_t* in, int n,
-                      int16_t* out) {
+inline void TanhInt16(int integer_bits, const int16_t* in, int n, int16_t* out) {
   switch (integer_bits) {
     case 0:
       return TanhInt16Impl<0>(in, n, out);
@@ -613,9 +563,7 @@ inline void TanhInt16(int integer_bits, const int16_t* in, int n,
 // Logistic of Q3.12 values into Q0.15.
 inline void SigmoidInt16(const int16_t* in, int n, int16_t* out) {
   for (int i = 0; i < n; ++i) {
-    out[i] =
-        quant::fp::Logistic(quant::fp::FixedPoint<int16_t, 3>::FromRaw(in[i]))
-            .raw;
+    out[i] = quant::fp::Logistic(quant::fp::FixedPoint<int16_t, 3>::FromRaw(in[i])).raw;
   }
 }
 
@@ -632,8 +580,7 @@ struct IntegerLstmGateParams {
   int32_t cell_multiplier = 0;
   int cell_shift = 0;
   const int16_t* layer_norm = nullptr;
-  const int32_t* layer_norm_bias =
-      nullptr;  // the gate bias, applied inside layer norm
+  const int32_t* layer_norm_bias = nullptr;  // the gate bias, applied inside layer norm
   int32_t layer_norm_multiplier = 0;
   int layer_norm_shift = 0;
   int32_t variance_guard = 1;
@@ -660,19 +607,16 @@ struct IntegerLstmScratch {
   int8_t* hidden;    // n_batch * n_cell
 };
 
-inline void IntegerGate(const IntegerLstmGateParams& p, const LstmSizes& s,
-                        const int8_t* input, const int8_t* output_state,
-                        const int16_t* cell_state, bool sigmoid,
+inline void IntegerGate(const IntegerLstmGateParams& p, const LstmSizes& s, const int8_t* input,
+                        const int8_t* output_state, const int16_t* cell_state, bool sigmoid,
                         int16_t* gate) {
   const int n = s.n_batch * s.n_cell;
   std::fill_n(gate, n, int16_t{0});
-  IntegerMatVecAccumulate(input, p.input_effective_bias, p.input_weights,
-                          p.input_multiplier, p.input_shift, s.n_batch,
-                          s.n_input, s.n_cell, 0, gate);
-  IntegerMatVecAccumulate(output_state, p.recurrent_effective_bias,
-                          p.recurrent_weights, p.recurrent_multiplier,
-                          p.recurrent_shift, s.n_batch, s.n_output, s.n_cell, 0,
-                          gate);
+  IntegerMatVecAccumulate(input, p.input_effective_bias, p.input_weights, p.input_multiplier,
+                          p.input_shift, s.n_batch, s.n_input, s.n_cell, 0, gate);
+  IntegerMatVecAccumulate(output_state, p.recurrent_effective_bias, p.recurrent_weights,
+                          p.recurrent_multiplier, p.recurrent_shift, s.n_batch, s.n_output,
+                          s.n_cell, 0, gate);
   if (p.cell_weights != nullptr) {
     // TFLite passes n_output as the vector size here (equal to n_cell without
     // projection; Prepare refuses n_output > n_cell with peepholes).
@@ -682,17 +626,15 @@ inline void IntegerGate(const IntegerLstmGateParams& p, const LstmSizes& s,
     for (int b = 0; b < s.n_batch; ++b) {
       for (int i = 0; i < v; ++i) {
         const int32_t prod = static_cast<int32_t>(p.cell_weights[i]) * *c++;
-        const int32_t y =
-            MulByQuantizedMultiplier(prod, p.cell_multiplier, p.cell_shift);
+        const int32_t y = MulByQuantizedMultiplier(prod, p.cell_multiplier, p.cell_shift);
         *out = SaturateInt16(static_cast<int64_t>(y) + *out);
         ++out;
       }
     }
   }
   if (p.layer_norm != nullptr) {
-    IntegerLayerNorm(gate, p.layer_norm, p.layer_norm_bias,
-                     p.layer_norm_multiplier, p.layer_norm_shift,
-                     p.variance_guard, s.n_batch, s.n_cell, gate);
+    IntegerLayerNorm(gate, p.layer_norm, p.layer_norm_bias, p.layer_norm_multiplier,
+                     p.layer_norm_shift, p.variance_guard, s.n_batch, s.n_cell, gate);
   }
   if (sigmoid) {
     SigmoidInt16(gate, n, gate);
@@ -705,20 +647,18 @@ inline void IntegerGate(const IntegerLstmGateParams& p, const LstmSizes& s,
 // CwiseMul).
 inline int16_t MulShiftInt16(int16_t a, int16_t b, int shift) {
   const int32_t prod = static_cast<int32_t>(a) * b;
-  return static_cast<int16_t>(static_cast<uint16_t>(
-      static_cast<uint32_t>(quant::RoundingDivideByPOT(prod, shift))));
+  return static_cast<int16_t>(
+      static_cast<uint16_t>(static_cast<uint32_t>(quant::RoundingDivideByPOT(prod, shift))));
 }
 
-inline void LstmStepInteger(const IntegerLstmParams& p, const LstmSizes& s,
-                            const int8_t* input, int8_t* output_state,
-                            int16_t* cell_state,
+inline void LstmStepInteger(const IntegerLstmParams& p, const LstmSizes& s, const int8_t* input,
+                            int8_t* output_state, int16_t* cell_state,
                             const IntegerLstmScratch& scratch, int8_t* output) {
   const bool cifg = p.gate[kInputGate].input_weights == nullptr;
   for (int g = 0; g < 3; ++g) {
     if (g == kInputGate && cifg) continue;
-    IntegerGate(p.gate[g], s, input, output_state,
-                g == kCellGate ? nullptr : cell_state, g != kCellGate,
-                scratch.gate[g]);
+    IntegerGate(p.gate[g], s, input, output_state, g == kCellGate ? nullptr : cell_state,
+                g != kCellGate, scratch.gate[g]);
   }
   // Cell update: c = sat(f * c >> 15 + i * g >> (30 + cell_scale)), i = 1 - f
   // under CIFG.
@@ -729,12 +669,10 @@ inline void LstmStepInteger(const IntegerLstmParams& p, const LstmSizes& s,
   const int ig_shift = 30 + p.cell_scale;
   for (int k = 0; k < n; ++k) {
     const int16_t fc = MulShiftInt16(forget[k], cell_state[k], 15);
-    const int16_t i =
-        cifg ? static_cast<int16_t>(32767 - forget[k]) : input_gate[k];
+    const int16_t i = cifg ? static_cast<int16_t>(32767 - forget[k]) : input_gate[k];
     const int16_t ig = MulShiftInt16(i, cell_gate[k], ig_shift);
     int16_t c = SaturateInt16(static_cast<int32_t>(fc) + ig);
-    if (p.cell_clip > 0)
-      c = std::max<int16_t>(-p.cell_clip, std::min<int16_t>(p.cell_clip, c));
+    if (p.cell_clip > 0) c = std::max<int16_t>(-p.cell_clip, std::min<int16_t>(p.cell_clip, c));
     cell_state[k] = c;
   }
   IntegerGate(p.gate[kOutputGate], s, input, output_state, cell_state, true,
@@ -744,22 +682,19 @@ inline void LstmStepInteger(const IntegerLstmParams& p, const LstmSizes& s,
   const int16_t* o = scratch.gate[kOutputGate];
   for (int k = 0; k < n; ++k) {
     const int32_t prod = static_cast<int32_t>(o[k]) * scratch.tanh[k];
-    int64_t y =
-        MulByQuantizedMultiplier(prod, p.hidden_multiplier, p.hidden_shift);
+    int64_t y = MulByQuantizedMultiplier(prod, p.hidden_multiplier, p.hidden_shift);
     y += p.hidden_zp;
-    scratch.hidden[k] =
-        static_cast<int8_t>(std::min<int64_t>(127, std::max<int64_t>(-128, y)));
+    scratch.hidden[k] = static_cast<int8_t>(std::min<int64_t>(127, std::max<int64_t>(-128, y)));
   }
   if (p.projection != nullptr) {
     std::fill_n(output_state, s.n_batch * s.n_output, int8_t{0});
-    IntegerMatVecAccumulate(scratch.hidden, p.projection_effective_bias,
-                            p.projection, p.projection_multiplier,
-                            p.projection_shift, s.n_batch, s.n_cell, s.n_output,
-                            p.output_state_zp, output_state);
+    IntegerMatVecAccumulate(scratch.hidden, p.projection_effective_bias, p.projection,
+                            p.projection_multiplier, p.projection_shift, s.n_batch, s.n_cell,
+                            s.n_output, p.output_state_zp, output_state);
     if (p.proj_clip > 0) {
       for (int k = 0; k < s.n_batch * s.n_output; ++k) {
-        output_state[k] = std::max<int8_t>(
-            -p.proj_clip, std::min<int8_t>(p.proj_clip, output_state[k]));
+        output_state[k] =
+            std::max<int8_t>(-p.proj_clip, std::min<int8_t>(p.proj_clip, output_state[k]));
       }
     }
   } else {

@@ -51,15 +51,12 @@ inline int32_t WrapToInt32(int64_t x) {
 
 // TFLite's reference MultiplyByQuantizedMultiplier (double rounding). The left
 // shift wraps as TFLite's `x * (1 << left_shift)` does on real hardware.
-inline int32_t MultiplyDoubleRounding(int32_t x, int32_t multiplier,
-                                      int shift) {
+inline int32_t MultiplyDoubleRounding(int32_t x, int32_t multiplier, int shift) {
   const int left_shift = shift > 0 ? shift : 0;
   const int right_shift = shift > 0 ? 0 : -shift;
-  const int32_t shifted =
-      static_cast<int32_t>(static_cast<uint32_t>(x) << left_shift);
-  return quant::RoundingDivideByPOT(
-      quant::SaturatingRoundingDoublingHighMul(shifted, multiplier),
-      right_shift);
+  const int32_t shifted = static_cast<int32_t>(static_cast<uint32_t>(x) << left_shift);
+  return quant::RoundingDivideByPOT(quant::SaturatingRoundingDoublingHighMul(shifted, multiplier),
+                                    right_shift);
 }
 
 // ruy's x86 output stage: as MultiplyDoubleRounding, but the final right shift
@@ -67,13 +64,10 @@ inline int32_t MultiplyDoubleRounding(int32_t x, int32_t multiplier,
 inline int32_t MultiplyRuyX86(int32_t x, int32_t multiplier, int shift) {
   const int left_shift = shift > 0 ? shift : 0;
   const int right_shift = shift > 0 ? 0 : -shift;
-  const int32_t shifted =
-      static_cast<int32_t>(static_cast<uint32_t>(x) << left_shift);
-  const int32_t high =
-      quant::SaturatingRoundingDoublingHighMul(shifted, multiplier);
+  const int32_t shifted = static_cast<int32_t>(static_cast<uint32_t>(x) << left_shift);
+  const int32_t high = quant::SaturatingRoundingDoublingHighMul(shifted, multiplier);
   if (right_shift == 0) return high;
-  return static_cast<int32_t>(
-      (int64_t{high} + (int64_t{1} << (right_shift - 1))) >> right_shift);
+  return static_cast<int32_t>((int64_t{high} + (int64_t{1} << (right_shift - 1))) >> right_shift);
 }
 
 // TFLite's MultiplyByQuantizedMultiplier(int64_t x, ...) of the int16x8
@@ -88,17 +82,14 @@ inline int32_t ReducedMultiplier(int32_t multiplier) {
 inline int32_t MultiplyInt64(int64_t x, int32_t multiplier, int shift) {
   const int32_t reduced = ReducedMultiplier(multiplier);
   const int total_shift = 15 - shift;  // in [1, 46]
-  const uint64_t product =
-      static_cast<uint64_t>(x) * static_cast<uint64_t>(int64_t{reduced});
-  const int64_t rounded =
-      static_cast<int64_t>(product + (uint64_t{1} << (total_shift - 1)));
+  const uint64_t product = static_cast<uint64_t>(x) * static_cast<uint64_t>(int64_t{reduced});
+  const int64_t rounded = static_cast<int64_t>(product + (uint64_t{1} << (total_shift - 1)));
   return WrapToInt32(rounded >> total_shift);
 }
 
 // Scales one accumulator (already including bias and zero-point terms) with the
 // given rounding.
-inline int32_t Requantize(int64_t acc, int32_t multiplier, int shift,
-                          Rounding rounding) {
+inline int32_t Requantize(int64_t acc, int32_t multiplier, int shift, Rounding rounding) {
   switch (rounding) {
     case Rounding::kDouble:
       return MultiplyDoubleRounding(WrapToInt32(acc), multiplier, shift);
@@ -115,28 +106,23 @@ struct OutputStage {
   const int32_t* multiplier = nullptr;  // [channels]
   const int32_t* shift = nullptr;       // [channels]
   int32_t output_zero_point = 0;
-  int32_t act_min =
-      0;  // quantized activation range (includes the type's range)
+  int32_t act_min = 0;  // quantized activation range (includes the type's range)
   int32_t act_max = 0;
   Rounding rounding = Rounding::kDouble;
 };
 
 template <typename TOut>
 inline TOut RequantizeToOutput(int64_t acc, int channel, const OutputStage& s) {
-  int32_t v =
-      Requantize(acc, s.multiplier[channel], s.shift[channel], s.rounding);
+  int32_t v = Requantize(acc, s.multiplier[channel], s.shift[channel], s.rounding);
   // The zero point is small (checked in Prepare); a huge v only appears for
   // absurd scales, and is clamped below, so saturate the add instead of
   // overflowing.
   const int64_t with_zp = static_cast<int64_t>(v) + s.output_zero_point;
-  const int64_t clamped =
-      std::min<int64_t>(s.act_max, std::max<int64_t>(s.act_min, with_zp));
+  const int64_t clamped = std::min<int64_t>(s.act_max, std::max<int64_t>(s.act_min, with_zp));
   return static_cast<TOut>(clamped);
 }
 
-inline float ClampFloat(float v, float lo, float hi) {
-  return std::min(hi, std::max(lo, v));
-}
+inline float ClampFloat(float v, float lo, float hi) { return std::min(hi, std::max(lo, v)); }
 
 // ---- Hybrid (dynamic-range) kernels: run-time quantization of float inputs.
 // ----
@@ -205,8 +191,8 @@ inline void QuantizeFloatsRow(const float* values, int size, float inverse, floa
 
 // TFLite's SymmetricQuantizeFloats: q = round(x * 127 / max|x|) in [-127, 127];
 // scale max|x| / 127 (1 for an all-zero row). round() is half away from zero.
-inline void SymmetricQuantizeFloats(const float* values, int size,
-                                    int8_t* quantized, float* scale) {
+inline void SymmetricQuantizeFloats(const float* values, int size, int8_t* quantized,
+                                    float* scale) {
   float min_value = 0.0f, max_value = 0.0f;
   if (size > 0) {
     min_value = max_value = values[0];
@@ -225,8 +211,7 @@ inline void SymmetricQuantizeFloats(const float* values, int size,
 }
 
 // TFLite's AsymmetricQuantizeFloats (see AsymmetricQuantizeParams).
-inline void AsymmetricQuantizeFloats(const float* values, int size,
-                                     int8_t* quantized, float* scale,
+inline void AsymmetricQuantizeFloats(const float* values, int size, int8_t* quantized, float* scale,
                                      int32_t* zero_point) {
   float lo = 0.0f, hi = 0.0f;
   for (int i = 0; i < size; ++i) {

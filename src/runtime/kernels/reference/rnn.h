@@ -14,10 +14,9 @@ namespace edgeopt {
 namespace rt {
 namespace ref {
 
-inline void RnnStepFloat(const float* input, const float* weights,
-                         const float* recurrent, const float* bias, int n_batch,
-                         int n_input, int n_unit, Activation act, float* hidden,
-                         float* output) {
+inline void RnnStepFloat(const float* input, const float* weights, const float* recurrent,
+                         const float* bias, int n_batch, int n_input, int n_unit, Activation act,
+                         float* hidden, float* output) {
   for (int b = 0; b < n_batch; ++b) {
     for (int u = 0; u < n_unit; ++u) output[b * n_unit + u] = bias[u];
   }

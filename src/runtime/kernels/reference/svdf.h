@@ -45,14 +45,12 @@ inline void ShiftStateLeft(const SvdfSizes& s, T* state) {
 
 // Time filter, rank reduction, bias and activation (float and hybrid).
 // `scratch`: n_batch * n_filter floats.
-inline void SvdfTimeFloat(const SvdfSizes& s, const float* weights_time,
-                          const float* bias, Activation act, const float* state,
-                          float* scratch, float* output) {
+inline void SvdfTimeFloat(const SvdfSizes& s, const float* weights_time, const float* bias,
+                          Activation act, const float* state, float* scratch, float* output) {
   for (int b = 0; b < s.n_batch; ++b) {
     for (int f = 0; f < s.n_filter; ++f) {
       const float* w = weights_time + static_cast<int64_t>(f) * s.n_memory;
-      const float* m =
-          state + (static_cast<int64_t>(b) * s.n_filter + f) * s.n_memory;
+      const float* m = state + (static_cast<int64_t>(b) * s.n_filter + f) * s.n_memory;
       float dot = 0.0f;
       for (int k = 0; k < s.n_memory; ++k) dot += w[k] * m[k];
       scratch[b * s.n_filter + f] = dot;
@@ -71,14 +69,12 @@ inline void SvdfTimeFloat(const SvdfSizes& s, const float* weights_time,
   ApplyActivation(act, output, s.n_batch * s.n_unit, output);
 }
 
-inline void SvdfFloat(const SvdfSizes& s, const float* input,
-                      const float* weights_feature, const float* weights_time,
-                      const float* bias, Activation act, float* state,
+inline void SvdfFloat(const SvdfSizes& s, const float* input, const float* weights_feature,
+                      const float* weights_time, const float* bias, Activation act, float* state,
                       float* scratch, float* output) {
   ShiftStateLeft(s, state);
   std::fill_n(scratch, s.n_batch * s.n_filter, 0.0f);
-  MatVecAccumulate(weights_feature, s.n_filter, s.n_input, input, s.n_batch,
-                   scratch);
+  MatVecAccumulate(weights_feature, s.n_filter, s.n_input, input, s.n_batch, scratch);
   for (int i = 0; i < s.n_batch * s.n_filter; ++i) {
     state[static_cast<int64_t>(i) * s.n_memory + s.n_memory - 1] = scratch[i];
   }
@@ -95,24 +91,20 @@ struct SvdfHybridScratch {
 // Hybrid: int8 weights_feature with `feature_scale`, weights_time already
 // dequantized to float; `row_sums` (of weights_feature) non-null selects
 // asymmetric input quantization.
-inline void SvdfHybrid(const SvdfSizes& s, const float* input,
-                       const int8_t* weights_feature, float feature_scale,
-                       const int32_t* row_sums, const float* weights_time,
-                       const float* bias, Activation act, float* state,
-                       const SvdfHybridScratch& sc, float* output) {
+inline void SvdfHybrid(const SvdfSizes& s, const float* input, const int8_t* weights_feature,
+                       float feature_scale, const int32_t* row_sums, const float* weights_time,
+                       const float* bias, Activation act, float* state, const SvdfHybridScratch& sc,
+                       float* output) {
   ShiftStateLeft(s, state);
   std::fill_n(sc.scratch, s.n_batch * s.n_filter, 0.0f);
   if (!IsZeroVector(input, s.n_batch * s.n_input)) {
     int32_t* zps = row_sums != nullptr ? sc.zero_points : nullptr;
-    BatchQuantizeFloats(input, s.n_batch, s.n_input, sc.quantized_input,
-                        sc.scaling_factors, zps);
-    HybridMatVecAccumulate(weights_feature, s.n_filter, s.n_input,
-                           sc.quantized_input, sc.scaling_factors, zps,
-                           row_sums, feature_scale, s.n_batch, sc.scratch);
+    BatchQuantizeFloats(input, s.n_batch, s.n_input, sc.quantized_input, sc.scaling_factors, zps);
+    HybridMatVecAccumulate(weights_feature, s.n_filter, s.n_input, sc.quantized_input,
+                           sc.scaling_factors, zps, row_sums, feature_scale, s.n_batch, sc.scratch);
   }
   for (int i = 0; i < s.n_batch * s.n_filter; ++i) {
-    state[static_cast<int64_t>(i) * s.n_memory + s.n_memory - 1] =
-        sc.scratch[i];
+    state[static_cast<int64_t>(i) * s.n_memory + s.n_memory - 1] = sc.scratch[i];
   }
   SvdfTimeFloat(s, weights_time, bias, act, state, sc.scratch, output);
 }
@@ -132,10 +124,9 @@ struct SvdfIntegerParams {
 // state's zero point). `scratch`: n_batch * n_filter int32; `output_temp`:
 // n_batch * n_unit int32.
 template <typename StateT>
-inline void SvdfInteger(const SvdfSizes& s, const SvdfIntegerParams& p,
-                        const int8_t* input, const int8_t* weights_feature,
-                        const StateT* weights_time, const int32_t* bias,
-                        StateT* state, int32_t* scratch, int32_t* output_temp,
+inline void SvdfInteger(const SvdfSizes& s, const SvdfIntegerParams& p, const int8_t* input,
+                        const int8_t* weights_feature, const StateT* weights_time,
+                        const int32_t* bias, StateT* state, int32_t* scratch, int32_t* output_temp,
                         int8_t* output) {
   ShiftStateLeft(s, state);
   const int64_t lo = std::numeric_limits<StateT>::min();
@@ -146,26 +137,21 @@ inline void SvdfInteger(const SvdfSizes& s, const SvdfIntegerParams& p,
       const int8_t* w = weights_feature + static_cast<int64_t>(f) * s.n_input;
       int64_t dot = 0;
       for (int c = 0; c < s.n_input; ++c) {
-        dot += static_cast<int32_t>(w[c]) *
-               (static_cast<int32_t>(in[c]) - p.input_zp);
+        dot += static_cast<int32_t>(w[c]) * (static_cast<int32_t>(in[c]) - p.input_zp);
       }
-      int64_t y = MulByQuantizedMultiplier(
-          WrapToInt32(dot), p.feature_multiplier, p.feature_shift);
+      int64_t y = MulByQuantizedMultiplier(WrapToInt32(dot), p.feature_multiplier, p.feature_shift);
       y += p.state_zp;
-      state[(static_cast<int64_t>(b) * s.n_filter + f) * s.n_memory +
-            s.n_memory - 1] =
+      state[(static_cast<int64_t>(b) * s.n_filter + f) * s.n_memory + s.n_memory - 1] =
           static_cast<StateT>(std::min(hi, std::max(lo, y)));
     }
   }
   for (int b = 0; b < s.n_batch; ++b) {
     for (int f = 0; f < s.n_filter; ++f) {
       const StateT* w = weights_time + static_cast<int64_t>(f) * s.n_memory;
-      const StateT* m =
-          state + (static_cast<int64_t>(b) * s.n_filter + f) * s.n_memory;
+      const StateT* m = state + (static_cast<int64_t>(b) * s.n_filter + f) * s.n_memory;
       int64_t dot = 0;
       for (int k = 0; k < s.n_memory; ++k) {
-        dot += static_cast<int32_t>(w[k]) *
-               (static_cast<int32_t>(m[k]) - p.state_zp);
+        dot += static_cast<int32_t>(w[k]) * (static_cast<int32_t>(m[k]) - p.state_zp);
       }
       scratch[b * s.n_filter + f] = WrapToInt32(dot);
     }
@@ -177,11 +163,9 @@ inline void SvdfInteger(const SvdfSizes& s, const SvdfIntegerParams& p,
     output_temp[o] = WrapToInt32(sum);
   }
   for (int o = 0; o < s.n_batch * s.n_unit; ++o) {
-    int64_t y = MulByQuantizedMultiplier(output_temp[o], p.time_multiplier,
-                                         p.time_shift);
+    int64_t y = MulByQuantizedMultiplier(output_temp[o], p.time_multiplier, p.time_shift);
     y += p.output_zp;
-    output[o] =
-        static_cast<int8_t>(std::min<int64_t>(127, std::max<int64_t>(-128, y)));
+    output[o] = static_cast<int8_t>(std::min<int64_t>(127, std::max<int64_t>(-128, y)));
   }
 }
 

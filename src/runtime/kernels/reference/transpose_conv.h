@@ -37,12 +37,10 @@ struct TransposeConvGeometry {
 // Reorders filter [out_c][fh][fw][in_c] into rows (fy, fx, oc) of in_c values
 // (for DotGemm).
 template <typename T>
-void ReorderTransposeConvFilter(const TransposeConvGeometry& g, const T* filter,
-                                T* rows) {
+void ReorderTransposeConvFilter(const TransposeConvGeometry& g, const T* filter, T* rows) {
   for (int o = 0; o < g.out_c; ++o) {
     for (int t = 0; t < g.filter_h * g.filter_w; ++t) {
-      const T* src =
-          filter + (int64_t{o} * g.filter_h * g.filter_w + t) * g.in_c;
+      const T* src = filter + (int64_t{o} * g.filter_h * g.filter_w + t) * g.in_c;
       T* dst = rows + (int64_t{t} * g.out_c + o) * g.in_c;
       std::copy(src, src + g.in_c, dst);
     }
@@ -50,15 +48,13 @@ void ReorderTransposeConvFilter(const TransposeConvGeometry& g, const T* filter,
 }
 
 // Float filter packed [in_c][(fy, fx, oc)] (K-major, for GemmF32).
-inline void PackTransposeConvFilterF32(const TransposeConvGeometry& g,
-                                       const float* filter, float* packed) {
+inline void PackTransposeConvFilterF32(const TransposeConvGeometry& g, const float* filter,
+                                       float* packed) {
   const int64_t N = g.N();
   for (int o = 0; o < g.out_c; ++o) {
     for (int t = 0; t < g.filter_h * g.filter_w; ++t) {
-      const float* src =
-          filter + (int64_t{o} * g.filter_h * g.filter_w + t) * g.in_c;
-      for (int ic = 0; ic < g.in_c; ++ic)
-        packed[ic * N + int64_t{t} * g.out_c + o] = src[ic];
+      const float* src = filter + (int64_t{o} * g.filter_h * g.filter_w + t) * g.in_c;
+      for (int ic = 0; ic < g.in_c; ++ic) packed[ic * N + int64_t{t} * g.out_c + o] = src[ic];
     }
   }
 }
@@ -67,8 +63,7 @@ inline void PackTransposeConvFilterF32(const TransposeConvGeometry& g,
 // oc) values) into the accumulators `out` [out_h][out_w][out_c] of one batch
 // item.
 template <typename TCol, typename TOut>
-void Col2imAdd(const TransposeConvGeometry& g, int64_t p0, int count,
-               const TCol* col, TOut* out) {
+void Col2imAdd(const TransposeConvGeometry& g, int64_t p0, int count, const TCol* col, TOut* out) {
   const int64_t N = g.N();
   for (int i = 0; i < count; ++i) {
     const int64_t p = p0 + i;
@@ -80,8 +75,7 @@ void Col2imAdd(const TransposeConvGeometry& g, int64_t p0, int count,
       for (int fx = 0; fx < g.filter_w; ++fx) {
         const int64_t ox = int64_t{ix} * g.stride_w - g.pad_left + fx;
         if (ox < 0 || ox >= g.out_w) continue;
-        const TCol* src =
-            col + i * N + (int64_t{fy} * g.filter_w + fx) * g.out_c;
+        const TCol* src = col + i * N + (int64_t{fy} * g.filter_w + fx) * g.out_c;
         TOut* dst = out + (oy * g.out_w + ox) * g.out_c;
         for (int c = 0; c < g.out_c; ++c) dst[c] += src[c];
       }
@@ -92,9 +86,8 @@ void Col2imAdd(const TransposeConvGeometry& g, int64_t p0, int count,
 // Float. `packed` from PackTransposeConvFilterF32; `col` is scratch for
 // block_rows * N floats.
 inline void TransposeConvF32(const TransposeConvGeometry& g, const float* input,
-                             const float* packed, const float* bias,
-                             float act_min, float act_max, float* output,
-                             float* col, int block_rows) {
+                             const float* packed, const float* bias, float act_min, float act_max,
+                             float* output, float* col, int block_rows) {
   const int64_t N = g.N();
   const int64_t out_size = int64_t{g.out_h} * g.out_w * g.out_c;
   for (int b = 0; b < g.batch; ++b) {
@@ -102,10 +95,9 @@ inline void TransposeConvF32(const TransposeConvGeometry& g, const float* input,
     float* out_b = output + b * out_size;
     std::fill(out_b, out_b + out_size, 0.0f);
     for (int64_t p0 = 0; p0 < g.in_pixels(); p0 += block_rows) {
-      const int count =
-          static_cast<int>(std::min<int64_t>(block_rows, g.in_pixels() - p0));
-      GemmF32(count, static_cast<int>(N), g.in_c, in_b + p0 * g.in_c, g.in_c,
-              packed, nullptr, col, N);
+      const int count = static_cast<int>(std::min<int64_t>(block_rows, g.in_pixels() - p0));
+      GemmF32(count, static_cast<int>(N), g.in_c, in_b + p0 * g.in_c, g.in_c, packed, nullptr, col,
+              N);
       Col2imAdd(g, p0, count, col, out_b);
     }
     for (int64_t i = 0; i < out_size; ++i) {
@@ -120,29 +112,24 @@ inline void TransposeConvF32(const TransposeConvGeometry& g, const float* input,
 // sum_k rows[n][k] + in_c * zx * zw (precomputed); the -zw * sum_k x term is
 // added per pixel. Scratch: `col` (block_rows * N), `acc` (out_h * out_w *
 // out_c), `rowsums` (block_rows, when zw != 0).
-template <typename TIn, typename TW, typename TAcc, typename TOut,
-          typename TBias>
-void TransposeConvQuantized(const TransposeConvGeometry& g, const TIn* input,
-                            const TW* rows, int32_t filter_zero_point,
-                            const int64_t* col_term, const TBias* bias,
-                            const OutputStage& stage, TOut* output, TAcc* col,
-                            TAcc* acc, int64_t* rowsums, int block_rows) {
+template <typename TIn, typename TW, typename TAcc, typename TOut, typename TBias>
+void TransposeConvQuantized(const TransposeConvGeometry& g, const TIn* input, const TW* rows,
+                            int32_t filter_zero_point, const int64_t* col_term, const TBias* bias,
+                            const OutputStage& stage, TOut* output, TAcc* col, TAcc* acc,
+                            int64_t* rowsums, int block_rows) {
   const int64_t N = g.N();
   const int64_t out_size = int64_t{g.out_h} * g.out_w * g.out_c;
   for (int b = 0; b < g.batch; ++b) {
     const TIn* in_b = input + int64_t{b} * g.in_pixels() * g.in_c;
     std::fill(acc, acc + out_size, TAcc{0});
     for (int64_t p0 = 0; p0 < g.in_pixels(); p0 += block_rows) {
-      const int count =
-          static_cast<int>(std::min<int64_t>(block_rows, g.in_pixels() - p0));
+      const int count = static_cast<int>(std::min<int64_t>(block_rows, g.in_pixels() - p0));
       const TIn* x = in_b + p0 * g.in_c;
-      DotGemm(count, static_cast<int>(N), g.in_c, x, g.in_c, rows, g.in_c, col,
-              N);
+      DotGemm(count, static_cast<int>(N), g.in_c, x, g.in_c, rows, g.in_c, col, N);
       if (filter_zero_point != 0) RowSums(count, g.in_c, x, g.in_c, rowsums);
       for (int i = 0; i < count; ++i) {
-        const int64_t row_term = filter_zero_point != 0
-                                     ? -int64_t{filter_zero_point} * rowsums[i]
-                                     : 0;
+        const int64_t row_term =
+            filter_zero_point != 0 ? -int64_t{filter_zero_point} * rowsums[i] : 0;
         TAcc* c = col + i * N;
         for (int64_t n = 0; n < N; ++n) {
           c[n] = static_cast<TAcc>(int64_t{c[n]} + col_term[n] + row_term);
@@ -153,9 +140,9 @@ void TransposeConvQuantized(const TransposeConvGeometry& g, const TIn* input,
     TOut* out_b = output + b * out_size;
     for (int64_t i = 0; i < out_size; ++i) {
       const int oc = static_cast<int>(i % g.out_c);
-      const int64_t total = static_cast<int64_t>(
-          static_cast<uint64_t>(int64_t{acc[i]}) +
-          static_cast<uint64_t>(bias != nullptr ? int64_t{bias[oc]} : 0));
+      const int64_t total =
+          static_cast<int64_t>(static_cast<uint64_t>(int64_t{acc[i]}) +
+                               static_cast<uint64_t>(bias != nullptr ? int64_t{bias[oc]} : 0));
       out_b[i] = RequantizeToOutput<TOut>(total, oc, stage);
     }
   }
