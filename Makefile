@@ -113,4 +113,4 @@ clean:
 	rm -rf build build-asan build-san build-fuzz build-aarch64 build-armhf build-select
 
 format:
-	@find src tools tests bench fuzz include -name '*.cc' -o -name '*.h' | xargs clang-format -i
+	@sh scripts/format.sh

@@ -7,7 +7,7 @@
 #   scripts/setup.sh --fuzz     also clang and its sanitizer/libFuzzer runtime
 set -eu
 
-PKGS="build-essential cmake pkg-config ccache
+PKGS="build-essential cmake pkg-config ccache clang-format
   flatbuffers-compiler libflatbuffers-dev
   libhdf5-dev zlib1g-dev nlohmann-json3-dev libcli11-dev libstb-dev
   libgtest-dev libgmock-dev googletest libbenchmark-dev
