@@ -64,7 +64,7 @@ $E compare "$OUT/baseline.tflite" "$OUT/float16.tflite" "$OUT/dynamic.tflite" \
   "$OUT/pruned80_int8.tflite" "$OUT/pruned80_qat_int8.tflite" "$OUT/channel50.tflite" \
   "$OUT/student.tflite" "$OUT/student_int8.tflite" \
   --names float32,float16,dynamic,int8,int16x8,int8-qat,pruned80,pruned80-int8,pruned80-qat-int8,channel50,student,student-int8 \
-  --data fashion-mnist:test --runs 100 --threads 1 \
+  --data fashion-mnist:test --runs 500 --threads 1 \
   --markdown "$OUT/comparison.md" --plot "$OUT/comparison.png"
 echo "table: $OUT/comparison.md   plot: $OUT/comparison.png"
 

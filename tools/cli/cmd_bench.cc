@@ -118,7 +118,7 @@ int RunBench(int argc, char** argv) {
   bool reference = false;
   bool pin = false;
   app.add_option("model", model, "the .tflite file")->required();
-  app.add_option("--runs", runs, "timed invocations (default 50)")->check(CLI::PositiveNumber);
+  app.add_option("--runs", runs, "timed invocations (default 50)")->check(CLI::Range(1, 100000000));
   app.add_option("--warmup", warmup, "untimed invocations first (default 5)")
       ->check(CLI::NonNegativeNumber);
   app.add_option("--threads", threads,

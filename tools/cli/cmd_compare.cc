@@ -1,15 +1,18 @@
-// edgeopt compare A.tflite B.tflite ... --data DATA [--runs N] [--threads N] [--plot P.png]
-//     [--markdown T.md] [--names a,b,...]
+// edgeopt compare A.tflite B.tflite ... --data DATA [--runs N] [--rounds R] [--threads N]
+//     [--pin] [--plot P.png] [--markdown T.md] [--names a,b,...]
 //
 // The size / latency / accuracy trade of model variants side by side: size on disk, zipped
 // size, kind (float32, float16, dynamic, int8, int16x8, sparse), parameters (all, and the
 // nonzero ones: a pruned model keeps its shapes but not its weights), top-1 accuracy and loss on
-// DATA, median latency (the runtime, --runs invocations after warm-up). The first
+// DATA, median and p90 latency (the runtime: --runs invocations per model, timed in --rounds
+// rounds that alternate over the models after a warm-up, so that the machine's drift and
+// bursts of load fall on every model alike, not on whichever ran at the time). The first
 // model is the reference for the ratios. Optionally a Markdown table and a size-vs-accuracy
 // plot.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <memory>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -19,6 +22,7 @@
 #include "src/report/evaluate.h"
 #include "src/report/plot.h"
 #include "src/runtime/model_stats.h"
+#include "src/runtime/thread_pool.h"
 #include "src/util/file_util.h"
 #include "src/util/random_inputs.h"
 #include "src/util/zip.h"
@@ -82,17 +86,23 @@ double Percentile(std::vector<double> v, double q) {
   return lo + 1 < v.size() ? v[lo] + (pos - lo) * (v[lo + 1] - v[lo]) : v[lo];
 }
 
+// A model file, loaded and kept for the timing rounds (the interpreter reads `bytes`).
+struct Loaded {
+  std::vector<uint8_t> bytes;
+  std::unique_ptr<rt::Interpreter> interp;
+};
+
+// Everything but latency (TimeRounds).
 StatusOr<Row> Measure(const std::string& path, const std::string& name, const data::Dataset* ds,
-                      int runs, int threads, int64_t eval_limit) {
+                      const rt::InterpreterOptions& options, int64_t eval_limit, Loaded* model) {
   Row r;
   r.name = name;
-  EDGEOPT_ASSIGN_OR_RETURN(std::vector<uint8_t> bytes, ReadFileBytes(path));
+  EDGEOPT_ASSIGN_OR_RETURN(model->bytes, ReadFileBytes(path));
+  const std::vector<uint8_t>& bytes = model->bytes;
   r.bytes = bytes.size();
   ZipWriter zip;
   EDGEOPT_RETURN_IF_ERROR(zip.Add(BaseName(path), bytes.data(), bytes.size()));
   r.zipped = zip.Finish().size();
-  rt::InterpreterOptions options;
-  options.num_threads = threads;
   auto interp = rt::Interpreter::Create(bytes.data(), bytes.size(), options);
   if (!interp.ok()) return interp.status().WithPrefix(path);
   r.kind = KindOf(interp->get());
@@ -101,32 +111,59 @@ StatusOr<Row> Measure(const std::string& path, const std::string& name, const da
   r.nonzero = stats.nonzero_parameters;
   if (ds != nullptr) {
     report::EvalOptions eo;
-    eo.threads = threads;
+    eo.threads = options.num_threads;
     eo.limit = eval_limit;
     auto e = report::EvaluateTflite(interp->get(), *ds, eo);
     if (!e.ok()) return e.status().WithPrefix(path);
     r.accuracy = e->accuracy;
     r.loss = e->loss;
   }
-  if (runs > 0) {
-    rt::Interpreter* it = interp->get();
+  model->interp = std::move(interp).value();
+  return r;
+}
+
+// Median and p90 latency of every model: a warm-up of each, then `rounds` rounds in which each
+// model runs its share of `runs` invocations in turn (after untimed ones), on seeded random
+// inputs.
+Status TimeRounds(const std::vector<Loaded>& models, int runs, int rounds, std::vector<Row>* rows) {
+  constexpr int kWarmup = 10, kRoundWarmupRuns = 3;
+  constexpr std::chrono::milliseconds kRoundWarmupTime(3);
+  std::vector<std::vector<double>> us(models.size());
+  for (const Loaded& model : models) {
+    rt::Interpreter* it = model.interp.get();
     for (int i = 0; i < it->num_inputs(); ++i) {
       rt::Tensor* t = it->input_tensor(i);
       FillRandomInput(t->type, static_cast<size_t>(t->dims.NumElements()), 0, i, t->data);
     }
-    std::vector<double> us;
-    for (int i = 0; i < runs + 5; ++i) {
-      const auto start = std::chrono::steady_clock::now();
-      EDGEOPT_RETURN_IF_ERROR(it->Invoke());
-      const double t =
-          std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - start)
-              .count();
-      if (i >= 5) us.push_back(t);
-    }
-    r.median_us = Percentile(us, 0.5);
-    r.p90_us = Percentile(us, 0.9);
+    for (int i = 0; i < kWarmup; ++i) EDGEOPT_RETURN_IF_ERROR(it->Invoke());
   }
-  return r;
+  for (int round = 0; round < rounds; ++round) {
+    // Runs [round * runs / rounds, (round + 1) * runs / rounds): `runs` in all.
+    const int count = (round + 1) * runs / rounds - round * runs / rounds;
+    for (size_t m = 0; m < models.size(); ++m) {
+      // Untimed runs first, at least 3 and at least 3 ms: after another model the caches
+      // hold that model's data, and on this machine a model's first ~2 ms of runs measured up
+      // to 15% slower than its steady state (the int16x8 demo model: 36.6 -> 33.4 us).
+      const auto warm_start = std::chrono::steady_clock::now();
+      for (int i = 0;
+           i < kRoundWarmupRuns || std::chrono::steady_clock::now() - warm_start < kRoundWarmupTime;
+           ++i) {
+        EDGEOPT_RETURN_IF_ERROR(models[m].interp->Invoke());
+      }
+      for (int i = 0; i < count; ++i) {
+        const auto start = std::chrono::steady_clock::now();
+        EDGEOPT_RETURN_IF_ERROR(models[m].interp->Invoke());
+        us[m].push_back(
+            std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - start)
+                .count());
+      }
+    }
+  }
+  for (size_t m = 0; m < models.size(); ++m) {
+    (*rows)[m].median_us = Percentile(us[m], 0.5);
+    (*rows)[m].p90_us = Percentile(us[m], 0.9);
+  }
+  return Status::Ok();
 }
 
 // `v` formatted, or "-" when it is a missing (negative) measurement.
@@ -154,13 +191,20 @@ int RunCompare(int argc, char** argv) {
       "edgeopt compare"};
   std::vector<std::string> models;
   std::string data_spec, plot, markdown, names;
-  int runs = 50, threads = 1;
+  int runs = 200, rounds = 5, threads = 1;
+  bool pin = false;
   int64_t limit = -1;
   app.add_option("models", models, ".tflite files")->required();
   app.add_option("--data", data_spec, "labeled data for accuracy (e.g. fashion-mnist:test)");
   app.add_option("--eval-samples", limit, "evaluate on the first N samples only");
-  app.add_option("--runs", runs, "timed invocations per model (default 50; 0 = no timing)");
+  app.add_option("--runs", runs, "timed invocations per model (default 200; 0 = no timing)")
+      ->check(CLI::Range(0, 100000000));
+  app.add_option("--rounds", rounds,
+                 "rounds the timing alternates over the models in (default 5; medians over all "
+                 "of a model's runs)")
+      ->check(CLI::Range(1, 1000));
   app.add_option("--threads", threads, "threads (default 1)");
+  app.add_flag("--pin", pin, "pin the threads: this one to CPU 0, worker i to CPU i");
   app.add_option("--names", names, "comma-separated row names (default: file names)");
   app.add_option("--plot", plot, "write a size-vs-accuracy plot (PNG, needs gnuplot)");
   app.add_option("--markdown", markdown, "also write the table as Markdown");
@@ -178,12 +222,22 @@ int RunCompare(int argc, char** argv) {
     if (!loaded.ok()) return ReportError("compare", loaded.status());
     ds = std::move(loaded).value();
   }
+  rt::InterpreterOptions options;
+  options.num_threads = threads;
+  options.pin_threads = pin;
+  if (pin) rt::PinCallerToCpu(0);
   std::vector<Row> rows;
+  std::vector<Loaded> loaded(models.size());
   for (size_t i = 0; i < models.size(); ++i) {
     const std::string name = i < row_names.size() ? row_names[i] : BaseName(models[i]);
-    auto r = Measure(models[i], name, data_spec.empty() ? nullptr : &ds, runs, threads, limit);
+    auto r =
+        Measure(models[i], name, data_spec.empty() ? nullptr : &ds, options, limit, &loaded[i]);
     if (!r.ok()) return ReportError("compare", r.status());
     rows.push_back(*r);
+  }
+  if (runs > 0) {
+    Status s = TimeRounds(loaded, runs, rounds, &rows);
+    if (!s.ok()) return ReportError("compare", s);
   }
   const Row& ref = rows.front();
   std::string md =
