@@ -2,6 +2,8 @@
 
 #include <sys/wait.h>
 
+#include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 
@@ -25,12 +27,13 @@ std::string Escape(const std::string& s) {
 }
 
 // Runs gnuplot on `script`; the PNG is written to a temporary name and renamed.
-Status RunGnuplot(const std::string& png_path, const std::string& script) {
+Status RunGnuplot(const std::string& png_path, const std::string& script, int width = 1000,
+                  int height = 600) {
   const std::string tmp = png_path + ".tmp.png";
   FILE* p = popen("gnuplot >/dev/null 2>&1", "w");
   if (p == nullptr) return MakeStatus(StatusCode::kNotFound, "gnuplot is not available");
-  std::fprintf(p, "set terminal pngcairo size 1000,600 font 'sans,10'\nset output \"%s\"\n%s\n",
-               tmp.c_str(), script.c_str());
+  std::fprintf(p, "set terminal pngcairo size %d,%d font 'sans,10'\nset output \"%s\"\n%s\n", width,
+               height, tmp.c_str(), script.c_str());
   const int rc = pclose(p);
   if (rc != 0 || !FileExists(tmp)) {
     std::remove(tmp.c_str());
@@ -71,22 +74,101 @@ Status WriteBarChart(const std::string& png_path, const std::string& title,
 Status WriteScatter(const std::string& png_path, const std::string& title,
                     const std::string& x_label, const std::string& y_label,
                     const std::vector<ScatterPoint>& points, bool log_x) {
+  return WriteScatterPanels(png_path, {ScatterPanel{title, x_label, y_label, points, log_x}});
+}
+
+ScatterLayout LayoutScatter(const ScatterPanel& panel, double width_px, double height_px,
+                            double char_px, double line_px) {
+  ScatterLayout l;
+  const std::vector<ScatterPoint>& pts = panel.points;
+  if (pts.empty()) return l;
+  auto fx = [&](double x) { return panel.log_x ? std::log10(std::max(x, 1e-30)) : x; };
+  double x0 = fx(pts[0].x), x1 = x0, y0 = pts[0].y, y1 = y0;
+  for (const ScatterPoint& p : pts) {
+    x0 = std::min(x0, fx(p.x));
+    x1 = std::max(x1, fx(p.x));
+    y0 = std::min(y0, p.y);
+    y1 = std::max(y1, p.y);
+  }
+  // Room for the labels on the right and above, a margin elsewhere.
+  const double xs = x1 - x0 > 0 ? x1 - x0 : (panel.log_x ? 1.0 : std::max(1.0, std::abs(x0)));
+  const double ys = y1 - y0 > 0 ? y1 - y0 : std::max(1.0, std::abs(y0) * 0.1);
+  const double fx_lo = x0 - 0.08 * xs, fx_hi = x1 + 0.35 * xs;
+  l.x_lo = panel.log_x ? std::pow(10.0, fx_lo) : fx_lo;
+  l.x_hi = panel.log_x ? std::pow(10.0, fx_hi) : fx_hi;
+  l.y_lo = y0 - 0.12 * ys;
+  l.y_hi = y1 + 0.12 * ys;
+  // Label boxes in pixels of the plot area.
+  auto px = [&](double x) { return (fx(x) - fx_lo) / (fx_hi - fx_lo) * width_px; };
+  auto py = [&](double y) { return (y - l.y_lo) / (l.y_hi - l.y_lo) * height_px; };
+  struct Box {
+    double x0, x1, y0, y1;
+  };
+  std::vector<Box> placed;
+  std::vector<size_t> order(pts.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(),
+                   [&](size_t a, size_t b) { return pts[a].y > pts[b].y; });
+  l.label_y.assign(pts.size(), 0.0);
+  for (size_t i : order) {
+    const double bx0 = px(pts[i].x) + char_px, bx1 = bx0 + char_px * pts[i].label.size();
+    const double base = py(pts[i].y);
+    double best = base + 0.9 * line_px;
+    // Above, below, then further out in steps of a line, alternating.
+    for (int step = 0; step < 40; ++step) {
+      const double dy = (0.9 + (step / 2)) * line_px * (step % 2 == 0 ? 1 : -1);
+      const double c = base + dy;
+      bool clear = true;
+      for (const Box& b : placed) {
+        if (bx0 < b.x1 && b.x0 < bx1 && c - line_px / 2 < b.y1 && b.y0 < c + line_px / 2) {
+          clear = false;
+          break;
+        }
+      }
+      if (clear) {
+        best = c;
+        break;
+      }
+    }
+    placed.push_back({bx0, bx1, best - line_px / 2, best + line_px / 2});
+    l.label_y[i] = l.y_lo + best / height_px * (l.y_hi - l.y_lo);
+  }
+  return l;
+}
+
+Status WriteScatterPanels(const std::string& png_path, const std::vector<ScatterPanel>& panels) {
   if (!GnuplotAvailable()) return MakeStatus(StatusCode::kNotFound, "gnuplot is not installed");
-  std::string s = "set title \"" + Escape(title) + "\"\nset xlabel \"" + Escape(x_label) +
-                  "\"\nset ylabel \"" + Escape(y_label) + "\"\nset grid\nunset key\n" +
-                  "set offsets graph 0.05, graph 0.15, graph 0.05, graph 0.05\n";
-  if (log_x) s += "set logscale x\n";
-  s += "plot '-' using 2:3 with points pt 7 ps 1.5 lc rgb '#d5533a', "
-       "'-' using 2:3:1 with labels offset 1,0.8 left font ',9'\n";
-  for (int pass = 0; pass < 2; ++pass) {
-    for (const ScatterPoint& p : points) {
+  constexpr int kPanelWidth = 700, kHeight = 600;
+  // The plot area of a panel, about: the figure less gnuplot's margins.
+  constexpr double kAreaWidth = kPanelWidth - 110, kAreaHeight = kHeight - 110;
+  const int width = kPanelWidth * static_cast<int>(std::max<size_t>(panels.size(), 1));
+  std::string s = "set multiplot layout 1," + std::to_string(std::max<size_t>(panels.size(), 1)) +
+                  "\nset grid\nunset key\n";
+  for (const ScatterPanel& panel : panels) {
+    const ScatterLayout l = LayoutScatter(panel, kAreaWidth, kAreaHeight);
+    char ranges[160];
+    std::snprintf(ranges, sizeof(ranges), "set xrange [%.9g:%.9g]\nset yrange [%.9g:%.9g]\n",
+                  l.x_lo, l.x_hi, l.y_lo, l.y_hi);
+    s += "set title \"" + Escape(panel.title) + "\"\nset xlabel \"" + Escape(panel.x_label) +
+         "\"\nset ylabel \"" + Escape(panel.y_label) + "\"\n" + ranges;
+    s += panel.log_x ? "set logscale x\n" : "unset logscale x\n";
+    s += "plot '-' using 2:3 with points pt 7 ps 1.5 lc rgb '#d5533a', "
+         "'-' using 2:3:1 with labels offset char 1,0 left font ',9'\n";
+    for (const ScatterPoint& p : panel.points) {
       char row[96];
       std::snprintf(row, sizeof(row), " %.9g %.9g\n", p.x, p.y);
-      s += "\"" + Escape(p.label) + "\"" + row;
+      s += "\"\"" + std::string(row);
+    }
+    s += "e\n";
+    for (size_t i = 0; i < panel.points.size(); ++i) {
+      char row[96];
+      std::snprintf(row, sizeof(row), " %.9g %.9g\n", panel.points[i].x, l.label_y[i]);
+      s += "\"" + Escape(panel.points[i].label) + "\"" + row;
     }
     s += "e\n";
   }
-  return RunGnuplot(png_path, s);
+  s += "unset multiplot\n";
+  return RunGnuplot(png_path, s, width, kHeight);
 }
 
 }  // namespace report

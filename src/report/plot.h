@@ -28,6 +28,26 @@ Status WriteScatter(const std::string& png_path, const std::string& title,
                     const std::string& x_label, const std::string& y_label,
                     const std::vector<ScatterPoint>& points, bool log_x = false);
 
+// One scatter plot of a figure; x > 0 when log_x.
+struct ScatterPanel {
+  std::string title, x_label, y_label;
+  std::vector<ScatterPoint> points;
+  bool log_x = false;
+};
+// Panels side by side in one PNG (e.g. size vs accuracy next to latency vs accuracy).
+Status WriteScatterPanels(const std::string& png_path, const std::vector<ScatterPanel>& panels);
+
+// The axis ranges a panel is drawn with, and where each point's label goes: right of its point,
+// just above it, or moved up or down until its box overlaps no label placed before it (points
+// taken from the top; variants of one model often land on top of each other).
+struct ScatterLayout {
+  double x_lo = 0, x_hi = 1, y_lo = 0, y_hi = 1;
+  std::vector<double> label_y;  // in y units, per point
+};
+// width_px, height_px: the plot area; char_px, line_px: the label font's width and height.
+ScatterLayout LayoutScatter(const ScatterPanel& panel, double width_px, double height_px,
+                            double char_px = 7.0, double line_px = 14.0);
+
 }  // namespace report
 }  // namespace edgeopt
 

@@ -64,7 +64,7 @@ TEST(CompareCli, TableMatchesTheFilesAndEval) {
   const std::string md = dir + "/table.md";
   ASSERT_EQ(RunCommand(EdgeoptBinary() + " compare " + f32 + " " + f16 + " " + dyn +
                            " --names a,b,c --data fashion-mnist:test --runs 30 --rounds 3" +
-                           " --markdown " + md,
+                           " --markdown " + md + " --plot " + dir + "/plot.png",
                        &log),
             0)
       << log;
@@ -123,6 +123,10 @@ TEST(CompareCli, TableMatchesTheFilesAndEval) {
     EXPECT_GT(median, 0.0);
     EXPECT_GE(p90, median);
   }
+  // The plot: size vs accuracy next to latency vs accuracy (setup installs gnuplot).
+  auto png = ReadFileBytes(dir + "/plot.png");
+  ASSERT_TRUE(png.ok()) << log;
+  EXPECT_EQ(std::string(png->begin() + 1, png->begin() + 4), "PNG");
   // The sizes the quantization issue promises.
   EXPECT_LT(FileSize(f16), FileSize(f32) * 0.52);
   EXPECT_LT(FileSize(dyn), FileSize(f32) * 0.27);

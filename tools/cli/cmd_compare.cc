@@ -274,12 +274,25 @@ int RunCompare(int argc, char** argv) {
     if (!s.ok()) return ReportError("compare", s);
   }
   if (!plot.empty() && !data_spec.empty()) {
-    std::vector<report::ScatterPoint> points;
+    // Size vs accuracy, and latency vs accuracy when timed.
+    report::ScatterPanel size{"Size vs accuracy (" + data_spec + ")",
+                              "size (KiB)",
+                              "top-1 accuracy (%)",
+                              {},
+                              /*log_x=*/true};
+    report::ScatterPanel latency{"Latency vs accuracy (" + std::to_string(threads) + " thread" +
+                                     (threads == 1 ? "" : "s") + ")",
+                                 "median latency (us)",
+                                 "top-1 accuracy (%)",
+                                 {},
+                                 /*log_x=*/false};
     for (const Row& r : rows) {
-      points.push_back({r.name, static_cast<double>(r.bytes) / 1024.0, 100.0 * r.accuracy});
+      size.points.push_back({r.name, static_cast<double>(r.bytes) / 1024.0, 100.0 * r.accuracy});
+      if (r.median_us > 0) latency.points.push_back({r.name, r.median_us, 100.0 * r.accuracy});
     }
-    Status s = report::WriteScatter(plot, "Size vs accuracy (" + data_spec + ")", "size (KiB)",
-                                    "top-1 accuracy (%)", points, /*log_x=*/true);
+    std::vector<report::ScatterPanel> panels = {size};
+    if (!latency.points.empty()) panels.push_back(latency);
+    Status s = report::WriteScatterPanels(plot, panels);
     if (!s.ok()) std::fprintf(stderr, "edgeopt compare: note: no plot: %s\n", s.message().c_str());
   }
   return kExitOk;
