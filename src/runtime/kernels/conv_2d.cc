@@ -119,14 +119,8 @@ Status PrepareGeometry(const Node* node, const Tensor* input, const Tensor* filt
   g->dilation_w = options->dilation_w_factor();
   *activation = FusedActivation(options->fused_activation_function());
   const tflite::Padding padding = options->padding();
-  EDGEOPT_ENSURE(padding == tflite::Padding::SAME || padding == tflite::Padding::VALID,
-                 StatusCode::kInvalidModel, "unknown padding %d", static_cast<int>(padding));
-  EDGEOPT_ENSURE(g->stride_h >= 1 && g->stride_w >= 1, StatusCode::kInvalidModel,
-                 "strides are %dx%d; expected >= 1", g->stride_h, g->stride_w);
-  EDGEOPT_ENSURE(g->stride_h <= (1 << 24) && g->stride_w <= (1 << 24), StatusCode::kInvalidModel,
-                 "strides %dx%d are too large", g->stride_h, g->stride_w);
-  EDGEOPT_ENSURE(g->dilation_h >= 1 && g->dilation_w >= 1, StatusCode::kInvalidModel,
-                 "dilation factors are %dx%d; expected >= 1", g->dilation_h, g->dilation_w);
+  EDGEOPT_RETURN_IF_ERROR(CheckWindowOptions(static_cast<int>(padding), g->stride_h, g->stride_w,
+                                             g->dilation_h, g->dilation_w));
 
   // Bounds that keep every index computation below 2^31.
   EDGEOPT_ENSURE(input->dims[1] <= (1 << 30) && input->dims[2] <= (1 << 30),

@@ -516,6 +516,19 @@ Status CheckFloatBias(const Tensor* bias, int64_t channels) {
   return Status::Ok();
 }
 
+Status CheckWindowOptions(int padding, int stride_h, int stride_w, int dilation_h, int dilation_w) {
+  EDGEOPT_ENSURE(padding == static_cast<int>(tflite::Padding::SAME) ||
+                     padding == static_cast<int>(tflite::Padding::VALID),
+                 StatusCode::kInvalidModel, "unknown padding %d", padding);
+  EDGEOPT_ENSURE(stride_h >= 1 && stride_w >= 1, StatusCode::kInvalidModel,
+                 "strides are %dx%d; expected >= 1", stride_h, stride_w);
+  EDGEOPT_ENSURE(stride_h <= (1 << 24) && stride_w <= (1 << 24), StatusCode::kInvalidModel,
+                 "strides %dx%d are too large", stride_h, stride_w);
+  EDGEOPT_ENSURE(dilation_h >= 1 && dilation_w >= 1, StatusCode::kInvalidModel,
+                 "dilation factors are %dx%d; expected >= 1", dilation_h, dilation_w);
+  return Status::Ok();
+}
+
 Status ComputeBiasTerms(Context* ctx, const Tensor* bias, const Tensor* filter, int channels,
                         int64_t K, int32_t input_zero_point, int32_t filter_zero_point,
                         int64_t** bias_term) {

@@ -93,6 +93,11 @@ Status CheckBiasScale(const Tensor* input, const Tensor* filter, const Tensor* b
 Status CheckQuantizedBias(const Tensor* bias, DType input_type, int64_t channels);
 Status CheckFloatBias(const Tensor* bias, int64_t channels);
 
+// The window options of CONV_2D, DEPTHWISE_CONV_2D and TRANSPOSE_CONV: padding SAME or VALID
+// (a tflite::Padding value), strides in [1, 2^24], dilation factors >= 1 (1 for ops without).
+Status CheckWindowOptions(int padding, int stride_h, int stride_w, int dilation_h = 1,
+                          int dilation_w = 1);
+
 // bias_term[oc] = bias[oc] - zx * sum_k w[oc][k] + K * zx * zw (int64).
 // `filter` rows are [channels][K] of int8/uint8 data; bias (int32/int64) may be
 // null.

@@ -1,6 +1,8 @@
 // Sparse weights (TFLite's sparsity encoding), densified at Prepare by the
 // conv-family kernels. ModelBuilder has no sparsity, so these models are built
 // with the flatbuffers API directly.
+#include "src/runtime/kernels/conv_common.h"
+
 #include <gtest/gtest.h>
 
 #include <cstring>
@@ -301,6 +303,28 @@ TEST(CorruptedModels, NeverCrash) {
   // runs.
   EXPECT_GT(refused, 0);
   EXPECT_GT(ran, 0);
+}
+
+// The window options every convolution checks, with a message that says what is wrong.
+TEST(CheckWindowOptions, RefusesEachBadOptionByName) {
+  const int same = static_cast<int>(tflite::Padding::SAME);
+  const int valid = static_cast<int>(tflite::Padding::VALID);
+  EXPECT_TRUE(rt::CheckWindowOptions(same, 1, 1).ok());
+  EXPECT_TRUE(rt::CheckWindowOptions(valid, 2, 1 << 24, 3, 1).ok());
+  struct Case {
+    int padding, sh, sw, dh, dw;
+    const char* message;
+  };
+  for (const Case& c : {Case{7, 1, 1, 1, 1, "unknown padding 7"},
+                        Case{same, 0, 1, 1, 1, "strides are 0x1; expected >= 1"},
+                        Case{same, 1, -2, 1, 1, "strides are 1x-2; expected >= 1"},
+                        Case{valid, (1 << 24) + 1, 1, 1, 1, "too large"},
+                        Case{valid, 1, 1, 0, 1, "dilation factors are 0x1; expected >= 1"},
+                        Case{valid, 1, 1, 2, -1, "dilation factors are 2x-1"}}) {
+    const Status s = rt::CheckWindowOptions(c.padding, c.sh, c.sw, c.dh, c.dw);
+    EXPECT_EQ(s.code(), StatusCode::kInvalidModel) << c.message;
+    EXPECT_NE(s.message().find(c.message), std::string::npos) << s.message();
+  }
 }
 
 }  // namespace

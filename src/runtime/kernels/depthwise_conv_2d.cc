@@ -61,14 +61,8 @@ Status PrepareGeometry(const Node* node, const Tensor* input, const Tensor* filt
   g->dilation_w = options->dilation_w_factor();
   *activation = FusedActivation(options->fused_activation_function());
   const tflite::Padding padding = options->padding();
-  EDGEOPT_ENSURE(padding == tflite::Padding::SAME || padding == tflite::Padding::VALID,
-                 StatusCode::kInvalidModel, "unknown padding %d", static_cast<int>(padding));
-  EDGEOPT_ENSURE(g->stride_h >= 1 && g->stride_w >= 1, StatusCode::kInvalidModel,
-                 "strides are %dx%d; expected >= 1", g->stride_h, g->stride_w);
-  EDGEOPT_ENSURE(g->stride_h <= (1 << 24) && g->stride_w <= (1 << 24), StatusCode::kInvalidModel,
-                 "strides %dx%d are too large", g->stride_h, g->stride_w);
-  EDGEOPT_ENSURE(g->dilation_h >= 1 && g->dilation_w >= 1, StatusCode::kInvalidModel,
-                 "dilation factors are %dx%d; expected >= 1", g->dilation_h, g->dilation_w);
+  EDGEOPT_RETURN_IF_ERROR(CheckWindowOptions(static_cast<int>(padding), g->stride_h, g->stride_w,
+                                             g->dilation_h, g->dilation_w));
   EDGEOPT_ENSURE(filter->dims[0] == 1, StatusCode::kInvalidModel,
                  "filter (%s) dimension 0 is %d; a depthwise filter is [1, h, "
                  "w, channels]",

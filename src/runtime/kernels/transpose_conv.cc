@@ -50,12 +50,7 @@ Status PrepareGeometry(const Node* node, const Tensor* output_shape, const Tenso
   g->stride_w = options->stride_w();
   *activation = FusedActivation(options->fused_activation_function());
   const tflite::Padding padding = options->padding();
-  EDGEOPT_ENSURE(padding == tflite::Padding::SAME || padding == tflite::Padding::VALID,
-                 StatusCode::kInvalidModel, "unknown padding %d", static_cast<int>(padding));
-  EDGEOPT_ENSURE(g->stride_h >= 1 && g->stride_w >= 1, StatusCode::kInvalidModel,
-                 "strides are %dx%d; expected >= 1", g->stride_h, g->stride_w);
-  EDGEOPT_ENSURE(g->stride_h <= (1 << 24) && g->stride_w <= (1 << 24), StatusCode::kInvalidModel,
-                 "strides %dx%d are too large", g->stride_h, g->stride_w);
+  EDGEOPT_RETURN_IF_ERROR(CheckWindowOptions(static_cast<int>(padding), g->stride_h, g->stride_w));
 
   EDGEOPT_RETURN_IF_ERROR(CheckTensorType(output_shape, DType::kInt32, "output_shape"));
   EDGEOPT_ENSURE(output_shape->dims.size == 1 && output_shape->dims[0] == 4,
