@@ -206,7 +206,9 @@ int RunCompare(int argc, char** argv) {
   app.add_option("--threads", threads, "threads (default 1)");
   app.add_flag("--pin", pin, "pin the threads: this one to CPU 0, worker i to CPU i");
   app.add_option("--names", names, "comma-separated row names (default: file names)");
-  app.add_option("--plot", plot, "write a size-vs-accuracy plot (PNG, needs gnuplot)");
+  app.add_option(
+      "--plot", plot,
+      "write a plot (PNG, needs gnuplot): size vs accuracy, and latency vs accuracy when timed");
   app.add_option("--markdown", markdown, "also write the table as Markdown");
   EDGEOPT_CLI_PARSE(app, argc, argv);
 
