@@ -53,6 +53,7 @@ struct QuantConvertOp {
   float scale = 1.0f;
   int32_t zero_point = 0;
   int64_t n = 0;
+  int out_size = 1;  // bytes per output element of kQuantize (2: int16)
 };
 Status PrepareQuantize(Context* ctx, const Tensor* in, const Tensor* out, int32_t multiplier,
                        int shift, QuantConvertOp** op);

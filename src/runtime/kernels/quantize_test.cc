@@ -48,6 +48,10 @@ TEST(Quantize, RoundsLikeStdRoundOnEveryKindOfValue) {
   x.push_back(std::numeric_limits<float>::infinity());
   x.push_back(-std::numeric_limits<float>::infinity());
   x.push_back(std::numeric_limits<float>::quiet_NaN());
+  // Four times over, so that 2 threads split the tensor (the optimized kernels run in ranges
+  // of at least 4096 elements).
+  const size_t once = x.size();
+  for (int copy = 1; copy < 4; ++copy) x.insert(x.end(), x.begin(), x.begin() + once);
   const int n = static_cast<int>(x.size());
   struct Case {
     DType type;
@@ -59,6 +63,7 @@ TEST(Quantize, RoundsLikeStdRoundOnEveryKindOfValue) {
     for (bool optimized : {true, false}) {
       rt::InterpreterOptions o;
       o.use_optimized_kernels = optimized;
+      o.num_threads = 2;
       auto out = RunEdgeopt(model, {MakeArray<float>(DType::kFloat32, {n}, x)}, o);
       ASSERT_TRUE(out.ok()) << out.status().message();
       for (int i = 0; i < n; ++i) {

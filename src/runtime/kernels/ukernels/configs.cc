@@ -37,6 +37,8 @@ constexpr bool kQuantS8 = TypeInBuild("QUANTIZE", "int8");  // requantize
 constexpr bool kQuantU8 = TypeInBuild("QUANTIZE", "uint8");
 constexpr bool kQuantF32S8 = kQuantS8 && TypeInBuild("QUANTIZE", "float32");  // float32 -> int8
 constexpr bool kQuantF32U8 = kQuantU8 && TypeInBuild("QUANTIZE", "float32");
+constexpr bool kQuantF32S16 =
+    TypeInBuild("QUANTIZE", "int16") && TypeInBuild("QUANTIZE", "float32");
 constexpr bool kRequantS8U8 = kQuantS8 && kQuantU8;  // either direction
 constexpr bool kDequantS8 = TypeInBuild("DEQUANTIZE", "int8");
 constexpr bool kDequantU8 = TypeInBuild("DEQUANTIZE", "uint8");
@@ -110,7 +112,8 @@ constexpr QuantElementwiseConfig kQuantElementwiseAvx512 = {
     {{EDGEOPT_UK(kQuantS8, a5::q8_requantize_ukernel__avx512_s8s8),
       EDGEOPT_UK(kRequantS8U8, a5::q8_requantize_ukernel__avx512_s8u8)},
      {EDGEOPT_UK(kRequantS8U8, a5::q8_requantize_ukernel__avx512_u8s8),
-      EDGEOPT_UK(kQuantU8, a5::q8_requantize_ukernel__avx512_u8u8)}}};
+      EDGEOPT_UK(kQuantU8, a5::q8_requantize_ukernel__avx512_u8u8)}},
+    EDGEOPT_UK(kQuantF32S16, a5::f32_qs16_vcvt_ukernel__avx512_u8)};
 constexpr F32VBinaryConfig kF32VBinaryAvx512 = {
     "f32_vbinary_minmax__avx512f_u32", a5::f32_vadd_minmax_ukernel__avx512f_u32,
     a5::f32_vsub_minmax_ukernel__avx512f_u32, a5::f32_vmul_minmax_ukernel__avx512f_u32,

@@ -77,7 +77,8 @@ struct QuantElementwiseConfig {
   QS8VAddFn vadd[2];
   F32QuantizeFn quantize[2];
   DequantizeFn dequantize[2];
-  Q8RequantizeFn requantize[2][2];  // [input uint8][output uint8]
+  Q8RequantizeFn requantize[2][2];       // [input uint8][output uint8]
+  F32QuantizeFn quantize_s16 = nullptr;  // float32 -> int16
 };
 
 // Float ADD/SUB/MUL with the fused activation clamp; the clamp alone (RELU family).

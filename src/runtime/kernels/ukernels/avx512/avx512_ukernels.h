@@ -44,6 +44,8 @@ void qu8_vadd_minmax_ukernel__avx512_u16(size_t n, const void* a, const void* b,
                                          void* out, const QS8VAddParams* p);
 void f32_qs8_vcvt_ukernel__avx512_u16(size_t n, const float* x, void* out,
                                       const F32QuantizeParams* p);
+void f32_qs16_vcvt_ukernel__avx512_u8(size_t n, const float* x, void* out,
+                                      const F32QuantizeParams* p);
 void f32_qu8_vcvt_ukernel__avx512_u16(size_t n, const float* x, void* out,
                                       const F32QuantizeParams* p);
 void qs8_f32_vcvt_ukernel__avx512_u16(size_t n, const void* x, float* out, float scale,

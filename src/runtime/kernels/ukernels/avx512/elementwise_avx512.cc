@@ -204,6 +204,37 @@ void f32_qu8_vcvt_ukernel__avx512_u16(size_t n, const float* x, void* out,
                                       const F32QuantizeParams* p) {
   F32Quantize<false>(n, x, out, p);
 }
+
+// float32 -> int16 exactly as the reference: x / scale in double (the same correctly rounded
+// quotient), rounded half away from zero from its truncation and the exact fraction left,
+// then + zero point and clamped. NaN gives 0; values beyond +-1e9 only need their sign.
+void f32_qs16_vcvt_ukernel__avx512_u8(size_t n, const float* x, void* out,
+                                      const F32QuantizeParams* p) {
+  int16_t* po = static_cast<int16_t*>(out);
+  const __m512d scale = _mm512_set1_pd(static_cast<double>(p->scale));
+  const __m512d half = _mm512_set1_pd(0.5);
+  const __m512d one = _mm512_set1_pd(1.0);
+  const __m512d limit = _mm512_set1_pd(1.0e9);
+  const __m256i zp = _mm256_set1_epi32(p->zero_point);
+  const __m256i qmin = _mm256_set1_epi32(p->qmin);
+  const __m256i qmax = _mm256_set1_epi32(p->qmax);
+  for (size_t i = 0; i < n; i += 8) {
+    const int count = static_cast<int>(n - i < 8 ? n - i : 8);
+    const __mmask8 mask = static_cast<__mmask8>((1u << count) - 1u);
+    const __m512d q = _mm512_div_pd(_mm512_cvtps_pd(_mm256_maskz_loadu_ps(mask, x + i)), scale);
+    const __m512d c = _mm512_min_pd(_mm512_max_pd(q, _mm512_sub_pd(_mm512_setzero_pd(), limit)),
+                                    limit);  // NaN -> limit, replaced below
+    const __m512d t = _mm512_roundscale_pd(c, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
+    const __m512d frac = _mm512_sub_pd(c, t);
+    __m512d r = _mm512_mask_add_pd(t, _mm512_cmp_pd_mask(frac, half, _CMP_GE_OQ), t, one);
+    r = _mm512_mask_sub_pd(
+        r, _mm512_cmp_pd_mask(frac, _mm512_sub_pd(_mm512_setzero_pd(), half), _CMP_LE_OQ), r, one);
+    r = _mm512_mask_blend_pd(_mm512_cmp_pd_mask(q, q, _CMP_UNORD_Q), r, _mm512_setzero_pd());
+    __m256i v = _mm256_add_epi32(_mm512_cvttpd_epi32(r), zp);
+    v = _mm256_min_epi32(_mm256_max_epi32(v, qmin), qmax);
+    _mm256_mask_cvtepi32_storeu_epi16(po + i, mask, v);
+  }
+}
 void qs8_f32_vcvt_ukernel__avx512_u16(size_t n, const void* x, float* out, float scale,
                                       int32_t zero_point) {
   Dequantize<true>(n, x, out, scale, zero_point);
