@@ -88,6 +88,7 @@ double Percentile(std::vector<double> v, double q) {
 
 // A model file, loaded and kept for the timing rounds (the interpreter reads `bytes`).
 struct Loaded {
+  std::string path;  // for messages
   std::vector<uint8_t> bytes;
   std::unique_ptr<rt::Interpreter> interp;
 };
@@ -97,6 +98,7 @@ StatusOr<Row> Measure(const std::string& path, const std::string& name, const da
                       const rt::InterpreterOptions& options, int64_t eval_limit, Loaded* model) {
   Row r;
   r.name = name;
+  model->path = path;
   EDGEOPT_ASSIGN_OR_RETURN(model->bytes, ReadFileBytes(path));
   const std::vector<uint8_t>& bytes = model->bytes;
   r.bytes = bytes.size();
@@ -122,6 +124,11 @@ StatusOr<Row> Measure(const std::string& path, const std::string& name, const da
   return r;
 }
 
+Status Invoke(const Loaded& model) {
+  Status s = model.interp->Invoke();
+  return s.ok() ? s : s.WithPrefix(model.path);
+}
+
 // Median and p90 latency of every model: a warm-up of each, then `rounds` rounds in which each
 // model runs its share of `runs` invocations in turn (after untimed ones), on seeded random
 // inputs.
@@ -135,11 +142,12 @@ Status TimeRounds(const std::vector<Loaded>& models, int runs, int rounds, std::
       rt::Tensor* t = it->input_tensor(i);
       FillRandomInput(t->type, static_cast<size_t>(t->dims.NumElements()), 0, i, t->data);
     }
-    for (int i = 0; i < kWarmup; ++i) EDGEOPT_RETURN_IF_ERROR(it->Invoke());
+    for (int i = 0; i < kWarmup; ++i) EDGEOPT_RETURN_IF_ERROR(Invoke(model));
   }
   for (int round = 0; round < rounds; ++round) {
     // Runs [round * runs / rounds, (round + 1) * runs / rounds): `runs` in all.
-    const int count = (round + 1) * runs / rounds - round * runs / rounds;
+    const int count =
+        static_cast<int>(int64_t{round + 1} * runs / rounds - int64_t{round} * runs / rounds);
     for (size_t m = 0; m < models.size(); ++m) {
       // Untimed runs first, at least 3 and at least 3 ms: after another model the caches
       // hold that model's data, and on this machine a model's first ~2 ms of runs measured up
@@ -148,11 +156,11 @@ Status TimeRounds(const std::vector<Loaded>& models, int runs, int rounds, std::
       for (int i = 0;
            i < kRoundWarmupRuns || std::chrono::steady_clock::now() - warm_start < kRoundWarmupTime;
            ++i) {
-        EDGEOPT_RETURN_IF_ERROR(models[m].interp->Invoke());
+        EDGEOPT_RETURN_IF_ERROR(Invoke(models[m]));
       }
       for (int i = 0; i < count; ++i) {
         const auto start = std::chrono::steady_clock::now();
-        EDGEOPT_RETURN_IF_ERROR(models[m].interp->Invoke());
+        EDGEOPT_RETURN_IF_ERROR(Invoke(models[m]));
         us[m].push_back(
             std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - start)
                 .count());
@@ -198,7 +206,7 @@ int RunCompare(int argc, char** argv) {
   app.add_option("--data", data_spec, "labeled data for accuracy (e.g. fashion-mnist:test)");
   app.add_option("--eval-samples", limit, "evaluate on the first N samples only");
   app.add_option("--runs", runs, "timed invocations per model (default 200; 0 = no timing)")
-      ->check(CLI::Range(0, 100000000));
+      ->check(CLI::Range(0, 1000000));
   app.add_option("--rounds", rounds,
                  "rounds the timing alternates over the models in (default 5; medians over all "
                  "of a model's runs)")
