@@ -529,6 +529,25 @@ Status CheckWindowOptions(int padding, int stride_h, int stride_w, int dilation_
   return Status::Ok();
 }
 
+Status PlaceWindows(int padding, int in_h, int in_w, int filter_h, int filter_w, int stride_h,
+                    int stride_w, int dilation_h, int dilation_w, WindowPlacement* out) {
+  const int64_t eff_h = int64_t{filter_h - 1} * dilation_h + 1;
+  const int64_t eff_w = int64_t{filter_w - 1} * dilation_w + 1;
+  EDGEOPT_ENSURE(eff_h <= (1 << 24) && eff_w <= (1 << 24), StatusCode::kInvalidModel,
+                 "dilated filter %lldx%lld is too large", static_cast<long long>(eff_h),
+                 static_cast<long long>(eff_w));
+  const Padding2D pad =
+      ComputePadding(static_cast<tflite::Padding>(padding), stride_h, stride_w, dilation_h,
+                     dilation_w, in_h, in_w, filter_h, filter_w, &out->out_h, &out->out_w);
+  EDGEOPT_ENSURE(out->out_h > 0 && out->out_w > 0, StatusCode::kInvalidModel,
+                 "input %dx%d is smaller than the dilated filter %lldx%lld "
+                 "(VALID padding)",
+                 in_h, in_w, static_cast<long long>(eff_h), static_cast<long long>(eff_w));
+  out->pad_top = pad.height;
+  out->pad_left = pad.width;
+  return Status::Ok();
+}
+
 Status ComputeBiasTerms(Context* ctx, const Tensor* bias, const Tensor* filter, int channels,
                         int64_t K, int32_t input_zero_point, int32_t filter_zero_point,
                         int64_t** bias_term) {

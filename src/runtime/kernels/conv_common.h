@@ -98,6 +98,27 @@ Status CheckFloatBias(const Tensor* bias, int64_t channels);
 Status CheckWindowOptions(int padding, int stride_h, int stride_w, int dilation_h = 1,
                           int dilation_w = 1);
 
+// The output size and padding of a convolution from its input, filter, strides and dilation
+// (CONV_2D, DEPTHWISE_CONV_2D): out_h, out_w, pad_top, pad_left. Refuses dilated filters over
+// 2^24 and outputs of no pixels (a VALID filter larger than the input).
+struct WindowPlacement {
+  int out_h = 0, out_w = 0, pad_top = 0, pad_left = 0;
+};
+Status PlaceWindows(int padding, int in_h, int in_w, int filter_h, int filter_w, int stride_h,
+                    int stride_w, int dilation_h, int dilation_w, WindowPlacement* out);
+// The same on a geometry (ref::ConvGeometry, ref::DepthwiseGeometry), which it completes.
+template <typename Geometry>
+Status PlaceWindows(int padding, Geometry* g) {
+  WindowPlacement w;
+  EDGEOPT_RETURN_IF_ERROR(PlaceWindows(padding, g->in_h, g->in_w, g->filter_h, g->filter_w,
+                                       g->stride_h, g->stride_w, g->dilation_h, g->dilation_w, &w));
+  g->out_h = w.out_h;
+  g->out_w = w.out_w;
+  g->pad_top = w.pad_top;
+  g->pad_left = w.pad_left;
+  return Status::Ok();
+}
+
 // bias_term[oc] = bias[oc] - zx * sum_k w[oc][k] + K * zx * zw (int64).
 // `filter` rows are [channels][K] of int8/uint8 data; bias (int32/int64) may be
 // null.

@@ -327,6 +327,37 @@ TEST(CheckWindowOptions, RefusesEachBadOptionByName) {
   }
 }
 
+// Output sizes and padding of SAME and VALID windows, and the two refusals.
+TEST(PlaceWindows, SizesPaddingAndRefusals) {
+  const int same = static_cast<int>(tflite::Padding::SAME);
+  const int valid = static_cast<int>(tflite::Padding::VALID);
+  rt::WindowPlacement w;
+  // 28x28, 3x3, stride 1, VALID: 26x26, no padding.
+  ASSERT_TRUE(rt::PlaceWindows(valid, 28, 28, 3, 3, 1, 1, 1, 1, &w).ok());
+  EXPECT_EQ(w.out_h, 26);
+  EXPECT_EQ(w.out_w, 26);
+  EXPECT_EQ(w.pad_top, 0);
+  EXPECT_EQ(w.pad_left, 0);
+  // 224x224, 3x3, stride 2, SAME: 112x112, TFLite pads 0 before (1 after).
+  ASSERT_TRUE(rt::PlaceWindows(same, 224, 224, 3, 3, 2, 2, 1, 1, &w).ok());
+  EXPECT_EQ(w.out_h, 112);
+  EXPECT_EQ(w.pad_top, 0);
+  // 10x9, 5x3 dilated 2x3 (effective 9x7), stride 1, SAME: 10x9 with 4 rows and 3 columns
+  // before.
+  ASSERT_TRUE(rt::PlaceWindows(same, 10, 9, 5, 3, 1, 1, 2, 3, &w).ok());
+  EXPECT_EQ(w.out_h, 10);
+  EXPECT_EQ(w.out_w, 9);
+  EXPECT_EQ(w.pad_top, 4);
+  EXPECT_EQ(w.pad_left, 3);
+  Status s = rt::PlaceWindows(valid, 4, 4, 3, 3, 1, 1, 2, 1, &w);  // effective 5x3 over 4x4
+  EXPECT_EQ(s.code(), StatusCode::kInvalidModel);
+  EXPECT_NE(s.message().find("input 4x4 is smaller than the dilated filter 5x3"), std::string::npos)
+      << s.message();
+  s = rt::PlaceWindows(same, 8, 8, 3, 3, 1, 1, 1 << 24, 1, &w);
+  EXPECT_NE(s.message().find("dilated filter 33554433x3 is too large"), std::string::npos)
+      << s.message();
+}
+
 }  // namespace
 }  // namespace testing
 }  // namespace edgeopt

@@ -86,21 +86,7 @@ Status PrepareGeometry(const Node* node, const Tensor* input, const Tensor* filt
                  "multiplier)",
                  g->out_c, g->in_c);
   g->depth_multiplier = g->out_c / g->in_c;
-  const int64_t eff_h = int64_t{g->filter_h - 1} * g->dilation_h + 1;
-  const int64_t eff_w = int64_t{g->filter_w - 1} * g->dilation_w + 1;
-  EDGEOPT_ENSURE(eff_h <= (1 << 24) && eff_w <= (1 << 24), StatusCode::kInvalidModel,
-                 "dilated filter %lldx%lld is too large", static_cast<long long>(eff_h),
-                 static_cast<long long>(eff_w));
-  const Padding2D pad =
-      ComputePadding(padding, g->stride_h, g->stride_w, g->dilation_h, g->dilation_w, g->in_h,
-                     g->in_w, g->filter_h, g->filter_w, &g->out_h, &g->out_w);
-  EDGEOPT_ENSURE(g->out_h > 0 && g->out_w > 0, StatusCode::kInvalidModel,
-                 "input %dx%d is smaller than the dilated filter %lldx%lld "
-                 "(VALID padding)",
-                 g->in_h, g->in_w, static_cast<long long>(eff_h), static_cast<long long>(eff_w));
-  g->pad_top = pad.height;
-  g->pad_left = pad.width;
-  return Status::Ok();
+  return PlaceWindows(static_cast<int>(padding), g);
 }
 
 Status Prepare(Context* ctx, Node* node) {
