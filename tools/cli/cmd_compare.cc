@@ -7,8 +7,8 @@
 // DATA, median and p90 latency (the runtime: --runs invocations per model, timed in --rounds
 // rounds that alternate over the models after a warm-up, so that the machine's drift and
 // bursts of load fall on every model alike, not on whichever ran at the time). The first
-// model is the reference for the ratios. Optionally a Markdown table and a size-vs-accuracy
-// plot.
+// model is the reference for the ratios. Optionally a Markdown table and a plot of size vs
+// accuracy next to latency vs accuracy.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
