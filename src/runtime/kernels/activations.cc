@@ -21,6 +21,7 @@
 #include "src/runtime/kernels/activation_op.h"
 #include "src/runtime/kernels/elem_util.h"
 #include "src/runtime/kernels/elementwise_op.h"
+#include "src/runtime/kernels/kernel_util.h"
 #include "src/runtime/kernels/reference/broadcast.h"
 #include "src/runtime/kernels/reference/fixed_point.h"
 #include "src/runtime/kernels/reference/lut.h"
@@ -95,7 +96,8 @@ Status CheckQuantPair(const Tensor* in, const Tensor* out) {
 // Quantized clamp bound of a real activation limit (as TFLite's
 // QuantizedReluX).
 int32_t QuantizeLimit(float x, const Tensor* out) {
-  return out->quant.zero_point + static_cast<int32_t>(std::round(x / out->quant.scale));
+  return out->quant.zero_point +
+         static_cast<int32_t>(ClampForInt32(std::round(x / out->quant.scale)));
 }
 
 // --- RELU / RELU6 / RELU_N1_TO_1

@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "src/runtime/kernels/elem_util.h"
+#include "src/runtime/kernels/kernel_util.h"
 
 namespace edgeopt {
 namespace rt {
@@ -77,7 +78,8 @@ void RequantizeCopy(const T* src, int64_t n, float in_scale, int32_t in_zp, floa
   const int32_t lo = std::numeric_limits<T>::min(), hi = std::numeric_limits<T>::max();
   for (int64_t j = 0; j < n; ++j) {
     const int32_t v =
-        static_cast<int32_t>(std::round(static_cast<float>(src[j]) * scale + bias)) + out_zp;
+        static_cast<int32_t>(ClampForInt32(std::round(static_cast<float>(src[j]) * scale + bias))) +
+        out_zp;
     dst[j] = static_cast<T>(std::max(lo, std::min(hi, v)));
   }
 }

@@ -3,6 +3,7 @@
 #ifndef EDGEOPT_SRC_RUNTIME_KERNELS_KERNEL_UTIL_H_
 #define EDGEOPT_SRC_RUNTIME_KERNELS_KERNEL_UTIL_H_
 
+#include <cmath>
 #include <cstdint>
 
 #include "include/edgeopt/status.h"
@@ -32,6 +33,13 @@ int ComputeOutSize(tflite::Padding padding, int image_size, int filter_size, int
 Padding2D ComputePadding(tflite::Padding padding, int stride_h, int stride_w, int dilation_h,
                          int dilation_w, int in_h, int in_w, int filter_h, int filter_w, int* out_h,
                          int* out_w);
+
+// A float bound for a conversion to int32 of a quantized value: NaN gives 0, and values beyond
+// +-1e9 saturate there (their conversion would be undefined; they come from scales so small
+// that a factor overflows, and every caller clamps the result to a 16-bit range).
+inline float ClampForInt32(float x) {
+  return std::isnan(x) ? 0.0f : (x > 1.0e9f ? 1.0e9f : (x < -1.0e9f ? -1.0e9f : x));
+}
 
 // Numpy-style broadcast of two shapes.
 Status BroadcastDims(const Dims& a, const Dims& b, Dims* out);

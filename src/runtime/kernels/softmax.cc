@@ -18,6 +18,7 @@
 #include "src/quant/quant_math.h"
 #include "src/runtime/kernels/activation_op.h"
 #include "src/runtime/kernels/elem_util.h"
+#include "src/runtime/kernels/kernel_util.h"
 #include "src/runtime/selective.h"
 
 namespace edgeopt {
@@ -160,9 +161,9 @@ void SoftmaxQuant(const OpData* d, const In* in, int64_t rows, int64_t depth, fl
       const float p = t[base + in[c]] * inv;
       int32_t q;
       if (std::is_same<Out, uint8_t>::value) {
-        q = static_cast<int32_t>(p + 0.5f);
+        q = static_cast<int32_t>(ClampForInt32(p + 0.5f));
       } else {
-        q = static_cast<int32_t>(std::round(p)) + out_zp;
+        q = static_cast<int32_t>(ClampForInt32(std::round(p))) + out_zp;
       }
       out[c] = static_cast<Out>(std::max(lo, std::min(hi, q)));
     }
