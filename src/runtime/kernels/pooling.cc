@@ -304,7 +304,7 @@ void PoolFast(Context* ctx, const OpData* d, const Tensor* in, Tensor* out) {
     args.fmax = d->f_max;
     args.qmin = d->q_min;
     args.qmax = d->q_max;
-    args.in_step = static_cast<ptrdiff_t>(d->stride_w * depth);
+    args.in_step = static_cast<ptrdiff_t>(int64_t{d->stride_w} * depth);
     for (int64_t ox = 0; ox < out_w;) {
       const Span xs = Clip(ox, d->stride_w, d->pad_w, d->filter_w, in_w);
       const int64_t x0 = xs.origin, fx_start = xs.begin, fx_end = xs.end;
