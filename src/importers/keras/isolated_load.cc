@@ -148,6 +148,9 @@ StatusOr<KerasModel> ParseLoadResult(const std::vector<uint8_t>& bytes, const st
   return m;
 }
 
+// The child's exit code when the result could not be sent back.
+constexpr int kExitWriteFailed = 3;
+
 StatusOr<KerasModel> LoadIsolated(const std::string& file,
                                   const std::function<StatusOr<KerasModel>()>& load,
                                   int timeout_seconds) {
@@ -165,7 +168,7 @@ StatusOr<KerasModel> LoadIsolated(const std::string& file,
   if (pid == 0) {  // child
     close(fds[0]);
     const std::vector<uint8_t> bytes = SerializeLoadResult(load());
-    _exit(WriteAll(fds[1], bytes.data(), bytes.size()) ? 0 : 3);
+    _exit(WriteAll(fds[1], bytes.data(), bytes.size()) ? 0 : kExitWriteFailed);
   }
   close(fds[1]);
   std::vector<uint8_t> bytes;
@@ -205,9 +208,17 @@ StatusOr<KerasModel> LoadIsolated(const std::string& file,
                       "%s: the HDF5 data is corrupt (libhdf5 crashed reading it, signal %d)",
                       file.c_str(), WTERMSIG(status));
   }
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+  if (!WIFEXITED(status) || WEXITSTATUS(status) == kExitWriteFailed) {
     return MakeStatus(StatusCode::kInternal, "%s: the loader process failed (exit %d)",
                       file.c_str(), WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+  }
+  if (WEXITSTATUS(status) != 0) {
+    // The child exits only with 0 or kExitWriteFailed: another code comes from inside the
+    // load, as a sanitizer's report on libhdf5 reading out of bounds (exit 1).
+    return MakeStatus(StatusCode::kInvalidModel,
+                      "%s: the HDF5 data is corrupt (the loader process stopped reading it, "
+                      "exit %d)",
+                      file.c_str(), WEXITSTATUS(status));
   }
   return ParseLoadResult(bytes, file);
 }

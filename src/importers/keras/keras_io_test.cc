@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <csignal>
 #include <cstdio>
 
 #include "src/importers/keras/hdf5_io.h"
@@ -288,6 +289,21 @@ TEST_F(KerasIo, IsolatedLoadPassesModelsAndErrorsAndStopsHangs) {
       1);
   ASSERT_FALSE(hang.ok());
   EXPECT_NE(hang.status().message().find("did not finish"), std::string::npos);
+  // A load that ends the process (a crash, or a sanitizer's exit 1) is corrupt data, named.
+  StatusOr<KerasModel> crash = LoadIsolated("crash.h5", []() {
+    std::raise(SIGSEGV);
+    return StatusOr<KerasModel>(KerasModel());
+  });
+  EXPECT_EQ(crash.status().code(), StatusCode::kInvalidModel);
+  EXPECT_NE(crash.status().message().find("crash.h5: the HDF5 data is corrupt"), std::string::npos)
+      << crash.status().message();
+  StatusOr<KerasModel> exited = LoadIsolated("exit.h5", []() {
+    _exit(1);
+    return StatusOr<KerasModel>(KerasModel());
+  });
+  EXPECT_EQ(exited.status().code(), StatusCode::kInvalidModel);
+  EXPECT_NE(exited.status().message().find("exit.h5: the HDF5 data is corrupt"), std::string::npos)
+      << exited.status().message();
   // Truncated or garbled results are errors.
   std::vector<uint8_t> bytes = SerializeLoadResult(model);
   bytes.resize(bytes.size() / 2);
