@@ -173,6 +173,23 @@ TEST(Conv2DInt16x8, GoldenInt64BiasRoundsWithReducedMultiplier) {
   EXPECT_EQ(out, (std::vector<int16_t>{388, -1112}));
 }
 
+TEST(Conv2DInt16x8, GoldenBiasBeyondInt32InOneChannel) {
+  // Channel 1's bias term is 2^32: its sums do not fit in int32, so the 32-bit output stage
+  // must not be chosen for the op (it would wrap the bias to 0). Multiplier 2^-20: outputs are
+  // round(acc / 2^20): (2^21 + 1000, 2^21 - 3000) -> 2, 2; (2^32 + 1000, 2^32 - 3000) -> 4096.
+  ModelBuilder m;
+  const int x = m.AddInput(DType::kInt16, {1, 1, 2, 1}, {1.0f}, {0});
+  const int w = m.AddConstant<int8_t>(DType::kInt8, {2, 1, 1, 1}, {1, 1}, {1.0f, 1.0f}, {0, 0}, 0);
+  const int b = m.AddConstant<int64_t>(DType::kInt64, {2}, {int64_t{1} << 21, int64_t{1} << 32},
+                                       {1.0f, 1.0f}, {0, 0});
+  const int y = m.AddOutput(DType::kInt16, {1, 1, 2, 2}, {1048576.0f}, {0});
+  m.AddOperator(kConv, {x, w, b}, {y}, ConvOptions(Padding::VALID, 1, 1), 4);
+  const auto out =
+      RunOne<int16_t>(m.Build(), MakeArray<int16_t>(DType::kInt16, {1, 1, 2, 1}, {1000, -3000}),
+                      /*also_tflite=*/true);
+  EXPECT_EQ(out, (std::vector<int16_t>{2, 4096, 2, 4096}));
+}
+
 TEST(Conv2DInt16x8, GoldenInt32BiasUsesInt32Accumulators) {
   // Same with an int32 bias: TFLite's int32-accumulator path requantizes with
   // the reference double rounding: -1112.5 -> -1113.

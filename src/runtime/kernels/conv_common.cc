@@ -592,25 +592,11 @@ bool Int32AccumulatorSafe(int64_t K, int64_t max_a, int64_t max_b) {
          K <= (static_cast<int64_t>(std::numeric_limits<int32_t>::max()) - 1) / per_product;
 }
 
-namespace {
-
-int64_t AbsRowSum(const int8_t* w, int64_t K) {
-  int64_t sum = 0;
-  for (int64_t k = 0; k < K; ++k) sum += std::abs(int{w[k]});
-  return sum;
-}
-
-}  // namespace
-
-bool S16NarrowStageFits(const int8_t* weights, int rows, int64_t K, const int64_t* bias_term) {
+bool S16NarrowRowFits(int64_t abs_weight_sum, int64_t bias_term) {
   constexpr int64_t kInt32Max = std::numeric_limits<int32_t>::max();
-  if (bias_term == nullptr) return false;
-  for (int n = 0; n < rows; ++n) {
-    // The bias term is compared first so that the sum below cannot overflow.
-    if (bias_term[n] < -kInt32Max || bias_term[n] > kInt32Max) return false;
-    if (AbsRowSum(weights + n * K, K) * 32768 + std::abs(bias_term[n]) > kInt32Max) return false;
-  }
-  return true;
+  // The bias term is compared first so that the sum below cannot overflow.
+  return bias_term >= -kInt32Max && bias_term <= kInt32Max &&
+         abs_weight_sum * 32768 + std::abs(bias_term) <= kInt32Max;
 }
 
 Status PrepareS16Gemm(Context* ctx, const int8_t* weights, int rows, int64_t K,
@@ -619,8 +605,14 @@ Status PrepareS16Gemm(Context* ctx, const int8_t* weights, int rows, int64_t K,
   *s16 = S16Gemm();
   const uk::S16GemmConfig* cfg = uk::GetS16GemmConfig(ctx->cpu());
   if (cfg == nullptr || K > (int64_t{1} << 30)) return Status::Ok();
+  // TFLite's int64 output stage, in int32 lanes when every row fits (S16NarrowRowFits).
+  const bool int64_stage = stage.rounding == ref::Rounding::kInt64;
+  bool narrow = int64_stage && cfg->requant_narrow != nullptr && bias_term != nullptr;
   for (int n = 0; n < rows; ++n) {
-    if (AbsRowSum(weights + n * K, K) * 32768 >= (int64_t{1} << 31)) return Status::Ok();
+    int64_t sum = 0;
+    for (int64_t k = 0; k < K; ++k) sum += std::abs(int{weights[n * K + k]});
+    if (sum * 32768 >= (int64_t{1} << 31)) return Status::Ok();
+    narrow = narrow && S16NarrowRowFits(sum, bias_term[n]);
   }
   if (cfg->nr > 0) {  // packed: the kernel runs K in pairs, whatever its length
     EDGEOPT_RETURN_IF_ERROR(
@@ -635,8 +627,18 @@ Status PrepareS16Gemm(Context* ctx, const int8_t* weights, int rows, int64_t K,
     }
     s16->kp = kp;
   }
-  if (stage.rounding == ref::Rounding::kInt64 && cfg->requant != nullptr) {
-    // ref::MultiplyInt64's constants (its shift <= 14 is checked when the multipliers are made).
+  // ref::MultiplyInt64's constants (its shift <= 14 is checked when the multipliers are made),
+  // for the one output stage that runs.
+  if (narrow) {
+    EDGEOPT_RETURN_IF_ERROR(AllocatePersistentArray(ctx, rows, &s16->bias32));
+    EDGEOPT_RETURN_IF_ERROR(AllocatePersistentArray(ctx, rows, &s16->reduced32));
+    EDGEOPT_RETURN_IF_ERROR(AllocatePersistentArray(ctx, rows, &s16->shift32));
+    for (int n = 0; n < rows; ++n) {
+      s16->bias32[n] = static_cast<int32_t>(bias_term[n]);
+      s16->reduced32[n] = ref::ReducedMultiplier(stage.multiplier[n]);
+      s16->shift32[n] = 15 - stage.shift[n];
+    }
+  } else if (int64_stage && cfg->requant != nullptr) {
     EDGEOPT_RETURN_IF_ERROR(AllocatePersistentArray(ctx, rows, &s16->reduced));
     EDGEOPT_RETURN_IF_ERROR(AllocatePersistentArray(ctx, rows, &s16->round));
     EDGEOPT_RETURN_IF_ERROR(AllocatePersistentArray(ctx, rows, &s16->shift));
@@ -645,17 +647,6 @@ Status PrepareS16Gemm(Context* ctx, const int8_t* weights, int rows, int64_t K,
       s16->reduced[n] = ref::ReducedMultiplier(stage.multiplier[n]);
       s16->round[n] = int64_t{1} << (total_shift - 1);
       s16->shift[n] = total_shift;
-    }
-  }
-  if (stage.rounding == ref::Rounding::kInt64 && cfg->requant_narrow != nullptr &&
-      S16NarrowStageFits(weights, rows, K, bias_term)) {
-    EDGEOPT_RETURN_IF_ERROR(AllocatePersistentArray(ctx, rows, &s16->bias32));
-    EDGEOPT_RETURN_IF_ERROR(AllocatePersistentArray(ctx, rows, &s16->reduced32));
-    EDGEOPT_RETURN_IF_ERROR(AllocatePersistentArray(ctx, rows, &s16->shift32));
-    for (int n = 0; n < rows; ++n) {
-      s16->bias32[n] = static_cast<int32_t>(bias_term[n]);
-      s16->reduced32[n] = ref::ReducedMultiplier(stage.multiplier[n]);
-      s16->shift32[n] = 15 - stage.shift[n];
     }
   }
   s16->cfg = cfg;

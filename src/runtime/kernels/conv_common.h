@@ -158,15 +158,16 @@ struct S16Gemm {
 // input rows kp apart, zeros after K): the row kernel's dot product runs in whole vectors,
 // where a short K (a 3x3 filter over one channel: 9) would run in its scalar tail.
 // `bias_term` (ComputeBiasTerms, [rows]) decides whether the narrow output stage fits
-// (S16NarrowStageFits).
+// (S16NarrowRowFits).
 constexpr int64_t kS16PadK = 16;
 Status PrepareS16Gemm(Context* ctx, const int8_t* weights, int rows, int64_t K,
                       const int64_t* bias_term, const ref::OutputStage& stage, S16Gemm* s16,
                       bool pad_k = false);
 
-// True when every |acc + bias_term[n]| of the s16 GEMM fits in int32 (|acc| <= 32768 *
-// sum_k |w[n][k]|): the narrow output stage (uk::S16RequantNarrowArgs) is then exact.
-bool S16NarrowStageFits(const int8_t* weights, int rows, int64_t K, const int64_t* bias_term);
+// True when every |acc + bias_term| of one s16 GEMM row fits in int32 (|acc| <= 32768 *
+// abs_weight_sum, the row's sum_k |w[k]|); the narrow output stage (uk::S16RequantNarrowArgs)
+// is exact when every row fits.
+bool S16NarrowRowFits(int64_t abs_weight_sum, int64_t bias_term);
 
 // The reference 16x8 output stage on int32 sums: out[i][n] = requantize(acc[i][n] +
 // bias_term[n]) for i < count, n < channels (acc rows `channels` apart, out rows `out_stride`).
