@@ -111,12 +111,10 @@ void AffineQuantize(const float* in, int64_t n, float scale, int32_t zp, T* out)
       const double frac = x - static_cast<double>(t);
       q = static_cast<int32_t>(t + (frac >= 0.5) - (frac <= -0.5));
     } else {
-      // NaN and values beyond int32 would be undefined casts: saturate them first.
-      const double r = std::round(x);
-      q = std::isnan(r) ? 0
-          : r >= 2.0e9  ? std::numeric_limits<int32_t>::max() - 65536
-          : r <= -2.0e9 ? std::numeric_limits<int32_t>::min() + 65536
-                        : static_cast<int32_t>(r);
+      // NaN and values beyond +-2e9 would be undefined casts: saturate them instead.
+      q = std::isnan(x) ? 0
+          : x > 0       ? std::numeric_limits<int32_t>::max() - 65536
+                        : std::numeric_limits<int32_t>::min() + 65536;
     }
     const int32_t v = q + zp;
     out[i] = static_cast<T>(v < lo ? lo : (v > hi ? hi : v));
