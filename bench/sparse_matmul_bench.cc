@@ -20,6 +20,8 @@
 //    each shape, the time ratio sparse / dense over densities 0.05 .. 0.6 (unstructured), with
 //    the kernel's work ratio (density x lanes / output pixels) at each; the largest work ratio
 //    at which it is still faster is the number behind kMaxWorkRatio* in sparse_conv.cc.
+//    Then int8 KxK convolutions with filters in 1x4 blocks (the quad kernel on AVX-512 VNNI,
+//    pairs elsewhere, on im2col rows) over block densities 0.05 .. 0.5.
 //
 // Timing: dense and sparse runs alternate, each sample is a batch of invocations of at least
 // 2 ms, and the medians of 9 samples are compared (the machine is shared; ratios measured side
@@ -90,6 +92,24 @@ void SetOnlyNode(ir::Graph* g, const char* op, int x, int w, int b, int y, const
   g->outputs = {y};
 }
 
+// Per-tensor int8 quantization of a model's activations, weights and bias.
+void QuantizeS8(ir::Graph* g, int x, int y, int* wt, int* bt, const std::vector<int32_t>& wshape,
+                const std::vector<float>& w, int N) {
+  std::vector<int8_t> q(w.size());
+  for (size_t i = 0; i < w.size(); ++i) q[i] = static_cast<int8_t>(std::lround(w[i] * 254.0f));
+  *wt = g->AddConstant("w", DType::kInt8, wshape, q.data(), q.size());
+  g->tensors[*wt].quant.scale = {0.004f};
+  g->tensors[*wt].quant.zero_point = {0};
+  std::vector<int32_t> bias(static_cast<size_t>(N), 100);
+  *bt = g->AddConstant("b", DType::kInt32, {N}, bias.data(), bias.size() * 4);
+  g->tensors[*bt].quant.scale = {0.004f * 0.02f};
+  g->tensors[*bt].quant.zero_point = {0};
+  g->tensors[x].quant.scale = {0.02f};
+  g->tensors[x].quant.zero_point = {-5};
+  g->tensors[y].quant.scale = {0.1f};
+  g->tensors[y].quant.zero_point = {3};
+}
+
 // One FULLY_CONNECTED ([M, K] x [N, K]) or 1x1 CONV_2D ([1, s, s, K], M = s * s).
 ir::Graph Model(bool conv, DType type, int M, int N, int K, const std::vector<float>& w) {
   ir::Graph g;
@@ -105,19 +125,7 @@ ir::Graph Model(bool conv, DType type, int M, int N, int K, const std::vector<fl
     wt = g.AddFloatConstant("w", wshape, w);
     bt = g.AddFloatConstant("b", {N}, std::vector<float>(static_cast<size_t>(N), 0.1f));
   } else {
-    std::vector<int8_t> q(w.size());
-    for (size_t i = 0; i < w.size(); ++i) q[i] = static_cast<int8_t>(std::lround(w[i] * 254.0f));
-    wt = g.AddConstant("w", DType::kInt8, wshape, q.data(), q.size());
-    g.tensors[wt].quant.scale = {0.004f};
-    g.tensors[wt].quant.zero_point = {0};
-    std::vector<int32_t> bias(static_cast<size_t>(N), 100);
-    bt = g.AddConstant("b", DType::kInt32, {N}, bias.data(), bias.size() * 4);
-    g.tensors[bt].quant.scale = {0.004f * 0.02f};
-    g.tensors[bt].quant.zero_point = {0};
-    g.tensors[x].quant.scale = {0.02f};
-    g.tensors[x].quant.zero_point = {-5};
-    g.tensors[y].quant.scale = {0.1f};
-    g.tensors[y].quant.zero_point = {3};
+    QuantizeS8(&g, x, y, &wt, &bt, wshape, w, N);
   }
   SetOnlyNode(&g, conv ? "CONV_2D" : "FULLY_CONNECTED", x, wt, bt, y, "NONE",
               conv ? "VALID" : nullptr);
@@ -125,13 +133,19 @@ ir::Graph Model(bool conv, DType type, int M, int N, int K, const std::vector<fl
 }
 
 // One KxK stride-1 CONV_2D: [1, side, side, C] -> [1, out, out, N], filter [N][k][k][C].
-ir::Graph ConvModel(int side, int C, int N, int k, bool same, const std::vector<float>& w) {
+ir::Graph ConvModel(int side, int C, int N, int k, bool same, const std::vector<float>& w,
+                    DType type = DType::kFloat32) {
   ir::Graph g;
   const int out = same ? side : side - k + 1;
-  const int x = g.AddActivation("x", DType::kFloat32, {1, side, side, C});
-  const int y = g.AddActivation("y", DType::kFloat32, {1, out, out, N});
-  const int wt = g.AddFloatConstant("w", {N, k, k, C}, w);
-  const int bt = g.AddFloatConstant("b", {N}, std::vector<float>(static_cast<size_t>(N), 0.1f));
+  const int x = g.AddActivation("x", type, {1, side, side, C});
+  const int y = g.AddActivation("y", type, {1, out, out, N});
+  int wt, bt;
+  if (type == DType::kFloat32) {
+    wt = g.AddFloatConstant("w", {N, k, k, C}, w);
+    bt = g.AddFloatConstant("b", {N}, std::vector<float>(static_cast<size_t>(N), 0.1f));
+  } else {
+    QuantizeS8(&g, x, y, &wt, &bt, {N, k, k, C}, w, N);
+  }
   SetOnlyNode(&g, "CONV_2D", x, wt, bt, y, "RELU", same ? "SAME" : "VALID");
   return g;
 }
@@ -276,6 +290,32 @@ void SweepConv(int side, int C, int N, int k, bool same) {
               rt::SparseConvMaxWorkRatio(isa, direct, N), direct ? "direct 3x3" : "igemm");
 }
 
+// int8 KxK convolutions with filters pruned in 1x4 blocks (the sparse matmul kernels on im2col
+// rows, sparse_matmul.h): time sparse / dense over block densities.
+void SweepConvS8(int side, int C, int N, int k, bool same) {
+  std::printf("%2dx%-2d %3d -> %3d %dx%d %-5s", side, side, C, N, k, k, same ? "SAME" : "VALID");
+  double breakeven = 0.0, dense_us = 0.0;
+  for (double d : {0.05, 0.1, 0.2, 0.3, 0.4, 0.5}) {
+    const std::vector<float> w = Weights(N, k * k * C, 4, d, 9);
+    const ir::Graph g = ConvModel(side, C, N, k, same, w, DType::kInt8);
+    Runner dense, sparse;
+    if (!dense.Init(g, rt::SparseKernels::kOff) || !sparse.Init(g, rt::SparseKernels::kForce)) {
+      return;
+    }
+    double td = 0, ts = 0;
+    Compare(&dense, &sparse, &td, &ts);
+    std::printf(" %.2f:%.2f", d, ts / td);
+    if (ts < td) breakeven = d;
+    dense_us = td * 1e6;
+  }
+  std::printf(
+      "  | dense %.1f us; faster up to %.2f; threshold %.2f (%s)\n", dense_us, breakeven,
+      rt::SparseIsaFor(g_cpu) == rt::SparseIsa::kAvx512
+          ? rt::SparseS8QuadMaxDensity(N, k * k * C)
+          : rt::SparseMaxDensity(DType::kInt8, rt::SparsePath::kTiled, 2, rt::SparseIsaFor(g_cpu)),
+      rt::SparseIsaFor(g_cpu) == rt::SparseIsa::kAvx512 ? "quads" : "pairs");
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -319,6 +359,12 @@ int main(int argc, char** argv) {
   SweepConv(14, 256, 256, 3, true);
   SweepConv(7, 512, 512, 3, true);
   SweepConv(32, 16, 32, 5, true);
+  std::printf("\nint8 KxK CONV_2D in 1x4 blocks, time sparse / dense at block density d:\n");
+  SweepConvS8(13, 32, 64, 3, false);  // the demo CNN's second convolution
+  SweepConvS8(28, 32, 64, 3, true);
+  SweepConvS8(14, 128, 128, 3, true);
+  SweepConvS8(7, 256, 256, 3, true);
+  SweepConvS8(28, 1, 32, 3, false);  // the demo CNN's first convolution (K = 9)
   if (kxk_only) return 0;
   std::printf(
       "\ntime sparse / dense at block density d (\"(d)\": DecideSparse keeps the dense "

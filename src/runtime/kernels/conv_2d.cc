@@ -304,13 +304,26 @@ Status Prepare(Context* ctx, Node* node) {
   stage.multiplier = multipliers;
   stage.shift = shifts;
   // Sparse kernels first (chosen only when they beat the dense ones), then the microkernels.
-  if (int8 && SparseCandidate(ctx, g, filter, bias) && Int32AccumulatorSafe(K, 128, 128)) {
-    EDGEOPT_RETURN_IF_ERROR(ComputeBiasTerms(ctx, bias, filter, g.out_c, K, data->input_zero_point,
-                                             data->filter_zero_point, &data->bias_term));
-    EDGEOPT_RETURN_IF_ERROR(
-        PrepareSparseS8(ctx, filter->Data<int8_t>(), static_cast<int>(g.batch * pixels), g.out_c,
-                        static_cast<int>(K), data->bias_term, stage, &data->sparse));
-    if (data->sparse != nullptr) return Status::Ok();
+  // 1x1: the input rows as they are; KxK (int8, not grouped): their im2col rows.
+  if (int8 && ConstantWeightsForSparse(ctx, filter, bias) && g.groups == 1 &&
+      Int32AccumulatorSafe(K, 128, 128)) {
+    // The bias terms are made once the sparse kernel is chosen (the dense kernels fold them).
+    if (SparseCandidate(ctx, g, filter, bias)) {
+      EDGEOPT_RETURN_IF_ERROR(PrepareSparseS8(ctx, filter->Data<int8_t>(),
+                                              static_cast<int>(g.batch * pixels), g.out_c,
+                                              static_cast<int>(K), nullptr, stage, &data->sparse));
+    } else {
+      EDGEOPT_RETURN_IF_ERROR(PrepareSparseS8Conv(ctx, g, filter->Data<int8_t>(),
+                                                  static_cast<int8_t>(data->input_zero_point),
+                                                  nullptr, stage, &data->sparse));
+    }
+    if (data->sparse != nullptr) {
+      EDGEOPT_RETURN_IF_ERROR(ComputeBiasTerms(ctx, bias, filter, g.out_c, K,
+                                               data->input_zero_point, data->filter_zero_point,
+                                               &data->bias_term));
+      data->sparse->bias_term = data->bias_term;
+      return Status::Ok();
+    }
   }
   if ((int8 || uint8) && UseFast(ctx, IGemmKind::kQS8, g)) {
     EDGEOPT_RETURN_IF_ERROR(NewFast(ctx, data));
@@ -533,7 +546,7 @@ bool FuseAdd(Context* ctx, Node* node, const FusedAdd& add) {
 const char* KernelInfo(const Node* node) {
   const OpData* data = static_cast<const OpData*>(node->user_data);
   if (data->spconv != nullptr) return data->spconv->aligned ? "sparse kxk aligned" : "sparse kxk";
-  if (data->sparse != nullptr) return "sparse 1x1";
+  if (data->sparse != nullptr) return data->sparse->im2col ? "sparse im2col" : "sparse 1x1";
   if (data->fast != nullptr) return IGemmKernelName(*data->fast);
   if (data->s16.cfg != nullptr) return "s16 gemm";
   return data->kind == Kind::kHybrid ? "hybrid im2col" : "im2col gemm";

@@ -96,8 +96,10 @@ struct OpConfig {
   bool asymmetric_inputs = false;
   // Hybrid input range (shifted to exercise asymmetric quantization).
   float hybrid_lo = -0.5f, hybrid_hi = 1.5f;
-  // Float weights: the fraction kept; the others are set to 0 (a pruned filter).
+  // Float weights: the fraction kept; the others are set to 0 (a pruned filter). int8 weights
+  // (not uint8): the fraction of aligned 1 x weight_block groups of each filter row kept.
   double weight_density = 1.0;
+  int weight_block = 1;
   uint32_t seed = 1;
 
   std::string Describe() const {
@@ -246,6 +248,19 @@ inline BuiltOp BuildOp(const OpConfig& c) {
   } else {
     std::vector<int8_t> values(w_count);
     for (int8_t& q : values) q = static_cast<int8_t>(randint(-127, 127));
+    if (c.weight_density < 1.0) {  // own stream: other draws unchanged
+      std::mt19937 prune_rng(c.seed * 104729u + 7u);
+      std::uniform_real_distribution<double> keep(0.0, 1.0);
+      const int64_t row = w_count / w_shape[0];
+      for (int64_t r = 0; r < w_count; r += row) {
+        for (int64_t k0 = 0; k0 < row; k0 += c.weight_block) {
+          if (keep(prune_rng) < c.weight_density) continue;
+          for (int64_t k = k0; k < std::min<int64_t>(row, k0 + c.weight_block); ++k) {
+            values[r + k] = 0;
+          }
+        }
+      }
+    }
     w = m.AddConstant<int8_t>(DType::kInt8, w_shape, values, w_scales, w_zps, q_axis);
   }
   int b = -1;

@@ -1,12 +1,15 @@
 #include "src/runtime/kernels/sparse_matmul.h"
 
 #include <algorithm>
+#include <climits>
 #include <cstring>
 #include <new>
 
 #include "src/runtime/cpu_info.h"
 #include "src/runtime/kernels/conv_common.h"
+#include "src/runtime/kernels/im2col.h"
 #include "src/runtime/selective.h"
+#include "src/runtime/thread_pool.h"
 
 namespace edgeopt {
 namespace rt {
@@ -25,15 +28,16 @@ struct Thresholds {
   double f32_rowwise[3];
   double f32_tiled[3];
   double s8_rowwise[3];
-  double s8_tiled;  // pair density
+  double s8_tiled;  // density of the tiled form's groups (quads on AVX-512 VNNI, else pairs)
 };
 
 // Measured with bench/sparse_matmul_bench against the dense IGEMM microkernels (AVX-512 VNNI
 // int8 GEMMs run ~10x faster than the float ones, so int8 weights must be very sparse before
 // skipping zeros pays; float rows of one are memory-bound and gain early). Re-measured
 // 2026-11-26 after the dense kernels' speed-ups: the tiled float kernel now breaks even at
-// 0.15 (1x1 blocks) and 0.30 (1x16), and the tiled int8 one was 3.3x slower than the dense
-// kernel even at 5 % density, so it is never chosen on AVX-512.
+// 0.15 (1x1 blocks) and 0.30 (1x16), and the tiled int8 pair kernel was 3.3x slower than the
+// dense kernel even at 5 % density, so it is never chosen on AVX-512 (the quad kernel is:
+// SparseS8QuadMaxDensity).
 constexpr Thresholds kAvx512 = {{0.05, 0.25, 0.55}, {0.15, 0.30, 0.30}, {0.0, 0.0, 0.05}, 0.0};
 constexpr Thresholds kAvx2 = {{0.15, 0.40, 0.55}, {0.25, 0.35, 0.35}, {0.0, 0.10, 0.20}, 0.10};
 constexpr Thresholds kScalar = {{0.20, 0.40, 0.40}, {0.25, 0.30, 0.30}, {0.05, 0.05, 0.05}, 0.30};
@@ -107,6 +111,53 @@ Status BuildBlockCsr(Context* ctx, const T* w, int N, int K, int B, int64_t bloc
   out->row_ptr = row_ptr;
   out->col = col;
   out->values = values;
+  return Status::Ok();
+}
+
+int64_t CountQuads(const int8_t* w, int N, int K) {
+  int64_t quads = 0;
+  for (int n = 0; n < N; ++n) {
+    const int8_t* row = w + static_cast<int64_t>(n) * K;
+    for (int k = 0; k < K; k += 4) {
+      bool any = false;
+      for (int i = k; i < std::min(K, k + 4); ++i) any |= row[i] != 0;
+      quads += any ? 1 : 0;
+    }
+  }
+  return quads;
+}
+
+Status BuildQuads(Context* ctx, const int8_t* w, int N, int K, int64_t quads, PackedQuads* out) {
+  int32_t *row_ptr = nullptr, *k_index = nullptr, *word = nullptr, *row_sum = nullptr;
+  EDGEOPT_RETURN_IF_ERROR(AllocatePersistentArray(ctx, int64_t{N} + 1, &row_ptr));
+  EDGEOPT_RETURN_IF_ERROR(AllocatePersistentArray(ctx, std::max<int64_t>(quads, 1), &k_index));
+  EDGEOPT_RETURN_IF_ERROR(AllocatePersistentArray(ctx, std::max<int64_t>(quads, 1), &word));
+  EDGEOPT_RETURN_IF_ERROR(AllocatePersistentArray(ctx, int64_t{N}, &row_sum));
+  int32_t j = 0;
+  row_ptr[0] = 0;
+  for (int n = 0; n < N; ++n) {
+    const int8_t* row = w + static_cast<int64_t>(n) * K;
+    int32_t sum = 0;
+    for (int k = 0; k < K; k += 4) {
+      uint32_t bytes = 0;
+      for (int i = k; i < std::min(K, k + 4); ++i) {
+        bytes |= static_cast<uint32_t>(static_cast<uint8_t>(row[i])) << (8 * (i - k));
+        sum += row[i];
+      }
+      if (bytes == 0) continue;
+      k_index[j] = k / 4;
+      word[j] = static_cast<int32_t>(bytes);
+      ++j;
+    }
+    row_ptr[n + 1] = j;
+    row_sum[n] = sum;
+  }
+  out->rows = N;
+  out->cols = K;
+  out->row_ptr = row_ptr;
+  out->k = k_index;
+  out->word = word;
+  out->row_sum = row_sum;
   return Status::Ok();
 }
 
@@ -210,12 +261,28 @@ SparseDecision DecideSparse(DType type, const void* weights, int M, int N, int K
   } else if (d.path == SparsePath::kRowwise) {
     ChooseBlock(static_cast<const int8_t*>(weights), N, K, t.s8_rowwise, options, &d);
   } else {
-    d.block = 2;
-    d.blocks = CountPairs(static_cast<const int8_t*>(weights), N, K);
-    d.density = 2.0 * static_cast<double>(d.blocks) / (static_cast<double>(N) * K);
-    d.use = options.mode == SparseMode::kAlways || d.density < t.s8_tiled;
+    const bool quads = options.block == 4 || (options.block != 2 && isa == SparseIsa::kAvx512);
+    const auto* w = static_cast<const int8_t*>(weights);
+    d.block = quads ? 4 : 2;
+    d.blocks = quads ? CountQuads(w, N, K) : CountPairs(w, N, K);
+    d.density = d.block * static_cast<double>(d.blocks) / (static_cast<double>(N) * K);
+    const double max_density =
+        quads && isa == SparseIsa::kAvx512 ? SparseS8QuadMaxDensity(N, K) : t.s8_tiled;
+    d.use = options.mode == SparseMode::kAlways || d.density < max_density;
   }
   return d;
+}
+
+// Measured with sparse_matmul_bench (--kxk: int8 3x3 convolutions in 1x4 blocks; the 1x1
+// headline) on the AVX-512 VNNI machine, 2026-11-26. The dense VNNI GEMM runs about two
+// vpdpbusd per cycle; the quad kernel's own costs per output (packing the panel, the 16x16
+// transposes before requantizing) weigh the more the fewer channels share them:
+//   13x13x32 -> 64:   faster up to 0.20 (0.97x at 0.20)   28x28x32 -> 64: up to 0.10
+//   14x14x128 -> 128: up to 0.30 (0.71x at 0.20)         7x7x256 -> 256: up to 0.30
+//   1x1 784 rows, 256 -> 256: 0.74x at 0.20               28x28x1 -> 32 (K = 9): never
+double SparseS8QuadMaxDensity(int N, int K) {
+  if (K < 32) return 0.0;
+  return N >= 128 ? 0.25 : 0.10;
 }
 
 Status PrepareSparseF32(Context* ctx, const float* weights, int M, int N, int K, const float* bias,
@@ -251,20 +318,53 @@ Status PrepareSparseF32(Context* ctx, const float* weights, int M, int N, int K,
   return Status::Ok();
 }
 
-Status PrepareSparseS8(Context* ctx, const int8_t* weights, int M, int N, int K,
-                       const int64_t* bias_term, const ref::OutputStage& stage, SparseMatMul** out,
-                       const SparseOptions& options) {
+namespace {
+
+// PrepareSparseS8 and PrepareSparseS8Conv (conv: the geometry when A's rows are im2col rows).
+Status PrepareS8(Context* ctx, const int8_t* weights, int M, int N, int K, const int64_t* bias_term,
+                 const ref::OutputStage& stage, const ref::ConvGeometry* conv, int8_t pad,
+                 SparseMatMul** out, const SparseOptions& options) {
   *out = nullptr;
   if constexpr (!TypeInBuild("sparse")) return Status::Ok();  // the dense kernels (selective.h)
   const SparseIsa isa = SparseIsaFor(ctx->cpu());
   const SparseDecision d =
       DecideSparse(DType::kInt8, weights, M, N, K, isa, WithContext(ctx, options));
   if (!d.use) return Status::Ok();
-  const int mr = SparseTileRows(isa);
   SparseMatMul* op = nullptr;
   EDGEOPT_RETURN_IF_ERROR(NewOp(ctx, &op));
   op->density = d.density;
-  if (d.path == SparsePath::kTiled) {
+  if (d.path == SparsePath::kTiled && d.block == 4) {
+    constexpr int kMR = 16;  // the quad kernels' tile height
+    EDGEOPT_RETURN_IF_ERROR(BuildQuads(ctx, weights, N, K, d.blocks, &op->quads));
+    const int64_t tiles = std::max<int64_t>(1, (int64_t{16} << 10) / (int64_t{N} * kMR));
+    op->block_rows = static_cast<int>(std::min<int64_t>(tiles * kMR, (M + kMR - 1) / kMR * kMR));
+    const int64_t k4 = (int64_t{K} + 3) / 4;
+    if (isa == SparseIsa::kAvx512 && stage.rounding == ref::Rounding::kRuyX86) {
+      void* p = ctx->AllocatePersistent(sizeof(uk::RequantBlock16) * ((N + 15) / 16));
+      EDGEOPT_ENSURE(p != nullptr, StatusCode::kOutOfMemory, "out of memory");
+      auto* rq = static_cast<uk::RequantBlock16*>(p);
+      uk::PackRequantBlocks(N, stage.multiplier, stage.shift, rq);
+      op->rq = rq;
+      op->qout.zero_point = stage.output_zero_point;
+      op->qout.lo = stage.act_min - stage.output_zero_point;
+      op->qout.hi = stage.act_max - stage.output_zero_point;
+      // Blocks of rows are tasks for the threads (about four per thread; 32 rows at least),
+      // each thread with its own 2 panels and 2 tiles.
+      op->threads = std::max(1, ctx->num_threads());
+      if (op->threads > 1) {
+        const int64_t per_task = (int64_t{M} + 4 * op->threads - 1) / (4 * op->threads);
+        op->block_rows = static_cast<int>(std::max<int64_t>(32, (per_task + 31) / 32 * 32));
+      }
+      op->thread_scratch = (k4 + N) * kMR * 4 * 2;
+      EDGEOPT_RETURN_IF_ERROR(
+          RequestScratchArray<uint8_t>(ctx, op->thread_scratch * op->threads, &op->scratch));
+    } else {
+      // The sums [block_rows][N], then the panel.
+      const int64_t bytes = int64_t{op->block_rows} * N * 4 + k4 * kMR * 4;
+      EDGEOPT_RETURN_IF_ERROR(RequestScratchArray<uint8_t>(ctx, bytes, &op->scratch));
+    }
+  } else if (d.path == SparsePath::kTiled) {
+    const int mr = SparseTileRows(isa);
     EDGEOPT_RETURN_IF_ERROR(BuildPairs(ctx, weights, N, K, d.blocks, &op->pairs));
     // Rows per call: a multiple of the tile height, with their int32 sums near 64 KB.
     const int64_t tiles = std::max<int64_t>(1, (int64_t{16} << 10) / (int64_t{N} * mr));
@@ -277,6 +377,27 @@ Status PrepareSparseS8(Context* ctx, const int8_t* weights, int M, int N, int K,
     op->block_rows = M;
     EDGEOPT_RETURN_IF_ERROR(RequestScratchArray<int32_t>(ctx, int64_t{M} * N, &op->scratch));
   }
+  if (conv != nullptr) {
+    op->im2col = true;
+    op->geo = *conv;
+    op->pad = pad;
+    EDGEOPT_RETURN_IF_ERROR(
+        RequestScratchArray<int8_t>(ctx, int64_t{op->block_rows} * K * op->threads, &op->col));
+  }
+  if (op->rq != nullptr) {
+    op->seg_len = K;
+    if (conv != nullptr && conv->dilation_w == 1 &&
+        (int64_t{conv->filter_w} * conv->in_c) % 4 == 0) {
+      op->segs = conv->filter_h;
+      op->seg_len = conv->filter_w * conv->in_c;
+      int8_t* pad_row = nullptr;
+      EDGEOPT_RETURN_IF_ERROR(AllocatePersistentArray(ctx, op->seg_len, &pad_row));
+      std::memset(pad_row, static_cast<uint8_t>(pad), static_cast<size_t>(op->seg_len));
+      op->pad_row = pad_row;
+    }
+    EDGEOPT_RETURN_IF_ERROR(RequestScratchArray<const int8_t*>(
+        ctx, int64_t{op->block_rows} * op->segs * op->threads, &op->rows));
+  }
   op->type = DType::kInt8;
   op->path = d.path;
   op->isa = isa;
@@ -287,6 +408,24 @@ Status PrepareSparseS8(Context* ctx, const int8_t* weights, int M, int N, int K,
   op->stage = stage;
   *out = op;
   return Status::Ok();
+}
+
+}  // namespace
+
+Status PrepareSparseS8(Context* ctx, const int8_t* weights, int M, int N, int K,
+                       const int64_t* bias_term, const ref::OutputStage& stage, SparseMatMul** out,
+                       const SparseOptions& options) {
+  return PrepareS8(ctx, weights, M, N, K, bias_term, stage, nullptr, 0, out, options);
+}
+
+Status PrepareSparseS8Conv(Context* ctx, const ref::ConvGeometry& g, const int8_t* weights,
+                           int8_t pad, const int64_t* bias_term, const ref::OutputStage& stage,
+                           SparseMatMul** out, const SparseOptions& options) {
+  *out = nullptr;
+  const int64_t M = int64_t{g.batch} * g.out_pixels();
+  if (g.groups != 1 || M > INT32_MAX || g.K() > INT32_MAX) return Status::Ok();
+  return PrepareS8(ctx, weights, static_cast<int>(M), g.out_c, static_cast<int>(g.K()), bias_term,
+                   stage, &g, pad, out, options);
 }
 
 namespace {
@@ -357,7 +496,82 @@ void SumsS8(const SparseMatMul& op, int rows, const int8_t* A, int32_t* acc, voi
   }
 }
 
+// The quad kernels' sums of `rows` rows: per tile of 16 rows, [N][16] (sparse_ukernels.h).
+void QuadSumsS8(const SparseMatMul& op, int rows, const int8_t* A, int32_t* acc, void* panel) {
+#if defined(EDGEOPT_HAVE_AVX512)
+  if (op.isa == SparseIsa::kAvx512) {
+    return qs8_spmm_quads_ukernel_16__avx512vnni(rows, A, op.K, op.quads, acc, panel);
+  }
+#endif
+  qs8_spmm_quads_ukernel_16__scalar(rows, A, op.K, op.quads, acc, panel);
+}
+
+// The filter-row segments of the windows of output rows [m0, m0 + rows) (op.segs > 1):
+// ptrs[r * segs + fy] points into the input image, at op.pad_row for a filter row above or
+// below it, or into the window's im2col row in `col` when the left or right edge cuts it.
+void WindowRows(const SparseMatMul& op, const int8_t* input, int m0, int rows, int8_t* col,
+                const int8_t** ptrs) {
+  const ref::ConvGeometry& g = op.geo;
+  const int64_t pixels = g.out_pixels();
+  for (int r = 0; r < rows; ++r) {
+    const int64_t m = int64_t{m0} + r;
+    const int64_t b = m / pixels, p = m % pixels;
+    const int oy = static_cast<int>(p / g.out_w), ox = static_cast<int>(p % g.out_w);
+    const int ix0 = ox * g.stride_w - g.pad_left;
+    const int8_t** row = ptrs + static_cast<int64_t>(r) * op.segs;
+    if (ix0 < 0 || ix0 + g.filter_w > g.in_w) {
+      int8_t* window = col + static_cast<int64_t>(r) * op.K;
+      Im2colRows<int8_t, false>(g, input, window, op.K, op.pad, m, m + 1);
+      for (int fy = 0; fy < g.filter_h; ++fy) row[fy] = window + int64_t{fy} * op.seg_len;
+      continue;
+    }
+    for (int fy = 0; fy < g.filter_h; ++fy) {
+      const int iy = oy * g.stride_h - g.pad_top + fy * g.dilation_h;
+      row[fy] = iy < 0 || iy >= g.in_h
+                    ? op.pad_row
+                    : input + ((b * g.in_h + iy) * g.in_w + ix0) * int64_t{g.in_c};
+    }
+  }
+}
+
+#if defined(EDGEOPT_HAVE_AVX512)
+// The requantizing quad kernel over blocks of rows, the blocks split over the threads.
+void EvalS8Quads(Context* ctx, const SparseMatMul& op, const int8_t* A, int8_t* C) {
+  auto* scratch = static_cast<uint8_t*>(ctx->GetScratch(op.scratch));
+  auto** rows_all = static_cast<const int8_t**>(ctx->GetScratch(op.rows));
+  int8_t* col_all = op.im2col ? static_cast<int8_t*>(ctx->GetScratch(op.col)) : nullptr;
+  auto run = [&](int task, int thread) {
+    const int m0 = task * op.block_rows;
+    const int rows = std::min(op.block_rows, op.M - m0);
+    const int8_t** ptrs = rows_all + static_cast<int64_t>(thread) * op.block_rows * op.segs;
+    int8_t* col = col_all + static_cast<int64_t>(thread) * op.block_rows * op.K;
+    const int8_t* a = A + static_cast<int64_t>(m0) * op.K;
+    if (op.segs > 1) {
+      WindowRows(op, A, m0, rows, col, ptrs);
+    } else {
+      if (op.im2col) {
+        Im2colRows<int8_t, false>(op.geo, A, col, op.K, op.pad, m0, m0 + rows);
+        a = col;
+      }
+      for (int r = 0; r < rows; ++r) ptrs[r] = a + static_cast<int64_t>(r) * op.K;
+    }
+    qs8_spmm_quads_requant_ukernel_16__avx512vnni(
+        rows, ptrs, op.segs, op.seg_len, op.quads, op.bias_term, op.rq, op.qout,
+        C + static_cast<int64_t>(m0) * op.N, op.N, scratch + thread * op.thread_scratch);
+  };
+  const int tasks = (op.M + op.block_rows - 1) / op.block_rows;
+  if (op.threads > 1 && ctx->thread_pool() != nullptr) {
+    ctx->thread_pool()->ParallelFor(tasks, [&](int task, int thread) { run(task, thread); });
+  } else {
+    for (int task = 0; task < tasks; ++task) run(task, 0);
+  }
+}
+#endif
+
 void EvalS8(Context* ctx, const SparseMatMul& op, const int8_t* A, int8_t* C) {
+#if defined(EDGEOPT_HAVE_AVX512)
+  if (op.rq != nullptr) return EvalS8Quads(ctx, op, A, C);
+#endif
   uint8_t* scratch = static_cast<uint8_t*>(ctx->GetScratch(op.scratch));
   int32_t* acc = reinterpret_cast<int32_t*>(scratch);
   void* panel = nullptr;
@@ -365,17 +579,33 @@ void EvalS8(Context* ctx, const SparseMatMul& op, const int8_t* A, int8_t* C) {
     // Layout: int32 sums [block_rows][N], then the kernel's panel and column buffer.
     panel = scratch + static_cast<size_t>(op.block_rows) * op.N * 4;
   }
+  const bool quads = op.quads.row_ptr != nullptr;
+  int8_t* col = op.im2col ? static_cast<int8_t*>(ctx->GetScratch(op.col)) : nullptr;
   for (int m0 = 0; m0 < op.M; m0 += op.block_rows) {
     const int rows = std::min(op.block_rows, op.M - m0);
-    SumsS8(op, rows, A + static_cast<int64_t>(m0) * op.K, acc, panel);
-    for (int r = 0; r < rows; ++r) {
-      const int32_t* a = acc + static_cast<int64_t>(r) * op.N;
-      int8_t* c = C + static_cast<int64_t>(m0 + r) * op.N;
-      for (int n = 0; n < op.N; ++n) {
-        const int64_t total = static_cast<int64_t>(static_cast<uint64_t>(int64_t{a[n]}) +
-                                                   static_cast<uint64_t>(op.bias_term[n]));
-        c[n] = ref::RequantizeToOutput<int8_t>(total, n, op.stage);
+    const int8_t* a = A + static_cast<int64_t>(m0) * op.K;
+    if (op.im2col && op.segs == 1) {
+      Im2colRows<int8_t, false>(op.geo, A, col, op.K, op.pad, m0, m0 + rows);
+      a = col;
+    }
+    auto output = [&](int r, int n, int32_t sum) {
+      const int64_t total = static_cast<int64_t>(static_cast<uint64_t>(int64_t{sum}) +
+                                                 static_cast<uint64_t>(op.bias_term[n]));
+      C[static_cast<int64_t>(m0 + r) * op.N + n] =
+          ref::RequantizeToOutput<int8_t>(total, n, op.stage);
+    };
+    if (quads) {
+      QuadSumsS8(op, rows, a, acc, panel);
+      for (int r = 0; r < rows; ++r) {
+        const int32_t* tile = acc + static_cast<int64_t>(r / 16) * op.N * 16 + r % 16;
+        for (int n = 0; n < op.N; ++n) output(r, n, tile[static_cast<int64_t>(n) * 16]);
       }
+      continue;
+    }
+    SumsS8(op, rows, a, acc, panel);
+    for (int r = 0; r < rows; ++r) {
+      const int32_t* sums = acc + static_cast<int64_t>(r) * op.N;
+      for (int n = 0; n < op.N; ++n) output(r, n, sums[n]);
     }
   }
 }

@@ -6,11 +6,13 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <random>
 #include <string>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "src/runtime/cpu_info.h"
@@ -80,6 +82,39 @@ OwnedPairs ToPairs(const std::vector<int8_t>& w, int N, int K) {
   p.view.k = p.k.data();
   p.view.word = p.word.data();
   return p;
+}
+
+struct OwnedQuads {
+  std::vector<int32_t> row_ptr, k, word, row_sum;
+  PackedQuads view;
+};
+
+OwnedQuads ToQuads(const std::vector<int8_t>& w, int N, int K) {
+  OwnedQuads q;
+  q.row_ptr.push_back(0);
+  for (int n = 0; n < N; ++n) {
+    int32_t sum = 0;
+    for (int k = 0; k < K; k += 4) {
+      uint32_t word = 0;
+      for (int i = 0; i < 4 && k + i < K; ++i) {
+        const int8_t v = w[static_cast<size_t>(n) * K + k + i];
+        word |= static_cast<uint32_t>(static_cast<uint8_t>(v)) << (8 * i);
+        sum += v;
+      }
+      if (word == 0) continue;
+      q.k.push_back(k / 4);
+      q.word.push_back(static_cast<int32_t>(word));
+    }
+    q.row_ptr.push_back(static_cast<int32_t>(q.k.size()));
+    q.row_sum.push_back(sum);
+  }
+  q.view.rows = N;
+  q.view.cols = K;
+  q.view.row_ptr = q.row_ptr.data();
+  q.view.k = q.k.data();
+  q.view.word = q.word.data();
+  q.view.row_sum = q.row_sum.data();
+  return q;
 }
 
 // Dense products as the reference (the sums the sparse kernels must reproduce).
@@ -223,6 +258,66 @@ TEST(SparseUkernels, MatchTheReferenceForEveryBlockWidthAndSize) {
   EXPECT_GT(cases, 500);
 }
 
+using S8QuadKernel = void (*)(int, const int8_t*, int64_t, const PackedQuads&, int32_t*, void*);
+
+// The quad kernels (their own output layout: per tile of 16 rows, [N][16]) against the exact
+// sums: K around multiples of 4 (a partial last quad), rows around the tile, a row stride
+// longer than K (bytes past K must not be read as weights' inputs), the extreme inputs -128
+// and 127 against weights +-127 in whole rows, 1x4-block and single-weight sparsity.
+TEST(SparseUkernels, QuadKernelsMatchTheExactSums) {
+  std::vector<std::pair<std::string, S8QuadKernel>> kernels = {
+      {"scalar", qs8_spmm_quads_ukernel_16__scalar}};
+#if defined(EDGEOPT_HAVE_AVX512)
+  if (GetCpuInfo().UseAvx512()) {
+    kernels.push_back({"avx512vnni", qs8_spmm_quads_ukernel_16__avx512vnni});
+  }
+#endif
+  int cases = 0;
+  for (const auto& [name, kernel] : kernels) {
+    for (int K : {1, 3, 4, 5, 27, 64, 289}) {
+      for (int N : {1, 7, 33}) {
+        for (int M : {1, 15, 16, 17, 40}) {
+          for (int B : {1, 4}) {
+            for (double density : {0.1, 0.5, 1.0}) {
+              const uint32_t seed = static_cast<uint32_t>(K * 1000 + N * 10 + M + B);
+              SCOPED_TRACE(name + " K=" + std::to_string(K) + " N=" + std::to_string(N) +
+                           " M=" + std::to_string(M) + " B=" + std::to_string(B) +
+                           " density=" + std::to_string(density));
+              auto w = RandomWeights<int8_t>(N, K, B, density, seed);
+              if (N > 1) std::fill(w.begin(), w.begin() + K, int8_t{127});  // row 0: +127
+              const int64_t lda = K + 5;
+              std::mt19937 rng(seed + 3);
+              std::uniform_int_distribution<int> ui(-128, 127);
+              std::vector<int8_t> A(static_cast<size_t>(M) * lda);
+              for (int8_t& a : A) a = static_cast<int8_t>(ui(rng));
+              for (int k = 0; k < K; ++k) A[k] = -128;  // row 0: -128
+              std::vector<int8_t> packed(static_cast<size_t>(M) * K);
+              for (int m = 0; m < M; ++m) {
+                std::copy(A.begin() + m * lda, A.begin() + m * lda + K, packed.begin() + m * K);
+              }
+              const std::vector<int32_t> exact = DenseS8(M, N, K, packed, w);
+              const auto quads = ToQuads(w, N, K);
+              const int tiles = (M + 15) / 16;
+              std::vector<int32_t> acc(static_cast<size_t>(tiles) * N * 16, -1);
+              std::vector<uint32_t> scratch(static_cast<size_t>((K + 3) / 4) * 16 + 1);
+              kernel(M, A.data(), lda, quads.view, acc.data(), scratch.data());
+              for (int m = 0; m < M; ++m) {
+                for (int n = 0; n < N; ++n) {
+                  ASSERT_EQ(acc[(static_cast<size_t>(m / 16) * N + n) * 16 + m % 16],
+                            exact[static_cast<size_t>(m) * N + n])
+                      << "row " << m << ", channel " << n;
+                }
+              }
+              ++cases;
+            }
+          }
+        }
+      }
+    }
+  }
+  EXPECT_GE(cases, 630);
+}
+
 // The decision logic for every ISA (this machine runs only some of the kernels, but Arm builds
 // decide with the scalar thresholds).
 TEST(SparseDecision, UsesMeasuredThresholdsAndTheBestBlockWidth) {
@@ -247,16 +342,33 @@ TEST(SparseDecision, UsesMeasuredThresholdsAndTheBestBlockWidth) {
     SparseOptions never;
     never.mode = SparseMode::kNever;
     EXPECT_FALSE(DecideSparse(DType::kFloat32, w.data(), 1, 64, 256, isa, never).use);
-    // Many rows: the tiled path; int8 tiled counts column pairs. At 2 % (about 4 % of the
-    // pairs) it beats the dense int8 GEMMs of AVX2 and scalar builds, but not the AVX-512 VNNI
-    // one (3.3x slower at 5 %); at 30 % none.
+    // Many rows: the tiled path; int8 tiled counts column pairs, or quads on AVX-512 VNNI. At
+    // 2 % (about 4 % of the pairs, 8 % of the quads) it beats the dense int8 GEMMs; at 30 %
+    // (76 % of the quads) none.
     const auto wq = RandomWeights<int8_t>(64, 256, 1, 0.02, 3);
     d = DecideSparse(DType::kInt8, wq.data(), 100, 64, 256, isa);
     EXPECT_EQ(d.path, SparsePath::kTiled);
-    EXPECT_EQ(d.block, 2);
-    EXPECT_EQ(d.use, isa != SparseIsa::kAvx512);
+    EXPECT_EQ(d.block, isa == SparseIsa::kAvx512 ? 4 : 2);
+    EXPECT_TRUE(d.use);
     const auto wq30 = RandomWeights<int8_t>(64, 256, 1, 0.3, 6);
     EXPECT_FALSE(DecideSparse(DType::kInt8, wq30.data(), 100, 64, 256, isa).use);
+    // 1x4 blocks at 20 % (block-pruned weights): quads at 20 % density. On AVX-512 VNNI the
+    // quad kernel is chosen for 128 output channels, not for 64 (its break-even grows with the
+    // channels). The option forces either form on any ISA.
+    const auto wb4 = RandomWeights<int8_t>(128, 256, 4, 0.2, 8);
+    d = DecideSparse(DType::kInt8, wb4.data(), 100, 128, 256, isa);
+    if (isa == SparseIsa::kAvx512) {
+      EXPECT_TRUE(d.use);
+      EXPECT_EQ(d.block, 4);
+      EXPECT_NEAR(d.density, 0.2, 0.05);
+      EXPECT_FALSE(DecideSparse(DType::kInt8, wb4.data(), 100, 64, 512, isa).use);
+    }
+    SparseOptions quads;
+    quads.mode = SparseMode::kAlways;
+    quads.block = 4;
+    EXPECT_EQ(DecideSparse(DType::kInt8, wb4.data(), 100, 128, 256, isa, quads).block, 4);
+    quads.block = 2;
+    EXPECT_EQ(DecideSparse(DType::kInt8, wb4.data(), 100, 128, 256, isa, quads).block, 2);
     // int8, one row: 1x16 blocks at 4% beat the dense GEMM on every ISA, 1x4 blocks at 20% on
     // none.
     const auto wr = RandomWeights<int8_t>(64, 256, 16, 0.04, 5);

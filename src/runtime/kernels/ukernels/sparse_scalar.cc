@@ -107,5 +107,61 @@ void qs8_spmm_ukernel_8__scalar(int M, const int8_t* A, int64_t lda, const Packe
   }
 }
 
+void qs8_pack_quad_panel_16(int rows, const int8_t* A, int64_t lda, int K, uint32_t* panel) {
+  constexpr int kMR = 16;
+  constexpr uint32_t kFlip = 0x80808080u;
+  const int K4 = (K + 3) / 4, full = K / 4;
+  for (int r = 0; r < kMR; ++r) {
+    uint32_t* p = panel + r;
+    if (r >= rows) {
+      for (int q = 0; q < K4; ++q) p[int64_t{q} * kMR] = kFlip;
+      continue;
+    }
+    const int8_t* a = A + r * lda;
+    for (int q = 0; q < full; ++q) {
+      uint32_t v;
+      std::memcpy(&v, a + 4 * q, 4);
+      p[int64_t{q} * kMR] = v ^ kFlip;
+    }
+    if (full < K4) {
+      uint8_t b[4] = {0x80, 0x80, 0x80, 0x80};
+      for (int i = 0; 4 * full + i < K; ++i) {
+        b[i] = static_cast<uint8_t>(static_cast<uint8_t>(a[4 * full + i]) ^ 0x80);
+      }
+      std::memcpy(p + int64_t{full} * kMR, b, 4);
+    }
+  }
+}
+
+void qs8_spmm_quads_ukernel_16__scalar(int M, const int8_t* A, int64_t lda, const PackedQuads& w,
+                                       int32_t* acc, void* scratch) {
+  constexpr int kMR = 16;
+  const int N = w.rows;
+  uint32_t* panel = static_cast<uint32_t*>(scratch);
+  for (int m0 = 0; m0 < M; m0 += kMR) {
+    qs8_pack_quad_panel_16(std::min(kMR, M - m0), A + m0 * lda, lda, w.cols, panel);
+    int32_t* out = acc + int64_t{m0 / kMR} * N * kMR;
+    for (int n = 0; n < N; ++n) {
+      // Modulo 2^32, as vpdpbusd adds: the shifted sums may pass int32 where x * w does not.
+      uint32_t sum[kMR] = {};
+      for (int32_t j = w.row_ptr[n]; j < w.row_ptr[n + 1]; ++j) {
+        const uint32_t word = static_cast<uint32_t>(w.word[j]);
+        const uint32_t* p = panel + int64_t{w.k[j]} * kMR;
+        for (int r = 0; r < kMR; ++r) {
+          for (int i = 0; i < 4; ++i) {
+            const int32_t x = static_cast<int32_t>((p[r] >> (8 * i)) & 0xff);  // x + 128
+            const int32_t wi = static_cast<int8_t>((word >> (8 * i)) & 0xff);
+            sum[r] += static_cast<uint32_t>(x * wi);
+          }
+        }
+      }
+      const uint32_t shift = 128u * static_cast<uint32_t>(w.row_sum[n]);
+      for (int r = 0; r < kMR; ++r) {
+        out[int64_t{n} * kMR + r] = static_cast<int32_t>(sum[r] - shift);
+      }
+    }
+  }
+}
+
 }  // namespace rt
 }  // namespace edgeopt

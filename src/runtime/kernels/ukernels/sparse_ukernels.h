@@ -11,6 +11,15 @@
 //  - qs8_spmm_MR: MR int8 rows at a time over the pair form (two weights per 32-bit word,
 //    inputs packed as int16 pairs [ceil(K / 2)][MR][2]; one madd per stored pair).
 //    scratch: ceil(K / 2) * MR * 2 int16 + N * MR int32.
+//  - qs8_spmm_quads_MR (AVX-512 VNNI): MR int8 rows at a time over the quad form (four
+//    consecutive weights of a row in one 32-bit word, the 1x4 blocks of block-pruned weights);
+//    inputs enter the unsigned domain (x + 128) and are packed [ceil(K / 4)][MR][4]; one
+//    vpdpbusd per stored quad, then 128 * (the row's weight sum) is taken off. The sums come
+//    out per tile, channel-major: tile t (rows 16 t .. 16 t + 15) at acc + t * N * MR, as
+//    [N][MR]. scratch: ceil(K / 4) * MR * 4 bytes. qs8_spmm_quads_requant_MR: the same sums
+//    through the int8 output stage (ruy's rounding), in registers: each tile's [N][16] sums
+//    are transposed 16 channels at a time and requantized as the dense kernels do; two tiles
+//    (32 rows) per pass over the weights. scratch: 2 panels, then 2 * N * MR int32.
 //  - f32_spconv_minmax_LANES: a KxK stride-1 float convolution with sparse filters
 //    (sparse_conv.h) over a padded channel-major copy of the input: every stored tap is one
 //    broadcast FMA into LANES output lanes (consecutive positions of the padded output grid),
@@ -24,6 +33,7 @@
 #include <cstdint>
 
 #include "src/runtime/kernels/reference/sparse_gemm.h"
+#include "src/runtime/kernels/ukernels/ukernels.h"
 
 namespace edgeopt {
 namespace rt {
@@ -35,6 +45,17 @@ struct PackedPairs {
   const int32_t* row_ptr = nullptr;
   const int32_t* k = nullptr;     // pair index p: columns 2p and 2p + 1
   const int32_t* word = nullptr;  // (uint16)w0 | (uint16)w1 << 16
+};
+
+// Quads of int8 weights: quad j of row n (row_ptr[n] <= j < row_ptr[n + 1]) multiplies inputs
+// 4 k[j] .. 4 k[j] + 3 by the bytes of word[j] (byte i: column 4 k[j] + i; 0 past cols).
+struct PackedQuads {
+  int rows = 0;
+  int cols = 0;
+  const int32_t* row_ptr = nullptr;
+  const int32_t* k = nullptr;
+  const int32_t* word = nullptr;
+  const int32_t* row_sum = nullptr;  // sum of each row's weights
 };
 
 // The taps of a sparse convolution filter: output channel n's stored taps are j in
@@ -86,6 +107,18 @@ void qs8_spmv_ukernel__avx512(int M, const int8_t* A, int64_t lda, const ref::Bl
                               int32_t* acc, int64_t ldc);
 void qs8_spmm_ukernel_16__avx512(int M, const int8_t* A, int64_t lda, const PackedPairs& w,
                                  int32_t* acc, int64_t ldc, void* scratch);
+void qs8_spmm_quads_ukernel_16__avx512vnni(int M, const int8_t* A, int64_t lda,
+                                           const PackedQuads& w, int32_t* acc, void* scratch);
+// C[m][n] (rows ldc apart) = the output stage of (sum + bias_term[n]) (wrapped to int32, as the
+// reference does) for m < M, n < N; rq: ceil(N / 16) blocks (uk::PackRequantBlocks). Row m's
+// K values come in `segs` segments of seg_len bytes at rows[m * segs + s] (rows of A: one
+// segment each; a convolution's windows: one per filter row, seg_len a multiple of 4).
+void qs8_spmm_quads_requant_ukernel_16__avx512vnni(int M, const int8_t* const* rows, int segs,
+                                                   int seg_len, const PackedQuads& w,
+                                                   const int64_t* bias_term,
+                                                   const uk::RequantBlock16* rq,
+                                                   const uk::QuantOutput& out, int8_t* C,
+                                                   int64_t ldc, void* scratch);
 #endif
 #if defined(EDGEOPT_HAVE_AVX2)
 void f32_pixels_to_planes__avx2(int count, int channels, const float* in, float* x, int64_t plane);
@@ -116,6 +149,14 @@ void f32_spconv_minmax_ukernel_8__scalar(int lanes, const float* x, const Sparse
                                          float* tile, int64_t ldt, bool accumulate);
 void qs8_spmm_ukernel_8__scalar(int M, const int8_t* A, int64_t lda, const PackedPairs& w,
                                 int32_t* acc, int64_t ldc, void* scratch);
+// The quad kernels' panel: rows [0, rows) of A (row stride lda, K columns) as words
+// panel[q * 16 + r] = bytes 4q .. 4q + 3 of row r, each xored with 0x80 (x + 128); bytes past
+// K and rows past `rows` hold 0x80 (x = 0).
+void qs8_pack_quad_panel_16(int rows, const int8_t* A, int64_t lda, int K, uint32_t* panel);
+// The quad kernel's computation and output layout (MR = 16) without SIMD: tests and CPUs
+// without VNNI when the quad form is forced.
+void qs8_spmm_quads_ukernel_16__scalar(int M, const int8_t* A, int64_t lda, const PackedQuads& w,
+                                       int32_t* acc, void* scratch);
 
 }  // namespace rt
 }  // namespace edgeopt

@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "src/runtime/kernels/ukernels/avx512/requant_avx512.h"
 #include "src/runtime/kernels/ukernels/sparse_ukernels.h"
 
 namespace edgeopt {
@@ -460,6 +461,182 @@ void qs8_spmm_ukernel_16__avx512(int M, const int8_t* A, int64_t lda, const Pack
       int32_t* c = acc + (m0 + r) * ldc;
       for (int n = 0; n < N; ++n) c[n] = out[int64_t{n} * 16 + r];
     }
+  }
+}
+
+namespace {
+
+// The quad panel of 16 rows (qs8_pack_quad_panel_16's layout) whose K values come in `segs`
+// segments of seg_len bytes, segment s of row i at rows[i * segs + s] (a row of A: one
+// segment; a convolution's window: one per filter row). seg_len is a multiple of 4 unless
+// segs is 1 (a partial last quad, its bytes past the end 0x80). 16 quads of 16 rows at a time
+// are loaded as 16 vectors and transposed as 16x16 dwords; rows past `count` are not read
+// (zeros, which become 0x80: x = 0).
+void PackQuadPanel16(int count, const int8_t* const* rows, int segs, int seg_len, uint32_t* panel) {
+  const __m512i flip = _mm512_set1_epi32(static_cast<int>(0x80808080u));
+  const int full = seg_len / 4;
+  __m512 r[16];
+  for (int s = 0; s < segs; ++s) {
+    uint32_t* out = panel + int64_t{s} * full * 16;
+    for (int q0 = 0; q0 < full; q0 += 16) {
+      const int n = std::min(16, full - q0);
+      const __mmask16 qm = FirstLanes(n);
+#pragma GCC unroll 16
+      for (int i = 0; i < 16; ++i) {
+        r[i] = i < count ? _mm512_maskz_loadu_ps(qm, rows[i * segs + s] + 4 * q0)
+                         : _mm512_setzero_ps();
+      }
+      Transpose16x16(r);
+      for (int c = 0; c < n; ++c) {
+        _mm512_storeu_si512(out + int64_t{q0 + c} * 16,
+                            _mm512_xor_si512(_mm512_castps_si512(r[c]), flip));
+      }
+    }
+  }
+  if (seg_len % 4 != 0) {  // the partial quad (segs == 1): bytes past the end are 0x80
+    alignas(64) uint32_t tail[16];
+    for (int i = 0; i < 16; ++i) {
+      uint8_t b[4] = {0x80, 0x80, 0x80, 0x80};
+      for (int j = 0; i < count && 4 * full + j < seg_len; ++j) {
+        b[j] = static_cast<uint8_t>(static_cast<uint8_t>(rows[i][4 * full + j]) ^ 0x80);
+      }
+      std::memcpy(&tail[i], b, 4);
+    }
+    _mm512_storeu_si512(panel + int64_t{full} * 16, _mm512_load_si512(tail));
+  }
+}
+
+// The same for rows of A (row stride lda).
+void PackQuadPanel16(int count, const int8_t* a, int64_t lda, int K, uint32_t* panel) {
+  const int8_t* rows[16];
+  for (int i = 0; i < 16; ++i) rows[i] = a + std::min(i, count - 1) * lda;
+  PackQuadPanel16(count, rows, 1, K, panel);
+}
+
+// out[n][0..16) = the exact sums of the panel's 16 rows with row n of w.
+void QuadTileSums(const PackedQuads& w, const uint32_t* panel, int32_t* out) {
+  for (int n = 0; n < w.rows; ++n) {
+    __m512i s0 = _mm512_setzero_si512(), s1 = _mm512_setzero_si512();
+    __m512i s2 = _mm512_setzero_si512(), s3 = _mm512_setzero_si512();
+    int32_t j = w.row_ptr[n];
+    const int32_t j1 = w.row_ptr[n + 1];
+    for (; j + 4 <= j1; j += 4) {
+      s0 = _mm512_dpbusd_epi32(s0, _mm512_loadu_si512(panel + int64_t{w.k[j]} * 16),
+                               _mm512_set1_epi32(w.word[j]));
+      s1 = _mm512_dpbusd_epi32(s1, _mm512_loadu_si512(panel + int64_t{w.k[j + 1]} * 16),
+                               _mm512_set1_epi32(w.word[j + 1]));
+      s2 = _mm512_dpbusd_epi32(s2, _mm512_loadu_si512(panel + int64_t{w.k[j + 2]} * 16),
+                               _mm512_set1_epi32(w.word[j + 2]));
+      s3 = _mm512_dpbusd_epi32(s3, _mm512_loadu_si512(panel + int64_t{w.k[j + 3]} * 16),
+                               _mm512_set1_epi32(w.word[j + 3]));
+    }
+    for (; j < j1; ++j) {
+      s0 = _mm512_dpbusd_epi32(s0, _mm512_loadu_si512(panel + int64_t{w.k[j]} * 16),
+                               _mm512_set1_epi32(w.word[j]));
+    }
+    const __m512i sum = _mm512_add_epi32(_mm512_add_epi32(s0, s1), _mm512_add_epi32(s2, s3));
+    const __m512i shift =
+        _mm512_set1_epi32(static_cast<int32_t>(128u * static_cast<uint32_t>(w.row_sum[n])));
+    _mm512_storeu_si512(out + int64_t{n} * 16, _mm512_sub_epi32(sum, shift));
+  }
+}
+
+// The same for two panels (32 rows): each stored quad's index and word are loaded once for both.
+void QuadTileSums2(const PackedQuads& w, const uint32_t* panel0, const uint32_t* panel1,
+                   int32_t* out0, int32_t* out1) {
+  for (int n = 0; n < w.rows; ++n) {
+    __m512i a0 = _mm512_setzero_si512(), a1 = _mm512_setzero_si512();
+    __m512i b0 = _mm512_setzero_si512(), b1 = _mm512_setzero_si512();
+    int32_t j = w.row_ptr[n];
+    const int32_t j1 = w.row_ptr[n + 1];
+    for (; j + 2 <= j1; j += 2) {
+      const int64_t k0 = int64_t{w.k[j]} * 16, k1 = int64_t{w.k[j + 1]} * 16;
+      const __m512i w0 = _mm512_set1_epi32(w.word[j]);
+      const __m512i w1 = _mm512_set1_epi32(w.word[j + 1]);
+      a0 = _mm512_dpbusd_epi32(a0, _mm512_loadu_si512(panel0 + k0), w0);
+      b0 = _mm512_dpbusd_epi32(b0, _mm512_loadu_si512(panel1 + k0), w0);
+      a1 = _mm512_dpbusd_epi32(a1, _mm512_loadu_si512(panel0 + k1), w1);
+      b1 = _mm512_dpbusd_epi32(b1, _mm512_loadu_si512(panel1 + k1), w1);
+    }
+    if (j < j1) {
+      const int64_t k0 = int64_t{w.k[j]} * 16;
+      const __m512i w0 = _mm512_set1_epi32(w.word[j]);
+      a0 = _mm512_dpbusd_epi32(a0, _mm512_loadu_si512(panel0 + k0), w0);
+      b0 = _mm512_dpbusd_epi32(b0, _mm512_loadu_si512(panel1 + k0), w0);
+    }
+    const __m512i shift =
+        _mm512_set1_epi32(static_cast<int32_t>(128u * static_cast<uint32_t>(w.row_sum[n])));
+    _mm512_storeu_si512(out0 + int64_t{n} * 16, _mm512_sub_epi32(_mm512_add_epi32(a0, a1), shift));
+    _mm512_storeu_si512(out1 + int64_t{n} * 16, _mm512_sub_epi32(_mm512_add_epi32(b0, b1), shift));
+  }
+}
+
+// Requantizes rows [0, rows) of a [N][16] tile of sums into C (rows ldc apart).
+void RequantTile(int rows, int N, const int32_t* tile, const int64_t* bias_term,
+                 const uk::RequantBlock16* rq, const uk::QuantOutput& out, int8_t* C, int64_t ldc) {
+  const __m512i lo = _mm512_set1_epi32(out.lo);
+  const __m512i hi = _mm512_set1_epi32(out.hi);
+  const __m512i zp = _mm512_set1_epi32(out.zero_point);
+  __m512 r[16];
+  for (int c0 = 0; c0 < N; c0 += 16) {
+    const int n = std::min(16, N - c0);
+    const __mmask16 cm = FirstLanes(n);
+#pragma GCC unroll 16
+    for (int c = 0; c < 16; ++c) {
+      r[c] = c < n ? _mm512_loadu_ps(reinterpret_cast<const float*>(tile + (c0 + c) * 16))
+                   : _mm512_setzero_ps();
+    }
+    Transpose16x16(r);
+    // The int64 bias terms wrapped to int32 (the reference wraps acc + bias_term).
+    const __m256i b_lo = _mm512_cvtepi64_epi32(
+        _mm512_maskz_loadu_epi64(static_cast<__mmask8>(cm & 0xff), bias_term + c0));
+    const __m256i b_hi = _mm512_cvtepi64_epi32(
+        _mm512_maskz_loadu_epi64(static_cast<__mmask8>(cm >> 8), bias_term + c0 + 8));
+    const __m512i bias = _mm512_inserti64x4(_mm512_castsi256_si512(b_lo), b_hi, 1);
+    const uk::RequantBlock16* block = rq + c0 / 16;
+    for (int l = 0; l < rows; ++l) {
+      const __m512i v =
+          uk::avx512::Requantize16<true>(_mm512_add_epi32(_mm512_castps_si512(r[l]), bias), block);
+      uk::avx512::StoreInt8(C + l * ldc + c0, v, lo, hi, zp, cm);
+    }
+  }
+}
+
+}  // namespace
+
+void qs8_spmm_quads_ukernel_16__avx512vnni(int M, const int8_t* A, int64_t lda,
+                                           const PackedQuads& w, int32_t* acc, void* scratch) {
+  uint32_t* panel = static_cast<uint32_t*>(scratch);
+  for (int m0 = 0; m0 < M; m0 += 16) {
+    PackQuadPanel16(std::min(16, M - m0), A + m0 * lda, lda, w.cols, panel);
+    QuadTileSums(w, panel, acc + int64_t{m0 / 16} * w.rows * 16);
+  }
+}
+
+void qs8_spmm_quads_requant_ukernel_16__avx512vnni(int M, const int8_t* const* rows, int segs,
+                                                   int seg_len, const PackedQuads& w,
+                                                   const int64_t* bias_term,
+                                                   const uk::RequantBlock16* rq,
+                                                   const uk::QuantOutput& out, int8_t* C,
+                                                   int64_t ldc, void* scratch) {
+  const int N = w.rows;
+  const int64_t panel_words = int64_t{(w.cols + 3) / 4} * 16;
+  uint32_t* panel0 = static_cast<uint32_t*>(scratch);
+  uint32_t* panel1 = panel0 + panel_words;
+  int32_t* tile0 = reinterpret_cast<int32_t*>(panel1 + panel_words);
+  int32_t* tile1 = tile0 + int64_t{N} * 16;
+  // 32 rows at a time while there are more than 16 left, then one tile.
+  for (int m0 = 0; m0 < M; m0 += 32) {
+    const int rows0 = std::min(16, M - m0), rows1 = std::min(16, M - m0 - 16);
+    PackQuadPanel16(rows0, rows + int64_t{m0} * segs, segs, seg_len, panel0);
+    if (rows1 > 0) {
+      PackQuadPanel16(rows1, rows + int64_t{m0 + 16} * segs, segs, seg_len, panel1);
+      QuadTileSums2(w, panel0, panel1, tile0, tile1);
+    } else {
+      QuadTileSums(w, panel0, tile0);
+    }
+    RequantTile(rows0, N, tile0, bias_term, rq, out, C + m0 * ldc, ldc);
+    if (rows1 > 0) RequantTile(rows1, N, tile1, bias_term, rq, out, C + (m0 + 16) * ldc, ldc);
   }
 }
 
