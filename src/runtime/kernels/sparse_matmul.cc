@@ -506,6 +506,7 @@ void QuadSumsS8(const SparseMatMul& op, int rows, const int8_t* A, int32_t* acc,
   qs8_spmm_quads_ukernel_16__scalar(rows, A, op.K, op.quads, acc, panel);
 }
 
+#if defined(EDGEOPT_HAVE_AVX512)
 // The filter-row segments of the windows of output rows [m0, m0 + rows) (op.segs > 1):
 // ptrs[r * segs + fy] points into the input image, at op.pad_row for a filter row above or
 // below it, or into the window's im2col row in `col` when the left or right edge cuts it.
@@ -534,7 +535,6 @@ void WindowRows(const SparseMatMul& op, const int8_t* input, int m0, int rows, i
   }
 }
 
-#if defined(EDGEOPT_HAVE_AVX512)
 // The requantizing quad kernel over blocks of rows, the blocks split over the threads.
 void EvalS8Quads(Context* ctx, const SparseMatMul& op, const int8_t* A, int8_t* C) {
   auto* scratch = static_cast<uint8_t*>(ctx->GetScratch(op.scratch));
