@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "src/runtime/interpreter.h"
 #include "src/runtime/kernels/sparse_test_util.h"
 #include "tests/model_builder.h"
 
@@ -398,6 +399,18 @@ struct LsbHistogram {
     return s.empty() ? "(nothing compared)" : s;
   }
 };
+
+// The kernel the interpreter chose for the op (1 thread, sparse kernels as `sparse`); "" (and a
+// test failure) when the model does not load.
+inline std::string NodeKernel(const OpConfig& c, rt::SparseKernels sparse) {
+  const BuiltOp built = BuildOp(c);
+  rt::InterpreterOptions options;
+  options.num_threads = 1;
+  options.sparse_kernels = sparse;
+  auto interp = rt::Interpreter::Create(built.model.data(), built.model.size(), options);
+  EXPECT_TRUE(interp.ok()) << interp.status().ToString();
+  return interp.ok() ? std::string((*interp)->node_kernel(0)) : std::string();
+}
 
 // Runs `c` in edgeopt and in tflite-ref and expects agreement within `tol`.
 inline void ExpectAgreesWithTflite(const OpConfig& c, const Tolerance& tol, LsbHistogram* hist) {

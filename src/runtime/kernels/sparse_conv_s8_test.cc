@@ -112,13 +112,7 @@ TEST(SparseConvS8, InterpreterChoosesQuadsForBlockPrunedFilters) {
     c.out_c = 128;
     c.weight_density = density;
     c.weight_block = block;
-    const testing::conv::BuiltOp built = testing::conv::BuildOp(c);
-    InterpreterOptions options;
-    options.num_threads = 1;
-    options.sparse_kernels = sparse;
-    auto interp = Interpreter::Create(built.model.data(), built.model.size(), options);
-    EXPECT_TRUE(interp.ok()) << interp.status().ToString();
-    return interp.ok() ? std::string((*interp)->node_kernel(0)) : std::string();
+    return testing::conv::NodeKernel(c, sparse);
   };
   EXPECT_EQ(kernel(0.2, 4, SparseKernels::kAuto), "sparse im2col");
   const std::string dense = kernel(1.0, 1, SparseKernels::kAuto);

@@ -186,13 +186,7 @@ TEST(SparseConv, InterpreterNamesTheKernelItChose) {
     c.out_c = 64;
     c.padding = tflite::Padding::VALID;
     c.weight_density = density;
-    const testing::conv::BuiltOp built = testing::conv::BuildOp(c);
-    InterpreterOptions options;
-    options.num_threads = 1;
-    options.sparse_kernels = sparse;
-    auto interp = Interpreter::Create(built.model.data(), built.model.size(), options);
-    EXPECT_TRUE(interp.ok()) << interp.status().ToString();
-    return interp.ok() ? std::string((*interp)->node_kernel(0)) : std::string();
+    return testing::conv::NodeKernel(c, sparse);
   };
   EXPECT_EQ(kernel(0.2, SparseKernels::kAuto), "sparse kxk aligned");
   const std::string dense = kernel(1.0, SparseKernels::kAuto);
