@@ -514,23 +514,31 @@ void WindowRows(const SparseMatMul& op, const int8_t* input, int m0, int rows, i
                 const int8_t** ptrs) {
   const ref::ConvGeometry& g = op.geo;
   const int64_t pixels = g.out_pixels();
+  // The output position of row m0, then one step per row (divisions cost more than the rest).
+  int64_t b = m0 / pixels;
+  int oy = static_cast<int>(m0 % pixels / g.out_w), ox = static_cast<int>(m0 % pixels % g.out_w);
   for (int r = 0; r < rows; ++r) {
-    const int64_t m = int64_t{m0} + r;
-    const int64_t b = m / pixels, p = m % pixels;
-    const int oy = static_cast<int>(p / g.out_w), ox = static_cast<int>(p % g.out_w);
     const int ix0 = ox * g.stride_w - g.pad_left;
     const int8_t** row = ptrs + static_cast<int64_t>(r) * op.segs;
     if (ix0 < 0 || ix0 + g.filter_w > g.in_w) {
+      const int64_t m = int64_t{m0} + r;
       int8_t* window = col + static_cast<int64_t>(r) * op.K;
       Im2colRows<int8_t, false>(g, input, window, op.K, op.pad, m, m + 1);
       for (int fy = 0; fy < g.filter_h; ++fy) row[fy] = window + int64_t{fy} * op.seg_len;
-      continue;
+    } else {
+      const int8_t* image = input + (b * g.in_h * g.in_w + ix0) * int64_t{g.in_c};
+      const int64_t row_bytes = int64_t{g.in_w} * g.in_c;
+      for (int fy = 0; fy < g.filter_h; ++fy) {
+        const int iy = oy * g.stride_h - g.pad_top + fy * g.dilation_h;
+        row[fy] = iy < 0 || iy >= g.in_h ? op.pad_row : image + iy * row_bytes;
+      }
     }
-    for (int fy = 0; fy < g.filter_h; ++fy) {
-      const int iy = oy * g.stride_h - g.pad_top + fy * g.dilation_h;
-      row[fy] = iy < 0 || iy >= g.in_h
-                    ? op.pad_row
-                    : input + ((b * g.in_h + iy) * g.in_w + ix0) * int64_t{g.in_c};
+    if (++ox == g.out_w) {
+      ox = 0;
+      if (++oy == g.out_h) {
+        oy = 0;
+        ++b;
+      }
     }
   }
 }
