@@ -592,7 +592,7 @@ void EvalS8(Context* ctx, const SparseMatMul& op, const int8_t* A, int8_t* C) {
   for (int m0 = 0; m0 < op.M; m0 += op.block_rows) {
     const int rows = std::min(op.block_rows, op.M - m0);
     const int8_t* a = A + static_cast<int64_t>(m0) * op.K;
-    if (op.im2col && op.segs == 1) {
+    if (op.im2col) {
       Im2colRows<int8_t, false>(op.geo, A, col, op.K, op.pad, m0, m0 + rows);
       a = col;
     }
