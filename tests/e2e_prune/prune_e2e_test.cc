@@ -183,6 +183,23 @@ TEST_F(PruneE2E, ZerosKeptSparseFilesLoadInTfliteAndAgree) {
         << "seed " << seed;
   }
 
+  // The kernels `bench --profile` reports: the float sparse KxK kernel for the pruned conv by
+  // default and none with --sparse off; with --sparse force the int8 convolutions run on the
+  // sparse int8 kernels (im2col rows).
+  const std::string prof = " --profile --runs 3 --warmup 1 --threads 1";
+  const std::string auto_log = Edgeopt("bench " + Tmp("p80_sparse.tflite") + prof);
+  EXPECT_NE(auto_log.find("sparse kxk"), std::string::npos) << auto_log;
+  const std::string off_log = Edgeopt("bench " + Tmp("p80_sparse.tflite") + prof + " --sparse off");
+  EXPECT_EQ(off_log.find(" sparse "), std::string::npos) << off_log;
+  EXPECT_NE(off_log.find("sparse=off"), std::string::npos) << off_log;
+  const std::string force_log =
+      Edgeopt("bench " + Tmp("p80_int8.tflite") + prof + " --sparse force");
+  EXPECT_NE(force_log.find("sparse im2col"), std::string::npos) << force_log;
+  std::string bad;
+  EXPECT_NE(RunCommand(EdgeoptBinary() + " bench " + Tmp("p80.tflite") + " --sparse maybe", &bad),
+            0);
+  EXPECT_NE(bad.find("--sparse"), std::string::npos) << bad;
+
   // edgeopt's runtime against the official one on every pruned file.
   const std::vector<std::string> files = {
       "p80_sparse.tflite", "p80_int8.tflite", "p80_int8_sparse.tflite",

@@ -1,4 +1,5 @@
 // edgeopt bench MODEL.tflite [--runs N] [--warmup N] [--threads N] [--profile] [--pin]
+//   [--sparse auto|off|force]
 // Latency statistics as TFLite's benchmark_model prints them, ending with one machine-readable
 // line: median_us=... p10_us=... p90_us=... threads=N
 #include <algorithm>
@@ -117,6 +118,7 @@ int RunBench(int argc, char** argv) {
   bool profile = false;
   bool reference = false;
   bool pin = false;
+  std::string sparse = "auto";
   app.add_option("model", model, "the .tflite file")->required();
   app.add_option("--runs", runs, "timed invocations (default 50)")->check(CLI::Range(1, 100000000));
   app.add_option("--warmup", warmup, "untimed invocations first (default 5)")
@@ -128,6 +130,10 @@ int RunBench(int argc, char** argv) {
                "per-op times: Run Order, Top by Computation Time, "
                "Summary by node type");
   app.add_flag("--reference", reference, "use the portable reference kernels only");
+  app.add_option("--sparse", sparse,
+                 "sparse kernels for weights with many zeros: auto (where they beat the dense "
+                 "ones; default), off, or force (wherever an op has one)")
+      ->check(CLI::IsMember({"auto", "off", "force"}));
   app.add_flag("--pin", pin,
                "pin the threads: this one to CPU 0, worker i to CPU i (keeps the scheduler from "
                "stacking them on one CPU of a loaded machine)");
@@ -137,6 +143,9 @@ int RunBench(int argc, char** argv) {
   options.num_threads = threads;
   options.use_optimized_kernels = !reference;
   options.pin_threads = pin;
+  options.sparse_kernels = sparse == "off"     ? rt::SparseKernels::kOff
+                           : sparse == "force" ? rt::SparseKernels::kForce
+                                               : rt::SparseKernels::kAuto;
   if (pin) rt::PinCallerToCpu(0);
   const double init_start = NowUs();
   auto loaded = LoadTflite(model, options);
@@ -188,8 +197,9 @@ int RunBench(int argc, char** argv) {
   for (double x : us) var += (x - mean) * (x - mean) / (us.size() > 1 ? us.size() - 1 : 1);
   const double median = Percentile(us, 0.5), p10 = Percentile(us, 0.1), p90 = Percentile(us, 0.9);
   const int nthreads = interp->num_threads();
-  std::printf("model: %s (%zu bytes)  threads=%d kernels=%s\n", model.c_str(), loaded->file->size(),
-              nthreads, IsaName(interp->cpu(), !reference).c_str());
+  std::printf("model: %s (%zu bytes)  threads=%d kernels=%s%s\n", model.c_str(),
+              loaded->file->size(), nthreads, IsaName(interp->cpu(), !reference).c_str(),
+              sparse == "auto" ? "" : (" sparse=" + sparse).c_str());
   std::printf("arena %zu bytes, persistent %zu bytes, %d nodes\n", interp->arena_bytes(),
               interp->persistent_bytes(), interp->num_nodes());
   std::printf("Initialized session in %.3f ms (map model, prepare, plan the arena)\n",
