@@ -110,8 +110,9 @@ Status PrepareSparseF32(Context* ctx, const float* weights, int M, int N, int K,
                         float act_min, float act_max, SparseMatMul** out,
                         const SparseOptions& options = {});
 // weights: int8 [N][K] dense, symmetric (zero point 0); bias_term and stage as the dense kernel
-// uses them (acc + bias_term[n] through the output stage). Requires int32 sums to be exact
-// (the caller's Int32AccumulatorSafe).
+// uses them (acc + bias_term[n] through the output stage; null: the caller sets
+// (*out)->bias_term before EvalSparse, so that it makes them only for a sparse kernel).
+// Requires int32 sums to be exact (the caller's Int32AccumulatorSafe).
 Status PrepareSparseS8(Context* ctx, const int8_t* weights, int M, int N, int K,
                        const int64_t* bias_term, const ref::OutputStage& stage, SparseMatMul** out,
                        const SparseOptions& options = {});
