@@ -55,29 +55,20 @@ const Thresholds& ThresholdsFor(SparseIsa isa) {
 
 int BlockIndex(int block) { return block == 1 ? 0 : (block == 4 ? 1 : 2); }
 
+// Aligned 1xB blocks of the rows with a nonzero value (the last one of a row may be partial:
+// the pairs and quads of rows of odd length).
 template <typename T>
 int64_t CountBlocks(const T* w, int N, int K, int B) {
   int64_t count = 0;
   for (int n = 0; n < N; ++n) {
     const T* row = w + static_cast<int64_t>(n) * K;
     for (int k = 0; k < K; k += B) {
-      for (int i = 0; i < B; ++i) {
-        if (row[k + i] != T(0)) {
+      for (int i = k; i < std::min(K, k + B); ++i) {
+        if (row[i] != T(0)) {
           ++count;
           break;
         }
       }
-    }
-  }
-  return count;
-}
-
-int64_t CountPairs(const int8_t* w, int N, int K) {
-  int64_t count = 0;
-  for (int n = 0; n < N; ++n) {
-    const int8_t* row = w + static_cast<int64_t>(n) * K;
-    for (int k = 0; k < K; k += 2) {
-      if (row[k] != 0 || (k + 1 < K && row[k + 1] != 0)) ++count;
     }
   }
   return count;
@@ -112,19 +103,6 @@ Status BuildBlockCsr(Context* ctx, const T* w, int N, int K, int B, int64_t bloc
   out->col = col;
   out->values = values;
   return Status::Ok();
-}
-
-int64_t CountQuads(const int8_t* w, int N, int K) {
-  int64_t quads = 0;
-  for (int n = 0; n < N; ++n) {
-    const int8_t* row = w + static_cast<int64_t>(n) * K;
-    for (int k = 0; k < K; k += 4) {
-      bool any = false;
-      for (int i = k; i < std::min(K, k + 4); ++i) any |= row[i] != 0;
-      quads += any ? 1 : 0;
-    }
-  }
-  return quads;
 }
 
 Status BuildQuads(Context* ctx, const int8_t* w, int N, int K, int64_t quads, PackedQuads* out) {
@@ -264,7 +242,7 @@ SparseDecision DecideSparse(DType type, const void* weights, int M, int N, int K
     const bool quads = options.block == 4 || (options.block != 2 && isa == SparseIsa::kAvx512);
     const auto* w = static_cast<const int8_t*>(weights);
     d.block = quads ? 4 : 2;
-    d.blocks = quads ? CountQuads(w, N, K) : CountPairs(w, N, K);
+    d.blocks = CountBlocks(w, N, K, d.block);
     d.density = d.block * static_cast<double>(d.blocks) / (static_cast<double>(N) * K);
     const double max_density =
         quads && isa == SparseIsa::kAvx512 ? SparseS8QuadMaxDensity(N, K) : t.s8_tiled;
