@@ -107,7 +107,12 @@ void qs8_spmm_ukernel_8__scalar(int M, const int8_t* A, int64_t lda, const Packe
   }
 }
 
-void qs8_pack_quad_panel_16(int rows, const int8_t* A, int64_t lda, int K, uint32_t* panel) {
+namespace {
+
+// The quad kernels' panel: rows [0, rows) of A (row stride lda, K columns) as words
+// panel[q * 16 + r] = bytes 4q .. 4q + 3 of row r, each xored with 0x80 (x + 128); bytes past
+// K and rows past `rows` hold 0x80 (x = 0).
+void PackQuadPanel16(int rows, const int8_t* A, int64_t lda, int K, uint32_t* panel) {
   constexpr int kMR = 16;
   constexpr uint32_t kFlip = 0x80808080u;
   const int K4 = (K + 3) / 4, full = K / 4;
@@ -133,13 +138,15 @@ void qs8_pack_quad_panel_16(int rows, const int8_t* A, int64_t lda, int K, uint3
   }
 }
 
+}  // namespace
+
 void qs8_spmm_quads_ukernel_16__scalar(int M, const int8_t* A, int64_t lda, const PackedQuads& w,
                                        int32_t* acc, void* scratch) {
   constexpr int kMR = 16;
   const int N = w.rows;
   uint32_t* panel = static_cast<uint32_t*>(scratch);
   for (int m0 = 0; m0 < M; m0 += kMR) {
-    qs8_pack_quad_panel_16(std::min(kMR, M - m0), A + m0 * lda, lda, w.cols, panel);
+    PackQuadPanel16(std::min(kMR, M - m0), A + m0 * lda, lda, w.cols, panel);
     int32_t* out = acc + int64_t{m0 / kMR} * N * kMR;
     for (int n = 0; n < N; ++n) {
       // Modulo 2^32, as vpdpbusd adds: the shifted sums may pass int32 where x * w does not.

@@ -149,10 +149,6 @@ void f32_spconv_minmax_ukernel_8__scalar(int lanes, const float* x, const Sparse
                                          float* tile, int64_t ldt, bool accumulate);
 void qs8_spmm_ukernel_8__scalar(int M, const int8_t* A, int64_t lda, const PackedPairs& w,
                                 int32_t* acc, int64_t ldc, void* scratch);
-// The quad kernels' panel: rows [0, rows) of A (row stride lda, K columns) as words
-// panel[q * 16 + r] = bytes 4q .. 4q + 3 of row r, each xored with 0x80 (x + 128); bytes past
-// K and rows past `rows` hold 0x80 (x = 0).
-void qs8_pack_quad_panel_16(int rows, const int8_t* A, int64_t lda, int K, uint32_t* panel);
 // The quad kernel's computation and output layout (MR = 16) without SIMD: tests and CPUs
 // without VNNI when the quad form is forced.
 void qs8_spmm_quads_ukernel_16__scalar(int M, const int8_t* A, int64_t lda, const PackedQuads& w,

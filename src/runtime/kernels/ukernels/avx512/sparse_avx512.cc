@@ -466,9 +466,10 @@ void qs8_spmm_ukernel_16__avx512(int M, const int8_t* A, int64_t lda, const Pack
 
 namespace {
 
-// The quad panel of 16 rows (qs8_pack_quad_panel_16's layout) whose K values come in `segs`
-// segments of seg_len bytes, segment s of row i at rows[i * segs + s] (a row of A: one
-// segment; a convolution's window: one per filter row). seg_len is a multiple of 4 unless
+// The quad panel of 16 rows (panel[q * 16 + r]: bytes 4q .. 4q + 3 of row r, xored with 0x80)
+// whose K values come in `segs` segments of seg_len bytes, segment s of row i at
+// rows[i * segs + s] (a row of A: one segment; a convolution's window: one per filter row).
+// seg_len is a multiple of 4 unless
 // segs is 1 (a partial last quad, its bytes past the end 0x80). 16 quads of 16 rows at a time
 // are loaded as 16 vectors and transposed as 16x16 dwords; rows past `count` are not read
 // (zeros, which become 0x80: x = 0).
