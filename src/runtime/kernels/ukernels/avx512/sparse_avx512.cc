@@ -469,10 +469,9 @@ namespace {
 // The quad panel of 16 rows (panel[q * 16 + r]: bytes 4q .. 4q + 3 of row r, xored with 0x80)
 // whose K values come in `segs` segments of seg_len bytes, segment s of row i at
 // rows[i * segs + s] (a row of A: one segment; a convolution's window: one per filter row).
-// seg_len is a multiple of 4 unless
-// segs is 1 (a partial last quad, its bytes past the end 0x80). 16 quads of 16 rows at a time
-// are loaded as 16 vectors and transposed as 16x16 dwords; rows past `count` are not read
-// (zeros, which become 0x80: x = 0).
+// seg_len is a multiple of 4 unless segs is 1 (a partial last quad, its bytes past the end
+// 0x80). 16 quads of 16 rows at a time are loaded as 16 vectors and transposed as 16x16
+// dwords; rows past `count` are not read (zeros, which become 0x80: x = 0).
 void PackQuadPanel16(int count, const int8_t* const* rows, int segs, int seg_len, uint32_t* panel) {
   const __m512i flip = _mm512_set1_epi32(static_cast<int>(0x80808080u));
   const int full = seg_len / 4;
