@@ -311,11 +311,11 @@ Status Prepare(Context* ctx, Node* node) {
     if (SparseCandidate(ctx, g, filter, bias)) {
       EDGEOPT_RETURN_IF_ERROR(PrepareSparseS8(ctx, filter->Data<int8_t>(),
                                               static_cast<int>(g.batch * pixels), g.out_c,
-                                              static_cast<int>(K), nullptr, stage, &data->sparse));
+                                              static_cast<int>(K), stage, &data->sparse));
     } else {
       EDGEOPT_RETURN_IF_ERROR(PrepareSparseS8Conv(ctx, g, filter->Data<int8_t>(),
                                                   static_cast<int8_t>(data->input_zero_point),
-                                                  nullptr, stage, &data->sparse));
+                                                  stage, &data->sparse));
     }
     if (data->sparse != nullptr) {
       EDGEOPT_RETURN_IF_ERROR(ComputeBiasTerms(ctx, bias, filter, g.out_c, K,

@@ -270,12 +270,16 @@ Status Prepare(Context* ctx, Node* node) {
   // Sparse kernels first (chosen only when they beat the dense ones), then the microkernels.
   if (int8 && data->weights_zero_point == 0 && ctx->sparse_kernels() != SparseKernels::kOff &&
       Int32AccumulatorSafe(s.in, 128, 128)) {
-    EDGEOPT_RETURN_IF_ERROR(ComputeBiasTerms(ctx, bias, weights, s.out, s.in,
-                                             input->quant.zero_point, data->weights_zero_point,
-                                             &data->bias_term));
-    EDGEOPT_RETURN_IF_ERROR(PrepareSparseS8(ctx, weights->Data<int8_t>(), s.batch, s.out, s.in,
-                                            data->bias_term, stage, &data->sparse));
-    if (data->sparse != nullptr) return Status::Ok();
+    // The bias terms are made once the sparse kernel is chosen (the dense kernels fold them).
+    EDGEOPT_RETURN_IF_ERROR(
+        PrepareSparseS8(ctx, weights->Data<int8_t>(), s.batch, s.out, s.in, stage, &data->sparse));
+    if (data->sparse != nullptr) {
+      EDGEOPT_RETURN_IF_ERROR(ComputeBiasTerms(ctx, bias, weights, s.out, s.in,
+                                               input->quant.zero_point, data->weights_zero_point,
+                                               &data->bias_term));
+      data->sparse->bias_term = data->bias_term;
+      return Status::Ok();
+    }
   }
   bool fast = false;
   if (int8 || uint8) EDGEOPT_RETURN_IF_ERROR(MaybeFast(ctx, data, IGemmKind::kQS8, &fast));

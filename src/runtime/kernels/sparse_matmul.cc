@@ -299,7 +299,7 @@ Status PrepareSparseF32(Context* ctx, const float* weights, int M, int N, int K,
 namespace {
 
 // PrepareSparseS8 and PrepareSparseS8Conv (conv: the geometry when A's rows are im2col rows).
-Status PrepareS8(Context* ctx, const int8_t* weights, int M, int N, int K, const int64_t* bias_term,
+Status PrepareS8(Context* ctx, const int8_t* weights, int M, int N, int K,
                  const ref::OutputStage& stage, const ref::ConvGeometry* conv, int8_t pad,
                  SparseMatMul** out, const SparseOptions& options) {
   *out = nullptr;
@@ -382,7 +382,6 @@ Status PrepareS8(Context* ctx, const int8_t* weights, int M, int N, int K, const
   op->M = M;
   op->N = N;
   op->K = K;
-  op->bias_term = bias_term;
   op->stage = stage;
   *out = op;
   return Status::Ok();
@@ -391,19 +390,19 @@ Status PrepareS8(Context* ctx, const int8_t* weights, int M, int N, int K, const
 }  // namespace
 
 Status PrepareSparseS8(Context* ctx, const int8_t* weights, int M, int N, int K,
-                       const int64_t* bias_term, const ref::OutputStage& stage, SparseMatMul** out,
+                       const ref::OutputStage& stage, SparseMatMul** out,
                        const SparseOptions& options) {
-  return PrepareS8(ctx, weights, M, N, K, bias_term, stage, nullptr, 0, out, options);
+  return PrepareS8(ctx, weights, M, N, K, stage, nullptr, 0, out, options);
 }
 
 Status PrepareSparseS8Conv(Context* ctx, const ref::ConvGeometry& g, const int8_t* weights,
-                           int8_t pad, const int64_t* bias_term, const ref::OutputStage& stage,
-                           SparseMatMul** out, const SparseOptions& options) {
+                           int8_t pad, const ref::OutputStage& stage, SparseMatMul** out,
+                           const SparseOptions& options) {
   *out = nullptr;
   const int64_t M = int64_t{g.batch} * g.out_pixels();
   if (g.groups != 1 || M > INT32_MAX || g.K() > INT32_MAX) return Status::Ok();
-  return PrepareS8(ctx, weights, static_cast<int>(M), g.out_c, static_cast<int>(g.K()), bias_term,
-                   stage, &g, pad, out, options);
+  return PrepareS8(ctx, weights, static_cast<int>(M), g.out_c, static_cast<int>(g.K()), stage, &g,
+                   pad, out, options);
 }
 
 namespace {

@@ -109,20 +109,20 @@ SparseDecision DecideSparse(DType type, const void* weights, int M, int N, int K
 Status PrepareSparseF32(Context* ctx, const float* weights, int M, int N, int K, const float* bias,
                         float act_min, float act_max, SparseMatMul** out,
                         const SparseOptions& options = {});
-// weights: int8 [N][K] dense, symmetric (zero point 0); bias_term and stage as the dense kernel
-// uses them (acc + bias_term[n] through the output stage; null: the caller sets
-// (*out)->bias_term before EvalSparse, so that it makes them only for a sparse kernel).
+// weights: int8 [N][K] dense, symmetric (zero point 0); stage as the dense kernel uses it.
+// When a sparse kernel is chosen the caller sets (*out)->bias_term (acc + bias_term[n] goes
+// through the output stage), so that it makes the bias terms only for a sparse kernel.
 // Requires int32 sums to be exact (the caller's Int32AccumulatorSafe).
 Status PrepareSparseS8(Context* ctx, const int8_t* weights, int M, int N, int K,
-                       const int64_t* bias_term, const ref::OutputStage& stage, SparseMatMul** out,
+                       const ref::OutputStage& stage, SparseMatMul** out,
                        const SparseOptions& options = {});
 
 // The same for an int8 convolution of geometry g (groups 1) with filter [out_c][K]: M = batch *
 // out_pixels rows of K = g.K() im2col values (taps outside the image: pad, the input zero
 // point). EvalSparse then takes the input image as A.
 Status PrepareSparseS8Conv(Context* ctx, const ref::ConvGeometry& g, const int8_t* weights,
-                           int8_t pad, const int64_t* bias_term, const ref::OutputStage& stage,
-                           SparseMatMul** out, const SparseOptions& options = {});
+                           int8_t pad, const ref::OutputStage& stage, SparseMatMul** out,
+                           const SparseOptions& options = {});
 
 // A: [M][K] of the prepared type (an int8 convolution's input image), C: [M][N].
 void EvalSparse(Context* ctx, const SparseMatMul& op, const void* A, void* C);
