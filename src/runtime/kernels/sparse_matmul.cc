@@ -529,7 +529,8 @@ void EvalS8Quads(Context* ctx, const SparseMatMul& op, const int8_t* A, int8_t* 
     const int m0 = task * op.block_rows;
     const int rows = std::min(op.block_rows, op.M - m0);
     const int8_t** ptrs = rows_all + static_cast<int64_t>(thread) * op.block_rows * op.segs;
-    int8_t* col = col_all + static_cast<int64_t>(thread) * op.block_rows * op.K;
+    int8_t* col =
+        op.im2col ? col_all + static_cast<int64_t>(thread) * op.block_rows * op.K : nullptr;
     const int8_t* a = A + static_cast<int64_t>(m0) * op.K;
     if (op.segs > 1) {
       WindowRows(op, A, m0, rows, col, ptrs);
