@@ -178,8 +178,8 @@ TEST(FuseAdd, SameBitsAsTheOpsApart) {
         model, input, [&](const Result<float>& apart, const Result<float>& fused) {
           ASSERT_EQ(apart.out.size(), fused.out.size());
           ASSERT_FALSE(fused.out.empty());
-          // The pruned convolution that took the ADD runs the sparse kernel (x86: AVX2 and
-          // AVX-512 have one; Arm has none yet, and runs the IGEMM kernel).
+          // The pruned convolution that took the ADD runs the sparse kernel (AVX2, AVX-512 and
+          // NEON have one; the portable build runs the IGEMM kernel).
           const bool sparse_simd = rt::SparseIsaFor(rt::GetCpuInfo()) != rt::SparseIsa::kScalar;
           for (size_t i = 0; i < fused.names.size() && k.density < 1.0 && sparse_simd; ++i) {
             if (fused.names[i] != "CONV_2D+ADD") continue;

@@ -309,7 +309,8 @@ bool NeedsSparse(const tflite::Model* model, const tflite::SubGraph* subgraph,
       static_cast<int64_t>(data->size()) < n * k * elem) {
     return false;
   }
-  for (rt::SparseIsa isa : {rt::SparseIsa::kScalar, rt::SparseIsa::kAvx2, rt::SparseIsa::kAvx512}) {
+  for (rt::SparseIsa isa : {rt::SparseIsa::kScalar, rt::SparseIsa::kAvx2, rt::SparseIsa::kAvx512,
+                            rt::SparseIsa::kNeon}) {
     if (rt::DecideSparse(type, data->data(), static_cast<int>(m), static_cast<int>(n),
                          static_cast<int>(k), isa)
             .use) {

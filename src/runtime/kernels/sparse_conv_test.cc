@@ -27,9 +27,9 @@ constexpr double kFloatRelTol = 1e-5;  // relative to max(1, |reference|)
 using PlanesFn = void (*)(int, int, const float*, float*, int64_t);
 using PixelsFn = void (*)(int, int, const float*, int64_t, float* const*);
 
-#if defined(EDGEOPT_HAVE_AVX512) || defined(EDGEOPT_HAVE_AVX2)
+#if defined(EDGEOPT_HAVE_AVX512) || defined(EDGEOPT_HAVE_AVX2) || defined(EDGEOPT_HAVE_NEON)
 // The SIMD layout moves against the portable ones, for 1..40 pixels and channels (whole and
-// partial 8x8 / 16x16 blocks), with gaps after each row to catch stores past the end.
+// partial 4x4 / 8x8 / 16x16 blocks), with gaps after each row to catch stores past the end.
 void ExpectMovesMatchThePortableOnes(PlanesFn to_planes, PixelsFn to_pixels) {
   std::mt19937 rng(5);
   std::uniform_real_distribution<float> u(-1.0f, 1.0f);
@@ -61,7 +61,7 @@ void ExpectMovesMatchThePortableOnes(PlanesFn to_planes, PixelsFn to_pixels) {
     }
   }
 }
-#endif  // the x86 sparse kernels
+#endif  // the SIMD sparse kernels
 
 #if defined(EDGEOPT_HAVE_AVX512)
 TEST(SparseConvMoves, Avx512TransposesMatchThePortableOnes) {
@@ -74,6 +74,13 @@ TEST(SparseConvMoves, Avx512TransposesMatchThePortableOnes) {
 TEST(SparseConvMoves, Avx2TransposesMatchThePortableOnes) {
   if (!GetCpuInfo().UseAvx2()) GTEST_SKIP() << "no AVX2 on this machine";
   ExpectMovesMatchThePortableOnes(f32_pixels_to_planes__avx2, f32_tile_to_pixels__avx2);
+}
+#endif
+
+#if defined(EDGEOPT_HAVE_NEON)
+TEST(SparseConvMoves, NeonTransposesMatchThePortableOnes) {
+  if (!GetCpuInfo().UseNeon()) GTEST_SKIP() << "no NEON on this machine";
+  ExpectMovesMatchThePortableOnes(f32_pixels_to_planes__neon, f32_tile_to_pixels__neon);
 }
 #endif
 
@@ -188,7 +195,9 @@ TEST(SparseConv, InterpreterNamesTheKernelItChose) {
     c.weight_density = density;
     return testing::conv::NodeKernel(c, sparse);
   };
-  EXPECT_EQ(kernel(0.2, SparseKernels::kAuto), "sparse kxk aligned");
+  // x86 aligns the rows to its vectors; NEON reads across cache lines (Layout).
+  EXPECT_EQ(kernel(0.2, SparseKernels::kAuto),
+            SparseIsaFor(GetCpuInfo()) == SparseIsa::kNeon ? "sparse kxk" : "sparse kxk aligned");
   const std::string dense = kernel(1.0, SparseKernels::kAuto);
   EXPECT_TRUE(dense == "igemm" || dense == "direct 3x3") << dense;
   EXPECT_EQ(kernel(0.2, SparseKernels::kOff), dense);
@@ -245,6 +254,17 @@ TEST(SparseConv, DecisionFollowsTheWorkRatio) {
   std::vector<float> ones(static_cast<size_t>(small.K()) * small.out_c, 1.0f);
   DecideSparseConv(small, ones.data(), SparseIsa::kAvx512, SparseMode::kAuto, false, &d);
   EXPECT_DOUBLE_EQ(d.work_ratio, 64.0 * 1.6 / 49.0);
+  // NEON: rows never aligned, lanes rounded to its 4-lane vectors at their count (10 * 13 + 11
+  // = 141 -> 144); the same decision at its own break-even.
+  fill(0.2);
+  const bool neon = DecideSparseConv(g, w.data(), SparseIsa::kNeon, SparseMode::kAuto, false, &d);
+  EXPECT_FALSE(d.aligned);
+  EXPECT_EQ(d.copies, 1);
+  EXPECT_DOUBLE_EQ(d.work_ratio, d.density * 144.0 / 121.0);
+  EXPECT_EQ(neon, d.work_ratio < SparseConvMaxWorkRatio(SparseIsa::kNeon, false, g.out_c));
+  EXPECT_TRUE(neon);  // 80 % pruned
+  fill(0.6);
+  EXPECT_FALSE(DecideSparseConv(g, w.data(), SparseIsa::kNeon, SparseMode::kAuto, false, &d));
   // The portable loop is never chosen on its own.
   fill(0.01);
   EXPECT_FALSE(DecideSparseConv(g, w.data(), SparseIsa::kScalar, SparseMode::kAuto, false, &d));

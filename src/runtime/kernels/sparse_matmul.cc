@@ -41,6 +41,17 @@ struct Thresholds {
 constexpr Thresholds kAvx512 = {{0.05, 0.25, 0.55}, {0.15, 0.30, 0.30}, {0.0, 0.0, 0.05}, 0.0};
 constexpr Thresholds kAvx2 = {{0.15, 0.40, 0.55}, {0.25, 0.35, 0.35}, {0.0, 0.10, 0.20}, 0.10};
 constexpr Thresholds kScalar = {{0.20, 0.40, 0.40}, {0.25, 0.30, 0.30}, {0.05, 0.05, 0.05}, 0.30};
+// NEON (float; int8 weights run the portable kernels, so the scalar int8 values, less the
+// tiled form's, which NEON's dense int8 kernels beat by far more than x86's portable ones).
+// Not measured on Arm hardware: derived from llvm-mca 14 (-mcpu=cortex-a72 / cortex-a53 /
+// cortex-a55) on the compiled loops. Cores with one 128-bit load per cycle make these kernels
+// load-bound, the dense ones FMA-bound: the tiled 1x1 loop takes 2.3 cycles per vector FMA on
+// an A72 against the dense GEMM's 1.0 (break-even ~0.44 before packing), the 1x4 / 1x16 loops
+// about 1.6 (~0.6); the one-row loops need 9 loads per 4 stored weights (1x1; ~0.11 against a
+// GEMV from L1, more from L2), 3 per 1x4 block (~0.33), 9 per 1x16 block (~0.44). Each value
+// is at or below its estimate, and at or below AVX2's measured one (the same load / FMA
+// balance as a Cortex-A76).
+constexpr Thresholds kNeon = {{0.10, 0.30, 0.40}, {0.25, 0.35, 0.35}, {0.05, 0.05, 0.05}, 0.05};
 
 const Thresholds& ThresholdsFor(SparseIsa isa) {
   switch (isa) {
@@ -48,6 +59,8 @@ const Thresholds& ThresholdsFor(SparseIsa isa) {
       return kAvx512;
     case SparseIsa::kAvx2:
       return kAvx2;
+    case SparseIsa::kNeon:
+      return kNeon;
     default:
       return kScalar;
   }
@@ -212,6 +225,9 @@ SparseOptions WithContext(Context* ctx, SparseOptions o) {
 SparseIsa SparseIsaFor(const CpuInfo& cpu) {
   if (cpu.UseAvx512()) return SparseIsa::kAvx512;
   if (cpu.UseAvx2()) return SparseIsa::kAvx2;
+#if defined(EDGEOPT_HAVE_NEON)
+  if (cpu.UseNeon()) return SparseIsa::kNeon;
+#endif
   return SparseIsa::kScalar;
 }
 
@@ -421,6 +437,11 @@ void EvalF32(Context* ctx, const SparseMatMul& op, const float* A, float* C) {
         return f32_spmv_minmax_ukernel__avx2(op.M, A, lda, op.wf, op.bias, op.act_min, op.act_max,
                                              C, ldc);
 #endif
+#if defined(EDGEOPT_HAVE_NEON)
+      case SparseIsa::kNeon:
+        return f32_spmv_minmax_ukernel__neon(op.M, A, lda, op.wf, op.bias, op.act_min, op.act_max,
+                                             C, ldc);
+#endif
       default:
         return ref::SparseGemmF32(op.M, A, lda, op.wf, op.bias, op.act_min, op.act_max, C, ldc);
     }
@@ -435,6 +456,11 @@ void EvalF32(Context* ctx, const SparseMatMul& op, const float* A, float* C) {
 #if defined(EDGEOPT_HAVE_AVX2)
     case SparseIsa::kAvx2:
       return f32_spmm_minmax_ukernel_8__avx2(op.M, A, lda, op.wf, op.bias, op.act_min, op.act_max,
+                                             C, ldc, scratch);
+#endif
+#if defined(EDGEOPT_HAVE_NEON)
+    case SparseIsa::kNeon:
+      return f32_spmm_minmax_ukernel_8__neon(op.M, A, lda, op.wf, op.bias, op.act_min, op.act_max,
                                              C, ldc, scratch);
 #endif
     default:

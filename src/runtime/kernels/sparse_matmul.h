@@ -38,7 +38,8 @@
 namespace edgeopt {
 namespace rt {
 
-enum class SparseIsa : uint8_t { kScalar, kAvx2, kAvx512 };
+// kNeon: float kernels only (int8 weights run the portable sparse kernels there).
+enum class SparseIsa : uint8_t { kScalar, kAvx2, kAvx512, kNeon };
 enum class SparsePath : uint8_t { kRowwise, kTiled };
 
 struct SparseMatMul {

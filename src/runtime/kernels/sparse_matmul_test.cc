@@ -193,6 +193,13 @@ std::vector<Kernels> AvailableKernels() {
                  qs8_spmv_ukernel__avx512, qs8_spmm_ukernel_16__avx512, 16});
   }
 #endif
+#if defined(EDGEOPT_HAVE_NEON)
+  // int8 weights run the portable kernels on Arm.
+  if (cpu.UseNeon()) {
+    k.push_back({"neon", f32_spmv_minmax_ukernel__neon, f32_spmm_minmax_ukernel_8__neon, RefS8,
+                 qs8_spmm_ukernel_8__scalar, 8});
+  }
+#endif
   (void)cpu;
   return k;
 }
@@ -318,10 +325,11 @@ TEST(SparseUkernels, QuadKernelsMatchTheExactSums) {
   EXPECT_GE(cases, 630);
 }
 
-// The decision logic for every ISA (this machine runs only some of the kernels, but Arm builds
-// decide with the scalar thresholds).
+// The decision logic for every ISA (this machine runs only some of the kernels; Arm builds
+// decide with the NEON thresholds, or the scalar ones without NEON).
 TEST(SparseDecision, UsesMeasuredThresholdsAndTheBestBlockWidth) {
-  for (SparseIsa isa : {SparseIsa::kScalar, SparseIsa::kAvx2, SparseIsa::kAvx512}) {
+  for (SparseIsa isa :
+       {SparseIsa::kScalar, SparseIsa::kAvx2, SparseIsa::kAvx512, SparseIsa::kNeon}) {
     SCOPED_TRACE(static_cast<int>(isa));
     // 1x4 structure at 10%: the 1x4 form (or 1x16 if it happened to be as good) is chosen.
     const auto w = RandomWeights<float>(64, 256, 4, 0.1, 1);

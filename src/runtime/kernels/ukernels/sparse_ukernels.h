@@ -139,6 +139,21 @@ void qs8_spmm_ukernel_8__avx2(int M, const int8_t* A, int64_t lda, const PackedP
                               int32_t* acc, int64_t ldc, void* scratch);
 #endif
 
+#if defined(EDGEOPT_HAVE_NEON)
+void f32_pixels_to_planes__neon(int count, int channels, const float* in, float* x, int64_t plane);
+void f32_tile_to_pixels__neon(int count, int channels, const float* tile, int64_t ldt,
+                              float* const* dst);
+void f32_spconv_minmax_ukernel_16__neon(int lanes, const float* x, const SparseConvTaps& w,
+                                        const float* bias, int n0, int n1, float lo, float hi,
+                                        float* tile, int64_t ldt, bool accumulate);
+void f32_spmv_minmax_ukernel__neon(int M, const float* A, int64_t lda,
+                                   const ref::BlockCsr<float>& w, const float* bias, float lo,
+                                   float hi, float* C, int64_t ldc);
+void f32_spmm_minmax_ukernel_8__neon(int M, const float* A, int64_t lda,
+                                     const ref::BlockCsr<float>& w, const float* bias, float lo,
+                                     float hi, float* C, int64_t ldc, float* scratch);
+#endif
+
 // Portable versions of the tiled kernels (same packing; MR = 8), used on CPUs without SIMD
 // kernels and to test the packing.
 void f32_spmm_minmax_ukernel_8__scalar(int M, const float* A, int64_t lda,
