@@ -11,6 +11,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <map>
 #include <string>
 #include <vector>
@@ -198,6 +199,25 @@ TEST_F(PruneE2E, ZerosKeptSparseFilesLoadInTfliteAndAgree) {
   std::string bad;
   EXPECT_NE(RunCommand(EdgeoptBinary() + " bench " + Tmp("p80.tflite") + " --sparse maybe", &bad),
             0);
+  EXPECT_NE(bad.find("--sparse"), std::string::npos) << bad;
+  // The runtime-only runner (what goes on a device) takes the same switch: its timing line
+  // counts the nodes on sparse kernels (the pruned conv by default, none when off, the int8
+  // convolutions too when forced); a bad value exits 2, naming the flag.
+  auto sparse_nodes = [&](const std::string& file, const std::string& mode) {
+    std::string log;
+    const std::string cmd =
+        BinaryDir() + "/edgeopt_run_min " + Tmp(file) + " --random 1 --repeat 1 --sparse " + mode;
+    EXPECT_EQ(RunCommand(cmd, &log), 0) << cmd << ":\n" << log;
+    const size_t at = log.find("sparse kernels: ");
+    EXPECT_NE(at, std::string::npos) << log;
+    return at == std::string::npos ? -1 : std::atoi(log.c_str() + at + 16);
+  };
+  EXPECT_GE(sparse_nodes("p80_sparse.tflite", "auto"), 1);
+  EXPECT_EQ(sparse_nodes("p80_sparse.tflite", "off"), 0);
+  EXPECT_EQ(sparse_nodes("p80_int8.tflite", "off"), 0);
+  EXPECT_GE(sparse_nodes("p80_int8.tflite", "force"), 2);
+  EXPECT_EQ(
+      RunCommand(BinaryDir() + "/edgeopt_run_min " + Tmp("p80.tflite") + " --sparse on", &bad), 2);
   EXPECT_NE(bad.find("--sparse"), std::string::npos) << bad;
 
   // edgeopt's runtime against the official one on every pruned file.

@@ -2,7 +2,7 @@
 // exceptions), as a device build would. Same command line and output files as `edgeopt run`, so
 // ../shared/tools/conformance can call it on a device or under qemu-user:
 //   edgeopt_run_min MODEL.tflite (-i in0.npy [-i in1.npy ...] | --random SEED) [-o OUTDIR]
-//                   [--threads N] [--reference] [--repeat N]
+//                   [--threads N] [--reference] [--sparse auto|off|force] [--repeat N]
 // Writes OUTDIR/output_K.npy in each output tensor's own dtype and shape. Without -o it only
 // prints the outputs' dtypes and shapes; without -i and --random the inputs are zeros.
 #include <cerrno>
@@ -31,7 +31,7 @@ constexpr int kExitUsage = 2;
 
 constexpr char kUsage[] =
     "usage: edgeopt_run_min MODEL.tflite (-i in0.npy [-i ...] | --random SEED) [-o OUTDIR]\n"
-    "                       [--threads N] [--reference] [--repeat N]\n"
+    "                       [--threads N] [--reference] [--sparse auto|off|force] [--repeat N]\n"
     "Runs MODEL once in edgeopt's runtime and writes OUTDIR/output_K.npy in each output's own\n"
     "dtype, as `edgeopt run` does. Without -o only a summary is printed; without -i and\n"
     "--random the inputs are zeros.\n"
@@ -40,7 +40,10 @@ constexpr char kUsage[] =
     "  -o, --output DIR   output directory (created)\n"
     "  --threads N        threads (default 1; 0 = all cores)\n"
     "  --reference        the portable reference kernels only\n"
-    "  --repeat N         invoke N more times and print the fastest invocation's time\n";
+    "  --sparse MODE      sparse kernels for pruned weights: auto (where they beat the dense\n"
+    "                     kernels; default), off, force\n"
+    "  --repeat N         invoke N more times; print the fastest invocation's time and how\n"
+    "                     many nodes run sparse kernels\n";
 
 struct Args {
   std::string model;
@@ -50,6 +53,7 @@ struct Args {
   int threads = 1;
   int repeat = 0;
   bool reference = false;
+  rt::SparseKernels sparse = rt::SparseKernels::kAuto;
 };
 
 bool ParseInt(const char* text, long long min, long long max, long long* value) {
@@ -77,7 +81,8 @@ int ParseArgs(int argc, char** argv, Args* args) {
     }
     const bool input = Is(arg, "-i") || Is(arg, "--input");
     const bool output = Is(arg, "-o") || Is(arg, "--output");
-    if (input || output || Is(arg, "--random") || Is(arg, "--threads") || Is(arg, "--repeat")) {
+    if (input || output || Is(arg, "--random") || Is(arg, "--threads") || Is(arg, "--repeat") ||
+        Is(arg, "--sparse")) {
       if (i + 1 >= argc) {
         std::fprintf(stderr, "edgeopt_run_min: %s needs a value\n%s", arg, kUsage);
         return kExitUsage;
@@ -94,6 +99,18 @@ int ParseArgs(int argc, char** argv, Args* args) {
           return kExitUsage;
         }
         args->seed = n;
+      } else if (Is(arg, "--sparse")) {
+        if (Is(value, "auto")) {
+          args->sparse = rt::SparseKernels::kAuto;
+        } else if (Is(value, "off")) {
+          args->sparse = rt::SparseKernels::kOff;
+        } else if (Is(value, "force")) {
+          args->sparse = rt::SparseKernels::kForce;
+        } else {
+          std::fprintf(stderr, "edgeopt_run_min: --sparse needs auto, off or force, not '%s'\n",
+                       value);
+          return kExitUsage;
+        }
       } else if (Is(arg, "--repeat")) {
         if (!ParseInt(value, 0, 1000000, &n)) {
           std::fprintf(stderr, "edgeopt_run_min: --repeat needs 0..1000000, not '%s'\n", value);
@@ -218,6 +235,7 @@ int Run(const Args& args) {
   rt::InterpreterOptions options;
   options.num_threads = args.threads;
   options.use_optimized_kernels = !args.reference;
+  options.sparse_kernels = args.sparse;
   options.release_constant_pages = (*file)->is_mapping();
   auto interp = rt::Interpreter::Create((*file)->data(), (*file)->size(), options);
   if (!interp.ok()) return Fail(interp.status().WithPrefix(args.model));
@@ -235,6 +253,12 @@ int Run(const Args& args) {
       if (i == 0 || t < best) best = t;
     }
     std::printf("invoke: %.3f ms (fastest of %d)\n", best, args.repeat);
+    // Which nodes skip zeros (compare with --sparse off on the device).
+    int sparse = 0;
+    for (int i = 0; i < (*interp)->num_nodes(); ++i) {
+      sparse += std::strncmp((*interp)->node_kernel(i), "sparse", 6) == 0;
+    }
+    std::printf("sparse kernels: %d of %d nodes\n", sparse, (*interp)->num_nodes());
   }
   s = WriteOutputs(args, interp->get());
   if (!s.ok()) return Fail(s);
