@@ -27,6 +27,67 @@ inline float32x4_t Clamp(float32x4_t v, float32x4_t lo, float32x4_t hi) {
   return vminq_f32(vmaxq_f32(v, lo), hi);
 }
 
+// r[j][i] = r[i][j] for a 4x4 block of floats held in 4 registers.
+inline void Transpose4x4(float32x4_t r[4]) {
+  const float32x4x2_t t01 = vtrnq_f32(r[0], r[1]);  // (r0[0] r1[0] r0[2] r1[2]), (.. [1], [3])
+  const float32x4x2_t t23 = vtrnq_f32(r[2], r[3]);
+  r[0] = vcombine_f32(vget_low_f32(t01.val[0]), vget_low_f32(t23.val[0]));
+  r[1] = vcombine_f32(vget_low_f32(t01.val[1]), vget_low_f32(t23.val[1]));
+  r[2] = vcombine_f32(vget_high_f32(t01.val[0]), vget_high_f32(t23.val[0]));
+  r[3] = vcombine_f32(vget_high_f32(t01.val[1]), vget_high_f32(t23.val[1]));
+}
+
+// panel[k * 8 + r] = A[(m0 + r) * lda + k] for r < rows (at most 8), k < K: 4x4 transposes for
+// whole groups of 4 rows and 4 columns, single values for the rest.
+void PackPanel8(const float* A, int64_t lda, int rows, int K, float* panel) {
+  const int k4 = K & ~3;
+  for (int r0 = 0; r0 < rows; r0 += 4) {
+    const float* a = A + r0 * lda;
+    if (r0 + 4 <= rows) {
+      float32x4_t r[4];
+      for (int k0 = 0; k0 < k4; k0 += 4) {
+#pragma GCC unroll 4
+        for (int i = 0; i < 4; ++i) r[i] = vld1q_f32(a + i * lda + k0);
+        Transpose4x4(r);
+#pragma GCC unroll 4
+        for (int j = 0; j < 4; ++j) vst1q_f32(panel + int64_t{k0 + j} * 8 + r0, r[j]);
+      }
+      for (int i = 0; i < 4; ++i) {
+        for (int k = k4; k < K; ++k) panel[int64_t{k} * 8 + r0 + i] = a[i * lda + k];
+      }
+    } else {
+      for (int i = 0; r0 + i < rows; ++i) {
+        for (int k = 0; k < K; ++k) panel[int64_t{k} * 8 + r0 + i] = a[i * lda + k];
+      }
+    }
+  }
+}
+
+// C[(m0 + r) * ldc + n] = out[n * 8 + r] for r < rows, n < N (the inverse move).
+void UnpackPanel8(const float* out, int rows, int N, float* C, int64_t ldc) {
+  const int n4 = N & ~3;
+  for (int r0 = 0; r0 < rows; r0 += 4) {
+    float* c = C + r0 * ldc;
+    if (r0 + 4 <= rows) {
+      float32x4_t r[4];
+      for (int n0 = 0; n0 < n4; n0 += 4) {
+#pragma GCC unroll 4
+        for (int i = 0; i < 4; ++i) r[i] = vld1q_f32(out + int64_t{n0 + i} * 8 + r0);
+        Transpose4x4(r);
+#pragma GCC unroll 4
+        for (int j = 0; j < 4; ++j) vst1q_f32(c + j * ldc + n0, r[j]);
+      }
+      for (int j = 0; j < 4; ++j) {
+        for (int n = n4; n < N; ++n) c[j * ldc + n] = out[int64_t{n} * 8 + r0 + j];
+      }
+    } else {
+      for (int j = 0; r0 + j < rows; ++j) {
+        for (int n = 0; n < N; ++n) c[j * ldc + n] = out[int64_t{n} * 8 + r0 + j];
+      }
+    }
+  }
+}
+
 template <int B>
 inline float RowDotF32(const float* values, const int32_t* col, int32_t j0, int32_t j1,
                        const float* a) {
@@ -96,10 +157,7 @@ __attribute__((noinline)) void SpmmF32(int M, const float* A, int64_t lda,
   for (int m0 = 0; m0 < M; m0 += 8) {
     const int rows = std::min(8, M - m0);
     if (rows < 8) std::memset(panel, 0, sizeof(float) * static_cast<size_t>(K) * 8);
-    for (int r = 0; r < rows; ++r) {
-      const float* a = A + (m0 + r) * lda;
-      for (int k = 0; k < K; ++k) panel[int64_t{k} * 8 + r] = a[k];
-    }
+    PackPanel8(A + m0 * lda, lda, rows, K, panel);
     for (int n = 0; n < N; ++n) {
       float32x4_t acc0 = vdupq_n_f32(0.0f), acc1 = vdupq_n_f32(0.0f);
       float32x4_t acc2 = vdupq_n_f32(0.0f), acc3 = vdupq_n_f32(0.0f);
@@ -146,10 +204,7 @@ __attribute__((noinline)) void SpmmF32(int M, const float* A, int64_t lda,
       vst1q_f32(out + int64_t{n} * 8, Clamp(lo4, vlo, vhi));
       vst1q_f32(out + int64_t{n} * 8 + 4, Clamp(hi4, vlo, vhi));
     }
-    for (int r = 0; r < rows; ++r) {
-      float* c = C + (m0 + r) * ldc;
-      for (int n = 0; n < N; ++n) c[n] = out[int64_t{n} * 8 + r];
-    }
+    UnpackPanel8(out, rows, N, C + m0 * ldc, ldc);
   }
 }
 
@@ -193,16 +248,6 @@ void SpconvF32(const float* x, const SparseConvTaps& w, const float* bias, int n
       vst1q_f32(t + 4 * v, Clamp(sum, vlo, vhi));
     }
   }
-}
-
-// r[j][i] = r[i][j] for a 4x4 block of floats held in 4 registers.
-inline void Transpose4x4(float32x4_t r[4]) {
-  const float32x4x2_t t01 = vtrnq_f32(r[0], r[1]);  // (r0[0] r1[0] r0[2] r1[2]), (.. [1], [3])
-  const float32x4x2_t t23 = vtrnq_f32(r[2], r[3]);
-  r[0] = vcombine_f32(vget_low_f32(t01.val[0]), vget_low_f32(t23.val[0]));
-  r[1] = vcombine_f32(vget_low_f32(t01.val[1]), vget_low_f32(t23.val[1]));
-  r[2] = vcombine_f32(vget_high_f32(t01.val[0]), vget_high_f32(t23.val[0]));
-  r[3] = vcombine_f32(vget_high_f32(t01.val[1]), vget_high_f32(t23.val[1]));
 }
 
 }  // namespace
