@@ -4,6 +4,7 @@
 //   build/sparse_matmul_bench                 # headline + break-even sweep
 //   build/sparse_matmul_bench --quick         # headline only
 //   build/sparse_matmul_bench --kxk           # headline and the KxK convolutions
+//   build/sparse_matmul_bench --matmul        # the FC / 1x1 break-even sweep only
 //   build/sparse_matmul_bench --isa avx2      # as on a CPU without AVX-512 (or: scalar)
 //   build/sparse_matmul_bench --threads 2     # both kernels on 2 threads
 //
@@ -316,37 +317,8 @@ void SweepConvS8(int side, int C, int N, int k, bool same) {
       rt::SparseIsaFor(g_cpu) == rt::SparseIsa::kAvx512 ? "quads" : "pairs");
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
-  bool quick = false, kxk_only = false;
-  g_cpu = rt::GetCpuInfo();
-  for (int i = 1; i < argc; ++i) {
-    quick |= std::strcmp(argv[i], "--quick") == 0;
-    kxk_only |= std::strcmp(argv[i], "--kxk") == 0;
-    if (std::strcmp(argv[i], "--threads") == 0 && i + 1 < argc) g_threads = std::atoi(argv[++i]);
-    if (std::strcmp(argv[i], "--isa") == 0 && i + 1 < argc) {
-      const std::string isa = argv[++i];
-      if (isa != "avx2" && isa != "scalar" && isa != "native") {
-        std::fprintf(stderr, "sparse_matmul_bench: --isa avx2, scalar or native\n");
-        return 2;
-      }
-      if (isa != "native") {
-        g_cpu.avx512f = g_cpu.avx512bw = g_cpu.avx512vl = g_cpu.avx512dq = false;
-        g_cpu.avx512vnni = false;
-      }
-      if (isa == "scalar") g_cpu.avx2 = g_cpu.fma = g_cpu.avxvnni = g_cpu.f16c = false;
-    }
-  }
-  const rt::SparseIsa isa = rt::SparseIsaFor(g_cpu);
-  std::printf("sparse kernels: %s\n", isa == rt::SparseIsa::kAvx512 ? "avx512"
-                                      : isa == rt::SparseIsa::kAvx2 ? "avx2"
-                                                                    : "scalar");
-  Headline(false, DType::kFloat32, 1, 1024, 1024);
-  Headline(false, DType::kInt8, 1, 1024, 1024);
-  Headline(true, DType::kFloat32, 784, 256, 256);
-  Headline(true, DType::kInt8, 784, 256, 256);
-  if (quick) return 0;
+// 3. The KxK convolutions, float and int8.
+void KxkSweeps() {
   std::printf("\nKxK CONV_2D, time sparse / dense at density d (w: the kernel's work ratio):\n");
   SweepConv(32, 16, 16, 3, true);  // the dense kernel: direct 3x3 (few output channels)
   SweepConv(16, 32, 32, 3, true);
@@ -365,6 +337,43 @@ int main(int argc, char** argv) {
   SweepConvS8(14, 128, 128, 3, true);
   SweepConvS8(7, 256, 256, 3, true);
   SweepConvS8(28, 1, 32, 3, false);  // the demo CNN's first convolution (K = 9)
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  bool quick = false, kxk_only = false, matmul_only = false;
+  g_cpu = rt::GetCpuInfo();
+  for (int i = 1; i < argc; ++i) {
+    quick |= std::strcmp(argv[i], "--quick") == 0;
+    kxk_only |= std::strcmp(argv[i], "--kxk") == 0;
+    matmul_only |= std::strcmp(argv[i], "--matmul") == 0;
+    if (std::strcmp(argv[i], "--threads") == 0 && i + 1 < argc) g_threads = std::atoi(argv[++i]);
+    if (std::strcmp(argv[i], "--isa") == 0 && i + 1 < argc) {
+      const std::string isa = argv[++i];
+      if (isa != "avx2" && isa != "scalar" && isa != "native") {
+        std::fprintf(stderr, "sparse_matmul_bench: --isa avx2, scalar or native\n");
+        return 2;
+      }
+      if (isa != "native") {
+        g_cpu.avx512f = g_cpu.avx512bw = g_cpu.avx512vl = g_cpu.avx512dq = false;
+        g_cpu.avx512vnni = false;
+      }
+      if (isa == "scalar") g_cpu.avx2 = g_cpu.fma = g_cpu.avxvnni = g_cpu.f16c = false;
+    }
+  }
+  const rt::SparseIsa isa = rt::SparseIsaFor(g_cpu);
+  std::printf("sparse kernels: %s\n", isa == rt::SparseIsa::kAvx512 ? "avx512"
+                                      : isa == rt::SparseIsa::kAvx2 ? "avx2"
+                                                                    : "scalar");
+  if (!matmul_only) {
+    Headline(false, DType::kFloat32, 1, 1024, 1024);
+    Headline(false, DType::kInt8, 1, 1024, 1024);
+    Headline(true, DType::kFloat32, 784, 256, 256);
+    Headline(true, DType::kInt8, 784, 256, 256);
+  }
+  if (quick) return 0;
+  if (!matmul_only) KxkSweeps();
   if (kxk_only) return 0;
   std::printf(
       "\ntime sparse / dense at block density d (\"(d)\": DecideSparse keeps the dense "

@@ -122,8 +122,10 @@ std::vector<uint8_t> ExportSparse(ir::Graph g) {
   return encoded->size() == 1 ? Export(g) : std::vector<uint8_t>();
 }
 
-NpyArray Output(const std::vector<uint8_t>& model, const NpyArray& input, bool sparse_kernels) {
+NpyArray Output(const std::vector<uint8_t>& model, const NpyArray& input, bool sparse_kernels,
+                int threads = 1) {
   InterpreterOptions o;
+  o.num_threads = threads;
   o.sparse_kernels = sparse_kernels ? SparseKernels::kForce : SparseKernels::kOff;
   auto out = testing::RunEdgeopt(model, {input}, o);
   EXPECT_TRUE(out.ok()) << out.status().ToString();
@@ -141,6 +143,7 @@ TEST(SparseKernels, AgreeWithTheDenseKernelsInModels) {
       {"FULLY_CONNECTED", DType::kInt8, 40, 33, 64, 1, 0.1},
       {"CONV_2D", DType::kFloat32, 49, 48, 64, 1, 0.1},
       {"CONV_2D", DType::kFloat32, 100, 32, 96, 4, 0.2},
+      {"CONV_2D", DType::kFloat32, 324, 24, 40, 1, 0.3},  // 2 threads: 7 blocks of rows
       {"CONV_2D", DType::kInt8, 49, 48, 64, 1, 0.1},
       {"CONV_2D", DType::kInt8, 36, 24, 48, 16, 0.25},
   };
@@ -159,16 +162,19 @@ TEST(SparseKernels, AgreeWithTheDenseKernelsInModels) {
             ? testing::RandomArray(DType::kFloat32, g.tensors[g.inputs[0]].shape, seed)
             : testing::RandomArray(DType::kInt8, g.tensors[g.inputs[0]].shape, seed, -128, 127);
     const NpyArray reference = Output(dense, in, /*sparse_kernels=*/false);
-    for (const auto* model : {&dense, &sparse}) {
-      const NpyArray got = Output(*model, in, /*sparse_kernels=*/true);
-      ASSERT_EQ(got.data.size(), reference.data.size());
-      if (c.type == DType::kInt8) {
-        EXPECT_EQ(got.data, reference.data);  // bit-exact
-      } else {
-        const float* a = got.Data<float>();
-        const float* b = reference.Data<float>();
-        for (size_t i = 0; i < got.data.size() / 4; ++i) {
-          EXPECT_NEAR(a[i], b[i], 1e-4f * (1.0f + std::fabs(b[i]))) << i;
+    for (int threads : {1, 2}) {
+      SCOPED_TRACE(std::to_string(threads) + " threads");
+      for (const auto* model : {&dense, &sparse}) {
+        const NpyArray got = Output(*model, in, /*sparse_kernels=*/true, threads);
+        ASSERT_EQ(got.data.size(), reference.data.size());
+        if (c.type == DType::kInt8) {
+          EXPECT_EQ(got.data, reference.data);  // bit-exact
+        } else {
+          const float* a = got.Data<float>();
+          const float* b = reference.Data<float>();
+          for (size_t i = 0; i < got.data.size() / 4; ++i) {
+            ASSERT_NEAR(a[i], b[i], 1e-4f * (1.0f + std::fabs(b[i]))) << i;
+          }
         }
       }
     }

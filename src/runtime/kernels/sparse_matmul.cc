@@ -31,15 +31,18 @@ struct Thresholds {
   double s8_tiled;  // density of the tiled form's groups (quads on AVX-512 VNNI, else pairs)
 };
 
-// Measured with bench/sparse_matmul_bench against the dense IGEMM microkernels (AVX-512 VNNI
-// int8 GEMMs run ~10x faster than the float ones, so int8 weights must be very sparse before
-// skipping zeros pays; float rows of one are memory-bound and gain early). Re-measured
-// 2026-11-26 after the dense kernels' speed-ups: the tiled float kernel now breaks even at
-// 0.15 (1x1 blocks) and 0.30 (1x16), and the tiled int8 pair kernel was 3.3x slower than the
-// dense kernel even at 5 % density, so it is never chosen on AVX-512 (the quad kernel is:
-// SparseS8QuadMaxDensity).
-constexpr Thresholds kAvx512 = {{0.05, 0.25, 0.55}, {0.15, 0.30, 0.30}, {0.0, 0.0, 0.05}, 0.0};
-constexpr Thresholds kAvx2 = {{0.15, 0.40, 0.55}, {0.25, 0.35, 0.35}, {0.0, 0.10, 0.20}, 0.10};
+// Measured with bench/sparse_matmul_bench (--matmul: 256 x 512 weights, 1 and 64 rows; 1 and 2
+// threads) against the dense IGEMM microkernels (AVX-512 VNNI int8 GEMMs run ~10x faster than
+// the float ones, so int8 weights must be very sparse before skipping zeros pays; float rows of
+// one are memory-bound and gain early). Re-measured 2026-11-26 after the tiled float kernels
+// got four FMA chains, register-transposed panels and threads: faster up to 0.30 / 0.40 / 0.40
+// (1x1 / 1x4 / 1x16 blocks) on AVX-512 and 0.70 / 0.90 / 0.90 on AVX2 (whose dense float GEMM
+// runs at about half of its peak); one row: AVX2 1x1 blocks (gathers) only at 5 %, int8 1x4 on
+// AVX2 and 1x16 on AVX-512 never (1.2x and 1.4x slower at 5 %), AVX-512 float 1x16 up to 0.40.
+// The tiled int8 pair kernel was 3.3x slower than the dense kernel even at 5 % density, so it
+// is never chosen on AVX-512 (the quad kernel is: SparseS8QuadMaxDensity).
+constexpr Thresholds kAvx512 = {{0.05, 0.25, 0.45}, {0.25, 0.30, 0.35}, {0.0, 0.0, 0.0}, 0.0};
+constexpr Thresholds kAvx2 = {{0.05, 0.40, 0.55}, {0.50, 0.60, 0.60}, {0.0, 0.0, 0.20}, 0.10};
 constexpr Thresholds kScalar = {{0.20, 0.40, 0.40}, {0.25, 0.30, 0.30}, {0.05, 0.05, 0.05}, 0.30};
 // NEON (float; int8 weights run the portable kernels, so the scalar int8 values, less the
 // tiled form's, which NEON's dense int8 kernels beat by far more than x86's portable ones).
@@ -305,8 +308,18 @@ Status PrepareSparseF32(Context* ctx, const float* weights, int M, int N, int K,
   op->act_max = act_max;
   EDGEOPT_RETURN_IF_ERROR(BuildBlockCsr(ctx, weights, N, K, d.block, d.blocks, &op->wf));
   if (d.path == SparsePath::kTiled) {
-    const int64_t mr = SparseTileRows(isa);
-    EDGEOPT_RETURN_IF_ERROR(RequestScratchArray<float>(ctx, (int64_t{K} + N) * mr, &op->scratch));
+    // Blocks of whole panels are tasks for the threads (about four per thread), each thread
+    // with its own panel and tile.
+    const int mr = SparseTileRows(isa);
+    op->threads = std::max(1, ctx->num_threads());
+    op->block_rows = M;
+    if (op->threads > 1) {
+      const int64_t per_task = (int64_t{M} + 4 * op->threads - 1) / (4 * op->threads);
+      op->block_rows = static_cast<int>(std::min<int64_t>(M, (per_task + mr - 1) / mr * mr));
+    }
+    op->thread_scratch = (int64_t{K} + N) * mr;
+    EDGEOPT_RETURN_IF_ERROR(
+        RequestScratchArray<float>(ctx, op->thread_scratch * op->threads, &op->scratch));
   }
   *out = op;
   return Status::Ok();
@@ -446,26 +459,39 @@ void EvalF32(Context* ctx, const SparseMatMul& op, const float* A, float* C) {
         return ref::SparseGemmF32(op.M, A, lda, op.wf, op.bias, op.act_min, op.act_max, C, ldc);
     }
   }
-  float* scratch = static_cast<float*>(ctx->GetScratch(op.scratch));
+  float* scratch_all = static_cast<float*>(ctx->GetScratch(op.scratch));
+  using SpmmFn = void (*)(int, const float*, int64_t, const ref::BlockCsr<float>&, const float*,
+                          float, float, float*, int64_t, float*);
+  SpmmFn spmm = f32_spmm_minmax_ukernel_8__scalar;
   switch (op.isa) {
 #if defined(EDGEOPT_HAVE_AVX512)
     case SparseIsa::kAvx512:
-      return f32_spmm_minmax_ukernel_16__avx512(op.M, A, lda, op.wf, op.bias, op.act_min,
-                                                op.act_max, C, ldc, scratch);
+      spmm = f32_spmm_minmax_ukernel_16__avx512;
+      break;
 #endif
 #if defined(EDGEOPT_HAVE_AVX2)
     case SparseIsa::kAvx2:
-      return f32_spmm_minmax_ukernel_8__avx2(op.M, A, lda, op.wf, op.bias, op.act_min, op.act_max,
-                                             C, ldc, scratch);
+      spmm = f32_spmm_minmax_ukernel_8__avx2;
+      break;
 #endif
 #if defined(EDGEOPT_HAVE_NEON)
     case SparseIsa::kNeon:
-      return f32_spmm_minmax_ukernel_8__neon(op.M, A, lda, op.wf, op.bias, op.act_min, op.act_max,
-                                             C, ldc, scratch);
+      spmm = f32_spmm_minmax_ukernel_8__neon;
+      break;
 #endif
     default:
-      return f32_spmm_minmax_ukernel_8__scalar(op.M, A, lda, op.wf, op.bias, op.act_min, op.act_max,
-                                               C, ldc, scratch);
+      break;
+  }
+  auto run = [&](int task, int thread) {
+    const int m0 = task * op.block_rows;
+    spmm(std::min(op.block_rows, op.M - m0), A + m0 * lda, lda, op.wf, op.bias, op.act_min,
+         op.act_max, C + m0 * ldc, ldc, scratch_all + thread * op.thread_scratch);
+  };
+  const int tasks = (op.M + op.block_rows - 1) / op.block_rows;
+  if (tasks > 1 && ctx->thread_pool() != nullptr) {
+    ctx->thread_pool()->ParallelFor(tasks, [&](int task, int thread) { run(task, thread); });
+  } else {
+    for (int task = 0; task < tasks; ++task) run(task, 0);
   }
 }
 

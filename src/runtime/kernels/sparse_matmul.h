@@ -75,8 +75,10 @@ struct SparseMatMul {
   // in_c bytes, `pad_row` (seg_len bytes of the zero point) for filter rows above or below
   // the image; windows cut by the left or right edge are made by im2col.
   int rows = -1;
-  int threads = 1;             // the requantizing quad kernel's threads
-  int64_t thread_scratch = 0;  // its scratch bytes per thread
+  // Threads of the float tiled kernel (block_rows rows per task; thread_scratch floats each)
+  // and of the requantizing quad kernel (thread_scratch bytes each).
+  int threads = 1;
+  int64_t thread_scratch = 0;
   int segs = 1;
   int seg_len = 0;
   const int8_t* pad_row = nullptr;

@@ -98,35 +98,46 @@ void SpmmF32(int M, const float* A, int64_t lda, const ref::BlockCsr<float>& w, 
   const __m256 vlo = _mm256_set1_ps(lo), vhi = _mm256_set1_ps(hi);
   for (int m0 = 0; m0 < M; m0 += 8) {
     const int rows = std::min(8, M - m0);
+    // panel[k][8]: the convolution's 8x8 register transposes (zeros for missing rows).
     if (rows < 8) std::memset(panel, 0, sizeof(float) * static_cast<size_t>(K) * 8);
-    for (int r = 0; r < rows; ++r) {
-      const float* a = A + (m0 + r) * lda;
-      for (int k = 0; k < K; ++k) panel[int64_t{k} * 8 + r] = a[k];
+    if (lda == K) {
+      f32_pixels_to_planes__avx2(rows, K, A + m0 * lda, panel, 8);
+    } else {
+      for (int r = 0; r < rows; ++r) {
+        f32_pixels_to_planes__avx2(1, K, A + (m0 + r) * lda, panel + r, 8);
+      }
     }
     for (int n = 0; n < N; ++n) {
-      __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
-      for (int32_t j = w.row_ptr[n]; j < w.row_ptr[n + 1]; ++j) {
-        const float* v = w.values + int64_t{j} * B;
-        const float* p = panel + int64_t{w.col[j]} * 8;
-        if constexpr (B == 1) {
-          acc0 = _mm256_fmadd_ps(_mm256_set1_ps(v[0]), _mm256_loadu_ps(p), acc0);
-        } else {
-          for (int i = 0; i < B; i += 2) {
-            acc0 = _mm256_fmadd_ps(_mm256_set1_ps(v[i]), _mm256_loadu_ps(p + i * 8), acc0);
-            acc1 =
-                _mm256_fmadd_ps(_mm256_set1_ps(v[i + 1]), _mm256_loadu_ps(p + (i + 1) * 8), acc1);
+      // Four FMA chains (one would wait out the FMA latency on every stored weight).
+      __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(),
+                       _mm256_setzero_ps()};
+      int32_t j = w.row_ptr[n];
+      const int32_t j1 = w.row_ptr[n + 1];
+      if constexpr (B == 1) {
+        for (; j + 4 <= j1; j += 4) {
+#pragma GCC unroll 4
+          for (int u = 0; u < 4; ++u) {
+            acc[u] = _mm256_fmadd_ps(_mm256_set1_ps(w.values[j + u]),
+                                     _mm256_loadu_ps(panel + int64_t{w.col[j + u]} * 8), acc[u]);
           }
         }
       }
-      __m256 acc = _mm256_add_ps(acc0, acc1);
-      if (bias != nullptr) acc = _mm256_add_ps(acc, _mm256_set1_ps(bias[n]));
-      acc = _mm256_min_ps(_mm256_max_ps(acc, vlo), vhi);
-      _mm256_storeu_ps(out + int64_t{n} * 8, acc);
+      for (; j < j1; ++j) {
+        const float* v = w.values + int64_t{j} * B;
+        const float* p = panel + int64_t{w.col[j]} * 8;
+#pragma GCC unroll 16
+        for (int i = 0; i < B; ++i) {
+          acc[i % 4] =
+              _mm256_fmadd_ps(_mm256_set1_ps(v[i]), _mm256_loadu_ps(p + i * 8), acc[i % 4]);
+        }
+      }
+      __m256 sum = _mm256_add_ps(_mm256_add_ps(acc[0], acc[1]), _mm256_add_ps(acc[2], acc[3]));
+      if (bias != nullptr) sum = _mm256_add_ps(sum, _mm256_set1_ps(bias[n]));
+      _mm256_storeu_ps(out + int64_t{n} * 8, _mm256_min_ps(_mm256_max_ps(sum, vlo), vhi));
     }
-    for (int r = 0; r < rows; ++r) {
-      float* c = C + (m0 + r) * ldc;
-      for (int n = 0; n < N; ++n) c[n] = out[int64_t{n} * 8 + r];
-    }
+    float* dst[8];
+    for (int r = 0; r < rows; ++r) dst[r] = C + (m0 + r) * ldc;
+    f32_tile_to_pixels__avx2(rows, N, out, 8, dst);
   }
 }
 

@@ -122,45 +122,45 @@ void SpmvF32(int M, const float* A, int64_t lda, const ref::BlockCsr<float>& w, 
   }
 }
 
-// Transposes rows m0 .. m0 + rows - 1 of A into panel[k][16] (zeros for missing rows).
+// Transposes rows m0 .. m0 + rows - 1 of A into panel[k][16] (zeros for missing rows), by the
+// convolution's 16x16 register transposes (rows of A one after the other: a row at a time
+// otherwise).
 void PackPanelF32(const float* A, int64_t lda, int rows, int K, float* panel) {
   if (rows < 16) std::memset(panel, 0, sizeof(float) * static_cast<size_t>(K) * 16);
-  int k = 0;
-  if (rows == 16) {
-    // 16 x 16 tiles through the stack: loads and stores stay contiguous.
-    alignas(64) float tile[16][16];
-    for (; k + 16 <= K; k += 16) {
-      for (int r = 0; r < 16; ++r) _mm512_store_ps(tile[r], _mm512_loadu_ps(A + r * lda + k));
-      for (int kk = 0; kk < 16; ++kk) {
-        const __m512i idx = _mm512_setr_epi32(0, 16, 32, 48, 64, 80, 96, 112, 128, 144, 160, 176,
-                                              192, 208, 224, 240);
-        _mm512_storeu_ps(panel + (int64_t{k} + kk) * 16, Gather(&tile[0][kk], idx));
-      }
-    }
-  }
-  for (int r = 0; r < rows; ++r) {
-    const float* a = A + r * lda;
-    for (int kk = k; kk < K; ++kk) panel[int64_t{kk} * 16 + r] = a[kk];
-  }
+  if (lda == K) return f32_pixels_to_planes__avx512(rows, K, A, panel, 16);
+  for (int r = 0; r < rows; ++r) f32_pixels_to_planes__avx512(1, K, A + r * lda, panel + r, 16);
 }
 
 template <int B>
 inline __m512 ColumnDotF32(const float* values, const int32_t* col, int32_t j0, int32_t j1,
                            const float* panel) {
-  __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
-  for (int32_t j = j0; j < j1; ++j) {
-    const float* v = values + int64_t{j} * B;
-    const float* p = panel + int64_t{col[j]} * 16;
-    if constexpr (B == 1) {
-      acc0 = _mm512_fmadd_ps(_mm512_set1_ps(v[0]), _mm512_loadu_ps(p), acc0);
-    } else {
-      for (int i = 0; i < B; i += 2) {
-        acc0 = _mm512_fmadd_ps(_mm512_set1_ps(v[i]), _mm512_loadu_ps(p + i * 16), acc0);
-        acc1 = _mm512_fmadd_ps(_mm512_set1_ps(v[i + 1]), _mm512_loadu_ps(p + (i + 1) * 16), acc1);
+  // Four FMA chains (one would wait out the FMA latency on every stored weight).
+  __m512 acc[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(),
+                   _mm512_setzero_ps()};
+  int32_t j = j0;
+  if constexpr (B == 1) {
+    for (; j + 4 <= j1; j += 4) {
+#pragma GCC unroll 4
+      for (int u = 0; u < 4; ++u) {
+        acc[u] = _mm512_fmadd_ps(_mm512_set1_ps(values[j + u]),
+                                 _mm512_loadu_ps(panel + int64_t{col[j + u]} * 16), acc[u]);
+      }
+    }
+    for (; j < j1; ++j) {
+      acc[0] = _mm512_fmadd_ps(_mm512_set1_ps(values[j]),
+                               _mm512_loadu_ps(panel + int64_t{col[j]} * 16), acc[0]);
+    }
+  } else {
+    for (; j < j1; ++j) {
+      const float* v = values + int64_t{j} * B;
+      const float* p = panel + int64_t{col[j]} * 16;
+#pragma GCC unroll 16
+      for (int i = 0; i < B; ++i) {
+        acc[i % 4] = _mm512_fmadd_ps(_mm512_set1_ps(v[i]), _mm512_loadu_ps(p + i * 16), acc[i % 4]);
       }
     }
   }
-  return _mm512_add_ps(acc0, acc1);
+  return _mm512_add_ps(_mm512_add_ps(acc[0], acc[1]), _mm512_add_ps(acc[2], acc[3]));
 }
 
 template <int B>
@@ -179,10 +179,9 @@ void SpmmF32(int M, const float* A, int64_t lda, const ref::BlockCsr<float>& w, 
       acc = _mm512_min_ps(_mm512_max_ps(acc, vlo), vhi);
       _mm512_storeu_ps(out + int64_t{n} * 16, acc);
     }
-    for (int r = 0; r < rows; ++r) {
-      float* c = C + (m0 + r) * ldc;
-      for (int n = 0; n < N; ++n) c[n] = out[int64_t{n} * 16 + r];
-    }
+    float* dst[16];
+    for (int r = 0; r < rows; ++r) dst[r] = C + (m0 + r) * ldc;
+    f32_tile_to_pixels__avx512(rows, N, out, 16, dst);
   }
 }
 
