@@ -37,57 +37,6 @@ inline void Transpose4x4(float32x4_t r[4]) {
   r[3] = vcombine_f32(vget_high_f32(t01.val[1]), vget_high_f32(t23.val[1]));
 }
 
-// panel[k * 8 + r] = A[(m0 + r) * lda + k] for r < rows (at most 8), k < K: 4x4 transposes for
-// whole groups of 4 rows and 4 columns, single values for the rest.
-void PackPanel8(const float* A, int64_t lda, int rows, int K, float* panel) {
-  const int k4 = K & ~3;
-  for (int r0 = 0; r0 < rows; r0 += 4) {
-    const float* a = A + r0 * lda;
-    if (r0 + 4 <= rows) {
-      float32x4_t r[4];
-      for (int k0 = 0; k0 < k4; k0 += 4) {
-#pragma GCC unroll 4
-        for (int i = 0; i < 4; ++i) r[i] = vld1q_f32(a + i * lda + k0);
-        Transpose4x4(r);
-#pragma GCC unroll 4
-        for (int j = 0; j < 4; ++j) vst1q_f32(panel + int64_t{k0 + j} * 8 + r0, r[j]);
-      }
-      for (int i = 0; i < 4; ++i) {
-        for (int k = k4; k < K; ++k) panel[int64_t{k} * 8 + r0 + i] = a[i * lda + k];
-      }
-    } else {
-      for (int i = 0; r0 + i < rows; ++i) {
-        for (int k = 0; k < K; ++k) panel[int64_t{k} * 8 + r0 + i] = a[i * lda + k];
-      }
-    }
-  }
-}
-
-// C[(m0 + r) * ldc + n] = out[n * 8 + r] for r < rows, n < N (the inverse move).
-void UnpackPanel8(const float* out, int rows, int N, float* C, int64_t ldc) {
-  const int n4 = N & ~3;
-  for (int r0 = 0; r0 < rows; r0 += 4) {
-    float* c = C + r0 * ldc;
-    if (r0 + 4 <= rows) {
-      float32x4_t r[4];
-      for (int n0 = 0; n0 < n4; n0 += 4) {
-#pragma GCC unroll 4
-        for (int i = 0; i < 4; ++i) r[i] = vld1q_f32(out + int64_t{n0 + i} * 8 + r0);
-        Transpose4x4(r);
-#pragma GCC unroll 4
-        for (int j = 0; j < 4; ++j) vst1q_f32(c + j * ldc + n0, r[j]);
-      }
-      for (int j = 0; j < 4; ++j) {
-        for (int n = n4; n < N; ++n) c[j * ldc + n] = out[int64_t{n} * 8 + r0 + j];
-      }
-    } else {
-      for (int j = 0; r0 + j < rows; ++j) {
-        for (int n = 0; n < N; ++n) c[j * ldc + n] = out[int64_t{n} * 8 + r0 + j];
-      }
-    }
-  }
-}
-
 template <int B>
 inline float RowDotF32(const float* values, const int32_t* col, int32_t j0, int32_t j1,
                        const float* a) {
@@ -156,8 +105,15 @@ __attribute__((noinline)) void SpmmF32(int M, const float* A, int64_t lda,
   const float32x4_t vlo = vdupq_n_f32(lo), vhi = vdupq_n_f32(hi);
   for (int m0 = 0; m0 < M; m0 += 8) {
     const int rows = std::min(8, M - m0);
+    // panel[k][8]: the convolution's 4x4 register transposes (zeros for missing rows).
     if (rows < 8) std::memset(panel, 0, sizeof(float) * static_cast<size_t>(K) * 8);
-    PackPanel8(A + m0 * lda, lda, rows, K, panel);
+    if (lda == K) {
+      f32_pixels_to_planes__neon(rows, K, A + m0 * lda, panel, 8);
+    } else {
+      for (int r = 0; r < rows; ++r) {
+        f32_pixels_to_planes__neon(1, K, A + (m0 + r) * lda, panel + r, 8);
+      }
+    }
     for (int n = 0; n < N; ++n) {
       float32x4_t acc0 = vdupq_n_f32(0.0f), acc1 = vdupq_n_f32(0.0f);
       float32x4_t acc2 = vdupq_n_f32(0.0f), acc3 = vdupq_n_f32(0.0f);
@@ -204,7 +160,9 @@ __attribute__((noinline)) void SpmmF32(int M, const float* A, int64_t lda,
       vst1q_f32(out + int64_t{n} * 8, Clamp(lo4, vlo, vhi));
       vst1q_f32(out + int64_t{n} * 8 + 4, Clamp(hi4, vlo, vhi));
     }
-    UnpackPanel8(out, rows, N, C + m0 * ldc, ldc);
+    float* dst[8];
+    for (int r = 0; r < rows; ++r) dst[r] = C + (m0 + r) * ldc;
+    f32_tile_to_pixels__neon(rows, N, out, 8, dst);
   }
 }
 
