@@ -36,13 +36,14 @@ struct Thresholds {
 // the float ones, so int8 weights must be very sparse before skipping zeros pays; float rows of
 // one are memory-bound and gain early). Re-measured 2026-11-26 after the tiled float kernels
 // got four FMA chains, register-transposed panels and threads: faster up to 0.30 / 0.40 / 0.40
-// (1x1 / 1x4 / 1x16 blocks) on AVX-512 and 0.70 / 0.90 / 0.90 on AVX2 (whose dense float GEMM
-// runs at about half of its peak); one row: AVX2 1x1 blocks (gathers) only at 5 %, int8 1x4 on
-// AVX2 and 1x16 on AVX-512 never (1.2x and 1.4x slower at 5 %), AVX-512 float 1x16 up to 0.40.
-// The tiled int8 pair kernel was 3.3x slower than the dense kernel even at 5 % density, so it
-// is never chosen on AVX-512 (the quad kernel is: SparseS8QuadMaxDensity).
+// (1x1 / 1x4 / 1x16 blocks) on AVX-512 and 0.40 on AVX2 (after its dense float GEMM went from
+// half to 97 % of the FMA peak the same day; against the slow one it had been 0.70-0.90); one row:
+// AVX2 1x1 blocks (gathers) only at 5 %, int8 1x4 on AVX2 and 1x16 on AVX-512 never (1.2x and 1.4x
+// slower at 5 %), AVX-512 float 1x16 up to 0.40. The tiled int8 pair kernel was 3.3x slower than
+// the dense kernel even at 5 % density, so it is never chosen on AVX-512 (the quad kernel is:
+// SparseS8QuadMaxDensity).
 constexpr Thresholds kAvx512 = {{0.05, 0.25, 0.45}, {0.25, 0.30, 0.35}, {0.0, 0.0, 0.0}, 0.0};
-constexpr Thresholds kAvx2 = {{0.05, 0.40, 0.55}, {0.50, 0.60, 0.60}, {0.0, 0.0, 0.20}, 0.10};
+constexpr Thresholds kAvx2 = {{0.05, 0.40, 0.55}, {0.35, 0.40, 0.40}, {0.0, 0.0, 0.20}, 0.10};
 constexpr Thresholds kScalar = {{0.20, 0.40, 0.40}, {0.25, 0.30, 0.30}, {0.05, 0.05, 0.05}, 0.30};
 // NEON (float; int8 weights run the portable kernels, so the scalar int8 values, less the
 // tiled form's, which NEON's dense int8 kernels beat by far more than x86's portable ones).
