@@ -42,7 +42,11 @@ void f32_gemm_ukernel__avx2_6x16(int kc, const float* a, const float* b, float* 
   const __m256 zero = _mm256_setzero_ps();
   const bool full = n == kNr;
   alignas(32) float tile[kNr];
-  for (int i = 0; i < m; ++i) {
+  // A constant trip count, unrolled: accumulators indexed by a run-time row would make GCC keep
+  // all of them on the stack, with a load and a store around every FMA above.
+#pragma GCC unroll 6
+  for (int i = 0; i < kMr; ++i) {
+    if (i >= m) break;
     float* row = c + static_cast<long>(i) * ldc;
     __m256 v0 = acc0[i];
     __m256 v1 = acc1[i];
