@@ -291,7 +291,8 @@ const S16GemmConfig* GetS16GemmConfig(const CpuInfo& cpu) {
 #endif
 #if defined(EDGEOPT_HAVE_AVX2)
   static constexpr S16GemmConfig kAvx2 = {"s16_gemm_packed__avx2",
-                                          a2::s16_gemm_packed_ukernel__avx2, nullptr, 8};
+                                          a2::s16_gemm_packed_ukernel__avx2, nullptr, 8,
+                                          a2::s16_requant_narrow_ukernel__avx2};
   if (cpu.UseAvx2()) return &kAvx2;
 #endif
   (void)cpu;

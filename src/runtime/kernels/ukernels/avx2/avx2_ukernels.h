@@ -70,6 +70,7 @@ void qu8_vmul_minmax_ukernel__avx2_u8(size_t n, const void* a, const void* b, bo
 // B packed by PackS16Weights with nr = 8.
 void s16_gemm_packed_ukernel__avx2(int M, int N, int K, const int16_t* a, ptrdiff_t lda,
                                    const int16_t* b, int32_t* c, ptrdiff_t ldc);
+void s16_requant_narrow_ukernel__avx2(const S16RequantNarrowArgs& p);
 
 void f32_conv3x3s1_minmax_ukernel_8x8__avx2(const F32Conv3x3Args& p);
 void f32_conv3x3s1_minmax_ukernel_4x16__avx2(const F32Conv3x3Args& p);
