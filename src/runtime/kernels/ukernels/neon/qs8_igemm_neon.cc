@@ -37,12 +37,15 @@ inline void MlalK(int32x4_t (&acc)[4], int16x8_t wl, int16x8_t wh, int16x4_t a) 
 template <int MR>
 inline const int8_t* Accumulate(int kcp, int taps, const uint8_t* const* a, const int8_t* w,
                                 int32x4_t (&acc)[MR][4]) {
+  // The sums in a local array, copied out at the end: stores into `acc` (the caller's) would
+  // have to be redone before every load of activation bytes, which may alias it.
+  int32x4_t sum[MR][4];
   const int32_t* bias = reinterpret_cast<const int32_t*>(w);
 #pragma GCC unroll 4
   for (int j = 0; j < 4; ++j) {
     const int32x4_t b = vld1q_s32(bias + 4 * j);
 #pragma GCC unroll 8
-    for (int i = 0; i < MR; ++i) acc[i][j] = b;
+    for (int i = 0; i < MR; ++i) sum[i][j] = b;
   }
   w += 64;
   for (int t = 0; t < taps; ++t) {
@@ -61,12 +64,17 @@ inline const int8_t* Accumulate(int kcp, int taps, const uint8_t* const* a, cons
 #pragma GCC unroll 8
       for (int i = 0; i < MR; ++i) {
         const int16x4_t av = LoadActivation4(ap[i] + k);
-        MlalK<0>(acc[i], wl[0], wh[0], av);
-        MlalK<1>(acc[i], wl[1], wh[1], av);
-        MlalK<2>(acc[i], wl[2], wh[2], av);
-        MlalK<3>(acc[i], wl[3], wh[3], av);
+        MlalK<0>(sum[i], wl[0], wh[0], av);
+        MlalK<1>(sum[i], wl[1], wh[1], av);
+        MlalK<2>(sum[i], wl[2], wh[2], av);
+        MlalK<3>(sum[i], wl[3], wh[3], av);
       }
     }
+  }
+#pragma GCC unroll 8
+  for (int i = 0; i < MR; ++i) {
+#pragma GCC unroll 4
+    for (int j = 0; j < 4; ++j) acc[i][j] = sum[i][j];
   }
   return w;
 }

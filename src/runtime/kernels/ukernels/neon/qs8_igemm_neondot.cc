@@ -31,6 +31,9 @@ inline int8x16_t LoadActivation4(const uint8_t* p) {
 template <int MR>
 inline const int8_t* Accumulate(int kcp, int taps, const uint8_t* const* a, const int8_t* w,
                                 int32x4_t (&acc)[MR][4]) {
+  // The sums in a local array, copied out at the end: stores into `acc` (the caller's) would
+  // have to be redone before every load of activation bytes, which may alias it.
+  int32x4_t sum[MR][4];
   const int32_t* bias = reinterpret_cast<const int32_t*>(w);
   int32x4_t wsum[4];
 #pragma GCC unroll 4
@@ -38,7 +41,7 @@ inline const int8_t* Accumulate(int kcp, int taps, const uint8_t* const* a, cons
     const int32x4_t b = vld1q_s32(bias + 4 * j);
     wsum[j] = vdupq_n_s32(0);
 #pragma GCC unroll 8
-    for (int i = 0; i < MR; ++i) acc[i][j] = b;
+    for (int i = 0; i < MR; ++i) sum[i][j] = b;
   }
   w += 64;
   const int8x16_t ones = vdupq_n_s8(1);
@@ -58,7 +61,7 @@ inline const int8_t* Accumulate(int kcp, int taps, const uint8_t* const* a, cons
       for (int i = 0; i < MR; ++i) {
         const int8x16_t av = LoadActivation4(ap[i] + k);
 #pragma GCC unroll 4
-        for (int j = 0; j < 4; ++j) acc[i][j] = vdotq_s32(acc[i][j], wv[j], av);
+        for (int j = 0; j < 4; ++j) sum[i][j] = vdotq_s32(sum[i][j], wv[j], av);
       }
     }
   }
@@ -66,7 +69,7 @@ inline const int8_t* Accumulate(int kcp, int taps, const uint8_t* const* a, cons
   for (int j = 0; j < 4; ++j) {
     const int32x4_t fix = vshlq_n_s32(wsum[j], 7);  // 128 * sum w', modulo 2^32
 #pragma GCC unroll 8
-    for (int i = 0; i < MR; ++i) acc[i][j] = vaddq_s32(acc[i][j], fix);
+    for (int i = 0; i < MR; ++i) acc[i][j] = vaddq_s32(sum[i][j], fix);
   }
   return w;
 }
