@@ -53,8 +53,8 @@ constexpr Thresholds kScalar = {{0.20, 0.40, 0.40}, {0.25, 0.30, 0.30}, {0.05, 0
 // an A72 against the dense GEMM's 1.0 (break-even ~0.44 before packing), the 1x4 / 1x16 loops
 // about 1.6 (~0.6); the one-row loops need 9 loads per 4 stored weights (1x1; ~0.11 against a
 // GEMV from L1, more from L2), 3 per 1x4 block (~0.33), 9 per 1x16 block (~0.44). Each value
-// is at or below its estimate, and at or below AVX2's measured one (the same load / FMA
-// balance as a Cortex-A76).
+// is at or below its estimate and, but for one-row 1x1 blocks (AVX2 gathers them, NEON loads
+// lanes), at or below AVX2's measured one (the same load / FMA balance as a Cortex-A76).
 constexpr Thresholds kNeon = {{0.10, 0.30, 0.40}, {0.25, 0.35, 0.35}, {0.05, 0.05, 0.05}, 0.05};
 
 const Thresholds& ThresholdsFor(SparseIsa isa) {
