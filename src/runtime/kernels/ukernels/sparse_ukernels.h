@@ -31,12 +31,32 @@
 #define EDGEOPT_SRC_RUNTIME_KERNELS_UKERNELS_SPARSE_UKERNELS_H_
 
 #include <cstdint>
+#include <type_traits>
 
 #include "src/runtime/kernels/reference/sparse_gemm.h"
 #include "src/runtime/kernels/ukernels/ukernels.h"
 
 namespace edgeopt {
 namespace rt {
+
+// The float kernels compile one path per block width: fn(std::integral_constant<int, B>()) for
+// B = 16, 4 or 1; false (fn not called) for another width, which the reference then runs.
+template <typename F>
+inline bool WithSparseBlock(int block, F&& fn) {
+  switch (block) {
+    case 16:
+      fn(std::integral_constant<int, 16>());
+      return true;
+    case 4:
+      fn(std::integral_constant<int, 4>());
+      return true;
+    case 1:
+      fn(std::integral_constant<int, 1>());
+      return true;
+    default:
+      return false;
+  }
+}
 
 // Pairs of int8 weights packed as two int16 in one int32 (low half: the even column).
 struct PackedPairs {

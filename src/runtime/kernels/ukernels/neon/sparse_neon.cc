@@ -273,31 +273,18 @@ void f32_spconv_minmax_ukernel_16__neon(int lanes, const float* x, const SparseC
 void f32_spmv_minmax_ukernel__neon(int M, const float* A, int64_t lda,
                                    const ref::BlockCsr<float>& w, const float* bias, float lo,
                                    float hi, float* C, int64_t ldc) {
-  switch (w.block) {
-    case 16:
-      return SpmvF32<16>(M, A, lda, w, bias, lo, hi, C, ldc);
-    case 4:
-      return SpmvF32<4>(M, A, lda, w, bias, lo, hi, C, ldc);
-    case 1:
-      return SpmvF32<1>(M, A, lda, w, bias, lo, hi, C, ldc);
-    default:
-      return ref::SparseGemmF32(M, A, lda, w, bias, lo, hi, C, ldc);
-  }
+  const bool done = WithSparseBlock(
+      w.block, [&](auto b) { SpmvF32<decltype(b)::value>(M, A, lda, w, bias, lo, hi, C, ldc); });
+  if (!done) ref::SparseGemmF32(M, A, lda, w, bias, lo, hi, C, ldc);
 }
 
 void f32_spmm_minmax_ukernel_8__neon(int M, const float* A, int64_t lda,
                                      const ref::BlockCsr<float>& w, const float* bias, float lo,
                                      float hi, float* C, int64_t ldc, float* scratch) {
-  switch (w.block) {
-    case 16:
-      return SpmmF32<16>(M, A, lda, w, bias, lo, hi, C, ldc, scratch);
-    case 4:
-      return SpmmF32<4>(M, A, lda, w, bias, lo, hi, C, ldc, scratch);
-    case 1:
-      return SpmmF32<1>(M, A, lda, w, bias, lo, hi, C, ldc, scratch);
-    default:
-      return ref::SparseGemmF32(M, A, lda, w, bias, lo, hi, C, ldc);
-  }
+  const bool done = WithSparseBlock(w.block, [&](auto b) {
+    SpmmF32<decltype(b)::value>(M, A, lda, w, bias, lo, hi, C, ldc, scratch);
+  });
+  if (!done) ref::SparseGemmF32(M, A, lda, w, bias, lo, hi, C, ldc);
 }
 
 }  // namespace rt
