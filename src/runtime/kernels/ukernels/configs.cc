@@ -171,7 +171,8 @@ constexpr QuantElementwiseConfig kQuantElementwiseAvx2 = {
     {{EDGEOPT_UK(kQuantS8, a2::qs8_requantize_ukernel__avx2),
       EDGEOPT_UK(kRequantS8U8, a2::qs8_requantize_ukernel__avx2)},
      {EDGEOPT_UK(kRequantS8U8, a2::qu8_requantize_ukernel__avx2),
-      EDGEOPT_UK(kQuantU8, a2::qu8_requantize_ukernel__avx2)}}};
+      EDGEOPT_UK(kQuantU8, a2::qu8_requantize_ukernel__avx2)}},
+    EDGEOPT_UK(kQuantF32S16, a2::f32_qs16_vcvt_ukernel__avx2_u4)};
 constexpr F32VBinaryConfig kF32VBinaryAvx2 = {
     "f32_vbinary_minmax__avx2_u16", a2::f32_vadd_minmax_ukernel__avx2_u16,
     a2::f32_vsub_minmax_ukernel__avx2_u16, a2::f32_vmul_minmax_ukernel__avx2_u16,

@@ -29,6 +29,8 @@ void qs8_vadd_minmax_ukernel__avx2_u8(size_t n, const void* a, const void* b, bo
 void qu8_vadd_minmax_ukernel__avx2_u8(size_t n, const void* a, const void* b, bool b_scalar,
                                       void* out, const QS8VAddParams* p);
 void f32_q8_vcvt_ukernel__avx2_u8(size_t n, const float* x, void* out, const F32QuantizeParams* p);
+void f32_qs16_vcvt_ukernel__avx2_u4(size_t n, const float* x, void* out,
+                                    const F32QuantizeParams* p);
 void qs8_f32_vcvt_ukernel__avx2_u8(size_t n, const void* x, float* out, float scale,
                                    int32_t zero_point);
 void qu8_f32_vcvt_ukernel__avx2_u8(size_t n, const void* x, float* out, float scale,

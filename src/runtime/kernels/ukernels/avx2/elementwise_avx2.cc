@@ -175,6 +175,47 @@ void qu8_vadd_minmax_ukernel__avx2_u8(size_t n, const void* a, const void* b, bo
 void f32_q8_vcvt_ukernel__avx2_u8(size_t n, const float* x, void* out, const F32QuantizeParams* p) {
   F32Quantize(n, x, out, p);
 }
+// float32 -> int16 exactly as the reference (the AVX-512 kernel's steps, 4 doubles a vector):
+// x / scale in double, rounded half away from zero from its truncation and the exact fraction
+// left, + zero point, clamped; NaN gives 0, values beyond +-1e9 only need their sign.
+void f32_qs16_vcvt_ukernel__avx2_u4(size_t n, const float* x, void* out,
+                                    const F32QuantizeParams* p) {
+  int16_t* po = static_cast<int16_t*>(out);
+  const __m256d scale = _mm256_set1_pd(static_cast<double>(p->scale));
+  const __m256d half = _mm256_set1_pd(0.5), neg_half = _mm256_set1_pd(-0.5);
+  const __m256d one = _mm256_set1_pd(1.0);
+  const __m256d limit = _mm256_set1_pd(1.0e9), neg_limit = _mm256_set1_pd(-1.0e9);
+  const __m128i zp = _mm_set1_epi32(p->zero_point);
+  const __m128i qmin = _mm_set1_epi32(p->qmin), qmax = _mm_set1_epi32(p->qmax);
+  for (size_t i = 0; i < n; i += 4) {
+    const size_t count = n - i < 4 ? n - i : 4;
+    __m128 xv;
+    if (count == 4) {
+      xv = _mm_loadu_ps(x + i);
+    } else {
+      float in[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+      std::memcpy(in, x + i, count * sizeof(float));
+      xv = _mm_loadu_ps(in);
+    }
+    const __m256d q = _mm256_div_pd(_mm256_cvtps_pd(xv), scale);
+    const __m256d c = _mm256_min_pd(_mm256_max_pd(q, neg_limit), limit);  // NaN: replaced below
+    const __m256d t = _mm256_round_pd(c, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
+    const __m256d frac = _mm256_sub_pd(c, t);
+    __m256d r = _mm256_add_pd(t, _mm256_and_pd(_mm256_cmp_pd(frac, half, _CMP_GE_OQ), one));
+    r = _mm256_sub_pd(r, _mm256_and_pd(_mm256_cmp_pd(frac, neg_half, _CMP_LE_OQ), one));
+    r = _mm256_andnot_pd(_mm256_cmp_pd(q, q, _CMP_UNORD_Q), r);
+    __m128i v = _mm_add_epi32(_mm256_cvttpd_epi32(r), zp);
+    v = _mm_min_epi32(_mm_max_epi32(v, qmin), qmax);
+    const __m128i h = _mm_packs_epi32(v, v);  // in range after the clamp
+    if (count == 4) {
+      _mm_storel_epi64(reinterpret_cast<__m128i*>(po + i), h);
+    } else {
+      int16_t o[8];
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(o), h);
+      std::memcpy(po + i, o, count * sizeof(int16_t));
+    }
+  }
+}
 void qs8_f32_vcvt_ukernel__avx2_u8(size_t n, const void* x, float* out, float scale,
                                    int32_t zero_point) {
   Dequantize<true>(n, x, out, scale, zero_point);
