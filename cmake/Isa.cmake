@@ -56,6 +56,11 @@ set(EDGEOPT_AVX2_FLAGS -mavx2 -mfma -mf16c -ffp-contract=off)
 set(EDGEOPT_AVX512_FLAGS -mavx512f -mavx512bw -mavx512vl -mavx512dq -mavx512vnni -mfma -mf16c
     -ffp-contract=off)
 set(EDGEOPT_NEON32_FLAGS -mfpu=neon-vfpv4 -mfloat-abi=hard)
+# AVX-VNNI kernels (ukernels/avxvnni/) need a compiler that knows -mavxvnni (GCC 11, Clang 12).
+if(EDGEOPT_ARCH_X86)
+  include(CheckCXXCompilerFlag)
+  check_cxx_compiler_flag(-mavxvnni EDGEOPT_COMPILER_AVXVNNI)
+endif()
 
 # Keeps only the ukernel sources this target can compile and sets their per-file flags.
 function(edgeopt_filter_isa_sources var)
@@ -64,6 +69,13 @@ function(edgeopt_filter_isa_sources var)
     if(src MATCHES "/ukernels/avx2/")
       if(EDGEOPT_ARCH_X86 AND EDGEOPT_ENABLE_AVX2)
         set_source_files_properties(${src} PROPERTIES COMPILE_OPTIONS "${EDGEOPT_AVX2_FLAGS}")
+        list(APPEND kept ${src})
+      endif()
+    elseif(src MATCHES "/ukernels/avxvnni/")
+      # Part of the AVX2 family: the int8 kernels for AVX2 CPUs with the VEX-encoded VNNI.
+      if(EDGEOPT_ARCH_X86 AND EDGEOPT_ENABLE_AVX2 AND EDGEOPT_COMPILER_AVXVNNI)
+        set_source_files_properties(${src} PROPERTIES COMPILE_OPTIONS
+                                                      "${EDGEOPT_AVX2_FLAGS};-mavxvnni")
         list(APPEND kept ${src})
       endif()
     elseif(src MATCHES "/ukernels/avx512/")
@@ -88,6 +100,9 @@ endfunction()
 # Tell the dispatch code which microkernel families are compiled in.
 if(EDGEOPT_ARCH_X86 AND EDGEOPT_ENABLE_AVX2)
   add_compile_definitions(EDGEOPT_HAVE_AVX2=1)
+  if(EDGEOPT_COMPILER_AVXVNNI)
+    add_compile_definitions(EDGEOPT_HAVE_AVXVNNI=1)
+  endif()
 endif()
 if(EDGEOPT_ARCH_X86 AND EDGEOPT_ENABLE_AVX512)
   add_compile_definitions(EDGEOPT_HAVE_AVX512=1)

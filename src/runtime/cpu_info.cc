@@ -41,6 +41,8 @@ void DetectX86(CpuInfo* info) {
   info->avx512bw = zmm && ((b >> 30) & 1u);
   info->avx512vl = zmm && ((b >> 31) & 1u);
   info->avx512vnni = zmm && ((c >> 11) & 1u);
+  if (__get_cpuid_count(7, 1, &a, &b, &c, &d) == 0) return;
+  info->avxvnni = ymm && ((a >> 4) & 1u);  // the VEX-encoded VNNI (leaf 7.1 EAX bit 4)
 }
 #endif
 
@@ -71,8 +73,9 @@ CpuInfo Detect() {
       const int cores = info.num_cores;
       info = CpuInfo();
       info.num_cores = cores;
-    } else if (std::strcmp(cap, "avx2") == 0) {
+    } else if (std::strcmp(cap, "avx2") == 0 || std::strcmp(cap, "avxvnni") == 0) {
       info.avx512f = info.avx512bw = info.avx512vl = info.avx512dq = info.avx512vnni = false;
+      if (std::strcmp(cap, "avx2") == 0) info.avxvnni = false;
     }
   }
   return info;
@@ -83,6 +86,14 @@ CpuInfo Detect() {
 bool CpuInfo::UseAvx2() const {
 #if defined(EDGEOPT_HAVE_AVX2)
   return avx2 && fma && f16c;
+#else
+  return false;
+#endif
+}
+
+bool CpuInfo::UseAvxVnni() const {
+#if defined(EDGEOPT_HAVE_AVXVNNI)
+  return UseAvx2() && avxvnni;
 #else
   return false;
 #endif

@@ -21,12 +21,13 @@ struct CpuInfo {
 
   // AVX2 + FMA + F16C and the compiled-in microkernels.
   bool UseAvx2() const;
-  bool UseAvx512() const;  // F + BW + VL + DQ
+  bool UseAvx512() const;   // F + BW + VL + DQ
+  bool UseAvxVnni() const;  // AVX2 + the VEX-encoded VNNI (int8 kernels when AVX-512 is absent)
   bool UseNeon() const;
 };
 
-// Detected once (thread-safe static), with EDGEOPT_CPU=scalar|avx2|avx512 to cap the ISA level
-// (for testing every path on one machine).
+// Detected once (thread-safe static), with EDGEOPT_CPU=scalar|avx2|avxvnni|avx512 to cap the ISA
+// level (for testing every path on one machine; avx2 leaves out AVX-VNNI, avxvnni keeps it).
 const CpuInfo& GetCpuInfo();
 // A copy with everything off: what the scalar fallback sees.
 CpuInfo ScalarCpuInfo();

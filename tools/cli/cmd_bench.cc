@@ -46,8 +46,9 @@ double Percentile(const std::vector<double>& sorted, double q) {
 std::string IsaName(const rt::CpuInfo& cpu, bool optimized) {
   if (!optimized) return "reference";
   if (cpu.UseAvx512()) return "avx512";
+  if (cpu.UseAvxVnni()) return "avx2+avxvnni";
   if (cpu.UseAvx2()) return "avx2";
-  if (cpu.UseNeon()) return "neon";
+  if (cpu.UseNeon()) return cpu.neon_dotprod ? "neon+dotprod" : "neon";
   return "scalar";
 }
 

@@ -29,6 +29,8 @@ inline std::vector<rt::CpuInfo> OptimizedLevels() {
   if (native.UseAvx2()) {
     rt::CpuInfo c = native;
     c.avx512f = c.avx512bw = c.avx512vl = c.avx512dq = c.avx512vnni = false;
+    if (c.UseAvxVnni()) levels.push_back(c);  // AVX2 with the VEX-encoded VNNI (int8 GEMMs)
+    c.avxvnni = false;
     levels.push_back(c);
   }
   if (native.UseNeon()) levels.push_back(native);

@@ -45,6 +45,8 @@ std::vector<Level> Levels() {
   if (native.UseAvx2()) {
     rt::CpuInfo c = native;
     c.avx512f = c.avx512bw = c.avx512vl = c.avx512dq = c.avx512vnni = false;
+    if (c.UseAvxVnni()) levels.push_back({"avxvnni", c});  // AVX2 with the VEX-encoded VNNI
+    c.avxvnni = false;
     levels.push_back({"avx2", c});
   }
   if (native.UseNeon()) levels.push_back({"neon", native});
@@ -128,6 +130,8 @@ TEST(UkernelConfigs, EachLevelPicksItsIsa) {
     SCOPED_TRACE(level.name);
     // The ISA family ("neon-nodot" runs NEON kernels too).
     const std::string isa = std::string(level.name).substr(0, std::string(level.name).find('-'));
+    // AVX-VNNI has its own int8 GEMMs only; everything else is the AVX2 family's.
+    const std::string family = isa == "avxvnni" ? "avx2" : isa;
     for (int n : {1, 16, 17, 32, 64, 100}) {
       const rt::uk::QS8GemmConfig* q = rt::uk::GetQS8GemmConfig(level.cpu, n);
       const rt::uk::F32GemmConfig* f = rt::uk::GetF32GemmConfig(level.cpu, n);
@@ -139,7 +143,7 @@ TEST(UkernelConfigs, EachLevelPicksItsIsa) {
       ASSERT_NE(q, nullptr);
       ASSERT_NE(f, nullptr);
       EXPECT_NE(std::string(q->name).find(isa), std::string::npos) << q->name;
-      EXPECT_NE(std::string(f->name).find(isa), std::string::npos) << f->name;
+      EXPECT_NE(std::string(f->name).find(family), std::string::npos) << f->name;
       EXPECT_EQ(q->nr % 16, 0);
       EXPECT_EQ(q->weight_bytes, isa == "avx2" ? 2 : 1);
     }
@@ -153,9 +157,9 @@ TEST(UkernelConfigs, EachLevelPicksItsIsa) {
       continue;
     }
     ASSERT_TRUE(qd != nullptr && fd != nullptr && e != nullptr);
-    EXPECT_NE(std::string(qd->name).find(isa), std::string::npos) << qd->name;
-    EXPECT_NE(std::string(fd->name).find(isa), std::string::npos) << fd->name;
-    EXPECT_NE(std::string(e->name).find(isa), std::string::npos) << e->name;
+    EXPECT_NE(std::string(qd->name).find(family), std::string::npos) << qd->name;
+    EXPECT_NE(std::string(fd->name).find(family), std::string::npos) << fd->name;
+    EXPECT_NE(std::string(e->name).find(family), std::string::npos) << e->name;
   }
 }
 

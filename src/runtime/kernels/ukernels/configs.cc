@@ -148,6 +148,19 @@ constexpr QS8GemmConfig kQS8Avx2 = {
     a2::u8_rowsum_ukernel__avx2,
     2,
 };
+#if defined(EDGEOPT_HAVE_AVXVNNI)
+constexpr QS8GemmConfig kQS8AvxVnni = {
+    "qs8_igemm_6x16c4__avxvnni",
+    16,
+    6,
+    a2::qs8_igemm_minmax_ukernel_6x16c4__avxvnni,
+    a2::qs8_igemm_minmax_ukernel_1x16c4__avxvnni,
+    EDGEOPT_UK(kGemmQD8, a2::qd8_f32_igemm_minmax_ukernel_6x16c4__avxvnni),
+    EDGEOPT_UK(kGemmQD8, a2::qd8_f32_igemm_minmax_ukernel_1x16c4__avxvnni),
+    a2::xor80_copy_ukernel__avx2,
+    a2::u8_rowsum_ukernel__avx2,
+};
+#endif
 constexpr F32GemmConfig kF32Avx2 = {"f32_igemm_6x16__avx2",
                                     16,
                                     6,
@@ -206,6 +219,9 @@ const QS8GemmConfig* GetQS8GemmConfig(const CpuInfo& cpu, int n) {
 #endif
 #if defined(EDGEOPT_HAVE_AVX512)
   if (HasAvx512Vnni(cpu)) return n <= 16 ? &kQS8Avx512Vnni16 : &kQS8Avx512Vnni32;
+#endif
+#if defined(EDGEOPT_HAVE_AVXVNNI)
+  if (cpu.UseAvxVnni()) return &kQS8AvxVnni;
 #endif
 #if defined(EDGEOPT_HAVE_AVX2)
   if (cpu.UseAvx2()) return &kQS8Avx2;

@@ -14,6 +14,13 @@ void qs8_igemm_minmax_ukernel_2x16c4__avx2(const QS8IGemmArgs& p);
 void qs8_igemm_minmax_ukernel_1x16c4__avx2(const QS8IGemmArgs& p);
 void qd8_f32_igemm_minmax_ukernel_2x16c4__avx2(const QD8IGemmArgs& p);
 void qd8_f32_igemm_minmax_ukernel_1x16c4__avx2(const QD8IGemmArgs& p);
+#if defined(EDGEOPT_HAVE_AVXVNNI)
+// ../avxvnni/qs8_igemm_avxvnni.cc (AVX2 + AVX-VNNI; the AVX-512 VNNI kernels' c4 packing).
+void qs8_igemm_minmax_ukernel_6x16c4__avxvnni(const QS8IGemmArgs& p);
+void qs8_igemm_minmax_ukernel_1x16c4__avxvnni(const QS8IGemmArgs& p);
+void qd8_f32_igemm_minmax_ukernel_6x16c4__avxvnni(const QD8IGemmArgs& p);
+void qd8_f32_igemm_minmax_ukernel_1x16c4__avxvnni(const QD8IGemmArgs& p);
+#endif
 
 void f32_igemm_minmax_ukernel_6x16__avx2(const F32IGemmArgs& p);
 void f32_igemm_exact_ukernel_6x16__avx2(const F32IGemmArgs& p);
