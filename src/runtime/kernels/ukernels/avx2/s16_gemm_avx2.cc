@@ -2,9 +2,9 @@
 #include <immintrin.h>
 
 #include <cstring>
-#include <limits>
 
 #include "src/runtime/kernels/ukernels/avx2/avx2_ukernels.h"
+#include "src/runtime/kernels/ukernels/avx2/requant_avx2.h"
 #include "src/runtime/kernels/ukernels/s16_gemm_impl.h"
 
 namespace edgeopt {
@@ -43,12 +43,9 @@ void s16_gemm_packed_ukernel__avx2(int M, int N, int K, const int16_t* a, ptrdif
 
 // The narrow output stage (S16RequantNarrowArgs), 8 channels at a time, as the AVX-512 one does
 // it: vpmuldq multiplies the even int32 lanes into int64 products, the odd lanes go through it
-// shifted down. AVX2 has no arithmetic 64-bit shift: (p + 2^63) >> s (logical) - 2^(63 - s) is
-// p >> s (arithmetic) in two's complement.
+// shifted down; the arithmetic 64-bit shift AVX2 lacks is SravEpi64 (requant_avx2.h).
 void s16_requant_narrow_ukernel__avx2(const S16RequantNarrowArgs& p) {
   const __m256i one = _mm256_set1_epi64x(1);
-  const __m256i bit63 = _mm256_set1_epi64x(std::numeric_limits<int64_t>::min());
-  const __m256i c63 = _mm256_set1_epi64x(63);
   const __m256i low32 = _mm256_set1_epi64x(0xFFFFFFFF);
   const __m256i zp = _mm256_set1_epi32(p.zero_point);
   const __m256i lo = _mm256_set1_epi32(p.lo - p.zero_point);
@@ -63,11 +60,9 @@ void s16_requant_narrow_ukernel__avx2(const S16RequantNarrowArgs& p) {
     const __m256i shift = _mm256_maskload_epi32(p.shift + n, m);
     const __m256i shift_even = _mm256_and_si256(shift, low32);
     const __m256i shift_odd = _mm256_srli_epi64(shift, 32);
-    // 2^(shift - 1) (0 for the masked-off lanes, shift 0) and 2^(63 - shift).
+    // 2^(shift - 1) (0 for the masked-off lanes, shift 0).
     const __m256i round_even = _mm256_sllv_epi64(one, _mm256_sub_epi64(shift_even, one));
     const __m256i round_odd = _mm256_sllv_epi64(one, _mm256_sub_epi64(shift_odd, one));
-    const __m256i fix_even = _mm256_sllv_epi64(one, _mm256_sub_epi64(c63, shift_even));
-    const __m256i fix_odd = _mm256_sllv_epi64(one, _mm256_sub_epi64(c63, shift_odd));
     const int32_t* acc = p.acc + n;
     int16_t* out = p.out + n;
     for (int i = 0; i < p.count; ++i, acc += p.channels, out += p.out_stride) {
@@ -75,9 +70,8 @@ void s16_requant_narrow_ukernel__avx2(const S16RequantNarrowArgs& p) {
       __m256i even = _mm256_add_epi64(_mm256_mul_epi32(x, red_even), round_even);
       __m256i odd =
           _mm256_add_epi64(_mm256_mul_epi32(_mm256_srli_epi64(x, 32), red_odd), round_odd);
-      even =
-          _mm256_sub_epi64(_mm256_srlv_epi64(_mm256_add_epi64(even, bit63), shift_even), fix_even);
-      odd = _mm256_sub_epi64(_mm256_srlv_epi64(_mm256_add_epi64(odd, bit63), shift_odd), fix_odd);
+      even = SravEpi64(even, shift_even);
+      odd = SravEpi64(odd, shift_odd);
       // The low 32 bits of each result (wrap32), back in channel order.
       __m256i v = _mm256_blend_epi32(even, _mm256_slli_epi64(odd, 32), 0xAA);
       v = _mm256_add_epi32(_mm256_min_epi32(_mm256_max_epi32(v, lo), hi), zp);
