@@ -207,6 +207,29 @@ TEST(SparseKernels, AutoThreadsCountOnlyTheKeptWeights) {
   EXPECT_EQ(threads(full), std::min(cores, 64));
 }
 
+// The int8 tiled sparse kernel runs on AVX2 but not on AVX2 + AVX-VNNI, whose dense int8 GEMM
+// it does not beat; forcing it still works.
+TEST(SparseKernels, Int8TiledStaysDenseWithAvxVnni) {
+  rt::CpuInfo avx2 = GetCpuInfo();
+  avx2.avx512f = avx2.avx512bw = avx2.avx512vl = avx2.avx512dq = avx2.avx512vnni = false;
+  if (!avx2.UseAvxVnni()) GTEST_SKIP() << "no AVX-VNNI on this machine";
+  const std::vector<uint8_t> model =
+      Export(MakeModel({"FULLY_CONNECTED", DType::kInt8, 64, 64, 256, 1, 0.02}, 9));
+  auto kernel = [&](bool vnni, SparseKernels sparse) {
+    rt::CpuInfo cpu = avx2;
+    cpu.avxvnni = vnni;
+    InterpreterOptions o;
+    o.cpu = &cpu;
+    o.sparse_kernels = sparse;
+    auto interp = Interpreter::Create(model.data(), model.size(), o);
+    EXPECT_TRUE(interp.ok()) << interp.status().ToString();
+    return interp.ok() ? std::string((*interp)->node_kernel(0)) : std::string();
+  };
+  EXPECT_EQ(kernel(false, SparseKernels::kAuto), "sparse tiled");
+  EXPECT_EQ(kernel(true, SparseKernels::kAuto).find("sparse"), std::string::npos);
+  EXPECT_EQ(kernel(true, SparseKernels::kForce), "sparse tiled");
+}
+
 TEST(SparseKernels, MalformedEncodingsAreRefused) {
   OpCase c{"FULLY_CONNECTED", DType::kFloat32, 1, 8, 32, 1, 0.3};
   const ir::Graph g = MakeModel(c, 7);

@@ -335,9 +335,16 @@ Status PrepareS8(Context* ctx, const int8_t* weights, int M, int N, int K,
   *out = nullptr;
   if constexpr (!TypeInBuild("sparse")) return Status::Ok();  // the dense kernels (selective.h)
   const SparseIsa isa = SparseIsaFor(ctx->cpu());
-  const SparseDecision d =
-      DecideSparse(DType::kInt8, weights, M, N, K, isa, WithContext(ctx, options));
+  const SparseOptions o = WithContext(ctx, options);
+  const SparseDecision d = DecideSparse(DType::kInt8, weights, M, N, K, isa, o);
   if (!d.use) return Status::Ok();
+  // AVX2 CPUs with AVX-VNNI run the dense int8 GEMM on vpdpbusd, twice the AVX2 one: the tiled
+  // pair kernel was 2.5x slower than it even at 5 % density (sparse_matmul_bench --matmul
+  // --isa avx2 on an AVX-VNNI machine), so only the one-row kernels stay.
+  if (d.path == SparsePath::kTiled && o.mode == SparseMode::kAuto && isa == SparseIsa::kAvx2 &&
+      ctx->cpu().UseAvxVnni()) {
+    return Status::Ok();
+  }
   SparseMatMul* op = nullptr;
   EDGEOPT_RETURN_IF_ERROR(NewOp(ctx, &op));
   op->density = d.density;
