@@ -5,7 +5,7 @@
 //   build/sparse_matmul_bench --quick         # headline only
 //   build/sparse_matmul_bench --kxk           # headline and the KxK convolutions
 //   build/sparse_matmul_bench --matmul        # the FC / 1x1 break-even sweep only
-//   build/sparse_matmul_bench --isa avx2      # as on a CPU without AVX-512 (or: scalar)
+//   build/sparse_matmul_bench --isa avx2      # as on a CPU without AVX-512 (or: avxvnni, scalar)
 //   build/sparse_matmul_bench --threads 2     # both kernels on 2 threads
 //
 // 1. Headline: Dense 1024x1024 (batch 1) at 80% sparsity in 1x4 blocks, float32 and int8:
@@ -351,21 +351,25 @@ int main(int argc, char** argv) {
     if (std::strcmp(argv[i], "--threads") == 0 && i + 1 < argc) g_threads = std::atoi(argv[++i]);
     if (std::strcmp(argv[i], "--isa") == 0 && i + 1 < argc) {
       const std::string isa = argv[++i];
-      if (isa != "avx2" && isa != "scalar" && isa != "native") {
-        std::fprintf(stderr, "sparse_matmul_bench: --isa avx2, scalar or native\n");
+      if (isa != "avx2" && isa != "avxvnni" && isa != "scalar" && isa != "native") {
+        std::fprintf(stderr, "sparse_matmul_bench: --isa avx2, avxvnni, scalar or native\n");
         return 2;
       }
       if (isa != "native") {
         g_cpu.avx512f = g_cpu.avx512bw = g_cpu.avx512vl = g_cpu.avx512dq = false;
         g_cpu.avx512vnni = false;
       }
+      if (isa != "native" && isa != "avxvnni") g_cpu.avxvnni = false;
       if (isa == "scalar") g_cpu.avx2 = g_cpu.fma = g_cpu.avxvnni = g_cpu.f16c = false;
     }
   }
   const rt::SparseIsa isa = rt::SparseIsaFor(g_cpu);
-  std::printf("sparse kernels: %s\n", isa == rt::SparseIsa::kAvx512 ? "avx512"
-                                      : isa == rt::SparseIsa::kAvx2 ? "avx2"
-                                                                    : "scalar");
+  std::printf("sparse kernels: %s%s\n",
+              isa == rt::SparseIsa::kAvx512 ? "avx512"
+              : isa == rt::SparseIsa::kAvx2 ? "avx2"
+              : isa == rt::SparseIsa::kNeon ? "neon"
+                                            : "scalar",
+              g_cpu.UseAvxVnni() && isa == rt::SparseIsa::kAvx2 ? " (dense int8: AVX-VNNI)" : "");
   if (!matmul_only) {
     Headline(false, DType::kFloat32, 1, 1024, 1024);
     Headline(false, DType::kInt8, 1, 1024, 1024);
