@@ -49,13 +49,15 @@ constexpr Thresholds kScalar = {{0.20, 0.40, 0.40}, {0.25, 0.30, 0.30}, {0.05, 0
 // tiled form's, which NEON's dense int8 kernels beat by far more than x86's portable ones).
 // Not measured on Arm hardware: derived from llvm-mca 14 (-mcpu=cortex-a72 / cortex-a53 /
 // cortex-a55) on the compiled loops. Cores with one 128-bit load per cycle make these kernels
-// load-bound, the dense ones FMA-bound: the tiled 1x1 loop takes 2.3 cycles per vector FMA on
-// an A72 against the dense GEMM's 1.0 (break-even ~0.44 before packing), the 1x4 / 1x16 loops
-// about 1.6 (~0.6); the one-row loops need 9 loads per 4 stored weights (1x1; ~0.11 against a
-// GEMV from L1, more from L2), 3 per 1x4 block (~0.33), 9 per 1x16 block (~0.44). Each value
-// is at or below its estimate and, but for one-row 1x1 blocks (AVX2 gathers them, NEON loads
-// lanes), at or below AVX2's measured one (the same load / FMA balance as a Cortex-A76).
-constexpr Thresholds kNeon = {{0.10, 0.30, 0.40}, {0.25, 0.35, 0.35}, {0.05, 0.05, 0.05}, 0.05};
+// load-bound, the dense ones FMA-bound. The tiled loop (panels of 16 rows on aarch64) takes,
+// per vector FMA, 1.51 cycles with 1x1 blocks and 1.25 with 1x4 on an A72 (the dense GEMM 1.0:
+// break-evens ~0.66 and ~0.8 before packing), 4.0 / 3.2 on an A53 (dense 2.8: ~0.7 / ~0.9) and
+// 3.9 on an A55 (dense 1.8: ~0.47); with panels of 8 rows (armv7) the A72 needed 2.3 cycles
+// (1x1). The one-row loops need 9 loads per 4 stored weights (1x1; ~0.11 against a GEMV from
+// L1, more from L2), 3 per 1x4 block (~0.33), 9 per 1x16 block (~0.44). Each value is at or
+// below its estimate on every core and, but for one-row 1x1 blocks (AVX2 gathers them, NEON
+// loads lanes), at or below AVX2's measured one (the same load / FMA balance as a Cortex-A76).
+constexpr Thresholds kNeon = {{0.10, 0.30, 0.40}, {0.30, 0.35, 0.35}, {0.05, 0.05, 0.05}, 0.05};
 
 const Thresholds& ThresholdsFor(SparseIsa isa) {
   switch (isa) {
@@ -235,7 +237,12 @@ SparseIsa SparseIsaFor(const CpuInfo& cpu) {
   return SparseIsa::kScalar;
 }
 
-int SparseTileRows(SparseIsa isa) { return isa == SparseIsa::kAvx512 ? 16 : 8; }
+int SparseTileRows(SparseIsa isa) {
+#if defined(__aarch64__)
+  if (isa == SparseIsa::kNeon) return 16;  // f32_spmm_minmax_ukernel__neon's panels
+#endif
+  return isa == SparseIsa::kAvx512 ? 16 : 8;
+}
 
 double SparseMaxDensity(DType type, SparsePath path, int block, SparseIsa isa) {
   const Thresholds& t = ThresholdsFor(isa);
@@ -484,7 +491,7 @@ void EvalF32(Context* ctx, const SparseMatMul& op, const float* A, float* C) {
 #endif
 #if defined(EDGEOPT_HAVE_NEON)
     case SparseIsa::kNeon:
-      spmm = f32_spmm_minmax_ukernel_8__neon;
+      spmm = f32_spmm_minmax_ukernel__neon;
       break;
 #endif
     default:

@@ -196,8 +196,8 @@ std::vector<Kernels> AvailableKernels() {
 #if defined(EDGEOPT_HAVE_NEON)
   // int8 weights run the portable kernels on Arm.
   if (cpu.UseNeon()) {
-    k.push_back({"neon", f32_spmv_minmax_ukernel__neon, f32_spmm_minmax_ukernel_8__neon, RefS8,
-                 qs8_spmm_ukernel_8__scalar, 8});
+    k.push_back({"neon", f32_spmv_minmax_ukernel__neon, f32_spmm_minmax_ukernel__neon, RefS8,
+                 qs8_spmm_ukernel_8__scalar, SparseTileRows(SparseIsa::kNeon)});
   }
 #endif
   (void)cpu;

@@ -169,9 +169,10 @@ void f32_spconv_minmax_ukernel_16__neon(int lanes, const float* x, const SparseC
 void f32_spmv_minmax_ukernel__neon(int M, const float* A, int64_t lda,
                                    const ref::BlockCsr<float>& w, const float* bias, float lo,
                                    float hi, float* C, int64_t ldc);
-void f32_spmm_minmax_ukernel_8__neon(int M, const float* A, int64_t lda,
-                                     const ref::BlockCsr<float>& w, const float* bias, float lo,
-                                     float hi, float* C, int64_t ldc, float* scratch);
+// MR = SparseTileRows(SparseIsa::kNeon): 16 on aarch64, 8 on armv7.
+void f32_spmm_minmax_ukernel__neon(int M, const float* A, int64_t lda,
+                                   const ref::BlockCsr<float>& w, const float* bias, float lo,
+                                   float hi, float* C, int64_t ldc, float* scratch);
 #endif
 
 // Portable versions of the tiled kernels (same packing; MR = 8), used on CPUs without SIMD

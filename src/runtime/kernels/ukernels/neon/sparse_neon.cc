@@ -1,8 +1,8 @@
 // NEON sparse float microkernels (see ../sparse_ukernels.h): aarch64, and armv7 with VFPv4
 // (vfmaq_f32). The same computations and packings as the AVX2 kernels with 4-lane vectors:
-// the one-row kernel over 1x16 / 1x4 / 1x1 blocks, the tiled kernel (MR = 8: two vectors per
-// output channel), the KxK convolution kernel (up to 16 lanes: four vectors per stored tap)
-// and the convolution's layout moves (4x4 transposes).
+// the one-row kernel over 1x16 / 1x4 / 1x1 blocks, the tiled kernel (MR = 16 on aarch64, 8 on
+// armv7: MR / 4 vectors per stored weight), the KxK convolution kernel (up to 16 lanes: four
+// vectors per stored tap) and the convolution's layout moves (4x4 transposes).
 #include <arm_neon.h>
 
 #include <algorithm>
@@ -93,76 +93,67 @@ void SpmvF32(int M, const float* A, int64_t lda, const ref::BlockCsr<float>& w, 
   }
 }
 
-// Rows of A in panels of 8, [K][8]; every stored weight is one broadcast FMA into two vectors
-// (rows 0-3 and 4-7). Consecutive weights alternate between two pairs of sums (FMA latency).
-template <int B>
+// Rows of A in panels of MR, [K][MR]; every stored weight is one broadcast FMA into MR / 4
+// vectors. Consecutive weights alternate between two sets of sums (FMA latency).
+template <int MR, int B>
 __attribute__((noinline)) void SpmmF32(int M, const float* A, int64_t lda,
                                        const ref::BlockCsr<float>& w, const float* bias, float lo,
                                        float hi, float* C, int64_t ldc, float* scratch) {
+  constexpr int NV = MR / 4;
   const int K = w.cols, N = w.rows;
   float* panel = scratch;
-  float* out = scratch + static_cast<int64_t>(K) * 8;
+  float* out = scratch + static_cast<int64_t>(K) * MR;
   const float32x4_t vlo = vdupq_n_f32(lo), vhi = vdupq_n_f32(hi);
-  for (int m0 = 0; m0 < M; m0 += 8) {
-    const int rows = std::min(8, M - m0);
-    // panel[k][8]: the convolution's 4x4 register transposes (zeros for missing rows).
-    if (rows < 8) std::memset(panel, 0, sizeof(float) * static_cast<size_t>(K) * 8);
+  for (int m0 = 0; m0 < M; m0 += MR) {
+    const int rows = std::min(MR, M - m0);
+    // panel[k][MR]: the convolution's 4x4 register transposes (zeros for missing rows).
+    if (rows < MR) std::memset(panel, 0, sizeof(float) * static_cast<size_t>(K) * MR);
     if (lda == K) {
-      f32_pixels_to_planes__neon(rows, K, A + m0 * lda, panel, 8);
+      f32_pixels_to_planes__neon(rows, K, A + m0 * lda, panel, MR);
     } else {
       for (int r = 0; r < rows; ++r) {
-        f32_pixels_to_planes__neon(1, K, A + (m0 + r) * lda, panel + r, 8);
+        f32_pixels_to_planes__neon(1, K, A + (m0 + r) * lda, panel + r, MR);
       }
     }
     for (int n = 0; n < N; ++n) {
-      float32x4_t acc0 = vdupq_n_f32(0.0f), acc1 = vdupq_n_f32(0.0f);
-      float32x4_t acc2 = vdupq_n_f32(0.0f), acc3 = vdupq_n_f32(0.0f);
+      float32x4_t acc[2][NV];
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; ++v) acc[0][v] = acc[1][v] = vdupq_n_f32(0.0f);
       int32_t j = w.row_ptr[n];
       const int32_t j1 = w.row_ptr[n + 1];
       if constexpr (B == 1) {
-        // Two weights per step into two pairs of sums: four FMA chains hide the latency.
         for (; j + 2 <= j1; j += 2) {
-          const float* p0 = panel + int64_t{w.col[j]} * 8;
-          const float* p1 = panel + int64_t{w.col[j + 1]} * 8;
-          const float32x4_t w0 = vld1q_dup_f32(w.values + j);
-          const float32x4_t w1 = vld1q_dup_f32(w.values + j + 1);
-          acc0 = vfmaq_f32(acc0, w0, vld1q_f32(p0));
-          acc1 = vfmaq_f32(acc1, w0, vld1q_f32(p0 + 4));
-          acc2 = vfmaq_f32(acc2, w1, vld1q_f32(p1));
-          acc3 = vfmaq_f32(acc3, w1, vld1q_f32(p1 + 4));
-        }
-      }
-      for (; j < j1; ++j) {
-        const float* v = w.values + int64_t{j} * B;
-        const float* p = panel + int64_t{w.col[j]} * 8;
-        if constexpr (B == 1) {
-          const float32x4_t wv = vld1q_dup_f32(v);
-          acc0 = vfmaq_f32(acc0, wv, vld1q_f32(p));
-          acc1 = vfmaq_f32(acc1, wv, vld1q_f32(p + 4));
-        } else {
-#pragma GCC unroll 16
-          for (int i = 0; i < B; i += 2) {
-            const float32x4_t w0 = vld1q_dup_f32(v + i);
-            const float32x4_t w1 = vld1q_dup_f32(v + i + 1);
-            acc0 = vfmaq_f32(acc0, w0, vld1q_f32(p + i * 8));
-            acc1 = vfmaq_f32(acc1, w0, vld1q_f32(p + i * 8 + 4));
-            acc2 = vfmaq_f32(acc2, w1, vld1q_f32(p + (i + 1) * 8));
-            acc3 = vfmaq_f32(acc3, w1, vld1q_f32(p + (i + 1) * 8 + 4));
+#pragma GCC unroll 2
+          for (int u = 0; u < 2; ++u) {
+            const float* p = panel + int64_t{w.col[j + u]} * MR;
+            const float32x4_t wv = vld1q_dup_f32(w.values + j + u);
+#pragma GCC unroll 4
+            for (int v = 0; v < NV; ++v) acc[u][v] = vfmaq_f32(acc[u][v], wv, vld1q_f32(p + 4 * v));
           }
         }
       }
-      float32x4_t lo4 = vaddq_f32(acc0, acc2), hi4 = vaddq_f32(acc1, acc3);
-      if (bias != nullptr) {
-        const float32x4_t b = vld1q_dup_f32(bias + n);
-        lo4 = vaddq_f32(lo4, b);
-        hi4 = vaddq_f32(hi4, b);
+      for (; j < j1; ++j) {
+        const float* vals = w.values + int64_t{j} * B;
+        const float* p = panel + int64_t{w.col[j]} * MR;
+#pragma GCC unroll 16
+        for (int i = 0; i < B; ++i) {
+          const float32x4_t wv = vld1q_dup_f32(vals + i);
+#pragma GCC unroll 4
+          for (int v = 0; v < NV; ++v) {
+            acc[i % 2][v] = vfmaq_f32(acc[i % 2][v], wv, vld1q_f32(p + i * MR + 4 * v));
+          }
+        }
       }
-      vst1q_f32(out + int64_t{n} * 8, Clamp(lo4, vlo, vhi));
-      vst1q_f32(out + int64_t{n} * 8 + 4, Clamp(hi4, vlo, vhi));
+      const float32x4_t b = vdupq_n_f32(bias != nullptr ? bias[n] : 0.0f);
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; ++v) {
+        vst1q_f32(out + int64_t{n} * MR + 4 * v,
+                  Clamp(vaddq_f32(vaddq_f32(acc[0][v], acc[1][v]), b), vlo, vhi));
+      }
     }
-    float* dst[8];
+    float* dst[MR];
     for (int r = 0; r < rows; ++r) dst[r] = C + (m0 + r) * ldc;
-    f32_tile_to_pixels__neon(rows, N, out, 8, dst);
+    f32_tile_to_pixels__neon(rows, N, out, MR, dst);
   }
 }
 
@@ -278,11 +269,17 @@ void f32_spmv_minmax_ukernel__neon(int M, const float* A, int64_t lda,
   if (!done) ref::SparseGemmF32(M, A, lda, w, bias, lo, hi, C, ldc);
 }
 
-void f32_spmm_minmax_ukernel_8__neon(int M, const float* A, int64_t lda,
-                                     const ref::BlockCsr<float>& w, const float* bias, float lo,
-                                     float hi, float* C, int64_t ldc, float* scratch) {
+void f32_spmm_minmax_ukernel__neon(int M, const float* A, int64_t lda,
+                                   const ref::BlockCsr<float>& w, const float* bias, float lo,
+                                   float hi, float* C, int64_t ldc, float* scratch) {
+  // Panels of 16 rows where there are 32 vector registers, 8 on armv7's 16.
+#if defined(__aarch64__)
+  constexpr int kMR = 16;
+#else
+  constexpr int kMR = 8;
+#endif
   const bool done = WithSparseBlock(w.block, [&](auto b) {
-    SpmmF32<decltype(b)::value>(M, A, lda, w, bias, lo, hi, C, ldc, scratch);
+    SpmmF32<kMR, decltype(b)::value>(M, A, lda, w, bias, lo, hi, C, ldc, scratch);
   });
   if (!done) ref::SparseGemmF32(M, A, lda, w, bias, lo, hi, C, ldc);
 }
