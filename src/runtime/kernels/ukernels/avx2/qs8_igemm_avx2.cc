@@ -7,7 +7,7 @@
 #include <cstring>
 
 #include "src/runtime/kernels/ukernels/avx2/avx2_ukernels.h"
-#include "src/runtime/kernels/ukernels/avx2/requant_avx2.h"
+#include "src/runtime/kernels/ukernels/avx2/igemm_output_avx2.h"
 
 namespace edgeopt {
 namespace rt {
@@ -64,39 +64,14 @@ template <int MR>
 void QS8IGemm(const QS8IGemmArgs& p) {
   __m256i acc[MR][2];
   const uint8_t* w = Accumulate<MR>(p.kcp, p.taps, p.a, static_cast<const uint8_t*>(p.w), acc);
-  const RequantBlock16* rq = reinterpret_cast<const RequantBlock16*>(w);
-  const __m256i lo = _mm256_set1_epi32(p.out->lo);
-  const __m256i hi = _mm256_set1_epi32(p.out->hi);
-  const __m256i zp = _mm256_set1_epi32(p.out->zero_point);
-  for (int i = 0; i < MR && i < p.mr; ++i) {
-    const __m256i row =
-        p.row_term != nullptr ? _mm256_set1_epi32(p.row_term[i]) : _mm256_setzero_si256();
-    for (int h = 0; h < 2 && 8 * h < p.nc; ++h) {
-      const __m256i v = Requantize8<true>(_mm256_add_epi32(acc[i][h], row), rq, h);
-      StoreInt8x8(p.c + i * p.c_stride + 8 * h, v, lo, hi, zp, p.nc - 8 * h);
-    }
-  }
+  StoreQS8Rows<MR>(p, reinterpret_cast<const RequantBlock16*>(w), acc);
 }
 
 template <int MR>
 void QD8IGemm(const QD8IGemmArgs& p) {
   __m256i acc[MR][2];
   Accumulate<MR>(p.kcp, p.taps, p.a, static_cast<const uint8_t*>(p.w), acc);
-  const __m256 vmin = _mm256_set1_ps(p.min);
-  const __m256 vmax = _mm256_set1_ps(p.max);
-  for (int h = 0; h < 2 && 8 * h < p.nc; ++h) {
-    const __m256i mask = TailMask8(p.nc - 8 * h);
-    const __m256i col = _mm256_maskload_epi32(p.col_term + 8 * h, mask);
-    const __m256 scale = _mm256_maskload_ps(p.scale + 8 * h, mask);
-    const __m256 bias =
-        p.bias != nullptr ? _mm256_maskload_ps(p.bias + 8 * h, mask) : _mm256_setzero_ps();
-    for (int i = 0; i < MR && i < p.mr; ++i) {
-      __m256 v = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_add_epi32(acc[i][h], col)), scale);
-      if (p.bias != nullptr) v = _mm256_add_ps(v, bias);
-      v = _mm256_min_ps(_mm256_max_ps(v, vmin), vmax);
-      _mm256_maskstore_ps(p.c + i * p.c_stride + 8 * h, mask, v);
-    }
-  }
+  StoreQD8Rows<MR>(p, acc);
 }
 
 }  // namespace

@@ -1,14 +1,14 @@
 // qs8 / qd8 IGEMM with AVX-VNNI: the VEX-encoded vpdpbusd of CPUs with AVX2 but not AVX-512
 // (Alder Lake and later cores). The AVX-512 VNNI kernels' packing (per k group, 16 channels x 4
 // weight bytes in 64 bytes) read as two 8-channel halves; 4 unsigned activation bytes broadcast
-// per row; 6 rows x 16 channels = 12 accumulators. The AVX2 kernels' output stages. Compiled
-// with the AVX2 flags and -mavxvnni.
+// per row; 6 rows x 16 channels = 12 accumulators. The AVX2 kernels' output stages
+// (igemm_output_avx2.h). Compiled with the AVX2 flags and -mavxvnni.
 #include <immintrin.h>
 
 #include <cstring>
 
 #include "src/runtime/kernels/ukernels/avx2/avx2_ukernels.h"
-#include "src/runtime/kernels/ukernels/avx2/requant_avx2.h"
+#include "src/runtime/kernels/ukernels/avx2/igemm_output_avx2.h"
 
 namespace edgeopt {
 namespace rt {
@@ -65,48 +65,14 @@ template <int MR>
 void QS8IGemm(const QS8IGemmArgs& p) {
   __m256i acc[MR][2];
   const int8_t* w = Accumulate<MR>(p.kcp, p.taps, p.a, static_cast<const int8_t*>(p.w), acc);
-  const RequantBlock16* rq = reinterpret_cast<const RequantBlock16*>(w);
-  const __m256i lo = _mm256_set1_epi32(p.out->lo);
-  const __m256i hi = _mm256_set1_epi32(p.out->hi);
-  const __m256i zp = _mm256_set1_epi32(p.out->zero_point);
-#pragma GCC unroll 8
-  for (int i = 0; i < MR; ++i) {
-    if (i >= p.mr) break;
-    const __m256i row =
-        p.row_term != nullptr ? _mm256_set1_epi32(p.row_term[i]) : _mm256_setzero_si256();
-#pragma GCC unroll 2
-    for (int h = 0; h < 2; ++h) {
-      if (8 * h >= p.nc) break;
-      const __m256i v = Requantize8<true>(_mm256_add_epi32(acc[i][h], row), rq, h);
-      StoreInt8x8(p.c + i * p.c_stride + 8 * h, v, lo, hi, zp, p.nc - 8 * h);
-    }
-  }
+  StoreQS8Rows<MR>(p, reinterpret_cast<const RequantBlock16*>(w), acc);
 }
 
 template <int MR>
 void QD8IGemm(const QD8IGemmArgs& p) {
   __m256i acc[MR][2];
   Accumulate<MR>(p.kcp, p.taps, p.a, static_cast<const int8_t*>(p.w), acc);
-  const __m256 vmin = _mm256_set1_ps(p.min);
-  const __m256 vmax = _mm256_set1_ps(p.max);
-#pragma GCC unroll 2
-  for (int h = 0; h < 2; ++h) {
-    if (8 * h >= p.nc) break;
-    const __m256i mask = TailMask8(p.nc - 8 * h);
-    const __m256i col = _mm256_maskload_epi32(p.col_term + 8 * h, mask);
-    const __m256 scale = _mm256_maskload_ps(p.scale + 8 * h, mask);
-    const __m256 bias =
-        p.bias != nullptr ? _mm256_maskload_ps(p.bias + 8 * h, mask) : _mm256_setzero_ps();
-#pragma GCC unroll 8
-    for (int i = 0; i < MR; ++i) {
-      if (i >= p.mr) break;
-      // As the reference: float(acc) * scale, then + bias (two roundings, no FMA).
-      __m256 v = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_add_epi32(acc[i][h], col)), scale);
-      if (p.bias != nullptr) v = _mm256_add_ps(v, bias);
-      v = _mm256_min_ps(_mm256_max_ps(v, vmin), vmax);
-      _mm256_maskstore_ps(p.c + i * p.c_stride + 8 * h, mask, v);
-    }
-  }
+  StoreQD8Rows<MR>(p, acc);
 }
 
 }  // namespace
