@@ -364,12 +364,12 @@ int main(int argc, char** argv) {
     }
   }
   const rt::SparseIsa isa = rt::SparseIsaFor(g_cpu);
-  std::printf("sparse kernels: %s%s\n",
-              isa == rt::SparseIsa::kAvx512 ? "avx512"
-              : isa == rt::SparseIsa::kAvx2 ? "avx2"
-              : isa == rt::SparseIsa::kNeon ? "neon"
-                                            : "scalar",
-              g_cpu.UseAvxVnni() && isa == rt::SparseIsa::kAvx2 ? " (dense int8: AVX-VNNI)" : "");
+  std::printf("sparse kernels: %s\n", isa == rt::SparseIsa::kAvx512 ? "avx512"
+                                      : isa == rt::SparseIsa::kAvxVnni
+                                          ? "avx2 (dense int8: avxvnni)"
+                                      : isa == rt::SparseIsa::kAvx2 ? "avx2"
+                                      : isa == rt::SparseIsa::kNeon ? "neon"
+                                                                    : "scalar");
   if (!matmul_only) {
     Headline(false, DType::kFloat32, 1, 1024, 1024);
     Headline(false, DType::kInt8, 1, 1024, 1024);

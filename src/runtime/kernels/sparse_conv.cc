@@ -186,7 +186,7 @@ bool SparseConvApplies(const ref::ConvGeometry& g) {
 }
 
 double SparseConvMaxWorkRatio(SparseIsa isa, bool dense_direct, int out_c) {
-  switch (isa) {
+  switch (SparseKernelIsa(isa)) {
     case SparseIsa::kAvx512:
       if (!dense_direct) return kMaxWorkRatioAvx512;
       return out_c <= 16 ? kMaxWorkRatioVsDirect16Avx512 : kMaxWorkRatioVsDirectAvx512;
@@ -202,6 +202,7 @@ double SparseConvMaxWorkRatio(SparseIsa isa, bool dense_direct, int out_c) {
 bool DecideSparseConv(const ref::ConvGeometry& g, const float* filter, SparseIsa isa,
                       SparseMode mode, bool dense_direct, SparseConv* out) {
   if (mode == SparseMode::kNever || !SparseConvApplies(g)) return false;
+  isa = SparseKernelIsa(isa);  // float: AVX-VNNI changes nothing
   const int64_t K = g.K();
   const int64_t total = K * g.out_c;
   int64_t stored = 0;
@@ -232,7 +233,7 @@ Status PrepareSparseConvF32(Context* ctx, const ref::ConvGeometry& g, const floa
     if (ctx->sparse_kernels() == SparseKernels::kOff) return Status::Ok();
     if (ctx->sparse_kernels() == SparseKernels::kForce) mode = SparseMode::kAlways;
   }
-  const SparseIsa isa = SparseIsaFor(ctx->cpu());
+  const SparseIsa isa = SparseKernelIsa(SparseIsaFor(ctx->cpu()));
   SparseConv d;
   d.g = g;
   if (!DecideSparseConv(g, filter, isa, mode, dense_direct, &d)) return Status::Ok();

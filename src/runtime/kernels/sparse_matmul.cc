@@ -44,6 +44,14 @@ struct Thresholds {
 // SparseS8QuadMaxDensity).
 constexpr Thresholds kAvx512 = {{0.05, 0.25, 0.45}, {0.25, 0.30, 0.35}, {0.0, 0.0, 0.0}, 0.0};
 constexpr Thresholds kAvx2 = {{0.05, 0.40, 0.55}, {0.35, 0.40, 0.40}, {0.0, 0.0, 0.20}, 0.10};
+// AVX2 + AVX-VNNI: AVX2's, but the dense int8 GEMM (vpdpbusd) beat the tiled pair kernel 2.5x
+// even at 5 % density (sparse_matmul_bench --matmul --isa avxvnni); one-row 1x16 blocks still
+// pay up to 0.20.
+constexpr Thresholds WithoutTiledS8(Thresholds t) {
+  t.s8_tiled = 0.0;
+  return t;
+}
+constexpr Thresholds kAvxVnni = WithoutTiledS8(kAvx2);
 constexpr Thresholds kScalar = {{0.20, 0.40, 0.40}, {0.25, 0.30, 0.30}, {0.05, 0.05, 0.05}, 0.30};
 // NEON (float; int8 weights run the portable kernels, so the scalar int8 values, less the
 // tiled form's, which NEON's dense int8 kernels beat by far more than x86's portable ones).
@@ -65,6 +73,8 @@ const Thresholds& ThresholdsFor(SparseIsa isa) {
       return kAvx512;
     case SparseIsa::kAvx2:
       return kAvx2;
+    case SparseIsa::kAvxVnni:
+      return kAvxVnni;
     case SparseIsa::kNeon:
       return kNeon;
     default:
@@ -230,6 +240,7 @@ SparseOptions WithContext(Context* ctx, SparseOptions o) {
 
 SparseIsa SparseIsaFor(const CpuInfo& cpu) {
   if (cpu.UseAvx512()) return SparseIsa::kAvx512;
+  if (cpu.UseAvxVnni()) return SparseIsa::kAvxVnni;
   if (cpu.UseAvx2()) return SparseIsa::kAvx2;
 #if defined(EDGEOPT_HAVE_NEON)
   if (cpu.UseNeon()) return SparseIsa::kNeon;
@@ -306,7 +317,7 @@ Status PrepareSparseF32(Context* ctx, const float* weights, int M, int N, int K,
   EDGEOPT_RETURN_IF_ERROR(NewOp(ctx, &op));
   op->type = DType::kFloat32;
   op->path = d.path;
-  op->isa = isa;
+  op->isa = SparseKernelIsa(isa);
   op->M = M;
   op->N = N;
   op->K = K;
@@ -342,16 +353,9 @@ Status PrepareS8(Context* ctx, const int8_t* weights, int M, int N, int K,
   *out = nullptr;
   if constexpr (!TypeInBuild("sparse")) return Status::Ok();  // the dense kernels (selective.h)
   const SparseIsa isa = SparseIsaFor(ctx->cpu());
-  const SparseOptions o = WithContext(ctx, options);
-  const SparseDecision d = DecideSparse(DType::kInt8, weights, M, N, K, isa, o);
+  const SparseDecision d =
+      DecideSparse(DType::kInt8, weights, M, N, K, isa, WithContext(ctx, options));
   if (!d.use) return Status::Ok();
-  // AVX2 CPUs with AVX-VNNI run the dense int8 GEMM on vpdpbusd, twice the AVX2 one: the tiled
-  // pair kernel was 2.5x slower than it even at 5 % density (sparse_matmul_bench --matmul
-  // --isa avx2 on an AVX-VNNI machine), so only the one-row kernels stay.
-  if (d.path == SparsePath::kTiled && o.mode == SparseMode::kAuto && isa == SparseIsa::kAvx2 &&
-      ctx->cpu().UseAvxVnni()) {
-    return Status::Ok();
-  }
   SparseMatMul* op = nullptr;
   EDGEOPT_RETURN_IF_ERROR(NewOp(ctx, &op));
   op->density = d.density;
@@ -422,7 +426,7 @@ Status PrepareS8(Context* ctx, const int8_t* weights, int M, int N, int K,
   }
   op->type = DType::kInt8;
   op->path = d.path;
-  op->isa = isa;
+  op->isa = SparseKernelIsa(isa);
   op->M = M;
   op->N = N;
   op->K = K;

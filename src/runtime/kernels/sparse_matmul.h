@@ -38,8 +38,10 @@
 namespace edgeopt {
 namespace rt {
 
-// kNeon: float kernels only (int8 weights run the portable sparse kernels there).
-enum class SparseIsa : uint8_t { kScalar, kAvx2, kAvx512, kNeon };
+// kNeon: float kernels only (int8 weights run the portable sparse kernels there). kAvxVnni:
+// AVX2 with AVX-VNNI, whose dense int8 GEMM uses vpdpbusd: the AVX2 sparse kernels, its own
+// int8 break-evens (SparseKernelIsa gives the kernels' ISA).
+enum class SparseIsa : uint8_t { kScalar, kAvx2, kAvx512, kNeon, kAvxVnni };
 enum class SparsePath : uint8_t { kRowwise, kTiled };
 
 struct SparseMatMul {
@@ -138,6 +140,10 @@ double SparseS8QuadMaxDensity(int N, int K);
 // Rows from which the tiled path is used (its panel height).
 int SparseTileRows(SparseIsa isa);
 SparseIsa SparseIsaFor(const CpuInfo& cpu);
+// The ISA whose sparse kernels run for `isa` (kAvxVnni: kAvx2).
+inline SparseIsa SparseKernelIsa(SparseIsa isa) {
+  return isa == SparseIsa::kAvxVnni ? SparseIsa::kAvx2 : isa;
+}
 
 }  // namespace rt
 }  // namespace edgeopt
