@@ -479,9 +479,7 @@ void EvalF32(Context* ctx, const SparseMatMul& op, const float* A, float* C) {
     }
   }
   float* scratch_all = static_cast<float*>(ctx->GetScratch(op.scratch));
-  using SpmmFn = void (*)(int, const float*, int64_t, const ref::BlockCsr<float>&, const float*,
-                          float, float, float*, int64_t, float*);
-  SpmmFn spmm = f32_spmm_minmax_ukernel_8__scalar;
+  SpmmF32Fn spmm = f32_spmm_minmax_ukernel_8__scalar;
   switch (op.isa) {
 #if defined(EDGEOPT_HAVE_AVX512)
     case SparseIsa::kAvx512:

@@ -152,8 +152,6 @@ std::vector<int32_t> DenseS8(int M, int N, int K, const std::vector<int8_t>& A,
 
 using F32Kernel = void (*)(int, const float*, int64_t, const ref::BlockCsr<float>&, const float*,
                            float, float, float*, int64_t);
-using F32TiledKernel = void (*)(int, const float*, int64_t, const ref::BlockCsr<float>&,
-                                const float*, float, float, float*, int64_t, float*);
 using S8Kernel = void (*)(int, const int8_t*, int64_t, const ref::BlockCsr<int8_t>&, int32_t*,
                           int64_t);
 using S8TiledKernel = void (*)(int, const int8_t*, int64_t, const PackedPairs&, int32_t*, int64_t,
@@ -162,7 +160,7 @@ using S8TiledKernel = void (*)(int, const int8_t*, int64_t, const PackedPairs&, 
 struct Kernels {
   std::string name;
   F32Kernel f32_rowwise;
-  F32TiledKernel f32_tiled;
+  SpmmF32Fn f32_tiled;
   S8Kernel s8_rowwise;
   S8TiledKernel s8_tiled;
   int mr;

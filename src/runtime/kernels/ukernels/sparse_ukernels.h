@@ -87,6 +87,12 @@ struct SparseConvTaps {
   const float* values = nullptr;
 };
 
+// The tiled float kernels (f32_spmm_minmax_ukernel_*): C[m][n] for M rows of A, scratch of
+// (K + N) * MR floats.
+using SpmmF32Fn = void (*)(int M, const float* A, int64_t lda, const ref::BlockCsr<float>& w,
+                           const float* bias, float lo, float hi, float* C, int64_t ldc,
+                           float* scratch);
+
 // For n in [n0, n1) and l < lanes (a multiple of the vector width, at most LANES):
 //   tile[(n - n0) * ldt + l] = min(max(s + sum_j values[j] * x[off[j] + l], lo), hi)
 // where s is the tile's own value when `accumulate`, else bias[n] (0 when bias is null).

@@ -95,6 +95,7 @@ void SpmvF32(int M, const float* A, int64_t lda, const ref::BlockCsr<float>& w, 
 
 // Rows of A in panels of MR, [K][MR]; every stored weight is one broadcast FMA into MR / 4
 // vectors. Consecutive weights alternate between two sets of sums (FMA latency).
+// noinline: inlined into the block-width dispatch, GCC spilled this loop's pointers.
 template <int MR, int B>
 __attribute__((noinline)) void SpmmF32(int M, const float* A, int64_t lda,
                                        const ref::BlockCsr<float>& w, const float* bias, float lo,
