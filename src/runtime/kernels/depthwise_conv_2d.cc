@@ -302,10 +302,17 @@ Status Eval(Context* ctx, Node* node) {
   return Status::Ok();
 }
 
+const char* KernelInfo(const Node* node) {
+  const OpData* data = static_cast<const OpData*>(node->user_data);
+  if (data->fast == nullptr) return "reference";
+  return data->fast->expand > 1 ? "dwconv expanded" : "dwconv";
+}
+
 }  // namespace
 
 const Registration* RegisterDepthwiseConv2D() {
-  static const Registration reg = {"DEPTHWISE_CONV_2D", Init, Prepare, Eval};
+  static const Registration reg = {"DEPTHWISE_CONV_2D", Init, Prepare, Eval, nullptr, nullptr,
+                                   KernelInfo};
   return &reg;
 }
 

@@ -72,20 +72,51 @@ void BuildRow(const DwConvOp& op, const uint8_t* input, size_t elem, int row, co
   }
 }
 
+// Runs `g` as multiplier 1 over the input with its channels repeated (see DwConvOp::expand);
+// the expanded input of all batch items goes to scratch.
+Status SetGeometry(Context* ctx, const ref::DepthwiseGeometry& g, size_t elem, DwConvOp* op) {
+  op->g = g;
+  op->expand = g.depth_multiplier;
+  op->source_in_c = g.in_c;
+  if (g.depth_multiplier == 1) return Status::Ok();
+  op->g.in_c = g.out_c;
+  op->g.depth_multiplier = 1;
+  return ctx->RequestScratch(static_cast<size_t>(g.batch) * g.in_h * g.in_w * g.out_c * elem,
+                             &op->s_expand);
+}
+
+// out[p][c * m + j] = in[p][c] for every pixel p, channel c < in_c and j < m.
+template <typename T>
+void ExpandChannels(const T* in, int64_t pixels, int in_c, int m, T* out) {
+  for (int64_t p = 0; p < pixels; ++p) {
+    for (int c = 0; c < in_c; ++c) {
+      const T v = in[c];
+      for (int j = 0; j < m; ++j) out[j] = v;
+      out += m;
+    }
+    in += in_c;
+  }
+}
+
 }  // namespace
 
 bool DwConvSupported(const CpuInfo& cpu, DwConvOp::Kind kind, const ref::DepthwiseGeometry& g) {
-  if (g.depth_multiplier != 1 || g.filter_h > kMaxFilterH) return false;
+  if (g.filter_h > kMaxFilterH) return false;
+  // The expanded input of one batch item stays below 2^31 elements (the hybrid path's bound).
+  if (g.depth_multiplier > 1 && int64_t{g.in_h} * g.in_w * g.out_c >= (int64_t{1} << 31)) {
+    return false;
+  }
   if (kind == DwConvOp::Kind::kQD8 && !TypeInBuild("hybrid")) return false;  // selective.h
   return kind == DwConvOp::Kind::kF32 ? uk::GetF32DwConfig(cpu) != nullptr
                                       : uk::GetQS8DwConfig(cpu) != nullptr;
 }
 
-Status PrepareQS8DwConv(Context* ctx, const ref::DepthwiseGeometry& g, const QS8DwParams& p,
+Status PrepareQS8DwConv(Context* ctx, const ref::DepthwiseGeometry& model_g, const QS8DwParams& p,
                         DwConvOp* op) {
   op->kind = DwConvOp::Kind::kQS8;
   op->input_signed = !p.uint8;
-  op->g = g;
+  EDGEOPT_RETURN_IF_ERROR(SetGeometry(ctx, model_g, 1, op));
+  const ref::DepthwiseGeometry& g = op->g;
   op->qcfg = uk::GetQS8DwConfig(ctx->cpu());
   Plan(ctx, op);
   const int blocks = uk::DivideRoundUp(g.out_c, 16);
@@ -111,11 +142,12 @@ Status PrepareQS8DwConv(Context* ctx, const ref::DepthwiseGeometry& g, const QS8
   return RequestThreadScratch(ctx, op);
 }
 
-Status PrepareQD8DwConv(Context* ctx, const ref::DepthwiseGeometry& g, const QD8DwParams& p,
+Status PrepareQD8DwConv(Context* ctx, const ref::DepthwiseGeometry& model_g, const QD8DwParams& p,
                         DwConvOp* op) {
   op->kind = DwConvOp::Kind::kQD8;
   op->input_signed = true;
-  op->g = g;
+  EDGEOPT_RETURN_IF_ERROR(SetGeometry(ctx, model_g, sizeof(float), op));
+  const ref::DepthwiseGeometry& g = op->g;
   op->qcfg = uk::GetQS8DwConfig(ctx->cpu());
   Plan(ctx, op);
   const int blocks = uk::DivideRoundUp(g.out_c, 16);
@@ -138,10 +170,11 @@ Status PrepareQD8DwConv(Context* ctx, const ref::DepthwiseGeometry& g, const QD8
   return RequestThreadScratch(ctx, op);
 }
 
-Status PrepareF32DwConv(Context* ctx, const ref::DepthwiseGeometry& g, const float* filter,
+Status PrepareF32DwConv(Context* ctx, const ref::DepthwiseGeometry& model_g, const float* filter,
                         const float* bias, float act_min, float act_max, DwConvOp* op) {
   op->kind = DwConvOp::Kind::kF32;
-  op->g = g;
+  EDGEOPT_RETURN_IF_ERROR(SetGeometry(ctx, model_g, sizeof(float), op));
+  const ref::DepthwiseGeometry& g = op->g;
   op->fcfg = uk::GetF32DwConfig(ctx->cpu());
   Plan(ctx, op);
   const int blocks = uk::DivideRoundUp(g.out_c, 16);
@@ -226,6 +259,18 @@ void RunRows(Context* ctx, const DwConvOp& op, const uint8_t* in, const void* ze
 
 void RunDwConv(Context* ctx, const DwConvOp& op, const void* input, void* output) {
   const ref::DepthwiseGeometry& g = op.g;
+  if (op.expand > 1) {
+    void* expanded = ctx->GetScratch(op.s_expand);
+    const int64_t pixels = int64_t{g.batch} * g.in_h * g.in_w;
+    if (op.kind == DwConvOp::Kind::kQS8) {
+      ExpandChannels(static_cast<const uint8_t*>(input), pixels, op.source_in_c, op.expand,
+                     static_cast<uint8_t*>(expanded));
+    } else {
+      ExpandChannels(static_cast<const float*>(input), pixels, op.source_in_c, op.expand,
+                     static_cast<float*>(expanded));
+    }
+    input = expanded;
+  }
   if (op.kind != DwConvOp::Kind::kQD8) {
     RunRows(ctx, op, static_cast<const uint8_t*>(input), op.zero, static_cast<uint8_t*>(output),
             g.batch * g.out_h, nullptr, 0.0f);

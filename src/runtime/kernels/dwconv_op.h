@@ -1,7 +1,10 @@
-// DEPTHWISE_CONV_2D over packed weights and the depthwise microkernels (depth multiplier 1).
+// DEPTHWISE_CONV_2D over packed weights and the depthwise microkernels.
 // Each output row gets a small indirection buffer built on the fly (per thread): for every
 // input column the row needs, kh pointers (a zero-point pixel for padding), so that
 // consecutive output pixels share them (XNNPACK's step trick). Rows are split over the pool.
+// A depth multiplier M > 1 (output channel c reads input channel c / M, as in the first layer
+// of many audio models) runs as multiplier 1 on the input with each channel repeated M times,
+// expanded into scratch before the rows.
 #ifndef EDGEOPT_SRC_RUNTIME_KERNELS_DWCONV_OP_H_
 #define EDGEOPT_SRC_RUNTIME_KERNELS_DWCONV_OP_H_
 
@@ -39,7 +42,10 @@ struct QD8DwParams {
 struct DwConvOp {
   enum class Kind : uint8_t { kQS8, kQD8, kF32 } kind = Kind::kF32;
   bool input_signed = false;
-  ref::DepthwiseGeometry g;
+  ref::DepthwiseGeometry g;  // as run: multiplier 1, in_c = out_c
+  int expand = 1;            // the model's depth multiplier (input channels repeated)
+  int source_in_c = 0;       // the model's input channels
+  int s_expand = -1;         // scratch: the expanded input (expand > 1)
   const uk::QS8DwConfig* qcfg = nullptr;
   const uk::F32DwConfig* fcfg = nullptr;
   int taps = 0;
@@ -58,7 +64,7 @@ struct DwConvOp {
   int rows_per_task = 1, tasks = 1;
 };
 
-// Microkernels exist for this CPU and geometry (depth multiplier 1).
+// Microkernels exist for this CPU and geometry.
 bool DwConvSupported(const CpuInfo& cpu, DwConvOp::Kind kind, const ref::DepthwiseGeometry& g);
 
 Status PrepareQS8DwConv(Context* ctx, const ref::DepthwiseGeometry& g, const QS8DwParams& p,

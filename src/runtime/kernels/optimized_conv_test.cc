@@ -691,6 +691,73 @@ TEST(OptimizedDepthwiseConv2D, MobileNetLayers) {
   }
 }
 
+// Depth multipliers above 1 (the input's channels repeated, then the multiplier-1 kernels):
+// one input channel as in audio models' first layers (micro_speech's 10x8 stride-2 filter with
+// multiplier 8), several channels, multipliers around the channel blocks, every variant.
+TEST(OptimizedDepthwiseConv2D, DepthMultipliers) {
+  std::mt19937 rng(29);
+  const int cases[][6] = {// in_h, in_w, in_c, multiplier, filter_h, filter_w
+                          {49, 40, 1, 8, 10, 8}, {5, 7, 1, 2, 3, 3},  {6, 6, 1, 16, 3, 3},
+                          {7, 5, 1, 17, 3, 2},   {8, 9, 3, 4, 3, 3},  {5, 6, 2, 8, 5, 5},
+                          {6, 7, 5, 3, 3, 3},    {4, 9, 16, 2, 3, 1}, {9, 4, 7, 5, 1, 3},
+                          {3, 3, 17, 2, 3, 3},   {6, 5, 1, 33, 2, 2}, {2, 20, 4, 4, 1, 4}};
+  uint32_t seed = 500;
+  for (Variant v : kAllVariants) {
+    for (const auto& s : cases) {
+      OpConfig c;
+      c.op = Op::DEPTHWISE_CONV_2D;
+      c.variant = v;
+      c.batch = 1 + rng() % 2;
+      c.in_h = s[0];
+      c.in_w = s[1];
+      c.in_c = s[2];
+      c.depth_multiplier = s[3];
+      c.filter_h = s[4];
+      c.filter_w = s[5];
+      c.stride_h = c.stride_w = 1 + rng() % 2;
+      c.dilation_h = c.dilation_w = (rng() % 6 == 0) ? 2 : 1;
+      c.padding = rng() % 2 ? tflite::Padding::SAME : tflite::Padding::VALID;
+      if (c.padding == tflite::Padding::VALID) {
+        c.in_h = std::max(c.in_h, (c.filter_h - 1) * c.dilation_h + 1);
+        c.in_w = std::max(c.in_w, (c.filter_w - 1) * c.dilation_w + 1);
+      }
+      CheckWithRandomActivationAndBias(rng, &seed, c, /*exact_float=*/true);
+    }
+  }
+}
+
+// The multiplier > 1 cases above run the expanded microkernel path (not the reference one).
+TEST(OptimizedDepthwiseConv2D, DepthMultiplierRunsTheMicrokernels) {
+  if (rt::uk::GetQS8DwConfig(rt::GetCpuInfo()) == nullptr) {
+    GTEST_SKIP() << "no depthwise microkernels on this CPU";
+  }
+  for (Variant v : {Variant::kFloat, Variant::kInt8PerChannel, Variant::kHybridPerChannel}) {
+    for (int multiplier : {1, 8}) {
+      OpConfig c;
+      c.op = Op::DEPTHWISE_CONV_2D;
+      c.variant = v;
+      c.in_h = 49;
+      c.in_w = 40;
+      c.in_c = 1;
+      c.depth_multiplier = multiplier;
+      c.filter_h = 10;
+      c.filter_w = 8;
+      c.stride_h = c.stride_w = 2;
+      const conv::BuiltOp built = conv::BuildOp(c);
+      rt::InterpreterOptions options;
+      options.num_threads = 1;
+      auto interp = rt::Interpreter::Create(built.model.data(), built.model.size(), options);
+      ASSERT_TRUE(interp.ok()) << interp.status().ToString();
+      EXPECT_STREQ((*interp)->node_kernel(0), multiplier > 1 ? "dwconv expanded" : "dwconv")
+          << c.Describe();
+      options.use_optimized_kernels = false;
+      auto reference = rt::Interpreter::Create(built.model.data(), built.model.size(), options);
+      ASSERT_TRUE(reference.ok()) << reference.status().ToString();
+      EXPECT_STREQ((*reference)->node_kernel(0), "reference");
+    }
+  }
+}
+
 TEST(OptimizedFullyConnected, AroundTiles) {
   std::mt19937 rng(17);
   const int ins[] = {1, 3, 4, 5, 16, 17, 64, 100};
