@@ -3,6 +3,7 @@
 // tflite-ref (values, shapes and dtypes), and error cases.
 #include <gtest/gtest.h>
 
+#include <cstring>
 #include <random>
 
 #include "src/runtime/kernels/elem_test_util.h"
@@ -390,6 +391,93 @@ TEST(Pad, AgreementPadAndPadV2) {
   const int qv = AddConst<int8_t>(m, Q(DType::kInt8, {1}, 0.2f, 1), {-100});
   add_pad(Q(DType::kInt8, {2, 3}, 0.2f, 1), {2, 0, 0, 1}, Q(DType::kInt8, {4, 4}, 0.2f, 1), qv);
   ExpectAgreesWithRef(m.Build(), RandomInputs(ins, 17), ExactInts(), "PAD/PADV2");
+}
+
+// Every rank, element size and mix of padded and unpadded dimensions (the kernel copies runs of
+// unpadded inner dimensions whole): PADV2's output against the index formula.
+TEST(Pad, RandomShapesMatchTheIndexFormula) {
+  std::mt19937 rng(31);
+  for (int i = 0; i < 200; ++i) {
+    const int rank = 1 + static_cast<int>(rng() % 5);
+    const DType types[] = {DType::kInt8, DType::kInt16, DType::kFloat32, DType::kInt64};
+    const DType type = types[rng() % 4];
+    const size_t elem = DTypeSize(type);
+    std::vector<int32_t> in_shape(rank), out_shape(rank), pads(2 * rank);
+    for (int d = 0; d < rank; ++d) {
+      in_shape[d] = static_cast<int32_t>(rng() % 5);  // 0: an empty input
+      if (i % 3 != 0 && in_shape[d] == 0) in_shape[d] = 1;
+      const bool padded = rng() % 3 == 0;
+      pads[2 * d] = padded ? static_cast<int32_t>(rng() % 3) : 0;
+      pads[2 * d + 1] = padded ? static_cast<int32_t>(rng() % 3) : 0;
+      out_shape[d] = in_shape[d] + pads[2 * d] + pads[2 * d + 1];
+    }
+    // A pad value with different bytes (no memset), or one repeated byte.
+    uint8_t value[8];
+    const bool repeated = rng() % 2 == 0;
+    for (size_t b = 0; b < elem; ++b)
+      value[b] = repeated ? 0xA5 : static_cast<uint8_t>(17 + 29 * b);
+    ModelBuilder m;
+    const int x = AddIn(m, Plain(type, in_shape));
+    const int p = AddConst<int32_t>(m, Plain(DType::kInt32, {rank, 2}), pads);
+    int v = -1;
+    switch (type) {
+      case DType::kInt8:
+        v = AddConst<int8_t>(m, Plain(type, {}), {static_cast<int8_t>(value[0])});
+        break;
+      case DType::kInt16: {
+        int16_t t;
+        std::memcpy(&t, value, 2);
+        v = AddConst<int16_t>(m, Plain(type, {}), {t});
+        break;
+      }
+      case DType::kFloat32: {
+        float t;
+        std::memcpy(&t, value, 4);
+        v = AddConst<float>(m, Plain(type, {}), {t});
+        break;
+      }
+      default: {
+        int64_t t;
+        std::memcpy(&t, value, 8);
+        v = AddConst<int64_t>(m, Plain(type, {}), {t});
+        break;
+      }
+    }
+    m.AddOperator(Op::PADV2, {x, p, v}, {AddOut(m, Plain(type, out_shape))});
+    NpyArray input;
+    input.dtype = type;
+    input.shape.assign(in_shape.begin(), in_shape.end());
+    int64_t in_n = 1, out_n = 1;
+    for (int d = 0; d < rank; ++d) {
+      in_n *= in_shape[d];
+      out_n *= out_shape[d];
+    }
+    input.data.resize(static_cast<size_t>(in_n) * elem);
+    for (uint8_t& b : input.data) b = static_cast<uint8_t>(rng());
+    auto out = RunEdgeopt(m.Build(), {input});
+    ASSERT_TRUE(out.ok()) << out.status().message();
+    ASSERT_EQ((*out)[0].data.size(), static_cast<size_t>(out_n) * elem);
+    const uint8_t* got = (*out)[0].data.data();
+    int bad = 0;
+    for (int64_t o = 0; o < out_n; ++o) {
+      // Output index -> input index, or the pad value.
+      int64_t rest = o, in_index = 0, in_stride = 1;
+      bool inside = true;
+      for (int d = rank - 1; d >= 0; --d) {
+        const int64_t c = rest % out_shape[d] - pads[2 * d];
+        rest /= out_shape[d];
+        inside &= c >= 0 && c < in_shape[d];
+        in_index += c * in_stride;
+        in_stride *= in_shape[d];
+      }
+      const uint8_t* want = inside ? input.data.data() + in_index * elem : value;
+      if (std::memcmp(got + o * elem, want, elem) != 0 && bad++ < 3) {
+        ADD_FAILURE() << "case " << i << " (rank " << rank << ", " << elem
+                      << "-byte elements): output element " << o << " differs";
+      }
+    }
+    if (bad > 0) return;
+  }
 }
 
 TEST(Pad, Errors) {

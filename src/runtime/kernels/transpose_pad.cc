@@ -1,6 +1,7 @@
 // TRANSPOSE (any permutation up to 8-d), PAD and PADV2 (constant padding;
 // quantized PAD pads with the output zero point, as TFLite). Parameters come
 // from constant int32/int64 tensors and are validated in Prepare.
+#include <algorithm>
 #include <cstring>
 
 #include "src/runtime/kernels/elem_util.h"
@@ -118,6 +119,63 @@ Status PadPrepare(Context* ctx, Node* node) {
   return ctx->ResizeTensor(out, dims);
 }
 
+// `count` elements of `elem` bytes, each the bytes of `value`.
+void Fill(uint8_t* out, int64_t count, const uint8_t* value, size_t elem) {
+  if (count <= 0) return;
+  bool same = true;  // one repeated byte: memset
+  for (size_t i = 1; i < elem; ++i) same &= value[i] == value[0];
+  if (same) {
+    std::memset(out, value[0], static_cast<size_t>(count) * elem);
+    return;
+  }
+  auto fill = [&](auto v) {
+    std::memcpy(&v, value, sizeof(v));
+    std::fill_n(reinterpret_cast<decltype(v)*>(out), count, v);
+  };
+  switch (elem) {
+    case 2:
+      fill(uint16_t{});
+      break;
+    case 4:
+      fill(uint32_t{});
+      break;
+    default:
+      fill(uint64_t{});
+      break;
+  }
+}
+
+// Writes every output byte once: whole padded slices of the outer dimensions are fills, and
+// each row of dimension `k` (the innermost padded one; the dimensions after it are copied in
+// one piece of `unit` bytes per index) is a fill, one memcpy and a fill.
+struct PadPlan {
+  int k = 0;
+  size_t unit = 0;
+  int64_t in_stride[kMaxDims] = {}, out_stride[kMaxDims] = {};  // bytes
+  int64_t before[kMaxDims] = {}, size[kMaxDims] = {}, after[kMaxDims] = {};
+  const uint8_t* value = nullptr;
+  size_t elem = 0;
+};
+
+void PadDim(const PadPlan& p, int d, const uint8_t* in, uint8_t* out) {
+  const size_t e = p.elem;
+  if (d == p.k) {
+    const int64_t per = static_cast<int64_t>(p.unit / e);
+    Fill(out, p.before[d] * per, p.value, e);
+    out += p.before[d] * p.unit;
+    std::memcpy(out, in, static_cast<size_t>(p.size[d]) * p.unit);
+    Fill(out + p.size[d] * p.unit, p.after[d] * per, p.value, e);
+    return;
+  }
+  const int64_t slice = p.out_stride[d] / static_cast<int64_t>(e);
+  Fill(out, p.before[d] * slice, p.value, e);
+  out += p.before[d] * p.out_stride[d];
+  for (int64_t i = 0; i < p.size[d]; ++i) {
+    PadDim(p, d + 1, in + i * p.in_stride[d], out + i * p.out_stride[d]);
+  }
+  Fill(out + p.size[d] * p.out_stride[d], p.after[d] * slice, p.value, e);
+}
+
 Status PadEval(Context* ctx, Node* node) {
   const PadData* data = static_cast<const PadData*>(node->user_data);
   const Tensor* in = ctx->input(node, 0);
@@ -139,22 +197,34 @@ Status PadEval(Context* ctx, Node* node) {
       std::memcpy(value, &v, 2);
     }
   }
-  const int64_t n = out->dims.NumElements();
-  ref::FillBytes(out->data, n, value, elem);
   const int rank = in->dims.size;
-  // Zeroed: aarch64 GCC 12 cannot see that out has in's rank (-Wmaybe-uninitialized).
-  int64_t src[kMaxDims] = {}, dst[kMaxDims] = {}, dims[kMaxDims] = {};
-  ref::ContiguousStrides(in->dims, src);
-  ref::ContiguousStrides(out->dims, dst);
-  int64_t offset = 0;
+  const int64_t n = out->dims.NumElements();
+  if (in->dims.NumElements() == 0 || rank == 0) {
+    // Nothing to copy (an empty input, or a scalar: no dimension to pad).
+    Fill(out->data, n, value, elem);
+    if (rank == 0) std::memcpy(out->data, in->data, elem);
+    return Status::Ok();
+  }
+  PadPlan p;
+  p.value = value;
+  p.elem = elem;
+  p.k = 0;
   for (int d = 0; d < rank; ++d) {
-    offset += data->before[d] * dst[d];
-    dims[d] = in->dims[d];
+    p.before[d] = data->before[d];
+    p.size[d] = in->dims[d];
+    p.after[d] = out->dims[d] - in->dims[d] - data->before[d];
+    if (p.before[d] != 0 || p.after[d] != 0) p.k = d;
   }
-  if (in->dims.NumElements() > 0) {
-    ref::StridedCopy(in->data, src, out->data + static_cast<size_t>(offset) * elem, dst, dims, rank,
-                     elem);
+  p.unit = elem;
+  for (int d = rank - 1; d > p.k; --d) p.unit *= static_cast<size_t>(in->dims[d]);
+  int64_t is = static_cast<int64_t>(elem), os = static_cast<int64_t>(elem);
+  for (int d = rank - 1; d >= 0; --d) {
+    p.in_stride[d] = is;
+    p.out_stride[d] = os;
+    is *= in->dims[d];
+    os *= out->dims[d];
   }
+  PadDim(p, 0, in->data, out->data);
   return Status::Ok();
 }
 
