@@ -37,16 +37,30 @@ void QS8Dw(const QS8DwArgs& p) {
     int c = 0;
     for (; c + 32 <= p.channels; c += 32) {
       const uint8_t* w1 = w + block_bytes;
+      // Even and odd taps in separate sums: four independent vpdpwssd chains (integer sums,
+      // so the order does not change the result).
       __m512i a0 = _mm512_load_si512(w);
       __m512i a1 = _mm512_load_si512(w1);
-      for (int t = 0; t < taps; ++t) {
-        const __m128i b0 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(in[t] + c));
-        const __m128i b1 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(in[t] + c + 16));
-        const __m512i x0 = kSigned ? _mm512_cvtepi8_epi32(b0) : _mm512_cvtepu8_epi32(b0);
-        const __m512i x1 = kSigned ? _mm512_cvtepi8_epi32(b1) : _mm512_cvtepu8_epi32(b1);
+      __m512i e0 = _mm512_setzero_si512(), e1 = _mm512_setzero_si512();
+      int t = 0;
+      for (; t + 2 <= taps; t += 2) {
+        const __m512i x0 = LoadWiden<kSigned>(in[t] + c, 0xFFFF);
+        const __m512i x1 = LoadWiden<kSigned>(in[t] + c + 16, 0xFFFF);
+        const __m512i y0 = LoadWiden<kSigned>(in[t + 1] + c, 0xFFFF);
+        const __m512i y1 = LoadWiden<kSigned>(in[t + 1] + c + 16, 0xFFFF);
         a0 = _mm512_dpwssd_epi32(a0, x0, _mm512_load_si512(w + 64 + 64 * t));
         a1 = _mm512_dpwssd_epi32(a1, x1, _mm512_load_si512(w1 + 64 + 64 * t));
+        e0 = _mm512_dpwssd_epi32(e0, y0, _mm512_load_si512(w + 128 + 64 * t));
+        e1 = _mm512_dpwssd_epi32(e1, y1, _mm512_load_si512(w1 + 128 + 64 * t));
       }
+      if (t < taps) {
+        a0 = _mm512_dpwssd_epi32(a0, LoadWiden<kSigned>(in[t] + c, 0xFFFF),
+                                 _mm512_load_si512(w + 64 + 64 * t));
+        a1 = _mm512_dpwssd_epi32(a1, LoadWiden<kSigned>(in[t] + c + 16, 0xFFFF),
+                                 _mm512_load_si512(w1 + 64 + 64 * t));
+      }
+      a0 = _mm512_add_epi32(a0, e0);
+      a1 = _mm512_add_epi32(a1, e1);
       const RequantBlock16* r0 = reinterpret_cast<const RequantBlock16*>(w + 64 + 64 * taps);
       const RequantBlock16* r1 = reinterpret_cast<const RequantBlock16*>(w1 + 64 + 64 * taps);
       StoreInt8(out + c, Requantize16<false>(a0, r0), lo, hi, zp, 0xFFFF);
@@ -55,13 +69,24 @@ void QS8Dw(const QS8DwArgs& p) {
     }
     for (; c < p.channels; c += 16) {
       const __mmask16 mask = TailMask16(p.channels - c);
-      __m512i a = _mm512_load_si512(w);
-      for (int t = 0; t < taps; ++t) {
-        a = _mm512_dpwssd_epi32(a, LoadWiden<kSigned>(in[t] + c, mask),
-                                _mm512_load_si512(w + 64 + 64 * t));
+      // Four independent chains over the taps (t mod 4), summed at the end.
+      __m512i a[4] = {_mm512_load_si512(w), _mm512_setzero_si512(), _mm512_setzero_si512(),
+                      _mm512_setzero_si512()};
+      int t = 0;
+      for (; t + 4 <= taps; t += 4) {
+#pragma GCC unroll 4
+        for (int j = 0; j < 4; ++j) {
+          a[j] = _mm512_dpwssd_epi32(a[j], LoadWiden<kSigned>(in[t + j] + c, mask),
+                                     _mm512_load_si512(w + 64 + 64 * (t + j)));
+        }
+      }
+      for (; t < taps; ++t) {
+        a[0] = _mm512_dpwssd_epi32(a[0], LoadWiden<kSigned>(in[t] + c, mask),
+                                   _mm512_load_si512(w + 64 + 64 * t));
       }
       const RequantBlock16* r = reinterpret_cast<const RequantBlock16*>(w + 64 + 64 * taps);
-      StoreInt8(out + c, Requantize16<false>(a, r), lo, hi, zp, mask);
+      a[0] = _mm512_add_epi32(_mm512_add_epi32(a[0], a[1]), _mm512_add_epi32(a[2], a[3]));
+      StoreInt8(out + c, Requantize16<false>(a[0], r), lo, hi, zp, mask);
       w += block_bytes;
     }
   }
@@ -79,12 +104,23 @@ void QD8Dw(const QD8DwArgs& p) {
     const uint8_t* w = static_cast<const uint8_t*>(p.w);
     for (int c = 0; c < p.channels; c += 16) {
       const __mmask16 mask = TailMask16(p.channels - c);
-      __m512i a = _mm512_maskz_loadu_epi32(mask, p.col_term + c);
-      for (int t = 0; t < taps; ++t) {
-        a = _mm512_dpwssd_epi32(a, LoadWiden<true>(in[t] + c, mask),
-                                _mm512_load_si512(w + 64 + 64 * t));
+      // Four independent chains over the taps, as in QS8Dw.
+      __m512i a[4] = {_mm512_maskz_loadu_epi32(mask, p.col_term + c), _mm512_setzero_si512(),
+                      _mm512_setzero_si512(), _mm512_setzero_si512()};
+      int t = 0;
+      for (; t + 4 <= taps; t += 4) {
+#pragma GCC unroll 4
+        for (int j = 0; j < 4; ++j) {
+          a[j] = _mm512_dpwssd_epi32(a[j], LoadWiden<true>(in[t + j] + c, mask),
+                                     _mm512_load_si512(w + 64 + 64 * (t + j)));
+        }
       }
-      __m512 v = _mm512_mul_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(a), vs),
+      for (; t < taps; ++t) {
+        a[0] = _mm512_dpwssd_epi32(a[0], LoadWiden<true>(in[t] + c, mask),
+                                   _mm512_load_si512(w + 64 + 64 * t));
+      }
+      a[0] = _mm512_add_epi32(_mm512_add_epi32(a[0], a[1]), _mm512_add_epi32(a[2], a[3]));
+      __m512 v = _mm512_mul_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(a[0]), vs),
                                _mm512_maskz_loadu_ps(mask, p.filter_scale + c));
       if (p.bias != nullptr) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(mask, p.bias + c));
       _mm512_mask_storeu_ps(out + c, mask, _mm512_min_ps(_mm512_max_ps(v, vmin), vmax));
