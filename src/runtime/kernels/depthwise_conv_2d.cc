@@ -12,6 +12,7 @@
 #include <new>
 
 #include "src/runtime/kernels/conv_common.h"
+#include "src/runtime/kernels/conv_igemm.h"
 #include "src/runtime/kernels/dwconv_op.h"
 #include "src/runtime/kernels/kernel_util.h"
 #include "src/runtime/kernels/reference/depthwise_conv.h"
@@ -35,7 +36,8 @@ struct OpData {
   int acc = -1, quantized = -1, scales = -1, zps = -1;  // scratch indices
   Tensor dense_filter;                                  // decoded sparse filter (when densified)
   bool densified = false;
-  DwConvOp* fast = nullptr;  // the microkernel path (dwconv_op.h), when one applies
+  DwConvOp* fast = nullptr;   // the microkernel path (dwconv_op.h), when one applies
+  IGemmConv* gemm = nullptr;  // float, one input channel: a convolution (see PrepareAsConv)
 };
 
 Status NewFast(Context* ctx, OpData* data) {
@@ -43,6 +45,48 @@ Status NewFast(Context* ctx, OpData* data) {
   EDGEOPT_ENSURE(p != nullptr, StatusCode::kOutOfMemory, "out of memory");
   data->fast = new (p) DwConvOp();
   return Status::Ok();
+}
+
+// Float with one input channel and a depth multiplier M > 1 is an ordinary convolution of M
+// output channels (filter [1, h, w, M] -> [M, h, w, 1]): the float IGEMM runs it, with the
+// convolution's window-row path for one channel, instead of depthwise kernels that would use
+// M of their 16 lanes per tap. Not with exact_float(): the GEMM sums in another order.
+Status PrepareAsConv(Context* ctx, const ref::DepthwiseGeometry& d, const float* filter,
+                     const float* bias, OpData* data, bool* done) {
+  *done = false;
+  if (d.in_c != 1 || d.depth_multiplier == 1 || ctx->exact_float() ||
+      !ctx->use_optimized_kernels()) {
+    return Status::Ok();
+  }
+  ref::ConvGeometry g;
+  g.batch = d.batch;
+  g.in_h = d.in_h;
+  g.in_w = d.in_w;
+  g.in_c = 1;
+  g.out_h = d.out_h;
+  g.out_w = d.out_w;
+  g.out_c = d.out_c;
+  g.filter_h = d.filter_h;
+  g.filter_w = d.filter_w;
+  g.stride_h = d.stride_h;
+  g.stride_w = d.stride_w;
+  g.dilation_h = d.dilation_h;
+  g.dilation_w = d.dilation_w;
+  g.pad_top = d.pad_top;
+  g.pad_left = d.pad_left;
+  if (!IGemmSupported(ctx, IGemmKind::kF32, g)) return Status::Ok();
+  const int taps = d.filter_h * d.filter_w;
+  float* ohwi = nullptr;
+  EDGEOPT_RETURN_IF_ERROR(AllocatePersistentArray(ctx, int64_t{taps} * d.out_c, &ohwi));
+  for (int t = 0; t < taps; ++t) {
+    for (int c = 0; c < d.out_c; ++c)
+      ohwi[int64_t{c} * taps + t] = filter[int64_t{t} * d.out_c + c];
+  }
+  void* p = ctx->AllocatePersistent(sizeof(IGemmConv));
+  EDGEOPT_ENSURE(p != nullptr, StatusCode::kOutOfMemory, "out of memory");
+  data->gemm = new (p) IGemmConv();
+  *done = true;
+  return PrepareF32IGemm(ctx, g, ohwi, bias, data->act_min, data->act_max, data->gemm);
 }
 
 void* Init(Context* ctx, const Node*) {
@@ -118,11 +162,16 @@ Status Prepare(Context* ctx, Node* node) {
     EDGEOPT_RETURN_IF_ERROR(CheckTensorType(output, DType::kFloat32, "output"));
     EDGEOPT_RETURN_IF_ERROR(CheckFloatBias(bias, g.out_c));
     FloatActivationRange(activation, &data->act_min, &data->act_max);
+    const float* bias_data = bias != nullptr ? bias->Data<float>() : nullptr;
+    if (filter->IsConstant()) {
+      bool done = false;
+      EDGEOPT_RETURN_IF_ERROR(PrepareAsConv(ctx, g, filter->Data<float>(), bias_data, data, &done));
+      if (done) return Status::Ok();
+    }
     if (filter->IsConstant() && ctx->use_optimized_kernels() &&
         DwConvSupported(ctx->cpu(), DwConvOp::Kind::kF32, g)) {
       EDGEOPT_RETURN_IF_ERROR(NewFast(ctx, data));
-      return PrepareF32DwConv(ctx, g, filter->Data<float>(),
-                              bias != nullptr ? bias->Data<float>() : nullptr, data->act_min,
+      return PrepareF32DwConv(ctx, g, filter->Data<float>(), bias_data, data->act_min,
                               data->act_max, data->fast);
     }
     return Status::Ok();
@@ -264,6 +313,10 @@ Status Eval(Context* ctx, Node* node) {
     RunDwConv(ctx, *data->fast, input->data, output->data);
     return Status::Ok();
   }
+  if (data->gemm != nullptr) {
+    RunIGemmConv(ctx, *data->gemm, input->data, output->data);
+    return Status::Ok();
+  }
   // Prepare refuses the kinds a selective build left out (selective.h); their cases compile out.
   switch (data->kind) {
     case Kind::kFloat:
@@ -304,6 +357,7 @@ Status Eval(Context* ctx, Node* node) {
 
 const char* KernelInfo(const Node* node) {
   const OpData* data = static_cast<const OpData*>(node->user_data);
+  if (data->gemm != nullptr) return IGemmKernelName(*data->gemm);
   if (data->fast == nullptr) return "reference";
   return data->fast->expand > 1 ? "dwconv expanded" : "dwconv";
 }
