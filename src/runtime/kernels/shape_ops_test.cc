@@ -342,6 +342,67 @@ TEST(Transpose, AgreementRandomPermutations) {
   ExpectAgreesWithRef(m.Build(), RandomInputs(ins, 3), ExactInts(), "TRANSPOSE ranks 1-5");
 }
 
+// Every path of the kernel (only size-1 dimensions moving: a copy; the last two merged
+// dimensions swapped: tiled 2-d transposes, with few rows or around the 16-element tiles; any
+// other permutation: a strided copy) against the index formula, for 1-8 byte elements.
+TEST(Transpose, RandomShapesMatchTheIndexFormula) {
+  std::mt19937 rng(37);
+  const int32_t sizes[] = {1, 1, 2, 3, 4, 5, 15, 16, 17, 33};
+  const DType types[] = {DType::kInt8, DType::kInt16, DType::kFloat32, DType::kInt64};
+  for (int i = 0; i < 300; ++i) {
+    const int rank = 1 + static_cast<int>(rng() % 6);
+    const DType type = types[rng() % 4];
+    const size_t elem = DTypeSize(type);
+    std::vector<int32_t> shape(rank), perm(rank), out_shape(rank);
+    int64_t n = 1;
+    for (int d = 0; d < rank; ++d) {
+      shape[d] = sizes[rng() % 10];
+      if (n * shape[d] > 20000) shape[d] = 1;
+      n *= shape[d];
+      perm[d] = d;
+    }
+    if (i % 4 == 0 && rank >= 2) {
+      std::swap(perm[rank - 1], perm[rank - 2]);  // the 2-d transpose path
+    } else if (i % 4 != 1) {
+      std::shuffle(perm.begin(), perm.end(), rng);
+    }
+    for (int d = 0; d < rank; ++d) out_shape[d] = shape[perm[d]];
+    ModelBuilder m;
+    const int x = AddIn(m, Plain(type, shape));
+    const int p = AddConst<int32_t>(m, Plain(DType::kInt32, {rank}), perm);
+    m.AddOperator(Op::TRANSPOSE, {x, p}, {AddOut(m, Plain(type, out_shape))});
+    NpyArray input;
+    input.dtype = type;
+    input.shape.assign(shape.begin(), shape.end());
+    input.data.resize(static_cast<size_t>(n) * elem);
+    for (uint8_t& b : input.data) b = static_cast<uint8_t>(rng());
+    auto out = RunEdgeopt(m.Build(), {input});
+    ASSERT_TRUE(out.ok()) << out.status().message();
+    ASSERT_EQ((*out)[0].data.size(), input.data.size());
+    std::vector<int64_t> in_stride(rank);
+    int64_t stride = 1;
+    for (int d = rank - 1; d >= 0; --d) {
+      in_stride[d] = stride;
+      stride *= shape[d];
+    }
+    int bad = 0;
+    for (int64_t o = 0; o < n; ++o) {
+      int64_t rest = o, src = 0;
+      for (int d = rank - 1; d >= 0; --d) {
+        src += (rest % out_shape[d]) * in_stride[perm[d]];
+        rest /= out_shape[d];
+      }
+      if (std::memcmp((*out)[0].data.data() + o * elem, input.data.data() + src * elem, elem) !=
+              0 &&
+          bad++ < 3) {
+        ADD_FAILURE() << "case " << i << " (rank " << rank << ", " << elem
+                      << "-byte elements): output element " << o << " differs";
+      }
+    }
+    if (bad > 0) return;
+  }
+}
+
 TEST(Transpose, BadPermutations) {
   for (std::vector<int32_t> perm :
        {std::vector<int32_t>{0, 0}, std::vector<int32_t>{0, 2}, std::vector<int32_t>{1}}) {

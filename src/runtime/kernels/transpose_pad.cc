@@ -14,9 +14,55 @@ namespace {
 // --- TRANSPOSE
 // ------------------------------------------------------------------------------------
 
+// The permutation with size-1 dimensions dropped and runs of input dimensions that stay
+// adjacent and in order merged (NCHW -> NHWC of an image becomes [C, HW] -> [HW, C]).
 struct TransposeData {
   int perm[kMaxDims] = {};
+  int rank = 0;                 // after collapsing
+  int64_t dims[kMaxDims] = {};  // collapsed input dimensions
+  int cperm[kMaxDims] = {};     // collapsed permutation
 };
+
+void Collapse(const Dims& in, const int* perm, TransposeData* data) {
+  const int rank = in.size;
+  // Input dimensions of size > 1, numbered anew; the output order over them.
+  int index[kMaxDims];
+  int kept = 0;
+  for (int d = 0; d < rank; ++d) index[d] = in.data[d] == 1 ? -1 : kept++;
+  int order[kMaxDims], n = 0;
+  for (int j = 0; j < rank; ++j) {
+    if (index[perm[j]] >= 0) order[n++] = perm[j];
+  }
+  // Merge output neighbours that are consecutive input dimensions.
+  int group_first[kMaxDims];  // per merged output dimension: its first input dimension
+  int64_t group_size[kMaxDims];
+  int groups = 0;
+  for (int j = 0; j < n; ++j) {
+    if (j > 0) {
+      int prev = order[j - 1], d = prev + 1;
+      while (d < rank && in.data[d] == 1) ++d;  // dropped dimensions in between
+      if (d == order[j]) {
+        group_size[groups - 1] *= in.data[order[j]];
+        continue;
+      }
+    }
+    group_first[groups] = order[j];
+    group_size[groups] = in.data[order[j]];
+    ++groups;
+  }
+  // The merged input dimensions in input order; cperm maps output to input position.
+  int by_input[kMaxDims];
+  for (int g = 0; g < groups; ++g) by_input[g] = g;
+  std::sort(by_input, by_input + groups,
+            [&](int a, int b) { return group_first[a] < group_first[b]; });
+  int position[kMaxDims];
+  for (int i = 0; i < groups; ++i) {
+    data->dims[i] = group_size[by_input[i]];
+    position[by_input[i]] = i;
+  }
+  for (int g = 0; g < groups; ++g) data->cperm[g] = position[g];
+  data->rank = groups;
+}
 
 Status TransposePrepare(Context* ctx, Node* node) {
   TransposeData* data;
@@ -48,22 +94,92 @@ Status TransposePrepare(Context* ctx, Node* node) {
     data->perm[i] = p;
     dims.data[i] = in->dims[p];
   }
+  Collapse(in->dims, data->perm, data);
   return ctx->ResizeTensor(out, dims);
+}
+
+// out[j][i] = in[i][j] for `batches` matrices of a x b elements, in tiles of kTile x kTile so
+// that both sides stay in cache lines.
+template <typename T>
+void Transpose2D(const T* in, T* out, int64_t batches, int64_t a, int64_t b) {
+  constexpr int64_t kTile = 16;
+  for (int64_t n = 0; n < batches; ++n, in += a * b, out += a * b) {
+    if (a <= 4) {  // few rows (an RGB image's planes): one pass over the columns
+      for (int64_t j = 0; j < b; ++j) {
+        for (int64_t i = 0; i < a; ++i) out[j * a + i] = in[i * b + j];
+      }
+      continue;
+    }
+    for (int64_t i0 = 0; i0 < a; i0 += kTile) {
+      const int64_t i1 = std::min(a, i0 + kTile);
+      for (int64_t j0 = 0; j0 < b; j0 += kTile) {
+        const int64_t j1 = std::min(b, j0 + kTile);
+        for (int64_t j = j0; j < j1; ++j) {
+          for (int64_t i = i0; i < i1; ++i) out[j * a + i] = in[i * b + j];
+        }
+      }
+    }
+  }
+}
+
+template <typename T>
+void Transpose2DBytes(const void* in, void* out, int64_t batches, int64_t a, int64_t b) {
+  Transpose2D(static_cast<const T*>(in), static_cast<T*>(out), batches, a, b);
 }
 
 Status TransposeEval(Context* ctx, Node* node) {
   const TransposeData* data = static_cast<const TransposeData*>(node->user_data);
   const Tensor* in = ctx->input(node, 0);
   Tensor* out = ctx->output(node, 0);
-  const int rank = in->dims.size;
-  int64_t in_strides[kMaxDims], src[kMaxDims], dst[kMaxDims], dims[kMaxDims];
-  ref::ContiguousStrides(in->dims, in_strides);
-  ref::ContiguousStrides(out->dims, dst);
-  for (int i = 0; i < rank; ++i) {
-    src[i] = in_strides[data->perm[i]];
-    dims[i] = out->dims[i];
+  const size_t elem = DTypeSize(in->type);
+  const int64_t count = in->dims.NumElements();
+  if (count == 0) return Status::Ok();
+  const int rank = data->rank;
+  bool identity = true;
+  for (int i = 0; i < rank; ++i) identity &= data->cperm[i] == i;
+  if (identity) {  // only size-1 dimensions move
+    std::memcpy(out->data, in->data, static_cast<size_t>(count) * elem);
+    return Status::Ok();
   }
-  ref::StridedCopy(in->data, src, out->data, dst, dims, rank, DTypeSize(in->type));
+  // The last two (merged) dimensions swapped, the ones before in place: batched 2-d transposes.
+  bool swap_last =
+      rank >= 2 && data->cperm[rank - 1] == rank - 2 && data->cperm[rank - 2] == rank - 1;
+  for (int i = 0; i + 2 < rank; ++i) swap_last &= data->cperm[i] == i;
+  if (swap_last) {
+    const int64_t a = data->dims[rank - 2], b = data->dims[rank - 1];
+    const int64_t batches = count / (a * b);
+    switch (elem) {
+      case 1:
+        Transpose2DBytes<uint8_t>(in->data, out->data, batches, a, b);
+        return Status::Ok();
+      case 2:
+        Transpose2DBytes<uint16_t>(in->data, out->data, batches, a, b);
+        return Status::Ok();
+      case 4:
+        Transpose2DBytes<uint32_t>(in->data, out->data, batches, a, b);
+        return Status::Ok();
+      case 8:
+        Transpose2DBytes<uint64_t>(in->data, out->data, batches, a, b);
+        return Status::Ok();
+      default:
+        break;
+    }
+  }
+  // Otherwise a strided copy over the collapsed dimensions.
+  int64_t in_strides[kMaxDims], src[kMaxDims], dst[kMaxDims], dims[kMaxDims];
+  int64_t s = 1;
+  for (int i = rank - 1; i >= 0; --i) {
+    in_strides[i] = s;
+    s *= data->dims[i];
+  }
+  s = 1;
+  for (int i = rank - 1; i >= 0; --i) {
+    dims[i] = data->dims[data->cperm[i]];
+    src[i] = in_strides[data->cperm[i]];
+    dst[i] = s;
+    s *= dims[i];
+  }
+  ref::StridedCopy(in->data, src, out->data, dst, dims, rank, elem);
   return Status::Ok();
 }
 
