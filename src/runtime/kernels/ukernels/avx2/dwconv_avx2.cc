@@ -84,31 +84,75 @@ void QD8Dw(const QD8DwArgs& p) {
 }
 
 // Float: bit-identical to ref::DepthwiseConvF32 (bias first, taps row-major, no FMA).
-void F32Dw(const F32DwArgs& p) {
+// Float: bias first, then the taps in the reference's (row-major) order with separate multiplies
+// and adds, bit-identical to ref::DepthwiseConvF32. Four output pixels at a time share each
+// weight load and give four independent add chains (one pixel alone waits out the add latency
+// every tap), as in the AVX-512 kernel; each pixel's own order of operations is unchanged.
+// Full 8-channel halves load without masks.
+template <int kPx>
+inline void F32DwPixels(const F32DwArgs& p, int x, __m256 vmin, __m256 vmax) {
   const size_t block = F32DwPackedBlockBytes(p.taps) / sizeof(float);
-  const __m256 vmin = _mm256_set1_ps(p.min);
-  const __m256 vmax = _mm256_set1_ps(p.max);
   const int kh = p.kh, kw = p.taps / p.kh;
-  for (int x = 0; x < p.width; ++x) {
-    const float* const* in = p.input + x * p.input_step;
-    float* out = p.out + x * p.out_stride;
-    const float* w = p.w;
-    for (int c = 0; c < p.channels; c += 16) {
-      for (int h = 0; h < 2 && c + 8 * h < p.channels; ++h) {
-        const __m256i mask = TailMask8(p.channels - c - 8 * h);
-        __m256 a = _mm256_loadu_ps(w + 8 * h);
+  const float* const* in[kPx];
+  float* out[kPx];
+#pragma GCC unroll 4
+  for (int i = 0; i < kPx; ++i) {
+    in[i] = p.input + (x + i) * p.input_step;
+    out[i] = p.out + (x + i) * p.out_stride;
+  }
+  const float* w = p.w;
+  for (int c = 0; c < p.channels; c += 16) {
+    for (int h = 0; h < 2 && c + 8 * h < p.channels; ++h) {
+      const int n = p.channels - c - 8 * h;
+      const int ch = c + 8 * h;
+      __m256 a[kPx];
+      const __m256 bias = _mm256_loadu_ps(w + 8 * h);
+#pragma GCC unroll 4
+      for (int i = 0; i < kPx; ++i) a[i] = bias;
+      if (n >= 8) {
         for (int fy = 0; fy < kh; ++fy) {
           for (int fx = 0; fx < kw; ++fx) {
             const int t = fx * kh + fy;
-            a = _mm256_add_ps(a, _mm256_mul_ps(_mm256_maskload_ps(in[t] + c + 8 * h, mask),
-                                               _mm256_loadu_ps(w + 16 + 16 * t + 8 * h)));
+            const __m256 wt = _mm256_loadu_ps(w + 16 + 16 * t + 8 * h);
+#pragma GCC unroll 4
+            for (int i = 0; i < kPx; ++i) {
+              a[i] = _mm256_add_ps(a[i], _mm256_mul_ps(_mm256_loadu_ps(in[i][t] + ch), wt));
+            }
           }
         }
-        _mm256_maskstore_ps(out + c + 8 * h, mask, _mm256_min_ps(_mm256_max_ps(a, vmin), vmax));
+#pragma GCC unroll 4
+        for (int i = 0; i < kPx; ++i) {
+          _mm256_storeu_ps(out[i] + ch, _mm256_min_ps(_mm256_max_ps(a[i], vmin), vmax));
+        }
+      } else {
+        const __m256i mask = TailMask8(n);
+        for (int fy = 0; fy < kh; ++fy) {
+          for (int fx = 0; fx < kw; ++fx) {
+            const int t = fx * kh + fy;
+            const __m256 wt = _mm256_loadu_ps(w + 16 + 16 * t + 8 * h);
+#pragma GCC unroll 4
+            for (int i = 0; i < kPx; ++i) {
+              a[i] =
+                  _mm256_add_ps(a[i], _mm256_mul_ps(_mm256_maskload_ps(in[i][t] + ch, mask), wt));
+            }
+          }
+        }
+#pragma GCC unroll 4
+        for (int i = 0; i < kPx; ++i) {
+          _mm256_maskstore_ps(out[i] + ch, mask, _mm256_min_ps(_mm256_max_ps(a[i], vmin), vmax));
+        }
       }
-      w += block;
     }
+    w += block;
   }
+}
+
+void F32Dw(const F32DwArgs& p) {
+  const __m256 vmin = _mm256_set1_ps(p.min);
+  const __m256 vmax = _mm256_set1_ps(p.max);
+  int x = 0;
+  for (; x + 4 <= p.width; x += 4) F32DwPixels<4>(p, x, vmin, vmax);
+  for (; x < p.width; ++x) F32DwPixels<1>(p, x, vmin, vmax);
 }
 
 }  // namespace
