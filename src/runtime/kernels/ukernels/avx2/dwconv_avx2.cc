@@ -17,13 +17,7 @@ namespace {
 // 8 bytes at p (only n <= 8 of them read), widened to int32.
 template <bool kSigned>
 inline __m256i LoadWiden8(const uint8_t* p, int n) {
-  int64_t v = 0;
-  if (n >= 8) {
-    std::memcpy(&v, p, 8);
-  } else {
-    std::memcpy(&v, p, static_cast<size_t>(n));
-  }
-  const __m128i b = _mm_cvtsi64_si128(v);
+  const __m128i b = _mm_cvtsi64_si128(LoadUpTo8(p, n));
   return kSigned ? _mm256_cvtepi8_epi32(b) : _mm256_cvtepu8_epi32(b);
 }
 

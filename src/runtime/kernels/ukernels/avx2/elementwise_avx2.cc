@@ -18,9 +18,7 @@ namespace {
 
 template <bool kSigned>
 inline __m256i Load8Bytes(const uint8_t* p, int n) {
-  int64_t v = 0;
-  std::memcpy(&v, p, static_cast<size_t>(n < 8 ? n : 8));
-  const __m128i b = _mm_cvtsi64_si128(v);
+  const __m128i b = _mm_cvtsi64_si128(LoadUpTo8(p, n));
   return kSigned ? _mm256_cvtepi8_epi32(b) : _mm256_cvtepu8_epi32(b);
 }
 
@@ -91,10 +89,6 @@ void F32Quantize(size_t n, const float* x, void* out, const F32QuantizeParams* p
     const __m256 dist = _mm256_andnot_ps(sign_mask, _mm256_sub_ps(frac, half));
     const __m256 risky = _mm256_and_ps(_mm256_and_ps(small, _mm256_castsi256_ps(lanes)),
                                        _mm256_cmp_ps(dist, near, _CMP_LT_OQ));
-    if (_mm256_movemask_ps(risky) != 0) {
-      for (int j = 0; j < count; ++j) po[i + j] = static_cast<uint8_t>(QuantizeOne(x[i + j], p));
-      continue;
-    }
     // t + sign(q) where frac >= 0.5; large values only need sign and size; NaN -> 0.
     const __m256 up = _mm256_cmp_ps(frac, half, _CMP_GE_OQ);
     const __m256 step = _mm256_or_ps(_mm256_and_ps(q, sign_mask), _mm256_set1_ps(1.0f));
@@ -106,6 +100,12 @@ void F32Quantize(size_t n, const float* x, void* out, const F32QuantizeParams* p
     __m256i iv = _mm256_add_epi32(_mm256_cvttps_epi32(r), zp);
     iv = _mm256_min_epi32(_mm256_max_epi32(iv, qmin), qmax);
     StoreInt8x8(po + i, iv, qmin, qmax, _mm256_setzero_si256(), count);
+    // The lanes next to a tie (rare) again, by the reference's route.
+    for (uint32_t bits = static_cast<uint32_t>(_mm256_movemask_ps(risky)); bits != 0;
+         bits &= bits - 1) {
+      const int j = __builtin_ctz(bits);
+      po[i + j] = static_cast<uint8_t>(QuantizeOne(x[i + j], p));
+    }
   }
 }
 

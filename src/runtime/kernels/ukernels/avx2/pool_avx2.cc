@@ -137,9 +137,7 @@ void Q8AvgPool(const PoolArgs& p) {
       for (int y = 0; y < p.rows; ++y) {
         const uint8_t* row = in + y * p.row_stride + c;
         for (int x = 0; x < p.cols; ++x) {
-          int64_t bytes = 0;
-          std::memcpy(&bytes, row + x * p.channels, static_cast<size_t>(n < 8 ? n : 8));
-          const __m128i b = _mm_cvtsi64_si128(bytes);
+          const __m128i b = _mm_cvtsi64_si128(LoadUpTo8(row + x * p.channels, n));
           acc = _mm256_add_epi32(acc, kSigned ? _mm256_cvtepi8_epi32(b) : _mm256_cvtepu8_epi32(b));
         }
       }

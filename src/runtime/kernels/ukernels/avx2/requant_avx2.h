@@ -51,6 +51,18 @@ inline __m256i Requantize8(__m256i acc, const RequantBlock16* r, int half) {
   return _mm256_blend_epi32(pe, _mm256_shuffle_epi32(po, 0xB1), 0xAA);
 }
 
+// The 8 bytes at p, or only the first n < 8 of them (the rest 0): a single 8-byte load whenever
+// n >= 8 (a memcpy of a run-time length is a library call).
+inline int64_t LoadUpTo8(const void* p, int n) {
+  int64_t v = 0;
+  if (n >= 8) {
+    std::memcpy(&v, p, 8);
+  } else {
+    std::memcpy(&v, p, static_cast<size_t>(n));
+  }
+  return v;
+}
+
 // Clamps to [lo, hi], adds the zero point and stores the low `n` (<= 8) lanes as bytes.
 inline void StoreInt8x8(void* dst, __m256i v, __m256i lo, __m256i hi, __m256i zp, int n) {
   v = _mm256_add_epi32(_mm256_min_epi32(_mm256_max_epi32(v, lo), hi), zp);

@@ -70,7 +70,7 @@ int32_t QuantizeOne(float x, const F32QuantizeParams* p) {
 }
 
 // q = x * (1 / scale) in float is within 2^-10 of x / scale while |q| < 2^12, so rounding it
-// gives the exact answer unless q is that close to a half; such vectors (rare) take the
+// gives the exact answer unless q is that close to a half; such lanes (rare) are redone by the
 // reference's route. Larger |q| saturate either way.
 template <bool kSigned>
 void F32Quantize(size_t n, const float* x, void* out, const F32QuantizeParams* p) {
@@ -94,13 +94,6 @@ void F32Quantize(size_t n, const float* x, void* out, const F32QuantizeParams* p
     const __m512 frac = _mm512_abs_ps(_mm512_sub_ps(q, t));
     const __m512 dist = _mm512_abs_ps(_mm512_sub_ps(frac, half));
     const __mmask16 risky = _mm512_mask_cmp_ps_mask(small & mask, dist, near, _CMP_LT_OQ);
-    if (risky != 0) {
-      for (int j = 0; j < count; ++j) {
-        const int32_t r = QuantizeOne(x[i + j], p);
-        po[i + j] = static_cast<uint8_t>(r);
-      }
-      continue;
-    }
     // Rounded value (half away from zero); large values only need their sign and size; NaN -> 0.
     const __mmask16 up = _mm512_cmp_ps_mask(frac, half, _CMP_GE_OQ);
     __m512 r = _mm512_mask_add_ps(
@@ -114,7 +107,11 @@ void F32Quantize(size_t n, const float* x, void* out, const F32QuantizeParams* p
     __m512i iv = _mm512_add_epi32(_mm512_cvttps_epi32(r), zp);
     iv = _mm512_min_epi32(_mm512_max_epi32(iv, qmin), qmax);
     _mm512_mask_cvtepi32_storeu_epi8(po + i, mask, iv);
-    (void)q;
+    // The lanes next to a tie (rare) again, by the reference's route.
+    for (uint32_t bits = risky; bits != 0; bits &= bits - 1) {
+      const int j = __builtin_ctz(bits);
+      po[i + j] = static_cast<uint8_t>(QuantizeOne(x[i + j], p));
+    }
   }
 }
 
