@@ -95,6 +95,7 @@ struct ConvCase {
   std::unique_ptr<BenchContext> ctx;
   rt::IGemmConv op;
   std::vector<uint8_t> input, output;
+  std::vector<float> held;  // what the prepared op points to (hybrid: scales, bias)
   void Run() { rt::RunIGemmConv(ctx.get(), op, input.data(), output.data()); }
 };
 
@@ -253,7 +254,7 @@ constexpr FirstLayer kFirstLayers[] = {
     {"32x32x5->32 3x3 same", 32, 32, 5, 32, 3, 3, 1, true},
 };
 
-enum class FirstKind { kInt8, kFloat, kExactFloat };
+enum class FirstKind { kInt8, kFloat, kExactFloat, kHybrid };
 
 std::unique_ptr<ConvCase> MakeFirstLayer(const FirstLayer& f, bool window_rows,
                                          FirstKind kind = FirstKind::kInt8) {
@@ -275,6 +276,32 @@ std::unique_ptr<ConvCase> MakeFirstLayer(const FirstLayer& f, bool window_rows,
   g.pad_top = pad.height;
   g.pad_left = pad.width;
   std::mt19937 rng(2);
+  if (kind == FirstKind::kHybrid) {
+    std::vector<int8_t> w(static_cast<size_t>(f.out) * f.fh * f.fw * f.c);
+    for (auto& v : w) v = static_cast<int8_t>(static_cast<int>(rng() % 255) - 127);
+    c->held.resize(2 * static_cast<size_t>(f.out));  // scales, then biases
+    for (int i = 0; i < f.out; ++i) {
+      c->held[i] = 0.001f * static_cast<float>(1 + i % 7);
+      c->held[f.out + i] = static_cast<float>(rng() % 2000) / 1000.0f - 1.0f;
+    }
+    rt::QD8ConvParams p;
+    p.filter = w.data();
+    p.filter_scales = c->held.data();
+    p.per_channel = true;
+    p.asymmetric = true;
+    p.bias = c->held.data() + f.out;
+    p.act_min = 0.0f;
+    p.act_max = 6.0f;
+    p.window_rows = window_rows;
+    if (!rt::PrepareQD8IGemm(c->ctx.get(), g, p, &c->op).ok()) std::abort();
+    c->input.resize(static_cast<size_t>(f.h) * f.w * f.c * sizeof(float));
+    float* in = reinterpret_cast<float*>(c->input.data());
+    for (size_t i = 0; i < static_cast<size_t>(f.h) * f.w * f.c; ++i) {
+      in[i] = static_cast<float>(rng() % 1000) / 1000.0f;
+    }
+    c->output.resize(static_cast<size_t>(g.out_h) * g.out_w * f.out * sizeof(float));
+    return c;
+  }
   if (kind != FirstKind::kInt8) {
     std::vector<float> w(static_cast<size_t>(f.out) * f.fh * f.fw * f.c), bias(f.out);
     for (auto& v : w) v = static_cast<float>(rng() % 2000) / 1000.0f - 1.0f;
@@ -353,7 +380,8 @@ void PrintSummary() {
     const char* title;
   } kinds[] = {{FirstKind::kInt8, "int8"},
                {FirstKind::kFloat, "float"},
-               {FirstKind::kExactFloat, "exact float (hybrid models)"}};
+               {FirstKind::kExactFloat, "exact float (hybrid models)"},
+               {FirstKind::kHybrid, "hybrid (float input, int8 weights)"}};
   for (const auto& k : kinds) {
     std::printf("\n=== %s first layers: window rows against the path they replace ===\n", k.title);
     std::printf("(1 thread, thread CPU time, medians of 5 alternating rounds x 51 runs)\n");

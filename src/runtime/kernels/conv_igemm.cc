@@ -417,15 +417,14 @@ void CopyWindows(const uint8_t* s, int64_t step, uint8_t* d, int n, uint32_t fli
 // Input rows [r0, r1) (row r: batch item r / in_h, row r % in_h) of the `in_rows` rows at `in`
 // expanded into window rows at `out` (op.kcp bytes per output column; see
 // IGemmConv::window_rows): the kc values of the filter row at each output column in the u
-// domain, zu where it runs past the image, zeros after kc.
+// domain, `pad` (zu) where it runs past the image, zeros after kc.
 void ExpandRows(const IGemmConv& op, const uint8_t* in, int64_t in_rows, uint8_t* out, int64_t r0,
-                int64_t r1) {
+                int64_t r1, uint8_t pad) {
   const ref::ConvGeometry& g = op.g;
   const int in_w = g.in_w, in_c = g.in_c, fw = g.filter_w, sw = g.stride_w, dw = g.dilation_w;
   const int out_w = g.out_w, pad_left = g.pad_left, kc = op.kc, kcp = op.kcp;
   const uint8_t flip = op.input_signed ? 0x80 : 0;
   const uint32_t flip32 = op.input_signed ? 0x80808080u : 0;
-  const uint8_t pad = static_cast<uint8_t>(op.zu);
   const int64_t in_row = int64_t{in_w} * in_c;
   // Columns [lo, hi) read a window inside the row: it is copied as kcp bytes, masked to kc.
   // Reading kcp bytes runs at most 3 bytes into the next row, so the last row stops earlier.
@@ -625,6 +624,8 @@ Status PrepareQD8IGemm(Context* ctx, const ref::ConvGeometry& g, const QD8ConvPa
     op->kc = g.in_c;
     op->pointwise = g.IsPointwise();
   }
+  // Window rows as for qs8: each quantized batch item is expanded into them.
+  if (p.window_rows) ChooseRowExpansion(op);
   op->qd8 = p;
   op->qcfg = uk::GetQS8GemmConfig(ctx->cpu(), g.out_c);
   op->nr = op->qcfg->nr;
@@ -648,7 +649,8 @@ Status PrepareQD8IGemm(Context* ctx, const ref::ConvGeometry& g, const QD8ConvPa
   uk::WeightSums(g.out_c, int64_t{op->taps} * op->kc, reinterpret_cast<const uint8_t*>(p.filter),
                  false, op->weight_sums);
   const int64_t in_pixels = int64_t{g.in_h} * g.in_w;  // one batch item at a time
-  EDGEOPT_RETURN_IF_ERROR(ctx->RequestScratch(in_pixels * op->kcp + 64, &op->s_copy));
+  const int64_t read_pixels = op->window_rows ? int64_t{g.in_h} * g.out_w : in_pixels;
+  EDGEOPT_RETURN_IF_ERROR(ctx->RequestScratch(read_pixels * op->kcp + 64, &op->s_copy));
   // qd8 scratch: quantized input (when it cannot go straight into the copy), the padding
   // pixel, col_term and scale per output channel.
   const size_t n_padded = static_cast<size_t>(op->n_blocks) * op->nr;
@@ -818,7 +820,7 @@ void RunIGemmConv(Context* ctx, const IGemmConv& op, const void* input, void* ou
       const int64_t width = g.out_w;
       const int64_t in_rows = int64_t{g.batch} * g.in_h;
       ParallelChunks(pool, in_rows, [&](int64_t r0, int64_t r1) {
-        ExpandRows(op, in, in_rows, copy, r0, r1);
+        ExpandRows(op, in, in_rows, copy, r0, r1, static_cast<uint8_t>(op.zu));
         if (op.row_sums) {
           op.qcfg->row_sum(copy + r0 * width * op.kcp, static_cast<int>((r1 - r0) * width), op.kc,
                            op.kcp, pixsum + r0 * width);
@@ -865,10 +867,16 @@ void RunIGemmConv(Context* ctx, const IGemmConv& op, const void* input, void* ou
     const float* x = static_cast<const float*>(input) + b * per_batch;
     float s_b = 1.0f;
     int32_t zp = 0;
-    int8_t* q = op.kcp == g.in_c ? reinterpret_cast<int8_t*>(copy) : quantized;
+    const bool in_place = op.kcp == g.in_c && !op.window_rows;
+    int8_t* q = in_place ? reinterpret_cast<int8_t*>(copy) : quantized;
     DynamicQuantize(uk::GetDynamicQuantConfig(ctx->cpu()), op.qd8.asymmetric, x,
                     static_cast<int>(per_batch), q, &s_b, &zp);
-    if (op.kcp == g.in_c) {
+    if (op.window_rows) {
+      ParallelChunks(pool, g.in_h, [&](int64_t r0, int64_t r1) {
+        ExpandRows(op, reinterpret_cast<const uint8_t*>(q), g.in_h, copy, r0, r1,
+                   static_cast<uint8_t>(zp + 128));
+      });
+    } else if (in_place) {
       op.qcfg->xor_copy(q, copy, static_cast<size_t>(per_batch));
     } else {
       for (int64_t p = 0; p < in_pixels; ++p) {

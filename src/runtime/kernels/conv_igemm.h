@@ -52,6 +52,9 @@ struct QD8ConvParams {
   bool asymmetric = false;
   const float* bias = nullptr;
   float act_min = 0.0f, act_max = 0.0f;
+  // As QS8ConvParams::window_rows: each quantized batch item is expanded into window rows
+  // where they apply; false for benchmarks.
+  bool window_rows = true;
 };
 
 struct IGemmConv {
@@ -70,7 +73,8 @@ struct IGemmConv {
   // Window rows: few input channels (the first convolution of an image model) run one GEMM tap
   // per filter row of kc = filter_w * in_c values instead of one per filter pixel. `ig` is the
   // geometry the indirection sees: a filter_h x 1 filter over pixels of whole filter rows.
-  //  - qs8 (filter row of at most 16 bytes): each input row is expanded once into window rows,
+  //  - qs8 and qd8 (filter row of at most 16 bytes): each input row (qd8: of the quantized batch
+  //    item) is expanded once into window rows,
   //    the kc values each output column reads padded to kcp, in the copy scratch: an image of
   //    out_w pixels of kc channels. filter_h times less copying than im2col, no K padding per
   //    filter pixel as with a tap per pixel.

@@ -351,15 +351,15 @@ TEST(OptimizedConv2D, WindowRowsEveryLength) {
 }
 
 // The kernel the interpreter names for a grayscale and an RGB first convolution, and for ones
-// that keep a tap per pixel.
+// that keep a tap per pixel; int8 and hybrid.
 TEST(OptimizedConv2D, WindowRowsAreChosenForShortWindowRows) {
   if (rt::uk::GetQS8GemmConfig(rt::GetCpuInfo(), 32) == nullptr) {
     GTEST_SKIP() << "no int8 GEMM microkernels on this CPU";
   }
-  auto kernel = [](int in_c, int filter) {
+  auto kernel = [](int in_c, int filter, Variant variant = Variant::kInt8PerChannel) {
     OpConfig c;
     c.op = Op::CONV_2D;
-    c.variant = Variant::kInt8PerChannel;
+    c.variant = variant;
     c.in_h = c.in_w = 28;
     c.in_c = in_c;
     c.out_c = 32;
@@ -379,6 +379,10 @@ TEST(OptimizedConv2D, WindowRowsAreChosenForShortWindowRows) {
   EXPECT_EQ(kernel(4, 3), "igemm");  // no K padding to save
   EXPECT_EQ(kernel(6, 3), "igemm");  // 18 bytes
   EXPECT_EQ(kernel(1, 1), "igemm");
+  // Hybrid (float input, int8 weights): the same choice, on the quantized input.
+  EXPECT_EQ(kernel(1, 3, Variant::kHybridPerChannel), "igemm window rows");
+  EXPECT_EQ(kernel(3, 3, Variant::kHybridPerTensor), "igemm window rows");
+  EXPECT_EQ(kernel(4, 3, Variant::kHybridPerChannel), "igemm");
 }
 
 TEST(OptimizedDepthwiseConv2D, AroundChannelBlocks) {
