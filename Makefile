@@ -104,6 +104,10 @@ asan: setup
 bench: build
 	@sh scripts/bench.sh
 
+# Every .tflite of the corpus against TFLite, one thread (THREADS="1 2" for both).
+bench-corpus: build
+	@CONV_BENCH=0 THREADS="$${THREADS:-1}" sh scripts/bench.sh --corpus
+
 # A selective runtime runner with only MODEL's ops (build-select/edgeopt_run_min), its stripped
 # size against the full runner's, conformance on MODEL and the refusal of a left-out op.
 runtime-for: build
