@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <new>
 
 #include "src/quant/quant_math.h"
@@ -415,10 +416,15 @@ struct ScratchLayout {
   size_t input_sf = 0, state_sf = 0, hidden_sf = 0;
   size_t input_zp = 0, state_zp = 0, hidden_zp = 0;
   size_t recovered = 0;
+  // The optimized step: vector column pairs (integer), products of one batch row.
+  size_t input_pairs = 0, state_pairs = 0, hidden_pairs = 0;
+  size_t input_dots = 0, recurrent_dots = 0, projection_dots = 0;
   size_t total = 0;
 };
 
-ScratchLayout Layout(Variant v, const ref::LstmSizes& s) {
+ScratchLayout Layout(const OpData& d) {
+  const Variant v = d.variant;
+  const ref::LstmSizes& s = d.sizes;
   ScratchLayout l;
   size_t offset = 0;
   auto take = [&offset](size_t bytes) {
@@ -448,6 +454,19 @@ ScratchLayout Layout(Variant v, const ref::LstmSizes& s) {
     l.hidden_zp = take(batch * sizeof(int32_t));
     l.recovered = take(static_cast<size_t>(s.n_cell) * sizeof(float));
   }
+  if (d.kernels != nullptr) {
+    const size_t gate_rows = static_cast<size_t>(4 - d.first_gate) * s.n_cell;
+    if (v == Variant::kInteger) {
+      l.input_pairs = take(sizeof(int32_t) * recurrent::ColPairs(s.n_input));
+      l.state_pairs = take(sizeof(int32_t) * recurrent::ColPairs(s.n_output));
+      l.hidden_pairs = take(sizeof(int32_t) * recurrent::ColPairs(s.n_cell));
+      l.input_dots = take(sizeof(int32_t) * gate_rows);
+      l.recurrent_dots = take(sizeof(int32_t) * gate_rows);
+      l.projection_dots = take(sizeof(int32_t) * s.n_output);
+    } else {
+      l.input_dots = take(sizeof(float) * gate_rows);  // the stacked gates
+    }
+  }
   l.total = offset;
   return l;
 }
@@ -473,6 +492,288 @@ void RunSequence(const OpData& d, StepFn step) {
       const int64_t row = static_cast<int64_t>(b) * d.max_time + t;
       step(one, row * s.n_input, row * s.n_output, b);
     }
+  }
+}
+
+// Packs the matrices of inputs first..last-1 (stacked) for the kernels.
+template <typename T, typename P>
+Status PackStack(Context* ctx, const Node* node, int first, int last, int rows_each, int cols,
+                 size_t (*size)(int, int), void (*pack)(const T* const*, int, int, int, P*),
+                 const void** out) {
+  const T* m[4] = {};
+  const int count = last - first;
+  for (int i = 0; i < count; ++i) m[i] = ctx->input(node, first + i)->Data<T>();
+  P* packed = static_cast<P*>(ctx->AllocatePersistent(sizeof(P) * size(count * rows_each, cols)));
+  EDGEOPT_ENSURE(packed != nullptr, StatusCode::kOutOfMemory, "out of memory");
+  pack(m, count, rows_each, cols, packed);
+  *out = packed;
+  return Status::Ok();
+}
+
+Status PackS8Stack(Context* ctx, const Node* node, int first, int last, int rows_each, int cols,
+                   const void** out) {
+  return PackStack<int8_t, int16_t>(ctx, node, first, last, rows_each, cols,
+                                    recurrent::PackedS8Size, recurrent::PackS8Matrices, out);
+}
+
+Status PackF32Stack(Context* ctx, const Node* node, int first, int last, int rows_each, int cols,
+                    const void** out) {
+  return PackStack<float, float>(ctx, node, first, last, rows_each, cols, recurrent::PackedF32Size,
+                                 recurrent::PackF32Matrices, out);
+}
+
+// The optimized step's weights and tables (float and integer; hybrid keeps the reference). Float
+// weights that are not constant (or sparse) keep the reference too.
+Status PrepareFast(Context* ctx, const Node* node, OpData* d) {
+  d->kernels = nullptr;
+  if (d->variant == Variant::kHybrid) return Status::Ok();
+  const ref::LstmSizes& s = d->sizes;
+  d->first_gate = ctx->input(node, kInputToInputWeights) == nullptr ? 1 : 0;
+  for (int i = kInputToInputWeights + d->first_gate; i <= kProjectionWeights; ++i) {
+    if (i > kRecurrentToOutputWeights && i < kProjectionWeights) continue;
+    const Tensor* t = ctx->input(node, i);
+    if (t == nullptr) continue;  // no projection
+    if (!t->IsConstant() || t->data == nullptr || t->sparsity != nullptr) return Status::Ok();
+  }
+  const int first = d->first_gate;
+  const bool projection = ctx->input(node, kProjectionWeights) != nullptr;
+  if (d->variant == Variant::kInteger && ctx->input(node, kCellToOutputWeights) != nullptr &&
+      s.n_output != s.n_cell) {
+    return Status::Ok();  // the reference's peephole indexing across batch rows
+  }
+  if (d->variant == Variant::kInteger) {
+    EDGEOPT_RETURN_IF_ERROR(PackS8Stack(ctx, node, kInputToInputWeights + first,
+                                        kInputToOutputWeights + 1, s.n_cell, s.n_input,
+                                        &d->packed_input));
+    EDGEOPT_RETURN_IF_ERROR(PackS8Stack(ctx, node, kRecurrentToInputWeights + first,
+                                        kRecurrentToOutputWeights + 1, s.n_cell, s.n_output,
+                                        &d->packed_recurrent));
+    if (projection) {
+      EDGEOPT_RETURN_IF_ERROR(PackS8Stack(ctx, node, kProjectionWeights, kProjectionWeights + 1,
+                                          s.n_output, s.n_cell, &d->packed_projection));
+    }
+    d->sigmoid_table = recurrent::SigmoidQ3Table();
+    d->gate_tanh_table = recurrent::TanhTable(3);
+    d->cell_tanh_table = recurrent::TanhTable(15 + d->integer.cell_scale);
+    if (d->sigmoid_table == nullptr || d->gate_tanh_table == nullptr ||
+        d->cell_tanh_table == nullptr) {
+      return Status::Ok();  // out of memory for the tables: the reference step
+    }
+  } else {
+    EDGEOPT_RETURN_IF_ERROR(PackF32Stack(ctx, node, kInputToInputWeights + first,
+                                         kInputToOutputWeights + 1, s.n_cell, s.n_input,
+                                         &d->packed_input));
+    EDGEOPT_RETURN_IF_ERROR(PackF32Stack(ctx, node, kRecurrentToInputWeights + first,
+                                         kRecurrentToOutputWeights + 1, s.n_cell, s.n_output,
+                                         &d->packed_recurrent));
+    if (projection) {
+      EDGEOPT_RETURN_IF_ERROR(PackF32Stack(ctx, node, kProjectionWeights, kProjectionWeights + 1,
+                                           s.n_output, s.n_cell, &d->packed_projection));
+    }
+    // The vector sigmoid/tanh are within a few ULP of libm's; not when float results must
+    // repeat the reference's exactly.
+    const uk::VUnaryConfig* vunary = uk::GetVUnaryConfig(ctx->cpu());
+    if (vunary != nullptr && !ctx->exact_float()) {
+      d->sigmoid = vunary->sigmoid;
+      d->tanh = vunary->tanh;
+    }
+  }
+  d->kernels = &recurrent::GetKernels(ctx->cpu());
+  return Status::Ok();
+}
+
+// Float activation `act` on x[0, n) into y: the vector sigmoid/tanh when there are, else the
+// reference's.
+void FloatActivation(const OpData& d, ref::Activation act, const float* x, int n, float* y) {
+  uk::F32UnaryParams params;
+  if (act == ref::Activation::kSigmoid && d.sigmoid != nullptr) {
+    d.sigmoid(static_cast<size_t>(n), x, y, &params);
+  } else if (act == ref::Activation::kTanh && d.tanh != nullptr) {
+    d.tanh(static_cast<size_t>(n), x, y, &params);
+  } else {
+    ref::ApplyActivation(act, x, n, y);
+  }
+}
+
+// ref::LstmStepFloat for one batch row (`input_zero`: the whole batch's input is zero), with
+// the stacked gates' products through the packed kernels. `gates` holds the stacked gates.
+void StepFloatFast(const OpData& d, const ref::FloatLstmWeights& w, bool input_zero,
+                   const float* input, float* output_state, float* cell_state,
+                   const ref::FloatLstmScratch& sc, float* gates, float* output) {
+  ref::LstmSizes s = d.sizes;
+  s.n_batch = 1;
+  const int first = d.first_gate;
+  const int n = s.n_cell;
+  const int gate_rows = (4 - first) * n;
+  const bool layer_norm = d.use_layer_norm;
+  for (int g = first; g < 4; ++g) {
+    ref::InitFloatGate(w.gate_bias[g], layer_norm, s, gates + (g - first) * n);
+  }
+  if (!input_zero) {
+    d.kernels->f32_matvec(static_cast<const float*>(d.packed_input), gate_rows, s.n_input, input,
+                          gates);
+  }
+  d.kernels->f32_matvec(static_cast<const float*>(d.packed_recurrent), gate_rows, s.n_output,
+                        output_state, gates);
+  float* gate[4] = {};
+  for (int g = first; g < 4; ++g) gate[g] = gates + (g - first) * n;
+  for (int g = first; g < 4; ++g) {
+    if (g == ref::kOutputGate) {
+      ref::UpdateCellFloat(s, first == 1 ? nullptr : gate[ref::kInputGate], gate[ref::kForgetGate],
+                           gate[ref::kCellGate], d.cell_clip, cell_state);
+    }
+    if (w.cell_to_gate[g] != nullptr) {
+      ref::PeepholeAccumulate(w.cell_to_gate[g], cell_state, s, gate[g]);
+    }
+    if (w.layer_norm[g] != nullptr) {
+      ref::MeanStddevNormalization(gate[g], n, 1);
+      for (int i = 0; i < n; ++i) gate[g][i] = gate[g][i] * w.layer_norm[g][i] + w.gate_bias[g][i];
+    }
+    FloatActivation(d, g == ref::kCellGate ? d.activation : ref::Activation::kSigmoid, gate[g], n,
+                    gate[g]);
+  }
+  float* hidden = sc.hidden;
+  if (d.activation == ref::Activation::kNone) {
+    std::memcpy(hidden, gate[ref::kCellGate], sizeof(float) * n);
+  } else {
+    FloatActivation(d, d.activation, cell_state, n, hidden);
+  }
+  for (int k = 0; k < n; ++k) hidden[k] *= gate[ref::kOutputGate][k];
+  if (d.packed_projection != nullptr) {
+    for (int o = 0; o < s.n_output; ++o) {
+      output_state[o] = w.projection_bias ? w.projection_bias[o] : 0.0f;
+    }
+    d.kernels->f32_matvec(static_cast<const float*>(d.packed_projection), s.n_output, n, hidden,
+                          output_state);
+    if (d.proj_clip > 0.0f) {
+      for (int k = 0; k < s.n_output; ++k) {
+        output_state[k] = std::max(-d.proj_clip, std::min(d.proj_clip, output_state[k]));
+      }
+    }
+  } else {
+    std::memcpy(output_state, hidden, sizeof(float) * s.n_output);
+  }
+  std::memcpy(output, output_state, sizeof(float) * s.n_output);
+}
+
+struct IntegerFastScratch {
+  int32_t* input_pairs;
+  int32_t* state_pairs;
+  int32_t* hidden_pairs;
+  int32_t* input_dots;
+  int32_t* recurrent_dots;
+  int32_t* projection_dots;
+};
+
+// sat(out + zp + MBQM(bias + dot)) into T, as ref::IntegerMatVecAccumulate per row.
+template <typename T>
+inline T AccumulateRow(int32_t bias, int32_t dot, int32_t multiplier, int shift, int32_t zp,
+                       T out) {
+  const int64_t lo = std::numeric_limits<T>::min(), hi = std::numeric_limits<T>::max();
+  int64_t y = ref::MulByQuantizedMultiplier(ref::WrapToInt32(static_cast<int64_t>(bias) + dot),
+                                            multiplier, shift);
+  y += zp;
+  y += out;
+  return static_cast<T>(std::min(hi, std::max(lo, y)));
+}
+
+// ref::LstmStepInteger for one batch row, with the products through the packed kernels and
+// the activations through the tables.
+void StepIntegerFast(const OpData& d, const int8_t* input, int8_t* output_state,
+                     int16_t* cell_state, const ref::IntegerLstmScratch& sc,
+                     const IntegerFastScratch& f, int8_t* output) {
+  const ref::IntegerLstmParams& p = d.integer;
+  ref::LstmSizes s = d.sizes;
+  s.n_batch = 1;
+  const int first = d.first_gate;
+  const int n = s.n_cell;
+  const int gate_rows = (4 - first) * n;
+  recurrent::PackS8Vector(input, s.n_input, 0, f.input_pairs);
+  d.kernels->s8_matvec(static_cast<const int16_t*>(d.packed_input), gate_rows,
+                       recurrent::ColPairs(s.n_input), f.input_pairs, f.input_dots);
+  recurrent::PackS8Vector(output_state, s.n_output, 0, f.state_pairs);
+  d.kernels->s8_matvec(static_cast<const int16_t*>(d.packed_recurrent), gate_rows,
+                       recurrent::ColPairs(s.n_output), f.state_pairs, f.recurrent_dots);
+  auto gate = [&](int g, const int16_t* cell, const int16_t* table) {
+    const ref::IntegerLstmGateParams& gp = p.gate[g];
+    const int32_t* in_dots = f.input_dots + (g - first) * n;
+    const int32_t* rec_dots = f.recurrent_dots + (g - first) * n;
+    int16_t* out = sc.gate[g];
+    for (int i = 0; i < n; ++i) {
+      const int16_t v = AccumulateRow<int16_t>(gp.input_effective_bias[i], in_dots[i],
+                                               gp.input_multiplier, gp.input_shift, 0, 0);
+      out[i] = AccumulateRow<int16_t>(gp.recurrent_effective_bias[i], rec_dots[i],
+                                      gp.recurrent_multiplier, gp.recurrent_shift, 0, v);
+    }
+    if (gp.cell_weights != nullptr && cell != nullptr) {
+      // As the reference: n_output elements (<= n_cell, checked in Prepare).
+      for (int i = 0; i < s.n_output; ++i) {
+        const int32_t prod = static_cast<int32_t>(gp.cell_weights[i]) * cell[i];
+        const int32_t y = ref::MulByQuantizedMultiplier(prod, gp.cell_multiplier, gp.cell_shift);
+        out[i] = ref::SaturateInt16(static_cast<int64_t>(y) + out[i]);
+      }
+    }
+    if (gp.layer_norm != nullptr) {
+      ref::IntegerLayerNorm(out, gp.layer_norm, gp.layer_norm_bias, gp.layer_norm_multiplier,
+                            gp.layer_norm_shift, gp.variance_guard, 1, n, out);
+    }
+    recurrent::LookUp(table, out, n, out);
+  };
+  for (int g = first; g < 3; ++g) {
+    gate(g, g == ref::kCellGate ? nullptr : cell_state,
+         g == ref::kCellGate ? d.gate_tanh_table : d.sigmoid_table);
+  }
+  int16_t* forget = sc.gate[ref::kForgetGate];
+  const int16_t* cell_gate = sc.gate[ref::kCellGate];
+  const int16_t* input_gate = first == 1 ? nullptr : sc.gate[ref::kInputGate];
+  const int ig_shift = 30 + p.cell_scale;
+  for (int k = 0; k < n; ++k) {
+    const int16_t fc = ref::MulShiftInt16(forget[k], cell_state[k], 15);
+    const int16_t i =
+        input_gate == nullptr ? static_cast<int16_t>(32767 - forget[k]) : input_gate[k];
+    const int16_t ig = ref::MulShiftInt16(i, cell_gate[k], ig_shift);
+    int16_t c = ref::SaturateInt16(static_cast<int32_t>(fc) + ig);
+    if (p.cell_clip > 0) c = std::max<int16_t>(-p.cell_clip, std::min<int16_t>(p.cell_clip, c));
+    cell_state[k] = c;
+  }
+  gate(ref::kOutputGate, cell_state, d.sigmoid_table);
+  recurrent::LookUp(d.cell_tanh_table, cell_state, n, sc.tanh);
+  const int16_t* o = sc.gate[ref::kOutputGate];
+  for (int k = 0; k < n; ++k) {
+    const int32_t prod = static_cast<int32_t>(o[k]) * sc.tanh[k];
+    int64_t y = ref::MulByQuantizedMultiplier(prod, p.hidden_multiplier, p.hidden_shift);
+    y += p.hidden_zp;
+    sc.hidden[k] = static_cast<int8_t>(std::min<int64_t>(127, std::max<int64_t>(-128, y)));
+  }
+  if (d.packed_projection != nullptr) {
+    recurrent::PackS8Vector(sc.hidden, n, 0, f.hidden_pairs);
+    d.kernels->s8_matvec(static_cast<const int16_t*>(d.packed_projection), s.n_output,
+                         recurrent::ColPairs(n), f.hidden_pairs, f.projection_dots);
+    for (int k = 0; k < s.n_output; ++k) {
+      int8_t v =
+          AccumulateRow<int8_t>(p.projection_effective_bias[k], f.projection_dots[k],
+                                p.projection_multiplier, p.projection_shift, p.output_state_zp, 0);
+      if (p.proj_clip > 0) v = std::max<int8_t>(-p.proj_clip, std::min<int8_t>(p.proj_clip, v));
+      output_state[k] = v;
+    }
+  } else {
+    std::memcpy(output_state, sc.hidden, s.n_output);
+  }
+  std::memcpy(output, output_state, s.n_output);
+}
+
+// Runs `row(t, b)` for every step and batch row in the reference's order of steps (rows are
+// independent).
+template <typename RowFn>
+void RunRows(const OpData& d, RowFn row) {
+  if (d.kind == Kind::kSingleStep || d.time_major) {
+    for (int t = 0; t < d.max_time; ++t) {
+      for (int b = 0; b < d.sizes.n_batch; ++b) row(t, b);
+    }
+    return;
+  }
+  for (int b = 0; b < d.sizes.n_batch; ++b) {
+    for (int t = 0; t < d.max_time; ++t) row(t, b);
   }
 }
 
@@ -564,7 +865,8 @@ Status Prepare(Context* ctx, Node* node) {
 
   if (d->variant == Variant::kHybrid) EDGEOPT_RETURN_IF_ERROR(PrepareHybrid(ctx, node, d));
   if (integer) EDGEOPT_RETURN_IF_ERROR(PrepareInteger(ctx, node, d));
-  return ctx->RequestScratch(Layout(d->variant, s).total, &d->scratch_index);
+  if (ctx->use_optimized_kernels()) EDGEOPT_RETURN_IF_ERROR(PrepareFast(ctx, node, d));
+  return ctx->RequestScratch(Layout(*d).total, &d->scratch_index);
 }
 
 Status Eval(Context* ctx, Node* node) {
@@ -575,7 +877,7 @@ Status Eval(Context* ctx, Node* node) {
   Tensor* output = ctx->output(node, 0);
   uint8_t* scratch = static_cast<uint8_t*>(ctx->GetScratch(d.scratch_index));
   EDGEOPT_ENSURE(scratch != nullptr, StatusCode::kInternal, "LSTM scratch memory is missing");
-  const ScratchLayout l = Layout(d.variant, d.sizes);
+  const ScratchLayout l = Layout(d);
   const int n_output = d.sizes.n_output, n_cell = d.sizes.n_cell;
 
   switch (d.variant) {
@@ -597,6 +899,26 @@ Status Eval(Context* ctx, Node* node) {
       float* out = output->Data<float>();
       float* os = output_state->Data<float>();
       float* cs = cell_state->Data<float>();
+      if (d.kernels != nullptr) {
+        float* gates = reinterpret_cast<float*>(scratch + l.input_dots);
+        const int n_batch = d.sizes.n_batch, n_input = d.sizes.n_input;
+        const bool by_step = d.kind == Kind::kSingleStep || d.time_major;
+        bool input_zero = false;
+        RunRows(d, [&](int t, int b) {
+          const int64_t row = by_step ? static_cast<int64_t>(t) * n_batch + b
+                                      : static_cast<int64_t>(b) * d.max_time + t;
+          if (!by_step) {
+            input_zero = ref::IsZeroVector(in + row * n_input, n_input);
+          } else if (b == 0) {  // the reference checks the whole step's batch
+            input_zero = ref::IsZeroVector(in + static_cast<int64_t>(t) * n_batch * n_input,
+                                           n_batch * n_input);
+          }
+          StepFloatFast(d, w, input_zero, in + row * n_input,
+                        os + static_cast<int64_t>(b) * n_output,
+                        cs + static_cast<int64_t>(b) * n_cell, sc, gates, out + row * n_output);
+        });
+        return Status::Ok();
+      }
       RunSequence(d, [&](const ref::LstmSizes& s, int64_t in_off, int64_t out_off, int b) {
         ref::LstmStepFloat(w, s, d.activation, d.cell_clip, d.proj_clip, in + in_off,
                            os + static_cast<int64_t>(b) * n_output,
@@ -638,6 +960,24 @@ Status Eval(Context* ctx, Node* node) {
       int8_t* out = output->Data<int8_t>();
       int8_t* os = output_state->Data<int8_t>();
       int16_t* cs = cell_state->Data<int16_t>();
+      if (d.kernels != nullptr) {
+        IntegerFastScratch f;
+        f.input_pairs = reinterpret_cast<int32_t*>(scratch + l.input_pairs);
+        f.state_pairs = reinterpret_cast<int32_t*>(scratch + l.state_pairs);
+        f.hidden_pairs = reinterpret_cast<int32_t*>(scratch + l.hidden_pairs);
+        f.input_dots = reinterpret_cast<int32_t*>(scratch + l.input_dots);
+        f.recurrent_dots = reinterpret_cast<int32_t*>(scratch + l.recurrent_dots);
+        f.projection_dots = reinterpret_cast<int32_t*>(scratch + l.projection_dots);
+        const int n_batch = d.sizes.n_batch, n_input = d.sizes.n_input;
+        const bool by_step = d.kind == Kind::kSingleStep || d.time_major;
+        RunRows(d, [&](int t, int b) {
+          const int64_t row = by_step ? static_cast<int64_t>(t) * n_batch + b
+                                      : static_cast<int64_t>(b) * d.max_time + t;
+          StepIntegerFast(d, in + row * n_input, os + static_cast<int64_t>(b) * n_output,
+                          cs + static_cast<int64_t>(b) * n_cell, sc, f, out + row * n_output);
+        });
+        return Status::Ok();
+      }
       RunSequence(d, [&](const ref::LstmSizes& s, int64_t in_off, int64_t out_off, int b) {
         ref::LstmStepInteger(d.integer, s, in + in_off, os + static_cast<int64_t>(b) * n_output,
                              cs + static_cast<int64_t>(b) * n_cell, sc, out + out_off);

@@ -17,7 +17,9 @@
 
 #include "include/edgeopt/status.h"
 #include "src/runtime/kernel_api.h"
+#include "src/runtime/kernels/recurrent_ukernels.h"
 #include "src/runtime/kernels/reference/lstm.h"
+#include "src/runtime/kernels/ukernels/vunary.h"
 
 namespace edgeopt {
 namespace rt {
@@ -71,6 +73,21 @@ struct OpData {
   ref::HybridLstmWeights hybrid;
   // Integer: multipliers, effective biases and weight pointers.
   ref::IntegerLstmParams integer;
+  // The optimized step (float and integer; null: the reference step): the present gates'
+  // input and recurrent weights stacked ([first_gate, 4) x n_cell rows) and the projection,
+  // packed for `kernels`.
+  const recurrent::Kernels* kernels = nullptr;
+  int first_gate = 0;  // 1 under CIFG
+  const void* packed_input = nullptr;
+  const void* packed_recurrent = nullptr;
+  const void* packed_projection = nullptr;
+  // Integer activations as tables.
+  const int16_t* sigmoid_table = nullptr;
+  const int16_t* gate_tanh_table = nullptr;
+  const int16_t* cell_tanh_table = nullptr;
+  // Float sigmoid/tanh (null: the reference's libm ones).
+  uk::F32VUnaryFn sigmoid = nullptr;
+  uk::F32VUnaryFn tanh = nullptr;
 };
 
 // Init/Prepare/Eval for both op kinds.

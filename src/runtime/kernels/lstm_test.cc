@@ -4,6 +4,8 @@
 // calls continue the sequence.
 #include <gtest/gtest.h>
 
+#include <string>
+
 #include "src/runtime/kernels/lstm_test_util.h"
 #include "src/runtime/kernels/recurrent_test_util.h"
 #include "tests/model_builder.h"
@@ -44,6 +46,34 @@ TEST(Lstm, MatchesTflite) {
       ASSERT_TRUE(ref.ok()) << ref.status().message();
       ExpectAllClose(*ours, *ref,
                      variant == LstmVariant::kInteger ? kIntegerTolerance : kFloatTolerance);
+    }
+  }
+}
+
+// The optimized step against the reference one at every ISA level, batch rows of one step.
+TEST(Lstm, OptimizedMatchesReference) {
+  for (LstmVariant variant : {LstmVariant::kFloat, LstmVariant::kInteger}) {
+    for (int config = 0; config < 2; ++config) {
+      LstmSpec s;
+      s.variant = variant;
+      s.single_step = true;
+      s.n_batch = 3;
+      s.n_input = 11;
+      s.n_cell = s.n_output = 18;
+      s.seed = 80 + config;
+      if (config == 1) {
+        s.cifg = true;
+        s.projection = true;
+        s.projection_bias = true;
+        s.n_output = 7;
+        s.layer_norm = true;
+        s.state_zp = -5;
+        s.hidden_zp = 2;
+      }
+      ExpectOptimizedMatchesReference(
+          MakeLstmModel(s), {LstmModelMaker(s).Input(4)},
+          std::string(variant == LstmVariant::kFloat ? "float" : "integer") + " config " +
+              std::to_string(config));
     }
   }
 }

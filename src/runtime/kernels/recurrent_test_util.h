@@ -4,12 +4,15 @@
 #ifndef EDGEOPT_SRC_RUNTIME_KERNELS_RECURRENT_TEST_UTIL_H_
 #define EDGEOPT_SRC_RUNTIME_KERNELS_RECURRENT_TEST_UTIL_H_
 
+#include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "src/runtime/interpreter.h"
+#include "src/runtime/kernels/elem_test_util.h"
 #include "tests/model_builder.h"
 
 namespace edgeopt {
@@ -139,6 +142,57 @@ inline StatusOr<std::vector<NpyArray>> RunInvokes(const std::vector<uint8_t>& mo
     outputs.push_back(std::move(a));
   }
   return outputs;
+}
+
+// Runs `model` with the reference kernels and with the optimized ones at every ISA level of
+// OptimizedLevels (1 and 2 threads) and checks every output: identical bytes, except float
+// outputs with exact_float off, which may differ by the vector sigmoid/tanh's few ULP
+// (float_atol); with exact_float on they must be identical too.
+inline void ExpectOptimizedMatchesReference(const std::vector<uint8_t>& model,
+                                            const std::vector<NpyArray>& inputs,
+                                            const std::string& what, double float_atol = 1e-5) {
+  rt::InterpreterOptions ref_options;
+  ref_options.use_optimized_kernels = false;
+  auto ref = RunEdgeopt(model, inputs, ref_options);
+  ASSERT_TRUE(ref.ok()) << what << ": " << ref.status().ToString();
+  for (const rt::CpuInfo& cpu : OptimizedLevels()) {
+    for (bool exact : {true, false}) {
+      for (int threads : {1, 2}) {
+        rt::InterpreterOptions options;
+        options.cpu = &cpu;
+        options.num_threads = threads;
+        options.exact_float = exact;
+        auto ours = RunEdgeopt(model, inputs, options);
+        ASSERT_TRUE(ours.ok()) << what << ": " << ours.status().ToString();
+        ASSERT_EQ(ours->size(), ref->size()) << what;
+        const std::string where = what + (exact ? " (exact float, " : " (") +
+                                  std::to_string(threads) + " threads, level " +
+                                  (cpu.UseAvx512()    ? "avx512"
+                                   : cpu.UseAvxVnni() ? "avxvnni"
+                                   : cpu.UseAvx2()    ? "avx2"
+                                   : cpu.UseNeon()    ? "neon"
+                                                      : "scalar") +
+                                  ")";
+        for (size_t k = 0; k < ref->size(); ++k) {
+          const std::vector<uint8_t>& a = (*ours)[k].data;
+          const std::vector<uint8_t>& b = (*ref)[k].data;
+          ASSERT_EQ(a.size(), b.size()) << where;
+          if (exact || (*ref)[k].dtype != DType::kFloat32) {
+            for (size_t i = 0; i < b.size(); ++i) {
+              ASSERT_EQ(int{a[i]}, int{b[i]}) << where << ": output " << k << " byte " << i;
+            }
+            continue;
+          }
+          const float* fa = reinterpret_cast<const float*>(a.data());
+          const float* fb = reinterpret_cast<const float*>(b.data());
+          for (size_t i = 0; i < b.size() / 4; ++i) {
+            ASSERT_LE(std::fabs(static_cast<double>(fa[i]) - fb[i]), float_atol)
+                << where << ": output " << k << " element " << i;
+          }
+        }
+      }
+    }
+  }
 }
 
 }  // namespace testing

@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <string>
 
 #include "src/runtime/interpreter.h"
 #include "src/runtime/kernels/lstm_test_util.h"
@@ -238,6 +239,118 @@ TEST(UnidirectionalSequenceLstm, IntegerMatchesTflite) {
   for (const NamedSpec& c : IntegerSpecs()) {
     SCOPED_TRACE(c.name);
     ExpectMatchesTflite(MakeLstmModel(c.spec), c.spec, kIntegerTolerance);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The optimized step (packed products, int16 activation tables, vector sigmoid/tanh) against
+// the reference step at every ISA level.
+
+struct OptimizedSpec {
+  std::string name;
+  LstmSpec spec;
+};
+
+std::vector<OptimizedSpec> OptimizedSpecs(LstmVariant variant) {
+  std::vector<OptimizedSpec> v;
+  // Column counts 1, odd and even; stacked gate rows (4 or 3 x n_cell) below, at and around
+  // the 16-row blocks and the 2 (AVX2) or 4 (AVX-512) blocks per pass.
+  const int sizes[][2] = {{1, 1}, {3, 4}, {17, 5}, {28, 20}, {2, 16}, {33, 13}, {9, 33}, {40, 65}};
+  uint32_t seed = 31;
+  for (const auto& z : sizes) {
+    LstmSpec s;
+    s.variant = variant;
+    s.n_input = z[0];
+    s.n_cell = s.n_output = z[1];
+    s.seed = seed++;
+    v.push_back({"n_input " + std::to_string(z[0]) + ", n_cell " + std::to_string(z[1]), s});
+  }
+  LstmSpec base;
+  base.variant = variant;
+  base.n_batch = 3;
+  base.max_time = 4;
+  base.n_input = 7;
+  base.n_cell = base.n_output = 9;
+  LstmSpec t = base;
+  t.cifg = true;
+  t.seed = 41;
+  v.push_back({"CIFG", t});
+  t = base;
+  t.peephole = true;
+  t.seed = 42;
+  v.push_back({"peephole", t});
+  t = base;
+  t.cifg = t.peephole = true;
+  t.seed = 43;
+  v.push_back({"CIFG + peephole", t});
+  t = base;
+  t.projection = t.projection_bias = true;
+  t.n_cell = 19;
+  t.n_output = 6;
+  t.proj_clip = 0.1f;
+  t.seed = 44;
+  v.push_back({"projection + bias + clip", t});
+  t = base;
+  t.layer_norm = true;
+  t.seed = 45;
+  v.push_back({"layer norm", t});
+  t = base;
+  t.time_major = true;
+  t.cell_clip = 0.5f;
+  t.seed = 46;
+  v.push_back({"time major + cell clip", t});
+  t = base;
+  t.activation = tflite::ActivationFunctionType::RELU;
+  t.seed = 47;
+  v.push_back({"RELU", t});
+  t = base;
+  t.activation = tflite::ActivationFunctionType::NONE;
+  t.seed = 48;
+  v.push_back({"no activation", t});
+  t = base;
+  t.cifg = t.peephole = t.projection = t.layer_norm = t.time_major = true;
+  t.n_cell = 17;
+  t.n_output = variant == LstmVariant::kInteger ? 17 : 5;
+  t.seed = 49;
+  v.push_back({"CIFG + peephole + projection + layer norm + time major", t});
+  if (variant == LstmVariant::kInteger) {
+    t = base;
+    t.state_zp = -3;
+    t.hidden_zp = 4;
+    t.input_zp = -128;
+    t.cell_scale = 1.0f / 4096;  // the cell tanh table shared with the gates'
+    t.projection = t.projection_bias = true;
+    t.n_output = 5;
+    t.seed = 50;
+    v.push_back({"zero points, projection, cell 2^-12", t});
+    for (int bits : {15, 9}) {
+      t = base;
+      t.cell_scale = std::ldexp(1.0f, -bits);
+      t.seed = 50 + bits;
+      v.push_back({"cell scale 2^-" + std::to_string(bits), t});
+    }
+    t = base;
+    t.peephole = t.projection = true;
+    t.n_output = 4;
+    t.seed = 60;
+    v.push_back({"peephole + projection (the reference step)", t});
+  }
+  return v;
+}
+
+TEST(UnidirectionalSequenceLstm, OptimizedMatchesReference) {
+  for (LstmVariant variant : {LstmVariant::kFloat, LstmVariant::kInteger}) {
+    for (const OptimizedSpec& c : OptimizedSpecs(variant)) {
+      const std::string what =
+          std::string(variant == LstmVariant::kFloat ? "float " : "integer ") + c.name;
+      NpyArray in = LstmModelMaker(c.spec).Input(c.spec.seed);
+      ExpectOptimizedMatchesReference(MakeLstmModel(c.spec), {in}, what);
+      if (variant == LstmVariant::kFloat) {
+        // A zero step (its input products are skipped) in the first batch row.
+        std::memset(in.Data<float>() + c.spec.n_input, 0, c.spec.n_input * sizeof(float));
+        ExpectOptimizedMatchesReference(MakeLstmModel(c.spec), {in}, what + ", a zero step");
+      }
+    }
   }
 }
 

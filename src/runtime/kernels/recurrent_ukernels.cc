@@ -1,0 +1,158 @@
+#include "src/runtime/kernels/recurrent_ukernels.h"
+
+#include <algorithm>
+#include <cstring>
+#include <new>
+
+#include "src/runtime/kernels/reference/lstm.h"
+
+namespace edgeopt {
+namespace rt {
+namespace recurrent {
+namespace {
+
+void S8MatVecScalar(const int16_t* packed, int rows, int col_pairs, const int32_t* pairs,
+                    int32_t* out) {
+  for (int r0 = 0; r0 < rows; r0 += kRowBlock) {
+    uint32_t acc[kRowBlock] = {};
+    for (int k = 0; k < col_pairs; ++k, packed += 2 * kRowBlock) {
+      const int32_t lo = static_cast<int16_t>(pairs[k] & 0xFFFF);
+      const int32_t hi = static_cast<int16_t>(static_cast<uint32_t>(pairs[k]) >> 16);
+      for (int j = 0; j < kRowBlock; ++j) {
+        acc[j] += static_cast<uint32_t>(packed[2 * j]) * static_cast<uint32_t>(lo) +
+                  static_cast<uint32_t>(packed[2 * j + 1]) * static_cast<uint32_t>(hi);
+      }
+    }
+    const int n = std::min(kRowBlock, rows - r0);
+    for (int j = 0; j < n; ++j) out[r0 + j] = static_cast<int32_t>(acc[j]);
+  }
+}
+
+void F32MatVecScalar(const float* packed, int rows, int cols, const float* v, float* out) {
+  for (int r0 = 0; r0 < rows; r0 += kRowBlock) {
+    float acc[kRowBlock] = {};
+    for (int c = 0; c < cols; ++c, packed += kRowBlock) {
+      for (int j = 0; j < kRowBlock; ++j) acc[j] += packed[j] * v[c];
+    }
+    const int n = std::min(kRowBlock, rows - r0);
+    for (int j = 0; j < n; ++j) out[r0 + j] += acc[j];
+  }
+}
+
+constexpr Kernels kScalar = {"scalar", S8MatVecScalar, F32MatVecScalar};
+#if defined(EDGEOPT_HAVE_AVX2)
+constexpr Kernels kAvx2 = {"avx2", avx2::s8_matvec, avx2::f32_matvec};
+#endif
+#if defined(EDGEOPT_HAVE_AVX512)
+constexpr Kernels kAvx512 = {"avx512", avx512::s8_matvec, avx512::f32_matvec};
+#endif
+
+constexpr int kTableSize = 1 << 16;
+
+template <typename Fn>
+const int16_t* BuildTable(Fn fn) {
+  int16_t* t = new (std::nothrow) int16_t[kTableSize];
+  if (t == nullptr) return nullptr;
+  for (int i = 0; i < kTableSize; ++i) t[i] = static_cast<int16_t>(static_cast<uint16_t>(i));
+  fn(t);
+  return t;
+}
+
+template <int kIntegerBits>
+const int16_t* TanhTableOf() {
+  static const int16_t* const table =
+      BuildTable([](int16_t* t) { ref::TanhInt16(kIntegerBits, t, kTableSize, t); });
+  return table;
+}
+
+}  // namespace
+
+size_t PackedS8Size(int rows, int cols) {
+  return static_cast<size_t>(RowBlocks(rows)) * ColPairs(cols) * 2 * kRowBlock;
+}
+
+void PackS8Matrices(const int8_t* const* m, int count, int rows_each, int cols, int16_t* packed) {
+  const int rows = count * rows_each;
+  const int pairs = ColPairs(cols);
+  std::memset(packed, 0, sizeof(int16_t) * PackedS8Size(rows, cols));
+  for (int r = 0; r < rows; ++r) {
+    const int8_t* row = m[r / rows_each] + static_cast<size_t>(r % rows_each) * cols;
+    int16_t* block = packed + static_cast<size_t>(r / kRowBlock) * pairs * 2 * kRowBlock;
+    for (int c = 0; c < cols; ++c) {
+      block[(c / 2) * 2 * kRowBlock + (r % kRowBlock) * 2 + c % 2] = row[c];
+    }
+  }
+}
+
+template <typename T>
+void PackS16Vector(const T* v, int cols, int32_t offset, int32_t* pairs) {
+  for (int k = 0; k < ColPairs(cols); ++k) {
+    const int32_t lo = static_cast<int32_t>(v[2 * k]) - offset;
+    const int32_t hi = 2 * k + 1 < cols ? static_cast<int32_t>(v[2 * k + 1]) - offset : 0;
+    pairs[k] = static_cast<int32_t>((static_cast<uint32_t>(lo) & 0xFFFF) |
+                                    (static_cast<uint32_t>(hi) << 16));
+  }
+}
+
+template void PackS16Vector<int8_t>(const int8_t*, int, int32_t, int32_t*);
+template void PackS16Vector<int16_t>(const int16_t*, int, int32_t, int32_t*);
+
+void PackS8Vector(const int8_t* v, int cols, int32_t offset, int32_t* pairs) {
+  PackS16Vector(v, cols, offset, pairs);
+}
+
+size_t PackedF32Size(int rows, int cols) {
+  return static_cast<size_t>(RowBlocks(rows)) * cols * kRowBlock;
+}
+
+void PackF32Matrices(const float* const* m, int count, int rows_each, int cols, float* packed) {
+  const int rows = count * rows_each;
+  std::memset(packed, 0, sizeof(float) * PackedF32Size(rows, cols));
+  for (int r = 0; r < rows; ++r) {
+    const float* row = m[r / rows_each] + static_cast<size_t>(r % rows_each) * cols;
+    float* block = packed + static_cast<size_t>(r / kRowBlock) * cols * kRowBlock;
+    for (int c = 0; c < cols; ++c) block[c * kRowBlock + r % kRowBlock] = row[c];
+  }
+}
+
+const Kernels& GetKernels(const CpuInfo& cpu) {
+#if defined(EDGEOPT_HAVE_AVX512)
+  if (cpu.UseAvx512()) return kAvx512;
+#endif
+#if defined(EDGEOPT_HAVE_AVX2)
+  if (cpu.UseAvx2()) return kAvx2;
+#endif
+  (void)cpu;
+  return kScalar;
+}
+
+const Kernels& ScalarKernels() { return kScalar; }
+
+const int16_t* SigmoidQ3Table() {
+  static const int16_t* const table =
+      BuildTable([](int16_t* t) { ref::SigmoidInt16(t, kTableSize, t); });
+  return table;
+}
+
+const int16_t* TanhTable(int integer_bits) {
+  switch (integer_bits) {
+    case 0:
+      return TanhTableOf<0>();
+    case 1:
+      return TanhTableOf<1>();
+    case 2:
+      return TanhTableOf<2>();
+    case 3:
+      return TanhTableOf<3>();
+    case 4:
+      return TanhTableOf<4>();
+    case 5:
+      return TanhTableOf<5>();
+    default:
+      return TanhTableOf<6>();
+  }
+}
+
+}  // namespace recurrent
+}  // namespace rt
+}  // namespace edgeopt

@@ -1,0 +1,86 @@
+// Vectorized pieces of the recurrent kernels (LSTM, SVDF): matrix-vector products over weights
+// packed at prepare time, and the int16 gate activations as tables. Results are those of the
+// reference kernels (reference/lstm.h, reference/svdf.h) bit for bit:
+//   int8:  wrapping int32 sums (the reference's int64 sums narrowed the same way);
+//   float: each lane sums one row over the columns in order, multiply then add (no FMA), as
+//          ref::MatVecAccumulate does.
+#ifndef EDGEOPT_SRC_RUNTIME_KERNELS_RECURRENT_UKERNELS_H_
+#define EDGEOPT_SRC_RUNTIME_KERNELS_RECURRENT_UKERNELS_H_
+
+#include <cstddef>
+#include <cstdint>
+
+#include "src/runtime/cpu_info.h"
+
+namespace edgeopt {
+namespace rt {
+namespace recurrent {
+
+// Rows per packed block: one 512-bit or two 256-bit vectors.
+constexpr int kRowBlock = 16;
+
+inline int RowBlocks(int rows) { return (rows + kRowBlock - 1) / kRowBlock; }
+inline int ColPairs(int cols) { return (cols + 1) / 2; }
+
+// `count` int8 [rows_each, cols] matrices stacked (rows = count * rows_each) and widened to
+// int16, as [block][column pair][16 rows][2]; padding is zero. PackedS8Size counts int16
+// elements.
+size_t PackedS8Size(int rows, int cols);
+void PackS8Matrices(const int8_t* const* m, int count, int rows_each, int cols, int16_t* packed);
+// Column pairs of a vector for the products: (v[2k] - offset) in the low int16 and
+// (v[2k + 1] - offset) in the high one (0 past the end). |v - offset| must fit int16.
+void PackS8Vector(const int8_t* v, int cols, int32_t offset, int32_t* pairs);
+template <typename T>
+void PackS16Vector(const T* v, int cols, int32_t offset, int32_t* pairs);
+
+// `count` float [rows_each, cols] matrices stacked and transposed per block: [block][column][16
+// rows]; padding is zero.
+size_t PackedF32Size(int rows, int cols);
+void PackF32Matrices(const float* const* m, int count, int rows_each, int cols, float* packed);
+
+// out[r] = sum over c of m[r][c] * v[c] (wrapping int32), r < rows.
+using S8MatVecFn = void (*)(const int16_t* packed, int rows, int col_pairs, const int32_t* pairs,
+                            int32_t* out);
+// out[r] += dot, dot = 0, dot += m[r][c] * v[c] for c = 0, 1, ... (float, no FMA), r < rows.
+using F32MatVecFn = void (*)(const float* packed, int rows, int cols, const float* v, float* out);
+
+struct Kernels {
+  const char* name;
+  S8MatVecFn s8_matvec;
+  F32MatVecFn f32_matvec;
+};
+
+// The best kernels for `cpu` (the portable loops when it has no vector unit we use).
+const Kernels& GetKernels(const CpuInfo& cpu);
+// The portable loops (tests).
+const Kernels& ScalarKernels();
+
+// The reference's int16 activations for every input, indexed by the input's bits
+// (table[static_cast<uint16_t>(x)]); built on first use, shared, never freed. nullptr when out
+// of memory.
+const int16_t* SigmoidQ3Table();  // ref::SigmoidInt16
+// ref::TanhInt16(integer_bits, ...); integer_bits in [0, 6].
+const int16_t* TanhTable(int integer_bits);
+
+inline void LookUp(const int16_t* table, const int16_t* in, int n, int16_t* out) {
+  for (int i = 0; i < n; ++i) out[i] = table[static_cast<uint16_t>(in[i])];
+}
+
+#if defined(EDGEOPT_HAVE_AVX2)
+namespace avx2 {
+void s8_matvec(const int16_t* packed, int rows, int col_pairs, const int32_t* pairs, int32_t* out);
+void f32_matvec(const float* packed, int rows, int cols, const float* v, float* out);
+}  // namespace avx2
+#endif
+#if defined(EDGEOPT_HAVE_AVX512)
+namespace avx512 {
+void s8_matvec(const int16_t* packed, int rows, int col_pairs, const int32_t* pairs, int32_t* out);
+void f32_matvec(const float* packed, int rows, int cols, const float* v, float* out);
+}  // namespace avx512
+#endif
+
+}  // namespace recurrent
+}  // namespace rt
+}  // namespace edgeopt
+
+#endif  // EDGEOPT_SRC_RUNTIME_KERNELS_RECURRENT_UKERNELS_H_

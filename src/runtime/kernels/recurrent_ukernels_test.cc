@@ -1,0 +1,128 @@
+// The recurrent kernels' products and tables against direct loops and the reference
+// activations, at every ISA level the machine has.
+#include "src/runtime/kernels/recurrent_ukernels.h"
+
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <random>
+#include <vector>
+
+#include "src/runtime/kernels/elem_test_util.h"
+#include "src/runtime/kernels/reference/lstm.h"
+
+namespace edgeopt {
+namespace rt {
+namespace recurrent {
+namespace {
+
+// Rows around the 16-row blocks and the blocks per pass; columns 1, odd and even.
+constexpr int kRows[] = {1, 2, 15, 16, 17, 31, 32, 33, 47, 48, 49, 63, 64, 65, 80, 129};
+constexpr int kCols[] = {1, 2, 3, 7, 16, 28, 33, 257};
+
+std::vector<const Kernels*> AllKernels() {
+  std::vector<const Kernels*> k;
+  for (const CpuInfo& cpu : testing::OptimizedLevels()) k.push_back(&GetKernels(cpu));
+  k.push_back(&ScalarKernels());
+  return k;
+}
+
+TEST(RecurrentUkernels, S8MatVecMatchesDirectSums) {
+  std::mt19937 rng(5);
+  std::uniform_int_distribution<int> byte(-128, 127);
+  for (const Kernels* k : AllKernels()) {
+    for (int rows : kRows) {
+      for (int cols : kCols) {
+        // Two matrices stacked (the LSTM's gates), extremes included.
+        const int rows_each = (rows + 1) / 2;
+        const int total = 2 * rows_each;
+        std::vector<int8_t> m(static_cast<size_t>(total) * cols);
+        for (int8_t& x : m) x = static_cast<int8_t>(byte(rng));
+        m[0] = -128;
+        m.back() = 127;
+        std::vector<int8_t> v(cols);
+        for (int8_t& x : v) x = static_cast<int8_t>(byte(rng));
+        v[0] = -128;
+        const int32_t offset = byte(rng);
+        const int8_t* parts[2] = {m.data(), m.data() + static_cast<size_t>(rows_each) * cols};
+        std::vector<int16_t> packed(PackedS8Size(total, cols));
+        PackS8Matrices(parts, 2, rows_each, cols, packed.data());
+        std::vector<int32_t> pairs(ColPairs(cols));
+        PackS8Vector(v.data(), cols, offset, pairs.data());
+        // Sentinels past the rows: the kernel writes `rows` outputs only.
+        std::vector<int32_t> out(total + kRowBlock, 12345);
+        k->s8_matvec(packed.data(), total, ColPairs(cols), pairs.data(), out.data());
+        for (int r = 0; r < total; ++r) {
+          int64_t dot = 0;
+          for (int c = 0; c < cols; ++c) {
+            dot += int64_t{m[static_cast<size_t>(r) * cols + c]} * (v[c] - offset);
+          }
+          ASSERT_EQ(out[r], ref::WrapToInt32(dot))
+              << k->name << " rows " << total << " cols " << cols << " row " << r;
+        }
+        for (int r = total; r < total + kRowBlock; ++r) {
+          ASSERT_EQ(out[r], 12345) << k->name << ": wrote past the rows";
+        }
+      }
+    }
+  }
+}
+
+TEST(RecurrentUkernels, F32MatVecRepeatsTheReference) {
+  std::mt19937 rng(6);
+  std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
+  for (const Kernels* k : AllKernels()) {
+    for (int rows : kRows) {
+      for (int cols : kCols) {
+        const int rows_each = (rows + 1) / 2;
+        const int total = 2 * rows_each;
+        std::vector<float> m(static_cast<size_t>(total) * cols), v(cols);
+        for (float& x : m) x = dist(rng);
+        for (float& x : v) x = dist(rng) * 1e3f;  // big terms: rounding shows any reordering
+        const float* parts[2] = {m.data(), m.data() + static_cast<size_t>(rows_each) * cols};
+        std::vector<float> packed(PackedF32Size(total, cols));
+        PackF32Matrices(parts, 2, rows_each, cols, packed.data());
+        std::vector<float> out(total + kRowBlock), expected(total);
+        for (int r = 0; r < total; ++r) out[r] = expected[r] = dist(rng);
+        for (int r = total; r < total + kRowBlock; ++r) out[r] = 7.0f;
+        ref::MatVecAccumulate(m.data(), total, cols, v.data(), 1, expected.data());
+        k->f32_matvec(packed.data(), total, cols, v.data(), out.data());
+        for (int r = 0; r < total; ++r) {
+          ASSERT_EQ(std::memcmp(&out[r], &expected[r], sizeof(float)), 0)
+              << k->name << " rows " << total << " cols " << cols << " row " << r << ": " << out[r]
+              << " vs " << expected[r];
+        }
+        for (int r = total; r < total + kRowBlock; ++r) {
+          ASSERT_EQ(out[r], 7.0f) << k->name << ": wrote past the rows";
+        }
+      }
+    }
+  }
+}
+
+TEST(RecurrentUkernels, TablesHoldTheReferenceActivations) {
+  std::vector<int16_t> x(1 << 16), y(1 << 16);
+  for (int i = 0; i < (1 << 16); ++i) x[i] = static_cast<int16_t>(i - 32768);
+  std::vector<int16_t> looked_up(x.size());
+  ref::SigmoidInt16(x.data(), static_cast<int>(x.size()), y.data());
+  const int16_t* sigmoid = SigmoidQ3Table();
+  ASSERT_NE(sigmoid, nullptr);
+  LookUp(sigmoid, x.data(), static_cast<int>(x.size()), looked_up.data());
+  for (size_t i = 0; i < x.size(); ++i) {
+    ASSERT_EQ(looked_up[i], y[i]) << "sigmoid of " << x[i];
+  }
+  for (int bits = 0; bits <= 6; ++bits) {
+    ref::TanhInt16(bits, x.data(), static_cast<int>(x.size()), y.data());
+    const int16_t* tanh = TanhTable(bits);
+    ASSERT_NE(tanh, nullptr);
+    LookUp(tanh, x.data(), static_cast<int>(x.size()), looked_up.data());
+    for (size_t i = 0; i < x.size(); ++i) {
+      ASSERT_EQ(looked_up[i], y[i]) << "tanh with " << bits << " integer bits of " << x[i];
+    }
+  }
+}
+
+}  // namespace
+}  // namespace recurrent
+}  // namespace rt
+}  // namespace edgeopt
