@@ -11,10 +11,12 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <new>
 
 #include "src/quant/quant_math.h"
 #include "src/runtime/kernels/kernel_util.h"
+#include "src/runtime/kernels/recurrent_ukernels.h"
 #include "src/runtime/kernels/recurrent_util.h"
 
 namespace edgeopt {
@@ -43,11 +45,15 @@ struct OpData {
   const float* float_weights_time = nullptr;  // dequantized weights_time
   // Integer.
   ref::SvdfIntegerParams integer;
+  // Integer with the optimized kernels (null: the reference): weights_feature packed.
+  const recurrent::Kernels* kernels = nullptr;
+  const int16_t* packed_feature = nullptr;
 };
 
 // Scratch layout (offsets in bytes, 64-byte aligned pieces).
 struct Layout {
   size_t scratch = 0, quantized = 0, scaling = 0, zero_points = 0, output_temp = 0;
+  size_t input_pairs = 0;  // the optimized integer kernels
   size_t total = 0;
 };
 
@@ -68,6 +74,9 @@ Layout MakeLayout(const OpData& d) {
     l.zero_points = take(batch * sizeof(int32_t));
   } else if (d.variant != Variant::kFloat) {
     l.output_temp = take(batch * s.n_unit * sizeof(int32_t));
+    if (d.kernels != nullptr) {
+      l.input_pairs = take(sizeof(int32_t) * recurrent::ColPairs(s.n_input));
+    }
   }
   l.total = offset;
   return l;
@@ -245,8 +254,70 @@ Status Prepare(Context* ctx, Node* node) {
     EDGEOPT_RETURN_IF_ERROR(PrepareHybrid(ctx, weights_feature, weights_time, d));
   } else if (integer) {
     EDGEOPT_RETURN_IF_ERROR(PrepareInteger(input, weights_feature, weights_time, state, output, d));
+    d->kernels = nullptr;
+    if (ctx->use_optimized_kernels() && weights_feature->IsConstant() &&
+        weights_feature->data != nullptr && weights_feature->sparsity == nullptr) {
+      int16_t* packed = static_cast<int16_t*>(ctx->AllocatePersistent(
+          sizeof(int16_t) * recurrent::PackedS8Size(s.n_filter, s.n_input)));
+      EDGEOPT_ENSURE(packed != nullptr, StatusCode::kOutOfMemory, "out of memory");
+      const int8_t* m = weights_feature->Data<int8_t>();
+      recurrent::PackS8Matrices(&m, 1, s.n_filter, s.n_input, packed);
+      d->packed_feature = packed;
+      d->kernels = &recurrent::GetKernels(ctx->cpu());
+    }
   }
   return ctx->RequestScratch(MakeLayout(*d).total, &d->scratch_index);
+}
+
+// ref::SvdfInteger with the feature products through the packed kernels (the input's zero
+// point folded into the vector).
+template <typename StateT>
+void SvdfIntegerFast(const OpData& d, const int8_t* input, const StateT* weights_time,
+                     const int32_t* bias, StateT* state, int32_t* scratch, int32_t* output_temp,
+                     int32_t* input_pairs, int8_t* output) {
+  const ref::SvdfSizes& s = d.sizes;
+  const ref::SvdfIntegerParams& p = d.integer;
+  ref::ShiftStateLeft(s, state);
+  const int64_t lo = std::numeric_limits<StateT>::min();
+  const int64_t hi = std::numeric_limits<StateT>::max();
+  for (int b = 0; b < s.n_batch; ++b) {
+    recurrent::PackS8Vector(input + static_cast<int64_t>(b) * s.n_input, s.n_input, p.input_zp,
+                            input_pairs);
+    int32_t* dots = scratch + static_cast<int64_t>(b) * s.n_filter;
+    d.kernels->s8_matvec(d.packed_feature, s.n_filter, recurrent::ColPairs(s.n_input), input_pairs,
+                         dots);
+    StateT* last = state + static_cast<int64_t>(b) * s.n_filter * s.n_memory + s.n_memory - 1;
+    for (int f = 0; f < s.n_filter; ++f) {
+      int64_t y = ref::MulByQuantizedMultiplier(dots[f], p.feature_multiplier, p.feature_shift);
+      y += p.state_zp;
+      last[static_cast<int64_t>(f) * s.n_memory] =
+          static_cast<StateT>(std::min(hi, std::max(lo, y)));
+    }
+  }
+  // Time filter: wrapping int32 sums (the reference's int64 ones narrowed the same way).
+  for (int b = 0; b < s.n_batch; ++b) {
+    for (int f = 0; f < s.n_filter; ++f) {
+      const StateT* w = weights_time + static_cast<int64_t>(f) * s.n_memory;
+      const StateT* m = state + (static_cast<int64_t>(b) * s.n_filter + f) * s.n_memory;
+      uint32_t dot = 0;
+      for (int k = 0; k < s.n_memory; ++k) {
+        dot += static_cast<uint32_t>(static_cast<int32_t>(w[k]) *
+                                     (static_cast<int32_t>(m[k]) - p.state_zp));
+      }
+      scratch[b * s.n_filter + f] = static_cast<int32_t>(dot);
+    }
+  }
+  for (int o = 0; o < s.n_batch * s.n_unit; ++o) {
+    int64_t sum = 0;
+    for (int r = 0; r < s.rank; ++r) sum += scratch[o * s.rank + r];
+    if (bias != nullptr) sum += bias[o % s.n_unit];
+    output_temp[o] = ref::WrapToInt32(sum);
+  }
+  for (int o = 0; o < s.n_batch * s.n_unit; ++o) {
+    int64_t y = ref::MulByQuantizedMultiplier(output_temp[o], p.time_multiplier, p.time_shift);
+    y += p.output_zp;
+    output[o] = static_cast<int8_t>(std::min<int64_t>(127, std::max<int64_t>(-128, y)));
+  }
 }
 
 Status Eval(Context* ctx, Node* node) {
@@ -280,6 +351,15 @@ Status Eval(Context* ctx, Node* node) {
       return Status::Ok();
     }
     case Variant::kInteger16:
+      if (d.kernels != nullptr) {
+        SvdfIntegerFast<int16_t>(d, input->Data<int8_t>(), weights_time->Data<int16_t>(),
+                                 bias ? bias->Data<int32_t>() : nullptr, state->Data<int16_t>(),
+                                 reinterpret_cast<int32_t*>(scratch + l.scratch),
+                                 reinterpret_cast<int32_t*>(scratch + l.output_temp),
+                                 reinterpret_cast<int32_t*>(scratch + l.input_pairs),
+                                 output->Data<int8_t>());
+        return Status::Ok();
+      }
       ref::SvdfInteger<int16_t>(
           d.sizes, d.integer, input->Data<int8_t>(), weights_feature->Data<int8_t>(),
           weights_time->Data<int16_t>(), bias ? bias->Data<int32_t>() : nullptr,
@@ -287,6 +367,15 @@ Status Eval(Context* ctx, Node* node) {
           reinterpret_cast<int32_t*>(scratch + l.output_temp), output->Data<int8_t>());
       return Status::Ok();
     case Variant::kInteger8:
+      if (d.kernels != nullptr) {
+        SvdfIntegerFast<int8_t>(d, input->Data<int8_t>(), weights_time->Data<int8_t>(),
+                                bias ? bias->Data<int32_t>() : nullptr, state->Data<int8_t>(),
+                                reinterpret_cast<int32_t*>(scratch + l.scratch),
+                                reinterpret_cast<int32_t*>(scratch + l.output_temp),
+                                reinterpret_cast<int32_t*>(scratch + l.input_pairs),
+                                output->Data<int8_t>());
+        return Status::Ok();
+      }
       ref::SvdfInteger<int8_t>(
           d.sizes, d.integer, input->Data<int8_t>(), weights_feature->Data<int8_t>(),
           weights_time->Data<int8_t>(), bias ? bias->Data<int32_t>() : nullptr,
