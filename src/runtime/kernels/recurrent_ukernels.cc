@@ -39,12 +39,37 @@ void F32MatVecScalar(const float* packed, int rows, int cols, const float* v, fl
   }
 }
 
-constexpr Kernels kScalar = {"scalar", S8MatVecScalar, F32MatVecScalar};
+template <typename T>
+void TimeDotsScalar(const T* w, const T* m, int32_t zp, int n_filter, int n_memory, int32_t* out) {
+  for (int f = 0; f < n_filter; ++f, w += n_memory, m += n_memory) {
+    uint32_t dot = 0;
+    for (int k = 0; k < n_memory; ++k) {
+      dot += static_cast<uint32_t>(static_cast<int32_t>(w[k]) * (static_cast<int32_t>(m[k]) - zp));
+    }
+    out[f] = static_cast<int32_t>(dot);
+  }
+}
+
+void S16TimeDotsScalar(const int16_t* w, const int16_t* m, int n_filter, int n_memory,
+                       int32_t* out) {
+  TimeDotsScalar(w, m, 0, n_filter, n_memory, out);
+}
+
+void S8TimeDotsScalar(const int8_t* w, const int8_t* m, int32_t zp, int n_filter, int n_memory,
+                      int32_t* out) {
+  TimeDotsScalar(w, m, zp, n_filter, n_memory, out);
+}
+
+constexpr Kernels kScalar = {"scalar", S8MatVecScalar, F32MatVecScalar, S16TimeDotsScalar,
+                             S8TimeDotsScalar};
 #if defined(EDGEOPT_HAVE_AVX2)
-constexpr Kernels kAvx2 = {"avx2", avx2::s8_matvec, avx2::f32_matvec};
+constexpr Kernels kAvx2 = {"avx2", avx2::s8_matvec, avx2::f32_matvec, avx2::s16_time_dots,
+                           avx2::s8_time_dots};
 #endif
 #if defined(EDGEOPT_HAVE_AVX512)
-constexpr Kernels kAvx512 = {"avx512", avx512::s8_matvec, avx512::f32_matvec};
+// The time filters' rows are short (SVDF memories): the AVX2 ones.
+constexpr Kernels kAvx512 = {"avx512", avx512::s8_matvec, avx512::f32_matvec, avx2::s16_time_dots,
+                             avx2::s8_time_dots};
 #endif
 
 constexpr int kTableSize = 1 << 16;

@@ -44,10 +44,19 @@ using S8MatVecFn = void (*)(const int16_t* packed, int rows, int col_pairs, cons
 // out[r] += dot, dot = 0, dot += m[r][c] * v[c] for c = 0, 1, ... (float, no FMA), r < rows.
 using F32MatVecFn = void (*)(const float* packed, int rows, int cols, const float* v, float* out);
 
+// SVDF's time filter: out[f] = sum over k < n_memory of w[f][k] * (m[f][k] - zp) (wrapping
+// int32), f < n_filter; w and m are [n_filter, n_memory]. zp is 0 for int16.
+using S16TimeDotsFn = void (*)(const int16_t* w, const int16_t* m, int n_filter, int n_memory,
+                               int32_t* out);
+using S8TimeDotsFn = void (*)(const int8_t* w, const int8_t* m, int32_t zp, int n_filter,
+                              int n_memory, int32_t* out);
+
 struct Kernels {
   const char* name;
   S8MatVecFn s8_matvec;
   F32MatVecFn f32_matvec;
+  S16TimeDotsFn s16_time_dots;
+  S8TimeDotsFn s8_time_dots;
 };
 
 // The best kernels for `cpu` (the portable loops when it has no vector unit we use).
@@ -70,6 +79,9 @@ inline void LookUp(const int16_t* table, const int16_t* in, int n, int16_t* out)
 namespace avx2 {
 void s8_matvec(const int16_t* packed, int rows, int col_pairs, const int32_t* pairs, int32_t* out);
 void f32_matvec(const float* packed, int rows, int cols, const float* v, float* out);
+void s16_time_dots(const int16_t* w, const int16_t* m, int n_filter, int n_memory, int32_t* out);
+void s8_time_dots(const int8_t* w, const int8_t* m, int32_t zp, int n_filter, int n_memory,
+                  int32_t* out);
 }  // namespace avx2
 #endif
 #if defined(EDGEOPT_HAVE_AVX512)

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <cstring>
+#include <limits>
 #include <random>
 #include <vector>
 
@@ -95,6 +96,50 @@ TEST(RecurrentUkernels, F32MatVecRepeatsTheReference) {
         for (int r = total; r < total + kRowBlock; ++r) {
           ASSERT_EQ(out[r], 7.0f) << k->name << ": wrote past the rows";
         }
+      }
+    }
+  }
+}
+
+template <typename T>
+void ExpectTimeDots(const Kernels& k, int n_filter, int n_memory, int32_t zp, std::mt19937* rng) {
+  const int lo = std::numeric_limits<T>::min(), hi = std::numeric_limits<T>::max();
+  std::uniform_int_distribution<int> dist(lo, hi);
+  const size_t n = static_cast<size_t>(n_filter) * n_memory;
+  std::vector<T> w(n), m(n);
+  for (size_t i = 0; i < n; ++i) {
+    w[i] = static_cast<T>(dist(*rng));
+    m[i] = static_cast<T>(dist(*rng));
+  }
+  // The int32 overflow corner: every product at the extremes.
+  for (int i = 0; i < n_memory; ++i) w[i] = m[i] = static_cast<T>(lo);
+  std::vector<int32_t> out(n_filter + 1, 777);
+  if constexpr (sizeof(T) == 2) {
+    k.s16_time_dots(w.data(), m.data(), n_filter, n_memory, out.data());
+  } else {
+    k.s8_time_dots(w.data(), m.data(), zp, n_filter, n_memory, out.data());
+  }
+  for (int f = 0; f < n_filter; ++f) {
+    int64_t dot = 0;
+    for (int i = 0; i < n_memory; ++i) {
+      const size_t at = static_cast<size_t>(f) * n_memory + i;
+      dot += int64_t{w[at]} * (m[at] - zp);
+    }
+    ASSERT_EQ(out[f], ref::WrapToInt32(dot))
+        << k.name << " " << sizeof(T) * 8 << "-bit, " << n_filter << " filters, memory " << n_memory
+        << ", zp " << zp << ", filter " << f;
+  }
+  ASSERT_EQ(out[n_filter], 777) << k.name << ": wrote past the filters";
+}
+
+TEST(RecurrentUkernels, TimeDotsMatchDirectSums) {
+  std::mt19937 rng(7);
+  for (const Kernels* k : AllKernels()) {
+    for (int n_filter : {1, 3, 64}) {
+      for (int n_memory = 1; n_memory <= 25; ++n_memory) {
+        ExpectTimeDots<int16_t>(*k, n_filter, n_memory, 0, &rng);
+        for (int32_t zp : {-128, -3, 0, 127})
+          ExpectTimeDots<int8_t>(*k, n_filter, n_memory, zp, &rng);
       }
     }
   }

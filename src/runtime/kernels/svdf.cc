@@ -296,15 +296,12 @@ void SvdfIntegerFast(const OpData& d, const int8_t* input, const StateT* weights
   }
   // Time filter: wrapping int32 sums (the reference's int64 ones narrowed the same way).
   for (int b = 0; b < s.n_batch; ++b) {
-    for (int f = 0; f < s.n_filter; ++f) {
-      const StateT* w = weights_time + static_cast<int64_t>(f) * s.n_memory;
-      const StateT* m = state + (static_cast<int64_t>(b) * s.n_filter + f) * s.n_memory;
-      uint32_t dot = 0;
-      for (int k = 0; k < s.n_memory; ++k) {
-        dot += static_cast<uint32_t>(static_cast<int32_t>(w[k]) *
-                                     (static_cast<int32_t>(m[k]) - p.state_zp));
-      }
-      scratch[b * s.n_filter + f] = static_cast<int32_t>(dot);
+    const StateT* m = state + static_cast<int64_t>(b) * s.n_filter * s.n_memory;
+    int32_t* dots = scratch + static_cast<int64_t>(b) * s.n_filter;
+    if constexpr (sizeof(StateT) == 2) {
+      d.kernels->s16_time_dots(weights_time, m, s.n_filter, s.n_memory, dots);
+    } else {
+      d.kernels->s8_time_dots(weights_time, m, p.state_zp, s.n_filter, s.n_memory, dots);
     }
   }
   for (int o = 0; o < s.n_batch * s.n_unit; ++o) {

@@ -85,6 +85,50 @@ void f32_matvec(const float* packed, int rows, int cols, const float* v, float* 
   if (rows - r > 0) F32Blocks<1>(packed, stride, rows - r, cols, v, out + r);
 }
 
+namespace {
+
+inline int32_t HorizontalSum(__m128i v) {
+  v = _mm_add_epi32(v, _mm_shuffle_epi32(v, _MM_SHUFFLE(1, 0, 3, 2)));
+  v = _mm_add_epi32(v, _mm_shuffle_epi32(v, _MM_SHUFFLE(2, 3, 0, 1)));
+  return _mm_cvtsi128_si32(v);
+}
+
+// 8 weights widened to int16; 8 state values widened, minus zp.
+inline __m128i Load8(const int16_t* p) {
+  return _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+}
+inline __m128i Load8(const int8_t* p) {
+  return _mm_cvtepi8_epi16(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p)));
+}
+
+template <typename T>
+void TimeDots(const T* w, const T* m, int32_t zp, int n_filter, int n_memory, int32_t* out) {
+  const __m128i vzp = _mm_set1_epi16(static_cast<int16_t>(zp));
+  for (int f = 0; f < n_filter; ++f, w += n_memory, m += n_memory) {
+    __m128i acc = _mm_setzero_si128();
+    int k = 0;
+    for (; k + 8 <= n_memory; k += 8) {
+      acc = _mm_add_epi32(acc, _mm_madd_epi16(Load8(w + k), _mm_sub_epi16(Load8(m + k), vzp)));
+    }
+    uint32_t dot = static_cast<uint32_t>(HorizontalSum(acc));
+    for (; k < n_memory; ++k) {
+      dot += static_cast<uint32_t>(static_cast<int32_t>(w[k]) * (static_cast<int32_t>(m[k]) - zp));
+    }
+    out[f] = static_cast<int32_t>(dot);
+  }
+}
+
+}  // namespace
+
+void s16_time_dots(const int16_t* w, const int16_t* m, int n_filter, int n_memory, int32_t* out) {
+  TimeDots(w, m, 0, n_filter, n_memory, out);
+}
+
+void s8_time_dots(const int8_t* w, const int8_t* m, int32_t zp, int n_filter, int n_memory,
+                  int32_t* out) {
+  TimeDots(w, m, zp, n_filter, n_memory, out);
+}
+
 }  // namespace avx2
 }  // namespace recurrent
 }  // namespace rt
