@@ -526,6 +526,8 @@ Status PackF32Stack(Context* ctx, const Node* node, int first, int last, int row
 // weights that are not constant (or sparse) keep the reference too.
 Status PrepareFast(Context* ctx, const Node* node, OpData* d) {
   d->kernels = nullptr;
+  d->packed_projection = nullptr;
+  d->sigmoid = d->tanh = nullptr;
   if (d->variant == Variant::kHybrid) return Status::Ok();
   const ref::LstmSizes& s = d->sizes;
   d->first_gate = ctx->input(node, kInputToInputWeights) == nullptr ? 1 : 0;
