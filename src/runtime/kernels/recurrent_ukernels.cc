@@ -114,21 +114,13 @@ void PackS8Matrices(const int8_t* const* m, int count, int rows_each, int cols, 
   }
 }
 
-template <typename T>
-void PackS16Vector(const T* v, int cols, int32_t offset, int32_t* pairs) {
+void PackS8Vector(const int8_t* v, int cols, int32_t offset, int32_t* pairs) {
   for (int k = 0; k < ColPairs(cols); ++k) {
     const int32_t lo = static_cast<int32_t>(v[2 * k]) - offset;
     const int32_t hi = 2 * k + 1 < cols ? static_cast<int32_t>(v[2 * k + 1]) - offset : 0;
     pairs[k] = static_cast<int32_t>((static_cast<uint32_t>(lo) & 0xFFFF) |
                                     (static_cast<uint32_t>(hi) << 16));
   }
-}
-
-template void PackS16Vector<int8_t>(const int8_t*, int, int32_t, int32_t*);
-template void PackS16Vector<int16_t>(const int16_t*, int, int32_t, int32_t*);
-
-void PackS8Vector(const int8_t* v, int cols, int32_t offset, int32_t* pairs) {
-  PackS16Vector(v, cols, offset, pairs);
 }
 
 size_t PackedF32Size(int rows, int cols) {

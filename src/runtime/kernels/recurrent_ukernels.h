@@ -30,8 +30,6 @@ void PackS8Matrices(const int8_t* const* m, int count, int rows_each, int cols, 
 // Column pairs of a vector for the products: (v[2k] - offset) in the low int16 and
 // (v[2k + 1] - offset) in the high one (0 past the end). |v - offset| must fit int16.
 void PackS8Vector(const int8_t* v, int cols, int32_t offset, int32_t* pairs);
-template <typename T>
-void PackS16Vector(const T* v, int cols, int32_t offset, int32_t* pairs);
 
 // `count` float [rows_each, cols] matrices stacked and transposed per block: [block][column][16
 // rows]; padding is zero.
