@@ -463,6 +463,12 @@ ScratchLayout Layout(const OpData& d) {
       l.input_dots = take(sizeof(int32_t) * gate_rows);
       l.recurrent_dots = take(sizeof(int32_t) * gate_rows);
       l.projection_dots = take(sizeof(int32_t) * s.n_output);
+    } else if (v == Variant::kHybrid) {
+      const int widest = std::max(std::max(s.n_input, s.n_output), s.n_cell);
+      l.input_pairs = take(sizeof(int32_t) * recurrent::ColPairs(widest));
+      l.input_dots = take(sizeof(int32_t) * batch * gate_rows);
+      l.recurrent_dots = take(sizeof(int32_t) * batch * gate_rows);
+      l.projection_dots = take(sizeof(int32_t) * batch * s.n_output);
     } else {
       l.input_dots = take(sizeof(float) * gate_rows);  // the stacked gates
     }
@@ -522,13 +528,12 @@ Status PackF32Stack(Context* ctx, const Node* node, int first, int last, int row
                                  recurrent::PackF32Matrices, out);
 }
 
-// The optimized step's weights and tables (float and integer; hybrid keeps the reference). Float
-// weights that are not constant (or sparse) keep the reference too.
+// The optimized step's weights and tables. Float weights that are not constant (or sparse) keep
+// the reference step.
 Status PrepareFast(Context* ctx, const Node* node, OpData* d) {
   d->kernels = nullptr;
   d->packed_projection = nullptr;
   d->sigmoid = d->tanh = nullptr;
-  if (d->variant == Variant::kHybrid) return Status::Ok();
   const ref::LstmSizes& s = d->sizes;
   d->first_gate = ctx->input(node, kInputToInputWeights) == nullptr ? 1 : 0;
   for (int i = kInputToInputWeights + d->first_gate; i <= kProjectionWeights; ++i) {
@@ -543,7 +548,7 @@ Status PrepareFast(Context* ctx, const Node* node, OpData* d) {
       s.n_output != s.n_cell) {
     return Status::Ok();  // the reference's peephole indexing across batch rows
   }
-  if (d->variant == Variant::kInteger) {
+  if (d->variant != Variant::kFloat) {
     EDGEOPT_RETURN_IF_ERROR(PackS8Stack(ctx, node, kInputToInputWeights + first,
                                         kInputToOutputWeights + 1, s.n_cell, s.n_input,
                                         &d->packed_input));
@@ -554,6 +559,8 @@ Status PrepareFast(Context* ctx, const Node* node, OpData* d) {
       EDGEOPT_RETURN_IF_ERROR(PackS8Stack(ctx, node, kProjectionWeights, kProjectionWeights + 1,
                                           s.n_output, s.n_cell, &d->packed_projection));
     }
+  }
+  if (d->variant == Variant::kInteger) {
     d->sigmoid_table = recurrent::SigmoidQ3Table();
     d->gate_tanh_table = recurrent::TanhTable(3);
     d->cell_tanh_table = recurrent::TanhTable(15 + d->integer.cell_scale);
@@ -561,7 +568,7 @@ Status PrepareFast(Context* ctx, const Node* node, OpData* d) {
         d->cell_tanh_table == nullptr) {
       return Status::Ok();  // out of memory for the tables: the reference step
     }
-  } else {
+  } else if (d->variant == Variant::kFloat) {
     EDGEOPT_RETURN_IF_ERROR(PackF32Stack(ctx, node, kInputToInputWeights + first,
                                          kInputToOutputWeights + 1, s.n_cell, s.n_input,
                                          &d->packed_input));
@@ -764,6 +771,124 @@ void StepIntegerFast(const OpData& d, const int8_t* input, int8_t* output_state,
   std::memcpy(output, output_state, s.n_output);
 }
 
+// The products of a hybrid step: dots[b][r] for the batch's quantized rows q[b] (cols each).
+void HybridDots(const OpData& d, const void* packed, int rows, int cols, const int8_t* q,
+                int n_batch, int32_t* pairs, int32_t* dots) {
+  for (int b = 0; b < n_batch; ++b) {
+    recurrent::PackS8Vector(q + static_cast<int64_t>(b) * cols, cols, 0, pairs);
+    d.kernels->s8_matvec(static_cast<const int16_t*>(packed), rows, recurrent::ColPairs(cols),
+                         pairs, dots + static_cast<int64_t>(b) * rows);
+  }
+}
+
+// ref::HybridMatVecAccumulate's output stage for rows [0, n) of dots (each batch row
+// `dots_stride` apart): out[b][r] += (dot - row_sums[r] * offsets[b]) * scales[b] * scale.
+void HybridAccumulate(const int32_t* dots, int dots_stride, int n, const float* scales,
+                      const int32_t* offsets, const int32_t* row_sums, float matrix_scale,
+                      int n_batch, float* out) {
+  for (int b = 0; b < n_batch; ++b) {
+    const int32_t* db = dots + static_cast<int64_t>(b) * dots_stride;
+    const float scale = scales[b] * matrix_scale;
+    float* ob = out + static_cast<int64_t>(b) * n;
+    for (int r = 0; r < n; ++r) {
+      int32_t dot32 = db[r];
+      if (offsets != nullptr) {
+        const float corrected = static_cast<float>(dot32) -
+                                static_cast<float>(row_sums[r]) * static_cast<float>(offsets[b]);
+        dot32 = ref::SaturatingToInt32(corrected);
+      }
+      ob[r] += static_cast<float>(dot32) * scale;
+    }
+  }
+}
+
+struct HybridFastScratch {
+  int32_t* pairs;
+  int32_t* input_dots;  // [n_batch][gate rows]
+  int32_t* recurrent_dots;
+  int32_t* projection_dots;  // [n_batch][n_output]
+};
+
+// ref::LstmStepHybrid (the whole batch, as the reference checks its zero inputs per step) with
+// the products through the packed kernels.
+void StepHybridFast(const OpData& d, const ref::LstmSizes& s, const float* input,
+                    float* output_state, float* cell_state, const ref::HybridLstmScratch& sc,
+                    const HybridFastScratch& f, float* output) {
+  const ref::HybridLstmWeights& w = d.hybrid;
+  const int first = d.first_gate;
+  const int gate_rows = (4 - first) * s.n_cell;
+  const bool cifg = first == 1;
+  const bool layer_norm = d.use_layer_norm;
+  const bool input_zero = ref::IsZeroVector(input, s.n_batch * s.n_input);
+  const bool state_zero = ref::IsZeroVector(output_state, s.n_batch * s.n_output);
+  int32_t* input_zp = d.asymmetric ? sc.input_zp : nullptr;
+  int32_t* state_zp = d.asymmetric ? sc.state_zp : nullptr;
+  if (!input_zero) {
+    ref::BatchQuantizeFloats(input, s.n_batch, s.n_input, sc.quantized_input, sc.input_sf,
+                             input_zp);
+    HybridDots(d, d.packed_input, gate_rows, s.n_input, sc.quantized_input, s.n_batch, f.pairs,
+               f.input_dots);
+  }
+  if (!state_zero) {
+    ref::BatchQuantizeFloats(output_state, s.n_batch, s.n_output, sc.quantized_state, sc.state_sf,
+                             state_zp);
+    HybridDots(d, d.packed_recurrent, gate_rows, s.n_output, sc.quantized_state, s.n_batch, f.pairs,
+               f.recurrent_dots);
+  }
+  for (int g = first; g < 4; ++g) {
+    if (g == ref::kOutputGate) {
+      ref::UpdateCellFloat(s, cifg ? nullptr : sc.gate[ref::kInputGate], sc.gate[ref::kForgetGate],
+                           sc.gate[ref::kCellGate], d.cell_clip, cell_state);
+    }
+    float* gate = sc.gate[g];
+    const int row0 = (g - first) * s.n_cell;
+    ref::InitFloatGate(w.gate_bias[g], layer_norm, s, gate);
+    if (!input_zero) {
+      HybridAccumulate(f.input_dots + row0, gate_rows, s.n_cell, sc.input_sf, input_zp,
+                       w.input_row_sums[g], w.input_to_gate_scale[g], s.n_batch, gate);
+    }
+    if (!state_zero) {
+      HybridAccumulate(f.recurrent_dots + row0, gate_rows, s.n_cell, sc.state_sf, state_zp,
+                       w.recurrent_row_sums[g], w.recurrent_to_gate_scale[g], s.n_batch, gate);
+    }
+    if (w.cell_to_gate[g] != nullptr) {
+      for (int i = 0; i < s.n_cell; ++i) {
+        sc.recovered_peephole[i] = w.cell_to_gate_scale[g] * w.cell_to_gate[g][i];
+      }
+      ref::PeepholeAccumulate(sc.recovered_peephole, cell_state, s, gate);
+    }
+    ref::FinishFloatGate(w.layer_norm[g], w.gate_bias[g], s,
+                         g == ref::kCellGate ? d.activation : ref::Activation::kSigmoid, gate);
+  }
+  const int n = s.n_batch * s.n_cell;
+  ref::CellOutputActivation(d.activation, cell_state, sc.gate[ref::kCellGate], n, sc.hidden);
+  for (int k = 0; k < n; ++k) sc.hidden[k] *= sc.gate[ref::kOutputGate][k];
+  if (w.projection != nullptr) {
+    for (int b = 0; b < s.n_batch; ++b) {
+      for (int o = 0; o < s.n_output; ++o) {
+        output_state[b * s.n_output + o] = w.projection_bias ? w.projection_bias[o] : 0.0f;
+      }
+    }
+    if (!ref::IsZeroVector(sc.hidden, n)) {
+      int32_t* hidden_zp = d.asymmetric ? sc.hidden_zp : nullptr;
+      ref::BatchQuantizeFloats(sc.hidden, s.n_batch, s.n_cell, sc.quantized_hidden, sc.hidden_sf,
+                               hidden_zp);
+      HybridDots(d, d.packed_projection, s.n_output, s.n_cell, sc.quantized_hidden, s.n_batch,
+                 f.pairs, f.projection_dots);
+      HybridAccumulate(f.projection_dots, s.n_output, s.n_output, sc.hidden_sf, hidden_zp,
+                       w.projection_row_sums, w.projection_scale, s.n_batch, output_state);
+    }
+    if (d.proj_clip > 0.0f) {
+      for (int k = 0; k < s.n_batch * s.n_output; ++k) {
+        output_state[k] = std::max(-d.proj_clip, std::min(d.proj_clip, output_state[k]));
+      }
+    }
+  } else {
+    std::memcpy(output_state, sc.hidden, sizeof(float) * s.n_batch * s.n_output);
+  }
+  std::memcpy(output, output_state, sizeof(float) * s.n_batch * s.n_output);
+}
+
 // Runs `row(t, b)` for every step and batch row in the reference's order of steps (rows are
 // independent).
 template <typename RowFn>
@@ -946,6 +1071,18 @@ Status Eval(Context* ctx, Node* node) {
       float* out = output->Data<float>();
       float* os = output_state->Data<float>();
       float* cs = cell_state->Data<float>();
+      if (d.kernels != nullptr) {
+        HybridFastScratch f;
+        f.pairs = reinterpret_cast<int32_t*>(scratch + l.input_pairs);
+        f.input_dots = reinterpret_cast<int32_t*>(scratch + l.input_dots);
+        f.recurrent_dots = reinterpret_cast<int32_t*>(scratch + l.recurrent_dots);
+        f.projection_dots = reinterpret_cast<int32_t*>(scratch + l.projection_dots);
+        RunSequence(d, [&](const ref::LstmSizes& s, int64_t in_off, int64_t out_off, int b) {
+          StepHybridFast(d, s, in + in_off, os + static_cast<int64_t>(b) * n_output,
+                         cs + static_cast<int64_t>(b) * n_cell, sc, f, out + out_off);
+        });
+        return Status::Ok();
+      }
       RunSequence(d, [&](const ref::LstmSizes& s, int64_t in_off, int64_t out_off, int b) {
         ref::LstmStepHybrid(d.hybrid, s, d.activation, d.cell_clip, d.proj_clip, d.asymmetric,
                             in + in_off, os + static_cast<int64_t>(b) * n_output,

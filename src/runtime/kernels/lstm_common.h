@@ -73,7 +73,7 @@ struct OpData {
   ref::HybridLstmWeights hybrid;
   // Integer: multipliers, effective biases and weight pointers.
   ref::IntegerLstmParams integer;
-  // The optimized step (float and integer; null: the reference step): the present gates'
+  // The optimized step (null: the reference step): the present gates'
   // input and recurrent weights stacked ([first_gate, 4) x n_cell rows) and the projection,
   // packed for `kernels`.
   const recurrent::Kernels* kernels = nullptr;

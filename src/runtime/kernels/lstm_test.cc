@@ -52,7 +52,7 @@ TEST(Lstm, MatchesTflite) {
 
 // The optimized step against the reference one at every ISA level, batch rows of one step.
 TEST(Lstm, OptimizedMatchesReference) {
-  for (LstmVariant variant : {LstmVariant::kFloat, LstmVariant::kInteger}) {
+  for (LstmVariant variant : {LstmVariant::kFloat, LstmVariant::kHybrid, LstmVariant::kInteger}) {
     for (int config = 0; config < 2; ++config) {
       LstmSpec s;
       s.variant = variant;
@@ -69,11 +69,11 @@ TEST(Lstm, OptimizedMatchesReference) {
         s.layer_norm = true;
         s.state_zp = -5;
         s.hidden_zp = 2;
+        s.asymmetric = true;
       }
-      ExpectOptimizedMatchesReference(
-          MakeLstmModel(s), {LstmModelMaker(s).Input(4)},
-          std::string(variant == LstmVariant::kFloat ? "float" : "integer") + " config " +
-              std::to_string(config));
+      ExpectOptimizedMatchesReference(MakeLstmModel(s), {LstmModelMaker(s).Input(4)},
+                                      "variant " + std::to_string(static_cast<int>(variant)) +
+                                          " config " + std::to_string(config));
     }
   }
 }

@@ -313,6 +313,18 @@ std::vector<OptimizedSpec> OptimizedSpecs(LstmVariant variant) {
   t.n_output = variant == LstmVariant::kInteger ? 17 : 5;
   t.seed = 49;
   v.push_back({"CIFG + peephole + projection + layer norm + time major", t});
+  if (variant == LstmVariant::kHybrid) {
+    t = base;
+    t.asymmetric = true;
+    t.seed = 61;
+    v.push_back({"asymmetric", t});
+    t = base;
+    t.asymmetric = t.cifg = t.peephole = t.projection = t.projection_bias = t.time_major = true;
+    t.n_cell = 18;
+    t.n_output = 7;
+    t.seed = 62;
+    v.push_back({"asymmetric + CIFG + peephole + projection + time major", t});
+  }
   if (variant == LstmVariant::kInteger) {
     t = base;
     t.state_zp = -3;
@@ -339,13 +351,15 @@ std::vector<OptimizedSpec> OptimizedSpecs(LstmVariant variant) {
 }
 
 TEST(UnidirectionalSequenceLstm, OptimizedMatchesReference) {
-  for (LstmVariant variant : {LstmVariant::kFloat, LstmVariant::kInteger}) {
+  for (LstmVariant variant : {LstmVariant::kFloat, LstmVariant::kHybrid, LstmVariant::kInteger}) {
     for (const OptimizedSpec& c : OptimizedSpecs(variant)) {
-      const std::string what =
-          std::string(variant == LstmVariant::kFloat ? "float " : "integer ") + c.name;
+      const std::string what = std::string(variant == LstmVariant::kFloat    ? "float "
+                                           : variant == LstmVariant::kHybrid ? "hybrid "
+                                                                             : "integer ") +
+                               c.name;
       NpyArray in = LstmModelMaker(c.spec).Input(c.spec.seed);
       ExpectOptimizedMatchesReference(MakeLstmModel(c.spec), {in}, what);
-      if (variant == LstmVariant::kFloat) {
+      if (variant != LstmVariant::kInteger) {
         // A zero step (its input products are skipped) in the first batch row.
         std::memset(in.Data<float>() + c.spec.n_input, 0, c.spec.n_input * sizeof(float));
         ExpectOptimizedMatchesReference(MakeLstmModel(c.spec), {in}, what + ", a zero step");
