@@ -256,6 +256,17 @@ constexpr FirstLayer kFirstLayers[] = {
 
 enum class FirstKind { kInt8, kFloat, kExactFloat, kHybrid };
 
+// A float first layer's random input in [0, 1) and its output buffer.
+void FloatInputOutput(const FirstLayer& f, const ref::ConvGeometry& g, std::mt19937& rng,
+                      ConvCase* c) {
+  c->input.resize(static_cast<size_t>(f.h) * f.w * f.c * sizeof(float));
+  float* in = reinterpret_cast<float*>(c->input.data());
+  for (size_t i = 0; i < static_cast<size_t>(f.h) * f.w * f.c; ++i) {
+    in[i] = static_cast<float>(rng() % 1000) / 1000.0f;
+  }
+  c->output.resize(static_cast<size_t>(g.out_h) * g.out_w * f.out * sizeof(float));
+}
+
 std::unique_ptr<ConvCase> MakeFirstLayer(const FirstLayer& f, bool window_rows,
                                          FirstKind kind = FirstKind::kInt8) {
   auto c = std::make_unique<ConvCase>();
@@ -294,12 +305,7 @@ std::unique_ptr<ConvCase> MakeFirstLayer(const FirstLayer& f, bool window_rows,
     p.act_max = 6.0f;
     p.window_rows = window_rows;
     if (!rt::PrepareQD8IGemm(c->ctx.get(), g, p, &c->op).ok()) std::abort();
-    c->input.resize(static_cast<size_t>(f.h) * f.w * f.c * sizeof(float));
-    float* in = reinterpret_cast<float*>(c->input.data());
-    for (size_t i = 0; i < static_cast<size_t>(f.h) * f.w * f.c; ++i) {
-      in[i] = static_cast<float>(rng() % 1000) / 1000.0f;
-    }
-    c->output.resize(static_cast<size_t>(g.out_h) * g.out_w * f.out * sizeof(float));
+    FloatInputOutput(f, g, rng, c.get());
     return c;
   }
   if (kind != FirstKind::kInt8) {
@@ -311,12 +317,7 @@ std::unique_ptr<ConvCase> MakeFirstLayer(const FirstLayer& f, bool window_rows,
              .ok()) {
       std::abort();
     }
-    c->input.resize(static_cast<size_t>(f.h) * f.w * f.c * sizeof(float));
-    float* in = reinterpret_cast<float*>(c->input.data());
-    for (size_t i = 0; i < static_cast<size_t>(f.h) * f.w * f.c; ++i) {
-      in[i] = static_cast<float>(rng() % 1000) / 1000.0f;
-    }
-    c->output.resize(static_cast<size_t>(g.out_h) * g.out_w * f.out * sizeof(float));
+    FloatInputOutput(f, g, rng, c.get());
     return c;
   }
   const QS8Weights q(f.out, static_cast<size_t>(f.fh) * f.fw * f.c, 0.002, rng);

@@ -548,18 +548,18 @@ Status PrepareFast(Context* ctx, const Node* node, OpData* d) {
       s.n_output != s.n_cell) {
     return Status::Ok();  // the reference's peephole indexing across batch rows
   }
-  if (d->variant != Variant::kFloat) {
-    EDGEOPT_RETURN_IF_ERROR(PackS8Stack(ctx, node, kInputToInputWeights + first,
-                                        kInputToOutputWeights + 1, s.n_cell, s.n_input,
-                                        &d->packed_input));
-    EDGEOPT_RETURN_IF_ERROR(PackS8Stack(ctx, node, kRecurrentToInputWeights + first,
-                                        kRecurrentToOutputWeights + 1, s.n_cell, s.n_output,
-                                        &d->packed_recurrent));
-    if (projection) {
-      EDGEOPT_RETURN_IF_ERROR(PackS8Stack(ctx, node, kProjectionWeights, kProjectionWeights + 1,
-                                          s.n_output, s.n_cell, &d->packed_projection));
-    }
-  }
+  // The gates' input weights stacked, their recurrent weights stacked, the projection.
+  auto pack_weights = [&](auto pack) -> Status {
+    EDGEOPT_RETURN_IF_ERROR(pack(ctx, node, kInputToInputWeights + first, kInputToOutputWeights + 1,
+                                 s.n_cell, s.n_input, &d->packed_input));
+    EDGEOPT_RETURN_IF_ERROR(pack(ctx, node, kRecurrentToInputWeights + first,
+                                 kRecurrentToOutputWeights + 1, s.n_cell, s.n_output,
+                                 &d->packed_recurrent));
+    if (!projection) return Status::Ok();
+    return pack(ctx, node, kProjectionWeights, kProjectionWeights + 1, s.n_output, s.n_cell,
+                &d->packed_projection);
+  };
+  if (d->variant != Variant::kFloat) EDGEOPT_RETURN_IF_ERROR(pack_weights(PackS8Stack));
   if (d->variant == Variant::kInteger) {
     d->sigmoid_table = recurrent::SigmoidQ3Table();
     d->gate_tanh_table = recurrent::TanhTable(3);
@@ -569,16 +569,7 @@ Status PrepareFast(Context* ctx, const Node* node, OpData* d) {
       return Status::Ok();  // out of memory for the tables: the reference step
     }
   } else if (d->variant == Variant::kFloat) {
-    EDGEOPT_RETURN_IF_ERROR(PackF32Stack(ctx, node, kInputToInputWeights + first,
-                                         kInputToOutputWeights + 1, s.n_cell, s.n_input,
-                                         &d->packed_input));
-    EDGEOPT_RETURN_IF_ERROR(PackF32Stack(ctx, node, kRecurrentToInputWeights + first,
-                                         kRecurrentToOutputWeights + 1, s.n_cell, s.n_output,
-                                         &d->packed_recurrent));
-    if (projection) {
-      EDGEOPT_RETURN_IF_ERROR(PackF32Stack(ctx, node, kProjectionWeights, kProjectionWeights + 1,
-                                           s.n_output, s.n_cell, &d->packed_projection));
-    }
+    EDGEOPT_RETURN_IF_ERROR(pack_weights(PackF32Stack));
     // The vector sigmoid/tanh are within a few ULP of libm's; not when float results must
     // repeat the reference's exactly.
     const uk::VUnaryConfig* vunary = uk::GetVUnaryConfig(ctx->cpu());

@@ -2,6 +2,8 @@
 // one vector; up to four blocks share each broadcast of the vector.
 #include <immintrin.h>
 
+#include <type_traits>
+
 #include "src/runtime/kernels/recurrent_ukernels.h"
 
 namespace edgeopt {
@@ -54,36 +56,36 @@ void F32Blocks(const float* packed, size_t block_stride, int rows, int cols, con
   }
 }
 
+// blocks(n, r) for the rows from r on, n (up to four) 16-row blocks at a time.
+template <typename F>
+inline void InGroupsOfBlocks(int rows, F&& blocks) {
+  int r = 0;
+  for (; rows - r > 3 * kRowBlock; r += 4 * kRowBlock) blocks(std::integral_constant<int, 4>(), r);
+  if (rows - r > 2 * kRowBlock) {
+    blocks(std::integral_constant<int, 3>(), r);
+  } else if (rows - r > kRowBlock) {
+    blocks(std::integral_constant<int, 2>(), r);
+  } else if (rows - r > 0) {
+    blocks(std::integral_constant<int, 1>(), r);
+  }
+}
+
 }  // namespace
 
 void s8_matvec(const int16_t* packed, int rows, int col_pairs, const int32_t* pairs, int32_t* out) {
   const size_t stride = static_cast<size_t>(col_pairs) * 2 * kRowBlock;
-  int r = 0;
-  for (; rows - r > 3 * kRowBlock; r += 4 * kRowBlock, packed += 4 * stride) {
-    S8Blocks<4>(packed, stride, rows - r, col_pairs, pairs, out + r);
-  }
-  if (rows - r > 2 * kRowBlock) {
-    S8Blocks<3>(packed, stride, rows - r, col_pairs, pairs, out + r);
-  } else if (rows - r > kRowBlock) {
-    S8Blocks<2>(packed, stride, rows - r, col_pairs, pairs, out + r);
-  } else if (rows - r > 0) {
-    S8Blocks<1>(packed, stride, rows - r, col_pairs, pairs, out + r);
-  }
+  InGroupsOfBlocks(rows, [&](auto blocks, int r) {
+    S8Blocks<decltype(blocks)::value>(packed + r / kRowBlock * stride, stride, rows - r, col_pairs,
+                                      pairs, out + r);
+  });
 }
 
 void f32_matvec(const float* packed, int rows, int cols, const float* v, float* out) {
   const size_t stride = static_cast<size_t>(cols) * kRowBlock;
-  int r = 0;
-  for (; rows - r > 3 * kRowBlock; r += 4 * kRowBlock, packed += 4 * stride) {
-    F32Blocks<4>(packed, stride, rows - r, cols, v, out + r);
-  }
-  if (rows - r > 2 * kRowBlock) {
-    F32Blocks<3>(packed, stride, rows - r, cols, v, out + r);
-  } else if (rows - r > kRowBlock) {
-    F32Blocks<2>(packed, stride, rows - r, cols, v, out + r);
-  } else if (rows - r > 0) {
-    F32Blocks<1>(packed, stride, rows - r, cols, v, out + r);
-  }
+  InGroupsOfBlocks(rows, [&](auto blocks, int r) {
+    F32Blocks<decltype(blocks)::value>(packed + r / kRowBlock * stride, stride, rows - r, cols, v,
+                                       out + r);
+  });
 }
 
 }  // namespace avx512
