@@ -67,9 +67,15 @@ constexpr Kernels kAvx2 = {"avx2", avx2::s8_matvec, avx2::f32_matvec, avx2::s16_
                            avx2::s8_time_dots};
 #endif
 #if defined(EDGEOPT_HAVE_AVX512)
-// The time filters' rows are short (SVDF memories): the AVX2 ones.
+// The time filters' rows are short (SVDF memories): the AVX2 ones, or the portable ones in a
+// build without the AVX2 family (EDGEOPT_ISA=avx512).
+#if defined(EDGEOPT_HAVE_AVX2)
 constexpr Kernels kAvx512 = {"avx512", avx512::s8_matvec, avx512::f32_matvec, avx2::s16_time_dots,
                              avx2::s8_time_dots};
+#else
+constexpr Kernels kAvx512 = {"avx512", avx512::s8_matvec, avx512::f32_matvec, S16TimeDotsScalar,
+                             S8TimeDotsScalar};
+#endif
 #endif
 
 constexpr int kTableSize = 1 << 16;

@@ -16,9 +16,11 @@ template <int kBlocks>
 void S8Blocks(const int16_t* packed, size_t block_stride, int rows, int col_pairs,
               const int32_t* pairs, int32_t* out) {
   __m256i acc[2 * kBlocks];
+#pragma GCC unroll 8
   for (int j = 0; j < 2 * kBlocks; ++j) acc[j] = _mm256_setzero_si256();
   for (int k = 0; k < col_pairs; ++k) {
     const __m256i x = _mm256_set1_epi32(pairs[k]);
+#pragma GCC unroll 4
     for (int j = 0; j < kBlocks; ++j) {
       const int16_t* w = packed + j * block_stride + k * 2 * kRowBlock;
       const __m256i w0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w));
@@ -27,6 +29,7 @@ void S8Blocks(const int16_t* packed, size_t block_stride, int rows, int col_pair
       acc[2 * j + 1] = _mm256_add_epi32(acc[2 * j + 1], _mm256_madd_epi16(w1, x));
     }
   }
+#pragma GCC unroll 4
   for (int j = 0; j < kBlocks; ++j) {
     const int n = rows - j * kRowBlock;
     int32_t* o = out + j * kRowBlock;
@@ -46,15 +49,18 @@ template <int kBlocks>
 void F32Blocks(const float* packed, size_t block_stride, int rows, int cols, const float* v,
                float* out) {
   __m256 acc[2 * kBlocks];
+#pragma GCC unroll 8
   for (int j = 0; j < 2 * kBlocks; ++j) acc[j] = _mm256_setzero_ps();
   for (int c = 0; c < cols; ++c) {
     const __m256 x = _mm256_set1_ps(v[c]);
+#pragma GCC unroll 4
     for (int j = 0; j < kBlocks; ++j) {
       const float* w = packed + j * block_stride + c * kRowBlock;
       acc[2 * j] = _mm256_add_ps(acc[2 * j], _mm256_mul_ps(_mm256_loadu_ps(w), x));
       acc[2 * j + 1] = _mm256_add_ps(acc[2 * j + 1], _mm256_mul_ps(_mm256_loadu_ps(w + 8), x));
     }
   }
+#pragma GCC unroll 4
   for (int j = 0; j < kBlocks; ++j) {
     const int n = std::min(kRowBlock, rows - j * kRowBlock);
     alignas(32) float tmp[kRowBlock];

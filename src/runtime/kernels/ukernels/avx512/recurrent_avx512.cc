@@ -18,14 +18,17 @@ template <int kBlocks>
 void S8Blocks(const int16_t* packed, size_t block_stride, int rows, int col_pairs,
               const int32_t* pairs, int32_t* out) {
   __m512i acc[kBlocks];
+#pragma GCC unroll 4
   for (int j = 0; j < kBlocks; ++j) acc[j] = _mm512_setzero_si512();
   for (int k = 0; k < col_pairs; ++k) {
     const __m512i x = _mm512_set1_epi32(pairs[k]);
+#pragma GCC unroll 4
     for (int j = 0; j < kBlocks; ++j) {
       const __m512i w = _mm512_loadu_si512(packed + j * block_stride + k * 2 * kRowBlock);
       acc[j] = _mm512_add_epi32(acc[j], _mm512_madd_epi16(w, x));
     }
   }
+#pragma GCC unroll 4
   for (int j = 0; j < kBlocks; ++j) {
     const int n = rows - j * kRowBlock;
     if (n >= kRowBlock) {
@@ -40,14 +43,17 @@ template <int kBlocks>
 void F32Blocks(const float* packed, size_t block_stride, int rows, int cols, const float* v,
                float* out) {
   __m512 acc[kBlocks];
+#pragma GCC unroll 4
   for (int j = 0; j < kBlocks; ++j) acc[j] = _mm512_setzero_ps();
   for (int c = 0; c < cols; ++c) {
     const __m512 x = _mm512_set1_ps(v[c]);
+#pragma GCC unroll 4
     for (int j = 0; j < kBlocks; ++j) {
       const __m512 w = _mm512_loadu_ps(packed + j * block_stride + c * kRowBlock);
       acc[j] = _mm512_add_ps(acc[j], _mm512_mul_ps(w, x));
     }
   }
+#pragma GCC unroll 4
   for (int j = 0; j < kBlocks; ++j) {
     const int n = rows - j * kRowBlock;
     const __mmask16 m = RowMask(n >= kRowBlock ? kRowBlock : n);
