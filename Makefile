@@ -9,7 +9,7 @@ JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 BUILD ?= build
 CMAKE_FLAGS ?=
 
-.PHONY: all setup build build-san test demo asan sweep sweep-sample fuzz fuzz-parsers fuzz-keras fuzz-configure bench cross \
+.PHONY: all setup build build-san test demo asan sweep sweep-sample fuzz fuzz-parsers fuzz-keras fuzz-configure bench bench-corpus runtime-size cross \
   cross-aarch64 cross-armhf cross-test runtime-for clean format
 
 all: build
@@ -107,6 +107,11 @@ bench: build
 # Every .tflite of the corpus against TFLite, one thread (THREADS="1 2" for both).
 bench-corpus: build
 	@CONV_BENCH=0 THREADS="$${THREADS:-1}" sh scripts/bench.sh --corpus
+
+# The whole runtime built for size (build-size/edgeopt_run_min): its stripped size against the
+# 600 KB budget, conformance on the corpus, invoke times beside the default build's.
+runtime-size: build
+	@sh scripts/runtime_size.sh
 
 # A selective runtime runner with only MODEL's ops (build-select/edgeopt_run_min), its stripped
 # size against the full runner's, conformance on MODEL and the refusal of a left-out op.
