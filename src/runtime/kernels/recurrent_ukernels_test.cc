@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <cstring>
 #include <limits>
 #include <random>
@@ -96,6 +97,37 @@ TEST(RecurrentUkernels, F32MatVecRepeatsTheReference) {
         for (int r = total; r < total + kRowBlock; ++r) {
           ASSERT_EQ(out[r], 7.0f) << k->name << ": wrote past the rows";
         }
+      }
+    }
+  }
+}
+
+// Products and sums below FLT_MIN: a kernel that flushes denormals to zero (armv7's NEON) or
+// rounds differently shows here.
+TEST(RecurrentUkernels, F32MatVecKeepsDenormals) {
+  std::mt19937 rng(8);
+  std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
+  for (const Kernels* k : AllKernels()) {
+    for (int rows : {3, 16, 33}) {
+      for (int cols : {1, 5, 17}) {
+        std::vector<float> m(static_cast<size_t>(rows) * cols), v(cols);
+        for (float& x : m) x = dist(rng) * 1e-20f;
+        for (float& x : v) x = dist(rng) * 1e-18f;  // products about 1e-38 and below
+        const float* parts[1] = {m.data()};
+        std::vector<float> packed(PackedF32Size(rows, cols));
+        PackF32Matrices(parts, 1, rows, cols, packed.data());
+        std::vector<float> out(rows), expected(rows);
+        for (int r = 0; r < rows; ++r) out[r] = expected[r] = dist(rng) * 1e-39f;
+        ref::MatVecAccumulate(m.data(), rows, cols, v.data(), 1, expected.data());
+        k->f32_matvec(packed.data(), rows, cols, v.data(), out.data());
+        int denormal = 0;
+        for (int r = 0; r < rows; ++r) {
+          ASSERT_EQ(std::memcmp(&out[r], &expected[r], sizeof(float)), 0)
+              << k->name << " rows " << rows << " cols " << cols << " row " << r << ": " << out[r]
+              << " vs " << expected[r];
+          denormal += std::fpclassify(expected[r]) == FP_SUBNORMAL;
+        }
+        ASSERT_GT(denormal, 0) << "rows " << rows << " cols " << cols;
       }
     }
   }
