@@ -77,6 +77,16 @@ constexpr Kernels kAvx512 = {"avx512", avx512::s8_matvec, avx512::f32_matvec, S1
                              S8TimeDotsScalar};
 #endif
 #endif
+#if defined(EDGEOPT_HAVE_NEON)
+#if defined(__aarch64__)
+constexpr Kernels kNeon = {"neon", neon::s8_matvec, neon::f32_matvec, neon::s16_time_dots,
+                           neon::s8_time_dots};
+#else
+// armv7: the float product stays the portable (VFP) loop, which keeps denormals.
+constexpr Kernels kNeon = {"neon", neon::s8_matvec, F32MatVecScalar, neon::s16_time_dots,
+                           neon::s8_time_dots};
+#endif
+#endif
 
 constexpr int kTableSize = 1 << 16;
 
@@ -149,6 +159,9 @@ const Kernels& GetKernels(const CpuInfo& cpu) {
 #endif
 #if defined(EDGEOPT_HAVE_AVX2)
   if (cpu.UseAvx2()) return kAvx2;
+#endif
+#if defined(EDGEOPT_HAVE_NEON)
+  if (cpu.UseNeon()) return kNeon;
 #endif
   (void)cpu;
   return kScalar;

@@ -16,7 +16,7 @@ namespace edgeopt {
 namespace rt {
 namespace recurrent {
 
-// Rows per packed block: one 512-bit or two 256-bit vectors.
+// Rows per packed block: one 512-bit, two 256-bit or four 128-bit (NEON) vectors.
 constexpr int kRowBlock = 16;
 
 inline int RowBlocks(int rows) { return (rows + kRowBlock - 1) / kRowBlock; }
@@ -87,6 +87,18 @@ namespace avx512 {
 void s8_matvec(const int16_t* packed, int rows, int col_pairs, const int32_t* pairs, int32_t* out);
 void f32_matvec(const float* packed, int rows, int cols, const float* v, float* out);
 }  // namespace avx512
+#endif
+#if defined(EDGEOPT_HAVE_NEON)
+namespace neon {
+void s8_matvec(const int16_t* packed, int rows, int col_pairs, const int32_t* pairs, int32_t* out);
+#if defined(__aarch64__)
+// Not on armv7: its NEON flushes denormals to zero (the portable loop runs there).
+void f32_matvec(const float* packed, int rows, int cols, const float* v, float* out);
+#endif
+void s16_time_dots(const int16_t* w, const int16_t* m, int n_filter, int n_memory, int32_t* out);
+void s8_time_dots(const int8_t* w, const int8_t* m, int32_t zp, int n_filter, int n_memory,
+                  int32_t* out);
+}  // namespace neon
 #endif
 
 }  // namespace recurrent

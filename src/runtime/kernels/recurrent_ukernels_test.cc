@@ -133,6 +133,15 @@ TEST(RecurrentUkernels, F32MatVecKeepsDenormals) {
   }
 }
 
+#if defined(EDGEOPT_HAVE_NEON)
+// The loops above see the NEON kernels on the Arm builds (they run under qemu-user here).
+TEST(RecurrentUkernels, ArmBuildsTestTheNeonKernels) {
+  ASSERT_TRUE(GetCpuInfo().UseNeon());
+  EXPECT_STREQ(GetKernels(GetCpuInfo()).name, "neon");
+  EXPECT_STREQ(AllKernels().front()->name, "neon");
+}
+#endif
+
 template <typename T>
 void ExpectTimeDots(const Kernels& k, int n_filter, int n_memory, int32_t zp, std::mt19937* rng) {
   const int lo = std::numeric_limits<T>::min(), hi = std::numeric_limits<T>::max();

@@ -1,0 +1,170 @@
+// The recurrent kernels' products with NEON (see recurrent_ukernels.h), aarch64 and armv7.
+//   s8_matvec: one 16-row block per pass; vld2q splits each row's column pair into the weights
+//     of the pair's low and high value, which multiply-accumulate (vmlal_lane_s16) into separate
+//     int32 sums (eight independent chains), added at the end (wrapping, as the portable loop).
+//   f32_matvec (aarch64 only): four lanes per vector, two blocks per pass; every lane sums its
+//     row over the columns in order with a separate multiply and add (vmulq_f32 + vaddq_f32).
+//     GCC's arm_neon.h writes these as plain vector * and +, which it would contract into an
+//     FMA; the build's -ffp-contract=off (CMakeLists.txt) keeps them apart. Not on armv7: there
+//     NEON arithmetic flushes denormals to zero where the VFP loop keeps them.
+//   time dots: eight memory slots per step, the tail as the portable loop. The int8 one sums
+//     w * m (exact in int16: |w * m| <= 2^14) and w apart, then takes zp * sum(w) off: the same
+//     value modulo 2^32 as the sum of w * (m - zp), for any zp.
+#include <arm_neon.h>
+
+#include <algorithm>
+
+#include "src/runtime/kernels/recurrent_ukernels.h"
+
+namespace edgeopt {
+namespace rt {
+namespace recurrent {
+namespace neon {
+namespace {
+
+static_assert(kRowBlock == 16, "the kernels hold a block as four vectors of four lanes");
+
+inline int32_t HorizontalSum(int32x4_t v) {
+#if defined(__aarch64__)
+  return vaddvq_s32(v);
+#else
+  const int32x2_t s = vadd_s32(vget_low_s32(v), vget_high_s32(v));
+  return vget_lane_s32(vpadd_s32(s, s), 0);
+#endif
+}
+
+// acc + w[4..7] * x[lane], widened.
+template <int kLane>
+inline int32x4_t MlalHighLane(int32x4_t acc, int16x8_t w, int16x4_t x) {
+#if defined(__aarch64__)
+  return vmlal_high_lane_s16(acc, w, x, kLane);
+#else
+  return vmlal_lane_s16(acc, vget_high_s16(w), x, kLane);
+#endif
+}
+
+// One block of up to 16 rows: writes the first `n` sums.
+void S8Block(const int16_t* packed, int n, int col_pairs, const int32_t* pairs, int32_t* out) {
+  int32x4_t lo[4], hi[4];
+#pragma GCC unroll 4
+  for (int i = 0; i < 4; ++i) lo[i] = hi[i] = vdupq_n_s32(0);
+  for (int k = 0; k < col_pairs; ++k, packed += 2 * kRowBlock) {
+    // Lane 0: the pair's low value, lane 1: its high one (little-endian).
+    const int16x4_t x = vreinterpret_s16_s32(vdup_n_s32(pairs[k]));
+    // val[0]: the weights of the low values of rows 0..7 (8..15), val[1]: of the high ones.
+    const int16x8x2_t w0 = vld2q_s16(packed);
+    const int16x8x2_t w1 = vld2q_s16(packed + kRowBlock);
+    lo[0] = vmlal_lane_s16(lo[0], vget_low_s16(w0.val[0]), x, 0);
+    lo[1] = MlalHighLane<0>(lo[1], w0.val[0], x);
+    lo[2] = vmlal_lane_s16(lo[2], vget_low_s16(w1.val[0]), x, 0);
+    lo[3] = MlalHighLane<0>(lo[3], w1.val[0], x);
+    hi[0] = vmlal_lane_s16(hi[0], vget_low_s16(w0.val[1]), x, 1);
+    hi[1] = MlalHighLane<1>(hi[1], w0.val[1], x);
+    hi[2] = vmlal_lane_s16(hi[2], vget_low_s16(w1.val[1]), x, 1);
+    hi[3] = MlalHighLane<1>(hi[3], w1.val[1], x);
+  }
+  int32_t tmp[kRowBlock];
+  int32_t* o = n >= kRowBlock ? out : tmp;
+#pragma GCC unroll 4
+  for (int i = 0; i < 4; ++i) vst1q_s32(o + 4 * i, vaddq_s32(lo[i], hi[i]));
+  if (n < kRowBlock) std::copy(tmp, tmp + n, out);
+}
+
+#if defined(__aarch64__)
+template <int kBlocks>
+void F32Blocks(const float* packed, size_t block_stride, int rows, int cols, const float* v,
+               float* out) {
+  float32x4_t acc[4 * kBlocks];
+#pragma GCC unroll 8
+  for (int i = 0; i < 4 * kBlocks; ++i) acc[i] = vdupq_n_f32(0.0f);
+  for (int c = 0; c < cols; ++c) {
+    const float32x4_t x = vdupq_n_f32(v[c]);
+#pragma GCC unroll 2
+    for (int j = 0; j < kBlocks; ++j) {
+      const float* w = packed + j * block_stride + c * kRowBlock;
+#pragma GCC unroll 4
+      for (int i = 0; i < 4; ++i) {
+        acc[4 * j + i] = vaddq_f32(acc[4 * j + i], vmulq_f32(vld1q_f32(w + 4 * i), x));
+      }
+    }
+  }
+#pragma GCC unroll 2
+  for (int j = 0; j < kBlocks; ++j) {
+    const int n = std::min(kRowBlock, rows - j * kRowBlock);
+    float* o = out + j * kRowBlock;
+    if (n == kRowBlock) {
+#pragma GCC unroll 4
+      for (int i = 0; i < 4; ++i) {
+        vst1q_f32(o + 4 * i, vaddq_f32(vld1q_f32(o + 4 * i), acc[4 * j + i]));
+      }
+    } else {
+      float tmp[kRowBlock];
+#pragma GCC unroll 4
+      for (int i = 0; i < 4; ++i) vst1q_f32(tmp + 4 * i, acc[4 * j + i]);
+      for (int i = 0; i < n; ++i) o[i] += tmp[i];
+    }
+  }
+}
+#endif  // defined(__aarch64__)
+
+}  // namespace
+
+void s8_matvec(const int16_t* packed, int rows, int col_pairs, const int32_t* pairs, int32_t* out) {
+  const size_t stride = static_cast<size_t>(col_pairs) * 2 * kRowBlock;
+  for (int r = 0; r < rows; r += kRowBlock, packed += stride) {
+    S8Block(packed, rows - r, col_pairs, pairs, out + r);
+  }
+}
+
+#if defined(__aarch64__)
+void f32_matvec(const float* packed, int rows, int cols, const float* v, float* out) {
+  const size_t stride = static_cast<size_t>(cols) * kRowBlock;
+  int r = 0;
+  for (; rows - r > kRowBlock; r += 2 * kRowBlock, packed += 2 * stride) {
+    F32Blocks<2>(packed, stride, rows - r, cols, v, out + r);
+  }
+  if (rows - r > 0) F32Blocks<1>(packed, stride, rows - r, cols, v, out + r);
+}
+#endif
+
+void s16_time_dots(const int16_t* w, const int16_t* m, int n_filter, int n_memory, int32_t* out) {
+  for (int f = 0; f < n_filter; ++f, w += n_memory, m += n_memory) {
+    int32x4_t acc0 = vdupq_n_s32(0), acc1 = vdupq_n_s32(0);
+    int k = 0;
+    for (; k + 8 <= n_memory; k += 8) {
+      const int16x8_t vw = vld1q_s16(w + k);
+      const int16x8_t vm = vld1q_s16(m + k);
+      acc0 = vmlal_s16(acc0, vget_low_s16(vw), vget_low_s16(vm));
+      acc1 = vmlal_s16(acc1, vget_high_s16(vw), vget_high_s16(vm));
+    }
+    uint32_t dot = static_cast<uint32_t>(HorizontalSum(vaddq_s32(acc0, acc1)));
+    for (; k < n_memory; ++k) {
+      dot += static_cast<uint32_t>(static_cast<int32_t>(w[k]) * static_cast<int32_t>(m[k]));
+    }
+    out[f] = static_cast<int32_t>(dot);
+  }
+}
+
+void s8_time_dots(const int8_t* w, const int8_t* m, int32_t zp, int n_filter, int n_memory,
+                  int32_t* out) {
+  for (int f = 0; f < n_filter; ++f, w += n_memory, m += n_memory) {
+    int32x4_t acc = vdupq_n_s32(0), wsum = vdupq_n_s32(0);
+    int k = 0;
+    for (; k + 8 <= n_memory; k += 8) {
+      const int8x8_t vw = vld1_s8(w + k);
+      acc = vpadalq_s16(acc, vmull_s8(vw, vld1_s8(m + k)));
+      wsum = vpadalq_s16(wsum, vmovl_s8(vw));
+    }
+    uint32_t dot = static_cast<uint32_t>(HorizontalSum(acc)) -
+                   static_cast<uint32_t>(zp) * static_cast<uint32_t>(HorizontalSum(wsum));
+    for (; k < n_memory; ++k) {
+      dot += static_cast<uint32_t>(static_cast<int32_t>(w[k]) * (static_cast<int32_t>(m[k]) - zp));
+    }
+    out[f] = static_cast<int32_t>(dot);
+  }
+}
+
+}  // namespace neon
+}  // namespace recurrent
+}  // namespace rt
+}  // namespace edgeopt
