@@ -1,5 +1,6 @@
 // Depthwise microkernels with NEON: per output pixel, `taps` input pointers; channels in blocks
-// of 16 (the packed block). A partial last block reads its input through a zero-filled copy.
+// of 16 (the packed block). A partial last block reads what lies past its channels through a
+// zero-filled copy.
 //
 // qs8: input bytes widened to int16 (u8 in [0, 255] fits), the packed weights' int32 lanes
 // de-interleaved by vld2q_s16 into their low halves (w'), products accumulated exactly by
@@ -17,9 +18,12 @@ namespace uk {
 namespace neon {
 namespace {
 
-// Input bytes [c, c + 16) of a pixel; `count` < 16 reads only `count` of them.
+// Input bytes [c, c + 16) of a pixel; `count` < 16 reads only `count` of them. Eight (the tail
+// of 8 channels modulo 16, and a depth multiplier of 8 on one channel) is one 8-byte load, not a
+// copy through memory at every tap.
 inline uint8x16_t LoadBytes(const uint8_t* p, int count) {
   if (count >= 16) return vld1q_u8(p);
+  if (count == 8) return vcombine_u8(vld1_u8(p), vdup_n_u8(0));
   uint8_t tmp[16] = {};
   std::memcpy(tmp, p, static_cast<size_t>(count));
   return vld1q_u8(tmp);
@@ -28,6 +32,10 @@ inline uint8x16_t LoadBytes(const uint8_t* p, int count) {
 inline void StoreBytes(uint8_t* p, uint8x16_t v, int count) {
   if (count >= 16) {
     vst1q_u8(p, v);
+    return;
+  }
+  if (count == 8) {
+    vst1_u8(p, vget_low_u8(v));
     return;
   }
   uint8_t tmp[16];
@@ -149,16 +157,27 @@ void F32Dw(const F32DwArgs& p) {
         for (int fx = 0; fx < kw; ++fx) {
           const int t = fx * kh + fy;
           const float* src = in[t] + c;
-          float tmp[16];
-          if (count < 16) {
-            std::memset(tmp, 0, sizeof(tmp));
-            std::memcpy(tmp, src, sizeof(float) * count);
-            src = tmp;
-          }
           const float* wt = w + 16 + 16 * t;
+          if (count >= 16) {
 #pragma GCC unroll 4
-          for (int j = 0; j < 4; ++j) {
-            acc[j] = vaddq_f32(acc[j], vmulq_f32(vld1q_f32(src + 4 * j), vld1q_f32(wt + 4 * j)));
+            for (int j = 0; j < 4; ++j) {
+              acc[j] = vaddq_f32(acc[j], vmulq_f32(vld1q_f32(src + 4 * j), vld1q_f32(wt + 4 * j)));
+            }
+            continue;
+          }
+          // A partial block: its whole vectors straight from memory, the last few channels
+          // through a copy (a copy of all of them at every tap cost more than the arithmetic).
+          for (int j = 0; 4 * j < count; ++j) {
+            const int n = count - 4 * j;
+            float32x4_t x;
+            if (n >= 4) {
+              x = vld1q_f32(src + 4 * j);
+            } else {
+              float tmp[4] = {};
+              std::memcpy(tmp, src + 4 * j, sizeof(float) * n);
+              x = vld1q_f32(tmp);
+            }
+            acc[j] = vaddq_f32(acc[j], vmulq_f32(x, vld1q_f32(wt + 4 * j)));
           }
         }
       }
