@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "CLI/CLI.hpp"
+#include "src/runtime/model_stats.h"
 #include "src/util/random_inputs.h"
 #include "tools/cli/cli_util.h"
 #include "tools/cli/commands.h"
@@ -52,8 +53,11 @@ std::string IsaName(const rt::CpuInfo& cpu, bool optimized) {
   return "scalar";
 }
 
+// Per-op times; [GMAC/s] is a node's multiply-accumulates (all of its weights', zeros included)
+// over its average time, for the ops that have them: how close each runs to the machine's peak.
 void PrintProfile(rt::Interpreter* interp) {
   const auto& prof = interp->profile();
+  const std::vector<int64_t> macs = rt::ComputeModelStats(interp).node_macs;
   double total = 0;
   for (const auto& p : prof) total += p.count > 0 ? p.total_us / p.count : 0;
   struct Row {
@@ -66,13 +70,16 @@ void PrintProfile(rt::Interpreter* interp) {
     if (prof[i].count > 0) rows.push_back({i, prof[i].total_us / prof[i].count, prof[i].min_us});
   }
   std::printf("\n============================== Run Order ==============================\n");
-  std::printf("%-28s %6s %12s %8s %8s %10s  %s\n", "[node type]", "[node]", "[avg us]", "[%]",
-              "[cdf%]", "[min us]", "[kernel]");
+  std::printf("%-28s %6s %12s %8s %8s %10s %9s  %s\n", "[node type]", "[node]", "[avg us]", "[%]",
+              "[cdf%]", "[min us]", "[GMAC/s]", "[kernel]");
   double cdf = 0;
   for (const Row& r : rows) {
     cdf += r.avg;
-    std::printf("%-28s %6d %12.1f %7.2f%% %7.2f%% %10.1f  %s\n", interp->node_name(r.node), r.node,
-                r.avg, 100.0 * r.avg / total, 100.0 * cdf / total, r.min,
+    const int64_t m = static_cast<size_t>(r.node) < macs.size() ? macs[r.node] : 0;
+    char rate[32] = "";
+    if (m > 0 && r.avg > 0) std::snprintf(rate, sizeof(rate), "%.1f", m / r.avg / 1e3);
+    std::printf("%-28s %6d %12.1f %7.2f%% %7.2f%% %10.1f %9s  %s\n", interp->node_name(r.node),
+                r.node, r.avg, 100.0 * r.avg / total, 100.0 * cdf / total, r.min, rate,
                 interp->node_kernel(r.node));
   }
   std::sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) { return a.avg > b.avg; });
