@@ -77,7 +77,6 @@ void BuildRow(const DwConvOp& op, const uint8_t* input, size_t elem, int row, co
 Status SetGeometry(Context* ctx, const ref::DepthwiseGeometry& g, size_t elem, DwConvOp* op) {
   op->g = g;
   op->expand = g.depth_multiplier;
-  op->source_in_c = g.in_c;
   if (g.depth_multiplier == 1) return Status::Ok();
   op->g.in_c = g.out_c;
   op->g.depth_multiplier = 1;
@@ -262,11 +261,12 @@ void RunDwConv(Context* ctx, const DwConvOp& op, const void* input, void* output
   if (op.expand > 1) {
     void* expanded = ctx->GetScratch(op.s_expand);
     const int64_t pixels = int64_t{g.batch} * g.in_h * g.in_w;
+    const int source_in_c = g.in_c / op.expand;
     if (op.kind == DwConvOp::Kind::kQS8) {
-      ExpandChannels(static_cast<const uint8_t*>(input), pixels, op.source_in_c, op.expand,
+      ExpandChannels(static_cast<const uint8_t*>(input), pixels, source_in_c, op.expand,
                      static_cast<uint8_t*>(expanded));
     } else {
-      ExpandChannels(static_cast<const float*>(input), pixels, op.source_in_c, op.expand,
+      ExpandChannels(static_cast<const float*>(input), pixels, source_in_c, op.expand,
                      static_cast<float*>(expanded));
     }
     input = expanded;

@@ -43,8 +43,7 @@ struct DwConvOp {
   enum class Kind : uint8_t { kQS8, kQD8, kF32 } kind = Kind::kF32;
   bool input_signed = false;
   ref::DepthwiseGeometry g;  // as run: multiplier 1, in_c = out_c
-  int expand = 1;            // the model's depth multiplier (input channels repeated)
-  int source_in_c = 0;       // the model's input channels
+  int expand = 1;            // the model's depth multiplier (its in_c = g.in_c / expand)
   int s_expand = -1;         // scratch: the expanded input (expand > 1)
   const uk::QS8DwConfig* qcfg = nullptr;
   const uk::F32DwConfig* fcfg = nullptr;

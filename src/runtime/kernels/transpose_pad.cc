@@ -17,7 +17,6 @@ namespace {
 // The permutation with size-1 dimensions dropped and runs of input dimensions that stay
 // adjacent and in order merged (NCHW -> NHWC of an image becomes [C, HW] -> [HW, C]).
 struct TransposeData {
-  int perm[kMaxDims] = {};
   int rank = 0;                 // after collapsing
   int64_t dims[kMaxDims] = {};  // collapsed input dimensions
   int cperm[kMaxDims] = {};     // collapsed permutation
@@ -83,6 +82,7 @@ Status TransposePrepare(Context* ctx, Node* node) {
   EDGEOPT_ENSURE(count == rank, StatusCode::kInvalidModel,
                  "perm has %d entries but the input has rank %d", count, rank);
   bool seen[kMaxDims] = {};
+  int normalized[kMaxDims];
   Dims dims;
   dims.size = rank;
   for (int i = 0; i < rank; ++i) {
@@ -91,10 +91,10 @@ Status TransposePrepare(Context* ctx, Node* node) {
     EDGEOPT_ENSURE(!seen[p], StatusCode::kInvalidModel,
                    "perm is not a permutation: dimension %d appears twice", p);
     seen[p] = true;
-    data->perm[i] = p;
+    normalized[i] = p;
     dims.data[i] = in->dims[p];
   }
-  Collapse(in->dims, data->perm, data);
+  Collapse(in->dims, normalized, data);
   return ctx->ResizeTensor(out, dims);
 }
 
