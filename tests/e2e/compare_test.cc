@@ -73,8 +73,30 @@ TEST(CompareCli, TableMatchesTheFilesAndEval) {
   std::vector<std::vector<std::string>> rows;
   std::stringstream ss(text);
   std::string line;
-  while (std::getline(ss, line)) rows.push_back(Cells(line));
+  std::string advice;  // what follows the table
+  while (std::getline(ss, line)) {
+    if (line.rfind("|", 0) == 0) {
+      rows.push_back(Cells(line));
+    } else {
+      advice += line + "\n";
+    }
+  }
   ASSERT_EQ(rows.size(), 5u) << text;  // header, rule, three models
+  // What to ship: float16 and dynamic range stay within a point of float; dynamic range is
+  // the smallest. The same lines on the terminal.
+  EXPECT_NE(advice.find("What to ship, among the variants within 1.00 points of a's accuracy"),
+            std::string::npos)
+      << advice;
+  // ("- smallest: c: ..." or, when it is also the fastest, "- smallest and fastest: c: ...")
+  const size_t smallest = advice.find("- smallest");
+  ASSERT_NE(smallest, std::string::npos) << advice;
+  const std::string smallest_line = advice.substr(smallest, advice.find('\n', smallest) - smallest);
+  EXPECT_NE(smallest_line.find(": c: " + std::to_string(FileSize(dyn)) + " bytes"),
+            std::string::npos)
+      << advice;
+  EXPECT_NE(advice.find("fastest"), std::string::npos) << advice;
+  EXPECT_NE(log.find("  smallest"), std::string::npos) << log;
+  EXPECT_EQ(advice.find("over the accuracy budget"), std::string::npos) << advice;
   const std::vector<std::string>& header = rows[0];
   ASSERT_EQ(header.size(), 13u);
   EXPECT_EQ(header[0], "model");
@@ -156,6 +178,8 @@ TEST(CompareCli, ErrorsNameTheFileAndWriteNoTable) {
   EXPECT_EQ(RunCommand(EdgeoptBinary() + " compare " + good + " --rounds 0", &log), 2);
   EXPECT_NE(log.find("--rounds"), std::string::npos) << log;
   EXPECT_EQ(RunCommand(EdgeoptBinary() + " compare " + good + " --runs -1", &log), 2);
+  EXPECT_EQ(RunCommand(EdgeoptBinary() + " compare " + good + " --accuracy-budget -1", &log), 2);
+  EXPECT_NE(log.find("--accuracy-budget"), std::string::npos) << log;
   EXPECT_EQ(
       RunCommand(EdgeoptBinary() + " compare " + good + " --data " + dir + "/nothing.npz", &log),
       1);

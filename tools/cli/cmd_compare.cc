@@ -7,8 +7,11 @@
 // DATA, median and p90 latency (the runtime: --runs invocations per model, timed in --rounds
 // rounds that alternate over the models after a warm-up, so that the machine's drift and
 // bursts of load fall on every model alike, not on whichever ran at the time). The first
-// model is the reference for the ratios. Optionally a Markdown table and a plot of size vs
-// accuracy next to latency vs accuracy.
+// model is the reference for the ratios. Under the table, what to ship: the smallest and the
+// fastest variant within --accuracy-budget points of the reference's accuracy, the variants no
+// other one beats on size, latency and accuracy at once, and those slower than the reference
+// (report/tradeoff.h). Optionally a Markdown table and a plot of size vs accuracy next to
+// latency vs accuracy.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -21,6 +24,7 @@
 #include "src/data/dataset.h"
 #include "src/report/evaluate.h"
 #include "src/report/plot.h"
+#include "src/report/tradeoff.h"
 #include "src/runtime/model_stats.h"
 #include "src/runtime/thread_pool.h"
 #include "src/util/file_util.h"
@@ -200,6 +204,7 @@ int RunCompare(int argc, char** argv) {
   std::vector<std::string> models;
   std::string data_spec, plot, markdown, names;
   int runs = 200, rounds = 5, threads = 1;
+  double budget = 1.0;
   bool pin = false;
   int64_t limit = -1;
   app.add_option("models", models, ".tflite files")->required();
@@ -218,6 +223,10 @@ int RunCompare(int argc, char** argv) {
       "--plot", plot,
       "write a plot (PNG, needs gnuplot): size vs accuracy, and latency vs accuracy when timed");
   app.add_option("--markdown", markdown, "also write the table as Markdown");
+  app.add_option("--accuracy-budget", budget,
+                 "accuracy drop from the first model, in points, that a variant may have to be "
+                 "recommended (default 1.0)")
+      ->check(CLI::Range(0.0, 100.0));
   EDGEOPT_CLI_PARSE(app, argc, argv);
 
   std::vector<std::string> row_names;
@@ -278,6 +287,17 @@ int RunCompare(int argc, char** argv) {
                   Fmt("%.4f", r.loss).c_str(), Fmt("%.1f", r.median_us).c_str(),
                   Fmt("%.1f", r.p90_us).c_str(), speed > 0 ? Fmt("%.2fx", speed).c_str() : "-");
     md += line;
+  }
+  std::vector<report::Variant> variants;
+  for (const Row& r : rows) variants.push_back({r.name, r.bytes, r.accuracy, r.median_us});
+  const std::vector<std::string> advice =
+      report::DescribeTradeoff(variants, 0, budget, report::ChooseVariants(variants, 0, budget));
+  std::printf("\n");
+  md += "\n";
+  for (const std::string& line : advice) {
+    std::printf("%s\n", line.c_str());
+    // Markdown: the heading line as a paragraph, the others as a list.
+    md += line.compare(0, 2, "  ") == 0 ? "- " + line.substr(2) + "\n" : line + "\n\n";
   }
   if (!markdown.empty()) {
     Status s = WriteFileAtomic(markdown, md.data(), md.size());
