@@ -561,9 +561,9 @@ Status PrepareFast(Context* ctx, const Node* node, OpData* d) {
   };
   if (d->variant != Variant::kFloat) EDGEOPT_RETURN_IF_ERROR(pack_weights(PackS8Stack));
   if (d->variant == Variant::kInteger) {
-    d->sigmoid_table = recurrent::SigmoidQ3Table();
-    d->gate_tanh_table = recurrent::TanhTable(3);
-    d->cell_tanh_table = recurrent::TanhTable(15 + d->integer.cell_scale);
+    d->sigmoid_table = recurrent::SigmoidQ3Table(ctx->cpu());
+    d->gate_tanh_table = recurrent::TanhTable(3, ctx->cpu());
+    d->cell_tanh_table = recurrent::TanhTable(15 + d->integer.cell_scale, ctx->cpu());
     if (d->sigmoid_table == nullptr || d->gate_tanh_table == nullptr ||
         d->cell_tanh_table == nullptr) {
       return Status::Ok();  // out of memory for the tables: the reference step

@@ -60,54 +60,75 @@ void S8TimeDotsScalar(const int8_t* w, const int8_t* m, int32_t zp, int n_filter
   TimeDotsScalar(w, m, zp, n_filter, n_memory, out);
 }
 
-constexpr Kernels kScalar = {"scalar", S8MatVecScalar, F32MatVecScalar, S16TimeDotsScalar,
-                             S8TimeDotsScalar};
+void ActivationHalfScalar(int integer_bits, int16_t* out) {
+  for (int i = 0; i < 32768; ++i) out[i] = static_cast<int16_t>(i);
+  out[32768] = -32768;
+  if (integer_bits < 0) {
+    ref::SigmoidInt16(out, 32769, out);
+  } else {
+    ref::TanhInt16(integer_bits, out, 32769, out);
+  }
+}
+
+constexpr Kernels kScalar = {"scalar",          S8MatVecScalar,   F32MatVecScalar,
+                             S16TimeDotsScalar, S8TimeDotsScalar, ActivationHalfScalar};
 #if defined(EDGEOPT_HAVE_AVX2)
-constexpr Kernels kAvx2 = {"avx2", avx2::s8_matvec, avx2::f32_matvec, avx2::s16_time_dots,
-                           avx2::s8_time_dots};
+constexpr Kernels kAvx2 = {"avx2",
+                           avx2::s8_matvec,
+                           avx2::f32_matvec,
+                           avx2::s16_time_dots,
+                           avx2::s8_time_dots,
+                           avx2::activation_half};
 #endif
 #if defined(EDGEOPT_HAVE_AVX512)
-// The time filters' rows are short (SVDF memories): the AVX2 ones, or the portable ones in a
-// build without the AVX2 family (EDGEOPT_ISA=avx512).
+// The time filters' rows are short (SVDF memories), and the tables are built once: the AVX2
+// kernels, or the portable ones in a build without the AVX2 family (EDGEOPT_ISA=avx512).
 #if defined(EDGEOPT_HAVE_AVX2)
-constexpr Kernels kAvx512 = {"avx512", avx512::s8_matvec, avx512::f32_matvec, avx2::s16_time_dots,
-                             avx2::s8_time_dots};
+constexpr Kernels kAvx512 = {"avx512",           avx512::s8_matvec,
+                             avx512::f32_matvec, avx2::s16_time_dots,
+                             avx2::s8_time_dots, avx2::activation_half};
 #else
-constexpr Kernels kAvx512 = {"avx512", avx512::s8_matvec, avx512::f32_matvec, S16TimeDotsScalar,
-                             S8TimeDotsScalar};
+constexpr Kernels kAvx512 = {"avx512",          avx512::s8_matvec, avx512::f32_matvec,
+                             S16TimeDotsScalar, S8TimeDotsScalar,  ActivationHalfScalar};
 #endif
 #endif
 #if defined(EDGEOPT_HAVE_NEON)
 #if defined(__aarch64__)
-constexpr Kernels kNeon = {"neon", neon::s8_matvec, neon::f32_matvec, neon::s16_time_dots,
-                           neon::s8_time_dots};
+constexpr Kernels kNeon = {"neon",
+                           neon::s8_matvec,
+                           neon::f32_matvec,
+                           neon::s16_time_dots,
+                           neon::s8_time_dots,
+                           neon::activation_half};
 #else
 // armv7: the float product stays the portable (VFP) loop, which keeps denormals.
-constexpr Kernels kNeon = {"neon", neon::s8_matvec, F32MatVecScalar, neon::s16_time_dots,
-                           neon::s8_time_dots};
+constexpr Kernels kNeon = {"neon",
+                           neon::s8_matvec,
+                           F32MatVecScalar,
+                           neon::s16_time_dots,
+                           neon::s8_time_dots,
+                           neon::activation_half};
 #endif
 #endif
 
 constexpr int kTableSize = 1 << 16;
 
-// A table of fn's values: computed for the inputs 0..32767 and -32768, the other negative ones
-// from the functions' symmetry, fn(-x) = odd_sum - fn(x) (sigmoid: 32767, tanh: 0), which halves
-// the build time; the exhaustive test checks every entry against the reference.
-template <typename Fn>
-const int16_t* BuildTable(int32_t odd_sum, Fn fn) {
+// A whole table from the activation of the inputs 0..32767 and -32768: the other negative
+// inputs follow from the functions' symmetry, fn(-x) = odd_sum - fn(x) (sigmoid: 32767, tanh:
+// 0), which halves the build time; the exhaustive test checks every entry against the
+// reference.
+const int16_t* BuildTable(const CpuInfo& cpu, int integer_bits, int32_t odd_sum) {
+  static_assert(kActivationHalfSize <= kTableSize, "the half is built in the table");
   int16_t* t = new (std::nothrow) int16_t[kTableSize];
   if (t == nullptr) return nullptr;
-  for (int i = 0; i < 32768; ++i) t[i] = static_cast<int16_t>(i);
-  t[32768] = -32768;
-  fn(t, 32769);
+  GetKernels(cpu).activation_half(integer_bits, t);
   for (int x = 1; x < 32768; ++x) t[kTableSize - x] = static_cast<int16_t>(odd_sum - t[x]);
   return t;
 }
 
 template <int kIntegerBits>
-const int16_t* TanhTableOf() {
-  static const int16_t* const table =
-      BuildTable(0, [](int16_t* t, int n) { ref::TanhInt16(kIntegerBits, t, n, t); });
+const int16_t* TanhTableOf(const CpuInfo& cpu) {
+  static const int16_t* const table = BuildTable(cpu, kIntegerBits, 0);
   return table;
 }
 
@@ -169,28 +190,27 @@ const Kernels& GetKernels(const CpuInfo& cpu) {
 
 const Kernels& ScalarKernels() { return kScalar; }
 
-const int16_t* SigmoidQ3Table() {
-  static const int16_t* const table =
-      BuildTable(32767, [](int16_t* t, int n) { ref::SigmoidInt16(t, n, t); });
+const int16_t* SigmoidQ3Table(const CpuInfo& cpu) {
+  static const int16_t* const table = BuildTable(cpu, -1, 32767);
   return table;
 }
 
-const int16_t* TanhTable(int integer_bits) {
+const int16_t* TanhTable(int integer_bits, const CpuInfo& cpu) {
   switch (integer_bits) {
     case 0:
-      return TanhTableOf<0>();
+      return TanhTableOf<0>(cpu);
     case 1:
-      return TanhTableOf<1>();
+      return TanhTableOf<1>(cpu);
     case 2:
-      return TanhTableOf<2>();
+      return TanhTableOf<2>(cpu);
     case 3:
-      return TanhTableOf<3>();
+      return TanhTableOf<3>(cpu);
     case 4:
-      return TanhTableOf<4>();
+      return TanhTableOf<4>(cpu);
     case 5:
-      return TanhTableOf<5>();
+      return TanhTableOf<5>(cpu);
     default:
-      return TanhTableOf<6>();
+      return TanhTableOf<6>(cpu);
   }
 }
 

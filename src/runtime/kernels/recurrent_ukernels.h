@@ -49,12 +49,21 @@ using S16TimeDotsFn = void (*)(const int16_t* w, const int16_t* m, int n_filter,
 using S8TimeDotsFn = void (*)(const int8_t* w, const int8_t* m, int32_t zp, int n_filter,
                               int n_memory, int32_t* out);
 
+// The int16 activations of the inputs 0..32767 (out[x]) and -32768 (out[32768]), from which a
+// whole table follows by symmetry: the logistic of Q3.12 values when integer_bits < 0
+// (ref::SigmoidInt16), else the tanh of Q(integer_bits) values, integer_bits in [0, 6]
+// (ref::TanhInt16). `out` holds kActivationHalfSize values (vector stores may write past
+// out[32768]).
+constexpr int kActivationHalfSize = 32768 + 16;
+using ActivationHalfFn = void (*)(int integer_bits, int16_t* out);
+
 struct Kernels {
   const char* name;
   S8MatVecFn s8_matvec;
   F32MatVecFn f32_matvec;
   S16TimeDotsFn s16_time_dots;
   S8TimeDotsFn s8_time_dots;
+  ActivationHalfFn activation_half;
 };
 
 // The best kernels for `cpu` (the portable loops when it has no vector unit we use).
@@ -63,11 +72,11 @@ const Kernels& GetKernels(const CpuInfo& cpu);
 const Kernels& ScalarKernels();
 
 // The reference's int16 activations for every input, indexed by the input's bits
-// (table[static_cast<uint16_t>(x)]); built on first use, shared, never freed. nullptr when out
-// of memory.
-const int16_t* SigmoidQ3Table();  // ref::SigmoidInt16
+// (table[static_cast<uint16_t>(x)]); built on first use with `cpu`'s kernels (the values do not
+// depend on them), shared, never freed. nullptr when out of memory.
+const int16_t* SigmoidQ3Table(const CpuInfo& cpu);  // ref::SigmoidInt16
 // ref::TanhInt16(integer_bits, ...); integer_bits in [0, 6].
-const int16_t* TanhTable(int integer_bits);
+const int16_t* TanhTable(int integer_bits, const CpuInfo& cpu);
 
 inline void LookUp(const int16_t* table, const int16_t* in, int n, int16_t* out) {
   for (int i = 0; i < n; ++i) out[i] = table[static_cast<uint16_t>(in[i])];
@@ -80,6 +89,7 @@ void f32_matvec(const float* packed, int rows, int cols, const float* v, float* 
 void s16_time_dots(const int16_t* w, const int16_t* m, int n_filter, int n_memory, int32_t* out);
 void s8_time_dots(const int8_t* w, const int8_t* m, int32_t zp, int n_filter, int n_memory,
                   int32_t* out);
+void activation_half(int integer_bits, int16_t* out);
 }  // namespace avx2
 #endif
 #if defined(EDGEOPT_HAVE_AVX512)
@@ -98,6 +108,7 @@ void f32_matvec(const float* packed, int rows, int cols, const float* v, float* 
 void s16_time_dots(const int16_t* w, const int16_t* m, int n_filter, int n_memory, int32_t* out);
 void s8_time_dots(const int8_t* w, const int8_t* m, int32_t zp, int n_filter, int n_memory,
                   int32_t* out);
+void activation_half(int integer_bits, int16_t* out);
 }  // namespace neon
 #endif
 

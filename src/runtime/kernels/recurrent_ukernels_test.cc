@@ -186,12 +186,37 @@ TEST(RecurrentUkernels, TimeDotsMatchDirectSums) {
   }
 }
 
+// Every kernel set's half tables (the vector ones compute gemmlowp's fixed-point steps on 8 or
+// 16 lanes), exactly the reference's for every input; the buffer is exactly
+// kActivationHalfSize long, so a store past it shows under ASan.
+TEST(RecurrentUkernels, HalfTablesOfEveryKernelSetAreTheReference) {
+  std::vector<int16_t> x(32769), want(32769);
+  for (int i = 0; i < 32768; ++i) x[i] = static_cast<int16_t>(i);
+  x[32768] = -32768;
+  for (const Kernels* k : AllKernels()) {
+    SCOPED_TRACE(k->name);
+    for (int bits = -1; bits <= 6; ++bits) {
+      std::vector<int16_t> got(kActivationHalfSize, 0x5555);
+      k->activation_half(bits, got.data());
+      if (bits < 0) {
+        ref::SigmoidInt16(x.data(), 32769, want.data());
+      } else {
+        ref::TanhInt16(bits, x.data(), 32769, want.data());
+      }
+      for (int i = 0; i < 32769; ++i) {
+        ASSERT_EQ(got[i], want[i])
+            << (bits < 0 ? "sigmoid" : "tanh") << " with " << bits << " integer bits of " << x[i];
+      }
+    }
+  }
+}
+
 TEST(RecurrentUkernels, TablesHoldTheReferenceActivations) {
   std::vector<int16_t> x(1 << 16), y(1 << 16);
   for (int i = 0; i < (1 << 16); ++i) x[i] = static_cast<int16_t>(i - 32768);
   std::vector<int16_t> looked_up(x.size());
   ref::SigmoidInt16(x.data(), static_cast<int>(x.size()), y.data());
-  const int16_t* sigmoid = SigmoidQ3Table();
+  const int16_t* sigmoid = SigmoidQ3Table(GetCpuInfo());
   ASSERT_NE(sigmoid, nullptr);
   LookUp(sigmoid, x.data(), static_cast<int>(x.size()), looked_up.data());
   for (size_t i = 0; i < x.size(); ++i) {
@@ -199,7 +224,7 @@ TEST(RecurrentUkernels, TablesHoldTheReferenceActivations) {
   }
   for (int bits = 0; bits <= 6; ++bits) {
     ref::TanhInt16(bits, x.data(), static_cast<int>(x.size()), y.data());
-    const int16_t* tanh = TanhTable(bits);
+    const int16_t* tanh = TanhTable(bits, GetCpuInfo());
     ASSERT_NE(tanh, nullptr);
     LookUp(tanh, x.data(), static_cast<int>(x.size()), looked_up.data());
     for (size_t i = 0; i < x.size(); ++i) {

@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "src/runtime/kernels/recurrent_ukernels.h"
+#include "src/runtime/kernels/ukernels/fixed_point_lanes.h"
 
 namespace edgeopt {
 namespace rt {
@@ -124,7 +125,36 @@ void TimeDots(const T* w, const T* m, int32_t zp, int n_filter, int n_memory, in
   }
 }
 
+// The int16 lane operations of fixed_point_lanes.h, 16 lanes.
+struct Lanes {
+  using V = __m256i;
+  static V Dup(int16_t v) { return _mm256_set1_epi16(v); }
+  static V Iota() {
+    return _mm256_setr_epi16(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+  }
+  static void Store(int16_t* p, V v) { _mm256_storeu_si256(reinterpret_cast<__m256i*>(p), v); }
+  static V Add(V a, V b) { return _mm256_add_epi16(a, b); }
+  static V Sub(V a, V b) { return _mm256_sub_epi16(a, b); }
+  static V AddSat(V a, V b) { return _mm256_adds_epi16(a, b); }
+  static V And(V a, V b) { return _mm256_and_si256(a, b); }
+  // vpmulhrsw is (a * b + 2^14) >> 15; only MIN * MIN leaves the range (-> MIN), and only it
+  // gives MIN: flipping those lanes' bits makes it MAX.
+  static V Mul(V a, V b) {
+    const V r = _mm256_mulhrs_epi16(a, b);
+    return _mm256_xor_si256(r, _mm256_cmpeq_epi16(r, _mm256_set1_epi16(-32768)));
+  }
+  static V Sra(V x, int n) { return _mm256_sra_epi16(x, _mm_cvtsi32_si128(n)); }
+  static V Gt(V a, V b) { return _mm256_cmpgt_epi16(a, b); }
+  static V Eq(V a, V b) { return _mm256_cmpeq_epi16(a, b); }
+  static V Select(V mask, V a, V b) { return _mm256_blendv_epi8(b, a, mask); }
+  static V AvgNonNeg(V a, V b) { return _mm256_avg_epu16(a, b); }
+};
+
 }  // namespace
+
+void activation_half(int integer_bits, int16_t* out) {
+  fp_lanes::ActivationHalfTable<Lanes, __m256i, 16>(integer_bits, out);
+}
 
 void s16_time_dots(const int16_t* w, const int16_t* m, int n_filter, int n_memory, int32_t* out) {
   TimeDots(w, m, 0, n_filter, n_memory, out);

@@ -15,6 +15,7 @@
 #include <algorithm>
 
 #include "src/runtime/kernels/recurrent_ukernels.h"
+#include "src/runtime/kernels/ukernels/fixed_point_lanes.h"
 
 namespace edgeopt {
 namespace rt {
@@ -107,6 +108,29 @@ void F32Blocks(const float* packed, size_t block_stride, int rows, int cols, con
 }
 #endif  // defined(__aarch64__)
 
+// The int16 lane operations of fixed_point_lanes.h, 8 lanes.
+struct Lanes {
+  using V = int16x8_t;
+  static V Dup(int16_t v) { return vdupq_n_s16(v); }
+  static V Iota() {
+    static const int16_t kIota[8] = {0, 1, 2, 3, 4, 5, 6, 7};
+    return vld1q_s16(kIota);
+  }
+  static void Store(int16_t* p, V v) { vst1q_s16(p, v); }
+  static V Add(V a, V b) { return vaddq_s16(a, b); }
+  static V Sub(V a, V b) { return vsubq_s16(a, b); }
+  static V AddSat(V a, V b) { return vqaddq_s16(a, b); }
+  static V And(V a, V b) { return vandq_s16(a, b); }
+  static V Mul(V a, V b) { return vqrdmulhq_s16(a, b); }  // gemmlowp's own NEON choice
+  static V Sra(V x, int n) { return vshlq_s16(x, vdupq_n_s16(static_cast<int16_t>(-n))); }
+  static V Gt(V a, V b) { return vreinterpretq_s16_u16(vcgtq_s16(a, b)); }
+  static V Eq(V a, V b) { return vreinterpretq_s16_u16(vceqq_s16(a, b)); }
+  static V Select(V mask, V a, V b) { return vbslq_s16(vreinterpretq_u16_s16(mask), a, b); }
+  static V AvgNonNeg(V a, V b) {
+    return vreinterpretq_s16_u16(vrhaddq_u16(vreinterpretq_u16_s16(a), vreinterpretq_u16_s16(b)));
+  }
+};
+
 }  // namespace
 
 void s8_matvec(const int16_t* packed, int rows, int col_pairs, const int32_t* pairs, int32_t* out) {
@@ -162,6 +186,10 @@ void s8_time_dots(const int8_t* w, const int8_t* m, int32_t zp, int n_filter, in
     }
     out[f] = static_cast<int32_t>(dot);
   }
+}
+
+void activation_half(int integer_bits, int16_t* out) {
+  fp_lanes::ActivationHalfTable<Lanes, int16x8_t, 8>(integer_bits, out);
 }
 
 }  // namespace neon
