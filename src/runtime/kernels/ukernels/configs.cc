@@ -71,6 +71,19 @@ constexpr QS8GemmConfig kQS8Avx512Vnni16 = {
     a5::xor80_copy_ukernel__avx512,
     a5::u8_rowsum_ukernel__avx512,
 };
+// Layers of at most 8 channels: the same packing, two rows per vector (the one-row kernels of
+// kQS8Avx512Vnni16).
+constexpr QS8GemmConfig kQS8Avx512Vnni8 = {
+    "qs8_igemm_16x8c4__avx512vnni",
+    16,
+    16,
+    a5::qs8_igemm_minmax_ukernel_16x8c4__avx512vnni,
+    a5::qs8_igemm_minmax_ukernel_1x16c4__avx512vnni,
+    EDGEOPT_UK(kGemmQD8, a5::qd8_f32_igemm_minmax_ukernel_16x8c4__avx512vnni),
+    EDGEOPT_UK(kGemmQD8, a5::qd8_f32_igemm_minmax_ukernel_1x16c4__avx512vnni),
+    a5::xor80_copy_ukernel__avx512,
+    a5::u8_rowsum_ukernel__avx512,
+};
 constexpr F32GemmConfig kF32Avx512_32 = {"f32_igemm_12x32__avx512f",
                                          32,
                                          12,
@@ -218,7 +231,9 @@ const QS8GemmConfig* GetQS8GemmConfig(const CpuInfo& cpu, int n) {
   if (cpu.UseNeon()) return neon::QS8GemmConfigFor(cpu, n);
 #endif
 #if defined(EDGEOPT_HAVE_AVX512)
-  if (HasAvx512Vnni(cpu)) return n <= 16 ? &kQS8Avx512Vnni16 : &kQS8Avx512Vnni32;
+  if (HasAvx512Vnni(cpu)) {
+    return n <= 8 ? &kQS8Avx512Vnni8 : (n <= 16 ? &kQS8Avx512Vnni16 : &kQS8Avx512Vnni32);
+  }
 #endif
 #if defined(EDGEOPT_HAVE_AVXVNNI)
   if (cpu.UseAvxVnni()) return &kQS8AvxVnni;
