@@ -264,6 +264,24 @@ double SparseMaxDensity(DType type, SparsePath path, int block, SparseIsa isa) {
                                     : t.f32_rowwise[BlockIndex(block)];
 }
 
+namespace {
+
+// Whether the weights have at least `density` nonzero values: then so has every block form
+// (a block counts when any of its values is nonzero), and no block count is needed. One pass
+// the compiler vectorizes, where counting blocks branches per block (dense MobileNet-v2: 2.5
+// ms of its init).
+template <typename T>
+bool AtLeastAsDense(const T* w, int64_t n, double density) {
+  if (density <= 0.0) return true;
+  int64_t nonzero = 0;
+  for (int64_t i = 0; i < n; ++i) nonzero += w[i] != T(0) ? 1 : 0;
+  return static_cast<double>(nonzero) / static_cast<double>(n) >= density;
+}
+
+double MaxOf(const double (&t)[3]) { return std::max(t[0], std::max(t[1], t[2])); }
+
+}  // namespace
+
 SparseDecision DecideSparse(DType type, const void* weights, int M, int N, int K, SparseIsa isa,
                             const SparseOptions& options) {
   SparseDecision d;
@@ -271,20 +289,32 @@ SparseDecision DecideSparse(DType type, const void* weights, int M, int N, int K
   if (type != DType::kFloat32 && type != DType::kInt8) return d;
   d.path = M >= SparseTileRows(isa) ? SparsePath::kTiled : SparsePath::kRowwise;
   const Thresholds& t = ThresholdsFor(isa);
+  const int64_t count = int64_t{N} * K;
+  const bool automatic = options.mode != SparseMode::kAlways;
   if (type == DType::kFloat32) {
+    if (automatic &&
+        AtLeastAsDense(static_cast<const float*>(weights), count,
+                       MaxOf(d.path == SparsePath::kTiled ? t.f32_tiled : t.f32_rowwise))) {
+      return d;
+    }
     ChooseBlock(static_cast<const float*>(weights), N, K,
                 d.path == SparsePath::kTiled ? t.f32_tiled : t.f32_rowwise, options, &d);
   } else if (d.path == SparsePath::kRowwise) {
+    if (automatic &&
+        AtLeastAsDense(static_cast<const int8_t*>(weights), count, MaxOf(t.s8_rowwise))) {
+      return d;
+    }
     ChooseBlock(static_cast<const int8_t*>(weights), N, K, t.s8_rowwise, options, &d);
   } else {
     const bool quads = options.block == 4 || (options.block != 2 && isa == SparseIsa::kAvx512);
     const auto* w = static_cast<const int8_t*>(weights);
-    d.block = quads ? 4 : 2;
-    d.blocks = CountBlocks(w, N, K, d.block);
-    d.density = d.block * static_cast<double>(d.blocks) / (static_cast<double>(N) * K);
     const double max_density =
         quads && isa == SparseIsa::kAvx512 ? SparseS8QuadMaxDensity(N, K) : t.s8_tiled;
-    d.use = options.mode == SparseMode::kAlways || d.density < max_density;
+    d.block = quads ? 4 : 2;
+    if (automatic && AtLeastAsDense(w, count, max_density)) return d;
+    d.blocks = CountBlocks(w, N, K, d.block);
+    d.density = d.block * static_cast<double>(d.blocks) / static_cast<double>(count);
+    d.use = !automatic || d.density < max_density;
   }
   return d;
 }

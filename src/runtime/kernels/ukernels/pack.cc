@@ -86,6 +86,30 @@ void PackQS8Gemm(int nr, int n, int taps, int kc, int kcp, const QS8PackSource& 
     for (int j = 0; j < nc; ++j) {
       const int c = n0 + j;
       int64_t sum = 0;
+      if (wb == 1) {
+        // The row's taps * kc bytes are contiguous; each group of 4 goes in one copy (uint8
+        // weights become w - 128 by flipping the top bit), the sum in its own loop.
+        const uint8_t* row = src.weights + int64_t{c} * K;
+        const uint32_t flip = src.weights_unsigned ? 0x80808080u : 0u;
+        for (int64_t i = 0; i < K; ++i) sum += WeightValue(row, src.weights_unsigned, i);
+        for (int t = 0; t < taps; ++t) {
+          const uint8_t* r = row + int64_t{t} * kc;
+          int8_t* dst =
+              w + static_cast<size_t>(t) * (kcp / 4) * nr * 4 + static_cast<size_t>(j) * 4;
+          int k = 0;
+          for (; k + 4 <= kc; k += 4, dst += nr * 4) {
+            uint32_t v;
+            std::memcpy(&v, r + k, 4);
+            v ^= flip;
+            std::memcpy(dst, &v, 4);
+          }
+          for (; k < kc; ++k)
+            dst[k % 4] = static_cast<int8_t>(WeightValue(r, src.weights_unsigned, k));
+        }
+        const int64_t b = src.bias != nullptr ? src.bias[c] : 0;
+        bias[j] = Wrap(b - int64_t{src.zu} * sum + K * src.zu * src.zwp);
+        continue;
+      }
       for (int t = 0; t < taps; ++t) {
         for (int k = 0; k < kc; ++k) {
           const int32_t v =
