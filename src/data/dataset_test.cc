@@ -113,6 +113,11 @@ TEST_F(DatasetTest, HostileIdxHeadersAreErrorsNotCrashes) {
       {"rank9", {0, 0, 8, 9}, "rank 9"},
       {"header", {0, 0, 8, 3, 0, 0, 0, 1}, "truncated IDX header"},
       {"huge", IdxBytes(0x08, {0x7fffffff, 0x7fffffff, 0x7fffffff}, {}), "2^36"},
+      // 3 * 2^34 * 2^30 is 3 * 2^64: a product that wrapped to 0 (parsers fuzzer, 2026-11-27).
+      {"wraps", IdxBytes(0x0D, {1, 0x06000000, 512, 0x40000000, 0x40296900, 0x49382938}, {}),
+       "2^36"},
+      // A zero dimension makes no room for others beyond the limit.
+      {"zero", IdxBytes(0x08, {0, 0x7fffffff, 0x7fffffff, 0x7fffffff}, {}), "2^36"},
       {"negative", IdxBytes(0x08, {0x80000000u}, {}), "dimension 0"},
       {"truncated", IdxBytes(0x08, {4, 4}, std::vector<uint8_t>(15)), "header says 16"},
       {"trailing", IdxBytes(0x0C, {2}, std::vector<uint8_t>(9)), "header says 8"},
