@@ -60,6 +60,12 @@ TEST(Npy, RejectsHostileHeaders) {
                         "{'descr': '<c8', 'fortran_order': False, 'shape': (1,), }",
                         "{'descr': '<f4', 'fortran_order': False, 'shape': (99999999999999,), }",
                         "{'descr': '<f4', 'fortran_order': False, 'shape': (1, x), }",
+                        // 2^40 * 2^24 is 2^64: a product that wraps to 0.
+                        "{'descr': '<f4', 'fortran_order': False, 'shape': (1099511627776, "
+                        "16777216, 3), }",
+                        // A zero dimension makes no room for others beyond the limit.
+                        "{'descr': '<f4', 'fortran_order': False, 'shape': (1099511627776, "
+                        "1099511627776, 0), }",
                         "{'descr': '<f4', 'fortran_order': False}"}) {
     auto b = with_header(h);
     auto r = ParseNpy(b.data(), b.size(), "bad.npy");
