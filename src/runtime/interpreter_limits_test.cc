@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "src/runtime/interpreter.h"
@@ -51,6 +52,50 @@ TEST(InterpreterLimits, TensorOfFiveGibIsRefused) {
   const std::vector<uint8_t> model = ThreeLiveTensors(int32_t{5} << 28);
   auto interp = rt::Interpreter::Create(model.data(), model.size(), rt::InterpreterOptions());
   EXPECT_FALSE(interp.ok());
+}
+
+// y = x + x with x and y of `shape`.
+std::vector<uint8_t> AddOfShape(const std::vector<int32_t>& shape) {
+  ModelBuilder m;
+  const int x = m.AddInput(DType::kFloat32, shape);
+  const int y = m.AddOutput(DType::kFloat32, shape);
+  m.AddOperator(Op::ADD, {x, x}, {y}, AddOptions());
+  return m.Build();
+}
+
+TEST(InterpreterLimits, ShapesWhoseProductWrapsAreRefused) {
+  // 2^30 * 64 * 2^28 is 2^64, which wrapped around to 0 elements: an empty tensor whose
+  // dimensions kernels would loop over. A zero dimension beside huge ones is refused too: every
+  // partial product of an accepted shape fits the limit.
+  for (const std::vector<int32_t>& shape :
+       {std::vector<int32_t>{1 << 30, 64, 1 << 28}, std::vector<int32_t>{1 << 28, 1 << 30, 64},
+        std::vector<int32_t>{1 << 30, 1 << 30, 1 << 30, 0}}) {
+    const std::vector<uint8_t> model = AddOfShape(shape);
+    auto interp = rt::Interpreter::Create(model.data(), model.size(), rt::InterpreterOptions());
+    ASSERT_FALSE(interp.ok()) << shape[0] << "x" << shape[1] << "x" << shape[2];
+    EXPECT_NE(interp.status().message().find("too large"), std::string::npos)
+        << interp.status().message();
+  }
+  // The same shape computed at Prepare (ResizeTensor): an empty input reshaped to it.
+  {
+    ModelBuilder m;
+    const int x = m.AddInput(DType::kFloat32, {0});
+    const int y = m.AddOutput(DType::kFloat32, {1});
+    const std::vector<int32_t> new_shape = {1 << 30, 64, 1 << 28};
+    m.AddOperator(Op::RESHAPE, {x}, {y}, [new_shape](flatbuffers::FlatBufferBuilder& b) {
+      return MakeOptions(tflite::BuiltinOptions::ReshapeOptions,
+                         tflite::CreateReshapeOptions(b, b.CreateVector(new_shape)));
+    });
+    const std::vector<uint8_t> model = m.Build();
+    auto interp = rt::Interpreter::Create(model.data(), model.size(), rt::InterpreterOptions());
+    ASSERT_FALSE(interp.ok());
+    EXPECT_NE(interp.status().message().find("too large"), std::string::npos)
+        << interp.status().message();
+  }
+  // An empty tensor of modest dimensions stays valid.
+  const std::vector<uint8_t> empty = AddOfShape({0, 1000});
+  auto interp = rt::Interpreter::Create(empty.data(), empty.size(), rt::InterpreterOptions());
+  EXPECT_TRUE(interp.ok()) << interp.status().message();
 }
 
 TEST(InterpreterLimits, BuffersAddingUpPastTheAddressSpaceAreRefused) {
