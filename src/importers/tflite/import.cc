@@ -103,7 +103,10 @@ Status ImportTensor(const tflite::Model* model, const tflite::Tensor* t, int ind
   EDGEOPT_ENSURE(DTypeIsValid(type), StatusCode::kInvalidModel, "%s: unknown type %d", what.c_str(),
                  type);
   out->dtype = static_cast<DType>(type);
-  uint64_t elements = 1;
+  // The product of the nonzero dimensions is checked before each multiply: a product that
+  // wraps around 2^64 to 0 (2^30 x 64 x 2^28), or a zero dimension beside huge ones, cannot
+  // pass, and every partial product of an accepted shape fits (ir::Tensor::NumElements).
+  uint64_t elements = 1, nonzero = 1;
   if (t->shape() != nullptr) {
     EDGEOPT_ENSURE(t->shape()->size() <= kMaxRank, StatusCode::kUnsupported,
                    "%s has rank %u; at most %d is supported", what.c_str(), t->shape()->size(),
@@ -112,9 +115,12 @@ Status ImportTensor(const tflite::Model* model, const tflite::Tensor* t, int ind
       EDGEOPT_ENSURE(d >= 0, StatusCode::kInvalidModel, "%s: dimension %d is negative",
                      what.c_str(), d);
       out->shape.push_back(d);
+      if (d != 0) {
+        EDGEOPT_ENSURE(nonzero <= kMaxTensorBytes / static_cast<uint64_t>(d),
+                       StatusCode::kInvalidModel, "%s is too large", what.c_str());
+        nonzero *= static_cast<uint64_t>(d);
+      }
       elements *= static_cast<uint64_t>(d);
-      EDGEOPT_ENSURE(elements <= kMaxTensorBytes, StatusCode::kInvalidModel, "%s is too large",
-                     what.c_str());
     }
   }
   EDGEOPT_ENSURE(elements * std::max<size_t>(DTypeSize(out->dtype), 1) <= kMaxTensorBytes,

@@ -232,6 +232,18 @@ TEST(TfliteImport, RejectsBadIndicesAndSizes) {
     EXPECT_NE(g.status().message().find("before it is written"), std::string::npos)
         << g.status().message();
   }
+  // Shapes whose element count wraps around 2^64 to 0, or with a zero beside huge dimensions.
+  for (const std::vector<int32_t>& shape :
+       {std::vector<int32_t>{1 << 30, 64, 1 << 28}, std::vector<int32_t>{1 << 30, 1 << 30, 0}}) {
+    ModelBuilder b;
+    const int x = b.AddInput(DType::kFloat32, shape);
+    const int y = b.AddOutput(DType::kFloat32, shape);
+    b.AddOperator(tflite::BuiltinOperator::RELU, {x}, {y});
+    const std::vector<uint8_t> model = b.Build();
+    StatusOr<ir::Graph> g = ImportTflite(model.data(), model.size());
+    ASSERT_FALSE(g.ok());
+    EXPECT_NE(g.status().message().find("is too large"), std::string::npos) << g.status().message();
+  }
   const uint8_t junk[16] = {1, 2, 3};
   EXPECT_EQ(ImportTflite(junk, sizeof(junk)).status().code(), StatusCode::kInvalidModel);
   EXPECT_EQ(ImportTfliteFile("/nonexistent/model.tflite").status().code(), StatusCode::kNotFound);
