@@ -2,8 +2,9 @@
 # edgeopt vs the official TFLite 2.9 runtime (tflite-ref, XNNPACK on), measured side by side:
 # for each model and thread count, ROUNDS alternating invocations of `edgeopt bench` and
 # `tflite-ref bench` (RUNS timed runs each after warm-up); the reported latency is the median of
-# the per-invocation medians, the ratio edgeopt / tflite. Then build/conv_bench (kernel vs FMA
-# peak). `make bench` runs this.
+# the per-invocation medians, the ratio edgeopt / tflite; the last two columns are the medians
+# of each runtime's init time (load the model, prepare, plan; XNNPACK's delegation included).
+# Then build/conv_bench (kernel vs FMA peak). `make bench` runs this.
 #
 #   sh scripts/bench.sh [MODEL.tflite ...]      (default: the models of the perf issue)
 #   sh scripts/bench.sh --corpus                 (every .tflite in the corpus; `make bench-corpus`)
@@ -41,28 +42,36 @@ field() { sed -n "s/.*$1=\([0-9.]*\).*/\1/p" | tail -1; }
 
 echo "# $(date -u +%Y-%m-%dT%H:%MZ) $(uname -m), $(nproc) cores, load: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "# rounds=$ROUNDS runs=$RUNS warmup=$WARMUP per invocation; tflite-ref --xnnpack $XNNPACK; latency = median of medians (us)"
-printf '%-60s %7s %12s %12s %7s\n' model threads edgeopt_us tflite_us ratio
+printf '%-60s %7s %12s %12s %7s %14s %14s\n' model threads edgeopt_us tflite_us ratio \
+  edgeopt_init_us tflite_init_us
 for model in "$@"; do
   name=${model#"$corpus"/}  # corpus models by their path in it (two are model.tflite)
   for t in $THREADS; do
-    e_file=$(mktemp) && r_file=$(mktemp)
+    e_file=$(mktemp) && r_file=$(mktemp) && ei_file=$(mktemp) && ri_file=$(mktemp)
     round=0
     while [ $round -lt "$ROUNDS" ]; do
-      { "$edgeopt" bench "$model" --threads "$t" --runs "$RUNS" --warmup "$WARMUP" 2>/dev/null || true; } |
-        field median_us >>"$e_file"
-      { "$tflite" bench "$model" --threads "$t" --runs "$RUNS" --warmup "$WARMUP" --xnnpack "$XNNPACK" \
-        2>/dev/null || true; } | field median_us >>"$r_file"
+      out=$("$edgeopt" bench "$model" --threads "$t" --runs "$RUNS" --warmup "$WARMUP" 2>/dev/null ||
+        true)
+      echo "$out" | field median_us >>"$e_file"
+      echo "$out" | field init_us >>"$ei_file"
+      out=$("$tflite" bench "$model" --threads "$t" --runs "$RUNS" --warmup "$WARMUP" \
+        --xnnpack "$XNNPACK" 2>/dev/null || true)
+      echo "$out" | field median_us >>"$r_file"
+      echo "$out" | field init_us >>"$ri_file"
       round=$((round + 1))
     done
     e=$(median <"$e_file")
     r=$(median <"$r_file")
-    rm -f "$e_file" "$r_file"
+    ei=$(median <"$ei_file")
+    ri=$(median <"$ri_file")
+    rm -f "$e_file" "$r_file" "$ei_file" "$ri_file"
     if [ -z "$e" ] || [ -z "$r" ]; then
-      printf '%-60s %7s %12s %12s %7s\n' "$name" "$t" "${e:--}" "${r:--}" n/a
+      printf '%-60s %7s %12s %12s %7s %14s %14s\n' "$name" "$t" "${e:--}" "${r:--}" n/a \
+        "${ei:--}" "${ri:--}"
       continue
     fi
-    printf '%-60s %7s %12.1f %12.1f %7.3f\n' "$name" "$t" "$e" "$r" \
-      "$(awk -v e="$e" -v r="$r" 'BEGIN {print e / r}')"
+    printf '%-60s %7s %12.1f %12.1f %7.3f %14.0f %14.0f\n' "$name" "$t" "$e" "$r" \
+      "$(awk -v e="$e" -v r="$r" 'BEGIN {print e / r}')" "$ei" "$ri"
   done
 done
 
