@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 #include <new>
+#include <vector>
 
 #include "src/runtime/kernels/reference/lstm.h"
 
@@ -141,12 +142,30 @@ size_t PackedS8Size(int rows, int cols) {
 void PackS8Matrices(const int8_t* const* m, int count, int rows_each, int cols, int16_t* packed) {
   const int rows = count * rows_each;
   const int pairs = ColPairs(cols);
-  std::memset(packed, 0, sizeof(int16_t) * PackedS8Size(rows, cols));
-  for (int r = 0; r < rows; ++r) {
-    const int8_t* row = m[r / rows_each] + static_cast<size_t>(r % rows_each) * cols;
-    int16_t* block = packed + static_cast<size_t>(r / kRowBlock) * pairs * 2 * kRowBlock;
-    for (int c = 0; c < cols; ++c) {
-      block[(c / 2) * 2 * kRowBlock + (r % kRowBlock) * 2 + c % 2] = row[c];
+  // Block by block, the output in order: each block's 16 row pointers once (padding rows read
+  // a row of zeros), then every column pair of the 16 rows.
+  const std::vector<int8_t> zeros(static_cast<size_t>(pairs) * 2, 0);
+  int16_t* out = packed;
+  for (int r0 = 0; r0 < rows; r0 += kRowBlock) {
+    const int8_t* row[kRowBlock];
+    for (int j = 0; j < kRowBlock; ++j) {
+      const int r = r0 + j;
+      row[j] =
+          r < rows ? m[r / rows_each] + static_cast<size_t>(r % rows_each) * cols : zeros.data();
+    }
+    const int full = cols / 2;  // pairs without the odd column's padding
+    for (int k = 0; k < full; ++k, out += 2 * kRowBlock) {
+      for (int j = 0; j < kRowBlock; ++j) {
+        out[2 * j] = row[j][2 * k];
+        out[2 * j + 1] = row[j][2 * k + 1];
+      }
+    }
+    if (full < pairs) {
+      for (int j = 0; j < kRowBlock; ++j) {
+        out[2 * j] = row[j][2 * full];
+        out[2 * j + 1] = 0;
+      }
+      out += 2 * kRowBlock;
     }
   }
 }

@@ -47,7 +47,8 @@ TEST(RecurrentUkernels, S8MatVecMatchesDirectSums) {
         v[0] = -128;
         const int32_t offset = byte(rng);
         const int8_t* parts[2] = {m.data(), m.data() + static_cast<size_t>(rows_each) * cols};
-        std::vector<int16_t> packed(PackedS8Size(total, cols));
+        // Junk first: the packing must write every weight the products read.
+        std::vector<int16_t> packed(PackedS8Size(total, cols), 0x5A5A);
         PackS8Matrices(parts, 2, rows_each, cols, packed.data());
         std::vector<int32_t> pairs(ColPairs(cols));
         PackS8Vector(v.data(), cols, offset, pairs.data());
