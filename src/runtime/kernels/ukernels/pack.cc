@@ -14,6 +14,21 @@ int32_t WeightValue(const uint8_t* w, bool weights_unsigned, int64_t i) {
   return weights_unsigned ? int32_t{w[i]} - 128 : int32_t{static_cast<int8_t>(w[i])};
 }
 
+// sum over i < n of the weights' values (int8, or uint8 - 128): the bytes as unsigned values
+// b + 128 (int8 b, its top bit flipped) or b (uint8), summed in 32-bit chunks that the compiler
+// vectorizes, minus 128 per weight.
+int64_t RowSum(const uint8_t* row, int64_t n, bool weights_unsigned) {
+  const uint8_t flip = weights_unsigned ? 0 : 0x80;
+  int64_t sum = 0;
+  for (int64_t i0 = 0; i0 < n; i0 += int64_t{1} << 20) {  // 2^20 * 255 fits 32 bits
+    const int64_t end = std::min(n, i0 + (int64_t{1} << 20));
+    uint32_t chunk = 0;
+    for (int64_t i = i0; i < end; ++i) chunk += static_cast<uint8_t>(row[i] ^ flip);
+    sum += chunk;
+  }
+  return sum - 128 * n;
+}
+
 }  // namespace
 
 void PackRequantBlocks(int channels, const int32_t* multiplier, const int32_t* shift,
@@ -91,7 +106,7 @@ void PackQS8Gemm(int nr, int n, int taps, int kc, int kcp, const QS8PackSource& 
         // weights become w - 128 by flipping the top bit), the sum in its own loop.
         const uint8_t* row = src.weights + int64_t{c} * K;
         const uint32_t flip = src.weights_unsigned ? 0x80808080u : 0u;
-        for (int64_t i = 0; i < K; ++i) sum += WeightValue(row, src.weights_unsigned, i);
+        sum = RowSum(row, K, src.weights_unsigned);
         for (int t = 0; t < taps; ++t) {
           const uint8_t* r = row + int64_t{t} * kc;
           int8_t* dst =
