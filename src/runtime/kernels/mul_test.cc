@@ -2,6 +2,8 @@
 // tflite-ref, errors.
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 #include "src/runtime/kernels/elem_test_util.h"
 
 namespace edgeopt {
@@ -90,6 +92,24 @@ TEST(MinMax, GoldenInt8AndFloat) {
                               MakeArray<float>(DType::kFloat32, {2}, {2, 2})});
   ASSERT_TRUE(out2.ok()) << out2.status().message();
   EXPECT_EQ(ToVector<float>((*out2)[0]), (std::vector<float>{-1.5f, 2}));
+  // Ties return the second operand, as TFLite's `el1 > el2 ? el1 : el2`: the sign of a zero
+  // shows it.
+  for (Op op : {Op::MAXIMUM, Op::MINIMUM}) {
+    auto model = BinaryModel(op, F32({2}), F32({2}), F32({2}));
+    auto ties = RunEdgeopt(model, {MakeArray<float>(DType::kFloat32, {2}, {0.0f, -0.0f}),
+                                   MakeArray<float>(DType::kFloat32, {2}, {-0.0f, 0.0f})});
+    ASSERT_TRUE(ties.ok()) << ties.status().message();
+    const std::vector<float> v = ToVector<float>((*ties)[0]);
+    EXPECT_TRUE(std::signbit(v[0])) << "the second operand, -0";
+    EXPECT_FALSE(std::signbit(v[1])) << "the second operand, +0";
+    // The official runtime agrees.
+    auto ref = RunTfliteRef(model, {MakeArray<float>(DType::kFloat32, {2}, {0.0f, -0.0f}),
+                                    MakeArray<float>(DType::kFloat32, {2}, {-0.0f, 0.0f})});
+    ASSERT_TRUE(ref.ok()) << ref.status().message();
+    const std::vector<float> r = ToVector<float>((*ref)[0]);
+    EXPECT_EQ(std::signbit(r[0]), std::signbit(v[0]));
+    EXPECT_EQ(std::signbit(r[1]), std::signbit(v[1]));
+  }
 }
 
 TEST(SquaredDifference, GoldenFloat) {

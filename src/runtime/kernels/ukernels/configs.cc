@@ -71,15 +71,15 @@ constexpr QS8GemmConfig kQS8Avx512Vnni16 = {
     a5::xor80_copy_ukernel__avx512,
     a5::u8_rowsum_ukernel__avx512,
 };
-// Layers of at most 8 channels: the same packing, two rows per vector (the one-row kernels of
-// kQS8Avx512Vnni16).
+// Layers of at most 8 channels: the same packing, two rows per vector for int8 output (hybrid
+// layers and single rows: the kernels of kQS8Avx512Vnni16).
 constexpr QS8GemmConfig kQS8Avx512Vnni8 = {
     "qs8_igemm_16x8c4__avx512vnni",
     16,
     16,
     a5::qs8_igemm_minmax_ukernel_16x8c4__avx512vnni,
     a5::qs8_igemm_minmax_ukernel_1x16c4__avx512vnni,
-    EDGEOPT_UK(kGemmQD8, a5::qd8_f32_igemm_minmax_ukernel_16x8c4__avx512vnni),
+    EDGEOPT_UK(kGemmQD8, a5::qd8_f32_igemm_minmax_ukernel_16x16c4__avx512vnni),
     EDGEOPT_UK(kGemmQD8, a5::qd8_f32_igemm_minmax_ukernel_1x16c4__avx512vnni),
     a5::xor80_copy_ukernel__avx512,
     a5::u8_rowsum_ukernel__avx512,

@@ -37,7 +37,6 @@ TEST(X86IGemm, Avx512VnniPairedRows) {
   const CpuInfo& cpu = GetCpuInfo();
   if (!cpu.UseAvx512() || !cpu.avx512vnni) GTEST_SKIP() << "no AVX-512 VNNI";
   CheckQS8IGemm(avx512::qs8_igemm_minmax_ukernel_16x8c4__avx512vnni, 16, 5, /*max_nc=*/8);
-  CheckQD8IGemm(avx512::qd8_f32_igemm_minmax_ukernel_16x8c4__avx512vnni, 16, 6, /*max_nc=*/8);
 }
 #endif
 

@@ -13,13 +13,13 @@ void qs8_igemm_minmax_ukernel_12x32c4__avx512vnni(const QS8IGemmArgs& p);
 void qs8_igemm_minmax_ukernel_8x32c4__avx512vnni(const QS8IGemmArgs& p);
 void qs8_igemm_minmax_ukernel_1x32c4__avx512vnni(const QS8IGemmArgs& p);
 void qs8_igemm_minmax_ukernel_16x16c4__avx512vnni(const QS8IGemmArgs& p);
-// At most 8 channels (blocks of 16 packed as for 16x16c4): two rows per vector.
+// At most 8 channels (blocks of 16 packed as for 16x16c4): two rows per vector (int8 output;
+// hybrid layers keep the 16x16 kernel).
 void qs8_igemm_minmax_ukernel_16x8c4__avx512vnni(const QS8IGemmArgs& p);
 void qs8_igemm_minmax_ukernel_1x16c4__avx512vnni(const QS8IGemmArgs& p);
 void qd8_f32_igemm_minmax_ukernel_12x32c4__avx512vnni(const QD8IGemmArgs& p);
 void qd8_f32_igemm_minmax_ukernel_1x32c4__avx512vnni(const QD8IGemmArgs& p);
 void qd8_f32_igemm_minmax_ukernel_16x16c4__avx512vnni(const QD8IGemmArgs& p);
-void qd8_f32_igemm_minmax_ukernel_16x8c4__avx512vnni(const QD8IGemmArgs& p);
 void qd8_f32_igemm_minmax_ukernel_1x16c4__avx512vnni(const QD8IGemmArgs& p);
 
 void f32_igemm_minmax_ukernel_12x32__avx512f(const F32IGemmArgs& p);

@@ -206,42 +206,9 @@ void QS8IGemmPairs(const QS8IGemmArgs& p) {
   }
 }
 
-template <int MR>
-void QD8IGemmPairs(const QD8IGemmArgs& p) {
-  __m512i acc[MR / 2];
-  AccumulatePairs<MR>(p.kcp, p.taps, p.a, static_cast<const int8_t*>(p.w), acc);
-  const __mmask8 cols8 = static_cast<__mmask8>((1u << p.nc) - 1u);
-  const auto twice_ps = [cols8](const float* v) {
-    return _mm512_castpd_ps(
-        _mm512_broadcast_f64x4(_mm256_castps_pd(_mm256_maskz_loadu_ps(cols8, v))));
-  };
-  const __m512i col = _mm512_broadcast_i64x4(_mm256_maskz_loadu_epi32(cols8, p.col_term));
-  const __m512 scale = twice_ps(p.scale);
-  const __m512 bias = p.bias != nullptr ? twice_ps(p.bias) : _mm512_setzero_ps();
-  const __m512 vmin = _mm512_set1_ps(p.min);
-  const __m512 vmax = _mm512_set1_ps(p.max);
-  const __mmask16 cols = cols8;
-#pragma GCC unroll 1
-  for (int i = 0; i < MR / 2; ++i) {
-    if (2 * i >= p.mr) break;
-    // As the reference: float(acc) * scale, then + bias (two roundings, no FMA).
-    __m512 v = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(acc[i], col)), scale);
-    if (p.bias != nullptr) v = _mm512_add_ps(v, bias);
-    v = _mm512_min_ps(_mm512_max_ps(v, vmin), vmax);
-    float* c = p.c + 2 * i * p.c_stride;
-    _mm512_mask_storeu_ps(c, cols, v);
-    if (2 * i + 1 < p.mr) {
-      _mm512_mask_storeu_ps(c + p.c_stride - 8, static_cast<__mmask16>(cols << 8), v);
-    }
-  }
-}
-
 }  // namespace
 
 void qs8_igemm_minmax_ukernel_16x8c4__avx512vnni(const QS8IGemmArgs& p) { QS8IGemmPairs<16>(p); }
-void qd8_f32_igemm_minmax_ukernel_16x8c4__avx512vnni(const QD8IGemmArgs& p) {
-  QD8IGemmPairs<16>(p);
-}
 void qs8_igemm_minmax_ukernel_12x32c4__avx512vnni(const QS8IGemmArgs& p) { QS8IGemm<12, 2>(p); }
 void qs8_igemm_minmax_ukernel_8x32c4__avx512vnni(const QS8IGemmArgs& p) { QS8IGemm<8, 2>(p); }
 void qs8_igemm_minmax_ukernel_1x32c4__avx512vnni(const QS8IGemmArgs& p) { QS8IGemm<1, 2>(p); }
