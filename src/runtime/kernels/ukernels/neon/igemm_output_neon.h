@@ -15,13 +15,14 @@ namespace rt {
 namespace uk {
 namespace neon {
 
-// `w` points at the block's requantization trailer.
-template <int MR>
+// `w` points at the block's requantization trailer. kNV: vectors of 4 channels that hold
+// results (4; 2 for layers of at most 8 channels, whose acc[i][2..3] are not read).
+template <int MR, int kNV = 4>
 inline void StoreQS8Rows(const QS8IGemmArgs& p, const int8_t* w, const int32x4_t (&acc)[MR][4]) {
   const RequantBlock16* rq = reinterpret_cast<const RequantBlock16*>(w);
   Requant4 r[4];
 #pragma GCC unroll 4
-  for (int j = 0; j < 4; ++j) r[j] = LoadRequant4(rq, j);
+  for (int j = 0; j < kNV; ++j) r[j] = LoadRequant4(rq, j);
   const int32x4_t lo = vdupq_n_s32(p.out->lo);
   const int32x4_t hi = vdupq_n_s32(p.out->hi);
   const int32x4_t zp = vdupq_n_s32(p.out->zero_point);
@@ -29,9 +30,9 @@ inline void StoreQS8Rows(const QS8IGemmArgs& p, const int8_t* w, const int32x4_t
   for (int i = 0; i < MR; ++i) {
     if (i >= p.mr) break;
     const int32x4_t row = vdupq_n_s32(p.row_term != nullptr ? p.row_term[i] : 0);
-    int32x4_t v[4];
+    int32x4_t v[4] = {vdupq_n_s32(0), vdupq_n_s32(0), vdupq_n_s32(0), vdupq_n_s32(0)};
 #pragma GCC unroll 4
-    for (int j = 0; j < 4; ++j) {
+    for (int j = 0; j < kNV; ++j) {
       v[j] = ClampAddZp(Requantize4<true>(vaddq_s32(acc[i][j], row), r[j]), lo, hi, zp);
     }
     const uint8x16_t bytes = NarrowToBytes(v[0], v[1], v[2], v[3]);
@@ -46,7 +47,7 @@ inline void StoreQS8Rows(const QS8IGemmArgs& p, const int8_t* w, const int32x4_t
   }
 }
 
-template <int MR>
+template <int MR, int kNV = 4>
 inline void StoreQD8Rows(const QD8IGemmArgs& p, const int32x4_t (&acc)[MR][4]) {
   // Per-channel terms; a partial block reads copies (the arrays end at nc).
   int32_t col_tmp[16] = {};
@@ -71,7 +72,7 @@ inline void StoreQD8Rows(const QD8IGemmArgs& p, const int32x4_t (&acc)[MR][4]) {
     float* c = p.c + i * p.c_stride;
     float* dst = p.nc >= 16 ? c : tmp;
 #pragma GCC unroll 4
-    for (int j = 0; j < 4; ++j) {
+    for (int j = 0; j < kNV; ++j) {
       // As the reference: float(acc) * scale, then + bias (two roundings, no FMA).
       const int32x4_t s = vaddq_s32(acc[i][j], vld1q_s32(col + 4 * j));
       float32x4_t v = vmulq_f32(vcvtq_f32_s32(s), vld1q_f32(scale + 4 * j));

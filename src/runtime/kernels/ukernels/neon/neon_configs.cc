@@ -33,6 +33,30 @@ constexpr QS8GemmConfig kQS8NeonDot = {
     xor80_copy_ukernel__neon,
     u8_rowsum_ukernel__neon,
 };
+// Layers of at most 8 channels: the same packing, the first 8 channels of each block only
+// (half the multiply-accumulates and output stages of the 16-channel kernels).
+constexpr QS8GemmConfig kQS8Neon8 = {
+    "qs8_igemm_4x8c4__neon_mlal",
+    16,
+    4,
+    qs8_igemm_minmax_ukernel_4x8c4__neon_mlal,
+    qs8_igemm_minmax_ukernel_1x16c4__neon_mlal,
+    qd8_f32_igemm_minmax_ukernel_4x8c4__neon_mlal,
+    qd8_f32_igemm_minmax_ukernel_1x16c4__neon_mlal,
+    xor80_copy_ukernel__neon,
+    u8_rowsum_ukernel__neon,
+};
+constexpr QS8GemmConfig kQS8NeonDot8 = {
+    "qs8_igemm_4x8c4__neondot",
+    16,
+    4,
+    qs8_igemm_minmax_ukernel_4x8c4__neondot,
+    qs8_igemm_minmax_ukernel_1x16c4__neondot,
+    qd8_f32_igemm_minmax_ukernel_4x8c4__neondot,
+    qd8_f32_igemm_minmax_ukernel_1x16c4__neondot,
+    xor80_copy_ukernel__neon,
+    u8_rowsum_ukernel__neon,
+};
 constexpr F32GemmConfig kF32Neon8 = {"f32_igemm_6x8__neonfma",
                                      8,
                                      6,
@@ -53,6 +77,17 @@ constexpr QS8GemmConfig kQS8Neon = {
     qs8_igemm_minmax_ukernel_2x16c4__neon_mlal,
     qs8_igemm_minmax_ukernel_1x16c4__neon_mlal,
     qd8_f32_igemm_minmax_ukernel_2x16c4__neon_mlal,
+    qd8_f32_igemm_minmax_ukernel_1x16c4__neon_mlal,
+    xor80_copy_ukernel__neon,
+    u8_rowsum_ukernel__neon,
+};
+constexpr QS8GemmConfig kQS8Neon8 = {
+    "qs8_igemm_2x8c4__neon_mlal",
+    16,
+    2,
+    qs8_igemm_minmax_ukernel_2x8c4__neon_mlal,
+    qs8_igemm_minmax_ukernel_1x16c4__neon_mlal,
+    qd8_f32_igemm_minmax_ukernel_2x8c4__neon_mlal,
     qd8_f32_igemm_minmax_ukernel_1x16c4__neon_mlal,
     xor80_copy_ukernel__neon,
     u8_rowsum_ukernel__neon,
@@ -80,13 +115,12 @@ const QuantElementwiseConfig kQuantElementwiseNeon = {
      {q8_requantize_ukernel__neon_u8s8, q8_requantize_ukernel__neon_u8u8}}};
 
 const QS8GemmConfig* QS8GemmConfigFor(const CpuInfo& cpu, int n) {
-  (void)n;
 #if defined(__aarch64__)
-  if (cpu.neon_dotprod) return &kQS8NeonDot;
+  if (cpu.neon_dotprod) return n <= 8 ? &kQS8NeonDot8 : &kQS8NeonDot;
 #else
   (void)cpu;
 #endif
-  return &kQS8Neon;
+  return n <= 8 ? &kQS8Neon8 : &kQS8Neon;
 }
 
 const F32GemmConfig* F32GemmConfigFor(const CpuInfo& cpu, int n) {

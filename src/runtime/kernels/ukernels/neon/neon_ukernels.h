@@ -18,12 +18,19 @@ void qs8_igemm_minmax_ukernel_1x16c4__neon_mlal(const QS8IGemmArgs& p);
 void qd8_f32_igemm_minmax_ukernel_4x16c4__neon_mlal(const QD8IGemmArgs& p);
 void qd8_f32_igemm_minmax_ukernel_2x16c4__neon_mlal(const QD8IGemmArgs& p);
 void qd8_f32_igemm_minmax_ukernel_1x16c4__neon_mlal(const QD8IGemmArgs& p);
+// At most 8 channels (the same packing): the first two vectors of 4 channels only.
+void qs8_igemm_minmax_ukernel_4x8c4__neon_mlal(const QS8IGemmArgs& p);
+void qs8_igemm_minmax_ukernel_2x8c4__neon_mlal(const QS8IGemmArgs& p);
+void qd8_f32_igemm_minmax_ukernel_4x8c4__neon_mlal(const QD8IGemmArgs& p);
+void qd8_f32_igemm_minmax_ukernel_2x8c4__neon_mlal(const QD8IGemmArgs& p);
 #if defined(__aarch64__)
 // The same with SDOT (aarch64 dot-product extension, HWCAP_ASIMDDP).
 void qs8_igemm_minmax_ukernel_4x16c4__neondot(const QS8IGemmArgs& p);
 void qs8_igemm_minmax_ukernel_1x16c4__neondot(const QS8IGemmArgs& p);
 void qd8_f32_igemm_minmax_ukernel_4x16c4__neondot(const QD8IGemmArgs& p);
 void qd8_f32_igemm_minmax_ukernel_1x16c4__neondot(const QD8IGemmArgs& p);
+void qs8_igemm_minmax_ukernel_4x8c4__neondot(const QS8IGemmArgs& p);
+void qd8_f32_igemm_minmax_ukernel_4x8c4__neondot(const QD8IGemmArgs& p);
 #endif
 
 // f32 IGEMM (FMA), the bit-exact variants (no FMA, reference order) and the exact GEMV.

@@ -104,6 +104,9 @@ TEST(NeonUKernels, QS8IGemm) {
   CheckQS8IGemm(neon::qs8_igemm_minmax_ukernel_4x16c4__neon_mlal, 4, 1);
   CheckQS8IGemm(neon::qs8_igemm_minmax_ukernel_2x16c4__neon_mlal, 2, 2);
   CheckQS8IGemm(neon::qs8_igemm_minmax_ukernel_1x16c4__neon_mlal, 1, 3);
+  // At most 8 channels: half of each block.
+  CheckQS8IGemm(neon::qs8_igemm_minmax_ukernel_4x8c4__neon_mlal, 4, 11, /*max_nc=*/8);
+  CheckQS8IGemm(neon::qs8_igemm_minmax_ukernel_2x8c4__neon_mlal, 2, 12, /*max_nc=*/8);
 }
 
 #if defined(__aarch64__)
@@ -113,6 +116,8 @@ TEST(NeonUKernels, QS8IGemmDotProduct) {
   CheckQS8IGemm(neon::qs8_igemm_minmax_ukernel_1x16c4__neondot, 1, 8);
   CheckQD8IGemm(neon::qd8_f32_igemm_minmax_ukernel_4x16c4__neondot, 4, 9);
   CheckQD8IGemm(neon::qd8_f32_igemm_minmax_ukernel_1x16c4__neondot, 1, 10);
+  CheckQS8IGemm(neon::qs8_igemm_minmax_ukernel_4x8c4__neondot, 4, 13, /*max_nc=*/8);
+  CheckQD8IGemm(neon::qd8_f32_igemm_minmax_ukernel_4x8c4__neondot, 4, 14, /*max_nc=*/8);
 }
 #endif
 
@@ -120,6 +125,8 @@ TEST(NeonUKernels, QD8IGemm) {
   CheckQD8IGemm(neon::qd8_f32_igemm_minmax_ukernel_4x16c4__neon_mlal, 4, 4);
   CheckQD8IGemm(neon::qd8_f32_igemm_minmax_ukernel_2x16c4__neon_mlal, 2, 5);
   CheckQD8IGemm(neon::qd8_f32_igemm_minmax_ukernel_1x16c4__neon_mlal, 1, 6);
+  CheckQD8IGemm(neon::qd8_f32_igemm_minmax_ukernel_4x8c4__neon_mlal, 4, 15, /*max_nc=*/8);
+  CheckQD8IGemm(neon::qd8_f32_igemm_minmax_ukernel_2x8c4__neon_mlal, 2, 16, /*max_nc=*/8);
 }
 
 // ---- f32 IGEMM ------------------------------------------------------------------------------

@@ -28,7 +28,9 @@ inline int8x16_t LoadActivation4(const uint8_t* p) {
   return vreinterpretq_s8_u32(veorq_u32(vdupq_n_u32(bits), vdupq_n_u32(0x80808080u)));
 }
 
-template <int MR>
+// kNV: vectors of 4 channels summed (4; 2 for layers of at most 8 channels, whose
+// acc[i][2..3] are left zero).
+template <int MR, int kNV = 4>
 inline const int8_t* Accumulate(int kcp, int taps, const uint8_t* const* a, const int8_t* w,
                                 int32x4_t (&acc)[MR][4]) {
   // The sums in a local array, copied out at the end: stores into `acc` (the caller's) would
@@ -38,7 +40,7 @@ inline const int8_t* Accumulate(int kcp, int taps, const uint8_t* const* a, cons
   int32x4_t wsum[4];
 #pragma GCC unroll 4
   for (int j = 0; j < 4; ++j) {
-    const int32x4_t b = vld1q_s32(bias + 4 * j);
+    const int32x4_t b = j < kNV ? vld1q_s32(bias + 4 * j) : vdupq_n_s32(0);
     wsum[j] = vdupq_n_s32(0);
 #pragma GCC unroll 8
     for (int i = 0; i < MR; ++i) sum[i][j] = b;
@@ -52,7 +54,7 @@ inline const int8_t* Accumulate(int kcp, int taps, const uint8_t* const* a, cons
     for (int k = 0; k < kcp; k += 4) {
       int8x16_t wv[4];
 #pragma GCC unroll 4
-      for (int j = 0; j < 4; ++j) {
+      for (int j = 0; j < kNV; ++j) {
         wv[j] = vld1q_s8(w + 16 * j);
         wsum[j] = vdotq_s32(wsum[j], wv[j], ones);
       }
@@ -61,7 +63,7 @@ inline const int8_t* Accumulate(int kcp, int taps, const uint8_t* const* a, cons
       for (int i = 0; i < MR; ++i) {
         const int8x16_t av = LoadActivation4(ap[i] + k);
 #pragma GCC unroll 4
-        for (int j = 0; j < 4; ++j) sum[i][j] = vdotq_s32(sum[i][j], wv[j], av);
+        for (int j = 0; j < kNV; ++j) sum[i][j] = vdotq_s32(sum[i][j], wv[j], av);
       }
     }
   }
@@ -74,18 +76,18 @@ inline const int8_t* Accumulate(int kcp, int taps, const uint8_t* const* a, cons
   return w;
 }
 
-template <int MR>
+template <int MR, int kNV = 4>
 void QS8IGemm(const QS8IGemmArgs& p) {
   int32x4_t acc[MR][4];
-  const int8_t* w = Accumulate<MR>(p.kcp, p.taps, p.a, static_cast<const int8_t*>(p.w), acc);
-  StoreQS8Rows<MR>(p, w, acc);
+  const int8_t* w = Accumulate<MR, kNV>(p.kcp, p.taps, p.a, static_cast<const int8_t*>(p.w), acc);
+  StoreQS8Rows<MR, kNV>(p, w, acc);
 }
 
-template <int MR>
+template <int MR, int kNV = 4>
 void QD8IGemm(const QD8IGemmArgs& p) {
   int32x4_t acc[MR][4];
-  Accumulate<MR>(p.kcp, p.taps, p.a, static_cast<const int8_t*>(p.w), acc);
-  StoreQD8Rows<MR>(p, acc);
+  Accumulate<MR, kNV>(p.kcp, p.taps, p.a, static_cast<const int8_t*>(p.w), acc);
+  StoreQD8Rows<MR, kNV>(p, acc);
 }
 
 }  // namespace
@@ -94,6 +96,8 @@ void qs8_igemm_minmax_ukernel_4x16c4__neondot(const QS8IGemmArgs& p) { QS8IGemm<
 void qs8_igemm_minmax_ukernel_1x16c4__neondot(const QS8IGemmArgs& p) { QS8IGemm<1>(p); }
 void qd8_f32_igemm_minmax_ukernel_4x16c4__neondot(const QD8IGemmArgs& p) { QD8IGemm<4>(p); }
 void qd8_f32_igemm_minmax_ukernel_1x16c4__neondot(const QD8IGemmArgs& p) { QD8IGemm<1>(p); }
+void qs8_igemm_minmax_ukernel_4x8c4__neondot(const QS8IGemmArgs& p) { QS8IGemm<4, 2>(p); }
+void qd8_f32_igemm_minmax_ukernel_4x8c4__neondot(const QD8IGemmArgs& p) { QD8IGemm<4, 2>(p); }
 
 }  // namespace neon
 }  // namespace uk
