@@ -199,10 +199,8 @@ void QS8IGemmPairs(const QS8IGemmArgs& p) {
     const __m128i bytes = _mm512_cvtepi32_epi8(v);
     int8_t* c = p.c + 2 * i * p.c_stride;
     _mm_mask_storeu_epi8(c, cols, bytes);
-    // The high 8 lanes: the same columns of the next row (masked stores touch only set lanes).
-    if (2 * i + 1 < p.mr) {
-      _mm_mask_storeu_epi8(c + p.c_stride - 8, static_cast<__mmask16>(cols << 8), bytes);
-    }
+    // The high 8 lanes: the same columns of the next row.
+    if (2 * i + 1 < p.mr) _mm_mask_storeu_epi8(c + p.c_stride, cols, _mm_srli_si128(bytes, 8));
   }
 }
 
