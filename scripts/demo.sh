@@ -14,7 +14,8 @@ start=$(date +%s)
 step() { printf '\n== %s ==\n' "$*"; }
 
 step "1. Train the reference CNN (fmnist-cnn, $EPOCHS epochs, Adam 1e-3, batch 64)"
-$E train --preset fmnist-cnn --data fashion-mnist --epochs "$EPOCHS" --seed 0 -o "$OUT/baseline.keras"
+$E train --preset fmnist-cnn --data fashion-mnist --epochs "$EPOCHS" --seed 0 -o "$OUT/baseline.keras" \
+  --history "$OUT/baseline_history.csv" --history-plot "$OUT/baseline_history.png"
 
 step "2. Convert to TensorFlow Lite"
 $E convert "$OUT/baseline.keras" -o "$OUT/baseline.tflite"

@@ -171,5 +171,37 @@ Status WriteScatterPanels(const std::string& png_path, const std::vector<Scatter
   return RunGnuplot(png_path, s, width, kHeight);
 }
 
+Status WriteLinePanels(const std::string& png_path, const std::vector<LinePanel>& panels) {
+  if (!GnuplotAvailable()) return MakeStatus(StatusCode::kNotFound, "gnuplot is not installed");
+  constexpr int kPanelWidth = 650, kHeight = 480;
+  const size_t n = std::max<size_t>(panels.size(), 1);
+  std::string s = "set multiplot layout 1," + std::to_string(n) + "\nset grid\n";
+  static const char* const kColors[] = {"#3a7bd5", "#d5533a", "#2a9d4b", "#8e44ad"};
+  for (const LinePanel& panel : panels) {
+    s += "set title \"" + Escape(panel.title) + "\"\nset xlabel \"" + Escape(panel.x_label) +
+         "\"\nset ylabel \"" + Escape(panel.y_label) + "\"\nset key " + Escape(panel.key) +
+         " box opaque\n";
+    std::string plot, data;
+    int color = 0;
+    for (const Curve& c : panel.curves) {
+      if (c.x.empty() || c.x.size() != c.y.size()) continue;
+      plot += std::string(plot.empty() ? "plot " : ", ") + "'-' using 1:2 with " +
+              (c.points ? "linespoints pt 7 ps 1.2" : "lines lw 1.5") + " lc rgb '" +
+              (c.color.empty() ? kColors[color++ % 4] : Escape(c.color)) + "' title \"" +
+              Escape(c.name) + "\"";
+      for (size_t i = 0; i < c.x.size(); ++i) {
+        char row[64];
+        std::snprintf(row, sizeof(row), "%.9g %.9g\n", c.x[i], c.y[i]);
+        data += row;
+      }
+      data += "e\n";
+    }
+    if (plot.empty()) continue;
+    s += plot + "\n" + data;
+  }
+  s += "unset multiplot\n";
+  return RunGnuplot(png_path, s, kPanelWidth * static_cast<int>(n), kHeight);
+}
+
 }  // namespace report
 }  // namespace edgeopt

@@ -37,6 +37,22 @@ struct ScatterPanel {
 // Panels side by side in one PNG (e.g. size vs accuracy next to latency vs accuracy).
 Status WriteScatterPanels(const std::string& png_path, const std::vector<ScatterPanel>& panels);
 
+// A curve of a line chart: its points joined in order (or marked each, `points`).
+struct Curve {
+  std::string name;
+  std::vector<double> x, y;
+  bool points = false;
+  std::string color;  // "#rrggbb"; empty: the next of a palette
+};
+struct LinePanel {
+  std::string title, x_label, y_label;
+  std::vector<Curve> curves;
+  std::string key = "top right";  // where the key goes (gnuplot's words)
+};
+// Panels side by side in one PNG, each with a key naming its curves (e.g. a training history:
+// loss next to accuracy). Curves without points are left out.
+Status WriteLinePanels(const std::string& png_path, const std::vector<LinePanel>& panels);
+
 // The axis ranges a panel is drawn with, and where each point's label goes: right of its point,
 // just above it, or moved up or down until its box overlaps no label placed before it (points
 // taken from the top; variants of one model often land on top of each other).

@@ -3,6 +3,7 @@
 // runtime on the exported model.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <string>
@@ -75,6 +76,55 @@ TEST_F(TrainCliTest, TrainPresetSavesTfliteAndPrintsEpochsAndTestLine) {
       << out;
   EXPECT_EQ(out.find("epoch"), std::string::npos) << out;
   EXPECT_EQ(out.rfind("test ", 0), 0u) << out;
+}
+
+// --history: one CSV row per epoch with the metrics the epoch lines print; --history-plot: a
+// PNG (setup installs gnuplot). An unwritable history path fails the command, naming it.
+TEST_F(TrainCliTest, HistoryCsvAndPlot) {
+  std::string out;
+  const std::string csv = dir_ + "/h.csv", png = dir_ + "/h.png";
+  ASSERT_EQ(Run("train --preset fmnist-cnn --data " + dir_ + "/tiny.npz --test-data " + dir_ +
+                    "/tiny.npz --epochs 3 --batch-size 16 --validation-split 0.25 --history " +
+                    csv + " --history-plot " + png,
+                &out),
+            0)
+      << out;
+  auto text = ReadFileBytes(csv);
+  ASSERT_TRUE(text.ok()) << out;
+  const std::string t(text->begin(), text->end());
+  std::vector<std::string> lines;
+  for (size_t b = 0, e; b < t.size(); b = e + 1) {
+    e = t.find('\n', b);
+    if (e == std::string::npos) e = t.size();
+    lines.push_back(t.substr(b, e - b));
+  }
+  ASSERT_EQ(lines.size(), 4u) << t;
+  EXPECT_EQ(lines[0],
+            "epoch,loss,accuracy,val_loss,val_accuracy,learning_rate,seconds,images_per_second");
+  for (int e = 1; e <= 3; ++e) {
+    const std::string& row = lines[e];
+    EXPECT_EQ(row.rfind(std::to_string(e) + ",", 0), 0u) << row;
+    // Every column present (validation too), the learning rate Adam's default.
+    EXPECT_EQ(std::count(row.begin(), row.end(), ','), 7) << row;
+    EXPECT_EQ(row.find(",,"), std::string::npos) << row;
+    EXPECT_NE(row.find(",0.001,"), std::string::npos) << row;
+    // The epoch line's loss is the CSV's, to the digits printed.
+    const double loss = std::stod(row.substr(row.find(',') + 1));
+    const std::string head = "epoch " + std::to_string(e) + "/3: loss ";
+    const size_t at = out.find(head);
+    ASSERT_NE(at, std::string::npos) << out;
+    EXPECT_NEAR(std::stod(out.substr(at + head.size())), loss, 6e-5) << row;
+  }
+  auto image = ReadFileBytes(png);
+  ASSERT_TRUE(image.ok()) << out;
+  ASSERT_GT(image->size(), 8u);
+  EXPECT_EQ(std::string(image->begin() + 1, image->begin() + 4), "PNG");
+
+  EXPECT_EQ(Run("train --preset fmnist-cnn --data " + dir_ + "/tiny.npz --epochs 1 --quiet " +
+                    "--history " + dir_ + "/missing/h.csv",
+                &out),
+            1);
+  EXPECT_NE(out.find("missing/h.csv"), std::string::npos) << out;
 }
 
 TEST_F(TrainCliTest, UsageAndDataErrors) {

@@ -5,7 +5,9 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "src/report/history.h"
 #include "src/report/progress.h"
+#include "src/util/file_util.h"
 
 namespace edgeopt {
 namespace cli {
@@ -61,6 +63,12 @@ void AddTrainFlags(CLI::App* app, TrainFlags* f) {
                   "categorical_crossentropy, mse (default for float targets)");
   app->add_option("--csv-label", f->csv_label,
                   "CSV data: the label column (name or index; default the last)");
+  app->add_option("--history", f->history,
+                  "write each epoch's loss, accuracy, validation metrics, learning rate and time "
+                  "as CSV (rewritten after every epoch)");
+  app->add_option("--history-plot", f->history_plot,
+                  "plot loss (every step, smoothed) and accuracy against the epoch as a PNG "
+                  "(needs gnuplot; rewritten after every epoch)");
 }
 
 StatusOr<train::TrainOptions> MakeTrainOptions(const TrainFlags& f, int default_batch) {
@@ -131,7 +139,10 @@ Status RunTraining(const char* command, train::Trainer* trainer, const data::Dat
   const int epochs = trainer->options().epochs;
   std::unique_ptr<report::ProgressBar> bar;
   int bar_epoch = -1;
+  report::TrainingHistory history;
+  bool plot_noted = false;
   trainer->SetBatchCallback([&](const train::BatchStats& b) {
+    history.AddBatch(b);
     if (flags.quiet) return;
     if (b.epoch != bar_epoch) {
       bar_epoch = b.epoch;
@@ -161,6 +172,19 @@ Status RunTraining(const char* command, train::Trainer* trainer, const data::Dat
       line += buf;
       std::printf("%s\n", line.c_str());
       std::fflush(stdout);
+    }
+    history.AddEpoch(e);
+    if (!flags.history.empty()) {
+      const std::string csv = history.Csv();
+      EDGEOPT_RETURN_IF_ERROR(WriteFileAtomic(flags.history, csv.data(), csv.size()));
+    }
+    if (!flags.history_plot.empty()) {
+      const Status s = history.WritePlot(flags.history_plot);
+      if (!s.ok() && !plot_noted) {
+        std::fprintf(stderr, "edgeopt %s: note: no history plot: %s\n", command,
+                     s.message().c_str());
+        plot_noted = true;
+      }
     }
     return on_epoch ? on_epoch(e) : Status::Ok();
   });

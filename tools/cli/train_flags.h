@@ -41,6 +41,8 @@ struct TrainFlags {
   std::string augment;  // "flip", "shift", "shift=N", comma-separated
   std::string loss;
   std::string csv_label;
+  std::string history;       // CSV of every epoch's metrics (Keras CSVLogger's, and more)
+  std::string history_plot;  // PNG: loss and accuracy against the epoch
 };
 
 // Registers --epochs --batch-size --lr --optimizer --seed --threads --quiet and
