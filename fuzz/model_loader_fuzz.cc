@@ -15,6 +15,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size > 0) std::memcpy(copy, data, size);
   edgeopt::rt::InterpreterOptions options;
   options.num_threads = 1;
+  // Well under the fuzzer's RSS limit (-rss_limit_mb=4096): the default 4 GiB lets a mutant
+  // declare tensors that the loader rightly accepts and ASan then holds (RSS rose to 3.9 GB).
+  options.max_memory_bytes = size_t{512} << 20;
   auto interp = edgeopt::rt::Interpreter::Create(copy, size, options);
   if (interp.ok()) {
     const auto stats = edgeopt::rt::ComputeModelStats(interp->get());
