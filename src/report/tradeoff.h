@@ -27,10 +27,10 @@ struct Tradeoff {
   int smallest = -1;
   int fastest = -1;
   // Variants that no other variant matches or beats in size, latency and accuracy while being
-  // strictly better in one of them, in input order. Unmeasured quantities are left out of the
-  // comparison.
+  // strictly better in one of them, in input order. Latencies within 3 % count as equal (run
+  // to run noise); unmeasured quantities are left out of the comparison.
   std::vector<int> pareto;
-  // Variants (not the reference) whose median latency is above the reference's.
+  // Variants (not the reference) whose median latency is more than 3 % above the reference's.
   std::vector<int> slower;
   // Variants whose accuracy fell more than the budget below the reference's.
   std::vector<int> over_budget;

@@ -85,6 +85,21 @@ TEST(Tradeoff, LeavesOutWhatWasNotMeasured) {
   // Smaller at the same latency and accuracy is better.
   v = {{"a", 100, 0.9, 10}, {"b", 200, 0.9, 10}};
   EXPECT_EQ(ChooseVariants(v, 0, 1.0).pareto, (std::vector<int>{0}));
+  // Latencies within 3 % are equal: the same file measured 1 % apart does not stay on the
+  // front beside its more accurate twin, nor count as slower than the reference.
+  v = {{"ref", 1000, 0.90, 10.0}, {"int8", 250, 0.90, 10.25}, {"int8-qat", 250, 0.91, 10.3}};
+  Tradeoff near = ChooseVariants(v, 0, 1.0);
+  EXPECT_EQ(near.pareto, (std::vector<int>{2}));
+  EXPECT_TRUE(near.slower.empty());
+  // (int8 matches the reference's speed, so, smaller, it beats it.) 6 % slower than int8 is
+  // a trade: both stay, and int8-qat is slower than the reference.
+  v[2].median_us = 10.6;
+  near = ChooseVariants(v, 0, 1.0);
+  EXPECT_EQ(near.pareto, (std::vector<int>{1, 2}));
+  EXPECT_EQ(near.slower, (std::vector<int>{2}));
+  // Nor does 1 % make one of two otherwise equal files better than the other.
+  v = {{"a", 100, 0.9, 10.0}, {"b", 100, 0.9, 10.1}};
+  EXPECT_EQ(ChooseVariants(v, 0, 1.0).pareto, (std::vector<int>{0, 1}));
   // Equal variants do not knock each other off the front.
   v = {{"a", 100, 0.9, 10}, {"b", 100, 0.9, 10}};
   EXPECT_EQ(ChooseVariants(v, 0, 1.0).pareto, (std::vector<int>{0, 1}));
