@@ -49,9 +49,10 @@ Status ResolveNewShape(int64_t* values, int count, int64_t num_input, Dims* dims
       EDGEOPT_ENSURE(values[i] >= 0, StatusCode::kInvalidModel,
                      "new shape dimension %d is %lld; expected >= 0 or -1", i,
                      static_cast<long long>(values[i]));
+      // Checked before multiplying: (2^28, 2^36 so far) overflowed int64 (UBSan).
+      EDGEOPT_ENSURE(values[i] == 0 || known <= (int64_t{1} << 40) / values[i],
+                     StatusCode::kInvalidModel, "new shape is too large");
       known *= values[i];
-      EDGEOPT_ENSURE(known <= (int64_t{1} << 40), StatusCode::kInvalidModel,
-                     "new shape is too large");
     }
   }
   if (stretch >= 0) {
