@@ -5,6 +5,7 @@
 #include <cstring>
 #include <limits>
 
+#include "src/core/element_count.h"
 #include "src/util/file_util.h"
 
 namespace edgeopt {
@@ -98,25 +99,19 @@ StatusOr<IdxArray> ParseIdx(const uint8_t* data, size_t size, const std::string&
   EDGEOPT_ENSURE(size >= header, StatusCode::kInvalidArgument,
                  "%s: truncated IDX header (%zu bytes, %d dimensions need %zu)", name.c_str(), size,
                  rank, header);
-  // The product of the nonzero dimensions stays within 2^36, checked before each multiply (a
-  // product that wrapped around 2^64 to 0 passed once: the fuzzer's crash-bf68d5a7). Every
-  // partial product of the dimensions, in any order, is then at most 2^36 (NumElements).
-  constexpr uint64_t kMaxElements = uint64_t{1} << 36;
-  uint64_t count = 1, nonzero = 1;
+  // (A product that wrapped around 2^64 to 0 passed a check after multiplying once: the
+  // fuzzer's crash-bf68d5a7.)
+  ElementCount count(uint64_t{1} << 36);
   for (int d = 0; d < rank; ++d) {
     const uint64_t dim = LoadBe(data + 4 + 4 * d, 4);
     EDGEOPT_ENSURE(dim <= static_cast<uint64_t>(std::numeric_limits<int32_t>::max()),
                    StatusCode::kInvalidArgument, "%s: IDX dimension %d is %llu", name.c_str(), d,
                    static_cast<unsigned long long>(dim));
-    if (dim != 0) {
-      EDGEOPT_ENSURE(nonzero <= kMaxElements / dim, StatusCode::kInvalidArgument,
-                     "%s: IDX header claims more than 2^36 elements", name.c_str());
-      nonzero *= dim;
-    }
-    count *= dim;
+    EDGEOPT_ENSURE(count.Add(dim), StatusCode::kInvalidArgument,
+                   "%s: IDX header claims more than 2^36 elements", name.c_str());
     array.dims.push_back(static_cast<int64_t>(dim));
   }
-  const uint64_t need = count * static_cast<uint64_t>(elem);
+  const uint64_t need = count.elements() * static_cast<uint64_t>(elem);
   EDGEOPT_ENSURE(size - header == need, StatusCode::kInvalidArgument,
                  "%s: IDX header says %llu data bytes, the file has %zu", name.c_str(),
                  static_cast<unsigned long long>(need), size - header);

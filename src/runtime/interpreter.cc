@@ -14,6 +14,7 @@
 #endif
 
 #include "flatbuffers/flatbuffers.h"
+#include "src/core/element_count.h"
 #include "src/quant/quant_math.h"
 #include "src/runtime/flatbuffer_read.h"
 #include "src/runtime/memory/greedy_planner.h"
@@ -39,22 +40,6 @@ constexpr int64_t kAutoThreadsMinWork = int64_t{2} << 20;
 constexpr uint64_t kMaxTensorBytes = std::min<uint64_t>(uint64_t{1} << 36, SIZE_MAX / 2);
 
 size_t AlignUp(size_t x, size_t a) { return (x + a - 1) & ~(a - 1); }
-
-// Counts a dimension (>= 0) into `elements`, unless the product of the nonzero dimensions would
-// pass kMaxTensorBytes, checked before multiplying: a product that wraps around 2^64 to 0
-// (2^30 x 64 x 2^28), or a zero dimension beside huge ones, cannot pass, and every partial
-// product of an accepted shape (Dims::NumElements, FlatSize) fits.
-struct ElementCount {
-  uint64_t elements = 1, nonzero = 1;
-  bool Add(uint64_t dim) {
-    if (dim != 0) {
-      if (nonzero > kMaxTensorBytes / dim) return false;
-      nonzero *= dim;
-    }
-    elements *= dim;
-    return true;
-  }
-};
 
 // A variable tensor's initial value, as TFLite's ResetVariableTensor: int8 variables hold their
 // zero point (real 0), every other type zeros.
@@ -203,7 +188,7 @@ Status Interpreter::LoadTensor(int index) {
                  "tensor %d (%s) has rank %d; at most %d is supported", index, out.name, rank,
                  kMaxDims);
   out.dims.size = rank;
-  ElementCount count;
+  ElementCount count(kMaxTensorBytes);
   for (int d = 0; d < rank; ++d) {
     const int32_t v = shape->Get(d);
     EDGEOPT_ENSURE(v >= 0, StatusCode::kInvalidModel, "tensor %d (%s): dimension %d is %d", index,
@@ -212,7 +197,7 @@ Status Interpreter::LoadTensor(int index) {
     EDGEOPT_ENSURE(count.Add(static_cast<uint64_t>(v)), StatusCode::kInvalidModel,
                    "tensor %d (%s) is too large", index, out.name);
   }
-  const uint64_t bytes = count.elements * DTypeSize(out.type);
+  const uint64_t bytes = count.elements() * DTypeSize(out.type);
   EDGEOPT_ENSURE(bytes <= kMaxTensorBytes, StatusCode::kInvalidModel, "tensor %d (%s) is too large",
                  index, out.name);
   out.bytes = static_cast<size_t>(bytes);
@@ -433,14 +418,14 @@ Status Interpreter::ResizeTensor(Tensor* tensor, const Dims& dims) {
                  "cannot resize constant tensor %s", tensor->name);
   EDGEOPT_ENSURE(dims.size >= 0 && dims.size <= kMaxDims, StatusCode::kUnsupported,
                  "tensor %s: rank %d is not supported", tensor->name, dims.size);
-  ElementCount count;
+  ElementCount count(kMaxTensorBytes);
   for (int d = 0; d < dims.size; ++d) {
     EDGEOPT_ENSURE(dims.data[d] >= 0, StatusCode::kInvalidModel, "tensor %s: negative dimension %d",
                    tensor->name, dims.data[d]);
     EDGEOPT_ENSURE(count.Add(static_cast<uint64_t>(dims.data[d])), StatusCode::kInvalidModel,
                    "tensor %s would be too large", tensor->name);
   }
-  const uint64_t bytes = count.elements * DTypeSize(tensor->type);
+  const uint64_t bytes = count.elements() * DTypeSize(tensor->type);
   EDGEOPT_ENSURE(bytes <= kMaxTensorBytes, StatusCode::kInvalidModel,
                  "tensor %s would be too large", tensor->name);
   if (tensor->allocation == Allocation::kPersistent) {

@@ -3,6 +3,7 @@
 #include <cstring>
 #include <limits>
 
+#include "src/core/element_count.h"
 #include "src/util/file_util.h"
 
 namespace edgeopt {
@@ -155,11 +156,7 @@ StatusOr<NpyArray> ParseNpy(const uint8_t* bytes, size_t size, const std::string
   EDGEOPT_ENSURE(close != kNotFound, StatusCode::kInvalidArgument, "%s: malformed 'shape'", what);
   const char* dims = header + pos + 1;
   const size_t dims_len = close - pos - 1;
-  // The product of the nonzero dimensions stays within 2^40, checked before each multiply (a
-  // product could wrap around 2^64 to 0, and a zero dimension would let the others be any
-  // size), so that every partial product of the shape fits (NumElements).
-  constexpr uint64_t kMaxElements = uint64_t{1} << 40;
-  uint64_t elements = 1, nonzero = 1;
+  ElementCount elements(uint64_t{1} << 40);
   size_t i = 0;
   while (i < dims_len) {
     while (i < dims_len && (dims[i] == ' ' || dims[i] == ',')) ++i;
@@ -174,16 +171,11 @@ StatusOr<NpyArray> ParseNpy(const uint8_t* bytes, size_t size, const std::string
       ++i;
     }
     array.shape.push_back(static_cast<int64_t>(v));
-    if (v != 0) {
-      EDGEOPT_ENSURE(nonzero <= kMaxElements / v, StatusCode::kInvalidArgument,
-                     "%s: array too large", what);
-      nonzero *= v;
-    }
-    elements *= v;
+    EDGEOPT_ENSURE(elements.Add(v), StatusCode::kInvalidArgument, "%s: array too large", what);
     EDGEOPT_ENSURE(array.shape.size() <= 16, StatusCode::kInvalidArgument,
                    "%s: too many dimensions", what);
   }
-  const uint64_t data_bytes = elements * DTypeSize(array.dtype);
+  const uint64_t data_bytes = elements.elements() * DTypeSize(array.dtype);
   EDGEOPT_ENSURE(data_bytes <= size - offset, StatusCode::kInvalidArgument,
                  "%s: truncated data (%zu bytes, shape needs %llu)", what, size - offset,
                  static_cast<unsigned long long>(data_bytes));

@@ -7,6 +7,7 @@
 
 #include "flatbuffers/flatbuffers.h"
 #include "schema/tflite_generated.h"
+#include "src/core/element_count.h"
 #include "src/importers/tflite/builtin_options.h"
 #include "src/runtime/flatbuffer_read.h"
 #include "src/runtime/interpreter.h"
@@ -103,10 +104,7 @@ Status ImportTensor(const tflite::Model* model, const tflite::Tensor* t, int ind
   EDGEOPT_ENSURE(DTypeIsValid(type), StatusCode::kInvalidModel, "%s: unknown type %d", what.c_str(),
                  type);
   out->dtype = static_cast<DType>(type);
-  // The product of the nonzero dimensions is checked before each multiply: a product that
-  // wraps around 2^64 to 0 (2^30 x 64 x 2^28), or a zero dimension beside huge ones, cannot
-  // pass, and every partial product of an accepted shape fits (ir::Tensor::NumElements).
-  uint64_t elements = 1, nonzero = 1;
+  ElementCount count(kMaxTensorBytes);  // wrapped products and zeros beside huge dimensions
   if (t->shape() != nullptr) {
     EDGEOPT_ENSURE(t->shape()->size() <= kMaxRank, StatusCode::kUnsupported,
                    "%s has rank %u; at most %d is supported", what.c_str(), t->shape()->size(),
@@ -115,15 +113,11 @@ Status ImportTensor(const tflite::Model* model, const tflite::Tensor* t, int ind
       EDGEOPT_ENSURE(d >= 0, StatusCode::kInvalidModel, "%s: dimension %d is negative",
                      what.c_str(), d);
       out->shape.push_back(d);
-      if (d != 0) {
-        EDGEOPT_ENSURE(nonzero <= kMaxTensorBytes / static_cast<uint64_t>(d),
-                       StatusCode::kInvalidModel, "%s is too large", what.c_str());
-        nonzero *= static_cast<uint64_t>(d);
-      }
-      elements *= static_cast<uint64_t>(d);
+      EDGEOPT_ENSURE(count.Add(static_cast<uint64_t>(d)), StatusCode::kInvalidModel,
+                     "%s is too large", what.c_str());
     }
   }
-  EDGEOPT_ENSURE(elements * std::max<size_t>(DTypeSize(out->dtype), 1) <= kMaxTensorBytes,
+  EDGEOPT_ENSURE(count.elements() * std::max<size_t>(DTypeSize(out->dtype), 1) <= kMaxTensorBytes,
                  StatusCode::kInvalidModel, "%s is too large", what.c_str());
   if (t->shape_signature() != nullptr) {
     EDGEOPT_ENSURE(t->shape_signature()->size() == out->shape.size(), StatusCode::kInvalidModel,
@@ -193,7 +187,7 @@ Status ImportTensor(const tflite::Model* model, const tflite::Tensor* t, int ind
     const auto* data = buffer->data();
     if (data != nullptr && data->size() > 0 && !out->is_variable) {
       if (!out->has_sparsity && DTypeSize(out->dtype) != 0) {
-        const uint64_t need = elements * DTypeSize(out->dtype);
+        const uint64_t need = count.elements() * DTypeSize(out->dtype);
         EDGEOPT_ENSURE(data->size() == need, StatusCode::kInvalidModel,
                        "%s: buffer %u has %u bytes, shape and type need %llu", what.c_str(),
                        buffer_index, data->size(), static_cast<unsigned long long>(need));

@@ -3,6 +3,7 @@
 // so a following RESHAPE can read it).
 #include <cstring>
 
+#include "src/core/element_count.h"
 #include "src/runtime/kernels/elem_util.h"
 
 namespace edgeopt {
@@ -39,7 +40,7 @@ struct ReshapeData {
 // Resolves one -1 and checks the element count (TFLite's reshape rules).
 Status ResolveNewShape(int64_t* values, int count, int64_t num_input, Dims* dims) {
   int stretch = -1;
-  int64_t known = 1;
+  ElementCount product(uint64_t{1} << 40);
   for (int i = 0; i < count; ++i) {
     if (values[i] == -1) {
       EDGEOPT_ENSURE(stretch == -1, StatusCode::kInvalidModel,
@@ -49,12 +50,12 @@ Status ResolveNewShape(int64_t* values, int count, int64_t num_input, Dims* dims
       EDGEOPT_ENSURE(values[i] >= 0, StatusCode::kInvalidModel,
                      "new shape dimension %d is %lld; expected >= 0 or -1", i,
                      static_cast<long long>(values[i]));
-      // Checked before multiplying: (2^28, 2^36 so far) overflowed int64 (UBSan).
-      EDGEOPT_ENSURE(values[i] == 0 || known <= (int64_t{1} << 40) / values[i],
-                     StatusCode::kInvalidModel, "new shape is too large");
-      known *= values[i];
+      // (A check after multiplying let (2^28, 2^36 so far) overflow int64: UBSan.)
+      EDGEOPT_ENSURE(product.Add(static_cast<uint64_t>(values[i])), StatusCode::kInvalidModel,
+                     "new shape is too large");
     }
   }
+  int64_t known = static_cast<int64_t>(product.elements());
   if (stretch >= 0) {
     EDGEOPT_ENSURE(known != 0, StatusCode::kInvalidModel,
                    "cannot infer the -1 dimension of the new shape when the "
