@@ -78,11 +78,7 @@ int32_t RequantizeScalar(int32_t acc, const RequantBlock16& block, int lane, boo
 }
 
 void WeightSums(int n, int64_t K, const uint8_t* weights, bool weights_unsigned, int32_t* sums) {
-  for (int c = 0; c < n; ++c) {
-    int64_t s = 0;
-    for (int64_t k = 0; k < K; ++k) s += WeightValue(weights, weights_unsigned, c * K + k);
-    sums[c] = Wrap(s);
-  }
+  for (int c = 0; c < n; ++c) sums[c] = Wrap(RowSum(weights + c * K, K, weights_unsigned));
 }
 
 void PackQS8Gemm(int nr, int n, int taps, int kc, int kcp, const QS8PackSource& src, void* packed) {
@@ -100,47 +96,36 @@ void PackQS8Gemm(int nr, int n, int taps, int kc, int kcp, const QS8PackSource& 
     const int nc = std::min(nr, n - n0);
     for (int j = 0; j < nc; ++j) {
       const int c = n0 + j;
-      int64_t sum = 0;
-      if (wb == 1) {
-        // The row's taps * kc bytes are contiguous; each group of 4 goes in one copy (uint8
-        // weights become w - 128 by flipping the top bit), the sum in its own loop.
-        const uint8_t* row = src.weights + int64_t{c} * K;
-        const uint32_t flip = src.weights_unsigned ? 0x80808080u : 0u;
-        sum = RowSum(row, K, src.weights_unsigned);
-        for (int t = 0; t < taps; ++t) {
-          const uint8_t* r = row + int64_t{t} * kc;
-          int8_t* dst =
-              w + static_cast<size_t>(t) * (kcp / 4) * nr * 4 + static_cast<size_t>(j) * 4;
-          int k = 0;
-          for (; k + 4 <= kc; k += 4, dst += nr * 4) {
-            uint32_t v;
-            std::memcpy(&v, r + k, 4);
-            v ^= flip;
-            std::memcpy(dst, &v, 4);
-          }
-          for (; k < kc; ++k)
-            dst[k % 4] = static_cast<int8_t>(WeightValue(r, src.weights_unsigned, k));
-        }
-        const int64_t b = src.bias != nullptr ? src.bias[c] : 0;
-        bias[j] = Wrap(b - int64_t{src.zu} * sum + K * src.zu * src.zwp);
-        continue;
-      }
-      for (int t = 0; t < taps; ++t) {
-        for (int k = 0; k < kc; ++k) {
-          const int32_t v =
-              WeightValue(src.weights, src.weights_unsigned, (int64_t{c} * taps + t) * kc + k);
-          sum += v;
-          const size_t pos = (static_cast<size_t>(t) * (kcp / 4) + k / 4) * nr * 4 +
-                             static_cast<size_t>(j) * 4 + k % 4;
-          if (wb == 2) {
-            reinterpret_cast<int16_t*>(w)[pos] = static_cast<int16_t>(v);
-          } else {
-            w[pos] = static_cast<int8_t>(v);
-          }
-        }
-      }
+      // The row's taps * kc values are contiguous.
+      const uint8_t* row = src.weights + int64_t{c} * K;
       const int64_t b = src.bias != nullptr ? src.bias[c] : 0;
-      bias[j] = Wrap(b - int64_t{src.zu} * sum + K * src.zu * src.zwp);
+      bias[j] =
+          Wrap(b - int64_t{src.zu} * RowSum(row, K, src.weights_unsigned) + K * src.zu * src.zwp);
+      for (int t = 0; t < taps; ++t) {
+        const uint8_t* r = row + int64_t{t} * kc;
+        const size_t first =
+            static_cast<size_t>(t) * (kcp / 4) * nr * 4 + static_cast<size_t>(j) * 4;
+        if (wb == 2) {  // widened to int16 (kernels without VNNI)
+          int16_t* dst = reinterpret_cast<int16_t*>(w) + first;
+          for (int k = 0; k < kc; ++k) {
+            dst[(k / 4) * nr * 4 + k % 4] =
+                static_cast<int16_t>(WeightValue(r, src.weights_unsigned, k));
+          }
+          continue;
+        }
+        // Each group of 4 in one copy: uint8 weights become w - 128 by flipping the top bit.
+        const uint32_t flip = src.weights_unsigned ? 0x80808080u : 0u;
+        int8_t* dst = w + first;
+        int k = 0;
+        for (; k + 4 <= kc; k += 4, dst += nr * 4) {
+          uint32_t v;
+          std::memcpy(&v, r + k, 4);
+          v ^= flip;
+          std::memcpy(dst, &v, 4);
+        }
+        for (; k < kc; ++k)
+          dst[k % 4] = static_cast<int8_t>(WeightValue(r, src.weights_unsigned, k));
+      }
     }
     if (requant) {
       int32_t m[64], s[64];
