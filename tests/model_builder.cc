@@ -128,7 +128,9 @@ std::vector<uint8_t> ModelBuilder::Build() {
 
 StatusOr<std::vector<NpyArray>> RunEdgeopt(const std::vector<uint8_t>& model,
                                            const std::vector<NpyArray>& inputs,
-                                           const rt::InterpreterOptions& options) {
+                                           const rt::InterpreterOptions& given) {
+  rt::InterpreterOptions options = given;
+  options.poison_scratch = true;  // no kernel may count on its scratch's earlier contents
   EDGEOPT_ASSIGN_OR_RETURN(auto interp,
                            rt::Interpreter::Create(model.data(), model.size(), options));
   EDGEOPT_ENSURE(static_cast<int>(inputs.size()) == interp->num_inputs(),

@@ -104,6 +104,7 @@ class ModelBuilder {
 };
 
 // Runs a model in edgeopt's interpreter. `inputs` in graph-input order; dtypes must match.
+// Scratch buffers are poisoned before each node (InterpreterOptions::poison_scratch).
 StatusOr<std::vector<NpyArray>> RunEdgeopt(const std::vector<uint8_t>& model,
                                            const std::vector<NpyArray>& inputs,
                                            const rt::InterpreterOptions& options = {});

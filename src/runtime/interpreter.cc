@@ -754,6 +754,12 @@ Status Interpreter::Invoke() {
     if (folded_[i]) continue;
     current_node_ = i;
     Node& node = nodes_[i];
+    if (options_.poison_scratch) {
+      for (const Scratch& scratch : scratch_) {
+        if (scratch.node == i && scratch.data != nullptr)
+          std::memset(scratch.data, 0xFF, scratch.bytes);
+      }
+    }
     Status s;
     if (options_.profile) {
       const auto start = std::chrono::steady_clock::now();

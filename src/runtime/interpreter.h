@@ -42,6 +42,10 @@ struct InterpreterOptions {
   // made while the tile is in cache, and the node's own output tensor is never written.
   bool fuse_ops = true;
   const CpuInfo* cpu = nullptr;  // override the detected CPU features (tests)
+  // Tests: each node's scratch buffers are filled with 0xFF bytes (float NaN, int -1) before
+  // its Eval, as if another node had just used that memory; a kernel that relies on scratch
+  // contents left from an earlier Invoke then fails.
+  bool poison_scratch = false;
   // Refuse models whose arena or persistent memory would exceed this (a damaged model can
   // declare huge tensors); 4 GiB is far above any edge model. 2 GiB on 32-bit targets, where
   // size_t{4} << 30 would be 0.
