@@ -353,6 +353,45 @@ TEST(OptimizedPool, RunsOfPixelsAcrossWideRows) {
   }
 }
 
+// One output column (the window spans the row, as magic_wand's 3x3 pool of 3-wide rows): runs
+// of output rows whose windows lie inside the image go to one call. Tall inputs, SAME and VALID
+// in y (clipped rows at either end), several batch items (a run stops at each), widths from
+// the window's to one short of another output column, enough values to split over threads.
+TEST(OptimizedPool, RunsOfRowsInOneColumn) {
+  std::mt19937 rng(37);
+  uint32_t seed = 900;
+  const int channels[] = {1, 8, 16, 24, 64, 200};
+  const int windows[][2] = {{3, 3}, {2, 2}, {4, 3}, {3, 1}, {1, 2}};
+  for (Op op : {Op::MAX_POOL_2D, Op::AVERAGE_POOL_2D}) {
+    for (DType type : {DType::kFloat32, DType::kInt8, DType::kUInt8, DType::kInt16}) {
+      if (type == DType::kInt16 && op != Op::MAX_POOL_2D) continue;
+      for (int i = 0; i < 10; ++i) {
+        PoolCase k;
+        k.op = op;
+        k.type = type;
+        k.c = channels[rng() % 6];
+        const auto& win = windows[i % 5];
+        k.fh = win[0];
+        k.fw = win[1];
+        k.sh = 1 + static_cast<int>(rng() % 3);
+        k.sw = k.fw + static_cast<int>(rng() % 2);
+        k.w = k.fw + static_cast<int>(rng() % k.sw);  // VALID: (w - fw) / sw + 1 = 1 column
+        k.h = k.fh + static_cast<int>(rng() % 120);
+        k.padding = tflite::Padding::VALID;
+        if (rng() % 2) {
+          // SAME, w = fw <= sw: one column, no padding in x; rows clipped at either end.
+          k.w = k.fw;
+          k.padding = tflite::Padding::SAME;
+        }
+        k.act = kPoolActs[rng() % 4];
+        k.batch = 1 + static_cast<int>(rng() % 3);
+        k.zp = RandomZeroPoint(rng, type);
+        EXPECT_TRUE(CheckPool(k, seed++));
+      }
+    }
+  }
+}
+
 // Quantized MUL: same shapes, b a single value, a a single value; int8 and uint8; activations.
 TEST(OptimizedMul, QuantizedSameShapeAndScalar) {
   std::mt19937 rng(41);

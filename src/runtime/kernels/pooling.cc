@@ -226,20 +226,27 @@ void ClampInto(int16_t* dst, const int16_t* src, int64_t n, int16_t lo, int16_t 
   for (; c < n; ++c) dst[c] = std::min(hi, std::max(lo, src[c]));
 }
 
-// row(r) for every output row r (batch item * out_h + oy), split over the pool when the
-// windows read enough values to pay for it.
+// rows(r0, r1) over all output rows r (batch item * out_h + oy) in ranges, split over the pool
+// when the windows read enough values to pay for it.
 template <typename F>
-void ForEachOutputRow(Context* ctx, const OpData* d, const Tensor* out, F&& row) {
+void ForEachOutputRows(Context* ctx, const OpData* d, const Tensor* out, F&& rows_fn) {
   const int64_t rows = int64_t{out->dims[0]} * out->dims[1];
   const int64_t reads = out->dims.NumElements() * d->filter_h * d->filter_w;
   if (ctx->num_threads() > 1 && rows > 1 && reads >= kMinParallelReads) {
     const int tasks = static_cast<int>(std::min<int64_t>(rows, ctx->num_threads() * 4));
-    ctx->thread_pool()->ParallelFor(tasks, [&](int t, int) {
-      for (int64_t r = rows * t / tasks; r < rows * (t + 1) / tasks; ++r) row(r);
-    });
+    ctx->thread_pool()->ParallelFor(
+        tasks, [&](int t, int) { rows_fn(rows * t / tasks, rows * (t + 1) / tasks); });
   } else {
-    for (int64_t r = 0; r < rows; ++r) row(r);
+    rows_fn(0, rows);
   }
+}
+
+// row(r) for every output row r, as ForEachOutputRows.
+template <typename F>
+void ForEachOutputRow(Context* ctx, const OpData* d, const Tensor* out, F&& row) {
+  ForEachOutputRows(ctx, d, out, [&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; ++r) row(r);
+  });
 }
 
 // MAX_POOL of int16, which has no microkernel: the reference's max and clamp, with the channels
@@ -274,8 +281,8 @@ void MaxPoolInt16(Context* ctx, const OpData* d, const Tensor* in, Tensor* out) 
   });
 }
 
-// The microkernel path: one call per output pixel with its clipped window, output rows split
-// over the pool.
+// The microkernel path: one call per output pixel with its clipped window, or per run of
+// pixels whose windows lie inside the image; output rows split over the pool.
 void PoolFast(Context* ctx, const OpData* d, const Tensor* in, Tensor* out) {
   const int64_t in_h = in->dims[1], in_w = in->dims[2];
   const int depth = in->dims[3];
@@ -293,37 +300,61 @@ void PoolFast(Context* ctx, const OpData* d, const Tensor* in, Tensor* out) {
       x_hi = ox + 1;
     }
   }
-  auto row = [&](int64_t r) {
-    const int64_t b = r / out_h, oy = r % out_h;
-    const Span ys = Clip(oy, d->stride_h, d->pad_h, d->filter_h, in_h);
-    const int64_t y0 = ys.origin, fy_start = ys.begin, fy_end = ys.end;
-    uk::PoolArgs args;
-    args.channels = depth;
-    args.row_stride = static_cast<ptrdiff_t>(in_w * depth);
-    args.fmin = d->f_min;
-    args.fmax = d->f_max;
-    args.qmin = d->q_min;
-    args.qmax = d->q_max;
-    args.in_step = static_cast<ptrdiff_t>(int64_t{d->stride_w} * depth);
-    for (int64_t ox = 0; ox < out_w;) {
-      const Span xs = Clip(ox, d->stride_w, d->pad_w, d->filter_w, in_w);
-      const int64_t x0 = xs.origin, fx_start = xs.begin, fx_end = xs.end;
-      args.rows = static_cast<int>(std::max<int64_t>(0, fy_end - fy_start));
-      args.cols = static_cast<int>(std::max<int64_t>(0, fx_end - fx_start));
-      const int64_t n = ox == x_lo ? x_hi - x_lo : 1;
-      args.pixels = static_cast<int>(n);
-      if (args.rows == 0 || args.cols == 0) {
-        args.rows = args.cols = 0;
-        args.in = p;
-      } else {
-        args.in = p + ((b * in_h + y0 + fy_start) * in_w + x0 + fx_start) * depth * elem;
+  // A single output column whose window lies inside the row (a 3x3 pool of a 3-wide input,
+  // say): consecutive output rows are consecutive pixels, so a run of rows whose windows lie
+  // inside the image goes to one call, their windows stride_h input rows apart.
+  const bool column = out_w == 1 && x_lo == 0;
+  uk::PoolArgs common;
+  common.channels = depth;
+  common.row_stride = static_cast<ptrdiff_t>(in_w * depth);
+  common.fmin = d->f_min;
+  common.fmax = d->f_max;
+  common.qmin = d->q_min;
+  common.qmax = d->q_max;
+  auto rows = [&](int64_t r0, int64_t r1) {
+    uk::PoolArgs args = common;  // (each thread its own)
+    for (int64_t r = r0; r < r1;) {
+      const int64_t b = r / out_h, oy = r % out_h;
+      const Span ys = Clip(oy, d->stride_h, d->pad_h, d->filter_h, in_h);
+      const int64_t y0 = ys.origin, fy_start = ys.begin, fy_end = ys.end;
+      args.in_step = static_cast<ptrdiff_t>(int64_t{d->stride_w} * depth);
+      if (column && fy_start == 0 && fy_end == d->filter_h) {
+        int64_t n = 1;  // rows r + 1, ... of batch item b with windows inside the image
+        while (r + n < r1 && oy + n < out_h &&  // (later windows start further down)
+               Clip(oy + n, d->stride_h, d->pad_h, d->filter_h, in_h).end == d->filter_h) {
+          ++n;
+        }
+        args.rows = d->filter_h;
+        args.cols = d->filter_w;
+        args.pixels = static_cast<int>(n);
+        args.in_step = static_cast<ptrdiff_t>(int64_t{d->stride_h} * in_w * depth);
+        args.in = p + (b * in_h + y0) * in_w * depth * elem;  // x_lo == 0: no left padding
+        args.out = o + r * depth * elem;
+        d->fast(args);
+        r += n;
+        continue;
       }
-      args.out = o + ((b * out_h + oy) * out_w + ox) * depth * elem;
-      d->fast(args);
-      ox += n;
+      for (int64_t ox = 0; ox < out_w;) {
+        const Span xs = Clip(ox, d->stride_w, d->pad_w, d->filter_w, in_w);
+        const int64_t x0 = xs.origin, fx_start = xs.begin, fx_end = xs.end;
+        args.rows = static_cast<int>(std::max<int64_t>(0, fy_end - fy_start));
+        args.cols = static_cast<int>(std::max<int64_t>(0, fx_end - fx_start));
+        const int64_t n = ox == x_lo ? x_hi - x_lo : 1;
+        args.pixels = static_cast<int>(n);
+        if (args.rows == 0 || args.cols == 0) {
+          args.rows = args.cols = 0;
+          args.in = p;
+        } else {
+          args.in = p + ((b * in_h + y0 + fy_start) * in_w + x0 + fx_start) * depth * elem;
+        }
+        args.out = o + ((b * out_h + oy) * out_w + ox) * depth * elem;
+        d->fast(args);
+        ox += n;
+      }
+      ++r;
     }
   };
-  ForEachOutputRow(ctx, d, out, row);
+  ForEachOutputRows(ctx, d, out, rows);
 }
 
 template <PoolKind kKind>
