@@ -39,13 +39,6 @@ struct Row {
   bool evaluated = false;
 };
 
-std::string DefaultTestSpec(const std::string& train_spec) {
-  if (train_spec == "fashion-mnist" || train_spec == "fashion-mnist:train") {
-    return "fashion-mnist:test";
-  }
-  return "";
-}
-
 // Top-1 accuracy of the teacher's logits.
 StatusOr<train::EvalResult> EvaluateTeacher(distill::Teacher* teacher, const data::Dataset& ds) {
   EDGEOPT_ENSURE(ds.has_labels() && ds.sample_size() == teacher->input_size(),

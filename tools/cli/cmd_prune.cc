@@ -58,24 +58,6 @@ struct PruneFlags {
   int64_t test_samples = 0;
 };
 
-std::string DefaultTestSpec(const std::string& train_spec) {
-  if (train_spec == "fashion-mnist" || train_spec == "fashion-mnist:train") {
-    return "fashion-mnist:test";
-  }
-  return "";
-}
-
-data::Dataset RandomSubset(const data::Dataset& ds, int64_t n, uint64_t seed) {
-  if (n <= 0 || n >= ds.size) return ds;
-  std::vector<int64_t> idx(static_cast<size_t>(ds.size));
-  std::iota(idx.begin(), idx.end(), 0);
-  std::mt19937_64 rng(seed);
-  std::shuffle(idx.begin(), idx.end(), rng);
-  idx.resize(static_cast<size_t>(n));
-  std::sort(idx.begin(), idx.end());
-  return ds.Subset(idx);
-}
-
 int64_t NonZeros(const ir::Tensor& t) {
   if (t.dtype != DType::kFloat32 || !t.is_constant) return t.NumElements();
   int64_t n = 0;
@@ -107,19 +89,6 @@ std::string ShapeString(const std::vector<int32_t>& s) {
   std::string out = "[";
   for (size_t i = 0; i < s.size(); ++i) out += (i ? "," : "") + std::to_string(s[i]);
   return out + "]";
-}
-
-StatusOr<train::EvalResult> Evaluate(const ir::Graph& graph, const data::Dataset& test,
-                                     const TrainFlags& flags, const char* label) {
-  train::EngineOptions eo;
-  eo.batch_size = 256;
-  eo.num_threads = flags.threads;
-  eo.seed = flags.seed;
-  EDGEOPT_ASSIGN_OR_RETURN(auto engine, train::Engine::Create(graph, eo));
-  EDGEOPT_ASSIGN_OR_RETURN(train::EvalResult r,
-                           EvaluateWithProgress(engine.get(), test, 256, flags.quiet, ""));
-  if (!flags.quiet) std::printf("%s: %s\n", label, FormatEvalLine(r).c_str());
-  return r;
 }
 
 Status SaveOutput(TrainModel* model, const train::Engine& engine, const std::string& path,
@@ -214,7 +183,7 @@ Status Prune(const PruneFlags& pf, const TrainFlags& flags) {
     rows.push_back(r);
   }
   if (evaluate) {
-    EDGEOPT_ASSIGN_OR_RETURN(before, Evaluate(model.graph, test, flags, "original"));
+    EDGEOPT_ASSIGN_OR_RETURN(before, EvaluateGraph(model.graph, test, flags, "original"));
   }
 
   // Channel pruning changes the graph before training; mask pruning starts from it.
@@ -236,11 +205,12 @@ Status Prune(const PruneFlags& pf, const TrainFlags& flags) {
     // unpruned weights and follows the schedule).
     ir::Graph once = model.graph;
     EDGEOPT_RETURN_IF_ERROR(prune::PruneGraphOnce(&once, plan.weights, granularity));
-    EDGEOPT_ASSIGN_OR_RETURN(pruned, Evaluate(once, test, flags, "pruned, before fine-tuning"));
+    EDGEOPT_ASSIGN_OR_RETURN(pruned,
+                             EvaluateGraph(once, test, flags, "pruned, before fine-tuning"));
   }
   if (evaluate && (channel || !fine_tune)) {
     EDGEOPT_ASSIGN_OR_RETURN(pruned,
-                             Evaluate(model.graph, test, flags, "pruned, before fine-tuning"));
+                             EvaluateGraph(model.graph, test, flags, "pruned, before fine-tuning"));
   }
 
   EDGEOPT_ASSIGN_OR_RETURN(train::TrainOptions options,
@@ -316,7 +286,8 @@ Status Prune(const PruneFlags& pf, const TrainFlags& flags) {
   }
 
   if (evaluate && fine_tune) {
-    EDGEOPT_ASSIGN_OR_RETURN(after, Evaluate(model.graph, test, flags, "pruned and fine-tuned"));
+    EDGEOPT_ASSIGN_OR_RETURN(after,
+                             EvaluateGraph(model.graph, test, flags, "pruned and fine-tuned"));
   } else {
     after = pruned;
   }

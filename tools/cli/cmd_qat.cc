@@ -52,15 +52,8 @@ struct QatSettings {
   TrainFlags flags;
 };
 
-std::string DefaultTestSpec(const std::string& train_spec) {
-  if (train_spec == "fashion-mnist" || train_spec == "fashion-mnist:train") {
-    return "fashion-mnist:test";
-  }
-  return "";
-}
-
 // A seeded random subset of n samples (every class even when the data set is sorted).
-data::Dataset RandomSubset(const data::Dataset& ds, int64_t n, uint64_t seed) {
+data::Dataset ShuffledSubset(const data::Dataset& ds, int64_t n, uint64_t seed) {
   std::vector<int64_t> idx(static_cast<size_t>(ds.size));
   std::iota(idx.begin(), idx.end(), 0);
   std::mt19937_64 rng(seed);
@@ -120,7 +113,7 @@ Status Qat(const QatSettings& s) {
   }
 
   // Ranges to start from: the post-training calibration.
-  const data::Dataset calib = RandomSubset(train_data, s.calibration_samples, s.flags.seed);
+  const data::Dataset calib = ShuffledSubset(train_data, s.calibration_samples, s.flags.seed);
   quantize::CalibrateOptions co;
   co.samples = calib.size;
   co.threads = s.flags.threads;

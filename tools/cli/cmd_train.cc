@@ -26,13 +26,6 @@ namespace cli {
 namespace {
 
 // The test split that goes with a training spec, if there is an obvious one.
-std::string DefaultTestSpec(const std::string& train_spec) {
-  if (train_spec == "fashion-mnist" || train_spec == "fashion-mnist:train") {
-    return "fashion-mnist:test";
-  }
-  return "";
-}
-
 Status Train(const std::string& model_path, const std::string& preset, const std::string& data_spec,
              const std::string& test_spec, const std::string& output, const TrainFlags& flags) {
   EDGEOPT_ASSIGN_OR_RETURN(TrainModel model, LoadModelForTraining(model_path, preset, flags.seed));

@@ -1,9 +1,13 @@
 #include "tools/cli/train_flags.h"
 
+#include <algorithm>
 #include <atomic>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <numeric>
+#include <random>
+#include <vector>
 
 #include "src/report/history.h"
 #include "src/report/progress.h"
@@ -221,6 +225,37 @@ StatusOr<train::EvalResult> EvaluateWithProgress(train::Engine* engine, const da
     bar.Update(b.batch + 1, b.samples, Metrics(b.loss, b.accuracy));
   });
   bar.Finish();
+  return r;
+}
+
+std::string DefaultTestSpec(const std::string& train_spec) {
+  if (train_spec == "fashion-mnist" || train_spec == "fashion-mnist:train") {
+    return "fashion-mnist:test";
+  }
+  return "";
+}
+
+data::Dataset RandomSubset(const data::Dataset& ds, int64_t n, uint64_t seed) {
+  if (n <= 0 || n >= ds.size) return ds;
+  std::vector<int64_t> idx(static_cast<size_t>(ds.size));
+  std::iota(idx.begin(), idx.end(), 0);
+  std::mt19937_64 rng(seed);
+  std::shuffle(idx.begin(), idx.end(), rng);
+  idx.resize(static_cast<size_t>(n));
+  std::sort(idx.begin(), idx.end());
+  return ds.Subset(idx);
+}
+
+StatusOr<train::EvalResult> EvaluateGraph(const ir::Graph& graph, const data::Dataset& test,
+                                          const TrainFlags& flags, const char* label) {
+  train::EngineOptions eo;
+  eo.batch_size = 256;
+  eo.num_threads = flags.threads;
+  eo.seed = flags.seed;
+  EDGEOPT_ASSIGN_OR_RETURN(auto engine, train::Engine::Create(graph, eo));
+  EDGEOPT_ASSIGN_OR_RETURN(train::EvalResult r,
+                           EvaluateWithProgress(engine.get(), test, 256, flags.quiet, ""));
+  if (!flags.quiet) std::printf("%s: %s\n", label, FormatEvalLine(r).c_str());
   return r;
 }
 

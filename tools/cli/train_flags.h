@@ -69,6 +69,17 @@ StatusOr<train::EvalResult> EvaluateWithProgress(train::Engine* engine, const da
                                                  int batch_size, bool quiet,
                                                  const std::string& loss = "");
 
+// Accuracy and loss of a training-form graph on `test` (an engine of its own, batch 256), with
+// a progress bar; unless --quiet, prints "LABEL: accuracy=... loss=... samples=N".
+StatusOr<train::EvalResult> EvaluateGraph(const ir::Graph& graph, const data::Dataset& test,
+                                          const TrainFlags& flags, const char* label);
+// The test set that goes with a training set when none is given: fashion-mnist:test for
+// fashion-mnist (or its :train split), else "" (none).
+std::string DefaultTestSpec(const std::string& train_spec);
+// n samples of `ds` chosen at random (seeded), in their original order; all of it for n <= 0
+// or n >= its size.
+data::Dataset RandomSubset(const data::Dataset& ds, int64_t n, uint64_t seed);
+
 // "accuracy=0.9123 loss=0.2512 samples=10000" (accuracy omitted when not a
 // classification).
 std::string FormatEvalLine(const train::EvalResult& r);

@@ -49,8 +49,7 @@ StatusOr<std::map<std::string, double>> ParseLayerSparsity(const std::string& te
   return out;
 }
 
-StatusOr<Plan> PlanPruning(const ir::Graph& graph, const PlanOptions& options) {
-  // Every candidate layer in execution order (a shared layer once).
+std::vector<PrunableWeight> WeightLayers(const ir::Graph& graph) {
   std::vector<PrunableWeight> candidates;
   std::set<int> seen_tensors;
   for (size_t i = 0; i < graph.nodes.size(); ++i) {
@@ -70,6 +69,12 @@ StatusOr<Plan> PlanPruning(const ir::Graph& graph, const PlanOptions& options) {
     p.inner = w.shape.back();
     candidates.push_back(p);
   }
+  return candidates;
+}
+
+StatusOr<Plan> PlanPruning(const ir::Graph& graph, const PlanOptions& options) {
+  // Every candidate layer in execution order (a shared layer once).
+  std::vector<PrunableWeight> candidates = WeightLayers(graph);
   std::vector<std::string> names;
   for (const PrunableWeight& p : candidates) names.push_back(p.layer);
   auto known = [&](const std::string& name) {

@@ -42,6 +42,10 @@ struct Plan {
   std::vector<std::string> notes;  // layers left out and why
 };
 
+// The kernels of every CONV_2D, FULLY_CONNECTED and DEPTHWISE_CONV_2D node with float constant
+// weights, in execution order (a weight shared by several nodes once); sparsity 0.
+std::vector<PrunableWeight> WeightLayers(const ir::Graph& graph);
+
 // Errors for names that are not prunable layers of the graph (the message lists them).
 StatusOr<Plan> PlanPruning(const ir::Graph& graph, const PlanOptions& options);
 
