@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <array>
+#include <cctype>
 #include <cstdio>
 #include <cstdlib>
 #include <vector>
@@ -71,8 +72,14 @@ std::string TrainedFmnistBaseline(int epochs) {
 }
 
 double ParseMetric(const std::string& text, const std::string& key) {
+  // The last "key=" that starts a word (so "zipped_bytes" does not match
+  // "original_zipped_bytes=").
   const std::string needle = key + "=";
-  const size_t pos = text.rfind(needle);
+  size_t pos = text.rfind(needle);
+  while (pos != std::string::npos && pos > 0 &&
+         !std::isspace(static_cast<unsigned char>(text[pos - 1]))) {
+    pos = pos == 0 ? std::string::npos : text.rfind(needle, pos - 1);
+  }
   if (pos == std::string::npos) return -1.0;
   return std::atof(text.c_str() + pos + needle.size());
 }

@@ -287,4 +287,10 @@ Status ZipWriter::WriteFile(const std::string& path) const {
   return WriteFileAtomic(path, Finish());
 }
 
+StatusOr<size_t> ZippedSize(const std::string& name, const std::vector<uint8_t>& bytes) {
+  ZipWriter zip;
+  EDGEOPT_RETURN_IF_ERROR(zip.Add(name, bytes.data(), bytes.size()));
+  return zip.Finish().size();
+}
+
 }  // namespace edgeopt

@@ -63,6 +63,10 @@ class ZipWriter {
   std::vector<Item> items_;
 };
 
+// The size of a zip archive holding `bytes` as one deflated entry named `name` (how model
+// sizes "after zip" are reported, as TFMOT's guides do).
+StatusOr<size_t> ZippedSize(const std::string& name, const std::vector<uint8_t>& bytes);
+
 }  // namespace edgeopt
 
 #endif  // EDGEOPT_SRC_UTIL_ZIP_H_

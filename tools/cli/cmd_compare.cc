@@ -106,9 +106,7 @@ StatusOr<Row> Measure(const std::string& path, const std::string& name, const da
   EDGEOPT_ASSIGN_OR_RETURN(model->bytes, ReadFileBytes(path));
   const std::vector<uint8_t>& bytes = model->bytes;
   r.bytes = bytes.size();
-  ZipWriter zip;
-  EDGEOPT_RETURN_IF_ERROR(zip.Add(BaseName(path), bytes.data(), bytes.size()));
-  r.zipped = zip.Finish().size();
+  EDGEOPT_ASSIGN_OR_RETURN(r.zipped, ZippedSize(BaseName(path), bytes));
   auto interp = rt::Interpreter::Create(bytes.data(), bytes.size(), options);
   if (!interp.ok()) return interp.status().WithPrefix(path);
   r.kind = KindOf(interp->get());
@@ -264,15 +262,17 @@ int RunCompare(int argc, char** argv) {
       " | parameters | nonzero parameters | top-1 accuracy | Δ accuracy (points) | loss | "
       "latency median (us) | latency p90 (us) | speed-up |\n"
       "|---|---|---|---|---|---|---|---|---|---|---|---|---|\n";
-  std::printf("%-22s %-16s %10s %10s %7s %10s %10s %9s %8s %8s %11s %7s\n", "model", "kind",
-              "bytes", "zipped", "size", "params", "nonzero", "accuracy", "Δ(pts)", "loss",
+  int name_width = 22;  // as wide as the longest name
+  for (const Row& r : rows) name_width = std::max(name_width, static_cast<int>(r.name.size()));
+  std::printf("%-*s %-16s %10s %10s %7s %10s %10s %9s %8s %8s %11s %7s\n", name_width, "model",
+              "kind", "bytes", "zipped", "size", "params", "nonzero", "accuracy", "Δ(pts)", "loss",
               "median_us", "speed");
   for (const Row& r : rows) {
     const double size_ratio = static_cast<double>(r.bytes) / ref.bytes;
     const double delta =
         (r.accuracy >= 0 && ref.accuracy >= 0) ? 100.0 * (r.accuracy - ref.accuracy) : 0.0;
     const double speed = (r.median_us > 0 && ref.median_us > 0) ? ref.median_us / r.median_us : -1;
-    std::printf("%-22s %-16s %10zu %10zu %6.3fx %10lld %10lld %9s %8s %8s %11s %7s\n",
+    std::printf("%-*s %-16s %10zu %10zu %6.3fx %10lld %10lld %9s %8s %8s %11s %7s\n", name_width,
                 r.name.c_str(), r.kind.c_str(), r.bytes, r.zipped, size_ratio,
                 static_cast<long long>(r.params), static_cast<long long>(r.nonzero),
                 Fmt("%.4f", r.accuracy).c_str(), r.accuracy >= 0 ? Signed(delta).c_str() : "-",
