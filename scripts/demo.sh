@@ -45,7 +45,21 @@ $E prune "$OUT/baseline.keras" --data fashion-mnist --structure channel --sparsi
   --epochs 2 --seed 0 --quiet -o "$OUT/channel50.tflite" > "$OUT/channel50.log"
 sed -n '/^layer /,/^accuracy/p' "$OUT/channel50.log"
 
-step "5. Quantization-aware training and distillation"
+step "5. Weight clustering: 16 distinct values per layer (1 epoch of fine-tuning), also of the 80%-pruned model"
+# The files keep float (or int8) weights, so their size shows after zip (the "zipped" column);
+# int8 of a clustered model keeps at most 16 values per channel, the pruned zeros stay zero.
+$E cluster "$OUT/baseline.keras" --data fashion-mnist --clusters 16 --epochs 1 --seed 0 --quiet \
+  -o "$OUT/clustered16.keras" > "$OUT/clustered16.log"
+sed -n '/^layer /,/^accuracy/p' "$OUT/clustered16.log"
+$E convert "$OUT/clustered16.keras" -o "$OUT/clustered16.tflite" > /dev/null
+$E quantize "$OUT/clustered16.keras" -o "$OUT/clustered16_int8.tflite" --mode int8 \
+  --calibration fashion-mnist:train --quiet
+$E cluster "$OUT/pruned80.keras" --data fashion-mnist --clusters 16 --epochs 1 --seed 0 --quiet \
+  -o "$OUT/pruned80_clustered16.keras" > "$OUT/pruned80_clustered16.log"
+$E quantize "$OUT/pruned80_clustered16.keras" -o "$OUT/pruned80_clustered16_int8.tflite" \
+  --mode int8 --calibration fashion-mnist:train --sparse --quiet
+
+step "6. Quantization-aware training and distillation"
 # QAT from the baseline and from the 80%-pruned model (1 epoch each, starting from the same
 # calibration as int8 above; the pruned zeros stay zero), and a student with 1/16 of the
 # baseline's weights distilled from it (float and post-training int8).
@@ -59,12 +73,13 @@ sed -n '/^model /,/^weights:/p' "$OUT/distill.log"
 $E quantize "$OUT/student.tflite" -o "$OUT/student_int8.tflite" --mode int8 \
   --calibration fashion-mnist:train --quiet
 
-step "6. The variants side by side (Fashion-MNIST test set, 10,000 images; latency: 1 thread)"
+step "7. The variants side by side (Fashion-MNIST test set, 10,000 images; latency: 1 thread)"
 $E compare "$OUT/baseline.tflite" "$OUT/float16.tflite" "$OUT/dynamic.tflite" \
   "$OUT/int8.tflite" "$OUT/int16x8.tflite" "$OUT/qat_int8.tflite" "$OUT/pruned80.tflite" \
   "$OUT/pruned80_int8.tflite" "$OUT/pruned80_qat_int8.tflite" "$OUT/channel50.tflite" \
+  "$OUT/clustered16.tflite" "$OUT/clustered16_int8.tflite" "$OUT/pruned80_clustered16_int8.tflite" \
   "$OUT/student.tflite" "$OUT/student_int8.tflite" \
-  --names float32,float16,dynamic,int8,int16x8,int8-qat,pruned80,pruned80-int8,pruned80-qat-int8,channel50,student,student-int8 \
+  --names float32,float16,dynamic,int8,int16x8,int8-qat,pruned80,pruned80-int8,pruned80-qat-int8,channel50,clustered16,clustered16-int8,pruned80-clustered16-int8,student,student-int8 \
   --data fashion-mnist:test --runs 500 --threads 1 \
   --markdown "$OUT/comparison.md" --plot "$OUT/comparison.png"
 echo "table: $OUT/comparison.md   plot: $OUT/comparison.png"
@@ -73,7 +88,7 @@ echo "files do not here (on AVX-512 VNNI the dense kernel wins at 64 channels; 1
 echo "128). 'edgeopt bench FILE --profile [--sparse off|force]' names each layer's kernel;"
 echo "docs/pruning.md has the measurements."
 
-step "7. The runtime against the official TensorFlow Lite 2.9 runtime (shared corpus)"
+step "8. The runtime against the official TensorFlow Lite 2.9 runtime (shared corpus)"
 if [ -x "$SHARED/tools/conformance/conformance" ]; then
   sh "$SHARED/tools/conformance/conformance" "$E run" "$SHARED/corpus" "$OUT"/*.tflite \
     --seeds 1 | tail -n 1

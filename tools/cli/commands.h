@@ -17,6 +17,7 @@ int RunIr(int argc, char** argv);
 int RunTrain(int argc, char** argv);
 int RunEval(int argc, char** argv);
 int RunPrune(int argc, char** argv);
+int RunCluster(int argc, char** argv);
 int RunDistill(int argc, char** argv);
 int RunQat(int argc, char** argv);
 

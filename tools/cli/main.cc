@@ -29,6 +29,8 @@ const Command kCommands[] = {
     {"eval", "top-1 accuracy and loss of a model on a data set", edgeopt::cli::RunEval},
     {"prune", "prune a Keras model (magnitude, block, N:M, channel) and fine-tune it",
      edgeopt::cli::RunPrune},
+    {"cluster", "cluster a Keras model's weights (K distinct values per layer) and fine-tune",
+     edgeopt::cli::RunCluster},
     {"distill", "knowledge distillation: train a small student from a teacher",
      edgeopt::cli::RunDistill},
     {"qat", "quantization-aware training to a full-integer int8 .tflite", edgeopt::cli::RunQat},
