@@ -91,6 +91,11 @@ Tradeoff ChooseVariants(const std::vector<Variant>& variants, int reference, dou
         (v.bytes == variants[t.smallest].bytes && BreaksTieFor(v, variants[t.smallest]))) {
       t.smallest = i;
     }
+    if (v.zipped > 0 && (t.smallest_zipped < 0 || v.zipped < variants[t.smallest_zipped].zipped ||
+                         (v.zipped == variants[t.smallest_zipped].zipped &&
+                          BreaksTieFor(v, variants[t.smallest_zipped])))) {
+      t.smallest_zipped = i;
+    }
     if (Measured(v.median_us) &&
         (t.fastest < 0 || v.median_us < variants[t.fastest].median_us ||
          (v.median_us == variants[t.fastest].median_us && BreaksTieFor(v, variants[t.fastest])))) {
@@ -129,6 +134,20 @@ std::vector<std::string> DescribeTradeoff(const std::vector<Variant>& variants, 
       lines.push_back("  smallest: " + Describe(variants, reference, t.smallest));
     }
     if (t.fastest >= 0) lines.push_back("  fastest:  " + Describe(variants, reference, t.fastest));
+  }
+  if (t.smallest_zipped >= 0 && t.smallest_zipped != t.smallest) {
+    const Variant& z = variants[t.smallest_zipped];
+    std::string s = "  smallest after zip (a download): " + z.name + ": " +
+                    std::to_string(z.zipped) + " bytes zipped";
+    if (ref.zipped > 0) {
+      s += " (" + Format("%.3fx", static_cast<double>(z.zipped) / ref.zipped) + ")";
+    }
+    if (t.smallest >= 0 && variants[t.smallest].zipped > 0) {
+      s += " against " + std::to_string(variants[t.smallest].zipped) + " for " +
+           variants[t.smallest].name;
+    }
+    if (Measured(z.accuracy)) s += ", accuracy " + Format("%.4f", z.accuracy);
+    lines.push_back(s);
   }
   if (t.smallest < 0 && t.fastest < 0) lines.push_back("  none: every variant is over the budget");
   lines.push_back("  not beaten in size, latency and accuracy at once by another variant: " +

@@ -1,4 +1,5 @@
 // Which model variant to ship: from each variant's size, accuracy and latency, the smallest
+// (on disk, and after zip when that is another one: weight clustering shrinks only the latter)
 // and the fastest variant whose accuracy stays within a budget of the reference's, the
 // variants no other one beats on all three (the Pareto front), and the variants that run
 // slower than the reference (int8 is not faster everywhere). `edgeopt compare` prints it
@@ -18,6 +19,7 @@ struct Variant {
   size_t bytes = 0;
   double accuracy = -1;   // top-1 in [0, 1]; negative: not measured
   double median_us = -1;  // negative: not timed
+  size_t zipped = 0;      // size after zip (what a download costs); 0: not measured
 };
 
 struct Tradeoff {
@@ -26,6 +28,8 @@ struct Tradeoff {
   // accuracy was not measured); ties go to the more accurate, then the earlier one.
   int smallest = -1;
   int fastest = -1;
+  // The same by size after zip, among the variants whose zipped size was measured.
+  int smallest_zipped = -1;
   // Variants that no other variant matches or beats in size, latency and accuracy while being
   // strictly better in one of them, in input order. Latencies within 3 % count as equal (run
   // to run noise); unmeasured quantities are left out of the comparison.

@@ -48,6 +48,40 @@ TEST(Tradeoff, ChoosesAmongTheDemoVariants) {
   EXPECT_TRUE(wide.over_budget.empty());
 }
 
+// Weight clustering shrinks a file only after zip: the smallest download is then another
+// variant than the smallest file (make demo, 2026-11-27 04:07Z, zipped sizes).
+TEST(Tradeoff, SmallestAfterZipWhenItIsAnotherVariant) {
+  const std::vector<Variant> v = {
+      {"float32", 902016, 0.8897, 27.4, 835654},
+      {"int8", 230768, 0.8897, 11.5, 180443},
+      {"pruned80-qat-int8", 101936, 0.9104, 11.4, 75276},
+      {"clustered16", 902016, 0.8998, 27.5, 156997},
+      {"pruned80-clustered16-int8", 101936, 0.9087, 11.5, 64489},
+      {"student-int8", 17920, 0.8614, 3.9, 13583},
+  };
+  const Tradeoff t = ChooseVariants(v, 0, 1.0);
+  EXPECT_EQ(t.smallest, 2);  // the tie at 101,936 bytes goes to the more accurate
+  EXPECT_EQ(t.smallest_zipped, 4);
+  const std::vector<std::string> lines = DescribeTradeoff(v, 0, 1.0, t);
+  ASSERT_GE(lines.size(), 3u);
+  EXPECT_EQ(lines[1],
+            "  smallest and fastest: pruned80-qat-int8: 101936 bytes (0.113x), accuracy 0.9104 "
+            "(+2.07 points), 11.4 us (2.40x speed)");
+  EXPECT_EQ(lines[2],
+            "  smallest after zip (a download): pruned80-clustered16-int8: 64489 bytes zipped "
+            "(0.077x) against 75276 for pruned80-qat-int8, accuracy 0.9087");
+  // The student's 13,583 bytes are over the budget; with 3 points it is the smallest both
+  // ways, and no zip line is printed.
+  const Tradeoff wide = ChooseVariants(v, 0, 3.0);
+  EXPECT_EQ(wide.smallest, 5);
+  EXPECT_EQ(wide.smallest_zipped, 5);
+  for (const std::string& line : DescribeTradeoff(v, 0, 3.0, wide)) {
+    EXPECT_EQ(line.find("after zip"), std::string::npos) << line;
+  }
+  // Without zipped sizes there is no zip choice.
+  EXPECT_EQ(ChooseVariants(DemoVariants(), 0, 1.0).smallest_zipped, -1);
+}
+
 TEST(Tradeoff, ABudgetIsInclusive) {
   // 0.8797 is exactly one point below 0.8897.
   const std::vector<Variant> v = {{"ref", 1000, 0.8897, 10}, {"small", 100, 0.8797, 10}};

@@ -289,7 +289,9 @@ int RunCompare(int argc, char** argv) {
     md += line;
   }
   std::vector<report::Variant> variants;
-  for (const Row& r : rows) variants.push_back({r.name, r.bytes, r.accuracy, r.median_us});
+  for (const Row& r : rows) {
+    variants.push_back({r.name, r.bytes, r.accuracy, r.median_us, r.zipped});
+  }
   const std::vector<std::string> advice =
       report::DescribeTradeoff(variants, 0, budget, report::ChooseVariants(variants, 0, budget));
   std::printf("\n");
