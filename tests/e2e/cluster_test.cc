@@ -2,10 +2,9 @@
 // (about 10 s): 16 clusters with a short fine-tuning keep the accuracy (within half a point)
 // and make the .tflite at least 3x smaller after zip; every kernel of the file holds at most 16
 // distinct values; the file loads in the official runtime and edgeopt's runtime agrees with
-// it; int8 quantization of the clustered model keeps at most 16 values per output channel
-// (per-channel scales);
-// clustering a pruned model keeps its zeros; per-channel clustering; bad arguments fail with a
-// message and leave no file.
+// it; int8 quantization of the clustered model keeps at most 16 values per output channel, and
+// so does its quantization-aware training; clustering a pruned model keeps its zeros;
+// per-channel clustering; bad arguments fail with a message and leave no file.
 #include <gtest/gtest.h>
 
 #include <set>
@@ -140,6 +139,25 @@ TEST_F(ClusterE2E, SixteenClustersKeepAccuracyAndZipSmaller) {
     ASSERT_FALSE(k.q.empty());
     EXPECT_LE(MostPerChannel(k.q, k), 16u);
   }
+}
+
+// Quantization-aware training of a clustered model keeps the clusters (cluster-preserving QAT):
+// the QAT int8 file has at most 16 values per output channel.
+TEST_F(ClusterE2E, QatKeepsTheClusters) {
+  Edgeopt("cluster " + base_ + " --clusters 16 --one-shot --quiet -o " + Tmp("c16.keras"));
+  const std::string log =
+      Edgeopt("qat " + Tmp("c16.keras") +
+              " --data fashion-mnist --epochs 1 --lr 1e-4 --test-samples 1000 --threads 2 -o " +
+              Tmp("c16_qat.tflite"));
+  EXPECT_NE(log.find("4 clustered weight(s) kept on their 16 or fewer values"), std::string::npos)
+      << log;
+  const std::vector<Kernel> q = Kernels(Tmp("c16_qat.tflite"));
+  ASSERT_EQ(q.size(), 4u);
+  for (const Kernel& k : q) {
+    ASSERT_FALSE(k.q.empty());
+    EXPECT_LE(MostPerChannel(k.q, k), 16u);
+  }
+  EXPECT_GT(ParseMetric(log, "fake_quant_accuracy"), 0.8) << log;
 }
 
 TEST_F(ClusterE2E, PrunedZerosStayAndPerChannelClusters) {

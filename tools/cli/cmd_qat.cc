@@ -23,6 +23,7 @@
 #include "CLI/CLI.hpp"
 #include "src/data/dataset.h"
 #include "src/export/tflite/export.h"
+#include "src/passes/cluster/cluster.h"
 #include "src/passes/model_loader.h"
 #include "src/passes/prune/sparse_encode.h"
 #include "src/passes/qat/qat.h"
@@ -168,7 +169,16 @@ Status Qat(const QatSettings& s) {
   EDGEOPT_ASSIGN_OR_RETURN(auto trainer,
                            train::Trainer::Create(engine->get(), options, train_data));
   EDGEOPT_ASSIGN_OR_RETURN(int64_t masked, qat::KeepZeroWeights(model, trainer.get()));
+  // A clustered model (edgeopt cluster) stays clustered: its weights keep their shared values.
+  cluster::ClusterKeeper keeper;
+  EDGEOPT_ASSIGN_OR_RETURN(int clustered, keeper.Attach(trainer.get(), model.weights));
   if (!s.flags.quiet) {
+    std::string kept;
+    if (masked > 0) kept += ", " + std::to_string(masked) + " zero weights kept at zero";
+    if (clustered > 0) {
+      kept += ", " + std::to_string(clustered) + " clustered weight(s) kept on their " +
+              std::to_string(keeper.max_values()) + " or fewer values";
+    }
     std::printf(
         "qat %s on %s: %d weight and %d activation fake-quants (%d ranges from %lld "
         "calibration samples), %s weights, %s lr %g, batch %d%s\n",
@@ -176,8 +186,7 @@ Status Qat(const QatSettings& s) {
         model.num_activation_quantizers, model.num_range_states, static_cast<long long>(calib.size),
         qo.per_channel ? "per-channel" : "per-tensor",
         train::OptimizerKindName(options.optimizer.kind), options.optimizer.learning_rate,
-        options.batch_size,
-        masked > 0 ? (", " + std::to_string(masked) + " zero weights kept at zero").c_str() : "");
+        options.batch_size, kept.c_str());
     std::fflush(stdout);
   }
   auto write = [&]() -> Status {

@@ -349,5 +349,36 @@ void WeightClusterer::Refresh(const ir::Graph& graph) {
   }
 }
 
+StatusOr<int> ClusterKeeper::Attach(train::Trainer* trainer, const std::vector<int>& tensors) {
+  std::vector<train::Parameter>& params = trainer->engine()->parameters();
+  for (int t : tensors) {
+    for (size_t q = 0; q < params.size(); ++q) {
+      if (params[q].tensor != t) continue;
+      const float* w = params[q].data();
+      const int64_t n = params[q].size;
+      std::vector<float> nonzero;
+      for (int64_t i = 0; i < n; ++i) {
+        if (w[i] != 0.0f) nonzero.push_back(w[i]);
+      }
+      SortUnique(&nonzero);
+      const int64_t values = static_cast<int64_t>(nonzero.size());
+      if (values == 0 || values > kMaxValues || values * kMinWeightsPerValue > n) continue;
+      Options o;
+      o.clusters = static_cast<int>(values);  // one cluster per value: the k-means is exact
+      index_.push_back(q);
+      clusters_.push_back(LayerClusters::Build(w, n, 1, false, o, 0));
+      weights_ += n;
+      max_values_ = std::max(max_values_, values);
+    }
+  }
+  if (index_.empty()) return 0;
+  trainer->SetStepCallback([this, trainer](int64_t) -> Status {
+    std::vector<train::Parameter>& p = trainer->engine()->parameters();
+    for (size_t l = 0; l < clusters_.size(); ++l) clusters_[l].Project(p[index_[l]].data());
+    return Status::Ok();
+  });
+  return static_cast<int>(index_.size());
+}
+
 }  // namespace cluster
 }  // namespace edgeopt

@@ -126,6 +126,30 @@ class WeightClusterer {
   std::vector<LayerReport> reports_;
 };
 
+// Keeps weights that are clustered already on their shared values while a trainer trains them
+// (quantization-aware training of a clustered model, TFMOT's cluster-preserving QAT): each
+// parameter named by tensor id whose nonzero values are few (at most kMaxValues distinct, and
+// at least kMinWeightsPerValue weights per value on average; a float layer trained as usual has
+// as many values as weights) gets one cluster per distinct value, projected after every step.
+class ClusterKeeper {
+ public:
+  static constexpr int64_t kMaxValues = 4096;
+  static constexpr int64_t kMinWeightsPerValue = 4;
+
+  // Returns the number of parameters kept clustered. The trainer must outlive its use of this
+  // object.
+  StatusOr<int> Attach(train::Trainer* trainer, const std::vector<int>& tensors);
+  // Weights in the kept parameters.
+  int64_t weights() const { return weights_; }
+  // The most distinct values any kept parameter has.
+  int64_t max_values() const { return max_values_; }
+
+ private:
+  std::vector<size_t> index_;
+  std::vector<LayerClusters> clusters_;
+  int64_t weights_ = 0, max_values_ = 0;
+};
+
 }  // namespace cluster
 }  // namespace edgeopt
 

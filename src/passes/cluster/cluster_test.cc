@@ -320,7 +320,9 @@ TEST(WeightClusterer, ClustersTheGraphAndReports) {
 
 // Fine-tuning keeps every clustered weight on at most K values while the centroids move and
 // the model learns (an MLP on three Gaussian blobs).
-TEST(WeightClusterer, FineTuningKeepsTheClustersAndLearns) {
+// With `keeper`, a ClusterKeeper that finds the clustered layer among both kernels by itself
+// (QAT's way) instead of the WeightClusterer that made the clusters.
+void FineTuneClusteredMlp(bool keeper) {
   data::Dataset ds;
   ds.name = "blobs";
   ds.sample_shape = {6};
@@ -380,7 +382,16 @@ TEST(WeightClusterer, FineTuningKeepsTheClustersAndLearns) {
   to.optimizer.learning_rate = 0.01f;
   auto trainer = train::Trainer::Create(engine->get(), to, ds);
   ASSERT_TRUE(trainer.ok()) << trainer.status().ToString();
-  ASSERT_TRUE(wc.Attach(trainer->get()).ok());
+  ClusterKeeper kept;
+  if (keeper) {
+    auto n = kept.Attach(trainer->get(), {w1, w2});
+    ASSERT_TRUE(n.ok()) << n.status().ToString();
+    EXPECT_EQ(*n, 1) << "d2 has 48 distinct values in 48 weights: not clustered";
+    EXPECT_EQ(kept.weights(), 96);
+    EXPECT_EQ(kept.max_values(), 4);
+  } else {
+    ASSERT_TRUE(wc.Attach(trainer->get()).ok());
+  }
   auto before = train::Evaluate(engine->get(), ds, 64);
   ASSERT_TRUE(before.ok());
   ASSERT_TRUE((*trainer)->Fit(ds, nullptr).ok());
@@ -407,6 +418,9 @@ TEST(WeightClusterer, FineTuningKeepsTheClustersAndLearns) {
   wc.Refresh(g);
   EXPECT_LE(wc.reports()[0].distinct_after, 4);
 }
+
+TEST(WeightClusterer, FineTuningKeepsTheClustersAndLearns) { FineTuneClusteredMlp(false); }
+TEST(ClusterKeeper, KeepsAClusteredLayerClusteredAndLeavesTheOthers) { FineTuneClusteredMlp(true); }
 
 }  // namespace
 }  // namespace cluster
