@@ -119,6 +119,14 @@ TEST_F(ClusterE2E, SixteenClustersKeepAccuracyAndZipSmaller) {
   const std::vector<Kernel> kernels = Kernels(Tmp("c16.tflite"));
   ASSERT_EQ(kernels.size(), 4u);
   for (const Kernel& k : kernels) EXPECT_EQ(Distinct(k.f), 16u);
+  // inspect shows them: 16 values in each layer's row.
+  const std::string inspect = Edgeopt("inspect " + Tmp("c16.tflite") + " --no-tensors");
+  size_t rows = 0;
+  for (size_t p = inspect.find("      16  dense"); p != std::string::npos;
+       p = inspect.find("      16  dense", p + 1)) {
+    ++rows;
+  }
+  EXPECT_EQ(rows, 4u) << inspect;
 
   // The official runtime loads it; edgeopt's runtime agrees with it.
   std::string conf;

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstdio>
+#include <cstring>
 #include <map>
 #include <set>
 #include <string>
@@ -88,6 +89,40 @@ int64_t NonZeros(const rt::Tensor& t) {
   return nonzero;
 }
 
+// Distinct values among the values a constant stores (+0 and -0 once; float16, int8, uint8,
+// int16 by their bits): a clustered layer's are few. -1 for other types.
+int64_t DistinctValues(const rt::Tensor& t) {
+  const size_t elem = DTypeSize(t.type);
+  if (elem == 0 || t.data == nullptr) return -1;
+  const int64_t n =
+      t.sparsity != nullptr ? static_cast<int64_t>(t.bytes / elem) : t.dims.NumElements();
+  std::vector<uint32_t> bits(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) {
+    switch (t.type) {
+      case DType::kFloat32: {
+        const float v = t.Data<float>()[i];
+        std::memcpy(&bits[i], &v, 4);
+        if (v == 0.0f) bits[i] = 0;
+        break;
+      }
+      case DType::kFloat16:
+        bits[i] = (t.Data<uint16_t>()[i] & 0x7FFF) == 0 ? 0 : t.Data<uint16_t>()[i];
+        break;
+      case DType::kInt8:
+      case DType::kUInt8:
+        bits[i] = t.Data<uint8_t>()[i];
+        break;
+      case DType::kInt16:
+        bits[i] = t.Data<uint16_t>()[i];
+        break;
+      default:
+        return -1;
+    }
+  }
+  std::sort(bits.begin(), bits.end());
+  return std::unique(bits.begin(), bits.end()) - bits.begin();
+}
+
 // Per layer with weights (CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED, TRANSPOSE_CONV): the
 // share of zero weights and how they are stored (dense, sparse-encoded and read directly, or
 // sparse-encoded and expanded by DENSIFY).
@@ -121,16 +156,20 @@ void PrintWeightSparsity(rt::Interpreter* interp) {
     const char* stored = densified[node.inputs[k]] >= 0 ? "sparse (DENSIFY)"
                          : w->sparsity != nullptr       ? "sparse"
                                                         : "dense";
+    const int64_t distinct = DistinctValues(*w);
     char buf[256];
-    std::snprintf(buf, sizeof(buf), "  %4d  %-18s %-20s %7.1f%%  %10lld  %s", i,
+    std::snprintf(buf, sizeof(buf), "  %4d  %-18s %-20s %7.1f%%  %10lld  %8s  %s", i,
                   interp->node_name(i), DimsString(w->dims).c_str(),
                   100.0 * static_cast<double>(n - nonzero) / static_cast<double>(n),
-                  static_cast<long long>(nonzero), stored);
+                  static_cast<long long>(nonzero),
+                  distinct >= 0 ? std::to_string(distinct).c_str() : "-", stored);
     lines.push_back(buf);
   }
   if (lines.empty()) return;
-  std::printf("weight sparsity per layer:\n  %4s  %-18s %-20s %8s  %10s  %s\n", "#", "op",
-              "weights", "zeros", "nonzeros", "stored");
+  std::printf(
+      "weight sparsity per layer (values: distinct ones, few when clustered):\n"
+      "  %4s  %-18s %-20s %8s  %10s  %8s  %s\n",
+      "#", "op", "weights", "zeros", "nonzeros", "values", "stored");
   for (const std::string& l : lines) std::printf("%s\n", l.c_str());
   std::printf("  all layers: %.1f%% zeros (%lld of %lld weights nonzero)\n",
               100.0 * static_cast<double>(total - total_nonzero) / static_cast<double>(total),
