@@ -87,6 +87,8 @@ const char* InitName(Init init) {
 std::vector<float> KMeans1D(std::vector<float> v, int k, Init init, uint64_t seed,
                             int* iterations) {
   if (iterations != nullptr) *iterations = 0;
+  // NaN has no place in a sort (nor in a mean); infinities none in a mean.
+  v.erase(std::remove_if(v.begin(), v.end(), [](float x) { return !std::isfinite(x); }), v.end());
   if (v.empty() || k <= 0) return {};
   std::sort(v.begin(), v.end());
   std::vector<float> distinct = v;
@@ -204,7 +206,7 @@ LayerClusters LayerClusters::Build(const float* w, int64_t n, int channels, bool
   lc.assignment_.resize(static_cast<size_t>(n));
   for (int64_t i = 0; i < n; ++i) {
     const int g = group_of(i);
-    lc.assignment_[i] = options.preserve_sparsity && w[i] == 0.0f
+    lc.assignment_[i] = (options.preserve_sparsity && w[i] == 0.0f) || centroids[g].empty()
                             ? -1
                             : lc.group_begin_[g] + NearestCentroid(centroids[g], w[i]);
   }
@@ -289,6 +291,10 @@ Status WeightClusterer::ClusterGraph(ir::Graph* graph) {
                    StatusCode::kInternal, "weight %s changed", p.param.c_str());
     float* w = t.DataAs<float>();
     const int64_t n = t.NumElements();
+    const int64_t non_finite = std::count_if(w, w + n, [](float x) { return !std::isfinite(x); });
+    EDGEOPT_ENSURE(non_finite == 0, StatusCode::kInvalidArgument,
+                   "layer '%s' has %lld NaN or infinite weights; clustering needs finite weights",
+                   p.layer.c_str(), static_cast<long long>(non_finite));
     const bool depthwise = p.op == "DEPTHWISE_CONV_2D";
     const int channels = static_cast<int>(depthwise ? p.inner : p.rows);
     LayerReport r;
@@ -357,9 +363,12 @@ StatusOr<int> ClusterKeeper::Attach(train::Trainer* trainer, const std::vector<i
       const float* w = params[q].data();
       const int64_t n = params[q].size;
       std::vector<float> nonzero;
+      bool finite = true;
       for (int64_t i = 0; i < n; ++i) {
+        finite = finite && std::isfinite(w[i]);
         if (w[i] != 0.0f) nonzero.push_back(w[i]);
       }
+      if (!finite) continue;
       SortUnique(&nonzero);
       const int64_t values = static_cast<int64_t>(nonzero.size());
       if (values == 0 || values > kMaxValues || values * kMinWeightsPerValue > n) continue;

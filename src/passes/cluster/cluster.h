@@ -55,9 +55,9 @@ struct Options {
 // One weight tensor's clusters: every weight's cluster (or a kept zero) and the centroids.
 class LayerClusters {
  public:
-  // Clusters w[0, n). Output channel of weight i with `channels` groups: i / (n / channels), or
-  // i % channels when `channel_last` (DEPTHWISE_CONV_2D's [1, h, w, channels]). Without
-  // options.per_channel, one group.
+  // Clusters w[0, n) (finite values: a group without any goes to zero). Output channel of weight i
+  // with `channels` groups: i / (n / channels), or i % channels when `channel_last`
+  // (DEPTHWISE_CONV_2D's [1, h, w, channels]). Without options.per_channel, one group.
   static LayerClusters Build(const float* w, int64_t n, int channels, bool channel_last,
                              const Options& options, uint64_t seed);
 

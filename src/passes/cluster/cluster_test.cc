@@ -108,6 +108,15 @@ TEST(KMeans1D, SameSeedSameCentroids) {
   }
 }
 
+TEST(KMeans1D, NonFiniteValuesAreLeftOut) {
+  const std::vector<float> v = {NAN, 1.0f, INFINITY, 2.0f, -INFINITY, 1.0f, 9.0f, NAN};
+  const std::vector<float> c = KMeans1D(v, 2, Init::kLinear, 0);
+  ASSERT_EQ(c.size(), 2u);
+  EXPECT_FLOAT_EQ(c[0], 4.0f / 3.0f);  // 1, 1, 2
+  EXPECT_EQ(c[1], 9.0f);
+  EXPECT_TRUE(KMeans1D({NAN, INFINITY}, 4, Init::kKMeansPlusPlus, 0).empty());
+}
+
 TEST(NearestCentroid, HalfwayGoesToTheLowerOne) {
   const std::vector<float> c = {-1.0f, 0.0f, 2.0f};
   EXPECT_EQ(NearestCentroid(c, -5.0f), 0);
@@ -281,6 +290,21 @@ TEST(PlanClustering, EveryWeightLayerButTinyOnesAndTheNamedOnes) {
   ASSERT_TRUE(plan.ok());
   ASSERT_EQ(plan->weights.size(), 1u);
   EXPECT_EQ(plan->weights[0].layer, "dw");
+  // NaN or infinite weights: a clear error naming the layer.
+  {
+    Net nan_net = MakeNet();
+    nan_net.g.tensors[nan_net.fc].DataAs<float>()[3] = NAN;
+    nan_net.g.tensors[nan_net.fc].DataAs<float>()[5] = INFINITY;
+    auto p = PlanClustering(nan_net.g, {}, {}, 4);
+    ASSERT_TRUE(p.ok());
+    Options o;
+    o.clusters = 4;
+    WeightClusterer wc(*p, o);
+    const Status st = wc.ClusterGraph(&nan_net.g);
+    EXPECT_EQ(st.code(), StatusCode::kInvalidArgument);
+    EXPECT_NE(st.message().find("layer 'fc' has 2 NaN or infinite weights"), std::string::npos)
+        << st.message();
+  }
   auto bad = PlanClustering(n.g, {"nope"}, {}, 4);
   EXPECT_EQ(bad.status().code(), StatusCode::kNotFound);
   EXPECT_NE(bad.status().message().find("conv, dw, fc, tiny"), std::string::npos)
