@@ -189,6 +189,21 @@ TEST_F(ClusterE2E, PrunedZerosStayAndPerChannelClusters) {
     EXPECT_LE(Distinct(clustered[l].f), zeros > 0 ? 9u : 8u) << "layer " << l;
   }
 
+  // --sparse: TFLite's sparse encoding of the kept zeros; a smaller file that the official
+  // runtime loads and that computes what the dense one does.
+  Edgeopt("cluster " + Tmp("p80.keras") + " --clusters 8 --one-shot --sparse --quiet -o " +
+          Tmp("p80c8s.tflite"));
+  auto dense = ReadFileBytes(Tmp("p80c8.tflite"));
+  auto sparse = ReadFileBytes(Tmp("p80c8s.tflite"));
+  ASSERT_TRUE(dense.ok() && sparse.ok());
+  EXPECT_LT(sparse->size() * 2, dense->size());
+  std::string conf;
+  EXPECT_EQ(RunCommand("sh " + SharedDir() + "/tools/conformance/conformance '" + EdgeoptBinary() +
+                           " run' " + Tmp("p80c8s.tflite"),
+                       &conf),
+            0)
+      << conf;
+
   // Per channel: every output channel of every kernel holds at most 8 values.
   Edgeopt("cluster " + base_ + " --clusters 8 --per-channel --one-shot --quiet -o " +
           Tmp("pc8.tflite"));
@@ -217,6 +232,12 @@ TEST_F(ClusterE2E, BadArgumentsFailWithAMessageAndNoFile) {
     EXPECT_FALSE(ReadFileBytes(Tmp("out.tflite")).ok()) << c.args;
   }
   std::string log;
+  EXPECT_EQ(RunCommand(EdgeoptBinary() + " cluster " + base_ + " --one-shot --sparse -o " +
+                           Tmp("out.keras"),
+                       &log),
+            1);
+  EXPECT_NE(log.find("--sparse applies to .tflite outputs"), std::string::npos) << log;
+  EXPECT_FALSE(ReadFileBytes(Tmp("out.keras")).ok());
   EXPECT_EQ(RunCommand(EdgeoptBinary() + " cluster " + Tmp("missing.keras") + " --one-shot -o " +
                            Tmp("out.tflite"),
                        &log),

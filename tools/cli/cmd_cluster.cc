@@ -20,6 +20,7 @@
 #include "src/passes/cluster/cluster.h"
 #include "src/passes/pipeline.h"
 #include "src/passes/prune/prune_plan.h"
+#include "src/passes/prune/sparse_encode.h"
 #include "src/train/engine.h"
 #include "src/train/trainer.h"
 #include "src/util/file_util.h"
@@ -39,15 +40,18 @@ struct ClusterFlags {
   bool per_channel = false;
   bool no_preserve_sparsity = false;
   bool one_shot = false;
+  bool sparse = false;
   int64_t max_samples = 0;
   int64_t test_samples = 0;
 };
 
-// The graph as the .tflite file `edgeopt convert` would write (export passes: BATCH_NORM
-// folded, DROPOUT removed).
-StatusOr<std::vector<uint8_t>> TfliteBytes(const ir::Graph& graph) {
+// The graph as the .tflite file `edgeopt convert [--sparse]` would write (export passes:
+// BATCH_NORM folded, DROPOUT removed; with `sparse`, TFLite's sparse encoding for weights with
+// many zeros).
+StatusOr<std::vector<uint8_t>> TfliteBytes(const ir::Graph& graph, bool sparse) {
   ir::Graph g = graph;
   EDGEOPT_RETURN_IF_ERROR(passes::PrepareForExport(&g));
+  if (sparse) EDGEOPT_RETURN_IF_ERROR(prune::EncodeSparseWeights(&g).status());
   return ExportTflite(g);
 }
 
@@ -66,6 +70,8 @@ Status Cluster(const ClusterFlags& cf, const TrainFlags& flags) {
 
   EDGEOPT_ASSIGN_OR_RETURN(TrainModel model, LoadModelForTraining(cf.model, "", flags.seed));
   EDGEOPT_RETURN_IF_ERROR(CheckOutputPath(model, cf.output));
+  EDGEOPT_ENSURE(!cf.sparse || FileExtension(cf.output) == ".tflite", StatusCode::kInvalidArgument,
+                 "--sparse applies to .tflite outputs (Keras files store dense weights)");
   EDGEOPT_ASSIGN_OR_RETURN(cluster::Plan plan,
                            cluster::PlanClustering(model.graph, prune::SplitNames(cf.layers),
                                                    prune::SplitNames(cf.skip), cf.clusters));
@@ -103,7 +109,8 @@ Status Cluster(const ClusterFlags& cf, const TrainFlags& flags) {
   if (evaluate) {
     EDGEOPT_ASSIGN_OR_RETURN(before, EvaluateGraph(model.graph, test, flags, "original"));
   }
-  EDGEOPT_ASSIGN_OR_RETURN(std::vector<uint8_t> original_tflite, TfliteBytes(model.graph));
+  EDGEOPT_ASSIGN_OR_RETURN(std::vector<uint8_t> original_tflite,
+                           TfliteBytes(model.graph, cf.sparse));
   EDGEOPT_ASSIGN_OR_RETURN(size_t original_zipped, ZippedSize("model.tflite", original_tflite));
 
   cluster::WeightClusterer clusterer(plan, options);
@@ -146,7 +153,7 @@ Status Cluster(const ClusterFlags& cf, const TrainFlags& flags) {
   clusterer.Refresh(model.graph);
 
   // The output, and the clustered model as a .tflite (its size, zipped).
-  EDGEOPT_ASSIGN_OR_RETURN(std::vector<uint8_t> tflite, TfliteBytes(model.graph));
+  EDGEOPT_ASSIGN_OR_RETURN(std::vector<uint8_t> tflite, TfliteBytes(model.graph, cf.sparse));
   EDGEOPT_ASSIGN_OR_RETURN(size_t zipped, ZippedSize("model.tflite", tflite));
   size_t bytes = tflite.size();
   if (FileExtension(cf.output) == ".tflite") {
@@ -234,6 +241,9 @@ int RunCluster(int argc, char** argv) {
                  "cluster exactly these layers (comma-separated Keras names)");
   app.add_option("--skip", cf.skip, "never cluster these layers (comma-separated)");
   app.add_flag("--one-shot", cf.one_shot, "cluster without fine-tuning");
+  app.add_flag("--sparse", cf.sparse,
+               ".tflite output: TFLite's sparse tensor encoding for pruned weights (the sizes "
+               "reported are of both files so encoded)");
   app.add_option("--max-samples", cf.max_samples,
                  "fine-tune on a random subset of this many training samples");
   app.add_option("--test-samples", cf.test_samples,
