@@ -138,6 +138,13 @@ TEST_F(ClusterE2E, SixteenClustersKeepAccuracyAndZipSmaller) {
 
   // int8 of the clustered model (through its .keras): at most 16 values per output channel.
   Edgeopt("cluster " + base_ + " --clusters 16 --one-shot --quiet -o " + Tmp("c16.keras"));
+  // inspect of the Keras file: 16 values in each kernel.
+  const std::string keras_inspect = Edgeopt("inspect " + Tmp("c16.keras"));
+  for (const char* row : {"      16  CONV_2D", "      16  FULLY_CONNECTED"}) {
+    const size_t first = keras_inspect.find(row);
+    EXPECT_NE(first, std::string::npos) << keras_inspect;
+    EXPECT_NE(keras_inspect.find(row, first + 1), std::string::npos) << keras_inspect;
+  }
   Edgeopt("quantize " + Tmp("c16.keras") +
           " --mode int8 --calibration fashion-mnist:train --calibration-samples 100 -o " +
           Tmp("c16_int8.tflite"));

@@ -1,14 +1,16 @@
 // edgeopt inspect for Keras files: layers with class, output shape, parameters, the share of
-// zeros in their kernels (pruning), and what each converts to (IR ops of the training form), then
-// the op count after the export passes.
+// zeros in their kernels (pruning) and their distinct values (clustering), and what each converts
+// to (IR ops of the training form), then the op count after the export passes.
 #include <cstdio>
 #include <map>
 #include <set>
 #include <string>
+#include <vector>
 
 #include "src/importers/keras/graph_builder.h"
 #include "src/importers/keras/keras_config.h"
 #include "src/importers/keras/keras_model.h"
+#include "src/passes/cluster/cluster.h"
 #include "src/passes/pipeline.h"
 #include "tools/cli/cli_util.h"
 #include "tools/cli/commands.h"
@@ -32,20 +34,29 @@ std::string OpList(const std::vector<std::string>& ops) {
   return s.empty() ? "(passes its input on)" : s;
 }
 
-// Per layer: zeros and elements of its float kernels (variables named *kernel, e.g. kernel,
-// depthwise_kernel), from the tensors' Keras origin "layer/variable".
-std::map<std::string, std::pair<int64_t, int64_t>> KernelZeros(const ir::Graph& g) {
-  std::map<std::string, std::pair<int64_t, int64_t>> out;
+// Per layer: zeros, elements and distinct values of its float kernels (variables named
+// *kernel, e.g. kernel, depthwise_kernel), from the tensors' Keras origin "layer/variable".
+struct KernelStats {
+  int64_t zeros = 0, n = 0, distinct = 0;
+};
+std::map<std::string, KernelStats> KernelStatsByLayer(const ir::Graph& g) {
+  std::map<std::string, KernelStats> out;
+  std::map<std::string, std::vector<float>> values;
   for (const ir::Tensor& t : g.tensors) {
     const size_t slash = t.origin.rfind('/');
     if (!t.is_constant || t.dtype != DType::kFloat32 || t.has_sparsity ||
         slash == std::string::npos || t.origin.find("kernel", slash) == std::string::npos) {
       continue;
     }
-    auto& [zeros, n] = out[t.origin.substr(0, slash)];
+    const std::string layer = t.origin.substr(0, slash);
+    KernelStats& k = out[layer];
     const float* v = t.DataAs<float>();
-    for (int64_t i = 0; i < t.NumElements(); ++i) zeros += v[i] == 0.0f;
-    n += t.NumElements();
+    for (int64_t i = 0; i < t.NumElements(); ++i) k.zeros += v[i] == 0.0f;
+    k.n += t.NumElements();
+    values[layer].insert(values[layer].end(), v, v + t.NumElements());
+  }
+  for (auto& [layer, v] : values) {
+    out[layer].distinct = cluster::CountDistinct(v.data(), static_cast<int64_t>(v.size()));
   }
   return out;
 }
@@ -74,29 +85,31 @@ int InspectKeras(const std::string& path) {
   }
   int64_t total = 0;
   for (const keras::LayerRecord& r : records) total += r.params;
-  std::map<std::string, std::pair<int64_t, int64_t>> zeros;
-  if (graph.ok()) zeros = KernelZeros(*graph);
-  std::printf("\n%-28s %-22s %-18s %10s %7s  %s\n", "layer", "class", "output shape", "params",
-              "zeros", "converts to");
+  std::map<std::string, KernelStats> kernels;
+  if (graph.ok()) kernels = KernelStatsByLayer(*graph);
+  std::printf("\n%-28s %-22s %-18s %10s %7s %8s  %s\n", "layer", "class", "output shape", "params",
+              "zeros", "values", "converts to");
   std::set<std::string> shown;
   for (const keras::LayerRecord& r : records) {
     std::string shape;
     for (const keras::Shape& s : r.output_shapes) {
       shape += (shape.empty() ? "" : " ") + keras::ShapeString(s);
     }
-    // Zeros in the kernel: what pruning leaves (trained weights are practically never 0).
-    std::string zero_share = "-";
-    const auto z = zeros.find(r.name);
-    if (z != zeros.end() && z->second.second > 0) {
+    // Zeros in the kernel: what pruning leaves (trained weights are practically never 0); its
+    // distinct values: few after clustering.
+    std::string zero_share = "-", distinct = "-";
+    const auto k = kernels.find(r.name);
+    if (k != kernels.end() && k->second.n > 0) {
       char buf[16];
       std::snprintf(
           buf, sizeof(buf), "%.1f%%",
-          100.0 * static_cast<double>(z->second.first) / static_cast<double>(z->second.second));
+          100.0 * static_cast<double>(k->second.zeros) / static_cast<double>(k->second.n));
       zero_share = buf;
+      distinct = std::to_string(k->second.distinct);
     }
-    std::printf("%-28s %-22s %-18s %10lld %7s  %s\n", r.name.c_str(), r.class_name.c_str(),
+    std::printf("%-28s %-22s %-18s %10lld %7s %8s  %s\n", r.name.c_str(), r.class_name.c_str(),
                 shape.c_str(), static_cast<long long>(r.params), zero_share.c_str(),
-                OpList(r.ops).c_str());
+                distinct.c_str(), OpList(r.ops).c_str());
     shown.insert(r.name);
   }
   if (!graph.ok()) {
@@ -105,8 +118,8 @@ int InspectKeras(const std::string& path) {
     if (keras::ListLayers(model->config, &layers).ok()) {
       for (const keras::LayerEntry& e : layers) {
         if (shown.count(e.name) == 0 && e.class_name != "InputLayer") {
-          std::printf("%-28s %-22s %-18s %10s %7s  %s\n", e.name.c_str(), e.class_name.c_str(), "?",
-                      "?", "?", "(not converted)");
+          std::printf("%-28s %-22s %-18s %10s %7s %8s  %s\n", e.name.c_str(), e.class_name.c_str(),
+                      "?", "?", "?", "?", "(not converted)");
         }
       }
     }
