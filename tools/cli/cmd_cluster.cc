@@ -87,21 +87,14 @@ Status Cluster(const ClusterFlags& cf, const TrainFlags& flags) {
   }
 
   // Data.
-  const std::string test_spec = cf.test_data.empty() ? DefaultTestSpec(cf.data) : cf.test_data;
-  data::Dataset train_data, validation, test;
-  bool has_validation = false;
   const bool fine_tune = !cf.one_shot && flags.epochs > 0 && !cf.data.empty();
-  if (fine_tune) {
-    EDGEOPT_RETURN_IF_ERROR(
-        LoadTrainingData(cf.data, flags, &train_data, &validation, &has_validation));
-    train_data = RandomSubset(train_data, cf.max_samples, flags.seed);
-  }
-  if (!test_spec.empty()) {
-    data::LoadOptions lo;
-    lo.csv_label_column = flags.csv_label;
-    EDGEOPT_ASSIGN_OR_RETURN(test, data::LoadDataset(test_spec, lo));
-    test = RandomSubset(test, cf.test_samples, flags.seed + 1);
-  }
+  FineTuneData data;
+  EDGEOPT_RETURN_IF_ERROR(LoadFineTuneData(cf.data, cf.test_data, fine_tune, cf.max_samples,
+                                           cf.test_samples, flags, &data));
+  const data::Dataset& train_data = data.train;
+  const data::Dataset& validation = data.validation;
+  const data::Dataset& test = data.test;
+  const bool has_validation = data.has_validation;
   const bool evaluate = test.size > 0;
 
   // Before: accuracy and the .tflite sizes of the original.

@@ -151,21 +151,14 @@ Status Prune(const PruneFlags& pf, const TrainFlags& flags) {
   }
 
   // Data.
-  std::string test_spec = pf.test_data.empty() ? DefaultTestSpec(pf.data) : pf.test_data;
-  data::Dataset train_data, validation, test;
-  bool has_validation = false;
   const bool fine_tune = !pf.one_shot && flags.epochs > 0 && !pf.data.empty();
-  if (fine_tune) {
-    EDGEOPT_RETURN_IF_ERROR(
-        LoadTrainingData(pf.data, flags, &train_data, &validation, &has_validation));
-    train_data = RandomSubset(train_data, pf.max_samples, flags.seed);
-  }
-  if (!test_spec.empty()) {
-    data::LoadOptions lo;
-    lo.csv_label_column = flags.csv_label;
-    EDGEOPT_ASSIGN_OR_RETURN(test, data::LoadDataset(test_spec, lo));
-    test = RandomSubset(test, pf.test_samples, flags.seed + 1);
-  }
+  FineTuneData data;
+  EDGEOPT_RETURN_IF_ERROR(LoadFineTuneData(pf.data, pf.test_data, fine_tune, pf.max_samples,
+                                           pf.test_samples, flags, &data));
+  const data::Dataset& train_data = data.train;
+  const data::Dataset& validation = data.validation;
+  const data::Dataset& test = data.test;
+  const bool has_validation = data.has_validation;
   const bool evaluate = test.size > 0;
 
   // Before.

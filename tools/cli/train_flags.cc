@@ -259,5 +259,23 @@ StatusOr<train::EvalResult> EvaluateGraph(const ir::Graph& graph, const data::Da
   return r;
 }
 
+Status LoadFineTuneData(const std::string& data_spec, const std::string& test_spec, bool fine_tune,
+                        int64_t max_samples, int64_t test_samples, const TrainFlags& flags,
+                        FineTuneData* out) {
+  if (fine_tune) {
+    EDGEOPT_RETURN_IF_ERROR(
+        LoadTrainingData(data_spec, flags, &out->train, &out->validation, &out->has_validation));
+    out->train = RandomSubset(out->train, max_samples, flags.seed);
+  }
+  const std::string test = test_spec.empty() ? DefaultTestSpec(data_spec) : test_spec;
+  if (!test.empty()) {
+    data::LoadOptions lo;
+    lo.csv_label_column = flags.csv_label;
+    EDGEOPT_ASSIGN_OR_RETURN(out->test, data::LoadDataset(test, lo));
+    out->test = RandomSubset(out->test, test_samples, flags.seed + 1);
+  }
+  return Status::Ok();
+}
+
 }  // namespace cli
 }  // namespace edgeopt

@@ -69,6 +69,19 @@ StatusOr<train::EvalResult> EvaluateWithProgress(train::Engine* engine, const da
                                                  int batch_size, bool quiet,
                                                  const std::string& loss = "");
 
+// The data of a command that fine-tunes a model and measures it before and after (prune,
+// cluster): with `fine_tune`, the training data of `data_spec` (a random subset of
+// `max_samples`, 0: all) and its validation set; the test data of `test_spec`, or of
+// DefaultTestSpec(data_spec) when empty (a random subset of `test_samples`, 0: all; none when
+// neither names one).
+struct FineTuneData {
+  data::Dataset train, validation, test;
+  bool has_validation = false;
+};
+Status LoadFineTuneData(const std::string& data_spec, const std::string& test_spec, bool fine_tune,
+                        int64_t max_samples, int64_t test_samples, const TrainFlags& flags,
+                        FineTuneData* out);
+
 // Accuracy and loss of a training-form graph on `test` (an engine of its own, batch 256), with
 // a progress bar; unless --quiet, prints "LABEL: accuracy=... loss=... samples=N".
 StatusOr<train::EvalResult> EvaluateGraph(const ir::Graph& graph, const data::Dataset& test,
