@@ -4,7 +4,8 @@
 // distinct values; the file loads in the official runtime and edgeopt's runtime agrees with
 // it; int8 quantization of the clustered model keeps at most 16 values per output channel, and
 // so does its quantization-aware training; clustering a pruned model keeps its zeros;
-// per-channel clustering; bad arguments fail with a message and leave no file.
+// per-layer counts; per-channel clustering; bad arguments fail with a message and leave no
+// file.
 #include <gtest/gtest.h>
 
 #include <set>
@@ -210,6 +211,16 @@ TEST_F(ClusterE2E, PrunedZerosStayAndPerChannelClusters) {
                        &conf),
             0)
       << conf;
+
+  // Per-layer counts: the big dense layer into 4, the rest into 8.
+  Edgeopt("cluster " + base_ + " --clusters 8 --layer-clusters dense=4 --one-shot --quiet -o " +
+          Tmp("lc.tflite"));
+  const std::vector<Kernel> lc = Kernels(Tmp("lc.tflite"));
+  ASSERT_EQ(lc.size(), 4u);
+  EXPECT_EQ(Distinct(lc[0].f), 8u);
+  EXPECT_EQ(Distinct(lc[1].f), 8u);
+  EXPECT_EQ(Distinct(lc[2].f), 4u);  // dense
+  EXPECT_EQ(Distinct(lc[3].f), 8u);
 
   // Per channel: every output channel of every kernel holds at most 8 values.
   Edgeopt("cluster " + base_ + " --clusters 8 --per-channel --one-shot --quiet -o " +

@@ -11,6 +11,7 @@
 // original's; the last line is machine-readable.
 #include <chrono>
 #include <cstdio>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -35,7 +36,7 @@ namespace cli {
 namespace {
 
 struct ClusterFlags {
-  std::string model, data, test_data, output, init = "kmeans++", layers, skip;
+  std::string model, data, test_data, output, init = "kmeans++", layers, skip, layer_clusters;
   int clusters = 16;
   bool per_channel = false;
   bool no_preserve_sparsity = false;
@@ -72,9 +73,13 @@ Status Cluster(const ClusterFlags& cf, const TrainFlags& flags) {
   EDGEOPT_RETURN_IF_ERROR(CheckOutputPath(model, cf.output));
   EDGEOPT_ENSURE(!cf.sparse || FileExtension(cf.output) == ".tflite", StatusCode::kInvalidArgument,
                  "--sparse applies to .tflite outputs (Keras files store dense weights)");
-  EDGEOPT_ASSIGN_OR_RETURN(cluster::Plan plan,
-                           cluster::PlanClustering(model.graph, prune::SplitNames(cf.layers),
-                                                   prune::SplitNames(cf.skip), cf.clusters));
+  using LayerClusters = std::map<std::string, int>;
+  EDGEOPT_ASSIGN_OR_RETURN(LayerClusters layer_clusters,
+                           cluster::ParseLayerClusters(cf.layer_clusters));
+  EDGEOPT_ASSIGN_OR_RETURN(
+      cluster::Plan plan,
+      cluster::PlanClustering(model.graph, prune::SplitNames(cf.layers), prune::SplitNames(cf.skip),
+                              cf.clusters, layer_clusters));
   EDGEOPT_ENSURE(!plan.weights.empty(), StatusCode::kInvalidArgument,
                  "no layer to cluster (%zu left out; see --layers)", plan.notes.size());
   if (!flags.quiet) {
@@ -233,6 +238,8 @@ int RunCluster(int argc, char** argv) {
   app.add_option("--layers", cf.layers,
                  "cluster exactly these layers (comma-separated Keras names)");
   app.add_option("--skip", cf.skip, "never cluster these layers (comma-separated)");
+  app.add_option("--layer-clusters", cf.layer_clusters,
+                 "per-layer cluster counts, e.g. dense=8,conv2d=32 (the others: --clusters)");
   app.add_flag("--one-shot", cf.one_shot, "cluster without fine-tuning");
   app.add_flag("--sparse", cf.sparse,
                ".tflite output: TFLite's sparse tensor encoding for pruned weights (the sizes "

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <numeric>
 
 #include "src/train/rng.h"
@@ -246,7 +247,8 @@ int64_t LayerClusters::kept_zeros() const {
 }
 
 StatusOr<Plan> PlanClustering(const ir::Graph& graph, const std::vector<std::string>& layers,
-                              const std::vector<std::string>& skip, int clusters) {
+                              const std::vector<std::string>& skip, int clusters,
+                              const std::map<std::string, int>& layer_clusters) {
   const std::vector<prune::PrunableWeight> candidates = prune::WeightLayers(graph);
   std::string names;
   for (const prune::PrunableWeight& p : candidates) names += (names.empty() ? "" : ", ") + p.layer;
@@ -256,13 +258,14 @@ StatusOr<Plan> PlanClustering(const ir::Graph& graph, const std::vector<std::str
     }
     return false;
   };
-  for (const auto* list : {&layers, &skip}) {
-    for (const std::string& name : *list) {
-      EDGEOPT_ENSURE(known(name), StatusCode::kNotFound,
-                     "'%s' is not a layer with weights to cluster (CONV_2D, DEPTHWISE_CONV_2D or "
-                     "FULLY_CONNECTED with float weights); the model has: %s",
-                     name.c_str(), names.empty() ? "(none)" : names.c_str());
-    }
+  std::vector<std::string> named = layers;
+  named.insert(named.end(), skip.begin(), skip.end());
+  for (const auto& kv : layer_clusters) named.push_back(kv.first);
+  for (const std::string& name : named) {
+    EDGEOPT_ENSURE(known(name), StatusCode::kNotFound,
+                   "'%s' is not a layer with weights to cluster (CONV_2D, DEPTHWISE_CONV_2D or "
+                   "FULLY_CONNECTED with float weights); the model has: %s",
+                   name.c_str(), names.empty() ? "(none)" : names.c_str());
   }
   Plan plan;
   for (const prune::PrunableWeight& p : candidates) {
@@ -271,14 +274,37 @@ StatusOr<Plan> PlanClustering(const ir::Graph& graph, const std::vector<std::str
       plan.notes.push_back(p.layer + ": skipped (--skip)");
     } else if (!layers.empty() && !listed) {
       plan.notes.push_back(p.layer + ": not in --layers");
-    } else if (p.rows * p.cols <= clusters) {
-      plan.notes.push_back(p.layer + ": " + std::to_string(p.rows * p.cols) +
-                           " weights, no more than the clusters; left as it is");
     } else {
-      plan.weights.push_back(p);
+      const auto it = layer_clusters.find(p.layer);
+      const int k = it != layer_clusters.end() ? it->second : clusters;
+      if (p.rows * p.cols <= k) {
+        plan.notes.push_back(p.layer + ": " + std::to_string(p.rows * p.cols) +
+                             " weights, no more than the clusters; left as it is");
+      } else {
+        plan.weights.push_back(p);
+        plan.clusters.push_back(k);
+      }
     }
   }
   return plan;
+}
+
+StatusOr<std::map<std::string, int>> ParseLayerClusters(const std::string& text) {
+  std::map<std::string, int> out;
+  for (const std::string& item : prune::SplitNames(text)) {
+    const size_t eq = item.rfind('=');
+    EDGEOPT_ENSURE(
+        eq != std::string::npos && eq > 0 && eq + 1 < item.size(), StatusCode::kInvalidArgument,
+        "bad per-layer clusters '%s' (expected LAYER=CLUSTERS, e.g. dense=8)", item.c_str());
+    const std::string value = item.substr(eq + 1);
+    char* end = nullptr;
+    const long k = std::strtol(value.c_str(), &end, 10);
+    EDGEOPT_ENSURE(end != nullptr && *end == '\0' && k >= 2 && k <= 65536,
+                   StatusCode::kInvalidArgument, "clusters '%s' of %s must be in [2, 65536]",
+                   value.c_str(), item.substr(0, eq).c_str());
+    out[item.substr(0, eq)] = static_cast<int>(k);
+  }
+  return out;
 }
 
 Status WeightClusterer::ClusterGraph(ir::Graph* graph) {
@@ -303,7 +329,9 @@ Status WeightClusterer::ClusterGraph(ir::Graph* graph) {
     r.weights = n;
     r.distinct_before = CountDistinct(w, n);
     std::vector<float> original(w, w + n);
-    clusters_.push_back(LayerClusters::Build(w, n, channels, depthwise, options_,
+    Options layer_options = options_;
+    if (l < plan_.clusters.size()) layer_options.clusters = plan_.clusters[l];
+    clusters_.push_back(LayerClusters::Build(w, n, channels, depthwise, layer_options,
                                              train::MixSeed(options_.seed, l, 1)));
     clusters_.back().Apply(w);
     double err = 0.0, norm = 0.0;

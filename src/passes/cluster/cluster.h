@@ -17,6 +17,7 @@
 #define EDGEOPT_SRC_PASSES_CLUSTER_CLUSTER_H_
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -45,7 +46,7 @@ int NearestCentroid(const std::vector<float>& centroids, float v);
 int64_t CountDistinct(const float* w, int64_t n);
 
 struct Options {
-  int clusters = 16;
+  int clusters = 16;  // (a Plan's per-layer counts take its place in WeightClusterer)
   Init init = Init::kKMeansPlusPlus;
   bool per_channel = false;       // one k-means per output channel
   bool preserve_sparsity = true;  // zeros stay zero, outside the clusters
@@ -83,13 +84,18 @@ class LayerClusters {
 
 struct Plan {
   std::vector<prune::PrunableWeight> weights;
+  std::vector<int> clusters;       // per planned weight
   std::vector<std::string> notes;  // layers left out and why
 };
 // The kernels to cluster: every CONV_2D, DEPTHWISE_CONV_2D and FULLY_CONNECTED kernel, or
-// exactly `layers`, minus `skip`; kernels of no more than `clusters` weights are left out
-// (nothing to share). Unknown names are errors that list the layers.
+// exactly `layers`, minus `skip`, each into `clusters` clusters or its entry in
+// `layer_clusters`; kernels of no more weights than their clusters are left out (nothing to
+// share). Unknown names are errors that list the layers.
 StatusOr<Plan> PlanClustering(const ir::Graph& graph, const std::vector<std::string>& layers,
-                              const std::vector<std::string>& skip, int clusters);
+                              const std::vector<std::string>& skip, int clusters,
+                              const std::map<std::string, int>& layer_clusters = {});
+// "dense=8,conv2d=32" -> map (each count in [2, 65536]).
+StatusOr<std::map<std::string, int>> ParseLayerClusters(const std::string& text);
 
 struct LayerReport {
   std::string layer, op;

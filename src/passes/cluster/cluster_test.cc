@@ -305,10 +305,40 @@ TEST(PlanClustering, EveryWeightLayerButTinyOnesAndTheNamedOnes) {
     EXPECT_NE(st.message().find("layer 'fc' has 2 NaN or infinite weights"), std::string::npos)
         << st.message();
   }
+  // Per-layer counts: dw into 3, the others into 8; a tiny kernel named with a small count is
+  // clustered after all.
+  plan = PlanClustering(n.g, {}, {}, 8, {{"dw", 3}, {"tiny", 2}});
+  ASSERT_TRUE(plan.ok());
+  layers.clear();
+  for (const auto& w : plan->weights) layers.push_back(w.layer);
+  EXPECT_EQ(layers, (std::vector<std::string>{"conv", "dw", "fc", "tiny"}));
+  EXPECT_EQ(plan->clusters, (std::vector<int>{8, 3, 8, 2}));
+  {
+    Net c = MakeNet();
+    Options o;
+    o.clusters = 8;
+    WeightClusterer wc(*plan, o);
+    ASSERT_TRUE(wc.ClusterGraph(&c.g).ok());
+    EXPECT_EQ(CountDistinct(c.g.tensors[c.dw].DataAs<float>(), 36), 3);
+    EXPECT_EQ(CountDistinct(c.g.tensors[c.conv].DataAs<float>(), 72), 8);
+    EXPECT_EQ(CountDistinct(c.g.tensors[c.tiny].DataAs<float>(), 6), 2);
+    EXPECT_EQ(wc.reports()[1].clusters, 3);
+  }
+  EXPECT_EQ(PlanClustering(n.g, {}, {}, 8, {{"nope", 3}}).status().code(), StatusCode::kNotFound);
   auto bad = PlanClustering(n.g, {"nope"}, {}, 4);
   EXPECT_EQ(bad.status().code(), StatusCode::kNotFound);
   EXPECT_NE(bad.status().message().find("conv, dw, fc, tiny"), std::string::npos)
       << bad.status().message();
+}
+
+TEST(ParseLayerClusters, NamesAndCounts) {
+  auto m = ParseLayerClusters("dense=8,conv2d_1=32");
+  ASSERT_TRUE(m.ok());
+  EXPECT_EQ(*m, (std::map<std::string, int>{{"conv2d_1", 32}, {"dense", 8}}));
+  EXPECT_TRUE(ParseLayerClusters("")->empty());
+  for (const char* bad : {"dense", "dense=", "=8", "dense=1", "dense=70000", "dense=8x"}) {
+    EXPECT_EQ(ParseLayerClusters(bad).status().code(), StatusCode::kInvalidArgument) << bad;
+  }
 }
 
 TEST(WeightClusterer, ClustersTheGraphAndReports) {
