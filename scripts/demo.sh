@@ -45,19 +45,22 @@ $E prune "$OUT/baseline.keras" --data fashion-mnist --structure channel --sparsi
   --epochs 2 --seed 0 --quiet -o "$OUT/channel50.tflite" > "$OUT/channel50.log"
 sed -n '/^layer /,/^accuracy/p' "$OUT/channel50.log"
 
-step "5. Weight clustering: 16 distinct values per layer (1 epoch of fine-tuning), also of the 80%-pruned model"
+step "5. Weight clustering (16 distinct values per layer, 1 epoch of fine-tuning), and one recipe: prune 80% -> cluster 16 -> QAT int8"
 # The files keep float (or int8) weights, so their size shows after zip (the "zipped" column);
-# int8 of a clustered model keeps at most 16 values per channel, the pruned zeros stay zero.
+# int8 of a clustered model keeps at most 16 values per channel. The recipe
+# (recipes/prune80_cluster16_qat.json) runs the three commands as one pipeline, each stage
+# keeping the last one's work: the pruned zeros and the 16 values end in the int8 file.
 $E cluster "$OUT/baseline.keras" --data fashion-mnist --clusters 16 --epochs 1 --seed 0 --quiet \
   -o "$OUT/clustered16.keras" > "$OUT/clustered16.log"
 sed -n '/^layer /,/^accuracy/p' "$OUT/clustered16.log"
 $E convert "$OUT/clustered16.keras" -o "$OUT/clustered16.tflite" > /dev/null
 $E quantize "$OUT/clustered16.keras" -o "$OUT/clustered16_int8.tflite" --mode int8 \
   --calibration fashion-mnist:train --quiet
-$E cluster "$OUT/pruned80.keras" --data fashion-mnist --clusters 16 --epochs 1 --seed 0 --quiet \
-  -o "$OUT/pruned80_clustered16.keras" > "$OUT/pruned80_clustered16.log"
-$E quantize "$OUT/pruned80_clustered16.keras" -o "$OUT/pruned80_clustered16_int8.tflite" \
-  --mode int8 --calibration fashion-mnist:train --sparse --quiet
+$E pipeline "$OUT/baseline.keras" --recipe recipes/prune80_cluster16_qat.json --seed 0 --quiet \
+  --no-compare -o "$OUT/pruned80_clustered16_qat_int8.tflite" > "$OUT/pipeline.log"
+grep -E '^(== stage|edgeopt |accuracy on|int8:)' "$OUT/pipeline.log"
+$E inspect "$OUT/pruned80_clustered16_qat_int8.tflite" --no-tensors | \
+  sed -n '/^weight sparsity/,/all layers/p'
 
 step "6. Quantization-aware training and distillation"
 # QAT from the baseline and from the 80%-pruned model (1 epoch each, starting from the same
@@ -77,9 +80,9 @@ step "7. The variants side by side (Fashion-MNIST test set, 10,000 images; laten
 $E compare "$OUT/baseline.tflite" "$OUT/float16.tflite" "$OUT/dynamic.tflite" \
   "$OUT/int8.tflite" "$OUT/int16x8.tflite" "$OUT/qat_int8.tflite" "$OUT/pruned80.tflite" \
   "$OUT/pruned80_int8.tflite" "$OUT/pruned80_qat_int8.tflite" "$OUT/channel50.tflite" \
-  "$OUT/clustered16.tflite" "$OUT/clustered16_int8.tflite" "$OUT/pruned80_clustered16_int8.tflite" \
+  "$OUT/clustered16.tflite" "$OUT/clustered16_int8.tflite" "$OUT/pruned80_clustered16_qat_int8.tflite" \
   "$OUT/student.tflite" "$OUT/student_int8.tflite" \
-  --names float32,float16,dynamic,int8,int16x8,int8-qat,pruned80,pruned80-int8,pruned80-qat-int8,channel50,clustered16,clustered16-int8,pruned80-clustered16-int8,student,student-int8 \
+  --names float32,float16,dynamic,int8,int16x8,int8-qat,pruned80,pruned80-int8,pruned80-qat-int8,channel50,clustered16,clustered16-int8,pruned80-clustered16-qat-int8,student,student-int8 \
   --data fashion-mnist:test --runs 500 --threads 1 \
   --markdown "$OUT/comparison.md" --plot "$OUT/comparison.png"
 echo "table: $OUT/comparison.md   plot: $OUT/comparison.png"

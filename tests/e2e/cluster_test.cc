@@ -12,78 +12,13 @@
 #include <string>
 #include <vector>
 
-#include "src/runtime/interpreter.h"
 #include "src/util/file_util.h"
+#include "tests/e2e/weights_util.h"
 #include "tests/test_util.h"
 
 namespace edgeopt {
 namespace testing {
 namespace {
-
-std::string Edgeopt(const std::string& args) {
-  std::string log;
-  const int rc = RunCommand(EdgeoptBinary() + " " + args, &log);
-  EXPECT_EQ(rc, 0) << args << ":\n" << log;
-  return log;
-}
-
-struct Kernel {
-  std::vector<float> f;   // float weights
-  std::vector<int8_t> q;  // int8 weights
-  int channels = 0;       // output channels (dimension 0)
-  bool depthwise = false;
-};
-
-// The kernels of every CONV_2D, DEPTHWISE_CONV_2D and FULLY_CONNECTED of a .tflite file.
-std::vector<Kernel> Kernels(const std::string& path) {
-  std::vector<Kernel> out;
-  auto bytes = ReadFileBytes(path);
-  EXPECT_TRUE(bytes.ok()) << path;
-  if (!bytes.ok()) return out;
-  auto interp = rt::Interpreter::Create(bytes->data(), bytes->size(), {});
-  EXPECT_TRUE(interp.ok()) << path << ": " << interp.status().ToString();
-  if (!interp.ok()) return out;
-  rt::Interpreter* in = interp->get();
-  for (int i = 0; i < in->num_nodes(); ++i) {
-    const rt::Node& node = in->node(i);
-    using Op = tflite::BuiltinOperator;
-    if (node.op != Op::CONV_2D && node.op != Op::FULLY_CONNECTED &&
-        node.op != Op::DEPTHWISE_CONV_2D) {
-      continue;
-    }
-    const rt::Tensor* w = in->tensor(node.inputs[1]);
-    Kernel k;
-    const int64_t n = w->dims.NumElements();
-    if (w->type == DType::kFloat32) k.f.assign(w->Data<float>(), w->Data<float>() + n);
-    if (w->type == DType::kInt8) k.q.assign(w->Data<int8_t>(), w->Data<int8_t>() + n);
-    k.depthwise = node.op == Op::DEPTHWISE_CONV_2D;
-    k.channels = k.depthwise ? w->dims[w->dims.size - 1] : w->dims[0];
-    out.push_back(k);
-  }
-  return out;
-}
-
-template <typename T>
-size_t Distinct(const std::vector<T>& v) {
-  return std::set<T>(v.begin(), v.end()).size();
-}
-
-// The most distinct values any output channel of `k` holds.
-template <typename T>
-size_t MostPerChannel(const std::vector<T>& v, const Kernel& k) {
-  size_t most = 0;
-  const size_t per = v.size() / k.channels;
-  for (int c = 0; c < k.channels; ++c) {
-    std::set<T> s;
-    for (size_t i = 0; i < v.size(); ++i) {
-      if ((k.depthwise ? static_cast<int>(i % k.channels) : static_cast<int>(i / per)) == c) {
-        s.insert(v[i]);
-      }
-    }
-    most = std::max(most, s.size());
-  }
-  return most;
-}
 
 class ClusterE2E : public ::testing::Test {
  protected:

@@ -20,6 +20,7 @@ int RunPrune(int argc, char** argv);
 int RunCluster(int argc, char** argv);
 int RunDistill(int argc, char** argv);
 int RunQat(int argc, char** argv);
+int RunPipeline(int argc, char** argv);
 
 // inspect for Keras .h5/.keras files (tools/cli/inspect_keras.cc).
 int InspectKeras(const std::string& path);

@@ -34,6 +34,8 @@ const Command kCommands[] = {
     {"distill", "knowledge distillation: train a small student from a teacher",
      edgeopt::cli::RunDistill},
     {"qat", "quantization-aware training to a full-integer int8 .tflite", edgeopt::cli::RunQat},
+    {"pipeline", "a recipe of stages (prune, cluster, qat, ...), each keeping the last one's work",
+     edgeopt::cli::RunPipeline},
 };
 
 void PrintUsage(FILE* out) {
