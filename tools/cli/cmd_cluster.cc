@@ -73,8 +73,8 @@ Status Cluster(const ClusterFlags& cf, const TrainFlags& flags) {
   EDGEOPT_RETURN_IF_ERROR(CheckOutputPath(model, cf.output));
   EDGEOPT_ENSURE(!cf.sparse || FileExtension(cf.output) == ".tflite", StatusCode::kInvalidArgument,
                  "--sparse applies to .tflite outputs (Keras files store dense weights)");
-  using LayerClusters = std::map<std::string, int>;
-  EDGEOPT_ASSIGN_OR_RETURN(LayerClusters layer_clusters,
+  using ClusterCounts = std::map<std::string, int>;
+  EDGEOPT_ASSIGN_OR_RETURN(ClusterCounts layer_clusters,
                            cluster::ParseLayerClusters(cf.layer_clusters));
   EDGEOPT_ASSIGN_OR_RETURN(
       cluster::Plan plan,
@@ -126,6 +126,20 @@ Status Cluster(const ClusterFlags& cf, const TrainFlags& flags) {
   eo.num_threads = flags.threads;
   eo.seed = flags.seed;
   EDGEOPT_ASSIGN_OR_RETURN(auto engine, train::Engine::Create(model.graph, eo));
+  // Writes the engine's (clustered) weights to the output: after every epoch (Ctrl-C keeps the
+  // last finished one) and at the end.
+  std::vector<uint8_t> tflite;
+  size_t bytes = 0;
+  auto write = [&]() -> Status {
+    EDGEOPT_RETURN_IF_ERROR(engine->ExportWeights(&model.graph));
+    EDGEOPT_ASSIGN_OR_RETURN(tflite, TfliteBytes(model.graph, cf.sparse));
+    bytes = tflite.size();
+    if (FileExtension(cf.output) == ".tflite") return WriteFileAtomic(cf.output, tflite);
+    EDGEOPT_RETURN_IF_ERROR(SaveTrainedModel(&model, *engine, cf.output));
+    auto b = ReadFileBytes(cf.output);
+    bytes = b.ok() ? b->size() : 0;
+    return Status::Ok();
+  };
   if (fine_tune) {
     EDGEOPT_ASSIGN_OR_RETURN(auto trainer,
                              train::Trainer::Create(engine.get(), train_options, train_data));
@@ -139,7 +153,8 @@ Status Cluster(const ClusterFlags& cf, const TrainFlags& flags) {
       std::fflush(stdout);
     }
     EDGEOPT_RETURN_IF_ERROR(RunTraining("cluster", trainer.get(), train_data,
-                                        has_validation ? &validation : nullptr, flags, nullptr));
+                                        has_validation ? &validation : nullptr, flags,
+                                        [&](const train::EpochStats&) { return write(); }));
     EDGEOPT_RETURN_IF_ERROR(engine->ExportWeights(&model.graph));
     if (evaluate) {
       EDGEOPT_ASSIGN_OR_RETURN(after,
@@ -151,16 +166,8 @@ Status Cluster(const ClusterFlags& cf, const TrainFlags& flags) {
   clusterer.Refresh(model.graph);
 
   // The output, and the clustered model as a .tflite (its size, zipped).
-  EDGEOPT_ASSIGN_OR_RETURN(std::vector<uint8_t> tflite, TfliteBytes(model.graph, cf.sparse));
+  EDGEOPT_RETURN_IF_ERROR(write());
   EDGEOPT_ASSIGN_OR_RETURN(size_t zipped, ZippedSize("model.tflite", tflite));
-  size_t bytes = tflite.size();
-  if (FileExtension(cf.output) == ".tflite") {
-    EDGEOPT_RETURN_IF_ERROR(WriteFileAtomic(cf.output, tflite));
-  } else {
-    EDGEOPT_RETURN_IF_ERROR(SaveTrainedModel(&model, *engine, cf.output));
-    auto b = ReadFileBytes(cf.output);
-    bytes = b.ok() ? b->size() : 0;
-  }
 
   // The table.
   std::printf("\n%-20s %-18s %9s %8s %9s %16s %11s\n", "layer", "op", "weights", "groups",
