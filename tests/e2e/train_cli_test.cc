@@ -127,6 +127,31 @@ TEST_F(TrainCliTest, HistoryCsvAndPlot) {
   EXPECT_NE(out.find("missing/h.csv"), std::string::npos) << out;
 }
 
+// Ctrl-C: the epoch in progress is abandoned, the model of the last finished one is on disk
+// (and loads), the exit code is 1 and the message says which epoch was saved.
+TEST_F(TrainCliTest, CtrlCKeepsTheLastFinishedEpoch) {
+  const std::string log = dir_ + "/train.log", model = dir_ + "/interrupted.keras";
+  // A script file: its $ variables are the script's own (at most 30 s for the second epoch).
+  const std::string script =
+      testing::EdgeoptBinary() + " train --preset fmnist-cnn --data " + dir_ +
+      "/tiny.npz --epochs 100000 --batch-size 16 --threads 1 -o " + model + " > " + log +
+      " 2>&1 &\npid=$!\ni=0\nwhile ! grep -q 'epoch 2/' " + log +
+      " && [ $i -lt 600 ]; do sleep 0.05; i=$((i+1)); done\nkill -INT $pid\nwait $pid\n"
+      "echo exit=$?\n";
+  ASSERT_TRUE(
+      WriteFileAtomic(dir_ + "/interrupt.sh", std::vector<uint8_t>(script.begin(), script.end()))
+          .ok());
+  std::string out;
+  ASSERT_EQ(testing::RunCommand("sh " + dir_ + "/interrupt.sh", &out), 0) << out;
+  EXPECT_NE(out.find("exit=1"), std::string::npos) << out;
+  auto text = ReadFileBytes(log);
+  ASSERT_TRUE(text.ok());
+  const std::string logged(text->begin(), text->end());
+  EXPECT_NE(logged.find("interrupted; the model after epoch "), std::string::npos) << logged;
+  EXPECT_NE(logged.find("(the last finished one) is saved"), std::string::npos) << logged;
+  EXPECT_EQ(Run("eval " + model + " --data " + dir_ + "/tiny.npz", &out), 0) << out;
+}
+
 TEST_F(TrainCliTest, UsageAndDataErrors) {
   std::string out;
   EXPECT_EQ(Run("train --data " + dir_ + "/tiny.npz", &out), 2) << out;  // no model

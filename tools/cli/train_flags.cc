@@ -156,6 +156,7 @@ Status RunTraining(const char* command, train::Trainer* trainer, const data::Dat
     }
     bar->Update(b.batch + 1, b.samples, Metrics(b.loss, b.accuracy));
   });
+  int saved_epochs = 0;  // epochs handed to on_epoch (saved)
   trainer->SetEpochCallback([&](const train::EpochStats& e) -> Status {
     if (bar) bar->Finish();
     if (!flags.quiet) {
@@ -190,7 +191,10 @@ Status RunTraining(const char* command, train::Trainer* trainer, const data::Dat
         plot_noted = true;
       }
     }
-    return on_epoch ? on_epoch(e) : Status::Ok();
+    if (!on_epoch) return Status::Ok();
+    EDGEOPT_RETURN_IF_ERROR(on_epoch(e));
+    saved_epochs = e.epoch + 1;
+    return Status::Ok();
   });
   g_interrupted.store(false);
   trainer->SetCancelFlag(&g_interrupted);
@@ -200,7 +204,20 @@ Status RunTraining(const char* command, train::Trainer* trainer, const data::Dat
   if (bar) bar->Finish();
   trainer->SetCancelFlag(nullptr);
   if (!result.ok() && result.status().code() == StatusCode::kCancelled) {
-    std::fprintf(stderr, "edgeopt %s: interrupted; the last finished epoch was kept\n", command);
+    if (saved_epochs > 0) {
+      std::fprintf(
+          stderr,
+          "edgeopt %s: interrupted; the model after epoch %d (the last finished one) is saved\n",
+          command, saved_epochs);
+    } else if (on_epoch) {
+      std::fprintf(stderr,
+                   "edgeopt %s: interrupted before the first epoch finished; nothing was saved\n",
+                   command);
+    } else {
+      std::fprintf(stderr,
+                   "edgeopt %s: interrupted; nothing was saved (%s writes its model at the end)\n",
+                   command, command);
+    }
   }
   return result.ok() ? Status::Ok() : result.status();
 }
