@@ -75,6 +75,23 @@ TEST_F(PipelineE2E, PruneClusterQuantizeKeepsZerosAndClusters) {
   }
 }
 
+// A stage that undoes an earlier one's work gets a note (not an error).
+TEST_F(PipelineE2E, NotesStagesThatUndoEarlierOnes) {
+  const std::string recipe = Recipe("n.json", R"({"stages": [
+      {"stage": "cluster", "clusters": 8, "one-shot": true},
+      {"stage": "prune", "sparsity": 0.5, "one-shot": true},
+      {"stage": "cluster", "name": "again", "clusters": 8, "one-shot": true,
+       "no-preserve-sparsity": true}]})");
+  const std::string log = Edgeopt("pipeline " + base_ + " --recipe " + recipe +
+                                  " --no-compare --quiet -o " + Tmp("n.keras"));
+  // One-shot pruning keeps the other weights' values: no note for the clusters.
+  EXPECT_EQ(log.find("do not survive"), std::string::npos) << log;
+  EXPECT_NE(log.find("note: stage 3 (again) does not keep the zeros of stage 2"), std::string::npos)
+      << log;
+  EXPECT_TRUE(ReadFileBytes(Tmp("n.keras")).ok());
+  EXPECT_FALSE(ReadFileBytes(Tmp("n.keras.stages/comparison.md")).ok());  // --no-compare
+}
+
 TEST_F(PipelineE2E, ErrorsNameTheRecipeOrTheStageAndLeaveNoOutput) {
   struct Case {
     std::string json, message;

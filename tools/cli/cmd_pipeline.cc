@@ -156,6 +156,37 @@ StatusOr<std::vector<Stage>> ParseRecipe(const std::string& path, std::string* d
   return stages;
 }
 
+// Stages that undo an earlier stage's work: fine-tuning every weight on its own loses the
+// clusters (train, prune with fine-tuning) and the pruned zeros (train, cluster without
+// preserved sparsity); distill starts a new model. Notes, not errors: the recipe may mean it.
+std::vector<std::string> ChainNotes(const std::vector<Stage>& stages) {
+  std::vector<std::string> notes;
+  int pruned = -1, clustered = -1;  // the stage that made them (0-based), or -1
+  for (size_t i = 0; i < stages.size(); ++i) {
+    const Stage& st = stages[i];
+    const std::string name = st.kind->name;
+    const std::string at = "stage " + std::to_string(i + 1) + " (" + st.label + ")";
+    const bool one_shot = st.keys.count("one-shot") > 0;
+    if (name == "distill") {
+      pruned = clustered = -1;  // a new student
+      continue;
+    }
+    if (clustered >= 0 && (name == "train" || (name == "prune" && !one_shot))) {
+      notes.push_back(at + " trains every weight on its own: the clusters of stage " +
+                      std::to_string(clustered + 1) + " do not survive it (cluster after it)");
+      clustered = -1;
+    }
+    if (pruned >= 0 &&
+        (name == "train" || (name == "cluster" && st.keys.count("no-preserve-sparsity") > 0))) {
+      notes.push_back(at + " does not keep the zeros of stage " + std::to_string(pruned + 1));
+      pruned = -1;
+    }
+    if (name == "prune") pruned = static_cast<int>(i);
+    if (name == "cluster") clustered = static_cast<int>(i);
+  }
+  return notes;
+}
+
 // Runs `run` on argv built from `args` (args[0]: the program name).
 int RunInProcess(int (*run)(int, char**), const std::vector<std::string>& args) {
   std::vector<std::vector<char>> storage;
@@ -193,6 +224,9 @@ Status Pipeline(const PipelineFlags& pf) {
                  StatusCode::kInvalidArgument,
                  "%s: the last stage (%s) writes a .tflite; give a .tflite output",
                  pf.output.c_str(), stages.back().kind->name);
+  for (const std::string& note : ChainNotes(stages)) {
+    std::printf("note: %s\n", note.c_str());
+  }
   const std::string dir = pf.work_dir.empty() ? pf.output + ".stages" : pf.work_dir;
   EDGEOPT_RETURN_IF_ERROR(MakeDirectories(dir));
 
