@@ -166,6 +166,43 @@ TEST_F(ClusterE2E, PrunedZerosStayAndPerChannelClusters) {
   }
 }
 
+// A float .tflite made by the official converter (BatchNorm already folded): one-shot
+// clustering of its kernels, 16 values each, a file the official runtime runs as edgeopt's does.
+TEST_F(ClusterE2E, OfficialConverterTfliteOneShot) {
+  const std::string model = CorpusPath("mlcommons-tiny/pretrainedResnet.tflite");
+  const std::string log = Edgeopt("cluster " + model + " --clusters 16 --one-shot --quiet -o " +
+                                  Tmp("resnet16.tflite"));
+  EXPECT_EQ(ParseMetric(log, "layers"), 10) << log;
+  EXPECT_LE(ParseMetric(log, "zipped_bytes") * 3.0, ParseMetric(log, "original_zipped_bytes"))
+      << log;
+  const std::vector<Kernel> kernels = Kernels(Tmp("resnet16.tflite"));
+  ASSERT_EQ(kernels.size(), 10u);
+  for (const Kernel& k : kernels) EXPECT_EQ(Distinct(k.f), 16u);
+  std::string conf;
+  EXPECT_EQ(RunCommand("sh " + SharedDir() + "/tools/conformance/conformance '" + EdgeoptBinary() +
+                           " run' " + Tmp("resnet16.tflite"),
+                       &conf),
+            0)
+      << conf;
+  // Fine-tuning needs the Keras model; a quantized file is refused; the output is a .tflite.
+  struct Case {
+    std::string args, message;
+  };
+  for (const Case& c :
+       {Case{model + " --data fashion-mnist -o " + Tmp("x.tflite"), "give --one-shot"},
+        Case{CorpusPath("mlcommons-tiny/pretrainedResnet_quant.tflite") + " --one-shot -o " +
+                 Tmp("x.tflite"),
+             "the model is quantized"},
+        Case{model + " --one-shot -o " + Tmp("x.keras"),
+             "a .tflite input gives a .tflite output"}}) {
+    std::string out;
+    EXPECT_EQ(RunCommand(EdgeoptBinary() + " cluster " + c.args, &out), 1) << c.args << "\n" << out;
+    EXPECT_NE(out.find(c.message), std::string::npos) << c.args << "\n" << out;
+  }
+  EXPECT_FALSE(ReadFileBytes(Tmp("x.tflite")).ok());
+  EXPECT_FALSE(ReadFileBytes(Tmp("x.keras")).ok());
+}
+
 TEST_F(ClusterE2E, BadArgumentsFailWithAMessageAndNoFile) {
   struct Case {
     std::string args, message;

@@ -19,9 +19,11 @@
 #include "src/data/dataset.h"
 #include "src/export/tflite/export.h"
 #include "src/passes/cluster/cluster.h"
+#include "src/passes/model_loader.h"
 #include "src/passes/pipeline.h"
 #include "src/passes/prune/prune_plan.h"
 #include "src/passes/prune/sparse_encode.h"
+#include "src/report/evaluate.h"
 #include "src/train/engine.h"
 #include "src/train/trainer.h"
 #include "src/util/file_util.h"
@@ -56,6 +58,122 @@ StatusOr<std::vector<uint8_t>> TfliteBytes(const ir::Graph& graph, bool sparse) 
   return ExportTflite(g);
 }
 
+// What the reports print: sizes of the original and the clustered .tflite, accuracies.
+struct Summary {
+  size_t tflite = 0, zipped = 0, original_tflite = 0, original_zipped = 0, bytes = 0;
+  std::string output, test_name;
+  int64_t test_size = 0;
+  bool evaluated = false, fine_tuned = false;
+  double before = 0, clustered = 0, after = 0;  // accuracies
+};
+
+// The per-layer table, the sizes, the accuracies and the machine-readable last line.
+void PrintSummary(const cluster::WeightClusterer& clusterer, const Summary& s, double seconds) {
+  std::printf("\n%-20s %-18s %9s %8s %9s %16s %11s\n", "layer", "op", "weights", "groups",
+              "clusters", "distinct values", "rel. error");
+  int max_clusters = 0;
+  for (const cluster::LayerReport& r : clusterer.reports()) {
+    const std::string distinct =
+        std::to_string(r.distinct_before) + " -> " + std::to_string(r.distinct_after);
+    std::printf("%-20s %-18s %9lld %8d %9d %16s %10.1f%%%s\n", r.layer.c_str(), r.op.c_str(),
+                static_cast<long long>(r.weights), r.groups, r.clusters, distinct.c_str(),
+                100.0 * r.relative_error, r.kept_zeros > 0 ? " (zeros kept)" : "");
+    max_clusters = std::max(max_clusters, r.clusters);
+  }
+  std::printf(
+      "\n.tflite: %zu bytes, %zu zipped (original: %zu bytes, %zu zipped): %.2fx smaller after "
+      "zip\n",
+      s.tflite, s.zipped, s.original_tflite, s.original_zipped,
+      static_cast<double>(s.original_zipped) / static_cast<double>(s.zipped));
+  if (s.evaluated) {
+    std::printf("accuracy on %s (%lld samples): original %.4f", s.test_name.c_str(),
+                static_cast<long long>(s.test_size), s.before);
+    if (s.fine_tuned) std::printf(", clustered before fine-tuning %.4f", s.clustered);
+    std::printf(", %s %.4f (%+.2f points)\n", s.fine_tuned ? "after fine-tuning" : "clustered",
+                s.after, 100.0 * (s.after - s.before));
+  }
+  std::printf("saved %s (%zu bytes) in %.1f s\n", s.output.c_str(), s.bytes, seconds);
+  std::printf(
+      "cluster: clusters=%d layers=%zu tflite_bytes=%zu zipped_bytes=%zu "
+      "original_tflite_bytes=%zu original_zipped_bytes=%zu",
+      max_clusters, clusterer.reports().size(), s.tflite, s.zipped, s.original_tflite,
+      s.original_zipped);
+  if (s.evaluated) {
+    std::printf(" accuracy_before=%.4f", s.before);
+    if (s.fine_tuned) std::printf(" accuracy_clustered=%.4f", s.clustered);
+    std::printf(" accuracy=%.4f", s.after);
+  }
+  std::printf(" bytes=%zu\n", s.bytes);
+}
+
+// A float .tflite (the official converter's, say): the k-means result without fine-tuning
+// (which needs the Keras model), accuracy through the runtime.
+Status ClusterTflite(const ClusterFlags& cf, const TrainFlags& flags,
+                     const cluster::Options& options) {
+  const auto start = std::chrono::steady_clock::now();
+  EDGEOPT_ENSURE(cf.one_shot, StatusCode::kInvalidArgument,
+                 "%s: a .tflite is clustered without fine-tuning; give --one-shot (fine-tuning "
+                 "needs the Keras model)",
+                 cf.model.c_str());
+  EDGEOPT_ENSURE(FileExtension(cf.output) == ".tflite", StatusCode::kInvalidArgument,
+                 "%s: a .tflite input gives a .tflite output", cf.output.c_str());
+  EDGEOPT_ASSIGN_OR_RETURN(std::vector<uint8_t> original, ReadFileBytes(cf.model));
+  EDGEOPT_ASSIGN_OR_RETURN(passes::LoadedGraph loaded, passes::LoadModelGraph(cf.model));
+  EDGEOPT_ENSURE(!loaded.quantized, StatusCode::kInvalidArgument,
+                 "%s: the model is quantized; cluster its float model, then quantize it",
+                 cf.model.c_str());
+  ir::Graph& graph = loaded.graph;
+  using ClusterCounts = std::map<std::string, int>;
+  EDGEOPT_ASSIGN_OR_RETURN(ClusterCounts layer_clusters,
+                           cluster::ParseLayerClusters(cf.layer_clusters));
+  EDGEOPT_ASSIGN_OR_RETURN(
+      cluster::Plan plan,
+      cluster::PlanClustering(graph, prune::SplitNames(cf.layers), prune::SplitNames(cf.skip),
+                              cf.clusters, layer_clusters));
+  EDGEOPT_ENSURE(!plan.weights.empty(), StatusCode::kInvalidArgument,
+                 "%s: no layer to cluster (%zu left out; see --layers)", cf.model.c_str(),
+                 plan.notes.size());
+  if (!flags.quiet) {
+    std::printf("clustering %s (one shot): %d clusters %s, %s initialization, %zu layer(s)\n",
+                cf.model.c_str(), cf.clusters, cf.per_channel ? "per output channel" : "per layer",
+                cluster::InitName(options.init), plan.weights.size());
+    for (const std::string& note : plan.notes) std::printf("  %s\n", note.c_str());
+  }
+  FineTuneData data;
+  EDGEOPT_RETURN_IF_ERROR(
+      LoadFineTuneData(cf.data, cf.test_data, false, 0, cf.test_samples, flags, &data));
+  report::EvalOptions eo;
+  eo.threads = flags.threads;
+  eo.progress = !flags.quiet;
+  Summary summary;
+  summary.evaluated = data.test.size > 0;
+  if (summary.evaluated) {
+    EDGEOPT_ASSIGN_OR_RETURN(train::EvalResult r,
+                             report::EvaluateTfliteBytes(original, data.test, eo));
+    summary.before = r.accuracy;
+  }
+  cluster::WeightClusterer clusterer(plan, options);
+  EDGEOPT_RETURN_IF_ERROR(clusterer.ClusterGraph(&graph));
+  if (cf.sparse) EDGEOPT_RETURN_IF_ERROR(prune::EncodeSparseWeights(&graph).status());
+  EDGEOPT_ASSIGN_OR_RETURN(std::vector<uint8_t> tflite, ExportTflite(graph));
+  if (summary.evaluated) {
+    EDGEOPT_ASSIGN_OR_RETURN(train::EvalResult r,
+                             report::EvaluateTfliteBytes(tflite, data.test, eo));
+    summary.after = r.accuracy;
+  }
+  EDGEOPT_RETURN_IF_ERROR(WriteFileAtomic(cf.output, tflite));
+  summary.tflite = summary.bytes = tflite.size();
+  EDGEOPT_ASSIGN_OR_RETURN(summary.zipped, ZippedSize("model.tflite", tflite));
+  summary.original_tflite = original.size();
+  EDGEOPT_ASSIGN_OR_RETURN(summary.original_zipped, ZippedSize("model.tflite", original));
+  summary.output = cf.output;
+  summary.test_name = data.test.name;
+  summary.test_size = data.test.size;
+  PrintSummary(clusterer, summary,
+               std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  return Status::Ok();
+}
+
 Status Cluster(const ClusterFlags& cf, const TrainFlags& flags) {
   const auto start = std::chrono::steady_clock::now();
   EDGEOPT_ENSURE(cf.clusters >= 2 && cf.clusters <= 65536, StatusCode::kInvalidArgument,
@@ -66,6 +184,7 @@ Status Cluster(const ClusterFlags& cf, const TrainFlags& flags) {
   options.per_channel = cf.per_channel;
   options.preserve_sparsity = !cf.no_preserve_sparsity;
   options.seed = flags.seed;
+  if (FileExtension(cf.model) == ".tflite") return ClusterTflite(cf, flags, options);
   EDGEOPT_ENSURE(cf.one_shot || !cf.data.empty() || flags.epochs == 0, StatusCode::kInvalidArgument,
                  "fine-tuning needs --data (or use --one-shot to cluster without it)");
 
@@ -169,44 +288,22 @@ Status Cluster(const ClusterFlags& cf, const TrainFlags& flags) {
   EDGEOPT_RETURN_IF_ERROR(write());
   EDGEOPT_ASSIGN_OR_RETURN(size_t zipped, ZippedSize("model.tflite", tflite));
 
-  // The table.
-  std::printf("\n%-20s %-18s %9s %8s %9s %16s %11s\n", "layer", "op", "weights", "groups",
-              "clusters", "distinct values", "rel. error");
-  int max_distinct_per_group = 0;
-  for (const cluster::LayerReport& r : clusterer.reports()) {
-    const std::string distinct =
-        std::to_string(r.distinct_before) + " -> " + std::to_string(r.distinct_after);
-    std::printf("%-20s %-18s %9lld %8d %9d %16s %10.1f%%%s\n", r.layer.c_str(), r.op.c_str(),
-                static_cast<long long>(r.weights), r.groups, r.clusters, distinct.c_str(),
-                100.0 * r.relative_error, r.kept_zeros > 0 ? " (zeros kept)" : "");
-    max_distinct_per_group = std::max(max_distinct_per_group, r.clusters);
-  }
-  std::printf(
-      "\n.tflite: %zu bytes, %zu zipped (original: %zu bytes, %zu zipped): %.2fx smaller after "
-      "zip\n",
-      tflite.size(), zipped, original_tflite.size(), original_zipped,
-      static_cast<double>(original_zipped) / static_cast<double>(zipped));
-  if (evaluate) {
-    std::printf("accuracy on %s (%lld samples): original %.4f", test.name.c_str(),
-                static_cast<long long>(test.size), before.accuracy);
-    if (fine_tune) std::printf(", clustered before fine-tuning %.4f", clustered.accuracy);
-    std::printf(", %s %.4f (%+.2f points)\n", fine_tune ? "after fine-tuning" : "clustered",
-                after.accuracy, 100.0 * (after.accuracy - before.accuracy));
-  }
-  const double seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  std::printf("saved %s (%zu bytes) in %.1f s\n", cf.output.c_str(), bytes, seconds);
-  std::printf(
-      "cluster: clusters=%d layers=%zu tflite_bytes=%zu zipped_bytes=%zu "
-      "original_tflite_bytes=%zu original_zipped_bytes=%zu",
-      max_distinct_per_group, plan.weights.size(), tflite.size(), zipped, original_tflite.size(),
-      original_zipped);
-  if (evaluate) {
-    std::printf(" accuracy_before=%.4f", before.accuracy);
-    if (fine_tune) std::printf(" accuracy_clustered=%.4f", clustered.accuracy);
-    std::printf(" accuracy=%.4f", after.accuracy);
-  }
-  std::printf(" bytes=%zu\n", bytes);
+  Summary summary;
+  summary.tflite = tflite.size();
+  summary.zipped = zipped;
+  summary.original_tflite = original_tflite.size();
+  summary.original_zipped = original_zipped;
+  summary.bytes = bytes;
+  summary.output = cf.output;
+  summary.test_name = test.name;
+  summary.test_size = test.size;
+  summary.evaluated = evaluate;
+  summary.fine_tuned = fine_tune;
+  summary.before = before.accuracy;
+  summary.clustered = clustered.accuracy;
+  summary.after = after.accuracy;
+  PrintSummary(clusterer, summary,
+               std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
   return Status::Ok();
 }
 
@@ -225,7 +322,10 @@ int RunCluster(int argc, char** argv) {
   ClusterFlags cf;
   TrainFlags flags;
   flags.epochs = 1;
-  app.add_option("model", cf.model, "the Keras model to cluster (.keras or .h5)")->required();
+  app.add_option("model", cf.model,
+                 "the model to cluster: Keras (.keras or .h5), or a float .tflite (with "
+                 "--one-shot: fine-tuning needs the Keras model)")
+      ->required();
   app.add_option("--data", cf.data,
                  "training data for fine-tuning (e.g. fashion-mnist, FILE.npz, DIR/)");
   app.add_option("--test-data", cf.test_data,
