@@ -105,6 +105,8 @@ TEST_F(PipelineE2E, ErrorsNameTheRecipeOrTheStageAndLeaveNoOutput) {
       {R"({"stages": [{"stage": "prune", "output": "x.keras"}]})",
        "\"output\" is set by the pipeline"},
       {R"({"stagez": []})", "unknown key \"stagez\""},
+      {R"({"stages": [{"stage": "prune", "name": "../escape", "one-shot": true}]})",
+       "name \"../escape\" must be 1-64 letters"},
       {R"({"stages": [{"stage": "prune", "one-shot": true, "sparsity": 2}]})",
        "stage 1 (prune) failed (exit 1)"},
       {R"({"stages": [{"stage": "prune", "one-shot": true, "sparsity": 0.5},

@@ -14,6 +14,7 @@
 // the stage's keys as its flags ("sparsity": 0.8 -> --sparsity 0.8, true -> a bare flag, a list
 // -> comma-separated), the recipe's data, seed and threads; every stage's model stays in the
 // work directory. Ends with `edgeopt compare` of the input and every stage, as .tflite files.
+#include <cctype>
 #include <cmath>
 #include <cstdio>
 #include <set>
@@ -128,6 +129,16 @@ StatusOr<std::vector<Stage>> ParseRecipe(const std::string& path, std::string* d
         EDGEOPT_ENSURE(value.is_string(), StatusCode::kInvalidArgument,
                        "%s: \"name\" must be a string", where.c_str());
         st.label = value.get<std::string>();
+        // It names the stage's files: letters, digits, '.', '_' and '-' only (no paths).
+        bool plain = !st.label.empty() && st.label.size() <= 64 && st.label[0] != '.';
+        for (char c : st.label) {
+          plain = plain &&
+                  (std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-');
+        }
+        EDGEOPT_ENSURE(plain, StatusCode::kInvalidArgument,
+                       "%s: name \"%s\" must be 1-64 letters, digits, '.', '_' or '-' (it names "
+                       "the stage's files), not starting with '.'",
+                       where.c_str(), st.label.c_str());
         continue;
       }
       EDGEOPT_ENSURE(key != "output" && key != "o" && key != "teacher" && key != "model",
