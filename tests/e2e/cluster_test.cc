@@ -98,7 +98,8 @@ TEST_F(ClusterE2E, QatKeepsTheClusters) {
   Edgeopt("cluster " + base_ + " --clusters 16 --one-shot --quiet -o " + Tmp("c16.keras"));
   const std::string log =
       Edgeopt("qat " + Tmp("c16.keras") +
-              " --data fashion-mnist --epochs 1 --lr 1e-4 --test-samples 1000 --threads 2 -o " +
+              " --data fashion-mnist --epochs 1 --lr 1e-4 --max-samples 10000 --test-samples 1000 "
+              "--threads 2 -o " +
               Tmp("c16_qat.tflite"));
   EXPECT_NE(log.find("4 clustered weight(s) kept on their 16 or fewer values"), std::string::npos)
       << log;

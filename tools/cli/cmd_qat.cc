@@ -49,6 +49,7 @@ struct QatSettings {
   bool sparse = false;
   int64_t calibration_samples = 500;
   int64_t test_samples = -1;
+  int64_t max_samples = 0;
   double ema_decay = train::kDefaultEmaDecay;
   TrainFlags flags;
 };
@@ -100,6 +101,7 @@ Status Qat(const QatSettings& s) {
   bool has_validation = false;
   EDGEOPT_RETURN_IF_ERROR(
       LoadTrainingData(s.data_spec, s.flags, &train_data, &validation, &has_validation));
+  train_data = RandomSubset(train_data, s.max_samples, s.flags.seed);  // (0: all of it)
   data::Dataset test;
   const std::string test_spec = s.test_spec.empty() ? DefaultTestSpec(s.data_spec) : s.test_spec;
   if (!test_spec.empty()) {
@@ -272,6 +274,8 @@ int RunQat(int argc, char** argv) {
   app.add_option("--test-data", s.test_spec,
                  "evaluate on this (default: fashion-mnist:test for fashion-mnist)");
   app.add_option("--test-samples", s.test_samples, "evaluate on the first N test samples only");
+  app.add_option("--max-samples", s.max_samples,
+                 "train on a random subset of this many training samples");
   AddTrainFlags(&app, &s.flags);
   EDGEOPT_CLI_PARSE(app, argc, argv);
   Status st = Qat(s);
