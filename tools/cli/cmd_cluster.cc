@@ -106,6 +106,31 @@ void PrintSummary(const cluster::WeightClusterer& clusterer, const Summary& s, d
   std::printf(" bytes=%zu\n", s.bytes);
 }
 
+// The layers to cluster (--layers, --skip, --layer-clusters), announced unless --quiet.
+StatusOr<cluster::Plan> MakePlan(const ir::Graph& graph, const ClusterFlags& cf,
+                                 const TrainFlags& flags, const cluster::Options& options,
+                                 const std::string& description) {
+  using ClusterCounts = std::map<std::string, int>;
+  EDGEOPT_ASSIGN_OR_RETURN(ClusterCounts layer_clusters,
+                           cluster::ParseLayerClusters(cf.layer_clusters));
+  EDGEOPT_ASSIGN_OR_RETURN(
+      cluster::Plan plan,
+      cluster::PlanClustering(graph, prune::SplitNames(cf.layers), prune::SplitNames(cf.skip),
+                              cf.clusters, layer_clusters));
+  EDGEOPT_ENSURE(!plan.weights.empty(), StatusCode::kInvalidArgument,
+                 "%s: no layer to cluster (%zu left out; see --layers)", cf.model.c_str(),
+                 plan.notes.size());
+  if (!flags.quiet) {
+    std::printf("clustering %s: %d clusters %s, %s initialization%s, %zu layer(s)\n",
+                description.c_str(), cf.clusters,
+                cf.per_channel ? "per output channel" : "per layer",
+                cluster::InitName(options.init), options.preserve_sparsity ? ", zeros kept" : "",
+                plan.weights.size());
+    for (const std::string& note : plan.notes) std::printf("  %s\n", note.c_str());
+  }
+  return plan;
+}
+
 // A float .tflite (the official converter's, say): the k-means result without fine-tuning
 // (which needs the Keras model), accuracy through the runtime.
 Status ClusterTflite(const ClusterFlags& cf, const TrainFlags& flags,
@@ -123,22 +148,8 @@ Status ClusterTflite(const ClusterFlags& cf, const TrainFlags& flags,
                  "%s: the model is quantized; cluster its float model, then quantize it",
                  cf.model.c_str());
   ir::Graph& graph = loaded.graph;
-  using ClusterCounts = std::map<std::string, int>;
-  EDGEOPT_ASSIGN_OR_RETURN(ClusterCounts layer_clusters,
-                           cluster::ParseLayerClusters(cf.layer_clusters));
-  EDGEOPT_ASSIGN_OR_RETURN(
-      cluster::Plan plan,
-      cluster::PlanClustering(graph, prune::SplitNames(cf.layers), prune::SplitNames(cf.skip),
-                              cf.clusters, layer_clusters));
-  EDGEOPT_ENSURE(!plan.weights.empty(), StatusCode::kInvalidArgument,
-                 "%s: no layer to cluster (%zu left out; see --layers)", cf.model.c_str(),
-                 plan.notes.size());
-  if (!flags.quiet) {
-    std::printf("clustering %s (one shot): %d clusters %s, %s initialization, %zu layer(s)\n",
-                cf.model.c_str(), cf.clusters, cf.per_channel ? "per output channel" : "per layer",
-                cluster::InitName(options.init), plan.weights.size());
-    for (const std::string& note : plan.notes) std::printf("  %s\n", note.c_str());
-  }
+  EDGEOPT_ASSIGN_OR_RETURN(cluster::Plan plan,
+                           MakePlan(graph, cf, flags, options, cf.model + " (one shot)"));
   FineTuneData data;
   EDGEOPT_RETURN_IF_ERROR(
       LoadFineTuneData(cf.data, cf.test_data, false, 0, cf.test_samples, flags, &data));
@@ -192,23 +203,8 @@ Status Cluster(const ClusterFlags& cf, const TrainFlags& flags) {
   EDGEOPT_RETURN_IF_ERROR(CheckOutputPath(model, cf.output));
   EDGEOPT_ENSURE(!cf.sparse || FileExtension(cf.output) == ".tflite", StatusCode::kInvalidArgument,
                  "--sparse applies to .tflite outputs (Keras files store dense weights)");
-  using ClusterCounts = std::map<std::string, int>;
-  EDGEOPT_ASSIGN_OR_RETURN(ClusterCounts layer_clusters,
-                           cluster::ParseLayerClusters(cf.layer_clusters));
-  EDGEOPT_ASSIGN_OR_RETURN(
-      cluster::Plan plan,
-      cluster::PlanClustering(model.graph, prune::SplitNames(cf.layers), prune::SplitNames(cf.skip),
-                              cf.clusters, layer_clusters));
-  EDGEOPT_ENSURE(!plan.weights.empty(), StatusCode::kInvalidArgument,
-                 "no layer to cluster (%zu left out; see --layers)", plan.notes.size());
-  if (!flags.quiet) {
-    std::printf("clustering %s: %d clusters %s, %s initialization%s, %zu layer(s)\n",
-                model.description.c_str(), cf.clusters,
-                cf.per_channel ? "per output channel" : "per layer",
-                cluster::InitName(options.init), options.preserve_sparsity ? ", zeros kept" : "",
-                plan.weights.size());
-    for (const std::string& note : plan.notes) std::printf("  %s\n", note.c_str());
-  }
+  EDGEOPT_ASSIGN_OR_RETURN(cluster::Plan plan,
+                           MakePlan(model.graph, cf, flags, options, model.description));
 
   // Data.
   const bool fine_tune = !cf.one_shot && flags.epochs > 0 && !cf.data.empty();
