@@ -219,7 +219,8 @@ int RunCompare(int argc, char** argv) {
   app.add_option("--names", names, "comma-separated row names (default: file names)");
   app.add_option(
       "--plot", plot,
-      "write a plot (PNG, needs gnuplot): size vs accuracy, and latency vs accuracy when timed");
+      "write a plot (PNG, needs gnuplot): size and size after zip vs accuracy, and latency vs "
+      "accuracy when timed");
   app.add_option("--markdown", markdown, "also write the table as Markdown");
   app.add_option("--accuracy-budget", budget,
                  "accuracy drop from the first model, in points, that a variant may have to be "
@@ -306,7 +307,7 @@ int RunCompare(int argc, char** argv) {
     if (!s.ok()) return ReportError("compare", s);
   }
   if (!plot.empty() && !data_spec.empty()) {
-    // Size vs accuracy, and latency vs accuracy when timed.
+    // Size (on disk and after zip) vs accuracy, and latency vs accuracy when timed.
     report::ScatterPanel size{"Size vs accuracy (" + data_spec + ")",
                               "size (KiB)",
                               "top-1 accuracy (%)",
@@ -318,11 +319,18 @@ int RunCompare(int argc, char** argv) {
                                  "top-1 accuracy (%)",
                                  {},
                                  /*log_x=*/false};
+    // After zip: what a download costs, and where weight clustering shows.
+    report::ScatterPanel zipped{"Zipped size vs accuracy",
+                                "size after zip (KiB)",
+                                "top-1 accuracy (%)",
+                                {},
+                                /*log_x=*/true};
     for (const Row& r : rows) {
       size.points.push_back({r.name, static_cast<double>(r.bytes) / 1024.0, 100.0 * r.accuracy});
+      zipped.points.push_back({r.name, static_cast<double>(r.zipped) / 1024.0, 100.0 * r.accuracy});
       if (r.median_us > 0) latency.points.push_back({r.name, r.median_us, 100.0 * r.accuracy});
     }
-    std::vector<report::ScatterPanel> panels = {size};
+    std::vector<report::ScatterPanel> panels = {size, zipped};
     if (!latency.points.empty()) panels.push_back(latency);
     Status s = report::WriteScatterPanels(plot, panels);
     if (!s.ok()) std::fprintf(stderr, "edgeopt compare: note: no plot: %s\n", s.message().c_str());
