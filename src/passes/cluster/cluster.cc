@@ -21,6 +21,12 @@ std::vector<double> Midpoints(const std::vector<float>& c) {
   return mid;
 }
 
+// The index of the centroid whose range holds v, from the midpoints of sorted centroids.
+int NearestByMidpoints(const std::vector<double>& mid, float v) {
+  return static_cast<int>(std::lower_bound(mid.begin(), mid.end(), static_cast<double>(v)) -
+                          mid.begin());
+}
+
 void SortUnique(std::vector<float>* c) {
   std::sort(c->begin(), c->end());
   c->erase(std::unique(c->begin(), c->end()), c->end());
@@ -151,8 +157,9 @@ std::vector<float> KMeans1D(std::vector<float> v, int k, Init init, uint64_t see
     while (static_cast<int>(next.size()) < k) {
       double farthest = 0.0;
       float pick = 0.0f;
+      const std::vector<double> next_mid = Midpoints(next);
       for (float x : v) {
-        const double d = std::fabs(static_cast<double>(x) - next[NearestCentroid(next, x)]);
+        const double d = std::fabs(static_cast<double>(x) - next[NearestByMidpoints(next_mid, x)]);
         if (d > farthest) {
           farthest = d;
           pick = x;
@@ -170,9 +177,7 @@ std::vector<float> KMeans1D(std::vector<float> v, int k, Init init, uint64_t see
 }
 
 int NearestCentroid(const std::vector<float>& centroids, float v) {
-  const std::vector<double> mid = Midpoints(centroids);
-  return static_cast<int>(std::lower_bound(mid.begin(), mid.end(), static_cast<double>(v)) -
-                          mid.begin());
+  return NearestByMidpoints(Midpoints(centroids), v);
 }
 
 int64_t CountDistinct(const float* w, int64_t n) {
@@ -204,12 +209,14 @@ LayerClusters LayerClusters::Build(const float* w, int64_t n, int channels, bool
     lc.centroids_.insert(lc.centroids_.end(), centroids[g].begin(), centroids[g].end());
     lc.group_begin_.push_back(static_cast<int32_t>(lc.centroids_.size()));
   }
+  std::vector<std::vector<double>> mids(static_cast<size_t>(groups));
+  for (int g = 0; g < groups; ++g) mids[g] = Midpoints(centroids[g]);
   lc.assignment_.resize(static_cast<size_t>(n));
   for (int64_t i = 0; i < n; ++i) {
     const int g = group_of(i);
     lc.assignment_[i] = (options.preserve_sparsity && w[i] == 0.0f) || centroids[g].empty()
                             ? -1
-                            : lc.group_begin_[g] + NearestCentroid(centroids[g], w[i]);
+                            : lc.group_begin_[g] + NearestByMidpoints(mids[g], w[i]);
   }
   return lc;
 }
