@@ -37,18 +37,18 @@ struct StageKind {
   int (*run)(int argc, char** argv);
   bool model_positional;  // the input model is the first argument (distill: --teacher)
   bool terminal;          // writes a .tflite that no later stage can take on
-  bool takes_data;        // --data
-  bool trains;            // the shared training flags (--seed --threads --quiet)
+  const char* data_flag;  // where the recipe's data goes (--data, quantize's --calibration)
+  bool seeded;            // takes --seed --threads --quiet
 };
 
 const StageKind kStages[] = {
-    {"train", RunTrain, true, false, true, true},
-    {"distill", RunDistill, false, false, true, true},
-    {"prune", RunPrune, true, false, true, true},
-    {"cluster", RunCluster, true, false, true, true},
-    {"qat", RunQat, true, true, true, true},
-    {"quantize", RunQuantize, true, true, false, false},
-    {"convert", RunConvert, true, true, false, false},
+    {"train", RunTrain, true, false, "--data", true},
+    {"distill", RunDistill, false, false, "--data", true},
+    {"prune", RunPrune, true, false, "--data", true},
+    {"cluster", RunCluster, true, false, "--data", true},
+    {"qat", RunQat, true, true, "--data", true},
+    {"quantize", RunQuantize, true, true, "--calibration", true},
+    {"convert", RunConvert, true, true, nullptr, false},
 };
 
 const StageKind* FindStage(const std::string& name) {
@@ -257,27 +257,18 @@ Status Pipeline(const PipelineFlags& pf) {
       args.push_back("--teacher");
       args.push_back(input);
     }
-    if (k.takes_data && !data.empty() && st.keys.count("data") == 0) {
-      args.push_back("--data");
-      args.push_back(data);
-    }
-    if (std::string(k.name) == "quantize" && st.keys.count("calibration") == 0 && !data.empty()) {
-      args.push_back("--calibration");
-      args.push_back(data);
-    }
-    if (k.takes_data && !pf.test_data.empty() && st.keys.count("test-data") == 0) {
-      args.push_back("--test-data");
-      args.push_back(pf.test_data);
-    }
-    if ((k.trains || std::string(k.name) == "quantize")) {
-      if (st.keys.count("seed") == 0) {
-        args.push_back("--seed");
-        args.push_back(std::to_string(pf.seed));
-      }
-      if (st.keys.count("threads") == 0) {
-        args.push_back("--threads");
-        args.push_back(std::to_string(pf.threads));
-      }
+    // The pipeline's settings, unless the stage sets its own.
+    auto add = [&](const char* flag, const std::string& value) {
+      if (value.empty() || st.keys.count(flag + 2) > 0) return;
+      args.push_back(flag);
+      args.push_back(value);
+    };
+    const bool trains = k.data_flag != nullptr && std::string(k.data_flag) == "--data";
+    if (k.data_flag != nullptr) add(k.data_flag, data);
+    if (trains) add("--test-data", pf.test_data);
+    if (k.seeded) {
+      add("--seed", std::to_string(pf.seed));
+      add("--threads", std::to_string(pf.threads));
       if (pf.quiet && st.keys.count("quiet") == 0) args.push_back("--quiet");
     }
     args.insert(args.end(), st.flags.begin(), st.flags.end());
@@ -294,16 +285,32 @@ Status Pipeline(const PipelineFlags& pf) {
     input = st.output;
   }
 
-  // The output.
-  if (FileExtension(input) == out_ext) {
-    EDGEOPT_ASSIGN_OR_RETURN(std::vector<uint8_t> bytes, ReadFileBytes(input));
-    EDGEOPT_RETURN_IF_ERROR(WriteFileAtomic(pf.output, bytes));
-  } else {  // a Keras stage model, a .tflite output
-    EDGEOPT_ENSURE(
-        RunInProcess(RunConvert, {"edgeopt convert", input, "--sparse", "-o", pf.output}) == 0,
-        StatusCode::kInvalidArgument, "converting %s to %s failed", input.c_str(),
-        pf.output.c_str());
+  // Each model as a .tflite, converted once (--sparse: pruned zeros in TFLite's sparse
+  // encoding, as a pruned model ships; the input as it is).
+  std::set<std::string> converted;
+  auto as_tflite = [&](const std::string& model, const std::string& tflite,
+                       bool sparse) -> StatusOr<std::string> {
+    if (FileExtension(model) == ".tflite") return model;
+    if (!converted.insert(tflite).second) return tflite;
+    std::vector<std::string> convert = {"edgeopt convert", model, "-o", tflite};
+    if (sparse) convert.push_back("--sparse");
+    EDGEOPT_ENSURE(RunInProcess(RunConvert, convert) == 0, StatusCode::kInvalidArgument,
+                   "converting %s failed", model.c_str());
+    return tflite;
+  };
+  auto stage_tflite = [&](const Stage& st) {
+    return as_tflite(
+        st.output,
+        st.output.substr(0, st.output.size() - FileExtension(st.output).size()) + ".tflite", true);
+  };
+
+  // The output: the last stage's model, or its .tflite.
+  std::string last = input;
+  if (FileExtension(input) != out_ext) {
+    EDGEOPT_ASSIGN_OR_RETURN(last, stage_tflite(stages.back()));
   }
+  EDGEOPT_ASSIGN_OR_RETURN(std::vector<uint8_t> bytes, ReadFileBytes(last));
+  EDGEOPT_RETURN_IF_ERROR(WriteFileAtomic(pf.output, bytes));
 
   if (pf.no_compare) {
     std::printf("saved %s; every stage's model in %s\n", pf.output.c_str(), dir.c_str());
@@ -311,23 +318,11 @@ Status Pipeline(const PipelineFlags& pf) {
   }
   // Every stage beside the input, as .tflite files.
   std::vector<std::string> files, names = {"input"};
-  std::string original = dir + "/00_input.tflite";
-  if (FileExtension(pf.model) == ".tflite") {
-    original = pf.model;
-  } else {
-    EDGEOPT_ENSURE(RunInProcess(RunConvert, {"edgeopt convert", pf.model, "-o", original}) == 0,
-                   StatusCode::kInvalidArgument, "converting %s failed", pf.model.c_str());
-  }
+  EDGEOPT_ASSIGN_OR_RETURN(std::string original,
+                           as_tflite(pf.model, dir + "/00_input.tflite", false));
   files.push_back(original);
   for (const Stage& st : stages) {
-    std::string file = st.output;
-    if (FileExtension(file) != ".tflite") {
-      file = file.substr(0, file.size() - FileExtension(file).size()) + ".tflite";
-      // --sparse: pruned zeros in TFLite's sparse encoding, as a pruned model ships.
-      EDGEOPT_ENSURE(
-          RunInProcess(RunConvert, {"edgeopt convert", st.output, "--sparse", "-o", file}) == 0,
-          StatusCode::kInvalidArgument, "converting %s failed", st.output.c_str());
-    }
+    EDGEOPT_ASSIGN_OR_RETURN(std::string file, stage_tflite(st));
     files.push_back(file);
     names.push_back(st.label);
   }
