@@ -65,6 +65,17 @@ std::vector<float> KMeansPlusPlus(const std::vector<float>& v, int k, train::Spl
   return c;
 }
 
+// After every optimizer step, each trainer parameter index[l] is projected onto clusters[l]
+// (which must outlive the trainer's use).
+void ProjectAfterEachStep(train::Trainer* trainer, std::vector<size_t> index,
+                          std::vector<LayerClusters>* clusters) {
+  trainer->SetStepCallback([trainer, index = std::move(index), clusters](int64_t) -> Status {
+    std::vector<train::Parameter>& p = trainer->engine()->parameters();
+    for (size_t l = 0; l < clusters->size(); ++l) (*clusters)[l].Project(p[index[l]].data());
+    return Status::Ok();
+  });
+}
+
 }  // namespace
 
 StatusOr<Init> ParseInit(const std::string& name) {
@@ -375,11 +386,7 @@ Status WeightClusterer::Attach(train::Trainer* trainer) {
                    static_cast<long long>(clusters_[l].size()));
     index.push_back(found);
   }
-  trainer->SetStepCallback([this, trainer, index](int64_t) -> Status {
-    std::vector<train::Parameter>& p = trainer->engine()->parameters();
-    for (size_t l = 0; l < clusters_.size(); ++l) clusters_[l].Project(p[index[l]].data());
-    return Status::Ok();
-  });
+  ProjectAfterEachStep(trainer, std::move(index), &clusters_);
   return Status::Ok();
 }
 
@@ -392,6 +399,7 @@ void WeightClusterer::Refresh(const ir::Graph& graph) {
 
 StatusOr<int> ClusterKeeper::Attach(train::Trainer* trainer, const std::vector<int>& tensors) {
   std::vector<train::Parameter>& params = trainer->engine()->parameters();
+  std::vector<size_t> index;  // the trainer's parameter of each of clusters_
   for (int t : tensors) {
     for (size_t q = 0; q < params.size(); ++q) {
       if (params[q].tensor != t) continue;
@@ -409,19 +417,16 @@ StatusOr<int> ClusterKeeper::Attach(train::Trainer* trainer, const std::vector<i
       if (values == 0 || values > kMaxValues || values * kMinWeightsPerValue > n) continue;
       Options o;
       o.clusters = static_cast<int>(values);  // one cluster per value: the k-means is exact
-      index_.push_back(q);
+      index.push_back(q);
       clusters_.push_back(LayerClusters::Build(w, n, 1, false, o, 0));
       weights_ += n;
       max_values_ = std::max(max_values_, values);
     }
   }
-  if (index_.empty()) return 0;
-  trainer->SetStepCallback([this, trainer](int64_t) -> Status {
-    std::vector<train::Parameter>& p = trainer->engine()->parameters();
-    for (size_t l = 0; l < clusters_.size(); ++l) clusters_[l].Project(p[index_[l]].data());
-    return Status::Ok();
-  });
-  return static_cast<int>(index_.size());
+  if (index.empty()) return 0;
+  const int kept = static_cast<int>(index.size());
+  ProjectAfterEachStep(trainer, std::move(index), &clusters_);
+  return kept;
 }
 
 }  // namespace cluster

@@ -151,7 +151,6 @@ class ClusterKeeper {
   int64_t max_values() const { return max_values_; }
 
  private:
-  std::vector<size_t> index_;
   std::vector<LayerClusters> clusters_;
   int64_t weights_ = 0, max_values_ = 0;
 };
