@@ -270,7 +270,7 @@ Status Cluster(const ClusterFlags& cf, const TrainFlags& flags) {
     EDGEOPT_RETURN_IF_ERROR(RunTraining("cluster", trainer.get(), train_data,
                                         has_validation ? &validation : nullptr, flags,
                                         [&](const train::EpochStats&) { return write(); }));
-    EDGEOPT_RETURN_IF_ERROR(engine->ExportWeights(&model.graph));
+    // (write() after the last epoch put its weights into model.graph.)
     if (evaluate) {
       EDGEOPT_ASSIGN_OR_RETURN(after,
                                EvaluateGraph(model.graph, test, flags, "clustered and fine-tuned"));
@@ -280,8 +280,9 @@ Status Cluster(const ClusterFlags& cf, const TrainFlags& flags) {
   }
   clusterer.Refresh(model.graph);
 
-  // The output, and the clustered model as a .tflite (its size, zipped).
-  EDGEOPT_RETURN_IF_ERROR(write());
+  // The output (fine-tuning wrote it after its last epoch), and the clustered model as a
+  // .tflite (its size, zipped).
+  if (!fine_tune) EDGEOPT_RETURN_IF_ERROR(write());
   EDGEOPT_ASSIGN_OR_RETURN(size_t zipped, ZippedSize("model.tflite", tflite));
 
   Summary summary;
