@@ -288,6 +288,18 @@ int32_t RandomZeroPoint(std::mt19937& rng, DType type) {
 
 const Act kPoolActs[] = {Act::NONE, Act::RELU, Act::RELU6, Act::RELU_N1_TO_1};
 
+// fn(op, type, i) for `cases` cases of each pooling op and type that has a microkernel path:
+// MAX_POOL_2D and AVERAGE_POOL_2D of float, int8 and uint8, and MAX_POOL_2D of int16.
+template <typename F>
+void ForEachPoolOpAndType(int cases, F&& fn) {
+  for (Op op : {Op::MAX_POOL_2D, Op::AVERAGE_POOL_2D}) {
+    for (DType type : {DType::kFloat32, DType::kInt8, DType::kUInt8, DType::kInt16}) {
+      if (type == DType::kInt16 && op != Op::MAX_POOL_2D) continue;
+      for (int i = 0; i < cases; ++i) fn(op, type, i);
+    }
+  }
+}
+
 // MAX_POOL_2D and AVERAGE_POOL_2D (float, int8, uint8; int16 max): channel counts around the
 // vector widths (8, 16, 32, 64), windows clipped by SAME padding, strides, activations; large
 // averaging windows (global pooling).
@@ -295,29 +307,24 @@ TEST(OptimizedPool, MaxAndAverageAroundChannelBlocks) {
   std::mt19937 rng(29);
   uint32_t seed = 700;
   const int channels[] = {1, 7, 8, 9, 15, 16, 17, 31, 32, 33, 63, 64, 65, 100};
-  for (Op op : {Op::MAX_POOL_2D, Op::AVERAGE_POOL_2D}) {
-    for (DType type : {DType::kFloat32, DType::kInt8, DType::kUInt8, DType::kInt16}) {
-      if (type == DType::kInt16 && op != Op::MAX_POOL_2D) continue;
-      for (int i = 0; i < 16; ++i) {
-        PoolCase k;
-        k.op = op;
-        k.type = type;
-        k.c = channels[rng() % 14];
-        k.h = 1 + static_cast<int>(rng() % 9);
-        k.w = 1 + static_cast<int>(rng() % 9);
-        const bool global = rng() % 5 == 0;
-        k.fh = global ? k.h : 1 + static_cast<int>(rng() % 3);
-        k.fw = global ? k.w : 1 + static_cast<int>(rng() % 3);
-        k.sh = 1 + static_cast<int>(rng() % 2);
-        k.sw = 1 + static_cast<int>(rng() % 2);
-        k.padding = global || rng() % 2 ? tflite::Padding::VALID : tflite::Padding::SAME;
-        k.act = kPoolActs[rng() % 4];
-        k.batch = 1 + static_cast<int>(rng() % 2);
-        k.zp = RandomZeroPoint(rng, type);
-        CheckPool(k, seed++);
-      }
-    }
-  }
+  ForEachPoolOpAndType(16, [&](Op op, DType type, int) {
+    PoolCase k;
+    k.op = op;
+    k.type = type;
+    k.c = channels[rng() % 14];
+    k.h = 1 + static_cast<int>(rng() % 9);
+    k.w = 1 + static_cast<int>(rng() % 9);
+    const bool global = rng() % 5 == 0;
+    k.fh = global ? k.h : 1 + static_cast<int>(rng() % 3);
+    k.fw = global ? k.w : 1 + static_cast<int>(rng() % 3);
+    k.sh = 1 + static_cast<int>(rng() % 2);
+    k.sw = 1 + static_cast<int>(rng() % 2);
+    k.padding = global || rng() % 2 ? tflite::Padding::VALID : tflite::Padding::SAME;
+    k.act = kPoolActs[rng() % 4];
+    k.batch = 1 + static_cast<int>(rng() % 2);
+    k.zp = RandomZeroPoint(rng, type);
+    CheckPool(k, seed++);
+  });
 }
 
 // Wide rows: the windows inside a row go to the microkernel as one run of output pixels, the
@@ -328,29 +335,24 @@ TEST(OptimizedPool, RunsOfPixelsAcrossWideRows) {
   uint32_t seed = 800;
   const int channels[] = {3, 16, 32, 40, 64, 70};
   const int windows[][2] = {{2, 2}, {3, 3}, {2, 3}, {1, 4}, {4, 2}};
-  for (Op op : {Op::MAX_POOL_2D, Op::AVERAGE_POOL_2D}) {
-    for (DType type : {DType::kFloat32, DType::kInt8, DType::kUInt8, DType::kInt16}) {
-      if (type == DType::kInt16 && op != Op::MAX_POOL_2D) continue;
-      for (int i = 0; i < 12; ++i) {
-        PoolCase k;
-        k.op = op;
-        k.type = type;
-        k.c = channels[rng() % 6];
-        const auto& win = windows[i % 5];
-        k.fh = win[0];
-        k.fw = win[1];
-        k.h = k.fh + static_cast<int>(rng() % 6);
-        k.w = 10 + static_cast<int>(rng() % 31);
-        k.sh = 1 + static_cast<int>(rng() % 3);
-        k.sw = 1 + static_cast<int>(rng() % 3);
-        k.padding = rng() % 2 ? tflite::Padding::VALID : tflite::Padding::SAME;
-        k.act = kPoolActs[rng() % 4];
-        k.batch = 1 + static_cast<int>(rng() % 2);
-        k.zp = RandomZeroPoint(rng, type);
-        CheckPool(k, seed++);
-      }
-    }
-  }
+  ForEachPoolOpAndType(12, [&](Op op, DType type, int i) {
+    PoolCase k;
+    k.op = op;
+    k.type = type;
+    k.c = channels[rng() % 6];
+    const auto& win = windows[i % 5];
+    k.fh = win[0];
+    k.fw = win[1];
+    k.h = k.fh + static_cast<int>(rng() % 6);
+    k.w = 10 + static_cast<int>(rng() % 31);
+    k.sh = 1 + static_cast<int>(rng() % 3);
+    k.sw = 1 + static_cast<int>(rng() % 3);
+    k.padding = rng() % 2 ? tflite::Padding::VALID : tflite::Padding::SAME;
+    k.act = kPoolActs[rng() % 4];
+    k.batch = 1 + static_cast<int>(rng() % 2);
+    k.zp = RandomZeroPoint(rng, type);
+    CheckPool(k, seed++);
+  });
 }
 
 // One output column (the window spans the row, as magic_wand's 3x3 pool of 3-wide rows): runs
@@ -362,34 +364,29 @@ TEST(OptimizedPool, RunsOfRowsInOneColumn) {
   uint32_t seed = 900;
   const int channels[] = {1, 8, 16, 24, 64, 200};
   const int windows[][2] = {{3, 3}, {2, 2}, {4, 3}, {3, 1}, {1, 2}};
-  for (Op op : {Op::MAX_POOL_2D, Op::AVERAGE_POOL_2D}) {
-    for (DType type : {DType::kFloat32, DType::kInt8, DType::kUInt8, DType::kInt16}) {
-      if (type == DType::kInt16 && op != Op::MAX_POOL_2D) continue;
-      for (int i = 0; i < 10; ++i) {
-        PoolCase k;
-        k.op = op;
-        k.type = type;
-        k.c = channels[rng() % 6];
-        const auto& win = windows[i % 5];
-        k.fh = win[0];
-        k.fw = win[1];
-        k.sh = 1 + static_cast<int>(rng() % 3);
-        k.sw = k.fw + static_cast<int>(rng() % 2);
-        k.w = k.fw + static_cast<int>(rng() % k.sw);  // VALID: (w - fw) / sw + 1 = 1 column
-        k.h = k.fh + static_cast<int>(rng() % 120);
-        k.padding = tflite::Padding::VALID;
-        if (rng() % 2) {
-          // SAME, w = fw <= sw: one column, no padding in x; rows clipped at either end.
-          k.w = k.fw;
-          k.padding = tflite::Padding::SAME;
-        }
-        k.act = kPoolActs[rng() % 4];
-        k.batch = 1 + static_cast<int>(rng() % 3);
-        k.zp = RandomZeroPoint(rng, type);
-        EXPECT_TRUE(CheckPool(k, seed++));
-      }
+  ForEachPoolOpAndType(10, [&](Op op, DType type, int i) {
+    PoolCase k;
+    k.op = op;
+    k.type = type;
+    k.c = channels[rng() % 6];
+    const auto& win = windows[i % 5];
+    k.fh = win[0];
+    k.fw = win[1];
+    k.sh = 1 + static_cast<int>(rng() % 3);
+    k.sw = k.fw + static_cast<int>(rng() % 2);
+    k.w = k.fw + static_cast<int>(rng() % k.sw);  // VALID: (w - fw) / sw + 1 = 1 column
+    k.h = k.fh + static_cast<int>(rng() % 120);
+    k.padding = tflite::Padding::VALID;
+    if (rng() % 2) {
+      // SAME, w = fw <= sw: one column, no padding in x; rows clipped at either end.
+      k.w = k.fw;
+      k.padding = tflite::Padding::SAME;
     }
-  }
+    k.act = kPoolActs[rng() % 4];
+    k.batch = 1 + static_cast<int>(rng() % 3);
+    k.zp = RandomZeroPoint(rng, type);
+    EXPECT_TRUE(CheckPool(k, seed++));
+  });
 }
 
 // Quantized MUL: same shapes, b a single value, a a single value; int8 and uint8; activations.
