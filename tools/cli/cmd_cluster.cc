@@ -48,16 +48,6 @@ struct ClusterFlags {
   int64_t test_samples = 0;
 };
 
-// The graph as the .tflite file `edgeopt convert [--sparse]` would write (export passes:
-// BATCH_NORM folded, DROPOUT removed; with `sparse`, TFLite's sparse encoding for weights with
-// many zeros).
-StatusOr<std::vector<uint8_t>> TfliteBytes(const ir::Graph& graph, bool sparse) {
-  ir::Graph g = graph;
-  EDGEOPT_RETURN_IF_ERROR(passes::PrepareForExport(&g));
-  if (sparse) EDGEOPT_RETURN_IF_ERROR(prune::EncodeSparseWeights(&g).status());
-  return ExportTflite(g);
-}
-
 // What the reports print: sizes of the original and the clustered .tflite, accuracies.
 struct Summary {
   size_t tflite = 0, zipped = 0, original_tflite = 0, original_zipped = 0, bytes = 0;

@@ -18,6 +18,7 @@ int RunTrain(int argc, char** argv);
 int RunEval(int argc, char** argv);
 int RunPrune(int argc, char** argv);
 int RunCluster(int argc, char** argv);
+int RunLowRank(int argc, char** argv);
 int RunDistill(int argc, char** argv);
 int RunQat(int argc, char** argv);
 int RunPipeline(int argc, char** argv);

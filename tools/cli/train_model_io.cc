@@ -5,6 +5,7 @@
 #include "src/export/tflite/export.h"
 #include "src/importers/keras/keras_model.h"
 #include "src/passes/pipeline.h"
+#include "src/passes/prune/sparse_encode.h"
 #include "src/train/presets.h"
 #include "src/util/file_util.h"
 
@@ -70,6 +71,22 @@ StatusOr<TrainModel> TrainModelFromKerasConfig(const nlohmann::json& config, uin
                                                const std::string& description) {
   EDGEOPT_ASSIGN_OR_RETURN(keras::KerasModel model, keras::ModelFromConfig(config, seed));
   return FromKeras(std::move(model), description);
+}
+
+StatusOr<std::vector<uint8_t>> TfliteBytes(const ir::Graph& training_graph, bool sparse) {
+  ir::Graph g = training_graph;
+  EDGEOPT_RETURN_IF_ERROR(passes::PrepareForExport(&g));
+  if (sparse) EDGEOPT_RETURN_IF_ERROR(prune::EncodeSparseWeights(&g).status());
+  return ExportTflite(g);
+}
+
+keras::KerasModel* KerasModelOf(TrainModel* model) { return Keras(*model); }
+
+Status RebuildGraph(TrainModel* model) {
+  EDGEOPT_ENSURE(model->keras != nullptr, StatusCode::kInternal, "%s: no Keras model",
+                 model->description.c_str());
+  EDGEOPT_ASSIGN_OR_RETURN(model->graph, keras::BuildGraph(*Keras(*model)));
+  return Status::Ok();
 }
 
 Status CheckOutputPath(const TrainModel& model, const std::string& path) {

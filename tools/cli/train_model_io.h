@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "include/edgeopt/status.h"
 #include "nlohmann/json.hpp"
@@ -15,6 +16,9 @@
 #include "src/train/engine.h"
 
 namespace edgeopt {
+namespace keras {
+struct KerasModel;
+}  // namespace keras
 namespace cli {
 
 struct TrainModel {
@@ -37,6 +41,14 @@ StatusOr<TrainModel> TrainModelFromKerasConfig(const nlohmann::json& config, uin
 // Writes the engine's current weights into the model and saves it to `path`
 // (atomically).
 Status SaveTrainedModel(TrainModel* model, const train::Engine& engine, const std::string& path);
+// The Keras model behind a TrainModel (nullptr for none), to edit its architecture; then
+// RebuildGraph makes the training graph again from it.
+keras::KerasModel* KerasModelOf(TrainModel* model);
+Status RebuildGraph(TrainModel* model);
+// The training-form graph as the .tflite `edgeopt convert [--sparse]` writes (export passes:
+// BATCH_NORM folded, DROPOUT removed; with `sparse`, TFLite's sparse encoding for weights with
+// many zeros).
+StatusOr<std::vector<uint8_t>> TfliteBytes(const ir::Graph& training_graph, bool sparse = false);
 // Checks `path` has an extension SaveTrainedModel can write and, for .tflite, that
 // the export passes accept the graph, before training starts.
 Status CheckOutputPath(const TrainModel& model, const std::string& path);

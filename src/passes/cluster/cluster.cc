@@ -308,21 +308,7 @@ StatusOr<Plan> PlanClustering(const ir::Graph& graph, const std::vector<std::str
 }
 
 StatusOr<std::map<std::string, int>> ParseLayerClusters(const std::string& text) {
-  std::map<std::string, int> out;
-  for (const std::string& item : prune::SplitNames(text)) {
-    const size_t eq = item.rfind('=');
-    EDGEOPT_ENSURE(
-        eq != std::string::npos && eq > 0 && eq + 1 < item.size(), StatusCode::kInvalidArgument,
-        "bad per-layer clusters '%s' (expected LAYER=CLUSTERS, e.g. dense=8)", item.c_str());
-    const std::string value = item.substr(eq + 1);
-    char* end = nullptr;
-    const long k = std::strtol(value.c_str(), &end, 10);
-    EDGEOPT_ENSURE(end != nullptr && *end == '\0' && k >= 2 && k <= 65536,
-                   StatusCode::kInvalidArgument, "clusters '%s' of %s must be in [2, 65536]",
-                   value.c_str(), item.substr(0, eq).c_str());
-    out[item.substr(0, eq)] = static_cast<int>(k);
-  }
-  return out;
+  return prune::ParseLayerInts(text, "clusters", "dense=8", 2, 65536);
 }
 
 Status WeightClusterer::ClusterGraph(ir::Graph* graph) {

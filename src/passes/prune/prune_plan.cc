@@ -1,6 +1,7 @@
 #include "src/passes/prune/prune_plan.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cstdlib>
 #include <set>
 #include <sstream>
@@ -45,6 +46,28 @@ StatusOr<std::map<std::string, double>> ParseLayerSparsity(const std::string& te
                    StatusCode::kInvalidArgument, "sparsity '%s' of %s must be in [0, 1)",
                    value.c_str(), item.substr(0, eq).c_str());
     out[item.substr(0, eq)] = s;
+  }
+  return out;
+}
+
+StatusOr<std::map<std::string, int>> ParseLayerInts(const std::string& text, const char* what,
+                                                    const char* example, int lo, int hi) {
+  std::string upper = what;
+  for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  std::map<std::string, int> out;
+  for (const std::string& item : SplitNames(text)) {
+    const size_t eq = item.rfind('=');
+    EDGEOPT_ENSURE(eq != std::string::npos && eq > 0 && eq + 1 < item.size(),
+                   StatusCode::kInvalidArgument,
+                   "bad per-layer %s '%s' (expected LAYER=%s, e.g. %s)", what, item.c_str(),
+                   upper.c_str(), example);
+    const std::string value = item.substr(eq + 1);
+    char* end = nullptr;
+    const long k = std::strtol(value.c_str(), &end, 10);
+    EDGEOPT_ENSURE(end != nullptr && *end == '\0' && k >= lo && k <= hi,
+                   StatusCode::kInvalidArgument, "%s '%s' of %s must be in [%d, %d]", what,
+                   value.c_str(), item.substr(0, eq).c_str(), lo, hi);
+    out[item.substr(0, eq)] = static_cast<int>(k);
   }
   return out;
 }

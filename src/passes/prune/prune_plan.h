@@ -52,6 +52,10 @@ StatusOr<Plan> PlanPruning(const ir::Graph& graph, const PlanOptions& options);
 // "dense=0.9,conv2d_1=0.5" -> map; "a,b" -> list.
 StatusOr<std::map<std::string, double>> ParseLayerSparsity(const std::string& text);
 std::vector<std::string> SplitNames(const std::string& text);
+// "dense=8,conv2d=32" -> map, each value an integer in [lo, hi]; `what` names the value and
+// `example` shows an item in messages.
+StatusOr<std::map<std::string, int>> ParseLayerInts(const std::string& text, const char* what,
+                                                    const char* example, int lo, int hi);
 
 }  // namespace prune
 }  // namespace edgeopt

@@ -1,0 +1,422 @@
+#include "src/passes/lowrank/lowrank.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <set>
+
+#include "src/importers/keras/keras_config.h"
+#include "src/passes/prune/prune_plan.h"
+
+namespace edgeopt {
+namespace lowrank {
+namespace {
+
+using Json = nlohmann::json;
+
+bool IsConv2DClass(const std::string& cls) { return cls == "Conv2D" || cls == "Convolution2D"; }
+
+// The "layers" array of the (nested) model config that holds `name`, or nullptr.
+Json* ParentLayers(Json* model, const std::string& name, int depth = 0) {
+  if (depth > 32 || !model->is_object() || !model->contains("config")) return nullptr;
+  Json& config = (*model)["config"];
+  Json* layers = config.is_array() ? &config
+                 : config.is_object() && config.contains("layers") && config["layers"].is_array()
+                     ? &config["layers"]
+                     : nullptr;
+  if (layers == nullptr) return nullptr;
+  for (Json& entry : *layers) {
+    if (keras::LayerName(entry) == name) return layers;
+  }
+  for (Json& entry : *layers) {
+    if (keras::IsModelClass(keras::LayerClass(entry))) {
+      Json* found = ParentLayers(&entry, name, depth + 1);
+      if (found != nullptr) return found;
+    }
+  }
+  return nullptr;
+}
+
+// The inbound_nodes of a functional model's layer entry (nullptr in a Sequential model).
+const Json* InboundNodes(const Json& entry) {
+  auto it = entry.find("inbound_nodes");
+  if (it == entry.end() || !it->is_array() || it->empty()) return nullptr;
+  return &*it;
+}
+
+void SetName(Json* entry, const std::string& name) {
+  if (entry->contains("name")) (*entry)["name"] = name;
+  (*entry)["config"]["name"] = name;
+}
+
+// [null, d1, ..., rank]: a layer output shape as Keras writes it (batch unknown).
+Json KerasShape(const std::vector<int32_t>& shape, int last) {
+  Json s = Json::array();
+  for (size_t i = 0; i < shape.size(); ++i) {
+    if (i == 0) {
+      s.push_back(nullptr);
+    } else {
+      s.push_back(i + 1 == shape.size() ? last : shape[i]);
+    }
+  }
+  return s;
+}
+
+// The original layer's single call, rewired to read the first layer's output: Keras 2
+// [[["first", 0, 0, {}]]], or Keras 3 {"args": [keras tensor of "first"], "kwargs": {...}}.
+Status RewireInbound(Json* entry, const std::string& first, const Json& first_output_shape) {
+  const Json* nodes = InboundNodes(*entry);
+  if (nodes == nullptr) return Status::Ok();  // Sequential: the order is the wiring
+  const Json& node = (*nodes)[0];
+  Json rewired;
+  if (node.is_array()) {
+    rewired = Json::array({Json::array({first, 0, 0, Json::object()})});
+  } else if (node.is_object() && node.contains("args")) {
+    std::string dtype = "float32";
+    const Json& args = node["args"];
+    if (args.is_array() && !args.empty() && args[0].is_object() && args[0].contains("config") &&
+        args[0]["config"].is_object() && args[0]["config"].contains("dtype") &&
+        args[0]["config"]["dtype"].is_string()) {
+      dtype = args[0]["config"]["dtype"].get<std::string>();
+    }
+    rewired = node;
+    rewired["args"] = Json::array({{{"class_name", "__keras_tensor__"},
+                                    {"config",
+                                     {{"shape", first_output_shape},
+                                      {"dtype", dtype},
+                                      {"keras_history", Json::array({first, 0, 0})}}}}});
+  } else {
+    return MakeStatus(StatusCode::kUnsupported, "layer '%s': unknown inbound node format",
+                      keras::LayerName(*entry).c_str());
+  }
+  (*entry)["inbound_nodes"] = Json::array({rewired});
+  return Status::Ok();
+}
+
+NpyArray FloatArray(const std::vector<int64_t>& shape, const std::vector<float>& values) {
+  NpyArray a;
+  a.dtype = DType::kFloat32;
+  a.shape = shape;
+  a.data.resize(values.size() * sizeof(float));
+  if (!values.empty()) std::memcpy(a.data.data(), values.data(), a.data.size());
+  return a;
+}
+
+}  // namespace
+
+std::string RankRuleName(const RankRule& rule) {
+  char buf[64];
+  switch (rule.kind) {
+    case RankRule::Kind::kRank:
+      std::snprintf(buf, sizeof(buf), "rank %d", static_cast<int>(rule.value));
+      break;
+    case RankRule::Kind::kEnergy:
+      std::snprintf(buf, sizeof(buf), "energy %g", rule.value);
+      break;
+    case RankRule::Kind::kParams:
+      std::snprintf(buf, sizeof(buf), "params %g", rule.value);
+      break;
+  }
+  return buf;
+}
+
+int BreakEvenRank(int64_t out, int64_t in) {
+  if (out <= 0 || in <= 0) return 0;
+  return static_cast<int>((out * in - 1) / (out + in));
+}
+
+double EnergyKept(const std::vector<double>& s, int rank) {
+  double total = 0.0, kept = 0.0;
+  for (size_t i = 0; i < s.size(); ++i) {
+    total += s[i] * s[i];
+    if (static_cast<int>(i) < rank) kept += s[i] * s[i];
+  }
+  return total > 0.0 ? kept / total : 1.0;
+}
+
+int ChooseRank(const std::vector<double>& s, int64_t out, int64_t in, const RankRule& rule) {
+  const int k = static_cast<int>(s.size());
+  int rank = 1;
+  switch (rule.kind) {
+    case RankRule::Kind::kRank:
+      rank = static_cast<int>(rule.value);
+      break;
+    case RankRule::Kind::kEnergy: {
+      double total = 0.0;
+      for (double x : s) total += x * x;
+      double kept = 0.0;
+      rank = k;
+      for (int i = 0; i < k; ++i) {
+        kept += s[i] * s[i];
+        if (kept >= rule.value * total) {
+          rank = i + 1;
+          break;
+        }
+      }
+      break;
+    }
+    case RankRule::Kind::kParams:
+      rank = static_cast<int>(
+          std::floor(rule.value * static_cast<double>(out * in) / static_cast<double>(out + in)));
+      break;
+  }
+  return std::clamp(rank, 1, std::max(k, 1));
+}
+
+Factors Factorize(const Svd& svd, int rank) {
+  Factors f;
+  f.rank = std::clamp(rank, 1, svd.k);
+  const int r = f.rank, out = svd.rows, in = svd.cols;
+  f.first.resize(static_cast<size_t>(r) * in);
+  f.second.resize(static_cast<size_t>(out) * r);
+  for (int j = 0; j < r; ++j) {
+    const double root = std::sqrt(svd.s[j]);
+    for (int c = 0; c < in; ++c) {
+      f.first[static_cast<size_t>(j) * in + c] =
+          static_cast<float>(root * svd.vt[static_cast<size_t>(j) * in + c]);
+    }
+    for (int o = 0; o < out; ++o) {
+      f.second[static_cast<size_t>(o) * r + j] =
+          static_cast<float>(root * svd.u[static_cast<size_t>(o) * svd.k + j]);
+    }
+  }
+  f.energy = EnergyKept(svd.s, r);
+  f.relative_error = std::sqrt(std::max(0.0, 1.0 - f.energy));
+  return f;
+}
+
+StatusOr<std::map<std::string, int>> ParseLayerRanks(const std::string& text) {
+  return prune::ParseLayerInts(text, "rank", "dense=16", 1, 1 << 20);
+}
+
+StatusOr<Plan> PlanFactorization(const ir::Graph& graph, const keras::KerasModel& model,
+                                 const std::vector<std::string>& layers,
+                                 const std::vector<std::string>& skip, const RankRule& rule,
+                                 const std::map<std::string, int>& layer_ranks,
+                                 int64_t min_weights) {
+  std::vector<const ir::Node*> candidates;
+  std::string names;
+  for (const ir::Node& n : graph.nodes) {
+    if ((n.op != "FULLY_CONNECTED" && n.op != "CONV_2D") || n.inputs.size() < 2 ||
+        n.inputs[1] < 0) {
+      continue;
+    }
+    const ir::Tensor& w = graph.tensors[n.inputs[1]];
+    if (!w.is_constant || w.dtype != DType::kFloat32 || w.origin.empty()) continue;
+    candidates.push_back(&n);
+    names += (names.empty() ? "" : ", ") + n.name;
+  }
+  std::vector<std::string> named = layers;
+  named.insert(named.end(), skip.begin(), skip.end());
+  for (const auto& kv : layer_ranks) named.push_back(kv.first);
+  for (const std::string& name : named) {
+    const bool known = std::any_of(candidates.begin(), candidates.end(),
+                                   [&](const ir::Node* n) { return n->name == name; });
+    EDGEOPT_ENSURE(known, StatusCode::kNotFound,
+                   "'%s' is not a Dense or Conv2D layer with float weights; the model has: %s",
+                   name.c_str(), names.empty() ? "(none)" : names.c_str());
+  }
+
+  Plan plan;
+  for (const ir::Node* n : candidates) {
+    const std::string& name = n->name;
+    const bool listed = std::find(layers.begin(), layers.end(), name) != layers.end();
+    if (std::find(skip.begin(), skip.end(), name) != skip.end()) {
+      plan.notes.push_back(name + ": skipped (--skip)");
+      continue;
+    }
+    if (!layers.empty() && !listed) {
+      plan.notes.push_back(name + ": not in --layers");
+      continue;
+    }
+    const Json* entry = keras::FindLayerJson(model.config, name);
+    const std::string cls = entry != nullptr ? keras::LayerClass(*entry) : "";
+    if (cls != "Dense" && !IsConv2DClass(cls)) {
+      plan.notes.push_back(name + ": a " + (cls.empty() ? "layer" : cls) +
+                           ", not a Dense or Conv2D; left as it is");
+      continue;
+    }
+    const Json* nodes = InboundNodes(*entry);
+    if (nodes != nullptr && nodes->size() > 1) {
+      plan.notes.push_back(name + ": called " + std::to_string(nodes->size()) +
+                           " times (a shared layer); left as it is");
+      continue;
+    }
+    const ir::Tensor& w = graph.tensors[n->inputs[1]];
+    const ir::Tensor& x = graph.tensors[n->inputs[0]];
+    const ir::Tensor& y = graph.tensors[n->outputs[0]];
+    LayerPlan lp;
+    lp.layer = name;
+    lp.op = n->op;
+    lp.weight = n->inputs[1];
+    lp.output_shape = y.shape;
+    if (n->op == "CONV_2D") {
+      if (w.shape.size() != 4 || x.shape.empty() || x.shape.back() != w.shape[3] ||
+          y.shape.size() != 4) {
+        plan.notes.push_back(name + ": a grouped convolution; left as it is");
+        continue;
+      }
+      lp.out = w.shape[0];
+      lp.kh = w.shape[1];
+      lp.kw = w.shape[2];
+      lp.cin = w.shape[3];
+      lp.in = int64_t{lp.kh} * lp.kw * lp.cin;
+      lp.positions = int64_t{y.shape[1]} * y.shape[2];
+    } else {
+      if (w.shape.size() != 2 || y.shape.empty()) {
+        plan.notes.push_back(name + ": unexpected kernel shape; left as it is");
+        continue;
+      }
+      lp.out = w.shape[0];
+      lp.in = w.shape[1];
+      lp.positions = 1;
+      for (size_t i = 1; i + 1 < y.shape.size(); ++i) lp.positions *= y.shape[i];
+    }
+    const float* data = w.DataAs<float>();
+    const int64_t count = w.NumElements();
+    if (std::any_of(data, data + count, [](float v) { return !std::isfinite(v); })) {
+      plan.notes.push_back(name + ": NaN or infinite weights; left as it is");
+      continue;
+    }
+    if (lp.out * lp.in < min_weights && !listed && layer_ranks.count(name) == 0) {
+      plan.notes.push_back(name + ": " + std::to_string(lp.out * lp.in) +
+                           " weights, fewer than --min-weights " + std::to_string(min_weights) +
+                           "; left as it is");
+      continue;
+    }
+    lp.break_even = BreakEvenRank(lp.out, lp.in);
+    if (lp.break_even < 1) {
+      plan.notes.push_back(name + ": " + std::to_string(lp.out) + "x" + std::to_string(lp.in) +
+                           " kernel, too small to factorize; left as it is");
+      continue;
+    }
+    lp.svd = ComputeSvd(data, static_cast<int>(lp.out), static_cast<int>(lp.in));
+    const auto it = layer_ranks.find(name);
+    lp.rank = it != layer_ranks.end() ? std::min(it->second, lp.svd.k)
+                                      : ChooseRank(lp.svd.s, lp.out, lp.in, rule);
+    if (lp.rank > lp.break_even) {
+      char buf[256];
+      std::snprintf(buf, sizeof(buf),
+                    "%s: rank %d would not make it smaller (%lldx%lld kernel: below rank %d "
+                    "only); left as it is",
+                    name.c_str(), lp.rank, static_cast<long long>(lp.out),
+                    static_cast<long long>(lp.in), lp.break_even + 1);
+      plan.notes.push_back(buf);
+      continue;
+    }
+    plan.layers.push_back(std::move(lp));
+  }
+  return plan;
+}
+
+StatusOr<std::vector<LayerReport>> FactorizeKerasModel(keras::KerasModel* model, const Plan& plan) {
+  std::set<std::string> taken;
+  {
+    std::vector<keras::LayerEntry> all;
+    EDGEOPT_RETURN_IF_ERROR(keras::ListLayers(model->config, &all, /*include_models=*/true));
+    for (const keras::LayerEntry& e : all) taken.insert(e.name);
+  }
+  std::vector<LayerReport> reports;
+  for (const LayerPlan& lp : plan.layers) {
+    Json* layers = ParentLayers(&model->config, lp.layer);
+    EDGEOPT_ENSURE(layers != nullptr, StatusCode::kNotFound, "layer '%s' is not in the model",
+                   lp.layer.c_str());
+    size_t index = 0;
+    while (index < layers->size() && keras::LayerName((*layers)[index]) != lp.layer) ++index;
+    Json& original = (*layers)[index];
+    const bool conv = lp.op == "CONV_2D";
+
+    std::string first_name = lp.layer + "_lowrank";
+    for (int i = 1; taken.count(first_name) > 0; ++i) {
+      first_name = lp.layer + "_lowrank_" + std::to_string(i);
+    }
+    taken.insert(first_name);
+
+    const Factors f = Factorize(lp.svd, lp.rank);
+    const int r = f.rank;
+    const Json first_output_shape = KerasShape(lp.output_shape, r);
+
+    // The first layer: the original's config and call with r units / filters, no bias, linear.
+    Json first = original;
+    SetName(&first, first_name);
+    Json& fc = first["config"];
+    fc[conv ? "filters" : "units"] = r;
+    fc["use_bias"] = false;
+    fc["activation"] = "linear";
+    for (const char* key : {"bias_regularizer", "bias_constraint", "activity_regularizer"}) {
+      if (fc.contains(key)) fc[key] = nullptr;
+    }
+    // The original: reads the first layer's output; a convolution becomes 1x1.
+    Json& oc = original["config"];
+    if (conv) {
+      oc["kernel_size"] = Json::array({1, 1});
+      oc["strides"] = Json::array({1, 1});
+      oc["padding"] = "valid";
+      oc["dilation_rate"] = Json::array({1, 1});
+    }
+    for (const char* key : {"batch_input_shape", "batch_shape", "input_shape", "input_dim"}) {
+      oc.erase(key);
+    }
+    if (original.contains("build_config") && original["build_config"].is_object()) {
+      original["build_config"]["input_shape"] = first_output_shape;
+    }
+    EDGEOPT_RETURN_IF_ERROR(RewireInbound(&original, first_name, first_output_shape));
+
+    // Weights, in Keras layouts: Dense [in, units], Conv2D [kh, kw, cin, filters].
+    std::vector<float> first_kernel(f.first.size()), second_kernel(f.second.size());
+    for (int j = 0; j < r; ++j) {
+      for (int64_t c = 0; c < lp.in; ++c) {
+        // Dense: [in, r]; Conv2D: (h, w, ci) flattened = c, so [kh, kw, cin, r] is [in, r] too.
+        first_kernel[static_cast<size_t>(c) * r + j] = f.first[static_cast<size_t>(j) * lp.in + c];
+      }
+    }
+    for (int64_t o = 0; o < lp.out; ++o) {
+      for (int j = 0; j < r; ++j) {
+        second_kernel[static_cast<size_t>(j) * lp.out + o] =
+            f.second[static_cast<size_t>(o) * r + j];
+      }
+    }
+    const std::vector<int64_t> first_shape =
+        conv ? std::vector<int64_t>{lp.kh, lp.kw, lp.cin, r} : std::vector<int64_t>{lp.in, r};
+    const std::vector<int64_t> second_shape =
+        conv ? std::vector<int64_t>{1, 1, r, lp.out} : std::vector<int64_t>{r, lp.out};
+    auto lw = std::find_if(model->weights.begin(), model->weights.end(),
+                           [&](const keras::LayerWeights& w) { return w.layer == lp.layer; });
+    EDGEOPT_ENSURE(lw != model->weights.end(), StatusCode::kNotFound,
+                   "layer '%s' has no weights in the model", lp.layer.c_str());
+    bool replaced = false;
+    for (auto& [var, array] : lw->vars) {
+      if (var == "kernel") {
+        array = FloatArray(second_shape, second_kernel);
+        replaced = true;
+      }
+    }
+    EDGEOPT_ENSURE(replaced, StatusCode::kNotFound, "layer '%s' has no kernel", lp.layer.c_str());
+    keras::LayerWeights new_weights;
+    new_weights.layer = first_name;
+    new_weights.vars.emplace_back("kernel", FloatArray(first_shape, first_kernel));
+    model->weights.insert(lw, std::move(new_weights));
+    layers->insert(layers->begin() + static_cast<std::ptrdiff_t>(index), std::move(first));
+
+    LayerReport rep;
+    rep.layer = lp.layer;
+    rep.first_layer = first_name;
+    rep.op = lp.op;
+    rep.out = lp.out;
+    rep.in = lp.in;
+    rep.rank = r;
+    rep.full_rank = lp.svd.k;
+    rep.break_even = lp.break_even;
+    rep.weights_before = lp.out * lp.in;
+    rep.weights_after = int64_t{r} * (lp.out + lp.in);
+    rep.macs_before = rep.weights_before * lp.positions;
+    rep.macs_after = rep.weights_after * lp.positions;
+    rep.energy = f.energy;
+    rep.relative_error = f.relative_error;
+    reports.push_back(rep);
+  }
+  return reports;
+}
+
+}  // namespace lowrank
+}  // namespace edgeopt

@@ -1,0 +1,325 @@
+// edgeopt lowrank MODEL --data DATA [--params P | --energy E | --rank R] [...] -o OUT
+//
+//   edgeopt lowrank base.keras --data fashion-mnist --epochs 1 -o lr.keras    # 1/4 of the weights
+//   edgeopt lowrank base.keras --data fashion-mnist --rank 16 --layers dense -o lr.tflite
+//   edgeopt lowrank base.keras --energy 0.8 --one-shot -o quick.keras
+//
+// Low-rank factorization (src/passes/lowrank): each Dense / Conv2D layer whose kernel a rank-r
+// approximation makes smaller becomes two layers of rank r (a truncated SVD), then fine-tuning
+// with the shared training flags recovers the accuracy. Unlike clustering or unstructured
+// pruning the .tflite is smaller and has fewer multiply-adds as it is. Ends with a per-layer
+// table, the model's weights and multiply-adds before / after, the accuracy before / after and
+// the .tflite sizes; the last line is machine-readable.
+#include <chrono>
+#include <cstdio>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "CLI/CLI.hpp"
+#include "src/passes/lowrank/lowrank.h"
+#include "src/passes/prune/prune_plan.h"
+#include "src/train/engine.h"
+#include "src/train/trainer.h"
+#include "src/util/file_util.h"
+#include "src/util/zip.h"
+#include "tools/cli/cli_util.h"
+#include "tools/cli/commands.h"
+#include "tools/cli/train_flags.h"
+#include "tools/cli/train_model_io.h"
+
+namespace edgeopt {
+namespace cli {
+namespace {
+
+struct LowRankFlags {
+  std::string model, data, test_data, output, layers, skip, layer_ranks;
+  int rank = 0;
+  double energy = 0.0;
+  double params = 0.0;
+  bool one_shot = false;
+  int64_t min_weights = 4096;
+  int64_t max_samples = 0;
+  int64_t test_samples = 0;
+};
+
+StatusOr<lowrank::RankRule> MakeRule(const LowRankFlags& lf) {
+  const int given = (lf.rank > 0) + (lf.energy > 0) + (lf.params > 0);
+  EDGEOPT_ENSURE(given <= 1, StatusCode::kInvalidArgument,
+                 "give one of --rank, --energy and --params");
+  lowrank::RankRule rule;
+  if (lf.rank > 0) {
+    rule.kind = lowrank::RankRule::Kind::kRank;
+    rule.value = lf.rank;
+  } else if (lf.params > 0) {
+    EDGEOPT_ENSURE(lf.params < 1.0, StatusCode::kInvalidArgument,
+                   "--params must be in (0, 1), is %g", lf.params);
+    rule.kind = lowrank::RankRule::Kind::kParams;
+    rule.value = lf.params;
+  } else if (lf.energy > 0) {
+    EDGEOPT_ENSURE(lf.energy <= 1.0, StatusCode::kInvalidArgument,
+                   "--energy must be in (0, 1], is %g", lf.energy);
+    rule.kind = lowrank::RankRule::Kind::kEnergy;
+    rule.value = lf.energy;
+  } else {
+    rule.kind = lowrank::RankRule::Kind::kParams;
+    rule.value = 0.25;
+  }
+  return rule;
+}
+
+struct Summary {
+  size_t tflite = 0, zipped = 0, original_tflite = 0, original_zipped = 0, bytes = 0;
+  int64_t model_weights_before = 0, model_weights_after = 0;
+  int64_t macs_before = 0, macs_after = 0;
+  std::string output, test_name;
+  int64_t test_size = 0;
+  bool evaluated = false, fine_tuned = false;
+  double before = 0, factored = 0, after = 0;  // accuracies
+};
+
+// Weights (float constants) and multiply-adds per sample of the CONV_2D, DEPTHWISE_CONV_2D and
+// FULLY_CONNECTED layers of a training graph.
+void CountModel(const ir::Graph& g, int64_t* weights, int64_t* macs) {
+  *weights = 0;
+  *macs = 0;
+  for (const ir::Tensor& t : g.tensors) {
+    if (t.is_constant && t.dtype == DType::kFloat32 && !t.origin.empty()) {
+      *weights += t.NumElements();
+    }
+  }
+  for (const ir::Node& n : g.nodes) {
+    if ((n.op != "CONV_2D" && n.op != "DEPTHWISE_CONV_2D" && n.op != "FULLY_CONNECTED") ||
+        n.inputs.size() < 2 || n.inputs[1] < 0 || n.outputs.empty()) {
+      continue;
+    }
+    const ir::Tensor& w = g.tensors[n.inputs[1]];
+    const ir::Tensor& y = g.tensors[n.outputs[0]];
+    if (w.shape.empty() || y.shape.empty()) continue;
+    // Output elements per sample times the weights each one reads.
+    int64_t outputs = 1;
+    for (size_t i = 1; i < y.shape.size(); ++i) outputs *= y.shape[i];
+    int64_t per_output = 1;
+    if (n.op == "DEPTHWISE_CONV_2D") {
+      per_output = w.shape.size() == 4 ? int64_t{w.shape[1]} * w.shape[2] : 1;
+    } else {
+      for (size_t i = 1; i < w.shape.size(); ++i) per_output *= w.shape[i];
+    }
+    *macs += outputs * per_output;
+  }
+}
+
+void PrintSummary(const std::vector<lowrank::LayerReport>& reports, const Summary& s,
+                  double seconds) {
+  std::printf("\n%-16s %-16s %12s %10s %13s %10s %21s\n", "layer", "op", "kernel", "rank",
+              "energy kept", "rel. error", "weights");
+  for (const lowrank::LayerReport& r : reports) {
+    const std::string kernel = std::to_string(r.out) + "x" + std::to_string(r.in);
+    const std::string rank = std::to_string(r.rank) + "/" + std::to_string(r.full_rank);
+    const std::string weights =
+        std::to_string(r.weights_before) + " -> " + std::to_string(r.weights_after);
+    std::printf("%-16s %-16s %12s %10s %12.1f%% %9.1f%% %21s\n", r.layer.c_str(), r.op.c_str(),
+                kernel.c_str(), rank.c_str(), 100.0 * r.energy, 100.0 * r.relative_error,
+                weights.c_str());
+  }
+  auto ratio = [](int64_t a, int64_t b) {
+    return b > 0 ? static_cast<double>(a) / static_cast<double>(b) : 0.0;
+  };
+  std::printf(
+      "\nmodel: %lld -> %lld weights (%.2fx fewer), %lld -> %lld multiply-adds per "
+      "sample (%.2fx fewer)\n",
+      static_cast<long long>(s.model_weights_before), static_cast<long long>(s.model_weights_after),
+      ratio(s.model_weights_before, s.model_weights_after), static_cast<long long>(s.macs_before),
+      static_cast<long long>(s.macs_after), ratio(s.macs_before, s.macs_after));
+  std::printf(".tflite: %zu bytes (original %zu: %.2fx smaller), %zu zipped (original %zu)\n",
+              s.tflite, s.original_tflite,
+              ratio(static_cast<int64_t>(s.original_tflite), static_cast<int64_t>(s.tflite)),
+              s.zipped, s.original_zipped);
+  if (s.evaluated) {
+    std::printf("accuracy on %s (%lld samples): original %.4f", s.test_name.c_str(),
+                static_cast<long long>(s.test_size), s.before);
+    if (s.fine_tuned) std::printf(", factorized before fine-tuning %.4f", s.factored);
+    std::printf(", %s %.4f (%+.2f points)\n", s.fine_tuned ? "after fine-tuning" : "factorized",
+                s.after, 100.0 * (s.after - s.before));
+  }
+  std::printf("saved %s (%zu bytes) in %.1f s\n", s.output.c_str(), s.bytes, seconds);
+  std::printf(
+      "lowrank: layers=%zu weights_before=%lld weights_after=%lld macs_before=%lld "
+      "macs_after=%lld tflite_bytes=%zu original_tflite_bytes=%zu zipped_bytes=%zu "
+      "original_zipped_bytes=%zu",
+      reports.size(), static_cast<long long>(s.model_weights_before),
+      static_cast<long long>(s.model_weights_after), static_cast<long long>(s.macs_before),
+      static_cast<long long>(s.macs_after), s.tflite, s.original_tflite, s.zipped,
+      s.original_zipped);
+  if (s.evaluated) {
+    std::printf(" accuracy_before=%.4f", s.before);
+    if (s.fine_tuned) std::printf(" accuracy_factorized=%.4f", s.factored);
+    std::printf(" accuracy=%.4f", s.after);
+  }
+  std::printf(" bytes=%zu\n", s.bytes);
+}
+
+Status LowRank(const LowRankFlags& lf, const TrainFlags& flags) {
+  const auto start = std::chrono::steady_clock::now();
+  EDGEOPT_ASSIGN_OR_RETURN(lowrank::RankRule rule, MakeRule(lf));
+  EDGEOPT_ENSURE(FileExtension(lf.model) != ".tflite", StatusCode::kInvalidArgument,
+                 "%s: low-rank factorization rewrites a Keras model (it adds layers); give the "
+                 ".keras or .h5 file",
+                 lf.model.c_str());
+  EDGEOPT_ENSURE(lf.one_shot || !lf.data.empty() || flags.epochs == 0, StatusCode::kInvalidArgument,
+                 "fine-tuning needs --data (or use --one-shot to factorize without it)");
+  using LayerRanks = std::map<std::string, int>;
+  EDGEOPT_ASSIGN_OR_RETURN(LayerRanks layer_ranks, lowrank::ParseLayerRanks(lf.layer_ranks));
+
+  EDGEOPT_ASSIGN_OR_RETURN(TrainModel model, LoadModelForTraining(lf.model, "", flags.seed));
+  EDGEOPT_RETURN_IF_ERROR(CheckOutputPath(model, lf.output));
+  keras::KerasModel* keras_model = KerasModelOf(&model);
+  EDGEOPT_ASSIGN_OR_RETURN(
+      lowrank::Plan plan,
+      lowrank::PlanFactorization(model.graph, *keras_model, prune::SplitNames(lf.layers),
+                                 prune::SplitNames(lf.skip), rule, layer_ranks, lf.min_weights));
+  if (!flags.quiet) {
+    std::printf("factorizing %s: %s, %zu layer(s)\n", model.description.c_str(),
+                lowrank::RankRuleName(rule).c_str(), plan.layers.size());
+    for (const std::string& note : plan.notes) std::printf("  %s\n", note.c_str());
+  }
+  EDGEOPT_ENSURE(!plan.layers.empty(), StatusCode::kInvalidArgument,
+                 "%s: no layer to factorize (%zu left out; see the notes, --layers and the rank "
+                 "options)",
+                 lf.model.c_str(), plan.notes.size());
+
+  const bool fine_tune = !lf.one_shot && flags.epochs > 0 && !lf.data.empty();
+  FineTuneData data;
+  EDGEOPT_RETURN_IF_ERROR(LoadFineTuneData(lf.data, lf.test_data, fine_tune, lf.max_samples,
+                                           lf.test_samples, flags, &data));
+  const bool evaluate = data.test.size > 0;
+
+  Summary summary;
+  summary.evaluated = evaluate;
+  summary.fine_tuned = fine_tune;
+  if (evaluate) {
+    EDGEOPT_ASSIGN_OR_RETURN(train::EvalResult r,
+                             EvaluateGraph(model.graph, data.test, flags, "original"));
+    summary.before = r.accuracy;
+  }
+  {
+    EDGEOPT_ASSIGN_OR_RETURN(std::vector<uint8_t> original, TfliteBytes(model.graph));
+    summary.original_tflite = original.size();
+    EDGEOPT_ASSIGN_OR_RETURN(summary.original_zipped, ZippedSize("model.tflite", original));
+  }
+  CountModel(model.graph, &summary.model_weights_before, &summary.macs_before);
+
+  using Reports = std::vector<lowrank::LayerReport>;
+  EDGEOPT_ASSIGN_OR_RETURN(Reports reports, lowrank::FactorizeKerasModel(keras_model, plan));
+  EDGEOPT_RETURN_IF_ERROR(RebuildGraph(&model));
+  CountModel(model.graph, &summary.model_weights_after, &summary.macs_after);
+  if (evaluate) {
+    EDGEOPT_ASSIGN_OR_RETURN(
+        train::EvalResult r,
+        EvaluateGraph(model.graph, data.test, flags,
+                      fine_tune ? "factorized, before fine-tuning" : "factorized"));
+    summary.factored = summary.after = r.accuracy;
+  }
+
+  EDGEOPT_ASSIGN_OR_RETURN(train::TrainOptions train_options,
+                           MakeTrainOptions(flags, model.default_batch_size));
+  train::EngineOptions eo;
+  eo.batch_size = train_options.batch_size;
+  eo.num_threads = flags.threads;
+  eo.seed = flags.seed;
+  EDGEOPT_ASSIGN_OR_RETURN(auto engine, train::Engine::Create(model.graph, eo));
+  // Writes the engine's weights to the output: after every epoch (Ctrl-C keeps the last
+  // finished one), or once without fine-tuning.
+  std::vector<uint8_t> tflite;
+  auto write = [&]() -> Status {
+    EDGEOPT_RETURN_IF_ERROR(engine->ExportWeights(&model.graph));
+    EDGEOPT_ASSIGN_OR_RETURN(tflite, TfliteBytes(model.graph));
+    summary.bytes = tflite.size();
+    if (FileExtension(lf.output) == ".tflite") return WriteFileAtomic(lf.output, tflite);
+    EDGEOPT_RETURN_IF_ERROR(SaveTrainedModel(&model, *engine, lf.output));
+    auto b = ReadFileBytes(lf.output);
+    summary.bytes = b.ok() ? b->size() : 0;
+    return Status::Ok();
+  };
+  if (fine_tune) {
+    EDGEOPT_ASSIGN_OR_RETURN(auto trainer,
+                             train::Trainer::Create(engine.get(), train_options, data.train));
+    if (!flags.quiet) {
+      std::printf("fine-tuning on %s: %lld samples, %s lr %g, batch %d, %d epoch(s)\n",
+                  data.train.name.c_str(), static_cast<long long>(data.train.size),
+                  train::OptimizerKindName(train_options.optimizer.kind),
+                  train_options.optimizer.learning_rate, train_options.batch_size,
+                  train_options.epochs);
+      std::fflush(stdout);
+    }
+    EDGEOPT_RETURN_IF_ERROR(RunTraining("lowrank", trainer.get(), data.train,
+                                        data.has_validation ? &data.validation : nullptr, flags,
+                                        [&](const train::EpochStats&) { return write(); }));
+    if (evaluate) {
+      EDGEOPT_ASSIGN_OR_RETURN(train::EvalResult r, EvaluateGraph(model.graph, data.test, flags,
+                                                                  "factorized and fine-tuned"));
+      summary.after = r.accuracy;
+    }
+  } else {
+    EDGEOPT_RETURN_IF_ERROR(write());
+  }
+  summary.tflite = tflite.size();
+  EDGEOPT_ASSIGN_OR_RETURN(summary.zipped, ZippedSize("model.tflite", tflite));
+  summary.output = lf.output;
+  summary.test_name = data.test.name;
+  summary.test_size = data.test.size;
+  PrintSummary(reports, summary,
+               std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  return Status::Ok();
+}
+
+}  // namespace
+
+int RunLowRank(int argc, char** argv) {
+  CLI::App app{
+      "Factorize the Dense and Conv2D layers of a Keras model into two layers of low rank (a "
+      "truncated SVD of each kernel: a layer of r units or filters, then the original layer "
+      "reduced to r inputs or a 1x1 convolution), then fine-tune. The .tflite is smaller and "
+      "does fewer multiply-adds as it is, without compression. A layer is factorized only "
+      "when its rank makes it smaller. Outputs: .keras / .h5, or .tflite.",
+      "edgeopt lowrank"};
+  LowRankFlags lf;
+  TrainFlags flags;
+  flags.epochs = 1;
+  app.add_option("model", lf.model, "the Keras model to factorize (.keras or .h5)")->required();
+  app.add_option("--data", lf.data,
+                 "training data for fine-tuning (e.g. fashion-mnist, FILE.npz, DIR/)");
+  app.add_option("--test-data", lf.test_data,
+                 "labeled data for the accuracy before / after (default fashion-mnist:test for "
+                 "fashion-mnist)");
+  app.add_option("-o,--output", lf.output, "the factorized model: .keras, .h5 or .tflite")
+      ->required();
+  app.add_option("--energy", lf.energy,
+                 "each layer's rank: the smallest that keeps this fraction of the kernel's "
+                 "energy, the sum of its squared singular values");
+  app.add_option("--rank", lf.rank, "the same rank for every layer");
+  app.add_option("--params", lf.params,
+                 "each layer's rank: the one that keeps this fraction of its weights (default "
+                 "0.25)");
+  app.add_option("--layers", lf.layers,
+                 "factorize exactly these layers (comma-separated Keras names)");
+  app.add_option("--skip", lf.skip, "never factorize these layers (comma-separated)");
+  app.add_option("--layer-ranks", lf.layer_ranks,
+                 "per-layer ranks, e.g. dense=16,conv2d_1=24 (the others: the rule above)");
+  app.add_option("--min-weights", lf.min_weights,
+                 "leave out kernels of fewer weights unless named (default 4096: an extra layer "
+                 "costs more than it saves there)");
+  app.add_flag("--one-shot", lf.one_shot, "factorize without fine-tuning");
+  app.add_option("--max-samples", lf.max_samples,
+                 "fine-tune on a random subset of this many training samples");
+  app.add_option("--test-samples", lf.test_samples,
+                 "measure accuracy on a random subset of this many test samples");
+  AddTrainFlags(&app, &flags);
+  EDGEOPT_CLI_PARSE(app, argc, argv);
+  Status s = LowRank(lf, flags);
+  if (!s.ok()) return ReportError("lowrank", s);
+  return kExitOk;
+}
+
+}  // namespace cli
+}  // namespace edgeopt
