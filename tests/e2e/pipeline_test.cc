@@ -92,6 +92,28 @@ TEST_F(PipelineE2E, NotesStagesThatUndoEarlierOnes) {
   EXPECT_FALSE(ReadFileBytes(Tmp("n.keras.stages/comparison.md")).ok());  // --no-compare
 }
 
+// lowrank as a stage: its layers go on to the next stage; factorizing pruned kernels gets a note.
+TEST_F(PipelineE2E, LowRankStage) {
+  const std::string recipe = Recipe("lr.json", R"({"data": "fashion-mnist", "stages": [
+      {"stage": "prune", "sparsity": 0.5, "one-shot": true},
+      {"stage": "lowrank", "layers": ["dense"], "rank": 16, "one-shot": true},
+      {"stage": "quantize", "mode": "int8", "calibration-samples": 100}]})");
+  const std::string log =
+      Edgeopt("pipeline " + base_ + " --recipe " + recipe +
+              " --test-data fashion-mnist:test --compare-runs 5 --quiet -o " + Tmp("lr.tflite"));
+  EXPECT_NE(log.find("note: stage 2 (lowrank) replaces the kernels it factorizes: the zeros of "
+                     "stage 1 do not survive in them (factorize first)"),
+            std::string::npos)
+      << log;
+  EXPECT_NE(log.find("\nlowrank "), std::string::npos) << log;
+  const std::vector<Kernel> kernels = Kernels(Tmp("lr.tflite"));
+  ASSERT_EQ(kernels.size(), 5u);
+  EXPECT_EQ(kernels[2].channels, 16);  // dense_lowrank
+  EXPECT_EQ(kernels[2].q.size(), 16u * 1600);
+  EXPECT_EQ(kernels[3].channels, 128);  // dense, now 128 x 16
+  EXPECT_EQ(kernels[3].q.size(), 128u * 16);
+}
+
 TEST_F(PipelineE2E, ErrorsNameTheRecipeOrTheStageAndLeaveNoOutput) {
   struct Case {
     std::string json, message;

@@ -10,8 +10,9 @@
 //               {"stage": "cluster", "clusters": 16, "epochs": 1},
 //               {"stage": "qat", "epochs": 1, "lr": 1e-4, "sparse": true}]}
 //
-// Each stage runs its command (train, distill, prune, cluster, qat, quantize, convert) with
-// the stage's keys as its flags ("sparsity": 0.8 -> --sparsity 0.8, true -> a bare flag, a list
+// Each stage runs its command (train, distill, prune, cluster, lowrank, qat, quantize, convert)
+// with the stage's keys as its flags ("sparsity": 0.8 -> --sparsity 0.8, true -> a bare flag, a
+// list
 // -> comma-separated), the recipe's data, seed and threads; every stage's model stays in the
 // work directory. Ends with `edgeopt compare` of the input and every stage, as .tflite files.
 #include <cctype>
@@ -46,6 +47,7 @@ const StageKind kStages[] = {
     {"distill", RunDistill, false, false, "--data", true},
     {"prune", RunPrune, true, false, "--data", true},
     {"cluster", RunCluster, true, false, "--data", true},
+    {"lowrank", RunLowRank, true, false, "--data", true},
     {"qat", RunQat, true, true, "--data", true},
     {"quantize", RunQuantize, true, true, "--calibration", true},
     {"convert", RunConvert, true, true, nullptr, false},
@@ -111,17 +113,19 @@ StatusOr<std::vector<Stage>> ParseRecipe(const std::string& path, std::string* d
   for (size_t i = 0; i < recipe["stages"].size(); ++i) {
     const nlohmann::json& s = recipe["stages"][i];
     const std::string where = path + ": stage " + std::to_string(i + 1);
-    EDGEOPT_ENSURE(s.is_object() && s.contains("stage") && s["stage"].is_string(),
-                   StatusCode::kInvalidArgument,
-                   "%s: must be an object with \"stage\" (train, distill, prune, cluster, qat, "
-                   "quantize or convert)",
-                   where.c_str());
+    EDGEOPT_ENSURE(
+        s.is_object() && s.contains("stage") && s["stage"].is_string(),
+        StatusCode::kInvalidArgument,
+        "%s: must be an object with \"stage\" (train, distill, prune, cluster, lowrank, qat, "
+        "quantize or convert)",
+        where.c_str());
     Stage st;
     st.kind = FindStage(s["stage"].get<std::string>());
-    EDGEOPT_ENSURE(st.kind != nullptr, StatusCode::kInvalidArgument,
-                   "%s: unknown stage \"%s\" (train, distill, prune, cluster, qat, quantize or "
-                   "convert)",
-                   where.c_str(), s["stage"].get<std::string>().c_str());
+    EDGEOPT_ENSURE(
+        st.kind != nullptr, StatusCode::kInvalidArgument,
+        "%s: unknown stage \"%s\" (train, distill, prune, cluster, lowrank, qat, quantize or "
+        "convert)",
+        where.c_str(), s["stage"].get<std::string>().c_str());
     st.label = st.kind->name;
     for (const auto& [key, value] : s.items()) {
       if (key == "stage") continue;
@@ -169,7 +173,8 @@ StatusOr<std::vector<Stage>> ParseRecipe(const std::string& path, std::string* d
 
 // Stages that undo an earlier stage's work: fine-tuning every weight on its own loses the
 // clusters (train, prune with fine-tuning) and the pruned zeros (train, cluster without
-// preserved sparsity); distill starts a new model. Notes, not errors: the recipe may mean it.
+// preserved sparsity), and lowrank replaces the kernels it factorizes; distill starts
+// a new model. Notes, not errors: the recipe may mean it.
 std::vector<std::string> ChainNotes(const std::vector<Stage>& stages) {
   std::vector<std::string> notes;
   int pruned = -1, clustered = -1;  // the stage that made them (0-based), or -1
@@ -191,6 +196,14 @@ std::vector<std::string> ChainNotes(const std::vector<Stage>& stages) {
         (name == "train" || (name == "cluster" && st.keys.count("no-preserve-sparsity") > 0))) {
       notes.push_back(at + " does not keep the zeros of stage " + std::to_string(pruned + 1));
       pruned = -1;
+    }
+    if (name == "lowrank" && (pruned >= 0 || clustered >= 0)) {
+      notes.push_back(at + " replaces the kernels it factorizes: the " +
+                      (pruned >= 0 ? "zeros of stage " + std::to_string(pruned + 1) : "") +
+                      (pruned >= 0 && clustered >= 0 ? " and the " : "") +
+                      (clustered >= 0 ? "clusters of stage " + std::to_string(clustered + 1) : "") +
+                      " do not survive in them (factorize first)");
+      pruned = clustered = -1;
     }
     if (name == "prune") pruned = static_cast<int>(i);
     if (name == "cluster") clustered = static_cast<int>(i);
@@ -345,7 +358,7 @@ Status Pipeline(const PipelineFlags& pf) {
 
 int RunPipeline(int argc, char** argv) {
   CLI::App app{
-      "Run a recipe of compression stages (train, distill, prune, cluster, qat, quantize, "
+      "Run a recipe of compression stages (train, distill, prune, cluster, lowrank, qat, quantize, "
       "convert), each starting from the last one's model and keeping what it did: pruned "
       "zeros stay zero through clustering and QAT, clusters through QAT. The recipe (JSON): "
       "{\"data\": \"fashion-mnist\", \"stages\": [{\"stage\": \"prune\", \"sparsity\": 0.8, "
