@@ -3,8 +3,8 @@
 // fine-tuning keeps the accuracy within a point, and the .tflite is smaller as it is, with
 // fewer multiply-adds; its kernels have the planned shapes; the file loads in the official
 // runtime and edgeopt's runtime agrees with it; the .keras output loads and evaluates as the
-// command measured; per-layer ranks and an energy rule; bad arguments fail with a message and
-// leave no file.
+// command measured; per-layer ranks and an energy rule; a float .tflite one-shot; bad
+// arguments fail with a message and leave no file.
 #include <gtest/gtest.h>
 
 #include <string>
@@ -98,6 +98,25 @@ TEST_F(LowRankE2E, LayerRanksEnergyAndOneShot) {
   EXPECT_TRUE(ReadFileBytes(Tmp("e.keras")).ok());
 }
 
+// A float .tflite of the official converter, factorized one-shot: smaller, fewer multiply-adds,
+// and the official runtime computes it as edgeopt does.
+TEST_F(LowRankE2E, OfficialConverterTfliteOneShot) {
+  const std::string log =
+      Edgeopt("lowrank " + CorpusPath("mlcommons-tiny/pretrainedResnet.tflite") +
+              " --one-shot --quiet -o " + Tmp("r.tflite"));
+  EXPECT_EQ(ParseMetric(log, "layers"), 4) << log;
+  EXPECT_LE(ParseMetric(log, "tflite_bytes") * 2.5, ParseMetric(log, "original_tflite_bytes"))
+      << log;
+  EXPECT_LE(ParseMetric(log, "macs_after") * 1.7, ParseMetric(log, "macs_before")) << log;
+  EXPECT_EQ(Kernels(Tmp("r.tflite")).size(), 14u);  // 10 + 4 new
+  std::string conf;
+  EXPECT_EQ(RunCommand("sh " + SharedDir() + "/tools/conformance/conformance '" + EdgeoptBinary() +
+                           " run' " + Tmp("r.tflite"),
+                       &conf),
+            0)
+      << conf;
+}
+
 TEST_F(LowRankE2E, BadArgumentsFailWithAMessageAndNoFile) {
   struct Case {
     std::string args, message;
@@ -120,11 +139,19 @@ TEST_F(LowRankE2E, BadArgumentsFailWithAMessageAndNoFile) {
   }
   std::string log;
   Edgeopt("convert " + base_ + " -o " + Tmp("base.tflite"));
-  EXPECT_EQ(RunCommand(EdgeoptBinary() + " lowrank " + Tmp("base.tflite") + " --one-shot -o " +
-                           Tmp("out.tflite"),
+  EXPECT_EQ(RunCommand(EdgeoptBinary() + " lowrank " + Tmp("base.tflite") + " --data " +
+                           "fashion-mnist -o " + Tmp("out.tflite"),
                        &log),
             1);
-  EXPECT_NE(log.find("give the .keras or .h5 file"), std::string::npos) << log;
+  EXPECT_NE(log.find("a .tflite is factorized without fine-tuning; give --one-shot"),
+            std::string::npos)
+      << log;
+  EXPECT_EQ(
+      RunCommand(EdgeoptBinary() + " lowrank " + CorpusPath("keras-mnist-to-tpu/mnist.tflite") +
+                     " --one-shot -o " + Tmp("out.tflite"),
+                 &log),
+      1);
+  EXPECT_NE(log.find("the model is quantized"), std::string::npos) << log;
   EXPECT_FALSE(ReadFileBytes(Tmp("out.tflite")).ok());
   EXPECT_EQ(RunCommand(EdgeoptBinary() + " lowrank " + base_ + " --one-shot -o " +
                            Tmp("no/such/dir/out.keras"),

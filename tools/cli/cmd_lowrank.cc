@@ -3,6 +3,7 @@
 //   edgeopt lowrank base.keras --data fashion-mnist --epochs 1 -o lr.keras    # 1/4 of the weights
 //   edgeopt lowrank base.keras --data fashion-mnist --rank 16 --layers dense -o lr.tflite
 //   edgeopt lowrank base.keras --energy 0.8 --one-shot -o quick.keras
+//   edgeopt lowrank official.tflite --one-shot -o lr.tflite                 # any float .tflite
 //
 // Low-rank factorization (src/passes/lowrank): each Dense / Conv2D layer whose kernel a rank-r
 // approximation makes smaller becomes two layers of rank r (a truncated SVD), then fine-tuning
@@ -10,15 +11,20 @@
 // pruning the .tflite is smaller and has fewer multiply-adds as it is. Ends with a per-layer
 // table, the model's weights and multiply-adds before / after, the accuracy before / after and
 // the .tflite sizes; the last line is machine-readable.
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
 #include "CLI/CLI.hpp"
+#include "src/export/tflite/export.h"
 #include "src/passes/lowrank/lowrank.h"
+#include "src/passes/model_loader.h"
 #include "src/passes/prune/prune_plan.h"
+#include "src/report/evaluate.h"
 #include "src/train/engine.h"
 #include "src/train/trainer.h"
 #include "src/util/file_util.h"
@@ -78,20 +84,22 @@ struct Summary {
   double before = 0, factored = 0, after = 0;  // accuracies
 };
 
-// Weights (float constants) and multiply-adds per sample of the CONV_2D, DEPTHWISE_CONV_2D and
-// FULLY_CONNECTED layers of a training graph.
+// Weights (kernels and biases) and multiply-adds per sample of the CONV_2D, DEPTHWISE_CONV_2D
+// and FULLY_CONNECTED layers of a graph.
 void CountModel(const ir::Graph& g, int64_t* weights, int64_t* macs) {
   *weights = 0;
   *macs = 0;
-  for (const ir::Tensor& t : g.tensors) {
-    if (t.is_constant && t.dtype == DType::kFloat32 && !t.origin.empty()) {
-      *weights += t.NumElements();
-    }
-  }
+  std::set<int> counted;
   for (const ir::Node& n : g.nodes) {
     if ((n.op != "CONV_2D" && n.op != "DEPTHWISE_CONV_2D" && n.op != "FULLY_CONNECTED") ||
         n.inputs.size() < 2 || n.inputs[1] < 0 || n.outputs.empty()) {
       continue;
+    }
+    for (size_t i = 1; i < n.inputs.size() && i <= 2; ++i) {
+      const int t = n.inputs[i];
+      if (t >= 0 && g.tensors[t].is_constant && counted.insert(t).second) {
+        *weights += g.tensors[t].NumElements();
+      }
     }
     const ir::Tensor& w = g.tensors[n.inputs[1]];
     const ir::Tensor& y = g.tensors[n.outputs[0]];
@@ -111,16 +119,20 @@ void CountModel(const ir::Graph& g, int64_t* weights, int64_t* macs) {
 
 void PrintSummary(const std::vector<lowrank::LayerReport>& reports, const Summary& s,
                   double seconds) {
-  std::printf("\n%-16s %-16s %12s %10s %13s %10s %21s\n", "layer", "op", "kernel", "rank",
+  int width = 16;
+  for (const lowrank::LayerReport& r : reports) {
+    width = std::max(width, static_cast<int>(r.layer.size()));
+  }
+  std::printf("\n%-*s %-16s %12s %10s %13s %10s %21s\n", width, "layer", "op", "kernel", "rank",
               "energy kept", "rel. error", "weights");
   for (const lowrank::LayerReport& r : reports) {
     const std::string kernel = std::to_string(r.out) + "x" + std::to_string(r.in);
     const std::string rank = std::to_string(r.rank) + "/" + std::to_string(r.full_rank);
     const std::string weights =
         std::to_string(r.weights_before) + " -> " + std::to_string(r.weights_after);
-    std::printf("%-16s %-16s %12s %10s %12.1f%% %9.1f%% %21s\n", r.layer.c_str(), r.op.c_str(),
-                kernel.c_str(), rank.c_str(), 100.0 * r.energy, 100.0 * r.relative_error,
-                weights.c_str());
+    std::printf("%-*s %-16s %12s %10s %12.1f%% %9.1f%% %21s\n", width, r.layer.c_str(),
+                r.op.c_str(), kernel.c_str(), rank.c_str(), 100.0 * r.energy,
+                100.0 * r.relative_error, weights.c_str());
   }
   auto ratio = [](int64_t a, int64_t b) {
     return b > 0 ? static_cast<double>(a) / static_cast<double>(b) : 0.0;
@@ -159,27 +171,18 @@ void PrintSummary(const std::vector<lowrank::LayerReport>& reports, const Summar
   std::printf(" bytes=%zu\n", s.bytes);
 }
 
-Status LowRank(const LowRankFlags& lf, const TrainFlags& flags) {
-  const auto start = std::chrono::steady_clock::now();
-  EDGEOPT_ASSIGN_OR_RETURN(lowrank::RankRule rule, MakeRule(lf));
-  EDGEOPT_ENSURE(FileExtension(lf.model) != ".tflite", StatusCode::kInvalidArgument,
-                 "%s: low-rank factorization rewrites a Keras model (it adds layers); give the "
-                 ".keras or .h5 file",
-                 lf.model.c_str());
-  EDGEOPT_ENSURE(lf.one_shot || !lf.data.empty() || flags.epochs == 0, StatusCode::kInvalidArgument,
-                 "fine-tuning needs --data (or use --one-shot to factorize without it)");
+// The layers to factorize, announced unless --quiet.
+StatusOr<lowrank::Plan> MakePlan(const ir::Graph& graph, const keras::KerasModel* keras_model,
+                                 const LowRankFlags& lf, const TrainFlags& flags,
+                                 const lowrank::RankRule& rule, const std::string& description) {
   using LayerRanks = std::map<std::string, int>;
   EDGEOPT_ASSIGN_OR_RETURN(LayerRanks layer_ranks, lowrank::ParseLayerRanks(lf.layer_ranks));
-
-  EDGEOPT_ASSIGN_OR_RETURN(TrainModel model, LoadModelForTraining(lf.model, "", flags.seed));
-  EDGEOPT_RETURN_IF_ERROR(CheckOutputPath(model, lf.output));
-  keras::KerasModel* keras_model = KerasModelOf(&model);
   EDGEOPT_ASSIGN_OR_RETURN(
       lowrank::Plan plan,
-      lowrank::PlanFactorization(model.graph, *keras_model, prune::SplitNames(lf.layers),
+      lowrank::PlanFactorization(graph, keras_model, prune::SplitNames(lf.layers),
                                  prune::SplitNames(lf.skip), rule, layer_ranks, lf.min_weights));
   if (!flags.quiet) {
-    std::printf("factorizing %s: %s, %zu layer(s)\n", model.description.c_str(),
+    std::printf("factorizing %s: %s, %zu layer(s)\n", description.c_str(),
                 lowrank::RankRuleName(rule).c_str(), plan.layers.size());
     for (const std::string& note : plan.notes) std::printf("  %s\n", note.c_str());
   }
@@ -187,6 +190,75 @@ Status LowRank(const LowRankFlags& lf, const TrainFlags& flags) {
                  "%s: no layer to factorize (%zu left out; see the notes, --layers and the rank "
                  "options)",
                  lf.model.c_str(), plan.notes.size());
+  return plan;
+}
+
+// A float .tflite (the official converter's, say): the truncated SVD without fine-tuning
+// (which needs the Keras model), accuracy through the runtime.
+Status LowRankTflite(const LowRankFlags& lf, const TrainFlags& flags,
+                     const lowrank::RankRule& rule) {
+  const auto start = std::chrono::steady_clock::now();
+  EDGEOPT_ENSURE(lf.one_shot, StatusCode::kInvalidArgument,
+                 "%s: a .tflite is factorized without fine-tuning; give --one-shot (fine-tuning "
+                 "needs the Keras model)",
+                 lf.model.c_str());
+  EDGEOPT_ENSURE(FileExtension(lf.output) == ".tflite", StatusCode::kInvalidArgument,
+                 "%s: a .tflite input gives a .tflite output", lf.output.c_str());
+  EDGEOPT_ASSIGN_OR_RETURN(std::vector<uint8_t> original, ReadFileBytes(lf.model));
+  EDGEOPT_ASSIGN_OR_RETURN(passes::LoadedGraph loaded, passes::LoadModelGraph(lf.model));
+  EDGEOPT_ENSURE(!loaded.quantized, StatusCode::kInvalidArgument,
+                 "%s: the model is quantized; factorize its float model, then quantize it",
+                 lf.model.c_str());
+  ir::Graph& graph = loaded.graph;
+  EDGEOPT_ASSIGN_OR_RETURN(lowrank::Plan plan,
+                           MakePlan(graph, nullptr, lf, flags, rule, lf.model + " (one shot)"));
+  FineTuneData data;
+  EDGEOPT_RETURN_IF_ERROR(
+      LoadFineTuneData(lf.data, lf.test_data, false, 0, lf.test_samples, flags, &data));
+  report::EvalOptions eo;
+  eo.threads = flags.threads;
+  eo.progress = !flags.quiet;
+  Summary summary;
+  summary.evaluated = data.test.size > 0;
+  if (summary.evaluated) {
+    EDGEOPT_ASSIGN_OR_RETURN(train::EvalResult r,
+                             report::EvaluateTfliteBytes(original, data.test, eo));
+    summary.before = summary.factored = r.accuracy;
+  }
+  CountModel(graph, &summary.model_weights_before, &summary.macs_before);
+  using Reports = std::vector<lowrank::LayerReport>;
+  EDGEOPT_ASSIGN_OR_RETURN(Reports reports, lowrank::FactorizeGraph(&graph, plan));
+  CountModel(graph, &summary.model_weights_after, &summary.macs_after);
+  EDGEOPT_ASSIGN_OR_RETURN(std::vector<uint8_t> tflite, ExportTflite(graph));
+  if (summary.evaluated) {
+    EDGEOPT_ASSIGN_OR_RETURN(train::EvalResult r,
+                             report::EvaluateTfliteBytes(tflite, data.test, eo));
+    summary.after = r.accuracy;
+  }
+  EDGEOPT_RETURN_IF_ERROR(WriteFileAtomic(lf.output, tflite));
+  summary.tflite = summary.bytes = tflite.size();
+  EDGEOPT_ASSIGN_OR_RETURN(summary.zipped, ZippedSize("model.tflite", tflite));
+  summary.original_tflite = original.size();
+  EDGEOPT_ASSIGN_OR_RETURN(summary.original_zipped, ZippedSize("model.tflite", original));
+  summary.output = lf.output;
+  summary.test_name = data.test.name;
+  summary.test_size = data.test.size;
+  PrintSummary(reports, summary,
+               std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  return Status::Ok();
+}
+
+Status LowRank(const LowRankFlags& lf, const TrainFlags& flags) {
+  const auto start = std::chrono::steady_clock::now();
+  EDGEOPT_ASSIGN_OR_RETURN(lowrank::RankRule rule, MakeRule(lf));
+  if (FileExtension(lf.model) == ".tflite") return LowRankTflite(lf, flags, rule);
+  EDGEOPT_ENSURE(lf.one_shot || !lf.data.empty() || flags.epochs == 0, StatusCode::kInvalidArgument,
+                 "fine-tuning needs --data (or use --one-shot to factorize without it)");
+  EDGEOPT_ASSIGN_OR_RETURN(TrainModel model, LoadModelForTraining(lf.model, "", flags.seed));
+  EDGEOPT_RETURN_IF_ERROR(CheckOutputPath(model, lf.output));
+  keras::KerasModel* keras_model = KerasModelOf(&model);
+  EDGEOPT_ASSIGN_OR_RETURN(lowrank::Plan plan,
+                           MakePlan(model.graph, keras_model, lf, flags, rule, model.description));
 
   const bool fine_tune = !lf.one_shot && flags.epochs > 0 && !lf.data.empty();
   FineTuneData data;
@@ -286,7 +358,10 @@ int RunLowRank(int argc, char** argv) {
   LowRankFlags lf;
   TrainFlags flags;
   flags.epochs = 1;
-  app.add_option("model", lf.model, "the Keras model to factorize (.keras or .h5)")->required();
+  app.add_option("model", lf.model,
+                 "the model to factorize: Keras (.keras or .h5), or a float .tflite (with "
+                 "--one-shot: fine-tuning needs the Keras model)")
+      ->required();
   app.add_option("--data", lf.data,
                  "training data for fine-tuning (e.g. fashion-mnist, FILE.npz, DIR/)");
   app.add_option("--test-data", lf.test_data,

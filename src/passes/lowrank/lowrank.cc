@@ -16,6 +16,11 @@ using Json = nlohmann::json;
 
 bool IsConv2DClass(const std::string& cls) { return cls == "Conv2D" || cls == "Convolution2D"; }
 
+// A layer's name: its node's (the Keras layer), or its kernel's when the node has none.
+std::string LayerName(const ir::Graph& g, const ir::Node& n) {
+  return n.name.empty() ? g.tensors[n.inputs[1]].name : n.name;
+}
+
 // The "layers" array of the (nested) model config that holds `name`, or nullptr.
 Json* ParentLayers(Json* model, const std::string& name, int depth = 0) {
   if (depth > 32 || !model->is_object() || !model->contains("config")) return nullptr;
@@ -100,6 +105,40 @@ NpyArray FloatArray(const std::vector<int64_t>& shape, const std::vector<float>&
   a.data.resize(values.size() * sizeof(float));
   if (!values.empty()) std::memcpy(a.data.data(), values.data(), a.data.size());
   return a;
+}
+
+}  // namespace
+
+namespace {
+
+LayerReport Report(const LayerPlan& lp, const Factors& f, const std::string& first_name) {
+  LayerReport rep;
+  rep.layer = lp.layer;
+  rep.first_layer = first_name;
+  rep.op = lp.op;
+  rep.out = lp.out;
+  rep.in = lp.in;
+  rep.rank = f.rank;
+  rep.full_rank = lp.svd.k;
+  rep.break_even = lp.break_even;
+  rep.weights_before = lp.out * lp.in;
+  rep.weights_after = int64_t{f.rank} * (lp.out + lp.in);
+  rep.macs_before = rep.weights_before * lp.positions;
+  rep.macs_after = rep.weights_after * lp.positions;
+  rep.energy = f.energy;
+  rep.relative_error = f.relative_error;
+  return rep;
+}
+
+// A tensor name not yet in the graph: `base`, else base_1, base_2, ...
+std::string FreshTensorName(const ir::Graph& g, const std::string& base) {
+  auto taken = [&](const std::string& name) {
+    return std::any_of(g.tensors.begin(), g.tensors.end(),
+                       [&](const ir::Tensor& t) { return t.name == name; });
+  };
+  std::string name = base;
+  for (int i = 1; taken(name); ++i) name = base + "_" + std::to_string(i);
+  return name;
 }
 
 }  // namespace
@@ -189,7 +228,7 @@ StatusOr<std::map<std::string, int>> ParseLayerRanks(const std::string& text) {
   return prune::ParseLayerInts(text, "rank", "dense=16", 1, 1 << 20);
 }
 
-StatusOr<Plan> PlanFactorization(const ir::Graph& graph, const keras::KerasModel& model,
+StatusOr<Plan> PlanFactorization(const ir::Graph& graph, const keras::KerasModel* model,
                                  const std::vector<std::string>& layers,
                                  const std::vector<std::string>& skip, const RankRule& rule,
                                  const std::map<std::string, int>& layer_ranks,
@@ -202,16 +241,21 @@ StatusOr<Plan> PlanFactorization(const ir::Graph& graph, const keras::KerasModel
       continue;
     }
     const ir::Tensor& w = graph.tensors[n.inputs[1]];
-    if (!w.is_constant || w.dtype != DType::kFloat32 || w.origin.empty()) continue;
+    if (!w.is_constant || w.dtype != DType::kFloat32 || w.has_sparsity) continue;
+    if (model != nullptr && w.origin.empty()) continue;
+    if (std::any_of(candidates.begin(), candidates.end(),
+                    [&](const ir::Node* c) { return c->inputs[1] == n.inputs[1]; })) {
+      continue;  // a kernel shared by several nodes
+    }
     candidates.push_back(&n);
-    names += (names.empty() ? "" : ", ") + n.name;
+    names += (names.empty() ? "" : ", ") + LayerName(graph, n);
   }
   std::vector<std::string> named = layers;
   named.insert(named.end(), skip.begin(), skip.end());
   for (const auto& kv : layer_ranks) named.push_back(kv.first);
   for (const std::string& name : named) {
     const bool known = std::any_of(candidates.begin(), candidates.end(),
-                                   [&](const ir::Node* n) { return n->name == name; });
+                                   [&](const ir::Node* n) { return LayerName(graph, *n) == name; });
     EDGEOPT_ENSURE(known, StatusCode::kNotFound,
                    "'%s' is not a Dense or Conv2D layer with float weights; the model has: %s",
                    name.c_str(), names.empty() ? "(none)" : names.c_str());
@@ -219,7 +263,7 @@ StatusOr<Plan> PlanFactorization(const ir::Graph& graph, const keras::KerasModel
 
   Plan plan;
   for (const ir::Node* n : candidates) {
-    const std::string& name = n->name;
+    const std::string name = LayerName(graph, *n);
     const bool listed = std::find(layers.begin(), layers.end(), name) != layers.end();
     if (std::find(skip.begin(), skip.end(), name) != skip.end()) {
       plan.notes.push_back(name + ": skipped (--skip)");
@@ -229,18 +273,20 @@ StatusOr<Plan> PlanFactorization(const ir::Graph& graph, const keras::KerasModel
       plan.notes.push_back(name + ": not in --layers");
       continue;
     }
-    const Json* entry = keras::FindLayerJson(model.config, name);
-    const std::string cls = entry != nullptr ? keras::LayerClass(*entry) : "";
-    if (cls != "Dense" && !IsConv2DClass(cls)) {
-      plan.notes.push_back(name + ": a " + (cls.empty() ? "layer" : cls) +
-                           ", not a Dense or Conv2D; left as it is");
-      continue;
-    }
-    const Json* nodes = InboundNodes(*entry);
-    if (nodes != nullptr && nodes->size() > 1) {
-      plan.notes.push_back(name + ": called " + std::to_string(nodes->size()) +
-                           " times (a shared layer); left as it is");
-      continue;
+    if (model != nullptr) {
+      const Json* entry = keras::FindLayerJson(model->config, name);
+      const std::string cls = entry != nullptr ? keras::LayerClass(*entry) : "";
+      if (cls != "Dense" && !IsConv2DClass(cls)) {
+        plan.notes.push_back(name + ": a " + (cls.empty() ? "layer" : cls) +
+                             ", not a Dense or Conv2D; left as it is");
+        continue;
+      }
+      const Json* nodes = InboundNodes(*entry);
+      if (nodes != nullptr && nodes->size() > 1) {
+        plan.notes.push_back(name + ": called " + std::to_string(nodes->size()) +
+                             " times (a shared layer); left as it is");
+        continue;
+      }
     }
     const ir::Tensor& w = graph.tensors[n->inputs[1]];
     const ir::Tensor& x = graph.tensors[n->inputs[0]];
@@ -398,23 +444,74 @@ StatusOr<std::vector<LayerReport>> FactorizeKerasModel(keras::KerasModel* model,
     model->weights.insert(lw, std::move(new_weights));
     layers->insert(layers->begin() + static_cast<std::ptrdiff_t>(index), std::move(first));
 
-    LayerReport rep;
-    rep.layer = lp.layer;
-    rep.first_layer = first_name;
-    rep.op = lp.op;
-    rep.out = lp.out;
-    rep.in = lp.in;
-    rep.rank = r;
-    rep.full_rank = lp.svd.k;
-    rep.break_even = lp.break_even;
-    rep.weights_before = lp.out * lp.in;
-    rep.weights_after = int64_t{r} * (lp.out + lp.in);
-    rep.macs_before = rep.weights_before * lp.positions;
-    rep.macs_after = rep.weights_after * lp.positions;
-    rep.energy = f.energy;
-    rep.relative_error = f.relative_error;
-    reports.push_back(rep);
+    reports.push_back(Report(lp, f, first_name));
   }
+  return reports;
+}
+
+}  // namespace lowrank
+}  // namespace edgeopt
+
+namespace edgeopt {
+namespace lowrank {
+
+StatusOr<std::vector<LayerReport>> FactorizeGraph(ir::Graph* graph, const Plan& plan) {
+  std::vector<LayerReport> reports;
+  for (const LayerPlan& lp : plan.layers) {
+    size_t index = 0;
+    while (index < graph->nodes.size() &&
+           (graph->nodes[index].op != lp.op || graph->nodes[index].inputs.size() < 2 ||
+            graph->nodes[index].inputs[1] != lp.weight)) {
+      ++index;
+    }
+    EDGEOPT_ENSURE(index < graph->nodes.size(), StatusCode::kNotFound,
+                   "layer '%s' is not in the graph", lp.layer.c_str());
+    const bool conv = lp.op == "CONV_2D";
+    const Factors f = Factorize(lp.svd, lp.rank);
+    const int r = f.rank;
+    const std::string base = graph->tensors[lp.weight].name;
+
+    const std::vector<int32_t> first_shape =
+        conv ? std::vector<int32_t>{r, lp.kh, lp.kw, lp.cin}
+             : std::vector<int32_t>{r, static_cast<int32_t>(lp.in)};
+    const int first_w =
+        graph->AddFloatConstant(FreshTensorName(*graph, base + "_lowrank"), first_shape, f.first);
+    const int first_b = graph->AddFloatConstant(FreshTensorName(*graph, base + "_lowrank_bias"),
+                                                {r}, std::vector<float>(r, 0.0f));
+    std::vector<int32_t> act_shape = lp.output_shape;
+    act_shape.back() = r;
+    const int act = graph->AddActivation(FreshTensorName(*graph, lp.layer + "_lowrank"),
+                                         DType::kFloat32, act_shape);
+    const std::vector<int32_t> second_shape =
+        conv ? std::vector<int32_t>{static_cast<int32_t>(lp.out), 1, 1, r}
+             : std::vector<int32_t>{static_cast<int32_t>(lp.out), r};
+    const int second_w = graph->AddFloatConstant(FreshTensorName(*graph, base + "_lowrank_2"),
+                                                 second_shape, f.second);
+
+    ir::Node first = graph->nodes[index];
+    first.name = first.name.empty() ? "" : first.name + "_lowrank";
+    first.inputs = {first.inputs[0], first_w, first_b};
+    first.outputs = {act};
+    first.intermediates.clear();
+    first.attrs["fused_activation_function"] = std::string("NONE");
+    first.version = 0;
+    ir::Node& second = graph->nodes[index];
+    second.inputs[0] = act;
+    second.inputs[1] = second_w;
+    second.version = 0;
+    if (conv) {
+      second.attrs["stride_w"] = int64_t{1};
+      second.attrs["stride_h"] = int64_t{1};
+      second.attrs["dilation_w_factor"] = int64_t{1};
+      second.attrs["dilation_h_factor"] = int64_t{1};
+      second.attrs["padding"] = std::string("VALID");
+    }
+    graph->nodes.insert(graph->nodes.begin() + static_cast<std::ptrdiff_t>(index),
+                        std::move(first));
+    reports.push_back(Report(lp, f, graph->tensors[act].name));
+  }
+  graph->RemoveUnusedTensors();
+  EDGEOPT_RETURN_IF_ERROR(graph->Validate());
   return reports;
 }
 

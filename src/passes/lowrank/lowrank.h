@@ -71,14 +71,16 @@ struct Plan {
   std::vector<std::string> notes;  // layers left out and why
 };
 
-// The layers to factorize: every Dense (FULLY_CONNECTED) and Conv2D (CONV_2D, not grouped) of
-// a Keras model's graph, or exactly `layers`, minus `skip`, each at its rank from `rule` or its
-// entry in `layer_ranks`. Layers a factorization would not make smaller (a rank at or above
-// the break-even) are left out with a note; so are layers of other Keras classes and kernels
-// with non-finite weights. Unknown names are errors that list the layers.
-// Kernels of fewer than `min_weights` weights are left out too unless named in `layers` or
-// `layer_ranks` (an extra layer costs more than the few weights it saves there).
-StatusOr<Plan> PlanFactorization(const ir::Graph& graph, const keras::KerasModel& model,
+// The layers to factorize: every FULLY_CONNECTED and CONV_2D (not grouped) with float weights
+// of a graph (of a Keras model when `model` is given: then only Dense and Conv2D layers called
+// once), or exactly `layers`, minus `skip`, each at its rank from `rule` or its entry in
+// `layer_ranks`. Layers are named by their node (the Keras layer), or their weight tensor when
+// the node has no name (a .tflite). Layers a factorization would not make smaller (a rank at
+// or above the break-even) are left out with a note; so are kernels with non-finite weights and
+// kernels of fewer than `min_weights` weights unless named in `layers` or `layer_ranks` (an
+// extra layer costs more than the few weights it saves there). Unknown names are errors that
+// list the layers.
+StatusOr<Plan> PlanFactorization(const ir::Graph& graph, const keras::KerasModel* model,
                                  const std::vector<std::string>& layers,
                                  const std::vector<std::string>& skip, const RankRule& rule,
                                  const std::map<std::string, int>& layer_ranks = {},
@@ -100,6 +102,11 @@ struct LayerReport {
 // original, which becomes the second. Sequential and functional models (Keras 2 and Keras 3
 // configs, nested models) are rewritten; the caller rebuilds the graph from the model.
 StatusOr<std::vector<LayerReport>> FactorizeKerasModel(keras::KerasModel* model, const Plan& plan);
+
+// The same split in a graph in inference form (a .tflite's): the first node (FULLY_CONNECTED or
+// CONV_2D with the original's geometry, a zero bias, no activation) is inserted before the
+// original, which reads its output with an [out, r] or [out, 1, 1, r] kernel.
+StatusOr<std::vector<LayerReport>> FactorizeGraph(ir::Graph* graph, const Plan& plan);
 
 }  // namespace lowrank
 }  // namespace edgeopt

@@ -6,10 +6,14 @@
 #include <string>
 #include <vector>
 
+#include "src/export/tflite/export.h"
 #include "src/importers/keras/keras_config.h"
+#include "src/passes/model_loader.h"
 #include "src/train/engine.h"
 #include "src/train/presets.h"
 #include "src/train/rng.h"
+#include "src/util/file_util.h"
+#include "tests/model_builder.h"
 #include "tests/test_util.h"
 
 namespace edgeopt {
@@ -240,7 +244,7 @@ void ExpectClose(const std::vector<float>& a, const std::vector<float>& b, float
 // computes what it did).
 Plan FullRankPlan(const ir::Graph& g, const keras::KerasModel& m,
                   const std::vector<std::string>& layers) {
-  auto plan = PlanFactorization(g, m, layers, {}, RankRule{RankRule::Kind::kRank, 1});
+  auto plan = PlanFactorization(g, &m, layers, {}, RankRule{RankRule::Kind::kRank, 1});
   EXPECT_TRUE(plan.ok()) << plan.status().ToString();
   if (!plan.ok()) return {};
   for (LayerPlan& lp : plan->layers) lp.rank = lp.svd.k;
@@ -299,7 +303,7 @@ TEST(FactorizeKerasModel, ConfigOfTheTwoLayers) {
   ASSERT_TRUE(model.ok());
   auto graph = keras::BuildGraph(*model);
   ASSERT_TRUE(graph.ok());
-  auto plan = PlanFactorization(*graph, *model, {"c2"}, {}, RankRule{RankRule::Kind::kRank, 4});
+  auto plan = PlanFactorization(*graph, &*model, {"c2"}, {}, RankRule{RankRule::Kind::kRank, 4});
   ASSERT_TRUE(plan.ok());
   ASSERT_EQ(plan->layers.size(), 1u);
   auto reports = FactorizeKerasModel(&*model, *plan);
@@ -339,6 +343,55 @@ TEST(FactorizeKerasModel, ConfigOfTheTwoLayers) {
   }
 }
 
+// The official converter's float ResNet (.tflite, unnamed nodes): at full rank the split graph
+// computes what the file did; at the default ranks the official runtime agrees with edgeopt's.
+TEST(FactorizeGraph, OfficialConverterTflite) {
+  const std::string path = testing::CorpusPath("mlcommons-tiny/pretrainedResnet.tflite");
+  auto original = ReadFileBytes(path);
+  ASSERT_TRUE(original.ok()) << path;
+  auto loaded = passes::LoadModelGraph(path);
+  ASSERT_TRUE(loaded.ok()) << loaded.status().ToString();
+  const ir::Tensor& in = loaded->graph.tensors[loaded->graph.inputs[0]];
+  const std::vector<NpyArray> inputs = {testing::RandomArray(DType::kFloat32, in.shape, 7)};
+  auto before = testing::RunEdgeopt(*original, inputs);
+  ASSERT_TRUE(before.ok()) << before.status().ToString();
+
+  ir::Graph full = loaded->graph;
+  auto plan = PlanFactorization(full, nullptr, {}, {}, RankRule{RankRule::Kind::kRank, 1});
+  ASSERT_TRUE(plan.ok()) << plan.status().ToString();
+  ASSERT_EQ(plan->layers.size(), 10u);  // 9 convolutions and the dense layer
+  EXPECT_EQ(plan->layers[0].layer, "model/conv2d/Conv2D");
+  for (LayerPlan& lp : plan->layers) lp.rank = lp.svd.k;
+  auto reports = FactorizeGraph(&full, *plan);
+  ASSERT_TRUE(reports.ok()) << reports.status().ToString();
+  EXPECT_EQ(full.nodes.size(), loaded->graph.nodes.size() + 10);
+  auto bytes = ExportTflite(full);
+  ASSERT_TRUE(bytes.ok()) << bytes.status().ToString();
+  auto after = testing::RunEdgeopt(*bytes, inputs);
+  ASSERT_TRUE(after.ok()) << after.status().ToString();
+  const float* a = (*before)[0].Data<float>();
+  const float* b = (*after)[0].Data<float>();
+  for (int64_t i = 0; i < (*before)[0].NumElements(); ++i) ASSERT_NEAR(a[i], b[i], 1e-4f) << i;
+
+  ir::Graph small = loaded->graph;
+  plan = PlanFactorization(small, nullptr, {}, {}, RankRule{}, {}, 4096);
+  ASSERT_TRUE(plan.ok());
+  ASSERT_EQ(plan->layers.size(), 4u);  // the convolutions of at least 4096 weights
+  EXPECT_EQ(plan->layers[0].layer, "model/conv2d_3/Conv2D");
+  ASSERT_TRUE(FactorizeGraph(&small, *plan).ok());
+  bytes = ExportTflite(small);
+  ASSERT_TRUE(bytes.ok()) << bytes.status().ToString();
+  EXPECT_LT(bytes->size() * 2, original->size());
+  auto ours = testing::RunEdgeopt(*bytes, inputs);
+  ASSERT_TRUE(ours.ok()) << ours.status().ToString();
+  if (!testing::TfliteRefAvailable()) GTEST_SKIP() << "tflite-ref not available";
+  auto ref = testing::RunTfliteRef(*bytes, inputs);
+  ASSERT_TRUE(ref.ok()) << ref.status().ToString();
+  for (int64_t i = 0; i < (*ref)[0].NumElements(); ++i) {
+    ASSERT_NEAR((*ours)[0].Data<float>()[i], (*ref)[0].Data<float>()[i], 1e-5f) << i;
+  }
+}
+
 TEST(PlanFactorization, NotesAndErrors) {
   auto config = train::PresetKerasConfig("fmnist-cnn");
   ASSERT_TRUE(config.ok());
@@ -347,7 +400,7 @@ TEST(PlanFactorization, NotesAndErrors) {
   auto graph = keras::BuildGraph(*model);
   ASSERT_TRUE(graph.ok());
   // Default: conv2d (288 weights) and dense_1 (1280) are below --min-weights.
-  auto plan = PlanFactorization(*graph, *model, {}, {}, RankRule{}, {}, 4096);
+  auto plan = PlanFactorization(*graph, &*model, {}, {}, RankRule{}, {}, 4096);
   ASSERT_TRUE(plan.ok());
   ASSERT_EQ(plan->layers.size(), 2u);
   EXPECT_EQ(plan->layers[0].layer, "conv2d_1");
@@ -358,19 +411,19 @@ TEST(PlanFactorization, NotesAndErrors) {
   EXPECT_NE(plan->notes[0].find("conv2d: 288 weights, fewer than --min-weights"),
             std::string::npos);
   // Named layers are planned whatever their size; --skip and --layer-ranks.
-  plan = PlanFactorization(*graph, *model, {"conv2d", "dense"}, {"dense"}, RankRule{},
+  plan = PlanFactorization(*graph, &*model, {"conv2d", "dense"}, {"dense"}, RankRule{},
                            {{"conv2d", 2}}, 4096);
   ASSERT_TRUE(plan.ok());
   ASSERT_EQ(plan->layers.size(), 1u);
   EXPECT_EQ(plan->layers[0].rank, 2);
   // A rank at or above the break-even: left out with a note.
-  plan = PlanFactorization(*graph, *model, {"dense_1"}, {}, RankRule{RankRule::Kind::kRank, 10});
+  plan = PlanFactorization(*graph, &*model, {"dense_1"}, {}, RankRule{RankRule::Kind::kRank, 10});
   ASSERT_TRUE(plan.ok());
   EXPECT_TRUE(plan->layers.empty());
   ASSERT_EQ(plan->notes.size(), 4u);
   EXPECT_NE(plan->notes[3].find("would not make it smaller"), std::string::npos) << plan->notes[3];
   // Unknown names are errors listing the layers.
-  plan = PlanFactorization(*graph, *model, {"nope"}, {}, RankRule{});
+  plan = PlanFactorization(*graph, &*model, {"nope"}, {}, RankRule{});
   ASSERT_FALSE(plan.ok());
   EXPECT_NE(plan.status().message().find("conv2d, conv2d_1, dense, dense_1"), std::string::npos)
       << plan.status().ToString();
