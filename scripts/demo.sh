@@ -62,7 +62,17 @@ grep -E '^(== stage|edgeopt |accuracy on|int8:)' "$OUT/pipeline.log"
 $E inspect "$OUT/pruned80_clustered16_qat_int8.tflite" --no-tensors | \
   sed -n '/^weight sparsity/,/all layers/p'
 
-step "6. Quantization-aware training and distillation"
+step "6. Low-rank factorization (a quarter of the weights of each large layer, 1 epoch of fine-tuning)"
+# Each large Dense / Conv2D layer becomes two of rank r (a truncated SVD): the file is smaller
+# and does fewer multiply-adds as it is, without zip; int8 of it multiplies both gains.
+$E lowrank "$OUT/baseline.keras" --data fashion-mnist --params 0.25 --epochs 1 --seed 0 --quiet \
+  -o "$OUT/lowrank25.keras" > "$OUT/lowrank25.log"
+sed -n '/^layer /,/^accuracy/p' "$OUT/lowrank25.log"
+$E convert "$OUT/lowrank25.keras" -o "$OUT/lowrank25.tflite" > /dev/null
+$E quantize "$OUT/lowrank25.keras" -o "$OUT/lowrank25_int8.tflite" --mode int8 \
+  --calibration fashion-mnist:train --quiet
+
+step "7. Quantization-aware training and distillation"
 # QAT from the baseline and from the 80%-pruned model (1 epoch each, starting from the same
 # calibration as int8 above; the pruned zeros stay zero), and a student with 1/16 of the
 # baseline's weights distilled from it (float and post-training int8).
@@ -76,13 +86,13 @@ sed -n '/^model /,/^weights:/p' "$OUT/distill.log"
 $E quantize "$OUT/student.tflite" -o "$OUT/student_int8.tflite" --mode int8 \
   --calibration fashion-mnist:train --quiet
 
-step "7. The variants side by side (Fashion-MNIST test set, 10,000 images; latency: 1 thread)"
+step "8. The variants side by side (Fashion-MNIST test set, 10,000 images; latency: 1 thread)"
 $E compare "$OUT/baseline.tflite" "$OUT/float16.tflite" "$OUT/dynamic.tflite" \
   "$OUT/int8.tflite" "$OUT/int16x8.tflite" "$OUT/qat_int8.tflite" "$OUT/pruned80.tflite" \
   "$OUT/pruned80_int8.tflite" "$OUT/pruned80_qat_int8.tflite" "$OUT/channel50.tflite" \
   "$OUT/clustered16.tflite" "$OUT/clustered16_int8.tflite" "$OUT/pruned80_clustered16_qat_int8.tflite" \
-  "$OUT/student.tflite" "$OUT/student_int8.tflite" \
-  --names float32,float16,dynamic,int8,int16x8,int8-qat,pruned80,pruned80-int8,pruned80-qat-int8,channel50,clustered16,clustered16-int8,pruned80-clustered16-qat-int8,student,student-int8 \
+  "$OUT/lowrank25.tflite" "$OUT/lowrank25_int8.tflite" "$OUT/student.tflite" "$OUT/student_int8.tflite" \
+  --names float32,float16,dynamic,int8,int16x8,int8-qat,pruned80,pruned80-int8,pruned80-qat-int8,channel50,clustered16,clustered16-int8,pruned80-clustered16-qat-int8,lowrank25,lowrank25-int8,student,student-int8 \
   --data fashion-mnist:test --runs 500 --threads 1 \
   --markdown "$OUT/comparison.md" --plot "$OUT/comparison.png"
 echo "table: $OUT/comparison.md   plot: $OUT/comparison.png"
@@ -91,7 +101,7 @@ echo "files do not here (on AVX-512 VNNI the dense kernel wins at 64 channels; 1
 echo "128). 'edgeopt bench FILE --profile [--sparse off|force]' names each layer's kernel;"
 echo "docs/pruning.md has the measurements."
 
-step "8. The runtime against the official TensorFlow Lite 2.9 runtime (shared corpus)"
+step "9. The runtime against the official TensorFlow Lite 2.9 runtime (shared corpus)"
 if [ -x "$SHARED/tools/conformance/conformance" ]; then
   sh "$SHARED/tools/conformance/conformance" "$E run" "$SHARED/corpus" "$OUT"/*.tflite \
     --seeds 1 | tail -n 1
