@@ -124,7 +124,7 @@ TEST_F(LowRankE2E, BadArgumentsFailWithAMessageAndNoFile) {
   const std::vector<Case> cases = {
       {"--rank 4 --energy 0.5 --one-shot", "give one of --rank, --energy and --params"},
       {"--params 1.5 --one-shot", "--params must be in (0, 1)"},
-      {"--layers nope --one-shot", "'nope' is not a Dense or Conv2D layer"},
+      {"--layers nope --one-shot", "'nope' is not a dense or convolution layer"},
       {"--layer-ranks dense=0 --one-shot", "rank '0' of dense must be in"},
       {"--rank 200 --layers dense_1 --one-shot", "no layer to factorize"},
       {"--epochs 1", "fine-tuning needs --data"},

@@ -5,12 +5,12 @@
 //   edgeopt lowrank base.keras --energy 0.8 --one-shot -o quick.keras
 //   edgeopt lowrank official.tflite --one-shot -o lr.tflite                 # any float .tflite
 //
-// Low-rank factorization (src/passes/lowrank): each Dense / Conv2D layer whose kernel a rank-r
-// approximation makes smaller becomes two layers of rank r (a truncated SVD), then fine-tuning
-// with the shared training flags recovers the accuracy. Unlike clustering or unstructured
-// pruning the .tflite is smaller and has fewer multiply-adds as it is. Ends with a per-layer
-// table, the model's weights and multiply-adds before / after, the accuracy before / after and
-// the .tflite sizes; the last line is machine-readable.
+// Low-rank factorization (src/passes/lowrank): each Dense / Conv2D / Conv1D layer whose kernel a
+// rank-r approximation makes smaller becomes two layers of rank r (a truncated SVD), then
+// fine-tuning with the shared training flags recovers the accuracy. Unlike clustering or
+// unstructured pruning the .tflite is smaller and has fewer multiply-adds as it is. Ends with a
+// per-layer table, the model's weights and multiply-adds before / after, the accuracy before /
+// after and the .tflite sizes; the last line is machine-readable.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -349,7 +349,8 @@ Status LowRank(const LowRankFlags& lf, const TrainFlags& flags) {
 
 int RunLowRank(int argc, char** argv) {
   CLI::App app{
-      "Factorize the Dense and Conv2D layers of a Keras model into two layers of low rank (a "
+      "Factorize the Dense, Conv2D and Conv1D layers of a Keras model into two layers of low rank "
+      "(a "
       "truncated SVD of each kernel: a layer of r units or filters, then the original layer "
       "reduced to r inputs or a 1x1 convolution), then fine-tune. The .tflite is smaller and "
       "does fewer multiply-adds as it is, without compression. A layer is factorized only "

@@ -31,7 +31,7 @@ const Command kCommands[] = {
      edgeopt::cli::RunPrune},
     {"cluster", "cluster a Keras model's weights (K distinct values per layer) and fine-tune",
      edgeopt::cli::RunCluster},
-    {"lowrank", "factorize Dense / Conv2D layers into two of low rank (SVD) and fine-tune",
+    {"lowrank", "factorize Dense / Conv layers into two of low rank (SVD) and fine-tune",
      edgeopt::cli::RunLowRank},
     {"distill", "knowledge distillation: train a small student from a teacher",
      edgeopt::cli::RunDistill},

@@ -15,6 +15,7 @@ namespace {
 using Json = nlohmann::json;
 
 bool IsConv2DClass(const std::string& cls) { return cls == "Conv2D" || cls == "Convolution2D"; }
+bool IsConv1DClass(const std::string& cls) { return cls == "Conv1D" || cls == "Convolution1D"; }
 
 // A layer's name: its node's (the Keras layer), or its kernel's when the node has none.
 std::string LayerName(const ir::Graph& g, const ir::Node& n) {
@@ -257,7 +258,7 @@ StatusOr<Plan> PlanFactorization(const ir::Graph& graph, const keras::KerasModel
     const bool known = std::any_of(candidates.begin(), candidates.end(),
                                    [&](const ir::Node* n) { return LayerName(graph, *n) == name; });
     EDGEOPT_ENSURE(known, StatusCode::kNotFound,
-                   "'%s' is not a Dense or Conv2D layer with float weights; the model has: %s",
+                   "'%s' is not a dense or convolution layer with float weights; the model has: %s",
                    name.c_str(), names.empty() ? "(none)" : names.c_str());
   }
 
@@ -273,14 +274,16 @@ StatusOr<Plan> PlanFactorization(const ir::Graph& graph, const keras::KerasModel
       plan.notes.push_back(name + ": not in --layers");
       continue;
     }
+    bool conv1d = false;
     if (model != nullptr) {
       const Json* entry = keras::FindLayerJson(model->config, name);
       const std::string cls = entry != nullptr ? keras::LayerClass(*entry) : "";
-      if (cls != "Dense" && !IsConv2DClass(cls)) {
+      if (cls != "Dense" && !IsConv2DClass(cls) && !IsConv1DClass(cls)) {
         plan.notes.push_back(name + ": a " + (cls.empty() ? "layer" : cls) +
-                             ", not a Dense or Conv2D; left as it is");
+                             ", not a Dense, Conv2D or Conv1D; left as it is");
         continue;
       }
+      conv1d = IsConv1DClass(cls);
       const Json* nodes = InboundNodes(*entry);
       if (nodes != nullptr && nodes->size() > 1) {
         plan.notes.push_back(name + ": called " + std::to_string(nodes->size()) +
@@ -296,6 +299,7 @@ StatusOr<Plan> PlanFactorization(const ir::Graph& graph, const keras::KerasModel
     lp.op = n->op;
     lp.weight = n->inputs[1];
     lp.output_shape = y.shape;
+    lp.conv1d = conv1d;
     if (n->op == "CONV_2D") {
       if (w.shape.size() != 4 || x.shape.empty() || x.shape.back() != w.shape[3] ||
           y.shape.size() != 4) {
@@ -380,7 +384,10 @@ StatusOr<std::vector<LayerReport>> FactorizeKerasModel(keras::KerasModel* model,
 
     const Factors f = Factorize(lp.svd, lp.rank);
     const int r = f.rank;
-    const Json first_output_shape = KerasShape(lp.output_shape, r);
+    // A Conv1D's output is [B, L, F] in Keras ([B, 1, L, F] in the graph).
+    std::vector<int32_t> keras_output = lp.output_shape;
+    if (lp.conv1d && keras_output.size() == 4) keras_output.erase(keras_output.begin() + 1);
+    const Json first_output_shape = KerasShape(keras_output, r);
 
     // The first layer: the original's config and call with r units / filters, no bias, linear.
     Json first = original;
@@ -395,10 +402,11 @@ StatusOr<std::vector<LayerReport>> FactorizeKerasModel(keras::KerasModel* model,
     // The original: reads the first layer's output; a convolution becomes 1x1.
     Json& oc = original["config"];
     if (conv) {
-      oc["kernel_size"] = Json::array({1, 1});
-      oc["strides"] = Json::array({1, 1});
+      const Json one = lp.conv1d ? Json::array({1}) : Json::array({1, 1});
+      oc["kernel_size"] = one;
+      oc["strides"] = one;
       oc["padding"] = "valid";
-      oc["dilation_rate"] = Json::array({1, 1});
+      oc["dilation_rate"] = one;
     }
     for (const char* key : {"batch_input_shape", "batch_shape", "input_shape", "input_dim"}) {
       oc.erase(key);
@@ -408,7 +416,8 @@ StatusOr<std::vector<LayerReport>> FactorizeKerasModel(keras::KerasModel* model,
     }
     EDGEOPT_RETURN_IF_ERROR(RewireInbound(&original, first_name, first_output_shape));
 
-    // Weights, in Keras layouts: Dense [in, units], Conv2D [kh, kw, cin, filters].
+    // Weights, in Keras layouts: Dense [in, units], Conv2D [kh, kw, cin, filters], Conv1D [k,
+    // cin, filters].
     std::vector<float> first_kernel(f.first.size()), second_kernel(f.second.size());
     for (int j = 0; j < r; ++j) {
       for (int64_t c = 0; c < lp.in; ++c) {
@@ -422,10 +431,15 @@ StatusOr<std::vector<LayerReport>> FactorizeKerasModel(keras::KerasModel* model,
             f.second[static_cast<size_t>(o) * r + j];
       }
     }
-    const std::vector<int64_t> first_shape =
-        conv ? std::vector<int64_t>{lp.kh, lp.kw, lp.cin, r} : std::vector<int64_t>{lp.in, r};
-    const std::vector<int64_t> second_shape =
-        conv ? std::vector<int64_t>{1, 1, r, lp.out} : std::vector<int64_t>{r, lp.out};
+    // Conv1D: [k, cin, filters] (kh = 1).
+    std::vector<int64_t> first_shape{lp.in, r}, second_shape{r, lp.out};
+    if (conv && lp.conv1d) {
+      first_shape = {lp.kw, lp.cin, r};
+      second_shape = {1, r, lp.out};
+    } else if (conv) {
+      first_shape = {lp.kh, lp.kw, lp.cin, r};
+      second_shape = {1, 1, r, lp.out};
+    }
     auto lw = std::find_if(model->weights.begin(), model->weights.end(),
                            [&](const keras::LayerWeights& w) { return w.layer == lp.layer; });
     EDGEOPT_ENSURE(lw != model->weights.end(), StatusCode::kNotFound,

@@ -1,10 +1,11 @@
 // Low-rank factorization (as MNN's low-rank decomposition, or SVD compression of dense
-// layers): a Dense or Conv2D layer whose kernel, seen as an [out, in] matrix W (a Conv2D's
-// [out, kh*kw*cin]), is close to rank r becomes two layers:
+// layers): a Dense, Conv2D or Conv1D layer whose kernel, seen as an [out, in] matrix W (a
+// convolution's [out, kh*kw*cin]), is close to rank r becomes two layers:
 //   - the first has r units (filters) with W's top r right singular directions: a Dense
-//     without bias, or a Conv2D with the original kernel size, strides, padding and dilation;
+//     without bias, or a convolution with the original kernel size, strides, padding and
+//     dilation;
 //   - the second is the original layer (its name, bias and activation) reduced to a Dense of r
-//     inputs or a 1x1 Conv2D.
+//     inputs or a 1x1 (size-1) convolution.
 // W ~= P Q with P = U_r S_r^(1/2) (the second layer, out x r) and Q = S_r^(1/2) Vt_r (the first,
 // r x in), the best rank-r approximation in the Frobenius norm (Eckart-Young). Both weights
 // and multiply-adds fall from out*in to r*(out + in) per position, so the .tflite is smaller
@@ -59,6 +60,7 @@ struct LayerPlan {
   int weight = -1;              // the kernel's tensor id
   int64_t out = 0, in = 0;      // the kernel as a matrix
   int kh = 1, kw = 1, cin = 0;  // CONV_2D's kernel geometry (in = kh * kw * cin)
+  bool conv1d = false;          // a Keras Conv1D (CONV_2D on [B, 1, L, C], kernel [F, 1, K, C])
   int64_t positions = 1;        // output positions per sample (multiply-adds = positions*weights)
   std::vector<int32_t> output_shape;  // the layer's output shape in the graph
   int rank = 0;
@@ -72,8 +74,8 @@ struct Plan {
 };
 
 // The layers to factorize: every FULLY_CONNECTED and CONV_2D (not grouped) with float weights
-// of a graph (of a Keras model when `model` is given: then only Dense and Conv2D layers called
-// once), or exactly `layers`, minus `skip`, each at its rank from `rule` or its entry in
+// of a graph (of a Keras model when `model` is given: then only Dense, Conv2D and Conv1D layers
+// called once), or exactly `layers`, minus `skip`, each at its rank from `rule` or its entry in
 // `layer_ranks`. Layers are named by their node (the Keras layer), or their weight tensor when
 // the node has no name (a .tflite). Layers a factorization would not make smaller (a rank at
 // or above the break-even) are left out with a note; so are kernels with non-finite weights and

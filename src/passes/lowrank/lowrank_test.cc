@@ -251,7 +251,10 @@ Plan FullRankPlan(const ir::Graph& g, const keras::KerasModel& m,
   return *plan;
 }
 
-void CheckFullRankSplitKeepsOutputs(const Json& config, const std::vector<std::string>& layers) {
+// `nodes_per_layer`: nodes a layer of the model adds to the graph (a Conv1D: RESHAPE, CONV_2D,
+// RESHAPE).
+void CheckFullRankSplitKeepsOutputs(const Json& config, const std::vector<std::string>& layers,
+                                    size_t nodes_per_layer = 1) {
   auto model = keras::ModelFromConfig(config, 5);
   ASSERT_TRUE(model.ok()) << model.status().ToString();
   auto graph = keras::BuildGraph(*model);
@@ -265,7 +268,7 @@ void CheckFullRankSplitKeepsOutputs(const Json& config, const std::vector<std::s
   auto split = keras::BuildGraph(*model);
   ASSERT_TRUE(split.ok()) << split.status().ToString() << "\n" << model->config.dump(1);
   // Two nodes per factorized layer; the first has the original's name + "_lowrank".
-  EXPECT_EQ(split->nodes.size(), graph->nodes.size() + layers.size());
+  EXPECT_EQ(split->nodes.size(), graph->nodes.size() + nodes_per_layer * layers.size());
   for (const std::string& name : layers) {
     EXPECT_NE(keras::FindLayerJson(model->config, name + "_lowrank"), nullptr) << name;
   }
@@ -295,6 +298,47 @@ TEST(FactorizeKerasModel, FullRankKeepsTheOutputsOfFunctionalModels) {
   for (bool keras3 : {false, true}) {
     SCOPED_TRACE(keras3 ? "Keras 3" : "Keras 2");
     CheckFullRankSplitKeepsOutputs(FunctionalConfig(keras3), {"c1", "c2", "d1"});
+  }
+}
+
+TEST(FactorizeKerasModel, FullRankKeepsTheOutputsOfConv1DLayers) {
+  // input [32, 4] -> c1 (Conv1D 16, 5, stride 2, same, relu) -> c2 (Conv1D 24, 3, valid,
+  // dilation 2) -> flatten -> d (Dense 6).
+  const Json config = Json::parse(R"({"class_name": "Sequential", "config": {"name": "s",
+    "layers": [
+      {"class_name": "InputLayer", "config": {"batch_input_shape": [null, 32, 4], "name": "in"}},
+      {"class_name": "Conv1D", "config": {"name": "c1", "filters": 16, "kernel_size": [5],
+       "strides": [2], "padding": "same", "dilation_rate": [1], "activation": "relu",
+       "use_bias": true}},
+      {"class_name": "Conv1D", "config": {"name": "c2", "filters": 24, "kernel_size": [3],
+       "strides": [1], "padding": "valid", "dilation_rate": [2], "activation": "linear",
+       "use_bias": true}, "build_config": {"input_shape": [null, 16, 16]}},
+      {"class_name": "Flatten", "config": {"name": "flatten"}},
+      {"class_name": "Dense", "config": {"name": "d", "units": 6, "activation": "linear"}}]}})");
+  CheckFullRankSplitKeepsOutputs(config, {"c1", "c2"}, 3);
+  auto model = keras::ModelFromConfig(config, 2);
+  ASSERT_TRUE(model.ok());
+  auto graph = keras::BuildGraph(*model);
+  ASSERT_TRUE(graph.ok());
+  auto plan = PlanFactorization(*graph, &*model, {"c2"}, {}, RankRule{RankRule::Kind::kRank, 5});
+  ASSERT_TRUE(plan.ok());
+  ASSERT_EQ(plan->layers.size(), 1u);
+  EXPECT_EQ(plan->layers[0].in, 3 * 16);
+  EXPECT_EQ(plan->layers[0].positions, 12);  // (16 - 2 * 2)
+  ASSERT_TRUE(FactorizeKerasModel(&*model, *plan).ok());
+  const Json* second = keras::FindLayerJson(model->config, "c2");
+  EXPECT_EQ((*second)["config"]["kernel_size"], Json::array({1}));
+  EXPECT_EQ((*second)["config"]["dilation_rate"], Json::array({1}));
+  // Keras 3's build shapes: the first layer builds on the original's input, the second on
+  // [batch, length, rank] (the graph's [B, 1, L, F] without its 1).
+  EXPECT_EQ((*keras::FindLayerJson(model->config, "c2_lowrank"))["build_config"]["input_shape"],
+            Json::parse("[null, 16, 16]"));
+  EXPECT_EQ((*second)["build_config"]["input_shape"], Json::parse("[null, 12, 5]"));
+  for (const keras::LayerWeights& w : model->weights) {
+    if (w.layer == "c2_lowrank") {
+      EXPECT_EQ(w.vars[0].second.shape, (std::vector<int64_t>{3, 16, 5}));
+    }
+    if (w.layer == "c2") EXPECT_EQ(w.vars[0].second.shape, (std::vector<int64_t>{1, 5, 24}));
   }
 }
 
