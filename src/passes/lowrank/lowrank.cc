@@ -14,6 +14,8 @@ namespace {
 
 using Json = nlohmann::json;
 
+constexpr double kMaxSvdWork = 4e9;
+
 bool IsConv2DClass(const std::string& cls) { return cls == "Conv2D" || cls == "Convolution2D"; }
 bool IsConv1DClass(const std::string& cls) { return cls == "Conv1D" || cls == "Convolution1D"; }
 
@@ -338,6 +340,15 @@ StatusOr<Plan> PlanFactorization(const ir::Graph& graph, const keras::KerasModel
     if (lp.break_even < 1) {
       plan.notes.push_back(name + ": " + std::to_string(lp.out) + "x" + std::to_string(lp.in) +
                            " kernel, too small to factorize; left as it is");
+      continue;
+    }
+    // One-sided Jacobi costs about min^2 * max multiply-adds per sweep (a 1024 x 1024 kernel:
+    // some 10 s here); far larger kernels are not for an edge model.
+    const double small = static_cast<double>(std::min(lp.out, lp.in));
+    const double large = static_cast<double>(std::max(lp.out, lp.in));
+    if (small * small * large > kMaxSvdWork) {
+      plan.notes.push_back(name + ": " + std::to_string(lp.out) + "x" + std::to_string(lp.in) +
+                           " kernel, too large for the SVD here; left as it is");
       continue;
     }
     lp.svd = ComputeSvd(data, static_cast<int>(lp.out), static_cast<int>(lp.in));

@@ -338,7 +338,9 @@ TEST(FactorizeKerasModel, FullRankKeepsTheOutputsOfConv1DLayers) {
     if (w.layer == "c2_lowrank") {
       EXPECT_EQ(w.vars[0].second.shape, (std::vector<int64_t>{3, 16, 5}));
     }
-    if (w.layer == "c2") EXPECT_EQ(w.vars[0].second.shape, (std::vector<int64_t>{1, 5, 24}));
+    if (w.layer == "c2") {
+      EXPECT_EQ(w.vars[0].second.shape, (std::vector<int64_t>{1, 5, 24}));
+    }
   }
 }
 
