@@ -110,10 +110,6 @@ NpyArray FloatArray(const std::vector<int64_t>& shape, const std::vector<float>&
   return a;
 }
 
-}  // namespace
-
-namespace {
-
 LayerReport Report(const LayerPlan& lp, const Factors& f, const std::string& first_name) {
   LayerReport rep;
   rep.layer = lp.layer;
@@ -356,13 +352,10 @@ StatusOr<Plan> PlanFactorization(const ir::Graph& graph, const keras::KerasModel
     lp.rank = it != layer_ranks.end() ? std::min(it->second, lp.svd.k)
                                       : ChooseRank(lp.svd.s, lp.out, lp.in, rule);
     if (lp.rank > lp.break_even) {
-      char buf[256];
-      std::snprintf(buf, sizeof(buf),
-                    "%s: rank %d would not make it smaller (%lldx%lld kernel: below rank %d "
-                    "only); left as it is",
-                    name.c_str(), lp.rank, static_cast<long long>(lp.out),
-                    static_cast<long long>(lp.in), lp.break_even + 1);
-      plan.notes.push_back(buf);
+      plan.notes.push_back(name + ": rank " + std::to_string(lp.rank) +
+                           " would not make it smaller (" + std::to_string(lp.out) + "x" +
+                           std::to_string(lp.in) + " kernel: below rank " +
+                           std::to_string(lp.break_even + 1) + " only); left as it is");
       continue;
     }
     plan.layers.push_back(std::move(lp));
@@ -473,12 +466,6 @@ StatusOr<std::vector<LayerReport>> FactorizeKerasModel(keras::KerasModel* model,
   }
   return reports;
 }
-
-}  // namespace lowrank
-}  // namespace edgeopt
-
-namespace edgeopt {
-namespace lowrank {
 
 StatusOr<std::vector<LayerReport>> FactorizeGraph(ir::Graph* graph, const Plan& plan) {
   std::vector<LayerReport> reports;
