@@ -45,6 +45,7 @@ struct LowRankFlags {
   double params = 0.0;
   bool one_shot = false;
   int64_t min_weights = 4096;
+  int rank_multiple = 1;
   int64_t max_samples = 0;
   int64_t test_samples = 0;
 };
@@ -53,7 +54,10 @@ StatusOr<lowrank::RankRule> MakeRule(const LowRankFlags& lf) {
   const int given = (lf.rank > 0) + (lf.energy > 0) + (lf.params > 0);
   EDGEOPT_ENSURE(given <= 1, StatusCode::kInvalidArgument,
                  "give one of --rank, --energy and --params");
+  EDGEOPT_ENSURE(lf.rank_multiple >= 1 && lf.rank_multiple <= 1024, StatusCode::kInvalidArgument,
+                 "--rank-multiple must be in [1, 1024], is %d", lf.rank_multiple);
   lowrank::RankRule rule;
+  rule.multiple = lf.rank_multiple;
   if (lf.rank > 0) {
     rule.kind = lowrank::RankRule::Kind::kRank;
     rule.value = lf.rank;
@@ -382,6 +386,9 @@ int RunLowRank(int argc, char** argv) {
   app.add_option("--skip", lf.skip, "never factorize these layers (comma-separated)");
   app.add_option("--layer-ranks", lf.layer_ranks,
                  "per-layer ranks, e.g. dense=16,conv2d_1=24 (the others: the rule above)");
+  app.add_option("--rank-multiple", lf.rank_multiple,
+                 "round each rank up to a multiple of this, e.g. 16 (a SIMD width: the "
+                 "runtime's kernels take as long for 13 channels as for 16)");
   app.add_option("--min-weights", lf.min_weights,
                  "leave out kernels of fewer weights unless named (default 4096: an extra layer "
                  "costs more than it saves there)");

@@ -155,7 +155,9 @@ std::string RankRuleName(const RankRule& rule) {
       std::snprintf(buf, sizeof(buf), "params %g", rule.value);
       break;
   }
-  return buf;
+  std::string name = buf;
+  if (rule.multiple > 1) name += ", ranks in multiples of " + std::to_string(rule.multiple);
+  return name;
 }
 
 int BreakEvenRank(int64_t out, int64_t in) {
@@ -198,7 +200,17 @@ int ChooseRank(const std::vector<double>& s, int64_t out, int64_t in, const Rank
           std::floor(rule.value * static_cast<double>(out * in) / static_cast<double>(out + in)));
       break;
   }
-  return std::clamp(rank, 1, std::max(k, 1));
+  rank = std::clamp(rank, 1, std::max(k, 1));
+  if (rule.multiple > 1) {
+    const int m = rule.multiple;
+    const int up = (rank + m - 1) / m * m, down = rank / m * m;
+    if (up <= k && up <= BreakEvenRank(out, in)) {
+      rank = up;
+    } else if (down >= 1) {
+      rank = down;
+    }
+  }
+  return rank;
 }
 
 Factors Factorize(const Svd& svd, int rank) {

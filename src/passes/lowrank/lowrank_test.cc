@@ -156,6 +156,15 @@ TEST(ChooseRank, RulesAndBreakEven) {
   const RankRule fixed{RankRule::Kind::kRank, 300};
   EXPECT_EQ(ChooseRank(s, 4, 4, fixed), 4);  // at most k
   EXPECT_NEAR(EnergyKept(s, 2), 20.0 / 22.0, 1e-12);
+  // Rounded to a multiple: up (29 -> 32), or down when up would reach the break-even (118).
+  RankRule rounded = params;
+  rounded.multiple = 8;
+  EXPECT_EQ(ChooseRank(std::vector<double>(128, 1.0), 128, 1600, rounded), 32);
+  rounded.kind = RankRule::Kind::kRank;
+  rounded.value = 115;
+  EXPECT_EQ(ChooseRank(std::vector<double>(128, 1.0), 128, 1600, rounded), 112);
+  rounded.value = 3;  // up to 8; a multiple of 8 below 3 there is none: 8
+  EXPECT_EQ(ChooseRank(std::vector<double>(128, 1.0), 128, 1600, rounded), 8);
   EXPECT_EQ(RankRuleName(params), "params 0.25");
 }
 
