@@ -1,8 +1,9 @@
 // libFuzzer target for the Keras model config importer: the JSON a user gives to
 // `edgeopt train arch.json`, and the config.json inside every .keras / .h5 file. The bytes are
 // parsed as JSON, built into a model (every layer's Keras initializer run), lowered to the IR,
-// put through the export pipeline and written as .tflite; a small enough result is loaded by
-// the runtime and invoked. Any step may refuse the input; none may crash.
+// factorized by `edgeopt lowrank` (a copy, rebuilt), put through the export pipeline and
+// written as .tflite; a small enough result is loaded by the runtime and invoked. Any step may
+// refuse the input; none may crash.
 //   make fuzz-keras      builds build-fuzz/keras_config_fuzz (clang, ASan+UBSan) and runs it for
 //                        FUZZ_SECONDS, seeded from tests/data/fuzz_seeds/keras_config.
 // With KERAS_FUZZ_VERBOSE=1 set, each input prints the step that refused it and why (for
@@ -16,6 +17,7 @@
 #include "nlohmann/json.hpp"
 #include "src/export/tflite/export.h"
 #include "src/importers/keras/keras_model.h"
+#include "src/passes/lowrank/lowrank.h"
 #include "src/passes/pipeline.h"
 #include "src/runtime/interpreter.h"
 #include "src/runtime/model_stats.h"
@@ -26,6 +28,25 @@ int Refused(const char* step, const edgeopt::Status& status) {
   static const bool verbose = std::getenv("KERAS_FUZZ_VERBOSE") != nullptr;
   if (verbose) std::fprintf(stderr, "refused by %s: %s\n", step, status.ToString().c_str());
   return 0;
+}
+
+// `edgeopt lowrank` on a copy of the model: every dense and convolution kernel split at rank 1
+// (no size floor) in the config and the weights, and the result built again. Skipped when a
+// kernel is large enough to make the SVDs slow.
+void FactorizeCopy(const edgeopt::keras::KerasModel& model, const edgeopt::ir::Graph& graph) {
+  for (const edgeopt::ir::Tensor& t : graph.tensors) {
+    if (t.is_constant && t.NumElements() > (int64_t{1} << 16)) return;
+  }
+  edgeopt::keras::KerasModel copy = model;
+  edgeopt::lowrank::RankRule rule;
+  rule.kind = edgeopt::lowrank::RankRule::Kind::kRank;
+  rule.value = 1;
+  auto plan = edgeopt::lowrank::PlanFactorization(graph, &copy, {}, {}, rule);
+  if (!plan.ok()) return (void)Refused("PlanFactorization", plan.status());
+  auto reports = edgeopt::lowrank::FactorizeKerasModel(&copy, *plan);
+  if (!reports.ok()) return (void)Refused("FactorizeKerasModel", reports.status());
+  auto rebuilt = edgeopt::keras::BuildGraph(copy);
+  if (!rebuilt.ok()) return (void)Refused("BuildGraph (factorized)", rebuilt.status());
 }
 
 }  // namespace
@@ -39,6 +60,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (!model.ok()) return Refused("ModelFromConfig", model.status());
   auto graph = edgeopt::keras::BuildGraph(*model);
   if (!graph.ok()) return Refused("BuildGraph", graph.status());
+  FactorizeCopy(*model, *graph);
   const edgeopt::Status prepared = edgeopt::passes::PrepareForExport(&*graph);
   if (!prepared.ok()) return Refused("PrepareForExport", prepared);
   auto flatbuffer = edgeopt::ExportTflite(*graph);

@@ -42,8 +42,9 @@ $E quantize "$OUT/pruned80.keras" -o "$OUT/pruned80_int8.tflite" --mode int8 \
 $E inspect "$OUT/pruned80_int8.tflite" --no-tensors > "$OUT/pruned80_int8_inspect.log"
 sed -n '/^weight sparsity/,/all layers/p' "$OUT/pruned80_int8_inspect.log"
 $E prune "$OUT/baseline.keras" --data fashion-mnist --structure channel --sparsity 0.5 \
-  --epochs 2 --seed 0 --quiet -o "$OUT/channel50.tflite" > "$OUT/channel50.log"
+  --epochs 2 --seed 0 --quiet -o "$OUT/channel50.keras" > "$OUT/channel50.log"
 sed -n '/^layer /,/^accuracy/p' "$OUT/channel50.log"
+$E convert "$OUT/channel50.keras" -o "$OUT/channel50.tflite" > /dev/null
 
 step "5. Weight clustering (16 distinct values per layer, 1 epoch of fine-tuning), and one recipe: prune 80% -> cluster 16 -> QAT int8"
 # The files keep float (or int8) weights, so their size shows after zip (the "zipped" column);
@@ -62,15 +63,21 @@ grep -E '^(== stage|edgeopt |accuracy on|int8:)' "$OUT/pipeline.log"
 $E inspect "$OUT/pruned80_clustered16_qat_int8.tflite" --no-tensors | \
   sed -n '/^weight sparsity/,/all layers/p'
 
-step "6. Low-rank factorization (a quarter of the weights of each large layer, 1 epoch of fine-tuning)"
+step "6. Low-rank factorization (a quarter of the weights of each large layer, 1 epoch of fine-tuning), also after channel pruning"
 # Each large Dense / Conv2D layer becomes two of rank r (a truncated SVD): the file is smaller
-# and does fewer multiply-adds as it is, without zip; int8 of it multiplies both gains.
+# and does fewer multiply-adds as it is, without zip; int8 of it multiplies both gains. On the
+# 50%-channel-pruned model too (recipes/channel50_lowrank25_int8.json as separate commands).
 $E lowrank "$OUT/baseline.keras" --data fashion-mnist --params 0.25 --epochs 1 --seed 0 --quiet \
   -o "$OUT/lowrank25.keras" > "$OUT/lowrank25.log"
 sed -n '/^layer /,/^accuracy/p' "$OUT/lowrank25.log"
 $E convert "$OUT/lowrank25.keras" -o "$OUT/lowrank25.tflite" > /dev/null
 $E quantize "$OUT/lowrank25.keras" -o "$OUT/lowrank25_int8.tflite" --mode int8 \
   --calibration fashion-mnist:train --quiet
+$E lowrank "$OUT/channel50.keras" --data fashion-mnist --params 0.25 --epochs 1 --seed 0 --quiet \
+  -o "$OUT/channel50_lowrank25.keras" > "$OUT/channel50_lowrank25.log"
+grep -E '^(model:|accuracy on)' "$OUT/channel50_lowrank25.log"
+$E quantize "$OUT/channel50_lowrank25.keras" -o "$OUT/channel50_lowrank25_int8.tflite" \
+  --mode int8 --calibration fashion-mnist:train --quiet
 
 step "7. Quantization-aware training and distillation"
 # QAT from the baseline and from the 80%-pruned model (1 epoch each, starting from the same
@@ -91,8 +98,9 @@ $E compare "$OUT/baseline.tflite" "$OUT/float16.tflite" "$OUT/dynamic.tflite" \
   "$OUT/int8.tflite" "$OUT/int16x8.tflite" "$OUT/qat_int8.tflite" "$OUT/pruned80.tflite" \
   "$OUT/pruned80_int8.tflite" "$OUT/pruned80_qat_int8.tflite" "$OUT/channel50.tflite" \
   "$OUT/clustered16.tflite" "$OUT/clustered16_int8.tflite" "$OUT/pruned80_clustered16_qat_int8.tflite" \
-  "$OUT/lowrank25.tflite" "$OUT/lowrank25_int8.tflite" "$OUT/student.tflite" "$OUT/student_int8.tflite" \
-  --names float32,float16,dynamic,int8,int16x8,int8-qat,pruned80,pruned80-int8,pruned80-qat-int8,channel50,clustered16,clustered16-int8,pruned80-clustered16-qat-int8,lowrank25,lowrank25-int8,student,student-int8 \
+  "$OUT/lowrank25.tflite" "$OUT/lowrank25_int8.tflite" "$OUT/channel50_lowrank25_int8.tflite" \
+  "$OUT/student.tflite" "$OUT/student_int8.tflite" \
+  --names float32,float16,dynamic,int8,int16x8,int8-qat,pruned80,pruned80-int8,pruned80-qat-int8,channel50,clustered16,clustered16-int8,pruned80-clustered16-qat-int8,lowrank25,lowrank25-int8,channel50-lowrank25-int8,student,student-int8 \
   --data fashion-mnist:test --runs 500 --threads 1 \
   --markdown "$OUT/comparison.md" --plot "$OUT/comparison.png"
 echo "table: $OUT/comparison.md   plot: $OUT/comparison.png"

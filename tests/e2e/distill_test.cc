@@ -10,6 +10,7 @@
 #include "src/data/dataset.h"
 #include "src/util/file_util.h"
 #include "src/util/npy.h"
+#include "tests/e2e/weights_util.h"
 #include "tests/test_util.h"
 
 namespace edgeopt {
@@ -18,22 +19,6 @@ namespace {
 
 constexpr int kTrainSamples = 4000;
 constexpr int kTestSamples = 2000;
-
-std::string Subset(const std::string& dir, const std::string& split, int n) {
-  auto ds = data::LoadFashionMnist(split);
-  if (!ds.ok()) return "";
-  NpyArray x, y;
-  x.dtype = DType::kFloat32;
-  x.shape = {n, 28, 28, 1};
-  x.data.resize(static_cast<size_t>(n) * 784 * 4);
-  std::memcpy(x.data.data(), ds->x.data(), x.data.size());
-  y.dtype = DType::kInt32;
-  y.shape = {n};
-  y.data.resize(static_cast<size_t>(n) * 4);
-  std::memcpy(y.data.data(), ds->labels.data(), y.data.size());
-  const std::string path = dir + "/" + split + ".npz";
-  return WriteNpz(path, {{"x", x}, {"y", y}}).ok() ? path : "";
-}
 
 class DistillE2eTest : public ::testing::Test {
  protected:
@@ -44,8 +29,8 @@ class DistillE2eTest : public ::testing::Test {
     teacher_ = TrainedFmnistBaseline(1);
     ASSERT_FALSE(teacher_.empty());
     dir_ = MakeTempDir("distill_e2e");
-    train_ = Subset(dir_, "train", kTrainSamples);
-    test_ = Subset(dir_, "test", kTestSamples);
+    train_ = FmnistSubset(dir_, "train", kTrainSamples);
+    test_ = FmnistSubset(dir_, "test", kTestSamples);
     ASSERT_FALSE(train_.empty() || test_.empty());
   }
   void TearDown() override {

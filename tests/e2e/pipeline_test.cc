@@ -114,6 +114,25 @@ TEST_F(PipelineE2E, LowRankStage) {
   EXPECT_EQ(kernels[3].q.size(), 128u * 16);
 }
 
+// The recipes shipped in recipes/ run as they are (their epochs, learning rates, stages) on
+// 2,000 training images instead of the whole set, and end in a model the runtime loads.
+TEST_F(PipelineE2E, ShippedRecipesRun) {
+  const std::string train = FmnistSubset(dir_, "train", 2000);
+  const std::string test = FmnistSubset(dir_, "test", 500);
+  ASSERT_FALSE(train.empty() || test.empty());
+  for (const char* name : {"prune80_cluster16_qat", "channel50_lowrank25_int8"}) {
+    SCOPED_TRACE(name);
+    const std::string out = Tmp(std::string(name) + ".tflite");
+    const std::string log = Edgeopt("pipeline " + base_ + " --recipe " + SourceDir() + "/recipes/" +
+                                    name + ".json --data " + train + " --test-data " + test +
+                                    " --threads 2 --quiet " + "--no-compare -o " + out);
+    EXPECT_EQ(log.find("note:"), std::string::npos) << log;  // no stage undoes another
+    const std::vector<Kernel> kernels = Kernels(out);
+    ASSERT_GE(kernels.size(), 4u);
+    for (const Kernel& k : kernels) EXPECT_FALSE(k.q.empty());  // int8 files
+  }
+}
+
 TEST_F(PipelineE2E, ErrorsNameTheRecipeOrTheStageAndLeaveNoOutput) {
   struct Case {
     std::string json, message;

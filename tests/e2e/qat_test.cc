@@ -18,6 +18,7 @@
 #include "src/importers/tflite/import.h"
 #include "src/util/file_util.h"
 #include "src/util/npy.h"
+#include "tests/e2e/weights_util.h"
 #include "tests/test_util.h"
 
 namespace edgeopt {
@@ -29,23 +30,6 @@ constexpr int kTestSamples = 2000;
 constexpr double kMinAgreement = 0.995;
 // On 2000 test images one image is 0.05 points; QAT may lose a few to PTQ by noise.
 constexpr double kPtqSlack = 0.002;
-
-// The first n samples of a Fashion-MNIST split as an .npz (float32 x in [0, 1], int32 y).
-std::string FmnistSubset(const std::string& dir, const std::string& split, int n) {
-  auto ds = data::LoadFashionMnist(split);
-  if (!ds.ok()) return "";
-  NpyArray x, y;
-  x.dtype = DType::kFloat32;
-  x.shape = {n, 28, 28, 1};
-  x.data.resize(static_cast<size_t>(n) * 784 * 4);
-  std::memcpy(x.data.data(), ds->x.data(), x.data.size());
-  y.dtype = DType::kInt32;
-  y.shape = {n};
-  y.data.resize(static_cast<size_t>(n) * 4);
-  std::memcpy(y.data.data(), ds->labels.data(), y.data.size());
-  const std::string path = dir + "/" + split + std::to_string(n) + ".npz";
-  return WriteNpz(path, {{"x", x}, {"y", y}}).ok() ? path : "";
-}
 
 int CountOp(const ir::Graph& g, const std::string& op) {
   int n = 0;

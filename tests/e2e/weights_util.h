@@ -1,22 +1,43 @@
-// Helpers of the compression e2e tests (cluster, pipeline): `edgeopt ARGS` expecting success,
-// and the kernels of a .tflite file as edgeopt's runtime holds them after Prepare, with counts
-// of their distinct values.
+// Helpers of the compression e2e tests (cluster, pipeline, lowrank, qat, distill): `edgeopt
+// ARGS` expecting success, the kernels of a .tflite file as edgeopt's runtime holds them after
+// Prepare, with counts of their distinct values, and Fashion-MNIST subsets as .npz files.
 #ifndef EDGEOPT_TESTS_E2E_WEIGHTS_UTIL_H_
 #define EDGEOPT_TESTS_E2E_WEIGHTS_UTIL_H_
 
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstring>
 #include <set>
 #include <string>
 #include <vector>
 
+#include "src/data/dataset.h"
 #include "src/runtime/interpreter.h"
 #include "src/util/file_util.h"
+#include "src/util/npy.h"
 #include "tests/test_util.h"
 
 namespace edgeopt {
 namespace testing {
+
+// The first n samples of a Fashion-MNIST split ("train" or "test") as DIR/SPLITn.npz (float32 x
+// in [0, 1], int32 y); "" when the data set is missing.
+inline std::string FmnistSubset(const std::string& dir, const std::string& split, int n) {
+  auto ds = data::LoadFashionMnist(split);
+  if (!ds.ok() || ds->size < n) return "";
+  NpyArray x, y;
+  x.dtype = DType::kFloat32;
+  x.shape = {n, 28, 28, 1};
+  x.data.resize(static_cast<size_t>(n) * 784 * 4);
+  std::memcpy(x.data.data(), ds->x.data(), x.data.size());
+  y.dtype = DType::kInt32;
+  y.shape = {n};
+  y.data.resize(static_cast<size_t>(n) * 4);
+  std::memcpy(y.data.data(), ds->labels.data(), y.data.size());
+  const std::string path = dir + "/" + split + std::to_string(n) + ".npz";
+  return WriteNpz(path, {{"x", x}, {"y", y}}).ok() ? path : "";
+}
 
 inline std::string Edgeopt(const std::string& args) {
   std::string log;

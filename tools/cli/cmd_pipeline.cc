@@ -15,6 +15,7 @@
 // list
 // -> comma-separated), the recipe's data, seed and threads; every stage's model stays in the
 // work directory. Ends with `edgeopt compare` of the input and every stage, as .tflite files.
+#include <algorithm>
 #include <cctype>
 #include <cmath>
 #include <cstdio>
@@ -205,7 +206,11 @@ std::vector<std::string> ChainNotes(const std::vector<Stage>& stages) {
                       " do not survive in them (factorize first)");
       pruned = clustered = -1;
     }
-    if (name == "prune") pruned = static_cast<int>(i);
+    // Channel pruning removes channels: no zeros to keep.
+    const auto structure = std::find(st.flags.begin(), st.flags.end(), "--structure");
+    const bool channel =
+        structure != st.flags.end() && structure + 1 != st.flags.end() && structure[1] == "channel";
+    if (name == "prune" && !channel) pruned = static_cast<int>(i);
     if (name == "cluster") clustered = static_cast<int>(i);
   }
   return notes;
