@@ -17,13 +17,9 @@
 
 #include "CLI/CLI.hpp"
 #include "src/data/dataset.h"
-#include "src/export/tflite/export.h"
 #include "src/passes/cluster/cluster.h"
-#include "src/passes/model_loader.h"
-#include "src/passes/pipeline.h"
 #include "src/passes/prune/prune_plan.h"
 #include "src/passes/prune/sparse_encode.h"
-#include "src/report/evaluate.h"
 #include "src/train/engine.h"
 #include "src/train/trainer.h"
 #include "src/util/file_util.h"
@@ -126,50 +122,27 @@ StatusOr<cluster::Plan> MakePlan(const ir::Graph& graph, const ClusterFlags& cf,
 Status ClusterTflite(const ClusterFlags& cf, const TrainFlags& flags,
                      const cluster::Options& options) {
   const auto start = std::chrono::steady_clock::now();
-  EDGEOPT_ENSURE(cf.one_shot, StatusCode::kInvalidArgument,
-                 "%s: a .tflite is clustered without fine-tuning; give --one-shot (fine-tuning "
-                 "needs the Keras model)",
-                 cf.model.c_str());
-  EDGEOPT_ENSURE(FileExtension(cf.output) == ".tflite", StatusCode::kInvalidArgument,
-                 "%s: a .tflite input gives a .tflite output", cf.output.c_str());
-  EDGEOPT_ASSIGN_OR_RETURN(std::vector<uint8_t> original, ReadFileBytes(cf.model));
-  EDGEOPT_ASSIGN_OR_RETURN(passes::LoadedGraph loaded, passes::LoadModelGraph(cf.model));
-  EDGEOPT_ENSURE(!loaded.quantized, StatusCode::kInvalidArgument,
-                 "%s: the model is quantized; cluster its float model, then quantize it",
-                 cf.model.c_str());
-  ir::Graph& graph = loaded.graph;
+  EDGEOPT_ASSIGN_OR_RETURN(OneShotTflite in, LoadOneShotTflite(cf.model, cf.output, cf.one_shot,
+                                                               "cluster", "clustered"));
+  ir::Graph graph = in.graph;
   EDGEOPT_ASSIGN_OR_RETURN(cluster::Plan plan,
                            MakePlan(graph, cf, flags, options, cf.model + " (one shot)"));
-  FineTuneData data;
-  EDGEOPT_RETURN_IF_ERROR(
-      LoadFineTuneData(cf.data, cf.test_data, false, 0, cf.test_samples, flags, &data));
-  report::EvalOptions eo;
-  eo.threads = flags.threads;
-  eo.progress = !flags.quiet;
-  Summary summary;
-  summary.evaluated = data.test.size > 0;
-  if (summary.evaluated) {
-    EDGEOPT_ASSIGN_OR_RETURN(train::EvalResult r,
-                             report::EvaluateTfliteBytes(original, data.test, eo));
-    summary.before = r.accuracy;
-  }
   cluster::WeightClusterer clusterer(plan, options);
   EDGEOPT_RETURN_IF_ERROR(clusterer.ClusterGraph(&graph));
   if (cf.sparse) EDGEOPT_RETURN_IF_ERROR(prune::EncodeSparseWeights(&graph).status());
-  EDGEOPT_ASSIGN_OR_RETURN(std::vector<uint8_t> tflite, ExportTflite(graph));
-  if (summary.evaluated) {
-    EDGEOPT_ASSIGN_OR_RETURN(train::EvalResult r,
-                             report::EvaluateTfliteBytes(tflite, data.test, eo));
-    summary.after = r.accuracy;
-  }
-  EDGEOPT_RETURN_IF_ERROR(WriteFileAtomic(cf.output, tflite));
-  summary.tflite = summary.bytes = tflite.size();
-  EDGEOPT_ASSIGN_OR_RETURN(summary.zipped, ZippedSize("model.tflite", tflite));
-  summary.original_tflite = original.size();
-  EDGEOPT_ASSIGN_OR_RETURN(summary.original_zipped, ZippedSize("model.tflite", original));
+  EDGEOPT_ASSIGN_OR_RETURN(OneShotResult r, FinishOneShotTflite(in, graph, cf.data, cf.test_data,
+                                                                cf.test_samples, flags, cf.output));
+  Summary summary;
+  summary.tflite = summary.bytes = r.bytes;
+  summary.zipped = r.zipped;
+  summary.original_tflite = r.original_bytes;
+  summary.original_zipped = r.original_zipped;
+  summary.evaluated = r.evaluated;
+  summary.before = r.before;
+  summary.after = r.after;
   summary.output = cf.output;
-  summary.test_name = data.test.name;
-  summary.test_size = data.test.size;
+  summary.test_name = r.test_name;
+  summary.test_size = r.test_size;
   PrintSummary(clusterer, summary,
                std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
   return Status::Ok();

@@ -20,11 +20,8 @@
 #include <vector>
 
 #include "CLI/CLI.hpp"
-#include "src/export/tflite/export.h"
 #include "src/passes/lowrank/lowrank.h"
-#include "src/passes/model_loader.h"
 #include "src/passes/prune/prune_plan.h"
-#include "src/report/evaluate.h"
 #include "src/train/engine.h"
 #include "src/train/trainer.h"
 #include "src/util/file_util.h"
@@ -202,51 +199,28 @@ StatusOr<lowrank::Plan> MakePlan(const ir::Graph& graph, const keras::KerasModel
 Status LowRankTflite(const LowRankFlags& lf, const TrainFlags& flags,
                      const lowrank::RankRule& rule) {
   const auto start = std::chrono::steady_clock::now();
-  EDGEOPT_ENSURE(lf.one_shot, StatusCode::kInvalidArgument,
-                 "%s: a .tflite is factorized without fine-tuning; give --one-shot (fine-tuning "
-                 "needs the Keras model)",
-                 lf.model.c_str());
-  EDGEOPT_ENSURE(FileExtension(lf.output) == ".tflite", StatusCode::kInvalidArgument,
-                 "%s: a .tflite input gives a .tflite output", lf.output.c_str());
-  EDGEOPT_ASSIGN_OR_RETURN(std::vector<uint8_t> original, ReadFileBytes(lf.model));
-  EDGEOPT_ASSIGN_OR_RETURN(passes::LoadedGraph loaded, passes::LoadModelGraph(lf.model));
-  EDGEOPT_ENSURE(!loaded.quantized, StatusCode::kInvalidArgument,
-                 "%s: the model is quantized; factorize its float model, then quantize it",
-                 lf.model.c_str());
-  ir::Graph& graph = loaded.graph;
+  EDGEOPT_ASSIGN_OR_RETURN(OneShotTflite in, LoadOneShotTflite(lf.model, lf.output, lf.one_shot,
+                                                               "factorize", "factorized"));
+  ir::Graph graph = in.graph;
   EDGEOPT_ASSIGN_OR_RETURN(lowrank::Plan plan,
                            MakePlan(graph, nullptr, lf, flags, rule, lf.model + " (one shot)"));
-  FineTuneData data;
-  EDGEOPT_RETURN_IF_ERROR(
-      LoadFineTuneData(lf.data, lf.test_data, false, 0, lf.test_samples, flags, &data));
-  report::EvalOptions eo;
-  eo.threads = flags.threads;
-  eo.progress = !flags.quiet;
   Summary summary;
-  summary.evaluated = data.test.size > 0;
-  if (summary.evaluated) {
-    EDGEOPT_ASSIGN_OR_RETURN(train::EvalResult r,
-                             report::EvaluateTfliteBytes(original, data.test, eo));
-    summary.before = summary.factored = r.accuracy;
-  }
   CountModel(graph, &summary.model_weights_before, &summary.macs_before);
   using Reports = std::vector<lowrank::LayerReport>;
   EDGEOPT_ASSIGN_OR_RETURN(Reports reports, lowrank::FactorizeGraph(&graph, plan));
   CountModel(graph, &summary.model_weights_after, &summary.macs_after);
-  EDGEOPT_ASSIGN_OR_RETURN(std::vector<uint8_t> tflite, ExportTflite(graph));
-  if (summary.evaluated) {
-    EDGEOPT_ASSIGN_OR_RETURN(train::EvalResult r,
-                             report::EvaluateTfliteBytes(tflite, data.test, eo));
-    summary.after = r.accuracy;
-  }
-  EDGEOPT_RETURN_IF_ERROR(WriteFileAtomic(lf.output, tflite));
-  summary.tflite = summary.bytes = tflite.size();
-  EDGEOPT_ASSIGN_OR_RETURN(summary.zipped, ZippedSize("model.tflite", tflite));
-  summary.original_tflite = original.size();
-  EDGEOPT_ASSIGN_OR_RETURN(summary.original_zipped, ZippedSize("model.tflite", original));
+  EDGEOPT_ASSIGN_OR_RETURN(OneShotResult r, FinishOneShotTflite(in, graph, lf.data, lf.test_data,
+                                                                lf.test_samples, flags, lf.output));
+  summary.tflite = summary.bytes = r.bytes;
+  summary.zipped = r.zipped;
+  summary.original_tflite = r.original_bytes;
+  summary.original_zipped = r.original_zipped;
+  summary.evaluated = r.evaluated;
+  summary.before = summary.factored = r.before;
+  summary.after = r.after;
   summary.output = lf.output;
-  summary.test_name = data.test.name;
-  summary.test_size = data.test.size;
+  summary.test_name = r.test_name;
+  summary.test_size = r.test_size;
   PrintSummary(reports, summary,
                std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
   return Status::Ok();

@@ -4,10 +4,13 @@
 
 #include "src/export/tflite/export.h"
 #include "src/importers/keras/keras_model.h"
+#include "src/passes/model_loader.h"
 #include "src/passes/pipeline.h"
 #include "src/passes/prune/sparse_encode.h"
+#include "src/report/evaluate.h"
 #include "src/train/presets.h"
 #include "src/util/file_util.h"
+#include "src/util/zip.h"
 
 namespace edgeopt {
 namespace cli {
@@ -78,6 +81,55 @@ StatusOr<std::vector<uint8_t>> TfliteBytes(const ir::Graph& training_graph, bool
   EDGEOPT_RETURN_IF_ERROR(passes::PrepareForExport(&g));
   if (sparse) EDGEOPT_RETURN_IF_ERROR(prune::EncodeSparseWeights(&g).status());
   return ExportTflite(g);
+}
+
+StatusOr<OneShotTflite> LoadOneShotTflite(const std::string& path, const std::string& output,
+                                          bool one_shot, const char* verb, const char* past) {
+  EDGEOPT_ENSURE(one_shot, StatusCode::kInvalidArgument,
+                 "%s: a .tflite is %s without fine-tuning; give --one-shot (fine-tuning needs "
+                 "the Keras model)",
+                 path.c_str(), past);
+  EDGEOPT_ENSURE(FileExtension(output) == ".tflite", StatusCode::kInvalidArgument,
+                 "%s: a .tflite input gives a .tflite output", output.c_str());
+  OneShotTflite in;
+  EDGEOPT_ASSIGN_OR_RETURN(in.original, ReadFileBytes(path));
+  EDGEOPT_ASSIGN_OR_RETURN(passes::LoadedGraph loaded, passes::LoadModelGraph(path));
+  EDGEOPT_ENSURE(!loaded.quantized, StatusCode::kInvalidArgument,
+                 "%s: the model is quantized; %s its float model, then quantize it", path.c_str(),
+                 verb);
+  in.graph = std::move(loaded.graph);
+  return in;
+}
+
+StatusOr<OneShotResult> FinishOneShotTflite(const OneShotTflite& in, const ir::Graph& rewritten,
+                                            const std::string& data_spec,
+                                            const std::string& test_spec, int64_t test_samples,
+                                            const TrainFlags& flags, const std::string& output) {
+  FineTuneData data;
+  EDGEOPT_RETURN_IF_ERROR(
+      LoadFineTuneData(data_spec, test_spec, false, 0, test_samples, flags, &data));
+  EDGEOPT_ASSIGN_OR_RETURN(std::vector<uint8_t> tflite, ExportTflite(rewritten));
+  OneShotResult r;
+  r.evaluated = data.test.size > 0;
+  if (r.evaluated) {
+    report::EvalOptions eo;
+    eo.threads = flags.threads;
+    eo.progress = !flags.quiet;
+    EDGEOPT_ASSIGN_OR_RETURN(train::EvalResult before,
+                             report::EvaluateTfliteBytes(in.original, data.test, eo));
+    EDGEOPT_ASSIGN_OR_RETURN(train::EvalResult after,
+                             report::EvaluateTfliteBytes(tflite, data.test, eo));
+    r.before = before.accuracy;
+    r.after = after.accuracy;
+    r.test_name = data.test.name;
+    r.test_size = data.test.size;
+  }
+  EDGEOPT_RETURN_IF_ERROR(WriteFileAtomic(output, tflite));
+  r.bytes = tflite.size();
+  EDGEOPT_ASSIGN_OR_RETURN(r.zipped, ZippedSize("model.tflite", tflite));
+  r.original_bytes = in.original.size();
+  EDGEOPT_ASSIGN_OR_RETURN(r.original_zipped, ZippedSize("model.tflite", in.original));
+  return r;
 }
 
 keras::KerasModel* KerasModelOf(TrainModel* model) { return Keras(*model); }

@@ -14,6 +14,7 @@
 #include "nlohmann/json.hpp"
 #include "src/ir/graph.h"
 #include "src/train/engine.h"
+#include "tools/cli/train_flags.h"
 
 namespace edgeopt {
 namespace keras {
@@ -49,6 +50,29 @@ Status RebuildGraph(TrainModel* model);
 // BATCH_NORM folded, DROPOUT removed; with `sparse`, TFLite's sparse encoding for weights with
 // many zeros).
 StatusOr<std::vector<uint8_t>> TfliteBytes(const ir::Graph& training_graph, bool sparse = false);
+// A float .tflite that a compression command rewrites one-shot (fine-tuning needs the Keras
+// model): its bytes, and its graph for the caller to rewrite. Errors, naming the files: no
+// --one-shot (`one_shot` false), an output that is not a .tflite, a quantized model. `verb`
+// and `past` ("cluster", "clustered") word them.
+struct OneShotTflite {
+  std::vector<uint8_t> original;
+  ir::Graph graph;
+};
+StatusOr<OneShotTflite> LoadOneShotTflite(const std::string& path, const std::string& output,
+                                          bool one_shot, const char* verb, const char* past);
+// The rewritten graph exported and written to `output` (atomically), with the sizes and the
+// accuracies (through the runtime, on the test data of `data_spec` or `test_spec`) of both.
+struct OneShotResult {
+  size_t bytes = 0, zipped = 0, original_bytes = 0, original_zipped = 0;
+  bool evaluated = false;
+  double before = 0, after = 0;  // accuracies
+  std::string test_name;
+  int64_t test_size = 0;
+};
+StatusOr<OneShotResult> FinishOneShotTflite(const OneShotTflite& in, const ir::Graph& rewritten,
+                                            const std::string& data_spec,
+                                            const std::string& test_spec, int64_t test_samples,
+                                            const TrainFlags& flags, const std::string& output);
 // Checks `path` has an extension SaveTrainedModel can write and, for .tflite, that
 // the export passes accept the graph, before training starts.
 Status CheckOutputPath(const TrainModel& model, const std::string& path);
