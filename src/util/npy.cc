@@ -50,6 +50,15 @@ size_t Find(const char* h, size_t n, char c, size_t pos) {
 
 }  // namespace
 
+NpyArray MakeFloatArray(const std::vector<int64_t>& shape, const std::vector<float>& values) {
+  NpyArray a;
+  a.dtype = DType::kFloat32;
+  a.shape = shape;
+  a.data.resize(values.size() * sizeof(float));
+  if (!values.empty()) std::memcpy(a.data.data(), values.data(), a.data.size());
+  return a;
+}
+
 int64_t NpyArray::NumElements() const {
   int64_t n = 1;
   for (int64_t d : shape) n *= d;

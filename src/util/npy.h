@@ -29,6 +29,9 @@ struct NpyArray {
   }
 };
 
+// A float32 array of `shape` holding `values` (as many as the shape has elements).
+NpyArray MakeFloatArray(const std::vector<int64_t>& shape, const std::vector<float>& values);
+
 // `name` is used in error messages (the file name).
 StatusOr<NpyArray> ParseNpy(const uint8_t* bytes, size_t size, const std::string& name);
 StatusOr<NpyArray> ReadNpy(const std::string& path);

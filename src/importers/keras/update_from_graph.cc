@@ -16,15 +16,6 @@ std::vector<int64_t> Shape64(const std::vector<int32_t>& s) {
   return std::vector<int64_t>(s.begin(), s.end());
 }
 
-NpyArray MakeArray(const std::vector<int64_t>& shape, const std::vector<float>& values) {
-  NpyArray a;
-  a.dtype = DType::kFloat32;
-  a.shape = shape;
-  a.data.resize(values.size() * sizeof(float));
-  if (!values.empty()) std::memcpy(a.data.data(), values.data(), a.data.size());
-  return a;
-}
-
 std::vector<float> Floats(const ir::Tensor& t) {
   std::vector<float> v(static_cast<size_t>(t.NumElements()));
   if (!v.empty()) std::memcpy(v.data(), t.data.data(), v.size() * sizeof(float));
@@ -121,7 +112,7 @@ Status UpdateFromGraph(KerasModel* model, const ir::Graph& graph) {
       keras_shape = {1, 1, s[3], s[0]};
       EDGEOPT_RETURN_IF_ERROR(SetConfigInt(entry, "filters", s[0]));
     }
-    *target = MakeArray(keras_shape, values);
+    *target = MakeFloatArray(keras_shape, values);
   }
 
   for (const auto& [key, pieces] : gates) {
@@ -157,7 +148,7 @@ Status UpdateFromGraph(KerasModel* model, const ir::Graph& graph) {
     const std::vector<int64_t> keras_shape = first.shape.size() == 2
                                                  ? std::vector<int64_t>{rows, 4 * units}
                                                  : std::vector<int64_t>{4 * units};
-    *target = MakeArray(keras_shape, full);
+    *target = MakeFloatArray(keras_shape, full);
     if (var == "recurrent_kernel") {
       EDGEOPT_RETURN_IF_ERROR(SetConfigInt(FindLayerJson(&model->config, layer), "units", units));
     }

@@ -101,15 +101,6 @@ Status RewireInbound(Json* entry, const std::string& first, const Json& first_ou
   return Status::Ok();
 }
 
-NpyArray FloatArray(const std::vector<int64_t>& shape, const std::vector<float>& values) {
-  NpyArray a;
-  a.dtype = DType::kFloat32;
-  a.shape = shape;
-  a.data.resize(values.size() * sizeof(float));
-  if (!values.empty()) std::memcpy(a.data.data(), values.data(), a.data.size());
-  return a;
-}
-
 LayerReport Report(const LayerPlan& lp, const Factors& f, const std::string& first_name) {
   LayerReport rep;
   rep.layer = lp.layer;
@@ -463,14 +454,14 @@ StatusOr<std::vector<LayerReport>> FactorizeKerasModel(keras::KerasModel* model,
     bool replaced = false;
     for (auto& [var, array] : lw->vars) {
       if (var == "kernel") {
-        array = FloatArray(second_shape, second_kernel);
+        array = MakeFloatArray(second_shape, second_kernel);
         replaced = true;
       }
     }
     EDGEOPT_ENSURE(replaced, StatusCode::kNotFound, "layer '%s' has no kernel", lp.layer.c_str());
     keras::LayerWeights new_weights;
     new_weights.layer = first_name;
-    new_weights.vars.emplace_back("kernel", FloatArray(first_shape, first_kernel));
+    new_weights.vars.emplace_back("kernel", MakeFloatArray(first_shape, first_kernel));
     model->weights.insert(lw, std::move(new_weights));
     layers->insert(layers->begin() + static_cast<std::ptrdiff_t>(index), std::move(first));
 
