@@ -117,6 +117,39 @@ TEST_F(LowRankE2E, OfficialConverterTfliteOneShot) {
       << conf;
 }
 
+// --sensitivity: each layer alone at each fraction, through the runtime; no model written.
+TEST_F(LowRankE2E, SensitivityTableAndPlot) {
+  const std::string log =
+      Edgeopt("lowrank " + base_ + " --sensitivity --data fashion-mnist --test-samples 2000 " +
+              "--fractions 0.5,0.0625 --plot " + Tmp("s.png"));
+  // Two layers, two fractions: the machine-readable lines, by layer then fraction.
+  const std::string dense_half = "sensitivity: layer=dense params=0.5 rank=59 weights=101952";
+  const std::string dense_16th = "sensitivity: layer=dense params=0.0625 rank=7 weights=12096";
+  const size_t half = log.find(dense_half), sixteenth = log.find(dense_16th);
+  ASSERT_NE(half, std::string::npos) << log;
+  ASSERT_NE(sixteenth, std::string::npos) << log;
+  EXPECT_NE(log.find("sensitivity: layer=conv2d_1 params=0.5 rank=26"), std::string::npos) << log;
+  // Half the weights of the dense layer keep the accuracy; a sixteenth loses much of it.
+  auto line = [&](size_t at) { return log.substr(at, log.find('\n', at) - at); };
+  const double acc_half = ParseMetric(line(half), "accuracy");
+  const double acc_16th = ParseMetric(line(sixteenth), "accuracy");
+  EXPECT_GT(acc_half, 0.8) << log;
+  EXPECT_GT(acc_half, acc_16th + 0.05) << log;
+  EXPECT_NE(log.find("original 0."), std::string::npos) << log;
+  if (log.find("plot: ") != std::string::npos) {
+    EXPECT_TRUE(ReadFileBytes(Tmp("s.png")).ok());
+  }
+  std::string err;
+  EXPECT_EQ(RunCommand(EdgeoptBinary() + " lowrank " + base_ + " --sensitivity", &err), 1);
+  EXPECT_NE(err.find("--sensitivity measures accuracy: give --test-data"), std::string::npos)
+      << err;
+  EXPECT_EQ(RunCommand(EdgeoptBinary() + " lowrank " + base_ +
+                           " --sensitivity --data fashion-mnist --fractions 0.5,2",
+                       &err),
+            1);
+  EXPECT_NE(err.find("--fractions: '2' must be in (0, 1)"), std::string::npos) << err;
+}
+
 TEST_F(LowRankE2E, BadArgumentsFailWithAMessageAndNoFile) {
   struct Case {
     std::string args, message;
@@ -138,6 +171,8 @@ TEST_F(LowRankE2E, BadArgumentsFailWithAMessageAndNoFile) {
     EXPECT_FALSE(ReadFileBytes(Tmp("out.keras")).ok()) << c.args;
   }
   std::string log;
+  EXPECT_EQ(RunCommand(EdgeoptBinary() + " lowrank " + base_ + " --one-shot", &log), 1);
+  EXPECT_NE(log.find("-o/--output is required (or --sensitivity)"), std::string::npos) << log;
   Edgeopt("convert " + base_ + " -o " + Tmp("base.tflite"));
   EXPECT_EQ(RunCommand(EdgeoptBinary() + " lowrank " + Tmp("base.tflite") + " --data " +
                            "fashion-mnist -o " + Tmp("out.tflite"),

@@ -13,15 +13,22 @@
 // after and the .tflite sizes; the last line is machine-readable.
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <map>
 #include <set>
 #include <string>
 #include <vector>
 
 #include "CLI/CLI.hpp"
+#include "src/export/tflite/export.h"
 #include "src/passes/lowrank/lowrank.h"
+#include "src/passes/model_loader.h"
+#include "src/passes/pipeline.h"
 #include "src/passes/prune/prune_plan.h"
+#include "src/report/evaluate.h"
+#include "src/report/plot.h"
 #include "src/train/engine.h"
 #include "src/train/trainer.h"
 #include "src/util/file_util.h"
@@ -43,6 +50,8 @@ struct LowRankFlags {
   bool one_shot = false;
   int64_t min_weights = 4096;
   int rank_multiple = 1;
+  bool sensitivity = false;
+  std::string fractions = "0.5,0.25,0.125,0.0625", plot;
   int64_t max_samples = 0;
   int64_t test_samples = 0;
 };
@@ -226,8 +235,149 @@ Status LowRankTflite(const LowRankFlags& lf, const TrainFlags& flags,
   return Status::Ok();
 }
 
+// "1/4" for 0.25 (a power of two's inverse), else "%g".
+std::string FractionName(double f) {
+  for (int d = 2; d <= 1024; d *= 2) {
+    if (std::fabs(f * d - 1.0) < 1e-9) return "1/" + std::to_string(d);
+  }
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "%g", f);
+  return buf;
+}
+
+// --sensitivity: each layer alone, one-shot, at each of --fractions of its weights; the
+// model's accuracy then (through the runtime), a table, machine-readable lines, --plot.
+Status Sensitivity(const LowRankFlags& lf, const TrainFlags& flags) {
+  std::vector<double> fractions;
+  for (const std::string& item : prune::SplitNames(lf.fractions)) {
+    char* end = nullptr;
+    const double f = std::strtod(item.c_str(), &end);
+    EDGEOPT_ENSURE(end != nullptr && *end == '\0' && f > 0.0 && f < 1.0,
+                   StatusCode::kInvalidArgument, "--fractions: '%s' must be in (0, 1)",
+                   item.c_str());
+    fractions.push_back(f);
+  }
+  EDGEOPT_ENSURE(!fractions.empty(), StatusCode::kInvalidArgument, "--fractions is empty");
+  // The float model as a .tflite holds it (export passes: BatchNorm folded).
+  ir::Graph graph;
+  if (FileExtension(lf.model) == ".tflite") {
+    EDGEOPT_ASSIGN_OR_RETURN(passes::LoadedGraph loaded, passes::LoadModelGraph(lf.model));
+    EDGEOPT_ENSURE(!loaded.quantized, StatusCode::kInvalidArgument,
+                   "%s: the model is quantized; analyze its float model", lf.model.c_str());
+    graph = std::move(loaded.graph);
+  } else {
+    EDGEOPT_ASSIGN_OR_RETURN(TrainModel model, LoadModelForTraining(lf.model, "", flags.seed));
+    graph = std::move(model.graph);
+    EDGEOPT_RETURN_IF_ERROR(passes::PrepareForExport(&graph));
+  }
+  FineTuneData data;
+  EDGEOPT_RETURN_IF_ERROR(
+      LoadFineTuneData(lf.data, lf.test_data, false, 0, lf.test_samples, flags, &data));
+  EDGEOPT_ENSURE(data.test.size > 0, StatusCode::kInvalidArgument,
+                 "--sensitivity measures accuracy: give --test-data (or --data fashion-mnist)");
+  using LayerRanks = std::map<std::string, int>;
+  EDGEOPT_ASSIGN_OR_RETURN(LayerRanks layer_ranks, lowrank::ParseLayerRanks(lf.layer_ranks));
+  lowrank::RankRule any_rank{lowrank::RankRule::Kind::kRank, 1};
+  EDGEOPT_ASSIGN_OR_RETURN(lowrank::Plan plan,
+                           lowrank::PlanFactorization(graph, nullptr, prune::SplitNames(lf.layers),
+                                                      prune::SplitNames(lf.skip), any_rank,
+                                                      layer_ranks, lf.min_weights));
+  if (!flags.quiet) {
+    std::printf(
+        "sensitivity of %s: each layer alone, one-shot (before fine-tuning), %zu layer(s)\n",
+        lf.model.c_str(), plan.layers.size());
+    for (const std::string& note : plan.notes) std::printf("  %s\n", note.c_str());
+  }
+  EDGEOPT_ENSURE(!plan.layers.empty(), StatusCode::kInvalidArgument,
+                 "%s: no layer to factorize (%zu left out; see the notes)", lf.model.c_str(),
+                 plan.notes.size());
+  report::EvalOptions eo;
+  eo.threads = flags.threads;
+  eo.progress = false;
+  auto accuracy = [&](const ir::Graph& g) -> StatusOr<double> {
+    EDGEOPT_ASSIGN_OR_RETURN(std::vector<uint8_t> bytes, ExportTflite(g));
+    EDGEOPT_ASSIGN_OR_RETURN(train::EvalResult r,
+                             report::EvaluateTfliteBytes(bytes, data.test, eo));
+    return r.accuracy;
+  };
+  EDGEOPT_ASSIGN_OR_RETURN(double baseline, accuracy(graph));
+  using Sensitivities = std::vector<lowrank::LayerSensitivity>;
+  EDGEOPT_ASSIGN_OR_RETURN(
+      Sensitivities layers,
+      lowrank::MeasureSensitivity(graph, plan, fractions, lf.rank_multiple, accuracy));
+
+  int width = 16;
+  for (const lowrank::LayerSensitivity& l : layers) {
+    width = std::max(width, static_cast<int>(l.layer.size()));
+  }
+  std::printf(
+      "\naccuracy with one layer factorized to a fraction of its weights (rank), "
+      "original %.4f:\n%-*s %12s",
+      baseline, width, "layer", "kernel");
+  for (double f : fractions) std::printf(" %15s", FractionName(f).c_str());
+  std::printf("\n");
+  for (const lowrank::LayerSensitivity& l : layers) {
+    const std::string kernel = std::to_string(l.out) + "x" + std::to_string(l.in);
+    std::printf("%-*s %12s", width, l.layer.c_str(), kernel.c_str());
+    for (double f : fractions) {
+      const auto p =
+          std::find_if(l.points.begin(), l.points.end(),
+                       [&](const lowrank::SensitivityPoint& q) { return q.params == f; });
+      std::string cell = "-";
+      if (p != l.points.end()) {
+        char buf[48];
+        std::snprintf(buf, sizeof(buf), "%.4f (%d)", p->accuracy, p->rank);
+        cell = buf;
+      }
+      std::printf(" %15s", cell.c_str());
+    }
+    std::printf("\n");
+  }
+  std::printf("(on %s, %lld samples; '-': that rank would not make the layer smaller)\n",
+              data.test.name.c_str(), static_cast<long long>(data.test.size));
+  for (const lowrank::LayerSensitivity& l : layers) {
+    for (const lowrank::SensitivityPoint& p : l.points) {
+      std::printf("sensitivity: layer=%s params=%g rank=%d weights=%lld accuracy=%.4f\n",
+                  l.layer.c_str(), p.params, p.rank, static_cast<long long>(p.weights), p.accuracy);
+    }
+  }
+  if (!lf.plot.empty()) {
+    report::LinePanel panel{"Low-rank sensitivity (one layer at a time, one-shot)",
+                            "fraction of the layer's weights kept",
+                            "top-1 accuracy (%)",
+                            {}};
+    panel.key = "bottom right";
+    for (const lowrank::LayerSensitivity& l : layers) {
+      report::Curve c;
+      c.name = l.layer;
+      c.points = true;
+      for (const lowrank::SensitivityPoint& p : l.points) {
+        c.x.push_back(static_cast<double>(p.weights) / static_cast<double>(l.out * l.in));
+        c.y.push_back(100.0 * p.accuracy);
+      }
+      panel.curves.push_back(c);
+    }
+    report::Curve base;
+    base.name = "original";
+    base.x = {0.0, 1.0};
+    base.y = {100.0 * baseline, 100.0 * baseline};
+    base.color = "#888888";
+    panel.curves.push_back(base);
+    Status s = report::WriteLinePanels(lf.plot, {panel});
+    if (s.ok()) {
+      std::printf("plot: %s\n", lf.plot.c_str());
+    } else {
+      std::printf("plot not written: %s\n", s.message().c_str());
+    }
+  }
+  return Status::Ok();
+}
+
 Status LowRank(const LowRankFlags& lf, const TrainFlags& flags) {
   const auto start = std::chrono::steady_clock::now();
+  if (lf.sensitivity) return Sensitivity(lf, flags);
+  EDGEOPT_ENSURE(!lf.output.empty(), StatusCode::kInvalidArgument,
+                 "-o/--output is required (or --sensitivity)");
   EDGEOPT_ASSIGN_OR_RETURN(lowrank::RankRule rule, MakeRule(lf));
   if (FileExtension(lf.model) == ".tflite") return LowRankTflite(lf, flags, rule);
   EDGEOPT_ENSURE(lf.one_shot || !lf.data.empty() || flags.epochs == 0, StatusCode::kInvalidArgument,
@@ -346,8 +496,8 @@ int RunLowRank(int argc, char** argv) {
   app.add_option("--test-data", lf.test_data,
                  "labeled data for the accuracy before / after (default fashion-mnist:test for "
                  "fashion-mnist)");
-  app.add_option("-o,--output", lf.output, "the factorized model: .keras, .h5 or .tflite")
-      ->required();
+  app.add_option("-o,--output", lf.output,
+                 "the factorized model: .keras, .h5 or .tflite (required unless --sensitivity)");
   app.add_option("--energy", lf.energy,
                  "each layer's rank: the smallest that keeps this fraction of the kernel's "
                  "energy, the sum of its squared singular values");
@@ -367,6 +517,13 @@ int RunLowRank(int argc, char** argv) {
                  "leave out kernels of fewer weights unless named (default 4096: an extra layer "
                  "costs more than it saves there)");
   app.add_flag("--one-shot", lf.one_shot, "factorize without fine-tuning");
+  app.add_flag("--sensitivity", lf.sensitivity,
+               "write no model: factorize each layer alone, one-shot, at each of --fractions of "
+               "its weights, and report the accuracy (to choose --layer-ranks)");
+  app.add_option("--fractions", lf.fractions,
+                 "for --sensitivity: fractions of each layer's weights (default "
+                 "0.5,0.25,0.125,0.0625)");
+  app.add_option("--plot", lf.plot, "for --sensitivity: a PNG of accuracy against the fraction");
   app.add_option("--max-samples", lf.max_samples,
                  "fine-tune on a random subset of this many training samples");
   app.add_option("--test-samples", lf.test_samples,

@@ -530,5 +530,37 @@ StatusOr<std::vector<LayerReport>> FactorizeGraph(ir::Graph* graph, const Plan& 
   return reports;
 }
 
+StatusOr<std::vector<LayerSensitivity>> MeasureSensitivity(
+    const ir::Graph& graph, const Plan& plan, const std::vector<double>& fractions, int multiple,
+    const std::function<StatusOr<double>(const ir::Graph&)>& accuracy) {
+  std::vector<LayerSensitivity> out;
+  for (const LayerPlan& lp : plan.layers) {
+    LayerSensitivity ls;
+    ls.layer = lp.layer;
+    ls.out = lp.out;
+    ls.in = lp.in;
+    for (double fraction : fractions) {
+      RankRule rule;
+      rule.kind = RankRule::Kind::kParams;
+      rule.value = fraction;
+      rule.multiple = multiple;
+      Plan one;
+      one.layers.push_back(lp);
+      one.layers[0].rank = ChooseRank(lp.svd.s, lp.out, lp.in, rule);
+      if (one.layers[0].rank > lp.break_even) continue;
+      ir::Graph g = graph;
+      EDGEOPT_RETURN_IF_ERROR(FactorizeGraph(&g, one).status());
+      SensitivityPoint p;
+      p.params = fraction;
+      p.rank = one.layers[0].rank;
+      p.weights = int64_t{p.rank} * (lp.out + lp.in);
+      EDGEOPT_ASSIGN_OR_RETURN(p.accuracy, accuracy(g));
+      ls.points.push_back(p);
+    }
+    out.push_back(std::move(ls));
+  }
+  return out;
+}
+
 }  // namespace lowrank
 }  // namespace edgeopt

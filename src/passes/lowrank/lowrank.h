@@ -14,6 +14,7 @@
 #define EDGEOPT_SRC_PASSES_LOWRANK_LOWRANK_H_
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -113,6 +114,26 @@ StatusOr<std::vector<LayerReport>> FactorizeKerasModel(keras::KerasModel* model,
 // CONV_2D with the original's geometry, a zero bias, no activation) is inserted before the
 // original, which reads its output with an [out, r] or [out, 1, 1, r] kernel.
 StatusOr<std::vector<LayerReport>> FactorizeGraph(ir::Graph* graph, const Plan& plan);
+
+// Sensitivity analysis: each planned layer factorized alone, one-shot, at each fraction of its
+// weights (the --params rule, with `multiple`), and the model's accuracy then, so that a user
+// sees which layers take a low rank and which do not (--layer-ranks). `accuracy` measures a
+// graph in the form of `graph` (a .tflite's: FactorizeGraph). Fractions whose rank would not
+// make a layer smaller are left out of its points.
+struct SensitivityPoint {
+  double params = 0.0;  // the fraction asked for
+  int rank = 0;
+  int64_t weights = 0;  // the layer's weights at that rank
+  double accuracy = 0.0;
+};
+struct LayerSensitivity {
+  std::string layer;
+  int64_t out = 0, in = 0;
+  std::vector<SensitivityPoint> points;
+};
+StatusOr<std::vector<LayerSensitivity>> MeasureSensitivity(
+    const ir::Graph& graph, const Plan& plan, const std::vector<double>& fractions, int multiple,
+    const std::function<StatusOr<double>(const ir::Graph&)>& accuracy);
 
 }  // namespace lowrank
 }  // namespace edgeopt

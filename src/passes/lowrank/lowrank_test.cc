@@ -447,6 +447,47 @@ TEST(FactorizeGraph, OfficialConverterTflite) {
   }
 }
 
+// Each point factorizes one layer at its fraction's rank: the graph has one node more, and the
+// factorized kernel has the rank's rows. Fractions at or above the break-even are left out.
+TEST(MeasureSensitivity, OneLayerAtATimeAtEachFraction) {
+  auto config = train::PresetKerasConfig("fmnist-cnn");
+  ASSERT_TRUE(config.ok());
+  auto model = keras::ModelFromConfig(*config, 1);
+  ASSERT_TRUE(model.ok());
+  auto graph = keras::BuildGraph(*model);
+  ASSERT_TRUE(graph.ok());
+  auto plan = PlanFactorization(*graph, nullptr, {"conv2d_1", "dense_1"}, {},
+                                RankRule{RankRule::Kind::kRank, 1});
+  ASSERT_TRUE(plan.ok());
+  ASSERT_EQ(plan->layers.size(), 2u);
+  std::vector<int> ranks_seen;
+  auto accuracy = [&](const ir::Graph& g) -> StatusOr<double> {
+    EXPECT_EQ(g.nodes.size(), graph->nodes.size() + 1);
+    for (const ir::Node& n : g.nodes) {
+      if (n.name.size() > 8 && n.name.compare(n.name.size() - 8, 8, "_lowrank") == 0) {
+        ranks_seen.push_back(g.tensors[n.inputs[1]].shape[0]);
+      }
+    }
+    return 0.5;
+  };
+  auto result = MeasureSensitivity(*graph, *plan, {0.5, 0.125, 0.95}, 1, accuracy);
+  ASSERT_TRUE(result.ok()) << result.status().ToString();
+  ASSERT_EQ(result->size(), 2u);
+  const LayerSensitivity& conv = (*result)[0];
+  EXPECT_EQ(conv.layer, "conv2d_1");
+  ASSERT_EQ(conv.points.size(), 3u);  // 0.5 -> 26, 0.125 -> 6, 0.95 -> 49 (break-even 52)
+  EXPECT_EQ(conv.points[0].rank, 26);
+  EXPECT_EQ(conv.points[1].rank, 6);
+  EXPECT_EQ(conv.points[2].rank, 49);
+  EXPECT_EQ(conv.points[0].weights, 26 * (64 + 288));
+  EXPECT_EQ(conv.points[0].accuracy, 0.5);
+  // dense_1 (10 x 128, break-even 9): 0.5 -> 4, 0.125 -> 1, 0.95 -> 8.
+  const LayerSensitivity& dense = (*result)[1];
+  ASSERT_EQ(dense.points.size(), 3u);
+  EXPECT_EQ(dense.points[1].rank, 1);
+  EXPECT_EQ(ranks_seen, (std::vector<int>{26, 6, 49, 4, 1, 8}));
+}
+
 TEST(PlanFactorization, NotesAndErrors) {
   auto config = train::PresetKerasConfig("fmnist-cnn");
   ASSERT_TRUE(config.ok());
