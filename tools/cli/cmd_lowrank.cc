@@ -13,9 +13,7 @@
 // after and the .tflite sizes; the last line is machine-readable.
 #include <algorithm>
 #include <chrono>
-#include <cmath>
 #include <cstdio>
-#include <cstdlib>
 #include <map>
 #include <set>
 #include <string>
@@ -28,13 +26,13 @@
 #include "src/passes/pipeline.h"
 #include "src/passes/prune/prune_plan.h"
 #include "src/report/evaluate.h"
-#include "src/report/plot.h"
 #include "src/train/engine.h"
 #include "src/train/trainer.h"
 #include "src/util/file_util.h"
 #include "src/util/zip.h"
 #include "tools/cli/cli_util.h"
 #include "tools/cli/commands.h"
+#include "tools/cli/sensitivity_report.h"
 #include "tools/cli/train_flags.h"
 #include "tools/cli/train_model_io.h"
 
@@ -235,29 +233,11 @@ Status LowRankTflite(const LowRankFlags& lf, const TrainFlags& flags,
   return Status::Ok();
 }
 
-// "1/4" for 0.25 (a power of two's inverse), else "%g".
-std::string FractionName(double f) {
-  for (int d = 2; d <= 1024; d *= 2) {
-    if (std::fabs(f * d - 1.0) < 1e-9) return "1/" + std::to_string(d);
-  }
-  char buf[32];
-  std::snprintf(buf, sizeof(buf), "%g", f);
-  return buf;
-}
-
 // --sensitivity: each layer alone, one-shot, at each of --fractions of its weights; the
 // model's accuracy then (through the runtime), a table, machine-readable lines, --plot.
 Status Sensitivity(const LowRankFlags& lf, const TrainFlags& flags) {
-  std::vector<double> fractions;
-  for (const std::string& item : prune::SplitNames(lf.fractions)) {
-    char* end = nullptr;
-    const double f = std::strtod(item.c_str(), &end);
-    EDGEOPT_ENSURE(end != nullptr && *end == '\0' && f > 0.0 && f < 1.0,
-                   StatusCode::kInvalidArgument, "--fractions: '%s' must be in (0, 1)",
-                   item.c_str());
-    fractions.push_back(f);
-  }
-  EDGEOPT_ENSURE(!fractions.empty(), StatusCode::kInvalidArgument, "--fractions is empty");
+  using Fractions = std::vector<double>;
+  EDGEOPT_ASSIGN_OR_RETURN(Fractions fractions, ParseFractions(lf.fractions, "--fractions"));
   // The float model as a .tflite holds it (export passes: BatchNorm folded).
   ir::Graph graph;
   if (FileExtension(lf.model) == ".tflite") {
@@ -291,14 +271,8 @@ Status Sensitivity(const LowRankFlags& lf, const TrainFlags& flags) {
   EDGEOPT_ENSURE(!plan.layers.empty(), StatusCode::kInvalidArgument,
                  "%s: no layer to factorize (%zu left out; see the notes)", lf.model.c_str(),
                  plan.notes.size());
-  report::EvalOptions eo;
-  eo.threads = flags.threads;
-  eo.progress = false;
-  auto accuracy = [&](const ir::Graph& g) -> StatusOr<double> {
-    EDGEOPT_ASSIGN_OR_RETURN(std::vector<uint8_t> bytes, ExportTflite(g));
-    EDGEOPT_ASSIGN_OR_RETURN(train::EvalResult r,
-                             report::EvaluateTfliteBytes(bytes, data.test, eo));
-    return r.accuracy;
+  auto accuracy = [&](const ir::Graph& g) {
+    return TfliteGraphAccuracy(g, data.test, flags.threads);
   };
   EDGEOPT_ASSIGN_OR_RETURN(double baseline, accuracy(graph));
   using Sensitivities = std::vector<lowrank::LayerSensitivity>;
@@ -306,35 +280,29 @@ Status Sensitivity(const LowRankFlags& lf, const TrainFlags& flags) {
       Sensitivities layers,
       lowrank::MeasureSensitivity(graph, plan, fractions, lf.rank_multiple, accuracy));
 
-  int width = 16;
+  std::vector<SensitivityRow> rows;
+  std::vector<std::string> names;
+  for (double f : fractions) names.push_back(FractionName(f));
   for (const lowrank::LayerSensitivity& l : layers) {
-    width = std::max(width, static_cast<int>(l.layer.size()));
-  }
-  std::printf(
-      "\naccuracy with one layer factorized to a fraction of its weights (rank), "
-      "original %.4f:\n%-*s %12s",
-      baseline, width, "layer", "kernel");
-  for (double f : fractions) std::printf(" %15s", FractionName(f).c_str());
-  std::printf("\n");
-  for (const lowrank::LayerSensitivity& l : layers) {
-    const std::string kernel = std::to_string(l.out) + "x" + std::to_string(l.in);
-    std::printf("%-*s %12s", width, l.layer.c_str(), kernel.c_str());
+    SensitivityRow row;
+    row.layer = l.layer;
+    row.kernel = std::to_string(l.out) + "x" + std::to_string(l.in);
     for (double f : fractions) {
       const auto p =
           std::find_if(l.points.begin(), l.points.end(),
                        [&](const lowrank::SensitivityPoint& q) { return q.params == f; });
-      std::string cell = "-";
-      if (p != l.points.end()) {
-        char buf[48];
-        std::snprintf(buf, sizeof(buf), "%.4f (%d)", p->accuracy, p->rank);
-        cell = buf;
-      }
-      std::printf(" %15s", cell.c_str());
+      char buf[48] = "-";
+      if (p != l.points.end()) std::snprintf(buf, sizeof(buf), "%.4f (%d)", p->accuracy, p->rank);
+      row.cells.push_back(buf);
     }
-    std::printf("\n");
+    for (const lowrank::SensitivityPoint& p : l.points) {
+      row.kept.push_back(static_cast<double>(p.weights) / static_cast<double>(l.out * l.in));
+      row.accuracy.push_back(p.accuracy);
+    }
+    rows.push_back(row);
   }
-  std::printf("(on %s, %lld samples; '-': that rank would not make the layer smaller)\n",
-              data.test.name.c_str(), static_cast<long long>(data.test.size));
+  PrintSensitivityTable("factorized to a fraction of its weights (rank)", baseline, names, rows,
+                        data.test, "'-': that rank would not make the layer smaller");
   for (const lowrank::LayerSensitivity& l : layers) {
     for (const lowrank::SensitivityPoint& p : l.points) {
       std::printf("sensitivity: layer=%s params=%g rank=%d weights=%lld accuracy=%.4f\n",
@@ -342,33 +310,8 @@ Status Sensitivity(const LowRankFlags& lf, const TrainFlags& flags) {
     }
   }
   if (!lf.plot.empty()) {
-    report::LinePanel panel{"Low-rank sensitivity (one layer at a time, one-shot)",
-                            "fraction of the layer's weights kept",
-                            "top-1 accuracy (%)",
-                            {}};
-    panel.key = "bottom right";
-    for (const lowrank::LayerSensitivity& l : layers) {
-      report::Curve c;
-      c.name = l.layer;
-      c.points = true;
-      for (const lowrank::SensitivityPoint& p : l.points) {
-        c.x.push_back(static_cast<double>(p.weights) / static_cast<double>(l.out * l.in));
-        c.y.push_back(100.0 * p.accuracy);
-      }
-      panel.curves.push_back(c);
-    }
-    report::Curve base;
-    base.name = "original";
-    base.x = {0.0, 1.0};
-    base.y = {100.0 * baseline, 100.0 * baseline};
-    base.color = "#888888";
-    panel.curves.push_back(base);
-    Status s = report::WriteLinePanels(lf.plot, {panel});
-    if (s.ok()) {
-      std::printf("plot: %s\n", lf.plot.c_str());
-    } else {
-      std::printf("plot not written: %s\n", s.message().c_str());
-    }
+    WriteSensitivityPlot(lf.plot, "Low-rank sensitivity (one layer at a time, one-shot)", baseline,
+                         rows);
   }
   return Status::Ok();
 }

@@ -1,0 +1,44 @@
+// The sensitivity reports of the compression commands (lowrank --sensitivity, prune
+// --sensitivity): each layer compressed alone, one-shot, at several levels, and the model's
+// accuracy then. A table (a row per layer, a column per level) and a plot of accuracy against
+// the fraction of the layer's weights kept, one curve per layer.
+#ifndef EDGEOPT_TOOLS_CLI_SENSITIVITY_REPORT_H_
+#define EDGEOPT_TOOLS_CLI_SENSITIVITY_REPORT_H_
+
+#include <string>
+#include <vector>
+
+#include "include/edgeopt/status.h"
+#include "src/data/dataset.h"
+#include "src/ir/graph.h"
+
+namespace edgeopt {
+namespace cli {
+
+struct SensitivityRow {
+  std::string layer, kernel;       // kernel: "128x1600"
+  std::vector<std::string> cells;  // per level: "0.8891 (29)", or "-" when not measured
+  std::vector<double> kept;        // the fraction of the layer's weights kept, per point
+  std::vector<double> accuracy;    // per point
+};
+
+// "accuracy with one layer <what>, original 0.8897:" and the table.
+void PrintSensitivityTable(const std::string& what, double baseline,
+                           const std::vector<std::string>& level_names,
+                           const std::vector<SensitivityRow>& rows, const data::Dataset& test,
+                           const std::string& footnote);
+// The plot, or a line saying why there is none.
+void WriteSensitivityPlot(const std::string& png_path, const std::string& title, double baseline,
+                          const std::vector<SensitivityRow>& rows);
+// Top-1 accuracy of a graph in inference form (a .tflite's) on `test` through the runtime.
+StatusOr<double> TfliteGraphAccuracy(const ir::Graph& graph, const data::Dataset& test,
+                                     int threads);
+// "1/4" for 0.25 (the inverse of a power of two), else "%g".
+std::string FractionName(double f);
+// "0.5,0.25" -> values, each in (0, 1); `flag` names the option in messages.
+StatusOr<std::vector<double>> ParseFractions(const std::string& text, const char* flag);
+
+}  // namespace cli
+}  // namespace edgeopt
+
+#endif  // EDGEOPT_TOOLS_CLI_SENSITIVITY_REPORT_H_
