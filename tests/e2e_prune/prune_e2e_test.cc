@@ -232,6 +232,41 @@ TEST_F(PruneE2E, ZerosKeptSparseFilesLoadInTfliteAndAgree) {
   EXPECT_NE(conf.find("6 passed, 0 failed, 0 skipped"), std::string::npos) << conf;
 }
 
+// --sensitivity: every prunable layer (the first convolution and the last dense layer too, which
+// pruning leaves by default) alone at each sparsity; no model written.
+TEST_F(PruneE2E, SensitivityTable) {
+  const std::string log =
+      Edgeopt("prune " + *base_ + " --sensitivity --data fashion-mnist --test-samples 2000 " +
+              "--sparsities 0.5,0.95 --structure block:1x4");
+  EXPECT_NE(log.find("each layer alone, block:1x4"), std::string::npos) << log;
+  std::map<std::string, double> acc;
+  for (const char* layer : {"conv2d", "conv2d_1", "dense", "dense_1"}) {
+    for (const char* level : {"0.5", "0.95"}) {
+      const std::string key =
+          std::string("sensitivity: layer=") + layer + " sparsity=" + level + " kept=";
+      const size_t at = log.find(key);
+      ASSERT_NE(at, std::string::npos) << key << "\n" << log;
+      const std::string line = log.substr(at, log.find('\n', at) - at);
+      acc[std::string(layer) + "@" + level] = ParseMetric(line, "accuracy");
+      // The weights kept: about 1 - sparsity (conv2d's rows of 9 end in a partial block).
+      EXPECT_NEAR(ParseMetric(line, "kept"), 1.0 - std::atof(level), 0.05) << line;
+    }
+  }
+  // Pruning 95 % of the classifier costs more than pruning half of it.
+  EXPECT_GT(acc["dense_1@0.5"], acc["dense_1@0.95"] + 0.05) << log;
+  EXPECT_GT(acc["dense@0.5"], 0.8) << log;
+  std::string err;
+  EXPECT_EQ(RunCommand(EdgeoptBinary() + " prune " + *base_ +
+                           " --sensitivity --data fashion-mnist --structure channel",
+                       &err),
+            1);
+  EXPECT_NE(err.find("--sensitivity measures unstructured or block pruning"), std::string::npos)
+      << err;
+  EXPECT_EQ(RunCommand(EdgeoptBinary() + " prune " + *base_ + " --sparsity 0.5 --one-shot", &err),
+            1);
+  EXPECT_NE(err.find("-o/--output is required (or --sensitivity)"), std::string::npos) << err;
+}
+
 }  // namespace
 }  // namespace testing
 }  // namespace edgeopt

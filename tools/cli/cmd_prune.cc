@@ -28,6 +28,7 @@
 #include "src/passes/pipeline.h"
 #include "src/passes/prune/channel_prune.h"
 #include "src/passes/prune/magnitude_pruner.h"
+#include "src/passes/prune/mask.h"
 #include "src/passes/prune/prune_plan.h"
 #include "src/passes/prune/sparse_encode.h"
 #include "src/train/engine.h"
@@ -35,6 +36,7 @@
 #include "src/util/file_util.h"
 #include "tools/cli/cli_util.h"
 #include "tools/cli/commands.h"
+#include "tools/cli/sensitivity_report.h"
 #include "tools/cli/train_flags.h"
 #include "tools/cli/train_model_io.h"
 
@@ -56,6 +58,8 @@ struct PruneFlags {
   bool sparse = false;
   int64_t max_samples = 0;
   int64_t test_samples = 0;
+  bool sensitivity = false;
+  std::string sparsities = "0.5,0.7,0.8,0.9,0.95", plot;
 };
 
 int64_t NonZeros(const ir::Tensor& t) {
@@ -110,8 +114,101 @@ Status SaveOutput(TrainModel* model, const train::Engine& engine, const std::str
   return WriteFileAtomic(path, data);
 }
 
+// --sensitivity: each layer pruned alone, one-shot, at each of --sparsities (magnitude, the
+// --structure's granularity); the model's accuracy then (through the runtime), a table,
+// machine-readable lines, --plot.
+Status Sensitivity(const PruneFlags& pf, const TrainFlags& flags) {
+  EDGEOPT_ASSIGN_OR_RETURN(prune::Granularity granularity, prune::ParseStructure(pf.structure));
+  EDGEOPT_ENSURE(granularity.kind == prune::Granularity::Kind::kUnstructured ||
+                     granularity.kind == prune::Granularity::Kind::kBlock,
+                 StatusCode::kInvalidArgument,
+                 "--sensitivity measures unstructured or block pruning (%s is not)",
+                 granularity.ToString().c_str());
+  using Levels = std::vector<double>;
+  EDGEOPT_ASSIGN_OR_RETURN(Levels levels, ParseFractions(pf.sparsities, "--sparsities"));
+  EDGEOPT_ASSIGN_OR_RETURN(TrainModel model, LoadModelForTraining(pf.model, "", flags.seed));
+  FineTuneData data;
+  EDGEOPT_RETURN_IF_ERROR(
+      LoadFineTuneData(pf.data, pf.test_data, false, 0, pf.test_samples, flags, &data));
+  EDGEOPT_ENSURE(data.test.size > 0, StatusCode::kInvalidArgument,
+                 "--sensitivity measures accuracy: give --test-data (or --data fashion-mnist)");
+  // Every prunable layer (not only the ones pruned by default), or --layers, minus --skip.
+  prune::PlanOptions po;
+  po.granularity = granularity;
+  po.layers = prune::SplitNames(pf.layers);
+  if (po.layers.empty()) {
+    for (const prune::PrunableWeight& w : prune::WeightLayers(model.graph)) {
+      po.layers.push_back(w.layer);
+    }
+  }
+  po.skip = prune::SplitNames(pf.skip);
+  EDGEOPT_ASSIGN_OR_RETURN(prune::Plan plan, prune::PlanPruning(model.graph, po));
+  EDGEOPT_ENSURE(!plan.weights.empty(), StatusCode::kInvalidArgument,
+                 "no layer to prune (%zu left out; see --layers)", plan.notes.size());
+  if (!flags.quiet) {
+    std::printf(
+        "sensitivity of %s: each layer alone, %s, one-shot (before fine-tuning), %zu "
+        "layer(s)\n",
+        model.description.c_str(), granularity.ToString().c_str(), plan.weights.size());
+    for (const std::string& note : plan.notes) std::printf("  %s\n", note.c_str());
+  }
+  // Accuracy of a training graph, exported as `convert` would.
+  auto accuracy = [&](const ir::Graph& training) -> StatusOr<double> {
+    ir::Graph g = training;
+    EDGEOPT_RETURN_IF_ERROR(passes::PrepareForExport(&g));
+    return TfliteGraphAccuracy(g, data.test, flags.threads);
+  };
+  EDGEOPT_ASSIGN_OR_RETURN(double baseline, accuracy(model.graph));
+
+  std::vector<SensitivityRow> rows;
+  std::vector<std::string> lines;
+  for (const prune::PrunableWeight& w : plan.weights) {
+    SensitivityRow row;
+    row.layer = w.layer;
+    row.kernel = std::to_string(w.rows) + "x" + std::to_string(w.cols);
+    for (double level : levels) {
+      ir::Graph g = model.graph;
+      ir::Tensor& t = g.tensors[w.tensor];
+      std::vector<float> mask;
+      EDGEOPT_RETURN_IF_ERROR(
+          prune::ComputeMask(t.DataAs<float>(), w.rows, w.cols, granularity, level, &mask));
+      float* v = t.DataAs<float>();
+      for (size_t i = 0; i < mask.size(); ++i) v[i] *= mask[i];
+      const double kept = 1.0 - prune::ZeroFraction(v, t.NumElements());
+      EDGEOPT_ASSIGN_OR_RETURN(double acc, accuracy(g));
+      char cell[32];
+      std::snprintf(cell, sizeof(cell), "%.4f", acc);
+      row.cells.push_back(cell);
+      row.kept.push_back(kept);
+      row.accuracy.push_back(acc);
+      char line[256];
+      std::snprintf(line, sizeof(line), "sensitivity: layer=%s sparsity=%g kept=%.4f accuracy=%.4f",
+                    w.layer.c_str(), level, kept, acc);
+      lines.push_back(line);
+    }
+    rows.push_back(row);
+  }
+  std::vector<std::string> names;
+  for (double level : levels) {
+    char buf[32];
+    std::snprintf(buf, sizeof(buf), "%g%%", 100.0 * level);
+    names.push_back(buf);
+  }
+  PrintSensitivityTable("pruned (" + granularity.ToString() + ") to a sparsity", baseline, names,
+                        rows, data.test, "");
+  for (const std::string& line : lines) std::printf("%s\n", line.c_str());
+  if (!pf.plot.empty()) {
+    WriteSensitivityPlot(pf.plot, "Pruning sensitivity (one layer at a time, one-shot)", baseline,
+                         rows);
+  }
+  return Status::Ok();
+}
+
 Status Prune(const PruneFlags& pf, const TrainFlags& flags) {
   const auto start = std::chrono::steady_clock::now();
+  if (pf.sensitivity) return Sensitivity(pf, flags);
+  EDGEOPT_ENSURE(!pf.output.empty(), StatusCode::kInvalidArgument,
+                 "-o/--output is required (or --sensitivity)");
   EDGEOPT_ASSIGN_OR_RETURN(prune::Granularity granularity, prune::ParseStructure(pf.structure));
   const bool channel = granularity.kind == prune::Granularity::Kind::kChannel;
   const bool nm = granularity.kind == prune::Granularity::Kind::kNM;
@@ -364,7 +461,8 @@ int RunPrune(int argc, char** argv) {
   app.add_option("--test-data", pf.test_data,
                  "labeled data for the accuracy before / after (default fashion-mnist:test for "
                  "fashion-mnist)");
-  app.add_option("-o,--output", pf.output, "the pruned model: .keras, .h5 or .tflite")->required();
+  app.add_option("-o,--output", pf.output,
+                 "the pruned model: .keras, .h5 or .tflite (required unless --sensitivity)");
   app.add_option("--structure", pf.structure, "unstructured (default), block:RxC, N:M or channel");
   app.add_option("--sparsity", pf.sparsity,
                  "fraction of weights (channel: of filters) to remove per layer, in [0, 1)");
@@ -384,6 +482,13 @@ int RunPrune(int argc, char** argv) {
                  "per-layer targets, e.g. dense=0.9,conv2d_1=0.5");
   app.add_option("--norm", pf.norm, "channel pruning: filter importance by l1 (default) or l2");
   app.add_flag("--one-shot", pf.one_shot, "prune to the target at once, without fine-tuning");
+  app.add_flag("--sensitivity", pf.sensitivity,
+               "write no model: prune each layer alone, one-shot, at each of --sparsities, and "
+               "report the accuracy (to choose --layer-sparsity)");
+  app.add_option("--sparsities", pf.sparsities,
+                 "for --sensitivity: the sparsities (default 0.5,0.7,0.8,0.9,0.95)");
+  app.add_option("--plot", pf.plot,
+                 "for --sensitivity: a PNG of accuracy against the weights kept");
   app.add_flag("--sparse", pf.sparse,
                ".tflite output: TFLite's sparse tensor encoding for pruned weights");
   app.add_option("--max-samples", pf.max_samples,
@@ -394,7 +499,7 @@ int RunPrune(int argc, char** argv) {
   EDGEOPT_CLI_PARSE(app, argc, argv);
   const bool nm =
       pf.structure.find(':') != std::string::npos && pf.structure.rfind("block:", 0) != 0;
-  if (pf.sparsity < 0 && !nm) {
+  if (pf.sparsity < 0 && !nm && !pf.sensitivity) {
     std::fprintf(stderr, "edgeopt prune: --sparsity is required (except for N:M structures)\n");
     return kExitUsage;
   }
