@@ -263,6 +263,17 @@ StatusOr<Plan> PlanFactorization(const ir::Graph& graph, const keras::KerasModel
                    name.c_str(), names.empty() ? "(none)" : names.c_str());
   }
 
+  // Layer names that occur more than once in the model's config (Keras refuses such models; a
+  // config edit by name could touch the wrong one).
+  std::set<std::string> repeated;
+  if (model != nullptr) {
+    std::vector<keras::LayerEntry> all;
+    EDGEOPT_RETURN_IF_ERROR(keras::ListLayers(model->config, &all, /*include_models=*/true));
+    std::set<std::string> seen;
+    for (const keras::LayerEntry& e : all) {
+      if (!seen.insert(e.name).second) repeated.insert(e.name);
+    }
+  }
   Plan plan;
   for (const ir::Node* n : candidates) {
     const std::string name = LayerName(graph, *n);
@@ -276,6 +287,10 @@ StatusOr<Plan> PlanFactorization(const ir::Graph& graph, const keras::KerasModel
       continue;
     }
     bool conv1d = false;
+    if (repeated.count(name) > 0) {
+      plan.notes.push_back(name + ": more than one layer has this name; left as it is");
+      continue;
+    }
     if (model != nullptr) {
       const Json* entry = keras::FindLayerJson(model->config, name);
       const std::string cls = entry != nullptr ? keras::LayerClass(*entry) : "";
