@@ -150,12 +150,34 @@ TEST_F(LowRankE2E, SensitivityTableAndPlot) {
   EXPECT_NE(err.find("--fractions: '2' must be in (0, 1)"), std::string::npos) << err;
 }
 
+// --auto-ranks: the sensitivity analysis picks each layer's rank. With a budget of 100 points
+// every fraction qualifies, so each layer takes its fewest weights (1/16: ranks 3 and 7).
+TEST_F(LowRankE2E, AutoRanksFromTheSensitivityAnalysis) {
+  const std::string log =
+      Edgeopt("lowrank " + base_ + " --auto-ranks 100 --data fashion-mnist --test-samples 1000 " +
+              "--one-shot -o " + Tmp("auto.keras"));
+  EXPECT_NE(log.find("conv2d_1: rank 3, 1/16 of its weights"), std::string::npos) << log;
+  EXPECT_NE(log.find("dense: rank 7, 1/16 of its weights"), std::string::npos) << log;
+  EXPECT_EQ(log.find("not in --layers"), std::string::npos) << log;
+  EXPECT_EQ(ParseMetric(log, "weights_after"), 225034 - 18432 - 204800 + 3 * 352 + 7 * 1728) << log;
+  EXPECT_TRUE(ReadFileBytes(Tmp("auto.keras")).ok());
+  // A --layer-ranks entry takes precedence over the analysis.
+  const std::string mixed =
+      Edgeopt("lowrank " + base_ + " --auto-ranks 100 --layer-ranks dense=20 " +
+              "--data fashion-mnist --test-samples 1000 --one-shot -o " + Tmp("mixed.tflite"));
+  EXPECT_NE(mixed.find("dense: rank 20 (--layer-ranks)"), std::string::npos) << mixed;
+  EXPECT_EQ(ParseMetric(mixed, "weights_after"), 225034 - 18432 - 204800 + 3 * 352 + 20 * 1728)
+      << mixed;
+}
+
 TEST_F(LowRankE2E, BadArgumentsFailWithAMessageAndNoFile) {
   struct Case {
     std::string args, message;
   };
   const std::vector<Case> cases = {
-      {"--rank 4 --energy 0.5 --one-shot", "give one of --rank, --energy and --params"},
+      {"--rank 4 --energy 0.5 --one-shot", "give one of --rank, --energy, --params and"},
+      {"--rank 4 --auto-ranks 1 --one-shot", "give one of --rank, --energy, --params and"},
+      {"--auto-ranks 1 --one-shot", "--auto-ranks measures accuracy: give --test-data"},
       {"--params 1.5 --one-shot", "--params must be in (0, 1)"},
       {"--layers nope --one-shot", "'nope' is not a dense or convolution layer"},
       {"--layer-ranks dense=0 --one-shot", "rank '0' of dense must be in"},

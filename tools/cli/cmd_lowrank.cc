@@ -49,15 +49,16 @@ struct LowRankFlags {
   int64_t min_weights = 4096;
   int rank_multiple = 1;
   bool sensitivity = false;
+  double auto_ranks = -1.0;  // >= 0: points of one-shot accuracy each layer may cost
   std::string fractions = "0.5,0.25,0.125,0.0625", plot;
   int64_t max_samples = 0;
   int64_t test_samples = 0;
 };
 
 StatusOr<lowrank::RankRule> MakeRule(const LowRankFlags& lf) {
-  const int given = (lf.rank > 0) + (lf.energy > 0) + (lf.params > 0);
+  const int given = (lf.rank > 0) + (lf.energy > 0) + (lf.params > 0) + (lf.auto_ranks >= 0);
   EDGEOPT_ENSURE(given <= 1, StatusCode::kInvalidArgument,
-                 "give one of --rank, --energy and --params");
+                 "give one of --rank, --energy, --params and --auto-ranks");
   EDGEOPT_ENSURE(lf.rank_multiple >= 1 && lf.rank_multiple <= 1024, StatusCode::kInvalidArgument,
                  "--rank-multiple must be in [1, 1024], is %d", lf.rank_multiple);
   lowrank::RankRule rule;
@@ -179,26 +180,179 @@ void PrintSummary(const std::vector<lowrank::LayerReport>& reports, const Summar
   std::printf(" bytes=%zu\n", s.bytes);
 }
 
+// Which layers, at which ranks: --layers, --skip, --layer-ranks as given, or with --auto-ranks
+// the layers and ranks the sensitivity analysis chose.
+struct Selection {
+  std::vector<std::string> layers, skip;
+  std::map<std::string, int> ranks;
+};
+
+StatusOr<Selection> SelectionFromFlags(const LowRankFlags& lf) {
+  Selection sel;
+  sel.layers = prune::SplitNames(lf.layers);
+  sel.skip = prune::SplitNames(lf.skip);
+  EDGEOPT_ASSIGN_OR_RETURN(sel.ranks, lowrank::ParseLayerRanks(lf.layer_ranks));
+  return sel;
+}
+
 // The layers to factorize, announced unless --quiet.
 StatusOr<lowrank::Plan> MakePlan(const ir::Graph& graph, const keras::KerasModel* keras_model,
-                                 const LowRankFlags& lf, const TrainFlags& flags,
-                                 const lowrank::RankRule& rule, const std::string& description) {
-  using LayerRanks = std::map<std::string, int>;
-  EDGEOPT_ASSIGN_OR_RETURN(LayerRanks layer_ranks, lowrank::ParseLayerRanks(lf.layer_ranks));
+                                 const Selection& sel, const LowRankFlags& lf,
+                                 const TrainFlags& flags, const lowrank::RankRule& rule,
+                                 const std::string& description) {
   EDGEOPT_ASSIGN_OR_RETURN(
-      lowrank::Plan plan,
-      lowrank::PlanFactorization(graph, keras_model, prune::SplitNames(lf.layers),
-                                 prune::SplitNames(lf.skip), rule, layer_ranks, lf.min_weights));
+      lowrank::Plan plan, lowrank::PlanFactorization(graph, keras_model, sel.layers, sel.skip, rule,
+                                                     sel.ranks, lf.min_weights));
   if (!flags.quiet) {
     std::printf("factorizing %s: %s, %zu layer(s)\n", description.c_str(),
-                lowrank::RankRuleName(rule).c_str(), plan.layers.size());
-    for (const std::string& note : plan.notes) std::printf("  %s\n", note.c_str());
+                lf.auto_ranks >= 0 ? "ranks from the sensitivity analysis"
+                                   : lowrank::RankRuleName(rule).c_str(),
+                plan.layers.size());
+    for (const std::string& note : plan.notes) {
+      // (--auto-ranks names the layers it chose; the sensitivity analysis said why not others.)
+      if (lf.auto_ranks >= 0 && note.find(": not in --layers") != std::string::npos) continue;
+      std::printf("  %s\n", note.c_str());
+    }
   }
   EDGEOPT_ENSURE(!plan.layers.empty(), StatusCode::kInvalidArgument,
                  "%s: no layer to factorize (%zu left out; see the notes, --layers and the rank "
                  "options)",
                  lf.model.c_str(), plan.notes.size());
   return plan;
+}
+
+// The float model as a .tflite holds it (export passes: BatchNorm folded).
+StatusOr<ir::Graph> InferenceGraphOf(const LowRankFlags& lf, const TrainFlags& flags) {
+  if (FileExtension(lf.model) == ".tflite") {
+    EDGEOPT_ASSIGN_OR_RETURN(passes::LoadedGraph loaded, passes::LoadModelGraph(lf.model));
+    EDGEOPT_ENSURE(!loaded.quantized, StatusCode::kInvalidArgument,
+                   "%s: the model is quantized; analyze its float model", lf.model.c_str());
+    return std::move(loaded.graph);
+  }
+  EDGEOPT_ASSIGN_OR_RETURN(TrainModel model, LoadModelForTraining(lf.model, "", flags.seed));
+  ir::Graph graph = std::move(model.graph);
+  EDGEOPT_RETURN_IF_ERROR(passes::PrepareForExport(&graph));
+  return graph;
+}
+
+struct SensitivityResult {
+  std::vector<double> fractions;
+  double baseline = 0.0;
+  std::vector<lowrank::LayerSensitivity> layers;
+};
+
+// Each layer of `graph` (inference form) alone, one-shot, at each of --fractions of its weights:
+// the model's accuracy through the runtime. Prints the table, the machine-readable lines and
+// (--plot) the plot.
+StatusOr<SensitivityResult> MeasureAndReport(const ir::Graph& graph, const LowRankFlags& lf,
+                                             const TrainFlags& flags) {
+  SensitivityResult r;
+  EDGEOPT_ASSIGN_OR_RETURN(r.fractions, ParseFractions(lf.fractions, "--fractions"));
+  FineTuneData data;
+  EDGEOPT_RETURN_IF_ERROR(
+      LoadFineTuneData(lf.data, lf.test_data, false, 0, lf.test_samples, flags, &data));
+  EDGEOPT_ENSURE(data.test.size > 0, StatusCode::kInvalidArgument,
+                 "%s measures accuracy: give --test-data (or --data fashion-mnist)",
+                 lf.sensitivity ? "--sensitivity" : "--auto-ranks");
+  EDGEOPT_ASSIGN_OR_RETURN(Selection sel, SelectionFromFlags(lf));
+  lowrank::RankRule any_rank{lowrank::RankRule::Kind::kRank, 1};
+  EDGEOPT_ASSIGN_OR_RETURN(
+      lowrank::Plan plan, lowrank::PlanFactorization(graph, nullptr, sel.layers, sel.skip, any_rank,
+                                                     sel.ranks, lf.min_weights));
+  if (!flags.quiet) {
+    std::printf(
+        "sensitivity of %s: each layer alone, one-shot (before fine-tuning), %zu layer(s)\n",
+        lf.model.c_str(), plan.layers.size());
+    for (const std::string& note : plan.notes) std::printf("  %s\n", note.c_str());
+  }
+  EDGEOPT_ENSURE(!plan.layers.empty(), StatusCode::kInvalidArgument,
+                 "%s: no layer to factorize (%zu left out; see the notes)", lf.model.c_str(),
+                 plan.notes.size());
+  auto accuracy = [&](const ir::Graph& g) {
+    return TfliteGraphAccuracy(g, data.test, flags.threads);
+  };
+  EDGEOPT_ASSIGN_OR_RETURN(r.baseline, accuracy(graph));
+  EDGEOPT_ASSIGN_OR_RETURN(
+      r.layers, lowrank::MeasureSensitivity(graph, plan, r.fractions, lf.rank_multiple, accuracy));
+
+  std::vector<SensitivityRow> rows;
+  std::vector<std::string> names;
+  for (double f : r.fractions) names.push_back(FractionName(f));
+  for (const lowrank::LayerSensitivity& l : r.layers) {
+    SensitivityRow row;
+    row.layer = l.layer;
+    row.kernel = std::to_string(l.out) + "x" + std::to_string(l.in);
+    for (double f : r.fractions) {
+      const auto p =
+          std::find_if(l.points.begin(), l.points.end(),
+                       [&](const lowrank::SensitivityPoint& q) { return q.params == f; });
+      char buf[48] = "-";
+      if (p != l.points.end()) std::snprintf(buf, sizeof(buf), "%.4f (%d)", p->accuracy, p->rank);
+      row.cells.push_back(buf);
+    }
+    for (const lowrank::SensitivityPoint& p : l.points) {
+      row.kept.push_back(static_cast<double>(p.weights) / static_cast<double>(l.out * l.in));
+      row.accuracy.push_back(p.accuracy);
+    }
+    rows.push_back(row);
+  }
+  PrintSensitivityTable("factorized to a fraction of its weights (rank)", r.baseline, names, rows,
+                        data.test, "'-': that rank would not make the layer smaller");
+  for (const lowrank::LayerSensitivity& l : r.layers) {
+    for (const lowrank::SensitivityPoint& p : l.points) {
+      std::printf("sensitivity: layer=%s params=%g rank=%d weights=%lld accuracy=%.4f\n",
+                  l.layer.c_str(), p.params, p.rank, static_cast<long long>(p.weights), p.accuracy);
+    }
+  }
+  if (!lf.plot.empty()) {
+    WriteSensitivityPlot(lf.plot, "Low-rank sensitivity (one layer at a time, one-shot)",
+                         r.baseline, rows);
+  }
+  return r;
+}
+
+// --sensitivity: the analysis alone, no model written.
+Status Sensitivity(const LowRankFlags& lf, const TrainFlags& flags) {
+  EDGEOPT_ASSIGN_OR_RETURN(ir::Graph graph, InferenceGraphOf(lf, flags));
+  return MeasureAndReport(graph, lf, flags).status();
+}
+
+// --auto-ranks POINTS: each layer at the fewest weights among its sensitivity points that cost
+// at most POINTS of accuracy (that layer alone, one-shot); layers with none are left as they
+// are. --layer-ranks entries take precedence.
+StatusOr<Selection> AutoSelection(const ir::Graph& inference, const LowRankFlags& lf,
+                                  const TrainFlags& flags) {
+  EDGEOPT_ASSIGN_OR_RETURN(SensitivityResult r, MeasureAndReport(inference, lf, flags));
+  EDGEOPT_ASSIGN_OR_RETURN(Selection given, SelectionFromFlags(lf));
+  Selection sel;
+  sel.ranks = given.ranks;
+  std::printf(
+      "\n--auto-ranks %g: each layer at its fewest weights within %g points of %.4f "
+      "(one-shot, that layer alone):\n",
+      lf.auto_ranks, lf.auto_ranks, r.baseline);
+  for (const lowrank::LayerSensitivity& l : r.layers) {
+    const lowrank::SensitivityPoint* best = nullptr;
+    for (const lowrank::SensitivityPoint& p : l.points) {
+      if (100.0 * (r.baseline - p.accuracy) > lf.auto_ranks) continue;
+      if (best == nullptr || p.weights < best->weights) best = &p;
+    }
+    if (given.ranks.count(l.layer) > 0) {
+      sel.layers.push_back(l.layer);
+      std::printf("  %s: rank %d (--layer-ranks)\n", l.layer.c_str(), given.ranks.at(l.layer));
+    } else if (best != nullptr) {
+      sel.layers.push_back(l.layer);
+      sel.ranks[l.layer] = best->rank;
+      std::printf("  %s: rank %d, %s of its weights (%.4f)\n", l.layer.c_str(), best->rank,
+                  FractionName(best->params).c_str(), best->accuracy);
+    } else {
+      std::printf("  %s: every fraction costs more; left as it is\n", l.layer.c_str());
+    }
+  }
+  EDGEOPT_ENSURE(!sel.layers.empty(), StatusCode::kInvalidArgument,
+                 "%s: no layer stays within --auto-ranks %g points", lf.model.c_str(),
+                 lf.auto_ranks);
+  std::printf("\n");
+  return sel;
 }
 
 // A float .tflite (the official converter's, say): the truncated SVD without fine-tuning
@@ -209,8 +363,14 @@ Status LowRankTflite(const LowRankFlags& lf, const TrainFlags& flags,
   EDGEOPT_ASSIGN_OR_RETURN(OneShotTflite in, LoadOneShotTflite(lf.model, lf.output, lf.one_shot,
                                                                "factorize", "factorized"));
   ir::Graph graph = in.graph;
-  EDGEOPT_ASSIGN_OR_RETURN(lowrank::Plan plan,
-                           MakePlan(graph, nullptr, lf, flags, rule, lf.model + " (one shot)"));
+  Selection sel;
+  if (lf.auto_ranks >= 0) {
+    EDGEOPT_ASSIGN_OR_RETURN(sel, AutoSelection(graph, lf, flags));
+  } else {
+    EDGEOPT_ASSIGN_OR_RETURN(sel, SelectionFromFlags(lf));
+  }
+  EDGEOPT_ASSIGN_OR_RETURN(
+      lowrank::Plan plan, MakePlan(graph, nullptr, sel, lf, flags, rule, lf.model + " (one shot)"));
   Summary summary;
   CountModel(graph, &summary.model_weights_before, &summary.macs_before);
   using Reports = std::vector<lowrank::LayerReport>;
@@ -233,89 +393,6 @@ Status LowRankTflite(const LowRankFlags& lf, const TrainFlags& flags,
   return Status::Ok();
 }
 
-// --sensitivity: each layer alone, one-shot, at each of --fractions of its weights; the
-// model's accuracy then (through the runtime), a table, machine-readable lines, --plot.
-Status Sensitivity(const LowRankFlags& lf, const TrainFlags& flags) {
-  using Fractions = std::vector<double>;
-  EDGEOPT_ASSIGN_OR_RETURN(Fractions fractions, ParseFractions(lf.fractions, "--fractions"));
-  // The float model as a .tflite holds it (export passes: BatchNorm folded).
-  ir::Graph graph;
-  if (FileExtension(lf.model) == ".tflite") {
-    EDGEOPT_ASSIGN_OR_RETURN(passes::LoadedGraph loaded, passes::LoadModelGraph(lf.model));
-    EDGEOPT_ENSURE(!loaded.quantized, StatusCode::kInvalidArgument,
-                   "%s: the model is quantized; analyze its float model", lf.model.c_str());
-    graph = std::move(loaded.graph);
-  } else {
-    EDGEOPT_ASSIGN_OR_RETURN(TrainModel model, LoadModelForTraining(lf.model, "", flags.seed));
-    graph = std::move(model.graph);
-    EDGEOPT_RETURN_IF_ERROR(passes::PrepareForExport(&graph));
-  }
-  FineTuneData data;
-  EDGEOPT_RETURN_IF_ERROR(
-      LoadFineTuneData(lf.data, lf.test_data, false, 0, lf.test_samples, flags, &data));
-  EDGEOPT_ENSURE(data.test.size > 0, StatusCode::kInvalidArgument,
-                 "--sensitivity measures accuracy: give --test-data (or --data fashion-mnist)");
-  using LayerRanks = std::map<std::string, int>;
-  EDGEOPT_ASSIGN_OR_RETURN(LayerRanks layer_ranks, lowrank::ParseLayerRanks(lf.layer_ranks));
-  lowrank::RankRule any_rank{lowrank::RankRule::Kind::kRank, 1};
-  EDGEOPT_ASSIGN_OR_RETURN(lowrank::Plan plan,
-                           lowrank::PlanFactorization(graph, nullptr, prune::SplitNames(lf.layers),
-                                                      prune::SplitNames(lf.skip), any_rank,
-                                                      layer_ranks, lf.min_weights));
-  if (!flags.quiet) {
-    std::printf(
-        "sensitivity of %s: each layer alone, one-shot (before fine-tuning), %zu layer(s)\n",
-        lf.model.c_str(), plan.layers.size());
-    for (const std::string& note : plan.notes) std::printf("  %s\n", note.c_str());
-  }
-  EDGEOPT_ENSURE(!plan.layers.empty(), StatusCode::kInvalidArgument,
-                 "%s: no layer to factorize (%zu left out; see the notes)", lf.model.c_str(),
-                 plan.notes.size());
-  auto accuracy = [&](const ir::Graph& g) {
-    return TfliteGraphAccuracy(g, data.test, flags.threads);
-  };
-  EDGEOPT_ASSIGN_OR_RETURN(double baseline, accuracy(graph));
-  using Sensitivities = std::vector<lowrank::LayerSensitivity>;
-  EDGEOPT_ASSIGN_OR_RETURN(
-      Sensitivities layers,
-      lowrank::MeasureSensitivity(graph, plan, fractions, lf.rank_multiple, accuracy));
-
-  std::vector<SensitivityRow> rows;
-  std::vector<std::string> names;
-  for (double f : fractions) names.push_back(FractionName(f));
-  for (const lowrank::LayerSensitivity& l : layers) {
-    SensitivityRow row;
-    row.layer = l.layer;
-    row.kernel = std::to_string(l.out) + "x" + std::to_string(l.in);
-    for (double f : fractions) {
-      const auto p =
-          std::find_if(l.points.begin(), l.points.end(),
-                       [&](const lowrank::SensitivityPoint& q) { return q.params == f; });
-      char buf[48] = "-";
-      if (p != l.points.end()) std::snprintf(buf, sizeof(buf), "%.4f (%d)", p->accuracy, p->rank);
-      row.cells.push_back(buf);
-    }
-    for (const lowrank::SensitivityPoint& p : l.points) {
-      row.kept.push_back(static_cast<double>(p.weights) / static_cast<double>(l.out * l.in));
-      row.accuracy.push_back(p.accuracy);
-    }
-    rows.push_back(row);
-  }
-  PrintSensitivityTable("factorized to a fraction of its weights (rank)", baseline, names, rows,
-                        data.test, "'-': that rank would not make the layer smaller");
-  for (const lowrank::LayerSensitivity& l : layers) {
-    for (const lowrank::SensitivityPoint& p : l.points) {
-      std::printf("sensitivity: layer=%s params=%g rank=%d weights=%lld accuracy=%.4f\n",
-                  l.layer.c_str(), p.params, p.rank, static_cast<long long>(p.weights), p.accuracy);
-    }
-  }
-  if (!lf.plot.empty()) {
-    WriteSensitivityPlot(lf.plot, "Low-rank sensitivity (one layer at a time, one-shot)", baseline,
-                         rows);
-  }
-  return Status::Ok();
-}
-
 Status LowRank(const LowRankFlags& lf, const TrainFlags& flags) {
   const auto start = std::chrono::steady_clock::now();
   if (lf.sensitivity) return Sensitivity(lf, flags);
@@ -328,8 +405,16 @@ Status LowRank(const LowRankFlags& lf, const TrainFlags& flags) {
   EDGEOPT_ASSIGN_OR_RETURN(TrainModel model, LoadModelForTraining(lf.model, "", flags.seed));
   EDGEOPT_RETURN_IF_ERROR(CheckOutputPath(model, lf.output));
   keras::KerasModel* keras_model = KerasModelOf(&model);
-  EDGEOPT_ASSIGN_OR_RETURN(lowrank::Plan plan,
-                           MakePlan(model.graph, keras_model, lf, flags, rule, model.description));
+  Selection sel;
+  if (lf.auto_ranks >= 0) {
+    ir::Graph inference = model.graph;
+    EDGEOPT_RETURN_IF_ERROR(passes::PrepareForExport(&inference));
+    EDGEOPT_ASSIGN_OR_RETURN(sel, AutoSelection(inference, lf, flags));
+  } else {
+    EDGEOPT_ASSIGN_OR_RETURN(sel, SelectionFromFlags(lf));
+  }
+  EDGEOPT_ASSIGN_OR_RETURN(lowrank::Plan plan, MakePlan(model.graph, keras_model, sel, lf, flags,
+                                                        rule, model.description));
 
   const bool fine_tune = !lf.one_shot && flags.epochs > 0 && !lf.data.empty();
   FineTuneData data;
@@ -467,6 +552,10 @@ int RunLowRank(int argc, char** argv) {
                  "for --sensitivity: fractions of each layer's weights (default "
                  "0.5,0.25,0.125,0.0625)");
   app.add_option("--plot", lf.plot, "for --sensitivity: a PNG of accuracy against the fraction");
+  app.add_option("--auto-ranks", lf.auto_ranks,
+                 "choose each layer's rank by a sensitivity analysis first: its fewest weights "
+                 "among --fractions that cost at most this many points of accuracy one-shot, "
+                 "that layer alone (layers with none are left as they are)");
   app.add_option("--max-samples", lf.max_samples,
                  "fine-tune on a random subset of this many training samples");
   app.add_option("--test-samples", lf.test_samples,
