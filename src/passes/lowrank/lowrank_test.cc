@@ -447,15 +447,26 @@ TEST(FactorizeGraph, OfficialConverterTflite) {
   }
 }
 
+// The fmnist-cnn preset (seed 1) and its graph.
+void PresetModel(keras::KerasModel* model, ir::Graph* graph) {
+  auto config = train::PresetKerasConfig("fmnist-cnn");
+  ASSERT_TRUE(config.ok());
+  auto m = keras::ModelFromConfig(*config, 1);
+  ASSERT_TRUE(m.ok());
+  auto g = keras::BuildGraph(*m);
+  ASSERT_TRUE(g.ok());
+  *model = std::move(*m);
+  *graph = std::move(*g);
+}
+
 // Each point factorizes one layer at its fraction's rank: the graph has one node more, and the
 // factorized kernel has the rank's rows. Fractions at or above the break-even are left out.
 TEST(MeasureSensitivity, OneLayerAtATimeAtEachFraction) {
-  auto config = train::PresetKerasConfig("fmnist-cnn");
-  ASSERT_TRUE(config.ok());
-  auto model = keras::ModelFromConfig(*config, 1);
-  ASSERT_TRUE(model.ok());
-  auto graph = keras::BuildGraph(*model);
-  ASSERT_TRUE(graph.ok());
+  keras::KerasModel m;
+  ir::Graph g;
+  ASSERT_NO_FATAL_FAILURE(PresetModel(&m, &g));
+  auto* model = &m;
+  auto* graph = &g;
   auto plan = PlanFactorization(*graph, nullptr, {"conv2d_1", "dense_1"}, {},
                                 RankRule{RankRule::Kind::kRank, 1});
   ASSERT_TRUE(plan.ok());
@@ -489,12 +500,11 @@ TEST(MeasureSensitivity, OneLayerAtATimeAtEachFraction) {
 }
 
 TEST(PlanFactorization, NotesAndErrors) {
-  auto config = train::PresetKerasConfig("fmnist-cnn");
-  ASSERT_TRUE(config.ok());
-  auto model = keras::ModelFromConfig(*config, 1);
-  ASSERT_TRUE(model.ok());
-  auto graph = keras::BuildGraph(*model);
-  ASSERT_TRUE(graph.ok());
+  keras::KerasModel m;
+  ir::Graph g;
+  ASSERT_NO_FATAL_FAILURE(PresetModel(&m, &g));
+  auto* model = &m;
+  auto* graph = &g;
   // Default: conv2d (288 weights) and dense_1 (1280) are below --min-weights.
   auto plan = PlanFactorization(*graph, &*model, {}, {}, RankRule{}, {}, 4096);
   ASSERT_TRUE(plan.ok());
