@@ -465,8 +465,7 @@ TEST(MeasureSensitivity, OneLayerAtATimeAtEachFraction) {
   keras::KerasModel m;
   ir::Graph g;
   ASSERT_NO_FATAL_FAILURE(PresetModel(&m, &g));
-  auto* model = &m;
-  auto* graph = &g;
+  const ir::Graph* graph = &g;
   auto plan = PlanFactorization(*graph, nullptr, {"conv2d_1", "dense_1"}, {},
                                 RankRule{RankRule::Kind::kRank, 1});
   ASSERT_TRUE(plan.ok());
