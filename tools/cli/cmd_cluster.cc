@@ -10,7 +10,9 @@
 // table, the accuracy before / after, and the .tflite size before and after zip against the
 // original's; the last line is machine-readable.
 #include <chrono>
+#include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <map>
 #include <string>
 #include <vector>
@@ -18,6 +20,8 @@
 #include "CLI/CLI.hpp"
 #include "src/data/dataset.h"
 #include "src/passes/cluster/cluster.h"
+#include "src/passes/model_loader.h"
+#include "src/passes/pipeline.h"
 #include "src/passes/prune/prune_plan.h"
 #include "src/passes/prune/sparse_encode.h"
 #include "src/train/engine.h"
@@ -26,6 +30,7 @@
 #include "src/util/zip.h"
 #include "tools/cli/cli_util.h"
 #include "tools/cli/commands.h"
+#include "tools/cli/sensitivity_report.h"
 #include "tools/cli/train_flags.h"
 #include "tools/cli/train_model_io.h"
 
@@ -42,6 +47,8 @@ struct ClusterFlags {
   bool sparse = false;
   int64_t max_samples = 0;
   int64_t test_samples = 0;
+  bool sensitivity = false;
+  std::string counts = "4,8,16,32", plot;
 };
 
 // What the reports print: sizes of the original and the clustered .tflite, accuracies.
@@ -148,6 +155,95 @@ Status ClusterTflite(const ClusterFlags& cf, const TrainFlags& flags,
   return Status::Ok();
 }
 
+// --sensitivity: each layer clustered alone, one-shot, to each of --counts values; the model's
+// accuracy then (through the runtime), a table, machine-readable lines, --plot.
+Status Sensitivity(const ClusterFlags& cf, const TrainFlags& flags,
+                   const cluster::Options& options) {
+  std::vector<int> counts;
+  for (const std::string& item : prune::SplitNames(cf.counts)) {
+    char* end = nullptr;
+    const long k = std::strtol(item.c_str(), &end, 10);
+    EDGEOPT_ENSURE(end != nullptr && *end == '\0' && k >= 2 && k <= 65536,
+                   StatusCode::kInvalidArgument, "--counts: '%s' must be in [2, 65536]",
+                   item.c_str());
+    counts.push_back(static_cast<int>(k));
+  }
+  EDGEOPT_ENSURE(!counts.empty(), StatusCode::kInvalidArgument, "--counts is empty");
+  // The graph: a Keras model's training form (exported for each measurement), or a .tflite's.
+  ir::Graph graph;
+  const bool tflite = FileExtension(cf.model) == ".tflite";
+  if (tflite) {
+    EDGEOPT_ASSIGN_OR_RETURN(passes::LoadedGraph loaded, passes::LoadModelGraph(cf.model));
+    EDGEOPT_ENSURE(!loaded.quantized, StatusCode::kInvalidArgument,
+                   "%s: the model is quantized; analyze its float model", cf.model.c_str());
+    graph = std::move(loaded.graph);
+  } else {
+    EDGEOPT_ASSIGN_OR_RETURN(TrainModel model, LoadModelForTraining(cf.model, "", flags.seed));
+    graph = std::move(model.graph);
+  }
+  FineTuneData data;
+  EDGEOPT_RETURN_IF_ERROR(
+      LoadFineTuneData(cf.data, cf.test_data, false, 0, cf.test_samples, flags, &data));
+  EDGEOPT_ENSURE(data.test.size > 0, StatusCode::kInvalidArgument,
+                 "--sensitivity measures accuracy: give --test-data (or --data fashion-mnist)");
+  EDGEOPT_ASSIGN_OR_RETURN(
+      cluster::Plan plan,
+      cluster::PlanClustering(graph, prune::SplitNames(cf.layers), prune::SplitNames(cf.skip), 2));
+  EDGEOPT_ENSURE(!plan.weights.empty(), StatusCode::kInvalidArgument,
+                 "%s: no layer to cluster (%zu left out; see --layers)", cf.model.c_str(),
+                 plan.notes.size());
+  if (!flags.quiet) {
+    std::printf(
+        "sensitivity of %s: each layer alone, %s, one-shot (before fine-tuning), %zu "
+        "layer(s)\n",
+        cf.model.c_str(), cluster::InitName(options.init), plan.weights.size());
+    for (const std::string& note : plan.notes) std::printf("  %s\n", note.c_str());
+  }
+  auto accuracy = [&](const ir::Graph& g) -> StatusOr<double> {
+    if (tflite) return TfliteGraphAccuracy(g, data.test, flags.threads);
+    ir::Graph exported = g;
+    EDGEOPT_RETURN_IF_ERROR(passes::PrepareForExport(&exported));
+    return TfliteGraphAccuracy(exported, data.test, flags.threads);
+  };
+  EDGEOPT_ASSIGN_OR_RETURN(double baseline, accuracy(graph));
+  std::vector<SensitivityRow> rows;
+  std::vector<std::string> lines;
+  for (size_t l = 0; l < plan.weights.size(); ++l) {
+    const prune::PrunableWeight& w = plan.weights[l];
+    SensitivityRow row;
+    row.layer = w.layer;
+    row.kernel = std::to_string(w.rows) + "x" + std::to_string(w.cols);
+    for (int k : counts) {
+      cluster::Plan one;
+      one.weights = {w};
+      one.clusters = {k};
+      ir::Graph g = graph;
+      cluster::WeightClusterer clusterer(one, options);
+      EDGEOPT_RETURN_IF_ERROR(clusterer.ClusterGraph(&g));
+      EDGEOPT_ASSIGN_OR_RETURN(double acc, accuracy(g));
+      char cell[32];
+      std::snprintf(cell, sizeof(cell), "%.4f", acc);
+      row.cells.push_back(cell);
+      row.kept.push_back(std::log2(static_cast<double>(k)) / 32.0);
+      row.accuracy.push_back(acc);
+      char line[256];
+      std::snprintf(line, sizeof(line), "sensitivity: layer=%s clusters=%d accuracy=%.4f",
+                    w.layer.c_str(), k, acc);
+      lines.push_back(line);
+    }
+    rows.push_back(row);
+  }
+  std::vector<std::string> names;
+  for (int k : counts) names.push_back(std::to_string(k) + " values");
+  PrintSensitivityTable("clustered to a number of values", baseline, names, rows, data.test, "");
+  for (const std::string& line : lines) std::printf("%s\n", line.c_str());
+  if (!cf.plot.empty()) {
+    WriteSensitivityPlot(cf.plot, "Clustering sensitivity (one layer at a time, one-shot)",
+                         "bits per weight of a K-entry table (log2 K) / 32", baseline, rows);
+  }
+  return Status::Ok();
+}
+
 Status Cluster(const ClusterFlags& cf, const TrainFlags& flags) {
   const auto start = std::chrono::steady_clock::now();
   EDGEOPT_ENSURE(cf.clusters >= 2 && cf.clusters <= 65536, StatusCode::kInvalidArgument,
@@ -158,6 +254,9 @@ Status Cluster(const ClusterFlags& cf, const TrainFlags& flags) {
   options.per_channel = cf.per_channel;
   options.preserve_sparsity = !cf.no_preserve_sparsity;
   options.seed = flags.seed;
+  if (cf.sensitivity) return Sensitivity(cf, flags, options);
+  EDGEOPT_ENSURE(!cf.output.empty(), StatusCode::kInvalidArgument,
+                 "-o/--output is required (or --sensitivity)");
   if (FileExtension(cf.model) == ".tflite") return ClusterTflite(cf, flags, options);
   EDGEOPT_ENSURE(cf.one_shot || !cf.data.empty() || flags.epochs == 0, StatusCode::kInvalidArgument,
                  "fine-tuning needs --data (or use --one-shot to cluster without it)");
@@ -291,8 +390,8 @@ int RunCluster(int argc, char** argv) {
   app.add_option("--test-data", cf.test_data,
                  "labeled data for the accuracy before / after (default fashion-mnist:test for "
                  "fashion-mnist)");
-  app.add_option("-o,--output", cf.output, "the clustered model: .keras, .h5 or .tflite")
-      ->required();
+  app.add_option("-o,--output", cf.output,
+                 "the clustered model: .keras, .h5 or .tflite (required unless --sensitivity)");
   app.add_option("--clusters", cf.clusters, "distinct values per kernel (or channel; default 16)");
   app.add_option("--init", cf.init,
                  "initial centroids: kmeans++ (default), linear, density or random; then "
@@ -308,6 +407,11 @@ int RunCluster(int argc, char** argv) {
   app.add_option("--layer-clusters", cf.layer_clusters,
                  "per-layer cluster counts, e.g. dense=8,conv2d=32 (the others: --clusters)");
   app.add_flag("--one-shot", cf.one_shot, "cluster without fine-tuning");
+  app.add_flag("--sensitivity", cf.sensitivity,
+               "write no model: cluster each layer alone, one-shot, to each of --counts values, "
+               "and report the accuracy (to choose --layer-clusters)");
+  app.add_option("--counts", cf.counts, "for --sensitivity: the counts (default 4,8,16,32)");
+  app.add_option("--plot", cf.plot, "for --sensitivity: a PNG of accuracy against the bits");
   app.add_flag("--sparse", cf.sparse,
                ".tflite output: TFLite's sparse tensor encoding for pruned weights (the sizes "
                "reported are of both files so encoded)");

@@ -306,7 +306,7 @@ StatusOr<SensitivityResult> MeasureAndReport(const ir::Graph& graph, const LowRa
   }
   if (!lf.plot.empty()) {
     WriteSensitivityPlot(lf.plot, "Low-rank sensitivity (one layer at a time, one-shot)",
-                         r.baseline, rows);
+                         "fraction of the layer's weights kept", r.baseline, rows);
   }
   return r;
 }

@@ -198,8 +198,8 @@ Status Sensitivity(const PruneFlags& pf, const TrainFlags& flags) {
                         rows, data.test, "");
   for (const std::string& line : lines) std::printf("%s\n", line.c_str());
   if (!pf.plot.empty()) {
-    WriteSensitivityPlot(pf.plot, "Pruning sensitivity (one layer at a time, one-shot)", baseline,
-                         rows);
+    WriteSensitivityPlot(pf.plot, "Pruning sensitivity (one layer at a time, one-shot)",
+                         "fraction of the layer's weights kept", baseline, rows);
   }
   return Status::Ok();
 }

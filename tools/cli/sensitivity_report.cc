@@ -32,9 +32,10 @@ void PrintSensitivityTable(const std::string& what, double baseline,
               footnote.empty() ? "" : "; ", footnote.c_str());
 }
 
-void WriteSensitivityPlot(const std::string& png_path, const std::string& title, double baseline,
+void WriteSensitivityPlot(const std::string& png_path, const std::string& title,
+                          const std::string& x_label, double baseline,
                           const std::vector<SensitivityRow>& rows) {
-  report::LinePanel panel{title, "fraction of the layer's weights kept", "top-1 accuracy (%)", {}};
+  report::LinePanel panel{title, x_label, "top-1 accuracy (%)", {}};
   panel.key = "bottom right";
   for (const SensitivityRow& r : rows) {
     report::Curve c;

@@ -18,7 +18,7 @@ namespace cli {
 struct SensitivityRow {
   std::string layer, kernel;       // kernel: "128x1600"
   std::vector<std::string> cells;  // per level: "0.8891 (29)", or "-" when not measured
-  std::vector<double> kept;        // the fraction of the layer's weights kept, per point
+  std::vector<double> kept;        // per point: the fraction of the layer's weights (or bits) kept
   std::vector<double> accuracy;    // per point
 };
 
@@ -27,8 +27,9 @@ void PrintSensitivityTable(const std::string& what, double baseline,
                            const std::vector<std::string>& level_names,
                            const std::vector<SensitivityRow>& rows, const data::Dataset& test,
                            const std::string& footnote);
-// The plot, or a line saying why there is none.
-void WriteSensitivityPlot(const std::string& png_path, const std::string& title, double baseline,
+// The plot (x: SensitivityRow::kept, labeled `x_label`), or a line saying why there is none.
+void WriteSensitivityPlot(const std::string& png_path, const std::string& title,
+                          const std::string& x_label, double baseline,
                           const std::vector<SensitivityRow>& rows);
 // Top-1 accuracy of a graph in inference form (a .tflite's) on `test` through the runtime.
 StatusOr<double> TfliteGraphAccuracy(const ir::Graph& graph, const data::Dataset& test,
