@@ -67,6 +67,10 @@ step "6. Low-rank factorization (a quarter of the weights of each large layer, 1
 # Each large Dense / Conv2D layer becomes two of rank r (a truncated SVD): the file is smaller
 # and does fewer multiply-adds as it is, without zip; int8 of it multiplies both gains. On the
 # 50%-channel-pruned model too (recipes/channel50_lowrank25_int8.json as separate commands).
+# First each layer alone at 1/2 .. 1/16 of its weights, one-shot: which layers take a low rank.
+$E lowrank "$OUT/baseline.keras" --sensitivity --data fashion-mnist --quiet \
+  --plot "$OUT/lowrank_sensitivity.png" > "$OUT/lowrank_sensitivity.log"
+sed -n '/^accuracy with one layer/,/^(on /p' "$OUT/lowrank_sensitivity.log"
 $E lowrank "$OUT/baseline.keras" --data fashion-mnist --params 0.25 --epochs 1 --seed 0 --quiet \
   -o "$OUT/lowrank25.keras" > "$OUT/lowrank25.log"
 sed -n '/^layer /,/^accuracy/p' "$OUT/lowrank25.log"
