@@ -555,7 +555,8 @@ int RunLowRank(int argc, char** argv) {
   app.add_option("--auto-ranks", lf.auto_ranks,
                  "choose each layer's rank by a sensitivity analysis first: its fewest weights "
                  "among --fractions that cost at most this many points of accuracy one-shot, "
-                 "that layer alone (layers with none are left as they are)");
+                 "that layer alone (layers with none are left as they are)")
+      ->check(CLI::NonNegativeNumber);
   app.add_option("--max-samples", lf.max_samples,
                  "fine-tune on a random subset of this many training samples");
   app.add_option("--test-samples", lf.test_samples,
