@@ -556,7 +556,7 @@ int RunLowRank(int argc, char** argv) {
                  "choose each layer's rank by a sensitivity analysis first: its fewest weights "
                  "among --fractions that cost at most this many points of accuracy one-shot, "
                  "that layer alone (layers with none are left as they are)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(CLI::Range(0.0, 100.0));
   app.add_option("--max-samples", lf.max_samples,
                  "fine-tune on a random subset of this many training samples");
   app.add_option("--test-samples", lf.test_samples,
