@@ -549,7 +549,7 @@ int RunLowRank(int argc, char** argv) {
                "write no model: factorize each layer alone, one-shot, at each of --fractions of "
                "its weights, and report the accuracy (to choose --layer-ranks)");
   app.add_option("--fractions", lf.fractions,
-                 "for --sensitivity: fractions of each layer's weights (default "
+                 "for --sensitivity and --auto-ranks: fractions of each layer's weights (default "
                  "0.5,0.25,0.125,0.0625)");
   app.add_option("--plot", lf.plot, "for --sensitivity: a PNG of accuracy against the fraction");
   app.add_option("--auto-ranks", lf.auto_ranks,
