@@ -50,10 +50,16 @@ void Collapse(const Dims& in, const int* perm, TransposeData* data) {
     ++groups;
   }
   // The merged input dimensions in input order; cperm maps output to input position.
+  // (An insertion sort of at most kMaxDims groups by their first input dimension; std::sort
+  // here drew GCC 12's -Warray-bounds on its 16-element insertion stage.)
   int by_input[kMaxDims];
-  for (int g = 0; g < groups; ++g) by_input[g] = g;
-  std::sort(by_input, by_input + groups,
-            [&](int a, int b) { return group_first[a] < group_first[b]; });
+  for (int g = 0; g < groups; ++g) {
+    int j = g;
+    for (; j > 0 && group_first[by_input[j - 1]] > group_first[g]; --j) {
+      by_input[j] = by_input[j - 1];
+    }
+    by_input[j] = g;
+  }
   int position[kMaxDims];
   for (int i = 0; i < groups; ++i) {
     data->dims[i] = group_size[by_input[i]];
