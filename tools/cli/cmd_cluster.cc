@@ -169,23 +169,12 @@ Status Sensitivity(const ClusterFlags& cf, const TrainFlags& flags,
     counts.push_back(static_cast<int>(k));
   }
   EDGEOPT_ENSURE(!counts.empty(), StatusCode::kInvalidArgument, "--counts is empty");
-  // The graph: a Keras model's training form (exported for each measurement), or a .tflite's.
-  ir::Graph graph;
-  const bool tflite = FileExtension(cf.model) == ".tflite";
-  if (tflite) {
-    EDGEOPT_ASSIGN_OR_RETURN(passes::LoadedGraph loaded, passes::LoadModelGraph(cf.model));
-    EDGEOPT_ENSURE(!loaded.quantized, StatusCode::kInvalidArgument,
-                   "%s: the model is quantized; analyze its float model", cf.model.c_str());
-    graph = std::move(loaded.graph);
-  } else {
-    EDGEOPT_ASSIGN_OR_RETURN(TrainModel model, LoadModelForTraining(cf.model, "", flags.seed));
-    graph = std::move(model.graph);
-  }
-  FineTuneData data;
-  EDGEOPT_RETURN_IF_ERROR(
-      LoadFineTuneData(cf.data, cf.test_data, false, 0, cf.test_samples, flags, &data));
-  EDGEOPT_ENSURE(data.test.size > 0, StatusCode::kInvalidArgument,
-                 "--sensitivity measures accuracy: give --test-data (or --data fashion-mnist)");
+  // A Keras model's training form (exported for each measurement), or a .tflite's graph.
+  EDGEOPT_ASSIGN_OR_RETURN(AnalysisModel model, LoadAnalysisModel(cf.model, flags));
+  const ir::Graph& graph = model.graph;
+  EDGEOPT_ASSIGN_OR_RETURN(
+      data::Dataset test,
+      AnalysisTestData(cf.data, cf.test_data, cf.test_samples, flags, "--sensitivity"));
   EDGEOPT_ASSIGN_OR_RETURN(
       cluster::Plan plan,
       cluster::PlanClustering(graph, prune::SplitNames(cf.layers), prune::SplitNames(cf.skip), 2));
@@ -199,11 +188,8 @@ Status Sensitivity(const ClusterFlags& cf, const TrainFlags& flags,
         cf.model.c_str(), cluster::InitName(options.init), plan.weights.size());
     for (const std::string& note : plan.notes) std::printf("  %s\n", note.c_str());
   }
-  auto accuracy = [&](const ir::Graph& g) -> StatusOr<double> {
-    if (tflite) return TfliteGraphAccuracy(g, data.test, flags.threads);
-    ir::Graph exported = g;
-    EDGEOPT_RETURN_IF_ERROR(passes::PrepareForExport(&exported));
-    return TfliteGraphAccuracy(exported, data.test, flags.threads);
+  auto accuracy = [&](const ir::Graph& g) {
+    return AnalysisAccuracy(model, g, test, flags.threads);
   };
   EDGEOPT_ASSIGN_OR_RETURN(double baseline, accuracy(graph));
   std::vector<SensitivityRow> rows;
@@ -235,7 +221,7 @@ Status Sensitivity(const ClusterFlags& cf, const TrainFlags& flags,
   }
   std::vector<std::string> names;
   for (int k : counts) names.push_back(std::to_string(k) + " values");
-  PrintSensitivityTable("clustered to a number of values", baseline, names, rows, data.test, "");
+  PrintSensitivityTable("clustered to a number of values", baseline, names, rows, test, "");
   for (const std::string& line : lines) std::printf("%s\n", line.c_str());
   if (!cf.plot.empty()) {
     WriteSensitivityPlot(cf.plot, "Clustering sensitivity (one layer at a time, one-shot)",

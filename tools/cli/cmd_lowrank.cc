@@ -223,16 +223,9 @@ StatusOr<lowrank::Plan> MakePlan(const ir::Graph& graph, const keras::KerasModel
 
 // The float model as a .tflite holds it (export passes: BatchNorm folded).
 StatusOr<ir::Graph> InferenceGraphOf(const LowRankFlags& lf, const TrainFlags& flags) {
-  if (FileExtension(lf.model) == ".tflite") {
-    EDGEOPT_ASSIGN_OR_RETURN(passes::LoadedGraph loaded, passes::LoadModelGraph(lf.model));
-    EDGEOPT_ENSURE(!loaded.quantized, StatusCode::kInvalidArgument,
-                   "%s: the model is quantized; analyze its float model", lf.model.c_str());
-    return std::move(loaded.graph);
-  }
-  EDGEOPT_ASSIGN_OR_RETURN(TrainModel model, LoadModelForTraining(lf.model, "", flags.seed));
-  ir::Graph graph = std::move(model.graph);
-  EDGEOPT_RETURN_IF_ERROR(passes::PrepareForExport(&graph));
-  return graph;
+  EDGEOPT_ASSIGN_OR_RETURN(AnalysisModel m, LoadAnalysisModel(lf.model, flags));
+  if (!m.from_tflite) EDGEOPT_RETURN_IF_ERROR(passes::PrepareForExport(&m.graph));
+  return std::move(m.graph);
 }
 
 struct SensitivityResult {
@@ -248,12 +241,9 @@ StatusOr<SensitivityResult> MeasureAndReport(const ir::Graph& graph, const LowRa
                                              const TrainFlags& flags) {
   SensitivityResult r;
   EDGEOPT_ASSIGN_OR_RETURN(r.fractions, ParseFractions(lf.fractions, "--fractions"));
-  FineTuneData data;
-  EDGEOPT_RETURN_IF_ERROR(
-      LoadFineTuneData(lf.data, lf.test_data, false, 0, lf.test_samples, flags, &data));
-  EDGEOPT_ENSURE(data.test.size > 0, StatusCode::kInvalidArgument,
-                 "%s measures accuracy: give --test-data (or --data fashion-mnist)",
-                 lf.sensitivity ? "--sensitivity" : "--auto-ranks");
+  EDGEOPT_ASSIGN_OR_RETURN(data::Dataset test,
+                           AnalysisTestData(lf.data, lf.test_data, lf.test_samples, flags,
+                                            lf.sensitivity ? "--sensitivity" : "--auto-ranks"));
   EDGEOPT_ASSIGN_OR_RETURN(Selection sel, SelectionFromFlags(lf));
   lowrank::RankRule any_rank{lowrank::RankRule::Kind::kRank, 1};
   EDGEOPT_ASSIGN_OR_RETURN(
@@ -268,9 +258,7 @@ StatusOr<SensitivityResult> MeasureAndReport(const ir::Graph& graph, const LowRa
   EDGEOPT_ENSURE(!plan.layers.empty(), StatusCode::kInvalidArgument,
                  "%s: no layer to factorize (%zu left out; see the notes)", lf.model.c_str(),
                  plan.notes.size());
-  auto accuracy = [&](const ir::Graph& g) {
-    return TfliteGraphAccuracy(g, data.test, flags.threads);
-  };
+  auto accuracy = [&](const ir::Graph& g) { return TfliteGraphAccuracy(g, test, flags.threads); };
   EDGEOPT_ASSIGN_OR_RETURN(r.baseline, accuracy(graph));
   EDGEOPT_ASSIGN_OR_RETURN(
       r.layers, lowrank::MeasureSensitivity(graph, plan, r.fractions, lf.rank_multiple, accuracy));
@@ -297,7 +285,7 @@ StatusOr<SensitivityResult> MeasureAndReport(const ir::Graph& graph, const LowRa
     rows.push_back(row);
   }
   PrintSensitivityTable("factorized to a fraction of its weights (rank)", r.baseline, names, rows,
-                        data.test, "'-': that rank would not make the layer smaller");
+                        test, "'-': that rank would not make the layer smaller");
   for (const lowrank::LayerSensitivity& l : r.layers) {
     for (const lowrank::SensitivityPoint& p : l.points) {
       std::printf("sensitivity: layer=%s params=%g rank=%d weights=%lld accuracy=%.4f\n",

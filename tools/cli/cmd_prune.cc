@@ -127,11 +127,9 @@ Status Sensitivity(const PruneFlags& pf, const TrainFlags& flags) {
   using Levels = std::vector<double>;
   EDGEOPT_ASSIGN_OR_RETURN(Levels levels, ParseFractions(pf.sparsities, "--sparsities"));
   EDGEOPT_ASSIGN_OR_RETURN(TrainModel model, LoadModelForTraining(pf.model, "", flags.seed));
-  FineTuneData data;
-  EDGEOPT_RETURN_IF_ERROR(
-      LoadFineTuneData(pf.data, pf.test_data, false, 0, pf.test_samples, flags, &data));
-  EDGEOPT_ENSURE(data.test.size > 0, StatusCode::kInvalidArgument,
-                 "--sensitivity measures accuracy: give --test-data (or --data fashion-mnist)");
+  EDGEOPT_ASSIGN_OR_RETURN(
+      data::Dataset test,
+      AnalysisTestData(pf.data, pf.test_data, pf.test_samples, flags, "--sensitivity"));
   // Every prunable layer (not only the ones pruned by default), or --layers, minus --skip.
   prune::PlanOptions po;
   po.granularity = granularity;
@@ -153,10 +151,9 @@ Status Sensitivity(const PruneFlags& pf, const TrainFlags& flags) {
     for (const std::string& note : plan.notes) std::printf("  %s\n", note.c_str());
   }
   // Accuracy of a training graph, exported as `convert` would.
-  auto accuracy = [&](const ir::Graph& training) -> StatusOr<double> {
-    ir::Graph g = training;
-    EDGEOPT_RETURN_IF_ERROR(passes::PrepareForExport(&g));
-    return TfliteGraphAccuracy(g, data.test, flags.threads);
+  const AnalysisModel keras;  // (a Keras model: graphs are exported to be measured)
+  auto accuracy = [&](const ir::Graph& training) {
+    return AnalysisAccuracy(keras, training, test, flags.threads);
   };
   EDGEOPT_ASSIGN_OR_RETURN(double baseline, accuracy(model.graph));
 
@@ -195,7 +192,7 @@ Status Sensitivity(const PruneFlags& pf, const TrainFlags& flags) {
     names.push_back(buf);
   }
   PrintSensitivityTable("pruned (" + granularity.ToString() + ") to a sparsity", baseline, names,
-                        rows, data.test, "");
+                        rows, test, "");
   for (const std::string& line : lines) std::printf("%s\n", line.c_str());
   if (!pf.plot.empty()) {
     WriteSensitivityPlot(pf.plot, "Pruning sensitivity (one layer at a time, one-shot)",

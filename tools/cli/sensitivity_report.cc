@@ -6,9 +6,13 @@
 #include <cstdlib>
 
 #include "src/export/tflite/export.h"
+#include "src/passes/model_loader.h"
+#include "src/passes/pipeline.h"
 #include "src/passes/prune/prune_plan.h"
 #include "src/report/evaluate.h"
 #include "src/report/plot.h"
+#include "src/util/file_util.h"
+#include "tools/cli/train_model_io.h"
 
 namespace edgeopt {
 namespace cli {
@@ -67,6 +71,40 @@ StatusOr<double> TfliteGraphAccuracy(const ir::Graph& graph, const data::Dataset
   eo.progress = false;
   EDGEOPT_ASSIGN_OR_RETURN(train::EvalResult r, report::EvaluateTfliteBytes(bytes, test, eo));
   return r.accuracy;
+}
+
+StatusOr<data::Dataset> AnalysisTestData(const std::string& data_spec, const std::string& test_spec,
+                                         int64_t test_samples, const TrainFlags& flags,
+                                         const char* flag) {
+  FineTuneData data;
+  EDGEOPT_RETURN_IF_ERROR(
+      LoadFineTuneData(data_spec, test_spec, false, 0, test_samples, flags, &data));
+  EDGEOPT_ENSURE(data.test.size > 0, StatusCode::kInvalidArgument,
+                 "%s measures accuracy: give --test-data (or --data fashion-mnist)", flag);
+  return std::move(data.test);
+}
+
+StatusOr<AnalysisModel> LoadAnalysisModel(const std::string& path, const TrainFlags& flags) {
+  AnalysisModel m;
+  if (FileExtension(path) == ".tflite") {
+    EDGEOPT_ASSIGN_OR_RETURN(passes::LoadedGraph loaded, passes::LoadModelGraph(path));
+    EDGEOPT_ENSURE(!loaded.quantized, StatusCode::kInvalidArgument,
+                   "%s: the model is quantized; analyze its float model", path.c_str());
+    m.graph = std::move(loaded.graph);
+    m.from_tflite = true;
+    return m;
+  }
+  EDGEOPT_ASSIGN_OR_RETURN(TrainModel model, LoadModelForTraining(path, "", flags.seed));
+  m.graph = std::move(model.graph);
+  return m;
+}
+
+StatusOr<double> AnalysisAccuracy(const AnalysisModel& m, const ir::Graph& graph,
+                                  const data::Dataset& test, int threads) {
+  if (m.from_tflite) return TfliteGraphAccuracy(graph, test, threads);
+  ir::Graph exported = graph;
+  EDGEOPT_RETURN_IF_ERROR(passes::PrepareForExport(&exported));
+  return TfliteGraphAccuracy(exported, test, threads);
 }
 
 std::string FractionName(double f) {

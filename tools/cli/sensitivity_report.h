@@ -11,6 +11,7 @@
 #include "include/edgeopt/status.h"
 #include "src/data/dataset.h"
 #include "src/ir/graph.h"
+#include "tools/cli/train_flags.h"
 
 namespace edgeopt {
 namespace cli {
@@ -34,6 +35,21 @@ void WriteSensitivityPlot(const std::string& png_path, const std::string& title,
 // Top-1 accuracy of a graph in inference form (a .tflite's) on `test` through the runtime.
 StatusOr<double> TfliteGraphAccuracy(const ir::Graph& graph, const data::Dataset& test,
                                      int threads);
+// The labeled test data an analysis measures on: the test set of `data_spec` or `test_spec` (a
+// random subset of `test_samples`); an error naming `flag` when there is none.
+StatusOr<data::Dataset> AnalysisTestData(const std::string& data_spec, const std::string& test_spec,
+                                         int64_t test_samples, const TrainFlags& flags,
+                                         const char* flag);
+// A model's float graph for an analysis: a .tflite's (quantized ones refused), or a Keras
+// model's training form.
+struct AnalysisModel {
+  ir::Graph graph;
+  bool from_tflite = false;
+};
+StatusOr<AnalysisModel> LoadAnalysisModel(const std::string& path, const TrainFlags& flags);
+// Accuracy of an analysis graph: exported as `convert` would (a .tflite's as it is).
+StatusOr<double> AnalysisAccuracy(const AnalysisModel& m, const ir::Graph& graph,
+                                  const data::Dataset& test, int threads);
 // "1/4" for 0.25 (the inverse of a power of two), else "%g".
 std::string FractionName(double f);
 // "0.5,0.25" -> values, each in (0, 1); `flag` names the option in messages.
