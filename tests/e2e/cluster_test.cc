@@ -21,17 +21,9 @@ namespace edgeopt {
 namespace testing {
 namespace {
 
-class ClusterE2E : public ::testing::Test {
+class ClusterE2E : public BaselineE2E {
  protected:
-  void SetUp() override {
-    base_ = TrainedFmnistBaseline(1);
-    ASSERT_FALSE(base_.empty()) << "no Fashion-MNIST baseline";
-    dir_ = MakeTempDir("cluster_e2e");
-  }
-  void TearDown() override { RunCommand("rm -rf '" + dir_ + "'"); }
-  std::string Tmp(const std::string& name) const { return dir_ + "/" + name; }
-
-  std::string base_, dir_;
+  ClusterE2E() : BaselineE2E("cluster_e2e") {}
 };
 
 TEST_F(ClusterE2E, SixteenClustersKeepAccuracyAndZipSmaller) {

@@ -18,17 +18,9 @@ namespace edgeopt {
 namespace testing {
 namespace {
 
-class LowRankE2E : public ::testing::Test {
+class LowRankE2E : public BaselineE2E {
  protected:
-  void SetUp() override {
-    base_ = TrainedFmnistBaseline(1);
-    ASSERT_FALSE(base_.empty()) << "no Fashion-MNIST baseline";
-    dir_ = MakeTempDir("lowrank_e2e");
-  }
-  void TearDown() override { RunCommand("rm -rf '" + dir_ + "'"); }
-  std::string Tmp(const std::string& name) const { return dir_ + "/" + name; }
-
-  std::string base_, dir_;
+  LowRankE2E() : BaselineE2E("lowrank_e2e") {}
 };
 
 TEST_F(LowRankE2E, QuarterOfTheWeightsKeepsAccuracyAndShrinksTheFile) {

@@ -16,21 +16,13 @@ namespace edgeopt {
 namespace testing {
 namespace {
 
-class PipelineE2E : public ::testing::Test {
+class PipelineE2E : public BaselineE2E {
  protected:
-  void SetUp() override {
-    base_ = TrainedFmnistBaseline(1);
-    ASSERT_FALSE(base_.empty()) << "no Fashion-MNIST baseline";
-    dir_ = MakeTempDir("pipeline_e2e");
-  }
-  void TearDown() override { RunCommand("rm -rf '" + dir_ + "'"); }
-  std::string Tmp(const std::string& name) const { return dir_ + "/" + name; }
+  PipelineE2E() : BaselineE2E("pipeline_e2e") {}
   std::string Recipe(const std::string& name, const std::string& json) const {
     EXPECT_TRUE(WriteFileAtomic(Tmp(name), std::vector<uint8_t>(json.begin(), json.end())).ok());
     return Tmp(name);
   }
-
-  std::string base_, dir_;
 };
 
 TEST_F(PipelineE2E, PruneClusterQuantizeKeepsZerosAndClusters) {

@@ -39,6 +39,23 @@ inline std::string FmnistSubset(const std::string& dir, const std::string& split
   return WriteNpz(path, {{"x", x}, {"y", y}}).ok() ? path : "";
 }
 
+// A fixture of the compression e2e tests: the cached 1-epoch Fashion-MNIST baseline (base_) and
+// a temporary directory (Tmp), removed after each test.
+class BaselineE2E : public ::testing::Test {
+ protected:
+  explicit BaselineE2E(const char* prefix) : prefix_(prefix) {}
+  void SetUp() override {
+    base_ = TrainedFmnistBaseline(1);
+    ASSERT_FALSE(base_.empty()) << "no Fashion-MNIST baseline";
+    dir_ = MakeTempDir(prefix_);
+  }
+  void TearDown() override { RunCommand("rm -rf '" + dir_ + "'"); }
+  std::string Tmp(const std::string& name) const { return dir_ + "/" + name; }
+
+  const char* prefix_;
+  std::string base_, dir_;
+};
+
 inline std::string Edgeopt(const std::string& args) {
   std::string log;
   const int rc = RunCommand(EdgeoptBinary() + " " + args, &log);
