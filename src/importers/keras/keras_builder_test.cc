@@ -209,6 +209,10 @@ TEST(KerasBuild, ErrorsNameTheLayer) {
                                                      {"recurrent_activation", "hard_sigmoid"}})}))
                 .find("recurrent_activation 'hard_sigmoid'"),
             std::string::npos);
+  EXPECT_NE(error(Sequential({4}, {Layer("Dense", {{"name", "d"}, {"units", 4}}),
+                                   Layer("Dense", {{"name", "d"}, {"units", 4}})}))
+                .find("two layers are named 'd' (Keras requires unique layer names)"),
+            std::string::npos);
   Json no_shape = Sequential({4}, {});
   no_shape["config"]["layers"] = Json::array({Layer("Dense", {{"name", "d"}, {"units", 2}})});
   EXPECT_NE(error(no_shape).find("declares no input shape"), std::string::npos);

@@ -3,6 +3,7 @@
 #include <cctype>
 #include <cmath>
 #include <cstdio>
+#include <set>
 
 namespace edgeopt {
 namespace keras {
@@ -432,6 +433,19 @@ Status ValidateModelConfig(const Json& config, const std::string& where) {
   std::vector<LayerEntry> layers;
   Status listed = ListLayers(config, &layers, true);
   if (!listed.ok()) return listed.WithPrefix(where);
+  // Layer names are unique within a model (Keras refuses a model that repeats one: the weights
+  // and the calls of the two could not be told apart).
+  std::set<std::string> seen;
+  for (const LayerEntry& e : layers) {
+    std::string key;
+    for (const std::string& s : e.scope) key += s + "/";
+    if (!seen.insert(key + e.name).second) {
+      return MakeStatus(StatusCode::kInvalidModel,
+                        "%s: two layers are named '%s'%s%s (Keras requires unique layer names)",
+                        where.c_str(), e.name.c_str(), e.scope.empty() ? "" : " in ",
+                        e.scope.empty() ? "" : e.scope.back().c_str());
+    }
+  }
   return Status::Ok();
 }
 
