@@ -371,11 +371,7 @@ int RunCluster(int argc, char** argv) {
                  "the model to cluster: Keras (.keras or .h5), or a float .tflite (with "
                  "--one-shot: fine-tuning needs the Keras model)")
       ->required();
-  app.add_option("--data", cf.data,
-                 "training data for fine-tuning (e.g. fashion-mnist, FILE.npz, DIR/)");
-  app.add_option("--test-data", cf.test_data,
-                 "labeled data for the accuracy before / after (default fashion-mnist:test for "
-                 "fashion-mnist)");
+  AddCompressionDataFlags(&app, &cf.data, &cf.test_data);
   app.add_option("-o,--output", cf.output,
                  "the clustered model: .keras, .h5 or .tflite (required unless --sensitivity)");
   app.add_option("--clusters", cf.clusters, "distinct values per kernel (or channel; default 16)");
@@ -401,10 +397,7 @@ int RunCluster(int argc, char** argv) {
   app.add_flag("--sparse", cf.sparse,
                ".tflite output: TFLite's sparse tensor encoding for pruned weights (the sizes "
                "reported are of both files so encoded)");
-  app.add_option("--max-samples", cf.max_samples,
-                 "fine-tune on a random subset of this many training samples");
-  app.add_option("--test-samples", cf.test_samples,
-                 "measure accuracy on a random subset of this many test samples");
+  AddSubsetFlags(&app, &cf.max_samples, &cf.test_samples);
   AddTrainFlags(&app, &flags);
   EDGEOPT_CLI_PARSE(app, argc, argv);
   Status s = Cluster(cf, flags);

@@ -507,11 +507,7 @@ int RunLowRank(int argc, char** argv) {
                  "the model to factorize: Keras (.keras or .h5), or a float .tflite (with "
                  "--one-shot: fine-tuning needs the Keras model)")
       ->required();
-  app.add_option("--data", lf.data,
-                 "training data for fine-tuning (e.g. fashion-mnist, FILE.npz, DIR/)");
-  app.add_option("--test-data", lf.test_data,
-                 "labeled data for the accuracy before / after (default fashion-mnist:test for "
-                 "fashion-mnist)");
+  AddCompressionDataFlags(&app, &lf.data, &lf.test_data);
   app.add_option("-o,--output", lf.output,
                  "the factorized model: .keras, .h5 or .tflite (required unless --sensitivity)");
   app.add_option("--energy", lf.energy,
@@ -545,10 +541,7 @@ int RunLowRank(int argc, char** argv) {
                  "among --fractions that cost at most this many points of accuracy one-shot, "
                  "that layer alone (layers with none are left as they are)")
       ->check(CLI::Range(0.0, 100.0));
-  app.add_option("--max-samples", lf.max_samples,
-                 "fine-tune on a random subset of this many training samples");
-  app.add_option("--test-samples", lf.test_samples,
-                 "measure accuracy on a random subset of this many test samples");
+  AddSubsetFlags(&app, &lf.max_samples, &lf.test_samples);
   AddTrainFlags(&app, &flags);
   EDGEOPT_CLI_PARSE(app, argc, argv);
   Status s = LowRank(lf, flags);

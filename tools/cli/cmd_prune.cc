@@ -453,11 +453,7 @@ int RunPrune(int argc, char** argv) {
   TrainFlags flags;
   flags.epochs = 2;
   app.add_option("model", pf.model, "the Keras model to prune (.keras or .h5)")->required();
-  app.add_option("--data", pf.data,
-                 "training data for fine-tuning (e.g. fashion-mnist, FILE.npz, DIR/)");
-  app.add_option("--test-data", pf.test_data,
-                 "labeled data for the accuracy before / after (default fashion-mnist:test for "
-                 "fashion-mnist)");
+  AddCompressionDataFlags(&app, &pf.data, &pf.test_data);
   app.add_option("-o,--output", pf.output,
                  "the pruned model: .keras, .h5 or .tflite (required unless --sensitivity)");
   app.add_option("--structure", pf.structure, "unstructured (default), block:RxC, N:M or channel");
@@ -488,10 +484,7 @@ int RunPrune(int argc, char** argv) {
                  "for --sensitivity: a PNG of accuracy against the weights kept");
   app.add_flag("--sparse", pf.sparse,
                ".tflite output: TFLite's sparse tensor encoding for pruned weights");
-  app.add_option("--max-samples", pf.max_samples,
-                 "fine-tune on a random subset of this many training samples");
-  app.add_option("--test-samples", pf.test_samples,
-                 "measure accuracy on a random subset of this many test samples");
+  AddSubsetFlags(&app, &pf.max_samples, &pf.test_samples);
   AddTrainFlags(&app, &flags);
   EDGEOPT_CLI_PARSE(app, argc, argv);
   const bool nm =

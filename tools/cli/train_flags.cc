@@ -75,6 +75,21 @@ void AddTrainFlags(CLI::App* app, TrainFlags* f) {
                   "(needs gnuplot; rewritten after every epoch)");
 }
 
+void AddCompressionDataFlags(CLI::App* app, std::string* data, std::string* test_data) {
+  app->add_option("--data", *data,
+                  "training data for fine-tuning (e.g. fashion-mnist, FILE.npz, DIR/)");
+  app->add_option("--test-data", *test_data,
+                  "labeled data for the accuracy before / after (default fashion-mnist:test for "
+                  "fashion-mnist)");
+}
+
+void AddSubsetFlags(CLI::App* app, int64_t* max_samples, int64_t* test_samples) {
+  app->add_option("--max-samples", *max_samples,
+                  "fine-tune on a random subset of this many training samples");
+  app->add_option("--test-samples", *test_samples,
+                  "measure accuracy on a random subset of this many test samples");
+}
+
 StatusOr<train::TrainOptions> MakeTrainOptions(const TrainFlags& f, int default_batch) {
   train::TrainOptions o;
   EDGEOPT_ENSURE(f.epochs >= 0, StatusCode::kInvalidArgument, "--epochs %d", f.epochs);

@@ -48,6 +48,11 @@ struct TrainFlags {
 // Registers --epochs --batch-size --lr --optimizer --seed --threads --quiet and
 // the rest.
 void AddTrainFlags(CLI::App* app, TrainFlags* flags);
+// The data flags of the commands that compress a model, fine-tune it and measure it before and
+// after (prune, cluster, lowrank): --data and --test-data, and --max-samples and
+// --test-samples.
+void AddCompressionDataFlags(CLI::App* app, std::string* data, std::string* test_data);
+void AddSubsetFlags(CLI::App* app, int64_t* max_samples, int64_t* test_samples);
 // `default_batch` applies when --batch-size was not given.
 StatusOr<train::TrainOptions> MakeTrainOptions(const TrainFlags& flags, int default_batch);
 // Data for training: the spec, a validation set (--validation-data or
