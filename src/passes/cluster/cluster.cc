@@ -268,23 +268,13 @@ StatusOr<Plan> PlanClustering(const ir::Graph& graph, const std::vector<std::str
                               const std::vector<std::string>& skip, int clusters,
                               const std::map<std::string, int>& layer_clusters) {
   const std::vector<prune::PrunableWeight> candidates = prune::WeightLayers(graph);
-  std::string names;
-  for (const prune::PrunableWeight& p : candidates) names += (names.empty() ? "" : ", ") + p.layer;
-  auto known = [&](const std::string& name) {
-    for (const prune::PrunableWeight& p : candidates) {
-      if (p.layer == name) return true;
-    }
-    return false;
-  };
   std::vector<std::string> named = layers;
   named.insert(named.end(), skip.begin(), skip.end());
   for (const auto& kv : layer_clusters) named.push_back(kv.first);
-  for (const std::string& name : named) {
-    EDGEOPT_ENSURE(known(name), StatusCode::kNotFound,
-                   "'%s' is not a layer with weights to cluster (CONV_2D, DEPTHWISE_CONV_2D or "
-                   "FULLY_CONNECTED with float weights); the model has: %s",
-                   name.c_str(), names.empty() ? "(none)" : names.c_str());
-  }
+  EDGEOPT_RETURN_IF_ERROR(prune::CheckLayerNames(
+      candidates, named,
+      "a layer with weights to cluster (CONV_2D, DEPTHWISE_CONV_2D or FULLY_CONNECTED with float "
+      "weights)"));
   Plan plan;
   for (const prune::PrunableWeight& p : candidates) {
     const bool listed = std::find(layers.begin(), layers.end(), p.layer) != layers.end();

@@ -19,11 +19,6 @@ constexpr double kMaxSvdWork = 4e9;
 bool IsConv2DClass(const std::string& cls) { return cls == "Conv2D" || cls == "Convolution2D"; }
 bool IsConv1DClass(const std::string& cls) { return cls == "Conv1D" || cls == "Convolution1D"; }
 
-// A layer's name: its node's (the Keras layer), or its kernel's when the node has none.
-std::string LayerName(const ir::Graph& g, const ir::Node& n) {
-  return n.name.empty() ? g.tensors[n.inputs[1]].name : n.name;
-}
-
 // The "layers" array of the (nested) model config that holds `name`, or nullptr.
 Json* ParentLayers(Json* model, const std::string& name, int depth = 0) {
   if (depth > 32 || !model->is_object() || !model->contains("config")) return nullptr;
@@ -235,33 +230,20 @@ StatusOr<Plan> PlanFactorization(const ir::Graph& graph, const keras::KerasModel
                                  const std::vector<std::string>& skip, const RankRule& rule,
                                  const std::map<std::string, int>& layer_ranks,
                                  int64_t min_weights) {
-  std::vector<const ir::Node*> candidates;
-  std::string names;
-  for (const ir::Node& n : graph.nodes) {
-    if ((n.op != "FULLY_CONNECTED" && n.op != "CONV_2D") || n.inputs.size() < 2 ||
-        n.inputs[1] < 0) {
-      continue;
-    }
-    const ir::Tensor& w = graph.tensors[n.inputs[1]];
-    if (!w.is_constant || w.dtype != DType::kFloat32 || w.has_sparsity) continue;
+  // The FULLY_CONNECTED and CONV_2D kernels (a shared one once), with Keras origins when a
+  // Keras model is to be rewritten; sparse-encoded ones have no dense values to factorize.
+  std::vector<prune::PrunableWeight> candidates;
+  for (const prune::PrunableWeight& p : prune::WeightLayers(graph)) {
+    const ir::Tensor& w = graph.tensors[p.tensor];
+    if ((p.op != "FULLY_CONNECTED" && p.op != "CONV_2D") || w.has_sparsity) continue;
     if (model != nullptr && w.origin.empty()) continue;
-    if (std::any_of(candidates.begin(), candidates.end(),
-                    [&](const ir::Node* c) { return c->inputs[1] == n.inputs[1]; })) {
-      continue;  // a kernel shared by several nodes
-    }
-    candidates.push_back(&n);
-    names += (names.empty() ? "" : ", ") + LayerName(graph, n);
+    candidates.push_back(p);
   }
   std::vector<std::string> named = layers;
   named.insert(named.end(), skip.begin(), skip.end());
   for (const auto& kv : layer_ranks) named.push_back(kv.first);
-  for (const std::string& name : named) {
-    const bool known = std::any_of(candidates.begin(), candidates.end(),
-                                   [&](const ir::Node* n) { return LayerName(graph, *n) == name; });
-    EDGEOPT_ENSURE(known, StatusCode::kNotFound,
-                   "'%s' is not a dense or convolution layer with float weights; the model has: %s",
-                   name.c_str(), names.empty() ? "(none)" : names.c_str());
-  }
+  EDGEOPT_RETURN_IF_ERROR(
+      prune::CheckLayerNames(candidates, named, "a dense or convolution layer with float weights"));
 
   // Layer names that occur more than once in the model's config (Keras refuses such models; a
   // config edit by name could touch the wrong one).
@@ -275,8 +257,9 @@ StatusOr<Plan> PlanFactorization(const ir::Graph& graph, const keras::KerasModel
     }
   }
   Plan plan;
-  for (const ir::Node* n : candidates) {
-    const std::string name = LayerName(graph, *n);
+  for (const prune::PrunableWeight& candidate : candidates) {
+    const ir::Node* n = &graph.nodes[candidate.node];
+    const std::string& name = candidate.layer;
     const bool listed = std::find(layers.begin(), layers.end(), name) != layers.end();
     if (std::find(skip.begin(), skip.end(), name) != skip.end()) {
       plan.notes.push_back(name + ": skipped (--skip)");

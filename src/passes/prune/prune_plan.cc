@@ -95,6 +95,18 @@ std::vector<PrunableWeight> WeightLayers(const ir::Graph& graph) {
   return candidates;
 }
 
+Status CheckLayerNames(const std::vector<PrunableWeight>& candidates,
+                       const std::vector<std::string>& named, const std::string& what) {
+  std::vector<std::string> names;
+  for (const PrunableWeight& p : candidates) names.push_back(p.layer);
+  for (const std::string& name : named) {
+    EDGEOPT_ENSURE(std::find(names.begin(), names.end(), name) != names.end(),
+                   StatusCode::kNotFound, "'%s' is not %s; the model has: %s", name.c_str(),
+                   what.c_str(), JoinNames(names).c_str());
+  }
+  return Status::Ok();
+}
+
 StatusOr<Plan> PlanPruning(const ir::Graph& graph, const PlanOptions& options) {
   // Every candidate layer in execution order (a shared layer once).
   std::vector<PrunableWeight> candidates = WeightLayers(graph);
@@ -103,14 +115,11 @@ StatusOr<Plan> PlanPruning(const ir::Graph& graph, const PlanOptions& options) {
   auto known = [&](const std::string& name) {
     return std::find(names.begin(), names.end(), name) != names.end();
   };
-  for (const auto* list : {&options.layers, &options.skip}) {
-    for (const std::string& name : *list) {
-      EDGEOPT_ENSURE(known(name), StatusCode::kNotFound,
-                     "'%s' is not a prunable layer (CONV_2D, DEPTHWISE_CONV_2D or "
-                     "FULLY_CONNECTED with float weights); the model has: %s",
-                     name.c_str(), JoinNames(names).c_str());
-    }
-  }
+  std::vector<std::string> named = options.layers;
+  named.insert(named.end(), options.skip.begin(), options.skip.end());
+  EDGEOPT_RETURN_IF_ERROR(CheckLayerNames(
+      candidates, named,
+      "a prunable layer (CONV_2D, DEPTHWISE_CONV_2D or FULLY_CONNECTED with float weights)"));
   for (const auto& [name, s] : options.layer_sparsity) {
     (void)s;
     EDGEOPT_ENSURE(known(name), StatusCode::kNotFound,

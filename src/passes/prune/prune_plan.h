@@ -46,6 +46,11 @@ struct Plan {
 // weights, in execution order (a weight shared by several nodes once); sparsity 0.
 std::vector<PrunableWeight> WeightLayers(const ir::Graph& graph);
 
+// kNotFound for the first of `named` that is none of the candidates' layers: "'NAME' is not
+// WHAT; the model has: a, b" (the candidates' layers, "(none)" without any).
+Status CheckLayerNames(const std::vector<PrunableWeight>& candidates,
+                       const std::vector<std::string>& named, const std::string& what);
+
 // Errors for names that are not prunable layers of the graph (the message lists them).
 StatusOr<Plan> PlanPruning(const ir::Graph& graph, const PlanOptions& options);
 
