@@ -52,12 +52,8 @@ struct ClusterFlags {
 };
 
 // What the reports print: sizes of the original and the clustered .tflite, accuracies.
-struct Summary {
-  size_t tflite = 0, zipped = 0, original_tflite = 0, original_zipped = 0, bytes = 0;
-  std::string output, test_name;
-  int64_t test_size = 0;
-  bool evaluated = false, fine_tuned = false;
-  double before = 0, clustered = 0, after = 0;  // accuracies
+struct Summary : CompressionSummary {
+  double clustered = 0;  // accuracy before fine-tuning
 };
 
 // The per-layer table, the sizes, the accuracies and the machine-readable last line.
@@ -137,19 +133,10 @@ Status ClusterTflite(const ClusterFlags& cf, const TrainFlags& flags,
   cluster::WeightClusterer clusterer(plan, options);
   EDGEOPT_RETURN_IF_ERROR(clusterer.ClusterGraph(&graph));
   if (cf.sparse) EDGEOPT_RETURN_IF_ERROR(prune::EncodeSparseWeights(&graph).status());
-  EDGEOPT_ASSIGN_OR_RETURN(OneShotResult r, FinishOneShotTflite(in, graph, cf.data, cf.test_data,
-                                                                cf.test_samples, flags, cf.output));
   Summary summary;
-  summary.tflite = summary.bytes = r.bytes;
-  summary.zipped = r.zipped;
-  summary.original_tflite = r.original_bytes;
-  summary.original_zipped = r.original_zipped;
-  summary.evaluated = r.evaluated;
-  summary.before = r.before;
-  summary.after = r.after;
-  summary.output = cf.output;
-  summary.test_name = r.test_name;
-  summary.test_size = r.test_size;
+  EDGEOPT_ASSIGN_OR_RETURN(
+      static_cast<CompressionSummary&>(summary),
+      FinishOneShotTflite(in, graph, cf.data, cf.test_data, cf.test_samples, flags, cf.output));
   PrintSummary(clusterer, summary,
                std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
   return Status::Ok();

@@ -83,14 +83,10 @@ StatusOr<lowrank::RankRule> MakeRule(const LowRankFlags& lf) {
   return rule;
 }
 
-struct Summary {
-  size_t tflite = 0, zipped = 0, original_tflite = 0, original_zipped = 0, bytes = 0;
+struct Summary : CompressionSummary {
   int64_t model_weights_before = 0, model_weights_after = 0;
   int64_t macs_before = 0, macs_after = 0;
-  std::string output, test_name;
-  int64_t test_size = 0;
-  bool evaluated = false, fine_tuned = false;
-  double before = 0, factored = 0, after = 0;  // accuracies
+  double factored = 0;  // accuracy before fine-tuning
 };
 
 // Weights (kernels and biases) and multiply-adds per sample of the CONV_2D, DEPTHWISE_CONV_2D
@@ -364,18 +360,10 @@ Status LowRankTflite(const LowRankFlags& lf, const TrainFlags& flags,
   using Reports = std::vector<lowrank::LayerReport>;
   EDGEOPT_ASSIGN_OR_RETURN(Reports reports, lowrank::FactorizeGraph(&graph, plan));
   CountModel(graph, &summary.model_weights_after, &summary.macs_after);
-  EDGEOPT_ASSIGN_OR_RETURN(OneShotResult r, FinishOneShotTflite(in, graph, lf.data, lf.test_data,
-                                                                lf.test_samples, flags, lf.output));
-  summary.tflite = summary.bytes = r.bytes;
-  summary.zipped = r.zipped;
-  summary.original_tflite = r.original_bytes;
-  summary.original_zipped = r.original_zipped;
-  summary.evaluated = r.evaluated;
-  summary.before = summary.factored = r.before;
-  summary.after = r.after;
-  summary.output = lf.output;
-  summary.test_name = r.test_name;
-  summary.test_size = r.test_size;
+  EDGEOPT_ASSIGN_OR_RETURN(
+      static_cast<CompressionSummary&>(summary),
+      FinishOneShotTflite(in, graph, lf.data, lf.test_data, lf.test_samples, flags, lf.output));
+  summary.factored = summary.before;
   PrintSummary(reports, summary,
                std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
   return Status::Ok();

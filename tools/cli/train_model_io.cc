@@ -101,15 +101,17 @@ StatusOr<OneShotTflite> LoadOneShotTflite(const std::string& path, const std::st
   return in;
 }
 
-StatusOr<OneShotResult> FinishOneShotTflite(const OneShotTflite& in, const ir::Graph& rewritten,
-                                            const std::string& data_spec,
-                                            const std::string& test_spec, int64_t test_samples,
-                                            const TrainFlags& flags, const std::string& output) {
+StatusOr<CompressionSummary> FinishOneShotTflite(const OneShotTflite& in,
+                                                 const ir::Graph& rewritten,
+                                                 const std::string& data_spec,
+                                                 const std::string& test_spec, int64_t test_samples,
+                                                 const TrainFlags& flags,
+                                                 const std::string& output) {
   FineTuneData data;
   EDGEOPT_RETURN_IF_ERROR(
       LoadFineTuneData(data_spec, test_spec, false, 0, test_samples, flags, &data));
   EDGEOPT_ASSIGN_OR_RETURN(std::vector<uint8_t> tflite, ExportTflite(rewritten));
-  OneShotResult r;
+  CompressionSummary r;
   r.evaluated = data.test.size > 0;
   if (r.evaluated) {
     report::EvalOptions eo;
@@ -125,9 +127,10 @@ StatusOr<OneShotResult> FinishOneShotTflite(const OneShotTflite& in, const ir::G
     r.test_size = data.test.size;
   }
   EDGEOPT_RETURN_IF_ERROR(WriteFileAtomic(output, tflite));
-  r.bytes = tflite.size();
+  r.output = output;
+  r.tflite = r.bytes = tflite.size();
   EDGEOPT_ASSIGN_OR_RETURN(r.zipped, ZippedSize("model.tflite", tflite));
-  r.original_bytes = in.original.size();
+  r.original_tflite = in.original.size();
   EDGEOPT_ASSIGN_OR_RETURN(r.original_zipped, ZippedSize("model.tflite", in.original));
   return r;
 }

@@ -60,19 +60,24 @@ struct OneShotTflite {
 };
 StatusOr<OneShotTflite> LoadOneShotTflite(const std::string& path, const std::string& output,
                                           bool one_shot, const char* verb, const char* past);
+// What a compression command (cluster, lowrank) reports of its result: the .tflite sizes of
+// the original and the result, plain and zipped; the output file and its bytes; the accuracies
+// before and after on the test data.
+struct CompressionSummary {
+  size_t tflite = 0, zipped = 0, original_tflite = 0, original_zipped = 0, bytes = 0;
+  std::string output, test_name;
+  int64_t test_size = 0;
+  bool evaluated = false, fine_tuned = false;
+  double before = 0, after = 0;  // accuracies
+};
 // The rewritten graph exported and written to `output` (atomically), with the sizes and the
 // accuracies (through the runtime, on the test data of `data_spec` or `test_spec`) of both.
-struct OneShotResult {
-  size_t bytes = 0, zipped = 0, original_bytes = 0, original_zipped = 0;
-  bool evaluated = false;
-  double before = 0, after = 0;  // accuracies
-  std::string test_name;
-  int64_t test_size = 0;
-};
-StatusOr<OneShotResult> FinishOneShotTflite(const OneShotTflite& in, const ir::Graph& rewritten,
-                                            const std::string& data_spec,
-                                            const std::string& test_spec, int64_t test_samples,
-                                            const TrainFlags& flags, const std::string& output);
+StatusOr<CompressionSummary> FinishOneShotTflite(const OneShotTflite& in,
+                                                 const ir::Graph& rewritten,
+                                                 const std::string& data_spec,
+                                                 const std::string& test_spec, int64_t test_samples,
+                                                 const TrainFlags& flags,
+                                                 const std::string& output);
 // Checks `path` has an extension SaveTrainedModel can write and, for .tflite, that
 // the export passes accept the graph, before training starts.
 Status CheckOutputPath(const TrainModel& model, const std::string& path);
