@@ -234,23 +234,14 @@ TEST_F(ClusterE2E, SensitivityTable) {
 }
 
 TEST_F(ClusterE2E, BadArgumentsFailWithAMessageAndNoFile) {
-  struct Case {
-    std::string args, message;
-  };
-  const std::vector<Case> cases = {
-      {"--clusters 1 --one-shot", "--clusters must be in [2, 65536]"},
-      {"--init spiral --one-shot", "unknown centroid initialization 'spiral'"},
-      {"--layers nope --one-shot", "'nope' is not a layer with weights to cluster"},
-      {"--clusters 16", "fine-tuning needs --data"},
-  };
-  for (const Case& c : cases) {
-    std::string log;
-    const int rc = RunCommand(
-        EdgeoptBinary() + " cluster " + base_ + " " + c.args + " -o " + Tmp("out.tflite"), &log);
-    EXPECT_EQ(rc, 1) << c.args << ":\n" << log;
-    EXPECT_NE(log.find(c.message), std::string::npos) << c.args << ":\n" << log;
-    EXPECT_FALSE(ReadFileBytes(Tmp("out.tflite")).ok()) << c.args;
-  }
+  ExpectFailures("cluster",
+                 {
+                     {"--clusters 1 --one-shot", "--clusters must be in [2, 65536]"},
+                     {"--init spiral --one-shot", "unknown centroid initialization 'spiral'"},
+                     {"--layers nope --one-shot", "'nope' is not a layer with weights to cluster"},
+                     {"--clusters 16", "fine-tuning needs --data"},
+                 },
+                 "out.tflite");
   std::string log;
   EXPECT_EQ(RunCommand(EdgeoptBinary() + " cluster " + base_ + " --one-shot --sparse -o " +
                            Tmp("out.keras"),

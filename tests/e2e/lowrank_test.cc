@@ -163,27 +163,19 @@ TEST_F(LowRankE2E, AutoRanksFromTheSensitivityAnalysis) {
 }
 
 TEST_F(LowRankE2E, BadArgumentsFailWithAMessageAndNoFile) {
-  struct Case {
-    std::string args, message;
-  };
-  const std::vector<Case> cases = {
-      {"--rank 4 --energy 0.5 --one-shot", "give one of --rank, --energy, --params and"},
-      {"--rank 4 --auto-ranks 1 --one-shot", "give one of --rank, --energy, --params and"},
-      {"--auto-ranks 1 --one-shot", "--auto-ranks measures accuracy: give --test-data"},
-      {"--params 1.5 --one-shot", "--params must be in (0, 1)"},
-      {"--layers nope --one-shot", "'nope' is not a dense or convolution layer"},
-      {"--layer-ranks dense=0 --one-shot", "rank '0' of dense must be in"},
-      {"--rank 200 --layers dense_1 --one-shot", "no layer to factorize"},
-      {"--epochs 1", "fine-tuning needs --data"},
-  };
-  for (const Case& c : cases) {
-    std::string log;
-    const int rc = RunCommand(
-        EdgeoptBinary() + " lowrank " + base_ + " " + c.args + " -o " + Tmp("out.keras"), &log);
-    EXPECT_EQ(rc, 1) << c.args << ":\n" << log;
-    EXPECT_NE(log.find(c.message), std::string::npos) << c.args << ":\n" << log;
-    EXPECT_FALSE(ReadFileBytes(Tmp("out.keras")).ok()) << c.args;
-  }
+  ExpectFailures(
+      "lowrank",
+      {
+          {"--rank 4 --energy 0.5 --one-shot", "give one of --rank, --energy, --params and"},
+          {"--rank 4 --auto-ranks 1 --one-shot", "give one of --rank, --energy, --params and"},
+          {"--auto-ranks 1 --one-shot", "--auto-ranks measures accuracy: give --test-data"},
+          {"--params 1.5 --one-shot", "--params must be in (0, 1)"},
+          {"--layers nope --one-shot", "'nope' is not a dense or convolution layer"},
+          {"--layer-ranks dense=0 --one-shot", "rank '0' of dense must be in"},
+          {"--rank 200 --layers dense_1 --one-shot", "no layer to factorize"},
+          {"--epochs 1", "fine-tuning needs --data"},
+      },
+      "out.keras");
   std::string log;
   EXPECT_EQ(RunCommand(EdgeoptBinary() + " lowrank " + base_ + " --one-shot", &log), 1);
   EXPECT_NE(log.find("-o/--output is required (or --sensitivity)"), std::string::npos) << log;

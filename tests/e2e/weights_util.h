@@ -10,6 +10,7 @@
 #include <cstring>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "src/data/dataset.h"
@@ -51,6 +52,21 @@ class BaselineE2E : public ::testing::Test {
   }
   void TearDown() override { RunCommand("rm -rf '" + dir_ + "'"); }
   std::string Tmp(const std::string& name) const { return dir_ + "/" + name; }
+
+  // `edgeopt COMMAND BASELINE ARGS -o Tmp(output)` for each (ARGS, message) case: exit 1, the
+  // message in the output, no output file.
+  void ExpectFailures(const std::string& command,
+                      const std::vector<std::pair<std::string, std::string>>& cases,
+                      const std::string& output) const {
+    for (const auto& [args, message] : cases) {
+      std::string log;
+      const int rc = RunCommand(
+          EdgeoptBinary() + " " + command + " " + base_ + " " + args + " -o " + Tmp(output), &log);
+      EXPECT_EQ(rc, 1) << args << ":\n" << log;
+      EXPECT_NE(log.find(message), std::string::npos) << args << ":\n" << log;
+      EXPECT_FALSE(ReadFileBytes(Tmp(output)).ok()) << args;
+    }
+  }
 
   const char* prefix_;
   std::string base_, dir_;
