@@ -220,8 +220,10 @@ TEST(KerasBuild, ErrorsNameTheLayer) {
             std::string::npos);
 }
 
-// Found by fuzz/keras_config_fuzz: two nested models that each have a layer 'd' got the first
-// one's initialized kernel for the second (a read past its end); now an error naming the layer.
+// Two nested models that each have a layer 'd': Keras allows it, but edgeopt keys weights by the
+// bare layer name. With different shapes the second 'd' got the first one's kernel (found by
+// fuzz/keras_config_fuzz); with equal shapes the two shared one set of weights silently, and
+// `train` wrote a .keras it could not read back. Now an error that names both models.
 TEST(KerasBuild, LayerNameSharedByTwoNestedModelsIsAnError) {
   auto inner = [](const std::string& name, int64_t in, int64_t units) {
     Json model = Sequential({in}, {Layer("Dense", {{"name", "d"}, {"units", units}})});
@@ -229,13 +231,30 @@ TEST(KerasBuild, LayerNameSharedByTwoNestedModelsIsAnError) {
     model["config"]["layers"][0]["config"]["name"] = name + "_in";
     return model;
   };
-  const Json config = Sequential({4}, {inner("first", 4, 3), inner("second", 3, 5)});
-  StatusOr<KerasModel> m = ModelFromConfig(config, 1);
+  for (int64_t units : {5, 3}) {
+    const Json config = Sequential({4}, {inner("first", 4, 3), inner("second", 3, units)});
+    StatusOr<KerasModel> m = ModelFromConfig(config, 1);
+    ASSERT_FALSE(m.ok()) << units;
+    EXPECT_EQ(m.status().code(), StatusCode::kUnsupported);
+    EXPECT_NE(m.status().ToString().find(
+                  "layer name 'd' is used both in nested model 'first' and in nested model "
+                  "'second'; edgeopt needs layer names unique across nested models"),
+              std::string::npos)
+        << m.status().ToString();
+  }
+  // A nested layer may not take the name of an outer one either.
+  const Json outer_too =
+      Sequential({4}, {Layer("Dense", {{"name", "d"}, {"units", 4}}), inner("first", 4, 3)});
+  StatusOr<KerasModel> m = ModelFromConfig(outer_too, 1);
   ASSERT_FALSE(m.ok());
-  EXPECT_NE(m.status().ToString().find("layer 'd' (Dense): weight 'kernel' has shape [4,3], the "
-                                       "layer needs [3,5]"),
-            std::string::npos)
+  EXPECT_NE(
+      m.status().ToString().find("'d' is used both in the outer model and in nested model 'first'"),
+      std::string::npos)
       << m.status().ToString();
+  // Distinct names in the two models build.
+  Json renamed = Sequential({4}, {inner("first", 4, 3), inner("second", 3, 3)});
+  renamed["config"]["layers"][2]["config"]["layers"][1]["config"]["name"] = "d2";
+  EXPECT_TRUE(ModelFromConfig(renamed, 1).ok());
 }
 
 TEST(KerasInit, DefaultsFollowKeras) {

@@ -3,6 +3,7 @@
 #include <cctype>
 #include <cmath>
 #include <cstdio>
+#include <map>
 #include <set>
 
 namespace edgeopt {
@@ -445,6 +446,25 @@ Status ValidateModelConfig(const Json& config, const std::string& where) {
                         where.c_str(), e.name.c_str(), e.scope.empty() ? "" : " in ",
                         e.scope.empty() ? "" : e.scope.back().c_str());
     }
+  }
+  // Keras allows one name in two nested models, but edgeopt keys weights, graph nodes and the
+  // layers named on the command line by the bare layer name, so two such layers would share one
+  // set of weights. Refuse them until names are scoped.
+  std::map<std::string, const LayerEntry*> owner;
+  for (const LayerEntry& e : layers) {
+    if (e.class_name == "InputLayer") continue;
+    auto [it, fresh] = owner.emplace(e.name, &e);
+    if (fresh) continue;
+    auto scope_name = [](const LayerEntry* x) {
+      std::string s;
+      for (const std::string& part : x->scope) s += (s.empty() ? "" : "/") + part;
+      return s.empty() ? std::string("the outer model") : "nested model '" + s + "'";
+    };
+    return MakeStatus(StatusCode::kUnsupported,
+                      "%s: layer name '%s' is used both in %s and in %s; edgeopt needs layer "
+                      "names unique across nested models (rename one)",
+                      where.c_str(), e.name.c_str(), scope_name(it->second).c_str(),
+                      scope_name(&e).c_str());
   }
   return Status::Ok();
 }
