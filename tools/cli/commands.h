@@ -22,6 +22,7 @@ int RunLowRank(int argc, char** argv);
 int RunDistill(int argc, char** argv);
 int RunQat(int argc, char** argv);
 int RunPipeline(int argc, char** argv);
+int RunExportC(int argc, char** argv);
 
 // inspect for Keras .h5/.keras files (tools/cli/inspect_keras.cc).
 int InspectKeras(const std::string& path);

@@ -38,6 +38,8 @@ const Command kCommands[] = {
     {"qat", "quantization-aware training to a full-integer int8 .tflite", edgeopt::cli::RunQat},
     {"pipeline", "a recipe of stages (prune, cluster, qat, ...), each keeping the last one's work",
      edgeopt::cli::RunPipeline},
+    {"export-c", "a .tflite as C++ source for TFLite Micro: array, op resolver, arena size",
+     edgeopt::cli::RunExportC},
 };
 
 void PrintUsage(FILE* out) {
