@@ -21,6 +21,7 @@
 #include <string>
 #include <vector>
 
+#include "src/export/tflm/tflm_export.h"
 #include "src/runtime/interpreter.h"
 #include "src/runtime/model_stats.h"
 
@@ -101,6 +102,9 @@ void TryModel(const std::vector<uint8_t>& bytes, Counts* counts) {
   // Keep the mutant in its own exactly-sized heap block so ASan sees any overread.
   uint8_t* copy = static_cast<uint8_t*>(std::malloc(bytes.empty() ? 1 : bytes.size()));
   if (!bytes.empty()) std::memcpy(copy, bytes.data(), bytes.size());
+  // The TFLM analysis of `edgeopt export-c` reads the same untrusted flatbuffer.
+  auto tflm = edgeopt::tflm::AnalyzeForTflm(copy, bytes.size());
+  if (tflm.ok()) (void)edgeopt::tflm::CArrayHeader(bytes.size(), *tflm, {});
   InterpreterOptions options;
   options.num_threads = 1;
   auto interp = Interpreter::Create(copy, bytes.size(), options);
