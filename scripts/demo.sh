@@ -113,7 +113,14 @@ echo "files do not here (on AVX-512 VNNI the dense kernel wins at 64 channels; 1
 echo "128). 'edgeopt bench FILE --profile [--sparse off|force]' names each layer's kernel;"
 echo "docs/pruning.md has the measurements."
 
-step "9. The runtime against the official TensorFlow Lite 2.9 runtime (shared corpus)"
+step "9. To a microcontroller: the smallest variant as C++ source for TensorFlow Lite Micro"
+# The model as an aligned array, the arena size and exactly the operators it needs.
+mkdir -p "$OUT/mcu"
+$E export-c "$OUT/channel50_lowrank25_int8.tflite" -o "$OUT/mcu/model_data.cc"
+echo "firmware side: tflite::MicroMutableOpResolver<g_model_op_count> r; g_model_register_ops(r);"
+echo "  static uint8_t arena[g_model_arena_size]; (see $OUT/mcu/model_data.h)"
+
+step "10. The runtime against the official TensorFlow Lite 2.9 runtime (shared corpus)"
 if [ -x "$SHARED/tools/conformance/conformance" ]; then
   sh "$SHARED/tools/conformance/conformance" "$E run" "$SHARED/corpus" "$OUT"/*.tflite \
     --seeds 1 | tail -n 1
