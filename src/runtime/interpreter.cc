@@ -232,6 +232,10 @@ Status Interpreter::LoadTensor(int index) {
     out.quant.scale = scales[0];
     out.quant.zero_point = zero_points[0];
     out.quant.axis = q->quantized_dimension();
+    // A rank-1 tensor has one axis to be per-channel along. TFLM's person_detect.tflite gives its
+    // per-channel biases quantized_dimension 3 (the filters' axis); TFLM runs it, TFLite 2.9
+    // refuses it. Such an axis is read as 0.
+    if (n > 1 && rank == 1 && out.dims[0] == n) out.quant.axis = 0;
     if (n > 1) {
       EDGEOPT_ENSURE(out.quant.axis >= 0 && out.quant.axis < rank, StatusCode::kInvalidModel,
                      "tensor %d (%s): quantized_dimension %d out of range for rank %d", index,
