@@ -98,17 +98,27 @@ TEST(CompareCli, TableMatchesTheFilesAndEval) {
   EXPECT_NE(log.find("  smallest"), std::string::npos) << log;
   EXPECT_EQ(advice.find("over the accuracy budget"), std::string::npos) << advice;
   const std::vector<std::string>& header = rows[0];
-  ASSERT_EQ(header.size(), 13u);
+  ASSERT_EQ(header.size(), 14u);
   EXPECT_EQ(header[0], "model");
   EXPECT_EQ(header[7], "top-1 accuracy");
   EXPECT_EQ(header[10], "latency median (us)");
+  EXPECT_EQ(header[13], "TFLM arena (bytes)");
+  // The arena column is export-c's figure; float16 and dynamic-range files TFLM cannot run.
+  ASSERT_EQ(RunCommand(EdgeoptBinary() + " export-c " + f32 + " -o " + dir + "/f32.cc", &log), 0)
+      << log;
+  const double f32_arena = ParseMetric(log, "arena_size");
+  ASSERT_GT(f32_arena, 0) << log;
+  EXPECT_NE(advice.find("'-': TFLM cannot run it (b: float16 tensors; c: hybrid (dynamic-range) "
+                        "operators)"),
+            std::string::npos)
+      << advice;
 
   const char* const names[] = {"a", "b", "c"};
   const char* const kinds[] = {"float32", "float16", "dynamic"};
   const std::string files[] = {f32, f16, dyn};
   for (int i = 0; i < 3; ++i) {
     const std::vector<std::string>& r = rows[2 + i];
-    ASSERT_EQ(r.size(), 13u) << text;
+    ASSERT_EQ(r.size(), 14u) << text;
     SCOPED_TRACE(r[0]);
     EXPECT_EQ(r[0], names[i]);
     EXPECT_EQ(r[1], kinds[i]);
@@ -141,6 +151,7 @@ TEST(CompareCli, TableMatchesTheFilesAndEval) {
     } else {
       EXPECT_NEAR(acc, eval_acc, 0.005);
     }
+    EXPECT_EQ(r[13], i == 0 ? std::to_string(static_cast<size_t>(f32_arena)) : "-");
     const double median = std::stod(r[10]), p90 = std::stod(r[11]);
     EXPECT_GT(median, 0.0);
     EXPECT_GE(p90, median);

@@ -10,8 +10,9 @@
 // model is the reference for the ratios. Under the table, what to ship: the smallest and the
 // fastest variant within --accuracy-budget points of the reference's accuracy, the variants no
 // other one beats on size, latency and accuracy at once, and those slower than the reference
-// (report/tradeoff.h). Optionally a Markdown table and a plot of size vs accuracy next to
-// latency vs accuracy.
+// (report/tradeoff.h). The last column is the tensor arena TensorFlow Lite Micro would need
+// (`edgeopt export-c`'s figure), or '-' with the reason when TFLM cannot run the file.
+// Optionally a Markdown table and a plot of size vs accuracy next to latency vs accuracy.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -22,6 +23,7 @@
 
 #include "CLI/CLI.hpp"
 #include "src/data/dataset.h"
+#include "src/export/tflm/tflm_export.h"
 #include "src/report/evaluate.h"
 #include "src/report/plot.h"
 #include "src/report/tradeoff.h"
@@ -48,6 +50,8 @@ struct Row {
   double loss = -1;
   double median_us = -1;
   double p90_us = -1;
+  size_t tflm_arena = 0;     // 0: TFLM cannot run the file (tflm_problem says why)
+  std::string tflm_problem;  // the first problem, up to its first ':' / ';' / ','
 };
 
 // What kind of model a file is, from its weights and activations.
@@ -107,6 +111,13 @@ StatusOr<Row> Measure(const std::string& path, const std::string& name, const da
   const std::vector<uint8_t>& bytes = model->bytes;
   r.bytes = bytes.size();
   EDGEOPT_ASSIGN_OR_RETURN(r.zipped, ZippedSize(BaseName(path), bytes));
+  StatusOr<tflm::TflmReport> tflm = tflm::AnalyzeForTflm(bytes.data(), bytes.size());
+  if (tflm.ok() && tflm->problems.empty()) {
+    r.tflm_arena = tflm->arena_hint;
+  } else {
+    const std::string why = tflm.ok() ? tflm->problems[0] : tflm.status().message();
+    r.tflm_problem = why.substr(0, why.find_first_of(":;,"));
+  }
   auto interp = rt::Interpreter::Create(bytes.data(), bytes.size(), options);
   if (!interp.ok()) return interp.status().WithPrefix(path);
   r.kind = KindOf(interp->get());
@@ -261,34 +272,49 @@ int RunCompare(int argc, char** argv) {
   std::string md =
       "| model | kind | size (bytes) | zipped (bytes) | size vs " + ref.name +
       " | parameters | nonzero parameters | top-1 accuracy | Δ accuracy (points) | loss | "
-      "latency median (us) | latency p90 (us) | speed-up |\n"
-      "|---|---|---|---|---|---|---|---|---|---|---|---|---|\n";
+      "latency median (us) | latency p90 (us) | speed-up | TFLM arena (bytes) |\n"
+      "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n";
   int name_width = 22;  // as wide as the longest name
   for (const Row& r : rows) name_width = std::max(name_width, static_cast<int>(r.name.size()));
-  std::printf("%-*s %-16s %10s %10s %7s %10s %10s %9s %8s %8s %11s %7s\n", name_width, "model",
+  std::printf("%-*s %-16s %10s %10s %7s %10s %10s %9s %8s %8s %11s %7s %10s\n", name_width, "model",
               "kind", "bytes", "zipped", "size", "params", "nonzero", "accuracy", "Δ(pts)", "loss",
-              "median_us", "speed");
+              "median_us", "speed", "tflm_arena");
   for (const Row& r : rows) {
     const double size_ratio = static_cast<double>(r.bytes) / ref.bytes;
     const double delta =
         (r.accuracy >= 0 && ref.accuracy >= 0) ? 100.0 * (r.accuracy - ref.accuracy) : 0.0;
     const double speed = (r.median_us > 0 && ref.median_us > 0) ? ref.median_us / r.median_us : -1;
-    std::printf("%-*s %-16s %10zu %10zu %6.3fx %10lld %10lld %9s %8s %8s %11s %7s\n", name_width,
-                r.name.c_str(), r.kind.c_str(), r.bytes, r.zipped, size_ratio,
+    const std::string arena = r.tflm_arena > 0 ? std::to_string(r.tflm_arena) : "-";
+    std::printf("%-*s %-16s %10zu %10zu %6.3fx %10lld %10lld %9s %8s %8s %11s %7s %10s\n",
+                name_width, r.name.c_str(), r.kind.c_str(), r.bytes, r.zipped, size_ratio,
                 static_cast<long long>(r.params), static_cast<long long>(r.nonzero),
                 Fmt("%.4f", r.accuracy).c_str(), r.accuracy >= 0 ? Signed(delta).c_str() : "-",
                 Fmt("%.4f", r.loss).c_str(), Fmt("%.1f", r.median_us).c_str(),
-                speed > 0 ? Fmt("%.2fx", speed).c_str() : "-");
+                speed > 0 ? Fmt("%.2fx", speed).c_str() : "-", arena.c_str());
     char line[512];
-    std::snprintf(line, sizeof(line),
-                  "| %s | %s | %zu | %zu | %.3fx | %lld | %lld | %s | %s | %s | %s | %s | %s |\n",
-                  r.name.c_str(), r.kind.c_str(), r.bytes, r.zipped, size_ratio,
-                  static_cast<long long>(r.params), static_cast<long long>(r.nonzero),
-                  Fmt("%.4f", r.accuracy).c_str(), r.accuracy >= 0 ? Signed(delta).c_str() : "-",
-                  Fmt("%.4f", r.loss).c_str(), Fmt("%.1f", r.median_us).c_str(),
-                  Fmt("%.1f", r.p90_us).c_str(), speed > 0 ? Fmt("%.2fx", speed).c_str() : "-");
+    std::snprintf(
+        line, sizeof(line),
+        "| %s | %s | %zu | %zu | %.3fx | %lld | %lld | %s | %s | %s | %s | %s | %s | %s |\n",
+        r.name.c_str(), r.kind.c_str(), r.bytes, r.zipped, size_ratio,
+        static_cast<long long>(r.params), static_cast<long long>(r.nonzero),
+        Fmt("%.4f", r.accuracy).c_str(), r.accuracy >= 0 ? Signed(delta).c_str() : "-",
+        Fmt("%.4f", r.loss).c_str(), Fmt("%.1f", r.median_us).c_str(),
+        Fmt("%.1f", r.p90_us).c_str(), speed > 0 ? Fmt("%.2fx", speed).c_str() : "-",
+        arena.c_str());
     md += line;
   }
+  // Which files TFLM cannot run, and why.
+  std::string not_tflm;
+  for (const Row& r : rows) {
+    if (r.tflm_arena == 0)
+      not_tflm += (not_tflm.empty() ? "" : "; ") + r.name + ": " + r.tflm_problem;
+  }
+  const std::string arena_note =
+      "TFLM arena: the tensor arena TensorFlow Lite Micro needs, as `edgeopt export-c` estimates "
+      "it" +
+      (not_tflm.empty() ? std::string(".") : ". '-': TFLM cannot run it (" + not_tflm + ").");
+  std::printf("%s\n", arena_note.c_str());
+  md += "\n" + arena_note + "\n";
   std::vector<report::Variant> variants;
   for (const Row& r : rows) {
     variants.push_back({r.name, r.bytes, r.accuracy, r.median_us, r.zipped});

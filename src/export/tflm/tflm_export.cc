@@ -380,7 +380,6 @@ StatusOr<TflmReport> AnalyzeForTflm(const uint8_t* data, size_t size) {
   auto add = [&report](const Problem& p, const std::string& what) {
     if (p.count > 0) report.problems.push_back(what + ": " + p.Examples());
   };
-  add(missing, "operators without a TFLM kernel (MicroMutableOpResolver has no Add method)");
   add(hybrid,
       "hybrid (dynamic-range) operators, float32 activations with int8 weights, which TFLM "
       "does not run (quantize with --mode int8 instead)");
@@ -389,6 +388,8 @@ StatusOr<TflmReport> AnalyzeForTflm(const uint8_t* data, size_t size) {
   add(uint8,
       "uint8 tensors at operators other than QUANTIZE; TFLM's kernels run int8 only since 2021 "
       "(quantize with --mode int8, and --io int8 or uint8)");
+  // After the kinds that explain a missing kernel (DENSIFY comes with sparse tensors).
+  add(missing, "operators without a TFLM kernel (MicroMutableOpResolver has no Add method)");
   add(dynamic, "tensors of unknown size, which TFLM cannot plan");
   add(unsized, "tensors of a type without a fixed size");
   // TFLM's persistent ("tail") allocations, estimated for a 32-bit target: a TfLiteEvalTensor
