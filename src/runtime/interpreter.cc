@@ -14,9 +14,11 @@
 #endif
 
 #include "flatbuffers/flatbuffers.h"
+#include "schema/tflm_compression_generated.h"
 #include "src/core/element_count.h"
 #include "src/quant/quant_math.h"
 #include "src/runtime/flatbuffer_read.h"
+#include "src/runtime/lut_decode.h"
 #include "src/runtime/memory/greedy_planner.h"
 #include "src/runtime/model_stats.h"
 #include "src/runtime/op_registry.h"
@@ -148,6 +150,7 @@ Status Interpreter::Load() {
   EDGEOPT_ENSURE(subgraph_ != nullptr, StatusCode::kInvalidModel, "subgraph 0 is missing");
   const auto* tensors = subgraph_->tensors();
   const int num_tensors = tensors != nullptr ? static_cast<int>(tensors->size()) : 0;
+  EDGEOPT_RETURN_IF_ERROR(LoadCompressionMetadata(num_tensors));
   tensors_.resize(num_tensors);
   for (int i = 0; i < num_tensors; ++i) {
     EDGEOPT_RETURN_IF_ERROR(LoadTensor(i));
@@ -170,6 +173,55 @@ Status Interpreter::Load() {
                    "graph input tensor %d (%s) is a constant", t, tensors_[t].name);
   }
   return LoadNodes();
+}
+
+// TFLM's LUT compression (schema/tflm_compression.fbs): which tensors of subgraph 0 hold
+// indices, and where their value tables are.
+Status Interpreter::LoadCompressionMetadata(int num_tensors) {
+  lut_.clear();
+  const auto* metadata = model_->metadata();
+  const auto* buffers = model_->buffers();
+  if (metadata == nullptr) return Status::Ok();
+  for (const tflite::Metadata* m : *metadata) {
+    if (m == nullptr || m->name() == nullptr || m->name()->str() != "COMPRESSION_METADATA") {
+      continue;
+    }
+    EDGEOPT_ENSURE(buffers != nullptr && m->buffer() < buffers->size() &&
+                       buffers->Get(m->buffer())->data() != nullptr,
+                   StatusCode::kInvalidModel, "COMPRESSION_METADATA refers to a missing buffer %u",
+                   m->buffer());
+    const auto* bytes = buffers->Get(m->buffer())->data();
+    flatbuffers::Verifier verifier(bytes->data(), bytes->size());
+    EDGEOPT_ENSURE(tflite::micro::compression::VerifyMetadataBuffer(verifier),
+                   StatusCode::kInvalidModel, "COMPRESSION_METADATA is not a valid flatbuffer");
+    const auto* meta = tflite::micro::compression::GetMetadata(bytes->data());
+    EDGEOPT_ENSURE(meta->schema_version() <= 1, StatusCode::kUnsupported,
+                   "COMPRESSION_METADATA schema version %u (this build reads 1)",
+                   meta->schema_version());
+    if (meta->subgraphs() == nullptr || meta->subgraphs()->size() == 0) return Status::Ok();
+    const auto* sub = meta->subgraphs()->Get(0);
+    if (sub == nullptr || sub->lut_tensors() == nullptr) return Status::Ok();
+    lut_.assign(num_tensors, LutRef{});
+    for (const auto* l : *sub->lut_tensors()) {
+      EDGEOPT_ENSURE(l->tensor() >= 0 && l->tensor() < num_tensors, StatusCode::kInvalidModel,
+                     "COMPRESSION_METADATA names tensor %d; the subgraph has %d", l->tensor(),
+                     num_tensors);
+      EDGEOPT_ENSURE(
+          l->value_buffer() < buffers->size() && buffers->Get(l->value_buffer())->data() != nullptr,
+          StatusCode::kInvalidModel, "COMPRESSION_METADATA: tensor %d's value buffer %u is missing",
+          l->tensor(), l->value_buffer());
+      LutRef& ref = lut_[l->tensor()];
+      EDGEOPT_ENSURE(ref.bits == 0, StatusCode::kInvalidModel,
+                     "COMPRESSION_METADATA names tensor %d twice", l->tensor());
+      ref.bits = l->index_bitwidth();
+      EDGEOPT_ENSURE(ref.bits >= 1 && ref.bits <= 7, StatusCode::kInvalidModel,
+                     "COMPRESSION_METADATA: tensor %d has index width %d (1..7)", l->tensor(),
+                     ref.bits);
+      ref.value_buffer = l->value_buffer();
+    }
+    return Status::Ok();
+  }
+  return Status::Ok();
 }
 
 Status Interpreter::LoadTensor(int index) {
@@ -262,7 +314,33 @@ Status Interpreter::LoadTensor(int index) {
                    index, out.name);
   }
   const auto* data = buffer != nullptr ? buffer->data() : nullptr;
-  if (data != nullptr && data->size() > 0 && !out.is_variable) {
+  if (index < static_cast<int>(lut_.size()) && lut_[index].bits > 0) {
+    // LUT-compressed: decoded once into a plain tensor.
+    EDGEOPT_ENSURE(
+        data != nullptr && !out.is_variable && out.sparsity == nullptr && DTypeSize(out.type) != 0,
+        StatusCode::kInvalidModel,
+        "tensor %d (%s) is LUT-compressed but is not a constant of a fixed-size type", index,
+        out.name);
+    LutLayout layout;
+    layout.elements = static_cast<int64_t>(out.dims.NumElements());
+    layout.element_bytes = DTypeSize(out.type);
+    layout.bits = lut_[index].bits;
+    if (out.quant.num_channels > 1) {
+      layout.channels = out.quant.num_channels;
+      EDGEOPT_ENSURE(out.quant.axis == 0 || out.quant.axis == rank - 1, StatusCode::kUnsupported,
+                     "tensor %d (%s): LUT tables along axis %d (only the first or the last)", index,
+                     out.name, out.quant.axis);
+      layout.last_axis = rank > 1 && out.quant.axis == rank - 1;
+    }
+    const auto* values = buffers->Get(lut_[index].value_buffer)->data();
+    uint8_t* decoded = static_cast<uint8_t*>(AllocatePersistent(out.bytes));
+    EDGEOPT_ENSURE(decoded != nullptr, StatusCode::kOutOfMemory, "out of memory");
+    Status st =
+        DecodeLut(layout, data->data(), data->size(), values->data(), values->size(), decoded);
+    if (!st.ok()) return st.WithPrefix("tensor " + std::to_string(index) + " (" + out.name + ")");
+    out.data = decoded;
+    out.allocation = Allocation::kConstant;
+  } else if (data != nullptr && data->size() > 0 && !out.is_variable) {
     const size_t size = data->size();
     if (out.sparsity == nullptr && DTypeSize(out.type) != 0) {
       EDGEOPT_ENSURE(size == out.bytes, StatusCode::kInvalidModel,

@@ -130,6 +130,7 @@ class Interpreter final : public Context {
   // Threads for num_threads <= 0: all cores, or one for a model too small to gain from more
   // (kAutoThreadsMinWork). Needs the loaded model.
   int AutoThreads();
+  Status LoadCompressionMetadata(int num_tensors);
   Status LoadTensor(int index);
   Status LoadNodes();
   Status PrepareAll();
@@ -146,6 +147,12 @@ class Interpreter final : public Context {
   CpuInfo cpu_;
   const tflite::Model* model_ = nullptr;
   const tflite::SubGraph* subgraph_ = nullptr;
+  // TFLM LUT compression of subgraph 0's tensors, by tensor index (empty: none compressed).
+  struct LutRef {
+    uint32_t value_buffer = 0;
+    int bits = 0;  // 0: not compressed
+  };
+  std::vector<LutRef> lut_;
 
   std::vector<Tensor> tensors_;
   std::vector<Node> nodes_;
