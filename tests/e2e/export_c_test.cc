@@ -92,6 +92,67 @@ TEST(ExportC, SourceCompilesAndHoldsTheModel) {
   std::filesystem::remove_all(dir);
 }
 
+// --lut on a clustered int8 model: 16 values per layer become 4-bit indices; the compressed
+// file runs to the same outputs in edgeopt's runtime, and the arena grows by the decoded copies.
+TEST(ExportC, LutCompressionOfAClusteredModel) {
+  const std::string baseline = testing::TrainedFmnistBaseline();
+  ASSERT_FALSE(baseline.empty());
+  const std::string dir = testing::MakeTempDir("edgeopt_export_c_lut");
+  const std::string f32 = dir + "/f32.tflite", c16 = dir + "/c16.tflite",
+                    c16_int8 = dir + "/c16_int8.tflite", lut = dir + "/c16_lut.tflite";
+  std::string out;
+  ASSERT_EQ(RunCommand(EdgeoptBinary() + " convert " + baseline + " -o " + f32, &out), 0) << out;
+  ASSERT_EQ(
+      RunCommand(EdgeoptBinary() + " cluster " + f32 + " --one-shot --clusters 16 -o " + c16, &out),
+      0)
+      << out;
+  ASSERT_EQ(RunCommand(EdgeoptBinary() + " quantize " + c16 + " --mode int8 --calibration " +
+                           "fashion-mnist:train --calibration-samples 100 --quiet -o " + c16_int8,
+                       &out),
+            0)
+      << out;
+  ASSERT_EQ(RunCommand(EdgeoptBinary() + " export-c " + c16_int8 + " --lut --lut-tflite " + lut +
+                           " -o " + dir + "/m.cc",
+                       &out),
+            0)
+      << out;
+  // conv2d_1 (per channel), dense and dense_1: 4-bit indices into 16 values.
+  EXPECT_NE(out.find("4-bit indices,  16 values x   64 tables"), std::string::npos) << out;
+  EXPECT_NE(out.find("4-bit indices,  16 values x    1 tables"), std::string::npos) << out;
+  EXPECT_EQ(testing::ParseMetric(out, "lut_tensors"), 3) << out;
+  EXPECT_NE(out.find("USE_TFLM_COMPRESSION"), std::string::npos);
+  const double before = static_cast<double>(std::filesystem::file_size(c16_int8));
+  const double after = static_cast<double>(std::filesystem::file_size(lut));
+  EXPECT_EQ(testing::ParseMetric(out, "model_bytes"), after);
+  EXPECT_LT(after, 0.55 * before);  // int8 weights -> 4 bits, plus tables
+  for (int seed : {1, 2}) {
+    const std::string a = dir + "/a" + std::to_string(seed), b = dir + "/b" + std::to_string(seed);
+    ASSERT_EQ(RunCommand(EdgeoptBinary() + " run " + c16_int8 + " --random " +
+                         std::to_string(seed) + " -o " + a),
+              0);
+    ASSERT_EQ(RunCommand(EdgeoptBinary() + " run " + lut + " --random " + std::to_string(seed) +
+                         " -o " + b),
+              0);
+    EXPECT_EQ(RunCommand("cmp " + a + "/output_0.npy " + b + "/output_0.npy"), 0) << seed;
+  }
+  // The RAM side of the trade, and --lut-max-scratch keeping the 204,800-byte dense kernel.
+  EXPECT_NE(out.find("bytes more arena RAM"), std::string::npos) << out;
+  ASSERT_EQ(RunCommand(EdgeoptBinary() + " export-c " + c16_int8 +
+                           " --lut --lut-max-scratch 100000 -o " + dir + "/m2.cc",
+                       &out),
+            0)
+      << out;
+  EXPECT_EQ(testing::ParseMetric(out, "lut_tensors"), 2) << out;
+  EXPECT_NE(out.find("1 larger than --lut-max-scratch 100,000 bytes left as they are"),
+            std::string::npos)
+      << out;
+  // Compressing a compressed model is refused.
+  EXPECT_EQ(RunCommand(EdgeoptBinary() + " export-c " + lut + " --lut -o " + dir + "/m3.cc", &out),
+            1);
+  EXPECT_NE(out.find("LUT-compressed already"), std::string::npos) << out;
+  std::filesystem::remove_all(dir);
+}
+
 TEST(ExportC, RefusesWhatTflmCannotRunAndBadArguments) {
   const std::string hybrid = CorpusPath("mlcommons-tiny/kws_ref_model_float32.tflite");
   if (!std::filesystem::exists(hybrid)) GTEST_SKIP();
@@ -122,6 +183,8 @@ TEST(ExportC, RefusesWhatTflmCannotRunAndBadArguments) {
       {"'" + CorpusPath("tflite-micro/magic_wand_weights.h5") + "' -o '" + dir + "/a.cc'",
        "is a Keras model; export-c takes a .tflite"},
       {"'" + dir + "/missing.tflite' -o '" + dir + "/a.cc'", "missing.tflite"},
+      {"'" + good + "' --lut-tflite '" + dir + "/x.tflite' -o '" + dir + "/a.cc'",
+       "--lut-tflite and --lut-max-scratch need --lut"},
       {"'" + good + "' -o '" + dir + "/no/such/dir/a.cc'", "no/such/dir/a.h: cannot create"},
       // The header is written first; when the source then fails, the header goes too.
       {"'" + good + "' --header '" + dir + "/a.h' -o '" + dir + "/no/such/dir/a.cc'",

@@ -4,11 +4,14 @@
 // (model_data.cc) and a header (model_data.h) with its length, the tensor arena size (TFLM's
 // greedy plan of the activations plus an estimate of its persistent allocations), the operator
 // count and a template that registers exactly the model's operators on a
-// MicroMutableOpResolver (src/export/tflm).
+// MicroMutableOpResolver (src/export/tflm). --lut first compresses the weights with TFLM's
+// look-up-table compression (src/export/tflm/lut_compress.h).
 #include <cstdio>
 #include <string>
+#include <vector>
 
 #include "CLI/CLI.hpp"
+#include "src/export/tflm/lut_compress.h"
 #include "src/export/tflm/tflm_export.h"
 #include "tools/cli/cli_util.h"
 #include "tools/cli/commands.h"
@@ -47,12 +50,22 @@ int RunExportC(int argc, char** argv) {
       "--force.",
       "edgeopt export-c"};
   std::string model, output, header, name = "g_model";
-  bool force = false;
+  bool force = false, lut = false;
+  std::string lut_tflite;
+  size_t lut_max_scratch = 0;
   app.add_option("model", model, "the .tflite model (full-integer int8 or float32)")->required();
   app.add_option("-o,--output", output, "the C++ source to write, e.g. model_data.cc")->required();
   app.add_option("--header", header, "the header to write (default: the output with .h)");
   app.add_option("--name", name, "the array's name (default g_model)");
   app.add_flag("--force", force, "write the files even when TFLM cannot run the model");
+  app.add_flag("--lut", lut,
+               "compress the weights with TFLM's look-up-table compression (1-7 bit indices into "
+               "each tensor's distinct values; clustered int8 weights take 4 bits); TFLM must be "
+               "built with USE_TFLM_COMPRESSION");
+  app.add_option("--lut-tflite", lut_tflite, "with --lut: also write the compressed .tflite");
+  app.add_option("--lut-max-scratch", lut_max_scratch,
+                 "with --lut: leave tensors larger than this many bytes uncompressed (TFLM "
+                 "decodes each compressed tensor into arena RAM while its operator runs)");
   EDGEOPT_CLI_PARSE(app, argc, argv);
 
   const std::string bad_name = tflm::CheckIdentifier(name);
@@ -70,6 +83,10 @@ int RunExportC(int argc, char** argv) {
                                   "model.tflite)",
                                   model.c_str(), model.c_str()));
   }
+  if ((!lut_tflite.empty() || lut_max_scratch > 0) && !lut) {
+    return ReportError(kCommand, MakeStatus(StatusCode::kInvalidArgument,
+                                            "--lut-tflite and --lut-max-scratch need --lut"));
+  }
   if (header.empty()) header = HeaderPathFor(output);
   if (header == output) {
     return ReportError(kCommand,
@@ -79,7 +96,49 @@ int RunExportC(int argc, char** argv) {
   auto file = MappedFile::Open(model);
   if (!file.ok()) return ReportError(kCommand, file.status());
   const uint8_t* data = (*file)->data();
-  const size_t size = (*file)->size();
+  size_t size = (*file)->size();
+  std::vector<uint8_t> compressed;
+  size_t activations_before = 0;
+  if (lut) {
+    StatusOr<tflm::TflmReport> plain = tflm::AnalyzeForTflm(data, size);
+    if (!plain.ok()) return ReportError(kCommand, plain.status().WithPrefix(model));
+    activations_before = plain->activation_bytes;
+    tflm::LutOptions lut_options;
+    lut_options.max_decoded_bytes = lut_max_scratch;
+    StatusOr<tflm::LutResult> packed = tflm::CompressLut(data, size, lut_options);
+    if (!packed.ok()) return ReportError(kCommand, packed.status().WithPrefix(model));
+    size_t before = 0, after = 0;
+    std::printf("LUT compression (%d constants read only by kernels that decompress):\n",
+                packed->considered);
+    for (const tflm::LutTensorInfo& t : packed->tensors) {
+      std::printf("  %-40s %d-bit indices, %3d values x %4d tables: %9s -> %9s bytes\n",
+                  t.name.c_str(), t.bits, t.values, t.channels, WithCommas(t.bytes_before).c_str(),
+                  WithCommas(t.bytes_after).c_str());
+      before += t.bytes_before;
+      after += t.bytes_after;
+    }
+    if (packed->too_large > 0) {
+      std::printf("  %d larger than --lut-max-scratch %s bytes left as they are\n",
+                  packed->too_large, WithCommas(lut_max_scratch).c_str());
+    }
+    if (packed->tensors.empty()) {
+      std::printf(
+          "  none compressed: no constant has few enough distinct values (cluster the "
+          "model first: edgeopt cluster --clusters 16)\n");
+    } else {
+      std::printf("  %zu tensors: %s -> %s bytes; the model %s -> %s bytes\n",
+                  packed->tensors.size(), WithCommas(before).c_str(), WithCommas(after).c_str(),
+                  WithCommas(size).c_str(), WithCommas(packed->model.size()).c_str());
+    }
+    compressed = std::move(packed->model);
+    data = compressed.data();
+    size = compressed.size();
+    if (!lut_tflite.empty()) {
+      Status st = WriteFileAtomic(lut_tflite, compressed);
+      if (!st.ok()) return ReportError(kCommand, st);
+      std::printf("wrote %s\n", lut_tflite.c_str());
+    }
+  }
   StatusOr<tflm::TflmReport> report = tflm::AnalyzeForTflm(data, size);
   if (!report.ok()) return ReportError(kCommand, report.status().WithPrefix(model));
 
@@ -96,6 +155,21 @@ int RunExportC(int argc, char** argv) {
       "-> %s_arena_size = %s\n",
       WithCommas(report->activation_bytes).c_str(), WithCommas(report->persistent_estimate).c_str(),
       name.c_str(), WithCommas(report->arena_hint).c_str());
+  if (report->lut_tensors > 0) {
+    std::printf(
+        "note: %d LUT-compressed constants: TFLM must be built with USE_TFLM_COMPRESSION; their "
+        "decoded copies (up to %s bytes at once) are in the activations above\n",
+        report->lut_tensors, WithCommas(report->lut_scratch_bytes).c_str());
+  }
+  if (lut) {
+    const size_t more_ram = report->activation_bytes > activations_before
+                                ? report->activation_bytes - activations_before
+                                : 0;
+    std::printf(
+        "LUT trade: %s bytes less flash, %s bytes more arena RAM%s\n",
+        WithCommas((*file)->size() - size).c_str(), WithCommas(more_ram).c_str(),
+        more_ram > 0 ? " (--lut-max-scratch N keeps tensors over N bytes as they are)" : "");
+  }
   if (report->subgraphs > 1) {
     std::printf("note: %d subgraphs; the activations of each are planned apart and added up\n",
                 report->subgraphs);
@@ -133,9 +207,9 @@ int RunExportC(int argc, char** argv) {
               WithCommas(source_text.size()).c_str(), header.c_str());
   std::printf(
       "export_c: model_bytes=%zu ops=%zu activation_bytes=%zu persistent_estimate=%zu "
-      "arena_size=%zu problems=%zu\n",
+      "arena_size=%zu problems=%zu lut_tensors=%d\n",
       size, report->ops.size(), report->activation_bytes, report->persistent_estimate,
-      report->arena_hint, report->problems.size());
+      report->arena_hint, report->problems.size(), report->lut_tensors);
   return kExitOk;
 }
 

@@ -7,6 +7,7 @@
 #include <set>
 
 #include "schema/tflite_generated.h"
+#include "schema/tflm_compression_generated.h"
 #include "src/core/dtype.h"
 #include "src/runtime/interpreter.h"
 #include "src/runtime/memory/greedy_planner.h"
@@ -207,6 +208,32 @@ std::string Quoted(const flatbuffers::String* name, int index) {
 
 size_t RoundUp(size_t n, size_t to) { return (n + to - 1) / to * to; }
 
+// The LUT-compressed tensors of each subgraph (COMPRESSION_METADATA), empty when there are none.
+Status CompressedTensors(const tflite::Model* model, std::vector<std::set<int>>* out) {
+  out->assign(model->subgraphs()->size(), {});
+  const auto* buffers = model->buffers();
+  if (model->metadata() == nullptr) return Status::Ok();
+  for (const tflite::Metadata* m : *model->metadata()) {
+    if (m->name() == nullptr || m->name()->str() != "COMPRESSION_METADATA") continue;
+    const auto* bytes = buffers != nullptr && m->buffer() < buffers->size()
+                            ? buffers->Get(m->buffer())->data()
+                            : nullptr;
+    EDGEOPT_ENSURE(bytes != nullptr, StatusCode::kInvalidModel,
+                   "COMPRESSION_METADATA refers to a missing buffer");
+    flatbuffers::Verifier verifier(bytes->data(), bytes->size());
+    EDGEOPT_ENSURE(tflite::micro::compression::VerifyMetadataBuffer(verifier),
+                   StatusCode::kInvalidModel, "COMPRESSION_METADATA is not a valid flatbuffer");
+    const auto* meta = tflite::micro::compression::GetMetadata(bytes->data());
+    if (meta->subgraphs() == nullptr) return Status::Ok();
+    for (flatbuffers::uoffset_t s = 0; s < meta->subgraphs()->size() && s < out->size(); ++s) {
+      const auto* lut = meta->subgraphs()->Get(s)->lut_tensors();
+      if (lut == nullptr) continue;
+      for (const auto* l : *lut) (*out)[s].insert(l->tensor());
+    }
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 StatusOr<TflmReport> AnalyzeForTflm(const uint8_t* data, size_t size) {
@@ -220,6 +247,8 @@ StatusOr<TflmReport> AnalyzeForTflm(const uint8_t* data, size_t size) {
   }
   TflmReport report;
   report.subgraphs = static_cast<int>(subgraphs->size());
+  std::vector<std::set<int>> compressed;
+  EDGEOPT_RETURN_IF_ERROR(CompressedTensors(model, &compressed));
   std::map<std::string, size_t> op_index;
   Problem missing, hybrid, float16, sparse, uint8, dynamic, unsized;
   std::set<std::string> missing_names;
@@ -232,6 +261,7 @@ StatusOr<TflmReport> AnalyzeForTflm(const uint8_t* data, size_t size) {
     const int num_ops = ops != nullptr ? static_cast<int>(ops->size()) : 0;
     report.tensors += num_tensors;
     report.nodes += num_ops;
+    report.lut_tensors += static_cast<int>(compressed[s].size());
     auto tensor_at = [&](int32_t i) -> const tflite::Tensor* {
       return i >= 0 && i < num_tensors ? tensors->Get(i) : nullptr;
     };
@@ -338,8 +368,35 @@ StatusOr<TflmReport> AnalyzeForTflm(const uint8_t* data, size_t size) {
         }
       }
     }
-    // The activation plan: non-constant, non-variable tensors with a lifetime.
+    // The activation plan: non-constant, non-variable tensors with a lifetime, and the decoded
+    // copies of LUT-compressed constants, each alive during the operator that reads it.
     std::vector<rt::BufferRequest> requests;
+    auto bytes_of = [&](int t) -> size_t {
+      const tflite::Tensor* tensor = tensors->Get(t);
+      const DType type = static_cast<DType>(tensor->type());
+      size_t n = DTypeIsValid(static_cast<int>(type)) ? DTypeSize(type) : 0;
+      if (tensor->shape() != nullptr) {
+        for (int32_t d : *tensor->shape()) {
+          n *= static_cast<size_t>(std::max(d, 0));
+          if (n > (size_t{1} << 40)) return 0;
+        }
+      }
+      return n;
+    };
+    for (int n = 0; n < num_ops && !compressed[s].empty(); ++n) {
+      const auto* in = ops->Get(n)->inputs();
+      if (in == nullptr) continue;
+      size_t op_scratch = 0;
+      for (int32_t i : *in) {
+        if (tensor_at(i) == nullptr || compressed[s].count(i) == 0) continue;
+        rt::BufferRequest r;
+        r.bytes = bytes_of(i);
+        r.first_use = r.last_use = n;
+        op_scratch += RoundUp(r.bytes, 16);
+        requests.push_back(r);
+      }
+      report.lut_scratch_bytes = std::max(report.lut_scratch_bytes, op_scratch);
+    }
     for (int t = 0; t < num_tensors; ++t) {
       const tflite::Tensor* tensor = tensors->Get(t);
       if (constant[t]) continue;
@@ -485,6 +542,14 @@ std::string CArrayHeader(size_t size, const TflmReport& report, const CSourceOpt
       "// (estimated: 12 per tensor, 64 per operator, 8 per convolution output channel, the "
       "variable\n// tensors) and a margin. Kernel scratch buffers (CMSIS-NN) are not counted: "
       "after\n// AllocateTensors(), MicroInterpreter::arena_used_bytes() gives the exact figure.\n";
+  if (report.lut_tensors > 0) {
+    std::snprintf(line, sizeof(line),
+                  "// %d constants are LUT-compressed: build TFLM with USE_TFLM_COMPRESSION "
+                  "defined.\n// Their decoded copies (up to %zu bytes at once) are among the "
+                  "activations.\n",
+                  report.lut_tensors, report.lut_scratch_bytes);
+    out += line;
+  }
   std::snprintf(line, sizeof(line), "constexpr unsigned int %s_activation_bytes = %zu;\n",
                 n.c_str(), report.activation_bytes);
   out += line;

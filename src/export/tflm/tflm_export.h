@@ -5,7 +5,8 @@
 //    tensors, no sparse tensors, uint8 only at QUANTIZE (TFLM dropped uint8 kernels in 2021).
 //  - The op resolver: one Add* call per distinct operator, in first-use order.
 //  - The arena: the model's activations laid out as TFLM's GreedyMemoryPlanner lays them out
-//    (TFLM's tensor lifetimes, 16-byte alignment), plus an estimate of TFLM's persistent
+//    (TFLM's tensor lifetimes, 16-byte alignment; a LUT-compressed constant's decoded copy lives
+//    during the operator that reads it), plus an estimate of TFLM's persistent
 //    allocations; the estimate is a starting point, MicroInterpreter::arena_used_bytes() the
 //    exact figure.
 //  - The source: `alignas(16) const unsigned char NAME[]` (as `xxd -i`, aligned as TFLM needs)
@@ -33,9 +34,11 @@ struct TflmReport {
   std::vector<OpUse> ops;             // distinct operators in first-use order
   std::vector<std::string> problems;  // what keeps TFLM from running the model; empty: none
   int subgraphs = 0, tensors = 0, nodes = 0;
-  size_t activation_bytes = 0;  // the greedy plan of every subgraph's non-constant tensors
-  size_t largest_pair = 0;      // the largest live set's two biggest buffers (a lower bound)
-  size_t variable_bytes = 0;    // variable tensors (TFLM keeps them in the persistent tail)
+  size_t activation_bytes = 0;   // the greedy plan of every subgraph's non-constant tensors
+  size_t largest_pair = 0;       // the largest live set's two biggest buffers (a lower bound)
+  size_t variable_bytes = 0;     // variable tensors (TFLM keeps them in the persistent tail)
+  int lut_tensors = 0;           // LUT-compressed constants (COMPRESSION_METADATA)
+  size_t lut_scratch_bytes = 0;  // the largest decompression scratch one operator needs
   size_t persistent_estimate = 0;
   size_t arena_hint = 0;  // activations + persistent estimate, rounded up to 1 KB
 };
