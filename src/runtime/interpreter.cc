@@ -186,38 +186,32 @@ Status Interpreter::LoadCompressionMetadata(int num_tensors) {
     if (m == nullptr || m->name() == nullptr || m->name()->str() != "COMPRESSION_METADATA") {
       continue;
     }
-    EDGEOPT_ENSURE(buffers != nullptr && m->buffer() < buffers->size() &&
-                       buffers->Get(m->buffer())->data() != nullptr,
-                   StatusCode::kInvalidModel, "COMPRESSION_METADATA refers to a missing buffer %u",
-                   m->buffer());
-    const auto* bytes = buffers->Get(m->buffer())->data();
-    flatbuffers::Verifier verifier(bytes->data(), bytes->size());
-    EDGEOPT_ENSURE(tflite::micro::compression::VerifyMetadataBuffer(verifier),
-                   StatusCode::kInvalidModel, "COMPRESSION_METADATA is not a valid flatbuffer");
+    const auto* bytes = buffers != nullptr && m->buffer() < buffers->size()
+                            ? buffers->Get(m->buffer())->data()
+                            : nullptr;
+    flatbuffers::Verifier verifier(bytes != nullptr ? bytes->data() : nullptr,
+                                   bytes != nullptr ? bytes->size() : 0);
+    EDGEOPT_ENSURE(bytes != nullptr && tflite::micro::compression::VerifyMetadataBuffer(verifier),
+                   StatusCode::kInvalidModel, "COMPRESSION_METADATA is missing or damaged");
     const auto* meta = tflite::micro::compression::GetMetadata(bytes->data());
     EDGEOPT_ENSURE(meta->schema_version() <= 1, StatusCode::kUnsupported,
                    "COMPRESSION_METADATA schema version %u (this build reads 1)",
                    meta->schema_version());
-    if (meta->subgraphs() == nullptr || meta->subgraphs()->size() == 0) return Status::Ok();
-    const auto* sub = meta->subgraphs()->Get(0);
-    if (sub == nullptr || sub->lut_tensors() == nullptr) return Status::Ok();
+    const auto* subs = meta->subgraphs();
+    const auto* luts = subs != nullptr && subs->size() > 0 ? subs->Get(0)->lut_tensors() : nullptr;
+    if (luts == nullptr) return Status::Ok();
     lut_.assign(num_tensors, LutRef{});
-    for (const auto* l : *sub->lut_tensors()) {
-      EDGEOPT_ENSURE(l->tensor() >= 0 && l->tensor() < num_tensors, StatusCode::kInvalidModel,
-                     "COMPRESSION_METADATA names tensor %d; the subgraph has %d", l->tensor(),
-                     num_tensors);
-      EDGEOPT_ENSURE(
-          l->value_buffer() < buffers->size() && buffers->Get(l->value_buffer())->data() != nullptr,
-          StatusCode::kInvalidModel, "COMPRESSION_METADATA: tensor %d's value buffer %u is missing",
-          l->tensor(), l->value_buffer());
-      LutRef& ref = lut_[l->tensor()];
-      EDGEOPT_ENSURE(ref.bits == 0, StatusCode::kInvalidModel,
-                     "COMPRESSION_METADATA names tensor %d twice", l->tensor());
-      ref.bits = l->index_bitwidth();
-      EDGEOPT_ENSURE(ref.bits >= 1 && ref.bits <= 7, StatusCode::kInvalidModel,
-                     "COMPRESSION_METADATA: tensor %d has index width %d (1..7)", l->tensor(),
-                     ref.bits);
-      ref.value_buffer = l->value_buffer();
+    for (const auto* l : *luts) {
+      const int t = l->tensor();
+      const bool ok = t >= 0 && t < num_tensors && l->value_buffer() < buffers->size() &&
+                      buffers->Get(l->value_buffer())->data() != nullptr && lut_[t].bits == 0 &&
+                      l->index_bitwidth() >= 1 && l->index_bitwidth() <= 7;
+      EDGEOPT_ENSURE(ok, StatusCode::kInvalidModel,
+                     "COMPRESSION_METADATA: bad entry for tensor %d (value buffer %u, %d-bit "
+                     "indices; a tensor once, its buffer present)",
+                     t, l->value_buffer(), l->index_bitwidth());
+      lut_[t].bits = l->index_bitwidth();
+      lut_[t].value_buffer = l->value_buffer();
     }
     return Status::Ok();
   }

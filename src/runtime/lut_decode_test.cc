@@ -78,19 +78,23 @@ TEST(LutDecode, DamagedDataIsAnError) {
   // Index 7 with a table of 6 values.
   Decode(layout, {0xE1, 0xA0}, {1, 2, 3, 4, 5, 6}, &st);
   EXPECT_FALSE(st.ok());
-  EXPECT_NE(st.ToString().find("index 7; its table has 6 values"), std::string::npos)
+  EXPECT_NE(st.ToString().find("element 0 has index 7; its table has 6 values"), std::string::npos)
       << st.ToString();
   // Too few index bytes.
   Decode(layout, {0xE1}, {1, 2, 3, 4, 5, 6, 7, 8}, &st);
-  EXPECT_NE(st.ToString().find("1 bytes of indices"), std::string::npos) << st.ToString();
+  EXPECT_NE(st.ToString().find("4 elements, 1 channels, 3-bit indices in 1 bytes"),
+            std::string::npos)
+      << st.ToString();
   // Value bytes that do not make whole tables.
   layout.channels = 2;
   Decode(layout, {0x00, 0x00}, {1, 2, 3}, &st);
-  EXPECT_NE(st.ToString().find("do not make 2 tables"), std::string::npos) << st.ToString();
+  EXPECT_NE(st.ToString().find("2 channels, 3-bit indices in 2 bytes, 6 bytes of values"),
+            std::string::npos)
+      << st.ToString();
   layout.channels = 1;
   layout.bits = 8;
   Decode(layout, {0, 0, 0, 0}, {1}, &st);
-  EXPECT_NE(st.ToString().find("outside 1..7"), std::string::npos) << st.ToString();
+  EXPECT_NE(st.ToString().find("8-bit indices"), std::string::npos) << st.ToString();
 }
 
 }  // namespace
