@@ -113,12 +113,17 @@ echo "files do not here (on AVX-512 VNNI the dense kernel wins at 64 channels; 1
 echo "128). 'edgeopt bench FILE --profile [--sparse off|force]' names each layer's kernel;"
 echo "docs/pruning.md has the measurements."
 
-step "9. To a microcontroller: the smallest variant as C++ source for TensorFlow Lite Micro"
+step "9. To a microcontroller: C++ source for TensorFlow Lite Micro (and LUT-compressed weights)"
 # The model as an aligned array, the arena size and exactly the operators it needs.
 mkdir -p "$OUT/mcu"
 $E export-c "$OUT/channel50_lowrank25_int8.tflite" -o "$OUT/mcu/model_data.cc"
 echo "firmware side: tflite::MicroMutableOpResolver<g_model_op_count> r; g_model_register_ops(r);"
 echo "  static uint8_t arena[g_model_arena_size]; (see $OUT/mcu/model_data.h)"
+# Clustered weights in TFLM's look-up-table compression: 4-bit indices instead of int8 (flash),
+# decoded into the arena while their operator runs (RAM); edgeopt runs the compressed file.
+$E export-c "$OUT/clustered16_int8.tflite" --lut --lut-tflite "$OUT/clustered16_int8_lut.tflite" \
+  -o "$OUT/mcu/clustered16_data.cc" | grep -E '^(  [0-9]+ tensors|LUT|arena)'
+$E eval "$OUT/clustered16_int8_lut.tflite" --data fashion-mnist:test --quiet | tail -n 1
 
 step "10. The runtime against the official TensorFlow Lite 2.9 runtime (shared corpus)"
 if [ -x "$SHARED/tools/conformance/conformance" ]; then
