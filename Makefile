@@ -2,14 +2,14 @@
 #   make demo   installs what it needs (apt-get), builds, runs the main job on Fashion-MNIST
 #   make test   installs what it needs, builds, runs every test
 # Other targets: build, asan (sanitizer build + tests), sweep (full robustness sweep),
-# fuzz, fuzz-parsers, fuzz-keras (libFuzzer targets), bench, cross (aarch64/armhf builds),
+# fuzz, fuzz-parsers, fuzz-keras, fuzz-tflm (libFuzzer targets), bench, cross (aarch64/armhf builds),
 # runtime-for MODEL=m.tflite (a runtime with only that model's kernels), clean.
 
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 BUILD ?= build
 CMAKE_FLAGS ?=
 
-.PHONY: all setup build build-san test demo asan sweep sweep-sample fuzz fuzz-parsers fuzz-keras fuzz-configure bench bench-corpus runtime-size cross \
+.PHONY: all setup build build-san test demo asan sweep sweep-sample fuzz fuzz-parsers fuzz-keras fuzz-tflm fuzz-configure bench bench-corpus runtime-size cross \
   cross-aarch64 cross-armhf cross-test runtime-for clean format
 
 all: build
@@ -85,6 +85,15 @@ fuzz-keras: fuzz-configure
 	@mkdir -p build-fuzz/keras_corpus && cp tests/data/fuzz_seeds/keras_config/* build-fuzz/keras_corpus/
 	@build-fuzz/keras_config_fuzz -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -timeout=20 \
 	  -rss_limit_mb=4096 -dict=fuzz/keras_config.dict build-fuzz/keras_corpus
+
+# libFuzzer on `edgeopt export-c` (fuzz/tflm_export_fuzz.cc): the TFLM analysis and LUT
+# compression, the runtime on the compressed result; seeded like `make fuzz`.
+fuzz-tflm: fuzz-configure
+	@cmake --build build-fuzz -j $(JOBS) --target tflm_export_fuzz
+	@mkdir -p build-fuzz/tflm_corpus && find ../shared/corpus -name '*.tflite' -size -600k \
+	  -exec cp {} build-fuzz/tflm_corpus/ \; && cp tests/data/fuzz_regressions/*.tflite build-fuzz/tflm_corpus/
+	@build-fuzz/tflm_export_fuzz -max_total_time=$(FUZZ_SECONDS) -max_len=700000 -timeout=20 \
+	  -rss_limit_mb=4096 build-fuzz/tflm_corpus
 
 # libFuzzer on the .npy, IDX and zip parsers (fuzz/parsers_fuzz.cc), seeded from
 # tests/data/fuzz_seeds/parsers; FUZZ_SECONDS as above.

@@ -92,6 +92,69 @@ bool BuildTables(const uint8_t* data, int64_t n, size_t elem, int channels, bool
   return true;
 }
 
+// True when every union in `table` (recursively) has a type its schema enum knows. The model
+// verifier lets an unknown type through (a later schema's member), and the schema-driven
+// CopyTable would look it up out of range.
+bool UnionTypesKnown(const reflection::Schema& schema, const reflection::Object& def,
+                     const fb::Table& table, int depth) {
+  if (depth > 32) return false;
+  for (const reflection::Field* f : *def.fields()) {
+    const reflection::Type* type = f->type();
+    switch (type->base_type()) {
+      case reflection::UType: {
+        const uint8_t v = table.GetField<uint8_t>(f->offset(), 0);
+        const reflection::Enum* e = schema.enums()->Get(type->index());
+        const reflection::EnumVal* val = e->values()->LookupByKey(v);
+        if (val == nullptr) return false;
+        break;
+      }
+      case reflection::Union: {
+        const fb::Table* sub = table.GetPointer<const fb::Table*>(f->offset());
+        if (sub == nullptr) break;
+        // The type field is the one before (flatc names it <field>_type).
+        const reflection::Field* tf =
+            def.fields()->LookupByKey((f->name()->str() + "_type").c_str());
+        if (tf == nullptr) return false;
+        const uint8_t v = table.GetField<uint8_t>(tf->offset(), 0);
+        const reflection::EnumVal* val =
+            schema.enums()->Get(type->index())->values()->LookupByKey(v);
+        // A value needs a table member (not NONE) that the schema has.
+        if (val == nullptr || val->union_type() == nullptr ||
+            val->union_type()->base_type() != reflection::Obj || val->union_type()->index() < 0 ||
+            static_cast<uint32_t>(val->union_type()->index()) >= schema.objects()->size()) {
+          return false;
+        }
+        const reflection::Object* sub_def = schema.objects()->Get(val->union_type()->index());
+        if (!sub_def->is_struct() && !UnionTypesKnown(schema, *sub_def, *sub, depth + 1)) {
+          return false;
+        }
+        break;
+      }
+      case reflection::Obj: {
+        const reflection::Object* sub_def = schema.objects()->Get(type->index());
+        if (sub_def->is_struct()) break;
+        const fb::Table* sub = table.GetPointer<const fb::Table*>(f->offset());
+        if (sub != nullptr && !UnionTypesKnown(schema, *sub_def, *sub, depth + 1)) return false;
+        break;
+      }
+      case reflection::Vector: {
+        if (type->element() != reflection::Obj) break;
+        const reflection::Object* sub_def = schema.objects()->Get(type->index());
+        if (sub_def->is_struct()) break;
+        const auto* vec = table.GetPointer<const fb::Vector<fb::Offset<fb::Table>>*>(f->offset());
+        if (vec == nullptr) break;
+        for (const fb::Table* sub : *vec) {
+          if (!UnionTypesKnown(schema, *sub_def, *sub, depth + 1)) return false;
+        }
+        break;
+      }
+      default:
+        break;
+    }
+  }
+  return true;
+}
+
 fb::Offset<fb::Vector<uint8_t>> AlignedBytes(fb::FlatBufferBuilder* fbb, const uint8_t* p,
                                              size_t n) {
   fbb->ForceVectorAlignment(n, sizeof(uint8_t), 16);
@@ -181,7 +244,10 @@ StatusOr<LutResult> CompressLut(const uint8_t* data, size_t size, const LutOptio
       if (q != nullptr && q->scale() != nullptr && q->scale()->size() > 1) {
         channels = static_cast<int>(q->scale()->size());
         const int axis = rank == 1 ? 0 : q->quantized_dimension();
-        if (!(axis == 0 || axis == rank - 1) || tensor->shape()->Get(axis) != channels) continue;
+        if (rank == 0 || !(axis == 0 || axis == rank - 1) ||
+            tensor->shape()->Get(axis) != channels) {
+          continue;
+        }
         last_axis = rank > 1 && axis == rank - 1;
       }
       Plan plan{static_cast<int>(s), t, b, 0, {}, {}};
@@ -229,8 +295,16 @@ StatusOr<LutResult> CompressLut(const uint8_t* data, size_t size, const LutOptio
   meta_fbb.Finish(tflite::micro::compression::CreateMetadata(
       meta_fbb, 1, meta_fbb.CreateVector(meta_subgraphs)));
 
-  // The model: tables copied through the schema, buffers rebuilt.
+  // The model: tables copied through the schema, buffers rebuilt. The copy follows unions by
+  // their type fields, which the model's own verifier lets through when unknown (a later
+  // schema's options): the schema-driven verifier checks them first.
   const reflection::Schema* schema = reflection::GetSchema(tflite::ModelBinarySchema::data());
+  EDGEOPT_ENSURE(fb::Verify(*schema, *schema->root_table(), data, size, 64, 4000000) &&
+                     UnionTypesKnown(*schema, *schema->root_table(),
+                                     *reinterpret_cast<const fb::Table*>(model), 0),
+                 StatusCode::kInvalidModel,
+                 "the model does not match the TFLite schema (an unknown union type or a damaged "
+                 "table)");
   auto object = [schema](const char* name) { return schema->objects()->LookupByKey(name); };
   const reflection::Object* op_code_def = object("tflite.OperatorCode");
   const reflection::Object* subgraph_def = object("tflite.SubGraph");

@@ -9,7 +9,9 @@
 #include "schema/tflite_generated.h"
 #include "schema/tflm_compression_generated.h"
 #include "src/export/tflm/tflm_export.h"
+#include "src/util/file_util.h"
 #include "tests/model_builder.h"
+#include "tests/test_util.h"
 
 namespace edgeopt {
 namespace tflm {
@@ -157,6 +159,22 @@ TEST(LutCompress, DamagedValueTablesAreRefusedAtLoad) {
                                          "channels, 5-bit indices in 9 bytes"),
             std::string::npos)
       << run.status().ToString();
+}
+
+// Found by fuzz/tflm_export_fuzz, two inputs; both are now refused before copying.
+//  - An operator whose builtin_options_type is beyond the schema's union passes the model
+//    verifier (a later schema's options); the schema-driven copy looked its type up out of range.
+//  - A union value whose type field says NONE (its schema entry has no table).
+TEST(LutCompress, UnknownUnionTypeIsAnError) {
+  for (const char* name : {"unknown_union_type.tflite", "union_value_with_type_none.tflite"}) {
+    StatusOr<std::vector<uint8_t>> bytes =
+        ReadFileBytes(testing::SourceDir() + "/tests/data/fuzz_regressions/" + name);
+    ASSERT_TRUE(bytes.ok()) << bytes.status().ToString();
+    StatusOr<LutResult> r = CompressLut(bytes->data(), bytes->size());
+    ASSERT_FALSE(r.ok()) << name;
+    EXPECT_NE(r.status().ToString().find("does not match the TFLite schema"), std::string::npos)
+        << name << ": " << r.status().ToString();
+  }
 }
 
 }  // namespace
