@@ -121,7 +121,12 @@ int RunExportC(int argc, char** argv) {
       std::printf("  %d larger than --lut-max-scratch %s bytes left as they are\n",
                   packed->too_large, WithCommas(lut_max_scratch).c_str());
     }
-    if (packed->tensors.empty()) {
+    if (packed->not_smaller > 0) {
+      std::printf(
+          "  %d could be, but their tables, metadata and alignment cost more than the "
+          "indices save: the model stays as it is\n",
+          packed->not_smaller);
+    } else if (packed->tensors.empty()) {
       std::printf(
           "  none compressed: no constant has few enough distinct values (cluster the "
           "model first: edgeopt cluster --clusters 16)\n");

@@ -231,7 +231,9 @@ StatusOr<LutResult> CompressLut(const uint8_t* data, size_t size, const LutOptio
       if (elem == 0) continue;
       int64_t n = 1;
       const int rank = tensor->shape() != nullptr ? static_cast<int>(tensor->shape()->size()) : 0;
-      for (int d = 0; d < rank; ++d) n *= std::max(0, tensor->shape()->Get(d));
+      for (int d = 0; d < rank && n <= static_cast<int64_t>(bytes->size()); ++d) {
+        n *= std::max(0, tensor->shape()->Get(d));  // stops before it could overflow
+      }
       if (n <= 0 || static_cast<uint64_t>(n) * elem != bytes->size()) continue;
       ++result.considered;
       if (options.max_decoded_bytes > 0 && bytes->size() > options.max_decoded_bytes) {
@@ -375,6 +377,12 @@ StatusOr<LutResult> CompressLut(const uint8_t* data, size_t size, const LutOptio
   fbb.Finish(model_offset, tflite::ModelIdentifier());
   result.model.assign(fbb.GetBufferPointer(), fbb.GetBufferPointer() + fbb.GetSize());
   EDGEOPT_RETURN_IF_ERROR(rt::VerifyModelBuffer(result.model.data(), result.model.size()));
+  if (result.model.size() >= size) {
+    // Tables, metadata and 16-byte alignment cost more than the indices saved.
+    result.model.assign(data, data + size);
+    result.not_smaller = static_cast<int>(result.tensors.size());
+    result.tensors.clear();
+  }
   return result;
 }
 

@@ -36,6 +36,9 @@ struct LutResult {
   std::vector<LutTensorInfo> tensors;
   int considered = 0;  // constants read only by kernels that decompress
   int too_large = 0;   // of those, left out by LutOptions::max_decoded_bytes
+  // Tensors that would have been compressed, when the file would not have become smaller (the
+  // input is returned as it is).
+  int not_smaller = 0;
 };
 
 // Packs `indices` (each < 2^bits) MSB first into bytes, the last padded with zero bits.

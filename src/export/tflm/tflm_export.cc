@@ -208,6 +208,15 @@ std::string Quoted(const flatbuffers::String* name, int index) {
 
 size_t RoundUp(size_t n, size_t to) { return (n + to - 1) / to * to; }
 
+// *n *= max(d, 0), unless the product would pass 2^40 (no tensor of a TFLM model is that big).
+bool MultiplyCapped(uint64_t* n, int32_t d) {
+  constexpr uint64_t kCap = uint64_t{1} << 40;
+  const uint64_t f = static_cast<uint64_t>(std::max(d, 0));
+  if (f != 0 && *n > kCap / f) return false;
+  *n *= f;
+  return true;
+}
+
 // The LUT-compressed tensors of each subgraph (COMPRESSION_METADATA), empty when there are none.
 Status CompressedTensors(const tflite::Model* model, std::vector<std::set<int>>* out) {
   out->assign(model->subgraphs()->size(), {});
@@ -374,14 +383,13 @@ StatusOr<TflmReport> AnalyzeForTflm(const uint8_t* data, size_t size) {
     auto bytes_of = [&](int t) -> size_t {
       const tflite::Tensor* tensor = tensors->Get(t);
       const DType type = static_cast<DType>(tensor->type());
-      size_t n = DTypeIsValid(static_cast<int>(type)) ? DTypeSize(type) : 0;
+      uint64_t n = DTypeIsValid(static_cast<int>(type)) ? DTypeSize(type) : 0;
       if (tensor->shape() != nullptr) {
         for (int32_t d : *tensor->shape()) {
-          n *= static_cast<size_t>(std::max(d, 0));
-          if (n > (size_t{1} << 40)) return 0;
+          if (!MultiplyCapped(&n, d)) return size_t{0};
         }
       }
-      return n;
+      return static_cast<size_t>(n);
     };
     for (int n = 0; n < num_ops && !compressed[s].empty(); ++n) {
       const auto* in = ops->Get(n)->inputs();
@@ -402,13 +410,11 @@ StatusOr<TflmReport> AnalyzeForTflm(const uint8_t* data, size_t size) {
       if (constant[t]) continue;
       const DType type = static_cast<DType>(tensor->type());
       const std::string name = Quoted(tensor->name(), t);
-      size_t elements = 1;
+      uint64_t elements = 1;
       bool static_shape = true;
       if (tensor->shape() != nullptr) {
         for (int32_t d : *tensor->shape()) {
-          if (d < 0) static_shape = false;
-          elements *= static_cast<size_t>(std::max(d, 0));
-          if (elements > (size_t{1} << 40)) static_shape = false;
+          if (d < 0 || !MultiplyCapped(&elements, d)) static_shape = false;
         }
       }
       if (!static_shape) {
@@ -420,7 +426,7 @@ StatusOr<TflmReport> AnalyzeForTflm(const uint8_t* data, size_t size) {
         unsized.Add(name + " (" + DTypeName(type) + ")");
         continue;
       }
-      const size_t bytes = elements * elem;
+      const size_t bytes = static_cast<size_t>(elements * elem);  // both bounded: < 2^44
       if (tensor->is_variable()) {
         report.variable_bytes += RoundUp(bytes, 16);
         continue;
