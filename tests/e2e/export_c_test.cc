@@ -159,8 +159,13 @@ TEST(ExportC, RefusesWhatTflmCannotRunAndBadArguments) {
   const std::string dir = testing::MakeTempDir("edgeopt_export_c");
   const std::string cc = dir + "/m.cc", h = dir + "/m.h";
   std::string out;
-  EXPECT_EQ(RunCommand(EdgeoptBinary() + " export-c '" + hybrid + "' -o '" + cc + "'", &out), 1);
+  const std::string lut = dir + "/m_lut.tflite";
+  EXPECT_EQ(RunCommand(EdgeoptBinary() + " export-c '" + hybrid + "' --lut --lut-tflite '" + lut +
+                           "' -o '" + cc + "'",
+                       &out),
+            1);
   EXPECT_NE(out.find("hybrid (dynamic-range) operators"), std::string::npos) << out;
+  EXPECT_FALSE(std::filesystem::exists(lut));  // "nothing written" includes the .tflite
   EXPECT_NE(out.find("kws_ref_model_float32.tflite: TFLM cannot run this model"), std::string::npos)
       << out;
   EXPECT_FALSE(std::filesystem::exists(cc));

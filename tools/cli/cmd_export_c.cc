@@ -138,11 +138,6 @@ int RunExportC(int argc, char** argv) {
     compressed = std::move(packed->model);
     data = compressed.data();
     size = compressed.size();
-    if (!lut_tflite.empty()) {
-      Status st = WriteFileAtomic(lut_tflite, compressed);
-      if (!st.ok()) return ReportError(kCommand, st);
-      std::printf("wrote %s\n", lut_tflite.c_str());
-    }
   }
   StatusOr<tflm::TflmReport> report = tflm::AnalyzeForTflm(data, size);
   if (!report.ok()) return ReportError(kCommand, report.status().WithPrefix(model));
@@ -210,6 +205,11 @@ int RunExportC(int argc, char** argv) {
   }
   std::printf("wrote %s (%s bytes) and %s\n", output.c_str(),
               WithCommas(source_text.size()).c_str(), header.c_str());
+  if (!lut_tflite.empty()) {
+    st = WriteFileAtomic(lut_tflite, data, size);
+    if (!st.ok()) return ReportError(kCommand, st);
+    std::printf("wrote %s\n", lut_tflite.c_str());
+  }
   std::printf(
       "export_c: model_bytes=%zu ops=%zu activation_bytes=%zu persistent_estimate=%zu "
       "arena_size=%zu problems=%zu lut_tensors=%d\n",
