@@ -146,6 +146,25 @@ TEST(ExportC, LutCompressionOfAClusteredModel) {
   EXPECT_NE(out.find("1 larger than --lut-max-scratch 100,000 bytes left as they are"),
             std::string::npos)
       << out;
+  // --lut-arena-limit: the largest saving first, each tensor kept while the arena fits. 40,000
+  // bytes take conv2d_1 and dense_1 (36,864); 32,768 leave the arena as it was (31,744).
+  ASSERT_EQ(RunCommand(EdgeoptBinary() + " export-c " + c16_int8 +
+                           " --lut --lut-arena-limit 40000 -o " + dir + "/m4.cc",
+                       &out),
+            0)
+      << out;
+  EXPECT_EQ(testing::ParseMetric(out, "lut_tensors"), 2) << out;
+  EXPECT_EQ(testing::ParseMetric(out, "arena_size"), 36864) << out;
+  EXPECT_NE(out.find("--lut-arena-limit 40,000: 1 compressible tensor left as they are"),
+            std::string::npos)
+      << out;
+  ASSERT_EQ(RunCommand(EdgeoptBinary() + " export-c " + c16_int8 +
+                           " --lut --lut-arena-limit 32768 -o " + dir + "/m5.cc",
+                       &out),
+            0)
+      << out;
+  EXPECT_EQ(testing::ParseMetric(out, "arena_size"), 31744) << out;
+  EXPECT_LE(testing::ParseMetric(out, "lut_tensors"), 1) << out;
   // Compressing a compressed model is refused.
   EXPECT_EQ(RunCommand(EdgeoptBinary() + " export-c " + lut + " --lut -o " + dir + "/m3.cc", &out),
             1);
@@ -189,7 +208,7 @@ TEST(ExportC, RefusesWhatTflmCannotRunAndBadArguments) {
        "is a Keras model; export-c takes a .tflite"},
       {"'" + dir + "/missing.tflite' -o '" + dir + "/a.cc'", "missing.tflite"},
       {"'" + good + "' --lut-tflite '" + dir + "/x.tflite' -o '" + dir + "/a.cc'",
-       "--lut-tflite and --lut-max-scratch need --lut"},
+       "--lut-tflite, --lut-max-scratch and --lut-arena-limit need --lut"},
       {"'" + good + "' -o '" + dir + "/no/such/dir/a.cc'", "no/such/dir/a.h: cannot create"},
       // The header is written first; when the source then fails, the header goes too.
       {"'" + good + "' --header '" + dir + "/a.h' -o '" + dir + "/no/such/dir/a.cc'",

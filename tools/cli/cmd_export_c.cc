@@ -52,7 +52,7 @@ int RunExportC(int argc, char** argv) {
   std::string model, output, header, name = "g_model";
   bool force = false, lut = false;
   std::string lut_tflite;
-  size_t lut_max_scratch = 0;
+  size_t lut_max_scratch = 0, lut_arena_limit = 0;
   app.add_option("model", model, "the .tflite model (full-integer int8 or float32)")->required();
   app.add_option("-o,--output", output, "the C++ source to write, e.g. model_data.cc")->required();
   app.add_option("--header", header, "the header to write (default: the output with .h)");
@@ -66,6 +66,9 @@ int RunExportC(int argc, char** argv) {
   app.add_option("--lut-max-scratch", lut_max_scratch,
                  "with --lut: leave tensors larger than this many bytes uncompressed (TFLM "
                  "decodes each compressed tensor into arena RAM while its operator runs)");
+  app.add_option("--lut-arena-limit", lut_arena_limit,
+                 "with --lut: compress, largest flash saving first, only the tensors that keep "
+                 "the tensor arena TFLM needs within this many bytes (your MCU's RAM for it)");
   EDGEOPT_CLI_PARSE(app, argc, argv);
 
   const std::string bad_name = tflm::CheckIdentifier(name);
@@ -83,9 +86,10 @@ int RunExportC(int argc, char** argv) {
                                   "model.tflite)",
                                   model.c_str(), model.c_str()));
   }
-  if ((!lut_tflite.empty() || lut_max_scratch > 0) && !lut) {
-    return ReportError(kCommand, MakeStatus(StatusCode::kInvalidArgument,
-                                            "--lut-tflite and --lut-max-scratch need --lut"));
+  if ((!lut_tflite.empty() || lut_max_scratch > 0 || lut_arena_limit > 0) && !lut) {
+    return ReportError(
+        kCommand, MakeStatus(StatusCode::kInvalidArgument,
+                             "--lut-tflite, --lut-max-scratch and --lut-arena-limit need --lut"));
   }
   if (header.empty()) header = HeaderPathFor(output);
   if (header == output) {
@@ -105,7 +109,11 @@ int RunExportC(int argc, char** argv) {
     activations_before = plain->activation_bytes;
     tflm::LutOptions lut_options;
     lut_options.max_decoded_bytes = lut_max_scratch;
-    StatusOr<tflm::LutResult> packed = tflm::CompressLut(data, size, lut_options);
+    int over_limit = 0;
+    StatusOr<tflm::LutResult> packed =
+        lut_arena_limit > 0
+            ? tflm::CompressLutWithinArena(data, size, lut_options, lut_arena_limit, &over_limit)
+            : tflm::CompressLut(data, size, lut_options);
     if (!packed.ok()) return ReportError(kCommand, packed.status().WithPrefix(model));
     size_t before = 0, after = 0;
     std::printf("LUT compression (%d constants read only by kernels that decompress):\n",
@@ -116,6 +124,16 @@ int RunExportC(int argc, char** argv) {
                   WithCommas(t.bytes_after).c_str());
       before += t.bytes_before;
       after += t.bytes_after;
+    }
+    if (lut_arena_limit > 0) {
+      std::printf(
+          "  --lut-arena-limit %s: %d compressible tensor%s left as they are (the arena "
+          "would pass the limit, or the file would not get smaller)\n",
+          WithCommas(lut_arena_limit).c_str(), over_limit, over_limit == 1 ? "" : "s");
+      if (plain->arena_hint > lut_arena_limit) {
+        std::printf("  note: even uncompressed the model needs a %s-byte arena\n",
+                    WithCommas(plain->arena_hint).c_str());
+      }
     }
     if (packed->too_large > 0) {
       std::printf("  %d larger than --lut-max-scratch %s bytes left as they are\n",
@@ -131,9 +149,10 @@ int RunExportC(int argc, char** argv) {
           "  none compressed: no constant has few enough distinct values (cluster the "
           "model first: edgeopt cluster --clusters 16)\n");
     } else {
-      std::printf("  %zu tensors: %s -> %s bytes; the model %s -> %s bytes\n",
-                  packed->tensors.size(), WithCommas(before).c_str(), WithCommas(after).c_str(),
-                  WithCommas(size).c_str(), WithCommas(packed->model.size()).c_str());
+      std::printf("  %zu tensor%s: %s -> %s bytes; the model %s -> %s bytes\n",
+                  packed->tensors.size(), packed->tensors.size() == 1 ? "" : "s",
+                  WithCommas(before).c_str(), WithCommas(after).c_str(), WithCommas(size).c_str(),
+                  WithCommas(packed->model.size()).c_str());
     }
     compressed = std::move(packed->model);
     data = compressed.data();

@@ -1,5 +1,6 @@
 #include "src/export/tflm/lut_compress.h"
 
+#include <algorithm>
 #include <cstring>
 #include <map>
 #include <unordered_map>
@@ -10,6 +11,7 @@
 #include "schema/tflite_generated.h"
 #include "schema/tflm_compression_generated.h"
 #include "src/core/dtype.h"
+#include "src/export/tflm/tflm_export.h"
 #include "src/runtime/interpreter.h"
 #include "src/runtime/lut_decode.h"
 
@@ -236,6 +238,11 @@ StatusOr<LutResult> CompressLut(const uint8_t* data, size_t size, const LutOptio
       }
       if (n <= 0 || static_cast<uint64_t>(n) * elem != bytes->size()) continue;
       ++result.considered;
+      if (!options.only.empty() &&
+          std::find(options.only.begin(), options.only.end(),
+                    std::make_pair(static_cast<int>(s), t)) == options.only.end()) {
+        continue;
+      }
       if (options.max_decoded_bytes > 0 && bytes->size() > options.max_decoded_bytes) {
         ++result.too_large;
         continue;
@@ -384,6 +391,42 @@ StatusOr<LutResult> CompressLut(const uint8_t* data, size_t size, const LutOptio
     result.tensors.clear();
   }
   return result;
+}
+
+StatusOr<LutResult> CompressLutWithinArena(const uint8_t* data, size_t size,
+                                           const LutOptions& options, size_t arena_limit,
+                                           int* left_out) {
+  *left_out = 0;
+  EDGEOPT_ASSIGN_OR_RETURN(LutResult all, CompressLut(data, size, options));
+  std::vector<LutTensorInfo> candidates = all.tensors;
+  std::stable_sort(candidates.begin(), candidates.end(),
+                   [](const LutTensorInfo& a, const LutTensorInfo& b) {
+                     return a.bytes_before - a.bytes_after > b.bytes_before - b.bytes_after;
+                   });
+  LutResult best;
+  best.model.assign(data, data + size);
+  std::vector<std::pair<int, int>> chosen;
+  for (const LutTensorInfo& c : candidates) {
+    LutOptions trial = options;
+    trial.only = chosen;
+    trial.only.emplace_back(c.subgraph, c.tensor);
+    EDGEOPT_ASSIGN_OR_RETURN(LutResult r, CompressLut(data, size, trial));
+    bool keep = r.tensors.size() == trial.only.size();  // else the file would not be smaller
+    if (keep) {
+      EDGEOPT_ASSIGN_OR_RETURN(TflmReport report, AnalyzeForTflm(r.model.data(), r.model.size()));
+      keep = report.arena_hint <= arena_limit;
+    }
+    if (!keep) {
+      ++*left_out;
+      continue;
+    }
+    chosen = trial.only;
+    best = std::move(r);
+  }
+  best.considered = all.considered;
+  best.too_large = all.too_large;
+  best.not_smaller = all.not_smaller;
+  return best;
 }
 
 }  // namespace tflm

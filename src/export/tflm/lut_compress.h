@@ -15,6 +15,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "include/edgeopt/status.h"
@@ -48,10 +49,20 @@ struct LutOptions {
   // TFLM decodes a compressed tensor into a scratch buffer of the arena (RAM) while its operator
   // runs: tensors larger than this (decoded) stay as they are. 0: no limit.
   size_t max_decoded_bytes = 0;
+  // When not empty: compress only these (subgraph, tensor) pairs (among those that qualify).
+  std::vector<std::pair<int, int>> only;
 };
 
 // Verifies the flatbuffer first; errors say what is wrong (the caller adds the file name).
 StatusOr<LutResult> CompressLut(const uint8_t* data, size_t size, const LutOptions& options = {});
+
+// CompressLut within a RAM budget: the compressible tensors are tried one by one, the largest
+// flash saving first, and each is kept when the arena TFLM then needs (AnalyzeForTflm's
+// arena_hint: activations with the decoded copies, persistent estimate, margin) stays within
+// `arena_limit` bytes and the file gets smaller. `left_out` counts the ones that did not fit.
+StatusOr<LutResult> CompressLutWithinArena(const uint8_t* data, size_t size,
+                                           const LutOptions& options, size_t arena_limit,
+                                           int* left_out);
 
 }  // namespace tflm
 }  // namespace edgeopt

@@ -138,6 +138,36 @@ TEST(LutCompress, MaxDecodedBytesKeepsLargeTensors) {
   EXPECT_EQ(r->model, model);
 }
 
+TEST(LutCompress, OnlyTheNamedTensors) {
+  const std::vector<uint8_t> model = SmallModel();
+  StatusOr<LutResult> all = CompressLut(model.data(), model.size());
+  ASSERT_TRUE(all.ok());
+  ASSERT_EQ(all->tensors.size(), 2u);
+  LutOptions o;
+  o.only = {{all->tensors[1].subgraph, all->tensors[1].tensor}};  // the dense kernel
+  StatusOr<LutResult> one = CompressLut(model.data(), model.size(), o);
+  ASSERT_TRUE(one.ok());
+  ASSERT_EQ(one->tensors.size(), 1u);
+  EXPECT_EQ(one->tensors[0].tensor, all->tensors[1].tensor);
+  // Within an arena limit: the plain model's own arena leaves no room for the 2,048-byte decoded
+  // dense kernel beside its 128-byte input; twice that takes both.
+  StatusOr<TflmReport> plain = AnalyzeForTflm(model.data(), model.size());
+  ASSERT_TRUE(plain.ok());
+  int left_out = -1;
+  StatusOr<LutResult> tight =
+      CompressLutWithinArena(model.data(), model.size(), {}, plain->arena_hint, &left_out);
+  ASSERT_TRUE(tight.ok());
+  StatusOr<TflmReport> tight_report = AnalyzeForTflm(tight->model.data(), tight->model.size());
+  ASSERT_TRUE(tight_report.ok());
+  EXPECT_LE(tight_report->arena_hint, plain->arena_hint);
+  EXPECT_EQ(left_out + static_cast<int>(tight->tensors.size()), 2);
+  StatusOr<LutResult> roomy = CompressLutWithinArena(model.data(), model.size(), {},
+                                                     2 * plain->arena_hint + 4096, &left_out);
+  ASSERT_TRUE(roomy.ok());
+  EXPECT_EQ(roomy->tensors.size(), 2u);
+  EXPECT_EQ(left_out, 0);
+}
+
 TEST(LutCompress, DamagedValueTablesAreRefusedAtLoad) {
   const std::vector<uint8_t> model = SmallModel();
   StatusOr<LutResult> r = CompressLut(model.data(), model.size());
