@@ -179,41 +179,26 @@ Status Interpreter::Load() {
 // indices, and where their value tables are.
 Status Interpreter::LoadCompressionMetadata(int num_tensors) {
   lut_.clear();
-  const auto* metadata = model_->metadata();
+  const tflite::micro::compression::Metadata* meta = nullptr;
+  EDGEOPT_RETURN_IF_ERROR(FindLutMetadata(model_, &meta));
+  if (meta == nullptr) return Status::Ok();
   const auto* buffers = model_->buffers();
-  if (metadata == nullptr) return Status::Ok();
-  for (const tflite::Metadata* m : *metadata) {
-    if (m == nullptr || m->name() == nullptr || m->name()->str() != "COMPRESSION_METADATA") {
-      continue;
-    }
-    const auto* bytes = buffers != nullptr && m->buffer() < buffers->size()
-                            ? buffers->Get(m->buffer())->data()
-                            : nullptr;
-    flatbuffers::Verifier verifier(bytes != nullptr ? bytes->data() : nullptr,
-                                   bytes != nullptr ? bytes->size() : 0);
-    EDGEOPT_ENSURE(bytes != nullptr && tflite::micro::compression::VerifyMetadataBuffer(verifier),
-                   StatusCode::kInvalidModel, "COMPRESSION_METADATA is missing or damaged");
-    const auto* meta = tflite::micro::compression::GetMetadata(bytes->data());
-    EDGEOPT_ENSURE(meta->schema_version() <= 1, StatusCode::kUnsupported,
-                   "COMPRESSION_METADATA schema version %u (this build reads 1)",
-                   meta->schema_version());
-    const auto* subs = meta->subgraphs();
-    const auto* luts = subs != nullptr && subs->size() > 0 ? subs->Get(0)->lut_tensors() : nullptr;
-    if (luts == nullptr) return Status::Ok();
-    lut_.assign(num_tensors, LutRef{});
-    for (const auto* l : *luts) {
-      const int t = l->tensor();
-      const bool ok = t >= 0 && t < num_tensors && l->value_buffer() < buffers->size() &&
-                      buffers->Get(l->value_buffer())->data() != nullptr && lut_[t].bits == 0 &&
-                      l->index_bitwidth() >= 1 && l->index_bitwidth() <= 7;
-      EDGEOPT_ENSURE(ok, StatusCode::kInvalidModel,
-                     "COMPRESSION_METADATA: bad entry for tensor %d (value buffer %u, %d-bit "
-                     "indices; a tensor once, its buffer present)",
-                     t, l->value_buffer(), l->index_bitwidth());
-      lut_[t].bits = l->index_bitwidth();
-      lut_[t].value_buffer = l->value_buffer();
-    }
-    return Status::Ok();
+  const auto* subs = meta->subgraphs();
+  const auto* luts = subs != nullptr && subs->size() > 0 ? subs->Get(0)->lut_tensors() : nullptr;
+  if (luts == nullptr) return Status::Ok();
+  lut_.assign(num_tensors, LutRef{});
+  for (const auto* l : *luts) {
+    const int t = l->tensor();
+    const bool ok = t >= 0 && t < num_tensors && buffers != nullptr &&
+                    l->value_buffer() < buffers->size() &&
+                    buffers->Get(l->value_buffer())->data() != nullptr && lut_[t].bits == 0 &&
+                    l->index_bitwidth() >= 1 && l->index_bitwidth() <= 7;
+    EDGEOPT_ENSURE(ok, StatusCode::kInvalidModel,
+                   "COMPRESSION_METADATA: bad entry for tensor %d (value buffer %u, %d-bit "
+                   "indices; a tensor once, its buffer present)",
+                   t, l->value_buffer(), l->index_bitwidth());
+    lut_[t].bits = l->index_bitwidth();
+    lut_[t].value_buffer = l->value_buffer();
   }
   return Status::Ok();
 }

@@ -2,8 +2,37 @@
 
 #include <cstring>
 
+#include "flatbuffers/flatbuffers.h"
+#include "schema/tflite_generated.h"
+#include "schema/tflm_compression_generated.h"
+
 namespace edgeopt {
 namespace rt {
+
+Status FindLutMetadata(const tflite::Model* model,
+                       const tflite::micro::compression::Metadata** out) {
+  *out = nullptr;
+  const auto* metadata = model->metadata();
+  const auto* buffers = model->buffers();
+  if (metadata == nullptr) return Status::Ok();
+  for (const tflite::Metadata* m : *metadata) {
+    if (m == nullptr || m->name() == nullptr || m->name()->str() != kLutMetadataName) continue;
+    const auto* bytes = buffers != nullptr && m->buffer() < buffers->size()
+                            ? buffers->Get(m->buffer())->data()
+                            : nullptr;
+    flatbuffers::Verifier verifier(bytes != nullptr ? bytes->data() : nullptr,
+                                   bytes != nullptr ? bytes->size() : 0);
+    EDGEOPT_ENSURE(bytes != nullptr && tflite::micro::compression::VerifyMetadataBuffer(verifier),
+                   StatusCode::kInvalidModel, "COMPRESSION_METADATA is missing or damaged");
+    const auto* meta = tflite::micro::compression::GetMetadata(bytes->data());
+    EDGEOPT_ENSURE(meta->schema_version() <= 1, StatusCode::kUnsupported,
+                   "COMPRESSION_METADATA schema version %u (this build reads 1)",
+                   meta->schema_version());
+    *out = meta;
+    return Status::Ok();
+  }
+  return Status::Ok();
+}
 
 size_t LutIndexBytes(int64_t elements, int bits) {
   return static_cast<size_t>((static_cast<uint64_t>(elements) * static_cast<uint64_t>(bits) + 7) /

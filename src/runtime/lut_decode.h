@@ -10,8 +10,25 @@
 
 #include "include/edgeopt/status.h"
 
+namespace tflite {
+struct Model;
+namespace micro {
+namespace compression {
+struct Metadata;
+}  // namespace compression
+}  // namespace micro
+}  // namespace tflite
+
 namespace edgeopt {
 namespace rt {
+
+// The name of the tflite.Model metadata entry that holds the LUT tables' description.
+constexpr const char* kLutMetadataName = "COMPRESSION_METADATA";
+
+// The model's COMPRESSION_METADATA, verified, of a schema version this build reads; *out is null
+// when the model has none. `model` must be a verified flatbuffer.
+Status FindLutMetadata(const tflite::Model* model,
+                       const tflite::micro::compression::Metadata** out);
 
 struct LutLayout {
   int64_t elements = 0;  // of the decoded tensor

@@ -23,7 +23,6 @@ using Op = tflite::BuiltinOperator;
 namespace fb = flatbuffers;
 
 constexpr int kMaxValues = 128;  // TFLM's kMaxValueTableChannelStride
-constexpr const char* kMetadataName = "COMPRESSION_METADATA";
 
 bool DecompressingKernel(Op op) {
   switch (op) {
@@ -184,7 +183,7 @@ StatusOr<LutResult> CompressLut(const uint8_t* data, size_t size, const LutOptio
   const auto* codes = model->operator_codes();
   if (model->metadata() != nullptr) {
     for (const tflite::Metadata* m : *model->metadata()) {
-      EDGEOPT_ENSURE(m->name() == nullptr || m->name()->str() != kMetadataName,
+      EDGEOPT_ENSURE(m->name() == nullptr || m->name()->str() != rt::kLutMetadataName,
                      StatusCode::kInvalidArgument, "the model is LUT-compressed already");
     }
   }
@@ -231,12 +230,13 @@ StatusOr<LutResult> CompressLut(const uint8_t* data, size_t size, const LutOptio
       const DType type = static_cast<DType>(tensor->type());
       const size_t elem = DTypeIsValid(static_cast<int>(type)) ? LutElementBytes(type) : 0;
       if (elem == 0) continue;
-      int64_t n = 1;
+      uint64_t elements = 0;
       const int rank = tensor->shape() != nullptr ? static_cast<int>(tensor->shape()->size()) : 0;
-      for (int d = 0; d < rank && n <= static_cast<int64_t>(bytes->size()); ++d) {
-        n *= std::max(0, tensor->shape()->Get(d));  // stops before it could overflow
+      if (!StaticElements(*tensor, &elements) || elements == 0 ||
+          elements * elem != bytes->size()) {
+        continue;
       }
-      if (n <= 0 || static_cast<uint64_t>(n) * elem != bytes->size()) continue;
+      const int64_t n = static_cast<int64_t>(elements);
       ++result.considered;
       if (!options.only.empty() &&
           std::find(options.only.begin(), options.only.end(),
@@ -361,7 +361,8 @@ StatusOr<LutResult> CompressLut(const uint8_t* data, size_t size, const LutOptio
           fbb, m->name() != nullptr ? fbb.CreateString(m->name()->str()) : 0, m->buffer()));
     }
   }
-  metadata.push_back(tflite::CreateMetadata(fbb, fbb.CreateString(kMetadataName), meta_buffer));
+  metadata.push_back(
+      tflite::CreateMetadata(fbb, fbb.CreateString(rt::kLutMetadataName), meta_buffer));
   fb::Offset<fb::Vector<int32_t>> metadata_buffer;
   if (model->metadata_buffer() != nullptr) {
     metadata_buffer =

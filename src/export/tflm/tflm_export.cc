@@ -10,6 +10,7 @@
 #include "schema/tflm_compression_generated.h"
 #include "src/core/dtype.h"
 #include "src/runtime/interpreter.h"
+#include "src/runtime/lut_decode.h"
 #include "src/runtime/memory/greedy_planner.h"
 
 namespace edgeopt {
@@ -208,42 +209,34 @@ std::string Quoted(const flatbuffers::String* name, int index) {
 
 size_t RoundUp(size_t n, size_t to) { return (n + to - 1) / to * to; }
 
-// *n *= max(d, 0), unless the product would pass 2^40 (no tensor of a TFLM model is that big).
-bool MultiplyCapped(uint64_t* n, int32_t d) {
-  constexpr uint64_t kCap = uint64_t{1} << 40;
-  const uint64_t f = static_cast<uint64_t>(std::max(d, 0));
-  if (f != 0 && *n > kCap / f) return false;
-  *n *= f;
-  return true;
-}
-
 // The LUT-compressed tensors of each subgraph (COMPRESSION_METADATA), empty when there are none.
 Status CompressedTensors(const tflite::Model* model, std::vector<std::set<int>>* out) {
   out->assign(model->subgraphs()->size(), {});
-  const auto* buffers = model->buffers();
-  if (model->metadata() == nullptr) return Status::Ok();
-  for (const tflite::Metadata* m : *model->metadata()) {
-    if (m->name() == nullptr || m->name()->str() != "COMPRESSION_METADATA") continue;
-    const auto* bytes = buffers != nullptr && m->buffer() < buffers->size()
-                            ? buffers->Get(m->buffer())->data()
-                            : nullptr;
-    EDGEOPT_ENSURE(bytes != nullptr, StatusCode::kInvalidModel,
-                   "COMPRESSION_METADATA refers to a missing buffer");
-    flatbuffers::Verifier verifier(bytes->data(), bytes->size());
-    EDGEOPT_ENSURE(tflite::micro::compression::VerifyMetadataBuffer(verifier),
-                   StatusCode::kInvalidModel, "COMPRESSION_METADATA is not a valid flatbuffer");
-    const auto* meta = tflite::micro::compression::GetMetadata(bytes->data());
-    if (meta->subgraphs() == nullptr) return Status::Ok();
-    for (flatbuffers::uoffset_t s = 0; s < meta->subgraphs()->size() && s < out->size(); ++s) {
-      const auto* lut = meta->subgraphs()->Get(s)->lut_tensors();
-      if (lut == nullptr) continue;
-      for (const auto* l : *lut) (*out)[s].insert(l->tensor());
-    }
+  const tflite::micro::compression::Metadata* meta = nullptr;
+  EDGEOPT_RETURN_IF_ERROR(rt::FindLutMetadata(model, &meta));
+  if (meta == nullptr || meta->subgraphs() == nullptr) return Status::Ok();
+  for (flatbuffers::uoffset_t s = 0; s < meta->subgraphs()->size() && s < out->size(); ++s) {
+    const auto* lut = meta->subgraphs()->Get(s)->lut_tensors();
+    if (lut == nullptr) continue;
+    for (const auto* l : *lut) (*out)[s].insert(l->tensor());
   }
   return Status::Ok();
 }
 
 }  // namespace
+
+bool StaticElements(const tflite::Tensor& tensor, uint64_t* elements) {
+  constexpr uint64_t kCap = uint64_t{1} << 40;
+  *elements = 1;
+  if (tensor.shape() == nullptr) return true;
+  for (int32_t d : *tensor.shape()) {
+    if (d < 0) return false;
+    const uint64_t f = static_cast<uint64_t>(d);
+    if (f != 0 && *elements > kCap / f) return false;
+    *elements *= f;
+  }
+  return true;
+}
 
 StatusOr<TflmReport> AnalyzeForTflm(const uint8_t* data, size_t size) {
   EDGEOPT_RETURN_IF_ERROR(rt::VerifyModelBuffer(data, size));
@@ -380,16 +373,13 @@ StatusOr<TflmReport> AnalyzeForTflm(const uint8_t* data, size_t size) {
     // The activation plan: non-constant, non-variable tensors with a lifetime, and the decoded
     // copies of LUT-compressed constants, each alive during the operator that reads it.
     std::vector<rt::BufferRequest> requests;
+    // Bytes of a constant (0 when its size is unknown).
     auto bytes_of = [&](int t) -> size_t {
       const tflite::Tensor* tensor = tensors->Get(t);
       const DType type = static_cast<DType>(tensor->type());
-      uint64_t n = DTypeIsValid(static_cast<int>(type)) ? DTypeSize(type) : 0;
-      if (tensor->shape() != nullptr) {
-        for (int32_t d : *tensor->shape()) {
-          if (!MultiplyCapped(&n, d)) return size_t{0};
-        }
-      }
-      return static_cast<size_t>(n);
+      uint64_t n = 0;
+      if (!StaticElements(*tensor, &n) || !DTypeIsValid(static_cast<int>(type))) return 0;
+      return static_cast<size_t>(n * DTypeSize(type));
     };
     for (int n = 0; n < num_ops && !compressed[s].empty(); ++n) {
       const auto* in = ops->Get(n)->inputs();
@@ -410,14 +400,8 @@ StatusOr<TflmReport> AnalyzeForTflm(const uint8_t* data, size_t size) {
       if (constant[t]) continue;
       const DType type = static_cast<DType>(tensor->type());
       const std::string name = Quoted(tensor->name(), t);
-      uint64_t elements = 1;
-      bool static_shape = true;
-      if (tensor->shape() != nullptr) {
-        for (int32_t d : *tensor->shape()) {
-          if (d < 0 || !MultiplyCapped(&elements, d)) static_shape = false;
-        }
-      }
-      if (!static_shape) {
+      uint64_t elements = 0;
+      if (!StaticElements(*tensor, &elements)) {
         dynamic.Add(name);
         continue;
       }

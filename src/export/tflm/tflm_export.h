@@ -21,6 +21,10 @@
 
 #include "include/edgeopt/status.h"
 
+namespace tflite {
+struct Tensor;
+}  // namespace tflite
+
 namespace edgeopt {
 namespace tflm {
 
@@ -42,6 +46,10 @@ struct TflmReport {
   size_t persistent_estimate = 0;
   size_t arena_hint = 0;  // activations + persistent estimate, rounded up to 1 KB
 };
+
+// The tensor's element count from its shape; false when a dimension is negative (unknown) or
+// the count would pass 2^40 (no tensor of a TFLM model is that big).
+bool StaticElements(const tflite::Tensor& tensor, uint64_t* elements);
 
 // Verifies the flatbuffer first; errors say what is wrong (the caller adds the file name).
 StatusOr<TflmReport> AnalyzeForTflm(const uint8_t* data, size_t size);
