@@ -64,6 +64,9 @@ int64_t NonZeros(const Tensor& t) {
     case DType::kInt32:
       for (int64_t i = 0; i < n; ++i) nonzero += t.Data<int32_t>()[i] != 0;
       break;
+    case DType::kInt64:  // the 16x8 kernels' biases
+      for (int64_t i = 0; i < n; ++i) nonzero += t.Data<int64_t>()[i] != 0;
+      break;
     default:
       nonzero = n;
       break;
@@ -160,7 +163,8 @@ ModelStats ComputeModelStats(Interpreter* interp) {
     if (tensor->type == DType::kFloat32 || tensor->type == DType::kFloat16 ||
         tensor->type == DType::kInt8 || tensor->type == DType::kUInt8 ||
         tensor->type == DType::kInt16 ||
-        (tensor->type == DType::kInt32 && tensor->dims.size == 1 && tensor->quant.IsQuantized())) {
+        ((tensor->type == DType::kInt32 || tensor->type == DType::kInt64) &&
+         tensor->dims.size == 1 && tensor->quant.IsQuantized())) {
       s.parameters += tensor->dims.NumElements();
       s.nonzero_parameters += NonZeros(*tensor);
     }

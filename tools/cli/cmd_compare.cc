@@ -77,11 +77,12 @@ std::string KindOf(rt::Interpreter* interp) {
       f16_w = true;
     }
   }
-  std::string kind = int16_act  ? "int16x8"
-                     : int8_act ? "int8"
-                     : int8_w   ? "dynamic"
-                     : f16_w    ? "float16"
-                                : "float32";
+  std::string kind = int16_act && int8_act ? "int8+int16"
+                     : int16_act           ? "int16x8"
+                     : int8_act            ? "int8"
+                     : int8_w              ? "dynamic"
+                     : f16_w               ? "float16"
+                                           : "float32";
   if (sparse) kind += "+sparse";
   return kind;
 }

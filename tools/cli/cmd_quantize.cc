@@ -115,7 +115,7 @@ int RunQuantize(int argc, char** argv) {
       "was trained.",
       "edgeopt quantize"};
   std::string model_path, out, mode_name, calibration, method_name = "minmax", io_name = "float";
-  std::string keep_float, report_path, eval_spec;
+  std::string keep_float, keep_int16, fallback_name = "float", report_path, eval_spec;
   int64_t samples = 500;
   int64_t eval_samples = -1;
   double percentile = 99.99;
@@ -142,12 +142,18 @@ int RunQuantize(int argc, char** argv) {
                  "int16x8)");
   app.add_option("--keep-float", keep_float,
                  "layers (Keras layer or tensor names, comma-separated) to keep in float");
+  app.add_option("--keep-int16", keep_int16,
+                 "int8 mode: layers (as --keep-float) computed with int16 activations instead "
+                 "(TFLite's 16x8 kernels, int8 weights): the model stays integer");
   app.add_option("--report", report_path,
                  "write a per-layer error report (Markdown; a plot beside it when gnuplot is "
                  "installed)");
   app.add_option("--accuracy-budget", budget,
                  "max top-1 loss in percentage points on --eval; the worst layers fall back to "
-                 "float one by one until the model is within it");
+                 "float (or int16: --fallback) one by one until the model is within it");
+  app.add_option("--fallback", fallback_name,
+                 "what --accuracy-budget falls back to: float (default) or int16 (int8 mode: "
+                 "the layer keeps int8 weights and computes with int16 activations)");
   app.add_option("--eval", eval_spec,
                  "labeled data to measure accuracy on (e.g. "
                  "fashion-mnist:test)");
@@ -172,6 +178,16 @@ int RunQuantize(int argc, char** argv) {
   if (integer && calibration.empty()) {
     std::fprintf(stderr, "edgeopt quantize: --mode %s needs --calibration DATA\n",
                  mode_name.c_str());
+    return kExitUsage;
+  }
+  if (fallback_name != "float" && fallback_name != "int16") {
+    std::fprintf(stderr, "edgeopt quantize: --fallback must be float or int16, is '%s'\n",
+                 fallback_name.c_str());
+    return kExitUsage;
+  }
+  const bool fallback_int16 = fallback_name == "int16";
+  if ((fallback_int16 || !keep_int16.empty()) && *mode != quantize::Mode::kInt8) {
+    std::fprintf(stderr, "edgeopt quantize: --keep-int16 and --fallback int16 need --mode int8\n");
     return kExitUsage;
   }
   if (budget >= 0 && eval_spec.empty()) {
@@ -199,6 +215,7 @@ int RunQuantize(int argc, char** argv) {
   options.per_channel_fc = per_channel_fc;
   options.io = *io;
   for (const std::string& l : SplitList(keep_float)) options.keep_float.insert(l);
+  for (const std::string& l : SplitList(keep_int16)) options.keep_int16.insert(l);
 
   // Calibration (int8 / int16x8).
   data::Dataset calib;
@@ -263,8 +280,9 @@ int RunQuantize(int argc, char** argv) {
                       Percent(float_acc.accuracy).c_str(), mode_name.c_str(),
                       Percent(quant_acc.accuracy).c_str(), drop, budget);
         }
-        if (drop <= budget) break;
-        // The worst layer not yet in float, by the per-layer error on calibration samples.
+        if (drop <= budget + 1e-9) break;  // drop is a difference of two ratios
+        // The worst layer not yet in float (int16), by the per-layer error on calibration
+        // samples.
         auto errors =
             quantize::CompareLayers(float_graph, result->graph, result->map, FillFrom(calib),
                                     FillFrom(calib), std::min<int64_t>(calib.size, 64));
@@ -273,17 +291,18 @@ int RunQuantize(int argc, char** argv) {
         for (const auto& e : *errors) {
           const std::string key = !e.layer.empty() ? e.layer : e.name;
           if (e.op == "input" || tried.count(key)) continue;
+          if (fallback_int16 && e.dtype == "int16") continue;  // joined an int16 layer already
           victim = key;
           break;
         }
         if (victim.empty()) {
-          std::printf("accuracy budget: no layer left to keep in float\n");
+          std::printf("accuracy budget: no layer left to keep in %s\n", fallback_name.c_str());
           break;
         }
         tried.insert(victim);
-        options.keep_float.insert(victim);
+        (fallback_int16 ? options.keep_int16 : options.keep_float).insert(victim);
         kept.push_back(victim);
-        if (!quiet) std::printf("keeping %s in float\n", victim.c_str());
+        if (!quiet) std::printf("keeping %s in %s\n", victim.c_str(), fallback_name.c_str());
         result = QuantizeAndExport(float_graph, options, ranges, sparse);
         if (!result.ok()) return Fail(result.status());
         eo.label = "eval quantized";
@@ -321,6 +340,11 @@ int RunQuantize(int argc, char** argv) {
   std::string kept_list;
   for (const std::string& k : options.keep_float) kept_list += (kept_list.empty() ? "" : ", ") + k;
   if (!kept_list.empty()) header.push_back("- kept in float: " + kept_list);
+  std::string int16_list;
+  for (const std::string& k : options.keep_int16) {
+    int16_list += (int16_list.empty() ? "" : ", ") + k;
+  }
+  if (!int16_list.empty()) header.push_back("- kept in int16 (16x8): " + int16_list);
   if (!report_path.empty()) {
     if (calib.size == 0) {
       std::fprintf(stderr,
@@ -360,7 +384,7 @@ int RunQuantize(int argc, char** argv) {
   if (!kept.empty()) {
     std::string k;
     for (const std::string& s : kept) k += (k.empty() ? "" : ", ") + s;
-    std::printf("kept in float to meet the accuracy budget: %s\n", k.c_str());
+    std::printf("kept in %s to meet the accuracy budget: %s\n", fallback_name.c_str(), k.c_str());
   }
   if (float_acc.samples > 0) {
     std::printf("accuracy: float %.4f, %s %.4f (%+.2f points) on %lld samples\n",

@@ -149,41 +149,56 @@ class Quantizer {
   const std::vector<int>& remap() const { return remap_; }
 
  private:
-  bool KeepFloat(const ir::Node& node) const;
+  // What ConvertedTensor makes of a tensor.
+  enum class Target { kFloat, kInt8, kInt16 };
+
+  bool Matches(const ir::Node& node, const std::set<std::string>& names) const;
   bool Quantizable(const ir::Node& node) const;
+  void BuildGroups();
+  void MarkWide();
   Status ComputeParams();
   StatusOr<Params> ParamsOf(int tensor);
-  int ConvertedTensor(int tensor, bool to_int, std::vector<ir::Node>* pending);
-  Status QuantizeWeighted(ir::Node* node);
-  Status QuantizeConstantInput(ir::Node* node, int index, const Params& params);
+  StatusOr<Params> ParamsAt(int tensor, bool wide);
+  int ConvertedTensor(int tensor, Target target, std::vector<ir::Node>* pending);
+  Status QuantizeWeighted(ir::Node* node, bool wide);
+  Status QuantizeConstantInput(ir::Node* node, int index, const Params& params, bool wide);
   Status FinishIo();
 
   DType ActType() const { return options_.mode == Mode::kInt16x8 ? DType::kInt16 : DType::kInt8; }
+  // Whether tensor `t` (an original id) holds int16 values after the pass.
+  bool Wide(int t) const { return wide_group_[group_[t]] != 0; }
+  // Whether quantized node `i` computes in int16 (its outputs' group is int16).
+  bool NodeWide(size_t i) const {
+    const ir::Node& node = in_.nodes[i];
+    return !node.outputs.empty() && node.outputs[0] >= 0 && Wide(node.outputs[0]);
+  }
 
   const ir::Graph& in_;
   const QuantizeOptions& options_;
   const RangeMap& ranges_;
   ir::Graph out_;
-  std::vector<uint8_t> node_q_;      // per node: runs quantized
-  std::vector<uint8_t> int_domain_;  // per original tensor: holds integers after the pass
-  std::vector<int> group_;           // union-find representative per tensor
-  std::map<int, Params> group_params_;
-  std::map<int, int> to_int_;    // float tensor -> its QUANTIZE copy
-  std::map<int, int> to_float_;  // int tensor -> its DEQUANTIZE copy
+  std::vector<uint8_t> node_q_;         // per node: runs quantized
+  std::vector<uint8_t> int_domain_;     // per original tensor: holds integers after the pass
+  std::vector<int> group_;              // union-find representative per tensor
+  std::vector<uint8_t> wide_group_;     // per group representative: int16 activations
+  std::map<int, Params> group_params_;  // at the group's own precision
+  std::map<int, Range> group_range_;
+  std::map<int, std::string> group_fixed_op_;        // groups whose parameters the spec fixes
+  std::map<std::pair<int, Target>, int> converted_;  // (tensor, target) -> its copy
   std::vector<int> remap_;
 };
 
-bool Quantizer::KeepFloat(const ir::Node& node) const {
-  if (options_.keep_float.count(node.name)) return true;
+bool Quantizer::Matches(const ir::Node& node, const std::set<std::string>& names) const {
+  if (names.count(node.name)) return true;
   for (int t : node.outputs) {
-    if (t >= 0 && options_.keep_float.count(in_.tensors[t].name)) return true;
+    if (t >= 0 && names.count(in_.tensors[t].name)) return true;
   }
   return false;
 }
 
 bool Quantizer::Quantizable(const ir::Node& node) const {
   const OpRule* rule = FindRule(node.op);
-  if (rule == nullptr || KeepFloat(node)) return false;
+  if (rule == nullptr || Matches(node, options_.keep_float)) return false;
   if (options_.mode == Mode::kInt16x8 && !rule->int16) return false;
   bool has_float_data = false;
   for (size_t i = 0; i < node.inputs.size(); ++i) {
@@ -207,7 +222,9 @@ bool Quantizer::Quantizable(const ir::Node& node) const {
   return has_float_data;
 }
 
-Status Quantizer::ComputeParams() {
+// Tensors that must share one scale / zero point: the data inputs and outputs of each quantized
+// same-scale op.
+void Quantizer::BuildGroups() {
   const int n = static_cast<int>(in_.tensors.size());
   UnionFind uf(n);
   for (size_t i = 0; i < in_.nodes.size(); ++i) {
@@ -235,9 +252,69 @@ Status Quantizer::ComputeParams() {
   }
   group_.resize(n);
   for (int t = 0; t < n; ++t) group_[t] = uf.Find(t);
+}
 
+// Which groups hold int16: all of them in int16x8 mode; in int8 mode the outputs of the nodes
+// kept in int16, with every tensor they share parameters with. A quantized node whose outputs
+// land in an int16 group but that has no 16x8 kernel stays float, and the groups are rebuilt
+// without it.
+void Quantizer::MarkWide() {
+  const int n = static_cast<int>(in_.tensors.size());
+  for (;;) {
+    BuildGroups();
+    wide_group_.assign(n, options_.mode == Mode::kInt16x8 ? 1 : 0);
+    if (options_.mode != Mode::kInt8 || options_.keep_int16.empty()) return;
+    for (size_t i = 0; i < in_.nodes.size(); ++i) {
+      const ir::Node& node = in_.nodes[i];
+      if (!node_q_[i] || !FindRule(node.op)->int16 || !Matches(node, options_.keep_int16)) {
+        continue;
+      }
+      for (int t : node.outputs) {
+        if (t >= 0) wide_group_[group_[t]] = 1;
+      }
+    }
+    bool changed = false;
+    for (size_t i = 0; i < in_.nodes.size(); ++i) {
+      if (node_q_[i] && NodeWide(i) && !FindRule(in_.nodes[i].op)->int16) {
+        node_q_[i] = 0;
+        changed = true;
+      }
+    }
+    if (!changed) return;
+  }
+}
+
+Params ParamsFromRange(const Range& r, bool wide) {
+  Params p;
+  if (wide) {
+    const float abs_max = std::max(std::abs(r.min), std::abs(r.max));
+    const quant::QuantParams q = quant::ChooseSymmetricQuantParams(abs_max, 32767);
+    p.scale = q.scale;
+    p.zero_point = 0;
+  } else {
+    const quant::QuantParams q = quant::ChooseQuantParams(r.min, r.max, -128, 127);
+    p.scale = q.scale;
+    p.zero_point = q.zero_point;
+  }
+  return p;
+}
+
+Params FixedParams(const std::string& op, bool wide) {
+  Params p;
+  p.fixed = true;
+  if (wide) {
+    p.scale = 1.0f / 32768.0f;
+    p.zero_point = 0;
+  } else {
+    FixedOutputParamsInt8(op, &p.scale, &p.zero_point);
+  }
+  return p;
+}
+
+Status Quantizer::ComputeParams() {
+  const int n = static_cast<int>(in_.tensors.size());
   // Group ranges: the union of the members' ranges; fixed parameters win.
-  std::map<int, Range> group_range;
+  std::map<int, Range>& group_range = group_range_;
   for (int t = 0; t < n; ++t) {
     const ir::Tensor& tensor = in_.tensors[t];
     Range r;
@@ -261,35 +338,17 @@ Status Quantizer::ComputeParams() {
       g->second.max = std::max(g->second.max, r.max);
     }
   }
-  const bool int16 = options_.mode == Mode::kInt16x8;
   for (size_t i = 0; i < in_.nodes.size(); ++i) {
     if (!node_q_[i]) continue;
     const ir::Node& node = in_.nodes[i];
     if (FindRule(node.op)->kind != Kind::kFixedOutput) continue;
-    Params p;
-    p.fixed = true;
-    if (int16) {
-      p.scale = 1.0f / 32768.0f;
-      p.zero_point = 0;
-    } else {
-      FixedOutputParamsInt8(node.op, &p.scale, &p.zero_point);
-    }
-    group_params_[group_[node.outputs[0]]] = p;
+    const int g = group_[node.outputs[0]];
+    group_fixed_op_[g] = node.op;
+    group_params_[g] = FixedParams(node.op, wide_group_[g] != 0);
   }
   for (const auto& [g, r] : group_range) {
     if (group_params_.count(g)) continue;
-    Params p;
-    if (int16) {
-      const float abs_max = std::max(std::abs(r.min), std::abs(r.max));
-      const quant::QuantParams q = quant::ChooseSymmetricQuantParams(abs_max, 32767);
-      p.scale = q.scale;
-      p.zero_point = 0;
-    } else {
-      const quant::QuantParams q = quant::ChooseQuantParams(r.min, r.max, -128, 127);
-      p.scale = q.scale;
-      p.zero_point = q.zero_point;
-    }
-    group_params_[g] = p;
+    group_params_[g] = ParamsFromRange(r, wide_group_[g] != 0);
   }
   return Status::Ok();
 }
@@ -305,30 +364,49 @@ StatusOr<Params> Quantizer::ParamsOf(int tensor) {
   return it->second;
 }
 
-// A QUANTIZE (to_int) or DEQUANTIZE copy of an activation tensor, created once and placed
-// before the node being emitted.
-int Quantizer::ConvertedTensor(int tensor, bool to_int, std::vector<ir::Node>* pending) {
-  std::map<int, int>& cache = to_int ? to_int_ : to_float_;
-  auto it = cache.find(tensor);
-  if (it != cache.end()) return it->second;
+// The parameters tensor `tensor` takes at int16 (wide) or int8: its group's own, or, at the
+// other precision, the spec's fixed ones or those of the group's range.
+StatusOr<Params> Quantizer::ParamsAt(int tensor, bool wide) {
+  const int g = group_[tensor];
+  if ((wide_group_[g] != 0) == wide) return ParamsOf(tensor);
+  auto fixed = group_fixed_op_.find(g);
+  if (fixed != group_fixed_op_.end()) return FixedParams(fixed->second, wide);
+  auto r = group_range_.find(g);
+  if (r == group_range_.end()) return ParamsOf(tensor);  // the error message
+  return ParamsFromRange(r->second, wide);
+}
+
+// A float, int8 or int16 copy of an activation tensor (an original id), created once and placed
+// before the node being emitted: DEQUANTIZE to float; QUANTIZE from float, or int16 -> int8;
+// int8 -> int16 through float, as TFLite's QUANTIZE does not requantize int8 to int16.
+int Quantizer::ConvertedTensor(int tensor, Target target, std::vector<ir::Node>* pending) {
+  auto it = converted_.find({tensor, target});
+  if (it != converted_.end()) return it->second;
+  int source = tensor;
+  if (target == Target::kInt16 && int_domain_[tensor] && !Wide(tensor)) {
+    source = ConvertedTensor(tensor, Target::kFloat, pending);
+  }
   ir::Tensor copy = out_.tensors[tensor];
-  copy.name += to_int ? "_quantized" : "_dequantized";
   copy.origin.clear();
-  if (to_int) {
-    auto p = ParamsOf(tensor);
-    SetQuant(&copy, ActType(), p.ok() ? p->scale : 1.0f, p.ok() ? p->zero_point : 0);
-  } else {
+  if (target == Target::kFloat) {
+    copy.name += "_dequantized";
     copy.dtype = DType::kFloat32;
     copy.quant = ir::QuantInfo();
+  } else {
+    const bool wide = target == Target::kInt16;
+    copy.name += !int_domain_[tensor] ? "_quantized" : (wide ? "_int16" : "_int8");
+    auto p = ParamsAt(tensor, wide);
+    SetQuant(&copy, wide ? DType::kInt16 : DType::kInt8, p.ok() ? p->scale : 1.0f,
+             p.ok() ? p->zero_point : 0);
   }
   const int id = out_.AddTensor(std::move(copy));
   ir::Node node;
-  node.op = to_int ? "QUANTIZE" : "DEQUANTIZE";
+  node.op = target == Target::kFloat ? "DEQUANTIZE" : "QUANTIZE";
   node.name = out_.tensors[tensor].name;
-  node.inputs = {tensor};
+  node.inputs = {source};
   node.outputs = {id};
   pending->push_back(std::move(node));
-  cache[tensor] = id;
+  converted_[{tensor, target}] = id;
   return id;
 }
 
@@ -361,11 +439,11 @@ void QuantizeSymmetricImpl(const float* w, const std::vector<int32_t>& shape, in
   }
 }
 
-Status Quantizer::QuantizeWeighted(ir::Node* node) {
+Status Quantizer::QuantizeWeighted(ir::Node* node, bool wide) {
   const WeightedLayout layout = LayoutOf(node->op);
   const int data = node->inputs[layout.data];
   const int weights = node->inputs[layout.weights];
-  EDGEOPT_ASSIGN_OR_RETURN(Params in_params, ParamsOf(data));
+  EDGEOPT_ASSIGN_OR_RETURN(Params in_params, ParamsAt(data, wide));
   const ir::Tensor& wf = in_.tensors[weights];
   EDGEOPT_ENSURE(wf.is_constant && FloatTensor(wf), StatusCode::kInternal,
                  "node %s: weights must be a float constant", node->name.c_str());
@@ -397,7 +475,7 @@ Status Quantizer::QuantizeWeighted(ir::Node* node) {
     bq.quant.axis = 0;
     for (float s : scales) bq.quant.scale.push_back(in_params.scale * s);
     const int64_t channels = static_cast<int64_t>(scales.size());
-    if (options_.mode == Mode::kInt16x8) {
+    if (wide) {
       std::vector<int64_t> v(b.size());
       for (size_t i = 0; i < b.size(); ++i) {
         v[i] = static_cast<int64_t>(
@@ -423,12 +501,13 @@ Status Quantizer::QuantizeWeighted(ir::Node* node) {
 
 // A float constant read by a quantized op (ADD/MUL operands, CONCATENATION parts, PRELU alpha):
 // quantized per-tensor with the parameters of its group (or of its own range).
-Status Quantizer::QuantizeConstantInput(ir::Node* node, int index, const Params& params) {
+Status Quantizer::QuantizeConstantInput(ir::Node* node, int index, const Params& params,
+                                        bool wide) {
   const ir::Tensor& cf = in_.tensors[node->inputs[index]];
   const std::vector<float> v = FloatValues(cf);
   ir::Tensor cq = cf;
   cq.quant = ir::QuantInfo();
-  if (options_.mode == Mode::kInt16x8) {
+  if (wide) {
     std::vector<int16_t> q(v.size());
     for (size_t i = 0; i < v.size(); ++i) {
       q[i] = static_cast<int16_t>(
@@ -455,6 +534,7 @@ StatusOr<ir::Graph> Quantizer::Run() {
   const int n = static_cast<int>(in_.tensors.size());
   node_q_.assign(in_.nodes.size(), 0);
   for (size_t i = 0; i < in_.nodes.size(); ++i) node_q_[i] = Quantizable(in_.nodes[i]) ? 1 : 0;
+  MarkWide();
   EDGEOPT_RETURN_IF_ERROR(ComputeParams());
 
   int_domain_.assign(n, 0);
@@ -464,7 +544,12 @@ StatusOr<ir::Graph> Quantizer::Run() {
   }
   if (options_.io != IoType::kFloat) {
     for (int t : in_.inputs) {
-      if (FloatTensor(in_.tensors[t]) && group_params_.count(group_[t])) int_domain_[t] = 1;
+      if (!FloatTensor(in_.tensors[t]) || !group_params_.count(group_[t])) continue;
+      EDGEOPT_ENSURE(Wide(t) == (options_.mode == Mode::kInt16x8), StatusCode::kInvalidArgument,
+                     "the model input '%s' shares its parameters with a layer kept in int16, "
+                     "so it cannot be %s; use --io float or keep that layer in int8",
+                     in_.tensors[t].name.c_str(), options_.io == IoType::kUInt8 ? "uint8" : "int8");
+      int_domain_[t] = 1;
     }
   }
   // Retype the integer-domain activations.
@@ -472,7 +557,7 @@ StatusOr<ir::Graph> Quantizer::Run() {
     if (!int_domain_[t]) continue;
     EDGEOPT_ASSIGN_OR_RETURN(Params p, ParamsOf(t));
     ir::Tensor& tensor = out_.tensors[t];
-    SetQuant(&tensor, ActType(), p.scale, p.zero_point);
+    SetQuant(&tensor, Wide(t) ? DType::kInt16 : DType::kInt8, p.scale, p.zero_point);
     tensor.quant.min.clear();
     tensor.quant.max.clear();
   }
@@ -483,8 +568,9 @@ StatusOr<ir::Graph> Quantizer::Run() {
     pending.clear();
     if (node_q_[i]) {
       const OpRule* rule = FindRule(node.op);
+      const bool wide = NodeWide(i);
       if (rule->kind == Kind::kWeighted) {
-        EDGEOPT_RETURN_IF_ERROR(QuantizeWeighted(&node));
+        EDGEOPT_RETURN_IF_ERROR(QuantizeWeighted(&node, wide));
       }
       const int data_index = rule->kind == Kind::kWeighted ? LayoutOf(node.op).data : -1;
       for (size_t k = 0; k < node.inputs.size(); ++k) {
@@ -495,27 +581,25 @@ StatusOr<ir::Graph> Quantizer::Run() {
         if (!FloatTensor(tensor)) continue;
         if (tensor.is_constant) {
           Params p;
-          auto gp = group_params_.find(group_[t]);
-          if (gp != group_params_.end()) {
-            p = gp->second;
+          if (group_params_.count(group_[t])) {
+            EDGEOPT_ASSIGN_OR_RETURN(p, ParamsAt(t, wide));
           } else {
             const std::vector<float> v = FloatValues(tensor);
-            const float lo = v.empty() ? 0.0f : *std::min_element(v.begin(), v.end());
-            const float hi = v.empty() ? 0.0f : *std::max_element(v.begin(), v.end());
-            const quant::QuantParams q = quant::ChooseQuantParams(lo, hi, -128, 127);
-            p.scale = q.scale;
-            p.zero_point = q.zero_point;
+            Range r;
+            r.min = v.empty() ? 0.0f : *std::min_element(v.begin(), v.end());
+            r.max = v.empty() ? 0.0f : *std::max_element(v.begin(), v.end());
+            p = ParamsFromRange(r, wide);
           }
-          EDGEOPT_RETURN_IF_ERROR(QuantizeConstantInput(&node, static_cast<int>(k), p));
-        } else if (!int_domain_[t]) {
-          node.inputs[k] = ConvertedTensor(t, /*to_int=*/true, &pending);
+          EDGEOPT_RETURN_IF_ERROR(QuantizeConstantInput(&node, static_cast<int>(k), p, wide));
+        } else if (!int_domain_[t] || Wide(t) != wide) {
+          node.inputs[k] = ConvertedTensor(t, wide ? Target::kInt16 : Target::kInt8, &pending);
         }
       }
     } else {
       for (size_t k = 0; k < node.inputs.size(); ++k) {
         const int t = node.inputs[k];
         if (t < 0 || t >= n || !int_domain_[t]) continue;
-        node.inputs[k] = ConvertedTensor(t, /*to_int=*/false, &pending);
+        node.inputs[k] = ConvertedTensor(t, Target::kFloat, &pending);
       }
     }
     for (ir::Node& p : pending) out_.nodes.push_back(std::move(p));
@@ -556,8 +640,19 @@ Status Quantizer::FinishIo() {
   out_.nodes.insert(out_.nodes.begin(), front.begin(), front.end());
 
   for (size_t k = 0; k < out_.outputs.size(); ++k) {
-    const int t = out_.outputs[k];
-    const bool is_int = out_.tensors[t].dtype == ActType() && !out_.tensors[t].quant.empty();
+    int t = out_.outputs[k];
+    // An int16 output of an int8 model (a layer kept in int16 ends it): requantized to int8
+    // for int8 / uint8 I/O.
+    if (options_.mode == Mode::kInt8 && options_.io != IoType::kFloat &&
+        t < static_cast<int>(in_.tensors.size()) && int_domain_[t] && Wide(t)) {
+      std::vector<ir::Node> pending;
+      t = ConvertedTensor(t, Target::kInt8, &pending);
+      for (ir::Node& p : pending) out_.nodes.push_back(std::move(p));
+      out_.outputs[k] = t;
+    }
+    const DType dtype = out_.tensors[t].dtype;
+    const bool is_int =
+        (dtype == DType::kInt8 || dtype == DType::kInt16) && !out_.tensors[t].quant.empty();
     ir::Node node;
     node.name = out_.tensors[t].name;
     node.inputs = {t};
@@ -579,7 +674,7 @@ Status Quantizer::FinishIo() {
                out_.tensors[t].dtype == DType::kFloat32) {
       // A float output of an int8 model whose last op stayed float: quantize it for the I/O
       // type asked for, with the output's calibrated range.
-      auto p = ParamsOf(t);
+      auto p = ParamsAt(t, options_.mode == Mode::kInt16x8);
       if (!p.ok()) continue;
       ir::Tensor q = out_.tensors[t];
       SetQuant(&q, ActType(), p->scale, p->zero_point);
@@ -783,6 +878,10 @@ StatusOr<ir::Graph> QuantizeGraph(const ir::Graph& float_graph, const QuantizeOp
       if (options.mode == Mode::kInt16x8 && options.io == IoType::kInt8) {
         return MakeStatus(StatusCode::kInvalidArgument,
                           "--io int8 is not available with int16x8 (use float or int16)");
+      }
+      if (options.mode != Mode::kInt8 && !options.keep_int16.empty()) {
+        return MakeStatus(StatusCode::kInvalidArgument,
+                          "keeping layers in int16 needs --mode int8 (int16x8 has them all)");
       }
       Quantizer q(float_graph, options, ranges);
       auto result = q.Run();

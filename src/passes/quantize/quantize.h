@@ -46,6 +46,12 @@ struct QuantizeOptions {
   // Nodes kept in float: matched against the node name (the Keras layer) and the names of the
   // node's output tensors.
   std::set<std::string> keep_float;
+  // int8 mode only: nodes computed with int16 activations (the 16x8 kernels: int8 weights,
+  // int64 bias), matched as keep_float. The same-scale ops they share a tensor with (pooling,
+  // reshape, concatenation) join them. Where an int8 tensor meets an int16 layer the pass
+  // inserts DEQUANTIZE + QUANTIZE (TFLite's QUANTIZE cannot requantize int8 to int16); where an
+  // int16 tensor meets an int8 layer, one QUANTIZE (int16 -> int8).
+  std::set<std::string> keep_int16;
   int64_t min_weight_elements = 1024;  // dynamic mode: smaller weights stay float (as TFLite)
 };
 

@@ -156,6 +156,188 @@ TEST(QuantizeInt16x8, SymmetricActivationsAndInt64Bias) {
   EXPECT_FLOAT_EQ(q->tensors[FindOp(*q, "SOFTMAX")->outputs[0]].quant.scale[0], 1.0f / 32768.0f);
 }
 
+// input [1,4] -> FULLY_CONNECTED "dense" (3, RELU) -> FULLY_CONNECTED "dense_1" (2)
+ir::Graph TwoDenseGraph() {
+  ir::Graph g;
+  const int x = g.AddActivation("x", DType::kFloat32, {1, 4});
+  const int w0 = g.AddFloatConstant("w0", {3, 4},
+                                    {0.5f, -1.0f, 0.25f, 0.0f,  //
+                                     1.0f, 2.0f, -0.5f, 0.1f,   //
+                                     0.3f, 0.2f, 0.1f, 0.0f});
+  const int b0 = g.AddFloatConstant("b0", {3}, {0.1f, -0.2f, 0.3f});
+  const int h = g.AddActivation("h", DType::kFloat32, {1, 3});
+  const int w1 = g.AddFloatConstant("w1", {2, 3}, {1.0f, -0.5f, 0.25f, 0.5f, 0.5f, -1.0f});
+  const int b1 = g.AddFloatConstant("b1", {2}, {0.05f, -0.05f});
+  const int y = g.AddActivation("y", DType::kFloat32, {1, 2});
+  ir::Node fc0;
+  fc0.op = "FULLY_CONNECTED";
+  fc0.name = "dense";
+  fc0.inputs = {x, w0, b0};
+  fc0.outputs = {h};
+  fc0.attrs["fused_activation_function"] = std::string("RELU");
+  g.AddNode(fc0);
+  ir::Node fc1 = fc0;
+  fc1.name = "dense_1";
+  fc1.inputs = {h, w1, b1};
+  fc1.outputs = {y};
+  fc1.attrs["fused_activation_function"] = std::string("NONE");
+  g.AddNode(fc1);
+  g.inputs = {x};
+  g.outputs = {y};
+  return g;
+}
+
+RangeMap TwoDenseRanges() {
+  return {{0, Range{-1.0f, 1.0f}}, {3, Range{0.0f, 4.0f}}, {6, Range{-3.0f, 2.0f}}};
+}
+
+const ir::Node* FindNamed(const ir::Graph& g, const std::string& op, const std::string& name) {
+  for (const ir::Node& node : g.nodes)
+    if (node.op == op && node.name == name) return &node;
+  return nullptr;
+}
+
+TEST(QuantizeMixed, Int16LayerReadsTheFloatInputDirectlyAndFeedsInt8ThroughOneQuantize) {
+  QuantizeOptions o;
+  o.keep_int16 = {"dense"};
+  auto q = QuantizeGraph(TwoDenseGraph(), o, TwoDenseRanges());
+  ASSERT_TRUE(q.ok()) << q.status().message();
+  const ir::Node* fc0 = FindNamed(*q, "FULLY_CONNECTED", "dense");
+  const ir::Node* fc1 = FindNamed(*q, "FULLY_CONNECTED", "dense_1");
+  ASSERT_NE(fc0, nullptr);
+  ASSERT_NE(fc1, nullptr);
+  // dense: int16 in and out (symmetric), int8 weights, int64 bias with scale in * w.
+  const ir::Tensor& in0 = q->tensors[fc0->inputs[0]];
+  EXPECT_EQ(in0.dtype, DType::kInt16);
+  EXPECT_EQ(in0.quant.zero_point[0], 0);
+  EXPECT_NEAR(in0.quant.scale[0], 1.0f / 32767.0f, 1e-9);
+  EXPECT_EQ(q->tensors[fc0->inputs[1]].dtype, DType::kInt8);
+  const ir::Tensor& b0 = q->tensors[fc0->inputs[2]];
+  EXPECT_EQ(b0.dtype, DType::kInt64);
+  EXPECT_FLOAT_EQ(b0.quant.scale[0],
+                  in0.quant.scale[0] * q->tensors[fc0->inputs[1]].quant.scale[0]);
+  const ir::Tensor& h = q->tensors[fc0->outputs[0]];
+  EXPECT_EQ(h.dtype, DType::kInt16);
+  EXPECT_NEAR(h.quant.scale[0], 4.0f / 32767.0f, 1e-9);
+  // The float input is quantized straight to int16: one QUANTIZE reads the graph input.
+  const int p0 = q->Producer(fc0->inputs[0]);
+  ASSERT_GE(p0, 0);
+  EXPECT_EQ(q->nodes[p0].op, "QUANTIZE");
+  EXPECT_EQ(q->nodes[p0].inputs[0], q->inputs[0]);
+  // dense_1 is int8: its input is the int16 tensor requantized by one QUANTIZE (int16 -> int8),
+  // with the int8 parameters of h's range [0, 4]; its bias is int32.
+  const ir::Tensor& in1 = q->tensors[fc1->inputs[0]];
+  EXPECT_EQ(in1.dtype, DType::kInt8);
+  EXPECT_NEAR(in1.quant.scale[0], 4.0f / 255.0f, 1e-7);
+  EXPECT_EQ(in1.quant.zero_point[0], -128);
+  const int p1 = q->Producer(fc1->inputs[0]);
+  ASSERT_GE(p1, 0);
+  EXPECT_EQ(q->nodes[p1].op, "QUANTIZE");
+  EXPECT_EQ(q->nodes[p1].inputs[0], fc0->outputs[0]);
+  EXPECT_EQ(q->tensors[fc1->inputs[2]].dtype, DType::kInt32);
+  EXPECT_EQ(q->tensors[fc1->outputs[0]].dtype, DType::kInt8);
+  EXPECT_EQ(CountOps(*q, "QUANTIZE"), 2);
+  EXPECT_EQ(CountOps(*q, "DEQUANTIZE"), 1);  // the float output
+}
+
+TEST(QuantizeMixed, Int8ToInt16GoesThroughFloatAndInt16OutputsMeetInt8Io) {
+  QuantizeOptions o;
+  o.keep_int16 = {"dense_1"};
+  auto q = QuantizeGraph(TwoDenseGraph(), o, TwoDenseRanges());
+  ASSERT_TRUE(q.ok()) << q.status().message();
+  const ir::Node* fc1 = FindNamed(*q, "FULLY_CONNECTED", "dense_1");
+  ASSERT_NE(fc1, nullptr);
+  // TFLite's QUANTIZE cannot requantize int8 to int16: DEQUANTIZE, then QUANTIZE.
+  const int p = q->Producer(fc1->inputs[0]);
+  ASSERT_GE(p, 0);
+  EXPECT_EQ(q->nodes[p].op, "QUANTIZE");
+  EXPECT_EQ(q->tensors[fc1->inputs[0]].dtype, DType::kInt16);
+  const int pp = q->Producer(q->nodes[p].inputs[0]);
+  ASSERT_GE(pp, 0);
+  EXPECT_EQ(q->nodes[pp].op, "DEQUANTIZE");
+  EXPECT_EQ(q->tensors[q->nodes[pp].inputs[0]].dtype, DType::kInt8);
+  EXPECT_EQ(q->tensors[fc1->outputs[0]].dtype, DType::kInt16);
+  EXPECT_EQ(q->tensors[q->outputs[0]].dtype, DType::kFloat32);
+  // int8 I/O: the int16 output is requantized to int8 with the output range [-3, 2].
+  o.io = IoType::kInt8;
+  auto i8 = QuantizeGraph(TwoDenseGraph(), o, TwoDenseRanges());
+  ASSERT_TRUE(i8.ok()) << i8.status().message();
+  const ir::Tensor& out = i8->tensors[i8->outputs[0]];
+  EXPECT_EQ(out.dtype, DType::kInt8);
+  EXPECT_NEAR(out.quant.scale[0], 5.0f / 255.0f, 1e-7);
+  EXPECT_EQ(i8->tensors[i8->inputs[0]].dtype, DType::kInt8);
+  // uint8 I/O: int16 -> int8 -> uint8 (TFLite has no int16 -> uint8 QUANTIZE).
+  o.io = IoType::kUInt8;
+  auto u8 = QuantizeGraph(TwoDenseGraph(), o, TwoDenseRanges());
+  ASSERT_TRUE(u8.ok()) << u8.status().message();
+  EXPECT_EQ(u8->tensors[u8->outputs[0]].dtype, DType::kUInt8);
+  const int last = u8->Producer(u8->outputs[0]);
+  ASSERT_GE(last, 0);
+  EXPECT_EQ(u8->tensors[u8->nodes[last].inputs[0]].dtype, DType::kInt8);
+}
+
+TEST(QuantizeMixed, SameScaleOpsJoinTheirInt16ProducerAndFixedOutputsFollowThePrecision) {
+  // SmallGraph: dense -> RESHAPE "r" -> SOFTMAX. Keeping dense in int16 takes the RESHAPE along
+  // (they share parameters); the SOFTMAX stays int8 with the spec's 1/256 output.
+  QuantizeOptions o;
+  o.keep_int16 = {"dense"};
+  auto q = QuantizeGraph(SmallGraph(), o, SmallRanges());
+  ASSERT_TRUE(q.ok()) << q.status().message();
+  const ir::Node* reshape = FindOp(*q, "RESHAPE");
+  EXPECT_EQ(q->tensors[reshape->inputs[0]].dtype, DType::kInt16);
+  EXPECT_EQ(q->tensors[reshape->outputs[0]].dtype, DType::kInt16);
+  const ir::Node* softmax = FindOp(*q, "SOFTMAX");
+  EXPECT_EQ(q->tensors[softmax->inputs[0]].dtype, DType::kInt8);
+  EXPECT_FLOAT_EQ(q->tensors[softmax->outputs[0]].quant.scale[0], 1.0f / 256.0f);
+  // Keeping the RESHAPE (by its output tensor's name) in int16 brings in its producer too; the
+  // SOFTMAX kept in int16 gets the 16x8 fixed output 1/32768.
+  o.keep_int16 = {"r", "y"};
+  q = QuantizeGraph(SmallGraph(), o, SmallRanges());
+  ASSERT_TRUE(q.ok()) << q.status().message();
+  const ir::Node* fc = FindOp(*q, "FULLY_CONNECTED");
+  EXPECT_EQ(q->tensors[fc->outputs[0]].dtype, DType::kInt16);
+  EXPECT_EQ(q->tensors[fc->inputs[2]].dtype, DType::kInt64);
+  softmax = FindOp(*q, "SOFTMAX");
+  EXPECT_EQ(q->tensors[softmax->outputs[0]].dtype, DType::kInt16);
+  EXPECT_FLOAT_EQ(q->tensors[softmax->outputs[0]].quant.scale[0], 1.0f / 32768.0f);
+  EXPECT_EQ(CountOps(*q, "QUANTIZE"), 1);  // the input, straight to int16
+}
+
+TEST(QuantizeMixed, Errors) {
+  QuantizeOptions o;
+  o.mode = Mode::kInt16x8;
+  o.keep_int16 = {"dense"};
+  auto q = QuantizeGraph(SmallGraph(), o, SmallRanges());
+  ASSERT_FALSE(q.ok());
+  EXPECT_NE(q.status().message().find("needs --mode int8"), std::string::npos);
+  // int8 I/O where the model input shares its parameters with an int16 layer: input -> RESHAPE
+  // kept in int16.
+  ir::Graph g;
+  const int x = g.AddActivation("x", DType::kFloat32, {1, 4});
+  const int shape =
+      g.AddConstant("shape", DType::kInt32, {2}, std::vector<int32_t>{2, 2}.data(), 8);
+  const int r = g.AddActivation("r", DType::kFloat32, {2, 2});
+  ir::Node reshape;
+  reshape.op = "RESHAPE";
+  reshape.name = "reshape";
+  reshape.inputs = {x, shape};
+  reshape.outputs = {r};
+  g.AddNode(reshape);
+  g.inputs = {x};
+  g.outputs = {r};
+  QuantizeOptions io;
+  io.io = IoType::kInt8;
+  io.keep_int16 = {"reshape"};
+  auto e = QuantizeGraph(g, io, {{x, Range{-1.0f, 1.0f}}, {r, Range{-1.0f, 1.0f}}});
+  ASSERT_FALSE(e.ok());
+  EXPECT_NE(e.status().message().find("model input 'x'"), std::string::npos)
+      << e.status().message();
+  io.io = IoType::kFloat;
+  e = QuantizeGraph(g, io, {{x, Range{-1.0f, 1.0f}}, {r, Range{-1.0f, 1.0f}}});
+  ASSERT_TRUE(e.ok()) << e.status().message();
+  EXPECT_EQ(e->tensors[e->nodes[1].outputs[0]].dtype, DType::kInt16);
+}
+
 TEST(QuantizeDynamic, SmallWeightsStayFloat) {
   QuantizeOptions o;
   o.mode = Mode::kDynamic;
