@@ -100,8 +100,7 @@ int32_t QuantizeLimit(float x, const Tensor* out) {
          static_cast<int32_t>(ClampForInt32(std::round(x / out->quant.scale)));
 }
 
-// --- RELU / RELU6 / RELU_N1_TO_1
-// -------------------------------------------------------------------
+// --- RELU / RELU6 / RELU_N1_TO_1 -----------------------------------------------------------------
 
 template <int kKind>  // 0: relu, 1: relu6, 2: relu_n1_to_1
 Status ReluPrepare(Context* ctx, Node* node) {
@@ -176,8 +175,7 @@ Status ReluEval(Context* ctx, Node* node) {
   return Status::Ok();
 }
 
-// --- LEAKY_RELU
-// ------------------------------------------------------------------------------------
+// --- LEAKY_RELU ----------------------------------------------------------------------------------
 
 Status LeakyReluPrepare(Context* ctx, Node* node) {
   OpData* data;
@@ -242,8 +240,7 @@ Status LeakyReluEval(Context* ctx, Node* node) {
   return Status::Ok();
 }
 
-// --- PRELU
-// -----------------------------------------------------------------------------------------
+// --- PRELU ---------------------------------------------------------------------------------------
 
 Status PreluPrepare(Context* ctx, Node* node) {
   OpData* data;
@@ -305,8 +302,7 @@ Status PreluEval(Context* ctx, Node* node) {
   return Status::Ok();
 }
 
-// --- HARD_SWISH
-// ------------------------------------------------------------------------------------
+// --- HARD_SWISH ----------------------------------------------------------------------------------
 
 int16_t DownscaleMultiplierToInt16(int32_t m) {
   constexpr int32_t kRounding = 1 << 15;
@@ -439,8 +435,7 @@ Status HardSwishEval(Context* ctx, Node* node) {
   return Status::Ok();
 }
 
-// --- ELU / GELU (float formula; 8-bit through a table)
-// ----------------------------------------------
+// --- ELU / GELU (float formula; 8-bit through a table) -------------------------------------------
 
 float EluFloat(float x) { return x < 0.0f ? std::expm1(x) : x; }
 float EluForTable(float x) { return x < 0.0f ? std::exp(x) - 1.0f : x; }

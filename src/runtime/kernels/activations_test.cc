@@ -92,8 +92,7 @@ const std::vector<QPair> kGeneralPairs = {
 const std::vector<QPair> kGeneralPairsU8 = {
     {0.05f, 128, 0.05f, 128}, {0.1f, 10, 0.03f, 0}, {0.02f, 200, 0.1f, 30}, {0.5f, 100, 0.7f, 255}};
 
-// --- RELU family / LEAKY_RELU / PRELU
-// ---------------------------------------------------------
+// --- RELU family / LEAKY_RELU / PRELU ------------------------------------------------------------
 
 TEST(Relu, GoldenFloat) {
   const std::vector<float> x = {-2, -0.5f, 0.5f, 7};
@@ -175,8 +174,7 @@ TEST(Prelu, GoldenFloatAndAgreementQuantized) {
   ExpectAgreesWithRef(m.Build(), RandomInputs(ins, 21), ExactInts(), "PRELU");
 }
 
-// --- HARD_SWISH / ELU / GELU
-// -------------------------------------------------------------------
+// --- HARD_SWISH / ELU / GELU ---------------------------------------------------------------------
 
 TEST(HardSwish, GoldenFloat) {
   EXPECT_EQ(RunFloat(Op::HARD_SWISH, {-4, -1.5f, 0, 1.5f, 4}),
@@ -227,8 +225,7 @@ TEST(Gelu, Agreement) {
   Exhaustive8(Op::GELU, DType::kUInt8, kGeneralPairsU8, GeluApprox(true), "GELU uint8 approx");
 }
 
-// --- LOGISTIC / TANH
-// ---------------------------------------------------------------------------
+// --- LOGISTIC / TANH -----------------------------------------------------------------------------
 
 TEST(LogisticTanh, GoldenFloat) {
   const auto s = RunFloat(Op::LOGISTIC, {0, 2});
@@ -288,8 +285,7 @@ TEST(LogisticTanh, Errors) {
   ExpectPrepareError(m2.Build(), "zero points 0");
 }
 
-// --- SOFTMAX / LOG_SOFTMAX
-// ---------------------------------------------------------------------
+// --- SOFTMAX / LOG_SOFTMAX -----------------------------------------------------------------------
 
 TEST(Softmax, GoldenFloatAndUInt8) {
   const auto y = RunFloat(Op::SOFTMAX, {0, std::log(3.0f)}, SoftmaxBeta(1.0f));

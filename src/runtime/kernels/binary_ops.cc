@@ -28,8 +28,7 @@ struct OpData {
   int activation = 0;
 };
 
-// --- DIV
-// ------------------------------------------------------------------------------------
+// --- DIV -----------------------------------------------------------------------------------------
 
 Status DivPrepare(Context* ctx, Node* node) {
   OpData* data;
@@ -108,8 +107,7 @@ Status DivEval(Context* ctx, Node* node) {
   return Status::Ok();
 }
 
-// --- MINIMUM / MAXIMUM
-// ------------------------------------------------------------------------
+// --- MINIMUM / MAXIMUM ---------------------------------------------------------------------------
 
 Status MinMaxPrepare(Context* ctx, Node* node) {
   OpData* data;
@@ -172,8 +170,7 @@ Status MinMaxEvalOf(Context* ctx, Node* node, bool max) {
 Status MinimumEval(Context* ctx, Node* node) { return MinMaxEvalOf(ctx, node, false); }
 Status MaximumEval(Context* ctx, Node* node) { return MinMaxEvalOf(ctx, node, true); }
 
-// --- SQUARED_DIFFERENCE
-// -------------------------------------------------------------------------
+// --- SQUARED_DIFFERENCE --------------------------------------------------------------------------
 
 Status SqDiffPrepare(Context* ctx, Node* node) {
   OpData* data;
@@ -246,8 +243,7 @@ Status SqDiffEval(Context* ctx, Node* node) {
   return Status::Ok();
 }
 
-// --- POW / FLOOR_DIV / FLOOR_MOD
-// ------------------------------------------------------------------
+// --- POW / FLOOR_DIV / FLOOR_MOD -----------------------------------------------------------------
 
 enum class Misc { kPow, kFloorDiv, kFloorMod };
 

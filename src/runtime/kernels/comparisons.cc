@@ -146,8 +146,7 @@ Status CompareEval(Context* ctx, Node* node) {
   return Status::Ok();
 }
 
-// --- LOGICAL_AND / LOGICAL_OR / LOGICAL_NOT
-// -----------------------------------------------------
+// --- LOGICAL_AND / LOGICAL_OR / LOGICAL_NOT ------------------------------------------------------
 
 template <bool kAnd>
 Status LogicalPrepare(Context* ctx, Node* node) {
@@ -189,8 +188,7 @@ Status LogicalNotEval(Context* ctx, Node* node) {
   return Status::Ok();
 }
 
-// --- SELECT / SELECT_V2
-// ----------------------------------------------------------------------------
+// --- SELECT / SELECT_V2 --------------------------------------------------------------------------
 
 struct SelectData {
   Dims cond_dims;  // SELECT with a rank-1 condition over the first dimension:

@@ -16,8 +16,7 @@ namespace {
 // Product of dims [begin, end).
 int64_t Span(const Dims& d, int begin, int end) { return d.FlatSize(begin, end); }
 
-// --- CONCATENATION
-// --------------------------------------------------------------------------------
+// --- CONCATENATION -------------------------------------------------------------------------------
 
 struct ConcatData {
   int axis = 0;
@@ -118,8 +117,7 @@ Status ConcatEval(Context* ctx, Node* node) {
   return Status::Ok();
 }
 
-// --- SPLIT / SPLIT_V / UNPACK
-// ---------------------------------------------------------------------
+// --- SPLIT / SPLIT_V / UNPACK --------------------------------------------------------------------
 
 struct SplitData {
   int axis = 0;
@@ -284,8 +282,7 @@ Status UnpackEval(Context* ctx, Node* node) {
   return SplitEvalImpl(ctx, node, ctx->input(node, 0), data->axis);
 }
 
-// --- PACK
-// -------------------------------------------------------------------------------------------
+// --- PACK ----------------------------------------------------------------------------------------
 
 Status PackPrepare(Context* ctx, Node* node) {
   ConcatData* data;

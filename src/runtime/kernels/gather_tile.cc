@@ -12,8 +12,7 @@ namespace {
 
 bool FixedSize(DType t) { return DTypeSize(t) != 0; }
 
-// --- GATHER
-// -----------------------------------------------------------------------------------------
+// --- GATHER --------------------------------------------------------------------------------------
 
 struct GatherData {
   int64_t batch = 1, outer = 1, inner = 1, coords = 1, axis_size = 0;
@@ -100,8 +99,7 @@ Status GatherEval(Context* ctx, Node* node) {
   return Status::Ok();
 }
 
-// --- TILE / BROADCAST_TO
-// ------------------------------------------------------------------------------
+// --- TILE / BROADCAST_TO -------------------------------------------------------------------------
 
 struct ReplicateData {
   int64_t src_strides[kMaxDims] = {};  // TILE: unused
@@ -207,8 +205,7 @@ Status BroadcastToEval(Context* ctx, Node* node) {
   return Status::Ok();
 }
 
-// --- ZEROS_LIKE / FILL
-// ---------------------------------------------------------------------------------
+// --- ZEROS_LIKE / FILL ---------------------------------------------------------------------------
 
 Status ZerosLikePrepare(Context* ctx, Node* node) {
   EDGEOPT_RETURN_IF_ERROR(CheckNumInputs(node, 1, 1));
@@ -255,8 +252,7 @@ Status FillEval(Context* ctx, Node* node) {
   return Status::Ok();
 }
 
-// --- DEPTH_TO_SPACE / SPACE_TO_DEPTH
-// -------------------------------------------------------------------
+// --- DEPTH_TO_SPACE / SPACE_TO_DEPTH -------------------------------------------------------------
 
 template <bool kToSpace>
 Status SpaceDepthPrepare(Context* ctx, Node* node) {

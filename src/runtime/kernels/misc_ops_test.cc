@@ -30,8 +30,7 @@ NpyArray All8(DType type) {
   return a;
 }
 
-// --- unary math
-// ----------------------------------------------------------------------------------
+// --- unary math ----------------------------------------------------------------------------------
 
 TEST(UnaryMath, GoldenFloat) {
   ModelBuilder m;
@@ -98,8 +97,7 @@ TEST(UnaryMath, RsqrtNegativeIsAnError) {
   EXPECT_NE(out.status().message().find("negative"), std::string::npos);
 }
 
-// --- resize
-// ------------------------------------------------------------------------------------------
+// --- resize --------------------------------------------------------------------------------------
 
 OptionsFn ResizeOptions(Op op, bool align, bool half) {
   return [=](fb::FlatBufferBuilder& b) {
@@ -161,8 +159,7 @@ TEST(Resize, AgreementAllModes) {
                       "RESIZE bilinear/nearest x120");
 }
 
-// --- gather / tile / broadcast / fill
-// ------------------------------------------------------------
+// --- gather / tile / broadcast / fill ------------------------------------------------------------
 
 OptionsFn GatherOptions(int axis, int batch_dims = 0) {
   return [=](fb::FlatBufferBuilder& b) {
@@ -295,8 +292,7 @@ TEST(SpaceDepth, Errors) {
   ExpectPrepareError(m.Build(), "multiples of block_size");
 }
 
-// --- L2_NORMALIZATION
-// --------------------------------------------------------------------------------
+// --- L2_NORMALIZATION ----------------------------------------------------------------------------
 
 TEST(L2Norm, GoldenAndAgreement) {
   ModelBuilder g;

@@ -113,8 +113,7 @@ TEST(Pooling, Errors) {
   ExpectPrepareError(m2.Build(), "must be positive");
 }
 
-// --- reductions
-// ---------------------------------------------------------------------------------
+// --- reductions ----------------------------------------------------------------------------------
 
 OptionsFn KeepDims(bool keep) {
   return [keep](fb::FlatBufferBuilder& b) {

@@ -1,19 +1,14 @@
 // QUANTIZE, DEQUANTIZE and CAST.
-//  - QUANTIZE float32 -> int8/uint8/int16: q = clamp(round(x / scale) + zp),
-//  the division and
+//  - QUANTIZE float32 -> int8/uint8/int16: q = clamp(round(x / scale) + zp), the division and
 //    rounding (half away from zero) in double as TFLite's AffineQuantize.
-//  - QUANTIZE requantize between int8, uint8 and int16 (any direction
-//  TFLite 2.9 allows):
-//    q_out = zp_out + (q_in - zp_in) * (s_in / s_out) in fixed point (TFLite's
-//    Requantize).
-//  - DEQUANTIZE int8/uint8/int16 (per-tensor or per-channel) and float16 ->
-//  float32. Constant
-//    inputs (float16 or int8 weights) are folded at prepare time by the
-//    interpreter.
-//  - CAST between float32, int8, uint8, int16, int32, int64 and bool
-//  (out-of-range float -> int
-//    conversions give what x86 gives: the "integer indefinite" value, then
-//    truncation).
+//  - QUANTIZE requantize between int8, uint8 and int16: q_out = zp_out + (q_in - zp_in) *
+//    (s_in / s_out) in fixed point (TFLite's Requantize). TFLite 2.9 takes int8/uint8 ->
+//    int8/uint8 and int16 -> int8/int16/int32; edgeopt also runs int8/uint8 -> int16, which
+//    its quantizer never writes (it goes through DEQUANTIZE + QUANTIZE instead).
+//  - DEQUANTIZE int8/uint8/int16 (per-tensor or per-channel) and float16 -> float32. Constant
+//    inputs (float16 or int8 weights) are folded at prepare time by the interpreter.
+//  - CAST between float32, int8, uint8, int16, int32, int64 and bool (out-of-range float -> int
+//    conversions give what x86 gives: the "integer indefinite" value, then truncation).
 #include <cmath>
 #include <cstdint>
 #include <limits>
@@ -56,8 +51,7 @@ Status CheckQuantizeType(DType t) {
   return Status::Ok();
 }
 
-// --- QUANTIZE
-// -------------------------------------------------------------------------------------
+// --- QUANTIZE ------------------------------------------------------------------------------------
 
 struct QuantizeData {
   int32_t multiplier = 0;
@@ -201,8 +195,7 @@ Status QuantizeEval(Context* ctx, Node* node) {
   return Status::Ok();
 }
 
-// --- DEQUANTIZE
-// -----------------------------------------------------------------------------------
+// --- DEQUANTIZE ----------------------------------------------------------------------------------
 
 Status DequantizePrepare(Context* ctx, Node* node) {
   EDGEOPT_RETURN_IF_ERROR(CheckNumInputs(node, 1, 1));
@@ -281,8 +274,7 @@ Status DequantizeEval(Context* ctx, Node* node) {
   return Status::Ok();
 }
 
-// --- CAST
-// -----------------------------------------------------------------------------------------
+// --- CAST ----------------------------------------------------------------------------------------
 
 bool CastType(DType t) {
   switch (t) {

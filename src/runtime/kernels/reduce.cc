@@ -436,8 +436,7 @@ Status PrepareWithScratch(Context* ctx, Node* node) {
   return Status::Ok();
 }
 
-// --- ARG_MAX / ARG_MIN
-// ------------------------------------------------------------------------------
+// --- ARG_MAX / ARG_MIN ---------------------------------------------------------------------------
 
 struct ArgData {
   int axis = 0;

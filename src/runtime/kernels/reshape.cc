@@ -10,8 +10,7 @@ namespace edgeopt {
 namespace rt {
 namespace {
 
-// --- common
-// -------------------------------------------------------------------------------------
+// --- common --------------------------------------------------------------------------------------
 
 Status PrepareCopy(Context* ctx, Node* node, Tensor** in, Tensor** out) {
   EDGEOPT_RETURN_IF_ERROR(CheckNumOutputs(node, 1));
@@ -30,8 +29,7 @@ Status EvalCopy(Context* ctx, Node* node) {
   return Status::Ok();
 }
 
-// --- RESHAPE
-// --------------------------------------------------------------------------------------
+// --- RESHAPE -------------------------------------------------------------------------------------
 
 struct ReshapeData {
   bool check_shape_tensor = false;  // the shape input is computed at run time: verify in Eval
@@ -128,8 +126,7 @@ Status ReshapeEval(Context* ctx, Node* node) {
   return EvalCopy(ctx, node);
 }
 
-// --- SQUEEZE
-// --------------------------------------------------------------------------------------
+// --- SQUEEZE -------------------------------------------------------------------------------------
 
 Status SqueezePrepare(Context* ctx, Node* node) {
   EDGEOPT_RETURN_IF_ERROR(CheckNumInputs(node, 1, 1));
@@ -158,8 +155,7 @@ Status SqueezePrepare(Context* ctx, Node* node) {
   return ctx->ResizeTensor(out, dims);
 }
 
-// --- EXPAND_DIMS
-// ----------------------------------------------------------------------------------
+// --- EXPAND_DIMS ---------------------------------------------------------------------------------
 
 Status ExpandDimsPrepare(Context* ctx, Node* node) {
   EDGEOPT_RETURN_IF_ERROR(CheckNumInputs(node, 2, 2));
@@ -181,8 +177,7 @@ Status ExpandDimsPrepare(Context* ctx, Node* node) {
   return ctx->ResizeTensor(out, dims);
 }
 
-// --- SHAPE
-// ----------------------------------------------------------------------------------------
+// --- SHAPE ---------------------------------------------------------------------------------------
 
 void WriteShape(const Tensor* in, Tensor* out) {
   for (int i = 0; i < in->dims.size; ++i) {

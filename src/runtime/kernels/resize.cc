@@ -70,8 +70,7 @@ Status Prepare(Context* ctx, Node* node) {
                                           static_cast<int32_t>(size[1]), in->dims[3]}));
 }
 
-// --- bilinear
-// ---------------------------------------------------------------------------------------
+// --- bilinear ------------------------------------------------------------------------------------
 
 float AxisScale(int in, int out, bool align_corners) {
   if (align_corners && out > 1) return static_cast<float>(in - 1) / static_cast<float>(out - 1);
@@ -195,8 +194,7 @@ Status BilinearEval(Context* ctx, Node* node) {
   return Status::Ok();
 }
 
-// --- nearest neighbor
-// -------------------------------------------------------------------------------
+// --- nearest neighbor ----------------------------------------------------------------------------
 
 int32_t NearestIndex(int value, int32_t in_size, int32_t out_size, bool align_corners,
                      bool half_pixel) {

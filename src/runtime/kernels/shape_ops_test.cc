@@ -21,8 +21,7 @@ std::vector<float> Iota(int n, float start = 0) {
   return v;
 }
 
-// --- RESHAPE / SQUEEZE / EXPAND_DIMS / SHAPE
-// -----------------------------------------------------
+// --- RESHAPE / SQUEEZE / EXPAND_DIMS / SHAPE -----------------------------------------------------
 
 std::vector<uint8_t> ReshapeWithOptions(std::vector<int32_t> in, std::vector<int32_t> new_shape,
                                         std::vector<int32_t> out) {
@@ -169,8 +168,7 @@ TEST(SqueezeExpandDims, Errors) {
   ExpectPrepareError(m2.Build(), "axis 3 is out of range");
 }
 
-// --- CONCATENATION / SPLIT / SPLIT_V / PACK / UNPACK
-// ---------------------------------------------
+// --- CONCATENATION / SPLIT / SPLIT_V / PACK / UNPACK ---------------------------------------------
 
 OptionsFn ConcatOptions(int axis) {
   return [axis](fb::FlatBufferBuilder& b) {
@@ -311,8 +309,7 @@ TEST(SplitPackUnpack, Errors) {
   ExpectPrepareError(m2.Build(), "add up to 4 but dimension 0 has size 5");
 }
 
-// --- TRANSPOSE / PAD
-// ------------------------------------------------------------------------------
+// --- TRANSPOSE / PAD -----------------------------------------------------------------------------
 
 TEST(Transpose, AgreementRandomPermutations) {
   if (!TfliteRefAvailable()) GTEST_SKIP() << "tflite-ref unavailable";
@@ -554,8 +551,7 @@ TEST(Pad, Errors) {
   ExpectPrepareError(m2.Build(), "paddings must have shape [2, 2]");
 }
 
-// --- SLICE / STRIDED_SLICE
-// ------------------------------------------------------------------------
+// --- SLICE / STRIDED_SLICE -----------------------------------------------------------------------
 
 TEST(Slice, AgreementAndErrors) {
   if (TfliteRefAvailable()) {

@@ -40,8 +40,7 @@ Status ReadIndexVector(Context* ctx, Node* node, int i, const char* what, int64_
   return ReadConstInts(t, what, values, kMaxDims, count);
 }
 
-// --- SLICE
-// ----------------------------------------------------------------------------------------
+// --- SLICE ---------------------------------------------------------------------------------------
 
 Status SlicePrepare(Context* ctx, Node* node) {
   SliceData* data;
@@ -77,8 +76,7 @@ Status SlicePrepare(Context* ctx, Node* node) {
   return ctx->ResizeTensor(out, dims);
 }
 
-// --- STRIDED_SLICE
-// --------------------------------------------------------------------------------
+// --- STRIDED_SLICE -------------------------------------------------------------------------------
 
 int64_t Clamp(int64_t v, int64_t lo, int64_t hi) { return v < lo ? lo : (v > hi ? hi : v); }
 

@@ -79,8 +79,7 @@ Status CheckRank(const Tensor* in) {
   return Status::Ok();
 }
 
-// --- SOFTMAX
-// -----------------------------------------------------------------------------------------
+// --- SOFTMAX -------------------------------------------------------------------------------------
 
 Status SoftmaxPrepare(Context* ctx, Node* node) {
   OpData* data;
@@ -245,8 +244,7 @@ Status SoftmaxEval(Context* ctx, Node* node) {
   return Status::Ok();
 }
 
-// --- LOG_SOFTMAX
-// -------------------------------------------------------------------------------------
+// --- LOG_SOFTMAX ---------------------------------------------------------------------------------
 
 Status LogSoftmaxPrepare(Context* ctx, Node* node) {
   OpData* data;

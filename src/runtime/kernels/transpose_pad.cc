@@ -11,8 +11,7 @@ namespace edgeopt {
 namespace rt {
 namespace {
 
-// --- TRANSPOSE
-// ------------------------------------------------------------------------------------
+// --- TRANSPOSE -----------------------------------------------------------------------------------
 
 // The permutation with size-1 dimensions dropped and runs of input dimensions that stay
 // adjacent and in order merged (NCHW -> NHWC of an image becomes [C, HW] -> [HW, C]).
@@ -189,8 +188,7 @@ Status TransposeEval(Context* ctx, Node* node) {
   return Status::Ok();
 }
 
-// --- PAD / PADV2
-// ---------------------------------------------------------------------------------
+// --- PAD / PADV2 ---------------------------------------------------------------------------------
 
 struct PadData {
   int64_t before[kMaxDims] = {};

@@ -18,8 +18,7 @@ namespace edgeopt {
 namespace rt {
 namespace ref {
 
-// --- raw integer primitives
-// ---------------------------------------------------------------
+// --- raw integer primitives ----------------------------------------------------------------------
 
 template <typename R>
 using WideOf = typename std::conditional<sizeof(R) == 2, int32_t, int64_t>::type;
@@ -95,8 +94,7 @@ inline R ConstantRaw(int32_t int32_raw) {
   return static_cast<R>(RoundDivByPOT<int32_t>(int32_raw, 32 - 8 * static_cast<int>(sizeof(R))));
 }
 
-// --- fixed-point values
-// --------------------------------------------------------------------
+// --- fixed-point values --------------------------------------------------------------------------
 
 template <typename R, int I>
 struct Fx {
@@ -242,8 +240,7 @@ inline Fx<R, 0> FixedLogistic(Fx<R, I> a) {
   return positive ? pos : Fx<R, 0>::One() - pos;
 }
 
-// --- helpers used by TFLite's integer kernels
-// ---------------------------------------------
+// --- helpers used by TFLite's integer kernels ----------------------------------------------------
 
 inline int CountLeadingZeros32(uint32_t x) { return x == 0 ? 32 : __builtin_clz(x); }
 
