@@ -83,11 +83,14 @@ Status PrepareQuantize(Context* ctx, const Tensor* in, const Tensor* out, int32_
   *op = nullptr;
   const uk::QuantElementwiseConfig* cfg = uk::GetQuantElementwiseConfig(ctx->cpu());
   if (cfg == nullptr || !ctx->use_optimized_kernels()) return Status::Ok();
-  // float32 -> int16 (the input of 16x8 models) has its own kernel on some CPUs.
+  // float32 -> int16 (the input of 16x8 models) has its own kernel on some CPUs, and so has
+  // int16 -> int8 (where an int16 layer of an int8 model hands over to an int8 one).
   const bool s16 = in->type == DType::kFloat32 && out->type == DType::kInt16;
+  const bool s16_s8 = in->type == DType::kInt16 && out->type == DType::kInt8;
   if (!IsQ8(out->type) && !s16) return Status::Ok();
-  if (in->type != DType::kFloat32 && !IsQ8(in->type)) return Status::Ok();
-  const bool have = s16 ? cfg->quantize_s16 != nullptr
+  if (in->type != DType::kFloat32 && !IsQ8(in->type) && !s16_s8) return Status::Ok();
+  const bool have = s16      ? cfg->quantize_s16 != nullptr
+                    : s16_s8 ? cfg->requantize_s16_s8 != nullptr
                     : in->type == DType::kFloat32
                         ? cfg->quantize[TypeIndex(out->type)] != nullptr
                         : cfg->requantize[TypeIndex(in->type)][TypeIndex(out->type)] != nullptr;
@@ -98,6 +101,7 @@ Status PrepareQuantize(Context* ctx, const Tensor* in, const Tensor* out, int32_
   const int32_t qmax = s16 ? 32767 : (out->type == DType::kInt8 ? 127 : 255);
   o->n = in->dims.NumElements();
   o->out_size = s16 ? 2 : 1;
+  o->in_size = s16_s8 ? 2 : 1;
   if (in->type == DType::kFloat32) {
     o->kind = QuantConvertOp::Kind::kQuantize;
     o->quant.scale = out->quant.scale;
@@ -113,7 +117,8 @@ Status PrepareQuantize(Context* ctx, const Tensor* in, const Tensor* out, int32_
     o->requant.q.zero_point = out->quant.zero_point;
     o->requant.q.lo = qmin - out->quant.zero_point;
     o->requant.q.hi = qmax - out->quant.zero_point;
-    o->requantize = cfg->requantize[TypeIndex(in->type)][TypeIndex(out->type)];
+    o->requantize = s16_s8 ? cfg->requantize_s16_s8
+                           : cfg->requantize[TypeIndex(in->type)][TypeIndex(out->type)];
   }
   *op = o;
   return Status::Ok();
@@ -149,7 +154,7 @@ void RunQuantConvert(Context* ctx, const QuantConvertOp& op, const void* in, voi
                     static_cast<uint8_t*>(out) + begin * op.out_size, &op.quant);
         break;
       case QuantConvertOp::Kind::kRequantize:
-        op.requantize(n, static_cast<const uint8_t*>(in) + begin,
+        op.requantize(n, static_cast<const uint8_t*>(in) + begin * op.in_size,
                       static_cast<uint8_t*>(out) + begin, &op.requant);
         break;
       case QuantConvertOp::Kind::kDequantize:

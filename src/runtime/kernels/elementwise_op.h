@@ -54,6 +54,7 @@ struct QuantConvertOp {
   int32_t zero_point = 0;
   int64_t n = 0;
   int out_size = 1;  // bytes per output element of kQuantize (2: int16)
+  int in_size = 1;   // bytes per input element of kRequantize (2: int16)
 };
 Status PrepareQuantize(Context* ctx, const Tensor* in, const Tensor* out, int32_t multiplier,
                        int shift, QuantConvertOp** op);

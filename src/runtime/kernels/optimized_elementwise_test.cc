@@ -496,6 +496,31 @@ TEST(OptimizedQuantize, RequantizeAndDequantize) {
   }
 }
 
+// int16 -> int8 (an int16 layer of an int8 model handing over to an int8 one): the microkernel
+// against the reference over the whole int16 range, zero points 0 (16x8 tensors) and not.
+TEST(OptimizedQuantize, RequantizeInt16ToInt8) {
+  std::mt19937 rng(33);
+  uint32_t seed = 70;
+  for (int64_t n : kSizes) {
+    for (int32_t zin : {0, 37}) {
+      const TSpec in = Q(DType::kInt16, {static_cast<int32_t>(n)},
+                         1e-4f * static_cast<float>(1 + rng() % 50), zin);
+      const int32_t zout = static_cast<int32_t>(rng() % 41) - 20;
+      // Output scales from below to above the input range: saturation both ways, and tiny
+      // multipliers.
+      for (float out_scale : {0.001f, 0.02f, 0.5f}) {
+        const TSpec out = Q(DType::kInt8, {static_cast<int32_t>(n)}, out_scale, zout);
+        ModelBuilder m;
+        const int x = AddIn(m, in), y = AddOut(m, out);
+        m.AddOperator(Op::QUANTIZE, {x}, {y}, nullptr);
+        ExpectMatchesReference(m.Build(), {RandomFor(in, seed++)},
+                               "QUANTIZE int16->int8 n=" + std::to_string(n) + " zin=" +
+                                   std::to_string(zin) + " out_scale=" + std::to_string(out_scale));
+      }
+    }
+  }
+}
+
 // The ADD microkernel writing over its first operand gives the same bytes.
 TEST(OptimizedAdd, MicrokernelInPlace) {
   for (const rt::CpuInfo& cpu : OptimizedLevels()) {

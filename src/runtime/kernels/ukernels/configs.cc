@@ -40,6 +40,7 @@ constexpr bool kQuantF32U8 = kQuantU8 && TypeInBuild("QUANTIZE", "float32");
 constexpr bool kQuantF32S16 =
     TypeInBuild("QUANTIZE", "int16") && TypeInBuild("QUANTIZE", "float32");
 constexpr bool kRequantS8U8 = kQuantS8 && kQuantU8;  // either direction
+constexpr bool kRequantS16S8 = kQuantS8 && TypeInBuild("QUANTIZE", "int16");
 constexpr bool kDequantS8 = TypeInBuild("DEQUANTIZE", "int8");
 constexpr bool kDequantU8 = TypeInBuild("DEQUANTIZE", "uint8");
 constexpr bool kConvF32 = TypeInBuild("CONV_2D", "float32");  // the direct 3x3 kernels
@@ -126,7 +127,8 @@ constexpr QuantElementwiseConfig kQuantElementwiseAvx512 = {
       EDGEOPT_UK(kRequantS8U8, a5::q8_requantize_ukernel__avx512_s8u8)},
      {EDGEOPT_UK(kRequantS8U8, a5::q8_requantize_ukernel__avx512_u8s8),
       EDGEOPT_UK(kQuantU8, a5::q8_requantize_ukernel__avx512_u8u8)}},
-    EDGEOPT_UK(kQuantF32S16, a5::f32_qs16_vcvt_ukernel__avx512_u8)};
+    EDGEOPT_UK(kQuantF32S16, a5::f32_qs16_vcvt_ukernel__avx512_u8),
+    EDGEOPT_UK(kRequantS16S8, a5::qs16_qs8_requantize_ukernel__avx512)};
 constexpr F32VBinaryConfig kF32VBinaryAvx512 = {
     "f32_vbinary_minmax__avx512f_u32", a5::f32_vadd_minmax_ukernel__avx512f_u32,
     a5::f32_vsub_minmax_ukernel__avx512f_u32, a5::f32_vmul_minmax_ukernel__avx512f_u32,
@@ -198,7 +200,8 @@ constexpr QuantElementwiseConfig kQuantElementwiseAvx2 = {
       EDGEOPT_UK(kRequantS8U8, a2::qs8_requantize_ukernel__avx2)},
      {EDGEOPT_UK(kRequantS8U8, a2::qu8_requantize_ukernel__avx2),
       EDGEOPT_UK(kQuantU8, a2::qu8_requantize_ukernel__avx2)}},
-    EDGEOPT_UK(kQuantF32S16, a2::f32_qs16_vcvt_ukernel__avx2_u4)};
+    EDGEOPT_UK(kQuantF32S16, a2::f32_qs16_vcvt_ukernel__avx2_u4),
+    EDGEOPT_UK(kRequantS16S8, a2::qs16_qs8_requantize_ukernel__avx2)};
 constexpr F32VBinaryConfig kF32VBinaryAvx2 = {
     "f32_vbinary_minmax__avx2_u16", a2::f32_vadd_minmax_ukernel__avx2_u16,
     a2::f32_vsub_minmax_ukernel__avx2_u16, a2::f32_vmul_minmax_ukernel__avx2_u16,

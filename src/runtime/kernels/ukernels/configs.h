@@ -77,8 +77,9 @@ struct QuantElementwiseConfig {
   QS8VAddFn vadd[2];
   F32QuantizeFn quantize[2];
   DequantizeFn dequantize[2];
-  Q8RequantizeFn requantize[2][2];       // [input uint8][output uint8]
-  F32QuantizeFn quantize_s16 = nullptr;  // float32 -> int16
+  Q8RequantizeFn requantize[2][2];             // [input uint8][output uint8]
+  F32QuantizeFn quantize_s16 = nullptr;        // float32 -> int16
+  Q8RequantizeFn requantize_s16_s8 = nullptr;  // int16 -> int8 (int8 models with int16 layers)
 };
 
 // Float ADD/SUB/MUL with the fused activation clamp; the clamp alone (RELU family).

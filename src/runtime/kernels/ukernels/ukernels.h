@@ -301,8 +301,8 @@ struct F32QuantizeParams {
   int32_t qmin = -128, qmax = 127;
 };
 using F32QuantizeFn = void (*)(size_t n, const float* x, void* out, const F32QuantizeParams* p);
-// QUANTIZE between int8 and uint8: MultiplyByQuantizedMultiplier(x - zin, m, s) + zout,
-// clamped (ref rounding). `rq` has the same multiplier in every lane.
+// QUANTIZE between int8 and uint8, or int16 -> int8: MultiplyByQuantizedMultiplier(x - zin, m,
+// s) + zout, clamped (ref rounding). `rq` has the same multiplier in every lane.
 struct Q8RequantizeParams {
   RequantBlock16 rq;
   int32_t input_zero_point = 0;

@@ -43,6 +43,8 @@ void qs8_f32_vcvt_ukernel__avx2_u8(size_t n, const void* x, float* out, float sc
 void qu8_f32_vcvt_ukernel__avx2_u8(size_t n, const void* x, float* out, float scale,
                                    int32_t zero_point);
 void qs8_requantize_ukernel__avx2(size_t n, const void* x, void* out, const Q8RequantizeParams* p);
+void qs16_qs8_requantize_ukernel__avx2(size_t n, const void* x, void* out,
+                                       const Q8RequantizeParams* p);
 void qu8_requantize_ukernel__avx2(size_t n, const void* x, void* out, const Q8RequantizeParams* p);
 
 void xor80_copy_ukernel__avx2(const int8_t* src, uint8_t* dst, size_t n);

@@ -136,6 +136,29 @@ void Q8Requantize(size_t n, const void* x, void* out, const Q8RequantizeParams* 
   }
 }
 
+// int16 -> int8: the same requantization from 16-bit lanes (a zero-filled copy for the tail).
+void QS16Requantize(size_t n, const void* x, void* out, const Q8RequantizeParams* p) {
+  const int16_t* px = static_cast<const int16_t*>(x);
+  uint8_t* po = static_cast<uint8_t*>(out);
+  const __m256i zi = _mm256_set1_epi32(p->input_zero_point);
+  const __m256i lo = _mm256_set1_epi32(p->q.lo);
+  const __m256i hi = _mm256_set1_epi32(p->q.hi);
+  const __m256i zo = _mm256_set1_epi32(p->q.zero_point);
+  for (size_t i = 0; i < n; i += 8) {
+    const int count = static_cast<int>(n - i < 8 ? n - i : 8);
+    __m128i h;
+    if (count == 8) {
+      h = _mm_loadu_si128(reinterpret_cast<const __m128i*>(px + i));
+    } else {
+      int16_t tmp[8] = {};
+      std::memcpy(tmp, px + i, static_cast<size_t>(count) * sizeof(int16_t));
+      h = _mm_loadu_si128(reinterpret_cast<const __m128i*>(tmp));
+    }
+    const __m256i v = _mm256_sub_epi32(_mm256_cvtepi16_epi32(h), zi);
+    StoreInt8x8(po + i, Requantize8<false>(v, &p->rq, 0), lo, hi, zo, count);
+  }
+}
+
 template <bool kSigned>
 void QS8VMul(size_t n, const void* a, const void* b, bool b_scalar, void* out,
              const QS8VMulParams* p) {
@@ -223,6 +246,10 @@ void qs8_f32_vcvt_ukernel__avx2_u8(size_t n, const void* x, float* out, float sc
 void qu8_f32_vcvt_ukernel__avx2_u8(size_t n, const void* x, float* out, float scale,
                                    int32_t zero_point) {
   Dequantize<false>(n, x, out, scale, zero_point);
+}
+void qs16_qs8_requantize_ukernel__avx2(size_t n, const void* x, void* out,
+                                       const Q8RequantizeParams* p) {
+  QS16Requantize(n, x, out, p);
 }
 void qs8_requantize_ukernel__avx2(size_t n, const void* x, void* out, const Q8RequantizeParams* p) {
   Q8Requantize<true>(n, x, out, p);

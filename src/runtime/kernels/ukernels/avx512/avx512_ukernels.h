@@ -56,6 +56,8 @@ void qs8_f32_vcvt_ukernel__avx512_u16(size_t n, const void* x, float* out, float
 void qu8_f32_vcvt_ukernel__avx512_u16(size_t n, const void* x, float* out, float scale,
                                       int32_t zero_point);
 
+void qs16_qs8_requantize_ukernel__avx512(size_t n, const void* x, void* out,
+                                         const Q8RequantizeParams* p);
 void q8_requantize_ukernel__avx512_s8s8(size_t n, const void* x, void* out,
                                         const Q8RequantizeParams* p);
 void q8_requantize_ukernel__avx512_s8u8(size_t n, const void* x, void* out,

@@ -142,6 +142,22 @@ void Q8Requantize(size_t n, const void* x, void* out, const Q8RequantizeParams* 
   }
 }
 
+// int16 -> int8: the same requantization from 16-bit lanes.
+void QS16Requantize(size_t n, const void* x, void* out, const Q8RequantizeParams* p) {
+  const int16_t* px = static_cast<const int16_t*>(x);
+  uint8_t* po = static_cast<uint8_t*>(out);
+  const __m512i zi = _mm512_set1_epi32(p->input_zero_point);
+  const __m512i lo = _mm512_set1_epi32(p->q.lo);
+  const __m512i hi = _mm512_set1_epi32(p->q.hi);
+  const __m512i zo = _mm512_set1_epi32(p->q.zero_point);
+  for (size_t i = 0; i < n; i += 16) {
+    const __mmask16 mask = TailMask16(static_cast<int>(n - i < 16 ? n - i : 16));
+    const __m512i v =
+        _mm512_sub_epi32(_mm512_cvtepi16_epi32(_mm256_maskz_loadu_epi16(mask, px + i)), zi);
+    StoreInt8(po + i, Requantize16<false>(v, &p->rq), lo, hi, zo, mask);
+  }
+}
+
 template <bool kSigned>
 void QS8VMul(size_t n, const void* a, const void* b, bool b_scalar, void* out,
              const QS8VMulParams* p) {
@@ -168,6 +184,10 @@ void QS8VMul(size_t n, const void* a, const void* b, bool b_scalar, void* out,
 
 }  // namespace
 
+void qs16_qs8_requantize_ukernel__avx512(size_t n, const void* x, void* out,
+                                         const Q8RequantizeParams* p) {
+  QS16Requantize(n, x, out, p);
+}
 void q8_requantize_ukernel__avx512_s8s8(size_t n, const void* x, void* out,
                                         const Q8RequantizeParams* p) {
   Q8Requantize<true, true>(n, x, out, p);

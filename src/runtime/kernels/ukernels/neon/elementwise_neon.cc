@@ -188,8 +188,40 @@ void Q8Requantize(size_t n, const void* x, void* out, const Q8RequantizeParams* 
   }
 }
 
+// int16 -> int8: the same requantization from 16-bit lanes.
+void QS16Requantize(size_t n, const void* x, void* out, const Q8RequantizeParams* p) {
+  const int16_t* px = static_cast<const int16_t*>(x);
+  uint8_t* po = static_cast<uint8_t*>(out);
+  const Requant4 r = LoadRequant4(&p->rq, 0);
+  const int32x4_t zi = vdupq_n_s32(p->input_zero_point);
+  const int32x4_t lo = vdupq_n_s32(p->q.lo);
+  const int32x4_t hi = vdupq_n_s32(p->q.hi);
+  const int32x4_t zo = vdupq_n_s32(p->q.zero_point);
+  for (size_t i = 0; i < n; i += 16) {
+    const size_t count = n - i < 16 ? n - i : 16;
+    int16_t tmp[16] = {};
+    const int16_t* src = px + i;
+    if (count < 16) {
+      std::memcpy(tmp, src, count * sizeof(int16_t));
+      src = tmp;
+    }
+    const int16x8_t a = vld1q_s16(src), b = vld1q_s16(src + 8);
+    int32x4_t v[4] = {vmovl_s16(vget_low_s16(a)), vmovl_s16(vget_high_s16(a)),
+                      vmovl_s16(vget_low_s16(b)), vmovl_s16(vget_high_s16(b))};
+#pragma GCC unroll 4
+    for (int j = 0; j < 4; ++j) {
+      v[j] = ClampAddZp(Requantize4<false>(vsubq_s32(v[j], zi), r), lo, hi, zo);
+    }
+    Store16(po + i, NarrowToBytes(v[0], v[1], v[2], v[3]), count);
+  }
+}
+
 }  // namespace
 
+void qs16_qs8_requantize_ukernel__neon(size_t n, const void* x, void* out,
+                                       const Q8RequantizeParams* p) {
+  QS16Requantize(n, x, out, p);
+}
 void q8_requantize_ukernel__neon_s8s8(size_t n, const void* x, void* out,
                                       const Q8RequantizeParams* p) {
   Q8Requantize<true>(n, x, out, p);

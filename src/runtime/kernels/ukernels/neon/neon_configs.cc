@@ -112,7 +112,9 @@ const QuantElementwiseConfig kQuantElementwiseNeon = {
     {f32_qs8_vcvt_ukernel__neon_u16, f32_qu8_vcvt_ukernel__neon_u16},
     {qs8_f32_vcvt_ukernel__neon_u16, qu8_f32_vcvt_ukernel__neon_u16},
     {{q8_requantize_ukernel__neon_s8s8, q8_requantize_ukernel__neon_s8u8},
-     {q8_requantize_ukernel__neon_u8s8, q8_requantize_ukernel__neon_u8u8}}};
+     {q8_requantize_ukernel__neon_u8s8, q8_requantize_ukernel__neon_u8u8}},
+    nullptr,
+    qs16_qs8_requantize_ukernel__neon};
 
 const QS8GemmConfig* QS8GemmConfigFor(const CpuInfo& cpu, int n) {
 #if defined(__aarch64__)

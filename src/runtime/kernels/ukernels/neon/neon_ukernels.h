@@ -62,6 +62,8 @@ void qs8_f32_vcvt_ukernel__neon_u16(size_t n, const void* x, float* out, float s
                                     int32_t zero_point);
 void qu8_f32_vcvt_ukernel__neon_u16(size_t n, const void* x, float* out, float scale,
                                     int32_t zero_point);
+void qs16_qs8_requantize_ukernel__neon(size_t n, const void* x, void* out,
+                                       const Q8RequantizeParams* p);
 void q8_requantize_ukernel__neon_s8s8(size_t n, const void* x, void* out,
                                       const Q8RequantizeParams* p);
 void q8_requantize_ukernel__neon_s8u8(size_t n, const void* x, void* out,
