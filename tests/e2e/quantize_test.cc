@@ -317,6 +317,14 @@ TEST(QuantizeCli, KeepInt16AndInt16Fallback) {
             0)
       << log;
   EXPECT_NE(log.find("in int16\n"), std::string::npos) << log;
+  // The search as a table: each step's accuracy, size, latency and what it cost.
+  EXPECT_NE(log.find("| step | kept in int16 | top-1 | drop (points) | bytes | latency (us) | "
+                     "cost of the step |"),
+            std::string::npos)
+      << log;
+  EXPECT_NE(log.find("| 0 | (none) | "), std::string::npos) << log;
+  EXPECT_NE(log.find("| 1 | "), std::string::npos) << log;
+  EXPECT_NE(log.find(" bytes, "), std::string::npos) << log;
   const double mixed_acc = quantized_accuracy(log);
   std::printf(
       "[ keras-mnist-to-tpu ] top-1 agreement with float on %d images: int8 %.4f, "

@@ -4,6 +4,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "include/edgeopt/status.h"
 #include "src/runtime/interpreter.h"
@@ -48,6 +49,17 @@ StatusOr<LoadedModel> LoadTflite(const std::string& path, const rt::InterpreterO
 
 // "[1,28,28,1]".
 std::string DimsString(const rt::Dims& dims);
+
+// The q-quantile of `v` (0.5: the median), linearly interpolated; -1 when `v` is empty.
+double Percentile(std::vector<double> v, double q);
+
+// Latencies of several models measured side by side: seeded random inputs, 10 untimed runs
+// each, then `runs` timed runs per model in `rounds` rounds that alternate over the models, each
+// model's turn after untimed runs (at least 3 and 3 ms: after another model the caches hold
+// that model's data). us[m] gets model m's times in microseconds; errors name names[m].
+Status TimeInterleaved(const std::vector<rt::Interpreter*>& models,
+                       const std::vector<std::string>& names, int runs, int rounds,
+                       std::vector<std::vector<double>>* us);
 
 }  // namespace cli
 }  // namespace edgeopt

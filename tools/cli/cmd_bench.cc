@@ -37,13 +37,6 @@ long PeakRssKb() {
   return -1;
 }
 
-double Percentile(const std::vector<double>& sorted, double q) {
-  const double pos = q * (sorted.size() - 1);
-  const size_t lo = static_cast<size_t>(pos);
-  if (lo + 1 < sorted.size()) return sorted[lo] + (pos - lo) * (sorted[lo + 1] - sorted[lo]);
-  return sorted[lo];
-}
-
 std::string IsaName(const rt::CpuInfo& cpu, bool optimized) {
   if (!optimized) return "reference";
   if (cpu.UseAvx512()) return "avx512";

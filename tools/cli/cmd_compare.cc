@@ -87,14 +87,6 @@ std::string KindOf(rt::Interpreter* interp) {
   return kind;
 }
 
-double Percentile(std::vector<double> v, double q) {
-  if (v.empty()) return -1;
-  std::sort(v.begin(), v.end());
-  const double pos = q * (v.size() - 1);
-  const size_t lo = static_cast<size_t>(pos);
-  return lo + 1 < v.size() ? v[lo] + (pos - lo) * (v[lo + 1] - v[lo]) : v[lo];
-}
-
 // A model file, loaded and kept for the timing rounds (the interpreter reads `bytes`).
 struct Loaded {
   std::string path;  // for messages
@@ -102,7 +94,7 @@ struct Loaded {
   std::unique_ptr<rt::Interpreter> interp;
 };
 
-// Everything but latency (TimeRounds).
+// Everything but latency (TimeInterleaved).
 StatusOr<Row> Measure(const std::string& path, const std::string& name, const data::Dataset* ds,
                       const rt::InterpreterOptions& options, int64_t eval_limit, Loaded* model) {
   Row r;
@@ -136,56 +128,6 @@ StatusOr<Row> Measure(const std::string& path, const std::string& name, const da
   }
   model->interp = std::move(interp).value();
   return r;
-}
-
-Status Invoke(const Loaded& model) {
-  Status s = model.interp->Invoke();
-  return s.ok() ? s : s.WithPrefix(model.path);
-}
-
-// Median and p90 latency of every model: a warm-up of each, then `rounds` rounds in which each
-// model runs its share of `runs` invocations in turn (after untimed ones), on seeded random
-// inputs.
-Status TimeRounds(const std::vector<Loaded>& models, int runs, int rounds, std::vector<Row>* rows) {
-  constexpr int kWarmup = 10, kRoundWarmupRuns = 3;
-  constexpr std::chrono::milliseconds kRoundWarmupTime(3);
-  std::vector<std::vector<double>> us(models.size());
-  for (const Loaded& model : models) {
-    rt::Interpreter* it = model.interp.get();
-    for (int i = 0; i < it->num_inputs(); ++i) {
-      rt::Tensor* t = it->input_tensor(i);
-      FillRandomInput(t->type, static_cast<size_t>(t->dims.NumElements()), 0, i, t->data);
-    }
-    for (int i = 0; i < kWarmup; ++i) EDGEOPT_RETURN_IF_ERROR(Invoke(model));
-  }
-  for (int round = 0; round < rounds; ++round) {
-    // Runs [round * runs / rounds, (round + 1) * runs / rounds): `runs` in all.
-    const int count =
-        static_cast<int>(int64_t{round + 1} * runs / rounds - int64_t{round} * runs / rounds);
-    for (size_t m = 0; m < models.size(); ++m) {
-      // Untimed runs first, at least 3 and at least 3 ms: after another model the caches
-      // hold that model's data, and on this machine a model's first ~2 ms of runs measured up
-      // to 15% slower than its steady state (the int16x8 demo model: 36.6 -> 33.4 us).
-      const auto warm_start = std::chrono::steady_clock::now();
-      for (int i = 0;
-           i < kRoundWarmupRuns || std::chrono::steady_clock::now() - warm_start < kRoundWarmupTime;
-           ++i) {
-        EDGEOPT_RETURN_IF_ERROR(Invoke(models[m]));
-      }
-      for (int i = 0; i < count; ++i) {
-        const auto start = std::chrono::steady_clock::now();
-        EDGEOPT_RETURN_IF_ERROR(Invoke(models[m]));
-        us[m].push_back(
-            std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - start)
-                .count());
-      }
-    }
-  }
-  for (size_t m = 0; m < models.size(); ++m) {
-    (*rows)[m].median_us = Percentile(us[m], 0.5);
-    (*rows)[m].p90_us = Percentile(us[m], 0.9);
-  }
-  return Status::Ok();
 }
 
 // `v` formatted, or "-" when it is a missing (negative) measurement.
@@ -266,8 +208,19 @@ int RunCompare(int argc, char** argv) {
     rows.push_back(*r);
   }
   if (runs > 0) {
-    Status s = TimeRounds(loaded, runs, rounds, &rows);
+    std::vector<rt::Interpreter*> interps;
+    std::vector<std::string> paths;
+    for (const Loaded& l : loaded) {
+      interps.push_back(l.interp.get());
+      paths.push_back(l.path);
+    }
+    std::vector<std::vector<double>> us;
+    Status s = TimeInterleaved(interps, paths, runs, rounds, &us);
     if (!s.ok()) return ReportError("compare", s);
+    for (size_t m = 0; m < rows.size(); ++m) {
+      rows[m].median_us = Percentile(us[m], 0.5);
+      rows[m].p90_us = Percentile(us[m], 0.9);
+    }
   }
   const Row& ref = rows.front();
   std::string md =

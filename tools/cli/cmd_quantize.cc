@@ -94,6 +94,65 @@ StatusOr<Result> QuantizeAndExport(const ir::Graph& g, const quantize::QuantizeO
   return r;
 }
 
+// One model of the --accuracy-budget search: all quantized (layer empty), then each fallback.
+struct FallbackStep {
+  std::string layer;
+  double accuracy = 0.0;
+  std::vector<uint8_t> bytes;
+  double median_us = -1.0;
+};
+
+// Times the steps' models side by side (TimeInterleaved) and fills their median latencies.
+Status TimeSteps(std::vector<FallbackStep>* steps, int threads) {
+  rt::InterpreterOptions options;
+  options.num_threads = threads;
+  std::vector<std::unique_ptr<rt::Interpreter>> owned;
+  std::vector<rt::Interpreter*> interps;
+  std::vector<std::string> names;
+  for (const FallbackStep& step : *steps) {
+    EDGEOPT_ASSIGN_OR_RETURN(
+        auto interp, rt::Interpreter::Create(step.bytes.data(), step.bytes.size(), options));
+    interps.push_back(interp.get());
+    owned.push_back(std::move(interp));
+    names.push_back(step.layer.empty() ? "the quantized model" : "with " + step.layer);
+  }
+  std::vector<std::vector<double>> us;
+  EDGEOPT_RETURN_IF_ERROR(TimeInterleaved(interps, names, 100, 5, &us));
+  for (size_t i = 0; i < steps->size(); ++i) (*steps)[i].median_us = Percentile(us[i], 0.5);
+  return Status::Ok();
+}
+
+// The search as a table: each step's accuracy, drop, size and latency, and what the step cost.
+std::vector<std::string> StepTable(const std::vector<FallbackStep>& steps, double float_accuracy,
+                                   const std::string& to) {
+  std::vector<std::string> lines;
+  char line[256];
+  std::snprintf(
+      line, sizeof(line),
+      "| step | kept in %s | top-1 | drop (points) | bytes | latency (us) | cost of the step |",
+      to.c_str());
+  lines.push_back(line);
+  lines.push_back("|---|---|---|---|---|---|---|");
+  for (size_t i = 0; i < steps.size(); ++i) {
+    const FallbackStep& s = steps[i];
+    std::string cost = "-";
+    if (i > 0) {
+      char c[96];
+      const FallbackStep& prev = steps[i - 1];
+      std::snprintf(
+          c, sizeof(c), "%+lld bytes, %+.1f us, %+.2f points",
+          static_cast<long long>(s.bytes.size()) - static_cast<long long>(prev.bytes.size()),
+          s.median_us - prev.median_us, 100.0 * (s.accuracy - prev.accuracy));
+      cost = c;
+    }
+    std::snprintf(line, sizeof(line), "| %zu | %s | %.2f%% | %.2f | %zu | %.1f | %s |", i,
+                  s.layer.empty() ? "(none)" : s.layer.c_str(), 100.0 * s.accuracy,
+                  100.0 * (float_accuracy - s.accuracy), s.bytes.size(), s.median_us, cost.c_str());
+    lines.push_back(line);
+  }
+  return lines;
+}
+
 std::string Percent(double x) {
   char b[32];
   std::snprintf(b, sizeof(b), "%.2f%%", 100.0 * x);
@@ -255,6 +314,7 @@ int RunQuantize(int argc, char** argv) {
   data::Dataset eval_ds;
   train::EvalResult float_acc, quant_acc;
   std::vector<std::string> kept;
+  std::vector<FallbackStep> steps;
   if (!eval_spec.empty()) {
     auto ds = data::LoadDataset(eval_spec);
     if (!ds.ok()) return Fail(ds.status());
@@ -272,6 +332,7 @@ int RunQuantize(int argc, char** argv) {
     if (!qa.ok()) return Fail(qa.status());
     quant_acc = *qa;
     if (budget >= 0 && integer) {
+      steps.push_back({"", quant_acc.accuracy, result->bytes});
       std::set<std::string> tried;
       for (int round = 0; round < 64; ++round) {
         const double drop = 100.0 * (float_acc.accuracy - quant_acc.accuracy);
@@ -309,8 +370,16 @@ int RunQuantize(int argc, char** argv) {
         auto qa2 = report::EvaluateTfliteBytes(result->bytes, eval_ds, eo);
         if (!qa2.ok()) return Fail(qa2.status());
         quant_acc = *qa2;
+        steps.push_back({victim, quant_acc.accuracy, result->bytes});
       }
     }
+  }
+  // What each fallback cost: size, latency (the step models timed side by side), accuracy.
+  std::vector<std::string> step_table;
+  if (steps.size() > 1) {
+    Status timed = TimeSteps(&steps, threads);
+    if (!timed.ok()) return Fail(timed);
+    step_table = StepTable(steps, float_acc.accuracy, fallback_name);
   }
 
   Status written = WriteFileAtomic(out, result->bytes);
@@ -345,6 +414,14 @@ int RunQuantize(int argc, char** argv) {
     int16_list += (int16_list.empty() ? "" : ", ") + k;
   }
   if (!int16_list.empty()) header.push_back("- kept in int16 (16x8): " + int16_list);
+  if (!step_table.empty()) {
+    header.push_back("");
+    header.push_back(
+        "The --accuracy-budget search, one fallback per step (latency: median of 100 "
+        "runs, the steps' models timed side by side):");
+    header.push_back("");
+    for (const std::string& l : step_table) header.push_back(l);
+  }
   if (!report_path.empty()) {
     if (calib.size == 0) {
       std::fprintf(stderr,
@@ -385,6 +462,9 @@ int RunQuantize(int argc, char** argv) {
     std::string k;
     for (const std::string& s : kept) k += (k.empty() ? "" : ", ") + s;
     std::printf("kept in %s to meet the accuracy budget: %s\n", fallback_name.c_str(), k.c_str());
+    if (!quiet) {
+      for (const std::string& l : step_table) std::printf("%s\n", l.c_str());
+    }
   }
   if (float_acc.samples > 0) {
     std::printf("accuracy: float %.4f, %s %.4f (%+.2f points) on %lld samples\n",
