@@ -9,6 +9,8 @@
 #include <cstdio>
 #include <cstring>
 #include <random>
+#include <set>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -347,6 +349,36 @@ TEST(QuantizeCli, KeepInt16AndInt16Fallback) {
     return b.ok() ? b->size() : 0;
   };
   EXPECT_LE(size(dir + "/fallback.tflite"), size(dir + "/int8.tflite") + 4096);
+
+  // The float fallback with a 0.5-point budget: it gets there, and a fallback that lowered the
+  // accuracy is undone (not among the layers kept in float).
+  ASSERT_EQ(RunCommand(EdgeoptBinary() + " quantize " + keras + " -o " + dir +
+                           "/float_fallback.tflite --accuracy-budget 0.5" + common,
+                       &log),
+            0)
+      << log;
+  EXPECT_GE(quantized_accuracy(log), 0.995 - 1e-9) << log;
+  const size_t kept_at = log.find("kept in float to meet the accuracy budget: ");
+  ASSERT_NE(kept_at, std::string::npos) << log;
+  // The comma-separated names after a prefix, up to the end of its line.
+  auto names_after = [&](size_t at, size_t prefix) {
+    std::set<std::string> names;
+    std::stringstream list(log.substr(at + prefix, log.find('\n', at) - at - prefix));
+    for (std::string name; std::getline(list, name, ',');) {
+      names.insert(name.substr(name.find_first_not_of(' ')));
+    }
+    return names;
+  };
+  const std::set<std::string> kept_in_float = names_after(kept_at, 43);
+  EXPECT_TRUE(kept_in_float.count("dense_1")) << log;
+  const size_t undone_at =
+      log.find("Tried and left quantized (the fallback lowered the accuracy): ");
+  if (undone_at != std::string::npos) {
+    for (const std::string& name : names_after(undone_at, 62)) {
+      EXPECT_FALSE(kept_in_float.count(name)) << name << "\n" << log;
+      EXPECT_NE(log.find("  " + name + " lowers the accuracy to "), std::string::npos) << log;
+    }
+  }
 
   // --keep-int16 by name, against --keep-float of the same layer: a few bytes, not 4x the
   // layer's weights.

@@ -315,6 +315,7 @@ int RunQuantize(int argc, char** argv) {
   train::EvalResult float_acc, quant_acc;
   std::vector<std::string> kept;
   std::vector<FallbackStep> steps;
+  std::vector<std::string> not_kept;  // fallbacks the search tried and undid
   if (!eval_spec.empty()) {
     auto ds = data::LoadDataset(eval_spec);
     if (!ds.ok()) return Fail(ds.status());
@@ -361,15 +362,28 @@ int RunQuantize(int argc, char** argv) {
           break;
         }
         tried.insert(victim);
-        (fallback_int16 ? options.keep_int16 : options.keep_float).insert(victim);
-        kept.push_back(victim);
+        std::set<std::string>& keep = fallback_int16 ? options.keep_int16 : options.keep_float;
+        keep.insert(victim);
         if (!quiet) std::printf("keeping %s in %s\n", victim.c_str(), fallback_name.c_str());
-        result = QuantizeAndExport(float_graph, options, ranges, sparse);
-        if (!result.ok()) return Fail(result.status());
+        auto candidate = QuantizeAndExport(float_graph, options, ranges, sparse);
+        if (!candidate.ok()) return Fail(candidate.status());
         eo.label = "eval quantized";
-        auto qa2 = report::EvaluateTfliteBytes(result->bytes, eval_ds, eo);
+        auto qa2 = report::EvaluateTfliteBytes(candidate->bytes, eval_ds, eo);
         if (!qa2.ok()) return Fail(qa2.status());
+        if (qa2->accuracy < quant_acc.accuracy) {
+          // A fallback that makes the model worse (it happens: the layers after it were
+          // calibrated for what its quantized output looked like) is not kept.
+          keep.erase(victim);
+          not_kept.push_back(victim);
+          if (!quiet) {
+            std::printf("  %s lowers the accuracy to %s: %s stays quantized\n", victim.c_str(),
+                        Percent(qa2->accuracy).c_str(), victim.c_str());
+          }
+          continue;
+        }
+        result = std::move(candidate);
         quant_acc = *qa2;
+        kept.push_back(victim);
         steps.push_back({victim, quant_acc.accuracy, result->bytes});
       }
     }
@@ -380,6 +394,12 @@ int RunQuantize(int argc, char** argv) {
     Status timed = TimeSteps(&steps, threads);
     if (!timed.ok()) return Fail(timed);
     step_table = StepTable(steps, float_acc.accuracy, fallback_name);
+  }
+  if (!not_kept.empty()) {
+    std::string list;
+    for (const std::string& l : not_kept) list += (list.empty() ? "" : ", ") + l;
+    step_table.push_back("");
+    step_table.push_back("Tried and left quantized (the fallback lowered the accuracy): " + list);
   }
 
   Status written = WriteFileAtomic(out, result->bytes);
