@@ -255,12 +255,14 @@ Status Prepare(Context* ctx, Node* node) {
   stage.output_zero_point = output->quant.zero_point;
   QuantizedActivationRange(FusedActivation(static_cast<tflite::ActivationFunctionType>(activation)),
                            output, &stage.act_min, &stage.act_max);
-  // 16x8 accumulates in int64 and requantizes with the int64 multiplier unless
-  // the bias is int32 (then int32 accumulators and the 32-bit multiplier, as
-  // newer TFLite).
-  const bool int64_path = int16 && (bias == nullptr || bias->type == DType::kInt64);
-  stage.rounding = int16 ? (int64_path ? ref::Rounding::kInt64 : ref::Rounding::kDouble)
-                         : ref::Rounding::kRuyX86;
+  // 16x8 accumulates in int64 and requantizes with the int64 multiplier when the bias is int64;
+  // with an int32 bias, int32 accumulators and the 32-bit multiplier (as newer TFLite); without
+  // a bias, TFLite 2.9 rounds the full product once (kSingle, see requantize.h).
+  const bool int64_path = int16 && bias != nullptr && bias->type == DType::kInt64;
+  stage.rounding = !int16            ? ref::Rounding::kRuyX86
+                   : int64_path      ? ref::Rounding::kInt64
+                   : bias == nullptr ? ref::Rounding::kSingle
+                                     : ref::Rounding::kDouble;
   int32_t *multipliers = nullptr, *shifts = nullptr;
   EDGEOPT_RETURN_IF_ERROR(ComputeOutputMultipliers(ctx, input, weights, output, s.out,
                                                    /*legacy_float_product=*/!data->per_channel,

@@ -164,6 +164,23 @@ TEST(FullyConnectedInt16x8, GoldenWithAndWithoutBias) {
   }
 }
 
+// Without a bias, TFLite 2.9 rounds acc * multiplier once with the full 31-bit multiplier
+// (Rounding::kSingle). The scales and accumulators of conv_fc_mnist's bias-less last layer in
+// 16x8, where the effective scale is 0.0041917...: acc 1370217 -> 5743.4997 -> 5743 (the 32-bit
+// double rounding gives 5744) and -3080046 -> -12910.54 -> -12911 (the int64 path's 16-bit
+// multiplier gives -12910). Checked against the official runtime too.
+TEST(FullyConnectedInt16x8, WithoutBiasRoundsTheFullProductOnce) {
+  ModelBuilder m;
+  const int x = m.AddInput(DType::kInt16, {2, 2}, {0.00042715587f}, {0});
+  const int w = m.AddConstant<int8_t>(DType::kInt8, {1, 2}, {127, 1}, {0.0046904264f}, {0});
+  const int y = m.AddOutput(DType::kInt16, {2, 1}, {0.0004779819f}, {0});
+  m.AddOperator(kFc, {x, w, -1}, {y}, FcOptions(), 7);
+  const auto out = RunOne<int16_t>(
+      m.Build(), MakeArray<int16_t>(DType::kInt16, {2, 2}, {10789, 14, -24252, -42}),
+      /*also_tflite=*/true);
+  EXPECT_EQ(out, (std::vector<int16_t>{5743, -12911}));
+}
+
 TEST(FullyConnectedHybrid, GoldenSymmetricAndAsymmetric) {
   // Input [0.5, -1]; weights [64, 127] (scale 0.01); bias 0.25.
   // Symmetric: q = [64, -127], scale 1/127: -12033 / 127 * 0.01 + 0.25 =

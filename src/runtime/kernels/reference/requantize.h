@@ -13,6 +13,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <limits>
 
 #include "src/quant/quant_math.h"
 
@@ -42,6 +43,11 @@ enum class Rounding : uint8_t {
   // and applied with one rounding
   // (quant::MultiplyByQuantizedMultiplier(int64_t, ...)).
   kInt64,
+  // One rounding of the full product, (x * m + 2^(30 - shift)) >> (31 - shift): what TFLite 2.9
+  // computes for a 16x8 FULLY_CONNECTED without a bias. Measured against tflite-ref on
+  // conv_fc_mnist's bias-less last layer in 16x8: 80 of 80 outputs equal, where kInt64's 16-bit
+  // multiplier was 1 LSB off on 11 and kDouble on 1.
+  kSingle,
 };
 
 // Wraps an int64 to int32 the way two's-complement hardware does (no UB).
@@ -87,6 +93,18 @@ inline int32_t MultiplyInt64(int64_t x, int32_t multiplier, int shift) {
   return WrapToInt32(rounded >> total_shift);
 }
 
+// kSingle: the product in 128 bits (|x| < 2^63, |m| < 2^31), saturated to int32.
+inline int32_t MultiplySingleRounding(int64_t x, int32_t multiplier, int shift) {
+  const int total_shift = 31 - shift;  // >= 0: the multipliers are made below 2^31
+  const __int128 product = static_cast<__int128>(x) * multiplier;
+  const __int128 rounded =
+      total_shift <= 0 ? product
+                       : (product + (static_cast<__int128>(1) << (total_shift - 1))) >> total_shift;
+  if (rounded > std::numeric_limits<int32_t>::max()) return std::numeric_limits<int32_t>::max();
+  if (rounded < std::numeric_limits<int32_t>::min()) return std::numeric_limits<int32_t>::min();
+  return static_cast<int32_t>(rounded);
+}
+
 // Scales one accumulator (already including bias and zero-point terms) with the
 // given rounding.
 inline int32_t Requantize(int64_t acc, int32_t multiplier, int shift, Rounding rounding) {
@@ -97,6 +115,8 @@ inline int32_t Requantize(int64_t acc, int32_t multiplier, int shift, Rounding r
       return MultiplyRuyX86(WrapToInt32(acc), multiplier, shift);
     case Rounding::kInt64:
       return MultiplyInt64(acc, multiplier, shift);
+    case Rounding::kSingle:
+      return MultiplySingleRounding(acc, multiplier, shift);
   }
   return 0;
 }
