@@ -1,6 +1,5 @@
-// Batches over a Dataset: a seeded shuffle per epoch (the same permutation for
-// the same seed and epoch), optional image augmentation, and a last partial
-// batch (as Keras does).
+// Batches over a Dataset: a seeded shuffle per epoch (the same permutation for the same seed
+// and epoch), optional image augmentation, and a last partial batch (as Keras does).
 #ifndef EDGEOPT_SRC_DATA_BATCHER_H_
 #define EDGEOPT_SRC_DATA_BATCHER_H_
 
@@ -27,9 +26,8 @@ class Batcher {
   // Starts epoch `epoch` (0-based): a fresh permutation when shuffling.
   void StartEpoch(int epoch);
   int64_t num_batches() const;
-  // Copies the next batch into x (batch_size * sample_size floats) and, when
-  // the data set has them, labels / targets. Returns the number of samples (0
-  // after the last batch).
+  // Copies the next batch into x (batch_size * sample_size floats) and, when the data set has
+  // them, labels / targets. Returns the number of samples (0 after the last batch).
   int Next(float* x, int32_t* labels, float* targets);
   int batch_size() const { return batch_size_; }
 

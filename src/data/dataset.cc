@@ -55,8 +55,7 @@ Status LabelsFrom(const std::vector<double>& values, const std::string& name, Da
   return Status::Ok();
 }
 
-// x from an NpyArray of any numeric dtype: uint8 is scaled by 1/255 (images),
-// others cast.
+// x from an NpyArray of any numeric dtype: uint8 is scaled by 1/255 (images), others cast.
 Status FloatsFromNpy(const NpyArray& a, const std::string& name, std::vector<float>* out) {
   const int64_t n = a.NumElements();
   out->resize(n);
@@ -101,8 +100,8 @@ bool IsIntegerDType(DType t) {
          t == DType::kInt32 || t == DType::kInt64 || t == DType::kUInt32 || t == DType::kUInt64;
 }
 
-// y from an NpyArray: integer arrays of shape [N] or [N,1] are class labels;
-// anything else (float) becomes float targets [N, ...].
+// y from an NpyArray: integer arrays of shape [N] or [N,1] are class labels; anything else
+// (float) becomes float targets [N, ...].
 Status SetY(const NpyArray& y, const std::string& name, Dataset* ds) {
   EDGEOPT_ENSURE(!y.shape.empty() && y.shape[0] == ds->size, StatusCode::kInvalidArgument,
                  "%s: y has %lld rows, x has %lld", name.c_str(),
@@ -202,8 +201,7 @@ void ResizeBilinear(const std::vector<float>& src, int sh, int sw, int c, int dh
   }
 }
 
-// One image file as HWC floats in [0, 1] with `channels` channels (0: keep gray
-// or RGB).
+// One image file as HWC floats in [0, 1] with `channels` channels (0: keep gray or RGB).
 Status LoadImage(const std::string& path, int channels, std::vector<float>* pixels, int* h, int* w,
                  int* c) {
 #if defined(EDGEOPT_HAVE_STB)
@@ -361,8 +359,7 @@ StatusOr<Dataset> LoadIdx(const std::string& images_path, const std::string& lab
 
 namespace {
 
-// The MNIST-style pair for `split` in `dir`
-// ({train,t10k}-{images-idx3,labels-idx1}-ubyte[.gz]).
+// The MNIST-style pair for `split` in `dir` ({train,t10k}-{images-idx3,labels-idx1}-ubyte[.gz]).
 Status FindIdxPair(const std::string& dir, const std::string& split, std::string* images,
                    std::string* labels) {
   const std::string prefix = split == "test" ? "t10k" : "train";
@@ -453,8 +450,7 @@ StatusOr<Dataset> LoadNpyFolder(const std::string& dir) {
     EDGEOPT_ASSIGN_OR_RETURN(NpyArray a, ReadNpy(path));
     std::vector<int> shape;
     for (int64_t d : a.shape) shape.push_back(static_cast<int>(d));
-    // A leading batch dimension of 1 (what `edgeopt run` inputs look like) is
-    // dropped.
+    // A leading batch dimension of 1 (what `edgeopt run` inputs look like) is dropped.
     if (shape.size() > 1 && shape[0] == 1) shape.erase(shape.begin());
     if (ds.size == 0) {
       ds.sample_shape = shape;

@@ -1,12 +1,10 @@
-// Data sets for training, evaluation and calibration: samples as float32
-// (images NHWC in [0, 1] = x / 255, like Keras), with integer class labels
-// and/or float targets.
+// Data sets for training, evaluation and calibration: samples as float32 (images NHWC in
+// [0, 1] = x / 255, like Keras), with integer class labels and/or float targets.
 //
-// Sources (see LoadDataset for the spec syntax): the Fashion-MNIST package,
-// MNIST-style IDX files (gzip or not), .npz with x / y arrays, a folder of .npy
-// inputs, an image folder with one subfolder per class, CSV. Every reader
-// checks headers and sizes against the bytes present: a malformed file gives a
-// Status naming it, never a crash.
+// Sources (see LoadDataset for the spec syntax): the Fashion-MNIST package, MNIST-style IDX
+// files (gzip or not), .npz with x / y arrays, a folder of .npy inputs, an image folder with one
+// subfolder per class, CSV. Every reader checks headers and sizes against the bytes present:
+// a malformed file gives a Status naming it, never a crash.
 #ifndef EDGEOPT_SRC_DATA_DATASET_H_
 #define EDGEOPT_SRC_DATA_DATASET_H_
 
@@ -41,35 +39,30 @@ struct Dataset {
   Status Validate() const;
 };
 
-// Keras' validation_split: the last `fraction` of the samples (before
-// shuffling) become `validation`; `train` keeps the rest. fraction in [0, 1).
+// Keras' validation_split: the last `fraction` of the samples (before shuffling) become
+// `validation`; `train` keeps the rest. fraction in [0, 1).
 Status SplitValidation(Dataset* train, double fraction, Dataset* validation);
 
 struct LoadOptions {
-  // CSV: the label column (name or 0-based index); empty = the last column;
-  // "none" = no label.
+  // CSV: the label column (name or 0-based index); empty = the last column; "none" = no label.
   std::string csv_label_column;
-  // Image folders: resize every image to height x width (0 = the first image's
-  // size).
+  // Image folders: resize every image to height x width (0 = the first image's size).
   int image_height = 0;
   int image_width = 0;
-  // Image folders: channels (0 = the first image's: 1 gray, 3 RGB; alpha is
-  // dropped).
+  // Image folders: channels (0 = the first image's: 1 gray, 3 RGB; alpha is dropped).
   int image_channels = 0;
 };
 
 // A data set from a spec:
-//   fashion-mnist[:train|:test]      the dataset-fashion-mnist package (train
-//   by default) DIR[:train|:test]                a directory of MNIST-style IDX
-//   files
+//   fashion-mnist[:train|:test]      the dataset-fashion-mnist package (train by default)
+//   DIR[:train|:test]                a directory of MNIST-style IDX files
 //                                    ({train,t10k}-{images-idx3,labels-idx1}-ubyte[.gz])
-//   IMAGES.idx[.gz][,LABELS.idx[.gz]] an IDX image file, labels beside it
-//   (images->labels) FILE.npz[:train|:test]           arrays x,y (or
-//   x_train,y_train / x_test,y_test) FILE.npy                         inputs
-//   only FILE.csv                         numeric columns; the label column
-//   from LoadOptions DIR/ with one subfolder per class (images
-//   .png/.jpg/.bmp/... or .npy): labeled by folder DIR/ of .npy files inputs
-//   only (calibration), sorted by name
+//   IMAGES.idx[.gz][,LABELS.idx[.gz]] an IDX image file, labels beside it (images->labels)
+//   FILE.npz[:train|:test]           arrays x,y (or x_train,y_train / x_test,y_test)
+//   FILE.npy                         inputs only
+//   FILE.csv                         numeric columns; the label column from LoadOptions
+//   DIR/ with one subfolder per class (images .png/.jpg/.bmp/... or .npy): labeled by folder
+//   DIR/ of .npy files               inputs only (calibration), sorted by name
 StatusOr<Dataset> LoadDataset(const std::string& spec, const LoadOptions& options = {});
 
 // The individual readers.
@@ -81,8 +74,7 @@ StatusOr<Dataset> LoadNpyFolder(const std::string& dir);
 StatusOr<Dataset> LoadClassFolders(const std::string& dir, const LoadOptions& options);
 StatusOr<Dataset> LoadCsv(const std::string& path, const std::string& label_column);
 
-// Where the Fashion-MNIST package installs its files (EDGEOPT_FASHION_MNIST_DIR
-// overrides).
+// Where the Fashion-MNIST package installs its files (EDGEOPT_FASHION_MNIST_DIR overrides).
 std::string FashionMnistDir();
 
 }  // namespace data

@@ -1,8 +1,7 @@
-// MNIST-style IDX files: magic (0, 0, type, rank), rank big-endian uint32
-// dimensions, then the data in big-endian C order. Gzip-compressed files (.gz,
-// by content) are inflated with a size bound taken from the header. Hostile
-// headers (rank 0 or > 8, dimension overflow, truncated data, trailing garbage)
-// give a Status.
+// MNIST-style IDX files: magic (0, 0, type, rank), rank big-endian uint32 dimensions, then the
+// data in big-endian C order. Gzip-compressed files (.gz, by content) are inflated with a size
+// bound taken from the header. Hostile headers (rank 0 or > 8, dimension overflow, truncated
+// data, trailing garbage) give a Status.
 #ifndef EDGEOPT_SRC_DATA_IDX_H_
 #define EDGEOPT_SRC_DATA_IDX_H_
 
@@ -31,8 +30,7 @@ struct IdxArray {
 StatusOr<IdxArray> ParseIdx(const uint8_t* data, size_t size, const std::string& name);
 // Reads a file, inflating gzip by content.
 StatusOr<IdxArray> ReadIdx(const std::string& path);
-// Whole file, inflated when it starts with the gzip magic; at most max_bytes
-// after inflating.
+// Whole file, inflated when it starts with the gzip magic; at most max_bytes after inflating.
 StatusOr<std::vector<uint8_t>> ReadMaybeGzip(const std::string& path, size_t max_bytes);
 
 }  // namespace data

@@ -42,10 +42,9 @@ bool ConstantValues(const Tensor& t, std::vector<int64_t>* values) {
   return false;
 }
 
-// The values of a small integer tensor when they follow from shapes and
-// constants: constants, SHAPE, and STRIDED_SLICE (1-D, unit stride, no masks
-// but shrink) / PACK / CONCATENATION / CAST of known values. false when
-// unknown.
+// The values of a small integer tensor when they follow from shapes and constants: constants,
+// SHAPE, and STRIDED_SLICE (1-D, unit stride, no masks but shrink) / PACK / CONCATENATION / CAST of
+// known values. false when unknown.
 bool KnownValues(const Graph& g, int t, int depth, std::vector<int64_t>* values) {
   values->clear();
   if (t < 0 || t >= static_cast<int>(g.tensors.size()) || depth > 16) return false;
@@ -136,9 +135,8 @@ class NodeContext {
     return Status::Ok();
   }
 
-  // The values of a constant int32/int64 input, or of one computed from shapes
-  // (SHAPE -> STRIDED_SLICE -> PACK, as converters emit for dynamic-batch
-  // reshapes).
+  // The values of a constant int32/int64 input, or of one computed from shapes (SHAPE ->
+  // STRIDED_SLICE -> PACK, as converters emit for dynamic-batch reshapes).
   Status ConstInts(size_t k, const char* what, std::vector<int64_t>* values) const {
     const Tensor* t = nullptr;
     EDGEOPT_RETURN_IF_ERROR(Input(k, &t));
@@ -597,8 +595,7 @@ Status StridedSlice(NodeContext& c) {
       continue;  // dimension removed
     }
     if (e < 0 && !offset) e += dim;
-    // Clamp as TFLite does (to [0, dim] going forward, [-1, dim-1] going
-    // backward).
+    // Clamp as TFLite does (to [0, dim] going forward, [-1, dim-1] going backward).
     const int64_t lo = stride > 0 ? 0 : -1, hi = stride > 0 ? dim : dim - 1;
     if ((begin_mask >> d) & 1) b = stride > 0 ? 0 : dim - 1;
     if ((end_mask >> d) & 1) e = stride > 0 ? dim : -1;
@@ -869,8 +866,7 @@ Status InferNodeShapes(Graph* graph, int node_index) {
 Status InferShapes(Graph* graph) {
   for (int i = 0; i < static_cast<int>(graph->nodes.size()); ++i) {
     Status s = InferNodeShapes(graph, i);
-    // Ops without inference (custom ops, rare builtins) keep the shapes they
-    // have.
+    // Ops without inference (custom ops, rare builtins) keep the shapes they have.
     if (!s.ok() && s.code() != StatusCode::kUnsupported) return s;
   }
   return Status::Ok();

@@ -1,22 +1,18 @@
 // The IR text form. Grammar (one statement per line, '#' starts a comment):
 //
-//   graph inputs(%0, ...) outputs(%4, ...) [input_names("a", ...)]
-//   [output_names("b", ...)] description "text" metadata "name" "bytes with
-//   \xHH escapes"     |  metadata "name" size=N  (zeros) %N = tensor|const
-//   "name" DTYPE[d0,d1,...] [key=value ...] [variable]
-//        keys: signature=[...] scale=S|[...] zero_point=Z|[...] quant_axis=A
-//        min=[...] max=[...]
-//              sparse_order=[...] sparse_block_map=[...] sparse_dims=[dense(N),
-//              csr([..],[..])] origin="..." values=[...] bytes="..."
-//   %A, %B = OP(%0, _, %2) {attr=value, ...} [name="..."] [version=N]
-//   [intermediates(%5)]
-//                                            [custom_code="..."]
-//                                            [custom_options="..."]
+//   graph inputs(%0, ...) outputs(%4, ...) [input_names("a", ...)] [output_names("b", ...)]
+//   description "text"
+//   metadata "name" "bytes with \xHH escapes"     |  metadata "name" size=N  (zeros)
+//   %N = tensor|const "name" DTYPE[d0,d1,...] [key=value ...] [variable]
+//        keys: signature=[...] scale=S|[...] zero_point=Z|[...] quant_axis=A min=[...] max=[...]
+//              sparse_order=[...] sparse_block_map=[...] sparse_dims=[dense(N), csr([..],[..])]
+//              origin="..." values=[...] bytes="..."
+//   %A, %B = OP(%0, _, %2) {attr=value, ...} [name="..."] [version=N] [intermediates(%5)]
+//                                            [custom_code="..."] [custom_options="..."]
 //   () = OP(...)                                  (a node without outputs)
 //
-// Attribute values: 1 (int), 1.5 / 1.0 (float: always with '.', 'e', nan or
-// inf), true/false, "string", [1,2] (int list), [0.5,1.0] (float list). `_` is
-// an absent optional input.
+// Attribute values: 1 (int), 1.5 / 1.0 (float: always with '.', 'e', nan or inf), true/false,
+// "string", [1,2] (int list), [0.5,1.0] (float list). `_` is an absent optional input.
 #include "src/ir/text.h"
 
 #include <algorithm>
@@ -58,8 +54,8 @@ std::string QuoteBytes(const std::vector<uint8_t>& bytes) {
   return Quote(std::string(bytes.begin(), bytes.end()));
 }
 
-// The shortest decimal form that reads back as the same float (for
-// float-representable values) or the same double.
+// The shortest decimal form that reads back as the same float (for float-representable values) or
+// the same double.
 std::string FormatReal(double v) {
   if (std::isnan(v)) return "nan";
   if (std::isinf(v)) return v > 0 ? "inf" : "-inf";

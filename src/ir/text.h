@@ -26,10 +26,10 @@
 //   %A, %B = OP(%0, _, %2) {attr=value, ...} [name="..."] [version=N]
 //        [intermediates(%5)] [custom_code="..."] [custom_options="..."]
 //   () = OP(...)                         (a node without outputs)
-// `_` is an absent optional input. Attributes print in name order: 1 (int),
-// 1.0 / 0.5 (float: always with '.', 'e', nan or inf), true / false, "SAME"
-// (strings and enum names), [1,2] (ints), [0.5,1.0] (floats). %ids are labels;
-// tensors are numbered in definition order. Errors read "line N: ...".
+// `_` is an absent optional input. Attributes print in name order: 1 (int), 1.0 / 0.5 (float:
+// always with '.', 'e', nan or inf), true / false, "SAME" (strings and enum names), [1,2] (ints),
+// [0.5,1.0] (floats). %ids are labels; tensors are numbered in definition order. Errors read
+// "line N: ...".
 #ifndef EDGEOPT_SRC_IR_TEXT_H_
 #define EDGEOPT_SRC_IR_TEXT_H_
 

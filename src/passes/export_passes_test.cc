@@ -60,8 +60,7 @@ TEST(RemoveDropout, LastOpKeepsTheOutputTensor) {
 }
 
 TEST(FoldBatchNorm, IntoConvWeightsAndBias) {
-  // scale = gamma / sqrt(var + eps) = [2, 1]; shift = beta - mean * scale = [0,
-  // -1].
+  // scale = gamma / sqrt(var + eps) = [2, 1]; shift = beta - mean * scale = [0, -1].
   const char* in = R"IR(graph inputs(%0) outputs(%8)
 %0 = tensor "x" float32[1,4,4,2]
 %1 = const "conv/kernel" float32[2,1,1,2] origin="conv/kernel" values=[1,2,3,4]
@@ -136,8 +135,7 @@ TEST(FoldBatchNorm, LoneBatchNormBecomesMulAdd) {
 }
 
 TEST(FoldBatchNorm, NotIntoConvWithFusedActivationOrSharedOutput) {
-  // relu(conv) then BN cannot fold; neither can a conv whose output has another
-  // reader.
+  // relu(conv) then BN cannot fold; neither can a conv whose output has another reader.
   const char* in = R"IR(graph inputs(%0) outputs(%7, %3)
 %0 = tensor "x" float32[1,2]
 %1 = const "w" float32[2,2] values=[1,0,0,1]
@@ -189,8 +187,7 @@ TEST(FuseActivations, KeepsSharedOutputsAndTanh) {
 %6 = MUL(%0, %1) {fused_activation_function="NONE"} name="mul"
 %5 = TANH(%6) name="tanh2"
 )IR";
-  // ADD's output has two readers; TANH never fuses (the kernels would ignore
-  // it).
+  // ADD's output has two readers; TANH never fuses (the kernels would ignore it).
   const std::string out = RunPass(FuseActivations, in);
   EXPECT_EQ(out, RunPass([](ir::Graph*) { return Status::Ok(); }, in));
 }
@@ -221,8 +218,7 @@ TEST(FoldConstants, EvaluatesReshapeTransposeAndArithmetic) {
 }
 
 TEST(FusePadIntoConv, SamePaddingOfAStridedConv) {
-  // 4x4, kernel 3, stride 2: SAME pads (0, 1) on each axis, as
-  // ZeroPadding2D(((0,1),(0,1))).
+  // 4x4, kernel 3, stride 2: SAME pads (0, 1) on each axis, as ZeroPadding2D(((0,1),(0,1))).
   const char* in = R"IR(graph inputs(%0) outputs(%4)
 %0 = tensor "x" float32[1,4,4,1]
 %1 = const "pads" int32[4,2] values=[0,0,0,1,0,1,0,0]
@@ -344,8 +340,7 @@ TEST(AddMissingBiases, ConvolutionsGetAZeroBias) {
 }
 
 TEST(PrepareForExport, DenseDropoutBatchNormRelu) {
-  // Keras: Dense(3, no bias) -> Dropout -> BatchNormalization ->
-  // Activation("relu").
+  // Keras: Dense(3, no bias) -> Dropout -> BatchNormalization -> Activation("relu").
   const char* in = R"IR(graph inputs(%0) outputs(%6)
 %0 = tensor "x" float32[1,4]
 %1 = const "fc/kernel" float32[3,4] values=[1,1,1,1,1,1,1,1,1,1,1,1]

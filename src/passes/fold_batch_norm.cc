@@ -1,8 +1,7 @@
-// BATCH_NORM(x, gamma, beta, mean, variance) computes x * s + (beta - mean * s)
-// with s = gamma / sqrt(variance + epsilon) per channel (last axis). After a
-// convolution or dense layer this folds into the weights (output channel o
-// scaled by s[o]) and the bias (b * s + beta - mean * s); elsewhere it becomes
-// MUL + ADD with constant vectors.
+// BATCH_NORM(x, gamma, beta, mean, variance) computes x * s + (beta - mean * s) with s = gamma /
+// sqrt(variance + epsilon) per channel (last axis). After a convolution or dense layer this folds
+// into the weights (output channel o scaled by s[o]) and the bias (b * s + beta - mean * s);
+// elsewhere it becomes MUL + ADD with constant vectors.
 #include <cmath>
 
 #include "src/passes/export_passes.h"
@@ -12,8 +11,7 @@ namespace edgeopt {
 namespace passes {
 namespace {
 
-// Input slots of the weights and the bias, and which weight axis is the output
-// channel.
+// Input slots of the weights and the bias, and which weight axis is the output channel.
 bool AffineLayout(const std::string& op, int* weight_slot, int* bias_slot, int* channel_axis) {
   if (op == "CONV_2D" || op == "FULLY_CONNECTED") {
     *weight_slot = 1;
@@ -41,8 +39,7 @@ std::string Marked(const std::string& origin, const std::string& bn) {
   return origin + " (" + bn + " folded)";
 }
 
-// Folds into the producer of the BATCH_NORM input; false if the pattern does
-// not fit.
+// Folds into the producer of the BATCH_NORM input; false if the pattern does not fit.
 bool FoldIntoProducer(ir::Graph* graph, int bn_index, const std::vector<double>& scale,
                       const std::vector<double>& shift) {
   const ir::Node& bn = graph->nodes[bn_index];

@@ -1,8 +1,7 @@
-// RESHAPE clean-up: the shape input becomes a constant of the (static) output
-// shape; a RESHAPE of a RESHAPE reads the first one's input; and a RESHAPE to
-// [batch, N] whose only reader is a FULLY_CONNECTED (keep_num_dims false, N
-// inputs) is dropped, since FULLY_CONNECTED flattens its input to [-1, N]
-// itself (this is how Keras's Flatten + Dense converts without an extra op).
+// RESHAPE clean-up: the shape input becomes a constant of the (static) output shape; a RESHAPE of a
+// RESHAPE reads the first one's input; and a RESHAPE to [batch, N] whose only reader is a
+// FULLY_CONNECTED (keep_num_dims false, N inputs) is dropped, since FULLY_CONNECTED flattens its
+// input to [-1, N] itself (this is how Keras's Flatten + Dense converts without an extra op).
 #include "src/passes/export_passes.h"
 #include "src/passes/pass_util.h"
 
@@ -46,8 +45,7 @@ Status FoldReshapes(ir::Graph* graph) {
     if (p < 0 || graph->nodes[p].op != "RESHAPE") continue;
     const ir::Node& first = graph->nodes[p];
     if (first.inputs.empty() || first.inputs[0] < 0) continue;
-    // The first reshape becomes dead when nothing else reads it
-    // (EliminateDeadCode).
+    // The first reshape becomes dead when nothing else reads it (EliminateDeadCode).
     n.inputs[0] = first.inputs[0];
   }
   // RESHAPE [B, N] -> FULLY_CONNECTED.
@@ -66,8 +64,7 @@ Status FoldReshapes(ir::Graph* graph) {
     if (flat_t.shape.size() != 2 || w.shape.size() != 2 || w.shape[1] != flat_t.shape[1]) continue;
     if (src.shape.empty() || src.NumElements() != flat_t.NumElements()) continue;
     if (graph->IsGraphOutput(flat) || !src.quant.empty() || !flat_t.quant.empty()) continue;
-    // The flattening must keep the batch: the leading dim of the source is the
-    // batch.
+    // The flattening must keep the batch: the leading dim of the source is the batch.
     if (src.shape[0] != flat_t.shape[0]) continue;
     fc.inputs[0] = reshape.inputs[0];
   }

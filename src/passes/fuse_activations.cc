@@ -4,9 +4,8 @@
 namespace edgeopt {
 namespace passes {
 
-// TANH is not fused: TFLite's convolution and fully-connected kernels ignore a
-// fused TANH (it is only meaningful for the LSTM cell), so it stays a separate
-// node.
+// TANH is not fused: TFLite's convolution and fully-connected kernels ignore a fused TANH (it is
+// only meaningful for the LSTM cell), so it stays a separate node.
 Status FuseActivations(ir::Graph* graph) {
   std::vector<bool> remove(graph->nodes.size(), false);
   for (size_t i = 0; i < graph->nodes.size(); ++i) {

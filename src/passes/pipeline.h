@@ -1,6 +1,5 @@
-// The export pipeline: training-form IR (BATCH_NORM, DROPOUT, unfused
-// activations) to the form the TFLite exporter writes, in the order the passes
-// need.
+// The export pipeline: training-form IR (BATCH_NORM, DROPOUT, unfused activations) to the form the
+// TFLite exporter writes, in the order the passes need.
 #ifndef EDGEOPT_SRC_PASSES_PIPELINE_H_
 #define EDGEOPT_SRC_PASSES_PIPELINE_H_
 
@@ -9,9 +8,9 @@
 namespace edgeopt {
 namespace passes {
 
-// RemoveDropout, FoldConstants, FoldBatchNorm, FusePadIntoConv, FoldReshapes,
-// RemoveIdentityOps, FuseActivations, EliminateDeadCode, AddMissingBiases; then checks that no
-// toolkit op is left and that the graph is valid.
+// RemoveDropout, FoldConstants, FoldBatchNorm, FusePadIntoConv, FoldReshapes, RemoveIdentityOps,
+// FuseActivations, EliminateDeadCode, AddMissingBiases; then checks that no toolkit op is left and
+// that the graph is valid.
 Status PrepareForExport(ir::Graph* graph);
 
 }  // namespace passes

@@ -1,17 +1,13 @@
-// gemmlowp-style fixed-point arithmetic, with the exact rounding and
-// wrap-around behaviour that TFLite's integer kernels inherit from gemmlowp's
-// fixedpoint.h: the Q-format value type, the saturating/rounding primitives,
-// and exp / tanh / logistic on int16 or int32 raw values. Used by the integer
-// LSTM (int16 Q3.12 gates, Q0.15 outputs) and available to
-// LOGISTIC/TANH/SOFTMAX.
+// gemmlowp-style fixed-point arithmetic, with the exact rounding and wrap-around behaviour that
+// TFLite's integer kernels inherit from gemmlowp's fixedpoint.h: the Q-format value type, the
+// saturating/rounding primitives, and exp / tanh / logistic on int16 or int32 raw values. Used by
+// the integer LSTM (int16 Q3.12 gates, Q0.15 outputs) and available to LOGISTIC/TANH/SOFTMAX.
 //
-// A FixedPoint<Raw, kIntegerBits> holds `raw` = value * 2^kFractionalBits, with
-// kFractionalBits = bits(Raw) - 1 - kIntegerBits; the range is
-// [-2^kIntegerBits, 2^kIntegerBits).
+// A FixedPoint<Raw, kIntegerBits> holds `raw` = value * 2^kFractionalBits, with kFractionalBits =
+// bits(Raw) - 1 - kIntegerBits; the range is [-2^kIntegerBits, 2^kIntegerBits).
 //
-// Overflow of plain additions wraps (two's complement), as gemmlowp's code does
-// in practice on every supported compiler; here it is computed in 64 bits and
-// narrowed, so it is never UB.
+// Overflow of plain additions wraps (two's complement), as gemmlowp's code does in practice on
+// every supported compiler; here it is computed in 64 bits and narrowed, so it is never UB.
 #ifndef EDGEOPT_SRC_QUANT_FIXED_POINT_H_
 #define EDGEOPT_SRC_QUANT_FIXED_POINT_H_
 
@@ -52,8 +48,7 @@ constexpr Raw WrapNeg(Raw a) {
   return Wrap<Raw>(-static_cast<int64_t>(a));
 }
 
-// round(a * b / 2^(bits-1)) with ties away from zero; MIN * MIN saturates to
-// MAX (VQRDMULH).
+// round(a * b / 2^(bits-1)) with ties away from zero; MIN * MIN saturates to MAX (VQRDMULH).
 template <typename Raw>
 constexpr Raw SaturatingRoundingDoublingHighMul(Raw a, Raw b) {
   constexpr int kBits = RawTraits<Raw>::kBits;
@@ -63,8 +58,7 @@ constexpr Raw SaturatingRoundingDoublingHighMul(Raw a, Raw b) {
   return static_cast<Raw>((ab + nudge) / (int64_t{1} << (kBits - 1)));
 }
 
-// x / 2^exponent rounded to nearest, ties away from zero (0 <= exponent <
-// bits).
+// x / 2^exponent rounded to nearest, ties away from zero (0 <= exponent < bits).
 template <typename Raw>
 constexpr Raw RoundingDivideByPOT(Raw x, int exponent) {
   const int64_t mask = (int64_t{1} << exponent) - 1;
@@ -94,8 +88,8 @@ constexpr Raw RoundingHalfSum(Raw a, Raw b) {
   return static_cast<Raw>((sum + (sum >= 0 ? 1 : -1)) / 2);
 }
 
-// A constant written as a 32-bit fixed-point raw value (the gemmlowp
-// convention), narrowed to Raw by a rounding shift.
+// A constant written as a 32-bit fixed-point raw value (the gemmlowp convention), narrowed to Raw
+// by a rounding shift.
 template <typename Raw>
 constexpr Raw ConstantFromInt32(int32_t raw32) {
   return RawTraits<Raw>::kBits == 32
@@ -215,8 +209,7 @@ constexpr FixedPoint<Raw, 0> ExpOnNegativeValues(FixedPoint<Raw, kI> a) {
   OutF result =
       ExpOnIntervalBetweenNegativeOneQuarterAnd0Excl(Rescale<0>(a_mod_quarter_minus_quarter));
   const Raw remainder = (a_mod_quarter_minus_quarter - a).raw;
-  // Multiply in exp(-2^k) for every bit k of the remainder (the barrel
-  // shifter).
+  // Multiply in exp(-2^k) for every bit k of the remainder (the barrel shifter).
   constexpr int32_t kMultipliers[7] = {1672461947, 1302514674, 790015084, 290630308,
                                        39332535,   720401,     242};  // exp(-2^k), k = -2..4
   for (int k = -2; k <= 4; ++k) {
@@ -295,9 +288,8 @@ constexpr FixedPoint<Raw, 0> Logistic(FixedPoint<Raw, kI> a) {
   return positive ? if_positive : OutF::One() - if_positive;
 }
 
-// 1/sqrt(input) as a multiplier and shift (TFLite's
-// GetInvSqrtQuantizedMultiplierExp): the result m * 2^shift with the shift
-// multiplied by `reverse_shift` (-1: left-positive).
+// 1/sqrt(input) as a multiplier and shift (TFLite's GetInvSqrtQuantizedMultiplierExp): the result
+// m * 2^shift with the shift multiplied by `reverse_shift` (-1: left-positive).
 inline void InvSqrtQuantizedMultiplierExp(int32_t input, int reverse_shift, int32_t* multiplier,
                                           int* shift) {
   if (input <= 1) {

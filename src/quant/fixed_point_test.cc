@@ -11,9 +11,8 @@ namespace quant {
 namespace fp {
 namespace {
 
-// Accuracy of gemmlowp's int16 approximations against the real functions, in
-// output LSB (of 2^15). The int16 path trades accuracy for speed; these bounds
-// were measured over every input.
+// Accuracy of gemmlowp's int16 approximations against the real functions, in output LSB (of 2^15).
+// The int16 path trades accuracy for speed; these bounds were measured over every input.
 constexpr int kLogisticInt16MaxLsb = 6;
 constexpr int kTanhInt16MaxLsb = 12;
 // int32 Q4.27 inputs, Q0.31 outputs: error in units of 2^-31.
@@ -44,8 +43,7 @@ TEST(FixedPoint, PrimitivesRoundLikeGemmlowp) {
 TEST(FixedPoint, LogisticInt16) {
   using F3 = FixedPoint<int16_t, 3>;
   EXPECT_EQ(Logistic(F3::FromRaw(0)).raw, 16384);
-  // Pinned values (the integer LSTM that uses them is bit-exact with
-  // TFLite 2.9).
+  // Pinned values (the integer LSTM that uses them is bit-exact with TFLite 2.9).
   EXPECT_EQ(Logistic(F3::FromRaw(4096)).raw,
             23952);  // sigmoid(1) * 2^15 = 23955.5
   EXPECT_EQ(Logistic(F3::FromRaw(-4096)).raw,

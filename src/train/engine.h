@@ -1,24 +1,18 @@
-// The train engine: reverse-mode automatic differentiation over the IR in
-// float32.
+// The train engine: reverse-mode automatic differentiation over the IR in float32.
 //
-// Engine::Create compiles an ir::Graph (training form: BATCH_NORM, DROPOUT
-// kept) into one kernel per node with buffers for a batch size (grow-only, no
-// allocation per step once warm). Dimension 0 of every activation is the batch.
-// Float constants become:
-//   - parameters (trainable): weights of FULLY_CONNECTED / CONV_2D /
-//   DEPTHWISE_CONV_2D /
-//     PRELU, BATCH_NORM gamma and beta, and any other float constant with a
-//     Keras origin;
-//   - state: BATCH_NORM moving mean / variance (updated by training forward
-//   passes), FAKE_QUANT_ACT activation ranges (QAT; FAKE_QUANT_WEIGHT's input is a
-//   parameter);
+// Engine::Create compiles an ir::Graph (training form: BATCH_NORM, DROPOUT kept) into one kernel
+// per node with buffers for a batch size (grow-only, no allocation per step once warm). Dimension 0
+// of every activation is the batch. Float constants become:
+//   - parameters (trainable): weights of FULLY_CONNECTED / CONV_2D / DEPTHWISE_CONV_2D /
+//     PRELU, BATCH_NORM gamma and beta, and any other float constant with a Keras origin;
+//   - state: BATCH_NORM moving mean / variance (updated by training forward passes), FAKE_QUANT_ACT
+//     activation ranges (QAT; FAKE_QUANT_WEIGHT's input is a parameter);
 //   - constants: everything else.
-// A forward pass in training mode uses batch statistics and dropout; Backward()
-// propagates the gradient the loss wrote into LossGrad() down to every
-// parameter.
+// A forward pass in training mode uses batch statistics and dropout; Backward() propagates the
+// gradient the loss wrote into LossGrad() down to every parameter.
 //
-// Determinism: results depend only on the seed and the thread count (GEMM
-// results do not even depend on the thread count).
+// Determinism: results depend only on the seed and the thread count (GEMM results do not even
+// depend on the thread count).
 #ifndef EDGEOPT_SRC_TRAIN_ENGINE_H_
 #define EDGEOPT_SRC_TRAIN_ENGINE_H_
 
@@ -42,8 +36,7 @@ struct EngineOptions {
   int num_threads = 1;               // <= 0: all cores
   uint64_t seed = 0;                 // dropout masks
   const rt::CpuInfo* cpu = nullptr;  // override the detected CPU (tests)
-  // Also compute the gradient w.r.t. graph input 0 (InputGrad): gradient
-  // checks, saliency.
+  // Also compute the gradient w.r.t. graph input 0 (InputGrad): gradient checks, saliency.
   bool input_requires_grad = false;
 };
 
@@ -76,24 +69,21 @@ class Engine {
   std::vector<int> output_sample_shape() const;
   int64_t output_sample_size() const;
 
-  // Forward pass over `batch` samples at x (batch * input_sample_size floats).
-  // Re-prepares when the batch size differs.
+  // Forward pass over `batch` samples at x (batch * input_sample_size floats). Re-prepares when
+  // the batch size differs.
   Status Forward(const float* x, int batch, bool training);
   const float* Output() const { return values_[output_].d(); }
-  // The tensor whose gradient the loss writes: the output, or the input of a
-  // final SOFTMAX when the loss fuses softmax and cross-entropy
-  // (SetLossTensor).
+  // The tensor whose gradient the loss writes: the output, or the input of a final SOFTMAX when
+  // the loss fuses softmax and cross-entropy (SetLossTensor).
   int loss_tensor() const { return loss_tensor_; }
   Status SetLossTensor(int tensor);
   const float* LossInput() const { return values_[loss_tensor_].d(); }
   float* LossGrad() { return values_[loss_tensor_].g(); }
-  // Reverse pass: parameter gradients (overwritten, not accumulated across
-  // steps).
+  // Reverse pass: parameter gradients (overwritten, not accumulated across steps).
   void Backward();
   // d loss / d input (with EngineOptions::input_requires_grad), else nullptr.
   const float* InputGrad() { return values_[input_].g(); }
-  // The training-step counter that seeds dropout masks (set it to replay a
-  // step).
+  // The training-step counter that seeds dropout masks (set it to replay a step).
   uint64_t step() const { return step_; }
   void set_step(uint64_t step) { step_ = step; }
 
@@ -103,15 +93,13 @@ class Engine {
   // The final SOFTMAX node feeding the output, or -1.
   int final_softmax_node() const;
 
-  // Writes the current parameters and state (BN moving statistics) into
-  // `graph`'s constants (a graph with the same tensors as the one compiled,
-  // e.g. the original).
+  // Writes the current parameters and state (BN moving statistics) into `graph`'s constants
+  // (a graph with the same tensors as the one compiled, e.g. the original).
   Status ExportWeights(ir::Graph* graph) const;
   const ir::Graph& graph() const { return graph_; }
   Value& value(int tensor) { return values_[tensor]; }
 
-  // Per-node forward / backward wall time (seconds), accumulated while
-  // profiling is on.
+  // Per-node forward / backward wall time (seconds), accumulated while profiling is on.
   void EnableProfiling(bool on) { profiling_ = on; }
   struct NodeTime {
     double forward = 0.0, backward = 0.0;

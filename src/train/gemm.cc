@@ -53,8 +53,7 @@ void PackA(bool trans, const float* a, int lda, int mc, int kc, int mr, float* d
         for (; i < mr; ++i) d[i] = 0.0f;
       }
     } else {
-      // Row pointers (padding rows read row 0 and are zeroed after): contiguous
-      // writes.
+      // Row pointers (padding rows read row 0 and are zeroed after): contiguous writes.
       const float* rowp[16];
       for (int i = 0; i < mr; ++i) rowp[i] = a + static_cast<long>(p + (i < rows ? i : 0)) * lda;
       int k = 0;

@@ -1,17 +1,14 @@
-// Blocked, packed single-precision GEMM for the train engine (BLIS-style loops
-// around an MR x NR microkernel chosen at run time: AVX-512 12x32, AVX2+FMA
-// 6x16, scalar 4x8).
+// Blocked, packed single-precision GEMM for the train engine (BLIS-style loops around an MR x NR
+// microkernel chosen at run time: AVX-512 12x32, AVX2+FMA 6x16, scalar 4x8).
 //
-//   C[M,N] (+)= op(A)[M,K] * op(B)[K,N]   row-major, optional per-column bias +
-//   ReLU.
+//   C[M,N] (+)= op(A)[M,K] * op(B)[K,N]   row-major, optional per-column bias + ReLU.
 //
 // op(A) = A stored [M,K] (lda >= K), or with trans_a A stored [K,M] (lda >= M).
 // op(B) = B stored [K,N] (ldb >= N), or with trans_b B stored [N,K] (ldb >= K).
 //
-// Threads split C into disjoint column or row slices, so every element of C is
-// computed by one thread in the same K order: results are bit-identical for any
-// thread count. Pack buffers are per thread and grow-only (no allocation once
-// warm).
+// Threads split C into disjoint column or row slices, so every element of C is computed by one
+// thread in the same K order: results are bit-identical for any thread count. Pack buffers are per
+// thread and grow-only (no allocation once warm).
 #ifndef EDGEOPT_SRC_TRAIN_GEMM_H_
 #define EDGEOPT_SRC_TRAIN_GEMM_H_
 
@@ -42,8 +39,7 @@ class Gemm {
                  const float* b, int ldb, float* c, int ldc, bool accumulate,
                  const GemmEpilogue& epilogue, int thread);
 
-  // Makes per-thread scratch for threads [0, n) exist (call before RunSerial
-  // from n threads).
+  // Makes per-thread scratch for threads [0, n) exist (call before RunSerial from n threads).
   void ReserveThreads(int n) { ScratchFor(n - 1); }
 
   const char* isa_name() const { return isa_name_; }

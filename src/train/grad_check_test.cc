@@ -1,6 +1,6 @@
-// Gradient checks: every op's backward against central finite differences of
-// the forward pass (float32 forward, the loss L = sum(r * y) accumulated in
-// double, step 1e-2 on inputs chosen away from kinks and ties).
+// Gradient checks: every op's backward against central finite differences of the forward pass
+// (float32 forward, the loss L = sum(r * y) accumulated in double, step 1e-2 on inputs chosen
+// away from kinks and ties).
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -104,10 +104,9 @@ std::vector<float> MakeInput(int64_t n, InputKind kind, std::mt19937* rng) {
   return x;
 }
 
-// Checks d(sum r*y)/d(input and every parameter) against finite differences.
-// `kink` is a threshold for ops with kinks in their parameters: parameter
-// perturbations that move an activation across a kink are tolerated by the
-// slack of kAbsTol.
+// Checks d(sum r*y)/d(input and every parameter) against finite differences. `kink` is a
+// threshold for ops with kinks in their parameters: parameter perturbations that move an
+// activation across a kink are tolerated by the slack of kAbsTol.
 void CheckGradients(const ir::Graph& graph, int batch, InputKind input_kind, bool training = true,
                     int threads = 1) {
   EngineOptions options;
@@ -156,9 +155,8 @@ void CheckGradients(const ir::Graph& graph, int batch, InputKind input_kind, boo
       const double numeric = numeric_at(kStep);
       const double tol = kAbsTol + kRelTol * std::max(std::fabs(numeric), 0.1 * max_abs);
       ++checked;
-      // A kink (ReLU, max) within the step makes the two differences disagree:
-      // the function is not differentiable enough there to compare; skip, but
-      // only rarely.
+      // A kink (ReLU, max) within the step makes the two differences disagree: the function is
+      // not differentiable enough there to compare; skip, but only rarely.
       if (std::fabs(numeric_at(kStep / 4) - numeric) > tol) {
         ++skipped;
         continue;
@@ -336,8 +334,7 @@ TEST(GradCheckTest, UnaryActivations) {
                {"GELU", InputKind::kUniform, {{"approximate", true}}}};
   for (const Case& c : cases) {
     Builder b({1, 4, 6});
-    // Scale inputs to cover the interesting ranges (HARD_SWISH's +-3, RELU6's
-    // 6).
+    // Scale inputs to cover the interesting ranges (HARD_SWISH's +-3, RELU6's 6).
     const int k = b.FloatConst("scale", {1}, {4.0f});
     const int xs = b.Op("MUL", {b.input(), k}, {1, 4, 6});
     const int y = b.Op(c.op, {xs}, {1, 4, 6}, c.attrs);
@@ -405,8 +402,8 @@ TEST(GradCheckTest, DropoutIsInvertedAndSeeded) {
   const ir::Graph g = b.Finish(y);
   CheckGradients(g, 3, InputKind::kUniform);
 
-  // Training: kept values are scaled by 1 / (1 - rate), the rest are zero; the
-  // same step gives the same mask; inference is the identity.
+  // Training: kept values are scaled by 1 / (1 - rate), the rest are zero; the same step
+  // gives the same mask; inference is the identity.
   EngineOptions options;
   options.batch_size = 4;
   auto e = Engine::Create(g, options);

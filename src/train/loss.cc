@@ -10,8 +10,7 @@ namespace {
 
 constexpr double kProbEpsilon = 1e-7;  // Keras backend epsilon
 
-// log(sum(exp(x[i] * scale))) and the softmax of x * scale into p (may be
-// null).
+// log(sum(exp(x[i] * scale))) and the softmax of x * scale into p (may be null).
 double LogSumExp(const float* x, int n, double scale, double* p) {
   double mx = x[0] * scale;
   for (int i = 1; i < n; ++i) mx = std::max(mx, x[i] * scale);

@@ -1,5 +1,4 @@
-// Loss values and gradients against hand-computed goldens (log-sum-exp, Keras
-// clipping).
+// Loss values and gradients against hand-computed goldens (log-sum-exp, Keras clipping).
 #include "src/train/loss.h"
 
 #include <gtest/gtest.h>

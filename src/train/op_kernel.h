@@ -1,12 +1,10 @@
-// The per-op contract of the train engine: every supported IR op has a kernel
-// with Prepare (output shapes for the current batch size, scratch), Forward and
-// Backward (reverse mode).
+// The per-op contract of the train engine: every supported IR op has a kernel with Prepare
+// (output shapes for the current batch size, scratch), Forward and Backward (reverse mode).
 //
-// Values are dense float32 NHWC buffers indexed by IR tensor id. A gradient
-// buffer exists for a value that needs one (a trainable weight or anything
-// computed from one). Backward receives the gradient of its outputs and, for
-// each input that needs a gradient, either overwrites (first contribution in
-// reverse order) or adds to that input's gradient: see `overwrite`.
+// Values are dense float32 NHWC buffers indexed by IR tensor id. A gradient buffer exists for a
+// value that needs one (a trainable weight or anything computed from one). Backward receives
+// the gradient of its outputs and, for each input that needs a gradient, either overwrites
+// (first contribution in reverse order) or adds to that input's gradient: see `overwrite`.
 #ifndef EDGEOPT_SRC_TRAIN_OP_KERNEL_H_
 #define EDGEOPT_SRC_TRAIN_OP_KERNEL_H_
 
@@ -71,21 +69,18 @@ class OpKernel {
   // Output shapes from input shapes (batch included) and scratch sizes.
   virtual Status Prepare(KernelContext* ctx) = 0;
   virtual void Forward(KernelContext* ctx) = 0;
-  // Only called when some input needs a gradient and the outputs' gradients are
-  // complete.
+  // Only called when some input needs a gradient and the outputs' gradients are complete.
   virtual void Backward(KernelContext* ctx) = 0;
 
   const ir::Node* node = nullptr;
   int node_index = -1;
   std::vector<int> in;  // tensor ids (-1: absent optional input)
   std::vector<int> out;
-  // Per input: true = Backward writes the gradient (first contribution), false
-  // = adds to it.
+  // Per input: true = Backward writes the gradient (first contribution), false = adds to it.
   std::vector<bool> overwrite;
 
  protected:
-  // A gradient buffer to write input `i`'s gradient into, or nullptr when it
-  // needs none.
+  // A gradient buffer to write input `i`'s gradient into, or nullptr when it needs none.
   float* InGrad(KernelContext* ctx, int i) const {
     if (i >= static_cast<int>(in.size()) || in[i] < 0) return nullptr;
     return ctx->v(in[i]).g();
@@ -108,9 +103,9 @@ void ApplyFusedAct(FusedAct act, float* y, int64_t n);
 // g *= act'(y) in place (from the activation's output).
 void FusedActBackward(FusedAct act, const float* y, float* g, int64_t n);
 
-// Reductions that do not depend on the thread count: [0, n) is cut into
-// min(n, kReduceChunks) fixed chunks, run as pool tasks, f(begin, end, chunk, thread); a kernel
-// keeps one partial sum per chunk (combined in chunk order) and per-thread scratch by `thread`.
+// Reductions that do not depend on the thread count: [0, n) is cut into min(n, kReduceChunks) fixed
+// chunks, run as pool tasks, f(begin, end, chunk, thread); a kernel keeps one partial sum per chunk
+// (combined in chunk order) and per-thread scratch by `thread`.
 // Training results are then bit-identical for any --threads.
 constexpr int kReduceChunks = 8;
 template <typename F>
@@ -127,8 +122,7 @@ int ReduceChunks(KernelContext* ctx, int64_t n, F&& f) {
   return chunks;
 }
 
-// One spatial axis of a sliding window (conv / pool) with TFLite's SAME / VALID
-// rules.
+// One spatial axis of a sliding window (conv / pool) with TFLite's SAME / VALID rules.
 struct Window {
   int in = 0, k = 1, stride = 1, dilation = 1;
   int out = 0, pad_before = 0;
@@ -136,9 +130,8 @@ struct Window {
 Status MakeWindow(const std::string& padding, int in, int k, int stride, int dilation,
                   const std::string& where, Window* w);
 
-// Copies n floats with inline SSE moves: GCC turns a plain copy loop into a
-// memmove call, which costs more than the copy for the short rows of im2col and
-// GEMM packing.
+// Copies n floats with inline SSE moves: GCC turns a plain copy loop into a memmove call,
+// which costs more than the copy for the short rows of im2col and GEMM packing.
 inline void CopyFloats(float* __restrict dst, const float* __restrict src, int n) {
   int i = 0;
 #if defined(__SSE2__)
@@ -152,10 +145,9 @@ int64_t NumElements(const std::vector<int>& shape);
 std::string ShapeString(const std::vector<int>& shape);
 // Resizes an activation to `shape` (grow-only storage).
 void SetShape(Value* v, const std::vector<int>& shape);
-// Parallel loop over [0, n) in at most `ctx->threads()` contiguous chunks:
-// f(begin, end, task). Chunk boundaries depend only on n and the thread count,
-// so per-task partial sums combined in task order are deterministic for a fixed
-// thread count. Returns the number of tasks.
+// Parallel loop over [0, n) in at most `ctx->threads()` contiguous chunks: f(begin, end, task).
+// Chunk boundaries depend only on n and the thread count, so per-task partial sums combined
+// in task order are deterministic for a fixed thread count. Returns the number of tasks.
 template <typename F>
 int ParallelChunks(KernelContext* ctx, int64_t n, F&& f) {
   const int threads = ctx->threads();

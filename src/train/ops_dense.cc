@@ -1,5 +1,5 @@
-// FULLY_CONNECTED, CONV_2D (im2col + packed GEMM, NHWC, OHWI weights) and
-// DEPTHWISE_CONV_2D (direct loops, [1,KH,KW,C*M] weights).
+// FULLY_CONNECTED, CONV_2D (im2col + packed GEMM, NHWC, OHWI weights) and DEPTHWISE_CONV_2D
+// (direct loops, [1,KH,KW,C*M] weights).
 #include <algorithm>
 #include <cstring>
 
@@ -17,8 +17,7 @@ void AddRows(const float* __restrict g, int64_t rows, int cols, float* __restric
   }
 }
 
-// Column sums of g[rows, cols] into dst (overwrite or add), deterministic per
-// thread count.
+// Column sums of g[rows, cols] into dst (overwrite or add), deterministic per thread count.
 void ColumnSums(KernelContext* ctx, const float* g, int64_t rows, int cols, float* dst,
                 bool overwrite, std::vector<float>* partial) {
   partial->assign(static_cast<size_t>(kReduceChunks) * cols, 0.0f);
@@ -102,11 +101,10 @@ class FullyConnected : public OpKernel {
   std::vector<float> partial_;
 };
 
-// CONV_2D as blocked im2col + GEMM. The batch is cut into chunks of whole
-// images small enough that their im2col matrix stays in L2; each thread takes a
-// contiguous range of chunks and runs single-threaded GEMMs on them. Backward
-// recomputes each chunk's im2col instead of keeping the whole matrix (which
-// would go through memory three times).
+// CONV_2D as blocked im2col + GEMM. The batch is cut into chunks of whole images small
+// enough that their im2col matrix stays in L2; each thread takes a contiguous range of chunks
+// and runs single-threaded GEMMs on them. Backward recomputes each chunk's im2col instead of
+// keeping the whole matrix (which would go through memory three times).
 class Conv2D : public OpKernel {
  public:
   Status Prepare(KernelContext* ctx) override {
@@ -144,8 +142,8 @@ class Conv2D : public OpKernel {
     rows_per_image_ = wh_.out * ww_.out;
     pointwise_ = wh_.k == 1 && ww_.k == 1 && wh_.stride == 1 && ww_.stride == 1 &&
                  wh_.pad_before == 0 && ww_.pad_before == 0;
-    // Chunks of whole images whose im2col rows plus output rows (values and
-    // gradients) stay in L2: about kChunkFloats floats.
+    // Chunks of whole images whose im2col rows plus output rows (values and gradients) stay
+    // in L2: about kChunkFloats floats.
     constexpr int64_t kChunkFloats = 128 * 1024;
     const int64_t per_image = static_cast<int64_t>(rows_per_image_) * k_;
     const int64_t footprint = static_cast<int64_t>(rows_per_image_) * (k_ + 2 * cout_);
@@ -328,8 +326,7 @@ class Conv2D : public OpKernel {
     }
   }
 
-  // Adds the im2col-shaped gradient of one image (rows_per_image x K) into
-  // dimg.
+  // Adds the im2col-shaped gradient of one image (rows_per_image x K) into dimg.
   void Col2Im(const float* __restrict src, float* __restrict dimg) const {
     const int oh_n = wh_.out, ow_n = ww_.out, cin = cin_;
     const int kh_n = wh_.k, kw_n = ww_.k, in_h = wh_.in, in_w = ww_.in;

@@ -1,6 +1,6 @@
-// BATCH_NORM (batch statistics in training with moving averages updated by the
-// layer's momentum; moving statistics in inference) and DROPOUT (inverted,
-// seeded; identity in inference).
+// BATCH_NORM (batch statistics in training with moving averages updated by the layer's
+// momentum; moving statistics in inference) and DROPOUT (inverted, seeded; identity in
+// inference).
 #include <cmath>
 #include <cstring>
 

@@ -1,6 +1,5 @@
-// MAX_POOL_2D, AVERAGE_POOL_2D (TFLite semantics: SAME averages count only the
-// valid positions), and the reductions MEAN / SUM / REDUCE_MAX over non-batch
-// axes.
+// MAX_POOL_2D, AVERAGE_POOL_2D (TFLite semantics: SAME averages count only the valid
+// positions), and the reductions MEAN / SUM / REDUCE_MAX over non-batch axes.
 #include <algorithm>
 #include <cstring>
 #include <limits>
@@ -15,9 +14,8 @@ struct PoolGeometry {
   int c, in_h, in_w, out_h, out_w, k_h, k_w, s_h, s_w, p_h, p_w;
 };
 
-// One image of a max / average pool. Geometry by value and restrict pointers:
-// the argmax stores (int32) could otherwise alias the geometry and block
-// vectorization.
+// One image of a max / average pool. Geometry by value and restrict pointers: the argmax
+// stores (int32) could otherwise alias the geometry and block vectorization.
 void PoolImage(const PoolGeometry g, bool is_max, const float* __restrict img, float* __restrict y,
                int32_t* __restrict argmax) {
   const int c_n = g.c;
@@ -43,8 +41,8 @@ void PoolImage(const PoolGeometry g, bool is_max, const float* __restrict img, f
               for (int c = 0; c < c_n; ++c) ao[c] = base + c;
             }
           } else if (is_max) {
-            // Integer masks instead of a select: GCC vectorizes this without
-            // -fno-trapping-math. Ties keep the first position.
+            // Integer masks instead of a select: GCC vectorizes this without -fno-trapping-math.
+            // Ties keep the first position.
             for (int c = 0; c < c_n; ++c) {
               const float v = px[c];
               const float m = yo[c];
@@ -179,8 +177,7 @@ class Pool2D : public OpKernel {
 
 enum class ReduceKind { kMean, kSum, kMax };
 
-// Reads an int32/int64 constant tensor (axes, paddings, permutations) from the
-// IR.
+// Reads an int32/int64 constant tensor (axes, paddings, permutations) from the IR.
 Status ReadIntConstant(const ir::Graph& graph, int id, const std::string& where,
                        std::vector<int64_t>* out) {
   EDGEOPT_ENSURE(id >= 0 && id < static_cast<int>(graph.tensors.size()), StatusCode::kInvalidModel,

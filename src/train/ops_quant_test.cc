@@ -1,6 +1,6 @@
-// FAKE_QUANT_WEIGHT / FAKE_QUANT_ACT: forward values equal to the int8 export's integers
-// (the shared rounding), the moving-average ranges, and gradient checks of the
-// straight-through estimator.
+// FAKE_QUANT_WEIGHT / FAKE_QUANT_ACT: forward values equal to the int8 export's integers (the
+// shared rounding), the moving-average ranges, and gradient checks of the straight-through
+// estimator.
 #include <gtest/gtest.h>
 
 #include <algorithm>

@@ -1,17 +1,14 @@
-// Optimizers with Keras' update rules and defaults, learning-rate schedules and
-// gradient clipping.
+// Optimizers with Keras' update rules and defaults, learning-rate schedules and gradient
+// clipping.
 //
-//   SGD:   v = momentum * v - lr * g;  w += v   (Nesterov: w += momentum * v -
-//   lr * g);
-//          without momentum w -= lr * g.                        Keras default
-//          lr 0.01.
+//   SGD:   v = momentum * v - lr * g;  w += v   (Nesterov: w += momentum * v - lr * g);
+//          without momentum w -= lr * g.                        Keras default lr 0.01.
 //   Adam:  m += (g - m)(1 - b1); v += (g^2 - v)(1 - b2);
 //          w -= lr * sqrt(1 - b2^t) / (1 - b1^t) * m / (sqrt(v) + eps).
 //          Keras defaults lr 1e-3, b1 0.9, b2 0.999, eps 1e-7.
 //   AdamW: Adam with decoupled weight decay (Keras default 0.004).
-// Weight decay (any optimizer, as Keras 3): w -= lr * weight_decay * w before
-// the update. Clipping: the global norm over all gradients first, then each
-// value to [-clip, clip].
+// Weight decay (any optimizer, as Keras 3): w -= lr * weight_decay * w before the update.
+// Clipping: the global norm over all gradients first, then each value to [-clip, clip].
 #ifndef EDGEOPT_SRC_TRAIN_OPTIMIZER_H_
 #define EDGEOPT_SRC_TRAIN_OPTIMIZER_H_
 
@@ -50,9 +47,8 @@ class Optimizer {
  public:
   explicit Optimizer(const OptimizerConfig& config) : config_(config) {}
 
-  // One update of every parameter that has a gradient, at learning rate `lr`.
-  // Clips the gradients in place first. Returns the global gradient norm before
-  // clipping.
+  // One update of every parameter that has a gradient, at learning rate `lr`. Clips the
+  // gradients in place first. Returns the global gradient norm before clipping.
   double Step(std::vector<Parameter>* params, float lr, rt::ThreadPool* pool);
   int64_t iterations() const { return iterations_; }
   const OptimizerConfig& config() const { return config_; }
@@ -63,9 +59,9 @@ class Optimizer {
   std::vector<std::vector<float>> m_, v_;
 };
 
-// Learning rate per optimizer step: an optional linear warm-up from
-// lr/warmup_steps to lr, then constant, step decay (x gamma every step_size
-// steps) or cosine decay to min_lr over the remaining steps.
+// Learning rate per optimizer step: an optional linear warm-up from lr/warmup_steps to lr, then
+// constant, step decay (x gamma every step_size steps) or cosine decay to min_lr over the remaining
+// steps.
 struct LrSchedule {
   enum class Kind { kConstant, kStep, kCosine };
   Kind kind = Kind::kConstant;

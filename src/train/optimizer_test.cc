@@ -1,6 +1,5 @@
-// Optimizer update rules against goldens computed from Keras' formulas (lr 0.1,
-// weights [1, -2], gradients [0.5, -1], [0.1, 0.3], [-0.2, 0.05]), schedules
-// and clipping.
+// Optimizer update rules against goldens computed from Keras' formulas (lr 0.1, weights
+// [1, -2], gradients [0.5, -1], [0.1, 0.3], [-0.2, 0.05]), schedules and clipping.
 #include "src/train/optimizer.h"
 
 #include <gtest/gtest.h>

@@ -1,6 +1,5 @@
-// Small deterministic random numbers for training (weight init, dropout,
-// shuffling, augmentation): SplitMix64, identical on every platform (unlike
-// std:: distributions).
+// Small deterministic random numbers for training (weight init, dropout, shuffling,
+// augmentation): SplitMix64, identical on every platform (unlike std:: distributions).
 #ifndef EDGEOPT_SRC_TRAIN_RNG_H_
 #define EDGEOPT_SRC_TRAIN_RNG_H_
 

@@ -1,12 +1,9 @@
-// The training loop over an Engine: batches from a Dataset, a loss, an
-// optimizer with a learning-rate schedule, and the hooks the compression passes
-// build on:
-//   - per-parameter masks applied after every optimizer step (pruning: zeros
-//   stay zero),
+// The training loop over an Engine: batches from a Dataset, a loss, an optimizer with a
+// learning-rate schedule, and the hooks the compression passes build on:
+//   - per-parameter masks applied after every optimizer step (pruning: zeros stay zero),
 //   - a per-step callback (pruning schedules update masks there),
 //   - a teacher whose logits are mixed into the loss (distillation),
-//   - per-batch and per-epoch callbacks (progress bars, saving, early stop), a
-//   cancel flag.
+//   - per-batch and per-epoch callbacks (progress bars, saving, early stop), a cancel flag.
 // Evaluate and PredictLogits run the engine in inference mode.
 #ifndef EDGEOPT_SRC_TRAIN_TRAINER_H_
 #define EDGEOPT_SRC_TRAIN_TRAINER_H_
@@ -39,8 +36,7 @@ struct TrainOptions {
   double step_epochs = 0.0;  // kStep: decay every this many epochs
   float step_gamma = 0.1f;
   float min_lr = 0.0f;  // kCosine
-  // Empty: sparse categorical cross-entropy for labeled data, MSE for float
-  // targets.
+  // Empty: sparse categorical cross-entropy for labeled data, MSE for float targets.
   std::string loss;
   data::AugmentOptions augment;
 };
@@ -79,14 +75,13 @@ using TeacherFn = std::function<Status(const float* x, int batch, float* logits)
 
 class Trainer {
  public:
-  // `engine` must outlive the trainer. Uses the fused softmax + cross-entropy
-  // when the model ends in SOFTMAX and the loss is a cross-entropy.
+  // `engine` must outlive the trainer. Uses the fused softmax + cross-entropy when the model
+  // ends in SOFTMAX and the loss is a cross-entropy.
   static StatusOr<std::unique_ptr<Trainer>> Create(Engine* engine, const TrainOptions& options,
                                                    const data::Dataset& train_shape_example);
 
-  // Pruning: mask (one value per weight, 0 or 1) for the parameter named
-  // `param` (its Keras origin, e.g. "dense/kernel"); applied now and after
-  // every step.
+  // Pruning: mask (one value per weight, 0 or 1) for the parameter named `param` (its Keras
+  // origin, e.g. "dense/kernel"); applied now and after every step.
   Status SetMask(const std::string& param, const std::vector<float>& mask);
   void ClearMasks() { masks_.clear(); }
   // Called after every optimizer step with the global step count (1-based).
@@ -94,18 +89,15 @@ class Trainer {
   void SetBatchCallback(std::function<void(const BatchStats&)> fn) { batch_cb_ = std::move(fn); }
   // Called after every epoch; a non-OK status stops training with that status.
   void SetEpochCallback(std::function<Status(const EpochStats&)> fn) { epoch_cb_ = std::move(fn); }
-  // Distillation: loss = alpha * CE(labels, s) + (1 - alpha) * T^2
-  // KL(softmax(t/T)||softmax(s/T)).
+  // Distillation: loss = alpha * CE(labels, s) + (1 - alpha) * T^2 KL(softmax(t/T)||softmax(s/T)).
   void SetTeacher(TeacherFn teacher, float alpha, float temperature);
-  // Checked between batches; when set, Fit returns kCancelled (finished epochs
-  // were reported).
+  // Checked between batches; when set, Fit returns kCancelled (finished epochs were reported).
   void SetCancelFlag(const std::atomic<bool>* flag) { cancel_ = flag; }
 
   // Trains for options.epochs epochs; `validation` may be null.
   StatusOr<std::vector<EpochStats>> Fit(const data::Dataset& train,
                                         const data::Dataset* validation);
-  // One optimizer step on a batch; returns the batch loss, adds correct
-  // predictions.
+  // One optimizer step on a batch; returns the batch loss, adds correct predictions.
   StatusOr<double> TrainStep(const float* x, const int32_t* labels, const float* targets, int batch,
                              int64_t* correct);
 
@@ -142,9 +134,8 @@ class Trainer {
 StatusOr<EvalResult> Evaluate(Engine* engine, const data::Dataset& data, int batch_size,
                               const std::string& loss = "",
                               const std::function<void(const BatchStats&)>& progress = nullptr);
-// Outputs of the engine (inference mode) for n samples at x: n *
-// output_sample_size floats. With `logits`, the input of a final SOFTMAX (the
-// logits) instead of the probabilities.
+// Outputs of the engine (inference mode) for n samples at x: n * output_sample_size floats.
+// With `logits`, the input of a final SOFTMAX (the logits) instead of the probabilities.
 Status PredictOutputs(Engine* engine, const float* x, int64_t n, int batch_size, bool logits,
                       float* out);
 

@@ -1,6 +1,5 @@
-// End to end: small models on synthetic data must learn (loss falls, accuracy
-// rises), training is deterministic for a seed, and the hooks (masks, step
-// callback, teacher, cancel) work.
+// End to end: small models on synthetic data must learn (loss falls, accuracy rises), training is
+// deterministic for a seed, and the hooks (masks, step callback, teacher, cancel) work.
 #include "src/train/trainer.h"
 
 #include <gtest/gtest.h>
@@ -93,8 +92,7 @@ ir::Graph Mlp(bool softmax, uint64_t seed) {
   return g;
 }
 
-// Conv 3x3 SAME (4) -> BN -> RELU -> MAX_POOL 2 -> DROPOUT -> MEAN(1,2) ->
-// FC(4).
+// Conv 3x3 SAME (4) -> BN -> RELU -> MAX_POOL 2 -> DROPOUT -> MEAN(1,2) -> FC(4).
 ir::Graph SmallCnn(uint64_t seed) {
   ir::Graph g;
   const int x = g.AddActivation("x", DType::kFloat32, {1, 8, 8, 1});
@@ -276,8 +274,7 @@ TEST(TrainerTest, DistillationPullsStudentTowardsTeacher) {
   auto trainer = Trainer::Create(student.get(), o, train);
   ASSERT_TRUE(trainer.ok());
   Engine* t = teacher.get();
-  // alpha = 0: only the soft loss, so the student copies the (untrained)
-  // teacher.
+  // alpha = 0: only the soft loss, so the student copies the (untrained) teacher.
   (*trainer)->SetTeacher(
       [t](const float* x, int batch, float* logits) {
         return PredictOutputs(t, x, batch, batch, true, logits);

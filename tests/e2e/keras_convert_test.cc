@@ -1,7 +1,6 @@
-// edgeopt convert on every Keras model of the shared corpus, checked against
-// the official converter's output in the official TFLite 2.9 runtime
-// (tflite-ref): same outputs on seeded inputs, no larger file, no more
-// operators, fast enough; and malformed inputs fail cleanly.
+// edgeopt convert on every Keras model of the shared corpus, checked against the official
+// converter's output in the official TFLite 2.9 runtime (tflite-ref): same outputs on seeded
+// inputs, no larger file, no more operators, fast enough; and malformed inputs fail cleanly.
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -23,15 +22,13 @@ namespace edgeopt {
 namespace testing {
 namespace {
 
-// Float pairs must agree like this on seeded inputs (tflite-ref compare
-// semantics).
+// Float pairs must agree like this on seeded inputs (tflite-ref compare semantics).
 constexpr double kAtol = 1e-5;
 constexpr double kRtol = 1e-4;
 constexpr double kMaxSizeRatio = 1.02;      // our file vs the official float file
 constexpr double kMaxConvertSeconds = 2.0;  // whole `edgeopt convert` process, largest model
 constexpr int kSeeds[] = {1, 2, 3};
-// Our float model against the official int8 / dynamic-range one (quantization
-// noise).
+// Our float model against the official int8 / dynamic-range one (quantization noise).
 constexpr double kMinQuantSqnrDb = 10.0;
 
 std::string Corpus(const std::string& rel) { return CorpusPath(rel); }
@@ -58,8 +55,7 @@ class KerasConvert : public ::testing::Test {
     return c;
   }
 
-  // Runs `model` in tflite-ref with `input_args` ("--random 3" or "-i a.npy");
-  // output 0.
+  // Runs `model` in tflite-ref with `input_args` ("--random 3" or "-i a.npy"); output 0.
   static NpyArray RefRun(const std::string& model, const std::string& input_args,
                          const std::string& out_dir) {
     std::string log;
@@ -125,8 +121,7 @@ class KerasConvert : public ::testing::Test {
     return f ? static_cast<int64_t>(f.tellg()) : -1;
   }
 
-  // The structural checks against the official float file: size and operator
-  // count.
+  // The structural checks against the official float file: size and operator count.
   static void ExpectNoWorseThanOfficial(const std::string& ours, const std::string& official) {
     const int64_t our_size = FileSize(ours), official_size = FileSize(official);
     StatusOr<ir::Graph> a = Import(ours), b = Import(official);
@@ -207,11 +202,10 @@ TEST_F(KerasConvert, FloatModelsMatchTheOfficialConverter) {
   }
 }
 
-// ad01: the official ad01_fp32.tflite has the same (BN-folded) weights as ours
-// bit for bit, but its folded biases imply other BatchNormalization moving
-// means than ad01.h5 holds (it was converted from another state of the model),
-// so its outputs differ. We check the weights against it, the outputs against
-// Keras's math on ad01.h5, and the conversion time.
+// ad01: the official ad01_fp32.tflite has the same (BN-folded) weights as ours bit for bit, but its
+// folded biases imply other BatchNormalization moving means than ad01.h5 holds (it was converted
+// from another state of the model), so its outputs differ. We check the weights against it, the
+// outputs against Keras's math on ad01.h5, and the conversion time.
 TEST_F(KerasConvert, Ad01LargestModel) {
   const std::string ours = Tmp("ad01.tflite");
   const Converted c = Convert("'" + Corpus("mlcommons-tiny/ad01.h5") + "'", ours);
@@ -264,11 +258,10 @@ TEST_F(KerasConvert, Ad01LargestModel) {
       worst, official_diff);
 }
 
-// magic_wand_weights.h5 holds weights only; the architecture comes from our
-// config JSON. The file is the *initial* checkpoint train.py loads before
-// training (every bias is 0), while magic_wand.tflite holds trained weights, so
-// outputs cannot match: we check the structure against the official file and
-// the outputs against Keras's math.
+// magic_wand_weights.h5 holds weights only; the architecture comes from our config JSON. The file
+// is the *initial* checkpoint train.py loads before training (every bias is 0), while
+// magic_wand.tflite holds trained weights, so outputs cannot match: we check the structure against
+// the official file and the outputs against Keras's math.
 TEST_F(KerasConvert, MagicWandWeightsPlusConfig) {
   const std::string ours = Tmp("magic_wand.tflite");
   const std::string weights = Corpus("tflite-micro/magic_wand_weights.h5");
@@ -281,8 +274,7 @@ TEST_F(KerasConvert, MagicWandWeightsPlusConfig) {
   ASSERT_TRUE(a.ok() && b.ok());
   ASSERT_EQ(a->nodes.size(), b->nodes.size());
   for (size_t n = 0; n < a->nodes.size(); ++n) {
-    // Same weight sizes node by node (TOCO wrote the 1-channel Conv2D as a
-    // depthwise one).
+    // Same weight sizes node by node (TOCO wrote the 1-channel Conv2D as a depthwise one).
     if (a->nodes[n].inputs.size() < 2) continue;
     EXPECT_EQ(a->tensors[a->nodes[n].inputs[1]].NumElements(),
               b->tensors[b->nodes[n].inputs[1]].NumElements())
@@ -361,10 +353,9 @@ TEST_F(KerasConvert, QuantizedOfficialFilesAgreeWithinQuantizationNoise) {
   }
 }
 
-// edge-vs-cloud-mnist: a Keras 3 .keras file. The official model.tflite is
-// dynamic-range with FULLY_CONNECTED version 12, which TFLite 2.9 cannot load;
-// it is compared with edgeopt's own runtime when that runs it, and skipped
-// otherwise. The real MNIST sample (a 7) is checked.
+// edge-vs-cloud-mnist: a Keras 3 .keras file. The official model.tflite is dynamic-range with
+// FULLY_CONNECTED version 12, which TFLite 2.9 cannot load; it is compared with edgeopt's own
+// runtime when that runs it, and skipped otherwise. The real MNIST sample (a 7) is checked.
 TEST_F(KerasConvert, Keras3MnistModel) {
   const std::string ours = Tmp("evc.tflite");
   const Converted c = Convert("'" + Corpus("edge-vs-cloud-mnist/mnist_model.keras") + "'", ours);
@@ -448,8 +439,8 @@ TEST_F(KerasConvert, InspectShowsLayersShapesParamsAndOps) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Malformed and unsupported inputs: exit 1, a message naming the file and the
-// problem, and no output file.
+// Malformed and unsupported inputs: exit 1, a message naming the file and the problem, and no
+// output file.
 
 class KerasConvertErrors : public KerasConvert {
  protected:

@@ -1,6 +1,6 @@
-// Every supported Keras layer (and activation), converted and run in the
-// official TFLite 2.9 runtime, against an independent double-precision
-// evaluation of Keras's math (keras_reference.h) with the same random weights.
+// Every supported Keras layer (and activation), converted and run in the official TFLite 2.9
+// runtime, against an independent double-precision evaluation of Keras's math (keras_reference.h)
+// with the same random weights.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -73,8 +73,8 @@ class KerasLayers : public ::testing::Test {
     delete dir_;
   }
 
-  // Converts `config` (random weights), runs it in tflite-ref on a random input
-  // and compares with the reference. Returns the ops of the exported graph.
+  // Converts `config` (random weights), runs it in tflite-ref on a random input and compares with
+  // the reference. Returns the ops of the exported graph.
   static std::vector<std::string> Check(const Json& config, const std::vector<int64_t>& in_shape,
                                         double atol = kAtol) {
     StatusOr<keras::KerasModel> model = keras::ModelFromConfig(config, 7);
@@ -261,8 +261,7 @@ TEST_F(KerasLayers, ActivationLayers) {
 }
 
 TEST_F(KerasLayers, PaddingCroppingUpSampling) {
-  // ZeroPadding2D((0,1),(0,1)) + stride-2 VALID conv is a SAME conv: the PAD
-  // disappears.
+  // ZeroPadding2D((0,1),(0,1)) + stride-2 VALID conv is a SAME conv: the PAD disappears.
   auto ops =
       Check(Sequential({6, 6, 2},
                        {L("ZeroPadding2D",
@@ -297,8 +296,7 @@ TEST_F(KerasLayers, Lstm) {
         {4, 2});
 }
 
-// A Functional model with two inputs, two outputs, a shared layer and every
-// merge layer.
+// A Functional model with two inputs, two outputs, a shared layer and every merge layer.
 TEST_F(KerasLayers, FunctionalMergesSharedLayerMultipleOutputs) {
   auto node = [](std::vector<std::string> inputs) {
     Json n = Json::array();

@@ -1,15 +1,13 @@
-// A slow, independent evaluator of Keras layer chains (double precision, NHWC)
-// for tests. It reads the weights in Keras layout straight from a KerasModel,
-// so it shares nothing with the converter's layout changes, op choices or
-// passes: agreement between TFLite running our file and this evaluator checks
-// the conversion itself.
+// A slow, independent evaluator of Keras layer chains (double precision, NHWC) for tests. It reads
+// the weights in Keras layout straight from a KerasModel, so it shares nothing with the converter's
+// layout changes, op choices or passes: agreement between TFLite running our file and this
+// evaluator checks the conversion itself.
 //
-// Supports a single-input chain of layers (Sequential, or a Functional model
-// that is a chain): Dense, Conv1D, Conv2D, DepthwiseConv2D, SeparableConv2D,
-// Conv2DTranspose, BatchNormalization, Max/AveragePooling1D/2D,
-// GlobalAverage/MaxPooling1D/2D, Flatten, Reshape, Permute, Dropout,
-// SpatialDropout*, Activation, ReLU, LeakyReLU, PReLU, ELU, Softmax,
-// ZeroPadding1D/2D, Cropping1D/2D, UpSampling1D/2D (nearest), Rescaling, LSTM.
+// Supports a single-input chain of layers (Sequential, or a Functional model that is a chain):
+// Dense, Conv1D, Conv2D, DepthwiseConv2D, SeparableConv2D, Conv2DTranspose, BatchNormalization,
+// Max/AveragePooling1D/2D, GlobalAverage/MaxPooling1D/2D, Flatten, Reshape, Permute, Dropout,
+// SpatialDropout*, Activation, ReLU, LeakyReLU, PReLU, ELU, Softmax, ZeroPadding1D/2D,
+// Cropping1D/2D, UpSampling1D/2D (nearest), Rescaling, LSTM.
 #ifndef EDGEOPT_TESTS_E2E_KERAS_REFERENCE_H_
 #define EDGEOPT_TESTS_E2E_KERAS_REFERENCE_H_
 
@@ -199,8 +197,7 @@ inline Tensor Pool(const Tensor& x, int64_t ph, int64_t pw, int64_t sh, int64_t 
   return y;
 }
 
-// One layer; returns false with `error` set when the layer is not supported
-// here.
+// One layer; returns false with `error` set when the layer is not supported here.
 inline bool Apply(const keras::KerasModel& m, const std::string& cls, const std::string& name,
                   const Json& c, Tensor* x, std::string* error) {
   const bool same = Str(c, "padding", "valid") == "same";

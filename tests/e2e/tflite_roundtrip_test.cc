@@ -1,8 +1,7 @@
-// Round trip of every corpus .tflite through the IR: import -> export, run both
-// files in the official TFLite 2.9 runtime (tflite-ref) on the same seeded
-// inputs, and require bit-identical outputs; the exported file must re-import
-// to the same IR text. A second export lets the exporter choose the op versions
-// itself (TF 2.9 rules) and must also run bit-identically.
+// Round trip of every corpus .tflite through the IR: import -> export, run both files in the
+// official TFLite 2.9 runtime (tflite-ref) on the same seeded inputs, and require bit-identical
+// outputs; the exported file must re-import to the same IR text. A second export lets the exporter
+// choose the op versions itself (TF 2.9 rules) and must also run bit-identically.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -27,11 +26,10 @@ using testing::MakeTempDir;
 using testing::RunCommand;
 using testing::TfliteRefPath;
 
-// Every model here that TFLite 2.9 runs must round-trip (35 when this was
-// written).
+// Every model here that TFLite 2.9 runs must round-trip (35 when this was written).
 constexpr int kMinRunnableModels = 35;
-// What the exporter may add to a file: a signature naming every input and
-// output, the min_runtime_version entry and alignment padding.
+// What the exporter may add to a file: a signature naming every input and output, the
+// min_runtime_version entry and alignment padding.
 constexpr uintmax_t kMaxAddedBytes = 1024;
 
 std::vector<std::string> CorpusModels() {
@@ -52,8 +50,7 @@ std::string ReadBytes(const std::string& path) {
   return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
 }
 
-// Runs tflite-ref with seed 0; returns its exit code and the concatenated
-// output .npy files.
+// Runs tflite-ref with seed 0; returns its exit code and the concatenated output .npy files.
 int RunRef(const std::string& model, const std::string& out_dir, std::string* outputs) {
   std::string log;
   const int rc = RunCommand(
@@ -95,8 +92,7 @@ TEST(TfliteRoundTrip, CorpusModelsRunBitIdenticalAfterImportExport) {
     const std::string exported = dir + "/m" + std::to_string(i) + ".tflite";
     Status written = WriteTfliteFile(*graph, exported, keep);
     ASSERT_TRUE(written.ok()) << written.ToString();
-    // No bloat: at most the signature and min_runtime_version the original may
-    // lack.
+    // No bloat: at most the signature and min_runtime_version the original may lack.
     EXPECT_LE(fs::file_size(exported), fs::file_size(path) + kMaxAddedBytes);
     StatusOr<ir::Graph> again = ImportTfliteFile(exported);
     ASSERT_TRUE(again.ok()) << again.status().ToString();
@@ -107,8 +103,8 @@ TEST(TfliteRoundTrip, CorpusModelsRunBitIdenticalAfterImportExport) {
     const int rc = RunRef(path, dir + "/ref" + std::to_string(i), &want);
     const int rc_exported = RunRef(exported, dir + "/out" + std::to_string(i), &got);
     if (rc != 0) {
-      // TFLite refuses the original (custom ops, newer versions, known-bad
-      // files): it must refuse ours the same way.
+      // TFLite refuses the original (custom ops, newer versions, known-bad files): it must refuse
+      // ours the same way.
       EXPECT_EQ(rc_exported, rc);
       continue;
     }

@@ -12,8 +12,7 @@
 //
 // Each stage runs its command (train, distill, prune, cluster, lowrank, qat, quantize, convert)
 // with the stage's keys as its flags ("sparsity": 0.8 -> --sparsity 0.8, true -> a bare flag, a
-// list
-// -> comma-separated), the recipe's data, seed and threads; every stage's model stays in the
+// list -> comma-separated), the recipe's data, seed and threads; every stage's model stays in the
 // work directory. Ends with `edgeopt compare` of the input and every stage, as .tflite files.
 #include <algorithm>
 #include <cctype>

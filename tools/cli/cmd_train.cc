@@ -1,14 +1,12 @@
 // edgeopt train [MODEL | --preset NAME] --data SPEC [training flags] [-o OUT]
 //
-//   edgeopt train --preset fmnist-cnn --data fashion-mnist --epochs 3 -o
-//   cnn.keras edgeopt train model.keras --data fashion-mnist --epochs 2 --lr
-//   1e-4 -o tuned.keras edgeopt train arch.json --data my.npz --epochs 10
-//   --batch-size 64 --optimizer adamw -o m.keras
+//   edgeopt train --preset fmnist-cnn --data fashion-mnist --epochs 3 -o cnn.keras
+//   edgeopt train model.keras --data fashion-mnist --epochs 2 --lr 1e-4 -o tuned.keras
+//   edgeopt train arch.json --data my.npz --epochs 10 --batch-size 64 --optimizer adamw -o m.keras
 //
-// Saves after every epoch (atomically), so Ctrl-C keeps the last finished
-// epoch. After training, evaluates on --test-data (fashion-mnist's test split
-// by default for fashion-mnist) and prints "test: accuracy=... loss=...
-// samples=N" as the last line.
+// Saves after every epoch (atomically), so Ctrl-C keeps the last finished epoch. After training,
+// evaluates on --test-data (fashion-mnist's test split by default for fashion-mnist) and prints
+// "test: accuracy=... loss=... samples=N" as the last line.
 #include <cstdio>
 #include <string>
 

@@ -1,9 +1,7 @@
-// Training flags shared by `edgeopt train` and the commands that fine-tune
-// (prune, distill, qat): registration on a CLI11 app, conversion to
-// train::TrainOptions, and the training run with a progress bar per epoch, a
-// summary line per epoch, and Ctrl-C handling (the epoch in progress is
-// abandoned; the last finished epoch has already been handed to `on_epoch`,
-// which saves it).
+// Training flags shared by `edgeopt train` and the commands that fine-tune (prune, distill, qat):
+// registration on a CLI11 app, conversion to train::TrainOptions, and the training run with a
+// progress bar per epoch, a summary line per epoch, and Ctrl-C handling (the epoch in progress is
+// abandoned; the last finished epoch has already been handed to `on_epoch`, which saves it).
 #ifndef EDGEOPT_TOOLS_CLI_TRAIN_FLAGS_H_
 #define EDGEOPT_TOOLS_CLI_TRAIN_FLAGS_H_
 
@@ -45,8 +43,7 @@ struct TrainFlags {
   std::string history_plot;  // PNG: loss and accuracy against the epoch
 };
 
-// Registers --epochs --batch-size --lr --optimizer --seed --threads --quiet and
-// the rest.
+// Registers --epochs --batch-size --lr --optimizer --seed --threads --quiet and the rest.
 void AddTrainFlags(CLI::App* app, TrainFlags* flags);
 // The data flags of the commands that compress a model, fine-tune it and measure it before and
 // after (prune, cluster, lowrank): --data and --test-data, and --max-samples and
@@ -55,21 +52,18 @@ void AddCompressionDataFlags(CLI::App* app, std::string* data, std::string* test
 void AddSubsetFlags(CLI::App* app, int64_t* max_samples, int64_t* test_samples);
 // `default_batch` applies when --batch-size was not given.
 StatusOr<train::TrainOptions> MakeTrainOptions(const TrainFlags& flags, int default_batch);
-// Data for training: the spec, a validation set (--validation-data or
-// --validation-split).
+// Data for training: the spec, a validation set (--validation-data or --validation-split).
 Status LoadTrainingData(const std::string& spec, const TrainFlags& flags, data::Dataset* train,
                         data::Dataset* validation, bool* has_validation);
 
-// Runs trainer->Fit with progress output on stderr and a summary line per epoch
-// on stdout; `on_epoch` runs after every finished epoch (save the model there).
-// Installs a SIGINT handler for the duration: Ctrl-C stops after the current
-// batch with StatusCode::kCancelled.
+// Runs trainer->Fit with progress output on stderr and a summary line per epoch on stdout;
+// `on_epoch` runs after every finished epoch (save the model there). Installs a SIGINT handler for
+// the duration: Ctrl-C stops after the current batch with StatusCode::kCancelled.
 Status RunTraining(const char* command, train::Trainer* trainer, const data::Dataset& train,
                    const data::Dataset* validation, const TrainFlags& flags,
                    const std::function<Status(const train::EpochStats&)>& on_epoch);
 
-// Evaluates with a progress bar and prints "NAME: accuracy=... loss=...
-// samples=N".
+// Evaluates with a progress bar and prints "NAME: accuracy=... loss=... samples=N".
 StatusOr<train::EvalResult> EvaluateWithProgress(train::Engine* engine, const data::Dataset& data,
                                                  int batch_size, bool quiet,
                                                  const std::string& loss = "");
@@ -98,8 +92,7 @@ std::string DefaultTestSpec(const std::string& train_spec);
 // or n >= its size.
 data::Dataset RandomSubset(const data::Dataset& ds, int64_t n, uint64_t seed);
 
-// "accuracy=0.9123 loss=0.2512 samples=10000" (accuracy omitted when not a
-// classification).
+// "accuracy=0.9123 loss=0.2512 samples=10000" (accuracy omitted when not a classification).
 std::string FormatEvalLine(const train::EvalResult& r);
 
 }  // namespace cli

@@ -1,7 +1,7 @@
-// Models for the training commands: where they come from (a preset, a Keras
-// .keras/.h5 file to fine-tune, a Keras architecture JSON) and where trained
-// weights go (-o .keras/.h5 through the Keras writer, or .tflite through the
-// export passes and the exporter, as `edgeopt convert`: BATCH_NORM folded, DROPOUT removed).
+// Models for the training commands: where they come from (a preset, a Keras .keras/.h5 file to
+// fine-tune, a Keras architecture JSON) and where trained weights go (-o .keras/.h5 through the
+// Keras writer, or .tflite through the export passes and the exporter, as `edgeopt convert`:
+// BATCH_NORM folded, DROPOUT removed).
 #ifndef EDGEOPT_TOOLS_CLI_TRAIN_MODEL_IO_H_
 #define EDGEOPT_TOOLS_CLI_TRAIN_MODEL_IO_H_
 
@@ -26,21 +26,18 @@ struct TrainModel {
   ir::Graph graph;          // training form
   std::string description;  // "preset fmnist-cnn", a path
   int default_batch_size = 32;
-  // Opaque Keras model state (config and weights) when the model came from
-  // Keras.
+  // Opaque Keras model state (config and weights) when the model came from Keras.
   std::shared_ptr<void> keras;
 };
 
-// `path` (a .keras/.h5 model or a .json architecture) or `preset` (exactly one
-// of them).
+// `path` (a .keras/.h5 model or a .json architecture) or `preset` (exactly one of them).
 StatusOr<TrainModel> LoadModelForTraining(const std::string& path, const std::string& preset,
                                           uint64_t seed);
 // A model from a Keras model config alone (weights from Keras's initializers, seeded), e.g. a
 // student derived from a teacher's architecture.
 StatusOr<TrainModel> TrainModelFromKerasConfig(const nlohmann::json& config, uint64_t seed,
                                                const std::string& description);
-// Writes the engine's current weights into the model and saves it to `path`
-// (atomically).
+// Writes the engine's current weights into the model and saves it to `path` (atomically).
 Status SaveTrainedModel(TrainModel* model, const train::Engine& engine, const std::string& path);
 // The Keras model behind a TrainModel (nullptr for none), to edit its architecture; then
 // RebuildGraph makes the training graph again from it.

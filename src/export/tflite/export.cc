@@ -50,9 +50,8 @@ class BufferTable {
     buffers_.push_back(tflite::CreateBuffer(*fbb_));
   }
 
-  // A buffer holding `bytes` (16-byte aligned); `bytes` may be empty (a
-  // data-less buffer that is still not the sentinel, for zero-element
-  // constants).
+  // A buffer holding `bytes` (16-byte aligned); `bytes` may be empty (a data-less buffer that is
+  // still not the sentinel, for zero-element constants).
   uint32_t Add(const std::vector<uint8_t>& bytes, bool dedup = true) {
     const auto key = std::make_pair(bytes.size(), Fnv1a(bytes));
     if (dedup) {
@@ -134,8 +133,7 @@ Offset<tflite::QuantizationParameters> WriteQuant(flatbuffers::FlatBufferBuilder
   if (!q.max.empty()) max = fbb->CreateVector(q.max);
   if (!q.scale.empty()) {
     scale = fbb->CreateVector(q.scale);
-    // TFLite ignores scales without zero points: write zeros when the IR has
-    // none.
+    // TFLite ignores scales without zero points: write zeros when the IR has none.
     std::vector<int64_t> zp = q.zero_point;
     if (zp.empty()) zp.assign(q.scale.size(), 0);
     zero_point = fbb->CreateVector(zp);
@@ -359,8 +357,7 @@ StatusOr<std::vector<uint8_t>> ExportTflite(const ir::Graph& graph,
     signature_defs = fbb.CreateVector(std::vector<Offset<tflite::SignatureDef>>{sig});
   }
 
-  // Metadata: min_runtime_version (16 bytes, zero padded), then the graph's
-  // entries.
+  // Metadata: min_runtime_version (16 bytes, zero padded), then the graph's entries.
   std::vector<Offset<tflite::Metadata>> metadata;
   std::vector<uint8_t> runtime_bytes(kMinRuntimeVersionBytes, 0);
   if (options.add_min_runtime_version) {
@@ -413,8 +410,7 @@ Status WriteTfliteFile(const ir::Graph& graph, const std::string& path,
     }
     done += static_cast<size_t>(n);
   }
-  // mkstemp creates 0600; a model file is an ordinary file (0644 less the
-  // umask).
+  // mkstemp creates 0600; a model file is an ordinary file (0644 less the umask).
   const mode_t mask = ::umask(0);
   ::umask(mask);
   ::fchmod(fd, 0666 & ~mask);

@@ -207,8 +207,7 @@ TEST(TfliteExportVersions, RefusesVersionsNewerThanTflite29) {
 }
 
 TEST(TfliteExport, FileStructure) {
-  // Two FCs with identical weights, one op code, min_runtime_version,
-  // signature.
+  // Two FCs with identical weights, one op code, min_runtime_version, signature.
   ir::Graph g = Parse(
       "graph inputs(%0) outputs(%5) input_names(\"in\") output_names(\"out\")\n"
       "%0 = tensor \"x\" int8[1,4] scale=0.1 zero_point=0\n"
@@ -334,8 +333,8 @@ TEST(TfliteExport, ErrorsNameTheNodeAndAttribute) {
   EXPECT_NE(r.status().message().find("LOGISTIC takes no attributes"), std::string::npos);
 }
 
-// Every options table of the schema round-trips through the generic writer and
-// reader with non-default values.
+// Every options table of the schema round-trips through the generic writer and reader with
+// non-default values.
 TEST(TfliteExport, EveryOptionsTableRoundTrips) {
   int tables = 0;
   for (tflite::BuiltinOperator code : tflite::EnumValuesBuiltinOperator()) {

@@ -15,8 +15,7 @@ struct RuntimeEntry {
   const char* runtime;
 };
 
-// (op, version) -> the first TFLite release with it; entries newer than 2.9.0
-// are left out.
+// (op, version) -> the first TFLite release with it; entries newer than 2.9.0 are left out.
 const RuntimeEntry kRuntimeVersions[] = {
     {"AVERAGE_POOL_2D", 1, "1.5.0"},
     {"AVERAGE_POOL_2D", 2, "1.14.0"},
@@ -393,8 +392,7 @@ struct Sig {
   std::string Str(const char* key, const char* fallback) const {
     return ir::GetString(n.attrs, key, fallback);
   }
-  // The two first inputs differ in shape (TFLite's
-  // NeedBroadcastForBinaryInputs).
+  // The two first inputs differ in shape (TFLite's NeedBroadcastForBinaryInputs).
   bool NeedsBroadcast() const {
     const ir::Tensor* a = In(0);
     const ir::Tensor* b = In(1);
@@ -434,8 +432,7 @@ int RequiredOpVersion(const ir::Graph& graph, const ir::Node& node) {
   if (op == "CONV_2D") {
     const ir::Tensor* in = s.In(0);
     const ir::Tensor* filter = s.In(1);
-    // Grouped convolution: input channels differ from the filter's input
-    // channels.
+    // Grouped convolution: input channels differ from the filter's input channels.
     if (in != nullptr && filter != nullptr && in->shape.size() == 4 && filter->shape.size() == 4 &&
         in->shape[3] != filter->shape[3]) {
       return 6;
@@ -465,9 +462,8 @@ int RequiredOpVersion(const ir::Graph& graph, const ir::Node& node) {
   }
   if (op == "FULLY_CONNECTED") {
     const ir::Tensor* w = s.In(1);
-    // Hybrid with per-channel weight scales: version 12 (TF 2.12+); TFLite 2.9
-    // has no kernel for it, so the exporter refuses it rather than let 2.9
-    // compute it per-tensor.
+    // Hybrid with per-channel weight scales: version 12 (TF 2.12+); TFLite 2.9 has no kernel for
+    // it, so the exporter refuses it rather than let 2.9 compute it per-tensor.
     if (Hybrid(s, 1) && w != nullptr && w->quant.scale.size() > 1) return 12;
     if (w != nullptr && w->has_sparsity) return 8;
     if (s.InIs(0, kI16) && s.InIs(1, kI16) && s.OutIs(0, kI16)) return 7;

@@ -6,9 +6,8 @@
 //  - The op resolver: one Add* call per distinct operator, in first-use order.
 //  - The arena: the model's activations laid out as TFLM's GreedyMemoryPlanner lays them out
 //    (TFLM's tensor lifetimes, 16-byte alignment; a LUT-compressed constant's decoded copy lives
-//    during the operator that reads it), plus an estimate of TFLM's persistent
-//    allocations; the estimate is a starting point, MicroInterpreter::arena_used_bytes() the
-//    exact figure.
+//    during the operator that reads it), plus an estimate of TFLM's persistent allocations; the
+//    estimate is a starting point, MicroInterpreter::arena_used_bytes() the exact figure.
 //  - The source: `alignas(16) const unsigned char NAME[]` (as `xxd -i`, aligned as TFLM needs)
 //    and a header with the length, the arena figures and a template that registers the ops.
 #ifndef EDGEOPT_SRC_EXPORT_TFLM_TFLM_EXPORT_H_

@@ -40,9 +40,8 @@ const Json* ConfigObject(const Json& entry) {
   return &*it;
 }
 
-// The input shape a model declares (InputLayer, a first layer's
-// batch_input_shape, build_input_shape, build_config), searching nested first
-// layers.
+// The input shape a model declares (InputLayer, a first layer's batch_input_shape,
+// build_input_shape, build_config), searching nested first layers.
 StatusOr<std::optional<std::vector<int64_t>>> ModelDeclaredInput(const Json& model, int depth) {
   if (depth > kMaxNesting) return std::optional<std::vector<int64_t>>();
   const Json* layers = ModelLayers(model);
@@ -241,8 +240,7 @@ Status GraphBuilder::Build(const Json& model_config) {
   EDGEOPT_RETURN_IF_ERROR(BuildModel(model_config, nullptr, &outputs, &names, true, 0));
   graph_.outputs = outputs;
   graph_.output_names = names;
-  // Outputs carry the Keras output names (a nested model's output is named
-  // after the model).
+  // Outputs carry the Keras output names (a nested model's output is named after the model).
   std::set<std::string> used;
   for (const ir::Tensor& t : graph_.tensors) used.insert(t.name);
   for (size_t i = 0; i < outputs.size(); ++i) {
@@ -396,8 +394,7 @@ Status GraphBuilder::BuildFunctional(const Json& model, const std::vector<int>* 
     }
     const int n = it->second;
     int index = ref.node_index;
-    // Keras 2 numbers a nested model's calls from 1 (node 0 is the model's own
-    // input node).
+    // Keras 2 numbers a nested model's calls from 1 (node 0 is the model's own input node).
     if (!keras3_ && IsModelClass(LayerClass(*by_name[ref.layer])) && index >= 1) --index;
     if (index >= n && n == 1) index = 0;
     if (index < 0 || index >= n) {

@@ -1,8 +1,7 @@
-// Keras model config -> IR graph. The builder walks Sequential and Functional
-// configs (nested models are inlined, shared layers reuse their weight
-// tensors), and calls one mapping per layer class (layers/layer_registry.h).
-// Weights come from a WeightSource: the file's weights (shapes checked against
-// what the config needs) or Keras's initializers (ModelFromConfig).
+// Keras model config -> IR graph. The builder walks Sequential and Functional configs (nested
+// models are inlined, shared layers reuse their weight tensors), and calls one mapping per layer
+// class (layers/layer_registry.h). Weights come from a WeightSource: the file's weights (shapes
+// checked against what the config needs) or Keras's initializers (ModelFromConfig).
 #ifndef EDGEOPT_SRC_IMPORTERS_KERAS_GRAPH_BUILDER_H_
 #define EDGEOPT_SRC_IMPORTERS_KERAS_GRAPH_BUILDER_H_
 
@@ -27,8 +26,7 @@ class WeightSource {
   // Variable `var` of the layer, which the config says has `shape`.
   virtual StatusOr<const NpyArray*> Get(const LayerConfig& layer, const std::string& var,
                                         const std::vector<int64_t>& shape) = 0;
-  // After a layer's first call: `used` lists the variables the mapping asked
-  // for.
+  // After a layer's first call: `used` lists the variables the mapping asked for.
   virtual Status FinishLayer(const LayerConfig& layer, const std::vector<std::string>& used) = 0;
 };
 
@@ -62,8 +60,8 @@ struct LayerCall {
   }
   // The Keras variable `var` (Keras layout, shape checked) as floats.
   StatusOr<std::vector<float>> Weight(const std::string& var, const std::vector<int64_t>& shape);
-  // An IR constant holding a weight (shared between calls of the same layer);
-  // `origin` defaults to "<layer>/<var>".
+  // An IR constant holding a weight (shared between calls of the same layer); `origin` defaults to
+  // "<layer>/<var>".
   int AddWeightTensor(const std::string& var, const Shape& ir_shape, std::vector<float> values,
                       const std::string& origin = "");
   // A new float32 activation tensor named after the layer ("<layer>/<suffix>").
@@ -133,8 +131,8 @@ class ModelWeightSource : public WeightSource {
   std::map<std::string, const LayerWeights*> by_layer_;
 };
 
-// BuildGraph plus what each layer became. On failure, `records` holds the
-// layers converted before the one that failed.
+// BuildGraph plus what each layer became. On failure, `records` holds the layers converted before
+// the one that failed.
 StatusOr<ir::Graph> BuildGraphWithRecords(const KerasModel& model, const BuildOptions& options,
                                           std::vector<LayerRecord>* records);
 

@@ -24,8 +24,7 @@ std::vector<std::string> SplitPath(const std::string& path) {
   return parts;
 }
 
-// Opens the object at `path` and returns its identifier type (H5I_BADID if it
-// does not exist).
+// Opens the object at `path` and returns its identifier type (H5I_BADID if it does not exist).
 H5I_type_t ObjectType(hid_t loc, const std::string& path) {
   if (!Exists(loc, path)) return H5I_BADID;
   Handle obj(H5Oopen(loc, path.c_str(), H5P_DEFAULT));

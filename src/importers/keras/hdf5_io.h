@@ -1,9 +1,7 @@
-// A thin, checked layer over libhdf5's C API for the Keras reader and writer:
-// files opened from a path or from bytes in memory (model.weights.h5 inside a
-// .keras zip), groups, string attributes (fixed or variable length, as h5py
-// writes them) and float datasets. Every call is checked and turned into a
-// Status naming the file and the object; libhdf5's own error printing is
-// silenced.
+// A thin, checked layer over libhdf5's C API for the Keras reader and writer: files opened from a
+// path or from bytes in memory (model.weights.h5 inside a .keras zip), groups, string attributes
+// (fixed or variable length, as h5py writes them) and float datasets. Every call is checked and
+// turned into a Status naming the file and the object; libhdf5's own error printing is silenced.
 #ifndef EDGEOPT_SRC_IMPORTERS_KERAS_HDF5_IO_H_
 #define EDGEOPT_SRC_IMPORTERS_KERAS_HDF5_IO_H_
 
@@ -20,8 +18,7 @@ namespace edgeopt {
 namespace keras {
 namespace h5 {
 
-// Owns one hid_t (file, group, dataset, attribute, type, space or property
-// list).
+// Owns one hid_t (file, group, dataset, attribute, type, space or property list).
 class Handle {
  public:
   Handle() = default;
@@ -51,8 +48,7 @@ class Handle {
 class File {
  public:
   static StatusOr<File> Open(const std::string& path);
-  // Opens an in-memory file image (copied); `name` e.g.
-  // "m.keras:model.weights.h5".
+  // Opens an in-memory file image (copied); `name` e.g. "m.keras:model.weights.h5".
   static StatusOr<File> OpenImage(const std::vector<uint8_t>& bytes, const std::string& name);
   // A new, empty file that lives in memory only; Image() returns its bytes.
   static StatusOr<File> CreateInMemory(const std::string& name);
@@ -69,8 +65,7 @@ class File {
 // Silences libhdf5's automatic error printing (idempotent).
 void SilenceErrors();
 
-// True if `path` (relative to `loc`, "a/b/c") exists; every component is
-// checked in turn.
+// True if `path` (relative to `loc`, "a/b/c") exists; every component is checked in turn.
 bool Exists(hid_t loc, const std::string& path);
 bool IsGroup(hid_t loc, const std::string& path);
 bool IsDataset(hid_t loc, const std::string& path);
@@ -83,20 +78,18 @@ StatusOr<std::vector<std::string>> ListChildren(hid_t loc, const std::string& fi
 bool HasAttribute(hid_t obj, const std::string& name);
 StatusOr<std::string> ReadStringAttribute(hid_t obj, const std::string& name,
                                           const std::string& where);
-// A list of strings; an empty numeric array (h5py's encoding of []) gives an
-// empty list. Lists that h5py split into "name0", "name1", ... (attributes over
-// 64 KiB) are joined.
+// A list of strings; an empty numeric array (h5py's encoding of []) gives an empty list. Lists that
+// h5py split into "name0", "name1", ... (attributes over 64 KiB) are joined.
 StatusOr<std::vector<std::string>> ReadStringListAttribute(hid_t obj, const std::string& name,
                                                            const std::string& where);
 // Variable-length UTF-8 scalar string (as h5py writes a str).
 Status WriteStringAttribute(hid_t obj, const std::string& name, const std::string& value);
-// Fixed-length, NUL-padded strings (as h5py writes a list of bytes); [] is
-// written as an empty float64 array, as h5py does.
+// Fixed-length, NUL-padded strings (as h5py writes a list of bytes); [] is written as an empty
+// float64 array, as h5py does.
 Status WriteStringListAttribute(hid_t obj, const std::string& name,
                                 const std::vector<std::string>& values);
 
-// Reads a numeric dataset: floating types as float32, integer types as int32
-// (rank <= 8).
+// Reads a numeric dataset: floating types as float32, integer types as int32 (rank <= 8).
 StatusOr<NpyArray> ReadDataset(hid_t loc, const std::string& path, const std::string& where);
 // Writes a float32 / int32 array as a contiguous dataset `name` under `loc`.
 Status WriteDataset(hid_t loc, const std::string& name, const NpyArray& array,

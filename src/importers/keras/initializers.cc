@@ -6,8 +6,7 @@ namespace edgeopt {
 namespace keras {
 namespace {
 
-// stddev of a standard normal truncated to [-2, 2] (Keras divides by it for
-// truncated normals).
+// stddev of a standard normal truncated to [-2, 2] (Keras divides by it for truncated normals).
 constexpr double kTruncatedStddev = 0.87962566103423978;
 
 StatusOr<double> Param(const InitializerSpec& spec, const char* key, double fallback,
@@ -59,8 +58,7 @@ std::vector<float> Orthogonal(const std::vector<int64_t>& shape, double gain, Rn
   for (size_t i = 0; i + 1 < shape.size(); ++i) rows *= shape[i];
   const int64_t cols = shape.empty() ? 1 : shape.back();
   const int64_t big = std::max(rows, cols), small = std::min(rows, cols);
-  // A [big, small] matrix with orthonormal columns (Gram-Schmidt, twice for
-  // stability).
+  // A [big, small] matrix with orthonormal columns (Gram-Schmidt, twice for stability).
   std::vector<double> q(static_cast<size_t>(big * small));
   for (double& v : q) v = rng->Normal();
   for (int64_t j = 0; j < small; ++j) {

@@ -1,7 +1,6 @@
-// Keras weight initializers (glorot/he/lecun uniform and normal,
-// variance_scaling, random normal/uniform, truncated normal, orthogonal,
-// identity, zeros, ones, constant) with Keras's fan rules and defaults.
-// Deterministic for a seed; the random streams are edgeopt's own, so values
+// Keras weight initializers (glorot/he/lecun uniform and normal, variance_scaling, random
+// normal/uniform, truncated normal, orthogonal, identity, zeros, ones, constant) with Keras's fan
+// rules and defaults. Deterministic for a seed; the random streams are edgeopt's own, so values
 // differ from Keras's but follow the same distributions.
 #ifndef EDGEOPT_SRC_IMPORTERS_KERAS_INITIALIZERS_H_
 #define EDGEOPT_SRC_IMPORTERS_KERAS_INITIALIZERS_H_
@@ -32,8 +31,7 @@ class Rng {
 // Keras's fan_in / fan_out for a weight shape.
 void ComputeFans(const std::vector<int64_t>& shape, double* fan_in, double* fan_out);
 
-// Values for `shape` from the initializer spec. `where` names the layer for
-// errors.
+// Values for `shape` from the initializer spec. `where` names the layer for errors.
 StatusOr<std::vector<float>> Initialize(const InitializerSpec& spec,
                                         const std::vector<int64_t>& shape, Rng* rng,
                                         const LayerConfig& where);

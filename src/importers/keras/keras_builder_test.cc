@@ -1,6 +1,5 @@
-// Keras config -> IR (expected IR text for small models), Keras's initializers
-// (ModelFromConfig), config format variants (Keras 2 / Keras 3), errors, and
-// UpdateFromGraph.
+// Keras config -> IR (expected IR text for small models), Keras's initializers (ModelFromConfig),
+// config format variants (Keras 2 / Keras 3), errors, and UpdateFromGraph.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -76,8 +75,7 @@ TEST(KerasBuild, Conv1DIsReshapeConv2DReshape) {
       {Layer("Conv1D", {{"name", "c"}, {"filters", 1}, {"kernel_size", 2}, {"use_bias", false}})});
   StatusOr<KerasModel> m = ModelFromConfig(config, 1);
   ASSERT_TRUE(m.ok());
-  // kernel [2 steps, 2 channels, 1 filter] = [1, 2, 3, 4] -> OHWI [1, 1, 2, 2]
-  // keeps the order.
+  // kernel [2 steps, 2 channels, 1 filter] = [1, 2, 3, 4] -> OHWI [1, 1, 2, 2] keeps the order.
   for (int i = 0; i < 4; ++i) m->weights[0].vars[0].second.Data<float>()[i] = i + 1.0f;
   StatusOr<ir::Graph> g = BuildGraph(*m);
   ASSERT_TRUE(g.ok());
@@ -342,8 +340,7 @@ TEST(KerasUpdate, WritesBackThroughLayoutsAndPrunedSizes) {
   const KerasModel original = *m;
   StatusOr<ir::Graph> g = BuildGraph(*m);
   ASSERT_TRUE(g.ok()) << g.status().ToString();
-  // Unchanged graph: every weight comes back bit for bit (including the LSTM
-  // gates).
+  // Unchanged graph: every weight comes back bit for bit (including the LSTM gates).
   ASSERT_TRUE(UpdateFromGraph(&*m, *g).ok());
   for (size_t l = 0; l < m->weights.size(); ++l) {
     for (size_t v = 0; v < m->weights[l].vars.size(); ++v) {
@@ -352,8 +349,7 @@ TEST(KerasUpdate, WritesBackThroughLayoutsAndPrunedSizes) {
           << m->weights[l].layer << "/" << m->weights[l].vars[v].first;
     }
   }
-  // Prune output channel 3 of the conv (OHWI: the last 18 weights) and double
-  // the dense kernel.
+  // Prune output channel 3 of the conv (OHWI: the last 18 weights) and double the dense kernel.
   for (ir::Tensor& t : g->tensors) {
     if (t.origin == "conv/kernel") {
       t.shape[0] = 3;

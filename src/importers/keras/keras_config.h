@@ -1,8 +1,7 @@
-// Reading Keras model configs safely. Config JSON is untrusted: every access
-// checks the type and gives a Status that names the layer and the field. Also
-// hides the differences between Keras 2 (tf.keras), tf_keras and Keras 3
-// configs: where input shapes live, how inbound nodes are written, initializer
-// and activation specs as strings or {"class_name", "config"} objects.
+// Reading Keras model configs safely. Config JSON is untrusted: every access checks the type and
+// gives a Status that names the layer and the field. Also hides the differences between Keras 2
+// (tf.keras), tf_keras and Keras 3 configs: where input shapes live, how inbound nodes are written,
+// initializer and activation specs as strings or {"class_name", "config"} objects.
 #ifndef EDGEOPT_SRC_IMPORTERS_KERAS_KERAS_CONFIG_H_
 #define EDGEOPT_SRC_IMPORTERS_KERAS_KERAS_CONFIG_H_
 
@@ -20,8 +19,7 @@ namespace keras {
 
 using Json = nlohmann::json;
 
-// One layer's "config" object with checked accessors. Messages start with
-// "layer 'NAME' (CLASS): ".
+// One layer's "config" object with checked accessors. Messages start with "layer 'NAME' (CLASS): ".
 class LayerConfig {
  public:
   LayerConfig(const Json* config, std::string name, std::string class_name)
@@ -57,9 +55,8 @@ class LayerConfig {
   std::string class_name_;
 };
 
-// "relu", {"class_name": "relu"}, {"module": "keras.activations", "class_name":
-// "function", "config": "relu"}, or a layer object such as {"class_name":
-// "LeakyReLU", "config": {...}}.
+// "relu", {"class_name": "relu"}, {"module": "keras.activations", "class_name": "function",
+// "config": "relu"}, or a layer object such as {"class_name": "LeakyReLU", "config": {...}}.
 struct ActivationSpec {
   std::string name;              // lower-case function name ("relu", "linear", ...) or a
                                  // layer class
@@ -67,20 +64,17 @@ struct ActivationSpec {
 };
 StatusOr<ActivationSpec> ParseActivation(const Json* spec, const LayerConfig& where);
 
-// Initializer spec: {"class_name": "GlorotUniform", "config": {...}} (Keras
-// 2/3) or a string
-// ("glorot_uniform", "zeros"). class_name is normalized to snake_case
-// ("glorot_uniform").
+// Initializer spec: {"class_name": "GlorotUniform", "config": {...}} (Keras 2/3) or a string
+// ("glorot_uniform", "zeros"). class_name is normalized to snake_case ("glorot_uniform").
 struct InitializerSpec {
   std::string name;
   const Json* config = nullptr;
 };
 StatusOr<InitializerSpec> ParseInitializer(const Json* spec, const LayerConfig& where);
 
-// The shape of an InputLayer (batch_input_shape / batch_shape / input_shape /
-// shape), or of a layer that carries batch_input_shape (Keras 2 Sequential's
-// first layer); dims other than the batch that are null give -1. Returns
-// nullopt when there is none.
+// The shape of an InputLayer (batch_input_shape / batch_shape / input_shape / shape), or of a layer
+// that carries batch_input_shape (Keras 2 Sequential's first layer); dims other than the batch that
+// are null give -1. Returns nullopt when there is none.
 StatusOr<std::optional<std::vector<int64_t>>> DeclaredInputShape(const LayerConfig& config);
 
 // A reference to a layer output: (layer, node index, tensor index).
@@ -89,16 +83,14 @@ struct TensorRef {
   int node_index = 0;
   int tensor_index = 0;
 };
-// The inbound tensors of one call of a layer, from a Keras 2 ([["l", 0, 0, {}],
-// ...]) or Keras 3
-// ({"args": [...], "kwargs": {...}}) node entry. `where` is the layer name for
-// messages.
+// The inbound tensors of one call of a layer, from a Keras 2 ([["l", 0, 0, {}], ...]) or Keras 3
+// ({"args": [...], "kwargs": {...}}) node entry. `where` is the layer name for messages.
 StatusOr<std::vector<TensorRef>> ParseInboundNode(const Json& node, const std::string& where);
 // "input_layers"/"output_layers": [["a", 0, 0], ...] or a single ["a", 0, 0].
 StatusOr<std::vector<TensorRef>> ParseLayerRefs(const Json& refs, const std::string& where);
 
-// The "layers" list of a model config ({"class_name", "config": {"layers":
-// [...]}}; Keras 2.2 Sequential configs are the list itself), or nullptr.
+// The "layers" list of a model config ({"class_name", "config": {"layers": [...]}}; Keras 2.2
+// Sequential configs are the list itself), or nullptr.
 const Json* ModelLayers(const Json& model);
 // A layer entry's name (config.name, else name) and class_name; "" when absent.
 std::string LayerName(const Json& entry);
@@ -107,14 +99,12 @@ std::string LayerClass(const Json& entry);
 // True for model classes that nest other layers.
 bool IsModelClass(const std::string& class_name);
 
-// The {"class_name", "config"} object of a layer inside a model config,
-// searched recursively through nested models by layer name; nullptr when there
-// is none.
+// The {"class_name", "config"} object of a layer inside a model config, searched recursively
+// through nested models by layer name; nullptr when there is none.
 const Json* FindLayerJson(const Json& model, const std::string& layer_name);
 Json* FindLayerJson(Json* model, const std::string& layer_name);
 
-// Every non-model layer of a (nested) model config in order: (name, class_name,
-// layer json).
+// Every non-model layer of a (nested) model config in order: (name, class_name, layer json).
 struct LayerEntry {
   std::string name;
   std::string class_name;
@@ -123,12 +113,11 @@ struct LayerEntry {
 };
 Status ListLayers(const Json& model, std::vector<LayerEntry>* out, bool include_models = false);
 
-// Lower-case snake_case of a CamelCase class name: "GlorotUniform" ->
-// "glorot_uniform".
+// Lower-case snake_case of a CamelCase class name: "GlorotUniform" -> "glorot_uniform".
 std::string SnakeCase(const std::string& camel);
 
-// Checks the shape of a model config: an object with a string class_name and a
-// config whose layers (also nested) all have a name and a class_name.
+// Checks the shape of a model config: an object with a string class_name and a config whose layers
+// (also nested) all have a name and a class_name.
 Status ValidateModelConfig(const Json& config, const std::string& where);
 
 // Parses JSON text; errors say which file is bad and where.

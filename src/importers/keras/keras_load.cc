@@ -1,5 +1,5 @@
-// Loading Keras files: Keras 2 HDF5 (.h5, full model or weights only) and
-// .keras zips (Keras 3 and tf_keras layouts of model.weights.h5).
+// Loading Keras files: Keras 2 HDF5 (.h5, full model or weights only) and .keras zips (Keras 3 and
+// tf_keras layouts of model.weights.h5).
 #include <cstdio>
 #include <cstring>
 #include <map>
@@ -107,9 +107,8 @@ Status ReadKeras2Weights(hid_t group, const std::string& file, const Json& confi
   return Status::Ok();
 }
 
-// Keras 3 / tf_keras: layers/<name>/vars/<i> (or
-// _layer_checkpoint_dependencies/<name>/...), nested models under
-// <model>/layers/..., RNN cells under <layer>/cell/vars.
+// Keras 3 / tf_keras: layers/<name>/vars/<i> (or _layer_checkpoint_dependencies/<name>/...), nested
+// models under <model>/layers/..., RNN cells under <layer>/cell/vars.
 Status ReadKeras3Layers(hid_t root, const std::string& prefix, const Json& model,
                         const std::string& file, std::vector<LayerWeights>* out,
                         std::map<std::string, size_t>* index, int depth) {
@@ -161,8 +160,7 @@ Status ReadKeras3Layers(hid_t root, const std::string& prefix, const Json& model
       }
     }
     if (arrays.empty()) continue;
-    // Name the variables as Keras 2 does (kernel, bias, ...) when the class is
-    // known.
+    // Name the variables as Keras 2 does (kernel, bias, ...) when the class is known.
     std::vector<std::string> names;
     const LayerMapping* mapping = FindLayerMapping(cls);
     auto cfg = entry.find("config");

@@ -1,9 +1,8 @@
-// Keras models in memory: the model config (JSON) and the weights per layer,
-// loaded from a Keras 2 HDF5 file (.h5), a Keras 3 / tf_keras zip (.keras), or
-// a weights-only .h5 plus a config JSON; saved back to .keras or .h5.
-// BuildGraph turns a model into the IR in its training form (BATCH_NORM and
-// DROPOUT nodes kept; passes fold them for export); UpdateFromGraph writes
-// trained (or pruned) weights back into the model.
+// Keras models in memory: the model config (JSON) and the weights per layer, loaded from a
+// Keras 2 HDF5 file (.h5), a Keras 3 / tf_keras zip (.keras), or a weights-only .h5 plus a
+// config JSON; saved back to .keras or .h5. BuildGraph turns a model into the IR in its
+// training form (BATCH_NORM and DROPOUT nodes kept; passes fold them for export);
+// UpdateFromGraph writes trained (or pruned) weights back into the model.
 #ifndef EDGEOPT_SRC_IMPORTERS_KERAS_KERAS_MODEL_H_
 #define EDGEOPT_SRC_IMPORTERS_KERAS_KERAS_MODEL_H_
 
@@ -25,8 +24,7 @@ struct LayerWeights {
 };
 
 struct KerasModel {
-  // {"class_name": "Sequential" | "Functional" | "Model", "config": {...}} as
-  // in the file.
+  // {"class_name": "Sequential" | "Functional" | "Model", "config": {...}} as in the file.
   nlohmann::json config;
   std::vector<LayerWeights> weights;  // per layer with weights, in the file's order
   std::string keras_version;          // e.g. "2.4.0", "3.3.3"
@@ -34,25 +32,22 @@ struct KerasModel {
   std::string source_path;  // for messages
 };
 
-// .h5 (full model) or .keras, by content. Errors name the file and what is
-// wrong.
+// .h5 (full model) or .keras, by content. Errors name the file and what is wrong.
 StatusOr<KerasModel> LoadKerasFile(const std::string& path);
-// A weights-only .h5 (layer_names / weight_names attributes) plus a model
-// config JSON file.
+// A weights-only .h5 (layer_names / weight_names attributes) plus a model config JSON file.
 StatusOr<KerasModel> LoadKerasWeights(const std::string& weights_path,
                                       const std::string& config_path);
-// A model from a config alone: weights initialized as Keras initializes each
-// layer (kernel_initializer, bias_initializer, ...), deterministic for a seed.
+// A model from a config alone: weights initialized as Keras initializes each layer
+// (kernel_initializer, bias_initializer, ...), deterministic for a seed.
 StatusOr<KerasModel> ModelFromConfig(const nlohmann::json& config, uint64_t seed);
-// .keras (config.json + model.weights.h5 + metadata.json) or .h5, by extension;
-// atomic.
+// .keras (config.json + model.weights.h5 + metadata.json) or .h5, by extension; atomic.
 Status SaveKerasFile(const KerasModel& model, const std::string& path);
 
 struct BuildOptions {
   int batch_size = 1;  // the static batch dimension of the graph inputs
 };
-// IR in training form; every weight tensor has Tensor::origin =
-// "<layer>/<var>". Conventions of the training form (one mapping per layer in layers/*.cc):
+// IR in training form; every weight tensor has Tensor::origin = "<layer>/<var>". Conventions of the
+// training form (one mapping per layer in layers/*.cc):
 //  - BATCH_NORM(x, gamma, beta, moving_mean, moving_variance): gamma / beta are -1 (absent) for
 //    scale=False / center=False. DROPOUT {rate, noise_shape=""|"spatial"}.
 //  - A layer's relu / relu6 activation argument is fused into its op; other activations (and
@@ -63,9 +58,8 @@ struct BuildOptions {
 //  - Inputs are named after the InputLayers (or "<first layer>_input"), outputs after the
 //    output layers (a nested model's output after the model); node names are layer names.
 StatusOr<ir::Graph> BuildGraph(const KerasModel& model, const BuildOptions& options = {});
-// Copies weights back by Tensor::origin (undoing the layout changes of
-// BuildGraph) and updates layer sizes (filters/units) when a graph was
-// channel-pruned.
+// Copies weights back by Tensor::origin (undoing the layout changes of BuildGraph) and updates
+// layer sizes (filters/units) when a graph was channel-pruned.
 Status UpdateFromGraph(KerasModel* model, const ir::Graph& graph);
 
 }  // namespace keras

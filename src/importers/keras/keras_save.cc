@@ -1,9 +1,8 @@
-// Saving Keras files. .keras: a zip of metadata.json, config.json and
-// model.weights.h5 with the Keras 3 layout (layers/<name>/vars/<i>, nested
-// models under layers/<model>/layers/..., LSTM cells under
-// layers/<name>/cell/vars). .h5: Keras 2 layout (root model_config,
-// keras_version, backend; model_weights/<layer>/<layer>/<var>:0 listed by
-// layer_names / weight_names). Both are built in memory and written atomically.
+// Saving Keras files. .keras: a zip of metadata.json, config.json and model.weights.h5 with the
+// Keras 3 layout (layers/<name>/vars/<i>, nested models under layers/<model>/layers/..., LSTM cells
+// under layers/<name>/cell/vars). .h5: Keras 2 layout (root model_config, keras_version, backend;
+// model_weights/<layer>/<layer>/<var>:0 listed by layer_names / weight_names). Both are built in
+// memory and written atomically.
 #include <ctime>
 #include <map>
 #include <set>
@@ -35,8 +34,7 @@ Status WriteKeras2Layer(hid_t parent, const Json& entry, const WeightIndex& weig
                         std::set<std::string>* written, const std::string& file) {
   const std::string name = LayerName(entry);
   EDGEOPT_ASSIGN_OR_RETURN(h5::Handle group, h5::MakeGroup(parent, name, file));
-  // The layers whose weights live in this group: the layer itself, or a nested
-  // model's layers.
+  // The layers whose weights live in this group: the layer itself, or a nested model's layers.
   std::vector<std::string> owners;
   if (IsModelClass(LayerClass(entry))) {
     std::vector<LayerEntry> inner;
@@ -69,8 +67,7 @@ StatusOr<std::vector<uint8_t>> BuildH5(const KerasModel& model, const WeightInde
   EDGEOPT_ASSIGN_OR_RETURN(h5::Handle mw, h5::MakeGroup(file.id(), "model_weights", path));
   EDGEOPT_RETURN_IF_ERROR(h5::WriteStringAttribute(mw.id(), "backend", model.backend));
   EDGEOPT_RETURN_IF_ERROR(h5::WriteStringAttribute(mw.id(), "keras_version", version));
-  // tf.keras lists the InputLayers of Functional models, not the one of a
-  // Sequential.
+  // tf.keras lists the InputLayers of Functional models, not the one of a Sequential.
   const bool sequential = LayerClass(model.config) == "Sequential";
   std::vector<std::string> layer_names;
   for (const Json* entry : TopLevelLayers(model.config, !sequential)) {

@@ -1,9 +1,7 @@
-// ModelFromConfig: runs the graph builder over the config with a WeightSource
-// that creates every variable with the layer's Keras initializer
-// (kernel_initializer, bias_initializer,
-// gamma/beta/moving_mean/moving_variance_initializer,
-// depthwise/pointwise/recurrent/alpha initializers, LSTM unit_forget_bias),
-// seeded per layer and variable.
+// ModelFromConfig: runs the graph builder over the config with a WeightSource that creates every
+// variable with the layer's Keras initializer (kernel_initializer, bias_initializer,
+// gamma/beta/moving_mean/moving_variance_initializer, depthwise/pointwise/recurrent/alpha
+// initializers, LSTM unit_forget_bias), seeded per layer and variable.
 #include <cstring>
 #include <map>
 #include <memory>
@@ -86,8 +84,7 @@ class InitWeightSource : public WeightSource {
       lw = &model_->weights.back();
     }
     lw->vars.emplace_back(var, std::move(array));
-    // Pointers into model_->weights move as it grows: keep a private copy for
-    // the builder.
+    // Pointers into model_->weights move as it grows: keep a private copy for the builder.
     owned_.push_back(std::make_unique<NpyArray>(lw->vars.back().second));
     slot = owned_.back().get();
     return slot;

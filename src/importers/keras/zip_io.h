@@ -1,6 +1,5 @@
-// Zip archives for .keras files (src/util/zip.h): read named entries with size limits,
-// and build an archive in memory (entries stored uncompressed, as Python's
-// zipfile does for Keras).
+// Zip archives for .keras files (src/util/zip.h): read named entries with size limits, and build an
+// archive in memory (entries stored uncompressed, as Python's zipfile does for Keras).
 #ifndef EDGEOPT_SRC_IMPORTERS_KERAS_ZIP_IO_H_
 #define EDGEOPT_SRC_IMPORTERS_KERAS_ZIP_IO_H_
 
@@ -15,8 +14,7 @@
 namespace edgeopt {
 namespace keras {
 
-// All entries of the zip at `path` (name -> bytes); each entry at most
-// `max_entry_bytes`.
+// All entries of the zip at `path` (name -> bytes); each entry at most `max_entry_bytes`.
 StatusOr<std::map<std::string, std::vector<uint8_t>>> ReadZipEntries(
     const std::string& path, size_t max_entry_bytes = size_t{4} << 30);
 

@@ -152,9 +152,8 @@ Status ImportTensor(const tflite::Model* model, const tflite::Tensor* t, int ind
                    out->quant.min.size(), out->quant.max.size());
     EDGEOPT_ENSURE(out->quant.axis >= 0 && out->quant.axis < kMaxRank, StatusCode::kInvalidModel,
                    "%s: quantized_dimension %d is invalid", what.c_str(), out->quant.axis);
-    // A per-channel axis beyond the rank (tflite-micro's person_detect biases)
-    // is kept as it is: TFLite refuses such files when it runs them, the IR
-    // only carries the value.
+    // A per-channel axis beyond the rank (tflite-micro's person_detect biases) is kept as it is:
+    // TFLite refuses such files when it runs them, the IR only carries the value.
     if (n > 1 && out->quant.axis < static_cast<int>(out->shape.size())) {
       EDGEOPT_ENSURE(out->shape[out->quant.axis] == static_cast<int32_t>(n),
                      StatusCode::kInvalidModel,
@@ -280,8 +279,7 @@ StatusOr<ir::Graph> ImportTflite(const uint8_t* data, size_t size) {
       uint8_t type = static_cast<uint8_t>(op->builtin_options_type());
       const void* table = op->builtin_options();
       if (type == 0 || table == nullptr) {
-        // No options in the file: the defaults of the op's table (what TFLite
-        // assumes).
+        // No options in the file: the defaults of the op's table (what TFLite assumes).
         type = tfl::OptionsTypeForOp(node.op);
         table = nullptr;
       }
@@ -290,8 +288,7 @@ StatusOr<ir::Graph> ImportTflite(const uint8_t* data, size_t size) {
     g.nodes.push_back(std::move(node));
   }
 
-  // A zero-element tensor with a buffer that no node writes is an (empty)
-  // constant.
+  // A zero-element tensor with a buffer that no node writes is an (empty) constant.
   std::vector<char> is_input(num_tensors, 0);
   for (int t : g.inputs) is_input[t] = 1;
   for (int t = 0; t < num_tensors; ++t) {
@@ -357,8 +354,7 @@ StatusOr<ir::Graph> ImportTflite(const uint8_t* data, size_t size) {
       EDGEOPT_ENSURE(m->buffer() < num_buffers, StatusCode::kInvalidModel,
                      "metadata \"%s\" refers to buffer %u; the model has %u", name.c_str(),
                      m->buffer(), num_buffers);
-      // The exporter recomputes the minimum runtime version from the op
-      // versions.
+      // The exporter recomputes the minimum runtime version from the op versions.
       if (name == "min_runtime_version") continue;
       const tflite::Buffer* buffer = model->buffers()->Get(m->buffer());
       EDGEOPT_ENSURE(buffer != nullptr, StatusCode::kInvalidModel, "buffer %u is missing",

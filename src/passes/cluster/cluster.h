@@ -87,10 +87,10 @@ struct Plan {
   std::vector<int> clusters;       // per planned weight
   std::vector<std::string> notes;  // layers left out and why
 };
-// The kernels to cluster: every CONV_2D, DEPTHWISE_CONV_2D and FULLY_CONNECTED kernel, or
-// exactly `layers`, minus `skip`, each into `clusters` clusters or its entry in
-// `layer_clusters`; kernels of no more weights than their clusters are left out (nothing to
-// share). Unknown names are errors that list the layers.
+// The kernels to cluster: every CONV_2D, DEPTHWISE_CONV_2D and FULLY_CONNECTED kernel, or exactly
+// `layers`, minus `skip`, each into `clusters` clusters or its entry in `layer_clusters`; kernels
+// of no more weights than their clusters are left out (nothing to share). Unknown names are errors
+// that list the layers.
 StatusOr<Plan> PlanClustering(const ir::Graph& graph, const std::vector<std::string>& layers,
                               const std::vector<std::string>& skip, int clusters,
                               const std::map<std::string, int>& layer_clusters = {});

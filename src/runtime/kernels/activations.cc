@@ -1,18 +1,11 @@
-// Pointwise activations: RELU, RELU6, RELU_N1_TO_1, LEAKY_RELU, PRELU,
-// HARD_SWISH, ELU, GELU.
+// Pointwise activations: RELU, RELU6, RELU_N1_TO_1, LEAKY_RELU, PRELU, HARD_SWISH, ELU, GELU.
 //  - float32: the plain formulas.
-//  - RELU family and LEAKY_RELU on int8/uint8/int16: requantize (q - zp_in) *
-//  s_in / s_out in
-//    fixed point, clamp to the activation range (TFLite's ReluX /
-//    QuantizeLeakyRelu).
-//  - PRELU int8/uint8: separate multipliers for x >= 0 and x * alpha (TFLite's
-//  Prelu).
-//  - HARD_SWISH int8/uint8: TFLite's int16 fixed-point algorithm (reluish
-//  multiplier,
-//    SaturatingDoublingHighMul); this matches the builtin kernel on x86
-//    exactly.
-//  - ELU and GELU int8/uint8: 256-entry tables built from the float function
-//  (as TFLite).
+//  - RELU family and LEAKY_RELU on int8/uint8/int16: requantize (q - zp_in) * s_in / s_out in
+//    fixed point, clamp to the activation range (TFLite's ReluX / QuantizeLeakyRelu).
+//  - PRELU int8/uint8: separate multipliers for x >= 0 and x * alpha (TFLite's Prelu).
+//  - HARD_SWISH int8/uint8: TFLite's int16 fixed-point algorithm (reluish multiplier,
+//    SaturatingDoublingHighMul); this matches the builtin kernel on x86 exactly.
+//  - ELU and GELU int8/uint8: 256-entry tables built from the float function (as TFLite).
 #include <cmath>
 #include <cstdint>
 #include <limits>
@@ -30,8 +23,7 @@ namespace edgeopt {
 namespace rt {
 namespace {
 
-// QuantizeMultiplier for any sign (TFLite's handles negative multipliers
-// through frexp).
+// QuantizeMultiplier for any sign (TFLite's handles negative multipliers through frexp).
 void QuantizeSignedMultiplier(double m, int32_t* multiplier, int* shift) {
   if (m < 0) {
     quant::QuantizeMultiplier(-m, multiplier, shift);
@@ -42,8 +34,7 @@ void QuantizeSignedMultiplier(double m, int32_t* multiplier, int* shift) {
 }
 
 struct OpData {
-  // Requantization x >= 0 (identity) and x < 0 (alpha) for
-  // RELU*/LEAKY_RELU/PRELU.
+  // Requantization x >= 0 (identity) and x < 0 (alpha) for RELU*/LEAKY_RELU/PRELU.
   int32_t mult_pos = 0;
   int shift_pos = 0;
   int32_t mult_neg = 0;
@@ -93,8 +84,7 @@ Status CheckQuantPair(const Tensor* in, const Tensor* out) {
   return CheckPerTensorQuant(out, "output");
 }
 
-// Quantized clamp bound of a real activation limit (as TFLite's
-// QuantizedReluX).
+// Quantized clamp bound of a real activation limit (as TFLite's QuantizedReluX).
 int32_t QuantizeLimit(float x, const Tensor* out) {
   return out->quant.zero_point +
          static_cast<int32_t>(ClampForInt32(std::round(x / out->quant.scale)));

@@ -1,6 +1,5 @@
-// RELU, RELU6, RELU_N1_TO_1, LEAKY_RELU, PRELU, HARD_SWISH, ELU, GELU,
-// LOGISTIC, TANH, SOFTMAX, LOG_SOFTMAX: goldens, exhaustive 8-bit agreement
-// with tflite-ref, int16 agreement, errors.
+// RELU, RELU6, RELU_N1_TO_1, LEAKY_RELU, PRELU, HARD_SWISH, ELU, GELU, LOGISTIC, TANH, SOFTMAX,
+// LOG_SOFTMAX: goldens, exhaustive 8-bit agreement with tflite-ref, int16 agreement, errors.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -38,8 +37,7 @@ struct QPair {
   int64_t out_zp;
 };
 
-// One model: the op applied to all 256 values of `type` under each quantization
-// pair.
+// One model: the op applied to all 256 values of `type` under each quantization pair.
 void Exhaustive8(Op op, DType type, const std::vector<QPair>& pairs, OptionsFn options,
                  const std::string& what, const Tolerance& tol = ExactInts()) {
   if (!TfliteRefAvailable()) GTEST_SKIP() << "tflite-ref unavailable";
@@ -255,8 +253,8 @@ TEST(LogisticTanh, ExhaustiveInt8UInt8) {
   FloatAgreement(Op::TANH, nullptr, "TANH float");
 }
 
-// int16 over all 65536 inputs: power-of-two input scales (gemmlowp fixed point)
-// and general scales (the interpolated sigmoid table).
+// int16 over all 65536 inputs: power-of-two input scales (gemmlowp fixed point) and general scales
+// (the interpolated sigmoid table).
 TEST(LogisticTanh, ExhaustiveInt16) {
   if (!TfliteRefAvailable()) GTEST_SKIP() << "tflite-ref unavailable";
   for (Op op : {Op::LOGISTIC, Op::TANH}) {

@@ -1,11 +1,8 @@
 // ADD and SUB: out = activation(a +/- b) with numpy broadcasting.
-//  - float32, int32, int64: plain arithmetic (integers wrap) and the fused
-//  activation clamp.
-//  - int8, uint8: TFLite's general quantized path: both inputs rescaled to 2 *
-//  max(input scale)
+//  - float32, int32, int64: plain arithmetic (integers wrap) and the fused activation clamp.
+//  - int8, uint8: TFLite's general quantized path: both inputs rescaled to 2 * max(input scale)
 //    with 20 extra bits, combined, rescaled to the output scale.
-//  - int16: the same with 15 extra bits, or, when pot_scale_int16 is set (the
-//  default) and all
+//  - int16: the same with 15 extra bits, or, when pot_scale_int16 is set (the default) and all
 //    scales are powers of two with zero points 0, the saturating Q0.15 path.
 #include <cmath>
 #include <cstdint>
@@ -32,8 +29,8 @@ struct OpData {
   F32BinaryOp* fast_f32 = nullptr;
 };
 
-// log2(scale) when it is an exact power of two (TFLite's CheckedLog2 rounds and
-// compares with a tolerance of 1e-3).
+// log2(scale) when it is an exact power of two (TFLite's CheckedLog2 rounds and compares with a
+// tolerance of 1e-3).
 bool CheckedLog2(float x, int* log2_result) {
   const double x_log2 = std::log(static_cast<double>(x)) / std::log(2.0);
   const double rounded = std::round(x_log2);

@@ -1,5 +1,5 @@
-// ADD and SUB: hand-computed goldens, randomized agreement with tflite-ref over
-// broadcasts, scales and activations, and model errors.
+// ADD and SUB: hand-computed goldens, randomized agreement with tflite-ref over broadcasts, scales
+// and activations, and model errors.
 #include <gtest/gtest.h>
 
 #include "src/runtime/kernels/elem_test_util.h"
@@ -48,8 +48,7 @@ TEST(SubFloat, GoldenBroadcast) {
 }
 
 TEST(AddInt8, Golden) {
-  // a: scale 0.5 zp 0 -> {2, -3}; b: scale 0.25 zp 10 -> {1, -2}; sum {3, -5};
-  // out scale 1, zp -5.
+  // a: scale 0.5 zp 0 -> {2, -3}; b: scale 0.25 zp 10 -> {1, -2}; sum {3, -5}; out scale 1, zp -5.
   auto model = BinaryModel(Op::ADD, Q(DType::kInt8, {2}, 0.5f, 0), Q(DType::kInt8, {2}, 0.25f, 10),
                            Q(DType::kInt8, {2}, 1.0f, -5));
   auto out = RunEdgeopt(model, {MakeArray<int8_t>(DType::kInt8, {2}, {4, -6}),
@@ -59,8 +58,8 @@ TEST(AddInt8, Golden) {
 }
 
 TEST(SubUInt8, GoldenWithRelu) {
-  // a: scale 0.1 zp 128 -> {1.0, -1.0}; b: same params -> {0.5, 0.5}; a-b {0.5,
-  // -1.5}; relu -> {0.5, 0}; out scale 0.05 zp 0 -> {10, 0}.
+  // a: scale 0.1 zp 128 -> {1.0, -1.0}; b: same params -> {0.5, 0.5}; a-b {0.5, -1.5};
+  // relu -> {0.5, 0}; out scale 0.05 zp 0 -> {10, 0}.
   auto model =
       BinaryModel(Op::SUB, Q(DType::kUInt8, {2}, 0.1f, 128), Q(DType::kUInt8, {2}, 0.1f, 128),
                   Q(DType::kUInt8, {2}, 0.05f, 0), Act::RELU);
@@ -71,8 +70,8 @@ TEST(SubUInt8, GoldenWithRelu) {
 }
 
 TEST(AddInt16, GoldenPowerOfTwo) {
-  // Scales 2^-12 (a), 2^-10 (b and out): a is rounding-shifted right by 2 bits,
-  // ties away from zero, then added with int16 saturation.
+  // Scales 2^-12 (a), 2^-10 (b and out): a is rounding-shifted right by 2 bits, ties away from
+  // zero, then added with int16 saturation.
   auto model =
       BinaryModel(Op::ADD, Q(DType::kInt16, {3}, 1.0f / 4096, 0),
                   Q(DType::kInt16, {3}, 1.0f / 1024, 0), Q(DType::kInt16, {3}, 1.0f / 1024, 0));
@@ -116,8 +115,8 @@ void RunBroadcastAgreement(Op op, DType type, Act act, uint32_t seed, bool pot_s
   int k = 0;
   for (const BroadcastCase& c : kBroadcasts) {
     ++k;
-    // TFLite 2.9 broadcasts int16/int32 ADD with BroadcastAdd4DSlow, which
-    // aborts above 4D (edgeopt handles up to 8D).
+    // TFLite 2.9 broadcasts int16/int32 ADD with BroadcastAdd4DSlow, which aborts above 4D (edgeopt
+    // handles up to 8D).
     if (op == Op::ADD && (type == DType::kInt16 || type == DType::kInt32) && c.out.size() > 4) {
       continue;
     }

@@ -1,10 +1,9 @@
-// BATCH_MATMUL: float32 and int8 (per-tensor, asymmetric lhs and rhs), ranks 2
-// to 6 with numpy-broadcast batch dimensions, adj_x / adj_y.
+// BATCH_MATMUL: float32 and int8 (per-tensor, asymmetric lhs and rhs), ranks 2 to 6 with
+// numpy-broadcast batch dimensions, adj_x / adj_y.
 //
-// Rounding: TFLite 2.9 runs int8 BATCH_MATMUL on a ruy GEMM, so the output
-// stage rounds as ruy's x86 kernels (ref::Rounding::kRuyX86); the multiplier
-// comes from the float product of the scales, as
-// GetQuantizedConvolutionMultipler.
+// Rounding: TFLite 2.9 runs int8 BATCH_MATMUL on a ruy GEMM, so the output stage rounds as ruy's
+// x86 kernels (ref::Rounding::kRuyX86); the multiplier comes from the float product of the scales,
+// as GetQuantizedConvolutionMultipler.
 #include "src/runtime/kernels/reference/batch_matmul.h"
 
 #include <algorithm>
@@ -128,8 +127,7 @@ Status Prepare(Context* ctx, Node* node) {
   EDGEOPT_RETURN_IF_ERROR(CheckActivationQuantization(rhs, "rhs"));
   EDGEOPT_RETURN_IF_ERROR(CheckActivationQuantization(output, "output"));
   data->int8 = true;
-  // One "channel": the per-tensor multiplier from the float product of the
-  // scales.
+  // One "channel": the per-tensor multiplier from the float product of the scales.
   int32_t *multiplier = nullptr, *shift = nullptr;
   EDGEOPT_RETURN_IF_ERROR(ComputeOutputMultipliers(ctx, lhs, rhs, output, 1,
                                                    /*legacy_float_product=*/true, 31, &multiplier,

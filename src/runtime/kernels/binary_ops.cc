@@ -1,12 +1,9 @@
 // Binary elementwise ops with numpy broadcasting, besides ADD/SUB/MUL:
-//  - DIV: float32 (IEEE division), int32 (truncating; a zero divisor is an
-//  error), uint8
+//  - DIV: float32 (IEEE division), int32 (truncating; a zero divisor is an error), uint8
 //    (TFLite's fixed-point reciprocal path).
-//  - MINIMUM, MAXIMUM: float32, int8, uint8, int16, int32, int64 on the raw
-//  values (quantized
+//  - MINIMUM, MAXIMUM: float32, int8, uint8, int16, int32, int64 on the raw values (quantized
 //    inputs and output share their parameters in TFLite models).
-//  - SQUARED_DIFFERENCE: float32, int32, int8 (inputs rescaled with 7 extra
-//  bits).
+//  - SQUARED_DIFFERENCE: float32, int32, int8 (inputs rescaled with 7 extra bits).
 #include <cmath>
 #include <cstdint>
 #include <type_traits>

@@ -1,9 +1,7 @@
-// Comparisons and selection with numpy broadcasting: EQUAL, NOT_EQUAL, LESS,
-// LESS_EQUAL, GREATER, GREATER_EQUAL (float32, int32, int64, bool for
-// (NOT_)EQUAL; int8/uint8 compared after TFLite's rescaling of both sides to a
-// common fixed-point scale, left shift 8), LOGICAL_AND, LOGICAL_OR,
-// LOGICAL_NOT, SELECT and SELECT_V2 (a bool condition chooses between two
-// tensors).
+// Comparisons and selection with numpy broadcasting: EQUAL, NOT_EQUAL, LESS, LESS_EQUAL, GREATER,
+// GREATER_EQUAL (float32, int32, int64, bool for (NOT_)EQUAL; int8/uint8 compared after TFLite's
+// rescaling of both sides to a common fixed-point scale, left shift 8), LOGICAL_AND, LOGICAL_OR,
+// LOGICAL_NOT, SELECT and SELECT_V2 (a bool condition chooses between two tensors).
 #include <cstdint>
 #include <utility>
 

@@ -1,8 +1,7 @@
-// Joining and splitting along an axis: CONCATENATION, SPLIT, SPLIT_V, PACK,
-// UNPACK. All are block copies: the tensor is viewed as [outer, axis, inner].
-// CONCATENATION requantizes uint8/int8 inputs whose scale or zero point differ
-// from the output's (TFLite's ConcatenationWithScaling; TFLite 2.9 itself only
-// allows it for uint8), and, like TFLite, ignores a fused activation.
+// Joining and splitting along an axis: CONCATENATION, SPLIT, SPLIT_V, PACK, UNPACK. All are block
+// copies: the tensor is viewed as [outer, axis, inner]. CONCATENATION requantizes uint8/int8 inputs
+// whose scale or zero point differ from the output's (TFLite's ConcatenationWithScaling; TFLite 2.9
+// itself only allows it for uint8), and, like TFLite, ignores a fused activation.
 #include <cmath>
 #include <cstring>
 
@@ -67,8 +66,7 @@ Status ConcatPrepare(Context* ctx, Node* node) {
   return ctx->ResizeTensor(out, dims);
 }
 
-// TFLite's requantization: round(q * (s_in / s_out) - zp_in * (s_in / s_out)) +
-// zp_out in float.
+// TFLite's requantization: round(q * (s_in / s_out) - zp_in * (s_in / s_out)) + zp_out in float.
 template <typename T>
 void RequantizeCopy(const T* src, int64_t n, float in_scale, int32_t in_zp, float inv_out_scale,
                     int32_t out_zp, T* dst) {
@@ -123,8 +121,7 @@ struct SplitData {
   int axis = 0;
 };
 
-// Copies consecutive slices of `in` along `axis` into the node's outputs (whose
-// dims are set).
+// Copies consecutive slices of `in` along `axis` into the node's outputs (whose dims are set).
 Status SplitEvalImpl(Context* ctx, Node* node, const Tensor* in, int axis) {
   const size_t elem = DTypeSize(in->type);
   const int64_t outer = Span(in->dims, 0, axis);

@@ -1,14 +1,11 @@
-// CONV_2D: float32; int8 (per-channel or per-tensor weights); legacy uint8;
-// int16 activations with int8 weights (16x8); hybrid (float activations, int8
-// weights quantized per batch at run time). Grouped convolution when the input
-// has a multiple of the filter's channels.
+// CONV_2D: float32; int8 (per-channel or per-tensor weights); legacy uint8; int16 activations with
+// int8 weights (16x8); hybrid (float activations, int8 weights quantized per batch at run time).
+// Grouped convolution when the input has a multiple of the filter's channels.
 //
-// Rounding: TFLite 2.9 runs quantized CONV_2D as im2col + a ruy GEMM on x86
-// with AVX, so the int8/uint8 output stage uses ruy's single rounding
-// (ref::Rounding::kRuyX86); 16x8 uses the reference int64 kernel. Hybrid:
-// per-channel weights (scales not all equal) quantize the input asymmetrically,
-// per-tensor weights symmetrically, as TFLite's
-// EvalHybridPerChannel/EvalHybrid.
+// Rounding: TFLite 2.9 runs quantized CONV_2D as im2col + a ruy GEMM on x86 with AVX, so the
+// int8/uint8 output stage uses ruy's single rounding (ref::Rounding::kRuyX86); 16x8 uses the
+// reference int64 kernel. Hybrid: per-channel weights (scales not all equal) quantize the input
+// asymmetrically, per-tensor weights symmetrically, as TFLite's EvalHybridPerChannel/EvalHybrid.
 #include <algorithm>
 #include <new>
 
@@ -232,8 +229,8 @@ Status Prepare(Context* ctx, Node* node) {
     EDGEOPT_RETURN_IF_ERROR(CheckFilterQuantization(filter, 0, g.out_c, false));
     FloatActivationRange(activation, &data->act_min, &data->act_max);
     data->per_channel = filter->quant.IsPerChannel();
-    // TFLite's EvalHybridPerChannel (asymmetric inputs) runs when the scales
-    // differ, and for grouped convolutions; EvalHybrid (symmetric) otherwise.
+    // TFLite's EvalHybridPerChannel (asymmetric inputs) runs when the scales differ, and for
+    // grouped convolutions; EvalHybrid (symmetric) otherwise.
     data->asymmetric = g.groups != 1;
     for (int c = 1; c < num_scales; ++c) {
       if (filter->quant.scales[c] != filter->quant.scales[0]) data->asymmetric = true;
@@ -291,9 +288,8 @@ Status Prepare(Context* ctx, Node* node) {
   stage.output_zero_point = output->quant.zero_point;
   QuantizedActivationRange(activation, output, &stage.act_min, &stage.act_max);
   if (uint8) EDGEOPT_RETURN_IF_ERROR(CheckBiasScale(input, filter, bias, output));
-  // 16x8 accumulates in int64 and requantizes with the int64 multiplier unless
-  // the bias is int32 (then int32 accumulators and the 32-bit multiplier, as
-  // newer TFLite).
+  // 16x8 accumulates in int64 and requantizes with the int64 multiplier unless the bias is int32
+  // (then int32 accumulators and the 32-bit multiplier, as newer TFLite).
   const bool int64_path = int16 && (bias == nullptr || bias->type == DType::kInt64);
   stage.rounding = int16 ? (int64_path ? ref::Rounding::kInt64 : ref::Rounding::kDouble)
                          : ref::Rounding::kRuyX86;

@@ -17,8 +17,7 @@ using conv::RunOne;
 constexpr auto kConv = tflite::BuiltinOperator::CONV_2D;
 
 TEST(Conv2DFloat, GoldenValid2x2TwoChannels) {
-  // input 3x3 (1..9), filters [[1,2],[3,4]] and [[-1,0],[0,1]], bias [0.5,
-  // -0.25].
+  // input 3x3 (1..9), filters [[1,2],[3,4]] and [[-1,0],[0,1]], bias [0.5, -0.25].
   ModelBuilder m;
   const int x = m.AddInput(DType::kFloat32, {1, 3, 3, 1});
   const int w = m.AddConstant<float>(DType::kFloat32, {2, 2, 2, 1}, {1, 2, 3, 4, -1, 0, 0, 1});
@@ -28,14 +27,13 @@ TEST(Conv2DFloat, GoldenValid2x2TwoChannels) {
   const auto out = RunOne<float>(
       m.Build(), MakeArray<float>(DType::kFloat32, {1, 3, 3, 1}, {1, 2, 3, 4, 5, 6, 7, 8, 9}),
       /*also_tflite=*/true);
-  // (0,0): 1+4+12+20 = 37; (0,1): 2+6+15+24 = 47; (1,0): 67; (1,1): 77. Second
-  // filter: 4.
+  // (0,0): 1+4+12+20 = 37; (0,1): 2+6+15+24 = 47; (1,0): 67; (1,1): 77. Second filter: 4.
   EXPECT_EQ(out, (std::vector<float>{37.5f, 3.75f, 47.5f, 3.75f, 67.5f, 3.75f, 77.5f, 3.75f}));
 }
 
 TEST(Conv2DFloat, GoldenSameStride2PadsBottomRight) {
-  // 4x4 input (1..16), 3x3 ones, SAME, stride 2: total padding 1 goes to the
-  // bottom/right, so the windows start at rows/columns 0 and 2.
+  // 4x4 input (1..16), 3x3 ones, SAME, stride 2: total padding 1 goes to the bottom/right, so the
+  // windows start at rows/columns 0 and 2.
   ModelBuilder m;
   const int x = m.AddInput(DType::kFloat32, {1, 4, 4, 1});
   const int w = m.AddConstant<float>(DType::kFloat32, {1, 3, 3, 1}, std::vector<float>(9, 1.0f));
@@ -50,9 +48,8 @@ TEST(Conv2DFloat, GoldenSameStride2PadsBottomRight) {
 }
 
 TEST(Conv2DFloat, GoldenDilationAndRelu6) {
-  // 5x5 input in(y,x) = 5y+x+1, 2x2 ones with dilation 2 (a 3x3 window's
-  // corners), VALID: out = 4 * in(y,x) + 24; RELU6 would clamp, so the second
-  // node checks the clamp.
+  // 5x5 input in(y,x) = 5y+x+1, 2x2 ones with dilation 2 (a 3x3 window's corners), VALID:
+  // out = 4 * in(y,x) + 24; RELU6 would clamp, so the second node checks the clamp.
   ModelBuilder m;
   const int x = m.AddInput(DType::kFloat32, {1, 5, 5, 1});
   const int w = m.AddConstant<float>(DType::kFloat32, {1, 2, 2, 1}, {1, 1, 1, 1});
@@ -65,15 +62,13 @@ TEST(Conv2DFloat, GoldenDilationAndRelu6) {
   for (int i = 0; i < 25; ++i) in[i] = static_cast<float>(i + 1);
   const auto out = RunOne<float>(m.Build(), MakeArray<float>(DType::kFloat32, {1, 5, 5, 1}, in),
                                  /*also_tflite=*/true);
-  // Pre-activation: 28-50, 32-50, 36-50, 48-50, 52-50, 56-50, 68-50, 72-50,
-  // 76-50.
+  // Pre-activation: 28-50, 32-50, 36-50, 48-50, 52-50, 56-50, 68-50, 72-50, 76-50.
   EXPECT_EQ(out, (std::vector<float>{0, 0, 0, 0, 2, 6, 6, 6, 6}));
 }
 
 TEST(Conv2DFloat, GoldenGroupedAndNoBias) {
-  // 4 input channels, 2 groups of 2: filter 0 sums channels 0-1, filter 1 is
-  // ch2 - ch3. (TFLite 2.9 refuses CONV_2D without a bias, so this is checked
-  // by hand only.)
+  // 4 input channels, 2 groups of 2: filter 0 sums channels 0-1, filter 1 is ch2 - ch3. (TFLite 2.9
+  // refuses CONV_2D without a bias, so this is checked by hand only.)
   ModelBuilder m;
   const int x = m.AddInput(DType::kFloat32, {1, 1, 1, 4});
   const int w = m.AddConstant<float>(DType::kFloat32, {2, 1, 1, 2}, {1, 1, 1, -1});
@@ -102,9 +97,9 @@ TEST(Conv2DFloat, NonConstantFilterMatchesTflite) {
   ExpectAllClose(*ours, *ref, conv::FloatTolerance());
 }
 
-// Quantization 1/16 per LSB: accumulators -24 and 24 are exact ties
-// (-1.5, 1.5). TFLite's CONV_2D runs on ruy, whose x86 output stage rounds ties
-// toward +infinity: -1.5 -> -1 (the reference kernels would give -2).
+// Quantization 1/16 per LSB: accumulators -24 and 24 are exact ties (-1.5, 1.5). TFLite's CONV_2D
+// runs on ruy, whose x86 output stage rounds ties toward +infinity: -1.5 -> -1 (the reference
+// kernels would give -2).
 TEST(Conv2DInt8, GoldenPerChannelRoundsTiesUpLikeRuy) {
   ModelBuilder m;
   const int x = m.AddInput(DType::kInt8, {1, 1, 2, 1}, {1.0f}, {0});
@@ -115,15 +110,13 @@ TEST(Conv2DInt8, GoldenPerChannelRoundsTiesUpLikeRuy) {
   const auto out =
       RunOne<int8_t>(m.Build(), MakeArray<int8_t>(DType::kInt8, {1, 1, 2, 1}, {-24, 24}),
                      /*also_tflite=*/true);
-  // channel 0: -24/16 = -1.5 -> -1, 24/16 = 1.5 -> 2; channel 1 (multiplier
-  // 1/32):
+  // channel 0: -24/16 = -1.5 -> -1, 24/16 = 1.5 -> 2; channel 1 (multiplier 1/32):
   // (-48-8)/32 = -1.75 -> -2, (48-8)/32 = 1.25 -> 1; plus the zero point 3.
   EXPECT_EQ(out, (std::vector<int8_t>{2, 1, 5, 4}));
 }
 
 TEST(Conv2DInt8, GoldenZeroPointPaddingAndRelu) {
-  // Input zero point 5: SAME padding must pad with 5 (real 0). 1x3 filter of
-  // ones, scales 1.
+  // Input zero point 5: SAME padding must pad with 5 (real 0). 1x3 filter of ones, scales 1.
   ModelBuilder m;
   const int x = m.AddInput(DType::kInt8, {1, 1, 3, 1}, {1.0f}, {5});
   const int w = m.AddConstant<int8_t>(DType::kInt8, {1, 1, 3, 1}, {1, 1, 1}, {1.0f}, {0}, 0);
@@ -133,14 +126,12 @@ TEST(Conv2DInt8, GoldenZeroPointPaddingAndRelu) {
   const auto out =
       RunOne<int8_t>(m.Build(), MakeArray<int8_t>(DType::kInt8, {1, 1, 3, 1}, {6, 7, 3}),
                      /*also_tflite=*/true);
-  // Real inputs 1, 2, -2: sums 3, 1, 0; minus 4: -1, -3, -4; RELU: 0 -> q =
-  // -10.
+  // Real inputs 1, 2, -2: sums 3, 1, 0; minus 4: -1, -3, -4; RELU: 0 -> q = -10.
   EXPECT_EQ(out, (std::vector<int8_t>{-10, -10, -10}));
 }
 
 TEST(Conv2DUInt8, GoldenAsymmetricWeights) {
-  // input zp 128 scale 0.5, filter zp 100 scale 0.25, bias scale 0.125, output
-  // zp 120 scale 1.
+  // input zp 128 scale 0.5, filter zp 100 scale 0.25, bias scale 0.125, output zp 120 scale 1.
   ModelBuilder m;
   const int x = m.AddInput(DType::kUInt8, {1, 1, 2, 1}, {0.5f}, {128});
   const int w = m.AddConstant<uint8_t>(DType::kUInt8, {1, 1, 1, 1}, {104}, {0.25f}, {100}, 0);
@@ -150,17 +141,16 @@ TEST(Conv2DUInt8, GoldenAsymmetricWeights) {
   const auto out =
       RunOne<uint8_t>(m.Build(), MakeArray<uint8_t>(DType::kUInt8, {1, 1, 2, 1}, {138, 122}),
                       /*also_tflite=*/true);
-  // acc = (x - 128) * 4 + 3 = 43, -21; multiplier 0.125 = 2^30 * 2^(-2 - 31).
-  // The fixed-point multiply halves with rounding (21.5 -> 22, -10.5 -> -10:
-  // SaturatingRoundingDoublingHighMul rounds ties up), then the shift by 2
-  // rounds again (5.5 -> 6, -2.5 -> -2): 6 and -2, not the real 5.375 and
-  // -2.625. Plus the zero point 120.
+  // acc = (x - 128) * 4 + 3 = 43, -21; multiplier 0.125 = 2^30 * 2^(-2 - 31). The fixed-point
+  // multiply halves with rounding (21.5 -> 22, -10.5 -> -10: SaturatingRoundingDoublingHighMul
+  // rounds ties up), then the shift by 2 rounds again (5.5 -> 6, -2.5 -> -2): 6 and -2, not the
+  // real 5.375 and -2.625. Plus the zero point 120.
   EXPECT_EQ(out, (std::vector<uint8_t>{126, 118}));
 }
 
 TEST(Conv2DInt16x8, GoldenInt64BiasRoundsWithReducedMultiplier) {
-  // Multiplier 0.5 * 0.25 / 1 = 0.125: accumulators 3100 and -8900 give 387.5
-  // and -1112.5; TFLite's int64 path rounds both up (388, -1112).
+  // Multiplier 0.5 * 0.25 / 1 = 0.125: accumulators 3100 and -8900 give 387.5 and -1112.5; TFLite's
+  // int64 path rounds both up (388, -1112).
   ModelBuilder m;
   const int x = m.AddInput(DType::kInt16, {1, 1, 2, 1}, {0.5f}, {0});
   const int w = m.AddConstant<int8_t>(DType::kInt8, {1, 1, 1, 1}, {3}, {0.25f}, {0}, 0);
@@ -191,8 +181,8 @@ TEST(Conv2DInt16x8, GoldenBiasBeyondInt32InOneChannel) {
 }
 
 TEST(Conv2DInt16x8, GoldenInt32BiasUsesInt32Accumulators) {
-  // Same with an int32 bias: TFLite's int32-accumulator path requantizes with
-  // the reference double rounding: -1112.5 -> -1113.
+  // Same with an int32 bias: TFLite's int32-accumulator path requantizes with the reference double
+  // rounding: -1112.5 -> -1113.
   ModelBuilder m;
   const int x = m.AddInput(DType::kInt16, {1, 1, 2, 1}, {0.5f}, {0});
   const int w = m.AddConstant<int8_t>(DType::kInt8, {1, 1, 1, 1}, {3}, {0.25f}, {0}, 0);
@@ -205,9 +195,8 @@ TEST(Conv2DInt16x8, GoldenInt32BiasUsesInt32Accumulators) {
 }
 
 TEST(Conv2DHybrid, GoldenPerTensorQuantizesInputSymmetrically) {
-  // Input [0.5, -1] -> scale 1/127, q = [64, -127]; filter [64, 127] scale
-  // 0.01. acc = 4096 - 16129 = -12033; out = -12033 / 127 * 0.01 + 0.25 =
-  // -0.697480.
+  // Input [0.5, -1] -> scale 1/127, q = [64, -127]; filter [64, 127] scale 0.01.
+  // acc = 4096 - 16129 = -12033; out = -12033 / 127 * 0.01 + 0.25 = -0.697480.
   ModelBuilder m;
   const int x = m.AddInput(DType::kFloat32, {1, 1, 1, 2});
   const int w = m.AddConstant<int8_t>(DType::kInt8, {1, 1, 1, 2}, {64, 127}, {0.01f}, {0}, 0);
@@ -222,10 +211,9 @@ TEST(Conv2DHybrid, GoldenPerTensorQuantizesInputSymmetrically) {
 }
 
 TEST(Conv2DHybrid, GoldenPerChannelQuantizesInputAsymmetrically) {
-  // Input [0.5, -1]: scale 1.5/255, zero point 42, q = [127, -128]. Filters
-  // [64, 127] (scale 0.01) and [10, -20] (scale 0.02): acc = 64*85 - 127*170 =
-  // -16150 and 10*85 + 20*170 = 4250; out = acc * 1.5/255 * scale + bias =
-  // -0.95 + 0.25, 0.5 - 0.1.
+  // Input [0.5, -1]: scale 1.5/255, zero point 42, q = [127, -128]. Filters [64, 127] (scale 0.01)
+  // and [10, -20] (scale 0.02): acc = 64*85 - 127*170 = -16150 and 10*85 + 20*170 = 4250;
+  // out = acc * 1.5/255 * scale + bias = -0.95 + 0.25, 0.5 - 0.1.
   ModelBuilder m;
   const int x = m.AddInput(DType::kFloat32, {1, 1, 1, 2});
   const int w = m.AddConstant<int8_t>(DType::kInt8, {2, 1, 1, 2}, {64, 127, 10, -20},
@@ -320,8 +308,7 @@ TEST(Conv2DErrors, UnsupportedTypeCombination) {
                            "input int8 with filter float32 is not supported");
 }
 
-// Random configurations of CONV_2D for one variant; every one is compared with
-// tflite-ref.
+// Random configurations of CONV_2D for one variant; every one is compared with tflite-ref.
 std::vector<OpConfig> ConvConfigs(Variant v) {
   std::vector<OpConfig> configs;
   uint32_t seed = 1;

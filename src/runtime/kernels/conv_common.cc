@@ -54,8 +54,7 @@ namespace {
 
 constexpr int kMaxSparseLevels = 2 * kMaxDims;
 
-// One SparseIndexVector (int32, uint16 or uint8 values) read with bounds
-// checks.
+// One SparseIndexVector (int32, uint16 or uint8 values) read with bounds checks.
 struct IndexVector {
   const void* data = nullptr;
   int size = 0;
@@ -109,8 +108,7 @@ struct IndexVector {
   }
 };
 
-// TFLite's sparse-to-dense conversion (FormatConverter), with every index
-// checked.
+// TFLite's sparse-to-dense conversion (FormatConverter), with every index checked.
 class Densifier {
  public:
   Status Init(const Tensor* t, const char* what) {
@@ -135,8 +133,7 @@ class Densifier {
     bool seen[kMaxSparseLevels] = {};
     for (int i = 0; i < levels_; ++i) {
       const int d = order->Get(i);
-      // The original dimensions come first, then the block dimensions (as
-      // TFLite assumes).
+      // The original dimensions come first, then the block dimensions (as TFLite assumes).
       const bool ok = i < rank_ ? (d >= 0 && d < rank_) : (d >= rank_ && d < levels_);
       EDGEOPT_ENSURE(ok && !seen[d], StatusCode::kInvalidModel,
                      "%s (%s): sparse traversal order is not a valid permutation", what, t->name);
@@ -150,8 +147,7 @@ class Densifier {
       block_dim_[j] = d;
     }
     for (int d = 0; d < rank_; ++d) blocked_[d] = 1;
-    // Levels: sizes, formats, index vectors; block sizes come from the block
-    // levels.
+    // Levels: sizes, formats, index vectors; block sizes come from the block levels.
     for (int i = 0; i < levels_; ++i) {
       const tflite::DimensionMetadata* m = metadata->Get(i);
       EDGEOPT_ENSURE(m != nullptr, StatusCode::kInvalidModel,
@@ -199,8 +195,7 @@ class Densifier {
     EDGEOPT_ENSURE(elem_ > 0, StatusCode::kUnsupported, "%s (%s): sparse %s is not supported", what,
                    t->name, DTypeName(t->type));
     num_values_ = static_cast<int64_t>(t->bytes / elem_);
-    // Every step of the walk either consumes a stored value or is bounded by
-    // the dense size.
+    // Every step of the walk either consumes a stored value or is bounded by the dense size.
     budget_ = 4 * (t->dims.NumElements() + num_values_) + 1024;
     return Status::Ok();
   }
@@ -410,9 +405,8 @@ void FloatActivationRange(int activation, float* act_min, float* act_max) {
 
 void QuantizedActivationRange(int activation, const Tensor* output, int32_t* act_min,
                               int32_t* act_max) {
-  // TFLite's CalculateActivationRangeQuantized, with the quantized bounds
-  // computed in double and saturated (a tiny output scale would overflow an
-  // int32 conversion).
+  // TFLite's CalculateActivationRangeQuantized, with the quantized bounds computed in double and
+  // saturated (a tiny output scale would overflow an int32 conversion).
   const int32_t qmin = QuantizedMin(output->type), qmax = QuantizedMax(output->type);
   auto quantize = [output](float x) -> int64_t {
     const double q = std::round(static_cast<double>(x / output->quant.scale));

@@ -1,7 +1,6 @@
-// Prepare-time helpers shared by CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED,
-// TRANSPOSE_CONV and BATCH_MATMUL: quantization checks, per-channel
-// multipliers, activation ranges, bias terms, scratch sizing. Nothing here runs
-// in Eval.
+// Prepare-time helpers shared by CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED, TRANSPOSE_CONV and
+// BATCH_MATMUL: quantization checks, per-channel multipliers, activation ranges, bias terms,
+// scratch sizing. Nothing here runs in Eval.
 #ifndef EDGEOPT_SRC_RUNTIME_KERNELS_CONV_COMMON_H_
 #define EDGEOPT_SRC_RUNTIME_KERNELS_CONV_COMMON_H_
 
@@ -28,8 +27,7 @@ Status AllocatePersistentArray(Context* ctx, int64_t n, T** out) {
   return Status::Ok();
 }
 
-// Scratch request of n elements of T (at least one byte, so the index is always
-// valid).
+// Scratch request of n elements of T (at least one byte, so the index is always valid).
 template <typename T>
 Status RequestScratchArray(Context* ctx, int64_t n, int* index) {
   return ctx->RequestScratch(static_cast<size_t>(n > 0 ? n : 1) * sizeof(T), index);
@@ -39,57 +37,52 @@ Status RequestScratchArray(Context* ctx, int64_t n, int* index) {
 int32_t QuantizedMin(DType type);
 int32_t QuantizedMax(DType type);
 
-// `t` must exist, have a rank in [min_rank, max_rank] and no dimension of size
-// 0 or less unless allow_empty.
+// `t` must exist, have a rank in [min_rank, max_rank] and no dimension of size 0 or less unless
+// allow_empty.
 Status CheckRank(const Tensor* t, const char* what, int min_rank, int max_rank);
 
-// The weights a kernel should read: `t` itself, or, for a sparse constant
-// (TFLite's sparsity encoding: traversal order, block map, DENSE / SPARSE_CSR
-// dimensions), a dense copy decoded into persistent memory and described by
-// `*dense` (every index of the encoding is checked).
+// The weights a kernel should read: `t` itself, or, for a sparse constant (TFLite's sparsity
+// encoding: traversal order, block map, DENSE / SPARSE_CSR dimensions), a dense copy decoded into
+// persistent memory and described by `*dense` (every index of the encoding is checked).
 Status DensifyIfSparse(Context* ctx, const Tensor* t, const char* what, Tensor* dense,
                        const Tensor** use);
 // Decodes the sparse constant `t` into `dense` (dims.NumElements() elements of its type),
 // with the same checks (the DENSIFY op).
 Status DecodeSparse(const Tensor* t, const char* what, void* dense);
 
-// Per-tensor activation quantization of an int8/uint8/int16 tensor: a finite
-// scale > 0, a zero point inside the type's range (0 for int16).
+// Per-tensor activation quantization of an int8/uint8/int16 tensor: a finite scale > 0, a zero
+// point inside the type's range (0 for int16).
 Status CheckActivationQuantization(const Tensor* t, const char* what);
 
-// Weight quantization of an int8/uint8 filter: 1 scale, or one per output
-// channel along `channel_axis`; every scale finite and > 0. int8 weights must
-// be symmetric (zero point 0) unless allow_int8_zero_point.
+// Weight quantization of an int8/uint8 filter: 1 scale, or one per output channel along
+// `channel_axis`; every scale finite and > 0. int8 weights must be symmetric (zero point 0) unless
+// allow_int8_zero_point.
 Status CheckFilterQuantization(const Tensor* filter, int channel_axis, int channels,
                                bool allow_int8_zero_point);
 
-// Only NONE, RELU, RELU_N1_TO_1, RELU6 clamp; TFLite's builtin conv/fc kernels
-// ignore the other fused activations (TANH, SIGN_BIT), and so do we (see the
-// kernels' tests).
+// Only NONE, RELU, RELU_N1_TO_1, RELU6 clamp; TFLite's builtin conv/fc kernels ignore the other
+// fused activations (TANH, SIGN_BIT), and so do we (see the kernels' tests).
 int FusedActivation(tflite::ActivationFunctionType activation);
 void FloatActivationRange(int activation, float* act_min, float* act_max);
 void QuantizedActivationRange(int activation, const Tensor* output, int32_t* act_min,
                               int32_t* act_max);
 
-// Per-output-channel multipliers: m_c = input_scale * filter_scale_c /
-// output_scale (double arithmetic, as TFLite's
-// PopulateConvolutionQuantizationParams). legacy_float_product: the product
+// Per-output-channel multipliers: m_c = input_scale * filter_scale_c / output_scale (double
+// arithmetic, as TFLite's PopulateConvolutionQuantizationParams). legacy_float_product: the product
 // input_scale * filter_scale is taken in float first (TFLite's per-tensor
-// GetQuantizedConvolutionMultipler, used for uint8 and by FULLY_CONNECTED).
-// Fails for a multiplier that cannot be represented (not finite, or >=
-// 2^max_log2).
+// GetQuantizedConvolutionMultipler, used for uint8 and by FULLY_CONNECTED). Fails for a multiplier
+// that cannot be represented (not finite, or >= 2^max_log2).
 Status ComputeOutputMultipliers(Context* ctx, const Tensor* input, const Tensor* filter,
                                 const Tensor* output, int channels, bool legacy_float_product,
                                 int max_log2, int32_t** multipliers, int32_t** shifts);
 
-// TFLite's check that the bias scale equals input_scale * filter_scale (to 2%
-// of the output scale), for per-tensor quantized FULLY_CONNECTED and uint8
-// CONV_2D.
+// TFLite's check that the bias scale equals input_scale * filter_scale (to 2% of the output scale),
+// for per-tensor quantized FULLY_CONNECTED and uint8 CONV_2D.
 Status CheckBiasScale(const Tensor* input, const Tensor* filter, const Tensor* bias,
                       const Tensor* output);
 
-// Bias type for quantized ops: int32 for int8/uint8 inputs; int64 (or int32)
-// for int16; and `channels` elements.
+// Bias type for quantized ops: int32 for int8/uint8 inputs; int64 (or int32) for int16; and
+// `channels` elements.
 Status CheckQuantizedBias(const Tensor* bias, DType input_type, int64_t channels);
 Status CheckFloatBias(const Tensor* bias, int64_t channels);
 
@@ -119,19 +112,16 @@ Status PlaceWindows(int padding, Geometry* g) {
   return Status::Ok();
 }
 
-// bias_term[oc] = bias[oc] - zx * sum_k w[oc][k] + K * zx * zw (int64).
-// `filter` rows are [channels][K] of int8/uint8 data; bias (int32/int64) may be
-// null.
+// bias_term[oc] = bias[oc] - zx * sum_k w[oc][k] + K * zx * zw (int64). `filter` rows are
+// [channels][K] of int8/uint8 data; bias (int32/int64) may be null.
 Status ComputeBiasTerms(Context* ctx, const Tensor* bias, const Tensor* filter, int channels,
                         int64_t K, int32_t input_zero_point, int32_t filter_zero_point,
                         int64_t** bias_term);
 
-// Sums of each int8 filter row [channels][K] (the hybrid kernels' zero-point
-// correction).
+// Sums of each int8 filter row [channels][K] (the hybrid kernels' zero-point correction).
 Status ComputeRowSums(Context* ctx, const int8_t* filter, int channels, int64_t K, int32_t** sums);
 
-// True when K products of |a| <= max_a and |b| <= max_b, summed, always fit in
-// int32.
+// True when K products of |a| <= max_a and |b| <= max_b, summed, always fit in int32.
 bool Int32AccumulatorSafe(int64_t K, int64_t max_a, int64_t max_b);
 
 // 16x8 (CONV_2D, FULLY_CONNECTED) on the s16 GEMM microkernel.

@@ -1,6 +1,5 @@
-// Sparse weights (TFLite's sparsity encoding), densified at Prepare by the
-// conv-family kernels. ModelBuilder has no sparsity, so these models are built
-// with the flatbuffers API directly.
+// Sparse weights (TFLite's sparsity encoding), densified at Prepare by the conv-family kernels.
+// ModelBuilder has no sparsity, so these models are built with the flatbuffers API directly.
 #include "src/runtime/kernels/conv_common.h"
 
 #include <gtest/gtest.h>
@@ -14,8 +13,7 @@ namespace edgeopt {
 namespace testing {
 namespace {
 
-// One DimensionMetadata level: dense (size) or CSR (segments, indices; stored
-// as uint8 or int32).
+// One DimensionMetadata level: dense (size) or CSR (segments, indices; stored as uint8 or int32).
 struct Level {
   bool dense = true;
   int dense_size = 0;
@@ -41,9 +39,8 @@ flatbuffers::Offset<void> IndexVector(flatbuffers::FlatBufferBuilder& fb,
   return tflite::CreateInt32Vector(fb, fb.CreateVector(v)).Union();
 }
 
-// A FULLY_CONNECTED (weights [units, in]) or CONV_2D (1x1, weights [out_c, 1,
-// 1, in]) model with sparse float weights `values` (the stored values only) and
-// no bias.
+// A FULLY_CONNECTED (weights [units, in]) or CONV_2D (1x1, weights [out_c, 1, 1, in]) model with
+// sparse float weights `values` (the stored values only) and no bias.
 std::vector<uint8_t> SparseWeightsModel(tflite::BuiltinOperator op, int units, int in,
                                         const std::vector<float>& values, const SparseSpec& spec) {
   flatbuffers::FlatBufferBuilder fb;
@@ -151,9 +148,8 @@ TEST(SparseWeights, FullyConnectedBlock1x4Golden) {
 }
 
 TEST(SparseWeights, Conv2DCsrWithoutBlocksGolden) {
-  // Plain CSR over [out_c=3][in=4] (the 1x1 filter's middle dimensions are
-  // dense size 1): row 0: w[0][1] = 1, w[0][3] = 2; row 1 empty; row 2: w[2][0]
-  // = 3. uint8 index vectors.
+  // Plain CSR over [out_c=3][in=4] (the 1x1 filter's middle dimensions are dense size 1): row 0:
+  // w[0][1] = 1, w[0][3] = 2; row 1 empty; row 2: w[2][0] = 3. uint8 index vectors.
   SparseSpec s;
   s.traversal_order = {0, 1, 2, 3};
   Level rows, h, w, cols;
@@ -214,10 +210,9 @@ TEST(SparseWeights, MalformedEncodingsAreRefused) {
   }
 }
 
-// True when the model verifies, no tensor has more than 2^20 elements and no
-// 4-value constant holds a value above 4096 (a corrupted shape can ask for
-// gigabytes; the interpreter accepts up to 2^36 bytes, too much for a unit
-// test).
+// True when the model verifies, no tensor has more than 2^20 elements and no 4-value constant holds
+// a value above 4096 (a corrupted shape can ask for gigabytes; the interpreter accepts up to 2^36
+// bytes, too much for a unit test).
 bool SmallEnough(const std::vector<uint8_t>& model) {
   if (!rt::VerifyModelBuffer(model.data(), model.size()).ok()) return true;  // refused anyway
   const tflite::Model* m = tflite::GetModel(model.data());
@@ -248,9 +243,8 @@ bool SmallEnough(const std::vector<uint8_t>& model) {
   return true;
 }
 
-// Corrupted model files (untrusted input): flipping random bytes of valid
-// conv-family models must give a Status or a result, never a crash (run under
-// ASan/UBSan to catch UB too).
+// Corrupted model files (untrusted input): flipping random bytes of valid conv-family models must
+// give a Status or a result, never a crash (run under ASan/UBSan to catch UB too).
 TEST(CorruptedModels, NeverCrash) {
   using Op = tflite::BuiltinOperator;
   std::vector<conv::OpConfig> configs;
@@ -289,8 +283,7 @@ TEST(CorruptedModels, NeverCrash) {
         ++refused;
         continue;
       }
-      // Inputs as the (possibly corrupted) model declares them: zeros of the
-      // right size.
+      // Inputs as the (possibly corrupted) model declares them: zeros of the right size.
       for (int i = 0; i < (*interp)->num_inputs(); ++i) {
         rt::Tensor* t = (*interp)->input_tensor(i);
         if (t->data != nullptr) std::memset(t->data, 0, t->bytes);
@@ -299,8 +292,7 @@ TEST(CorruptedModels, NeverCrash) {
       ++ran;
     }
   }
-  // Both outcomes occur: corruption is caught, and harmless corruption still
-  // runs.
+  // Both outcomes occur: corruption is caught, and harmless corruption still runs.
   EXPECT_GT(refused, 0);
   EXPECT_GT(ran, 0);
 }

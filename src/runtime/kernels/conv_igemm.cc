@@ -418,9 +418,9 @@ void CopyWindows(const uint8_t* s, int64_t step, uint8_t* d, int n, uint32_t fli
 }
 
 // Input rows [r0, r1) (row r: batch item r / in_h, row r % in_h) of the `in_rows` rows at `in`
-// expanded into window rows at `out` (op.kcp bytes per output column; see
-// IGemmConv::window_rows): the kc values of the filter row at each output column in the u
-// domain, `pad` (zu) where it runs past the image, zeros after kc.
+// expanded into window rows at `out` (op.kcp bytes per output column; see IGemmConv::window_rows):
+// the kc values of the filter row at each output column in the u domain, `pad` (zu) where it runs
+// past the image, zeros after kc.
 void ExpandRows(const IGemmConv& op, const uint8_t* in, int64_t in_rows, uint8_t* out, int64_t r0,
                 int64_t r1, uint8_t pad) {
   const ref::ConvGeometry& g = op.g;

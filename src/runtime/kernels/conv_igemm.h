@@ -74,10 +74,9 @@ struct IGemmConv {
   // per filter row of kc = filter_w * in_c values instead of one per filter pixel. `ig` is the
   // geometry the indirection sees: a filter_h x 1 filter over pixels of whole filter rows.
   //  - qs8 and qd8 (filter row of at most 16 bytes): each input row (qd8: of the quantized batch
-  //    item) is expanded once into window rows,
-  //    the kc values each output column reads padded to kcp, in the copy scratch: an image of
-  //    out_w pixels of kc channels. filter_h times less copying than im2col, no K padding per
-  //    filter pixel as with a tap per pixel.
+  //    item) is expanded once into window rows, the kc values each output column reads padded to
+  //    kcp, in the copy scratch: an image of out_w pixels of kc channels. filter_h times less
+  //    copying than im2col, no K padding per filter pixel as with a tap per pixel.
   //  - f32 (1-2 channels, in place of im2col): a float filter row needs no padding of K, so the
   //    taps point straight into the input rows, or into a copy of them with zero columns on
   //    each side (`padded_w` pixels wide) when the convolution pads left or right.

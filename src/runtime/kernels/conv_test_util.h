@@ -1,8 +1,7 @@
-// Test helpers for the conv-family kernel tests: one-op models (CONV_2D,
-// DEPTHWISE_CONV_2D, FULLY_CONNECTED, TRANSPOSE_CONV) with random weights and
-// TFLite-spec quantization for every variant, and a comparison against
-// tflite-ref that keeps an LSB histogram. Header-only (each _test.cc includes
-// it).
+// Test helpers for the conv-family kernel tests: one-op models (CONV_2D, DEPTHWISE_CONV_2D,
+// FULLY_CONNECTED, TRANSPOSE_CONV) with random weights and TFLite-spec quantization for every
+// variant, and a comparison against tflite-ref that keeps an LSB histogram. Header-only (each
+// _test.cc includes it).
 #ifndef EDGEOPT_SRC_RUNTIME_KERNELS_CONV_TEST_UTIL_H_
 #define EDGEOPT_SRC_RUNTIME_KERNELS_CONV_TEST_UTIL_H_
 
@@ -128,8 +127,8 @@ inline int OutSize(tflite::Padding p, int in, int filter, int stride, int dilati
   return p == tflite::Padding::SAME ? (in + stride - 1) / stride : (in - eff + stride) / stride;
 }
 
-// Builds the one-op model of `c` with random weights and quantization
-// parameters, plus random inputs.
+// Builds the one-op model of `c` with random weights and quantization parameters, plus random
+// inputs.
 inline BuiltOp BuildOp(const OpConfig& c) {
   std::mt19937 rng(c.seed * 7919u + 13u);
   auto uniform = [&](double lo, double hi) {
@@ -141,9 +140,8 @@ inline BuiltOp BuildOp(const OpConfig& c) {
   const DType act_type = ActivationType(v);
   const bool float_weights = v == Variant::kFloat;
   const bool uint8 = v == Variant::kUInt8;
-  // TFLite 2.9 has no per-channel quantized FULLY_CONNECTED: per-tensor weights
-  // there, except for kInt8PerChannel (which then cannot be compared with
-  // tflite-ref).
+  // TFLite 2.9 has no per-channel quantized FULLY_CONNECTED: per-tensor weights there, except for
+  // kInt8PerChannel (which then cannot be compared with tflite-ref).
   const bool per_tensor = v == Variant::kInt8PerTensor || v == Variant::kHybridPerTensor || uint8 ||
                           (c.op == tflite::BuiltinOperator::FULLY_CONNECTED &&
                            v != Variant::kInt8PerChannel && v != Variant::kHybridPerChannel);
@@ -426,12 +424,11 @@ inline void ExpectAgreesWithTflite(const OpConfig& c, const Tolerance& tol, LsbH
   }
 }
 
-// Tolerances. Quantized outputs: TFLite's spec allows 1 LSB; the kernels
-// reproduce the builtin kernels' rounding, and the histograms printed by the
-// tests show 0 LSB everywhere.
+// Tolerances. Quantized outputs: TFLite's spec allows 1 LSB; the kernels reproduce the builtin
+// kernels' rounding, and the histograms printed by the tests show 0 LSB everywhere.
 constexpr int64_t kMaxLsb = 1;
-// Float: conformance's defaults. Float GEMMs are summed in TFLite's order
-// (bit-exact on most shapes); the rest differs by float rounding only.
+// Float: conformance's defaults. Float GEMMs are summed in TFLite's order (bit-exact on most
+// shapes); the rest differs by float rounding only.
 constexpr double kFloatAtol = 1e-5;
 constexpr double kFloatRtol = 1e-4;
 // Hybrid: identical integer math, so the same float tolerance holds.
@@ -484,8 +481,7 @@ inline OptionsFn TransposeConvOptions(tflite::Padding padding, int stride_w, int
   };
 }
 
-// The status of loading and preparing `model` (the kernels validate in
-// Prepare).
+// The status of loading and preparing `model` (the kernels validate in Prepare).
 inline Status PrepareStatus(const std::vector<uint8_t>& model) {
   auto interp = rt::Interpreter::Create(model.data(), model.size(), rt::InterpreterOptions());
   return interp.ok() ? Status::Ok() : interp.status();
@@ -500,10 +496,9 @@ inline void ExpectPrepareError(const std::vector<uint8_t>& model, StatusCode cod
   EXPECT_NE(s.message().find(text), std::string::npos) << s.ToString();
 }
 
-// Runs a one-input model and returns output 0 as a vector (empty on failure,
-// with a test failure recorded). With `also_tflite`, the hand-computed golden
-// is also TFLite's answer: the output must equal tflite-ref's exactly (when
-// tflite-ref is available).
+// Runs a one-input model and returns output 0 as a vector (empty on failure, with a test failure
+// recorded). With `also_tflite`, the hand-computed golden is also TFLite's answer: the output must
+// equal tflite-ref's exactly (when tflite-ref is available).
 template <typename T>
 std::vector<T> RunOne(const std::vector<uint8_t>& model, const NpyArray& input,
                       bool also_tflite = false) {

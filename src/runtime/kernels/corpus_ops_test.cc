@@ -1,10 +1,9 @@
-// Real-world parameters: every node of the shared corpus models whose op
-// belongs to this kernel family is rebuilt as a standalone node (same tensor
-// types, shapes, quantization, constant data and options) and run in edgeopt
-// and in tflite-ref on random inputs. This covers the exact scales, zero points
-// and shapes the TFLite converter produces (int16 SOFTMAX of keyword spotting,
-// the int8 MEAN/PAD/TRANSPOSE of MobileNet, fp16 DEQUANTIZE, ...),
-// independently of the conv/FC/LSTM kernels that the whole models also need.
+// Real-world parameters: every node of the shared corpus models whose op belongs to this kernel
+// family is rebuilt as a standalone node (same tensor types, shapes, quantization, constant data
+// and options) and run in edgeopt and in tflite-ref on random inputs. This covers the exact scales,
+// zero points and shapes the TFLite converter produces (int16 SOFTMAX of keyword spotting, the int8
+// MEAN/PAD/TRANSPOSE of MobileNet, fp16 DEQUANTIZE, ...), independently of the conv/FC/LSTM kernels
+// that the whole models also need.
 #include <gtest/gtest.h>
 
 #include <set>
@@ -37,8 +36,7 @@ bool OtherFamily(Op op) {
   }
 }
 
-// Ops whose inputs are all data (others take shapes/axes as constant
-// inputs 1..n).
+// Ops whose inputs are all data (others take shapes/axes as constant inputs 1..n).
 bool AllInputsAreData(Op op) {
   switch (op) {
     case Op::ADD:
@@ -57,8 +55,7 @@ bool AllInputsAreData(Op op) {
   }
 }
 
-// Rebuilds the options of `op` (the kinds the corpus uses; others are left
-// empty and skipped).
+// Rebuilds the options of `op` (the kinds the corpus uses; others are left empty and skipped).
 bool CopyOptions(const tflite::Operator* op, OptionsFn* out) {
   using BO = tflite::BuiltinOptions;
   switch (op->builtin_options_type()) {
@@ -161,8 +158,7 @@ struct Extracted {
   int nodes = 0;
 };
 
-// Adds a copy of tensor `t` of `model` to `m` (constant if it has data; graph
-// input otherwise).
+// Adds a copy of tensor `t` of `model` to `m` (constant if it has data; graph input otherwise).
 int CopyTensor(const tflite::Model* model, const tflite::Tensor* t, bool as_output, ModelBuilder* m,
                std::vector<NpyArray>* inputs, uint32_t* seed) {
   const DType type = static_cast<DType>(t->type());

@@ -1,14 +1,12 @@
-// DEPTHWISE_CONV_2D: float32; int8 (per-channel weights along dimension 3, or
-// per-tensor); legacy uint8; int16 activations with int8 weights (16x8); hybrid
-// (float activations, int8 weights, input quantized per batch item at run
-// time).
+// DEPTHWISE_CONV_2D: float32; int8 (per-channel weights along dimension 3, or per-tensor); legacy
+// uint8; int16 activations with int8 weights (16x8); hybrid (float activations, int8 weights, input
+// quantized per batch item at run time).
 //
-// The depth multiplier comes from the shapes (filter channels / input
-// channels), as TFLite does since 2.x; the option value is not trusted.
+// The depth multiplier comes from the shapes (filter channels / input channels), as TFLite does
+// since 2.x; the option value is not trusted.
 //
-// Rounding: TFLite 2.9's optimized depthwise kernels requantize with the
-// reference MultiplyByQuantizedMultiplier (ref::Rounding::kDouble); 16x8 uses
-// the int64 variant.
+// Rounding: TFLite 2.9's optimized depthwise kernels requantize with the reference
+// MultiplyByQuantizedMultiplier (ref::Rounding::kDouble); 16x8 uses the int64 variant.
 #include <new>
 
 #include "src/runtime/kernels/conv_common.h"
@@ -231,9 +229,8 @@ Status Prepare(Context* ctx, Node* node) {
   ref::OutputStage& stage = data->stage;
   stage.output_zero_point = output->quant.zero_point;
   QuantizedActivationRange(activation, output, &stage.act_min, &stage.act_max);
-  // 16x8 accumulates in int64 and requantizes with the int64 multiplier unless
-  // the bias is int32 (then int32 accumulators and the 32-bit multiplier, as
-  // newer TFLite).
+  // 16x8 accumulates in int64 and requantizes with the int64 multiplier unless the bias is int32
+  // (then int32 accumulators and the 32-bit multiplier, as newer TFLite).
   const bool int64_path = int16 && (bias == nullptr || bias->type == DType::kInt64);
   stage.rounding = int64_path ? ref::Rounding::kInt64 : ref::Rounding::kDouble;
   int32_t *multipliers = nullptr, *shifts = nullptr;

@@ -17,8 +17,8 @@ using conv::RunOne;
 constexpr auto kDepthwise = tflite::BuiltinOperator::DEPTHWISE_CONV_2D;
 
 TEST(DepthwiseConv2DFloat, GoldenTwoChannels) {
-  // Channel 0 is 1..9 with filter taps [1, 0, 0, 1] (in(y,x) + in(y+1,x+1));
-  // channel 1 is all ones with taps [1, 1, 1, 1] and bias -1.
+  // Channel 0 is 1..9 with filter taps [1, 0, 0, 1] (in(y,x) + in(y+1,x+1)); channel 1 is all ones
+  // with taps [1, 1, 1, 1] and bias -1.
   ModelBuilder m;
   const int x = m.AddInput(DType::kFloat32, {1, 3, 3, 2});
   const int w = m.AddConstant<float>(DType::kFloat32, {1, 2, 2, 2}, {1, 1, 0, 1, 0, 1, 1, 1});
@@ -36,9 +36,8 @@ TEST(DepthwiseConv2DFloat, GoldenTwoChannels) {
 }
 
 TEST(DepthwiseConv2DFloat, GoldenDepthMultiplierFromShapes) {
-  // Output channel ic * 2 + m reads input channel ic. The option says
-  // depth_multiplier 1 (stale, as in some converted models): the filter shape
-  // decides.
+  // Output channel ic * 2 + m reads input channel ic. The option says depth_multiplier 1 (stale, as
+  // in some converted models): the filter shape decides.
   ModelBuilder m;
   const int x = m.AddInput(DType::kFloat32, {1, 1, 1, 2});
   const int w = m.AddConstant<float>(DType::kFloat32, {1, 1, 1, 4}, {1, 10, 100, 1000});
@@ -51,8 +50,8 @@ TEST(DepthwiseConv2DFloat, GoldenDepthMultiplierFromShapes) {
 }
 
 TEST(DepthwiseConv2DFloat, GoldenNoBiasSamePadding) {
-  // 1x3 ones, SAME, no bias (TFLite 2.9 crashes on a depthwise node without
-  // bias, so this is checked by hand only): edges sum two values.
+  // 1x3 ones, SAME, no bias (TFLite 2.9 crashes on a depthwise node without bias, so this is
+  // checked by hand only): edges sum two values.
   ModelBuilder m;
   const int x = m.AddInput(DType::kFloat32, {1, 1, 4, 1});
   const int w = m.AddConstant<float>(DType::kFloat32, {1, 1, 3, 1}, {1, 1, 1});
@@ -63,9 +62,8 @@ TEST(DepthwiseConv2DFloat, GoldenNoBiasSamePadding) {
   EXPECT_EQ(out, (std::vector<float>{3, 7, 14, 12}));
 }
 
-// Multiplier 1/16: -24 and 24 are ties (-1.5, 1.5). TFLite's depthwise kernels
-// requantize with the reference rounding, ties away from zero: -2 and 2 (unlike
-// CONV_2D's ruy, -1).
+// Multiplier 1/16: -24 and 24 are ties (-1.5, 1.5). TFLite's depthwise kernels requantize with the
+// reference rounding, ties away from zero: -2 and 2 (unlike CONV_2D's ruy, -1).
 TEST(DepthwiseConv2DInt8, GoldenRoundsTiesAwayFromZero) {
   ModelBuilder m;
   const int x = m.AddInput(DType::kInt8, {1, 1, 1, 2}, {1.0f}, {0});
@@ -80,9 +78,8 @@ TEST(DepthwiseConv2DInt8, GoldenRoundsTiesAwayFromZero) {
 }
 
 TEST(DepthwiseConv2DUInt8, GoldenSamePaddingSkipsPaddedTaps) {
-  // Input zp 128, filter zp 120 (real weights [-1, 2, -1] * 0.5), output scale
-  // 1 zp 100. Input reals (x - 128) * 1 = [2, -4, 6]. SAME 1x3: out0 = 2*2 -
-  // 4*(-1) = 8 ... all * 0.5.
+  // Input zp 128, filter zp 120 (real weights [-1, 2, -1] * 0.5), output scale 1 zp 100. Input
+  // reals (x - 128) * 1 = [2, -4, 6]. SAME 1x3: out0 = 2*2 - 4*(-1) = 8 ... all * 0.5.
   ModelBuilder m;
   const int x = m.AddInput(DType::kUInt8, {1, 1, 3, 1}, {1.0f}, {128});
   const int w =
@@ -93,15 +90,13 @@ TEST(DepthwiseConv2DUInt8, GoldenSamePaddingSkipsPaddedTaps) {
   const auto out =
       RunOne<uint8_t>(m.Build(), MakeArray<uint8_t>(DType::kUInt8, {1, 1, 3, 1}, {130, 124, 134}),
                       /*also_tflite=*/true);
-  // acc (in weight units of 0.5): out0 = 2*4 + (-4)*(-2) = 16; out1 = 2*(-2) +
-  // (-4)*4 + 6*(-2) = -32; out2 = (-4)*(-2) + 6*4 = 32. Times 0.5: 8, -16, 16;
-  // plus 100.
+  // acc (in weight units of 0.5): out0 = 2*4 + (-4)*(-2) = 16; out1 = 2*(-2) + (-4)*4 + 6*(-2) =
+  // -32; out2 = (-4)*(-2) + 6*4 = 32. Times 0.5: 8, -16, 16; plus 100.
   EXPECT_EQ(out, (std::vector<uint8_t>{108, 84, 116}));
 }
 
 TEST(DepthwiseConv2DInt16x8, GoldenInt64Bias) {
-  // Multiplier 0.125 with the int64 path: 3100 -> 387.5 -> 388, -8900 ->
-  // -1112.5 -> -1112.
+  // Multiplier 0.125 with the int64 path: 3100 -> 387.5 -> 388, -8900 -> -1112.5 -> -1112.
   ModelBuilder m;
   const int x = m.AddInput(DType::kInt16, {1, 1, 2, 1}, {0.5f}, {0});
   const int w = m.AddConstant<int8_t>(DType::kInt8, {1, 1, 1, 1}, {3}, {0.25f}, {0}, 3);
@@ -115,10 +110,9 @@ TEST(DepthwiseConv2DInt16x8, GoldenInt64Bias) {
 }
 
 TEST(DepthwiseConv2DHybrid, GoldenPerChannelAsymmetric) {
-  // Input [0.5, -1] (2 channels): asymmetric scale 1.5/255, zero point 42, q =
-  // [127, -128]. Weights [2, 4] with scales [0.25, 0.125]: out0 = 2*85
-  // * 1.5/255 * 0.25 = 0.25, out1 = 4*(-170) * 1.5/255 * 0.125 = -0.5; biases 1
-  // and 0.
+  // Input [0.5, -1] (2 channels): asymmetric scale 1.5/255, zero point 42, q = [127, -128]. Weights
+  // [2, 4] with scales [0.25, 0.125]: out0 = 2*85 * 1.5/255 * 0.25 = 0.25, out1 = 4*(-170) *
+  // 1.5/255 * 0.125 = -0.5; biases 1 and 0.
   ModelBuilder m;
   const int x = m.AddInput(DType::kFloat32, {1, 1, 1, 2});
   const int w =

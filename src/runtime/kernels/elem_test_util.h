@@ -1,7 +1,6 @@
-// Test helpers for the elementwise-family kernel tests: tensor specs with
-// quantization, random inputs, and agreement checks against the official
-// runtime (tflite-ref) that also report the largest difference actually seen.
-// Test-only (included from *_test.cc).
+// Test helpers for the elementwise-family kernel tests: tensor specs with quantization, random
+// inputs, and agreement checks against the official runtime (tflite-ref) that also report the
+// largest difference actually seen. Test-only (included from *_test.cc).
 #ifndef EDGEOPT_SRC_RUNTIME_KERNELS_ELEM_TEST_UTIL_H_
 #define EDGEOPT_SRC_RUNTIME_KERNELS_ELEM_TEST_UTIL_H_
 
@@ -113,8 +112,8 @@ int AddConst(ModelBuilder& m, const TSpec& s, const std::vector<T>& values) {
   return m.AddConstant<T>(s.type, s.shape, values, ScalesOf(s), ZerosOf(s));
 }
 
-// Random data for a spec: floats uniform in [lo, hi], integers over their full
-// range (int32 / int64 over [lo, hi]).
+// Random data for a spec: floats uniform in [lo, hi], integers over their full range (int32 / int64
+// over [lo, hi]).
 inline NpyArray RandomFor(const TSpec& s, uint32_t seed, double lo = -3.0, double hi = 3.0) {
   if (s.type == DType::kFloat32 || s.type == DType::kInt32 || s.type == DType::kInt64) {
     return RandomArray(s.type, s.shape, seed, lo, hi);
@@ -178,9 +177,8 @@ inline Diff MaxDiff(const NpyArray& a, const NpyArray& b) {
   return d;
 }
 
-// Runs `model` in edgeopt and in tflite-ref on `inputs`, expects every output
-// to agree within `tol`, prints the largest difference seen under `what`, and
-// returns it.
+// Runs `model` in edgeopt and in tflite-ref on `inputs`, expects every output to agree within
+// `tol`, prints the largest difference seen under `what`, and returns it.
 inline Diff ExpectAgreesWithRef(const std::vector<uint8_t>& model,
                                 const std::vector<NpyArray>& inputs, const Tolerance& tol,
                                 const std::string& what) {

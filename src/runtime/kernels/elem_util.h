@@ -1,7 +1,6 @@
-// Helpers shared by the elementwise / shape / pooling kernels (the
-// "elementwise" family of registry_elementwise.cc): op-data allocation,
-// input/output fetching with messages, quantization checks, axis handling and
-// reading small constant int tensors.
+// Helpers shared by the elementwise / shape / pooling kernels (the "elementwise" family of
+// registry_elementwise.cc): op-data allocation, input/output fetching with messages, quantization
+// checks, axis handling and reading small constant int tensors.
 #ifndef EDGEOPT_SRC_RUNTIME_KERNELS_ELEM_UTIL_H_
 #define EDGEOPT_SRC_RUNTIME_KERNELS_ELEM_UTIL_H_
 
@@ -22,8 +21,8 @@
 namespace edgeopt {
 namespace rt {
 
-// Op data from persistent memory, value-initialized. T must be trivially
-// destructible (the interpreter frees the block without running destructors).
+// Op data from persistent memory, value-initialized. T must be trivially destructible (the
+// interpreter frees the block without running destructors).
 template <typename T>
 T* NewOpData(Context* ctx) {
   static_assert(std::is_trivially_destructible<T>::value, "op data is never destroyed");
@@ -45,8 +44,7 @@ Status GetOpData(Node* node, T** data) {
   return Status::Ok();
 }
 
-// The node's i-th input / output, with an error naming the slot when it is
-// absent.
+// The node's i-th input / output, with an error naming the slot when it is absent.
 Status GetInputChecked(Context* ctx, const Node* node, int i, Tensor** t);
 Status GetOutputChecked(Context* ctx, const Node* node, int i, Tensor** t);
 
@@ -54,8 +52,7 @@ Status GetOutputChecked(Context* ctx, const Node* node, int i, Tensor** t);
 int32_t QuantMin(DType type);
 int32_t QuantMax(DType type);
 
-// A per-tensor quantized tensor: scale finite and > 0, zero point in the type's
-// range.
+// A per-tensor quantized tensor: scale finite and > 0, zero point in the type's range.
 Status CheckPerTensorQuant(const Tensor* t, const char* what);
 // Same scale and zero point (ops that only move quantized values).
 Status CheckSameQuant(const Tensor* a, const Tensor* b, const char* what_a, const char* what_b);
@@ -67,12 +64,10 @@ Status CheckSameDims(const Tensor* a, const Tensor* b, const char* what_a, const
 // Normalizes a possibly negative axis into [0, rank).
 Status NormalizeAxis(int64_t axis, int rank, const char* what, int* out);
 
-// Reads a constant (or folded) int32/int64 tensor into `values` (at most
-// `max_count`). Fails if the tensor is not constant, has another type, or too
-// many elements.
+// Reads a constant (or folded) int32/int64 tensor into `values` (at most `max_count`). Fails if the
+// tensor is not constant, has another type, or too many elements.
 Status ReadConstInts(const Tensor* t, const char* what, int64_t* values, int max_count, int* count);
-// Reads element i of an int32/int64 tensor (no checks; for Eval of validated
-// tensors).
+// Reads element i of an int32/int64 tensor (no checks; for Eval of validated tensors).
 inline int64_t IntAt(const Tensor* t, int64_t i) {
   return t->type == DType::kInt64 ? t->Data<int64_t>()[i]
                                   : static_cast<int64_t>(t->Data<int32_t>()[i]);
@@ -81,18 +76,15 @@ inline int64_t IntAt(const Tensor* t, int64_t i) {
 // Dims from a list of values (each checked to be in [0, INT32_MAX]).
 Status DimsFromValues(const int64_t* values, int count, const char* what, Dims* dims);
 
-// "[1,2,3]" for messages (static buffer per call site is not needed: returns a
-// std::string).
+// "[1,2,3]" for messages (static buffer per call site is not needed: returns a std::string).
 std::string DimsStr(const Dims& d);
 
-// Binary elementwise ops: exactly two inputs of the same type and one output;
-// the output is resized to the broadcast shape and `plan` describes how to walk
-// it.
+// Binary elementwise ops: exactly two inputs of the same type and one output; the output is resized
+// to the broadcast shape and `plan` describes how to walk it.
 Status PrepareBroadcastBinary(Context* ctx, Node* node, Tensor** a, Tensor** b, Tensor** out,
                               ref::BroadcastPlan* plan);
 
-// Fused activation of an op's options as an int (0 none, 1 relu, 2
-// relu_n1_to_1, 3 relu6, ...).
+// Fused activation of an op's options as an int (0 none, 1 relu, 2 relu_n1_to_1, 3 relu6, ...).
 template <typename Options>
 int FusedActivation(const Node* node) {
   const Options* o = GetOptions<Options>(node);

@@ -1,8 +1,7 @@
 // Element-wise ops over the microkernels (quantized ADD/SUB/MUL, QUANTIZE, DEQUANTIZE; float
-// ADD/SUB/MUL, RELU family): prepared
-// once (parameters packed for the kernels), split over the thread pool when large enough.
-// Each Prepare* returns nullptr in *op when no microkernel applies (the op keeps its
-// reference path).
+// ADD/SUB/MUL, RELU family): prepared once (parameters packed for the kernels), split over the
+// thread pool when large enough. Each Prepare* returns nullptr in *op when no microkernel applies
+// (the op keeps its reference path).
 #ifndef EDGEOPT_SRC_RUNTIME_KERNELS_ELEMENTWISE_OP_H_
 #define EDGEOPT_SRC_RUNTIME_KERNELS_ELEMENTWISE_OP_H_
 

@@ -1,6 +1,5 @@
-// Comparisons, LOGICAL_*, SELECT/SELECT_V2, POW, FLOOR_DIV, FLOOR_MOD,
-// SPACE_TO_BATCH_ND, BATCH_TO_SPACE_ND, MIRROR_PAD: goldens, agreement with
-// tflite-ref, errors.
+// Comparisons, LOGICAL_*, SELECT/SELECT_V2, POW, FLOOR_DIV, FLOOR_MOD, SPACE_TO_BATCH_ND,
+// BATCH_TO_SPACE_ND, MIRROR_PAD: goldens, agreement with tflite-ref, errors.
 #include <gtest/gtest.h>
 
 #include <limits>
@@ -153,8 +152,7 @@ TEST(SpaceBatch, GoldenAndAgreement) {
   if (!TfliteRefAvailable()) return;
   ModelBuilder m;
   std::vector<TSpec> ins;
-  // S2B with padding (float and int8 padding with the zero point), B2S with
-  // crops, 3-d input.
+  // S2B with padding (float and int8 padding with the zero point), B2S with crops, 3-d input.
   ins.push_back(F32({2, 5, 6, 3}));
   m.AddOperator(Op::SPACE_TO_BATCH_ND,
                 {AddIn(m, ins.back()), AddConst<int32_t>(m, Plain(DType::kInt32, {2}), {2, 3}),

@@ -1,14 +1,12 @@
-// FULLY_CONNECTED: float32; int8 (per-tensor weights, optionally with a zero
-// point, or per-channel symmetric weights along dimension 0); legacy uint8;
-// int16 activations with int8 weights (16x8); hybrid (float activations, int8
-// weights; each input row quantized at run time, symmetric or, with
-// asymmetric_quantize_inputs, asymmetric). Inputs of any rank are flattened to
-// [batch, in]; keep_num_dims keeps the leading dimensions.
+// FULLY_CONNECTED: float32; int8 (per-tensor weights, optionally with a zero point, or per-channel
+// symmetric weights along dimension 0); legacy uint8; int16 activations with int8 weights (16x8);
+// hybrid (float activations, int8 weights; each input row quantized at run time, symmetric or, with
+// asymmetric_quantize_inputs, asymmetric). Inputs of any rank are flattened to [batch, in];
+// keep_num_dims keeps the leading dimensions.
 //
-// Rounding: TFLite 2.9 runs int8/uint8 FULLY_CONNECTED on a ruy GEMM (x86 with
-// AVX), whose output stage rounds once with ties toward +infinity
-// (ref::Rounding::kRuyX86). The per-tensor multiplier is taken from the float
-// product input_scale * filter_scale, as TFLite's
+// Rounding: TFLite 2.9 runs int8/uint8 FULLY_CONNECTED on a ruy GEMM (x86 with AVX), whose output
+// stage rounds once with ties toward +infinity (ref::Rounding::kRuyX86). The per-tensor multiplier
+// is taken from the float product input_scale * filter_scale, as TFLite's
 // GetQuantizedConvolutionMultipler.
 #include "src/runtime/kernels/reference/fully_connected.h"
 
@@ -143,8 +141,7 @@ Status Prepare(Context* ctx, Node* node) {
   const DType in_type = input->type;
   const DType w_type = weights->type;
   const bool hybrid = in_type == DType::kFloat32 && w_type == DType::kInt8;
-  // As TFLite: only the hybrid kernel applies TANH / SIGN_BIT; the others
-  // refuse them.
+  // As TFLite: only the hybrid kernel applies TANH / SIGN_BIT; the others refuse them.
   EDGEOPT_ENSURE(
       hybrid ||
           activation == FusedActivation(static_cast<tflite::ActivationFunctionType>(activation)),
@@ -344,9 +341,8 @@ void EvalS16(Context* ctx, const OpData* data, const Tensor* input, Tensor* outp
   }
 }
 
-// TFLite's hybrid kernel applies the fused activation with
-// ApplyActivationToVector, which also knows TANH and SIGN_BIT (1 for negative
-// values, else 0).
+// TFLite's hybrid kernel applies the fused activation with ApplyActivationToVector, which also
+// knows TANH and SIGN_BIT (1 for negative values, else 0).
 void ApplyHybridActivation(int activation, float act_min, float act_max, float* v, int64_t n) {
   if (activation == static_cast<int>(tflite::ActivationFunctionType::TANH)) {
     for (int64_t i = 0; i < n; ++i) v[i] = std::tanh(v[i]);

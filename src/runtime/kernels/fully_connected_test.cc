@@ -18,8 +18,7 @@ using conv::RunOne;
 constexpr auto kFc = tflite::BuiltinOperator::FULLY_CONNECTED;
 
 TEST(FullyConnectedFloat, Golden) {
-  // [1, 2, 3] x [[1, 0, -1], [0.5, 0.5, 0.5]]^T + [0.125, -0.25] =
-  // [-1.875, 2.75].
+  // [1, 2, 3] x [[1, 0, -1], [0.5, 0.5, 0.5]]^T + [0.125, -0.25] = [-1.875, 2.75].
   ModelBuilder m;
   const int x = m.AddInput(DType::kFloat32, {1, 3});
   const int w = m.AddConstant<float>(DType::kFloat32, {2, 3}, {1, 0, -1, 0.5f, 0.5f, 0.5f});
@@ -32,8 +31,7 @@ TEST(FullyConnectedFloat, Golden) {
 }
 
 TEST(FullyConnectedFloat, GoldenKeepNumDimsAndRelu) {
-  // Input [2, 1, 3] keeps its leading dimensions: output [2, 1, 2]. No bias;
-  // RELU.
+  // Input [2, 1, 3] keeps its leading dimensions: output [2, 1, 2]. No bias; RELU.
   ModelBuilder m;
   const int x = m.AddInput(DType::kFloat32, {2, 1, 3});
   const int w = m.AddConstant<float>(DType::kFloat32, {2, 3}, {1, 1, 1, -1, 0, 0});
@@ -77,9 +75,8 @@ TEST(FullyConnectedFloat, NonConstantWeightsMatchTflite) {
   ExpectAllClose(*ours, *ref, conv::FloatTolerance());
 }
 
-// Multiplier 1/16: -24 -> -1.5, 24 -> 1.5, -8 -> -0.5. TFLite's int8
-// FULLY_CONNECTED (ruy on x86) rounds ties up: -1, 2, 0; the reference kernel
-// would give -2, 2, -1.
+// Multiplier 1/16: -24 -> -1.5, 24 -> 1.5, -8 -> -0.5. TFLite's int8 FULLY_CONNECTED (ruy on x86)
+// rounds ties up: -1, 2, 0; the reference kernel would give -2, 2, -1.
 TEST(FullyConnectedInt8, GoldenRoundsTiesUpLikeRuy) {
   ModelBuilder m;
   const int x = m.AddInput(DType::kInt8, {3, 1}, {1.0f}, {0});
@@ -93,11 +90,10 @@ TEST(FullyConnectedInt8, GoldenRoundsTiesUpLikeRuy) {
 }
 
 TEST(FullyConnectedInt8, GoldenZeroPointsAndRelu6) {
-  // Input zp -2, weights zp 1 (per-tensor int8 weights may have one), output zp
-  // 5, all scales 1 except output 0.5. x = [0, 2] -> reals [2, 4]; w = [3, -1]
-  // -> [2, -2]; bias 3. acc = 4 - 8 + 3 = -1 -> -2 at scale 0.5; RELU6 clamps
-  // to 0 -> q = 5. Second unit w = [2, 2] -> [1, 1]: acc = 6 + 3 = 9 -> 18,
-  // RELU6 -> 12 -> q = 17.
+  // Input zp -2, weights zp 1 (per-tensor int8 weights may have one), output zp 5, all scales 1
+  // except output 0.5. x = [0, 2] -> reals [2, 4]; w = [3, -1] -> [2, -2]; bias 3.
+  // acc = 4 - 8 + 3 = -1 -> -2 at scale 0.5; RELU6 clamps to 0 -> q = 5. Second unit w = [2, 2] ->
+  // [1, 1]: acc = 6 + 3 = 9 -> 18, RELU6 -> 12 -> q = 17.
   ModelBuilder m;
   const int x = m.AddInput(DType::kInt8, {1, 2}, {1.0f}, {-2});
   const int w = m.AddConstant<int8_t>(DType::kInt8, {2, 2}, {3, -1, 2, 2}, {1.0f}, {1});
@@ -110,11 +106,9 @@ TEST(FullyConnectedInt8, GoldenZeroPointsAndRelu6) {
 }
 
 TEST(FullyConnectedInt8, GoldenPerChannelWeights) {
-  // TFLite 2.9 computes per-channel FULLY_CONNECTED wrongly (tflite-ref refuses
-  // it); newer TFLite uses one multiplier per output unit, as here. Scales:
-  // input 0.5, weights [0.25, 0.125], output 1. acc0 = 20 - 12 + 4 = 12 -> 1.5
-  // -> 2; acc1 = 40 + 32 - 16 = 56
-  // -> 3.5 -> 4.
+  // TFLite 2.9 computes per-channel FULLY_CONNECTED wrongly (tflite-ref refuses it); newer TFLite
+  // uses one multiplier per output unit, as here. Scales: input 0.5, weights [0.25, 0.125],
+  // output 1. acc0 = 20 - 12 + 4 = 12 -> 1.5 -> 2; acc1 = 40 + 32 - 16 = 56 -> 3.5 -> 4.
   ModelBuilder m;
   const int x = m.AddInput(DType::kInt8, {1, 2}, {0.5f}, {0});
   const int w =
@@ -127,9 +121,8 @@ TEST(FullyConnectedInt8, GoldenPerChannelWeights) {
 }
 
 TEST(FullyConnectedUInt8, Golden) {
-  // input zp 128 scale 0.5; weights zp 128 scale 0.5; output zp 100 scale 0.25.
-  // x = [130, 126] -> [2, -2] (units); w = [129, 127] -> [1, -1]; acc = 4 +
-  // bias 2 = 6; multiplier 1 -> 6 + 100.
+  // input zp 128 scale 0.5; weights zp 128 scale 0.5; output zp 100 scale 0.25. x = [130, 126] ->
+  // [2, -2] (units); w = [129, 127] -> [1, -1]; acc = 4 + bias 2 = 6; multiplier 1 -> 6 + 100.
   ModelBuilder m;
   const int x = m.AddInput(DType::kUInt8, {1, 2}, {0.5f}, {128});
   const int w = m.AddConstant<uint8_t>(DType::kUInt8, {1, 2}, {129, 127}, {0.5f}, {128});
@@ -142,10 +135,10 @@ TEST(FullyConnectedUInt8, Golden) {
 }
 
 TEST(FullyConnectedInt16x8, GoldenWithAndWithoutBias) {
-  // Multiplier 0.125, int64 path (ties up), with or without a bias. With an
-  // int64 bias 100: 3100 -> 388, -8900 -> -1112, -8888 -> -1111. Without:
-  // 3000 -> 375, -9000 -> -1125, -8988 -> -1123.5 -> -1123 (the 32-bit double
-  // rounding that TRANSPOSE_CONV uses without a bias would give -1124).
+  // Multiplier 0.125, int64 path (ties up), with or without a bias. With an int64 bias 100:
+  // 3100 -> 388, -8900 -> -1112, -8888 -> -1111. Without: 3000 -> 375, -9000 -> -1125,
+  // -8988 -> -1123.5 -> -1123 (the 32-bit double rounding that TRANSPOSE_CONV uses without a
+  // bias would give -1124).
   for (bool with_bias : {true, false}) {
     ModelBuilder m;
     const int x = m.AddInput(DType::kInt16, {3, 1}, {0.5f}, {0});
@@ -183,9 +176,9 @@ TEST(FullyConnectedInt16x8, WithoutBiasRoundsTheFullProductOnce) {
 
 TEST(FullyConnectedHybrid, GoldenSymmetricAndAsymmetric) {
   // Input [0.5, -1]; weights [64, 127] (scale 0.01); bias 0.25.
-  // Symmetric: q = [64, -127], scale 1/127: -12033 / 127 * 0.01 + 0.25 =
-  // -0.697480. Asymmetric: scale 1.5/255, zero point 42, q = [127, -128]:
-  // (64*85 - 127*170) * 1.5/255 * 0.01 + 0.25 = -0.70 (exact here).
+  // Symmetric: q = [64, -127], scale 1/127: -12033 / 127 * 0.01 + 0.25 = -0.697480. Asymmetric:
+  // scale 1.5/255, zero point 42, q = [127, -128]: (64*85 - 127*170) * 1.5/255 * 0.01 +
+  // 0.25 = -0.70 (exact here).
   for (bool asymmetric : {false, true}) {
     ModelBuilder m;
     const int x = m.AddInput(DType::kFloat32, {1, 2});
@@ -202,11 +195,10 @@ TEST(FullyConnectedHybrid, GoldenSymmetricAndAsymmetric) {
 }
 
 TEST(FullyConnectedHybrid, GoldenPerChannelWeightsAndTanh) {
-  // Per-channel hybrid weights (newer TFLite; 2.9 ignores the per-channel
-  // scales). Input [0.5, -1] symmetric: q = [64, -127], scale 1/127. Units:
-  // [64, 127] scale 0.01 -> -12033 / 127 * 0.01 = -0.947480; [10, -20] scale
-  // 0.02 -> 3180 / 127 * 0.02 = 0.500787. Biases 0.25, -0.1; the hybrid kernel
-  // applies TANH.
+  // Per-channel hybrid weights (newer TFLite; 2.9 ignores the per-channel scales). Input [0.5, -1]
+  // symmetric: q = [64, -127], scale 1/127. Units: [64, 127] scale 0.01 -> -12033 / 127 *
+  // 0.01 = -0.947480; [10, -20] scale 0.02 -> 3180 / 127 * 0.02 = 0.500787. Biases 0.25, -0.1; the
+  // hybrid kernel applies TANH.
   ModelBuilder m;
   const int x = m.AddInput(DType::kFloat32, {1, 2});
   const int w =
@@ -252,8 +244,7 @@ TEST(FullyConnectedErrors, BadShapesTypesAndActivations) {
 }
 
 TEST(FullyConnectedErrors, BiasScaleMustMatch) {
-  // As TFLite: the bias scale must equal input * weight scale (to 2% of the
-  // output scale).
+  // As TFLite: the bias scale must equal input * weight scale (to 2% of the output scale).
   ModelBuilder m;
   const int x = m.AddInput(DType::kInt8, {1, 2}, {0.5f}, {0});
   const int w = m.AddConstant<int8_t>(DType::kInt8, {1, 2}, {1, 2}, {0.5f}, {0});

@@ -1,6 +1,6 @@
-// Index and replication ops: GATHER (axis, batch_dims; every index checked — in
-// Prepare when the indices are constant, otherwise in Eval), TILE,
-// BROADCAST_TO, ZEROS_LIKE, FILL, DEPTH_TO_SPACE and SPACE_TO_DEPTH.
+// Index and replication ops: GATHER (axis, batch_dims; every index checked — in Prepare when the
+// indices are constant, otherwise in Eval), TILE, BROADCAST_TO, ZEROS_LIKE, FILL, DEPTH_TO_SPACE
+// and SPACE_TO_DEPTH.
 #include <cstring>
 
 #include "src/runtime/kernels/elem_util.h"
@@ -135,8 +135,8 @@ Status TilePrepare(Context* ctx, Node* node) {
   return ctx->ResizeTensor(out, dims);
 }
 
-// Tiles dimension `d` (and all inner ones) of the block at `src` into `dst`;
-// returns the size in bytes of the tiled block.
+// Tiles dimension `d` (and all inner ones) of the block at `src` into `dst`; returns the size in
+// bytes of the tiled block.
 size_t TileDim(const Dims& in_dims, const Dims& out_dims, int d, size_t elem, const uint8_t* src,
                uint8_t* dst) {
   const int rank = in_dims.size;
@@ -296,8 +296,7 @@ template <bool kToSpace>
 Status SpaceDepthEval(Context* ctx, Node* node) {
   const Tensor* in = ctx->input(node, 0);
   Tensor* out = ctx->output(node, 0);
-  // Both are one 6-d transpose. Index space: the output viewed as 6-d,
-  // row-major.
+  // Both are one 6-d transpose. Index space: the output viewed as 6-d, row-major.
   int64_t dims[6], src[6], dst[6];
   if (kToSpace) {
     const int64_t B = in->dims[0], H = in->dims[1], W = in->dims[2], C = in->dims[3];

@@ -1,8 +1,7 @@
-// Model files are untrusted: random and extreme parameters (axes, perms,
-// begins/ends/strides, paddings, sizes, indices, block sizes, windows, option
-// values, zero-size and mismatched shapes) for the shape-handling kernels must
-// give a Status from Create() or a successful (or cleanly failing) Invoke() —
-// never a crash or an out-of-bounds access. Meant to be run under ASan/UBSan as
+// Model files are untrusted: random and extreme parameters (axes, perms, begins/ends/strides,
+// paddings, sizes, indices, block sizes, windows, option values, zero-size and mismatched shapes)
+// for the shape-handling kernels must give a Status from Create() or a successful (or cleanly
+// failing) Invoke() — never a crash or an out-of-bounds access. Meant to be run under ASan/UBSan as
 // well (EDGEOPT_SANITIZE_ADDRESS / _UNDEFINED).
 #include <gtest/gtest.h>
 
@@ -62,8 +61,7 @@ int IntConst(ModelBuilder& m, const std::vector<int32_t>& v, bool as_matrix = fa
       v);
 }
 
-// Creates and invokes; counts what happened. A crash or sanitizer report fails
-// the test.
+// Creates and invokes; counts what happened. A crash or sanitizer report fails the test.
 struct Outcome {
   int rejected = 0, ran = 0, eval_errors = 0;
 };
@@ -151,8 +149,7 @@ TEST(HostileParams, ShapeOps) {
       m.AddOperator(op, ins, {AddOut(m, Spec(t, {1}))}, nullptr, op == Op::BROADCAST_TO ? 2 : 1);
       TryModel(m.Build(), {in}, seed, &o);
     }
-    // SPACE_TO_BATCH_ND / BATCH_TO_SPACE_ND / MIRROR_PAD with random blocks and
-    // paddings.
+    // SPACE_TO_BATCH_ND / BATCH_TO_SPACE_ND / MIRROR_PAD with random blocks and paddings.
     for (Op op : {Op::SPACE_TO_BATCH_ND, Op::BATCH_TO_SPACE_ND, Op::MIRROR_PAD}) {
       ModelBuilder m;
       const int x = AddIn(m, in);
@@ -171,8 +168,7 @@ TEST(HostileParams, ShapeOps) {
       });
       TryModel(m.Build(), {in}, seed, &o);
     }
-    // SQUEEZE with random dims; SPLIT / SPLIT_V / UNPACK with random axis and
-    // counts.
+    // SQUEEZE with random dims; SPLIT / SPLIT_V / UNPACK with random axis and counts.
     {
       ModelBuilder m;
       const int x = AddIn(m, in);
@@ -227,8 +223,7 @@ TEST(HostileParams, ShapeOps) {
         TryModel(m.Build(), {in, in2}, seed, &o);
       }
     }
-    // GATHER with random indices / axis / batch_dims; reductions and ARG_MAX
-    // with random axes.
+    // GATHER with random indices / axis / batch_dims; reductions and ARG_MAX with random axes.
     {
       ModelBuilder m;
       const int x = AddIn(m, in);

@@ -1,9 +1,7 @@
 // L2_NORMALIZATION over the last dimension.
 //  - float32: x / max(sqrt(sum x^2), 1e-6).
-//  - int8 (output scale 1/128, zero point 0) and uint8 (1/128, 128): TFLite's
-//  fixed-point
-//    inverse square root of the integer sum of squares
-//    (GetInvSqrtQuantizedMultiplierExp).
+//  - int8 (output scale 1/128, zero point 0) and uint8 (1/128, 128): TFLite's fixed-point
+//    inverse square root of the integer sum of squares (GetInvSqrtQuantizedMultiplierExp).
 #include <cmath>
 #include <cstdint>
 #include <type_traits>

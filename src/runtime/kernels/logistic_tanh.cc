@@ -1,12 +1,10 @@
 // LOGISTIC and TANH.
 //  - float32: 1 / (1 + exp(-x)) and tanh(x).
-//  - int8 / uint8: a 256-entry table built from the float function, as
-//  TFLite 2.9's builtin
+//  - int8 / uint8: a 256-entry table built from the float function, as TFLite 2.9's builtin
 //    (generic-optimized) kernels do; LOGISTIC expects output scale 1/256.
-//  - int16 (zero points 0, output scale 2^-15): with a power-of-two input
-//  scale, gemmlowp's
-//    fixed-point tanh/logistic on Q3.12; otherwise TFLite's interpolated table
-//    of sigmoid(i / 24), with the input rescaled by scale * 3 * 4096 * 2^shift.
+//  - int16 (zero points 0, output scale 2^-15): with a power-of-two input scale, gemmlowp's
+//    fixed-point tanh/logistic on Q3.12; otherwise TFLite's interpolated table of sigmoid(i / 24),
+//    with the input rescaled by scale * 3 * 4096 * 2^shift.
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
@@ -20,10 +18,9 @@ namespace edgeopt {
 namespace rt {
 namespace {
 
-// sigmoid(i / 24) in Q0.16 for i in [0, 256): the table of TFLite's int16
-// LOGISTIC / TANH kernels (the same numbers are published in TFLite and
-// CMSIS-NN as sigmoid_table_uint16). Kept as data: the values are not
-// round(65536 * sigmoid(i / 24)) everywhere, and the int16 results must match
+// sigmoid(i / 24) in Q0.16 for i in [0, 256): the table of TFLite's int16 LOGISTIC / TANH kernels
+// (the same numbers are published in TFLite and CMSIS-NN as sigmoid_table_uint16). Kept as data:
+// the values are not round(65536 * sigmoid(i / 24)) everywhere, and the int16 results must match
 // TFLite bit for bit.
 constexpr uint16_t kSigmoidTable[256] = {
     32768, 33451, 34133, 34813, 35493, 36169, 36843, 37513, 38180, 38841, 39498, 40149, 40794,
@@ -55,8 +52,7 @@ struct OpData {
   LutOp* lut_fast = nullptr;
 };
 
-// log2(x) when x is (within 1e-3 in log2) a power of two, as TFLite's
-// CheckedLog2.
+// log2(x) when x is (within 1e-3 in log2) a power of two, as TFLite's CheckedLog2.
 bool CheckedLog2(float x, int* log2_result) {
   const double l = std::log(static_cast<double>(x)) / std::log(2.0);
   const double r = std::round(l);
@@ -118,8 +114,7 @@ Status Prepare(Context* ctx, Node* node) {
                       : data->input_left_shift == 0);
   data->input_multiplier = 0;
   if (!pot) {
-    // Rescale to the table's input scale 1 / (3 * 4096), with as many bits as
-    // fit in 15.
+    // Rescale to the table's input scale 1 / (3 * 4096), with as many bits as fit in 15.
     double multiplier = static_cast<double>(in->quant.scale) * 4096.0 * 3.0;
     int shift = 0;
     while (multiplier <= 32767.0 / 2.0 && shift <= 30) {
@@ -132,8 +127,7 @@ Status Prepare(Context* ctx, Node* node) {
   return Status::Ok();
 }
 
-// Interpolated table lookup on |x| (x rescaled so that table step =
-// 2^table_shift).
+// Interpolated table lookup on |x| (x rescaled so that table step = 2^table_shift).
 template <bool kTanh>
 int16_t Int16Table(int16_t in, int32_t multiplier, int left_shift) {
   const int32_t round = left_shift > 0 ? 1 << (left_shift - 1) : 0;

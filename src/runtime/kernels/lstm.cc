@@ -1,7 +1,6 @@
-// LSTM (the single-step op, TFLite's "full" kernel): input [batch, input],
-// output [batch, output], the same 20/24-input layout and variants as
-// UNIDIRECTIONAL_SEQUENCE_LSTM. The BASIC kernel type is refused. See
-// lstm_common.h.
+// LSTM (the single-step op, TFLite's "full" kernel): input [batch, input], output [batch, output],
+// the same 20/24-input layout and variants as UNIDIRECTIONAL_SEQUENCE_LSTM. The BASIC kernel type
+// is refused. See lstm_common.h.
 #include "src/runtime/kernels/lstm_common.h"
 
 namespace edgeopt {

@@ -112,8 +112,8 @@ Status ReadOptions(const Node* node, OpData* d) {
   return Status::Ok();
 }
 
-// Checks every input's presence rules, type and shape (TFLite's
-// CheckInputTensorDimensions, plus the types the kernels rely on).
+// Checks every input's presence rules, type and shape (TFLite's CheckInputTensorDimensions, plus
+// the types the kernels rely on).
 Status CheckInputs(Context* ctx, const Node* node, const OpData& d) {
   const ref::LstmSizes& s = d.sizes;
   const Variant v = d.variant;
@@ -204,8 +204,7 @@ int32_t RowSum(const int8_t* row, int n) {
   return ref::WrapToInt32(sum);
 }
 
-// Row sums of an int8 [rows, cols] matrix into persistent memory (nullptr when
-// m is null).
+// Row sums of an int8 [rows, cols] matrix into persistent memory (nullptr when m is null).
 Status RowSums(Context* ctx, const int8_t* m, int rows, int cols, const int32_t** out) {
   *out = nullptr;
   if (m == nullptr) return Status::Ok();
@@ -258,8 +257,7 @@ Status PrepareHybrid(Context* ctx, const Node* node, OpData* d) {
   return Status::Ok();
 }
 
-// log2 of a power-of-two scale, as TFLite's CheckedLog2 (float arithmetic, 1e-3
-// tolerance).
+// log2 of a power-of-two scale, as TFLite's CheckedLog2 (float arithmetic, 1e-3 tolerance).
 bool CheckedLog2(float x, int* result) {
   const float x_log2 = std::log(x) * (1.0f / std::log(2.0f));
   const float rounded = std::round(x_log2);
@@ -274,8 +272,7 @@ Status ZeroPoint8(const Tensor* t, const char* what, int32_t* zp) {
   return Status::Ok();
 }
 
-// effective bias[r] = bias[r] (or 0) + zp * sum(m[r]), in TFLite's wrapping
-// int32 arithmetic.
+// effective bias[r] = bias[r] (or 0) + zp * sum(m[r]), in TFLite's wrapping int32 arithmetic.
 Status EffectiveBias(Context* ctx, const int8_t* m, const int32_t* bias, int32_t zp, int rows,
                      int cols, const int32_t** out) {
   *out = nullptr;
@@ -294,8 +291,7 @@ void Multiplier(float scale, int32_t* multiplier, int* shift) {
   quant::QuantizeMultiplier(static_cast<double>(scale), multiplier, shift);
 }
 
-// TFLite's PopulateQuantizedLstmParams8x8_16 and
-// PopulatePrecomputedZPTimesWeightsWithBias.
+// TFLite's PopulateQuantizedLstmParams8x8_16 and PopulatePrecomputedZPTimesWeightsWithBias.
 Status PrepareInteger(Context* ctx, const Node* node, OpData* d) {
   const ref::LstmSizes& s = d->sizes;
   ref::IntegerLstmParams& p = d->integer;
@@ -381,8 +377,8 @@ Status PrepareInteger(Context* ctx, const Node* node, OpData* d) {
   const double hidden_eff =
       std::pow(2.0, -15) / static_cast<double>(hidden_scale) * std::pow(2.0, -15);
   Multiplier(static_cast<float>(hidden_eff), &p.hidden_multiplier, &p.hidden_shift);
-  // TFLite stores hidden = h / scale - zp (its CwiseMul subtracts the zero
-  // point) and compensates in the projection bias with +zp * row sums.
+  // TFLite stores hidden = h / scale - zp (its CwiseMul subtracts the zero point) and compensates
+  // in the projection bias with +zp * row sums.
   p.hidden_zp = -hidden_zp;
   p.output_state_zp = state_zp;
   const Tensor* proj = Optional(ctx, node, kProjectionWeights);
@@ -477,10 +473,9 @@ ScratchLayout Layout(const OpData& d) {
   return l;
 }
 
-// Runs `step(sizes, input_offset, output_offset, batch)` over the sequence in
-// TFLite's order: time-major (or one step) processes the whole batch per step;
-// batch-major runs each batch row through the whole sequence (same results, as
-// rows are independent).
+// Runs `step(sizes, input_offset, output_offset, batch)` over the sequence in TFLite's order:
+// time-major (or one step) processes the whole batch per step; batch-major runs each batch row
+// through the whole sequence (same results, as rows are independent).
 template <typename StepFn>
 void RunSequence(const OpData& d, StepFn step) {
   const ref::LstmSizes& s = d.sizes;

@@ -1,14 +1,11 @@
-// Shared Prepare/Eval of TFLite's "full" LSTM kernels:
-// UNIDIRECTIONAL_SEQUENCE_LSTM (a sequence, time- or batch-major) and LSTM (one
-// step). Both use the 24-input layout below (20 inputs in old files: no layer
-// norm); optional tensors are -1. Variants, picked from the input and weight
-// types as TFLite 2.9 does:
+// Shared Prepare/Eval of TFLite's "full" LSTM kernels: UNIDIRECTIONAL_SEQUENCE_LSTM (a sequence,
+// time- or batch-major) and LSTM (one step). Both use the 24-input layout below (20 inputs in old
+// files: no layer norm); optional tensors are -1. Variants, picked from the input and weight types
+// as TFLite 2.9 does:
 //   float    input f32, weights f32
 //   hybrid   input f32, weights int8 (per-tensor), float biases/states
-//   integer  input int8, weights int8, int32 biases, int8 output state, int16
-//   cell state,
-//            5 intermediates (gate matmul scales with layer norm, and the
-//            hidden state's scale)
+//   integer  input int8, weights int8, int32 biases, int8 output state, int16 cell state,
+//            5 intermediates (gate matmul scales with layer norm, and the hidden state's scale)
 #ifndef EDGEOPT_SRC_RUNTIME_KERNELS_LSTM_COMMON_H_
 #define EDGEOPT_SRC_RUNTIME_KERNELS_LSTM_COMMON_H_
 
@@ -68,14 +65,12 @@ struct OpData {
   int max_time = 1;
   ref::LstmSizes sizes;  // n_batch is the whole batch
   int scratch_index = -1;
-  // Hybrid: weight scales and row sums (precomputed; the int8 pointers are
-  // bound in Prepare).
+  // Hybrid: weight scales and row sums (precomputed; the int8 pointers are bound in Prepare).
   ref::HybridLstmWeights hybrid;
   // Integer: multipliers, effective biases and weight pointers.
   ref::IntegerLstmParams integer;
-  // The optimized step (null: the reference step): the present gates'
-  // input and recurrent weights stacked ([first_gate, 4) x n_cell rows) and the projection,
-  // packed for `kernels`.
+  // The optimized step (null: the reference step): the present gates' input and recurrent weights
+  // stacked ([first_gate, 4) x n_cell rows) and the projection, packed for `kernels`.
   const recurrent::Kernels* kernels = nullptr;
   int first_gate = 0;  // 1 under CIFG
   const void* packed_input = nullptr;

@@ -1,7 +1,6 @@
-// LSTM (the single-step op) shares its kernels with
-// UNIDIRECTIONAL_SEQUENCE_LSTM; these tests check the op's own layout ([batch,
-// input] in, [batch, output] out) against TFLite 2.9 and that repeated Invoke
-// calls continue the sequence.
+// LSTM (the single-step op) shares its kernels with UNIDIRECTIONAL_SEQUENCE_LSTM; these tests check
+// the op's own layout ([batch, input] in, [batch, output] out) against TFLite 2.9 and that repeated
+// Invoke calls continue the sequence.
 #include <gtest/gtest.h>
 
 #include <string>
@@ -78,8 +77,8 @@ TEST(Lstm, OptimizedMatchesReference) {
   }
 }
 
-// Three Invoke calls of the LSTM op = one UNIDIRECTIONAL_SEQUENCE_LSTM over
-// three time-major steps with the same weights.
+// Three Invoke calls of the LSTM op = one UNIDIRECTIONAL_SEQUENCE_LSTM over three time-major steps
+// with the same weights.
 TEST(Lstm, RepeatedInvokesContinueTheSequence) {
   for (LstmVariant variant : {LstmVariant::kFloat, LstmVariant::kInteger}) {
     LstmSpec seq;

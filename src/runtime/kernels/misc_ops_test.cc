@@ -1,7 +1,6 @@
-// EXP, LOG, SQRT, RSQRT, SQUARE, ABS, NEG, SIN, COS, FLOOR, CEIL, ROUND,
-// RESIZE_BILINEAR, RESIZE_NEAREST_NEIGHBOR, GATHER, TILE, BROADCAST_TO,
-// ZEROS_LIKE, FILL, DEPTH_TO_SPACE, SPACE_TO_DEPTH, L2_NORMALIZATION: goldens,
-// agreement with tflite-ref, errors.
+// EXP, LOG, SQRT, RSQRT, SQUARE, ABS, NEG, SIN, COS, FLOOR, CEIL, ROUND, RESIZE_BILINEAR,
+// RESIZE_NEAREST_NEIGHBOR, GATHER, TILE, BROADCAST_TO, ZEROS_LIKE, FILL, DEPTH_TO_SPACE,
+// SPACE_TO_DEPTH, L2_NORMALIZATION: goldens, agreement with tflite-ref, errors.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -111,8 +110,7 @@ OptionsFn ResizeOptions(Op op, bool align, bool half) {
 }
 
 TEST(Resize, GoldenBilinearFloat) {
-  // 1x1x2x1 [0, 10] -> width 4: coordinates 0, 0.5, 1, 1.5 (clamped) -> 0, 5,
-  // 10, 10.
+  // 1x1x2x1 [0, 10] -> width 4: coordinates 0, 0.5, 1, 1.5 (clamped) -> 0, 5, 10, 10.
   ModelBuilder m;
   const int x = AddIn(m, F32({1, 1, 2, 1}));
   const int s = AddConst<int32_t>(m, Plain(DType::kInt32, {2}), {1, 4});
@@ -179,8 +177,8 @@ TEST(Gather, GoldenAndAgreement) {
   if (!TfliteRefAvailable()) return;
   ModelBuilder m;
   std::vector<NpyArray> in;
-  // axis 1 of a [2, 5, 3] int8, indices [2, 2] (constant); axis -1 float with
-  // int64 indices; batch_dims 1.
+  // axis 1 of a [2, 5, 3] int8, indices [2, 2] (constant); axis -1 float with int64 indices;
+  // batch_dims 1.
   m.AddOperator(Op::GATHER,
                 {AddIn(m, Q(DType::kInt8, {2, 5, 3}, 0.1f, 0)),
                  AddConst<int32_t>(m, Plain(DType::kInt32, {2, 2}), {4, 0, 1, 1})},

@@ -1,8 +1,6 @@
 // MUL: out = activation(a * b) with numpy broadcasting.
-//  - float32, int32, int64: plain arithmetic (integers wrap) and the fused
-//  activation clamp.
-//  - int8, uint8, int16: out = zp_out + (a - zp_a)(b - zp_b) * (s_a s_b /
-//  s_out) with the
+//  - float32, int32, int64: plain arithmetic (integers wrap) and the fused activation clamp.
+//  - int8, uint8, int16: out = zp_out + (a - zp_a)(b - zp_b) * (s_a s_b / s_out) with the
 //    multiplier applied in fixed point (TFLite's MulElementwise).
 #include <cstdint>
 #include <type_traits>

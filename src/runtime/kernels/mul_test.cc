@@ -1,5 +1,4 @@
-// MUL, DIV, MINIMUM, MAXIMUM, SQUARED_DIFFERENCE: goldens, agreement with
-// tflite-ref, errors.
+// MUL, DIV, MINIMUM, MAXIMUM, SQUARED_DIFFERENCE: goldens, agreement with tflite-ref, errors.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -41,8 +40,8 @@ std::vector<uint8_t> BinaryModel(Op op, const TSpec& a, const TSpec& b, const TS
 }
 
 TEST(MulInt8, Golden) {
-  // a scale 0.5 zp 1: {5, -3} -> {2, -2}; b scale 0.25 zp 0: {8, 6} ->
-  // {2, 1.5}; product {4, -3}; out scale 0.125 zp -10 -> {22, -34}.
+  // a scale 0.5 zp 1: {5, -3} -> {2, -2}; b scale 0.25 zp 0: {8, 6} -> {2, 1.5}; product {4, -3};
+  // out scale 0.125 zp -10 -> {22, -34}.
   auto model = BinaryModel(Op::MUL, Q(DType::kInt8, {2}, 0.5f, 1), Q(DType::kInt8, {2}, 0.25f, 0),
                            Q(DType::kInt8, {2}, 0.125f, -10));
   auto out = RunEdgeopt(model, {MakeArray<int8_t>(DType::kInt8, {2}, {5, -3}),
@@ -132,8 +131,7 @@ const Case kCases[] = {
     {{3, 5}, {3, 5}, {3, 5}},
 };
 
-// One model with every case as an independent node; quantized params vary per
-// case.
+// One model with every case as an independent node; quantized params vary per case.
 void RunAgreement(Op op, DType type, Act act, uint32_t seed, bool same_quant = false,
                   int max_rank = 4) {
   if (!TfliteRefAvailable()) GTEST_SKIP() << "tflite-ref unavailable";
@@ -190,8 +188,8 @@ TEST(DivAgreement, FloatAndUInt8) {
   RunAgreement(Op::DIV, DType::kUInt8, Act::RELU6, 13);
 }
 
-// Every uint8 numerator against every uint8 divisor (zero numerators and zero
-// divisors included), for two sets of quantization parameters.
+// Every uint8 numerator against every uint8 divisor (zero numerators and zero divisors included),
+// for two sets of quantization parameters.
 TEST(DivAgreement, UInt8Exhaustive) {
   if (!TfliteRefAvailable()) GTEST_SKIP() << "tflite-ref unavailable";
   std::vector<uint8_t> all(256);

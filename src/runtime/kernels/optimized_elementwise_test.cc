@@ -1,8 +1,7 @@
 // The element-wise microkernels (quantized ADD/SUB, QUANTIZE, DEQUANTIZE, float ADD/SUB/MUL,
-// RELU/RELU6/RELU_N1_TO_1, MAX_POOL_2D / AVERAGE_POOL_2D) against the
-// reference kernels: element counts around the vector width (16) and the parallel split,
-// same-shape and scalar operands, every ISA level, 1 and 2 threads, and in-place calls of
-// the microkernels. Results must be identical.
+// RELU/RELU6/RELU_N1_TO_1, MAX_POOL_2D / AVERAGE_POOL_2D) against the reference kernels: element
+// counts around the vector width (16) and the parallel split, same-shape and scalar operands, every
+// ISA level, 1 and 2 threads, and in-place calls of the microkernels. Results must be identical.
 #include <gtest/gtest.h>
 
 #include <algorithm>

@@ -1,9 +1,7 @@
 // MAX_POOL_2D, AVERAGE_POOL_2D and L2_POOL_2D on NHWC tensors.
-//  - Windows are clipped to the input; the average divides by the number of
-//  input elements the
+//  - Windows are clipped to the input; the average divides by the number of input elements the
 //    window covers (padding is never averaged in), as TFLite.
-//  - Quantized inputs (int8, uint8, int16) keep their scale and zero point: the
-//  max is taken on
+//  - Quantized inputs (int8, uint8, int16) keep their scale and zero point: the max is taken on
 //    raw values; the average of raw values is rounded half away from zero:
 //    (sum +/- count/2) / count with C++ truncating division.
 //  - The fused activation clamps in the output's domain.
@@ -73,8 +71,8 @@ Status Prepare(Context* ctx, Node* node) {
       data->stride_h, data->stride_w, data->filter_h, data->filter_w);
   EDGEOPT_ENSURE(o->padding() == tflite::Padding::SAME || o->padding() == tflite::Padding::VALID,
                  StatusCode::kInvalidModel, "unknown padding %d", static_cast<int>(o->padding()));
-  // Output size and padding as TFLite computes them, in 64-bit so that hostile
-  // strides or window sizes cannot overflow.
+  // Output size and padding as TFLite computes them, in 64-bit so that hostile strides or window
+  // sizes cannot overflow.
   const bool same = o->padding() == tflite::Padding::SAME;
   auto out_size = [same](int64_t in, int64_t filter, int64_t stride) {
     return same ? (in + stride - 1) / stride : (in + stride - filter) / stride;
@@ -131,8 +129,7 @@ Span Clip(int64_t o, int64_t stride, int64_t pad, int64_t filter, int64_t size) 
   return {origin, std::max<int64_t>(0, -origin), std::min<int64_t>(filter, size - origin)};
 }
 
-// Reduces each clipped window per channel: acc = init, acc op= v, out =
-// finish(acc, count).
+// Reduces each clipped window per channel: acc = init, acc op= v, out = finish(acc, count).
 template <PoolKind kKind, typename T, typename Acc, typename Finish>
 void Pool(const OpData* d, const Tensor* in, Tensor* out, Acc init, Finish finish) {
   const int64_t batches = in->dims[0], in_h = in->dims[1], in_w = in->dims[2];

@@ -1,6 +1,5 @@
-// MAX_POOL_2D, AVERAGE_POOL_2D, L2_POOL_2D, MEAN, SUM, REDUCE_PROD, REDUCE_MAX,
-// REDUCE_MIN, ARG_MAX, ARG_MIN: goldens, agreement with tflite-ref across
-// paddings/strides/axes/scales, errors.
+// MAX_POOL_2D, AVERAGE_POOL_2D, L2_POOL_2D, MEAN, SUM, REDUCE_PROD, REDUCE_MAX, REDUCE_MIN,
+// ARG_MAX, ARG_MIN: goldens, agreement with tflite-ref across paddings/strides/axes/scales, errors.
 #include <gtest/gtest.h>
 
 #include <random>
@@ -24,8 +23,7 @@ OptionsFn PoolOptions(tflite::Padding padding, int sw, int sh, int fw, int fh,
 }
 
 TEST(Pooling, GoldenFloatAndInt8) {
-  // 1x3x3x1 input 1..9, 2x2 window, stride 2, SAME: windows {1,2,4,5} {3,6}
-  // {7,8} {9}.
+  // 1x3x3x1 input 1..9, 2x2 window, stride 2, SAME: windows {1,2,4,5} {3,6} {7,8} {9}.
   std::vector<float> x = {1, 2, 3, 4, 5, 6, 7, 8, 9};
   for (Op op : {Op::MAX_POOL_2D, Op::AVERAGE_POOL_2D}) {
     ModelBuilder m;
@@ -40,8 +38,7 @@ TEST(Pooling, GoldenFloatAndInt8) {
       EXPECT_EQ(ToVector<float>((*out)[0]), (std::vector<float>{3, 4.5f, 7.5f, 9}));
     }
   }
-  // int8 average rounds half away from zero: {-3, -2} -> -2.5 -> -3; {3, 2}
-  // -> 3.
+  // int8 average rounds half away from zero: {-3, -2} -> -2.5 -> -3; {3, 2} -> 3.
   ModelBuilder m;
   const int in = AddIn(m, Q(DType::kInt8, {1, 1, 4, 1}, 0.1f, 0));
   m.AddOperator(Op::AVERAGE_POOL_2D, {in}, {AddOut(m, Q(DType::kInt8, {1, 1, 2, 1}, 0.1f, 0))},
@@ -249,8 +246,7 @@ TEST(ReduceAgreement, MaxMinProd) {
   ReduceAgreement(Op::REDUCE_PROD, DType::kFloat32, false, 14);
 }
 
-// Out-of-range quantized sums: the rescaled path and the same-parameter (raw)
-// path.
+// Out-of-range quantized sums: the rescaled path and the same-parameter (raw) path.
 TEST(ReduceAgreement, SumOverflow) {
   if (!TfliteRefAvailable()) GTEST_SKIP() << "tflite-ref unavailable";
   ModelBuilder m;

@@ -67,8 +67,8 @@ Status QuantizePrepare(Context* ctx, Node* node) {
   Tensor *in, *out;
   EDGEOPT_RETURN_IF_ERROR(GetInputChecked(ctx, node, 0, &in));
   EDGEOPT_RETURN_IF_ERROR(GetOutputChecked(ctx, node, 0, &out));
-  // int32 outputs (requantized int16, as the int16 SVDF pipelines of TFLite
-  // use) besides the 8/16-bit ones.
+  // int32 outputs (requantized int16, as the int16 SVDF pipelines of TFLite use) besides the
+  // 8/16-bit ones.
   EDGEOPT_ENSURE(
       IsQuantType(out->type) || (out->type == DType::kInt32 && in->type != DType::kFloat32),
       StatusCode::kUnsupported,
@@ -317,8 +317,7 @@ To FloatToInt(float x) {
   return static_cast<To>(static_cast<int32_t>(x));
 }
 
-// Bool tensors are read and written as bytes (0 / 1) to avoid loading invalid
-// bools.
+// Bool tensors are read and written as bytes (0 / 1) to avoid loading invalid bools.
 template <typename From, typename To>
 void CastLoop(const From* in, int64_t n, bool from_bool, bool to_bool, To* out) {
   for (int64_t i = 0; i < n; ++i) {

@@ -1,5 +1,5 @@
-// QUANTIZE, DEQUANTIZE, CAST: goldens (ties, saturation, per-channel, float16
-// folding), agreement with tflite-ref, errors.
+// QUANTIZE, DEQUANTIZE, CAST: goldens (ties, saturation, per-channel, float16 folding), agreement
+// with tflite-ref, errors.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -23,8 +23,7 @@ std::vector<uint8_t> UnaryModel(Op op, const TSpec& in, const TSpec& out, Option
 }
 
 TEST(Quantize, GoldenTiesAndSaturation) {
-  // scale 0.5, zp -1: 0.25 -> round(0.5) = 1 -> 0; -0.25 -> -1 -> -2; 100 ->
-  // 199 -> 127.
+  // scale 0.5, zp -1: 0.25 -> round(0.5) = 1 -> 0; -0.25 -> -1 -> -2; 100 -> 199 -> 127.
   auto model = UnaryModel(Op::QUANTIZE, F32({4}), Q(DType::kInt8, {4}, 0.5f, -1));
   auto out = RunEdgeopt(model, {MakeArray<float>(DType::kFloat32, {4}, {0.25f, -0.25f, 100, -1})});
   ASSERT_TRUE(out.ok()) << out.status().message();
@@ -128,8 +127,7 @@ TEST(Quantize, AgreementRequantize) {
   ExpectAgreesWithRef(m.Build(), RandomInputs(ins, 8), ExactInts(), "QUANTIZE requantize x8");
 }
 
-// TFLite 2.9 refuses int8 -> int16 requantization; edgeopt supports it with the
-// same math.
+// TFLite 2.9 refuses int8 -> int16 requantization; edgeopt supports it with the same math.
 TEST(Quantize, GoldenInt8ToInt16) {
   auto model = UnaryModel(Op::QUANTIZE, Q(DType::kInt8, {3}, 0.02f, 1),
                           Q(DType::kInt16, {3}, 1.0f / 4096, 0));

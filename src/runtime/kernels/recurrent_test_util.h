@@ -1,6 +1,5 @@
-// Test helpers shared by the recurrent kernels' tests: rebuild one operator of
-// a corpus .tflite file as a single-op model, and run a model through several
-// Invoke calls of one interpreter.
+// Test helpers shared by the recurrent kernels' tests: rebuild one operator of a corpus .tflite
+// file as a single-op model, and run a model through several Invoke calls of one interpreter.
 #ifndef EDGEOPT_SRC_RUNTIME_KERNELS_RECURRENT_TEST_UTIL_H_
 #define EDGEOPT_SRC_RUNTIME_KERNELS_RECURRENT_TEST_UTIL_H_
 
@@ -37,11 +36,10 @@ inline void QuantOf(const tflite::Tensor* t, std::vector<float>* scales, std::ve
 
 }  // namespace detail
 
-// Rebuilds operator `op_index` of subgraph 0 as a single-op model: constants
-// keep their data, variable tensors stay variables, other inputs become graph
-// inputs and the outputs graph outputs. `input_shapes` / `output_shapes` (when
-// non-empty) replace the graph inputs' and outputs' shapes in order, e.g. to
-// lengthen a sequence. Test code: the file is trusted.
+// Rebuilds operator `op_index` of subgraph 0 as a single-op model: constants keep their data,
+// variable tensors stay variables, other inputs become graph inputs and the outputs graph outputs.
+// `input_shapes` / `output_shapes` (when non-empty) replace the graph inputs' and outputs' shapes
+// in order, e.g. to lengthen a sequence. Test code: the file is trusted.
 inline std::vector<uint8_t> ExtractOperator(
     const std::vector<uint8_t>& file, int op_index, OptionsFn options,
     const std::vector<std::vector<int32_t>>& input_shapes = {},
@@ -103,8 +101,7 @@ inline std::vector<uint8_t> ExtractOperator(
   return b.Build();
 }
 
-// Index of the first operator `op` in subgraph 0 at or after `start`, -1 if
-// none.
+// Index of the first operator `op` in subgraph 0 at or after `start`, -1 if none.
 inline int FindOperator(const std::vector<uint8_t>& file, tflite::BuiltinOperator op,
                         int start = 0) {
   const tflite::Model* model = tflite::GetModel(file.data());
@@ -117,9 +114,9 @@ inline int FindOperator(const std::vector<uint8_t>& file, tflite::BuiltinOperato
   return -1;
 }
 
-// Runs a one-input, one-output model through several Invoke calls of the same
-// interpreter (the variable tensors persist in between); `reset_before` lists
-// the calls preceded by ResetVariables().
+// Runs a one-input, one-output model through several Invoke calls of the same interpreter (the
+// variable tensors persist in between); `reset_before` lists the calls preceded by
+// ResetVariables().
 inline StatusOr<std::vector<NpyArray>> RunInvokes(const std::vector<uint8_t>& model,
                                                   const std::vector<NpyArray>& inputs,
                                                   const std::vector<int>& reset_before = {}) {

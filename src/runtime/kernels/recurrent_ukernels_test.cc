@@ -187,9 +187,9 @@ TEST(RecurrentUkernels, TimeDotsMatchDirectSums) {
   }
 }
 
-// Every kernel set's half tables (the vector ones compute gemmlowp's fixed-point steps on 8 or
-// 16 lanes), exactly the reference's for every input; the buffer is exactly
-// kActivationHalfSize long, so a store past it shows under ASan.
+// Every kernel set's half tables (the vector ones compute gemmlowp's fixed-point steps on 8 or 16
+// lanes), exactly the reference's for every input; the buffer is exactly kActivationHalfSize long,
+// so a store past it shows under ASan.
 TEST(RecurrentUkernels, HalfTablesOfEveryKernelSetAreTheReference) {
   std::vector<int16_t> x(32769), want(32769);
   for (int i = 0; i < 32768; ++i) x[i] = static_cast<int16_t>(i);

@@ -1,5 +1,5 @@
-// Checks shared by the recurrent kernels (LSTM, SVDF, RNN): state tensors,
-// per-tensor scales, sizes. Prepare-time only.
+// Checks shared by the recurrent kernels (LSTM, SVDF, RNN): state tensors, per-tensor scales,
+// sizes. Prepare-time only.
 #ifndef EDGEOPT_SRC_RUNTIME_KERNELS_RECURRENT_UTIL_H_
 #define EDGEOPT_SRC_RUNTIME_KERNELS_RECURRENT_UTIL_H_
 
@@ -16,9 +16,8 @@ namespace rt {
 // Largest element count the recurrent kernels index with `int` arithmetic.
 constexpr int64_t kMaxRecurrentElements = int64_t{1} << 28;
 
-// A state tensor the kernel writes: it must be a variable tensor in persistent
-// memory (writing a constant would fault on the read-only mapping), of the
-// given type and element count.
+// A state tensor the kernel writes: it must be a variable tensor in persistent memory (writing a
+// constant would fault on the read-only mapping), of the given type and element count.
 inline Status CheckStateTensor(const Tensor* t, DType type, int64_t elements, const char* what) {
   EDGEOPT_ENSURE(t != nullptr, StatusCode::kInvalidModel, "%s is missing", what);
   EDGEOPT_ENSURE(t->is_variable && t->allocation == Allocation::kPersistent && t->data != nullptr,
@@ -36,8 +35,7 @@ inline Status CheckStateTensor(const Tensor* t, DType type, int64_t elements, co
   return Status::Ok();
 }
 
-// The per-tensor scale of a quantized tensor; per-channel and missing scales
-// are refused.
+// The per-tensor scale of a quantized tensor; per-channel and missing scales are refused.
 inline Status PerTensorScale(const Tensor* t, const char* what, float* scale) {
   EDGEOPT_ENSURE(t->quant.IsQuantized(), StatusCode::kInvalidModel,
                  "%s (%s) has no quantization parameters", what, t->name);
@@ -53,8 +51,7 @@ inline Status PerTensorScale(const Tensor* t, const char* what, float* scale) {
   return Status::Ok();
 }
 
-// A weight the kernel precomputes from at Prepare time (row sums, effective
-// biases).
+// A weight the kernel precomputes from at Prepare time (row sums, effective biases).
 inline Status CheckConstant(const Tensor* t, const char* what) {
   EDGEOPT_ENSURE(t->IsConstant() && t->data != nullptr, StatusCode::kUnsupported,
                  "%s (%s) must be a constant tensor for quantized recurrent kernels", what,

@@ -1,16 +1,11 @@
-// Reductions over constant axes: MEAN, SUM, REDUCE_PROD, REDUCE_MAX,
-// REDUCE_MIN, and ARG_MAX / ARG_MIN. Quantized MEAN/SUM follow the paths of
-// TFLite 2.9's x86 build:
-//  - MEAN int8/int16, 4-d input, keep_dims, axes {1, 2}: sum of (q - zp_in),
-//  fixed-point
+// Reductions over constant axes: MEAN, SUM, REDUCE_PROD, REDUCE_MAX, REDUCE_MIN, and
+// ARG_MAX / ARG_MIN. Quantized MEAN/SUM follow the paths of TFLite 2.9's x86 build:
+//  - MEAN int8/int16, 4-d input, keep_dims, axes {1, 2}: sum of (q - zp_in), fixed-point
 //    rescale by s_in / s_out, rounded division by the count, + zp_out;
-//  - MEAN uint8, same case: the float-derived bias and multiplier of TFLite's
-//  Mean<uint8>;
-//  - otherwise equal input/output parameters: integer mean of raw values
-//  (truncating);
+//  - MEAN uint8, same case: the float-derived bias and multiplier of TFLite's Mean<uint8>;
+//  - otherwise equal input/output parameters: integer mean of raw values (truncating);
 //  - otherwise: float rescale of the integer sum (TFLite's QuantizedMeanOrSum).
-//  - SUM 8-bit with different parameters: QuantizedMeanOrSum; with equal
-//  parameters, the raw
+//  - SUM 8-bit with different parameters: QuantizedMeanOrSum; with equal parameters, the raw
 //    values are summed in the element type (wrapping), as TFLite.
 #include <cmath>
 #include <cstdint>
@@ -184,8 +179,7 @@ void ReduceMinMax(const OpData* d, const Tensor* in, Tensor* out, bool is_max) {
   }
 }
 
-// Sum / product in T (integers wrap, as the element-type arithmetic of TFLite's
-// reducers).
+// Sum / product in T (integers wrap, as the element-type arithmetic of TFLite's reducers).
 template <typename T>
 T WrapAdd(T a, T b) {
   if constexpr (std::is_integral<T>::value) {

@@ -1,13 +1,10 @@
-// RESIZE_BILINEAR and RESIZE_NEAREST_NEIGHBOR on NHWC tensors, with
-// align_corners and half_pixel_centers, following TFLite 2.9's x86 kernels:
+// RESIZE_BILINEAR and RESIZE_NEAREST_NEIGHBOR on NHWC tensors, with align_corners and
+// half_pixel_centers, following TFLite 2.9's x86 kernels:
 //  - bilinear float32: float source coordinates and weights;
-//  - bilinear uint8: the same float weights, summed as TFLite's optimized
-//  small-channel kernel
+//  - bilinear uint8: the same float weights, summed as TFLite's optimized small-channel kernel
 //    and truncated after +0.5;
-//  - bilinear int8/int16: 10-bit fixed-point coordinates, 20-bit weights,
-//  rounded division;
-//  - nearest: floor (or round with align_corners) of the scaled coordinate;
-//  without either flag
+//  - bilinear int8/int16: 10-bit fixed-point coordinates, 20-bit weights, rounded division;
+//  - nearest: floor (or round with align_corners) of the scaled coordinate; without either flag
 //    the 16.16 fixed-point scale of TFLite's optimized kernel.
 #include <cmath>
 #include <cstdint>
@@ -109,8 +106,7 @@ void BilinearFloatWeights(const OpData* d, const Tensor* in, Tensor* out) {
         T* dst = o + ((static_cast<int64_t>(b) * oh + y) * ow + x) * depth;
         const float dy = fy - y0, dx = fx - x0;
         if (integer) {
-          // TFLite's optimized uint8 kernel: precomputed weights, summed in
-          // this order.
+          // TFLite's optimized uint8 kernel: precomputed weights, summed in this order.
           const float w00 = (1 - dy) * (1 - dx), w01 = (1 - dy) * dx;
           const float w10 = dy * (1 - dx), w11 = dy * dx;
           for (int c = 0; c < depth; ++c) {

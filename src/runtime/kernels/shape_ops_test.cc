@@ -1,6 +1,6 @@
-// RESHAPE, SQUEEZE, EXPAND_DIMS, SHAPE, CONCATENATION, SPLIT, SPLIT_V, PACK,
-// UNPACK, TRANSPOSE, PAD, PADV2, SLICE, STRIDED_SLICE: goldens, agreement with
-// tflite-ref (values, shapes and dtypes), and error cases.
+// RESHAPE, SQUEEZE, EXPAND_DIMS, SHAPE, CONCATENATION, SPLIT, SPLIT_V, PACK, UNPACK, TRANSPOSE,
+// PAD, PADV2, SLICE, STRIDED_SLICE: goldens, agreement with tflite-ref (values, shapes and dtypes),
+// and error cases.
 #include <gtest/gtest.h>
 
 #include <cstring>
@@ -71,8 +71,7 @@ TEST(Reshape, Errors) {
   ExpectPrepareError(ReshapeWithTensor({0, 3}, {-1, 0}, {0, 0}), "cannot infer");
 }
 
-// SHAPE's output is a constant at prepare time, so RESHAPE can take its shape
-// from it.
+// SHAPE's output is a constant at prepare time, so RESHAPE can take its shape from it.
 TEST(Shape, FeedsReshapeAtPrepareTime) {
   ModelBuilder m;
   const int x = AddIn(m, F32({2, 3, 4}));
@@ -95,9 +94,8 @@ TEST(Shape, FeedsReshapeAtPrepareTime) {
   if (TfliteRefAvailable()) ExpectAgreesWithRef(model, in, ExactInts(), "SHAPE->RESHAPE");
 }
 
-// The converter's Flatten-with-dynamic-batch pattern: SHAPE -> STRIDED_SLICE
-// (batch) -> PACK with -1 -> RESHAPE. Everything before RESHAPE folds at
-// prepare time.
+// The converter's Flatten-with-dynamic-batch pattern: SHAPE -> STRIDED_SLICE (batch) -> PACK with
+// -1 -> RESHAPE. Everything before RESHAPE folds at prepare time.
 TEST(Shape, FlattenChainFoldsAtPrepare) {
   ModelBuilder m;
   const int x = AddIn(m, F32({2, 3, 4}));
@@ -190,8 +188,7 @@ TEST(Concatenation, GoldenFloat) {
 }
 
 TEST(Concatenation, GoldenInt8Requantized) {
-  // Input 1 (scale 0.5, zp 2) is requantized to the output (scale 0.25, zp -1):
-  // q -> 2(q-2)-1.
+  // Input 1 (scale 0.5, zp 2) is requantized to the output (scale 0.25, zp -1): q -> 2(q-2)-1.
   ModelBuilder m;
   const int x = AddIn(m, Q(DType::kInt8, {2}, 0.25f, -1));
   const int y = AddIn(m, Q(DType::kInt8, {3}, 0.5f, 2));
@@ -585,9 +582,8 @@ int AddStridedSlice(ModelBuilder& m, const SS& c, int x, DType type) {
   const int b = AddConst<int32_t>(m, Plain(DType::kInt32, {n}), c.begin);
   const int e = AddConst<int32_t>(m, Plain(DType::kInt32, {n}), c.end);
   const int s = AddConst<int32_t>(m, Plain(DType::kInt32, {n}), c.strides);
-  // The output shape is what TFLite computes; the builder needs some shape: use
-  // [-1]-free placeholder dims that the runtime replaces (both runtimes resize
-  // the output).
+  // The output shape is what TFLite computes; the builder needs some shape: use [-1]-free
+  // placeholder dims that the runtime replaces (both runtimes resize the output).
   const int y = m.AddOutput(type, {1});
   m.AddOperator(Op::STRIDED_SLICE, {x, b, e, s}, {y}, [c](fb::FlatBufferBuilder& bb) {
     return MakeOptions(
@@ -622,8 +618,7 @@ TEST(StridedSlice, GoldenMasks) {
   EXPECT_EQ(ToVector<float>((*out)[3]), (std::vector<float>{3, 7, 11}));
 }
 
-// Random begin/end/strides/begin_mask/end_mask/shrink_mask, checked against
-// TFLite.
+// Random begin/end/strides/begin_mask/end_mask/shrink_mask, checked against TFLite.
 TEST(StridedSlice, AgreementRandomized) {
   if (!TfliteRefAvailable()) GTEST_SKIP() << "tflite-ref unavailable";
   std::mt19937 rng(7);

@@ -1,8 +1,7 @@
-// SLICE and STRIDED_SLICE. STRIDED_SLICE follows TensorFlow's full semantics:
-// begin/end masks, one ellipsis, new axes, shrunk axes (index checked to be in
-// range), negative strides, and the `offset` flag (end relative to begin).
-// Start/stop clamping matches TFLite's StartForAxis / StopForAxis. Every index
-// is resolved and validated in Prepare; Eval is one strided copy.
+// SLICE and STRIDED_SLICE. STRIDED_SLICE follows TensorFlow's full semantics: begin/end masks, one
+// ellipsis, new axes, shrunk axes (index checked to be in range), negative strides, and the
+// `offset` flag (end relative to begin). Start/stop clamping matches TFLite's StartForAxis /
+// StopForAxis. Every index is resolved and validated in Prepare; Eval is one strided copy.
 #include <cstring>
 #include <limits>
 
@@ -103,9 +102,8 @@ Status StridedSlicePrepare(Context* ctx, Node* node) {
   EDGEOPT_ENSURE((ellipsis_mask & (ellipsis_mask - 1)) == 0, StatusCode::kInvalidModel,
                  "ellipsis_mask 0x%x has more than one ellipsis", ellipsis_mask);
 
-  // Sparse spec (the given entries, plus an implicit trailing ellipsis) -> one
-  // entry per input dimension, remembering where new axes and shrunk axes go in
-  // the output.
+  // Sparse spec (the given entries, plus an implicit trailing ellipsis) -> one entry per input
+  // dimension, remembering where new axes and shrunk axes go in the output.
   const int rank = in->dims.size;
   int sparse_n = nb;
   bool has_ellipsis = ellipsis_mask != 0;

@@ -1,15 +1,11 @@
 // SOFTMAX and LOG_SOFTMAX over the last dimension.
 //  - float32: max-subtracted exp, with beta (SOFTMAX).
-//  - SOFTMAX int8/uint8 input (int8/uint8/int16 output): TFLite's x86 kernel: a
-//  256-entry float
-//    table of exp(-s*beta*k), row sums in float, probabilities scaled by 1 /
-//    (sum * s_out) and rounded (uint8 output: +0.5 and truncate, as TFLite on
-//    x86).
-//  - SOFTMAX int16 (zero points 0): TFLite's two 513-entry int16 tables (exp on
-//  [-10, 0] and
+//  - SOFTMAX int8/uint8 input (int8/uint8/int16 output): TFLite's x86 kernel: a 256-entry float
+//    table of exp(-s*beta*k), row sums in float, probabilities scaled by 1 / (sum * s_out) and
+//    rounded (uint8 output: +0.5 and truncate, as TFLite on x86).
+//  - SOFTMAX int16 (zero points 0): TFLite's two 513-entry int16 tables (exp on [-10, 0] and
 //    1/(1+x) on [0, 1]) with linear interpolation.
-//  - LOG_SOFTMAX int8/uint8 (output scale 16/256, zero point 127 / 255): the
-//  same exp table, the
+//  - LOG_SOFTMAX int8/uint8 (output scale 16/256, zero point 127 / 255): the same exp table, the
 //    log of the float sum, rounded half to even.
 #include <cmath>
 #include <cstdint>
@@ -37,8 +33,8 @@ struct OpData {
   F32SoftmaxOp* f32_fast = nullptr;  // microkernels (activation_op.h)
 };
 
-// TFLite's int16 LUT generation: samples of func on [min, max] in Q0.15, each
-// corrected by half the interpolation error at the interval midpoint.
+// TFLite's int16 LUT generation: samples of func on [min, max] in Q0.15, each corrected by half the
+// interpolation error at the interval midpoint.
 template <typename F>
 void GenerateInt16Lut(F func, double min, double max, int16_t* table, int num) {
   const double step = (max - min) / (num - 1);
@@ -56,8 +52,7 @@ void GenerateInt16Lut(F func, double min, double max, int16_t* table, int num) {
       static_cast<int16_t>(std::min(std::max(std::round(func(max) * 32768.0), -32768.0), 32767.0));
 }
 
-// Linear interpolation in a 513-entry table indexed by the top 9 bits of a
-// Q0.15 value.
+// Linear interpolation in a 513-entry table indexed by the top 9 bits of a Q0.15 value.
 int16_t Int16TableLookup(int16_t value, const int16_t* lut) {
   const uint16_t index = static_cast<uint16_t>(256 + (value >> 7));
   const int16_t offset = static_cast<int16_t>(value & 0x7f);

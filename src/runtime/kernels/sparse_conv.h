@@ -6,13 +6,12 @@
 // m = oy * Wp + ox, and tap (c, ky, kx) of every lane reads x at the tap's offset
 // c * Hp * Wp + ky * dh * Wp + kx * dw plus m. So each stored weight is one broadcast FMA over
 // consecutive lanes, loaded straight from the input, with no im2col and no gathers; the Wp - out_w
-// lanes per row past the output's width are computed and dropped. When it costs less than
-// loads across cache lines, Wp is rounded up to whole vectors and the input is copied once per
+// lanes per row past the output's width are computed and dropped. When it costs less than loads
+// across cache lines, Wp is rounded up to whole vectors and the input is copied once per
 // misalignment kx * dw modulo the vector width (at most 3), shifted by it, so that every load is
 // aligned.
-// Tiles of lanes x output
-// channels are then written back channel-last (NHWC). The input channels are summed in chunks
-// whose input rows under a tile fit in L1 (each output channel re-reads them).
+// Tiles of lanes x output channels are then written back channel-last (NHWC). The input channels
+// are summed in chunks whose input rows under a tile fit in L1 (each output channel re-reads them).
 //
 // The decision: the kernel's work is (stored taps) x (lanes), the dense kernel's is
 // (all taps) x (output pixels); the sparse kernel is chosen when their ratio is under the

@@ -1,12 +1,10 @@
-// SVDF with TensorFlow Lite 2.9's semantics: float, hybrid (int8 weights, float
-// input/state, symmetric or asymmetric input quantization) and integer (int8
-// input/output, int16 state, int16 weights_time). The state (input 4) persists
-// across Invoke calls.
+// SVDF with TensorFlow Lite 2.9's semantics: float, hybrid (int8 weights, float input/state,
+// symmetric or asymmetric input quantization) and integer (int8 input/output, int16 state, int16
+// weights_time). The state (input 4) persists across Invoke calls.
 //
 // An int8 state with int8 weights_time (TFLite Micro's 8-bit variant, e.g.
-// keyword_scrambled_8bit.tflite) is computed as TFLite Micro does, with the
-// state's zero point; TFLite 2.9 itself reads such a state as int16 (out of
-// bounds).
+// keyword_scrambled_8bit.tflite) is computed as TFLite Micro does, with the state's zero point;
+// TFLite 2.9 itself reads such a state as int16 (out of bounds).
 #include "src/runtime/kernels/reference/svdf.h"
 
 #include <algorithm>

@@ -41,10 +41,9 @@ struct SvdfSpec {
   DType weights_time_type = DType::kFloat32;  // kFloat32: the variant's type
 };
 
-// Builds a model with `steps` SVDF nodes that share one set of weights and one
-// state tensor: node k reads graph input k and writes graph output k, so one
-// Invoke runs `steps` time steps (which tflite-ref, one Invoke per run, can
-// then check).
+// Builds a model with `steps` SVDF nodes that share one set of weights and one state tensor: node k
+// reads graph input k and writes graph output k, so one Invoke runs `steps` time steps (which
+// tflite-ref, one Invoke per run, can then check).
 class SvdfModelMaker {
  public:
   explicit SvdfModelMaker(const SvdfSpec& s) : s_(s), rng_(s.seed) {}
@@ -187,8 +186,7 @@ void ExpectMatchesTflite(const SvdfSpec& spec, const Tolerance& tol) {
 
 std::vector<uint8_t> GoldenFloatModel(int rank, const std::vector<float>& bias,
                                       tflite::ActivationFunctionType act) {
-  // 1 batch, 2 inputs, 2 filters, memory 2; weights_time rows are [older,
-  // newer].
+  // 1 batch, 2 inputs, 2 filters, memory 2; weights_time rows are [older, newer].
   ModelBuilder m;
   const int x = m.AddInput(DType::kFloat32, {1, 2});
   const int wf = m.AddConstant(DType::kFloat32, {2, 2}, std::vector<float>{1, 2, 0.5f, -1});
@@ -212,17 +210,16 @@ std::vector<NpyArray> GoldenInputs() {
 }
 
 TEST(Svdf, GoldenFloat) {
-  // Features per step: [3, -0.5], [0, 2], [2, -1]. Memories (older, newer) of
-  // filter 0: (0,3), (3,0), (0,2); filter 1: (0,-0.5), (-0.5,2), (2,-1). Time
-  // weights (0.5, 1), (2, -1): filter outputs [3, 0.5], [1.5, -3], [2, 5].
+  // Features per step: [3, -0.5], [0, 2], [2, -1]. Memories (older, newer) of filter 0: (0,3),
+  // (3,0), (0,2); filter 1: (0,-0.5), (-0.5,2), (2,-1). Time weights (0.5, 1), (2, -1): filter
+  // outputs [3, 0.5], [1.5, -3], [2, 5].
   auto out =
       RunInvokes(GoldenFloatModel(1, {}, tflite::ActivationFunctionType::NONE), GoldenInputs());
   ASSERT_TRUE(out.ok()) << out.status().message();
   EXPECT_EQ(ToVector<float>((*out)[0]), (std::vector<float>{3, 0.5f}));
   EXPECT_EQ(ToVector<float>((*out)[1]), (std::vector<float>{1.5f, -3}));
   EXPECT_EQ(ToVector<float>((*out)[2]), (std::vector<float>{2, 5}));
-  // Rank 2: one unit summing both filters, + bias 0.25, RELU: 3.75, relu(-1.25)
-  // = 0, 7.25.
+  // Rank 2: one unit summing both filters, + bias 0.25, RELU: 3.75, relu(-1.25) = 0, 7.25.
   out = RunInvokes(GoldenFloatModel(2, {0.25f}, tflite::ActivationFunctionType::RELU),
                    GoldenInputs());
   ASSERT_TRUE(out.ok()) << out.status().message();
@@ -231,13 +228,11 @@ TEST(Svdf, GoldenFloat) {
   EXPECT_EQ(ToVector<float>((*out)[2]), (std::vector<float>{7.25f}));
 }
 
-// The int8-state variant (TFLite Micro semantics): the state holds zero point +
-// feature.
+// The int8-state variant (TFLite Micro semantics): the state holds zero point + feature.
 TEST(Svdf, GoldenInt8State) {
-  // 1 input, 1 filter (weight 2), memory 2 (time weights 1, 1), all scales 1,
-  // state zero point 3 (the state starts at 3 = real 0), RELU. Features: 10,
-  // -8, 200 -> stored 13, -5, 127 (clamped: real 124). Outputs: 10, 10 - 8 = 2,
-  // -8 + 124 = 116.
+  // 1 input, 1 filter (weight 2), memory 2 (time weights 1, 1), all scales 1, state zero point 3
+  // (the state starts at 3 = real 0), RELU. Features: 10, -8, 200 -> stored 13, -5, 127 (clamped:
+  // real 124). Outputs: 10, 10 - 8 = 2, -8 + 124 = 116.
   ModelBuilder m;
   const int x = m.AddInput(DType::kInt8, {1, 1}, {1.0f}, {0});
   const int wf = m.AddConstant(DType::kInt8, {1, 1}, std::vector<int8_t>{2}, {1.0f}, {0});
@@ -260,8 +255,7 @@ TEST(Svdf, GoldenInt8State) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Against TFLite 2.9 (several time steps per Invoke through nodes sharing the
-// state).
+// Against TFLite 2.9 (several time steps per Invoke through nodes sharing the state).
 
 TEST(Svdf, FloatMatchesTflite) {
   if (!TfliteRefAvailable()) GTEST_SKIP() << "tflite-ref unavailable";
@@ -309,8 +303,8 @@ TEST(Svdf, IntegerMatchesTflite) {
   ExpectMatchesTflite(s, kIntegerTolerance);
 }
 
-// Rebuilds SVDF node `op` of a corpus file as `steps` chained nodes sharing its
-// weights and state (graph input/output k = time step k).
+// Rebuilds SVDF node `op` of a corpus file as `steps` chained nodes sharing its weights and state
+// (graph input/output k = time step k).
 std::vector<uint8_t> ChainCorpusSvdf(const std::vector<uint8_t>& file, int op, int steps) {
   const tflite::Model* model = tflite::GetModel(file.data());
   const tflite::SubGraph* sg = model->subgraphs()->Get(0);
@@ -377,11 +371,10 @@ std::vector<NpyArray> ChainInputs(const std::vector<uint8_t>& model, uint32_t se
 
 constexpr int kCorpusSteps = 6;
 
-// The seven SVDFs of keyword_scrambled.tflite (int8, int16 state), six steps
-// each.
-// The optimized integer SVDF (packed feature products) against the reference at every ISA
-// level: column counts 1, odd and even, filter counts around the 16-row blocks, input zero
-// points at the int8 ends.
+// The seven SVDFs of keyword_scrambled.tflite (int8, int16 state), six steps each.
+// The optimized integer SVDF (packed feature products) against the reference at every ISA level:
+// column counts 1, odd and even, filter counts around the 16-row blocks, input zero points at the
+// int8 ends.
 TEST(Svdf, OptimizedMatchesReference) {
   const int shapes[][5] = {
       // n_input, n_filter, rank, n_memory, n_batch
@@ -434,10 +427,9 @@ TEST(Svdf, CorpusSvdfsMatchTflite) {
   EXPECT_EQ(checked, 7);
 }
 
-// keyword_scrambled_8bit.tflite has int8 states, which TFLite 2.9 reads out of
-// bounds. Ours follows TFLite Micro; checked against a direct evaluation of the
-// quantized definition (the state holds round(feature / scale) + zero point,
-// outputs round(sum / output scale) + zp).
+// keyword_scrambled_8bit.tflite has int8 states, which TFLite 2.9 reads out of bounds. Ours follows
+// TFLite Micro; checked against a direct evaluation of the quantized definition (the state holds
+// round(feature / scale) + zero point, outputs round(sum / output scale) + zp).
 TEST(Svdf, Corpus8BitStateMatchesQuantizedDefinition) {
   auto bytes = ReadFileBytes(CorpusPath("zoo/keyword_scrambled_8bit.tflite"));
   if (!bytes.ok()) GTEST_SKIP() << "corpus unavailable: " << bytes.status().message();
@@ -500,8 +492,7 @@ TEST(Svdf, Corpus8BitStateMatchesQuantizedDefinition) {
     ++checked;
   }
   EXPECT_EQ(checked, 7);
-  // Only the fixed-point multipliers' rounding differs from the double
-  // evaluation.
+  // Only the fixed-point multipliers' rounding differs from the double evaluation.
   EXPECT_LE(worst, 1) << differing << " of " << total << " outputs differ";
 }
 

@@ -1,12 +1,10 @@
-// TRANSPOSE_CONV: inputs (output_shape int32[4], filter [out_c, h, w, in_c],
-// input, optional bias). float32; int8 (per-channel or per-tensor weights);
-// legacy uint8; int16 activations with int8 weights (16x8). The output shape
-// must be a constant (edgeopt has no dynamic shapes).
+// TRANSPOSE_CONV: inputs (output_shape int32[4], filter [out_c, h, w, in_c], input, optional bias).
+// float32; int8 (per-channel or per-tensor weights); legacy uint8; int16 activations with int8
+// weights (16x8). The output shape must be a constant (edgeopt has no dynamic shapes).
 //
-// Padding is TFLite's: computed as for a CONV_2D from the output size to the
-// input size. Rounding: TFLite 2.9 requantizes the int32 col2im sums with the
-// reference MultiplyByQuantizedMultiplier (ref::Rounding::kDouble); 16x8 uses
-// the int64 variant.
+// Padding is TFLite's: computed as for a CONV_2D from the output size to the input size. Rounding:
+// TFLite 2.9 requantizes the int32 col2im sums with the reference MultiplyByQuantizedMultiplier
+// (ref::Rounding::kDouble); 16x8 uses the int64 variant.
 #include "src/runtime/kernels/reference/transpose_conv.h"
 
 #include <new>
@@ -156,9 +154,8 @@ Status Prepare(Context* ctx, Node* node) {
   ref::OutputStage& stage = data->stage;
   stage.output_zero_point = output->quant.zero_point;
   QuantizedActivationRange(activation, output, &stage.act_min, &stage.act_max);
-  // 16x8: int64 accumulators and multiplier only with an int64 bias. Without a
-  // bias TFLite 2.9 takes its int32 path (measured: the 32-bit double
-  // rounding), and so do we.
+  // 16x8: int64 accumulators and multiplier only with an int64 bias. Without a bias TFLite 2.9
+  // takes its int32 path (measured: the 32-bit double rounding), and so do we.
   const bool int64_path = int16 && bias != nullptr && bias->type == DType::kInt64;
   stage.rounding = int64_path ? ref::Rounding::kInt64 : ref::Rounding::kDouble;
   int32_t *multipliers = nullptr, *shifts = nullptr;

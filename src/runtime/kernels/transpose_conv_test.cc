@@ -35,15 +35,14 @@ TEST(TransposeConvFloat, GoldenStride2ScattersBlocks) {
 }
 
 TEST(TransposeConvFloat, GoldenStride1Overlaps) {
-  // Ones filter, stride 1: out(y, x) sums the inputs (iy, ix) with iy in {y-1,
-  // y}, ix in {x-1, x}.
+  // Ones filter, stride 1: out(y, x) sums the inputs (iy, ix) with iy in {y-1, y}, ix in {x-1, x}.
   EXPECT_EQ(RunFloatTransposeConv({1, 1, 1, 1}, 1, Padding::VALID, 3, 3),
             (std::vector<float>{1, 3, 2, 4, 10, 6, 3, 7, 4}));
 }
 
 TEST(TransposeConvFloat, GoldenSamePaddingCropsBottomRight) {
-  // SAME with output 2x2: TFLite's padding (total 1, all at the bottom/right)
-  // keeps the top-left 2x2 of the VALID result.
+  // SAME with output 2x2: TFLite's padding (total 1, all at the bottom/right) keeps the top-left
+  // 2x2 of the VALID result.
   EXPECT_EQ(RunFloatTransposeConv({1, 1, 1, 1}, 1, Padding::SAME, 2, 2),
             (std::vector<float>{1, 3, 4, 10}));
 }
@@ -62,8 +61,8 @@ TEST(TransposeConvFloat, GoldenBias) {
             (std::vector<float>{11, 19, 12, 18, 13, 17, 14, 16}));
 }
 
-// Multiplier 1/16 on ties -24, 24: TFLite's TRANSPOSE_CONV requantizes with the
-// reference rounding (ties away from zero): -2 and 2, plus the zero point 3.
+// Multiplier 1/16 on ties -24, 24: TFLite's TRANSPOSE_CONV requantizes with the reference rounding
+// (ties away from zero): -2 and 2, plus the zero point 3.
 TEST(TransposeConvInt8, GoldenRoundsTiesAwayFromZero) {
   ModelBuilder m;
   const int shape = m.AddConstant<int32_t>(DType::kInt32, {4}, {1, 1, 2, 1});
@@ -79,9 +78,8 @@ TEST(TransposeConvInt8, GoldenRoundsTiesAwayFromZero) {
 }
 
 TEST(TransposeConvInt16x8, GoldenWithoutBiasUsesInt32Path) {
-  // Multiplier 0.125, accumulator -8988 = -1123.5: without a bias TFLite 2.9
-  // rounds with the 32-bit double rounding (-1124); with an int64 bias 0 it
-  // uses the int64 path (-1123).
+  // Multiplier 0.125, accumulator -8988 = -1123.5: without a bias TFLite 2.9 rounds with the 32-bit
+  // double rounding (-1124); with an int64 bias 0 it uses the int64 path (-1123).
   for (bool with_bias : {false, true}) {
     ModelBuilder m;
     const int shape = m.AddConstant<int32_t>(DType::kInt32, {4}, {1, 1, 1, 1});

@@ -15,12 +15,10 @@ namespace edgeopt {
 namespace testing {
 namespace {
 
-// Float and hybrid differ from TFLite only by float rounding (measured: at
-// most 1.2e-7).
+// Float and hybrid differ from TFLite only by float rounding (measured: at most 1.2e-7).
 constexpr Tolerance kFloatTolerance{1e-5, 1e-4, 0};
 constexpr Tolerance kHybridTolerance{1e-5, 1e-4, 0};
-// Integer: bit-exact (measured over every configuration below), stricter than
-// the 1 LSB budget.
+// Integer: bit-exact (measured over every configuration below), stricter than the 1 LSB budget.
 constexpr Tolerance kIntegerTolerance{0, 0, 0};
 
 // Runs `model` in edgeopt and in tflite-ref on two random inputs and compares.
@@ -41,8 +39,8 @@ void ExpectMatchesTflite(const std::vector<uint8_t>& model, const LstmSpec& spec
 // Golden: one step, one cell, computed by hand.
 
 TEST(UnidirectionalSequenceLstm, GoldenSingleCell) {
-  // n_batch = n_input = n_cell = n_output = 1, two time steps. Gate g has input
-  // weight w[g], recurrent weight r[g], bias b[g]; cell activation tanh.
+  // n_batch = n_input = n_cell = n_output = 1, two time steps. Gate g has input weight w[g],
+  // recurrent weight r[g], bias b[g]; cell activation tanh.
   const float w[4] = {0.5f, -0.25f, 1.0f, 0.75f};
   const float r[4] = {0.1f, 0.2f, -0.3f, 0.4f};
   const float b[4] = {0.0f, 1.0f, -0.5f, 0.25f};
@@ -68,9 +66,9 @@ TEST(UnidirectionalSequenceLstm, GoldenSingleCell) {
   // Step 1 (h = c = 0, x = 1): pre-activations w*x + b = (0.5, 0.75, 0.5, 1.0);
   // c = s(0.5) * tanh(0.5) = 0.6224593 * 0.4621172 = 0.2876491;
   // h = s(1.0) * tanh(c) = 0.7310586 * 0.2799686 = 0.2046742.
-  // Step 2 (x = -2): pre-activations w*x + r*h + b = (-0.9795326, 1.5409348,
-  // -2.5614023, -1.1681303); c = s(1.5409348) * 0.2876491 + s(-0.9795326) *
-  // tanh(-2.5614023) = -0.0328422; h = s(-1.1681303) * tanh(c) = -0.0077872.
+  // Step 2 (x = -2): pre-activations w*x + r*h + b = (-0.9795326, 1.5409348, -2.5614023,
+  // -1.1681303); c = s(1.5409348) * 0.2876491 + s(-0.9795326) * tanh(-2.5614023) = -0.0328422;
+  // h = s(-1.1681303) * tanh(c) = -0.0077872.
   const std::vector<float> expected = {0.2046742f, -0.0077872f};
   const std::vector<float> v = ToVector<float>((*got)[0]);
   ASSERT_EQ(v.size(), 2u);
@@ -138,9 +136,8 @@ TEST(UnidirectionalSequenceLstm, FloatMatchesTflite) {
   }
 }
 
-// An all-zero time step takes TFLite's "input is all zeros" shortcut (the input
-// matmul is skipped); with activation NONE the hidden state is output_gate *
-// cell_gate (TFLite quirk).
+// An all-zero time step takes TFLite's "input is all zeros" shortcut (the input matmul is skipped);
+// with activation NONE the hidden state is output_gate * cell_gate (TFLite quirk).
 TEST(UnidirectionalSequenceLstm, ZeroTimeStepMatchesTflite) {
   if (!TfliteRefAvailable()) GTEST_SKIP() << "tflite-ref unavailable";
   for (LstmVariant variant : {LstmVariant::kFloat, LstmVariant::kHybrid}) {
@@ -217,8 +214,7 @@ std::vector<NamedSpec> IntegerSpecs() {
   v.push_back({"projection + bias + clip, hidden zp", t});
   t = s;
   t.layer_norm = true;
-  // TFLite's integer kernel always uses tanh, whatever the fused activation
-  // says.
+  // TFLite's integer kernel always uses tanh, whatever the fused activation says.
   t.activation = tflite::ActivationFunctionType::RELU;
   t.seed = 6;
   v.push_back({"layer norm, RELU option (ignored)", t});
@@ -397,8 +393,7 @@ TEST(UnidirectionalSequenceLstm, StatePersistsAcrossInvokes) {
     const NpyArray in = LstmModelMaker(whole).Input(7);
     auto full = RunEdgeopt(MakeLstmModel(whole), {in});
     ASSERT_TRUE(full.ok()) << full.status().message();
-    // Two halves through one interpreter, then the first half again after
-    // ResetVariables.
+    // Two halves through one interpreter, then the first half again after ResetVariables.
     auto parts = RunInvokes(MakeLstmModel(half),
                             {SliceTime(in, 0, 2), SliceTime(in, 2, 4), SliceTime(in, 0, 2)}, {2});
     ASSERT_TRUE(parts.ok()) << parts.status().message();
@@ -461,8 +456,8 @@ TEST(UnidirectionalSequenceLstm, Errors) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// The LSTMs of the corpus models, extracted as single-op models (sequences
-// lengthened to 5 steps where the file has 1) against TFLite 2.9.
+// The LSTMs of the corpus models, extracted as single-op models (sequences lengthened to 5 steps
+// where the file has 1) against TFLite 2.9.
 
 OptionsFn CopySequenceLstmOptions(const std::vector<uint8_t>& file, int op_index) {
   const auto* op = tflite::GetModel(file.data())->subgraphs()->Get(0)->operators()->Get(op_index);

@@ -1,11 +1,10 @@
-// SGEMM microkernels for the train engine: C[m x n] (+)= A_packed[MR x kc] *
-// B_packed[kc x NR], with an optional per-column bias and ReLU applied on the
-// last K block (the fused epilogue of FULLY_CONNECTED / CONV_2D forward).
+// SGEMM microkernels for the train engine: C[m x n] (+)= A_packed[MR x kc] * B_packed[kc x NR],
+// with an optional per-column bias and ReLU applied on the last K block (the fused
+// epilogue of FULLY_CONNECTED / CONV_2D forward).
 //
-// Packed layouts (written by gemm.cc): A as kc groups of MR values (column k of
-// an MR-row panel), B as kc groups of NR values (row k of an NR-column panel).
-// Panels are zero-padded, so a kernel always computes a full MR x NR tile and
-// stores only m x n of it.
+// Packed layouts (written by gemm.cc): A as kc groups of MR values (column k of an MR-row
+// panel), B as kc groups of NR values (row k of an NR-column panel). Panels are zero-padded,
+// so a kernel always computes a full MR x NR tile and stores only m x n of it.
 #ifndef EDGEOPT_SRC_TRAIN_UKERNELS_GEMM_UKERNELS_H_
 #define EDGEOPT_SRC_TRAIN_UKERNELS_GEMM_UKERNELS_H_
 

@@ -1,6 +1,5 @@
-// Conv2DTranspose -> TRANSPOSE_CONV(output_shape, weights [F,H,W,C], input,
-// bias). TFLite 2.9 has no fused activation on TRANSPOSE_CONV, so the
-// activation is a separate node.
+// Conv2DTranspose -> TRANSPOSE_CONV(output_shape, weights [F,H,W,C], input, bias). TFLite 2.9 has
+// no fused activation on TRANSPOSE_CONV, so the activation is a separate node.
 #include <algorithm>
 
 #include "src/importers/keras/layers/layer_registry.h"

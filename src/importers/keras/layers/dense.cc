@@ -1,6 +1,5 @@
-// Dense -> FULLY_CONNECTED (weights [units, in], the transpose of the Keras
-// kernel). Inputs of rank > 2 keep their leading dims (keep_num_dims), as Keras
-// applies Dense to the last axis.
+// Dense -> FULLY_CONNECTED (weights [units, in], the transpose of the Keras kernel). Inputs of
+// rank > 2 keep their leading dims (keep_num_dims), as Keras applies Dense to the last axis.
 #include "src/importers/keras/layers/layer_registry.h"
 #include "src/importers/keras/layers/layer_util.h"
 

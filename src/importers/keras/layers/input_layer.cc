@@ -1,5 +1,4 @@
-// InputLayer: the graph inputs are created by the model builder; a call passes
-// its input on.
+// InputLayer: the graph inputs are created by the model builder; a call passes its input on.
 #include "src/importers/keras/layers/layer_registry.h"
 
 namespace edgeopt {

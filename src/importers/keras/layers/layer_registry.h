@@ -1,6 +1,5 @@
-// The table of Keras layer mappings: one entry per layer class, each pointing
-// at the mapping function in its own file (layers/<family>.cc). Explicit, no
-// static self-registration.
+// The table of Keras layer mappings: one entry per layer class, each pointing at the mapping
+// function in its own file (layers/<family>.cc). Explicit, no static self-registration.
 #ifndef EDGEOPT_SRC_IMPORTERS_KERAS_LAYERS_LAYER_REGISTRY_H_
 #define EDGEOPT_SRC_IMPORTERS_KERAS_LAYERS_LAYER_REGISTRY_H_
 
@@ -13,8 +12,8 @@ namespace edgeopt {
 namespace keras {
 
 using ConvertFn = Status (*)(LayerCall* call);
-// The layer's Keras variables in creation order (the order of .keras "vars/<i>"
-// and of Keras 2 weight_names), for this config.
+// The layer's Keras variables in creation order (the order of .keras "vars/<i>" and of Keras 2
+// weight_names), for this config.
 using VariablesFn = StatusOr<std::vector<std::string>> (*)(const LayerConfig& config);
 
 struct LayerMapping {

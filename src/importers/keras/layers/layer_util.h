@@ -1,5 +1,4 @@
-// Helpers shared by the Keras layer mappings: padding and output sizes,
-// layouts, activations.
+// Helpers shared by the Keras layer mappings: padding and output sizes, layouts, activations.
 #ifndef EDGEOPT_SRC_IMPORTERS_KERAS_LAYERS_LAYER_UTIL_H_
 #define EDGEOPT_SRC_IMPORTERS_KERAS_LAYERS_LAYER_UTIL_H_
 
@@ -33,17 +32,15 @@ Shape ToShape(const std::vector<int64_t>& shape);
 // Ops whose fused_activation_function the TFLite kernels apply.
 bool OpTakesFusedActivation(const std::string& op);
 
-// Applies a Keras activation to `x`. RELU and RELU6 go into `fuse_node`'s
-// fused_activation_function when `fuse_node` >= 0 (its output must be x);
-// everything else is a separate node. Returns the output tensor (x itself for
-// "linear").
+// Applies a Keras activation to `x`. RELU and RELU6 go into `fuse_node`'s fused_activation_function
+// when `fuse_node` >= 0 (its output must be x); everything else is a separate node. Returns the
+// output tensor (x itself for "linear").
 StatusOr<int> ApplyActivation(LayerCall* call, const ActivationSpec& spec, int x, int fuse_node);
 // The layer's own "activation" argument.
 StatusOr<int> ApplyConfigActivation(LayerCall* call, int x, int fuse_node);
 
-// Keras ReLU(max_value, negative_slope, threshold), LeakyReLU(alpha),
-// ELU(alpha), Softmax(axis) on tensor x; shared by the layers and by
-// layer-object activations.
+// Keras ReLU(max_value, negative_slope, threshold), LeakyReLU(alpha), ELU(alpha), Softmax(axis) on
+// tensor x; shared by the layers and by layer-object activations.
 StatusOr<int> EmitReLU(LayerCall* call, int x, double max_value, double negative_slope,
                        double threshold, int fuse_node);
 StatusOr<int> EmitLeakyReLU(LayerCall* call, int x, double alpha);

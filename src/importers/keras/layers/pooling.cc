@@ -1,7 +1,6 @@
-// MaxPooling2D / AveragePooling2D -> MAX_POOL_2D / AVERAGE_POOL_2D; the 1D
-// forms pool a [B,1,L,C] view (RESHAPE, pool, RESHAPE). GlobalAveragePooling ->
-// MEAN and GlobalMaxPooling -> REDUCE_MAX over the spatial axes (keep_dims from
-// keepdims).
+// MaxPooling2D / AveragePooling2D -> MAX_POOL_2D / AVERAGE_POOL_2D; the 1D forms pool a [B,1,L,C]
+// view (RESHAPE, pool, RESHAPE). GlobalAveragePooling -> MEAN and GlobalMaxPooling -> REDUCE_MAX
+// over the spatial axes (keep_dims from keepdims).
 #include <algorithm>
 
 #include "src/importers/keras/layers/layer_registry.h"

@@ -1,6 +1,5 @@
-// UpSampling2D -> RESIZE_NEAREST_NEIGHBOR / RESIZE_BILINEAR
-// (half_pixel_centers, as TF2's tf.image.resize); UpSampling1D repeats steps
-// through a [B,L,1,C] view.
+// UpSampling2D -> RESIZE_NEAREST_NEIGHBOR / RESIZE_BILINEAR (half_pixel_centers, as TF2's
+// tf.image.resize); UpSampling1D repeats steps through a [B,L,1,C] view.
 #include "src/importers/keras/layers/layer_registry.h"
 #include "src/importers/keras/layers/layer_util.h"
 

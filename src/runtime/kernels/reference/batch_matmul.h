@@ -1,6 +1,5 @@
-// BATCH_MATMUL math: output[..., m, n] = sum_k lhs[..., m, k] * rhs[..., k, n]
-// over broadcast batch dimensions (adj_x / adj_y read lhs as [..., k, m] / rhs
-// as [..., n, k]).
+// BATCH_MATMUL math: output[..., m, n] = sum_k lhs[..., m, k] * rhs[..., k, n] over broadcast batch
+// dimensions (adj_x / adj_y read lhs as [..., k, m] / rhs as [..., n, k]).
 #ifndef EDGEOPT_SRC_RUNTIME_KERNELS_REFERENCE_BATCH_MATMUL_H_
 #define EDGEOPT_SRC_RUNTIME_KERNELS_REFERENCE_BATCH_MATMUL_H_
 
@@ -12,8 +11,7 @@
 namespace edgeopt {
 namespace ref {
 
-// Batch layout: output batch b reads lhs batch lhs_batch[b] and rhs batch
-// rhs_batch[b].
+// Batch layout: output batch b reads lhs batch lhs_batch[b] and rhs batch rhs_batch[b].
 struct BatchMatMulShape {
   int batches = 1;
   int M = 0, N = 0, K = 0;
@@ -49,9 +47,8 @@ inline void BatchMatMulF32(const BatchMatMulShape& s, const float* lhs, const fl
   }
 }
 
-// int8: sum_k (a - za)(w - zw), requantized per tensor (no activation: the
-// type's range). Scratch: lhs_t (M*K), rhs_t (N*K), acc (M*N int32 or int64),
-// sums (M + N int64).
+// int8: sum_k (a - za)(w - zw), requantized per tensor (no activation: the type's range). Scratch:
+// lhs_t (M*K), rhs_t (N*K), acc (M*N int32 or int64), sums (M + N int64).
 template <typename TAcc>
 void BatchMatMulInt8(const BatchMatMulShape& s, const int8_t* lhs, int32_t lhs_zero_point,
                      const int8_t* rhs, int32_t rhs_zero_point, const OutputStage& stage,

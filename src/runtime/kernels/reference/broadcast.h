@@ -1,8 +1,7 @@
-// Numpy-style broadcasting for binary elementwise ops: the output index space
-// is walked in order, and each input is read through strides that are 0 on its
-// broadcast dimensions. Adjacent dimensions with the same broadcast pattern are
-// merged first, so the common cases (same shape, scalar, per-channel vector)
-// become one or two flat loops.
+// Numpy-style broadcasting for binary elementwise ops: the output index space is walked in order,
+// and each input is read through strides that are 0 on its broadcast dimensions. Adjacent
+// dimensions with the same broadcast pattern are merged first, so the common cases (same shape,
+// scalar, per-channel vector) become one or two flat loops.
 #ifndef EDGEOPT_SRC_RUNTIME_KERNELS_REFERENCE_BROADCAST_H_
 #define EDGEOPT_SRC_RUNTIME_KERNELS_REFERENCE_BROADCAST_H_
 
@@ -25,8 +24,7 @@ struct BroadcastPlan {
 // `out` must be the broadcast of `a` and `b` (BroadcastDims in kernel_util.h).
 inline BroadcastPlan MakeBroadcastPlan(const Dims& a, const Dims& b, const Dims& out) {
   BroadcastPlan p;
-  // Per output dim: size and whether a / b are broadcast (size 1 against a
-  // larger size).
+  // Per output dim: size and whether a / b are broadcast (size 1 against a larger size).
   int64_t d[kMaxDims];
   bool ba[kMaxDims], bb[kMaxDims];
   int n = 0;
@@ -104,8 +102,7 @@ void BroadcastBinary(const BroadcastPlan& p, const TA* a, const TB* b, TO* out, 
   }
 }
 
-// Element strides of `in` over the index space of `out` (0 on broadcast
-// dimensions).
+// Element strides of `in` over the index space of `out` (0 on broadcast dimensions).
 inline void BroadcastStrides(const Dims& in, const Dims& out, int64_t* strides) {
   int64_t s = 1;
   for (int i = out.size - 1; i >= 0; --i) {
@@ -116,8 +113,7 @@ inline void BroadcastStrides(const Dims& in, const Dims& out, int64_t* strides) 
   }
 }
 
-// out[k] = op(a[ia(k)], b[ib(k)], c[ic(k)]) with numpy broadcasting of three
-// inputs.
+// out[k] = op(a[ia(k)], b[ib(k)], c[ic(k)]) with numpy broadcasting of three inputs.
 template <typename TA, typename TB, typename TC, typename TO, typename Op>
 void BroadcastTernary(const Dims& da, const TA* a, const Dims& db, const TB* b, const Dims& dc,
                       const TC* c, const Dims& dout, TO* out, Op op) {

@@ -1,7 +1,6 @@
-// CONV_2D math (NHWC input, OHWI filter, NHWC output): im2col into scratch,
-// then the GEMM routines of gemm.h, then the output stage. Supports strides,
-// dilation, explicit top/left padding (bottom/right padding is implied by the
-// output size) and grouped convolution.
+// CONV_2D math (NHWC input, OHWI filter, NHWC output): im2col into scratch, then the GEMM routines
+// of gemm.h, then the output stage. Supports strides, dilation, explicit top/left padding
+// (bottom/right padding is implied by the output size) and grouped convolution.
 //
 //   input  [batch, in_h, in_w, in_c]
 //   filter [out_c, filter_h, filter_w, in_c / groups]
@@ -32,17 +31,16 @@ struct ConvGeometry {
   // Length of one im2col row (= one filter row).
   int64_t K() const { return int64_t{filter_h} * filter_w * group_in_c(); }
   int64_t out_pixels() const { return int64_t{out_h} * out_w; }
-  // True when each output pixel reads exactly one input pixel's channels in
-  // order, so the input itself is the im2col matrix.
+  // True when each output pixel reads exactly one input pixel's channels in order, so the input
+  // itself is the im2col matrix.
   bool IsPointwise() const {
     return filter_h == 1 && filter_w == 1 && stride_h == 1 && stride_w == 1 && pad_top == 0 &&
            pad_left == 0 && groups == 1 && in_h == out_h && in_w == out_w;
   }
 };
 
-// Writes rows [p0, p0 + count) of batch item `input`'s im2col matrix for
-// channels [c0, c0 + cg): col[i][(fy * filter_w + fx) * cg + c]; taps outside
-// the image get `pad`.
+// Writes rows [p0, p0 + count) of batch item `input`'s im2col matrix for channels [c0, c0 + cg):
+// col[i][(fy * filter_w + fx) * cg + c]; taps outside the image get `pad`.
 template <typename T>
 void Im2col(const ConvGeometry& g, const T* input, int64_t p0, int count, int c0, T pad, T* col) {
   const int cg = g.group_in_c();
@@ -67,9 +65,8 @@ void Im2col(const ConvGeometry& g, const T* input, int64_t p0, int count, int c0
   }
 }
 
-// Float conv. `packed_filter` holds, per group, the filter transposed to
-// [K][group_out_c] (see PackFilterKMajor). `col` is scratch for block_rows * K
-// floats.
+// Float conv. `packed_filter` holds, per group, the filter transposed to [K][group_out_c] (see
+// PackFilterKMajor). `col` is scratch for block_rows * K floats.
 inline void ConvF32(const ConvGeometry& g, const float* input, const float* packed_filter,
                     const float* bias, float act_min, float act_max, float* output, float* col,
                     int block_rows) {
@@ -121,8 +118,8 @@ struct ConvIntScratch {
 };
 
 // Integer conv: acc = sum (x - zx)(w - zw) + bias, then the output stage.
-//   bias_term[oc] = bias[oc] - zx * sum_k w[oc][k] + K * zx * zw   (precomputed
-//   in Prepare) per pixel:  - zw * sum_k x[k] (only when zw != 0)
+//   bias_term[oc] = bias[oc] - zx * sum_k w[oc][k] + K * zx * zw   (precomputed in Prepare)
+//   per pixel:  - zw * sum_k x[k] (only when zw != 0)
 // The padding value is zx, so padded taps contribute nothing, as in TFLite.
 template <typename TIn, typename TW, typename TAcc, typename TOut>
 void ConvQuantized(const ConvGeometry& g, const TIn* input, int32_t input_zero_point,
@@ -168,11 +165,9 @@ void ConvQuantized(const ConvGeometry& g, const TIn* input, int32_t input_zero_p
   }
 }
 
-// Hybrid conv: the float input was quantized per batch item into `quantized`
-// (int8, zero point zero_points[b], scale scales[b]). out = float(acc - zp *
-// sum_k w) * (scale_b * filter_scale)
-// + bias, clamped. As TFLite's HybridConvPerChannel (and HybridConv when all
-// zero points are 0).
+// Hybrid conv: the float input was quantized per batch item into `quantized` (int8, zero point
+// zero_points[b], scale scales[b]). out = float(acc - zp * sum_k w) * (scale_b * filter_scale) +
+// bias, clamped. As TFLite's HybridConvPerChannel (and HybridConv when all zero points are 0).
 inline void ConvHybrid(const ConvGeometry& g, const int8_t* quantized, const float* scales,
                        const int32_t* zero_points, const int8_t* filter,
                        const int32_t* filter_row_sums, const float* filter_scales, bool per_channel,

@@ -1,7 +1,6 @@
-// Type-agnostic data movement: strided N-d copies on raw bytes (element sizes
-// 1, 2, 4, 8), used by TRANSPOSE, SLICE / STRIDED_SLICE, PAD, TILE and friends.
-// Strides are in elements and may be zero or negative; the caller guarantees
-// every address stays inside the buffers.
+// Type-agnostic data movement: strided N-d copies on raw bytes (element sizes 1, 2, 4, 8), used by
+// TRANSPOSE, SLICE / STRIDED_SLICE, PAD, TILE and friends. Strides are in elements and may be zero
+// or negative; the caller guarantees every address stays inside the buffers.
 #ifndef EDGEOPT_SRC_RUNTIME_KERNELS_REFERENCE_DATA_MOVEMENT_H_
 #define EDGEOPT_SRC_RUNTIME_KERNELS_REFERENCE_DATA_MOVEMENT_H_
 
@@ -61,8 +60,7 @@ void StridedCopyTyped(const T* src, const int64_t* src_strides, T* dst, const in
   }
 }
 
-// dst[sum(i_d * dst_strides[d])] = src[sum(i_d * src_strides[d])] over the
-// index box `dims`.
+// dst[sum(i_d * dst_strides[d])] = src[sum(i_d * src_strides[d])] over the index box `dims`.
 inline void StridedCopy(const void* src, const int64_t* src_strides, void* dst,
                         const int64_t* dst_strides, const int64_t* dims, int rank,
                         size_t elem_size) {

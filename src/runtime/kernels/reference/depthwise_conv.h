@@ -1,12 +1,11 @@
-// DEPTHWISE_CONV_2D math. Output channel oc = ic * depth_multiplier + m reads
-// input channel ic.
+// DEPTHWISE_CONV_2D math. Output channel oc = ic * depth_multiplier + m reads input channel ic.
 //
 //   input  [batch, in_h, in_w, in_c]
 //   filter [1, filter_h, filter_w, out_c]       out_c = in_c * depth_multiplier
 //   output [batch, out_h, out_w, out_c]
 //
-// Each output pixel accumulates over the filter taps that fall inside the image
-// (padding contributes nothing); the inner loops run over contiguous channels.
+// Each output pixel accumulates over the filter taps that fall inside the image (padding
+// contributes nothing); the inner loops run over contiguous channels.
 #ifndef EDGEOPT_SRC_RUNTIME_KERNELS_REFERENCE_DEPTHWISE_CONV_H_
 #define EDGEOPT_SRC_RUNTIME_KERNELS_REFERENCE_DEPTHWISE_CONV_H_
 
@@ -26,8 +25,8 @@ struct DepthwiseGeometry {
   int pad_top = 0, pad_left = 0;
 };
 
-// acc[oc] += (x[ic] - x_offset) * (w[oc] - w_offset) over one input pixel `x`
-// and one filter tap `w`; TAcc is float for the float kernel (offsets 0).
+// acc[oc] += (x[ic] - x_offset) * (w[oc] - w_offset) over one input pixel `x` and one filter tap
+// `w`; TAcc is float for the float kernel (offsets 0).
 template <typename TIn, typename TW, typename TAcc>
 inline void DepthwiseAccumulateTap(int in_c, int depth_multiplier, const TIn* x, TAcc x_offset,
                                    const TW* w, TAcc w_offset, TAcc* acc) {
@@ -45,8 +44,7 @@ inline void DepthwiseAccumulateTap(int in_c, int depth_multiplier, const TIn* x,
   }
 }
 
-// Calls tap(x_pixel, w_tap) for every filter tap of output pixel (oy, ox)
-// inside the image.
+// Calls tap(x_pixel, w_tap) for every filter tap of output pixel (oy, ox) inside the image.
 template <typename TIn, typename TW, typename F>
 inline void ForEachDepthwiseTap(const DepthwiseGeometry& g, const TIn* in_b, const TW* filter,
                                 int oy, int ox, F&& tap) {
@@ -62,8 +60,8 @@ inline void ForEachDepthwiseTap(const DepthwiseGeometry& g, const TIn* in_b, con
   }
 }
 
-// Float: output = clamp(bias + sum over taps of x * w). The accumulator starts
-// at the bias, as TFLite's optimized float kernel does.
+// Float: output = clamp(bias + sum over taps of x * w). The accumulator starts at the bias, as
+// TFLite's optimized float kernel does.
 inline void DepthwiseConvF32(const DepthwiseGeometry& g, const float* input, const float* filter,
                              const float* bias, float act_min, float act_max, float* output) {
   for (int b = 0; b < g.batch; ++b) {
@@ -82,8 +80,8 @@ inline void DepthwiseConvF32(const DepthwiseGeometry& g, const float* input, con
   }
 }
 
-// Integer: acc = sum (x - zx)(w - zw) + bias[oc], then the output stage. `acc`
-// is scratch for out_c accumulators. bias is int32 or int64 (or null).
+// Integer: acc = sum (x - zx)(w - zw) + bias[oc], then the output stage. `acc` is scratch for out_c
+// accumulators. bias is int32 or int64 (or null).
 template <typename TIn, typename TW, typename TAcc, typename TOut, typename TBias>
 void DepthwiseConvQuantized(const DepthwiseGeometry& g, const TIn* input, int32_t input_zero_point,
                             const TW* filter, int32_t filter_zero_point, const TBias* bias,
@@ -111,9 +109,8 @@ void DepthwiseConvQuantized(const DepthwiseGeometry& g, const TIn* input, int32_
   }
 }
 
-// Hybrid: the float input was quantized per batch item into `quantized` (zero
-// point zero_points[b], scale scales[b]); out = float(acc) * (filter_scale[oc]
-// * scale_b) + bias[oc].
+// Hybrid: the float input was quantized per batch item into `quantized` (zero point zero_points[b],
+// scale scales[b]); out = float(acc) * (filter_scale[oc] * scale_b) + bias[oc].
 inline void DepthwiseConvHybrid(const DepthwiseGeometry& g, const int8_t* quantized,
                                 const float* scales, const int32_t* zero_points,
                                 const int8_t* filter, const float* filter_scales, bool per_channel,

@@ -1,12 +1,10 @@
-// Q-format fixed-point arithmetic on int16/int32 with gemmlowp's rounding
-// semantics, and the transcendental approximations TFLite's integer kernels are
-// built on (exp on negative values, 1/(1+x), tanh, logistic). Results must
-// agree bit for bit with TFLite, so every operation reproduces the exact
-// rounding of the original (round-half-away doubling high multiply, rounding
+// Q-format fixed-point arithmetic on int16/int32 with gemmlowp's rounding semantics, and the
+// transcendental approximations TFLite's integer kernels are built on (exp on negative values,
+// 1/(1+x), tanh, logistic). Results must agree bit for bit with TFLite, so every operation
+// reproduces the exact rounding of the original (round-half-away doubling high multiply, rounding
 // right shifts, saturating left shifts).
 //
-// Fx<R, I> holds a raw R (int16_t or int32_t) representing raw / 2^(bits(R) - 1
-// - I).
+// Fx<R, I> holds a raw R (int16_t or int32_t) representing raw / 2^(bits(R) - 1 - I).
 #ifndef EDGEOPT_SRC_RUNTIME_KERNELS_REFERENCE_FIXED_POINT_H_
 #define EDGEOPT_SRC_RUNTIME_KERNELS_REFERENCE_FIXED_POINT_H_
 
@@ -23,8 +21,7 @@ namespace ref {
 template <typename R>
 using WideOf = typename std::conditional<sizeof(R) == 2, int32_t, int64_t>::type;
 
-// Rounded high half of 2*a*b; the single overflow case (min*min) saturates to
-// max.
+// Rounded high half of 2*a*b; the single overflow case (min*min) saturates to max.
 template <typename R>
 inline R SatRoundDoublingHighMul(R a, R b) {
   using W = WideOf<R>;
@@ -87,8 +84,7 @@ inline R WrapSub(R a, R b) {
                         static_cast<uint32_t>(static_cast<int32_t>(b)));
 }
 
-// A gemmlowp constant given as an int32 Q0.31-style raw value, narrowed for
-// int16 with rounding.
+// A gemmlowp constant given as an int32 Q0.31-style raw value, narrowed for int16 with rounding.
 template <typename R>
 inline R ConstantRaw(int32_t int32_raw) {
   return static_cast<R>(RoundDivByPOT<int32_t>(int32_raw, 32 - 8 * static_cast<int>(sizeof(R))));
@@ -136,8 +132,7 @@ inline Fx<R, IDst> Rescale(Fx<R, ISrc> x) {
   return Fx<R, IDst>{SatRoundMulByPOT<R>(x.raw, ISrc - IDst)};
 }
 
-// Multiplies by 2^E exactly by reinterpreting the raw value with E more integer
-// bits.
+// Multiplies by 2^E exactly by reinterpreting the raw value with E more integer bits.
 template <int E, typename R, int I>
 inline Fx<R, I + E> ExactMulByPot(Fx<R, I> x) {
   return Fx<R, I + E>{x.raw};
@@ -194,8 +189,7 @@ inline Fx<R, 0> ExpOnNegativeValues(Fx<R, I> a) {
   return result;
 }
 
-// Newton-Raphson 1/(1+x) for x in [0, 1]: the 48/17 - 32/17 seed and three
-// iterations.
+// Newton-Raphson 1/(1+x) for x in [0, 1]: the 48/17 - 32/17 seed and three iterations.
 template <typename R>
 inline Fx<R, 2> NewtonReciprocalHalfDenominator(Fx<R, 0> half_denominator) {
   using F2 = Fx<R, 2>;
@@ -250,9 +244,8 @@ inline int CountLeadingSignBits32(int32_t x) {
                : CountLeadingZeros32(static_cast<uint32_t>(x)) - 1;
 }
 
-// Reciprocal of x > 0 that has `x_integer_digits` integer bits: returns a Q0.31
-// value r and `num_bits_over_unit` with 1/x ~= r * 2^(num_bits_over_unit - 31)
-// ... (TFLite's GetReciprocal).
+// Reciprocal of x > 0 that has `x_integer_digits` integer bits: returns a Q0.31 value r and
+// `num_bits_over_unit` with 1/x ~= r * 2^(num_bits_over_unit - 31) ... (TFLite's GetReciprocal).
 inline int32_t GetReciprocal(int32_t x, int x_integer_digits, int* num_bits_over_unit) {
   const int headroom_plus_one = CountLeadingZeros32(static_cast<uint32_t>(x));
   *num_bits_over_unit = x_integer_digits - headroom_plus_one;
@@ -261,9 +254,8 @@ inline int32_t GetReciprocal(int32_t x, int x_integer_digits, int* num_bits_over
   return OneOverOnePlusX<int32_t>(Fx<int32_t, 0>{shifted_sum_minus_one}).raw;
 }
 
-// 1/sqrt(input) for an int32 input as a quantized multiplier and shift, by
-// TFLite's Newton-Raphson iteration in Q3.28
-// (GetInvSqrtQuantizedMultiplierExp). reverse_shift -1 gives a
+// 1/sqrt(input) for an int32 input as a quantized multiplier and shift, by TFLite's Newton-Raphson
+// iteration in Q3.28 (GetInvSqrtQuantizedMultiplierExp). reverse_shift -1 gives a
 // left-shift-positive exponent. Inputs 0 and 1 return (INT32_MAX, 0).
 inline void GetInvSqrtQuantizedMultiplierExp(int32_t input, int reverse_shift,
                                              int32_t* output_inv_sqrt, int* output_shift) {

@@ -1,5 +1,4 @@
-// FULLY_CONNECTED math: output[b][o] = sum_k input[b][k] * weights[o][k] +
-// bias[o].
+// FULLY_CONNECTED math: output[b][o] = sum_k input[b][k] * weights[o][k] + bias[o].
 //
 //   input   [batch, in]      (any input rank, flattened)
 //   weights [out, in]
@@ -37,11 +36,10 @@ inline void FullyConnectedF32(const FullyConnectedShape& s, const float* input, 
   for (int64_t i = 0; i < n; ++i) output[i] = ClampFloat(output[i], act_min, act_max);
 }
 
-// Integer: acc = sum (x - zx)(w - zw) + bias, then the output stage
-// (per-channel or broadcast multipliers). bias_term[o] = bias[o] - zx * sum_k
-// w[o][k] + in * zx * zw; the -zw * sum_k x term is added per row. Rows are
-// processed `block_rows` at a time with `acc` (block_rows * out) and `rowsums`
-// (block_rows, only when zw != 0) as scratch.
+// Integer: acc = sum (x - zx)(w - zw) + bias, then the output stage (per-channel or broadcast
+// multipliers). bias_term[o] = bias[o] - zx * sum_k w[o][k] + in * zx * zw; the -zw * sum_k x term
+// is added per row. Rows are processed `block_rows` at a time with `acc` (block_rows * out) and
+// `rowsums` (block_rows, only when zw != 0) as scratch.
 template <typename TIn, typename TW, typename TAcc, typename TOut>
 void FullyConnectedQuantized(const FullyConnectedShape& s, const TIn* input, const TW* weights,
                              int32_t weights_zero_point, const int64_t* bias_term,
@@ -67,9 +65,8 @@ void FullyConnectedQuantized(const FullyConnectedShape& s, const TIn* input, con
   }
 }
 
-// Hybrid: row b of the float input was quantized into quantized[b] (zero point
-// zero_points[b], scale scales[b]); out = float(acc - zp * sum_k w) * (scale_b
-// * weight_scale[o]) + bias[o].
+// Hybrid: row b of the float input was quantized into quantized[b] (zero point zero_points[b],
+// scale scales[b]); out = float(acc - zp * sum_k w) * (scale_b * weight_scale[o]) + bias[o].
 inline void FullyConnectedHybrid(const FullyConnectedShape& s, const int8_t* quantized,
                                  const float* scales, const int32_t* zero_points,
                                  const int8_t* weights, const int32_t* weight_row_sums,

@@ -1,14 +1,10 @@
-// The matrix-product inner routines of the conv / fully-connected /
-// transpose-conv kernels. Each op reduces its work to one of these, so SIMD
-// microkernels can later replace exactly these functions.
+// The matrix-product inner routines of the conv / fully-connected / transpose-conv kernels. Each op
+// reduces its work to one of these, so SIMD microkernels can later replace exactly these functions.
 //
-//  - GemmF32:  C[M][N] = A[M][K] * B[K][N] (+ bias[N]), B packed K-major (the
-//  op's weights,
-//    transposed once in Prepare). The inner loop is an axpy over N: contiguous
-//    and vectorizable without reassociating float sums (each output is summed
-//    in k order).
-//  - DotGemm:  C[M][N] = sum_k A[m][k] * B[n][k] for integer types: every
-//  output is a dot
+//  - GemmF32:  C[M][N] = A[M][K] * B[K][N] (+ bias[N]), B packed K-major (the op's weights,
+//    transposed once in Prepare). The inner loop is an axpy over N: contiguous and vectorizable
+//    without reassociating float sums (each output is summed in k order).
+//  - DotGemm:  C[M][N] = sum_k A[m][k] * B[n][k] for integer types: every output is a dot
 //    product of two contiguous rows (integer sums may be reordered freely).
 #ifndef EDGEOPT_SRC_RUNTIME_KERNELS_REFERENCE_GEMM_H_
 #define EDGEOPT_SRC_RUNTIME_KERNELS_REFERENCE_GEMM_H_
@@ -20,10 +16,9 @@
 namespace edgeopt {
 namespace ref {
 
-// Matrix-vector case of GemmF32 (M == 1 or N == 1), in the order of
-// TFLite 2.9's float GEMV on x86 (Eigen, SSE packets of 4): four partial sums
-// over k = 4i + l, combined as (s0 + s2) + (s1 + s3), then the remaining K % 4
-// products in order, then the bias.
+// Matrix-vector case of GemmF32 (M == 1 or N == 1), in the order of TFLite 2.9's float GEMV on x86
+// (Eigen, SSE packets of 4): four partial sums over k = 4i + l, combined as (s0 + s2) + (s1 + s3),
+// then the remaining K % 4 products in order, then the bias.
 inline void GemvF32(int M, int N, int K, const float* A, int64_t lda, const float* B,
                     const float* bias, float* C, int64_t ldc) {
   constexpr int kChunk = 64;
@@ -51,13 +46,12 @@ inline void GemvF32(int M, int N, int K, const float* A, int64_t lda, const floa
   }
 }
 
-// C[M][N] (row stride ldc) = A[M][K] (row stride lda) * B[K][N] (dense) +
-// bias[N] (if given). Every output is summed in k order from 0 with a separate
-// multiply and add (no FMA), and the bias is added last: TFLite 2.9's float
-// GEMM on x86 (Eigen, SSE) does this for its main blocks, so most results are
-// bit-identical (Eigen's leftover rows/columns use other orders; those differ
-// by rounding only). Matrix-vector products go to GemvF32. A SIMD replacement
-// must keep these orders to stay bit-exact.
+// C[M][N] (row stride ldc) = A[M][K] (row stride lda) * B[K][N] (dense) + bias[N] (if given). Every
+// output is summed in k order from 0 with a separate multiply and add (no FMA), and the bias is
+// added last: TFLite 2.9's float GEMM on x86 (Eigen, SSE) does this for its main blocks, so most
+// results are bit-identical (Eigen's leftover rows/columns use other orders; those differ by
+// rounding only). Matrix-vector products go to GemvF32. A SIMD replacement must keep these orders
+// to stay bit-exact.
 inline void GemmF32(int M, int N, int K, const float* A, int64_t lda, const float* B,
                     const float* bias, float* C, int64_t ldc) {
   if (M == 1 || N == 1) {
@@ -65,8 +59,7 @@ inline void GemmF32(int M, int N, int K, const float* A, int64_t lda, const floa
     return;
   }
   int m = 0;
-  // Four rows of A at a time: each row of B is loaded once for four output
-  // rows.
+  // Four rows of A at a time: each row of B is loaded once for four output rows.
   for (; m + 4 <= M; m += 4) {
     float* c0 = C + (m + 0) * ldc;
     float* c1 = C + (m + 1) * ldc;
@@ -115,9 +108,9 @@ inline void GemmF32(int M, int N, int K, const float* A, int64_t lda, const floa
   }
 }
 
-// C[M][N] (row stride ldc) = sum_k A[m][k] * B[n][k]; A rows of stride lda, B
-// rows of stride ldb. TAcc must hold every partial sum: int32 when K * max|a| *
-// max|b| < 2^31 (the caller checks), int64 otherwise.
+// C[M][N] (row stride ldc) = sum_k A[m][k] * B[n][k]; A rows of stride lda, B rows of stride ldb.
+// TAcc must hold every partial sum: int32 when K * max|a| * max|b| < 2^31 (the caller checks),
+// int64 otherwise.
 template <typename TA, typename TB, typename TAcc>
 void DotGemm(int M, int N, int K, const TA* A, int64_t lda, const TB* B, int64_t ldb, TAcc* C,
              int64_t ldc) {
@@ -153,8 +146,8 @@ void DotGemm(int M, int N, int K, const TA* A, int64_t lda, const TB* B, int64_t
   }
 }
 
-// Rows per block so that a block of rows * bytes_per_row stays near max_bytes
-// (at least 4 rows, at most `rows` and at least 1).
+// Rows per block so that a block of rows * bytes_per_row stays near max_bytes (at least 4 rows, at
+// most `rows` and at least 1).
 inline int BlockRows(int64_t rows, int64_t bytes_per_row, int64_t max_bytes) {
   int64_t r = bytes_per_row > 0 ? max_bytes / bytes_per_row : rows;
   r = std::max<int64_t>(r, 4);

@@ -1,23 +1,16 @@
-// Reference LSTM cell math with TensorFlow Lite 2.9's semantics (lstm_eval.cc
-// and the portable tensor utils): one time step for a batch of rows, in three
-// variants.
+// Reference LSTM cell math with TensorFlow Lite 2.9's semantics (lstm_eval.cc and the portable
+// tensor utils): one time step for a batch of rows, in three variants.
 //
 //   float   : float weights, activations and states.
-//   hybrid  : int8 weights (per-tensor scale), float activations; each step
-//   quantizes the input
-//             and the output state per batch row (symmetric, or asymmetric with
-//             row sums).
-//   integer : int8 input/weights/output state, int16 cell state (power-of-two
-//   scale), int16 gates
-//             in Q3.12 before the activations (Q0.15 after), TFLite's "8x8_16"
-//             integer LSTM.
+//   hybrid  : int8 weights (per-tensor scale), float activations; each step quantizes the input
+//             and the output state per batch row (symmetric, or asymmetric with row sums).
+//   integer : int8 input/weights/output state, int16 cell state (power-of-two scale), int16 gates
+//             in Q3.12 before the activations (Q0.15 after), TFLite's "8x8_16" integer LSTM.
 //
-// Gate order everywhere: 0 input, 1 forget, 2 cell, 3 output. Shapes
-// (row-major):
-//   input [n_batch, n_input], output_state [n_batch, n_output], cell_state
-//   [n_batch, n_cell], input weights [n_cell, n_input], recurrent weights
-//   [n_cell, n_output], peephole [n_cell], projection [n_output, n_cell]. A
-//   null input gate (CIFG) uses 1 - forget instead.
+// Gate order everywhere: 0 input, 1 forget, 2 cell, 3 output. Shapes (row-major):
+//   input [n_batch, n_input], output_state [n_batch, n_output], cell_state [n_batch, n_cell], input
+//   weights [n_cell, n_input], recurrent weights [n_cell, n_output], peephole [n_cell], projection
+//   [n_output, n_cell]. A null input gate (CIFG) uses 1 - forget instead.
 #ifndef EDGEOPT_SRC_RUNTIME_KERNELS_REFERENCE_LSTM_H_
 #define EDGEOPT_SRC_RUNTIME_KERNELS_REFERENCE_LSTM_H_
 
@@ -36,8 +29,7 @@ namespace ref {
 
 enum LstmGate { kInputGate = 0, kForgetGate = 1, kCellGate = 2, kOutputGate = 3 };
 
-// TFLite's fused activations (ActivationFunctionType values, plus sigmoid for
-// the gates).
+// TFLite's fused activations (ActivationFunctionType values, plus sigmoid for the gates).
 enum class Activation : int {
   kNone = 0,
   kRelu = 1,
@@ -79,15 +71,13 @@ struct LstmSizes {
   int n_output = 0;
 };
 
-// Two's complement narrowing (TFLite's int32 arithmetic wraps in practice; here
-// it is defined).
+// Two's complement narrowing (TFLite's int32 arithmetic wraps in practice; here it is defined).
 inline int32_t WrapToInt32(int64_t v) {
   return static_cast<int32_t>(static_cast<uint32_t>(static_cast<uint64_t>(v)));
 }
 
-// Float to int32 with truncation, saturating out-of-range values and mapping
-// NaN to 0 (a plain cast would be undefined for those; in range it is the
-// same).
+// Float to int32 with truncation, saturating out-of-range values and mapping NaN to 0 (a plain cast
+// would be undefined for those; in range it is the same).
 inline int32_t SaturatingToInt32(double x) {
   if (!(x == x)) return 0;
   if (x >= 2147483647.0) return std::numeric_limits<int32_t>::max();
@@ -95,9 +85,8 @@ inline int32_t SaturatingToInt32(double x) {
   return static_cast<int32_t>(x);
 }
 
-// MultiplyByQuantizedMultiplier (double rounding, as TFLite 2.9) without signed
-// overflow: the left shift wraps as the 32-bit original does on every platform
-// TFLite runs on.
+// MultiplyByQuantizedMultiplier (double rounding, as TFLite 2.9) without signed overflow: the left
+// shift wraps as the 32-bit original does on every platform TFLite runs on.
 inline int32_t MulByQuantizedMultiplier(int32_t x, int32_t multiplier, int shift) {
   const int left = shift > 0 ? std::min(shift, 62) : 0;
   const int right = shift > 0 ? 0 : std::min(-shift, 31);
@@ -155,10 +144,9 @@ inline void FinishFloatGate(const float* layer_norm, const float* bias, const Ls
   ApplyActivation(act, gate, s.n_batch * s.n_cell, gate);
 }
 
-// act(cell) for the hidden state. TFLite's ApplyActivationToVector leaves its
-// destination untouched for "no activation", and that destination is the cell
-// gate's buffer, so with activation NONE the hidden state is output_gate *
-// cell_gate, not output_gate * cell.
+// act(cell) for the hidden state. TFLite's ApplyActivationToVector leaves its destination untouched
+// for "no activation", and that destination is the cell gate's buffer, so with activation NONE the
+// hidden state is output_gate * cell_gate, not output_gate * cell.
 inline void CellOutputActivation(Activation act, const float* cell, const float* cell_gate, int n,
                                  float* out) {
   if (act == Activation::kNone) {
@@ -168,8 +156,7 @@ inline void CellOutputActivation(Activation act, const float* cell, const float*
   }
 }
 
-// Starts a gate: the bias broadcast over the batch, or zeros when layer norm
-// adds it later.
+// Starts a gate: the bias broadcast over the batch, or zeros when layer norm adds it later.
 inline void InitFloatGate(const float* bias, bool layer_norm, const LstmSizes& s, float* gate) {
   for (int b = 0; b < s.n_batch; ++b) {
     for (int i = 0; i < s.n_cell; ++i) gate[b * s.n_cell + i] = layer_norm ? 0.0f : bias[i];
@@ -216,8 +203,7 @@ struct FloatLstmScratch {
   float* hidden;   // n_batch * n_cell
 };
 
-// One step. `output` receives the new output state ([n_batch, n_output],
-// contiguous).
+// One step. `output` receives the new output state ([n_batch, n_output], contiguous).
 inline void LstmStepFloat(const FloatLstmWeights& w, const LstmSizes& s, Activation act,
                           float cell_clip, float proj_clip, const float* input, float* output_state,
                           float* cell_state, const FloatLstmScratch& scratch, float* output) {
@@ -264,8 +250,7 @@ inline void LstmStepFloat(const FloatLstmWeights& w, const LstmSizes& s, Activat
 // ---------------------------------------------------------------------------------------------
 // Hybrid.
 
-// Symmetric per-row quantization to [-127, 127] (TFLite's
-// SymmetricQuantizeFloats).
+// Symmetric per-row quantization to [-127, 127] (TFLite's SymmetricQuantizeFloats).
 inline void SymmetricQuantizeFloats(const float* v, int n, int8_t* q, float* scale) {
   float min_v = n > 0 ? v[0] : 0.0f, max_v = n > 0 ? v[0] : 0.0f;
   for (int i = 1; i < n; ++i) {
@@ -286,8 +271,7 @@ inline void SymmetricQuantizeFloats(const float* v, int n, int8_t* q, float* sca
   }
 }
 
-// Asymmetric per-row quantization to [-128, 127] (TFLite's
-// AsymmetricQuantizeFloats).
+// Asymmetric per-row quantization to [-128, 127] (TFLite's AsymmetricQuantizeFloats).
 inline void AsymmetricQuantizeFloats(const float* v, int n, int8_t* q, float* scale,
                                      int32_t* offset) {
   float min_v = n > 0 ? v[0] : 0.0f, max_v = n > 0 ? v[0] : 0.0f;
@@ -339,8 +323,8 @@ inline void BatchQuantizeFloats(const float* v, int n_batch, int n, int8_t* q, f
   }
 }
 
-// out[b][r] += (dot(m[r], q[b]) - row_sums[r] * offsets[b]) * (scales[b] *
-// matrix_scale). `offsets` null: symmetric (no row-sum term).
+// out[b][r] += (dot(m[r], q[b]) - row_sums[r] * offsets[b]) * (scales[b] * matrix_scale). `offsets`
+// null: symmetric (no row-sum term).
 inline void HybridMatVecAccumulate(const int8_t* m, int rows, int cols, const int8_t* q,
                                    const float* scales, const int32_t* offsets,
                                    const int32_t* row_sums, float matrix_scale, int n_batch,
@@ -476,8 +460,7 @@ inline int16_t SaturateInt16(int64_t v) {
   return static_cast<int16_t>(std::min<int64_t>(32767, std::max<int64_t>(-32768, v)));
 }
 
-// out[b][r] = sat(out[b][r] + zp + MBQM(bias[r] + dot(m[r], v[b]))), with T
-// int16 or int8.
+// out[b][r] = sat(out[b][r] + zp + MBQM(bias[r] + dot(m[r], v[b]))), with T int16 or int8.
 template <typename T>
 inline void IntegerMatVecAccumulate(const int8_t* v, const int32_t* bias, const int8_t* m,
                                     int32_t multiplier, int shift, int n_batch, int cols, int rows,
@@ -521,8 +504,7 @@ inline void IntegerLayerNorm(const int16_t* in, const int16_t* weights, const in
       const int32_t v = in[b * n + j];
       const int32_t shifted = WrapToInt32(int64_t{1024} * v - mean);
       const int32_t rescaled = MulByQuantizedMultiplier(shifted, inv_multiplier, inv_shift);
-      // TFLite evaluates rescaled * weight + bias in 32 bits (wrapping) before
-      // widening.
+      // TFLite evaluates rescaled * weight + bias in 32 bits (wrapping) before widening.
       const int64_t v3 =
           WrapToInt32(static_cast<int64_t>(rescaled) * weights[j] + static_cast<int64_t>(bias[j]));
       const int32_t v4 = WrapToInt32((v3 > 0 ? v3 + 512 : v3 - 512) / 1024);
@@ -539,8 +521,7 @@ inline void TanhInt16Impl(const int16_t* in, int n, int16_t* out) {
   }
 }
 
-// tanh of Q(integer_bits).(15 - integer_bits) values into Q0.15; integer_bits
-// in [0, 6].
+// tanh of Q(integer_bits).(15 - integer_bits) values into Q0.15; integer_bits in [0, 6].
 inline void TanhInt16(int integer_bits, const int16_t* in, int n, int16_t* out) {
   switch (integer_bits) {
     case 0:
@@ -618,8 +599,8 @@ inline void IntegerGate(const IntegerLstmGateParams& p, const LstmSizes& s, cons
                           p.recurrent_multiplier, p.recurrent_shift, s.n_batch, s.n_output,
                           s.n_cell, 0, gate);
   if (p.cell_weights != nullptr) {
-    // TFLite passes n_output as the vector size here (equal to n_cell without
-    // projection; Prepare refuses n_output > n_cell with peepholes).
+    // TFLite passes n_output as the vector size here (equal to n_cell without projection; Prepare
+    // refuses n_output > n_cell with peepholes).
     const int v = s.n_output;
     int16_t* out = gate;
     const int16_t* c = cell_state;
@@ -643,8 +624,7 @@ inline void IntegerGate(const IntegerLstmGateParams& p, const LstmSizes& s, cons
   }
 }
 
-// (a * b) / 2^shift rounded, narrowed to int16 with wrap-around (as TFLite's
-// CwiseMul).
+// (a * b) / 2^shift rounded, narrowed to int16 with wrap-around (as TFLite's CwiseMul).
 inline int16_t MulShiftInt16(int16_t a, int16_t b, int shift) {
   const int32_t prod = static_cast<int32_t>(a) * b;
   return static_cast<int16_t>(
@@ -660,8 +640,7 @@ inline void LstmStepInteger(const IntegerLstmParams& p, const LstmSizes& s, cons
     IntegerGate(p.gate[g], s, input, output_state, g == kCellGate ? nullptr : cell_state,
                 g != kCellGate, scratch.gate[g]);
   }
-  // Cell update: c = sat(f * c >> 15 + i * g >> (30 + cell_scale)), i = 1 - f
-  // under CIFG.
+  // Cell update: c = sat(f * c >> 15 + i * g >> (30 + cell_scale)), i = 1 - f under CIFG.
   const int n = s.n_batch * s.n_cell;
   int16_t* forget = scratch.gate[kForgetGate];
   const int16_t* cell_gate = scratch.gate[kCellGate];

@@ -1,11 +1,9 @@
-// Output stages of the integer conv/fully-connected kernels: int32/int64
-// accumulator -> int8, uint8 or int16, with the exact rounding of the
-// TFLite 2.9 builtin kernel that the op mimics, and the run-time input
-// quantization of the hybrid (dynamic-range) kernels.
+// Output stages of the integer conv/fully-connected kernels: int32/int64 accumulator -> int8, uint8
+// or int16, with the exact rounding of the TFLite 2.9 builtin kernel that the op mimics, and the
+// run-time input quantization of the hybrid (dynamic-range) kernels.
 //
-// Everything here is free of undefined behaviour for any input (overflowing
-// intermediate values wrap as they do in TFLite's int32 SIMD code), because
-// model files are untrusted.
+// Everything here is free of undefined behaviour for any input (overflowing intermediate values
+// wrap as they do in TFLite's int32 SIMD code), because model files are untrusted.
 #ifndef EDGEOPT_SRC_RUNTIME_KERNELS_REFERENCE_REQUANTIZE_H_
 #define EDGEOPT_SRC_RUNTIME_KERNELS_REFERENCE_REQUANTIZE_H_
 
@@ -20,28 +18,19 @@
 namespace edgeopt {
 namespace ref {
 
-// How an int32 accumulator is scaled by a (multiplier, shift) pair, m *
-// 2^(shift - 31).
+// How an int32 accumulator is scaled by a (multiplier, shift) pair, m * 2^(shift - 31).
 enum class Rounding : uint8_t {
-  // TFLite's reference MultiplyByQuantizedMultiplier:
-  // SaturatingRoundingDoublingHighMul, then
-  // RoundingDivideByPOT (ties away from zero). Used by TFLite's depthwise and
-  // transpose-conv
-  // output stages.
+  // TFLite's reference MultiplyByQuantizedMultiplier: SaturatingRoundingDoublingHighMul, then
+  // RoundingDivideByPOT (ties away from zero). Used by TFLite's depthwise and transpose-conv output
+  // stages.
   kDouble,
-  // ruy's x86 (AVX/AVX2/AVX-512) kernels: SaturatingRoundingDoublingHighMul,
-  // then a rounding
-  // right shift with ties toward +infinity. TFLite 2.9 runs every quantized
-  // GEMM (CONV_2D,
-  // FULLY_CONNECTED) on ruy on CPUs with AVX; measured against tflite-ref, this
-  // matches 0/512
-  // mismatches where kDouble differs by 1 LSB on negative ties (README of
-  // tools/tflite-ref).
+  // ruy's x86 (AVX/AVX2/AVX-512) kernels: SaturatingRoundingDoublingHighMul, then a rounding right
+  // shift with ties toward +infinity. TFLite 2.9 runs every quantized GEMM (CONV_2D,
+  // FULLY_CONNECTED) on ruy on CPUs with AVX; measured against tflite-ref, this matches 0/512
+  // mismatches where kDouble differs by 1 LSB on negative ties (README of tools/tflite-ref).
   kRuyX86,
-  // The int64-accumulator variant of the int16x8 kernels: the multiplier is
-  // reduced to 16 bits
-  // and applied with one rounding
-  // (quant::MultiplyByQuantizedMultiplier(int64_t, ...)).
+  // The int64-accumulator variant of the int16x8 kernels: the multiplier is reduced to 16 bits and
+  // applied with one rounding (quant::MultiplyByQuantizedMultiplier(int64_t, ...)).
   kInt64,
   // One rounding of the full product, (x * m + 2^(30 - shift)) >> (31 - shift): what TFLite 2.9
   // computes for a 16x8 FULLY_CONNECTED without a bias. Measured against tflite-ref on
@@ -55,8 +44,8 @@ inline int32_t WrapToInt32(int64_t x) {
   return static_cast<int32_t>(static_cast<uint32_t>(static_cast<uint64_t>(x)));
 }
 
-// TFLite's reference MultiplyByQuantizedMultiplier (double rounding). The left
-// shift wraps as TFLite's `x * (1 << left_shift)` does on real hardware.
+// TFLite's reference MultiplyByQuantizedMultiplier (double rounding). The left shift wraps as
+// TFLite's `x * (1 << left_shift)` does on real hardware.
 inline int32_t MultiplyDoubleRounding(int32_t x, int32_t multiplier, int shift) {
   const int left_shift = shift > 0 ? shift : 0;
   const int right_shift = shift > 0 ? 0 : -shift;
@@ -65,8 +54,8 @@ inline int32_t MultiplyDoubleRounding(int32_t x, int32_t multiplier, int shift) 
                                     right_shift);
 }
 
-// ruy's x86 output stage: as MultiplyDoubleRounding, but the final right shift
-// rounds ties toward +infinity: (x + 2^(e-1)) >> e.
+// ruy's x86 output stage: as MultiplyDoubleRounding, but the final right shift rounds ties toward
+// +infinity: (x + 2^(e-1)) >> e.
 inline int32_t MultiplyRuyX86(int32_t x, int32_t multiplier, int shift) {
   const int left_shift = shift > 0 ? shift : 0;
   const int right_shift = shift > 0 ? 0 : -shift;
@@ -76,10 +65,9 @@ inline int32_t MultiplyRuyX86(int32_t x, int32_t multiplier, int shift) {
   return static_cast<int32_t>((int64_t{high} + (int64_t{1} << (right_shift - 1))) >> right_shift);
 }
 
-// TFLite's MultiplyByQuantizedMultiplier(int64_t x, ...) of the int16x8
-// kernels. Products that do not fit in int64 wrap (TFLite assumes |x| < 2^47).
-// Requires shift <= 14 (checked in Prepare: the effective scale of a 16x8 op is
-// far below 2^14).
+// TFLite's MultiplyByQuantizedMultiplier(int64_t x, ...) of the int16x8 kernels. Products that do
+// not fit in int64 wrap (TFLite assumes |x| < 2^47). Requires shift <= 14 (checked in Prepare: the
+// effective scale of a 16x8 op is far below 2^14).
 // MultiplyInt64's multiplier rounded to 16 bits.
 inline int32_t ReducedMultiplier(int32_t multiplier) {
   return multiplier < 0x7FFF0000 ? ((multiplier + (1 << 15)) >> 16) : 0x7FFF;
@@ -105,8 +93,7 @@ inline int32_t MultiplySingleRounding(int64_t x, int32_t multiplier, int shift) 
   return static_cast<int32_t>(rounded);
 }
 
-// Scales one accumulator (already including bias and zero-point terms) with the
-// given rounding.
+// Scales one accumulator (already including bias and zero-point terms) with the given rounding.
 inline int32_t Requantize(int64_t acc, int32_t multiplier, int shift, Rounding rounding) {
   switch (rounding) {
     case Rounding::kDouble:
@@ -134,9 +121,8 @@ struct OutputStage {
 template <typename TOut>
 inline TOut RequantizeToOutput(int64_t acc, int channel, const OutputStage& s) {
   int32_t v = Requantize(acc, s.multiplier[channel], s.shift[channel], s.rounding);
-  // The zero point is small (checked in Prepare); a huge v only appears for
-  // absurd scales, and is clamped below, so saturate the add instead of
-  // overflowing.
+  // The zero point is small (checked in Prepare); a huge v only appears for absurd scales, and is
+  // clamped below, so saturate the add instead of overflowing.
   const int64_t with_zp = static_cast<int64_t>(v) + s.output_zero_point;
   const int64_t clamped = std::min<int64_t>(s.act_max, std::max<int64_t>(s.act_min, with_zp));
   return static_cast<TOut>(clamped);
@@ -144,8 +130,7 @@ inline TOut RequantizeToOutput(int64_t acc, int channel, const OutputStage& s) {
 
 inline float ClampFloat(float v, float lo, float hi) { return std::min(hi, std::max(lo, v)); }
 
-// ---- Hybrid (dynamic-range) kernels: run-time quantization of float inputs.
-// ----
+// ---- Hybrid (dynamic-range) kernels: run-time quantization of float inputs. ----
 
 // The two steps of TFLite's run-time quantization, shared with the microkernel path
 // (dynamic_quant.h): the parameters from the row's range, then the rounding loop.
@@ -156,8 +141,7 @@ inline bool SymmetricQuantizeParams(float min_value, float max_value, float* sca
                                     float* inverse) {
   const float range = std::max(std::abs(min_value), std::abs(max_value));
   if (range == 0.0f || !std::isfinite(range)) {
-    // TFLite divides by a NaN/inf range too and gets garbage; zeros are the
-    // defined answer.
+    // TFLite divides by a NaN/inf range too and gets garbage; zeros are the defined answer.
     *scale = range == 0.0f ? 1.0f : range / 127.0f;
     return false;
   }
@@ -209,8 +193,8 @@ inline void QuantizeFloatsRow(const float* values, int size, float inverse, floa
   }
 }
 
-// TFLite's SymmetricQuantizeFloats: q = round(x * 127 / max|x|) in [-127, 127];
-// scale max|x| / 127 (1 for an all-zero row). round() is half away from zero.
+// TFLite's SymmetricQuantizeFloats: q = round(x * 127 / max|x|) in [-127, 127]; scale max|x| / 127
+// (1 for an all-zero row). round() is half away from zero.
 inline void SymmetricQuantizeFloats(const float* values, int size, int8_t* quantized,
                                     float* scale) {
   float min_value = 0.0f, max_value = 0.0f;

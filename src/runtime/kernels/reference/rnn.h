@@ -1,8 +1,7 @@
 // Reference basic RNN step (TFLite's RnnBatchStep, float):
 //   h = activation(W x + R h + b)
-// Shapes: input [n_batch, n_input], weights [n_unit, n_input], recurrent
-// [n_unit, n_unit], bias [n_unit], hidden [n_batch, n_unit]; `output` receives
-// the new hidden state.
+// Shapes: input [n_batch, n_input], weights [n_unit, n_input], recurrent [n_unit, n_unit], bias
+// [n_unit], hidden [n_batch, n_unit]; `output` receives the new hidden state.
 #ifndef EDGEOPT_SRC_RUNTIME_KERNELS_REFERENCE_RNN_H_
 #define EDGEOPT_SRC_RUNTIME_KERNELS_REFERENCE_RNN_H_
 

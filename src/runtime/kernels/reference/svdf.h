@@ -1,17 +1,15 @@
-// Reference SVDF (a fully connected layer factored into a feature and a time
-// filter, with a per-filter memory of the last `memory_size` feature
-// activations), TensorFlow Lite 2.9 semantics (reference_ops::EvalFloatSVDF /
-// EvalHybridSVDF / EvalIntegerSVDF).
+// Reference SVDF (a fully connected layer factored into a feature and a time filter, with a
+// per-filter memory of the last `memory_size` feature activations), TensorFlow Lite 2.9 semantics
+// (reference_ops::EvalFloatSVDF / EvalHybridSVDF / EvalIntegerSVDF).
 //
-// Shapes: input [n_batch, n_input], weights_feature [n_filter, n_input],
-// weights_time [n_filter, n_memory], bias [n_unit] (n_filter = n_unit * rank),
-// state [n_batch, n_filter * n_memory] (row f of batch b holds filter f's
-// memory, oldest first), output [n_batch, n_unit].
+// Shapes: input [n_batch, n_input], weights_feature [n_filter, n_input], weights_time
+// [n_filter, n_memory], bias [n_unit] (n_filter = n_unit * rank), state
+// [n_batch, n_filter * n_memory] (row f of batch b holds filter f's memory, oldest first), output
+// [n_batch, n_unit].
 //
-// Each step shifts the whole state left by one element, writes the new feature
-// activations into the last column, takes the time-filter dot products, sums
-// `rank` filters per unit, adds the bias and applies the activation (float) or
-// requantizes (integer).
+// Each step shifts the whole state left by one element, writes the new feature activations into the
+// last column, takes the time-filter dot products, sums `rank` filters per unit, adds the bias and
+// applies the activation (float) or requantizes (integer).
 #ifndef EDGEOPT_SRC_RUNTIME_KERNELS_REFERENCE_SVDF_H_
 #define EDGEOPT_SRC_RUNTIME_KERNELS_REFERENCE_SVDF_H_
 
@@ -35,8 +33,8 @@ struct SvdfSizes {
   int rank = 1;
 };
 
-// Moves every state element one position left (the oldest of filter f+1 lands
-// in filter f's last slot, which the feature step overwrites).
+// Moves every state element one position left (the oldest of filter f+1 lands in filter f's last
+// slot, which the feature step overwrites).
 template <typename T>
 inline void ShiftStateLeft(const SvdfSizes& s, T* state) {
   const int64_t n = static_cast<int64_t>(s.n_batch) * s.n_filter * s.n_memory;
@@ -88,9 +86,8 @@ struct SvdfHybridScratch {
   int32_t* zero_points;     // n_batch (asymmetric only)
 };
 
-// Hybrid: int8 weights_feature with `feature_scale`, weights_time already
-// dequantized to float; `row_sums` (of weights_feature) non-null selects
-// asymmetric input quantization.
+// Hybrid: int8 weights_feature with `feature_scale`, weights_time already dequantized to float;
+// `row_sums` (of weights_feature) non-null selects asymmetric input quantization.
 inline void SvdfHybrid(const SvdfSizes& s, const float* input, const int8_t* weights_feature,
                        float feature_scale, const int32_t* row_sums, const float* weights_time,
                        const float* bias, Activation act, float* state, const SvdfHybridScratch& sc,
@@ -119,10 +116,9 @@ struct SvdfIntegerParams {
   int32_t output_zp = 0;
 };
 
-// Integer SVDF with an int16 state and int16 weights_time (TFLite 2.9), or an
-// int8 state and int8 weights_time (TFLite Micro's variant, which honours the
-// state's zero point). `scratch`: n_batch * n_filter int32; `output_temp`:
-// n_batch * n_unit int32.
+// Integer SVDF with an int16 state and int16 weights_time (TFLite 2.9), or an int8 state and int8
+// weights_time (TFLite Micro's variant, which honours the state's zero point). `scratch`:
+// n_batch * n_filter int32; `output_temp`: n_batch * n_unit int32.
 template <typename StateT>
 inline void SvdfInteger(const SvdfSizes& s, const SvdfIntegerParams& p, const int8_t* input,
                         const int8_t* weights_feature, const StateT* weights_time,

@@ -1,15 +1,13 @@
-// TRANSPOSE_CONV math (the gradient of CONV_2D with respect to its input):
-// every input pixel scatters input[b, iy, ix, :] . filter[oc, fy, fx, :] into
-// output[b, iy * stride_h - pad_top + fy, ix * stride_w - pad_left + fx, oc];
-// positions outside the output are dropped.
+// TRANSPOSE_CONV math (the gradient of CONV_2D with respect to its input): every input pixel
+// scatters input[b, iy, ix, :] . filter[oc, fy, fx, :] into output[b, iy * stride_h - pad_top + fy,
+// ix * stride_w - pad_left + fx, oc]; positions outside the output are dropped.
 //
 //   input  [batch, in_h, in_w, in_c]
 //   filter [out_c, filter_h, filter_w, in_c]
 //   output [batch, out_h, out_w, out_c]
 //
-// The products of a block of input pixels with all filter taps are one matrix
-// product (GEMM with N = filter_h * filter_w * out_c, K = in_c); the scatter
-// ("col2im") then adds them up.
+// The products of a block of input pixels with all filter taps are one matrix product (GEMM with
+// N = filter_h * filter_w * out_c, K = in_c); the scatter ("col2im") then adds them up.
 #ifndef EDGEOPT_SRC_RUNTIME_KERNELS_REFERENCE_TRANSPOSE_CONV_H_
 #define EDGEOPT_SRC_RUNTIME_KERNELS_REFERENCE_TRANSPOSE_CONV_H_
 
@@ -34,8 +32,7 @@ struct TransposeConvGeometry {
   int64_t in_pixels() const { return int64_t{in_h} * in_w; }
 };
 
-// Reorders filter [out_c][fh][fw][in_c] into rows (fy, fx, oc) of in_c values
-// (for DotGemm).
+// Reorders filter [out_c][fh][fw][in_c] into rows (fy, fx, oc) of in_c values (for DotGemm).
 template <typename T>
 void ReorderTransposeConvFilter(const TransposeConvGeometry& g, const T* filter, T* rows) {
   for (int o = 0; o < g.out_c; ++o) {
@@ -59,9 +56,8 @@ inline void PackTransposeConvFilterF32(const TransposeConvGeometry& g, const flo
   }
 }
 
-// Adds the rows of `col` (count input pixels starting at p0, each N = (fy, fx,
-// oc) values) into the accumulators `out` [out_h][out_w][out_c] of one batch
-// item.
+// Adds the rows of `col` (count input pixels starting at p0, each N = (fy, fx, oc) values) into the
+// accumulators `out` [out_h][out_w][out_c] of one batch item.
 template <typename TCol, typename TOut>
 void Col2imAdd(const TransposeConvGeometry& g, int64_t p0, int count, const TCol* col, TOut* out) {
   const int64_t N = g.N();
@@ -83,8 +79,7 @@ void Col2imAdd(const TransposeConvGeometry& g, int64_t p0, int count, const TCol
   }
 }
 
-// Float. `packed` from PackTransposeConvFilterF32; `col` is scratch for
-// block_rows * N floats.
+// Float. `packed` from PackTransposeConvFilterF32; `col` is scratch for block_rows * N floats.
 inline void TransposeConvF32(const TransposeConvGeometry& g, const float* input,
                              const float* packed, const float* bias, float act_min, float act_max,
                              float* output, float* col, int block_rows) {
@@ -107,11 +102,10 @@ inline void TransposeConvF32(const TransposeConvGeometry& g, const float* input,
   }
 }
 
-// Integer: acc = sum (x - zx)(w - zw) over the contributions + bias, then the
-// output stage. `rows` from ReorderTransposeConvFilter; col_term[n] = -zx *
-// sum_k rows[n][k] + in_c * zx * zw (precomputed); the -zw * sum_k x term is
-// added per pixel. Scratch: `col` (block_rows * N), `acc` (out_h * out_w *
-// out_c), `rowsums` (block_rows, when zw != 0).
+// Integer: acc = sum (x - zx)(w - zw) over the contributions + bias, then the output stage. `rows`
+// from ReorderTransposeConvFilter; col_term[n] = -zx * sum_k rows[n][k] + in_c * zx * zw
+// (precomputed); the -zw * sum_k x term is added per pixel. Scratch: `col` (block_rows * N), `acc`
+// (out_h * out_w * out_c), `rowsums` (block_rows, when zw != 0).
 template <typename TIn, typename TW, typename TAcc, typename TOut, typename TBias>
 void TransposeConvQuantized(const TransposeConvGeometry& g, const TIn* input, const TW* rows,
                             int32_t filter_zero_point, const int64_t* col_term, const TBias* bias,

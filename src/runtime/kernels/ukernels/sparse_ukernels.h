@@ -4,9 +4,9 @@
 //  - f32_spmv_minmax: rows of A one at a time; each output is a sum over the row's 1xB blocks
 //    (B = 16: one vector FMA per block; B = 4: a 128-bit FMA; B = 1: gathers of 16 / 8
 //    inputs). For few rows (a batch of 1 .. a few).
-//  - f32_spmm_minmax_MR: MR rows of A at a time, transposed into a packed panel
-//    [K][MR]; every stored weight is one broadcast FMA into MR outputs. For many rows
-//    (1x1 convolutions, large batches). scratch: K * MR + N * MR floats.
+//  - f32_spmm_minmax_MR: MR rows of A at a time, transposed into a packed panel [K][MR]; every
+//    stored weight is one broadcast FMA into MR outputs. For many rows (1x1 convolutions, large
+//    batches). scratch: K * MR + N * MR floats.
 //  - qs8_spmv: int8 rows one at a time, exact int32 sums (madd of sign-extended int16).
 //  - qs8_spmm_MR: MR int8 rows at a time over the pair form (two weights per 32-bit word,
 //    inputs packed as int16 pairs [ceil(K / 2)][MR][2]; one madd per stored pair).

@@ -1,6 +1,5 @@
-// AVX2+FMA SGEMM microkernel, 6 rows x 16 columns: 12 ymm accumulators, two B
-// vectors per k and one broadcast A value per row. Partial tiles go through a
-// stack tile.
+// AVX2+FMA SGEMM microkernel, 6 rows x 16 columns: 12 ymm accumulators, two B vectors per k
+// and one broadcast A value per row. Partial tiles go through a stack tile.
 #include <immintrin.h>
 
 #include "src/train/ukernels/gemm_ukernels.h"
