@@ -343,6 +343,33 @@ TEST(GradCheckTest, UnaryActivations) {
   }
 }
 
+TEST(GradCheckTest, Rsqrt) {
+  Builder b({1, 4, 6});
+  const int y = b.Op("RSQRT", {b.input()}, {1, 4, 6});
+  CheckGradients(b.Finish(y), 2, InputKind::kPositive);
+}
+
+// Keras LayerNormalization as the importer lowers it: MEAN, SUB, MUL, MEAN, ADD, RSQRT, MUL, then
+// gamma and beta. Gradients of the input and of both parameters.
+TEST(GradCheckTest, LayerNormalizationChain) {
+  Builder b({1, 3, 5});
+  const int axes = b.IntConst({1}, {2});
+  const ir::Attrs keep = {{"keep_dims", true}};
+  const int mean = b.Op("MEAN", {b.input(), axes}, {1, 3, 1}, keep);
+  const int centered = b.Op("SUB", {b.input(), mean}, {1, 3, 5});
+  const int squared = b.Op("MUL", {centered, centered}, {1, 3, 5});
+  const int var = b.Op("MEAN", {squared, axes}, {1, 3, 1}, keep);
+  const int eps = b.FloatConst("epsilon", {}, {1e-3f});
+  const int shifted = b.Op("ADD", {var, eps}, {1, 3, 1});
+  const int inv = b.Op("RSQRT", {shifted}, {1, 3, 1});
+  const int normalized = b.Op("MUL", {centered, inv}, {1, 3, 5});
+  const int gamma = b.Param("ln/gamma", {5}, 0.5f, 1.5f);
+  const int beta = b.Param("ln/beta", {5});
+  const int scaled = b.Op("MUL", {normalized, gamma}, {1, 3, 5});
+  const int y = b.Op("ADD", {scaled, beta}, {1, 3, 5});
+  CheckGradients(b.Finish(y), 2, InputKind::kUniform);
+}
+
 TEST(GradCheckTest, SwishAsMulOfLogistic) {
   Builder b({1, 8});
   const int s = b.Op("LOGISTIC", {b.input()}, {1, 8});

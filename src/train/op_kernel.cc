@@ -166,6 +166,7 @@ const OpEntry kOps[] = {
     {"HARD_SWISH", NewHardSwish},
     {"ELU", NewElu},
     {"GELU", NewGelu},
+    {"RSQRT", NewRsqrt},
     {"PRELU", NewPrelu},
     {"SOFTMAX", NewSoftmax},
     {"ADD", NewAdd},

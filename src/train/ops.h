@@ -34,6 +34,7 @@ std::unique_ptr<OpKernel> NewTanh();
 std::unique_ptr<OpKernel> NewHardSwish();
 std::unique_ptr<OpKernel> NewElu();
 std::unique_ptr<OpKernel> NewGelu();
+std::unique_ptr<OpKernel> NewRsqrt();
 std::unique_ptr<OpKernel> NewPrelu();
 std::unique_ptr<OpKernel> NewSoftmax();
 std::unique_ptr<OpKernel> NewAdd();

@@ -1,6 +1,6 @@
 // Element-wise ops: activations (RELU, RELU6, RELU_N1_TO_1, LEAKY_RELU,
-// LOGISTIC, TANH, HARD_SWISH, ELU, GELU), PRELU, SOFTMAX, and ADD / SUB / MUL
-// with NumPy broadcasting and a fused activation.
+// LOGISTIC, TANH, HARD_SWISH, ELU, GELU), RSQRT (LayerNormalization), PRELU, SOFTMAX, and
+// ADD / SUB / MUL with NumPy broadcasting and a fused activation.
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -21,7 +21,8 @@ enum class UnaryKind {
   kHardSwish,
   kElu,
   kGelu,
-  kGeluTanh
+  kGeluTanh,
+  kRsqrt,
 };
 
 constexpr float kSqrt2OverPi = 0.7978845608028654f;
@@ -90,6 +91,8 @@ class Unary : public OpKernel {
         return 0.5f * x * (1.0f + std::erf(x * 0.7071067811865476f));
       case UnaryKind::kGeluTanh:
         return 0.5f * x * (1.0f + std::tanh(kSqrt2OverPi * (x + kGeluCoeff * x * x * x)));
+      case UnaryKind::kRsqrt:
+        return 1.0f / std::sqrt(x);
     }
     return x;
   }
@@ -123,6 +126,8 @@ class Unary : public OpKernel {
         return 0.5f * (1.0f + t) +
                0.5f * x * (1.0f - t * t) * kSqrt2OverPi * (1.0f + 3.0f * kGeluCoeff * x * x);
       }
+      case UnaryKind::kRsqrt:  // d/dx x^(-1/2) = -y^3 / 2
+        return -0.5f * y * y * y;
     }
     return 1.0f;
   }
@@ -396,6 +401,7 @@ std::unique_ptr<OpKernel> NewTanh() { return std::make_unique<Unary>(UnaryKind::
 std::unique_ptr<OpKernel> NewHardSwish() { return std::make_unique<Unary>(UnaryKind::kHardSwish); }
 std::unique_ptr<OpKernel> NewElu() { return std::make_unique<Unary>(UnaryKind::kElu); }
 std::unique_ptr<OpKernel> NewGelu() { return std::make_unique<Unary>(UnaryKind::kGelu); }
+std::unique_ptr<OpKernel> NewRsqrt() { return std::make_unique<Unary>(UnaryKind::kRsqrt); }
 std::unique_ptr<OpKernel> NewPrelu() { return std::make_unique<Prelu>(); }
 std::unique_ptr<OpKernel> NewSoftmax() { return std::make_unique<Softmax>(); }
 std::unique_ptr<OpKernel> NewAdd() { return std::make_unique<Binary>(BinaryKind::kAdd); }

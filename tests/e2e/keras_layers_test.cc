@@ -57,7 +57,7 @@ Json Sequential(const std::vector<int64_t>& input_shape, std::vector<Json> layer
 void Randomize(keras::KerasModel* m) {
   for (keras::LayerWeights& lw : m->weights) {
     for (auto& [var, a] : lw.vars) {
-      const bool positive = var == "moving_variance" || var == "gamma";
+      const bool positive = var == "moving_variance" || var == "variance" || var == "gamma";
       for (int64_t i = 0; i < a.NumElements(); ++i) {
         a.Data<float>()[i] = static_cast<float>(positive ? Uniform(0.5, 1.5) : Uniform(-0.7, 0.7));
       }
@@ -286,6 +286,28 @@ TEST_F(KerasLayers, RescalingAndDropout) {
                                           L("SpatialDropout2D", {{"rate", 0.2}})}),
                    {3, 3, 2});
   EXPECT_EQ(ops, std::vector<std::string>({"MUL", "ADD"}));
+}
+
+TEST_F(KerasLayers, LayerNormalization) {
+  auto ops = Check(Sequential({5, 6}, {L("LayerNormalization", {{"epsilon", 1e-3}})}), {5, 6});
+  EXPECT_EQ(ops, std::vector<std::string>(
+                     {"MEAN", "SUB", "MUL", "MEAN", "ADD", "RSQRT", "MUL", "MUL", "ADD"}));
+  // After a convolution (channels), without beta, axis given as a list.
+  Check(Sequential({4, 4, 3},
+                   {L("Conv2D", {{"filters", 5}, {"kernel_size", 3}}),
+                    L("LayerNormalization",
+                      {{"center", false}, {"axis", Json::array({3})}, {"epsilon", 1e-5}})}),
+        {4, 4, 3});
+}
+
+TEST_F(KerasLayers, Normalization) {
+  // adapt()ed weights (random here), then the config's own mean / variance, and invert.
+  auto ops = Check(Sequential({3, 4}, {L("Normalization"), L("Dense", {{"units", 2}})}), {3, 4});
+  EXPECT_EQ(ops, std::vector<std::string>({"MUL", "ADD", "FULLY_CONNECTED"}));
+  Check(Sequential({4}, {L("Normalization", {{"mean", 0.5}, {"variance", 4.0}})}), {4});
+  Check(
+      Sequential({4}, {L("Normalization", {{"mean", -1.0}, {"variance", 0.25}, {"invert", true}})}),
+      {4});
 }
 
 TEST_F(KerasLayers, Lstm) {

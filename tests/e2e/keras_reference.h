@@ -7,7 +7,8 @@
 // Dense, Conv1D, Conv2D, DepthwiseConv2D, SeparableConv2D, Conv2DTranspose, BatchNormalization,
 // Max/AveragePooling1D/2D, GlobalAverage/MaxPooling1D/2D, Flatten, Reshape, Permute, Dropout,
 // SpatialDropout*, Activation, ReLU, LeakyReLU, PReLU, ELU, Softmax, ZeroPadding1D/2D,
-// Cropping1D/2D, UpSampling1D/2D (nearest), Rescaling, LSTM.
+// Cropping1D/2D, UpSampling1D/2D (nearest), Rescaling, LayerNormalization and Normalization
+// (last axis), LSTM.
 #ifndef EDGEOPT_TESTS_E2E_KERAS_REFERENCE_H_
 #define EDGEOPT_TESTS_E2E_KERAS_REFERENCE_H_
 
@@ -476,6 +477,40 @@ inline bool Apply(const keras::KerasModel& m, const std::string& cls, const std:
           }
     if (is1d) y.shape = {B, H * s[0], C};
     *x = y;
+    return true;
+  }
+  if (cls == "LayerNormalization") {
+    // Keras: per position, the mean and (biased) variance of the last axis; then
+    // (x - mean) / sqrt(variance + epsilon) * gamma + beta.
+    const int64_t n = x->shape.back();
+    std::vector<double> g = Weight(m, name, "gamma"), b = Weight(m, name, "beta");
+    if (g.empty()) g.assign(n, 1.0);
+    if (b.empty()) b.assign(n, 0.0);
+    const double eps = Num(c, "epsilon", 1e-3);
+    for (int64_t p = 0; p < x->size() / n; ++p) {
+      double* v = x->v.data() + p * n;
+      double mean = 0, var = 0;
+      for (int64_t i = 0; i < n; ++i) mean += v[i] / n;
+      for (int64_t i = 0; i < n; ++i) var += (v[i] - mean) * (v[i] - mean) / n;
+      for (int64_t i = 0; i < n; ++i) v[i] = (v[i] - mean) / std::sqrt(var + eps) * g[i] + b[i];
+    }
+    return true;
+  }
+  if (cls == "Normalization") {
+    // Keras: (x - mean) / max(sqrt(variance), 1e-7), or mean + x * that with invert; mean and
+    // variance from the weights, or from the config when it gives them (numbers here).
+    const int64_t n = x->shape.back();
+    std::vector<double> mean = Weight(m, name, "mean"), var = Weight(m, name, "variance");
+    if (mean.empty()) {
+      mean.assign(n, Num(c, "mean", 0.0));
+      var.assign(n, Num(c, "variance", 1.0));
+    }
+    const bool invert = Flag(c, "invert", false);
+    for (int64_t i = 0; i < x->size(); ++i) {
+      const int64_t ch = mean.size() == 1 ? 0 : i % n;
+      const double s = std::max(std::sqrt(var[ch]), 1e-7);
+      x->v[i] = invert ? mean[ch] + x->v[i] * s : (x->v[i] - mean[ch]) / s;
+    }
     return true;
   }
   if (cls == "Rescaling") {

@@ -221,5 +221,49 @@ TEST_F(TrainCliTest, TfliteOutputFoldsBatchNormalization) {
   EXPECT_EQ(out.substr(out.rfind("accuracy=")).substr(0, 15), train_line.substr(0, 15)) << out;
 }
 
+// LayerNormalization and Normalization train (gamma and beta learn; Normalization's statistics
+// stay constants), save to .keras, load back, and the exported .tflite evaluates as the training
+// engine does.
+TEST_F(TrainCliTest, LayerNormalizationAndNormalizationTrainSaveAndExport) {
+  const std::string arch = R"({"class_name": "Sequential", "config": {"name": "ln_cnn", "layers": [
+    {"class_name": "InputLayer", "config": {"name": "x", "batch_input_shape": [null, 28, 28, 1]}},
+    {"class_name": "Normalization", "config": {"name": "norm", "axis": -1, "mean": 0.3,
+     "variance": 0.09}},
+    {"class_name": "Conv2D", "config": {"name": "conv", "filters": 8, "kernel_size": [3, 3],
+     "activation": "relu"}},
+    {"class_name": "MaxPooling2D", "config": {"name": "pool", "pool_size": [2, 2]}},
+    {"class_name": "LayerNormalization", "config": {"name": "ln", "axis": -1, "epsilon": 0.001}},
+    {"class_name": "Flatten", "config": {"name": "flatten"}},
+    {"class_name": "Dense", "config": {"name": "out", "units": 10}}]}})";
+  ASSERT_TRUE(
+      WriteFileAtomic(dir_ + "/ln.json", std::vector<uint8_t>(arch.begin(), arch.end())).ok());
+  std::string out;
+  const std::string keras = dir_ + "/ln.keras";
+  ASSERT_EQ(Run("train " + dir_ + "/ln.json --data " + dir_ + "/tiny.npz --test-data " + dir_ +
+                    "/tiny.npz --epochs 3 --batch-size 16 --lr 3e-3 --quiet -o " + keras,
+                &out),
+            0)
+      << out;
+  const std::string train_line = out.substr(out.rfind("accuracy="));
+  EXPECT_GT(testing::ParseMetric(out, "accuracy"), 0.5) << out;  // chance is 0.1
+  // The saved file reads back with both layers.
+  ASSERT_EQ(Run("inspect " + keras, &out), 0) << out;
+  EXPECT_NE(out.find("LayerNormalization"), std::string::npos) << out;
+  EXPECT_NE(out.find("Normalization     "), std::string::npos) << out;
+  const std::string model = dir_ + "/ln.tflite";
+  ASSERT_EQ(Run("convert " + keras + " -o " + model, &out), 0) << out;
+  EXPECT_NE(out.find("RSQRT"), std::string::npos) << out;
+  ASSERT_EQ(Run("eval " + model + " --data " + dir_ + "/tiny.npz --quiet", &out), 0) << out;
+  EXPECT_EQ(out.substr(out.rfind("accuracy=")).substr(0, 15), train_line.substr(0, 15)) << out;
+  // Fine-tuning the saved model starts from it (gamma and beta included).
+  ASSERT_EQ(Run("train " + keras + " --data " + dir_ +
+                    "/tiny.npz --epochs 1 --batch-size 16 "
+                    "--lr 1e-4 --quiet -o " +
+                    dir_ + "/tuned.keras",
+                &out),
+            0)
+      << out;
+}
+
 }  // namespace
 }  // namespace edgeopt

@@ -30,6 +30,9 @@ constexpr VarInit kVarInits[] = {
     {"pointwise_kernel", "pointwise_initializer", "glorot_uniform"},
     {"recurrent_kernel", "recurrent_initializer", "orthogonal"},
     {"alpha", "alpha_initializer", "zeros"},
+    // Normalization before adapt(): mean 0, variance 1 (no initializer keys in its config).
+    {"mean", "mean_initializer", "zeros"},
+    {"variance", "variance_initializer", "ones"},
 };
 
 uint64_t Hash(const std::string& s, uint64_t h) {

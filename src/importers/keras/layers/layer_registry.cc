@@ -63,6 +63,9 @@ const std::vector<LayerMapping>& AllLayerMappings() {
       {"UpSampling1D", ConvertUpSampling, nullptr, "RESIZE_NEAREST_NEIGHBOR"},
       {"UpSampling2D", ConvertUpSampling, nullptr, "RESIZE_NEAREST_NEIGHBOR / RESIZE_BILINEAR"},
       {"Rescaling", ConvertRescaling, nullptr, "MUL + ADD"},
+      {"LayerNormalization", ConvertLayerNormalization, LayerNormalizationVariables,
+       "MEAN, SUB, MUL, MEAN, ADD, RSQRT, MUL (+ MUL gamma, ADD beta)"},
+      {"Normalization", ConvertNormalization, NormalizationVariables, "MUL + ADD"},
       {"LSTM", ConvertLSTM, LSTMVariables, "UNIDIRECTIONAL_SEQUENCE_LSTM"},
   };
   return *kTable;
@@ -89,7 +92,6 @@ std::string UnsupportedReason(const std::string& class_name) {
       {"Bidirectional", "bidirectional recurrent layers have no mapping yet"},
       {"TimeDistributed", "wrapper layers have no mapping yet"},
       {"Embedding", "integer inputs and gathers have no mapping yet"},
-      {"LayerNormalization", "no mapping yet"},
       {"Conv3D", "3-D convolutions have no TFLite builtin in 2.9's common set"},
       {"MultiHeadAttention", "attention layers have no mapping yet"},
   };

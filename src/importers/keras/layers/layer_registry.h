@@ -55,6 +55,8 @@ Status ConvertZeroPadding(LayerCall* call);  // ZeroPadding1D/2D
 Status ConvertCropping(LayerCall* call);     // Cropping1D/2D
 Status ConvertUpSampling(LayerCall* call);   // UpSampling1D/2D
 Status ConvertRescaling(LayerCall* call);
+Status ConvertLayerNormalization(LayerCall* call);
+Status ConvertNormalization(LayerCall* call);
 Status ConvertLSTM(LayerCall* call);
 
 StatusOr<std::vector<std::string>> DenseVariables(const LayerConfig& config);
@@ -64,6 +66,8 @@ StatusOr<std::vector<std::string>> SeparableConv2DVariables(const LayerConfig& c
 StatusOr<std::vector<std::string>> BatchNormalizationVariables(const LayerConfig& config);
 StatusOr<std::vector<std::string>> PReLUVariables(const LayerConfig& config);
 StatusOr<std::vector<std::string>> LSTMVariables(const LayerConfig& config);
+StatusOr<std::vector<std::string>> LayerNormalizationVariables(const LayerConfig& config);
+StatusOr<std::vector<std::string>> NormalizationVariables(const LayerConfig& config);
 
 }  // namespace keras
 }  // namespace edgeopt

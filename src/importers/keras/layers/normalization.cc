@@ -1,0 +1,191 @@
+// LayerNormalization and Normalization (the preprocessing layer).
+//  - LayerNormalization over the last axis, as Keras computes it (mean and variance of each
+//    position's features, y = (x - mean) * rsqrt(variance + epsilon) * gamma + beta):
+//    MEAN, SUB, MUL, MEAN, ADD, RSQRT, MUL, then MUL by gamma and ADD of beta when the layer has
+//    them. The official converter lowers it to the same ops (with SQUARED_DIFFERENCE). gamma and
+//    beta are weights (trained by edgeopt train).
+//  - Normalization: (x - mean) / max(sqrt(variance), 1e-7) (or its inverse with invert=True)
+//    as one MUL and one ADD of constants, from the layer's mean and variance weights (adapt())
+//    or the ones its config gives. They are not trained, as in Keras.
+#include <algorithm>
+#include <cmath>
+#include <optional>
+
+#include "src/importers/keras/layers/layer_registry.h"
+#include "src/importers/keras/layers/layer_util.h"
+
+namespace edgeopt {
+namespace keras {
+namespace {
+
+// The normalized axis: only the last one (the features / channels) is supported.
+Status LastAxisOnly(const LayerCall& call, const char* what) {
+  const int rank = call.InputRank();
+  if (!call.config.Has("axis")) return Status::Ok();
+  const Json* v = call.config.Find("axis");
+  if (v != nullptr && v->is_null()) {
+    return call.Error(StatusCode::kUnsupported,
+                      std::string(what) +
+                          " over every axis (axis=None) is not supported; only "
+                          "the last axis");
+  }
+  EDGEOPT_ASSIGN_OR_RETURN(std::vector<int64_t> axes, call.config.IntList("axis"));
+  if (axes.size() != 1) {
+    return call.Error(StatusCode::kUnsupported,
+                      std::string(what) + " over several axes is not supported; only the last");
+  }
+  int64_t axis = axes[0] < 0 ? axes[0] + rank : axes[0];
+  if (axis != rank - 1) {
+    return call.Error(StatusCode::kUnsupported,
+                      std::string(what) + " over axis " + std::to_string(axes[0]) + " of a rank-" +
+                          std::to_string(rank) + " input; only the last axis is supported");
+  }
+  return Status::Ok();
+}
+
+// A mean / variance given in the config (a number or a list), or nullopt.
+StatusOr<std::optional<std::vector<float>>> ConfigValues(const LayerCall& call, const char* key) {
+  const Json* v = call.config.Find(key);
+  if (v == nullptr || v->is_null()) return std::optional<std::vector<float>>();
+  if (v->is_number()) return std::optional<std::vector<float>>(std::vector<float>{v->get<float>()});
+  std::vector<float> out;
+  // Keras may store a list nested to the broadcast shape ([[[m0, m1, ...]]]): flatten it.
+  std::vector<const Json*> stack = {v};
+  while (!stack.empty()) {
+    const Json* j = stack.back();
+    stack.pop_back();
+    if (j->is_number()) {
+      out.push_back(j->get<float>());
+    } else if (j->is_array() && out.size() + j->size() <= (1u << 20)) {
+      for (auto it = j->rbegin(); it != j->rend(); ++it) stack.push_back(&*it);
+    } else {
+      return call.Error(StatusCode::kInvalidModel,
+                        std::string("'") + key + "' must be a number or a list of numbers");
+    }
+  }
+  return std::optional<std::vector<float>>(std::move(out));
+}
+
+}  // namespace
+
+StatusOr<std::vector<std::string>> LayerNormalizationVariables(const LayerConfig& config) {
+  EDGEOPT_ASSIGN_OR_RETURN(bool scale, config.BoolOr("scale", true));
+  EDGEOPT_ASSIGN_OR_RETURN(bool center, config.BoolOr("center", true));
+  std::vector<std::string> vars;
+  if (scale) vars.push_back("gamma");
+  if (center) vars.push_back("beta");
+  return vars;
+}
+
+Status ConvertLayerNormalization(LayerCall* call) {
+  const LayerConfig& c = call->config;
+  const Shape in = call->InputShape();
+  const int rank = static_cast<int>(in.size());
+  if (rank < 2) return call->Error(StatusCode::kUnsupported, "needs an input of rank 2 or more");
+  EDGEOPT_RETURN_IF_ERROR(LastAxisOnly(*call, "normalization"));
+  EDGEOPT_ASSIGN_OR_RETURN(bool rms, c.BoolOr("rms_scaling", false));
+  if (rms) return call->Error(StatusCode::kUnsupported, "rms_scaling=True is not supported");
+  EDGEOPT_ASSIGN_OR_RETURN(bool scale, c.BoolOr("scale", true));
+  EDGEOPT_ASSIGN_OR_RETURN(bool center, c.BoolOr("center", true));
+  EDGEOPT_ASSIGN_OR_RETURN(double epsilon, c.FloatOr("epsilon", 1e-3));
+  if (!(epsilon >= 0)) return call->Error(StatusCode::kInvalidModel, "epsilon must be >= 0");
+  const int64_t features = in.back();
+  const Shape vec = {static_cast<int32_t>(features)};
+  Shape reduced = in;
+  reduced.back() = 1;
+  const int axes = call->Int32Const("axes", {rank - 1});
+  ir::Attrs keep;
+  keep["keep_dims"] = true;
+  ir::Attrs none;
+  none["fused_activation_function"] = std::string("NONE");
+  const int mean = call->NewTensor(reduced, "mean");
+  call->AddNode("MEAN", {call->inputs[0], axes}, {mean}, keep);
+  const int centered = call->NewTensor(in, "centered");
+  call->AddNode("SUB", {call->inputs[0], mean}, {centered}, none);
+  const int squared = call->NewTensor(in, "squared");
+  call->AddNode("MUL", {centered, centered}, {squared}, none);
+  const int variance = call->NewTensor(reduced, "variance");
+  call->AddNode("MEAN", {squared, axes}, {variance}, keep);
+  const int eps = call->FloatConst("epsilon", {}, {static_cast<float>(epsilon)});
+  const int shifted = call->NewTensor(reduced, "variance_epsilon");
+  call->AddNode("ADD", {variance, eps}, {shifted}, none);
+  const int inv = call->NewTensor(reduced, "rsqrt");
+  call->AddNode("RSQRT", {shifted}, {inv});
+  int y = call->NewTensor(in, "normalized");
+  call->AddNode("MUL", {centered, inv}, {y}, none);
+  if (scale) {
+    EDGEOPT_ASSIGN_OR_RETURN(std::vector<float> v, call->Weight("gamma", {features}));
+    const int gamma = call->AddWeightTensor("gamma", vec, std::move(v));
+    const int scaled = call->NewTensor(in, "scaled");
+    call->AddNode("MUL", {y, gamma}, {scaled}, none);
+    y = scaled;
+  }
+  if (center) {
+    EDGEOPT_ASSIGN_OR_RETURN(std::vector<float> v, call->Weight("beta", {features}));
+    const int beta = call->AddWeightTensor("beta", vec, std::move(v));
+    const int shifted_out = call->NewTensor(in, "shifted");
+    call->AddNode("ADD", {y, beta}, {shifted_out}, none);
+    y = shifted_out;
+  }
+  call->outputs = {y};
+  return Status::Ok();
+}
+
+StatusOr<std::vector<std::string>> NormalizationVariables(const LayerConfig& config) {
+  // With mean and variance in the config, Keras makes them constants, not variables.
+  const Json* mean = config.Find("mean");
+  if (mean != nullptr && !mean->is_null()) return std::vector<std::string>{};
+  return std::vector<std::string>{"mean", "variance", "count"};
+}
+
+Status ConvertNormalization(LayerCall* call) {
+  const LayerConfig& c = call->config;
+  const Shape in = call->InputShape();
+  if (in.size() < 2)
+    return call->Error(StatusCode::kUnsupported, "needs an input of rank 2 or more");
+  EDGEOPT_RETURN_IF_ERROR(LastAxisOnly(*call, "normalization"));
+  EDGEOPT_ASSIGN_OR_RETURN(bool invert, c.BoolOr("invert", false));
+  const int64_t features = in.back();
+  EDGEOPT_ASSIGN_OR_RETURN(auto mean, ConfigValues(*call, "mean"));
+  EDGEOPT_ASSIGN_OR_RETURN(auto variance, ConfigValues(*call, "variance"));
+  if (mean.has_value() != variance.has_value()) {
+    return call->Error(StatusCode::kInvalidModel, "the config gives only one of mean and variance");
+  }
+  if (!mean.has_value()) {
+    EDGEOPT_ASSIGN_OR_RETURN(std::vector<float> m, call->Weight("mean", {features}));
+    EDGEOPT_ASSIGN_OR_RETURN(std::vector<float> v, call->Weight("variance", {features}));
+    mean = std::move(m);
+    variance = std::move(v);
+    call->used_vars.push_back("count");  // the sample count adapt() saw; not needed here
+  }
+  const size_t n = mean->size();
+  if ((n != 1 && static_cast<int64_t>(n) != features) || variance->size() != n) {
+    return call->Error(StatusCode::kInvalidModel, "mean and variance have " + std::to_string(n) +
+                                                      " and " + std::to_string(variance->size()) +
+                                                      " values for " + std::to_string(features) +
+                                                      " features");
+  }
+  // Keras: (x - mean) / max(sqrt(variance), epsilon), epsilon 1e-7; invert: mean + x * that.
+  std::vector<float> mul(n), add(n);
+  for (size_t i = 0; i < n; ++i) {
+    const double v = (*variance)[i];
+    if (!(v >= 0)) return call->Error(StatusCode::kInvalidModel, "a variance is negative or NaN");
+    const double s = std::max(std::sqrt(v), 1e-7);
+    mul[i] = static_cast<float>(invert ? s : 1.0 / s);
+    add[i] = static_cast<float>(invert ? (*mean)[i] : -(*mean)[i] / s);
+  }
+  const Shape shape = n == 1 ? Shape{} : Shape{static_cast<int32_t>(n)};
+  ir::Attrs none;
+  none["fused_activation_function"] = std::string("NONE");
+  const int k_mul = call->FloatConst("scale", shape, mul);
+  const int scaled = call->NewTensor(in, "scaled");
+  call->AddNode("MUL", {call->inputs[0], k_mul}, {scaled}, none);
+  const int k_add = call->FloatConst("offset", shape, add);
+  const int y = call->NewTensor(in, "normalized");
+  call->AddNode("ADD", {scaled, k_add}, {y}, none);
+  call->outputs = {y};
+  return Status::Ok();
+}
+
+}  // namespace keras
+}  // namespace edgeopt
