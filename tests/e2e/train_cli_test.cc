@@ -255,6 +255,21 @@ TEST_F(TrainCliTest, LayerNormalizationAndNormalizationTrainSaveAndExport) {
   EXPECT_NE(out.find("RSQRT"), std::string::npos) << out;
   ASSERT_EQ(Run("eval " + model + " --data " + dir_ + "/tiny.npz --quiet", &out), 0) << out;
   EXPECT_EQ(out.substr(out.rfind("accuracy=")).substr(0, 15), train_line.substr(0, 15)) << out;
+  // int8: the whole chain is integer (RSQRT included), QUANTIZE / DEQUANTIZE only at the edges.
+  const std::string q8 = dir_ + "/ln8.tflite";
+  ASSERT_EQ(Run("quantize " + keras + " -o " + q8 + " --mode int8 --calibration " + dir_ +
+                    "/tiny.npz --quiet",
+                &out),
+            0)
+      << out;
+  ASSERT_EQ(Run("ir " + q8, &out), 0) << out;
+  size_t conversions = 0;
+  for (size_t at = out.find("QUANTIZE("); at != std::string::npos;
+       at = out.find("QUANTIZE(", at + 1)) {
+    ++conversions;
+  }
+  EXPECT_EQ(conversions, 2u) << out;  // the input's QUANTIZE and the output's DEQUANTIZE
+  EXPECT_NE(out.find("= RSQRT("), std::string::npos) << out;
   // Fine-tuning the saved model starts from it (gamma and beta included).
   ASSERT_EQ(Run("train " + keras + " --data " + dir_ +
                     "/tiny.npz --epochs 1 --batch-size 16 "

@@ -68,6 +68,7 @@ constexpr OpRule kRules[] = {
     {"HARD_SWISH", Kind::kIndependent, false},
     {"PRELU", Kind::kIndependent, false},
     {"ELU", Kind::kIndependent, false},
+    {"RSQRT", Kind::kIndependent, false},  // LayerNormalization's
 };
 
 const OpRule* FindRule(const std::string& op) {
