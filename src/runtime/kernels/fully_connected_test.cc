@@ -1,8 +1,13 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <cstdint>
+#include <limits>
+#include <random>
 
 #include "src/runtime/kernels/conv_test_util.h"
+#include "src/runtime/kernels/reference/requantize.h"
 
 namespace edgeopt {
 namespace testing {
@@ -172,6 +177,46 @@ TEST(FullyConnectedInt16x8, WithoutBiasRoundsTheFullProductOnce) {
       m.Build(), MakeArray<int16_t>(DType::kInt16, {2, 2}, {10789, 14, -24252, -42}),
       /*also_tflite=*/true);
   EXPECT_EQ(out, (std::vector<int16_t>{5743, -12911}));
+}
+
+// kSingle's 64-bit arithmetic against exact products (Python integers), extremes included, and
+// against 128-bit arithmetic on random values where the compiler has it.
+TEST(FullyConnectedInt16x8, SingleRoundingIsExact) {
+  struct Case {
+    int64_t x;
+    int32_t m;
+    int shift;
+    int32_t expected;
+  } cases[] = {
+      {1370217, 1152197920, -7, 5743},
+      {-3080046, 1152197920, -7, -12911},
+      {-8988, 1073741824, -2, -1123},  // a tie: toward +infinity
+      {int64_t{1} << 62, 2147483647, -31, 2147483647},
+      {std::numeric_limits<int64_t>::min(), 2147483647, -31, -2147483648LL},
+      {std::numeric_limits<int64_t>::min(), 2147483647, 30, -2147483648LL},
+      {123456789012, 1500000000, -20, 82239},
+      {-5, 1073741824, -31, 0},
+      {7, 1073741824, 0, 4},
+  };
+  for (const Case& c : cases) {
+    EXPECT_EQ(ref::MultiplySingleRounding(c.x, c.m, c.shift), c.expected)
+        << c.x << " " << c.m << " " << c.shift;
+  }
+#if defined(__SIZEOF_INT128__)
+  std::mt19937_64 rng(5);
+  for (int i = 0; i < 100000; ++i) {
+    const int64_t x = static_cast<int64_t>(rng()) >> (rng() % 63);
+    const int32_t m = static_cast<int32_t>(rng() >> 33);
+    const int shift = static_cast<int>(rng() % 62) - 31;
+    const int total = 31 - shift;
+    __int128 r =
+        (static_cast<__int128>(x) * m + (static_cast<__int128>(1) << (total - 1))) >> total;
+    r = std::min<__int128>(std::numeric_limits<int32_t>::max(),
+                           std::max<__int128>(std::numeric_limits<int32_t>::min(), r));
+    ASSERT_EQ(ref::MultiplySingleRounding(x, m, shift), static_cast<int32_t>(r))
+        << x << " " << m << " " << shift;
+  }
+#endif
 }
 
 TEST(FullyConnectedHybrid, GoldenSymmetricAndAsymmetric) {

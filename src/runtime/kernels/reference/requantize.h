@@ -81,16 +81,32 @@ inline int32_t MultiplyInt64(int64_t x, int32_t multiplier, int shift) {
   return WrapToInt32(rounded >> total_shift);
 }
 
-// kSingle: the product in 128 bits (|x| < 2^63, |m| < 2^31), saturated to int32.
+// kSingle, in 64-bit integer arithmetic only (32-bit Arm has no 128-bit type): |x| * |m| as a
+// 128-bit high:low pair, the rounding added, shifted right, saturated to int32. For a negative
+// product -A, floor((-A + 2^(s-1)) / 2^s) = -floor((A + 2^(s-1) - 1) / 2^s).
 inline int32_t MultiplySingleRounding(int64_t x, int32_t multiplier, int shift) {
-  const int total_shift = 31 - shift;  // >= 0: the multipliers are made below 2^31
-  const __int128 product = static_cast<__int128>(x) * multiplier;
-  const __int128 rounded =
-      total_shift <= 0 ? product
-                       : (product + (static_cast<__int128>(1) << (total_shift - 1))) >> total_shift;
-  if (rounded > std::numeric_limits<int32_t>::max()) return std::numeric_limits<int32_t>::max();
-  if (rounded < std::numeric_limits<int32_t>::min()) return std::numeric_limits<int32_t>::min();
-  return static_cast<int32_t>(rounded);
+  const int total_shift = 31 - shift;  // in [1, 62]: QuantizeMultiplier keeps shift in [-31, 30]
+  const bool negative = (x < 0) != (multiplier < 0);
+  const uint64_t ax = x < 0 ? uint64_t{0} - static_cast<uint64_t>(x) : static_cast<uint64_t>(x);
+  const uint64_t am = multiplier < 0 ? uint64_t{0} - static_cast<uint64_t>(int64_t{multiplier})
+                                     : static_cast<uint64_t>(multiplier);  // <= 2^31
+  const uint64_t p1 = (ax >> 32) * am;                                     // < 2^63
+  const uint64_t p0 = (ax & 0xFFFFFFFFu) * am;                             // < 2^63
+  uint64_t lo = p0 + (p1 << 32);
+  uint64_t hi = (p1 >> 32) + (lo < p0 ? 1 : 0);
+  if (total_shift > 0) {
+    const uint64_t add = (uint64_t{1} << (total_shift - 1)) - (negative ? 1 : 0);
+    const uint64_t sum = lo + add;
+    hi += sum < lo ? 1 : 0;
+    lo = sum;
+    lo = (lo >> total_shift) | (hi << (64 - total_shift));
+    hi >>= total_shift;
+  }
+  const uint64_t limit = negative ? uint64_t{0x80000000u} : uint64_t{0x7FFFFFFFu};
+  if (hi != 0 || lo > limit) {
+    return negative ? std::numeric_limits<int32_t>::min() : std::numeric_limits<int32_t>::max();
+  }
+  return static_cast<int32_t>(negative ? -static_cast<int64_t>(lo) : static_cast<int64_t>(lo));
 }
 
 // Scales one accumulator (already including bias and zero-point terms) with the given rounding.

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <cstring>
 #include <limits>
+#include <type_traits>
 
 #include "src/runtime/kernels/ukernels/avx2/avx2_ukernels.h"
 #include "src/runtime/kernels/ukernels/avx2/requant_avx2.h"
@@ -121,24 +122,29 @@ void Dequantize(size_t n, const void* x, float* out, float scale, int32_t zero_p
   }
 }
 
-template <bool kSignedIn>
-void Q8Requantize(size_t n, const void* x, void* out, const Q8RequantizeParams* p) {
-  const uint8_t* px = static_cast<const uint8_t*>(x);
-  uint8_t* po = static_cast<uint8_t*>(out);
-  const __m256i zi = _mm256_set1_epi32(p->input_zero_point);
-  const __m256i lo = _mm256_set1_epi32(p->q.lo);
-  const __m256i hi = _mm256_set1_epi32(p->q.hi);
-  const __m256i zo = _mm256_set1_epi32(p->q.zero_point);
-  for (size_t i = 0; i < n; i += 8) {
-    const int count = static_cast<int>(n - i < 8 ? n - i : 8);
-    const __m256i v = _mm256_sub_epi32(Load8Bytes<kSignedIn>(px + i, count), zi);
-    StoreInt8x8(po + i, Requantize8<false>(v, &p->rq, 0), lo, hi, zo, count);
+// 8 int8, uint8 or int16 values (a zero-filled copy for the tail) widened to int32 lanes.
+template <typename TIn>
+inline __m256i Load8Widened(const TIn* p, int count) {
+  if constexpr (sizeof(TIn) == 2) {
+    __m128i h;
+    if (count == 8) {
+      h = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+    } else {
+      int16_t tmp[8] = {};
+      std::memcpy(tmp, p, static_cast<size_t>(count) * sizeof(int16_t));
+      h = _mm_loadu_si128(reinterpret_cast<const __m128i*>(tmp));
+    }
+    return _mm256_cvtepi16_epi32(h);
+  } else {
+    return Load8Bytes<std::is_signed_v<TIn>>(reinterpret_cast<const uint8_t*>(p), count);
   }
 }
 
-// int16 -> int8: the same requantization from 16-bit lanes (a zero-filled copy for the tail).
-void QS16Requantize(size_t n, const void* x, void* out, const Q8RequantizeParams* p) {
-  const int16_t* px = static_cast<const int16_t*>(x);
+// Requantization to int8 / uint8 (the output type only sets the clamp) from int8, uint8 or
+// int16 (an int16 layer of an int8 model handing over to an int8 one).
+template <typename TIn>
+void Q8Requantize(size_t n, const void* x, void* out, const Q8RequantizeParams* p) {
+  const TIn* px = static_cast<const TIn*>(x);
   uint8_t* po = static_cast<uint8_t*>(out);
   const __m256i zi = _mm256_set1_epi32(p->input_zero_point);
   const __m256i lo = _mm256_set1_epi32(p->q.lo);
@@ -146,15 +152,7 @@ void QS16Requantize(size_t n, const void* x, void* out, const Q8RequantizeParams
   const __m256i zo = _mm256_set1_epi32(p->q.zero_point);
   for (size_t i = 0; i < n; i += 8) {
     const int count = static_cast<int>(n - i < 8 ? n - i : 8);
-    __m128i h;
-    if (count == 8) {
-      h = _mm_loadu_si128(reinterpret_cast<const __m128i*>(px + i));
-    } else {
-      int16_t tmp[8] = {};
-      std::memcpy(tmp, px + i, static_cast<size_t>(count) * sizeof(int16_t));
-      h = _mm_loadu_si128(reinterpret_cast<const __m128i*>(tmp));
-    }
-    const __m256i v = _mm256_sub_epi32(_mm256_cvtepi16_epi32(h), zi);
+    const __m256i v = _mm256_sub_epi32(Load8Widened(px + i, count), zi);
     StoreInt8x8(po + i, Requantize8<false>(v, &p->rq, 0), lo, hi, zo, count);
   }
 }
@@ -249,13 +247,13 @@ void qu8_f32_vcvt_ukernel__avx2_u8(size_t n, const void* x, float* out, float sc
 }
 void qs16_qs8_requantize_ukernel__avx2(size_t n, const void* x, void* out,
                                        const Q8RequantizeParams* p) {
-  QS16Requantize(n, x, out, p);
+  Q8Requantize<int16_t>(n, x, out, p);
 }
 void qs8_requantize_ukernel__avx2(size_t n, const void* x, void* out, const Q8RequantizeParams* p) {
-  Q8Requantize<true>(n, x, out, p);
+  Q8Requantize<int8_t>(n, x, out, p);
 }
 void qu8_requantize_ukernel__avx2(size_t n, const void* x, void* out, const Q8RequantizeParams* p) {
-  Q8Requantize<false>(n, x, out, p);
+  Q8Requantize<uint8_t>(n, x, out, p);
 }
 
 void xor80_copy_ukernel__avx2(const int8_t* src, uint8_t* dst, size_t n) {

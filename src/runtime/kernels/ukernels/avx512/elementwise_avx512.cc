@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <type_traits>
 
 #include "src/runtime/kernels/ukernels/avx512/avx512_ukernels.h"
 #include "src/runtime/kernels/ukernels/avx512/requant_avx512.h"
@@ -127,24 +128,21 @@ void Dequantize(size_t n, const void* x, float* out, float scale, int32_t zero_p
   }
 }
 
-template <bool kSignedIn, bool kSignedOut>
-void Q8Requantize(size_t n, const void* x, void* out, const Q8RequantizeParams* p) {
-  const uint8_t* px = static_cast<const uint8_t*>(x);
-  uint8_t* po = static_cast<uint8_t*>(out);
-  const __m512i zi = _mm512_set1_epi32(p->input_zero_point);
-  const __m512i lo = _mm512_set1_epi32(p->q.lo);
-  const __m512i hi = _mm512_set1_epi32(p->q.hi);
-  const __m512i zo = _mm512_set1_epi32(p->q.zero_point);
-  for (size_t i = 0; i < n; i += 16) {
-    const __mmask16 mask = TailMask16(static_cast<int>(n - i < 16 ? n - i : 16));
-    const __m512i v = _mm512_sub_epi32(Load16<kSignedIn>(px + i, mask), zi);
-    StoreInt8(po + i, Requantize16<false>(v, &p->rq), lo, hi, zo, mask);
+// 16 int8, uint8 or int16 values widened to int32 lanes.
+template <typename TIn>
+inline __m512i Load16Widened(const TIn* p, __mmask16 mask) {
+  if constexpr (sizeof(TIn) == 2) {
+    return _mm512_cvtepi16_epi32(_mm256_maskz_loadu_epi16(mask, p));
+  } else {
+    return Load16<std::is_signed_v<TIn>>(p, mask);
   }
 }
 
-// int16 -> int8: the same requantization from 16-bit lanes.
-void QS16Requantize(size_t n, const void* x, void* out, const Q8RequantizeParams* p) {
-  const int16_t* px = static_cast<const int16_t*>(x);
+// Requantization to int8 / uint8 (the output type only sets the clamp) from int8, uint8 or
+// int16 (an int16 layer of an int8 model handing over to an int8 one).
+template <typename TIn>
+void Q8Requantize(size_t n, const void* x, void* out, const Q8RequantizeParams* p) {
+  const TIn* px = static_cast<const TIn*>(x);
   uint8_t* po = static_cast<uint8_t*>(out);
   const __m512i zi = _mm512_set1_epi32(p->input_zero_point);
   const __m512i lo = _mm512_set1_epi32(p->q.lo);
@@ -152,8 +150,7 @@ void QS16Requantize(size_t n, const void* x, void* out, const Q8RequantizeParams
   const __m512i zo = _mm512_set1_epi32(p->q.zero_point);
   for (size_t i = 0; i < n; i += 16) {
     const __mmask16 mask = TailMask16(static_cast<int>(n - i < 16 ? n - i : 16));
-    const __m512i v =
-        _mm512_sub_epi32(_mm512_cvtepi16_epi32(_mm256_maskz_loadu_epi16(mask, px + i)), zi);
+    const __m512i v = _mm512_sub_epi32(Load16Widened(px + i, mask), zi);
     StoreInt8(po + i, Requantize16<false>(v, &p->rq), lo, hi, zo, mask);
   }
 }
@@ -186,23 +183,23 @@ void QS8VMul(size_t n, const void* a, const void* b, bool b_scalar, void* out,
 
 void qs16_qs8_requantize_ukernel__avx512(size_t n, const void* x, void* out,
                                          const Q8RequantizeParams* p) {
-  QS16Requantize(n, x, out, p);
+  Q8Requantize<int16_t>(n, x, out, p);
 }
 void q8_requantize_ukernel__avx512_s8s8(size_t n, const void* x, void* out,
                                         const Q8RequantizeParams* p) {
-  Q8Requantize<true, true>(n, x, out, p);
+  Q8Requantize<int8_t>(n, x, out, p);
 }
 void q8_requantize_ukernel__avx512_s8u8(size_t n, const void* x, void* out,
                                         const Q8RequantizeParams* p) {
-  Q8Requantize<true, false>(n, x, out, p);
+  Q8Requantize<int8_t>(n, x, out, p);
 }
 void q8_requantize_ukernel__avx512_u8s8(size_t n, const void* x, void* out,
                                         const Q8RequantizeParams* p) {
-  Q8Requantize<false, true>(n, x, out, p);
+  Q8Requantize<uint8_t>(n, x, out, p);
 }
 void q8_requantize_ukernel__avx512_u8u8(size_t n, const void* x, void* out,
                                         const Q8RequantizeParams* p) {
-  Q8Requantize<false, false>(n, x, out, p);
+  Q8Requantize<uint8_t>(n, x, out, p);
 }
 
 void qs8_vadd_minmax_ukernel__avx512_u16(size_t n, const void* a, const void* b, bool b_scalar,

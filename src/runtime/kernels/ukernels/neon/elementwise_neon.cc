@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <cstring>
 #include <limits>
+#include <type_traits>
 
 #include "src/runtime/kernels/ukernels/neon/neon_ukernels.h"
 #include "src/runtime/kernels/ukernels/neon/requant_neon.h"
@@ -167,9 +168,31 @@ void Dequantize(size_t n, const void* x, float* out, float scale, int32_t zero_p
   }
 }
 
-template <bool kSignedIn>
+// 16 int8, uint8 or int16 values (a zero-filled copy for the tail) widened to int32 lanes.
+template <typename TIn>
+inline void Load16Widened(const TIn* p, size_t count, int32x4_t (&v)[4]) {
+  if constexpr (sizeof(TIn) == 2) {
+    int16_t tmp[16] = {};
+    const int16_t* src = p;
+    if (count < 16) {
+      std::memcpy(tmp, p, count * sizeof(int16_t));
+      src = tmp;
+    }
+    const int16x8_t a = vld1q_s16(src), b = vld1q_s16(src + 8);
+    v[0] = vmovl_s16(vget_low_s16(a));
+    v[1] = vmovl_s16(vget_high_s16(a));
+    v[2] = vmovl_s16(vget_low_s16(b));
+    v[3] = vmovl_s16(vget_high_s16(b));
+  } else {
+    WidenBytes<std::is_signed_v<TIn>>(Load16(reinterpret_cast<const uint8_t*>(p), count), v);
+  }
+}
+
+// Requantization to int8 / uint8 (the output type only sets the clamp) from int8, uint8 or
+// int16 (an int16 layer of an int8 model handing over to an int8 one).
+template <typename TIn>
 void Q8Requantize(size_t n, const void* x, void* out, const Q8RequantizeParams* p) {
-  const uint8_t* px = static_cast<const uint8_t*>(x);
+  const TIn* px = static_cast<const TIn*>(x);
   uint8_t* po = static_cast<uint8_t*>(out);
   const Requant4 r = LoadRequant4(&p->rq, 0);
   const int32x4_t zi = vdupq_n_s32(p->input_zero_point);
@@ -179,35 +202,7 @@ void Q8Requantize(size_t n, const void* x, void* out, const Q8RequantizeParams* 
   for (size_t i = 0; i < n; i += 16) {
     const size_t count = n - i < 16 ? n - i : 16;
     int32x4_t v[4];
-    WidenBytes<kSignedIn>(Load16(px + i, count), v);
-#pragma GCC unroll 4
-    for (int j = 0; j < 4; ++j) {
-      v[j] = ClampAddZp(Requantize4<false>(vsubq_s32(v[j], zi), r), lo, hi, zo);
-    }
-    Store16(po + i, NarrowToBytes(v[0], v[1], v[2], v[3]), count);
-  }
-}
-
-// int16 -> int8: the same requantization from 16-bit lanes.
-void QS16Requantize(size_t n, const void* x, void* out, const Q8RequantizeParams* p) {
-  const int16_t* px = static_cast<const int16_t*>(x);
-  uint8_t* po = static_cast<uint8_t*>(out);
-  const Requant4 r = LoadRequant4(&p->rq, 0);
-  const int32x4_t zi = vdupq_n_s32(p->input_zero_point);
-  const int32x4_t lo = vdupq_n_s32(p->q.lo);
-  const int32x4_t hi = vdupq_n_s32(p->q.hi);
-  const int32x4_t zo = vdupq_n_s32(p->q.zero_point);
-  for (size_t i = 0; i < n; i += 16) {
-    const size_t count = n - i < 16 ? n - i : 16;
-    int16_t tmp[16] = {};
-    const int16_t* src = px + i;
-    if (count < 16) {
-      std::memcpy(tmp, src, count * sizeof(int16_t));
-      src = tmp;
-    }
-    const int16x8_t a = vld1q_s16(src), b = vld1q_s16(src + 8);
-    int32x4_t v[4] = {vmovl_s16(vget_low_s16(a)), vmovl_s16(vget_high_s16(a)),
-                      vmovl_s16(vget_low_s16(b)), vmovl_s16(vget_high_s16(b))};
+    Load16Widened(px + i, count, v);
 #pragma GCC unroll 4
     for (int j = 0; j < 4; ++j) {
       v[j] = ClampAddZp(Requantize4<false>(vsubq_s32(v[j], zi), r), lo, hi, zo);
@@ -220,23 +215,23 @@ void QS16Requantize(size_t n, const void* x, void* out, const Q8RequantizeParams
 
 void qs16_qs8_requantize_ukernel__neon(size_t n, const void* x, void* out,
                                        const Q8RequantizeParams* p) {
-  QS16Requantize(n, x, out, p);
+  Q8Requantize<int16_t>(n, x, out, p);
 }
 void q8_requantize_ukernel__neon_s8s8(size_t n, const void* x, void* out,
                                       const Q8RequantizeParams* p) {
-  Q8Requantize<true>(n, x, out, p);
+  Q8Requantize<int8_t>(n, x, out, p);
 }
 void q8_requantize_ukernel__neon_s8u8(size_t n, const void* x, void* out,
                                       const Q8RequantizeParams* p) {
-  Q8Requantize<true>(n, x, out, p);
+  Q8Requantize<int8_t>(n, x, out, p);
 }
 void q8_requantize_ukernel__neon_u8s8(size_t n, const void* x, void* out,
                                       const Q8RequantizeParams* p) {
-  Q8Requantize<false>(n, x, out, p);
+  Q8Requantize<uint8_t>(n, x, out, p);
 }
 void q8_requantize_ukernel__neon_u8u8(size_t n, const void* x, void* out,
                                       const Q8RequantizeParams* p) {
-  Q8Requantize<false>(n, x, out, p);
+  Q8Requantize<uint8_t>(n, x, out, p);
 }
 void qs8_vadd_minmax_ukernel__neon_u16(size_t n, const void* a, const void* b, bool b_scalar,
                                        void* out, const QS8VAddParams* p) {
