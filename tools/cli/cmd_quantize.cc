@@ -279,6 +279,7 @@ int RunQuantize(int argc, char** argv) {
   // Calibration (int8 / int16x8).
   data::Dataset calib;
   quantize::RangeMap ranges;
+  quantize::RangeMap ranges16;  // for 65536 levels: int8 models with layers kept in int16
   if (!calibration.empty()) {
     auto ds = data::LoadDataset(calibration);
     if (!ds.ok()) return Fail(ds.status());
@@ -291,6 +292,10 @@ int RunQuantize(int argc, char** argv) {
     co.percentile = percentile;
     co.num_levels = *mode == quantize::Mode::kInt16x8 ? 65536 : 256;
     co.threads = threads;
+    if (*mode == quantize::Mode::kInt8 && (fallback_int16 || !keep_int16.empty())) {
+      co.int16_ranges = &ranges16;
+      options.int16_ranges = &ranges16;
+    }
     const int passes = *method == quantize::CalibrationMethod::kMinMax ? 1 : 2;
     report::ProgressBar bar("calibrate", co.samples * passes, !quiet);
     auto r = quantize::Calibrate(float_graph, FillFrom(calib), co,

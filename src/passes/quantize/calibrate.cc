@@ -97,6 +97,9 @@ StatusOr<RangeMap> Calibrate(const ir::Graph& graph, const FillInputsFn& fill,
   for (const auto& [t, o] : observers) {
     if (!o.seen()) continue;
     ranges[t] = o.ComputeRange(options.method, options.num_levels, options.percentile);
+    if (options.int16_ranges != nullptr) {
+      (*options.int16_ranges)[t] = o.ComputeRange(options.method, 65536, options.percentile);
+    }
   }
   return ranges;
 }

@@ -29,6 +29,9 @@ struct CalibrateOptions {
   double percentile = 99.99;
   int num_levels = 256;  // 256 for int8, 65536 for int16
   int threads = 0;
+  // When set, also the ranges for 65536 levels from the same statistics (int8 models with layers
+  // kept in int16).
+  RangeMap* int16_ranges = nullptr;
 };
 
 // Ranges of every float activation tensor of `graph` (by tensor id).

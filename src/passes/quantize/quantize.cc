@@ -183,7 +183,8 @@ class Quantizer {
   std::vector<int> group_;              // union-find representative per tensor
   std::vector<uint8_t> wide_group_;     // per group representative: int16 activations
   std::map<int, Params> group_params_;  // at the group's own precision
-  std::map<int, Range> group_range_;
+  std::map<int, Range> group_range_;    // from the int8 ranges
+  std::map<int, Range> group_range16_;  // from the int16 ranges (QuantizeOptions::int16_ranges)
   std::map<int, std::string> group_fixed_op_;        // groups whose parameters the spec fixes
   std::map<std::pair<int, Target>, int> converted_;  // (tensor, target) -> its copy
   std::vector<int> remap_;
@@ -314,29 +315,34 @@ Params FixedParams(const std::string& op, bool wide) {
 
 Status Quantizer::ComputeParams() {
   const int n = static_cast<int>(in_.tensors.size());
-  // Group ranges: the union of the members' ranges; fixed parameters win.
-  std::map<int, Range>& group_range = group_range_;
-  for (int t = 0; t < n; ++t) {
-    const ir::Tensor& tensor = in_.tensors[t];
-    Range r;
-    bool have = false;
-    auto it = ranges_.find(t);
-    if (it != ranges_.end()) {
-      r = it->second;
-      have = true;
-    } else if (tensor.is_constant && FloatTensor(tensor) && tensor.NumElements() > 0) {
-      const std::vector<float> v = FloatValues(tensor);
-      r.min = *std::min_element(v.begin(), v.end());
-      r.max = *std::max_element(v.begin(), v.end());
-      have = true;
-    }
-    if (!have) continue;
-    auto g = group_range.find(group_[t]);
-    if (g == group_range.end()) {
-      group_range[group_[t]] = r;
-    } else {
-      g->second.min = std::min(g->second.min, r.min);
-      g->second.max = std::max(g->second.max, r.max);
+  // Group ranges: the union of the members' ranges (int8 and int16 calibrations); fixed
+  // parameters win.
+  const RangeMap& ranges16 = options_.int16_ranges != nullptr ? *options_.int16_ranges : ranges_;
+  for (int pass = 0; pass < 2; ++pass) {
+    const RangeMap& ranges = pass == 0 ? ranges_ : ranges16;
+    std::map<int, Range>& group_range = pass == 0 ? group_range_ : group_range16_;
+    for (int t = 0; t < n; ++t) {
+      const ir::Tensor& tensor = in_.tensors[t];
+      Range r;
+      bool have = false;
+      auto it = ranges.find(t);
+      if (it != ranges.end()) {
+        r = it->second;
+        have = true;
+      } else if (tensor.is_constant && FloatTensor(tensor) && tensor.NumElements() > 0) {
+        const std::vector<float> v = FloatValues(tensor);
+        r.min = *std::min_element(v.begin(), v.end());
+        r.max = *std::max_element(v.begin(), v.end());
+        have = true;
+      }
+      if (!have) continue;
+      auto g = group_range.find(group_[t]);
+      if (g == group_range.end()) {
+        group_range[group_[t]] = r;
+      } else {
+        g->second.min = std::min(g->second.min, r.min);
+        g->second.max = std::max(g->second.max, r.max);
+      }
     }
   }
   for (size_t i = 0; i < in_.nodes.size(); ++i) {
@@ -347,9 +353,11 @@ Status Quantizer::ComputeParams() {
     group_fixed_op_[g] = node.op;
     group_params_[g] = FixedParams(node.op, wide_group_[g] != 0);
   }
-  for (const auto& [g, r] : group_range) {
+  for (const auto& [g, r] : group_range_) {
     if (group_params_.count(g)) continue;
-    group_params_[g] = ParamsFromRange(r, wide_group_[g] != 0);
+    const bool wide = wide_group_[g] != 0;
+    auto r16 = group_range16_.find(g);
+    group_params_[g] = ParamsFromRange(wide && r16 != group_range16_.end() ? r16->second : r, wide);
   }
   return Status::Ok();
 }
@@ -372,8 +380,9 @@ StatusOr<Params> Quantizer::ParamsAt(int tensor, bool wide) {
   if ((wide_group_[g] != 0) == wide) return ParamsOf(tensor);
   auto fixed = group_fixed_op_.find(g);
   if (fixed != group_fixed_op_.end()) return FixedParams(fixed->second, wide);
-  auto r = group_range_.find(g);
-  if (r == group_range_.end()) return ParamsOf(tensor);  // the error message
+  const std::map<int, Range>& group_range = wide ? group_range16_ : group_range_;
+  auto r = group_range.find(g);
+  if (r == group_range.end()) return ParamsOf(tensor);  // the error message
   return ParamsFromRange(r->second, wide);
 }
 

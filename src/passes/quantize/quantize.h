@@ -52,6 +52,9 @@ struct QuantizeOptions {
   // inserts DEQUANTIZE + QUANTIZE (TFLite's QUANTIZE cannot requantize int8 to int16); where an
   // int16 tensor meets an int8 layer, one QUANTIZE (int16 -> int8).
   std::set<std::string> keep_int16;
+  // Ranges calibrated for 65536 levels, for the tensors that end up int16 in int8 mode (the
+  // clipping methods choose differently for 16 bits); nullptr: the int8 ranges.
+  const std::map<int, Range>* int16_ranges = nullptr;
   int64_t min_weight_elements = 1024;  // dynamic mode: smaller weights stay float (as TFLite)
 };
 

@@ -303,6 +303,28 @@ TEST(QuantizeMixed, SameScaleOpsJoinTheirInt16ProducerAndFixedOutputsFollowThePr
   EXPECT_EQ(CountOps(*q, "QUANTIZE"), 1);  // the input, straight to int16
 }
 
+// With ranges calibrated for 16 bits (the clipping methods choose wider ones there), the int16
+// tensors take them and the int8 copies keep the int8 ones.
+TEST(QuantizeMixed, Int16TensorsTakeTheirOwnRanges) {
+  QuantizeOptions o;
+  o.keep_int16 = {"dense"};
+  const RangeMap ranges16 = {
+      {0, Range{-1.0f, 1.0f}}, {3, Range{0.0f, 8.0f}}, {6, Range{-3.0f, 2.0f}}};
+  o.int16_ranges = &ranges16;
+  auto q = QuantizeGraph(TwoDenseGraph(), o, TwoDenseRanges());
+  ASSERT_TRUE(q.ok()) << q.status().message();
+  const ir::Node* fc0 = FindNamed(*q, "FULLY_CONNECTED", "dense");
+  const ir::Node* fc1 = FindNamed(*q, "FULLY_CONNECTED", "dense_1");
+  EXPECT_NEAR(q->tensors[fc0->outputs[0]].quant.scale[0], 8.0f / 32767.0f, 1e-9);
+  EXPECT_NEAR(q->tensors[fc1->inputs[0]].quant.scale[0], 4.0f / 255.0f, 1e-7);
+  // Without them, the int8 ranges serve both.
+  o.int16_ranges = nullptr;
+  q = QuantizeGraph(TwoDenseGraph(), o, TwoDenseRanges());
+  ASSERT_TRUE(q.ok()) << q.status().message();
+  EXPECT_NEAR(q->tensors[FindNamed(*q, "FULLY_CONNECTED", "dense")->outputs[0]].quant.scale[0],
+              4.0f / 32767.0f, 1e-9);
+}
+
 TEST(QuantizeMixed, Errors) {
   QuantizeOptions o;
   o.mode = Mode::kInt16x8;
