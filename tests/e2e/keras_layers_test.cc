@@ -310,6 +310,19 @@ TEST_F(KerasLayers, Normalization) {
       {4});
 }
 
+TEST_F(KerasLayers, Embedding) {
+  // Rescaling maps the random inputs in (-1, 1) to ids in [0, 10).
+  auto ops = Check(Sequential({6}, {L("Rescaling", {{"scale", 5.0}, {"offset", 5.0}}),
+                                    L("Embedding", {{"input_dim", 10}, {"output_dim", 4}}),
+                                    L("Flatten"), L("Dense", {{"units", 3}})}),
+                   {6});
+  EXPECT_EQ(ops, std::vector<std::string>({"MUL", "ADD", "CAST", "GATHER", "FULLY_CONNECTED"}));
+  Check(Sequential({5}, {L("Rescaling", {{"scale", 3.5}, {"offset", 3.5}}),
+                         L("Embedding", {{"input_dim", 7}, {"output_dim", 3}}),
+                         L("GlobalAveragePooling1D")}),
+        {5});
+}
+
 TEST_F(KerasLayers, Lstm) {
   auto ops = Check(Sequential({5, 3}, {L("LSTM", {{"units", 4}})}), {5, 3});
   EXPECT_EQ(ops, std::vector<std::string>({"UNIDIRECTIONAL_SEQUENCE_LSTM", "STRIDED_SLICE"}));

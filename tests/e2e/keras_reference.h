@@ -8,7 +8,7 @@
 // Max/AveragePooling1D/2D, GlobalAverage/MaxPooling1D/2D, Flatten, Reshape, Permute, Dropout,
 // SpatialDropout*, Activation, ReLU, LeakyReLU, PReLU, ELU, Softmax, ZeroPadding1D/2D,
 // Cropping1D/2D, UpSampling1D/2D (nearest), Rescaling, LayerNormalization and Normalization
-// (last axis), LSTM.
+// (last axis), Embedding, LSTM.
 #ifndef EDGEOPT_TESTS_E2E_KERAS_REFERENCE_H_
 #define EDGEOPT_TESTS_E2E_KERAS_REFERENCE_H_
 
@@ -511,6 +511,23 @@ inline bool Apply(const keras::KerasModel& m, const std::string& cls, const std:
       const double s = std::max(std::sqrt(var[ch]), 1e-7);
       x->v[i] = invert ? mean[ch] + x->v[i] * s : (x->v[i] - mean[ch]) / s;
     }
+    return true;
+  }
+  if (cls == "Embedding") {
+    // Keras casts the ids to int32 (truncation), then takes rows of the table.
+    const int64_t V = c["input_dim"].get<int64_t>(), D = c["output_dim"].get<int64_t>();
+    const std::vector<double> table = Weight(m, name, "embeddings");
+    Tensor y{x->shape, {}};
+    y.shape.push_back(D);
+    for (double v : x->v) {
+      const int64_t id = static_cast<int64_t>(v);
+      if (id < 0 || id >= V) {
+        *error = name + ": id " + std::to_string(id) + " outside [0, " + std::to_string(V) + ")";
+        return false;
+      }
+      for (int64_t d = 0; d < D; ++d) y.v.push_back(table[id * D + d]);
+    }
+    *x = y;
     return true;
   }
   if (cls == "Rescaling") {

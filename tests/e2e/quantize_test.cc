@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "src/data/dataset.h"
+#include "src/importers/keras/keras_model.h"
 #include "src/importers/tflite/import.h"
 #include "src/passes/model_loader.h"
 #include "src/report/evaluate.h"
@@ -427,6 +428,93 @@ TEST(QuantizeCli, KeepInt16AndInt16Fallback) {
         << bad << "\n"
         << log;
     EXPECT_FALSE(FileExists(dir + "/bad.tflite"));
+  }
+  RunCommand("rm -rf " + dir);
+}
+
+// A Keras Embedding model (its table is most of its weights): int8 quantizes the table with the
+// GATHER (int8 rows sharing the output's scale), the ids stay int32, and the official runtime
+// computes what edgeopt does.
+TEST(QuantizeCli, EmbeddingTableBecomesInt8) {
+  const std::string dir = MakeTempDir("quantize_embedding");
+  const nlohmann::json config = nlohmann::json::parse(R"({"class_name": "Sequential", "config": {
+    "name": "tok", "layers": [
+    {"class_name": "InputLayer", "config": {"batch_input_shape": [null, 8], "name": "ids"}},
+    {"class_name": "Embedding", "config": {"name": "emb", "input_dim": 500, "output_dim": 16}},
+    {"class_name": "GlobalAveragePooling1D", "config": {"name": "gap"}},
+    {"class_name": "Dense", "config": {"name": "out", "units": 4}}]}})");
+  auto model = keras::ModelFromConfig(config, 3);
+  ASSERT_TRUE(model.ok()) << model.status().ToString();
+  ASSERT_TRUE(keras::SaveKerasFile(*model, dir + "/tok.keras").ok());
+  // Token ids 0..499 as floats, as a data set stores them.
+  NpyArray x;
+  x.dtype = DType::kFloat32;
+  x.shape = {64, 8};
+  x.data.resize(64 * 8 * 4);
+  std::mt19937 rng(4);
+  for (int i = 0; i < 64 * 8; ++i) x.Data<float>()[i] = static_cast<float>(rng() % 500);
+  ASSERT_TRUE(WriteNpz(dir + "/ids.npz", {{"x", x}}).ok());
+  std::string log;
+  ASSERT_EQ(RunCommand(EdgeoptBinary() + " quantize " + dir + "/tok.keras -o " + dir +
+                           "/tok8.tflite --mode int8 --calibration " + dir +
+                           "/ids.npz --calibration-samples 64 --quiet",
+                       &log),
+            0)
+      << log;
+  ASSERT_EQ(RunCommand(EdgeoptBinary() + " convert " + dir + "/tok.keras -o " + dir + "/tok.tflite",
+                       &log),
+            0)
+      << log;
+  auto g = ImportTfliteFile(dir + "/tok8.tflite");
+  ASSERT_TRUE(g.ok()) << g.status().message();
+  bool saw_gather = false;
+  for (const ir::Node& n : g->nodes) {
+    if (n.op != "GATHER") continue;
+    saw_gather = true;
+    EXPECT_EQ(g->tensors[n.inputs[0]].dtype, DType::kInt8);
+    EXPECT_EQ(g->tensors[n.inputs[1]].dtype, DType::kInt32);
+    EXPECT_EQ(g->tensors[n.outputs[0]].dtype, DType::kInt8);
+    EXPECT_EQ(g->tensors[n.inputs[0]].quant.scale, g->tensors[n.outputs[0]].quant.scale);
+  }
+  EXPECT_TRUE(saw_gather);
+  auto size = [](const std::string& path) {
+    auto b = ReadFileBytes(path);
+    return b.ok() ? b->size() : 0;
+  };
+  EXPECT_LT(size(dir + "/tok8.tflite") * 3, size(dir + "/tok.tflite"));  // about 4x smaller
+  // --io int8 leaves the ids alone: no quantized op reads them (int8 could not hold 0..499).
+  ASSERT_EQ(RunCommand(EdgeoptBinary() + " quantize " + dir + "/tok.keras -o " + dir +
+                           "/tok8io.tflite --mode int8 --io int8 --calibration " + dir +
+                           "/ids.npz --calibration-samples 64 --quiet",
+                       &log),
+            0)
+      << log;
+  auto io = ImportTfliteFile(dir + "/tok8io.tflite");
+  ASSERT_TRUE(io.ok()) << io.status().message();
+  EXPECT_EQ(io->tensors[io->inputs[0]].dtype, DType::kFloat32);
+  EXPECT_EQ(io->tensors[io->outputs[0]].dtype, DType::kInt8);
+  // Random inputs would be ids out of range: the saved ones, through tflite-ref run.
+  NpyArray one;
+  one.dtype = DType::kFloat32;
+  one.shape = {1, 8};
+  one.data.assign(x.data.begin(), x.data.begin() + 8 * 4);
+  ASSERT_TRUE(WriteNpy(dir + "/in.npy", one).ok());
+  for (const char* f : {"tok.tflite", "tok8.tflite"}) {
+    ASSERT_EQ(RunCommand(TfliteRefPath() + " run " + dir + "/" + f + " -i " + dir + "/in.npy -o " +
+                             dir + "/ref_" + f,
+                         &log),
+              0)
+        << log;
+    ASSERT_EQ(RunCommand(EdgeoptBinary() + " run " + dir + "/" + f + " -i " + dir + "/in.npy -o " +
+                             dir + "/ours_" + f,
+                         &log),
+              0)
+        << log;
+    ASSERT_EQ(RunCommand(TfliteRefPath() + " compare " + dir + "/ref_" + f + "/output_0.npy " +
+                             dir + "/ours_" + f + "/output_0.npy --max-lsb 0",
+                         &log),
+              0)
+        << f << ": " << log;
   }
   RunCommand("rm -rf " + dir);
 }

@@ -33,6 +33,7 @@ constexpr VarInit kVarInits[] = {
     // Normalization before adapt(): mean 0, variance 1 (no initializer keys in its config).
     {"mean", "mean_initializer", "zeros"},
     {"variance", "variance_initializer", "ones"},
+    {"embeddings", "embeddings_initializer", "uniform"},
 };
 
 uint64_t Hash(const std::string& s, uint64_t h) {

@@ -221,7 +221,11 @@ bool Quantizer::Quantizable(const ir::Node& node) const {
     if (t < 0 || !FloatTensor(in_.tensors[t])) return false;
     if (rule->kind != Kind::kFixedOutput && !ranges_.count(t)) return false;
   }
-  return has_float_data;
+  // A GATHER from a constant table (Keras Embedding) reads no float activation, but its table
+  // is worth quantizing: int8 rows sharing the output's scale.
+  const bool gather_table = node.op == "GATHER" && !node.inputs.empty() && node.inputs[0] >= 0 &&
+                            in_.tensors[node.inputs[0]].is_constant;
+  return has_float_data || gather_table;
 }
 
 // Tensors that must share one scale / zero point: the data inputs and outputs of each quantized
@@ -553,8 +557,21 @@ StatusOr<ir::Graph> Quantizer::Run() {
     for (int t : in_.nodes[i].outputs) int_domain_[t] = 1;
   }
   if (options_.io != IoType::kFloat) {
+    // Only inputs that quantized ops read become integer: an input only float ops read (the
+    // token ids an Embedding casts to int32) keeps its values.
+    std::vector<uint8_t> read_quantized(n, 0);
+    for (size_t i = 0; i < in_.nodes.size(); ++i) {
+      if (!node_q_[i]) continue;
+      const ir::Node& node = in_.nodes[i];
+      for (size_t k = 0; k < node.inputs.size(); ++k) {
+        const int t = node.inputs[k];
+        if (t >= 0 && IsDataInput(node.op, static_cast<int>(k))) read_quantized[t] = 1;
+      }
+    }
     for (int t : in_.inputs) {
-      if (!FloatTensor(in_.tensors[t]) || !group_params_.count(group_[t])) continue;
+      if (!FloatTensor(in_.tensors[t]) || !group_params_.count(group_[t]) || !read_quantized[t]) {
+        continue;
+      }
       EDGEOPT_ENSURE(Wide(t) == (options_.mode == Mode::kInt16x8), StatusCode::kInvalidArgument,
                      "the model input '%s' shares its parameters with a layer kept in int16, "
                      "so it cannot be %s; use --io float or keep that layer in int8",

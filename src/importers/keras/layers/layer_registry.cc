@@ -66,6 +66,7 @@ const std::vector<LayerMapping>& AllLayerMappings() {
       {"LayerNormalization", ConvertLayerNormalization, LayerNormalizationVariables,
        "MEAN, SUB, MUL, MEAN, ADD, RSQRT, MUL (+ MUL gamma, ADD beta)"},
       {"Normalization", ConvertNormalization, NormalizationVariables, "MUL + ADD"},
+      {"Embedding", ConvertEmbedding, EmbeddingVariables, "CAST + GATHER"},
       {"LSTM", ConvertLSTM, LSTMVariables, "UNIDIRECTIONAL_SEQUENCE_LSTM"},
   };
   return *kTable;
@@ -91,7 +92,6 @@ std::string UnsupportedReason(const std::string& class_name) {
       {"SimpleRNN", "recurrent layers other than LSTM have no mapping yet"},
       {"Bidirectional", "bidirectional recurrent layers have no mapping yet"},
       {"TimeDistributed", "wrapper layers have no mapping yet"},
-      {"Embedding", "integer inputs and gathers have no mapping yet"},
       {"Conv3D", "3-D convolutions have no TFLite builtin in 2.9's common set"},
       {"MultiHeadAttention", "attention layers have no mapping yet"},
   };

@@ -57,6 +57,7 @@ Status ConvertUpSampling(LayerCall* call);   // UpSampling1D/2D
 Status ConvertRescaling(LayerCall* call);
 Status ConvertLayerNormalization(LayerCall* call);
 Status ConvertNormalization(LayerCall* call);
+Status ConvertEmbedding(LayerCall* call);
 Status ConvertLSTM(LayerCall* call);
 
 StatusOr<std::vector<std::string>> DenseVariables(const LayerConfig& config);
@@ -68,6 +69,7 @@ StatusOr<std::vector<std::string>> PReLUVariables(const LayerConfig& config);
 StatusOr<std::vector<std::string>> LSTMVariables(const LayerConfig& config);
 StatusOr<std::vector<std::string>> LayerNormalizationVariables(const LayerConfig& config);
 StatusOr<std::vector<std::string>> NormalizationVariables(const LayerConfig& config);
+StatusOr<std::vector<std::string>> EmbeddingVariables(const LayerConfig& config);
 
 }  // namespace keras
 }  // namespace edgeopt
