@@ -5,8 +5,8 @@
 namespace edgeopt {
 namespace ir {
 
-const char* const kToolkitOps[] = {"BATCH_NORM", "DROPOUT", "FAKE_QUANT_ACT", "FAKE_QUANT_WEIGHT",
-                                   nullptr};
+const char* const kToolkitOps[] = {"BATCH_NORM",        "DROPOUT",   "FAKE_QUANT_ACT",
+                                   "FAKE_QUANT_WEIGHT", "EMBEDDING", nullptr};
 
 bool IsToolkitOp(const std::string& op) {
   for (int i = 0; kToolkitOps[i] != nullptr; ++i) {

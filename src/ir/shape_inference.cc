@@ -701,6 +701,16 @@ Status Gather(NodeContext& c) {
   return c.SetOutput(0, out);
 }
 
+// EMBEDDING(ids, table [V, D]) -> ids.shape + [D] (training form of Keras Embedding).
+Status Embedding(NodeContext& c) {
+  Shape ids, table;
+  EDGEOPT_RETURN_IF_ERROR(c.InShape(0, &ids));
+  EDGEOPT_RETURN_IF_ERROR(c.InRank(1, 2, &table));
+  Shape out = ids;
+  out.push_back(table[1]);
+  return c.SetOutput(0, out);
+}
+
 Status Resize(NodeContext& c) {
   Shape in;
   EDGEOPT_RETURN_IF_ERROR(c.InRank(0, 4, &in));
@@ -855,6 +865,7 @@ Status InferNodeShapes(Graph* graph, int node_index) {
   if (op == "UNPACK") return Unpack(c);
   if (op == "SHAPE") return ShapeOp(c);
   if (op == "GATHER") return Gather(c);
+  if (op == "EMBEDDING") return Embedding(c);
   if (op == "RESIZE_NEAREST_NEIGHBOR" || op == "RESIZE_BILINEAR") return Resize(c);
   if (op == "ARG_MAX" || op == "ARG_MIN") return ArgMinMax(c);
   if (op == "UNIDIRECTIONAL_SEQUENCE_LSTM") return SequenceLstm(c);

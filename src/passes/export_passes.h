@@ -10,6 +10,8 @@ namespace edgeopt {
 namespace passes {
 
 // DROPOUT nodes are identities at inference: removed.
+// EMBEDDING (training form of Keras Embedding) -> CAST of the ids to int32 + GATHER of rows.
+Status LowerEmbedding(ir::Graph* graph);
 Status RemoveDropout(ir::Graph* graph);
 // Nodes whose inputs are all constant (reshapes, transposes, elementwise float math) are evaluated
 // and replaced by constants.

@@ -7,6 +7,7 @@ namespace passes {
 
 Status PrepareForExport(ir::Graph* graph) {
   EDGEOPT_RETURN_IF_ERROR(RemoveDropout(graph));
+  EDGEOPT_RETURN_IF_ERROR(LowerEmbedding(graph));
   EDGEOPT_RETURN_IF_ERROR(FoldConstants(graph));
   EDGEOPT_RETURN_IF_ERROR(FoldBatchNorm(graph));
   EDGEOPT_RETURN_IF_ERROR(FusePadIntoConv(graph));

@@ -77,6 +77,7 @@ enum class InputKind {
   kDistinct,       // a permutation of values spaced 0.05 apart (max pooling, no
                    // ties)
   kPositive,       // U(0.5, 1.5)
+  kIds,            // k + 0.5 for k in [0, 5) (Embedding ids: a small step stays on one row)
 };
 
 std::vector<float> MakeInput(int64_t n, InputKind kind, std::mt19937* rng) {
@@ -97,6 +98,9 @@ std::vector<float> MakeInput(int64_t n, InputKind kind, std::mt19937* rng) {
       std::shuffle(x.begin(), x.end(), *rng);
       break;
     }
+    case InputKind::kIds:
+      for (float& v : x) v = static_cast<float>((*rng)() % 5) + 0.5f;
+      break;
     case InputKind::kPositive:
       for (float& v : x) v = 0.5f + 0.5f * (u(*rng) + 1.0f);
       break;
@@ -368,6 +372,16 @@ TEST(GradCheckTest, LayerNormalizationChain) {
   const int scaled = b.Op("MUL", {normalized, gamma}, {1, 3, 5});
   const int y = b.Op("ADD", {scaled, beta}, {1, 3, 5});
   CheckGradients(b.Finish(y), 2, InputKind::kUniform);
+}
+
+// Keras Embedding in training form: the table's gradient (rows picked several times add up), and
+// none for the ids.
+TEST(GradCheckTest, Embedding) {
+  Builder b({1, 6});
+  const int table = b.Param("emb/embeddings", {5, 3});
+  const int e = b.Op("EMBEDDING", {b.input(), table}, {1, 6, 3});
+  const int y = b.Op("MUL", {e, e}, {1, 6, 3});  // a non-linear use, so rows matter twice
+  CheckGradients(b.Finish(y), 2, InputKind::kIds);
 }
 
 TEST(GradCheckTest, SwishAsMulOfLogistic) {

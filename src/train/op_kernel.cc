@@ -179,6 +179,7 @@ const OpEntry kOps[] = {
     {"CONCATENATION", NewConcatenation},
     {"PAD", NewPad},
     {"TRANSPOSE", NewTranspose},
+    {"EMBEDDING", NewEmbedding},
     // Quantization-aware training (ops_quant.cc, fake_quant.h): forward rounds as the int8
     // kernels do, backward is the straight-through estimator.
     {"FAKE_QUANT_WEIGHT", NewFakeQuantWeight},

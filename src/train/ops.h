@@ -44,6 +44,7 @@ std::unique_ptr<OpKernel> NewReshape();
 std::unique_ptr<OpKernel> NewConcatenation();
 std::unique_ptr<OpKernel> NewPad();
 std::unique_ptr<OpKernel> NewTranspose();
+std::unique_ptr<OpKernel> NewEmbedding();
 std::unique_ptr<OpKernel> NewFakeQuantWeight();  // ops_quant.cc
 std::unique_ptr<OpKernel> NewFakeQuantAct();
 

@@ -1,6 +1,7 @@
 // Layout ops: RESHAPE / SQUEEZE / EXPAND_DIMS (the IR's static output shape
 // with the batch dimension replaced), CONCATENATION, PAD (constant zeros) and
 // TRANSPOSE. None of them may move data across the batch dimension.
+#include <cmath>
 #include <cstring>
 
 #include "src/train/ops.h"
@@ -264,7 +265,60 @@ class Transpose : public OpKernel {
 std::unique_ptr<OpKernel> NewReshape() { return std::make_unique<Reshape>(); }
 std::unique_ptr<OpKernel> NewConcatenation() { return std::make_unique<Concatenation>(); }
 std::unique_ptr<OpKernel> NewPad() { return std::make_unique<Pad>(); }
+// EMBEDDING(ids, table [V, D]) (Keras Embedding in training form; the export lowers it to CAST +
+// GATHER): rows of the table for the ids truncated to integers, as Keras casts them. Ids outside
+// [0, V) are clamped here (TFLite's GATHER, and edgeopt's runtime, refuse them). The table's
+// gradient sums the output gradients of the rows each id picked; the ids get none.
+class Embedding : public OpKernel {
+ public:
+  Status Prepare(KernelContext* ctx) override {
+    EDGEOPT_ENSURE(in.size() >= 2 && in[0] >= 0 && in[1] >= 0, StatusCode::kInvalidModel,
+                   "%s: needs (ids, table)", Where().c_str());
+    const Value& table = ctx->v(in[1]);
+    EDGEOPT_ENSURE(table.rank() == 2 && table.shape[0] >= 1 && table.shape[1] >= 1,
+                   StatusCode::kInvalidModel, "%s: the table must be [rows, width]",
+                   Where().c_str());
+    std::vector<int> shape = ctx->v(in[0]).shape;
+    shape.push_back(table.shape[1]);
+    SetShape(&ctx->v(out[0]), shape);
+    return Status::Ok();
+  }
+  void Forward(KernelContext* ctx) override {
+    const Value& ids = ctx->v(in[0]);
+    const Value& table = ctx->v(in[1]);
+    const int64_t width = table.shape[1];
+    float* y = ctx->v(out[0]).d();
+    for (int64_t i = 0; i < ids.size; ++i) {
+      std::memcpy(y + i * width, table.d() + Row(ids.d()[i], table.shape[0]) * width,
+                  sizeof(float) * width);
+    }
+  }
+  void Backward(KernelContext* ctx) override {
+    const Value& ids = ctx->v(in[0]);
+    float* dids = InGrad(ctx, 0);
+    if (dids != nullptr && Over(0)) std::memset(dids, 0, sizeof(float) * ids.size);
+    float* dt = InGrad(ctx, 1);
+    if (dt == nullptr) return;
+    const Value& table = ctx->v(in[1]);
+    const int64_t width = table.shape[1];
+    if (Over(1)) std::memset(dt, 0, sizeof(float) * table.size);
+    const float* dy = ctx->v(out[0]).g();
+    for (int64_t i = 0; i < ids.size; ++i) {
+      float* row = dt + Row(ids.d()[i], table.shape[0]) * width;
+      for (int64_t d = 0; d < width; ++d) row[d] += dy[i * width + d];
+    }
+  }
+
+ private:
+  static int64_t Row(float id, int64_t rows) {
+    if (!(id >= 0.0f)) return 0;  // negative ids and NaN
+    const double r = std::trunc(static_cast<double>(id));
+    return r >= static_cast<double>(rows) ? rows - 1 : static_cast<int64_t>(r);
+  }
+};
+
 std::unique_ptr<OpKernel> NewTranspose() { return std::make_unique<Transpose>(); }
+std::unique_ptr<OpKernel> NewEmbedding() { return std::make_unique<Embedding>(); }
 
 }  // namespace train
 }  // namespace edgeopt

@@ -280,5 +280,49 @@ TEST_F(TrainCliTest, LayerNormalizationAndNormalizationTrainSaveAndExport) {
       << out;
 }
 
+// A Keras Embedding trains (its table learns: the label is whether an id below 5 occurs twice),
+// saves, and the exported .tflite (CAST + GATHER) evaluates as the training engine does.
+TEST_F(TrainCliTest, EmbeddingTrainsAndExports) {
+  NpyArray x, y;
+  x.dtype = DType::kFloat32;
+  x.shape = {256, 8};
+  x.data.resize(256 * 8 * 4);
+  y.dtype = DType::kInt32;
+  y.shape = {256};
+  y.data.resize(256 * 4);
+  train::SplitMix64 rng(11);
+  for (int i = 0; i < 256; ++i) {
+    int small = 0;
+    for (int t = 0; t < 8; ++t) {
+      const int id = static_cast<int>(rng.Below(20));
+      small += id < 5;
+      x.Data<float>()[i * 8 + t] = static_cast<float>(id);
+    }
+    y.Data<int32_t>()[i] = small >= 2 ? 1 : 0;
+  }
+  ASSERT_TRUE(WriteNpz(dir_ + "/ids.npz", {{"x", x}, {"y", y}}).ok());
+  const std::string arch = R"({"class_name": "Sequential", "config": {"name": "tok", "layers": [
+    {"class_name": "InputLayer", "config": {"name": "ids", "batch_input_shape": [null, 8]}},
+    {"class_name": "Embedding", "config": {"name": "emb", "input_dim": 20, "output_dim": 8}},
+    {"class_name": "GlobalAveragePooling1D", "config": {"name": "gap"}},
+    {"class_name": "Dense", "config": {"name": "out", "units": 2}}]}})";
+  ASSERT_TRUE(
+      WriteFileAtomic(dir_ + "/tok.json", std::vector<uint8_t>(arch.begin(), arch.end())).ok());
+  std::string out;
+  const std::string keras = dir_ + "/tok.keras";
+  ASSERT_EQ(Run("train " + dir_ + "/tok.json --data " + dir_ + "/ids.npz --test-data " + dir_ +
+                    "/ids.npz --epochs 20 --lr 1e-2 --quiet -o " + keras,
+                &out),
+            0)
+      << out;
+  const std::string train_line = out.substr(out.rfind("accuracy="));
+  EXPECT_GT(testing::ParseMetric(out, "accuracy"), 0.9) << out;  // the majority class is < 0.7
+  const std::string model = dir_ + "/tok.tflite";
+  ASSERT_EQ(Run("convert " + keras + " -o " + model, &out), 0) << out;
+  EXPECT_NE(out.find("GATHER"), std::string::npos) << out;
+  ASSERT_EQ(Run("eval " + model + " --data " + dir_ + "/ids.npz --quiet", &out), 0) << out;
+  EXPECT_EQ(out.substr(out.rfind("accuracy=")).substr(0, 15), train_line.substr(0, 15)) << out;
+}
+
 }  // namespace
 }  // namespace edgeopt

@@ -1,9 +1,8 @@
-// Embedding -> CAST (the float token ids to int32, truncated as Keras casts them) + GATHER of
-// rows of the [input_dim, output_dim] table. Ids outside [0, input_dim) are an error at run
-// time (TFLite's GATHER checks every index; so does edgeopt's runtime). Converted, quantized
-// (the table to int8, GATHER shares its scale) and run; training stops with an error naming
-// the op, as edgeopt's train engine has no gradient for GATHER.
-#include "src/importers/keras/graph_builder.h"
+// Embedding -> EMBEDDING(ids, table [input_dim, output_dim]) in training form (edgeopt train
+// learns the table); the export passes lower it to CAST (the float ids to int32, truncated as
+// Keras casts them) + GATHER of rows. Ids outside [0, input_dim) are an error at run time
+// (TFLite's GATHER checks every index; so does edgeopt's runtime). int8 quantizes the table
+// with the GATHER (int8 rows sharing the output's scale).
 #include "src/importers/keras/layers/layer_registry.h"
 #include "src/importers/keras/layers/layer_util.h"
 
@@ -33,16 +32,10 @@ Status ConvertEmbedding(LayerCall* call) {
   const int params = call->AddWeightTensor(
       "embeddings", {static_cast<int32_t>(input_dim), static_cast<int32_t>(output_dim)},
       std::move(table));
-  const int ids = call->NewTensor(in, "ids");
-  call->builder->graph().tensors[ids].dtype = DType::kInt32;
-  call->AddNode("CAST", {call->inputs[0]}, {ids});
   Shape out = in;
   out.push_back(static_cast<int32_t>(output_dim));
   const int y = call->NewTensor(out, "embedded");
-  ir::Attrs attrs;
-  attrs["axis"] = int64_t{0};
-  attrs["batch_dims"] = int64_t{0};
-  call->AddNode("GATHER", {params, ids}, {y}, attrs);
+  call->AddNode("EMBEDDING", {call->inputs[0], params}, {y});
   call->outputs = {y};
   return Status::Ok();
 }

@@ -66,7 +66,7 @@ const std::vector<LayerMapping>& AllLayerMappings() {
       {"LayerNormalization", ConvertLayerNormalization, LayerNormalizationVariables,
        "MEAN, SUB, MUL, MEAN, ADD, RSQRT, MUL (+ MUL gamma, ADD beta)"},
       {"Normalization", ConvertNormalization, NormalizationVariables, "MUL + ADD"},
-      {"Embedding", ConvertEmbedding, EmbeddingVariables, "CAST + GATHER"},
+      {"Embedding", ConvertEmbedding, EmbeddingVariables, "CAST + GATHER (EMBEDDING to train)"},
       {"LSTM", ConvertLSTM, LSTMVariables, "UNIDIRECTIONAL_SEQUENCE_LSTM"},
   };
   return *kTable;
