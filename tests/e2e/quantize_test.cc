@@ -21,6 +21,7 @@
 #include "src/report/evaluate.h"
 #include "src/util/file_util.h"
 #include "src/util/npy.h"
+#include "tests/e2e/weights_util.h"
 #include "tests/test_util.h"
 
 namespace edgeopt {
@@ -286,17 +287,8 @@ TEST(QuantizeCli, KeepInt16AndInt16Fallback) {
   ASSERT_TRUE(interp.ok()) << interp.status().message();
   auto pred = report::PredictTflite(interp->get(), *test, n);
   ASSERT_TRUE(pred.ok()) << pred.status().message();
-  NpyArray x, y;
-  x.dtype = DType::kFloat32;
-  x.shape = {n, 28, 28, 1};
-  x.data.resize(static_cast<size_t>(n) * 784 * 4);
-  std::memcpy(x.data.data(), test->x.data(), x.data.size());
-  y.dtype = DType::kInt32;
-  y.shape = {n};
-  y.data.resize(static_cast<size_t>(n) * 4);
-  std::memcpy(y.data.data(), pred->data(), y.data.size());
   const std::string labeled = dir + "/float_labels.npz";
-  ASSERT_TRUE(WriteNpz(labeled, {{"x", x}, {"y", y}}).ok());
+  ASSERT_TRUE(WriteImagesNpz(labeled, test->x.data(), pred->data(), n).ok());
 
   // The quantized accuracy of the last "accuracy: float F, int8 Q (...)" line.
   auto quantized_accuracy = [](const std::string& text) {

@@ -22,22 +22,28 @@
 namespace edgeopt {
 namespace testing {
 
+// n 28x28x1 float32 images and their int32 labels as an .npz (x, y).
+inline Status WriteImagesNpz(const std::string& path, const float* images, const int32_t* labels,
+                             int n) {
+  NpyArray x, y;
+  x.dtype = DType::kFloat32;
+  x.shape = {n, 28, 28, 1};
+  x.data.resize(static_cast<size_t>(n) * 784 * 4);
+  std::memcpy(x.data.data(), images, x.data.size());
+  y.dtype = DType::kInt32;
+  y.shape = {n};
+  y.data.resize(static_cast<size_t>(n) * 4);
+  std::memcpy(y.data.data(), labels, y.data.size());
+  return WriteNpz(path, {{"x", x}, {"y", y}});
+}
+
 // The first n samples of a Fashion-MNIST split ("train" or "test") as DIR/SPLITn.npz (float32 x
 // in [0, 1], int32 y); "" when the data set is missing.
 inline std::string FmnistSubset(const std::string& dir, const std::string& split, int n) {
   auto ds = data::LoadFashionMnist(split);
   if (!ds.ok() || ds->size < n) return "";
-  NpyArray x, y;
-  x.dtype = DType::kFloat32;
-  x.shape = {n, 28, 28, 1};
-  x.data.resize(static_cast<size_t>(n) * 784 * 4);
-  std::memcpy(x.data.data(), ds->x.data(), x.data.size());
-  y.dtype = DType::kInt32;
-  y.shape = {n};
-  y.data.resize(static_cast<size_t>(n) * 4);
-  std::memcpy(y.data.data(), ds->labels.data(), y.data.size());
   const std::string path = dir + "/" + split + std::to_string(n) + ".npz";
-  return WriteNpz(path, {{"x", x}, {"y", y}}).ok() ? path : "";
+  return WriteImagesNpz(path, ds->x.data(), ds->labels.data(), n).ok() ? path : "";
 }
 
 // A fixture of the compression e2e tests: the cached 1-epoch Fashion-MNIST baseline (base_) and
