@@ -160,6 +160,22 @@ TEST(QuantizeCorpus, EveryFloatModelInEveryModeRunsInTfliteAndAgrees) {
       }
     }
     EXPECT_GT(int16_weighted, 0) << out;
+    // The same with integer I/O: an int16 output is requantized to int8 (and on to uint8).
+    for (const char* io : {"int8", "uint8"}) {
+      const std::string io_out = dir + "/" + stem + ".mixed_" + io + ".tflite";
+      ASSERT_EQ(RunCommand(EdgeoptBinary() + " quantize " + model + " -o " + io_out +
+                               " --mode int8 --io " + io + " --calibration " + calib +
+                               " --calibration-samples 64 --quiet --keep-int16 '" + wide + "'",
+                           &log),
+                0)
+          << rel << " mixed, --io " << io << ":\n"
+          << log;
+      outputs.push_back(io_out);
+      auto gi = ImportTfliteFile(io_out);
+      ASSERT_TRUE(gi.ok()) << gi.status().message();
+      const DType want = std::string(io) == "int8" ? DType::kInt8 : DType::kUInt8;
+      for (int t : gi->outputs) EXPECT_EQ(gi->tensors[t].dtype, want) << io_out;
+    }
   }
   // The official runtime loads and runs every output, and edgeopt's runtime agrees at 1 LSB.
   std::string cmd = "sh " + SharedDir() + "/tools/conformance/conformance \"" + EdgeoptBinary() +
