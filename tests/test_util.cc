@@ -84,5 +84,10 @@ double ParseMetric(const std::string& text, const std::string& key) {
   return std::atof(text.c_str() + pos + needle.size());
 }
 
+int64_t FileSize(const std::string& path) {
+  struct stat st;
+  return stat(path.c_str(), &st) == 0 ? static_cast<int64_t>(st.st_size) : -1;
+}
+
 }  // namespace testing
 }  // namespace edgeopt

@@ -2,6 +2,7 @@
 #ifndef EDGEOPT_TESTS_TEST_UTIL_H_
 #define EDGEOPT_TESTS_TEST_UTIL_H_
 
+#include <cstdint>
 #include <string>
 
 namespace edgeopt {
@@ -26,6 +27,8 @@ int RunCommand(const std::string& command, std::string* output = nullptr);
 std::string TrainedFmnistBaseline(int epochs = 1);
 // The value of `key=` in a machine-readable line such as "accuracy=0.91 loss=0.25".
 double ParseMetric(const std::string& text, const std::string& key);
+// The size of a file in bytes, -1 when it cannot be read.
+int64_t FileSize(const std::string& path);
 
 }  // namespace testing
 }  // namespace edgeopt

@@ -35,11 +35,6 @@ std::string ReadText(const std::string& path) {
   return b.ok() ? std::string(b->begin(), b->end()) : std::string();
 }
 
-size_t FileSize(const std::string& path) {
-  auto b = ReadFileBytes(path);
-  return b.ok() ? b->size() : 0;
-}
-
 TEST(CompareCli, TableMatchesTheFilesAndEval) {
   const std::string baseline = TrainedFmnistBaseline();
   ASSERT_FALSE(baseline.empty());

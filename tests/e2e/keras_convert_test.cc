@@ -116,11 +116,6 @@ class KerasConvert : public ::testing::Test {
 
   static StatusOr<ir::Graph> Import(const std::string& path) { return ImportTfliteFile(path); }
 
-  static int64_t FileSize(const std::string& path) {
-    std::ifstream f(path, std::ios::binary | std::ios::ate);
-    return f ? static_cast<int64_t>(f.tellg()) : -1;
-  }
-
   // The structural checks against the official float file: size and operator count.
   static void ExpectNoWorseThanOfficial(const std::string& ours, const std::string& official) {
     const int64_t our_size = FileSize(ours), official_size = FileSize(official);

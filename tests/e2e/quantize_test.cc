@@ -207,11 +207,7 @@ TEST(QuantizeFmnist, SizesAndAccuracyOnTheTestSet) {
       << log;
   const double float_acc = ParseMetric(log, "accuracy");
   ASSERT_GT(float_acc, 0.8);
-  auto size = [](const std::string& p) {
-    auto b = ReadFileBytes(p);
-    return b.ok() ? static_cast<double>(b->size()) : -1.0;
-  };
-  const double float_size = size(dir + "/float.tflite");
+  const double float_size = FileSize(dir + "/float.tflite");
   struct Case {
     const char* mode;
     double max_ratio;
@@ -230,7 +226,7 @@ TEST(QuantizeFmnist, SizesAndAccuracyOnTheTestSet) {
         0)
         << log;
     const double acc = ParseMetric(log, "accuracy");
-    const double ratio = size(out) / float_size;
+    const double ratio = static_cast<double>(FileSize(out)) / float_size;
     std::printf("[ fmnist ] %-8s size %.3fx  accuracy %.4f (float %.4f, %+.2f points)\n", c.mode,
                 ratio, acc, float_acc, 100 * (acc - float_acc));
     EXPECT_LE(ratio, c.max_ratio) << c.mode;
@@ -353,11 +349,7 @@ TEST(QuantizeCli, KeepInt16AndInt16Fallback) {
     int16_layers += mixed->tensors[node.inputs[0]].dtype == DType::kInt16;
   }
   EXPECT_GT(int16_layers, 0);
-  auto size = [](const std::string& path) {
-    auto b = ReadFileBytes(path);
-    return b.ok() ? b->size() : 0;
-  };
-  EXPECT_LE(size(dir + "/fallback.tflite"), size(dir + "/int8.tflite") + 4096);
+  EXPECT_LE(FileSize(dir + "/fallback.tflite"), FileSize(dir + "/int8.tflite") + 4096);
 
   // The float fallback with a 0.5-point budget: it gets there, and a fallback that lowered the
   // accuracy is undone (not among the layers kept in float).
@@ -401,8 +393,8 @@ TEST(QuantizeCli, KeepInt16AndInt16Fallback) {
                        &log),
             0)
       << log;
-  EXPECT_LE(size(dir + "/keep16.tflite"), size(dir + "/int8.tflite") + 2048);
-  EXPECT_GT(size(dir + "/keepfloat.tflite"), size(dir + "/keep16.tflite") + 3 * 1024);
+  EXPECT_LE(FileSize(dir + "/keep16.tflite"), FileSize(dir + "/int8.tflite") + 2048);
+  EXPECT_GT(FileSize(dir + "/keepfloat.tflite"), FileSize(dir + "/keep16.tflite") + 3 * 1024);
 
   // The official runtime runs them and edgeopt's runtime computes the same outputs.
   ASSERT_EQ(RunCommand("sh " + SharedDir() + "/tools/conformance/conformance \"" + EdgeoptBinary() +
@@ -485,11 +477,7 @@ TEST(QuantizeCli, EmbeddingTableBecomesInt8) {
     EXPECT_EQ(g->tensors[n.inputs[0]].quant.scale, g->tensors[n.outputs[0]].quant.scale);
   }
   EXPECT_TRUE(saw_gather);
-  auto size = [](const std::string& path) {
-    auto b = ReadFileBytes(path);
-    return b.ok() ? b->size() : 0;
-  };
-  EXPECT_LT(size(dir + "/tok8.tflite") * 3, size(dir + "/tok.tflite"));  // about 4x smaller
+  EXPECT_LT(FileSize(dir + "/tok8.tflite") * 3, FileSize(dir + "/tok.tflite"));  // about 4x smaller
   // --io int8 leaves the ids alone: no quantized op reads them (int8 could not hold 0..499).
   ASSERT_EQ(RunCommand(EdgeoptBinary() + " quantize " + dir + "/tok.keras -o " + dir +
                            "/tok8io.tflite --mode int8 --io int8 --calibration " + dir +
