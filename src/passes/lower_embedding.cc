@@ -1,3 +1,5 @@
+#include <algorithm>
+
 #include "src/passes/export_passes.h"
 
 namespace edgeopt {
@@ -6,6 +8,10 @@ namespace passes {
 // EMBEDDING(ids, table) -> CAST(ids) to int32 + GATHER(table, ids) {axis 0}: the ops TFLite runs
 // (the official converter lowers a Keras Embedding the same way).
 Status LowerEmbedding(ir::Graph* graph) {
+  if (std::none_of(graph->nodes.begin(), graph->nodes.end(),
+                   [](const ir::Node& n) { return n.op == "EMBEDDING"; })) {
+    return Status::Ok();  // every model without one: no copy of its nodes
+  }
   const size_t count = graph->nodes.size();
   std::vector<ir::Node> lowered;
   lowered.reserve(count);

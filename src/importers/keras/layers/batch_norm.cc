@@ -9,11 +9,7 @@ namespace edgeopt {
 namespace keras {
 
 StatusOr<std::vector<std::string>> BatchNormalizationVariables(const LayerConfig& config) {
-  EDGEOPT_ASSIGN_OR_RETURN(bool scale, config.BoolOr("scale", true));
-  EDGEOPT_ASSIGN_OR_RETURN(bool center, config.BoolOr("center", true));
-  std::vector<std::string> vars;
-  if (scale) vars.push_back("gamma");
-  if (center) vars.push_back("beta");
+  EDGEOPT_ASSIGN_OR_RETURN(std::vector<std::string> vars, GammaBetaVariables(config));
   vars.push_back("moving_mean");
   vars.push_back("moving_variance");
   return vars;

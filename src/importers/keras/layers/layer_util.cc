@@ -72,6 +72,40 @@ std::vector<int64_t> PermuteShape(const std::vector<int64_t>& shape, const std::
   return out;
 }
 
+StatusOr<std::vector<std::string>> GammaBetaVariables(const LayerConfig& config) {
+  EDGEOPT_ASSIGN_OR_RETURN(bool scale, config.BoolOr("scale", true));
+  EDGEOPT_ASSIGN_OR_RETURN(bool center, config.BoolOr("center", true));
+  std::vector<std::string> vars;
+  if (scale) vars.push_back("gamma");
+  if (center) vars.push_back("beta");
+  return vars;
+}
+
+StatusOr<std::vector<float>> ConfigFloats(const LayerCall& call, const char* key,
+                                          std::vector<float> fallback) {
+  const Json* v = call.config.Find(key);
+  if (v == nullptr || v->is_null()) return fallback;
+  std::vector<float> out;
+  std::vector<const Json*> stack = {v};
+  while (!stack.empty()) {
+    const Json* j = stack.back();
+    stack.pop_back();
+    if (j->is_number()) {
+      out.push_back(j->get<float>());
+    } else if (j->is_array() && out.size() + stack.size() + j->size() <= (1u << 20)) {
+      for (auto it = j->rbegin(); it != j->rend(); ++it) stack.push_back(&*it);
+    } else {
+      out.clear();
+      break;
+    }
+  }
+  if (out.empty()) {
+    return call.Error(StatusCode::kInvalidModel,
+                      std::string("'") + key + "' must be a number or a list of numbers");
+  }
+  return out;
+}
+
 std::vector<float> TransposeData(const std::vector<float>& data, const std::vector<int64_t>& shape,
                                  const std::vector<int>& perm) {
   const size_t rank = shape.size();

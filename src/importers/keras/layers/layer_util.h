@@ -23,6 +23,16 @@ Status CheckOutputSize(const LayerCall& call, const Shape& shape);
 constexpr int64_t kMaxWindow = int64_t{1} << 16;
 Status CheckWindow(const LayerCall& call, const char* what, const std::vector<int64_t>& values);
 
+// "gamma" when the layer scales (scale=True), "beta" when it centers (center=True): the
+// variables BatchNormalization and LayerNormalization start with.
+StatusOr<std::vector<std::string>> GammaBetaVariables(const LayerConfig& config);
+
+// A config value that is a number or a (possibly nested: [[[a, b]]]) list of numbers, flattened;
+// `fallback` when the key is absent or null. Anything else, or an empty list, is an error naming
+// the key (Rescaling's scale / offset, Normalization's mean / variance).
+StatusOr<std::vector<float>> ConfigFloats(const LayerCall& call, const char* key,
+                                          std::vector<float> fallback = {});
+
 // Permutes a row-major array of `shape` by `perm` (numpy.transpose).
 std::vector<float> TransposeData(const std::vector<float>& data, const std::vector<int64_t>& shape,
                                  const std::vector<int>& perm);

@@ -9,7 +9,6 @@
 //    or the ones its config gives. They are not trained, as in Keras.
 #include <algorithm>
 #include <cmath>
-#include <optional>
 
 #include "src/importers/keras/layers/layer_registry.h"
 #include "src/importers/keras/layers/layer_util.h"
@@ -43,38 +42,10 @@ Status LastAxisOnly(const LayerCall& call, const char* what) {
   return Status::Ok();
 }
 
-// A mean / variance given in the config (a number or a list), or nullopt.
-StatusOr<std::optional<std::vector<float>>> ConfigValues(const LayerCall& call, const char* key) {
-  const Json* v = call.config.Find(key);
-  if (v == nullptr || v->is_null()) return std::optional<std::vector<float>>();
-  if (v->is_number()) return std::optional<std::vector<float>>(std::vector<float>{v->get<float>()});
-  std::vector<float> out;
-  // Keras may store a list nested to the broadcast shape ([[[m0, m1, ...]]]): flatten it.
-  std::vector<const Json*> stack = {v};
-  while (!stack.empty()) {
-    const Json* j = stack.back();
-    stack.pop_back();
-    if (j->is_number()) {
-      out.push_back(j->get<float>());
-    } else if (j->is_array() && out.size() + j->size() <= (1u << 20)) {
-      for (auto it = j->rbegin(); it != j->rend(); ++it) stack.push_back(&*it);
-    } else {
-      return call.Error(StatusCode::kInvalidModel,
-                        std::string("'") + key + "' must be a number or a list of numbers");
-    }
-  }
-  return std::optional<std::vector<float>>(std::move(out));
-}
-
 }  // namespace
 
 StatusOr<std::vector<std::string>> LayerNormalizationVariables(const LayerConfig& config) {
-  EDGEOPT_ASSIGN_OR_RETURN(bool scale, config.BoolOr("scale", true));
-  EDGEOPT_ASSIGN_OR_RETURN(bool center, config.BoolOr("center", true));
-  std::vector<std::string> vars;
-  if (scale) vars.push_back("gamma");
-  if (center) vars.push_back("beta");
-  return vars;
+  return GammaBetaVariables(config);
 }
 
 Status ConvertLayerNormalization(LayerCall* call) {
@@ -146,33 +117,32 @@ Status ConvertNormalization(LayerCall* call) {
   EDGEOPT_RETURN_IF_ERROR(LastAxisOnly(*call, "normalization"));
   EDGEOPT_ASSIGN_OR_RETURN(bool invert, c.BoolOr("invert", false));
   const int64_t features = in.back();
-  EDGEOPT_ASSIGN_OR_RETURN(auto mean, ConfigValues(*call, "mean"));
-  EDGEOPT_ASSIGN_OR_RETURN(auto variance, ConfigValues(*call, "variance"));
-  if (mean.has_value() != variance.has_value()) {
+  // From the config (empty: not given there), else the adapt()ed weights.
+  EDGEOPT_ASSIGN_OR_RETURN(std::vector<float> mean, ConfigFloats(*call, "mean"));
+  EDGEOPT_ASSIGN_OR_RETURN(std::vector<float> variance, ConfigFloats(*call, "variance"));
+  if (mean.empty() != variance.empty()) {
     return call->Error(StatusCode::kInvalidModel, "the config gives only one of mean and variance");
   }
-  if (!mean.has_value()) {
-    EDGEOPT_ASSIGN_OR_RETURN(std::vector<float> m, call->Weight("mean", {features}));
-    EDGEOPT_ASSIGN_OR_RETURN(std::vector<float> v, call->Weight("variance", {features}));
-    mean = std::move(m);
-    variance = std::move(v);
+  if (mean.empty()) {
+    EDGEOPT_ASSIGN_OR_RETURN(mean, call->Weight("mean", {features}));
+    EDGEOPT_ASSIGN_OR_RETURN(variance, call->Weight("variance", {features}));
     call->used_vars.push_back("count");  // the sample count adapt() saw; not needed here
   }
-  const size_t n = mean->size();
-  if ((n != 1 && static_cast<int64_t>(n) != features) || variance->size() != n) {
+  const size_t n = mean.size();
+  if ((n != 1 && static_cast<int64_t>(n) != features) || variance.size() != n) {
     return call->Error(StatusCode::kInvalidModel, "mean and variance have " + std::to_string(n) +
-                                                      " and " + std::to_string(variance->size()) +
+                                                      " and " + std::to_string(variance.size()) +
                                                       " values for " + std::to_string(features) +
                                                       " features");
   }
   // Keras: (x - mean) / max(sqrt(variance), epsilon), epsilon 1e-7; invert: mean + x * that.
   std::vector<float> mul(n), add(n);
   for (size_t i = 0; i < n; ++i) {
-    const double v = (*variance)[i];
+    const double v = variance[i];
     if (!(v >= 0)) return call->Error(StatusCode::kInvalidModel, "a variance is negative or NaN");
     const double s = std::max(std::sqrt(v), 1e-7);
     mul[i] = static_cast<float>(invert ? s : 1.0 / s);
-    add[i] = static_cast<float>(invert ? (*mean)[i] : -(*mean)[i] / s);
+    add[i] = static_cast<float>(invert ? mean[i] : -mean[i] / s);
   }
   const Shape shape = n == 1 ? Shape{} : Shape{static_cast<int32_t>(n)};
   ir::Attrs none;

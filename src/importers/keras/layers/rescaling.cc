@@ -5,29 +5,10 @@
 
 namespace edgeopt {
 namespace keras {
-namespace {
-
-StatusOr<std::vector<float>> Values(const LayerCall& call, const char* key, float fallback) {
-  const Json* v = call.config.Find(key);
-  if (v == nullptr) return std::vector<float>{fallback};
-  if (v->is_number()) return std::vector<float>{v->get<float>()};
-  if (v->is_array() && !v->empty() && v->size() <= (1 << 20)) {
-    std::vector<float> out;
-    for (const Json& e : *v) {
-      if (!e.is_number()) break;
-      out.push_back(e.get<float>());
-    }
-    if (out.size() == v->size()) return out;
-  }
-  return call.Error(StatusCode::kInvalidModel,
-                    std::string("'") + key + "' must be a number or a list of numbers");
-}
-
-}  // namespace
 
 Status ConvertRescaling(LayerCall* call) {
-  EDGEOPT_ASSIGN_OR_RETURN(std::vector<float> scale, Values(*call, "scale", 1.0f));
-  EDGEOPT_ASSIGN_OR_RETURN(std::vector<float> offset, Values(*call, "offset", 0.0f));
+  EDGEOPT_ASSIGN_OR_RETURN(std::vector<float> scale, ConfigFloats(*call, "scale", {1.0f}));
+  EDGEOPT_ASSIGN_OR_RETURN(std::vector<float> offset, ConfigFloats(*call, "offset", {0.0f}));
   const Shape in = call->InputShape();
   int x = call->inputs[0];
   auto apply = [&](const std::string& op, const std::vector<float>& v, float identity) {
