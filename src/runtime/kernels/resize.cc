@@ -6,6 +6,8 @@
 //  - bilinear int8/int16: 10-bit fixed-point coordinates, 20-bit weights, rounded division;
 //  - nearest: floor (or round with align_corners) of the scaled coordinate; without either flag
 //    the 16.16 fixed-point scale of TFLite's optimized kernel.
+#include "src/runtime/kernels/reference/resize.h"
+
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -69,24 +71,12 @@ Status Prepare(Context* ctx, Node* node) {
 
 // --- bilinear ------------------------------------------------------------------------------------
 
-float AxisScale(int in, int out, bool align_corners) {
-  if (align_corners && out > 1) return static_cast<float>(in - 1) / static_cast<float>(out - 1);
-  return static_cast<float>(in) / static_cast<float>(out);
-}
-
-void InterpolationValues(float value, float scale, bool half_pixel, int32_t size, float* scaled,
-                         int32_t* lower, int32_t* upper) {
-  *scaled = half_pixel ? (value + 0.5f) * scale - 0.5f : value * scale;
-  *lower = std::max(static_cast<int32_t>(std::floor(*scaled)), 0);
-  *upper = std::min(static_cast<int32_t>(std::ceil(*scaled)), size - 1);
-}
-
 template <typename T>
 void BilinearFloatWeights(const OpData* d, const Tensor* in, Tensor* out) {
   const int batches = in->dims[0], ih = in->dims[1], iw = in->dims[2], depth = in->dims[3];
   const int oh = out->dims[1], ow = out->dims[2];
-  const float hs = AxisScale(ih, oh, d->align_corners);
-  const float ws = AxisScale(iw, ow, d->align_corners);
+  const float hs = edgeopt::ref::ResizeAxisScale(ih, oh, d->align_corners);
+  const float ws = edgeopt::ref::ResizeAxisScale(iw, ow, d->align_corners);
   const T* p = in->Data<T>();
   T* o = out->Data<T>();
   const bool integer = !std::is_floating_point<T>::value;
@@ -94,11 +84,13 @@ void BilinearFloatWeights(const OpData* d, const Tensor* in, Tensor* out) {
     for (int y = 0; y < oh; ++y) {
       float fy;
       int32_t y0, y1;
-      InterpolationValues(static_cast<float>(y), hs, d->half_pixel_centers, ih, &fy, &y0, &y1);
+      edgeopt::ref::BilinearInterpolationValues(static_cast<float>(y), hs, d->half_pixel_centers,
+                                                ih, &fy, &y0, &y1);
       for (int x = 0; x < ow; ++x) {
         float fx;
         int32_t x0, x1;
-        InterpolationValues(static_cast<float>(x), ws, d->half_pixel_centers, iw, &fx, &x0, &x1);
+        edgeopt::ref::BilinearInterpolationValues(static_cast<float>(x), ws, d->half_pixel_centers,
+                                                  iw, &fx, &x0, &x1);
         const T* r00 = p + ((static_cast<int64_t>(b) * ih + y0) * iw + x0) * depth;
         const T* r01 = p + ((static_cast<int64_t>(b) * ih + y0) * iw + x1) * depth;
         const T* r10 = p + ((static_cast<int64_t>(b) * ih + y1) * iw + x0) * depth;
@@ -192,24 +184,6 @@ Status BilinearEval(Context* ctx, Node* node) {
 
 // --- nearest neighbor ----------------------------------------------------------------------------
 
-int32_t NearestIndex(int value, int32_t in_size, int32_t out_size, bool align_corners,
-                     bool half_pixel) {
-  if (!align_corners && !half_pixel) {
-    const int64_t scale = (static_cast<int64_t>(in_size) << 16) / out_size + 1;
-    return static_cast<int32_t>(std::min<int64_t>((value * scale) >> 16, in_size - 1));
-  }
-  const float scale = (align_corners && out_size > 1)
-                          ? (in_size - 1) / static_cast<float>(out_size - 1)
-                          : in_size / static_cast<float>(out_size);
-  const float offset = half_pixel ? 0.5f : 0.0f;
-  const float scaled = (static_cast<float>(value) + offset) * scale;
-  int32_t r = std::min(align_corners ? static_cast<int32_t>(std::round(scaled))
-                                     : static_cast<int32_t>(std::floor(scaled)),
-                       in_size - 1);
-  if (half_pixel) r = std::max(r, 0);
-  return r;
-}
-
 Status NearestEval(Context* ctx, Node* node) {
   const OpData* d = static_cast<const OpData*>(node->user_data);
   const Tensor* in = ctx->input(node, 0);
@@ -219,9 +193,11 @@ Status NearestEval(Context* ctx, Node* node) {
   const size_t pixel = static_cast<size_t>(depth) * DTypeSize(in->type);
   for (int b = 0; b < batches; ++b) {
     for (int y = 0; y < oh; ++y) {
-      const int32_t sy = NearestIndex(y, ih, oh, d->align_corners, d->half_pixel_centers);
+      const int32_t sy =
+          edgeopt::ref::NearestSourceIndex(y, ih, oh, d->align_corners, d->half_pixel_centers);
       for (int x = 0; x < ow; ++x) {
-        const int32_t sx = NearestIndex(x, iw, ow, d->align_corners, d->half_pixel_centers);
+        const int32_t sx =
+            edgeopt::ref::NearestSourceIndex(x, iw, ow, d->align_corners, d->half_pixel_centers);
         if (pixel == 0) continue;
         std::memcpy(out->data + ((static_cast<size_t>(b) * oh + y) * ow + x) * pixel,
                     in->data + ((static_cast<size_t>(b) * ih + sy) * iw + sx) * pixel, pixel);
