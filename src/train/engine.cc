@@ -14,6 +14,7 @@ bool IsWeightSlot(const std::string& op, int slot) {
   if (op == "FULLY_CONNECTED" || op == "CONV_2D" || op == "DEPTHWISE_CONV_2D") {
     return slot == 1 || slot == 2;
   }
+  if (op == "TRANSPOSE_CONV") return slot == 1 || slot == 3;
   if (op == "BATCH_NORM") return slot == 1 || slot == 2;
   if (op == "PRELU") return slot == 1;
   if (op == "FAKE_QUANT_WEIGHT") return slot == 0;  // QAT: the float weights it quantizes

@@ -39,6 +39,7 @@ class Builder {
     g_.tensors[id].origin = name;
     return id;
   }
+  void MakeParam(int id) { g_.tensors[id].origin = g_.tensors[id].name; }
   int FloatConst(const std::string& name, const std::vector<int32_t>& shape,
                  const std::vector<float>& v) {
     return g_.AddFloatConstant(name, shape, v);
@@ -419,6 +420,133 @@ TEST(GradCheckTest, AddSubMulBroadcastAndSameInputTwice) {
   }
 }
 
+// DIV, MAXIMUM and MINIMUM (Keras Maximum / Minimum, ReLU's max_value) with broadcasting; the
+// divisor stays positive, and the maximum's and minimum's operands are far apart compared with the
+// finite-difference step (the gradient goes to one side only).
+TEST(GradCheckTest, DivMaximumMinimumBroadcast) {
+  for (const char* op : {"DIV", "MAXIMUM", "MINIMUM"}) {
+    Builder b({1, 3, 4});
+    const bool div = std::string(op) == "DIV";
+    std::vector<float> pv(4), qv(3);
+    for (int i = 0; i < 4; ++i) pv[i] = div ? 0.5f + 0.3f * i : -0.31f + 0.2f * i;
+    for (int i = 0; i < 3; ++i) qv[i] = div ? 0.7f + 0.4f * i : 0.13f - 0.25f * i;
+    const int p = b.FloatConst("p/bias", {4}, pv);  // broadcast over batch and rows
+    b.MakeParam(p);
+    const int q = b.FloatConst("q/scale", {1, 3, 1}, qv);  // broadcast over columns
+    b.MakeParam(q);
+    const int t = b.Op(op, {b.input(), p}, {1, 3, 4});
+    const int u = b.Op(op, {q, t}, {1, 3, 4});
+    SCOPED_TRACE(op);
+    CheckGradients(b.Finish(u), 2, div ? InputKind::kUniform : InputKind::kDistinct);
+  }
+}
+
+TEST(GradCheckTest, ExpAndLogSoftmax) {
+  Builder b({1, 3, 6});
+  const int e = b.Op("EXP", {b.input()}, {1, 3, 6});
+  const int y = b.Op("LOG_SOFTMAX", {e}, {1, 3, 6});
+  CheckGradients(b.Finish(y), 2, InputKind::kUniform);
+}
+
+// SLICE (Keras Cropping) and STRIDED_SLICE (an LSTM's last step: shrink axis; masks, negative
+// begin and a negative stride).
+TEST(GradCheckTest, SliceAndStridedSlice) {
+  {
+    Builder b({1, 5, 6, 2});
+    const int p = b.Param("p/w", {1, 5, 6, 2});
+    const int m = b.Op("MUL", {b.input(), p}, {1, 5, 6, 2});
+    const int begin = b.IntConst({4}, {0, 1, 2, 0});
+    const int size = b.IntConst({4}, {1, 3, -1, 2});
+    const int y = b.Op("SLICE", {m, begin, size}, {1, 3, 4, 2});
+    CheckGradients(b.Finish(y), 3, InputKind::kUniform);
+  }
+  {
+    Builder b({1, 4, 5});
+    const int p = b.Param("p/w", {1, 4, 5});
+    const int m = b.Op("MUL", {b.input(), p}, {1, 4, 5});
+    const int begin = b.IntConst({3}, {0, -1, 0});
+    const int end = b.IntConst({3}, {1, 4, 5});
+    const int strides = b.IntConst({3}, {1, 1, 1});
+    const int last = b.Op(
+        "STRIDED_SLICE", {m, begin, end, strides}, {1, 5},
+        {{"begin_mask", int64_t{0}}, {"end_mask", int64_t{0}}, {"shrink_axis_mask", int64_t{2}}});
+    CheckGradients(b.Finish(last), 3, InputKind::kUniform);
+  }
+  {
+    Builder b({1, 4, 7});
+    const int begin = b.IntConst({3}, {0, 0, 5});
+    const int end = b.IntConst({3}, {1, 3, 0});
+    const int strides = b.IntConst({3}, {1, 2, -2});
+    const int y = b.Op("STRIDED_SLICE", {b.input(), begin, end, strides}, {1, 2, 3},
+                       {{"begin_mask", int64_t{2}}, {"end_mask", int64_t{4}}});
+    ir::Graph g = b.Finish(y);
+    // Rows 0 and 2 (begin masked, end 3, stride 2); columns 5, 3, 1 (begin 5, end masked,
+    // stride -2).
+    EngineOptions options;
+    options.batch_size = 2;
+    auto e = Engine::Create(g, options);
+    ASSERT_TRUE(e.ok()) << e.status().ToString();
+    std::vector<float> x(2 * 28);
+    for (size_t i = 0; i < x.size(); ++i) x[i] = static_cast<float>(i);
+    ASSERT_TRUE((*e)->Forward(x.data(), 2, true).ok());
+    const float* out = (*e)->Output();
+    const std::vector<float> want = {5, 3, 1, 19, 17, 15, 33, 31, 29, 47, 45, 43};
+    EXPECT_EQ(std::vector<float>(out, out + 12), want);
+    CheckGradients(g, 2, InputKind::kUniform);
+  }
+}
+
+// RESIZE_NEAREST_NEIGHBOR and RESIZE_BILINEAR (Keras UpSampling2D) with each coordinate rule.
+TEST(GradCheckTest, ResizeNearestAndBilinear) {
+  struct Case {
+    const char* op;
+    bool align, half;
+    int oh, ow;
+  } cases[] = {{"RESIZE_NEAREST_NEIGHBOR", false, false, 6, 8},
+               {"RESIZE_NEAREST_NEIGHBOR", true, false, 5, 7},
+               {"RESIZE_NEAREST_NEIGHBOR", false, true, 7, 5},
+               {"RESIZE_BILINEAR", false, false, 6, 8},
+               {"RESIZE_BILINEAR", true, false, 5, 7},
+               {"RESIZE_BILINEAR", false, true, 7, 9}};
+  for (const Case& c : cases) {
+    Builder b({1, 3, 4, 2});
+    const int p = b.Param("p/w", {1, 3, 4, 2});
+    const int m = b.Op("MUL", {b.input(), p}, {1, 3, 4, 2});
+    const int size = b.IntConst({2}, {c.oh, c.ow});
+    const int y = b.Op(c.op, {m, size}, {1, c.oh, c.ow, 2},
+                       {{"align_corners", c.align}, {"half_pixel_centers", c.half}});
+    SCOPED_TRACE(std::string(c.op) + (c.align ? " align" : "") + (c.half ? " half" : ""));
+    CheckGradients(b.Finish(y), 2, InputKind::kUniform);
+  }
+}
+
+// TRANSPOSE_CONV (Keras Conv2DTranspose): SAME and VALID, strides 1 and 2, with and without a
+// bias, and several images on two threads (fixed reduction groups).
+TEST(GradCheckTest, TransposeConv) {
+  struct Case {
+    const char* padding;
+    int stride, kh, kw, ih, iw, oh, ow;
+    bool bias;
+    int batch, threads;
+  } cases[] = {{"SAME", 2, 3, 3, 3, 4, 6, 8, true, 2, 1},
+               {"VALID", 1, 2, 3, 3, 3, 4, 5, false, 2, 1},
+               {"VALID", 2, 3, 3, 2, 3, 5, 7, true, 2, 1},
+               {"SAME", 2, 2, 2, 3, 3, 6, 6, true, 11, 2}};
+  for (const Case& c : cases) {
+    Builder b({1, c.ih, c.iw, 3});
+    const int w = b.Param("ct/kernel", {4, c.kh, c.kw, 3});
+    const int shape = b.IntConst({4}, {1, c.oh, c.ow, 4});
+    std::vector<int> inputs = {shape, w, b.input()};
+    if (c.bias) inputs.push_back(b.Param("ct/bias", {4}));
+    const int y = b.Op("TRANSPOSE_CONV", inputs, {1, c.oh, c.ow, 4},
+                       {{"padding", std::string(c.padding)},
+                        {"stride_h", int64_t{c.stride}},
+                        {"stride_w", int64_t{c.stride}}});
+    SCOPED_TRACE(std::string(c.padding) + " stride " + std::to_string(c.stride));
+    CheckGradients(b.Finish(y), c.batch, InputKind::kUniform, true, c.threads);
+  }
+}
+
 TEST(GradCheckTest, ConcatenationReshapePadTranspose) {
   Builder b({1, 2, 3, 2});
   const int p = b.Param("p/w", {1, 2, 3, 1});
@@ -497,7 +625,7 @@ TEST(GradCheckTest, SpatialDropoutDropsWholeChannels) {
 
 TEST(GradCheckTest, UnsupportedOpIsAClearError) {
   Builder b({1, 4});
-  const int y = b.Op("LSTM", {b.input()}, {1, 4});
+  const int y = b.Op("UNIDIRECTIONAL_SEQUENCE_LSTM", {b.input()}, {1, 4});
   auto e = Engine::Create(b.Finish(y), EngineOptions());
   ASSERT_FALSE(e.ok());
   EXPECT_NE(e.status().message().find("LSTM"), std::string::npos) << e.status().message();

@@ -147,6 +147,7 @@ const OpEntry kOps[] = {
     {"FULLY_CONNECTED", NewFullyConnected},
     {"CONV_2D", NewConv2D},
     {"DEPTHWISE_CONV_2D", NewDepthwiseConv2D},
+    {"TRANSPOSE_CONV", NewTransposeConv},  // ops_transpose_conv.cc
     // Normalization and regularization (ops_norm.cc).
     {"BATCH_NORM", NewBatchNorm},
     {"DROPOUT", NewDropout},
@@ -168,16 +169,26 @@ const OpEntry kOps[] = {
     {"GELU", NewGelu},
     {"RSQRT", NewRsqrt},
     {"PRELU", NewPrelu},
+    {"EXP", NewExp},
     {"SOFTMAX", NewSoftmax},
+    {"LOG_SOFTMAX", NewLogSoftmax},
     {"ADD", NewAdd},
     {"SUB", NewSub},
     {"MUL", NewMul},
+    {"DIV", NewDiv},
+    {"MAXIMUM", NewMaximum},
+    {"MINIMUM", NewMinimum},
     // Layout (ops_shape.cc).
     {"RESHAPE", NewReshape},
     {"SQUEEZE", NewReshape},
     {"EXPAND_DIMS", NewReshape},
     {"CONCATENATION", NewConcatenation},
     {"PAD", NewPad},
+    {"SLICE", NewSlice},
+    {"STRIDED_SLICE", NewStridedSlice},
+    // Resizing (ops_resize.cc).
+    {"RESIZE_NEAREST_NEIGHBOR", NewResizeNearestNeighbor},
+    {"RESIZE_BILINEAR", NewResizeBilinear},
     {"TRANSPOSE", NewTranspose},
     {"EMBEDDING", NewEmbedding},
     // Quantization-aware training (ops_quant.cc, fake_quant.h): forward rounds as the int8

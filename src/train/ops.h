@@ -36,13 +36,23 @@ std::unique_ptr<OpKernel> NewElu();
 std::unique_ptr<OpKernel> NewGelu();
 std::unique_ptr<OpKernel> NewRsqrt();
 std::unique_ptr<OpKernel> NewPrelu();
+std::unique_ptr<OpKernel> NewExp();
 std::unique_ptr<OpKernel> NewSoftmax();
+std::unique_ptr<OpKernel> NewLogSoftmax();
 std::unique_ptr<OpKernel> NewAdd();
 std::unique_ptr<OpKernel> NewSub();
 std::unique_ptr<OpKernel> NewMul();
+std::unique_ptr<OpKernel> NewDiv();
+std::unique_ptr<OpKernel> NewMaximum();
+std::unique_ptr<OpKernel> NewMinimum();
 std::unique_ptr<OpKernel> NewReshape();
 std::unique_ptr<OpKernel> NewConcatenation();
 std::unique_ptr<OpKernel> NewPad();
+std::unique_ptr<OpKernel> NewSlice();
+std::unique_ptr<OpKernel> NewStridedSlice();
+std::unique_ptr<OpKernel> NewResizeNearestNeighbor();  // ops_resize.cc
+std::unique_ptr<OpKernel> NewResizeBilinear();
+std::unique_ptr<OpKernel> NewTransposeConv();  // ops_transpose_conv.cc
 std::unique_ptr<OpKernel> NewTranspose();
 std::unique_ptr<OpKernel> NewEmbedding();
 std::unique_ptr<OpKernel> NewFakeQuantWeight();  // ops_quant.cc

@@ -1,6 +1,7 @@
 // Element-wise ops: activations (RELU, RELU6, RELU_N1_TO_1, LEAKY_RELU,
-// LOGISTIC, TANH, HARD_SWISH, ELU, GELU), RSQRT (LayerNormalization), PRELU, SOFTMAX, and
-// ADD / SUB / MUL with NumPy broadcasting and a fused activation.
+// LOGISTIC, TANH, HARD_SWISH, ELU, GELU, EXP), RSQRT (LayerNormalization), PRELU, SOFTMAX,
+// LOG_SOFTMAX, and ADD / SUB / MUL / DIV / MAXIMUM / MINIMUM with NumPy broadcasting and a fused
+// activation.
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -23,6 +24,7 @@ enum class UnaryKind {
   kGelu,
   kGeluTanh,
   kRsqrt,
+  kExp,
 };
 
 constexpr float kSqrt2OverPi = 0.7978845608028654f;
@@ -93,6 +95,8 @@ class Unary : public OpKernel {
         return 0.5f * x * (1.0f + std::tanh(kSqrt2OverPi * (x + kGeluCoeff * x * x * x)));
       case UnaryKind::kRsqrt:
         return 1.0f / std::sqrt(x);
+      case UnaryKind::kExp:
+        return std::exp(x);
     }
     return x;
   }
@@ -128,6 +132,8 @@ class Unary : public OpKernel {
       }
       case UnaryKind::kRsqrt:  // d/dx x^(-1/2) = -y^3 / 2
         return -0.5f * y * y * y;
+      case UnaryKind::kExp:
+        return y;
     }
     return 1.0f;
   }
@@ -201,7 +207,9 @@ struct Broadcast {
   }
 };
 
-enum class BinaryKind { kAdd, kSub, kMul };
+// MAXIMUM / MINIMUM pass the gradient to the first input on ties, as TensorFlow's gradients do
+// (x gets it where x >= y for MAXIMUM, where x <= y for MINIMUM).
+enum class BinaryKind { kAdd, kSub, kMul, kDiv, kMaximum, kMinimum };
 
 class Binary : public OpKernel {
  public:
@@ -250,6 +258,12 @@ class Binary : public OpKernel {
             return side == 0 ? dy[o] : -dy[o];
           case BinaryKind::kMul:
             return side == 0 ? dy[o] * b[ib] : dy[o] * a[ia];
+          case BinaryKind::kDiv:
+            return side == 0 ? dy[o] / b[ib] : -dy[o] * a[ia] / (b[ib] * b[ib]);
+          case BinaryKind::kMaximum:
+            return (a[ia] >= b[ib]) == (side == 0) ? dy[o] : 0.0f;
+          case BinaryKind::kMinimum:
+            return (a[ia] <= b[ib]) == (side == 0) ? dy[o] : 0.0f;
         }
         return 0.0f;
       };
@@ -277,6 +291,12 @@ class Binary : public OpKernel {
         return a - b;
       case BinaryKind::kMul:
         return a * b;
+      case BinaryKind::kDiv:
+        return a / b;
+      case BinaryKind::kMaximum:
+        return a >= b ? a : b;
+      case BinaryKind::kMinimum:
+        return a <= b ? a : b;
     }
     return 0.0f;
   }
@@ -330,8 +350,12 @@ class Prelu : public OpKernel {
   Broadcast bc_;
 };
 
+// SOFTMAX (with beta) and LOG_SOFTMAX (x - max - log(sum exp(x - max)); its gradient is
+// dy - softmax * sum(dy)).
 class Softmax : public OpKernel {
  public:
+  explicit Softmax(bool log) : log_(log) {}
+
   Status Prepare(KernelContext* ctx) override {
     EDGEOPT_ENSURE(!in.empty() && in[0] >= 0, StatusCode::kInvalidModel, "%s: needs an input",
                    Where().c_str());
@@ -353,6 +377,12 @@ class Softmax : public OpKernel {
         float mx = xr[0];
         for (int i = 1; i < depth_; ++i) mx = std::max(mx, xr[i]);
         float sum = 0.0f;
+        if (log_) {
+          for (int i = 0; i < depth_; ++i) sum += std::exp(xr[i] - mx);
+          const float shift = mx + std::log(sum);
+          for (int i = 0; i < depth_; ++i) yr[i] = xr[i] - shift;
+          continue;
+        }
         for (int i = 0; i < depth_; ++i) {
           yr[i] = std::exp(beta_ * (xr[i] - mx));
           sum += yr[i];
@@ -374,6 +404,15 @@ class Softmax : public OpKernel {
         const float* yr = y + r * depth_;
         const float* gr = dy + r * depth_;
         float* dr = dx + r * depth_;
+        if (log_) {
+          float total = 0.0f;
+          for (int i = 0; i < depth_; ++i) total += gr[i];
+          for (int i = 0; i < depth_; ++i) {
+            const float v = gr[i] - std::exp(yr[i]) * total;
+            dr[i] = over ? v : dr[i] + v;
+          }
+          continue;
+        }
         float dot = 0.0f;
         for (int i = 0; i < depth_; ++i) dot += gr[i] * yr[i];
         for (int i = 0; i < depth_; ++i) {
@@ -385,6 +424,7 @@ class Softmax : public OpKernel {
   }
 
  private:
+  bool log_ = false;
   float beta_ = 1.0f;
   int depth_ = 1;
   int64_t rows_ = 0;
@@ -403,10 +443,15 @@ std::unique_ptr<OpKernel> NewElu() { return std::make_unique<Unary>(UnaryKind::k
 std::unique_ptr<OpKernel> NewGelu() { return std::make_unique<Unary>(UnaryKind::kGelu); }
 std::unique_ptr<OpKernel> NewRsqrt() { return std::make_unique<Unary>(UnaryKind::kRsqrt); }
 std::unique_ptr<OpKernel> NewPrelu() { return std::make_unique<Prelu>(); }
-std::unique_ptr<OpKernel> NewSoftmax() { return std::make_unique<Softmax>(); }
+std::unique_ptr<OpKernel> NewExp() { return std::make_unique<Unary>(UnaryKind::kExp); }
+std::unique_ptr<OpKernel> NewSoftmax() { return std::make_unique<Softmax>(false); }
+std::unique_ptr<OpKernel> NewLogSoftmax() { return std::make_unique<Softmax>(true); }
 std::unique_ptr<OpKernel> NewAdd() { return std::make_unique<Binary>(BinaryKind::kAdd); }
 std::unique_ptr<OpKernel> NewSub() { return std::make_unique<Binary>(BinaryKind::kSub); }
 std::unique_ptr<OpKernel> NewMul() { return std::make_unique<Binary>(BinaryKind::kMul); }
+std::unique_ptr<OpKernel> NewDiv() { return std::make_unique<Binary>(BinaryKind::kDiv); }
+std::unique_ptr<OpKernel> NewMaximum() { return std::make_unique<Binary>(BinaryKind::kMaximum); }
+std::unique_ptr<OpKernel> NewMinimum() { return std::make_unique<Binary>(BinaryKind::kMinimum); }
 
 }  // namespace train
 }  // namespace edgeopt

@@ -1,6 +1,7 @@
 // Layout ops: RESHAPE / SQUEEZE / EXPAND_DIMS (the IR's static output shape
-// with the batch dimension replaced), CONCATENATION, PAD (constant zeros) and
-// TRANSPOSE. None of them may move data across the batch dimension.
+// with the batch dimension replaced), CONCATENATION, PAD (constant zeros), TRANSPOSE, SLICE and
+// STRIDED_SLICE. None of them may move data across the batch dimension.
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 
@@ -262,9 +263,122 @@ class Transpose : public OpKernel {
 
 }  // namespace
 
+// SLICE (begin, size; size -1 = to the end) and STRIDED_SLICE (begin, end, strides with
+// begin/end/shrink-axis masks, negative indices and strides; no ellipsis or new axes), as one
+// strided walk over the input. The batch dimension must be taken whole in the IR's shape; it is
+// then the whole training batch. The gradient scatters back into the selected positions (the
+// rest of the input's gradient is zero).
+class Slice : public OpKernel {
+ public:
+  explicit Slice(bool strided) : strided_(strided) {}
+
+  Status Prepare(KernelContext* ctx) override {
+    const size_t needed = strided_ ? 4 : 3;
+    EDGEOPT_ENSURE(in.size() >= needed && in[0] >= 0, StatusCode::kInvalidModel,
+                   "%s: needs (input, begin, %s)", Where().c_str(),
+                   strided_ ? "end, strides" : "size");
+    const Value& x = ctx->v(in[0]);
+    const int rank = x.rank();
+    std::vector<int64_t> begin, second, strides(rank, 1);
+    EDGEOPT_RETURN_IF_ERROR(ReadIntConstantForKernel(*ctx->graph, in[1], Where(), &begin));
+    EDGEOPT_RETURN_IF_ERROR(ReadIntConstantForKernel(*ctx->graph, in[2], Where(), &second));
+    if (strided_) {
+      EDGEOPT_RETURN_IF_ERROR(ReadIntConstantForKernel(*ctx->graph, in[3], Where(), &strides));
+    }
+    EDGEOPT_ENSURE(static_cast<int>(begin.size()) == rank &&
+                       static_cast<int>(second.size()) == rank &&
+                       static_cast<int>(strides.size()) == rank,
+                   StatusCode::kInvalidModel, "%s: slice parameters do not match rank %d",
+                   Where().c_str(), rank);
+    const int64_t begin_mask = ir::GetInt(node->attrs, "begin_mask", 0);
+    const int64_t end_mask = ir::GetInt(node->attrs, "end_mask", 0);
+    const int64_t shrink_mask = ir::GetInt(node->attrs, "shrink_axis_mask", 0);
+    EDGEOPT_ENSURE(!strided_ || (ir::GetInt(node->attrs, "ellipsis_mask", 0) == 0 &&
+                                 ir::GetInt(node->attrs, "new_axis_mask", 0) == 0),
+                   StatusCode::kUnsupported, "%s: ellipsis and new-axis masks cannot be trained",
+                   Where().c_str());
+    // The IR's own batch size decides whether dimension 0 is taken whole.
+    const std::vector<int32_t>& ir_shape = ctx->graph->tensors[in[0]].shape;
+    std::vector<int> counts(rank);
+    std::vector<int> out_shape;
+    const std::vector<int64_t> in_strides = RowMajorStrides(x.shape);
+    strides_.assign(rank, 0);
+    base_ = 0;
+    for (int d = 0; d < rank; ++d) {
+      const int64_t dim = d == 0 && !ir_shape.empty() ? ir_shape[0] : x.shape[d];
+      int64_t start, step = strides[d], count;
+      const bool shrink = strided_ && ((shrink_mask >> d) & 1) != 0;
+      EDGEOPT_ENSURE(step != 0, StatusCode::kInvalidModel, "%s: stride 0", Where().c_str());
+      if (!strided_) {
+        start = begin[d];
+        count = second[d] == -1 ? dim - start : second[d];
+        EDGEOPT_ENSURE(start >= 0 && count >= 0 && start + count <= dim, StatusCode::kInvalidModel,
+                       "%s: slice [%lld, +%lld) of dimension %d (%lld values)", Where().c_str(),
+                       static_cast<long long>(start), static_cast<long long>(count), d,
+                       static_cast<long long>(dim));
+      } else if (shrink) {
+        start = begin[d] < 0 ? begin[d] + dim : begin[d];
+        EDGEOPT_ENSURE(start >= 0 && start < dim, StatusCode::kInvalidModel,
+                       "%s: index %lld of dimension %d (%lld values)", Where().c_str(),
+                       static_cast<long long>(begin[d]), d, static_cast<long long>(dim));
+        step = 1;
+        count = 1;
+      } else {
+        start = Bound(((begin_mask >> d) & 1) != 0, begin[d], step, dim, /*is_end=*/false);
+        const int64_t end = Bound(((end_mask >> d) & 1) != 0, second[d], step, dim, true);
+        count = step > 0 ? (end - start + step - 1) / step : (start - end - step - 1) / -step;
+        if (count < 0) count = 0;
+      }
+      if (d == 0) {
+        EDGEOPT_ENSURE(start == 0 && step == 1 && count == dim && !shrink, StatusCode::kUnsupported,
+                       "%s: slicing the batch dimension cannot be trained", Where().c_str());
+        count = x.shape[0];
+      }
+      counts[d] = static_cast<int>(count);
+      strides_[d] = in_strides[d] * step;
+      base_ += start * in_strides[d];
+      if (!shrink) out_shape.push_back(counts[d]);
+    }
+    walk_shape_ = counts;
+    SetShape(&ctx->v(out[0]), out_shape);
+    return Status::Ok();
+  }
+  void Forward(KernelContext* ctx) override {
+    float* y = ctx->v(out[0]).d();
+    const float* x = ctx->v(in[0]).d();
+    Walk(walk_shape_, strides_, base_, [&](int64_t o, int64_t i) { y[o] = x[i]; });
+  }
+  void Backward(KernelContext* ctx) override {
+    float* dx = InGrad(ctx, 0);
+    if (dx == nullptr) return;
+    if (Over(0)) std::memset(dx, 0, sizeof(float) * ctx->v(in[0]).size);
+    const float* dy = ctx->v(out[0]).g();
+    Walk(walk_shape_, strides_, base_, [&](int64_t o, int64_t i) { dx[i] += dy[o]; });
+  }
+
+ private:
+  // A begin or end index as STRIDED_SLICE resolves it: masked = the far end for the stride's
+  // direction; negative counts from the end; clamped to [0, dim] (positive strides) or
+  // [-1, dim - 1] (negative ones).
+  static int64_t Bound(bool masked, int64_t v, int64_t step, int64_t dim, bool is_end) {
+    if (masked && is_end) return step > 0 ? dim : -1;
+    if (masked) return step > 0 ? 0 : dim - 1;
+    if (v < 0) v += dim;
+    return step > 0 ? std::min(std::max<int64_t>(v, 0), dim)
+                    : std::min(std::max<int64_t>(v, -1), dim - 1);
+  }
+
+  bool strided_;
+  std::vector<int> walk_shape_;
+  std::vector<int64_t> strides_;
+  int64_t base_ = 0;
+};
+
 std::unique_ptr<OpKernel> NewReshape() { return std::make_unique<Reshape>(); }
 std::unique_ptr<OpKernel> NewConcatenation() { return std::make_unique<Concatenation>(); }
 std::unique_ptr<OpKernel> NewPad() { return std::make_unique<Pad>(); }
+std::unique_ptr<OpKernel> NewSlice() { return std::make_unique<Slice>(false); }
+std::unique_ptr<OpKernel> NewStridedSlice() { return std::make_unique<Slice>(true); }
 // EMBEDDING(ids, table [V, D]) (Keras Embedding in training form; the export lowers it to CAST +
 // GATHER): rows of the table for the ids truncated to integers, as Keras casts them. Ids outside
 // [0, V) are clamped here (TFLite's GATHER, and edgeopt's runtime, refuse them). The table's
