@@ -67,8 +67,6 @@ StatusOr<QatModel> BuildQatModel(const ir::Graph& fg, const QatOptions& options,
     }
     if (kind == OpQuantKind::kWeighted) {
       const quantize::WeightedInputs wi = quantize::WeightedInputsOf(node.op);
-      EDGEOPT_ENSURE(node.op != "TRANSPOSE_CONV", StatusCode::kUnsupported,
-                     "%s: the train engine cannot train TRANSPOSE_CONV", where.c_str());
       const int w =
           wi.weights < static_cast<int>(node.inputs.size()) ? node.inputs[wi.weights] : -1;
       EDGEOPT_ENSURE(w >= 0 && fg.tensors[w].is_constant && fg.tensors[w].dtype == DType::kFloat32,

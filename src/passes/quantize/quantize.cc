@@ -101,6 +101,7 @@ bool IsDataInput(const std::string& op, int index) {
     return index == 0 || (op == "PADV2" && index == 2);
   }
   if (op == "STRIDED_SLICE" || op == "SLICE") return index == 0;
+  if (op == "TRANSPOSE_CONV") return index != 0;  // input 0 is the output shape
   return true;
 }
 
