@@ -673,6 +673,53 @@ TEST(OptimizedConv2D, ExactFloatIsBitIdentical) {
   CheckWithRandomActivationAndBias(rng, &seed, c, /*exact_float=*/true);
 }
 
+// TRANSPOSE_CONV: the float products on the IGEMM microkernels (exact-float: bit-identical), the
+// quantized ones on theirs, against the reference; sizes around the tiles, several bands of input
+// rows (the last case: 4 bands, crossing batch items) and batches.
+TEST(OptimizedTransposeConv, MatchesReference) {
+  std::mt19937 rng(23);
+  uint32_t seed = 300;
+  const Variant variants[] = {Variant::kFloat, Variant::kInt8PerChannel, Variant::kInt8PerTensor,
+                              Variant::kUInt8, Variant::kInt16x8};
+  for (int i = 0; i < 30; ++i) {
+    OpConfig c;
+    c.op = Op::TRANSPOSE_CONV;
+    c.variant = variants[i % 5];
+    c.batch = 1 + rng() % 2;
+    c.in_h = 1 + rng() % 7;
+    c.in_w = 1 + rng() % 9;
+    c.in_c = 1 + rng() % 20;
+    c.out_c = 1 + rng() % 40;
+    c.filter_h = 1 + rng() % 4;
+    c.filter_w = 1 + rng() % 4;
+    c.stride_h = c.stride_w = 1 + rng() % 2;
+    c.padding = rng() % 2 ? tflite::Padding::SAME : tflite::Padding::VALID;
+    const bool same = c.padding == tflite::Padding::SAME;
+    c.out_h = same ? c.in_h * c.stride_h : (c.in_h - 1) * c.stride_h + c.filter_h;
+    c.out_w = same ? c.in_w * c.stride_w : (c.in_w - 1) * c.stride_w + c.filter_w;
+    c.bias = rng() % 4 != 0;
+    c.seed = seed++;
+    SCOPED_TRACE(c.Describe());
+    ExpectOptimizedMatchesReference(c, /*exact_float=*/c.variant == Variant::kFloat && i % 2);
+  }
+  OpConfig c;
+  c.op = Op::TRANSPOSE_CONV;
+  c.variant = Variant::kFloat;
+  c.batch = 2;
+  c.in_h = 16;
+  c.in_w = 32;
+  c.in_c = 8;
+  c.out_c = 64;
+  c.stride_h = c.stride_w = 2;
+  c.out_h = 32;
+  c.out_w = 64;
+  c.seed = seed++;
+  SCOPED_TRACE(c.Describe());
+  ExpectOptimizedMatchesReference(c, /*exact_float=*/true);
+  c.variant = Variant::kInt8PerChannel;
+  ExpectOptimizedMatchesReference(c);
+}
+
 // MobileNet-like layer sizes (wide rows, many channels).
 TEST(OptimizedDepthwiseConv2D, MobileNetLayers) {
   const int shapes[][4] = {{48, 48, 16, 1}, {48, 48, 48, 2},   {24, 24, 144, 1}, {12, 12, 96, 2},

@@ -5,11 +5,19 @@
 // Padding is TFLite's: computed as for a CONV_2D from the output size to the input size. Rounding:
 // TFLite 2.9 requantizes the int32 col2im sums with the reference MultiplyByQuantizedMultiplier
 // (ref::Rounding::kDouble); 16x8 uses the int64 variant.
+//
+// Float with a constant filter runs the per-pixel products as a 1x1 convolution with
+// KH*KW*Cout output channels on the optimized IGEMM (conv_igemm.h), over bands of whole input rows
+// whose products fit kColBudget; each band is scattered into the zeroed output, then the bias
+// and the activation are applied: the reference's order of additions, so the exact-float mode
+// (exact IGEMM kernel) stays bit-exact with it.
 #include "src/runtime/kernels/reference/transpose_conv.h"
 
+#include <cmath>
 #include <new>
 
 #include "src/runtime/kernels/conv_common.h"
+#include "src/runtime/kernels/conv_igemm.h"
 #include "src/runtime/kernels/kernel_util.h"
 
 namespace edgeopt {
@@ -32,7 +40,83 @@ struct OpData {
   int col = -1, acc = -1, rowsums = -1, pack_scratch = -1;
   Tensor dense_filter;  // decoded sparse filter (when densified)
   bool densified = false;
+  IGemmConv* fast = nullptr;  // float: the products as a 1x1 convolution (see the top)
+  int band_rows = 0;          // float: input rows (of all batch items, in order) per band
 };
+
+// Bytes of per-pixel products one band may take.
+constexpr int64_t kColBudget = 1024 * 1024;
+
+// Float: bands of `band_rows` input rows (a divisor of batch * in_h), their products in the col
+// scratch; with microkernels for this CPU and a constant filter, the products are a 1x1
+// convolution to N channels over the filter reordered to rows (fy, fx, oc), else the reference
+// GEMM over the packed filter.
+Status PrepareFloat(Context* ctx, const Tensor* filter, OpData* data) {
+  const ref::TransposeConvGeometry& g = data->geo;
+  const int64_t N = g.N();
+  const int64_t rows = int64_t{g.batch} * g.in_h;
+  int64_t band = 1;
+  for (int64_t d = 1; d <= rows; ++d) {
+    if (rows % d == 0 && d * g.in_w * N * 4 <= kColBudget) band = d;
+  }
+  data->band_rows = static_cast<int>(band);
+  EDGEOPT_RETURN_IF_ERROR(RequestScratchArray<float>(ctx, band * g.in_w * N, &data->col));
+  ref::ConvGeometry cg;
+  cg.batch = 1;
+  cg.in_h = cg.out_h = data->band_rows;
+  cg.in_w = cg.out_w = g.in_w;
+  cg.in_c = g.in_c;
+  cg.out_c = static_cast<int>(N);
+  cg.filter_h = cg.filter_w = 1;
+  if (!filter->IsConstant()) {
+    return RequestScratchArray<float>(ctx, N * g.in_c, &data->pack_scratch);
+  }
+  float* packed = nullptr;
+  EDGEOPT_RETURN_IF_ERROR(AllocatePersistentArray(ctx, N * g.in_c, &packed));
+  if (!ctx->use_optimized_kernels() || !IGemmSupported(ctx, IGemmKind::kF32, cg)) {
+    ref::PackTransposeConvFilterF32(g, filter->Data<float>(), packed);
+    data->packed = packed;
+    return Status::Ok();
+  }
+  ref::ReorderTransposeConvFilter(g, filter->Data<float>(), packed);
+  void* p = ctx->AllocatePersistent(sizeof(IGemmConv));
+  EDGEOPT_ENSURE(p != nullptr, StatusCode::kOutOfMemory, "out of memory");
+  data->fast = new (p) IGemmConv();
+  return PrepareF32IGemm(ctx, cg, packed, nullptr, -INFINITY, INFINITY, data->fast, false);
+}
+
+void EvalFloat(Context* ctx, const OpData* data, const float* packed, const float* input,
+               const float* bias, float* output) {
+  const ref::TransposeConvGeometry& g = data->geo;
+  const int64_t N = g.N();
+  const int64_t out_size = int64_t{g.out_h} * g.out_w * g.out_c;
+  float* col = static_cast<float*>(ctx->GetScratch(data->col));
+  std::fill(output, output + g.batch * out_size, 0.0f);
+  const int64_t rows = int64_t{g.batch} * g.in_h;
+  const int band_pixels = data->band_rows * g.in_w;
+  for (int64_t r0 = 0; r0 < rows; r0 += data->band_rows) {
+    const float* in = input + r0 * g.in_w * g.in_c;
+    if (data->fast != nullptr) {
+      RunIGemmConv(ctx, *data->fast, in, col);
+    } else {
+      ref::GemmF32(band_pixels, static_cast<int>(N), g.in_c, in, g.in_c, packed, nullptr, col, N);
+    }
+    for (int r = 0; r < data->band_rows; ++r) {
+      const int64_t b = (r0 + r) / g.in_h;
+      const int64_t p0 = (r0 + r) % g.in_h * g.in_w;
+      ref::Col2imAdd(g, p0, g.in_w, col + int64_t{r} * g.in_w * N, output + b * out_size);
+    }
+  }
+  for (int64_t b = 0; b < g.batch; ++b) {
+    float* o = output + b * out_size;
+    for (int64_t i = 0; i < out_size; i += g.out_c) {
+      for (int c = 0; c < g.out_c; ++c) {
+        o[i + c] = ref::ClampFloat(o[i + c] + (bias != nullptr ? bias[c] : 0.0f), data->act_min,
+                                   data->act_max);
+      }
+    }
+  }
+}
 
 void* Init(Context* ctx, const Node*) {
   void* p = ctx->AllocatePersistent(sizeof(OpData));
@@ -123,15 +207,7 @@ Status Prepare(Context* ctx, Node* node) {
     EDGEOPT_RETURN_IF_ERROR(CheckTensorType(output, DType::kFloat32, "output"));
     EDGEOPT_RETURN_IF_ERROR(CheckFloatBias(bias, g.out_c));
     FloatActivationRange(activation, &data->act_min, &data->act_max);
-    data->block_rows = ref::BlockRows(g.in_pixels(), N * 4, kConvScratchTarget);
-    EDGEOPT_RETURN_IF_ERROR(RequestScratchArray<float>(ctx, data->block_rows * N, &data->col));
-    if (filter->IsConstant()) {
-      EDGEOPT_RETURN_IF_ERROR(AllocatePersistentArray(ctx, N * g.in_c, &data->packed));
-      ref::PackTransposeConvFilterF32(g, filter->Data<float>(), data->packed);
-    } else {
-      EDGEOPT_RETURN_IF_ERROR(RequestScratchArray<float>(ctx, N * g.in_c, &data->pack_scratch));
-    }
-    return Status::Ok();
+    return PrepareFloat(ctx, filter, data);
   }
 
   const bool int8 = in_type == DType::kInt8 && w_type == DType::kInt8;
@@ -225,15 +301,13 @@ Status Eval(Context* ctx, Node* node) {
   switch (data->kind) {
     case Kind::kFloat: {
       const float* packed = data->packed;
-      if (packed == nullptr) {
+      if (data->fast == nullptr && packed == nullptr) {
         float* p = static_cast<float*>(ctx->GetScratch(data->pack_scratch));
         ref::PackTransposeConvFilterF32(data->geo, filter->Data<float>(), p);
         packed = p;
       }
-      ref::TransposeConvF32(data->geo, input->Data<float>(), packed,
-                            bias != nullptr ? bias->Data<float>() : nullptr, data->act_min,
-                            data->act_max, output->Data<float>(),
-                            static_cast<float*>(ctx->GetScratch(data->col)), data->block_rows);
+      EvalFloat(ctx, data, packed, input->Data<float>(),
+                bias != nullptr ? bias->Data<float>() : nullptr, output->Data<float>());
       break;
     }
     case Kind::kInt8:

@@ -79,29 +79,6 @@ void Col2imAdd(const TransposeConvGeometry& g, int64_t p0, int count, const TCol
   }
 }
 
-// Float. `packed` from PackTransposeConvFilterF32; `col` is scratch for block_rows * N floats.
-inline void TransposeConvF32(const TransposeConvGeometry& g, const float* input,
-                             const float* packed, const float* bias, float act_min, float act_max,
-                             float* output, float* col, int block_rows) {
-  const int64_t N = g.N();
-  const int64_t out_size = int64_t{g.out_h} * g.out_w * g.out_c;
-  for (int b = 0; b < g.batch; ++b) {
-    const float* in_b = input + int64_t{b} * g.in_pixels() * g.in_c;
-    float* out_b = output + b * out_size;
-    std::fill(out_b, out_b + out_size, 0.0f);
-    for (int64_t p0 = 0; p0 < g.in_pixels(); p0 += block_rows) {
-      const int count = static_cast<int>(std::min<int64_t>(block_rows, g.in_pixels() - p0));
-      GemmF32(count, static_cast<int>(N), g.in_c, in_b + p0 * g.in_c, g.in_c, packed, nullptr, col,
-              N);
-      Col2imAdd(g, p0, count, col, out_b);
-    }
-    for (int64_t i = 0; i < out_size; ++i) {
-      const float v = out_b[i] + (bias != nullptr ? bias[i % g.out_c] : 0.0f);
-      out_b[i] = ClampFloat(v, act_min, act_max);
-    }
-  }
-}
-
 // Integer: acc = sum (x - zx)(w - zw) over the contributions + bias, then the output stage. `rows`
 // from ReorderTransposeConvFilter; col_term[n] = -zx * sum_k rows[n][k] + in_c * zx * zw
 // (precomputed); the -zw * sum_k x term is added per pixel. Scratch: `col` (block_rows * N), `acc`
