@@ -217,6 +217,27 @@ TEST(FoldConstants, EvaluatesReshapeTransposeAndArithmetic) {
 )IR");
 }
 
+// SLICE of a constant (an unrolled GRU's recurrent bias at t = 0): folded, so int8 keeps no float
+// island; size -1 runs to the end.
+TEST(FoldConstants, EvaluatesSlice) {
+  const char* in = R"IR(graph inputs(%0) outputs(%5)
+%0 = tensor "x" float32[2,2]
+%1 = const "b" float32[2,3] values=[1,2,3,4,5,6]
+%2 = const "begin" int32[2] values=[0,1]
+%3 = const "size" int32[2] values=[2,-1]
+%4 = tensor "s" float32[2,2]
+%5 = tensor "y" float32[2,2]
+%4 = SLICE(%1, %2, %3) name="s"
+%5 = MUL(%0, %4) {fused_activation_function="NONE"} name="y"
+)IR";
+  EXPECT_EQ(RunPass(FoldConstants, in), R"IR(graph inputs(%0) outputs(%2)
+%0 = tensor "x" float32[2,2]
+%1 = const "s" float32[2,2] values=[2,3,5,6]
+%2 = tensor "y" float32[2,2]
+%2 = MUL(%0, %1) {fused_activation_function="NONE"} name="y"
+)IR");
+}
+
 TEST(FusePadIntoConv, SamePaddingOfAStridedConv) {
   // 4x4, kernel 3, stride 2: SAME pads (0, 1) on each axis, as ZeroPadding2D(((0,1),(0,1))).
   const char* in = R"IR(graph inputs(%0) outputs(%4)

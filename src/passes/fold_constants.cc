@@ -1,5 +1,5 @@
 // Evaluates nodes whose inputs are all constant: RESHAPE / EXPAND_DIMS /
-// SQUEEZE (a new shape for the same data), TRANSPOSE, and float ADD / SUB / MUL
+// SQUEEZE (a new shape for the same data), TRANSPOSE, SLICE, and float ADD / SUB / MUL
 // / DIV / MAXIMUM / MINIMUM with numpy broadcasting (and their fused
 // RELU/RELU6/RELU_N1_TO_1).
 #include <algorithm>
@@ -100,6 +100,35 @@ bool EvalTranspose(const ir::Graph& graph, const ir::Node& n, std::vector<uint8_
   return true;
 }
 
+// SLICE(x, begin, size) with constant begin / size (size -1: to the end), any element type.
+bool EvalSlice(const ir::Graph& graph, const ir::Node& n, std::vector<uint8_t>* out) {
+  const ir::Tensor& x = graph.tensors[n.inputs[0]];
+  const std::vector<int32_t> begin = ConstInts(graph, n.inputs[1]);
+  std::vector<int32_t> size = ConstInts(graph, n.inputs[2]);
+  const size_t rank = x.shape.size();
+  const size_t elem = DTypeSize(x.dtype);
+  if (begin.size() != rank || size.size() != rank || elem == 0 || x.data.size() != x.ByteSize()) {
+    return false;
+  }
+  int64_t count = 1;
+  for (size_t d = 0; d < rank; ++d) {
+    if (size[d] == -1) size[d] = x.shape[d] - begin[d];
+    if (begin[d] < 0 || size[d] < 0 || begin[d] + int64_t{size[d]} > x.shape[d]) return false;
+    count *= size[d];
+  }
+  const std::vector<int64_t> in_strides = Strides(x.shape);
+  const std::vector<int64_t> out_strides = Strides(size);
+  out->resize(static_cast<size_t>(count) * elem);
+  for (int64_t o = 0; o < count; ++o) {
+    int64_t src = 0;
+    for (size_t d = 0; d < rank; ++d) {
+      src += ((o / out_strides[d]) % size[d] + begin[d]) * in_strides[d];
+    }
+    std::memcpy(out->data() + o * elem, x.data.data() + src * elem, elem);
+  }
+  return true;
+}
+
 }  // namespace
 
 Status FoldConstants(ir::Graph* graph) {
@@ -120,6 +149,8 @@ Status FoldConstants(ir::Graph* graph) {
       data = x.data;
     } else if (n.op == "TRANSPOSE" && n.inputs.size() == 2) {
       if (!EvalTranspose(*graph, n, &data)) continue;
+    } else if (n.op == "SLICE" && n.inputs.size() == 3) {
+      if (!EvalSlice(*graph, n, &data)) continue;
     } else if ((n.op == "ADD" || n.op == "SUB" || n.op == "MUL" || n.op == "DIV" ||
                 n.op == "MAXIMUM" || n.op == "MINIMUM") &&
                n.inputs.size() == 2 && y.dtype == DType::kFloat32) {

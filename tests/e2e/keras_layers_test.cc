@@ -28,6 +28,7 @@ constexpr double kAtol = 1e-5;
 constexpr double kRtol = 1e-4;
 
 uint64_t g_rng = 1;
+double g_worst = 0;  // largest difference to the reference so far (recurrent cases report it)
 double Uniform(double lo, double hi) {
   g_rng ^= g_rng << 13;
   g_rng ^= g_rng >> 7;
@@ -76,7 +77,7 @@ class KerasLayers : public ::testing::Test {
   // Converts `config` (random weights), runs it in tflite-ref on a random input and compares with
   // the reference. Returns the ops of the exported graph.
   static std::vector<std::string> Check(const Json& config, const std::vector<int64_t>& in_shape,
-                                        double atol = kAtol) {
+                                        double atol = kAtol, bool also_edgeopt = false) {
     StatusOr<keras::KerasModel> model = keras::ModelFromConfig(config, 7);
     EXPECT_TRUE(model.ok()) << model.status().ToString();
     if (!model.ok()) return {};
@@ -124,6 +125,27 @@ class KerasLayers : public ::testing::Test {
       if (!(d <= atol + kRtol * std::fabs(x.v[i]))) ++bad;
     }
     EXPECT_EQ(bad, 0) << "max abs diff " << worst;
+    g_worst = std::max(g_worst, worst);
+    if (also_edgeopt) {
+      // edgeopt's own runtime on the same file and input.
+      const int erc = RunCommand(EdgeoptBinary() + " run '" + path + "' -i '" + *dir_ +
+                                     "/in.npy' -o '" + *dir_ + "/out_e'",
+                                 &log);
+      EXPECT_EQ(erc, 0) << log;
+      StatusOr<NpyArray> eout = ReadNpy(*dir_ + "/out_e/output_0.npy");
+      EXPECT_TRUE(eout.ok());
+      if (erc != 0 || !eout.ok()) return ops;
+      EXPECT_EQ(eout->shape, x.shape);
+      int64_t ebad = 0;
+      double eworst = 0;
+      for (size_t i = 0; i < x.v.size() && i < static_cast<size_t>(eout->NumElements()); ++i) {
+        const double d = std::fabs(eout->Data<float>()[i] - x.v[i]);
+        eworst = std::max(eworst, d);
+        if (!(d <= atol + kRtol * std::fabs(x.v[i]))) ++ebad;
+      }
+      EXPECT_EQ(ebad, 0) << "edgeopt runtime: max abs diff " << eworst;
+      g_worst = std::max(g_worst, eworst);
+    }
     return ops;
   }
 
@@ -131,6 +153,17 @@ class KerasLayers : public ::testing::Test {
 };
 
 std::string* KerasLayers::dir_ = nullptr;
+
+// Per-step ops of an unrolled layer: the ops between the first and second STRIDED_SLICE.
+std::vector<std::string> SecondStep(const std::vector<std::string>& ops) {
+  std::vector<std::string> step;
+  int slices = 0;
+  for (const std::string& op : ops) {
+    if (op == "STRIDED_SLICE" && ++slices == 3) break;
+    if (slices == 2) step.push_back(op);
+  }
+  return step;
+}
 
 TEST_F(KerasLayers, Dense) {
   auto ops = Check(Sequential({6}, {L("Dense", {{"units", 5}, {"activation", "relu"}})}), {6});
@@ -329,6 +362,97 @@ TEST_F(KerasLayers, Lstm) {
   Check(Sequential({4, 2}, {L("LSTM", {{"units", 3}, {"return_sequences", true}}),
                             L("LSTM", {{"units", 2}, {"use_bias", false}})}),
         {4, 2});
+}
+
+// Unrolled recurrent layers: run in TFLite 2.9 and in edgeopt's runtime.
+TEST_F(KerasLayers, Gru) {
+  g_worst = 0;
+  auto ops = Check(Sequential({5, 3}, {L("GRU", {{"units", 4}})}), {5, 3}, kAtol, true);
+  // Input projection, then t = 0 (zero state, no recurrent FC), then one full step.
+  ASSERT_FALSE(ops.empty());
+  EXPECT_EQ(ops[0], "FULLY_CONNECTED");
+  EXPECT_EQ(SecondStep(ops),
+            std::vector<std::string>({"STRIDED_SLICE", "FULLY_CONNECTED", "ADD", "LOGISTIC",
+                                      "SLICE", "SLICE", "SLICE", "SLICE", "MUL", "ADD", "TANH",
+                                      "SUB", "MUL", "ADD"}));
+  for (const std::string& op : ops) {
+    EXPECT_TRUE(op == "FULLY_CONNECTED" || op == "ADD" || op == "SUB" || op == "MUL" ||
+                op == "LOGISTIC" || op == "TANH" || op == "SLICE" || op == "STRIDED_SLICE")
+        << op;
+  }
+  ops = Check(Sequential({4, 3}, {L("GRU", {{"units", 3}, {"return_sequences", true}})}), {4, 3},
+              kAtol, true);
+  EXPECT_EQ(ops.back(), "RESHAPE");
+  Check(Sequential({4, 2}, {L("GRU", {{"units", 3}, {"reset_after", false}})}), {4, 2}, kAtol,
+        true);
+  Check(Sequential({4, 2}, {L("GRU", {{"units", 3},
+                                      {"reset_after", false},
+                                      {"return_sequences", true},
+                                      {"use_bias", false}})}),
+        {4, 2}, kAtol, true);
+  Check(Sequential({3, 2}, {L("GRU", {{"units", 2}, {"use_bias", false}})}), {3, 2}, kAtol, true);
+  Check(Sequential({5, 2}, {L("GRU", {{"units", 3}, {"go_backwards", true}})}), {5, 2}, kAtol,
+        true);
+  Check(Sequential({5, 2},
+                   {L("GRU", {{"units", 3}, {"go_backwards", true}, {"return_sequences", true}})}),
+        {5, 2}, kAtol, true);
+  Check(
+      Sequential(
+          {4, 3},
+          {L("GRU", {{"units", 3}, {"activation", "relu"}, {"recurrent_activation", "sigmoid"}})}),
+      {4, 3}, kAtol, true);
+  // Stacked, then Dense; one step.
+  Check(Sequential({6, 3},
+                   {L("GRU", {{"units", 4}, {"return_sequences", true}}),
+                    L("GRU", {{"units", 3}, {"reset_after", false}}), L("Dense", {{"units", 2}})}),
+        {6, 3}, kAtol, true);
+  Check(Sequential({1, 3}, {L("GRU", {{"units", 2}, {"return_sequences", true}})}), {1, 3}, kAtol,
+        true);
+  std::printf("GRU: max abs diff to the reference %.3g\n", g_worst);
+}
+
+TEST_F(KerasLayers, SimpleRnn) {
+  g_worst = 0;
+  auto ops = Check(Sequential({5, 3}, {L("SimpleRNN", {{"units", 4}})}), {5, 3}, kAtol, true);
+  EXPECT_EQ(SecondStep(ops),
+            std::vector<std::string>({"STRIDED_SLICE", "FULLY_CONNECTED", "ADD", "TANH"}));
+  Check(Sequential(
+            {4, 2},
+            {L("SimpleRNN", {{"units", 3}, {"return_sequences", true}, {"activation", "relu"}}),
+             L("SimpleRNN", {{"units", 2}, {"use_bias", false}, {"go_backwards", true}}),
+             L("Dense", {{"units", 2}})}),
+        {4, 2}, kAtol, true);
+  std::printf("SimpleRNN: max abs diff to the reference %.3g\n", g_worst);
+}
+
+TEST_F(KerasLayers, Bidirectional) {
+  g_worst = 0;
+  for (const char* mode : {"concat", "sum", "mul", "ave"}) {
+    for (bool seq : {false, true}) {
+      Check(
+          Sequential({4, 3},
+                     {L("Bidirectional",
+                        {{"merge_mode", mode},
+                         {"layer",
+                          L("GRU", {{"name", "gru"}, {"units", 3}, {"return_sequences", seq}})}})}),
+          {4, 3}, kAtol, true);
+    }
+  }
+  // SimpleRNN inside, stacked, then Dense; an explicit backward layer.
+  Check(Sequential(
+            {5, 2},
+            {L("Bidirectional",
+               {{"layer",
+                 L("SimpleRNN", {{"name", "rnn"}, {"units", 3}, {"return_sequences", true}})}}),
+             L("Bidirectional",
+               {{"merge_mode", "sum"},
+                {"layer", L("GRU", {{"name", "g"}, {"units", 2}, {"reset_after", false}})},
+                {"backward_layer",
+                 L("GRU",
+                   {{"name", "gb"}, {"units", 2}, {"go_backwards", true}, {"use_bias", false}})}}),
+             L("Dense", {{"units", 2}})}),
+        {5, 2}, kAtol, true);
+  std::printf("Bidirectional: max abs diff to the reference %.3g\n", g_worst);
 }
 
 // A Functional model with two inputs, two outputs, a shared layer and every merge layer.

@@ -8,7 +8,7 @@
 // Max/AveragePooling1D/2D, GlobalAverage/MaxPooling1D/2D, Flatten, Reshape, Permute, Dropout,
 // SpatialDropout*, Activation, ReLU, LeakyReLU, PReLU, ELU, Softmax, ZeroPadding1D/2D,
 // Cropping1D/2D, UpSampling1D/2D (nearest), Rescaling, LayerNormalization and Normalization
-// (last axis), Embedding, LSTM.
+// (last axis), Embedding, LSTM, GRU, SimpleRNN, Bidirectional(GRU | SimpleRNN).
 #ifndef EDGEOPT_TESTS_E2E_KERAS_REFERENCE_H_
 #define EDGEOPT_TESTS_E2E_KERAS_REFERENCE_H_
 
@@ -199,6 +199,90 @@ inline Tensor Pool(const Tensor& x, int64_t ph, int64_t pw, int64_t sh, int64_t 
 }
 
 // One layer; returns false with `error` set when the layer is not supported here.
+// Keras GRU (gate order z, r, h) or SimpleRNN over x [B, T, F] from a zero state, with the weights
+// in Keras layout; returns the states [B][step][U] in processing order (reversed time with
+// go_backwards).
+inline std::vector<std::vector<std::vector<double>>> RunRnn(const std::string& cls, const Json& c,
+                                                            const std::vector<double>& k,
+                                                            const std::vector<double>& r,
+                                                            std::vector<double> bias,
+                                                            const Tensor& x, bool go_backwards) {
+  const int64_t B = x.shape[0], T = x.shape[1], F = x.shape[2];
+  const int64_t U = c["units"].get<int64_t>();
+  const bool gru = cls == "GRU";
+  const int64_t G = gru ? 3 : 1;
+  const bool reset_after = gru && Flag(c, "reset_after", true);
+  // Absent activation: tanh; null: linear.
+  const std::string act = c.contains("activation") ? ActivationName(c) : "tanh";
+  const std::string rec_act =
+      c.contains("recurrent_activation") ? Str(c, "recurrent_activation", "linear") : "sigmoid";
+  // Input bias bi [G*U] and recurrent bias br [G*U] (zero unless reset_after).
+  std::vector<double> bi(G * U, 0.0), br(G * U, 0.0);
+  if (!bias.empty()) {
+    std::copy(bias.begin(), bias.begin() + G * U, bi.begin());
+    if (reset_after) std::copy(bias.begin() + G * U, bias.end(), br.begin());
+  }
+  std::vector<std::vector<std::vector<double>>> out(B);
+  for (int64_t b = 0; b < B; ++b) {
+    std::vector<double> h(U, 0.0);
+    for (int64_t s = 0; s < T; ++s) {
+      const int64_t t = go_backwards ? T - 1 - s : s;
+      const double* xt = &x.v[(b * T + t) * F];
+      std::vector<double> xp(G * U), hp(G * U);
+      for (int64_t j = 0; j < G * U; ++j) {
+        double a = bi[j], q = br[j];
+        for (int64_t f = 0; f < F; ++f) a += xt[f] * k[f * G * U + j];
+        for (int64_t u = 0; u < U; ++u) q += h[u] * r[u * G * U + j];
+        xp[j] = a;
+        hp[j] = q;
+      }
+      std::vector<double> next(U);
+      if (!gru) {
+        for (int64_t u = 0; u < U; ++u) next[u] = ApplyScalar(act, xp[u] + hp[u]);
+      } else {
+        std::vector<double> z(U), rr(U);
+        for (int64_t u = 0; u < U; ++u) {
+          z[u] = ApplyScalar(rec_act, xp[u] + hp[u]);
+          rr[u] = ApplyScalar(rec_act, xp[U + u] + hp[U + u]);
+        }
+        for (int64_t u = 0; u < U; ++u) {
+          double rec;
+          if (reset_after) {
+            rec = rr[u] * hp[2 * U + u];
+          } else {
+            rec = 0;  // (r * h) R_h
+            for (int64_t v = 0; v < U; ++v) rec += rr[v] * h[v] * r[v * G * U + 2 * U + u];
+          }
+          const double cand = ApplyScalar(act, xp[2 * U + u] + rec);
+          next[u] = z[u] * h[u] + (1 - z[u]) * cand;
+        }
+      }
+      h = next;
+      out[b].push_back(h);
+    }
+  }
+  return out;
+}
+
+// The Keras output of a recurrent layer from its states: the sequence (flipped in time with `flip`)
+// or the last state.
+inline Tensor RnnOutput(const std::vector<std::vector<std::vector<double>>>& states, bool seq,
+                        bool flip) {
+  const int64_t B = states.size(), T = states[0].size(), U = states[0][0].size();
+  Tensor y{seq ? std::vector<int64_t>{B, T, U} : std::vector<int64_t>{B, U}, {}};
+  for (int64_t b = 0; b < B; ++b) {
+    if (!seq) {
+      y.v.insert(y.v.end(), states[b].back().begin(), states[b].back().end());
+      continue;
+    }
+    for (int64_t s = 0; s < T; ++s) {
+      const auto& h = states[b][flip ? T - 1 - s : s];
+      y.v.insert(y.v.end(), h.begin(), h.end());
+    }
+  }
+  return y;
+}
+
 inline bool Apply(const keras::KerasModel& m, const std::string& cls, const std::string& name,
                   const Json& c, Tensor* x, std::string* error) {
   const bool same = Str(c, "padding", "valid") == "same";
@@ -563,6 +647,54 @@ inline bool Apply(const keras::KerasModel& m, const std::string& cls, const std:
         }
       }
       if (!seq) std::copy(h.begin(), h.end(), y.v.begin() + b * U);
+    }
+    *x = y;
+    return true;
+  }
+  if (cls == "GRU" || cls == "SimpleRNN") {
+    const auto states =
+        RunRnn(cls, c, Weight(m, name, "kernel"), Weight(m, name, "recurrent_kernel"),
+               Weight(m, name, "bias"), *x, Flag(c, "go_backwards", false));
+    *x = RnnOutput(states, Flag(c, "return_sequences", false), false);
+    return true;
+  }
+  if (cls == "Bidirectional") {
+    // Keras: forward layer on x; backward layer (go_backwards flipped, unless given) on x, its
+    // sequence flipped back in time; then merged.
+    const Json& fl = c["layer"];
+    Json bl = fl;
+    if (Get(c, "backward_layer") != nullptr) {
+      bl = c["backward_layer"];
+    } else {
+      bl["config"]["go_backwards"] = !Flag(fl["config"], "go_backwards", false);
+    }
+    Tensor out[2];
+    const Json* layers[2] = {&fl, &bl};
+    const char* prefixes[2] = {"forward/", "backward/"};
+    for (int d = 0; d < 2; ++d) {
+      const Json& lc = (*layers[d])["config"];
+      const std::string p = prefixes[d];
+      const auto states =
+          RunRnn((*layers[d])["class_name"].get<std::string>(), lc, Weight(m, name, p + "kernel"),
+                 Weight(m, name, p + "recurrent_kernel"), Weight(m, name, p + "bias"), *x,
+                 Flag(lc, "go_backwards", false));
+      out[d] = RnnOutput(states, Flag(lc, "return_sequences", false), d == 1);
+    }
+    const std::string mode = Str(c, "merge_mode", "concat");
+    Tensor y = out[0];
+    if (mode == "concat") {
+      const int64_t a = out[0].shape.back(), b = out[1].shape.back();
+      y.shape.back() = a + b;
+      y.v.clear();
+      for (int64_t p = 0; p < out[0].size() / a; ++p) {
+        y.v.insert(y.v.end(), out[0].v.begin() + p * a, out[0].v.begin() + (p + 1) * a);
+        y.v.insert(y.v.end(), out[1].v.begin() + p * b, out[1].v.begin() + (p + 1) * b);
+      }
+    } else {
+      for (size_t i = 0; i < y.v.size(); ++i) {
+        const double f = out[0].v[i], b = out[1].v[i];
+        y.v[i] = mode == "sum" ? f + b : mode == "mul" ? f * b : (f + b) / 2;
+      }
     }
     *x = y;
     return true;

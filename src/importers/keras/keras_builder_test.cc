@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <map>
 
 #include "src/importers/keras/keras_config.h"
 #include "src/importers/keras/keras_model.h"
@@ -193,8 +194,41 @@ TEST(KerasBuild, ErrorsNameTheLayer) {
                                                           {"data_format", "channels_first"}})}))
                 .find("layer 'c' (Conv2D): data_format 'channels_first'"),
             std::string::npos);
-  EXPECT_NE(error(Sequential({4, 2}, {Layer("GRU", {{"name", "g"}, {"units", 2}})}))
-                .find("layer 'g' (GRU) cannot be converted"),
+  EXPECT_NE(error(Sequential({4, 2}, {Layer("TimeDistributed", {{"name", "g"}})}))
+                .find("layer 'g' (TimeDistributed) cannot be converted"),
+            std::string::npos);
+  // Unrolled recurrent layers: options they cannot honour.
+  EXPECT_NE(error(Sequential({4, 2}, {Layer("GRU", {{"name", "g"},
+                                                    {"units", 2},
+                                                    {"recurrent_activation", "hard_sigmoid"}})}))
+                .find("layer 'g' (GRU): recurrent_activation 'hard_sigmoid'"),
+            std::string::npos);
+  EXPECT_NE(
+      error(Sequential({4, 2},
+                       {Layer("SimpleRNN", {{"name", "s"}, {"units", 2}, {"return_state", true}})}))
+          .find("layer 's' (SimpleRNN): return_state"),
+      std::string::npos);
+  EXPECT_NE(
+      error(Sequential({4, 2},
+                       {Layer("GRU", {{"name", "g"}, {"units", 2}, {"activation", "softplus"}})}))
+          .find("activation 'softplus'"),
+      std::string::npos);
+  const Json gru = Layer("GRU", {{"name", "inner"}, {"units", 2}});
+  EXPECT_NE(
+      error(Sequential({4, 2}, {Layer("Bidirectional",
+                                      {{"name", "b"}, {"layer", gru}, {"merge_mode", nullptr}})}))
+          .find("layer 'b' (Bidirectional): merge_mode None"),
+      std::string::npos);
+  EXPECT_NE(
+      error(Sequential({4, 2}, {Layer("Bidirectional",
+                                      {{"name", "b"},
+                                       {"layer", Layer("LSTM", {{"name", "l"}, {"units", 2}})}})}))
+          .find("layer 'b' (Bidirectional): forward layer: wrapped layer 'LSTM'"),
+      std::string::npos);
+  EXPECT_NE(error(Sequential({4, 2}, {Layer("Bidirectional", {{"name", "b"}})}))
+                .find("'layer' is missing"),
+            std::string::npos);
+  EXPECT_NE(error(Sequential({4}, {Layer("GRU", {{"name", "g"}, {"units", 2}})})).find("rank"),
             std::string::npos);
   EXPECT_NE(error(Sequential({4}, {Layer("Dense", {{"name", "d"}, {"units", "two"}})}))
                 .find("layer 'd' (Dense): 'units' must be an integer, got string"),
@@ -326,6 +360,124 @@ TEST(KerasInit, LstmOrthogonalRecurrentAndForgetBias) {
   }
   const NpyArray* b = Var(*m, "l", "bias");
   for (int i = 0; i < 20; ++i) EXPECT_EQ(b->Data<float>()[i], i >= 5 && i < 10 ? 1.0f : 0.0f);
+}
+
+TEST(KerasInit, GruAndSimpleRnnInitializers) {
+  StatusOr<KerasModel> m = ModelFromConfig(
+      Sequential({6, 3}, {Layer("GRU", {{"name", "g"}, {"units", 4}, {"return_sequences", true}}),
+                          Layer("SimpleRNN", {{"name", "s"}, {"units", 2}})}),
+      9);
+  ASSERT_TRUE(m.ok()) << m.status().ToString();
+  ASSERT_EQ(Var(*m, "g", "kernel")->shape, std::vector<int64_t>({3, 12}));
+  const NpyArray* r = Var(*m, "g", "recurrent_kernel");
+  ASSERT_EQ(r->shape, std::vector<int64_t>({4, 12}));
+  for (int i = 0; i < 4; ++i) {  // orthonormal rows
+    for (int j = 0; j < 4; ++j) {
+      double dot = 0;
+      for (int k = 0; k < 12; ++k)
+        dot += r->Data<float>()[i * 12 + k] * r->Data<float>()[j * 12 + k];
+      EXPECT_NEAR(dot, i == j ? 1.0 : 0.0, 1e-5);
+    }
+  }
+  const NpyArray* b = Var(*m, "g", "bias");
+  ASSERT_EQ(b->shape, std::vector<int64_t>({2, 12}));  // reset_after
+  for (int i = 0; i < 24; ++i) EXPECT_EQ(b->Data<float>()[i], 0.0f);
+  EXPECT_EQ(Var(*m, "s", "recurrent_kernel")->shape, std::vector<int64_t>({2, 2}));
+  EXPECT_EQ(Var(*m, "s", "bias")->shape, std::vector<int64_t>({2}));
+}
+
+// Unrolled GRU / Bidirectional: one weight tensor per Keras variable (reset_after bias rows
+// apart), every step sharing the recurrent kernel; changes in the graph go back in Keras shapes.
+TEST(KerasUpdate, GruAndBidirectionalWriteBack) {
+  const Json inner = Layer("GRU", {{"name", "inner"}, {"units", 2}, {"reset_after", false}});
+  const Json config =
+      Sequential({5, 3}, {Layer("GRU", {{"name", "gru"}, {"units", 4}, {"return_sequences", true}}),
+                          Layer("Bidirectional", {{"name", "bi"}, {"layer", inner}}),
+                          Layer("Dense", {{"name", "d"}, {"units", 1}})});
+  StatusOr<KerasModel> m = ModelFromConfig(config, 4);
+  ASSERT_TRUE(m.ok()) << m.status().ToString();
+  // Random values everywhere (the initial biases are zeros).
+  uint32_t state = 1;
+  for (LayerWeights& lw : m->weights) {
+    for (auto& [var, a] : lw.vars) {
+      for (int64_t i = 0; i < a.NumElements(); ++i) {
+        state = state * 1664525u + 1013904223u;
+        a.Data<float>()[i] = static_cast<float>(state >> 8) / 16777216.0f - 0.5f;
+      }
+    }
+  }
+  const KerasModel original = *m;
+  StatusOr<ir::Graph> g = BuildGraph(*m);
+  ASSERT_TRUE(g.ok()) << g.status().ToString();
+  std::map<std::string, int> consumers;
+  std::map<std::string, std::vector<int32_t>> shapes;
+  for (const ir::Node& n : g->nodes) {
+    for (int i : n.inputs) {
+      if (i >= 0 && !g->tensors[i].origin.empty()) ++consumers[g->tensors[i].origin];
+    }
+  }
+  for (const ir::Tensor& t : g->tensors) {
+    if (!t.origin.empty()) shapes[t.origin] = t.shape;
+  }
+  EXPECT_EQ(shapes["gru/kernel"], std::vector<int32_t>({12, 3}));
+  EXPECT_EQ(shapes["gru/recurrent_kernel"], std::vector<int32_t>({12, 4}));
+  EXPECT_EQ(shapes["gru/bias[0]"], std::vector<int32_t>({12}));
+  EXPECT_EQ(shapes["gru/bias[1]"], std::vector<int32_t>({12}));
+  EXPECT_EQ(shapes["bi/backward/recurrent_kernel"], std::vector<int32_t>({6, 2}));
+  EXPECT_EQ(shapes["bi/forward/bias"], std::vector<int32_t>({6}));
+  EXPECT_EQ(consumers["gru/kernel"], 1);
+  EXPECT_EQ(consumers["gru/recurrent_kernel"], 4);         // steps 1..4 (step 0 has a zero state)
+  EXPECT_EQ(consumers["bi/forward/recurrent_kernel"], 8);  // two FCs per step (reset_after false)
+  // Unchanged graph: bit for bit.
+  ASSERT_TRUE(UpdateFromGraph(&*m, *g).ok());
+  for (size_t l = 0; l < m->weights.size(); ++l) {
+    for (size_t v = 0; v < m->weights[l].vars.size(); ++v) {
+      EXPECT_EQ(m->weights[l].vars[v].second.shape, original.weights[l].vars[v].second.shape);
+      EXPECT_EQ(m->weights[l].vars[v].second.data, original.weights[l].vars[v].second.data)
+          << m->weights[l].layer << "/" << m->weights[l].vars[v].first;
+    }
+  }
+  // Perturb: graph element i of each weight gets + (i + 1) / 1000.
+  for (ir::Tensor& t : g->tensors) {
+    if (t.origin.empty() || t.origin[0] == 'd') continue;
+    for (int64_t i = 0; i < t.NumElements(); ++i) t.DataAs<float>()[i] += (i + 1) / 1000.0f;
+  }
+  ASSERT_TRUE(UpdateFromGraph(&*m, *g).ok());
+  // kernel [F=3, 3U=12]: Keras [f][j] was graph [j][f].
+  const NpyArray* k = Var(*m, "gru", "kernel");
+  ASSERT_EQ(k->shape, std::vector<int64_t>({3, 12}));
+  for (int f = 0; f < 3; ++f) {
+    for (int j = 0; j < 12; ++j) {
+      EXPECT_FLOAT_EQ(
+          k->Data<float>()[f * 12 + j],
+          Var(original, "gru", "kernel")->Data<float>()[f * 12 + j] + (j * 3 + f + 1) / 1000.0f);
+    }
+  }
+  const NpyArray* r = Var(*m, "gru", "recurrent_kernel");
+  ASSERT_EQ(r->shape, std::vector<int64_t>({4, 12}));
+  EXPECT_FLOAT_EQ(
+      r->Data<float>()[1 * 12 + 5],
+      Var(original, "gru", "recurrent_kernel")->Data<float>()[17] + (5 * 4 + 1 + 1) / 1000.0f);
+  // bias [2, 12]: row 0 from bias[0], row 1 from bias[1].
+  const NpyArray* b = Var(*m, "gru", "bias");
+  ASSERT_EQ(b->shape, std::vector<int64_t>({2, 12}));
+  for (int row = 0; row < 2; ++row) {
+    for (int j = 0; j < 12; ++j) {
+      EXPECT_FLOAT_EQ(
+          b->Data<float>()[row * 12 + j],
+          Var(original, "gru", "bias")->Data<float>()[row * 12 + j] + (j + 1) / 1000.0f);
+    }
+  }
+  const NpyArray* bk = Var(*m, "bi", "backward/kernel");
+  ASSERT_EQ(bk->shape, std::vector<int64_t>({4, 6}));  // F = 4 (the GRU's units), 3U = 6
+  EXPECT_FLOAT_EQ(
+      bk->Data<float>()[2 * 6 + 3],
+      Var(original, "bi", "backward/kernel")->Data<float>()[15] + (3 * 4 + 2 + 1) / 1000.0f);
+  const NpyArray* fb = Var(*m, "bi", "forward/bias");
+  ASSERT_EQ(fb->shape, std::vector<int64_t>({6}));
+  EXPECT_FLOAT_EQ(fb->Data<float>()[5],
+                  Var(original, "bi", "forward/bias")->Data<float>()[5] + 6 / 1000.0f);
+  EXPECT_EQ(FindLayerJson(m->config, "gru")->at("config").at("units"), 4);
 }
 
 TEST(KerasUpdate, WritesBackThroughLayoutsAndPrunedSizes) {

@@ -9,6 +9,7 @@
 
 #include "src/importers/keras/hdf5_io.h"
 #include "src/importers/keras/isolated_load.h"
+#include "src/importers/keras/keras_config.h"
 #include "src/importers/keras/keras_model.h"
 #include "src/importers/keras/zip_io.h"
 #include "src/util/file_util.h"
@@ -171,6 +172,47 @@ TEST_F(KerasIo, Keras3ToH5AndBack) {
   StatusOr<KerasModel> back = LoadKerasFile(dir_ + "/m2.keras");
   ASSERT_TRUE(back.ok()) << back.status().ToString();
   ExpectSameWeights(*m, *back);
+}
+
+// GRU, SimpleRNN and Bidirectional(GRU) through .keras (weights on the cells:
+// layers/<name>/cell/vars, layers/<name>/forward_layer/cell/vars) and .h5 (Bidirectional's
+// variables in forward/ and backward/ subgroups, read back by position).
+TEST_F(KerasIo, RecurrentLayersRoundTrip) {
+  auto layer = [](const std::string& cls, Json config) {
+    return Json{{"class_name", cls}, {"config", config}};
+  };
+  Json layers = Json::array(
+      {layer("InputLayer", {{"name", "x"}, {"batch_input_shape", {nullptr, 4, 3}}}),
+       layer("GRU", {{"name", "g"}, {"units", 3}, {"return_sequences", true}}),
+       layer("SimpleRNN", {{"name", "s"}, {"units", 2}, {"return_sequences", true}}),
+       layer(
+           "Bidirectional",
+           {{"name", "b"},
+            {"layer", layer("GRU", {{"name", "inner"}, {"units", 2}, {"reset_after", false}})}})});
+  const Json config = {{"class_name", "Sequential"},
+                       {"config", {{"name", "m"}, {"layers", layers}}}};
+  StatusOr<KerasModel> m = ModelFromConfig(config, 5);
+  ASSERT_TRUE(m.ok()) << m.status().ToString();
+  ASSERT_NE(Find(*m, "b"), nullptr);
+  EXPECT_EQ(
+      VarNames(*Find(*m, "b")),
+      std::vector<std::string>({"forward/kernel", "forward/recurrent_kernel", "forward/bias",
+                                "backward/kernel", "backward/recurrent_kernel", "backward/bias"}));
+  EXPECT_EQ(Find(*m, "g")->vars[2].second.shape, std::vector<int64_t>({2, 9}));
+  for (const char* ext : {".keras", ".h5"}) {
+    const std::string path = dir_ + "/rnn" + ext;
+    ASSERT_TRUE(SaveKerasFile(*m, path).ok()) << ext;
+    StatusOr<KerasModel> back = LoadKerasFile(path);
+    ASSERT_TRUE(back.ok()) << back.status().ToString();
+    ExpectSameWeights(*m, *back);
+  }
+  auto entries = ReadZipEntries(dir_ + "/rnn.keras");
+  ASSERT_TRUE(entries.ok());
+  StatusOr<h5::File> file = h5::File::OpenImage(entries->at("model.weights.h5"), "w");
+  ASSERT_TRUE(file.ok());
+  EXPECT_TRUE(h5::IsGroup(file->id(), "layers/g/cell/vars"));
+  EXPECT_TRUE(h5::IsGroup(file->id(), "layers/b/forward_layer/cell/vars"));
+  EXPECT_TRUE(h5::IsGroup(file->id(), "layers/b/backward_layer/cell/vars"));
 }
 
 TEST_F(KerasIo, SaveErrorsLeaveNoFile) {

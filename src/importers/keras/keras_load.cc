@@ -62,6 +62,19 @@ Status AddWeight(std::vector<LayerWeights>* out, std::map<std::string, size_t>* 
   return Status::Ok();
 }
 
+// The variable names the layer's mapping gives for its config (empty when unknown or invalid).
+std::vector<std::string> VariablesOf(const Json& entry) {
+  const std::string cls = LayerClass(entry);
+  const LayerMapping* mapping = FindLayerMapping(cls);
+  auto cfg = entry.find("config");
+  if (mapping == nullptr || mapping->variables == nullptr || cfg == entry.end() ||
+      !cfg->is_object()) {
+    return {};
+  }
+  auto vars = mapping->variables(LayerConfig(&*cfg, LayerName(entry), cls));
+  return vars.ok() ? *vars : std::vector<std::string>();
+}
+
 // Keras 2: `group` has layer_names; each layer group has weight_names.
 Status ReadKeras2Weights(hid_t group, const std::string& file, const Json& config,
                          std::vector<LayerWeights>* out) {
@@ -88,9 +101,26 @@ Status ReadKeras2Weights(hid_t group, const std::string& file, const Json& confi
       EDGEOPT_RETURN_IF_ERROR(ListLayers(*entry, &inner));
       for (const LayerEntry& e : inner) nested.insert(e.name);
     }
-    for (const std::string& wn : weight_names) {
+    // Bidirectional's weights ("<layer>/forward_gru/gru_cell/kernel:0", ...) repeat the inner
+    // variable names: they are named by position, "forward/<var>" then "backward/<var>".
+    std::vector<std::string> positional;
+    if (entry != nullptr && LayerClass(*entry) == "Bidirectional") {
+      positional = VariablesOf(*entry);
+      if (positional.size() != weight_names.size()) {
+        return MakeStatus(StatusCode::kInvalidModel,
+                          "%s: Bidirectional layer '%s' has %zu weights, its config %zu",
+                          file.c_str(), layer.c_str(), weight_names.size(), positional.size());
+      }
+    }
+    for (size_t w = 0; w < weight_names.size(); ++w) {
+      const std::string& wn = weight_names[w];
       EDGEOPT_ASSIGN_OR_RETURN(NpyArray array,
                                h5::ReadDataset(g.id(), wn, file + ": layer '" + layer + "'"));
+      if (!positional.empty()) {
+        EDGEOPT_RETURN_IF_ERROR(
+            AddWeight(out, &index, layer, positional[w], std::move(array), file));
+        continue;
+      }
       std::string owner = layer;
       if (!nested.empty()) {
         const std::vector<std::string> parts = Split(wn, '/');
@@ -108,7 +138,8 @@ Status ReadKeras2Weights(hid_t group, const std::string& file, const Json& confi
 }
 
 // Keras 3 / tf_keras: layers/<name>/vars/<i> (or _layer_checkpoint_dependencies/<name>/...), nested
-// models under <model>/layers/..., RNN cells under <layer>/cell/vars.
+// models under <model>/layers/..., RNN cells under <layer>/cell/vars, Bidirectional's under
+// <layer>/forward_layer/cell/vars and <layer>/backward_layer/cell/vars.
 Status ReadKeras3Layers(hid_t root, const std::string& prefix, const Json& model,
                         const std::string& file, std::vector<LayerWeights>* out,
                         std::map<std::string, size_t>* index, int depth) {
@@ -134,7 +165,8 @@ Status ReadKeras3Layers(hid_t root, const std::string& prefix, const Json& model
       continue;
     }
     std::vector<NpyArray> arrays;
-    for (const char* sub : {"/vars", "/cell/vars"}) {
+    for (const char* sub :
+         {"/vars", "/cell/vars", "/forward_layer/cell/vars", "/backward_layer/cell/vars"}) {
       const std::string vars_path = path + sub;
       if (!h5::IsGroup(root, vars_path)) continue;
       EDGEOPT_ASSIGN_OR_RETURN(h5::Handle vars, h5::OpenGroup(root, vars_path, file));
@@ -161,14 +193,8 @@ Status ReadKeras3Layers(hid_t root, const std::string& prefix, const Json& model
     }
     if (arrays.empty()) continue;
     // Name the variables as Keras 2 does (kernel, bias, ...) when the class is known.
-    std::vector<std::string> names;
-    const LayerMapping* mapping = FindLayerMapping(cls);
-    auto cfg = entry.find("config");
-    if (mapping != nullptr && mapping->variables != nullptr && cfg != entry.end() &&
-        cfg->is_object()) {
-      auto vars = mapping->variables(LayerConfig(&*cfg, name, cls));
-      if (vars.ok() && vars->size() == arrays.size()) names = *vars;
-    }
+    std::vector<std::string> names = VariablesOf(entry);
+    if (names.size() != arrays.size()) names.clear();
     for (size_t i = 0; i < arrays.size(); ++i) {
       const std::string var = names.empty() ? std::to_string(i) : names[i];
       EDGEOPT_RETURN_IF_ERROR(AddWeight(out, index, name, var, std::move(arrays[i]), file));

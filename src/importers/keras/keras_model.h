@@ -54,6 +54,10 @@ struct BuildOptions {
 //    Activation layers) are separate nodes until FuseActivations runs.
 //  - LSTM gate weights are split per gate in TFLite's layout; their origins are
 //    "<layer>/kernel[i]", "[f]", "[c]", "[o]" (likewise recurrent_kernel and bias).
+//  - GRU / SimpleRNN are unrolled over time; their FC weights are the whole transposed kernel and
+//    recurrent_kernel (one tensor for every step); a reset_after GRU's bias [2, 3U] is split into
+//    rows "<layer>/bias[0]" and "<layer>/bias[1]". Bidirectional's variables are named
+//    "forward/<var>" and "backward/<var>" (origins "<layer>/forward/kernel", ...).
 //  - Convolutions with use_bias=False have no bias input (the export passes add zeros).
 //  - Inputs are named after the InputLayers (or "<first layer>_input"), outputs after the
 //    output layers (a nested model's output after the model); node names are layer names.

@@ -2,7 +2,8 @@
 // Keras 3 layout (layers/<name>/vars/<i>, nested models under layers/<model>/layers/..., LSTM cells
 // under layers/<name>/cell/vars). .h5: Keras 2 layout (root model_config, keras_version, backend;
 // model_weights/<layer>/<layer>/<var>:0 listed by layer_names / weight_names). Both are built in
-// memory and written atomically.
+// memory and written atomically. GRU and SimpleRNN cells are saved like LSTM's; Bidirectional's
+// under layers/<name>/forward_layer/cell/vars and backward_layer/cell/vars.
 #include <ctime>
 #include <map>
 #include <set>
@@ -51,7 +52,18 @@ Status WriteKeras2Layer(hid_t parent, const Json& entry, const WeightIndex& weig
     EDGEOPT_ASSIGN_OR_RETURN(h5::Handle sub, h5::MakeGroup(group.id(), owner, file));
     for (const auto& [var, array] : it->second->vars) {
       weight_names.push_back(owner + "/" + var + ":0");
-      EDGEOPT_RETURN_IF_ERROR(h5::WriteDataset(sub.id(), var + ":0", array, file));
+      // Bidirectional's "forward/kernel" lives in a "forward" subgroup.
+      const size_t slash = var.rfind('/');
+      if (slash == std::string::npos) {
+        EDGEOPT_RETURN_IF_ERROR(h5::WriteDataset(sub.id(), var + ":0", array, file));
+        continue;
+      }
+      const std::string dir = var.substr(0, slash);
+      if (!h5::IsGroup(sub.id(), dir)) {
+        EDGEOPT_ASSIGN_OR_RETURN(h5::Handle made, h5::MakeGroup(sub.id(), dir, file));
+      }
+      EDGEOPT_ASSIGN_OR_RETURN(h5::Handle d, h5::OpenGroup(sub.id(), dir, file));
+      EDGEOPT_RETURN_IF_ERROR(h5::WriteDataset(d.id(), var.substr(slash + 1) + ":0", array, file));
     }
   }
   return h5::WriteStringListAttribute(group.id(), "weight_names", weight_names);
@@ -95,9 +107,30 @@ Status WriteKeras3Layer(hid_t layers_group, const Json& entry, const WeightIndex
   auto it = weights.find(name);
   if (it == weights.end() || it->second->vars.empty()) return Status::Ok();
   written->insert(name);
+  const std::string cls = LayerClass(entry);
+  if (cls == "Bidirectional") {
+    // Keras 3 keeps the two wrapped layers' weights on their cells: forward_layer/cell/vars and
+    // backward_layer/cell/vars, from variables "forward/<var>" and "backward/<var>".
+    for (const char* direction : {"forward", "backward"}) {
+      EDGEOPT_ASSIGN_OR_RETURN(h5::Handle layer,
+                               h5::MakeGroup(group.id(), std::string(direction) + "_layer", file));
+      EDGEOPT_ASSIGN_OR_RETURN(h5::Handle layer_vars, h5::MakeGroup(layer.id(), "vars", file));
+      EDGEOPT_ASSIGN_OR_RETURN(h5::Handle cell, h5::MakeGroup(layer.id(), "cell", file));
+      EDGEOPT_ASSIGN_OR_RETURN(h5::Handle cell_vars, h5::MakeGroup(cell.id(), "vars", file));
+      const std::string prefix = std::string(direction) + "/";
+      int index = 0;
+      for (const auto& [var, array] : it->second->vars) {
+        if (var.compare(0, prefix.size(), prefix) != 0) continue;
+        EDGEOPT_RETURN_IF_ERROR(
+            h5::WriteDataset(cell_vars.id(), std::to_string(index++), array, file));
+      }
+    }
+    return Status::Ok();
+  }
   hid_t target = vars.id();
   h5::Handle cell, cell_vars;
-  if (LayerClass(entry) == "LSTM") {  // Keras 3 keeps RNN weights on the cell
+  if (cls == "LSTM" || cls == "GRU" ||
+      cls == "SimpleRNN") {  // Keras 3 keeps RNN weights on the cell
     EDGEOPT_ASSIGN_OR_RETURN(cell, h5::MakeGroup(group.id(), "cell", file));
     EDGEOPT_ASSIGN_OR_RETURN(cell_vars, h5::MakeGroup(cell.id(), "vars", file));
     target = cell_vars.id();

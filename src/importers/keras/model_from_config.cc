@@ -5,6 +5,7 @@
 #include <cstring>
 #include <map>
 #include <memory>
+#include <optional>
 
 #include "src/importers/keras/graph_builder.h"
 #include "src/importers/keras/initializers.h"
@@ -49,23 +50,40 @@ class InitWeightSource : public WeightSource {
                                 const std::vector<int64_t>& shape) override {
     auto& slot = arrays_[layer.name()][var];
     if (slot != nullptr) return slot;
+    // Bidirectional's "forward/<var>" and "backward/<var>" take the wrapped layers' initializers.
+    const size_t slash = var.rfind('/');
+    const std::string base = slash == std::string::npos ? var : var.substr(slash + 1);
+    const LayerConfig* owner = &layer;
+    std::optional<LayerConfig> inner;
+    if (slash != std::string::npos) {
+      const char* key = var.compare(0, slash, "backward") == 0 && layer.Has("backward_layer")
+                            ? "backward_layer"
+                            : "layer";
+      const Json* wrapped = layer.Find(key);
+      if (wrapped == nullptr || !wrapped->is_object() || !wrapped->contains("config") ||
+          !(*wrapped)["config"].is_object()) {
+        return layer.Error(StatusCode::kInvalidModel, "'%s' has no config", key);
+      }
+      inner.emplace(&(*wrapped)["config"], layer.name(), LayerClass(*wrapped));
+      owner = &*inner;
+    }
     const VarInit* init = nullptr;
     for (const VarInit& v : kVarInits) {
-      if (var == v.var) init = &v;
+      if (base == v.var) init = &v;
     }
     if (init == nullptr) {
       return layer.Error(StatusCode::kUnsupported, "no initializer known for variable '%s'",
                          var.c_str());
     }
     InitializerSpec spec;
-    const Json* given = layer.Find(init->key);
+    const Json* given = owner->Find(init->key);
     if (given != nullptr) {
-      EDGEOPT_ASSIGN_OR_RETURN(spec, ParseInitializer(given, layer));
+      EDGEOPT_ASSIGN_OR_RETURN(spec, ParseInitializer(given, *owner));
     } else {
       spec.name = init->fallback;
     }
     Rng rng(Hash(layer.name() + "/" + var, 0xcbf29ce484222325ULL ^ seed_));
-    EDGEOPT_ASSIGN_OR_RETURN(std::vector<float> values, Initialize(spec, shape, &rng, layer));
+    EDGEOPT_ASSIGN_OR_RETURN(std::vector<float> values, Initialize(spec, shape, &rng, *owner));
     if (var == "bias" && layer.class_name() == "LSTM" && shape.size() == 1 && shape[0] % 4 == 0) {
       EDGEOPT_ASSIGN_OR_RETURN(bool forget_bias, layer.BoolOr("unit_forget_bias", true));
       if (forget_bias) {

@@ -1,6 +1,7 @@
 // UpdateFromGraph: writes IR weight tensors back to the Keras model by
 // Tensor::origin, undoing the layout changes of the layer mappings, and updates
-// units/filters when a graph was channel-pruned.
+// units/filters when a graph was channel-pruned. Unrolled GRU / SimpleRNN / Bidirectional keep
+// whole transposed kernels and reset_after bias rows, written back in Keras shapes.
 #include <cstring>
 #include <map>
 
@@ -38,10 +39,13 @@ Status UpdateFromGraph(KerasModel* model, const ir::Graph& graph) {
   for (LayerWeights& lw : model->weights) by_layer[lw.layer] = &lw;
   // LSTM gate pieces, gathered per (layer, var) before writing.
   std::map<std::pair<std::string, std::string>, std::map<int, const ir::Tensor*>> gates;
+  // Rows of reset_after GRU biases ("bias[0]" input, "bias[1]" recurrent), likewise.
+  std::map<std::pair<std::string, std::string>, std::map<int, const ir::Tensor*>> bias_rows;
 
   for (const ir::Tensor& t : graph.tensors) {
     if (t.origin.empty() || !t.is_constant) continue;
-    const size_t slash = t.origin.rfind('/');
+    // "<layer>/<var>"; layer names have no '/', vars may (Bidirectional's "forward/kernel").
+    const size_t slash = t.origin.find('/');
     if (slash == std::string::npos || t.origin.find(' ') != std::string::npos) continue;
     const std::string layer = t.origin.substr(0, slash);
     std::string var = t.origin.substr(slash + 1);
@@ -58,7 +62,17 @@ Status UpdateFromGraph(KerasModel* model, const ir::Graph& graph) {
                         layer.c_str());
     }
     const std::string cls = LayerClass(*entry);
+    const bool unrolled = cls == "GRU" || cls == "SimpleRNN" || cls == "Bidirectional";
     const size_t bracket = var.find('[');
+    if (unrolled && bracket != std::string::npos) {
+      if (var.size() != bracket + 3 || (var[bracket + 1] != '0' && var[bracket + 1] != '1') ||
+          var[bracket + 2] != ']') {
+        return MakeStatus(StatusCode::kInvalidArgument, "weight %s: bad bias row",
+                          t.origin.c_str());
+      }
+      bias_rows[{layer, var.substr(0, bracket)}][var[bracket + 1] - '0'] = &t;
+      continue;
+    }
     if (bracket != std::string::npos) {
       static const std::string kGates = "ifco";
       const size_t g = bracket + 1 < var.size() ? kGates.find(var[bracket + 1]) : std::string::npos;
@@ -79,7 +93,15 @@ Status UpdateFromGraph(KerasModel* model, const ir::Graph& graph) {
     const std::vector<int64_t> s = Shape64(t.shape);
     std::vector<float> values = Floats(t);
     std::vector<int64_t> keras_shape = s;
-    if (var == "kernel" && cls == "Dense" && s.size() == 2) {
+    const std::string leaf = var.substr(var.rfind('/') + 1);
+    if (unrolled && (leaf == "kernel" || leaf == "recurrent_kernel") && s.size() == 2) {
+      // Unrolled recurrent layers keep the transposed kernels ([G*U, F], [G*U, U]).
+      values = TransposeData(values, s, {1, 0});
+      keras_shape = {s[1], s[0]};
+      if (leaf == "recurrent_kernel" && cls != "Bidirectional") {
+        EDGEOPT_RETURN_IF_ERROR(SetConfigInt(entry, "units", s[1]));
+      }
+    } else if (var == "kernel" && cls == "Dense" && s.size() == 2) {
       values = TransposeData(values, s, {1, 0});
       keras_shape = {s[1], s[0]};
       EDGEOPT_RETURN_IF_ERROR(SetConfigInt(entry, "units", s[0]));
@@ -152,6 +174,29 @@ Status UpdateFromGraph(KerasModel* model, const ir::Graph& graph) {
     if (var == "recurrent_kernel") {
       EDGEOPT_RETURN_IF_ERROR(SetConfigInt(FindLayerJson(&model->config, layer), "units", units));
     }
+  }
+
+  for (const auto& [key, rows] : bias_rows) {
+    const std::string& layer = key.first;
+    const std::string& var = key.second;
+    if (rows.size() != 2 || rows.begin()->second->shape.size() != 1 ||
+        rows.begin()->second->shape != rows.rbegin()->second->shape) {
+      return MakeStatus(StatusCode::kInvalidArgument,
+                        "%s/%s: the graph needs both bias rows, of one shape [n]", layer.c_str(),
+                        var.c_str());
+    }
+    std::vector<float> full = Floats(*rows.at(0));
+    const std::vector<float> second = Floats(*rows.at(1));
+    full.insert(full.end(), second.begin(), second.end());
+    NpyArray* target = nullptr;
+    for (auto& [name, array] : by_layer[layer]->vars) {
+      if (name == var) target = &array;
+    }
+    if (target == nullptr) {
+      return MakeStatus(StatusCode::kNotFound, "layer '%s' has no variable '%s'", layer.c_str(),
+                        var.c_str());
+    }
+    *target = MakeFloatArray({2, rows.at(0)->shape[0]}, full);
   }
   return Status::Ok();
 }

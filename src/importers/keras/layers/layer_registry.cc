@@ -68,6 +68,13 @@ const std::vector<LayerMapping>& AllLayerMappings() {
       {"Normalization", ConvertNormalization, NormalizationVariables, "MUL + ADD"},
       {"Embedding", ConvertEmbedding, EmbeddingVariables, "CAST + GATHER (EMBEDDING to train)"},
       {"LSTM", ConvertLSTM, LSTMVariables, "UNIDIRECTIONAL_SEQUENCE_LSTM"},
+      {"GRU", ConvertRecurrent, GRUVariables,
+       "unrolled: FULLY_CONNECTED, then per step STRIDED_SLICE, FULLY_CONNECTED, ADD, LOGISTIC, "
+       "SLICE, MUL, TANH, SUB"},
+      {"SimpleRNN", ConvertRecurrent, SimpleRNNVariables,
+       "unrolled: FULLY_CONNECTED, then per step STRIDED_SLICE, FULLY_CONNECTED, ADD, TANH"},
+      {"Bidirectional", ConvertBidirectional, BidirectionalVariables,
+       "two unrolled GRU / SimpleRNN + CONCATENATION (or ADD / MUL)"},
   };
   return *kTable;
 }
@@ -88,9 +95,6 @@ std::string UnsupportedReason(const std::string& class_name) {
       {"Lambda", "it runs arbitrary Python code, which is not stored in the file"},
       {"TFOpLambda", "it wraps a raw TensorFlow function call, which edgeopt does not map"},
       {"SlicingOpLambda", "it wraps a raw TensorFlow slicing call, which edgeopt does not map"},
-      {"GRU", "recurrent layers other than LSTM have no mapping yet"},
-      {"SimpleRNN", "recurrent layers other than LSTM have no mapping yet"},
-      {"Bidirectional", "bidirectional recurrent layers have no mapping yet"},
       {"TimeDistributed", "wrapper layers have no mapping yet"},
       {"Conv3D", "3-D convolutions have no TFLite builtin in 2.9's common set"},
       {"MultiHeadAttention", "attention layers have no mapping yet"},

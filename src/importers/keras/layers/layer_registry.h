@@ -59,6 +59,8 @@ Status ConvertLayerNormalization(LayerCall* call);
 Status ConvertNormalization(LayerCall* call);
 Status ConvertEmbedding(LayerCall* call);
 Status ConvertLSTM(LayerCall* call);
+Status ConvertRecurrent(LayerCall* call);  // GRU, SimpleRNN (unrolled)
+Status ConvertBidirectional(LayerCall* call);
 
 StatusOr<std::vector<std::string>> DenseVariables(const LayerConfig& config);
 StatusOr<std::vector<std::string>> ConvVariables(const LayerConfig& config);
@@ -67,6 +69,10 @@ StatusOr<std::vector<std::string>> SeparableConv2DVariables(const LayerConfig& c
 StatusOr<std::vector<std::string>> BatchNormalizationVariables(const LayerConfig& config);
 StatusOr<std::vector<std::string>> PReLUVariables(const LayerConfig& config);
 StatusOr<std::vector<std::string>> LSTMVariables(const LayerConfig& config);
+StatusOr<std::vector<std::string>> GRUVariables(const LayerConfig& config);
+StatusOr<std::vector<std::string>> SimpleRNNVariables(const LayerConfig& config);
+// "forward/<var>" then "backward/<var>" of the wrapped layers.
+StatusOr<std::vector<std::string>> BidirectionalVariables(const LayerConfig& config);
 StatusOr<std::vector<std::string>> LayerNormalizationVariables(const LayerConfig& config);
 StatusOr<std::vector<std::string>> NormalizationVariables(const LayerConfig& config);
 StatusOr<std::vector<std::string>> EmbeddingVariables(const LayerConfig& config);

@@ -1,0 +1,405 @@
+// GRU, SimpleRNN and Bidirectional(GRU | SimpleRNN), unrolled over time into plain builtin ops (as
+// Keras does with unroll=True), so the model runs on any TFLite runtime and quantizes op by op:
+//  - one FULLY_CONNECTED (keep_num_dims) projects every step's input at once: [B,T,F] -> [B,T,G*U]
+//    (G = 3 gates z, r, h for GRU, 1 for SimpleRNN), with the input bias;
+//  - per step a STRIDED_SLICE takes the step's projection, one FULLY_CONNECTED applies the
+//    recurrent kernel to the state (skipped at t = 0, where the state is zero), and ADD / SUB /
+//    MUL / LOGISTIC / TANH / SLICE do the gate math;
+//  - with return_sequences the states are joined by CONCATENATION + RESHAPE.
+// Weights stay whole Keras variables so training can write them back: the input FC weight is the
+// transposed kernel ([G*U, F], origin "<layer>/kernel"), the recurrent FC weight the transposed
+// recurrent_kernel ([G*U, U], "<layer>/recurrent_kernel", shared by every step). A reset_after
+// GRU's bias [2, 3U] becomes its rows "<layer>/bias[0]" (input) and "<layer>/bias[1]" (recurrent).
+// Bidirectional's variables are "forward/<var>" and "backward/<var>".
+#include <algorithm>
+
+#include "src/importers/keras/layers/layer_registry.h"
+#include "src/importers/keras/layers/layer_util.h"
+
+namespace edgeopt {
+namespace keras {
+namespace {
+
+enum class Cell { kGRU, kSimpleRNN };
+
+struct RnnOptions {
+  Cell cell = Cell::kGRU;
+  int64_t units = 0;
+  bool use_bias = true;
+  bool reset_after = true;
+  bool return_sequences = false;
+  bool go_backwards = false;
+  std::string activation = "tanh";
+  std::string recurrent_activation = "sigmoid";
+  int gates() const { return cell == Cell::kGRU ? 3 : 1; }
+};
+
+bool KnownActivation(const std::string& a) {
+  return a == "tanh" || a == "sigmoid" || a == "relu" || a == "linear";
+}
+
+// `where` prefixes messages about an inner layer of a Bidirectional ("" for the layer itself).
+StatusOr<RnnOptions> ParseRnn(const LayerCall& call, const LayerConfig& c, const std::string& cls,
+                              const std::string& where) {
+  RnnOptions o;
+  if (cls == "GRU") {
+    o.cell = Cell::kGRU;
+  } else if (cls == "SimpleRNN") {
+    o.cell = Cell::kSimpleRNN;
+  } else {
+    return call.Error(StatusCode::kUnsupported,
+                      where + "wrapped layer '" + cls +
+                          "': Bidirectional converts GRU and SimpleRNN (LSTM would need a "
+                          "time-reversed fused sequence op)");
+  }
+  EDGEOPT_ASSIGN_OR_RETURN(o.units, c.Int("units"));
+  EDGEOPT_ASSIGN_OR_RETURN(o.use_bias, c.BoolOr("use_bias", true));
+  EDGEOPT_ASSIGN_OR_RETURN(o.return_sequences, c.BoolOr("return_sequences", false));
+  EDGEOPT_ASSIGN_OR_RETURN(o.go_backwards, c.BoolOr("go_backwards", false));
+  if (o.cell == Cell::kGRU) {
+    EDGEOPT_ASSIGN_OR_RETURN(o.reset_after, c.BoolOr("reset_after", true));
+  }
+  EDGEOPT_ASSIGN_OR_RETURN(bool return_state, c.BoolOr("return_state", false));
+  EDGEOPT_ASSIGN_OR_RETURN(bool stateful, c.BoolOr("stateful", false));
+  EDGEOPT_ASSIGN_OR_RETURN(bool time_major, c.BoolOr("time_major", false));
+  if (o.units <= 0 || o.units > (int64_t{1} << 20)) {
+    return call.Error(StatusCode::kInvalidModel, where + "units must be in [1, 2^20]");
+  }
+  if (return_state || stateful || time_major) {
+    return call.Error(StatusCode::kUnsupported,
+                      where + "return_state, stateful and time_major are not supported");
+  }
+  // An absent activation is Keras's default (tanh); an explicit null is linear.
+  if (c.json().contains("activation")) {
+    EDGEOPT_ASSIGN_OR_RETURN(ActivationSpec act, ParseActivation(c.Find("activation"), c));
+    o.activation = act.name;
+  }
+  if (o.cell == Cell::kGRU && c.json().contains("recurrent_activation")) {
+    EDGEOPT_ASSIGN_OR_RETURN(ActivationSpec rec,
+                             ParseActivation(c.Find("recurrent_activation"), c));
+    o.recurrent_activation = rec.name;
+  }
+  if (!KnownActivation(o.activation)) {
+    return call.Error(StatusCode::kUnsupported, where + "activation '" + o.activation +
+                                                    "' (unrolled recurrent layers take tanh, "
+                                                    "sigmoid, relu, linear)");
+  }
+  if (!KnownActivation(o.recurrent_activation)) {
+    return call.Error(StatusCode::kUnsupported,
+                      where + "recurrent_activation '" + o.recurrent_activation +
+                          "' (unrolled recurrent layers take sigmoid, tanh, relu, linear)");
+  }
+  return o;
+}
+
+// Builds the ops of one direction of a recurrent layer.
+class Unroller {
+ public:
+  Unroller(LayerCall* call, const RnnOptions& o, std::string prefix)
+      : call_(call), o_(o), prefix_(std::move(prefix)) {}
+
+  // The states after every step, in processing order (reversed time with go_backwards).
+  StatusOr<std::vector<int>> Run(int x) {
+    const Shape in = call_->builder->ShapeOf(x);
+    batch_ = in[0];
+    const int32_t steps = in[1];
+    const int64_t features = in[2];
+    const int64_t gu = o_.gates() * o_.units;
+    u_ = static_cast<int32_t>(o_.units);
+    EDGEOPT_ASSIGN_OR_RETURN(std::vector<float> kernel,
+                             call_->Weight(prefix_ + "kernel", {features, gu}));
+    EDGEOPT_ASSIGN_OR_RETURN(std::vector<float> recurrent,
+                             call_->Weight(prefix_ + "recurrent_kernel", {o_.units, gu}));
+    const int wx = call_->AddWeightTensor(prefix_ + "kernel", ToShape({gu, features}),
+                                          TransposeData(kernel, {features, gu}, {1, 0}));
+    wh_ = call_->AddWeightTensor(prefix_ + "recurrent_kernel", ToShape({gu, o_.units}),
+                                 TransposeData(recurrent, {o_.units, gu}, {1, 0}));
+    int input_bias = -1;
+    if (o_.use_bias && o_.cell == Cell::kGRU && o_.reset_after) {
+      EDGEOPT_ASSIGN_OR_RETURN(std::vector<float> bias, call_->Weight(prefix_ + "bias", {2, gu}));
+      input_bias = call_->AddWeightTensor(prefix_ + "bias[0]", ToShape({gu}),
+                                          std::vector<float>(bias.begin(), bias.begin() + gu));
+      recurrent_bias_ = call_->AddWeightTensor(prefix_ + "bias[1]", ToShape({gu}),
+                                               std::vector<float>(bias.begin() + gu, bias.end()));
+    } else if (o_.use_bias) {
+      EDGEOPT_ASSIGN_OR_RETURN(std::vector<float> bias, call_->Weight(prefix_ + "bias", {gu}));
+      input_bias = call_->AddWeightTensor(prefix_ + "bias", ToShape({gu}), std::move(bias));
+    }
+    // Every step's input projection at once.
+    const int32_t g32 = static_cast<int32_t>(gu);
+    const int projected = FullyConnected(x, wx, input_bias, {batch_, steps, g32}, "x_proj");
+    std::vector<int> states;
+    int h = -1;
+    for (int32_t s = 0; s < steps; ++s) {
+      const int32_t t = o_.go_backwards ? steps - 1 - s : s;
+      step_ = "t" + std::to_string(t) + "/";
+      const int xt = StepOf(projected, t, steps, g32);
+      h = o_.cell == Cell::kGRU ? GruStep(xt, h) : SimpleRnnStep(xt, h);
+      states.push_back(h);
+    }
+    return states;
+  }
+
+ private:
+  std::string Suffix(const std::string& what) const { return prefix_ + step_ + what; }
+
+  int FullyConnected(int x, int w, int b, const Shape& out_shape, const std::string& what) {
+    std::vector<int> inputs = {x, w};
+    if (b >= 0) inputs.push_back(b);
+    const int y = call_->NewTensor(out_shape, Suffix(what));
+    ir::Attrs attrs;
+    attrs["fused_activation_function"] = std::string("NONE");
+    attrs["weights_format"] = std::string("DEFAULT");
+    attrs["keep_num_dims"] = out_shape.size() > 2;
+    attrs["asymmetric_quantize_inputs"] = false;
+    call_->AddNode("FULLY_CONNECTED", inputs, {y}, attrs);
+    return y;
+  }
+
+  // [B, T, N] -> step t as [B, N].
+  int StepOf(int seq, int32_t t, int32_t steps, int32_t n) {
+    (void)steps;
+    const int begin = call_->Int32Const("begin", {0, t, 0});
+    const int end = call_->Int32Const("end", {batch_, t + 1, n});
+    const int strides = call_->Int32Const("strides", {1, 1, 1});
+    const int y = call_->NewTensor(Shape{batch_, n}, Suffix("x"));
+    ir::Attrs a;
+    a["begin_mask"] = int64_t{0};
+    a["end_mask"] = int64_t{0};
+    a["ellipsis_mask"] = int64_t{0};
+    a["new_axis_mask"] = int64_t{0};
+    a["shrink_axis_mask"] = int64_t{2};
+    call_->AddNode("STRIDED_SLICE", {seq, begin, end, strides}, {y}, a);
+    return y;
+  }
+
+  // Columns [offset, offset + U) of a [B, N] tensor (or elements of a [N] one).
+  int Columns(int x, int32_t offset, const std::string& what) {
+    const Shape s = call_->builder->ShapeOf(x);  // a copy: adding tensors moves the shapes
+    const bool vector = s.size() == 1;
+    const int begin = call_->Int32Const(
+        "begin", vector ? std::vector<int32_t>{offset} : std::vector<int32_t>{0, offset});
+    const int size = call_->Int32Const(
+        "size", vector ? std::vector<int32_t>{u_} : std::vector<int32_t>{s[0], u_});
+    const int y = call_->NewTensor(vector ? Shape{u_} : Shape{s[0], u_}, Suffix(what));
+    call_->AddNode("SLICE", {x, begin, size}, {y});
+    return y;
+  }
+
+  // ADD / SUB / MUL of two tensors; the output has the shape of the larger (rank) one.
+  int Binary(const std::string& op, int a, int b, const std::string& what) {
+    const Shape sa = call_->builder->ShapeOf(a);
+    const Shape sb = call_->builder->ShapeOf(b);
+    const int y = call_->NewTensor(sa.size() >= sb.size() ? sa : sb, Suffix(what));
+    ir::Attrs attrs;
+    attrs["fused_activation_function"] = std::string("NONE");
+    call_->AddNode(op, {a, b}, {y}, attrs);
+    return y;
+  }
+
+  int Activate(const std::string& a, int x) {
+    if (a == "linear") return x;
+    const std::string op = a == "tanh" ? "TANH" : a == "sigmoid" ? "LOGISTIC" : "RELU";
+    const Shape shape = call_->builder->ShapeOf(x);
+    const int y = call_->NewTensor(shape, Suffix(a));
+    call_->AddNode(op, {x}, {y});
+    return y;
+  }
+
+  // h' = act(x_t + h R) (x_t includes the bias).
+  int SimpleRnnStep(int xt, int h) {
+    int pre = xt;
+    if (h >= 0) {
+      const int hr = FullyConnected(h, wh_, -1, {batch_, u_}, "h_proj");
+      pre = Binary("ADD", xt, hr, "pre");
+    }
+    return Activate(o_.activation, pre);
+  }
+
+  // Keras GRU, gate order z, r, h. xt = x W + b_in (all three gates); h < 0 means a zero state.
+  int GruStep(int xt, int h) {
+    // hr = h R + b_rec: all three gates (reset_after), or z and r only (the h part is unused).
+    int hr = -1;
+    if (h >= 0) {
+      const int b = o_.reset_after ? recurrent_bias_ : -1;
+      hr = FullyConnected(h, wh_, b, {batch_, 3 * u_}, "h_proj");
+    } else if (o_.reset_after) {
+      hr = recurrent_bias_;  // the projection of a zero state is the bias ([3U] or absent)
+    }
+    const int sum = hr >= 0 ? Binary("ADD", xt, hr, "sum") : xt;
+    const int gates = Activate(o_.recurrent_activation, sum);
+    const int z = Columns(gates, 0, "z");
+    const int r = Columns(gates, u_, "r");
+    int pre = Columns(xt, 2 * u_, "x_h");
+    if (o_.reset_after && hr >= 0) {
+      // x_h + r * (h R_h + b_rh)
+      const int hh = Columns(hr, 2 * u_, "h_h");
+      pre = Binary("ADD", pre, Binary("MUL", r, hh, "r_h"), "pre");
+    } else if (!o_.reset_after && h >= 0) {
+      // x_h + (r * h) R_h, with the whole recurrent kernel (its z and r parts unused).
+      const int rh = Binary("MUL", r, h, "r_h");
+      const int q = FullyConnected(rh, wh_, -1, {batch_, 3 * u_}, "rh_proj");
+      pre = Binary("ADD", pre, Columns(q, 2 * u_, "rh_h"), "pre");
+    }
+    const int cand = Activate(o_.activation, pre);
+    // h' = z * h + (1 - z) * cand = cand + z * (h - cand); with h = 0: cand - z * cand.
+    if (h < 0) return Binary("SUB", cand, Binary("MUL", z, cand, "z_c"), "h");
+    const int d = Binary("SUB", h, cand, "h_minus_c");
+    return Binary("ADD", cand, Binary("MUL", z, d, "z_d"), "h");
+  }
+
+  LayerCall* call_;
+  RnnOptions o_;
+  std::string prefix_;
+  std::string step_;
+  int32_t batch_ = 1;
+  int32_t u_ = 0;
+  int wh_ = -1;
+  int recurrent_bias_ = -1;
+};
+
+// States [B, U] per step -> [B, T, U] (in the given order), or the last state.
+int SequenceOf(LayerCall* call, const std::vector<int>& states, const std::string& what) {
+  const Shape s = call->builder->ShapeOf(states[0]);
+  const int32_t steps = static_cast<int32_t>(states.size());
+  int flat = states[0];
+  if (states.size() > 1) {
+    flat = call->NewTensor(Shape{s[0], steps * s[1]}, what + "joined");
+    ir::Attrs attrs;
+    attrs["axis"] = int64_t{1};
+    attrs["fused_activation_function"] = std::string("NONE");
+    call->AddNode("CONCATENATION", states, {flat}, attrs);
+  }
+  const Shape out = {s[0], steps, s[1]};
+  const int shape = call->Int32Const("shape", std::vector<int32_t>(out.begin(), out.end()));
+  const int y = call->NewTensor(out, what + "sequence");
+  call->AddNode("RESHAPE", {flat, shape}, {y});
+  return y;
+}
+
+// One direction: the output Keras gives (sequence in processing order, or the last state); `flip`
+// reverses the sequence in time, as Bidirectional does to its backward layer's output.
+StatusOr<int> EmitDirection(LayerCall* call, const RnnOptions& o, const std::string& prefix, int x,
+                            bool flip) {
+  Unroller unroller(call, o, prefix);
+  EDGEOPT_ASSIGN_OR_RETURN(std::vector<int> states, unroller.Run(x));
+  if (!o.return_sequences) return states.back();
+  if (flip) std::reverse(states.begin(), states.end());
+  return SequenceOf(call, states, prefix);
+}
+
+StatusOr<std::vector<std::string>> CellVariables(const LayerConfig& config) {
+  EDGEOPT_ASSIGN_OR_RETURN(bool use_bias, config.BoolOr("use_bias", true));
+  std::vector<std::string> vars = {"kernel", "recurrent_kernel"};
+  if (use_bias) vars.push_back("bias");
+  return vars;
+}
+
+// The wrapped layer's class and config object ({"class_name": ..., "config": {...}}).
+StatusOr<std::pair<std::string, const Json*>> InnerLayer(const LayerConfig& c, const char* key) {
+  const Json* inner = c.Find(key);
+  if (inner == nullptr) {
+    return c.Error(StatusCode::kInvalidModel, "'%s' is missing", key);
+  }
+  const std::string cls = LayerClass(*inner);
+  auto cfg = inner->find("config");
+  if (cls.empty() || cfg == inner->end() || !cfg->is_object()) {
+    return c.Error(StatusCode::kInvalidModel,
+                   "'%s' must be a layer object with 'class_name' and "
+                   "'config'",
+                   key);
+  }
+  return std::make_pair(cls, &*cfg);
+}
+
+}  // namespace
+
+StatusOr<std::vector<std::string>> GRUVariables(const LayerConfig& config) {
+  return CellVariables(config);
+}
+
+StatusOr<std::vector<std::string>> SimpleRNNVariables(const LayerConfig& config) {
+  return CellVariables(config);
+}
+
+Status ConvertRecurrent(LayerCall* call) {
+  EDGEOPT_RETURN_IF_ERROR(CheckInputRank(*call, 3));
+  EDGEOPT_ASSIGN_OR_RETURN(RnnOptions o,
+                           ParseRnn(*call, call->config, call->config.class_name(), ""));
+  EDGEOPT_ASSIGN_OR_RETURN(int y, EmitDirection(call, o, "", call->inputs[0], false));
+  call->outputs = {y};
+  return Status::Ok();
+}
+
+StatusOr<std::vector<std::string>> BidirectionalVariables(const LayerConfig& config) {
+  std::vector<std::string> vars;
+  EDGEOPT_ASSIGN_OR_RETURN(auto forward, InnerLayer(config, "layer"));
+  std::pair<std::string, const Json*> backward = forward;
+  if (config.Has("backward_layer")) {
+    EDGEOPT_ASSIGN_OR_RETURN(backward, InnerLayer(config, "backward_layer"));
+  }
+  for (const auto& [prefix, inner] :
+       {std::make_pair("forward/", forward), std::make_pair("backward/", backward)}) {
+    EDGEOPT_ASSIGN_OR_RETURN(std::vector<std::string> inner_vars,
+                             CellVariables(LayerConfig(inner.second, config.name(), inner.first)));
+    for (const std::string& v : inner_vars) vars.push_back(prefix + v);
+  }
+  return vars;
+}
+
+Status ConvertBidirectional(LayerCall* call) {
+  const LayerConfig& c = call->config;
+  EDGEOPT_RETURN_IF_ERROR(CheckInputRank(*call, 3));
+  EDGEOPT_ASSIGN_OR_RETURN(auto forward, InnerLayer(c, "layer"));
+  EDGEOPT_ASSIGN_OR_RETURN(RnnOptions fo,
+                           ParseRnn(*call, LayerConfig(forward.second, c.name(), forward.first),
+                                    forward.first, "forward layer: "));
+  RnnOptions bo = fo;
+  bo.go_backwards = !fo.go_backwards;  // Keras's default backward layer
+  if (c.Has("backward_layer")) {
+    EDGEOPT_ASSIGN_OR_RETURN(auto backward, InnerLayer(c, "backward_layer"));
+    EDGEOPT_ASSIGN_OR_RETURN(
+        bo, ParseRnn(*call, LayerConfig(backward.second, c.name(), backward.first), backward.first,
+                     "backward layer: "));
+    if (bo.go_backwards == fo.go_backwards || bo.return_sequences != fo.return_sequences) {
+      return call->Error(StatusCode::kInvalidModel,
+                         "backward_layer must differ from the layer in go_backwards and match "
+                         "it in return_sequences");
+    }
+  }
+  const Json* mode_json = c.Find("merge_mode");
+  if (c.json().contains("merge_mode") && mode_json == nullptr) {
+    return call->Error(StatusCode::kUnsupported,
+                       "merge_mode None (two separate outputs) is not supported");
+  }
+  EDGEOPT_ASSIGN_OR_RETURN(std::string mode, c.StringOr("merge_mode", "concat"));
+  if (mode != "concat" && mode != "sum" && mode != "mul" && mode != "ave") {
+    return call->Error(StatusCode::kUnsupported,
+                       "merge_mode '" + mode + "' (expected concat, sum, mul or ave)");
+  }
+  if (mode != "concat" && fo.units != bo.units) {
+    return call->Error(StatusCode::kInvalidModel,
+                       "merge_mode '" + mode + "' needs the same units in both directions");
+  }
+  EDGEOPT_ASSIGN_OR_RETURN(int yf, EmitDirection(call, fo, "forward/", call->inputs[0], false));
+  EDGEOPT_ASSIGN_OR_RETURN(int yb, EmitDirection(call, bo, "backward/", call->inputs[0], true));
+  Shape out = call->builder->ShapeOf(yf);
+  ir::Attrs attrs;
+  attrs["fused_activation_function"] = std::string("NONE");
+  int y;
+  if (mode == "concat") {
+    out.back() += call->builder->ShapeOf(yb).back();
+    y = call->NewTensor(out, "concat");
+    attrs["axis"] = static_cast<int64_t>(out.size() - 1);
+    call->AddNode("CONCATENATION", {yf, yb}, {y}, attrs);
+  } else {
+    y = call->NewTensor(out, mode);
+    call->AddNode(mode == "mul" ? "MUL" : "ADD", {yf, yb}, {y}, attrs);
+    if (mode == "ave") y = EmitScalarOp(call, "MUL", y, 0.5f);
+  }
+  call->outputs = {y};
+  return Status::Ok();
+}
+
+}  // namespace keras
+}  // namespace edgeopt
