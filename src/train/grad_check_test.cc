@@ -452,6 +452,16 @@ TEST(GradCheckTest, ExpAndLogSoftmax) {
 // begin and a negative stride).
 TEST(GradCheckTest, SliceAndStridedSlice) {
   {
+    // A weight's columns (an unrolled GRU's bias thirds): no batch dimension, any slice.
+    Builder b({1, 4});
+    const int bias = b.Param("gru/bias", {12});
+    const int begin = b.IntConst({1}, {4});
+    const int size = b.IntConst({1}, {4});
+    const int third = b.Op("SLICE", {bias, begin, size}, {4});
+    const int y = b.Op("ADD", {b.input(), third}, {1, 4});
+    CheckGradients(b.Finish(y), 3, InputKind::kUniform);
+  }
+  {
     Builder b({1, 5, 6, 2});
     const int p = b.Param("p/w", {1, 5, 6, 2});
     const int m = b.Op("MUL", {b.input(), p}, {1, 5, 6, 2});

@@ -261,13 +261,11 @@ class Transpose : public OpKernel {
   std::vector<int64_t> strides_;
 };
 
-}  // namespace
-
 // SLICE (begin, size; size -1 = to the end) and STRIDED_SLICE (begin, end, strides with
 // begin/end/shrink-axis masks, negative indices and strides; no ellipsis or new axes), as one
-// strided walk over the input. The batch dimension must be taken whole in the IR's shape; it is
-// then the whole training batch. The gradient scatters back into the selected positions (the
-// rest of the input's gradient is zero).
+// strided walk over the input. An activation's batch dimension must be taken whole in the IR's
+// shape; it is then the whole training batch. The gradient scatters back into the selected
+// positions (the rest of the input's gradient is zero).
 class Slice : public OpKernel {
  public:
   explicit Slice(bool strided) : strided_(strided) {}
@@ -297,7 +295,9 @@ class Slice : public OpKernel {
                                  ir::GetInt(node->attrs, "new_axis_mask", 0) == 0),
                    StatusCode::kUnsupported, "%s: ellipsis and new-axis masks cannot be trained",
                    Where().c_str());
-    // The IR's own batch size decides whether dimension 0 is taken whole.
+    // Of an activation, the IR's own batch size decides whether dimension 0 is taken whole; a
+    // weight (a GRU's bias rows) has no batch dimension.
+    const bool batched = x.kind == ValueKind::kActivation;
     const std::vector<int32_t>& ir_shape = ctx->graph->tensors[in[0]].shape;
     std::vector<int> counts(rank);
     std::vector<int> out_shape;
@@ -305,7 +305,7 @@ class Slice : public OpKernel {
     strides_.assign(rank, 0);
     base_ = 0;
     for (int d = 0; d < rank; ++d) {
-      const int64_t dim = d == 0 && !ir_shape.empty() ? ir_shape[0] : x.shape[d];
+      const int64_t dim = d == 0 && batched && !ir_shape.empty() ? ir_shape[0] : x.shape[d];
       int64_t start, step = strides[d], count;
       const bool shrink = strided_ && ((shrink_mask >> d) & 1) != 0;
       EDGEOPT_ENSURE(step != 0, StatusCode::kInvalidModel, "%s: stride 0", Where().c_str());
@@ -329,7 +329,7 @@ class Slice : public OpKernel {
         count = step > 0 ? (end - start + step - 1) / step : (start - end - step - 1) / -step;
         if (count < 0) count = 0;
       }
-      if (d == 0) {
+      if (d == 0 && batched) {
         EDGEOPT_ENSURE(start == 0 && step == 1 && count == dim && !shrink, StatusCode::kUnsupported,
                        "%s: slicing the batch dimension cannot be trained", Where().c_str());
         count = x.shape[0];
@@ -373,6 +373,8 @@ class Slice : public OpKernel {
   std::vector<int64_t> strides_;
   int64_t base_ = 0;
 };
+
+}  // namespace
 
 std::unique_ptr<OpKernel> NewReshape() { return std::make_unique<Reshape>(); }
 std::unique_ptr<OpKernel> NewConcatenation() { return std::make_unique<Concatenation>(); }

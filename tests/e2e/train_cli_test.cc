@@ -347,6 +347,65 @@ TEST_F(TrainCliTest, DecoderLayersTrainExportAndQuantizeAware) {
   EXPECT_NE(conf.find("2 passed, 0 failed, 0 skipped"), std::string::npos) << conf;
 }
 
+// A GRU (unrolled: STRIDED_SLICE per step, SLICEs of the gates and of the bias rows, one shared
+// recurrent weight) reading the images' rows as a sequence trains, saves and fine-tunes from the
+// .keras; the exported .tflite evaluates as the engine does; QAT makes it full-integer, and the
+// official runtime agrees with edgeopt's on both files.
+TEST_F(TrainCliTest, GruTrainsFineTunesAndQuantizesAware) {
+  const std::string arch = R"({"class_name": "Sequential", "config": {"name": "rnn", "layers": [
+    {"class_name": "InputLayer", "config": {"name": "x", "batch_input_shape": [null, 28, 28, 1]}},
+    {"class_name": "Reshape", "config": {"name": "rows", "target_shape": [28, 28]}},
+    {"class_name": "GRU", "config": {"name": "gru", "units": 16}},
+    {"class_name": "Dense", "config": {"name": "out", "units": 10}}]}})";
+  ASSERT_TRUE(
+      WriteFileAtomic(dir_ + "/gru.json", std::vector<uint8_t>(arch.begin(), arch.end())).ok());
+  std::string out;
+  const std::string keras = dir_ + "/gru.keras";
+  ASSERT_EQ(Run("train " + dir_ + "/gru.json --data " + dir_ + "/tiny.npz --test-data " + dir_ +
+                    "/tiny.npz --epochs 15 --batch-size 16 --lr 1e-2 --quiet -o " + keras,
+                &out),
+            0)
+      << out;
+  const std::string train_line = out.substr(out.rfind("accuracy="));
+  EXPECT_GT(testing::ParseMetric(out, "accuracy"), 0.5) << out;  // chance is 0.1
+  // Fine-tuning starts from the saved GRU weights: with a negligible step its accuracy and loss
+  // are the saved model's.
+  const std::string tuned = dir_ + "/gru_tuned.keras";
+  ASSERT_EQ(Run("train " + keras + " --data " + dir_ + "/tiny.npz --test-data " + dir_ +
+                    "/tiny.npz --epochs 1 --batch-size 16 --lr 1e-9 --quiet -o " + tuned,
+                &out),
+            0)
+      << out;
+  EXPECT_EQ(out.substr(out.rfind("accuracy=")).substr(0, 27), train_line.substr(0, 27)) << out;
+  const std::string model = dir_ + "/gru.tflite";
+  ASSERT_EQ(Run("convert " + keras + " -o " + model, &out), 0) << out;
+  EXPECT_NE(out.find("STRIDED_SLICE x28"), std::string::npos) << out;
+  ASSERT_EQ(Run("eval " + model + " --data " + dir_ + "/tiny.npz --quiet", &out), 0) << out;
+  EXPECT_EQ(out.substr(out.rfind("accuracy=")).substr(0, 27), train_line.substr(0, 27)) << out;
+  const std::string qat = dir_ + "/gru_qat.tflite";
+  ASSERT_EQ(Run("qat " + keras + " --data " + dir_ + "/tiny.npz --test-data " + dir_ +
+                    "/tiny.npz --epochs 1 --batch-size 16 --lr 1e-4 --quiet -o " + qat,
+                &out),
+            0)
+      << out;
+  EXPECT_GE(testing::ParseMetric(out, "agreement"), 0.9) << out;
+  ASSERT_EQ(Run("ir " + qat, &out), 0) << out;
+  size_t conversions = 0;
+  for (size_t at = out.find("QUANTIZE("); at != std::string::npos;
+       at = out.find("QUANTIZE(", at + 1)) {
+    ++conversions;
+  }
+  EXPECT_EQ(conversions, 2u) << out;  // the input's QUANTIZE and the output's DEQUANTIZE
+  std::string conf;
+  EXPECT_EQ(testing::RunCommand("sh " + testing::SharedDir() + "/tools/conformance/conformance \"" +
+                                    testing::EdgeoptBinary() + " run\" --seeds 2 --max-lsb 0 " +
+                                    model + " " + qat + " 2>&1",
+                                &conf),
+            0)
+      << conf;
+  EXPECT_NE(conf.find("2 passed, 0 failed, 0 skipped"), std::string::npos) << conf;
+}
+
 // A Keras Embedding trains (its table learns: the label is whether an id below 5 occurs twice),
 // saves, and the exported .tflite (CAST + GATHER) evaluates as the training engine does.
 TEST_F(TrainCliTest, EmbeddingTrainsAndExports) {
