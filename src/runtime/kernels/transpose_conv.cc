@@ -11,6 +11,10 @@
 // whose products fit kColBudget; each band is scattered into the zeroed output, then the bias
 // and the activation are applied: the reference's order of additions, so the exact-float mode
 // (exact IGEMM kernel) stays bit-exact with it.
+//
+// int8 and 16x8 (symmetric weights) run the products on the s16 GEMM microkernel (the input
+// widened to int16, the weights at Prepare), exact int32 sums, then the reference's col2im and
+// output stage: bit-identical. Quantized biases are widened to int64 at Prepare.
 #include "src/runtime/kernels/reference/transpose_conv.h"
 
 #include <cmath>
@@ -40,8 +44,11 @@ struct OpData {
   int col = -1, acc = -1, rowsums = -1, pack_scratch = -1;
   Tensor dense_filter;  // decoded sparse filter (when densified)
   bool densified = false;
-  IGemmConv* fast = nullptr;  // float: the products as a 1x1 convolution (see the top)
-  int band_rows = 0;          // float: input rows (of all batch items, in order) per band
+  IGemmConv* fast = nullptr;        // float: the products as a 1x1 convolution (see the top)
+  S16Gemm s16;                      // int8 / 16x8: the products on the s16 GEMM (see the top)
+  int64_t* bias64 = nullptr;        // quantized: the bias as int64 (null without one)
+  int wide_input = -1, col32 = -1;  // s16 scratch: int8 input rows as int16, int32 products
+  int band_rows = 0;                // float: input rows (of all batch items, in order) per band
 };
 
 // Bytes of per-pixel products one band may take.
@@ -259,6 +266,20 @@ Status Prepare(Context* ctx, Node* node) {
     data->col_term[n] = -int64_t{zx} * sum + int64_t{g.in_c} * zx * data->filter_zero_point;
   }
 
+  if (bias != nullptr) {
+    EDGEOPT_RETURN_IF_ERROR(AllocatePersistentArray(ctx, g.out_c, &data->bias64));
+    for (int c = 0; c < g.out_c; ++c) {
+      data->bias64[c] = bias->type == DType::kInt64 ? bias->Data<int64_t>()[c]
+                                                    : int64_t{bias->Data<int32_t>()[c]};
+    }
+  }
+  if (!uint8 && ctx->use_optimized_kernels()) {
+    ref::OutputStage unused;  // only the GEMM is used: no output-stage constants (N != out_c)
+    unused.rounding = ref::Rounding::kDouble;
+    EDGEOPT_RETURN_IF_ERROR(PrepareS16Gemm(ctx, static_cast<const int8_t*>(data->rows),
+                                           static_cast<int>(N), g.in_c, nullptr, unused,
+                                           &data->s16));
+  }
   const int64_t max_a = uint8 ? 256 : (int16 ? 32768 : 256);
   data->wide_acc = int16 || !Int32AccumulatorSafe(N / g.out_c * g.in_c, max_a, 256);
   const int64_t acc_size = data->wide_acc ? 8 : 4;
@@ -269,27 +290,60 @@ Status Prepare(Context* ctx, Node* node) {
   if (data->filter_zero_point != 0) {
     EDGEOPT_RETURN_IF_ERROR(RequestScratchArray<int64_t>(ctx, data->block_rows, &data->rowsums));
   }
+  if (data->s16.cfg != nullptr) {
+    EDGEOPT_RETURN_IF_ERROR(RequestScratchArray<int32_t>(ctx, data->block_rows * N, &data->col32));
+    if (int8) {
+      EDGEOPT_RETURN_IF_ERROR(
+          RequestScratchArray<int16_t>(ctx, data->block_rows * g.in_c, &data->wide_input));
+    }
+  }
   return Status::Ok();
 }
 
+// int8 / 16x8 on the s16 GEMM (see the top): the reference's blocks, col terms, col2im and output
+// stage around exact int32 products.
+template <typename TIn, typename TAcc>
+void EvalS16(Context* ctx, const OpData* data, const TIn* input, TIn* output) {
+  const ref::TransposeConvGeometry& g = data->geo;
+  const int64_t N = g.N();
+  const int64_t out_size = int64_t{g.out_h} * g.out_w * g.out_c;
+  TAcc* col = static_cast<TAcc*>(ctx->GetScratch(data->col));
+  TAcc* acc = static_cast<TAcc*>(ctx->GetScratch(data->acc));
+  int32_t* col32 = static_cast<int32_t*>(ctx->GetScratch(data->col32));
+  int16_t* wide = static_cast<int16_t*>(ctx->GetScratch(data->wide_input));
+  for (int b = 0; b < g.batch; ++b) {
+    const TIn* in_b = input + int64_t{b} * g.in_pixels() * g.in_c;
+    std::fill(acc, acc + out_size, TAcc{0});
+    for (int64_t p0 = 0; p0 < g.in_pixels(); p0 += data->block_rows) {
+      const int count = static_cast<int>(std::min<int64_t>(data->block_rows, g.in_pixels() - p0));
+      const TIn* x = in_b + p0 * g.in_c;
+      const int16_t* a = reinterpret_cast<const int16_t*>(x);
+      if (sizeof(TIn) == 1) {
+        for (int64_t i = 0; i < int64_t{count} * g.in_c; ++i) wide[i] = x[i];
+        a = wide;
+      }
+      data->s16.cfg->gemm(count, static_cast<int>(N), g.in_c, a, g.in_c, data->s16.weights, col32,
+                          N);
+      for (int i = 0; i < count; ++i) {
+        for (int64_t n = 0; n < N; ++n) {
+          col[i * N + n] = static_cast<TAcc>(int64_t{col32[i * N + n]} + data->col_term[n]);
+        }
+      }
+      ref::Col2imAdd(g, p0, count, col, acc);
+    }
+    ref::TransposeConvOutputStage(g, acc, data->bias64, data->stage, output + b * out_size);
+  }
+}
+
 template <typename TIn, typename TW, typename TAcc>
-void EvalQuantized(Context* ctx, const OpData* data, const Tensor* input, const Tensor* bias,
-                   Tensor* output) {
+void EvalQuantized(Context* ctx, const OpData* data, const Tensor* input, Tensor* output) {
   TAcc* col = static_cast<TAcc*>(ctx->GetScratch(data->col));
   TAcc* acc = static_cast<TAcc*>(ctx->GetScratch(data->acc));
   int64_t* rowsums = static_cast<int64_t*>(ctx->GetScratch(data->rowsums));
-  const TW* rows = static_cast<const TW*>(data->rows);
-  if (bias != nullptr && bias->type == DType::kInt64) {
-    ref::TransposeConvQuantized<TIn, TW, TAcc, TIn, int64_t>(
-        data->geo, input->Data<TIn>(), rows, data->filter_zero_point, data->col_term,
-        bias->Data<int64_t>(), data->stage, output->Data<TIn>(), col, acc, rowsums,
-        data->block_rows);
-  } else {
-    ref::TransposeConvQuantized<TIn, TW, TAcc, TIn, int32_t>(
-        data->geo, input->Data<TIn>(), rows, data->filter_zero_point, data->col_term,
-        bias != nullptr ? bias->Data<int32_t>() : nullptr, data->stage, output->Data<TIn>(), col,
-        acc, rowsums, data->block_rows);
-  }
+  ref::TransposeConvQuantized<TIn, TW, TAcc, TIn, int64_t>(
+      data->geo, input->Data<TIn>(), static_cast<const TW*>(data->rows), data->filter_zero_point,
+      data->col_term, data->bias64, data->stage, output->Data<TIn>(), col, acc, rowsums,
+      data->block_rows);
 }
 
 Status Eval(Context* ctx, Node* node) {
@@ -311,21 +365,27 @@ Status Eval(Context* ctx, Node* node) {
       break;
     }
     case Kind::kInt8:
-      if (data->wide_acc) {
-        EvalQuantized<int8_t, int8_t, int64_t>(ctx, data, input, bias, output);
+      if (data->s16.cfg != nullptr && !data->wide_acc) {
+        EvalS16<int8_t, int32_t>(ctx, data, input->Data<int8_t>(), output->Data<int8_t>());
+      } else if (data->wide_acc) {
+        EvalQuantized<int8_t, int8_t, int64_t>(ctx, data, input, output);
       } else {
-        EvalQuantized<int8_t, int8_t, int32_t>(ctx, data, input, bias, output);
+        EvalQuantized<int8_t, int8_t, int32_t>(ctx, data, input, output);
       }
       break;
     case Kind::kUInt8:
       if (data->wide_acc) {
-        EvalQuantized<uint8_t, uint8_t, int64_t>(ctx, data, input, bias, output);
+        EvalQuantized<uint8_t, uint8_t, int64_t>(ctx, data, input, output);
       } else {
-        EvalQuantized<uint8_t, uint8_t, int32_t>(ctx, data, input, bias, output);
+        EvalQuantized<uint8_t, uint8_t, int32_t>(ctx, data, input, output);
       }
       break;
     case Kind::kInt16:
-      EvalQuantized<int16_t, int8_t, int64_t>(ctx, data, input, bias, output);
+      if (data->s16.cfg != nullptr) {
+        EvalS16<int16_t, int64_t>(ctx, data, input->Data<int16_t>(), output->Data<int16_t>());
+      } else {
+        EvalQuantized<int16_t, int8_t, int64_t>(ctx, data, input, output);
+      }
       break;
   }
   return Status::Ok();

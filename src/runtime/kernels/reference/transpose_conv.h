@@ -79,6 +79,30 @@ void Col2imAdd(const TransposeConvGeometry& g, int64_t p0, int count, const TCol
   }
 }
 
+// One batch item's integer output: requantize(acc + bias) per value (wrapping int64 addition).
+template <typename TAcc, typename TBias, typename TOut>
+void TransposeConvOutputStage(const TransposeConvGeometry& g, const TAcc* acc, const TBias* bias,
+                              const OutputStage& stage, TOut* out) {
+  const int64_t pixels = int64_t{g.out_h} * g.out_w;
+  for (int64_t p = 0; p < pixels; ++p) {
+    for (int oc = 0; oc < g.out_c; ++oc) {
+      const int64_t i = p * g.out_c + oc;
+      const int64_t total =
+          static_cast<int64_t>(static_cast<uint64_t>(int64_t{acc[i]}) +
+                               static_cast<uint64_t>(bias != nullptr ? int64_t{bias[oc]} : 0));
+      if (stage.rounding == Rounding::kDouble) {  // TFLite's int8 / uint8 stage, inlined
+        const int32_t v =
+            MultiplyDoubleRounding(WrapToInt32(total), stage.multiplier[oc], stage.shift[oc]);
+        const int64_t with_zp = int64_t{v} + stage.output_zero_point;
+        out[i] = static_cast<TOut>(
+            std::min<int64_t>(stage.act_max, std::max<int64_t>(stage.act_min, with_zp)));
+      } else {
+        out[i] = RequantizeToOutput<TOut>(total, oc, stage);
+      }
+    }
+  }
+}
+
 // Integer: acc = sum (x - zx)(w - zw) over the contributions + bias, then the output stage. `rows`
 // from ReorderTransposeConvFilter; col_term[n] = -zx * sum_k rows[n][k] + in_c * zx * zw
 // (precomputed); the -zw * sum_k x term is added per pixel. Scratch: `col` (block_rows * N), `acc`
@@ -108,14 +132,7 @@ void TransposeConvQuantized(const TransposeConvGeometry& g, const TIn* input, co
       }
       Col2imAdd(g, p0, count, col, acc);
     }
-    TOut* out_b = output + b * out_size;
-    for (int64_t i = 0; i < out_size; ++i) {
-      const int oc = static_cast<int>(i % g.out_c);
-      const int64_t total =
-          static_cast<int64_t>(static_cast<uint64_t>(int64_t{acc[i]}) +
-                               static_cast<uint64_t>(bias != nullptr ? int64_t{bias[oc]} : 0));
-      out_b[i] = RequantizeToOutput<TOut>(total, oc, stage);
-    }
+    TransposeConvOutputStage(g, acc, bias, stage, output + b * out_size);
   }
 }
 
