@@ -4,6 +4,10 @@
 //  - bilinear uint8: the same float weights, summed as TFLite's optimized small-channel kernel
 //    and truncated after +0.5;
 //  - bilinear int8/int16: 10-bit fixed-point coordinates, 20-bit weights, rounded division;
+//    computed separably (each needed input row interpolated along x once, then two rows mixed
+//    along y), which is exact in integers: the same sums;
+//  - bilinear float32 with the optimized kernels (not in exact-float mode): separable as well,
+//    vectorized over whole rows (differs from the reference formula by rounding only);
 //  - nearest: floor (or round with align_corners) of the scaled coordinate; without either flag
 //    the 16.16 fixed-point scale of TFLite's optimized kernel.
 #include "src/runtime/kernels/reference/resize.h"
@@ -11,17 +15,32 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <type_traits>
 
+#include "src/runtime/kernels/conv_common.h"
 #include "src/runtime/kernels/elem_util.h"
 
 namespace edgeopt {
 namespace rt {
 namespace {
 
+// Where output column x reads: float a[lo] * (1 - frac) + a[hi] * frac; integer
+// a[lo] * (1024 - w1) + a[hi] * w1.
+struct Tap {
+  int32_t lo = 0, hi = 0, w1 = 0;
+  float frac = 0.0f;
+};
+
 struct OpData {
   bool align_corners = false;
   bool half_pixel_centers = false;
+  Tap* taps = nullptr;  // separable bilinear: one per output column
+  int rows = -1;        // scratch: two interpolated rows (float or int32)
 };
+
+int32_t IntegerScale(int in, int out, bool align_corners);
+void InterpolationValuesInteger(int32_t value, int32_t scale_10, bool half_pixel, int32_t size,
+                                int32_t* scaled, int32_t* lower, int32_t* upper);
 
 template <bool kBilinear>
 Status Prepare(Context* ctx, Node* node) {
@@ -65,6 +84,32 @@ Status Prepare(Context* ctx, Node* node) {
       StatusCode::kInvalidModel, "size must hold two positive values");
   EDGEOPT_ENSURE(in->dims[1] > 0 && in->dims[2] > 0, StatusCode::kInvalidModel,
                  "cannot resize an empty image %s", DimsStr(in->dims).c_str());
+  const bool separable =
+      in->type == DType::kInt8 || in->type == DType::kInt16 ||
+      (in->type == DType::kFloat32 && ctx->use_optimized_kernels() && !ctx->exact_float());
+  if (kBilinear && separable) {
+    EDGEOPT_ENSURE(size[1] <= (1 << 24), StatusCode::kUnsupported,
+                   "an output width of %lld is too large", static_cast<long long>(size[1]));
+    const int ow = static_cast<int>(size[1]), iw = in->dims[2];
+    EDGEOPT_RETURN_IF_ERROR(AllocatePersistentArray(ctx, ow, &data->taps));
+    const float ws = edgeopt::ref::ResizeAxisScale(iw, ow, data->align_corners);
+    const int32_t ws10 = IntegerScale(iw, ow, data->align_corners);
+    for (int x = 0; x < ow; ++x) {
+      Tap& t = data->taps[x];
+      if (in->type == DType::kFloat32) {
+        float fx;
+        edgeopt::ref::BilinearInterpolationValues(static_cast<float>(x), ws,
+                                                  data->half_pixel_centers, iw, &fx, &t.lo, &t.hi);
+        t.frac = fx - static_cast<float>(t.lo);
+      } else {
+        int32_t ix;
+        InterpolationValuesInteger(x, ws10, data->half_pixel_centers, iw, &ix, &t.lo, &t.hi);
+        t.w1 = ix - (1 << 10) * t.lo;
+      }
+    }
+    EDGEOPT_RETURN_IF_ERROR(
+        RequestScratchArray<int32_t>(ctx, 2 * int64_t{ow} * in->dims[3], &data->rows));
+  }
   return ctx->ResizeTensor(out, MakeDims({in->dims[0], static_cast<int32_t>(size[0]),
                                           static_cast<int32_t>(size[1]), in->dims[3]}));
 }
@@ -128,33 +173,69 @@ int32_t IntegerScale(int in, int out, bool align_corners) {
   return ((1 << 10) * in + out / 2) / out;
 }
 
-template <typename T>
-void BilinearInteger(const OpData* d, const Tensor* in, Tensor* out) {
+// Separable bilinear (see the top): for each output row, the input rows y0 and y1 interpolated
+// along x (two cached rows of W = `ow * depth` values of type H), then mixed along y into V sums.
+template <typename T, typename H, typename V>
+void BilinearSeparable(Context* ctx, const OpData* d, const Tensor* in, Tensor* out) {
   const int batches = in->dims[0], ih = in->dims[1], iw = in->dims[2], depth = in->dims[3];
   const int oh = out->dims[1], ow = out->dims[2];
-  const int32_t hs = IntegerScale(ih, oh, d->align_corners);
-  const int32_t ws = IntegerScale(iw, ow, d->align_corners);
-  const T* p = in->Data<T>();
-  T* o = out->Data<T>();
+  const int64_t width = int64_t{ow} * depth;
+  constexpr bool kFloat = std::is_floating_point<T>::value;
+  const float hs = edgeopt::ref::ResizeAxisScale(ih, oh, d->align_corners);
+  const int32_t hs10 = IntegerScale(ih, oh, d->align_corners);
+  H* slot[2] = {static_cast<H*>(ctx->GetScratch(d->rows)),
+                static_cast<H*>(ctx->GetScratch(d->rows)) + width};
+  int64_t tag[2] = {-1, -1};  // batch item * ih + input row held by each slot
+  // The interpolated input row `r` of batch item `b`, kept in a slot other than `keep`.
+  auto row = [&](int b, int r, int keep) -> const H* {
+    const int64_t want = int64_t{b} * ih + r;
+    for (int k = 0; k < 2; ++k) {
+      if (tag[k] == want) return slot[k];
+    }
+    const int k = keep == 0 ? 1 : 0;
+    const T* src = in->Data<T>() + want * iw * depth;
+    H* dst = slot[k];
+    for (int x = 0; x < ow; ++x) {
+      const Tap& t = d->taps[x];
+      const T* a = src + int64_t{t.lo} * depth;
+      const T* c = src + int64_t{t.hi} * depth;
+      H* h = dst + int64_t{x} * depth;
+      for (int ch = 0; ch < depth; ++ch) {
+        if constexpr (kFloat) {
+          h[ch] = a[ch] * (1 - t.frac) + c[ch] * t.frac;
+        } else {
+          h[ch] = H{a[ch]} * ((1 << 10) - t.w1) + H{c[ch]} * t.w1;
+        }
+      }
+    }
+    tag[k] = want;
+    return dst;
+  };
   for (int b = 0; b < batches; ++b) {
     for (int y = 0; y < oh; ++y) {
-      int32_t iy, y0, y1;
-      InterpolationValuesInteger(y, hs, d->half_pixel_centers, ih, &iy, &y0, &y1);
-      for (int x = 0; x < ow; ++x) {
-        int32_t ix, x0, x1;
-        InterpolationValuesInteger(x, ws, d->half_pixel_centers, iw, &ix, &x0, &x1);
-        const int64_t wy1 = iy - (1 << 10) * y0, wy0 = (1 << 10) - wy1;
-        const int64_t wx1 = ix - (1 << 10) * x0, wx0 = (1 << 10) - wx1;
-        const T* r00 = p + ((static_cast<int64_t>(b) * ih + y0) * iw + x0) * depth;
-        const T* r01 = p + ((static_cast<int64_t>(b) * ih + y0) * iw + x1) * depth;
-        const T* r10 = p + ((static_cast<int64_t>(b) * ih + y1) * iw + x0) * depth;
-        const T* r11 = p + ((static_cast<int64_t>(b) * ih + y1) * iw + x1) * depth;
-        T* dst = o + ((static_cast<int64_t>(b) * oh + y) * ow + x) * depth;
-        for (int c = 0; c < depth; ++c) {
-          const int64_t v =
-              r00[c] * wy0 * wx0 + r10[c] * wy1 * wx0 + r01[c] * wy0 * wx1 + r11[c] * wy1 * wx1;
-          const int64_t round = v > 0 ? (1 << 19) : -(1 << 19);
-          dst[c] = static_cast<T>((v + round) / (1 << 20));
+      int32_t y0, y1;
+      float fy = 0.0f;
+      int32_t wy1 = 0;
+      if constexpr (kFloat) {
+        float scaled;
+        edgeopt::ref::BilinearInterpolationValues(static_cast<float>(y), hs, d->half_pixel_centers,
+                                                  ih, &scaled, &y0, &y1);
+        fy = scaled - static_cast<float>(y0);
+      } else {
+        int32_t iy;
+        InterpolationValuesInteger(y, hs10, d->half_pixel_centers, ih, &iy, &y0, &y1);
+        wy1 = iy - (1 << 10) * y0;
+      }
+      const H* top = row(b, y0, -1);
+      const int top_slot = top == slot[0] ? 0 : 1;
+      const H* bottom = row(b, y1, top_slot);
+      T* o = out->Data<T>() + (int64_t{b} * oh + y) * width;
+      for (int64_t i = 0; i < width; ++i) {
+        if constexpr (kFloat) {
+          o[i] = top[i] * (1 - fy) + bottom[i] * fy;
+        } else {
+          const V v = V{top[i]} * ((1 << 10) - wy1) + V{bottom[i]} * wy1;
+          o[i] = static_cast<T>((v + (v > 0 ? V{1 << 19} : V{-(1 << 19)})) / V{1 << 20});
         }
       }
     }
@@ -167,16 +248,20 @@ Status BilinearEval(Context* ctx, Node* node) {
   Tensor* out = ctx->output(node, 0);
   switch (in->type) {
     case DType::kFloat32:
-      BilinearFloatWeights<float>(d, in, out);
+      if (d->taps != nullptr) {
+        BilinearSeparable<float, float, float>(ctx, d, in, out);
+      } else {
+        BilinearFloatWeights<float>(d, in, out);
+      }
       break;
     case DType::kUInt8:
       BilinearFloatWeights<uint8_t>(d, in, out);
       break;
-    case DType::kInt8:
-      BilinearInteger<int8_t>(d, in, out);
+    case DType::kInt8:  // |v| < 128 * 1536^2 * 2: int32
+      BilinearSeparable<int8_t, int32_t, int32_t>(ctx, d, in, out);
       break;
     default:
-      BilinearInteger<int16_t>(d, in, out);
+      BilinearSeparable<int16_t, int32_t, int64_t>(ctx, d, in, out);
       break;
   }
   return Status::Ok();

@@ -281,7 +281,10 @@ Status Prepare(Context* ctx, Node* node) {
                                            &data->s16));
   }
   const int64_t max_a = uint8 ? 256 : (int16 ? 32768 : 256);
-  data->wide_acc = int16 || !Int32AccumulatorSafe(N / g.out_c * g.in_c, max_a, 256);
+  // int32 sums only on the s16 path; the reference path (legacy uint8, no microkernels) always
+  // sums in int64, one instantiation fewer per type.
+  data->wide_acc =
+      int16 || data->s16.cfg == nullptr || !Int32AccumulatorSafe(N / g.out_c * g.in_c, max_a, 256);
   const int64_t acc_size = data->wide_acc ? 8 : 4;
   data->block_rows = ref::BlockRows(g.in_pixels(), N * acc_size, kConvScratchTarget);
   EDGEOPT_RETURN_IF_ERROR(ctx->RequestScratch(data->block_rows * N * acc_size, &data->col));
@@ -365,20 +368,14 @@ Status Eval(Context* ctx, Node* node) {
       break;
     }
     case Kind::kInt8:
-      if (data->s16.cfg != nullptr && !data->wide_acc) {
+      if (!data->wide_acc) {
         EvalS16<int8_t, int32_t>(ctx, data, input->Data<int8_t>(), output->Data<int8_t>());
-      } else if (data->wide_acc) {
-        EvalQuantized<int8_t, int8_t, int64_t>(ctx, data, input, output);
       } else {
-        EvalQuantized<int8_t, int8_t, int32_t>(ctx, data, input, output);
+        EvalQuantized<int8_t, int8_t, int64_t>(ctx, data, input, output);
       }
       break;
     case Kind::kUInt8:
-      if (data->wide_acc) {
-        EvalQuantized<uint8_t, uint8_t, int64_t>(ctx, data, input, output);
-      } else {
-        EvalQuantized<uint8_t, uint8_t, int32_t>(ctx, data, input, output);
-      }
+      EvalQuantized<uint8_t, uint8_t, int64_t>(ctx, data, input, output);
       break;
     case Kind::kInt16:
       if (data->s16.cfg != nullptr) {
