@@ -21,8 +21,11 @@ StatusOr<LoadedGraph> LoadModelGraph(const std::string& path, int batch_size) {
   const std::string ext = FileExtension(path);
   if (ext == ".tflite") {
     EDGEOPT_ASSIGN_OR_RETURN(loaded.graph, ImportTfliteFile(path));
-  } else if (ext == ".h5" || ext == ".hdf5" || ext == ".keras") {
-    EDGEOPT_ASSIGN_OR_RETURN(keras::KerasModel model, keras::LoadKerasFile(path));
+  } else if (ext == ".h5" || ext == ".hdf5" || ext == ".keras" || ext == ".json") {
+    // A .json architecture gets Keras's initial weights (seed 0): an untrained model.
+    EDGEOPT_ASSIGN_OR_RETURN(keras::KerasModel model, ext == ".json"
+                                                          ? keras::ModelFromConfigFile(path, 0)
+                                                          : keras::LoadKerasFile(path));
     keras::BuildOptions options;
     options.batch_size = batch_size;
     auto graph = keras::BuildGraph(model, options);
@@ -32,9 +35,10 @@ StatusOr<LoadedGraph> LoadModelGraph(const std::string& path, int batch_size) {
     if (!s.ok()) return s.WithPrefix(path);
     loaded.from_keras = true;
   } else {
-    return MakeStatus(StatusCode::kInvalidArgument,
-                      "%s: unknown model type '%s' (expected .h5, .keras or .tflite)", path.c_str(),
-                      ext.c_str());
+    return MakeStatus(
+        StatusCode::kInvalidArgument,
+        "%s: unknown model type '%s' (expected .h5, .keras, .tflite or a .json architecture)",
+        path.c_str(), ext.c_str());
   }
   loaded.quantized = IsQuantizedGraph(loaded.graph);
   return loaded;

@@ -435,6 +435,66 @@ TEST(QuantizeCli, KeepInt16AndInt16Fallback) {
 // A Keras Embedding model (its table is most of its weights): int8 quantizes the table with the
 // GATHER (int8 rows sharing the output's scale), the ids stay int32, and the official runtime
 // computes what edgeopt does.
+// Measuring an architecture before training it: `convert arch.json` (Keras's initial weights)
+// and `quantize arch.json --calibration random` give files that run, the int8 one full-integer;
+// the initial weights follow the config (the same file twice is the same model); a broken JSON
+// is an error naming the file, with no output left behind.
+TEST(QuantizeCli, ArchitectureJsonAndRandomCalibration) {
+  const std::string dir = MakeTempDir("quantize_architecture");
+  const std::string arch = R"({"class_name": "Sequential", "config": {"name": "seg", "layers": [
+    {"class_name": "InputLayer", "config": {"name": "x", "batch_input_shape": [null, 16, 16, 3]}},
+    {"class_name": "Conv2D", "config": {"name": "c1", "filters": 8, "kernel_size": [3, 3],
+     "padding": "same", "activation": "relu"}},
+    {"class_name": "MaxPooling2D", "config": {"name": "p1", "pool_size": [2, 2]}},
+    {"class_name": "Conv2DTranspose", "config": {"name": "t1", "filters": 4, "kernel_size": [3, 3],
+     "strides": [2, 2], "padding": "same"}},
+    {"class_name": "UpSampling2D", "config": {"name": "up", "size": [2, 2],
+     "interpolation": "bilinear"}}]}})";
+  ASSERT_TRUE(
+      WriteFileAtomic(dir + "/arch.json", std::vector<uint8_t>(arch.begin(), arch.end())).ok());
+  std::string log;
+  ASSERT_EQ(
+      RunCommand(EdgeoptBinary() + " convert " + dir + "/arch.json -o " + dir + "/a.tflite", &log),
+      0)
+      << log;
+  EXPECT_NE(log.find("untrained"), std::string::npos) << log;
+  ASSERT_EQ(
+      RunCommand(EdgeoptBinary() + " convert " + dir + "/arch.json -o " + dir + "/b.tflite", &log),
+      0)
+      << log;
+  auto a = ReadFileBytes(dir + "/a.tflite", 1 << 20);
+  auto b = ReadFileBytes(dir + "/b.tflite", 1 << 20);
+  ASSERT_TRUE(a.ok() && b.ok());
+  EXPECT_EQ(*a, *b);
+  ASSERT_EQ(RunCommand(EdgeoptBinary() + " quantize " + dir + "/arch.json -o " + dir +
+                           "/a8.tflite --mode int8 --calibration random --calibration-samples 16 "
+                           "--quiet",
+                       &log),
+            0)
+      << log;
+  auto g = ImportTfliteFile(dir + "/a8.tflite");
+  ASSERT_TRUE(g.ok()) << g.status().message();
+  int conversions = 0;
+  for (const ir::Node& n : g->nodes) conversions += n.op == "QUANTIZE" || n.op == "DEQUANTIZE";
+  EXPECT_EQ(conversions, 2);  // full-integer: only at the edges
+  std::string conf;
+  EXPECT_EQ(
+      RunCommand("sh " + SharedDir() + "/tools/conformance/conformance \"" + EdgeoptBinary() +
+                     " run\" --seeds 2 --max-lsb 0 " + dir + "/a.tflite " + dir + "/a8.tflite 2>&1",
+                 &conf),
+      0)
+      << conf;
+  const std::string bad = "{\"class_name\": \"Sequential\", \"config\": ";
+  ASSERT_TRUE(
+      WriteFileAtomic(dir + "/bad.json", std::vector<uint8_t>(bad.begin(), bad.end())).ok());
+  EXPECT_NE(
+      RunCommand(EdgeoptBinary() + " convert " + dir + "/bad.json -o " + dir + "/bad.tflite", &log),
+      0);
+  EXPECT_NE(log.find("bad.json: not valid JSON"), std::string::npos) << log;
+  EXPECT_FALSE(FileExists(dir + "/bad.tflite"));
+  RunCommand("rm -rf '" + dir + "'", &log);
+}
+
 TEST(QuantizeCli, EmbeddingTableBecomesInt8) {
   const std::string dir = MakeTempDir("quantize_embedding");
   const nlohmann::json config = nlohmann::json::parse(R"({"class_name": "Sequential", "config": {

@@ -74,7 +74,9 @@ int RunConvert(int argc, char** argv) {
   std::string model_path, weights_path, config_path, out;
   int batch = 1;
   bool sparse = false;
-  app.add_option("model", model_path, "a Keras .h5 or .keras file");
+  app.add_option("model", model_path,
+                 "a Keras .h5 or .keras file, or a model config .json (weights initialized as "
+                 "Keras initializes them: an untrained model, to measure an architecture)");
   app.add_option("--weights", weights_path, "a weights-only .h5 (with --config)");
   app.add_option("--config", config_path,
                  "the model config JSON (model.to_json(), or config.json of a .keras)");
@@ -104,7 +106,9 @@ int RunConvert(int argc, char** argv) {
   const std::string source = model_path.empty() ? weights_path : model_path;
 
   const auto start = std::chrono::steady_clock::now();
-  StatusOr<keras::KerasModel> model = config_path.empty()
+  const bool architecture = config_path.empty() && FileExtension(source) == ".json";
+  StatusOr<keras::KerasModel> model = architecture ? keras::ModelFromConfigFile(source, 0)
+                                      : config_path.empty()
                                           ? keras::LoadKerasFile(source)
                                           : keras::LoadKerasWeights(source, config_path);
   if (!model.ok()) return ReportError("convert", model.status());
@@ -150,6 +154,11 @@ int RunConvert(int argc, char** argv) {
       "  %zu bytes, %.1f ms (load %.1f, build %.1f, passes %.1f, export "
       "%.1f)\n",
       bytes->size(), total_ms, load_ms, build_ms, passes_ms, export_ms);
+  if (architecture) {
+    std::printf(
+        "  weights initialized as Keras initializes them (untrained): for measuring the "
+        "architecture (edgeopt bench, compare)\n");
+  }
   if (sparse) {
     std::printf("  sparse encoding: %zu weight(s)%s\n", encoded.size(),
                 encoded.empty() ? " (no weight has enough zeros)" : "");

@@ -58,6 +58,30 @@ data::Dataset PickSamples(const data::Dataset& ds, int64_t n, uint64_t seed) {
   return ds.Subset(idx);
 }
 
+// `n` samples of the graph's (one) float input shape, uniform in [0, 1): `--calibration random`,
+// to measure an untrained architecture's quantized speed and size (its ranges mean nothing).
+StatusOr<data::Dataset> RandomSamples(const ir::Graph& g, int64_t n, uint64_t seed) {
+  EDGEOPT_ENSURE(g.inputs.size() == 1 && g.tensors[g.inputs[0]].dtype == DType::kFloat32,
+                 StatusCode::kUnsupported, "random calibration needs one float input");
+  data::Dataset ds;
+  ds.name = "random";
+  const std::vector<int32_t>& shape = g.tensors[g.inputs[0]].shape;
+  for (size_t d = 1; d < shape.size(); ++d) {
+    EDGEOPT_ENSURE(shape[d] > 0 && shape[d] <= (1 << 24), StatusCode::kUnsupported,
+                   "random calibration needs a static input shape");
+    ds.sample_shape.push_back(shape[d]);
+  }
+  ds.size = n;
+  EDGEOPT_ENSURE(ds.sample_size() <= (int64_t{1} << 26) / n, StatusCode::kUnsupported,
+                 "%lld random samples of %lld values are too many", static_cast<long long>(n),
+                 static_cast<long long>(ds.sample_size()));
+  ds.x.resize(static_cast<size_t>(n * ds.sample_size()));
+  std::mt19937_64 rng(seed);
+  std::uniform_real_distribution<float> u(0.0f, 1.0f);
+  for (float& v : ds.x) v = u(rng);
+  return ds;
+}
+
 quantize::FillInputsFn FillFrom(const data::Dataset& ds) {
   return [&ds](int64_t i, rt::Interpreter* interp) -> Status {
     EDGEOPT_ENSURE(interp->num_inputs() == 1, StatusCode::kUnsupported,
@@ -186,7 +210,8 @@ int RunQuantize(int argc, char** argv) {
   app.add_option("-o,--output", out, "the quantized .tflite")->required();
   app.add_option("--mode", mode_name, "float16, dynamic, int8 or int16x8")->required();
   app.add_option("--calibration", calibration,
-                 "representative data for int8/int16x8 (e.g. fashion-mnist:train)");
+                 "representative data for int8/int16x8 (e.g. fashion-mnist:train), or random: "
+                 "inputs uniform in [0, 1), to measure an untrained model's speed and size only");
   app.add_option("--calibration-samples", samples, "samples to calibrate on (default 500)")
       ->check(CLI::PositiveNumber);
   app.add_option("--method", method_name,
@@ -280,7 +305,11 @@ int RunQuantize(int argc, char** argv) {
   data::Dataset calib;
   quantize::RangeMap ranges;
   quantize::RangeMap ranges16;  // for 65536 levels: int8 models with layers kept in int16
-  if (!calibration.empty()) {
+  if (calibration == "random") {
+    auto ds = RandomSamples(float_graph, samples, seed);
+    if (!ds.ok()) return Fail(ds.status().WithPrefix(model_path));
+    calib = std::move(ds).value();
+  } else if (!calibration.empty()) {
     auto ds = data::LoadDataset(calibration);
     if (!ds.ok()) return Fail(ds.status());
     calib = PickSamples(*ds, samples, seed);

@@ -56,15 +56,8 @@ StatusOr<TrainModel> LoadModelForTraining(const std::string& path, const std::st
   }
   EDGEOPT_ENSURE(FileExists(path), StatusCode::kNotFound, "%s: no such file", path.c_str());
   if (FileExtension(path) == ".json") {
-    EDGEOPT_ASSIGN_OR_RETURN(std::vector<uint8_t> bytes, ReadFileBytes(path, size_t{64} << 20));
-    nlohmann::json config =
-        nlohmann::json::parse(bytes.begin(), bytes.end(), nullptr, /*allow_exceptions=*/false);
-    EDGEOPT_ENSURE(!config.is_discarded(), StatusCode::kInvalidArgument, "%s: not valid JSON",
-                   path.c_str());
-    // A bare model config, or a Keras to_json() / config.json wrapper.
-    auto model = keras::ModelFromConfig(config, seed);
-    if (!model.ok()) return model.status().WithPrefix(path);
-    return FromKeras(std::move(model).value(), path);
+    EDGEOPT_ASSIGN_OR_RETURN(keras::KerasModel model, keras::ModelFromConfigFile(path, seed));
+    return FromKeras(std::move(model), path);
   }
   EDGEOPT_ASSIGN_OR_RETURN(keras::KerasModel model, keras::LoadKerasFile(path));
   return FromKeras(std::move(model), path);

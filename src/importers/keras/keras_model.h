@@ -40,6 +40,9 @@ StatusOr<KerasModel> LoadKerasWeights(const std::string& weights_path,
 // A model from a config alone: weights initialized as Keras initializes each layer
 // (kernel_initializer, bias_initializer, ...), deterministic for a seed.
 StatusOr<KerasModel> ModelFromConfig(const nlohmann::json& config, uint64_t seed);
+// ModelFromConfig of a model config .json file (a bare config, or Keras's to_json() /
+// config.json wrapper). Errors name the file.
+StatusOr<KerasModel> ModelFromConfigFile(const std::string& path, uint64_t seed);
 // .keras (config.json + model.weights.h5 + metadata.json) or .h5, by extension; atomic.
 Status SaveKerasFile(const KerasModel& model, const std::string& path);
 

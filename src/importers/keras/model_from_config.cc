@@ -9,6 +9,7 @@
 
 #include "src/importers/keras/graph_builder.h"
 #include "src/importers/keras/initializers.h"
+#include "src/util/file_util.h"
 
 namespace edgeopt {
 namespace keras {
@@ -136,6 +137,19 @@ StatusOr<KerasModel> ModelFromConfig(const nlohmann::json& config, uint64_t seed
   InitWeightSource source(seed, &model);
   GraphBuilder builder(BuildOptions{}, &source, model.keras_version);
   EDGEOPT_RETURN_IF_ERROR(builder.Build(model.config));
+  return model;
+}
+
+StatusOr<KerasModel> ModelFromConfigFile(const std::string& path, uint64_t seed) {
+  EDGEOPT_ENSURE(FileExists(path), StatusCode::kNotFound, "%s: no such file", path.c_str());
+  EDGEOPT_ASSIGN_OR_RETURN(std::vector<uint8_t> bytes, ReadFileBytes(path, size_t{64} << 20));
+  const nlohmann::json config =
+      nlohmann::json::parse(bytes.begin(), bytes.end(), nullptr, /*allow_exceptions=*/false);
+  EDGEOPT_ENSURE(!config.is_discarded(), StatusCode::kInvalidArgument, "%s: not valid JSON",
+                 path.c_str());
+  StatusOr<KerasModel> model = ModelFromConfig(config, seed);
+  if (!model.ok()) return model.status().WithPrefix(path);
+  model->source_path = path;
   return model;
 }
 
