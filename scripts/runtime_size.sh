@@ -3,7 +3,7 @@
 # run-time dispatch): edgeopt_run_min configured with EDGEOPT_SIZE=ON (what a selective build
 # does, for all ops: -Os outside the hot kernels, the microkernels at -O2, link-time
 # optimization, identical code folding). Prints its stripped size next to the default build's
-# runner and against the 605 KB budget, checks it on the corpus (conformance) and times both
+# runner and against the 610 KB budget, checks it on the corpus (conformance) and times both
 # runners on a few models (fastest of 200 invocations, one thread). Exits non-zero when the size
 # is over budget or a check fails.
 #   scripts/runtime_size.sh [BUILD_DIR]     (make runtime-size)
@@ -14,7 +14,9 @@ out=${1:-build-size}
 shared=${EDGEOPT_SHARED:-../shared}
 # 600 KB until the runtime read TFLM's LUT-compressed models (COMPRESSION_METADATA, +1.5 KB of
 # code, one more 4 KB page of the file).
-budget=${SIZE_BUDGET:-605000}
+# 605 KB until TRANSPOSE_CONV ran on the IGEMM and s16 GEMM microkernels and RESIZE_BILINEAR
+# separably on the threads (+2.9 KB of code, one more 4 KB page: 602,480 -> 606,576 bytes).
+budget=${SIZE_BUDGET:-610000}
 
 cmake -S . -B "$out" -DCMAKE_BUILD_TYPE=Release -DEDGEOPT_SIZE=ON -DEDGEOPT_BUILD_IMPORTERS=OFF \
   -DEDGEOPT_BUILD_CLI=OFF -DEDGEOPT_BUILD_TESTS=OFF -DEDGEOPT_BUILD_BENCH=OFF >/dev/null

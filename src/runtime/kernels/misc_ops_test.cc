@@ -157,6 +157,35 @@ TEST(Resize, AgreementAllModes) {
                       "RESIZE bilinear/nearest x120");
 }
 
+// Large enough to run on two threads (each with its own cached rows): the same bits as one
+// thread, and the official runtime's (integers exactly, float within rounding).
+TEST(Resize, TwoThreadsGiveTheSameBits) {
+  for (DType t : {DType::kFloat32, DType::kInt8, DType::kInt16}) {
+    for (int mode = 0; mode < 3; ++mode) {
+      ModelBuilder m;
+      TSpec in{t, {2, 30, 33, 8}};
+      if (t != DType::kFloat32) in.scale = 0.05f;
+      TSpec out = in;
+      out.shape = {2, 72, 70, 8};  // 144 rows of 560 values: above the 2^16 to split
+      const int s = AddConst<int32_t>(m, Plain(DType::kInt32, {2}), {72, 70});
+      m.AddOperator(Op::RESIZE_BILINEAR, {AddIn(m, in), s}, {AddOut(m, out)},
+                    ResizeOptions(Op::RESIZE_BILINEAR, mode == 1, mode == 2));
+      const std::vector<uint8_t> model = m.Build();
+      const std::vector<NpyArray> inputs = RandomInputs({in}, 11 + mode);
+      rt::InterpreterOptions one, two;
+      one.num_threads = 1;
+      two.num_threads = 2;
+      auto a = RunEdgeopt(model, inputs, one);
+      auto b = RunEdgeopt(model, inputs, two);
+      ASSERT_TRUE(a.ok() && b.ok());
+      EXPECT_EQ((*a)[0].data, (*b)[0].data) << DTypeName(t) << " mode " << mode;
+      if (TfliteRefAvailable()) {
+        ExpectAgreesWithRef(model, inputs, Tolerance{1e-5, 1e-5, 0}, "RESIZE_BILINEAR two threads");
+      }
+    }
+  }
+}
+
 // --- gather / tile / broadcast / fill ------------------------------------------------------------
 
 OptionsFn GatherOptions(int axis, int batch_dims = 0) {

@@ -19,6 +19,7 @@
 
 #include "src/runtime/kernels/conv_common.h"
 #include "src/runtime/kernels/elem_util.h"
+#include "src/runtime/thread_pool.h"
 
 namespace edgeopt {
 namespace rt {
@@ -107,8 +108,8 @@ Status Prepare(Context* ctx, Node* node) {
         t.w1 = ix - (1 << 10) * t.lo;
       }
     }
-    EDGEOPT_RETURN_IF_ERROR(
-        RequestScratchArray<int32_t>(ctx, 2 * int64_t{ow} * in->dims[3], &data->rows));
+    EDGEOPT_RETURN_IF_ERROR(RequestScratchArray<int32_t>(
+        ctx, int64_t{ctx->num_threads()} * 2 * ow * in->dims[3], &data->rows));
   }
   return ctx->ResizeTensor(out, MakeDims({in->dims[0], static_cast<int32_t>(size[0]),
                                           static_cast<int32_t>(size[1]), in->dims[3]}));
@@ -183,63 +184,71 @@ void BilinearSeparable(Context* ctx, const OpData* d, const Tensor* in, Tensor* 
   constexpr bool kFloat = std::is_floating_point<T>::value;
   const float hs = edgeopt::ref::ResizeAxisScale(ih, oh, d->align_corners);
   const int32_t hs10 = IntegerScale(ih, oh, d->align_corners);
-  H* slot[2] = {static_cast<H*>(ctx->GetScratch(d->rows)),
-                static_cast<H*>(ctx->GetScratch(d->rows)) + width};
-  int64_t tag[2] = {-1, -1};  // batch item * ih + input row held by each slot
-  // The interpolated input row `r` of batch item `b`, kept in a slot other than `keep`.
-  auto row = [&](int b, int r, int keep) -> const H* {
-    const int64_t want = int64_t{b} * ih + r;
-    for (int k = 0; k < 2; ++k) {
-      if (tag[k] == want) return slot[k];
-    }
-    const int k = keep == 0 ? 1 : 0;
-    const T* src = in->Data<T>() + want * iw * depth;
-    H* dst = slot[k];
-    for (int x = 0; x < ow; ++x) {
-      const Tap& t = d->taps[x];
-      const T* a = src + int64_t{t.lo} * depth;
-      const T* c = src + int64_t{t.hi} * depth;
-      H* h = dst + int64_t{x} * depth;
-      for (int ch = 0; ch < depth; ++ch) {
+  // Threads take contiguous ranges of output rows, each with its own two cached input rows.
+  const int64_t out_rows = int64_t{batches} * oh;
+  const int tasks = out_rows * width < (int64_t{1} << 16)
+                        ? 1
+                        : static_cast<int>(std::min<int64_t>(out_rows, ctx->num_threads()));
+  ctx->thread_pool()->ParallelFor(tasks, [&](int task, int thread) {
+    H* slot[2] = {static_cast<H*>(ctx->GetScratch(d->rows)) + 2 * width * thread,
+                  static_cast<H*>(ctx->GetScratch(d->rows)) + 2 * width * thread + width};
+    int64_t tag[2] = {-1, -1};  // batch item * ih + input row held by each slot
+    // The interpolated input row `r` of batch item `b`, kept in a slot other than `keep`.
+    auto row = [&](int b, int r, int keep) -> const H* {
+      const int64_t want = int64_t{b} * ih + r;
+      for (int k = 0; k < 2; ++k) {
+        if (tag[k] == want) return slot[k];
+      }
+      const int k = keep == 0 ? 1 : 0;
+      const T* src = in->Data<T>() + want * iw * depth;
+      H* dst = slot[k];
+      for (int x = 0; x < ow; ++x) {
+        const Tap& t = d->taps[x];
+        const T* a = src + int64_t{t.lo} * depth;
+        const T* c = src + int64_t{t.hi} * depth;
+        H* h = dst + int64_t{x} * depth;
+        for (int ch = 0; ch < depth; ++ch) {
+          if constexpr (kFloat) {
+            h[ch] = a[ch] * (1 - t.frac) + c[ch] * t.frac;
+          } else {
+            h[ch] = H{a[ch]} * ((1 << 10) - t.w1) + H{c[ch]} * t.w1;
+          }
+        }
+      }
+      tag[k] = want;
+      return dst;
+    };
+    for (int64_t r = out_rows * task / tasks; r < out_rows * (task + 1) / tasks; ++r) {
+      {
+        const int b = static_cast<int>(r / oh), y = static_cast<int>(r % oh);
+        int32_t y0, y1;
+        float fy = 0.0f;
+        int32_t wy1 = 0;
         if constexpr (kFloat) {
-          h[ch] = a[ch] * (1 - t.frac) + c[ch] * t.frac;
+          float scaled;
+          edgeopt::ref::BilinearInterpolationValues(static_cast<float>(y), hs,
+                                                    d->half_pixel_centers, ih, &scaled, &y0, &y1);
+          fy = scaled - static_cast<float>(y0);
         } else {
-          h[ch] = H{a[ch]} * ((1 << 10) - t.w1) + H{c[ch]} * t.w1;
+          int32_t iy;
+          InterpolationValuesInteger(y, hs10, d->half_pixel_centers, ih, &iy, &y0, &y1);
+          wy1 = iy - (1 << 10) * y0;
+        }
+        const H* top = row(b, y0, -1);
+        const int top_slot = top == slot[0] ? 0 : 1;
+        const H* bottom = row(b, y1, top_slot);
+        T* o = out->Data<T>() + (int64_t{b} * oh + y) * width;
+        for (int64_t i = 0; i < width; ++i) {
+          if constexpr (kFloat) {
+            o[i] = top[i] * (1 - fy) + bottom[i] * fy;
+          } else {
+            const V v = V{top[i]} * ((1 << 10) - wy1) + V{bottom[i]} * wy1;
+            o[i] = static_cast<T>((v + (v > 0 ? V{1 << 19} : V{-(1 << 19)})) / V{1 << 20});
+          }
         }
       }
     }
-    tag[k] = want;
-    return dst;
-  };
-  for (int b = 0; b < batches; ++b) {
-    for (int y = 0; y < oh; ++y) {
-      int32_t y0, y1;
-      float fy = 0.0f;
-      int32_t wy1 = 0;
-      if constexpr (kFloat) {
-        float scaled;
-        edgeopt::ref::BilinearInterpolationValues(static_cast<float>(y), hs, d->half_pixel_centers,
-                                                  ih, &scaled, &y0, &y1);
-        fy = scaled - static_cast<float>(y0);
-      } else {
-        int32_t iy;
-        InterpolationValuesInteger(y, hs10, d->half_pixel_centers, ih, &iy, &y0, &y1);
-        wy1 = iy - (1 << 10) * y0;
-      }
-      const H* top = row(b, y0, -1);
-      const int top_slot = top == slot[0] ? 0 : 1;
-      const H* bottom = row(b, y1, top_slot);
-      T* o = out->Data<T>() + (int64_t{b} * oh + y) * width;
-      for (int64_t i = 0; i < width; ++i) {
-        if constexpr (kFloat) {
-          o[i] = top[i] * (1 - fy) + bottom[i] * fy;
-        } else {
-          const V v = V{top[i]} * ((1 << 10) - wy1) + V{bottom[i]} * wy1;
-          o[i] = static_cast<T>((v + (v > 0 ? V{1 << 19} : V{-(1 << 19)})) / V{1 << 20});
-        }
-      }
-    }
-  }
+  });
 }
 
 Status BilinearEval(Context* ctx, Node* node) {

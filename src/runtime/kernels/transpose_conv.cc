@@ -23,6 +23,7 @@
 #include "src/runtime/kernels/conv_common.h"
 #include "src/runtime/kernels/conv_igemm.h"
 #include "src/runtime/kernels/kernel_util.h"
+#include "src/runtime/thread_pool.h"
 
 namespace edgeopt {
 namespace rt {
@@ -92,15 +93,71 @@ Status PrepareFloat(Context* ctx, const Tensor* filter, OpData* data) {
   return PrepareF32IGemm(ctx, cg, packed, nullptr, -INFINITY, INFINITY, data->fast, false);
 }
 
+// Output row `oy` of batch item `b` from the products of every input pixel (`col`, one band):
+// each output value sums its contributions in the order of their input pixels, as the scatter
+// (Col2imAdd) adds them, then the bias and the activation. Rows are independent, so threads
+// split them with the same results.
+void GatherOutputRow(const OpData* data, const float* col, const float* bias, int64_t b, int oy,
+                     float* o) {
+  const ref::TransposeConvGeometry& g = data->geo;
+  const int64_t N = g.N();
+  const int oc = g.out_c;
+  std::fill(o, o + int64_t{g.out_w} * oc, 0.0f);
+  // Input rows iy with tap fy = oy + pad_top - iy * stride in [0, filter_h), ascending.
+  const int top = oy + g.pad_top;
+  const int iy_lo = top - (g.filter_h - 1) <= 0 ? 0 : (top - g.filter_h + g.stride_h) / g.stride_h;
+  const int iy_hi = std::min(g.in_h - 1, top / g.stride_h);
+  for (int iy = iy_lo; iy <= iy_hi; ++iy) {
+    const int fy = top - iy * g.stride_h;
+    const float* crow = col + (b * g.in_h + iy) * g.in_w * N + int64_t{fy} * g.filter_w * oc;
+    for (int ox = 0; ox < g.out_w; ++ox) {
+      const int left = ox + g.pad_left;
+      const int ix_lo =
+          left - (g.filter_w - 1) <= 0 ? 0 : (left - g.filter_w + g.stride_w) / g.stride_w;
+      const int ix_hi = std::min(g.in_w - 1, left / g.stride_w);
+      float* dst = o + int64_t{ox} * oc;
+      for (int ix = ix_lo; ix <= ix_hi; ++ix) {
+        const float* src = crow + int64_t{ix} * N + int64_t{left - ix * g.stride_w} * oc;
+        for (int c = 0; c < oc; ++c) dst[c] += src[c];
+      }
+    }
+  }
+  for (int64_t i = 0; i < int64_t{g.out_w} * oc; i += oc) {
+    for (int c = 0; c < oc; ++c) {
+      o[i + c] = ref::ClampFloat(o[i + c] + (bias != nullptr ? bias[c] : 0.0f), data->act_min,
+                                 data->act_max);
+    }
+  }
+}
+
 void EvalFloat(Context* ctx, const OpData* data, const float* packed, const float* input,
                const float* bias, float* output) {
   const ref::TransposeConvGeometry& g = data->geo;
   const int64_t N = g.N();
   const int64_t out_size = int64_t{g.out_h} * g.out_w * g.out_c;
   float* col = static_cast<float*>(ctx->GetScratch(data->col));
-  std::fill(output, output + g.batch * out_size, 0.0f);
   const int64_t rows = int64_t{g.batch} * g.in_h;
   const int band_pixels = data->band_rows * g.in_w;
+  if (data->band_rows == rows) {  // one band: gather the output rows on the threads
+    if (data->fast != nullptr) {
+      RunIGemmConv(ctx, *data->fast, input, col);
+    } else {
+      ref::GemmF32(band_pixels, static_cast<int>(N), g.in_c, input, g.in_c, packed, nullptr, col,
+                   N);
+    }
+    const int64_t out_rows = int64_t{g.batch} * g.out_h;
+    const int tasks = out_size * g.batch * g.filter_h * g.filter_w < kMinParallelConvMacs
+                          ? 1
+                          : static_cast<int>(std::min<int64_t>(out_rows, ctx->num_threads()));
+    ctx->thread_pool()->ParallelFor(tasks, [&](int task, int) {
+      for (int64_t r = out_rows * task / tasks; r < out_rows * (task + 1) / tasks; ++r) {
+        GatherOutputRow(data, col, bias, r / g.out_h, static_cast<int>(r % g.out_h),
+                        output + r * g.out_w * g.out_c);
+      }
+    });
+    return;
+  }
+  std::fill(output, output + g.batch * out_size, 0.0f);
   for (int64_t r0 = 0; r0 < rows; r0 += data->band_rows) {
     const float* in = input + r0 * g.in_w * g.in_c;
     if (data->fast != nullptr) {
