@@ -132,6 +132,9 @@ StatusOr<train::EvalResult> EvaluateTflite(rt::Interpreter* interp, const data::
     const int n = static_cast<int>(std::min<int64_t>(g.batch, total - start));
     std::memcpy(xbuf.data(), ds.x.data() + start * g.per_sample, sizeof(float) * n * g.per_sample);
     EDGEOPT_RETURN_IF_ERROR(WriteFloatInput(g.in, xbuf.data(), g.batch * g.per_sample));
+    // Samples are independent sequences: an LSTM's variable state starts from zero for each, as
+    // in Keras' stateless layers (TFLite keeps it across invocations otherwise).
+    interp->ResetVariables();
     EDGEOPT_RETURN_IF_ERROR(interp->Invoke());
     EDGEOPT_RETURN_IF_ERROR(
         ReadFloatOutput(g.out, scores.data(), static_cast<int64_t>(g.batch) * g.classes));
@@ -172,6 +175,9 @@ StatusOr<std::vector<int>> PredictTflite(rt::Interpreter* interp, const data::Da
     const int n = static_cast<int>(std::min<int64_t>(g.batch, total - start));
     std::memcpy(xbuf.data(), ds.x.data() + start * g.per_sample, sizeof(float) * n * g.per_sample);
     EDGEOPT_RETURN_IF_ERROR(WriteFloatInput(g.in, xbuf.data(), g.batch * g.per_sample));
+    // Samples are independent sequences: an LSTM's variable state starts from zero for each, as
+    // in Keras' stateless layers (TFLite keeps it across invocations otherwise).
+    interp->ResetVariables();
     EDGEOPT_RETURN_IF_ERROR(interp->Invoke());
     EDGEOPT_RETURN_IF_ERROR(
         ReadFloatOutput(g.out, scores.data(), static_cast<int64_t>(g.batch) * g.classes));

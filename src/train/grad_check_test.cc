@@ -420,6 +420,40 @@ TEST(GradCheckTest, AddSubMulBroadcastAndSameInputTwice) {
   }
 }
 
+// UNIDIRECTIONAL_SEQUENCE_LSTM (Keras LSTM) through time: every gate's input and recurrent
+// weights and bias, and the input; tanh and relu cell activations; the whole sequence and (with a
+// STRIDED_SLICE) only the last step as the output.
+TEST(GradCheckTest, LstmThroughTime) {
+  for (const char* act : {"TANH", "RELU"}) {
+    for (bool last_only : {false, true}) {
+      Builder b({1, 4, 3});
+      std::vector<int> inputs(24, -1);
+      inputs[0] = b.input();
+      const char* gates = "ifco";
+      for (int g = 0; g < 4; ++g) {
+        const std::string gate = std::string("[") + gates[g] + "]";
+        inputs[1 + g] = b.Param("lstm/kernel" + gate, {5, 3}, -0.6f, 0.6f);
+        inputs[5 + g] = b.Param("lstm/recurrent_kernel" + gate, {5, 5}, -0.6f, 0.6f);
+        inputs[12 + g] = b.Param("lstm/bias" + gate, {5}, -0.3f, 0.3f);
+      }
+      int y = b.Op("UNIDIRECTIONAL_SEQUENCE_LSTM", inputs, {1, 4, 5},
+                   {{"fused_activation_function", std::string(act)},
+                    {"cell_clip", 0.0},
+                    {"proj_clip", 0.0},
+                    {"time_major", false}});
+      if (last_only) {
+        const int begin = b.IntConst({3}, {0, 3, 0});
+        const int end = b.IntConst({3}, {1, 4, 5});
+        const int strides = b.IntConst({3}, {1, 1, 1});
+        y = b.Op("STRIDED_SLICE", {y, begin, end, strides}, {1, 5},
+                 {{"shrink_axis_mask", int64_t{2}}});
+      }
+      SCOPED_TRACE(std::string(act) + (last_only ? " last step" : " sequence"));
+      CheckGradients(b.Finish(y), 3, InputKind::kUniform, true, last_only ? 2 : 1);
+    }
+  }
+}
+
 // DIV, MAXIMUM and MINIMUM (Keras Maximum / Minimum, ReLU's max_value) with broadcasting; the
 // divisor stays positive, and the maximum's and minimum's operands are far apart compared with the
 // finite-difference step (the gradient goes to one side only).
@@ -635,10 +669,10 @@ TEST(GradCheckTest, SpatialDropoutDropsWholeChannels) {
 
 TEST(GradCheckTest, UnsupportedOpIsAClearError) {
   Builder b({1, 4});
-  const int y = b.Op("UNIDIRECTIONAL_SEQUENCE_LSTM", {b.input()}, {1, 4});
+  const int y = b.Op("SVDF", {b.input()}, {1, 4});
   auto e = Engine::Create(b.Finish(y), EngineOptions());
   ASSERT_FALSE(e.ok());
-  EXPECT_NE(e.status().message().find("LSTM"), std::string::npos) << e.status().message();
+  EXPECT_NE(e.status().message().find("SVDF"), std::string::npos) << e.status().message();
 }
 
 }  // namespace

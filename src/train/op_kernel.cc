@@ -191,6 +191,8 @@ const OpEntry kOps[] = {
     {"RESIZE_BILINEAR", NewResizeBilinear},
     {"TRANSPOSE", NewTranspose},
     {"EMBEDDING", NewEmbedding},
+    // Recurrent (ops_recurrent.cc).
+    {"UNIDIRECTIONAL_SEQUENCE_LSTM", NewLstm},
     // Quantization-aware training (ops_quant.cc, fake_quant.h): forward rounds as the int8
     // kernels do, backward is the straight-through estimator.
     {"FAKE_QUANT_WEIGHT", NewFakeQuantWeight},

@@ -55,6 +55,7 @@ std::unique_ptr<OpKernel> NewResizeBilinear();
 std::unique_ptr<OpKernel> NewTransposeConv();  // ops_transpose_conv.cc
 std::unique_ptr<OpKernel> NewTranspose();
 std::unique_ptr<OpKernel> NewEmbedding();
+std::unique_ptr<OpKernel> NewLstm();             // ops_recurrent.cc
 std::unique_ptr<OpKernel> NewFakeQuantWeight();  // ops_quant.cc
 std::unique_ptr<OpKernel> NewFakeQuantAct();
 

@@ -406,6 +406,46 @@ TEST_F(TrainCliTest, GruTrainsFineTunesAndQuantizesAware) {
   EXPECT_NE(conf.find("2 passed, 0 failed, 0 skipped"), std::string::npos) << conf;
 }
 
+// A Keras LSTM (TFLite's fused UNIDIRECTIONAL_SEQUENCE_LSTM, trained through time) reading the
+// images' rows trains, saves and fine-tunes from its .keras, and the exported .tflite evaluates as
+// the engine does; qat refuses it with a reason (the int8 mode has no LSTM kernel).
+TEST_F(TrainCliTest, LstmTrainsFineTunesAndExports) {
+  const std::string arch = R"({"class_name": "Sequential", "config": {"name": "rnn", "layers": [
+    {"class_name": "InputLayer", "config": {"name": "x", "batch_input_shape": [null, 28, 28, 1]}},
+    {"class_name": "Reshape", "config": {"name": "rows", "target_shape": [28, 28]}},
+    {"class_name": "LSTM", "config": {"name": "lstm", "units": 16}},
+    {"class_name": "Dense", "config": {"name": "out", "units": 10}}]}})";
+  ASSERT_TRUE(
+      WriteFileAtomic(dir_ + "/lstm.json", std::vector<uint8_t>(arch.begin(), arch.end())).ok());
+  std::string out;
+  const std::string keras = dir_ + "/lstm.keras";
+  ASSERT_EQ(Run("train " + dir_ + "/lstm.json --data " + dir_ + "/tiny.npz --test-data " + dir_ +
+                    "/tiny.npz --epochs 15 --batch-size 16 --lr 1e-2 --quiet -o " + keras,
+                &out),
+            0)
+      << out;
+  const std::string train_line = out.substr(out.rfind("accuracy="));
+  EXPECT_GT(testing::ParseMetric(out, "accuracy"), 0.5) << out;  // chance is 0.1
+  const std::string tuned = dir_ + "/lstm_tuned.keras";
+  ASSERT_EQ(Run("train " + keras + " --data " + dir_ + "/tiny.npz --test-data " + dir_ +
+                    "/tiny.npz --epochs 1 --batch-size 16 --lr 1e-9 --quiet -o " + tuned,
+                &out),
+            0)
+      << out;
+  EXPECT_EQ(out.substr(out.rfind("accuracy=")).substr(0, 27), train_line.substr(0, 27)) << out;
+  const std::string model = dir_ + "/lstm.tflite";
+  ASSERT_EQ(Run("convert " + keras + " -o " + model, &out), 0) << out;
+  EXPECT_NE(out.find("UNIDIRECTIONAL_SEQUENCE_LSTM"), std::string::npos) << out;
+  ASSERT_EQ(Run("eval " + model + " --data " + dir_ + "/tiny.npz --quiet", &out), 0) << out;
+  EXPECT_EQ(out.substr(out.rfind("accuracy=")).substr(0, 27), train_line.substr(0, 27)) << out;
+  EXPECT_NE(Run("qat " + keras + " --data " + dir_ + "/tiny.npz --epochs 1 --quiet -o " + dir_ +
+                    "/lstm_qat.tflite",
+                &out),
+            0);
+  EXPECT_NE(out.find("UNIDIRECTIONAL_SEQUENCE_LSTM"), std::string::npos) << out;
+  EXPECT_FALSE(FileExists(dir_ + "/lstm_qat.tflite"));
+}
+
 // A Keras Embedding trains (its table learns: the label is whether an id below 5 occurs twice),
 // saves, and the exported .tflite (CAST + GATHER) evaluates as the training engine does.
 TEST_F(TrainCliTest, EmbeddingTrainsAndExports) {

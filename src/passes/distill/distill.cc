@@ -96,6 +96,7 @@ Status Teacher::Logits(const float* x, int64_t n, float* out) {
   const rt::Tensor* o = interpreter_->output_tensor(0);
   for (int64_t i = 0; i < n; ++i) {
     std::memcpy(in->data, x + i * input_size_, sizeof(float) * input_size_);
+    interpreter_->ResetVariables();  // independent samples: recurrent state from zero
     EDGEOPT_RETURN_IF_ERROR(interpreter_->Invoke());
     std::memcpy(out + i * num_logits_, o->data, sizeof(float) * num_logits_);
   }

@@ -80,6 +80,7 @@ StatusOr<RangeMap> Calibrate(const ir::Graph& graph, const FillInputsFn& fill,
     }
     for (int64_t i = 0; i < options.samples; ++i) {
       EDGEOPT_RETURN_IF_ERROR(fill(i, interp));
+      interp->ResetVariables();  // independent samples: recurrent state from zero for each
       EDGEOPT_RETURN_IF_ERROR(interp->Invoke());
       for (auto& [t, o] : observers) {
         const rt::Tensor* tensor = interp->tensor(t);
@@ -130,8 +131,10 @@ StatusOr<std::vector<LayerError>> CompareLayers(const ir::Graph& float_graph,
   std::vector<float> fv, qv;
   for (int64_t i = 0; i < samples; ++i) {
     EDGEOPT_RETURN_IF_ERROR(fill_float(i, fs.interp.get()));
+    fs.interp->ResetVariables();  // independent samples, as in Calibrate
     EDGEOPT_RETURN_IF_ERROR(fs.interp->Invoke());
     EDGEOPT_RETURN_IF_ERROR(fill_quantized(i, qs.interp.get()));
+    qs.interp->ResetVariables();
     EDGEOPT_RETURN_IF_ERROR(qs.interp->Invoke());
     for (auto& [t, a] : acc) {
       Dequantize(*fs.interp->tensor(t), &fv);
