@@ -45,8 +45,90 @@ class TrainCliTest : public ::testing::Test {
   int Run(const std::string& args, std::string* out) {
     return testing::RunCommand(testing::EdgeoptBinary() + " " + args + " 2>&1", out);
   }
+  // Trains `name`.json (a Sequential of 28x28x1 images: `layers`, then Dense(10)) on tiny.npz
+  // into `name`.keras; returns the final "accuracy=... loss=..." line.
+  std::string TrainArchitecture(const std::string& name, const std::string& layers,
+                                const std::string& flags) {
+    const std::string arch = R"({"class_name": "Sequential", "config": {"name": ")" + name +
+                             R"(", "layers": [
+      {"class_name": "InputLayer", "config": {"name": "x", "batch_input_shape": [null, 28, 28, 1]}},)" +
+                             layers + R"(
+      {"class_name": "Dense", "config": {"name": "out", "units": 10}}]}})";
+    EXPECT_TRUE(
+        WriteFileAtomic(dir_ + "/" + name + ".json", std::vector<uint8_t>(arch.begin(), arch.end()))
+            .ok());
+    std::string out;
+    EXPECT_EQ(Run("train " + dir_ + "/" + name + ".json --data " + dir_ + "/tiny.npz --test-data " +
+                      dir_ + "/tiny.npz --batch-size 16 --quiet -o " + dir_ + "/" + name +
+                      ".keras " + flags,
+                  &out),
+              0)
+        << out;
+    EXPECT_GT(testing::ParseMetric(out, "accuracy"), 0.5) << out;  // chance is 0.1
+    const size_t at = out.rfind("accuracy=");
+    return at == std::string::npos ? "" : out.substr(at, 27);  // "accuracy=A.AAAA loss=L.LLLL"
+  }
+  // Fine-tuning `name`.keras with a negligible step: its accuracy and loss are the saved model's,
+  // so the weights went into the file and came back.
+  void ExpectFineTuningStartsFromTheSavedWeights(const std::string& name,
+                                                 const std::string& train_line) {
+    std::string out;
+    ASSERT_EQ(
+        Run("train " + dir_ + "/" + name + ".keras --data " + dir_ + "/tiny.npz --test-data " +
+                dir_ + "/tiny.npz --epochs 1 --batch-size 16 --lr 1e-9 --quiet -o " + dir_ + "/" +
+                name + "_tuned.keras",
+            &out),
+        0)
+        << out;
+    EXPECT_EQ(out.substr(out.rfind("accuracy=")).substr(0, 27), train_line) << out;
+  }
+  // Converts `name`.keras to `name`.tflite, which must evaluate as the engine did; returns the
+  // convert log.
+  std::string ExpectExportEvaluatesAsTrained(const std::string& name,
+                                             const std::string& train_line) {
+    std::string log, out;
+    const std::string model = dir_ + "/" + name + ".tflite";
+    EXPECT_EQ(Run("convert " + dir_ + "/" + name + ".keras -o " + model, &log), 0) << log;
+    EXPECT_EQ(Run("eval " + model + " --data " + dir_ + "/tiny.npz --quiet", &out), 0) << out;
+    EXPECT_EQ(out.substr(out.rfind("accuracy=")).substr(0, 27), train_line) << out;
+    return log;
+  }
+  // QAT of `name`.keras to `name`_qat.tflite: full integer (QUANTIZE / DEQUANTIZE only at the
+  // edges), agreeing with its fake-quant model on at least `agreement`; the official runtime
+  // agrees with edgeopt's on it and on `name`.tflite to the bit. Returns the QAT file.
+  std::string ExpectQatFullInteger(const std::string& name, double agreement) {
+    std::string out;
+    const std::string qat = dir_ + "/" + name + "_qat.tflite";
+    EXPECT_EQ(Run("qat " + dir_ + "/" + name + ".keras --data " + dir_ + "/tiny.npz --test-data " +
+                      dir_ + "/tiny.npz --epochs 1 --batch-size 16 --lr 1e-4 --quiet -o " + qat,
+                  &out),
+              0)
+        << out;
+    EXPECT_GE(testing::ParseMetric(out, "agreement"), agreement) << out;
+    EXPECT_EQ(Run("ir " + qat, &out), 0) << out;
+    size_t conversions = 0;
+    for (size_t at = out.find("QUANTIZE("); at != std::string::npos;
+         at = out.find("QUANTIZE(", at + 1)) {
+      ++conversions;
+    }
+    EXPECT_EQ(conversions, 2u) << out;  // the input's QUANTIZE and the output's DEQUANTIZE
+    std::string conf;
+    EXPECT_EQ(
+        testing::RunCommand("sh " + testing::SharedDir() + "/tools/conformance/conformance \"" +
+                                testing::EdgeoptBinary() + " run\" --seeds 2 --max-lsb 0 " + dir_ +
+                                "/" + name + ".tflite " + qat + " 2>&1",
+                            &conf),
+        0)
+        << conf;
+    EXPECT_NE(conf.find("2 passed, 0 failed, 0 skipped"), std::string::npos) << conf;
+    return qat;
+  }
   std::string dir_;
 };
+
+// The image's rows as a sequence of 28 steps of 28 features.
+const char* const kRowsAsSequence = R"(
+    {"class_name": "Reshape", "config": {"name": "rows", "target_shape": [28, 28]}},)";
 
 TEST_F(TrainCliTest, TrainPresetSavesTfliteAndPrintsEpochsAndTestLine) {
   std::string out;
@@ -285,8 +367,7 @@ TEST_F(TrainCliTest, LayerNormalizationAndNormalizationTrainSaveAndExport) {
 // engine does), go through QAT to a full-integer file, and run in the official runtime as in
 // edgeopt's.
 TEST_F(TrainCliTest, DecoderLayersTrainExportAndQuantizeAware) {
-  const std::string arch = R"({"class_name": "Sequential", "config": {"name": "dec", "layers": [
-    {"class_name": "InputLayer", "config": {"name": "x", "batch_input_shape": [null, 28, 28, 1]}},
+  const std::string train_line = TrainArchitecture("dec", R"(
     {"class_name": "Conv2D", "config": {"name": "c1", "filters": 4, "kernel_size": [3, 3],
      "padding": "same", "activation": "relu"}},
     {"class_name": "MaxPooling2D", "config": {"name": "p1", "pool_size": [2, 2]}},
@@ -297,54 +378,19 @@ TEST_F(TrainCliTest, DecoderLayersTrainExportAndQuantizeAware) {
      "interpolation": "bilinear"}},
     {"class_name": "Cropping2D", "config": {"name": "crop", "cropping": [[14, 14], [14, 14]]}},
     {"class_name": "MaxPooling2D", "config": {"name": "p2", "pool_size": [4, 4]}},
-    {"class_name": "Flatten", "config": {"name": "flatten"}},
-    {"class_name": "Dense", "config": {"name": "out", "units": 10}}]}})";
-  ASSERT_TRUE(
-      WriteFileAtomic(dir_ + "/dec.json", std::vector<uint8_t>(arch.begin(), arch.end())).ok());
-  std::string out;
-  const std::string keras = dir_ + "/dec.keras";
-  ASSERT_EQ(Run("train " + dir_ + "/dec.json --data " + dir_ + "/tiny.npz --test-data " + dir_ +
-                    "/tiny.npz --epochs 30 --batch-size 16 --lr 3e-3 --quiet -o " + keras,
-                &out),
-            0)
-      << out;
-  const std::string train_line = out.substr(out.rfind("accuracy="));
-  EXPECT_GT(testing::ParseMetric(out, "accuracy"), 0.5) << out;  // chance is 0.1
-  const std::string model = dir_ + "/dec.tflite";
-  ASSERT_EQ(Run("convert " + keras + " -o " + model, &out), 0) << out;
+    {"class_name": "Flatten", "config": {"name": "flatten"}},)",
+                                                   "--epochs 30 --lr 3e-3");
+  const std::string out = ExpectExportEvaluatesAsTrained("dec", train_line);
   for (const char* op : {"TRANSPOSE_CONV", "MINIMUM", "RESIZE_BILINEAR", "SLICE"}) {
     EXPECT_NE(out.find(op), std::string::npos) << op << "\n" << out;
   }
-  ASSERT_EQ(Run("eval " + model + " --data " + dir_ + "/tiny.npz --quiet", &out), 0) << out;
-  EXPECT_EQ(out.substr(out.rfind("accuracy=")).substr(0, 15), train_line.substr(0, 15)) << out;
-  // QAT: every op in int8, conversions only at the edges.
-  const std::string qat = dir_ + "/dec_qat.tflite";
-  ASSERT_EQ(Run("qat " + keras + " --data " + dir_ + "/tiny.npz --test-data " + dir_ +
-                    "/tiny.npz --epochs 1 --batch-size 16 --lr 1e-4 --quiet -o " + qat,
-                &out),
-            0)
-      << out;
   // The per-layer errors of this model are rounding noise (0.2-0.45 steps), but its logits on
   // these 96 images are close enough that one step flips a few answers; on Fashion-MNIST the same
   // network's int8 file agrees with its fake-quant model on 99.7 %.
-  EXPECT_GE(testing::ParseMetric(out, "agreement"), 0.9) << out;
-  EXPECT_GT(testing::ParseMetric(out, "accuracy"), 0.7) << out;
-  ASSERT_EQ(Run("ir " + qat, &out), 0) << out;
-  size_t conversions = 0;
-  for (size_t at = out.find("QUANTIZE("); at != std::string::npos;
-       at = out.find("QUANTIZE(", at + 1)) {
-    ++conversions;
-  }
-  EXPECT_EQ(conversions, 2u) << out;
-  EXPECT_NE(out.find("= TRANSPOSE_CONV("), std::string::npos) << out;
-  std::string conf;
-  EXPECT_EQ(testing::RunCommand("sh " + testing::SharedDir() + "/tools/conformance/conformance \"" +
-                                    testing::EdgeoptBinary() + " run\" --seeds 2 --max-lsb 0 " +
-                                    model + " " + qat + " 2>&1",
-                                &conf),
-            0)
-      << conf;
-  EXPECT_NE(conf.find("2 passed, 0 failed, 0 skipped"), std::string::npos) << conf;
+  const std::string qat = ExpectQatFullInteger("dec", 0.9);
+  std::string ir;
+  ASSERT_EQ(Run("ir " + qat, &ir), 0) << ir;
+  EXPECT_NE(ir.find("= TRANSPOSE_CONV("), std::string::npos) << ir;
 }
 
 // A GRU (unrolled: STRIDED_SLICE per step, SLICEs of the gates and of the bias rows, one shared
@@ -352,97 +398,31 @@ TEST_F(TrainCliTest, DecoderLayersTrainExportAndQuantizeAware) {
 // .keras; the exported .tflite evaluates as the engine does; QAT makes it full-integer, and the
 // official runtime agrees with edgeopt's on both files.
 TEST_F(TrainCliTest, GruTrainsFineTunesAndQuantizesAware) {
-  const std::string arch = R"({"class_name": "Sequential", "config": {"name": "rnn", "layers": [
-    {"class_name": "InputLayer", "config": {"name": "x", "batch_input_shape": [null, 28, 28, 1]}},
-    {"class_name": "Reshape", "config": {"name": "rows", "target_shape": [28, 28]}},
-    {"class_name": "GRU", "config": {"name": "gru", "units": 16}},
-    {"class_name": "Dense", "config": {"name": "out", "units": 10}}]}})";
-  ASSERT_TRUE(
-      WriteFileAtomic(dir_ + "/gru.json", std::vector<uint8_t>(arch.begin(), arch.end())).ok());
-  std::string out;
-  const std::string keras = dir_ + "/gru.keras";
-  ASSERT_EQ(Run("train " + dir_ + "/gru.json --data " + dir_ + "/tiny.npz --test-data " + dir_ +
-                    "/tiny.npz --epochs 15 --batch-size 16 --lr 1e-2 --quiet -o " + keras,
-                &out),
-            0)
-      << out;
-  const std::string train_line = out.substr(out.rfind("accuracy="));
-  EXPECT_GT(testing::ParseMetric(out, "accuracy"), 0.5) << out;  // chance is 0.1
-  // Fine-tuning starts from the saved GRU weights: with a negligible step its accuracy and loss
-  // are the saved model's.
-  const std::string tuned = dir_ + "/gru_tuned.keras";
-  ASSERT_EQ(Run("train " + keras + " --data " + dir_ + "/tiny.npz --test-data " + dir_ +
-                    "/tiny.npz --epochs 1 --batch-size 16 --lr 1e-9 --quiet -o " + tuned,
-                &out),
-            0)
-      << out;
-  EXPECT_EQ(out.substr(out.rfind("accuracy=")).substr(0, 27), train_line.substr(0, 27)) << out;
-  const std::string model = dir_ + "/gru.tflite";
-  ASSERT_EQ(Run("convert " + keras + " -o " + model, &out), 0) << out;
+  const std::string train_line = TrainArchitecture("gru", kRowsAsSequence + std::string(R"(
+    {"class_name": "GRU", "config": {"name": "gru", "units": 16}},)"),
+                                                   "--epochs 15 --lr 1e-2");
+  ExpectFineTuningStartsFromTheSavedWeights("gru", train_line);
+  const std::string out = ExpectExportEvaluatesAsTrained("gru", train_line);
   EXPECT_NE(out.find("STRIDED_SLICE x28"), std::string::npos) << out;
-  ASSERT_EQ(Run("eval " + model + " --data " + dir_ + "/tiny.npz --quiet", &out), 0) << out;
-  EXPECT_EQ(out.substr(out.rfind("accuracy=")).substr(0, 27), train_line.substr(0, 27)) << out;
-  const std::string qat = dir_ + "/gru_qat.tflite";
-  ASSERT_EQ(Run("qat " + keras + " --data " + dir_ + "/tiny.npz --test-data " + dir_ +
-                    "/tiny.npz --epochs 1 --batch-size 16 --lr 1e-4 --quiet -o " + qat,
-                &out),
-            0)
-      << out;
-  EXPECT_GE(testing::ParseMetric(out, "agreement"), 0.9) << out;
-  ASSERT_EQ(Run("ir " + qat, &out), 0) << out;
-  size_t conversions = 0;
-  for (size_t at = out.find("QUANTIZE("); at != std::string::npos;
-       at = out.find("QUANTIZE(", at + 1)) {
-    ++conversions;
-  }
-  EXPECT_EQ(conversions, 2u) << out;  // the input's QUANTIZE and the output's DEQUANTIZE
-  std::string conf;
-  EXPECT_EQ(testing::RunCommand("sh " + testing::SharedDir() + "/tools/conformance/conformance \"" +
-                                    testing::EdgeoptBinary() + " run\" --seeds 2 --max-lsb 0 " +
-                                    model + " " + qat + " 2>&1",
-                                &conf),
-            0)
-      << conf;
-  EXPECT_NE(conf.find("2 passed, 0 failed, 0 skipped"), std::string::npos) << conf;
+  ExpectQatFullInteger("gru", 0.9);
 }
 
 // A Keras LSTM (TFLite's fused UNIDIRECTIONAL_SEQUENCE_LSTM, trained through time) reading the
 // images' rows trains, saves and fine-tunes from its .keras, and the exported .tflite evaluates as
 // the engine does; qat refuses it with a reason (the int8 mode has no LSTM kernel).
 TEST_F(TrainCliTest, LstmTrainsFineTunesAndExports) {
-  const std::string arch = R"({"class_name": "Sequential", "config": {"name": "rnn", "layers": [
-    {"class_name": "InputLayer", "config": {"name": "x", "batch_input_shape": [null, 28, 28, 1]}},
-    {"class_name": "Reshape", "config": {"name": "rows", "target_shape": [28, 28]}},
-    {"class_name": "LSTM", "config": {"name": "lstm", "units": 16}},
-    {"class_name": "Dense", "config": {"name": "out", "units": 10}}]}})";
-  ASSERT_TRUE(
-      WriteFileAtomic(dir_ + "/lstm.json", std::vector<uint8_t>(arch.begin(), arch.end())).ok());
-  std::string out;
-  const std::string keras = dir_ + "/lstm.keras";
-  ASSERT_EQ(Run("train " + dir_ + "/lstm.json --data " + dir_ + "/tiny.npz --test-data " + dir_ +
-                    "/tiny.npz --epochs 15 --batch-size 16 --lr 1e-2 --quiet -o " + keras,
-                &out),
-            0)
-      << out;
-  const std::string train_line = out.substr(out.rfind("accuracy="));
-  EXPECT_GT(testing::ParseMetric(out, "accuracy"), 0.5) << out;  // chance is 0.1
-  const std::string tuned = dir_ + "/lstm_tuned.keras";
-  ASSERT_EQ(Run("train " + keras + " --data " + dir_ + "/tiny.npz --test-data " + dir_ +
-                    "/tiny.npz --epochs 1 --batch-size 16 --lr 1e-9 --quiet -o " + tuned,
-                &out),
-            0)
-      << out;
-  EXPECT_EQ(out.substr(out.rfind("accuracy=")).substr(0, 27), train_line.substr(0, 27)) << out;
-  const std::string model = dir_ + "/lstm.tflite";
-  ASSERT_EQ(Run("convert " + keras + " -o " + model, &out), 0) << out;
+  const std::string train_line = TrainArchitecture("lstm", kRowsAsSequence + std::string(R"(
+    {"class_name": "LSTM", "config": {"name": "lstm", "units": 16}},)"),
+                                                   "--epochs 15 --lr 1e-2");
+  ExpectFineTuningStartsFromTheSavedWeights("lstm", train_line);
+  const std::string out = ExpectExportEvaluatesAsTrained("lstm", train_line);
   EXPECT_NE(out.find("UNIDIRECTIONAL_SEQUENCE_LSTM"), std::string::npos) << out;
-  ASSERT_EQ(Run("eval " + model + " --data " + dir_ + "/tiny.npz --quiet", &out), 0) << out;
-  EXPECT_EQ(out.substr(out.rfind("accuracy=")).substr(0, 27), train_line.substr(0, 27)) << out;
-  EXPECT_NE(Run("qat " + keras + " --data " + dir_ + "/tiny.npz --epochs 1 --quiet -o " + dir_ +
-                    "/lstm_qat.tflite",
-                &out),
+  std::string log;
+  EXPECT_NE(Run("qat " + dir_ + "/lstm.keras --data " + dir_ + "/tiny.npz --epochs 1 --quiet -o " +
+                    dir_ + "/lstm_qat.tflite",
+                &log),
             0);
-  EXPECT_NE(out.find("UNIDIRECTIONAL_SEQUENCE_LSTM"), std::string::npos) << out;
+  EXPECT_NE(log.find("UNIDIRECTIONAL_SEQUENCE_LSTM"), std::string::npos) << log;
   EXPECT_FALSE(FileExists(dir_ + "/lstm_qat.tflite"));
 }
 

@@ -14,6 +14,19 @@ namespace edgeopt {
 namespace keras {
 namespace {
 
+// Every variable of `a` has the shape and the bits of `b`'s.
+void ExpectSameWeights(const KerasModel& a, const KerasModel& b) {
+  ASSERT_EQ(a.weights.size(), b.weights.size());
+  for (size_t l = 0; l < a.weights.size(); ++l) {
+    ASSERT_EQ(a.weights[l].vars.size(), b.weights[l].vars.size());
+    for (size_t v = 0; v < a.weights[l].vars.size(); ++v) {
+      EXPECT_EQ(a.weights[l].vars[v].second.shape, b.weights[l].vars[v].second.shape);
+      EXPECT_EQ(a.weights[l].vars[v].second.data, b.weights[l].vars[v].second.data)
+          << a.weights[l].layer << "/" << a.weights[l].vars[v].first;
+    }
+  }
+}
+
 Json Layer(const std::string& cls, Json config) {
   return Json{{"class_name", cls}, {"config", config}};
 }
@@ -430,13 +443,7 @@ TEST(KerasUpdate, GruAndBidirectionalWriteBack) {
   EXPECT_EQ(consumers["bi/forward/recurrent_kernel"], 8);  // two FCs per step (reset_after false)
   // Unchanged graph: bit for bit.
   ASSERT_TRUE(UpdateFromGraph(&*m, *g).ok());
-  for (size_t l = 0; l < m->weights.size(); ++l) {
-    for (size_t v = 0; v < m->weights[l].vars.size(); ++v) {
-      EXPECT_EQ(m->weights[l].vars[v].second.shape, original.weights[l].vars[v].second.shape);
-      EXPECT_EQ(m->weights[l].vars[v].second.data, original.weights[l].vars[v].second.data)
-          << m->weights[l].layer << "/" << m->weights[l].vars[v].first;
-    }
-  }
+  ExpectSameWeights(*m, original);
   // Perturb: graph element i of each weight gets + (i + 1) / 1000.
   for (ir::Tensor& t : g->tensors) {
     if (t.origin.empty() || t.origin[0] == 'd') continue;
@@ -494,13 +501,7 @@ TEST(KerasUpdate, WritesBackThroughLayoutsAndPrunedSizes) {
   ASSERT_TRUE(g.ok()) << g.status().ToString();
   // Unchanged graph: every weight comes back bit for bit (including the LSTM gates).
   ASSERT_TRUE(UpdateFromGraph(&*m, *g).ok());
-  for (size_t l = 0; l < m->weights.size(); ++l) {
-    for (size_t v = 0; v < m->weights[l].vars.size(); ++v) {
-      EXPECT_EQ(m->weights[l].vars[v].second.shape, original.weights[l].vars[v].second.shape);
-      EXPECT_EQ(m->weights[l].vars[v].second.data, original.weights[l].vars[v].second.data)
-          << m->weights[l].layer << "/" << m->weights[l].vars[v].first;
-    }
-  }
+  ExpectSameWeights(*m, original);
   // Prune output channel 3 of the conv (OHWI: the last 18 weights) and double the dense kernel.
   for (ir::Tensor& t : g->tensors) {
     if (t.origin == "conv/kernel") {

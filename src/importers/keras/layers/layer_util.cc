@@ -149,6 +149,22 @@ int EmitUnary(LayerCall* call, const std::string& op, int x, ir::Attrs attrs) {
   return y;
 }
 
+int EmitTimeStep(LayerCall* call, int seq, int32_t t, const std::string& name) {
+  const Shape s = call->builder->ShapeOf(seq);  // a copy: adding tensors moves the shapes
+  const int begin = call->Int32Const("begin", {0, t, 0});
+  const int end = call->Int32Const("end", {s[0], t + 1, s[2]});
+  const int strides = call->Int32Const("strides", {1, 1, 1});
+  const int y = call->NewTensor(Shape{s[0], s[2]}, name);
+  ir::Attrs a;
+  a["begin_mask"] = int64_t{0};
+  a["end_mask"] = int64_t{0};
+  a["ellipsis_mask"] = int64_t{0};
+  a["new_axis_mask"] = int64_t{0};
+  a["shrink_axis_mask"] = int64_t{2};
+  call->AddNode("STRIDED_SLICE", {seq, begin, end, strides}, {y}, a);
+  return y;
+}
+
 int EmitScalarOp(LayerCall* call, const std::string& op, int x, float c, const std::string& fused) {
   const int k = call->FloatConst("const", Shape{}, {c});
   ir::Attrs attrs;

@@ -62,6 +62,9 @@ int EmitScalarOp(LayerCall* call, const std::string& op, int x, float c,
                  const std::string& fused = "NONE");
 // A unary op.
 int EmitUnary(LayerCall* call, const std::string& op, int x, ir::Attrs attrs = {});
+// Step t of a [batch, steps, n] sequence as [batch, n]: STRIDED_SLICE with a shrunk time axis
+// (an LSTM's last step, an unrolled GRU's input at each step).
+int EmitTimeStep(LayerCall* call, int seq, int32_t t, const std::string& name);
 
 }  // namespace keras
 }  // namespace edgeopt

@@ -115,20 +115,7 @@ Status ConvertLSTM(LayerCall* call) {
   attrs["time_major"] = false;
   attrs["asymmetric_quantize_inputs"] = false;
   call->AddNode("UNIDIRECTIONAL_SEQUENCE_LSTM", inputs, {y}, attrs);
-  if (!return_sequences) {
-    const int begin = call->Int32Const("begin", {0, steps - 1, 0});
-    const int end = call->Int32Const("end", {batch, steps, static_cast<int32_t>(units)});
-    const int strides = call->Int32Const("strides", {1, 1, 1});
-    const int last = call->NewTensor(Shape{batch, static_cast<int32_t>(units)}, "last");
-    ir::Attrs slice;
-    slice["begin_mask"] = int64_t{0};
-    slice["end_mask"] = int64_t{0};
-    slice["ellipsis_mask"] = int64_t{0};
-    slice["new_axis_mask"] = int64_t{0};
-    slice["shrink_axis_mask"] = int64_t{2};
-    call->AddNode("STRIDED_SLICE", {y, begin, end, strides}, {last}, slice);
-    y = last;
-  }
+  if (!return_sequences) y = EmitTimeStep(call, y, steps - 1, "last");
   call->outputs = {y};
   return Status::Ok();
 }

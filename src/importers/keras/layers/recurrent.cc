@@ -133,7 +133,7 @@ class Unroller {
     for (int32_t s = 0; s < steps; ++s) {
       const int32_t t = o_.go_backwards ? steps - 1 - s : s;
       step_ = "t" + std::to_string(t) + "/";
-      const int xt = StepOf(projected, t, steps, g32);
+      const int xt = EmitTimeStep(call_, projected, t, Suffix("x"));
       h = o_.cell == Cell::kGRU ? GruStep(xt, h) : SimpleRnnStep(xt, h);
       states.push_back(h);
     }
@@ -153,23 +153,6 @@ class Unroller {
     attrs["keep_num_dims"] = out_shape.size() > 2;
     attrs["asymmetric_quantize_inputs"] = false;
     call_->AddNode("FULLY_CONNECTED", inputs, {y}, attrs);
-    return y;
-  }
-
-  // [B, T, N] -> step t as [B, N].
-  int StepOf(int seq, int32_t t, int32_t steps, int32_t n) {
-    (void)steps;
-    const int begin = call_->Int32Const("begin", {0, t, 0});
-    const int end = call_->Int32Const("end", {batch_, t + 1, n});
-    const int strides = call_->Int32Const("strides", {1, 1, 1});
-    const int y = call_->NewTensor(Shape{batch_, n}, Suffix("x"));
-    ir::Attrs a;
-    a["begin_mask"] = int64_t{0};
-    a["end_mask"] = int64_t{0};
-    a["ellipsis_mask"] = int64_t{0};
-    a["new_axis_mask"] = int64_t{0};
-    a["shrink_axis_mask"] = int64_t{2};
-    call_->AddNode("STRIDED_SLICE", {seq, begin, end, strides}, {y}, a);
     return y;
   }
 
