@@ -364,6 +364,34 @@ TEST_F(KerasLayers, Lstm) {
         {4, 2});
 }
 
+// LSTM with unroll=True: unrolled like a GRU (whole variables, plain ops), also backwards and with
+// other activations; the reference is the same cell math stepped in double precision.
+TEST_F(KerasLayers, LstmUnrolled) {
+  g_worst = 0;
+  auto ops =
+      Check(Sequential({5, 3}, {L("LSTM", {{"units", 4}, {"unroll", true}})}), {5, 3}, kAtol, true);
+  EXPECT_EQ(SecondStep(ops),
+            std::vector<std::string>({"STRIDED_SLICE", "FULLY_CONNECTED", "ADD", "LOGISTIC",
+                                      "SLICE", "SLICE", "SLICE", "TANH", "MUL", "SLICE", "MUL",
+                                      "ADD", "TANH", "MUL"}));
+  for (const std::string& op : ops) {
+    EXPECT_NE(op, "UNIDIRECTIONAL_SEQUENCE_LSTM");
+  }
+  Check(
+      Sequential(
+          {4, 2},
+          {L("LSTM",
+             {{"units", 3}, {"unroll", true}, {"return_sequences", true}, {"go_backwards", true}}),
+           L("LSTM", {{"units", 2},
+                      {"unroll", true},
+                      {"use_bias", false},
+                      {"activation", "relu"},
+                      {"recurrent_activation", "sigmoid"}}),
+           L("Dense", {{"units", 2}})}),
+      {4, 2}, kAtol, true);
+  std::printf("LSTM unrolled: max abs diff to the reference %.3g\n", g_worst);
+}
+
 // Unrolled recurrent layers: run in TFLite 2.9 and in edgeopt's runtime.
 TEST_F(KerasLayers, Gru) {
   g_worst = 0;
@@ -437,6 +465,15 @@ TEST_F(KerasLayers, Bidirectional) {
                           L("GRU", {{"name", "gru"}, {"units", 3}, {"return_sequences", seq}})}})}),
           {4, 3}, kAtol, true);
     }
+  }
+  // LSTM inside (both directions unrolled), sequences and last states.
+  for (bool seq : {false, true}) {
+    Check(
+        Sequential({4, 3},
+                   {L("Bidirectional",
+                      {{"layer",
+                        L("LSTM", {{"name", "lstm"}, {"units", 3}, {"return_sequences", seq}})}})}),
+        {4, 3}, kAtol, true);
   }
   // SimpleRNN inside, stacked, then Dense; an explicit backward layer.
   Check(Sequential(

@@ -8,7 +8,7 @@
 // Max/AveragePooling1D/2D, GlobalAverage/MaxPooling1D/2D, Flatten, Reshape, Permute, Dropout,
 // SpatialDropout*, Activation, ReLU, LeakyReLU, PReLU, ELU, Softmax, ZeroPadding1D/2D,
 // Cropping1D/2D, UpSampling1D/2D (nearest), Rescaling, LayerNormalization and Normalization
-// (last axis), Embedding, LSTM, GRU, SimpleRNN, Bidirectional(GRU | SimpleRNN).
+// (last axis), Embedding, LSTM, GRU, SimpleRNN, Bidirectional(GRU | SimpleRNN | LSTM).
 #ifndef EDGEOPT_TESTS_E2E_KERAS_REFERENCE_H_
 #define EDGEOPT_TESTS_E2E_KERAS_REFERENCE_H_
 
@@ -199,7 +199,8 @@ inline Tensor Pool(const Tensor& x, int64_t ph, int64_t pw, int64_t sh, int64_t 
 }
 
 // One layer; returns false with `error` set when the layer is not supported here.
-// Keras GRU (gate order z, r, h) or SimpleRNN over x [B, T, F] from a zero state, with the weights
+// Keras GRU (gate order z, r, h), LSTM (i, f, c, o) or SimpleRNN over x [B, T, F] from a zero
+// state, with the weights
 // in Keras layout; returns the states [B][step][U] in processing order (reversed time with
 // go_backwards).
 inline std::vector<std::vector<std::vector<double>>> RunRnn(const std::string& cls, const Json& c,
@@ -209,8 +210,8 @@ inline std::vector<std::vector<std::vector<double>>> RunRnn(const std::string& c
                                                             const Tensor& x, bool go_backwards) {
   const int64_t B = x.shape[0], T = x.shape[1], F = x.shape[2];
   const int64_t U = c["units"].get<int64_t>();
-  const bool gru = cls == "GRU";
-  const int64_t G = gru ? 3 : 1;
+  const bool gru = cls == "GRU", lstm = cls == "LSTM";
+  const int64_t G = gru ? 3 : lstm ? 4 : 1;
   const bool reset_after = gru && Flag(c, "reset_after", true);
   // Absent activation: tanh; null: linear.
   const std::string act = c.contains("activation") ? ActivationName(c) : "tanh";
@@ -224,7 +225,7 @@ inline std::vector<std::vector<std::vector<double>>> RunRnn(const std::string& c
   }
   std::vector<std::vector<std::vector<double>>> out(B);
   for (int64_t b = 0; b < B; ++b) {
-    std::vector<double> h(U, 0.0);
+    std::vector<double> h(U, 0.0), cell(U, 0.0);
     for (int64_t s = 0; s < T; ++s) {
       const int64_t t = go_backwards ? T - 1 - s : s;
       const double* xt = &x.v[(b * T + t) * F];
@@ -237,7 +238,16 @@ inline std::vector<std::vector<std::vector<double>>> RunRnn(const std::string& c
         hp[j] = q;
       }
       std::vector<double> next(U);
-      if (!gru) {
+      if (lstm) {
+        for (int64_t u = 0; u < U; ++u) {
+          const double i = ApplyScalar(rec_act, xp[u] + hp[u]);
+          const double f = ApplyScalar(rec_act, xp[U + u] + hp[U + u]);
+          const double g = ApplyScalar(act, xp[2 * U + u] + hp[2 * U + u]);
+          const double o = ApplyScalar(rec_act, xp[3 * U + u] + hp[3 * U + u]);
+          cell[u] = f * cell[u] + i * g;
+          next[u] = o * ApplyScalar(act, cell[u]);
+        }
+      } else if (!gru) {
         for (int64_t u = 0; u < U; ++u) next[u] = ApplyScalar(act, xp[u] + hp[u]);
       } else {
         std::vector<double> z(U), rr(U);
@@ -619,7 +629,7 @@ inline bool Apply(const keras::KerasModel& m, const std::string& cls, const std:
     for (double& v : x->v) v = v * scale + offset;
     return true;
   }
-  if (cls == "LSTM") {
+  if (cls == "LSTM" && !Flag(c, "unroll", false)) {
     const int64_t B = x->shape[0], T = x->shape[1], F = x->shape[2];
     const int64_t U = c["units"].get<int64_t>();
     const std::vector<double> k = Weight(m, name, "kernel"),
@@ -651,7 +661,7 @@ inline bool Apply(const keras::KerasModel& m, const std::string& cls, const std:
     *x = y;
     return true;
   }
-  if (cls == "GRU" || cls == "SimpleRNN") {
+  if (cls == "GRU" || cls == "SimpleRNN" || cls == "LSTM") {  // LSTM: unroll=True
     const auto states =
         RunRnn(cls, c, Weight(m, name, "kernel"), Weight(m, name, "recurrent_kernel"),
                Weight(m, name, "bias"), *x, Flag(c, "go_backwards", false));

@@ -426,6 +426,24 @@ TEST_F(TrainCliTest, LstmTrainsFineTunesAndExports) {
   EXPECT_FALSE(FileExists(dir_ + "/lstm_qat.tflite"));
 }
 
+// With Keras' unroll=True an LSTM is unrolled over time like a GRU, so QAT takes it to a
+// full-integer file; a Bidirectional LSTM (both directions unrolled) trains and exports too.
+TEST_F(TrainCliTest, UnrolledAndBidirectionalLstmTrainAndQuantizeAware) {
+  std::string train_line = TrainArchitecture("lstm_u", kRowsAsSequence + std::string(R"(
+    {"class_name": "LSTM", "config": {"name": "lstm", "units": 16, "unroll": true}},)"),
+                                             "--epochs 15 --lr 1e-2");
+  ExpectFineTuningStartsFromTheSavedWeights("lstm_u", train_line);
+  const std::string out = ExpectExportEvaluatesAsTrained("lstm_u", train_line);
+  EXPECT_EQ(out.find("UNIDIRECTIONAL_SEQUENCE_LSTM"), std::string::npos) << out;
+  ExpectQatFullInteger("lstm_u", 0.9);
+  train_line = TrainArchitecture("bilstm", kRowsAsSequence + std::string(R"(
+    {"class_name": "Bidirectional", "config": {"name": "bi", "layer": {"class_name": "LSTM",
+     "config": {"name": "lstm", "units": 8}}}},)"),
+                                 "--epochs 10 --lr 1e-2");
+  ExpectFineTuningStartsFromTheSavedWeights("bilstm", train_line);
+  ExpectExportEvaluatesAsTrained("bilstm", train_line);
+}
+
 // A Keras Embedding trains (its table learns: the label is whether an id below 5 occurs twice),
 // saves, and the exported .tflite (CAST + GATHER) evaluates as the training engine does.
 TEST_F(TrainCliTest, EmbeddingTrainsAndExports) {

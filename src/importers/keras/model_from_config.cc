@@ -85,8 +85,9 @@ class InitWeightSource : public WeightSource {
     }
     Rng rng(Hash(layer.name() + "/" + var, 0xcbf29ce484222325ULL ^ seed_));
     EDGEOPT_ASSIGN_OR_RETURN(std::vector<float> values, Initialize(spec, shape, &rng, *owner));
-    if (var == "bias" && layer.class_name() == "LSTM" && shape.size() == 1 && shape[0] % 4 == 0) {
-      EDGEOPT_ASSIGN_OR_RETURN(bool forget_bias, layer.BoolOr("unit_forget_bias", true));
+    if (base == "bias" && owner->class_name() == "LSTM" && shape.size() == 1 &&
+        shape[0] % 4 == 0) {  // also a Bidirectional's LSTM
+      EDGEOPT_ASSIGN_OR_RETURN(bool forget_bias, owner->BoolOr("unit_forget_bias", true));
       if (forget_bias) {
         const int64_t units = shape[0] / 4;
         for (int64_t i = units; i < 2 * units; ++i) values[i] = 1.0f;

@@ -62,8 +62,10 @@ Status UpdateFromGraph(KerasModel* model, const ir::Graph& graph) {
                         layer.c_str());
     }
     const std::string cls = LayerClass(*entry);
-    const bool unrolled = cls == "GRU" || cls == "SimpleRNN" || cls == "Bidirectional";
     const size_t bracket = var.find('[');
+    // Unrolled recurrent layers (an LSTM with unroll=True: whole variables, no gate pieces).
+    const bool unrolled = cls == "GRU" || cls == "SimpleRNN" || cls == "Bidirectional" ||
+                          (cls == "LSTM" && bracket == std::string::npos);
     if (unrolled && bracket != std::string::npos) {
       if (var.size() != bracket + 3 || (var[bracket + 1] != '0' && var[bracket + 1] != '1') ||
           var[bracket + 2] != ']') {

@@ -59,7 +59,7 @@ Status ConvertLayerNormalization(LayerCall* call);
 Status ConvertNormalization(LayerCall* call);
 Status ConvertEmbedding(LayerCall* call);
 Status ConvertLSTM(LayerCall* call);
-Status ConvertRecurrent(LayerCall* call);  // GRU, SimpleRNN (unrolled)
+Status ConvertRecurrent(LayerCall* call);  // GRU, SimpleRNN, LSTM with unroll=True (unrolled)
 Status ConvertBidirectional(LayerCall* call);
 
 StatusOr<std::vector<std::string>> DenseVariables(const LayerConfig& config);

@@ -1,7 +1,9 @@
-// GRU, SimpleRNN and Bidirectional(GRU | SimpleRNN), unrolled over time into plain builtin ops (as
-// Keras does with unroll=True), so the model runs on any TFLite runtime and quantizes op by op:
+// GRU, SimpleRNN, LSTM with unroll=True and Bidirectional(GRU | SimpleRNN | LSTM), unrolled over
+// time into plain builtin ops (as Keras does with unroll=True), so the model runs on any TFLite
+// runtime, quantizes op by op and trains on edgeopt's ops:
 //  - one FULLY_CONNECTED (keep_num_dims) projects every step's input at once: [B,T,F] -> [B,T,G*U]
-//    (G = 3 gates z, r, h for GRU, 1 for SimpleRNN), with the input bias;
+//    (G = 3 gates z, r, h for GRU, 4 gates i, f, c, o for LSTM, 1 for SimpleRNN), with the input
+//    bias;
 //  - per step a STRIDED_SLICE takes the step's projection, one FULLY_CONNECTED applies the
 //    recurrent kernel to the state (skipped at t = 0, where the state is zero), and ADD / SUB /
 //    MUL / LOGISTIC / TANH / SLICE do the gate math;
@@ -20,7 +22,7 @@ namespace edgeopt {
 namespace keras {
 namespace {
 
-enum class Cell { kGRU, kSimpleRNN };
+enum class Cell { kGRU, kSimpleRNN, kLSTM };
 
 struct RnnOptions {
   Cell cell = Cell::kGRU;
@@ -31,7 +33,7 @@ struct RnnOptions {
   bool go_backwards = false;
   std::string activation = "tanh";
   std::string recurrent_activation = "sigmoid";
-  int gates() const { return cell == Cell::kGRU ? 3 : 1; }
+  int gates() const { return cell == Cell::kGRU ? 3 : cell == Cell::kLSTM ? 4 : 1; }
 };
 
 bool KnownActivation(const std::string& a) {
@@ -46,11 +48,12 @@ StatusOr<RnnOptions> ParseRnn(const LayerCall& call, const LayerConfig& c, const
     o.cell = Cell::kGRU;
   } else if (cls == "SimpleRNN") {
     o.cell = Cell::kSimpleRNN;
+  } else if (cls == "LSTM") {
+    o.cell = Cell::kLSTM;
   } else {
-    return call.Error(StatusCode::kUnsupported,
-                      where + "wrapped layer '" + cls +
-                          "': Bidirectional converts GRU and SimpleRNN (LSTM would need a "
-                          "time-reversed fused sequence op)");
+    return call.Error(
+        StatusCode::kUnsupported,
+        where + "wrapped layer '" + cls + "': Bidirectional converts GRU, SimpleRNN and LSTM");
   }
   EDGEOPT_ASSIGN_OR_RETURN(o.units, c.Int("units"));
   EDGEOPT_ASSIGN_OR_RETURN(o.use_bias, c.BoolOr("use_bias", true));
@@ -74,7 +77,7 @@ StatusOr<RnnOptions> ParseRnn(const LayerCall& call, const LayerConfig& c, const
     EDGEOPT_ASSIGN_OR_RETURN(ActivationSpec act, ParseActivation(c.Find("activation"), c));
     o.activation = act.name;
   }
-  if (o.cell == Cell::kGRU && c.json().contains("recurrent_activation")) {
+  if (o.cell != Cell::kSimpleRNN && c.json().contains("recurrent_activation")) {
     EDGEOPT_ASSIGN_OR_RETURN(ActivationSpec rec,
                              ParseActivation(c.Find("recurrent_activation"), c));
     o.recurrent_activation = rec.name;
@@ -134,7 +137,9 @@ class Unroller {
       const int32_t t = o_.go_backwards ? steps - 1 - s : s;
       step_ = "t" + std::to_string(t) + "/";
       const int xt = EmitTimeStep(call_, projected, t, Suffix("x"));
-      h = o_.cell == Cell::kGRU ? GruStep(xt, h) : SimpleRnnStep(xt, h);
+      h = o_.cell == Cell::kGRU    ? GruStep(xt, h)
+          : o_.cell == Cell::kLSTM ? LstmStep(xt, h)
+                                   : SimpleRnnStep(xt, h);
       states.push_back(h);
     }
     return states;
@@ -231,6 +236,21 @@ class Unroller {
     return Binary("ADD", cand, Binary("MUL", z, d, "z_d"), "h");
   }
 
+  // Keras LSTM, gate order i, f, c, o. xt = x W + b; h < 0 means a zero state and cell.
+  int LstmStep(int xt, int h) {
+    const int sum =
+        h >= 0 ? Binary("ADD", xt, FullyConnected(h, wh_, -1, {batch_, 4 * u_}, "h_proj"), "sum")
+               : xt;
+    const int gates = Activate(o_.recurrent_activation, sum);  // i, f, o (the c part unused)
+    const int i = Columns(gates, 0, "i");
+    const int o = Columns(gates, 3 * u_, "o");
+    const int g = Activate(o_.activation, Columns(sum, 2 * u_, "c_pre"));
+    const int ig = Binary("MUL", i, g, "i_g");
+    cell_ =
+        h < 0 ? ig : Binary("ADD", Binary("MUL", Columns(gates, u_, "f"), cell_, "f_c"), ig, "c");
+    return Binary("MUL", o, Activate(o_.activation, cell_), "h");
+  }
+
   LayerCall* call_;
   RnnOptions o_;
   std::string prefix_;
@@ -239,6 +259,7 @@ class Unroller {
   int32_t u_ = 0;
   int wh_ = -1;
   int recurrent_bias_ = -1;
+  int cell_ = -1;  // LSTM: the cell state after the last step
 };
 
 // States [B, U] per step -> [B, T, U] (in the given order), or the last state.
