@@ -235,8 +235,8 @@ TEST(KerasBuild, ErrorsNameTheLayer) {
   EXPECT_NE(
       error(Sequential({4, 2}, {Layer("Bidirectional",
                                       {{"name", "b"},
-                                       {"layer", Layer("LSTM", {{"name", "l"}, {"units", 2}})}})}))
-          .find("layer 'b' (Bidirectional): forward layer: wrapped layer 'LSTM'"),
+                                       {"layer", Layer("Dense", {{"name", "l"}, {"units", 2}})}})}))
+          .find("layer 'b' (Bidirectional): forward layer: wrapped layer 'Dense'"),
       std::string::npos);
   EXPECT_NE(error(Sequential({4, 2}, {Layer("Bidirectional", {{"name", "b"}})}))
                 .find("'layer' is missing"),
