@@ -36,6 +36,8 @@ Status FuseActivations(ir::Graph* graph);
 Status AddMissingBiases(ir::Graph* graph);
 // Nodes whose outputs reach no graph output are removed, then unused tensors.
 Status EliminateDeadCode(ir::Graph* graph);
+// Integer constants with the same type, shape, values and quantization become one tensor.
+Status DeduplicateConstants(ir::Graph* graph);
 
 }  // namespace passes
 }  // namespace edgeopt

@@ -337,6 +337,41 @@ TEST(EliminateDeadCode, RemovesUnreachableNodes) {
 )IR");
 }
 
+// Two SLICEs with the same bounds share one begin and one size tensor; different bounds and the
+// float constants (equal zero biases stay apart: QAT trains them separately) are kept.
+TEST(DeduplicateConstants, IntegerConstantsWithTheSameValuesBecomeOne) {
+  const char* in = R"IR(graph inputs(%0) outputs(%5, %8, %11)
+%0 = tensor "x" float32[2,6]
+%1 = const "b1" int32[2] values=[0,2]
+%2 = const "s1" int32[2] values=[2,2]
+%3 = const "b2" int32[2] values=[0,2]
+%4 = const "s2" int32[2] values=[2,2]
+%5 = tensor "y1" float32[2,2]
+%6 = const "b3" int32[2] values=[0,4]
+%7 = tensor "y2" float32[2,2]
+%8 = tensor "y3" float32[2,2]
+%9 = const "z1" float32[2] values=[0,0]
+%10 = const "z2" float32[2] values=[0,0]
+%11 = tensor "y4" float32[2,2]
+%5 = SLICE(%0, %1, %2) name="y1"
+%7 = SLICE(%0, %3, %4) name="y2"
+%8 = SLICE(%0, %6, %4) name="y3"
+%11 = ADD(%7, %9) {fused_activation_function="NONE"} name="y4"
+)IR";
+  const std::string out = RunPass(DeduplicateConstants, in);
+  EXPECT_NE(out.find("= SLICE(%0, %1, %2)"), std::string::npos) << out;
+  EXPECT_EQ(out.find("\"b2\""), std::string::npos) << out;
+  EXPECT_EQ(out.find("\"s2\""), std::string::npos) << out;
+  EXPECT_NE(out.find("\"b3\""), std::string::npos) << out;
+  EXPECT_NE(out.find("\"z1\""), std::string::npos) << out;
+  size_t slices = 0;
+  for (size_t at = out.find("SLICE(%0, %1, %2)"); at != std::string::npos;
+       at = out.find("SLICE(%0, %1, %2)", at + 1)) {
+    ++slices;
+  }
+  EXPECT_EQ(slices, 2u) << out;  // y1 and y2
+}
+
 TEST(AddMissingBiases, ConvolutionsGetAZeroBias) {
   const char* in = R"IR(graph inputs(%0) outputs(%3)
 %0 = tensor "x" float32[1,3,3,1]

@@ -16,6 +16,7 @@ Status PrepareForExport(ir::Graph* graph) {
   EDGEOPT_RETURN_IF_ERROR(FuseActivations(graph));
   EDGEOPT_RETURN_IF_ERROR(EliminateDeadCode(graph));
   EDGEOPT_RETURN_IF_ERROR(AddMissingBiases(graph));
+  EDGEOPT_RETURN_IF_ERROR(DeduplicateConstants(graph));
   for (const ir::Node& n : graph->nodes) {
     if (ir::IsToolkitOp(n.op)) {
       return MakeStatus(StatusCode::kUnsupported,

@@ -188,6 +188,9 @@ class Quantizer {
   std::map<int, Range> group_range16_;  // from the int16 ranges (QuantizeOptions::int16_ranges)
   std::map<int, std::string> group_fixed_op_;        // groups whose parameters the spec fixes
   std::map<std::pair<int, Target>, int> converted_;  // (tensor, target) -> its copy
+  // (float weights, quantization axis) -> the int8 weights: one copy for every op that shares them
+  // (an unrolled GRU's recurrent kernel serves every step).
+  std::map<std::pair<int, int>, int> quantized_weights_;
   std::vector<int> remap_;
 };
 
@@ -464,18 +467,25 @@ Status Quantizer::QuantizeWeighted(ir::Node* node, bool wide) {
                  "node %s: weights must be a float constant", node->name.c_str());
   const int axis = WeightQuantAxis(node->op, options_);
   const bool per_channel = axis >= 0;
-  std::vector<int8_t> q;
-  std::vector<float> scales;
-  QuantizeSymmetricImpl(wf.DataAs<float>(), wf.shape, axis, 127, &q, &scales);
-  ir::Tensor wq = wf;
-  wq.dtype = DType::kInt8;
-  SetData(&wq, q);
-  wq.quant = ir::QuantInfo();
-  wq.quant.scale = scales;
-  wq.quant.zero_point.assign(scales.size(), 0);
-  wq.quant.axis = per_channel ? layout.channel_axis : 0;
-  wq.name = wf.name;
-  node->inputs[layout.weights] = out_.AddTensor(std::move(wq));
+  auto cached = quantized_weights_.find({weights, axis});
+  if (cached == quantized_weights_.end()) {
+    std::vector<int8_t> q;
+    std::vector<float> weight_scales;
+    QuantizeSymmetricImpl(wf.DataAs<float>(), wf.shape, axis, 127, &q, &weight_scales);
+    ir::Tensor wq = wf;
+    wq.dtype = DType::kInt8;
+    SetData(&wq, q);
+    wq.quant = ir::QuantInfo();
+    wq.quant.scale = weight_scales;
+    wq.quant.zero_point.assign(weight_scales.size(), 0);
+    wq.quant.axis = per_channel ? layout.channel_axis : 0;
+    wq.name = wf.name;
+    cached =
+        quantized_weights_.emplace(std::make_pair(weights, axis), out_.AddTensor(std::move(wq)))
+            .first;
+  }
+  node->inputs[layout.weights] = cached->second;
+  const std::vector<float> scales = out_.tensors[cached->second].quant.scale;
 
   const int bias =
       layout.bias < static_cast<int>(node->inputs.size()) ? node->inputs[layout.bias] : -1;
