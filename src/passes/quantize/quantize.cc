@@ -457,6 +457,22 @@ void QuantizeSymmetricImpl(const float* w, const std::vector<int32_t>& shape, in
   }
 }
 
+// Symmetric int8 weights (zero points 0) of a float constant, per channel along `axis` (or per
+// tensor: -1); `quantized_dimension` is what the file records.
+ir::Tensor Int8Weights(const ir::Tensor& w, int axis, int quantized_dimension) {
+  std::vector<int8_t> q;
+  std::vector<float> scales;
+  QuantizeSymmetricImpl(w.DataAs<float>(), w.shape, axis, 127, &q, &scales);
+  ir::Tensor wq = w;
+  wq.dtype = DType::kInt8;
+  SetData(&wq, q);
+  wq.quant = ir::QuantInfo();
+  wq.quant.scale = scales;
+  wq.quant.zero_point.assign(scales.size(), 0);
+  wq.quant.axis = quantized_dimension;
+  return wq;
+}
+
 Status Quantizer::QuantizeWeighted(ir::Node* node, bool wide) {
   const WeightedLayout layout = LayoutOf(node->op);
   const int data = node->inputs[layout.data];
@@ -469,20 +485,8 @@ Status Quantizer::QuantizeWeighted(ir::Node* node, bool wide) {
   const bool per_channel = axis >= 0;
   auto cached = quantized_weights_.find({weights, axis});
   if (cached == quantized_weights_.end()) {
-    std::vector<int8_t> q;
-    std::vector<float> weight_scales;
-    QuantizeSymmetricImpl(wf.DataAs<float>(), wf.shape, axis, 127, &q, &weight_scales);
-    ir::Tensor wq = wf;
-    wq.dtype = DType::kInt8;
-    SetData(&wq, q);
-    wq.quant = ir::QuantInfo();
-    wq.quant.scale = weight_scales;
-    wq.quant.zero_point.assign(weight_scales.size(), 0);
-    wq.quant.axis = per_channel ? layout.channel_axis : 0;
-    wq.name = wf.name;
-    cached =
-        quantized_weights_.emplace(std::make_pair(weights, axis), out_.AddTensor(std::move(wq)))
-            .first;
+    const int id = out_.AddTensor(Int8Weights(wf, axis, per_channel ? layout.channel_axis : 0));
+    cached = quantized_weights_.emplace(std::make_pair(weights, axis), id).first;
   }
   node->inputs[layout.weights] = cached->second;
   const std::vector<float> scales = out_.tensors[cached->second].quant.scale;
@@ -736,6 +740,7 @@ Status Quantizer::FinishIo() {
 StatusOr<ir::Graph> QuantizeDynamic(const ir::Graph& in, const QuantizeOptions& options,
                                     std::vector<int>* remap) {
   ir::Graph out = in;
+  std::map<std::pair<int, int>, int> quantized;  // (weights, axis) -> int8 copy (shared weights)
   for (ir::Node& node : out.nodes) {
     const bool conv = node.op == "CONV_2D" || node.op == "DEPTHWISE_CONV_2D";
     if (!conv && node.op != "FULLY_CONNECTED") continue;
@@ -748,17 +753,13 @@ StatusOr<ir::Graph> QuantizeDynamic(const ir::Graph& in, const QuantizeOptions& 
     const int axis = node.op == "DEPTHWISE_CONV_2D" ? 3 : 0;
     const bool per_channel =
         options.per_channel && (conv || (node.op == "FULLY_CONNECTED" && options.per_channel_fc));
-    std::vector<int8_t> q;
-    std::vector<float> scales;
-    QuantizeSymmetricImpl(w.DataAs<float>(), w.shape, per_channel ? axis : -1, 127, &q, &scales);
-    ir::Tensor wq = w;
-    wq.dtype = DType::kInt8;
-    SetData(&wq, q);
-    wq.quant = ir::QuantInfo();
-    wq.quant.scale = scales;
-    wq.quant.zero_point.assign(scales.size(), 0);
-    wq.quant.axis = per_channel ? axis : 0;
-    node.inputs[1] = out.AddTensor(std::move(wq));
+    const int quantized_axis = per_channel ? axis : -1;
+    auto cached = quantized.find({node.inputs[1], quantized_axis});
+    if (cached == quantized.end()) {
+      const int id = out.AddTensor(Int8Weights(w, quantized_axis, per_channel ? axis : 0));
+      cached = quantized.emplace(std::make_pair(node.inputs[1], quantized_axis), id).first;
+    }
+    node.inputs[1] = cached->second;
     if (node.op == "FULLY_CONNECTED") node.attrs["asymmetric_quantize_inputs"] = true;
   }
   *remap = out.RemoveUnusedTensors();
