@@ -424,6 +424,25 @@ TEST_F(TrainCliTest, LstmTrainsFineTunesAndExports) {
             0);
   EXPECT_NE(log.find("UNIDIRECTIONAL_SEQUENCE_LSTM"), std::string::npos) << log;
   EXPECT_FALSE(FileExists(dir_ + "/lstm_qat.tflite"));
+  // Dynamic range: the gate weights in int8 (TFLite's hybrid LSTM), which the official runtime
+  // computes as edgeopt does.
+  const std::string dr = dir_ + "/lstm_dr.tflite";
+  ASSERT_EQ(Run("quantize " + dir_ + "/lstm.keras --mode dynamic --quiet -o " + dr, &log), 0)
+      << log;
+  ASSERT_EQ(Run("ir " + dr, &log), 0) << log;
+  EXPECT_NE(log.find("asymmetric_quantize_inputs=true"), std::string::npos) << log;
+  size_t int8_weights = 0;
+  for (size_t at = log.find("int8[16,"); at != std::string::npos;
+       at = log.find("int8[16,", at + 1)) {
+    ++int8_weights;
+  }
+  EXPECT_EQ(int8_weights, 8u) << log;  // 4 input and 4 recurrent gate weights
+  std::string conf;
+  EXPECT_EQ(testing::RunCommand("sh " + testing::SharedDir() + "/tools/conformance/conformance \"" +
+                                    testing::EdgeoptBinary() + " run\" --seeds 2 " + dr + " 2>&1",
+                                &conf),
+            0)
+      << conf;
 }
 
 // With Keras' unroll=True an LSTM is unrolled over time like a GRU, so QAT takes it to a

@@ -736,12 +736,33 @@ Status Quantizer::FinishIo() {
   return Status::Ok();
 }
 
-// Dynamic range: int8 weights on FC/CONV_2D/DEPTHWISE_CONV_2D, float activations.
+// Dynamic range: int8 weights on FC/CONV_2D/DEPTHWISE_CONV_2D and on the gate weights of
+// UNIDIRECTIONAL_SEQUENCE_LSTM (per tensor, TFLite's hybrid LSTM), float activations.
 StatusOr<ir::Graph> QuantizeDynamic(const ir::Graph& in, const QuantizeOptions& options,
                                     std::vector<int>* remap) {
   ir::Graph out = in;
   std::map<std::pair<int, int>, int> quantized;  // (weights, axis) -> int8 copy (shared weights)
+  auto int8_copy = [&](int w, int axis, int quantized_dimension) {
+    auto cached = quantized.find({w, axis});
+    if (cached == quantized.end()) {
+      const int id = out.AddTensor(Int8Weights(out.tensors[w], axis, quantized_dimension));
+      cached = quantized.emplace(std::make_pair(w, axis), id).first;
+    }
+    return cached->second;
+  };
   for (ir::Node& node : out.nodes) {
+    if (node.op == "UNIDIRECTIONAL_SEQUENCE_LSTM" && !options.keep_float.count(node.name) &&
+        !node.inputs.empty() && node.inputs[0] >= 0 && FloatTensor(out.tensors[node.inputs[0]])) {
+      // The input-to-gate and recurrent-to-gate weights (inputs 1-8); biases stay float.
+      for (int k = 1; k <= 8 && k < static_cast<int>(node.inputs.size()); ++k) {
+        const int w = node.inputs[k];
+        if (w >= 0 && out.tensors[w].is_constant && FloatTensor(out.tensors[w])) {
+          node.inputs[k] = int8_copy(w, -1, 0);
+        }
+      }
+      node.attrs["asymmetric_quantize_inputs"] = true;
+      continue;
+    }
     const bool conv = node.op == "CONV_2D" || node.op == "DEPTHWISE_CONV_2D";
     if (!conv && node.op != "FULLY_CONNECTED") continue;
     if (options.keep_float.count(node.name)) continue;
@@ -753,13 +774,7 @@ StatusOr<ir::Graph> QuantizeDynamic(const ir::Graph& in, const QuantizeOptions& 
     const int axis = node.op == "DEPTHWISE_CONV_2D" ? 3 : 0;
     const bool per_channel =
         options.per_channel && (conv || (node.op == "FULLY_CONNECTED" && options.per_channel_fc));
-    const int quantized_axis = per_channel ? axis : -1;
-    auto cached = quantized.find({node.inputs[1], quantized_axis});
-    if (cached == quantized.end()) {
-      const int id = out.AddTensor(Int8Weights(w, quantized_axis, per_channel ? axis : 0));
-      cached = quantized.emplace(std::make_pair(node.inputs[1], quantized_axis), id).first;
-    }
-    node.inputs[1] = cached->second;
+    node.inputs[1] = int8_copy(node.inputs[1], per_channel ? axis : -1, per_channel ? axis : 0);
     if (node.op == "FULLY_CONNECTED") node.attrs["asymmetric_quantize_inputs"] = true;
   }
   *remap = out.RemoveUnusedTensors();
