@@ -75,28 +75,10 @@ StatusOr<QatModel> BuildQatModel(const ir::Graph& fg, const QatOptions& options,
     }
   }
 
-  // Quantization groups, as the quantize pass forms them.
+  // Quantization groups, as the quantize pass forms them (every node is quantized here).
   UnionFind uf(n);
-  for (const ir::Node& node : fg.nodes) {
-    if (quantize::QuantizedOpKind(node.op) != OpQuantKind::kSameScale) continue;
-    int anchor = -1;
-    for (size_t k = 0; k < node.inputs.size(); ++k) {
-      const int t = node.inputs[k];
-      if (t < 0 || !quantize::IsQuantizedDataInput(node.op, static_cast<int>(k))) continue;
-      if (anchor < 0) {
-        anchor = t;
-      } else {
-        uf.Union(t, anchor);
-      }
-    }
-    for (int t : node.outputs) {
-      if (anchor < 0) {
-        anchor = t;
-      } else {
-        uf.Union(t, anchor);
-      }
-    }
-  }
+  quantize::JoinSharedParams(
+      fg, [](size_t) { return true; }, [&](int a, int b) { uf.Union(a, b); });
 
   QatModel m;
   m.float_graph = fg;

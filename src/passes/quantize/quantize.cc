@@ -5,6 +5,7 @@
 #include <cstring>
 #include <limits>
 #include <numeric>
+#include <tuple>
 
 #include "src/core/float16.h"
 #include "src/quant/quant_math.h"
@@ -191,6 +192,8 @@ class Quantizer {
   // (float weights, quantization axis) -> the int8 weights: one copy for every op that shares them
   // (an unrolled GRU's recurrent kernel serves every step).
   std::map<std::pair<int, int>, int> quantized_weights_;
+  // (float bias, its int8 weights, input scale bits, int64) -> the quantized bias, likewise.
+  std::map<std::tuple<int, int, uint32_t, bool>, int> quantized_biases_;
   std::vector<int> remap_;
 };
 
@@ -237,29 +240,8 @@ bool Quantizer::Quantizable(const ir::Node& node) const {
 void Quantizer::BuildGroups() {
   const int n = static_cast<int>(in_.tensors.size());
   UnionFind uf(n);
-  for (size_t i = 0; i < in_.nodes.size(); ++i) {
-    if (!node_q_[i]) continue;
-    const ir::Node& node = in_.nodes[i];
-    const OpRule* rule = FindRule(node.op);
-    if (rule->kind != Kind::kSameScale) continue;
-    int anchor = -1;
-    for (size_t k = 0; k < node.inputs.size(); ++k) {
-      const int t = node.inputs[k];
-      if (t < 0 || !IsDataInput(node.op, static_cast<int>(k))) continue;
-      if (anchor < 0) {
-        anchor = t;
-      } else {
-        uf.Union(t, anchor);
-      }
-    }
-    for (int t : node.outputs) {
-      if (anchor < 0) {
-        anchor = t;
-      } else {
-        uf.Union(t, anchor);
-      }
-    }
-  }
+  JoinSharedParams(
+      in_, [&](size_t i) { return node_q_[i] != 0; }, [&](int a, int b) { uf.Union(a, b); });
   group_.resize(n);
   for (int t = 0; t < n; ++t) group_[t] = uf.Find(t);
 }
@@ -493,7 +475,13 @@ Status Quantizer::QuantizeWeighted(ir::Node* node, bool wide) {
 
   const int bias =
       layout.bias < static_cast<int>(node->inputs.size()) ? node->inputs[layout.bias] : -1;
-  if (bias >= 0) {
+  uint32_t in_scale_bits;
+  std::memcpy(&in_scale_bits, &in_params.scale, sizeof(in_scale_bits));
+  const auto bias_key = std::make_tuple(bias, cached->second, in_scale_bits, wide);
+  auto bias_cached = bias >= 0 ? quantized_biases_.find(bias_key) : quantized_biases_.end();
+  if (bias_cached != quantized_biases_.end()) {
+    node->inputs[layout.bias] = bias_cached->second;
+  } else if (bias >= 0) {
     const ir::Tensor& bf = in_.tensors[bias];
     EDGEOPT_ENSURE(bf.is_constant && FloatTensor(bf), StatusCode::kUnsupported,
                    "node %s: the bias must be a float constant", node->name.c_str());
@@ -523,6 +511,7 @@ Status Quantizer::QuantizeWeighted(ir::Node* node, bool wide) {
       SetData(&bq, v);
     }
     node->inputs[layout.bias] = out_.AddTensor(std::move(bq));
+    quantized_biases_.emplace(bias_key, node->inputs[layout.bias]);
   }
   if (node->op == "FULLY_CONNECTED") node->attrs.erase("asymmetric_quantize_inputs");
   return Status::Ok();
@@ -831,6 +820,45 @@ StatusOr<ir::Graph> QuantizeFloat16(const ir::Graph& in, std::vector<int>* remap
 }
 
 }  // namespace
+
+void JoinSharedParams(const ir::Graph& g, const std::function<bool(size_t)>& include,
+                      const std::function<void(int, int)>& join) {
+  std::map<int, int> first_reader;  // weight tensor -> the data input of its first weighted op
+  for (size_t i = 0; i < g.nodes.size(); ++i) {
+    if (!include(i)) continue;
+    const ir::Node& node = g.nodes[i];
+    const OpRule* rule = FindRule(node.op);
+    if (rule == nullptr) continue;
+    if (rule->kind == Kind::kWeighted) {
+      const WeightedLayout l = LayoutOf(node.op);
+      const int n = static_cast<int>(node.inputs.size());
+      const int w = l.weights < n ? node.inputs[l.weights] : -1;
+      const int x = l.data < n ? node.inputs[l.data] : -1;
+      if (w < 0 || x < 0 || !g.tensors[w].is_constant) continue;
+      auto [it, inserted] = first_reader.emplace(w, x);
+      if (!inserted && it->second != x) join(x, it->second);
+      continue;
+    }
+    if (rule->kind != Kind::kSameScale) continue;
+    int anchor = -1;
+    for (size_t k = 0; k < node.inputs.size(); ++k) {
+      const int t = node.inputs[k];
+      if (t < 0 || !IsDataInput(node.op, static_cast<int>(k))) continue;
+      if (anchor < 0) {
+        anchor = t;
+      } else {
+        join(t, anchor);
+      }
+    }
+    for (int t : node.outputs) {
+      if (anchor < 0) {
+        anchor = t;
+      } else {
+        join(t, anchor);
+      }
+    }
+  }
+}
 
 OpQuantKind QuantizedOpKind(const std::string& op) {
   const OpRule* rule = FindRule(op);

@@ -19,6 +19,7 @@
 #ifndef EDGEOPT_SRC_PASSES_QUANTIZE_QUANTIZE_H_
 #define EDGEOPT_SRC_PASSES_QUANTIZE_QUANTIZE_H_
 
+#include <functional>
 #include <map>
 #include <set>
 #include <string>
@@ -90,6 +91,12 @@ struct WeightedInputs {
   int channel_axis;
 };
 WeightedInputs WeightedInputsOf(const std::string& op);
+// Calls join(a, b) for tensors that must share quantization parameters: the data inputs and
+// outputs of each same-scale op, and the data inputs of weighted ops that share one weight tensor
+// (an unrolled recurrent layer's steps read their states through one recurrent kernel: one scale
+// for every step's state, so its bias quantizes once). Only nodes with include(i) count.
+void JoinSharedParams(const ir::Graph& g, const std::function<bool(size_t)>& include,
+                      const std::function<void(int, int)>& join);
 // The axis of a weighted op's weight scales with these options, or -1 for one per-tensor scale.
 int WeightQuantAxis(const std::string& op, const QuantizeOptions& options);
 

@@ -197,6 +197,47 @@ const ir::Node* FindNamed(const ir::Graph& g, const std::string& op, const std::
   return nullptr;
 }
 
+// One FULLY_CONNECTED weight read by two ops (an unrolled recurrent layer's steps): the weights
+// and the bias quantize once, and the two inputs share one scale (the union of their ranges).
+TEST(QuantizeInt8, OpsSharingWeightsShareTheirInputScaleWeightsAndBias) {
+  ir::Graph g;
+  const int x = g.AddActivation("x", DType::kFloat32, {1, 3});
+  const int w =
+      g.AddFloatConstant("w", {3, 3}, {0.5f, -1.0f, 0.25f, 1.0f, 2.0f, -0.5f, 0.3f, 0.2f, 0.1f});
+  const int b = g.AddFloatConstant("b", {3}, {0.1f, -0.2f, 0.3f});
+  const int h1 = g.AddActivation("h1", DType::kFloat32, {1, 3});
+  const int h2 = g.AddActivation("h2", DType::kFloat32, {1, 3});
+  ir::Node fc;
+  fc.op = "FULLY_CONNECTED";
+  fc.attrs["fused_activation_function"] = std::string("NONE");
+  fc.name = "step0";
+  fc.inputs = {x, w, b};
+  fc.outputs = {h1};
+  g.AddNode(fc);
+  fc.name = "step1";
+  fc.inputs = {h1, w, b};
+  fc.outputs = {h2};
+  g.AddNode(fc);
+  g.inputs = {x};
+  g.outputs = {h2};
+  const RangeMap ranges = {
+      {x, Range{-1.0f, 1.0f}}, {h1, Range{-3.0f, 2.0f}}, {h2, Range{-4.0f, 4.0f}}};
+  QuantizeOptions o;
+  o.mode = Mode::kInt8;
+  auto q = QuantizeGraph(g, o, ranges);
+  ASSERT_TRUE(q.ok()) << q.status().ToString();
+  const ir::Node* s0 = FindNamed(*q, "FULLY_CONNECTED", "step0");
+  const ir::Node* s1 = FindNamed(*q, "FULLY_CONNECTED", "step1");
+  ASSERT_TRUE(s0 != nullptr && s1 != nullptr);
+  EXPECT_EQ(s0->inputs[1], s1->inputs[1]);  // one int8 weight tensor
+  EXPECT_EQ(s0->inputs[2], s1->inputs[2]);  // one int32 bias
+  const ir::QuantInfo& q0 = q->tensors[s0->inputs[0]].quant;
+  const ir::QuantInfo& q1 = q->tensors[s1->inputs[0]].quant;
+  EXPECT_EQ(q0.scale, q1.scale);
+  EXPECT_EQ(q0.zero_point, q1.zero_point);
+  EXPECT_NEAR(q0.scale[0], 5.0f / 255.0f, 1e-6);  // x's [-1, 1] with h1's [-3, 2]: [-3, 2]
+}
+
 TEST(QuantizeMixed, Int16LayerReadsTheFloatInputDirectlyAndFeedsInt8ThroughOneQuantize) {
   QuantizeOptions o;
   o.keep_int16 = {"dense"};
