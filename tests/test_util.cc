@@ -48,6 +48,12 @@ int RunCommand(const std::string& command, std::string* output) {
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
+int RunConformance(const std::string& args, std::string* output) {
+  return RunCommand("sh " + SharedDir() + "/tools/conformance/conformance \"" + EdgeoptBinary() +
+                        " run\" " + args,
+                    output);
+}
+
 std::string TrainedFmnistBaseline(int epochs) {
   const std::string dir = BinaryDir() + "/test-cache";
   mkdir(dir.c_str(), 0755);

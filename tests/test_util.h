@@ -19,6 +19,9 @@ std::string EdgeoptBinary();
 std::string MakeTempDir(const std::string& prefix);
 // Runs a shell command; returns its exit status and, if `output` is non-null, its stdout+stderr.
 int RunCommand(const std::string& command, std::string* output = nullptr);
+// Runs ../shared's conformance script (edgeopt's `run` against the official TFLite runtime) with
+// `args`: its flags and the .tflite files. Returns its exit status; `output` as RunCommand.
+int RunConformance(const std::string& args, std::string* output = nullptr);
 
 // A Fashion-MNIST model trained once by edgeopt (preset fmnist-cnn, `epochs` epochs, seed 0,
 // 2 threads) and cached in the build directory (test-cache/), shared by the end-to-end tests

@@ -113,6 +113,23 @@ Status ReadFloatOutput(const rt::Tensor* t, float* out, int64_t n) {
   }
 }
 
+namespace {
+
+// Runs samples [start, start + n) of `ds` (n <= g.batch; the rest of the batch zeros, from
+// `xbuf`) and reads the g.batch x g.classes scores.
+Status RunBatch(rt::Interpreter* interp, const Geometry& g, const data::Dataset& ds, int64_t start,
+                int n, std::vector<float>* xbuf, std::vector<float>* scores) {
+  std::memcpy(xbuf->data(), ds.x.data() + start * g.per_sample, sizeof(float) * n * g.per_sample);
+  EDGEOPT_RETURN_IF_ERROR(WriteFloatInput(g.in, xbuf->data(), g.batch * g.per_sample));
+  // Samples are independent sequences: an LSTM's variable state starts from zero for each, as in
+  // Keras' stateless layers (TFLite keeps it across invocations otherwise).
+  interp->ResetVariables();
+  EDGEOPT_RETURN_IF_ERROR(interp->Invoke());
+  return ReadFloatOutput(g.out, scores->data(), static_cast<int64_t>(g.batch) * g.classes);
+}
+
+}  // namespace
+
 StatusOr<train::EvalResult> EvaluateTflite(rt::Interpreter* interp, const data::Dataset& ds,
                                            const EvalOptions& options) {
   EDGEOPT_ASSIGN_OR_RETURN(Geometry g, CheckGeometry(interp, ds));
@@ -130,14 +147,7 @@ StatusOr<train::EvalResult> EvaluateTflite(rt::Interpreter* interp, const data::
   ProgressBar bar(options.label, (total + g.batch - 1) / g.batch, options.progress);
   for (int64_t start = 0; start < total; start += g.batch) {
     const int n = static_cast<int>(std::min<int64_t>(g.batch, total - start));
-    std::memcpy(xbuf.data(), ds.x.data() + start * g.per_sample, sizeof(float) * n * g.per_sample);
-    EDGEOPT_RETURN_IF_ERROR(WriteFloatInput(g.in, xbuf.data(), g.batch * g.per_sample));
-    // Samples are independent sequences: an LSTM's variable state starts from zero for each, as
-    // in Keras' stateless layers (TFLite keeps it across invocations otherwise).
-    interp->ResetVariables();
-    EDGEOPT_RETURN_IF_ERROR(interp->Invoke());
-    EDGEOPT_RETURN_IF_ERROR(
-        ReadFloatOutput(g.out, scores.data(), static_cast<int64_t>(g.batch) * g.classes));
+    EDGEOPT_RETURN_IF_ERROR(RunBatch(interp, g, ds, start, n, &xbuf, &scores));
     if (probs < 0) probs = LooksLikeProbabilities(scores, n, g.classes) ? 1 : 0;
     const int32_t* labels = ds.labels.data() + start;
     loss_sum +=
@@ -173,14 +183,7 @@ StatusOr<std::vector<int>> PredictTflite(rt::Interpreter* interp, const data::Da
   predictions.reserve(static_cast<size_t>(total));
   for (int64_t start = 0; start < total; start += g.batch) {
     const int n = static_cast<int>(std::min<int64_t>(g.batch, total - start));
-    std::memcpy(xbuf.data(), ds.x.data() + start * g.per_sample, sizeof(float) * n * g.per_sample);
-    EDGEOPT_RETURN_IF_ERROR(WriteFloatInput(g.in, xbuf.data(), g.batch * g.per_sample));
-    // Samples are independent sequences: an LSTM's variable state starts from zero for each, as
-    // in Keras' stateless layers (TFLite keeps it across invocations otherwise).
-    interp->ResetVariables();
-    EDGEOPT_RETURN_IF_ERROR(interp->Invoke());
-    EDGEOPT_RETURN_IF_ERROR(
-        ReadFloatOutput(g.out, scores.data(), static_cast<int64_t>(g.batch) * g.classes));
+    EDGEOPT_RETURN_IF_ERROR(RunBatch(interp, g, ds, start, n, &xbuf, &scores));
     for (int r = 0; r < n; ++r) {
       const float* row = scores.data() + static_cast<size_t>(r) * g.classes;
       predictions.push_back(static_cast<int>(std::max_element(row, row + g.classes) - row));

@@ -59,11 +59,7 @@ TEST_F(ClusterE2E, SixteenClustersKeepAccuracyAndZipSmaller) {
 
   // The official runtime loads it; edgeopt's runtime agrees with it.
   std::string conf;
-  EXPECT_EQ(RunCommand("sh " + SharedDir() + "/tools/conformance/conformance '" + EdgeoptBinary() +
-                           " run' " + Tmp("c16.tflite"),
-                       &conf),
-            0)
-      << conf;
+  EXPECT_EQ(RunConformance(Tmp("c16.tflite"), &conf), 0) << conf;
 
   // int8 of the clustered model (through its .keras): at most 16 values per output channel.
   Edgeopt("cluster " + base_ + " --clusters 16 --one-shot --quiet -o " + Tmp("c16.keras"));
@@ -135,11 +131,7 @@ TEST_F(ClusterE2E, PrunedZerosStayAndPerChannelClusters) {
   ASSERT_TRUE(dense.ok() && sparse.ok());
   EXPECT_LT(sparse->size() * 2, dense->size());
   std::string conf;
-  EXPECT_EQ(RunCommand("sh " + SharedDir() + "/tools/conformance/conformance '" + EdgeoptBinary() +
-                           " run' " + Tmp("p80c8s.tflite"),
-                       &conf),
-            0)
-      << conf;
+  EXPECT_EQ(RunConformance(Tmp("p80c8s.tflite"), &conf), 0) << conf;
 
   // Per-layer counts: the big dense layer into 4, the rest into 8.
   Edgeopt("cluster " + base_ + " --clusters 8 --layer-clusters dense=4 --one-shot --quiet -o " +
@@ -173,11 +165,7 @@ TEST_F(ClusterE2E, OfficialConverterTfliteOneShot) {
   ASSERT_EQ(kernels.size(), 10u);
   for (const Kernel& k : kernels) EXPECT_EQ(Distinct(k.f), 16u);
   std::string conf;
-  EXPECT_EQ(RunCommand("sh " + SharedDir() + "/tools/conformance/conformance '" + EdgeoptBinary() +
-                           " run' " + Tmp("resnet16.tflite"),
-                       &conf),
-            0)
-      << conf;
+  EXPECT_EQ(RunConformance(Tmp("resnet16.tflite"), &conf), 0) << conf;
   // Fine-tuning needs the Keras model; a quantized file is refused; the output is a .tflite.
   struct Case {
     std::string args, message;

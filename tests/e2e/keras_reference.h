@@ -629,39 +629,7 @@ inline bool Apply(const keras::KerasModel& m, const std::string& cls, const std:
     for (double& v : x->v) v = v * scale + offset;
     return true;
   }
-  if (cls == "LSTM" && !Flag(c, "unroll", false)) {
-    const int64_t B = x->shape[0], T = x->shape[1], F = x->shape[2];
-    const int64_t U = c["units"].get<int64_t>();
-    const std::vector<double> k = Weight(m, name, "kernel"),
-                              r = Weight(m, name, "recurrent_kernel");
-    std::vector<double> bias = Weight(m, name, "bias");
-    if (bias.empty()) bias.assign(4 * U, 0.0);
-    const bool seq = Flag(c, "return_sequences", false);
-    Tensor y{seq ? std::vector<int64_t>{B, T, U} : std::vector<int64_t>{B, U}, {}};
-    y.v.assign(seq ? B * T * U : B * U, 0.0);
-    for (int64_t b = 0; b < B; ++b) {
-      std::vector<double> h(U, 0.0), cell(U, 0.0), z(4 * U);
-      for (int64_t t = 0; t < T; ++t) {
-        for (int64_t j = 0; j < 4 * U; ++j) {
-          double acc = bias[j];
-          for (int64_t f = 0; f < F; ++f) acc += x->v[(b * T + t) * F + f] * k[f * 4 * U + j];
-          for (int64_t u = 0; u < U; ++u) acc += h[u] * r[u * 4 * U + j];
-          z[j] = acc;
-        }
-        for (int64_t u = 0; u < U; ++u) {
-          const double i = Sigmoid(z[u]), fg = Sigmoid(z[U + u]), g = std::tanh(z[2 * U + u]),
-                       o = Sigmoid(z[3 * U + u]);
-          cell[u] = fg * cell[u] + i * g;
-          h[u] = o * std::tanh(cell[u]);
-          if (seq) y.v[(b * T + t) * U + u] = h[u];
-        }
-      }
-      if (!seq) std::copy(h.begin(), h.end(), y.v.begin() + b * U);
-    }
-    *x = y;
-    return true;
-  }
-  if (cls == "GRU" || cls == "SimpleRNN" || cls == "LSTM") {  // LSTM: unroll=True
+  if (cls == "GRU" || cls == "SimpleRNN" || cls == "LSTM") {  // fused or unrolled alike
     const auto states =
         RunRnn(cls, c, Weight(m, name, "kernel"), Weight(m, name, "recurrent_kernel"),
                Weight(m, name, "bias"), *x, Flag(c, "go_backwards", false));

@@ -60,11 +60,7 @@ TEST_F(LowRankE2E, QuarterOfTheWeightsKeepsAccuracyAndShrinksTheFile) {
     EXPECT_EQ(kernels[i].f.size(), shapes[i].second) << i;
   }
   std::string conf;
-  EXPECT_EQ(RunCommand("sh " + SharedDir() + "/tools/conformance/conformance '" + EdgeoptBinary() +
-                           " run' " + Tmp("lr.tflite"),
-                       &conf),
-            0)
-      << conf;
+  EXPECT_EQ(RunConformance(Tmp("lr.tflite"), &conf), 0) << conf;
   // inspect lists the new layer.
   const std::string inspect = Edgeopt("inspect " + Tmp("lr.keras"));
   EXPECT_NE(inspect.find("dense_lowrank"), std::string::npos) << inspect;
@@ -102,11 +98,7 @@ TEST_F(LowRankE2E, OfficialConverterTfliteOneShot) {
   EXPECT_LE(ParseMetric(log, "macs_after") * 1.7, ParseMetric(log, "macs_before")) << log;
   EXPECT_EQ(Kernels(Tmp("r.tflite")).size(), 14u);  // 10 + 4 new
   std::string conf;
-  EXPECT_EQ(RunCommand("sh " + SharedDir() + "/tools/conformance/conformance '" + EdgeoptBinary() +
-                           " run' " + Tmp("r.tflite"),
-                       &conf),
-            0)
-      << conf;
+  EXPECT_EQ(RunConformance(Tmp("r.tflite"), &conf), 0) << conf;
 }
 
 // --sensitivity: each layer alone at each fraction, through the runtime; no model written.

@@ -58,7 +58,7 @@ class QatE2eTest : public ::testing::Test {
     *rc = RunCommand(EdgeoptBinary() + " qat " + model + " --data " + train_ +
                          " --test-data fashion-mnist:test --test-samples " +
                          std::to_string(test_samples) + " --lr 1e-4 --threads 2 " + "--quiet -o " +
-                         out + " " + extra + " 2>&1",
+                         out + " " + extra,
                      &log);
     return log;
   }
@@ -107,9 +107,7 @@ TEST_F(QatE2eTest, Int8FileAgreesWithFakeQuantAndRunsInTheOfficialRuntime) {
   EXPECT_NEAR(ParseMetric(log8, "accuracy"), ParseMetric(log8, "ptq_accuracy"), 1e-9) << log8;
   // The official runtime (TFLite 2.9) loads and runs both; edgeopt's runtime agrees with it.
   std::string conf;
-  const int crc = RunCommand("sh " + SharedDir() + "/tools/conformance/conformance \"" +
-                                 EdgeoptBinary() + " run\" --seeds 1 " + out + " " + out8,
-                             &conf);
+  const int crc = RunConformance("--seeds 1 " + out + " " + out8, &conf);
   EXPECT_EQ(crc, 0) << conf;
   EXPECT_NE(conf.find("2 passed, 0 failed, 0 skipped"), std::string::npos) << conf;
 }
@@ -196,7 +194,7 @@ TEST_F(QatE2eTest, RecoversWhatPerTensorPostTrainingLosesOnADepthwiseNetwork) {
   const std::string trained = dir_ + "/dw.keras";
   std::string log;
   ASSERT_EQ(RunCommand(EdgeoptBinary() + " train " + arch + " --data " + train_ +
-                           " --epochs 3 --seed 0 --threads 2 --quiet -o " + trained + " 2>&1",
+                           " --epochs 3 --seed 0 --threads 2 --quiet -o " + trained,
                        &log),
             0)
       << log;

@@ -178,11 +178,10 @@ TEST(QuantizeCorpus, EveryFloatModelInEveryModeRunsInTfliteAndAgrees) {
     }
   }
   // The official runtime loads and runs every output, and edgeopt's runtime agrees at 1 LSB.
-  std::string cmd = "sh " + SharedDir() + "/tools/conformance/conformance \"" + EdgeoptBinary() +
-                    " run\" --seeds 1";
-  for (const std::string& o : outputs) cmd += " " + o;
+  std::string args = "--seeds 1";
+  for (const std::string& o : outputs) args += " " + o;
   std::string log;
-  const int rc = RunCommand(cmd, &log);
+  const int rc = RunConformance(args, &log);
   EXPECT_EQ(rc, 0) << log;
   char expected[64];
   std::snprintf(expected, sizeof(expected), "%zu passed, 0 failed, 0 skipped", outputs.size());
@@ -397,11 +396,10 @@ TEST(QuantizeCli, KeepInt16AndInt16Fallback) {
   EXPECT_GT(FileSize(dir + "/keepfloat.tflite"), FileSize(dir + "/keep16.tflite") + 3 * 1024);
 
   // The official runtime runs them and edgeopt's runtime computes the same outputs.
-  ASSERT_EQ(RunCommand("sh " + SharedDir() + "/tools/conformance/conformance \"" + EdgeoptBinary() +
-                           " run\" --seeds 2 --max-lsb 0 " + dir + "/fallback.tflite " + dir +
-                           "/keep16.tflite",
-                       &log),
-            0)
+  ASSERT_EQ(
+      RunConformance("--seeds 2 --max-lsb 0 " + dir + "/fallback.tflite " + dir + "/keep16.tflite",
+                     &log),
+      0)
       << log;
   EXPECT_NE(log.find("2 passed, 0 failed, 0 skipped"), std::string::npos) << log;
 
@@ -479,10 +477,7 @@ TEST(QuantizeCli, ArchitectureJsonAndRandomCalibration) {
   EXPECT_EQ(conversions, 2);  // full-integer: only at the edges
   std::string conf;
   EXPECT_EQ(
-      RunCommand("sh " + SharedDir() + "/tools/conformance/conformance \"" + EdgeoptBinary() +
-                     " run\" --seeds 2 --max-lsb 0 " + dir + "/a.tflite " + dir + "/a8.tflite 2>&1",
-                 &conf),
-      0)
+      RunConformance("--seeds 2 --max-lsb 0 " + dir + "/a.tflite " + dir + "/a8.tflite", &conf), 0)
       << conf;
   const std::string bad = "{\"class_name\": \"Sequential\", \"config\": ";
   ASSERT_TRUE(

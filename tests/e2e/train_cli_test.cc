@@ -43,7 +43,7 @@ class TrainCliTest : public ::testing::Test {
   void TearDown() override { testing::RunCommand("rm -rf '" + dir_ + "'"); }
 
   int Run(const std::string& args, std::string* out) {
-    return testing::RunCommand(testing::EdgeoptBinary() + " " + args + " 2>&1", out);
+    return testing::RunCommand(testing::EdgeoptBinary() + " " + args, out);
   }
   // Trains `name`.json (a Sequential of 28x28x1 images: `layers`, then Dense(10)) on tiny.npz
   // into `name`.keras; returns the final "accuracy=... loss=..." line.
@@ -113,12 +113,9 @@ class TrainCliTest : public ::testing::Test {
     }
     EXPECT_EQ(conversions, 2u) << out;  // the input's QUANTIZE and the output's DEQUANTIZE
     std::string conf;
-    EXPECT_EQ(
-        testing::RunCommand("sh " + testing::SharedDir() + "/tools/conformance/conformance \"" +
-                                testing::EdgeoptBinary() + " run\" --seeds 2 --max-lsb 0 " + dir_ +
-                                "/" + name + ".tflite " + qat + " 2>&1",
-                            &conf),
-        0)
+    EXPECT_EQ(testing::RunConformance(
+                  "--seeds 2 --max-lsb 0 " + dir_ + "/" + name + ".tflite " + qat, &conf),
+              0)
         << conf;
     EXPECT_NE(conf.find("2 passed, 0 failed, 0 skipped"), std::string::npos) << conf;
     return qat;
@@ -438,11 +435,7 @@ TEST_F(TrainCliTest, LstmTrainsFineTunesAndExports) {
   }
   EXPECT_EQ(int8_weights, 8u) << log;  // 4 input and 4 recurrent gate weights
   std::string conf;
-  EXPECT_EQ(testing::RunCommand("sh " + testing::SharedDir() + "/tools/conformance/conformance \"" +
-                                    testing::EdgeoptBinary() + " run\" --seeds 2 " + dr + " 2>&1",
-                                &conf),
-            0)
-      << conf;
+  EXPECT_EQ(testing::RunConformance("--seeds 2 " + dr, &conf), 0) << conf;
 }
 
 // With Keras' unroll=True an LSTM is unrolled over time like a GRU, so QAT takes it to a

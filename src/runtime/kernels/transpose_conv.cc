@@ -137,14 +137,17 @@ void EvalFloat(Context* ctx, const OpData* data, const float* packed, const floa
   const int64_t out_size = int64_t{g.out_h} * g.out_w * g.out_c;
   float* col = static_cast<float*>(ctx->GetScratch(data->col));
   const int64_t rows = int64_t{g.batch} * g.in_h;
-  const int band_pixels = data->band_rows * g.in_w;
-  if (data->band_rows == rows) {  // one band: gather the output rows on the threads
+  // The products of one band of input rows (starting at `in`) with every filter tap, into col.
+  auto products = [&](const float* in) {
     if (data->fast != nullptr) {
-      RunIGemmConv(ctx, *data->fast, input, col);
+      RunIGemmConv(ctx, *data->fast, in, col);
     } else {
-      ref::GemmF32(band_pixels, static_cast<int>(N), g.in_c, input, g.in_c, packed, nullptr, col,
-                   N);
+      ref::GemmF32(data->band_rows * g.in_w, static_cast<int>(N), g.in_c, in, g.in_c, packed,
+                   nullptr, col, N);
     }
+  };
+  if (data->band_rows == rows) {  // one band: gather the output rows on the threads
+    products(input);
     const int64_t out_rows = int64_t{g.batch} * g.out_h;
     const int tasks = out_size * g.batch * g.filter_h * g.filter_w < kMinParallelConvMacs
                           ? 1
@@ -159,12 +162,7 @@ void EvalFloat(Context* ctx, const OpData* data, const float* packed, const floa
   }
   std::fill(output, output + g.batch * out_size, 0.0f);
   for (int64_t r0 = 0; r0 < rows; r0 += data->band_rows) {
-    const float* in = input + r0 * g.in_w * g.in_c;
-    if (data->fast != nullptr) {
-      RunIGemmConv(ctx, *data->fast, in, col);
-    } else {
-      ref::GemmF32(band_pixels, static_cast<int>(N), g.in_c, in, g.in_c, packed, nullptr, col, N);
-    }
+    products(input + r0 * g.in_w * g.in_c);
     for (int r = 0; r < data->band_rows; ++r) {
       const int64_t b = (r0 + r) / g.in_h;
       const int64_t p0 = (r0 + r) % g.in_h * g.in_w;
