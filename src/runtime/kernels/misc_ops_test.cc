@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "src/runtime/kernels/elem_test_util.h"
+#include "src/runtime/kernels/ukernels/configs.h"
 
 namespace edgeopt {
 namespace testing {
@@ -184,6 +185,69 @@ TEST(Resize, TwoThreadsGiveTheSameBits) {
       }
     }
   }
+}
+
+// int8 bilinear on the microkernels (uk::ResizeConfig) against the scalar passes
+// (use_optimized_kernels off): the same bits, for channel counts around the 8-channel steps,
+// rows around the 32-value steps, up- and down-scaling, every mode; inputs at the int8 limits.
+TEST(Resize, Int8MicrokernelsMatchReference) {
+  if (rt::uk::GetResizeConfig(rt::GetCpuInfo()) == nullptr) {
+    GTEST_SKIP() << "no int8 resize microkernel on this machine";
+  }
+  const int sizes[][4] = {{5, 7, 11, 16}, {9, 12, 4, 5}, {3, 40, 6, 33}, {1, 1, 2, 3}};
+  for (int depth : {1, 3, 8, 13, 16, 40}) {
+    for (int mode = 0; mode < 3; ++mode) {
+      for (const auto& z : sizes) {
+        ModelBuilder m;
+        TSpec in{DType::kInt8, {2, z[0], z[1], depth}};
+        in.scale = 0.05f;
+        TSpec out = in;
+        out.shape = {2, z[2], z[3], depth};
+        const int s = AddConst<int32_t>(m, Plain(DType::kInt32, {2}), {z[2], z[3]});
+        m.AddOperator(Op::RESIZE_BILINEAR, {AddIn(m, in), s}, {AddOut(m, out)},
+                      ResizeOptions(Op::RESIZE_BILINEAR, mode == 1, mode == 2));
+        const std::vector<uint8_t> model = m.Build();
+        std::vector<NpyArray> inputs = RandomInputs({in}, 17 + depth + mode);
+        for (size_t i = 0; i < inputs[0].data.size(); i += 5) {
+          inputs[0].data[i] = i % 2 == 0 ? 0x80 : 0x7F;  // -128 and 127
+        }
+        rt::InterpreterOptions fast, reference;
+        reference.use_optimized_kernels = false;
+        auto a = RunEdgeopt(model, inputs, fast);
+        auto b = RunEdgeopt(model, inputs, reference);
+        ASSERT_TRUE(a.ok() && b.ok());
+        EXPECT_EQ((*a)[0].data, (*b)[0].data)
+            << "depth " << depth << " mode " << mode << " " << z[0] << "x" << z[1] << " -> " << z[2]
+            << "x" << z[3];
+      }
+    }
+  }
+}
+
+// The y mix rounds ties away from zero: with w1 = 0 the sum is top * 1024, a tie whenever top is
+// an odd multiple of 512; also the largest sums (int8 limits times the extreme weights).
+TEST(Resize, Int8MixMicrokernelRoundsTiesAwayFromZero) {
+  const rt::uk::ResizeConfig* cfg = rt::uk::GetResizeConfig(rt::GetCpuInfo());
+  if (cfg == nullptr) GTEST_SKIP() << "no int8 resize microkernel on this machine";
+  std::vector<int32_t> top, bottom;
+  for (int k = -70; k < 70; ++k) {
+    top.push_back(k * 1024 + 512);
+    bottom.push_back(-128 * 1536);
+  }
+  for (int w1 : {0, 1, 511, 512, 1023, -512}) {
+    std::vector<int8_t> out(top.size());
+    cfg->mix_s8(top.size(), top.data(), bottom.data(), w1, out.data());
+    for (size_t i = 0; i < top.size(); ++i) {
+      const int64_t v = int64_t{top[i]} * (1024 - w1) + int64_t{bottom[i]} * w1;
+      const int64_t want = (v + (v > 0 ? (1 << 19) : -(1 << 19))) / (1 << 20);
+      if (want < -128 || want > 127) continue;  // not a value an int8 resize makes
+      EXPECT_EQ(out[i], want) << "w1 " << w1 << " top " << top[i];
+    }
+  }
+  std::vector<int8_t> out(3);
+  const int32_t t3[] = {0, 1 << 19, -(1 << 19)}, b3[] = {0, 0, 0};
+  cfg->mix_s8(3, t3, b3, 1023, out.data());  // 2^19 * 1 / 2^20: ties to +-1
+  EXPECT_EQ(out, (std::vector<int8_t>{0, 1, -1}));
 }
 
 // --- gather / tile / broadcast / fill ------------------------------------------------------------

@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "src/quant/quant_math.h"
 #include "src/runtime/cpu_info.h"
 #include "src/runtime/kernels/conv_common.h"
 #include "src/runtime/kernels/conv_test_util.h"
@@ -598,6 +599,98 @@ TEST(OptimizedConv2D, S16OutputStagesMatchMultiplyInt64) {
     }
   }
   if (tested == 0) GTEST_SKIP() << "no s16 output stage microkernel on this machine";
+}
+
+// The int8 output stage of every ISA level (the int8 TRANSPOSE_CONV's) against
+// ref::MultiplyDoubleRounding of the wrapped acc + bias, + zero point, clamped: multipliers from
+// real scales around 1 (left and right shifts), sums at the int32 limits and exact ties,
+// with and without a bias, zero points, clamps, channel tails and row strides.
+TEST(OptimizedConv2D, S8RowsOutputStageMatchesDoubleRounding) {
+  std::mt19937 rng(43);
+  auto uniform = [&](int64_t lo, int64_t hi) {
+    return std::uniform_int_distribution<int64_t>(lo, hi)(rng);
+  };
+  constexpr int64_t kMin = std::numeric_limits<int32_t>::min();
+  constexpr int64_t kMax = std::numeric_limits<int32_t>::max();
+  int tested = 0;
+  for (const Level& level : Levels()) {
+    const rt::uk::S16GemmConfig* cfg = rt::uk::GetS16GemmConfig(level.cpu);
+    if (cfg == nullptr || cfg->requant_s8 == nullptr) continue;
+    SCOPED_TRACE(level.name);
+    for (int round = 0; round < 60; ++round) {
+      const int channels = round < 40 ? 1 + round : static_cast<int>(uniform(1, 70));
+      const int count = static_cast<int>(uniform(1, 5));
+      const int acc_stride = channels + static_cast<int>(uniform(0, 3));
+      const int c_stride = channels + static_cast<int>(uniform(0, 3));
+      std::vector<int32_t> multiplier(channels), shift(channels), bias(channels);
+      std::vector<double> reals(channels);
+      for (int n = 0; n < channels; ++n) {
+        const int64_t pick = uniform(0, 5);
+        const double real = pick == 0   ? std::ldexp(1.0, static_cast<int>(uniform(-20, 0)))
+                            : pick == 1 ? 1.0 + uniform(1, 1000) / 100.0  // a left shift
+                                        : std::exp(-uniform(0, 2000) / 100.0);
+        int sh = 0;
+        quant::QuantizeMultiplier(real, &multiplier[n], &sh);
+        shift[n] = sh;
+        reals[n] = real;
+        bias[n] = static_cast<int32_t>(uniform(-2000, 2000));
+      }
+      std::vector<int32_t> acc(static_cast<size_t>(count) * acc_stride, 0);
+      for (int i = 0; i < count; ++i) {
+        for (int n = 0; n < channels; ++n) {
+          // Mostly sums whose output lies in [-160, 160] (unclamped: every rounding shows),
+          // with the scales 2^-k many exact ties; some at the int32 limits (wrapping).
+          const int64_t pick = uniform(0, 7);
+          const double target = static_cast<double>(uniform(-160, 160)) / reals[n];
+          const int64_t x = pick == 0 ? kMax
+                            : pick == 1
+                                ? kMin
+                                : std::clamp<int64_t>(
+                                      std::llround(target) + uniform(-3, 3) - bias[n], kMin, kMax);
+          acc[i * acc_stride + n] = static_cast<int32_t>(x);
+        }
+      }
+      std::vector<rt::uk::RequantBlock16> rq((channels + 15) / 16);
+      rt::uk::PackRequantBlocks(channels, multiplier.data(), shift.data(), rq.data());
+      const int32_t zp = static_cast<int32_t>(round % 3 == 0 ? 0 : uniform(-128, 127));
+      int32_t lo = -128, hi = 127;
+      if (round % 2 == 1) {
+        lo = static_cast<int32_t>(uniform(-128, 0));
+        hi = static_cast<int32_t>(uniform(lo, 127));
+      }
+      const bool with_bias = round % 4 != 3;
+      std::vector<int8_t> out(static_cast<size_t>(count) * c_stride, -7);
+      const rt::uk::QS8RequantRowsArgs args{count,
+                                            channels,
+                                            acc.data(),
+                                            acc_stride,
+                                            with_bias ? bias.data() : nullptr,
+                                            rq.data(),
+                                            {zp, lo - zp, hi - zp},
+                                            out.data(),
+                                            c_stride};
+      cfg->requant_s8(args);
+      int bad = 0;
+      for (int i = 0; i < count; ++i) {
+        for (int n = 0; n < channels; ++n) {
+          const int32_t x =
+              ref::WrapToInt32(int64_t{acc[i * acc_stride + n]} + (with_bias ? bias[n] : 0));
+          const int64_t v = int64_t{ref::MultiplyDoubleRounding(x, multiplier[n], shift[n])} + zp;
+          const int8_t want = static_cast<int8_t>(std::clamp<int64_t>(v, lo, hi));
+          if (out[i * c_stride + n] != want && bad++ < 3) {
+            ADD_FAILURE() << "channels=" << channels << " row " << i << " channel " << n << ": "
+                          << int{out[i * c_stride + n]} << " want " << int{want} << " (acc " << x
+                          << ", m " << multiplier[n] << ", shift " << shift[n] << ")";
+          }
+        }
+        for (int n = channels; n < c_stride && i + 1 < count; ++n) {
+          EXPECT_EQ(out[i * c_stride + n], -7) << "written between rows";
+        }
+      }
+      ++tested;
+    }
+  }
+  if (tested == 0) GTEST_SKIP() << "no int8 rows output stage microkernel on this machine";
 }
 
 // The narrow 16x8 output stage is chosen only when every |acc + bias| fits in int32, with

@@ -5,7 +5,8 @@
 //    and truncated after +0.5;
 //  - bilinear int8/int16: 10-bit fixed-point coordinates, 20-bit weights, rounded division;
 //    computed separably (each needed input row interpolated along x once, then two rows mixed
-//    along y), which is exact in integers: the same sums;
+//    along y), which is exact in integers: the same sums; int8 on microkernels where the CPU
+//    has them (uk::ResizeConfig);
 //  - bilinear float32 with the optimized kernels (not in exact-float mode): separable as well,
 //    vectorized over whole rows (differs from the reference formula by rounding only);
 //  - nearest: floor (or round with align_corners) of the scaled coordinate; without either flag
@@ -19,24 +20,21 @@
 
 #include "src/runtime/kernels/conv_common.h"
 #include "src/runtime/kernels/elem_util.h"
+#include "src/runtime/kernels/ukernels/configs.h"
 #include "src/runtime/thread_pool.h"
 
 namespace edgeopt {
 namespace rt {
 namespace {
 
-// Where output column x reads: float a[lo] * (1 - frac) + a[hi] * frac; integer
-// a[lo] * (1024 - w1) + a[hi] * w1.
-struct Tap {
-  int32_t lo = 0, hi = 0, w1 = 0;
-  float frac = 0.0f;
-};
+using Tap = uk::ResizeTap;  // where output column x reads
 
 struct OpData {
   bool align_corners = false;
   bool half_pixel_centers = false;
-  Tap* taps = nullptr;  // separable bilinear: one per output column
-  int rows = -1;        // scratch: two interpolated rows (float or int32)
+  Tap* taps = nullptr;                    // separable bilinear: one per output column
+  int rows = -1;                          // scratch: two interpolated rows (float or int32)
+  const uk::ResizeConfig* cfg = nullptr;  // int8 microkernels, or null
 };
 
 int32_t IntegerScale(int in, int out, bool align_corners);
@@ -110,6 +108,9 @@ Status Prepare(Context* ctx, Node* node) {
     }
     EDGEOPT_RETURN_IF_ERROR(RequestScratchArray<int32_t>(
         ctx, int64_t{ctx->num_threads()} * 2 * ow * in->dims[3], &data->rows));
+    if (in->type == DType::kInt8 && ctx->use_optimized_kernels()) {
+      data->cfg = uk::GetResizeConfig(ctx->cpu());
+    }
   }
   return ctx->ResizeTensor(out, MakeDims({in->dims[0], static_cast<int32_t>(size[0]),
                                           static_cast<int32_t>(size[1]), in->dims[3]}));
@@ -202,6 +203,13 @@ void BilinearSeparable(Context* ctx, const OpData* d, const Tensor* in, Tensor* 
       const int k = keep == 0 ? 1 : 0;
       const T* src = in->Data<T>() + want * iw * depth;
       H* dst = slot[k];
+      tag[k] = want;
+      if constexpr (std::is_same<T, int8_t>::value) {
+        if (d->cfg != nullptr) {
+          d->cfg->row_s8(src, depth, ow, d->taps, dst);
+          return dst;
+        }
+      }
       for (int x = 0; x < ow; ++x) {
         const Tap& t = d->taps[x];
         const T* a = src + int64_t{t.lo} * depth;
@@ -215,7 +223,6 @@ void BilinearSeparable(Context* ctx, const OpData* d, const Tensor* in, Tensor* 
           }
         }
       }
-      tag[k] = want;
       return dst;
     };
     for (int64_t r = out_rows * task / tasks; r < out_rows * (task + 1) / tasks; ++r) {
@@ -238,6 +245,12 @@ void BilinearSeparable(Context* ctx, const OpData* d, const Tensor* in, Tensor* 
         const int top_slot = top == slot[0] ? 0 : 1;
         const H* bottom = row(b, y1, top_slot);
         T* o = out->Data<T>() + (int64_t{b} * oh + y) * width;
+        if constexpr (std::is_same<T, int8_t>::value) {
+          if (d->cfg != nullptr) {
+            d->cfg->mix_s8(static_cast<size_t>(width), top, bottom, wy1, o);
+            continue;
+          }
+        }
         for (int64_t i = 0; i < width; ++i) {
           if constexpr (kFloat) {
             o[i] = top[i] * (1 - fy) + bottom[i] * fy;

@@ -12,9 +12,14 @@
 // and the activation are applied: the reference's order of additions, so the exact-float mode
 // (exact IGEMM kernel) stays bit-exact with it.
 //
-// int8 and 16x8 (symmetric weights) run the products on the s16 GEMM microkernel (the input
-// widened to int16, the weights at Prepare), exact int32 sums, then the reference's col2im and
-// output stage: bit-identical. Quantized biases are widened to int64 at Prepare.
+// int8 (symmetric weights) runs like the float: the products of a band of input rows on the s16
+// GEMM microkernel (the input minus its zero point widened to int16, the weights at Prepare;
+// exact int32 sums, split over the threads), then each output row gathered from them on the
+// threads and requantized by the int8 output-stage microkernel (the reference rounding). The
+// bands are of output rows, whose input rows' products fit kColBudget (input rows shared by two
+// bands are multiplied twice). Integer sums do not depend on their order: bit-identical with
+// the reference. 16x8 runs its products on the s16 GEMM, then the reference's col2im and
+// output stage. Quantized biases are widened to int64 at Prepare.
 #include "src/runtime/kernels/reference/transpose_conv.h"
 
 #include <cmath>
@@ -35,7 +40,6 @@ struct OpData {
   Kind kind = Kind::kFloat;
   ref::TransposeConvGeometry geo;
   int block_rows = 1;
-  bool wide_acc = false;
   float act_min = 0.0f, act_max = 0.0f;
   float* packed = nullptr;      // float filter [in_c][N]
   void* rows = nullptr;         // quantized filter rows [N][in_c]
@@ -50,6 +54,13 @@ struct OpData {
   int64_t* bias64 = nullptr;        // quantized: the bias as int64 (null without one)
   int wide_input = -1, col32 = -1;  // s16 scratch: int8 input rows as int16, int32 products
   int band_rows = 0;                // float: input rows (of all batch items, in order) per band
+  // int8 on the s16 GEMM (see the top): at most band_rows input rows' products per band, the
+  // packed output stage, the bias, the input zero point; scratch: a row of sums per thread.
+  const uk::RequantBlock16* rq = nullptr;
+  uk::QuantOutput qout;
+  const int32_t* bias32 = nullptr;
+  int32_t input_zero_point = 0;
+  int row_sums = -1;
 };
 
 // Bytes of per-pixel products one band may take.
@@ -93,35 +104,50 @@ Status PrepareFloat(Context* ctx, const Tensor* filter, OpData* data) {
   return PrepareF32IGemm(ctx, cg, packed, nullptr, -INFINITY, INFINITY, data->fast, false);
 }
 
-// Output row `oy` of batch item `b` from the products of every input pixel (`col`, one band):
-// each output value sums its contributions in the order of their input pixels, as the scatter
-// (Col2imAdd) adds them, then the bias and the activation. Rows are independent, so threads
+// The input rows iy whose taps fy = oy + pad_top - iy * stride_h in [0, filter_h) reach output
+// row oy: [*lo, *hi], empty when *lo > *hi. Both grow with oy.
+void InputRowsOf(const ref::TransposeConvGeometry& g, int oy, int* lo, int* hi) {
+  const int top = oy + g.pad_top;
+  *lo = top - (g.filter_h - 1) <= 0 ? 0 : (top - g.filter_h + g.stride_h) / g.stride_h;
+  *hi = std::min(g.in_h - 1, top / g.stride_h);
+}
+
+// Output row `oy` (out_w * out_c sums into `o`) from the products of its input rows, input row
+// iy at col + (row_base + iy) * in_w * N: each value sums its contributions in the order of
+// their input pixels, as the scatter (Col2imAdd) adds them. Rows are independent, so threads
 // split them with the same results.
-void GatherOutputRow(const OpData* data, const float* col, const float* bias, int64_t b, int oy,
-                     float* o) {
-  const ref::TransposeConvGeometry& g = data->geo;
+template <typename T>
+void GatherRow(const ref::TransposeConvGeometry& g, const T* col, int64_t row_base, int oy, T* o) {
   const int64_t N = g.N();
   const int oc = g.out_c;
-  std::fill(o, o + int64_t{g.out_w} * oc, 0.0f);
-  // Input rows iy with tap fy = oy + pad_top - iy * stride in [0, filter_h), ascending.
+  std::fill(o, o + int64_t{g.out_w} * oc, T{0});
+  int iy_lo, iy_hi;
+  InputRowsOf(g, oy, &iy_lo, &iy_hi);
   const int top = oy + g.pad_top;
-  const int iy_lo = top - (g.filter_h - 1) <= 0 ? 0 : (top - g.filter_h + g.stride_h) / g.stride_h;
-  const int iy_hi = std::min(g.in_h - 1, top / g.stride_h);
   for (int iy = iy_lo; iy <= iy_hi; ++iy) {
     const int fy = top - iy * g.stride_h;
-    const float* crow = col + (b * g.in_h + iy) * g.in_w * N + int64_t{fy} * g.filter_w * oc;
+    const T* crow = col + (row_base + iy) * g.in_w * N + int64_t{fy} * g.filter_w * oc;
     for (int ox = 0; ox < g.out_w; ++ox) {
       const int left = ox + g.pad_left;
       const int ix_lo =
           left - (g.filter_w - 1) <= 0 ? 0 : (left - g.filter_w + g.stride_w) / g.stride_w;
       const int ix_hi = std::min(g.in_w - 1, left / g.stride_w);
-      float* dst = o + int64_t{ox} * oc;
+      T* dst = o + int64_t{ox} * oc;
       for (int ix = ix_lo; ix <= ix_hi; ++ix) {
-        const float* src = crow + int64_t{ix} * N + int64_t{left - ix * g.stride_w} * oc;
+        const T* src = crow + int64_t{ix} * N + int64_t{left - ix * g.stride_w} * oc;
         for (int c = 0; c < oc; ++c) dst[c] += src[c];
       }
     }
   }
+}
+
+// Float output row `oy` of batch item `b` from the products of every input pixel (`col`, one
+// band), then the bias and the activation.
+void GatherOutputRow(const OpData* data, const float* col, const float* bias, int64_t b, int oy,
+                     float* o) {
+  const ref::TransposeConvGeometry& g = data->geo;
+  const int oc = g.out_c;
+  GatherRow(g, col, b * g.in_h, oy, o);
   for (int64_t i = 0; i < int64_t{g.out_w} * oc; i += oc) {
     for (int c = 0; c < oc; ++c) {
       o[i + c] = ref::ClampFloat(o[i + c] + (bias != nullptr ? bias[c] : 0.0f), data->act_min,
@@ -239,6 +265,34 @@ Status PrepareGeometry(const Node* node, const Tensor* output_shape, const Tenso
   return Status::Ok();
 }
 
+// int8 on the s16 GEMM (see the top): the output stage packed for the microkernel, the bias,
+// the band height and the scratch.
+Status PrepareInt8Gather(Context* ctx, const int32_t* multipliers, const int32_t* shifts,
+                         const Tensor* bias, int32_t input_zero_point, OpData* data) {
+  const ref::TransposeConvGeometry& g = data->geo;
+  const int64_t N = g.N();
+  void* p = ctx->AllocatePersistent(sizeof(uk::RequantBlock16) * ((g.out_c + 15) / 16));
+  EDGEOPT_ENSURE(p != nullptr, StatusCode::kOutOfMemory, "out of memory");
+  uk::PackRequantBlocks(g.out_c, multipliers, shifts, static_cast<uk::RequantBlock16*>(p));
+  data->rq = static_cast<uk::RequantBlock16*>(p);
+  const ref::OutputStage& stage = data->stage;
+  data->qout.zero_point = stage.output_zero_point;
+  data->qout.lo = stage.act_min - stage.output_zero_point;
+  data->qout.hi = stage.act_max - stage.output_zero_point;
+  data->bias32 = bias != nullptr ? bias->Data<int32_t>() : nullptr;
+  data->input_zero_point = input_zero_point;
+  // Input rows per band: as many as kColBudget holds, at least those of one output row.
+  const int64_t fit = kColBudget / (int64_t{g.in_w} * N * 4);
+  data->band_rows = static_cast<int>(std::min<int64_t>(
+      g.in_h, std::max<int64_t>(fit, (g.filter_h + g.stride_h - 1) / g.stride_h)));
+  const int64_t band_pixels = int64_t{data->band_rows} * g.in_w;
+  EDGEOPT_RETURN_IF_ERROR(
+      RequestScratchArray<int16_t>(ctx, band_pixels * g.in_c, &data->wide_input));
+  EDGEOPT_RETURN_IF_ERROR(RequestScratchArray<int32_t>(ctx, band_pixels * N, &data->col32));
+  return RequestScratchArray<int32_t>(
+      ctx, int64_t{std::max(1, ctx->num_threads())} * g.out_w * g.out_c, &data->row_sums);
+}
+
 Status Prepare(Context* ctx, Node* node) {
   OpData* data = static_cast<OpData*>(node->user_data);
   EDGEOPT_ENSURE(data != nullptr, StatusCode::kOutOfMemory, "out of memory");
@@ -335,12 +389,16 @@ Status Prepare(Context* ctx, Node* node) {
                                            static_cast<int>(N), g.in_c, nullptr, unused,
                                            &data->s16));
   }
-  const int64_t max_a = uint8 ? 256 : (int16 ? 32768 : 256);
-  // int32 sums only on the s16 path; the reference path (legacy uint8, no microkernels) always
-  // sums in int64, one instantiation fewer per type.
-  data->wide_acc =
-      int16 || data->s16.cfg == nullptr || !Int32AccumulatorSafe(N / g.out_c * g.in_c, max_a, 256);
-  const int64_t acc_size = data->wide_acc ? 8 : 4;
+  // int8: (x - zx) in [-255, 255], every partial sum of a value's contributions in int32.
+  if (int8 && data->s16.cfg != nullptr && data->s16.cfg->requant_s8 != nullptr &&
+      (bias == nullptr || bias->type == DType::kInt32) &&
+      Int32AccumulatorSafe(N / g.out_c * g.in_c, 256, 256)) {
+    return PrepareInt8Gather(ctx, multipliers, shifts, bias, zx, data);
+  }
+  // The reference path (legacy uint8, no microkernels, large sums) sums in int64; 16x8 on the
+  // s16 GEMM too.
+  data->s16.cfg = int16 ? data->s16.cfg : nullptr;
+  const int64_t acc_size = 8;
   data->block_rows = ref::BlockRows(g.in_pixels(), N * acc_size, kConvScratchTarget);
   EDGEOPT_RETURN_IF_ERROR(ctx->RequestScratch(data->block_rows * N * acc_size, &data->col));
   EDGEOPT_RETURN_IF_ERROR(
@@ -350,46 +408,83 @@ Status Prepare(Context* ctx, Node* node) {
   }
   if (data->s16.cfg != nullptr) {
     EDGEOPT_RETURN_IF_ERROR(RequestScratchArray<int32_t>(ctx, data->block_rows * N, &data->col32));
-    if (int8) {
-      EDGEOPT_RETURN_IF_ERROR(
-          RequestScratchArray<int16_t>(ctx, data->block_rows * g.in_c, &data->wide_input));
-    }
   }
   return Status::Ok();
 }
 
-// int8 / 16x8 on the s16 GEMM (see the top): the reference's blocks, col terms, col2im and output
-// stage around exact int32 products.
-template <typename TIn, typename TAcc>
-void EvalS16(Context* ctx, const OpData* data, const TIn* input, TIn* output) {
+// 16x8 on the s16 GEMM (see the top): the reference's blocks, col terms, col2im and output stage
+// around exact int32 products.
+void EvalS16(Context* ctx, const OpData* data, const int16_t* input, int16_t* output) {
   const ref::TransposeConvGeometry& g = data->geo;
   const int64_t N = g.N();
   const int64_t out_size = int64_t{g.out_h} * g.out_w * g.out_c;
-  TAcc* col = static_cast<TAcc*>(ctx->GetScratch(data->col));
-  TAcc* acc = static_cast<TAcc*>(ctx->GetScratch(data->acc));
+  int64_t* col = static_cast<int64_t*>(ctx->GetScratch(data->col));
+  int64_t* acc = static_cast<int64_t*>(ctx->GetScratch(data->acc));
   int32_t* col32 = static_cast<int32_t*>(ctx->GetScratch(data->col32));
-  int16_t* wide = static_cast<int16_t*>(ctx->GetScratch(data->wide_input));
   for (int b = 0; b < g.batch; ++b) {
-    const TIn* in_b = input + int64_t{b} * g.in_pixels() * g.in_c;
-    std::fill(acc, acc + out_size, TAcc{0});
+    const int16_t* in_b = input + int64_t{b} * g.in_pixels() * g.in_c;
+    std::fill(acc, acc + out_size, int64_t{0});
     for (int64_t p0 = 0; p0 < g.in_pixels(); p0 += data->block_rows) {
       const int count = static_cast<int>(std::min<int64_t>(data->block_rows, g.in_pixels() - p0));
-      const TIn* x = in_b + p0 * g.in_c;
-      const int16_t* a = reinterpret_cast<const int16_t*>(x);
-      if (sizeof(TIn) == 1) {
-        for (int64_t i = 0; i < int64_t{count} * g.in_c; ++i) wide[i] = x[i];
-        a = wide;
-      }
-      data->s16.cfg->gemm(count, static_cast<int>(N), g.in_c, a, g.in_c, data->s16.weights, col32,
-                          N);
+      data->s16.cfg->gemm(count, static_cast<int>(N), g.in_c, in_b + p0 * g.in_c, g.in_c,
+                          data->s16.weights, col32, N);
       for (int i = 0; i < count; ++i) {
-        for (int64_t n = 0; n < N; ++n) {
-          col[i * N + n] = static_cast<TAcc>(int64_t{col32[i * N + n]} + data->col_term[n]);
-        }
+        for (int64_t n = 0; n < N; ++n)
+          col[i * N + n] = int64_t{col32[i * N + n]} + data->col_term[n];
       }
       ref::Col2imAdd(g, p0, count, col, acc);
     }
     ref::TransposeConvOutputStage(g, acc, data->bias64, data->stage, output + b * out_size);
+  }
+}
+
+// int8 on the s16 GEMM and the output-stage microkernel (see the top).
+void EvalInt8(Context* ctx, const OpData* data, const int8_t* input, int8_t* output) {
+  const ref::TransposeConvGeometry& g = data->geo;
+  const int64_t N = g.N();
+  const int64_t out_row = int64_t{g.out_w} * g.out_c;
+  int16_t* wide = static_cast<int16_t*>(ctx->GetScratch(data->wide_input));
+  int32_t* col = static_cast<int32_t*>(ctx->GetScratch(data->col32));
+  int32_t* sums = static_cast<int32_t*>(ctx->GetScratch(data->row_sums));
+  const bool parallel = g.in_pixels() * N * g.in_c >= kMinParallelConvMacs;
+  const int threads = parallel ? ctx->num_threads() : 1;
+  for (int b = 0; b < g.batch; ++b) {
+    const int8_t* in_b = input + int64_t{b} * g.in_pixels() * g.in_c;
+    int8_t* out_b = output + int64_t{b} * g.out_h * out_row;
+    for (int oy0 = 0, oy1 = 0; oy0 < g.out_h; oy0 = oy1) {
+      // The band: output rows [oy0, oy1) and their input rows [first, last].
+      int first, last, lo, hi;
+      InputRowsOf(g, oy0, &first, &last);
+      for (oy1 = oy0 + 1; oy1 < g.out_h; ++oy1) {
+        InputRowsOf(g, oy1, &lo, &hi);
+        if (hi - first + 1 > data->band_rows) break;
+        last = hi;
+      }
+      const int64_t pixels = std::max(0, last - first + 1) * int64_t{g.in_w};
+      const int8_t* x = in_b + int64_t{first} * g.in_w * g.in_c;
+      const int product_tasks = static_cast<int>(std::min<int64_t>(pixels, threads));
+      ctx->thread_pool()->ParallelFor(product_tasks, [&](int task, int) {
+        const int64_t p0 = pixels * task / product_tasks, p1 = pixels * (task + 1) / product_tasks;
+        for (int64_t i = p0 * g.in_c; i < p1 * g.in_c; ++i) {
+          wide[i] = static_cast<int16_t>(x[i] - data->input_zero_point);
+        }
+        data->s16.cfg->gemm(static_cast<int>(p1 - p0), static_cast<int>(N), g.in_c,
+                            wide + p0 * g.in_c, g.in_c, data->s16.weights, col + p0 * N, N);
+      });
+      const int rows = oy1 - oy0;
+      const int row_tasks = std::min(rows, threads);
+      ctx->thread_pool()->ParallelFor(row_tasks, [&](int task, int thread) {
+        int32_t* acc = sums + int64_t{thread} * out_row;
+        for (int r = rows * task / row_tasks; r < rows * (task + 1) / row_tasks; ++r) {
+          GatherRow(g, col, -int64_t{first}, oy0 + r, acc);
+          const uk::QS8RequantRowsArgs args{
+              g.out_w,      g.out_c,  acc,        g.out_c,
+              data->bias32, data->rq, data->qout, out_b + (oy0 + r) * out_row,
+              g.out_c};
+          data->s16.cfg->requant_s8(args);
+        }
+      });
+    }
   }
 }
 
@@ -423,8 +518,8 @@ Status Eval(Context* ctx, Node* node) {
       break;
     }
     case Kind::kInt8:
-      if (!data->wide_acc) {
-        EvalS16<int8_t, int32_t>(ctx, data, input->Data<int8_t>(), output->Data<int8_t>());
+      if (data->rq != nullptr) {
+        EvalInt8(ctx, data, input->Data<int8_t>(), output->Data<int8_t>());
       } else {
         EvalQuantized<int8_t, int8_t, int64_t>(ctx, data, input, output);
       }
@@ -434,7 +529,7 @@ Status Eval(Context* ctx, Node* node) {
       break;
     case Kind::kInt16:
       if (data->s16.cfg != nullptr) {
-        EvalS16<int16_t, int64_t>(ctx, data, input->Data<int16_t>(), output->Data<int16_t>());
+        EvalS16(ctx, data, input->Data<int16_t>(), output->Data<int16_t>());
       } else {
         EvalQuantized<int16_t, int8_t, int64_t>(ctx, data, input, output);
       }

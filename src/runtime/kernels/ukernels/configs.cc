@@ -311,23 +311,39 @@ const F32Conv3x3Config* GetF32Conv3x3Config(const CpuInfo& cpu, int out_c, int s
   return nullptr;
 }
 
+#if defined(EDGEOPT_HAVE_AVX2)
+constexpr QS8RequantRowsFn kQS8RequantRowsAvx2 = a2::qs8_requant_rows_ukernel__avx2;
+#else
+constexpr QS8RequantRowsFn kQS8RequantRowsAvx2 = nullptr;
+#endif
+
 const S16GemmConfig* GetS16GemmConfig(const CpuInfo& cpu) {
   if constexpr (!kGemmS16) return nullptr;
 #if defined(EDGEOPT_HAVE_NEON)
-  static constexpr S16GemmConfig kNeon = {"s16_gemm__neon", neon::s16_gemm_ukernel__neon, nullptr,
-                                          0, neon::s16_requant_narrow_ukernel__neon};
+  static constexpr S16GemmConfig kNeon = {"s16_gemm__neon",
+                                          neon::s16_gemm_ukernel__neon,
+                                          nullptr,
+                                          0,
+                                          neon::s16_requant_narrow_ukernel__neon,
+                                          neon::qs8_requant_rows_ukernel__neon};
   if (cpu.UseNeon()) return &kNeon;
 #endif
 #if defined(EDGEOPT_HAVE_AVX512)
+  // The int8 rows output stage is the AVX2 one (a small part of a TRANSPOSE_CONV: one kernel
+  // less in the runtime).
   static constexpr S16GemmConfig kAvx512 = {
-      "s16_gemm_packed__avx512vnni", a5::s16_gemm_packed_ukernel__avx512vnni,
-      a5::s16_requant_ukernel__avx512, 16, a5::s16_requant_narrow_ukernel__avx512};
+      "s16_gemm_packed__avx512vnni",          a5::s16_gemm_packed_ukernel__avx512vnni,
+      a5::s16_requant_ukernel__avx512,        16,
+      a5::s16_requant_narrow_ukernel__avx512, kQS8RequantRowsAvx2};
   if (HasAvx512Vnni(cpu)) return &kAvx512;
 #endif
 #if defined(EDGEOPT_HAVE_AVX2)
   static constexpr S16GemmConfig kAvx2 = {"s16_gemm_packed__avx2",
-                                          a2::s16_gemm_packed_ukernel__avx2, nullptr, 8,
-                                          a2::s16_requant_narrow_ukernel__avx2};
+                                          a2::s16_gemm_packed_ukernel__avx2,
+                                          nullptr,
+                                          8,
+                                          a2::s16_requant_narrow_ukernel__avx2,
+                                          a2::qs8_requant_rows_ukernel__avx2};
   if (cpu.UseAvx2()) return &kAvx2;
 #endif
   (void)cpu;
@@ -381,6 +397,17 @@ const PoolConfig* GetPoolConfig(const CpuInfo& cpu) {
 #endif
 #if defined(EDGEOPT_HAVE_AVX2)
   if (cpu.UseAvx2()) return &kPoolAvx2;
+#endif
+  (void)cpu;
+  return nullptr;
+}
+
+const ResizeConfig* GetResizeConfig(const CpuInfo& cpu) {
+  if constexpr (!TypeInBuild("int8")) return nullptr;
+#if defined(EDGEOPT_HAVE_AVX2)
+  static constexpr ResizeConfig kAvx2 = {"resize_s8__avx2", a2::resize_row_s8_ukernel__avx2,
+                                         a2::resize_mix_s8_ukernel__avx2};
+  if (cpu.UseAvx2()) return &kAvx2;
 #endif
   (void)cpu;
   return nullptr;

@@ -55,6 +55,7 @@ struct S16GemmConfig {
   // broadcasts pairs of A and multiplies them with nr column pairs at a time.
   int nr = 0;
   S16RequantNarrowFn requant_narrow = nullptr;  // when acc + bias fits in int32; null: none
+  QS8RequantRowsFn requant_s8 = nullptr;        // int8 TRANSPOSE_CONV's output stage
 };
 
 // f32 direct 3x3 convolution (stride 1 or 2) for layers of at most `nr` output channels.
@@ -115,6 +116,13 @@ struct QuantMulConfig {
   QS8VMulFn vmul[2];
 };
 
+// int8 RESIZE_BILINEAR's two passes.
+struct ResizeConfig {
+  const char* name;
+  ResizeRowS8Fn row_s8;
+  ResizeMixS8Fn mix_s8;
+};
+
 // `n` is the number of output channels (narrow layers get a narrower tile).
 const QS8GemmConfig* GetQS8GemmConfig(const CpuInfo& cpu, int n);
 const F32GemmConfig* GetF32GemmConfig(const CpuInfo& cpu, int n);
@@ -129,6 +137,7 @@ const F32VBinaryConfig* GetF32VBinaryConfig(const CpuInfo& cpu);
 const PoolConfig* GetPoolConfig(const CpuInfo& cpu);
 const DynamicQuantConfig* GetDynamicQuantConfig(const CpuInfo& cpu);
 const QuantMulConfig* GetQuantMulConfig(const CpuInfo& cpu);
+const ResizeConfig* GetResizeConfig(const CpuInfo& cpu);
 
 }  // namespace uk
 }  // namespace rt

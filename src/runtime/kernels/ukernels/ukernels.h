@@ -180,6 +180,39 @@ struct S16RequantNarrowArgs {
   ptrdiff_t out_stride;
 };
 using S16RequantNarrowFn = void (*)(const S16RequantNarrowArgs& args);
+// The int8 output stage of exact int32 sums with TFLite's reference rounding (ties away from
+// zero; the int8 TRANSPOSE_CONV's): c[i][n] = clamp(requantize(wrap32(acc[i][n] + bias[n])), lo,
+// hi) + zero point for i < count, n < channels; rq: ceil(channels / 16) blocks
+// (PackRequantBlocks); bias may be null.
+struct QS8RequantRowsArgs {
+  int count;
+  int channels;
+  const int32_t* acc;  // count rows `acc_stride` apart
+  ptrdiff_t acc_stride;
+  const int32_t* bias;
+  const RequantBlock16* rq;
+  QuantOutput out;
+  int8_t* c;  // count rows `c_stride` apart
+  ptrdiff_t c_stride;
+};
+using QS8RequantRowsFn = void (*)(const QS8RequantRowsArgs& args);
+
+// ---- RESIZE_BILINEAR int8, separable (resize.cc) -----------------------------------------
+// Output column x reads input columns lo and hi: float a[lo] * (1 - frac) + a[hi] * frac; integer
+// a[lo] * (1024 - w1) + a[hi] * w1, with w1 in [-512, 1023] (half-pixel centers put the first
+// columns before the image).
+struct ResizeTap {
+  int32_t lo = 0, hi = 0, w1 = 0;
+  float frac = 0.0f;
+};
+// One input row interpolated along x: h[x][c] = src[lo][c] * (1024 - w1) + src[hi][c] * w1 for
+// x < width (taps[x]), c < depth.
+using ResizeRowS8Fn = void (*)(const int8_t* src, int depth, int width, const ResizeTap* taps,
+                               int32_t* h);
+// Two such rows mixed along y: out[i] = (top[i] * (1024 - w1) + bottom[i] * w1) / 2^20 rounded
+// to nearest, ties away from zero, for i < n.
+using ResizeMixS8Fn = void (*)(size_t n, const int32_t* top, const int32_t* bottom, int32_t w1,
+                               int8_t* out);
 
 // ---- f32 direct 3x3 convolution, stride S (one block of NR <= 32 output channels) ------------
 // Packed weights: float bias[NR], then w[fy][c][fx][NR] (channels beyond out_c are 0).

@@ -82,6 +82,11 @@ void qu8_vmul_minmax_ukernel__avx2_u8(size_t n, const void* a, const void* b, bo
 void s16_gemm_packed_ukernel__avx2(int M, int N, int K, const int16_t* a, ptrdiff_t lda,
                                    const int16_t* b, int32_t* c, ptrdiff_t ldc);
 void s16_requant_narrow_ukernel__avx2(const S16RequantNarrowArgs& p);
+void qs8_requant_rows_ukernel__avx2(const QS8RequantRowsArgs& p);
+void resize_row_s8_ukernel__avx2(const int8_t* src, int depth, int width, const ResizeTap* taps,
+                                 int32_t* h);
+void resize_mix_s8_ukernel__avx2(size_t n, const int32_t* top, const int32_t* bottom, int32_t w1,
+                                 int8_t* out);
 
 void f32_conv3x3s1_minmax_ukernel_8x8__avx2(const F32Conv3x3Args& p);
 void f32_conv3x3s1_minmax_ukernel_4x16__avx2(const F32Conv3x3Args& p);

@@ -89,6 +89,27 @@ void s16_requant_narrow_ukernel__avx2(const S16RequantNarrowArgs& p) {
   }
 }
 
+// Channel blocks of 8 outer (their constants once), rows inner.
+void qs8_requant_rows_ukernel__avx2(const QS8RequantRowsArgs& p) {
+  const __m256i lo = _mm256_set1_epi32(p.out.lo);
+  const __m256i hi = _mm256_set1_epi32(p.out.hi);
+  const __m256i zp = _mm256_set1_epi32(p.out.zero_point);
+  for (int n = 0; n < p.channels; n += 8) {
+    const int left = p.channels - n;
+    const __m256i m = TailMask8(left);
+    const __m256i bias =
+        p.bias != nullptr ? _mm256_maskload_epi32(p.bias + n, m) : _mm256_setzero_si256();
+    const RequantBlock16* rq = p.rq + n / 16;
+    const int half = (n / 8) % 2;
+    const int32_t* acc = p.acc + n;
+    int8_t* c = p.c + n;
+    for (int i = 0; i < p.count; ++i, acc += p.acc_stride, c += p.c_stride) {
+      const __m256i x = _mm256_add_epi32(_mm256_maskload_epi32(acc, m), bias);
+      StoreInt8x8(c, Requantize8<false>(x, rq, half), lo, hi, zp, left);
+    }
+  }
+}
+
 }  // namespace avx2
 }  // namespace uk
 }  // namespace rt

@@ -81,6 +81,7 @@ void u8_rowsum_ukernel__neon(const uint8_t* src, int pixels, int channels, ptrdi
 void s16_gemm_ukernel__neon(int M, int N, int K, const int16_t* a, ptrdiff_t lda, const int16_t* b,
                             int32_t* c, ptrdiff_t ldc);
 void s16_requant_narrow_ukernel__neon(const S16RequantNarrowArgs& p);
+void qs8_requant_rows_ukernel__neon(const QS8RequantRowsArgs& p);
 
 }  // namespace neon
 }  // namespace uk

@@ -5,6 +5,7 @@
 #include <cstdint>
 
 #include "src/runtime/kernels/ukernels/neon/neon_ukernels.h"
+#include "src/runtime/kernels/ukernels/neon/requant_neon.h"
 #include "src/runtime/kernels/ukernels/s16_gemm_impl.h"
 
 namespace edgeopt {
@@ -50,6 +51,37 @@ void s16_requant_narrow_ukernel__neon(const S16RequantNarrowArgs& p) {
       const int32_t v =
           std::min(p.hi - p.zero_point, std::max(p.lo - p.zero_point, static_cast<int32_t>(r)));
       p.out[i * p.out_stride + n] = static_cast<int16_t>(v + p.zero_point);
+    }
+  }
+}
+
+// Four channels at a time (their constants once, rows inner); the last 1-3 channels through the
+// scalar model of the same rounding.
+void qs8_requant_rows_ukernel__neon(const QS8RequantRowsArgs& p) {
+  const int32x4_t zp = vdupq_n_s32(p.out.zero_point);
+  const int32x4_t lo = vdupq_n_s32(p.out.lo);
+  const int32x4_t hi = vdupq_n_s32(p.out.hi);
+  int n = 0;
+  for (; n + 4 <= p.channels; n += 4) {
+    const Requant4 r = LoadRequant4(p.rq + n / 16, (n % 16) / 4);
+    const int32x4_t bias = p.bias != nullptr ? vld1q_s32(p.bias + n) : vdupq_n_s32(0);
+    const int32_t* acc = p.acc + n;
+    int8_t* c = p.c + n;
+    for (int i = 0; i < p.count; ++i, acc += p.acc_stride, c += p.c_stride) {
+      const int32x4_t v =
+          ClampAddZp(Requantize4<false>(vaddq_s32(vld1q_s32(acc), bias), r), lo, hi, zp);
+      const int8x8_t b = vmovn_s16(vcombine_s16(vmovn_s32(v), vmovn_s32(v)));
+      vst1_lane_s32(reinterpret_cast<int32_t*>(c), vreinterpret_s32_s8(b), 0);
+    }
+  }
+  for (; n < p.channels; ++n) {
+    const int32_t bias = p.bias != nullptr ? p.bias[n] : 0;
+    for (int i = 0; i < p.count; ++i) {
+      const int32_t x = static_cast<int32_t>(static_cast<uint32_t>(p.acc[i * p.acc_stride + n]) +
+                                             static_cast<uint32_t>(bias));
+      const int32_t v = RequantizeScalar(x, p.rq[n / 16], n % 16, /*ruy_rounding=*/false);
+      p.c[i * p.c_stride + n] =
+          static_cast<int8_t>(std::min(p.out.hi, std::max(p.out.lo, v)) + p.out.zero_point);
     }
   }
 }
