@@ -430,9 +430,6 @@ TEST(QuantizeCli, KeepInt16AndInt16Fallback) {
   RunCommand("rm -rf " + dir);
 }
 
-// A Keras Embedding model (its table is most of its weights): int8 quantizes the table with the
-// GATHER (int8 rows sharing the output's scale), the ids stay int32, and the official runtime
-// computes what edgeopt does.
 // Measuring an architecture before training it: `convert arch.json` (Keras's initial weights)
 // and `quantize arch.json --calibration random` give files that run, the int8 one full-integer;
 // the initial weights follow the config (the same file twice is the same model); a broken JSON
@@ -490,6 +487,9 @@ TEST(QuantizeCli, ArchitectureJsonAndRandomCalibration) {
   RunCommand("rm -rf '" + dir + "'", &log);
 }
 
+// A Keras Embedding model (its table is most of its weights): int8 quantizes the table with the
+// GATHER (int8 rows sharing the output's scale), the ids stay int32, and the official runtime
+// computes what edgeopt does.
 TEST(QuantizeCli, EmbeddingTableBecomesInt8) {
   const std::string dir = MakeTempDir("quantize_embedding");
   const nlohmann::json config = nlohmann::json::parse(R"({"class_name": "Sequential", "config": {

@@ -457,7 +457,9 @@ TEST_F(TrainCliTest, UnrolledAndBidirectionalLstmTrainAndQuantizeAware) {
 }
 
 // A Keras Embedding trains (its table learns: the label is whether an id below 5 occurs twice),
-// saves, and the exported .tflite (CAST + GATHER) evaluates as the training engine does.
+// saves, and the exported .tflite (CAST + GATHER) evaluates as the training engine does; QAT
+// takes it to int8 (the ids stay float into the CAST, the table int8 in the GATHER), the file
+// agreeing with the fake-quant model and with TFLite 2.9.
 TEST_F(TrainCliTest, EmbeddingTrainsAndExports) {
   NpyArray x, y;
   x.dtype = DType::kFloat32;
@@ -498,6 +500,27 @@ TEST_F(TrainCliTest, EmbeddingTrainsAndExports) {
   EXPECT_NE(out.find("GATHER"), std::string::npos) << out;
   ASSERT_EQ(Run("eval " + model + " --data " + dir_ + "/ids.npz --quiet", &out), 0) << out;
   EXPECT_EQ(out.substr(out.rfind("accuracy=")).substr(0, 15), train_line.substr(0, 15)) << out;
+  const std::string qat = dir_ + "/tok_qat.tflite";
+  ASSERT_EQ(Run("qat " + keras + " --data " + dir_ + "/ids.npz --test-data " + dir_ +
+                    "/ids.npz --epochs 2 --batch-size 16 --lr 1e-3 --quiet -o " + qat,
+                &out),
+            0)
+      << out;
+  EXPECT_GE(testing::ParseMetric(out, "agreement"), 0.99) << out;
+  EXPECT_GT(testing::ParseMetric(out, "accuracy"), 0.9) << out;
+  ASSERT_EQ(Run("ir " + qat, &out), 0) << out;
+  // One conversion (the logits' DEQUANTIZE): nothing quantizes the ids.
+  size_t conversions = 0;
+  for (size_t at = out.find("QUANTIZE("); at != std::string::npos;
+       at = out.find("QUANTIZE(", at + 1)) {
+    ++conversions;
+  }
+  EXPECT_EQ(conversions, 1u) << out;
+  EXPECT_NE(out.find("CAST("), std::string::npos) << out;
+  EXPECT_NE(out.find("GATHER("), std::string::npos) << out;
+  std::string conf;
+  EXPECT_EQ(testing::RunConformance("--seeds 2 --max-lsb 0 " + qat, &conf), 0) << conf;
+  EXPECT_NE(conf.find("1 passed, 0 failed, 0 skipped"), std::string::npos) << conf;
 }
 
 }  // namespace

@@ -30,6 +30,23 @@ bool RecomputesValues(const std::string& op) {
   return op == "AVERAGE_POOL_2D" || op == "RESIZE_BILINEAR";
 }
 
+// A CAST to integer indices (Embedding's ids): no data to quantize.
+bool IsIndexCast(const ir::Graph& g, const ir::Node& node) {
+  if (node.op != "CAST" || node.outputs.size() != 1 || node.outputs[0] < 0) return false;
+  const DType out = g.tensors[node.outputs[0]].dtype;
+  return out == DType::kInt32 || out == DType::kInt64;
+}
+
+// A float graph input read only by such CASTs (token ids): it stays float, unquantized.
+bool OnlyCastToIndices(const ir::Graph& g, int t) {
+  const std::vector<int> consumers = g.Consumers(t);
+  if (consumers.empty()) return false;
+  for (int c : consumers) {
+    if (!IsIndexCast(g, g.nodes[c])) return false;
+  }
+  return true;
+}
+
 std::string NodeLabel(const ir::Node& n, int index) {
   return "node " + std::to_string(index) + " (" + n.op + (n.name.empty() ? "" : " " + n.name) + ")";
 }
@@ -54,6 +71,9 @@ StatusOr<QatModel> BuildQatModel(const ir::Graph& fg, const QatOptions& options,
                    "%s: give a model in export form (BatchNorm folded, dropout removed)",
                    where.c_str());
     const OpQuantKind kind = quantize::QuantizedOpKind(node.op);
+    // Embedding's ids: a CAST from the float input to integer indices carries no data to
+    // quantize (the post-training quantizer keeps it too).
+    if (IsIndexCast(fg, node)) continue;
     EDGEOPT_ENSURE(kind != OpQuantKind::kNone, StatusCode::kUnsupported,
                    "%s: the int8 mode has no kernel for %s, so the model cannot be "
                    "full-integer; quantization-aware training needs every op in int8",
@@ -139,7 +159,7 @@ StatusOr<QatModel> BuildQatModel(const ir::Graph& fg, const QatOptions& options,
   // Which activations get a FAKE_QUANT_ACT.
   std::vector<uint8_t> quantize_output(n, 0);
   for (int t : fg.inputs) {
-    if (IsActivation(fg.tensors[t])) quantize_output[t] = 1;
+    if (IsActivation(fg.tensors[t]) && !OnlyCastToIndices(fg, t)) quantize_output[t] = 1;
   }
   for (const ir::Node& node : fg.nodes) {
     const OpQuantKind kind = quantize::QuantizedOpKind(node.op);
@@ -153,11 +173,14 @@ StatusOr<QatModel> BuildQatModel(const ir::Graph& fg, const QatOptions& options,
 
   // The graph: fake-quants inserted, consumers rewired.
   std::vector<int> replaced(n, -1);
-  auto add_act_quant = [&](int t, std::vector<ir::Node>* nodes) {
+  // `range_of`: the activation whose range state the fake-quant learns (t's own by default).
+  auto add_act_quant = [&](int t, std::vector<ir::Node>* nodes, int range_of = -1) {
     ir::Tensor copy = fg.tensors[t];
     copy.name += "/fake_quant";
     copy.origin.clear();
     copy.quant = ir::QuantInfo();
+    copy.is_constant = false;
+    copy.data.clear();
     const int q = g.AddTensor(std::move(copy));
     ir::Node fq;
     fq.op = "FAKE_QUANT_ACT";
@@ -170,7 +193,7 @@ StatusOr<QatModel> BuildQatModel(const ir::Graph& fg, const QatOptions& options,
       fq.attrs["fixed_scale"] = static_cast<double>(fx->second.scale);
       fq.attrs["fixed_zero_point"] = static_cast<int64_t>(fx->second.zero_point);
     } else {
-      fq.inputs = {t, m.range_state[t]};
+      fq.inputs = {t, m.range_state[range_of >= 0 ? range_of : t]};
       fq.attrs["ema_decay"] = static_cast<double>(options.ema_decay);
       fq.attrs["observe"] = true;
     }
@@ -183,11 +206,43 @@ StatusOr<QatModel> BuildQatModel(const ir::Graph& fg, const QatOptions& options,
   for (int t : fg.inputs) {
     if (quantize_output[t]) add_act_quant(t, &nodes);
   }
+  // Embeddings: CAST(ids) + GATHER(table) train as the engine's EMBEDDING(ids, table). The int8
+  // file's table shares the output's scale, so the table itself is fake-quantized with the
+  // output's range state (observing the whole table each step, as the export's range includes
+  // it); the rows it gathers are then on the int8 grid.
+  std::vector<int> embedding_of_cast(fg.nodes.size(), -1);
+  for (size_t i = 0; i < fg.nodes.size(); ++i) {
+    const ir::Node& gather = fg.nodes[i];
+    if (gather.op != "GATHER" || gather.inputs.size() != 2 || gather.outputs.size() != 1 ||
+        gather.inputs[0] < 0 || gather.inputs[1] < 0 || !fg.tensors[gather.inputs[0]].is_constant ||
+        ir::GetInt(gather.attrs, "axis", 0) != 0) {
+      continue;
+    }
+    const int cast = fg.Producer(gather.inputs[1]);
+    if (cast >= 0 && IsIndexCast(fg, fg.nodes[cast]) &&
+        fg.Consumers(gather.inputs[1]).size() == 1) {
+      embedding_of_cast[cast] = static_cast<int>(i);
+    }
+  }
+  std::vector<uint8_t> embedding(fg.nodes.size(), 0);
+  for (int gather : embedding_of_cast) {
+    if (gather >= 0) embedding[gather] = 1;
+  }
   std::map<std::pair<int, int>, int> weight_quant;  // (weights, axis) -> fake-quantized tensor
-  for (const ir::Node& original : fg.nodes) {
+  for (size_t i = 0; i < fg.nodes.size(); ++i) {
+    const ir::Node& original = fg.nodes[i];
+    if (embedding_of_cast[i] >= 0) continue;  // folded into its EMBEDDING below
     ir::Node node = original;
     for (int& t : node.inputs) {
       if (t >= 0 && t < n && replaced[t] >= 0) t = replaced[t];
+    }
+    if (embedding[i]) {
+      const int table = original.inputs[0];
+      add_act_quant(table, &nodes, original.outputs[0]);
+      nodes.back().attrs["ema_decay"] = 0.0;  // the current table's range, as the export's
+      node.op = "EMBEDDING";
+      node.attrs.clear();
+      node.inputs = {fg.nodes[fg.Producer(original.inputs[1])].inputs[0], replaced[table]};
     }
     if (quantize::QuantizedOpKind(node.op) == OpQuantKind::kWeighted) {
       const quantize::WeightedInputs wi = quantize::WeightedInputsOf(node.op);

@@ -79,14 +79,14 @@ data::Dataset RandomData(int64_t n, uint32_t seed) {
   return ds;
 }
 
-// Trains the QAT model a few steps, exports it, and compares the fake-quant engine with the
-// int8 file in the runtime on fresh inputs.
-void ExpectFileAgreesWithFakeQuant(QatModel* model, int steps, bool per_channel_check = true) {
+// Trains the QAT model on `train_data`, exports it, and compares the fake-quant engine with the
+// int8 file in the runtime on the inputs `x` (64 samples).
+void ExpectFileAgreesOn(QatModel* model, const data::Dataset& train_data,
+                        const std::vector<float>& x, bool per_channel_check) {
   train::EngineOptions eo;
   eo.batch_size = 16;
   auto engine = train::Engine::Create(model->graph, eo);
   ASSERT_TRUE(engine.ok()) << engine.status().ToString();
-  const data::Dataset train_data = RandomData(16 * steps, 21);
   train::TrainOptions to;
   to.epochs = 1;
   to.batch_size = 16;
@@ -112,7 +112,7 @@ void ExpectFileAgreesWithFakeQuant(QatModel* model, int steps, bool per_channel_
   const int64_t per = (*engine)->input_sample_size();
   const int64_t classes = (*engine)->output_sample_size();
   const int n = 64;
-  const std::vector<float> x = RandomImages(n, per, 77);
+  ASSERT_EQ(static_cast<int64_t>(x.size()), n * per);
   std::vector<float> fq(static_cast<size_t>(n * classes));
   ASSERT_TRUE(train::PredictOutputs(engine->get(), x.data(), n, 16, false, fq.data()).ok());
   const rt::Tensor* out = (*interp)->output_tensor(0);
@@ -135,6 +135,12 @@ void ExpectFileAgreesWithFakeQuant(QatModel* model, int steps, bool per_channel_
   EXPECT_GE(agree, kMinTop1Agreement * n);
   std::printf("[ qat ] int8 file vs fake-quant: max %.1f output steps, top-1 %d/%d\n", worst, agree,
               n);
+}
+
+// The same on random 28x28 images (labels from a fixed linear rule), `steps` batches of 16.
+void ExpectFileAgreesWithFakeQuant(QatModel* model, int steps, bool per_channel_check = true) {
+  ExpectFileAgreesOn(model, RandomData(16 * steps, 21), RandomImages(64, 784, 77),
+                     per_channel_check);
 }
 
 TEST(QatGraphTest, FakeQuantsWhereTheInt8ModelHasIntegers) {
@@ -312,6 +318,108 @@ TEST(QatGraphTest, SharedRangesAcrossConcatenationAndPools) {
   EXPECT_NE(m->range_state[id("sum")], m->range_state[id("dw")]);
   EXPECT_EQ(m->graph.nodes[m->graph.Producer(m->graph.outputs[0])].op, "SOFTMAX");
   ExpectFileAgreesWithFakeQuant(&*m, 4);
+}
+
+// A Keras Embedding in export form, ids [1, 8] (floats) -> CAST -> GATHER(table [50, 6]) -> MEAN
+// -> FC: the ids stay float and unquantized, CAST + GATHER train as EMBEDDING with the table
+// fake-quantized on the gathered rows' range (the int8 file's table shares its scale), and
+// the trained file agrees with the fake-quant model.
+TEST(QatGraphTest, EmbeddingTrainsWithItsInt8Table) {
+  constexpr int kVocab = 50, kLen = 8, kDim = 6;
+  ir::Graph fg;
+  std::mt19937 rng(9);
+  std::normal_distribution<float> normal(0.0f, 0.3f);
+  std::vector<float> table(kVocab * kDim);
+  for (float& v : table) v = normal(rng);
+  // An outlier in the last row, which no id below reads: the table's range (the int8 file's
+  // scale) is wider than the gathered rows'.
+  table[(kVocab - 1) * kDim + 2] = 1.5f;
+  const int ids = fg.AddActivation("ids", DType::kFloat32, {1, kLen});
+  const int ids32 = fg.AddActivation("ids/int32", DType::kInt32, {1, kLen});
+  AddOp(&fg, "CAST", {ids}, ids32);
+  const int tab = fg.AddFloatConstant("emb/embeddings", {kVocab, kDim}, table);
+  const int rows = fg.AddActivation("emb", DType::kFloat32, {1, kLen, kDim});
+  AddOp(&fg, "GATHER", {tab, ids32}, rows, {{"axis", int64_t{0}}, {"batch_dims", int64_t{0}}});
+  const int axes = fg.AddConstant("axes", DType::kInt32, {1}, std::vector<int32_t>{1}.data(), 4);
+  const int mean = fg.AddActivation("gap", DType::kFloat32, {1, kDim});
+  AddOp(&fg, "MEAN", {rows, axes}, mean, {{"keep_dims", false}});
+  std::uniform_real_distribution<float> u(-0.5f, 0.5f);
+  std::vector<float> w(4 * kDim), b(4);
+  for (float& v : w) v = u(rng);
+  for (float& v : b) v = u(rng);
+  const int fc_w = fg.AddFloatConstant("out/kernel", {4, kDim}, w);
+  const int fc_b = fg.AddFloatConstant("out/bias", {4}, b);
+  const int logits = fg.AddActivation("logits", DType::kFloat32, {1, 4});
+  AddOp(&fg, "FULLY_CONNECTED", {mean, fc_w, fc_b}, logits,
+        {{"fused_activation_function", std::string("NONE")}});
+  fg.inputs = {ids};
+  fg.outputs = {logits};
+  ASSERT_TRUE(fg.Validate().ok());
+
+  // Token ids as a data set stores them; labels from the tokens below 10.
+  auto make = [&](int64_t n, uint32_t seed) {
+    std::mt19937 r(seed);
+    data::Dataset ds;
+    ds.name = "ids";
+    ds.sample_shape = {kLen};
+    ds.size = n;
+    ds.num_classes = 4;
+    for (int64_t i = 0; i < n; ++i) {
+      int low = 0;
+      for (int k = 0; k < kLen; ++k) {
+        const int id = static_cast<int>(r() % (kVocab - 1));
+        low += id < 10;
+        ds.x.push_back(static_cast<float>(id));
+      }
+      ds.labels.push_back(std::min(low, 3));
+    }
+    return ds;
+  };
+  const data::Dataset calib = make(32, 1);
+  quantize::CalibrateOptions co;
+  co.samples = calib.size;
+  auto ranges = quantize::Calibrate(
+      fg,
+      [&](int64_t i, rt::Interpreter* interp) {
+        return report::WriteFloatInput(interp->input_tensor(0), calib.x.data() + i * kLen, kLen);
+      },
+      co);
+  ASSERT_TRUE(ranges.ok()) << ranges.status().ToString();
+  auto m = BuildQatModel(fg, {}, *ranges);
+  ASSERT_TRUE(m.ok()) << m.status().ToString();
+  EXPECT_EQ(CountOps(m->graph, "CAST"), 0);
+  EXPECT_EQ(CountOps(m->graph, "GATHER"), 0);
+  ASSERT_EQ(CountOps(m->graph, "EMBEDDING"), 1);
+  for (const ir::Node& n : m->graph.nodes) {
+    if (n.op == "EMBEDDING") {
+      EXPECT_EQ(n.inputs[0], ids);  // the float ids, not fake-quantized
+      const ir::Node& fq = m->graph.nodes[m->graph.Producer(n.inputs[1])];
+      ASSERT_EQ(fq.op, "FAKE_QUANT_ACT");
+      EXPECT_EQ(fq.inputs[0], tab);
+      EXPECT_EQ(fq.inputs[1], m->range_state[rows]);
+      EXPECT_EQ(ir::GetFloat(fq.attrs, "ema_decay", 1.0), 0.0);
+    }
+  }
+  // The table's, the MEAN's and the logits' (the ids stay float).
+  EXPECT_EQ(m->num_activation_quantizers, 3);
+  EXPECT_EQ(m->num_weight_quantizers, 1);
+  const data::Dataset test = make(64, 2);
+  ExpectFileAgreesOn(&*m, make(16 * 8, 3), test.x, /*per_channel_check=*/false);
+  // The learned range is the whole table's, the outlier included, as the export's.
+  auto learned = LearnedRanges(*m);
+  ASSERT_TRUE(learned.ok());
+  EXPECT_GE(learned->at(rows).max, 1.5f);
+  // The file keeps CAST + GATHER, its table int8 with the gathered rows' scale.
+  auto q = ExportInt8(*m, quantize::IoType::kFloat);
+  ASSERT_TRUE(q.ok()) << q.status().ToString();
+  bool saw = false;
+  for (const ir::Node& n : q->nodes) {
+    if (n.op != "GATHER") continue;
+    saw = true;
+    EXPECT_EQ(q->tensors[n.inputs[0]].dtype, DType::kInt8);
+    EXPECT_EQ(q->tensors[n.inputs[0]].quant.scale, q->tensors[n.outputs[0]].quant.scale);
+  }
+  EXPECT_TRUE(saw);
 }
 
 TEST(QatGraphTest, OpsWithoutInt8KernelsAreRefused) {
