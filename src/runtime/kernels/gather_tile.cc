@@ -254,8 +254,8 @@ Status FillEval(Context* ctx, Node* node) {
 
 // --- DEPTH_TO_SPACE / SPACE_TO_DEPTH -------------------------------------------------------------
 
-template <bool kToSpace>
-Status SpaceDepthPrepare(Context* ctx, Node* node) {
+// One Prepare for both ops (`to_space` at run time): the checks are the same code.
+Status SpaceDepthPrepare(Context* ctx, Node* node, bool to_space) {
   EDGEOPT_RETURN_IF_ERROR(CheckNumInputs(node, 1, 1));
   EDGEOPT_RETURN_IF_ERROR(CheckNumOutputs(node, 1));
   Tensor *in, *out;
@@ -267,7 +267,7 @@ Status SpaceDepthPrepare(Context* ctx, Node* node) {
   EDGEOPT_ENSURE(in->dims.size == 4, StatusCode::kInvalidModel,
                  "input must be 4-d (NHWC), has shape %s", DimsStr(in->dims).c_str());
   int bs;
-  if (kToSpace) {
+  if (to_space) {
     const auto* o = GetOptions<tflite::DepthToSpaceOptions>(node);
     bs = o != nullptr ? o->block_size() : 0;
   } else {
@@ -277,7 +277,7 @@ Status SpaceDepthPrepare(Context* ctx, Node* node) {
   EDGEOPT_ENSURE(bs > 0 && bs <= 4096, StatusCode::kInvalidModel, "block_size %d must be positive",
                  bs);
   const int32_t b = in->dims[0], h = in->dims[1], w = in->dims[2], c = in->dims[3];
-  if (kToSpace) {
+  if (to_space) {
     EDGEOPT_ENSURE(c % (bs * bs) == 0, StatusCode::kInvalidModel,
                    "depth %d is not a multiple of block_size^2 = %d", c, bs * bs);
     EDGEOPT_ENSURE(
@@ -291,6 +291,8 @@ Status SpaceDepthPrepare(Context* ctx, Node* node) {
                  "output is too large");
   return ctx->ResizeTensor(out, MakeDims({b, h / bs, w / bs, c * bs * bs}));
 }
+Status DepthToSpacePrepare(Context* ctx, Node* node) { return SpaceDepthPrepare(ctx, node, true); }
+Status SpaceToDepthPrepare(Context* ctx, Node* node) { return SpaceDepthPrepare(ctx, node, false); }
 
 template <bool kToSpace>
 Status SpaceDepthEval(Context* ctx, Node* node) {
@@ -347,12 +349,12 @@ const Registration* RegisterFill() {
   return &reg;
 }
 const Registration* RegisterDepthToSpace() {
-  static const Registration reg = {"DEPTH_TO_SPACE", nullptr, SpaceDepthPrepare<true>,
+  static const Registration reg = {"DEPTH_TO_SPACE", nullptr, DepthToSpacePrepare,
                                    SpaceDepthEval<true>};
   return &reg;
 }
 const Registration* RegisterSpaceToDepth() {
-  static const Registration reg = {"SPACE_TO_DEPTH", nullptr, SpaceDepthPrepare<false>,
+  static const Registration reg = {"SPACE_TO_DEPTH", nullptr, SpaceToDepthPrepare,
                                    SpaceDepthEval<false>};
   return &reg;
 }
