@@ -768,7 +768,7 @@ TEST(OptimizedConv2D, ExactFloatIsBitIdentical) {
 
 // TRANSPOSE_CONV: the float products on the IGEMM microkernels (exact-float: bit-identical), the
 // quantized ones on theirs, against the reference; sizes around the tiles, several bands of input
-// rows (the last case: 4 bands, crossing batch items) and batches.
+// rows (the float case: 4 bands, crossing batch items; int8: bands of output rows) and batches.
 TEST(OptimizedTransposeConv, MatchesReference) {
   std::mt19937 rng(23);
   uint32_t seed = 300;
@@ -810,6 +810,18 @@ TEST(OptimizedTransposeConv, MatchesReference) {
   SCOPED_TRACE(c.Describe());
   ExpectOptimizedMatchesReference(c, /*exact_float=*/true);
   c.variant = Variant::kInt8PerChannel;
+  ExpectOptimizedMatchesReference(c);
+  // U-Net's 2x2 / stride 2 (one product per output value: no gather) over 3 bands of 16 input
+  // rows (64 KB of int32 products each).
+  c.batch = 1;
+  c.in_h = 40;
+  c.in_w = 64;
+  c.in_c = 4;
+  c.filter_h = c.filter_w = 2;
+  c.out_h = 80;
+  c.out_w = 128;
+  c.seed = seed++;
+  SCOPED_TRACE(c.Describe());
   ExpectOptimizedMatchesReference(c);
 }
 

@@ -61,6 +61,9 @@ struct OpData {
   const int32_t* bias32 = nullptr;
   int32_t input_zero_point = 0;
   int row_sums = -1;
+  // Filter == stride, no padding, output = input * stride (U-Net's 2x2 / stride 2): every output
+  // value has exactly one product, requantized straight from the products (no gather).
+  bool one_product = false;
 };
 
 // Bytes of per-pixel products one band may take.
@@ -281,6 +284,9 @@ Status PrepareInt8Gather(Context* ctx, const int32_t* multipliers, const int32_t
   data->qout.hi = stage.act_max - stage.output_zero_point;
   data->bias32 = bias != nullptr ? bias->Data<int32_t>() : nullptr;
   data->input_zero_point = input_zero_point;
+  data->one_product = g.filter_h == g.stride_h && g.filter_w == g.stride_w && g.pad_top == 0 &&
+                      g.pad_left == 0 && int64_t{g.out_h} == int64_t{g.in_h} * g.stride_h &&
+                      int64_t{g.out_w} == int64_t{g.in_w} * g.stride_w;
   // Input rows per band: as many as kColBudget holds, at least those of one output row.
   const int64_t fit = kColBudget / (int64_t{g.in_w} * N * 4);
   data->band_rows = static_cast<int>(std::min<int64_t>(
@@ -476,6 +482,26 @@ void EvalInt8(Context* ctx, const OpData* data, const int8_t* input, int8_t* out
       ctx->thread_pool()->ParallelFor(row_tasks, [&](int task, int thread) {
         int32_t* acc = sums + int64_t{thread} * out_row;
         for (int r = rows * task / row_tasks; r < rows * (task + 1) / row_tasks; ++r) {
+          if (data->one_product) {
+            // Output row oy: input row oy / stride_h, tap row oy % stride_h; each tap column fx
+            // is every stride_w-th output pixel.
+            const int oy = oy0 + r;
+            const int32_t* src = col + int64_t{oy / g.stride_h - first} * g.in_w * N +
+                                 int64_t{oy % g.stride_h} * g.filter_w * g.out_c;
+            for (int fx = 0; fx < g.filter_w; ++fx) {
+              const uk::QS8RequantRowsArgs args{g.in_w,
+                                                g.out_c,
+                                                src + int64_t{fx} * g.out_c,
+                                                N,
+                                                data->bias32,
+                                                data->rq,
+                                                data->qout,
+                                                out_b + oy * out_row + int64_t{fx} * g.out_c,
+                                                int64_t{g.stride_w} * g.out_c};
+              data->s16.cfg->requant_s8(args);
+            }
+            continue;
+          }
           GatherRow(g, col, -int64_t{first}, oy0 + r, acc);
           const uk::QS8RequantRowsArgs args{
               g.out_w,      g.out_c,  acc,        g.out_c,
