@@ -16,7 +16,15 @@ bool IsQuantizedGraph(const ir::Graph& graph) {
   return false;
 }
 
-StatusOr<LoadedGraph> LoadModelGraph(const std::string& path, int batch_size) {
+bool HasFusedLstm(const ir::Graph& graph) {
+  for (const ir::Node& n : graph.nodes) {
+    if (n.op == "UNIDIRECTIONAL_SEQUENCE_LSTM" || n.op == "BIDIRECTIONAL_SEQUENCE_LSTM")
+      return true;
+  }
+  return false;
+}
+
+StatusOr<LoadedGraph> LoadModelGraph(const std::string& path, int batch_size, bool unroll_lstm) {
   LoadedGraph loaded;
   const std::string ext = FileExtension(path);
   if (ext == ".tflite") {
@@ -28,6 +36,7 @@ StatusOr<LoadedGraph> LoadModelGraph(const std::string& path, int batch_size) {
                                                           : keras::LoadKerasFile(path));
     keras::BuildOptions options;
     options.batch_size = batch_size;
+    options.unroll_lstm = unroll_lstm;
     auto graph = keras::BuildGraph(model, options);
     if (!graph.ok()) return graph.status().WithPrefix(path);
     loaded.graph = std::move(graph).value();

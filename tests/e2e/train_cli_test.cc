@@ -406,7 +406,8 @@ TEST_F(TrainCliTest, GruTrainsFineTunesAndQuantizesAware) {
 
 // A Keras LSTM (TFLite's fused UNIDIRECTIONAL_SEQUENCE_LSTM, trained through time) reading the
 // images' rows trains, saves and fine-tunes from its .keras, and the exported .tflite evaluates as
-// the engine does; qat refuses it with a reason (the int8 mode has no LSTM kernel).
+// the engine does. edgeopt's int8 keeps the fused op in float, so qat unrolls the LSTM over time
+// (as unroll=True) and writes a full-integer file; quantize does with --unroll-lstm.
 TEST_F(TrainCliTest, LstmTrainsFineTunesAndExports) {
   const std::string train_line = TrainArchitecture("lstm", kRowsAsSequence + std::string(R"(
     {"class_name": "LSTM", "config": {"name": "lstm", "units": 16}},)"),
@@ -415,12 +416,23 @@ TEST_F(TrainCliTest, LstmTrainsFineTunesAndExports) {
   const std::string out = ExpectExportEvaluatesAsTrained("lstm", train_line);
   EXPECT_NE(out.find("UNIDIRECTIONAL_SEQUENCE_LSTM"), std::string::npos) << out;
   std::string log;
-  EXPECT_NE(Run("qat " + dir_ + "/lstm.keras --data " + dir_ + "/tiny.npz --epochs 1 --quiet -o " +
-                    dir_ + "/lstm_qat.tflite",
+  ExpectQatFullInteger("lstm", 0.9);
+  const std::string unrolled = dir_ + "/lstm_unrolled_int8.tflite";
+  ASSERT_EQ(Run("quantize " + dir_ + "/lstm.keras --mode int8 --unroll-lstm --calibration " + dir_ +
+                    "/tiny.npz --quiet -o " + unrolled,
                 &log),
-            0);
-  EXPECT_NE(log.find("UNIDIRECTIONAL_SEQUENCE_LSTM"), std::string::npos) << log;
-  EXPECT_FALSE(FileExists(dir_ + "/lstm_qat.tflite"));
+            0)
+      << log;
+  ASSERT_EQ(Run("ir " + unrolled, &log), 0) << log;
+  EXPECT_EQ(log.find("UNIDIRECTIONAL_SEQUENCE_LSTM"), std::string::npos) << log;
+  EXPECT_EQ(log.find("float32[1,16]"), std::string::npos) << log;  // no float state or gate
+  // Unrolling needs the Keras layers: a .tflite is refused, with no output.
+  EXPECT_EQ(Run("quantize " + dir_ + "/lstm.tflite --mode int8 --unroll-lstm --calibration " +
+                    dir_ + "/tiny.npz --quiet -o " + dir_ + "/refused.tflite",
+                &log),
+            1);
+  EXPECT_NE(log.find("needs a Keras model"), std::string::npos) << log;
+  EXPECT_FALSE(FileExists(dir_ + "/refused.tflite"));
   // Dynamic range: the gate weights in int8 (TFLite's hybrid LSTM), which the official runtime
   // computes as edgeopt does.
   const std::string dr = dir_ + "/lstm_dr.tflite";

@@ -204,6 +204,7 @@ int RunQuantize(int argc, char** argv) {
   double percentile = 99.99;
   double budget = -1.0;
   bool per_tensor = false, per_channel_fc = false, quiet = false, sparse = false;
+  bool unroll_lstm = false;
   int threads = 0;
   uint64_t seed = 0;
   app.add_option("model", model_path, "the float model: .h5, .keras or .tflite")->required();
@@ -249,6 +250,10 @@ int RunQuantize(int argc, char** argv) {
   app.add_flag("--sparse", sparse,
                "write pruned weights (zeros, which quantization keeps) in TFLite's sparse tensor "
                "encoding");
+  app.add_flag("--unroll-lstm", unroll_lstm,
+               "a Keras model's LSTMs unrolled over time (as Keras' unroll=True: plain ops, so "
+               "int8 and int16x8 make them integer too, for TFLite Micro or an NPU) instead of "
+               "the fused LSTM op, which edgeopt's int8 keeps in float");
   EDGEOPT_CLI_PARSE(app, argc, argv);
 
   const auto start = std::chrono::steady_clock::now();
@@ -283,8 +288,14 @@ int RunQuantize(int argc, char** argv) {
     return kExitUsage;
   }
 
-  auto loaded = passes::LoadModelGraph(model_path);
+  auto loaded = passes::LoadModelGraph(model_path, 1, unroll_lstm);
   if (!loaded.ok()) return Fail(loaded.status());
+  if (unroll_lstm && !loaded->from_keras) {
+    return Fail(MakeStatus(StatusCode::kInvalidArgument,
+                           "%s: --unroll-lstm needs a Keras model (.keras, .h5 or a .json "
+                           "architecture)",
+                           model_path.c_str()));
+  }
   if (loaded->quantized) {
     return Fail(MakeStatus(StatusCode::kInvalidArgument,
                            "%s is already quantized; give the float model", model_path.c_str()));

@@ -84,6 +84,7 @@ class GraphBuilder {
   const std::vector<LayerRecord>& records() const { return records_; }
   WeightSource* weights() { return weights_; }
   int batch() const { return options_.batch_size; }
+  bool unroll_lstm() const { return options_.unroll_lstm; }
   // Keras 3 changed a few defaults (hard_sigmoid, ...).
   bool keras3() const { return keras3_; }
 

@@ -48,6 +48,9 @@ Status SaveKerasFile(const KerasModel& model, const std::string& path);
 
 struct BuildOptions {
   int batch_size = 1;  // the static batch dimension of the graph inputs
+  // Every LSTM unrolled over time as with unroll=True (plain builtin ops, which quantize to full
+  // int8), instead of TFLite's fused UNIDIRECTIONAL_SEQUENCE_LSTM. The same weights.
+  bool unroll_lstm = false;
 };
 // IR in training form; every weight tensor has Tensor::origin = "<layer>/<var>". Conventions of the
 // training form (one mapping per layer in layers/*.cc):

@@ -33,9 +33,10 @@ StatusOr<std::vector<std::string>> LSTMVariables(const LayerConfig& config) {
 
 Status ConvertLSTM(LayerCall* call) {
   const LayerConfig& c = call->config;
-  // unroll=True: unrolled over time like a GRU (recurrent.cc), so it quantizes to full int8.
+  // unroll=True (or BuildOptions::unroll_lstm): unrolled over time like a GRU (recurrent.cc), so
+  // it quantizes to full int8.
   EDGEOPT_ASSIGN_OR_RETURN(bool unroll, c.BoolOr("unroll", false));
-  if (unroll) return ConvertRecurrent(call);
+  if (unroll || call->builder->unroll_lstm()) return ConvertRecurrent(call);
   EDGEOPT_RETURN_IF_ERROR(CheckInputRank(*call, 3));
   EDGEOPT_ASSIGN_OR_RETURN(int64_t units, c.Int("units"));
   EDGEOPT_ASSIGN_OR_RETURN(bool use_bias, c.BoolOr("use_bias", true));
