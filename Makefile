@@ -55,19 +55,20 @@ build-san: setup
 # A sample of the sweep (in make test): every corpus model, 8 truncations + 40 flips.
 sweep-sample: build-san
 	@ASAN_OPTIONS=detect_leaks=1 build-san/edgeopt_sweep --truncations 8 --flips 40 ../shared/corpus \
-	  tests/data/fuzz_regressions
+	  tests/data/fuzz_regressions tests/data/fuzz_seeds/tflite
 
 # The full sweep: every corpus model truncated at 64 points and with 1,000 random byte flips.
 sweep: build-san
 	@ASAN_OPTIONS=detect_leaks=1 build-san/edgeopt_sweep --truncations 64 --flips 1000 ../shared/corpus \
-	  tests/data/fuzz_regressions
+	  tests/data/fuzz_regressions tests/data/fuzz_seeds/tflite
 
 # libFuzzer on the model loader (clang), seeded with the corpus; FUZZ_SECONDS=600 by default.
 FUZZ_SECONDS ?= 600
 fuzz: fuzz-configure
 	@cmake --build build-fuzz -j $(JOBS) --target model_loader_fuzz
 	@mkdir -p build-fuzz/corpus && find ../shared/corpus -name '*.tflite' -size -600k \
-	  -exec cp {} build-fuzz/corpus/ \; && cp tests/data/fuzz_regressions/*.tflite build-fuzz/corpus/
+	  -exec cp {} build-fuzz/corpus/ \; && cp tests/data/fuzz_regressions/*.tflite \
+	  tests/data/fuzz_seeds/tflite/*.tflite build-fuzz/corpus/
 	@build-fuzz/model_loader_fuzz -max_total_time=$(FUZZ_SECONDS) -max_len=700000 -timeout=20 \
 	  -rss_limit_mb=4096 build-fuzz/corpus
 
@@ -91,7 +92,8 @@ fuzz-keras: fuzz-configure
 fuzz-tflm: fuzz-configure
 	@cmake --build build-fuzz -j $(JOBS) --target tflm_export_fuzz
 	@mkdir -p build-fuzz/tflm_corpus && find ../shared/corpus -name '*.tflite' -size -600k \
-	  -exec cp {} build-fuzz/tflm_corpus/ \; && cp tests/data/fuzz_regressions/*.tflite build-fuzz/tflm_corpus/
+	  -exec cp {} build-fuzz/tflm_corpus/ \; && cp tests/data/fuzz_regressions/*.tflite \
+	  tests/data/fuzz_seeds/tflite/*.tflite build-fuzz/tflm_corpus/
 	@build-fuzz/tflm_export_fuzz -max_total_time=$(FUZZ_SECONDS) -max_len=700000 -timeout=20 \
 	  -rss_limit_mb=4096 build-fuzz/tflm_corpus
 

@@ -62,7 +62,8 @@ struct OpData {
   int32_t input_zero_point = 0;
   int row_sums = -1;
   // Filter == stride, no padding, output = input * stride (U-Net's 2x2 / stride 2): every output
-  // value has exactly one product, requantized straight from the products (no gather).
+  // value has exactly one product, read straight from the products (no gather). Float too: the
+  // reference's (0 + v) + bias equals v + bias bit for bit (-0 + b and +0 + b are both b).
   bool one_product = false;
 };
 
@@ -150,7 +151,16 @@ void GatherOutputRow(const OpData* data, const float* col, const float* bias, in
                      float* o) {
   const ref::TransposeConvGeometry& g = data->geo;
   const int oc = g.out_c;
-  GatherRow(g, col, b * g.in_h, oy, o);
+  if (data->one_product) {
+    const float* crow = col + (b * g.in_h + oy / g.stride_h) * g.in_w * g.N() +
+                        int64_t{oy % g.stride_h} * g.filter_w * oc;
+    for (int ox = 0; ox < g.out_w; ++ox) {
+      const float* src = crow + int64_t{ox / g.stride_w} * g.N() + int64_t{ox % g.stride_w} * oc;
+      std::copy(src, src + oc, o + int64_t{ox} * oc);
+    }
+  } else {
+    GatherRow(g, col, b * g.in_h, oy, o);
+  }
   for (int64_t i = 0; i < int64_t{g.out_w} * oc; i += oc) {
     for (int c = 0; c < oc; ++c) {
       o[i + c] = ref::ClampFloat(o[i + c] + (bias != nullptr ? bias[c] : 0.0f), data->act_min,
@@ -284,9 +294,6 @@ Status PrepareInt8Gather(Context* ctx, const int32_t* multipliers, const int32_t
   data->qout.hi = stage.act_max - stage.output_zero_point;
   data->bias32 = bias != nullptr ? bias->Data<int32_t>() : nullptr;
   data->input_zero_point = input_zero_point;
-  data->one_product = g.filter_h == g.stride_h && g.filter_w == g.stride_w && g.pad_top == 0 &&
-                      g.pad_left == 0 && int64_t{g.out_h} == int64_t{g.in_h} * g.stride_h &&
-                      int64_t{g.out_w} == int64_t{g.in_w} * g.stride_w;
   // Input rows per band: as many as kColBudget holds, at least those of one output row.
   const int64_t fit = kColBudget / (int64_t{g.in_w} * N * 4);
   data->band_rows = static_cast<int>(std::min<int64_t>(
@@ -323,6 +330,9 @@ Status Prepare(Context* ctx, Node* node) {
   const int64_t N = g.N();
   const DType in_type = input->type;
   const DType w_type = filter->type;
+  data->one_product = g.filter_h == g.stride_h && g.filter_w == g.stride_w && g.pad_top == 0 &&
+                      g.pad_left == 0 && int64_t{g.out_h} == int64_t{g.in_h} * g.stride_h &&
+                      int64_t{g.out_w} == int64_t{g.in_w} * g.stride_w;
 
   if (in_type == DType::kFloat32 && w_type == DType::kFloat32) {
     data->kind = Kind::kFloat;
