@@ -224,6 +224,34 @@ TEST(Resize, Int8MicrokernelsMatchReference) {
   }
 }
 
+// TFLite's integer bilinear computes coordinates as output index x 10-bit scale in int32, about
+// 1024 x the input size: an image over 2^20 pixels along an axis (the sweep found a flipped
+// model 16,711,704 pixels wide) is refused at Prepare for int8 and int16; float computes them
+// in float.
+TEST(Resize, IntegerCoordinateOverflowIsRefused) {
+  constexpr int32_t kLong = (1 << 20) + 7;
+  const int32_t sizes[][2] = {{1, kLong}, {kLong, 1}};
+  for (DType t : {DType::kInt8, DType::kInt16, DType::kFloat32}) {
+    for (const auto& z : sizes) {
+      ModelBuilder m;
+      TSpec in{t, {1, z[0], z[1], 1}};
+      if (t != DType::kFloat32) in.scale = 0.1f;
+      TSpec out = in;
+      const int s = AddConst<int32_t>(m, Plain(DType::kInt32, {2}), {z[0], z[1]});
+      m.AddOperator(Op::RESIZE_BILINEAR, {AddIn(m, in), s}, {AddOut(m, out)},
+                    ResizeOptions(Op::RESIZE_BILINEAR, false, true));
+      auto r = RunEdgeopt(m.Build(), RandomInputs({in}, 3));  // the same size: 2^20 + 7
+      if (t == DType::kFloat32) {
+        EXPECT_TRUE(r.ok()) << r.status().message();
+        continue;
+      }
+      ASSERT_FALSE(r.ok()) << DTypeName(t) << " " << z[0] << "x" << z[1];
+      EXPECT_NE(r.status().message().find("overflows the integer kernel"), std::string::npos)
+          << r.status().message();
+    }
+  }
+}
+
 // The y mix rounds ties away from zero: with w1 = 0 the sum is top * 1024, a tie whenever top is
 // an odd multiple of 512; also the largest sums (int8 limits times the extreme weights).
 TEST(Resize, Int8MixMicrokernelRoundsTiesAwayFromZero) {

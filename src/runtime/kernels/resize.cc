@@ -89,6 +89,20 @@ Status Prepare(Context* ctx, Node* node) {
   if (kBilinear && separable) {
     EDGEOPT_ENSURE(size[1] <= (1 << 24), StatusCode::kUnsupported,
                    "an output width of %lld is too large", static_cast<long long>(size[1]));
+    if (in->type != DType::kFloat32) {
+      // TFLite's int32 coordinates (output index x 10-bit scale) must not overflow.
+      for (int axis = 0; axis < 2; ++axis) {
+        const int64_t from = in->dims[1 + axis], to = size[axis];
+        const int64_t s10 =
+            from <= (1 << 20)
+                ? IntegerScale(static_cast<int>(from), static_cast<int>(to), data->align_corners)
+                : 0;
+        EDGEOPT_ENSURE(from <= (1 << 20) && to * s10 + s10 < (int64_t{1} << 31),
+                       StatusCode::kUnsupported,
+                       "resizing %lld to %lld pixels overflows the integer kernel's coordinates",
+                       static_cast<long long>(from), static_cast<long long>(to));
+      }
+    }
     const int ow = static_cast<int>(size[1]), iw = in->dims[2];
     EDGEOPT_RETURN_IF_ERROR(AllocatePersistentArray(ctx, ow, &data->taps));
     const float ws = edgeopt::ref::ResizeAxisScale(iw, ow, data->align_corners);
