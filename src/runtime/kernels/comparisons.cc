@@ -193,8 +193,9 @@ struct SelectData {
                    // viewed as [n, 1...]
 };
 
-template <bool kV2>
-Status SelectPrepare(Context* ctx, Node* node) {
+// One Prepare for both (v2: numpy broadcasting of all three, at run time): the checks are the
+// same code.
+Status SelectPrepare(Context* ctx, Node* node, bool v2) {
   SelectData* data;
   EDGEOPT_RETURN_IF_ERROR(GetOpData(node, &data));
   EDGEOPT_RETURN_IF_ERROR(CheckNumInputs(node, 3, 3));
@@ -211,7 +212,7 @@ Status SelectPrepare(Context* ctx, Node* node) {
                  DTypeName(x->type));
   Dims dims;
   data->cond_dims = cond->dims;
-  if (kV2) {
+  if (v2) {
     Dims xy;
     EDGEOPT_RETURN_IF_ERROR(BroadcastDims(x->dims, y->dims, &xy));
     EDGEOPT_RETURN_IF_ERROR(BroadcastDims(cond->dims, xy, &dims));
@@ -230,6 +231,8 @@ Status SelectPrepare(Context* ctx, Node* node) {
   }
   return ctx->ResizeTensor(out, dims);
 }
+Status SelectV1Prepare(Context* ctx, Node* node) { return SelectPrepare(ctx, node, false); }
+Status SelectV2Prepare(Context* ctx, Node* node) { return SelectPrepare(ctx, node, true); }
 
 template <typename T>
 void SelectTyped(const SelectData* d, const Tensor* c, const Tensor* x, const Tensor* y,
@@ -292,12 +295,11 @@ const Registration* RegisterLogicalNot() {
   return &reg;
 }
 const Registration* RegisterSelect() {
-  static const Registration reg = {"SELECT", InitOpData<SelectData>, SelectPrepare<false>,
-                                   SelectEval};
+  static const Registration reg = {"SELECT", InitOpData<SelectData>, SelectV1Prepare, SelectEval};
   return &reg;
 }
 const Registration* RegisterSelectV2() {
-  static const Registration reg = {"SELECT_V2", InitOpData<SelectData>, SelectPrepare<true>,
+  static const Registration reg = {"SELECT_V2", InitOpData<SelectData>, SelectV2Prepare,
                                    SelectEval};
   return &reg;
 }
