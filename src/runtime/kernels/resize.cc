@@ -189,6 +189,17 @@ int32_t IntegerScale(int in, int out, bool align_corners) {
   return ((1 << 10) * in + out / 2) / out;
 }
 
+// out[i] = a[i] * w0 + b[i] * w1, i < n (float passes), in blocks of 8 with a fixed trip count,
+// which GCC's -O2 cost model vectorizes (SLP); it leaves a loop of run-time length scalar.
+void LerpF32(const float* __restrict a, const float* __restrict b, float w0, float w1, int64_t n,
+             float* __restrict out) {
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    for (int k = 0; k < 8; ++k) out[i + k] = a[i + k] * w0 + b[i + k] * w1;
+  }
+  for (; i < n; ++i) out[i] = a[i] * w0 + b[i] * w1;
+}
+
 // Separable bilinear (see the top): for each output row, the input rows y0 and y1 interpolated
 // along x (two cached rows of W = `ow * depth` values of type H), then mixed along y into V sums.
 template <typename T, typename H, typename V>
@@ -229,12 +240,12 @@ void BilinearSeparable(Context* ctx, const OpData* d, const Tensor* in, Tensor* 
         const T* a = src + int64_t{t.lo} * depth;
         const T* c = src + int64_t{t.hi} * depth;
         H* h = dst + int64_t{x} * depth;
+        if constexpr (kFloat) {
+          LerpF32(a, c, 1 - t.frac, t.frac, depth, h);
+          continue;
+        }
         for (int ch = 0; ch < depth; ++ch) {
-          if constexpr (kFloat) {
-            h[ch] = a[ch] * (1 - t.frac) + c[ch] * t.frac;
-          } else {
-            h[ch] = H{a[ch]} * ((1 << 10) - t.w1) + H{c[ch]} * t.w1;
-          }
+          h[ch] = H{a[ch]} * ((1 << 10) - t.w1) + H{c[ch]} * t.w1;
         }
       }
       return dst;
@@ -265,13 +276,13 @@ void BilinearSeparable(Context* ctx, const OpData* d, const Tensor* in, Tensor* 
             continue;
           }
         }
+        if constexpr (kFloat) {
+          LerpF32(top, bottom, 1 - fy, fy, width, o);
+          continue;
+        }
         for (int64_t i = 0; i < width; ++i) {
-          if constexpr (kFloat) {
-            o[i] = top[i] * (1 - fy) + bottom[i] * fy;
-          } else {
-            const V v = V{top[i]} * ((1 << 10) - wy1) + V{bottom[i]} * wy1;
-            o[i] = static_cast<T>((v + (v > 0 ? V{1 << 19} : V{-(1 << 19)})) / V{1 << 20});
-          }
+          const V v = V{top[i]} * ((1 << 10) - wy1) + V{bottom[i]} * wy1;
+          o[i] = static_cast<T>((v + (v > 0 ? V{1 << 19} : V{-(1 << 19)})) / V{1 << 20});
         }
       }
     }
