@@ -479,6 +479,17 @@ void EvalS16(Context* ctx, const OpData* data, const int16_t* input, int16_t* ou
   }
 }
 
+// out[i] = x[i] - zero_point as int16, i < n; in blocks of 8 as AddTo.
+void WidenMinus(const int8_t* __restrict x, int64_t n, int32_t zero_point,
+                int16_t* __restrict out) {
+  const int16_t zp = static_cast<int16_t>(zero_point);
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    for (int k = 0; k < 8; ++k) out[i + k] = static_cast<int16_t>(x[i + k] - zp);
+  }
+  for (; i < n; ++i) out[i] = static_cast<int16_t>(x[i] - zp);
+}
+
 // int8 on the s16 GEMM and the output-stage microkernel (see the top).
 void EvalInt8(Context* ctx, const OpData* data, const int8_t* input, int8_t* output) {
   const ref::TransposeConvGeometry& g = data->geo;
@@ -506,9 +517,7 @@ void EvalInt8(Context* ctx, const OpData* data, const int8_t* input, int8_t* out
       const int product_tasks = static_cast<int>(std::min<int64_t>(pixels, threads));
       ctx->thread_pool()->ParallelFor(product_tasks, [&](int task, int) {
         const int64_t p0 = pixels * task / product_tasks, p1 = pixels * (task + 1) / product_tasks;
-        for (int64_t i = p0 * g.in_c; i < p1 * g.in_c; ++i) {
-          wide[i] = static_cast<int16_t>(x[i] - data->input_zero_point);
-        }
+        WidenMinus(x + p0 * g.in_c, (p1 - p0) * g.in_c, data->input_zero_point, wide + p0 * g.in_c);
         data->s16.cfg->gemm(static_cast<int>(p1 - p0), static_cast<int>(N), g.in_c,
                             wide + p0 * g.in_c, g.in_c, data->s16.weights, col + p0 * N, N);
       });
