@@ -536,12 +536,12 @@ void EvalInt8(Context* ctx, const OpData* data, const int8_t* input, int8_t* out
               const uk::QS8RequantRowsArgs args{g.in_w,
                                                 g.out_c,
                                                 src + int64_t{fx} * g.out_c,
-                                                N,
+                                                static_cast<ptrdiff_t>(N),
                                                 data->bias32,
                                                 data->rq,
                                                 data->qout,
                                                 out_b + oy * out_row + int64_t{fx} * g.out_c,
-                                                int64_t{g.stride_w} * g.out_c};
+                                                static_cast<ptrdiff_t>(g.stride_w) * g.out_c};
               data->s16.cfg->requant_s8(args);
             }
             continue;
