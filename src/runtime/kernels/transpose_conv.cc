@@ -19,7 +19,7 @@
 // bands are of output rows, whose input rows' products fit kColBudget (input rows shared by two
 // bands are multiplied twice). Integer sums do not depend on their order: bit-identical with
 // the reference. 16x8 runs its products on the s16 GEMM, then the reference's col2im and
-// output stage. Quantized biases are widened to int64 at Prepare.
+// output stage (as do uint8 and the fallbacks, with the bias widened to int64 at Prepare).
 #include "src/runtime/kernels/reference/transpose_conv.h"
 
 #include <cmath>
@@ -51,11 +51,11 @@ struct OpData {
   bool densified = false;
   IGemmConv* fast = nullptr;        // float: the products as a 1x1 convolution (see the top)
   S16Gemm s16;                      // int8 / 16x8: the products on the s16 GEMM (see the top)
-  int64_t* bias64 = nullptr;        // quantized: the bias as int64 (null without one)
+  int64_t* bias64 = nullptr;        // col2im paths: the bias as int64 (null without one)
   int wide_input = -1, col32 = -1;  // s16 scratch: int8 input rows as int16, int32 products
-  int band_rows = 0;                // float: input rows (of all batch items, in order) per band
-  // int8 on the s16 GEMM (see the top): at most band_rows input rows' products per band, the
-  // packed output stage, the bias, the input zero point; scratch: a row of sums per thread.
+  int band_rows = 0;  // input rows per band (float: of all batch items, in order; int8: at most)
+  // int8 on the s16 GEMM (see the top): the packed output stage, the bias, the input zero point;
+  // scratch: a row of sums per thread.
   const uk::RequantBlock16* rq = nullptr;
   uk::QuantOutput qout;
   const int32_t* bias32 = nullptr;
@@ -398,7 +398,7 @@ Status Prepare(Context* ctx, Node* node) {
   stage.multiplier = multipliers;
   stage.shift = shifts;
 
-  // Filter rows (fy, fx, oc) x in_c and their zero-point terms.
+  // Filter rows (fy, fx, oc) x in_c.
   data->rows = ctx->AllocatePersistent(static_cast<size_t>(N * g.in_c));
   EDGEOPT_ENSURE(data->rows != nullptr, StatusCode::kOutOfMemory, "out of memory");
   if (uint8) {
@@ -406,6 +406,21 @@ Status Prepare(Context* ctx, Node* node) {
   } else {
     ref::ReorderTransposeConvFilter(g, filter->Data<int8_t>(), static_cast<int8_t*>(data->rows));
   }
+  // int8 on the s16 GEMM: (x - zx) in [-255, 255], every partial sum of a value's contributions
+  // in int32, an int32 bias; 16x8 runs its products there too.
+  const bool int8_gather = int8 && (bias == nullptr || bias->type == DType::kInt32) &&
+                           Int32AccumulatorSafe(N / g.out_c * g.in_c, 256, 256);
+  if ((int8_gather || int16) && ctx->use_optimized_kernels()) {
+    ref::OutputStage unused;  // only the GEMM is used: no output-stage constants (N != out_c)
+    unused.rounding = ref::Rounding::kDouble;
+    EDGEOPT_RETURN_IF_ERROR(PrepareS16Gemm(ctx, static_cast<const int8_t*>(data->rows),
+                                           static_cast<int>(N), g.in_c, nullptr, unused,
+                                           &data->s16));
+  }
+  if (int8_gather && data->s16.cfg != nullptr && data->s16.cfg->requant_s8 != nullptr) {
+    return PrepareInt8Gather(ctx, multipliers, shifts, bias, zx, data);
+  }
+  // The col2im paths below: the rows' zero-point terms and the bias as int64.
   EDGEOPT_RETURN_IF_ERROR(AllocatePersistentArray(ctx, N, &data->col_term));
   for (int64_t n = 0; n < N; ++n) {
     int64_t sum = 0;
@@ -415,7 +430,6 @@ Status Prepare(Context* ctx, Node* node) {
     }
     data->col_term[n] = -int64_t{zx} * sum + int64_t{g.in_c} * zx * data->filter_zero_point;
   }
-
   if (bias != nullptr) {
     EDGEOPT_RETURN_IF_ERROR(AllocatePersistentArray(ctx, g.out_c, &data->bias64));
     for (int c = 0; c < g.out_c; ++c) {
@@ -423,22 +437,9 @@ Status Prepare(Context* ctx, Node* node) {
                                                     : int64_t{bias->Data<int32_t>()[c]};
     }
   }
-  if (!uint8 && ctx->use_optimized_kernels()) {
-    ref::OutputStage unused;  // only the GEMM is used: no output-stage constants (N != out_c)
-    unused.rounding = ref::Rounding::kDouble;
-    EDGEOPT_RETURN_IF_ERROR(PrepareS16Gemm(ctx, static_cast<const int8_t*>(data->rows),
-                                           static_cast<int>(N), g.in_c, nullptr, unused,
-                                           &data->s16));
-  }
-  // int8: (x - zx) in [-255, 255], every partial sum of a value's contributions in int32.
-  if (int8 && data->s16.cfg != nullptr && data->s16.cfg->requant_s8 != nullptr &&
-      (bias == nullptr || bias->type == DType::kInt32) &&
-      Int32AccumulatorSafe(N / g.out_c * g.in_c, 256, 256)) {
-    return PrepareInt8Gather(ctx, multipliers, shifts, bias, zx, data);
-  }
   // The reference path (legacy uint8, no microkernels, large sums) sums in int64; 16x8 on the
   // s16 GEMM too.
-  data->s16.cfg = int16 ? data->s16.cfg : nullptr;
+  if (!int16) data->s16.cfg = nullptr;
   const int64_t acc_size = 8;
   data->block_rows = ref::BlockRows(g.in_pixels(), N * acc_size, kConvScratchTarget);
   EDGEOPT_RETURN_IF_ERROR(ctx->RequestScratch(data->block_rows * N * acc_size, &data->col));
