@@ -210,7 +210,8 @@ StatusOr<QatModel> BuildQatModel(const ir::Graph& fg, const QatOptions& options,
   // file's table shares the output's scale, so the table itself is fake-quantized with the
   // output's range state (observing the whole table each step, as the export's range includes
   // it); the rows it gathers are then on the int8 grid.
-  std::vector<int> embedding_of_cast(fg.nodes.size(), -1);
+  std::vector<int> cast_of_gather(fg.nodes.size(), -1);  // the index CAST a GATHER reads
+  std::vector<uint8_t> folded_cast(fg.nodes.size(), 0);
   for (size_t i = 0; i < fg.nodes.size(); ++i) {
     const ir::Node& gather = fg.nodes[i];
     if (gather.op != "GATHER" || gather.inputs.size() != 2 || gather.outputs.size() != 1 ||
@@ -221,28 +222,25 @@ StatusOr<QatModel> BuildQatModel(const ir::Graph& fg, const QatOptions& options,
     const int cast = fg.Producer(gather.inputs[1]);
     if (cast >= 0 && IsIndexCast(fg, fg.nodes[cast]) &&
         fg.Consumers(gather.inputs[1]).size() == 1) {
-      embedding_of_cast[cast] = static_cast<int>(i);
+      cast_of_gather[i] = cast;
+      folded_cast[cast] = 1;
     }
-  }
-  std::vector<uint8_t> embedding(fg.nodes.size(), 0);
-  for (int gather : embedding_of_cast) {
-    if (gather >= 0) embedding[gather] = 1;
   }
   std::map<std::pair<int, int>, int> weight_quant;  // (weights, axis) -> fake-quantized tensor
   for (size_t i = 0; i < fg.nodes.size(); ++i) {
     const ir::Node& original = fg.nodes[i];
-    if (embedding_of_cast[i] >= 0) continue;  // folded into its EMBEDDING below
+    if (folded_cast[i]) continue;  // folded into its EMBEDDING below
     ir::Node node = original;
     for (int& t : node.inputs) {
       if (t >= 0 && t < n && replaced[t] >= 0) t = replaced[t];
     }
-    if (embedding[i]) {
+    if (cast_of_gather[i] >= 0) {
       const int table = original.inputs[0];
       add_act_quant(table, &nodes, original.outputs[0]);
       nodes.back().attrs["ema_decay"] = 0.0;  // the current table's range, as the export's
       node.op = "EMBEDDING";
       node.attrs.clear();
-      node.inputs = {fg.nodes[fg.Producer(original.inputs[1])].inputs[0], replaced[table]};
+      node.inputs = {fg.nodes[cast_of_gather[i]].inputs[0], replaced[table]};
     }
     if (quantize::QuantizedOpKind(node.op) == OpQuantKind::kWeighted) {
       const quantize::WeightedInputs wi = quantize::WeightedInputsOf(node.op);
