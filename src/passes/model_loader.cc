@@ -1,5 +1,6 @@
 #include "src/passes/model_loader.h"
 
+#include "src/importers/keras/graph_builder.h"
 #include "src/importers/keras/keras_model.h"
 #include "src/importers/tflite/import.h"
 #include "src/passes/pipeline.h"
@@ -12,14 +13,6 @@ bool IsQuantizedGraph(const ir::Graph& graph) {
   for (const ir::Tensor& t : graph.tensors) {
     if (!t.quant.empty() && DTypeIsQuantizedInt(t.dtype)) return true;
     if (t.is_constant && t.dtype == DType::kFloat16) return true;
-  }
-  return false;
-}
-
-bool HasFusedLstm(const ir::Graph& graph) {
-  for (const ir::Node& n : graph.nodes) {
-    if (n.op == "UNIDIRECTIONAL_SEQUENCE_LSTM" || n.op == "BIDIRECTIONAL_SEQUENCE_LSTM")
-      return true;
   }
   return false;
 }
@@ -37,8 +30,10 @@ StatusOr<LoadedGraph> LoadModelGraph(const std::string& path, int batch_size, bo
     keras::BuildOptions options;
     options.batch_size = batch_size;
     options.unroll_lstm = unroll_lstm;
-    auto graph = keras::BuildGraph(model, options);
+    std::vector<keras::LayerRecord> records;
+    auto graph = keras::BuildGraphWithRecords(model, options, &records);
     if (!graph.ok()) return graph.status().WithPrefix(path);
+    for (const keras::LayerRecord& r : records) loaded.lstm_layers += r.class_name == "LSTM";
     loaded.graph = std::move(graph).value();
     Status s = PrepareForExport(&loaded.graph);
     if (!s.ok()) return s.WithPrefix(path);

@@ -14,13 +14,12 @@ struct LoadedGraph {
   ir::Graph graph;
   bool from_keras = false;
   bool quantized = false;  // a .tflite with integer or float16 weights or activations
+  int lstm_layers = 0;     // a Keras model's LSTM layers (unrolled with unroll_lstm)
 };
 
 // unroll_lstm: a Keras model's LSTMs unrolled over time (keras::BuildOptions::unroll_lstm).
 StatusOr<LoadedGraph> LoadModelGraph(const std::string& path, int batch_size = 1,
                                      bool unroll_lstm = false);
-// Whether the graph has a fused LSTM (UNIDIRECTIONAL_SEQUENCE_LSTM / BIDIRECTIONAL_SEQUENCE_LSTM).
-bool HasFusedLstm(const ir::Graph& graph);
 
 // True when any tensor of the graph is quantized (int8/uint8/int16 with parameters) or any
 // constant is float16.

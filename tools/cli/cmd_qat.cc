@@ -91,17 +91,15 @@ Status Qat(const QatSettings& s) {
   EDGEOPT_ASSIGN_OR_RETURN(quantize::IoType io, quantize::ParseIoType(s.io));
   EDGEOPT_ENSURE(io != quantize::IoType::kInt16, StatusCode::kInvalidArgument,
                  "--io int16 needs int16x8 activations; qat writes int8");
-  EDGEOPT_ASSIGN_OR_RETURN(passes::LoadedGraph loaded, passes::LoadModelGraph(s.model));
-  if (loaded.from_keras && passes::HasFusedLstm(loaded.graph)) {
-    // edgeopt's int8 keeps the fused LSTM op in float; unrolled over time (Keras' unroll=True,
-    // the same weights) it is plain ops that quantize.
-    EDGEOPT_ASSIGN_OR_RETURN(loaded, passes::LoadModelGraph(s.model, 1, /*unroll_lstm=*/true));
-    if (!s.flags.quiet) {
-      std::fprintf(stderr,
-                   "qat: %s: the LSTM layers are unrolled over time (as Keras' unroll=True) to "
-                   "train and export in int8\n",
-                   s.model.c_str());
-    }
+  // edgeopt's int8 keeps the fused LSTM op in float; unrolled over time (Keras' unroll=True, the
+  // same weights) a Keras LSTM is plain ops that quantize.
+  EDGEOPT_ASSIGN_OR_RETURN(passes::LoadedGraph loaded,
+                           passes::LoadModelGraph(s.model, 1, /*unroll_lstm=*/true));
+  if (loaded.lstm_layers > 0 && !s.flags.quiet) {
+    std::fprintf(stderr,
+                 "qat: %s: the LSTM layers are unrolled over time (as Keras' unroll=True) to "
+                 "train and export in int8\n",
+                 s.model.c_str());
   }
   EDGEOPT_ENSURE(!loaded.quantized, StatusCode::kInvalidArgument,
                  "%s is already quantized; give the float model", s.model.c_str());
