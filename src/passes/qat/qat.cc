@@ -140,6 +140,18 @@ StatusOr<QatModel> BuildQatModel(const ir::Graph& fg, const QatOptions& options,
     }
     if (!group_state.count(root)) group_state[root] = -1;
   }
+  // A constant sharing a calibrated group's parameters (an Embedding's table) widens its initial
+  // range, as the post-training quantizer's group range includes it.
+  for (int t = 0; t < n; ++t) {
+    const ir::Tensor& c = fg.tensors[t];
+    if (!c.is_constant || c.dtype != DType::kFloat32 || c.NumElements() == 0) continue;
+    auto it = group_init.find(uf.Find(t));
+    if (it == group_init.end()) continue;
+    const float* v = c.DataAs<float>();
+    const auto [lo, hi] = std::minmax_element(v, v + c.NumElements());
+    it->second.min = std::min(it->second.min, *lo);
+    it->second.max = std::max(it->second.max, *hi);
+  }
   for (auto& [root, state] : group_state) {
     auto init = group_init.find(root);
     const std::vector<float> values =

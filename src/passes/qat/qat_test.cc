@@ -403,6 +403,11 @@ TEST(QatGraphTest, EmbeddingTrainsWithItsInt8Table) {
   // The table's, the MEAN's and the logits' (the ids stay float).
   EXPECT_EQ(m->num_activation_quantizers, 3);
   EXPECT_EQ(m->num_weight_quantizers, 1);
+  // Before any training step the range is the calibrated rows' and the whole table's, as the
+  // post-training quantizer's.
+  auto initial = LearnedRanges(*m);
+  ASSERT_TRUE(initial.ok()) << initial.status().ToString();
+  EXPECT_EQ(initial->at(rows).max, 1.5f);
   const data::Dataset test = make(64, 2);
   ExpectFileAgreesOn(&*m, make(16 * 8, 3), test.x, /*per_channel_check=*/false);
   // The learned range is the whole table's, the outlier included, as the export's.
