@@ -17,6 +17,13 @@
 namespace edgeopt {
 namespace {
 
+// How many times `what` occurs in `text`.
+size_t Occurrences(const std::string& text, const std::string& what) {
+  size_t n = 0;
+  for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
+  return n;
+}
+
 class TrainCliTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -106,11 +113,7 @@ class TrainCliTest : public ::testing::Test {
         << out;
     EXPECT_GE(testing::ParseMetric(out, "agreement"), agreement) << out;
     EXPECT_EQ(Run("ir " + qat, &out), 0) << out;
-    size_t conversions = 0;
-    for (size_t at = out.find("QUANTIZE("); at != std::string::npos;
-         at = out.find("QUANTIZE(", at + 1)) {
-      ++conversions;
-    }
+    const size_t conversions = Occurrences(out, "QUANTIZE(");
     EXPECT_EQ(conversions, 2u) << out;  // the input's QUANTIZE and the output's DEQUANTIZE
     std::string conf;
     EXPECT_EQ(testing::RunConformance(
@@ -342,11 +345,7 @@ TEST_F(TrainCliTest, LayerNormalizationAndNormalizationTrainSaveAndExport) {
             0)
       << out;
   ASSERT_EQ(Run("ir " + q8, &out), 0) << out;
-  size_t conversions = 0;
-  for (size_t at = out.find("QUANTIZE("); at != std::string::npos;
-       at = out.find("QUANTIZE(", at + 1)) {
-    ++conversions;
-  }
+  const size_t conversions = Occurrences(out, "QUANTIZE(");
   EXPECT_EQ(conversions, 2u) << out;  // the input's QUANTIZE and the output's DEQUANTIZE
   EXPECT_NE(out.find("= RSQRT("), std::string::npos) << out;
   // Fine-tuning the saved model starts from it (gamma and beta included).
@@ -440,11 +439,7 @@ TEST_F(TrainCliTest, LstmTrainsFineTunesAndExports) {
       << log;
   ASSERT_EQ(Run("ir " + dr, &log), 0) << log;
   EXPECT_NE(log.find("asymmetric_quantize_inputs=true"), std::string::npos) << log;
-  size_t int8_weights = 0;
-  for (size_t at = log.find("int8[16,"); at != std::string::npos;
-       at = log.find("int8[16,", at + 1)) {
-    ++int8_weights;
-  }
+  const size_t int8_weights = Occurrences(log, "int8[16,");
   EXPECT_EQ(int8_weights, 8u) << log;  // 4 input and 4 recurrent gate weights
   std::string conf;
   EXPECT_EQ(testing::RunConformance("--seeds 2 " + dr, &conf), 0) << conf;
@@ -522,11 +517,7 @@ TEST_F(TrainCliTest, EmbeddingTrainsAndExports) {
   EXPECT_GT(testing::ParseMetric(out, "accuracy"), 0.9) << out;
   ASSERT_EQ(Run("ir " + qat, &out), 0) << out;
   // One conversion (the logits' DEQUANTIZE): nothing quantizes the ids.
-  size_t conversions = 0;
-  for (size_t at = out.find("QUANTIZE("); at != std::string::npos;
-       at = out.find("QUANTIZE(", at + 1)) {
-    ++conversions;
-  }
+  const size_t conversions = Occurrences(out, "QUANTIZE(");
   EXPECT_EQ(conversions, 1u) << out;
   EXPECT_NE(out.find("CAST("), std::string::npos) << out;
   EXPECT_NE(out.find("GATHER("), std::string::npos) << out;
