@@ -405,7 +405,7 @@ TEST_F(TrainCliTest, GruTrainsFineTunesAndQuantizesAware) {
 
 // A Keras LSTM (TFLite's fused UNIDIRECTIONAL_SEQUENCE_LSTM, trained through time) reading the
 // images' rows trains, saves and fine-tunes from its .keras, and the exported .tflite evaluates as
-// the engine does. edgeopt's int8 keeps the fused op in float, so qat unrolls the LSTM over time
+// the engine does. int8 makes the fused op TFLite's integer LSTM; qat unrolls the LSTM over time
 // (as unroll=True) and writes a full-integer file; quantize does with --unroll-lstm.
 TEST_F(TrainCliTest, LstmTrainsFineTunesAndExports) {
   const std::string train_line = TrainArchitecture("lstm", kRowsAsSequence + std::string(R"(
@@ -415,6 +415,22 @@ TEST_F(TrainCliTest, LstmTrainsFineTunesAndExports) {
   const std::string out = ExpectExportEvaluatesAsTrained("lstm", train_line);
   EXPECT_NE(out.find("UNIDIRECTIONAL_SEQUENCE_LSTM"), std::string::npos) << out;
   std::string log;
+  // int8: the fused op with int8 input, gate weights and hidden state and an int16 cell state; no
+  // float tensor of the layer's size is left, and the official runtime computes it bit for bit
+  // as edgeopt does.
+  const std::string fused = dir_ + "/lstm_int8.tflite";
+  ASSERT_EQ(Run("quantize " + dir_ + "/lstm.keras --mode int8 --calibration " + dir_ +
+                    "/tiny.npz --quiet -o " + fused,
+                &log),
+            0)
+      << log;
+  ASSERT_EQ(Run("ir " + fused, &log), 0) << log;
+  EXPECT_NE(log.find("UNIDIRECTIONAL_SEQUENCE_LSTM"), std::string::npos) << log;
+  EXPECT_EQ(Occurrences(log, "int16[1,16]"), 1u) << log;  // the cell state
+  EXPECT_EQ(log.find("float32[1,16]"), std::string::npos) << log;
+  EXPECT_EQ(log.find("float32[16,"), std::string::npos) << log;
+  std::string conf;
+  EXPECT_EQ(testing::RunConformance("--seeds 2 --max-lsb 0 " + fused, &conf), 0) << conf;
   ExpectQatFullInteger("lstm", 0.9);
   const std::string unrolled = dir_ + "/lstm_unrolled_int8.tflite";
   ASSERT_EQ(Run("quantize " + dir_ + "/lstm.keras --mode int8 --unroll-lstm --calibration " + dir_ +
@@ -441,7 +457,6 @@ TEST_F(TrainCliTest, LstmTrainsFineTunesAndExports) {
   EXPECT_NE(log.find("asymmetric_quantize_inputs=true"), std::string::npos) << log;
   const size_t int8_weights = Occurrences(log, "int8[16,");
   EXPECT_EQ(int8_weights, 8u) << log;  // 4 input and 4 recurrent gate weights
-  std::string conf;
   EXPECT_EQ(testing::RunConformance("--seeds 2 " + dr, &conf), 0) << conf;
 }
 

@@ -91,8 +91,9 @@ Status Qat(const QatSettings& s) {
   EDGEOPT_ASSIGN_OR_RETURN(quantize::IoType io, quantize::ParseIoType(s.io));
   EDGEOPT_ENSURE(io != quantize::IoType::kInt16, StatusCode::kInvalidArgument,
                  "--io int16 needs int16x8 activations; qat writes int8");
-  // edgeopt's int8 keeps the fused LSTM op in float; unrolled over time (Keras' unroll=True, the
-  // same weights) a Keras LSTM is plain ops that quantize.
+  // QAT simulates int8 op by op and does not model the fused LSTM's integer arithmetic (Q3.12
+  // gates, int16 cell state); unrolled over time (Keras' unroll=True, the same weights) a Keras
+  // LSTM is plain ops that it does.
   EDGEOPT_ASSIGN_OR_RETURN(passes::LoadedGraph loaded,
                            passes::LoadModelGraph(s.model, 1, /*unroll_lstm=*/true));
   if (loaded.lstm_layers > 0 && !s.flags.quiet) {

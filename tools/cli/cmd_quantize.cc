@@ -251,9 +251,9 @@ int RunQuantize(int argc, char** argv) {
                "write pruned weights (zeros, which quantization keeps) in TFLite's sparse tensor "
                "encoding");
   app.add_flag("--unroll-lstm", unroll_lstm,
-               "a Keras model's LSTMs unrolled over time (as Keras' unroll=True: plain ops, so "
-               "int8 and int16x8 make them integer too, for TFLite Micro or an NPU) instead of "
-               "the fused LSTM op, which edgeopt's int8 keeps in float");
+               "a Keras model's LSTMs unrolled over time (as Keras' unroll=True: plain ops, for "
+               "an NPU or int16x8) instead of the fused LSTM op, which int8 makes TFLite's "
+               "integer LSTM (int16 cell state) and int16x8 keeps in float");
   EDGEOPT_CLI_PARSE(app, argc, argv);
 
   const auto start = std::chrono::steady_clock::now();

@@ -62,6 +62,75 @@ bool Dequantize(const rt::Tensor& t, std::vector<float>* out) {
   }
 }
 
+// The cell state of a float LSTM that the int8 mode makes integer (IntegerLstmCandidate) stays
+// inside the kernel; its values, step by step, are recomputed from the LSTM's input and output
+// sequence (the hidden states) with the same weights: c = sigmoid(f) c + sigmoid(i) tanh(g),
+// clipped to cell_clip.
+class LstmCellProbe {
+ public:
+  LstmCellProbe(const ir::Graph& g, const ir::Node& node)
+      : input_(node.inputs[0]), output_(node.outputs[0]) {
+    const std::vector<int32_t>& in = g.tensors[input_].shape;
+    time_major_ = ir::GetBool(node.attrs, "time_major", false);
+    clip_ = static_cast<float>(ir::GetFloat(node.attrs, "cell_clip", 0.0));
+    batch_ = time_major_ ? in[1] : in[0];
+    steps_ = time_major_ ? in[0] : in[1];
+    features_ = in[2];
+    units_ = g.tensors[node.inputs[1]].shape[0];
+    for (int q = 0; q < 4; ++q) {
+      w_[q] = g.tensors[node.inputs[1 + q]].DataAs<float>();
+      r_[q] = g.tensors[node.inputs[5 + q]].DataAs<float>();
+      b_[q] = g.tensors[node.inputs[12 + q]].DataAs<float>();
+    }
+  }
+
+  // The cell states of every batch row and step of the last Invoke (empty if the tensors do
+  // not have the sizes the graph gave).
+  void Compute(rt::Interpreter* interp, std::vector<float>* cells) const {
+    cells->clear();
+    const rt::Tensor* x = interp->tensor(input_);
+    const rt::Tensor* h = interp->tensor(output_);
+    if (x->type != DType::kFloat32 || h->type != DType::kFloat32 ||
+        x->dims.NumElements() != batch_ * steps_ * features_ ||
+        h->dims.NumElements() != batch_ * steps_ * units_) {
+      return;
+    }
+    cells->reserve(static_cast<size_t>(batch_ * steps_ * units_));
+    std::vector<float> c(static_cast<size_t>(units_)), zeros(static_cast<size_t>(units_), 0.0f);
+    auto sigmoid = [](float v) { return 1.0f / (1.0f + std::exp(-v)); };
+    for (int64_t b = 0; b < batch_; ++b) {
+      std::fill(c.begin(), c.end(), 0.0f);
+      for (int64_t t = 0; t < steps_; ++t) {
+        const float* xt = x->Data<float>() + Row(b, t) * features_;
+        const float* hp = t > 0 ? h->Data<float>() + Row(b, t - 1) * units_ : zeros.data();
+        for (int64_t u = 0; u < units_; ++u) {
+          float gate[4];
+          for (int q = 0; q < 4; ++q) {
+            float acc = b_[q][u];
+            for (int64_t f = 0; f < features_; ++f) acc += w_[q][u * features_ + f] * xt[f];
+            for (int64_t k = 0; k < units_; ++k) acc += r_[q][u * units_ + k] * hp[k];
+            gate[q] = acc;
+          }
+          c[u] = sigmoid(gate[1]) * c[u] + sigmoid(gate[0]) * std::tanh(gate[2]);
+          if (clip_ > 0.0f) c[u] = std::min(clip_, std::max(-clip_, c[u]));
+          cells->push_back(c[u]);
+        }
+      }
+    }
+  }
+
+ private:
+  int64_t Row(int64_t b, int64_t t) const { return time_major_ ? t * batch_ + b : b * steps_ + t; }
+
+  int input_, output_;
+  bool time_major_ = false;
+  float clip_ = 0.0f;  // cell_clip (0: none)
+  int64_t batch_ = 0, steps_ = 0, features_ = 0, units_ = 0;
+  const float* w_[4] = {};
+  const float* r_[4] = {};
+  const float* b_[4] = {};
+};
+
 }  // namespace
 
 StatusOr<RangeMap> Calibrate(const ir::Graph& graph, const FillInputsFn& fill,
@@ -72,6 +141,14 @@ StatusOr<RangeMap> Calibrate(const ir::Graph& graph, const FillInputsFn& fill,
   for (int t = 0; t < interp->num_tensors(); ++t) {
     if (Observable(*interp->tensor(t))) observers[t];
   }
+  std::map<int, LstmCellProbe> cell_probes;  // by cell state tensor
+  for (const ir::Node& node : graph.nodes) {
+    if (IntegerLstmCandidate(graph, node)) {
+      cell_probes.emplace(node.inputs[kLstmCellState], LstmCellProbe(graph, node));
+      observers[node.inputs[kLstmCellState]];
+    }
+  }
+  std::vector<float> cells;
   const bool histogram = options.method != CalibrationMethod::kMinMax;
   const int passes = histogram ? 2 : 1;
   for (int pass = 0; pass < passes; ++pass) {
@@ -84,11 +161,19 @@ StatusOr<RangeMap> Calibrate(const ir::Graph& graph, const FillInputsFn& fill,
       EDGEOPT_RETURN_IF_ERROR(interp->Invoke());
       for (auto& [t, o] : observers) {
         const rt::Tensor* tensor = interp->tensor(t);
-        const size_t n = static_cast<size_t>(tensor->dims.NumElements());
+        const float* values = tensor->Data<float>();
+        size_t n = static_cast<size_t>(tensor->dims.NumElements());
+        auto probe = cell_probes.find(t);
+        if (probe != cell_probes.end()) {
+          probe->second.Compute(interp, &cells);
+          values = cells.data();
+          n = cells.size();
+        }
+        if (n == 0) continue;
         if (pass == 0) {
-          o.ObserveMinMax(tensor->Data<float>(), n);
+          o.ObserveMinMax(values, n);
         } else {
-          o.ObserveHistogram(tensor->Data<float>(), n);
+          o.ObserveHistogram(values, n);
         }
       }
       if (progress) progress(i + 1, options.samples, pass, passes);

@@ -19,6 +19,7 @@ enum class Kind {
   kSameScale,    // inputs and outputs share one scale / zero point
   kFixedOutput,  // output parameters fixed by the spec
   kIndependent,  // output parameters from calibration
+  kLstm,         // UNIDIRECTIONAL_SEQUENCE_LSTM: TFLite's integer LSTM (QuantizeLstm)
 };
 
 struct OpRule {
@@ -70,6 +71,8 @@ constexpr OpRule kRules[] = {
     {"PRELU", Kind::kIndependent, false},
     {"ELU", Kind::kIndependent, false},
     {"RSQRT", Kind::kIndependent, false},  // LayerNormalization's
+    // int8 only: TFLite 2.9 has no 16x8 LSTM kernel.
+    {"UNIDIRECTIONAL_SEQUENCE_LSTM", Kind::kLstm, false},
 };
 
 const OpRule* FindRule(const std::string& op) {
@@ -102,7 +105,8 @@ bool IsDataInput(const std::string& op, int index) {
     return index == 0 || (op == "PADV2" && index == 2);
   }
   if (op == "STRIDED_SLICE" || op == "SLICE") return index == 0;
-  if (op == "TRANSPOSE_CONV") return index != 0;  // input 0 is the output shape
+  if (op == "TRANSPOSE_CONV") return index != 0;                // input 0 is the output shape
+  if (op == "UNIDIRECTIONAL_SEQUENCE_LSTM") return index == 0;  // the rest: QuantizeLstm
   return true;
 }
 
@@ -165,6 +169,7 @@ class Quantizer {
   int ConvertedTensor(int tensor, Target target, std::vector<ir::Node>* pending);
   Status QuantizeWeighted(ir::Node* node, bool wide);
   Status QuantizeConstantInput(ir::Node* node, int index, const Params& params, bool wide);
+  Status QuantizeLstm(ir::Node* node);
   Status FinishIo();
 
   DType ActType() const { return options_.mode == Mode::kInt16x8 ? DType::kInt16 : DType::kInt8; }
@@ -209,6 +214,11 @@ bool Quantizer::Quantizable(const ir::Node& node) const {
   const OpRule* rule = FindRule(node.op);
   if (rule == nullptr || Matches(node, options_.keep_float)) return false;
   if (options_.mode == Mode::kInt16x8 && !rule->int16) return false;
+  if (rule->kind == Kind::kLstm) {
+    // The cell state's range comes from Calibrate, which observes the same candidates.
+    return IntegerLstmCandidate(in_, node) && ranges_.count(node.inputs[0]) &&
+           ranges_.count(node.outputs[0]) && ranges_.count(node.inputs[kLstmCellState]);
+  }
   bool has_float_data = false;
   for (size_t i = 0; i < node.inputs.size(); ++i) {
     const int t = node.inputs[i];
@@ -255,6 +265,23 @@ void Quantizer::MarkWide() {
   for (;;) {
     BuildGroups();
     wide_group_.assign(n, options_.mode == Mode::kInt16x8 ? 1 : 0);
+    // An integer LSTM's output needs zero point 0 (ComputeParams): one that shares its
+    // parameters with a spec-fixed output (a LOGISTIC's, zero point -128) stays float.
+    std::set<int> fixed_groups;
+    for (size_t i = 0; i < in_.nodes.size(); ++i) {
+      if (node_q_[i] && FindRule(in_.nodes[i].op)->kind == Kind::kFixedOutput) {
+        fixed_groups.insert(group_[in_.nodes[i].outputs[0]]);
+      }
+    }
+    bool demoted = false;
+    for (size_t i = 0; i < in_.nodes.size(); ++i) {
+      if (node_q_[i] && FindRule(in_.nodes[i].op)->kind == Kind::kLstm &&
+          fixed_groups.count(group_[in_.nodes[i].outputs[0]])) {
+        node_q_[i] = 0;
+        demoted = true;
+      }
+    }
+    if (demoted) continue;
     if (options_.mode != Mode::kInt8 || options_.keep_int16.empty()) return;
     for (size_t i = 0; i < in_.nodes.size(); ++i) {
       const ir::Node& node = in_.nodes[i];
@@ -348,6 +375,29 @@ Status Quantizer::ComputeParams() {
     const bool wide = wide_group_[g] != 0;
     auto r16 = group_range16_.find(g);
     group_params_[g] = ParamsFromRange(wide && r16 != group_range16_.end() ? r16->second : r, wide);
+  }
+  for (size_t i = 0; i < in_.nodes.size(); ++i) {
+    if (!node_q_[i] || FindRule(in_.nodes[i].op)->kind != Kind::kLstm) continue;
+    const ir::Node& node = in_.nodes[i];
+    // TFLite's integer LSTM writes the hidden state as h / scale - zero_point (where it should
+    // add the zero point), which is only right for zero point 0: the output, its hidden state
+    // and the tensors sharing their parameters are symmetric, as the official converter's.
+    const int g = group_[node.outputs[0]];
+    const Range& r = group_range_.at(g);
+    Params p;
+    p.scale =
+        quant::ChooseSymmetricQuantParams(std::max(std::abs(r.min), std::abs(r.max)), 127).scale;
+    group_params_[g] = p;
+    // The cell state: int16, symmetric, scale 2^k / 32768 with 2^k the smallest power of two
+    // that holds the calibrated range (the kernel shifts by k); TFLite 2.9 takes k in [0, 6].
+    const int c = group_[node.inputs[kLstmCellState]];
+    const Range& cr = group_range_.at(c);
+    const float abs_max = std::max(std::abs(cr.min), std::abs(cr.max));
+    int k = 0;
+    while (k < 6 && std::ldexp(1.0f, k) < abs_max) ++k;
+    Params cp;
+    cp.scale = std::ldexp(1.0f, k - 15);
+    group_params_[c] = cp;
   }
   return Status::Ok();
 }
@@ -455,6 +505,17 @@ ir::Tensor Int8Weights(const ir::Tensor& w, int axis, int quantized_dimension) {
   return wq;
 }
 
+// int32 bias values: round(b / scale), with scale[i % scales.size()], saturated.
+std::vector<int32_t> Int32Bias(const std::vector<float>& b, const std::vector<float>& scales) {
+  std::vector<int32_t> v(b.size());
+  for (size_t i = 0; i < b.size(); ++i) {
+    const double x = std::round(b[i] / static_cast<double>(scales[i % scales.size()]));
+    v[i] = static_cast<int32_t>(
+        std::min<double>(std::numeric_limits<int32_t>::max(), std::max<double>(-2147483647.0, x)));
+  }
+  return v;
+}
+
 Status Quantizer::QuantizeWeighted(ir::Node* node, bool wide) {
   const WeightedLayout layout = LayoutOf(node->op);
   const int data = node->inputs[layout.data];
@@ -501,19 +562,60 @@ Status Quantizer::QuantizeWeighted(ir::Node* node, bool wide) {
       bq.dtype = DType::kInt64;
       SetData(&bq, v);
     } else {
-      std::vector<int32_t> v(b.size());
-      for (size_t i = 0; i < b.size(); ++i) {
-        const double x = std::round(b[i] / static_cast<double>(bq.quant.scale[i % channels]));
-        v[i] = static_cast<int32_t>(std::min<double>(std::numeric_limits<int32_t>::max(),
-                                                     std::max<double>(-2147483647.0, x)));
-      }
       bq.dtype = DType::kInt32;
-      SetData(&bq, v);
+      SetData(&bq, Int32Bias(b, bq.quant.scale));
     }
     node->inputs[layout.bias] = out_.AddTensor(std::move(bq));
     quantized_biases_.emplace(bias_key, node->inputs[layout.bias]);
   }
   if (node->op == "FULLY_CONNECTED") node->attrs.erase("asymmetric_quantize_inputs");
+  return Status::Ok();
+}
+
+// TFLite's integer LSTM ("8x8_16", what the official converter makes of a Keras LSTM): int8
+// input, output and hidden state (zero point 0, ComputeParams), per-tensor symmetric int8 gate
+// weights, int32 gate biases with scale input scale * input-to-gate weight scale, an int16 cell
+// state with a power-of-two scale, and five intermediates: the four gates' (float and empty:
+// without layer norm the kernel computes the gates in Q3.12) and the hidden state's parameters.
+// `node` still has the float graph's tensor ids.
+Status Quantizer::QuantizeLstm(ir::Node* node) {
+  EDGEOPT_ASSIGN_OR_RETURN(Params in, ParamsAt(node->inputs[0], false));
+  EDGEOPT_ASSIGN_OR_RETURN(Params out, ParamsOf(node->outputs[0]));
+  EDGEOPT_ASSIGN_OR_RETURN(Params cell, ParamsOf(node->inputs[kLstmCellState]));
+  auto int8_weights = [&](int w) {
+    auto cached = quantized_weights_.find({w, -1});
+    if (cached == quantized_weights_.end()) {
+      const int id = out_.AddTensor(Int8Weights(in_.tensors[w], -1, 0));
+      cached = quantized_weights_.emplace(std::make_pair(w, -1), id).first;
+    }
+    return cached->second;
+  };
+  for (int g = 0; g < 4; ++g) {
+    int& in_w = node->inputs[1 + g];
+    int& rec_w = node->inputs[5 + g];
+    int& bias = node->inputs[12 + g];
+    in_w = int8_weights(in_w);
+    rec_w = int8_weights(rec_w);
+    ir::Tensor bq = in_.tensors[bias];
+    SetQuant(&bq, DType::kInt32, in.scale * out_.tensors[in_w].quant.scale[0], 0);
+    SetData(&bq, Int32Bias(FloatValues(in_.tensors[bias]), bq.quant.scale));
+    bias = out_.AddTensor(std::move(bq));
+  }
+  const ir::Tensor& output = out_.tensors[node->outputs[0]];
+  SetQuant(&out_.tensors[node->inputs[kLstmOutputState]], DType::kInt8, out.scale, 0);
+  SetQuant(&out_.tensors[node->inputs[kLstmCellState]], DType::kInt16, cell.scale, 0);
+  static const char* const kIntermediates[5] = {
+      "input_to_input_intermediate", "input_to_forget_intermediate", "input_to_cell_intermediate",
+      "input_to_output_intermediate", "effective_hidden_scale_intermediate"};
+  node->intermediates.clear();
+  for (int k = 0; k < 5; ++k) {
+    ir::Tensor t;
+    t.name = output.name + "/" + kIntermediates[k];
+    t.shape = {0};
+    if (k == 4) SetQuant(&t, DType::kInt8, out.scale, 0);
+    node->intermediates.push_back(out_.AddTensor(std::move(t)));
+  }
+  node->attrs["asymmetric_quantize_inputs"] = false;
   return Status::Ok();
 }
 
@@ -603,6 +705,7 @@ StatusOr<ir::Graph> Quantizer::Run() {
       if (rule->kind == Kind::kWeighted) {
         EDGEOPT_RETURN_IF_ERROR(QuantizeWeighted(&node, wide));
       }
+      if (rule->kind == Kind::kLstm) EDGEOPT_RETURN_IF_ERROR(QuantizeLstm(&node));
       const int data_index = rule->kind == Kind::kWeighted ? LayoutOf(node.op).data : -1;
       for (size_t k = 0; k < node.inputs.size(); ++k) {
         const int t = node.inputs[k];
@@ -839,6 +942,14 @@ void JoinSharedParams(const ir::Graph& g, const std::function<bool(size_t)>& inc
       if (!inserted && it->second != x) join(x, it->second);
       continue;
     }
+    if (rule->kind == Kind::kLstm) {
+      // The hidden state is the output's last step (no projection): one set of parameters.
+      if (static_cast<int>(node.inputs.size()) > kLstmOutputState &&
+          node.inputs[kLstmOutputState] >= 0) {
+        join(node.inputs[kLstmOutputState], node.outputs[0]);
+      }
+      continue;
+    }
     if (rule->kind != Kind::kSameScale) continue;
     int anchor = -1;
     for (size_t k = 0; k < node.inputs.size(); ++k) {
@@ -860,6 +971,44 @@ void JoinSharedParams(const ir::Graph& g, const std::function<bool(size_t)>& inc
   }
 }
 
+bool IntegerLstmCandidate(const ir::Graph& g, const ir::Node& node) {
+  if (node.op != "UNIDIRECTIONAL_SEQUENCE_LSTM" || node.inputs.size() < 20 ||
+      node.outputs.size() != 1) {
+    return false;
+  }
+  auto present = [&](int k) { return node.inputs[k] >= 0; };
+  auto float_constant = [&](int k) {
+    return present(k) && g.tensors[node.inputs[k]].is_constant &&
+           FloatTensor(g.tensors[node.inputs[k]]);
+  };
+  if (!present(0) || !FloatTensor(g.tensors[node.inputs[0]]) ||
+      g.tensors[node.inputs[0]].shape.size() != 3) {
+    return false;
+  }
+  for (int k = 1; k <= 8; ++k) {
+    if (!float_constant(k)) return false;  // CIFG (no input gate) is not converted
+  }
+  for (int k = 12; k <= 15; ++k) {
+    if (!float_constant(k)) return false;
+  }
+  for (int k : {9, 10, 11, 16, 17}) {
+    if (present(k)) return false;  // peepholes, projection
+  }
+  for (size_t k = 20; k < node.inputs.size(); ++k) {
+    if (node.inputs[k] >= 0) return false;  // layer norm
+  }
+  for (int k : {kLstmOutputState, kLstmCellState}) {
+    if (!present(k) || !g.tensors[node.inputs[k]].is_variable ||
+        !FloatTensor(g.tensors[node.inputs[k]])) {
+      return false;
+    }
+  }
+  const double cell_clip = ir::GetFloat(node.attrs, "cell_clip", 0.0);
+  return ir::GetString(node.attrs, "fused_activation_function", "NONE") == "TANH" &&
+         std::isfinite(cell_clip) && cell_clip >= 0.0 &&
+         !ir::GetBool(node.attrs, "diagonal_recurrent_tensors", false);
+}
+
 OpQuantKind QuantizedOpKind(const std::string& op) {
   const OpRule* rule = FindRule(op);
   if (rule == nullptr) return OpQuantKind::kNone;
@@ -872,6 +1021,8 @@ OpQuantKind QuantizedOpKind(const std::string& op) {
       return OpQuantKind::kFixedOutput;
     case Kind::kIndependent:
       return OpQuantKind::kIndependent;
+    case Kind::kLstm:
+      return OpQuantKind::kNone;  // qat unrolls LSTMs
   }
   return OpQuantKind::kNone;
 }

@@ -7,6 +7,9 @@
 //    (1/128, 0); one shared scale/zero point across the inputs and outputs of the pass-through
 //    ops (pooling, reshape family, concatenation, pad, slices, min/max, ...). QUANTIZE /
 //    DEQUANTIZE appear only at the graph edges (io float/uint8) and around layers kept in float.
+//    UNIDIRECTIONAL_SEQUENCE_LSTM becomes TFLite's integer LSTM (IntegerLstmCandidate): int8
+//    per-tensor gate weights, int32 biases, int8 hidden state with zero point 0, int16 cell
+//    state with a power-of-two scale, five intermediates.
 //  - int16x8: int16 activations symmetric (zero point 0), int8 weights, int64 bias.
 //  - dynamic: int8 weights (symmetric; per-channel for convolutions) on FULLY_CONNECTED,
 //    CONV_2D and DEPTHWISE_CONV_2D with at least min_weight_elements elements; the runtime's
@@ -99,6 +102,16 @@ void JoinSharedParams(const ir::Graph& g, const std::function<bool(size_t)>& inc
                       const std::function<void(int, int)>& join);
 // The axis of a weighted op's weight scales with these options, or -1 for one per-tensor scale.
 int WeightQuantAxis(const std::string& op, const QuantizeOptions& options);
+
+// UNIDIRECTIONAL_SEQUENCE_LSTM's state inputs (variables).
+constexpr int kLstmOutputState = 18;
+constexpr int kLstmCellState = 19;
+// Whether the int8 mode takes an UNIDIRECTIONAL_SEQUENCE_LSTM node to TFLite's integer LSTM (int8
+// activations and weights, int16 cell state), as a Keras LSTM converts: float input of rank 3,
+// all four gates with constant float weights and biases, no peepholes, projection or layer
+// norm, tanh (cell clipping is kept), float variable states. Calibrate observes their cell
+// states.
+bool IntegerLstmCandidate(const ir::Graph& g, const ir::Node& node);
 
 // Symmetric per-channel (axis >= 0) or per-tensor (axis < 0) int8 quantization of a float
 // weight tensor: scales max|w|/127 per slice, values in [-127, 127]; zeros stay exactly zero.
