@@ -15,37 +15,23 @@ namespace {
 
 enum class Cmp { kEq, kNe, kLt, kLe, kGt, kGe };
 
-// The comparisons with loops of their own (one copy of the broadcast loops per type for each):
-// NOT_EQUAL is EQUAL negated, GREATER and GREATER_EQUAL are LESS and LESS_EQUAL with the operands
-// swapped (a > b is b < a, a >= b is b <= a, NaN included). Half the code of six.
-enum class Base { kEq, kLt, kLe };
-
-constexpr Base BaseOf(Cmp cmp) {
-  return cmp == Cmp::kEq || cmp == Cmp::kNe   ? Base::kEq
-         : cmp == Cmp::kLt || cmp == Cmp::kGt ? Base::kLt
-                                              : Base::kLe;
-}
-
-template <Base kBase, typename T>
-bool Compare(T a, T b) {
-  switch (kBase) {
-    case Base::kEq:
-      return a == b;
-    case Base::kLt:
-      return a < b;
-    case Base::kLe:
-      return a <= b;
-  }
-  return false;
-}
-
+// All six share one broadcast loop per type: a comparison is ((a < b) & lt | (a == b) & eq) ^
+// invert of the operands in order, or swapped. EQUAL: eq; NOT_EQUAL: eq, invert; LESS: lt;
+// LESS_EQUAL: lt and eq (a <= b is a < b or a == b, NaN included: both false); GREATER and
+// GREATER_EQUAL: LESS and LESS_EQUAL with the operands swapped (a > b is b < a).
 struct OpData {
   ref::BroadcastPlan plan;  // first operand: input 0, or input 1 when `swap`
   int32_t m1 = 0, m2 = 0;   // rescaling of the first and the second operand (int8/uint8)
   int s1 = 0, s2 = 0;
   bool swap = false;   // GREATER(_EQUAL): compare input 1 with input 0
+  uint8_t lt = 0;      // 1: true where the first operand is less
+  uint8_t eq = 0;      // 1: true where they are equal
   uint8_t invert = 0;  // NOT_EQUAL: 1
 };
+
+inline uint8_t Compare(bool lt, bool eq, const OpData* d) {
+  return static_cast<uint8_t>(((lt & d->lt) | (eq & d->eq)) ^ d->invert);
+}
 
 template <Cmp kCmp>
 Status ComparePrepare(Context* ctx, Node* node) {
@@ -57,6 +43,8 @@ Status ComparePrepare(Context* ctx, Node* node) {
                  DTypeName(out->type));
   data->invert = kCmp == Cmp::kNe ? 1 : 0;
   data->swap = kCmp == Cmp::kGt || kCmp == Cmp::kGe;
+  data->lt = kCmp != Cmp::kEq && kCmp != Cmp::kNe ? 1 : 0;
+  data->eq = kCmp != Cmp::kLt && kCmp != Cmp::kGt ? 1 : 0;
   if (data->swap) {
     // The plan of (b, a): the same merged dimensions with the operands' strides exchanged.
     for (int d = 0; d < data->plan.rank; ++d) {
@@ -87,29 +75,23 @@ Status ComparePrepare(Context* ctx, Node* node) {
   return Status::Ok();
 }
 
-// `invert` is 0 but for NOT_EQUAL (an EQUAL loop): xor-ed into every result. It is not const:
-// for LESS(_EQUAL) it would be a constant 0, whose capture clang reports as unneeded.
-template <Base kBase, typename T>
+template <typename T>
 void CompareTyped(const OpData* d, const Tensor* a, const Tensor* b, Tensor* out) {
-  uint8_t invert = kBase == Base::kEq ? d->invert : 0;
-  ref::BroadcastBinary(
-      d->plan, a->Data<T>(), b->Data<T>(), out->Data<uint8_t>(),
-      [invert](T x, T y) { return static_cast<uint8_t>(Compare<kBase>(x, y) ^ invert); });
+  ref::BroadcastBinary(d->plan, a->Data<T>(), b->Data<T>(), out->Data<uint8_t>(),
+                       [d](T x, T y) { return Compare(x < y, x == y, d); });
 }
 
-template <Base kBase, typename T>
+template <typename T>
 void CompareQuantized(const OpData* d, const Tensor* a, const Tensor* b, Tensor* out) {
   const int32_t o1 = -a->quant.zero_point, o2 = -b->quant.zero_point;
-  uint8_t invert = kBase == Base::kEq ? d->invert : 0;
   ref::BroadcastBinary(
-      d->plan, a->Data<T>(), b->Data<T>(), out->Data<uint8_t>(), [d, o1, o2, invert](T x, T y) {
+      d->plan, a->Data<T>(), b->Data<T>(), out->Data<uint8_t>(), [d, o1, o2](T x, T y) {
         const int32_t sx = quant::MultiplyByQuantizedMultiplier((o1 + x) * (1 << 8), d->m1, d->s1);
         const int32_t sy = quant::MultiplyByQuantizedMultiplier((o2 + y) * (1 << 8), d->m2, d->s2);
-        return static_cast<uint8_t>(Compare<kBase>(sx, sy) ^ invert);
+        return Compare(sx < sy, sx == sy, d);
       });
 }
 
-template <Base kBase>
 Status CompareEval(Context* ctx, Node* node) {
   const OpData* d = static_cast<const OpData*>(node->user_data);
   const Tensor* a = ctx->input(node, d->swap ? 1 : 0);
@@ -117,28 +99,27 @@ Status CompareEval(Context* ctx, Node* node) {
   Tensor* out = ctx->output(node, 0);
   switch (a->type) {
     case DType::kFloat32:
-      CompareTyped<kBase, float>(d, a, b, out);
+      CompareTyped<float>(d, a, b, out);
       break;
     case DType::kInt32:
-      CompareTyped<kBase, int32_t>(d, a, b, out);
+      CompareTyped<int32_t>(d, a, b, out);
       break;
     case DType::kInt64:
-      CompareTyped<kBase, int64_t>(d, a, b, out);
+      CompareTyped<int64_t>(d, a, b, out);
       break;
-    case DType::kBool:  // bytes; any non-zero byte is true; (NOT_)EQUAL only (Prepare)
-      if constexpr (kBase == Base::kEq) {
-        const uint8_t invert = d->invert;
-        ref::BroadcastBinary(d->plan, a->Data<uint8_t>(), b->Data<uint8_t>(), out->Data<uint8_t>(),
-                             [invert](uint8_t x, uint8_t y) {
-                               return static_cast<uint8_t>(((x != 0) == (y != 0)) ^ invert);
-                             });
-      }
+    case DType::kBool: {  // bytes; any non-zero byte is true; (NOT_)EQUAL only (Prepare)
+      const uint8_t invert = d->invert;
+      ref::BroadcastBinary(d->plan, a->Data<uint8_t>(), b->Data<uint8_t>(), out->Data<uint8_t>(),
+                           [invert](uint8_t x, uint8_t y) {
+                             return static_cast<uint8_t>(((x != 0) == (y != 0)) ^ invert);
+                           });
       break;
+    }
     case DType::kInt8:
-      CompareQuantized<kBase, int8_t>(d, a, b, out);
+      CompareQuantized<int8_t>(d, a, b, out);
       break;
     default:
-      CompareQuantized<kBase, uint8_t>(d, a, b, out);
+      CompareQuantized<uint8_t>(d, a, b, out);
       break;
   }
   return Status::Ok();
@@ -267,8 +248,7 @@ Status SelectEval(Context* ctx, Node* node) {
 
 template <Cmp kCmp>
 const Registration* MakeCompare(const char* name) {
-  static const Registration reg = {name, InitOpData<OpData>, ComparePrepare<kCmp>,
-                                   CompareEval<BaseOf(kCmp)>};
+  static const Registration reg = {name, InitOpData<OpData>, ComparePrepare<kCmp>, CompareEval};
   return &reg;
 }
 
