@@ -523,6 +523,35 @@ Status PackF32Stack(Context* ctx, const Node* node, int first, int last, int row
                                  recurrent::PackF32Matrices, out);
 }
 
+// The gates' requantization blocks for the vector gate kernel, when there is one and every
+// shift is one it computes as the reference does (right shifts up to 31).
+Status PrepareGateRequant(Context* ctx, OpData* d) {
+  d->gate_requant = nullptr;
+  if (recurrent::GetKernels(ctx->cpu()).s16_gate == nullptr) return Status::Ok();
+  for (int g = d->first_gate; g < 4; ++g) {
+    const ref::IntegerLstmGateParams& gp = d->integer.gate[g];
+    for (int shift : {gp.input_shift, gp.recurrent_shift}) {
+      if (shift < -31 || shift > 31) return Status::Ok();
+    }
+  }
+  auto* blocks =
+      static_cast<uk::RequantBlock16*>(ctx->AllocatePersistent(8 * sizeof(uk::RequantBlock16)));
+  EDGEOPT_ENSURE(blocks != nullptr, StatusCode::kOutOfMemory, "out of memory");
+  for (int g = d->first_gate; g < 4; ++g) {
+    const ref::IntegerLstmGateParams& gp = d->integer.gate[g];
+    int32_t mult[2][16], shift[2][16];
+    for (int l = 0; l < 16; ++l) {
+      mult[0][l] = gp.input_multiplier;
+      shift[0][l] = gp.input_shift;
+      mult[1][l] = gp.recurrent_multiplier;
+      shift[1][l] = gp.recurrent_shift;
+    }
+    for (int k = 0; k < 2; ++k) uk::PackRequantBlocks(16, mult[k], shift[k], &blocks[2 * g + k]);
+  }
+  d->gate_requant = blocks;
+  return Status::Ok();
+}
+
 // The optimized step's weights and tables. Float weights that are not constant (or sparse) keep
 // the reference step.
 Status PrepareFast(Context* ctx, const Node* node, OpData* d) {
@@ -563,6 +592,7 @@ Status PrepareFast(Context* ctx, const Node* node, OpData* d) {
         d->cell_tanh_table == nullptr) {
       return Status::Ok();  // out of memory for the tables: the reference step
     }
+    EDGEOPT_RETURN_IF_ERROR(PrepareGateRequant(ctx, d));
   } else if (d->variant == Variant::kFloat) {
     EDGEOPT_RETURN_IF_ERROR(pack_weights(PackF32Stack));
     // The vector sigmoid/tanh are within a few ULP of libm's; not when float results must
@@ -694,11 +724,16 @@ void StepIntegerFast(const OpData& d, const int8_t* input, int8_t* output_state,
     const int32_t* in_dots = f.input_dots + (g - first) * n;
     const int32_t* rec_dots = f.recurrent_dots + (g - first) * n;
     int16_t* out = sc.gate[g];
-    for (int i = 0; i < n; ++i) {
-      const int16_t v = AccumulateRow<int16_t>(gp.input_effective_bias[i], in_dots[i],
-                                               gp.input_multiplier, gp.input_shift, 0, 0);
-      out[i] = AccumulateRow<int16_t>(gp.recurrent_effective_bias[i], rec_dots[i],
-                                      gp.recurrent_multiplier, gp.recurrent_shift, 0, v);
+    if (d.gate_requant != nullptr) {
+      d.kernels->s16_gate(in_dots, gp.input_effective_bias, rec_dots, gp.recurrent_effective_bias,
+                          n, d.gate_requant + 2 * g, out);
+    } else {
+      for (int i = 0; i < n; ++i) {
+        const int16_t v = AccumulateRow<int16_t>(gp.input_effective_bias[i], in_dots[i],
+                                                 gp.input_multiplier, gp.input_shift, 0, 0);
+        out[i] = AccumulateRow<int16_t>(gp.recurrent_effective_bias[i], rec_dots[i],
+                                        gp.recurrent_multiplier, gp.recurrent_shift, 0, v);
+      }
     }
     if (gp.cell_weights != nullptr && cell != nullptr) {
       // As the reference: n_output elements (<= n_cell, checked in Prepare).

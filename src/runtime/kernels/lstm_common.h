@@ -80,6 +80,9 @@ struct OpData {
   const int16_t* sigmoid_table = nullptr;
   const int16_t* gate_tanh_table = nullptr;
   const int16_t* cell_tanh_table = nullptr;
+  // Integer: the gates' requantization for kernels->s16_gate, [gate][input, recurrent] (null:
+  // the step's own loop).
+  const uk::RequantBlock16* gate_requant = nullptr;
   // Float sigmoid/tanh (null: the reference's libm ones).
   uk::F32VUnaryFn sigmoid = nullptr;
   uk::F32VUnaryFn tanh = nullptr;

@@ -71,26 +71,33 @@ void ActivationHalfScalar(int integer_bits, int16_t* out) {
   }
 }
 
-constexpr Kernels kScalar = {"scalar",          S8MatVecScalar,   F32MatVecScalar,
-                             S16TimeDotsScalar, S8TimeDotsScalar, ActivationHalfScalar};
+constexpr Kernels kScalar = {
+    "scalar",         S8MatVecScalar,       F32MatVecScalar, S16TimeDotsScalar,
+    S8TimeDotsScalar, ActivationHalfScalar, nullptr};
 #if defined(EDGEOPT_HAVE_AVX2)
 constexpr Kernels kAvx2 = {"avx2",
                            avx2::s8_matvec,
                            avx2::f32_matvec,
                            avx2::s16_time_dots,
                            avx2::s8_time_dots,
-                           avx2::activation_half};
+                           avx2::activation_half,
+                           avx2::s16_gate};
 #endif
 #if defined(EDGEOPT_HAVE_AVX512)
 // The time filters' rows are short (SVDF memories), and the tables are built once: the AVX2
 // kernels, or the portable ones in a build without the AVX2 family (EDGEOPT_ISA=avx512).
 #if defined(EDGEOPT_HAVE_AVX2)
-constexpr Kernels kAvx512 = {"avx512",           avx512::s8_matvec,
-                             avx512::f32_matvec, avx2::s16_time_dots,
-                             avx2::s8_time_dots, avx2::activation_half};
+constexpr Kernels kAvx512 = {
+    "avx512",           avx512::s8_matvec,     avx512::f32_matvec, avx2::s16_time_dots,
+    avx2::s8_time_dots, avx2::activation_half, avx2::s16_gate};
 #else
-constexpr Kernels kAvx512 = {"avx512",          avx512::s8_matvec, avx512::f32_matvec,
-                             S16TimeDotsScalar, S8TimeDotsScalar,  ActivationHalfScalar};
+constexpr Kernels kAvx512 = {"avx512",
+                             avx512::s8_matvec,
+                             avx512::f32_matvec,
+                             S16TimeDotsScalar,
+                             S8TimeDotsScalar,
+                             ActivationHalfScalar,
+                             nullptr};
 #endif
 #endif
 #if defined(EDGEOPT_HAVE_NEON)
@@ -100,7 +107,8 @@ constexpr Kernels kNeon = {"neon",
                            neon::f32_matvec,
                            neon::s16_time_dots,
                            neon::s8_time_dots,
-                           neon::activation_half};
+                           neon::activation_half,
+                           neon::s16_gate};
 #else
 // armv7: the float product stays the portable (VFP) loop, which keeps denormals.
 constexpr Kernels kNeon = {"neon",
@@ -108,7 +116,8 @@ constexpr Kernels kNeon = {"neon",
                            F32MatVecScalar,
                            neon::s16_time_dots,
                            neon::s8_time_dots,
-                           neon::activation_half};
+                           neon::activation_half,
+                           neon::s16_gate};
 #endif
 #endif
 

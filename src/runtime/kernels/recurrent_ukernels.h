@@ -7,10 +7,12 @@
 #ifndef EDGEOPT_SRC_RUNTIME_KERNELS_RECURRENT_UKERNELS_H_
 #define EDGEOPT_SRC_RUNTIME_KERNELS_RECURRENT_UKERNELS_H_
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 
 #include "src/runtime/cpu_info.h"
+#include "src/runtime/kernels/ukernels/ukernels.h"
 
 namespace edgeopt {
 namespace rt {
@@ -57,6 +59,23 @@ using S8TimeDotsFn = void (*)(const int8_t* w, const int8_t* m, int32_t zp, int 
 constexpr int kActivationHalfSize = 32768 + 16;
 using ActivationHalfFn = void (*)(int integer_bits, int16_t* out);
 
+// The integer LSTM's gate pre-activations for i < n (ref::IntegerMatVecAccumulate of the input
+// and then of the recurrent products): v = sat16(I(in_bias[i] + in_dots[i])) and out[i] =
+// sat16(R(rec_bias[i] + rec_dots[i]) + v), the sums wrapping. I and R requantize as lane 0 of
+// rq[0] and rq[1], which hold one (multiplier, shift) in all 16 lanes (uk::PackRequantBlocks;
+// the reference rounding: TFLite's MultiplyByQuantizedMultiplier for shifts in [-31, 31]).
+using S16GateFn = void (*)(const int32_t* in_dots, const int32_t* in_bias, const int32_t* rec_dots,
+                           const int32_t* rec_bias, int n, const uk::RequantBlock16* rq,
+                           int16_t* out);
+
+// One element of S16GateFn (the vector kernels' tails).
+inline int16_t GateElement(int32_t in_acc, int32_t rec_acc, const uk::RequantBlock16* rq) {
+  const int64_t v =
+      std::min(32767, std::max(-32768, uk::RequantizeScalar(in_acc, rq[0], 0, false)));
+  const int64_t y = int64_t{uk::RequantizeScalar(rec_acc, rq[1], 0, false)} + v;
+  return static_cast<int16_t>(std::min<int64_t>(32767, std::max<int64_t>(-32768, y)));
+}
+
 struct Kernels {
   const char* name;
   S8MatVecFn s8_matvec;
@@ -64,6 +83,7 @@ struct Kernels {
   S16TimeDotsFn s16_time_dots;
   S8TimeDotsFn s8_time_dots;
   ActivationHalfFn activation_half;
+  S16GateFn s16_gate;  // null in the portable set: the LSTM step's own loop
 };
 
 // The best kernels for `cpu` (the portable loops when it has no vector unit we use).
@@ -90,6 +110,8 @@ void s16_time_dots(const int16_t* w, const int16_t* m, int n_filter, int n_memor
 void s8_time_dots(const int8_t* w, const int8_t* m, int32_t zp, int n_filter, int n_memory,
                   int32_t* out);
 void activation_half(int integer_bits, int16_t* out);
+void s16_gate(const int32_t* in_dots, const int32_t* in_bias, const int32_t* rec_dots,
+              const int32_t* rec_bias, int n, const uk::RequantBlock16* rq, int16_t* out);
 }  // namespace avx2
 #endif
 #if defined(EDGEOPT_HAVE_AVX512)
@@ -109,6 +131,8 @@ void s16_time_dots(const int16_t* w, const int16_t* m, int n_filter, int n_memor
 void s8_time_dots(const int8_t* w, const int8_t* m, int32_t zp, int n_filter, int n_memory,
                   int32_t* out);
 void activation_half(int integer_bits, int16_t* out);
+void s16_gate(const int32_t* in_dots, const int32_t* in_bias, const int32_t* rec_dots,
+              const int32_t* rec_bias, int n, const uk::RequantBlock16* rq, int16_t* out);
 }  // namespace neon
 #endif
 

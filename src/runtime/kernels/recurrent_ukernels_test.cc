@@ -187,6 +187,74 @@ TEST(RecurrentUkernels, TimeDotsMatchDirectSums) {
   }
 }
 
+// The vector gate kernels against the LSTM reference's two accumulations
+// (ref::MulByQuantizedMultiplier on the wrapped sums, int16 saturation after each), for lengths
+// around the vector widths, shifts across the range the kernels take, and sums that wrap, saturate
+// and tie.
+TEST(RecurrentUkernels, GateKernelsRepeatTheReferenceAccumulation) {
+  std::mt19937 rng(9);
+  std::uniform_int_distribution<int32_t> any(std::numeric_limits<int32_t>::min(),
+                                             std::numeric_limits<int32_t>::max());
+  std::uniform_int_distribution<int32_t> small(-(1 << 20), 1 << 20);
+  std::uniform_int_distribution<int32_t> mult(1 << 30, std::numeric_limits<int32_t>::max());
+  int tested = 0;
+  for (const Kernels* k : AllKernels()) {
+    if (k->s16_gate == nullptr) continue;
+    for (int n : {1, 3, 4, 7, 8, 9, 16, 20, 33}) {
+      for (int shift : {-31, -20, -12, -3, -1, 0, 1, 5, 31}) {
+        const int32_t m_in = mult(rng), m_rec = mult(rng);
+        const int s_in = shift, s_rec = -shift / 2;
+        int32_t ms[2][16], ss[2][16];
+        for (int l = 0; l < 16; ++l) {
+          ms[0][l] = m_in;
+          ss[0][l] = s_in;
+          ms[1][l] = m_rec;
+          ss[1][l] = s_rec;
+        }
+        uk::RequantBlock16 rq[2];
+        for (int q = 0; q < 2; ++q) uk::PackRequantBlocks(16, ms[q], ss[q], &rq[q]);
+        std::vector<int32_t> in_dots(n), in_bias(n), rec_dots(n), rec_bias(n);
+        for (int i = 0; i < n; ++i) {
+          // Mostly moderate sums (results inside int16), some anywhere (wrap and saturate).
+          auto pick = [&]() { return i % 3 == 2 ? any(rng) : small(rng) >> (shift > 0 ? 12 : 0); };
+          in_dots[i] = pick();
+          in_bias[i] = pick();
+          rec_dots[i] = pick();
+          rec_bias[i] = pick();
+        }
+        // Ties of the right shift: sums that are odd multiples of half a step.
+        if (n > 1 && shift < 0) {
+          in_dots[1] = (1 << (-shift - 1)) * 3;
+          in_bias[1] = 0;
+        }
+        std::vector<int16_t> out(n + 8, 777);
+        k->s16_gate(in_dots.data(), in_bias.data(), rec_dots.data(), rec_bias.data(), n, rq,
+                    out.data());
+        for (int i = 0; i < n; ++i) {
+          const int64_t v = std::min<int64_t>(
+              32767,
+              std::max<int64_t>(
+                  -32768, ref::MulByQuantizedMultiplier(
+                              ref::WrapToInt32(int64_t{in_bias[i]} + in_dots[i]), m_in, s_in)));
+          const int64_t y =
+              ref::MulByQuantizedMultiplier(ref::WrapToInt32(int64_t{rec_bias[i]} + rec_dots[i]),
+                                            m_rec, s_rec) +
+              v;
+          ASSERT_EQ(out[i], std::min<int64_t>(32767, std::max<int64_t>(-32768, y)))
+              << k->name << " n " << n << " shift " << shift << " element " << i;
+        }
+        ASSERT_EQ(out[n], 777) << k->name << ": wrote past n";
+        ++tested;
+      }
+    }
+  }
+#if defined(EDGEOPT_HAVE_AVX2) || defined(EDGEOPT_HAVE_NEON)
+  if (!testing::OptimizedLevels().empty()) {
+    EXPECT_GT(tested, 0);
+  }
+#endif
+}
+
 // Every kernel set's half tables (the vector ones compute gemmlowp's fixed-point steps on 8 or 16
 // lanes), exactly the reference's for every input; the buffer is exactly kActivationHalfSize long,
 // so a store past it shows under ASan.

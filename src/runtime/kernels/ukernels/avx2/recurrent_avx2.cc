@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "src/runtime/kernels/recurrent_ukernels.h"
+#include "src/runtime/kernels/ukernels/avx2/requant_avx2.h"
 #include "src/runtime/kernels/ukernels/fixed_point_lanes.h"
 
 namespace edgeopt {
@@ -163,6 +164,35 @@ void s16_time_dots(const int16_t* w, const int16_t* m, int n_filter, int n_memor
 void s8_time_dots(const int8_t* w, const int8_t* m, int32_t zp, int n_filter, int n_memory,
                   int32_t* out) {
   TimeDots(w, m, zp, n_filter, n_memory, out);
+}
+
+// Eight gates per pass. The recurrent term is clamped to +-2^16 before the input term is added:
+// with |v| <= 2^15 the int16 saturation of the sum is the same, and the sum stays in int32.
+void s16_gate(const int32_t* in_dots, const int32_t* in_bias, const int32_t* rec_dots,
+              const int32_t* rec_bias, int n, const uk::RequantBlock16* rq, int16_t* out) {
+  using uk::avx2::Load8;
+  const __m256i lo16 = _mm256_set1_epi32(-32768), hi16 = _mm256_set1_epi32(32767);
+  const __m256i lo17 = _mm256_set1_epi32(-65536), hi17 = _mm256_set1_epi32(65536);
+  int i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const __m256i a = _mm256_add_epi32(Load8(in_bias + i), Load8(in_dots + i));
+    const __m256i b = _mm256_add_epi32(Load8(rec_bias + i), Load8(rec_dots + i));
+    const __m256i v =
+        _mm256_min_epi32(_mm256_max_epi32(uk::avx2::Requantize8<false>(a, rq, 0), lo16), hi16);
+    const __m256i y =
+        _mm256_min_epi32(_mm256_max_epi32(uk::avx2::Requantize8<false>(b, rq + 1, 0), lo17), hi17);
+    const __m256i s = _mm256_add_epi32(y, v);
+    // packs: [s0..s3 s0..s3 | s4..s7 s4..s7] as int16; qwords 0 and 2 are s0..s7.
+    const __m256i packed = _mm256_permute4x64_epi64(_mm256_packs_epi32(s, s), 0x08);
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(out + i), _mm256_castsi256_si128(packed));
+  }
+  for (; i < n; ++i) {
+    out[i] = GateElement(
+        static_cast<int32_t>(static_cast<uint32_t>(in_bias[i]) + static_cast<uint32_t>(in_dots[i])),
+        static_cast<int32_t>(static_cast<uint32_t>(rec_bias[i]) +
+                             static_cast<uint32_t>(rec_dots[i])),
+        rq);
+  }
 }
 
 }  // namespace avx2

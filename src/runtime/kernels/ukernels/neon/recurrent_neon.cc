@@ -16,6 +16,7 @@
 
 #include "src/runtime/kernels/recurrent_ukernels.h"
 #include "src/runtime/kernels/ukernels/fixed_point_lanes.h"
+#include "src/runtime/kernels/ukernels/neon/requant_neon.h"
 
 namespace edgeopt {
 namespace rt {
@@ -190,6 +191,30 @@ void s8_time_dots(const int8_t* w, const int8_t* m, int32_t zp, int n_filter, in
 
 void activation_half(int integer_bits, int16_t* out) {
   fp_lanes::ActivationHalfTable<Lanes, int16x8_t, 8>(integer_bits, out);
+}
+
+// Four gates per pass; the recurrent term clamped to +-2^16 first, as the AVX2 kernel.
+void s16_gate(const int32_t* in_dots, const int32_t* in_bias, const int32_t* rec_dots,
+              const int32_t* rec_bias, int n, const uk::RequantBlock16* rq, int16_t* out) {
+  const uk::neon::Requant4 ri = uk::neon::LoadRequant4(rq, 0);
+  const uk::neon::Requant4 rr = uk::neon::LoadRequant4(rq + 1, 0);
+  const int32x4_t lo16 = vdupq_n_s32(-32768), hi16 = vdupq_n_s32(32767);
+  const int32x4_t lo17 = vdupq_n_s32(-65536), hi17 = vdupq_n_s32(65536);
+  int i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const int32x4_t a = vaddq_s32(vld1q_s32(in_bias + i), vld1q_s32(in_dots + i));
+    const int32x4_t b = vaddq_s32(vld1q_s32(rec_bias + i), vld1q_s32(rec_dots + i));
+    const int32x4_t v = vminq_s32(vmaxq_s32(uk::neon::Requantize4<false>(a, ri), lo16), hi16);
+    const int32x4_t y = vminq_s32(vmaxq_s32(uk::neon::Requantize4<false>(b, rr), lo17), hi17);
+    vst1_s16(out + i, vqmovn_s32(vaddq_s32(y, v)));
+  }
+  for (; i < n; ++i) {
+    out[i] = GateElement(
+        static_cast<int32_t>(static_cast<uint32_t>(in_bias[i]) + static_cast<uint32_t>(in_dots[i])),
+        static_cast<int32_t>(static_cast<uint32_t>(rec_bias[i]) +
+                             static_cast<uint32_t>(rec_dots[i])),
+        rq);
+  }
 }
 
 }  // namespace neon
