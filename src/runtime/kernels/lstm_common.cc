@@ -523,30 +523,34 @@ Status PackF32Stack(Context* ctx, const Node* node, int first, int last, int row
                                  recurrent::PackF32Matrices, out);
 }
 
-// The gates' requantization blocks for the vector gate kernel, when there is one and every
-// shift is one it computes as the reference does (right shifts up to 31).
+// The requantization blocks of the vector step kernels (gates, then the hidden state), when
+// there are and every shift is one they compute as the reference does (right shifts up to 31).
 Status PrepareGateRequant(Context* ctx, OpData* d) {
   d->gate_requant = nullptr;
   if (recurrent::GetKernels(ctx->cpu()).s16_gate == nullptr) return Status::Ok();
+  const ref::IntegerLstmParams& p = d->integer;
+  int32_t mult[9] = {}, shift[9] = {};  // [gate][input, recurrent], the hidden state
   for (int g = d->first_gate; g < 4; ++g) {
-    const ref::IntegerLstmGateParams& gp = d->integer.gate[g];
-    for (int shift : {gp.input_shift, gp.recurrent_shift}) {
-      if (shift < -31 || shift > 31) return Status::Ok();
-    }
+    mult[2 * g] = p.gate[g].input_multiplier;
+    shift[2 * g] = p.gate[g].input_shift;
+    mult[2 * g + 1] = p.gate[g].recurrent_multiplier;
+    shift[2 * g + 1] = p.gate[g].recurrent_shift;
+  }
+  mult[8] = p.hidden_multiplier;
+  shift[8] = p.hidden_shift;
+  for (int s : shift) {
+    if (s < -31 || s > 31) return Status::Ok();
   }
   auto* blocks =
-      static_cast<uk::RequantBlock16*>(ctx->AllocatePersistent(8 * sizeof(uk::RequantBlock16)));
+      static_cast<uk::RequantBlock16*>(ctx->AllocatePersistent(9 * sizeof(uk::RequantBlock16)));
   EDGEOPT_ENSURE(blocks != nullptr, StatusCode::kOutOfMemory, "out of memory");
-  for (int g = d->first_gate; g < 4; ++g) {
-    const ref::IntegerLstmGateParams& gp = d->integer.gate[g];
-    int32_t mult[2][16], shift[2][16];
+  for (int k = 0; k < 9; ++k) {
+    int32_t m16[16], s16[16];
     for (int l = 0; l < 16; ++l) {
-      mult[0][l] = gp.input_multiplier;
-      shift[0][l] = gp.input_shift;
-      mult[1][l] = gp.recurrent_multiplier;
-      shift[1][l] = gp.recurrent_shift;
+      m16[l] = mult[k];
+      s16[l] = shift[k];
     }
-    for (int k = 0; k < 2; ++k) uk::PackRequantBlocks(16, mult[k], shift[k], &blocks[2 * g + k]);
+    uk::PackRequantBlocks(16, m16, s16, &blocks[k]);
   }
   d->gate_requant = blocks;
   return Status::Ok();
@@ -757,23 +761,32 @@ void StepIntegerFast(const OpData& d, const int8_t* input, int8_t* output_state,
   const int16_t* cell_gate = sc.gate[ref::kCellGate];
   const int16_t* input_gate = first == 1 ? nullptr : sc.gate[ref::kInputGate];
   const int ig_shift = 30 + p.cell_scale;
-  for (int k = 0; k < n; ++k) {
-    const int16_t fc = ref::MulShiftInt16(forget[k], cell_state[k], 15);
-    const int16_t i =
-        input_gate == nullptr ? static_cast<int16_t>(32767 - forget[k]) : input_gate[k];
-    const int16_t ig = ref::MulShiftInt16(i, cell_gate[k], ig_shift);
-    int16_t c = ref::SaturateInt16(static_cast<int32_t>(fc) + ig);
-    if (p.cell_clip > 0) c = std::max<int16_t>(-p.cell_clip, std::min<int16_t>(p.cell_clip, c));
-    cell_state[k] = c;
+  const bool vector = d.gate_requant != nullptr;
+  if (vector) {
+    d.kernels->s16_cell(forget, input_gate, cell_gate, n, ig_shift, p.cell_clip, cell_state);
+  } else {
+    for (int k = 0; k < n; ++k) {
+      const int16_t fc = ref::MulShiftInt16(forget[k], cell_state[k], 15);
+      const int16_t i =
+          input_gate == nullptr ? static_cast<int16_t>(32767 - forget[k]) : input_gate[k];
+      const int16_t ig = ref::MulShiftInt16(i, cell_gate[k], ig_shift);
+      int16_t c = ref::SaturateInt16(static_cast<int32_t>(fc) + ig);
+      if (p.cell_clip > 0) c = std::max<int16_t>(-p.cell_clip, std::min<int16_t>(p.cell_clip, c));
+      cell_state[k] = c;
+    }
   }
   gate(ref::kOutputGate, cell_state, d.sigmoid_table);
   recurrent::LookUp(d.cell_tanh_table, cell_state, n, sc.tanh);
   const int16_t* o = sc.gate[ref::kOutputGate];
-  for (int k = 0; k < n; ++k) {
-    const int32_t prod = static_cast<int32_t>(o[k]) * sc.tanh[k];
-    int64_t y = ref::MulByQuantizedMultiplier(prod, p.hidden_multiplier, p.hidden_shift);
-    y += p.hidden_zp;
-    sc.hidden[k] = static_cast<int8_t>(std::min<int64_t>(127, std::max<int64_t>(-128, y)));
+  if (vector) {
+    d.kernels->s8_hidden(o, sc.tanh, n, d.gate_requant + 8, p.hidden_zp, sc.hidden);
+  } else {
+    for (int k = 0; k < n; ++k) {
+      const int32_t prod = static_cast<int32_t>(o[k]) * sc.tanh[k];
+      int64_t y = ref::MulByQuantizedMultiplier(prod, p.hidden_multiplier, p.hidden_shift);
+      y += p.hidden_zp;
+      sc.hidden[k] = static_cast<int8_t>(std::min<int64_t>(127, std::max<int64_t>(-128, y)));
+    }
   }
   if (d.packed_projection != nullptr) {
     recurrent::PackS8Vector(sc.hidden, n, 0, f.hidden_pairs);

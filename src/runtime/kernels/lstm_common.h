@@ -80,8 +80,8 @@ struct OpData {
   const int16_t* sigmoid_table = nullptr;
   const int16_t* gate_tanh_table = nullptr;
   const int16_t* cell_tanh_table = nullptr;
-  // Integer: the gates' requantization for kernels->s16_gate, [gate][input, recurrent] (null:
-  // the step's own loop).
+  // Integer: the requantization of the vector step kernels (kernels->s16_gate, s16_cell,
+  // s8_hidden): [gate][input, recurrent], then the hidden state's (null: the step's own loops).
   const uk::RequantBlock16* gate_requant = nullptr;
   // Float sigmoid/tanh (null: the reference's libm ones).
   uk::F32VUnaryFn sigmoid = nullptr;

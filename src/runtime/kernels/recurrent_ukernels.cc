@@ -71,9 +71,9 @@ void ActivationHalfScalar(int integer_bits, int16_t* out) {
   }
 }
 
-constexpr Kernels kScalar = {
-    "scalar",         S8MatVecScalar,       F32MatVecScalar, S16TimeDotsScalar,
-    S8TimeDotsScalar, ActivationHalfScalar, nullptr};
+constexpr Kernels kScalar = {"scalar",          S8MatVecScalar,   F32MatVecScalar,
+                             S16TimeDotsScalar, S8TimeDotsScalar, ActivationHalfScalar,
+                             nullptr,           nullptr,          nullptr};
 #if defined(EDGEOPT_HAVE_AVX2)
 constexpr Kernels kAvx2 = {"avx2",
                            avx2::s8_matvec,
@@ -81,7 +81,9 @@ constexpr Kernels kAvx2 = {"avx2",
                            avx2::s16_time_dots,
                            avx2::s8_time_dots,
                            avx2::activation_half,
-                           avx2::s16_gate};
+                           avx2::s16_gate,
+                           avx2::s16_cell,
+                           avx2::s8_hidden};
 #endif
 #if defined(EDGEOPT_HAVE_AVX512)
 // The time filters' rows are short (SVDF memories), and the tables are built once: the AVX2
@@ -89,15 +91,12 @@ constexpr Kernels kAvx2 = {"avx2",
 #if defined(EDGEOPT_HAVE_AVX2)
 constexpr Kernels kAvx512 = {
     "avx512",           avx512::s8_matvec,     avx512::f32_matvec, avx2::s16_time_dots,
-    avx2::s8_time_dots, avx2::activation_half, avx2::s16_gate};
+    avx2::s8_time_dots, avx2::activation_half, avx2::s16_gate,     avx2::s16_cell,
+    avx2::s8_hidden};
 #else
-constexpr Kernels kAvx512 = {"avx512",
-                             avx512::s8_matvec,
-                             avx512::f32_matvec,
-                             S16TimeDotsScalar,
-                             S8TimeDotsScalar,
-                             ActivationHalfScalar,
-                             nullptr};
+constexpr Kernels kAvx512 = {"avx512",          avx512::s8_matvec, avx512::f32_matvec,
+                             S16TimeDotsScalar, S8TimeDotsScalar,  ActivationHalfScalar,
+                             nullptr,           nullptr,           nullptr};
 #endif
 #endif
 #if defined(EDGEOPT_HAVE_NEON)
@@ -108,7 +107,9 @@ constexpr Kernels kNeon = {"neon",
                            neon::s16_time_dots,
                            neon::s8_time_dots,
                            neon::activation_half,
-                           neon::s16_gate};
+                           neon::s16_gate,
+                           neon::s16_cell,
+                           neon::s8_hidden};
 #else
 // armv7: the float product stays the portable (VFP) loop, which keeps denormals.
 constexpr Kernels kNeon = {"neon",
@@ -117,7 +118,9 @@ constexpr Kernels kNeon = {"neon",
                            neon::s16_time_dots,
                            neon::s8_time_dots,
                            neon::activation_half,
-                           neon::s16_gate};
+                           neon::s16_gate,
+                           neon::s16_cell,
+                           neon::s8_hidden};
 #endif
 #endif
 

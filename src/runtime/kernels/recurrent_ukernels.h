@@ -68,6 +68,19 @@ using S16GateFn = void (*)(const int32_t* in_dots, const int32_t* in_bias, const
                            const int32_t* rec_bias, int n, const uk::RequantBlock16* rq,
                            int16_t* out);
 
+// The integer LSTM's cell update for i < n: cell[i] = clip(sat16(MulShift(forget[i], cell[i], 15)
+// + MulShift(in[i], cell_gate[i], ig_shift))), MulShift(a, b, s) the int16 wrap of
+// RoundingDivideByPOT(a * b, s) (ref::MulShiftInt16), in = input_gate, or 32767 - forget under
+// CIFG (input_gate null); clip in [0, 32767] (0: none) bounds to [-clip, clip]. ig_shift in
+// [15, 21].
+using S16CellFn = void (*)(const int16_t* forget, const int16_t* input_gate,
+                           const int16_t* cell_gate, int n, int ig_shift, int16_t clip,
+                           int16_t* cell);
+// The integer LSTM's hidden state for i < n: out[i] = clamp8(R(o[i] * t[i]) + zp), R lane 0 of
+// rq as in S16GateFn, zp in [-128, 128].
+using S8HiddenFn = void (*)(const int16_t* o, const int16_t* t, int n, const uk::RequantBlock16* rq,
+                            int32_t zp, int8_t* out);
+
 // One element of S16GateFn (the vector kernels' tails).
 inline int16_t GateElement(int32_t in_acc, int32_t rec_acc, const uk::RequantBlock16* rq) {
   const int64_t v =
@@ -83,7 +96,10 @@ struct Kernels {
   S16TimeDotsFn s16_time_dots;
   S8TimeDotsFn s8_time_dots;
   ActivationHalfFn activation_half;
-  S16GateFn s16_gate;  // null in the portable set: the LSTM step's own loop
+  // Null in the portable set (the LSTM step's own loops).
+  S16GateFn s16_gate;
+  S16CellFn s16_cell;
+  S8HiddenFn s8_hidden;
 };
 
 // The best kernels for `cpu` (the portable loops when it has no vector unit we use).
@@ -112,6 +128,10 @@ void s8_time_dots(const int8_t* w, const int8_t* m, int32_t zp, int n_filter, in
 void activation_half(int integer_bits, int16_t* out);
 void s16_gate(const int32_t* in_dots, const int32_t* in_bias, const int32_t* rec_dots,
               const int32_t* rec_bias, int n, const uk::RequantBlock16* rq, int16_t* out);
+void s16_cell(const int16_t* forget, const int16_t* input_gate, const int16_t* cell_gate, int n,
+              int ig_shift, int16_t clip, int16_t* cell);
+void s8_hidden(const int16_t* o, const int16_t* t, int n, const uk::RequantBlock16* rq, int32_t zp,
+               int8_t* out);
 }  // namespace avx2
 #endif
 #if defined(EDGEOPT_HAVE_AVX512)
@@ -133,6 +153,10 @@ void s8_time_dots(const int8_t* w, const int8_t* m, int32_t zp, int n_filter, in
 void activation_half(int integer_bits, int16_t* out);
 void s16_gate(const int32_t* in_dots, const int32_t* in_bias, const int32_t* rec_dots,
               const int32_t* rec_bias, int n, const uk::RequantBlock16* rq, int16_t* out);
+void s16_cell(const int16_t* forget, const int16_t* input_gate, const int16_t* cell_gate, int n,
+              int ig_shift, int16_t clip, int16_t* cell);
+void s8_hidden(const int16_t* o, const int16_t* t, int n, const uk::RequantBlock16* rq, int32_t zp,
+               int8_t* out);
 }  // namespace neon
 #endif
 

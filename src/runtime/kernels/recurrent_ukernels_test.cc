@@ -255,6 +255,104 @@ TEST(RecurrentUkernels, GateKernelsRepeatTheReferenceAccumulation) {
 #endif
 }
 
+// The vector cell update against ref::MulShiftInt16 and the reference's saturation and clip:
+// every rounding shift the cell scales give, with and without CIFG and clipping, lengths around
+// the vector widths, extremes included.
+TEST(RecurrentUkernels, CellKernelsRepeatTheReferenceUpdate) {
+  std::mt19937 rng(13);
+  std::uniform_int_distribution<int> any16(-32768, 32767), gate(0, 32767);
+  int tested = 0;
+  for (const Kernels* k : AllKernels()) {
+    if (k->s16_cell == nullptr) continue;
+    for (int n : {1, 5, 8, 15, 16, 17, 33}) {
+      for (int ig_shift = 15; ig_shift <= 21; ++ig_shift) {
+        for (int16_t clip : {int16_t{0}, int16_t{1000}, int16_t{32767}}) {
+          for (bool cifg : {false, true}) {
+            std::vector<int16_t> f(n), in(n), g(n), c(n + 16, 555);
+            for (int i = 0; i < n; ++i) {
+              f[i] = static_cast<int16_t>(gate(rng));
+              in[i] = static_cast<int16_t>(gate(rng));
+              g[i] = static_cast<int16_t>(any16(rng));
+              c[i] = static_cast<int16_t>(any16(rng));
+            }
+            f[0] = 32767;
+            g[0] = -32768;
+            c[0] = -32768;
+            const std::vector<int16_t> before = c;
+            k->s16_cell(f.data(), cifg ? nullptr : in.data(), g.data(), n, ig_shift, clip,
+                        c.data());
+            for (int i = 0; i < n; ++i) {
+              const int16_t fc = ref::MulShiftInt16(f[i], before[i], 15);
+              const int16_t ii = cifg ? static_cast<int16_t>(32767 - f[i]) : in[i];
+              int16_t want =
+                  ref::SaturateInt16(int32_t{fc} + ref::MulShiftInt16(ii, g[i], ig_shift));
+              if (clip > 0) want = std::max<int16_t>(-clip, std::min<int16_t>(clip, want));
+              ASSERT_EQ(c[i], want) << k->name << " n " << n << " shift " << ig_shift << " clip "
+                                    << clip << " cifg " << cifg << " element " << i;
+            }
+            ASSERT_EQ(c[n], 555) << k->name << ": wrote past n";
+            ++tested;
+          }
+        }
+      }
+    }
+  }
+#if defined(EDGEOPT_HAVE_AVX2) || defined(EDGEOPT_HAVE_NEON)
+  if (!testing::OptimizedLevels().empty()) {
+    EXPECT_GT(tested, 0);
+  }
+#endif
+}
+
+// The vector hidden state against the reference's requantization of o * tanh(c), for
+// multipliers and shifts across the range, every zero point the kernel takes, and lengths
+// around the vector widths.
+TEST(RecurrentUkernels, HiddenKernelsRepeatTheReference) {
+  std::mt19937 rng(17);
+  std::uniform_int_distribution<int> any16(-32768, 32767), gate(0, 32767);
+  std::uniform_int_distribution<int32_t> mult(1 << 30, std::numeric_limits<int32_t>::max());
+  int tested = 0;
+  for (const Kernels* k : AllKernels()) {
+    if (k->s8_hidden == nullptr) continue;
+    for (int n : {1, 7, 8, 9, 20, 33}) {
+      for (int shift : {-31, -23, -22, -15, -1, 0, 3}) {
+        for (int32_t zp : {-128, -5, 0, 77, 128}) {
+          const int32_t m = mult(rng);
+          int32_t ms[16], ss[16];
+          for (int l = 0; l < 16; ++l) {
+            ms[l] = m;
+            ss[l] = shift;
+          }
+          uk::RequantBlock16 rq;
+          uk::PackRequantBlocks(16, ms, ss, &rq);
+          std::vector<int16_t> o(n), t(n);
+          for (int i = 0; i < n; ++i) {
+            o[i] = static_cast<int16_t>(gate(rng));
+            t[i] = static_cast<int16_t>(any16(rng));
+          }
+          o[0] = 32767;
+          t[0] = -32768;
+          std::vector<int8_t> out(n + 8, 55);
+          k->s8_hidden(o.data(), t.data(), n, &rq, zp, out.data());
+          for (int i = 0; i < n; ++i) {
+            const int64_t y =
+                int64_t{ref::MulByQuantizedMultiplier(int32_t{o[i]} * t[i], m, shift)} + zp;
+            ASSERT_EQ(out[i], std::min<int64_t>(127, std::max<int64_t>(-128, y)))
+                << k->name << " n " << n << " shift " << shift << " zp " << zp << " element " << i;
+          }
+          ASSERT_EQ(out[n], 55) << k->name << ": wrote past n";
+          ++tested;
+        }
+      }
+    }
+  }
+#if defined(EDGEOPT_HAVE_AVX2) || defined(EDGEOPT_HAVE_NEON)
+  if (!testing::OptimizedLevels().empty()) {
+    EXPECT_GT(tested, 0);
+  }
+#endif
+}
+
 // Every kernel set's half tables (the vector ones compute gemmlowp's fixed-point steps on 8 or 16
 // lanes), exactly the reference's for every input; the buffer is exactly kActivationHalfSize long,
 // so a store past it shows under ASan.

@@ -3,6 +3,7 @@
 #include <immintrin.h>
 
 #include <algorithm>
+#include <cstring>
 
 #include "src/runtime/kernels/recurrent_ukernels.h"
 #include "src/runtime/kernels/ukernels/avx2/requant_avx2.h"
@@ -151,6 +152,33 @@ struct Lanes {
   static V AvgNonNeg(V a, V b) { return _mm256_avg_epu16(a, b); }
 };
 
+// RoundingDivideByPOT of int32 lanes by e (mask = 2^e - 1, half = mask >> 1): ties away from
+// zero, as quant::RoundingDivideByPOT.
+inline __m256i RoundingDivideByPot(__m256i x, __m128i e, __m256i mask, __m256i half) {
+  const __m256i threshold = _mm256_sub_epi32(half, _mm256_cmpgt_epi32(_mm256_setzero_si256(), x));
+  return _mm256_sub_epi32(_mm256_sra_epi32(x, e),
+                          _mm256_cmpgt_epi32(_mm256_and_si256(x, mask), threshold));
+}
+
+// ref::MulShiftInt16 of 16 lanes: the int32 products (low and high halves interleaved by the
+// unpacks, put back in order by the pack) divided by 2^e, wrapped to int16 (sign-extending the
+// low half first makes the saturating pack exact).
+inline __m256i MulShift16(__m256i a, __m256i b, int e) {
+  const __m128i ev = _mm_cvtsi32_si128(e);
+  const __m256i mask = _mm256_set1_epi32((1 << e) - 1);
+  const __m256i half = _mm256_set1_epi32(((1 << e) - 1) >> 1);
+  const __m256i lo = _mm256_mullo_epi16(a, b), hi = _mm256_mulhi_epi16(a, b);
+  __m256i p0 = RoundingDivideByPot(_mm256_unpacklo_epi16(lo, hi), ev, mask, half);
+  __m256i p1 = RoundingDivideByPot(_mm256_unpackhi_epi16(lo, hi), ev, mask, half);
+  p0 = _mm256_srai_epi32(_mm256_slli_epi32(p0, 16), 16);
+  p1 = _mm256_srai_epi32(_mm256_slli_epi32(p1, 16), 16);
+  return _mm256_packs_epi32(p0, p1);
+}
+
+inline __m256i Load16(const int16_t* p) {
+  return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
+}
+
 }  // namespace
 
 void activation_half(int integer_bits, int16_t* out) {
@@ -166,32 +194,103 @@ void s8_time_dots(const int8_t* w, const int8_t* m, int32_t zp, int n_filter, in
   TimeDots(w, m, zp, n_filter, n_memory, out);
 }
 
-// Eight gates per pass. The recurrent term is clamped to +-2^16 before the input term is added:
-// with |v| <= 2^15 the int16 saturation of the sum is the same, and the sum stays in int32.
+namespace {
+
+// One block of each kernel: 8 gates, 16 cells, 8 hidden values. Not inlined: the tails run the
+// same code on zero-padded copies (one copy of the body each, for the runtime's size).
+
+// The recurrent term is clamped to +-2^16 before the input term is added: with |v| <= 2^15 the
+// int16 saturation of the sum is the same, and the sum stays in int32.
+__attribute__((noinline)) void GateBlock(const int32_t* in_dots, const int32_t* in_bias,
+                                         const int32_t* rec_dots, const int32_t* rec_bias,
+                                         const uk::RequantBlock16* rq, int16_t* out) {
+  using uk::avx2::Load8;
+  const __m256i a = _mm256_add_epi32(Load8(in_bias), Load8(in_dots));
+  const __m256i b = _mm256_add_epi32(Load8(rec_bias), Load8(rec_dots));
+  const __m256i v = _mm256_min_epi32(
+      _mm256_max_epi32(uk::avx2::Requantize8<false>(a, rq, 0), _mm256_set1_epi32(-32768)),
+      _mm256_set1_epi32(32767));
+  const __m256i y = _mm256_min_epi32(
+      _mm256_max_epi32(uk::avx2::Requantize8<false>(b, rq + 1, 0), _mm256_set1_epi32(-65536)),
+      _mm256_set1_epi32(65536));
+  const __m256i s = _mm256_add_epi32(y, v);
+  // packs: [s0..s3 s0..s3 | s4..s7 s4..s7] as int16; qwords 0 and 2 are s0..s7.
+  const __m256i packed = _mm256_permute4x64_epi64(_mm256_packs_epi32(s, s), 0x08);
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(out), _mm256_castsi256_si128(packed));
+}
+
+__attribute__((noinline)) void CellBlock(const int16_t* f, const int16_t* in, const int16_t* g,
+                                         int ig_shift, int16_t clip, int16_t* c) {
+  const __m256i lo = _mm256_set1_epi16(clip > 0 ? static_cast<int16_t>(-clip) : -32768);
+  const __m256i hi = _mm256_set1_epi16(clip > 0 ? clip : 32767);
+  const __m256i vf = Load16(f);
+  const __m256i vi = in != nullptr ? Load16(in) : _mm256_sub_epi16(_mm256_set1_epi16(32767), vf);
+  const __m256i fc = MulShift16(vf, Load16(c), 15);
+  const __m256i ig = MulShift16(vi, Load16(g), ig_shift);
+  const __m256i v = _mm256_min_epi16(_mm256_max_epi16(_mm256_adds_epi16(fc, ig), lo), hi);
+  _mm256_storeu_si256(reinterpret_cast<__m256i*>(c), v);
+}
+
+__attribute__((noinline)) void HiddenBlock(const int16_t* o, const int16_t* t,
+                                           const uk::RequantBlock16* rq, int32_t zp, int m,
+                                           int8_t* out) {
+  const __m256i a = _mm256_cvtepi16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(o)));
+  const __m256i b = _mm256_cvtepi16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(t)));
+  const __m256i y = uk::avx2::Requantize8<false>(_mm256_mullo_epi32(a, b), rq, 0);
+  uk::avx2::StoreInt8x8(out, y, _mm256_set1_epi32(-128 - zp), _mm256_set1_epi32(127 - zp),
+                        _mm256_set1_epi32(zp), m);
+}
+
+}  // namespace
+
 void s16_gate(const int32_t* in_dots, const int32_t* in_bias, const int32_t* rec_dots,
               const int32_t* rec_bias, int n, const uk::RequantBlock16* rq, int16_t* out) {
-  using uk::avx2::Load8;
-  const __m256i lo16 = _mm256_set1_epi32(-32768), hi16 = _mm256_set1_epi32(32767);
-  const __m256i lo17 = _mm256_set1_epi32(-65536), hi17 = _mm256_set1_epi32(65536);
   int i = 0;
   for (; i + 8 <= n; i += 8) {
-    const __m256i a = _mm256_add_epi32(Load8(in_bias + i), Load8(in_dots + i));
-    const __m256i b = _mm256_add_epi32(Load8(rec_bias + i), Load8(rec_dots + i));
-    const __m256i v =
-        _mm256_min_epi32(_mm256_max_epi32(uk::avx2::Requantize8<false>(a, rq, 0), lo16), hi16);
-    const __m256i y =
-        _mm256_min_epi32(_mm256_max_epi32(uk::avx2::Requantize8<false>(b, rq + 1, 0), lo17), hi17);
-    const __m256i s = _mm256_add_epi32(y, v);
-    // packs: [s0..s3 s0..s3 | s4..s7 s4..s7] as int16; qwords 0 and 2 are s0..s7.
-    const __m256i packed = _mm256_permute4x64_epi64(_mm256_packs_epi32(s, s), 0x08);
-    _mm_storeu_si128(reinterpret_cast<__m128i*>(out + i), _mm256_castsi256_si128(packed));
+    GateBlock(in_dots + i, in_bias + i, rec_dots + i, rec_bias + i, rq, out + i);
   }
-  for (; i < n; ++i) {
-    out[i] = GateElement(
-        static_cast<int32_t>(static_cast<uint32_t>(in_bias[i]) + static_cast<uint32_t>(in_dots[i])),
-        static_cast<int32_t>(static_cast<uint32_t>(rec_bias[i]) +
-                             static_cast<uint32_t>(rec_dots[i])),
-        rq);
+  if (i < n) {
+    const int m = n - i;
+    int32_t tail[4][8] = {};
+    std::memcpy(tail[0], in_dots + i, 4 * m);
+    std::memcpy(tail[1], in_bias + i, 4 * m);
+    std::memcpy(tail[2], rec_dots + i, 4 * m);
+    std::memcpy(tail[3], rec_bias + i, 4 * m);
+    int16_t result[8];
+    GateBlock(tail[0], tail[1], tail[2], tail[3], rq, result);
+    std::memcpy(out + i, result, 2 * m);
+  }
+}
+
+void s16_cell(const int16_t* forget, const int16_t* input_gate, const int16_t* cell_gate, int n,
+              int ig_shift, int16_t clip, int16_t* cell) {
+  int i = 0;
+  for (; i + 16 <= n; i += 16) {
+    CellBlock(forget + i, input_gate != nullptr ? input_gate + i : nullptr, cell_gate + i, ig_shift,
+              clip, cell + i);
+  }
+  if (i < n) {
+    const int m = n - i;
+    int16_t tail[4][16] = {};
+    std::memcpy(tail[0], forget + i, 2 * m);
+    if (input_gate != nullptr) std::memcpy(tail[1], input_gate + i, 2 * m);
+    std::memcpy(tail[2], cell_gate + i, 2 * m);
+    std::memcpy(tail[3], cell + i, 2 * m);
+    CellBlock(tail[0], input_gate != nullptr ? tail[1] : nullptr, tail[2], ig_shift, clip, tail[3]);
+    std::memcpy(cell + i, tail[3], 2 * m);
+  }
+}
+
+void s8_hidden(const int16_t* o, const int16_t* t, int n, const uk::RequantBlock16* rq, int32_t zp,
+               int8_t* out) {
+  int i = 0;
+  for (; i + 8 <= n; i += 8) HiddenBlock(o + i, t + i, rq, zp, 8, out + i);
+  if (i < n) {
+    const int m = n - i;
+    int16_t tail[2][8] = {};
+    std::memcpy(tail[0], o + i, 2 * m);
+    std::memcpy(tail[1], t + i, 2 * m);
+    HiddenBlock(tail[0], tail[1], rq, zp, m, out + i);
   }
 }
 

@@ -13,6 +13,7 @@
 #include <arm_neon.h>
 
 #include <algorithm>
+#include <cstring>
 
 #include "src/runtime/kernels/recurrent_ukernels.h"
 #include "src/runtime/kernels/ukernels/fixed_point_lanes.h"
@@ -214,6 +215,86 @@ void s16_gate(const int32_t* in_dots, const int32_t* in_bias, const int32_t* rec
         static_cast<int32_t>(static_cast<uint32_t>(rec_bias[i]) +
                              static_cast<uint32_t>(rec_dots[i])),
         rq);
+  }
+}
+
+// ref::MulShiftInt16 of 8 lanes: RoundingDivideByPOT(a * b, e) as gemmlowp's NEON one (a
+// rounding shift right, ties away from zero through the -1 fixup of negative values), wrapped
+// to int16 by the plain narrowing.
+inline int16x8_t MulShift16(int16x8_t a, int16x8_t b, int32x4_t neg_e) {
+  int32x4_t p[2] = {vmull_s16(vget_low_s16(a), vget_low_s16(b)),
+                    vmull_s16(vget_high_s16(a), vget_high_s16(b))};
+  for (int32x4_t& x : p) {
+    const int32x4_t fixup = vshrq_n_s32(vandq_s32(x, neg_e), 31);
+    x = vrshlq_s32(vqaddq_s32(x, fixup), neg_e);
+  }
+  return vcombine_s16(vmovn_s32(p[0]), vmovn_s32(p[1]));
+}
+
+// 8 cells per pass; a tail of m < 8 goes through zero-padded copies.
+void s16_cell(const int16_t* forget, const int16_t* input_gate, const int16_t* cell_gate, int n,
+              int ig_shift, int16_t clip, int16_t* cell) {
+  const int16x8_t lo = vdupq_n_s16(clip > 0 ? static_cast<int16_t>(-clip) : -32768);
+  const int16x8_t hi = vdupq_n_s16(clip > 0 ? clip : 32767);
+  const int32x4_t neg15 = vdupq_n_s32(-15), neg_ig = vdupq_n_s32(-ig_shift);
+  int16_t tail[4][8];
+  for (int i = 0; i < n; i += 8) {
+    const int m = std::min(8, n - i);
+    const int16_t *f = forget + i, *in = input_gate != nullptr ? input_gate + i : nullptr;
+    const int16_t* g = cell_gate + i;
+    int16_t* c = cell + i;
+    if (m < 8) {
+      std::memset(tail, 0, sizeof(tail));
+      std::memcpy(tail[0], f, 2 * m);
+      if (in != nullptr) std::memcpy(tail[1], in, 2 * m);
+      std::memcpy(tail[2], g, 2 * m);
+      std::memcpy(tail[3], c, 2 * m);
+      f = tail[0];
+      in = in != nullptr ? tail[1] : nullptr;
+      g = tail[2];
+      c = tail[3];
+    }
+    const int16x8_t vf = vld1q_s16(f);
+    const int16x8_t vi = in != nullptr ? vld1q_s16(in) : vsubq_s16(vdupq_n_s16(32767), vf);
+    const int16x8_t sum =
+        vqaddq_s16(MulShift16(vf, vld1q_s16(c), neg15), MulShift16(vi, vld1q_s16(g), neg_ig));
+    vst1q_s16(c, vminq_s16(vmaxq_s16(sum, lo), hi));
+    if (m < 8) std::memcpy(cell + i, tail[3], 2 * m);
+  }
+}
+
+// Eight outputs per pass; a tail of m < 8 goes through zero-padded copies.
+void s8_hidden(const int16_t* o, const int16_t* t, int n, const uk::RequantBlock16* rq, int32_t zp,
+               int8_t* out) {
+  const uk::neon::Requant4 r = uk::neon::LoadRequant4(rq, 0);
+  const int32x4_t vzp = vdupq_n_s32(zp);
+  const int32x4_t lo = vdupq_n_s32(-128 - zp), hi = vdupq_n_s32(127 - zp);
+  int16_t tail[2][8];
+  int8_t bytes[8];
+  for (int i = 0; i < n; i += 8) {
+    const int m = std::min(8, n - i);
+    const int16_t *po = o + i, *pt = t + i;
+    if (m < 8) {
+      std::memset(tail, 0, sizeof(tail));
+      std::memcpy(tail[0], po, 2 * m);
+      std::memcpy(tail[1], pt, 2 * m);
+      po = tail[0];
+      pt = tail[1];
+    }
+    const int16x8_t a = vld1q_s16(po), b = vld1q_s16(pt);
+    // Clamped before the zero point is added (no int32 overflow), then narrowed exactly.
+    const int32x4_t y0 = uk::neon::ClampAddZp(
+        uk::neon::Requantize4<false>(vmull_s16(vget_low_s16(a), vget_low_s16(b)), r), lo, hi, vzp);
+    const int32x4_t y1 = uk::neon::ClampAddZp(
+        uk::neon::Requantize4<false>(vmull_s16(vget_high_s16(a), vget_high_s16(b)), r), lo, hi,
+        vzp);
+    const int8x8_t v = vmovn_s16(vcombine_s16(vmovn_s32(y0), vmovn_s32(y1)));
+    if (m == 8) {
+      vst1_s8(out + i, v);
+    } else {
+      vst1_s8(bytes, v);
+      std::memcpy(out + i, bytes, static_cast<size_t>(m));
+    }
   }
 }
 
