@@ -817,13 +817,19 @@ void HybridDots(const OpData& d, const void* packed, int rows, int cols, const i
 
 // ref::HybridMatVecAccumulate's output stage for rows [0, n) of dots (each batch row
 // `dots_stride` apart): out[b][r] += (dot - row_sums[r] * offsets[b]) * scales[b] * scale.
-void HybridAccumulate(const int32_t* dots, int dots_stride, int n, const float* scales,
-                      const int32_t* offsets, const int32_t* row_sums, float matrix_scale,
-                      int n_batch, float* out) {
+void HybridAccumulate(const recurrent::Kernels& k, const int32_t* dots, int dots_stride, int n,
+                      const float* scales, const int32_t* offsets, const int32_t* row_sums,
+                      float matrix_scale, int n_batch, float* out) {
   for (int b = 0; b < n_batch; ++b) {
     const int32_t* db = dots + static_cast<int64_t>(b) * dots_stride;
     const float scale = scales[b] * matrix_scale;
     float* ob = out + static_cast<int64_t>(b) * n;
+    if (k.f32_hybrid_accumulate != nullptr) {
+      k.f32_hybrid_accumulate(db, offsets != nullptr ? row_sums : nullptr,
+                              offsets != nullptr ? static_cast<float>(offsets[b]) : 0.0f, scale, n,
+                              ob);
+      continue;
+    }
     for (int r = 0; r < n; ++r) {
       int32_t dot32 = db[r];
       if (offsets != nullptr) {
@@ -878,12 +884,13 @@ void StepHybridFast(const OpData& d, const ref::LstmSizes& s, const float* input
     const int row0 = (g - first) * s.n_cell;
     ref::InitFloatGate(w.gate_bias[g], layer_norm, s, gate);
     if (!input_zero) {
-      HybridAccumulate(f.input_dots + row0, gate_rows, s.n_cell, sc.input_sf, input_zp,
+      HybridAccumulate(*d.kernels, f.input_dots + row0, gate_rows, s.n_cell, sc.input_sf, input_zp,
                        w.input_row_sums[g], w.input_to_gate_scale[g], s.n_batch, gate);
     }
     if (!state_zero) {
-      HybridAccumulate(f.recurrent_dots + row0, gate_rows, s.n_cell, sc.state_sf, state_zp,
-                       w.recurrent_row_sums[g], w.recurrent_to_gate_scale[g], s.n_batch, gate);
+      HybridAccumulate(*d.kernels, f.recurrent_dots + row0, gate_rows, s.n_cell, sc.state_sf,
+                       state_zp, w.recurrent_row_sums[g], w.recurrent_to_gate_scale[g], s.n_batch,
+                       gate);
     }
     if (w.cell_to_gate[g] != nullptr) {
       for (int i = 0; i < s.n_cell; ++i) {
@@ -909,8 +916,9 @@ void StepHybridFast(const OpData& d, const ref::LstmSizes& s, const float* input
                                hidden_zp);
       HybridDots(d, d.packed_projection, s.n_output, s.n_cell, sc.quantized_hidden, s.n_batch,
                  f.pairs, f.projection_dots);
-      HybridAccumulate(f.projection_dots, s.n_output, s.n_output, sc.hidden_sf, hidden_zp,
-                       w.projection_row_sums, w.projection_scale, s.n_batch, output_state);
+      HybridAccumulate(*d.kernels, f.projection_dots, s.n_output, s.n_output, sc.hidden_sf,
+                       hidden_zp, w.projection_row_sums, w.projection_scale, s.n_batch,
+                       output_state);
     }
     if (d.proj_clip > 0.0f) {
       for (int k = 0; k < s.n_batch * s.n_output; ++k) {

@@ -71,9 +71,11 @@ void ActivationHalfScalar(int integer_bits, int16_t* out) {
   }
 }
 
-constexpr Kernels kScalar = {"scalar",          S8MatVecScalar,   F32MatVecScalar,
-                             S16TimeDotsScalar, S8TimeDotsScalar, ActivationHalfScalar,
-                             nullptr,           nullptr,          nullptr};
+constexpr Kernels kScalar = {"scalar",         S8MatVecScalar,
+                             F32MatVecScalar,  S16TimeDotsScalar,
+                             S8TimeDotsScalar, ActivationHalfScalar,
+                             nullptr,          nullptr,
+                             nullptr,          nullptr};
 #if defined(EDGEOPT_HAVE_AVX2)
 constexpr Kernels kAvx2 = {"avx2",
                            avx2::s8_matvec,
@@ -83,20 +85,28 @@ constexpr Kernels kAvx2 = {"avx2",
                            avx2::activation_half,
                            avx2::s16_gate,
                            avx2::s16_cell,
-                           avx2::s8_hidden};
+                           avx2::s8_hidden,
+                           avx2::f32_hybrid_accumulate};
 #endif
 #if defined(EDGEOPT_HAVE_AVX512)
 // The time filters' rows are short (SVDF memories), and the tables are built once: the AVX2
 // kernels, or the portable ones in a build without the AVX2 family (EDGEOPT_ISA=avx512).
 #if defined(EDGEOPT_HAVE_AVX2)
 constexpr Kernels kAvx512 = {
-    "avx512",           avx512::s8_matvec,     avx512::f32_matvec, avx2::s16_time_dots,
-    avx2::s8_time_dots, avx2::activation_half, avx2::s16_gate,     avx2::s16_cell,
-    avx2::s8_hidden};
+    "avx512",           avx512::s8_matvec,          avx512::f32_matvec, avx2::s16_time_dots,
+    avx2::s8_time_dots, avx2::activation_half,      avx2::s16_gate,     avx2::s16_cell,
+    avx2::s8_hidden,    avx2::f32_hybrid_accumulate};
 #else
-constexpr Kernels kAvx512 = {"avx512",          avx512::s8_matvec, avx512::f32_matvec,
-                             S16TimeDotsScalar, S8TimeDotsScalar,  ActivationHalfScalar,
-                             nullptr,           nullptr,           nullptr};
+constexpr Kernels kAvx512 = {"avx512",
+                             avx512::s8_matvec,
+                             avx512::f32_matvec,
+                             S16TimeDotsScalar,
+                             S8TimeDotsScalar,
+                             ActivationHalfScalar,
+                             nullptr,
+                             nullptr,
+                             nullptr,
+                             nullptr};
 #endif
 #endif
 #if defined(EDGEOPT_HAVE_NEON)
@@ -109,9 +119,11 @@ constexpr Kernels kNeon = {"neon",
                            neon::activation_half,
                            neon::s16_gate,
                            neon::s16_cell,
-                           neon::s8_hidden};
+                           neon::s8_hidden,
+                           neon::f32_hybrid_accumulate};
 #else
-// armv7: the float product stays the portable (VFP) loop, which keeps denormals.
+// armv7: the float product and the hybrid output stage stay the portable (VFP) loops, which
+// keep denormals.
 constexpr Kernels kNeon = {"neon",
                            neon::s8_matvec,
                            F32MatVecScalar,
@@ -120,7 +132,8 @@ constexpr Kernels kNeon = {"neon",
                            neon::activation_half,
                            neon::s16_gate,
                            neon::s16_cell,
-                           neon::s8_hidden};
+                           neon::s8_hidden,
+                           nullptr};
 #endif
 #endif
 

@@ -81,6 +81,12 @@ using S16CellFn = void (*)(const int16_t* forget, const int16_t* input_gate,
 using S8HiddenFn = void (*)(const int16_t* o, const int16_t* t, int n, const uk::RequantBlock16* rq,
                             int32_t zp, int8_t* out);
 
+// The hybrid LSTM's output stage for r < n: out[r] += float(d) * scale, d = dots[r], or with
+// row_sums the int32 saturation (ref::SaturatingToInt32) of float(dots[r]) - float(row_sums[r])
+// * offset; float operations in that order, without FMA (ref::HybridMatVecAccumulate).
+using F32HybridAccumulateFn = void (*)(const int32_t* dots, const int32_t* row_sums, float offset,
+                                       float scale, int n, float* out);
+
 // One element of S16GateFn (the vector kernels' tails).
 inline int16_t GateElement(int32_t in_acc, int32_t rec_acc, const uk::RequantBlock16* rq) {
   const int64_t v =
@@ -100,6 +106,7 @@ struct Kernels {
   S16GateFn s16_gate;
   S16CellFn s16_cell;
   S8HiddenFn s8_hidden;
+  F32HybridAccumulateFn f32_hybrid_accumulate;
 };
 
 // The best kernels for `cpu` (the portable loops when it has no vector unit we use).
@@ -132,6 +139,8 @@ void s16_cell(const int16_t* forget, const int16_t* input_gate, const int16_t* c
               int ig_shift, int16_t clip, int16_t* cell);
 void s8_hidden(const int16_t* o, const int16_t* t, int n, const uk::RequantBlock16* rq, int32_t zp,
                int8_t* out);
+void f32_hybrid_accumulate(const int32_t* dots, const int32_t* row_sums, float offset, float scale,
+                           int n, float* out);
 }  // namespace avx2
 #endif
 #if defined(EDGEOPT_HAVE_AVX512)
@@ -157,6 +166,11 @@ void s16_cell(const int16_t* forget, const int16_t* input_gate, const int16_t* c
               int ig_shift, int16_t clip, int16_t* cell);
 void s8_hidden(const int16_t* o, const int16_t* t, int n, const uk::RequantBlock16* rq, int32_t zp,
                int8_t* out);
+#if defined(__aarch64__)
+// Not on armv7 (its NEON flushes denormals).
+void f32_hybrid_accumulate(const int32_t* dots, const int32_t* row_sums, float offset, float scale,
+                           int n, float* out);
+#endif
 }  // namespace neon
 #endif
 

@@ -353,6 +353,84 @@ TEST(RecurrentUkernels, HiddenKernelsRepeatTheReference) {
 #endif
 }
 
+// ref::RoundHalfAway (the hybrid LSTM's run-time quantization) is std::round on every float:
+// a stride through all 2^32 bit patterns, plus the halfway cases and the edges of 2^23.
+TEST(RecurrentUkernels, RoundHalfAwayIsStdRound) {
+  auto check = [](float x) {
+    const float got = ref::RoundHalfAway(x), want = std::round(x);
+    if (std::isnan(want)) {
+      ASSERT_TRUE(std::isnan(got)) << x;
+    } else {
+      ASSERT_EQ(0, std::memcmp(&got, &want, sizeof(float))) << x;
+    }
+  };
+  for (uint64_t bits = 0; bits < (uint64_t{1} << 32); bits += 997) {
+    const uint32_t b = static_cast<uint32_t>(bits);
+    float x;
+    std::memcpy(&x, &b, sizeof(x));
+    check(x);
+  }
+  for (float base : {0.0f, 1.0f, 2.0f, 100.0f, 4194303.0f, 8388607.0f}) {
+    for (float x : {base + 0.5f, -(base + 0.5f), std::nextafter(base + 0.5f, 0.0f),
+                    std::nextafter(base + 0.5f, 1e9f), std::nextafter(-(base + 0.5f), 0.0f)}) {
+      check(x);
+    }
+  }
+  for (float x :
+       {8388608.0f, -8388608.0f, 8388607.5f, -8388607.5f, 0.49999997f, -0.49999997f, -0.0f,
+        std::numeric_limits<float>::infinity(), std::numeric_limits<float>::quiet_NaN()}) {
+    check(x);
+  }
+}
+
+// The vector hybrid output stage against the reference loop bit for bit: with and without the
+// zero-point correction, corrections that saturate int32 either way, lengths around the vector
+// widths (the tail must leave the rest of `out` alone).
+TEST(RecurrentUkernels, HybridAccumulateRepeatsTheReference) {
+  std::mt19937 rng(19);
+  std::uniform_int_distribution<int32_t> dot(-(1 << 24), 1 << 24), sum(-40000, 40000);
+  std::uniform_real_distribution<float> u(-3.0f, 3.0f);
+  int tested = 0;
+  for (const Kernels* k : AllKernels()) {
+    if (k->f32_hybrid_accumulate == nullptr) continue;
+    for (int n : {1, 3, 4, 7, 8, 9, 16, 31, 64}) {
+      for (int variant = 0; variant < 3; ++variant) {
+        const bool corrected = variant > 0;
+        // variant 2: offsets large enough that row_sums * offset leaves int32 both ways.
+        const float offset = variant == 2 ? 1.0e6f : static_cast<float>(dot(rng) % 128);
+        const float scale = 1e-4f * (1.0f + u(rng) * u(rng));
+        std::vector<int32_t> dots(n), sums(n);
+        std::vector<float> out(n + 8), want;
+        for (int i = 0; i < n; ++i) {
+          dots[i] = dot(rng);
+          sums[i] = variant == 2 ? (i % 2 == 0 ? 1 << 20 : -(1 << 20)) : sum(rng);
+          out[i] = u(rng);
+        }
+        for (int i = n; i < n + 8; ++i) out[i] = 42.0f;
+        want = out;
+        for (int i = 0; i < n; ++i) {
+          int32_t d = dots[i];
+          if (corrected) {
+            d = ref::SaturatingToInt32(static_cast<float>(dots[i]) -
+                                       static_cast<float>(sums[i]) * offset);
+          }
+          want[i] += static_cast<float>(d) * scale;
+        }
+        k->f32_hybrid_accumulate(dots.data(), corrected ? sums.data() : nullptr, offset, scale, n,
+                                 out.data());
+        ASSERT_EQ(0, std::memcmp(out.data(), want.data(), sizeof(float) * out.size()))
+            << k->name << " n " << n << " variant " << variant;
+        ++tested;
+      }
+    }
+  }
+#if defined(EDGEOPT_HAVE_AVX2) || (defined(EDGEOPT_HAVE_NEON) && defined(__aarch64__))
+  if (!testing::OptimizedLevels().empty()) {
+    EXPECT_GT(tested, 0);
+  }
+#endif
+}
+
 // Every kernel set's half tables (the vector ones compute gemmlowp's fixed-point steps on 8 or 16
 // lanes), exactly the reference's for every input; the buffer is exactly kActivationHalfSize long,
 // so a store past it shows under ASan.

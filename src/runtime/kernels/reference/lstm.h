@@ -96,6 +96,17 @@ inline int32_t MulByQuantizedMultiplier(int32_t x, int32_t multiplier, int shift
                                     right);
 }
 
+// std::round of a float (halfway cases away from zero) without the library call: below 2^23 the
+// truncation is exact and so is x - trunc(x); larger values, infinities and NaN are returned as
+// they are (already integral, or not numbers), as std::round does.
+inline float RoundHalfAway(float x) {
+  if (!(std::fabs(x) < 8388608.0f)) return x;
+  const float t = static_cast<float>(static_cast<int32_t>(x));
+  const float frac = x - t;
+  // The sign of x also on a zero result (std::round(-0.25f) is -0.0f).
+  return std::copysign(frac >= 0.5f ? t + 1.0f : (frac <= -0.5f ? t - 1.0f : t), x);
+}
+
 inline bool IsZeroVector(const float* v, int n) {
   for (int i = 0; i < n; ++i) {
     if (v[i] != 0.0f) return false;
@@ -266,7 +277,7 @@ inline void SymmetricQuantizeFloats(const float* v, int n, int8_t* q, float* sca
   *scale = range / 127.0f;
   const float inv = 127.0f / range;
   for (int i = 0; i < n; ++i) {
-    const int32_t r = SaturatingToInt32(std::round(v[i] * inv));
+    const int32_t r = SaturatingToInt32(RoundHalfAway(v[i] * inv));
     q[i] = static_cast<int8_t>(std::min(127, std::max(-127, r)));
   }
 }
@@ -306,7 +317,7 @@ inline void AsymmetricQuantizeFloats(const float* v, int n, int8_t* q, float* sc
   *offset = nudged;
   const float inv = static_cast<float>(1.0 / static_cast<double>(*scale));
   for (int i = 0; i < n; ++i) {
-    const int32_t r = SaturatingToInt32(std::round(static_cast<float>(nudged) + v[i] * inv));
+    const int32_t r = SaturatingToInt32(RoundHalfAway(static_cast<float>(nudged) + v[i] * inv));
     q[i] = static_cast<int8_t>(std::min(127, std::max(-128, r)));
   }
 }

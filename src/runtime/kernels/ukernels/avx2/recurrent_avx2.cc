@@ -294,6 +294,28 @@ void s8_hidden(const int16_t* o, const int16_t* t, int n, const uk::RequantBlock
   }
 }
 
+// Eight rows per pass, the tail through masked loads and stores. cvttps gives INT32_MIN for
+// every value out of range; the values at or above 2^31 take INT32_MAX, as the reference's
+// saturation.
+void f32_hybrid_accumulate(const int32_t* dots, const int32_t* row_sums, float offset, float scale,
+                           int n, float* out) {
+  const __m256 vscale = _mm256_set1_ps(scale), voffset = _mm256_set1_ps(offset);
+  const __m256 two31 = _mm256_set1_ps(2147483648.0f);
+  const __m256i max = _mm256_set1_epi32(2147483647);
+  for (int i = 0; i < n; i += 8) {
+    const __m256i mask = uk::avx2::TailMask8(n - i);
+    __m256 d = _mm256_cvtepi32_ps(_mm256_maskload_epi32(dots + i, mask));
+    if (row_sums != nullptr) {
+      const __m256 rs = _mm256_cvtepi32_ps(_mm256_maskload_epi32(row_sums + i, mask));
+      const __m256 c = _mm256_sub_ps(d, _mm256_mul_ps(rs, voffset));
+      const __m256i big = _mm256_castps_si256(_mm256_cmp_ps(c, two31, _CMP_GE_OQ));
+      d = _mm256_cvtepi32_ps(_mm256_blendv_epi8(_mm256_cvttps_epi32(c), max, big));
+    }
+    const __m256 o = _mm256_maskload_ps(out + i, mask);
+    _mm256_maskstore_ps(out + i, mask, _mm256_add_ps(o, _mm256_mul_ps(d, vscale)));
+  }
+}
+
 }  // namespace avx2
 }  // namespace recurrent
 }  // namespace rt

@@ -298,6 +298,34 @@ void s8_hidden(const int16_t* o, const int16_t* t, int n, const uk::RequantBlock
   }
 }
 
+#if defined(__aarch64__)
+// Four rows per pass; vcvtq_s32_f32 saturates as the reference (INT32_MIN / INT32_MAX out of
+// range). The tail as the portable loop.
+void f32_hybrid_accumulate(const int32_t* dots, const int32_t* row_sums, float offset, float scale,
+                           int n, float* out) {
+  const float32x4_t vscale = vdupq_n_f32(scale), voffset = vdupq_n_f32(offset);
+  int i = 0;
+  for (; i + 4 <= n; i += 4) {
+    float32x4_t d = vcvtq_f32_s32(vld1q_s32(dots + i));
+    if (row_sums != nullptr) {
+      const float32x4_t c =
+          vsubq_f32(d, vmulq_f32(vcvtq_f32_s32(vld1q_s32(row_sums + i)), voffset));
+      d = vcvtq_f32_s32(vcvtq_s32_f32(c));
+    }
+    vst1q_f32(out + i, vaddq_f32(vld1q_f32(out + i), vmulq_f32(d, vscale)));
+  }
+  for (; i < n; ++i) {
+    int32_t dot = dots[i];
+    if (row_sums != nullptr) {
+      const float c = static_cast<float>(dot) - static_cast<float>(row_sums[i]) * offset;
+      dot = c >= 2147483648.0f ? 2147483647
+                               : (c <= -2147483648.0f ? -2147483647 - 1 : static_cast<int32_t>(c));
+    }
+    out[i] += static_cast<float>(dot) * scale;
+  }
+}
+#endif
+
 }  // namespace neon
 }  // namespace recurrent
 }  // namespace rt
