@@ -405,8 +405,9 @@ TEST_F(TrainCliTest, GruTrainsFineTunesAndQuantizesAware) {
 
 // A Keras LSTM (TFLite's fused UNIDIRECTIONAL_SEQUENCE_LSTM, trained through time) reading the
 // images' rows trains, saves and fine-tunes from its .keras, and the exported .tflite evaluates as
-// the engine does. int8 makes the fused op TFLite's integer LSTM; qat unrolls the LSTM over time
-// (as unroll=True) and writes a full-integer file; quantize does with --unroll-lstm.
+// the engine does. int8 makes the fused op TFLite's integer LSTM, and so does qat (its gate
+// weights fake-quantized per tensor); quantize --unroll-lstm unrolls it over time (as
+// unroll=True), and so does qat for an LSTM with no integer kernel (a relu one).
 TEST_F(TrainCliTest, LstmTrainsFineTunesAndExports) {
   const std::string train_line = TrainArchitecture("lstm", kRowsAsSequence + std::string(R"(
     {"class_name": "LSTM", "config": {"name": "lstm", "units": 16}},)"),
@@ -431,7 +432,23 @@ TEST_F(TrainCliTest, LstmTrainsFineTunesAndExports) {
   EXPECT_EQ(log.find("float32[16,"), std::string::npos) << log;
   std::string conf;
   EXPECT_EQ(testing::RunConformance("--seeds 2 --max-lsb 0 " + fused, &conf), 0) << conf;
-  ExpectQatFullInteger("lstm", 0.9);
+  const std::string qat = ExpectQatFullInteger("lstm", 0.9);
+  ASSERT_EQ(Run("ir " + qat, &log), 0) << log;
+  EXPECT_NE(log.find("UNIDIRECTIONAL_SEQUENCE_LSTM"), std::string::npos) << log;
+  EXPECT_EQ(Occurrences(log, "int16[1,16]"), 1u) << log;
+  // A relu LSTM has no integer kernel: qat unrolls it, says so, and the file is full-integer.
+  TrainArchitecture("lstm_relu", kRowsAsSequence + std::string(R"(
+    {"class_name": "LSTM", "config": {"name": "lstm", "units": 8, "activation": "relu"}},)"),
+                    "--epochs 15 --lr 1e-2");
+  ASSERT_EQ(Run("qat " + dir_ + "/lstm_relu.keras --data " + dir_ + "/tiny.npz --epochs 1 " +
+                    "--batch-size 16 --lr 1e-4 -o " + dir_ + "/lstm_relu_qat.tflite",
+                &log),
+            0)
+      << log;
+  EXPECT_NE(log.find("unrolled over time"), std::string::npos) << log;
+  ASSERT_EQ(Run("ir " + dir_ + "/lstm_relu_qat.tflite", &log), 0) << log;
+  EXPECT_EQ(log.find("UNIDIRECTIONAL_SEQUENCE_LSTM"), std::string::npos) << log;
+  EXPECT_EQ(Occurrences(log, "QUANTIZE("), 2u) << log;  // at the edges only
   const std::string unrolled = dir_ + "/lstm_unrolled_int8.tflite";
   ASSERT_EQ(Run("quantize " + dir_ + "/lstm.keras --mode int8 --unroll-lstm --calibration " + dir_ +
                     "/tiny.npz --quiet -o " + unrolled,

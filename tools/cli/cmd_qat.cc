@@ -91,16 +91,23 @@ Status Qat(const QatSettings& s) {
   EDGEOPT_ASSIGN_OR_RETURN(quantize::IoType io, quantize::ParseIoType(s.io));
   EDGEOPT_ENSURE(io != quantize::IoType::kInt16, StatusCode::kInvalidArgument,
                  "--io int16 needs int16x8 activations; qat writes int8");
-  // QAT simulates int8 op by op and does not model the fused LSTM's integer arithmetic (Q3.12
-  // gates, int16 cell state); unrolled over time (Keras' unroll=True, the same weights) a Keras
-  // LSTM is plain ops that it does.
-  EDGEOPT_ASSIGN_OR_RETURN(passes::LoadedGraph loaded,
-                           passes::LoadModelGraph(s.model, 1, /*unroll_lstm=*/true));
-  if (loaded.lstm_layers > 0 && !s.flags.quiet) {
-    std::fprintf(stderr,
-                 "qat: %s: the LSTM layers are unrolled over time (as Keras' unroll=True) to "
-                 "train and export in int8\n",
-                 s.model.c_str());
+  // A Keras LSTM stays TFLite's fused op, which int8 makes the integer LSTM, unless one of them
+  // has no integer kernel (a relu cell activation): then they are unrolled over time (Keras'
+  // unroll=True, the same weights) into plain ops that quantize one by one.
+  EDGEOPT_ASSIGN_OR_RETURN(passes::LoadedGraph loaded, passes::LoadModelGraph(s.model));
+  bool unroll = false;
+  for (const ir::Node& node : loaded.graph.nodes) {
+    unroll |= node.op == "UNIDIRECTIONAL_SEQUENCE_LSTM" &&
+              !quantize::IntegerLstmCandidate(loaded.graph, node);
+  }
+  if (unroll && loaded.lstm_layers > 0) {
+    EDGEOPT_ASSIGN_OR_RETURN(loaded, passes::LoadModelGraph(s.model, 1, /*unroll_lstm=*/true));
+    if (!s.flags.quiet) {
+      std::fprintf(stderr,
+                   "qat: %s: the LSTM layers are unrolled over time (as Keras' unroll=True): "
+                   "TFLite's integer LSTM takes only tanh\n",
+                   s.model.c_str());
+    }
   }
   EDGEOPT_ENSURE(!loaded.quantized, StatusCode::kInvalidArgument,
                  "%s is already quantized; give the float model", s.model.c_str());
@@ -203,6 +210,7 @@ Status Qat(const QatSettings& s) {
   }
   auto write = [&]() -> Status {
     EDGEOPT_RETURN_IF_ERROR((*engine)->ExportWeights(&model.graph));
+    EDGEOPT_RETURN_IF_ERROR(qat::CalibrateLstmCells(&model, fill, co));
     EDGEOPT_ASSIGN_OR_RETURN(ir::Graph q, qat::ExportInt8(model, io));
     if (s.sparse) EDGEOPT_RETURN_IF_ERROR(prune::EncodeSparseWeights(&q).status());
     return WriteTfliteFile(q, s.output);

@@ -78,6 +78,11 @@ StatusOr<QatModel> BuildQatModel(const ir::Graph& fg, const QatOptions& options,
                    "%s: the int8 mode has no kernel for %s, so the model cannot be "
                    "full-integer; quantization-aware training needs every op in int8",
                    where.c_str(), node.op.c_str());
+    EDGEOPT_ENSURE(kind != OpQuantKind::kLstm || quantize::IntegerLstmCandidate(fg, node),
+                   StatusCode::kUnsupported,
+                   "%s: TFLite's integer LSTM takes tanh, all four gates and no peepholes, "
+                   "projection or layer norm; unroll this LSTM (Keras' unroll=True) for int8",
+                   where.c_str());
     for (size_t k = 0; k < node.inputs.size(); ++k) {
       const int t = node.inputs[k];
       if (t < 0 || !quantize::IsQuantizedDataInput(node.op, static_cast<int>(k))) continue;
@@ -254,10 +259,8 @@ StatusOr<QatModel> BuildQatModel(const ir::Graph& fg, const QatOptions& options,
       node.attrs.clear();
       node.inputs = {fg.nodes[cast_of_gather[i]].inputs[0], replaced[table]};
     }
-    if (quantize::QuantizedOpKind(node.op) == OpQuantKind::kWeighted) {
-      const quantize::WeightedInputs wi = quantize::WeightedInputsOf(node.op);
-      const int w = original.inputs[wi.weights];
-      const int axis = quantize::WeightQuantAxis(node.op, qo);
+    // The fake-quantized copy of weights `w` (per channel along `axis`, or per tensor: -1).
+    auto fake_quant_weights = [&](int w, int axis) {
       auto it = weight_quant.find({w, axis});
       if (it == weight_quant.end()) {
         ir::Tensor copy = fg.tensors[w];
@@ -281,7 +284,18 @@ StatusOr<QatModel> BuildQatModel(const ir::Graph& fg, const QatOptions& options,
         }
         ++m.num_weight_quantizers;
       }
-      node.inputs[wi.weights] = it->second;
+      return it->second;
+    };
+    if (quantize::QuantizedOpKind(node.op) == OpQuantKind::kWeighted) {
+      const quantize::WeightedInputs wi = quantize::WeightedInputsOf(node.op);
+      node.inputs[wi.weights] =
+          fake_quant_weights(original.inputs[wi.weights], quantize::WeightQuantAxis(node.op, qo));
+    }
+    if (quantize::QuantizedOpKind(node.op) == OpQuantKind::kLstm) {
+      // The eight gate weight matrices, per tensor as the integer LSTM's. The int8 file's
+      // recurrent arithmetic (int8 hidden state fed back, Q3.12 gates, int16 cell) is not
+      // simulated: the output's fake-quant covers what the next layers read.
+      for (int k = 1; k <= 8; ++k) node.inputs[k] = fake_quant_weights(original.inputs[k], -1);
     }
     nodes.push_back(std::move(node));
     for (int t : original.outputs) {
@@ -351,6 +365,30 @@ Status CheckFullInteger(const ir::Graph& q) {
       EDGEOPT_ENSURE(q.tensors[w].dtype == DType::kInt8, StatusCode::kInternal,
                      "%s: weights are %s, not int8", where.c_str(), DTypeName(q.tensors[w].dtype));
     }
+  }
+  return Status::Ok();
+}
+
+Status CalibrateLstmCells(QatModel* m, const quantize::FillInputsFn& fill,
+                          const quantize::CalibrateOptions& options) {
+  std::vector<int> cells;
+  for (const ir::Node& node : m->float_graph.nodes) {
+    if (quantize::IntegerLstmCandidate(m->float_graph, node)) {
+      cells.push_back(node.inputs[quantize::kLstmCellState]);
+    }
+  }
+  if (cells.empty()) return Status::Ok();
+  EDGEOPT_ASSIGN_OR_RETURN(quantize::RangeMap ranges,
+                           quantize::Calibrate(TrainedFloatGraph(*m), fill, options));
+  for (int c : cells) {
+    const int s = m->range_state[c];
+    auto r = ranges.find(c);
+    if (s < 0 || r == ranges.end()) continue;
+    const std::vector<float> state = train::InitialRangeState(true, r->second.min, r->second.max);
+    ir::Tensor& t = m->graph.tensors[s];
+    EDGEOPT_ENSURE(t.data.size() == state.size() * sizeof(float), StatusCode::kInternal,
+                   "range state of %s is malformed", m->float_graph.tensors[c].name.c_str());
+    std::memcpy(t.data.data(), state.data(), t.data.size());
   }
   return Status::Ok();
 }

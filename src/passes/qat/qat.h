@@ -30,6 +30,7 @@
 #include <vector>
 
 #include "src/ir/graph.h"
+#include "src/passes/quantize/calibrate.h"
 #include "src/passes/quantize/quantize.h"
 #include "src/train/fake_quant.h"
 
@@ -70,6 +71,13 @@ StatusOr<QatModel> BuildQatModel(const ir::Graph& float_graph, const QatOptions&
 StatusOr<quantize::RangeMap> LearnedRanges(const QatModel& model);
 // float_graph with the weights `graph` holds now.
 ir::Graph TrainedFloatGraph(const QatModel& model);
+
+// An integer LSTM's cell state stays inside the kernel, with no fake-quant to learn its range:
+// CalibrateLstmCells calibrates it again on the weights `graph` holds now (quantize::Calibrate of
+// TrainedFloatGraph) and writes it into its range state, for ExportInt8. Nothing to do without
+// LSTMs.
+Status CalibrateLstmCells(QatModel* model, const quantize::FillInputsFn& fill,
+                          const quantize::CalibrateOptions& options);
 
 // The full-integer model (`io` as quantize --io). `float_to_quantized` as QuantizeGraph's.
 StatusOr<ir::Graph> ExportInt8(const QatModel& model, quantize::IoType io,

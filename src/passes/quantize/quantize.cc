@@ -1022,7 +1022,7 @@ OpQuantKind QuantizedOpKind(const std::string& op) {
     case Kind::kIndependent:
       return OpQuantKind::kIndependent;
     case Kind::kLstm:
-      return OpQuantKind::kNone;  // qat unrolls LSTMs
+      return OpQuantKind::kLstm;
   }
   return OpQuantKind::kNone;
 }

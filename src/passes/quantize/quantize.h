@@ -79,6 +79,7 @@ enum class OpQuantKind {
   kSameScale,    // inputs and outputs share one scale / zero point (pooling, reshape, concat...)
   kFixedOutput,  // output parameters fixed by the spec (SOFTMAX, LOGISTIC, TANH, LOG_SOFTMAX)
   kIndependent,  // output parameters from the output's own range
+  kLstm,         // UNIDIRECTIONAL_SEQUENCE_LSTM: TFLite's integer LSTM when IntegerLstmCandidate
 };
 OpQuantKind QuantizedOpKind(const std::string& op);
 // Whether input `index` of `op` carries data (quantized with the op) rather than a parameter
