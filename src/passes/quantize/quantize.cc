@@ -991,6 +991,18 @@ bool IntegerLstmCandidate(const ir::Graph& g, const ir::Node& node) {
   for (int k = 12; k <= 15; ++k) {
     if (!float_constant(k)) return false;
   }
+  // Shapes as the kernel reads them (calibration recomputes the cell states from them).
+  const std::vector<int32_t>& in = g.tensors[node.inputs[0]].shape;
+  const std::vector<int32_t>& w0 = g.tensors[node.inputs[1]].shape;
+  if (w0.size() != 2 || w0[0] <= 0 || w0[1] != in[2] || in[0] <= 0 || in[1] <= 0) return false;
+  const int32_t units = w0[0];
+  for (int q = 0; q < 4; ++q) {
+    if (g.tensors[node.inputs[1 + q]].shape != w0 ||
+        g.tensors[node.inputs[5 + q]].shape != std::vector<int32_t>{units, units} ||
+        g.tensors[node.inputs[12 + q]].shape != std::vector<int32_t>{units}) {
+      return false;
+    }
+  }
   for (int k : {9, 10, 11, 16, 17}) {
     if (present(k)) return false;  // peepholes, projection
   }
