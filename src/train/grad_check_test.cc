@@ -420,11 +420,28 @@ TEST(GradCheckTest, AddSubMulBroadcastAndSameInputTwice) {
   }
 }
 
+// The graph's output on CheckGradients' input.
+std::vector<float> ForwardOutput(const ir::Graph& graph, int batch, InputKind input_kind) {
+  EngineOptions options;
+  options.batch_size = batch;
+  auto created = Engine::Create(graph, options);
+  EXPECT_TRUE(created.ok()) << created.status().ToString();
+  if (!created.ok()) return {};
+  Engine& e = **created;
+  std::mt19937 rng(99);
+  std::vector<float> x = MakeInput(batch * e.input_sample_size(), input_kind, &rng);
+  EXPECT_TRUE(e.Forward(x.data(), batch, true).ok());
+  return std::vector<float>(e.Output(), e.Output() + e.value(e.output_tensor()).size);
+}
+
 // UNIDIRECTIONAL_SEQUENCE_LSTM (Keras LSTM) through time: every gate's input and recurrent
-// weights and bias, and the input; tanh and relu cell activations; the whole sequence and (with a
-// STRIDED_SLICE) only the last step as the output.
+// weights and bias, and the input; tanh and relu cell activations, and tanh with a cell clip
+// that some cells reach (the official converter's LSTMs clip: the output differs from the
+// unclipped one); the whole sequence and (with a STRIDED_SLICE) only the last step as the output.
 TEST(GradCheckTest, LstmThroughTime) {
-  for (const char* act : {"TANH", "RELU"}) {
+  std::vector<float> unclipped;
+  for (const char* act : {"TANH", "TANH clipped", "RELU"}) {
+    const bool clipped = std::string(act) == "TANH clipped";
     for (bool last_only : {false, true}) {
       Builder b({1, 4, 3});
       std::vector<int> inputs(24, -1);
@@ -437,8 +454,8 @@ TEST(GradCheckTest, LstmThroughTime) {
         inputs[12 + g] = b.Param("lstm/bias" + gate, {5}, -0.3f, 0.3f);
       }
       int y = b.Op("UNIDIRECTIONAL_SEQUENCE_LSTM", inputs, {1, 4, 5},
-                   {{"fused_activation_function", std::string(act)},
-                    {"cell_clip", 0.0},
+                   {{"fused_activation_function", std::string(clipped ? "TANH" : act)},
+                    {"cell_clip", clipped ? 0.5 : 0.0},
                     {"proj_clip", 0.0},
                     {"time_major", false}});
       if (last_only) {
@@ -449,7 +466,14 @@ TEST(GradCheckTest, LstmThroughTime) {
                  {{"shrink_axis_mask", int64_t{2}}});
       }
       SCOPED_TRACE(std::string(act) + (last_only ? " last step" : " sequence"));
-      CheckGradients(b.Finish(y), 3, InputKind::kUniform, true, last_only ? 2 : 1);
+      const ir::Graph graph = b.Finish(y);
+      if (!last_only && std::string(act) == "TANH") {
+        unclipped = ForwardOutput(graph, 3, InputKind::kUniform);
+      }
+      if (!last_only && clipped) {
+        EXPECT_NE(ForwardOutput(graph, 3, InputKind::kUniform), unclipped) << "nothing clipped";
+      }
+      CheckGradients(graph, 3, InputKind::kUniform, true, last_only ? 2 : 1);
     }
   }
 }

@@ -1,9 +1,12 @@
-// UNIDIRECTIONAL_SEQUENCE_LSTM (Keras LSTM, batch-major, no peepholes, projection, layer norm or
-// clipping): forward over the time steps from a zero state (Keras' stateless LSTM), keeping every
-// step's gate activations and cell state; backward through time.
+// UNIDIRECTIONAL_SEQUENCE_LSTM (Keras LSTM, batch-major, no peepholes, projection or layer norm):
+// forward over the time steps from a zero state (Keras' stateless LSTM), keeping every step's
+// gate activations and cell state; backward through time.
 //
 //   z_g = x_t W_g^T + h_{t-1} R_g^T + b_g        g in {i, f, c, o} (inputs 1-4, 5-8, 12-15)
 //   i, f, o = sigmoid(z_i, z_f, z_o), g = act(z_c), c_t = f c_{t-1} + i g, h_t = o act(c_t)
+//
+// With cell_clip > 0 (the official converter writes 10 for a Keras LSTM) c_t is clipped to
+// [-clip, clip] as TFLite's kernel does; no gradient goes through a clipped value.
 //
 // `act` is the fused activation (TANH, RELU or RELU6), as in TFLite's kernel. The input
 // projections of all steps are one GEMM per gate; each step adds h_{t-1} R_g^T with one GEMM per
@@ -33,11 +36,12 @@ class Lstm : public OpKernel {
                      "%s: peepholes, projections and layer normalization cannot be trained",
                      Where().c_str());
     }
-    EDGEOPT_ENSURE(ir::GetFloat(node->attrs, "cell_clip", 0.0) == 0.0 &&
-                       ir::GetFloat(node->attrs, "proj_clip", 0.0) == 0.0 &&
-                       !ir::GetBool(node->attrs, "time_major", false),
-                   StatusCode::kUnsupported, "%s: clipping and time-major LSTMs cannot be trained",
-                   Where().c_str());
+    const double clip = ir::GetFloat(node->attrs, "cell_clip", 0.0);
+    EDGEOPT_ENSURE(std::isfinite(clip) && clip >= 0.0, StatusCode::kInvalidModel,
+                   "%s: cell_clip %g is not a finite value >= 0", Where().c_str(), clip);
+    clip_ = static_cast<float>(clip);
+    EDGEOPT_ENSURE(!ir::GetBool(node->attrs, "time_major", false), StatusCode::kUnsupported,
+                   "%s: time-major LSTMs cannot be trained", Where().c_str());
     EDGEOPT_ASSIGN_OR_RETURN(act_, ParseFusedAct(*node));
     EDGEOPT_ENSURE(act_ == FusedAct::kTanh || act_ == FusedAct::kRelu || act_ == FusedAct::kRelu6,
                    StatusCode::kUnsupported, "%s: the cell activation must be tanh, relu or relu6",
@@ -105,7 +109,7 @@ class Lstm : public OpKernel {
           zf[u] = Sigmoid(zf[u] + bf[u]);
           zc[u] = Act(zc[u] + bc[u]);
           zo[u] = Sigmoid(zo[u] + bo[u]);
-          c[u] = zi[u] * zc[u] + (t > 0 ? zf[u] * c[u - U] : 0.0f);
+          c[u] = Clip(zi[u] * zc[u] + (t > 0 ? zf[u] * c[u - U] : 0.0f));
           ht[u] = zo[u] * Act(c[u]);
         }
       }
@@ -132,9 +136,13 @@ class Lstm : public OpKernel {
         for (int u = 0; u < U; ++u) {
           const float grad_h = dy[o + u] + dh[u];
           const float ac = Act(c[u]);
-          const float grad_c = grad_h * go[u] * ActDerivative(ac) + dc[u];
           const float prev_c = t > 0 ? c[u - U] : 0.0f;
           const float i = gi[u], f = gf[u], g = gc[u], ov = go[u];
+          // The cell before clipping, as the forward pass computed it: none of the gradient
+          // reaches the gates or the previous cell through a clipped value.
+          const float raw = i * g + (t > 0 ? f * prev_c : 0.0f);
+          const bool clipped = clip_ > 0.0f && (raw > clip_ || raw < -clip_);
+          const float grad_c = clipped ? 0.0f : grad_h * go[u] * ActDerivative(ac) + dc[u];
           gi[u] = grad_c * g * i * (1.0f - i);
           gf[u] = grad_c * prev_c * f * (1.0f - f);
           gc[u] = grad_c * i * ActDerivative(g);
@@ -207,7 +215,10 @@ class Lstm : public OpKernel {
     }
   }
 
+  float Clip(float c) const { return clip_ > 0.0f ? std::min(clip_, std::max(-clip_, c)) : c; }
+
   FusedAct act_ = FusedAct::kTanh;
+  float clip_ = 0.0f;  // cell_clip (0: none)
   int batch_ = 0, steps_ = 0, features_ = 0, units_ = 0;
   std::vector<float> gate_[kGates];  // per step: activations (forward), then their gradients
   std::vector<float> cell_;          // c_t of every step
