@@ -601,7 +601,8 @@ Status Quantizer::QuantizeLstm(ir::Node* node) {
     SetData(&bq, Int32Bias(FloatValues(in_.tensors[bias]), bq.quant.scale));
     bias = out_.AddTensor(std::move(bq));
   }
-  const ir::Tensor& output = out_.tensors[node->outputs[0]];
+  // A copy: AddTensor below may move the tensors.
+  const std::string output_name = out_.tensors[node->outputs[0]].name;
   SetQuant(&out_.tensors[node->inputs[kLstmOutputState]], DType::kInt8, out.scale, 0);
   SetQuant(&out_.tensors[node->inputs[kLstmCellState]], DType::kInt16, cell.scale, 0);
   static const char* const kIntermediates[5] = {
@@ -610,7 +611,7 @@ Status Quantizer::QuantizeLstm(ir::Node* node) {
   node->intermediates.clear();
   for (int k = 0; k < 5; ++k) {
     ir::Tensor t;
-    t.name = output.name + "/" + kIntermediates[k];
+    t.name = output_name + "/" + kIntermediates[k];
     t.shape = {0};
     if (k == 4) SetQuant(&t, DType::kInt8, out.scale, 0);
     node->intermediates.push_back(out_.AddTensor(std::move(t)));
