@@ -167,6 +167,7 @@ class Quantizer {
   StatusOr<Params> ParamsOf(int tensor);
   StatusOr<Params> ParamsAt(int tensor, bool wide);
   int ConvertedTensor(int tensor, Target target, std::vector<ir::Node>* pending);
+  int CachedInt8Weights(int weights, int axis, int quantized_dimension);
   Status QuantizeWeighted(ir::Node* node, bool wide);
   Status QuantizeConstantInput(ir::Node* node, int index, const Params& params, bool wide);
   Status QuantizeLstm(ir::Node* node);
@@ -516,6 +517,17 @@ std::vector<int32_t> Int32Bias(const std::vector<float>& b, const std::vector<fl
   return v;
 }
 
+// The int8 copy of float weights `weights` (per channel along `axis`, or per tensor: -1), made
+// once for every op that reads them.
+int Quantizer::CachedInt8Weights(int weights, int axis, int quantized_dimension) {
+  auto cached = quantized_weights_.find({weights, axis});
+  if (cached == quantized_weights_.end()) {
+    const int id = out_.AddTensor(Int8Weights(in_.tensors[weights], axis, quantized_dimension));
+    cached = quantized_weights_.emplace(std::make_pair(weights, axis), id).first;
+  }
+  return cached->second;
+}
+
 Status Quantizer::QuantizeWeighted(ir::Node* node, bool wide) {
   const WeightedLayout layout = LayoutOf(node->op);
   const int data = node->inputs[layout.data];
@@ -525,20 +537,15 @@ Status Quantizer::QuantizeWeighted(ir::Node* node, bool wide) {
   EDGEOPT_ENSURE(wf.is_constant && FloatTensor(wf), StatusCode::kInternal,
                  "node %s: weights must be a float constant", node->name.c_str());
   const int axis = WeightQuantAxis(node->op, options_);
-  const bool per_channel = axis >= 0;
-  auto cached = quantized_weights_.find({weights, axis});
-  if (cached == quantized_weights_.end()) {
-    const int id = out_.AddTensor(Int8Weights(wf, axis, per_channel ? layout.channel_axis : 0));
-    cached = quantized_weights_.emplace(std::make_pair(weights, axis), id).first;
-  }
-  node->inputs[layout.weights] = cached->second;
-  const std::vector<float> scales = out_.tensors[cached->second].quant.scale;
+  const int wq = CachedInt8Weights(weights, axis, axis >= 0 ? layout.channel_axis : 0);
+  node->inputs[layout.weights] = wq;
+  const std::vector<float> scales = out_.tensors[wq].quant.scale;
 
   const int bias =
       layout.bias < static_cast<int>(node->inputs.size()) ? node->inputs[layout.bias] : -1;
   uint32_t in_scale_bits;
   std::memcpy(&in_scale_bits, &in_params.scale, sizeof(in_scale_bits));
-  const auto bias_key = std::make_tuple(bias, cached->second, in_scale_bits, wide);
+  const auto bias_key = std::make_tuple(bias, wq, in_scale_bits, wide);
   auto bias_cached = bias >= 0 ? quantized_biases_.find(bias_key) : quantized_biases_.end();
   if (bias_cached != quantized_biases_.end()) {
     node->inputs[layout.bias] = bias_cached->second;
@@ -582,20 +589,12 @@ Status Quantizer::QuantizeLstm(ir::Node* node) {
   EDGEOPT_ASSIGN_OR_RETURN(Params in, ParamsAt(node->inputs[0], false));
   EDGEOPT_ASSIGN_OR_RETURN(Params out, ParamsOf(node->outputs[0]));
   EDGEOPT_ASSIGN_OR_RETURN(Params cell, ParamsOf(node->inputs[kLstmCellState]));
-  auto int8_weights = [&](int w) {
-    auto cached = quantized_weights_.find({w, -1});
-    if (cached == quantized_weights_.end()) {
-      const int id = out_.AddTensor(Int8Weights(in_.tensors[w], -1, 0));
-      cached = quantized_weights_.emplace(std::make_pair(w, -1), id).first;
-    }
-    return cached->second;
-  };
   for (int g = 0; g < 4; ++g) {
     int& in_w = node->inputs[1 + g];
     int& rec_w = node->inputs[5 + g];
     int& bias = node->inputs[12 + g];
-    in_w = int8_weights(in_w);
-    rec_w = int8_weights(rec_w);
+    in_w = CachedInt8Weights(in_w, -1, 0);
+    rec_w = CachedInt8Weights(rec_w, -1, 0);
     ir::Tensor bq = in_.tensors[bias];
     SetQuant(&bq, DType::kInt32, in.scale * out_.tensors[in_w].quant.scale[0], 0);
     SetData(&bq, Int32Bias(FloatValues(in_.tensors[bias]), bq.quant.scale));
