@@ -7,6 +7,7 @@
 #include <memory>
 
 #include "src/export/tflite/export.h"
+#include "src/runtime/kernels/reference/lstm.h"
 
 namespace edgeopt {
 namespace quantize {
@@ -63,72 +64,62 @@ bool Dequantize(const rt::Tensor& t, std::vector<float>* out) {
 }
 
 // The cell state of a float LSTM that the int8 mode makes integer (IntegerLstmCandidate) stays
-// inside the kernel; its values, step by step, are recomputed from the LSTM's input and output
-// sequence (the hidden states) with the same weights: c = sigmoid(f) c + sigmoid(i) tanh(g),
-// clipped to cell_clip.
+// inside the kernel; its values, step by step, come from running the LSTM again on its input
+// with the runtime's reference step (rt::ref::LstmStepFloat: the same equations, cell clip
+// included), one batch row at a time.
 class LstmCellProbe {
  public:
-  LstmCellProbe(const ir::Graph& g, const ir::Node& node)
-      : input_(node.inputs[0]), output_(node.outputs[0]) {
+  LstmCellProbe(const ir::Graph& g, const ir::Node& node) : input_(node.inputs[0]) {
     const std::vector<int32_t>& in = g.tensors[input_].shape;
     time_major_ = ir::GetBool(node.attrs, "time_major", false);
     clip_ = static_cast<float>(ir::GetFloat(node.attrs, "cell_clip", 0.0));
     batch_ = time_major_ ? in[1] : in[0];
     steps_ = time_major_ ? in[0] : in[1];
-    features_ = in[2];
-    units_ = g.tensors[node.inputs[1]].shape[0];
+    sizes_.n_batch = 1;
+    sizes_.n_input = in[2];
+    sizes_.n_cell = sizes_.n_output = g.tensors[node.inputs[1]].shape[0];
     for (int q = 0; q < 4; ++q) {
-      w_[q] = g.tensors[node.inputs[1 + q]].DataAs<float>();
-      r_[q] = g.tensors[node.inputs[5 + q]].DataAs<float>();
-      b_[q] = g.tensors[node.inputs[12 + q]].DataAs<float>();
+      weights_.input_to_gate[q] = g.tensors[node.inputs[1 + q]].DataAs<float>();
+      weights_.recurrent_to_gate[q] = g.tensors[node.inputs[5 + q]].DataAs<float>();
+      weights_.gate_bias[q] = g.tensors[node.inputs[12 + q]].DataAs<float>();
     }
   }
 
-  // The cell states of every batch row and step of the last Invoke (empty if the tensors do
-  // not have the sizes the graph gave).
+  // The cell states of every batch row and step of the last Invoke's input (empty if it does
+  // not have the size the graph gave).
   void Compute(rt::Interpreter* interp, std::vector<float>* cells) const {
     cells->clear();
     const rt::Tensor* x = interp->tensor(input_);
-    const rt::Tensor* h = interp->tensor(output_);
-    if (x->type != DType::kFloat32 || h->type != DType::kFloat32 ||
-        x->dims.NumElements() != batch_ * steps_ * features_ ||
-        h->dims.NumElements() != batch_ * steps_ * units_) {
+    const int64_t units = sizes_.n_cell;
+    if (x->type != DType::kFloat32 ||
+        x->dims.NumElements() != int64_t{batch_} * steps_ * sizes_.n_input) {
       return;
     }
-    cells->reserve(static_cast<size_t>(batch_ * steps_ * units_));
-    std::vector<float> c(static_cast<size_t>(units_)), zeros(static_cast<size_t>(units_), 0.0f);
-    auto sigmoid = [](float v) { return 1.0f / (1.0f + std::exp(-v)); };
-    for (int64_t b = 0; b < batch_; ++b) {
+    cells->reserve(static_cast<size_t>(int64_t{batch_} * steps_ * units));
+    std::vector<float> h(units), c(units), out(units), scratch(5 * units);
+    rt::ref::FloatLstmScratch sc;
+    for (int q = 0; q < 4; ++q) sc.gate[q] = scratch.data() + q * units;
+    sc.hidden = scratch.data() + 4 * units;
+    for (int b = 0; b < batch_; ++b) {
+      std::fill(h.begin(), h.end(), 0.0f);
       std::fill(c.begin(), c.end(), 0.0f);
-      for (int64_t t = 0; t < steps_; ++t) {
-        const float* xt = x->Data<float>() + Row(b, t) * features_;
-        const float* hp = t > 0 ? h->Data<float>() + Row(b, t - 1) * units_ : zeros.data();
-        for (int64_t u = 0; u < units_; ++u) {
-          float gate[4];
-          for (int q = 0; q < 4; ++q) {
-            float acc = b_[q][u];
-            for (int64_t f = 0; f < features_; ++f) acc += w_[q][u * features_ + f] * xt[f];
-            for (int64_t k = 0; k < units_; ++k) acc += r_[q][u * units_ + k] * hp[k];
-            gate[q] = acc;
-          }
-          c[u] = sigmoid(gate[1]) * c[u] + sigmoid(gate[0]) * std::tanh(gate[2]);
-          if (clip_ > 0.0f) c[u] = std::min(clip_, std::max(-clip_, c[u]));
-          cells->push_back(c[u]);
-        }
+      for (int t = 0; t < steps_; ++t) {
+        const int64_t row = time_major_ ? int64_t{t} * batch_ + b : int64_t{b} * steps_ + t;
+        rt::ref::LstmStepFloat(weights_, sizes_, rt::ref::Activation::kTanh, clip_, 0.0f,
+                               x->Data<float>() + row * sizes_.n_input, h.data(), c.data(), sc,
+                               out.data());
+        cells->insert(cells->end(), c.begin(), c.end());
       }
     }
   }
 
  private:
-  int64_t Row(int64_t b, int64_t t) const { return time_major_ ? t * batch_ + b : b * steps_ + t; }
-
-  int input_, output_;
+  int input_;
   bool time_major_ = false;
   float clip_ = 0.0f;  // cell_clip (0: none)
-  int64_t batch_ = 0, steps_ = 0, features_ = 0, units_ = 0;
-  const float* w_[4] = {};
-  const float* r_[4] = {};
-  const float* b_[4] = {};
+  int batch_ = 0, steps_ = 0;
+  rt::ref::LstmSizes sizes_;
+  rt::ref::FloatLstmWeights weights_;
 };
 
 }  // namespace
