@@ -33,18 +33,18 @@ inline uint8_t Compare(bool lt, bool eq, const OpData* d) {
   return static_cast<uint8_t>(((lt & d->lt) | (eq & d->eq)) ^ d->invert);
 }
 
-template <Cmp kCmp>
-Status ComparePrepare(Context* ctx, Node* node) {
+// One Prepare for the six (`cmp` at run time), as the Eval.
+Status ComparePrepare(Context* ctx, Node* node, Cmp cmp) {
   OpData* data;
   EDGEOPT_RETURN_IF_ERROR(GetOpData(node, &data));
   Tensor *a, *b, *out;
   EDGEOPT_RETURN_IF_ERROR(PrepareBroadcastBinary(ctx, node, &a, &b, &out, &data->plan));
   EDGEOPT_ENSURE(out->type == DType::kBool, StatusCode::kInvalidModel, "output must be bool, is %s",
                  DTypeName(out->type));
-  data->invert = kCmp == Cmp::kNe ? 1 : 0;
-  data->swap = kCmp == Cmp::kGt || kCmp == Cmp::kGe;
-  data->lt = kCmp != Cmp::kEq && kCmp != Cmp::kNe ? 1 : 0;
-  data->eq = kCmp != Cmp::kLt && kCmp != Cmp::kGt ? 1 : 0;
+  data->invert = cmp == Cmp::kNe ? 1 : 0;
+  data->swap = cmp == Cmp::kGt || cmp == Cmp::kGe;
+  data->lt = cmp != Cmp::kEq && cmp != Cmp::kNe ? 1 : 0;
+  data->eq = cmp != Cmp::kLt && cmp != Cmp::kGt ? 1 : 0;
   if (data->swap) {
     // The plan of (b, a): the same merged dimensions with the operands' strides exchanged.
     for (int d = 0; d < data->plan.rank; ++d) {
@@ -57,7 +57,7 @@ Status ComparePrepare(Context* ctx, Node* node) {
     case DType::kInt64:
       return Status::Ok();
     case DType::kBool:
-      EDGEOPT_ENSURE(kCmp == Cmp::kEq || kCmp == Cmp::kNe, StatusCode::kUnsupported,
+      EDGEOPT_ENSURE(cmp == Cmp::kEq || cmp == Cmp::kNe, StatusCode::kUnsupported,
                      "bool inputs can only be compared for (in)equality");
       return Status::Ok();
     case DType::kInt8:
@@ -247,8 +247,13 @@ Status SelectEval(Context* ctx, Node* node) {
 }
 
 template <Cmp kCmp>
+Status ComparePrepareOf(Context* ctx, Node* node) {
+  return ComparePrepare(ctx, node, kCmp);
+}
+
+template <Cmp kCmp>
 const Registration* MakeCompare(const char* name) {
-  static const Registration reg = {name, InitOpData<OpData>, ComparePrepare<kCmp>, CompareEval};
+  static const Registration reg = {name, InitOpData<OpData>, ComparePrepareOf<kCmp>, CompareEval};
   return &reg;
 }
 
