@@ -29,9 +29,14 @@ struct OpData {
   uint8_t invert = 0;  // NOT_EQUAL: 1
 };
 
-inline uint8_t Compare(bool lt, bool eq, const OpData* d) {
-  return static_cast<uint8_t>(((lt & d->lt) | (eq & d->eq)) ^ d->invert);
-}
+// The three flags of a comparison, held by value in the loops (the byte stores of the results
+// may alias the OpData, which would reload them per element).
+struct CompareFlags {
+  uint8_t lt, eq, invert;
+  uint8_t operator()(bool less, bool equal) const {
+    return static_cast<uint8_t>(((less & lt) | (equal & eq)) ^ invert);
+  }
+};
 
 // One Prepare for the six (`cmp` at run time), as the Eval.
 Status ComparePrepare(Context* ctx, Node* node, Cmp cmp) {
@@ -77,18 +82,20 @@ Status ComparePrepare(Context* ctx, Node* node, Cmp cmp) {
 
 template <typename T>
 void CompareTyped(const OpData* d, const Tensor* a, const Tensor* b, Tensor* out) {
-  ref::BroadcastBinary(d->plan, a->Data<T>(), b->Data<T>(), out->Data<uint8_t>(),
-                       [d](T x, T y) { return Compare(x < y, x == y, d); });
+  ref::BroadcastBinary(
+      d->plan, a->Data<T>(), b->Data<T>(), out->Data<uint8_t>(),
+      [f = CompareFlags{d->lt, d->eq, d->invert}](T x, T y) { return f(x < y, x == y); });
 }
 
 template <typename T>
 void CompareQuantized(const OpData* d, const Tensor* a, const Tensor* b, Tensor* out) {
   const int32_t o1 = -a->quant.zero_point, o2 = -b->quant.zero_point;
   ref::BroadcastBinary(
-      d->plan, a->Data<T>(), b->Data<T>(), out->Data<uint8_t>(), [d, o1, o2](T x, T y) {
+      d->plan, a->Data<T>(), b->Data<T>(), out->Data<uint8_t>(),
+      [d, o1, o2, f = CompareFlags{d->lt, d->eq, d->invert}](T x, T y) {
         const int32_t sx = quant::MultiplyByQuantizedMultiplier((o1 + x) * (1 << 8), d->m1, d->s1);
         const int32_t sy = quant::MultiplyByQuantizedMultiplier((o2 + y) * (1 << 8), d->m2, d->s2);
-        return Compare(sx < sy, sx == sy, d);
+        return f(sx < sy, sx == sy);
       });
 }
 
