@@ -169,6 +169,7 @@ TEST(FuseAdd, SameBitsAsTheOpsApart) {
       {"downsample_shortcut_first", 8, 9, 32, 64, 3, 2, false, true, A::NONE},
       {"sparse3x3_conv_residual_relu", 12, 13, 16, 16, 3, 1, false, false, A::RELU, 0.05},
       {"sparse3x3_input_residual_first", 9, 40, 24, 24, 3, 1, true, true, A::NONE, 0.1},
+      {"pointwise_few_channels_input_residual_relu", 9, 11, 3, 3, 1, 1, true, false, A::RELU},
   };
   for (const Case& k : cases) {
     SCOPED_TRACE(k.name);
@@ -184,6 +185,11 @@ TEST(FuseAdd, SameBitsAsTheOpsApart) {
           for (size_t i = 0; i < fused.names.size() && k.density < 1.0 && sparse_simd; ++i) {
             if (fused.names[i] != "CONV_2D+ADD") continue;
             EXPECT_EQ(fused.kernels[i].rfind("sparse kxk", 0), 0u) << fused.kernels[i];
+          }
+          // A 1x1 convolution to 3 channels runs the few-channel kernel, which takes the ADD too.
+          for (size_t i = 0; i < fused.names.size() && k.out_c <= 4; ++i) {
+            if (fused.names[i] != "CONV_2D+ADD") continue;
+            EXPECT_EQ(fused.kernels[i], "pointwise few channels");
           }
           EXPECT_EQ(
               std::memcmp(apart.out.data(), fused.out.data(), apart.out.size() * sizeof(float)), 0);

@@ -32,6 +32,9 @@ constexpr int kRowExpandMaxK = 16;
 // per filter row (IGemmConv::window_rows) instead of im2col: 0.35x-0.63x of its time on first
 // layers (bench/conv_bench.cc, AVX-512, exact and fast float).
 constexpr int kF32RowTapsMaxK = 64;
+// Rows per call of the few-channel pointwise kernel (IGemmConv::pw_few).
+constexpr int kPwFewTileRows = 256;
+
 // Largest indirection cache (IGemmConv::ind_cache) kept per convolution.
 constexpr size_t kMaxIndirectionCacheBytes = 256 * 1024;
 
@@ -205,6 +208,8 @@ void RunTask(const RunState& s, int task, int thread) {
     const int mr = static_cast<int>(std::min<int64_t>(op.mr, s.row0 + group_rows - m0));
     if (op.ind_cache != nullptr) {
       a = reinterpret_cast<const TIn**>(op.ind_cache) + int64_t{tile} * op.mr * op.taps;
+    } else if (kKind == IGemmKind::kF32 && op.pw_few != nullptr) {
+      a[0] = static_cast<const TIn*>(s.input) + (m0 - s.batch0 * op.g.out_pixels()) * s.in_stride;
     } else {
       BuildIndirection<TIn>(op, static_cast<const TIn*>(s.input), s.in_stride, s.batch0, m0, mr,
                             static_cast<const TIn*>(s.zero), s.pixsum, a, row_term);
@@ -240,6 +245,10 @@ void RunTask(const RunState& s, int task, int thread) {
                               op.min,
                               op.max};
         (op.mr == 1 ? op.qcfg->qd8_igemm_1 : op.qcfg->qd8_igemm)(args);
+      } else if (op.pw_few != nullptr) {  // rows of kc values, in_stride apart, from a[0]
+        op.pw_few({static_cast<size_t>(mr), op.kc, out_c, reinterpret_cast<const float*>(a[0]),
+                   s.in_stride, static_cast<const float*>(op.packed), op.pw_bias,
+                   static_cast<float*>(s.output) + m0 * out_c, op.min, op.max});
       } else {
         uk::F32IGemmArgs args{mr,
                               nc,
@@ -675,23 +684,36 @@ Status PrepareF32IGemm(Context* ctx, const ref::ConvGeometry& g, const float* fi
   op->kind = IGemmKind::kF32;
   op->g = g;
   FinishCommon(op, sizeof(float));
-  if (window_rows) ChooseF32RowTaps(op);
-  op->fcfg = uk::GetF32GemmConfig(ctx->cpu(), g.out_c);
   op->exact = ctx->exact_float();
-  op->nr = op->fcfg->nr;
-  // Exact: each single-pixel output is a GEMV in the reference, whatever the batch.
-  op->mr = op->rows == 1 || (op->exact && g.out_pixels() == 1) ? 1 : op->fcfg->mr;
-  op->kcp = op->kc;
   op->min = act_min;
   op->max = act_max;
   op->has_bias = bias != nullptr;
+  if (window_rows) ChooseF32RowTaps(op);
+  // At most 4 output channels from rows of kc values (a pointwise convolution, or im2col rows):
+  // the few-channel kernel, on tiles of kPwFewTileRows rows (no column blocks).
+  if (op->pointwise && op->taps == 1 && g.out_c <= 4 && op->rows >= 8 && !op->exact) {
+    op->pw_few = uk::GetF32PwFewFn(ctx->cpu());
+  }
+  op->fcfg = uk::GetF32GemmConfig(ctx->cpu(), g.out_c);
+  op->nr = op->pw_few != nullptr ? g.out_c : op->fcfg->nr;
+  // Exact: each single-pixel output is a GEMV in the reference, whatever the batch.
+  op->mr = op->rows == 1 || (op->exact && g.out_pixels() == 1) ? 1 : op->fcfg->mr;
+  if (op->pw_few != nullptr) op->mr = kPwFewTileRows;
+  op->kcp = op->kc;
   op->n_blocks = uk::DivideRoundUp(g.out_c, op->nr);
-  op->block_bytes = uk::F32PackedBlockBytes(op->nr, op->taps, op->kc);
+  // The few-channel kernel reads the filter and the bias as they are (constant tensors, or
+  // the caller's persistent copies): it packs nothing.
+  op->block_bytes = op->pw_few != nullptr ? 0 : uk::F32PackedBlockBytes(op->nr, op->taps, op->kc);
   float* packed = static_cast<float*>(ctx->AllocatePersistent(op->block_bytes * op->n_blocks));
   float* zero = static_cast<float*>(ctx->AllocatePersistent(sizeof(float) * op->kc));
   EDGEOPT_ENSURE(packed != nullptr && zero != nullptr, StatusCode::kOutOfMemory,
                  "out of memory packing weights");
-  uk::PackF32Gemm(op->nr, g.out_c, op->taps, op->kc, filter, bias, packed);
+  if (op->pw_few != nullptr) {
+    op->pw_bias = bias;
+    packed = const_cast<float*>(filter);
+  } else {
+    uk::PackF32Gemm(op->nr, g.out_c, op->taps, op->kc, filter, bias, packed);
+  }
   std::memset(zero, 0, sizeof(float) * op->kc);
   op->packed = packed;
   op->zero = zero;
@@ -737,6 +759,7 @@ bool FuseF32ResidualAdd(const Context* ctx, float lo, float hi, IGemmConv* op) {
 
 const char* IGemmKernelName(const IGemmConv& op) {
   if (op.direct != nullptr) return "direct 3x3";
+  if (op.pw_few != nullptr) return "pointwise few channels";
   if (op.im2col) return "igemm im2col";
   return op.window_rows ? "igemm window rows" : "igemm";
 }

@@ -108,6 +108,11 @@ struct IGemmConv {
   int direct_width = 0;  // pixels per buffered row
   int s_direct = -1;     // scratch: per thread, 4 rows (3 ring slots and a zero row)
   bool has_bias = false;
+  // f32 convolutions to at most 4 channels whose rows are kc contiguous values (pointwise, or
+  // im2col) run this kernel on their tiles instead (ukernels.h, F32PwFewArgs); not with
+  // exact_float().
+  uk::F32PwFewFn pw_few = nullptr;
+  const float* pw_bias = nullptr;  // pw_few's bias (`packed` is its filter)
   // f32: a float ADD fused into the output stage (Registration::fuse_add): each finished tile
   // becomes min(max(tile + residual, lo), hi), while it is in cache.
   uk::F32VBinaryFn residual_add = nullptr;
@@ -141,8 +146,8 @@ Status PrepareF32IGemm(Context* ctx, const ref::ConvGeometry& g, const float* fi
                        const float* bias, float act_min, float act_max, IGemmConv* op,
                        bool window_rows = true);
 
-// The kernel a prepared convolution runs, for profiles: "direct 3x3", "igemm", "igemm im2col" or
-// "igemm window rows".
+// The kernel a prepared convolution runs, for profiles: "direct 3x3", "pointwise few channels",
+// "igemm", "igemm im2col" or "igemm window rows".
 const char* IGemmKernelName(const IGemmConv& op);
 
 // Makes a prepared f32 convolution add `residual` (a tensor of the output's shape, passed to

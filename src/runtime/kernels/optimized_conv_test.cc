@@ -212,6 +212,63 @@ TEST(OptimizedConv2D, PointwiseAroundTiles) {
   }
 }
 
+// Pointwise convolutions and FULLY_CONNECTED rows to at most 4 channels run the few-channel
+// kernel (ukernels.h, F32PwFewArgs) where the CPU has one: pixel counts around its tiles of 8,
+// 4 and 2 pixels, input channels around its 8 (AVX2) and 4 (NEON) lanes.
+TEST(OptimizedConv2D, PointwiseFewChannels) {
+  std::mt19937 rng(71);
+  const int widths[] = {1, 2, 3, 5, 7, 8, 9, 15, 16, 17};
+  const int in_cs[] = {1, 2, 3, 4, 5, 7, 8, 9, 16, 17, 33};
+  uint32_t seed = 700;
+  for (int i = 0; i < 40; ++i) {
+    OpConfig c;
+    c.op = i % 4 == 3 ? Op::FULLY_CONNECTED : Op::CONV_2D;
+    c.variant = Variant::kFloat;
+    c.batch = 1 + rng() % 2;
+    c.in_h = 1 + rng() % 5;
+    c.in_w = widths[rng() % 10];
+    c.in_c = in_cs[rng() % 11];
+    c.out_c = 1 + i % 4;
+    c.filter_h = c.filter_w = 1;
+    c.padding = tflite::Padding::VALID;
+    if (i % 8 == 5) {  // a 5x5 filter over few channels (window rows, im2col): not this kernel
+      c.filter_h = c.filter_w = 5;
+      c.in_c = 1 + rng() % 4;
+      c.in_h += 4;
+      c.in_w += 4;
+    }
+    if (c.op == Op::FULLY_CONNECTED) {
+      c.fc_in = c.in_c;
+      c.fc_input = {8 + static_cast<int32_t>(rng() % 12), c.in_c};
+    }
+    CheckWithRandomActivationAndBias(rng, &seed, c);
+  }
+  // The kernel runs where it applies: at least 8 rows, at most 4 channels, not exact_float.
+  if (rt::uk::GetF32PwFewFn(rt::GetCpuInfo()) == nullptr) return;
+  auto kernel = [](int rows, int out_c, bool exact_float) {
+    OpConfig c;
+    c.op = Op::CONV_2D;
+    c.variant = Variant::kFloat;
+    c.in_h = 1;
+    c.in_w = rows;
+    c.in_c = 8;
+    c.out_c = out_c;
+    c.filter_h = c.filter_w = 1;
+    c.padding = tflite::Padding::VALID;
+    const conv::BuiltOp built = conv::BuildOp(c);
+    rt::InterpreterOptions options;
+    options.exact_float = exact_float;
+    auto interp = rt::Interpreter::Create(built.model.data(), built.model.size(), options);
+    EXPECT_TRUE(interp.ok()) << interp.status().ToString();
+    return interp.ok() ? std::string((*interp)->node_kernel(0)) : std::string();
+  };
+  EXPECT_EQ(kernel(8, 1, false), "pointwise few channels");
+  EXPECT_EQ(kernel(100, 4, false), "pointwise few channels");
+  EXPECT_EQ(kernel(100, 5, false), "igemm");
+  EXPECT_EQ(kernel(7, 2, false), "igemm");
+  EXPECT_EQ(kernel(100, 2, true), "igemm");
+}
+
 // General convolutions (im2col-free IGEMM): strides, dilation, padding, odd channel counts.
 TEST(OptimizedConv2D, SpatialAroundTiles) {
   std::mt19937 rng(11);

@@ -311,6 +311,18 @@ const F32Conv3x3Config* GetF32Conv3x3Config(const CpuInfo& cpu, int out_c, int s
   return nullptr;
 }
 
+F32PwFewFn GetF32PwFewFn(const CpuInfo& cpu) {
+  if constexpr (!TypeInBuild("float32")) return nullptr;
+#if defined(EDGEOPT_HAVE_NEON)
+  if (cpu.UseNeon()) return neon::f32_pw_few_ukernel__neon;
+#endif
+#if defined(EDGEOPT_HAVE_AVX2)
+  if (cpu.UseAvx2()) return a2::f32_pw_few_ukernel__avx2;
+#endif
+  (void)cpu;
+  return nullptr;
+}
+
 #if defined(EDGEOPT_HAVE_AVX2)
 constexpr QS8RequantRowsFn kQS8RequantRowsAvx2 = a2::qs8_requant_rows_ukernel__avx2;
 #else

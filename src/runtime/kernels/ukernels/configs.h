@@ -132,6 +132,8 @@ const S16GemmConfig* GetS16GemmConfig(const CpuInfo& cpu);
 // The direct 3x3 kernel for out_c output channels and `stride`, or null (none for this CPU,
 // width or stride).
 const F32Conv3x3Config* GetF32Conv3x3Config(const CpuInfo& cpu, int out_c, int stride);
+// The pointwise kernel for at most 4 output channels (F32PwFewArgs), or null.
+F32PwFewFn GetF32PwFewFn(const CpuInfo& cpu);
 const QuantElementwiseConfig* GetQuantElementwiseConfig(const CpuInfo& cpu);
 const F32VBinaryConfig* GetF32VBinaryConfig(const CpuInfo& cpu);
 const PoolConfig* GetPoolConfig(const CpuInfo& cpu);

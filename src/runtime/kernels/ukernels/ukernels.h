@@ -141,6 +141,28 @@ struct F32IGemmArgs {
 };
 using F32IGemmFn = void (*)(const F32IGemmArgs& args);
 
+// ---- f32 pointwise convolution to few output channels ----------------------------------------
+// A 1x1 convolution (or the rows of a FULLY_CONNECTED) to n <= 4 channels, the output layer of a
+// segmentation or regression head. An IGEMM tile of 8 or 16 channels would compute mostly
+// padding; these kernels instead put the input channels in the vector lanes: each output value
+// is a dot product of a pixel's k values with a filter row, the vectors of 8 (or 16) output
+// values summed across lanes at the end.
+//   c[p * n + j] = clamp(bias[j] + sum_k a[p * a_stride + k] * w[j][k])
+// Sums in a different order from the reference (lane by lane, then pairwise): not for
+// exact_float(). The weights are the filter as TFLite stores it ([out_c][1][1][in_c]): no packing.
+struct F32PwFewArgs {
+  size_t pixels;
+  int k;
+  int n;               // 1 to 4
+  const float* a;      // pixel rows `a_stride` floats apart
+  ptrdiff_t a_stride;  // >= k
+  const float* w;      // [n][k]
+  const float* bias;   // [n], or null
+  float* c;            // pixels x n, contiguous
+  float min, max;
+};
+using F32PwFewFn = void (*)(const F32PwFewArgs& args);
+
 // ---- s16 GEMM (16x8 convolutions) ---------------------------------------------------------
 // C[m][n] = sum_k A[m][k] * B[n][k] with int16 A (rows lda apart) and B (int8 weights widened
 // at Prepare), int32 C (rows ldc apart). B is laid out as S16GemmConfig::nr says: rows K apart

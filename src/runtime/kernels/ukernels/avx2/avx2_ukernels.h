@@ -25,6 +25,8 @@ void qd8_f32_igemm_minmax_ukernel_1x16c4__avxvnni(const QD8IGemmArgs& p);
 void f32_igemm_minmax_ukernel_6x16__avx2(const F32IGemmArgs& p);
 void f32_igemm_exact_ukernel_6x16__avx2(const F32IGemmArgs& p);
 void f32_gemv_exact_ukernel_1x16__avx2(const F32IGemmArgs& p);
+// Pointwise convolution to at most 4 channels (F32PwFewArgs).
+void f32_pw_few_ukernel__avx2(const F32PwFewArgs& p);
 
 void qs8_dwconv_minmax_ukernel_up8__avx2(const QS8DwArgs& p);
 void qu8_dwconv_minmax_ukernel_up8__avx2(const QS8DwArgs& p);

@@ -42,6 +42,8 @@ void f32_igemm_exact_ukernel_4x16__neon(const F32IGemmArgs& p);
 void f32_igemm_exact_ukernel_4x8__neon(const F32IGemmArgs& p);
 void f32_gemv_exact_ukernel_1x8__neon(const F32IGemmArgs& p);
 void f32_gemv_exact_ukernel_1x16__neon(const F32IGemmArgs& p);
+// Pointwise convolution to at most 4 channels (F32PwFewArgs).
+void f32_pw_few_ukernel__neon(const F32PwFewArgs& p);
 
 // Depthwise.
 void qs8_dwconv_minmax_ukernel_up16__neon_mlal(const QS8DwArgs& p);
