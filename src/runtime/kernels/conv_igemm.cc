@@ -247,8 +247,8 @@ void RunTask(const RunState& s, int task, int thread) {
         (op.mr == 1 ? op.qcfg->qd8_igemm_1 : op.qcfg->qd8_igemm)(args);
       } else if (op.pw_few != nullptr) {  // rows of kc values, in_stride apart, from a[0]
         op.pw_few({static_cast<size_t>(mr), op.kc, out_c, reinterpret_cast<const float*>(a[0]),
-                   s.in_stride, static_cast<const float*>(op.packed), op.pw_bias,
-                   static_cast<float*>(s.output) + m0 * out_c, op.min, op.max});
+                   static_cast<ptrdiff_t>(s.in_stride), static_cast<const float*>(op.packed),
+                   op.pw_bias, static_cast<float*>(s.output) + m0 * out_c, op.min, op.max});
       } else {
         uk::F32IGemmArgs args{mr,
                               nc,
