@@ -1,4 +1,5 @@
-// The interpreter's ADD fusion (InterpreterOptions::fuse_ops, Registration::fuse_add): a float
+// The interpreter's ADD fusion (InterpreterOptions::fuse_ops, Registration::fuse_add), and its
+// activation fusion after a TRANSPOSE_CONV (Registration::fuse_activation), at the end: a float
 // ADD folded into the CONV_2D before it must give the same bits as the two ops run apart, on the
 // direct and the IGEMM kernels, with every activation, both operand orders and 1 or 2 threads;
 // and the sparse KxK kernel of a pruned filter; and it must not happen where the convolution's
@@ -15,6 +16,7 @@
 #include <vector>
 
 #include "src/runtime/interpreter.h"
+#include "src/runtime/kernels/conv_test_util.h"
 #include "src/runtime/kernels/elem_test_util.h"
 #include "src/runtime/kernels/sparse_matmul.h"
 #include "src/runtime/kernels/sparse_test_util.h"
@@ -353,6 +355,74 @@ TEST(FuseAdd, QuantizedSameBytesAsTheOpsApartAndTheReference) {
                                 EXPECT_EQ(fused.out, ref.out);
                               });
   }
+}
+
+// x -> TRANSPOSE_CONV (stride 2, `filter` x `filter`, c -> out_c) -> t -> activation -> y
+// (TFLite 2.9's TRANSPOSE_CONV has no fused activation: converters write a separate one).
+// `t_is_output`: t is a graph output too.
+std::vector<uint8_t> TransposeConvThen(Op act, int filter, bool t_is_output = false) {
+  const int h = 9, w = 10, c = 8, out_c = 12;
+  ModelBuilder m;
+  const int x = m.AddInput(DType::kFloat32, {1, h, w, c});
+  const int shape = m.AddConstant(DType::kInt32, {4}, std::vector<int32_t>{1, 2 * h, 2 * w, out_c});
+  const int wt = m.AddConstant(DType::kFloat32, {out_c, filter, filter, c},
+                               Random(static_cast<size_t>(out_c) * filter * filter * c, 3, 0.5f));
+  const int b = m.AddConstant(DType::kFloat32, {out_c}, Random(out_c, 4, 0.5f));
+  const int t = t_is_output ? m.AddOutput(DType::kFloat32, {1, 2 * h, 2 * w, out_c})
+                            : m.AddTensor(DType::kFloat32, {1, 2 * h, 2 * w, out_c});
+  m.AddOperator(Op::TRANSPOSE_CONV, {shape, wt, x, b}, {t},
+                conv::TransposeConvOptions(tflite::Padding::SAME, 2, 2));
+  const int y = m.AddOutput(DType::kFloat32, {1, 2 * h, 2 * w, out_c});
+  m.AddOperator(act, {t}, {y});
+  return m.Build();
+}
+
+// A RELU, RELU6 or RELU_N1_TO_1 after a float TRANSPOSE_CONV runs in its output stage
+// (Registration::fuse_activation): the same bits as the ops apart, on every CPU level and the
+// reference kernels, 1 and 2 threads, both the one-product (2x2) and the gather (3x3) paths.
+TEST(FuseActivation, TransposeConvSameBitsAsTheOpsApart) {
+  const std::vector<float> input = Random(9 * 10 * 8, 6, 8.0f);
+  for (Op act : {Op::RELU, Op::RELU6, Op::RELU_N1_TO_1}) {
+    for (int filter : {2, 3}) {
+      SCOPED_TRACE(::testing::Message() << tflite::EnumNameBuiltinOperator(act) << " " << filter);
+      const std::vector<uint8_t> model = TransposeConvThen(act, filter);
+      const std::string name =
+          std::string("TRANSPOSE_CONV+") + tflite::EnumNameBuiltinOperator(act);
+      std::vector<rt::CpuInfo> levels = OptimizedLevels();
+      levels.push_back(rt::ScalarCpuInfo());
+      for (const rt::CpuInfo& cpu : levels) {
+        for (int threads : {1, 2}) {
+          const Result<float> apart = RunModel(model, input, false, threads, &cpu);
+          const Result<float> fused = RunModel(model, input, true, threads, &cpu);
+          ASSERT_EQ(apart.names.size(), 2u);
+          ASSERT_EQ(fused.names.size(), 2u);
+          EXPECT_EQ(fused.names[0], name);
+          ASSERT_EQ(apart.out.size(), fused.out.size());
+          ASSERT_FALSE(fused.out.empty());
+          EXPECT_EQ(
+              std::memcmp(apart.out.data(), fused.out.data(), apart.out.size() * sizeof(float)), 0);
+          // The clamp ran: the values reach the activation's bounds, and not past them.
+          const auto [lo, hi] = std::minmax_element(fused.out.begin(), fused.out.end());
+          EXPECT_EQ(*lo, act == Op::RELU_N1_TO_1 ? -1.0f : 0.0f);
+          if (act != Op::RELU) {
+            EXPECT_EQ(*hi, act == Op::RELU6 ? 6.0f : 1.0f);
+          }
+        }
+      }
+      const Result<float> ref = RunModel(model, input, true, 1, nullptr, false);
+      EXPECT_EQ(ref.names[0], name);
+      EXPECT_EQ(ref.out, RunModel(model, input, false, 1, nullptr, false).out);
+    }
+  }
+}
+
+// Not when the TRANSPOSE_CONV's output is also a graph output.
+TEST(FuseActivation, NotWhenTheOutputIsReadElsewhere) {
+  const std::vector<float> input = Random(9 * 10 * 8, 6, 8.0f);
+  const Result<float> r = RunModel(TransposeConvThen(Op::RELU, 2, true), input, true, 1);
+  ASSERT_EQ(r.names.size(), 2u);
+  EXPECT_EQ(r.names[0], "TRANSPOSE_CONV");
+  EXPECT_EQ(r.names[1], "RELU");
 }
 
 // Calibration reads every tensor: the debugging planner keeps them all, so it never fuses.

@@ -111,7 +111,10 @@ StatusOr<std::unique_ptr<Interpreter>> Interpreter::Create(const uint8_t* model_
   threads = std::min(threads, 64);
   interp->pool_.reset(new ThreadPool(threads, options.pin_threads));
   EDGEOPT_RETURN_IF_ERROR(interp->PrepareAll());
-  if (options.fuse_ops && !options.linear_planner) interp->FuseAdds();
+  if (options.fuse_ops && !options.linear_planner) {
+    interp->FuseActivations();
+    interp->FuseAdds();
+  }
   EDGEOPT_RETURN_IF_ERROR(interp->PlanMemory());
   interp->phase_ = Phase::kReady;
   return interp;
@@ -617,6 +620,18 @@ Status Interpreter::TryFold(int node_index, bool* folded) {
   return Status::Ok();
 }
 
+std::vector<int> Interpreter::CountReaders() const {
+  std::vector<int> readers(tensors_.size(), 0);
+  for (size_t i = 0; i < nodes_.size(); ++i) {
+    if (folded_[i]) continue;
+    for (int k = 0; k < nodes_[i].num_inputs; ++k) {
+      if (nodes_[i].inputs[k] >= 0) ++readers[nodes_[i].inputs[k]];
+    }
+  }
+  for (int t : outputs_) ++readers[t];  // a graph output is read by the caller
+  return readers;
+}
+
 // ADD(x, r) -> y, where x is the only output of node P, the last node run before the ADD, and
 // nothing else reads x: when P's kernel accepts the ADD (Registration::fuse_add), P reads r as an
 // extra last input and writes y, and the ADD no longer runs. P's results are the same values
@@ -628,15 +643,7 @@ void Interpreter::FuseAdds() {
     return;
   }
   const int num_nodes = static_cast<int>(nodes_.size());
-  const int num_tensors = static_cast<int>(tensors_.size());
-  std::vector<int> readers(num_tensors, 0);
-  for (int i = 0; i < num_nodes; ++i) {
-    if (folded_[i]) continue;
-    for (int k = 0; k < nodes_[i].num_inputs; ++k) {
-      if (nodes_[i].inputs[k] >= 0) ++readers[nodes_[i].inputs[k]];
-    }
-  }
-  for (int t : outputs_) ++readers[t];  // a graph output is read by the caller
+  const std::vector<int> readers = CountReaders();
   std::vector<uint8_t> has_add(num_nodes, 0);
   int prev = -1;  // the last node run before node a
   for (int a = 0; a < num_nodes; prev = folded_[a] ? prev : a, ++a) {
@@ -695,6 +702,55 @@ void Interpreter::FuseAdds() {
     node_names_[prev] += "+ADD";
     folded_[a] = kFused;
     has_add[prev] = 1;
+  }
+}
+
+// RELU, RELU_N1_TO_1 or RELU6 (float) of x -> y, where x is the only output of node P, the last
+// node run before the activation, and nothing else reads x: when P's kernel accepts it
+// (Registration::fuse_activation), P writes y, clamped, and the activation no longer runs (one
+// pass over the tensor less). For ops whose TFLite options have no fused activation
+// (TRANSPOSE_CONV in TFLite 2.9), which converters follow with a separate one.
+void Interpreter::FuseActivations() {
+  const int num_nodes = static_cast<int>(nodes_.size());
+  const std::vector<int> readers = CountReaders();
+  int prev = -1;  // the last node run before node a
+  for (int a = 0; a < num_nodes; prev = folded_[a] ? prev : a, ++a) {
+    const Node& act = nodes_[a];
+    float lo = 0.0f, hi = INFINITY;
+    if (act.op == tflite::BuiltinOperator::RELU6) {
+      hi = 6.0f;
+    } else if (act.op == tflite::BuiltinOperator::RELU_N1_TO_1) {
+      lo = -1.0f;
+      hi = 1.0f;
+    } else if (act.op != tflite::BuiltinOperator::RELU) {
+      continue;
+    }
+    if (folded_[a] || prev < 0 || act.num_inputs != 1 || act.num_outputs != 1) continue;
+    Node& p = nodes_[prev];
+    const Registration* reg = registrations_[prev];
+    const int x = act.inputs[0], y = act.outputs[0];
+    if (reg->fuse_activation == nullptr || p.num_outputs != 1 || p.outputs[0] != x || y < 0 ||
+        x == y) {
+      continue;
+    }
+    const Tensor& tx = tensors_[x];
+    if (readers[x] != 1 || tx.allocation != Allocation::kNone || tx.type != DType::kFloat32 ||
+        tensors_[y].type != DType::kFloat32 || tensors_[y].dims != tx.dims) {
+      continue;
+    }
+    int32_t* outputs = static_cast<int32_t*>(AllocatePersistent(sizeof(int32_t)));
+    if (outputs == nullptr) return;  // out of memory: the ops stay apart
+    current_node_ = prev;
+    const bool accepted = reg->fuse_activation(this, &p, lo, hi);
+    current_node_ = -1;
+    if (!accepted) continue;
+    outputs[0] = y;
+    p.outputs = outputs;
+    node_names_[prev] +=
+        act.op == tflite::BuiltinOperator::RELU
+            ? "+RELU"
+            : (act.op == tflite::BuiltinOperator::RELU6 ? "+RELU6" : "+RELU_N1_TO_1");
+    folded_[a] = kFused;
   }
 }
 

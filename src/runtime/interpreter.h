@@ -136,6 +136,9 @@ class Interpreter final : public Context {
   Status PrepareAll();
   Status TryFold(int node_index, bool* folded);
   void FuseAdds();
+  void FuseActivations();
+  // Per tensor, the nodes still run that read it, plus one for a graph output.
+  std::vector<int> CountReaders() const;
   void ReleaseConstantPages(const Node& node);
   Status PlanMemory();
 

@@ -81,6 +81,11 @@ struct Registration {
   // Optional, after Prepare: a short name of the kernel it chose ("igemm", "sparse kxk", ...),
   // for profiles; null when there is nothing to tell.
   const char* (*kernel_info)(const Node* node) = nullptr;
+  // Optional, called after Prepare: accept the float RELU, RELU_N1_TO_1 or RELU6 that runs
+  // right after the node on its output (true) or decline (false). Once accepted, Eval writes
+  // min(max(y, lo), hi) for each output value y, the activation's operations, into the output
+  // tensor, which the interpreter has made the activation's output.
+  bool (*fuse_activation)(Context* ctx, Node* node, float lo, float hi) = nullptr;
 };
 
 // What a kernel sees of the interpreter.

@@ -49,10 +49,11 @@ struct OpData {
   int col = -1, acc = -1, rowsums = -1, pack_scratch = -1;
   Tensor dense_filter;  // decoded sparse filter (when densified)
   bool densified = false;
-  IGemmConv* fast = nullptr;        // float: the products as a 1x1 convolution (see the top)
-  S16Gemm s16;                      // int8 / 16x8: the products on the s16 GEMM (see the top)
-  int64_t* bias64 = nullptr;        // col2im paths: the bias as int64 (null without one)
-  int wide_input = -1, col32 = -1;  // s16 scratch: int8 input rows as int16, int32 products
+  IGemmConv* fast = nullptr;         // float: the products as a 1x1 convolution (see the top)
+  S16Gemm s16;                       // int8 / 16x8: the products on the s16 GEMM (see the top)
+  int64_t* bias64 = nullptr;         // col2im paths: the bias as int64 (null without one)
+  const float* zero_bias = nullptr;  // float without a bias: out_c zeros
+  int wide_input = -1, col32 = -1;   // s16 scratch: int8 input rows as int16, int32 products
   int band_rows = 0;  // input rows per band (float: of all batch items, in order; int8: at most)
   // int8 on the s16 GEMM (see the top): the packed output stage, the bias, the input zero point;
   // scratch: a row of sums per thread.
@@ -155,26 +156,17 @@ void GatherRow(const ref::TransposeConvGeometry& g, const T* col, int64_t row_ba
   }
 }
 
-// out[c] = clamp(x[c] + b[c]) for c < n (b null: + 0, as the reference adds). In blocks of 8
-// with a fixed trip count, which GCC's -O2 vectorizes (as AddTo): the same operations per value,
-// so the same bits. x and out are the same row or rows that do not overlap.
+// out[c] = clamp(x[c] + bias[c]) for c < n. In blocks of 8 with a fixed trip count, which
+// GCC's -O2 vectorizes (as AddTo): the same operations per value, so the same bits. x and out
+// are the same row or rows that do not overlap.
 inline void BiasClamp(const float* x, const float* bias, int n, float lo, float hi, float* out) {
   int c = 0;
-  if (bias != nullptr) {
-    for (; c + 8 <= n; c += 8) {
-      float v[8];
-      for (int k = 0; k < 8; ++k) v[k] = ref::ClampFloat(x[c + k] + bias[c + k], lo, hi);
-      for (int k = 0; k < 8; ++k) out[c + k] = v[k];
-    }
-    for (; c < n; ++c) out[c] = ref::ClampFloat(x[c] + bias[c], lo, hi);
-  } else {
-    for (; c + 8 <= n; c += 8) {
-      float v[8];
-      for (int k = 0; k < 8; ++k) v[k] = ref::ClampFloat(x[c + k] + 0.0f, lo, hi);
-      for (int k = 0; k < 8; ++k) out[c + k] = v[k];
-    }
-    for (; c < n; ++c) out[c] = ref::ClampFloat(x[c] + 0.0f, lo, hi);
+  for (; c + 8 <= n; c += 8) {
+    float v[8];
+    for (int k = 0; k < 8; ++k) v[k] = ref::ClampFloat(x[c + k] + bias[c + k], lo, hi);
+    for (int k = 0; k < 8; ++k) out[c + k] = v[k];
   }
+  for (; c < n; ++c) out[c] = ref::ClampFloat(x[c] + bias[c], lo, hi);
 }
 
 // BiasClamp over `pixels` pixels of `oc` values: x = in, or out itself (kInPlace). The bounds
@@ -253,8 +245,7 @@ void EvalFloat(Context* ctx, const OpData* data, const float* packed, const floa
     float* o = output + b * out_size;
     for (int64_t i = 0; i < out_size; i += g.out_c) {
       for (int c = 0; c < g.out_c; ++c) {
-        o[i + c] = ref::ClampFloat(o[i + c] + (bias != nullptr ? bias[c] : 0.0f), data->act_min,
-                                   data->act_max);
+        o[i + c] = ref::ClampFloat(o[i + c] + bias[c], data->act_min, data->act_max);
       }
     }
   }
@@ -379,6 +370,12 @@ Status Prepare(Context* ctx, Node* node) {
     data->kind = Kind::kFloat;
     EDGEOPT_RETURN_IF_ERROR(CheckTensorType(output, DType::kFloat32, "output"));
     EDGEOPT_RETURN_IF_ERROR(CheckFloatBias(bias, g.out_c));
+    if (bias == nullptr) {  // + 0.0f, as the reference adds without one
+      float* zeros = nullptr;
+      EDGEOPT_RETURN_IF_ERROR(AllocatePersistentArray(ctx, g.out_c, &zeros));
+      std::fill(zeros, zeros + g.out_c, 0.0f);
+      data->zero_bias = zeros;
+    }
     FloatActivationRange(activation, &data->act_min, &data->act_max);
     return PrepareFloat(ctx, filter, data);
   }
@@ -601,7 +598,7 @@ Status Eval(Context* ctx, Node* node) {
         packed = p;
       }
       EvalFloat(ctx, data, packed, input->Data<float>(),
-                bias != nullptr ? bias->Data<float>() : nullptr, output->Data<float>());
+                bias != nullptr ? bias->Data<float>() : data->zero_bias, output->Data<float>());
       break;
     }
     case Kind::kInt8:
@@ -625,10 +622,22 @@ Status Eval(Context* ctx, Node* node) {
   return Status::Ok();
 }
 
+// A float RELU, RELU_N1_TO_1 or RELU6 after the op (Registration::fuse_activation): the two
+// clamps in a row are one, to the intersection of their ranges (they overlap): the same bits,
+// infinities and NaN included (the op's own range is finite: TFLite's "none" is +-FLT_MAX).
+bool FuseActivation(Context*, Node* node, float lo, float hi) {
+  OpData* data = static_cast<OpData*>(node->user_data);
+  if (data->kind != Kind::kFloat) return false;
+  data->act_min = std::max(data->act_min, lo);
+  data->act_max = std::min(data->act_max, hi);
+  return true;
+}
+
 }  // namespace
 
 const Registration* RegisterTransposeConv() {
-  static const Registration reg = {"TRANSPOSE_CONV", Init, Prepare, Eval};
+  static const Registration reg = {"TRANSPOSE_CONV", Init,    Prepare, Eval,
+                                   nullptr,          nullptr, nullptr, FuseActivation};
   return &reg;
 }
 

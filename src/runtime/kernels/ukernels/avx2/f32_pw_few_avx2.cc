@@ -46,17 +46,21 @@ __m256 TileSums(const float* const* a, const float* const* w, int k8) {
   return SumLanes8(acc);
 }
 
-// The tiles of `np` rows (1, 2 or 4) on `tile` (TileSums<np>); the rest is shared, in scalar
-// code where it is not per value (small: the runtime built for size).
-void F32PwFew(const F32PwFewArgs& p, int np,
+// The tiles of np = 2^shift rows (1, 2 or 4) on `tile` (TileSums<np>); the rest is shared, in
+// scalar code where it is not per value (small: the runtime built for size).
+void F32PwFew(const F32PwFewArgs& p, int shift,
               __m256 (*tile)(const float* const*, const float* const*, int)) {
-  const int pixels_per_tile = 8 / np;
+  const int np = 1 << shift;
+  const int pixels_per_tile = 8 >> shift;
   const int k8 = p.k & ~7;
   // n = 3 runs as 4 rows, the fourth a copy of the third: its outputs leave lanes 3 and 7 out.
   const float* w[4];
   float bias_lanes[8];
   for (int j = 0; j < np; ++j) w[j] = p.w + (j < p.n ? j : p.n - 1) * p.k;
-  for (int i = 0; i < 8; ++i) bias_lanes[i] = p.bias != nullptr ? p.bias[i % np % p.n] : 0.0f;
+  for (int i = 0; i < 8; ++i) {
+    const int j = i & (np - 1);
+    bias_lanes[i] = p.bias != nullptr && j < p.n ? p.bias[j] : 0.0f;
+  }
   const __m256 bias = _mm256_loadu_ps(bias_lanes);
   const __m256 vmin = _mm256_set1_ps(p.min);
   const __m256 vmax = _mm256_set1_ps(p.max);
@@ -74,8 +78,8 @@ void F32PwFew(const F32PwFewArgs& p, int np,
     if (k8 < p.k) {  // the last 1-7 values
       float tail[8];
       for (int i = 0; i < 8; ++i) {
-        const float* xi = a[i / np];
-        const float* wi = w[i % np];
+        const float* xi = a[i >> shift];
+        const float* wi = w[i & (np - 1)];
         float t = 0.0f;
         for (int k = k8; k < p.k; ++k) t += xi[k] * wi[k];
         tail[i] = t;
@@ -98,11 +102,11 @@ void F32PwFew(const F32PwFewArgs& p, int np,
 
 void f32_pw_few_ukernel__avx2(const F32PwFewArgs& p) {
   if (p.n == 1) {
-    F32PwFew(p, 1, TileSums<1>);
+    F32PwFew(p, 0, TileSums<1>);
   } else if (p.n == 2) {
-    F32PwFew(p, 2, TileSums<2>);
+    F32PwFew(p, 1, TileSums<2>);
   } else {
-    F32PwFew(p, 4, TileSums<4>);
+    F32PwFew(p, 2, TileSums<4>);
   }
 }
 
