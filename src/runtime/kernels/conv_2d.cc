@@ -80,8 +80,10 @@ int F32BlockRows(const ref::ConvGeometry& g) {
   return ref::BlockRows(g.out_pixels(), g.K() * 4, kConvScratchTarget);
 }
 
-// The microkernel path for `kind`, when the CPU has one for this geometry.
-bool UseFast(Context* ctx, IGemmKind kind, const ref::ConvGeometry& g) {
+// The microkernel path for `kind`, when the CPU has one for this geometry and the bias is a
+// constant (the kernels take it at Prepare, before the arena holds another op's output).
+bool UseFast(Context* ctx, IGemmKind kind, const ref::ConvGeometry& g, const Tensor* bias) {
+  if (bias != nullptr && !bias->IsConstant()) return false;
   // Exact float: the reference sums each batch item's pixels in blocks (F32BlockRows) and a
   // block of one row as a GEMV. Single-pixel outputs run the exact GEMV kernel row by row
   // (PrepareF32IGemm); a one-row last block among several stays with the reference.
@@ -190,13 +192,14 @@ Status Prepare(Context* ctx, Node* node) {
     }
     if (SparseConvCandidate(ctx, g, filter, bias)) {
       // The dense kernel it competes with: the direct 3x3 one or the IGEMM one.
-      const bool direct = UseFast(ctx, IGemmKind::kF32, g) && F32Conv3x3For(ctx, g) != nullptr;
+      const bool direct =
+          UseFast(ctx, IGemmKind::kF32, g, bias) && F32Conv3x3For(ctx, g) != nullptr;
       EDGEOPT_RETURN_IF_ERROR(PrepareSparseConvF32(
           ctx, g, filter->Data<float>(), bias != nullptr ? bias->Data<float>() : nullptr,
           data->act_min, data->act_max, direct, &data->spconv));
       if (data->spconv != nullptr) return Status::Ok();
     }
-    if (filter->IsConstant() && UseFast(ctx, IGemmKind::kF32, g)) {
+    if (filter->IsConstant() && UseFast(ctx, IGemmKind::kF32, g, bias)) {
       EDGEOPT_RETURN_IF_ERROR(NewFast(ctx, data));
       return PrepareF32IGemm(ctx, g, filter->Data<float>(),
                              bias != nullptr ? bias->Data<float>() : nullptr, data->act_min,
@@ -235,7 +238,7 @@ Status Prepare(Context* ctx, Node* node) {
     for (int c = 1; c < num_scales; ++c) {
       if (filter->quant.scales[c] != filter->quant.scales[0]) data->asymmetric = true;
     }
-    if (UseFast(ctx, IGemmKind::kQD8, g)) {
+    if (UseFast(ctx, IGemmKind::kQD8, g, bias)) {
       EDGEOPT_RETURN_IF_ERROR(NewFast(ctx, data));
       QD8ConvParams p;
       p.filter = filter->Data<int8_t>();
@@ -321,7 +324,7 @@ Status Prepare(Context* ctx, Node* node) {
       return Status::Ok();
     }
   }
-  if ((int8 || uint8) && UseFast(ctx, IGemmKind::kQS8, g)) {
+  if ((int8 || uint8) && UseFast(ctx, IGemmKind::kQS8, g, bias)) {
     EDGEOPT_RETURN_IF_ERROR(NewFast(ctx, data));
     QS8ConvParams p;
     p.filter = filter->Data<uint8_t>();

@@ -161,12 +161,15 @@ Status Prepare(Context* ctx, Node* node) {
     EDGEOPT_RETURN_IF_ERROR(CheckFloatBias(bias, g.out_c));
     FloatActivationRange(activation, &data->act_min, &data->act_max);
     const float* bias_data = bias != nullptr ? bias->Data<float>() : nullptr;
-    if (filter->IsConstant()) {
+    // The kernels take the bias at Prepare: not another op's output (the reference reads it at
+    // Eval).
+    const bool constant = filter->IsConstant() && (bias == nullptr || bias->IsConstant());
+    if (constant) {
       bool done = false;
       EDGEOPT_RETURN_IF_ERROR(PrepareAsConv(ctx, g, filter->Data<float>(), bias_data, data, &done));
       if (done) return Status::Ok();
     }
-    if (filter->IsConstant() && ctx->use_optimized_kernels() &&
+    if (constant && ctx->use_optimized_kernels() &&
         DwConvSupported(ctx->cpu(), DwConvOp::Kind::kF32, g)) {
       EDGEOPT_RETURN_IF_ERROR(NewFast(ctx, data));
       return PrepareF32DwConv(ctx, g, filter->Data<float>(), bias_data, data->act_min,
@@ -189,8 +192,8 @@ Status Prepare(Context* ctx, Node* node) {
     const int64_t per_batch = int64_t{g.in_h} * g.in_w * g.in_c;
     EDGEOPT_ENSURE(per_batch < (int64_t{1} << 31), StatusCode::kUnsupported,
                    "input (%s) is too large for the hybrid kernel", input->name);
-    if (filter->IsConstant() && ctx->use_optimized_kernels() &&
-        DwConvSupported(ctx->cpu(), DwConvOp::Kind::kQD8, g)) {
+    if (filter->IsConstant() && (bias == nullptr || bias->IsConstant()) &&
+        ctx->use_optimized_kernels() && DwConvSupported(ctx->cpu(), DwConvOp::Kind::kQD8, g)) {
       EDGEOPT_RETURN_IF_ERROR(NewFast(ctx, data));
       QD8DwParams p;
       p.filter = filter->Data<int8_t>();

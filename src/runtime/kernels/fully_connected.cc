@@ -65,8 +65,11 @@ ref::ConvGeometry FcGeometry(const ref::FullyConnectedShape& s, bool hybrid) {
 }
 
 // The microkernel path, when one applies: allocates data->fast and returns true in *use.
-Status MaybeFast(Context* ctx, OpData* data, IGemmKind kind, bool* use) {
+// The microkernel path for `kind`, when the CPU has one and the bias is a constant (the kernels
+// take it at Prepare, before the arena holds another op's output).
+Status MaybeFast(Context* ctx, OpData* data, IGemmKind kind, const Tensor* bias, bool* use) {
   *use = ctx->use_optimized_kernels() && data->shape.batch > 0 &&
+         (bias == nullptr || bias->IsConstant()) &&
          IGemmSupported(ctx, kind, FcGeometry(data->shape, kind == IGemmKind::kQD8));
   if (!*use) return Status::Ok();
   void* p = ctx->AllocatePersistent(sizeof(IGemmConv));
@@ -168,7 +171,7 @@ Status Prepare(Context* ctx, Node* node) {
     }
     bool fast = false;
     if (weights->IsConstant())
-      EDGEOPT_RETURN_IF_ERROR(MaybeFast(ctx, data, IGemmKind::kF32, &fast));
+      EDGEOPT_RETURN_IF_ERROR(MaybeFast(ctx, data, IGemmKind::kF32, bias, &fast));
     if (fast) {
       return PrepareF32IGemm(ctx, FcGeometry(s, false), weights->Data<float>(),
                              bias != nullptr ? bias->Data<float>() : nullptr, data->act_min,
@@ -202,7 +205,7 @@ Status Prepare(Context* ctx, Node* node) {
     const bool clamp_only =
         activation == FusedActivation(static_cast<tflite::ActivationFunctionType>(activation));
     bool fast = false;
-    if (clamp_only) EDGEOPT_RETURN_IF_ERROR(MaybeFast(ctx, data, IGemmKind::kQD8, &fast));
+    if (clamp_only) EDGEOPT_RETURN_IF_ERROR(MaybeFast(ctx, data, IGemmKind::kQD8, bias, &fast));
     if (fast) {
       QD8ConvParams p;
       p.filter = weights->Data<int8_t>();
@@ -281,7 +284,7 @@ Status Prepare(Context* ctx, Node* node) {
     }
   }
   bool fast = false;
-  if (int8 || uint8) EDGEOPT_RETURN_IF_ERROR(MaybeFast(ctx, data, IGemmKind::kQS8, &fast));
+  if (int8 || uint8) EDGEOPT_RETURN_IF_ERROR(MaybeFast(ctx, data, IGemmKind::kQS8, bias, &fast));
   if (fast) {
     QS8ConvParams p;
     p.filter = weights->Data<uint8_t>();

@@ -269,6 +269,64 @@ TEST(OptimizedConv2D, PointwiseFewChannels) {
   EXPECT_EQ(kernel(100, 2, true), "igemm");
 }
 
+// A float bias that another op computes (a graph input here): the microkernel paths pack or keep
+// their bias at Prepare, before the arena holds it, so they leave such an op to the reference
+// kernels, which read it at Eval. CONV_2D (1x1: the few-channel kernel, 3x3), DEPTHWISE_CONV_2D
+// and FULLY_CONNECTED, at every ISA level.
+TEST(OptimizedConv2D, FloatBiasFromAGraphInput) {
+  for (int which = 0; which < 4; ++which) {
+    const int in_c = 8, out_c = which == 2 ? 8 : (which == 0 ? 2 : 16);
+    const int filter = which == 0 ? 1 : 3;
+    ModelBuilder m;
+    const bool fc = which == 3;
+    const std::vector<int32_t> in_shape =
+        fc ? std::vector<int32_t>{12, in_c} : std::vector<int32_t>{1, 6, 7, in_c};
+    const int x = m.AddInput(DType::kFloat32, in_shape);
+    const int b = m.AddInput(DType::kFloat32, {out_c});
+    std::vector<int32_t> w_shape = {out_c, filter, filter, in_c};
+    if (fc) w_shape = {out_c, in_c};
+    if (which == 2) w_shape = {1, filter, filter, out_c};
+    int64_t w_count = 1;
+    for (int32_t d : w_shape) w_count *= d;
+    std::vector<float> wv(static_cast<size_t>(w_count));
+    std::mt19937 rng(which);
+    std::uniform_real_distribution<float> u(-0.5f, 0.5f);
+    for (float& v : wv) v = u(rng);
+    const int w = m.AddConstant(DType::kFloat32, w_shape, wv);
+    const std::vector<int32_t> out_shape =
+        fc ? std::vector<int32_t>{12, out_c} : std::vector<int32_t>{1, 6, 7, out_c};
+    const int y = m.AddOutput(DType::kFloat32, out_shape);
+    if (fc) {
+      m.AddOperator(Op::FULLY_CONNECTED, {x, w, b}, {y}, conv::FcOptions());
+    } else if (which == 2) {
+      m.AddOperator(Op::DEPTHWISE_CONV_2D, {x, w, b}, {y},
+                    conv::DepthwiseOptions(tflite::Padding::SAME, 1, 1, 1));
+    } else {
+      m.AddOperator(Op::CONV_2D, {x, w, b}, {y}, conv::ConvOptions(tflite::Padding::SAME, 1, 1));
+    }
+    const std::vector<uint8_t> model = m.Build();
+    const std::vector<NpyArray> inputs = {RandomArray(DType::kFloat32, in_shape, 3, -1.0, 1.0),
+                                          RandomArray(DType::kFloat32, {out_c}, 4, 2.0, 3.0)};
+    rt::InterpreterOptions ref_options;
+    ref_options.use_optimized_kernels = false;
+    auto ref = RunEdgeopt(model, inputs, ref_options);
+    ASSERT_TRUE(ref.ok()) << ref.status().ToString();
+    // The bias (2 to 3) shows: the outputs are not those of a convolution without one.
+    double mean = 0;
+    for (int64_t i = 0; i < (*ref)[0].NumElements(); ++i) mean += (*ref)[0].Data<float>()[i];
+    EXPECT_GT(mean / static_cast<double>((*ref)[0].NumElements()), 1.0) << which;
+    for (const Level& level : Levels()) {
+      rt::InterpreterOptions options;
+      options.cpu = &level.cpu;
+      auto ours = RunEdgeopt(model, inputs, options);
+      ASSERT_TRUE(ours.ok()) << ours.status().ToString();
+      EXPECT_EQ(
+          Compare((*ours)[0], (*ref)[0], false, std::to_string(which) + " [" + level.name + "]"),
+          0);
+    }
+  }
+}
+
 // General convolutions (im2col-free IGEMM): strides, dilation, padding, odd channel counts.
 TEST(OptimizedConv2D, SpatialAroundTiles) {
   std::mt19937 rng(11);
