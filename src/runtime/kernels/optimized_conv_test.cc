@@ -272,13 +272,14 @@ TEST(OptimizedConv2D, PointwiseFewChannels) {
 // A float bias that another op computes (a graph input here): the microkernel paths pack or keep
 // their bias at Prepare, before the arena holds it, so they leave such an op to the reference
 // kernels, which read it at Eval. CONV_2D (1x1: the few-channel kernel, 3x3), DEPTHWISE_CONV_2D
-// and FULLY_CONNECTED, at every ISA level.
+// and FULLY_CONNECTED, float and hybrid (int8 weights: 4 and 5), at every ISA level.
 TEST(OptimizedConv2D, FloatBiasFromAGraphInput) {
-  for (int which = 0; which < 4; ++which) {
+  for (int which = 0; which < 6; ++which) {
+    const bool hybrid = which >= 4;
     const int in_c = 8, out_c = which == 2 ? 8 : (which == 0 ? 2 : 16);
-    const int filter = which == 0 ? 1 : 3;
+    const int filter = which == 0 || which == 4 ? 1 : 3;
     ModelBuilder m;
-    const bool fc = which == 3;
+    const bool fc = which == 3 || which == 5;
     const std::vector<int32_t> in_shape =
         fc ? std::vector<int32_t>{12, in_c} : std::vector<int32_t>{1, 6, 7, in_c};
     const int x = m.AddInput(DType::kFloat32, in_shape);
@@ -292,7 +293,10 @@ TEST(OptimizedConv2D, FloatBiasFromAGraphInput) {
     std::mt19937 rng(which);
     std::uniform_real_distribution<float> u(-0.5f, 0.5f);
     for (float& v : wv) v = u(rng);
-    const int w = m.AddConstant(DType::kFloat32, w_shape, wv);
+    std::vector<int8_t> wq(wv.size());
+    for (size_t i = 0; i < wv.size(); ++i) wq[i] = static_cast<int8_t>(std::lround(wv[i] * 254));
+    const int w = hybrid ? m.AddConstant(DType::kInt8, w_shape, wq, {1.0f / 254}, {0})
+                         : m.AddConstant(DType::kFloat32, w_shape, wv);
     const std::vector<int32_t> out_shape =
         fc ? std::vector<int32_t>{12, out_c} : std::vector<int32_t>{1, 6, 7, out_c};
     const int y = m.AddOutput(DType::kFloat32, out_shape);
