@@ -704,19 +704,19 @@ Status PrepareF32IGemm(Context* ctx, const ref::ConvGeometry& g, const float* fi
   // The few-channel kernel reads the filter and the bias as they are (constant tensors, or
   // the caller's persistent copies): it packs nothing.
   op->block_bytes = op->pw_few != nullptr ? 0 : uk::F32PackedBlockBytes(op->nr, op->taps, op->kc);
-  float* packed = static_cast<float*>(ctx->AllocatePersistent(op->block_bytes * op->n_blocks));
   float* zero = static_cast<float*>(ctx->AllocatePersistent(sizeof(float) * op->kc));
-  EDGEOPT_ENSURE(packed != nullptr && zero != nullptr, StatusCode::kOutOfMemory,
-                 "out of memory packing weights");
-  if (op->pw_few != nullptr) {
-    op->pw_bias = bias;
-    packed = const_cast<float*>(filter);
-  } else {
-    uk::PackF32Gemm(op->nr, g.out_c, op->taps, op->kc, filter, bias, packed);
-  }
+  EDGEOPT_ENSURE(zero != nullptr, StatusCode::kOutOfMemory, "out of memory");
   std::memset(zero, 0, sizeof(float) * op->kc);
-  op->packed = packed;
   op->zero = zero;
+  if (op->pw_few != nullptr) {
+    op->packed = filter;
+    op->pw_bias = bias;
+  } else {
+    float* packed = static_cast<float*>(ctx->AllocatePersistent(op->block_bytes * op->n_blocks));
+    EDGEOPT_ENSURE(packed != nullptr, StatusCode::kOutOfMemory, "out of memory packing weights");
+    uk::PackF32Gemm(op->nr, g.out_c, op->taps, op->kc, filter, bias, packed);
+    op->packed = packed;
+  }
   if (op->im2col) {
     EDGEOPT_RETURN_IF_ERROR(
         ctx->RequestScratch(op->rows * op->kc * sizeof(float) + 64, &op->s_im2col));

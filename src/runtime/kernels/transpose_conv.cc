@@ -169,14 +169,11 @@ inline void BiasClamp(const float* x, const float* bias, int n, float lo, float 
   for (; c < n; ++c) out[c] = ref::ClampFloat(x[c] + bias[c], lo, hi);
 }
 
-// BiasClamp over `pixels` pixels of `oc` values: x = in, or out itself (kInPlace). The bounds
-// are locals: read through the OpData, they were reloaded after every store.
-template <bool kInPlace>
+// BiasClamp over `pixels` pixels of `oc` values (in == out: in place). The bounds are locals:
+// read through the OpData, they were reloaded after every store.
 void BiasClampPixels(const float* in, const float* bias, int64_t pixels, int oc, float lo, float hi,
                      float* out) {
-  for (int64_t p = 0; p < pixels; ++p, in += oc, out += oc) {
-    BiasClamp(kInPlace ? out : in, bias, oc, lo, hi, out);
-  }
+  for (int64_t p = 0; p < pixels; ++p, in += oc, out += oc) BiasClamp(in, bias, oc, lo, hi, out);
 }
 
 // Float output row `oy` of batch item `b` from the products of every input pixel (`col`, one
@@ -193,13 +190,13 @@ void GatherOutputRow(const OpData* data, const float* col, const float* bias, in
     const float* crow =
         col + (b * g.in_h + oy / g.stride_h) * g.in_w * g.N() + int64_t{oy % g.stride_h} * run;
     for (int ix = 0; ix < g.in_w; ++ix) {
-      BiasClampPixels<false>(crow + int64_t{ix} * g.N(), bias, g.filter_w, oc, data->act_min,
-                             data->act_max, o + int64_t{ix} * run);
+      BiasClampPixels(crow + int64_t{ix} * g.N(), bias, g.filter_w, oc, data->act_min,
+                      data->act_max, o + int64_t{ix} * run);
     }
     return;
   }
   GatherRow(g, col, b * g.in_h, oy, o);
-  BiasClampPixels<true>(o, bias, g.out_w, oc, data->act_min, data->act_max, o);
+  BiasClampPixels(o, bias, g.out_w, oc, data->act_min, data->act_max, o);
 }
 
 void EvalFloat(Context* ctx, const OpData* data, const float* packed, const float* input,
@@ -241,14 +238,8 @@ void EvalFloat(Context* ctx, const OpData* data, const float* packed, const floa
       ref::Col2imAdd(g, p0, g.in_w, col + int64_t{r} * g.in_w * N, output + b * out_size);
     }
   }
-  for (int64_t b = 0; b < g.batch; ++b) {
-    float* o = output + b * out_size;
-    for (int64_t i = 0; i < out_size; i += g.out_c) {
-      for (int c = 0; c < g.out_c; ++c) {
-        o[i + c] = ref::ClampFloat(o[i + c] + bias[c], data->act_min, data->act_max);
-      }
-    }
-  }
+  BiasClampPixels(output, bias, g.batch * out_size / g.out_c, g.out_c, data->act_min, data->act_max,
+                  output);
 }
 
 void* Init(Context* ctx, const Node*) {
