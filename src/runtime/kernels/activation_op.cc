@@ -45,10 +45,10 @@ Status PrepareF32Unary(Context* ctx, F32UnaryKind kind, const Tensor* in,
       fn = cfg->hswish;
       break;
     case F32UnaryKind::kLogistic:
-      fn = ctx->exact_float() ? nullptr : cfg->sigmoid;
+      fn = ctx->exact_float() ? uk::GetLibmExactVUnary(ctx->cpu()).sigmoid : cfg->sigmoid;
       break;
     case F32UnaryKind::kTanh:
-      fn = ctx->exact_float() ? nullptr : cfg->tanh;
+      fn = ctx->exact_float() ? uk::GetLibmExactVUnary(ctx->cpu()).tanh : cfg->tanh;
       break;
   }
   if (fn == nullptr) return Status::Ok();

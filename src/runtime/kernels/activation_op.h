@@ -3,8 +3,9 @@
 // applies (the op keeps its reference path).
 //  - float RELU family (where F32VBinaryConfig has no clamp), LEAKY_RELU, HARD_SWISH: the
 //    reference's float operations (identical results);
-//  - float LOGISTIC, TANH, SOFTMAX: a polynomial exp (a few ULP from libm), not with
-//    Context::exact_float;
+//  - float LOGISTIC, TANH, SOFTMAX: a polynomial exp (a few ULP from libm); with
+//    Context::exact_float, LOGISTIC and TANH with libm's bits (uk::GetLibmExactVUnary) where
+//    that is available, SOFTMAX its reference;
 //  - 8-bit tables (LOGISTIC, TANH, and HARD_SWISH / LEAKY_RELU with tables built from their
 //    reference kernels: identical results);
 //  - MEAN / SUM sums over axes that make the input [outer, reduce, inner], inner > 1: the

@@ -42,7 +42,7 @@ inline std::vector<rt::CpuInfo> OptimizedLevels() {
 // (NaN where the reference has NaN).
 inline void ExpectMatchesReference(const std::vector<uint8_t>& model,
                                    const std::vector<NpyArray>& inputs, const std::string& what,
-                                   double atol = -1, double rtol = 0) {
+                                   double atol = -1, double rtol = 0, bool exact_float = false) {
   rt::InterpreterOptions ref_options;
   ref_options.use_optimized_kernels = false;
   auto ref = RunEdgeopt(model, inputs, ref_options);
@@ -52,6 +52,7 @@ inline void ExpectMatchesReference(const std::vector<uint8_t>& model,
       rt::InterpreterOptions options;
       options.cpu = &cpu;
       options.num_threads = threads;
+      options.exact_float = exact_float;
       auto ours = RunEdgeopt(model, inputs, options);
       ASSERT_TRUE(ours.ok()) << what << ": " << ours.status().ToString();
       const std::vector<uint8_t>& a = (*ours)[0].data;

@@ -7,6 +7,7 @@
 #include <new>
 
 #include "src/quant/quant_math.h"
+#include "src/runtime/kernels/dynamic_quant.h"
 #include "src/runtime/kernels/kernel_util.h"
 #include "src/runtime/kernels/recurrent_util.h"
 
@@ -597,15 +598,19 @@ Status PrepareFast(Context* ctx, const Node* node, OpData* d) {
       return Status::Ok();  // out of memory for the tables: the reference step
     }
     EDGEOPT_RETURN_IF_ERROR(PrepareGateRequant(ctx, d));
-  } else if (d->variant == Variant::kFloat) {
-    EDGEOPT_RETURN_IF_ERROR(pack_weights(PackF32Stack));
-    // The vector sigmoid/tanh are within a few ULP of libm's; not when float results must
-    // repeat the reference's exactly.
+  } else {
+    if (d->variant == Variant::kFloat) EDGEOPT_RETURN_IF_ERROR(pack_weights(PackF32Stack));
+    // The vector sigmoid/tanh are within a few ULP of libm's; when float results must repeat
+    // the reference's exactly (hybrid models), the ones with libm's bits, where there are.
     const uk::VUnaryConfig* vunary = uk::GetVUnaryConfig(ctx->cpu());
-    if (vunary != nullptr && !ctx->exact_float()) {
+    if (ctx->exact_float()) {
+      d->sigmoid = uk::GetLibmExactVUnary(ctx->cpu()).sigmoid;
+      d->tanh = uk::GetLibmExactVUnary(ctx->cpu()).tanh;
+    } else if (vunary != nullptr) {
       d->sigmoid = vunary->sigmoid;
       d->tanh = vunary->tanh;
     }
+    d->dynamic_quant = uk::GetDynamicQuantConfig(ctx->cpu());
   }
   d->kernels = &recurrent::GetKernels(ctx->cpu());
   return Status::Ok();
@@ -842,6 +847,16 @@ void HybridAccumulate(const recurrent::Kernels& k, const int32_t* dots, int dots
   }
 }
 
+// ref::BatchQuantizeFloats through the run-time quantization kernels (the same results).
+void QuantizeRows(const OpData& d, const float* v, int n_batch, int n, int8_t* q, float* scales,
+                  int32_t* offsets) {
+  for (int b = 0; b < n_batch; ++b) {
+    const int64_t row = static_cast<int64_t>(b) * n;
+    DynamicQuantize(d.dynamic_quant, offsets != nullptr, v + row, n, q + row, &scales[b],
+                    offsets != nullptr ? &offsets[b] : nullptr);
+  }
+}
+
 struct HybridFastScratch {
   int32_t* pairs;
   int32_t* input_dots;  // [n_batch][gate rows]
@@ -864,14 +879,12 @@ void StepHybridFast(const OpData& d, const ref::LstmSizes& s, const float* input
   int32_t* input_zp = d.asymmetric ? sc.input_zp : nullptr;
   int32_t* state_zp = d.asymmetric ? sc.state_zp : nullptr;
   if (!input_zero) {
-    ref::BatchQuantizeFloats(input, s.n_batch, s.n_input, sc.quantized_input, sc.input_sf,
-                             input_zp);
+    QuantizeRows(d, input, s.n_batch, s.n_input, sc.quantized_input, sc.input_sf, input_zp);
     HybridDots(d, d.packed_input, gate_rows, s.n_input, sc.quantized_input, s.n_batch, f.pairs,
                f.input_dots);
   }
   if (!state_zero) {
-    ref::BatchQuantizeFloats(output_state, s.n_batch, s.n_output, sc.quantized_state, sc.state_sf,
-                             state_zp);
+    QuantizeRows(d, output_state, s.n_batch, s.n_output, sc.quantized_state, sc.state_sf, state_zp);
     HybridDots(d, d.packed_recurrent, gate_rows, s.n_output, sc.quantized_state, s.n_batch, f.pairs,
                f.recurrent_dots);
   }
@@ -898,11 +911,16 @@ void StepHybridFast(const OpData& d, const ref::LstmSizes& s, const float* input
       }
       ref::PeepholeAccumulate(sc.recovered_peephole, cell_state, s, gate);
     }
-    ref::FinishFloatGate(w.layer_norm[g], w.gate_bias[g], s,
-                         g == ref::kCellGate ? d.activation : ref::Activation::kSigmoid, gate);
+    ref::FinishFloatGate(w.layer_norm[g], w.gate_bias[g], s, ref::Activation::kNone, gate);
+    FloatActivation(d, g == ref::kCellGate ? d.activation : ref::Activation::kSigmoid, gate,
+                    s.n_batch * s.n_cell, gate);
   }
   const int n = s.n_batch * s.n_cell;
-  ref::CellOutputActivation(d.activation, cell_state, sc.gate[ref::kCellGate], n, sc.hidden);
+  if (d.activation == ref::Activation::kNone) {
+    std::memcpy(sc.hidden, sc.gate[ref::kCellGate], sizeof(float) * n);
+  } else {
+    FloatActivation(d, d.activation, cell_state, n, sc.hidden);
+  }
   for (int k = 0; k < n; ++k) sc.hidden[k] *= sc.gate[ref::kOutputGate][k];
   if (w.projection != nullptr) {
     for (int b = 0; b < s.n_batch; ++b) {
@@ -912,8 +930,7 @@ void StepHybridFast(const OpData& d, const ref::LstmSizes& s, const float* input
     }
     if (!ref::IsZeroVector(sc.hidden, n)) {
       int32_t* hidden_zp = d.asymmetric ? sc.hidden_zp : nullptr;
-      ref::BatchQuantizeFloats(sc.hidden, s.n_batch, s.n_cell, sc.quantized_hidden, sc.hidden_sf,
-                               hidden_zp);
+      QuantizeRows(d, sc.hidden, s.n_batch, s.n_cell, sc.quantized_hidden, sc.hidden_sf, hidden_zp);
       HybridDots(d, d.packed_projection, s.n_output, s.n_cell, sc.quantized_hidden, s.n_batch,
                  f.pairs, f.projection_dots);
       HybridAccumulate(*d.kernels, f.projection_dots, s.n_output, s.n_output, sc.hidden_sf,

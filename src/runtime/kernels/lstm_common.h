@@ -16,6 +16,7 @@
 #include "src/runtime/kernel_api.h"
 #include "src/runtime/kernels/recurrent_ukernels.h"
 #include "src/runtime/kernels/reference/lstm.h"
+#include "src/runtime/kernels/ukernels/configs.h"
 #include "src/runtime/kernels/ukernels/vunary.h"
 
 namespace edgeopt {
@@ -86,6 +87,8 @@ struct OpData {
   // Float sigmoid/tanh (null: the reference's libm ones).
   uk::F32VUnaryFn sigmoid = nullptr;
   uk::F32VUnaryFn tanh = nullptr;
+  // Hybrid: the run-time quantization kernels (null: the reference loops).
+  const uk::DynamicQuantConfig* dynamic_quant = nullptr;
 };
 
 // Init/Prepare/Eval for both op kinds.

@@ -83,6 +83,24 @@ TEST(OptimizedActivation, Float) {
   }
 }
 
+// With exact_float (models with hybrid ops), LOGISTIC and TANH run the kernels with libm's bits
+// (uk::GetLibmExactVUnary) where there are, else the reference: identical results either way.
+TEST(OptimizedActivation, FloatExactForHybridModels) {
+  uint32_t seed = 300;
+  for (Op op : {Op::LOGISTIC, Op::TANH}) {
+    for (int32_t n : Sizes()) {
+      const TSpec s = F32({2, n});
+      ModelBuilder m;
+      const int x = AddIn(m, s), y = AddOut(m, s);
+      m.AddOperator(op, {x}, {y}, nullptr);
+      const std::string what =
+          std::string(tflite::EnumNameBuiltinOperator(op)) + " exact " + std::to_string(n);
+      ExpectMatchesReference(m.Build(), {FloatInput(s, seed++, n % 2 ? 10.0 : 100.0)}, what, -1, 0,
+                             /*exact_float=*/true);
+    }
+  }
+}
+
 TEST(OptimizedActivation, Quantized) {
   std::mt19937 rng(43);
   uint32_t seed = 100;

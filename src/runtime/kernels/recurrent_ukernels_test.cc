@@ -361,36 +361,6 @@ TEST(RecurrentUkernels, HiddenKernelsRepeatTheReference) {
   ExpectVectorKernelsTested(tested, kBuiltStepKernels);
 }
 
-// ref::RoundHalfAway (the hybrid LSTM's run-time quantization) is std::round on every float:
-// a stride through all 2^32 bit patterns, plus the halfway cases and the edges of 2^23.
-TEST(RecurrentUkernels, RoundHalfAwayIsStdRound) {
-  auto check = [](float x) {
-    const float got = ref::RoundHalfAway(x), want = std::round(x);
-    if (std::isnan(want)) {
-      ASSERT_TRUE(std::isnan(got)) << x;
-    } else {
-      ASSERT_EQ(0, std::memcmp(&got, &want, sizeof(float))) << x;
-    }
-  };
-  for (uint64_t bits = 0; bits < (uint64_t{1} << 32); bits += 997) {
-    const uint32_t b = static_cast<uint32_t>(bits);
-    float x;
-    std::memcpy(&x, &b, sizeof(x));
-    check(x);
-  }
-  for (float base : {0.0f, 1.0f, 2.0f, 100.0f, 4194303.0f, 8388607.0f}) {
-    for (float x : {base + 0.5f, -(base + 0.5f), std::nextafter(base + 0.5f, 0.0f),
-                    std::nextafter(base + 0.5f, 1e9f), std::nextafter(-(base + 0.5f), 0.0f)}) {
-      check(x);
-    }
-  }
-  for (float x :
-       {8388608.0f, -8388608.0f, 8388607.5f, -8388607.5f, 0.49999997f, -0.49999997f, -0.0f,
-        std::numeric_limits<float>::infinity(), std::numeric_limits<float>::quiet_NaN()}) {
-    check(x);
-  }
-}
-
 // The vector hybrid output stage against the reference loop bit for bit: with and without the
 // zero-point correction, corrections that saturate int32 either way, lengths around the vector
 // widths (the tail must leave the rest of `out` alone).

@@ -22,6 +22,7 @@
 
 #include "src/quant/fixed_point.h"
 #include "src/quant/quant_math.h"
+#include "src/runtime/kernels/reference/requantize.h"
 
 namespace edgeopt {
 namespace rt {
@@ -94,17 +95,6 @@ inline int32_t MulByQuantizedMultiplier(int32_t x, int32_t multiplier, int shift
       static_cast<uint32_t>(static_cast<uint64_t>(static_cast<int64_t>(x)) << left));
   return quant::RoundingDivideByPOT(quant::SaturatingRoundingDoublingHighMul(shifted, multiplier),
                                     right);
-}
-
-// std::round of a float (halfway cases away from zero) without the library call: below 2^23 the
-// truncation is exact and so is x - trunc(x); larger values, infinities and NaN are returned as
-// they are (already integral, or not numbers), as std::round does.
-inline float RoundHalfAway(float x) {
-  if (!(std::fabs(x) < 8388608.0f)) return x;
-  const float t = static_cast<float>(static_cast<int32_t>(x));
-  const float frac = x - t;
-  // The sign of x also on a zero result (std::round(-0.25f) is -0.0f).
-  return std::copysign(frac >= 0.5f ? t + 1.0f : (frac <= -0.5f ? t - 1.0f : t), x);
 }
 
 inline bool IsZeroVector(const float* v, int n) {
@@ -261,75 +251,15 @@ inline void LstmStepFloat(const FloatLstmWeights& w, const LstmSizes& s, Activat
 // ---------------------------------------------------------------------------------------------
 // Hybrid.
 
-// Symmetric per-row quantization to [-127, 127] (TFLite's SymmetricQuantizeFloats).
-inline void SymmetricQuantizeFloats(const float* v, int n, int8_t* q, float* scale) {
-  float min_v = n > 0 ? v[0] : 0.0f, max_v = n > 0 ? v[0] : 0.0f;
-  for (int i = 1; i < n; ++i) {
-    min_v = v[i] < min_v ? v[i] : min_v;
-    max_v = v[i] > max_v ? v[i] : max_v;
-  }
-  const float range = std::max(std::fabs(min_v), std::fabs(max_v));
-  if (range == 0.0f) {
-    std::memset(q, 0, n);
-    *scale = 1.0f;
-    return;
-  }
-  *scale = range / 127.0f;
-  const float inv = 127.0f / range;
-  for (int i = 0; i < n; ++i) {
-    const int32_t r = SaturatingToInt32(RoundHalfAway(v[i] * inv));
-    q[i] = static_cast<int8_t>(std::min(127, std::max(-127, r)));
-  }
-}
-
-// Asymmetric per-row quantization to [-128, 127] (TFLite's AsymmetricQuantizeFloats).
-inline void AsymmetricQuantizeFloats(const float* v, int n, int8_t* q, float* scale,
-                                     int32_t* offset) {
-  float min_v = n > 0 ? v[0] : 0.0f, max_v = n > 0 ? v[0] : 0.0f;
-  for (int i = 1; i < n; ++i) {
-    min_v = v[i] < min_v ? v[i] : min_v;
-    max_v = v[i] > max_v ? v[i] : max_v;
-  }
-  const double rmin = std::fmin(0.0, static_cast<double>(min_v));
-  const double rmax = std::fmax(0.0, static_cast<double>(max_v));
-  if (rmin == rmax) {
-    std::memset(q, 0, n);
-    *scale = 1.0f;
-    *offset = 0;
-    return;
-  }
-  const double qmin = -128.0, qmax = 127.0;
-  const double s = (rmax - rmin) / (qmax - qmin);
-  const double zp_from_min = qmin - rmin / s;
-  const double zp_from_max = qmax - rmax / s;
-  const double err_min = std::fabs(qmin) + std::fabs(rmin / s);
-  const double err_max = std::fabs(qmax) + std::fabs(rmax / s);
-  const double zp = err_min < err_max ? zp_from_min : zp_from_max;
-  int32_t nudged;
-  if (zp <= qmin) {
-    nudged = -128;
-  } else if (zp >= qmax) {
-    nudged = 127;
-  } else {
-    nudged = SaturatingToInt32(std::round(zp));
-  }
-  *scale = static_cast<float>(s);
-  *offset = nudged;
-  const float inv = static_cast<float>(1.0 / static_cast<double>(*scale));
-  for (int i = 0; i < n; ++i) {
-    const int32_t r = SaturatingToInt32(RoundHalfAway(static_cast<float>(nudged) + v[i] * inv));
-    q[i] = static_cast<int8_t>(std::min(127, std::max(-128, r)));
-  }
-}
-
-// Quantizes each of n_batch rows; `offsets` null means symmetric.
+// Quantizes each of n_batch rows (TFLite's run-time quantization, requantize.h); `offsets` null
+// means symmetric.
 inline void BatchQuantizeFloats(const float* v, int n_batch, int n, int8_t* q, float* scales,
                                 int32_t* offsets) {
   for (int b = 0; b < n_batch; ++b) {
     if (offsets != nullptr) {
-      AsymmetricQuantizeFloats(v + b * n, n, q + b * n, &scales[b], &offsets[b]);
+      ::edgeopt::ref::AsymmetricQuantizeFloats(v + b * n, n, q + b * n, &scales[b], &offsets[b]);
     } else {
-      SymmetricQuantizeFloats(v + b * n, n, q + b * n, &scales[b]);
+      ::edgeopt::ref::SymmetricQuantizeFloats(v + b * n, n, q + b * n, &scales[b]);
     }
   }
 }

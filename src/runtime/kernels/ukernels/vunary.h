@@ -56,10 +56,25 @@ struct VUnaryConfig {
 
 const VUnaryConfig* GetVUnaryConfig(const CpuInfo& cpu);
 
+// LOGISTIC as the reference computes it, 1 / (1 + expf(-x)), and tanhf(x), with the bits of the
+// C library's expf and tanhf, for exact_float() (hybrid models), where the approximations above
+// may not run. The AVX2 kernels (avx2/libm_exact_avx2.cc) repeat glibc's expf (FMA variant) and
+// tanhf operation for operation; each is given only if it matches the running C library on a
+// set of probe values (checked once, on first use); otherwise, and on other CPUs, null.
+struct LibmExactVUnary {
+  F32VUnaryFn sigmoid;
+  F32VUnaryFn tanh;
+};
+const LibmExactVUnary& GetLibmExactVUnary(const CpuInfo& cpu);
+// The probe check: whether `fn` (a sigmoid if `sigmoid`, else a tanh) gives the C library's bits.
+bool MatchesLibm(F32VUnaryFn fn, bool sigmoid);
+
 #if defined(EDGEOPT_HAVE_AVX2)
 namespace avx2 {
 extern const VUnaryConfig kVUnaryAvx2;
-}
+void f32_sigmoid_libm(size_t n, const float* x, float* y, const F32UnaryParams* p);
+void f32_tanh_libm(size_t n, const float* x, float* y, const F32UnaryParams* p);
+}  // namespace avx2
 #endif
 #if defined(EDGEOPT_HAVE_NEON)
 namespace neon {

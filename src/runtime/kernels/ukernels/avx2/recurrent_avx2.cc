@@ -302,17 +302,32 @@ void f32_hybrid_accumulate(const int32_t* dots, const int32_t* row_sums, float o
   const __m256 vscale = _mm256_set1_ps(scale), voffset = _mm256_set1_ps(offset);
   const __m256 two31 = _mm256_set1_ps(2147483648.0f);
   const __m256i max = _mm256_set1_epi32(2147483647);
-  for (int i = 0; i < n; i += 8) {
-    const __m256i mask = uk::avx2::TailMask8(n - i);
-    __m256 d = _mm256_cvtepi32_ps(_mm256_maskload_epi32(dots + i, mask));
+  // out + float(d) * scale for 8 dots (row sums rs).
+  auto block = [&](__m256i dots8, __m256i rs8, __m256 o) {
+    __m256 d = _mm256_cvtepi32_ps(dots8);
     if (row_sums != nullptr) {
-      const __m256 rs = _mm256_cvtepi32_ps(_mm256_maskload_epi32(row_sums + i, mask));
-      const __m256 c = _mm256_sub_ps(d, _mm256_mul_ps(rs, voffset));
+      const __m256 c = _mm256_sub_ps(d, _mm256_mul_ps(_mm256_cvtepi32_ps(rs8), voffset));
       const __m256i big = _mm256_castps_si256(_mm256_cmp_ps(c, two31, _CMP_GE_OQ));
       d = _mm256_cvtepi32_ps(_mm256_blendv_epi8(_mm256_cvttps_epi32(c), max, big));
     }
-    const __m256 o = _mm256_maskload_ps(out + i, mask);
-    _mm256_maskstore_ps(out + i, mask, _mm256_add_ps(o, _mm256_mul_ps(d, vscale)));
+    return _mm256_add_ps(o, _mm256_mul_ps(d, vscale));
+  };
+  const __m256i zero = _mm256_setzero_si256();
+  int i = 0;
+  // Whole blocks with plain loads (masked loads are slow on some CPUs), the tail masked.
+  for (; i + 8 <= n; i += 8) {
+    const __m256i rs = row_sums != nullptr
+                           ? _mm256_loadu_si256(reinterpret_cast<const __m256i*>(row_sums + i))
+                           : zero;
+    _mm256_storeu_ps(out + i, block(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(dots + i)),
+                                    rs, _mm256_loadu_ps(out + i)));
+  }
+  if (i < n) {
+    const __m256i mask = uk::avx2::TailMask8(n - i);
+    const __m256i rs = row_sums != nullptr ? _mm256_maskload_epi32(row_sums + i, mask) : zero;
+    _mm256_maskstore_ps(
+        out + i, mask,
+        block(_mm256_maskload_epi32(dots + i, mask), rs, _mm256_maskload_ps(out + i, mask)));
   }
 }
 
