@@ -127,8 +127,9 @@ $E eval "$OUT/clustered16_int8_lut.tflite" --data fashion-mnist:test --quiet | t
 
 step "10. Beyond CNNs: a GRU and an LSTM over the image rows, and a decoder measured before training"
 # The GRU is unrolled over time into builtin ops, so it trains on edgeopt's engine and QAT takes
-# it to a full-integer file (TFMOT's QAT refuses GRU). The LSTM stays TFLite's fused op: int8 and
-# QAT make it the official converter's integer LSTM (int16 cell state). An architecture .json
+# it to a full-integer file (TFMOT's QAT refuses GRU). The LSTM stays TFLite's fused op: dynamic
+# range makes it the hybrid LSTM (int8 weights, float arithmetic), int8 and QAT the official
+# converter's integer LSTM (int16 cell state). An architecture .json
 # converts with Keras's initial weights, and --calibration random quantizes it: its speed and
 # size, before any data.
 cat > "$OUT/gru_rows.json" <<'JSON'
@@ -153,6 +154,7 @@ JSON
 $E train "$OUT/lstm_rows.json" --data fashion-mnist --epochs 1 --seed 0 --quiet \
   -o "$OUT/lstm_rows.keras" | tail -n 1
 $E convert "$OUT/lstm_rows.keras" -o "$OUT/lstm_rows.tflite" | sed -n 2p
+$E quantize "$OUT/lstm_rows.keras" --mode dynamic --quiet -o "$OUT/lstm_rows_dynamic.tflite"
 $E quantize "$OUT/lstm_rows.keras" --mode int8 --calibration fashion-mnist:train --quiet \
   -o "$OUT/lstm_rows_int8.tflite" | sed -n 1p
 $E qat "$OUT/lstm_rows.keras" --data fashion-mnist --epochs 1 --lr 1e-4 --quiet \
@@ -162,8 +164,8 @@ $E quantize bench/models/decoder_96.json --mode int8 --calibration random --quie
   -o "$OUT/decoder_96_int8.tflite"
 $E compare "$OUT/gru_rows.tflite" "$OUT/gru_rows_qat_int8.tflite" --names gru,gru-qat-int8 \
   --data fashion-mnist:test --runs 300 --threads 1
-$E compare "$OUT/lstm_rows.tflite" "$OUT/lstm_rows_int8.tflite" "$OUT/lstm_rows_qat_int8.tflite" \
-  --names lstm,lstm-int8,lstm-qat-int8 \
+$E compare "$OUT/lstm_rows.tflite" "$OUT/lstm_rows_dynamic.tflite" "$OUT/lstm_rows_int8.tflite" \
+  "$OUT/lstm_rows_qat_int8.tflite" --names lstm,lstm-dynamic,lstm-int8,lstm-qat-int8 \
   --data fashion-mnist:test --runs 300 --threads 1
 $E compare "$OUT/decoder_96.tflite" "$OUT/decoder_96_int8.tflite" \
   --names decoder96,decoder96-int8 --runs 100 --threads 1
