@@ -158,9 +158,16 @@ inline __m256 Tanhf(__m256 x) {
   return Select(_mm256_cmp_ps(x, x, _CMP_UNORD_Q), _mm256_add_ps(x, x), z);
 }
 
-template <__m256 (*kFn)(__m256)>
+// kPairs: two vectors per step, whose dependency chains then overlap (sigmoid: 48 -> 36 ns per
+// 32 values; tanh's registers would spill).
+template <__m256 (*kFn)(__m256), bool kPairs>
 void Apply(size_t n, const float* x, float* y) {
   size_t i = 0;
+  for (; kPairs && i + 16 <= n; i += 16) {
+    const __m256 a = kFn(_mm256_loadu_ps(x + i)), b = kFn(_mm256_loadu_ps(x + i + 8));
+    _mm256_storeu_ps(y + i, a);
+    _mm256_storeu_ps(y + i + 8, b);
+  }
   for (; i + 8 <= n; i += 8) _mm256_storeu_ps(y + i, kFn(_mm256_loadu_ps(x + i)));
   if (i < n) {
     float buf[8] = {};
@@ -178,11 +185,11 @@ inline __m256 Sigmoid(__m256 x) {
 }  // namespace
 
 void f32_sigmoid_libm(size_t n, const float* x, float* y, const F32UnaryParams*) {
-  Apply<Sigmoid>(n, x, y);
+  Apply<Sigmoid, true>(n, x, y);
 }
 
 void f32_tanh_libm(size_t n, const float* x, float* y, const F32UnaryParams*) {
-  Apply<Tanhf>(n, x, y);
+  Apply<Tanhf, false>(n, x, y);
 }
 
 }  // namespace avx2
