@@ -775,6 +775,24 @@ bool FuseQ8ResidualAdd(const FusedAdd& add, IGemmConv* op) {
   return true;
 }
 
+// qd8: the columns' zero-point terms -zp * weight_sums[n] (wrapping: the low 32 bits of the
+// product) and scales s * filter_scale[n] for a batch item quantized with zero point zp and
+// scale s; no 64-bit product and no per-column branch.
+static void QD8ColumnTerms(const IGemmConv& op, int32_t zp, float s, int32_t* col_term,
+                           float* scale) {
+  const int n = op.g.out_c;
+  const uint32_t minus_zp = 0u - static_cast<uint32_t>(zp);
+  for (int i = 0; i < n; ++i) {
+    col_term[i] = static_cast<int32_t>(minus_zp * static_cast<uint32_t>(op.weight_sums[i]));
+  }
+  const float* w_scale = op.qd8.filter_scales;
+  if (op.qd8.per_channel) {
+    for (int i = 0; i < n; ++i) scale[i] = s * w_scale[i];
+  } else {
+    std::fill(scale, scale + n, s * w_scale[0]);
+  }
+}
+
 void RunIGemmConv(Context* ctx, const IGemmConv& op, const void* input, void* output,
                   const void* residual) {
   const float* fused = op.residual_add != nullptr ? static_cast<const float*>(residual) : nullptr;
@@ -911,10 +929,7 @@ void RunIGemmConv(Context* ctx, const IGemmConv& op, const void* input, void* ou
       }
     }
     std::memset(zero, static_cast<uint8_t>(zp + 128), op.kcp);
-    for (int n = 0; n < g.out_c; ++n) {
-      col_term[n] = Wrap(-int64_t{zp} * op.weight_sums[n]);
-      scale[n] = s_b * op.qd8.filter_scales[op.qd8.per_channel ? n : 0];
-    }
+    QD8ColumnTerms(op, zp, s_b, col_term, scale);
     s.input = copy;
     s.batch0 = b;
     s.in_stride = op.kcp;
