@@ -25,23 +25,40 @@ enum class StatusCode : int {
 
 const char* StatusCodeName(StatusCode code);
 
+// One pointer: null for OK (nothing to build, move or destroy on the success path, which every
+// kernel call returns), else the code and message on the heap.
 class Status {
  public:
   Status() = default;
-  Status(StatusCode code, std::string message) : code_(code), message_(std::move(message)) {}
+  Status(StatusCode code, std::string message)
+      : rep_(code == StatusCode::kOk ? nullptr : new Rep{code, std::move(message)}) {}
+  Status(const Status& other) : rep_(other.rep_ ? new Rep(*other.rep_) : nullptr) {}
+  Status(Status&& other) noexcept : rep_(other.rep_) { other.rep_ = nullptr; }
+  Status& operator=(const Status& other) {
+    if (this != &other) *this = Status(other);
+    return *this;
+  }
+  Status& operator=(Status&& other) noexcept {
+    std::swap(rep_, other.rep_);
+    return *this;
+  }
+  ~Status() { delete rep_; }
 
   static Status Ok() { return Status(); }
-  bool ok() const { return code_ == StatusCode::kOk; }
-  StatusCode code() const { return code_; }
-  const std::string& message() const { return message_; }
+  bool ok() const { return rep_ == nullptr; }
+  StatusCode code() const { return rep_ ? rep_->code : StatusCode::kOk; }
+  const std::string& message() const;
   // "invalid model: ..." style text for users.
   std::string ToString() const;
   // Returns a copy whose message is "prefix: message" (adds context on the way up).
   Status WithPrefix(const std::string& prefix) const;
 
  private:
-  StatusCode code_ = StatusCode::kOk;
-  std::string message_;
+  struct Rep {
+    StatusCode code;
+    std::string message;
+  };
+  Rep* rep_ = nullptr;
 };
 
 // printf-style constructor: MakeStatus(StatusCode::kInvalidModel, "tensor %d: ...", i).
