@@ -21,8 +21,8 @@ build: setup
 	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release $(CMAKE_FLAGS) >/dev/null
 	@cmake --build $(BUILD) -j $(JOBS)
 
-# runtime-size: the whole runtime built for size must stay within its 600 KiB budget (it had
-# slipped past it unnoticed twice); about a minute.
+# runtime-size: the whole runtime built for size must stay within its 600 KB (600,000-byte)
+# budget (it had slipped past it unnoticed twice); about a minute.
 test: build sweep-sample cross-test runtime-size
 	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS) --timeout 900
 
@@ -122,7 +122,7 @@ bench-corpus: build
 	@CONV_BENCH=0 THREADS="$${THREADS:-1}" sh scripts/bench.sh --corpus
 
 # The whole runtime built for size (build-size/edgeopt_run_min): its stripped size against the
-# 600 KiB budget, conformance on the corpus, invoke times beside the default build's.
+# 600 KB (600,000-byte) budget, conformance on the corpus, invoke times beside the default build's.
 runtime-size: build
 	@sh scripts/runtime_size.sh
 

@@ -3,9 +3,9 @@
 # run-time dispatch): edgeopt_run_min configured with EDGEOPT_SIZE=ON (what a selective build
 # does, for all ops: -Os outside the hot kernels, the microkernels at -O2, link-time
 # optimization, identical code folding). Prints its stripped size next to the default build's
-# runner and against the 600 KiB budget, checks it on the corpus (conformance) and times both
-# runners on a few models (fastest of 200 invocations, one thread). Exits non-zero when the size
-# is over budget or a check fails.
+# runner and against the 600 KB (600,000-byte) budget, checks it on the corpus (conformance)
+# and times both runners on a few models (fastest of 200 invocations, one thread). Exits
+# non-zero when the size is over budget or a check fails.
 #   scripts/runtime_size.sh [BUILD_DIR]     (make runtime-size)
 set -eu
 cd "$(dirname "$0")/.."
@@ -16,10 +16,12 @@ shared=${EDGEOPT_SHARED:-../shared}
 # code, one more 4 KB page of the file).
 # 605 KB until TRANSPOSE_CONV ran on the IGEMM and s16 GEMM microkernels and RESIZE_BILINEAR
 # separably on the threads (+2.9 KB of code, one more 4 KB page: 602,480 -> 606,576 bytes).
-# 614,400 (600 KiB: the runtime issue's "at most 600 KB", read in the KiB this script prints;
-# no higher reading exists) since a float pointwise kernel for 1-4 output channels and the
-# activation fusion after TRANSPOSE_CONV (+3.2 KB of code, one more page: 606,576 -> 610,680).
-budget=${SIZE_BUDGET:-614400}
+# 614,400 (600 KiB: the runtime issue's "at most 600 KB", read in the KiB this script prints)
+# from a float pointwise kernel for 1-4 output channels and the activation fusion after
+# TRANSPOSE_CONV (+3.2 KB of code, one more page: 606,576 -> 610,680) until Status became one
+# pointer (-12 KB of inlined string code: 598,392). Now 600,000: "600 KB" in the strictest
+# reading; a page that code adds past it must be made room for.
+budget=${SIZE_BUDGET:-600000}
 
 cmake -S . -B "$out" -DCMAKE_BUILD_TYPE=Release -DEDGEOPT_SIZE=ON -DEDGEOPT_BUILD_IMPORTERS=OFF \
   -DEDGEOPT_BUILD_CLI=OFF -DEDGEOPT_BUILD_TESTS=OFF -DEDGEOPT_BUILD_BENCH=OFF >/dev/null
