@@ -49,7 +49,9 @@ int64_t RowsPerGroup(const IGemmConv& op) {
 
 void PlanTasks(Context* ctx, IGemmConv* op) {
   const int64_t group_rows = RowsPerGroup(*op);
-  op->m_tiles = static_cast<int>((group_rows + op->mr - 1) / op->mr);
+  op->m_tiles = op->scatter_w > 0 ? static_cast<int>(group_rows / op->scatter_w) *
+                                        uk::DivideRoundUp(op->scatter_w, op->mr)
+                                  : static_cast<int>((group_rows + op->mr - 1) / op->mr);
   const int threads = ctx->num_threads();
   op->tiles_per_task = op->m_tiles;
   op->blocks_per_task = op->n_blocks;
@@ -204,8 +206,14 @@ void RunTask(const RunState& s, int task, int thread) {
   const int out_c = op.g.out_c;
   for (int tile = tile_begin; tile < tile_end; ++tile) {
     const TIn** a = a_scratch;
-    const int64_t m0 = s.row0 + int64_t{tile} * op.mr;
-    const int mr = static_cast<int>(std::min<int64_t>(op.mr, s.row0 + group_rows - m0));
+    int64_t m0 = s.row0 + int64_t{tile} * op.mr;
+    int mr = static_cast<int>(std::min<int64_t>(op.mr, s.row0 + group_rows - m0));
+    if (kKind == IGemmKind::kF32 && op.scatter_w > 0) {  // tiles within an input row
+      const int per_row = uk::DivideRoundUp(op.scatter_w, op.mr);
+      const int x0 = tile % per_row * op.mr;
+      m0 = int64_t{tile / per_row} * op.scatter_w + x0;
+      mr = std::min(op.mr, op.scatter_w - x0);
+    }
     if (op.ind_cache != nullptr) {
       a = reinterpret_cast<const TIn**>(op.ind_cache) + int64_t{tile} * op.mr * op.taps;
     } else if (kKind == IGemmKind::kF32 && op.pw_few != nullptr) {
@@ -250,14 +258,23 @@ void RunTask(const RunState& s, int task, int thread) {
                    static_cast<ptrdiff_t>(s.in_stride), static_cast<const float*>(op.packed),
                    op.pw_bias, static_cast<float*>(s.output) + m0 * out_c, op.min, op.max});
       } else {
+        float* c = static_cast<float*>(s.output) + m0 * out_c + n0;
+        ptrdiff_t c_stride = out_c;
+        if (op.scatter_w > 0) {  // output row (input row) * fh + fy, pixel x * fw
+          const int fy = n0 / op.scatter_cols;
+          c = static_cast<float*>(s.output) +
+              (m0 / op.scatter_w * op.scatter_fh + fy) * op.scatter_row +
+              m0 % op.scatter_w * op.scatter_cols + (n0 - fy * op.scatter_cols);
+          c_stride = op.scatter_cols;
+        }
         uk::F32IGemmArgs args{mr,
                               nc,
                               op.kc,
                               op.taps,
                               reinterpret_cast<const float* const*>(a),
                               static_cast<const float*>(w),
-                              static_cast<float*>(s.output) + m0 * out_c + n0,
-                              out_c,
+                              c,
+                              c_stride,
                               op.min,
                               op.max,
                               op.has_bias};
@@ -677,7 +694,7 @@ Status PrepareQD8IGemm(Context* ctx, const ref::ConvGeometry& g, const QD8ConvPa
 
 Status PrepareF32IGemm(Context* ctx, const ref::ConvGeometry& g, const float* filter,
                        const float* bias, float act_min, float act_max, IGemmConv* op,
-                       bool window_rows) {
+                       bool window_rows, int config_n) {
   if (const uk::F32Conv3x3Config* direct = F32Conv3x3For(ctx, g)) {
     return PrepareF32Conv3x3(ctx, direct, g, filter, bias, act_min, act_max, op);
   }
@@ -694,7 +711,7 @@ Status PrepareF32IGemm(Context* ctx, const ref::ConvGeometry& g, const float* fi
   if (op->pointwise && op->taps == 1 && g.out_c <= 4 && op->rows >= 8 && !op->exact) {
     op->pw_few = uk::GetF32PwFewFn(ctx->cpu());
   }
-  op->fcfg = uk::GetF32GemmConfig(ctx->cpu(), g.out_c);
+  op->fcfg = uk::GetF32GemmConfig(ctx->cpu(), config_n > 0 ? config_n : g.out_c);
   op->nr = op->pw_few != nullptr ? g.out_c : op->fcfg->nr;
   // Exact: each single-pixel output is a GEMV in the reference, whatever the batch.
   op->mr = op->rows == 1 || (op->exact && g.out_pixels() == 1) ? 1 : op->fcfg->mr;
@@ -746,6 +763,21 @@ void AddClampPortable(size_t n, const float* a, const float* b, bool b_scalar, f
 uk::F32VBinaryFn F32FusedAddFn(const Context* ctx) {
   const uk::F32VBinaryConfig* cfg = uk::GetF32VBinaryConfig(ctx->cpu());
   return cfg != nullptr ? cfg->vadd : AddClampPortable;
+}
+
+bool ScatterF32TransposeConv(Context* ctx, int in_w, int filter_h, int64_t out_row, IGemmConv* op) {
+  const int cols = op->g.out_c / filter_h;
+  if (op->kind != IGemmKind::kF32 || op->direct != nullptr || op->pw_few != nullptr ||
+      !op->pointwise || op->im2col || op->mr <= 1 || in_w <= 0 || op->rows % in_w != 0 ||
+      cols * filter_h != op->g.out_c || cols % op->nr != 0) {
+    return false;
+  }
+  op->scatter_w = in_w;
+  op->scatter_fh = filter_h;
+  op->scatter_cols = cols;
+  op->scatter_row = out_row;
+  PlanTasks(ctx, op);
+  return true;
 }
 
 bool FuseF32ResidualAdd(const Context* ctx, float lo, float hi, IGemmConv* op) {

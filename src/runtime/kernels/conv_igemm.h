@@ -122,6 +122,13 @@ struct IGemmConv {
   uk::QS8VAddFn residual_q = nullptr;
   const uk::QS8VAddParams* residual_q_params = nullptr;
   bool residual_q_first = false;  // the residual is the ADD's first operand
+  // f32: the products of a TRANSPOSE_CONV whose filter is its stride, with no padding
+  // (ScatterF32TransposeConv): rows are its input pixels, columns its (fy, fx, oc) taps, and each
+  // column block goes straight to its output pixels. Tiles stay within an input row.
+  int scatter_w = 0;        // input pixels per row (0: a plain convolution)
+  int scatter_fh = 0;       // output rows per input row (the filter height)
+  int scatter_cols = 0;     // columns per filter row: filter_w * oc, a multiple of nr
+  int64_t scatter_row = 0;  // values per output row
   // qd8
   QD8ConvParams qd8;
   int32_t* weight_sums = nullptr;
@@ -142,13 +149,21 @@ Status PrepareQS8IGemm(Context* ctx, const ref::ConvGeometry& g, const QS8ConvPa
 Status PrepareQD8IGemm(Context* ctx, const ref::ConvGeometry& g, const QD8ConvParams& p,
                        IGemmConv* op);
 // `window_rows`: may take one tap per filter row (IGemmConv::window_rows); false for benchmarks.
+// `config_n`: the column count that picks the GEMM kernel (its tile width), if not out_c.
 Status PrepareF32IGemm(Context* ctx, const ref::ConvGeometry& g, const float* filter,
                        const float* bias, float act_min, float act_max, IGemmConv* op,
-                       bool window_rows = true);
+                       bool window_rows = true, int config_n = 0);
 
 // The kernel a prepared convolution runs, for profiles: "direct 3x3", "pointwise few channels",
 // "igemm", "igemm im2col" or "igemm window rows".
 const char* IGemmKernelName(const IGemmConv& op);
+
+// Makes a prepared f32 1x1 convolution over the input pixels of a TRANSPOSE_CONV with filter ==
+// stride and no padding (batch * in_h rows of in_w pixels; filter_h * filter_w * oc columns in
+// (fy, fx, oc) order, the bias repeated per tap) write each product, with its bias and clamp,
+// straight to its output pixel (IGemmConv::scatter_w): no products buffer. False when it cannot
+// (the few-channel kernel, or column blocks that would straddle two filter rows).
+bool ScatterF32TransposeConv(Context* ctx, int in_w, int filter_h, int64_t out_row, IGemmConv* op);
 
 // Makes a prepared f32 convolution add `residual` (a tensor of the output's shape, passed to
 // RunIGemmConv) and clamp to [lo, hi] in its output stage; false when it cannot.

@@ -944,6 +944,68 @@ TEST(OptimizedTransposeConv, MatchesReference) {
   ExpectOptimizedMatchesReference(c);
 }
 
+// Float TRANSPOSE_CONV whose filter is its stride, without padding: the IGEMM writes each
+// product straight to its output pixel where its column blocks fit whole filter rows
+// (ScatterF32TransposeConv), else the products are gathered; both against the reference, exact
+// float bit for bit, rows not a multiple of the tile height, batches, with and without a bias.
+TEST(OptimizedTransposeConv, FilterEqualsStrideWritesStraightToOutput) {
+  uint32_t seed = 700;
+  struct Shape {
+    int batch, in_h, in_w, in_c, out_c, fh, fw;
+  };
+  const Shape shapes[] = {{1, 5, 13, 8, 8, 2, 2},  {2, 3, 31, 5, 16, 2, 2}, {1, 4, 7, 16, 32, 2, 2},
+                          {1, 2, 9, 3, 24, 2, 2},  {1, 3, 5, 7, 16, 3, 3},  {2, 2, 6, 4, 8, 1, 2},
+                          {1, 3, 11, 6, 12, 2, 2}, {1, 4, 4, 3, 1, 2, 2}};
+  for (const Shape& sh : shapes) {
+    for (int variant = 0; variant < 2; ++variant) {
+      OpConfig c;
+      c.op = Op::TRANSPOSE_CONV;
+      c.variant = Variant::kFloat;
+      c.batch = sh.batch;
+      c.in_h = sh.in_h;
+      c.in_w = sh.in_w;
+      c.in_c = sh.in_c;
+      c.out_c = sh.out_c;
+      c.filter_h = c.stride_h = sh.fh;
+      c.filter_w = c.stride_w = sh.fw;
+      c.padding = tflite::Padding::VALID;
+      c.out_h = sh.in_h * sh.fh;
+      c.out_w = sh.in_w * sh.fw;
+      c.bias = variant == 0;
+      c.seed = seed++;
+      SCOPED_TRACE(c.Describe());
+      ExpectOptimizedMatchesReference(c, /*exact_float=*/variant == 1);
+      ExpectOptimizedMatchesReference(c, /*exact_float=*/variant == 0);
+    }
+  }
+  // Where it runs: more than 4 columns in all, in column blocks of whole filter rows (the NR of
+  // the float GEMM chosen for a filter row's filter_w * out_c columns divides them).
+  if (rt::uk::GetF32GemmConfig(rt::GetCpuInfo(), 64) == nullptr) return;
+  int scattered = 0;
+  for (int out_c : {1, 4, 8, 12, 16, 20, 32}) {
+    OpConfig c;
+    c.op = Op::TRANSPOSE_CONV;
+    c.variant = Variant::kFloat;
+    c.in_h = 4;
+    c.in_w = 6;
+    c.in_c = 8;
+    c.out_c = out_c;
+    c.filter_h = c.stride_h = c.filter_w = c.stride_w = 2;
+    c.padding = tflite::Padding::VALID;
+    c.out_h = 8;
+    c.out_w = 12;
+    const conv::BuiltOp built = conv::BuildOp(c);
+    auto interp = rt::Interpreter::Create(built.model.data(), built.model.size(), {});
+    ASSERT_TRUE(interp.ok()) << interp.status().ToString();
+    const char* k = (*interp)->node_kernel(0);
+    const int nr = rt::uk::GetF32GemmConfig(rt::GetCpuInfo(), 2 * out_c)->nr;
+    const bool scatter = 4 * out_c > 4 && 2 * out_c % nr == 0;
+    EXPECT_STREQ(k, scatter ? "igemm to output" : "igemm + gather") << out_c << " channels";
+    scattered += scatter;
+  }
+  EXPECT_GE(scattered, 2);
+}
+
 // MobileNet-like layer sizes (wide rows, many channels).
 TEST(OptimizedDepthwiseConv2D, MobileNetLayers) {
   const int shapes[][4] = {{48, 48, 16, 1}, {48, 48, 48, 2},   {24, 24, 144, 1}, {12, 12, 96, 2},

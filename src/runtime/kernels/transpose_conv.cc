@@ -6,7 +6,11 @@
 // TFLite 2.9 requantizes the int32 col2im sums with the reference MultiplyByQuantizedMultiplier
 // (ref::Rounding::kDouble); 16x8 uses the int64 variant.
 //
-// Float with a constant filter runs the per-pixel products as a 1x1 convolution with
+// Float with a constant filter and bias whose filter is its stride, without padding (U-Net's 2x2 /
+// stride 2), runs the products as a 1x1 convolution whose tiles write each product, with the
+// bias and the clamp, straight to its output pixel (ScatterF32TransposeConv): no buffer, no
+// gather, the exact-float kernels' v + bias being the reference's (0 + v) + bias.
+// Float with a constant filter otherwise runs the per-pixel products as a 1x1 convolution with
 // KH*KW*Cout output channels on the optimized IGEMM (conv_igemm.h), over bands of whole input rows
 // whose products fit kColBudget; each band is scattered into the zeroed output, then the bias
 // and the activation are applied: the reference's order of additions, so the exact-float mode
@@ -66,6 +70,9 @@ struct OpData {
   // value has exactly one product, read straight from the products (no gather). Float too: the
   // reference's (0 + v) + bias equals v + bias bit for bit (-0 + b and +0 + b are both b).
   bool one_product = false;
+  // Float one_product with constant weights: `fast` writes each product, with the bias and the
+  // clamp, straight to its output pixel (ScatterF32TransposeConv): no products buffer.
+  bool scatter = false;
 };
 
 // Bytes of per-pixel products one band may take.
@@ -75,7 +82,51 @@ constexpr int64_t kColBudget = 1024 * 1024;
 // scratch; with microkernels for this CPU and a constant filter, the products are a 1x1
 // convolution to N channels over the filter reordered to rows (fy, fx, oc), else the reference
 // GEMM over the packed filter.
-Status PrepareFloat(Context* ctx, const Tensor* filter, OpData* data) {
+// Float one_product with a constant filter and bias: a 1x1 convolution over all the input
+// pixels whose tiles write to the output (OpData::scatter). False (nothing prepared) where the
+// microkernels cannot.
+StatusOr<bool> PrepareFloatScatter(Context* ctx, const Tensor* filter, const Tensor* bias,
+                                   OpData* data) {
+  const ref::TransposeConvGeometry& g = data->geo;
+  const int64_t N = g.N();
+  if (!data->one_product || !filter->IsConstant() || (bias != nullptr && !bias->IsConstant()) ||
+      !ctx->use_optimized_kernels() || N <= 4) {
+    return false;
+  }
+  ref::ConvGeometry cg;
+  cg.batch = 1;
+  cg.in_h = cg.out_h = g.batch * g.in_h;
+  cg.in_w = cg.out_w = g.in_w;
+  cg.in_c = g.in_c;
+  cg.out_c = static_cast<int>(N);
+  cg.filter_h = cg.filter_w = 1;
+  // The GEMM kernel is chosen for a filter row's columns, whose blocks must not straddle two.
+  const int cols = g.filter_w * g.out_c;
+  const uk::F32GemmConfig* cfg = uk::GetF32GemmConfig(ctx->cpu(), cols);
+  if (!IGemmSupported(ctx, IGemmKind::kF32, cg) || cfg == nullptr || cols % cfg->nr != 0) {
+    return false;
+  }
+  float *packed = nullptr, *taps_bias = nullptr;
+  EDGEOPT_RETURN_IF_ERROR(AllocatePersistentArray(ctx, N * g.in_c, &packed));
+  EDGEOPT_RETURN_IF_ERROR(AllocatePersistentArray(ctx, N, &taps_bias));
+  ref::ReorderTransposeConvFilter(g, filter->Data<float>(), packed);
+  const float* b = bias != nullptr ? bias->Data<float>() : data->zero_bias;
+  for (int64_t n = 0; n < N; ++n) taps_bias[n] = b[n % g.out_c];
+  void* p = ctx->AllocatePersistent(sizeof(IGemmConv));
+  EDGEOPT_ENSURE(p != nullptr, StatusCode::kOutOfMemory, "out of memory");
+  data->fast = new (p) IGemmConv();
+  EDGEOPT_RETURN_IF_ERROR(PrepareF32IGemm(ctx, cg, packed, taps_bias, data->act_min, data->act_max,
+                                          data->fast, false, cols));
+  EDGEOPT_ENSURE(
+      ScatterF32TransposeConv(ctx, g.in_w, g.filter_h, int64_t{g.out_w} * g.out_c, data->fast),
+      StatusCode::kInternal, "TRANSPOSE_CONV: the direct output layout was refused");
+  data->scatter = true;
+  return true;
+}
+
+Status PrepareFloat(Context* ctx, const Tensor* filter, const Tensor* bias, OpData* data) {
+  EDGEOPT_ASSIGN_OR_RETURN(const bool scatter, PrepareFloatScatter(ctx, filter, bias, data));
+  if (scatter) return Status::Ok();
   const ref::TransposeConvGeometry& g = data->geo;
   const int64_t N = g.N();
   const int64_t rows = int64_t{g.batch} * g.in_h;
@@ -201,6 +252,10 @@ void GatherOutputRow(const OpData* data, const float* col, const float* bias, in
 
 void EvalFloat(Context* ctx, const OpData* data, const float* packed, const float* input,
                const float* bias, float* output) {
+  if (data->scatter) {
+    RunIGemmConv(ctx, *data->fast, input, output);
+    return;
+  }
   const ref::TransposeConvGeometry& g = data->geo;
   const int64_t N = g.N();
   const int64_t out_size = int64_t{g.out_h} * g.out_w * g.out_c;
@@ -368,7 +423,7 @@ Status Prepare(Context* ctx, Node* node) {
       data->zero_bias = zeros;
     }
     FloatActivationRange(activation, &data->act_min, &data->act_max);
-    return PrepareFloat(ctx, filter, data);
+    return PrepareFloat(ctx, filter, bias, data);
   }
 
   const bool int8 = in_type == DType::kInt8 && w_type == DType::kInt8;
@@ -613,6 +668,14 @@ Status Eval(Context* ctx, Node* node) {
   return Status::Ok();
 }
 
+// For profiles: where the products go (the int8 and 16x8 GEMMs, or the reference).
+const char* KernelInfo(const Node* node) {
+  const OpData* data = static_cast<const OpData*>(node->user_data);
+  if (data->scatter) return "igemm to output";
+  if (data->fast != nullptr) return "igemm + gather";
+  return data->s16.cfg != nullptr ? "s16 gemm" : nullptr;
+}
+
 // A float RELU, RELU_N1_TO_1 or RELU6 after the op (Registration::fuse_activation): the two
 // clamps in a row are one, to the intersection of their ranges (they overlap): the same bits,
 // infinities and NaN included (the op's own range is finite: TFLite's "none" is +-FLT_MAX).
@@ -621,14 +684,18 @@ bool FuseActivation(Context*, Node* node, float lo, float hi) {
   if (data->kind != Kind::kFloat) return false;
   data->act_min = std::max(data->act_min, lo);
   data->act_max = std::min(data->act_max, hi);
+  if (data->scatter) {  // the clamp is the microkernels'
+    data->fast->min = data->act_min;
+    data->fast->max = data->act_max;
+  }
   return true;
 }
 
 }  // namespace
 
 const Registration* RegisterTransposeConv() {
-  static const Registration reg = {"TRANSPOSE_CONV", Init,    Prepare, Eval,
-                                   nullptr,          nullptr, nullptr, FuseActivation};
+  static const Registration reg = {"TRANSPOSE_CONV", Init,    Prepare,    Eval,
+                                   nullptr,          nullptr, KernelInfo, FuseActivation};
   return &reg;
 }
 
