@@ -947,7 +947,8 @@ TEST(OptimizedTransposeConv, MatchesReference) {
 // Float TRANSPOSE_CONV whose filter is its stride, without padding: the IGEMM writes each
 // product straight to its output pixel where its column blocks fit whole filter rows
 // (ScatterF32TransposeConv), else the products are gathered; both against the reference, exact
-// float bit for bit, rows not a multiple of the tile height, batches, with and without a bias.
+// float bit for bit, rows not a multiple of the tile height, batches, a single input pixel (a
+// GEMV: the buffered path), with and without a bias.
 TEST(OptimizedTransposeConv, FilterEqualsStrideWritesStraightToOutput) {
   uint32_t seed = 700;
   struct Shape {
@@ -955,7 +956,8 @@ TEST(OptimizedTransposeConv, FilterEqualsStrideWritesStraightToOutput) {
   };
   const Shape shapes[] = {{1, 5, 13, 8, 8, 2, 2},  {2, 3, 31, 5, 16, 2, 2}, {1, 4, 7, 16, 32, 2, 2},
                           {1, 2, 9, 3, 24, 2, 2},  {1, 3, 5, 7, 16, 3, 3},  {2, 2, 6, 4, 8, 1, 2},
-                          {1, 3, 11, 6, 12, 2, 2}, {1, 4, 4, 3, 1, 2, 2}};
+                          {1, 3, 11, 6, 12, 2, 2}, {1, 4, 4, 3, 1, 2, 2},   {1, 1, 1, 4, 16, 2, 2},
+                          {2, 1, 1, 4, 16, 2, 2}};
   for (const Shape& sh : shapes) {
     for (int variant = 0; variant < 2; ++variant) {
       OpConfig c;

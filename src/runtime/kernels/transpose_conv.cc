@@ -117,9 +117,10 @@ StatusOr<bool> PrepareFloatScatter(Context* ctx, const Tensor* filter, const Ten
   data->fast = new (p) IGemmConv();
   EDGEOPT_RETURN_IF_ERROR(PrepareF32IGemm(ctx, cg, packed, taps_bias, data->act_min, data->act_max,
                                           data->fast, false, cols));
-  EDGEOPT_ENSURE(
-      ScatterF32TransposeConv(ctx, g.in_w, g.filter_h, int64_t{g.out_w} * g.out_c, data->fast),
-      StatusCode::kInternal, "TRANSPOSE_CONV: the direct output layout was refused");
+  if (!ScatterF32TransposeConv(ctx, g.in_w, g.filter_h, int64_t{g.out_w} * g.out_c, data->fast)) {
+    data->fast = nullptr;  // a single input pixel (a GEMV): the general path
+    return false;
+  }
   data->scatter = true;
   return true;
 }
