@@ -434,6 +434,9 @@ Status WriteDataset(hid_t loc, const std::string& name, const NpyArray& array,
   } else if (array.dtype == DType::kInt32) {
     file_type = H5T_STD_I32LE;
     mem_type = H5T_NATIVE_INT32;
+  } else if (array.dtype == DType::kInt64) {  // Normalization's count
+    file_type = H5T_STD_I64LE;
+    mem_type = H5T_NATIVE_INT64;
   } else {
     return MakeStatus(StatusCode::kUnsupported, "%s: cannot write a %s dataset '%s'", where.c_str(),
                       DTypeName(array.dtype), name.c_str());

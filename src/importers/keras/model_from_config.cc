@@ -114,7 +114,20 @@ class InitWeightSource : public WeightSource {
     return slot;
   }
 
-  Status FinishLayer(const LayerConfig&, const std::vector<std::string>&) override {
+  // A Normalization before adapt() also has Keras's `count` (an int64 scalar, 0), which it keeps
+  // only for older saved models: without it a saved .keras would hold two of its three variables,
+  // and neither Keras nor edgeopt could tell which is which.
+  Status FinishLayer(const LayerConfig& layer, const std::vector<std::string>& used) override {
+    if (layer.class_name() != "Normalization") return Status::Ok();
+    for (const std::string& var : used) {
+      if (var != "count" || arrays_[layer.name()].count(var) != 0) continue;
+      NpyArray count;
+      count.dtype = DType::kInt64;
+      count.data.assign(sizeof(int64_t), 0);
+      for (LayerWeights& w : model_->weights) {
+        if (w.layer == layer.name()) w.vars.emplace_back(var, std::move(count));
+      }
+    }
     return Status::Ok();
   }
 
