@@ -604,8 +604,9 @@ Status PrepareFast(Context* ctx, const Node* node, OpData* d) {
     // the reference's exactly (hybrid models), the ones with libm's bits, where there are.
     const uk::VUnaryConfig* vunary = uk::GetVUnaryConfig(ctx->cpu());
     if (ctx->exact_float()) {
-      d->sigmoid = uk::GetLibmExactVUnary(ctx->cpu()).sigmoid;
-      d->tanh = uk::GetLibmExactVUnary(ctx->cpu()).tanh;
+      const uk::LibmExactVUnary& exact = uk::GetLibmExactVUnary(ctx->cpu());
+      d->sigmoid = exact.sigmoid;
+      d->tanh = exact.tanh;
     } else if (vunary != nullptr) {
       d->sigmoid = vunary->sigmoid;
       d->tanh = vunary->tanh;
@@ -626,6 +627,29 @@ void FloatActivation(const OpData& d, ref::Activation act, const float* x, int n
     d.tanh(static_cast<size_t>(n), x, y, &params);
   } else {
     ref::ApplyActivation(act, x, n, y);
+  }
+}
+
+// ref::FinishFloatGate (layer norm, then the activation) with the activation through
+// FloatActivation, on the s.n_batch rows of `gate`.
+void FinishGate(const OpData& d, const float* layer_norm, const float* bias,
+                const ref::LstmSizes& s, ref::Activation act, float* gate) {
+  if (layer_norm != nullptr) {
+    ref::MeanStddevNormalization(gate, s.n_cell, s.n_batch);
+    for (int b = 0; b < s.n_batch; ++b) {
+      float* g = gate + b * s.n_cell;
+      for (int i = 0; i < s.n_cell; ++i) g[i] = g[i] * layer_norm[i] + bias[i];
+    }
+  }
+  FloatActivation(d, act, gate, s.n_batch * s.n_cell, gate);
+}
+
+// ref::CellOutputActivation with the activation through FloatActivation.
+void CellOutput(const OpData& d, const float* cell, const float* cell_gate, int n, float* out) {
+  if (d.activation == ref::Activation::kNone) {
+    std::memcpy(out, cell_gate, sizeof(float) * n);
+  } else {
+    FloatActivation(d, d.activation, cell, n, out);
   }
 }
 
@@ -659,19 +683,11 @@ void StepFloatFast(const OpData& d, const ref::FloatLstmWeights& w, bool input_z
     if (w.cell_to_gate[g] != nullptr) {
       ref::PeepholeAccumulate(w.cell_to_gate[g], cell_state, s, gate[g]);
     }
-    if (w.layer_norm[g] != nullptr) {
-      ref::MeanStddevNormalization(gate[g], n, 1);
-      for (int i = 0; i < n; ++i) gate[g][i] = gate[g][i] * w.layer_norm[g][i] + w.gate_bias[g][i];
-    }
-    FloatActivation(d, g == ref::kCellGate ? d.activation : ref::Activation::kSigmoid, gate[g], n,
-                    gate[g]);
+    FinishGate(d, w.layer_norm[g], w.gate_bias[g], s,
+               g == ref::kCellGate ? d.activation : ref::Activation::kSigmoid, gate[g]);
   }
   float* hidden = sc.hidden;
-  if (d.activation == ref::Activation::kNone) {
-    std::memcpy(hidden, gate[ref::kCellGate], sizeof(float) * n);
-  } else {
-    FloatActivation(d, d.activation, cell_state, n, hidden);
-  }
+  CellOutput(d, cell_state, gate[ref::kCellGate], n, hidden);
   for (int k = 0; k < n; ++k) hidden[k] *= gate[ref::kOutputGate][k];
   if (d.packed_projection != nullptr) {
     for (int o = 0; o < s.n_output; ++o) {
@@ -911,16 +927,11 @@ void StepHybridFast(const OpData& d, const ref::LstmSizes& s, const float* input
       }
       ref::PeepholeAccumulate(sc.recovered_peephole, cell_state, s, gate);
     }
-    ref::FinishFloatGate(w.layer_norm[g], w.gate_bias[g], s, ref::Activation::kNone, gate);
-    FloatActivation(d, g == ref::kCellGate ? d.activation : ref::Activation::kSigmoid, gate,
-                    s.n_batch * s.n_cell, gate);
+    FinishGate(d, w.layer_norm[g], w.gate_bias[g], s,
+               g == ref::kCellGate ? d.activation : ref::Activation::kSigmoid, gate);
   }
   const int n = s.n_batch * s.n_cell;
-  if (d.activation == ref::Activation::kNone) {
-    std::memcpy(sc.hidden, sc.gate[ref::kCellGate], sizeof(float) * n);
-  } else {
-    FloatActivation(d, d.activation, cell_state, n, sc.hidden);
-  }
+  CellOutput(d, cell_state, sc.gate[ref::kCellGate], n, sc.hidden);
   for (int k = 0; k < n; ++k) sc.hidden[k] *= sc.gate[ref::kOutputGate][k];
   if (w.projection != nullptr) {
     for (int b = 0; b < s.n_batch; ++b) {

@@ -82,6 +82,19 @@ constexpr int64_t kColBudget = 1024 * 1024;
 // scratch; with microkernels for this CPU and a constant filter, the products are a 1x1
 // convolution to N channels over the filter reordered to rows (fy, fx, oc), else the reference
 // GEMM over the packed filter.
+// The products of `rows` whole input rows (all batch items' rows in order) as a 1x1 convolution
+// to N = filter_h * filter_w * out_c channels.
+ref::ConvGeometry ProductsGeometry(const ref::TransposeConvGeometry& g, int rows) {
+  ref::ConvGeometry cg;
+  cg.batch = 1;
+  cg.in_h = cg.out_h = rows;
+  cg.in_w = cg.out_w = g.in_w;
+  cg.in_c = g.in_c;
+  cg.out_c = static_cast<int>(g.N());
+  cg.filter_h = cg.filter_w = 1;
+  return cg;
+}
+
 // Float one_product with a constant filter and bias: a 1x1 convolution over all the input
 // pixels whose tiles write to the output (OpData::scatter). False (nothing prepared) where the
 // microkernels cannot.
@@ -93,13 +106,7 @@ StatusOr<bool> PrepareFloatScatter(Context* ctx, const Tensor* filter, const Ten
       !ctx->use_optimized_kernels() || N <= 4) {
     return false;
   }
-  ref::ConvGeometry cg;
-  cg.batch = 1;
-  cg.in_h = cg.out_h = g.batch * g.in_h;
-  cg.in_w = cg.out_w = g.in_w;
-  cg.in_c = g.in_c;
-  cg.out_c = static_cast<int>(N);
-  cg.filter_h = cg.filter_w = 1;
+  const ref::ConvGeometry cg = ProductsGeometry(g, g.batch * g.in_h);
   // The GEMM kernel is chosen for a filter row's columns, whose blocks must not straddle two.
   const int cols = g.filter_w * g.out_c;
   const uk::F32GemmConfig* cfg = uk::GetF32GemmConfig(ctx->cpu(), cols);
@@ -137,13 +144,7 @@ Status PrepareFloat(Context* ctx, const Tensor* filter, const Tensor* bias, OpDa
   }
   data->band_rows = static_cast<int>(band);
   EDGEOPT_RETURN_IF_ERROR(RequestScratchArray<float>(ctx, band * g.in_w * N, &data->col));
-  ref::ConvGeometry cg;
-  cg.batch = 1;
-  cg.in_h = cg.out_h = data->band_rows;
-  cg.in_w = cg.out_w = g.in_w;
-  cg.in_c = g.in_c;
-  cg.out_c = static_cast<int>(N);
-  cg.filter_h = cg.filter_w = 1;
+  const ref::ConvGeometry cg = ProductsGeometry(g, data->band_rows);
   if (!filter->IsConstant()) {
     return RequestScratchArray<float>(ctx, N * g.in_c, &data->pack_scratch);
   }
