@@ -385,6 +385,9 @@ StatusOr<NpyArray> ReadDataset(hid_t loc, const std::string& path, const std::st
   if (cls == H5T_FLOAT) {
     array.dtype = DType::kFloat32;
     mem_type = H5T_NATIVE_FLOAT;
+  } else if (cls == H5T_INTEGER && H5Tget_size(type.id()) > 4) {
+    array.dtype = DType::kInt64;  // Normalization's count, kept int64 when the model is saved
+    mem_type = H5T_NATIVE_INT64;
   } else if (cls == H5T_INTEGER) {
     array.dtype = DType::kInt32;
     mem_type = H5T_NATIVE_INT32;
@@ -415,7 +418,7 @@ StatusOr<NpyArray> ReadDataset(hid_t loc, const std::string& path, const std::st
     return MakeStatus(StatusCode::kInvalidModel, "%s: dataset '%s' is too large", where.c_str(),
                       path.c_str());
   }
-  array.data.resize(static_cast<size_t>(count) * 4);
+  array.data.resize(static_cast<size_t>(count) * DTypeSize(array.dtype));
   if (count > 0 &&
       H5Dread(dset.id(), mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, array.data.data()) < 0) {
     return MakeStatus(StatusCode::kInvalidModel,

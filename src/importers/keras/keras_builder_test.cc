@@ -110,6 +110,13 @@ TEST(KerasBuild, NormalizationFromConfigSavesAllThreeVariables) {
   ASSERT_TRUE(a.ok()) << a.status().ToString();
   ASSERT_TRUE(b.ok()) << b.status().ToString();
   EXPECT_EQ(ir::PrintGraph(*a), ir::PrintGraph(*b));
+  // Read back, the count is still an int64 scalar (saving it again writes what Keras wrote).
+  ASSERT_EQ(back->weights[0].vars.size(), 3u);
+  const NpyArray& count = back->weights[0].vars[2].second;
+  EXPECT_EQ(count.dtype, DType::kInt64);
+  EXPECT_TRUE(count.shape.empty());
+  ASSERT_EQ(count.data.size(), sizeof(int64_t));
+  EXPECT_EQ(count.Data<int64_t>()[0], 0);
   std::remove(path.c_str());
 }
 
