@@ -321,6 +321,37 @@ TEST_F(KerasLayers, RescalingAndDropout) {
   EXPECT_EQ(ops, std::vector<std::string>({"MUL", "ADD"}));
 }
 
+// The image classification tutorial's model: augmentation layers (a nested Sequential) and
+// Rescaling before the convolutions. At inference the augmentation and noise layers are the
+// identity: nothing of them is left in the .tflite.
+TEST_F(KerasLayers, AugmentationAndNoiseLayersAreTheIdentityAtInference) {
+  Json augment = Sequential(
+      {6, 6, 3},
+      {L("RandomFlip", {{"name", "random_flip"}, {"mode", "horizontal"}, {"seed", nullptr}}),
+       L("RandomRotation", {{"name", "random_rotation"}, {"factor", 0.1}}),
+       L("RandomZoom", {{"name", "random_zoom"}, {"height_factor", 0.1}}),
+       L("RandomContrast", {{"name", "random_contrast"}, {"factor", 0.2}}),
+       L("RandomTranslation",
+         {{"name", "random_translation"}, {"height_factor", 0.1}, {"width_factor", 0.1}})});
+  augment["config"]["name"] = "data_augmentation";
+  augment["config"]["layers"][0]["config"]["name"] = "augmentation_input";
+  auto ops = Check(
+      Sequential(
+          {6, 6, 3},
+          {augment, L("Rescaling", {{"scale", 1.0 / 255}}), L("GaussianNoise", {{"stddev", 0.1}}),
+           L("Conv2D", {{"filters", 4}, {"kernel_size", 3}}), L("GaussianDropout", {{"rate", 0.2}}),
+           L("AlphaDropout", {{"rate", 0.1}}), L("Flatten"),
+           L("ActivityRegularization", {{"l2", 0.01}}), L("Dense", {{"units", 3}})}),
+      {6, 6, 3});
+  EXPECT_EQ(ops, std::vector<std::string>({"MUL", "CONV_2D", "FULLY_CONNECTED"}));
+  // CenterCrop keeps the middle (Keras starts at (in - out) // 2); RandomCrop to the input's
+  // own size is nothing.
+  ops = Check(Sequential({7, 6, 2}, {L("CenterCrop", {{"height", 4}, {"width", 3}}),
+                                     L("RandomCrop", {{"height", 4}, {"width", 3}})}),
+              {7, 6, 2});
+  EXPECT_EQ(ops, std::vector<std::string>({"SLICE"}));
+}
+
 TEST_F(KerasLayers, LayerNormalization) {
   auto ops = Check(Sequential({5, 6}, {L("LayerNormalization", {{"epsilon", 1e-3}})}), {5, 6});
   EXPECT_EQ(ops, std::vector<std::string>(

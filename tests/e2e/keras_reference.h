@@ -8,7 +8,8 @@
 // Max/AveragePooling1D/2D, GlobalAverage/MaxPooling1D/2D, Flatten, Reshape, Permute, Dropout,
 // SpatialDropout*, Activation, ReLU, LeakyReLU, PReLU, ELU, Softmax, ZeroPadding1D/2D,
 // Cropping1D/2D, UpSampling1D/2D (nearest), Rescaling, LayerNormalization and Normalization
-// (last axis), Embedding, LSTM, GRU, SimpleRNN, Bidirectional(GRU | SimpleRNN | LSTM).
+// (last axis), Embedding, LSTM, GRU, SimpleRNN, Bidirectional(GRU | SimpleRNN | LSTM), CenterCrop,
+// and the layers that are the identity at inference (Random*, GaussianNoise, ...).
 #ifndef EDGEOPT_TESTS_E2E_KERAS_REFERENCE_H_
 #define EDGEOPT_TESTS_E2E_KERAS_REFERENCE_H_
 
@@ -297,6 +298,26 @@ inline bool Apply(const keras::KerasModel& m, const std::string& cls, const std:
                   const Json& c, Tensor* x, std::string* error) {
   const bool same = Str(c, "padding", "valid") == "same";
   if (cls == "InputLayer" || cls == "Dropout" || cls.rfind("SpatialDropout", 0) == 0) return true;
+  // Keras's augmentation and noise layers at inference (training=False).
+  if (cls.rfind("Random", 0) == 0 || cls == "GaussianNoise" || cls == "GaussianDropout" ||
+      cls == "AlphaDropout" || cls == "ActivityRegularization" || cls == "Identity") {
+    return true;
+  }
+  if (cls == "CenterCrop") {  // the middle (height, width), starting at (in - out) // 2
+    const int64_t B = x->shape[0], H = x->shape[1], W = x->shape[2], C = x->shape[3];
+    const int64_t OH = c["height"].get<int64_t>(), OW = c["width"].get<int64_t>();
+    const int64_t top = (H - OH) / 2, left = (W - OW) / 2;
+    Tensor y{{B, OH, OW, C}, std::vector<double>(B * OH * OW * C)};
+    for (int64_t b = 0; b < B; ++b)
+      for (int64_t oh = 0; oh < OH; ++oh)
+        for (int64_t ow = 0; ow < OW; ++ow)
+          for (int64_t ch = 0; ch < C; ++ch) {
+            y.v[((b * OH + oh) * OW + ow) * C + ch] =
+                x->v[((b * H + oh + top) * W + ow + left) * C + ch];
+          }
+    *x = y;
+    return true;
+  }
   if (cls == "Dense") {
     const std::vector<double> k = Weight(m, name, "kernel");
     const int64_t in = x->shape.back(), units = c["units"].get<int64_t>();

@@ -403,6 +403,36 @@ TEST_F(TrainCliTest, GruTrainsFineTunesAndQuantizesAware) {
   ExpectQatFullInteger("gru", 0.9);
 }
 
+// Keras's augmentation and noise layers change the input only in its training mode: edgeopt
+// trains without them (and says so), keeps them in the saved .keras, and the .tflite has no op
+// of theirs.
+TEST_F(TrainCliTest, AugmentationLayersAreLeftOutOfTrainingAndKeptInTheFile) {
+  const std::string train_line = TrainArchitecture("aug", R"(
+    {"class_name": "RandomFlip", "config": {"name": "flip", "mode": "horizontal"}},
+    {"class_name": "RandomRotation", "config": {"name": "rot", "factor": 0.1}},
+    {"class_name": "Flatten", "config": {"name": "flatten"}},
+    {"class_name": "GaussianNoise", "config": {"name": "noise", "stddev": 0.1}},)",
+                                                   "--epochs 10 --lr 3e-3");
+  ExpectFineTuningStartsFromTheSavedWeights("aug", train_line);
+  const std::string log = ExpectExportEvaluatesAsTrained("aug", train_line);
+  EXPECT_NE(log.find("1 ops (from 2 before the export passes): FULLY_CONNECTED"), std::string::npos)
+      << log;
+  std::string out;
+  ASSERT_EQ(Run("train " + dir_ + "/aug.keras --data " + dir_ + "/tiny.npz --epochs 1 " +
+                    "--batch-size 16 -o " + dir_ + "/aug2.keras",
+                &out),
+            0)
+      << out;
+  EXPECT_NE(out.find("note: flip (RandomFlip), rot (RandomRotation), noise (GaussianNoise) "
+                     "change the input only in Keras's training mode"),
+            std::string::npos)
+      << out;
+  ASSERT_EQ(Run("inspect " + dir_ + "/aug2.keras", &out), 0) << out;
+  for (const char* layer : {"RandomFlip", "RandomRotation", "GaussianNoise"}) {
+    EXPECT_NE(out.find(layer), std::string::npos) << out;
+  }
+}
+
 // A Keras LSTM (TFLite's fused UNIDIRECTIONAL_SEQUENCE_LSTM, trained through time) reading the
 // images' rows trains, saves and fine-tunes from its .keras, and the exported .tflite evaluates as
 // the engine does. int8 makes the fused op TFLite's integer LSTM, and so does qat (its gate

@@ -50,6 +50,15 @@ Status Train(const std::string& model_path, const std::string& preset, const std
         static_cast<long long>(engine->num_parameter_values()),
         train::OptimizerKindName(options.optimizer.kind), options.optimizer.learning_rate,
         options.batch_size, engine->num_threads(), engine->gemm()->isa_name());
+    if (!model.training_only_layers.empty()) {
+      std::string names;
+      for (const std::string& l : model.training_only_layers)
+        names += (names.empty() ? "" : ", ") + l;
+      std::printf(
+          "note: %s change%s the input only in Keras's training mode; edgeopt trains without "
+          "them (--augment flip,shift augments the images)\n",
+          names.c_str(), model.training_only_layers.size() == 1 ? "s" : "");
+    }
     std::fflush(stdout);
   }
   auto save = [&](const train::EpochStats&) -> Status {

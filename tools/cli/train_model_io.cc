@@ -3,7 +3,9 @@
 #include <string>
 
 #include "src/export/tflite/export.h"
+#include "src/importers/keras/keras_config.h"
 #include "src/importers/keras/keras_model.h"
+#include "src/importers/keras/layers/layer_registry.h"
 #include "src/passes/model_loader.h"
 #include "src/passes/pipeline.h"
 #include "src/passes/prune/sparse_encode.h"
@@ -37,6 +39,15 @@ StatusOr<TrainModel> FromKeras(keras::KerasModel model, const std::string& descr
   TrainModel m;
   EDGEOPT_ASSIGN_OR_RETURN(m.graph, keras::BuildGraph(model));
   m.description = description;
+  std::vector<keras::LayerEntry> layers;
+  if (keras::ListLayers(model.config, &layers).ok()) {
+    for (const keras::LayerEntry& e : layers) {
+      const keras::LayerMapping* mapping = keras::FindLayerMapping(e.class_name);
+      if (mapping != nullptr && mapping->convert == keras::ConvertInferenceIdentity) {
+        m.training_only_layers.push_back(e.name + " (" + e.class_name + ")");
+      }
+    }
+  }
   m.keras = std::make_shared<keras::KerasModel>(std::move(model));
   return m;
 }

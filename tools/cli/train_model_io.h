@@ -28,6 +28,9 @@ struct TrainModel {
   int default_batch_size = 32;
   // Opaque Keras model state (config and weights) when the model came from Keras.
   std::shared_ptr<void> keras;
+  // Layers that change their input only in Keras's training mode (RandomFlip, GaussianNoise,
+  // ...): the graph, and so edgeopt's training, leaves them out ("name (Class)").
+  std::vector<std::string> training_only_layers;
 };
 
 // `path` (a .keras/.h5 model or a .json architecture) or `preset` (exactly one of them).

@@ -120,6 +120,29 @@ TEST(KerasBuild, NormalizationFromConfigSavesAllThreeVariables) {
   std::remove(path.c_str());
 }
 
+// Crops that Keras resizes for (a crop larger than the input) or draws at random at inference
+// time are refused with the layer and the sizes named.
+TEST(KerasBuild, CropsWithoutAMappingAreRefused) {
+  struct Case {
+    const char* cls;
+    int height, width;
+    const char* message;
+  } cases[] = {{"CenterCrop", 8, 6, "a crop of 8x6 is larger than the input"},
+               {"RandomCrop", 7, 7, "a crop of 7x7 is larger than the input"},
+               {"RandomCrop", 4, 3, "RandomCrop to a smaller size (4x3 of"}};
+  for (const Case& c : cases) {
+    const Json config = Sequential(
+        {7, 6, 2}, {Layer(c.cls, {{"name", "crop"}, {"height", c.height}, {"width", c.width}})});
+    // Building the model from its config builds its graph (the initializers need the shapes).
+    StatusOr<KerasModel> m = ModelFromConfig(config, 1);
+    ASSERT_FALSE(m.ok()) << c.cls;
+    EXPECT_EQ(m.status().code(), StatusCode::kUnsupported);
+    EXPECT_NE(m.status().message().find("layer 'crop'"), std::string::npos)
+        << m.status().ToString();
+    EXPECT_NE(m.status().message().find(c.message), std::string::npos) << m.status().ToString();
+  }
+}
+
 TEST(KerasBuild, Conv1DIsReshapeConv2DReshape) {
   const Json config = Sequential(
       {5, 2},

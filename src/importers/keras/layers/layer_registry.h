@@ -42,7 +42,11 @@ Status ConvertGlobalPooling(LayerCall* call);  // GlobalAverage/MaxPooling1D/2D
 Status ConvertFlatten(LayerCall* call);
 Status ConvertReshape(LayerCall* call);
 Status ConvertPermute(LayerCall* call);
-Status ConvertDropout(LayerCall* call);  // Dropout, SpatialDropout1D/2D, GaussianNoise, ...
+Status ConvertDropout(LayerCall* call);  // Dropout, SpatialDropout1D/2D/3D
+// RandomFlip, RandomRotation, ..., GaussianNoise, GaussianDropout, AlphaDropout,
+// ActivityRegularization, Identity: the identity at inference (augmentation.cc).
+Status ConvertInferenceIdentity(LayerCall* call);
+Status ConvertCenterCrop(LayerCall* call);  // CenterCrop, RandomCrop
 Status ConvertActivation(LayerCall* call);
 Status ConvertReLU(LayerCall* call);
 Status ConvertLeakyReLU(LayerCall* call);
