@@ -352,6 +352,23 @@ TEST_F(KerasLayers, AugmentationAndNoiseLayersAreTheIdentityAtInference) {
   EXPECT_EQ(ops, std::vector<std::string>({"SLICE"}));
 }
 
+// Resizing is tf.image.resize (half-pixel centers): bilinear and nearest, up and down, to sizes
+// that are not multiples of the input's; crop_to_aspect_ratio at the same ratio changes nothing.
+TEST_F(KerasLayers, Resizing) {
+  auto ops = Check(Sequential({5, 7, 2}, {L("Resizing", {{"height", 8}, {"width", 3}})}), {5, 7, 2},
+                   kAtol, /*also_edgeopt=*/true);
+  EXPECT_EQ(ops, std::vector<std::string>({"RESIZE_BILINEAR"}));
+  ops = Check(
+      Sequential({5, 7, 2},
+                 {L("Resizing", {{"height", 3}, {"width", 11}, {"interpolation", "nearest"}})}),
+      {5, 7, 2}, kAtol, /*also_edgeopt=*/true);
+  EXPECT_EQ(ops, std::vector<std::string>({"RESIZE_NEAREST_NEIGHBOR"}));
+  Check(Sequential({4, 6, 1},
+                   {L("Resizing", {{"height", 6}, {"width", 9}, {"crop_to_aspect_ratio", true}}),
+                    L("Conv2D", {{"filters", 2}, {"kernel_size", 3}})}),
+        {4, 6, 1});
+}
+
 TEST_F(KerasLayers, LayerNormalization) {
   auto ops = Check(Sequential({5, 6}, {L("LayerNormalization", {{"epsilon", 1e-3}})}), {5, 6});
   EXPECT_EQ(ops, std::vector<std::string>(

@@ -9,7 +9,7 @@
 // SpatialDropout*, Activation, ReLU, LeakyReLU, PReLU, ELU, Softmax, ZeroPadding1D/2D,
 // Cropping1D/2D, UpSampling1D/2D (nearest), Rescaling, LayerNormalization and Normalization
 // (last axis), Embedding, LSTM, GRU, SimpleRNN, Bidirectional(GRU | SimpleRNN | LSTM), CenterCrop,
-// and the layers that are the identity at inference (Random*, GaussianNoise, ...).
+// Resizing, and the layers that are the identity at inference (Random*, GaussianNoise, ...).
 #ifndef EDGEOPT_TESTS_E2E_KERAS_REFERENCE_H_
 #define EDGEOPT_TESTS_E2E_KERAS_REFERENCE_H_
 
@@ -301,6 +301,41 @@ inline bool Apply(const keras::KerasModel& m, const std::string& cls, const std:
   // Keras's augmentation and noise layers at inference (training=False).
   if (cls.rfind("Random", 0) == 0 || cls == "GaussianNoise" || cls == "GaussianDropout" ||
       cls == "AlphaDropout" || cls == "ActivityRegularization" || cls == "Identity") {
+    return true;
+  }
+  if (cls == "Resizing") {  // tf.image.resize: half-pixel centers, no antialiasing
+    const int64_t B = x->shape[0], H = x->shape[1], W = x->shape[2], C = x->shape[3];
+    const int64_t OH = c["height"].get<int64_t>(), OW = c["width"].get<int64_t>();
+    const bool nearest = Str(c, "interpolation", "bilinear") == "nearest";
+    const double sy = static_cast<double>(H) / OH, sx = static_cast<double>(W) / OW;
+    Tensor y{{B, OH, OW, C}, std::vector<double>(B * OH * OW * C)};
+    auto at = [&](int64_t b, int64_t h, int64_t w, int64_t ch) {
+      return x->v[((b * H + h) * W + w) * C + ch];
+    };
+    for (int64_t b = 0; b < B; ++b)
+      for (int64_t oh = 0; oh < OH; ++oh)
+        for (int64_t ow = 0; ow < OW; ++ow)
+          for (int64_t ch = 0; ch < C; ++ch) {
+            double v;
+            if (nearest) {
+              const int64_t ih = std::min<int64_t>(std::floor((oh + 0.5) * sy), H - 1);
+              const int64_t iw = std::min<int64_t>(std::floor((ow + 0.5) * sx), W - 1);
+              v = at(b, ih, iw, ch);
+            } else {
+              const double fy = (oh + 0.5) * sy - 0.5, fx = (ow + 0.5) * sx - 0.5;
+              const int64_t y0 = std::max<int64_t>(std::floor(fy), 0);
+              const int64_t y1 = std::min<int64_t>(std::ceil(fy), H - 1);
+              const int64_t x0 = std::max<int64_t>(std::floor(fx), 0);
+              const int64_t x1 = std::min<int64_t>(std::ceil(fx), W - 1);
+              const double ly = fy - std::floor(fy), lx = fx - std::floor(fx);
+              const double top = at(b, y0, x0, ch) + (at(b, y0, x1, ch) - at(b, y0, x0, ch)) * lx;
+              const double bottom =
+                  at(b, y1, x0, ch) + (at(b, y1, x1, ch) - at(b, y1, x0, ch)) * lx;
+              v = top + (bottom - top) * ly;
+            }
+            y.v[((b * OH + oh) * OW + ow) * C + ch] = v;
+          }
+    *x = y;
     return true;
   }
   if (cls == "CenterCrop") {  // the middle (height, width), starting at (in - out) // 2

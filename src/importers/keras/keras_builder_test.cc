@@ -143,6 +143,25 @@ TEST(KerasBuild, CropsWithoutAMappingAreRefused) {
   }
 }
 
+// Resizing that TFLite's resize ops cannot do is refused, saying what.
+TEST(KerasBuild, ResizingWithoutAMappingIsRefused) {
+  const std::pair<Json, const char*> cases[] = {
+      {{{"height", 4}, {"width", 4}, {"interpolation", "bicubic"}}, "interpolation 'bicubic'"},
+      {{{"height", 4}, {"width", 4}, {"crop_to_aspect_ratio", true}}, "crop_to_aspect_ratio"},
+      {{{"height", 3}, {"width", 3}, {"antialias", true}}, "antialias when shrinking"},
+      {{{"height", 0}, {"width", 3}}, "height and width must be in"}};
+  for (const auto& [config, message] : cases) {
+    Json layer_config = config;
+    layer_config["name"] = "resize";
+    StatusOr<KerasModel> m =
+        ModelFromConfig(Sequential({7, 6, 2}, {Layer("Resizing", layer_config)}), 1);
+    ASSERT_FALSE(m.ok()) << message;
+    EXPECT_NE(m.status().message().find("layer 'resize'"), std::string::npos)
+        << m.status().ToString();
+    EXPECT_NE(m.status().message().find(message), std::string::npos) << m.status().ToString();
+  }
+}
+
 TEST(KerasBuild, Conv1DIsReshapeConv2DReshape) {
   const Json config = Sequential(
       {5, 2},

@@ -93,6 +93,7 @@ const std::vector<LayerMapping>& AllLayerMappings() {
       {"Cropping2D", ConvertCropping, nullptr, "SLICE"},
       {"UpSampling1D", ConvertUpSampling, nullptr, "RESIZE_NEAREST_NEIGHBOR"},
       {"UpSampling2D", ConvertUpSampling, nullptr, "RESIZE_NEAREST_NEIGHBOR / RESIZE_BILINEAR"},
+      {"Resizing", ConvertResizing, nullptr, "RESIZE_BILINEAR / RESIZE_NEAREST_NEIGHBOR"},
       {"Rescaling", ConvertRescaling, nullptr, "MUL + ADD"},
       {"LayerNormalization", ConvertLayerNormalization, LayerNormalizationVariables,
        "MEAN, SUB, MUL, MEAN, ADD, RSQRT, MUL (+ MUL gamma, ADD beta)"},

@@ -58,6 +58,7 @@ Status ConvertConcatenate(LayerCall* call);
 Status ConvertZeroPadding(LayerCall* call);  // ZeroPadding1D/2D
 Status ConvertCropping(LayerCall* call);     // Cropping1D/2D
 Status ConvertUpSampling(LayerCall* call);   // UpSampling1D/2D
+Status ConvertResizing(LayerCall* call);
 Status ConvertRescaling(LayerCall* call);
 Status ConvertLayerNormalization(LayerCall* call);
 Status ConvertNormalization(LayerCall* call);

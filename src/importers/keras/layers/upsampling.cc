@@ -1,5 +1,7 @@
 // UpSampling2D -> RESIZE_NEAREST_NEIGHBOR / RESIZE_BILINEAR (half_pixel_centers, as TF2's
-// tf.image.resize); UpSampling1D repeats steps through a [B,L,1,C] view.
+// tf.image.resize); UpSampling1D repeats steps through a [B,L,1,C] view. Resizing (to a given
+// height and width) -> the same ops, half_pixel_centers for both (tf.image.resize's nearest
+// too, which matters for sizes that are not multiples).
 #include "src/importers/keras/layers/layer_registry.h"
 #include "src/importers/keras/layers/layer_util.h"
 
@@ -54,6 +56,50 @@ Status ConvertUpSampling(LayerCall* call) {
     call->AddNode("RESHAPE", {y, shape_const}, {squeezed});
     y = squeezed;
   }
+  call->outputs = {y};
+  return Status::Ok();
+}
+
+Status ConvertResizing(LayerCall* call) {
+  EDGEOPT_RETURN_IF_ERROR(CheckChannelsLast(*call));
+  EDGEOPT_RETURN_IF_ERROR(CheckInputRank(*call, 4));
+  const Shape in = call->InputShape();
+  EDGEOPT_ASSIGN_OR_RETURN(int64_t height, call->config.Int("height"));
+  EDGEOPT_ASSIGN_OR_RETURN(int64_t width, call->config.Int("width"));
+  if (height <= 0 || width <= 0 || height > 65536 || width > 65536) {
+    return call->Error(StatusCode::kInvalidModel, "height and width must be in [1, 65536]");
+  }
+  EDGEOPT_ASSIGN_OR_RETURN(std::string interpolation,
+                           call->config.StringOr("interpolation", "bilinear"));
+  EDGEOPT_ASSIGN_OR_RETURN(bool crop, call->config.BoolOr("crop_to_aspect_ratio", false));
+  EDGEOPT_ASSIGN_OR_RETURN(bool pad, call->config.BoolOr("pad_to_aspect_ratio", false));
+  EDGEOPT_ASSIGN_OR_RETURN(bool antialias, call->config.BoolOr("antialias", false));
+  // Crop and pad to the aspect ratio change nothing when the ratios are equal.
+  if ((crop || pad) && int64_t{in[1]} * width != int64_t{in[2]} * height) {
+    return call->Error(StatusCode::kUnsupported,
+                       std::string(crop ? "crop_to_aspect_ratio" : "pad_to_aspect_ratio") +
+                           " to another aspect ratio has no mapping yet");
+  }
+  if (antialias && (height < in[1] || width < in[2])) {
+    return call->Error(StatusCode::kUnsupported,
+                       "antialias when shrinking (TFLite's resize ops do not filter)");
+  }
+  std::string op;
+  if (interpolation == "nearest") {
+    op = "RESIZE_NEAREST_NEIGHBOR";
+  } else if (interpolation == "bilinear") {
+    op = "RESIZE_BILINEAR";
+  } else {
+    return call->Error(StatusCode::kUnsupported,
+                       "interpolation '" + interpolation + "' (nearest and bilinear are)");
+  }
+  const Shape out = {in[0], static_cast<int32_t>(height), static_cast<int32_t>(width), in[3]};
+  const int size_const = call->Int32Const("size", {out[1], out[2]});
+  const int y = call->NewTensor(out, "resize");
+  ir::Attrs attrs;
+  attrs["align_corners"] = false;
+  attrs["half_pixel_centers"] = true;
+  call->AddNode(op, {call->inputs[0], size_const}, {y}, attrs);
   call->outputs = {y};
   return Status::Ok();
 }
