@@ -202,6 +202,40 @@ TEST_F(KerasLayers, Conv1D) {
         {11, 2});
 }
 
+// DepthwiseConv1D and SeparableConv1D: their 2-D forms between two RESHAPEs (a PAD on the left
+// for causal padding), trained and checked like Conv1D.
+TEST_F(KerasLayers, DepthwiseAndSeparableConv1D) {
+  auto ops = Check(Sequential({10, 3}, {L("SeparableConv1D", {{"filters", 4},
+                                                              {"kernel_size", 3},
+                                                              {"depth_multiplier", 2},
+                                                              {"activation", "relu"}})}),
+                   {10, 3}, kAtol, /*also_edgeopt=*/true);
+  EXPECT_EQ(ops, std::vector<std::string>({"RESHAPE", "DEPTHWISE_CONV_2D", "CONV_2D", "RESHAPE"}));
+  Check(Sequential({11, 2}, {L("SeparableConv1D", {{"filters", 3},
+                                                   {"kernel_size", 4},
+                                                   {"strides", 2},
+                                                   {"padding", "same"},
+                                                   {"use_bias", false}})}),
+        {11, 2});
+  Check(Sequential(
+            {10, 3},
+            {L("SeparableConv1D",
+               {{"filters", 2}, {"kernel_size", 3}, {"dilation_rate", 2}, {"padding", "causal"}})}),
+        {10, 3});
+  ops = Check(Sequential({9, 4}, {L("DepthwiseConv1D", {{"kernel_size", 3},
+                                                        {"depth_multiplier", 2},
+                                                        {"padding", "same"},
+                                                        {"activation", "tanh"}})}),
+              {9, 4}, kAtol, /*also_edgeopt=*/true);
+  EXPECT_EQ(ops, std::vector<std::string>({"RESHAPE", "DEPTHWISE_CONV_2D", "TANH", "RESHAPE"}));
+  Check(Sequential({12, 2}, {L("DepthwiseConv1D", {{"kernel_size", 5},
+                                                   {"strides", 2},
+                                                   {"dilation_rate", 1},
+                                                   {"padding", "causal"},
+                                                   {"use_bias", false}})}),
+        {12, 2});
+}
+
 TEST_F(KerasLayers, DepthwiseAndSeparableConv2D) {
   auto ops = Check(
       Sequential(

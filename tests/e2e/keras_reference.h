@@ -4,7 +4,7 @@
 // evaluator checks the conversion itself.
 //
 // Supports a single-input chain of layers (Sequential, or a Functional model that is a chain):
-// Dense, Conv1D, Conv2D, DepthwiseConv2D, SeparableConv2D, Conv2DTranspose, BatchNormalization,
+// Dense, Conv1D, Conv2D, Depthwise/SeparableConv1D/2D, Conv2DTranspose, BatchNormalization,
 // Max/AveragePooling1D/2D, GlobalAverage/MaxPooling1D/2D, Flatten, Reshape, Permute, Dropout,
 // SpatialDropout*, Activation, ReLU, LeakyReLU, PReLU, ELU, Softmax, ZeroPadding1D/2D,
 // Cropping1D/2D, UpSampling1D/2D (nearest), Rescaling, LayerNormalization and Normalization
@@ -367,8 +367,10 @@ inline bool Apply(const keras::KerasModel& m, const std::string& cls, const std:
     *x = y;
     return true;
   }
-  if (cls == "Conv2D" || cls == "Conv1D" || cls == "DepthwiseConv2D" || cls == "SeparableConv2D") {
-    const bool is1d = cls == "Conv1D";
+  if (cls == "Conv2D" || cls == "Conv1D" || cls == "DepthwiseConv2D" || cls == "SeparableConv2D" ||
+      cls == "DepthwiseConv1D" || cls == "SeparableConv1D") {
+    // The 1-D kernels [K,C,F], [K,C,M] and [1,C*M,F] hold the 2-D ones' values in order.
+    const bool is1d = cls == "Conv1D" || cls == "DepthwiseConv1D" || cls == "SeparableConv1D";
     const size_t n = is1d ? 1 : 2;
     std::vector<int64_t> ks = Ints(c, "kernel_size", n, {});
     std::vector<int64_t> s = Ints(c, "strides", n, std::vector<int64_t>(n, 1));
@@ -398,7 +400,7 @@ inline bool Apply(const keras::KerasModel& m, const std::string& cls, const std:
     } else {
       const int64_t mult = static_cast<int64_t>(Num(c, "depth_multiplier", 1));
       y = Conv(in, Weight(m, name, "depthwise_kernel"), ks[0], ks[1], mult, s, d, same, true);
-      if (cls == "SeparableConv2D") {
+      if (cls == "SeparableConv2D" || cls == "SeparableConv1D") {
         y = Conv(y, Weight(m, name, "pointwise_kernel"), 1, 1, c["filters"].get<int64_t>(), {1, 1},
                  {1, 1}, false, false);
       }

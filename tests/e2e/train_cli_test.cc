@@ -403,6 +403,20 @@ TEST_F(TrainCliTest, GruTrainsFineTunesAndQuantizesAware) {
   ExpectQatFullInteger("gru", 0.9);
 }
 
+// SeparableConv1D and DepthwiseConv1D (their 2-D forms on a [B,1,L,C] view) train, save their
+// kernels in Keras's 1-D shapes (fine-tuning starts from them), and export as trained.
+TEST_F(TrainCliTest, DepthwiseAndSeparableConv1DTrainSaveAndExport) {
+  const std::string train_line = TrainArchitecture("sep1d", kRowsAsSequence + std::string(R"(
+    {"class_name": "SeparableConv1D", "config": {"name": "sep", "filters": 8, "kernel_size": 3,
+     "padding": "causal", "depth_multiplier": 2, "activation": "relu"}},
+    {"class_name": "DepthwiseConv1D", "config": {"name": "dw", "kernel_size": 3, "strides": 2}},
+    {"class_name": "GlobalMaxPooling1D", "config": {"name": "gmp"}},)"),
+                                                   "--epochs 15 --lr 1e-2");
+  ExpectFineTuningStartsFromTheSavedWeights("sep1d", train_line);
+  const std::string out = ExpectExportEvaluatesAsTrained("sep1d", train_line);
+  EXPECT_NE(out.find("DEPTHWISE_CONV_2D x2"), std::string::npos) << out;
+}
+
 // Keras's augmentation and noise layers change the input only in its training mode: edgeopt
 // trains without them (and says so), keeps them in the saved .keras, and the .tflite has no op
 // of theirs.

@@ -121,8 +121,10 @@ Status UpdateFromGraph(KerasModel* model, const ir::Graph& graph) {
       keras_shape = {s[1], s[2], s[0], s[3]};
       EDGEOPT_RETURN_IF_ERROR(SetConfigInt(entry, "filters", s[0]));
     } else if (var == "depthwise_kernel" && s.size() == 4) {
+      // [1,H,W,C*M] -> [H,W,C,M] (2-D) or [W,C,M] (DepthwiseConv1D, SeparableConv1D).
       const std::vector<int64_t>& old = target->shape;
-      const int64_t multiplier = old.size() == 4 ? old[3] : 1;
+      const bool is1d = old.size() == 3;
+      const int64_t multiplier = old.size() >= 3 ? old.back() : 1;
       if (multiplier <= 0 || s[3] % multiplier != 0) {
         return MakeStatus(StatusCode::kInvalidArgument,
                           "weight %s: %lld channels for depth "
@@ -131,9 +133,11 @@ Status UpdateFromGraph(KerasModel* model, const ir::Graph& graph) {
                           static_cast<long long>(multiplier));
       }
       keras_shape = {s[1], s[2], s[3] / multiplier, multiplier};
+      if (is1d) keras_shape.erase(keras_shape.begin());
     } else if (var == "pointwise_kernel" && s.size() == 4) {
       values = TransposeData(values, {s[0], s[3]}, {1, 0});
       keras_shape = {1, 1, s[3], s[0]};
+      if (target->shape.size() == 3) keras_shape.erase(keras_shape.begin());  // SeparableConv1D
       EDGEOPT_RETURN_IF_ERROR(SetConfigInt(entry, "filters", s[0]));
     }
     *target = MakeFloatArray(keras_shape, values);

@@ -1,5 +1,6 @@
 // DepthwiseConv2D -> DEPTHWISE_CONV_2D: Keras depthwise_kernel [H,W,C,M] is the
-// IR weight [1,H,W,C*M] (same element order), depth_multiplier M.
+// IR weight [1,H,W,C*M] (same element order), depth_multiplier M. DepthwiseConv1D (kernel
+// [K,C,M]): the same on a [B,1,L,C] view between two RESHAPEs, as Conv1D.
 #include "src/importers/keras/layers/layer_registry.h"
 #include "src/importers/keras/layers/layer_util.h"
 
@@ -14,13 +15,22 @@ StatusOr<std::vector<std::string>> DepthwiseConv2DVariables(const LayerConfig& c
 
 Status ConvertDepthwiseConv2D(LayerCall* call) {
   const LayerConfig& c = call->config;
+  const bool is1d = c.class_name() == "DepthwiseConv1D";
+  const size_t n = is1d ? 1 : 2;
   EDGEOPT_RETURN_IF_ERROR(CheckChannelsLast(*call));
-  EDGEOPT_RETURN_IF_ERROR(CheckInputRank(*call, 4));
-  EDGEOPT_ASSIGN_OR_RETURN(std::vector<int64_t> k, c.IntTuple("kernel_size", 2));
-  EDGEOPT_ASSIGN_OR_RETURN(std::vector<int64_t> s, c.IntTupleOr("strides", 2, {1, 1}));
-  EDGEOPT_ASSIGN_OR_RETURN(std::vector<int64_t> d, c.IntTupleOr("dilation_rate", 2, {1, 1}));
+  EDGEOPT_RETURN_IF_ERROR(CheckInputRank(*call, is1d ? 3 : 4));
+  EDGEOPT_ASSIGN_OR_RETURN(std::vector<int64_t> k, c.IntTuple("kernel_size", n));
+  EDGEOPT_ASSIGN_OR_RETURN(std::vector<int64_t> s,
+                           c.IntTupleOr("strides", n, std::vector<int64_t>(n, 1)));
+  EDGEOPT_ASSIGN_OR_RETURN(std::vector<int64_t> d,
+                           c.IntTupleOr("dilation_rate", n, std::vector<int64_t>(n, 1)));
   EDGEOPT_ASSIGN_OR_RETURN(int64_t multiplier, c.IntOr("depth_multiplier", 1));
-  EDGEOPT_ASSIGN_OR_RETURN(std::string padding, PaddingOf(*call));
+  EDGEOPT_ASSIGN_OR_RETURN(std::string padding, PaddingOf(*call, /*allow_causal=*/is1d));
+  if (is1d) {  // the 2-D form's kernel, strides and dilation: 1 along the height
+    k.insert(k.begin(), 1);
+    s.insert(s.begin(), 1);
+    d.insert(d.begin(), 1);
+  }
   EDGEOPT_ASSIGN_OR_RETURN(bool use_bias, c.BoolOr("use_bias", true));
   EDGEOPT_RETURN_IF_ERROR(CheckWindow(*call, "kernel_size", k));
   EDGEOPT_RETURN_IF_ERROR(CheckWindow(*call, "strides", s));
@@ -32,15 +42,22 @@ Status ConvertDepthwiseConv2D(LayerCall* call) {
                        "kernel_size, strides, dilation_rate and "
                        "depth_multiplier must be positive");
   }
-  const Shape in = call->InputShape();
-  const int64_t channels = in[3];
+  const int64_t channels = call->InputShape().back();
   const int64_t out_channels = channels * multiplier;
-  EDGEOPT_ASSIGN_OR_RETURN(std::vector<float> kernel,
-                           call->Weight("depthwise_kernel", {k[0], k[1], channels, multiplier}));
+  EDGEOPT_ASSIGN_OR_RETURN(
+      std::vector<float> kernel,
+      call->Weight("depthwise_kernel",
+                   is1d ? std::vector<int64_t>{k[1], channels, multiplier}
+                        : std::vector<int64_t>{k[0], k[1], channels, multiplier}));
+  int x = call->inputs[0];
+  if (is1d) {
+    x = ExpandSteps(call, x, padding == "CAUSAL" ? d[1] * (k[1] - 1) : 0);
+    if (padding == "CAUSAL") padding = "VALID";
+  }
+  const Shape in = call->builder->ShapeOf(x);
   std::vector<int> inputs = {
-      call->inputs[0],
-      call->AddWeightTensor("depthwise_kernel", ToShape({1, k[0], k[1], out_channels}),
-                            std::move(kernel))};
+      x, call->AddWeightTensor("depthwise_kernel", ToShape({1, k[0], k[1], out_channels}),
+                               std::move(kernel))};
   if (use_bias) {
     EDGEOPT_ASSIGN_OR_RETURN(std::vector<float> bias, call->Weight("bias", {out_channels}));
     inputs.push_back(call->AddWeightTensor("bias", ToShape({out_channels}), std::move(bias)));
@@ -61,7 +78,7 @@ Status ConvertDepthwiseConv2D(LayerCall* call) {
   attrs["fused_activation_function"] = std::string("NONE");
   const int node = call->AddNode("DEPTHWISE_CONV_2D", inputs, {y}, attrs);
   EDGEOPT_ASSIGN_OR_RETURN(int result, ApplyConfigActivation(call, y, node));
-  call->outputs = {result};
+  call->outputs = {is1d ? SqueezeSteps(call, result) : result};
   return Status::Ok();
 }
 

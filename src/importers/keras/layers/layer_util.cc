@@ -242,6 +242,32 @@ StatusOr<int> EmitReLU(LayerCall* call, int x, double max_value, double negative
   return y;
 }
 
+int ExpandSteps(LayerCall* call, int x, int64_t causal_left) {
+  Shape in = call->builder->ShapeOf(x);
+  if (causal_left > 0) {
+    const int pads = call->Int32Const("paddings", Shape{3, 2},
+                                      {0, 0, static_cast<int32_t>(causal_left), 0, 0, 0});
+    in[1] += static_cast<int32_t>(causal_left);
+    const int padded = call->NewTensor(in, "causal_pad");
+    call->AddNode("PAD", {x, pads}, {padded});
+    x = padded;
+  }
+  const Shape expanded = {in[0], 1, in[1], in[2]};
+  const int shape_const = call->Int32Const("expand_shape", expanded);
+  const int y = call->NewTensor(expanded, "expand");
+  call->AddNode("RESHAPE", {x, shape_const}, {y});
+  return y;
+}
+
+int SqueezeSteps(LayerCall* call, int y) {
+  const Shape out4 = call->builder->ShapeOf(y);
+  const Shape out3 = {out4[0], out4[2], out4[3]};
+  const int shape_const = call->Int32Const("squeeze_shape", out3);
+  const int squeezed = call->NewTensor(out3);
+  call->AddNode("RESHAPE", {y, shape_const}, {squeezed});
+  return squeezed;
+}
+
 StatusOr<int> EmitLeakyReLU(LayerCall* call, int x, double alpha) {
   ir::Attrs attrs;
   attrs["alpha"] = alpha;

@@ -39,6 +39,13 @@ std::vector<float> TransposeData(const std::vector<float>& data, const std::vect
 std::vector<int64_t> PermuteShape(const std::vector<int64_t>& shape, const std::vector<int>& perm);
 Shape ToShape(const std::vector<int64_t>& shape);
 
+// The 1-D layers of the convolution family run as their 2-D form on a [B,1,L,C] view (the
+// official converter's form): ExpandSteps pads `causal_left` zero steps on the left (padding
+// "causal") and reshapes [B,L,C] to [B,1,L,C]; SqueezeSteps reshapes [B,1,L',C'] back to
+// [B,L',C'].
+int ExpandSteps(LayerCall* call, int x, int64_t causal_left);
+int SqueezeSteps(LayerCall* call, int y);
+
 // Ops whose fused_activation_function the TFLite kernels apply.
 bool OpTakesFusedActivation(const std::string& op);
 

@@ -1,5 +1,6 @@
 // SeparableConv2D -> DEPTHWISE_CONV_2D (no bias) + CONV_2D 1x1 (pointwise
-// kernel [F,1,1,C*M], the bias and the activation).
+// kernel [F,1,1,C*M], the bias and the activation). SeparableConv1D: the same on a [B,1,L,C]
+// view between two RESHAPEs (padding "causal": a PAD on the left, then VALID), as Conv1D.
 #include "src/importers/keras/layers/layer_registry.h"
 #include "src/importers/keras/layers/layer_util.h"
 
@@ -15,14 +16,24 @@ StatusOr<std::vector<std::string>> SeparableConv2DVariables(const LayerConfig& c
 
 Status ConvertSeparableConv2D(LayerCall* call) {
   const LayerConfig& c = call->config;
+  const bool is1d =
+      c.class_name() == "SeparableConv1D" || c.class_name() == "SeparableConvolution1D";
+  const size_t n = is1d ? 1 : 2;
   EDGEOPT_RETURN_IF_ERROR(CheckChannelsLast(*call));
-  EDGEOPT_RETURN_IF_ERROR(CheckInputRank(*call, 4));
+  EDGEOPT_RETURN_IF_ERROR(CheckInputRank(*call, is1d ? 3 : 4));
   EDGEOPT_ASSIGN_OR_RETURN(int64_t filters, c.Int("filters"));
-  EDGEOPT_ASSIGN_OR_RETURN(std::vector<int64_t> k, c.IntTuple("kernel_size", 2));
-  EDGEOPT_ASSIGN_OR_RETURN(std::vector<int64_t> s, c.IntTupleOr("strides", 2, {1, 1}));
-  EDGEOPT_ASSIGN_OR_RETURN(std::vector<int64_t> d, c.IntTupleOr("dilation_rate", 2, {1, 1}));
+  EDGEOPT_ASSIGN_OR_RETURN(std::vector<int64_t> k, c.IntTuple("kernel_size", n));
+  EDGEOPT_ASSIGN_OR_RETURN(std::vector<int64_t> s,
+                           c.IntTupleOr("strides", n, std::vector<int64_t>(n, 1)));
+  EDGEOPT_ASSIGN_OR_RETURN(std::vector<int64_t> d,
+                           c.IntTupleOr("dilation_rate", n, std::vector<int64_t>(n, 1)));
   EDGEOPT_ASSIGN_OR_RETURN(int64_t multiplier, c.IntOr("depth_multiplier", 1));
-  EDGEOPT_ASSIGN_OR_RETURN(std::string padding, PaddingOf(*call));
+  EDGEOPT_ASSIGN_OR_RETURN(std::string padding, PaddingOf(*call, /*allow_causal=*/is1d));
+  if (is1d) {  // the 2-D form's kernel, strides and dilation: 1 along the height
+    k.insert(k.begin(), 1);
+    s.insert(s.begin(), 1);
+    d.insert(d.begin(), 1);
+  }
   EDGEOPT_ASSIGN_OR_RETURN(bool use_bias, c.BoolOr("use_bias", true));
   EDGEOPT_RETURN_IF_ERROR(CheckWindow(*call, "kernel_size", k));
   EDGEOPT_RETURN_IF_ERROR(CheckWindow(*call, "strides", s));
@@ -35,13 +46,24 @@ Status ConvertSeparableConv2D(LayerCall* call) {
                        "depth_multiplier must "
                        "be positive");
   }
-  const Shape in = call->InputShape();
-  const int64_t channels = in[3];
+  const int64_t channels = call->InputShape().back();
   const int64_t mid = channels * multiplier;
-  EDGEOPT_ASSIGN_OR_RETURN(std::vector<float> dw,
-                           call->Weight("depthwise_kernel", {k[0], k[1], channels, multiplier}));
-  EDGEOPT_ASSIGN_OR_RETURN(std::vector<float> pw,
-                           call->Weight("pointwise_kernel", {1, 1, mid, filters}));
+  // The 1-D kernels [K,C,M] and [1,C*M,F] hold the 2-D ones' values in the same order.
+  EDGEOPT_ASSIGN_OR_RETURN(
+      std::vector<float> dw,
+      call->Weight("depthwise_kernel",
+                   is1d ? std::vector<int64_t>{k[1], channels, multiplier}
+                        : std::vector<int64_t>{k[0], k[1], channels, multiplier}));
+  EDGEOPT_ASSIGN_OR_RETURN(
+      std::vector<float> pw,
+      call->Weight("pointwise_kernel", is1d ? std::vector<int64_t>{1, mid, filters}
+                                            : std::vector<int64_t>{1, 1, mid, filters}));
+  int x = call->inputs[0];
+  if (is1d) {
+    x = ExpandSteps(call, x, padding == "CAUSAL" ? d[1] * (k[1] - 1) : 0);
+    if (padding == "CAUSAL") padding = "VALID";
+  }
+  const Shape in = call->builder->ShapeOf(x);
   const int dw_t =
       call->AddWeightTensor("depthwise_kernel", ToShape({1, k[0], k[1], mid}), std::move(dw));
   const int pw_t = call->AddWeightTensor("pointwise_kernel", ToShape({filters, 1, 1, mid}),
@@ -60,7 +82,7 @@ Status ConvertSeparableConv2D(LayerCall* call) {
   dw_attrs["dilation_w_factor"] = d[1];
   dw_attrs["depth_multiplier"] = multiplier;
   dw_attrs["fused_activation_function"] = std::string("NONE");
-  call->AddNode("DEPTHWISE_CONV_2D", {call->inputs[0], dw_t}, {depthwise}, dw_attrs);
+  call->AddNode("DEPTHWISE_CONV_2D", {x, dw_t}, {depthwise}, dw_attrs);
 
   std::vector<int> pw_inputs = {depthwise, pw_t};
   if (use_bias) {
@@ -79,7 +101,7 @@ Status ConvertSeparableConv2D(LayerCall* call) {
   pw_attrs["fused_activation_function"] = std::string("NONE");
   const int node = call->AddNode("CONV_2D", pw_inputs, {y}, pw_attrs);
   EDGEOPT_ASSIGN_OR_RETURN(int result, ApplyConfigActivation(call, y, node));
-  call->outputs = {result};
+  call->outputs = {is1d ? SqueezeSteps(call, result) : result};
   return Status::Ok();
 }
 
