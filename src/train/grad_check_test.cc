@@ -631,6 +631,20 @@ TEST(GradCheckTest, ConcatenationReshapePadTranspose) {
   CheckGradients(b.Finish(y), 2, InputKind::kUniform);
 }
 
+// One tensor three times in a CONCATENATION (Keras's RepeatVector): its gradient is the sum of
+// the three slices' (the first overwrites, the next two add).
+TEST(GradCheckTest, ConcatenationOfOneTensorRepeated) {
+  Builder b({1, 5});
+  const int p = b.Param("p/w", {1, 5});
+  const int m = b.Op("MUL", {b.input(), p}, {1, 5});
+  const int shape = b.IntConst({3}, {1, 1, 5});
+  const int row = b.Op("RESHAPE", {m, shape}, {1, 1, 5});
+  const int c = b.Op("CONCATENATION", {row, row, row}, {1, 3, 5},
+                     {{"axis", int64_t{1}}, {"fused_activation_function", std::string("NONE")}});
+  const int y = b.Op("TANH", {c}, {1, 3, 5});
+  CheckGradients(b.Finish(y), 2, InputKind::kUniform);
+}
+
 TEST(GradCheckTest, DropoutIsInvertedAndSeeded) {
   Builder b({1, 50});
   const int w = b.Param("d/w", {1, 50});

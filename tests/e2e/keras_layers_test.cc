@@ -386,6 +386,16 @@ TEST_F(KerasLayers, AugmentationAndNoiseLayersAreTheIdentityAtInference) {
   EXPECT_EQ(ops, std::vector<std::string>({"SLICE"}));
 }
 
+// RepeatVector: the sequence-to-sequence autoencoder's bridge from a vector to a sequence.
+TEST_F(KerasLayers, RepeatVector) {
+  auto ops = Check(Sequential({5}, {L("Dense", {{"units", 4}}), L("RepeatVector", {{"n", 3}})}),
+                   {5}, kAtol, /*also_edgeopt=*/true);
+  EXPECT_EQ(ops, std::vector<std::string>({"FULLY_CONNECTED", "RESHAPE", "CONCATENATION"}));
+  Check(Sequential({6}, {L("RepeatVector", {{"n", 4}}),
+                         L("SimpleRNN", {{"units", 3}, {"return_sequences", true}})}),
+        {6});
+}
+
 // Resizing is tf.image.resize (half-pixel centers): bilinear and nearest, up and down, to sizes
 // that are not multiples of the input's; crop_to_aspect_ratio at the same ratio changes nothing.
 TEST_F(KerasLayers, Resizing) {

@@ -9,7 +9,8 @@
 // SpatialDropout*, Activation, ReLU, LeakyReLU, PReLU, ELU, Softmax, ZeroPadding1D/2D,
 // Cropping1D/2D, UpSampling1D/2D (nearest), Rescaling, LayerNormalization and Normalization
 // (last axis), Embedding, LSTM, GRU, SimpleRNN, Bidirectional(GRU | SimpleRNN | LSTM), CenterCrop,
-// Resizing, and the layers that are the identity at inference (Random*, GaussianNoise, ...).
+// Resizing, RepeatVector, and the layers that are the identity at inference (Random*,
+// GaussianNoise, ...).
 #ifndef EDGEOPT_TESTS_E2E_KERAS_REFERENCE_H_
 #define EDGEOPT_TESTS_E2E_KERAS_REFERENCE_H_
 
@@ -335,6 +336,15 @@ inline bool Apply(const keras::KerasModel& m, const std::string& cls, const std:
             }
             y.v[((b * OH + oh) * OW + ow) * C + ch] = v;
           }
+    *x = y;
+    return true;
+  }
+  if (cls == "RepeatVector") {  // [B, F] -> [B, n, F]
+    const int64_t B = x->shape[0], F = x->shape[1], n = c["n"].get<int64_t>();
+    Tensor y{{B, n, F}, std::vector<double>(B * n * F)};
+    for (int64_t b = 0; b < B; ++b)
+      for (int64_t t = 0; t < n; ++t)
+        for (int64_t f = 0; f < F; ++f) y.v[(b * n + t) * F + f] = x->v[b * F + f];
     *x = y;
     return true;
   }

@@ -417,6 +417,20 @@ TEST_F(TrainCliTest, DepthwiseAndSeparableConv1DTrainSaveAndExport) {
   EXPECT_NE(out.find("DEPTHWISE_CONV_2D x2"), std::string::npos) << out;
 }
 
+// RepeatVector (n copies of one RESHAPE in a CONCATENATION, whose gradients add up) feeding a
+// GRU trains, fine-tunes from its .keras and exports as trained.
+TEST_F(TrainCliTest, RepeatVectorIntoAGruTrainsAndExports) {
+  const std::string train_line = TrainArchitecture("repeat", R"(
+    {"class_name": "Flatten", "config": {"name": "flatten"}},
+    {"class_name": "Dense", "config": {"name": "code", "units": 16, "activation": "relu"}},
+    {"class_name": "RepeatVector", "config": {"name": "repeat", "n": 4}},
+    {"class_name": "GRU", "config": {"name": "gru", "units": 8}},)",
+                                                   "--epochs 15 --lr 1e-2");
+  ExpectFineTuningStartsFromTheSavedWeights("repeat", train_line);
+  const std::string out = ExpectExportEvaluatesAsTrained("repeat", train_line);
+  EXPECT_NE(out.find("CONCATENATION"), std::string::npos) << out;
+}
+
 // Keras's augmentation and noise layers change the input only in its training mode: edgeopt
 // trains without them (and says so), keeps them in the saved .keras, and the .tflite has no op
 // of theirs.

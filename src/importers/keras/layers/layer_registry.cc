@@ -45,6 +45,7 @@ const std::vector<LayerMapping>& AllLayerMappings() {
       {"Flatten", ConvertFlatten, nullptr, "RESHAPE (dropped before FULLY_CONNECTED)"},
       {"Reshape", ConvertReshape, nullptr, "RESHAPE"},
       {"Permute", ConvertPermute, nullptr, "TRANSPOSE"},
+      {"RepeatVector", ConvertRepeatVector, nullptr, "RESHAPE + CONCATENATION"},
       {"Dropout", ConvertDropout, nullptr, "(removed)"},
       {"SpatialDropout1D", ConvertDropout, nullptr, "(removed)"},
       {"SpatialDropout2D", ConvertDropout, nullptr, "(removed)"},

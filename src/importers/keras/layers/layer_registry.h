@@ -42,6 +42,7 @@ Status ConvertGlobalPooling(LayerCall* call);  // GlobalAverage/MaxPooling1D/2D
 Status ConvertFlatten(LayerCall* call);
 Status ConvertReshape(LayerCall* call);
 Status ConvertPermute(LayerCall* call);
+Status ConvertRepeatVector(LayerCall* call);
 Status ConvertDropout(LayerCall* call);  // Dropout, SpatialDropout1D/2D/3D
 // RandomFlip, RandomRotation, ..., GaussianNoise, GaussianDropout, AlphaDropout,
 // ActivityRegularization, Identity: the identity at inference (augmentation.cc).

@@ -1,5 +1,7 @@
 // Flatten -> RESHAPE [B, N]; Reshape -> RESHAPE [B, target...] (-1 resolved);
-// Permute -> TRANSPOSE [0, dims...]. Shapes are constant int32 tensors.
+// Permute -> TRANSPOSE [0, dims...]; RepeatVector(n) -> RESHAPE [B, 1, F] + CONCATENATION of n
+// copies along axis 1 (ops every TFLite runtime has, and trainable). Shapes are constant int32
+// tensors.
 #include "src/importers/keras/layers/layer_registry.h"
 #include "src/importers/keras/layers/layer_util.h"
 
@@ -27,6 +29,24 @@ Status ConvertFlatten(LayerCall* call) {
   const Shape in = call->InputShape();
   if (in.size() < 2) return call->Error(StatusCode::kInvalidModel, "input has no batch axis");
   call->outputs = {EmitReshape(call, {in[0], static_cast<int32_t>(Elements(in, 1))})};
+  return Status::Ok();
+}
+
+Status ConvertRepeatVector(LayerCall* call) {
+  EDGEOPT_ASSIGN_OR_RETURN(int64_t n, call->config.Int("n"));
+  EDGEOPT_RETURN_IF_ERROR(CheckInputRank(*call, 2));
+  const Shape in = call->InputShape();
+  if (n <= 0 || n > 4096) return call->Error(StatusCode::kInvalidModel, "n must be in [1, 4096]");
+  if (n * in[1] > (int64_t{1} << 30)) {
+    return call->Error(StatusCode::kInvalidModel, "output too large");
+  }
+  const int row = EmitReshape(call, {in[0], 1, in[1]});
+  const int y = call->NewTensor(Shape{in[0], static_cast<int32_t>(n), in[1]}, "repeat");
+  ir::Attrs attrs;
+  attrs["axis"] = int64_t{1};
+  attrs["fused_activation_function"] = std::string("NONE");
+  call->AddNode("CONCATENATION", std::vector<int>(static_cast<size_t>(n), row), {y}, attrs);
+  call->outputs = {y};
   return Status::Ok();
 }
 
