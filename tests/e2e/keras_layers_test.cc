@@ -396,6 +396,26 @@ TEST_F(KerasLayers, RepeatVector) {
         {6});
 }
 
+// TimeDistributed: the wrapped layer on every step alike (steps folded into the batch), for a
+// Dense on a sequence and a small convolution stack on a sequence of images.
+TEST_F(KerasLayers, TimeDistributed) {
+  auto ops = Check(
+      Sequential({4, 3}, {L("TimeDistributed",
+                            {{"layer", L("Dense", {{"units", 5}, {"activation", "tanh"}})}})}),
+      {4, 3}, kAtol, /*also_edgeopt=*/true);
+  EXPECT_EQ(ops, std::vector<std::string>({"FULLY_CONNECTED", "TANH"}));  // as Dense on [B,T,F]
+  Check(Sequential({3, 6, 5, 2},
+                   {L("TimeDistributed",
+                      {{"name", "td_conv"},
+                       {"layer", L("Conv2D",
+                                   {{"filters", 3}, {"kernel_size", 3}, {"activation", "relu"}})}}),
+                    L("TimeDistributed",
+                      {{"name", "td_pool"}, {"layer", L("MaxPooling2D", {{"pool_size", 2}})}}),
+                    L("TimeDistributed", {{"name", "td_flat"}, {"layer", L("Flatten")}}),
+                    L("GRU", {{"units", 4}})}),
+        {3, 6, 5, 2}, kAtol, /*also_edgeopt=*/true);
+}
+
 // Resizing is tf.image.resize (half-pixel centers): bilinear and nearest, up and down, to sizes
 // that are not multiples of the input's; crop_to_aspect_ratio at the same ratio changes nothing.
 TEST_F(KerasLayers, Resizing) {

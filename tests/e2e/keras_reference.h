@@ -9,8 +9,8 @@
 // SpatialDropout*, Activation, ReLU, LeakyReLU, PReLU, ELU, Softmax, ZeroPadding1D/2D,
 // Cropping1D/2D, UpSampling1D/2D (nearest), Rescaling, LayerNormalization and Normalization
 // (last axis), Embedding, LSTM, GRU, SimpleRNN, Bidirectional(GRU | SimpleRNN | LSTM), CenterCrop,
-// Resizing, RepeatVector, and the layers that are the identity at inference (Random*,
-// GaussianNoise, ...).
+// Resizing, RepeatVector, TimeDistributed (of those), and the layers that are the identity at
+// inference (Random*, GaussianNoise, ...).
 #ifndef EDGEOPT_TESTS_E2E_KERAS_REFERENCE_H_
 #define EDGEOPT_TESTS_E2E_KERAS_REFERENCE_H_
 
@@ -337,6 +337,18 @@ inline bool Apply(const keras::KerasModel& m, const std::string& cls, const std:
             y.v[((b * OH + oh) * OW + ow) * C + ch] = v;
           }
     *x = y;
+    return true;
+  }
+  if (cls == "TimeDistributed") {  // the wrapped layer on [B*T, ...], under the wrapper's name
+    const Json& inner = c["layer"];
+    const std::vector<int64_t> in_shape = x->shape;
+    x->shape.erase(x->shape.begin());
+    x->shape[0] = in_shape[0] * in_shape[1];
+    if (!Apply(m, inner["class_name"].get<std::string>(), name, inner["config"], x, error)) {
+      return false;
+    }
+    x->shape.insert(x->shape.begin(), in_shape[0]);
+    x->shape[1] = in_shape[1];
     return true;
   }
   if (cls == "RepeatVector") {  // [B, F] -> [B, n, F]

@@ -431,6 +431,37 @@ TEST_F(TrainCliTest, RepeatVectorIntoAGruTrainsAndExports) {
   EXPECT_NE(out.find("CONCATENATION"), std::string::npos) << out;
 }
 
+// TimeDistributed(Dense) over the image's rows trains (the wrapped layer's weights are the
+// wrapper's), saves, fine-tunes from the .keras and exports as trained. A wrapped convolution
+// (steps folded into the batch) converts but does not train: the error says why.
+TEST_F(TrainCliTest, TimeDistributedTrainsSavesAndExports) {
+  const std::string train_line = TrainArchitecture("td", kRowsAsSequence + std::string(R"(
+    {"class_name": "TimeDistributed", "config": {"name": "td_dense", "layer":
+      {"class_name": "Dense", "config": {"name": "d", "units": 12, "activation": "relu"}}}},
+    {"class_name": "TimeDistributed", "config": {"name": "td_drop", "layer":
+      {"class_name": "Dropout", "config": {"name": "drop", "rate": 0.1}}}},
+    {"class_name": "Flatten", "config": {"name": "flatten"}},)"),
+                                                   "--epochs 15 --lr 1e-2");
+  ExpectFineTuningStartsFromTheSavedWeights("td", train_line);
+  ExpectExportEvaluatesAsTrained("td", train_line);
+
+  const std::string arch = R"({"class_name": "Sequential", "config": {"name": "tdc", "layers": [
+    {"class_name": "InputLayer", "config": {"name": "x", "batch_input_shape": [null, 28, 28, 1]}},
+    {"class_name": "TimeDistributed", "config": {"name": "td_conv", "layer":
+      {"class_name": "Conv1D", "config": {"name": "c", "filters": 2, "kernel_size": 3}}}},
+    {"class_name": "Flatten", "config": {"name": "flatten"}},
+    {"class_name": "Dense", "config": {"name": "out", "units": 10}}]}})";
+  ASSERT_TRUE(
+      WriteFileAtomic(dir_ + "/tdc.json", std::vector<uint8_t>(arch.begin(), arch.end())).ok());
+  std::string out;
+  EXPECT_EQ(Run("convert " + dir_ + "/tdc.json -o " + dir_ + "/tdc.tflite", &out), 0) << out;
+  EXPECT_EQ(
+      Run("train " + dir_ + "/tdc.json --data " + dir_ + "/tiny.npz --epochs 1 --quiet", &out), 1);
+  EXPECT_NE(out.find("td_conv"), std::string::npos) << out;
+  EXPECT_NE(out.find("changes the batch dimension, which training cannot do"), std::string::npos)
+      << out;
+}
+
 // Keras's augmentation and noise layers change the input only in its training mode: edgeopt
 // trains without them (and says so), keeps them in the saved .keras, and the .tflite has no op
 // of theirs.

@@ -166,7 +166,8 @@ Status ReadKeras3Layers(hid_t root, const std::string& prefix, const Json& model
     }
     std::vector<NpyArray> arrays;
     for (const char* sub :
-         {"/vars", "/cell/vars", "/forward_layer/cell/vars", "/backward_layer/cell/vars"}) {
+         {"/vars", "/cell/vars", "/forward_layer/cell/vars", "/backward_layer/cell/vars",
+          "/layer/vars"}) {  // the last: TimeDistributed's wrapped layer
       const std::string vars_path = path + sub;
       if (!h5::IsGroup(root, vars_path)) continue;
       EDGEOPT_ASSIGN_OR_RETURN(h5::Handle vars, h5::OpenGroup(root, vars_path, file));

@@ -134,6 +134,10 @@ Status WriteKeras3Layer(hid_t layers_group, const Json& entry, const WeightIndex
     EDGEOPT_ASSIGN_OR_RETURN(cell, h5::MakeGroup(group.id(), "cell", file));
     EDGEOPT_ASSIGN_OR_RETURN(cell_vars, h5::MakeGroup(cell.id(), "vars", file));
     target = cell_vars.id();
+  } else if (cls == "TimeDistributed") {  // on the wrapped layer: layer/vars
+    EDGEOPT_ASSIGN_OR_RETURN(cell, h5::MakeGroup(group.id(), "layer", file));
+    EDGEOPT_ASSIGN_OR_RETURN(cell_vars, h5::MakeGroup(cell.id(), "vars", file));
+    target = cell_vars.id();
   }
   int index = 0;
   for (const auto& [var, array] : it->second->vars) {

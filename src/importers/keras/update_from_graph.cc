@@ -61,7 +61,11 @@ Status UpdateFromGraph(KerasModel* model, const ir::Graph& graph) {
                         "weight %s: the model has no layer '%s' with weights", t.origin.c_str(),
                         layer.c_str());
     }
-    const std::string cls = LayerClass(*entry);
+    std::string cls = LayerClass(*entry);
+    if (cls == "TimeDistributed" && (*entry)["config"].contains("layer")) {
+      entry = &(*entry)["config"]["layer"];  // the wrapped layer's kernel layout and config
+      cls = LayerClass(*entry);
+    }
     const size_t bracket = var.find('[');
     // Unrolled recurrent layers (an LSTM with unroll=True: whole variables, no gate pieces).
     const bool unrolled = cls == "GRU" || cls == "SimpleRNN" || cls == "Bidirectional" ||

@@ -114,6 +114,8 @@ const std::vector<LayerMapping>& AllLayerMappings() {
        "unrolled: FULLY_CONNECTED, then per step STRIDED_SLICE, FULLY_CONNECTED, ADD, TANH"},
       {"Bidirectional", ConvertBidirectional, BidirectionalVariables,
        "two unrolled GRU / SimpleRNN + CONCATENATION (or ADD / MUL)"},
+      {"TimeDistributed", ConvertTimeDistributed, TimeDistributedVariables,
+       "RESHAPE (steps into the batch) + the wrapped layer's ops + RESHAPE"},
   };
   return *kTable;
 }
@@ -134,7 +136,6 @@ std::string UnsupportedReason(const std::string& class_name) {
       {"Lambda", "it runs arbitrary Python code, which is not stored in the file"},
       {"TFOpLambda", "it wraps a raw TensorFlow function call, which edgeopt does not map"},
       {"SlicingOpLambda", "it wraps a raw TensorFlow slicing call, which edgeopt does not map"},
-      {"TimeDistributed", "wrapper layers have no mapping yet"},
       {"Conv3D", "3-D convolutions have no TFLite builtin in 2.9's common set"},
       {"MultiHeadAttention", "attention layers have no mapping yet"},
   };

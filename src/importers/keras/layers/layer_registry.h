@@ -67,6 +67,8 @@ Status ConvertEmbedding(LayerCall* call);
 Status ConvertLSTM(LayerCall* call);
 Status ConvertRecurrent(LayerCall* call);  // GRU, SimpleRNN, LSTM with unroll=True (unrolled)
 Status ConvertBidirectional(LayerCall* call);
+Status ConvertTimeDistributed(LayerCall* call);  // time_distributed.cc
+StatusOr<std::vector<std::string>> TimeDistributedVariables(const LayerConfig& config);
 
 StatusOr<std::vector<std::string>> DenseVariables(const LayerConfig& config);
 StatusOr<std::vector<std::string>> ConvVariables(const LayerConfig& config);
