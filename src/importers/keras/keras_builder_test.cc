@@ -286,9 +286,24 @@ TEST(KerasBuild, ErrorsNameTheLayer) {
                                                           {"data_format", "channels_first"}})}))
                 .find("layer 'c' (Conv2D): data_format 'channels_first'"),
             std::string::npos);
-  EXPECT_NE(error(Sequential({4, 2}, {Layer("TimeDistributed", {{"name", "g"}})}))
-                .find("layer 'g' (TimeDistributed) cannot be converted"),
+  EXPECT_NE(error(Sequential({4, 2}, {Layer("Lambda", {{"name", "g"}})}))
+                .find("layer 'g' (Lambda) cannot be converted: it runs arbitrary Python code"),
             std::string::npos);
+  EXPECT_NE(error(Sequential({4, 2}, {Layer("TimeDistributed", {{"name", "g"}})}))
+                .find("layer 'g' (TimeDistributed): 'layer' is missing"),
+            std::string::npos);
+  EXPECT_NE(
+      error(Sequential({4, 3}, {Layer("TimeDistributed",
+                                      {{"name", "g"},
+                                       {"layer", Layer("LSTM", {{"name", "l"}, {"units", 2}})}})}))
+          .find("layer 'g' (TimeDistributed): TimeDistributed(LSTM) has no mapping yet"),
+      std::string::npos);
+  EXPECT_NE(
+      error(Sequential({4}, {Layer("TimeDistributed",
+                                   {{"name", "g"},
+                                    {"layer", Layer("Dense", {{"name", "d"}, {"units", 2}})}})}))
+          .find("layer 'g' (TimeDistributed): input [1,4] has no time axis"),
+      std::string::npos);
   // Unrolled recurrent layers: options they cannot honour.
   EXPECT_NE(error(Sequential({4, 2}, {Layer("GRU", {{"name", "g"},
                                                     {"units", 2},
