@@ -76,7 +76,9 @@ Status ConvertTimeDistributed(LayerCall* call) {
     call->outputs = wrapped.outputs;
     return Status::Ok();
   }
-  Shape folded = {in[0] * in[1]};
+  const int64_t rows = int64_t{in[0]} * in[1];
+  if (rows > (int64_t{1} << 30)) return call->Error(StatusCode::kInvalidModel, "input too large");
+  Shape folded = {static_cast<int32_t>(rows)};
   folded.insert(folded.end(), in.begin() + 2, in.end());
   const int fold_shape = call->Int32Const("fold_shape", folded);
   const int x = call->NewTensor(folded, "fold");
