@@ -1,6 +1,7 @@
 // edgeopt inspect for Keras files: layers with class, output shape, parameters, the share of
 // zeros in their kernels (pruning) and their distinct values (clustering), and what each converts
 // to (IR ops of the training form), then the op count after the export passes.
+#include <algorithm>
 #include <cstdio>
 #include <map>
 #include <set>
@@ -19,8 +20,26 @@ namespace edgeopt {
 namespace cli {
 namespace {
 
+// The layer's ops in order, runs counted ("SLICE x4"); a long list (an unrolled recurrent
+// layer: about 14 ops per step) as the count of each op instead, in order of first use.
 std::string OpList(const std::vector<std::string>& ops) {
   std::string s;
+  if (ops.size() > 16) {
+    std::vector<std::pair<std::string, int>> counts;
+    for (const std::string& op : ops) {
+      auto it = std::find_if(counts.begin(), counts.end(),
+                             [&](const std::pair<std::string, int>& c) { return c.first == op; });
+      if (it == counts.end()) {
+        counts.emplace_back(op, 1);
+      } else {
+        ++it->second;
+      }
+    }
+    for (const auto& [op, n] : counts) {
+      s += (s.empty() ? "" : ", ") + op + (n > 1 ? " x" + std::to_string(n) : "");
+    }
+    return std::to_string(ops.size()) + " ops: " + s;
+  }
   for (size_t i = 0; i < ops.size(); ++i) {
     size_t n = 1;
     while (i + 1 < ops.size() && ops[i + 1] == ops[i]) {
