@@ -120,6 +120,36 @@ TEST(KerasBuild, NormalizationFromConfigSavesAllThreeVariables) {
   std::remove(path.c_str());
 }
 
+// A Bidirectional inside a nested model, saved as a Keras 2 .h5: its weights are stored under
+// the nested model's group with repeated variable names (forward and backward "kernel"), and
+// are read back by position, as at the top level.
+TEST(KerasBuild, NestedBidirectionalH5RoundTrip) {
+  Json encoder = Sequential(
+      {6, 3}, {Layer("Bidirectional", {{"name", "bigru"},
+                                       {"layer", Layer("GRU", {{"name", "gru"}, {"units", 4}})}})});
+  encoder["config"]["name"] = "encoder";
+  encoder["config"]["layers"][0]["config"]["name"] = "encoder_input";
+  const Json config = Sequential({6, 3}, {encoder, Layer("Dense", {{"name", "d"}, {"units", 2}})});
+  StatusOr<KerasModel> m = ModelFromConfig(config, 3);
+  ASSERT_TRUE(m.ok()) << m.status().ToString();
+  const std::string path = ::testing::TempDir() + "/nested_bidirectional.h5";
+  ASSERT_TRUE(SaveKerasFile(*m, path).ok());
+  StatusOr<KerasModel> back = LoadKerasFile(path);
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  for (const char* var :
+       {"forward/kernel", "forward/recurrent_kernel", "backward/kernel", "backward/bias"}) {
+    const NpyArray* a = Var(*m, "bigru", var);
+    const NpyArray* b = Var(*back, "bigru", var);
+    ASSERT_TRUE(a != nullptr && b != nullptr) << var;
+    EXPECT_EQ(a->shape, b->shape) << var;
+    EXPECT_EQ(a->data, b->data) << var;
+  }
+  StatusOr<ir::Graph> ga = BuildGraph(*m), gb = BuildGraph(*back);
+  ASSERT_TRUE(ga.ok() && gb.ok()) << gb.status().ToString();
+  EXPECT_EQ(ir::PrintGraph(*ga), ir::PrintGraph(*gb));
+  std::remove(path.c_str());
+}
+
 // Crops that Keras resizes for (a crop larger than the input) or draws at random at inference
 // time are refused with the layer and the sizes named.
 TEST(KerasBuild, CropsWithoutAMappingAreRefused) {

@@ -112,6 +112,9 @@ Status ReadKeras2Weights(hid_t group, const std::string& file, const Json& confi
                           file.c_str(), layer.c_str(), weight_names.size(), positional.size());
       }
     }
+    // A Bidirectional inside a nested model: its weights, in order, take its variable names.
+    std::map<std::string, std::vector<std::string>> nested_positional;
+    std::map<std::string, size_t> nested_seen;
     for (size_t w = 0; w < weight_names.size(); ++w) {
       const std::string& wn = weight_names[w];
       EDGEOPT_ASSIGN_OR_RETURN(NpyArray array,
@@ -131,7 +134,22 @@ Status ReadKeras2Weights(hid_t group, const std::string& file, const Json& confi
           }
         }
       }
-      EDGEOPT_RETURN_IF_ERROR(AddWeight(out, &index, owner, VarName(wn), std::move(array), file));
+      std::string var = VarName(wn);
+      if (owner != layer) {
+        const Json* owner_entry = FindLayerJson(*entry, owner);
+        if (owner_entry != nullptr && LayerClass(*owner_entry) == "Bidirectional") {
+          auto [it, fresh] = nested_positional.emplace(owner, std::vector<std::string>());
+          if (fresh) it->second = VariablesOf(*owner_entry);
+          const size_t k = nested_seen[owner]++;
+          if (k >= it->second.size()) {
+            return MakeStatus(StatusCode::kInvalidModel,
+                              "%s: Bidirectional layer '%s' has more weights than its config's %zu",
+                              file.c_str(), owner.c_str(), it->second.size());
+          }
+          var = it->second[k];
+        }
+      }
+      EDGEOPT_RETURN_IF_ERROR(AddWeight(out, &index, owner, var, std::move(array), file));
     }
   }
   return Status::Ok();
