@@ -49,11 +49,7 @@ Status ConvertCenterCrop(LayerCall* call) {
                                       static_cast<int32_t>((in[2] - width) / 2), 0};
   const std::vector<int32_t> size = {static_cast<int32_t>(in[0]), static_cast<int32_t>(height),
                                      static_cast<int32_t>(width), static_cast<int32_t>(in[3])};
-  const int begin_const = call->Int32Const("begin", begin);
-  const int size_const = call->Int32Const("size", size);
-  const int y = call->NewTensor(size, "crop");
-  call->AddNode("SLICE", {call->inputs[0], begin_const, size_const}, {y});
-  call->outputs = {y};
+  call->outputs = {EmitSlice(call, call->inputs[0], begin, size)};
   return Status::Ok();
 }
 

@@ -259,6 +259,15 @@ int ExpandSteps(LayerCall* call, int x, int64_t causal_left) {
   return y;
 }
 
+int EmitSlice(LayerCall* call, int x, const std::vector<int32_t>& begin,
+              const std::vector<int32_t>& size) {
+  const int begin_const = call->Int32Const("begin", begin);
+  const int size_const = call->Int32Const("size", size);
+  const int y = call->NewTensor(size, "crop");
+  call->AddNode("SLICE", {x, begin_const, size_const}, {y});
+  return y;
+}
+
 int SqueezeSteps(LayerCall* call, int y) {
   const Shape out4 = call->builder->ShapeOf(y);
   const Shape out3 = {out4[0], out4[2], out4[3]};

@@ -44,6 +44,9 @@ Shape ToShape(const std::vector<int64_t>& shape);
 // "causal") and reshapes [B,L,C] to [B,1,L,C]; SqueezeSteps reshapes [B,1,L',C'] back to
 // [B,L',C'].
 int ExpandSteps(LayerCall* call, int x, int64_t causal_left);
+// SLICE of `size` elements from `begin` (constant int32 tensors); the layer's output "crop".
+int EmitSlice(LayerCall* call, int x, const std::vector<int32_t>& begin,
+              const std::vector<int32_t>& size);
 int SqueezeSteps(LayerCall* call, int y);
 
 // Ops whose fused_activation_function the TFLite kernels apply.

@@ -92,11 +92,7 @@ Status ConvertCropping(LayerCall* call) {
   }
   begin.push_back(0);
   size.push_back(in.back());
-  const int begin_const = call->Int32Const("begin", begin);
-  const int size_const = call->Int32Const("size", size);
-  const int y = call->NewTensor(size, "crop");
-  call->AddNode("SLICE", {call->inputs[0], begin_const, size_const}, {y});
-  call->outputs = {y};
+  call->outputs = {EmitSlice(call, call->inputs[0], begin, size)};
   return Status::Ok();
 }
 

@@ -7,6 +7,17 @@
 
 namespace edgeopt {
 namespace keras {
+namespace {
+
+// The TFLite op of a Keras interpolation.
+StatusOr<std::string> ResizeOp(const LayerCall& call, const std::string& interpolation) {
+  if (interpolation == "nearest") return std::string("RESIZE_NEAREST_NEIGHBOR");
+  if (interpolation == "bilinear") return std::string("RESIZE_BILINEAR");
+  return call.Error(StatusCode::kUnsupported,
+                    "interpolation '" + interpolation + "' (nearest and bilinear are)");
+}
+
+}  // namespace
 
 Status ConvertUpSampling(LayerCall* call) {
   const bool is1d = call->config.class_name() == "UpSampling1D";
@@ -32,15 +43,7 @@ Status ConvertUpSampling(LayerCall* call) {
   if (size[0] <= 0 || size[1] <= 0 || size[0] > 4096 || size[1] > 4096) {
     return call->Error(StatusCode::kInvalidModel, "size must be positive");
   }
-  std::string op;
-  if (interpolation == "nearest") {
-    op = "RESIZE_NEAREST_NEIGHBOR";
-  } else if (interpolation == "bilinear") {
-    op = "RESIZE_BILINEAR";
-  } else {
-    return call->Error(StatusCode::kUnsupported,
-                       "interpolation '" + interpolation + "' (nearest and bilinear are)");
-  }
+  EDGEOPT_ASSIGN_OR_RETURN(const std::string op, ResizeOp(*call, interpolation));
   const Shape out4 = {in4[0], static_cast<int32_t>(in4[1] * size[0]),
                       static_cast<int32_t>(in4[2] * size[1]), in4[3]};
   const int size_const = call->Int32Const("size", {out4[1], out4[2]});
@@ -84,15 +87,7 @@ Status ConvertResizing(LayerCall* call) {
     return call->Error(StatusCode::kUnsupported,
                        "antialias when shrinking (TFLite's resize ops do not filter)");
   }
-  std::string op;
-  if (interpolation == "nearest") {
-    op = "RESIZE_NEAREST_NEIGHBOR";
-  } else if (interpolation == "bilinear") {
-    op = "RESIZE_BILINEAR";
-  } else {
-    return call->Error(StatusCode::kUnsupported,
-                       "interpolation '" + interpolation + "' (nearest and bilinear are)");
-  }
+  EDGEOPT_ASSIGN_OR_RETURN(const std::string op, ResizeOp(*call, interpolation));
   const Shape out = {in[0], static_cast<int32_t>(height), static_cast<int32_t>(width), in[3]};
   const int size_const = call->Int32Const("size", {out[1], out[2]});
   const int y = call->NewTensor(out, "resize");
