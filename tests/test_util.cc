@@ -15,8 +15,12 @@
 namespace edgeopt {
 namespace testing {
 
+// The paths come from compile definitions on this file alone (tests/CMakeLists.txt), so that
+// the other test files' compile commands hold no path of the checkout and ccache reuses their
+// objects in another clone.
 std::string SourceDir() { return EDGEOPT_SOURCE_DIR; }
 std::string BinaryDir() { return EDGEOPT_BINARY_DIR; }
+std::string CxxCompiler() { return EDGEOPT_CXX_COMPILER; }
 
 std::string SharedDir() {
   const char* env = std::getenv("EDGEOPT_SHARED");

@@ -12,6 +12,8 @@ std::string SourceDir();
 std::string BinaryDir();
 // ../shared beside the checkout (EDGEOPT_SHARED overrides).
 std::string SharedDir();
+// The C++ compiler the tests were built with (tests that compile generated code).
+std::string CxxCompiler();
 std::string CorpusPath(const std::string& relative);
 std::string TfliteRefPath();
 std::string EdgeoptBinary();

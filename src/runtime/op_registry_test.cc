@@ -7,6 +7,7 @@
 #include "gtest/gtest.h"
 #include "src/util/file_util.h"
 #include "tests/model_builder.h"
+#include "tests/test_util.h"
 
 namespace edgeopt {
 namespace rt {
@@ -72,7 +73,7 @@ TEST(OpRegistry, TypeProbeModelIsAFloat32Add) {
                   });
     ASSERT_TRUE(WriteFileAtomic(out, b.Build()).ok());
   }
-  auto file = ReadFileBytes(std::string(EDGEOPT_SOURCE_DIR) + "/tests/models/float32_add.tflite");
+  auto file = ReadFileBytes(testing::SourceDir() + "/tests/models/float32_add.tflite");
   ASSERT_TRUE(file.ok()) << file.status().message();
   ASSERT_TRUE(VerifyModelBuffer(file->data(), file->size()).ok());
   const tflite::Model* model = tflite::GetModel(file->data());

@@ -78,9 +78,9 @@ TEST(ExportC, SourceCompilesAndHoldsTheModel) {
     std::ofstream driver(dir + "/driver.cc");
     driver << kDriver;
   }
-  ASSERT_EQ(RunCommand(std::string(EDGEOPT_CXX_COMPILER) +
-                           " -std=c++17 -Wall -Wextra -Werror -pedantic -I'" + dir + "' '" + dir +
-                           "/driver.cc' '" + dir + "/speech_data.cc' -o '" + dir + "/driver'",
+  ASSERT_EQ(RunCommand(testing::CxxCompiler() + " -std=c++17 -Wall -Wextra -Werror -pedantic -I'" +
+                           dir + "' '" + dir + "/driver.cc' '" + dir + "/speech_data.cc' -o '" +
+                           dir + "/driver'",
                        &out),
             0)
       << out;
