@@ -13,9 +13,8 @@ StatusOr<std::vector<std::string>> DepthwiseConv2DVariables(const LayerConfig& c
   return std::vector<std::string>{"depthwise_kernel"};
 }
 
-Status ConvertDepthwiseConv2D(LayerCall* call) {
+StatusOr<DepthwiseOutput> EmitDepthwise(LayerCall* call, bool is1d, bool with_bias) {
   const LayerConfig& c = call->config;
-  const bool is1d = c.class_name() == "DepthwiseConv1D";
   const size_t n = is1d ? 1 : 2;
   EDGEOPT_RETURN_IF_ERROR(CheckChannelsLast(*call));
   EDGEOPT_RETURN_IF_ERROR(CheckInputRank(*call, is1d ? 3 : 4));
@@ -31,7 +30,6 @@ Status ConvertDepthwiseConv2D(LayerCall* call) {
     s.insert(s.begin(), 1);
     d.insert(d.begin(), 1);
   }
-  EDGEOPT_ASSIGN_OR_RETURN(bool use_bias, c.BoolOr("use_bias", true));
   EDGEOPT_RETURN_IF_ERROR(CheckWindow(*call, "kernel_size", k));
   EDGEOPT_RETURN_IF_ERROR(CheckWindow(*call, "strides", s));
   EDGEOPT_RETURN_IF_ERROR(CheckWindow(*call, "dilation_rate", d));
@@ -44,6 +42,7 @@ Status ConvertDepthwiseConv2D(LayerCall* call) {
   }
   const int64_t channels = call->InputShape().back();
   const int64_t out_channels = channels * multiplier;
+  // The 1-D kernel [K,C,M] holds the 2-D one's values in the same order.
   EDGEOPT_ASSIGN_OR_RETURN(
       std::vector<float> kernel,
       call->Weight("depthwise_kernel",
@@ -58,7 +57,7 @@ Status ConvertDepthwiseConv2D(LayerCall* call) {
   std::vector<int> inputs = {
       x, call->AddWeightTensor("depthwise_kernel", ToShape({1, k[0], k[1], out_channels}),
                                std::move(kernel))};
-  if (use_bias) {
+  if (with_bias) {
     EDGEOPT_ASSIGN_OR_RETURN(std::vector<float> bias, call->Weight("bias", {out_channels}));
     inputs.push_back(call->AddWeightTensor("bias", ToShape({out_channels}), std::move(bias)));
   }
@@ -67,7 +66,8 @@ Status ConvertDepthwiseConv2D(LayerCall* call) {
                      WindowOutputSize(in[2], k[1], s[1], d[1], same),
                      static_cast<int32_t>(out_channels)};
   EDGEOPT_RETURN_IF_ERROR(CheckOutputSize(*call, out));
-  const int y = call->NewTensor(out, "depthwise");
+  DepthwiseOutput result;
+  result.tensor = call->NewTensor(out, "depthwise");
   ir::Attrs attrs;
   attrs["padding"] = padding;
   attrs["stride_h"] = s[0];
@@ -76,8 +76,15 @@ Status ConvertDepthwiseConv2D(LayerCall* call) {
   attrs["dilation_w_factor"] = d[1];
   attrs["depth_multiplier"] = multiplier;
   attrs["fused_activation_function"] = std::string("NONE");
-  const int node = call->AddNode("DEPTHWISE_CONV_2D", inputs, {y}, attrs);
-  EDGEOPT_ASSIGN_OR_RETURN(int result, ApplyConfigActivation(call, y, node));
+  result.node = call->AddNode("DEPTHWISE_CONV_2D", inputs, {result.tensor}, attrs);
+  return result;
+}
+
+Status ConvertDepthwiseConv2D(LayerCall* call) {
+  const bool is1d = call->config.class_name() == "DepthwiseConv1D";
+  EDGEOPT_ASSIGN_OR_RETURN(bool use_bias, call->config.BoolOr("use_bias", true));
+  EDGEOPT_ASSIGN_OR_RETURN(DepthwiseOutput dw, EmitDepthwise(call, is1d, use_bias));
+  EDGEOPT_ASSIGN_OR_RETURN(int result, ApplyConfigActivation(call, dw.tensor, dw.node));
   call->outputs = {is1d ? SqueezeSteps(call, result) : result};
   return Status::Ok();
 }

@@ -35,6 +35,15 @@ Status ConvertDense(LayerCall* call);
 Status ConvertConv(LayerCall* call);  // Conv1D, Conv2D
 Status ConvertDepthwiseConv2D(LayerCall* call);
 Status ConvertSeparableConv2D(LayerCall* call);
+// The depthwise part of DepthwiseConv1D/2D and SeparableConv1D/2D (depthwise_conv.cc): reads
+// kernel_size, strides, dilation_rate, depth_multiplier and padding, views a 1-D input as
+// [B,1,L,C] (ExpandSteps), and emits DEPTHWISE_CONV_2D with the layer's depthwise_kernel (and
+// its bias when `with_bias`), no activation.
+struct DepthwiseOutput {
+  int tensor = -1;
+  int node = -1;
+};
+StatusOr<DepthwiseOutput> EmitDepthwise(LayerCall* call, bool is1d, bool with_bias);
 Status ConvertConv2DTranspose(LayerCall* call);
 Status ConvertBatchNormalization(LayerCall* call);
 Status ConvertPooling(LayerCall* call);        // Max/AveragePooling1D/2D
