@@ -242,6 +242,20 @@ StatusOr<int> EmitReLU(LayerCall* call, int x, double max_value, double negative
   return y;
 }
 
+StatusOr<std::pair<std::string, const Json*>> InnerLayer(const LayerConfig& c, const char* key) {
+  const Json* inner = c.Find(key);
+  if (inner == nullptr) {
+    return c.Error(StatusCode::kInvalidModel, "'%s' is missing", key);
+  }
+  const std::string cls = LayerClass(*inner);
+  auto cfg = inner->find("config");
+  if (cls.empty() || cfg == inner->end() || !cfg->is_object()) {
+    return c.Error(StatusCode::kInvalidModel,
+                   "'%s' must be a layer object with 'class_name' and 'config'", key);
+  }
+  return std::make_pair(cls, &*cfg);
+}
+
 int ExpandSteps(LayerCall* call, int x, int64_t causal_left) {
   Shape in = call->builder->ShapeOf(x);
   if (causal_left > 0) {

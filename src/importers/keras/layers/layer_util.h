@@ -39,6 +39,10 @@ std::vector<float> TransposeData(const std::vector<float>& data, const std::vect
 std::vector<int64_t> PermuteShape(const std::vector<int64_t>& shape, const std::vector<int>& perm);
 Shape ToShape(const std::vector<int64_t>& shape);
 
+// A wrapper's wrapped layer (Bidirectional's "layer" / "backward_layer", TimeDistributed's
+// "layer"): its class and its config object.
+StatusOr<std::pair<std::string, const Json*>> InnerLayer(const LayerConfig& c, const char* key);
+
 // The 1-D layers of the convolution family run as their 2-D form on a [B,1,L,C] view (the
 // official converter's form): ExpandSteps pads `causal_left` zero steps on the left (padding
 // "causal") and reshapes [B,L,C] to [B,1,L,C]; SqueezeSteps reshapes [B,1,L',C'] back to

@@ -299,23 +299,6 @@ StatusOr<std::vector<std::string>> CellVariables(const LayerConfig& config) {
   return vars;
 }
 
-// The wrapped layer's class and config object ({"class_name": ..., "config": {...}}).
-StatusOr<std::pair<std::string, const Json*>> InnerLayer(const LayerConfig& c, const char* key) {
-  const Json* inner = c.Find(key);
-  if (inner == nullptr) {
-    return c.Error(StatusCode::kInvalidModel, "'%s' is missing", key);
-  }
-  const std::string cls = LayerClass(*inner);
-  auto cfg = inner->find("config");
-  if (cls.empty() || cfg == inner->end() || !cfg->is_object()) {
-    return c.Error(StatusCode::kInvalidModel,
-                   "'%s' must be a layer object with 'class_name' and "
-                   "'config'",
-                   key);
-  }
-  return std::make_pair(cls, &*cfg);
-}
-
 }  // namespace
 
 StatusOr<std::vector<std::string>> GRUVariables(const LayerConfig& config) {

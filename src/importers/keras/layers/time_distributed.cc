@@ -8,6 +8,8 @@
 //   training refuses the batch-changing RESHAPE.
 // The wrapped layer's weights are the wrapper's (Keras 2: "<wrapper>/kernel:0"; Keras 3:
 // layers/<wrapper>/layer/vars).
+#include <string>
+
 #include "src/importers/keras/layers/layer_registry.h"
 #include "src/importers/keras/layers/layer_util.h"
 
@@ -17,16 +19,8 @@ namespace {
 
 // The wrapped layer's class and config; an error for what cannot be wrapped here.
 StatusOr<std::pair<std::string, const Json*>> Wrapped(const LayerConfig& c) {
-  const Json* inner = c.Find("layer");
-  if (inner == nullptr || !inner->is_object()) {
-    return c.Error(StatusCode::kInvalidModel, "'layer' is missing");
-  }
-  const std::string cls = LayerClass(*inner);
-  auto cfg = inner->find("config");
-  if (cls.empty() || cfg == inner->end() || !cfg->is_object()) {
-    return c.Error(StatusCode::kInvalidModel,
-                   "'layer' must be a layer object with 'class_name' and 'config'");
-  }
+  EDGEOPT_ASSIGN_OR_RETURN(auto inner, InnerLayer(c, "layer"));
+  const std::string& cls = inner.first;
   if (IsModelClass(cls) || cls == "TimeDistributed" || cls == "Bidirectional" || cls == "LSTM" ||
       cls == "GRU" || cls == "SimpleRNN" || cls == "InputLayer") {
     return c.Error(StatusCode::kUnsupported,
@@ -38,15 +32,16 @@ StatusOr<std::pair<std::string, const Json*>> Wrapped(const LayerConfig& c) {
     return c.Error(StatusCode::kUnsupported, "TimeDistributed(%s): %s", cls.c_str(),
                    UnsupportedReason(cls).c_str());
   }
-  return std::make_pair(cls, &*cfg);
+  return inner;
 }
 
-// Layers whose mapping acts on the last axis at any rank (so on every step alike).
-bool ActsOnTheLastAxis(const std::string& cls) {
+// Layers whose mapping acts on the last axis at any rank (so on every step alike); the layers
+// that are the identity at inference too.
+bool ActsOnTheLastAxis(const LayerMapping& mapping) {
+  if (mapping.convert == ConvertInferenceIdentity) return true;
   for (const char* c : {"Dense", "Activation", "ReLU", "LeakyReLU", "ELU", "Softmax", "Dropout",
-                        "Rescaling", "LayerNormalization", "GaussianNoise", "GaussianDropout",
-                        "AlphaDropout", "ActivityRegularization", "Identity"}) {
-    if (cls == c) return true;
+                        "Rescaling", "LayerNormalization"}) {
+    if (std::string(mapping.class_name) == c) return true;
   }
   return false;
 }
@@ -55,40 +50,41 @@ bool ActsOnTheLastAxis(const std::string& cls) {
 
 StatusOr<std::vector<std::string>> TimeDistributedVariables(const LayerConfig& config) {
   EDGEOPT_ASSIGN_OR_RETURN(auto inner, Wrapped(config));
-  const LayerMapping* mapping = FindLayerMapping(inner.first);
-  if (mapping->variables == nullptr) return std::vector<std::string>();
-  return mapping->variables(LayerConfig(inner.second, config.name(), inner.first));
+  const LayerMapping& mapping = *FindLayerMapping(inner.first);
+  if (mapping.variables == nullptr) return std::vector<std::string>();
+  return mapping.variables(LayerConfig(inner.second, config.name(), inner.first));
 }
 
 Status ConvertTimeDistributed(LayerCall* call) {
   EDGEOPT_ASSIGN_OR_RETURN(auto inner, Wrapped(call->config));
+  const LayerMapping& mapping = *FindLayerMapping(inner.first);
   const Shape in = call->InputShape();
   if (in.size() < 3) {
     return call->Error(StatusCode::kInvalidModel,
                        "input " + ShapeString(in) + " has no time axis (rank 3 or more needed)");
   }
+  // The wrapped layer, under the wrapper's name (its weights and nodes are the wrapper's), on
+  // the input as it is or on the steps folded into the batch.
   LayerCall wrapped(call->builder, LayerConfig(inner.second, call->name(), inner.first));
-  if (ActsOnTheLastAxis(inner.first)) {
-    wrapped.inputs = call->inputs;
-    EDGEOPT_RETURN_IF_ERROR(FindLayerMapping(inner.first)->convert(&wrapped));
-    call->used_vars = wrapped.used_vars;
-    call->params = wrapped.params;
-    call->outputs = wrapped.outputs;
-    return Status::Ok();
+  wrapped.inputs = call->inputs;
+  const bool fold = !ActsOnTheLastAxis(mapping);
+  Shape folded;
+  if (fold) {
+    const int64_t rows = int64_t{in[0]} * in[1];
+    if (rows > (int64_t{1} << 30)) {
+      return call->Error(StatusCode::kInvalidModel, "input too large");
+    }
+    folded = {static_cast<int32_t>(rows)};
+    folded.insert(folded.end(), in.begin() + 2, in.end());
+    const int fold_shape = call->Int32Const("fold_shape", folded);
+    wrapped.inputs = {call->NewTensor(folded, "fold")};
+    call->AddNode("RESHAPE", {call->inputs[0], fold_shape}, wrapped.inputs);
   }
-  const int64_t rows = int64_t{in[0]} * in[1];
-  if (rows > (int64_t{1} << 30)) return call->Error(StatusCode::kInvalidModel, "input too large");
-  Shape folded = {static_cast<int32_t>(rows)};
-  folded.insert(folded.end(), in.begin() + 2, in.end());
-  const int fold_shape = call->Int32Const("fold_shape", folded);
-  const int x = call->NewTensor(folded, "fold");
-  call->AddNode("RESHAPE", {call->inputs[0], fold_shape}, {x});
-
-  // The wrapped layer, under the wrapper's name (its weights and nodes are the wrapper's).
-  wrapped.inputs = {x};
-  EDGEOPT_RETURN_IF_ERROR(FindLayerMapping(inner.first)->convert(&wrapped));
+  EDGEOPT_RETURN_IF_ERROR(mapping.convert(&wrapped));
   call->used_vars = wrapped.used_vars;
   call->params = wrapped.params;
+  call->outputs = wrapped.outputs;
+  if (!fold) return Status::Ok();
   if (wrapped.outputs.size() != 1) {
     return call->Error(StatusCode::kUnsupported, "the wrapped layer has several outputs");
   }
