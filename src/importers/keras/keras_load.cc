@@ -101,29 +101,23 @@ Status ReadKeras2Weights(hid_t group, const std::string& file, const Json& confi
       EDGEOPT_RETURN_IF_ERROR(ListLayers(*entry, &inner));
       for (const LayerEntry& e : inner) nested.insert(e.name);
     }
-    // Bidirectional's weights ("<layer>/forward_gru/gru_cell/kernel:0", ...) repeat the inner
-    // variable names: they are named by position, "forward/<var>" then "backward/<var>".
-    std::vector<std::string> positional;
-    if (entry != nullptr && LayerClass(*entry) == "Bidirectional") {
-      positional = VariablesOf(*entry);
-      if (positional.size() != weight_names.size()) {
-        return MakeStatus(StatusCode::kInvalidModel,
-                          "%s: Bidirectional layer '%s' has %zu weights, its config %zu",
-                          file.c_str(), layer.c_str(), weight_names.size(), positional.size());
+    // A Bidirectional's weights ("<layer>/forward_gru/gru_cell/kernel:0", ...) repeat the inner
+    // variable names: they are named by position, "forward/<var>" then "backward/<var>", for
+    // this layer or one nested in it. Per owner: those names (empty: by name), and how many of
+    // its weights came.
+    std::map<std::string, std::vector<std::string>> positional;
+    std::map<std::string, size_t> seen;
+    auto positional_names = [&](const std::string& owner) -> const std::vector<std::string>& {
+      auto [it, fresh] = positional.emplace(owner, std::vector<std::string>());
+      if (fresh) {
+        const Json* e = owner == layer ? entry : FindLayerJson(*entry, owner);
+        if (e != nullptr && LayerClass(*e) == "Bidirectional") it->second = VariablesOf(*e);
       }
-    }
-    // A Bidirectional inside a nested model: its weights, in order, take its variable names.
-    std::map<std::string, std::vector<std::string>> nested_positional;
-    std::map<std::string, size_t> nested_seen;
-    for (size_t w = 0; w < weight_names.size(); ++w) {
-      const std::string& wn = weight_names[w];
+      return it->second;
+    };
+    for (const std::string& wn : weight_names) {
       EDGEOPT_ASSIGN_OR_RETURN(NpyArray array,
                                h5::ReadDataset(g.id(), wn, file + ": layer '" + layer + "'"));
-      if (!positional.empty()) {
-        EDGEOPT_RETURN_IF_ERROR(
-            AddWeight(out, &index, layer, positional[w], std::move(array), file));
-        continue;
-      }
       std::string owner = layer;
       if (!nested.empty()) {
         const std::vector<std::string> parts = Split(wn, '/');
@@ -135,21 +129,20 @@ Status ReadKeras2Weights(hid_t group, const std::string& file, const Json& confi
         }
       }
       std::string var = VarName(wn);
-      if (owner != layer) {
-        const Json* owner_entry = FindLayerJson(*entry, owner);
-        if (owner_entry != nullptr && LayerClass(*owner_entry) == "Bidirectional") {
-          auto [it, fresh] = nested_positional.emplace(owner, std::vector<std::string>());
-          if (fresh) it->second = VariablesOf(*owner_entry);
-          const size_t k = nested_seen[owner]++;
-          if (k >= it->second.size()) {
-            return MakeStatus(StatusCode::kInvalidModel,
-                              "%s: Bidirectional layer '%s' has more weights than its config's %zu",
-                              file.c_str(), owner.c_str(), it->second.size());
-          }
-          var = it->second[k];
-        }
+      const std::vector<std::string>& names = positional_names(owner);
+      if (!names.empty()) {
+        const size_t k = seen[owner]++;
+        if (k >= names.size()) continue;  // reported below
+        var = names[k];
       }
       EDGEOPT_RETURN_IF_ERROR(AddWeight(out, &index, owner, var, std::move(array), file));
+    }
+    for (const auto& [owner, names] : positional) {
+      if (!names.empty() && seen[owner] != names.size()) {
+        return MakeStatus(StatusCode::kInvalidModel,
+                          "%s: Bidirectional layer '%s' has %zu weights, its config %zu",
+                          file.c_str(), owner.c_str(), seen[owner], names.size());
+      }
     }
   }
   return Status::Ok();
