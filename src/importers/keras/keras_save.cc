@@ -127,17 +127,16 @@ Status WriteKeras3Layer(hid_t layers_group, const Json& entry, const WeightIndex
     }
     return Status::Ok();
   }
+  // Keras 3 keeps RNN weights on the cell, TimeDistributed's on the wrapped layer.
+  const char* holder = cls == "LSTM" || cls == "GRU" || cls == "SimpleRNN" ? "cell"
+                       : cls == "TimeDistributed"                          ? "layer"
+                                                                           : nullptr;
   hid_t target = vars.id();
-  h5::Handle cell, cell_vars;
-  if (cls == "LSTM" || cls == "GRU" ||
-      cls == "SimpleRNN") {  // Keras 3 keeps RNN weights on the cell
-    EDGEOPT_ASSIGN_OR_RETURN(cell, h5::MakeGroup(group.id(), "cell", file));
-    EDGEOPT_ASSIGN_OR_RETURN(cell_vars, h5::MakeGroup(cell.id(), "vars", file));
-    target = cell_vars.id();
-  } else if (cls == "TimeDistributed") {  // on the wrapped layer: layer/vars
-    EDGEOPT_ASSIGN_OR_RETURN(cell, h5::MakeGroup(group.id(), "layer", file));
-    EDGEOPT_ASSIGN_OR_RETURN(cell_vars, h5::MakeGroup(cell.id(), "vars", file));
-    target = cell_vars.id();
+  h5::Handle sub, sub_vars;
+  if (holder != nullptr) {
+    EDGEOPT_ASSIGN_OR_RETURN(sub, h5::MakeGroup(group.id(), holder, file));
+    EDGEOPT_ASSIGN_OR_RETURN(sub_vars, h5::MakeGroup(sub.id(), "vars", file));
+    target = sub_vars.id();
   }
   int index = 0;
   for (const auto& [var, array] : it->second->vars) {
