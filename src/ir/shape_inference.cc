@@ -326,6 +326,40 @@ Status FullyConnected(NodeContext& c) {
   return c.SetOutput(0, {static_cast<int32_t>(NumElements(in) / depth), w[0]});
 }
 
+// BATCH_MATMUL: [..., M, K] x [..., K, N] (adj_x / adj_y transpose the last two dimensions of
+// the lhs / rhs); the batch dimensions broadcast as numpy's.
+Status BatchMatMul(NodeContext& c) {
+  Shape a, b;
+  EDGEOPT_RETURN_IF_ERROR(c.InShape(0, &a));
+  EDGEOPT_RETURN_IF_ERROR(c.InShape(1, &b));
+  if (a.size() < 2 || b.size() < 2 || a.size() > 6 || b.size() > 6) {
+    return c.Error("inputs %s and %s must have rank 2 to 6", ShapeString(a).c_str(),
+                   ShapeString(b).c_str());
+  }
+  const bool adj_x = c.Bool("adj_x"), adj_y = c.Bool("adj_y");
+  const int32_t m = a[a.size() - (adj_x ? 1 : 2)], ka = a[a.size() - (adj_x ? 2 : 1)];
+  const int32_t kb = b[b.size() - (adj_y ? 1 : 2)], n = b[b.size() - (adj_y ? 2 : 1)];
+  if (ka != kb) {
+    return c.Error("inputs %s and %s (adj_x %d, adj_y %d) do not multiply: %d vs %d",
+                   ShapeString(a).c_str(), ShapeString(b).c_str(), adj_x, adj_y, ka, kb);
+  }
+  const size_t batch_rank = std::max(a.size(), b.size()) - 2;
+  Shape out(batch_rank + 2);
+  for (size_t i = 0; i < batch_rank; ++i) {
+    const size_t ia = a.size() - 2, ib = b.size() - 2;  // batch dimensions of each
+    const int32_t da = i < batch_rank - ia ? 1 : a[i - (batch_rank - ia)];
+    const int32_t db = i < batch_rank - ib ? 1 : b[i - (batch_rank - ib)];
+    if (da != db && da != 1 && db != 1) {
+      return c.Error("batch dimensions of %s and %s do not broadcast", ShapeString(a).c_str(),
+                     ShapeString(b).c_str());
+    }
+    out[i] = da == 1 ? db : da;
+  }
+  out[batch_rank] = m;
+  out[batch_rank + 1] = n;
+  return c.SetOutput(0, out);
+}
+
 Status TransposeConv(NodeContext& c) {
   std::vector<int64_t> shape;
   EDGEOPT_RETURN_IF_ERROR(c.ConstInts(0, "output_shape", &shape));
@@ -846,6 +880,7 @@ Status InferNodeShapes(Graph* graph, int node_index) {
   if (op == "DEPTHWISE_CONV_2D") return DepthwiseConv2D(c);
   if (op == "FULLY_CONNECTED") return FullyConnected(c);
   if (op == "TRANSPOSE_CONV") return TransposeConv(c);
+  if (op == "BATCH_MATMUL") return BatchMatMul(c);
   if (op == "MAX_POOL_2D" || op == "AVERAGE_POOL_2D" || op == "L2_POOL_2D") return Pool2D(c);
   if (op == "MEAN" || op == "SUM" || op == "REDUCE_MAX" || op == "REDUCE_MIN" ||
       op == "REDUCE_PROD" || op == "REDUCE_ANY" || op == "REDUCE_ALL") {

@@ -78,6 +78,21 @@ TEST(ShapeInference, FullyConnected) {
   EXPECT_EQ(Infer(t + "%2 = FULLY_CONNECTED(%0, %1, _) {keep_num_dims=true}\n", 2), S({2, 3, 5}));
 }
 
+TEST(ShapeInference, BatchMatMul) {
+  const std::string t =
+      "%0 = tensor \"a\" float32[2,4,3,5]\n%1 = tensor \"b\" float32[4,5,6]\n"
+      "%2 = tensor \"c\" float32[2,4,7,5]\n%3 = tensor \"y\" float32[]\n";
+  EXPECT_EQ(Infer(t + "%3 = BATCH_MATMUL(%0, %1)\n", 3), S({2, 4, 3, 6}));
+  // Attention: scores = q k^T, then probabilities x v.
+  EXPECT_EQ(Infer(t + "%3 = BATCH_MATMUL(%0, %2) {adj_y=true}\n", 3), S({2, 4, 3, 7}));
+  EXPECT_EQ(Infer(t + "%3 = BATCH_MATMUL(%0, %0) {adj_x=true}\n", 3), S({2, 4, 5, 5}));
+  EXPECT_FALSE(InferError(t + "%3 = BATCH_MATMUL(%0, %2)\n").ok());  // 5 vs 7
+  const std::string u =
+      "%0 = tensor \"a\" float32[3,2,5]\n%1 = tensor \"b\" float32[4,5,6]\n"
+      "%2 = tensor \"y\" float32[]\n";
+  EXPECT_FALSE(InferError(u + "%2 = BATCH_MATMUL(%0, %1)\n").ok());  // batch 3 vs 4
+}
+
 TEST(ShapeInference, ElementwiseAndReductions) {
   EXPECT_EQ(Infer("%0 = tensor \"a\" float32[4,1,3]\n%1 = tensor \"b\" float32[5,1]\n"
                   "%2 = tensor \"y\" float32[]\n%2 = ADD(%0, %1)\n",
