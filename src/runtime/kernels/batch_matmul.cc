@@ -1,4 +1,5 @@
-// BATCH_MATMUL: float32 and int8 (per-tensor, asymmetric lhs and rhs), ranks 2 to 6 with
+// BATCH_MATMUL: float32, int8 (per-tensor, asymmetric lhs and rhs) and int16 (TFLite
+// 2.9's reference kernel with an int64 accumulator), ranks 2 to 6 with
 // numpy-broadcast batch dimensions, adj_x / adj_y.
 //
 // Rounding: TFLite 2.9 runs int8 BATCH_MATMUL on a ruy GEMM, so the output stage rounds as ruy's
@@ -22,7 +23,8 @@ struct OpData {
   ref::BatchMatMulShape shape;
   int32_t* lhs_batch = nullptr;
   int32_t* rhs_batch = nullptr;
-  bool int8 = false;
+  bool int8 = false;  // quantized: int8, or int16 when `int16`
+  bool int16 = false;
   bool wide_acc = false;
   ref::OutputStage stage;
   int32_t multiplier = 0, shift = 0;
@@ -119,26 +121,32 @@ Status Prepare(Context* ctx, Node* node) {
     if (s.adj_y) EDGEOPT_RETURN_IF_ERROR(RequestScratchArray<float>(ctx, nk, &data->rhs_t));
     return Status::Ok();
   }
-  EDGEOPT_ENSURE(lhs->type == DType::kInt8 && rhs->type == DType::kInt8, StatusCode::kUnsupported,
-                 "lhs %s with rhs %s is not supported (expected float32 or int8 for both)",
+  const bool int16 = lhs->type == DType::kInt16 && rhs->type == DType::kInt16;
+  EDGEOPT_ENSURE((lhs->type == DType::kInt8 && rhs->type == DType::kInt8) || int16,
+                 StatusCode::kUnsupported,
+                 "lhs %s with rhs %s is not supported (expected float32, int8 or int16 for both)",
                  DTypeName(lhs->type), DTypeName(rhs->type));
-  EDGEOPT_RETURN_IF_ERROR(CheckTensorType(output, DType::kInt8, "output"));
+  EDGEOPT_RETURN_IF_ERROR(CheckTensorType(output, lhs->type, "output"));
   EDGEOPT_RETURN_IF_ERROR(CheckActivationQuantization(lhs, "lhs"));
   EDGEOPT_RETURN_IF_ERROR(CheckActivationQuantization(rhs, "rhs"));
   EDGEOPT_RETURN_IF_ERROR(CheckActivationQuantization(output, "output"));
-  data->int8 = true;
+  data->int8 = true;  // quantized (int8 or int16)
+  data->int16 = int16;
   // One "channel": the per-tensor multiplier from the float product of the scales.
   int32_t *multiplier = nullptr, *shift = nullptr;
   EDGEOPT_RETURN_IF_ERROR(ComputeOutputMultipliers(ctx, lhs, rhs, output, 1,
-                                                   /*legacy_float_product=*/true, 31, &multiplier,
-                                                   &shift));
+                                                   /*legacy_float_product=*/true, int16 ? 14 : 31,
+                                                   &multiplier, &shift));
   ref::OutputStage& stage = data->stage;
   stage.multiplier = multiplier;
   stage.shift = shift;
   stage.output_zero_point = output->quant.zero_point;
-  stage.act_min = -128;
-  stage.act_max = 127;
-  stage.rounding = ref::Rounding::kRuyX86;
+  stage.act_min = int16 ? -32768 : -128;
+  stage.act_max = int16 ? 32767 : 127;
+  // int8 runs on ruy in TFLite 2.9; int16 on the reference kernel with an int64 accumulator and
+  // MultiplyByQuantizedMultiplier(int64_t, ...).
+  stage.rounding = int16 ? ref::Rounding::kInt64 : ref::Rounding::kRuyX86;
+  if (int16) return Status::Ok();  // no scratch
   data->wide_acc = !Int32AccumulatorSafe(s.K, 128, 128);
   EDGEOPT_RETURN_IF_ERROR(RequestScratchArray<int8_t>(ctx, mk, &data->lhs_t));
   EDGEOPT_RETURN_IF_ERROR(RequestScratchArray<int8_t>(ctx, nk, &data->rhs_t));
@@ -158,19 +166,26 @@ Status Eval(Context* ctx, Node* node) {
                         static_cast<float*>(ctx->GetScratch(data->rhs_t)));
     return Status::Ok();
   }
+  if (data->int16) {
+    // The 16x8 spec's zero points are 0 (TFLite refuses others); any are honoured here.
+    ref::BatchMatMulInt16(data->shape, lhs->Data<int16_t>(), lhs->quant.zero_point,
+                          rhs->Data<int16_t>(), rhs->quant.zero_point, data->stage,
+                          output->Data<int16_t>());
+    return Status::Ok();
+  }
+  int64_t* sums = static_cast<int64_t*>(ctx->GetScratch(data->sums));
   int8_t* lhs_t = static_cast<int8_t*>(ctx->GetScratch(data->lhs_t));
   int8_t* rhs_t = static_cast<int8_t*>(ctx->GetScratch(data->rhs_t));
-  int64_t* sums = static_cast<int64_t*>(ctx->GetScratch(data->sums));
   if (data->wide_acc) {
-    ref::BatchMatMulInt8<int64_t>(data->shape, lhs->Data<int8_t>(), lhs->quant.zero_point,
-                                  rhs->Data<int8_t>(), rhs->quant.zero_point, data->stage,
-                                  output->Data<int8_t>(), lhs_t, rhs_t,
-                                  static_cast<int64_t*>(ctx->GetScratch(data->acc)), sums);
+    ref::BatchMatMulQuantized<int8_t, int64_t>(
+        data->shape, lhs->Data<int8_t>(), lhs->quant.zero_point, rhs->Data<int8_t>(),
+        rhs->quant.zero_point, data->stage, output->Data<int8_t>(), lhs_t, rhs_t,
+        static_cast<int64_t*>(ctx->GetScratch(data->acc)), sums);
   } else {
-    ref::BatchMatMulInt8<int32_t>(data->shape, lhs->Data<int8_t>(), lhs->quant.zero_point,
-                                  rhs->Data<int8_t>(), rhs->quant.zero_point, data->stage,
-                                  output->Data<int8_t>(), lhs_t, rhs_t,
-                                  static_cast<int32_t*>(ctx->GetScratch(data->acc)), sums);
+    ref::BatchMatMulQuantized<int8_t, int32_t>(
+        data->shape, lhs->Data<int8_t>(), lhs->quant.zero_point, rhs->Data<int8_t>(),
+        rhs->quant.zero_point, data->stage, output->Data<int8_t>(), lhs_t, rhs_t,
+        static_cast<int32_t*>(ctx->GetScratch(data->acc)), sums);
   }
   return Status::Ok();
 }

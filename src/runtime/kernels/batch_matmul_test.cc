@@ -52,6 +52,28 @@ TEST(BatchMatMulInt8, GoldenZeroPoints) {
   }
 }
 
+TEST(BatchMatMulInt16, GoldenAdjointAndRounding) {
+  // int16 (zero points 0), adj_y: [[3, -5], [7, 2]] x [[4, 1], [-2, 6]]^T with scales 1 and output
+  // scale 2: [3·4 - 5·1, 3·-2 - 5·6, 7·4 + 2·1, 7·-2 + 2·6] / 2 = [7, -36, 30, -2] / 2
+  // = [3.5, -18, 15, -1]; TFLite's int64 rounding is half up: [4, -18, 15, -1].
+  ModelBuilder m;
+  const int a = m.AddInput(DType::kInt16, {2, 2}, {1.0f}, {0});
+  const int b = m.AddInput(DType::kInt16, {2, 2}, {1.0f}, {0});
+  const int y = m.AddOutput(DType::kInt16, {2, 2}, {2.0f}, {0});
+  m.AddOperator(kBatchMatMul, {a, b}, {y}, BatchMatMulOptions(false, true));
+  const auto model = m.Build();
+  const std::vector<NpyArray> in = {MakeArray<int16_t>(DType::kInt16, {2, 2}, {3, -5, 7, 2}),
+                                    MakeArray<int16_t>(DType::kInt16, {2, 2}, {4, 1, -2, 6})};
+  auto out = RunEdgeopt(model, in);
+  ASSERT_TRUE(out.ok()) << out.status().ToString();
+  EXPECT_EQ(ToVector<int16_t>((*out)[0]), (std::vector<int16_t>{4, -18, 15, -1}));
+  if (TfliteRefAvailable()) {
+    auto ref = RunTfliteRef(model, in);
+    ASSERT_TRUE(ref.ok()) << ref.status().ToString();
+    ExpectAllClose(*out, *ref, Tolerance{0, 0, 0});
+  }
+}
+
 struct MatMulCase {
   std::vector<int32_t> lhs, rhs, out;
   bool adj_x, adj_y;
@@ -69,19 +91,22 @@ TEST(BatchMatMulAgreement, MatchesTflite) {
   };
   conv::LsbHistogram hist;
   uint32_t seed = 400;
-  for (DType t : {DType::kFloat32, DType::kInt8}) {
+  for (DType t : {DType::kFloat32, DType::kInt8, DType::kInt16}) {
     for (const MatMulCase& c : cases) {
       SCOPED_TRACE(::testing::Message() << DTypeName(t) << " case " << seed);
-      const bool q = t == DType::kInt8;
+      const bool q = t != DType::kFloat32, i16 = t == DType::kInt16;
       int64_t k = c.adj_x ? c.lhs[c.lhs.size() - 2] : c.lhs.back();
+      // int16 is symmetric (zero points 0); a uniform int8 / int16 value's rms is 74 / 18918.
+      const double rms = i16 ? 18918 : 74;
       ModelBuilder m;
       const int a = m.AddInput(t, c.lhs, q ? std::vector<float>{0.05f} : std::vector<float>{},
-                               q ? std::vector<int64_t>{3} : std::vector<int64_t>{});
+                               q ? std::vector<int64_t>{i16 ? 0 : 3} : std::vector<int64_t>{});
       const int b = m.AddInput(t, c.rhs, q ? std::vector<float>{0.02f} : std::vector<float>{},
-                               q ? std::vector<int64_t>{-5} : std::vector<int64_t>{});
-      const float out_scale = static_cast<float>(0.05 * 0.02 * 74 * 74 * std::sqrt(k) / 40);
+                               q ? std::vector<int64_t>{i16 ? 0 : -5} : std::vector<int64_t>{});
+      const float out_scale =
+          static_cast<float>(0.05 * 0.02 * rms * rms * std::sqrt(k) / (i16 ? 10000 : 40));
       const int y = m.AddOutput(t, c.out, q ? std::vector<float>{out_scale} : std::vector<float>{},
-                                q ? std::vector<int64_t>{2} : std::vector<int64_t>{});
+                                q ? std::vector<int64_t>{i16 ? 0 : 2} : std::vector<int64_t>{});
       m.AddOperator(kBatchMatMul, {a, b}, {y}, BatchMatMulOptions(c.adj_x, c.adj_y));
       const auto model = m.Build();
       const double lo = q ? -1e9 : -1, hi = q ? 1e9 : 1;
@@ -96,7 +121,7 @@ TEST(BatchMatMulAgreement, MatchesTflite) {
       hist.Add((*ours)[0], (*ref)[0]);
     }
   }
-  std::printf("[ BATCH_MATMUL float+int8 ] |ours - tflite| histogram (LSB:count): %s\n",
+  std::printf("[ BATCH_MATMUL float+int8+int16 ] |ours - tflite| histogram (LSB:count): %s\n",
               hist.ToString().c_str());
 }
 
