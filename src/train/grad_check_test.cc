@@ -705,6 +705,273 @@ TEST(GradCheckTest, SpatialDropoutDropsWholeChannels) {
   EXPECT_LT(dropped, 28);
 }
 
+ir::Attrs Adj(bool adj_x, bool adj_y) { return {{"adj_x", adj_x}, {"adj_y", adj_y}}; }
+
+// BATCH_MATMUL of two activations of rank 3 with equal batches, for every (adj_x, adj_y): the
+// lhs is the input [B, 3, 4], the rhs a FULLY_CONNECTED of it (keep_num_dims), transposed where
+// the flags need; M, K and N all differ.
+TEST(GradCheckTest, BatchMatMulRank3AllAdjoints) {
+  for (bool adj_x : {false, true}) {
+    for (bool adj_y : {false, true}) {
+      Builder b({1, 3, 4});
+      const int perm = b.IntConst({3}, {0, 2, 1});
+      const ir::Attrs keep = {{"keep_num_dims", true}};
+      // K = 4 (rows of x^T) without adj_x, K = 3 with it; N = 5.
+      const int src = adj_x ? b.input() : b.Op("TRANSPOSE", {b.input(), perm}, {1, 4, 3});
+      const int k = adj_x ? 3 : 4;
+      const int w = b.Param("w/kernel", {5, adj_x ? 4 : 3});
+      const int kn = b.Op("FULLY_CONNECTED", {src, w}, {1, k, 5}, keep);  // [B, K, N]
+      const int rhs = adj_y ? b.Op("TRANSPOSE", {kn, perm}, {1, 5, k}) : kn;
+      const int m = adj_x ? 4 : 3;
+      const int y = b.Op("BATCH_MATMUL", {b.input(), rhs}, {1, m, 5}, Adj(adj_x, adj_y));
+      SCOPED_TRACE(std::string("adj_x ") + (adj_x ? "1" : "0") + " adj_y " + (adj_y ? "1" : "0"));
+      const ir::Graph g = b.Finish(y);
+      CheckGradients(g, 3, InputKind::kUniform, true, /*threads=*/1);
+      CheckGradients(g, 3, InputKind::kUniform, true, /*threads=*/2);
+    }
+  }
+}
+
+// Attention scores: [B, H, T, D] x [B, H, S, D] with adj_y (rank 4, equal batches).
+TEST(GradCheckTest, BatchMatMulRank4AdjY) {
+  Builder b({1, 2, 3, 4});
+  const int w = b.Param("k/scale", {1, 2, 1, 4});
+  const int k = b.Op("MUL", {b.input(), w}, {1, 2, 3, 4});
+  const int y = b.Op("BATCH_MATMUL", {b.input(), k}, {1, 2, 3, 3}, Adj(false, true));
+  const ir::Graph g = b.Finish(y);
+  CheckGradients(g, 2, InputKind::kUniform, true, /*threads=*/1);
+  CheckGradients(g, 2, InputKind::kUniform, true, /*threads=*/2);
+}
+
+// One tensor as both inputs (x x^T): input 0's contribution overwrites, input 1's adds.
+TEST(GradCheckTest, BatchMatMulSameInputTwice) {
+  Builder b({1, 3, 4});
+  const int y = b.Op("BATCH_MATMUL", {b.input(), b.input()}, {1, 3, 3}, Adj(false, true));
+  CheckGradients(b.Finish(y), 2, InputKind::kUniform);
+}
+
+// Broadcast batches: a rank-2 weight as the rhs for every (adj_x, adj_y) (without adj_x the
+// batches fold into one GEMM; with it, one GEMM per batch whose weight gradients add up), a
+// weight [1, M, K] as the lhs, per-head weights [H, K, N] under [B, H, M, K], and an activation
+// [B, 1, M, K] against [B, H, K, N].
+TEST(GradCheckTest, BatchMatMulBroadcast) {
+  for (bool adj_x : {false, true}) {
+    for (bool adj_y : {false, true}) {
+      Builder b({1, 3, 4});
+      const int k = adj_x ? 3 : 4, m = adj_x ? 4 : 3;
+      const int w =
+          b.Param("w/kernel", adj_y ? std::vector<int32_t>{5, k} : std::vector<int32_t>{k, 5});
+      const int y = b.Op("BATCH_MATMUL", {b.input(), w}, {1, m, 5}, Adj(adj_x, adj_y));
+      SCOPED_TRACE(std::string("rank-2 rhs, adj_x ") + (adj_x ? "1" : "0") + " adj_y " +
+                   (adj_y ? "1" : "0"));
+      const ir::Graph g = b.Finish(y);
+      CheckGradients(g, 3, InputKind::kUniform, true, /*threads=*/1);
+      CheckGradients(g, 3, InputKind::kUniform, true, /*threads=*/2);
+    }
+  }
+  {
+    Builder b({1, 3, 4});
+    const int w = b.Param("w/kernel", {1, 2, 3});
+    const int y = b.Op("BATCH_MATMUL", {w, b.input()}, {1, 2, 4});
+    SCOPED_TRACE("lhs [1, M, K]");
+    CheckGradients(b.Finish(y), 3, InputKind::kUniform, true, /*threads=*/2);
+  }
+  {
+    Builder b({1, 2, 3, 4});
+    const int w = b.Param("w/kernel", {2, 4, 5});
+    const int y = b.Op("BATCH_MATMUL", {b.input(), w}, {1, 2, 3, 5});
+    SCOPED_TRACE("rhs [H, K, N]");
+    const ir::Graph g = b.Finish(y);
+    CheckGradients(g, 3, InputKind::kUniform, true, /*threads=*/1);
+    CheckGradients(g, 3, InputKind::kUniform, true, /*threads=*/2);
+  }
+  {
+    Builder b({1, 3, 4});
+    const int lhs = b.Op("RESHAPE", {b.input(), b.IntConst({4}, {-1, 1, 3, 4})}, {1, 1, 3, 4});
+    // [B, 3, 4] -> [B, 4, 3] -> FULLY_CONNECTED [B, 4, 10] -> [B, 4, 2, 5] -> [B, 2, 4, 5].
+    const int t = b.Op("TRANSPOSE", {b.input(), b.IntConst({3}, {0, 2, 1})}, {1, 4, 3});
+    const int w = b.Param("w/kernel", {10, 3});
+    const int fc = b.Op("FULLY_CONNECTED", {t, w}, {1, 4, 10}, {{"keep_num_dims", true}});
+    const int split = b.Op("RESHAPE", {fc, b.IntConst({4}, {-1, 4, 2, 5})}, {1, 4, 2, 5});
+    const int rhs = b.Op("TRANSPOSE", {split, b.IntConst({4}, {0, 2, 1, 3})}, {1, 2, 4, 5});
+    const int y = b.Op("BATCH_MATMUL", {lhs, rhs}, {1, 2, 3, 5});
+    SCOPED_TRACE("lhs [B, 1, M, K], rhs [B, H, K, N]");
+    const ir::Graph g = b.Finish(y);
+    CheckGradients(g, 2, InputKind::kUniform, true, /*threads=*/1);
+    CheckGradients(g, 2, InputKind::kUniform, true, /*threads=*/2);
+  }
+}
+
+// Keras MultiHeadAttention as the importer lowers it (2 heads of size 2 over [B, T=3, E=4]):
+// FULLY_CONNECTED (keep_num_dims) -> RESHAPE [B, T, H, D] -> TRANSPOSE [0, 2, 1, 3] for the
+// query, key and value; scores = BATCH_MATMUL(q * 1/sqrt(D), k, adj_y); SOFTMAX; BATCH_MATMUL(
+// probs, v); TRANSPOSE back, RESHAPE [B, T, E], output FULLY_CONNECTED. Every projection's
+// kernel and bias and the input are checked.
+ir::Graph AttentionGraph() {
+  Builder b({1, 3, 4});
+  const ir::Attrs keep = {{"keep_num_dims", true}};
+  const int split_shape = b.IntConst({4}, {-1, 3, 2, 2});
+  const int heads_first = b.IntConst({4}, {0, 2, 1, 3});
+  auto project = [&](const std::string& name) {
+    const int w = b.Param(name + "/kernel", {4, 4});
+    const int bias = b.Param(name + "/bias", {4});
+    const int fc = b.Op("FULLY_CONNECTED", {b.input(), w, bias}, {1, 3, 4}, keep);
+    const int split = b.Op("RESHAPE", {fc, split_shape}, {1, 3, 2, 2});
+    return b.Op("TRANSPOSE", {split, heads_first}, {1, 2, 3, 2});
+  };
+  const int q = project("query");
+  const int k = project("key");
+  const int v = project("value");
+  const int scale = b.FloatConst("scale", {}, {1.0f / std::sqrt(2.0f)});
+  const int qs = b.Op("MUL", {q, scale}, {1, 2, 3, 2});
+  const int scores = b.Op("BATCH_MATMUL", {qs, k}, {1, 2, 3, 3}, Adj(false, true));
+  const int probs = b.Op("SOFTMAX", {scores}, {1, 2, 3, 3}, {{"beta", 1.0}});
+  const int context = b.Op("BATCH_MATMUL", {probs, v}, {1, 2, 3, 2}, Adj(false, false));
+  const int back = b.Op("TRANSPOSE", {context, heads_first}, {1, 3, 2, 2});
+  const int merged = b.Op("RESHAPE", {back, b.IntConst({3}, {-1, 3, 4})}, {1, 3, 4});
+  const int wo = b.Param("attention_output/kernel", {4, 4});
+  const int bo = b.Param("attention_output/bias", {4});
+  const int y = b.Op("FULLY_CONNECTED", {merged, wo, bo}, {1, 3, 4}, keep);
+  return b.Finish(y);
+}
+
+TEST(GradCheckTest, BatchMatMulAttentionChain) {
+  const ir::Graph g = AttentionGraph();
+  CheckGradients(g, 2, InputKind::kUniform, true, /*threads=*/1);
+  CheckGradients(g, 3, InputKind::kUniform, true, /*threads=*/2);
+}
+
+// The attention chain's outputs and gradients are bit-identical for 1 and 3 threads (per-batch
+// GEMMs on the pool, or one GEMM at a time split by the pool).
+TEST(GradCheckTest, BatchMatMulAttentionSameForAnyThreadCount) {
+  const ir::Graph g = AttentionGraph();
+  std::vector<std::vector<float>> results[2];
+  for (int run = 0; run < 2; ++run) {
+    EngineOptions options;
+    options.batch_size = 5;
+    options.num_threads = run == 0 ? 1 : 3;
+    options.input_requires_grad = true;
+    auto e = Engine::Create(g, options);
+    ASSERT_TRUE(e.ok()) << e.status().ToString();
+    std::mt19937 rng(5);
+    const std::vector<float> x = MakeInput(5 * 12, InputKind::kUniform, &rng);
+    ASSERT_TRUE((*e)->Forward(x.data(), 5, true).ok());
+    const int64_t n = (*e)->value((*e)->output_tensor()).size;
+    results[run].emplace_back((*e)->Output(), (*e)->Output() + n);
+    const std::vector<float> r = MakeInput(n, InputKind::kUniform, &rng);
+    std::copy(r.begin(), r.end(), (*e)->LossGrad());
+    (*e)->Backward();
+    results[run].emplace_back((*e)->InputGrad(), (*e)->InputGrad() + x.size());
+    for (const Parameter& p : (*e)->parameters()) {
+      results[run].emplace_back(p.grad(), p.grad() + p.size);
+    }
+  }
+  ASSERT_EQ(results[0].size(), 2u + 8u);  // output, input gradient, 4 kernels and 4 biases
+  for (size_t i = 0; i < results[0].size(); ++i) EXPECT_EQ(results[0][i], results[1][i]) << i;
+}
+
+// Hand-computed 2x2 products per batch (batch 2): X X, X X^T, X^T X, and with a weight.
+TEST(GradCheckTest, BatchMatMulGoldenTwoByTwo) {
+  const std::vector<float> x = {1, 2, 3,  4,   // batch 0: [[1, 2], [3, 4]]
+                                0, 1, -1, 2};  // batch 1: [[0, 1], [-1, 2]]
+  auto run = [&](const ir::Graph& g) -> std::unique_ptr<Engine> {
+    EngineOptions options;
+    options.batch_size = 2;
+    options.input_requires_grad = true;
+    auto e = Engine::Create(g, options);
+    EXPECT_TRUE(e.ok()) << e.status().ToString();
+    if (!e.ok()) return nullptr;
+    EXPECT_TRUE((*e)->Forward(x.data(), 2, true).ok());
+    return std::move(*e);
+  };
+  auto output = [](Engine& e) { return std::vector<float>(e.Output(), e.Output() + 8); };
+  {
+    Builder b({1, 2, 2});
+    const int y = b.Op("BATCH_MATMUL", {b.input(), b.input()}, {1, 2, 2});
+    auto e = run(b.Finish(y));
+    ASSERT_NE(e, nullptr);
+    EXPECT_EQ(output(*e), (std::vector<float>{7, 10, 15, 22, -1, 2, -2, 3}));  // X X
+  }
+  {
+    Builder b({1, 2, 2});
+    const int y = b.Op("BATCH_MATMUL", {b.input(), b.input()}, {1, 2, 2}, Adj(false, true));
+    auto e = run(b.Finish(y));
+    ASSERT_NE(e, nullptr);
+    EXPECT_EQ(output(*e), (std::vector<float>{5, 11, 11, 25, 1, 2, 2, 5}));  // X X^T
+  }
+  {
+    Builder b({1, 2, 2});
+    const int y = b.Op("BATCH_MATMUL", {b.input(), b.input()}, {1, 2, 2}, Adj(true, false));
+    auto e = run(b.Finish(y));
+    ASSERT_NE(e, nullptr);
+    EXPECT_EQ(output(*e), (std::vector<float>{10, 14, 14, 20, 1, -2, -2, 5}));  // X^T X
+  }
+  // A rank-2 weight W = [[2, 0], [1, -1]] shared by both batches, and the gradients of
+  // dC = ones, twice: the first (only) contribution to each gradient overwrites the previous
+  // step's. X W (the batches fold into one GEMM): dX = ones W^T (rows [2, 0]), dW = X0^T ones +
+  // X1^T ones = [[4, 4], [6, 6]] + [[-1, -1], [3, 3]]. X^T W (one GEMM per batch, dW summed):
+  // dX = W ones^T (rows [2, 2], [0, 0]), dW = X0 ones + X1 ones = [[3, 3], [7, 7]] + [[1, 1],
+  // [1, 1]].
+  for (bool adj_x : {false, true}) {
+    Builder b({1, 2, 2});
+    const int w = b.FloatConst("w/kernel", {2, 2}, {2, 0, 1, -1});
+    b.MakeParam(w);
+    const int y = b.Op("BATCH_MATMUL", {b.input(), w}, {1, 2, 2}, Adj(adj_x, false));
+    SCOPED_TRACE(adj_x ? "X^T W" : "X W");
+    const std::vector<float> want_y = adj_x ? std::vector<float>{5, -3, 8, -4, -1, 1, 4, -2}
+                                            : std::vector<float>{4, -2, 10, -4, 1, -1, 0, -2};
+    const std::vector<float> want_dx = adj_x ? std::vector<float>{2, 2, 0, 0, 2, 2, 0, 0}
+                                             : std::vector<float>{2, 0, 2, 0, 2, 0, 2, 0};
+    const std::vector<float> want_dw =
+        adj_x ? std::vector<float>{4, 4, 8, 8} : std::vector<float>{3, 3, 9, 9};
+    auto e = run(b.Finish(y));
+    ASSERT_NE(e, nullptr);
+    EXPECT_EQ(output(*e), want_y);
+    for (int pass = 0; pass < 2; ++pass) {
+      std::fill(e->LossGrad(), e->LossGrad() + 8, 1.0f);
+      e->Backward();
+      EXPECT_EQ(std::vector<float>(e->InputGrad(), e->InputGrad() + 8), want_dx);
+      ASSERT_EQ(e->parameters().size(), 1u);
+      const Parameter& p = e->parameters()[0];
+      EXPECT_EQ(std::vector<float>(p.grad(), p.grad() + 4), want_dw);
+    }
+  }
+}
+
+// Forms that would move or contract the batch dimension are refused with a clear error.
+TEST(GradCheckTest, BatchMatMulRefusesBatchAsMatrixDimension) {
+  {
+    Builder b({1, 4});  // rhs [B, N]: K would be the batch
+    const int w = b.Param("w/kernel", {3, 1});
+    const int y = b.Op("BATCH_MATMUL", {w, b.input()}, {3, 4});
+    auto e = Engine::Create(b.Finish(y), EngineOptions());
+    ASSERT_FALSE(e.ok());
+    EXPECT_NE(e.status().message().find("activation rhs [32,4] is rank 2 with its batch dimension "
+                                        "as a matrix dimension"),
+              std::string::npos)
+        << e.status().message();
+  }
+  {
+    Builder b({1, 3, 4});  // a constant [2, 4, 5] would broadcast the batch of 1 to 2
+    const int w = b.Param("w/kernel", {2, 4, 5});
+    const int y = b.Op("BATCH_MATMUL", {b.input(), w}, {2, 3, 5});
+    auto e = Engine::Create(b.Finish(y), EngineOptions());
+    ASSERT_FALSE(e.ok());
+    EXPECT_NE(e.status().message().find("meets a constant whose first dimension is not 1"),
+              std::string::npos)
+        << e.status().message();
+  }
+  {
+    Builder b({1, 3, 4});  // the batch would become dimension 1 of [2, B, 3, 5]
+    const int w = b.Param("w/kernel", {2, 1, 4, 5});
+    const int y = b.Op("BATCH_MATMUL", {b.input(), w}, {2, 1, 3, 5});
+    auto e = Engine::Create(b.Finish(y), EngineOptions());
+    ASSERT_FALSE(e.ok());
+    EXPECT_NE(e.status().message().find("has a lower rank than the output"), std::string::npos)
+        << e.status().message();
+  }
+}
+
 TEST(GradCheckTest, UnsupportedOpIsAClearError) {
   Builder b({1, 4});
   const int y = b.Op("SVDF", {b.input()}, {1, 4});

@@ -148,6 +148,7 @@ const OpEntry kOps[] = {
     {"CONV_2D", NewConv2D},
     {"DEPTHWISE_CONV_2D", NewDepthwiseConv2D},
     {"TRANSPOSE_CONV", NewTransposeConv},  // ops_transpose_conv.cc
+    {"BATCH_MATMUL", NewBatchMatMul},      // ops_batch_matmul.cc
     // Normalization and regularization (ops_norm.cc).
     {"BATCH_NORM", NewBatchNorm},
     {"DROPOUT", NewDropout},

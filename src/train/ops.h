@@ -18,6 +18,7 @@ Status ReadIntConstantForKernel(const ir::Graph& graph, int id, const std::strin
 std::unique_ptr<OpKernel> NewFullyConnected();
 std::unique_ptr<OpKernel> NewConv2D();
 std::unique_ptr<OpKernel> NewDepthwiseConv2D();
+std::unique_ptr<OpKernel> NewBatchMatMul();  // ops_batch_matmul.cc
 std::unique_ptr<OpKernel> NewBatchNorm();
 std::unique_ptr<OpKernel> NewDropout();
 std::unique_ptr<OpKernel> NewMaxPool2D();
