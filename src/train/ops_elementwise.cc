@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <limits>
 
 #include "src/train/ops.h"
 
@@ -94,7 +95,11 @@ class Unary : public OpKernel {
       case UnaryKind::kGeluTanh:
         return 0.5f * x * (1.0f + std::tanh(kSqrt2OverPi * (x + kGeluCoeff * x * x * x)));
       case UnaryKind::kRsqrt:
-        return 1.0f / std::sqrt(x);
+        // A LayerNormalization's variance + epsilon is positive, unless QAT's fake quantization
+        // rounded it to 0. TFLite's int8 RSQRT gives the top of its output range there: +inf
+        // here, which the FAKE_QUANT_ACT after it clamps to that top and leaves out of its range
+        // statistics (no gradient flows through it).
+        return x > 0.0f ? 1.0f / std::sqrt(x) : std::numeric_limits<float>::infinity();
       case UnaryKind::kExp:
         return std::exp(x);
     }
@@ -130,8 +135,8 @@ class Unary : public OpKernel {
         return 0.5f * (1.0f + t) +
                0.5f * x * (1.0f - t * t) * kSqrt2OverPi * (1.0f + 3.0f * kGeluCoeff * x * x);
       }
-      case UnaryKind::kRsqrt:  // d/dx x^(-1/2) = -y^3 / 2
-        return -0.5f * y * y * y;
+      case UnaryKind::kRsqrt:  // d/dx x^(-1/2) = -y^3 / 2 (0 where y is the clamped +inf)
+        return std::isfinite(y) ? -0.5f * y * y * y : 0.0f;
       case UnaryKind::kExp:
         return y;
     }

@@ -116,6 +116,18 @@ void MinMax(const float* x, int64_t n, float* min, float* max) {
     lo = std::min(lo, x[i]);
     hi = std::max(hi, x[i]);
   }
+  if (!std::isfinite(lo) || !std::isfinite(hi)) {
+    // +inf is QAT's RSQRT of a variance fake-quantized to 0, which TFLite's int8 RSQRT maps to
+    // the top of its range: the range comes from the finite values (the rare slow path).
+    lo = std::numeric_limits<float>::infinity();
+    hi = -lo;
+    for (int64_t k = 0; k < n; ++k) {
+      if (!std::isfinite(x[k])) continue;
+      lo = std::min(lo, x[k]);
+      hi = std::max(hi, x[k]);
+    }
+    if (lo > hi) lo = hi = 0.0f;
+  }
   *min = lo;
   *max = hi;
 }

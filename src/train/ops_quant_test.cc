@@ -206,6 +206,37 @@ TEST(FakeQuantActTest, MovingAverageRangesSharedByAGroup) {
   EXPECT_EQ(copy.tensors[s].DataAs<float>()[kRangeMin], min);
 }
 
+// A LayerNormalization's variance fake-quantized to 0: RSQRT gives +inf, which the fake-quant
+// after it clamps to the top of its range (TFLite's int8 RSQRT of 0), leaves out of the range
+// statistics and passes no gradient through: no NaN in the step.
+TEST(FakeQuantActTest, RsqrtOfZeroIsTheTopOfTheRange) {
+  Net net;
+  net.x = net.Act("x", {1, 4});
+  const int s = net.State(InitialRangeState(false));
+  const int r = net.Node("RSQRT", {net.x}, net.Act("r", {1, 4}));
+  const int y = net.Node("FAKE_QUANT_ACT", {r, s}, net.Act("y", {1, 4}));
+  net.g.inputs = {net.x};
+  net.g.outputs = {y};
+  auto e = Compile(net.g, 1, /*input_grad=*/true);
+  ASSERT_NE(e, nullptr);
+  const std::vector<float> x = {0.25f, 0.0f, 1.0f, 4.0f};  // rsqrt: 2, inf, 1, 0.5
+  ASSERT_TRUE(e->Forward(x.data(), 1, /*training=*/true).ok());
+  const float* st = e->value(s).d();
+  EXPECT_EQ(st[kRangeMin], 0.5f);  // the finite values' range (then widened to hold 0)
+  EXPECT_EQ(st[kRangeMax], 2.0f);
+  const float* out = e->Output();
+  const quant::QuantParams p = quant::ChooseQuantParams(0.0f, 2.0f, -128, 127);
+  EXPECT_EQ(out[1], (127 - p.zero_point) * p.scale);  // +inf clamped to the top
+  EXPECT_NEAR(out[0], 2.0f, p.scale);
+  const std::vector<float> dy = {1.0f, 1.0f, 1.0f, 1.0f};
+  std::copy(dy.begin(), dy.end(), e->LossGrad());
+  e->Backward();
+  const float* dx = e->InputGrad();
+  EXPECT_EQ(dx[1], 0.0f);
+  EXPECT_NEAR(dx[2], -0.5f, 1e-6f);  // d/dx x^(-1/2) at 1
+  for (int i = 0; i < 4; ++i) EXPECT_TRUE(std::isfinite(dx[i])) << i;
+}
+
 TEST(FakeQuantActTest, VectorizedRoundingIsQuantizeValue) {
   std::mt19937 rng(17);
   std::uniform_real_distribution<float> u(-3.0f, 3.0f);
