@@ -294,6 +294,14 @@ TEST_F(KerasLayers, GlobalPooling) {
   Check(Sequential({5, 4, 3}, {L("GlobalMaxPooling2D", {{"keepdims", true}})}), {5, 4, 3});
   Check(Sequential({6, 3}, {L("GlobalAveragePooling1D")}), {6, 3});
   Check(Sequential({6, 3}, {L("GlobalMaxPooling1D")}), {6, 3});
+  // channels_first pools the last axes (the Keras timeseries Transformer example's head).
+  ops =
+      Check(Sequential({6, 3}, {L("GlobalAveragePooling1D", {{"data_format", "channels_first"}})}),
+            {6, 3});
+  EXPECT_EQ(ops, std::vector<std::string>({"MEAN"}));
+  Check(Sequential({4, 5, 3}, {L("GlobalMaxPooling2D",
+                                 {{"data_format", "channels_first"}, {"keepdims", true}})}),
+        {4, 5, 3});
 }
 
 TEST_F(KerasLayers, FlattenReshapePermute) {
@@ -602,6 +610,197 @@ TEST_F(KerasLayers, Bidirectional) {
              L("Dense", {{"units", 2}})}),
         {5, 2}, kAtol, true);
   std::printf("Bidirectional: max abs diff to the reference %.3g\n", g_worst);
+}
+
+// A Keras 3 tensor argument.
+Json KerasTensor(const std::string& layer) {
+  return {
+      {"class_name", "__keras_tensor__"},
+      {"config", {{"shape", {nullptr}}, {"dtype", "float32"}, {"keras_history", {layer, 0, 0}}}}};
+}
+
+// A Functional model: InputLayers `inputs` (name, shape without batch), then `layers` (entries with
+// their inbound_nodes), output the last layer.
+Json Functional(const std::vector<std::pair<std::string, std::vector<int64_t>>>& inputs,
+                const std::vector<Json>& layers) {
+  Json list = Json::array(), input_refs = Json::array();
+  for (const auto& [name, shape] : inputs) {
+    Json batch_shape = Json::array({nullptr});
+    for (int64_t d : shape) batch_shape.push_back(d);
+    list.push_back({{"class_name", "InputLayer"},
+                    {"name", name},
+                    {"config", {{"batch_shape", batch_shape}, {"name", name}}},
+                    {"inbound_nodes", Json::array()}});
+    input_refs.push_back({name, 0, 0});
+  }
+  for (const Json& l : layers) list.push_back(l);
+  const std::string last = layers.back()["name"];
+  return {{"class_name", "Functional"},
+          {"config",
+           {{"name", "f"},
+            {"layers", list},
+            {"input_layers", input_refs},
+            {"output_layers", {{last, 0, 0}}}}}};
+}
+
+// Converts `config` (random weights), runs it in tflite-ref and in edgeopt's runtime on `inputs`
+// (batch 1, shapes `shapes`) and returns both outputs (empty on failure).
+std::vector<std::vector<double>> RunBoth(const keras::KerasModel& model,
+                                         const std::vector<std::vector<double>>& inputs,
+                                         const std::vector<std::vector<int64_t>>& shapes,
+                                         const std::string& dir) {
+  StatusOr<ir::Graph> graph = keras::BuildGraph(model);
+  EXPECT_TRUE(graph.ok()) << graph.status().ToString();
+  if (!graph.ok()) return {};
+  Status prepared = passes::PrepareForExport(&*graph);
+  EXPECT_TRUE(prepared.ok()) << prepared.ToString();
+  const std::string path = dir + "/f.tflite";
+  EXPECT_TRUE(WriteTfliteFile(*graph, path).ok());
+  std::string args;
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    NpyArray in;
+    in.dtype = DType::kFloat32;
+    in.shape = {1};
+    in.shape.insert(in.shape.end(), shapes[i].begin(), shapes[i].end());
+    in.data.resize(inputs[i].size() * 4);
+    for (size_t k = 0; k < inputs[i].size(); ++k) {
+      in.Data<float>()[k] = static_cast<float>(inputs[i][k]);
+    }
+    const std::string f = dir + "/in" + std::to_string(i) + ".npy";
+    EXPECT_TRUE(WriteNpy(f, in).ok());
+    args += " -i '" + f + "'";
+  }
+  std::vector<std::vector<double>> outs;
+  for (const std::string& runner : {TfliteRefPath(), EdgeoptBinary()}) {
+    std::string log;
+    const std::string out_dir = dir + "/out" + std::to_string(outs.size());
+    const int rc =
+        RunCommand(runner + " run '" + path + "'" + args + " -o '" + out_dir + "'", &log);
+    EXPECT_EQ(rc, 0) << log;
+    StatusOr<NpyArray> out = ReadNpy(out_dir + "/output_0.npy");
+    EXPECT_TRUE(out.ok());
+    if (rc != 0 || !out.ok()) return {};
+    std::vector<double> v(static_cast<size_t>(out->NumElements()));
+    for (size_t k = 0; k < v.size(); ++k) v[k] = out->Data<float>()[k];
+    outs.push_back(v);
+  }
+  return outs;
+}
+
+void ExpectClose(const std::vector<double>& got, const std::vector<double>& want,
+                 const char* what) {
+  ASSERT_EQ(got.size(), want.size()) << what;
+  double worst = 0;
+  for (size_t i = 0; i < got.size(); ++i) {
+    worst = std::max(worst, std::fabs(got[i] - want[i]));
+    EXPECT_NEAR(got[i], want[i], kAtol + kRtol * std::fabs(want[i])) << what << " element " << i;
+  }
+  std::printf("%s: max abs diff to the reference %.3g\n", what, worst);
+}
+
+std::vector<double> RandomValues(int64_t n) {
+  std::vector<double> v(static_cast<size_t>(n));
+  for (double& x : v) x = Uniform(-1, 1);
+  return v;
+}
+
+// MultiHeadAttention: self-attention (Keras 3 node format) with value_dim, output_shape and
+// dropout; cross-attention with a separate key and no biases (Keras 2 node format, value and key
+// as keyword tensors); attention over a rank-4 input's two middle axes.
+TEST_F(KerasLayers, MultiHeadAttention) {
+  auto mha = [](const std::string& name, Json config, Json node) {
+    config["name"] = name;
+    return Json{{"class_name", "MultiHeadAttention"},
+                {"name", name},
+                {"config", config},
+                {"inbound_nodes", Json::array({node})}};
+  };
+  {
+    SCOPED_TRACE("self-attention");
+    const Json config = Functional(
+        {{"x", {5, 6}}},
+        {mha("att",
+             {{"num_heads", 2},
+              {"key_dim", 3},
+              {"value_dim", 4},
+              {"output_shape", 7},
+              {"dropout", 0.1}},
+             {{"args", {KerasTensor("x"), KerasTensor("x")}}, {"kwargs", Json::object()}})});
+    StatusOr<keras::KerasModel> model = keras::ModelFromConfig(config, 11);
+    ASSERT_TRUE(model.ok()) << model.status().ToString();
+    Randomize(&*model);
+    const std::vector<double> x = RandomValues(30);
+    const auto outs = RunBoth(*model, {x}, {{5, 6}}, *dir_);
+    ASSERT_EQ(outs.size(), 2u);
+    const std::vector<double> want =
+        kref::MultiHeadAttention(*model, "att", x, 5, x, x, 5, 2, 3, 4, 7);
+    ExpectClose(outs[0], want, "MHA self-attention, TFLite");
+    ExpectClose(outs[1], want, "MHA self-attention, edgeopt");
+  }
+  {
+    SCOPED_TRACE("cross-attention with key");
+    const Json node =
+        Json::array({Json::array({"q", 0, 0, {{"value", {"v", 0, 0}}, {"key", {"k", 0, 0}}}})});
+    const Json config =
+        Functional({{"q", {4, 6}}, {"v", {5, 3}}, {"k", {5, 2}}},
+                   {mha("cross", {{"num_heads", 3}, {"key_dim", 2}, {"use_bias", false}}, node)});
+    StatusOr<keras::KerasModel> model = keras::ModelFromConfig(config, 12);
+    ASSERT_TRUE(model.ok()) << model.status().ToString();
+    Randomize(&*model);
+    const std::vector<double> q = RandomValues(24), v = RandomValues(15), k = RandomValues(10);
+    const auto outs = RunBoth(*model, {q, v, k}, {{4, 6}, {5, 3}, {5, 2}}, *dir_);
+    ASSERT_EQ(outs.size(), 2u);
+    const std::vector<double> want =
+        kref::MultiHeadAttention(*model, "cross", q, 4, v, k, 5, 3, 2, 2, 6);
+    ExpectClose(outs[0], want, "MHA cross-attention, TFLite");
+    ExpectClose(outs[1], want, "MHA cross-attention, edgeopt");
+  }
+  {
+    SCOPED_TRACE("rank 4");
+    const Json config = Functional(
+        {{"img", {3, 2, 6}}},
+        {mha("att2d", {{"num_heads", 3}, {"key_dim", 2}, {"attention_axes", {1, 2}}},
+             {{"args", {KerasTensor("img"), KerasTensor("img")}}, {"kwargs", Json::object()}})});
+    StatusOr<keras::KerasModel> model = keras::ModelFromConfig(config, 13);
+    ASSERT_TRUE(model.ok()) << model.status().ToString();
+    Randomize(&*model);
+    const std::vector<double> x = RandomValues(36);
+    const auto outs = RunBoth(*model, {x}, {{3, 2, 6}}, *dir_);
+    ASSERT_EQ(outs.size(), 2u);
+    const std::vector<double> want =
+        kref::MultiHeadAttention(*model, "att2d", x, 6, x, x, 6, 3, 2, 2, 6);
+    ExpectClose(outs[0], want, "MHA over two axes, TFLite");
+    ExpectClose(outs[1], want, "MHA over two axes, edgeopt");
+  }
+}
+
+TEST_F(KerasLayers, MultiHeadAttentionRefusesMasksAndOtherAxes) {
+  auto build = [](Json config, Json kwargs, std::vector<int64_t> shape = {5, 4}) {
+    config["name"] = "att";
+    Json layer = {
+        {"class_name", "MultiHeadAttention"},
+        {"name", "att"},
+        {"config", config},
+        {"inbound_nodes", {{{"args", {KerasTensor("x"), KerasTensor("x")}}, {"kwargs", kwargs}}}}};
+    StatusOr<keras::KerasModel> model =
+        keras::ModelFromConfig(Functional({{"x", shape}}, {layer}), 1);
+    if (!model.ok()) return model.status().ToString();
+    StatusOr<ir::Graph> graph = keras::BuildGraph(*model);
+    return graph.ok() ? std::string("ok") : graph.status().ToString();
+  };
+  const Json base = {{"num_heads", 2}, {"key_dim", 2}};
+  EXPECT_EQ(build(base, Json::object()), "ok");
+  EXPECT_NE(build(base, {{"use_causal_mask", true}}).find("use_causal_mask=True"),
+            std::string::npos);
+  EXPECT_EQ(build(base, {{"use_causal_mask", false}}), "ok");
+  EXPECT_NE(build(base, {{"attention_mask", KerasTensor("x")}}).find("'attention_mask'"),
+            std::string::npos);
+  Json one_axis = base;
+  one_axis["attention_axes"] = {2};
+  EXPECT_NE(build(one_axis, Json::object(), {3, 5, 4}).find("attention_axes"), std::string::npos);
+  Json bad = base;
+  bad["num_heads"] = 0;
+  EXPECT_NE(build(bad, Json::object()).find("num_heads"), std::string::npos);
 }
 
 // A Functional model with two inputs, two outputs, a shared layer and every merge layer.

@@ -54,6 +54,70 @@ inline std::vector<double> Weight(const keras::KerasModel& m, const std::string&
   return {};
 }
 
+// Keras MultiHeadAttention of layer `name` on query [T, E], value [S, Ev], key [S, Ek] (one batch
+// item; positions flattened): returns [T, O].
+inline std::vector<double> MultiHeadAttention(const keras::KerasModel& m, const std::string& name,
+                                              const std::vector<double>& query, int64_t t,
+                                              const std::vector<double>& value,
+                                              const std::vector<double>& key, int64_t s,
+                                              int64_t heads, int64_t kd, int64_t vd, int64_t o) {
+  const int64_t e = static_cast<int64_t>(query.size()) / t;
+  const int64_t ev = static_cast<int64_t>(value.size()) / s;
+  const int64_t ek = static_cast<int64_t>(key.size()) / s;
+  // EinsumDense "abc,cde->abde": x [N, in] · kernel [in, H, d] + bias [H, d] -> [N, H, d].
+  auto project = [&](const std::string& p, const std::vector<double>& x, int64_t n, int64_t in,
+                     int64_t d) {
+    const std::vector<double> k = Weight(m, name, p + "/kernel");
+    const std::vector<double> b = Weight(m, name, p + "/bias");
+    std::vector<double> y(static_cast<size_t>(n * heads * d));
+    for (int64_t i = 0; i < n; ++i) {
+      for (int64_t j = 0; j < heads * d; ++j) {
+        double acc = b.empty() ? 0.0 : b[j];
+        for (int64_t c = 0; c < in; ++c) acc += x[i * in + c] * k[c * heads * d + j];
+        y[i * heads * d + j] = acc;
+      }
+    }
+    return y;
+  };
+  std::vector<double> q = project("query", query, t, e, kd);
+  for (double& v : q) v /= std::sqrt(static_cast<double>(kd));
+  const std::vector<double> k = project("key", key, s, ek, kd);
+  const std::vector<double> v = project("value", value, s, ev, vd);
+  std::vector<double> context(static_cast<size_t>(t * heads * vd), 0.0);
+  for (int64_t h = 0; h < heads; ++h) {
+    for (int64_t i = 0; i < t; ++i) {
+      std::vector<double> p(static_cast<size_t>(s));
+      double top = -1e300, sum = 0;
+      for (int64_t j = 0; j < s; ++j) {
+        double acc = 0;
+        for (int64_t d = 0; d < kd; ++d) {
+          acc += q[(i * heads + h) * kd + d] * k[(j * heads + h) * kd + d];
+        }
+        p[j] = acc;
+        top = std::max(top, acc);
+      }
+      for (double& x : p) sum += (x = std::exp(x - top));
+      for (int64_t j = 0; j < s; ++j) {
+        for (int64_t d = 0; d < vd; ++d) {
+          context[(i * heads + h) * vd + d] += p[j] / sum * v[(j * heads + h) * vd + d];
+        }
+      }
+    }
+  }
+  // EinsumDense "abcd,cde->abe": context [T, H, vd] · kernel [H, vd, O] + bias [O].
+  const std::vector<double> wo = Weight(m, name, "attention_output/kernel");
+  const std::vector<double> bo = Weight(m, name, "attention_output/bias");
+  std::vector<double> out(static_cast<size_t>(t * o));
+  for (int64_t i = 0; i < t; ++i) {
+    for (int64_t j = 0; j < o; ++j) {
+      double acc = bo.empty() ? 0.0 : bo[j];
+      for (int64_t c = 0; c < heads * vd; ++c) acc += context[i * heads * vd + c] * wo[c * o + j];
+      out[i * o + j] = acc;
+    }
+  }
+  return out;
+}
+
 inline const Json* Get(const Json& c, const char* key) {
   auto it = c.find(key);
   return it == c.end() || it->is_null() ? nullptr : &*it;
@@ -491,18 +555,21 @@ inline bool Apply(const keras::KerasModel& m, const std::string& cls, const std:
   }
   if (cls.rfind("Global", 0) == 0) {
     const bool is_max = cls.find("Max") != std::string::npos;
-    const int64_t B = x->shape[0], C = x->shape.back(), S = x->size() / (B * C);
+    // channels_first: the channels are axis 1, the pooled positions the axes after it.
+    const bool first = Str(c, "data_format", "channels_last") == "channels_first";
+    const int64_t B = x->shape[0], C = first ? x->shape[1] : x->shape.back();
+    const int64_t S = x->size() / (B * C);
     Tensor y{{B, C}, std::vector<double>(B * C, is_max ? -1e300 : 0.0)};
     for (int64_t b = 0; b < B; ++b)
       for (int64_t i = 0; i < S; ++i)
         for (int64_t ch = 0; ch < C; ++ch) {
-          const double v = x->v[(b * S + i) * C + ch];
+          const double v = x->v[first ? (b * C + ch) * S + i : (b * S + i) * C + ch];
           double& o = y.v[b * C + ch];
           o = is_max ? std::max(o, v) : o + v / S;
         }
     if (Flag(c, "keepdims", false)) {
       y.shape = x->shape;
-      for (size_t d = 1; d + 1 < y.shape.size(); ++d) y.shape[d] = 1;
+      for (size_t d = first ? 2 : 1; d + (first ? 0 : 1) < y.shape.size(); ++d) y.shape[d] = 1;
     }
     *x = y;
     return true;

@@ -365,7 +365,7 @@ Status GraphBuilder::BuildFunctional(const Json& model, const std::vector<int>* 
   struct Pending {
     const Json* entry;
     int call;
-    std::vector<TensorRef> refs;
+    InboundCall inbound;
   };
   std::vector<Pending> pending;
   for (const Json& entry : layers) {
@@ -381,8 +381,8 @@ Status GraphBuilder::BuildFunctional(const Json& model, const std::vector<int>* 
     }
     num_calls[name] = static_cast<int>(nodes->size());
     for (size_t c = 0; c < nodes->size(); ++c) {
-      EDGEOPT_ASSIGN_OR_RETURN(std::vector<TensorRef> refs, ParseInboundNode((*nodes)[c], name));
-      pending.push_back({&entry, static_cast<int>(c), std::move(refs)});
+      EDGEOPT_ASSIGN_OR_RETURN(InboundCall inbound, ParseInboundNode((*nodes)[c], name));
+      pending.push_back({&entry, static_cast<int>(c), std::move(inbound)});
     }
   }
   // Which call of `layer` a (layer, node_index) reference means.
@@ -460,7 +460,7 @@ Status GraphBuilder::BuildFunctional(const Json& model, const std::vector<int>* 
       const Pending& item = pending[p];
       std::vector<int> inputs;
       bool ready = true;
-      for (const TensorRef& ref : item.refs) {
+      for (const TensorRef& ref : item.inbound.refs) {
         int tensor = -1;
         EDGEOPT_ASSIGN_OR_RETURN(bool found, lookup(ref, &tensor));
         if (!found) {
@@ -484,7 +484,7 @@ Status GraphBuilder::BuildFunctional(const Json& model, const std::vector<int>* 
         std::vector<std::string> names;
         EDGEOPT_RETURN_IF_ERROR(BuildModel(entry, &inputs, &out, &names, false, depth + 1));
       } else {
-        EDGEOPT_RETURN_IF_ERROR(ConvertLayer(entry, inputs, &out, depth));
+        EDGEOPT_RETURN_IF_ERROR(ConvertLayer(entry, inputs, &out, depth, &item.inbound.kwargs));
       }
       produced[name][item.call] = out;
       pending.erase(pending.begin() + static_cast<std::ptrdiff_t>(p));
@@ -516,7 +516,7 @@ Status GraphBuilder::BuildFunctional(const Json& model, const std::vector<int>* 
 }
 
 Status GraphBuilder::ConvertLayer(const Json& entry, const std::vector<int>& inputs,
-                                  std::vector<int>* outputs, int depth) {
+                                  std::vector<int>* outputs, int depth, const Json* kwargs) {
   (void)depth;
   const std::string cls = LayerClass(entry);
   const std::string name = LayerName(entry);
@@ -532,6 +532,7 @@ Status GraphBuilder::ConvertLayer(const Json& entry, const std::vector<int>& inp
   }
   LayerCall call(this, LayerConfig(cfg, name, cls));
   call.inputs = inputs;
+  if (kwargs != nullptr) call.kwargs = *kwargs;
   const size_t first_node = graph_.nodes.size();
   const size_t first_tensor = graph_.tensors.size();
   EDGEOPT_RETURN_IF_ERROR(mapping->convert(&call));

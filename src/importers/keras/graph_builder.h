@@ -45,8 +45,9 @@ class GraphBuilder;
 struct LayerCall {
   GraphBuilder* builder = nullptr;
   LayerConfig config;
-  std::vector<int> inputs;   // IR tensor ids
-  std::vector<int> outputs;  // set by the mapping
+  std::vector<int> inputs;       // IR tensor ids
+  Json kwargs = Json::object();  // the call's keyword arguments other than tensors
+  std::vector<int> outputs;      // set by the mapping
   std::vector<std::string> used_vars;
   int64_t params = 0;
 
@@ -106,7 +107,7 @@ class GraphBuilder {
                          int depth);
   // One call of a (non-model) layer.
   Status ConvertLayer(const Json& entry, const std::vector<int>& inputs, std::vector<int>* outputs,
-                      int depth);
+                      int depth, const Json* kwargs = nullptr);
   StatusOr<int> AddModelInput(const std::string& name, std::vector<int64_t> shape);
 
   BuildOptions options_;

@@ -150,6 +150,81 @@ TEST(KerasBuild, NestedBidirectionalH5RoundTrip) {
   std::remove(path.c_str());
 }
 
+// MultiHeadAttention weights survive saving as .h5 (Keras 2: "att/query/kernel:0", ... named by
+// position on reading) and as .keras (Keras 3: layers/att/query_dense/vars/0, ...), and
+// UpdateFromGraph writes the FULLY_CONNECTED weights back in Keras's EinsumDense shapes.
+TEST(KerasBuild, MultiHeadAttentionRoundTrips) {
+  const Json x = {"x", 0, 0, {{"value", {"x", 0, 0}}}};  // Keras 2: mha(x, value=x)
+  const Json config = {
+      {"class_name", "Functional"},
+      {"config",
+       {{"name", "f"},
+        {"layers",
+         {{{"class_name", "InputLayer"},
+           {"name", "x"},
+           {"config", {{"name", "x"}, {"batch_input_shape", {nullptr, 5, 6}}}},
+           {"inbound_nodes", Json::array()}},
+          {{"class_name", "MultiHeadAttention"},
+           {"name", "att"},
+           {"config", {{"name", "att"}, {"num_heads", 2}, {"key_dim", 3}, {"value_dim", 4}}},
+           {"inbound_nodes", {{x}}}}}},
+        {"input_layers", {{"x", 0, 0}}},
+        {"output_layers", {{"att", 0, 0}}}}}};
+  StatusOr<KerasModel> m = ModelFromConfig(config, 5);
+  ASSERT_TRUE(m.ok()) << m.status().ToString();
+  const std::map<std::string, std::vector<int64_t>> shapes = {
+      {"query/kernel", {6, 2, 3}},
+      {"query/bias", {2, 3}},
+      {"key/kernel", {6, 2, 3}},
+      {"key/bias", {2, 3}},
+      {"value/kernel", {6, 2, 4}},
+      {"value/bias", {2, 4}},
+      {"attention_output/kernel", {2, 4, 6}},
+      {"attention_output/bias", {6}}};
+  for (const auto& [var, shape] : shapes) {
+    const NpyArray* a = Var(*m, "att", var);
+    ASSERT_NE(a, nullptr) << var;
+    EXPECT_EQ(a->shape, shape) << var;
+  }
+  // Glorot uniform over Keras's fans of [6, 2, 3]: fan_in 2·6, fan_out 3·6.
+  const NpyArray* qk = Var(*m, "att", "query/kernel");
+  const double limit = std::sqrt(6.0 / (12 + 18));
+  double largest = 0;
+  for (int64_t i = 0; i < qk->NumElements(); ++i) {
+    largest = std::max(largest, std::fabs(static_cast<double>(qk->Data<float>()[i])));
+  }
+  EXPECT_LE(largest, limit);
+  EXPECT_GT(largest, limit / 2);
+
+  StatusOr<ir::Graph> g = BuildGraph(*m);
+  ASSERT_TRUE(g.ok()) << g.status().ToString();
+  KerasModel updated = *m;
+  for (LayerWeights& lw : updated.weights) {
+    for (auto& [var, a] : lw.vars) std::fill(a.data.begin(), a.data.end(), 0);
+  }
+  ASSERT_TRUE(UpdateFromGraph(&updated, *g).ok());
+  for (const auto& [var, shape] : shapes) {
+    EXPECT_EQ(Var(updated, "att", var)->shape, shape) << var;
+    EXPECT_EQ(Var(updated, "att", var)->data, Var(*m, "att", var)->data) << var;
+  }
+  for (const char* ext : {".h5", ".keras"}) {
+    const std::string path = ::testing::TempDir() + "/mha" + ext;
+    ASSERT_TRUE(SaveKerasFile(*m, path).ok()) << ext;
+    StatusOr<KerasModel> back = LoadKerasFile(path);
+    ASSERT_TRUE(back.ok()) << back.status().ToString();
+    for (const auto& [var, shape] : shapes) {
+      const NpyArray* b = Var(*back, "att", var);
+      ASSERT_NE(b, nullptr) << ext << " " << var;
+      EXPECT_EQ(b->shape, shape) << ext << " " << var;
+      EXPECT_EQ(b->data, Var(*m, "att", var)->data) << ext << " " << var;
+    }
+    StatusOr<ir::Graph> gb = BuildGraph(*back);
+    ASSERT_TRUE(gb.ok()) << gb.status().ToString();
+    EXPECT_EQ(ir::PrintGraph(*g), ir::PrintGraph(*gb)) << ext;
+    std::remove(path.c_str());
+  }
+}
+
 // Crops that Keras resizes for (a crop larger than the input) or draws at random at inference
 // time are refused with the layer and the sizes named.
 TEST(KerasBuild, CropsWithoutAMappingAreRefused) {

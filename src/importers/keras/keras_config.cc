@@ -305,33 +305,74 @@ StatusOr<std::optional<std::vector<int64_t>>> DeclaredInputShape(const LayerConf
   return std::optional<std::vector<int64_t>>();
 }
 
-StatusOr<std::vector<TensorRef>> ParseInboundNode(const Json& node, const std::string& where) {
-  std::vector<TensorRef> refs;
+namespace {
+
+// A Keras 2 keyword tensor: ["layer", node_index, tensor_index].
+bool IsKeras2Ref(const Json& v) {
+  return v.is_array() && v.size() == 3 && v[0].is_string() && v[1].is_number_integer() &&
+         v[2].is_number_integer();
+}
+
+// Splits the keyword arguments into the tensors a layer may take by keyword (appended to
+// call->refs in the order query, value, key) and the rest (call->kwargs).
+Status SplitKwargs(const Json& kwargs, bool keras3, const std::string& where, InboundCall* call) {
+  std::map<std::string, TensorRef> named;
+  for (const auto& item : kwargs.items()) {
+    std::vector<TensorRef> tensors;
+    if (keras3) {
+      EDGEOPT_RETURN_IF_ERROR(CollectKerasTensors(item.value(), where, &tensors, 0));
+    } else if (IsKeras2Ref(item.value())) {
+      EDGEOPT_ASSIGN_OR_RETURN(TensorRef ref, ParseRef(item.value(), "layer '" + where + "'"));
+      tensors.push_back(ref);
+    }
+    if (tensors.empty()) {
+      call->kwargs[item.key()] = item.value();
+      continue;
+    }
+    const std::string& key = item.key();
+    if (tensors.size() != 1 || (key != "query" && key != "value" && key != "key")) {
+      return MakeStatus(StatusCode::kUnsupported,
+                        "layer '%s' is called with the tensor keyword argument '%s', which "
+                        "edgeopt does not take",
+                        where.c_str(), key.c_str());
+    }
+    named[key] = tensors[0];
+  }
+  for (const char* key : {"query", "value", "key"}) {
+    auto it = named.find(key);
+    if (it != named.end()) call->refs.push_back(it->second);
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+StatusOr<InboundCall> ParseInboundNode(const Json& node, const std::string& where) {
+  InboundCall call;
   if (node.is_object()) {  // Keras 3
     auto args = node.find("args");
-    if (args != node.end()) EDGEOPT_RETURN_IF_ERROR(CollectKerasTensors(*args, where, &refs, 0));
+    if (args != node.end()) {
+      EDGEOPT_RETURN_IF_ERROR(CollectKerasTensors(*args, where, &call.refs, 0));
+    }
     auto kwargs = node.find("kwargs");
     if (kwargs != node.end() && kwargs->is_object()) {
-      std::vector<TensorRef> extra;
-      for (const auto& item : kwargs->items()) {
-        EDGEOPT_RETURN_IF_ERROR(CollectKerasTensors(item.value(), where, &extra, 0));
-      }
-      if (!extra.empty()) {
-        return MakeStatus(StatusCode::kUnsupported,
-                          "layer '%s' is called with tensors as keyword arguments", where.c_str());
-      }
+      EDGEOPT_RETURN_IF_ERROR(SplitKwargs(*kwargs, true, where, &call));
     }
-    return refs;
+    return call;
   }
   if (!node.is_array()) {
     return MakeStatus(StatusCode::kInvalidModel, "layer '%s': an inbound node must be a list",
                       where.c_str());
   }
+  const Json* kwargs = nullptr;
   for (const Json& entry : node) {
     EDGEOPT_ASSIGN_OR_RETURN(TensorRef ref, ParseRef(entry, "layer '" + where + "'"));
-    refs.push_back(ref);
+    call.refs.push_back(ref);
+    // Keras 2 repeats the call's keyword arguments on every entry; the first says them.
+    if (kwargs == nullptr && entry.size() > 3 && entry[3].is_object()) kwargs = &entry[3];
   }
-  return refs;
+  if (kwargs != nullptr) EDGEOPT_RETURN_IF_ERROR(SplitKwargs(*kwargs, false, where, &call));
+  return call;
 }
 
 StatusOr<std::vector<TensorRef>> ParseLayerRefs(const Json& refs, const std::string& where) {

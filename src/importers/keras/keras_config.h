@@ -83,9 +83,17 @@ struct TensorRef {
   int node_index = 0;
   int tensor_index = 0;
 };
-// The inbound tensors of one call of a layer, from a Keras 2 ([["l", 0, 0, {}], ...]) or Keras 3
-// ({"args": [...], "kwargs": {...}}) node entry. `where` is the layer name for messages.
-StatusOr<std::vector<TensorRef>> ParseInboundNode(const Json& node, const std::string& where);
+// One call of a layer, from a Keras 2 ([["l", 0, 0, {kwargs}], ...]) or Keras 3
+// ({"args": [...], "kwargs": {...}}) node entry: the tensors it takes, positional first, then the
+// keyword tensors query, value and key in that order (MultiHeadAttention's (query, value, key));
+// any other keyword tensor (attention_mask, mask, ...) is refused. `kwargs` keeps the other
+// keyword arguments (use_causal_mask, training, ...), an empty object when there are none.
+struct InboundCall {
+  std::vector<TensorRef> refs;
+  Json kwargs = Json::object();
+};
+// `where` is the layer name for messages.
+StatusOr<InboundCall> ParseInboundNode(const Json& node, const std::string& where);
 // "input_layers"/"output_layers": [["a", 0, 0], ...] or a single ["a", 0, 0].
 StatusOr<std::vector<TensorRef>> ParseLayerRefs(const Json& refs, const std::string& where);
 

@@ -101,8 +101,9 @@ Status ReadKeras2Weights(hid_t group, const std::string& file, const Json& confi
       EDGEOPT_RETURN_IF_ERROR(ListLayers(*entry, &inner));
       for (const LayerEntry& e : inner) nested.insert(e.name);
     }
-    // A Bidirectional's weights ("<layer>/forward_gru/gru_cell/kernel:0", ...) repeat the inner
-    // variable names: they are named by position, "forward/<var>" then "backward/<var>", for
+    // A Bidirectional's weights ("<layer>/forward_gru/gru_cell/kernel:0", ...) and a
+    // MultiHeadAttention's ("<layer>/query/kernel:0", ...) repeat the inner variable names: they
+    // are named by position ("forward/<var>" then "backward/<var>"; "query/kernel", ...), for
     // this layer or one nested in it. Per owner: those names (empty: by name), and how many of
     // its weights came.
     std::map<std::string, std::vector<std::string>> positional;
@@ -111,7 +112,10 @@ Status ReadKeras2Weights(hid_t group, const std::string& file, const Json& confi
       auto [it, fresh] = positional.emplace(owner, std::vector<std::string>());
       if (fresh) {
         const Json* e = owner == layer ? entry : FindLayerJson(*entry, owner);
-        if (e != nullptr && LayerClass(*e) == "Bidirectional") it->second = VariablesOf(*e);
+        if (e != nullptr &&
+            (LayerClass(*e) == "Bidirectional" || LayerClass(*e) == "MultiHeadAttention")) {
+          it->second = VariablesOf(*e);
+        }
       }
       return it->second;
     };
@@ -140,8 +144,8 @@ Status ReadKeras2Weights(hid_t group, const std::string& file, const Json& confi
     for (const auto& [owner, names] : positional) {
       if (!names.empty() && seen[owner] != names.size()) {
         return MakeStatus(StatusCode::kInvalidModel,
-                          "%s: Bidirectional layer '%s' has %zu weights, its config %zu",
-                          file.c_str(), owner.c_str(), seen[owner], names.size());
+                          "%s: layer '%s' has %zu weights, its config %zu", file.c_str(),
+                          owner.c_str(), seen[owner], names.size());
       }
     }
   }
@@ -150,7 +154,8 @@ Status ReadKeras2Weights(hid_t group, const std::string& file, const Json& confi
 
 // Keras 3 / tf_keras: layers/<name>/vars/<i> (or _layer_checkpoint_dependencies/<name>/...), nested
 // models under <model>/layers/..., RNN cells under <layer>/cell/vars, Bidirectional's under
-// <layer>/forward_layer/cell/vars and <layer>/backward_layer/cell/vars.
+// <layer>/forward_layer/cell/vars and <layer>/backward_layer/cell/vars, MultiHeadAttention's
+// under <layer>/query_dense/vars, key_dense, value_dense and output_dense.
 Status ReadKeras3Layers(hid_t root, const std::string& prefix, const Json& model,
                         const std::string& file, std::vector<LayerWeights>* out,
                         std::map<std::string, size_t>* index, int depth) {
@@ -178,7 +183,9 @@ Status ReadKeras3Layers(hid_t root, const std::string& prefix, const Json& model
     std::vector<NpyArray> arrays;
     for (const char* sub :
          {"/vars", "/cell/vars", "/forward_layer/cell/vars", "/backward_layer/cell/vars",
-          "/layer/vars"}) {  // the last: TimeDistributed's wrapped layer
+          "/layer/vars",  // TimeDistributed's wrapped layer
+          // MultiHeadAttention's EinsumDense projections, in creation order.
+          "/query_dense/vars", "/key_dense/vars", "/value_dense/vars", "/output_dense/vars"}) {
       const std::string vars_path = path + sub;
       if (!h5::IsGroup(root, vars_path)) continue;
       EDGEOPT_ASSIGN_OR_RETURN(h5::Handle vars, h5::OpenGroup(root, vars_path, file));

@@ -4,6 +4,7 @@
 // model_weights/<layer>/<layer>/<var>:0 listed by layer_names / weight_names). Both are built in
 // memory and written atomically. GRU and SimpleRNN cells are saved like LSTM's; Bidirectional's
 // under layers/<name>/forward_layer/cell/vars and backward_layer/cell/vars.
+#include <cstring>
 #include <ctime>
 #include <map>
 #include <set>
@@ -123,6 +124,26 @@ Status WriteKeras3Layer(hid_t layers_group, const Json& entry, const WeightIndex
         if (var.compare(0, prefix.size(), prefix) != 0) continue;
         EDGEOPT_RETURN_IF_ERROR(
             h5::WriteDataset(cell_vars.id(), std::to_string(index++), array, file));
+      }
+    }
+    return Status::Ok();
+  }
+  if (cls == "MultiHeadAttention") {
+    // Keras 3 keeps them on the four EinsumDense sublayers, from variables "<projection>/<var>".
+    const std::pair<const char*, const char*> kSublayers[] = {
+        {"query/", "query_dense"},
+        {"key/", "key_dense"},
+        {"value/", "value_dense"},
+        {"attention_output/", "output_dense"}};
+    for (const auto& [prefix, sublayer] : kSublayers) {
+      EDGEOPT_ASSIGN_OR_RETURN(h5::Handle layer, h5::MakeGroup(group.id(), sublayer, file));
+      EDGEOPT_ASSIGN_OR_RETURN(h5::Handle layer_vars, h5::MakeGroup(layer.id(), "vars", file));
+      const size_t n = std::strlen(prefix);
+      int index = 0;
+      for (const auto& [var, array] : it->second->vars) {
+        if (var.compare(0, n, prefix) != 0) continue;
+        EDGEOPT_RETURN_IF_ERROR(
+            h5::WriteDataset(layer_vars.id(), std::to_string(index++), array, file));
       }
     }
     return Status::Ok();

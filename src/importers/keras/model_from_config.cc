@@ -56,7 +56,8 @@ class InitWeightSource : public WeightSource {
     const std::string base = slash == std::string::npos ? var : var.substr(slash + 1);
     const LayerConfig* owner = &layer;
     std::optional<LayerConfig> inner;
-    if (slash != std::string::npos) {
+    // MultiHeadAttention's "query/kernel", ... take its own initializers.
+    if (slash != std::string::npos && layer.class_name() != "MultiHeadAttention") {
       const char* key = var.compare(0, slash, "backward") == 0 && layer.Has("backward_layer")
                             ? "backward_layer"
                             : "layer";

@@ -107,6 +107,16 @@ Status UpdateFromGraph(KerasModel* model, const ir::Graph& graph) {
       if (leaf == "recurrent_kernel" && cls != "Bidirectional") {
         EDGEOPT_RETURN_IF_ERROR(SetConfigInt(entry, "units", s[1]));
       }
+    } else if (cls == "MultiHeadAttention") {
+      // FULLY_CONNECTED weights [out, in] of the EinsumDense kernels [in, H, d] / [H, vd, out];
+      // biases [H·d] of [H, d]. Keras's shapes stay (MultiHeadAttention is not channel-pruned).
+      if (t.NumElements() != target->NumElements()) {
+        return MakeStatus(StatusCode::kUnsupported, "weight %s: %lld elements, Keras's %lld",
+                          t.origin.c_str(), static_cast<long long>(t.NumElements()),
+                          static_cast<long long>(target->NumElements()));
+      }
+      if (leaf == "kernel" && s.size() == 2) values = TransposeData(values, s, {1, 0});
+      keras_shape = target->shape;
     } else if (var == "kernel" && cls == "Dense" && s.size() == 2) {
       values = TransposeData(values, s, {1, 0});
       keras_shape = {s[1], s[0]};

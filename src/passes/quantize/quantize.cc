@@ -61,6 +61,7 @@ constexpr OpRule kRules[] = {
     {"ADD", Kind::kIndependent, true},
     {"SUB", Kind::kIndependent, true},
     {"MUL", Kind::kIndependent, true},
+    {"BATCH_MATMUL", Kind::kIndependent, true},  // both inputs activations (attention)
     {"MEAN", Kind::kIndependent, true},
     {"SUM", Kind::kIndependent, false},
     {"RELU", Kind::kIndependent, true},

@@ -114,6 +114,9 @@ const std::vector<LayerMapping>& AllLayerMappings() {
        "unrolled: FULLY_CONNECTED, then per step STRIDED_SLICE, FULLY_CONNECTED, ADD, TANH"},
       {"Bidirectional", ConvertBidirectional, BidirectionalVariables,
        "two unrolled GRU / SimpleRNN + CONCATENATION (or ADD / MUL)"},
+      {"MultiHeadAttention", ConvertMultiHeadAttention, MultiHeadAttentionVariables,
+       "FULLY_CONNECTED x3, RESHAPE, TRANSPOSE, BATCH_MATMUL, SOFTMAX, BATCH_MATMUL, TRANSPOSE, "
+       "RESHAPE, FULLY_CONNECTED"},
       {"TimeDistributed", ConvertTimeDistributed, TimeDistributedVariables,
        "RESHAPE (steps into the batch) + the wrapped layer's ops + RESHAPE"},
   };
@@ -137,7 +140,8 @@ std::string UnsupportedReason(const std::string& class_name) {
       {"TFOpLambda", "it wraps a raw TensorFlow function call, which edgeopt does not map"},
       {"SlicingOpLambda", "it wraps a raw TensorFlow slicing call, which edgeopt does not map"},
       {"Conv3D", "3-D convolutions have no TFLite builtin in 2.9's common set"},
-      {"MultiHeadAttention", "attention layers have no mapping yet"},
+      {"Attention", "dot-product Attention layers have no mapping yet (MultiHeadAttention has)"},
+      {"AdditiveAttention", "AdditiveAttention has no mapping yet (MultiHeadAttention has)"},
   };
   for (const Reason& r : kReasons) {
     if (class_name == r.class_name) return r.reason;

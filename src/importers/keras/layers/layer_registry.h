@@ -76,6 +76,8 @@ Status ConvertEmbedding(LayerCall* call);
 Status ConvertLSTM(LayerCall* call);
 Status ConvertRecurrent(LayerCall* call);  // GRU, SimpleRNN, LSTM with unroll=True (unrolled)
 Status ConvertBidirectional(LayerCall* call);
+Status ConvertMultiHeadAttention(LayerCall* call);  // attention.cc
+StatusOr<std::vector<std::string>> MultiHeadAttentionVariables(const LayerConfig& config);
 Status ConvertTimeDistributed(LayerCall* call);  // time_distributed.cc
 StatusOr<std::vector<std::string>> TimeDistributedVariables(const LayerConfig& config);
 

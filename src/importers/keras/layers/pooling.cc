@@ -71,11 +71,18 @@ Status ConvertGlobalPooling(LayerCall* call) {
   const std::string& cls = c.class_name();
   const bool is1d = cls.find("1D") != std::string::npos;
   const bool is_max = cls.find("Max") != std::string::npos;
-  EDGEOPT_RETURN_IF_ERROR(CheckChannelsLast(*call));
+  // A reduction needs no layout: channels_first reduces the axes after the channels (the
+  // Keras timeseries Transformer example averages [B, T, F] over F this way).
+  EDGEOPT_ASSIGN_OR_RETURN(std::string format, c.StringOr("data_format", "channels_last"));
+  if (format != "channels_last" && format != "channels_first") {
+    return call->Error(StatusCode::kInvalidModel, "unknown data_format '" + format + "'");
+  }
+  const int32_t first = format == "channels_first" ? 2 : 1;
   EDGEOPT_RETURN_IF_ERROR(CheckInputRank(*call, is1d ? 3 : 4));
   EDGEOPT_ASSIGN_OR_RETURN(bool keepdims, c.BoolOr("keepdims", false));
   const Shape in = call->InputShape();
-  std::vector<int32_t> axes = is1d ? std::vector<int32_t>{1} : std::vector<int32_t>{1, 2};
+  std::vector<int32_t> axes =
+      is1d ? std::vector<int32_t>{first} : std::vector<int32_t>{first, first + 1};
   Shape out;
   for (int d = 0; d < static_cast<int>(in.size()); ++d) {
     const bool reduced = std::find(axes.begin(), axes.end(), d) != axes.end();
