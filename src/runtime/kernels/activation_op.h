@@ -71,6 +71,9 @@ struct ReduceSumOp {
   uk::F32RowAccFn f32 = nullptr;
   uk::X8RowAccFn x8 = nullptr;
   int64_t outer = 0, reduce = 0, inner = 0;
+  // inner == 1 (the last axes reduced, as LayerNormalization's MEANs): a sum per row of `reduce`
+  // contiguous values, in a register (float in the reference's order).
+  DType type = DType::kFloat32;
 };
 // `reduced[d]`: whether input dimension d is reduced.
 Status PrepareReduceSum(Context* ctx, const Tensor* in, const bool* reduced, ReduceSumOp** op);

@@ -38,14 +38,54 @@ bool IsQ8(DType t) { return t == DType::kInt8 || t == DType::kUInt8; }
 
 }  // namespace
 
+// `b` broadcast over the rows of a 2-D plan where `a` is whole: a row vector (strides {0, 1}) or
+// one value per row (strides {1, 0}).
+bool RowBroadcast(const ref::BroadcastPlan& plan, bool* b_scalar, BroadcastRows* rows) {
+  if (plan.rank != 2 || plan.stride_a[0] != plan.dims[1] || plan.stride_a[1] != 1) return false;
+  if (plan.stride_b[0] == 0 && plan.stride_b[1] == 1) {
+    *b_scalar = false;
+    rows->b_step = 0;
+  } else if (plan.stride_b[0] == 1 && plan.stride_b[1] == 0) {
+    *b_scalar = true;
+    rows->b_step = 1;
+  } else {
+    return false;
+  }
+  rows->rows = plan.dims[0];
+  rows->inner = plan.dims[1];
+  return true;
+}
+
+// Runs fn(n, a, b, b_scalar, out) over the whole tensor (rows.rows == 1) or row by row, split
+// over the threads.
+template <typename T, typename Fn>
+void RunRows(Context* ctx, const BroadcastRows& rows, int64_t n, bool b_scalar, const T* a,
+             const T* b, T* out, Fn fn) {
+  if (rows.rows <= 1) {
+    ParallelRange(ctx, n, kMinParallelElements, [&](int64_t begin, int64_t end) {
+      fn(static_cast<size_t>(end - begin), a + begin, b_scalar ? b : b + begin, b_scalar,
+         out + begin);
+    });
+    return;
+  }
+  const int64_t min_rows = std::max<int64_t>(1, kMinParallelElements / rows.inner);
+  ParallelRange(ctx, rows.rows, min_rows, [&](int64_t begin, int64_t end) {
+    for (int64_t r = begin; r < end; ++r) {
+      fn(static_cast<size_t>(rows.inner), a + r * rows.inner, b + r * rows.b_step, b_scalar,
+         out + r * rows.inner);
+    }
+  });
+}
+
 Status PrepareQuantAdd(Context* ctx, DType type, const ref::AddSubParams& q, bool subtract,
                        const ref::BroadcastPlan& plan, int64_t b_elements, QuantAddOp** op) {
   *op = nullptr;
   const uk::QuantElementwiseConfig* cfg = uk::GetQuantElementwiseConfig(ctx->cpu());
   if (cfg == nullptr || !ctx->use_optimized_kernels() || !IsQ8(type)) return Status::Ok();
   const bool same = plan.rank == 1 && plan.stride_a[0] == 1 && plan.stride_b[0] == 1;
-  const bool b_scalar = plan.rank == 1 && plan.stride_a[0] == 1 && b_elements == 1;
-  if (!same && !b_scalar) return Status::Ok();
+  bool b_scalar = plan.rank == 1 && plan.stride_a[0] == 1 && b_elements == 1;
+  BroadcastRows rows;
+  if (!same && !b_scalar && !RowBroadcast(plan, &b_scalar, &rows)) return Status::Ok();
   // A microkernel is nullptr when a selective build left its type out (configs.cc).
   if (cfg->vadd[TypeIndex(type)] == nullptr) return Status::Ok();
   QuantAddOp* o = nullptr;
@@ -64,18 +104,17 @@ Status PrepareQuantAdd(Context* ctx, DType type, const ref::AddSubParams& q, boo
   o->fn = cfg->vadd[TypeIndex(type)];
   o->b_scalar = b_scalar && !same;
   o->n = plan.size;
+  o->rows = rows;
   *op = o;
   return Status::Ok();
 }
 
 void RunQuantAdd(Context* ctx, const QuantAddOp& op, const void* a, const void* b, void* out) {
-  const uint8_t* pa = static_cast<const uint8_t*>(a);
-  const uint8_t* pb = static_cast<const uint8_t*>(b);
-  uint8_t* po = static_cast<uint8_t*>(out);
-  ParallelRange(ctx, op.n, kMinParallelElements, [&](int64_t begin, int64_t end) {
-    op.fn(static_cast<size_t>(end - begin), pa + begin, op.b_scalar ? pb : pb + begin, op.b_scalar,
-          po + begin, &op.params);
-  });
+  RunRows(ctx, op.rows, op.n, op.b_scalar, static_cast<const uint8_t*>(a),
+          static_cast<const uint8_t*>(b), static_cast<uint8_t*>(out),
+          [&op](size_t n, const uint8_t* x, const uint8_t* y, bool scalar, uint8_t* o) {
+            op.fn(n, x, y, scalar, o, &op.params);
+          });
 }
 
 Status PrepareQuantize(Context* ctx, const Tensor* in, const Tensor* out, int32_t multiplier,
@@ -170,12 +209,16 @@ Status PrepareF32Binary(Context* ctx, F32BinaryKind kind, const ref::BroadcastPl
                         F32BinaryOp** op) {
   *op = nullptr;
   const uk::F32VBinaryConfig* cfg = uk::GetF32VBinaryConfig(ctx->cpu());
-  if (cfg == nullptr || !ctx->use_optimized_kernels() || plan.rank != 1) return Status::Ok();
-  const bool same = plan.stride_a[0] == 1 && plan.stride_b[0] == 1;
-  const bool b_scalar = !same && plan.stride_a[0] == 1 && b_elements == 1;
-  const bool a_scalar =
-      !same && !b_scalar && plan.stride_b[0] == 1 && a_elements == 1 && kind != F32BinaryKind::kSub;
-  if (!same && !b_scalar && !a_scalar) return Status::Ok();
+  if (cfg == nullptr || !ctx->use_optimized_kernels()) return Status::Ok();
+  const bool flat = plan.rank == 1;
+  const bool same = flat && plan.stride_a[0] == 1 && plan.stride_b[0] == 1;
+  bool b_scalar = flat && !same && plan.stride_a[0] == 1 && b_elements == 1;
+  const bool a_scalar = flat && !same && !b_scalar && plan.stride_b[0] == 1 && a_elements == 1 &&
+                        kind != F32BinaryKind::kSub;
+  BroadcastRows rows;
+  if (!same && !b_scalar && !a_scalar && !RowBroadcast(plan, &b_scalar, &rows)) {
+    return Status::Ok();
+  }
   F32BinaryOp* o = nullptr;
   EDGEOPT_RETURN_IF_ERROR(NewOp(ctx, &o));
   o->params.min = act_min;
@@ -186,16 +229,17 @@ Status PrepareF32Binary(Context* ctx, F32BinaryKind kind, const ref::BroadcastPl
   o->b_scalar = b_scalar || a_scalar;
   o->swap = a_scalar;
   o->n = plan.size;
+  o->rows = rows;
   *op = o;
   return Status::Ok();
 }
 
 void RunF32Binary(Context* ctx, const F32BinaryOp& op, const float* a, const float* b, float* out) {
   if (op.swap) std::swap(a, b);
-  ParallelRange(ctx, op.n, kMinParallelElements, [&](int64_t begin, int64_t end) {
-    op.fn(static_cast<size_t>(end - begin), a + begin, op.b_scalar ? b : b + begin, op.b_scalar,
-          out + begin, &op.params);
-  });
+  RunRows(ctx, op.rows, op.n, op.b_scalar, a, b, out,
+          [&op](size_t n, const float* x, const float* y, bool scalar, float* o) {
+            op.fn(n, x, y, scalar, o, &op.params);
+          });
 }
 
 Status PrepareRelu(Context* ctx, const Tensor* in, const Tensor* out, float lo, float hi,
@@ -244,13 +288,15 @@ Status PrepareQuantMul(Context* ctx, DType type, const ref::MulParams& q,
                        QuantMulOp** op) {
   *op = nullptr;
   const uk::QuantMulConfig* cfg = uk::GetQuantMulConfig(ctx->cpu());
-  if (cfg == nullptr || !ctx->use_optimized_kernels() || !IsQ8(type) || plan.rank != 1) {
+  if (cfg == nullptr || !ctx->use_optimized_kernels() || !IsQ8(type)) return Status::Ok();
+  const bool flat = plan.rank == 1;
+  const bool same = flat && plan.stride_a[0] == 1 && plan.stride_b[0] == 1;
+  bool b_scalar = flat && !same && plan.stride_a[0] == 1 && b_elements == 1;
+  const bool a_scalar = flat && !same && !b_scalar && plan.stride_b[0] == 1 && a_elements == 1;
+  BroadcastRows rows;
+  if (!same && !b_scalar && !a_scalar && !RowBroadcast(plan, &b_scalar, &rows)) {
     return Status::Ok();
   }
-  const bool same = plan.stride_a[0] == 1 && plan.stride_b[0] == 1;
-  const bool b_scalar = !same && plan.stride_a[0] == 1 && b_elements == 1;
-  const bool a_scalar = !same && !b_scalar && plan.stride_b[0] == 1 && a_elements == 1;
-  if (!same && !b_scalar && !a_scalar) return Status::Ok();
   if (cfg->vmul[TypeIndex(type)] == nullptr) return Status::Ok();  // left out (configs.cc)
   QuantMulOp* o = nullptr;
   EDGEOPT_RETURN_IF_ERROR(NewOp(ctx, &o));
@@ -266,19 +312,18 @@ Status PrepareQuantMul(Context* ctx, DType type, const ref::MulParams& q,
   o->b_scalar = b_scalar || a_scalar;
   o->swap = a_scalar;
   o->n = plan.size;
+  o->rows = rows;
   *op = o;
   return Status::Ok();
 }
 
 void RunQuantMul(Context* ctx, const QuantMulOp& op, const void* a, const void* b, void* out) {
   if (op.swap) std::swap(a, b);
-  const uint8_t* pa = static_cast<const uint8_t*>(a);
-  const uint8_t* pb = static_cast<const uint8_t*>(b);
-  uint8_t* po = static_cast<uint8_t*>(out);
-  ParallelRange(ctx, op.n, kMinParallelElements, [&](int64_t begin, int64_t end) {
-    op.fn(static_cast<size_t>(end - begin), pa + begin, op.b_scalar ? pb : pb + begin, op.b_scalar,
-          po + begin, &op.params);
-  });
+  RunRows(ctx, op.rows, op.n, op.b_scalar, static_cast<const uint8_t*>(a),
+          static_cast<const uint8_t*>(b), static_cast<uint8_t*>(out),
+          [&op](size_t n, const uint8_t* x, const uint8_t* y, bool scalar, uint8_t* o) {
+            op.fn(n, x, y, scalar, o, &op.params);
+          });
 }
 
 }  // namespace rt

@@ -16,24 +16,34 @@
 namespace edgeopt {
 namespace rt {
 
+// The rows of a broadcast that the quantized microkernels run one by one: `a` is [rows, inner];
+// `b` is a row of `inner` values (b_step 0: a per-channel vector) or one value per row (b_scalar,
+// b_step 1: a per-row statistic, as LayerNormalization's mean). rows 1: the whole tensor at once.
+struct BroadcastRows {
+  int64_t rows = 1, inner = 0, b_step = 0;
+};
+
 struct QuantAddOp {
   uk::QS8VAddParams params;
   uk::QS8VAddFn fn = nullptr;
   bool b_scalar = false;
   int64_t n = 0;
+  BroadcastRows rows;
 };
-// Same-shape inputs, or `b` a single value; int8 or uint8.
+// Same-shape inputs, `b` a single value, or `b` broadcast over rows (BroadcastRows); int8 or
+// uint8.
 Status PrepareQuantAdd(Context* ctx, DType type, const ref::AddSubParams& q, bool subtract,
                        const ref::BroadcastPlan& plan, int64_t b_elements, QuantAddOp** op);
 void RunQuantAdd(Context* ctx, const QuantAddOp& op, const void* a, const void* b, void* out);
 
-// MUL of int8/uint8: same-shape inputs or one of them a single value.
+// MUL of int8/uint8: same-shape inputs, one of them a single value, or `b` broadcast over rows.
 struct QuantMulOp {
   uk::QS8VMulParams params;
   uk::QS8VMulFn fn = nullptr;
   bool b_scalar = false;
   bool swap = false;  // a is the single value: run as b * a
   int64_t n = 0;
+  BroadcastRows rows;
 };
 Status PrepareQuantMul(Context* ctx, DType type, const ref::MulParams& q,
                        const ref::BroadcastPlan& plan, int64_t a_elements, int64_t b_elements,
@@ -69,6 +79,7 @@ struct F32BinaryOp {
   bool b_scalar = false;
   bool swap = false;  // a is the single value: run as b op a (ADD, MUL)
   int64_t n = 0;
+  BroadcastRows rows;  // or `b` broadcast over rows
 };
 Status PrepareF32Binary(Context* ctx, F32BinaryKind kind, const ref::BroadcastPlan& plan,
                         int64_t a_elements, int64_t b_elements, float act_min, float act_max,

@@ -181,7 +181,8 @@ TEST(OptimizedMean, AxesAndTypes) {
   cases.push_back({{2, 3, 4, 33}, {1, 2}, false});
   cases.push_back({{2, 3, 4, 33}, {1}, true});
   cases.push_back({{2, 3, 4, 33}, {0}, false});
-  cases.push_back({{2, 3, 4, 33}, {3}, false});  // innermost: reference
+  cases.push_back({{2, 3, 4, 33}, {3}, false});  // innermost: a sum per row
+  cases.push_back({{3, 28, 32}, {2}, true});     // LayerNormalization's MEAN
   cases.push_back({{2, 3, 4, 33}, {1, 3}, false});
   cases.push_back({{5, 1, 40}, {0, 1}, true});
   for (const Case& k : cases) {

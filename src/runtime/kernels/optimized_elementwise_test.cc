@@ -109,6 +109,63 @@ TEST(OptimizedBinary, FloatSameShapeAndScalar) {
   }
 }
 
+// b broadcast over the rows of a (a per-channel vector [C] or a per-row value [R, 1], as
+// LayerNormalization's beta and mean): the microkernels row by row, for float and int8/uint8
+// ADD/SUB/MUL, row counts around the parallel split.
+TEST(OptimizedBinary, RowBroadcast) {
+  std::mt19937 rng(31);
+  uint32_t seed = 900;
+  struct Shapes {
+    std::vector<int32_t> a, b;
+  };
+  std::vector<Shapes> shapes;
+  for (int32_t c : {1, 15, 16, 33, 100}) {
+    for (int32_t r : {3, 130}) {
+      shapes.push_back({{r, c}, {c}});
+      shapes.push_back({{r, c}, {r, 1}});
+    }
+  }
+  shapes.push_back({{2, 28, 32}, {1, 1, 32}});  // merges to [56, 32] x [32]
+  shapes.push_back({{2, 28, 32}, {2, 28, 1}});  // [56, 32] x [56, 1]
+  for (Op op : {Op::ADD, Op::SUB, Op::MUL}) {
+    for (DType type : {DType::kFloat32, DType::kInt8, DType::kUInt8}) {
+      for (const Shapes& sh : shapes) {
+        TSpec a = F32(sh.a), b = F32(sh.b), out = F32(sh.a);
+        if (type != DType::kFloat32) {
+          const int32_t base = type == DType::kUInt8 ? 128 : 0;
+          auto zp = [&] { return base + static_cast<int32_t>(rng() % 41) - 20; };
+          auto scale = [&] { return 0.01f + 0.1f * static_cast<float>(rng() % 100) / 100.0f; };
+          a = Q(type, sh.a, scale(), zp());
+          b = Q(type, sh.b, scale(), zp());
+          out = Q(type, sh.a, op == Op::MUL ? 0.02f : scale() * 1.5f, zp());
+        }
+        ModelBuilder m;
+        const int x = AddIn(m, a), y = AddIn(m, b), z = AddOut(m, out);
+        m.AddOperator(op, {x, y}, {z}, [op](flatbuffers::FlatBufferBuilder& fb) {
+          if (op == Op::SUB) {
+            return MakeOptions(tflite::BuiltinOptions::SubOptions,
+                               tflite::CreateSubOptions(fb, Act::NONE, true));
+          }
+          if (op == Op::MUL) {
+            return MakeOptions(tflite::BuiltinOptions::MulOptions,
+                               tflite::CreateMulOptions(fb, Act::NONE));
+          }
+          return MakeOptions(tflite::BuiltinOptions::AddOptions,
+                             tflite::CreateAddOptions(fb, Act::NONE, true));
+        });
+        std::string what =
+            std::string(tflite::EnumNameBuiltinOperator(op)) + " " + DTypeName(type) + " a=[";
+        for (int32_t d : sh.a) what += std::to_string(d) + ",";
+        what += "] b=[";
+        for (int32_t d : sh.b) what += std::to_string(d) + ",";
+        what += "]";
+        ExpectMatchesReference(m.Build(), {RandomFor(a, seed), RandomFor(b, seed + 1)}, what);
+        seed += 2;
+      }
+    }
+  }
+}
+
 // The float binary microkernels writing over either operand give the reference's values.
 TEST(OptimizedBinary, FloatMicrokernelInPlace) {
   for (const rt::CpuInfo& cpu : OptimizedLevels()) {

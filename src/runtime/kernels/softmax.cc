@@ -157,7 +157,11 @@ void SoftmaxQuant(const OpData* d, const In* in, int64_t rows, int64_t depth, fl
       if (std::is_same<Out, uint8_t>::value) {
         q = static_cast<int32_t>(ClampForInt32(p + 0.5f));
       } else {
-        q = static_cast<int32_t>(ClampForInt32(std::round(p))) + out_zp;
+        // std::round (halves away from zero) of p >= 0, without the libm call: the fraction of
+        // p is exact below 2^23, where p is an integer anyway.
+        const float c = ClampForInt32(p);
+        const int32_t whole = static_cast<int32_t>(c);
+        q = whole + (c - static_cast<float>(whole) >= 0.5f ? 1 : 0) + out_zp;
       }
       out[c] = static_cast<Out>(std::max(lo, std::min(hi, q)));
     }
