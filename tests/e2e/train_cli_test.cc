@@ -409,6 +409,74 @@ TEST_F(TrainCliTest, GruTrainsFineTunesAndQuantizesAware) {
   ExpectQatFullInteger("gru", 0.9);
 }
 
+// A Transformer encoder block on the image's rows (a Functional model: MultiHeadAttention takes
+// query and value): it trains, fine-tunes from its .keras, exports as trained, quantizes to int8
+// and int16x8 with BATCH_MATMUL kept integer, and QAT makes it full-integer (LayerNormalization's
+// RSQRT included).
+TEST_F(TrainCliTest, TransformerBlockTrainsExportsAndQuantizes) {
+  auto layer = [](const std::string& cls, const std::string& name, const std::string& config,
+                  const std::vector<std::string>& inputs) {
+    std::string args;
+    for (const std::string& in : inputs) {
+      args += std::string(args.empty() ? "" : ", ") +
+              R"({"class_name": "__keras_tensor__", "config": {"keras_history": [")" + in +
+              R"(", 0, 0]}})";
+    }
+    if (cls == "Add") args = "[" + args + "]";  // a merge layer takes one list
+    return R"({"class_name": ")" + cls + R"(", "name": ")" + name + R"(", "config": {"name": ")" +
+           name + "\"" + config + R"(}, "inbound_nodes": [{"args": [)" + args +
+           R"(], "kwargs": {}}]},)" + "\n";
+  };
+  const std::string arch =
+      R"({"class_name": "Functional", "config": {"name": "enc", "layers": [
+      {"class_name": "InputLayer", "name": "x", "config": {"name": "x",
+       "batch_shape": [null, 28, 28, 1]}, "inbound_nodes": []},)" +
+      layer("Reshape", "rows", R"(, "target_shape": [28, 28])", {"x"}) +
+      layer("Dense", "embed", R"(, "units": 16)", {"rows"}) +
+      layer("LayerNormalization", "ln", R"(, "epsilon": 1e-6)", {"embed"}) +
+      layer("MultiHeadAttention", "att", R"(, "num_heads": 2, "key_dim": 8, "dropout": 0.1)",
+            {"ln", "ln"}) +
+      layer("Add", "res", "", {"embed", "att"}) +
+      layer("GlobalAveragePooling1D", "pool", "", {"res"}) +
+      layer("Dense", "out", R"(, "units": 10)", {"pool"});
+  const std::string config =
+      arch.substr(0, arch.rfind(',')) +
+      R"(], "input_layers": [["x", 0, 0]], "output_layers": [["out", 0, 0]]}})";
+  ASSERT_TRUE(
+      WriteFileAtomic(dir_ + "/enc.json", std::vector<uint8_t>(config.begin(), config.end())).ok());
+  std::string out;
+  ASSERT_EQ(
+      Run("train " + dir_ + "/enc.json --data " + dir_ + "/tiny.npz --test-data " + dir_ +
+              "/tiny.npz --batch-size 16 --epochs 15 --lr 3e-3 --quiet -o " + dir_ + "/enc.keras",
+          &out),
+      0)
+      << out;
+  EXPECT_GT(testing::ParseMetric(out, "accuracy"), 0.5) << out;  // chance is 0.1
+  const std::string train_line = out.substr(out.rfind("accuracy="), 27);
+  ExpectFineTuningStartsFromTheSavedWeights("enc", train_line);
+  const std::string log = ExpectExportEvaluatesAsTrained("enc", train_line);
+  EXPECT_NE(log.find("BATCH_MATMUL x2"), std::string::npos) << log;
+  for (const char* mode : {"int8", "int16x8"}) {
+    const std::string q = dir_ + "/enc_" + mode + ".tflite";
+    ASSERT_EQ(Run("quantize " + dir_ + "/enc.keras --mode " + mode + " --calibration " + dir_ +
+                      "/tiny.npz --eval " + dir_ + "/tiny.npz --quiet -o " + q,
+                  &out),
+              0)
+        << out;
+    std::string ir;
+    ASSERT_EQ(Run("ir " + q, &ir), 0) << ir;
+    // Integer throughout, but for int16x8's RSQRT (TFLite 2.9 has no int16 kernel for it).
+    const bool int8 = std::string(mode) == "int8";
+    EXPECT_EQ(Occurrences(ir, "QUANTIZE("), int8 ? 2u : 4u) << mode << "\n" << ir;
+    EXPECT_NE(ir.find(std::string("\"att/scores\" ") + (int8 ? "int8" : "int16")),
+              std::string::npos)
+        << ir;
+    std::string conf;
+    EXPECT_EQ(testing::RunConformance("--seeds 2 --max-lsb 0 " + q, &conf), 0) << conf;
+  }
+  ExpectQatFullInteger("enc", 0.9);
+}
+
 // SeparableConv1D and DepthwiseConv1D (their 2-D forms on a [B,1,L,C] view) train, save their
 // kernels in Keras's 1-D shapes (fine-tuning starts from them), and export as trained.
 TEST_F(TrainCliTest, DepthwiseAndSeparableConv1DTrainSaveAndExport) {
