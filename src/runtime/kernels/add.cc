@@ -213,8 +213,8 @@ Status Eval(Context* ctx, Node* node) {
 // may run on its output tiles instead of this node.
 bool FusableQuantAdd(const Node* node, FusedAdd* add) {
   const OpData* d = static_cast<const OpData*>(node->user_data);
-  if (d == nullptr || d->fast == nullptr || d->fast->b_scalar || d->fast->rows.rows > 1 ||
-      d->fast->fn == nullptr) {
+  if (d == nullptr || d->fast == nullptr || d->fast->b_scalar ||
+      d->fast->rows.b_step != d->fast->rows.inner || d->fast->fn == nullptr) {  // same shapes
     return false;
   }
   add->quant_fn = d->fast->fn;

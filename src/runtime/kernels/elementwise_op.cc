@@ -53,26 +53,38 @@ bool RowBroadcast(const ref::BroadcastPlan& plan, bool* b_scalar, BroadcastRows*
   }
   rows->rows = plan.dims[0];
   rows->inner = plan.dims[1];
+  rows->total = plan.size;
   return true;
 }
 
-// Runs fn(n, a, b, b_scalar, out) over the whole tensor (rows.rows == 1) or row by row, split
-// over the threads.
-template <typename T, typename Fn>
-void RunRows(Context* ctx, const BroadcastRows& rows, int64_t n, bool b_scalar, const T* a,
-             const T* b, T* out, Fn fn) {
-  if (rows.rows <= 1) {
-    ParallelRange(ctx, n, kMinParallelElements, [&](int64_t begin, int64_t end) {
-      fn(static_cast<size_t>(end - begin), a + begin, b_scalar ? b : b + begin, b_scalar,
-         out + begin);
-    });
-    return;
-  }
+// Same shapes or `b` one value: the tensor as rows of kFlatRow elements (the last one shorter).
+constexpr int64_t kFlatRow = 1024;
+BroadcastRows FlatRows(int64_t n, bool b_scalar) {
+  BroadcastRows rows;
+  rows.inner = kFlatRow;
+  rows.rows = (n + kFlatRow - 1) / kFlatRow;
+  rows.b_step = b_scalar ? 0 : kFlatRow;
+  rows.total = n;
+  return rows;
+}
+
+// One microkernel call on a row: fn(op, n, a, b, b_scalar, out).
+using RowFn = void (*)(const void* op, size_t n, const void* a, const void* b, bool b_scalar,
+                       void* out);
+
+// The rows split over the threads (about kMinParallelElements per task at least). `elem` is the
+// element size in bytes.
+void RunRows(Context* ctx, const BroadcastRows& rows, int elem, bool b_scalar, const void* a,
+             const void* b, void* out, RowFn fn, const void* op) {
+  const auto* pa = static_cast<const uint8_t*>(a);
+  const auto* pb = static_cast<const uint8_t*>(b);
+  auto* po = static_cast<uint8_t*>(out);
   const int64_t min_rows = std::max<int64_t>(1, kMinParallelElements / rows.inner);
   ParallelRange(ctx, rows.rows, min_rows, [&](int64_t begin, int64_t end) {
     for (int64_t r = begin; r < end; ++r) {
-      fn(static_cast<size_t>(rows.inner), a + r * rows.inner, b + r * rows.b_step, b_scalar,
-         out + r * rows.inner);
+      const int64_t at = r * rows.inner;
+      const size_t n = static_cast<size_t>(std::min(rows.inner, rows.total - at));
+      fn(op, n, pa + at * elem, pb + r * rows.b_step * elem, b_scalar, po + at * elem);
     }
   });
 }
@@ -85,7 +97,11 @@ Status PrepareQuantAdd(Context* ctx, DType type, const ref::AddSubParams& q, boo
   const bool same = plan.rank == 1 && plan.stride_a[0] == 1 && plan.stride_b[0] == 1;
   bool b_scalar = plan.rank == 1 && plan.stride_a[0] == 1 && b_elements == 1;
   BroadcastRows rows;
-  if (!same && !b_scalar && !RowBroadcast(plan, &b_scalar, &rows)) return Status::Ok();
+  if (same || b_scalar) {
+    rows = FlatRows(plan.size, b_scalar && !same);
+  } else if (!RowBroadcast(plan, &b_scalar, &rows)) {
+    return Status::Ok();
+  }
   // A microkernel is nullptr when a selective build left its type out (configs.cc).
   if (cfg->vadd[TypeIndex(type)] == nullptr) return Status::Ok();
   QuantAddOp* o = nullptr;
@@ -110,11 +126,13 @@ Status PrepareQuantAdd(Context* ctx, DType type, const ref::AddSubParams& q, boo
 }
 
 void RunQuantAdd(Context* ctx, const QuantAddOp& op, const void* a, const void* b, void* out) {
-  RunRows(ctx, op.rows, op.n, op.b_scalar, static_cast<const uint8_t*>(a),
-          static_cast<const uint8_t*>(b), static_cast<uint8_t*>(out),
-          [&op](size_t n, const uint8_t* x, const uint8_t* y, bool scalar, uint8_t* o) {
-            op.fn(n, x, y, scalar, o, &op.params);
-          });
+  RunRows(
+      ctx, op.rows, 1, op.b_scalar, a, b, out,
+      [](const void* o, size_t n, const void* x, const void* y, bool scalar, void* z) {
+        const auto* add = static_cast<const QuantAddOp*>(o);
+        add->fn(n, x, y, scalar, z, &add->params);
+      },
+      &op);
 }
 
 Status PrepareQuantize(Context* ctx, const Tensor* in, const Tensor* out, int32_t multiplier,
@@ -216,7 +234,9 @@ Status PrepareF32Binary(Context* ctx, F32BinaryKind kind, const ref::BroadcastPl
   const bool a_scalar = flat && !same && !b_scalar && plan.stride_b[0] == 1 && a_elements == 1 &&
                         kind != F32BinaryKind::kSub;
   BroadcastRows rows;
-  if (!same && !b_scalar && !a_scalar && !RowBroadcast(plan, &b_scalar, &rows)) {
+  if (same || b_scalar || a_scalar) {
+    rows = FlatRows(plan.size, !same);
+  } else if (!RowBroadcast(plan, &b_scalar, &rows)) {
     return Status::Ok();
   }
   F32BinaryOp* o = nullptr;
@@ -236,10 +256,14 @@ Status PrepareF32Binary(Context* ctx, F32BinaryKind kind, const ref::BroadcastPl
 
 void RunF32Binary(Context* ctx, const F32BinaryOp& op, const float* a, const float* b, float* out) {
   if (op.swap) std::swap(a, b);
-  RunRows(ctx, op.rows, op.n, op.b_scalar, a, b, out,
-          [&op](size_t n, const float* x, const float* y, bool scalar, float* o) {
-            op.fn(n, x, y, scalar, o, &op.params);
-          });
+  RunRows(
+      ctx, op.rows, 4, op.b_scalar, a, b, out,
+      [](const void* o, size_t n, const void* x, const void* y, bool scalar, void* z) {
+        const auto* bin = static_cast<const F32BinaryOp*>(o);
+        bin->fn(n, static_cast<const float*>(x), static_cast<const float*>(y), scalar,
+                static_cast<float*>(z), &bin->params);
+      },
+      &op);
 }
 
 Status PrepareRelu(Context* ctx, const Tensor* in, const Tensor* out, float lo, float hi,
@@ -294,7 +318,9 @@ Status PrepareQuantMul(Context* ctx, DType type, const ref::MulParams& q,
   bool b_scalar = flat && !same && plan.stride_a[0] == 1 && b_elements == 1;
   const bool a_scalar = flat && !same && !b_scalar && plan.stride_b[0] == 1 && a_elements == 1;
   BroadcastRows rows;
-  if (!same && !b_scalar && !a_scalar && !RowBroadcast(plan, &b_scalar, &rows)) {
+  if (same || b_scalar || a_scalar) {
+    rows = FlatRows(plan.size, !same);
+  } else if (!RowBroadcast(plan, &b_scalar, &rows)) {
     return Status::Ok();
   }
   if (cfg->vmul[TypeIndex(type)] == nullptr) return Status::Ok();  // left out (configs.cc)
@@ -319,11 +345,13 @@ Status PrepareQuantMul(Context* ctx, DType type, const ref::MulParams& q,
 
 void RunQuantMul(Context* ctx, const QuantMulOp& op, const void* a, const void* b, void* out) {
   if (op.swap) std::swap(a, b);
-  RunRows(ctx, op.rows, op.n, op.b_scalar, static_cast<const uint8_t*>(a),
-          static_cast<const uint8_t*>(b), static_cast<uint8_t*>(out),
-          [&op](size_t n, const uint8_t* x, const uint8_t* y, bool scalar, uint8_t* o) {
-            op.fn(n, x, y, scalar, o, &op.params);
-          });
+  RunRows(
+      ctx, op.rows, 1, op.b_scalar, a, b, out,
+      [](const void* o, size_t n, const void* x, const void* y, bool scalar, void* z) {
+        const auto* mul = static_cast<const QuantMulOp*>(o);
+        mul->fn(n, x, y, scalar, z, &mul->params);
+      },
+      &op);
 }
 
 }  // namespace rt

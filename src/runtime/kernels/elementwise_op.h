@@ -16,11 +16,13 @@
 namespace edgeopt {
 namespace rt {
 
-// The rows of a broadcast that the quantized microkernels run one by one: `a` is [rows, inner];
-// `b` is a row of `inner` values (b_step 0: a per-channel vector) or one value per row (b_scalar,
-// b_step 1: a per-row statistic, as LayerNormalization's mean). rows 1: the whole tensor at once.
+// The rows the binary microkernels run one by one (split over the threads): `a` is [rows, inner];
+// `b` a row of `inner` values (b_step 0: a per-channel vector), one value per row (b_scalar,
+// b_step 1: a per-row statistic, as LayerNormalization's mean), or, for same shapes or a single
+// value, `a`'s own rows (b_step inner) or that value.
 struct BroadcastRows {
   int64_t rows = 1, inner = 0, b_step = 0;
+  int64_t total = 0;  // elements of `a` (same shapes run as rows of a fixed length, the last short)
 };
 
 struct QuantAddOp {
