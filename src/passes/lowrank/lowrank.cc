@@ -257,9 +257,11 @@ StatusOr<Plan> PlanFactorization(const ir::Graph& graph, const keras::KerasModel
     }
   }
   Plan plan;
+  std::set<std::string> noted;  // a layer with several kernels (MultiHeadAttention) is noted once
   for (const prune::PrunableWeight& candidate : candidates) {
     const ir::Node* n = &graph.nodes[candidate.node];
     const std::string& name = candidate.layer;
+    if (noted.count(name) > 0) continue;
     const bool listed = std::find(layers.begin(), layers.end(), name) != layers.end();
     if (std::find(skip.begin(), skip.end(), name) != skip.end()) {
       plan.notes.push_back(name + ": skipped (--skip)");
@@ -280,6 +282,7 @@ StatusOr<Plan> PlanFactorization(const ir::Graph& graph, const keras::KerasModel
       if (cls != "Dense" && !IsConv2DClass(cls) && !IsConv1DClass(cls)) {
         plan.notes.push_back(name + ": a " + (cls.empty() ? "layer" : cls) +
                              ", not a Dense, Conv2D or Conv1D; left as it is");
+        noted.insert(name);
         continue;
       }
       conv1d = IsConv1DClass(cls);
