@@ -774,6 +774,70 @@ TEST_F(KerasLayers, MultiHeadAttention) {
   }
 }
 
+// Attention (dot with and without scale, concat) and AdditiveAttention (with and without its
+// scale vector), called on [query, value] (Keras 3 node format: one list argument) and on
+// [query, value, key] (Keras 2 format).
+TEST_F(KerasLayers, AttentionAndAdditiveAttention) {
+  struct Case {
+    const char* cls;
+    Json config;
+    bool additive, concat, use_scale, with_key;
+  } cases[] = {
+      {"Attention", Json::object(), false, false, false, false},
+      {"Attention", {{"use_scale", true}}, false, false, true, true},
+      {"Attention",
+       {{"use_scale", true}, {"score_mode", "concat"}, {"dropout", 0.2}},
+       false,
+       true,
+       true,
+       false},
+      {"Attention", {{"score_mode", "concat"}}, false, true, false, true},
+      {"AdditiveAttention", Json::object(), true, false, true, false},
+      {"AdditiveAttention", {{"use_scale", false}}, true, false, false, true},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.cls + std::string(" ") + c.config.dump());
+    Json config = c.config;
+    config["name"] = "att";
+    Json node;
+    if (c.with_key) {  // Keras 2: [[q, 0, 0, {}], [v, 0, 0, {}], [k, 0, 0, {}]]
+      node = Json::array({Json::array({"q", 0, 0, Json::object()}),
+                          Json::array({"v", 0, 0, Json::object()}),
+                          Json::array({"k", 0, 0, Json::object()})});
+    } else {
+      node = {{"args", {Json::array({KerasTensor("q"), KerasTensor("v")})}},
+              {"kwargs", Json::object()}};
+    }
+    const Json layer = {{"class_name", c.cls},
+                        {"name", "att"},
+                        {"config", config},
+                        {"inbound_nodes", Json::array({node})}};
+    // Without a key the value is the key: its width is the query's.
+    const int64_t dv = c.with_key ? 2 : 3;
+    std::vector<std::pair<std::string, std::vector<int64_t>>> inputs = {{"q", {4, 3}},
+                                                                        {"v", {5, dv}}};
+    if (c.with_key) inputs.push_back({"k", {5, 3}});
+    const Json model_config = Functional(inputs, {layer});
+    StatusOr<keras::KerasModel> model = keras::ModelFromConfig(model_config, 21);
+    ASSERT_TRUE(model.ok()) << model.status().ToString();
+    Randomize(&*model);
+    const std::vector<double> q = RandomValues(12), v = RandomValues(5 * dv);
+    const std::vector<double> k = c.with_key ? RandomValues(15) : std::vector<double>();
+    std::vector<std::vector<double>> in = {q, v};
+    std::vector<std::vector<int64_t>> shapes = {{4, 3}, {5, dv}};
+    if (c.with_key) {
+      in.push_back(k);
+      shapes.push_back({5, 3});
+    }
+    const auto outs = RunBoth(*model, in, shapes, *dir_);
+    ASSERT_EQ(outs.size(), 2u);
+    const std::vector<double> want = kref::DotAttention(
+        *model, "att", c.additive, c.concat, c.use_scale, q, 4, v, c.with_key ? k : v, 5);
+    ExpectClose(outs[0], want, (std::string(c.cls) + ", TFLite").c_str());
+    ExpectClose(outs[1], want, (std::string(c.cls) + ", edgeopt").c_str());
+  }
+}
+
 TEST_F(KerasLayers, MultiHeadAttentionRefusesMasksAndOtherAxes) {
   auto build = [](Json config, Json kwargs, std::vector<int64_t> shape = {5, 4}) {
     config["name"] = "att";

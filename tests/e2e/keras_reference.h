@@ -118,6 +118,47 @@ inline std::vector<double> MultiHeadAttention(const keras::KerasModel& m, const 
   return out;
 }
 
+// Keras Attention (score_mode "dot" or "concat", use_scale) or AdditiveAttention (use_scale) of
+// layer `name` on query [T, d], value [S, dv], key [S, d] (one batch item): returns [T, dv].
+inline std::vector<double> DotAttention(const keras::KerasModel& m, const std::string& name,
+                                        bool additive, bool concat, bool use_scale,
+                                        const std::vector<double>& query, int64_t t,
+                                        const std::vector<double>& value,
+                                        const std::vector<double>& key, int64_t s) {
+  const int64_t d = static_cast<int64_t>(query.size()) / t;
+  const int64_t dv = static_cast<int64_t>(value.size()) / s;
+  const std::vector<double> scale = use_scale ? Weight(m, name, "scale") : std::vector<double>();
+  const std::vector<double> weight =
+      concat ? Weight(m, name, "concat_score_weight") : std::vector<double>{1.0};
+  std::vector<double> out(static_cast<size_t>(t * dv), 0.0);
+  for (int64_t i = 0; i < t; ++i) {
+    std::vector<double> p(static_cast<size_t>(s));
+    double top = -1e300, sum = 0;
+    for (int64_t j = 0; j < s; ++j) {
+      double score = 0;
+      for (int64_t c = 0; c < d; ++c) {
+        const double qv = query[i * d + c], kv = key[j * d + c];
+        if (additive) {
+          score += (use_scale ? scale[c] : 1.0) * std::tanh(qv + kv);
+        } else if (concat) {
+          score += std::tanh((use_scale ? scale[0] : 1.0) * (qv + kv));
+        } else {
+          score += qv * kv;
+        }
+      }
+      if (concat) score *= weight[0];
+      if (!additive && !concat && use_scale) score *= scale[0];
+      p[j] = score;
+      top = std::max(top, score);
+    }
+    for (double& x : p) sum += (x = std::exp(x - top));
+    for (int64_t j = 0; j < s; ++j) {
+      for (int64_t c = 0; c < dv; ++c) out[i * dv + c] += p[j] / sum * value[j * dv + c];
+    }
+  }
+  return out;
+}
+
 inline const Json* Get(const Json& c, const char* key) {
   auto it = c.find(key);
   return it == c.end() || it->is_null() ? nullptr : &*it;

@@ -225,6 +225,67 @@ TEST(KerasBuild, MultiHeadAttentionRoundTrips) {
   }
 }
 
+// Attention's scalars (scale, concat_score_weight: shape []) and AdditiveAttention's scale
+// vector ([d], Glorot uniform) survive .h5 and .keras and come back from the graph unchanged.
+TEST(KerasBuild, AttentionWeightsRoundTrip) {
+  for (const char* cls : {"Attention", "AdditiveAttention"}) {
+    SCOPED_TRACE(cls);
+    const Json node = Json::array(
+        {Json::array({"x", 0, 0, Json::object()}), Json::array({"x", 0, 0, Json::object()})});
+    Json layer_config = {{"name", "att"}, {"use_scale", true}};
+    if (std::string(cls) == "Attention") layer_config["score_mode"] = "concat";
+    const Json config = {{"class_name", "Functional"},
+                         {"config",
+                          {{"name", "f"},
+                           {"layers",
+                            {{{"class_name", "InputLayer"},
+                              {"name", "x"},
+                              {"config", {{"name", "x"}, {"batch_input_shape", {nullptr, 5, 6}}}},
+                              {"inbound_nodes", Json::array()}},
+                             {{"class_name", cls},
+                              {"name", "att"},
+                              {"config", layer_config},
+                              {"inbound_nodes", {node}}}}},
+                           {"input_layers", {{"x", 0, 0}}},
+                           {"output_layers", {{"att", 0, 0}}}}}};
+    StatusOr<KerasModel> m = ModelFromConfig(config, 9);
+    ASSERT_TRUE(m.ok()) << m.status().ToString();
+    const bool additive = std::string(cls) == "AdditiveAttention";
+    const std::map<std::string, std::vector<int64_t>> shapes =
+        additive ? std::map<std::string, std::vector<int64_t>>{{"scale", {6}}}
+                 : std::map<std::string, std::vector<int64_t>>{{"scale", {}},
+                                                               {"concat_score_weight", {}}};
+    for (const auto& [var, shape] : shapes) {
+      const NpyArray* a = Var(*m, "att", var);
+      ASSERT_NE(a, nullptr) << var;
+      EXPECT_EQ(a->shape, shape) << var;
+      // Attention's scalars start at 1; the additive scale is Glorot uniform in sqrt(6 / 12).
+      if (additive) {
+        for (int i = 0; i < 6; ++i) EXPECT_LE(std::fabs(a->Data<float>()[i]), std::sqrt(0.5));
+      } else {
+        EXPECT_EQ(a->Data<float>()[0], 1.0f) << var;
+      }
+    }
+    StatusOr<ir::Graph> g = BuildGraph(*m);
+    ASSERT_TRUE(g.ok()) << g.status().ToString();
+    KerasModel updated = *m;
+    ASSERT_TRUE(UpdateFromGraph(&updated, *g).ok());
+    for (const char* ext : {".h5", ".keras"}) {
+      const std::string path = ::testing::TempDir() + "/attention" + ext;
+      ASSERT_TRUE(SaveKerasFile(updated, path).ok()) << ext;
+      StatusOr<KerasModel> back = LoadKerasFile(path);
+      ASSERT_TRUE(back.ok()) << back.status().ToString();
+      for (const auto& [var, shape] : shapes) {
+        const NpyArray* b = Var(*back, "att", var);
+        ASSERT_NE(b, nullptr) << ext << " " << var;
+        EXPECT_EQ(b->shape, shape) << ext << " " << var;
+        EXPECT_EQ(b->data, Var(*m, "att", var)->data) << ext << " " << var;
+      }
+      std::remove(path.c_str());
+    }
+  }
+}
+
 // Crops that Keras resizes for (a crop larger than the input) or draws at random at inference
 // time are refused with the layer and the sizes named.
 TEST(KerasBuild, CropsWithoutAMappingAreRefused) {

@@ -36,6 +36,10 @@ constexpr VarInit kVarInits[] = {
     {"mean", "mean_initializer", "zeros"},
     {"variance", "variance_initializer", "ones"},
     {"embeddings", "embeddings_initializer", "uniform"},
+    // Attention's scalars (no initializer keys): ones; AdditiveAttention's scale vector is
+    // Glorot uniform (below).
+    {"scale", "scale_initializer", "ones"},
+    {"concat_score_weight", "concat_score_weight_initializer", "ones"},
 };
 
 uint64_t Hash(const std::string& s, uint64_t h) {
@@ -83,6 +87,8 @@ class InitWeightSource : public WeightSource {
       EDGEOPT_ASSIGN_OR_RETURN(spec, ParseInitializer(given, *owner));
     } else {
       spec.name = init->fallback;
+      if (base == "scale" && owner->class_name() == "AdditiveAttention")
+        spec.name = "glorot_uniform";
     }
     Rng rng(Hash(layer.name() + "/" + var, 0xcbf29ce484222325ULL ^ seed_));
     EDGEOPT_ASSIGN_OR_RETURN(std::vector<float> values, Initialize(spec, shape, &rng, *owner));

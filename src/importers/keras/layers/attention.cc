@@ -14,6 +14,16 @@
 // back. The EinsumDense kernels [E, H, d] and [H, vd, O] become the FULLY_CONNECTED weights
 // [H·d, E] and [O, H·vd]. Masks (attention_mask, use_causal_mask, Keras masks) and
 // return_attention_scores are refused.
+//
+// Attention (Luong) and AdditiveAttention (Bahdanau) on [query, value] or [query, value, key]
+// ([B, T, d], [B, S, dv], [B, S, d]):
+//   dot (Attention's default): scores = BATCH_MATMUL(query, key, adj_y) (· scale, a trainable
+//     scalar, with use_scale)
+//   concat (Attention's score_mode="concat") and AdditiveAttention: query as [B, T, 1, d] plus key
+//     as [B, 1, S, d] (a broadcast ADD), TANH, SUM over d: Attention multiplies by its scalar
+//     scale inside the tanh and by concat_score_weight after the sum; AdditiveAttention by its
+//     [d] scale vector before the sum
+//   then SOFTMAX (+ DROPOUT in training form) and BATCH_MATMUL with the value -> [B, T, dv].
 #include <cmath>
 
 #include "src/importers/keras/layers/layer_registry.h"
@@ -239,6 +249,122 @@ Status ConvertMultiHeadAttention(LayerCall* call) {
     y = Reshape(call, y, out, "output");
   }
   call->outputs = {y};
+  return Status::Ok();
+}
+
+StatusOr<std::vector<std::string>> DotAttentionVariables(const LayerConfig& config) {
+  std::vector<std::string> vars;
+  if (config.class_name() == "AdditiveAttention") {
+    EDGEOPT_ASSIGN_OR_RETURN(bool use_scale, config.BoolOr("use_scale", true));
+    if (use_scale) vars.push_back("scale");
+    return vars;
+  }
+  EDGEOPT_ASSIGN_OR_RETURN(bool use_scale, config.BoolOr("use_scale", false));
+  EDGEOPT_ASSIGN_OR_RETURN(std::string mode, config.StringOr("score_mode", "dot"));
+  if (use_scale) vars.push_back("scale");
+  if (mode == "concat") vars.push_back("concat_score_weight");
+  return vars;
+}
+
+Status ConvertDotAttention(LayerCall* call) {
+  const LayerConfig& c = call->config;
+  const bool additive = c.class_name() == "AdditiveAttention";
+  EDGEOPT_ASSIGN_OR_RETURN(bool use_scale, c.BoolOr("use_scale", additive));
+  EDGEOPT_ASSIGN_OR_RETURN(std::string mode, c.StringOr("score_mode", "dot"));
+  EDGEOPT_ASSIGN_OR_RETURN(double dropout, c.FloatOr("dropout", 0.0));
+  EDGEOPT_ASSIGN_OR_RETURN(bool causal, c.BoolOr("causal", false));  // Keras 2.x's argument
+  if (!additive && mode != "dot" && mode != "concat") {
+    return call->Error(StatusCode::kUnsupported, "score_mode '" + mode + "'");
+  }
+  if (!(dropout >= 0.0 && dropout < 1.0)) {
+    return call->Error(StatusCode::kInvalidModel, "dropout must be in [0, 1)");
+  }
+  for (const char* flag : {"use_causal_mask", "return_attention_scores"}) {
+    auto it = call->kwargs.find(flag);
+    if (causal || (it != call->kwargs.end() && it->is_boolean() && it->get<bool>())) {
+      return call->Error(StatusCode::kUnsupported, std::string("is called with ") +
+                                                       (causal ? "causal" : flag) +
+                                                       "=True, which edgeopt does not map");
+    }
+  }
+  if (call->inputs.size() < 2 || call->inputs.size() > 3) {
+    return call->Error(StatusCode::kUnsupported,
+                       "is called with " + std::to_string(call->inputs.size()) +
+                           " tensors; it takes [query, value] or [query, value, key]");
+  }
+  const int q = call->inputs[0], v = call->inputs[1];
+  const int k = call->inputs.size() == 3 ? call->inputs[2] : v;
+  const Shape query = call->InputShape(0), value = call->InputShape(1);
+  const Shape key = call->builder->ShapeOf(k);
+  if (query.size() != 3 || value.size() != 3 || key.size() != 3 || query[0] != value[0] ||
+      key[0] != value[0] || key[1] != value[1] || query[2] != key[2]) {
+    return call->Error(StatusCode::kUnsupported,
+                       "needs query [B, T, d], value [B, S, dv] and key [B, S, d], got " +
+                           ShapeString(query) + ", " + ShapeString(value) + ", " +
+                           ShapeString(key));
+  }
+  const int32_t b = query[0], t = query[1], s = value[1], d = query[2];
+  int scores = -1;
+  if (!additive && mode == "dot") {
+    scores = BatchMatMul(call, q, k, true, Shape{b, t, s}, "scores");
+    if (use_scale) {
+      EDGEOPT_ASSIGN_OR_RETURN(std::vector<float> scale, call->Weight("scale", {}));
+      const int w = call->AddWeightTensor("scale", Shape{}, std::move(scale));
+      const int y = call->NewTensor(Shape{b, t, s}, "scaled_scores");
+      ir::Attrs attrs;
+      attrs["fused_activation_function"] = std::string("NONE");
+      call->AddNode("MUL", {scores, w}, {y}, attrs);
+      scores = y;
+    }
+  } else {
+    // tanh(query[:, :, None] + key[:, None]) summed over d.
+    const int q4 = Reshape(call, q, Shape{b, t, 1, d}, "query_expanded");
+    const int k4 = Reshape(call, k, Shape{b, 1, s, d}, "key_expanded");
+    ir::Attrs none;
+    none["fused_activation_function"] = std::string("NONE");
+    int sum = call->NewTensor(Shape{b, t, s, d}, "sum");
+    call->AddNode("ADD", {q4, k4}, {sum}, none);
+    int scale = -1;
+    if (use_scale) {
+      const Shape shape = additive ? Shape{d} : Shape{};
+      EDGEOPT_ASSIGN_OR_RETURN(
+          std::vector<float> values,
+          call->Weight("scale", additive ? std::vector<int64_t>{d} : std::vector<int64_t>{}));
+      scale = call->AddWeightTensor("scale", shape, std::move(values));
+    }
+    if (scale >= 0 && !additive) {  // Attention(score_mode="concat"): scale inside the tanh
+      const int y = call->NewTensor(Shape{b, t, s, d}, "scaled_sum");
+      call->AddNode("MUL", {sum, scale}, {y}, none);
+      sum = y;
+    }
+    int h = EmitUnary(call, "TANH", sum);
+    if (scale >= 0 && additive) {
+      const int y = call->NewTensor(Shape{b, t, s, d}, "scaled_tanh");
+      call->AddNode("MUL", {h, scale}, {y}, none);
+      h = y;
+    }
+    scores = call->NewTensor(Shape{b, t, s}, "scores");
+    ir::Attrs keep;
+    keep["keep_dims"] = false;
+    call->AddNode("SUM", {h, call->Int32Const("sum_axes", {3})}, {scores}, keep);
+    if (!additive) {
+      EDGEOPT_ASSIGN_OR_RETURN(std::vector<float> weight, call->Weight("concat_score_weight", {}));
+      const int w = call->AddWeightTensor("concat_score_weight", Shape{}, std::move(weight));
+      const int y = call->NewTensor(Shape{b, t, s}, "weighted_scores");
+      call->AddNode("MUL", {scores, w}, {y}, none);
+      scores = y;
+    }
+  }
+  EDGEOPT_ASSIGN_OR_RETURN(int probs, EmitSoftmax(call, scores, -1));
+  if (dropout > 0.0) {
+    const int dropped = call->NewTensor(Shape{b, t, s}, "attention_dropout");
+    ir::Attrs attrs;
+    attrs["rate"] = dropout;
+    attrs["noise_shape"] = std::string("");
+    call->AddNode("DROPOUT", {probs}, {dropped}, attrs);
+    probs = dropped;
+  }
+  call->outputs = {BatchMatMul(call, probs, v, false, Shape{b, t, value[2]}, "context")};
   return Status::Ok();
 }
 

@@ -117,6 +117,10 @@ const std::vector<LayerMapping>& AllLayerMappings() {
       {"MultiHeadAttention", ConvertMultiHeadAttention, MultiHeadAttentionVariables,
        "FULLY_CONNECTED x3, RESHAPE, TRANSPOSE, BATCH_MATMUL, SOFTMAX, BATCH_MATMUL, TRANSPOSE, "
        "RESHAPE, FULLY_CONNECTED"},
+      {"Attention", ConvertDotAttention, DotAttentionVariables,
+       "BATCH_MATMUL (or ADD + TANH + SUM), SOFTMAX, BATCH_MATMUL"},
+      {"AdditiveAttention", ConvertDotAttention, DotAttentionVariables,
+       "ADD + TANH + MUL + SUM, SOFTMAX, BATCH_MATMUL"},
       {"TimeDistributed", ConvertTimeDistributed, TimeDistributedVariables,
        "RESHAPE (steps into the batch) + the wrapped layer's ops + RESHAPE"},
   };
@@ -140,8 +144,6 @@ std::string UnsupportedReason(const std::string& class_name) {
       {"TFOpLambda", "it wraps a raw TensorFlow function call, which edgeopt does not map"},
       {"SlicingOpLambda", "it wraps a raw TensorFlow slicing call, which edgeopt does not map"},
       {"Conv3D", "3-D convolutions have no TFLite builtin in 2.9's common set"},
-      {"Attention", "dot-product Attention layers have no mapping yet (MultiHeadAttention has)"},
-      {"AdditiveAttention", "AdditiveAttention has no mapping yet (MultiHeadAttention has)"},
   };
   for (const Reason& r : kReasons) {
     if (class_name == r.class_name) return r.reason;

@@ -78,6 +78,8 @@ Status ConvertRecurrent(LayerCall* call);  // GRU, SimpleRNN, LSTM with unroll=T
 Status ConvertBidirectional(LayerCall* call);
 Status ConvertMultiHeadAttention(LayerCall* call);  // attention.cc
 StatusOr<std::vector<std::string>> MultiHeadAttentionVariables(const LayerConfig& config);
+Status ConvertDotAttention(LayerCall* call);  // Attention, AdditiveAttention (attention.cc)
+StatusOr<std::vector<std::string>> DotAttentionVariables(const LayerConfig& config);
 Status ConvertTimeDistributed(LayerCall* call);  // time_distributed.cc
 StatusOr<std::vector<std::string>> TimeDistributedVariables(const LayerConfig& config);
 
