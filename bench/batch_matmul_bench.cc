@@ -27,6 +27,7 @@
 #include <string>
 #include <vector>
 
+#include "bench/bench_timing.h"
 #include "src/export/tflite/export.h"
 #include "src/ir/graph.h"
 #include "src/runtime/interpreter.h"
@@ -37,10 +38,6 @@ namespace {
 
 int g_threads = 1;
 bool g_pin = false;
-
-double NowSeconds() {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
 
 struct Case {
   const char* name;
@@ -110,24 +107,11 @@ struct Runner {
         for (size_t e = 0; e < in->bytes; ++e) in->data[e] = static_cast<uint8_t>(rng());
       }
     }
-    // Invocations per sample: at least 2 ms.
-    const double t0 = NowSeconds();
-    (void)interp->Invoke();
-    const double once = std::max(NowSeconds() - t0, 1e-7);
-    reps = std::max(1, static_cast<int>(2e-3 / once));
+    reps = bench::CalibrateReps(interp.get());
     return true;
   }
-  double Sample() {
-    const double t0 = NowSeconds();
-    for (int r = 0; r < reps; ++r) (void)interp->Invoke();
-    return (NowSeconds() - t0) / reps;
-  }
+  double Sample() { return bench::SampleSeconds(interp.get(), reps); }
 };
-
-double Median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v[v.size() / 2];
-}
 
 void Run(const Case& c, DType type, const char* save_dir) {
   const ir::Graph g = Model(c, type);
@@ -149,7 +133,7 @@ void Run(const Case& c, DType type, const char* save_dir) {
     a.push_back(fast.Sample());
     b.push_back(ref.Sample());
   }
-  const double tf = Median(a), tr = Median(b);
+  const double tf = bench::Median(a), tr = bench::Median(b);
   std::printf(
       "%-14s %-7s M=%-4d K=%-4d N=%-4d%s: optimized %9.2f us (%5.1f GMAC/s, %s), "
       "reference %9.2f us (%5.1f GMAC/s), speedup %5.1fx\n",

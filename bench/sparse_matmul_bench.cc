@@ -40,6 +40,7 @@
 #include <string>
 #include <vector>
 
+#include "bench/bench_timing.h"
 #include "src/export/tflite/export.h"
 #include "src/ir/graph.h"
 #include "src/passes/prune/sparse_encode.h"
@@ -54,10 +55,6 @@ namespace {
 // The CPU features the kernels see (--isa masks the detected ones).
 rt::CpuInfo g_cpu;
 int g_threads = 1;  // --threads
-
-double NowSeconds() {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
 
 // [N][K] with a fraction `density` of its 1xB blocks nonzero.
 std::vector<float> Weights(int N, int K, int B, double density, uint32_t seed) {
@@ -181,24 +178,11 @@ struct Runner {
         in->Data<float>()[k] = static_cast<float>(static_cast<int>(rng() % 200) - 100) / 100.0f;
       }
     }
-    // Invocations per sample: at least 2 ms.
-    const double t0 = NowSeconds();
-    (void)interp->Invoke();
-    const double once = std::max(NowSeconds() - t0, 1e-7);
-    reps = std::max(1, static_cast<int>(2e-3 / once));
+    reps = bench::CalibrateReps(interp.get());
     return true;
   }
-  double Sample() {
-    const double t0 = NowSeconds();
-    for (int r = 0; r < reps; ++r) (void)interp->Invoke();
-    return (NowSeconds() - t0) / reps;
-  }
+  double Sample() { return bench::SampleSeconds(interp.get(), reps); }
 };
-
-double Median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v[v.size() / 2];
-}
 
 // Median seconds per invocation of both, sampled alternately.
 void Compare(Runner* dense, Runner* sparse, double* td, double* ts) {
@@ -207,8 +191,8 @@ void Compare(Runner* dense, Runner* sparse, double* td, double* ts) {
     a.push_back(dense->Sample());
     b.push_back(sparse->Sample());
   }
-  *td = Median(a);
-  *ts = Median(b);
+  *td = bench::Median(a);
+  *ts = bench::Median(b);
 }
 
 void Headline(bool conv, DType type, int M, int N, int K) {
