@@ -150,12 +150,11 @@ TEST(KerasBuild, NestedBidirectionalH5RoundTrip) {
   std::remove(path.c_str());
 }
 
-// MultiHeadAttention weights survive saving as .h5 (Keras 2: "att/query/kernel:0", ... named by
-// position on reading) and as .keras (Keras 3: layers/att/query_dense/vars/0, ...), and
-// UpdateFromGraph writes the FULLY_CONNECTED weights back in Keras's EinsumDense shapes.
-TEST(KerasBuild, MultiHeadAttentionRoundTrips) {
-  const Json x = {"x", 0, 0, {{"value", {"x", 0, 0}}}};  // Keras 2: mha(x, value=x)
-  const Json config = {
+// A Functional model of an InputLayer "x" [None, 5, 6] and one layer "att" of class `cls` called
+// as `node` (a Keras 2 inbound node).
+Json OneLayerFunctional(const std::string& cls, Json config, const Json& node) {
+  config["name"] = "att";
+  return {
       {"class_name", "Functional"},
       {"config",
        {{"name", "f"},
@@ -164,12 +163,18 @@ TEST(KerasBuild, MultiHeadAttentionRoundTrips) {
            {"name", "x"},
            {"config", {{"name", "x"}, {"batch_input_shape", {nullptr, 5, 6}}}},
            {"inbound_nodes", Json::array()}},
-          {{"class_name", "MultiHeadAttention"},
-           {"name", "att"},
-           {"config", {{"name", "att"}, {"num_heads", 2}, {"key_dim", 3}, {"value_dim", 4}}},
-           {"inbound_nodes", {{x}}}}}},
+          {{"class_name", cls}, {"name", "att"}, {"config", config}, {"inbound_nodes", {node}}}}},
         {"input_layers", {{"x", 0, 0}}},
         {"output_layers", {{"att", 0, 0}}}}}};
+}
+
+// MultiHeadAttention weights survive saving as .h5 (Keras 2: "att/query/kernel:0", ... named by
+// position on reading) and as .keras (Keras 3: layers/att/query_dense/vars/0, ...), and
+// UpdateFromGraph writes the FULLY_CONNECTED weights back in Keras's EinsumDense shapes.
+TEST(KerasBuild, MultiHeadAttentionRoundTrips) {
+  const Json x = {"x", 0, 0, {{"value", {"x", 0, 0}}}};  // Keras 2: mha(x, value=x)
+  const Json config = OneLayerFunctional(
+      "MultiHeadAttention", {{"num_heads", 2}, {"key_dim", 3}, {"value_dim", 4}}, Json::array({x}));
   StatusOr<KerasModel> m = ModelFromConfig(config, 5);
   ASSERT_TRUE(m.ok()) << m.status().ToString();
   const std::map<std::string, std::vector<int64_t>> shapes = {
@@ -232,22 +237,9 @@ TEST(KerasBuild, AttentionWeightsRoundTrip) {
     SCOPED_TRACE(cls);
     const Json node = Json::array(
         {Json::array({"x", 0, 0, Json::object()}), Json::array({"x", 0, 0, Json::object()})});
-    Json layer_config = {{"name", "att"}, {"use_scale", true}};
+    Json layer_config = {{"use_scale", true}};
     if (std::string(cls) == "Attention") layer_config["score_mode"] = "concat";
-    const Json config = {{"class_name", "Functional"},
-                         {"config",
-                          {{"name", "f"},
-                           {"layers",
-                            {{{"class_name", "InputLayer"},
-                              {"name", "x"},
-                              {"config", {{"name", "x"}, {"batch_input_shape", {nullptr, 5, 6}}}},
-                              {"inbound_nodes", Json::array()}},
-                             {{"class_name", cls},
-                              {"name", "att"},
-                              {"config", layer_config},
-                              {"inbound_nodes", {node}}}}},
-                           {"input_layers", {{"x", 0, 0}}},
-                           {"output_layers", {{"att", 0, 0}}}}}};
+    const Json config = OneLayerFunctional(cls, layer_config, node);
     StatusOr<KerasModel> m = ModelFromConfig(config, 9);
     ASSERT_TRUE(m.ok()) << m.status().ToString();
     const bool additive = std::string(cls) == "AdditiveAttention";
