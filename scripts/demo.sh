@@ -125,7 +125,7 @@ $E export-c "$OUT/clustered16_int8.tflite" --lut --lut-tflite "$OUT/clustered16_
   -o "$OUT/mcu/clustered16_data.cc" | grep -E '^(  [0-9]+ tensors|LUT|arena)'
 $E eval "$OUT/clustered16_int8_lut.tflite" --data fashion-mnist:test --quiet | tail -n 1
 
-step "10. Beyond CNNs: a GRU and an LSTM over the image rows, and a decoder measured before training"
+step "10. Beyond CNNs: a GRU, an LSTM and a Transformer block over the image rows, and a decoder measured before training"
 # The GRU is unrolled over time into builtin ops, so it trains on edgeopt's engine and QAT takes
 # it to a full-integer file (TFMOT's QAT refuses GRU). The LSTM stays TFLite's fused op: dynamic
 # range makes it the hybrid LSTM (int8 weights, float arithmetic), int8 and QAT the official
@@ -159,6 +159,16 @@ $E quantize "$OUT/lstm_rows.keras" --mode int8 --calibration fashion-mnist:train
   -o "$OUT/lstm_rows_int8.tflite" | sed -n 1p
 $E qat "$OUT/lstm_rows.keras" --data fashion-mnist --epochs 1 --lr 1e-4 --quiet \
   -o "$OUT/lstm_rows_qat_int8.tflite" | grep '^qat:'
+# A Transformer encoder block over the rows (bench/models/transformer_rows.json: LayerNormalization,
+# MultiHeadAttention with 4 heads, a feed-forward block, residuals): BATCH_MATMUL and SOFTMAX stay
+# integer in the int8 files.
+$E train bench/models/transformer_rows.json --data fashion-mnist --epochs 1 --seed 0 --quiet \
+  -o "$OUT/transformer_rows.keras" | tail -n 1
+$E convert "$OUT/transformer_rows.keras" -o "$OUT/transformer_rows.tflite" | sed -n 2p
+$E quantize "$OUT/transformer_rows.keras" --mode int8 --calibration fashion-mnist:train --quiet \
+  -o "$OUT/transformer_rows_int8.tflite" | sed -n 1p
+$E qat "$OUT/transformer_rows.keras" --data fashion-mnist --epochs 1 --lr 1e-4 --quiet \
+  -o "$OUT/transformer_rows_qat_int8.tflite" | grep '^qat:'
 $E convert bench/models/decoder_96.json -o "$OUT/decoder_96.tflite" | sed -n 2p
 $E quantize bench/models/decoder_96.json --mode int8 --calibration random --quiet \
   -o "$OUT/decoder_96_int8.tflite"
@@ -166,6 +176,9 @@ $E compare "$OUT/gru_rows.tflite" "$OUT/gru_rows_qat_int8.tflite" --names gru,gr
   --data fashion-mnist:test --runs 300 --threads 1
 $E compare "$OUT/lstm_rows.tflite" "$OUT/lstm_rows_dynamic.tflite" "$OUT/lstm_rows_int8.tflite" \
   "$OUT/lstm_rows_qat_int8.tflite" --names lstm,lstm-dynamic,lstm-int8,lstm-qat-int8 \
+  --data fashion-mnist:test --runs 300 --threads 1
+$E compare "$OUT/transformer_rows.tflite" "$OUT/transformer_rows_int8.tflite" \
+  "$OUT/transformer_rows_qat_int8.tflite" --names transformer,transformer-int8,transformer-qat-int8 \
   --data fashion-mnist:test --runs 300 --threads 1
 $E compare "$OUT/decoder_96.tflite" "$OUT/decoder_96_int8.tflite" \
   --names decoder96,decoder96-int8 --runs 100 --threads 1
