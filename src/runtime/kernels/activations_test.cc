@@ -313,10 +313,13 @@ TEST(Softmax, AgreementAllTypes) {
   add(Q(DType::kInt8, {5, 10}, 0.1f, 4), Q(DType::kInt8, {5, 10}, 1.0f / 256, -128), 1.0f);
   add(Q(DType::kInt8, {2, 3, 33}, 0.03f, -7), Q(DType::kInt8, {2, 3, 33}, 1.0f / 256, -128), 2.0f);
   add(Q(DType::kUInt8, {4, 12}, 0.08f, 128), Q(DType::kUInt8, {4, 12}, 1.0f / 256, 0), 1.0f);
+  // Attention probabilities (rows in blocks of four), and 7 rows (a block and 3 more).
+  add(Q(DType::kInt8, {2, 4, 28}, 0.06f, 3), Q(DType::kInt8, {2, 4, 28}, 1.0f / 256, -128), 1.0f);
+  add(Q(DType::kInt8, {7, 5}, 0.2f, -3), Q(DType::kInt8, {7, 5}, 1.0f / 256, -128), 1.0f);
   add(Q(DType::kInt8, {3, 9}, 0.1f, 0), Q(DType::kInt16, {3, 9}, 1.0f / 32768, 0), 1.0f);
   add(Q(DType::kInt16, {4, 16}, 1e-3f, 0), Q(DType::kInt16, {4, 16}, 1.0f / 32768, 0), 1.0f);
   add(Q(DType::kInt16, {2, 50}, 4e-4f, 0), Q(DType::kInt16, {2, 50}, 1.0f / 32768, 0), 1.0f);
-  ExpectAgreesWithRef(m.Build(), RandomInputs(ins, 31), Tolerance{1e-6, 1e-5, 0}, "SOFTMAX x8");
+  ExpectAgreesWithRef(m.Build(), RandomInputs(ins, 31), Tolerance{1e-6, 1e-5, 0}, "SOFTMAX x10");
 }
 
 TEST(LogSoftmax, AgreementFloatInt8UInt8) {
