@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <functional>
 #include <map>
 
 #include "src/importers/keras/keras_config.h"
@@ -168,6 +169,29 @@ Json OneLayerFunctional(const std::string& cls, Json config, const Json& node) {
         {"output_layers", {{"att", 0, 0}}}}}};
 }
 
+using VarShapes = std::map<std::string, std::vector<int64_t>>;
+
+// Saves `m` as `stem`.h5 and `stem`.keras and loads each back: layer "att" has the variables
+// `shapes` with `reference`'s values; `check` runs on each loaded model.
+void ExpectAttentionRoundTrip(const KerasModel& m, const KerasModel& reference,
+                              const VarShapes& shapes, const std::string& stem,
+                              const std::function<void(const KerasModel&)>& check = nullptr) {
+  for (const char* ext : {".h5", ".keras"}) {
+    const std::string path = ::testing::TempDir() + "/" + stem + ext;
+    ASSERT_TRUE(SaveKerasFile(m, path).ok()) << ext;
+    StatusOr<KerasModel> back = LoadKerasFile(path);
+    ASSERT_TRUE(back.ok()) << back.status().ToString();
+    for (const auto& [var, shape] : shapes) {
+      const NpyArray* b = Var(*back, "att", var);
+      ASSERT_NE(b, nullptr) << ext << " " << var;
+      EXPECT_EQ(b->shape, shape) << ext << " " << var;
+      EXPECT_EQ(b->data, Var(reference, "att", var)->data) << ext << " " << var;
+    }
+    if (check) check(*back);
+    std::remove(path.c_str());
+  }
+}
+
 // MultiHeadAttention weights survive saving as .h5 (Keras 2: "att/query/kernel:0", ... named by
 // position on reading) and as .keras (Keras 3: layers/att/query_dense/vars/0, ...), and
 // UpdateFromGraph writes the FULLY_CONNECTED weights back in Keras's EinsumDense shapes.
@@ -177,15 +201,14 @@ TEST(KerasBuild, MultiHeadAttentionRoundTrips) {
       "MultiHeadAttention", {{"num_heads", 2}, {"key_dim", 3}, {"value_dim", 4}}, Json::array({x}));
   StatusOr<KerasModel> m = ModelFromConfig(config, 5);
   ASSERT_TRUE(m.ok()) << m.status().ToString();
-  const std::map<std::string, std::vector<int64_t>> shapes = {
-      {"query/kernel", {6, 2, 3}},
-      {"query/bias", {2, 3}},
-      {"key/kernel", {6, 2, 3}},
-      {"key/bias", {2, 3}},
-      {"value/kernel", {6, 2, 4}},
-      {"value/bias", {2, 4}},
-      {"attention_output/kernel", {2, 4, 6}},
-      {"attention_output/bias", {6}}};
+  const VarShapes shapes = {{"query/kernel", {6, 2, 3}},
+                            {"query/bias", {2, 3}},
+                            {"key/kernel", {6, 2, 3}},
+                            {"key/bias", {2, 3}},
+                            {"value/kernel", {6, 2, 4}},
+                            {"value/bias", {2, 4}},
+                            {"attention_output/kernel", {2, 4, 6}},
+                            {"attention_output/bias", {6}}};
   for (const auto& [var, shape] : shapes) {
     const NpyArray* a = Var(*m, "att", var);
     ASSERT_NE(a, nullptr) << var;
@@ -212,22 +235,11 @@ TEST(KerasBuild, MultiHeadAttentionRoundTrips) {
     EXPECT_EQ(Var(updated, "att", var)->shape, shape) << var;
     EXPECT_EQ(Var(updated, "att", var)->data, Var(*m, "att", var)->data) << var;
   }
-  for (const char* ext : {".h5", ".keras"}) {
-    const std::string path = ::testing::TempDir() + "/mha" + ext;
-    ASSERT_TRUE(SaveKerasFile(*m, path).ok()) << ext;
-    StatusOr<KerasModel> back = LoadKerasFile(path);
-    ASSERT_TRUE(back.ok()) << back.status().ToString();
-    for (const auto& [var, shape] : shapes) {
-      const NpyArray* b = Var(*back, "att", var);
-      ASSERT_NE(b, nullptr) << ext << " " << var;
-      EXPECT_EQ(b->shape, shape) << ext << " " << var;
-      EXPECT_EQ(b->data, Var(*m, "att", var)->data) << ext << " " << var;
-    }
-    StatusOr<ir::Graph> gb = BuildGraph(*back);
+  ExpectAttentionRoundTrip(*m, *m, shapes, "mha", [&](const KerasModel& back) {
+    StatusOr<ir::Graph> gb = BuildGraph(back);
     ASSERT_TRUE(gb.ok()) << gb.status().ToString();
-    EXPECT_EQ(ir::PrintGraph(*g), ir::PrintGraph(*gb)) << ext;
-    std::remove(path.c_str());
-  }
+    EXPECT_EQ(ir::PrintGraph(*g), ir::PrintGraph(*gb));
+  });
 }
 
 // Attention's scalars (scale, concat_score_weight: shape []) and AdditiveAttention's scale
@@ -243,10 +255,8 @@ TEST(KerasBuild, AttentionWeightsRoundTrip) {
     StatusOr<KerasModel> m = ModelFromConfig(config, 9);
     ASSERT_TRUE(m.ok()) << m.status().ToString();
     const bool additive = std::string(cls) == "AdditiveAttention";
-    const std::map<std::string, std::vector<int64_t>> shapes =
-        additive ? std::map<std::string, std::vector<int64_t>>{{"scale", {6}}}
-                 : std::map<std::string, std::vector<int64_t>>{{"scale", {}},
-                                                               {"concat_score_weight", {}}};
+    const VarShapes shapes = additive ? VarShapes{{"scale", {6}}}
+                                      : VarShapes{{"scale", {}}, {"concat_score_weight", {}}};
     for (const auto& [var, shape] : shapes) {
       const NpyArray* a = Var(*m, "att", var);
       ASSERT_NE(a, nullptr) << var;
@@ -262,19 +272,7 @@ TEST(KerasBuild, AttentionWeightsRoundTrip) {
     ASSERT_TRUE(g.ok()) << g.status().ToString();
     KerasModel updated = *m;
     ASSERT_TRUE(UpdateFromGraph(&updated, *g).ok());
-    for (const char* ext : {".h5", ".keras"}) {
-      const std::string path = ::testing::TempDir() + "/attention" + ext;
-      ASSERT_TRUE(SaveKerasFile(updated, path).ok()) << ext;
-      StatusOr<KerasModel> back = LoadKerasFile(path);
-      ASSERT_TRUE(back.ok()) << back.status().ToString();
-      for (const auto& [var, shape] : shapes) {
-        const NpyArray* b = Var(*back, "att", var);
-        ASSERT_NE(b, nullptr) << ext << " " << var;
-        EXPECT_EQ(b->shape, shape) << ext << " " << var;
-        EXPECT_EQ(b->data, Var(*m, "att", var)->data) << ext << " " << var;
-      }
-      std::remove(path.c_str());
-    }
+    ExpectAttentionRoundTrip(updated, *m, shapes, "attention");
   }
 }
 
