@@ -54,30 +54,35 @@ int Transpose0213(LayerCall* call, int x, const std::string& suffix) {
   return y;
 }
 
-// FULLY_CONNECTED (keep_num_dims) of x [B, N, in] with the EinsumDense `name`'s kernel, given in
-// Keras's shape `kernel_shape` (its element count is in·out) and bias of `out` elements.
+// The EinsumDense projection `name` of x [B, N, in] to `out` values: its kernel in Keras's
+// shape `kernel_shape` (the leading `in_dims` dimensions are the input's), its bias the rest.
 StatusOr<int> Project(LayerCall* call, int x, const std::string& name,
-                      const std::vector<int64_t>& kernel_shape, int64_t in, int64_t out,
+                      const std::vector<int64_t>& kernel_shape, size_t in_dims, int64_t out,
                       bool use_bias) {
-  EDGEOPT_ASSIGN_OR_RETURN(std::vector<float> kernel, call->Weight(name + "/kernel", kernel_shape));
-  std::vector<int> inputs = {x, call->AddWeightTensor(name + "/kernel", ToShape({out, in}),
-                                                      TransposeData(kernel, {in, out}, {1, 0}))};
-  if (use_bias) {
-    std::vector<int64_t> bias_shape(kernel_shape.begin() + (name == "attention_output" ? 2 : 1),
-                                    kernel_shape.end());
-    EDGEOPT_ASSIGN_OR_RETURN(std::vector<float> bias, call->Weight(name + "/bias", bias_shape));
-    inputs.push_back(call->AddWeightTensor(name + "/bias", ToShape({out}), std::move(bias)));
-  }
-  Shape shape = call->builder->ShapeOf(x);
-  shape.back() = static_cast<int32_t>(out);
-  const int y = call->NewTensor(shape, name);
+  const std::vector<int64_t> bias_shape(kernel_shape.begin() + in_dims, kernel_shape.end());
+  return EmitDense(call, x, name + "/kernel", kernel_shape, use_bias ? name + "/bias" : "",
+                   bias_shape, out, name);
+}
+
+// MUL of two tensors into a new one of `shape`.
+int Mul(LayerCall* call, int a, int b, const Shape& shape, const std::string& suffix) {
+  const int y = call->NewTensor(shape, suffix);
   ir::Attrs attrs;
   attrs["fused_activation_function"] = std::string("NONE");
-  attrs["weights_format"] = std::string("DEFAULT");
-  attrs["keep_num_dims"] = true;
-  attrs["asymmetric_quantize_inputs"] = false;
-  call->AddNode("FULLY_CONNECTED", inputs, {y}, attrs);
+  call->AddNode("MUL", {a, b}, {y}, attrs);
   return y;
+}
+
+// The call flags no mapping takes: use_causal_mask=True, return_attention_scores=True.
+Status RefuseCallFlags(const LayerCall& call) {
+  for (const char* flag : {"use_causal_mask", "return_attention_scores"}) {
+    auto it = call.kwargs.find(flag);
+    if (it != call.kwargs.end() && it->is_boolean() && it->get<bool>()) {
+      return call.Error(StatusCode::kUnsupported, std::string("is called with ") + flag +
+                                                      "=True, which edgeopt does not map");
+    }
+  }
+  return Status::Ok();
 }
 
 int BatchMatMul(LayerCall* call, int a, int b, bool adj_y, const Shape& out,
@@ -89,6 +94,14 @@ int BatchMatMul(LayerCall* call, int a, int b, bool adj_y, const Shape& out,
   attrs["asymmetric_quantize_inputs"] = false;
   call->AddNode("BATCH_MATMUL", {a, b}, {y}, attrs);
   return y;
+}
+
+// The attention probabilities SOFTMAX(scores) (+ DROPOUT in training form) applied to v:
+// BATCH_MATMUL into a new tensor of `out` ("context").
+StatusOr<int> Attend(LayerCall* call, int scores, double dropout, int v, const Shape& out) {
+  EDGEOPT_ASSIGN_OR_RETURN(int probs, EmitSoftmax(call, scores, -1));
+  if (dropout > 0.0) probs = EmitDropout(call, probs, dropout, false, "attention_dropout");
+  return BatchMatMul(call, probs, v, false, out, "context");
 }
 
 struct Sizes {
@@ -154,13 +167,7 @@ Status ConvertMultiHeadAttention(LayerCall* call) {
                        "is called with " + std::to_string(call->inputs.size()) +
                            " tensors; it takes query, value and optionally key");
   }
-  for (const char* flag : {"use_causal_mask", "return_attention_scores"}) {
-    auto it = call->kwargs.find(flag);
-    if (it != call->kwargs.end() && it->is_boolean() && it->get<bool>()) {
-      return call->Error(StatusCode::kUnsupported, std::string("is called with ") + flag +
-                                                       "=True, which edgeopt does not map");
-    }
-  }
+  EDGEOPT_RETURN_IF_ERROR(RefuseCallFlags(*call));
   const Shape query = call->InputShape(0), value = call->InputShape(1);
   const Shape key = call->InputShape(call->inputs.size() == 3 ? 2 : 1);
   const size_t rank = query.size();
@@ -216,11 +223,10 @@ Status ConvertMultiHeadAttention(LayerCall* call) {
   const int v_in = flat(call->inputs[1], value, len, "value");
   const int k_in = call->inputs.size() == 3 ? flat(call->inputs[2], key, len, "key") : v_in;
 
-  EDGEOPT_ASSIGN_OR_RETURN(int q, Project(call, q_in, "query", {e, h, kd}, e, h * kd, s.use_bias));
+  EDGEOPT_ASSIGN_OR_RETURN(int q, Project(call, q_in, "query", {e, h, kd}, 1, h * kd, s.use_bias));
   q = EmitScalarOp(call, "MUL", q, static_cast<float>(1.0 / std::sqrt(static_cast<double>(kd))));
-  EDGEOPT_ASSIGN_OR_RETURN(int k, Project(call, k_in, "key", {ek, h, kd}, ek, h * kd, s.use_bias));
-  EDGEOPT_ASSIGN_OR_RETURN(int v,
-                           Project(call, v_in, "value", {ev, h, vd}, ev, h * vd, s.use_bias));
+  EDGEOPT_ASSIGN_OR_RETURN(int k, Project(call, k_in, "key", {ek, h, kd}, 1, h * kd, s.use_bias));
+  EDGEOPT_ASSIGN_OR_RETURN(int v, Project(call, v_in, "value", {ev, h, vd}, 1, h * vd, s.use_bias));
   auto heads = [&](int x, int64_t steps, int64_t d, const std::string& what) {
     const int r = Reshape(call, x, ToShape({b, steps, h, d}), what + "_heads");
     return Transpose0213(call, r, what + "_bhtd");
@@ -229,20 +235,11 @@ Status ConvertMultiHeadAttention(LayerCall* call) {
   k = heads(k, len, kd, "key");
   v = heads(v, len, vd, "value");
   const int scores = BatchMatMul(call, q, k, true, ToShape({b, h, t, len}), "scores");
-  EDGEOPT_ASSIGN_OR_RETURN(int probs, EmitSoftmax(call, scores, -1));
-  if (s.dropout > 0.0) {
-    const int dropped = call->NewTensor(ToShape({b, h, t, len}), "attention_dropout");
-    ir::Attrs attrs;
-    attrs["rate"] = s.dropout;
-    attrs["noise_shape"] = std::string("");
-    call->AddNode("DROPOUT", {probs}, {dropped}, attrs);
-    probs = dropped;
-  }
-  const int context = BatchMatMul(call, probs, v, false, ToShape({b, h, t, vd}), "context");
+  EDGEOPT_ASSIGN_OR_RETURN(int context, Attend(call, scores, s.dropout, v, ToShape({b, h, t, vd})));
   const int merged = Reshape(call, Transpose0213(call, context, "context_bthd"),
                              ToShape({b, t, h * vd}), "context_merged");
-  EDGEOPT_ASSIGN_OR_RETURN(
-      int y, Project(call, merged, "attention_output", {h, vd, o}, h * vd, o, s.use_bias));
+  EDGEOPT_ASSIGN_OR_RETURN(int y,
+                           Project(call, merged, "attention_output", {h, vd, o}, 2, o, s.use_bias));
   if (rank > 3) {
     Shape out = query;
     out.back() = static_cast<int32_t>(o);
@@ -279,14 +276,10 @@ Status ConvertDotAttention(LayerCall* call) {
   if (!(dropout >= 0.0 && dropout < 1.0)) {
     return call->Error(StatusCode::kInvalidModel, "dropout must be in [0, 1)");
   }
-  for (const char* flag : {"use_causal_mask", "return_attention_scores"}) {
-    auto it = call->kwargs.find(flag);
-    if (causal || (it != call->kwargs.end() && it->is_boolean() && it->get<bool>())) {
-      return call->Error(StatusCode::kUnsupported, std::string("is called with ") +
-                                                       (causal ? "causal" : flag) +
-                                                       "=True, which edgeopt does not map");
-    }
+  if (causal) {
+    return call->Error(StatusCode::kUnsupported, "causal=True, which edgeopt does not map");
   }
+  EDGEOPT_RETURN_IF_ERROR(RefuseCallFlags(*call));
   if (call->inputs.size() < 2 || call->inputs.size() > 3) {
     return call->Error(StatusCode::kUnsupported,
                        "is called with " + std::to_string(call->inputs.size()) +
@@ -310,11 +303,7 @@ Status ConvertDotAttention(LayerCall* call) {
     if (use_scale) {
       EDGEOPT_ASSIGN_OR_RETURN(std::vector<float> scale, call->Weight("scale", {}));
       const int w = call->AddWeightTensor("scale", Shape{}, std::move(scale));
-      const int y = call->NewTensor(Shape{b, t, s}, "scaled_scores");
-      ir::Attrs attrs;
-      attrs["fused_activation_function"] = std::string("NONE");
-      call->AddNode("MUL", {scores, w}, {y}, attrs);
-      scores = y;
+      scores = Mul(call, scores, w, Shape{b, t, s}, "scaled_scores");
     }
   } else {
     // tanh(query[:, :, None] + key[:, None]) summed over d.
@@ -333,16 +322,10 @@ Status ConvertDotAttention(LayerCall* call) {
       scale = call->AddWeightTensor("scale", shape, std::move(values));
     }
     if (scale >= 0 && !additive) {  // Attention(score_mode="concat"): scale inside the tanh
-      const int y = call->NewTensor(Shape{b, t, s, d}, "scaled_sum");
-      call->AddNode("MUL", {sum, scale}, {y}, none);
-      sum = y;
+      sum = Mul(call, sum, scale, Shape{b, t, s, d}, "scaled_sum");
     }
     int h = EmitUnary(call, "TANH", sum);
-    if (scale >= 0 && additive) {
-      const int y = call->NewTensor(Shape{b, t, s, d}, "scaled_tanh");
-      call->AddNode("MUL", {h, scale}, {y}, none);
-      h = y;
-    }
+    if (scale >= 0 && additive) h = Mul(call, h, scale, Shape{b, t, s, d}, "scaled_tanh");
     scores = call->NewTensor(Shape{b, t, s}, "scores");
     ir::Attrs keep;
     keep["keep_dims"] = false;
@@ -350,21 +333,11 @@ Status ConvertDotAttention(LayerCall* call) {
     if (!additive) {
       EDGEOPT_ASSIGN_OR_RETURN(std::vector<float> weight, call->Weight("concat_score_weight", {}));
       const int w = call->AddWeightTensor("concat_score_weight", Shape{}, std::move(weight));
-      const int y = call->NewTensor(Shape{b, t, s}, "weighted_scores");
-      call->AddNode("MUL", {scores, w}, {y}, none);
-      scores = y;
+      scores = Mul(call, scores, w, Shape{b, t, s}, "weighted_scores");
     }
   }
-  EDGEOPT_ASSIGN_OR_RETURN(int probs, EmitSoftmax(call, scores, -1));
-  if (dropout > 0.0) {
-    const int dropped = call->NewTensor(Shape{b, t, s}, "attention_dropout");
-    ir::Attrs attrs;
-    attrs["rate"] = dropout;
-    attrs["noise_shape"] = std::string("");
-    call->AddNode("DROPOUT", {probs}, {dropped}, attrs);
-    probs = dropped;
-  }
-  call->outputs = {BatchMatMul(call, probs, v, false, Shape{b, t, value[2]}, "context")};
+  EDGEOPT_ASSIGN_OR_RETURN(int context, Attend(call, scores, dropout, v, Shape{b, t, value[2]}));
+  call->outputs = {context};
   return Status::Ok();
 }
 

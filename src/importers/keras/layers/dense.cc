@@ -21,27 +21,10 @@ Status ConvertDense(LayerCall* call) {
     return call->Error(StatusCode::kInvalidModel,
                        "needs an input of rank >= 2, got " + ShapeString(call->InputShape()));
   }
-  const Shape in_shape = call->InputShape();
-  const int64_t in = in_shape.back();
-  EDGEOPT_ASSIGN_OR_RETURN(std::vector<float> kernel, call->Weight("kernel", {in, units}));
-  const int w =
-      call->AddWeightTensor("kernel", Shape{static_cast<int32_t>(units), static_cast<int32_t>(in)},
-                            TransposeData(kernel, {in, units}, {1, 0}));
-  std::vector<int> inputs = {call->inputs[0], w};
-  if (use_bias) {
-    EDGEOPT_ASSIGN_OR_RETURN(std::vector<float> bias, call->Weight("bias", {units}));
-    inputs.push_back(
-        call->AddWeightTensor("bias", Shape{static_cast<int32_t>(units)}, std::move(bias)));
-  }
-  Shape out_shape = in_shape;
-  out_shape.back() = static_cast<int32_t>(units);
-  const int y = call->NewTensor(out_shape);
-  ir::Attrs attrs;
-  attrs["fused_activation_function"] = std::string("NONE");
-  attrs["weights_format"] = std::string("DEFAULT");
-  attrs["keep_num_dims"] = in_shape.size() > 2;
-  attrs["asymmetric_quantize_inputs"] = false;
-  const int node = call->AddNode("FULLY_CONNECTED", inputs, {y}, attrs);
+  const int64_t in = call->InputShape().back();
+  int node = -1;
+  EDGEOPT_ASSIGN_OR_RETURN(int y, EmitDense(call, call->inputs[0], "kernel", {in, units},
+                                            use_bias ? "bias" : "", {units}, units, "", &node));
   EDGEOPT_ASSIGN_OR_RETURN(int out, ApplyConfigActivation(call, y, node));
   call->outputs = {out};
   return Status::Ok();

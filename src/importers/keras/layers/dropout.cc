@@ -12,12 +12,7 @@ Status ConvertDropout(LayerCall* call) {
     return call->Error(StatusCode::kInvalidModel, "rate must be in [0, 1)");
   }
   const bool spatial = call->config.class_name().rfind("SpatialDropout", 0) == 0;
-  const int y = call->NewTensor(call->InputShape(), "dropout");
-  ir::Attrs attrs;
-  attrs["rate"] = rate;
-  attrs["noise_shape"] = std::string(spatial ? "spatial" : "");
-  call->AddNode("DROPOUT", {call->inputs[0]}, {y}, attrs);
-  call->outputs = {y};
+  call->outputs = {EmitDropout(call, call->inputs[0], rate, spatial, "dropout")};
   return Status::Ok();
 }
 

@@ -273,6 +273,48 @@ int ExpandSteps(LayerCall* call, int x, int64_t causal_left) {
   return y;
 }
 
+int EmitFullyConnected(LayerCall* call, int x, int w, int b, const Shape& out_shape,
+                       const std::string& suffix, int* node) {
+  std::vector<int> inputs = {x, w};
+  if (b >= 0) inputs.push_back(b);
+  const int y = call->NewTensor(out_shape, suffix);
+  ir::Attrs attrs;
+  attrs["fused_activation_function"] = std::string("NONE");
+  attrs["weights_format"] = std::string("DEFAULT");
+  attrs["keep_num_dims"] = out_shape.size() > 2;
+  attrs["asymmetric_quantize_inputs"] = false;
+  const int n = call->AddNode("FULLY_CONNECTED", inputs, {y}, attrs);
+  if (node != nullptr) *node = n;
+  return y;
+}
+
+StatusOr<int> EmitDense(LayerCall* call, int x, const std::string& kernel_var,
+                        const std::vector<int64_t>& kernel_shape, const std::string& bias_var,
+                        const std::vector<int64_t>& bias_shape, int64_t out,
+                        const std::string& suffix, int* node) {
+  Shape out_shape = call->builder->ShapeOf(x);
+  const int64_t in = out_shape.back();
+  EDGEOPT_ASSIGN_OR_RETURN(std::vector<float> kernel, call->Weight(kernel_var, kernel_shape));
+  const int w = call->AddWeightTensor(kernel_var, ToShape({out, in}),
+                                      TransposeData(kernel, {in, out}, {1, 0}));
+  int b = -1;
+  if (!bias_var.empty()) {
+    EDGEOPT_ASSIGN_OR_RETURN(std::vector<float> bias, call->Weight(bias_var, bias_shape));
+    b = call->AddWeightTensor(bias_var, ToShape({out}), std::move(bias));
+  }
+  out_shape.back() = static_cast<int32_t>(out);
+  return EmitFullyConnected(call, x, w, b, out_shape, suffix, node);
+}
+
+int EmitDropout(LayerCall* call, int x, double rate, bool spatial, const std::string& suffix) {
+  const int y = call->NewTensor(call->builder->ShapeOf(x), suffix);
+  ir::Attrs attrs;
+  attrs["rate"] = rate;
+  attrs["noise_shape"] = std::string(spatial ? "spatial" : "");
+  call->AddNode("DROPOUT", {x}, {y}, attrs);
+  return y;
+}
+
 int EmitSlice(LayerCall* call, int x, const std::vector<int32_t>& begin,
               const std::vector<int32_t>& size) {
   const int begin_const = call->Int32Const("begin", begin);

@@ -76,6 +76,21 @@ int EmitScalarOp(LayerCall* call, const std::string& op, int x, float c,
                  const std::string& fused = "NONE");
 // A unary op.
 int EmitUnary(LayerCall* call, const std::string& op, int x, ir::Attrs attrs = {});
+// FULLY_CONNECTED of x with weights w [out, in] and bias b (-1: none) into a new tensor of
+// `out_shape` (keep_num_dims when its rank is above 2); *node (if given) receives the node.
+int EmitFullyConnected(LayerCall* call, int x, int w, int b, const Shape& out_shape,
+                       const std::string& suffix = "", int* node = nullptr);
+// A Dense-like projection of x [..., in] to `out` values: the layer's Keras kernel `kernel_var`
+// (Keras shape `kernel_shape`, in x out values read as [in, out]) transposed to [out, in], and
+// `bias_var` (Keras shape `bias_shape`, `out` values) unless it is empty. Dense, and
+// MultiHeadAttention's EinsumDense projections.
+StatusOr<int> EmitDense(LayerCall* call, int x, const std::string& kernel_var,
+                        const std::vector<int64_t>& kernel_shape, const std::string& bias_var,
+                        const std::vector<int64_t>& bias_shape, int64_t out,
+                        const std::string& suffix = "", int* node = nullptr);
+// DROPOUT (training form; the export passes remove it) of x at `rate`; noise_shape "spatial"
+// drops whole channels (SpatialDropout).
+int EmitDropout(LayerCall* call, int x, double rate, bool spatial, const std::string& suffix);
 // Step t of a [batch, steps, n] sequence as [batch, n]: STRIDED_SLICE with a shrunk time axis
 // (an LSTM's last step, an unrolled GRU's input at each step).
 int EmitTimeStep(LayerCall* call, int seq, int32_t t, const std::string& name);

@@ -149,16 +149,7 @@ class Unroller {
   std::string Suffix(const std::string& what) const { return prefix_ + step_ + what; }
 
   int FullyConnected(int x, int w, int b, const Shape& out_shape, const std::string& what) {
-    std::vector<int> inputs = {x, w};
-    if (b >= 0) inputs.push_back(b);
-    const int y = call_->NewTensor(out_shape, Suffix(what));
-    ir::Attrs attrs;
-    attrs["fused_activation_function"] = std::string("NONE");
-    attrs["weights_format"] = std::string("DEFAULT");
-    attrs["keep_num_dims"] = out_shape.size() > 2;
-    attrs["asymmetric_quantize_inputs"] = false;
-    call_->AddNode("FULLY_CONNECTED", inputs, {y}, attrs);
-    return y;
+    return EmitFullyConnected(call_, x, w, b, out_shape, Suffix(what));
   }
 
   // Columns [offset, offset + U) of a [B, N] tensor (or elements of a [N] one).
