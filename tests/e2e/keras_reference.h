@@ -54,111 +54,6 @@ inline std::vector<double> Weight(const keras::KerasModel& m, const std::string&
   return {};
 }
 
-// Keras MultiHeadAttention of layer `name` on query [T, E], value [S, Ev], key [S, Ek] (one batch
-// item; positions flattened): returns [T, O].
-inline std::vector<double> MultiHeadAttention(const keras::KerasModel& m, const std::string& name,
-                                              const std::vector<double>& query, int64_t t,
-                                              const std::vector<double>& value,
-                                              const std::vector<double>& key, int64_t s,
-                                              int64_t heads, int64_t kd, int64_t vd, int64_t o) {
-  const int64_t e = static_cast<int64_t>(query.size()) / t;
-  const int64_t ev = static_cast<int64_t>(value.size()) / s;
-  const int64_t ek = static_cast<int64_t>(key.size()) / s;
-  // EinsumDense "abc,cde->abde": x [N, in] · kernel [in, H, d] + bias [H, d] -> [N, H, d].
-  auto project = [&](const std::string& p, const std::vector<double>& x, int64_t n, int64_t in,
-                     int64_t d) {
-    const std::vector<double> k = Weight(m, name, p + "/kernel");
-    const std::vector<double> b = Weight(m, name, p + "/bias");
-    std::vector<double> y(static_cast<size_t>(n * heads * d));
-    for (int64_t i = 0; i < n; ++i) {
-      for (int64_t j = 0; j < heads * d; ++j) {
-        double acc = b.empty() ? 0.0 : b[j];
-        for (int64_t c = 0; c < in; ++c) acc += x[i * in + c] * k[c * heads * d + j];
-        y[i * heads * d + j] = acc;
-      }
-    }
-    return y;
-  };
-  std::vector<double> q = project("query", query, t, e, kd);
-  for (double& v : q) v /= std::sqrt(static_cast<double>(kd));
-  const std::vector<double> k = project("key", key, s, ek, kd);
-  const std::vector<double> v = project("value", value, s, ev, vd);
-  std::vector<double> context(static_cast<size_t>(t * heads * vd), 0.0);
-  for (int64_t h = 0; h < heads; ++h) {
-    for (int64_t i = 0; i < t; ++i) {
-      std::vector<double> p(static_cast<size_t>(s));
-      double top = -1e300, sum = 0;
-      for (int64_t j = 0; j < s; ++j) {
-        double acc = 0;
-        for (int64_t d = 0; d < kd; ++d) {
-          acc += q[(i * heads + h) * kd + d] * k[(j * heads + h) * kd + d];
-        }
-        p[j] = acc;
-        top = std::max(top, acc);
-      }
-      for (double& x : p) sum += (x = std::exp(x - top));
-      for (int64_t j = 0; j < s; ++j) {
-        for (int64_t d = 0; d < vd; ++d) {
-          context[(i * heads + h) * vd + d] += p[j] / sum * v[(j * heads + h) * vd + d];
-        }
-      }
-    }
-  }
-  // EinsumDense "abcd,cde->abe": context [T, H, vd] · kernel [H, vd, O] + bias [O].
-  const std::vector<double> wo = Weight(m, name, "attention_output/kernel");
-  const std::vector<double> bo = Weight(m, name, "attention_output/bias");
-  std::vector<double> out(static_cast<size_t>(t * o));
-  for (int64_t i = 0; i < t; ++i) {
-    for (int64_t j = 0; j < o; ++j) {
-      double acc = bo.empty() ? 0.0 : bo[j];
-      for (int64_t c = 0; c < heads * vd; ++c) acc += context[i * heads * vd + c] * wo[c * o + j];
-      out[i * o + j] = acc;
-    }
-  }
-  return out;
-}
-
-// Keras Attention (score_mode "dot" or "concat", use_scale) or AdditiveAttention (use_scale) of
-// layer `name` on query [T, d], value [S, dv], key [S, d] (one batch item): returns [T, dv].
-inline std::vector<double> DotAttention(const keras::KerasModel& m, const std::string& name,
-                                        bool additive, bool concat, bool use_scale,
-                                        const std::vector<double>& query, int64_t t,
-                                        const std::vector<double>& value,
-                                        const std::vector<double>& key, int64_t s) {
-  const int64_t d = static_cast<int64_t>(query.size()) / t;
-  const int64_t dv = static_cast<int64_t>(value.size()) / s;
-  const std::vector<double> scale = use_scale ? Weight(m, name, "scale") : std::vector<double>();
-  const std::vector<double> weight =
-      concat ? Weight(m, name, "concat_score_weight") : std::vector<double>{1.0};
-  std::vector<double> out(static_cast<size_t>(t * dv), 0.0);
-  for (int64_t i = 0; i < t; ++i) {
-    std::vector<double> p(static_cast<size_t>(s));
-    double top = -1e300, sum = 0;
-    for (int64_t j = 0; j < s; ++j) {
-      double score = 0;
-      for (int64_t c = 0; c < d; ++c) {
-        const double qv = query[i * d + c], kv = key[j * d + c];
-        if (additive) {
-          score += (use_scale ? scale[c] : 1.0) * std::tanh(qv + kv);
-        } else if (concat) {
-          score += std::tanh((use_scale ? scale[0] : 1.0) * (qv + kv));
-        } else {
-          score += qv * kv;
-        }
-      }
-      if (concat) score *= weight[0];
-      if (!additive && !concat && use_scale) score *= scale[0];
-      p[j] = score;
-      top = std::max(top, score);
-    }
-    for (double& x : p) sum += (x = std::exp(x - top));
-    for (int64_t j = 0; j < s; ++j) {
-      for (int64_t c = 0; c < dv; ++c) out[i * dv + c] += p[j] / sum * value[j * dv + c];
-    }
-  }
-  return out;
-}
-
 inline const Json* Get(const Json& c, const char* key) {
   auto it = c.find(key);
   return it == c.end() || it->is_null() ? nullptr : &*it;
@@ -213,6 +108,105 @@ inline void Activate(const std::string& a, Tensor* t) {
     return;
   }
   for (double& x : t->v) x = ApplyScalar(a, x);
+}
+
+// Keras MultiHeadAttention of layer `name` on query [T, E], value [S, Ev], key [S, Ek] (one batch
+// item; positions flattened): returns [T, O].
+inline std::vector<double> MultiHeadAttention(const keras::KerasModel& m, const std::string& name,
+                                              const std::vector<double>& query, int64_t t,
+                                              const std::vector<double>& value,
+                                              const std::vector<double>& key, int64_t s,
+                                              int64_t heads, int64_t kd, int64_t vd, int64_t o) {
+  const int64_t e = static_cast<int64_t>(query.size()) / t;
+  const int64_t ev = static_cast<int64_t>(value.size()) / s;
+  const int64_t ek = static_cast<int64_t>(key.size()) / s;
+  // EinsumDense "abc,cde->abde": x [N, in] · kernel [in, H, d] + bias [H, d] -> [N, H, d].
+  auto project = [&](const std::string& p, const std::vector<double>& x, int64_t n, int64_t in,
+                     int64_t d) {
+    const std::vector<double> k = Weight(m, name, p + "/kernel");
+    const std::vector<double> b = Weight(m, name, p + "/bias");
+    std::vector<double> y(static_cast<size_t>(n * heads * d));
+    for (int64_t i = 0; i < n; ++i) {
+      for (int64_t j = 0; j < heads * d; ++j) {
+        double acc = b.empty() ? 0.0 : b[j];
+        for (int64_t c = 0; c < in; ++c) acc += x[i * in + c] * k[c * heads * d + j];
+        y[i * heads * d + j] = acc;
+      }
+    }
+    return y;
+  };
+  std::vector<double> q = project("query", query, t, e, kd);
+  for (double& v : q) v /= std::sqrt(static_cast<double>(kd));
+  const std::vector<double> k = project("key", key, s, ek, kd);
+  const std::vector<double> v = project("value", value, s, ev, vd);
+  std::vector<double> context(static_cast<size_t>(t * heads * vd), 0.0);
+  for (int64_t h = 0; h < heads; ++h) {
+    for (int64_t i = 0; i < t; ++i) {
+      Tensor p{{s}, std::vector<double>(static_cast<size_t>(s))};
+      for (int64_t j = 0; j < s; ++j) {
+        for (int64_t d = 0; d < kd; ++d) {
+          p.v[j] += q[(i * heads + h) * kd + d] * k[(j * heads + h) * kd + d];
+        }
+      }
+      Activate("softmax", &p);
+      for (int64_t j = 0; j < s; ++j) {
+        for (int64_t d = 0; d < vd; ++d) {
+          context[(i * heads + h) * vd + d] += p.v[j] * v[(j * heads + h) * vd + d];
+        }
+      }
+    }
+  }
+  // EinsumDense "abcd,cde->abe": context [T, H, vd] · kernel [H, vd, O] + bias [O].
+  const std::vector<double> wo = Weight(m, name, "attention_output/kernel");
+  const std::vector<double> bo = Weight(m, name, "attention_output/bias");
+  std::vector<double> out(static_cast<size_t>(t * o));
+  for (int64_t i = 0; i < t; ++i) {
+    for (int64_t j = 0; j < o; ++j) {
+      double acc = bo.empty() ? 0.0 : bo[j];
+      for (int64_t c = 0; c < heads * vd; ++c) acc += context[i * heads * vd + c] * wo[c * o + j];
+      out[i * o + j] = acc;
+    }
+  }
+  return out;
+}
+
+// Keras Attention (score_mode "dot" or "concat", use_scale) or AdditiveAttention (use_scale) of
+// layer `name` on query [T, d], value [S, dv], key [S, d] (one batch item): returns [T, dv].
+inline std::vector<double> DotAttention(const keras::KerasModel& m, const std::string& name,
+                                        bool additive, bool concat, bool use_scale,
+                                        const std::vector<double>& query, int64_t t,
+                                        const std::vector<double>& value,
+                                        const std::vector<double>& key, int64_t s) {
+  const int64_t d = static_cast<int64_t>(query.size()) / t;
+  const int64_t dv = static_cast<int64_t>(value.size()) / s;
+  const std::vector<double> scale = use_scale ? Weight(m, name, "scale") : std::vector<double>();
+  const std::vector<double> weight =
+      concat ? Weight(m, name, "concat_score_weight") : std::vector<double>{1.0};
+  std::vector<double> out(static_cast<size_t>(t * dv), 0.0);
+  for (int64_t i = 0; i < t; ++i) {
+    Tensor p{{s}, std::vector<double>(static_cast<size_t>(s))};
+    for (int64_t j = 0; j < s; ++j) {
+      double score = 0;
+      for (int64_t c = 0; c < d; ++c) {
+        const double qv = query[i * d + c], kv = key[j * d + c];
+        if (additive) {
+          score += (use_scale ? scale[c] : 1.0) * std::tanh(qv + kv);
+        } else if (concat) {
+          score += std::tanh((use_scale ? scale[0] : 1.0) * (qv + kv));
+        } else {
+          score += qv * kv;
+        }
+      }
+      if (concat) score *= weight[0];
+      if (!additive && !concat && use_scale) score *= scale[0];
+      p.v[j] = score;
+    }
+    Activate("softmax", &p);
+    for (int64_t j = 0; j < s; ++j) {
+      for (int64_t c = 0; c < dv; ++c) out[i * dv + c] += p.v[j] * value[j * dv + c];
+    }
+  }
+  return out;
 }
 
 inline std::string ActivationName(const Json& c) {
