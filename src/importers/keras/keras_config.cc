@@ -400,6 +400,23 @@ StatusOr<std::vector<TensorRef>> ParseLayerRefs(const Json& refs, const std::str
                     where.c_str());
 }
 
+std::vector<Keras3Holder> Keras3WeightHolders(const std::string& class_name) {
+  if (class_name == "LSTM" || class_name == "GRU" || class_name == "SimpleRNN") {
+    return {{"", {"cell"}}};
+  }
+  if (class_name == "TimeDistributed") return {{"", {"layer"}}};
+  if (class_name == "Bidirectional") {
+    return {{"forward/", {"forward_layer", "cell"}}, {"backward/", {"backward_layer", "cell"}}};
+  }
+  if (class_name == "MultiHeadAttention") {
+    return {{"query/", {"query_dense"}},
+            {"key/", {"key_dense"}},
+            {"value/", {"value_dense"}},
+            {"attention_output/", {"output_dense"}}};
+  }
+  return {{"", {}}};
+}
+
 bool IsModelClass(const std::string& class_name) {
   return class_name == "Sequential" || class_name == "Functional" || class_name == "Model";
 }

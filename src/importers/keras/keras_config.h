@@ -104,6 +104,17 @@ const Json* ModelLayers(const Json& model);
 std::string LayerName(const Json& entry);
 std::string LayerClass(const Json& entry);
 
+// Where a Keras 3 .keras file keeps a layer's variables: each holder's are the layer's variables
+// whose edgeopt names start with `prefix` ("" for all), in order, as <layer>/<groups...>/vars/<i>
+// (every group along the way has its own vars group). Most classes have one holder and no
+// groups: <layer>/vars. RNNs keep theirs on the cell, TimeDistributed on the wrapped layer,
+// Bidirectional on each direction's cell, MultiHeadAttention on its four EinsumDense layers.
+struct Keras3Holder {
+  std::string prefix;
+  std::vector<std::string> groups;
+};
+std::vector<Keras3Holder> Keras3WeightHolders(const std::string& class_name);
+
 // True for model classes that nest other layers.
 bool IsModelClass(const std::string& class_name);
 

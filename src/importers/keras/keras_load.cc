@@ -153,9 +153,8 @@ Status ReadKeras2Weights(hid_t group, const std::string& file, const Json& confi
 }
 
 // Keras 3 / tf_keras: layers/<name>/vars/<i> (or _layer_checkpoint_dependencies/<name>/...), nested
-// models under <model>/layers/..., RNN cells under <layer>/cell/vars, Bidirectional's under
-// <layer>/forward_layer/cell/vars and <layer>/backward_layer/cell/vars, MultiHeadAttention's
-// under <layer>/query_dense/vars, key_dense, value_dense and output_dense.
+// models under <model>/layers/..., the variables of RNN cells, wrapped layers and attention
+// projections where Keras3WeightHolders says.
 Status ReadKeras3Layers(hid_t root, const std::string& prefix, const Json& model,
                         const std::string& file, std::vector<LayerWeights>* out,
                         std::map<std::string, size_t>* index, int depth) {
@@ -181,12 +180,10 @@ Status ReadKeras3Layers(hid_t root, const std::string& prefix, const Json& model
       continue;
     }
     std::vector<NpyArray> arrays;
-    for (const char* sub :
-         {"/vars", "/cell/vars", "/forward_layer/cell/vars", "/backward_layer/cell/vars",
-          "/layer/vars",  // TimeDistributed's wrapped layer
-          // MultiHeadAttention's EinsumDense projections, in creation order.
-          "/query_dense/vars", "/key_dense/vars", "/value_dense/vars", "/output_dense/vars"}) {
-      const std::string vars_path = path + sub;
+    for (const Keras3Holder& holder : Keras3WeightHolders(cls)) {
+      std::string vars_path = path;
+      for (const std::string& g : holder.groups) vars_path += "/" + g;
+      vars_path += "/vars";
       if (!h5::IsGroup(root, vars_path)) continue;
       EDGEOPT_ASSIGN_OR_RETURN(h5::Handle vars, h5::OpenGroup(root, vars_path, file));
       EDGEOPT_ASSIGN_OR_RETURN(std::vector<std::string> children,

@@ -1,10 +1,8 @@
 // Saving Keras files. .keras: a zip of metadata.json, config.json and model.weights.h5 with the
-// Keras 3 layout (layers/<name>/vars/<i>, nested models under layers/<model>/layers/..., LSTM cells
-// under layers/<name>/cell/vars). .h5: Keras 2 layout (root model_config, keras_version, backend;
-// model_weights/<layer>/<layer>/<var>:0 listed by layer_names / weight_names). Both are built in
-// memory and written atomically. GRU and SimpleRNN cells are saved like LSTM's; Bidirectional's
-// under layers/<name>/forward_layer/cell/vars and backward_layer/cell/vars.
-#include <cstring>
+// Keras 3 layout (layers/<name>/vars/<i>, nested models under layers/<model>/layers/..., RNN
+// cells, wrapped layers and attention projections where Keras3WeightHolders says). .h5: Keras 2
+// layout (root model_config, keras_version, backend; model_weights/<layer>/<layer>/<var>:0 listed
+// by layer_names / weight_names). Both are built in memory and written atomically.
 #include <ctime>
 #include <map>
 #include <set>
@@ -108,60 +106,21 @@ Status WriteKeras3Layer(hid_t layers_group, const Json& entry, const WeightIndex
   auto it = weights.find(name);
   if (it == weights.end() || it->second->vars.empty()) return Status::Ok();
   written->insert(name);
-  const std::string cls = LayerClass(entry);
-  if (cls == "Bidirectional") {
-    // Keras 3 keeps the two wrapped layers' weights on their cells: forward_layer/cell/vars and
-    // backward_layer/cell/vars, from variables "forward/<var>" and "backward/<var>".
-    for (const char* direction : {"forward", "backward"}) {
-      EDGEOPT_ASSIGN_OR_RETURN(h5::Handle layer,
-                               h5::MakeGroup(group.id(), std::string(direction) + "_layer", file));
-      EDGEOPT_ASSIGN_OR_RETURN(h5::Handle layer_vars, h5::MakeGroup(layer.id(), "vars", file));
-      EDGEOPT_ASSIGN_OR_RETURN(h5::Handle cell, h5::MakeGroup(layer.id(), "cell", file));
-      EDGEOPT_ASSIGN_OR_RETURN(h5::Handle cell_vars, h5::MakeGroup(cell.id(), "vars", file));
-      const std::string prefix = std::string(direction) + "/";
-      int index = 0;
-      for (const auto& [var, array] : it->second->vars) {
-        if (var.compare(0, prefix.size(), prefix) != 0) continue;
-        EDGEOPT_RETURN_IF_ERROR(
-            h5::WriteDataset(cell_vars.id(), std::to_string(index++), array, file));
-      }
+  for (const Keras3Holder& holder : Keras3WeightHolders(LayerClass(entry))) {
+    // <layer>/<a>/<b>/vars: every group along the path with its vars group, as Keras writes.
+    h5::Handle at, at_vars;
+    hid_t target = vars.id();
+    for (const std::string& part : holder.groups) {
+      EDGEOPT_ASSIGN_OR_RETURN(at, h5::MakeGroup(at.valid() ? at.id() : group.id(), part, file));
+      EDGEOPT_ASSIGN_OR_RETURN(at_vars, h5::MakeGroup(at.id(), "vars", file));
+      target = at_vars.id();
     }
-    return Status::Ok();
-  }
-  if (cls == "MultiHeadAttention") {
-    // Keras 3 keeps them on the four EinsumDense sublayers, from variables "<projection>/<var>".
-    const std::pair<const char*, const char*> kSublayers[] = {
-        {"query/", "query_dense"},
-        {"key/", "key_dense"},
-        {"value/", "value_dense"},
-        {"attention_output/", "output_dense"}};
-    for (const auto& [prefix, sublayer] : kSublayers) {
-      EDGEOPT_ASSIGN_OR_RETURN(h5::Handle layer, h5::MakeGroup(group.id(), sublayer, file));
-      EDGEOPT_ASSIGN_OR_RETURN(h5::Handle layer_vars, h5::MakeGroup(layer.id(), "vars", file));
-      const size_t n = std::strlen(prefix);
-      int index = 0;
-      for (const auto& [var, array] : it->second->vars) {
-        if (var.compare(0, n, prefix) != 0) continue;
-        EDGEOPT_RETURN_IF_ERROR(
-            h5::WriteDataset(layer_vars.id(), std::to_string(index++), array, file));
-      }
+    const std::string& prefix = holder.prefix;
+    int index = 0;
+    for (const auto& [var, array] : it->second->vars) {
+      if (var.compare(0, prefix.size(), prefix) != 0) continue;
+      EDGEOPT_RETURN_IF_ERROR(h5::WriteDataset(target, std::to_string(index++), array, file));
     }
-    return Status::Ok();
-  }
-  // Keras 3 keeps RNN weights on the cell, TimeDistributed's on the wrapped layer.
-  const char* holder = cls == "LSTM" || cls == "GRU" || cls == "SimpleRNN" ? "cell"
-                       : cls == "TimeDistributed"                          ? "layer"
-                                                                           : nullptr;
-  hid_t target = vars.id();
-  h5::Handle sub, sub_vars;
-  if (holder != nullptr) {
-    EDGEOPT_ASSIGN_OR_RETURN(sub, h5::MakeGroup(group.id(), holder, file));
-    EDGEOPT_ASSIGN_OR_RETURN(sub_vars, h5::MakeGroup(sub.id(), "vars", file));
-    target = sub_vars.id();
-  }
-  int index = 0;
-  for (const auto& [var, array] : it->second->vars) {
-    EDGEOPT_RETURN_IF_ERROR(h5::WriteDataset(target, std::to_string(index++), array, file));
   }
   return Status::Ok();
 }
