@@ -213,7 +213,7 @@ Status Eval(Context* ctx, Node* node) {
 // may run on its output tiles instead of this node.
 bool FusableQuantAdd(const Node* node, FusedAdd* add) {
   const OpData* d = static_cast<const OpData*>(node->user_data);
-  if (d == nullptr || d->fast == nullptr || d->fast->b_scalar ||
+  if (d == nullptr || d->fast == nullptr || d->fast->rows.b_scalar ||
       d->fast->rows.b_step != d->fast->rows.inner || d->fast->fn == nullptr) {  // same shapes
     return false;
   }

@@ -40,13 +40,13 @@ bool IsQ8(DType t) { return t == DType::kInt8 || t == DType::kUInt8; }
 
 // `b` broadcast over the rows of a 2-D plan where `a` is whole: a row vector (strides {0, 1}) or
 // one value per row (strides {1, 0}).
-bool RowBroadcast(const ref::BroadcastPlan& plan, bool* b_scalar, BroadcastRows* rows) {
+bool RowBroadcast(const ref::BroadcastPlan& plan, BroadcastRows* rows) {
   if (plan.rank != 2 || plan.stride_a[0] != plan.dims[1] || plan.stride_a[1] != 1) return false;
   if (plan.stride_b[0] == 0 && plan.stride_b[1] == 1) {
-    *b_scalar = false;
+    rows->b_scalar = false;
     rows->b_step = 0;
   } else if (plan.stride_b[0] == 1 && plan.stride_b[1] == 0) {
-    *b_scalar = true;
+    rows->b_scalar = true;
     rows->b_step = 1;
   } else {
     return false;
@@ -57,15 +57,25 @@ bool RowBroadcast(const ref::BroadcastPlan& plan, bool* b_scalar, BroadcastRows*
   return true;
 }
 
-// Same shapes or `b` one value: the tensor as rows of kFlatRow elements (the last one shorter).
+// The rows a binary op runs as, or false when the microkernels do not apply: same shapes or one
+// operand a single value (`a` only with `swap_ok`) as rows of kFlatRow elements (the last one
+// shorter), or `b` broadcast over rows (RowBroadcast).
 constexpr int64_t kFlatRow = 1024;
-BroadcastRows FlatRows(int64_t n, bool b_scalar) {
-  BroadcastRows rows;
-  rows.inner = kFlatRow;
-  rows.rows = (n + kFlatRow - 1) / kFlatRow;
-  rows.b_step = b_scalar ? 0 : kFlatRow;
-  rows.total = n;
-  return rows;
+bool PlanRows(const ref::BroadcastPlan& plan, int64_t a_elements, int64_t b_elements, bool swap_ok,
+              BroadcastRows* rows) {
+  const bool flat = plan.rank == 1;
+  const bool same = flat && plan.stride_a[0] == 1 && plan.stride_b[0] == 1;
+  const bool b_scalar = flat && !same && plan.stride_a[0] == 1 && b_elements == 1;
+  const bool a_scalar =
+      swap_ok && flat && !same && !b_scalar && plan.stride_b[0] == 1 && a_elements == 1;
+  if (!same && !b_scalar && !a_scalar) return RowBroadcast(plan, rows);
+  rows->inner = kFlatRow;
+  rows->rows = (plan.size + kFlatRow - 1) / kFlatRow;
+  rows->b_step = same ? kFlatRow : 0;
+  rows->total = plan.size;
+  rows->b_scalar = !same;
+  rows->swap = a_scalar;
+  return true;
 }
 
 // One microkernel call on a row: fn(op, n, a, b, b_scalar, out).
@@ -74,8 +84,9 @@ using RowFn = void (*)(const void* op, size_t n, const void* a, const void* b, b
 
 // The rows split over the threads (about kMinParallelElements per task at least). `elem` is the
 // element size in bytes.
-void RunRows(Context* ctx, const BroadcastRows& rows, int elem, bool b_scalar, const void* a,
-             const void* b, void* out, RowFn fn, const void* op) {
+void RunRows(Context* ctx, const BroadcastRows& rows, int elem, const void* a, const void* b,
+             void* out, RowFn fn, const void* op) {
+  if (rows.swap) std::swap(a, b);
   const auto* pa = static_cast<const uint8_t*>(a);
   const auto* pb = static_cast<const uint8_t*>(b);
   auto* po = static_cast<uint8_t*>(out);
@@ -84,7 +95,7 @@ void RunRows(Context* ctx, const BroadcastRows& rows, int elem, bool b_scalar, c
     for (int64_t r = begin; r < end; ++r) {
       const int64_t at = r * rows.inner;
       const size_t n = static_cast<size_t>(std::min(rows.inner, rows.total - at));
-      fn(op, n, pa + at * elem, pb + r * rows.b_step * elem, b_scalar, po + at * elem);
+      fn(op, n, pa + at * elem, pb + r * rows.b_step * elem, rows.b_scalar, po + at * elem);
     }
   });
 }
@@ -94,14 +105,8 @@ Status PrepareQuantAdd(Context* ctx, DType type, const ref::AddSubParams& q, boo
   *op = nullptr;
   const uk::QuantElementwiseConfig* cfg = uk::GetQuantElementwiseConfig(ctx->cpu());
   if (cfg == nullptr || !ctx->use_optimized_kernels() || !IsQ8(type)) return Status::Ok();
-  const bool same = plan.rank == 1 && plan.stride_a[0] == 1 && plan.stride_b[0] == 1;
-  bool b_scalar = plan.rank == 1 && plan.stride_a[0] == 1 && b_elements == 1;
   BroadcastRows rows;
-  if (same || b_scalar) {
-    rows = FlatRows(plan.size, b_scalar && !same);
-  } else if (!RowBroadcast(plan, &b_scalar, &rows)) {
-    return Status::Ok();
-  }
+  if (!PlanRows(plan, 0, b_elements, /*swap_ok=*/false, &rows)) return Status::Ok();
   // A microkernel is nullptr when a selective build left its type out (configs.cc).
   if (cfg->vadd[TypeIndex(type)] == nullptr) return Status::Ok();
   QuantAddOp* o = nullptr;
@@ -118,8 +123,6 @@ Status PrepareQuantAdd(Context* ctx, DType type, const ref::AddSubParams& q, boo
   p.q.lo = q.act_min - q.output_offset;
   p.q.hi = q.act_max - q.output_offset;
   o->fn = cfg->vadd[TypeIndex(type)];
-  o->b_scalar = b_scalar && !same;
-  o->n = plan.size;
   o->rows = rows;
   *op = o;
   return Status::Ok();
@@ -127,7 +130,7 @@ Status PrepareQuantAdd(Context* ctx, DType type, const ref::AddSubParams& q, boo
 
 void RunQuantAdd(Context* ctx, const QuantAddOp& op, const void* a, const void* b, void* out) {
   RunRows(
-      ctx, op.rows, 1, op.b_scalar, a, b, out,
+      ctx, op.rows, 1, a, b, out,
       [](const void* o, size_t n, const void* x, const void* y, bool scalar, void* z) {
         const auto* add = static_cast<const QuantAddOp*>(o);
         add->fn(n, x, y, scalar, z, &add->params);
@@ -228,15 +231,8 @@ Status PrepareF32Binary(Context* ctx, F32BinaryKind kind, const ref::BroadcastPl
   *op = nullptr;
   const uk::F32VBinaryConfig* cfg = uk::GetF32VBinaryConfig(ctx->cpu());
   if (cfg == nullptr || !ctx->use_optimized_kernels()) return Status::Ok();
-  const bool flat = plan.rank == 1;
-  const bool same = flat && plan.stride_a[0] == 1 && plan.stride_b[0] == 1;
-  bool b_scalar = flat && !same && plan.stride_a[0] == 1 && b_elements == 1;
-  const bool a_scalar = flat && !same && !b_scalar && plan.stride_b[0] == 1 && a_elements == 1 &&
-                        kind != F32BinaryKind::kSub;
   BroadcastRows rows;
-  if (same || b_scalar || a_scalar) {
-    rows = FlatRows(plan.size, !same);
-  } else if (!RowBroadcast(plan, &b_scalar, &rows)) {
+  if (!PlanRows(plan, a_elements, b_elements, kind != F32BinaryKind::kSub, &rows)) {
     return Status::Ok();
   }
   F32BinaryOp* o = nullptr;
@@ -246,18 +242,14 @@ Status PrepareF32Binary(Context* ctx, F32BinaryKind kind, const ref::BroadcastPl
   o->fn = kind == F32BinaryKind::kAdd   ? cfg->vadd
           : kind == F32BinaryKind::kSub ? cfg->vsub
                                         : cfg->vmul;
-  o->b_scalar = b_scalar || a_scalar;
-  o->swap = a_scalar;
-  o->n = plan.size;
   o->rows = rows;
   *op = o;
   return Status::Ok();
 }
 
 void RunF32Binary(Context* ctx, const F32BinaryOp& op, const float* a, const float* b, float* out) {
-  if (op.swap) std::swap(a, b);
   RunRows(
-      ctx, op.rows, 4, op.b_scalar, a, b, out,
+      ctx, op.rows, 4, a, b, out,
       [](const void* o, size_t n, const void* x, const void* y, bool scalar, void* z) {
         const auto* bin = static_cast<const F32BinaryOp*>(o);
         bin->fn(n, static_cast<const float*>(x), static_cast<const float*>(y), scalar,
@@ -313,40 +305,28 @@ Status PrepareQuantMul(Context* ctx, DType type, const ref::MulParams& q,
   *op = nullptr;
   const uk::QuantMulConfig* cfg = uk::GetQuantMulConfig(ctx->cpu());
   if (cfg == nullptr || !ctx->use_optimized_kernels() || !IsQ8(type)) return Status::Ok();
-  const bool flat = plan.rank == 1;
-  const bool same = flat && plan.stride_a[0] == 1 && plan.stride_b[0] == 1;
-  bool b_scalar = flat && !same && plan.stride_a[0] == 1 && b_elements == 1;
-  const bool a_scalar = flat && !same && !b_scalar && plan.stride_b[0] == 1 && a_elements == 1;
   BroadcastRows rows;
-  if (same || b_scalar || a_scalar) {
-    rows = FlatRows(plan.size, !same);
-  } else if (!RowBroadcast(plan, &b_scalar, &rows)) {
-    return Status::Ok();
-  }
+  if (!PlanRows(plan, a_elements, b_elements, /*swap_ok=*/true, &rows)) return Status::Ok();
   if (cfg->vmul[TypeIndex(type)] == nullptr) return Status::Ok();  // left out (configs.cc)
   QuantMulOp* o = nullptr;
   EDGEOPT_RETURN_IF_ERROR(NewOp(ctx, &o));
   uk::QS8VMulParams& p = o->params;
   UniformRequant(q.output_multiplier, q.output_shift, &p.out);
   // The kernels subtract the zero points: swapped operands swap them too.
-  p.a_zero_point = a_scalar ? -q.input2_offset : -q.input1_offset;
-  p.b_zero_point = a_scalar ? -q.input1_offset : -q.input2_offset;
+  p.a_zero_point = rows.swap ? -q.input2_offset : -q.input1_offset;
+  p.b_zero_point = rows.swap ? -q.input1_offset : -q.input2_offset;
   p.q.zero_point = q.output_offset;
   p.q.lo = q.act_min - q.output_offset;
   p.q.hi = q.act_max - q.output_offset;
   o->fn = cfg->vmul[TypeIndex(type)];
-  o->b_scalar = b_scalar || a_scalar;
-  o->swap = a_scalar;
-  o->n = plan.size;
   o->rows = rows;
   *op = o;
   return Status::Ok();
 }
 
 void RunQuantMul(Context* ctx, const QuantMulOp& op, const void* a, const void* b, void* out) {
-  if (op.swap) std::swap(a, b);
   RunRows(
-      ctx, op.rows, 1, op.b_scalar, a, b, out,
+      ctx, op.rows, 1, a, b, out,
       [](const void* o, size_t n, const void* x, const void* y, bool scalar, void* z) {
         const auto* mul = static_cast<const QuantMulOp*>(o);
         mul->fn(n, x, y, scalar, z, &mul->params);

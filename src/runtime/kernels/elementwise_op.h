@@ -16,20 +16,20 @@
 namespace edgeopt {
 namespace rt {
 
-// The rows the binary microkernels run one by one (split over the threads): `a` is [rows, inner];
+// How the binary microkernels run an op: row by row (split over the threads), `a` [rows, inner];
 // `b` a row of `inner` values (b_step 0: a per-channel vector), one value per row (b_scalar,
 // b_step 1: a per-row statistic, as LayerNormalization's mean), or, for same shapes or a single
-// value, `a`'s own rows (b_step inner) or that value.
+// value, `a`'s own rows (b_step inner) or that value (b_scalar, b_step 0).
 struct BroadcastRows {
   int64_t rows = 1, inner = 0, b_step = 0;
-  int64_t total = 0;  // elements of `a` (same shapes run as rows of a fixed length, the last short)
+  int64_t total = 0;      // elements of `a` (same shapes run as rows of a fixed length)
+  bool b_scalar = false;  // one `b` value per row (or for the whole tensor)
+  bool swap = false;      // `a` is the single value: run as b op a (ADD, MUL)
 };
 
 struct QuantAddOp {
   uk::QS8VAddParams params;
   uk::QS8VAddFn fn = nullptr;
-  bool b_scalar = false;
-  int64_t n = 0;
   BroadcastRows rows;
 };
 // Same-shape inputs, `b` a single value, or `b` broadcast over rows (BroadcastRows); int8 or
@@ -42,9 +42,6 @@ void RunQuantAdd(Context* ctx, const QuantAddOp& op, const void* a, const void* 
 struct QuantMulOp {
   uk::QS8VMulParams params;
   uk::QS8VMulFn fn = nullptr;
-  bool b_scalar = false;
-  bool swap = false;  // a is the single value: run as b * a
-  int64_t n = 0;
   BroadcastRows rows;
 };
 Status PrepareQuantMul(Context* ctx, DType type, const ref::MulParams& q,
@@ -78,10 +75,7 @@ enum class F32BinaryKind : uint8_t { kAdd, kSub, kMul };
 struct F32BinaryOp {
   uk::F32MinMaxParams params;
   uk::F32VBinaryFn fn = nullptr;
-  bool b_scalar = false;
-  bool swap = false;  // a is the single value: run as b op a (ADD, MUL)
-  int64_t n = 0;
-  BroadcastRows rows;  // or `b` broadcast over rows
+  BroadcastRows rows;
 };
 Status PrepareF32Binary(Context* ctx, F32BinaryKind kind, const ref::BroadcastPlan& plan,
                         int64_t a_elements, int64_t b_elements, float act_min, float act_max,
