@@ -107,11 +107,10 @@ Status UpdateFromGraph(KerasModel* model, const ir::Graph& graph) {
       if (leaf == "recurrent_kernel" && cls != "Bidirectional") {
         EDGEOPT_RETURN_IF_ERROR(SetConfigInt(entry, "units", s[1]));
       }
-    } else if (cls == "Attention" || cls == "AdditiveAttention") {
-      keras_shape = target->shape;  // scalars kept as [] (the graph's are rank 0 too)
-    } else if (cls == "MultiHeadAttention") {
-      // FULLY_CONNECTED weights [out, in] of the EinsumDense kernels [in, H, d] / [H, vd, out];
-      // biases [H·d] of [H, d]. Keras's shapes stay (MultiHeadAttention is not channel-pruned).
+    } else if (cls == "MultiHeadAttention" || cls == "Attention" || cls == "AdditiveAttention") {
+      // Keras's shapes stay (attention layers are not channel-pruned): MultiHeadAttention's
+      // FULLY_CONNECTED weights [out, in] of the EinsumDense kernels [in, H, d] / [H, vd, out],
+      // its biases [H·d] of [H, d]; Attention's scalars and AdditiveAttention's scale as they are.
       if (t.NumElements() != target->NumElements()) {
         return MakeStatus(StatusCode::kUnsupported, "weight %s: %lld elements, Keras's %lld",
                           t.origin.c_str(), static_cast<long long>(t.NumElements()),
