@@ -215,6 +215,15 @@ Status Engine::SetBatchSize(int batch) {
   return Status::Ok();
 }
 
+Status Engine::CheckOutputBatch() const {
+  const Value& y = values_[output_];
+  EDGEOPT_ENSURE(batch_ >= 1 && y.rank() >= 1 && y.shape[0] == batch_, StatusCode::kUnsupported,
+                 "output '%s' is %s for a batch of %d: the loss and the predictions need the "
+                 "batch as its first dimension",
+                 graph_.tensors[output_].name.c_str(), ShapeString(y.shape).c_str(), batch_);
+  return Status::Ok();
+}
+
 std::vector<int> Engine::output_sample_shape() const {
   const std::vector<int>& s = values_[output_].shape;
   return std::vector<int>(s.begin() + (s.empty() ? 0 : 1), s.end());

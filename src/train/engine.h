@@ -2,7 +2,8 @@
 //
 // Engine::Create compiles an ir::Graph (training form: BATCH_NORM, DROPOUT kept) into one kernel
 // per node with buffers for a batch size (grow-only, no allocation per step once warm). Dimension 0
-// of every activation is the batch. Float constants become:
+// of every activation is the batch, or the batch times some steps between a RESHAPE that folds
+// them into it and one that unfolds them (TimeDistributed). Float constants become:
 //   - parameters (trainable): weights of FULLY_CONNECTED / CONV_2D / DEPTHWISE_CONV_2D /
 //     PRELU, BATCH_NORM gamma and beta, and any other float constant with a Keras origin;
 //   - state: BATCH_NORM moving mean / variance (updated by training forward passes), FAKE_QUANT_ACT
@@ -63,6 +64,9 @@ class Engine {
   // Input 0 / output 0 of the graph.
   int input_tensor() const { return input_; }
   int output_tensor() const { return output_; }
+  // OK when the output's first dimension is the batch, as the loss, the metrics and the
+  // predictions read it (steps a RESHAPE folded into the batch must be unfolded by then).
+  Status CheckOutputBatch() const;
   // Shape of one sample of the input / output (no batch dimension).
   const std::vector<int>& input_sample_shape() const { return input_sample_shape_; }
   int64_t input_sample_size() const { return input_sample_size_; }

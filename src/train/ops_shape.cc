@@ -1,6 +1,7 @@
-// Layout ops: RESHAPE / SQUEEZE / EXPAND_DIMS (the IR's static output shape
-// with the batch dimension replaced), CONCATENATION, PAD (constant zeros), TRANSPOSE, SLICE and
-// STRIDED_SLICE. None of them may move data across the batch dimension.
+// Layout ops: RESHAPE / SQUEEZE / EXPAND_DIMS (the IR's static output shape with the batch
+// dimension replaced), CONCATENATION, PAD (constant zeros), TRANSPOSE, SLICE and STRIDED_SLICE.
+// None of them may move data across the batch dimension; a RESHAPE may fold steps into it or
+// unfold them (TimeDistributed), which keeps each sample's values together.
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -19,18 +20,44 @@ void AddInto(const float* src, float* dst, int64_t n, bool overwrite) {
   }
 }
 
+std::string IrShapeString(const std::vector<int32_t>& shape) {
+  return ShapeString(std::vector<int>(shape.begin(), shape.end()));
+}
+
+// The IR's output shape for the training batch. Dimension 0 is the batch, but where the IR's
+// output and input differ there (TimeDistributed folds the steps into the batch: [1, T, H, W, C]
+// -> [T, H, W, C], and unfolds them: [T, F] -> [1, T, F]) it scales with the training rows:
+// rows * out0 / in0 ([B * T, H, W, C], then [B, T, F]). Row-major data make that a copy.
 class Reshape : public OpKernel {
  public:
   Status Prepare(KernelContext* ctx) override {
     EDGEOPT_ENSURE(!in.empty() && in[0] >= 0, StatusCode::kInvalidModel, "%s: needs an input",
                    Where().c_str());
     const Value& x = ctx->v(in[0]);
+    const std::vector<int32_t>& source = ctx->graph->tensors[in[0]].shape;
     const std::vector<int32_t>& target = ctx->graph->tensors[out[0]].shape;
     EDGEOPT_ENSURE(!target.empty() && x.rank() >= 1, StatusCode::kUnsupported,
                    "%s: output has no batch dimension", Where().c_str());
-    const int batch = x.shape[0];
-    const int64_t per_sample = batch > 0 ? x.size / batch : 0;
-    std::vector<int> shape = {batch};
+    auto shapes = [&]() {  // for errors
+      return ShapeString(x.shape) + " (" + IrShapeString(source) + " in the model) to " +
+             IrShapeString(target);
+    };
+    int64_t rows = x.shape[0];
+    if (!source.empty() && source[0] > 0 && target[0] > 0 && source[0] != target[0]) {
+      const int64_t scaled = rows * target[0];
+      EDGEOPT_ENSURE(scaled % source[0] == 0, StatusCode::kUnsupported,
+                     "%s: reshaping %s: the first dimension goes from %d to %d, which does not "
+                     "fold or unfold %lld rows (%lld * %d is not a multiple of %d)",
+                     Where().c_str(), shapes().c_str(), source[0], target[0],
+                     static_cast<long long>(rows), static_cast<long long>(rows), target[0],
+                     source[0]);
+      rows = scaled / source[0];
+      EDGEOPT_ENSURE(rows <= (int64_t{1} << 30), StatusCode::kUnsupported,
+                     "%s: reshaping %s: %lld rows are too many", Where().c_str(), shapes().c_str(),
+                     static_cast<long long>(rows));
+    }
+    const int64_t per_row = rows > 0 ? x.size / rows : 0;
+    std::vector<int> shape = {static_cast<int>(rows)};
     int64_t known = 1;
     int unknown = -1;
     for (size_t d = 1; d < target.size(); ++d) {
@@ -42,13 +69,12 @@ class Reshape : public OpKernel {
         shape.push_back(target[d]);
       }
     }
-    if (unknown > 0 && known > 0) shape[unknown] = static_cast<int>(per_sample / known);
+    if (unknown > 0 && known > 0) shape[unknown] = static_cast<int>(per_row / known);
     EDGEOPT_ENSURE(NumElements(shape) == x.size, StatusCode::kUnsupported,
-                   "%s: reshaping %s to %s changes the batch dimension, which training "
-                   "cannot "
-                   "do",
-                   Where().c_str(), ShapeString(x.shape).c_str(),
-                   ShapeString(std::vector<int>(target.begin(), target.end())).c_str());
+                   "%s: reshaping %s would give %s (%lld values for %lld): it moves values "
+                   "across the batch dimension, which training cannot do",
+                   Where().c_str(), shapes().c_str(), ShapeString(shape).c_str(),
+                   static_cast<long long>(NumElements(shape)), static_cast<long long>(x.size));
     SetShape(&ctx->v(out[0]), shape);
     return Status::Ok();
   }

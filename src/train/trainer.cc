@@ -24,6 +24,7 @@ StatusOr<LossKind> ChooseLoss(const std::string& name, const data::Dataset& ds) 
 }
 
 Status CheckData(const Engine& engine, const data::Dataset& ds, LossKind loss) {
+  EDGEOPT_RETURN_IF_ERROR(engine.CheckOutputBatch());
   const std::vector<int>& want = engine.input_sample_shape();
   EDGEOPT_ENSURE(ds.sample_size() == engine.input_sample_size(), StatusCode::kInvalidArgument,
                  "%s: samples have shape %s, the model's input is %s", ds.name.c_str(),
@@ -275,6 +276,7 @@ Status PredictOutputs(Engine* engine, const float* x, int64_t n, int batch_size,
   for (int64_t start = 0; start < n; start += batch_size) {
     const int b = static_cast<int>(std::min<int64_t>(batch_size, n - start));
     EDGEOPT_RETURN_IF_ERROR(engine->Forward(x + start * ss, b, /*training=*/false));
+    EDGEOPT_RETURN_IF_ERROR(engine->CheckOutputBatch());
     std::memcpy(out + start * os, engine->value(tensor).d(), sizeof(float) * b * os);
   }
   return Status::Ok();

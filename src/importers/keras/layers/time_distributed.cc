@@ -4,8 +4,8 @@
 //   which edgeopt also trains.
 // - Others (convolutions, pooling, Flatten, ...): the steps are folded into the batch
 //   (RESHAPE [B*T, ...]), the wrapped layer's own mapping runs on that, and a RESHAPE unfolds
-//   the result to [B, T, ...] (what Keras does). Such a model converts and runs; edgeopt's
-//   training refuses the batch-changing RESHAPE.
+//   the result to [B, T, ...] (what Keras does). Such a model converts, runs and trains: the
+//   training engine scales the RESHAPEs' first dimension with its batch (src/train/ops_shape.cc).
 // The wrapped layer's weights are the wrapper's (Keras 2: "<wrapper>/kernel:0"; Keras 3:
 // layers/<wrapper>/layer/vars).
 #include <string>
