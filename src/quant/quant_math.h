@@ -80,10 +80,14 @@ void ActivationRangeQuantized(int activation, float scale, int32_t zero_point, i
 void ActivationRangeFloat(int activation, float* act_min, float* act_max);
 
 // Quantizes one value: clamp(round(x / scale) + zero_point), round half away from zero (as
-// TFLite's reference Quantize: std::round).
+// TFLite's reference Quantize: std::round). Values far outside the range (an attention mask's
+// -1e9) saturate; NaN gives the zero point.
 inline int32_t QuantizeValue(float x, float scale, int32_t zero_point, int32_t qmin, int32_t qmax) {
-  const int32_t q = static_cast<int32_t>(std::round(x / scale)) + zero_point;
-  return std::min(qmax, std::max(qmin, q));
+  const float r = std::round(x / scale);
+  if (r != r) return std::min(qmax, std::max(qmin, zero_point));
+  if (r <= static_cast<float>(qmin - zero_point)) return qmin;
+  if (r >= static_cast<float>(qmax - zero_point)) return qmax;
+  return static_cast<int32_t>(r) + zero_point;
 }
 
 // Asymmetric parameters covering [min, max] (which is first widened to include 0), with the zero

@@ -6,7 +6,8 @@
 //     calls (symmetric in [-127, 127], per-channel on `axis`, per-tensor when axis < 0).
 //     Backward: straight-through (dw = dw_q); abs-max scales never clip a weight.
 //
-//   FAKE_QUANT_ACT(x, range) {num_bits=8, narrow_range=false, ema_decay, observe=true}
+//   FAKE_QUANT_ACT(x, range) {num_bits=8, narrow_range=false, ema_decay, observe=true,
+//                             mask_depth=0}
 //   FAKE_QUANT_ACT(x) {fixed_scale, fixed_zero_point}
 //     Forward: y = scale * (quant::QuantizeValue(x, scale, zp, qmin, qmax) - zp), the value the
 //     int8 tensor represents, with (scale, zp) = quant::ChooseQuantParams(range) — the choice
@@ -18,6 +19,8 @@
 //     it toward the min/max of the step's batch: min <- decay * min + (1 - decay) * batch_min,
 //     where batch_min is over every observer of the group in that step. Until the range is
 //     initialized (by calibration or by the first training step) the op is the identity.
+//     mask_depth > 0 (the scores of an attention mask, quantize::MaskDepth): the parameters
+//     come from the range with its minimum lowered by that much, as the export lowers it.
 //     Backward: straight-through inside the representable range
 //     [(qmin - zp) * scale, (qmax - zp) * scale], zero outside (TensorFlow's
 //     FakeQuantWithMinMaxVarsGradient).

@@ -354,6 +354,40 @@ TEST(GradCheckTest, Rsqrt) {
   CheckGradients(b.Finish(y), 2, InputKind::kPositive);
 }
 
+// L2_NORMALIZATION (UnitNormalization, Dot(normalize=True)): the projection of the gradient, and
+// the linear x / 1e-6 of a vector shorter than the floor (all-zero rows); golden values.
+TEST(GradCheckTest, L2Normalization) {
+  {
+    Builder b({1, 3, 5});
+    const int y = b.Op("L2_NORMALIZATION", {b.input()}, {1, 3, 5});
+    CheckGradients(b.Finish(y), 2, InputKind::kUniform);
+  }
+  Builder b({1, 2, 2});
+  const int y = b.Op("L2_NORMALIZATION", {b.input()}, {1, 2, 2});
+  EngineOptions options;
+  options.batch_size = 1;
+  options.input_requires_grad = true;
+  auto created = Engine::Create(b.Finish(y), options);
+  ASSERT_TRUE(created.ok()) << created.status().ToString();
+  Engine& e = **created;
+  const std::vector<float> x = {3.0f, -4.0f, 0.0f, 0.0f};
+  ASSERT_TRUE(e.Forward(x.data(), 1, /*training=*/true).ok());
+  const float* out = e.Output();
+  EXPECT_FLOAT_EQ(out[0], 0.6f);
+  EXPECT_FLOAT_EQ(out[1], -0.8f);
+  EXPECT_EQ(out[2], 0.0f);
+  EXPECT_EQ(out[3], 0.0f);
+  // d/dx of sum(r * y): (r - y (y · r)) / 5 on the first row, r / 1e-6 on the zero row.
+  const std::vector<float> r = {1.0f, 0.0f, 2.0f, -1.0f};
+  std::copy(r.begin(), r.end(), e.LossGrad());
+  e.Backward();
+  const float* dx = e.InputGrad();
+  EXPECT_FLOAT_EQ(dx[0], (1.0f - 0.6f * 0.6f) / 5.0f);
+  EXPECT_FLOAT_EQ(dx[1], (0.0f + 0.8f * 0.6f) / 5.0f);
+  EXPECT_FLOAT_EQ(dx[2], 2e6f);
+  EXPECT_FLOAT_EQ(dx[3], -1e6f);
+}
+
 // Keras LayerNormalization as the importer lowers it: MEAN, SUB, MUL, MEAN, ADD, RSQRT, MUL, then
 // gamma and beta. Gradients of the input and of both parameters.
 TEST(GradCheckTest, LayerNormalizationChain) {
@@ -969,6 +1003,187 @@ TEST(GradCheckTest, BatchMatMulRefusesBatchAsMatrixDimension) {
     ASSERT_FALSE(e.ok());
     EXPECT_NE(e.status().message().find("has a lower rank than the output"), std::string::npos)
         << e.status().message();
+  }
+}
+
+// TimeDistributed(Conv2D), (MaxPooling2D), then the steps unfolded for a dense layer: the Keras
+// importer's RESHAPE [1, T, H, W, C] -> [T, H, W, C] folds the steps into the batch (training
+// rows B * T) and RESHAPE [T, ...] -> [1, T, ...] unfolds them (B rows again).
+TEST(GradCheckTest, TimeDistributedFoldConvPoolUnfoldDense) {
+  Builder b({1, 3, 6, 6, 2});
+  const int fold = b.Op("RESHAPE", {b.input(), b.IntConst({4}, {3, 6, 6, 2})}, {3, 6, 6, 2});
+  const int w = b.Param("td_conv/kernel", {4, 3, 3, 2});
+  const int bias = b.Param("td_conv/bias", {4});
+  const int conv = b.Op("CONV_2D", {fold, w, bias}, {3, 4, 4, 4}, ConvAttrs("VALID", 1, 1));
+  const int pool = b.Op("MAX_POOL_2D", {conv}, {3, 2, 2, 4},
+                        {{"padding", std::string("VALID")},
+                         {"filter_height", int64_t{2}},
+                         {"filter_width", int64_t{2}},
+                         {"stride_h", int64_t{2}},
+                         {"stride_w", int64_t{2}}});
+  const int unfold = b.Op("RESHAPE", {pool, b.IntConst({3}, {1, 3, 16})}, {1, 3, 16});
+  const int dw = b.Param("out/kernel", {5, 16});
+  const int db = b.Param("out/bias", {5});
+  const int y = b.Op("FULLY_CONNECTED", {unfold, dw, db}, {1, 3, 5},
+                     {{"keep_num_dims", true}, {"fused_activation_function", std::string("NONE")}});
+  const ir::Graph g = b.Finish(y);
+  CheckGradients(g, 2, InputKind::kDistinct);
+  CheckGradients(g, 2, InputKind::kDistinct, /*training=*/true, /*threads=*/2);
+  EngineOptions options;
+  options.batch_size = 2;
+  auto e = Engine::Create(g, options);
+  ASSERT_TRUE(e.ok()) << e.status().ToString();
+  EXPECT_EQ((*e)->value(fold).shape, std::vector<int>({6, 6, 6, 2}));
+  EXPECT_EQ((*e)->value(pool).shape, std::vector<int>({6, 2, 2, 4}));
+  EXPECT_EQ((*e)->value(unfold).shape, std::vector<int>({2, 3, 16}));
+  EXPECT_EQ((*e)->output_sample_shape(), std::vector<int>({3, 5}));
+}
+
+// The other layers TimeDistributed folds (DepthwiseConv2D, BatchNormalization in training mode,
+// AveragePooling2D, Flatten then Dense on the folded rows), and GlobalAveragePooling1D's MEAN
+// over the unfolded steps.
+TEST(GradCheckTest, TimeDistributedFoldedDepthwiseBatchNormPoolFlattenDense) {
+  Builder b({1, 3, 6, 6, 2});
+  const int fold = b.Op("RESHAPE", {b.input(), b.IntConst({4}, {3, 6, 6, 2})}, {3, 6, 6, 2});
+  const int w = b.Param("td_dw/depthwise_kernel", {1, 3, 3, 4});
+  const int dw = b.Op("DEPTHWISE_CONV_2D", {fold, w, b.Param("td_dw/bias", {4})}, {3, 4, 4, 4},
+                      {{"padding", std::string("VALID")},
+                       {"stride_h", int64_t{1}},
+                       {"stride_w", int64_t{1}},
+                       {"depth_multiplier", int64_t{2}},
+                       {"fused_activation_function", std::string("NONE")}});
+  const int bn =
+      b.Op("BATCH_NORM",
+           {dw, b.Param("td_bn/gamma", {4}, 0.5f, 1.5f), b.Param("td_bn/beta", {4}),
+            b.FloatConst("mm", {4}, {0, 0, 0, 0}), b.FloatConst("mv", {4}, {1, 1, 1, 1})},
+           {3, 4, 4, 4}, {{"epsilon", 1e-3}, {"momentum", 0.9}});
+  const int pool = b.Op("AVERAGE_POOL_2D", {bn}, {3, 2, 2, 4},
+                        {{"padding", std::string("VALID")},
+                         {"filter_height", int64_t{2}},
+                         {"filter_width", int64_t{2}},
+                         {"stride_h", int64_t{2}},
+                         {"stride_w", int64_t{2}}});
+  const int flat = b.Op("RESHAPE", {pool, b.IntConst({2}, {-1, 16})}, {3, 16});
+  const int fc =
+      b.Op("FULLY_CONNECTED", {flat, b.Param("td_fc/kernel", {5, 16}), b.Param("td_fc/bias", {5})},
+           {3, 5}, {{"fused_activation_function", std::string("TANH")}});
+  const int unfold = b.Op("RESHAPE", {fc, b.IntConst({3}, {1, 3, 5})}, {1, 3, 5});
+  const int y = b.Op("MEAN", {unfold, b.IntConst({1}, {1})}, {1, 5}, {{"keep_dims", false}});
+  CheckGradients(b.Finish(y), 2, InputKind::kUniform);
+}
+
+// Folding computes what the wrapped layers compute on B * T separate images: the same outputs,
+// the same BatchNormalization statistics over the B * T rows (as Keras's
+// TimeDistributed(BatchNormalization)), the same gradients.
+TEST(GradCheckTest, TimeDistributedFoldIsTheLayersOnBatchTimesStepsImages) {
+  constexpr int kBatch = 2, kSteps = 3;
+  // The layers on `x`; weights drawn in the same order in both graphs (the same values).
+  auto layers = [](Builder* b, int x, int32_t rows, int* moving_mean) {
+    const int w = b->Param("c/kernel", {4, 3, 3, 2});
+    const int conv = b->Op("CONV_2D", {x, w, b->Param("c/bias", {4})}, {rows, 4, 4, 4},
+                           ConvAttrs("VALID", 1, 1, 1, 1, "RELU"));
+    *moving_mean = b->FloatConst("mm", {4}, {0, 0, 0, 0});
+    const int bn = b->Op("BATCH_NORM",
+                         {conv, b->Param("bn/gamma", {4}), b->Param("bn/beta", {4}), *moving_mean,
+                          b->FloatConst("mv", {4}, {1, 1, 1, 1})},
+                         {rows, 4, 4, 4}, {{"epsilon", 1e-3}, {"momentum", 0.5}});
+    const int pool = b->Op("MAX_POOL_2D", {bn}, {rows, 2, 2, 4},
+                           {{"padding", std::string("VALID")},
+                            {"filter_height", int64_t{2}},
+                            {"filter_width", int64_t{2}},
+                            {"stride_h", int64_t{2}},
+                            {"stride_w", int64_t{2}}});
+    return b->Op("MEAN", {pool, b->IntConst({2}, {1, 2})}, {rows, 4}, {{"keep_dims", false}});
+  };
+  int folded_mm = -1, plain_mm = -1;
+  Builder folded({1, kSteps, 6, 6, 2});
+  const int fold = folded.Op("RESHAPE", {folded.input(), folded.IntConst({4}, {kSteps, 6, 6, 2})},
+                             {kSteps, 6, 6, 2});
+  const int steps = layers(&folded, fold, kSteps, &folded_mm);
+  const int unfold =
+      folded.Op("RESHAPE", {steps, folded.IntConst({3}, {1, kSteps, 4})}, {1, kSteps, 4});
+  Builder plain({1, 6, 6, 2});
+  const int images = layers(&plain, plain.input(), 1, &plain_mm);
+
+  EngineOptions options;
+  options.input_requires_grad = true;
+  options.batch_size = kBatch;
+  auto a = Engine::Create(folded.Finish(unfold), options);
+  ASSERT_TRUE(a.ok()) << a.status().ToString();
+  options.batch_size = kBatch * kSteps;
+  auto b = Engine::Create(plain.Finish(images), options);
+  ASSERT_TRUE(b.ok()) << b.status().ToString();
+  Engine& ea = **a;
+  Engine& eb = **b;
+  ASSERT_EQ(ea.input_sample_size(), kSteps * eb.input_sample_size());
+  std::mt19937 rng(5);
+  const std::vector<float> x =
+      MakeInput(kBatch * ea.input_sample_size(), InputKind::kUniform, &rng);
+  ASSERT_TRUE(ea.Forward(x.data(), kBatch, /*training=*/true).ok());
+  ASSERT_TRUE(eb.Forward(x.data(), kBatch * kSteps, /*training=*/true).ok());
+  const int64_t n = kBatch * kSteps * 4;
+  ASSERT_EQ(ea.value(unfold).shape, std::vector<int>({kBatch, kSteps, 4}));
+  ASSERT_EQ(eb.value(images).shape, std::vector<int>({kBatch * kSteps, 4}));
+  EXPECT_EQ(std::vector<float>(ea.Output(), ea.Output() + n),
+            std::vector<float>(eb.Output(), eb.Output() + n));
+  // Moving mean after one step: momentum 0.5 of the batch mean over the 6 images' positions.
+  EXPECT_EQ(std::vector<float>(ea.value(folded_mm).data),
+            std::vector<float>(eb.value(plain_mm).data));
+  EXPECT_NE(ea.value(folded_mm).data[0], 0.0f);
+
+  std::uniform_real_distribution<float> u(-1.0f, 1.0f);
+  std::vector<float> r(n);
+  for (float& v : r) v = u(rng);
+  std::copy(r.begin(), r.end(), ea.LossGrad());
+  std::copy(r.begin(), r.end(), eb.LossGrad());
+  ea.Backward();
+  eb.Backward();
+  EXPECT_EQ(std::vector<float>(ea.InputGrad(), ea.InputGrad() + x.size()),
+            std::vector<float>(eb.InputGrad(), eb.InputGrad() + x.size()));
+  ASSERT_EQ(ea.parameters().size(), eb.parameters().size());
+  for (size_t i = 0; i < ea.parameters().size(); ++i) {
+    const Parameter& pa = ea.parameters()[i];
+    const Parameter& pb = eb.parameters()[i];
+    EXPECT_EQ(pa.name, pb.name);
+    EXPECT_EQ(std::vector<float>(pa.grad(), pa.grad() + pa.size),
+              std::vector<float>(pb.grad(), pb.grad() + pb.size))
+        << pa.name;
+  }
+}
+
+// A first dimension that changes by a ratio the training rows do not divide, and steps left
+// folded at the output (which the loss reads per sample), are clear errors naming the node or
+// the tensor and the shapes.
+TEST(GradCheckTest, TimeDistributedReshapesThatDoNotFoldAreClearErrors) {
+  {
+    Builder b({2, 6});  // a graph batch of 2: [2, 6] -> [3, 4] is 1.5 rows per row
+    const int y = b.Op("RESHAPE", {b.input(), b.IntConst({2}, {3, 4})}, {3, 4});
+    EngineOptions options;
+    options.batch_size = 3;
+    auto e = Engine::Create(b.Finish(y), options);
+    ASSERT_FALSE(e.ok());
+    EXPECT_EQ(e.status().code(), StatusCode::kUnsupported);
+    EXPECT_NE(e.status().message().find(
+                  "node 0 (RESHAPE RESHAPE): reshaping [3,6] ([2,6] in the model) to [3,4]: the "
+                  "first dimension goes from 2 to 3, which does not fold or unfold 3 rows (3 * 3 "
+                  "is not a multiple of 2)"),
+              std::string::npos)
+        << e.status().message();
+  }
+  {
+    Builder b({1, 3, 4});  // the steps stay folded into the batch at the output
+    const int fold = b.Op("RESHAPE", {b.input(), b.IntConst({2}, {3, 4})}, {3, 4});
+    const int y = b.Op("TANH", {fold}, {3, 4});
+    EngineOptions options;
+    options.batch_size = 2;
+    auto e = Engine::Create(b.Finish(y), options);
+    ASSERT_TRUE(e.ok()) << e.status().ToString();
+    const Status s = (*e)->CheckOutputBatch();
+    EXPECT_EQ(s.code(), StatusCode::kUnsupported);
+    EXPECT_NE(s.message().find("output 'TANH1' is [6,4] for a batch of 2: the loss and the "
+                               "predictions need the batch as its first dimension"),
+              std::string::npos)
+        << s.message();
   }
 }
 

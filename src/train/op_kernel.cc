@@ -152,6 +152,7 @@ const OpEntry kOps[] = {
     // Normalization and regularization (ops_norm.cc).
     {"BATCH_NORM", NewBatchNorm},
     {"DROPOUT", NewDropout},
+    {"L2_NORMALIZATION", NewL2Normalization},
     // Pooling and reductions (ops_pool.cc).
     {"MAX_POOL_2D", NewMaxPool2D},
     {"AVERAGE_POOL_2D", NewAveragePool2D},

@@ -21,6 +21,7 @@ std::unique_ptr<OpKernel> NewDepthwiseConv2D();
 std::unique_ptr<OpKernel> NewBatchMatMul();  // ops_batch_matmul.cc
 std::unique_ptr<OpKernel> NewBatchNorm();
 std::unique_ptr<OpKernel> NewDropout();
+std::unique_ptr<OpKernel> NewL2Normalization();
 std::unique_ptr<OpKernel> NewMaxPool2D();
 std::unique_ptr<OpKernel> NewAveragePool2D();
 std::unique_ptr<OpKernel> NewMean();

@@ -1,6 +1,7 @@
 // BATCH_NORM (batch statistics in training with moving averages updated by the layer's
 // momentum; moving statistics in inference) and DROPOUT (inverted, seeded; identity in
 // inference).
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 
@@ -235,9 +236,75 @@ class Dropout : public OpKernel {
   std::vector<float> mask_;
 };
 
+// L2_NORMALIZATION over the last axis, as TFLite computes it: y = x / max(|x|, 1e-6). Backward:
+// dx = (dy - y (y · dy)) / |x| where the norm is above the floor, dy / 1e-6 where it is not.
+class L2Normalization : public OpKernel {
+ public:
+  Status Prepare(KernelContext* ctx) override {
+    EDGEOPT_ENSURE(!in.empty() && in[0] >= 0, StatusCode::kInvalidModel, "%s: needs an input",
+                   Where().c_str());
+    const Value& x = ctx->v(in[0]);
+    EDGEOPT_ASSIGN_OR_RETURN(const FusedAct act, ParseFusedAct(*node));
+    EDGEOPT_ENSURE(act == FusedAct::kNone, StatusCode::kUnsupported,
+                   "%s: a fused activation (TFLite has none on L2_NORMALIZATION)", Where().c_str());
+    depth_ = x.shape.empty() ? 1 : x.shape.back();
+    rows_ = depth_ > 0 ? x.size / depth_ : 0;
+    norms_.assign(static_cast<size_t>(rows_), 0.0f);
+    SetShape(&ctx->v(out[0]), x.shape);
+    return Status::Ok();
+  }
+
+  void Forward(KernelContext* ctx) override {
+    const float* x = ctx->v(in[0]).d();
+    float* y = ctx->v(out[0]).d();
+    ParallelChunks(ctx, rows_, [&](int64_t b, int64_t e, int) {
+      for (int64_t r = b; r < e; ++r) {
+        const float* xr = x + r * depth_;
+        float sum = 0.0f;
+        for (int i = 0; i < depth_; ++i) sum += xr[i] * xr[i];
+        const float norm = std::max(std::sqrt(sum), kFloor);
+        norms_[r] = norm;
+        for (int i = 0; i < depth_; ++i) y[r * depth_ + i] = xr[i] / norm;
+      }
+    });
+  }
+
+  void Backward(KernelContext* ctx) override {
+    float* dx = InGrad(ctx, 0);
+    if (dx == nullptr) return;
+    const float* y = ctx->v(out[0]).d();
+    const float* dy = ctx->v(out[0]).g();
+    const bool over = Over(0);
+    ParallelChunks(ctx, rows_, [&](int64_t b, int64_t e, int) {
+      for (int64_t r = b; r < e; ++r) {
+        const float* yr = y + r * depth_;
+        const float* gr = dy + r * depth_;
+        float* dr = dx + r * depth_;
+        // At the floor the norm is a constant: y = x / 1e-6 is linear.
+        float dot = 0.0f;
+        if (norms_[r] > kFloor) {
+          for (int i = 0; i < depth_; ++i) dot += yr[i] * gr[i];
+        }
+        const float inv = 1.0f / norms_[r];
+        for (int i = 0; i < depth_; ++i) {
+          const float v = (gr[i] - yr[i] * dot) * inv;
+          dr[i] = over ? v : dr[i] + v;
+        }
+      }
+    });
+  }
+
+ private:
+  static constexpr float kFloor = 1e-6f;
+  int depth_ = 1;
+  int64_t rows_ = 0;
+  std::vector<float> norms_;
+};
+
 }  // namespace
 
 std::unique_ptr<OpKernel> NewBatchNorm() { return std::make_unique<BatchNorm>(); }
+std::unique_ptr<OpKernel> NewL2Normalization() { return std::make_unique<L2Normalization>(); }
 std::unique_ptr<OpKernel> NewDropout() { return std::make_unique<Dropout>(); }
 
 }  // namespace train

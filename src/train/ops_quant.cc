@@ -235,6 +235,9 @@ class FakeQuantAct : public OpKernel {
     EDGEOPT_ENSURE(decay_ >= 0.0f && decay_ < 1.0f, StatusCode::kInvalidModel,
                    "%s: ema_decay %g must be in [0, 1)", Where().c_str(), decay_);
     observe_ = ir::GetBool(node->attrs, "observe", true);
+    mask_depth_ = static_cast<float>(ir::GetFloat(node->attrs, "mask_depth", 0.0));
+    EDGEOPT_ENSURE(mask_depth_ >= 0.0f && mask_depth_ < 1e4f, StatusCode::kInvalidModel,
+                   "%s: mask_depth %g must be in [0, 1e4)", Where().c_str(), mask_depth_);
     SetShape(&ctx->v(out[0]), ctx->v(in[0]).shape);
     return Status::Ok();
   }
@@ -254,7 +257,10 @@ class FakeQuantAct : public OpKernel {
         std::memcpy(y, x, sizeof(float) * n);
         return;
       }
-      const quant::QuantParams p = RangeQuantParams(s, qmin_, qmax_);
+      const quant::QuantParams p =
+          mask_depth_ > 0.0f
+              ? quant::ChooseQuantParams(s[kRangeMin] - mask_depth_, s[kRangeMax], qmin_, qmax_)
+              : RangeQuantParams(s, qmin_, qmax_);
       scale = p.scale;
       zp = p.zero_point;
     }
@@ -323,6 +329,7 @@ class FakeQuantAct : public OpKernel {
   int32_t fixed_zero_point_ = 0;
   float decay_ = kDefaultEmaDecay;
   bool observe_ = true;
+  float mask_depth_ = 0.0f;
   bool identity_ = false;
   float lo_ = 0.0f, hi_ = 0.0f;
 };

@@ -267,6 +267,50 @@ TEST_F(KerasLayers, Conv2DTranspose) {
         {3, 3, 2});
 }
 
+// output_padding: Keras's (L - 1)·s + k - 2·pad + output_padding, which TRANSPOSE_CONV's padding
+// (derived from the output size) reproduces.
+TEST_F(KerasLayers, ConvTransposeOutputPadding) {
+  Check(Sequential({4, 3, 2}, {L("Conv2DTranspose", {{"filters", 3},
+                                                     {"kernel_size", 3},
+                                                     {"strides", 2},
+                                                     {"padding", "same"},
+                                                     {"output_padding", Json::array({0, 1})}})}),
+        {4, 3, 2}, kAtol, /*also_edgeopt=*/true);
+  Check(Sequential({3, 3, 2}, {L("Conv2DTranspose", {{"filters", 2},
+                                                     {"kernel_size", 2},
+                                                     {"strides", 3},
+                                                     {"padding", "valid"},
+                                                     {"output_padding", 2}})}),
+        {3, 3, 2}, kAtol, /*also_edgeopt=*/true);
+}
+
+// Conv1DTranspose: TRANSPOSE_CONV on the [B, 1, L, C] view between two RESHAPEs.
+TEST_F(KerasLayers, Conv1DTranspose) {
+  auto ops = Check(Sequential({7, 3}, {L("Conv1DTranspose", {{"filters", 4},
+                                                             {"kernel_size", 3},
+                                                             {"strides", 2},
+                                                             {"padding", "same"},
+                                                             {"activation", "relu"}})}),
+                   {7, 3}, kAtol, /*also_edgeopt=*/true);
+  EXPECT_EQ(ops, std::vector<std::string>({"RESHAPE", "TRANSPOSE_CONV", "RELU", "RESHAPE"}));
+  Check(Sequential({5, 2},
+                   {L("Conv1DTranspose",
+                      {{"filters", 3}, {"kernel_size", 4}, {"strides", 3}, {"use_bias", false}})}),
+        {5, 2}, kAtol, /*also_edgeopt=*/true);
+  Check(Sequential({6, 2}, {L("Conv1DTranspose", {{"filters", 2},
+                                                  {"kernel_size", 5},
+                                                  {"strides", 2},
+                                                  {"padding", "same"},
+                                                  {"output_padding", 0}}),
+                            L("Conv1D", {{"filters", 2}, {"kernel_size", 3}})}),
+        {6, 2}, kAtol, /*also_edgeopt=*/true);
+  // Keras's own kernels shorter than the stride (an output of L·s, padded by zeros).
+  Check(Sequential({4, 3},
+                   {L("Conv1DTranspose",
+                      {{"filters", 2}, {"kernel_size", 1}, {"strides", 2}, {"padding", "valid"}})}),
+        {4, 3}, kAtol, /*also_edgeopt=*/true);
+}
+
 TEST_F(KerasLayers, BatchNormalizationAlone) {
   auto ops = Check(
       Sequential({4, 4, 3}, {L("MaxPooling2D"), L("BatchNormalization", {{"center", false}})}),
@@ -704,6 +748,84 @@ std::vector<double> RandomValues(int64_t n) {
   return v;
 }
 
+// UnitNormalization: L2_NORMALIZATION over the last axis, MUL, SUM, MAXIMUM, RSQRT, MUL over
+// others.
+TEST_F(KerasLayers, UnitNormalization) {
+  auto ops = Check(Sequential({3, 5}, {L("UnitNormalization")}), {3, 5}, kAtol, true);
+  EXPECT_EQ(ops, std::vector<std::string>({"L2_NORMALIZATION"}));
+  ops = Check(Sequential({3, 5}, {L("UnitNormalization", {{"axis", Json::array({1, 2})}})}), {3, 5},
+              kAtol, true);
+  EXPECT_EQ(ops, std::vector<std::string>({"MUL", "SUM", "MAXIMUM", "RSQRT", "MUL"}));
+  Check(Sequential({4, 3, 2}, {L("UnitNormalization", {{"axis", 1}})}), {4, 3, 2}, kAtol, true);
+}
+
+// Dot of two vectors (MUL + SUM), of two sequences over each pair of axes (BATCH_MATMUL with the
+// inputs transposed as needed), with and without normalize (cosine similarity).
+TEST_F(KerasLayers, Dot) {
+  struct Case {
+    std::vector<int64_t> x, y;
+    Json axes;
+    bool normalize;
+    std::vector<std::string> ops;
+  } cases[] = {
+      {{6}, {6}, 1, false, {"MUL", "SUM"}},
+      {{6}, {6}, -1, true, {"L2_NORMALIZATION", "L2_NORMALIZATION", "MUL", "SUM"}},
+      {{4, 3}, {5, 3}, 2, false, {"BATCH_MATMUL"}},
+      {{4, 3}, {4, 5}, Json::array({1, 1}), false, {"BATCH_MATMUL"}},
+      {{4, 3},
+       {3, 5},
+       Json::array({2, 1}),
+       true,
+       {"L2_NORMALIZATION", "MUL", "SUM", "MAXIMUM", "RSQRT", "MUL", "BATCH_MATMUL"}},
+      {{3, 4}, {5, 3}, Json::array({1, 2}), false, {"BATCH_MATMUL"}},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE("axes " + c.axes.dump() + (c.normalize ? " normalize" : ""));
+    const Json layer = {
+        {"class_name", "Dot"},
+        {"name", "dot"},
+        {"config", {{"name", "dot"}, {"axes", c.axes}, {"normalize", c.normalize}}},
+        {"inbound_nodes", Json::array({Json::array({Json::array({"x", 0, 0, Json::object()}),
+                                                    Json::array({"y", 0, 0, Json::object()})})})}};
+    StatusOr<keras::KerasModel> model =
+        keras::ModelFromConfig(Functional({{"x", c.x}, {"y", c.y}}, {layer}), 5);
+    ASSERT_TRUE(model.ok()) << model.status().ToString();
+    int64_t nx = 1, ny = 1;
+    for (int64_t d : c.x) nx *= d;
+    for (int64_t d : c.y) ny *= d;
+    const std::vector<double> x = RandomValues(nx), y = RandomValues(ny);
+    StatusOr<ir::Graph> graph = keras::BuildGraph(*model);
+    ASSERT_TRUE(graph.ok()) << graph.status().ToString();
+    if (!c.ops.empty()) {
+      std::vector<std::string> ops;
+      for (const ir::Node& n : graph->nodes) ops.push_back(n.op);
+      EXPECT_EQ(ops, c.ops);
+    }
+    const auto outs = RunBoth(*model, {x, y}, {c.x, c.y}, *dir_);
+    ASSERT_EQ(outs.size(), 2u);
+    int64_t ax = c.axes.is_array() ? c.axes[0].get<int64_t>() : c.axes.get<int64_t>();
+    int64_t ay = c.axes.is_array() ? c.axes[1].get<int64_t>() : ax;
+    if (ax < 0) ax += static_cast<int64_t>(c.x.size()) + 1;
+    if (ay < 0) ay += static_cast<int64_t>(c.y.size()) + 1;
+    const std::vector<double> want = kref::Dot(x, c.x, y, c.y, ax, ay, c.normalize);
+    ExpectClose(outs[0], want, "Dot, TFLite");
+    ExpectClose(outs[1], want, "Dot, edgeopt");
+  }
+  // Inputs Keras would broadcast or of other ranks are refused with the shapes named.
+  const Json layer = {
+      {"class_name", "Dot"},
+      {"name", "dot"},
+      {"config", {{"name", "dot"}, {"axes", 1}}},
+      {"inbound_nodes", Json::array({Json::array({Json::array({"x", 0, 0, Json::object()}),
+                                                  Json::array({"y", 0, 0, Json::object()})})})}};
+  StatusOr<keras::KerasModel> model =
+      keras::ModelFromConfig(Functional({{"x", {4}}, {"y", {3, 4}}}, {layer}), 5);
+  ASSERT_FALSE(model.ok());
+  EXPECT_NE(model.status().message().find("layer 'dot' (Dot): dot of [1,4] and [1,3,4]"),
+            std::string::npos)
+      << model.status().ToString();
+}
+
 // MultiHeadAttention: self-attention (Keras 3 node format) with value_dim, output_shape and
 // dropout; cross-attention with a separate key and no biases (Keras 2 node format, value and key
 // as keyword tensors); attention over a rank-4 input's two middle axes.
@@ -736,6 +858,53 @@ TEST_F(KerasLayers, MultiHeadAttention) {
         kref::MultiHeadAttention(*model, "att", x, 5, x, x, 5, 2, 3, 4, 7);
     ExpectClose(outs[0], want, "MHA self-attention, TFLite");
     ExpectClose(outs[1], want, "MHA self-attention, edgeopt");
+  }
+  {
+    // Keras 3's call argument; the mask's zero weights reach the output exactly.
+    SCOPED_TRACE("causal self-attention");
+    const Json config =
+        Functional({{"x", {5, 6}}}, {mha("causal", {{"num_heads", 2}, {"key_dim", 3}},
+                                         {{"args", {KerasTensor("x"), KerasTensor("x")}},
+                                          {"kwargs", {{"use_causal_mask", true}}}})});
+    StatusOr<keras::KerasModel> model = keras::ModelFromConfig(config, 14);
+    ASSERT_TRUE(model.ok()) << model.status().ToString();
+    Randomize(&*model);
+    StatusOr<ir::Graph> graph = keras::BuildGraph(*model);
+    ASSERT_TRUE(graph.ok()) << graph.status().ToString();
+    int minimums = 0;
+    for (const ir::Node& n : graph->nodes) minimums += n.op == "MINIMUM";
+    EXPECT_EQ(minimums, 1);
+    const std::vector<double> x = RandomValues(30);
+    const auto outs = RunBoth(*model, {x}, {{5, 6}}, *dir_);
+    ASSERT_EQ(outs.size(), 2u);
+    const std::vector<double> want =
+        kref::MultiHeadAttention(*model, "causal", x, 5, x, x, 5, 2, 3, 3, 6, /*causal=*/true);
+    ExpectClose(outs[0], want, "MHA causal, TFLite");
+    ExpectClose(outs[1], want, "MHA causal, edgeopt");
+    // The first position sees only itself: its output is that of a one-step sequence.
+    const std::vector<double> alone =
+        kref::MultiHeadAttention(*model, "causal", std::vector<double>(x.begin(), x.begin() + 6), 1,
+                                 std::vector<double>(x.begin(), x.begin() + 6),
+                                 std::vector<double>(x.begin(), x.begin() + 6), 1, 2, 3, 3, 6);
+    for (size_t i = 0; i < alone.size(); ++i) EXPECT_NEAR(outs[1][i], alone[i], 1e-5) << i;
+  }
+  {
+    // Keras 2's node format (the flag among the call's keyword arguments), 4 queries on 6 keys.
+    SCOPED_TRACE("causal cross-attention");
+    const Json node = Json::array(
+        {Json::array({"q", 0, 0, {{"value", {"v", 0, 0}}, {"use_causal_mask", true}}})});
+    const Json config = Functional({{"q", {4, 3}}, {"v", {6, 3}}},
+                                   {mha("cc", {{"num_heads", 2}, {"key_dim", 2}}, node)});
+    StatusOr<keras::KerasModel> model = keras::ModelFromConfig(config, 15);
+    ASSERT_TRUE(model.ok()) << model.status().ToString();
+    Randomize(&*model);
+    const std::vector<double> q = RandomValues(12), v = RandomValues(18);
+    const auto outs = RunBoth(*model, {q, v}, {{4, 3}, {6, 3}}, *dir_);
+    ASSERT_EQ(outs.size(), 2u);
+    const std::vector<double> want =
+        kref::MultiHeadAttention(*model, "cc", q, 4, v, v, 6, 2, 2, 2, 3, /*causal=*/true);
+    ExpectClose(outs[0], want, "MHA causal cross-attention, TFLite");
+    ExpectClose(outs[1], want, "MHA causal cross-attention, edgeopt");
   }
   {
     SCOPED_TRACE("cross-attention with key");
@@ -781,7 +950,7 @@ TEST_F(KerasLayers, AttentionAndAdditiveAttention) {
   struct Case {
     const char* cls;
     Json config;
-    bool additive, concat, use_scale, with_key;
+    bool additive, concat, use_scale, with_key, causal = false;
   } cases[] = {
       {"Attention", Json::object(), false, false, false, false},
       {"Attention", {{"use_scale", true}}, false, false, true, true},
@@ -794,6 +963,11 @@ TEST_F(KerasLayers, AttentionAndAdditiveAttention) {
       {"Attention", {{"score_mode", "concat"}}, false, true, false, true},
       {"AdditiveAttention", Json::object(), true, false, true, false},
       {"AdditiveAttention", {{"use_scale", false}}, true, false, false, true},
+      // Causal: Keras 3's call argument (Keras 2 node format: among the keyword arguments), and
+      // tf.keras 2.x's causal=True in the config.
+      {"Attention", {{"use_scale", true}}, false, false, true, true, true},
+      {"Attention", {{"causal", true}}, false, false, false, false, true},
+      {"AdditiveAttention", Json::object(), true, false, true, true, true},
   };
   for (const Case& c : cases) {
     SCOPED_TRACE(c.cls + std::string(" ") + c.config.dump());
@@ -801,9 +975,10 @@ TEST_F(KerasLayers, AttentionAndAdditiveAttention) {
     config["name"] = "att";
     Json node;
     if (c.with_key) {  // Keras 2: [[q, 0, 0, {}], [v, 0, 0, {}], [k, 0, 0, {}]]
-      node = Json::array({Json::array({"q", 0, 0, Json::object()}),
-                          Json::array({"v", 0, 0, Json::object()}),
-                          Json::array({"k", 0, 0, Json::object()})});
+      const Json kwargs =
+          c.causal && !config.contains("causal") ? Json{{"use_causal_mask", true}} : Json::object();
+      node = Json::array({Json::array({"q", 0, 0, kwargs}), Json::array({"v", 0, 0, kwargs}),
+                          Json::array({"k", 0, 0, kwargs})});
     } else {
       node = {{"args", {Json::array({KerasTensor("q"), KerasTensor("v")})}},
               {"kwargs", Json::object()}};
@@ -832,7 +1007,7 @@ TEST_F(KerasLayers, AttentionAndAdditiveAttention) {
     const auto outs = RunBoth(*model, in, shapes, *dir_);
     ASSERT_EQ(outs.size(), 2u);
     const std::vector<double> want = kref::DotAttention(
-        *model, "att", c.additive, c.concat, c.use_scale, q, 4, v, c.with_key ? k : v, 5);
+        *model, "att", c.additive, c.concat, c.use_scale, q, 4, v, c.with_key ? k : v, 5, c.causal);
     ExpectClose(outs[0], want, (std::string(c.cls) + ", TFLite").c_str());
     ExpectClose(outs[1], want, (std::string(c.cls) + ", edgeopt").c_str());
   }
@@ -854,7 +1029,10 @@ TEST_F(KerasLayers, MultiHeadAttentionRefusesMasksAndOtherAxes) {
   };
   const Json base = {{"num_heads", 2}, {"key_dim", 2}};
   EXPECT_EQ(build(base, Json::object()), "ok");
-  EXPECT_NE(build(base, {{"use_causal_mask", true}}).find("use_causal_mask=True"),
+  EXPECT_EQ(build(base, {{"use_causal_mask", true}}), "ok");
+  EXPECT_NE(build(base, {{"use_causal_mask", true}}, {3, 5, 4}).find("use_causal_mask=True on"),
+            std::string::npos);
+  EXPECT_NE(build(base, {{"return_attention_scores", true}}).find("return_attention_scores=True"),
             std::string::npos);
   EXPECT_EQ(build(base, {{"use_causal_mask", false}}), "ok");
   EXPECT_NE(build(base, {{"attention_mask", KerasTensor("x")}}).find("'attention_mask'"),

@@ -4,13 +4,13 @@
 // evaluator checks the conversion itself.
 //
 // Supports a single-input chain of layers (Sequential, or a Functional model that is a chain):
-// Dense, Conv1D, Conv2D, Depthwise/SeparableConv1D/2D, Conv2DTranspose, BatchNormalization,
+// Dense, Conv1D, Conv2D, Depthwise/SeparableConv1D/2D, Conv1D/2DTranspose, BatchNormalization,
 // Max/AveragePooling1D/2D, GlobalAverage/MaxPooling1D/2D, Flatten, Reshape, Permute, Dropout,
 // SpatialDropout*, Activation, ReLU, LeakyReLU, PReLU, ELU, Softmax, ZeroPadding1D/2D,
 // Cropping1D/2D, UpSampling1D/2D (nearest), Rescaling, LayerNormalization and Normalization
-// (last axis), Embedding, LSTM, GRU, SimpleRNN, Bidirectional(GRU | SimpleRNN | LSTM), CenterCrop,
-// Resizing, RepeatVector, TimeDistributed (of those), and the layers that are the identity at
-// inference (Random*, GaussianNoise, ...).
+// (last axis), UnitNormalization, Embedding, LSTM, GRU, SimpleRNN, Bidirectional(GRU | SimpleRNN |
+// LSTM), CenterCrop, Resizing, RepeatVector, TimeDistributed (of those), and the layers that are
+// the identity at inference (Random*, GaussianNoise, ...).
 #ifndef EDGEOPT_TESTS_E2E_KERAS_REFERENCE_H_
 #define EDGEOPT_TESTS_E2E_KERAS_REFERENCE_H_
 
@@ -111,12 +111,14 @@ inline void Activate(const std::string& a, Tensor* t) {
 }
 
 // Keras MultiHeadAttention of layer `name` on query [T, E], value [S, Ev], key [S, Ek] (one batch
-// item; positions flattened): returns [T, O].
+// item; positions flattened): returns [T, O]. `causal`: use_causal_mask=True, Keras's -1e9 added to
+// the scores of key positions after the query's.
 inline std::vector<double> MultiHeadAttention(const keras::KerasModel& m, const std::string& name,
                                               const std::vector<double>& query, int64_t t,
                                               const std::vector<double>& value,
                                               const std::vector<double>& key, int64_t s,
-                                              int64_t heads, int64_t kd, int64_t vd, int64_t o) {
+                                              int64_t heads, int64_t kd, int64_t vd, int64_t o,
+                                              bool causal = false) {
   const int64_t e = static_cast<int64_t>(query.size()) / t;
   const int64_t ev = static_cast<int64_t>(value.size()) / s;
   const int64_t ek = static_cast<int64_t>(key.size()) / s;
@@ -147,6 +149,7 @@ inline std::vector<double> MultiHeadAttention(const keras::KerasModel& m, const 
         for (int64_t d = 0; d < kd; ++d) {
           p.v[j] += q[(i * heads + h) * kd + d] * k[(j * heads + h) * kd + d];
         }
+        if (causal && j > i) p.v[j] += -1e9;
       }
       Activate("softmax", &p);
       for (int64_t j = 0; j < s; ++j) {
@@ -172,11 +175,14 @@ inline std::vector<double> MultiHeadAttention(const keras::KerasModel& m, const 
 
 // Keras Attention (score_mode "dot" or "concat", use_scale) or AdditiveAttention (use_scale) of
 // layer `name` on query [T, d], value [S, dv], key [S, d] (one batch item): returns [T, dv].
+// `causal`: use_causal_mask=True, 1e9 subtracted from the scores of key positions after the
+// query's (Keras's _apply_scores).
 inline std::vector<double> DotAttention(const keras::KerasModel& m, const std::string& name,
                                         bool additive, bool concat, bool use_scale,
                                         const std::vector<double>& query, int64_t t,
                                         const std::vector<double>& value,
-                                        const std::vector<double>& key, int64_t s) {
+                                        const std::vector<double>& key, int64_t s,
+                                        bool causal = false) {
   const int64_t d = static_cast<int64_t>(query.size()) / t;
   const int64_t dv = static_cast<int64_t>(value.size()) / s;
   const std::vector<double> scale = use_scale ? Weight(m, name, "scale") : std::vector<double>();
@@ -199,6 +205,7 @@ inline std::vector<double> DotAttention(const keras::KerasModel& m, const std::s
       }
       if (concat) score *= weight[0];
       if (!additive && !concat && use_scale) score *= scale[0];
+      if (causal && j > i) score -= 1e9;
       p.v[j] = score;
     }
     Activate("softmax", &p);
@@ -206,6 +213,44 @@ inline std::vector<double> DotAttention(const keras::KerasModel& m, const std::s
       for (int64_t c = 0; c < dv; ++c) out[i * dv + c] += p.v[j] * value[j * dv + c];
     }
   }
+  return out;
+}
+
+// Keras Dot(axes, normalize) of x [shape_x] and y [shape_y] (one batch item, so the axes count
+// from 1 as in Keras): Σ over the contracted axes; the result has x's other axis, then y's
+// ([1] for two vectors). normalize divides each by its L2 norm along the axis (norms above 1e-6).
+inline std::vector<double> Dot(std::vector<double> x, const std::vector<int64_t>& shape_x,
+                               std::vector<double> y, const std::vector<int64_t>& shape_y,
+                               int64_t axis_x, int64_t axis_y, bool normalize) {
+  // As [rows, cols] matrices: element (r, c) of a rank-1 input is (0, c).
+  auto at = [](const std::vector<double>& v, const std::vector<int64_t>& shape, int64_t axis,
+               int64_t other, int64_t k) {
+    if (shape.size() == 1) return v[k];
+    return axis == 1 ? v[k * shape[1] + other] : v[other * shape[1] + k];
+  };
+  const int64_t n = shape_x.size() == 1 ? shape_x[0] : shape_x[axis_x - 1];
+  const int64_t rows = shape_x.size() == 1 ? 1 : shape_x[axis_x == 1 ? 1 : 0];
+  const int64_t cols = shape_y.size() == 1 ? 1 : shape_y[axis_y == 1 ? 1 : 0];
+  auto norms = [&](const std::vector<double>& v, const std::vector<int64_t>& shape, int64_t axis,
+                   int64_t count) {
+    std::vector<double> out(static_cast<size_t>(count));
+    for (int64_t o = 0; o < count; ++o) {
+      double sq = 0;
+      for (int64_t k = 0; k < n; ++k) sq += at(v, shape, axis, o, k) * at(v, shape, axis, o, k);
+      out[o] = normalize ? std::sqrt(sq) : 1.0;
+    }
+    return out;
+  };
+  const std::vector<double> nx = norms(x, shape_x, axis_x, rows),
+                            ny = norms(y, shape_y, axis_y, cols);
+  std::vector<double> out(static_cast<size_t>(rows * cols));
+  for (int64_t i = 0; i < rows; ++i)
+    for (int64_t j = 0; j < cols; ++j) {
+      double sum = 0;
+      for (int64_t k = 0; k < n; ++k)
+        sum += at(x, shape_x, axis_x, i, k) * at(y, shape_y, axis_y, j, k);
+      out[i * cols + j] = sum / (nx[i] * ny[j]);
+    }
   return out;
 }
 
@@ -532,14 +577,30 @@ inline bool Apply(const keras::KerasModel& m, const std::string& cls, const std:
     *x = y;
     return true;
   }
-  if (cls == "Conv2DTranspose") {
-    const std::vector<int64_t> ks = Ints(c, "kernel_size", 2, {});
-    const std::vector<int64_t> s = Ints(c, "strides", 2, {1, 1});
+  if (cls == "Conv2DTranspose" || cls == "Conv1DTranspose") {
+    // tf.nn.conv2d_transpose to Keras's deconv_output_length; a 1-D layer as a height-1 image.
+    const bool is1d = cls == "Conv1DTranspose";
+    const size_t n = is1d ? 1 : 2;
+    std::vector<int64_t> ks = Ints(c, "kernel_size", n, {});
+    std::vector<int64_t> s = Ints(c, "strides", n, std::vector<int64_t>(n, 1));
+    const Json* op_json = Get(c, "output_padding");
+    std::vector<int64_t> op = op_json ? Ints(c, "output_padding", n, {}) : std::vector<int64_t>();
+    Tensor in = *x;
+    if (is1d) {
+      in.shape = {in.shape[0], 1, in.shape[1], in.shape[2]};
+      ks.insert(ks.begin(), 1);
+      s.insert(s.begin(), 1);
+      if (op_json) op.insert(op.begin(), 0);
+    }
     const int64_t F = c["filters"].get<int64_t>();
-    const std::vector<double> k = Weight(m, name, "kernel");  // [kh, kw, F, C]
-    const int64_t B = x->shape[0], H = x->shape[1], W = x->shape[2], C = x->shape[3];
-    const int64_t OH = same ? H * s[0] : (H - 1) * s[0] + ks[0];
-    const int64_t OW = same ? W * s[1] : (W - 1) * s[1] + ks[1];
+    const std::vector<double> k = Weight(m, name, "kernel");  // [kh, kw, F, C] or [k, F, C]
+    const int64_t B = in.shape[0], H = in.shape[1], W = in.shape[2], C = in.shape[3];
+    auto length = [&](int64_t len, int64_t kk, int64_t st, int d) {
+      if (is1d && d == 0) return int64_t{1};
+      if (!op_json) return same ? len * st : len * st + std::max<int64_t>(kk - st, 0);
+      return (len - 1) * st + kk - 2 * (same ? kk / 2 : 0) + op[d];
+    };
+    const int64_t OH = length(H, ks[0], s[0], 0), OW = length(W, ks[1], s[1], 1);
     const int64_t pt = same ? std::max<int64_t>((H - 1) * s[0] + ks[0] - OH, 0) / 2 : 0;
     const int64_t pl = same ? std::max<int64_t>((W - 1) * s[1] + ks[1] - OW, 0) / 2 : 0;
     Tensor y{{B, OH, OW, F}, std::vector<double>(B * OH * OW * F, 0.0)};
@@ -552,11 +613,12 @@ inline bool Apply(const keras::KerasModel& m, const std::string& cls, const std:
               if (oh < 0 || oh >= OH || ow < 0 || ow >= OW) continue;
               for (int64_t f = 0; f < F; ++f)
                 for (int64_t ch = 0; ch < C; ++ch)
-                  y.v[((b * OH + oh) * OW + ow) * F + f] += x->v[((b * H + ih) * W + iw) * C + ch] *
+                  y.v[((b * OH + oh) * OW + ow) * F + f] += in.v[((b * H + ih) * W + iw) * C + ch] *
                                                             k[((i * ks[1] + j) * F + f) * C + ch];
             }
     AddBias(&y, Weight(m, name, "bias"));
     Activate(ActivationName(c), &y);
+    if (is1d) y.shape = {B, OW, F};
     *x = y;
     return true;
   }
@@ -753,6 +815,34 @@ inline bool Apply(const keras::KerasModel& m, const std::string& cls, const std:
           }
     if (is1d) y.shape = {B, H * s[0], C};
     *x = y;
+    return true;
+  }
+  if (cls == "UnitNormalization") {
+    // Each vector along the axes divided by its L2 norm.
+    std::vector<int64_t> axes = {-1};
+    if (const Json* a = Get(c, "axis")) {
+      axes.clear();
+      if (a->is_number()) axes.push_back(a->get<int64_t>());
+      for (const Json& e : a->is_array() ? *a : Json::array()) axes.push_back(e.get<int64_t>());
+    }
+    const int64_t rank = static_cast<int64_t>(x->shape.size());
+    std::vector<bool> reduced(rank, false);
+    for (int64_t a : axes) reduced[a < 0 ? a + rank : a] = true;
+    // The index of each element's vector: its coordinates outside the reduced axes.
+    std::map<int64_t, double> sums;
+    std::vector<int64_t> key(x->v.size());
+    for (int64_t i = 0; i < x->size(); ++i) {
+      int64_t rest = i, k = 0, mul = 1;
+      for (int64_t d = rank - 1; d >= 0; --d) {
+        const int64_t coord = rest % x->shape[d];
+        rest /= x->shape[d];
+        if (!reduced[d]) k += coord * mul;
+        mul *= x->shape[d];
+      }
+      key[i] = k;
+      sums[k] += x->v[i] * x->v[i];
+    }
+    for (int64_t i = 0; i < x->size(); ++i) x->v[i] /= std::sqrt(sums[key[i]]);
     return true;
   }
   if (cls == "LayerNormalization") {

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <random>
@@ -502,6 +503,153 @@ TEST(QuantizeCli, KeepInt16AndInt16Fallback) {
         << log;
     EXPECT_FALSE(FileExists(dir + "/bad.tflite"));
   }
+  RunCommand("rm -rf " + dir);
+}
+
+// A Functional layer entry (Keras 2 node format): `config` continues the config object after its
+// name; `kwargs` is the call's keyword arguments (a JSON object).
+std::string KerasLayer(const std::string& cls, const std::string& name, const std::string& config,
+                       const std::vector<std::string>& inputs, const std::string& kwargs = "{}") {
+  std::string nodes;
+  for (const std::string& in : inputs) {
+    nodes += std::string(nodes.empty() ? "" : ", ") + "[\"" + in + "\", 0, 0, " + kwargs + "]";
+  }
+  return "{\"class_name\": \"" + cls + "\", \"name\": \"" + name + "\", \"config\": {\"name\": \"" +
+         name + "\"" + config + "}, \"inbound_nodes\": [[" + nodes + "]]}";
+}
+
+// Conv1DTranspose, UnitNormalization and Dot(normalize=True) quantize to full int8: the
+// L2_NORMALIZATIONs get the spec's fixed output (scale 1/128, zero point 0) and the official
+// runtime computes what edgeopt's does; int16x8 keeps L2_NORMALIZATION (no 16x8 kernel in TFLite
+// 2.9) in float between a DEQUANTIZE and a QUANTIZE.
+TEST(QuantizeCli, L2NormalizationLayersQuantize) {
+  const std::string dir = MakeTempDir("quantize_l2");
+  const std::string arch =
+      R"({"class_name": "Functional", "config": {"name": "l2", "layers": [
+    {"class_name": "InputLayer", "name": "x", "config": {"name": "x",
+     "batch_input_shape": [null, 12, 4]}, "inbound_nodes": []},)" +
+      KerasLayer("Conv1DTranspose", "ct",
+                 R"(, "filters": 6, "kernel_size": 3, "strides": 2, "padding": "same",
+            "activation": "relu")",
+                 {"x"}) +
+      ",\n" + KerasLayer("Dense", "d", R"(, "units": 8)", {"ct"}) + ",\n" +
+      KerasLayer("UnitNormalization", "u", "", {"d"}) + ",\n" +
+      KerasLayer("Dot", "dot", R"(, "axes": 2, "normalize": true)", {"u", "d"}) + ",\n" +
+      KerasLayer("Flatten", "f", "", {"dot"}) + ",\n" +
+      KerasLayer("Dense", "out", R"(, "units": 3)", {"f"}) +
+      R"(], "input_layers": [["x", 0, 0]], "output_layers": [["out", 0, 0]]}})";
+  ASSERT_TRUE(
+      WriteFileAtomic(dir + "/arch.json", std::vector<uint8_t>(arch.begin(), arch.end())).ok());
+  std::string log;
+  ASSERT_EQ(
+      RunCommand(EdgeoptBinary() + " convert " + dir + "/arch.json -o " + dir + "/f.tflite", &log),
+      0)
+      << log;
+  for (const char* mode : {"int8", "int16x8"}) {
+    SCOPED_TRACE(mode);
+    const std::string q = dir + "/" + mode + ".tflite";
+    ASSERT_EQ(RunCommand(EdgeoptBinary() + " quantize " + dir + "/arch.json -o " + q + " --mode " +
+                             mode + " --calibration random --calibration-samples 16 --quiet",
+                         &log),
+              0)
+        << log;
+    auto g = ImportTfliteFile(q);
+    ASSERT_TRUE(g.ok()) << g.status().message();
+    int conversions = 0, l2 = 0;
+    for (const ir::Node& n : g->nodes) {
+      conversions += n.op == "QUANTIZE" || n.op == "DEQUANTIZE";
+      if (n.op != "L2_NORMALIZATION") continue;
+      ++l2;
+      const ir::Tensor& out = g->tensors[n.outputs[0]];
+      if (std::string(mode) == "int8") {
+        EXPECT_EQ(out.dtype, DType::kInt8);
+        ASSERT_EQ(out.quant.scale.size(), 1u);
+        EXPECT_EQ(out.quant.scale[0], 1.0f / 128);
+        EXPECT_EQ(out.quant.zero_point[0], 0);
+      } else {
+        EXPECT_EQ(out.dtype, DType::kFloat32);
+      }
+    }
+    EXPECT_EQ(l2, 3);  // UnitNormalization and Dot's two inputs
+    // int8: only at the edges. int16x8: also one DEQUANTIZE of d (u and Dot's second input
+    // normalize it in float) and a QUANTIZE of each of the BATCH_MATMUL's normalized inputs.
+    EXPECT_EQ(conversions, std::string(mode) == "int8" ? 2 : 2 + 3) << log;
+  }
+  std::string conf;
+  EXPECT_EQ(RunConformance("--seeds 2 --max-lsb 0 " + dir + "/f.tflite " + dir + "/int8.tflite " +
+                               dir + "/int16x8.tflite",
+                           &conf),
+            0)
+      << conf;
+  RunCommand("rm -rf " + dir);
+}
+
+// A causal self-attention block (MultiHeadAttention with use_causal_mask=True) quantizes to full
+// int8 and to int16x8: the mask's MINIMUM shares the scores' scale, its -1e9 saturates to the
+// bottom of a range that the calibration's -1e9 did not widen, and the official runtime
+// computes what edgeopt's does.
+TEST(QuantizeCli, CausalAttentionQuantizes) {
+  const std::string dir = MakeTempDir("quantize_causal");
+  const std::string arch =
+      R"({"class_name": "Functional", "config": {"name": "causal", "layers": [
+    {"class_name": "InputLayer", "name": "x", "config": {"name": "x",
+     "batch_input_shape": [null, 10, 8]}, "inbound_nodes": []},)" +
+      KerasLayer("MultiHeadAttention", "mha", R"(, "num_heads": 2, "key_dim": 4)", {"x"},
+                 R"({"value": ["x", 0, 0], "use_causal_mask": true})") +
+      ",\n" + KerasLayer("Add", "res", "", {"x", "mha"}) + ",\n" +
+      KerasLayer("GlobalAveragePooling1D", "gap", "", {"res"}) + ",\n" +
+      KerasLayer("Dense", "out", R"(, "units": 3)", {"gap"}) +
+      R"(], "input_layers": [["x", 0, 0]], "output_layers": [["out", 0, 0]]}})";
+  ASSERT_TRUE(
+      WriteFileAtomic(dir + "/arch.json", std::vector<uint8_t>(arch.begin(), arch.end())).ok());
+  std::string log;
+  ASSERT_EQ(
+      RunCommand(EdgeoptBinary() + " convert " + dir + "/arch.json -o " + dir + "/f.tflite", &log),
+      0)
+      << log;
+  for (const char* mode : {"int8", "int16x8"}) {
+    SCOPED_TRACE(mode);
+    const bool wide = std::string(mode) != "int8";
+    const std::string q = dir + "/" + mode + ".tflite";
+    ASSERT_EQ(RunCommand(EdgeoptBinary() + " quantize " + dir + "/arch.json -o " + q + " --mode " +
+                             mode + " --calibration random --calibration-samples 16 " +
+                             "--quiet --report " + dir + "/" + mode + ".md",
+                         &log),
+              0)
+        << log;
+    auto g = ImportTfliteFile(q);
+    ASSERT_TRUE(g.ok()) << g.status().message();
+    int conversions = 0, minimums = 0;
+    for (const ir::Node& n : g->nodes) {
+      conversions += n.op == "QUANTIZE" || n.op == "DEQUANTIZE";
+      if (n.op != "MINIMUM") continue;
+      ++minimums;
+      const ir::QuantInfo& scores = g->tensors[n.inputs[0]].quant;
+      const ir::QuantInfo& out = g->tensors[n.outputs[0]].quant;
+      ASSERT_EQ(out.scale.size(), 1u);
+      EXPECT_EQ(out.scale, scores.scale);
+      // A range of some tens (the scores' lowered by ln(levels · 10)), not of 1e9.
+      const double width = out.scale[0] * (wide ? 65535.0 : 255.0);
+      EXPECT_LT(width, 200.0);
+      EXPECT_GT(width, std::log((wide ? 65536.0 : 256.0) * 10));
+    }
+    EXPECT_EQ(minimums, 1);
+    EXPECT_EQ(conversions, 2) << log;
+    // The report leaves the masked positions out: no error of the size of 1e9.
+    auto report = ReadFileBytes(dir + "/" + mode + ".md", 1 << 20);
+    ASSERT_TRUE(report.ok());
+    const std::string text(report->begin(), report->end());
+    const size_t row = text.find("`mha/masked_scores`");
+    ASSERT_NE(row, std::string::npos) << text;
+    const std::string line = text.substr(row, text.find('\n', row) - row);
+    EXPECT_EQ(line.find("e+0"), std::string::npos) << line;
+  }
+  std::string conf;
+  EXPECT_EQ(RunConformance("--seeds 2 --max-lsb 0 " + dir + "/f.tflite " + dir + "/int8.tflite " +
+                               dir + "/int16x8.tflite",
+                           &conf),
+            0)
+      << conf;
   RunCommand("rm -rf " + dir);
 }
 

@@ -343,6 +343,57 @@ TEST(KerasBuild, Conv1DIsReshapeConv2DReshape) {
 )IR");
 }
 
+// Conv1DTranspose's kernel [K, F, C] becomes TRANSPOSE_CONV's [F, 1, K, C] on a [B, 1, L, C]
+// view, and UpdateFromGraph puts it back; output_padding sets the output size, and sizes that
+// TRANSPOSE_CONV cannot take back to the input are refused.
+TEST(KerasBuild, Conv1DTransposeWeightsAndOutputPadding) {
+  const Json config = Sequential({4, 2}, {Layer("Conv1DTranspose", {{"name", "t"},
+                                                                    {"filters", 3},
+                                                                    {"kernel_size", 3},
+                                                                    {"strides", 2},
+                                                                    {"padding", "same"},
+                                                                    {"output_padding", 0}})});
+  StatusOr<KerasModel> m = ModelFromConfig(config, 3);
+  ASSERT_TRUE(m.ok()) << m.status().ToString();
+  const NpyArray* kernel = Var(*m, "t", "kernel");
+  ASSERT_NE(kernel, nullptr);
+  EXPECT_EQ(kernel->shape, (std::vector<int64_t>{3, 3, 2}));
+  // kernel[k][f][c] = 100k + 10f + c, so the graph's [f][0][k][c] order is visible.
+  for (int k = 0; k < 3; ++k)
+    for (int f = 0; f < 3; ++f)
+      for (int c = 0; c < 2; ++c) {
+        m->weights[0].vars[0].second.Data<float>()[(k * 3 + f) * 2 + c] = 100 * k + 10 * f + c;
+      }
+  StatusOr<ir::Graph> g = BuildGraph(*m);
+  ASSERT_TRUE(g.ok()) << g.status().ToString();
+  const ir::Tensor* w = nullptr;
+  for (const ir::Tensor& t : g->tensors) {
+    if (t.name == "t/kernel") w = &t;
+  }
+  ASSERT_NE(w, nullptr);
+  EXPECT_EQ(w->shape, (std::vector<int32_t>{3, 1, 3, 2}));
+  const float* wv = reinterpret_cast<const float*>(w->data.data());
+  EXPECT_EQ(wv[(1 * 3 + 2) * 2 + 1], 100 * 2 + 10 * 1 + 1);  // [f=1][0][k=2][c=1]
+  // (4 - 1)·2 + 3 - 2·1 + 0 = 7 steps.
+  EXPECT_EQ(g->tensors[g->outputs[0]].shape, (std::vector<int32_t>{1, 7, 3}));
+  KerasModel updated = *m;
+  ASSERT_TRUE(UpdateFromGraph(&updated, *g).ok());
+  ExpectSameWeights(updated, *m);
+
+  for (const auto& [extra, message] : std::vector<std::pair<Json, std::string>>{
+           {{{"output_padding", 2}}, "less than the stride"},
+           {{{"dilation_rate", 2}}, "dilated transposed convolution"}}) {
+    Json bad = config;
+    for (const auto& [key, value] : extra.items())
+      bad["config"]["layers"][1]["config"][key] = value;
+    StatusOr<KerasModel> bm = ModelFromConfig(bad, 3);
+    Status st = bm.ok() ? BuildGraph(*bm).status() : bm.status();
+    EXPECT_FALSE(st.ok());
+    EXPECT_NE(st.message().find(message), std::string::npos) << st.ToString();
+    EXPECT_NE(st.message().find("'t'"), std::string::npos) << st.ToString();
+  }
+}
+
 TEST(KerasBuild, TrainingFormKeepsBatchNormAndDropoutWithOrigins) {
   const Json config = Sequential(
       {4, 4, 3}, {Layer("Conv2D", {{"name", "conv"}, {"filters", 2}, {"kernel_size", 3}}),

@@ -130,8 +130,12 @@ Status UpdateFromGraph(KerasModel* model, const ir::Graph& graph) {
       values = TransposeData(values, s, {1, 2, 3, 0});
       keras_shape = {s[1], s[2], s[3], s[0]};
       EDGEOPT_RETURN_IF_ERROR(SetConfigInt(entry, "filters", s[0]));
-    } else if (var == "kernel" && cls.find("Conv2DTranspose") != std::string::npos &&
-               s.size() == 4) {
+    } else if (var == "kernel" && cls.find("1DTranspose") != std::string::npos && s.size() == 4) {
+      // Conv1DTranspose: [F, 1, K, C] -> [K, F, C].
+      values = TransposeData(values, {s[0], s[2], s[3]}, {1, 0, 2});
+      keras_shape = {s[2], s[0], s[3]};
+      EDGEOPT_RETURN_IF_ERROR(SetConfigInt(entry, "filters", s[0]));
+    } else if (var == "kernel" && cls.find("2DTranspose") != std::string::npos && s.size() == 4) {
       values = TransposeData(values, s, {1, 2, 0, 3});
       keras_shape = {s[1], s[2], s[0], s[3]};
       EDGEOPT_RETURN_IF_ERROR(SetConfigInt(entry, "filters", s[0]));

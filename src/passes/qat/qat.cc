@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 #include <numeric>
+#include <set>
 
 #include "src/train/trainer.h"
 
@@ -112,6 +113,17 @@ StatusOr<QatModel> BuildQatModel(const ir::Graph& fg, const QatOptions& options,
   m.range_state.assign(n, -1);
   ir::Graph& g = m.graph;
 
+  // Attention masks (quantize::IsMaskNode): the masked scores' range (down to -1e9) stays out of
+  // their group's; the group's fake-quants lower its minimum by MaskDepth, as the export does.
+  std::set<int> masked_outputs;
+  std::map<int, int64_t> mask_keys;  // group -> keys
+  for (const ir::Node& node : fg.nodes) {
+    if (!quantize::IsMaskNode(fg, node)) continue;
+    masked_outputs.insert(node.outputs[0]);
+    const std::vector<int32_t>& shape = fg.tensors[node.outputs[0]].shape;
+    int64_t& keys = mask_keys[uf.Find(node.outputs[0])];
+    keys = std::max<int64_t>(keys, shape.empty() ? 1 : shape.back());
+  }
   // Fixed-parameter groups.
   std::map<int, quant::QuantParams> fixed;  // group -> parameters
   for (const ir::Node& node : fg.nodes) {
@@ -134,7 +146,7 @@ StatusOr<QatModel> BuildQatModel(const ir::Graph& fg, const QatOptions& options,
       continue;
     }
     auto r = initial_ranges.find(t);
-    if (r != initial_ranges.end()) {
+    if (r != initial_ranges.end() && !masked_outputs.count(t)) {
       auto it = group_init.find(root);
       if (it == group_init.end()) {
         group_init[root] = r->second;
@@ -150,6 +162,7 @@ StatusOr<QatModel> BuildQatModel(const ir::Graph& fg, const QatOptions& options,
   for (int t = 0; t < n; ++t) {
     const ir::Tensor& c = fg.tensors[t];
     if (!c.is_constant || c.dtype != DType::kFloat32 || c.NumElements() == 0) continue;
+    if (quantize::IsMaskConstant(c)) continue;  // saturates, as in the export
     auto it = group_init.find(uf.Find(t));
     if (it == group_init.end()) continue;
     const float* v = c.DataAs<float>();
@@ -213,6 +226,10 @@ StatusOr<QatModel> BuildQatModel(const ir::Graph& fg, const QatOptions& options,
       fq.inputs = {t, m.range_state[range_of >= 0 ? range_of : t]};
       fq.attrs["ema_decay"] = static_cast<double>(options.ema_decay);
       fq.attrs["observe"] = true;
+      const auto mk = mask_keys.find(uf.Find(t));
+      if (mk != mask_keys.end()) {
+        fq.attrs["mask_depth"] = static_cast<double>(quantize::MaskDepth(mk->second, false));
+      }
     }
     fq.outputs = {q};
     nodes->push_back(std::move(fq));

@@ -427,6 +427,111 @@ TEST(QatGraphTest, EmbeddingTrainsWithItsInt8Table) {
   EXPECT_TRUE(saw);
 }
 
+// Causal self-attention as the Keras importer emits it: scores = BATCH_MATMUL(x, x, adj_y),
+// MINIMUM with the mask (+1e9 kept, -1e9 masked), SOFTMAX, BATCH_MATMUL with x, FC. The masked
+// scores' -1e9 widens no range: the int8 scores' range is the calibrated one lowered by
+// MaskDepth (so the masked positions, saturated to its bottom, weigh less than a softmax step),
+// QAT trains with that range, and the trained file agrees with the fake-quant model.
+TEST(QatGraphTest, CausalMaskSaturatesBelowTheScoresRange) {
+  constexpr int kT = 6, kD = 4, kClasses = 3;
+  ir::Graph fg;
+  std::mt19937 rng(5);
+  const int x = fg.AddActivation("x", DType::kFloat32, {1, kT, kD});
+  const int scores = fg.AddActivation("scores", DType::kFloat32, {1, kT, kT});
+  AddOp(&fg, "BATCH_MATMUL", {x, x}, scores,
+        {{"adj_x", false}, {"adj_y", true}, {"asymmetric_quantize_inputs", false}});
+  std::vector<float> mask(kT * kT);
+  for (int i = 0; i < kT; ++i) {
+    for (int j = 0; j < kT; ++j) mask[i * kT + j] = j <= i ? 1e9f : -1e9f;
+  }
+  const int m_const = fg.AddFloatConstant("causal_mask", {1, kT, kT}, mask);
+  const int masked = fg.AddActivation("masked", DType::kFloat32, {1, kT, kT});
+  AddOp(&fg, "MINIMUM", {scores, m_const}, masked);
+  const int probs = fg.AddActivation("probs", DType::kFloat32, {1, kT, kT});
+  AddOp(&fg, "SOFTMAX", {masked}, probs, {{"beta", 1.0}});
+  const int context = fg.AddActivation("context", DType::kFloat32, {1, kT, kD});
+  AddOp(&fg, "BATCH_MATMUL", {probs, x}, context,
+        {{"adj_x", false}, {"adj_y", false}, {"asymmetric_quantize_inputs", false}});
+  std::uniform_real_distribution<float> u(-0.5f, 0.5f);
+  std::vector<float> w(kClasses * kT * kD), b(kClasses);
+  for (float& v : w) v = u(rng);
+  for (float& v : b) v = u(rng);
+  const int fc_w = fg.AddFloatConstant("out/kernel", {kClasses, kT * kD}, w);
+  const int fc_b = fg.AddFloatConstant("out/bias", {kClasses}, b);
+  const int logits = fg.AddActivation("logits", DType::kFloat32, {1, kClasses});
+  AddOp(&fg, "FULLY_CONNECTED", {context, fc_w, fc_b}, logits,
+        {{"fused_activation_function", std::string("NONE")}});
+  fg.inputs = {x};
+  fg.outputs = {logits};
+  ASSERT_TRUE(fg.Validate().ok());
+  ASSERT_TRUE(quantize::IsMaskNode(fg, fg.nodes[fg.Producer(masked)]));
+
+  auto make = [&](int64_t n, uint32_t seed) {
+    std::mt19937 r(seed);
+    std::normal_distribution<float> normal(0.0f, 1.0f);
+    data::Dataset ds;
+    ds.name = "seq";
+    ds.sample_shape = {kT, kD};
+    ds.size = n;
+    ds.num_classes = kClasses;
+    for (int64_t i = 0; i < n; ++i) {
+      float first = 0.0f;
+      for (int k = 0; k < kT * kD; ++k) {
+        ds.x.push_back(normal(r));
+        if (k < kD) first += ds.x.back();
+      }
+      ds.labels.push_back(first < -0.5f ? 0 : first < 0.5f ? 1 : 2);
+    }
+    return ds;
+  };
+  const data::Dataset calib = make(32, 1);
+  const quantize::RangeMap ranges = CalibrateOn(fg, calib.x, kT * kD);
+  ASSERT_LE(ranges.at(masked).min, -1e8f);  // what the calibration sees
+  const float scores_min = ranges.at(scores).min;
+  const float depth = quantize::MaskDepth(kT, false);
+  EXPECT_NEAR(depth, std::log(256.0 * kT), 1e-5);
+
+  // Post-training: one scale for scores and masked, the range lowered by the depth.
+  quantize::QuantizeOptions qo;
+  qo.mode = quantize::Mode::kInt8;
+  auto ptq = quantize::QuantizeGraph(fg, qo, ranges);
+  ASSERT_TRUE(ptq.ok()) << ptq.status().ToString();
+  int minimums = 0;
+  for (const ir::Node& n : ptq->nodes) {
+    if (n.op != "MINIMUM") continue;
+    ++minimums;
+    const ir::QuantInfo& in = ptq->tensors[n.inputs[0]].quant;
+    const ir::QuantInfo& out = ptq->tensors[n.outputs[0]].quant;
+    EXPECT_EQ(in.scale, out.scale);
+    EXPECT_EQ(in.zero_point, out.zero_point);
+    const float bottom = (-128 - out.zero_point[0]) * out.scale[0];
+    EXPECT_NEAR(bottom, scores_min - depth, 2 * out.scale[0]);
+    const ir::Tensor& mq = ptq->tensors[n.inputs[1]];
+    ASSERT_EQ(mq.dtype, DType::kInt8);
+    const int8_t* mv = mq.DataAs<int8_t>();
+    EXPECT_EQ(mv[0 * kT + 0], 127);   // kept
+    EXPECT_EQ(mv[0 * kT + 1], -128);  // masked
+    EXPECT_EQ(mv[(kT - 1) * kT + kT - 1], 127);
+  }
+  EXPECT_EQ(minimums, 1);
+
+  auto m = BuildQatModel(fg, {}, ranges);
+  ASSERT_TRUE(m.ok()) << m.status().ToString();
+  int with_depth = 0;
+  for (const ir::Node& n : m->graph.nodes) {
+    if (n.op != "FAKE_QUANT_ACT" || n.inputs[0] != scores) continue;
+    EXPECT_NEAR(ir::GetFloat(n.attrs, "mask_depth", 0.0), depth, 1e-5);
+    ++with_depth;
+  }
+  EXPECT_EQ(with_depth, 1);
+  auto initial = LearnedRanges(*m);
+  ASSERT_TRUE(initial.ok()) << initial.status().ToString();
+  EXPECT_EQ(initial->at(scores).min, scores_min);
+  EXPECT_EQ(initial->at(masked).min, scores_min);
+  const data::Dataset test = make(64, 2);
+  ExpectFileAgreesOn(&*m, make(16 * 16, 3), test.x, /*per_channel_check=*/false);
+}
+
 TEST(QatGraphTest, OpsWithoutInt8KernelsAreRefused) {
   ir::Graph g;
   const int x = g.AddActivation("x", DType::kFloat32, {1, 4});

@@ -5,6 +5,7 @@
 #include <cstring>
 #include <limits>
 #include <numeric>
+#include <set>
 #include <tuple>
 
 #include "src/core/float16.h"
@@ -58,6 +59,7 @@ constexpr OpRule kRules[] = {
     {"LOGISTIC", Kind::kFixedOutput, true},
     {"TANH", Kind::kFixedOutput, true},
     {"LOG_SOFTMAX", Kind::kFixedOutput, false},
+    {"L2_NORMALIZATION", Kind::kFixedOutput, false},  // int8 only in TFLite 2.9
     {"ADD", Kind::kIndependent, true},
     {"SUB", Kind::kIndependent, true},
     {"MUL", Kind::kIndependent, true},
@@ -337,6 +339,19 @@ Status Quantizer::ComputeParams() {
   // Group ranges: the union of the members' ranges (int8 and int16 calibrations); fixed
   // parameters win.
   const RangeMap& ranges16 = options_.int16_ranges != nullptr ? *options_.int16_ranges : ranges_;
+  // Attention masks (IsMaskNode): the masked output's calibrated range (down to -1e9) and the
+  // mask's values stay out of the group's range; the group's minimum is lowered instead.
+  std::set<int> masked_outputs;
+  std::map<int, int64_t> mask_keys;  // group -> keys of its masks
+  for (size_t i = 0; i < in_.nodes.size(); ++i) {
+    const ir::Node& node = in_.nodes[i];
+    if (!node_q_[i] || !IsMaskNode(in_, node)) continue;
+    const int out = node.outputs[0];
+    masked_outputs.insert(out);
+    const std::vector<int32_t>& shape = in_.tensors[out].shape;
+    int64_t& keys = mask_keys[group_[out]];
+    keys = std::max<int64_t>(keys, shape.empty() ? 1 : shape.back());
+  }
   for (int pass = 0; pass < 2; ++pass) {
     const RangeMap& ranges = pass == 0 ? ranges_ : ranges16;
     std::map<int, Range>& group_range = pass == 0 ? group_range_ : group_range16_;
@@ -345,7 +360,9 @@ Status Quantizer::ComputeParams() {
       Range r;
       bool have = false;
       auto it = ranges.find(t);
-      if (it != ranges.end()) {
+      if (masked_outputs.count(t) || IsMaskConstant(tensor)) {
+        continue;
+      } else if (it != ranges.end()) {
         r = it->second;
         have = true;
       } else if (tensor.is_constant && FloatTensor(tensor) && tensor.NumElements() > 0) {
@@ -371,6 +388,13 @@ Status Quantizer::ComputeParams() {
     const int g = group_[node.outputs[0]];
     group_fixed_op_[g] = node.op;
     group_params_[g] = FixedParams(node.op, wide_group_[g] != 0);
+  }
+  for (const auto& [g, keys] : mask_keys) {
+    const float depth = MaskDepth(keys, wide_group_[g] != 0);
+    for (std::map<int, Range>* group_range : {&group_range_, &group_range16_}) {
+      auto it = group_range->find(g);
+      if (it != group_range->end()) it->second.min -= depth;
+    }
   }
   for (const auto& [g, r] : group_range_) {
     if (group_params_.count(g)) continue;
@@ -1042,8 +1066,24 @@ OpQuantKind QuantizedOpKind(const std::string& op) {
 
 bool IsQuantizedDataInput(const std::string& op, int index) { return IsDataInput(op, index); }
 
+bool IsMaskConstant(const ir::Tensor& t) {
+  if (!t.is_constant || t.dtype != DType::kFloat32 || t.NumElements() == 0) return false;
+  const float* v = t.DataAs<float>();
+  return *std::min_element(v, v + t.NumElements()) <= -1e8f;
+}
+
+bool IsMaskNode(const ir::Graph& g, const ir::Node& node) {
+  return node.op == "MINIMUM" && node.inputs.size() == 2 && node.inputs[1] >= 0 &&
+         node.inputs[0] >= 0 && !g.tensors[node.inputs[0]].is_constant &&
+         IsMaskConstant(g.tensors[node.inputs[1]]);
+}
+
+float MaskDepth(int64_t keys, bool wide) {
+  return static_cast<float>(std::log((wide ? 65536.0 : 256.0) * std::max<int64_t>(keys, 1)));
+}
+
 void FixedOutputParamsInt8(const std::string& op, float* scale, int32_t* zero_point) {
-  if (op == "TANH") {
+  if (op == "TANH" || op == "L2_NORMALIZATION") {
     *scale = 1.0f / 128.0f;
     *zero_point = 0;
   } else if (op == "LOG_SOFTMAX") {

@@ -3,10 +3,10 @@
 //  - int8: activations asymmetric per-tensor int8; weights symmetric int8 in [-127, 127],
 //    per-channel on the output axis of CONV_2D (0), DEPTHWISE_CONV_2D (3), TRANSPOSE_CONV (0)
 //    and — with per_channel_fc — FULLY_CONNECTED (0); int32 bias with scale in_scale *
-//    weight_scale[c]; fixed output parameters for SOFTMAX/LOGISTIC (1/256, -128) and TANH
-//    (1/128, 0); one shared scale/zero point across the inputs and outputs of the pass-through
-//    ops (pooling, reshape family, concatenation, pad, slices, min/max, ...). QUANTIZE /
-//    DEQUANTIZE appear only at the graph edges (io float/uint8) and around layers kept in float.
+//    weight_scale[c]; fixed output parameters for SOFTMAX/LOGISTIC (1/256, -128), TANH and
+//    L2_NORMALIZATION (1/128, 0); one shared scale/zero point across the inputs and outputs of the
+//    pass-through ops (pooling, reshape family, concatenation, pad, slices, min/max, ...). QUANTIZE
+//    / DEQUANTIZE appear only at the graph edges (io float/uint8) and around layers kept in float.
 //    UNIDIRECTIONAL_SEQUENCE_LSTM becomes TFLite's integer LSTM (IntegerLstmCandidate): int8
 //    per-tensor gate weights, int32 biases, int8 hidden state with zero point 0, int16 cell
 //    state with a power-of-two scale, five intermediates.
@@ -77,7 +77,8 @@ enum class OpQuantKind {
   kNone,         // stays float (QUANTIZE / DEQUANTIZE around it)
   kWeighted,     // CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED, TRANSPOSE_CONV
   kSameScale,    // inputs and outputs share one scale / zero point (pooling, reshape, concat...)
-  kFixedOutput,  // output parameters fixed by the spec (SOFTMAX, LOGISTIC, TANH, LOG_SOFTMAX)
+  kFixedOutput,  // output parameters fixed by the spec (SOFTMAX, LOGISTIC, TANH, LOG_SOFTMAX,
+                 // L2_NORMALIZATION)
   kIndependent,  // output parameters from the output's own range
   kLstm,         // UNIDIRECTIONAL_SEQUENCE_LSTM: TFLite's integer LSTM when IntegerLstmCandidate
 };
@@ -87,6 +88,16 @@ OpQuantKind QuantizedOpKind(const std::string& op);
 bool IsQuantizedDataInput(const std::string& op, int index);
 // The int8 output parameters the spec fixes for a kFixedOutput op.
 void FixedOutputParamsInt8(const std::string& op, float* scale, int32_t* zero_point);
+// Attention masks. Keras masks scores with -1e9; edgeopt's Keras importer emits MINIMUM(scores,
+// M) with M = -1e9 at the masked positions (+1e9 elsewhere). A float constant holding values at
+// or below -1e8 is such a mask: its values widen no range (they saturate to the bottom of the
+// scores' range instead), and the MINIMUM's output range is that of its scores, lowered by
+// MaskDepth so that the masked weights stay below a softmax output step.
+bool IsMaskConstant(const ir::Tensor& t);
+bool IsMaskNode(const ir::Graph& g, const ir::Node& node);
+// ln(levels · keys): how far below the lowest calibrated score the masked ones must sit so that
+// all `keys` of them together weigh less than one of the softmax's `levels` output steps.
+float MaskDepth(int64_t keys, bool wide);
 // Inputs of a weighted op: data, weights, bias, and the axis of the weights' per-channel scales.
 struct WeightedInputs {
   int data;

@@ -12,8 +12,8 @@
 // Inputs of rank > 3 attend over all their middle axes together (Keras's default attention_axes),
 // which is attention over the flattened positions: they are reshaped to [B, T, E] and the output
 // back. The EinsumDense kernels [E, H, d] and [H, vd, O] become the FULLY_CONNECTED weights
-// [H·d, E] and [O, H·vd]. Masks (attention_mask, use_causal_mask, Keras masks) and
-// return_attention_scores are refused.
+// [H·d, E] and [O, H·vd]. use_causal_mask=True masks the scores (CausalMask) on rank-3 inputs;
+// other masks (attention_mask, Keras masks) and return_attention_scores are refused.
 //
 // Attention (Luong) and AdditiveAttention (Bahdanau) on [query, value] or [query, value, key]
 // ([B, T, d], [B, S, dv], [B, S, d]):
@@ -24,6 +24,8 @@
 //     scale inside the tanh and by concat_score_weight after the sum; AdditiveAttention by its
 //     [d] scale vector before the sum
 //   then SOFTMAX (+ DROPOUT in training form) and BATCH_MATMUL with the value -> [B, T, dv].
+//
+// Dot (the merge layer) is here too: a BATCH_MATMUL like the attention scores (see ConvertDot).
 #include <cmath>
 
 #include "src/importers/keras/layers/layer_registry.h"
@@ -73,23 +75,45 @@ int Mul(LayerCall* call, int a, int b, const Shape& shape, const std::string& su
   return y;
 }
 
-// The call flags no mapping takes: use_causal_mask=True, return_attention_scores=True.
-Status RefuseCallFlags(const LayerCall& call) {
-  for (const char* flag : {"use_causal_mask", "return_attention_scores"}) {
-    auto it = call.kwargs.find(flag);
-    if (it != call.kwargs.end() && it->is_boolean() && it->get<bool>()) {
-      return call.Error(StatusCode::kUnsupported, std::string("is called with ") + flag +
-                                                      "=True, which edgeopt does not map");
-    }
+// The call's use_causal_mask flag; return_attention_scores=True (a second output) is refused.
+StatusOr<bool> CausalCall(const LayerCall& call) {
+  auto scores = call.kwargs.find("return_attention_scores");
+  if (scores != call.kwargs.end() && scores->is_boolean() && scores->get<bool>()) {
+    return call.Error(StatusCode::kUnsupported,
+                      "is called with return_attention_scores=True, which edgeopt does not map");
   }
-  return Status::Ok();
+  auto causal = call.kwargs.find("use_causal_mask");
+  return causal != call.kwargs.end() && causal->is_boolean() && causal->get<bool>();
+}
+
+// Keras's causal mask on scores [..., T, S]: query position i attends to key positions j <= i
+// (Keras's cumsum comparison, also when T != S). Keras adds -1e9 to the other scores (MHA's
+// Softmax mask; Attention subtracts 1e9), so their weights underflow to exactly 0. Here they
+// become -1e9 through MINIMUM with a constant of +1e9 (kept) or -1e9 (masked), the same softmax
+// in float. MINIMUM is a same-scale op: in int8 the masked scores saturate to the bottom of the
+// scores' range, which the quantizer lowers far enough that their weights stay negligible.
+int CausalMask(LayerCall* call, int scores) {
+  const Shape shape = call->builder->ShapeOf(scores);
+  const size_t rank = shape.size();
+  const int32_t t = shape[rank - 2], s = shape[rank - 1];
+  Shape mask_shape(rank, 1);
+  mask_shape[rank - 2] = t;
+  mask_shape[rank - 1] = s;
+  std::vector<float> mask(static_cast<size_t>(t) * s);
+  for (int32_t i = 0; i < t; ++i) {
+    for (int32_t j = 0; j < s; ++j) mask[static_cast<size_t>(i) * s + j] = j <= i ? 1e9f : -1e9f;
+  }
+  const int m = call->FloatConst("causal_mask", mask_shape, std::move(mask));
+  const int y = call->NewTensor(shape, "masked_scores");
+  call->AddNode("MINIMUM", {scores, m}, {y});
+  return y;
 }
 
 int BatchMatMul(LayerCall* call, int a, int b, bool adj_y, const Shape& out,
-                const std::string& suffix) {
+                const std::string& suffix, bool adj_x = false) {
   const int y = call->NewTensor(out, suffix);
   ir::Attrs attrs;
-  attrs["adj_x"] = false;
+  attrs["adj_x"] = adj_x;
   attrs["adj_y"] = adj_y;
   attrs["asymmetric_quantize_inputs"] = false;
   call->AddNode("BATCH_MATMUL", {a, b}, {y}, attrs);
@@ -167,7 +191,7 @@ Status ConvertMultiHeadAttention(LayerCall* call) {
                        "is called with " + std::to_string(call->inputs.size()) +
                            " tensors; it takes query, value and optionally key");
   }
-  EDGEOPT_RETURN_IF_ERROR(RefuseCallFlags(*call));
+  EDGEOPT_ASSIGN_OR_RETURN(const bool causal_call, CausalCall(*call));
   const Shape query = call->InputShape(0), value = call->InputShape(1);
   const Shape key = call->InputShape(call->inputs.size() == 3 ? 2 : 1);
   const size_t rank = query.size();
@@ -234,7 +258,17 @@ Status ConvertMultiHeadAttention(LayerCall* call) {
   q = heads(q, t, kd, "query");
   k = heads(k, len, kd, "key");
   v = heads(v, len, vd, "value");
-  const int scores = BatchMatMul(call, q, k, true, ToShape({b, h, t, len}), "scores");
+  int scores = BatchMatMul(call, q, k, true, ToShape({b, h, t, len}), "scores");
+  if (causal_call) {
+    if (rank > 3) {
+      // Keras builds the mask from the first middle axis alone, which does not match the scores
+      // of several attention axes.
+      return call->Error(StatusCode::kUnsupported,
+                         "use_causal_mask=True on inputs of rank " + std::to_string(rank) +
+                             "; edgeopt maps it on [batch, steps, features] inputs");
+    }
+    scores = CausalMask(call, scores);
+  }
   EDGEOPT_ASSIGN_OR_RETURN(int context, Attend(call, scores, s.dropout, v, ToShape({b, h, t, vd})));
   const int merged = Reshape(call, Transpose0213(call, context, "context_bthd"),
                              ToShape({b, t, h * vd}), "context_merged");
@@ -276,10 +310,7 @@ Status ConvertDotAttention(LayerCall* call) {
   if (!(dropout >= 0.0 && dropout < 1.0)) {
     return call->Error(StatusCode::kInvalidModel, "dropout must be in [0, 1)");
   }
-  if (causal) {
-    return call->Error(StatusCode::kUnsupported, "causal=True, which edgeopt does not map");
-  }
-  EDGEOPT_RETURN_IF_ERROR(RefuseCallFlags(*call));
+  EDGEOPT_ASSIGN_OR_RETURN(const bool causal_call, CausalCall(*call));
   if (call->inputs.size() < 2 || call->inputs.size() > 3) {
     return call->Error(StatusCode::kUnsupported,
                        "is called with " + std::to_string(call->inputs.size()) +
@@ -336,8 +367,64 @@ Status ConvertDotAttention(LayerCall* call) {
       scores = Mul(call, scores, w, Shape{b, t, s}, "weighted_scores");
     }
   }
+  if (causal || causal_call) scores = CausalMask(call, scores);
   EDGEOPT_ASSIGN_OR_RETURN(int context, Attend(call, scores, dropout, v, Shape{b, t, value[2]}));
   call->outputs = {context};
+  return Status::Ok();
+}
+
+// Dot(axes, normalize) on two inputs of rank 2 ([B, d] · [B, d] -> [B, 1]: MUL + SUM) or rank 3
+// (BATCH_MATMUL, each input transposed by adj_x / adj_y as its contracted axis needs:
+// [B, T, d] · [B, S, d] over axes (2, 2) -> [B, T, S]). normalize L2-normalizes both inputs along
+// their axes first (EmitL2Normalize: x / max(|x|, 1e-6), tf.keras's l2_normalize; Keras 3 caps
+// the inverse norm at 1e7 instead, which differs only for vectors shorter than 1e-6).
+Status ConvertDot(LayerCall* call) {
+  const LayerConfig& c = call->config;
+  if (call->inputs.size() != 2) {
+    return call->Error(StatusCode::kInvalidModel,
+                       "needs exactly 2 inputs, got " + std::to_string(call->inputs.size()));
+  }
+  const Shape x = call->InputShape(0), y = call->InputShape(1);
+  if (x.size() != y.size() || (x.size() != 2 && x.size() != 3) || x[0] != y[0]) {
+    return call->Error(StatusCode::kUnsupported,
+                       "dot of " + ShapeString(x) + " and " + ShapeString(y) +
+                           ": edgeopt maps two inputs of rank 2 or two of rank 3");
+  }
+  const int rank = static_cast<int>(x.size());
+  EDGEOPT_ASSIGN_OR_RETURN(std::vector<int64_t> axes, c.IntTuple("axes", 2));
+  for (int64_t& a : axes) {
+    if (a < 0) a += rank;
+    if (a < 1 || a >= rank) {
+      return call->Error(
+          StatusCode::kInvalidModel,
+          "axes must name a non-batch axis of inputs of rank " + std::to_string(rank));
+    }
+  }
+  if (x[axes[0]] != y[axes[1]]) {
+    return call->Error(StatusCode::kInvalidModel,
+                       "axes " + std::to_string(axes[0]) + " of " + ShapeString(x) + " and " +
+                           std::to_string(axes[1]) + " of " + ShapeString(y) + " differ in size");
+  }
+  EDGEOPT_ASSIGN_OR_RETURN(bool normalize, c.BoolOr("normalize", false));
+  int a = call->inputs[0], b = call->inputs[1];
+  if (normalize) {
+    a = EmitL2Normalize(call, a, {static_cast<int>(axes[0])}, "x_normalized");
+    b = EmitL2Normalize(call, b, {static_cast<int>(axes[1])}, "y_normalized");
+  }
+  int out;
+  if (rank == 2) {
+    const int products = Mul(call, a, b, x, "products");
+    out = call->NewTensor(Shape{x[0], 1}, "dot");
+    ir::Attrs keep;
+    keep["keep_dims"] = true;
+    call->AddNode("SUM", {products, call->Int32Const("dot_axes", {1})}, {out}, keep);
+  } else {
+    // out[b, i, j] = Σ_k x[b, i|k] y[b, k|j]: BATCH_MATMUL wants lhs [T, K] and rhs [K, S].
+    const int32_t t = x[axes[0] == 2 ? 1 : 2], s = y[axes[1] == 1 ? 2 : 1];
+    out = BatchMatMul(call, a, b, /*adj_y=*/axes[1] == 2, Shape{x[0], t, s}, "dot",
+                      /*adj_x=*/axes[0] == 1);
+  }
+  call->outputs = {out};
   return Status::Ok();
 }
 

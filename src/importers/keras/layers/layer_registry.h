@@ -44,7 +44,9 @@ struct DepthwiseOutput {
   int node = -1;
 };
 StatusOr<DepthwiseOutput> EmitDepthwise(LayerCall* call, bool is1d, bool with_bias);
-Status ConvertConv2DTranspose(LayerCall* call);
+Status ConvertConvTranspose(LayerCall* call);
+Status ConvertDot(LayerCall* call);                // attention.cc
+Status ConvertUnitNormalization(LayerCall* call);  // normalization.cc
 Status ConvertBatchNormalization(LayerCall* call);
 Status ConvertPooling(LayerCall* call);        // Max/AveragePooling1D/2D
 Status ConvertGlobalPooling(LayerCall* call);  // GlobalAverage/MaxPooling1D/2D

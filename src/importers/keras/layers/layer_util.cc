@@ -165,6 +165,30 @@ int EmitTimeStep(LayerCall* call, int seq, int32_t t, const std::string& name) {
   return y;
 }
 
+int EmitL2Normalize(LayerCall* call, int x, const std::vector<int>& axes,
+                    const std::string& suffix) {
+  const Shape shape = call->builder->ShapeOf(x);
+  ir::Attrs none;
+  none["fused_activation_function"] = std::string("NONE");
+  if (axes.size() == 1 && axes[0] == static_cast<int>(shape.size()) - 1) {
+    const int y = call->NewTensor(shape, suffix);
+    call->AddNode("L2_NORMALIZATION", {x}, {y}, none);
+    return y;
+  }
+  Shape reduced = shape;
+  for (int a : axes) reduced[a] = 1;
+  const int squares = call->NewTensor(shape, suffix + "_squares");
+  call->AddNode("MUL", {x, x}, {squares}, none);
+  const int sum = call->NewTensor(reduced, suffix + "_square_sum");
+  ir::Attrs keep;
+  keep["keep_dims"] = true;
+  call->AddNode("SUM", {squares, call->Int32Const(suffix + "_axes", axes)}, {sum}, keep);
+  const int inv = EmitUnary(call, "RSQRT", EmitScalarOp(call, "MAXIMUM", sum, 1e-12f));
+  const int y = call->NewTensor(shape, suffix);
+  call->AddNode("MUL", {x, inv}, {y}, none);
+  return y;
+}
+
 int EmitScalarOp(LayerCall* call, const std::string& op, int x, float c, const std::string& fused) {
   const int k = call->FloatConst("const", Shape{}, {c});
   ir::Attrs attrs;

@@ -71,6 +71,11 @@ StatusOr<int> EmitLeakyReLU(LayerCall* call, int x, double alpha);
 StatusOr<int> EmitELU(LayerCall* call, int x, double alpha);
 StatusOr<int> EmitSoftmax(LayerCall* call, int x, int64_t axis);
 
+// x / max(|x|, 1e-6) along `axes` (non-batch, ascending), as tf.math.l2_normalize: over the last
+// axis alone TFLite's L2_NORMALIZATION (int8 in TFLite, trained by edgeopt), else
+// x · rsqrt(max(Σx², 1e-12)) as MUL, SUM (keep_dims), MAXIMUM, RSQRT, MUL.
+int EmitL2Normalize(LayerCall* call, int x, const std::vector<int>& axes,
+                    const std::string& suffix);
 // One elementwise op with a scalar float constant: op(x, c).
 int EmitScalarOp(LayerCall* call, const std::string& op, int x, float c,
                  const std::string& fused = "NONE");

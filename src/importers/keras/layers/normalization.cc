@@ -7,6 +7,9 @@
 //  - Normalization: (x - mean) / max(sqrt(variance), 1e-7) (or its inverse with invert=True)
 //    as one MUL and one ADD of constants, from the layer's mean and variance weights (adapt())
 //    or the ones its config gives. They are not trained, as in Keras.
+//  - UnitNormalization(axis): x / max(|x|, 1e-6) over the axes (tf.math.l2_normalize; Keras 3
+//    caps the inverse norm at 1e12, which differs only for vectors shorter than 1e-6):
+//    L2_NORMALIZATION over the last axis, else MUL, SUM, MAXIMUM, RSQRT, MUL.
 #include <algorithm>
 #include <cmath>
 
@@ -154,6 +157,28 @@ Status ConvertNormalization(LayerCall* call) {
   const int y = call->NewTensor(in, "normalized");
   call->AddNode("ADD", {scaled, k_add}, {y}, none);
   call->outputs = {y};
+  return Status::Ok();
+}
+
+Status ConvertUnitNormalization(LayerCall* call) {
+  const int rank = call->InputRank();
+  std::vector<int64_t> axes = {-1};
+  if (call->config.Has("axis")) {
+    EDGEOPT_ASSIGN_OR_RETURN(axes, call->config.IntList("axis"));
+  }
+  std::vector<int> normalized;
+  for (int64_t a : axes) {
+    const int64_t axis = a < 0 ? a + rank : a;
+    if (axis < 1 || axis >= rank) {
+      return call->Error(StatusCode::kInvalidModel, "axis " + std::to_string(a) +
+                                                        " is not a non-batch axis of a rank-" +
+                                                        std::to_string(rank) + " input");
+    }
+    normalized.push_back(static_cast<int>(axis));
+  }
+  std::sort(normalized.begin(), normalized.end());
+  normalized.erase(std::unique(normalized.begin(), normalized.end()), normalized.end());
+  call->outputs = {EmitL2Normalize(call, call->inputs[0], normalized, "l2")};
   return Status::Ok();
 }
 
