@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
 
 #include "src/runtime/kernels/elem_test_util.h"
 
@@ -109,6 +110,34 @@ TEST(MinMax, GoldenInt8AndFloat) {
     EXPECT_EQ(std::signbit(r[0]), std::signbit(v[0]));
     EXPECT_EQ(std::signbit(r[1]), std::signbit(v[1]));
   }
+  // The same rules in the vector paths (same shapes; a [3, 13] input repeated over 2 rows): NaNs
+  // and signed zeros give what `el1 > el2 ? el1 : el2` gives, bit for bit.
+  std::vector<float> x(78), y(78);
+  for (int i = 0; i < 78; ++i) {
+    x[i] = static_cast<float>((i * 37) % 11) - 5.0f;
+    y[i] = static_cast<float>((i * 53) % 13) - 6.0f;
+    if (i % 9 == 4) x[i] = std::nanf("");
+    if (i % 7 == 2) y[i] = std::nanf("");
+    if (i % 10 == 3) x[i] = -0.0f, y[i] = 0.0f;
+  }
+  for (Op op : {Op::MAXIMUM, Op::MINIMUM}) {
+    for (bool repeat : {false, true}) {
+      const std::vector<int32_t> bshape =
+          repeat ? std::vector<int32_t>{1, 3, 13} : std::vector<int32_t>{2, 3, 13};
+      auto model = BinaryModel(op, F32({2, 3, 13}), F32(bshape), F32({2, 3, 13}));
+      const std::vector<float> yb(y.begin(), y.begin() + (repeat ? 39 : 78));
+      auto got = RunEdgeopt(model, {MakeArray<float>(DType::kFloat32, {2, 3, 13}, x),
+                                    MakeArray<float>(DType::kFloat32, bshape, yb)});
+      ASSERT_TRUE(got.ok()) << got.status().message();
+      const std::vector<float> v = ToVector<float>((*got)[0]);
+      ASSERT_EQ(v.size(), 78u);
+      for (int i = 0; i < 78; ++i) {
+        const float a = x[i], b = yb[repeat ? i % 39 : i];
+        const float want = (op == Op::MAXIMUM ? a > b : a < b) ? a : b;
+        EXPECT_EQ(std::memcmp(&v[i], &want, 4), 0) << i << ": " << a << ", " << b << " -> " << v[i];
+      }
+    }
+  }
 }
 
 TEST(SquaredDifference, GoldenFloat) {
@@ -129,6 +158,11 @@ const Case kCases[] = {
     {{1, 4, 4, 3}, {1, 1, 1, 3}, {1, 4, 4, 3}},
     {{}, {2, 2}, {2, 2}},
     {{3, 5}, {3, 5}, {3, 5}},
+    // Long enough for the vector paths (MINIMUM / MAXIMUM: one shape, or one input repeated
+    // along the other's leading dimensions, as a causal attention mask over the heads).
+    {{2, 3, 45}, {1, 3, 45}, {2, 3, 45}},
+    {{1, 3, 45}, {2, 3, 45}, {2, 3, 45}},
+    {{70}, {70}, {70}},
 };
 
 // One model with every case as an independent node; quantized params vary per case.
