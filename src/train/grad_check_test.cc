@@ -515,8 +515,8 @@ TEST(GradCheckTest, LstmThroughTime) {
 // DIV, MAXIMUM and MINIMUM (Keras Maximum / Minimum, ReLU's max_value) with broadcasting; the
 // divisor stays positive, and the maximum's and minimum's operands are far apart compared with the
 // finite-difference step (the gradient goes to one side only).
-TEST(GradCheckTest, DivMaximumMinimumBroadcast) {
-  for (const char* op : {"DIV", "MAXIMUM", "MINIMUM"}) {
+TEST(GradCheckTest, DivMaximumMinimumSquaredDifferenceBroadcast) {
+  for (const char* op : {"DIV", "MAXIMUM", "MINIMUM", "SQUARED_DIFFERENCE"}) {
     Builder b({1, 3, 4});
     const bool div = std::string(op) == "DIV";
     std::vector<float> pv(4), qv(3);

@@ -180,6 +180,7 @@ const OpEntry kOps[] = {
     {"DIV", NewDiv},
     {"MAXIMUM", NewMaximum},
     {"MINIMUM", NewMinimum},
+    {"SQUARED_DIFFERENCE", NewSquaredDifference},
     // Layout (ops_shape.cc).
     {"RESHAPE", NewReshape},
     {"SQUEEZE", NewReshape},

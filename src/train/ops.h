@@ -47,6 +47,7 @@ std::unique_ptr<OpKernel> NewMul();
 std::unique_ptr<OpKernel> NewDiv();
 std::unique_ptr<OpKernel> NewMaximum();
 std::unique_ptr<OpKernel> NewMinimum();
+std::unique_ptr<OpKernel> NewSquaredDifference();
 std::unique_ptr<OpKernel> NewReshape();
 std::unique_ptr<OpKernel> NewConcatenation();
 std::unique_ptr<OpKernel> NewPad();

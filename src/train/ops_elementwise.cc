@@ -214,7 +214,9 @@ struct Broadcast {
 
 // MAXIMUM / MINIMUM pass the gradient to the first input on ties, as TensorFlow's gradients do
 // (x gets it where x >= y for MAXIMUM, where x <= y for MINIMUM).
-enum class BinaryKind { kAdd, kSub, kMul, kDiv, kMaximum, kMinimum };
+// SQUARED_DIFFERENCE ((a - b)², the official converter's LayerNormalization variance) passes
+// 2 (a - b) dy to a and its negative to b.
+enum class BinaryKind { kAdd, kSub, kMul, kDiv, kMaximum, kMinimum, kSquaredDifference };
 
 class Binary : public OpKernel {
  public:
@@ -269,6 +271,10 @@ class Binary : public OpKernel {
             return (a[ia] >= b[ib]) == (side == 0) ? dy[o] : 0.0f;
           case BinaryKind::kMinimum:
             return (a[ia] <= b[ib]) == (side == 0) ? dy[o] : 0.0f;
+          case BinaryKind::kSquaredDifference: {
+            const float d = 2.0f * (a[ia] - b[ib]) * dy[o];
+            return side == 0 ? d : -d;
+          }
         }
         return 0.0f;
       };
@@ -302,6 +308,8 @@ class Binary : public OpKernel {
         return a >= b ? a : b;
       case BinaryKind::kMinimum:
         return a <= b ? a : b;
+      case BinaryKind::kSquaredDifference:
+        return (a - b) * (a - b);
     }
     return 0.0f;
   }
@@ -457,6 +465,9 @@ std::unique_ptr<OpKernel> NewMul() { return std::make_unique<Binary>(BinaryKind:
 std::unique_ptr<OpKernel> NewDiv() { return std::make_unique<Binary>(BinaryKind::kDiv); }
 std::unique_ptr<OpKernel> NewMaximum() { return std::make_unique<Binary>(BinaryKind::kMaximum); }
 std::unique_ptr<OpKernel> NewMinimum() { return std::make_unique<Binary>(BinaryKind::kMinimum); }
+std::unique_ptr<OpKernel> NewSquaredDifference() {
+  return std::make_unique<Binary>(BinaryKind::kSquaredDifference);
+}
 
 }  // namespace train
 }  // namespace edgeopt

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "src/data/dataset.h"
+#include "src/export/tflite/export.h"
 #include "src/importers/keras/keras_model.h"
 #include "src/importers/tflite/import.h"
 #include "src/passes/model_loader.h"
@@ -580,6 +581,65 @@ TEST(QuantizeCli, L2NormalizationLayersQuantize) {
                                dir + "/int16x8.tflite",
                            &conf),
             0)
+      << conf;
+  RunCommand("rm -rf " + dir);
+}
+
+// LayerNormalization as TensorFlow's converter writes it (MEAN, SQUARED_DIFFERENCE, MEAN, ADD,
+// RSQRT, SUB, MUL): the official float file quantizes to full int8, SQUARED_DIFFERENCE included,
+// and the official runtime computes what edgeopt's does.
+TEST(QuantizeCli, OfficialLayerNormalizationWithSquaredDifference) {
+  const std::string dir = MakeTempDir("quantize_sqdiff");
+  ir::Graph g;
+  const int x = g.AddActivation("x", DType::kFloat32, {1, 5, 8});
+  const int32_t axis = 2;
+  const int axes = g.AddConstant("axes", DType::kInt32, {1}, &axis, sizeof(axis));
+  auto op = [&](const std::string& type, std::vector<int> inputs, const std::string& name,
+                std::vector<int32_t> shape, ir::Attrs attrs = {}) {
+    ir::Node n;
+    n.op = type;
+    n.name = name;
+    n.inputs = std::move(inputs);
+    n.outputs = {g.AddActivation(name, DType::kFloat32, shape)};
+    n.attrs = std::move(attrs);
+    g.AddNode(n);
+    return n.outputs[0];
+  };
+  const ir::Attrs keep = {{"keep_dims", true}};
+  const ir::Attrs none = {{"fused_activation_function", std::string("NONE")}};
+  const int mean = op("MEAN", {x, axes}, "ln/mean", {1, 5, 1}, keep);
+  const int sq = op("SQUARED_DIFFERENCE", {x, mean}, "ln/sqdiff", {1, 5, 8});
+  const int var = op("MEAN", {sq, axes}, "ln/variance", {1, 5, 1}, keep);
+  const int eps = g.AddFloatConstant("ln/epsilon", {}, {1e-3f});
+  const int shifted = op("ADD", {var, eps}, "ln/add", {1, 5, 1}, none);
+  const int inv = op("RSQRT", {shifted}, "ln/rsqrt", {1, 5, 1});
+  const int centered = op("SUB", {x, mean}, "ln/sub", {1, 5, 8}, none);
+  const int y = op("MUL", {centered, inv}, "ln", {1, 5, 8}, none);
+  g.inputs = {x};
+  g.outputs = {y};
+  ASSERT_TRUE(g.Validate().ok());
+  ASSERT_TRUE(WriteTfliteFile(g, dir + "/f.tflite").ok());
+  std::string log;
+  ASSERT_EQ(RunCommand(EdgeoptBinary() + " quantize " + dir + "/f.tflite -o " + dir +
+                           "/q.tflite --mode int8 --calibration random --calibration-samples 16",
+                       &log),
+            0)
+      << log;
+  auto q = ImportTfliteFile(dir + "/q.tflite");
+  ASSERT_TRUE(q.ok()) << q.status().message();
+  int conversions = 0, sqdiff = 0;
+  for (const ir::Node& n : q->nodes) {
+    conversions += n.op == "QUANTIZE" || n.op == "DEQUANTIZE";
+    if (n.op == "SQUARED_DIFFERENCE") {
+      ++sqdiff;
+      EXPECT_EQ(q->tensors[n.outputs[0]].dtype, DType::kInt8);
+    }
+  }
+  EXPECT_EQ(sqdiff, 1);
+  EXPECT_EQ(conversions, 2) << log;
+  std::string conf;
+  EXPECT_EQ(
+      RunConformance("--seeds 3 --max-lsb 0 " + dir + "/f.tflite " + dir + "/q.tflite", &conf), 0)
       << conf;
   RunCommand("rm -rf " + dir);
 }

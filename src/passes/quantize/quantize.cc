@@ -62,6 +62,7 @@ constexpr OpRule kRules[] = {
     {"L2_NORMALIZATION", Kind::kFixedOutput, false},  // int8 only in TFLite 2.9
     {"ADD", Kind::kIndependent, true},
     {"SUB", Kind::kIndependent, true},
+    {"SQUARED_DIFFERENCE", Kind::kIndependent, false},  // the official LayerNormalization's
     {"MUL", Kind::kIndependent, true},
     {"BATCH_MATMUL", Kind::kIndependent, true},  // both inputs activations (attention)
     {"MEAN", Kind::kIndependent, true},
