@@ -17,6 +17,7 @@
 
 #include "src/data/dataset.h"
 #include "src/export/tflite/export.h"
+#include "src/importers/keras/keras_config.h"
 #include "src/importers/keras/keras_model.h"
 #include "src/importers/tflite/import.h"
 #include "src/passes/model_loader.h"
@@ -519,26 +520,19 @@ std::string KerasLayer(const std::string& cls, const std::string& name, const st
          name + "\"" + config + "}, \"inbound_nodes\": [[" + nodes + "]]}";
 }
 
-// Conv1DTranspose, UnitNormalization and Dot(normalize=True) quantize to full int8: the
-// L2_NORMALIZATIONs get the spec's fixed output (scale 1/128, zero point 0) and the official
-// runtime computes what edgeopt's does; int16x8 keeps L2_NORMALIZATION (no 16x8 kernel in TFLite
-// 2.9) in float between a DEQUANTIZE and a QUANTIZE.
-TEST(QuantizeCli, L2NormalizationLayersQuantize) {
-  const std::string dir = MakeTempDir("quantize_l2");
-  const std::string arch =
-      R"({"class_name": "Functional", "config": {"name": "l2", "layers": [
-    {"class_name": "InputLayer", "name": "x", "config": {"name": "x",
-     "batch_input_shape": [null, 12, 4]}, "inbound_nodes": []},)" +
-      KerasLayer("Conv1DTranspose", "ct",
-                 R"(, "filters": 6, "kernel_size": 3, "strides": 2, "padding": "same",
-            "activation": "relu")",
-                 {"x"}) +
-      ",\n" + KerasLayer("Dense", "d", R"(, "units": 8)", {"ct"}) + ",\n" +
-      KerasLayer("UnitNormalization", "u", "", {"d"}) + ",\n" +
-      KerasLayer("Dot", "dot", R"(, "axes": 2, "normalize": true)", {"u", "d"}) + ",\n" +
-      KerasLayer("Flatten", "f", "", {"dot"}) + ",\n" +
-      KerasLayer("Dense", "out", R"(, "units": 3)", {"f"}) +
-      R"(], "input_layers": [["x", 0, 0]], "output_layers": [["out", 0, 0]]}})";
+// A Functional architecture with input x of `shape` (e.g. "12, 4") and the KerasLayer entries
+// `layers`, the last one its output, written as dir/arch.json and converted to dir/f.tflite.
+void WriteArchitecture(const std::string& dir, const std::string& shape,
+                       const std::vector<std::string>& layers) {
+  std::string list =
+      R"({"class_name": "InputLayer", "name": "x", "config": {"name": "x", "batch_input_shape": )"
+      R"([null, )" +
+      shape + R"(]}, "inbound_nodes": []})";
+  for (const std::string& l : layers) list += ",\n" + l;
+  const std::string last = keras::Json::parse(layers.back())["name"];
+  const std::string arch = R"({"class_name": "Functional", "config": {"name": "m", "layers": [)" +
+                           list + R"(], "input_layers": [["x", 0, 0]], "output_layers": [[")" +
+                           last + R"(", 0, 0]]}})";
   ASSERT_TRUE(
       WriteFileAtomic(dir + "/arch.json", std::vector<uint8_t>(arch.begin(), arch.end())).ok());
   std::string log;
@@ -546,15 +540,42 @@ TEST(QuantizeCli, L2NormalizationLayersQuantize) {
       RunCommand(EdgeoptBinary() + " convert " + dir + "/arch.json -o " + dir + "/f.tflite", &log),
       0)
       << log;
+}
+
+// dir/<mode>.tflite: dir/arch.json quantized with random calibration (and `extra` flags); its
+// graph.
+StatusOr<ir::Graph> QuantizeArchitecture(const std::string& dir, const std::string& mode,
+                                         const std::string& extra = "") {
+  std::string log;
+  const std::string q = dir + "/" + mode + ".tflite";
+  if (RunCommand(EdgeoptBinary() + " quantize " + dir + "/arch.json -o " + q + " --mode " + mode +
+                     " --calibration random --calibration-samples 16 --quiet" + extra,
+                 &log) != 0) {
+    return MakeStatus(StatusCode::kInternal, "quantize failed: %s", log.c_str());
+  }
+  return ImportTfliteFile(q);
+}
+
+// Conv1DTranspose, UnitNormalization and Dot(normalize=True) quantize to full int8: the
+// L2_NORMALIZATIONs get the spec's fixed output (scale 1/128, zero point 0) and the official
+// runtime computes what edgeopt's does; int16x8 keeps L2_NORMALIZATION (no 16x8 kernel in TFLite
+// 2.9) in float between a DEQUANTIZE and a QUANTIZE.
+TEST(QuantizeCli, L2NormalizationLayersQuantize) {
+  const std::string dir = MakeTempDir("quantize_l2");
+  WriteArchitecture(
+      dir, "12, 4",
+      {KerasLayer("Conv1DTranspose", "ct",
+                  R"(, "filters": 6, "kernel_size": 3, "strides": 2, "padding": "same",
+                  "activation": "relu")",
+                  {"x"}),
+       KerasLayer("Dense", "d", R"(, "units": 8)", {"ct"}),
+       KerasLayer("UnitNormalization", "u", "", {"d"}),
+       KerasLayer("Dot", "dot", R"(, "axes": 2, "normalize": true)", {"u", "d"}),
+       KerasLayer("Flatten", "f", "", {"dot"}),
+       KerasLayer("Dense", "out", R"(, "units": 3)", {"f"})});
   for (const char* mode : {"int8", "int16x8"}) {
     SCOPED_TRACE(mode);
-    const std::string q = dir + "/" + mode + ".tflite";
-    ASSERT_EQ(RunCommand(EdgeoptBinary() + " quantize " + dir + "/arch.json -o " + q + " --mode " +
-                             mode + " --calibration random --calibration-samples 16 --quiet",
-                         &log),
-              0)
-        << log;
-    auto g = ImportTfliteFile(q);
+    auto g = QuantizeArchitecture(dir, mode);
     ASSERT_TRUE(g.ok()) << g.status().message();
     int conversions = 0, l2 = 0;
     for (const ir::Node& n : g->nodes) {
@@ -574,7 +595,7 @@ TEST(QuantizeCli, L2NormalizationLayersQuantize) {
     EXPECT_EQ(l2, 3);  // UnitNormalization and Dot's two inputs
     // int8: only at the edges. int16x8: also one DEQUANTIZE of d (u and Dot's second input
     // normalize it in float) and a QUANTIZE of each of the BATCH_MATMUL's normalized inputs.
-    EXPECT_EQ(conversions, std::string(mode) == "int8" ? 2 : 2 + 3) << log;
+    EXPECT_EQ(conversions, std::string(mode) == "int8" ? 2 : 2 + 3);
   }
   std::string conf;
   EXPECT_EQ(RunConformance("--seeds 2 --max-lsb 0 " + dir + "/f.tflite " + dir + "/int8.tflite " +
@@ -650,34 +671,16 @@ TEST(QuantizeCli, OfficialLayerNormalizationWithSquaredDifference) {
 // computes what edgeopt's does.
 TEST(QuantizeCli, CausalAttentionQuantizes) {
   const std::string dir = MakeTempDir("quantize_causal");
-  const std::string arch =
-      R"({"class_name": "Functional", "config": {"name": "causal", "layers": [
-    {"class_name": "InputLayer", "name": "x", "config": {"name": "x",
-     "batch_input_shape": [null, 10, 8]}, "inbound_nodes": []},)" +
-      KerasLayer("MultiHeadAttention", "mha", R"(, "num_heads": 2, "key_dim": 4)", {"x"},
-                 R"({"value": ["x", 0, 0], "use_causal_mask": true})") +
-      ",\n" + KerasLayer("Add", "res", "", {"x", "mha"}) + ",\n" +
-      KerasLayer("GlobalAveragePooling1D", "gap", "", {"res"}) + ",\n" +
-      KerasLayer("Dense", "out", R"(, "units": 3)", {"gap"}) +
-      R"(], "input_layers": [["x", 0, 0]], "output_layers": [["out", 0, 0]]}})";
-  ASSERT_TRUE(
-      WriteFileAtomic(dir + "/arch.json", std::vector<uint8_t>(arch.begin(), arch.end())).ok());
-  std::string log;
-  ASSERT_EQ(
-      RunCommand(EdgeoptBinary() + " convert " + dir + "/arch.json -o " + dir + "/f.tflite", &log),
-      0)
-      << log;
+  WriteArchitecture(dir, "10, 8",
+                    {KerasLayer("MultiHeadAttention", "mha", R"(, "num_heads": 2, "key_dim": 4)",
+                                {"x"}, R"({"value": ["x", 0, 0], "use_causal_mask": true})"),
+                     KerasLayer("Add", "res", "", {"x", "mha"}),
+                     KerasLayer("GlobalAveragePooling1D", "gap", "", {"res"}),
+                     KerasLayer("Dense", "out", R"(, "units": 3)", {"gap"})});
   for (const char* mode : {"int8", "int16x8"}) {
     SCOPED_TRACE(mode);
     const bool wide = std::string(mode) != "int8";
-    const std::string q = dir + "/" + mode + ".tflite";
-    ASSERT_EQ(RunCommand(EdgeoptBinary() + " quantize " + dir + "/arch.json -o " + q + " --mode " +
-                             mode + " --calibration random --calibration-samples 16 " +
-                             "--quiet --report " + dir + "/" + mode + ".md",
-                         &log),
-              0)
-        << log;
-    auto g = ImportTfliteFile(q);
+    auto g = QuantizeArchitecture(dir, mode, " --report " + dir + "/" + mode + ".md");
     ASSERT_TRUE(g.ok()) << g.status().message();
     int conversions = 0, minimums = 0;
     for (const ir::Node& n : g->nodes) {
@@ -694,7 +697,7 @@ TEST(QuantizeCli, CausalAttentionQuantizes) {
       EXPECT_GT(width, std::log((wide ? 65536.0 : 256.0) * 10));
     }
     EXPECT_EQ(minimums, 1);
-    EXPECT_EQ(conversions, 2) << log;
+    EXPECT_EQ(conversions, 2);
     // The report leaves the masked positions out: no error of the size of 1e9.
     auto report = ReadFileBytes(dir + "/" + mode + ".md", 1 << 20);
     ASSERT_TRUE(report.ok());
