@@ -338,7 +338,8 @@ TEST(Transpose, AgreementRandomPermutations) {
 
 // Every path of the kernel (only size-1 dimensions moving: a copy; the last two merged
 // dimensions swapped: tiled 2-d transposes, with few rows or around the 16-element tiles; any
-// other permutation: a strided copy) against the index formula, for 1-8 byte elements.
+// other permutation: a strided copy, of whole runs when the last dimension stays last) against
+// the index formula, for 1-8 byte elements.
 TEST(Transpose, RandomShapesMatchTheIndexFormula) {
   std::mt19937 rng(37);
   const int32_t sizes[] = {1, 1, 2, 3, 4, 5, 15, 16, 17, 33};
@@ -357,6 +358,9 @@ TEST(Transpose, RandomShapesMatchTheIndexFormula) {
     }
     if (i % 4 == 0 && rank >= 2) {
       std::swap(perm[rank - 1], perm[rank - 2]);  // the 2-d transpose path
+    } else if (i % 4 == 2 && rank >= 3) {
+      // The last dimension stays last (attention's heads): runs copied as 1-8 byte words.
+      std::shuffle(perm.begin(), perm.end() - 1, rng);
     } else if (i % 4 != 1) {
       std::shuffle(perm.begin(), perm.end(), rng);
     }

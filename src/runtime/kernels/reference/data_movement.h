@@ -24,7 +24,7 @@ inline void ContiguousStrides(const Dims& dims, int64_t* strides) {
 
 template <typename T>
 inline void CopyRow(const T* src, int64_t src_stride, T* dst, int64_t dst_stride, int64_t n) {
-  if (src_stride == 1 && dst_stride == 1) {
+  if (src_stride == 1 && dst_stride == 1 && n > 8) {
     std::memcpy(dst, src, static_cast<size_t>(n) * sizeof(T));
     return;
   }
