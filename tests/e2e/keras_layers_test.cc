@@ -497,6 +497,31 @@ TEST_F(KerasLayers, LayerNormalization) {
         {4, 4, 3});
 }
 
+// GroupNormalization: the LayerNormalization chain on [B, positions, groups, channels / groups]
+// over axes 1 and 3, between two RESHAPEs; images, sequences, vectors; one group, one channel
+// per group.
+TEST_F(KerasLayers, GroupNormalization) {
+  auto ops = Check(Sequential({3, 4, 6}, {L("GroupNormalization", {{"groups", 3}})}), {3, 4, 6},
+                   kAtol, /*also_edgeopt=*/true);
+  EXPECT_EQ(ops, std::vector<std::string>({"RESHAPE", "MEAN", "SUB", "MUL", "MEAN", "ADD", "RSQRT",
+                                           "MUL", "RESHAPE", "MUL", "ADD"}));
+  Check(Sequential({5, 4}, {L("GroupNormalization",
+                              {{"groups", 1}, {"center", false}, {"epsilon", 1e-5}})}),
+        {5, 4}, kAtol, true);
+  Check(Sequential({6}, {L("GroupNormalization", {{"groups", 6}, {"scale", false}})}), {6}, kAtol,
+        true);
+  Check(Sequential({4, 4, 3}, {L("Conv2D", {{"filters", 8}, {"kernel_size", 3}}),
+                               L("GroupNormalization", {{"groups", 4}, {"axis", -1}})}),
+        {4, 4, 3}, kAtol, true);
+  // groups must divide the channels.
+  StatusOr<keras::KerasModel> bad =
+      keras::ModelFromConfig(Sequential({4, 6}, {L("GroupNormalization", {{"groups", 4}})}), 1);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("groups=4 does not divide the 6 channels"),
+            std::string::npos)
+      << bad.status().ToString();
+}
+
 TEST_F(KerasLayers, Normalization) {
   // adapt()ed weights (random here), then the config's own mean / variance, and invert.
   auto ops = Check(Sequential({3, 4}, {L("Normalization"), L("Dense", {{"units", 2}})}), {3, 4});

@@ -8,9 +8,9 @@
 // Max/AveragePooling1D/2D, GlobalAverage/MaxPooling1D/2D, Flatten, Reshape, Permute, Dropout,
 // SpatialDropout*, Activation, ReLU, LeakyReLU, PReLU, ELU, Softmax, ZeroPadding1D/2D,
 // Cropping1D/2D, UpSampling1D/2D (nearest), Rescaling, LayerNormalization and Normalization
-// (last axis), UnitNormalization, Embedding, LSTM, GRU, SimpleRNN, Bidirectional(GRU | SimpleRNN |
-// LSTM), CenterCrop, Resizing, RepeatVector, TimeDistributed (of those), and the layers that are
-// the identity at inference (Random*, GaussianNoise, ...).
+// (last axis), GroupNormalization, UnitNormalization, Embedding, LSTM, GRU, SimpleRNN,
+// Bidirectional(GRU | SimpleRNN | LSTM), CenterCrop, Resizing, RepeatVector, TimeDistributed (of
+// those), and the layers that are the identity at inference (Random*, GaussianNoise, ...).
 #ifndef EDGEOPT_TESTS_E2E_KERAS_REFERENCE_H_
 #define EDGEOPT_TESTS_E2E_KERAS_REFERENCE_H_
 
@@ -843,6 +843,33 @@ inline bool Apply(const keras::KerasModel& m, const std::string& cls, const std:
       sums[k] += x->v[i] * x->v[i];
     }
     for (int64_t i = 0; i < x->size(); ++i) x->v[i] /= std::sqrt(sums[key[i]]);
+    return true;
+  }
+  if (cls == "GroupNormalization") {
+    // Keras: channel c in group c / (C / G); each (sample, group) standardized by the mean and
+    // (biased) variance over all positions and the group's channels; then gamma and beta.
+    const int64_t n = x->shape.back(), batch = x->shape[0];
+    const int64_t groups = Get(c, "groups") ? c["groups"].get<int64_t>() : 32;
+    const int64_t per = n / groups, positions = x->size() / batch / n;
+    std::vector<double> g = Weight(m, name, "gamma"), b = Weight(m, name, "beta");
+    if (g.empty()) g.assign(n, 1.0);
+    if (b.empty()) b.assign(n, 0.0);
+    const double eps = Num(c, "epsilon", 1e-3);
+    for (int64_t s = 0; s < batch; ++s) {
+      double* v = x->v.data() + s * positions * n;
+      for (int64_t k = 0; k < groups; ++k) {
+        double mean = 0, var = 0;
+        const double count = static_cast<double>(positions * per);
+        for (int64_t p = 0; p < positions; ++p)
+          for (int64_t i = k * per; i < (k + 1) * per; ++i) mean += v[p * n + i] / count;
+        for (int64_t p = 0; p < positions; ++p)
+          for (int64_t i = k * per; i < (k + 1) * per; ++i)
+            var += (v[p * n + i] - mean) * (v[p * n + i] - mean) / count;
+        for (int64_t p = 0; p < positions; ++p)
+          for (int64_t i = k * per; i < (k + 1) * per; ++i)
+            v[p * n + i] = (v[p * n + i] - mean) / std::sqrt(var + eps) * g[i] + b[i];
+      }
+    }
     return true;
   }
   if (cls == "LayerNormalization") {

@@ -108,6 +108,8 @@ const std::vector<LayerMapping>& AllLayerMappings() {
       {"Rescaling", ConvertRescaling, nullptr, "MUL + ADD"},
       {"LayerNormalization", ConvertLayerNormalization, LayerNormalizationVariables,
        "MEAN, SUB, MUL, MEAN, ADD, RSQRT, MUL (+ MUL gamma, ADD beta)"},
+      {"GroupNormalization", ConvertGroupNormalization, GroupNormalizationVariables,
+       "RESHAPE, MEAN, SUB, MUL, MEAN, ADD, RSQRT, MUL, RESHAPE (+ MUL gamma, ADD beta)"},
       {"Normalization", ConvertNormalization, NormalizationVariables, "MUL + ADD"},
       {"Embedding", ConvertEmbedding, EmbeddingVariables, "CAST + GATHER (EMBEDDING to train)"},
       {"LSTM", ConvertLSTM, LSTMVariables, "UNIDIRECTIONAL_SEQUENCE_LSTM"},

@@ -47,6 +47,8 @@ StatusOr<DepthwiseOutput> EmitDepthwise(LayerCall* call, bool is1d, bool with_bi
 Status ConvertConvTranspose(LayerCall* call);
 Status ConvertDot(LayerCall* call);                // attention.cc
 Status ConvertUnitNormalization(LayerCall* call);  // normalization.cc
+Status ConvertGroupNormalization(LayerCall* call);
+StatusOr<std::vector<std::string>> GroupNormalizationVariables(const LayerConfig& config);
 Status ConvertBatchNormalization(LayerCall* call);
 Status ConvertPooling(LayerCall* call);        // Max/AveragePooling1D/2D
 Status ConvertGlobalPooling(LayerCall* call);  // GlobalAverage/MaxPooling1D/2D

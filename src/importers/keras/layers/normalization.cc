@@ -1,9 +1,13 @@
-// LayerNormalization and Normalization (the preprocessing layer).
+// LayerNormalization, GroupNormalization, UnitNormalization and Normalization (the preprocessing
+// layer).
 //  - LayerNormalization over the last axis, as Keras computes it (mean and variance of each
 //    position's features, y = (x - mean) * rsqrt(variance + epsilon) * gamma + beta):
 //    MEAN, SUB, MUL, MEAN, ADD, RSQRT, MUL, then MUL by gamma and ADD of beta when the layer has
 //    them. The official converter lowers it to the same ops (with SQUARED_DIFFERENCE). gamma and
 //    beta are weights (trained by edgeopt train).
+//  - GroupNormalization(groups): the channels in groups, each group standardized over all positions
+//    and its channels (Keras's moments over the reshaped [..., G, C/G]): RESHAPE [B, P, G, C/G],
+//    the chain above over axes 1 and 3, RESHAPE back, then gamma and beta per channel.
 //  - Normalization: (x - mean) / max(sqrt(variance), 1e-7) (or its inverse with invert=True)
 //    as one MUL and one ADD of constants, from the layer's mean and variance weights (adapt())
 //    or the ones its config gives. They are not trained, as in Keras.
@@ -45,6 +49,58 @@ Status LastAxisOnly(const LayerCall& call, const char* what) {
   return Status::Ok();
 }
 
+// (x - mean) · rsqrt(variance + epsilon) over `axes` of x: MEAN, SUB, MUL, MEAN, ADD, RSQRT, MUL.
+int Standardize(LayerCall* call, int x, const std::vector<int32_t>& axes_list, double epsilon) {
+  const Shape in = call->builder->ShapeOf(x);
+  Shape reduced = in;
+  for (int32_t a : axes_list) reduced[a] = 1;
+  const int axes = call->Int32Const("axes", axes_list);
+  ir::Attrs keep;
+  keep["keep_dims"] = true;
+  ir::Attrs none;
+  none["fused_activation_function"] = std::string("NONE");
+  const int mean = call->NewTensor(reduced, "mean");
+  call->AddNode("MEAN", {x, axes}, {mean}, keep);
+  const int centered = call->NewTensor(in, "centered");
+  call->AddNode("SUB", {x, mean}, {centered}, none);
+  const int squared = call->NewTensor(in, "squared");
+  call->AddNode("MUL", {centered, centered}, {squared}, none);
+  const int variance = call->NewTensor(reduced, "variance");
+  call->AddNode("MEAN", {squared, axes}, {variance}, keep);
+  const int eps = call->FloatConst("epsilon", {}, {static_cast<float>(epsilon)});
+  const int shifted = call->NewTensor(reduced, "variance_epsilon");
+  call->AddNode("ADD", {variance, eps}, {shifted}, none);
+  const int inv = call->NewTensor(reduced, "rsqrt");
+  call->AddNode("RSQRT", {shifted}, {inv});
+  const int y = call->NewTensor(in, "normalized");
+  call->AddNode("MUL", {centered, inv}, {y}, none);
+  return y;
+}
+
+// y · gamma + beta over the last axis (the layer's weights, when it has them).
+StatusOr<int> ScaleAndCenter(LayerCall* call, int y, bool scale, bool center) {
+  const Shape in = call->builder->ShapeOf(y);
+  const int64_t features = in.back();
+  const Shape vec = {static_cast<int32_t>(features)};
+  ir::Attrs none;
+  none["fused_activation_function"] = std::string("NONE");
+  if (scale) {
+    EDGEOPT_ASSIGN_OR_RETURN(std::vector<float> v, call->Weight("gamma", {features}));
+    const int gamma = call->AddWeightTensor("gamma", vec, std::move(v));
+    const int scaled = call->NewTensor(in, "scaled");
+    call->AddNode("MUL", {y, gamma}, {scaled}, none);
+    y = scaled;
+  }
+  if (center) {
+    EDGEOPT_ASSIGN_OR_RETURN(std::vector<float> v, call->Weight("beta", {features}));
+    const int beta = call->AddWeightTensor("beta", vec, std::move(v));
+    const int shifted_out = call->NewTensor(in, "shifted");
+    call->AddNode("ADD", {y, beta}, {shifted_out}, none);
+    y = shifted_out;
+  }
+  return y;
+}
+
 }  // namespace
 
 StatusOr<std::vector<std::string>> LayerNormalizationVariables(const LayerConfig& config) {
@@ -63,45 +119,9 @@ Status ConvertLayerNormalization(LayerCall* call) {
   EDGEOPT_ASSIGN_OR_RETURN(bool center, c.BoolOr("center", true));
   EDGEOPT_ASSIGN_OR_RETURN(double epsilon, c.FloatOr("epsilon", 1e-3));
   if (!(epsilon >= 0)) return call->Error(StatusCode::kInvalidModel, "epsilon must be >= 0");
-  const int64_t features = in.back();
-  const Shape vec = {static_cast<int32_t>(features)};
-  Shape reduced = in;
-  reduced.back() = 1;
-  const int axes = call->Int32Const("axes", {rank - 1});
-  ir::Attrs keep;
-  keep["keep_dims"] = true;
-  ir::Attrs none;
-  none["fused_activation_function"] = std::string("NONE");
-  const int mean = call->NewTensor(reduced, "mean");
-  call->AddNode("MEAN", {call->inputs[0], axes}, {mean}, keep);
-  const int centered = call->NewTensor(in, "centered");
-  call->AddNode("SUB", {call->inputs[0], mean}, {centered}, none);
-  const int squared = call->NewTensor(in, "squared");
-  call->AddNode("MUL", {centered, centered}, {squared}, none);
-  const int variance = call->NewTensor(reduced, "variance");
-  call->AddNode("MEAN", {squared, axes}, {variance}, keep);
-  const int eps = call->FloatConst("epsilon", {}, {static_cast<float>(epsilon)});
-  const int shifted = call->NewTensor(reduced, "variance_epsilon");
-  call->AddNode("ADD", {variance, eps}, {shifted}, none);
-  const int inv = call->NewTensor(reduced, "rsqrt");
-  call->AddNode("RSQRT", {shifted}, {inv});
-  int y = call->NewTensor(in, "normalized");
-  call->AddNode("MUL", {centered, inv}, {y}, none);
-  if (scale) {
-    EDGEOPT_ASSIGN_OR_RETURN(std::vector<float> v, call->Weight("gamma", {features}));
-    const int gamma = call->AddWeightTensor("gamma", vec, std::move(v));
-    const int scaled = call->NewTensor(in, "scaled");
-    call->AddNode("MUL", {y, gamma}, {scaled}, none);
-    y = scaled;
-  }
-  if (center) {
-    EDGEOPT_ASSIGN_OR_RETURN(std::vector<float> v, call->Weight("beta", {features}));
-    const int beta = call->AddWeightTensor("beta", vec, std::move(v));
-    const int shifted_out = call->NewTensor(in, "shifted");
-    call->AddNode("ADD", {y, beta}, {shifted_out}, none);
-    y = shifted_out;
-  }
-  call->outputs = {y};
+  const int y = Standardize(call, call->inputs[0], {rank - 1}, epsilon);
+  EDGEOPT_ASSIGN_OR_RETURN(const int out, ScaleAndCenter(call, y, scale, center));
+  call->outputs = {out};
   return Status::Ok();
 }
 
@@ -179,6 +199,44 @@ Status ConvertUnitNormalization(LayerCall* call) {
   std::sort(normalized.begin(), normalized.end());
   normalized.erase(std::unique(normalized.begin(), normalized.end()), normalized.end());
   call->outputs = {EmitL2Normalize(call, call->inputs[0], normalized, "l2")};
+  return Status::Ok();
+}
+
+StatusOr<std::vector<std::string>> GroupNormalizationVariables(const LayerConfig& config) {
+  return GammaBetaVariables(config);
+}
+
+// GroupNormalization(groups, axis=-1): the channels in `groups` groups, each standardized over
+// the positions and its channels: RESHAPE [B, P, G, C/G] (P: all positions), the
+// LayerNormalization chain over axes 1 and 3, RESHAPE back, gamma and beta per channel.
+Status ConvertGroupNormalization(LayerCall* call) {
+  const LayerConfig& c = call->config;
+  const Shape in = call->InputShape();
+  const int rank = static_cast<int>(in.size());
+  if (rank < 2) return call->Error(StatusCode::kUnsupported, "needs an input of rank 2 or more");
+  EDGEOPT_RETURN_IF_ERROR(LastAxisOnly(*call, "group normalization"));
+  EDGEOPT_ASSIGN_OR_RETURN(int64_t groups, c.IntOr("groups", 32));
+  EDGEOPT_ASSIGN_OR_RETURN(bool scale, c.BoolOr("scale", true));
+  EDGEOPT_ASSIGN_OR_RETURN(bool center, c.BoolOr("center", true));
+  EDGEOPT_ASSIGN_OR_RETURN(double epsilon, c.FloatOr("epsilon", 1e-3));
+  if (!(epsilon >= 0)) return call->Error(StatusCode::kInvalidModel, "epsilon must be >= 0");
+  const int64_t channels = in.back();
+  if (groups <= 0 || groups > channels || channels % groups != 0) {
+    return call->Error(StatusCode::kInvalidModel, "groups=" + std::to_string(groups) +
+                                                      " does not divide the " +
+                                                      std::to_string(channels) + " channels");
+  }
+  int64_t positions = 1;
+  for (int d = 1; d + 1 < rank; ++d) positions *= in[d];
+  const Shape grouped = {in[0], static_cast<int32_t>(positions), static_cast<int32_t>(groups),
+                         static_cast<int32_t>(channels / groups)};
+  const int x = call->NewTensor(grouped, "grouped");
+  call->AddNode("RESHAPE", {call->inputs[0], call->Int32Const("grouped_shape", grouped)}, {x});
+  const int standardized = Standardize(call, x, {1, 3}, epsilon);
+  const int y = call->NewTensor(in, "ungrouped");
+  call->AddNode("RESHAPE", {standardized, call->Int32Const("ungrouped_shape", in)}, {y});
+  EDGEOPT_ASSIGN_OR_RETURN(const int out, ScaleAndCenter(call, y, scale, center));
+  call->outputs = {out};
   return Status::Ok();
 }
 
