@@ -119,9 +119,10 @@ int PrivateConstant(ir::Graph* graph, int node, int input_slot) {
 }
 
 bool TakesFusedActivation(const std::string& op) {
+  // Not CONCATENATION: its options have the field, but TFLite 2.9's kernel refuses any activation.
   static const char* const kOps[] = {
-      "CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "ADD",        "SUB", "MUL",
-      "DIV",     "CONCATENATION",     "AVERAGE_POOL_2D", "MAX_POOL_2D"};
+      "CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "ADD", "SUB", "MUL",
+      "DIV",     "AVERAGE_POOL_2D",   "MAX_POOL_2D"};
   for (const char* o : kOps) {
     if (op == o) return true;
   }

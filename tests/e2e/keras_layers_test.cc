@@ -284,6 +284,39 @@ TEST_F(KerasLayers, ConvTransposeOutputPadding) {
         {3, 3, 2}, kAtol, /*also_edgeopt=*/true);
 }
 
+// Grouped convolutions (Conv2D / Conv1D groups > 1): per group a SLICE of its channels and a
+// CONV_2D, then CONCATENATION (which takes the activation).
+TEST_F(KerasLayers, GroupedConvolution) {
+  auto ops = Check(Sequential({5, 6, 4}, {L("Conv2D", {{"filters", 6},
+                                                       {"kernel_size", 3},
+                                                       {"groups", 2},
+                                                       {"padding", "same"},
+                                                       {"activation", "relu"}})}),
+                   {5, 6, 4}, kAtol, /*also_edgeopt=*/true);
+  EXPECT_EQ(ops,
+            std::vector<std::string>({"SLICE", "CONV_2D", "SLICE", "CONV_2D", "CONCATENATION"}));
+  Check(Sequential({7, 6, 6}, {L("Conv2D", {{"filters", 3},
+                                            {"kernel_size", Json::array({2, 3})},
+                                            {"strides", 2},
+                                            {"groups", 3},
+                                            {"use_bias", false},
+                                            {"activation", "tanh"}})}),
+        {7, 6, 6}, kAtol, true);
+  Check(Sequential({9, 4}, {L("Conv1D", {{"filters", 8},
+                                         {"kernel_size", 3},
+                                         {"groups", 4},
+                                         {"padding", "causal"},
+                                         {"dilation_rate", 2}})}),
+        {9, 4}, kAtol, true);
+  StatusOr<keras::KerasModel> bad = keras::ModelFromConfig(
+      Sequential({4, 6}, {L("Conv1D", {{"filters", 4}, {"kernel_size", 1}, {"groups", 3}})}), 1);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("groups=3 must divide the 6 input channels and the 4 "
+                                        "filters"),
+            std::string::npos)
+      << bad.status().ToString();
+}
+
 // Conv1DTranspose: TRANSPOSE_CONV on the [B, 1, L, C] view between two RESHAPEs.
 TEST_F(KerasLayers, Conv1DTranspose) {
   auto ops = Check(Sequential({7, 3}, {L("Conv1DTranspose", {{"filters", 4},
@@ -1068,6 +1101,41 @@ TEST_F(KerasLayers, MultiHeadAttentionRefusesMasksAndOtherAxes) {
   Json bad = base;
   bad["num_heads"] = 0;
   EXPECT_NE(build(bad, Json::object()).find("num_heads"), std::string::npos);
+}
+
+// A ReLU after a Concatenate stays a separate op: TFLite 2.9's CONCATENATION refuses a fused
+// activation (its options have the field), so fusing it made files the official runtime would not
+// load.
+TEST_F(KerasLayers, ActivationAfterConcatenateIsNotFused) {
+  auto layer = [](const std::string& cls, const std::string& name, Json config,
+                  std::vector<std::string> inputs) {
+    config["name"] = name;
+    Json node = Json::array();
+    for (const std::string& i : inputs) node.push_back(Json::array({i, 0, 0, Json::object()}));
+    return Json{{"class_name", cls},
+                {"name", name},
+                {"config", config},
+                {"inbound_nodes", Json::array({node})}};
+  };
+  const Json config =
+      Functional({{"x", {6}}}, {layer("Dense", "a", {{"units", 3}}, {"x"}),
+                                layer("Dense", "b", {{"units", 4}}, {"x"}),
+                                layer("Concatenate", "cat", Json::object(), {"a", "b"}),
+                                layer("ReLU", "relu", Json::object(), {"cat"})});
+  StatusOr<keras::KerasModel> model = keras::ModelFromConfig(config, 3);
+  ASSERT_TRUE(model.ok()) << model.status().ToString();
+  Randomize(&*model);
+  const std::vector<double> x = RandomValues(6);
+  const auto outs = RunBoth(*model, {x}, {{6}}, *dir_);
+  ASSERT_EQ(outs.size(), 2u);  // the official runtime loads and runs the file
+  ASSERT_EQ(outs[0].size(), 7u);
+  int zeros = 0;
+  for (size_t i = 0; i < 7; ++i) {
+    EXPECT_GE(outs[0][i], 0.0);
+    EXPECT_NEAR(outs[1][i], outs[0][i], 1e-6);
+    zeros += outs[0][i] == 0.0;
+  }
+  EXPECT_GT(zeros, 0);  // the ReLU acted
 }
 
 // A Functional model with two inputs, two outputs, a shared layer and every merge layer.

@@ -312,6 +312,37 @@ inline Tensor Conv(const Tensor& x, const std::vector<double>& k, int64_t kh, in
   return y;
 }
 
+// Keras Conv2D(groups=G): output channel f reads only the input channels of its group
+// f / (F / G); kernel [kh, kw, C / G, F].
+inline Tensor GroupedConv(const Tensor& x, const std::vector<double>& k, int64_t kh, int64_t kw,
+                          int64_t filters, int64_t groups, std::vector<int64_t> s,
+                          std::vector<int64_t> d, bool same) {
+  const int64_t B = x.shape[0], H = x.shape[1], W = x.shape[2], C = x.shape[3];
+  const int64_t cg = C / groups, fg = filters / groups;
+  int64_t OH, OW, pt, pl;
+  Window(H, kh, s[0], d[0], same, &OH, &pt);
+  Window(W, kw, s[1], d[1], same, &OW, &pl);
+  Tensor y{{B, OH, OW, filters}, std::vector<double>(B * OH * OW * filters, 0.0)};
+  for (int64_t b = 0; b < B; ++b)
+    for (int64_t oh = 0; oh < OH; ++oh)
+      for (int64_t ow = 0; ow < OW; ++ow)
+        for (int64_t f = 0; f < filters; ++f) {
+          const int64_t g = f / fg;
+          double acc = 0;
+          for (int64_t i = 0; i < kh; ++i)
+            for (int64_t j = 0; j < kw; ++j) {
+              const int64_t ih = oh * s[0] + i * d[0] - pt, iw = ow * s[1] + j * d[1] - pl;
+              if (ih < 0 || ih >= H || iw < 0 || iw >= W) continue;
+              for (int64_t c = 0; c < cg; ++c) {
+                acc += x.v[((b * H + ih) * W + iw) * C + g * cg + c] *
+                       k[((i * kw + j) * cg + c) * filters + f];
+              }
+            }
+          y.v[((b * OH + oh) * OW + ow) * filters + f] = acc;
+        }
+  return y;
+}
+
 inline void AddBias(Tensor* t, const std::vector<double>& b) {
   if (b.empty()) return;
   const int64_t n = t->shape.back();
@@ -560,7 +591,11 @@ inline bool Apply(const keras::KerasModel& m, const std::string& cls, const std:
       d.insert(d.begin(), 1);
     }
     Tensor y;
-    if (cls == "Conv2D" || cls == "Conv1D") {
+    const int64_t groups = Get(c, "groups") ? c["groups"].get<int64_t>() : 1;
+    if ((cls == "Conv2D" || cls == "Conv1D") && groups > 1) {
+      y = GroupedConv(in, Weight(m, name, "kernel"), ks[0], ks[1], c["filters"].get<int64_t>(),
+                      groups, s, d, same);
+    } else if (cls == "Conv2D" || cls == "Conv1D") {
       y = Conv(in, Weight(m, name, "kernel"), ks[0], ks[1], c["filters"].get<int64_t>(), s, d, same,
                false);
     } else {

@@ -394,6 +394,45 @@ TEST(KerasBuild, Conv1DTransposeWeightsAndOutputPadding) {
   }
 }
 
+// A grouped convolution's kernel [kh, kw, C/G, F] is one CONV_2D weight [F/G, kh, kw, C/G] per
+// group ("kernel{g}", "bias{g}"), and UpdateFromGraph puts the groups back together.
+TEST(KerasBuild, GroupedConvolutionWeightsRoundTrip) {
+  const Json config = Sequential(
+      {6, 5, 4},
+      {Layer("Conv2D", {{"name", "g2"}, {"filters", 6}, {"kernel_size", 3}, {"groups", 2}}),
+       Layer("Reshape", {{"name", "r"}, {"target_shape", {12, 6}}}),
+       Layer("Conv1D", {{"name", "g3"}, {"filters", 3}, {"kernel_size", 2}, {"groups", 3}})});
+  StatusOr<KerasModel> m = ModelFromConfig(config, 4);
+  ASSERT_TRUE(m.ok()) << m.status().ToString();
+  EXPECT_EQ(Var(*m, "g2", "kernel")->shape, (std::vector<int64_t>{3, 3, 2, 6}));
+  EXPECT_EQ(Var(*m, "g3", "kernel")->shape, (std::vector<int64_t>{2, 2, 3}));
+  // Distinct values, so that a misplaced group shows.
+  for (LayerWeights& lw : m->weights) {
+    for (auto& [var, a] : lw.vars) {
+      for (int64_t i = 0; i < a.NumElements(); ++i) a.Data<float>()[i] = 0.25f * i - 3.0f;
+    }
+  }
+  StatusOr<ir::Graph> g = BuildGraph(*m);
+  ASSERT_TRUE(g.ok()) << g.status().ToString();
+  int pieces = 0;
+  for (const ir::Tensor& t : g->tensors) {
+    if (t.origin == "g2/kernel{1}") {
+      ++pieces;
+      EXPECT_EQ(t.shape, (std::vector<int32_t>{3, 3, 3, 2}));
+      // [f=0 of group 1 = filter 3][i=0][j=0][c=1]: Keras kernel[0][0][1][3] = index 9.
+      EXPECT_EQ(reinterpret_cast<const float*>(t.data.data())[1], 0.25f * 9 - 3.0f);
+    }
+    if (t.origin == "g3/bias{2}") {
+      ++pieces;
+      EXPECT_EQ(t.shape, (std::vector<int32_t>{1}));
+    }
+  }
+  EXPECT_EQ(pieces, 2);
+  KerasModel updated = *m;
+  ASSERT_TRUE(UpdateFromGraph(&updated, *g).ok());
+  ExpectSameWeights(updated, *m);
+}
+
 TEST(KerasBuild, TrainingFormKeepsBatchNormAndDropoutWithOrigins) {
   const Json config = Sequential(
       {4, 4, 3}, {Layer("Conv2D", {{"name", "conv"}, {"filters", 2}, {"kernel_size", 3}}),

@@ -2,6 +2,7 @@
 // Tensor::origin, undoing the layout changes of the layer mappings, and updates
 // units/filters when a graph was channel-pruned. Unrolled GRU / SimpleRNN / Bidirectional keep
 // whole transposed kernels and reset_after bias rows, written back in Keras shapes.
+#include <cstdlib>
 #include <cstring>
 #include <map>
 
@@ -41,6 +42,8 @@ Status UpdateFromGraph(KerasModel* model, const ir::Graph& graph) {
   std::map<std::pair<std::string, std::string>, std::map<int, const ir::Tensor*>> gates;
   // Rows of reset_after GRU biases ("bias[0]" input, "bias[1]" recurrent), likewise.
   std::map<std::pair<std::string, std::string>, std::map<int, const ir::Tensor*>> bias_rows;
+  // A grouped convolution's per-group kernels and biases ("kernel{g}", "bias{g}"), likewise.
+  std::map<std::pair<std::string, std::string>, std::map<int, const ir::Tensor*>> group_parts;
 
   for (const ir::Tensor& t : graph.tensors) {
     if (t.origin.empty() || !t.is_constant) continue;
@@ -65,6 +68,19 @@ Status UpdateFromGraph(KerasModel* model, const ir::Graph& graph) {
     if (cls == "TimeDistributed" && (*entry)["config"].contains("layer")) {
       entry = &(*entry)["config"]["layer"];  // the wrapped layer's kernel layout and config
       cls = LayerClass(*entry);
+    }
+    const size_t brace = var.find('{');
+    if (brace != std::string::npos) {
+      int g = -1;
+      if (var.back() == '}' && brace + 2 < var.size() && var.size() - brace <= 7) {
+        g = std::atoi(var.substr(brace + 1, var.size() - brace - 2).c_str());
+      }
+      if (g < 0 || (cls != "Conv2D" && cls != "Convolution2D" && cls != "Conv1D" &&
+                    cls != "Convolution1D")) {
+        return MakeStatus(StatusCode::kInvalidArgument, "weight %s: bad group", t.origin.c_str());
+      }
+      group_parts[{layer, var.substr(0, brace)}][g] = &t;
+      continue;
     }
     const size_t bracket = var.find('[');
     // Unrolled recurrent layers (an LSTM with unroll=True: whole variables, no gate pieces).
@@ -199,6 +215,47 @@ Status UpdateFromGraph(KerasModel* model, const ir::Graph& graph) {
     if (var == "recurrent_kernel") {
       EDGEOPT_RETURN_IF_ERROR(SetConfigInt(FindLayerJson(&model->config, layer), "units", units));
     }
+  }
+
+  // Grouped convolutions: kernels [F/G, kh, kw, C/G] -> Keras's [kh, kw, C/G, F] (Conv1D: [kw, C/G,
+  // F]) with group g's filters at [g F/G, (g + 1) F/G); biases concatenated.
+  for (const auto& [key, parts] : group_parts) {
+    const std::string& layer = key.first;
+    const std::string& var = key.second;
+    const ir::Tensor& first = *parts.begin()->second;
+    const int64_t groups = static_cast<int64_t>(parts.size());
+    bool ok = parts.begin()->first == 0 && parts.rbegin()->first == groups - 1;
+    for (const auto& [g, t] : parts) ok = ok && t->shape == first.shape;
+    const bool kernel = var == "kernel" && first.shape.size() == 4;
+    if (!ok || (!kernel && !(var == "bias" && first.shape.size() == 1))) {
+      return MakeStatus(StatusCode::kInvalidArgument,
+                        "%s/%s: the graph's groups are not %lld pieces of one shape", layer.c_str(),
+                        var.c_str(), static_cast<long long>(groups));
+    }
+    NpyArray* target = nullptr;
+    for (auto& [name, array] : by_layer[layer]->vars) {
+      if (name == var) target = &array;
+    }
+    if (target == nullptr) {
+      return MakeStatus(StatusCode::kNotFound, "layer '%s' has no variable '%s'", layer.c_str(),
+                        var.c_str());
+    }
+    std::vector<float> full;  // [F, kh, kw, C/G] or [F]
+    for (const auto& [g, t] : parts) {
+      const std::vector<float> v = Floats(*t);
+      full.insert(full.end(), v.begin(), v.end());
+    }
+    if (!kernel) {
+      *target = MakeFloatArray({groups * first.shape[0]}, full);
+      continue;
+    }
+    const std::vector<int64_t> s = {groups * first.shape[0], first.shape[1], first.shape[2],
+                                    first.shape[3]};
+    full = TransposeData(full, s, {1, 2, 3, 0});
+    std::vector<int64_t> keras_shape = {s[1], s[2], s[3], s[0]};
+    if (target->shape.size() == 3) keras_shape.erase(keras_shape.begin());  // Conv1D
+    *target = MakeFloatArray(keras_shape, full);
+    EDGEOPT_RETURN_IF_ERROR(SetConfigInt(FindLayerJson(&model->config, layer), "filters", s[0]));
   }
 
   for (const auto& [key, rows] : bias_rows) {

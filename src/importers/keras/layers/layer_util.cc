@@ -131,9 +131,10 @@ std::vector<float> TransposeData(const std::vector<float>& data, const std::vect
 Shape ToShape(const std::vector<int64_t>& shape) { return Shape(shape.begin(), shape.end()); }
 
 bool OpTakesFusedActivation(const std::string& op) {
+  // Not CONCATENATION: TFLite 2.9's kernel refuses any fused activation.
   static const char* const kOps[] = {
-      "CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "ADD",        "SUB", "MUL",
-      "DIV",     "CONCATENATION",     "AVERAGE_POOL_2D", "MAX_POOL_2D"};
+      "CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "ADD", "SUB", "MUL",
+      "DIV",     "AVERAGE_POOL_2D",   "MAX_POOL_2D"};
   for (const char* o : kOps) {
     if (op == o) return true;
   }
