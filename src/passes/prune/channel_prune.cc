@@ -248,8 +248,24 @@ class ChannelPruner {
       }
       return Status::Ok();
     }
+    if (op == "TRANSPOSE_CONV") {
+      // (output_shape, weights [F, kh, kw, C], input): the input's channels are the weights'
+      // last axis; the output's filters are not traced.
+      const Label* data = InputLabel(n, 2);
+      const int w = n.inputs.size() > 1 ? n.inputs[1] : -1;
+      if (data != nullptr) {
+        if (w >= 0 && g_->tensors[w].is_constant && LastDim(w) == static_cast<int>(data->size())) {
+          AddSlice(w, 3, *data);
+        } else {
+          Freeze(*data, "read by " + where);
+        }
+      }
+      return Status::Ok();
+    }
     if (in0 == nullptr && op != "CONCATENATION" && !IsBinaryElementwise(op)) {
-      return Status::Ok();  // nothing traced flows through
+      // Nothing traced flows through input 0; traced channels in another input are kept.
+      FreezeInputs(n, "read by " + where);
+      return Status::Ok();
     }
     if (op == "DEPTHWISE_CONV_2D") {
       const int w = n.inputs.size() > 1 ? n.inputs[1] : -1;

@@ -356,6 +356,99 @@ TEST(ChannelPrune, LayerSparsityAndFrozenOutputs) {
   EXPECT_EQ(PlanPruning(MakeNet(1).g, d).status().code(), StatusCode::kNotFound);
 }
 
+// A convolution read by a TRANSPOSE_CONV (input 2; inputs 0 and 1 are the output shape and the
+// weights): its pruned channels go from the transposed convolution's weights too ([F, kh, kw, C],
+// axis 3), and the outputs stay those of the original with those channels zeroed. Channels read
+// by an op through an input other than its first (BATCH_MATMUL's second) are kept.
+TEST(ChannelPrune, ThroughTransposeConvAndKeptForOtherInputs) {
+  std::mt19937 rng(11);
+  std::uniform_real_distribution<float> u(-1.0f, 1.0f);
+  auto rand = [&](int64_t n) {
+    std::vector<float> v(static_cast<size_t>(n));
+    for (float& x : v) x = u(rng);
+    return v;
+  };
+  ir::Graph g;
+  auto weight = [&](const std::string& origin, std::vector<int32_t> shape, std::vector<float> v) {
+    const int id = g.AddFloatConstant(origin, shape, v);
+    g.tensors[id].origin = origin;
+    return id;
+  };
+  const int x = g.AddActivation("x", DType::kFloat32, {1, 4, 4, 2});
+  g.inputs = {x};
+  const int w1 = weight("c1/kernel", {4, 3, 3, 2}, rand(72));
+  const int b1 = weight("c1/bias", {4}, rand(4));
+  const int y1 = g.AddActivation("c1", DType::kFloat32, {1, 4, 4, 4});
+  ir::Node conv;
+  conv.op = "CONV_2D";
+  conv.name = "c1";
+  conv.inputs = {x, w1, b1};
+  conv.outputs = {y1};
+  conv.attrs = {{"padding", std::string("SAME")},
+                {"stride_h", int64_t{1}},
+                {"stride_w", int64_t{1}},
+                {"fused_activation_function", std::string("RELU")}};
+  g.AddNode(conv);
+  const int32_t out_shape[4] = {1, 8, 8, 3};
+  const int shape = g.AddConstant("t/output_shape", DType::kInt32, {4}, out_shape, 16);
+  const int wt = weight("t/kernel", {3, 2, 2, 4}, rand(48));
+  const int y2 = g.AddActivation("t", DType::kFloat32, {1, 8, 8, 3});
+  ir::Node tconv;
+  tconv.op = "TRANSPOSE_CONV";
+  tconv.name = "t";
+  tconv.inputs = {shape, wt, y1};
+  tconv.outputs = {y2};
+  tconv.attrs = {
+      {"padding", std::string("SAME")}, {"stride_h", int64_t{2}}, {"stride_w", int64_t{2}}};
+  g.AddNode(tconv);
+  g.outputs = {y2};
+  for (int c : {0, 2}) {
+    ZeroChannel(&g, w1, 0, c);
+    ZeroChannel(&g, b1, 0, c);
+  }
+  std::vector<float> in(32);
+  for (size_t i = 0; i < in.size(); ++i) in[i] = std::cos(0.3f * static_cast<float>(i));
+  const std::vector<float> expected = RunNet(g, in);
+
+  PlanOptions po;
+  po.granularity.kind = Granularity::Kind::kChannel;
+  po.sparsity = 0.5;
+  po.layers = {"c1"};
+  auto plan = PlanPruning(g, po);
+  ASSERT_TRUE(plan.ok()) << plan.status().ToString();
+  ir::Graph pruned = g;
+  auto result = PruneChannels(&pruned, plan->weights, ChannelNorm::kL1);
+  ASSERT_TRUE(result.ok()) << result.status().ToString();
+  ASSERT_EQ(result->layers.size(), 1u);
+  EXPECT_EQ(result->layers[0].channels_after, 2);
+  EXPECT_EQ(pruned.tensors[w1].shape, (std::vector<int32_t>{2, 3, 3, 2}));
+  EXPECT_EQ(pruned.tensors[wt].shape, (std::vector<int32_t>{3, 2, 2, 2}));
+  const std::vector<float> got = RunNet(pruned, in);
+  ASSERT_EQ(got.size(), expected.size());
+  for (size_t i = 0; i < got.size(); ++i) EXPECT_FLOAT_EQ(got[i], expected[i]) << i;
+
+  // The same convolution as BATCH_MATMUL's second input: kept whole.
+  ir::Graph other = g;
+  other.nodes.pop_back();
+  const int q = other.AddActivation("q", DType::kFloat32, {1, 4, 4, 4});
+  const int y3 = other.AddActivation("bmm", DType::kFloat32, {1, 4, 4, 4});
+  ir::Node bmm;
+  bmm.op = "BATCH_MATMUL";
+  bmm.name = "bmm";
+  bmm.inputs = {q, y1};
+  bmm.outputs = {y3};
+  bmm.attrs = {{"adj_x", false}, {"adj_y", false}};
+  other.AddNode(bmm);
+  other.inputs = {x, q};
+  other.outputs = {y3};
+  auto plan2 = PlanPruning(other, po);
+  ASSERT_TRUE(plan2.ok()) << plan2.status().ToString();
+  auto kept = PruneChannels(&other, plan2->weights, ChannelNorm::kL1);
+  ASSERT_TRUE(kept.ok()) << kept.status().ToString();
+  EXPECT_EQ(kept->layers[0].channels_after, 4);
+  EXPECT_EQ(other.tensors[w1].shape, (std::vector<int32_t>{4, 3, 3, 2}));
+}
+
 TEST(MagnitudePruner, OneShotReachesTheTargetPerLayer) {
   TestNet n = MakeNet(9);
   PlanOptions po;
