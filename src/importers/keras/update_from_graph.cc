@@ -33,6 +33,19 @@ Status SetConfigInt(Json* layer, const char* key, int64_t value) {
   return Status::Ok();
 }
 
+// Variable `var` of `layer` (which must have weights).
+StatusOr<NpyArray*> FindVar(const std::map<std::string, LayerWeights*>& by_layer,
+                            const std::string& layer, const std::string& var) {
+  auto lw = by_layer.find(layer);
+  if (lw != by_layer.end()) {
+    for (auto& [name, array] : lw->second->vars) {
+      if (name == var) return &array;
+    }
+  }
+  return MakeStatus(StatusCode::kNotFound, "layer '%s' has no variable '%s'", layer.c_str(),
+                    var.c_str());
+}
+
 }  // namespace
 
 Status UpdateFromGraph(KerasModel* model, const ir::Graph& graph) {
@@ -199,15 +212,7 @@ Status UpdateFromGraph(KerasModel* model, const ir::Graph& graph) {
         for (int64_t r = 0; r < rows; ++r) full[r * 4 * units + g * units + u] = v[u * rows + r];
       }
     }
-    LayerWeights* lw = by_layer[layer];
-    NpyArray* target = nullptr;
-    for (auto& [name, array] : lw->vars) {
-      if (name == var) target = &array;
-    }
-    if (target == nullptr) {
-      return MakeStatus(StatusCode::kNotFound, "layer '%s' has no variable '%s'", layer.c_str(),
-                        var.c_str());
-    }
+    EDGEOPT_ASSIGN_OR_RETURN(NpyArray * target, FindVar(by_layer, layer, var));
     const std::vector<int64_t> keras_shape = first.shape.size() == 2
                                                  ? std::vector<int64_t>{rows, 4 * units}
                                                  : std::vector<int64_t>{4 * units};
@@ -232,14 +237,7 @@ Status UpdateFromGraph(KerasModel* model, const ir::Graph& graph) {
                         "%s/%s: the graph's groups are not %lld pieces of one shape", layer.c_str(),
                         var.c_str(), static_cast<long long>(groups));
     }
-    NpyArray* target = nullptr;
-    for (auto& [name, array] : by_layer[layer]->vars) {
-      if (name == var) target = &array;
-    }
-    if (target == nullptr) {
-      return MakeStatus(StatusCode::kNotFound, "layer '%s' has no variable '%s'", layer.c_str(),
-                        var.c_str());
-    }
+    EDGEOPT_ASSIGN_OR_RETURN(NpyArray * target, FindVar(by_layer, layer, var));
     std::vector<float> full;  // [F, kh, kw, C/G] or [F]
     for (const auto& [g, t] : parts) {
       const std::vector<float> v = Floats(*t);
@@ -270,14 +268,7 @@ Status UpdateFromGraph(KerasModel* model, const ir::Graph& graph) {
     std::vector<float> full = Floats(*rows.at(0));
     const std::vector<float> second = Floats(*rows.at(1));
     full.insert(full.end(), second.begin(), second.end());
-    NpyArray* target = nullptr;
-    for (auto& [name, array] : by_layer[layer]->vars) {
-      if (name == var) target = &array;
-    }
-    if (target == nullptr) {
-      return MakeStatus(StatusCode::kNotFound, "layer '%s' has no variable '%s'", layer.c_str(),
-                        var.c_str());
-    }
+    EDGEOPT_ASSIGN_OR_RETURN(NpyArray * target, FindVar(by_layer, layer, var));
     *target = MakeFloatArray({2, rows.at(0)->shape[0]}, full);
   }
   return Status::Ok();
