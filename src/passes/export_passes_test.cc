@@ -134,6 +134,49 @@ TEST(FoldBatchNorm, LoneBatchNormBecomesMulAdd) {
 )IR");
 }
 
+TEST(FoldBatchNorm, IntoEachGroupOfAConcatenation) {
+  // A grouped convolution's two groups (one filter each, the second without bias) concatenated:
+  // scale = [2, 1], shift = [0, -1] as above; each group takes its channel's.
+  const char* in = R"IR(graph inputs(%0) outputs(%12)
+%0 = tensor "x" float32[1,4,4,2]
+%1 = const "g/kernel{0}" float32[1,1,1,1] origin="g/kernel{0}" values=[3]
+%2 = const "g/bias{0}" float32[1] values=[0.5]
+%3 = const "g/kernel{1}" float32[1,1,1,1] origin="g/kernel{1}" values=[5]
+%4 = tensor "g/group0" float32[1,4,4,1]
+%5 = tensor "g/group1" float32[1,4,4,1]
+%6 = tensor "g" float32[1,4,4,2]
+%7 = const "bn/gamma" float32[2] values=[4,1]
+%8 = const "bn/beta" float32[2] values=[1,0]
+%9 = const "bn/mean" float32[2] values=[0.5,1]
+%10 = const "bn/var" float32[2] values=[3.999,0.999]
+%11 = tensor "x1" float32[1,4,4,1]
+%12 = tensor "bn" float32[1,4,4,2]
+%11 = SLICE(%0) name="g"
+%4 = CONV_2D(%11, %1, %2) {fused_activation_function="NONE", padding="SAME", stride_h=1, stride_w=1} name="g"
+%5 = CONV_2D(%11, %3) {fused_activation_function="NONE", padding="SAME", stride_h=1, stride_w=1} name="g"
+%6 = CONCATENATION(%4, %5) {axis=3, fused_activation_function="NONE"} name="g"
+%12 = BATCH_NORM(%6, %7, %8, %9, %10) {axis=-1, epsilon=0.001, momentum=0.99} name="bn"
+)IR";
+  const std::string out = RunPass(FoldBatchNorm, in);
+  EXPECT_EQ(out.find("BATCH_NORM"), std::string::npos) << out;
+  EXPECT_EQ(out.find("MUL("), std::string::npos) << out;
+  EXPECT_NE(out.find(R"X(origin="g/kernel{0} (bn folded)" values=[6])X"), std::string::npos) << out;
+  EXPECT_NE(out.find(R"X(origin="g/kernel{1} (bn folded)" values=[5])X"), std::string::npos) << out;
+  EXPECT_NE(out.find(R"("g/bias{0}" float32[1] values=[1])"), std::string::npos) << out;
+  EXPECT_NE(out.find(R"(float32[1] values=[-1])"), std::string::npos) << out;  // the new bias
+  EXPECT_NE(out.find(R"X(= CONCATENATION(%4, %5) {axis=3, fused_activation_function="NONE"})X"),
+            std::string::npos)
+      << out;
+  EXPECT_NE(out.find("outputs(%"), std::string::npos);
+  // A concatenation of something else stays a BATCH_NORM lowered to MUL + ADD.
+  std::string other = in;
+  const size_t line = other.find("%5 = CONV_2D(%11, %3)");
+  other.replace(line, other.find('\n', line) - line, R"(%5 = RELU(%11) name="g")");
+  const std::string out2 = RunPass(FoldBatchNorm, other);
+  EXPECT_NE(out2.find("MUL("), std::string::npos) << out2;
+  EXPECT_NE(out2.find("values=[3]"), std::string::npos) << out2;  // first group untouched
+}
+
 TEST(FoldBatchNorm, NotIntoConvWithFusedActivationOrSharedOutput) {
   // relu(conv) then BN cannot fold; neither can a conv whose output has another reader.
   const char* in = R"IR(graph inputs(%0) outputs(%7, %3)

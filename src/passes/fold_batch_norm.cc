@@ -1,7 +1,8 @@
 // BATCH_NORM(x, gamma, beta, mean, variance) computes x * s + (beta - mean * s) with s = gamma /
 // sqrt(variance + epsilon) per channel (last axis). After a convolution or dense layer this folds
 // into the weights (output channel o scaled by s[o]) and the bias (b * s + beta - mean * s);
-// elsewhere it becomes MUL + ADD with constant vectors.
+// after a CONCATENATION of such layers along the channels (a grouped convolution) it folds into
+// each one's share of the channels; elsewhere it becomes MUL + ADD with constant vectors.
 #include <cmath>
 
 #include "src/passes/export_passes.h"
@@ -39,34 +40,42 @@ std::string Marked(const std::string& origin, const std::string& bn) {
   return origin + " (" + bn + " folded)";
 }
 
-// Folds into the producer of the BATCH_NORM input; false if the pattern does not fit.
-bool FoldIntoProducer(ir::Graph* graph, int bn_index, const std::vector<double>& scale,
-                      const std::vector<double>& shift) {
-  const ir::Node& bn = graph->nodes[bn_index];
-  const int x = bn.inputs[0];
-  const int p = graph->Producer(x);
+// Whether node p (the only reader of its output x) is an affine op with `channels` output
+// channels and constant weights (and bias) into which a per-channel scale and shift can fold.
+bool Foldable(const ir::Graph& graph, int p, int x, size_t channels) {
   if (p < 0) return false;
   int weight_slot, bias_slot, channel_axis;
-  if (!AffineLayout(graph->nodes[p].op, &weight_slot, &bias_slot, &channel_axis)) return false;
-  const ir::Node& producer = graph->nodes[p];
+  if (!AffineLayout(graph.nodes[p].op, &weight_slot, &bias_slot, &channel_axis)) return false;
+  const ir::Node& producer = graph.nodes[p];
   if (ir::GetString(producer.attrs, "fused_activation_function", "NONE") != "NONE") return false;
-  if (producer.outputs.size() != 1 || NumConsumers(*graph, x) != 1 || graph->IsGraphOutput(x)) {
+  if (producer.outputs.size() != 1 || NumConsumers(graph, x) != 1 || graph.IsGraphOutput(x)) {
     return false;
   }
   if (static_cast<int>(producer.inputs.size()) <= weight_slot ||
-      !IsFloatConstant(*graph, producer.inputs[weight_slot])) {
+      !IsFloatConstant(graph, producer.inputs[weight_slot])) {
     return false;
   }
-  const ir::Tensor& w = graph->tensors[producer.inputs[weight_slot]];
+  const ir::Tensor& w = graph.tensors[producer.inputs[weight_slot]];
   if (w.shape.size() <= static_cast<size_t>(channel_axis) ||
-      w.shape[channel_axis] != static_cast<int32_t>(scale.size())) {
+      w.shape[channel_axis] != static_cast<int32_t>(channels)) {
     return false;
   }
   const bool has_bias =
       static_cast<int>(producer.inputs.size()) > bias_slot && producer.inputs[bias_slot] >= 0;
-  if (has_bias && !IsFloatConstant(*graph, producer.inputs[bias_slot])) return false;
-  const std::string bn_name = bn.name;
-  const int y = bn.outputs[0];
+  return !has_bias || IsFloatConstant(graph, producer.inputs[bias_slot]);
+}
+
+// Folds scale[first, first + n) and shift likewise into Foldable node p's weights and bias.
+void FoldInto(ir::Graph* graph, int p, const std::vector<double>& all_scale,
+              const std::vector<double>& all_shift, size_t first, const std::string& bn_name) {
+  int weight_slot = 1, bias_slot = 2, channel_axis = 0;
+  AffineLayout(graph->nodes[p].op, &weight_slot, &bias_slot, &channel_axis);
+  const size_t n =
+      static_cast<size_t>(graph->tensors[graph->nodes[p].inputs[weight_slot]].shape[channel_axis]);
+  const std::vector<double> scale(all_scale.begin() + first, all_scale.begin() + first + n);
+  const std::vector<double> shift(all_shift.begin() + first, all_shift.begin() + first + n);
+  const bool has_bias = static_cast<int>(graph->nodes[p].inputs.size()) > bias_slot &&
+                        graph->nodes[p].inputs[bias_slot] >= 0;
 
   // Weights: scale each output channel.
   const int wt = PrivateConstant(graph, p, weight_slot);
@@ -90,8 +99,14 @@ bool FoldIntoProducer(ir::Graph* graph, int bn_index, const std::vector<double>&
     bt = PrivateConstant(graph, p, bias_slot);
     bias = ConstFloats(*graph, bt);
   } else {
-    bt = graph->AddFloatConstant(graph->nodes[p].name + "/bias", {static_cast<int32_t>(channels)},
-                                 bias);
+    std::string name = graph->nodes[p].name + "/bias";
+    for (const ir::Tensor& t : graph->tensors) {
+      if (t.name == name) {  // the groups of a grouped convolution share the layer's name
+        name += "_" + std::to_string(p);
+        break;
+      }
+    }
+    bt = graph->AddFloatConstant(name, {static_cast<int32_t>(channels)}, bias);
     ir::Node& prod = graph->nodes[p];
     while (static_cast<int>(prod.inputs.size()) <= bias_slot) prod.inputs.push_back(-1);
     prod.inputs[bias_slot] = bt;
@@ -101,6 +116,49 @@ bool FoldIntoProducer(ir::Graph* graph, int bn_index, const std::vector<double>&
   }
   SetConstFloats(graph, bt, bias);
   graph->tensors[bt].origin = Marked(graph->tensors[bt].origin, bn_name);
+}
+
+// Folds into the producer of the BATCH_NORM input, or into every producer of a CONCATENATION
+// of them along the channels (a grouped convolution); false if the pattern does not fit.
+bool FoldIntoProducer(ir::Graph* graph, int bn_index, const std::vector<double>& scale,
+                      const std::vector<double>& shift) {
+  const ir::Node& bn = graph->nodes[bn_index];
+  const int x = bn.inputs[0];
+  const int p = graph->Producer(x);
+  const std::string bn_name = bn.name;
+  const int y = bn.outputs[0];
+  if (Foldable(*graph, p, x, scale.size())) {
+    FoldInto(graph, p, scale, shift, 0, bn_name);
+    graph->nodes[p].outputs[0] = y;
+    return true;
+  }
+  if (p < 0 || graph->nodes[p].op != "CONCATENATION" || NumConsumers(*graph, x) != 1 ||
+      graph->IsGraphOutput(x) || graph->nodes[p].outputs.size() != 1 ||
+      ir::GetString(graph->nodes[p].attrs, "fused_activation_function", "NONE") != "NONE") {
+    return false;
+  }
+  const ir::Node& concat = graph->nodes[p];
+  const int64_t rank = static_cast<int64_t>(graph->tensors[x].shape.size());
+  const int64_t axis = ir::GetInt(concat.attrs, "axis", -1);
+  if (axis != -1 && axis != rank - 1) return false;
+  std::vector<int> parts;
+  size_t total = 0;
+  for (int in : concat.inputs) {
+    if (in < 0 || graph->tensors[in].shape.empty()) return false;
+    const size_t n = static_cast<size_t>(graph->tensors[in].shape.back());
+    if (!Foldable(*graph, graph->Producer(in), in, n)) return false;
+    parts.push_back(graph->Producer(in));
+    total += n;
+  }
+  if (total != scale.size()) return false;
+  size_t first = 0;
+  for (int part : parts) {
+    FoldInto(graph, part, scale, shift, first, bn_name);
+    int weight_slot = 1, bias_slot = 2, channel_axis = 0;
+    AffineLayout(graph->nodes[part].op, &weight_slot, &bias_slot, &channel_axis);
+    first += static_cast<size_t>(
+        graph->tensors[graph->nodes[part].inputs[weight_slot]].shape[channel_axis]);
+  }
   graph->nodes[p].outputs[0] = y;
   return true;
 }

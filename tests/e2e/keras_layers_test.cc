@@ -308,6 +308,13 @@ TEST_F(KerasLayers, GroupedConvolution) {
                                          {"padding", "causal"},
                                          {"dilation_rate", 2}})}),
         {9, 4}, kAtol, true);
+  // A BatchNormalization after it folds into each group's weights and bias.
+  ops =
+      Check(Sequential({5, 5, 4}, {L("Conv2D", {{"filters", 4}, {"kernel_size", 3}, {"groups", 2}}),
+                                   L("BatchNormalization"), L("ReLU")}),
+            {5, 5, 4}, kAtol, true);
+  EXPECT_EQ(ops, std::vector<std::string>(
+                     {"SLICE", "CONV_2D", "SLICE", "CONV_2D", "CONCATENATION", "RELU"}));
   StatusOr<keras::KerasModel> bad = keras::ModelFromConfig(
       Sequential({4, 6}, {L("Conv1D", {{"filters", 4}, {"kernel_size", 1}, {"groups", 3}})}), 1);
   ASSERT_FALSE(bad.ok());
