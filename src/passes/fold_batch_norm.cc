@@ -65,9 +65,10 @@ bool Foldable(const ir::Graph& graph, int p, int x, size_t channels) {
   return !has_bias || IsFloatConstant(graph, producer.inputs[bias_slot]);
 }
 
-// Folds scale[first, first + n) and shift likewise into Foldable node p's weights and bias.
-void FoldInto(ir::Graph* graph, int p, const std::vector<double>& all_scale,
-              const std::vector<double>& all_shift, size_t first, const std::string& bn_name) {
+// Folds scale[first, first + n) and shift likewise into Foldable node p's weights and bias, n its
+// output channels; returns n.
+size_t FoldInto(ir::Graph* graph, int p, const std::vector<double>& all_scale,
+                const std::vector<double>& all_shift, size_t first, const std::string& bn_name) {
   int weight_slot = 1, bias_slot = 2, channel_axis = 0;
   AffineLayout(graph->nodes[p].op, &weight_slot, &bias_slot, &channel_axis);
   const size_t n =
@@ -116,6 +117,7 @@ void FoldInto(ir::Graph* graph, int p, const std::vector<double>& all_scale,
   }
   SetConstFloats(graph, bt, bias);
   graph->tensors[bt].origin = Marked(graph->tensors[bt].origin, bn_name);
+  return n;
 }
 
 // Folds into the producer of the BATCH_NORM input, or into every producer of a CONCATENATION
@@ -152,13 +154,7 @@ bool FoldIntoProducer(ir::Graph* graph, int bn_index, const std::vector<double>&
   }
   if (total != scale.size()) return false;
   size_t first = 0;
-  for (int part : parts) {
-    FoldInto(graph, part, scale, shift, first, bn_name);
-    int weight_slot = 1, bias_slot = 2, channel_axis = 0;
-    AffineLayout(graph->nodes[part].op, &weight_slot, &bias_slot, &channel_axis);
-    first += static_cast<size_t>(
-        graph->tensors[graph->nodes[part].inputs[weight_slot]].shape[channel_axis]);
-  }
+  for (int part : parts) first += FoldInto(graph, part, scale, shift, first, bn_name);
   graph->nodes[p].outputs[0] = y;
   return true;
 }

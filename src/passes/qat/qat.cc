@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <cstring>
 #include <numeric>
-#include <set>
 
 #include "src/train/trainer.h"
 
@@ -115,15 +114,8 @@ StatusOr<QatModel> BuildQatModel(const ir::Graph& fg, const QatOptions& options,
 
   // Attention masks (quantize::IsMaskNode): the masked scores' range (down to -1e9) stays out of
   // their group's; the group's fake-quants lower its minimum by MaskDepth, as the export does.
-  std::set<int> masked_outputs;
-  std::map<int, int64_t> mask_keys;  // group -> keys
-  for (const ir::Node& node : fg.nodes) {
-    if (!quantize::IsMaskNode(fg, node)) continue;
-    masked_outputs.insert(node.outputs[0]);
-    const std::vector<int32_t>& shape = fg.tensors[node.outputs[0]].shape;
-    int64_t& keys = mask_keys[uf.Find(node.outputs[0])];
-    keys = std::max<int64_t>(keys, shape.empty() ? 1 : shape.back());
-  }
+  const quantize::MaskGroups masks = quantize::FindMasks(
+      fg, [](size_t) { return true; }, [&](int t) { return uf.Find(t); });
   // Fixed-parameter groups.
   std::map<int, quant::QuantParams> fixed;  // group -> parameters
   for (const ir::Node& node : fg.nodes) {
@@ -146,7 +138,7 @@ StatusOr<QatModel> BuildQatModel(const ir::Graph& fg, const QatOptions& options,
       continue;
     }
     auto r = initial_ranges.find(t);
-    if (r != initial_ranges.end() && !masked_outputs.count(t)) {
+    if (r != initial_ranges.end() && !masks.outputs.count(t)) {
       auto it = group_init.find(root);
       if (it == group_init.end()) {
         group_init[root] = r->second;
@@ -226,8 +218,8 @@ StatusOr<QatModel> BuildQatModel(const ir::Graph& fg, const QatOptions& options,
       fq.inputs = {t, m.range_state[range_of >= 0 ? range_of : t]};
       fq.attrs["ema_decay"] = static_cast<double>(options.ema_decay);
       fq.attrs["observe"] = true;
-      const auto mk = mask_keys.find(uf.Find(t));
-      if (mk != mask_keys.end()) {
+      const auto mk = masks.keys.find(uf.Find(t));
+      if (mk != masks.keys.end()) {
         fq.attrs["mask_depth"] = static_cast<double>(quantize::MaskDepth(mk->second, false));
       }
     }

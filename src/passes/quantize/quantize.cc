@@ -342,17 +342,8 @@ Status Quantizer::ComputeParams() {
   const RangeMap& ranges16 = options_.int16_ranges != nullptr ? *options_.int16_ranges : ranges_;
   // Attention masks (IsMaskNode): the masked output's calibrated range (down to -1e9) and the
   // mask's values stay out of the group's range; the group's minimum is lowered instead.
-  std::set<int> masked_outputs;
-  std::map<int, int64_t> mask_keys;  // group -> keys of its masks
-  for (size_t i = 0; i < in_.nodes.size(); ++i) {
-    const ir::Node& node = in_.nodes[i];
-    if (!node_q_[i] || !IsMaskNode(in_, node)) continue;
-    const int out = node.outputs[0];
-    masked_outputs.insert(out);
-    const std::vector<int32_t>& shape = in_.tensors[out].shape;
-    int64_t& keys = mask_keys[group_[out]];
-    keys = std::max<int64_t>(keys, shape.empty() ? 1 : shape.back());
-  }
+  const MaskGroups masks = FindMasks(
+      in_, [&](size_t i) { return node_q_[i] != 0; }, [&](int t) { return group_[t]; });
   for (int pass = 0; pass < 2; ++pass) {
     const RangeMap& ranges = pass == 0 ? ranges_ : ranges16;
     std::map<int, Range>& group_range = pass == 0 ? group_range_ : group_range16_;
@@ -361,7 +352,7 @@ Status Quantizer::ComputeParams() {
       Range r;
       bool have = false;
       auto it = ranges.find(t);
-      if (masked_outputs.count(t) || IsMaskConstant(tensor)) {
+      if (masks.outputs.count(t) || IsMaskConstant(tensor)) {
         continue;
       } else if (it != ranges.end()) {
         r = it->second;
@@ -390,7 +381,7 @@ Status Quantizer::ComputeParams() {
     group_fixed_op_[g] = node.op;
     group_params_[g] = FixedParams(node.op, wide_group_[g] != 0);
   }
-  for (const auto& [g, keys] : mask_keys) {
+  for (const auto& [g, keys] : masks.keys) {
     const float depth = MaskDepth(keys, wide_group_[g] != 0);
     for (std::map<int, Range>* group_range : {&group_range_, &group_range16_}) {
       auto it = group_range->find(g);
@@ -1081,6 +1072,20 @@ bool IsMaskNode(const ir::Graph& g, const ir::Node& node) {
 
 float MaskDepth(int64_t keys, bool wide) {
   return static_cast<float>(std::log((wide ? 65536.0 : 256.0) * std::max<int64_t>(keys, 1)));
+}
+
+MaskGroups FindMasks(const ir::Graph& g, const std::function<bool(size_t)>& include,
+                     const std::function<int(int)>& group_of) {
+  MaskGroups masks;
+  for (size_t i = 0; i < g.nodes.size(); ++i) {
+    if (!include(i) || !IsMaskNode(g, g.nodes[i])) continue;
+    const int out = g.nodes[i].outputs[0];
+    masks.outputs.insert(out);
+    const std::vector<int32_t>& shape = g.tensors[out].shape;
+    int64_t& keys = masks.keys[group_of(out)];
+    keys = std::max<int64_t>(keys, shape.empty() ? 1 : shape.back());
+  }
+  return masks;
 }
 
 void FixedOutputParamsInt8(const std::string& op, float* scale, int32_t* zero_point) {

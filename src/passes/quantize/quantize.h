@@ -98,6 +98,14 @@ bool IsMaskNode(const ir::Graph& g, const ir::Node& node);
 // ln(levels · keys): how far below the lowest calibrated score the masked ones must sit so that
 // all `keys` of them together weigh less than one of the softmax's `levels` output steps.
 float MaskDepth(int64_t keys, bool wide);
+// The mask nodes among those `include(node index)` accepts: their outputs, and per quantization
+// group (`group_of(tensor)`) the most keys (last dimension) a mask in it covers.
+struct MaskGroups {
+  std::set<int> outputs;
+  std::map<int, int64_t> keys;
+};
+MaskGroups FindMasks(const ir::Graph& g, const std::function<bool(size_t)>& include,
+                     const std::function<int(int)>& group_of);
 // Inputs of a weighted op: data, weights, bias, and the axis of the weights' per-channel scales.
 struct WeightedInputs {
   int data;

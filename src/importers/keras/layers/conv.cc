@@ -98,28 +98,11 @@ Status ConvertConv(LayerCall* call) {
   for (int64_t g = 0; g < groups; ++g) group_inputs.push_back(weights_of(g));
 
   int x = call->inputs[0];
-  int32_t in_h = 1, in_w;
   if (is1d) {
-    in_w = in_shape[1];
-    if (padding == "CAUSAL") {
-      const int32_t left = static_cast<int32_t>(dw * (kw - 1));
-      const int pads = call->Int32Const("paddings", Shape{3, 2}, {0, 0, left, 0, 0, 0});
-      in_w += left;
-      const int padded =
-          call->NewTensor(Shape{batch, in_w, static_cast<int32_t>(channels)}, "causal_pad");
-      call->AddNode("PAD", {x, pads}, {padded});
-      x = padded;
-      padding = "VALID";
-    }
-    const Shape expanded = {batch, 1, in_w, static_cast<int32_t>(channels)};
-    const int shape_const = call->Int32Const("expand_shape", expanded);
-    const int y = call->NewTensor(expanded, "expand");
-    call->AddNode("RESHAPE", {x, shape_const}, {y});
-    x = y;
-  } else {
-    in_h = in_shape[1];
-    in_w = in_shape[2];
+    x = ExpandSteps(call, x, padding == "CAUSAL" ? dw * (kw - 1) : 0);
+    if (padding == "CAUSAL") padding = "VALID";
   }
+  const int32_t in_h = call->builder->ShapeOf(x)[1], in_w = call->builder->ShapeOf(x)[2];
   const bool same = padding == "SAME";
   const Shape out4 = {batch, WindowOutputSize(in_h, kh, sh, dh, same),
                       WindowOutputSize(in_w, kw, sw, dw, same), static_cast<int32_t>(filters)};
@@ -172,14 +155,7 @@ Status ConvertConv(LayerCall* call) {
   if (groups == 1) {
     EDGEOPT_ASSIGN_OR_RETURN(y, ApplyConfigActivation(call, conv_out, node));
   }
-  if (is1d) {
-    const Shape out3 = {batch, out4[2], out4[3]};
-    const int shape_const = call->Int32Const("squeeze_shape", out3);
-    const int squeezed = call->NewTensor(out3);
-    call->AddNode("RESHAPE", {y, shape_const}, {squeezed});
-    y = squeezed;
-  }
-  call->outputs = {y};
+  call->outputs = {is1d ? SqueezeSteps(call, y) : y};
   return Status::Ok();
 }
 

@@ -102,13 +102,7 @@ Status ConvertConvTranspose(LayerCall* call) {
   const int wt =
       call->AddWeightTensor("kernel", ToShape({filters, kh, kw, channels}), std::move(w));
 
-  int x = call->inputs[0];
-  if (is1d) {
-    const Shape expanded = {batch, 1, static_cast<int32_t>(in_w), static_cast<int32_t>(channels)};
-    const int shape_const = call->Int32Const("expand_shape", expanded);
-    x = call->NewTensor(expanded, "expand");
-    call->AddNode("RESHAPE", {call->inputs[0], shape_const}, {x});
-  }
+  const int x = is1d ? ExpandSteps(call, call->inputs[0], 0) : call->inputs[0];
   const Shape out4 = {batch, static_cast<int32_t>(out_h), static_cast<int32_t>(out_w),
                       static_cast<int32_t>(filters)};
   EDGEOPT_RETURN_IF_ERROR(CheckOutputSize(*call, out4));
@@ -125,14 +119,7 @@ Status ConvertConvTranspose(LayerCall* call) {
   attrs["stride_w"] = sw;
   call->AddNode("TRANSPOSE_CONV", inputs, {y}, attrs);
   EDGEOPT_ASSIGN_OR_RETURN(int result, ApplyConfigActivation(call, y, -1));
-  if (is1d) {
-    const Shape out3 = {batch, out4[2], out4[3]};
-    const int squeeze_const = call->Int32Const("squeeze_shape", out3);
-    const int squeezed = call->NewTensor(out3);
-    call->AddNode("RESHAPE", {result, squeeze_const}, {squeezed});
-    result = squeezed;
-  }
-  call->outputs = {result};
+  call->outputs = {is1d ? SqueezeSteps(call, result) : result};
   return Status::Ok();
 }
 

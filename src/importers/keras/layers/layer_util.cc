@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cctype>
 
+#include "src/passes/pass_util.h"
+
 namespace edgeopt {
 namespace keras {
 
@@ -130,17 +132,6 @@ std::vector<float> TransposeData(const std::vector<float>& data, const std::vect
 
 Shape ToShape(const std::vector<int64_t>& shape) { return Shape(shape.begin(), shape.end()); }
 
-bool OpTakesFusedActivation(const std::string& op) {
-  // Not CONCATENATION: TFLite 2.9's kernel refuses any fused activation.
-  static const char* const kOps[] = {
-      "CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "ADD", "SUB", "MUL",
-      "DIV",     "AVERAGE_POOL_2D",   "MAX_POOL_2D"};
-  for (const char* o : kOps) {
-    if (op == o) return true;
-  }
-  return false;
-}
-
 int EmitUnary(LayerCall* call, const std::string& op, int x, ir::Attrs attrs) {
   std::string suffix = op;
   std::transform(suffix.begin(), suffix.end(), suffix.begin(),
@@ -210,7 +201,8 @@ namespace {
 bool TryFuse(LayerCall* call, int fuse_node, int x, const std::string& fused) {
   if (fuse_node < 0) return false;
   ir::Node& n = call->builder->graph().nodes[fuse_node];
-  if (!OpTakesFusedActivation(n.op) || n.outputs.size() != 1 || n.outputs[0] != x) return false;
+  if (!passes::TakesFusedActivation(n.op) || n.outputs.size() != 1 || n.outputs[0] != x)
+    return false;
   if (ir::GetString(n.attrs, "fused_activation_function", "NONE") != "NONE") return false;
   n.attrs["fused_activation_function"] = fused;
   return true;

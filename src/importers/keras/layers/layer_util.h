@@ -53,9 +53,6 @@ int EmitSlice(LayerCall* call, int x, const std::vector<int32_t>& begin,
               const std::vector<int32_t>& size);
 int SqueezeSteps(LayerCall* call, int y);
 
-// Ops whose fused_activation_function the TFLite kernels apply.
-bool OpTakesFusedActivation(const std::string& op);
-
 // Applies a Keras activation to `x`. RELU and RELU6 go into `fuse_node`'s fused_activation_function
 // when `fuse_node` >= 0 (its output must be x); everything else is a separate node. Returns the
 // output tensor (x itself for "linear").
