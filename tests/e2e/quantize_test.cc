@@ -556,6 +556,38 @@ StatusOr<ir::Graph> QuantizeArchitecture(const std::string& dir, const std::stri
   return ImportTfliteFile(q);
 }
 
+// An int16x8 ADD reading a tensor that was 0 in every calibration sample (here x - x; in a
+// masked recurrent layer, the state before the first kept step): the official converter's
+// scale 1 for it is 2^15 times the ADD's output scale, which TFLite's int16 ADD cannot rescale
+// (it aborts loading the model). The zero tensor takes the output's parameters, and the ADD takes
+// the general rescaling path (pot_scale_int16 false, as the official quantizer sets it).
+TEST(QuantizeCli, Int16AddOfATensorThatWasAlwaysZero) {
+  const std::string dir = MakeTempDir("quantize_zero_add");
+  WriteArchitecture(
+      dir, "4",
+      {KerasLayer("Dense", "d", R"(, "units": 4)", {"x"}),
+       KerasLayer("Subtract", "zero", "", {"x", "x"}), KerasLayer("Add", "sum", "", {"d", "zero"}),
+       KerasLayer("Dense", "out", R"(, "units": 3)", {"sum"})});
+  auto g = QuantizeArchitecture(dir, "int16x8");
+  ASSERT_TRUE(g.ok()) << g.status().message();
+  int adds = 0;
+  for (const ir::Node& n : g->nodes) {
+    if (n.op != "ADD" && n.op != "SUB") continue;
+    ++adds;
+    EXPECT_FALSE(ir::GetBool(n.attrs, "pot_scale_int16", true)) << n.op;
+    if (n.op != "ADD") continue;
+    const ir::Tensor& zero = g->tensors[n.inputs[1]];
+    const ir::Tensor& out = g->tensors[n.outputs[0]];
+    ASSERT_EQ(zero.dtype, DType::kInt16);
+    EXPECT_EQ(zero.quant.scale, out.quant.scale);
+  }
+  EXPECT_EQ(adds, 2);
+  std::string conf;
+  EXPECT_EQ(RunConformance("--seeds 2 " + dir + "/int16x8.tflite", &conf), 0) << conf;
+  EXPECT_NE(conf.find("1 passed, 0 failed, 0 skipped"), std::string::npos) << conf;
+  RunCommand("rm -rf '" + dir + "'");
+}
+
 // Conv1DTranspose, UnitNormalization and Dot(normalize=True) quantize to full int8: the
 // L2_NORMALIZATIONs get the spec's fixed output (scale 1/128, zero point 0) and the official
 // runtime computes what edgeopt's does; int16x8 keeps L2_NORMALIZATION (no 16x8 kernel in TFLite

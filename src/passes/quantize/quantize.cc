@@ -394,6 +394,24 @@ Status Quantizer::ComputeParams() {
     auto r16 = group_range16_.find(g);
     group_params_[g] = ParamsFromRange(wide && r16 != group_range16_.end() ? r16->second : r, wide);
   }
+  // A tensor that was 0 throughout calibration has scale 1 (as the official converter gives it).
+  // Into an int16 ADD / SUB, that scale can be 2^14 times the output's, a ratio TFLite's
+  // general int16 path cannot rescale (it aborts preparing the model). Such a group takes the
+  // output's parameters, which hold its zeros just as well.
+  for (size_t i = 0; i < in_.nodes.size(); ++i) {
+    const ir::Node& node = in_.nodes[i];
+    if (!node_q_[i] || !NodeWide(i) || (node.op != "ADD" && node.op != "SUB")) continue;
+    auto out = group_params_.find(group_[node.outputs[0]]);
+    if (out == group_params_.end()) continue;
+    for (int k = 0; k < 2 && k < static_cast<int>(node.inputs.size()); ++k) {
+      const int t = node.inputs[k];
+      if (t < 0 || in_.tensors[t].is_constant) continue;
+      const int g = group_[t];
+      auto r = group_range16_.find(g);
+      if (r == group_range16_.end() || group_fixed_op_.count(g) || wide_group_[g] == 0) continue;
+      if (r->second.min == 0.0f && r->second.max == 0.0f) group_params_[g] = out->second;
+    }
+  }
   for (size_t i = 0; i < in_.nodes.size(); ++i) {
     if (!node_q_[i] || FindRule(in_.nodes[i].op)->kind != Kind::kLstm) continue;
     const ir::Node& node = in_.nodes[i];
@@ -723,6 +741,11 @@ StatusOr<ir::Graph> Quantizer::Run() {
         EDGEOPT_RETURN_IF_ERROR(QuantizeWeighted(&node, wide));
       }
       if (rule->kind == Kind::kLstm) EDGEOPT_RETURN_IF_ERROR(QuantizeLstm(&node));
+      // int16 ADD / SUB take TFLite's general rescaling path, as the official quantizer sets:
+      // the power-of-two path (the option's default) needs every scale a power of two with
+      // at most one input finer than the output, which a calibrated range cannot promise (a
+      // tensor that was 0 throughout calibration has scale 1).
+      if (wide && (node.op == "ADD" || node.op == "SUB")) node.attrs["pot_scale_int16"] = false;
       const int data_index = rule->kind == Kind::kWeighted ? LayoutOf(node.op).data : -1;
       for (size_t k = 0; k < node.inputs.size(); ++k) {
         const int t = node.inputs[k];
