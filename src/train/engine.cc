@@ -110,6 +110,8 @@ Status Engine::Compile(const EngineOptions& options) {
       if (t >= 0 && values_[t].requires_grad) needs = true;
     }
     for (int t : n.outputs) {
+      // NOT_EQUAL's bool (a Keras mask) is held as 0 / 1 floats, and needs no gradient.
+      if (n.op == "NOT_EQUAL" && g.tensors[t].dtype == DType::kBool) continue;
       EDGEOPT_ENSURE(g.tensors[t].dtype == DType::kFloat32, StatusCode::kUnsupported,
                      "node %d (%s %s): output '%s' is %s; training runs in float32", i,
                      n.op.c_str(), n.name.c_str(), g.tensors[t].name.c_str(),

@@ -533,6 +533,48 @@ TEST(GradCheckTest, DivMaximumMinimumSquaredDifferenceBroadcast) {
   }
 }
 
+// A Keras mask (Masking(mask_value) before a recurrent layer): NOT_EQUAL(x, v) held as 1 / 0,
+// CAST to float, REDUCE_MAX over the features, then x * mask. Golden values (a step equal to v
+// in every feature is zeroed; one equal value among others is not), and the gradient: x's
+// through the MUL, none through the mask.
+TEST(GradCheckTest, KerasMaskOps) {
+  Builder b({1, 3, 2});
+  const int v = b.FloatConst("mask_value", {1}, {0.25f});
+  ir::Graph g;
+  {
+    const int ne = b.Op("NOT_EQUAL", {b.input(), v}, {1, 3, 2});
+    const int f = b.Op("CAST", {ne}, {1, 3, 2});
+    const int axis = b.IntConst({1}, {2});
+    ir::Attrs keep;
+    keep["keep_dims"] = true;
+    const int m = b.Op("REDUCE_MAX", {f, axis}, {1, 3, 1}, keep);
+    const int y = b.Op("MUL", {b.input(), m}, {1, 3, 2});
+    g = b.Finish(y);
+    g.tensors[ne].dtype = DType::kBool;
+  }
+  EngineOptions options;
+  options.batch_size = 2;
+  auto e = Engine::Create(g, options);
+  ASSERT_TRUE(e.ok()) << e.status().ToString();
+  const std::vector<float> x = {0.25f, 0.25f, 0.5f,  0.25f, -1.0f, 2.0f,
+                                0.0f,  0.25f, 0.25f, 0.25f, 3.0f,  -0.5f};
+  ASSERT_TRUE((*e)->Forward(x.data(), 2, true).ok());
+  const float* out = (*e)->Output();
+  const std::vector<float> want = {0.0f, 0.0f,  0.5f, 0.25f, -1.0f, 2.0f,
+                                   0.0f, 0.25f, 0.0f, 0.0f,  3.0f,  -0.5f};
+  EXPECT_EQ(std::vector<float>(out, out + 12), want);
+  CheckGradients(g, 2, InputKind::kUniform);
+  // CAST from anything but bool is not the engine's.
+  ir::Graph bad = g;
+  for (ir::Node& n : bad.nodes) {
+    if (n.op == "CAST") n.inputs = {bad.inputs[0]};
+  }
+  auto refused = Engine::Create(bad, options);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.status().message().find("bool to float32"), std::string::npos)
+      << refused.status().ToString();
+}
+
 TEST(GradCheckTest, ExpAndLogSoftmax) {
   Builder b({1, 3, 6});
   const int e = b.Op("EXP", {b.input()}, {1, 3, 6});

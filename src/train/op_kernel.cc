@@ -181,6 +181,8 @@ const OpEntry kOps[] = {
     {"MAXIMUM", NewMaximum},
     {"MINIMUM", NewMinimum},
     {"SQUARED_DIFFERENCE", NewSquaredDifference},
+    {"NOT_EQUAL", NewNotEqual},
+    {"CAST", NewCast},
     // Layout (ops_shape.cc).
     {"RESHAPE", NewReshape},
     {"SQUEEZE", NewReshape},

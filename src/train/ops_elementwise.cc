@@ -26,6 +26,7 @@ enum class UnaryKind {
   kGeluTanh,
   kRsqrt,
   kExp,
+  kCast,  // bool (stored as 0 / 1) -> float32: a Keras mask, which passes no gradient
 };
 
 constexpr float kSqrt2OverPi = 0.7978845608028654f;
@@ -41,6 +42,13 @@ class Unary : public OpKernel {
     alpha_ = static_cast<float>(ir::GetFloat(node->attrs, "alpha", 0.2));
     if (kind_ == UnaryKind::kGelu && ir::GetBool(node->attrs, "approximate", false)) {
       kind_ = UnaryKind::kGeluTanh;
+    }
+    if (kind_ == UnaryKind::kCast) {
+      const DType from = ctx->graph->tensors[in[0]].dtype;
+      const DType to = ctx->graph->tensors[out[0]].dtype;
+      EDGEOPT_ENSURE(from == DType::kBool && to == DType::kFloat32, StatusCode::kUnsupported,
+                     "%s: the train engine casts bool to float32 only (a Keras mask), not %s to %s",
+                     Where().c_str(), DTypeName(from), DTypeName(to));
     }
     SetShape(&ctx->v(out[0]), ctx->v(in[0]).shape);
     return Status::Ok();
@@ -102,6 +110,8 @@ class Unary : public OpKernel {
         return x > 0.0f ? 1.0f / std::sqrt(x) : std::numeric_limits<float>::infinity();
       case UnaryKind::kExp:
         return std::exp(x);
+      case UnaryKind::kCast:
+        return x;
     }
     return x;
   }
@@ -139,6 +149,8 @@ class Unary : public OpKernel {
         return std::isfinite(y) ? -0.5f * y * y * y : 0.0f;
       case UnaryKind::kExp:
         return y;
+      case UnaryKind::kCast:
+        return 0.0f;
     }
     return 1.0f;
   }
@@ -216,7 +228,9 @@ struct Broadcast {
 // (x gets it where x >= y for MAXIMUM, where x <= y for MINIMUM).
 // SQUARED_DIFFERENCE ((a - b)², the official converter's LayerNormalization variance) passes
 // 2 (a - b) dy to a and its negative to b.
-enum class BinaryKind { kAdd, kSub, kMul, kDiv, kMaximum, kMinimum, kSquaredDifference };
+// NOT_EQUAL (a Keras mask: Embedding mask_zero, Masking) gives 1 or 0 (its bool output is stored
+// as a float) and passes no gradient.
+enum class BinaryKind { kAdd, kSub, kMul, kDiv, kMaximum, kMinimum, kSquaredDifference, kNotEqual };
 
 class Binary : public OpKernel {
  public:
@@ -275,6 +289,8 @@ class Binary : public OpKernel {
             const float d = 2.0f * (a[ia] - b[ib]) * dy[o];
             return side == 0 ? d : -d;
           }
+          case BinaryKind::kNotEqual:
+            return 0.0f;
         }
         return 0.0f;
       };
@@ -310,6 +326,8 @@ class Binary : public OpKernel {
         return a <= b ? a : b;
       case BinaryKind::kSquaredDifference:
         return (a - b) * (a - b);
+      case BinaryKind::kNotEqual:
+        return a != b ? 1.0f : 0.0f;
     }
     return 0.0f;
   }
@@ -468,6 +486,8 @@ std::unique_ptr<OpKernel> NewMinimum() { return std::make_unique<Binary>(BinaryK
 std::unique_ptr<OpKernel> NewSquaredDifference() {
   return std::make_unique<Binary>(BinaryKind::kSquaredDifference);
 }
+std::unique_ptr<OpKernel> NewNotEqual() { return std::make_unique<Binary>(BinaryKind::kNotEqual); }
+std::unique_ptr<OpKernel> NewCast() { return std::make_unique<Unary>(UnaryKind::kCast); }
 
 }  // namespace train
 }  // namespace edgeopt

@@ -75,9 +75,11 @@ class KerasLayers : public ::testing::Test {
   }
 
   // Converts `config` (random weights), runs it in tflite-ref on a random input and compares with
-  // the reference. Returns the ops of the exported graph.
+  // the reference. Returns the ops of the exported graph. `input`: the input's values (else
+  // random in (-1, 1)).
   static std::vector<std::string> Check(const Json& config, const std::vector<int64_t>& in_shape,
-                                        double atol = kAtol, bool also_edgeopt = false) {
+                                        double atol = kAtol, bool also_edgeopt = false,
+                                        const std::vector<double>& input = {}) {
     StatusOr<keras::KerasModel> model = keras::ModelFromConfig(config, 7);
     EXPECT_TRUE(model.ok()) << model.status().ToString();
     if (!model.ok()) return {};
@@ -96,7 +98,9 @@ class KerasLayers : public ::testing::Test {
     std::vector<int64_t> shape = {1};
     shape.insert(shape.end(), in_shape.begin(), in_shape.end());
     kref::Tensor x{shape, {}};
-    for (int64_t i = 0; i < x.size(); ++i) x.v.push_back(Uniform(-1, 1));
+    for (int64_t i = 0; i < x.size(); ++i) {
+      x.v.push_back(input.empty() ? Uniform(-1, 1) : input[i % input.size()]);
+    }
     NpyArray in;
     in.dtype = DType::kFloat32;
     in.shape = shape;
@@ -583,6 +587,95 @@ TEST_F(KerasLayers, Embedding) {
                          L("Embedding", {{"input_dim", 7}, {"output_dim", 3}}),
                          L("GlobalAveragePooling1D")}),
         {5});
+}
+
+// Keras masks: Embedding(mask_zero=True) and Masking mark padding steps; the recurrent layers
+// keep their state there (zero_output_for_mask and Bidirectional's sequences give 0), and
+// GlobalAveragePooling1D averages the kept steps. Both runtimes against the reference.
+TEST_F(KerasLayers, MaskZeroAndMasking) {
+  g_worst = 0;
+  const Json emb = L("Embedding", {{"input_dim", 8}, {"output_dim", 3}, {"mask_zero", true}});
+  // Padding after, before and inside the sequence.
+  const std::vector<std::vector<double>> ids = {
+      {3, 1, 5, 2, 0, 0}, {0, 0, 4, 1, 6, 2}, {7, 0, 0, 2, 5, 0}, {0, 0, 0, 0, 0, 0}};
+  for (const std::vector<double>& in : ids) {
+    // An LSTM (unrolled because of the mask), its last output.
+    auto ops = Check(Sequential({6}, {emb, L("LSTM", {{"units", 4}})}), {6}, kAtol, true, in);
+    EXPECT_EQ(std::count(ops.begin(), ops.end(), "NOT_EQUAL"), 1);
+    EXPECT_EQ(std::count(ops.begin(), ops.end(), "UNIDIRECTIONAL_SEQUENCE_LSTM"), 0);
+    // The mask passes a Dense and a Dropout, then a GRU's sequence and a mean of kept steps
+    // (with no kept step, Keras's 0 / 0 and TFLite's are NaN; edgeopt's clamps map NaN to the
+    // bottom of the range, as XNNPACK's do).
+    if (in[0] != 0 || in[2] != 0)
+      Check(Sequential({6}, {emb, L("Dense", {{"units", 3}, {"activation", "relu"}}),
+                             L("Dropout", {{"rate", 0.5}}),
+                             L("GRU", {{"units", 3}, {"return_sequences", true}}),
+                             L("GlobalAveragePooling1D"), L("Dense", {{"units", 2}})}),
+            {6}, kAtol, true, in);
+    // zero_output_for_mask, go_backwards, SimpleRNN.
+    Check(Sequential({6},
+                     {emb,
+                      L("SimpleRNN",
+                        {{"units", 3}, {"return_sequences", true}, {"zero_output_for_mask", true}}),
+                      L("LSTM", {{"units", 2}, {"go_backwards", true}})}),
+          {6}, kAtol, true, in);
+    // Bidirectional returning sequences (zeros at masked steps), then a last state.
+    Check(Sequential(
+              {6}, {emb,
+                    L("Bidirectional",
+                      {{"layer",
+                        L("LSTM", {{"name", "lstm"}, {"units", 2}, {"return_sequences", true}})}}),
+                    L("Bidirectional", {{"merge_mode", "sum"},
+                                        {"layer", L("GRU", {{"name", "gru"}, {"units", 2}})}})}),
+          {6}, kAtol, true, in);
+  }
+  // Masking on feature rows: steps 1 and 4 are all 0.5 (the mask value).
+  std::vector<double> rows;
+  for (int t = 0; t < 5; ++t) {
+    for (int f = 0; f < 3; ++f) rows.push_back(t == 1 || t == 4 ? 0.5 : Uniform(-1, 1));
+  }
+  rows[3 * 3 + 1] = 0.5;  // one value equal to it does not mask a step
+  auto ops = Check(Sequential({5, 3}, {L("Masking", {{"mask_value", 0.5}}),
+                                       L("GRU", {{"units", 3}, {"return_sequences", true}})}),
+                   {5, 3}, kAtol, true, rows);
+  EXPECT_EQ(std::count(ops.begin(), ops.end(), "REDUCE_MAX"), 1);
+  Check(Sequential({5, 3}, {L("Masking", {{"mask_value", 0.5}}), L("GlobalAveragePooling1D")}),
+        {5, 3}, kAtol, true, rows);
+  std::printf("masked layers: max abs diff %.3g\n", g_worst);
+}
+
+// A mask reaching a layer that would need it refuses the model, with the layer's name; a layer
+// without masking support drops it, as Keras 3 and tf.keras do.
+TEST_F(KerasLayers, MasksReachingOtherLayers) {
+  const Json emb = L("Embedding", {{"input_dim", 8}, {"output_dim", 4}, {"mask_zero", true}});
+  auto build = [](const Json& config) {
+    StatusOr<keras::KerasModel> model = keras::ModelFromConfig(config, 1);
+    return model.ok() ? keras::BuildGraph(*model).status() : model.status();
+  };
+  // Conv1D has no masking support: the mask ends there, and GlobalMaxPooling1D sees every step.
+  EXPECT_TRUE(build(Sequential({6}, {emb, L("Conv1D", {{"filters", 2}, {"kernel_size", 3}}),
+                                     L("GlobalMaxPooling1D"), L("Dense", {{"units", 2}})}))
+                  .ok());
+  // Softmax would add -1e9 at masked positions; a merge's mask differs between Keras versions.
+  for (const Json& layer :
+       {L("Softmax", {{"name", "sm"}}), L("BatchNormalization", {{"name", "sm"}})}) {
+    Status refused = build(Sequential({6}, {emb, layer}));
+    EXPECT_EQ(refused.code(), StatusCode::kUnsupported);
+    EXPECT_NE(refused.message().find("'sm'"), std::string::npos) << refused.ToString();
+    EXPECT_NE(refused.message().find("Keras mask"), std::string::npos);
+  }
+  // Without a mask, the same layers convert.
+  Json plain = emb;
+  plain["config"]["mask_zero"] = false;
+  EXPECT_TRUE(build(Sequential({6}, {plain, L("Softmax")})).ok());
+  // A masked Bidirectional of unrolled layers returning sequences: Keras zeroes the backward
+  // layer's outputs with the mask in the wrong order; refused.
+  Status unrolled = build(Sequential(
+      {6}, {emb, L("Bidirectional", {{"layer", L("GRU", {{"name", "g"},
+                                                         {"units", 2},
+                                                         {"unroll", true},
+                                                         {"return_sequences", true}})}})}));
+  EXPECT_EQ(unrolled.code(), StatusCode::kUnsupported) << unrolled.ToString();
 }
 
 TEST_F(KerasLayers, Lstm) {

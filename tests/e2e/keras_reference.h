@@ -380,11 +380,10 @@ inline Tensor Pool(const Tensor& x, int64_t ph, int64_t pw, int64_t sh, int64_t 
 // state, with the weights
 // in Keras layout; returns the states [B][step][U] in processing order (reversed time with
 // go_backwards).
-inline std::vector<std::vector<std::vector<double>>> RunRnn(const std::string& cls, const Json& c,
-                                                            const std::vector<double>& k,
-                                                            const std::vector<double>& r,
-                                                            std::vector<double> bias,
-                                                            const Tensor& x, bool go_backwards) {
+inline std::vector<std::vector<std::vector<double>>> RunRnn(
+    const std::string& cls, const Json& c, const std::vector<double>& k,
+    const std::vector<double>& r, std::vector<double> bias, const Tensor& x, bool go_backwards,
+    const std::vector<double>* mask = nullptr, bool zero_output = false) {
   const int64_t B = x.shape[0], T = x.shape[1], F = x.shape[2];
   const int64_t U = c["units"].get<int64_t>();
   const bool gru = cls == "GRU", lstm = cls == "LSTM";
@@ -415,6 +414,7 @@ inline std::vector<std::vector<std::vector<double>>> RunRnn(const std::string& c
         hp[j] = q;
       }
       std::vector<double> next(U);
+      const std::vector<double> old_cell = cell;
       if (lstm) {
         for (int64_t u = 0; u < U; ++u) {
           const double i = ApplyScalar(rec_act, xp[u] + hp[u]);
@@ -443,6 +443,13 @@ inline std::vector<std::vector<std::vector<double>>> RunRnn(const std::string& c
           const double cand = ApplyScalar(act, xp[2 * U + u] + rec);
           next[u] = z[u] * h[u] + (1 - z[u]) * cand;
         }
+      }
+      // Keras's masked step: the states stay; the output is the previous one (the kept state) or
+      // zero with zero_output_for_mask.
+      if (mask != nullptr && (*mask)[b * T + t] == 0.0) {
+        cell = old_cell;
+        out[b].push_back(zero_output ? std::vector<double>(U, 0.0) : h);
+        continue;
       }
       h = next;
       out[b].push_back(h);
@@ -1016,14 +1023,117 @@ inline bool Apply(const keras::KerasModel& m, const std::string& cls, const std:
 }
 
 // Runs the model's layers in config order (a chain) on x.
+// Keras masks along the chain: Embedding(mask_zero) and Masking make one ([B*T] of 0 / 1), the
+// recurrent layers and GlobalAveragePooling1D use it, per-step layers keep it, others drop it.
+inline bool MaskedLayer(const keras::KerasModel& m, const std::string& cls, const std::string& name,
+                        const Json& c, Tensor* x, std::vector<double>* mask) {
+  const int64_t B = x->shape[0], T = x->shape.size() > 1 ? x->shape[1] : 1;
+  if (cls == "Masking") {
+    const double value = Num(c, "mask_value", 0.0);
+    const int64_t F = x->size() / (B * T);
+    mask->assign(B * T, 0.0);
+    for (int64_t p = 0; p < B * T; ++p) {
+      for (int64_t f = 0; f < F; ++f) {
+        if (x->v[p * F + f] != value) (*mask)[p] = 1.0;
+      }
+      for (int64_t f = 0; f < F; ++f) x->v[p * F + f] *= (*mask)[p];
+    }
+    return true;
+  }
+  if (mask->empty()) return false;
+  if (cls == "GRU" || cls == "SimpleRNN" || cls == "LSTM") {
+    const auto outs = RunRnn(cls, c, Weight(m, name, "kernel"), Weight(m, name, "recurrent_kernel"),
+                             Weight(m, name, "bias"), *x, Flag(c, "go_backwards", false), mask,
+                             Flag(c, "zero_output_for_mask", false));
+    const bool seq = Flag(c, "return_sequences", false);
+    *x = RnnOutput(outs, seq, false);
+    if (!seq) mask->clear();
+    return true;
+  }
+  if (cls == "Bidirectional") {
+    const Json& fl = c["layer"];
+    Json bl = fl;
+    if (Get(c, "backward_layer") != nullptr) {
+      bl = c["backward_layer"];
+    } else {
+      bl["config"]["go_backwards"] = !Flag(fl["config"], "go_backwards", false);
+    }
+    const bool seq = Flag(fl["config"], "return_sequences", false);
+    Tensor out[2];
+    const Json* layers[2] = {&fl, &bl};
+    const char* prefixes[2] = {"forward/", "backward/"};
+    for (int d = 0; d < 2; ++d) {
+      const Json& lc = (*layers[d])["config"];
+      const std::string p = prefixes[d];
+      const bool zero = seq;  // Bidirectional sets zero_output_for_mask = return_sequences
+      const auto outs =
+          RunRnn((*layers[d])["class_name"].get<std::string>(), lc, Weight(m, name, p + "kernel"),
+                 Weight(m, name, p + "recurrent_kernel"), Weight(m, name, p + "bias"), *x,
+                 Flag(lc, "go_backwards", false), mask, zero);
+      out[d] = RnnOutput(outs, seq, d == 1);
+    }
+    const std::string mode = Str(c, "merge_mode", "concat");
+    Tensor y = out[0];
+    if (mode == "concat") {
+      const int64_t a = out[0].shape.back(), b = out[1].shape.back();
+      y.shape.back() = a + b;
+      y.v.clear();
+      for (int64_t p = 0; p < out[0].size() / a; ++p) {
+        y.v.insert(y.v.end(), out[0].v.begin() + p * a, out[0].v.begin() + (p + 1) * a);
+        y.v.insert(y.v.end(), out[1].v.begin() + p * b, out[1].v.begin() + (p + 1) * b);
+      }
+    } else {
+      for (size_t i = 0; i < y.v.size(); ++i) {
+        const double f = out[0].v[i], b = out[1].v[i];
+        y.v[i] = mode == "sum" ? f + b : mode == "mul" ? f * b : (f + b) / 2;
+      }
+    }
+    *x = y;
+    if (!seq) mask->clear();
+    return true;
+  }
+  if (cls == "GlobalAveragePooling1D") {
+    const int64_t F = x->shape[2];
+    Tensor y{{B, F}, std::vector<double>(B * F, 0.0)};
+    for (int64_t b = 0; b < B; ++b) {
+      double count = 0;
+      for (int64_t t = 0; t < T; ++t) count += (*mask)[b * T + t];
+      for (int64_t f = 0; f < F; ++f) {
+        double sum = 0;
+        for (int64_t t = 0; t < T; ++t) sum += x->v[(b * T + t) * F + f] * (*mask)[b * T + t];
+        y.v[b * F + f] = sum / count;
+      }
+    }
+    *x = y;
+    mask->clear();
+    return true;
+  }
+  return false;
+}
+
 inline bool EvalChain(const keras::KerasModel& m, Tensor* x, std::string* error) {
   std::vector<keras::LayerEntry> layers;
   if (!keras::ListLayers(m.config, &layers).ok()) {
     *error = "bad config";
     return false;
   }
+  std::vector<double> mask;
   for (const keras::LayerEntry& e : layers) {
-    if (!Apply(m, e.class_name, e.name, (*e.layer)["config"], x, error)) return false;
+    const Json& c = (*e.layer)["config"];
+    if (MaskedLayer(m, e.class_name, e.name, c, x, &mask)) continue;
+    std::vector<double> ids = x->v;
+    if (!Apply(m, e.class_name, e.name, c, x, error)) return false;
+    if (e.class_name == "Embedding" && Flag(c, "mask_zero", false)) {
+      mask.clear();
+      for (double id : ids) mask.push_back(id != 0.0 ? 1.0 : 0.0);
+      continue;
+    }
+    static const char* const kPass[] = {
+        "InputLayer", "Dense", "Dropout", "SpatialDropout1D",   "Activation",       "ReLU",
+        "LeakyReLU",  "PReLU", "ELU",     "LayerNormalization", "UnitNormalization"};
+    if (std::find(std::begin(kPass), std::end(kPass), e.class_name) == std::end(kPass)) {
+      mask.clear();
+    }
   }
   return true;
 }

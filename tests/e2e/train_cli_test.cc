@@ -623,6 +623,90 @@ TEST_F(TrainCliTest, TimeDistributedConvPoolFlattenIntoAGruTrainsSavesAndExports
   EXPECT_GE(testing::ParseMetric(out, "agreement"), 0.95) << out;
 }
 
+// Keras masks: token sequences padded with 0 after their end, an Embedding with mask_zero=True,
+// then a GRU (whose last output is its state at the last token: the padding steps keep it) or
+// a GlobalAveragePooling1D over the tokens only. edgeopt trains both, saves .keras files that
+// `edgeopt eval` runs as the training engine did, and their .tflite files (which compute the
+// mask from the ids: NOT_EQUAL, CAST) evaluate the same. QAT keeps the mask's ops in float
+// before the int8 ones, and its int8 file picks the class its fake-quant model picks.
+TEST_F(TrainCliTest, MaskedSequencesTrainSaveExportAndQuantize) {
+  // 96 sequences of 2 to 8 tokens in [1, 20), padded with 0 to 8; the label is the first
+  // token's class (t % 10), which a GRU must carry through the sequence.
+  constexpr int kSeqs = 96, kLen = 8;
+  NpyArray x, y;
+  x.dtype = DType::kFloat32;
+  x.shape = {kSeqs, kLen};
+  x.data.resize(kSeqs * kLen * 4);
+  y.dtype = DType::kInt32;
+  y.shape = {kSeqs};
+  y.data.resize(kSeqs * 4);
+  train::SplitMix64 rng(11);
+  for (int i = 0; i < kSeqs; ++i) {
+    const int length = 2 + static_cast<int>(rng.Below(kLen - 1));
+    for (int t = 0; t < kLen; ++t) {
+      x.Data<float>()[i * kLen + t] = t < length ? static_cast<float>(1 + rng.Below(19)) : 0.0f;
+    }
+    y.Data<int32_t>()[i] = static_cast<int32_t>(x.Data<float>()[i * kLen]) % 10;
+  }
+  ASSERT_TRUE(WriteNpz(dir_ + "/tokens.npz", {{"x", x}, {"y", y}}).ok());
+  auto arch = [](const std::string& name, const std::string& middle) {
+    return R"({"class_name": "Sequential", "config": {"name": ")" + name + R"(", "layers": [
+      {"class_name": "InputLayer", "config": {"name": "ids", "batch_input_shape": [null, 8]}},
+      {"class_name": "Embedding", "config": {"name": "emb", "input_dim": 20, "output_dim": 8,
+       "mask_zero": true}},)" +
+           middle + R"(
+      {"class_name": "Dense", "config": {"name": "out", "units": 10}}]}})";
+  };
+  const std::vector<std::pair<std::string, std::string>> models = {
+      {"masked_gru", R"({"class_name": "GRU", "config": {"name": "gru", "units": 24}},)"},
+      {"masked_mean", R"({"class_name": "GlobalAveragePooling1D", "config": {"name": "mean"}},)"}};
+  for (const auto& [name, middle] : models) {
+    const std::string json = arch(name, middle);
+    ASSERT_TRUE(
+        WriteFileAtomic(dir_ + "/" + name + ".json", std::vector<uint8_t>(json.begin(), json.end()))
+            .ok());
+    std::string out;
+    ASSERT_EQ(
+        Run("train " + dir_ + "/" + name + ".json --data " + dir_ + "/tokens.npz --test-data " +
+                dir_ + "/tokens.npz --epochs 30 --batch-size 16 --lr 1e-2 --quiet -o " + dir_ +
+                "/" + name + ".keras",
+            &out),
+        0)
+        << out;
+    // Chance is 0.1; the mean of the tokens' embeddings hides the first one among the others.
+    EXPECT_GT(testing::ParseMetric(out, "accuracy"), name == "masked_gru" ? 0.8 : 0.3) << out;
+    const std::string train_line = out.substr(out.rfind("accuracy="), 27);
+    ASSERT_EQ(
+        Run("eval " + dir_ + "/" + name + ".keras --data " + dir_ + "/tokens.npz --quiet", &out), 0)
+        << out;
+    EXPECT_EQ(out.substr(out.rfind("accuracy=")).substr(0, 27), train_line) << out;
+    const std::string log = ExpectExportEvaluatesAsTrained(name, train_line, "tokens.npz");
+    EXPECT_NE(log.find("NOT_EQUAL"), std::string::npos) << log;
+  }
+  std::string out;
+  ASSERT_EQ(Run("qat " + dir_ + "/masked_gru.keras --data " + dir_ + "/tokens.npz --test-data " +
+                    dir_ + "/tokens.npz --epochs 1 --batch-size 16 --lr 1e-4 --quiet -o " + dir_ +
+                    "/masked_gru_qat.tflite",
+                &out),
+            0)
+      << out;
+  EXPECT_GE(testing::ParseMetric(out, "agreement"), 0.95) << out;
+  // Post-training int8 of the masked mean: the division by the number of tokens stays float.
+  ASSERT_EQ(Run("quantize " + dir_ + "/masked_mean.keras --mode int8 --calibration " + dir_ +
+                    "/tokens.npz --eval " + dir_ + "/tokens.npz --quiet -o " + dir_ +
+                    "/masked_mean_int8.tflite",
+                &out),
+            0)
+      << out;
+  std::string conf;
+  EXPECT_EQ(testing::RunConformance(
+                "--seeds 2 " + dir_ + "/masked_gru_qat.tflite " + dir_ + "/masked_mean_int8.tflite",
+                &conf),
+            0)
+      << conf;
+  EXPECT_NE(conf.find("2 passed, 0 failed"), std::string::npos) << conf;
+}
+
 // Keras's augmentation and noise layers change the input only in its training mode: edgeopt
 // trains without them (and says so), keeps them in the saved .keras, and the .tflite has no op
 // of theirs.

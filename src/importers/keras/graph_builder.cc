@@ -535,10 +535,15 @@ Status GraphBuilder::ConvertLayer(const Json& entry, const std::vector<int>& inp
   if (kwargs != nullptr) call.kwargs = *kwargs;
   const size_t first_node = graph_.nodes.size();
   const size_t first_tensor = graph_.tensors.size();
+  EDGEOPT_RETURN_IF_ERROR(PrepareMasks(&call));
   EDGEOPT_RETURN_IF_ERROR(mapping->convert(&call));
   if (call.outputs.empty()) {
     return MakeStatus(StatusCode::kInternal, "layer '%s' (%s): mapping produced no output",
                       name.c_str(), cls.c_str());
+  }
+  EDGEOPT_ASSIGN_OR_RETURN(std::vector<int> masks, OutputMasks(&call));
+  for (size_t i = 0; i < masks.size(); ++i) {
+    if (masks[i] >= 0) masks_[call.outputs[i]] = masks[i];
   }
   for (size_t t = first_tensor; t < graph_.tensors.size(); ++t) {
     if (!ShapeFits(graph_.tensors[t].shape)) {

@@ -48,6 +48,11 @@ struct LayerCall {
   std::vector<int> inputs;       // IR tensor ids
   Json kwargs = Json::object();  // the call's keyword arguments other than tensors
   std::vector<int> outputs;      // set by the mapping
+  // Keras masks (masking.cc): per input, the float 0 / 1 tensor [B, T, 1] of a [B, T, ...]
+  // input whose steps are kept (-1: no mask). A mapping whose MaskRule is kOwn reads them and
+  // sets output_masks (per output; empty: no masks); the builder applies the other rules.
+  std::vector<int> input_masks;
+  std::vector<int> output_masks;
   std::vector<std::string> used_vars;
   int64_t params = 0;
 
@@ -94,6 +99,11 @@ class GraphBuilder {
   const Shape& ShapeOf(int tensor) const { return graph_.tensors[tensor].shape; }
   // Weight tensors already created, by origin (shared layers reuse them).
   std::map<std::string, int>& weight_tensors() { return weight_tensors_; }
+  // The Keras mask carried by a tensor (LayerCall::input_masks), -1 if none.
+  int MaskOf(int tensor) const {
+    auto it = masks_.find(tensor);
+    return it == masks_.end() ? -1 : it->second;
+  }
 
  private:
   Status BuildModel(const Json& model, const std::vector<int>* given_inputs,
@@ -117,6 +127,7 @@ class GraphBuilder {
   std::map<std::string, int> name_counts_;
   std::map<std::string, int> weight_tensors_;
   std::map<std::string, int> calls_per_layer_;
+  std::map<int, int> masks_;  // tensor -> its Keras mask
   std::vector<LayerRecord> records_;
 };
 

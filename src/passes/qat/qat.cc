@@ -37,12 +37,35 @@ bool IsIndexCast(const ir::Graph& g, const ir::Node& node) {
   return out == DType::kInt32 || out == DType::kInt64;
 }
 
-// A float graph input read only by such CASTs (token ids): it stays float, unquantized.
-bool OnlyCastToIndices(const ir::Graph& g, int t) {
+// Nodes that stay float in the int8 file and read only the model's inputs and constants (through
+// one another): a Keras mask's NOT_EQUAL, CAST and REDUCE_MAX on the input (and Embedding's index
+// CAST). The export quantizes what they give to the int8 ops (a QUANTIZE: a fake-quant here).
+std::vector<uint8_t> FloatPrefix(const ir::Graph& g) {
+  std::vector<uint8_t> from_input(g.tensors.size(), 0);
+  for (int t : g.inputs) from_input[t] = 1;
+  std::vector<uint8_t> prefix(g.nodes.size(), 0);
+  for (size_t i = 0; i < g.nodes.size(); ++i) {
+    const ir::Node& node = g.nodes[i];
+    if (node.op != "NOT_EQUAL" && node.op != "CAST" && node.op != "REDUCE_MAX") continue;
+    bool ok = !node.inputs.empty();
+    for (int t : node.inputs) {
+      if (t >= 0 && !g.tensors[t].is_constant && !from_input[t]) ok = false;
+    }
+    if (!ok) continue;
+    prefix[i] = 1;
+    for (int t : node.outputs) {
+      if (t >= 0) from_input[t] = 1;
+    }
+  }
+  return prefix;
+}
+
+// A float tensor read only by float-prefix nodes (token ids): it stays float, unquantized.
+bool OnlyFloatPrefixReads(const ir::Graph& g, const std::vector<uint8_t>& prefix, int t) {
   const std::vector<int> consumers = g.Consumers(t);
   if (consumers.empty()) return false;
   for (int c : consumers) {
-    if (!IsIndexCast(g, g.nodes[c])) return false;
+    if (!prefix[c]) return false;
   }
   return true;
 }
@@ -63,7 +86,8 @@ StatusOr<QatModel> BuildQatModel(const ir::Graph& fg, const QatOptions& options,
   qo.per_channel = options.per_channel;
   qo.per_channel_fc = options.per_channel_fc;
 
-  // Every op must run in int8, on float data.
+  // Every op must run in int8, on float data, but for the float prefix.
+  const std::vector<uint8_t> prefix = FloatPrefix(fg);
   for (size_t i = 0; i < fg.nodes.size(); ++i) {
     const ir::Node& node = fg.nodes[i];
     const std::string where = NodeLabel(node, static_cast<int>(i));
@@ -73,7 +97,7 @@ StatusOr<QatModel> BuildQatModel(const ir::Graph& fg, const QatOptions& options,
     const OpQuantKind kind = quantize::QuantizedOpKind(node.op);
     // Embedding's ids: a CAST from the float input to integer indices carries no data to
     // quantize (the post-training quantizer keeps it too).
-    if (IsIndexCast(fg, node)) continue;
+    if (IsIndexCast(fg, node) || prefix[i]) continue;
     EDGEOPT_ENSURE(kind != OpQuantKind::kNone, StatusCode::kUnsupported,
                    "%s: the int8 mode has no kernel for %s, so the model cannot be "
                    "full-integer; quantization-aware training needs every op in int8",
@@ -181,14 +205,16 @@ StatusOr<QatModel> BuildQatModel(const ir::Graph& fg, const QatOptions& options,
   // Which activations get a FAKE_QUANT_ACT.
   std::vector<uint8_t> quantize_output(n, 0);
   for (int t : fg.inputs) {
-    if (IsActivation(fg.tensors[t]) && !OnlyCastToIndices(fg, t)) quantize_output[t] = 1;
+    if (IsActivation(fg.tensors[t]) && !OnlyFloatPrefixReads(fg, prefix, t)) quantize_output[t] = 1;
   }
-  for (const ir::Node& node : fg.nodes) {
+  for (size_t i = 0; i < fg.nodes.size(); ++i) {
+    const ir::Node& node = fg.nodes[i];
     const OpQuantKind kind = quantize::QuantizedOpKind(node.op);
     if (kind == OpQuantKind::kSameScale && !RecomputesValues(node.op)) continue;
     for (int t : node.outputs) {
       if (t < 0 || !IsActivation(fg.tensors[t])) continue;
-      if (node.op == "SOFTMAX" && fg.IsGraphOutput(t)) continue;  // the loss reads the logits
+      if (prefix[i] && OnlyFloatPrefixReads(fg, prefix, t)) continue;  // stays inside it
+      if (node.op == "SOFTMAX" && fg.IsGraphOutput(t)) continue;       // the loss reads the logits
       quantize_output[t] = 1;
     }
   }
@@ -258,7 +284,7 @@ StatusOr<QatModel> BuildQatModel(const ir::Graph& fg, const QatOptions& options,
     if (folded_cast[i]) continue;  // folded into its EMBEDDING below
     ir::Node node = original;
     for (int& t : node.inputs) {
-      if (t >= 0 && t < n && replaced[t] >= 0) t = replaced[t];
+      if (t >= 0 && t < n && replaced[t] >= 0 && !prefix[i]) t = replaced[t];
     }
     if (cast_of_gather[i] >= 0) {
       const int table = original.inputs[0];
@@ -358,12 +384,15 @@ ir::Graph TrainedFloatGraph(const QatModel& m) {
 }
 
 Status CheckFullInteger(const ir::Graph& q) {
+  const std::vector<uint8_t> prefix = FloatPrefix(q);
   for (size_t i = 0; i < q.nodes.size(); ++i) {
     const ir::Node& node = q.nodes[i];
     const std::string where = NodeLabel(node, static_cast<int>(i));
     if (node.op == "QUANTIZE") {
+      const int producer = q.Producer(node.inputs[0]);
       const bool from_input =
-          std::find(q.inputs.begin(), q.inputs.end(), node.inputs[0]) != q.inputs.end();
+          std::find(q.inputs.begin(), q.inputs.end(), node.inputs[0]) != q.inputs.end() ||
+          (producer >= 0 && prefix[producer]);
       EDGEOPT_ENSURE(from_input || q.IsGraphOutput(node.outputs[0]), StatusCode::kInternal,
                      "%s: QUANTIZE inside the graph (an op stayed in float)", where.c_str());
     } else if (node.op == "DEQUANTIZE") {

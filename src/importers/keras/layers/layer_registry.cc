@@ -111,7 +111,9 @@ const std::vector<LayerMapping>& AllLayerMappings() {
       {"GroupNormalization", ConvertGroupNormalization, GroupNormalizationVariables,
        "RESHAPE, MEAN, SUB, MUL, MEAN, ADD, RSQRT, MUL, RESHAPE (+ MUL gamma, ADD beta)"},
       {"Normalization", ConvertNormalization, NormalizationVariables, "MUL + ADD"},
-      {"Embedding", ConvertEmbedding, EmbeddingVariables, "CAST + GATHER (EMBEDDING to train)"},
+      {"Embedding", ConvertEmbedding, EmbeddingVariables,
+       "CAST + GATHER (EMBEDDING to train); mask_zero: NOT_EQUAL, CAST, RESHAPE"},
+      {"Masking", ConvertMasking, nullptr, "NOT_EQUAL, CAST, REDUCE_MAX, MUL"},
       {"LSTM", ConvertLSTM, LSTMVariables, "UNIDIRECTIONAL_SEQUENCE_LSTM"},
       {"GRU", ConvertRecurrent, GRUVariables,
        "unrolled: FULLY_CONNECTED, then per step STRIDED_SLICE, FULLY_CONNECTED, ADD, LOGISTIC, "

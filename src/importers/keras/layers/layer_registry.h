@@ -77,6 +77,19 @@ Status ConvertRescaling(LayerCall* call);
 Status ConvertLayerNormalization(LayerCall* call);
 Status ConvertNormalization(LayerCall* call);
 Status ConvertEmbedding(LayerCall* call);
+Status ConvertMasking(LayerCall* call);  // masking.cc
+
+// Keras masks (masking.cc). PrepareMasks fills call->input_masks before the mapping runs and
+// refuses a mask that reaches a layer which would need it but does not apply it; OutputMasks
+// gives each output's mask after it (-1: none), by the layer class's rule.
+Status PrepareMasks(LayerCall* call);
+StatusOr<std::vector<int>> OutputMasks(LayerCall* call);
+// The mask of x != value, [x's shape, 1] (or, any_last_axis, any over x's last axis:
+// [x's shape without its last axis, 1]), as 0 / 1 floats: NOT_EQUAL, CAST, RESHAPE / REDUCE_MAX.
+int EmitEqualityMask(LayerCall* call, int x, float value, bool any_last_axis);
+// The mask [B, T, 1] of a [B, T, ...] input i, or -1 if it has none; an error if its shape does
+// not fit.
+StatusOr<int> SequenceMask(const LayerCall& call, size_t i = 0);
 Status ConvertLSTM(LayerCall* call);
 Status ConvertRecurrent(LayerCall* call);  // GRU, SimpleRNN, LSTM with unroll=True (unrolled)
 Status ConvertBidirectional(LayerCall* call);

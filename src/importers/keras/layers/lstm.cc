@@ -36,7 +36,11 @@ Status ConvertLSTM(LayerCall* call) {
   // unroll=True (or BuildOptions::unroll_lstm): unrolled over time like a GRU (recurrent.cc), so
   // it quantizes to full int8.
   EDGEOPT_ASSIGN_OR_RETURN(bool unroll, c.BoolOr("unroll", false));
-  if (unroll || call->builder->unroll_lstm()) return ConvertRecurrent(call);
+  // A masked LSTM too: TFLite's LSTM op has no mask.
+  if (unroll || call->builder->unroll_lstm() ||
+      (!call->input_masks.empty() && call->input_masks[0] >= 0)) {
+    return ConvertRecurrent(call);
+  }
   EDGEOPT_RETURN_IF_ERROR(CheckInputRank(*call, 3));
   EDGEOPT_ASSIGN_OR_RETURN(int64_t units, c.Int("units"));
   EDGEOPT_ASSIGN_OR_RETURN(bool use_bias, c.BoolOr("use_bias", true));

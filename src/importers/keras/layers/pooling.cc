@@ -93,9 +93,30 @@ Status ConvertGlobalPooling(LayerCall* call) {
     }
   }
   const int axes_const = call->Int32Const("axes", axes);
-  const int y = call->NewTensor(out);
   ir::Attrs attrs;
   attrs["keep_dims"] = keepdims;
+  // With a Keras mask [B, T, 1] (GlobalAveragePooling1D's rule in masking.cc): the mean of the
+  // kept steps, sum(x * mask) / sum(mask), as Keras computes it (0 / 0 if every step is masked).
+  if (!call->input_masks.empty() && call->input_masks[0] >= 0) {
+    if (format != "channels_last") {
+      return call->Error(StatusCode::kUnsupported,
+                         "a Keras mask with data_format channels_first is not supported");
+    }
+    EDGEOPT_ASSIGN_OR_RETURN(int mask, SequenceMask(*call));
+    ir::Attrs none;
+    none["fused_activation_function"] = std::string("NONE");
+    const int masked = call->NewTensor(in, "masked");
+    call->AddNode("MUL", {call->inputs[0], mask}, {masked}, none);
+    const int sum = call->NewTensor(out, "masked_sum");
+    call->AddNode("SUM", {masked, axes_const}, {sum}, attrs);
+    const int count = call->NewTensor(keepdims ? Shape{in[0], 1, 1} : Shape{in[0], 1}, "count");
+    call->AddNode("SUM", {mask, axes_const}, {count}, attrs);
+    const int y = call->NewTensor(out);
+    call->AddNode("DIV", {sum, count}, {y}, none);
+    call->outputs = {y};
+    return Status::Ok();
+  }
+  const int y = call->NewTensor(out);
   call->AddNode(is_max ? "REDUCE_MAX" : "MEAN", {call->inputs[0], axes_const}, {y}, attrs);
   call->outputs = {y};
   return Status::Ok();

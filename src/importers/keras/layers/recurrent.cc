@@ -7,7 +7,11 @@
 //  - per step a STRIDED_SLICE takes the step's projection, one FULLY_CONNECTED applies the
 //    recurrent kernel to the state (skipped at t = 0, where the state is zero), and ADD / SUB /
 //    MUL / LOGISTIC / TANH / SLICE do the gate math;
-//  - with return_sequences the states are joined by CONCATENATION + RESHAPE.
+//  - with return_sequences the states are joined by CONCATENATION + RESHAPE;
+//  - with a Keras mask (masking.cc), a masked step keeps the state (and an LSTM's cell) as it
+//    was: state = new * m_t + old * (1 - m_t), exact for m_t in {0, 1}; the output there is
+//    the kept state, or 0 with zero_output_for_mask (which Bidirectional sets to
+//    return_sequences).
 // Weights stay whole Keras variables so training can write them back: the input FC weight is the
 // transposed kernel ([G*U, F], origin "<layer>/kernel"), the recurrent FC weight the transposed
 // recurrent_kernel ([G*U, U], "<layer>/recurrent_kernel", shared by every step). A reset_after
@@ -31,6 +35,8 @@ struct RnnOptions {
   bool reset_after = true;
   bool return_sequences = false;
   bool go_backwards = false;
+  bool zero_output_for_mask = false;
+  bool unroll = false;
   std::string activation = "tanh";
   std::string recurrent_activation = "sigmoid";
   int gates() const { return cell == Cell::kGRU ? 3 : cell == Cell::kLSTM ? 4 : 1; }
@@ -59,6 +65,10 @@ StatusOr<RnnOptions> ParseRnn(const LayerCall& call, const LayerConfig& c, const
   EDGEOPT_ASSIGN_OR_RETURN(o.use_bias, c.BoolOr("use_bias", true));
   EDGEOPT_ASSIGN_OR_RETURN(o.return_sequences, c.BoolOr("return_sequences", false));
   EDGEOPT_ASSIGN_OR_RETURN(o.go_backwards, c.BoolOr("go_backwards", false));
+  EDGEOPT_ASSIGN_OR_RETURN(bool zero_output, c.BoolOr("zero_output_for_mask", false));
+  EDGEOPT_ASSIGN_OR_RETURN(bool unroll, c.BoolOr("unroll", false));
+  o.zero_output_for_mask = zero_output;
+  o.unroll = unroll;
   if (o.cell == Cell::kGRU) {
     EDGEOPT_ASSIGN_OR_RETURN(o.reset_after, c.BoolOr("reset_after", true));
   }
@@ -101,8 +111,9 @@ class Unroller {
   Unroller(LayerCall* call, const RnnOptions& o, std::string prefix)
       : call_(call), o_(o), prefix_(std::move(prefix)) {}
 
-  // The states after every step, in processing order (reversed time with go_backwards).
-  StatusOr<std::vector<int>> Run(int x) {
+  // The outputs of every step, in processing order (reversed time with go_backwards). `mask`:
+  // the input's Keras mask [B, T, 1], or -1.
+  StatusOr<std::vector<int>> Run(int x, int mask) {
     const Shape in = call_->builder->ShapeOf(x);
     batch_ = in[0];
     const int32_t steps = in[1];
@@ -131,18 +142,30 @@ class Unroller {
     // Every step's input projection at once.
     const int32_t g32 = static_cast<int32_t>(gu);
     const int projected = FullyConnected(x, wx, input_bias, {batch_, steps, g32}, "x_proj");
-    std::vector<int> states;
+    // 1 - mask, for the kept state's share.
+    const int unmasked = mask >= 0 ? SubtractFromOne(mask) : -1;
+    std::vector<int> outputs;
     int h = -1;
     for (int32_t s = 0; s < steps; ++s) {
       const int32_t t = o_.go_backwards ? steps - 1 - s : s;
       step_ = "t" + std::to_string(t) + "/";
       const int xt = EmitTimeStep(call_, projected, t, Suffix("x"));
+      const int old_h = h;
+      const int old_cell = cell_;
       h = o_.cell == Cell::kGRU    ? GruStep(xt, h)
           : o_.cell == Cell::kLSTM ? LstmStep(xt, h)
                                    : SimpleRnnStep(xt, h);
-      states.push_back(h);
+      if (mask < 0) {
+        outputs.push_back(h);
+        continue;
+      }
+      const int m = EmitTimeStep(call_, mask, t, Suffix("mask"));
+      const int keep = EmitTimeStep(call_, unmasked, t, Suffix("unmasked"));
+      h = Blend(h, old_h, m, keep, "h_masked");
+      if (o_.cell == Cell::kLSTM) cell_ = Blend(cell_, old_cell, m, keep, "c_masked");
+      outputs.push_back(o_.zero_output_for_mask ? Binary("MUL", h, m, "output") : h);
     }
-    return states;
+    return outputs;
   }
 
  private:
@@ -174,6 +197,24 @@ class Unroller {
     attrs["fused_activation_function"] = std::string("NONE");
     call_->AddNode(op, {a, b}, {y}, attrs);
     return y;
+  }
+
+  // 1 - mask.
+  int SubtractFromOne(int mask) {
+    const int one = call_->FloatConst("one", Shape{1}, {1.0f});
+    const Shape shape = call_->builder->ShapeOf(mask);
+    const int y = call_->NewTensor(shape, prefix_ + "unmasked");
+    ir::Attrs attrs;
+    attrs["fused_activation_function"] = std::string("NONE");
+    call_->AddNode("SUB", {one, mask}, {y}, attrs);
+    return y;
+  }
+
+  // fresh * m + old * keep (m + keep = 1); old < 0 is a zero state.
+  int Blend(int fresh, int old, int m, int keep, const std::string& what) {
+    const int kept = Binary("MUL", fresh, m, what + "_new");
+    if (old < 0) return kept;
+    return Binary("ADD", kept, Binary("MUL", old, keep, what + "_old"), what);
   }
 
   int Activate(const std::string& a, int x) {
@@ -272,15 +313,26 @@ int SequenceOf(LayerCall* call, const std::vector<int>& states, const std::strin
   return y;
 }
 
-// One direction: the output Keras gives (sequence in processing order, or the last state); `flip`
-// reverses the sequence in time, as Bidirectional does to its backward layer's output.
+// One direction: the output Keras gives (sequence in processing order, or the last output);
+// `flip` reverses the sequence in time, as Bidirectional does to its backward layer's output.
 StatusOr<int> EmitDirection(LayerCall* call, const RnnOptions& o, const std::string& prefix, int x,
-                            bool flip) {
+                            bool flip, int mask) {
   Unroller unroller(call, o, prefix);
-  EDGEOPT_ASSIGN_OR_RETURN(std::vector<int> states, unroller.Run(x));
+  EDGEOPT_ASSIGN_OR_RETURN(std::vector<int> states, unroller.Run(x, mask));
   if (!o.return_sequences) return states.back();
   if (flip) std::reverse(states.begin(), states.end());
   return SequenceOf(call, states, prefix);
+}
+
+// Keras's unrolled loop (unroll=True) zeroes masked outputs after the loop with the mask in time
+// order, while a go_backwards layer's outputs are in reversed order: refused rather than copied.
+Status CheckMaskedUnroll(const LayerCall& call, const RnnOptions& o, int mask) {
+  if (mask >= 0 && o.unroll && o.go_backwards && o.zero_output_for_mask) {
+    return call.Error(StatusCode::kUnsupported,
+                      "a Keras mask with unroll=True, go_backwards and zero_output_for_mask (or "
+                      "a Bidirectional returning sequences) is not supported");
+  }
+  return Status::Ok();
 }
 
 StatusOr<std::vector<std::string>> CellVariables(const LayerConfig& config) {
@@ -304,8 +356,12 @@ Status ConvertRecurrent(LayerCall* call) {
   EDGEOPT_RETURN_IF_ERROR(CheckInputRank(*call, 3));
   EDGEOPT_ASSIGN_OR_RETURN(RnnOptions o,
                            ParseRnn(*call, call->config, call->config.class_name(), ""));
-  EDGEOPT_ASSIGN_OR_RETURN(int y, EmitDirection(call, o, "", call->inputs[0], false));
+  EDGEOPT_ASSIGN_OR_RETURN(int mask, SequenceMask(*call));
+  EDGEOPT_RETURN_IF_ERROR(CheckMaskedUnroll(*call, o, mask));
+  EDGEOPT_ASSIGN_OR_RETURN(int y, EmitDirection(call, o, "", call->inputs[0], false, mask));
   call->outputs = {y};
+  // The mask goes on with the sequence (RNN.compute_mask).
+  if (o.return_sequences && mask >= 0) call->output_masks = {mask};
   return Status::Ok();
 }
 
@@ -359,8 +415,15 @@ Status ConvertBidirectional(LayerCall* call) {
     return call->Error(StatusCode::kInvalidModel,
                        "merge_mode '" + mode + "' needs the same units in both directions");
   }
-  EDGEOPT_ASSIGN_OR_RETURN(int yf, EmitDirection(call, fo, "forward/", call->inputs[0], false));
-  EDGEOPT_ASSIGN_OR_RETURN(int yb, EmitDirection(call, bo, "backward/", call->inputs[0], true));
+  // Bidirectional sets both layers' zero_output_for_mask to return_sequences.
+  fo.zero_output_for_mask = bo.zero_output_for_mask = fo.return_sequences;
+  EDGEOPT_ASSIGN_OR_RETURN(int mask, SequenceMask(*call));
+  EDGEOPT_RETURN_IF_ERROR(CheckMaskedUnroll(*call, fo, mask));
+  EDGEOPT_RETURN_IF_ERROR(CheckMaskedUnroll(*call, bo, mask));
+  EDGEOPT_ASSIGN_OR_RETURN(int yf,
+                           EmitDirection(call, fo, "forward/", call->inputs[0], false, mask));
+  EDGEOPT_ASSIGN_OR_RETURN(int yb,
+                           EmitDirection(call, bo, "backward/", call->inputs[0], true, mask));
   Shape out = call->builder->ShapeOf(yf);
   ir::Attrs attrs;
   attrs["fused_activation_function"] = std::string("NONE");
@@ -376,6 +439,7 @@ Status ConvertBidirectional(LayerCall* call) {
     if (mode == "ave") y = EmitScalarOp(call, "MUL", y, 0.5f);
   }
   call->outputs = {y};
+  if (fo.return_sequences && mask >= 0) call->output_masks = {mask};
   return Status::Ok();
 }
 

@@ -1,0 +1,203 @@
+// Keras masks: Embedding(mask_zero=True) and Masking mark the steps of a sequence to skip, and
+// the layers after them pass, use or drop that mark. edgeopt carries the mask as a float tensor
+// [B, T, 1] of 1 (kept) and 0 (masked) beside the sequence [B, T, ...] (GraphBuilder::MaskOf),
+// computed by builtin ops (NOT_EQUAL, CAST, REDUCE_MAX), so the converted model computes the
+// mask from its input as Keras does, and the layers that use it apply it with MUL / ADD / SUB:
+//  - LSTM / GRU / SimpleRNN / Bidirectional keep their state at a masked step (recurrent.cc);
+//  - GlobalAveragePooling1D averages the kept steps only (pooling.cc).
+// Each layer class has a rule (MaskRuleOf), the same in Keras 3 and tf.keras 2.x, checked in both
+// sources: the layers above use the mask; per-step layers pass it on (supports_masking, call
+// ignores it); layers without masking support drop it (Keras 3 warns, tf.keras is silent). Every
+// other layer that receives a mask is refused with a message rather than computed without it:
+// those that use it in their math (Softmax, BatchNormalization in training, attention,
+// TimeDistributed) and the merges, whose output mask differs between Keras 3 (OR, or none) and
+// tf.keras (AND).
+#include "src/importers/keras/layers/layer_registry.h"
+#include "src/importers/keras/layers/layer_util.h"
+
+namespace edgeopt {
+namespace keras {
+namespace {
+
+enum class MaskRule {
+  kRefuse,  // a mask reaching it is an error (edgeopt does not apply it)
+  kOwn,     // the mapping reads input_masks and sets output_masks
+  kPass,    // the first input's mask goes to every output
+  kDrop,    // no mask after it (no masking support, or a reduction such as Dot)
+};
+
+struct MaskRuleEntry {
+  const char* class_name;
+  MaskRule rule;
+};
+
+constexpr MaskRuleEntry kMaskRules[] = {
+    // Make or use a mask.
+    {"Embedding", MaskRule::kOwn},
+    {"Masking", MaskRule::kOwn},
+    {"LSTM", MaskRule::kOwn},
+    {"GRU", MaskRule::kOwn},
+    {"SimpleRNN", MaskRule::kOwn},
+    {"Bidirectional", MaskRule::kOwn},
+    {"GlobalAveragePooling1D", MaskRule::kOwn},
+    {"GlobalAvgPool1D", MaskRule::kOwn},
+    // Per step (or per value) computations: the mask passes through.
+    {"InputLayer", MaskRule::kPass},
+    {"Dense", MaskRule::kPass},
+    {"Dropout", MaskRule::kPass},
+    {"SpatialDropout1D", MaskRule::kPass},
+    {"GaussianNoise", MaskRule::kPass},
+    {"GaussianDropout", MaskRule::kPass},
+    {"AlphaDropout", MaskRule::kPass},
+    {"ActivityRegularization", MaskRule::kPass},
+    {"Activation", MaskRule::kPass},
+    {"ReLU", MaskRule::kPass},
+    {"LeakyReLU", MaskRule::kPass},
+    {"PReLU", MaskRule::kPass},
+    {"ELU", MaskRule::kPass},
+    {"LayerNormalization", MaskRule::kPass},
+    {"UnitNormalization", MaskRule::kPass},
+    // No masking support: the mask ends here (the layer computes over every step).
+    {"Flatten", MaskRule::kDrop},
+    {"Reshape", MaskRule::kDrop},
+    {"Permute", MaskRule::kDrop},
+    {"RepeatVector", MaskRule::kDrop},
+    {"ZeroPadding1D", MaskRule::kDrop},
+    {"UpSampling1D", MaskRule::kDrop},
+    {"Conv1D", MaskRule::kDrop},
+    {"Conv1DTranspose", MaskRule::kDrop},
+    {"SeparableConv1D", MaskRule::kDrop},
+    {"DepthwiseConv1D", MaskRule::kDrop},
+    {"MaxPooling1D", MaskRule::kDrop},
+    {"MaxPool1D", MaskRule::kDrop},
+    {"AveragePooling1D", MaskRule::kDrop},
+    {"AvgPool1D", MaskRule::kDrop},
+    {"GlobalMaxPooling1D", MaskRule::kDrop},
+    {"GlobalMaxPool1D", MaskRule::kDrop},
+    {"Dot", MaskRule::kDrop},  // supports masking, computes without it, returns no mask
+};
+
+MaskRule MaskRuleOf(const std::string& class_name) {
+  for (const MaskRuleEntry& e : kMaskRules) {
+    if (class_name == e.class_name) return e.rule;
+  }
+  return MaskRule::kRefuse;
+}
+
+// A bool tensor of `shape` (NOT_EQUAL's output).
+int NewBoolTensor(LayerCall* call, const Shape& shape, const std::string& suffix) {
+  const int t = call->NewTensor(shape, suffix);
+  call->builder->graph().tensors[t].dtype = DType::kBool;
+  return t;
+}
+
+// x != value as 0 / 1 floats, [x's shape].
+int NotEqualAsFloat(LayerCall* call, int x, float value) {
+  const Shape shape = call->builder->ShapeOf(x);
+  const int c = call->FloatConst("mask_value", Shape{1}, {value});
+  const int b = NewBoolTensor(call, shape, "not_equal");
+  call->AddNode("NOT_EQUAL", {x, c}, {b});
+  const int f = call->NewTensor(shape, "mask_float");
+  call->AddNode("CAST", {b}, {f});
+  return f;
+}
+
+}  // namespace
+
+Status PrepareMasks(LayerCall* call) {
+  call->input_masks.clear();
+  bool any = false;
+  for (int t : call->inputs) {
+    const int m = t >= 0 ? call->builder->MaskOf(t) : -1;
+    call->input_masks.push_back(m);
+    any = any || m >= 0;
+  }
+  if (!any) return Status::Ok();
+  const std::string& cls = call->config.class_name();
+  const MaskRule rule = MaskRuleOf(cls);
+  if (rule == MaskRule::kRefuse) {
+    return call->Error(StatusCode::kUnsupported,
+                       "receives a Keras mask (from an Embedding with mask_zero=True or a Masking "
+                       "layer before it), and edgeopt does not apply masks in " +
+                           cls +
+                           " (it applies them in LSTM, GRU, SimpleRNN, Bidirectional and "
+                           "GlobalAveragePooling1D, and passes them through per-step layers)");
+  }
+  return Status::Ok();
+}
+
+StatusOr<std::vector<int>> OutputMasks(LayerCall* call) {
+  const MaskRule rule = MaskRuleOf(call->config.class_name());
+  std::vector<int> masks(call->outputs.size(), -1);
+  if (rule == MaskRule::kOwn) {
+    for (size_t i = 0; i < masks.size() && i < call->output_masks.size(); ++i) {
+      masks[i] = call->output_masks[i];
+    }
+    return masks;
+  }
+  if (rule != MaskRule::kPass || call->input_masks.empty()) return masks;
+  const int mask = call->input_masks[0];
+  if (mask < 0) return masks;
+  // A mask [B, T, 1] belongs to outputs [B, T, ...] only.
+  const Shape ms = call->builder->ShapeOf(mask);
+  for (size_t i = 0; i < masks.size(); ++i) {
+    const Shape s = call->builder->ShapeOf(call->outputs[i]);
+    if (s.size() >= 2 && s[0] == ms[0] && s[1] == ms[1]) masks[i] = mask;
+  }
+  return masks;
+}
+
+StatusOr<int> SequenceMask(const LayerCall& call, size_t i) {
+  if (i >= call.input_masks.size() || call.input_masks[i] < 0) return -1;
+  const int mask = call.input_masks[i];
+  const Shape ms = call.builder->ShapeOf(mask);
+  const Shape& in = call.InputShape(i);
+  if (ms.size() != 3 || in.size() < 2 || ms[0] != in[0] || ms[1] != in[1] || ms[2] != 1) {
+    return call.Error(StatusCode::kUnsupported,
+                      "receives a Keras mask of shape " + ShapeString(ms) +
+                          " for an input of shape " + ShapeString(in) +
+                          "; edgeopt applies masks of [batch, steps] only");
+  }
+  return mask;
+}
+
+int EmitEqualityMask(LayerCall* call, int x, float value, bool any_last_axis) {
+  const Shape shape = call->builder->ShapeOf(x);
+  const int f = NotEqualAsFloat(call, x, value);
+  Shape out = shape;
+  if (any_last_axis) {
+    out.back() = 1;
+    const int axis = call->Int32Const("mask_axis", {static_cast<int32_t>(shape.size()) - 1});
+    const int y = call->NewTensor(out, "mask");
+    ir::Attrs attrs;
+    attrs["keep_dims"] = true;
+    call->AddNode("REDUCE_MAX", {f, axis}, {y}, attrs);
+    return y;
+  }
+  out.push_back(1);
+  const int shape_const = call->Int32Const("mask_shape", out);
+  const int y = call->NewTensor(out, "mask");
+  call->AddNode("RESHAPE", {f, shape_const}, {y});
+  return y;
+}
+
+// Masking(mask_value): mask = any(x != mask_value) over the features; output = x * mask.
+Status ConvertMasking(LayerCall* call) {
+  const LayerConfig& c = call->config;
+  EDGEOPT_ASSIGN_OR_RETURN(double value, c.FloatOr("mask_value", 0.0));
+  if (call->InputRank() != 3) {
+    return call->Error(StatusCode::kUnsupported, "needs [batch, steps, features] inputs");
+  }
+  const int x = call->inputs[0];
+  const int mask = EmitEqualityMask(call, x, static_cast<float>(value), true);
+  const int y = call->NewTensor(call->InputShape(), "masked");
+  ir::Attrs attrs;
+  attrs["fused_activation_function"] = std::string("NONE");
+  call->AddNode("MUL", {x, mask}, {y}, attrs);
+  call->outputs = {y};
+  call->output_masks = {mask};
+  return Status::Ok();
+}
+
+}  // namespace keras
+}  // namespace edgeopt
