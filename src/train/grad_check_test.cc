@@ -575,6 +575,35 @@ TEST(GradCheckTest, KerasMaskOps) {
       << refused.status().ToString();
 }
 
+// SELECT_V2(kept, scores, b) as a Keras padding mask on attention scores: the condition
+// ([1, 1, 4], a NOT_EQUAL of a constant mask) broadcasts over the rows, the other input is a
+// trainable [4] broadcast over batch and rows. Golden values, and each input's gradient where
+// its elements were chosen.
+TEST(GradCheckTest, SelectV2Broadcast) {
+  Builder b({1, 3, 4});
+  const int mask = b.FloatConst("mask", {1, 1, 4}, {1.0f, 0.0f, 1.0f, 0.0f});
+  const int zero = b.FloatConst("zero", {1}, {0.0f});
+  const int kept = b.Op("NOT_EQUAL", {mask, zero}, {1, 1, 4});
+  const int p = b.FloatConst("p/bias", {4}, {-0.5f, 0.25f, 0.75f, -1.0f});
+  b.MakeParam(p);
+  const int y = b.Op("SELECT_V2", {kept, b.input(), p}, {1, 3, 4});
+  ir::Graph g = b.Finish(y);
+  g.tensors[kept].dtype = DType::kBool;
+  EngineOptions options;
+  options.batch_size = 2;
+  auto e = Engine::Create(g, options);
+  ASSERT_TRUE(e.ok()) << e.status().ToString();
+  std::vector<float> x(24);
+  for (size_t i = 0; i < x.size(); ++i) x[i] = static_cast<float>(i);
+  ASSERT_TRUE((*e)->Forward(x.data(), 2, true).ok());
+  const float* out = (*e)->Output();
+  for (int i = 0; i < 24; ++i) {
+    const float want = i % 4 == 0 || i % 4 == 2 ? x[i] : (i % 4 == 1 ? 0.25f : -1.0f);
+    EXPECT_EQ(out[i], want) << i;
+  }
+  CheckGradients(g, 2, InputKind::kUniform);
+}
+
 TEST(GradCheckTest, ExpAndLogSoftmax) {
   Builder b({1, 3, 6});
   const int e = b.Op("EXP", {b.input()}, {1, 3, 6});

@@ -183,6 +183,7 @@ const OpEntry kOps[] = {
     {"SQUARED_DIFFERENCE", NewSquaredDifference},
     {"NOT_EQUAL", NewNotEqual},
     {"CAST", NewCast},
+    {"SELECT_V2", NewSelectV2},
     // Layout (ops_shape.cc).
     {"RESHAPE", NewReshape},
     {"SQUEEZE", NewReshape},

@@ -50,6 +50,7 @@ std::unique_ptr<OpKernel> NewMinimum();
 std::unique_ptr<OpKernel> NewSquaredDifference();
 std::unique_ptr<OpKernel> NewNotEqual();  // a Keras mask: 1 / 0, no gradient
 std::unique_ptr<OpKernel> NewCast();      // bool (the mask) -> float32 only
+std::unique_ptr<OpKernel> NewSelectV2();  // a Keras padding mask on attention scores
 std::unique_ptr<OpKernel> NewReshape();
 std::unique_ptr<OpKernel> NewConcatenation();
 std::unique_ptr<OpKernel> NewPad();

@@ -337,6 +337,87 @@ class Binary : public OpKernel {
   Broadcast bc_;
 };
 
+// SELECT_V2(condition, a, b): a where the condition (a bool held as 0 / 1) is set, else b, with
+// NumPy broadcasting of all three (a Keras padding mask on attention scores: the kept scores,
+// else -1e9). The gradient goes to the input each element came from.
+class SelectV2 : public OpKernel {
+ public:
+  Status Prepare(KernelContext* ctx) override {
+    EDGEOPT_ENSURE(in.size() == 3 && in[0] >= 0 && in[1] >= 0 && in[2] >= 0,
+                   StatusCode::kInvalidModel, "%s: needs a condition and two inputs",
+                   Where().c_str());
+    size_t rank = 0;
+    for (int k = 0; k < 3; ++k) rank = std::max(rank, ctx->v(in[k]).shape.size());
+    out_.assign(rank, 1);
+    std::vector<std::vector<int>> padded(3, std::vector<int>(rank, 1));
+    for (int k = 0; k < 3; ++k) {
+      const std::vector<int>& s = ctx->v(in[k]).shape;
+      for (size_t i = 0; i < s.size(); ++i) padded[k][rank - s.size() + i] = s[i];
+    }
+    for (size_t d = 0; d < rank; ++d) {
+      for (int k = 0; k < 3; ++k) out_[d] = std::max(out_[d], padded[k][d]);
+      for (int k = 0; k < 3; ++k) {
+        EDGEOPT_ENSURE(padded[k][d] == out_[d] || padded[k][d] == 1, StatusCode::kInvalidModel,
+                       "%s: input shapes do not broadcast", Where().c_str());
+      }
+    }
+    for (int k = 0; k < 3; ++k) {
+      strides_[k].assign(rank, 0);
+      int64_t r = 1;
+      for (size_t d = rank; d-- > 0;) {
+        strides_[k][d] = padded[k][d] == 1 ? 0 : r;
+        r *= padded[k][d];
+      }
+    }
+    SetShape(&ctx->v(out[0]), out_);
+    return Status::Ok();
+  }
+
+  void Forward(KernelContext* ctx) override {
+    const float* c = ctx->v(in[0]).d();
+    const float* a = ctx->v(in[1]).d();
+    const float* b = ctx->v(in[2]).d();
+    float* y = ctx->v(out[0]).d();
+    Walk([&](int64_t o, const int64_t* i) { y[o] = c[i[0]] != 0.0f ? a[i[1]] : b[i[2]]; });
+  }
+
+  void Backward(KernelContext* ctx) override {
+    const float* c = ctx->v(in[0]).d();
+    const float* dy = ctx->v(out[0]).g();
+    for (int side = 1; side <= 2; ++side) {
+      float* g = InGrad(ctx, side);
+      if (g == nullptr) continue;
+      if (Over(side)) std::memset(g, 0, sizeof(float) * ctx->v(in[side]).size);
+      Walk([&](int64_t o, const int64_t* i) {
+        if ((c[i[0]] != 0.0f) == (side == 1)) g[i[side]] += dy[o];
+      });
+    }
+  }
+
+ private:
+  // f(output index, input indices) over every output element in order.
+  template <typename F>
+  void Walk(F&& f) const {
+    const size_t rank = out_.size();
+    std::vector<int> idx(rank, 0);
+    int64_t i[3] = {0, 0, 0};
+    const int64_t total = NumElements(out_);
+    for (int64_t o = 0; o < total; ++o) {
+      f(o, i);
+      for (size_t d = rank; d-- > 0;) {
+        ++idx[d];
+        for (int k = 0; k < 3; ++k) i[k] += strides_[k][d];
+        if (idx[d] < out_[d]) break;
+        for (int k = 0; k < 3; ++k) i[k] -= strides_[k][d] * out_[d];
+        idx[d] = 0;
+      }
+    }
+  }
+
+  std::vector<int> out_;
+  std::vector<int64_t> strides_[3];
+};
+
 class Prelu : public OpKernel {
  public:
   Status Prepare(KernelContext* ctx) override {
@@ -488,6 +569,7 @@ std::unique_ptr<OpKernel> NewSquaredDifference() {
 }
 std::unique_ptr<OpKernel> NewNotEqual() { return std::make_unique<Binary>(BinaryKind::kNotEqual); }
 std::unique_ptr<OpKernel> NewCast() { return std::make_unique<Unary>(UnaryKind::kCast); }
+std::unique_ptr<OpKernel> NewSelectV2() { return std::make_unique<SelectV2>(); }
 
 }  // namespace train
 }  // namespace edgeopt

@@ -612,6 +612,10 @@ TEST_F(KerasLayers, MaskZeroAndMasking) {
                              L("GRU", {{"units", 3}, {"return_sequences", true}}),
                              L("GlobalAveragePooling1D"), L("Dense", {{"units", 2}})}),
             {6}, kAtol, true, in);
+    // GlobalMaxPooling1D has no masking support: the maximum over every step.
+    Check(Sequential({6}, {emb, L("GRU", {{"units", 3}, {"return_sequences", true}}),
+                           L("GlobalMaxPooling1D")}),
+          {6}, kAtol, true, in);
     // zero_output_for_mask, go_backwards, SimpleRNN.
     Check(Sequential({6},
                      {emb,
@@ -1168,6 +1172,108 @@ TEST_F(KerasLayers, AttentionAndAdditiveAttention) {
         *model, "att", c.additive, c.concat, c.use_scale, q, 4, v, c.with_key ? k : v, 5, c.causal);
     ExpectClose(outs[0], want, (std::string(c.cls) + ", TFLite").c_str());
     ExpectClose(outs[1], want, (std::string(c.cls) + ", edgeopt").c_str());
+  }
+}
+
+// Keras masks reaching attention (Embedding mask_zero=True on token ids): MultiHeadAttention
+// drops the scores of masked queries, values and keys (with a causal mask too) and passes the
+// query's mask on (here to a GlobalAveragePooling1D over the kept tokens); Attention and
+// AdditiveAttention drop masked values' scores and zero masked queries' outputs. Both runtimes
+// against the reference (Keras's float32 -1e9 added at the masked scores).
+TEST_F(KerasLayers, AttentionWithKerasMasks) {
+  auto layer = [](const std::string& cls, const std::string& name, Json config, Json args,
+                  Json kwargs = Json::object()) {
+    config["name"] = name;
+    return Json{{"class_name", cls},
+                {"name", name},
+                {"config", config},
+                {"inbound_nodes", Json::array({{{"args", args}, {"kwargs", kwargs}}})}};
+  };
+  auto embedding = [&](const std::string& name, const std::string& input) {
+    return layer("Embedding", name, {{"input_dim", 9}, {"output_dim", 6}, {"mask_zero", true}},
+                 {KerasTensor(input)});
+  };
+  // Rows of `name`'s table for `ids`, and the mask ids != 0.
+  auto embed = [](const keras::KerasModel& m, const std::string& name,
+                  const std::vector<double>& ids, std::vector<double>* mask) {
+    const std::vector<double> table = kref::Weight(m, name, "embeddings");
+    std::vector<double> x;
+    mask->clear();
+    for (double id : ids) {
+      const int64_t row = static_cast<int64_t>(id);
+      x.insert(x.end(), table.begin() + row * 6, table.begin() + (row + 1) * 6);
+      mask->push_back(id != 0.0 ? 1.0 : 0.0);
+    }
+    return x;
+  };
+  const std::vector<double> q_ids = {3, 5, 0, 2, 8, 0}, v_ids = {0, 4, 7, 0, 1};
+  for (bool causal : {false, true}) {
+    SCOPED_TRACE(causal ? "causal self-attention" : "self-attention");
+    const Json kwargs = causal ? Json{{"use_causal_mask", true}} : Json::object();
+    const Json config = Functional(
+        {{"ids", {6}}}, {embedding("emb", "ids"),
+                         layer("MultiHeadAttention", "att", {{"num_heads", 2}, {"key_dim", 3}},
+                               {KerasTensor("emb"), KerasTensor("emb")}, kwargs)});
+    StatusOr<keras::KerasModel> model = keras::ModelFromConfig(config, 31);
+    ASSERT_TRUE(model.ok()) << model.status().ToString();
+    Randomize(&*model);
+    const auto outs = RunBoth(*model, {q_ids}, {{6}}, *dir_);
+    ASSERT_EQ(outs.size(), 2u);
+    std::vector<double> mask;
+    const std::vector<double> x = embed(*model, "emb", q_ids, &mask);
+    const std::vector<double> want =
+        kref::MultiHeadAttention(*model, "att", x, 6, x, x, 6, 2, 3, 3, 6, causal, &mask, &mask);
+    ExpectClose(outs[0], want, "masked MHA, TFLite");
+    ExpectClose(outs[1], want, "masked MHA, edgeopt");
+  }
+  {
+    SCOPED_TRACE("cross-attention, then the mean over the kept queries");
+    const Json config =
+        Functional({{"q", {6}}, {"v", {5}}},
+                   {embedding("q_emb", "q"), embedding("v_emb", "v"),
+                    layer("MultiHeadAttention", "att", {{"num_heads", 2}, {"key_dim", 3}},
+                          {KerasTensor("q_emb"), KerasTensor("v_emb")}),
+                    layer("GlobalAveragePooling1D", "mean", Json::object(), {KerasTensor("att")})});
+    StatusOr<keras::KerasModel> model = keras::ModelFromConfig(config, 32);
+    ASSERT_TRUE(model.ok()) << model.status().ToString();
+    Randomize(&*model);
+    const auto outs = RunBoth(*model, {q_ids, v_ids}, {{6}, {5}}, *dir_);
+    ASSERT_EQ(outs.size(), 2u);
+    std::vector<double> qm, vm;
+    const std::vector<double> q = embed(*model, "q_emb", q_ids, &qm);
+    const std::vector<double> v = embed(*model, "v_emb", v_ids, &vm);
+    const std::vector<double> att =
+        kref::MultiHeadAttention(*model, "att", q, 6, v, v, 5, 2, 3, 3, 6, false, &qm, &vm);
+    std::vector<double> want(6, 0.0);
+    double kept = 0;
+    for (int i = 0; i < 6; ++i) {
+      kept += qm[i];
+      for (int c = 0; c < 6; ++c) want[c] += qm[i] * att[i * 6 + c];
+    }
+    for (double& w : want) w /= kept;
+    ExpectClose(outs[0], want, "masked cross MHA + mean, TFLite");
+    ExpectClose(outs[1], want, "masked cross MHA + mean, edgeopt");
+  }
+  for (const char* cls : {"Attention", "AdditiveAttention"}) {
+    SCOPED_TRACE(cls);
+    const bool additive = std::string(cls) == "AdditiveAttention";
+    const Json config =
+        Functional({{"q", {6}}, {"v", {5}}},
+                   {embedding("q_emb", "q"), embedding("v_emb", "v"),
+                    layer(cls, "att", Json::object(),
+                          {Json::array({KerasTensor("q_emb"), KerasTensor("v_emb")})})});
+    StatusOr<keras::KerasModel> model = keras::ModelFromConfig(config, 33);
+    ASSERT_TRUE(model.ok()) << model.status().ToString();
+    Randomize(&*model);
+    const auto outs = RunBoth(*model, {q_ids, v_ids}, {{6}, {5}}, *dir_);
+    ASSERT_EQ(outs.size(), 2u);
+    std::vector<double> qm, vm;
+    const std::vector<double> q = embed(*model, "q_emb", q_ids, &qm);
+    const std::vector<double> v = embed(*model, "v_emb", v_ids, &vm);
+    const std::vector<double> want = kref::DotAttention(*model, "att", additive, false, additive, q,
+                                                        6, v, v, 5, false, &qm, &vm);
+    ExpectClose(outs[0], want, (std::string(cls) + " masked, TFLite").c_str());
+    ExpectClose(outs[1], want, (std::string(cls) + " masked, edgeopt").c_str());
   }
 }
 

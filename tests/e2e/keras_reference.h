@@ -113,12 +113,11 @@ inline void Activate(const std::string& a, Tensor* t) {
 // Keras MultiHeadAttention of layer `name` on query [T, E], value [S, Ev], key [S, Ek] (one batch
 // item; positions flattened): returns [T, O]. `causal`: use_causal_mask=True, Keras's -1e9 added to
 // the scores of key positions after the query's.
-inline std::vector<double> MultiHeadAttention(const keras::KerasModel& m, const std::string& name,
-                                              const std::vector<double>& query, int64_t t,
-                                              const std::vector<double>& value,
-                                              const std::vector<double>& key, int64_t s,
-                                              int64_t heads, int64_t kd, int64_t vd, int64_t o,
-                                              bool causal = false) {
+inline std::vector<double> MultiHeadAttention(
+    const keras::KerasModel& m, const std::string& name, const std::vector<double>& query,
+    int64_t t, const std::vector<double>& value, const std::vector<double>& key, int64_t s,
+    int64_t heads, int64_t kd, int64_t vd, int64_t o, bool causal = false,
+    const std::vector<double>* q_mask = nullptr, const std::vector<double>* kv_mask = nullptr) {
   const int64_t e = static_cast<int64_t>(query.size()) / t;
   const int64_t ev = static_cast<int64_t>(value.size()) / s;
   const int64_t ek = static_cast<int64_t>(key.size()) / s;
@@ -149,7 +148,11 @@ inline std::vector<double> MultiHeadAttention(const keras::KerasModel& m, const 
         for (int64_t d = 0; d < kd; ++d) {
           p.v[j] += q[(i * heads + h) * kd + d] * k[(j * heads + h) * kd + d];
         }
-        if (causal && j > i) p.v[j] += -1e9;
+        // Keras: one boolean mask (causal AND the query's AND the value's / key's), then the
+        // Softmax layer adds -1e9 in float32 where it is false.
+        const bool keep = !(causal && j > i) && (q_mask == nullptr || (*q_mask)[i] != 0.0) &&
+                          (kv_mask == nullptr || (*kv_mask)[j] != 0.0);
+        if (!keep) p.v[j] = static_cast<double>(static_cast<float>(p.v[j]) + -1e9f);
       }
       Activate("softmax", &p);
       for (int64_t j = 0; j < s; ++j) {
@@ -177,12 +180,11 @@ inline std::vector<double> MultiHeadAttention(const keras::KerasModel& m, const 
 // layer `name` on query [T, d], value [S, dv], key [S, d] (one batch item): returns [T, dv].
 // `causal`: use_causal_mask=True, 1e9 subtracted from the scores of key positions after the
 // query's (Keras's _apply_scores).
-inline std::vector<double> DotAttention(const keras::KerasModel& m, const std::string& name,
-                                        bool additive, bool concat, bool use_scale,
-                                        const std::vector<double>& query, int64_t t,
-                                        const std::vector<double>& value,
-                                        const std::vector<double>& key, int64_t s,
-                                        bool causal = false) {
+inline std::vector<double> DotAttention(
+    const keras::KerasModel& m, const std::string& name, bool additive, bool concat, bool use_scale,
+    const std::vector<double>& query, int64_t t, const std::vector<double>& value,
+    const std::vector<double>& key, int64_t s, bool causal = false,
+    const std::vector<double>* q_mask = nullptr, const std::vector<double>* v_mask = nullptr) {
   const int64_t d = static_cast<int64_t>(query.size()) / t;
   const int64_t dv = static_cast<int64_t>(value.size()) / s;
   const std::vector<double> scale = use_scale ? Weight(m, name, "scale") : std::vector<double>();
@@ -206,11 +208,16 @@ inline std::vector<double> DotAttention(const keras::KerasModel& m, const std::s
       if (concat) score *= weight[0];
       if (!additive && !concat && use_scale) score *= scale[0];
       if (causal && j > i) score -= 1e9;
+      // A masked value: Keras subtracts 1e9 from the float32 score.
+      if (v_mask != nullptr && (*v_mask)[j] == 0.0) {
+        score = static_cast<double>(static_cast<float>(score) - 1e9f);
+      }
       p.v[j] = score;
     }
     Activate("softmax", &p);
+    const double q_keep = q_mask == nullptr ? 1.0 : (*q_mask)[i];  // Keras zeroes masked queries
     for (int64_t j = 0; j < s; ++j) {
-      for (int64_t c = 0; c < dv; ++c) out[i * dv + c] += p.v[j] * value[j * dv + c];
+      for (int64_t c = 0; c < dv; ++c) out[i * dv + c] += q_keep * p.v[j] * value[j * dv + c];
     }
   }
   return out;

@@ -659,9 +659,39 @@ TEST_F(TrainCliTest, MaskedSequencesTrainSaveExportAndQuantize) {
   };
   const std::vector<std::pair<std::string, std::string>> models = {
       {"masked_gru", R"({"class_name": "GRU", "config": {"name": "gru", "units": 24}},)"},
-      {"masked_mean", R"({"class_name": "GlobalAveragePooling1D", "config": {"name": "mean"}},)"}};
+      {"masked_mean", R"({"class_name": "GlobalAveragePooling1D", "config": {"name": "mean"}},)"},
+      // Self-attention over the tokens (the padding's scores dropped), then the largest value
+      // of each feature (GlobalMaxPooling1D ends the mask, as in Keras).
+      {"masked_attention", ""}};
+  // Self-attention over the tokens (the padding's scores dropped), then the largest value of
+  // each feature (GlobalMaxPooling1D ends the mask, as in Keras): a Keras 3 Functional model.
+  auto node = [](const std::string& args) {
+    return R"([{"args": [)" + args + R"(], "kwargs": {}}])";
+  };
+  auto tensor = [](const std::string& layer) {
+    return R"({"class_name": "__keras_tensor__", "config": {"shape": [null], "dtype": "float32",
+      "keras_history": [")" +
+           layer + R"(", 0, 0]}})";
+  };
+  const std::string attention =
+      R"({"class_name": "Functional", "config": {"name": "masked_attention", "layers": [
+    {"class_name": "InputLayer", "name": "ids", "config": {"name": "ids", "batch_shape": [null, 8]},
+     "inbound_nodes": []},
+    {"class_name": "Embedding", "name": "emb", "config": {"name": "emb", "input_dim": 20,
+     "output_dim": 8, "mask_zero": true}, "inbound_nodes": )" +
+      node(tensor("ids")) + R"(},
+    {"class_name": "MultiHeadAttention", "name": "att", "config": {"name": "att", "num_heads": 2,
+     "key_dim": 8}, "inbound_nodes": )" +
+      node(tensor("emb") + ", " + tensor("emb")) + R"(},
+    {"class_name": "GlobalMaxPooling1D", "name": "max", "config": {"name": "max"},
+     "inbound_nodes": )" +
+      node(tensor("att")) + R"(},
+    {"class_name": "Dense", "name": "out", "config": {"name": "out", "units": 10},
+     "inbound_nodes": )" +
+      node(tensor("max")) + R"(}],
+    "input_layers": [["ids", 0, 0]], "output_layers": [["out", 0, 0]]}})";
   for (const auto& [name, middle] : models) {
-    const std::string json = arch(name, middle);
+    const std::string json = middle.empty() ? attention : arch(name, middle);
     ASSERT_TRUE(
         WriteFileAtomic(dir_ + "/" + name + ".json", std::vector<uint8_t>(json.begin(), json.end()))
             .ok());
@@ -691,6 +721,26 @@ TEST_F(TrainCliTest, MaskedSequencesTrainSaveExportAndQuantize) {
             0)
       << out;
   EXPECT_GE(testing::ParseMetric(out, "agreement"), 0.95) << out;
+  // The attention's masked scores: SELECT_V2 of -1e9, which int8 saturates to the bottom of the
+  // scores' range (lowered so the masked keys weigh nothing).
+  ASSERT_EQ(
+      Run("qat " + dir_ + "/masked_attention.keras --data " + dir_ + "/tokens.npz --test-data " +
+              dir_ + "/tokens.npz --epochs 1 --batch-size 16 --lr 1e-4 --quiet -o " + dir_ +
+              "/masked_attention_qat.tflite",
+          &out),
+      0)
+      << out;
+  EXPECT_GE(testing::ParseMetric(out, "agreement"), 0.95) << out;
+  for (const char* mode : {"int8", "int16x8"}) {
+    ASSERT_EQ(Run("quantize " + dir_ + "/masked_attention.keras --mode " + mode +
+                      " --calibration " + dir_ + "/tokens.npz --eval " + dir_ +
+                      "/tokens.npz --quiet -o " + dir_ + "/masked_attention_" + mode + ".tflite",
+                  &out),
+              0)
+        << out;
+    // Within 3 points of the float model's accuracy on its training tokens.
+    EXPECT_GT(testing::ParseMetric(out, mode), testing::ParseMetric(out, "float") - 0.03) << out;
+  }
   // Post-training int8 of the masked mean: the division by the number of tokens stays float.
   ASSERT_EQ(Run("quantize " + dir_ + "/masked_mean.keras --mode int8 --calibration " + dir_ +
                     "/tokens.npz --eval " + dir_ + "/tokens.npz --quiet -o " + dir_ +
@@ -700,11 +750,13 @@ TEST_F(TrainCliTest, MaskedSequencesTrainSaveExportAndQuantize) {
       << out;
   std::string conf;
   EXPECT_EQ(testing::RunConformance(
-                "--seeds 2 " + dir_ + "/masked_gru_qat.tflite " + dir_ + "/masked_mean_int8.tflite",
+                "--seeds 2 " + dir_ + "/masked_gru_qat.tflite " + dir_ +
+                    "/masked_mean_int8.tflite " + dir_ + "/masked_attention_qat.tflite " + dir_ +
+                    "/masked_attention_int8.tflite " + dir_ + "/masked_attention_int16x8.tflite",
                 &conf),
             0)
       << conf;
-  EXPECT_NE(conf.find("2 passed, 0 failed"), std::string::npos) << conf;
+  EXPECT_NE(conf.find("5 passed, 0 failed"), std::string::npos) << conf;
 }
 
 // Keras's augmentation and noise layers change the input only in its training mode: edgeopt

@@ -37,29 +37,6 @@ bool IsIndexCast(const ir::Graph& g, const ir::Node& node) {
   return out == DType::kInt32 || out == DType::kInt64;
 }
 
-// Nodes that stay float in the int8 file and read only the model's inputs and constants (through
-// one another): a Keras mask's NOT_EQUAL, CAST and REDUCE_MAX on the input (and Embedding's index
-// CAST). The export quantizes what they give to the int8 ops (a QUANTIZE: a fake-quant here).
-std::vector<uint8_t> FloatPrefix(const ir::Graph& g) {
-  std::vector<uint8_t> from_input(g.tensors.size(), 0);
-  for (int t : g.inputs) from_input[t] = 1;
-  std::vector<uint8_t> prefix(g.nodes.size(), 0);
-  for (size_t i = 0; i < g.nodes.size(); ++i) {
-    const ir::Node& node = g.nodes[i];
-    if (node.op != "NOT_EQUAL" && node.op != "CAST" && node.op != "REDUCE_MAX") continue;
-    bool ok = !node.inputs.empty();
-    for (int t : node.inputs) {
-      if (t >= 0 && !g.tensors[t].is_constant && !from_input[t]) ok = false;
-    }
-    if (!ok) continue;
-    prefix[i] = 1;
-    for (int t : node.outputs) {
-      if (t >= 0) from_input[t] = 1;
-    }
-  }
-  return prefix;
-}
-
 // A float tensor read only by float-prefix nodes (token ids): it stays float, unquantized.
 bool OnlyFloatPrefixReads(const ir::Graph& g, const std::vector<uint8_t>& prefix, int t) {
   const std::vector<int> consumers = g.Consumers(t);
@@ -87,7 +64,7 @@ StatusOr<QatModel> BuildQatModel(const ir::Graph& fg, const QatOptions& options,
   qo.per_channel_fc = options.per_channel_fc;
 
   // Every op must run in int8, on float data, but for the float prefix.
-  const std::vector<uint8_t> prefix = FloatPrefix(fg);
+  const std::vector<uint8_t> prefix = quantize::FloatPrefix(fg);
   for (size_t i = 0; i < fg.nodes.size(); ++i) {
     const ir::Node& node = fg.nodes[i];
     const std::string where = NodeLabel(node, static_cast<int>(i));
@@ -384,7 +361,7 @@ ir::Graph TrainedFloatGraph(const QatModel& m) {
 }
 
 Status CheckFullInteger(const ir::Graph& q) {
-  const std::vector<uint8_t> prefix = FloatPrefix(q);
+  const std::vector<uint8_t> prefix = quantize::FloatPrefix(q);
   for (size_t i = 0; i < q.nodes.size(); ++i) {
     const ir::Node& node = q.nodes[i];
     const std::string where = NodeLabel(node, static_cast<int>(i));

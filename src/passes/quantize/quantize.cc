@@ -51,6 +51,8 @@ constexpr OpRule kRules[] = {
     {"CONCATENATION", Kind::kSameScale, true},
     {"MAXIMUM", Kind::kSameScale, true},
     {"MINIMUM", Kind::kSameScale, true},
+    {"SELECT_V2", Kind::kSameScale, true},   // input 0 is the bool condition
+    {"REDUCE_MAX", Kind::kSameScale, true},  // GlobalMaxPooling
     {"RESIZE_NEAREST_NEIGHBOR", Kind::kSameScale, true},
     {"RESIZE_BILINEAR", Kind::kSameScale, true},
     {"DEPTH_TO_SPACE", Kind::kSameScale, false},
@@ -104,11 +106,12 @@ WeightedLayout LayoutOf(const std::string& op) {
 bool IsDataInput(const std::string& op, int index) {
   if (op == "SPLIT") return index == 1;
   if (op == "RESHAPE" || op == "PAD" || op == "PADV2" || op == "TRANSPOSE" || op == "EXPAND_DIMS" ||
-      op == "MEAN" || op == "SUM" || op == "GATHER" || op == "RESIZE_NEAREST_NEIGHBOR" ||
-      op == "RESIZE_BILINEAR" || op == "SPLIT_V") {
+      op == "MEAN" || op == "SUM" || op == "REDUCE_MAX" || op == "GATHER" ||
+      op == "RESIZE_NEAREST_NEIGHBOR" || op == "RESIZE_BILINEAR" || op == "SPLIT_V") {
     return index == 0 || (op == "PADV2" && index == 2);
   }
   if (op == "STRIDED_SLICE" || op == "SLICE") return index == 0;
+  if (op == "SELECT_V2") return index != 0;
   if (op == "TRANSPOSE_CONV") return index != 0;                // input 0 is the output shape
   if (op == "UNIDIRECTIONAL_SEQUENCE_LSTM") return index == 0;  // the rest: QuantizeLstm
   return true;
@@ -688,7 +691,10 @@ StatusOr<ir::Graph> Quantizer::Run() {
   out_.nodes.clear();
   const int n = static_cast<int>(in_.tensors.size());
   node_q_.assign(in_.nodes.size(), 0);
-  for (size_t i = 0; i < in_.nodes.size(); ++i) node_q_[i] = Quantizable(in_.nodes[i]) ? 1 : 0;
+  const std::vector<uint8_t> prefix = FloatPrefix(in_);
+  for (size_t i = 0; i < in_.nodes.size(); ++i) {
+    node_q_[i] = !prefix[i] && Quantizable(in_.nodes[i]) ? 1 : 0;
+  }
   MarkWide();
   EDGEOPT_RETURN_IF_ERROR(ComputeParams());
 
@@ -1088,9 +1094,35 @@ bool IsMaskConstant(const ir::Tensor& t) {
 }
 
 bool IsMaskNode(const ir::Graph& g, const ir::Node& node) {
+  if (node.op == "SELECT_V2") {
+    return node.inputs.size() == 3 && node.inputs[1] >= 0 && node.inputs[2] >= 0 &&
+           !g.tensors[node.inputs[1]].is_constant && IsMaskConstant(g.tensors[node.inputs[2]]);
+  }
   return node.op == "MINIMUM" && node.inputs.size() == 2 && node.inputs[1] >= 0 &&
          node.inputs[0] >= 0 && !g.tensors[node.inputs[0]].is_constant &&
          IsMaskConstant(g.tensors[node.inputs[1]]);
+}
+
+std::vector<uint8_t> FloatPrefix(const ir::Graph& g) {
+  std::vector<uint8_t> from_input(g.tensors.size(), 0);  // 1 graph input, 2 a prefix output
+  for (int t : g.inputs) from_input[t] = 1;
+  std::vector<uint8_t> prefix(g.nodes.size(), 0);
+  for (size_t i = 0; i < g.nodes.size(); ++i) {
+    const ir::Node& node = g.nodes[i];
+    const bool reads_input = node.op == "NOT_EQUAL" || node.op == "CAST" || node.op == "REDUCE_MAX";
+    if (!reads_input && node.op != "RESHAPE" && node.op != "SUM") continue;
+    if (node.inputs.empty() || node.inputs[0] < 0) continue;
+    bool ok = reads_input || from_input[node.inputs[0]] == 2;
+    for (int t : node.inputs) {
+      if (t >= 0 && !g.tensors[t].is_constant && !from_input[t]) ok = false;
+    }
+    if (!ok) continue;
+    prefix[i] = 1;
+    for (int t : node.outputs) {
+      if (t >= 0) from_input[t] = 2;
+    }
+  }
+  return prefix;
 }
 
 float MaskDepth(int64_t keys, bool wide) {

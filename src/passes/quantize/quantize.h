@@ -93,8 +93,15 @@ void FixedOutputParamsInt8(const std::string& op, float* scale, int32_t* zero_po
 // or below -1e8 is such a mask: its values widen no range (they saturate to the bottom of the
 // scores' range instead), and the MINIMUM's output range is that of its scores, lowered by
 // MaskDepth so that the masked weights stay below a softmax output step.
+// A Keras padding mask (masking.cc) gives SELECT_V2(kept, scores, -1e9), which is such a mask
+// node too.
 bool IsMaskConstant(const ir::Tensor& t);
 bool IsMaskNode(const ir::Graph& g, const ir::Node& node);
+// The nodes that compute a Keras mask from the model's inputs (Embedding mask_zero, Masking):
+// NOT_EQUAL, CAST and REDUCE_MAX reading the inputs, constants or one another, and RESHAPE /
+// SUM of what they give. They stay float in an int8 model (and in QAT); what they give to the
+// int8 ops is quantized there (0 and 1 exactly). Per node, 1 if it is one.
+std::vector<uint8_t> FloatPrefix(const ir::Graph& g);
 // ln(levels · keys): how far below the lowest calibrated score the masked ones must sit so that
 // all `keys` of them together weigh less than one of the softmax's `levels` output steps.
 float MaskDepth(int64_t keys, bool wide);

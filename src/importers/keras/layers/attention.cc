@@ -13,7 +13,10 @@
 // which is attention over the flattened positions: they are reshaped to [B, T, E] and the output
 // back. The EinsumDense kernels [E, H, d] and [H, vd, O] become the FULLY_CONNECTED weights
 // [H·d, E] and [O, H·vd]. use_causal_mask=True masks the scores (CausalMask) on rank-3 inputs;
-// other masks (attention_mask, Keras masks) and return_attention_scores are refused.
+// so do Keras masks of the inputs (Embedding mask_zero, Masking; EmitMaskedScores): MHA drops
+// the scores of masked queries, values and keys (Keras 3 and tf.keras AND them), and its output
+// carries the query's mask; Attention / AdditiveAttention drop masked values' scores and zero
+// masked queries' outputs. attention_mask tensors and return_attention_scores are refused.
 //
 // Attention (Luong) and AdditiveAttention (Bahdanau) on [query, value] or [query, value, key]
 // ([B, T, d], [B, S, dv], [B, S, d]):
@@ -26,6 +29,7 @@
 //   then SOFTMAX (+ DROPOUT in training form) and BATCH_MATMUL with the value -> [B, T, dv].
 //
 // Dot (the merge layer) is here too: a BATCH_MATMUL like the attention scores (see ConvertDot).
+#include <algorithm>
 #include <cmath>
 
 #include "src/importers/keras/layers/layer_registry.h"
@@ -269,6 +273,22 @@ Status ConvertMultiHeadAttention(LayerCall* call) {
     }
     scores = CausalMask(call, scores);
   }
+  // Keras masks: of the value (and key), over the keys; of the query, over its rows.
+  const bool masked =
+      std::any_of(call->input_masks.begin(), call->input_masks.end(), [](int m) { return m >= 0; });
+  if (masked && rank > 3) {
+    return call->Error(StatusCode::kUnsupported,
+                       "Keras masks on inputs of rank " + std::to_string(rank) +
+                           "; edgeopt applies them on [batch, steps, features] inputs");
+  }
+  int query_mask = -1;
+  for (size_t i = 0; i < call->inputs.size() && masked; ++i) {
+    EDGEOPT_ASSIGN_OR_RETURN(int m, SequenceMask(*call, i));
+    if (m < 0) continue;
+    if (i == 0) query_mask = m;
+    const Shape cond = i == 0 ? ToShape({b, 1, t, 1}) : ToShape({b, 1, 1, len});
+    scores = EmitMaskedScores(call, scores, m, cond);
+  }
   EDGEOPT_ASSIGN_OR_RETURN(int context, Attend(call, scores, s.dropout, v, ToShape({b, h, t, vd})));
   const int merged = Reshape(call, Transpose0213(call, context, "context_bthd"),
                              ToShape({b, t, h * vd}), "context_merged");
@@ -280,6 +300,7 @@ Status ConvertMultiHeadAttention(LayerCall* call) {
     y = Reshape(call, y, out, "output");
   }
   call->outputs = {y};
+  if (query_mask >= 0) call->output_masks = {query_mask};
   return Status::Ok();
 }
 
@@ -368,7 +389,15 @@ Status ConvertDotAttention(LayerCall* call) {
     }
   }
   if (causal || causal_call) scores = CausalMask(call, scores);
+  // Keras masks ([query_mask, value_mask]; a key's is ignored, as Keras does).
+  EDGEOPT_ASSIGN_OR_RETURN(int query_mask, SequenceMask(*call, 0));
+  EDGEOPT_ASSIGN_OR_RETURN(int value_mask, SequenceMask(*call, 1));
+  if (value_mask >= 0) scores = EmitMaskedScores(call, scores, value_mask, Shape{b, 1, s});
   EDGEOPT_ASSIGN_OR_RETURN(int context, Attend(call, scores, dropout, v, Shape{b, t, value[2]}));
+  if (query_mask >= 0) {
+    context = Mul(call, context, query_mask, Shape{b, t, value[2]}, "masked_output");
+    call->output_masks = {query_mask};
+  }
   call->outputs = {context};
   return Status::Ok();
 }

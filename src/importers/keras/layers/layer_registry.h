@@ -90,6 +90,10 @@ int EmitEqualityMask(LayerCall* call, int x, float value, bool any_last_axis);
 // The mask [B, T, 1] of a [B, T, ...] input i, or -1 if it has none; an error if its shape does
 // not fit.
 StatusOr<int> SequenceMask(const LayerCall& call, size_t i = 0);
+// Attention scores with the positions a mask [B, N, 1] drops set to -1e9: NOT_EQUAL(mask, 0)
+// RESHAPEd to `cond_shape` (which broadcasts against the scores, N on the axis it masks), then
+// SELECT_V2(kept, scores, -1e9). Keras adds -1e9 instead; both give those positions weight 0.
+int EmitMaskedScores(LayerCall* call, int scores, int mask, const Shape& cond_shape);
 Status ConvertLSTM(LayerCall* call);
 Status ConvertRecurrent(LayerCall* call);  // GRU, SimpleRNN, LSTM with unroll=True (unrolled)
 Status ConvertBidirectional(LayerCall* call);

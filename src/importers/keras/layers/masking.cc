@@ -41,6 +41,9 @@ constexpr MaskRuleEntry kMaskRules[] = {
     {"Bidirectional", MaskRule::kOwn},
     {"GlobalAveragePooling1D", MaskRule::kOwn},
     {"GlobalAvgPool1D", MaskRule::kOwn},
+    {"MultiHeadAttention", MaskRule::kOwn},
+    {"Attention", MaskRule::kOwn},
+    {"AdditiveAttention", MaskRule::kOwn},
     // Per step (or per value) computations: the mask passes through.
     {"InputLayer", MaskRule::kPass},
     {"Dense", MaskRule::kPass},
@@ -120,8 +123,9 @@ Status PrepareMasks(LayerCall* call) {
                        "receives a Keras mask (from an Embedding with mask_zero=True or a Masking "
                        "layer before it), and edgeopt does not apply masks in " +
                            cls +
-                           " (it applies them in LSTM, GRU, SimpleRNN, Bidirectional and "
-                           "GlobalAveragePooling1D, and passes them through per-step layers)");
+                           " (it applies them in LSTM, GRU, SimpleRNN, Bidirectional, "
+                           "GlobalAveragePooling1D and attention, and passes them through "
+                           "per-step layers)");
   }
   return Status::Ok();
 }
@@ -178,6 +182,21 @@ int EmitEqualityMask(LayerCall* call, int x, float value, bool any_last_axis) {
   const int shape_const = call->Int32Const("mask_shape", out);
   const int y = call->NewTensor(out, "mask");
   call->AddNode("RESHAPE", {f, shape_const}, {y});
+  return y;
+}
+
+int EmitMaskedScores(LayerCall* call, int scores, int mask, const Shape& cond_shape) {
+  const Shape ms = call->builder->ShapeOf(mask);
+  const int c = call->FloatConst("zero", Shape{1}, {0.0f});
+  const int kept = NewBoolTensor(call, ms, "kept");
+  call->AddNode("NOT_EQUAL", {mask, c}, {kept});
+  const int shape_const = call->Int32Const("kept_shape", cond_shape);
+  const int cond = NewBoolTensor(call, cond_shape, "kept");
+  call->AddNode("RESHAPE", {kept, shape_const}, {cond});
+  const Shape shape = call->builder->ShapeOf(scores);
+  const int masked_value = call->FloatConst("masked_score", Shape{1}, {-1e9f});
+  const int y = call->NewTensor(shape, "masked_scores");
+  call->AddNode("SELECT_V2", {cond, scores, masked_value}, {y});
   return y;
 }
 

@@ -97,7 +97,8 @@ Status ConvertGlobalPooling(LayerCall* call) {
   attrs["keep_dims"] = keepdims;
   // With a Keras mask [B, T, 1] (GlobalAveragePooling1D's rule in masking.cc): the mean of the
   // kept steps, sum(x * mask) / sum(mask), as Keras computes it (0 / 0 if every step is masked).
-  if (!call->input_masks.empty() && call->input_masks[0] >= 0) {
+  // (GlobalMaxPooling1D has no masking support: Keras takes the maximum over every step.)
+  if (is1d && !is_max && !call->input_masks.empty() && call->input_masks[0] >= 0) {
     if (format != "channels_last") {
       return call->Error(StatusCode::kUnsupported,
                          "a Keras mask with data_format channels_first is not supported");
