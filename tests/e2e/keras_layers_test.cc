@@ -612,6 +612,22 @@ TEST_F(KerasLayers, MaskZeroAndMasking) {
                              L("GRU", {{"units", 3}, {"return_sequences", true}}),
                              L("GlobalAveragePooling1D"), L("Dense", {{"units", 2}})}),
             {6}, kAtol, true, in);
+    // A sequence tagger: the mask passes TimeDistributed(Dense) to the model's output.
+    Check(Sequential(
+              {6}, {emb,
+                    L("Bidirectional",
+                      {{"layer",
+                        L("LSTM", {{"name", "lstm"}, {"units", 3}, {"return_sequences", true}})}}),
+                    L("TimeDistributed",
+                      {{"layer",
+                        L("Dense", {{"name", "tag"}, {"units", 4}, {"activation", "softmax"}})}})}),
+          {6}, kAtol, true, in);
+    // ... and on to a GRU, which keeps its state at the padding.
+    Check(Sequential(
+              {6},
+              {emb, L("TimeDistributed", {{"layer", L("Dense", {{"name", "proj"}, {"units", 3}})}}),
+               L("GRU", {{"units", 2}})}),
+          {6}, kAtol, true, in);
     // GlobalMaxPooling1D has no masking support: the maximum over every step.
     Check(Sequential({6}, {emb, L("GRU", {{"units", 3}, {"return_sequences", true}}),
                            L("GlobalMaxPooling1D")}),

@@ -12,6 +12,8 @@
 // those that use it in their math (Softmax, BatchNormalization in training, attention,
 // TimeDistributed) and the merges, whose output mask differs between Keras 3 (OR, or none) and
 // tf.keras (AND).
+#include <algorithm>
+
 #include "src/importers/keras/layers/layer_registry.h"
 #include "src/importers/keras/layers/layer_util.h"
 
@@ -87,6 +89,27 @@ MaskRule MaskRuleOf(const std::string& class_name) {
   return MaskRule::kRefuse;
 }
 
+// The rule of a layer call. TimeDistributed passes its input's mask to its output (Keras 3 and
+// tf.keras); its wrapped layer sees the mask per step, which changes nothing for a per-step
+// layer (kPass) nor, in Keras 3, for one without masking support (tf.keras raises there).
+// Wrapped layers that use a mask are refused.
+StatusOr<MaskRule> RuleOf(const LayerCall& call) {
+  const std::string& cls = call.config.class_name();
+  if (cls != "TimeDistributed") return MaskRuleOf(cls);
+  EDGEOPT_ASSIGN_OR_RETURN(auto inner, InnerLayer(call.config, "layer"));
+  const MaskRule rule = MaskRuleOf(inner.first);
+  if (rule == MaskRule::kPass) return MaskRule::kPass;
+  if (rule == MaskRule::kDrop) {
+    if (call.builder->keras3()) return MaskRule::kPass;
+    return call.Error(StatusCode::kInvalidModel,
+                      "receives a Keras mask, and its wrapped " + inner.first +
+                          " does not support masking (tf.keras raises a TypeError here)");
+  }
+  return call.Error(StatusCode::kUnsupported,
+                    "receives a Keras mask, and edgeopt does not apply masks in a wrapped " +
+                        inner.first + " (it passes them through per-step layers)");
+}
+
 // A bool tensor of `shape` (NOT_EQUAL's output).
 int NewBoolTensor(LayerCall* call, const Shape& shape, const std::string& suffix) {
   const int t = call->NewTensor(shape, suffix);
@@ -117,7 +140,7 @@ Status PrepareMasks(LayerCall* call) {
   }
   if (!any) return Status::Ok();
   const std::string& cls = call->config.class_name();
-  const MaskRule rule = MaskRuleOf(cls);
+  EDGEOPT_ASSIGN_OR_RETURN(const MaskRule rule, RuleOf(*call));
   if (rule == MaskRule::kRefuse) {
     return call->Error(StatusCode::kUnsupported,
                        "receives a Keras mask (from an Embedding with mask_zero=True or a Masking "
@@ -131,8 +154,13 @@ Status PrepareMasks(LayerCall* call) {
 }
 
 StatusOr<std::vector<int>> OutputMasks(LayerCall* call) {
-  const MaskRule rule = MaskRuleOf(call->config.class_name());
   std::vector<int> masks(call->outputs.size(), -1);
+  if (std::none_of(call->input_masks.begin(), call->input_masks.end(),
+                   [](int m) { return m >= 0; }) &&
+      call->output_masks.empty()) {
+    return masks;
+  }
+  EDGEOPT_ASSIGN_OR_RETURN(const MaskRule rule, RuleOf(*call));
   if (rule == MaskRule::kOwn) {
     for (size_t i = 0; i < masks.size() && i < call->output_masks.size(); ++i) {
       masks[i] = call->output_masks[i];
