@@ -484,6 +484,51 @@ inline Tensor RnnOutput(const std::vector<std::vector<std::vector<double>>>& sta
   return y;
 }
 
+// Keras Bidirectional on x: forward layer on x; backward layer (go_backwards flipped, unless
+// given) on x, its sequence flipped back in time; then merged. With a mask, both layers keep
+// their states at masked steps and, returning sequences, output 0 there (Bidirectional sets
+// zero_output_for_mask to return_sequences).
+inline Tensor RunBidirectional(const keras::KerasModel& m, const std::string& name, const Json& c,
+                               const Tensor& x, const std::vector<double>* mask = nullptr) {
+  const Json& fl = c["layer"];
+  Json bl = fl;
+  if (Get(c, "backward_layer") != nullptr) {
+    bl = c["backward_layer"];
+  } else {
+    bl["config"]["go_backwards"] = !Flag(fl["config"], "go_backwards", false);
+  }
+  Tensor out[2];
+  const Json* layers[2] = {&fl, &bl};
+  const char* prefixes[2] = {"forward/", "backward/"};
+  for (int d = 0; d < 2; ++d) {
+    const Json& lc = (*layers[d])["config"];
+    const std::string p = prefixes[d];
+    const bool seq = Flag(lc, "return_sequences", false);
+    const auto states =
+        RunRnn((*layers[d])["class_name"].get<std::string>(), lc, Weight(m, name, p + "kernel"),
+               Weight(m, name, p + "recurrent_kernel"), Weight(m, name, p + "bias"), x,
+               Flag(lc, "go_backwards", false), mask, seq);
+    out[d] = RnnOutput(states, seq, d == 1);
+  }
+  const std::string mode = Str(c, "merge_mode", "concat");
+  Tensor y = out[0];
+  if (mode == "concat") {
+    const int64_t a = out[0].shape.back(), b = out[1].shape.back();
+    y.shape.back() = a + b;
+    y.v.clear();
+    for (int64_t p = 0; p < out[0].size() / a; ++p) {
+      y.v.insert(y.v.end(), out[0].v.begin() + p * a, out[0].v.begin() + (p + 1) * a);
+      y.v.insert(y.v.end(), out[1].v.begin() + p * b, out[1].v.begin() + (p + 1) * b);
+    }
+  } else {
+    for (size_t i = 0; i < y.v.size(); ++i) {
+      const double f = out[0].v[i], b = out[1].v[i];
+      y.v[i] = mode == "sum" ? f + b : mode == "mul" ? f * b : (f + b) / 2;
+    }
+  }
+  return y;
+}
+
 inline bool Apply(const keras::KerasModel& m, const std::string& cls, const std::string& name,
                   const Json& c, Tensor* x, std::string* error) {
   const bool same = Str(c, "padding", "valid") == "same";
@@ -985,44 +1030,7 @@ inline bool Apply(const keras::KerasModel& m, const std::string& cls, const std:
     return true;
   }
   if (cls == "Bidirectional") {
-    // Keras: forward layer on x; backward layer (go_backwards flipped, unless given) on x, its
-    // sequence flipped back in time; then merged.
-    const Json& fl = c["layer"];
-    Json bl = fl;
-    if (Get(c, "backward_layer") != nullptr) {
-      bl = c["backward_layer"];
-    } else {
-      bl["config"]["go_backwards"] = !Flag(fl["config"], "go_backwards", false);
-    }
-    Tensor out[2];
-    const Json* layers[2] = {&fl, &bl};
-    const char* prefixes[2] = {"forward/", "backward/"};
-    for (int d = 0; d < 2; ++d) {
-      const Json& lc = (*layers[d])["config"];
-      const std::string p = prefixes[d];
-      const auto states =
-          RunRnn((*layers[d])["class_name"].get<std::string>(), lc, Weight(m, name, p + "kernel"),
-                 Weight(m, name, p + "recurrent_kernel"), Weight(m, name, p + "bias"), *x,
-                 Flag(lc, "go_backwards", false));
-      out[d] = RnnOutput(states, Flag(lc, "return_sequences", false), d == 1);
-    }
-    const std::string mode = Str(c, "merge_mode", "concat");
-    Tensor y = out[0];
-    if (mode == "concat") {
-      const int64_t a = out[0].shape.back(), b = out[1].shape.back();
-      y.shape.back() = a + b;
-      y.v.clear();
-      for (int64_t p = 0; p < out[0].size() / a; ++p) {
-        y.v.insert(y.v.end(), out[0].v.begin() + p * a, out[0].v.begin() + (p + 1) * a);
-        y.v.insert(y.v.end(), out[1].v.begin() + p * b, out[1].v.begin() + (p + 1) * b);
-      }
-    } else {
-      for (size_t i = 0; i < y.v.size(); ++i) {
-        const double f = out[0].v[i], b = out[1].v[i];
-        y.v[i] = mode == "sum" ? f + b : mode == "mul" ? f * b : (f + b) / 2;
-      }
-    }
-    *x = y;
+    *x = RunBidirectional(m, name, c, *x);
     return true;
   }
   *error = "reference evaluator has no " + cls;
@@ -1058,45 +1066,8 @@ inline bool MaskedLayer(const keras::KerasModel& m, const std::string& cls, cons
     return true;
   }
   if (cls == "Bidirectional") {
-    const Json& fl = c["layer"];
-    Json bl = fl;
-    if (Get(c, "backward_layer") != nullptr) {
-      bl = c["backward_layer"];
-    } else {
-      bl["config"]["go_backwards"] = !Flag(fl["config"], "go_backwards", false);
-    }
-    const bool seq = Flag(fl["config"], "return_sequences", false);
-    Tensor out[2];
-    const Json* layers[2] = {&fl, &bl};
-    const char* prefixes[2] = {"forward/", "backward/"};
-    for (int d = 0; d < 2; ++d) {
-      const Json& lc = (*layers[d])["config"];
-      const std::string p = prefixes[d];
-      const bool zero = seq;  // Bidirectional sets zero_output_for_mask = return_sequences
-      const auto outs =
-          RunRnn((*layers[d])["class_name"].get<std::string>(), lc, Weight(m, name, p + "kernel"),
-                 Weight(m, name, p + "recurrent_kernel"), Weight(m, name, p + "bias"), *x,
-                 Flag(lc, "go_backwards", false), mask, zero);
-      out[d] = RnnOutput(outs, seq, d == 1);
-    }
-    const std::string mode = Str(c, "merge_mode", "concat");
-    Tensor y = out[0];
-    if (mode == "concat") {
-      const int64_t a = out[0].shape.back(), b = out[1].shape.back();
-      y.shape.back() = a + b;
-      y.v.clear();
-      for (int64_t p = 0; p < out[0].size() / a; ++p) {
-        y.v.insert(y.v.end(), out[0].v.begin() + p * a, out[0].v.begin() + (p + 1) * a);
-        y.v.insert(y.v.end(), out[1].v.begin() + p * b, out[1].v.begin() + (p + 1) * b);
-      }
-    } else {
-      for (size_t i = 0; i < y.v.size(); ++i) {
-        const double f = out[0].v[i], b = out[1].v[i];
-        y.v[i] = mode == "sum" ? f + b : mode == "mul" ? f * b : (f + b) / 2;
-      }
-    }
-    *x = y;
-    if (!seq) mask->clear();
+    *x = RunBidirectional(m, name, c, *x, mask);
+    if (!Flag(c["layer"]["config"], "return_sequences", false)) mask->clear();
     return true;
   }
   if (cls == "GlobalAveragePooling1D") {
