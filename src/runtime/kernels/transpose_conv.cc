@@ -334,6 +334,8 @@ Status PrepareGeometry(const Node* node, const Tensor* output_shape, const Tenso
   g->filter_w = filter->dims[2];
   EDGEOPT_ENSURE(g->filter_h > 0 && g->filter_w > 0 && g->out_c > 0 && filter->dims[3] > 0,
                  StatusCode::kInvalidModel, "filter (%s) has an empty dimension", filter->name);
+  EDGEOPT_ENSURE(g->batch > 0 && g->in_h > 0 && g->in_w > 0, StatusCode::kInvalidModel,
+                 "input (%s) has an empty dimension", input->name);
   EDGEOPT_ENSURE(filter->dims[3] == g->in_c, StatusCode::kInvalidModel,
                  "filter has %d input channels, input has %d", filter->dims[3], g->in_c);
   EDGEOPT_ENSURE(shape[0] == g->batch, StatusCode::kInvalidModel,
