@@ -1,16 +1,18 @@
 // Keras masks: Embedding(mask_zero=True) and Masking mark the steps of a sequence to skip, and
 // the layers after them pass, use or drop that mark. edgeopt carries the mask as a float tensor
 // [B, T, 1] of 1 (kept) and 0 (masked) beside the sequence [B, T, ...] (GraphBuilder::MaskOf),
-// computed by builtin ops (NOT_EQUAL, CAST, REDUCE_MAX), so the converted model computes the
-// mask from its input as Keras does, and the layers that use it apply it with MUL / ADD / SUB:
+// computed by builtin ops (NOT_EQUAL, CAST, RESHAPE / REDUCE_MAX), so the converted model
+// computes the mask from its input as Keras does; the layers that use it:
 //  - LSTM / GRU / SimpleRNN / Bidirectional keep their state at a masked step (recurrent.cc);
-//  - GlobalAveragePooling1D averages the kept steps only (pooling.cc).
-// Each layer class has a rule (MaskRuleOf), the same in Keras 3 and tf.keras 2.x, checked in both
+//  - GlobalAveragePooling1D averages the kept steps only (pooling.cc);
+//  - MultiHeadAttention, Attention and AdditiveAttention drop masked positions' scores
+//    (EmitMaskedScores, attention.cc).
+// Each layer class has a rule (RuleOf), the same in Keras 3 and tf.keras 2.x, checked in both
 // sources: the layers above use the mask; per-step layers pass it on (supports_masking, call
 // ignores it); layers without masking support drop it (Keras 3 warns, tf.keras is silent). Every
 // other layer that receives a mask is refused with a message rather than computed without it:
-// those that use it in their math (Softmax, BatchNormalization in training, attention,
-// TimeDistributed) and the merges, whose output mask differs between Keras 3 (OR, or none) and
+// those that use it in their math (Softmax, BatchNormalization in training, a TimeDistributed
+// recurrent layer) and the merges, whose output mask differs between Keras 3 (OR, or none) and
 // tf.keras (AND).
 #include <algorithm>
 
