@@ -721,6 +721,14 @@ TEST_F(TrainCliTest, MaskedSequencesTrainSaveExportAndQuantize) {
             0)
       << out;
   EXPECT_GE(testing::ParseMetric(out, "agreement"), 0.95) << out;
+  // The masked mean's division by the count of tokens stays float, as in post-training int8.
+  ASSERT_EQ(Run("qat " + dir_ + "/masked_mean.keras --data " + dir_ + "/tokens.npz --test-data " +
+                    dir_ + "/tokens.npz --epochs 1 --batch-size 16 --lr 1e-4 --quiet -o " + dir_ +
+                    "/masked_mean_qat.tflite",
+                &out),
+            0)
+      << out;
+  EXPECT_GE(testing::ParseMetric(out, "agreement"), 0.95) << out;
   // The attention's masked scores: SELECT_V2 of -1e9, which int8 saturates to the bottom of the
   // scores' range (lowered so the masked keys weigh nothing).
   ASSERT_EQ(
@@ -749,14 +757,15 @@ TEST_F(TrainCliTest, MaskedSequencesTrainSaveExportAndQuantize) {
             0)
       << out;
   std::string conf;
-  EXPECT_EQ(testing::RunConformance(
-                "--seeds 2 " + dir_ + "/masked_gru_qat.tflite " + dir_ +
-                    "/masked_mean_int8.tflite " + dir_ + "/masked_attention_qat.tflite " + dir_ +
-                    "/masked_attention_int8.tflite " + dir_ + "/masked_attention_int16x8.tflite",
-                &conf),
-            0)
+  EXPECT_EQ(
+      testing::RunConformance(
+          "--seeds 2 " + dir_ + "/masked_gru_qat.tflite " + dir_ + "/masked_mean_int8.tflite " +
+              dir_ + "/masked_attention_qat.tflite " + dir_ + "/masked_attention_int8.tflite " +
+              dir_ + "/masked_attention_int16x8.tflite " + dir_ + "/masked_mean_qat.tflite",
+          &conf),
+      0)
       << conf;
-  EXPECT_NE(conf.find("5 passed, 0 failed"), std::string::npos) << conf;
+  EXPECT_NE(conf.find("6 passed, 0 failed"), std::string::npos) << conf;
 }
 
 // Keras's augmentation and noise layers change the input only in its training mode: edgeopt

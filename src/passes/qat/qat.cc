@@ -37,12 +37,26 @@ bool IsIndexCast(const ir::Graph& g, const ir::Node& node) {
   return out == DType::kInt32 || out == DType::kInt64;
 }
 
-// A float tensor read only by float-prefix nodes (token ids): it stays float, unquantized.
+// A masked mean's DIV by its count of kept steps (a float-prefix SUM of the mask): no int8
+// kernel, so it stays float in the int8 file as in post-training int8, between a DEQUANTIZE
+// of the sum and a QUANTIZE of the mean.
+bool IsMaskCountDivision(const ir::Graph& g, const std::vector<uint8_t>& prefix,
+                         const ir::Node& node) {
+  if (node.op != "DIV" || node.inputs.size() != 2 || node.inputs[1] < 0) return false;
+  const int producer = g.Producer(node.inputs[1]);
+  return producer >= 0 && prefix[producer];
+}
+
+// A float tensor read only by float-prefix nodes (token ids) or as a masked mean's count: it
+// stays float, unquantized.
 bool OnlyFloatPrefixReads(const ir::Graph& g, const std::vector<uint8_t>& prefix, int t) {
   const std::vector<int> consumers = g.Consumers(t);
   if (consumers.empty()) return false;
   for (int c : consumers) {
-    if (!prefix[c]) return false;
+    const ir::Node& node = g.nodes[c];
+    if (!prefix[c] && !(IsMaskCountDivision(g, prefix, node) && node.inputs[0] != t)) {
+      return false;
+    }
   }
   return true;
 }
@@ -74,7 +88,7 @@ StatusOr<QatModel> BuildQatModel(const ir::Graph& fg, const QatOptions& options,
     const OpQuantKind kind = quantize::QuantizedOpKind(node.op);
     // Embedding's ids: a CAST from the float input to integer indices carries no data to
     // quantize (the post-training quantizer keeps it too).
-    if (IsIndexCast(fg, node) || prefix[i]) continue;
+    if (IsIndexCast(fg, node) || prefix[i] || IsMaskCountDivision(fg, prefix, node)) continue;
     EDGEOPT_ENSURE(kind != OpQuantKind::kNone, StatusCode::kUnsupported,
                    "%s: the int8 mode has no kernel for %s, so the model cannot be "
                    "full-integer; quantization-aware training needs every op in int8",
@@ -260,8 +274,11 @@ StatusOr<QatModel> BuildQatModel(const ir::Graph& fg, const QatOptions& options,
     const ir::Node& original = fg.nodes[i];
     if (folded_cast[i]) continue;  // folded into its EMBEDDING below
     ir::Node node = original;
-    for (int& t : node.inputs) {
-      if (t >= 0 && t < n && replaced[t] >= 0 && !prefix[i]) t = replaced[t];
+    const bool count_division = IsMaskCountDivision(fg, prefix, original);
+    for (size_t k = 0; k < node.inputs.size(); ++k) {
+      int& t = node.inputs[k];
+      if (prefix[i] || (count_division && k == 1)) continue;  // float, as in the export
+      if (t >= 0 && t < n && replaced[t] >= 0) t = replaced[t];
     }
     if (cast_of_gather[i] >= 0) {
       const int table = original.inputs[0];
@@ -369,10 +386,18 @@ Status CheckFullInteger(const ir::Graph& q) {
       const int producer = q.Producer(node.inputs[0]);
       const bool from_input =
           std::find(q.inputs.begin(), q.inputs.end(), node.inputs[0]) != q.inputs.end() ||
-          (producer >= 0 && prefix[producer]);
+          (producer >= 0 &&
+           (prefix[producer] || IsMaskCountDivision(q, prefix, q.nodes[producer])));
       EDGEOPT_ENSURE(from_input || q.IsGraphOutput(node.outputs[0]), StatusCode::kInternal,
                      "%s: QUANTIZE inside the graph (an op stayed in float)", where.c_str());
     } else if (node.op == "DEQUANTIZE") {
+      const std::vector<int> readers = q.Consumers(node.outputs[0]);
+      if (!readers.empty() && std::all_of(readers.begin(), readers.end(), [&](int r) {
+            return IsMaskCountDivision(q, prefix, q.nodes[r]) &&
+                   q.nodes[r].inputs[0] == node.outputs[0];
+          })) {
+        continue;  // a masked mean's sum, divided in float
+      }
       EDGEOPT_ENSURE(q.IsGraphOutput(node.outputs[0]), StatusCode::kInternal,
                      "%s: DEQUANTIZE inside the graph (an op stayed in float)", where.c_str());
     } else if (quantize::QuantizedOpKind(node.op) == OpQuantKind::kWeighted) {
