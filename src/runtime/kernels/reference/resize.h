@@ -22,7 +22,7 @@ inline float ResizeAxisScale(int in, int out, bool align_corners) {
 inline void BilinearInterpolationValues(float value, float scale, bool half_pixel, int32_t size,
                                         float* scaled, int32_t* lower, int32_t* upper) {
   *scaled = half_pixel ? (value + 0.5f) * scale - 0.5f : value * scale;
-  *lower = std::max(static_cast<int32_t>(std::floor(*scaled)), 0);
+  *lower = std::min(std::max(static_cast<int32_t>(std::floor(*scaled)), 0), size - 1);
   *upper = std::min(static_cast<int32_t>(std::ceil(*scaled)), size - 1);
 }
 
