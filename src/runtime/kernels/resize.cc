@@ -180,9 +180,9 @@ void BilinearFloatWeights(const OpData* d, const Tensor* in, Tensor* out) {
 void InterpolationValuesInteger(int32_t value, int32_t scale_10, bool half_pixel, int32_t size,
                                 int32_t* scaled, int32_t* lower, int32_t* upper) {
   *scaled = half_pixel ? value * scale_10 + scale_10 / 2 - (1 << 9) : value * scale_10;
-  // TFLite leaves the lower index unclamped above: with align_corners and more than 2048 output
-  // pixels per input pixel, its rounded scale reaches past the last input pixel (a read out of
-  // bounds there). Clamped here; no other case changes.
+  // TFLite leaves the lower index unclamped above: when the output is several hundred times the
+  // input, the 10-bit scale (1024 · in / out, rounded) overshoots and the index passes the last
+  // input pixel (a read out of bounds there). Clamped here; no other case changes.
   *lower = std::min(std::max(*scaled / (1 << 10), 0), size - 1);
   *upper = std::min((*scaled + (1 << 10) - 1) / (1 << 10), size - 1);
 }
