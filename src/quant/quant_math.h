@@ -39,11 +39,17 @@ inline int32_t RoundingDivideByPOT(int32_t x, int exponent) {
 
 // x * quantized_multiplier * 2^(shift - 31), TFLite's double-rounding reference
 // (MultiplyByQuantizedMultiplier in kernels/internal/common.h).
+// x * 2^left_shift saturates to int32 where TFLite's overflows (undefined behaviour: a model whose
+// scales make a multiplier of 2^30, as a fuzzer's mutation did); no valid model reaches it.
 inline int32_t MultiplyByQuantizedMultiplier(int32_t x, int32_t quantized_multiplier, int shift) {
   const int left_shift = shift > 0 ? shift : 0;
   const int right_shift = shift > 0 ? 0 : -shift;
-  return RoundingDivideByPOT(
-      SaturatingRoundingDoublingHighMul(x * (1 << left_shift), quantized_multiplier), right_shift);
+  const int64_t shifted = static_cast<int64_t>(x) * (int64_t{1} << left_shift);
+  const int32_t saturated = static_cast<int32_t>(
+      std::min<int64_t>(std::max<int64_t>(shifted, std::numeric_limits<int32_t>::min()),
+                        std::numeric_limits<int32_t>::max()));
+  return RoundingDivideByPOT(SaturatingRoundingDoublingHighMul(saturated, quantized_multiplier),
+                             right_shift);
 }
 
 // The 64-bit-accumulator variant used by the int16x8 kernels (and TFLite's int16 reference
