@@ -112,9 +112,9 @@ Status Engine::Compile(const EngineOptions& options) {
     for (int t : n.outputs) {
       // NOT_EQUAL's bool (a Keras mask), and a RESHAPE of it, are held as 0 / 1 floats, and
       // need no gradient.
-      const bool bool_mask =
-          n.op == "NOT_EQUAL" || (n.op == "RESHAPE" && !n.inputs.empty() && n.inputs[0] >= 0 &&
-                                  g.tensors[n.inputs[0]].dtype == DType::kBool);
+      const bool bool_mask = n.op == "NOT_EQUAL" ||
+                             ((n.op == "RESHAPE" || n.op == "STRIDED_SLICE") && !n.inputs.empty() &&
+                              n.inputs[0] >= 0 && g.tensors[n.inputs[0]].dtype == DType::kBool);
       if (bool_mask && g.tensors[t].dtype == DType::kBool) continue;
       EDGEOPT_ENSURE(g.tensors[t].dtype == DType::kFloat32, StatusCode::kUnsupported,
                      "node %d (%s %s): output '%s' is %s; training runs in float32", i,

@@ -599,9 +599,12 @@ TEST_F(KerasLayers, MaskZeroAndMasking) {
   const std::vector<std::vector<double>> ids = {
       {3, 1, 5, 2, 0, 0}, {0, 0, 4, 1, 6, 2}, {7, 0, 0, 2, 5, 0}, {0, 0, 0, 0, 0, 0}};
   for (const std::vector<double>& in : ids) {
-    // An LSTM (unrolled because of the mask), its last output.
+    // An LSTM (unrolled because of the mask), its last output: the Embedding's ids != 0, the
+    // LSTM's kept steps, and per step a SELECT_V2 of the state and one of the cell (but for the
+    // last cell, which nothing reads).
     auto ops = Check(Sequential({6}, {emb, L("LSTM", {{"units", 4}})}), {6}, kAtol, true, in);
-    EXPECT_EQ(std::count(ops.begin(), ops.end(), "NOT_EQUAL"), 1);
+    EXPECT_EQ(std::count(ops.begin(), ops.end(), "NOT_EQUAL"), 2);
+    EXPECT_EQ(std::count(ops.begin(), ops.end(), "SELECT_V2"), 11);
     EXPECT_EQ(std::count(ops.begin(), ops.end(), "UNIDIRECTIONAL_SEQUENCE_LSTM"), 0);
     // The mask passes a Dense and a Dropout, then a GRU's sequence and a mean of kept steps
     // (with no kept step, Keras's 0 / 0 and TFLite's are NaN; edgeopt's clamps map NaN to the

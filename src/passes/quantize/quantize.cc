@@ -1110,7 +1110,9 @@ std::vector<uint8_t> FloatPrefix(const ir::Graph& g) {
   for (size_t i = 0; i < g.nodes.size(); ++i) {
     const ir::Node& node = g.nodes[i];
     const bool reads_input = node.op == "NOT_EQUAL" || node.op == "CAST" || node.op == "REDUCE_MAX";
-    if (!reads_input && node.op != "RESHAPE" && node.op != "SUM") continue;
+    if (!reads_input && node.op != "RESHAPE" && node.op != "SUM" && node.op != "STRIDED_SLICE") {
+      continue;
+    }
     if (node.inputs.empty() || node.inputs[0] < 0) continue;
     bool ok = reads_input || from_input[node.inputs[0]] == 2;
     for (int t : node.inputs) {

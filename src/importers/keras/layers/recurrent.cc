@@ -9,9 +9,10 @@
 //    MUL / LOGISTIC / TANH / SLICE do the gate math;
 //  - with return_sequences the states are joined by CONCATENATION + RESHAPE;
 //  - with a Keras mask (masking.cc), a masked step keeps the state (and an LSTM's cell) as it
-//    was: state = new * m_t + old * (1 - m_t), exact for m_t in {0, 1}; the output there is
-//    the kept state, or 0 with zero_output_for_mask (which Bidirectional sets to
-//    return_sequences).
+//    was: SELECT_V2(kept_t, new, old) with kept_t a STRIDED_SLICE of NOT_EQUAL(mask, 0), once
+//    per layer (a same-scale op: int8 gives every step's state one scale, as their common
+//    range). The output there is the kept state, or 0 with zero_output_for_mask (which
+//    Bidirectional sets to return_sequences).
 // Weights stay whole Keras variables so training can write them back: the input FC weight is the
 // transposed kernel ([G*U, F], origin "<layer>/kernel"), the recurrent FC weight the transposed
 // recurrent_kernel ([G*U, U], "<layer>/recurrent_kernel", shared by every step). A reset_after
@@ -142,8 +143,8 @@ class Unroller {
     // Every step's input projection at once.
     const int32_t g32 = static_cast<int32_t>(gu);
     const int projected = FullyConnected(x, wx, input_bias, {batch_, steps, g32}, "x_proj");
-    // 1 - mask, for the kept state's share.
-    const int unmasked = mask >= 0 ? SubtractFromOne(mask) : -1;
+    // The steps kept, as bools [B, T, 1].
+    const int kept = mask >= 0 ? KeptSteps(mask) : -1;
     std::vector<int> outputs;
     int h = -1;
     for (int32_t s = 0; s < steps; ++s) {
@@ -159,11 +160,11 @@ class Unroller {
         outputs.push_back(h);
         continue;
       }
-      const int m = EmitTimeStep(call_, mask, t, Suffix("mask"));
-      const int keep = EmitTimeStep(call_, unmasked, t, Suffix("unmasked"));
-      h = Blend(h, old_h, m, keep, "h_masked");
-      if (o_.cell == Cell::kLSTM) cell_ = Blend(cell_, old_cell, m, keep, "c_masked");
-      outputs.push_back(o_.zero_output_for_mask ? Binary("MUL", h, m, "output") : h);
+      const int kept_t = EmitTimeStep(call_, kept, t, Suffix("kept"));
+      call_->builder->graph().tensors[kept_t].dtype = DType::kBool;
+      h = Select(kept_t, h, old_h, "h_masked");
+      if (o_.cell == Cell::kLSTM) cell_ = Select(kept_t, cell_, old_cell, "c_masked");
+      outputs.push_back(o_.zero_output_for_mask ? Select(kept_t, h, -1, "output") : h);
     }
     return outputs;
   }
@@ -199,22 +200,22 @@ class Unroller {
     return y;
   }
 
-  // 1 - mask.
-  int SubtractFromOne(int mask) {
-    const int one = call_->FloatConst("one", Shape{1}, {1.0f});
+  // NOT_EQUAL(mask, 0): the kept steps as bools.
+  int KeptSteps(int mask) {
     const Shape shape = call_->builder->ShapeOf(mask);
-    const int y = call_->NewTensor(shape, prefix_ + "unmasked");
-    ir::Attrs attrs;
-    attrs["fused_activation_function"] = std::string("NONE");
-    call_->AddNode("SUB", {one, mask}, {y}, attrs);
+    const int zero = call_->FloatConst("zero", Shape{1}, {0.0f});
+    const int y = call_->NewTensor(shape, prefix_ + "kept");
+    call_->builder->graph().tensors[y].dtype = DType::kBool;
+    call_->AddNode("NOT_EQUAL", {mask, zero}, {y});
     return y;
   }
 
-  // fresh * m + old * keep (m + keep = 1); old < 0 is a zero state.
-  int Blend(int fresh, int old, int m, int keep, const std::string& what) {
-    const int kept = Binary("MUL", fresh, m, what + "_new");
-    if (old < 0) return kept;
-    return Binary("ADD", kept, Binary("MUL", old, keep, what + "_old"), what);
+  // `fresh` where the step is kept, else `old` (< 0: a zero state, or the zero output).
+  int Select(int kept, int fresh, int old, const std::string& what) {
+    if (old < 0) old = call_->FloatConst("zero", Shape{1}, {0.0f});
+    const int y = call_->NewTensor(call_->builder->ShapeOf(fresh), Suffix(what));
+    call_->AddNode("SELECT_V2", {kept, fresh, old}, {y});
+    return y;
   }
 
   int Activate(const std::string& a, int x) {
