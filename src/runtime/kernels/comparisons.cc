@@ -3,6 +3,7 @@
 // rescaling of both sides to a common fixed-point scale, left shift 8), LOGICAL_AND, LOGICAL_OR,
 // LOGICAL_NOT, SELECT and SELECT_V2 (a bool condition chooses between two tensors).
 #include <cstdint>
+#include <cstring>
 #include <utility>
 
 #include "src/quant/quant_math.h"
@@ -230,12 +231,36 @@ void SelectTyped(const SelectData* d, const Tensor* c, const Tensor* x, const Te
                         [](uint8_t cv, T a, T b) { return cv != 0 ? a : b; });
 }
 
+// Whole rows, when x and y have the output's shape and the condition is the output's leading
+// dims then 1s (a masked recurrent step: condition [B, 1], states [B, N]): one copy per row.
+bool SelectRows(const SelectData* d, const Tensor* c, const Tensor* x, const Tensor* y,
+                Tensor* out) {
+  const int64_t n = out->dims.NumElements(), rows = d->cond_dims.NumElements();
+  if (rows <= 0 || n <= rows || x->dims.NumElements() != n || y->dims.NumElements() != n ||
+      d->cond_dims.size != out->dims.size) {
+    return false;
+  }
+  int k = 0;
+  while (k < out->dims.size && d->cond_dims[k] == out->dims[k]) ++k;
+  for (int i = k; i < out->dims.size; ++i) {
+    if (d->cond_dims[i] != 1) return false;
+  }
+  const size_t bytes = DTypeSize(x->type) * static_cast<size_t>(n / rows);
+  const uint8_t* cv = c->Data<uint8_t>();
+  for (int64_t r = 0; r < rows; ++r) {
+    const Tensor* src = cv[r] != 0 ? x : y;
+    std::memcpy(out->Data<uint8_t>() + r * bytes, src->Data<uint8_t>() + r * bytes, bytes);
+  }
+  return true;
+}
+
 Status SelectEval(Context* ctx, Node* node) {
   const SelectData* d = static_cast<const SelectData*>(node->user_data);
   const Tensor* c = ctx->input(node, 0);
   const Tensor* x = ctx->input(node, 1);
   const Tensor* y = ctx->input(node, 2);
   Tensor* out = ctx->output(node, 0);
+  if (SelectRows(d, c, x, y, out)) return Status::Ok();
   switch (DTypeSize(x->type)) {
     case 1:
       SelectTyped<uint8_t>(d, c, x, y, out);

@@ -107,7 +107,30 @@ TEST(LogicalSelect, Agreement) {
   m.AddOperator(Op::SELECT, {c3, x3, y3}, {AddOut(m, Q(DType::kInt8, {2, 4}, 0.1f, 0))});
   const int c4 = in(Plain(DType::kBool, {3, 1})), x4 = in(F32({4})), y4 = in(F32({1}));
   m.AddOperator(Op::SELECT_V2, {c4, x4, y4}, {AddOut(m, F32({3, 4}))});
+  // Whole rows (a masked recurrent step, copied row by row), and conditions that are not.
+  const int c5 = in(Plain(DType::kBool, {3, 1})), x5 = in(Q(DType::kInt8, {3, 5}, 0.1f, 2));
+  const int y5 = in(Q(DType::kInt8, {3, 5}, 0.1f, 2));
+  m.AddOperator(Op::SELECT_V2, {c5, x5, y5}, {AddOut(m, Q(DType::kInt8, {3, 5}, 0.1f, 2))});
+  const int c6 = in(Plain(DType::kBool, {1, 5})), x6 = in(F32({3, 5})), y6 = in(F32({3, 5}));
+  m.AddOperator(Op::SELECT_V2, {c6, x6, y6}, {AddOut(m, F32({3, 5}))});
+  const int c7 = in(Plain(DType::kBool, {2, 1, 3})), x7 = in(F32({2, 4, 3}));
+  const int y7 = in(F32({2, 4, 3}));
+  m.AddOperator(Op::SELECT_V2, {c7, x7, y7}, {AddOut(m, F32({2, 4, 3}))});
   ExpectAgreesWithRef(m.Build(), RandomInputs(ins, 5), ExactInts(), "LOGICAL/SELECT");
+}
+
+// SELECT_V2 of whole rows: golden values of the row copies.
+TEST(LogicalSelect, WholeRows) {
+  ModelBuilder g;
+  const int c = AddIn(g, Plain(DType::kBool, {3, 1}));
+  const int x = AddIn(g, F32({3, 2})), y = AddIn(g, F32({3, 2}));
+  g.AddOperator(Op::SELECT_V2, {c, x, y}, {AddOut(g, F32({3, 2}))});
+  auto out =
+      RunEdgeopt(g.Build(), {MakeArray<uint8_t>(DType::kBool, {3, 1}, {1, 0, 1}),
+                             MakeArray<float>(DType::kFloat32, {3, 2}, {1, 2, 3, 4, 5, 6}),
+                             MakeArray<float>(DType::kFloat32, {3, 2}, {-1, -2, -3, -4, -5, -6})});
+  ASSERT_TRUE(out.ok()) << out.status().message();
+  EXPECT_EQ(ToVector<float>((*out)[0]), (std::vector<float>{1, 2, -3, -4, 5, 6}));
 }
 
 TEST(PowFloorDivMod, GoldenAndAgreement) {

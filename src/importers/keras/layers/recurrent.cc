@@ -211,9 +211,14 @@ class Unroller {
   }
 
   // `fresh` where the step is kept, else `old` (< 0: a zero state, or the zero output).
+  // (Zeros of the full shape, so that the runtime copies whole rows.)
   int Select(int kept, int fresh, int old, const std::string& what) {
-    if (old < 0) old = call_->FloatConst("zero", Shape{1}, {0.0f});
-    const int y = call_->NewTensor(call_->builder->ShapeOf(fresh), Suffix(what));
+    const Shape shape = call_->builder->ShapeOf(fresh);
+    if (old < 0) {
+      old = call_->FloatConst("zeros", shape,
+                              std::vector<float>(static_cast<size_t>(shape[0]) * shape[1], 0.0f));
+    }
+    const int y = call_->NewTensor(shape, Suffix(what));
     call_->AddNode("SELECT_V2", {kept, fresh, old}, {y});
     return y;
   }
