@@ -87,6 +87,10 @@ StatusOr<std::vector<int>> OutputMasks(LayerCall* call);
 // The mask of x != value, [x's shape, 1] (or, any_last_axis, any over x's last axis:
 // [x's shape without its last axis, 1]), as 0 / 1 floats: NOT_EQUAL, CAST, RESHAPE / REDUCE_MAX.
 int EmitEqualityMask(LayerCall* call, int x, float value, bool any_last_axis);
+// NOT_EQUAL(x, value) -> a bool tensor of x's shape ("<layer>/<suffix>"; the value a constant
+// "<layer>/<value_suffix>").
+int EmitNotEqual(LayerCall* call, int x, float value, const std::string& value_suffix,
+                 const std::string& suffix);
 // The mask [B, T, 1] of a [B, T, ...] input i, or -1 if it has none; an error if its shape does
 // not fit.
 StatusOr<int> SequenceMask(const LayerCall& call, size_t i = 0);

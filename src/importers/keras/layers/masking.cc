@@ -122,15 +122,21 @@ int NewBoolTensor(LayerCall* call, const Shape& shape, const std::string& suffix
 // x != value as 0 / 1 floats, [x's shape].
 int NotEqualAsFloat(LayerCall* call, int x, float value) {
   const Shape shape = call->builder->ShapeOf(x);
-  const int c = call->FloatConst("mask_value", Shape{1}, {value});
-  const int b = NewBoolTensor(call, shape, "not_equal");
-  call->AddNode("NOT_EQUAL", {x, c}, {b});
+  const int b = EmitNotEqual(call, x, value, "mask_value", "not_equal");
   const int f = call->NewTensor(shape, "mask_float");
   call->AddNode("CAST", {b}, {f});
   return f;
 }
 
 }  // namespace
+
+int EmitNotEqual(LayerCall* call, int x, float value, const std::string& value_suffix,
+                 const std::string& suffix) {
+  const int c = call->FloatConst(value_suffix, Shape{1}, {value});
+  const int b = NewBoolTensor(call, call->builder->ShapeOf(x), suffix);
+  call->AddNode("NOT_EQUAL", {x, c}, {b});
+  return b;
+}
 
 Status PrepareMasks(LayerCall* call) {
   call->input_masks.clear();
@@ -216,10 +222,7 @@ int EmitEqualityMask(LayerCall* call, int x, float value, bool any_last_axis) {
 }
 
 int EmitMaskedScores(LayerCall* call, int scores, int mask, const Shape& cond_shape) {
-  const Shape ms = call->builder->ShapeOf(mask);
-  const int c = call->FloatConst("zero", Shape{1}, {0.0f});
-  const int kept = NewBoolTensor(call, ms, "kept");
-  call->AddNode("NOT_EQUAL", {mask, c}, {kept});
+  const int kept = EmitNotEqual(call, mask, 0.0f, "zero", "kept");
   const int shape_const = call->Int32Const("kept_shape", cond_shape);
   const int cond = NewBoolTensor(call, cond_shape, "kept");
   call->AddNode("RESHAPE", {kept, shape_const}, {cond});

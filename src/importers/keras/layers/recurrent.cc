@@ -144,7 +144,7 @@ class Unroller {
     const int32_t g32 = static_cast<int32_t>(gu);
     const int projected = FullyConnected(x, wx, input_bias, {batch_, steps, g32}, "x_proj");
     // The steps kept, as bools [B, T, 1].
-    const int kept = mask >= 0 ? KeptSteps(mask) : -1;
+    const int kept = mask >= 0 ? EmitNotEqual(call_, mask, 0.0f, "zero", prefix_ + "kept") : -1;
     std::vector<int> outputs;
     int h = -1;
     for (int32_t s = 0; s < steps; ++s) {
@@ -197,16 +197,6 @@ class Unroller {
     ir::Attrs attrs;
     attrs["fused_activation_function"] = std::string("NONE");
     call_->AddNode(op, {a, b}, {y}, attrs);
-    return y;
-  }
-
-  // NOT_EQUAL(mask, 0): the kept steps as bools.
-  int KeptSteps(int mask) {
-    const Shape shape = call_->builder->ShapeOf(mask);
-    const int zero = call_->FloatConst("zero", Shape{1}, {0.0f});
-    const int y = call_->NewTensor(shape, prefix_ + "kept");
-    call_->builder->graph().tensors[y].dtype = DType::kBool;
-    call_->AddNode("NOT_EQUAL", {mask, zero}, {y});
     return y;
   }
 
