@@ -5,6 +5,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -1194,52 +1195,58 @@ TEST_F(KerasLayers, AttentionAndAdditiveAttention) {
   }
 }
 
+// A Keras 3 functional layer entry: `cls` named `name`, called on `args` with `kwargs`.
+Json LayerNode(const std::string& cls, const std::string& name, Json config, Json args,
+               Json kwargs = Json::object()) {
+  config["name"] = name;
+  return Json{{"class_name", cls},
+              {"name", name},
+              {"config", config},
+              {"inbound_nodes", Json::array({{{"args", args}, {"kwargs", kwargs}}})}};
+}
+
+// Embedding(9 ids -> 6, mask_zero=True) of layer `input`.
+Json EmbeddingNode(const std::string& name, const std::string& input, bool mask_zero = true) {
+  return LayerNode("Embedding", name,
+                   {{"input_dim", 9}, {"output_dim", 6}, {"mask_zero", mask_zero}},
+                   {KerasTensor(input)});
+}
+
+// Rows of Embedding `name`'s table (6 wide) for `ids`, and the mask ids != 0.
+std::vector<double> EmbedIds(const keras::KerasModel& m, const std::string& name,
+                             const std::vector<double>& ids, std::vector<double>* mask) {
+  const std::vector<double> table = kref::Weight(m, name, "embeddings");
+  std::vector<double> x;
+  mask->clear();
+  for (double id : ids) {
+    const int64_t row = static_cast<int64_t>(id);
+    x.insert(x.end(), table.begin() + row * 6, table.begin() + (row + 1) * 6);
+    mask->push_back(id != 0.0 ? 1.0 : 0.0);
+  }
+  return x;
+}
+
 // Keras masks reaching attention (Embedding mask_zero=True on token ids): MultiHeadAttention
 // drops the scores of masked queries, values and keys (with a causal mask too) and passes the
 // query's mask on (here to a GlobalAveragePooling1D over the kept tokens); Attention and
 // AdditiveAttention drop masked values' scores and zero masked queries' outputs. Both runtimes
 // against the reference (Keras's float32 -1e9 added at the masked scores).
 TEST_F(KerasLayers, AttentionWithKerasMasks) {
-  auto layer = [](const std::string& cls, const std::string& name, Json config, Json args,
-                  Json kwargs = Json::object()) {
-    config["name"] = name;
-    return Json{{"class_name", cls},
-                {"name", name},
-                {"config", config},
-                {"inbound_nodes", Json::array({{{"args", args}, {"kwargs", kwargs}}})}};
-  };
-  auto embedding = [&](const std::string& name, const std::string& input) {
-    return layer("Embedding", name, {{"input_dim", 9}, {"output_dim", 6}, {"mask_zero", true}},
-                 {KerasTensor(input)});
-  };
-  // Rows of `name`'s table for `ids`, and the mask ids != 0.
-  auto embed = [](const keras::KerasModel& m, const std::string& name,
-                  const std::vector<double>& ids, std::vector<double>* mask) {
-    const std::vector<double> table = kref::Weight(m, name, "embeddings");
-    std::vector<double> x;
-    mask->clear();
-    for (double id : ids) {
-      const int64_t row = static_cast<int64_t>(id);
-      x.insert(x.end(), table.begin() + row * 6, table.begin() + (row + 1) * 6);
-      mask->push_back(id != 0.0 ? 1.0 : 0.0);
-    }
-    return x;
-  };
   const std::vector<double> q_ids = {3, 5, 0, 2, 8, 0}, v_ids = {0, 4, 7, 0, 1};
   for (bool causal : {false, true}) {
     SCOPED_TRACE(causal ? "causal self-attention" : "self-attention");
     const Json kwargs = causal ? Json{{"use_causal_mask", true}} : Json::object();
     const Json config = Functional(
-        {{"ids", {6}}}, {embedding("emb", "ids"),
-                         layer("MultiHeadAttention", "att", {{"num_heads", 2}, {"key_dim", 3}},
-                               {KerasTensor("emb"), KerasTensor("emb")}, kwargs)});
+        {{"ids", {6}}}, {EmbeddingNode("emb", "ids"),
+                         LayerNode("MultiHeadAttention", "att", {{"num_heads", 2}, {"key_dim", 3}},
+                                   {KerasTensor("emb"), KerasTensor("emb")}, kwargs)});
     StatusOr<keras::KerasModel> model = keras::ModelFromConfig(config, 31);
     ASSERT_TRUE(model.ok()) << model.status().ToString();
     Randomize(&*model);
     const auto outs = RunBoth(*model, {q_ids}, {{6}}, *dir_);
     ASSERT_EQ(outs.size(), 2u);
     std::vector<double> mask;
-    const std::vector<double> x = embed(*model, "emb", q_ids, &mask);
+    const std::vector<double> x = EmbedIds(*model, "emb", q_ids, &mask);
     const std::vector<double> want =
         kref::MultiHeadAttention(*model, "att", x, 6, x, x, 6, 2, 3, 3, 6, causal, &mask, &mask);
     ExpectClose(outs[0], want, "masked MHA, TFLite");
@@ -1247,20 +1254,20 @@ TEST_F(KerasLayers, AttentionWithKerasMasks) {
   }
   {
     SCOPED_TRACE("cross-attention, then the mean over the kept queries");
-    const Json config =
-        Functional({{"q", {6}}, {"v", {5}}},
-                   {embedding("q_emb", "q"), embedding("v_emb", "v"),
-                    layer("MultiHeadAttention", "att", {{"num_heads", 2}, {"key_dim", 3}},
-                          {KerasTensor("q_emb"), KerasTensor("v_emb")}),
-                    layer("GlobalAveragePooling1D", "mean", Json::object(), {KerasTensor("att")})});
+    const Json config = Functional(
+        {{"q", {6}}, {"v", {5}}},
+        {EmbeddingNode("q_emb", "q"), EmbeddingNode("v_emb", "v"),
+         LayerNode("MultiHeadAttention", "att", {{"num_heads", 2}, {"key_dim", 3}},
+                   {KerasTensor("q_emb"), KerasTensor("v_emb")}),
+         LayerNode("GlobalAveragePooling1D", "mean", Json::object(), {KerasTensor("att")})});
     StatusOr<keras::KerasModel> model = keras::ModelFromConfig(config, 32);
     ASSERT_TRUE(model.ok()) << model.status().ToString();
     Randomize(&*model);
     const auto outs = RunBoth(*model, {q_ids, v_ids}, {{6}, {5}}, *dir_);
     ASSERT_EQ(outs.size(), 2u);
     std::vector<double> qm, vm;
-    const std::vector<double> q = embed(*model, "q_emb", q_ids, &qm);
-    const std::vector<double> v = embed(*model, "v_emb", v_ids, &vm);
+    const std::vector<double> q = EmbedIds(*model, "q_emb", q_ids, &qm);
+    const std::vector<double> v = EmbedIds(*model, "v_emb", v_ids, &vm);
     const std::vector<double> att =
         kref::MultiHeadAttention(*model, "att", q, 6, v, v, 5, 2, 3, 3, 6, false, &qm, &vm);
     std::vector<double> want(6, 0.0);
@@ -1278,22 +1285,207 @@ TEST_F(KerasLayers, AttentionWithKerasMasks) {
     const bool additive = std::string(cls) == "AdditiveAttention";
     const Json config =
         Functional({{"q", {6}}, {"v", {5}}},
-                   {embedding("q_emb", "q"), embedding("v_emb", "v"),
-                    layer(cls, "att", Json::object(),
-                          {Json::array({KerasTensor("q_emb"), KerasTensor("v_emb")})})});
+                   {EmbeddingNode("q_emb", "q"), EmbeddingNode("v_emb", "v"),
+                    LayerNode(cls, "att", Json::object(),
+                              {Json::array({KerasTensor("q_emb"), KerasTensor("v_emb")})})});
     StatusOr<keras::KerasModel> model = keras::ModelFromConfig(config, 33);
     ASSERT_TRUE(model.ok()) << model.status().ToString();
     Randomize(&*model);
     const auto outs = RunBoth(*model, {q_ids, v_ids}, {{6}, {5}}, *dir_);
     ASSERT_EQ(outs.size(), 2u);
     std::vector<double> qm, vm;
-    const std::vector<double> q = embed(*model, "q_emb", q_ids, &qm);
-    const std::vector<double> v = embed(*model, "v_emb", v_ids, &vm);
+    const std::vector<double> q = EmbedIds(*model, "q_emb", q_ids, &qm);
+    const std::vector<double> v = EmbedIds(*model, "v_emb", v_ids, &vm);
     const std::vector<double> want = kref::DotAttention(*model, "att", additive, false, additive, q,
                                                         6, v, v, 5, false, &qm, &vm);
     ExpectClose(outs[0], want, (std::string(cls) + " masked, TFLite").c_str());
     ExpectClose(outs[1], want, (std::string(cls) + " masked, edgeopt").c_str());
   }
+}
+
+// The same Functional config in tf.keras's form: inbound_nodes [[[layer, 0, 0, {}], ...]] (the
+// tensors in args, in order) and batch_input_shape; the builder reads it as tf.keras 2.x.
+Json AsTfKeras(Json config) {
+  for (Json& l : config["config"]["layers"]) {
+    if (l["class_name"] == "InputLayer") {
+      l["config"]["batch_input_shape"] = l["config"]["batch_shape"];
+      l["config"].erase("batch_shape");
+      continue;
+    }
+    Json node = Json::array();
+    std::function<void(const Json&)> collect = [&](const Json& j) {
+      if (j.is_array()) {
+        for (const Json& e : j) collect(e);
+      } else if (j.is_object() && j.value("class_name", "") == "__keras_tensor__") {
+        node.push_back({j["config"]["keras_history"][0], 0, 0, Json::object()});
+      }
+    };
+    collect(l["inbound_nodes"][0]["args"]);
+    l["inbound_nodes"] = Json::array({node});
+  }
+  return config;
+}
+
+// Merges combine their inputs' Keras masks. In Keras 3 every input must carry the same mask
+// (a residual connection; Keras 3 versions differ otherwise): an encoder block (masked
+// self-attention, Add, LayerNormalization, a Dense, Add, the mean over the kept tokens), a
+// Concatenate of features; a Concatenate of steps concatenates the masks (any version);
+// tf.keras ANDs different masks. Both runtimes against the reference.
+TEST_F(KerasLayers, MasksThroughMerges) {
+  auto T = [](const std::string& name) { return KerasTensor(name); };
+  auto run = [&](const Json& config, const std::vector<std::vector<double>>& ids,
+                 const std::function<std::vector<double>(const keras::KerasModel&)>& want,
+                 const char* what) {
+    SCOPED_TRACE(what);
+    StatusOr<keras::KerasModel> model = keras::ModelFromConfig(config, 41);
+    ASSERT_TRUE(model.ok()) << model.status().ToString();
+    Randomize(&*model);
+    std::vector<std::vector<int64_t>> shapes;
+    for (const auto& v : ids) shapes.push_back({static_cast<int64_t>(v.size())});
+    const auto outs = RunBoth(*model, ids, shapes, *dir_);
+    ASSERT_EQ(outs.size(), 2u);
+    const std::vector<double> w = want(*model);
+    ExpectClose(outs[0], w, (std::string(what) + ", TFLite").c_str());
+    ExpectClose(outs[1], w, (std::string(what) + ", edgeopt").c_str());
+  };
+  auto apply = [](const keras::KerasModel& m, const std::string& cls, const std::string& name,
+                  const Json& c, std::vector<double> x, int64_t steps) {
+    kref::Tensor t{{1, steps, static_cast<int64_t>(x.size()) / steps}, x};
+    std::string error;
+    EXPECT_TRUE(kref::Apply(m, cls, name, c, &t, &error)) << error;
+    return t.v;
+  };
+  auto masked_mean = [](const std::vector<double>& x, const std::vector<double>& mask) {
+    const size_t f = x.size() / mask.size();
+    std::vector<double> y(f, 0.0);
+    double kept = 0;
+    for (size_t t = 0; t < mask.size(); ++t) {
+      kept += mask[t];
+      for (size_t c = 0; c < f; ++c) y[c] += mask[t] * x[t * f + c];
+    }
+    for (double& v : y) v /= kept;
+    return y;
+  };
+  const Json gru = {{"units", 3}};
+  auto run_gru = [&](const keras::KerasModel& m, const std::vector<double>& x,
+                     const std::vector<double>& mask) {
+    const int64_t steps = static_cast<int64_t>(mask.size());
+    const auto states = kref::RunRnn(
+        "GRU", gru, kref::Weight(m, "gru", "kernel"), kref::Weight(m, "gru", "recurrent_kernel"),
+        kref::Weight(m, "gru", "bias"),
+        kref::Tensor{{1, steps, static_cast<int64_t>(x.size()) / steps}, x}, false, &mask);
+    return kref::RnnOutput(states, false, false).v;
+  };
+  const std::vector<double> q_ids = {3, 5, 0, 2, 8, 0}, v_ids = {0, 4, 7, 0, 1, 6};
+  const Json ffn = {{"units", 6}, {"activation", "relu"}};
+  const Json ln = {{"epsilon", 1e-3}};
+  {
+    const Json config =
+        Functional({{"ids", {6}}},
+                   {EmbeddingNode("emb", "ids"),
+                    LayerNode("MultiHeadAttention", "att", {{"num_heads", 2}, {"key_dim", 3}},
+                              {T("emb"), T("emb")}),
+                    LayerNode("Add", "res", Json::object(), {Json::array({T("emb"), T("att")})}),
+                    LayerNode("LayerNormalization", "ln", ln, {T("res")}),
+                    LayerNode("Dense", "ffn", ffn, {T("ln")}),
+                    LayerNode("Add", "res2", Json::object(), {Json::array({T("ln"), T("ffn")})}),
+                    LayerNode("GlobalAveragePooling1D", "mean", Json::object(), {T("res2")})});
+    run(
+        config, {q_ids},
+        [&](const keras::KerasModel& m) {
+          std::vector<double> mask;
+          const std::vector<double> x = EmbedIds(m, "emb", q_ids, &mask);
+          std::vector<double> r =
+              kref::MultiHeadAttention(m, "att", x, 6, x, x, 6, 2, 3, 3, 6, false, &mask, &mask);
+          for (size_t i = 0; i < r.size(); ++i) r[i] += x[i];
+          const std::vector<double> n = apply(m, "LayerNormalization", "ln", ln, r, 6);
+          std::vector<double> y = apply(m, "Dense", "ffn", ffn, n, 6);
+          for (size_t i = 0; i < y.size(); ++i) y[i] += n[i];
+          return masked_mean(y, mask);
+        },
+        "Keras 3 encoder block");
+  }
+  {
+    const Json config = Functional(
+        {{"ids", {6}}},
+        {EmbeddingNode("emb", "ids"), LayerNode("Dense", "proj", ffn, {T("emb")}),
+         LayerNode("Concatenate", "cat", Json::object(), {Json::array({T("emb"), T("proj")})}),
+         LayerNode("GRU", "gru", gru, {T("cat")})});
+    run(
+        config, {q_ids},
+        [&](const keras::KerasModel& m) {
+          std::vector<double> mask;
+          const std::vector<double> x = EmbedIds(m, "emb", q_ids, &mask);
+          const std::vector<double> p = apply(m, "Dense", "proj", ffn, x, 6);
+          std::vector<double> cat;
+          for (int t = 0; t < 6; ++t) {
+            cat.insert(cat.end(), x.begin() + t * 6, x.begin() + (t + 1) * 6);
+            cat.insert(cat.end(), p.begin() + t * 6, p.begin() + (t + 1) * 6);
+          }
+          return run_gru(m, cat, mask);
+        },
+        "Keras 3 Concatenate of features");
+  }
+  // Steps: the second input has no mask (all kept), the third its own.
+  const Json steps_config = Functional(
+      {{"q", {6}}, {"p", {6}}, {"v", {6}}},
+      {EmbeddingNode("q_emb", "q"), EmbeddingNode("p_emb", "p", false), EmbeddingNode("v_emb", "v"),
+       LayerNode("Concatenate", "cat", {{"axis", 1}},
+                 {Json::array({T("q_emb"), T("p_emb"), T("v_emb")})}),
+       LayerNode("GRU", "gru", gru, {T("cat")})});
+  auto steps_want = [&](const keras::KerasModel& m) {
+    std::vector<double> qm, pm, vm;
+    std::vector<double> x = EmbedIds(m, "q_emb", q_ids, &qm);
+    const std::vector<double> p = EmbedIds(m, "p_emb", v_ids, &pm);
+    const std::vector<double> v = EmbedIds(m, "v_emb", v_ids, &vm);
+    x.insert(x.end(), p.begin(), p.end());
+    x.insert(x.end(), v.begin(), v.end());
+    qm.insert(qm.end(), 6, 1.0);
+    qm.insert(qm.end(), vm.begin(), vm.end());
+    return run_gru(m, x, qm);
+  };
+  run(steps_config, {q_ids, v_ids, v_ids}, steps_want, "Keras 3 Concatenate of steps");
+  run(AsTfKeras(steps_config), {q_ids, v_ids, v_ids}, steps_want, "tf.keras Concatenate of steps");
+  // tf.keras: Add of two differently masked sequences and an unmasked one, mask q AND v.
+  const Json and_config = Functional(
+      {{"q", {6}}, {"p", {6}}, {"v", {6}}},
+      {EmbeddingNode("q_emb", "q"), EmbeddingNode("p_emb", "p", false), EmbeddingNode("v_emb", "v"),
+       LayerNode("Add", "sum", Json::object(), {Json::array({T("q_emb"), T("p_emb"), T("v_emb")})}),
+       LayerNode("GRU", "gru", gru, {T("sum")})});
+  run(
+      AsTfKeras(and_config), {q_ids, v_ids, v_ids},
+      [&](const keras::KerasModel& m) {
+        std::vector<double> qm, pm, vm;
+        std::vector<double> x = EmbedIds(m, "q_emb", q_ids, &qm);
+        const std::vector<double> p = EmbedIds(m, "p_emb", v_ids, &pm);
+        const std::vector<double> v = EmbedIds(m, "v_emb", v_ids, &vm);
+        for (size_t i = 0; i < x.size(); ++i) x[i] += p[i] + v[i];
+        for (size_t t = 0; t < qm.size(); ++t) qm[t] *= vm[t];
+        return run_gru(m, x, qm);
+      },
+      "tf.keras Add, masks ANDed");
+
+  // Refused in Keras 3, where versions disagree: different masks, a mask on some inputs only,
+  // and Multiply (recent versions apply the masks in its arithmetic).
+  auto build = [](const Json& config) {
+    StatusOr<keras::KerasModel> model = keras::ModelFromConfig(config, 1);
+    return model.ok() ? keras::BuildGraph(*model).status() : model.status();
+  };
+  Status refused = build(and_config);
+  EXPECT_EQ(refused.code(), StatusCode::kUnsupported);
+  EXPECT_NE(refused.message().find("'sum'"), std::string::npos) << refused.ToString();
+  EXPECT_NE(refused.message().find("different Keras masks"), std::string::npos);
+  Status some = build(Functional(
+      {{"q", {6}}, {"p", {6}}},
+      {EmbeddingNode("q_emb", "q"), EmbeddingNode("p_emb", "p", false),
+       LayerNode("Add", "sum", Json::object(), {Json::array({T("q_emb"), T("p_emb")})})}));
+  EXPECT_EQ(some.code(), StatusCode::kUnsupported) << some.ToString();
+  Status product = build(Functional(
+      {{"q", {6}}},
+      {EmbeddingNode("q_emb", "q"),
+       LayerNode("Multiply", "prod", Json::object(), {Json::array({T("q_emb"), T("q_emb")})})}));
+  EXPECT_EQ(product.code(), StatusCode::kUnsupported);
+  EXPECT_NE(product.message().find("Multiply"), std::string::npos) << product.ToString();
 }
 
 TEST_F(KerasLayers, MultiHeadAttentionRefusesMasksAndOtherAxes) {

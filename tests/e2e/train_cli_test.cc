@@ -662,7 +662,11 @@ TEST_F(TrainCliTest, MaskedSequencesTrainSaveExportAndQuantize) {
       {"masked_mean", R"({"class_name": "GlobalAveragePooling1D", "config": {"name": "mean"}},)"},
       // Self-attention over the tokens (the padding's scores dropped), then the largest value
       // of each feature (GlobalMaxPooling1D ends the mask, as in Keras).
-      {"masked_attention", ""}};
+      {"masked_attention", ""},
+      // An encoder block: masked self-attention, a residual Add, LayerNormalization, then the
+      // tokens and the block's outputs concatenated along the steps (so are the masks), and the
+      // mean over the kept ones.
+      {"masked_encoder", ""}};
   // Self-attention over the tokens (the padding's scores dropped), then the largest value of
   // each feature (GlobalMaxPooling1D ends the mask, as in Keras): a Keras 3 Functional model.
   auto node = [](const std::string& args) {
@@ -690,8 +694,31 @@ TEST_F(TrainCliTest, MaskedSequencesTrainSaveExportAndQuantize) {
      "inbound_nodes": )" +
       node(tensor("max")) + R"(}],
     "input_layers": [["ids", 0, 0]], "output_layers": [["out", 0, 0]]}})";
+  auto layer = [&](const std::string& cls, const std::string& name, const std::string& config,
+                   const std::string& args) {
+    return R"({"class_name": ")" + cls + R"(", "name": ")" + name + R"(", "config": {"name": ")" +
+           name + "\"" + config + R"(}, "inbound_nodes": )" + node(args) + "}";
+  };
+  const std::string encoder =
+      R"({"class_name": "Functional", "config": {"name": "masked_encoder", "layers": [
+    {"class_name": "InputLayer", "name": "ids", "config": {"name": "ids", "batch_shape": [null, 8]},
+     "inbound_nodes": []},)" +
+      layer("Embedding", "emb", R"(, "input_dim": 20, "output_dim": 8, "mask_zero": true)",
+            tensor("ids")) +
+      ",\n" +
+      layer("MultiHeadAttention", "att", R"(, "num_heads": 2, "key_dim": 8)",
+            tensor("emb") + ", " + tensor("emb")) +
+      ",\n" + layer("Add", "res", "", "[" + tensor("emb") + ", " + tensor("att") + "]") + ",\n" +
+      layer("LayerNormalization", "ln", "", tensor("res")) + ",\n" +
+      layer("Concatenate", "cat", R"(, "axis": 1)",
+            "[" + tensor("emb") + ", " + tensor("ln") + "]") +
+      ",\n" + layer("GlobalAveragePooling1D", "mean", "", tensor("cat")) + ",\n" +
+      layer("Dense", "out", R"(, "units": 10)", tensor("mean")) + R"(],
+    "input_layers": [["ids", 0, 0]], "output_layers": [["out", 0, 0]]}})";
   for (const auto& [name, middle] : models) {
-    const std::string json = middle.empty() ? attention : arch(name, middle);
+    const std::string json = name == "masked_attention" ? attention
+                             : name == "masked_encoder" ? encoder
+                                                        : arch(name, middle);
     ASSERT_TRUE(
         WriteFileAtomic(dir_ + "/" + name + ".json", std::vector<uint8_t>(json.begin(), json.end()))
             .ok());
@@ -729,15 +756,19 @@ TEST_F(TrainCliTest, MaskedSequencesTrainSaveExportAndQuantize) {
         << out;
     EXPECT_GE(testing::ParseMetric(out, "agreement"), 0.95) << out;
   }
-  for (const char* mode : {"int8", "int16x8"}) {
-    ASSERT_EQ(Run("quantize " + dir_ + "/masked_attention.keras --mode " + mode +
-                      " --calibration " + dir_ + "/tokens.npz --eval " + dir_ +
-                      "/tokens.npz --quiet -o " + dir_ + "/masked_attention_" + mode + ".tflite",
-                  &out),
-              0)
-        << out;
-    // Within 3 points of the float model's accuracy on its training tokens.
-    EXPECT_GT(testing::ParseMetric(out, mode), testing::ParseMetric(out, "float") - 0.03) << out;
+  for (const char* name : {"masked_attention", "masked_encoder"}) {
+    for (const char* mode : {"int8", "int16x8"}) {
+      const std::string file = dir_ + "/" + name + "_" + mode + ".tflite";
+      ASSERT_EQ(Run("quantize " + dir_ + "/" + name + ".keras --mode " + mode + " --calibration " +
+                        dir_ + "/tokens.npz --eval " + dir_ + "/tokens.npz --quiet -o " + file,
+                    &out),
+                0)
+          << out;
+      // Within 3 points of the float model's accuracy on its training tokens.
+      EXPECT_GT(testing::ParseMetric(out, mode), testing::ParseMetric(out, "float") - 0.03)
+          << name << "\n"
+          << out;
+    }
   }
   // Post-training int8 of the masked mean: the division by the number of tokens stays float.
   ASSERT_EQ(Run("quantize " + dir_ + "/masked_mean.keras --mode int8 --calibration " + dir_ +
@@ -747,15 +778,16 @@ TEST_F(TrainCliTest, MaskedSequencesTrainSaveExportAndQuantize) {
             0)
       << out;
   std::string conf;
-  EXPECT_EQ(
-      testing::RunConformance(
-          "--seeds 2 " + dir_ + "/masked_gru_qat.tflite " + dir_ + "/masked_mean_int8.tflite " +
-              dir_ + "/masked_attention_qat.tflite " + dir_ + "/masked_attention_int8.tflite " +
-              dir_ + "/masked_attention_int16x8.tflite " + dir_ + "/masked_mean_qat.tflite",
-          &conf),
-      0)
+  EXPECT_EQ(testing::RunConformance(
+                "--seeds 2 " + dir_ + "/masked_gru_qat.tflite " + dir_ +
+                    "/masked_mean_int8.tflite " + dir_ + "/masked_attention_qat.tflite " + dir_ +
+                    "/masked_attention_int8.tflite " + dir_ + "/masked_attention_int16x8.tflite " +
+                    dir_ + "/masked_mean_qat.tflite " + dir_ + "/masked_encoder_qat.tflite " +
+                    dir_ + "/masked_encoder_int8.tflite " + dir_ + "/masked_encoder_int16x8.tflite",
+                &conf),
+            0)
       << conf;
-  EXPECT_NE(conf.find("6 passed, 0 failed"), std::string::npos) << conf;
+  EXPECT_NE(conf.find("9 passed, 0 failed"), std::string::npos) << conf;
 }
 
 // Keras's augmentation and noise layers change the input only in its training mode: edgeopt

@@ -1110,15 +1110,19 @@ std::vector<uint8_t> FloatPrefix(const ir::Graph& g) {
   for (size_t i = 0; i < g.nodes.size(); ++i) {
     const ir::Node& node = g.nodes[i];
     const bool reads_input = node.op == "NOT_EQUAL" || node.op == "CAST" || node.op == "REDUCE_MAX";
-    if (!reads_input && node.op != "RESHAPE" && node.op != "SUM" && node.op != "STRIDED_SLICE") {
-      continue;
-    }
+    const bool of_prefix = node.op == "RESHAPE" || node.op == "SUM" || node.op == "STRIDED_SLICE" ||
+                           node.op == "MUL" || node.op == "CONCATENATION";
+    if (!reads_input && !of_prefix) continue;
     if (node.inputs.empty() || node.inputs[0] < 0) continue;
-    bool ok = reads_input || from_input[node.inputs[0]] == 2;
+    // Every non-constant input is a graph input (NOT_EQUAL, CAST, REDUCE_MAX) or a prefix
+    // output (all of them; at least one).
+    bool ok = true, any_prefix = false;
     for (int t : node.inputs) {
-      if (t >= 0 && !g.tensors[t].is_constant && !from_input[t]) ok = false;
+      if (t < 0 || g.tensors[t].is_constant) continue;
+      if (from_input[t] == 0 || (from_input[t] == 1 && !reads_input)) ok = false;
+      any_prefix = any_prefix || from_input[t] == 2;
     }
-    if (!ok) continue;
+    if (!ok || (!reads_input && !any_prefix)) continue;
     prefix[i] = 1;
     for (int t : node.outputs) {
       if (t >= 0) from_input[t] = 2;

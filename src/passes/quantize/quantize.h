@@ -99,8 +99,9 @@ bool IsMaskConstant(const ir::Tensor& t);
 bool IsMaskNode(const ir::Graph& g, const ir::Node& node);
 // The nodes that compute a Keras mask from the model's inputs (Embedding mask_zero, Masking):
 // NOT_EQUAL, CAST and REDUCE_MAX reading the inputs, constants or one another, and RESHAPE /
-// SUM / STRIDED_SLICE of what they give. They stay float in an int8 model (and in QAT); what they
-// give to the int8 ops is quantized there (0 and 1 exactly). Per node, 1 if it is one.
+// SUM / STRIDED_SLICE / MUL / CONCATENATION of what they give (and constants). They stay float in
+// an int8 model (and in QAT); what they give to the int8 ops is quantized there (0 and 1 exactly).
+// Per node, 1 if it is one.
 std::vector<uint8_t> FloatPrefix(const ir::Graph& g);
 // ln(levels · keys): how far below the lowest calibrated score the masked ones must sit so that
 // all `keys` of them together weigh less than one of the softmax's `levels` output steps.

@@ -98,6 +98,11 @@ StatusOr<int> SequenceMask(const LayerCall& call, size_t i = 0);
 // RESHAPEd to `cond_shape` (which broadcasts against the scores, N on the axis it masks), then
 // SELECT_V2(kept, scores, -1e9). Keras adds -1e9 instead; both give those positions weight 0.
 int EmitMaskedScores(LayerCall* call, int scores, int mask, const Shape& cond_shape);
+// The Keras mask of a merge's output (call->outputs[0] built), or -1: along the steps
+// (`steps_axis`, a Concatenate on axis 1) the masks concatenated, all kept for an input without
+// one; otherwise tf.keras's AND of the inputs' masks, and in Keras 3 the mask all inputs carry
+// (an error if they differ, or for Multiply / Maximum / Minimum).
+StatusOr<int> MergeMask(LayerCall* call, bool steps_axis);
 Status ConvertLSTM(LayerCall* call);
 Status ConvertRecurrent(LayerCall* call);  // GRU, SimpleRNN, LSTM with unroll=True (unrolled)
 Status ConvertBidirectional(LayerCall* call);

@@ -12,8 +12,10 @@
 // ignores it); layers without masking support drop it (Keras 3 warns, tf.keras is silent). Every
 // other layer that receives a mask is refused with a message rather than computed without it:
 // those that use it in their math (Softmax, BatchNormalization in training, a TimeDistributed
-// recurrent layer) and the merges, whose output mask differs between Keras 3 (OR, or none) and
-// tf.keras (AND).
+// recurrent layer). Merges combine their inputs' masks (MergeMask): tf.keras with AND; Keras 3
+// versions differ (AND at first, then OR, or none when an input has no mask; recent ones also
+// apply masks in Multiply, Maximum and Minimum), so there edgeopt takes the merges whose inputs
+// all carry the same mask (a residual connection), where every version agrees.
 #include <algorithm>
 
 #include "src/importers/keras/layers/layer_registry.h"
@@ -82,6 +84,14 @@ constexpr MaskRuleEntry kMaskRules[] = {
     {"GlobalMaxPooling1D", MaskRule::kDrop},
     {"GlobalMaxPool1D", MaskRule::kDrop},
     {"Dot", MaskRule::kDrop},  // supports masking, computes without it, returns no mask
+    // Merges: the output's mask from the inputs' (MergeMask).
+    {"Add", MaskRule::kOwn},
+    {"Subtract", MaskRule::kOwn},
+    {"Average", MaskRule::kOwn},
+    {"Multiply", MaskRule::kOwn},
+    {"Maximum", MaskRule::kOwn},
+    {"Minimum", MaskRule::kOwn},
+    {"Concatenate", MaskRule::kOwn},
 };
 
 MaskRule MaskRuleOf(const std::string& class_name) {
@@ -231,6 +241,87 @@ int EmitMaskedScores(LayerCall* call, int scores, int mask, const Shape& cond_sh
   const int y = call->NewTensor(shape, "masked_scores");
   call->AddNode("SELECT_V2", {cond, scores, masked_value}, {y});
   return y;
+}
+
+StatusOr<int> MergeMask(LayerCall* call, bool steps_axis) {
+  const size_t n = call->inputs.size();
+  std::vector<int> masks(n, -1);
+  int first = -1;
+  bool all = true, same = true;
+  for (size_t i = 0; i < n; ++i) {
+    EDGEOPT_ASSIGN_OR_RETURN(masks[i], SequenceMask(*call, i));
+    if (masks[i] < 0) {
+      all = false;
+    } else if (first < 0) {
+      first = masks[i];
+    } else if (masks[i] != first) {
+      same = false;
+    }
+  }
+  if (first < 0) return -1;
+  GraphBuilder* b = call->builder;
+  const Shape ms = b->ShapeOf(first);
+  if (steps_axis) {
+    // The steps are concatenated, and so are their masks (all kept for an input without one),
+    // in every Keras version.
+    std::vector<int> parts;
+    int32_t steps = 0;
+    for (size_t i = 0; i < n; ++i) {
+      const int32_t t = call->InputShape(i)[1];
+      steps += t;
+      if (masks[i] >= 0) {
+        parts.push_back(masks[i]);
+        continue;
+      }
+      const Shape s = {ms[0], t, 1};
+      parts.push_back(call->FloatConst("mask_all_kept", s,
+                                       std::vector<float>(static_cast<size_t>(ms[0]) * t, 1.0f)));
+    }
+    const int y = call->NewTensor(Shape{ms[0], steps, 1}, "mask");
+    ir::Attrs attrs;
+    attrs["axis"] = int64_t{1};
+    attrs["fused_activation_function"] = std::string("NONE");
+    call->AddNode("CONCATENATION", parts, {y}, attrs);
+    return y;
+  }
+  const Shape out = b->ShapeOf(call->outputs[0]);
+  for (int m : masks) {
+    if (m >= 0 && (out.size() < 2 || b->ShapeOf(m) != Shape{out[0], out[1], 1})) {
+      return call->Error(StatusCode::kUnsupported,
+                         "receives a Keras mask of shape " + ShapeString(b->ShapeOf(m)) +
+                             " and gives an output of shape " + ShapeString(out) +
+                             "; edgeopt merges masks of the output's [batch, steps] only");
+    }
+  }
+  const std::string& cls = call->config.class_name();
+  if (b->keras3()) {
+    if (cls == "Multiply" || cls == "Maximum" || cls == "Minimum") {
+      return call->Error(StatusCode::kUnsupported,
+                         "receives a Keras mask, and recent Keras 3 versions apply masks in " +
+                             cls + "'s arithmetic, which edgeopt does not");
+    }
+    if (!all || !same) {
+      return call->Error(
+          StatusCode::kUnsupported,
+          "merges inputs with different Keras masks (or a mask on some inputs only), which Keras "
+          "3 versions combine differently (early ones: AND; later ones: OR, or no mask when an "
+          "input has none); edgeopt converts Keras 3 merges whose inputs all carry the same mask");
+    }
+    return first;
+  }
+  // tf.keras: the AND of the masks the inputs have (the values are 0 / 1: a product).
+  int acc = first;
+  std::vector<int> done = {first};
+  for (int m : masks) {
+    if (m < 0 || std::find(done.begin(), done.end(), m) != done.end()) continue;
+    done.push_back(m);
+    const int y = call->NewTensor(ms, "mask");
+    ir::Attrs attrs;
+    attrs["fused_activation_function"] = std::string("NONE");
+    call->AddNode("MUL", {acc, m}, {y}, attrs);
+    acc = y;
+  }
+  return acc;
 }
 
 // Masking(mask_value): mask = any(x != mask_value) over the features; output = x * mask.

@@ -64,6 +64,8 @@ Status ConvertMerge(LayerCall* call) {
     acc = EmitScalarOp(call, "MUL", acc, 1.0f / static_cast<float>(call->inputs.size()));
   }
   call->outputs = {acc};
+  EDGEOPT_ASSIGN_OR_RETURN(const int mask, MergeMask(call, false));
+  if (mask >= 0) call->output_masks = {mask};
   return Status::Ok();
 }
 
@@ -99,6 +101,15 @@ Status ConvertConcatenate(LayerCall* call) {
   attrs["fused_activation_function"] = std::string("NONE");
   call->AddNode("CONCATENATION", call->inputs, {y}, attrs);
   call->outputs = {y};
+  if (axis != 1 && axis != rank - 1 &&
+      std::any_of(call->input_masks.begin(), call->input_masks.end(),
+                  [](int m) { return m >= 0; })) {
+    return call->Error(StatusCode::kUnsupported,
+                       "receives a Keras mask and concatenates along axis " + std::to_string(axis) +
+                           "; edgeopt merges masks along the steps or the last axis");
+  }
+  EDGEOPT_ASSIGN_OR_RETURN(const int mask, MergeMask(call, axis == 1 && rank >= 3));
+  if (mask >= 0) call->output_masks = {mask};
   return Status::Ok();
 }
 
