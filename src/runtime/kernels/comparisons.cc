@@ -223,57 +223,53 @@ Status SelectPrepare(Context* ctx, Node* node, bool v2) {
 Status SelectV1Prepare(Context* ctx, Node* node) { return SelectPrepare(ctx, node, false); }
 Status SelectV2Prepare(Context* ctx, Node* node) { return SelectPrepare(ctx, node, true); }
 
-template <typename T>
-void SelectTyped(const SelectData* d, const Tensor* c, const Tensor* x, const Tensor* y,
-                 Tensor* out) {
-  ref::BroadcastTernary(d->cond_dims, c->Data<uint8_t>(), x->dims, x->Data<T>(), y->dims,
-                        y->Data<T>(), out->dims, out->Data<T>(),
-                        [](uint8_t cv, T a, T b) { return cv != 0 ? a : b; });
-}
-
-// Whole rows, when x and y have the output's shape and the condition is the output's leading
-// dims then 1s (a masked recurrent step: condition [B, 1], states [B, N]): one copy per row.
-bool SelectRows(const SelectData* d, const Tensor* c, const Tensor* x, const Tensor* y,
-                Tensor* out) {
-  const int64_t n = out->dims.NumElements(), rows = d->cond_dims.NumElements();
-  if (rows <= 0 || n <= rows || x->dims.NumElements() != n || y->dims.NumElements() != n ||
-      d->cond_dims.size != out->dims.size) {
-    return false;
-  }
-  int k = 0;
-  while (k < out->dims.size && d->cond_dims[k] == out->dims[k]) ++k;
-  for (int i = k; i < out->dims.size; ++i) {
-    if (d->cond_dims[i] != 1) return false;
-  }
-  const size_t bytes = DTypeSize(x->type) * static_cast<size_t>(n / rows);
-  const uint8_t* cv = c->Data<uint8_t>();
-  for (int64_t r = 0; r < rows; ++r) {
-    const Tensor* src = cv[r] != 0 ? x : y;
-    std::memcpy(out->Data<uint8_t>() + r * bytes, src->Data<uint8_t>() + r * bytes, bytes);
-  }
-  return true;
-}
-
+// Row by row over the output's last axis, with numpy broadcasting of the three inputs (strides 0
+// on their broadcast dims): a copy of a whole row where the condition is one value per row and
+// the input it picks is whole there (a masked recurrent step: condition [B, 1], states [B, N];
+// the kept queries of masked attention, [B, 1, T, 1] over scores [B, H, T, S]); otherwise a pick
+// per element, 4-byte types without a copy (masked keys, [B, 1, 1, S], and the -1e9).
 Status SelectEval(Context* ctx, Node* node) {
   const SelectData* d = static_cast<const SelectData*>(node->user_data);
   const Tensor* c = ctx->input(node, 0);
   const Tensor* x = ctx->input(node, 1);
   const Tensor* y = ctx->input(node, 2);
   Tensor* out = ctx->output(node, 0);
-  if (SelectRows(d, c, x, y, out)) return Status::Ok();
-  switch (DTypeSize(x->type)) {
-    case 1:
-      SelectTyped<uint8_t>(d, c, x, y, out);
-      break;
-    case 2:
-      SelectTyped<uint16_t>(d, c, x, y, out);
-      break;
-    case 4:
-      SelectTyped<uint32_t>(d, c, x, y, out);
-      break;
-    default:
-      SelectTyped<uint64_t>(d, c, x, y, out);
-      break;
+  const Dims& od = out->dims;
+  const int last = od.size - 1;
+  const int64_t n = od.NumElements(), inner = last >= 0 ? od[last] : 1;
+  if (n == 0) return Status::Ok();
+  int64_t sc[kMaxDims + 1] = {}, sx[kMaxDims + 1] = {}, sy[kMaxDims + 1] = {};
+  ref::BroadcastStrides(d->cond_dims, od, sc);
+  ref::BroadcastStrides(x->dims, od, sx);
+  ref::BroadcastStrides(y->dims, od, sy);
+  const int64_t ci = last >= 0 ? sc[last] : 0, xi = last >= 0 ? sx[last] : 0,
+                yi = last >= 0 ? sy[last] : 0;
+  const size_t es = DTypeSize(x->type);
+  for (int64_t r = 0; r < n / inner; ++r) {
+    int64_t oc = 0, ox = 0, oy = 0;
+    for (int64_t i = last - 1, rest = r; i >= 0; rest /= od[i], --i) {
+      const int64_t k = rest % od[i];
+      oc += k * sc[i];
+      ox += k * sx[i];
+      oy += k * sy[i];
+    }
+    const uint8_t* cv = c->Data<uint8_t>() + oc;
+    const uint8_t* xr = x->Data<uint8_t>() + ox * es;
+    const uint8_t* yr = y->Data<uint8_t>() + oy * es;
+    uint8_t* o = out->Data<uint8_t>() + r * inner * es;
+    if (ci == 0 && (*cv != 0 ? xi : yi) == 1) {
+      std::memcpy(o, *cv != 0 ? xr : yr, inner * es);
+    } else if (es == 4) {
+      for (int64_t i = 0; i < inner; ++i) {
+        reinterpret_cast<uint32_t*>(o)[i] = cv[i * ci] != 0
+                                                ? reinterpret_cast<const uint32_t*>(xr)[i * xi]
+                                                : reinterpret_cast<const uint32_t*>(yr)[i * yi];
+      }
+    } else {
+      for (int64_t i = 0; i < inner; ++i) {
+        std::memcpy(o + i * es, cv[i * ci] != 0 ? xr + i * xi * es : yr + i * yi * es, es);
+      }
+    }
   }
   return Status::Ok();
 }

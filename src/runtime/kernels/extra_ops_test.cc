@@ -116,6 +116,21 @@ TEST(LogicalSelect, Agreement) {
   const int c7 = in(Plain(DType::kBool, {2, 1, 3})), x7 = in(F32({2, 4, 3}));
   const int y7 = in(F32({2, 4, 3}));
   m.AddOperator(Op::SELECT_V2, {c7, x7, y7}, {AddOut(m, F32({2, 4, 3}))});
+  // Masked attention scores [1, 2, 3, 4]: kept queries [1, 1, 3, 1], kept keys [1, 1, 1, 4],
+  // against one value; then other types, ranks and which of x / y broadcasts.
+  const int scores = in(F32({1, 2, 3, 4})), low = in(F32({1}));
+  const int cq = in(Plain(DType::kBool, {1, 1, 3, 1})), ck = in(Plain(DType::kBool, {1, 1, 1, 4}));
+  m.AddOperator(Op::SELECT_V2, {cq, scores, low}, {AddOut(m, F32({1, 2, 3, 4}))});
+  m.AddOperator(Op::SELECT_V2, {ck, scores, low}, {AddOut(m, F32({1, 2, 3, 4}))});
+  m.AddOperator(Op::SELECT_V2, {ck, low, scores}, {AddOut(m, F32({1, 2, 3, 4}))});
+  const int c8 = in(Plain(DType::kBool, {4})), x8 = in(Q(DType::kInt8, {2, 3, 4}, 0.1f, 2));
+  const int y8 = in(Q(DType::kInt8, {1}, 0.1f, 2));
+  m.AddOperator(Op::SELECT_V2, {c8, x8, y8}, {AddOut(m, Q(DType::kInt8, {2, 3, 4}, 0.1f, 2))});
+  m.AddOperator(Op::SELECT_V2, {cq, y8, x8}, {AddOut(m, Q(DType::kInt8, {1, 2, 3, 4}, 0.1f, 2))});
+  const int x9 = in(Q(DType::kInt16, {3, 1}, 0.1f, 0)), y9 = in(Q(DType::kInt16, {1, 4}, 0.1f, 0));
+  m.AddOperator(Op::SELECT_V2, {c4, x9, y9}, {AddOut(m, Q(DType::kInt16, {3, 4}, 0.1f, 0))});
+  const int c10 = in(Plain(DType::kBool, {})), x10 = in(F32({})), y10 = in(F32({}));
+  m.AddOperator(Op::SELECT_V2, {c10, x10, y10}, {AddOut(m, F32({}))});
   ExpectAgreesWithRef(m.Build(), RandomInputs(ins, 5), ExactInts(), "LOGICAL/SELECT");
 }
 
@@ -131,6 +146,30 @@ TEST(LogicalSelect, WholeRows) {
                              MakeArray<float>(DType::kFloat32, {3, 2}, {-1, -2, -3, -4, -5, -6})});
   ASSERT_TRUE(out.ok()) << out.status().message();
   EXPECT_EQ(ToVector<float>((*out)[0]), (std::vector<float>{1, 2, -3, -4, 5, 6}));
+}
+
+// SELECT_V2 of masked attention scores [1, 2, 2, 3] against -1e9: kept queries (whole rows
+// copied or filled) and kept keys (a pick per element).
+TEST(LogicalSelect, MaskedScores) {
+  for (bool keys : {false, true}) {
+    ModelBuilder g;
+    const std::vector<int32_t> cs =
+        keys ? std::vector<int32_t>{1, 1, 1, 3} : std::vector<int32_t>{1, 1, 2, 1};
+    const int c = AddIn(g, Plain(DType::kBool, cs));
+    const int x = AddIn(g, F32({1, 2, 2, 3}));
+    const int y = AddConst<float>(g, F32({1}), {-1e9f});
+    g.AddOperator(Op::SELECT_V2, {c, x, y}, {AddOut(g, F32({1, 2, 2, 3}))});
+    std::vector<float> scores(12);
+    for (int i = 0; i < 12; ++i) scores[i] = static_cast<float>(i + 1);
+    auto out = RunEdgeopt(g.Build(), {keys ? MakeArray<uint8_t>(DType::kBool, cs, {1, 0, 1})
+                                           : MakeArray<uint8_t>(DType::kBool, cs, {0, 1}),
+                                      MakeArray<float>(DType::kFloat32, {1, 2, 2, 3}, scores)});
+    ASSERT_TRUE(out.ok()) << out.status().message();
+    const float m = -1e9f;
+    EXPECT_EQ(ToVector<float>((*out)[0]),
+              keys ? (std::vector<float>{1, m, 3, 4, m, 6, 7, m, 9, 10, m, 12})
+                   : (std::vector<float>{m, m, m, 4, 5, 6, m, m, m, 10, 11, 12}));
+  }
 }
 
 TEST(PowFloorDivMod, GoldenAndAgreement) {
