@@ -223,11 +223,21 @@ Status SelectPrepare(Context* ctx, Node* node, bool v2) {
 Status SelectV1Prepare(Context* ctx, Node* node) { return SelectPrepare(ctx, node, false); }
 Status SelectV2Prepare(Context* ctx, Node* node) { return SelectPrepare(ctx, node, true); }
 
+// o[i] = c[i * ci] ? x[i * xi] : y[i * yi] over one row of n elements of type T.
+template <typename T>
+void PickRow(const uint8_t* c, int64_t ci, const uint8_t* x, int64_t xi, const uint8_t* y,
+             int64_t yi, int64_t n, uint8_t* o) {
+  for (int64_t i = 0; i < n; ++i) {
+    reinterpret_cast<T*>(o)[i] = c[i * ci] != 0 ? reinterpret_cast<const T*>(x)[i * xi]
+                                                : reinterpret_cast<const T*>(y)[i * yi];
+  }
+}
+
 // Row by row over the output's last axis, with numpy broadcasting of the three inputs (strides 0
 // on their broadcast dims): a copy of a whole row where the condition is one value per row and
 // the input it picks is whole there (a masked recurrent step: condition [B, 1], states [B, N];
 // the kept queries of masked attention, [B, 1, T, 1] over scores [B, H, T, S]); otherwise a pick
-// per element, 4-byte types without a copy (masked keys, [B, 1, 1, S], and the -1e9).
+// per element, typed for 1-, 2- and 4-byte types (masked keys, [B, 1, 1, S], and the -1e9).
 Status SelectEval(Context* ctx, Node* node) {
   const SelectData* d = static_cast<const SelectData*>(node->user_data);
   const Tensor* c = ctx->input(node, 0);
@@ -259,12 +269,12 @@ Status SelectEval(Context* ctx, Node* node) {
     uint8_t* o = out->Data<uint8_t>() + r * inner * es;
     if (ci == 0 && (*cv != 0 ? xi : yi) == 1) {
       std::memcpy(o, *cv != 0 ? xr : yr, inner * es);
+    } else if (es == 1) {
+      PickRow<uint8_t>(cv, ci, xr, xi, yr, yi, inner, o);
+    } else if (es == 2) {
+      PickRow<uint16_t>(cv, ci, xr, xi, yr, yi, inner, o);
     } else if (es == 4) {
-      for (int64_t i = 0; i < inner; ++i) {
-        reinterpret_cast<uint32_t*>(o)[i] = cv[i * ci] != 0
-                                                ? reinterpret_cast<const uint32_t*>(xr)[i * xi]
-                                                : reinterpret_cast<const uint32_t*>(yr)[i * yi];
-      }
+      PickRow<uint32_t>(cv, ci, xr, xi, yr, yi, inner, o);
     } else {
       for (int64_t i = 0; i < inner; ++i) {
         std::memcpy(o + i * es, cv[i * ci] != 0 ? xr + i * xi * es : yr + i * yi * es, es);
