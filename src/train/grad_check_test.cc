@@ -611,6 +611,43 @@ TEST(GradCheckTest, ExpAndLogSoftmax) {
   CheckGradients(b.Finish(y), 2, InputKind::kUniform);
 }
 
+// ABS, NEG, SQUARE, LOG, SQRT (softplus, softsign, mish, Keras operations): golden values, then
+// the gradients of a sum of them (LOG and SQRT of x^2 + p, p a weight in [0.5, 1.5)).
+TEST(GradCheckTest, AbsNegLogSqrtSquare) {
+  {
+    Builder b({1, 3});
+    const int outs[] = {b.Op("ABS", {b.input()}, {1, 3}), b.Op("NEG", {b.input()}, {1, 3}),
+                        b.Op("SQUARE", {b.input()}, {1, 3}), b.Op("LOG", {b.input()}, {1, 3}),
+                        b.Op("SQRT", {b.input()}, {1, 3})};
+    const std::vector<std::vector<float>> want = {{0.5f, 2.0f, 4.0f},
+                                                  {0.5f, -2.0f, -4.0f},
+                                                  {0.25f, 4.0f, 16.0f},
+                                                  {std::log(0.5f), std::log(2.0f), std::log(4.0f)},
+                                                  {std::sqrt(0.5f), std::sqrt(2.0f), 2.0f}};
+    for (int k = 0; k < 5; ++k) {
+      SCOPED_TRACE(k);
+      ir::Graph g = b.Finish(outs[k]);
+      EngineOptions options;
+      options.batch_size = 1;
+      auto e = Engine::Create(g, options);
+      ASSERT_TRUE(e.ok()) << e.status().ToString();
+      const std::vector<float> x = k == 1 ? std::vector<float>{-0.5f, 2.0f, 4.0f}
+                                          : std::vector<float>{k == 0 ? -0.5f : 0.5f, 2.0f, 4.0f};
+      ASSERT_TRUE((*e)->Forward(x.data(), 1, false).ok());
+      for (int i = 0; i < 3; ++i) EXPECT_FLOAT_EQ((*e)->Output()[i], want[k][i]) << i;
+    }
+  }
+  Builder b({1, 2, 5});
+  const int p = b.Param("p/w", {1, 2, 5}, 0.5f, 1.5f);
+  const int sq = b.Op("SQUARE", {b.input()}, {1, 2, 5});
+  const int pos = b.Op("ADD", {sq, p}, {1, 2, 5});
+  const int lg = b.Op("LOG", {pos}, {1, 2, 5});
+  const int rt = b.Op("SQRT", {pos}, {1, 2, 5});
+  const int neg = b.Op("NEG", {b.Op("ABS", {b.input()}, {1, 2, 5})}, {1, 2, 5});
+  const int y = b.Op("ADD", {b.Op("ADD", {lg, rt}, {1, 2, 5}), neg}, {1, 2, 5});
+  CheckGradients(b.Finish(y), 2, InputKind::kUniform);
+}
+
 // SLICE (Keras Cropping) and STRIDED_SLICE (an LSTM's last step: shrink axis; masks, negative
 // begin and a negative stride).
 TEST(GradCheckTest, SliceAndStridedSlice) {

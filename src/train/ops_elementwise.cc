@@ -1,5 +1,6 @@
 // Element-wise ops: activations (RELU, RELU6, RELU_N1_TO_1, LEAKY_RELU,
-// LOGISTIC, TANH, HARD_SWISH, ELU, GELU, EXP), RSQRT (LayerNormalization), PRELU, SOFTMAX,
+// LOGISTIC, TANH, HARD_SWISH, ELU, GELU, EXP), RSQRT (LayerNormalization), ABS, NEG, LOG, SQRT,
+// SQUARE (softplus, softsign, mish and Keras operations), PRELU, SOFTMAX,
 // LOG_SOFTMAX, and ADD / SUB / MUL / DIV / MAXIMUM / MINIMUM with NumPy broadcasting and a fused
 // activation.
 #include <algorithm>
@@ -26,6 +27,11 @@ enum class UnaryKind {
   kGeluTanh,
   kRsqrt,
   kExp,
+  kAbs,
+  kNeg,
+  kLog,
+  kSqrt,
+  kSquare,
   kCast,  // bool (stored as 0 / 1) -> float32: a Keras mask, which passes no gradient
 };
 
@@ -110,6 +116,16 @@ class Unary : public OpKernel {
         return x > 0.0f ? 1.0f / std::sqrt(x) : std::numeric_limits<float>::infinity();
       case UnaryKind::kExp:
         return std::exp(x);
+      case UnaryKind::kAbs:
+        return std::fabs(x);
+      case UnaryKind::kNeg:
+        return -x;
+      case UnaryKind::kLog:
+        return std::log(x);
+      case UnaryKind::kSqrt:
+        return std::sqrt(x);
+      case UnaryKind::kSquare:
+        return x * x;
       case UnaryKind::kCast:
         return x;
     }
@@ -149,6 +165,16 @@ class Unary : public OpKernel {
         return std::isfinite(y) ? -0.5f * y * y * y : 0.0f;
       case UnaryKind::kExp:
         return y;
+      case UnaryKind::kAbs:  // 0 at 0, as TensorFlow's sign(x)
+        return x > 0.0f ? 1.0f : (x < 0.0f ? -1.0f : 0.0f);
+      case UnaryKind::kNeg:
+        return -1.0f;
+      case UnaryKind::kLog:
+        return 1.0f / x;
+      case UnaryKind::kSqrt:  // 1 / (2 sqrt(x)) (+inf at 0, as TensorFlow)
+        return 0.5f / y;
+      case UnaryKind::kSquare:
+        return 2.0f * x;
       case UnaryKind::kCast:
         return 0.0f;
     }
@@ -556,6 +582,11 @@ std::unique_ptr<OpKernel> NewGelu() { return std::make_unique<Unary>(UnaryKind::
 std::unique_ptr<OpKernel> NewRsqrt() { return std::make_unique<Unary>(UnaryKind::kRsqrt); }
 std::unique_ptr<OpKernel> NewPrelu() { return std::make_unique<Prelu>(); }
 std::unique_ptr<OpKernel> NewExp() { return std::make_unique<Unary>(UnaryKind::kExp); }
+std::unique_ptr<OpKernel> NewAbs() { return std::make_unique<Unary>(UnaryKind::kAbs); }
+std::unique_ptr<OpKernel> NewNeg() { return std::make_unique<Unary>(UnaryKind::kNeg); }
+std::unique_ptr<OpKernel> NewLog() { return std::make_unique<Unary>(UnaryKind::kLog); }
+std::unique_ptr<OpKernel> NewSqrt() { return std::make_unique<Unary>(UnaryKind::kSqrt); }
+std::unique_ptr<OpKernel> NewSquare() { return std::make_unique<Unary>(UnaryKind::kSquare); }
 std::unique_ptr<OpKernel> NewSoftmax() { return std::make_unique<Softmax>(false); }
 std::unique_ptr<OpKernel> NewLogSoftmax() { return std::make_unique<Softmax>(true); }
 std::unique_ptr<OpKernel> NewAdd() { return std::make_unique<Binary>(BinaryKind::kAdd); }

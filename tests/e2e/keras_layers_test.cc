@@ -402,8 +402,9 @@ TEST_F(KerasLayers, FlattenReshapePermute) {
 }
 
 TEST_F(KerasLayers, EveryActivation) {
-  for (const char* a : {"relu", "relu6", "sigmoid", "hard_sigmoid", "tanh", "softmax", "linear",
-                        "swish", "silu", "elu", "gelu", "leaky_relu"}) {
+  for (const char* a :
+       {"relu", "relu6", "sigmoid", "hard_sigmoid", "tanh", "softmax", "linear", "swish", "silu",
+        "elu", "gelu", "leaky_relu", "exponential", "softplus", "softsign", "selu", "mish"}) {
     SCOPED_TRACE(a);
     // As an Activation layer and as the activation argument of a layer.
     Check(Sequential({2, 5}, {L("Activation", {{"activation", a}})}), {2, 5});
@@ -1556,6 +1557,146 @@ TEST_F(KerasLayers, ActivationAfterConcatenateIsNotFused) {
 }
 
 // A Functional model with two inputs, two outputs, a shared layer and every merge layer.
+// Keras operations: a Keras 3 functional model keeps `x + y`, `0.5 * x`, keras.ops.relu(x) ...
+// as operation nodes (module keras.src.ops.*, the arguments as written); tf.keras keeps them as
+// TFOpLambda layers (the first argument the node's tensor, or ["_CONSTANT_VALUE", -1, value],
+// then "y"). Both forms of the same arithmetic, and every unary operation, against the
+// reference in both runtimes; other operations are refused with their names.
+TEST_F(KerasLayers, KerasOperations) {
+  auto T = [](const std::string& name) { return KerasTensor(name); };
+  auto op = [](const std::string& module, const std::string& cls, const std::string& name,
+               Json args) {
+    Json node = LayerNode(cls, name, Json::object(), std::move(args));
+    node["module"] = "keras.src.ops." + module;
+    node["registered_name"] = cls;
+    return node;
+  };
+  const Json dense = {{"units", 6}};
+  auto run = [&](const Json& config, const std::vector<double>& x,
+                 const std::function<double(double, double)>& f, const char* what) {
+    SCOPED_TRACE(what);
+    StatusOr<keras::KerasModel> model = keras::ModelFromConfig(config, 51);
+    ASSERT_TRUE(model.ok()) << model.status().ToString();
+    Randomize(&*model);
+    const auto outs = RunBoth(*model, {x}, {{6}}, *dir_);
+    ASSERT_EQ(outs.size(), 2u);
+    kref::Tensor d{{1, 6}, x};
+    std::string error;
+    ASSERT_TRUE(kref::Apply(*model, "Dense", "d", dense, &d, &error)) << error;
+    std::vector<double> want;
+    for (size_t i = 0; i < x.size(); ++i) want.push_back(f(x[i], d.v[i]));
+    ExpectClose(outs[0], want, (std::string(what) + ", TFLite").c_str());
+    ExpectClose(outs[1], want, (std::string(what) + ", edgeopt").c_str());
+  };
+  const std::vector<double> x = {-1.5, -0.4, 0.0, 0.3, 0.9, 2.2};
+  // min(max((1 - 0.5 * (x + d)) / 4, x * d), 0.3) - d
+  auto arithmetic = [](double xv, double dv) {
+    return std::min(std::max((1.0 - 0.5 * (xv + dv)) / 4.0, xv * dv), 0.3) - dv;
+  };
+  const Json keras3 = Functional(
+      {{"x", {6}}},
+      {LayerNode("Dense", "d", dense, {T("x")}), op("numpy", "Add", "add", {T("x"), T("d")}),
+       op("numpy", "Multiply", "multiply", {0.5, T("add")}),
+       op("numpy", "Subtract", "subtract", {1, T("multiply")}),
+       op("numpy", "TrueDivide", "true_divide", {T("subtract"), 4.0}),
+       op("numpy", "Multiply", "multiply_1", {T("x"), T("d")}),
+       op("numpy", "Maximum", "maximum", {T("true_divide"), T("multiply_1")}),
+       op("numpy", "Minimum", "minimum", {T("maximum"), 0.3}),
+       op("numpy", "Subtract", "out", {T("minimum"), T("d")})});
+  run(keras3, x, arithmetic, "Keras 3 operations");
+  // The same in tf.keras: TFOpLambda layers.
+  auto lambda = [](const std::string& name, const std::string& function, Json first, Json y) {
+    return Json{
+        {"class_name", "TFOpLambda"},
+        {"name", name},
+        {"config", {{"name", name}, {"function", function}, {"dtype", "float32"}}},
+        {"inbound_nodes", Json::array({Json::array({first.is_string() ? first : "_CONSTANT_VALUE",
+                                                    first.is_string() ? 0 : -1,
+                                                    first.is_string() ? Json(0) : first,
+                                                    {{"y", y}, {"name", nullptr}}})})}};
+  };
+  auto ref = [](const std::string& layer) { return Json::array({layer, 0, 0}); };
+  Json tf = AsTfKeras(Functional({{"x", {6}}}, {LayerNode("Dense", "d", dense, {T("x")})}));
+  for (const Json& l : {lambda("add", "__operators__.add", "x", ref("d")),
+                        lambda("multiply", "math.multiply", 0.5, ref("add")),
+                        lambda("subtract", "math.subtract", 1.0, ref("multiply")),
+                        lambda("true_divide", "math.truediv", "subtract", 4.0),
+                        lambda("multiply_1", "math.multiply", "x", ref("d")),
+                        lambda("maximum", "math.maximum", "true_divide", ref("multiply_1")),
+                        lambda("minimum", "math.minimum", "maximum", 0.3),
+                        lambda("out", "math.subtract", "minimum", ref("d"))}) {
+    tf["config"]["layers"].push_back(l);
+  }
+  tf["config"]["output_layers"] = Json::array({ref("out")});
+  run(tf, x, arithmetic, "tf.keras TFOpLambda");
+
+  // Every unary operation, summed: x' = x + d keeps exp, log, sqrt and rsqrt finite.
+  struct Unary {
+    const char* module;
+    const char* cls;
+    std::function<double(double)> f;
+  };
+  const std::vector<Unary> unary = {
+      {"numpy", "Exp", [](double v) { return std::exp(v); }},
+      {"numpy", "Absolute", [](double v) { return std::fabs(v); }},
+      {"numpy", "Negative", [](double v) { return -v; }},
+      {"numpy", "Square", [](double v) { return v * v; }},
+      {"numpy", "Tanh", [](double v) { return std::tanh(v); }},
+      {"nn", "Relu", [](double v) { return std::max(v, 0.0); }},
+      {"nn", "Relu6", [](double v) { return std::min(std::max(4 * v, 0.0), 6.0); }},
+      {"nn", "Sigmoid", [](double v) { return 1 / (1 + std::exp(-v)); }},
+      {"nn", "Silu", [](double v) { return v / (1 + std::exp(-v)); }},
+      {"nn", "Softplus", [](double v) { return std::log1p(std::exp(v)); }},
+      {"numpy", "Log", [](double v) { return std::log(v * v + 1); }},
+      {"numpy", "Sqrt", [](double v) { return std::sqrt(v * v + 1); }},
+      {"math", "Rsqrt", [](double v) { return 1 / std::sqrt(v * v + 1); }}};
+  std::vector<Json> layers = {
+      LayerNode("Dense", "d", dense, {T("x")}), op("numpy", "Add", "v", {T("x"), T("d")}),
+      op("numpy", "Multiply", "v4", {T("v"), 4}), op("numpy", "Square", "vv", {T("v")}),
+      op("numpy", "Add", "vv1", {T("vv"), 1.0})};
+  std::string sum;
+  for (const Unary& u : unary) {
+    const std::string cls = u.cls;
+    const std::string in = cls == "Relu6"                                      ? "v4"
+                           : (cls == "Log" || cls == "Sqrt" || cls == "Rsqrt") ? "vv1"
+                                                                               : "v";
+    const std::string name = "u_" + cls;
+    layers.push_back(op(u.module, cls, name, {T(in)}));
+    if (!sum.empty()) layers.push_back(op("numpy", "Add", "s_" + cls, {T(sum), T(name)}));
+    sum = sum.empty() ? name : "s_" + cls;
+  }
+  run(
+      Functional({{"x", {6}}}, layers), x,
+      [&](double xv, double dv) {
+        double total = 0;
+        for (const Unary& u : unary) {
+          total += u.f(xv + dv);
+        }
+        return total;
+      },
+      "Keras 3 unary operations");
+
+  // Refused with the operation's name; a Keras 3 operation ends a mask (it takes none).
+  auto build = [](const Json& config) {
+    StatusOr<keras::KerasModel> model = keras::ModelFromConfig(config, 1);
+    return model.ok() ? keras::BuildGraph(*model).status() : model.status();
+  };
+  Status matmul = build(Functional({{"x", {6}}}, {op("numpy", "Matmul", "mm", {T("x"), T("x")})}));
+  EXPECT_EQ(matmul.code(), StatusCode::kUnsupported);
+  EXPECT_NE(matmul.message().find("'Matmul'"), std::string::npos) << matmul.ToString();
+  Json mean = AsTfKeras(Functional({{"x", {6}}}, {LayerNode("Dense", "d", dense, {T("x")})}));
+  mean["config"]["layers"].push_back(lambda("m", "math.reduce_mean", "d", 1));
+  mean["config"]["output_layers"] = Json::array({ref("m")});
+  Status refused = build(mean);
+  EXPECT_EQ(refused.code(), StatusCode::kUnsupported);
+  EXPECT_NE(refused.message().find("'math.reduce_mean'"), std::string::npos) << refused.ToString();
+  EXPECT_TRUE(
+      build(Functional({{"ids", {6}}}, {EmbeddingNode("emb", "ids"),
+                                        op("numpy", "Multiply", "twice", {T("emb"), 2.0}),
+                                        LayerNode("Softmax", "sm", Json::object(), {T("twice")})}))
+          .ok());
+}
+
 TEST_F(KerasLayers, FunctionalMergesSharedLayerMultipleOutputs) {
   auto node = [](std::vector<std::string> inputs) {
     Json n = Json::array();

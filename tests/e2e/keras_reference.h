@@ -93,6 +93,10 @@ inline double ApplyScalar(const std::string& a, double x) {
   if (a == "hard_sigmoid") return std::min(std::max(0.2 * x + 0.5, 0.0), 1.0);
   if (a == "leaky_relu") return x < 0 ? 0.2 * x : x;
   if (a == "exponential") return std::exp(x);
+  if (a == "softplus") return std::log1p(std::exp(x));
+  if (a == "softsign") return x / (std::fabs(x) + 1.0);
+  if (a == "selu") return 1.0507009873554805 * (x > 0 ? x : 1.6732632423543772 * std::expm1(x));
+  if (a == "mish") return x * std::tanh(std::log1p(std::exp(x)));
   return x;  // linear
 }
 

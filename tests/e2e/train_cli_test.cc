@@ -790,6 +790,21 @@ TEST_F(TrainCliTest, MaskedSequencesTrainSaveExportAndQuantize) {
   EXPECT_NE(conf.find("9 passed, 0 failed"), std::string::npos) << conf;
 }
 
+// softplus, mish, softsign and selu (ABS, NEG, LOG, EXP, DIV, TANH, ELU in the graph) train,
+// save, fine-tune and export.
+TEST_F(TrainCliTest, SoftplusMishSoftsignSeluActivations) {
+  const std::string train_line = TrainArchitecture("acts", R"(
+    {"class_name": "Flatten", "config": {"name": "flatten"}},
+    {"class_name": "Dense", "config": {"name": "d1", "units": 16, "activation": "softplus"}},
+    {"class_name": "Dense", "config": {"name": "d2", "units": 16, "activation": "mish"}},
+    {"class_name": "Dense", "config": {"name": "d3", "units": 16, "activation": "softsign"}},
+    {"class_name": "Dense", "config": {"name": "d4", "units": 16, "activation": "selu"}},)",
+                                                   "--epochs 10 --lr 3e-3");
+  ExpectFineTuningStartsFromTheSavedWeights("acts", train_line);
+  const std::string log = ExpectExportEvaluatesAsTrained("acts", train_line);
+  EXPECT_NE(log.find("LOG"), std::string::npos) << log;
+}
+
 // Keras's augmentation and noise layers change the input only in its training mode: edgeopt
 // trains without them (and says so), keeps them in the saved .keras, and the .tflite has no op
 // of theirs.

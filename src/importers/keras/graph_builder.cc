@@ -484,7 +484,7 @@ Status GraphBuilder::BuildFunctional(const Json& model, const std::vector<int>* 
         std::vector<std::string> names;
         EDGEOPT_RETURN_IF_ERROR(BuildModel(entry, &inputs, &out, &names, false, depth + 1));
       } else {
-        EDGEOPT_RETURN_IF_ERROR(ConvertLayer(entry, inputs, &out, depth, &item.inbound.kwargs));
+        EDGEOPT_RETURN_IF_ERROR(ConvertLayer(entry, inputs, &out, depth, &item.inbound));
       }
       produced[name][item.call] = out;
       pending.erase(pending.begin() + static_cast<std::ptrdiff_t>(p));
@@ -516,7 +516,8 @@ Status GraphBuilder::BuildFunctional(const Json& model, const std::vector<int>* 
 }
 
 Status GraphBuilder::ConvertLayer(const Json& entry, const std::vector<int>& inputs,
-                                  std::vector<int>* outputs, int depth, const Json* kwargs) {
+                                  std::vector<int>* outputs, int depth,
+                                  const InboundCall* inbound) {
   (void)depth;
   const std::string cls = LayerClass(entry);
   const std::string name = LayerName(entry);
@@ -525,14 +526,24 @@ Status GraphBuilder::ConvertLayer(const Json& entry, const std::vector<int>& inp
     return MakeStatus(StatusCode::kInvalidModel, "layer '%s' (%s) has no 'config' object",
                       name.c_str(), cls.c_str());
   }
-  const LayerMapping* mapping = FindLayerMapping(cls);
+  // Keras 3 operations (x + y, keras.ops.relu(x), ...) share class names with layers (Add, ...):
+  // their module tells them apart. tf.keras keeps such calls as TFOpLambda layers.
+  const auto module = entry.find("module");
+  const bool keras_op = (module != entry.end() && module->is_string() &&
+                         IsKerasOpsModule(module->get<std::string>())) ||
+                        cls == "TFOpLambda";
+  const LayerMapping* mapping = keras_op ? KerasOpMapping() : FindLayerMapping(cls);
   if (mapping == nullptr) {
     return MakeStatus(StatusCode::kUnsupported, "layer '%s' (%s) cannot be converted: %s",
                       name.c_str(), cls.c_str(), UnsupportedReason(cls).c_str());
   }
   LayerCall call(this, LayerConfig(cfg, name, cls));
   call.inputs = inputs;
-  if (kwargs != nullptr) call.kwargs = *kwargs;
+  call.keras_op = keras_op;
+  if (inbound != nullptr) {
+    call.kwargs = inbound->kwargs;
+    call.args = inbound->args;
+  }
   const size_t first_node = graph_.nodes.size();
   const size_t first_tensor = graph_.tensors.size();
   EDGEOPT_RETURN_IF_ERROR(PrepareMasks(&call));

@@ -47,6 +47,8 @@ struct LayerCall {
   LayerConfig config;
   std::vector<int> inputs;       // IR tensor ids
   Json kwargs = Json::object();  // the call's keyword arguments other than tensors
+  Json args = Json::array();     // Keras 3: the positional arguments as written
+  bool keras_op = false;         // a Keras 3 operation node or a tf.keras TFOpLambda (ops.cc)
   std::vector<int> outputs;      // set by the mapping
   // Keras masks (masking.cc): per input, the float 0 / 1 tensor [B, T, 1] of a [B, T, ...]
   // input whose steps are kept (-1: no mask). A mapping whose MaskRule is kOwn reads them and
@@ -117,7 +119,7 @@ class GraphBuilder {
                          int depth);
   // One call of a (non-model) layer.
   Status ConvertLayer(const Json& entry, const std::vector<int>& inputs, std::vector<int>* outputs,
-                      int depth, const Json* kwargs = nullptr);
+                      int depth, const InboundCall* inbound = nullptr);
   StatusOr<int> AddModelInput(const std::string& name, std::vector<int64_t> shape);
 
   BuildOptions options_;

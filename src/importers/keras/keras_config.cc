@@ -330,7 +330,7 @@ Status SplitKwargs(const Json& kwargs, bool keras3, const std::string& where, In
       continue;
     }
     const std::string& key = item.key();
-    if (tensors.size() != 1 || (key != "query" && key != "value" && key != "key")) {
+    if (tensors.size() != 1 || (key != "query" && key != "value" && key != "key" && key != "y")) {
       return MakeStatus(StatusCode::kUnsupported,
                         "layer '%s' is called with the tensor keyword argument '%s', which "
                         "edgeopt does not take",
@@ -338,7 +338,7 @@ Status SplitKwargs(const Json& kwargs, bool keras3, const std::string& where, In
     }
     named[key] = tensors[0];
   }
-  for (const char* key : {"query", "value", "key"}) {
+  for (const char* key : {"query", "value", "key", "y"}) {
     auto it = named.find(key);
     if (it != named.end()) call->refs.push_back(it->second);
   }
@@ -353,6 +353,7 @@ StatusOr<InboundCall> ParseInboundNode(const Json& node, const std::string& wher
     auto args = node.find("args");
     if (args != node.end()) {
       EDGEOPT_RETURN_IF_ERROR(CollectKerasTensors(*args, where, &call.refs, 0));
+      if (args->is_array()) call.args = *args;
     }
     auto kwargs = node.find("kwargs");
     if (kwargs != node.end() && kwargs->is_object()) {
@@ -364,8 +365,19 @@ StatusOr<InboundCall> ParseInboundNode(const Json& node, const std::string& wher
     return MakeStatus(StatusCode::kInvalidModel, "layer '%s': an inbound node must be a list",
                       where.c_str());
   }
+  // A TFOpLambda keeps its call's structure: the node is one entry, not a list of them.
+  const Json single = node.empty() || !node[0].is_string() ? Json() : Json::array({node});
+  const Json& entries = single.is_null() ? node : single;
   const Json* kwargs = nullptr;
-  for (const Json& entry : node) {
+  for (const Json& entry : entries) {
+    if (entry.is_array() && entry.size() >= 3 && entry[0].is_string() &&
+        entry[0] == "_CONSTANT_VALUE" && call.refs.empty() && call.args.empty()) {
+      // A TFOpLambda whose first argument is a constant (0.5 * x): its value, the tensors in
+      // the keyword arguments.
+      call.args.push_back(entry[2]);
+      if (entry.size() > 3 && entry[3].is_object()) kwargs = &entry[3];
+      continue;
+    }
     EDGEOPT_ASSIGN_OR_RETURN(TensorRef ref, ParseRef(entry, "layer '" + where + "'"));
     call.refs.push_back(ref);
     // Keras 2 repeats the call's keyword arguments on every entry; the first says them.

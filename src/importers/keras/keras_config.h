@@ -85,12 +85,16 @@ struct TensorRef {
 };
 // One call of a layer, from a Keras 2 ([["l", 0, 0, {kwargs}], ...]) or Keras 3
 // ({"args": [...], "kwargs": {...}}) node entry: the tensors it takes, positional first, then the
-// keyword tensors query, value and key in that order (MultiHeadAttention's (query, value, key));
+// keyword tensors query, value and key in that order (MultiHeadAttention's (query, value, key)),
+// then y (a tf.keras TFOpLambda's second operand);
 // any other keyword tensor (attention_mask, mask, ...) is refused. `kwargs` keeps the other
 // keyword arguments (use_causal_mask, training, ...), an empty object when there are none.
 struct InboundCall {
   std::vector<TensorRef> refs;
   Json kwargs = Json::object();
+  // Keras 3: the positional arguments as written (tensors, numbers); tf.keras: a TFOpLambda's
+  // constant first argument (["_CONSTANT_VALUE", -1, value, {kwargs}]), if any.
+  Json args = Json::array();
 };
 // `where` is the layer name for messages.
 StatusOr<InboundCall> ParseInboundNode(const Json& node, const std::string& where);

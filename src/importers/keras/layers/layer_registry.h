@@ -25,6 +25,10 @@ struct LayerMapping {
 
 // nullptr when the class has no mapping.
 const LayerMapping* FindLayerMapping(const std::string& class_name);
+// Keras operations (ops.cc): a Keras 3 operation node ("module": "keras.src.ops.numpy", ...) or
+// a tf.keras TFOpLambda layer.
+bool IsKerasOpsModule(const std::string& module);
+const LayerMapping* KerasOpMapping();
 const std::vector<LayerMapping>& AllLayerMappings();
 // Why a class cannot be converted (for the error message).
 std::string UnsupportedReason(const std::string& class_name);

@@ -181,6 +181,18 @@ int EmitL2Normalize(LayerCall* call, int x, const std::vector<int>& axes,
   return y;
 }
 
+bool BroadcastShapes(const Shape& a, const Shape& b, Shape* out) {
+  const size_t rank = std::max(a.size(), b.size());
+  out->assign(rank, 1);
+  for (size_t i = 0; i < rank; ++i) {
+    const int32_t da = i < rank - a.size() ? 1 : a[i - (rank - a.size())];
+    const int32_t db = i < rank - b.size() ? 1 : b[i - (rank - b.size())];
+    if (da != db && da != 1 && db != 1) return false;
+    (*out)[i] = std::max(da, db);
+  }
+  return true;
+}
+
 int EmitScalarOp(LayerCall* call, const std::string& op, int x, float c, const std::string& fused) {
   const int k = call->FloatConst("const", Shape{}, {c});
   ir::Attrs attrs;
@@ -431,6 +443,29 @@ StatusOr<int> ApplyActivation(LayerCall* call, const ActivationSpec& spec, int x
     const int y = call->NewTensor(call->builder->ShapeOf(x), "swish");
     call->AddNode("MUL", {x, s}, {y}, {{"fused_activation_function", std::string("NONE")}});
     return y;
+  }
+  if (name == "softplus" || name == "mish") {
+    // log(1 + exp(x)) without overflow: relu(x) + log(1 + exp(-|x|)).
+    const int e = EmitUnary(call, "EXP", EmitUnary(call, "NEG", EmitUnary(call, "ABS", x)));
+    const int l = EmitUnary(call, "LOG", EmitScalarOp(call, "ADD", e, 1.0f));
+    const int sp = call->NewTensor(call->builder->ShapeOf(x), "softplus");
+    call->AddNode("ADD", {EmitUnary(call, "RELU", x), l}, {sp},
+                  {{"fused_activation_function", std::string("NONE")}});
+    if (name == "softplus") return sp;
+    const int y = call->NewTensor(call->builder->ShapeOf(x), "mish");  // x * tanh(softplus(x))
+    call->AddNode("MUL", {x, EmitUnary(call, "TANH", sp)}, {y},
+                  {{"fused_activation_function", std::string("NONE")}});
+    return y;
+  }
+  if (name == "softsign") {  // x / (|x| + 1)
+    const int d = EmitScalarOp(call, "ADD", EmitUnary(call, "ABS", x), 1.0f);
+    const int y = call->NewTensor(call->builder->ShapeOf(x), "softsign");
+    call->AddNode("DIV", {x, d}, {y}, {{"fused_activation_function", std::string("NONE")}});
+    return y;
+  }
+  if (name == "selu") {  // scale * elu(x, alpha), Keras's constants
+    EDGEOPT_ASSIGN_OR_RETURN(const int e, EmitELU(call, x, 1.6732632423543772));
+    return EmitScalarOp(call, "MUL", e, 1.0507009873554805f);
   }
   if (name == "hard_sigmoid") {
     if (call->builder->keras3()) {

@@ -73,6 +73,8 @@ StatusOr<int> EmitSoftmax(LayerCall* call, int x, int64_t axis);
 // x · rsqrt(max(Σx², 1e-12)) as MUL, SUM (keep_dims), MAXIMUM, RSQRT, MUL.
 int EmitL2Normalize(LayerCall* call, int x, const std::vector<int>& axes,
                     const std::string& suffix);
+// Numpy broadcasting of shapes a and b into *out; false if they do not broadcast.
+bool BroadcastShapes(const Shape& a, const Shape& b, Shape* out);
 // One elementwise op with a scalar float constant: op(x, c).
 int EmitScalarOp(LayerCall* call, const std::string& op, int x, float c,
                  const std::string& fused = "NONE");

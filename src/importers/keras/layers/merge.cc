@@ -8,22 +8,6 @@
 
 namespace edgeopt {
 namespace keras {
-namespace {
-
-bool Broadcast(const Shape& a, const Shape& b, Shape* out) {
-  const size_t rank = std::max(a.size(), b.size());
-  out->assign(rank, 1);
-  for (size_t i = 0; i < rank; ++i) {
-    const int32_t da = i < rank - a.size() ? 1 : a[i - (rank - a.size())];
-    const int32_t db = i < rank - b.size() ? 1 : b[i - (rank - b.size())];
-    if (da != db && da != 1 && db != 1) return false;
-    (*out)[i] = std::max(da, db);
-  }
-  return true;
-}
-
-}  // namespace
-
 Status ConvertMerge(LayerCall* call) {
   const std::string& cls = call->config.class_name();
   std::string op;
@@ -49,7 +33,7 @@ Status ConvertMerge(LayerCall* call) {
   int acc = call->inputs[0];
   for (size_t i = 1; i < call->inputs.size(); ++i) {
     Shape out;
-    if (!Broadcast(call->builder->ShapeOf(acc), call->InputShape(i), &out)) {
+    if (!BroadcastShapes(call->builder->ShapeOf(acc), call->InputShape(i), &out)) {
       return call->Error(StatusCode::kInvalidModel,
                          "input shapes " + ShapeString(call->builder->ShapeOf(acc)) + " and " +
                              ShapeString(call->InputShape(i)) + " do not broadcast");
