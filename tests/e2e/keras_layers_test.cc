@@ -1676,20 +1676,102 @@ TEST_F(KerasLayers, KerasOperations) {
       },
       "Keras 3 unary operations");
 
-  // Refused with the operation's name; a Keras 3 operation ends a mask (it takes none).
   auto build = [](const Json& config) {
     StatusOr<keras::KerasModel> model = keras::ModelFromConfig(config, 1);
     return model.ok() ? keras::BuildGraph(*model).status() : model.status();
   };
+  // Shape operations and reductions (their arguments in the config, as Keras 3 keeps them): d
+  // [6] -> reshape [2, 3] -> transpose [3, 2] -> expand_dims / squeeze -> mean and min over the
+  // last axis (keepdims) concatenated [3, 2] -> reshape [6], then max over the last axis [3] and
+  // sum over axis 1 [2]: all concatenated [11].
+  auto cop = [&](const std::string& cls, const std::string& name, Json args, Json config) {
+    Json node = op("numpy", cls, name, std::move(args));
+    for (const auto& item : config.items()) node["config"][item.key()] = item.value();
+    return node;
+  };
+  {
+    const Json config = Functional(
+        {{"x", {6}}},
+        {LayerNode("Dense", "d", dense, {T("x")}),
+         cop("Reshape", "r", {T("d")}, {{"newshape", {-1, 2, 3}}}),
+         cop("Transpose", "t", {T("r")}, {{"axes", {0, 2, 1}}}),
+         cop("ExpandDims", "e", {T("t")}, {{"axis", 1}}),
+         cop("Squeeze", "s", {T("e")}, {{"axis", 1}}),
+         cop("Mean", "mean", {T("s")}, {{"axis", 2}, {"keepdims", true}}),
+         cop("Min", "min", {T("s")}, {{"axis", -1}, {"keepdims", true}}),
+         cop("Concatenate", "c", {Json::array({T("mean"), T("min")})}, {{"axis", -1}}),
+         cop("Reshape", "c6", {T("c")}, {{"newshape", {nullptr, 6}}}),
+         cop("Max", "max", {T("s")}, {{"axis", Json::array({2})}, {"keepdims", false}}),
+         cop("Sum", "sum", {T("s")}, {{"axis", 1}, {"keepdims", false}}),
+         cop("Concatenate", "out", {Json::array({T("c6"), T("max"), T("sum")})}, {{"axis", 1}})});
+    StatusOr<keras::KerasModel> model = keras::ModelFromConfig(config, 52);
+    ASSERT_TRUE(model.ok()) << model.status().ToString();
+    Randomize(&*model);
+    const auto outs = RunBoth(*model, {x}, {{6}}, *dir_);
+    ASSERT_EQ(outs.size(), 2u);
+    kref::Tensor d{{1, 6}, x};
+    std::string error;
+    ASSERT_TRUE(kref::Apply(*model, "Dense", "d", dense, &d, &error)) << error;
+    // s[j][i] = d[i * 3 + j], j < 3, i < 2.
+    auto sv = [&](int j, int i) { return d.v[i * 3 + j]; };
+    std::vector<double> want;
+    for (int j = 0; j < 3; ++j) {
+      want.push_back((sv(j, 0) + sv(j, 1)) / 2);
+      want.push_back(std::min(sv(j, 0), sv(j, 1)));
+    }
+    for (int j = 0; j < 3; ++j) want.push_back(std::max(sv(j, 0), sv(j, 1)));
+    for (int i = 0; i < 2; ++i) want.push_back(sv(0, i) + sv(1, i) + sv(2, i));
+    ExpectClose(outs[0], want, "Keras 3 shape operations, TFLite");
+    ExpectClose(outs[1], want, "Keras 3 shape operations, edgeopt");
+  }
+  {
+    // tf.keras: tf.reshape(d, [-1, 2, 3]), tf.math.reduce_mean(axis=2), tf.expand_dims(-1).
+    auto call = [&](const std::string& name, const std::string& function, const std::string& in,
+                    Json kwargs) {
+      kwargs["name"] = nullptr;
+      return Json{{"class_name", "TFOpLambda"},
+                  {"name", name},
+                  {"config", {{"name", name}, {"function", function}, {"dtype", "float32"}}},
+                  {"inbound_nodes", Json::array({Json::array({in, 0, 0, kwargs})})}};
+    };
+    Json config = AsTfKeras(Functional({{"x", {6}}}, {LayerNode("Dense", "d", dense, {T("x")})}));
+    for (const Json& l : {call("r", "reshape", "d", {{"shape", {-1, 2, 3}}}),
+                          call("m", "math.reduce_mean", "r", {{"axis", 2}, {"keepdims", false}}),
+                          call("out", "expand_dims", "m", {{"axis", -1}})}) {
+      config["config"]["layers"].push_back(l);
+    }
+    config["config"]["output_layers"] = Json::array({ref("out")});
+    StatusOr<keras::KerasModel> model = keras::ModelFromConfig(config, 53);
+    ASSERT_TRUE(model.ok()) << model.status().ToString();
+    Randomize(&*model);
+    const auto outs = RunBoth(*model, {x}, {{6}}, *dir_);
+    ASSERT_EQ(outs.size(), 2u);
+    kref::Tensor d{{1, 6}, x};
+    std::string error;
+    ASSERT_TRUE(kref::Apply(*model, "Dense", "d", dense, &d, &error)) << error;
+    const std::vector<double> want = {(d.v[0] + d.v[1] + d.v[2]) / 3,
+                                      (d.v[3] + d.v[4] + d.v[5]) / 3};
+    ExpectClose(outs[0], want, "tf.keras shape operations, TFLite");
+    ExpectClose(outs[1], want, "tf.keras shape operations, edgeopt");
+  }
+  // The batch axis stays first: a mean over every axis and a transpose moving it are refused.
+  for (const Json& bad : {cop("Mean", "m", {T("x")}, {{"axis", nullptr}}),
+                          cop("Transpose", "m", {T("x")}, {{"axes", {1, 0}}}),
+                          cop("Reshape", "m", {T("x")}, {{"newshape", {2, 3}}})}) {
+    Status s = build(Functional({{"x", {6}}}, {bad}));
+    EXPECT_EQ(s.code(), StatusCode::kUnsupported) << s.ToString();
+  }
+
+  // Refused with the operation's name; a Keras 3 operation ends a mask (it takes none).
   Status matmul = build(Functional({{"x", {6}}}, {op("numpy", "Matmul", "mm", {T("x"), T("x")})}));
   EXPECT_EQ(matmul.code(), StatusCode::kUnsupported);
   EXPECT_NE(matmul.message().find("'Matmul'"), std::string::npos) << matmul.ToString();
-  Json mean = AsTfKeras(Functional({{"x", {6}}}, {LayerNode("Dense", "d", dense, {T("x")})}));
-  mean["config"]["layers"].push_back(lambda("m", "math.reduce_mean", "d", 1));
-  mean["config"]["output_layers"] = Json::array({ref("m")});
-  Status refused = build(mean);
+  Json prod = AsTfKeras(Functional({{"x", {6}}}, {LayerNode("Dense", "d", dense, {T("x")})}));
+  prod["config"]["layers"].push_back(lambda("m", "math.reduce_prod", "d", 1));
+  prod["config"]["output_layers"] = Json::array({ref("m")});
+  Status refused = build(prod);
   EXPECT_EQ(refused.code(), StatusCode::kUnsupported);
-  EXPECT_NE(refused.message().find("'math.reduce_mean'"), std::string::npos) << refused.ToString();
+  EXPECT_NE(refused.message().find("'math.reduce_prod'"), std::string::npos) << refused.ToString();
   EXPECT_TRUE(
       build(Functional({{"ids", {6}}}, {EmbeddingNode("emb", "ids"),
                                         op("numpy", "Multiply", "twice", {T("emb"), 2.0}),

@@ -5,7 +5,9 @@
 // argument the node's tensor, the second its keyword argument "y" (a tensor or a number); a
 // constant first argument (0.5 * x, 1.0 - x) is ["_CONSTANT_VALUE", -1, value, {"y": x}]. The
 // elementwise arithmetic and the activations among them map to builtin ops, with a number as a
-// constant; any other operation is refused with its name.
+// constant; so do the reductions (mean, sum, max, min) and the shape operations (concatenate,
+// reshape, transpose, expand_dims, squeeze) that keep the batch axis first. Any other operation
+// is refused with its name.
 #include "src/importers/keras/layers/layer_registry.h"
 #include "src/importers/keras/layers/layer_util.h"
 
@@ -13,7 +15,17 @@ namespace edgeopt {
 namespace keras {
 namespace {
 
-enum class OpKind { kBinary, kUnary, kActivation };
+enum class OpKind {
+  kBinary,
+  kUnary,
+  kActivation,
+  kReduce,      // axis, keepdims
+  kConcat,      // a list of tensors, axis
+  kReshape,     // newshape: [-1 or None (the batch), ...]
+  kTranspose,   // axes, the batch first
+  kExpandDims,  // axis
+  kSqueeze,     // axis (None: every size-1 axis but the batch)
+};
 
 struct KerasOp {
   const char* keras3;  // the Keras 3 operation class ("" if none)
@@ -48,6 +60,15 @@ constexpr KerasOp kKerasOps[] = {
     {"", "nn.swish", OpKind::kActivation, "silu"},
     {"Softplus", "math.softplus", OpKind::kActivation, "softplus"},
     {"", "nn.softplus", OpKind::kActivation, "softplus"},
+    {"Mean", "math.reduce_mean", OpKind::kReduce, "MEAN"},
+    {"Sum", "math.reduce_sum", OpKind::kReduce, "SUM"},
+    {"Max", "math.reduce_max", OpKind::kReduce, "REDUCE_MAX"},
+    {"Min", "math.reduce_min", OpKind::kReduce, "REDUCE_MIN"},
+    {"Concatenate", "", OpKind::kConcat, "CONCATENATION"},
+    {"Reshape", "reshape", OpKind::kReshape, "RESHAPE"},
+    {"Transpose", "", OpKind::kTranspose, "TRANSPOSE"},
+    {"ExpandDims", "expand_dims", OpKind::kExpandDims, "RESHAPE"},
+    {"Squeeze", "", OpKind::kSqueeze, "RESHAPE"},
 };
 
 const KerasOp* FindOp(const std::string& name, bool tf) {
@@ -126,6 +147,226 @@ StatusOr<std::vector<Operand>> Operands(const LayerCall& call, bool tf) {
   return out;
 }
 
+// An operation's argument `key`: in its config (Keras 3 keeps the constructor's arguments there:
+// Mean(axis=1)), its call's keyword arguments (a TFOpLambda's), or its positional argument
+// `position` (Keras 3); nullptr if absent or null.
+const Json* Param(const LayerCall& call, const char* key, size_t position) {
+  for (const Json* j :
+       {call.config.Find(key), call.kwargs.contains(key) ? &call.kwargs[key] : nullptr}) {
+    if (j != nullptr && !j->is_null()) return j;
+  }
+  if (position < call.args.size() && !call.args[position].is_null() &&
+      !IsKerasTensor(call.args[position])) {
+    return &call.args[position];
+  }
+  return nullptr;
+}
+
+// Ints from an int or a list of ints (shape-like lists may hold null as -1).
+StatusOr<std::vector<int64_t>> IntsOf(const LayerCall& call, const Json& j, const char* what) {
+  std::vector<int64_t> out;
+  auto one = [&](const Json& v) -> Status {
+    if (v.is_null()) {
+      out.push_back(-1);
+    } else if (v.is_number_integer()) {
+      out.push_back(v.get<int64_t>());
+    } else {
+      return call.Error(StatusCode::kInvalidModel, std::string("'") + what + "' must be ints");
+    }
+    return Status::Ok();
+  };
+  if (j.is_array()) {
+    if (j.size() > 8) return call.Error(StatusCode::kInvalidModel, "too many values");
+    for (const Json& v : j) EDGEOPT_RETURN_IF_ERROR(one(v));
+  } else {
+    EDGEOPT_RETURN_IF_ERROR(one(j));
+  }
+  return out;
+}
+
+// Axis `a` of a rank-`rank` tensor (negative from the end); the batch axis 0 is refused.
+StatusOr<int> NonBatchAxis(const LayerCall& call, int64_t a, int rank) {
+  if (a < 0) a += rank;
+  if (a < 1 || a >= rank) {
+    return call.Error(StatusCode::kUnsupported,
+                      "axis " + std::to_string(a) + " of a rank-" + std::to_string(rank) +
+                          " tensor: edgeopt takes axes 1 to rank - 1 (not the batch)");
+  }
+  return static_cast<int>(a);
+}
+
+int EmitReshapeTo(LayerCall* call, int x, const Shape& shape) {
+  const int y = call->NewTensor(shape, "reshape");
+  call->AddNode("RESHAPE", {x, call->Int32Const("shape", shape)}, {y});
+  return y;
+}
+
+Status ConvertShapeOp(LayerCall* call, const KerasOp& op, const std::string& name) {
+  if (op.kind != OpKind::kConcat && call->inputs.size() != 1) {
+    return call->Error(StatusCode::kInvalidModel,
+                       name + " takes one tensor, got " + std::to_string(call->inputs.size()));
+  }
+  const int x = call->inputs[0];
+  const Shape in = call->builder->ShapeOf(x);
+  const int rank = static_cast<int>(in.size());
+  switch (op.kind) {
+    case OpKind::kReduce: {
+      const Json* axis = Param(*call, "axis", 1);
+      if (axis == nullptr) {
+        return call->Error(StatusCode::kUnsupported,
+                           name + " over every axis reduces the batch too; edgeopt needs axes");
+      }
+      EDGEOPT_ASSIGN_OR_RETURN(std::vector<int64_t> axes, IntsOf(*call, *axis, "axis"));
+      const Json* keep = Param(*call, "keepdims", 2);
+      const bool keepdims = keep != nullptr && keep->is_boolean() && keep->get<bool>();
+      std::vector<int32_t> list;
+      std::vector<bool> reduced(rank, false);
+      for (int64_t a : axes) {
+        EDGEOPT_ASSIGN_OR_RETURN(const int k, NonBatchAxis(*call, a, rank));
+        if (!reduced[k]) list.push_back(k);
+        reduced[k] = true;
+      }
+      Shape out;
+      for (int d = 0; d < rank; ++d) {
+        if (!reduced[d]) out.push_back(in[d]);
+        if (reduced[d] && keepdims) out.push_back(1);
+      }
+      ir::Attrs attrs;
+      attrs["keep_dims"] = keepdims;
+      const int y = call->NewTensor(out, "reduce");
+      call->AddNode(op.op, {x, call->Int32Const("axes", list)}, {y}, attrs);
+      call->outputs = {y};
+      return Status::Ok();
+    }
+    case OpKind::kConcat: {
+      const Json* axis = Param(*call, "axis", 1);
+      const int64_t a = axis != nullptr && axis->is_number_integer() ? axis->get<int64_t>() : 0;
+      EDGEOPT_ASSIGN_OR_RETURN(const int k, NonBatchAxis(*call, a, rank));
+      Shape out = in;
+      out[k] = 0;
+      for (int t : call->inputs) {
+        const Shape s = call->builder->ShapeOf(t);
+        bool ok = s.size() == in.size();
+        for (int d = 0; ok && d < rank; ++d) ok = d == k || s[d] == in[d];
+        if (!ok) {
+          return call->Error(StatusCode::kInvalidModel, "input shapes " + ShapeString(in) +
+                                                            " and " + ShapeString(s) +
+                                                            " differ outside the axis");
+        }
+        out[k] += s[k];
+      }
+      ir::Attrs attrs;
+      attrs["axis"] = int64_t{k};
+      attrs["fused_activation_function"] = std::string("NONE");
+      const int y = call->NewTensor(out, "concat");
+      call->AddNode("CONCATENATION", call->inputs, {y}, attrs);
+      call->outputs = {y};
+      return Status::Ok();
+    }
+    case OpKind::kReshape: {
+      const Json* shape = Param(*call, "newshape", 1);
+      if (shape == nullptr) shape = Param(*call, "new_shape", 1);
+      if (shape == nullptr) shape = Param(*call, "shape", 1);
+      if (shape == nullptr) return call->Error(StatusCode::kInvalidModel, "has no new shape");
+      EDGEOPT_ASSIGN_OR_RETURN(std::vector<int64_t> want, IntsOf(*call, *shape, "newshape"));
+      int64_t elements = 1, known = 1, unknown = -1;
+      for (int d = 1; d < rank; ++d) elements *= in[d];
+      if (want.empty() || want[0] != -1) {
+        return call->Error(StatusCode::kUnsupported,
+                           "reshapes to " + ShapeString(ToShape(want)) +
+                               "; edgeopt takes shapes that keep the batch first (-1 or None)");
+      }
+      for (size_t d = 1; d < want.size(); ++d) {
+        if (want[d] == -1 && unknown < 0) {
+          unknown = static_cast<int64_t>(d);
+        } else if (want[d] <= 0) {
+          return call->Error(StatusCode::kInvalidModel, "has a bad new shape");
+        } else {
+          known *= want[d];
+        }
+      }
+      if (unknown > 0 && known > 0 && elements % known == 0) want[unknown] = elements / known;
+      Shape out = {in[0]};
+      int64_t total = 1;
+      for (size_t d = 1; d < want.size(); ++d) {
+        total *= want[d];
+        out.push_back(static_cast<int32_t>(want[d]));
+      }
+      if (total != elements) {
+        return call->Error(StatusCode::kInvalidModel, "cannot reshape " + ShapeString(in) + " to " +
+                                                          ShapeString(ToShape(want)));
+      }
+      call->outputs = {EmitReshapeTo(call, x, out)};
+      return Status::Ok();
+    }
+    case OpKind::kTranspose: {
+      const Json* axes = Param(*call, "axes", 1);
+      if (axes == nullptr) {
+        return call->Error(StatusCode::kUnsupported,
+                           "reverses every axis, the batch too; edgeopt needs axes");
+      }
+      EDGEOPT_ASSIGN_OR_RETURN(std::vector<int64_t> perm, IntsOf(*call, *axes, "axes"));
+      std::vector<bool> seen(rank, false);
+      std::vector<int32_t> p;
+      Shape out;
+      for (int64_t a : perm) {
+        const int64_t k = a < 0 ? a + rank : a;
+        if (k < 0 || k >= rank || seen[k] || perm.size() != in.size()) {
+          return call->Error(StatusCode::kInvalidModel, "axes are not a permutation");
+        }
+        seen[k] = true;
+        p.push_back(static_cast<int32_t>(k));
+        out.push_back(in[k]);
+      }
+      if (p[0] != 0) {
+        return call->Error(StatusCode::kUnsupported,
+                           "moves the batch axis; edgeopt keeps it first");
+      }
+      const int y = call->NewTensor(out, "transpose");
+      call->AddNode("TRANSPOSE", {x, call->Int32Const("perm", p)}, {y});
+      call->outputs = {y};
+      return Status::Ok();
+    }
+    case OpKind::kExpandDims: {
+      const Json* axis = Param(*call, "axis", 1);
+      if (axis == nullptr || !axis->is_number_integer()) {
+        return call->Error(StatusCode::kInvalidModel, "needs an int axis");
+      }
+      EDGEOPT_ASSIGN_OR_RETURN(const int k, NonBatchAxis(*call, axis->get<int64_t>(), rank + 1));
+      Shape out = in;
+      out.insert(out.begin() + k, 1);
+      call->outputs = {EmitReshapeTo(call, x, out)};
+      return Status::Ok();
+    }
+    case OpKind::kSqueeze: {
+      const Json* axis = Param(*call, "axis", 1);
+      std::vector<bool> drop(rank, false);
+      if (axis == nullptr) {
+        for (int d = 1; d < rank; ++d) drop[d] = in[d] == 1;
+      } else {
+        EDGEOPT_ASSIGN_OR_RETURN(std::vector<int64_t> axes, IntsOf(*call, *axis, "axis"));
+        for (int64_t a : axes) {
+          EDGEOPT_ASSIGN_OR_RETURN(const int k, NonBatchAxis(*call, a, rank));
+          if (in[k] != 1) {
+            return call->Error(StatusCode::kInvalidModel, "squeezes axis " + std::to_string(k) +
+                                                              " of size " + std::to_string(in[k]));
+          }
+          drop[k] = true;
+        }
+      }
+      Shape out;
+      for (int d = 0; d < rank; ++d) {
+        if (!drop[d]) out.push_back(in[d]);
+      }
+      call->outputs = {EmitReshapeTo(call, x, out)};
+      return Status::Ok();
+    }
+    default:
+      break;
+  }
+  return call->Error(StatusCode::kInternal, "not a shape operation");
+}
+
 Status ConvertKerasOp(LayerCall* call) {
   const bool tf = call->config.class_name() == "TFOpLambda";
   std::string name = call->config.class_name();
@@ -138,7 +379,21 @@ Status ConvertKerasOp(LayerCall* call) {
         StatusCode::kUnsupported,
         std::string(tf ? "wraps the TensorFlow function '" : "is the Keras operation '") + name +
             "', which edgeopt does not map (it maps +, -, *, /, maximum, minimum, exp, log, "
-            "sqrt, rsqrt, abs, negative, square, relu, relu6, sigmoid, tanh, silu and softplus)");
+            "sqrt, rsqrt, abs, negative, square, relu, relu6, sigmoid, tanh, silu, softplus, "
+            "mean, sum, max, min, concatenate, reshape, transpose, expand_dims and squeeze)");
+  }
+  if (op->kind != OpKind::kBinary && op->kind != OpKind::kUnary &&
+      op->kind != OpKind::kActivation) {
+    if (call->inputs.empty()) return call->Error(StatusCode::kInvalidModel, "has no tensor");
+    for (const auto& item : call->kwargs.items()) {
+      const std::string& k = item.key();
+      if (k != "name" && k != "axis" && k != "keepdims" && k != "shape") {
+        return call->Error(StatusCode::kUnsupported,
+                           "is called with the keyword argument '" + k +
+                               "', which edgeopt does not take for this operation");
+      }
+    }
+    return ConvertShapeOp(call, *op, name);
   }
   EDGEOPT_ASSIGN_OR_RETURN(std::vector<Operand> operands, Operands(*call, tf));
   const size_t arity = op->kind == OpKind::kBinary ? 2 : 1;
