@@ -1254,6 +1254,30 @@ TEST_F(KerasLayers, AttentionWithKerasMasks) {
     ExpectClose(outs[1], want, "masked MHA, edgeopt");
   }
   {
+    // The key given too, with the value's mask: its scores are dropped once (two SELECT_V2s).
+    SCOPED_TRACE("self-attention with the key");
+    const Json config = Functional(
+        {{"ids", {6}}}, {EmbeddingNode("emb", "ids"),
+                         LayerNode("MultiHeadAttention", "att", {{"num_heads", 2}, {"key_dim", 3}},
+                                   {KerasTensor("emb"), KerasTensor("emb"), KerasTensor("emb")})});
+    StatusOr<keras::KerasModel> model = keras::ModelFromConfig(config, 31);
+    ASSERT_TRUE(model.ok()) << model.status().ToString();
+    Randomize(&*model);
+    StatusOr<ir::Graph> graph = keras::BuildGraph(*model);
+    ASSERT_TRUE(graph.ok()) << graph.status().ToString();
+    EXPECT_EQ(std::count_if(graph->nodes.begin(), graph->nodes.end(),
+                            [](const ir::Node& n) { return n.op == "SELECT_V2"; }),
+              2);
+    const auto outs = RunBoth(*model, {q_ids}, {{6}}, *dir_);
+    ASSERT_EQ(outs.size(), 2u);
+    std::vector<double> mask;
+    const std::vector<double> x = EmbedIds(*model, "emb", q_ids, &mask);
+    const std::vector<double> want =
+        kref::MultiHeadAttention(*model, "att", x, 6, x, x, 6, 2, 3, 3, 6, false, &mask, &mask);
+    ExpectClose(outs[0], want, "masked MHA with the key, TFLite");
+    ExpectClose(outs[1], want, "masked MHA with the key, edgeopt");
+  }
+  {
     SCOPED_TRACE("cross-attention, then the mean over the kept queries");
     const Json config = Functional(
         {{"q", {6}}, {"v", {5}}},

@@ -281,11 +281,12 @@ Status ConvertMultiHeadAttention(LayerCall* call) {
                        "Keras masks on inputs of rank " + std::to_string(rank) +
                            "; edgeopt applies them on [batch, steps, features] inputs");
   }
-  int query_mask = -1;
+  int query_mask = -1, key_mask = -1;
   for (size_t i = 0; i < call->inputs.size() && masked; ++i) {
     EDGEOPT_ASSIGN_OR_RETURN(int m, SequenceMask(*call, i));
-    if (m < 0) continue;
+    if (m < 0 || (i > 0 && m == key_mask)) continue;  // a key with the value's mask: done
     if (i == 0) query_mask = m;
+    if (i > 0) key_mask = m;
     const Shape cond = i == 0 ? ToShape({b, 1, t, 1}) : ToShape({b, 1, 1, len});
     scores = EmitMaskedScores(call, scores, m, cond);
   }
