@@ -227,6 +227,13 @@ Status SelectV2Prepare(Context* ctx, Node* node) { return SelectPrepare(ctx, nod
 template <typename T>
 void PickRow(const uint8_t* c, int64_t ci, const uint8_t* x, int64_t xi, const uint8_t* y,
              int64_t yi, int64_t n, uint8_t* o) {
+  if (ci == 1 && xi == 1 && yi == 0) {  // masked keys: scores or one value (vectorizes)
+    const T* xs = reinterpret_cast<const T*>(x);
+    const T v = *reinterpret_cast<const T*>(y);
+    T* os = reinterpret_cast<T*>(o);
+    for (int64_t i = 0; i < n; ++i) os[i] = c[i] != 0 ? xs[i] : v;
+    return;
+  }
   for (int64_t i = 0; i < n; ++i) {
     reinterpret_cast<T*>(o)[i] = c[i * ci] != 0 ? reinterpret_cast<const T*>(x)[i * xi]
                                                 : reinterpret_cast<const T*>(y)[i * yi];
@@ -255,13 +262,15 @@ Status SelectEval(Context* ctx, Node* node) {
   const int64_t ci = last >= 0 ? sc[last] : 0, xi = last >= 0 ? sx[last] : 0,
                 yi = last >= 0 ? sy[last] : 0;
   const size_t es = DTypeSize(x->type);
+  int64_t index[kMaxDims] = {}, oc = 0, ox = 0, oy = 0;  // the row's offsets (an odometer)
   for (int64_t r = 0; r < n / inner; ++r) {
-    int64_t oc = 0, ox = 0, oy = 0;
-    for (int64_t i = last - 1, rest = r; i >= 0; rest /= od[i], --i) {
-      const int64_t k = rest % od[i];
-      oc += k * sc[i];
-      ox += k * sx[i];
-      oy += k * sy[i];
+    if (r > 0) {
+      for (int i = last - 1; i >= 0; --i) {
+        oc += sc[i], ox += sx[i], oy += sy[i];
+        if (++index[i] < od[i]) break;
+        oc -= sc[i] * od[i], ox -= sx[i] * od[i], oy -= sy[i] * od[i];
+        index[i] = 0;
+      }
     }
     const uint8_t* cv = c->Data<uint8_t>() + oc;
     const uint8_t* xr = x->Data<uint8_t>() + ox * es;
