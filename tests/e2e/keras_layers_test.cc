@@ -1778,10 +1778,96 @@ TEST_F(KerasLayers, KerasOperations) {
     ExpectClose(outs[0], want, "tf.keras shape operations, TFLite");
     ExpectClose(outs[1], want, "tf.keras shape operations, edgeopt");
   }
+  // Slicing, r = reshape(d, [2, 3]): r[:, 0], r[:, ::-1, 1:], r[..., -1], r[:, None, 1, :2].
+  // Keras 3 keys: slices {"class_name": "__slice__"}, Ellipsis {"class_name": "__ellipsis__"},
+  // None; tf.keras's SlicingOpLambda: {"start", "stop", "step"} in "slice_spec", joined by a
+  // tf.concat TFOpLambda (a list of entries).
+  auto slice = [](Json start, Json stop, Json step) {
+    return Json{{"class_name", "__slice__"},
+                {"config", {{"start", start}, {"stop", stop}, {"step", step}}}};
+  };
+  const Json all = slice(nullptr, nullptr, nullptr);
+  const Json ellipsis = {{"class_name", "__ellipsis__"}, {"config", Json::object()}};
+  // r[:, 0] = r(0, :); r[:, ::-1, 1:] = r(1, 1:), r(0, 1:); r[..., -1] = r(:, 2);
+  // r[:, None, 1, :2] = r(1, :2).
+  auto sliced_want = [&](const keras::KerasModel& m) {
+    kref::Tensor d{{1, 6}, x};
+    std::string error;
+    EXPECT_TRUE(kref::Apply(m, "Dense", "d", dense, &d, &error)) << error;
+    auto r = [&](int i, int j) { return d.v[i * 3 + j]; };
+    return std::vector<double>{r(0, 0), r(0, 1), r(0, 2), r(1, 1), r(1, 2), r(0, 1),
+                               r(0, 2), r(0, 2), r(1, 2), r(1, 0), r(1, 1)};
+  };
+  auto run_model = [&](const Json& config,
+                       const std::function<std::vector<double>(const keras::KerasModel&)>& want_of,
+                       const char* what) {
+    SCOPED_TRACE(what);
+    StatusOr<keras::KerasModel> model = keras::ModelFromConfig(config, 54);
+    ASSERT_TRUE(model.ok()) << model.status().ToString();
+    Randomize(&*model);
+    const auto outs = RunBoth(*model, {x}, {{6}}, *dir_);
+    ASSERT_EQ(outs.size(), 2u);
+    const std::vector<double> want = want_of(*model);
+    ExpectClose(outs[0], want, (std::string(what) + ", TFLite").c_str());
+    ExpectClose(outs[1], want, (std::string(what) + ", edgeopt").c_str());
+  };
+  run_model(
+      Functional(
+          {{"x", {6}}},
+          {LayerNode("Dense", "d", dense, {T("x")}),
+           cop("Reshape", "r", {T("d")}, {{"newshape", {-1, 2, 3}}}),
+           op("numpy", "GetItem", "g1", {T("r"), {all, 0}}),
+           op("numpy", "GetItem", "g2",
+              {T("r"), {all, slice(nullptr, nullptr, -1), slice(1, nullptr, nullptr)}}),
+           cop("Reshape", "g2f", {T("g2")}, {{"newshape", {-1, 4}}}),
+           op("numpy", "GetItem", "g3", {T("r"), {ellipsis, -1}}),
+           op("numpy", "GetItem", "g4", {T("r"), {all, nullptr, 1, slice(nullptr, 2, nullptr)}}),
+           cop("Reshape", "g4f", {T("g4")}, {{"newshape", {-1, 2}}}),
+           cop("Concatenate", "out", {Json::array({T("g1"), T("g2f"), T("g3"), T("g4f")})},
+               {{"axis", -1}})}),
+      sliced_want, "Keras 3 slicing");
+  {
+    auto getitem = [&](const std::string& name, const std::string& in, Json spec) {
+      return Json{
+          {"class_name", "SlicingOpLambda"},
+          {"name", name},
+          {"config", {{"name", name}, {"function", "__operators__.getitem"}, {"dtype", "float32"}}},
+          {"inbound_nodes", Json::array({Json::array({in, 0, 0, {{"slice_spec", spec}}})})}};
+    };
+    const Json tf_all = {{"start", nullptr}, {"stop", nullptr}, {"step", nullptr}};
+    Json config = AsTfKeras(
+        Functional({{"x", {6}}}, {LayerNode("Dense", "d", dense, {T("x")}),
+                                  cop("Reshape", "r", {T("d")}, {{"newshape", {-1, 2, 3}}})}));
+    config["config"]["layers"][2].erase("module");
+    config["config"]["layers"][2]["class_name"] = "Reshape";  // the layer: [2, 3] per sample
+    config["config"]["layers"][2]["config"] = {{"name", "r"}, {"target_shape", {2, 3}}};
+    config["config"]["layers"].push_back(getitem("g1", "r", {tf_all, 0}));
+    config["config"]["layers"].push_back(
+        getitem("g3", "r", {{{"class_name", "__ellipsis__"}}, -1}));
+    config["config"]["layers"].push_back(
+        {{"class_name", "TFOpLambda"},
+         {"name", "out"},
+         {"config", {{"name", "out"}, {"function", "concat"}, {"dtype", "float32"}}},
+         {"inbound_nodes",
+          Json::array({Json::array({Json::array({"g1", 0, 0, {{"axis", -1}}}),
+                                    Json::array({"g3", 0, 0, {{"axis", -1}}})})})}});
+    config["config"]["output_layers"] = Json::array({ref("out")});
+    run_model(
+        config,
+        [&](const keras::KerasModel& m) {
+          kref::Tensor d{{1, 6}, x};
+          std::string error;
+          EXPECT_TRUE(kref::Apply(m, "Dense", "d", dense, &d, &error)) << error;
+          return std::vector<double>{d.v[0], d.v[1], d.v[2], d.v[2], d.v[5]};
+        },
+        "tf.keras slicing and concat");
+  }
+
   // The batch axis stays first: a mean over every axis and a transpose moving it are refused.
   for (const Json& bad : {cop("Mean", "m", {T("x")}, {{"axis", nullptr}}),
                           cop("Transpose", "m", {T("x")}, {{"axes", {1, 0}}}),
-                          cop("Reshape", "m", {T("x")}, {{"newshape", {2, 3}}})}) {
+                          cop("Reshape", "m", {T("x")}, {{"newshape", {2, 3}}}),
+                          op("numpy", "GetItem", "m", {T("x"), 0})}) {
     Status s = build(Functional({{"x", {6}}}, {bad}));
     EXPECT_EQ(s.code(), StatusCode::kUnsupported) << s.ToString();
   }

@@ -531,7 +531,7 @@ Status GraphBuilder::ConvertLayer(const Json& entry, const std::vector<int>& inp
   const auto module = entry.find("module");
   const bool keras_op = (module != entry.end() && module->is_string() &&
                          IsKerasOpsModule(module->get<std::string>())) ||
-                        cls == "TFOpLambda";
+                        cls == "TFOpLambda" || cls == "SlicingOpLambda";
   const LayerMapping* mapping = keras_op ? KerasOpMapping() : FindLayerMapping(cls);
   if (mapping == nullptr) {
     return MakeStatus(StatusCode::kUnsupported, "layer '%s' (%s) cannot be converted: %s",

@@ -108,7 +108,9 @@ MaskRule MaskRuleOf(const std::string& class_name) {
 StatusOr<MaskRule> RuleOf(const LayerCall& call) {
   const std::string& cls = call.config.class_name();
   // Keras 3 operations take no mask and give none; a TFOpLambda's handling is not known.
-  if (call.keras_op) return cls == "TFOpLambda" ? MaskRule::kRefuse : MaskRule::kDrop;
+  if (call.keras_op) {
+    return cls == "TFOpLambda" || cls == "SlicingOpLambda" ? MaskRule::kRefuse : MaskRule::kDrop;
+  }
   if (cls != "TimeDistributed") return MaskRuleOf(cls);
   EDGEOPT_ASSIGN_OR_RETURN(auto inner, InnerLayer(call.config, "layer"));
   const MaskRule rule = MaskRuleOf(inner.first);

@@ -8,6 +8,8 @@
 // constant; so do the reductions (mean, sum, max, min) and the shape operations (concatenate,
 // reshape, transpose, expand_dims, squeeze) that keep the batch axis first. Any other operation
 // is refused with its name.
+#include <algorithm>
+
 #include "src/importers/keras/layers/layer_registry.h"
 #include "src/importers/keras/layers/layer_util.h"
 
@@ -25,6 +27,7 @@ enum class OpKind {
   kTranspose,   // axes, the batch first
   kExpandDims,  // axis
   kSqueeze,     // axis (None: every size-1 axis but the batch)
+  kGetItem,     // x[key]: ints, slices, Ellipsis, None (newaxis)
 };
 
 struct KerasOp {
@@ -69,6 +72,8 @@ constexpr KerasOp kKerasOps[] = {
     {"Transpose", "", OpKind::kTranspose, "TRANSPOSE"},
     {"ExpandDims", "expand_dims", OpKind::kExpandDims, "RESHAPE"},
     {"Squeeze", "", OpKind::kSqueeze, "RESHAPE"},
+    {"", "concat", OpKind::kConcat, "CONCATENATION"},
+    {"GetItem", "__operators__.getitem", OpKind::kGetItem, "STRIDED_SLICE"},
 };
 
 const KerasOp* FindOp(const std::string& name, bool tf) {
@@ -201,6 +206,160 @@ int EmitReshapeTo(LayerCall* call, int x, const Shape& shape) {
   return y;
 }
 
+// One element of a slicing key.
+struct KeyItem {
+  enum Kind { kIndex, kSlice, kNewAxis, kEllipsis } kind = kSlice;
+  int64_t index = 0;
+  bool has_start = false, has_stop = false;
+  int64_t start = 0, stop = 0, step = 1;
+};
+
+Status ParseKeyItem(const LayerCall& call, const Json& j, KeyItem* item) {
+  if (j.is_null()) {
+    item->kind = KeyItem::kNewAxis;
+    return Status::Ok();
+  }
+  if (j.is_number_integer()) {
+    item->kind = KeyItem::kIndex;
+    item->index = j.get<int64_t>();
+    return Status::Ok();
+  }
+  if (j.is_object()) {
+    const std::string cls = j.value("class_name", "");
+    if (cls == "__ellipsis__") {
+      item->kind = KeyItem::kEllipsis;
+      return Status::Ok();
+    }
+    // Keras 3: {"class_name": "__slice__", "config": {...}}; tf.keras: {"start", "stop", "step"}.
+    const Json* s = &j;
+    if (cls == "__slice__" && j.contains("config") && j["config"].is_object()) s = &j["config"];
+    if (s->contains("start") || s->contains("stop") || s->contains("step")) {
+      auto field = [&](const char* key, bool* has, int64_t* v) -> Status {
+        if (!s->contains(key) || (*s)[key].is_null()) return Status::Ok();
+        if (!(*s)[key].is_number_integer()) {
+          return call.Error(StatusCode::kInvalidModel, "a slice's bounds must be ints");
+        }
+        *v = (*s)[key].get<int64_t>();
+        if (has != nullptr) *has = true;
+        return Status::Ok();
+      };
+      item->kind = KeyItem::kSlice;
+      EDGEOPT_RETURN_IF_ERROR(field("start", &item->has_start, &item->start));
+      EDGEOPT_RETURN_IF_ERROR(field("stop", &item->has_stop, &item->stop));
+      EDGEOPT_RETURN_IF_ERROR(field("step", nullptr, &item->step));
+      if (item->step == 0) return call.Error(StatusCode::kInvalidModel, "a slice step of 0");
+      return Status::Ok();
+    }
+  }
+  return call.Error(StatusCode::kUnsupported,
+                    "slices with a key element that is not an int, a slice, None or Ellipsis (" +
+                        j.dump().substr(0, 60) + ")");
+}
+
+// x[key] as numpy computes it: STRIDED_SLICE (ints shrink their axis; Python's slice bounds,
+// resolved against the shape), then a RESHAPE for None (new axes). The batch axis is kept whole.
+Status ConvertGetItem(LayerCall* call, int x, const Json& key) {
+  const Shape in = call->builder->ShapeOf(x);
+  const int rank = static_cast<int>(in.size());
+  std::vector<KeyItem> items;
+  for (const Json& j : key.is_array() ? key : Json::array({key})) {
+    if (items.size() >= 16) return call->Error(StatusCode::kInvalidModel, "key too long");
+    KeyItem item;
+    EDGEOPT_RETURN_IF_ERROR(ParseKeyItem(*call, j, &item));
+    items.push_back(item);
+  }
+  int consumed = 0, ellipses = 0;
+  for (const KeyItem& k : items) {
+    consumed += k.kind == KeyItem::kIndex || k.kind == KeyItem::kSlice;
+    ellipses += k.kind == KeyItem::kEllipsis;
+  }
+  if (ellipses > 1 || consumed > rank) {
+    return call->Error(StatusCode::kInvalidModel,
+                       "the key does not fit a rank-" + std::to_string(rank) + " tensor");
+  }
+  // Expand: every axis gets a slice or an index; new axes are kept for the reshape.
+  std::vector<KeyItem> full;
+  for (const KeyItem& k : items) {
+    if (k.kind == KeyItem::kEllipsis) {
+      for (int i = 0; i < rank - consumed; ++i) full.push_back(KeyItem());
+    } else {
+      full.push_back(k);
+    }
+  }
+  if (ellipses == 0) {
+    for (int i = consumed; i < rank; ++i) full.push_back(KeyItem());
+  }
+  std::vector<int32_t> begin, end, strides;
+  int64_t end_mask = 0, shrink = 0;
+  Shape sliced, out;
+  int axis = 0;
+  for (const KeyItem& k : full) {
+    if (k.kind == KeyItem::kNewAxis) {
+      if (axis == 0) {
+        return call->Error(StatusCode::kUnsupported, "adds an axis before the batch axis");
+      }
+      out.push_back(1);
+      continue;
+    }
+    const int64_t dim = in[axis];
+    if (k.kind == KeyItem::kIndex) {
+      const int64_t i = k.index < 0 ? k.index + dim : k.index;
+      if (axis == 0 || i < 0 || i >= dim) {
+        return call->Error(axis == 0 ? StatusCode::kUnsupported : StatusCode::kInvalidModel,
+                           "indexes axis " + std::to_string(axis) + " (size " +
+                               std::to_string(dim) + ") at " + std::to_string(k.index) +
+                               (axis == 0 ? "; edgeopt keeps the batch axis whole" : ""));
+      }
+      begin.push_back(static_cast<int32_t>(i));
+      end.push_back(static_cast<int32_t>(i + 1));
+      strides.push_back(1);
+      shrink |= int64_t{1} << axis;
+      ++axis;
+      continue;
+    }
+    // Python's slice.indices().
+    int64_t start, stop, length;
+    const int64_t step = k.step;
+    if (step > 0) {
+      start = !k.has_start ? 0 : std::clamp<int64_t>(k.start < 0 ? k.start + dim : k.start, 0, dim);
+      stop = !k.has_stop ? dim : std::clamp<int64_t>(k.stop < 0 ? k.stop + dim : k.stop, 0, dim);
+      length = stop > start ? (stop - start + step - 1) / step : 0;
+    } else {
+      start = !k.has_start
+                  ? dim - 1
+                  : std::clamp<int64_t>(k.start < 0 ? k.start + dim : k.start, -1, dim - 1);
+      stop =
+          !k.has_stop ? -1 : std::clamp<int64_t>(k.stop < 0 ? k.stop + dim : k.stop, -1, dim - 1);
+      length = start > stop ? (start - stop - step - 1) / -step : 0;
+    }
+    if (axis == 0 && (length != dim || step != 1)) {
+      return call->Error(StatusCode::kUnsupported,
+                         "slices the batch axis; edgeopt keeps the batch axis whole");
+    }
+    if (length <= 0) return call->Error(StatusCode::kInvalidModel, "gives an empty slice");
+    begin.push_back(static_cast<int32_t>(start));
+    end.push_back(static_cast<int32_t>(stop < 0 ? 0 : stop));
+    if (stop < 0) end_mask |= int64_t{1} << axis;  // to the first element, going backwards
+    strides.push_back(static_cast<int32_t>(step));
+    sliced.push_back(static_cast<int32_t>(length));
+    out.push_back(static_cast<int32_t>(length));
+    ++axis;
+  }
+  const int b = call->Int32Const("begin", begin), e = call->Int32Const("end", end);
+  const int s = call->Int32Const("strides", strides);
+  ir::Attrs a;
+  a["begin_mask"] = int64_t{0};
+  a["end_mask"] = end_mask;
+  a["ellipsis_mask"] = int64_t{0};
+  a["new_axis_mask"] = int64_t{0};
+  a["shrink_axis_mask"] = shrink;
+  int y = call->NewTensor(sliced, "slice");
+  call->AddNode("STRIDED_SLICE", {x, b, e, s}, {y}, a);
+  if (out != sliced) y = EmitReshapeTo(call, y, out);
+  call->outputs = {y};
+  return Status::Ok();
+}
+
 Status ConvertShapeOp(LayerCall* call, const KerasOp& op, const std::string& name) {
   if (op.kind != OpKind::kConcat && call->inputs.size() != 1) {
     return call->Error(StatusCode::kInvalidModel,
@@ -210,6 +369,13 @@ Status ConvertShapeOp(LayerCall* call, const KerasOp& op, const std::string& nam
   const Shape in = call->builder->ShapeOf(x);
   const int rank = static_cast<int>(in.size());
   switch (op.kind) {
+    case OpKind::kGetItem: {
+      const Json* key = call->kwargs.contains("slice_spec") ? &call->kwargs["slice_spec"]
+                        : call->args.size() > 1             ? &call->args[1]
+                                                            : nullptr;
+      if (key == nullptr) return call->Error(StatusCode::kInvalidModel, "has no key");
+      return ConvertGetItem(call, x, *key);
+    }
     case OpKind::kReduce: {
       const Json* axis = Param(*call, "axis", 1);
       if (axis == nullptr) {
@@ -368,7 +534,8 @@ Status ConvertShapeOp(LayerCall* call, const KerasOp& op, const std::string& nam
 }
 
 Status ConvertKerasOp(LayerCall* call) {
-  const bool tf = call->config.class_name() == "TFOpLambda";
+  const bool tf =
+      call->config.class_name() == "TFOpLambda" || call->config.class_name() == "SlicingOpLambda";
   std::string name = call->config.class_name();
   if (tf) {
     EDGEOPT_ASSIGN_OR_RETURN(name, call->config.StringOr("function", ""));
@@ -380,14 +547,15 @@ Status ConvertKerasOp(LayerCall* call) {
         std::string(tf ? "wraps the TensorFlow function '" : "is the Keras operation '") + name +
             "', which edgeopt does not map (it maps +, -, *, /, maximum, minimum, exp, log, "
             "sqrt, rsqrt, abs, negative, square, relu, relu6, sigmoid, tanh, silu, softplus, "
-            "mean, sum, max, min, concatenate, reshape, transpose, expand_dims and squeeze)");
+            "mean, sum, max, min, concatenate, reshape, transpose, expand_dims, squeeze and "
+            "slicing)");
   }
   if (op->kind != OpKind::kBinary && op->kind != OpKind::kUnary &&
       op->kind != OpKind::kActivation) {
     if (call->inputs.empty()) return call->Error(StatusCode::kInvalidModel, "has no tensor");
     for (const auto& item : call->kwargs.items()) {
       const std::string& k = item.key();
-      if (k != "name" && k != "axis" && k != "keepdims" && k != "shape") {
+      if (k != "name" && k != "axis" && k != "keepdims" && k != "shape" && k != "slice_spec") {
         return call->Error(StatusCode::kUnsupported,
                            "is called with the keyword argument '" + k +
                                "', which edgeopt does not take for this operation");
