@@ -86,7 +86,7 @@ struct TensorRef {
 // One call of a layer, from a Keras 2 ([["l", 0, 0, {kwargs}], ...]) or Keras 3
 // ({"args": [...], "kwargs": {...}}) node entry: the tensors it takes, positional first, then the
 // keyword tensors query, value and key in that order (MultiHeadAttention's (query, value, key)),
-// then y (a tf.keras TFOpLambda's second operand);
+// then y or b (a tf.keras TFOpLambda's second operand: tf.math.add's y, tf.linalg.matmul's b);
 // any other keyword tensor (attention_mask, mask, ...) is refused. `kwargs` keeps the other
 // keyword arguments (use_causal_mask, training, ...), an empty object when there are none.
 struct InboundCall {

@@ -7,7 +7,8 @@
 // elementwise arithmetic and the activations among them map to builtin ops, with a number as a
 // constant; so do the reductions (mean, sum, max, min) and the shape operations (concatenate,
 // reshape, transpose, expand_dims, squeeze) that keep the batch axis first. Any other operation
-// is refused with its name.
+// is refused with its name. Softmax / log_softmax over the last axis and the product of two
+// tensors (matmul) map too.
 #include <algorithm>
 
 #include "src/importers/keras/layers/layer_registry.h"
@@ -28,6 +29,8 @@ enum class OpKind {
   kExpandDims,  // axis
   kSqueeze,     // axis (None: every size-1 axis but the batch)
   kGetItem,     // x[key]: ints, slices, Ellipsis, None (newaxis)
+  kSoftmax,     // axis (the last)
+  kMatmul,      // [..., M, K] x [..., K, N], the same leading dims
 };
 
 struct KerasOp {
@@ -74,6 +77,9 @@ constexpr KerasOp kKerasOps[] = {
     {"Squeeze", "", OpKind::kSqueeze, "RESHAPE"},
     {"", "concat", OpKind::kConcat, "CONCATENATION"},
     {"GetItem", "__operators__.getitem", OpKind::kGetItem, "STRIDED_SLICE"},
+    {"Softmax", "nn.softmax", OpKind::kSoftmax, "SOFTMAX"},
+    {"LogSoftmax", "nn.log_softmax", OpKind::kSoftmax, "LOG_SOFTMAX"},
+    {"Matmul", "linalg.matmul", OpKind::kMatmul, "BATCH_MATMUL"},
 };
 
 const KerasOp* FindOp(const std::string& name, bool tf) {
@@ -361,6 +367,34 @@ Status ConvertGetItem(LayerCall* call, int x, const Json& key) {
 }
 
 Status ConvertShapeOp(LayerCall* call, const KerasOp& op, const std::string& name) {
+  if (op.kind == OpKind::kMatmul) {
+    if (call->inputs.size() != 2) {
+      return call->Error(StatusCode::kUnsupported,
+                         "multiplies " + std::to_string(call->inputs.size()) +
+                             " tensors; edgeopt takes two (no constant matrix)");
+    }
+    const Shape a = call->builder->ShapeOf(call->inputs[0]);
+    const Shape b = call->builder->ShapeOf(call->inputs[1]);
+    const size_t r = a.size();
+    bool ok = r >= 3 && b.size() == r && a[r - 1] == b[r - 2];
+    for (size_t d = 0; ok && d + 2 < r; ++d) ok = a[d] == b[d];
+    if (!ok) {
+      return call->Error(StatusCode::kUnsupported,
+                         "multiplies " + ShapeString(a) + " by " + ShapeString(b) +
+                             "; edgeopt takes [..., M, K] x [..., K, N] with the same leading "
+                             "dims (the batch among them)");
+    }
+    Shape out = a;
+    out[r - 1] = b[r - 1];
+    ir::Attrs attrs;
+    attrs["adj_x"] = false;
+    attrs["adj_y"] = false;
+    attrs["asymmetric_quantize_inputs"] = false;
+    const int y = call->NewTensor(out, "matmul");
+    call->AddNode("BATCH_MATMUL", {call->inputs[0], call->inputs[1]}, {y}, attrs);
+    call->outputs = {y};
+    return Status::Ok();
+  }
   if (op.kind != OpKind::kConcat && call->inputs.size() != 1) {
     return call->Error(StatusCode::kInvalidModel,
                        name + " takes one tensor, got " + std::to_string(call->inputs.size()));
@@ -369,6 +403,18 @@ Status ConvertShapeOp(LayerCall* call, const KerasOp& op, const std::string& nam
   const Shape in = call->builder->ShapeOf(x);
   const int rank = static_cast<int>(in.size());
   switch (op.kind) {
+    case OpKind::kSoftmax: {
+      const Json* axis = Param(*call, "axis", 1);
+      const int64_t a = axis != nullptr && axis->is_number_integer() ? axis->get<int64_t>() : -1;
+      if (a != -1 && a != rank - 1) {
+        return call->Error(StatusCode::kUnsupported, name + " over axis " + std::to_string(a) +
+                                                         " (TFLite's works on the last axis)");
+      }
+      ir::Attrs attrs;
+      if (std::string(op.op) == "SOFTMAX") attrs["beta"] = 1.0;
+      call->outputs = {EmitUnary(call, op.op, x, attrs)};
+      return Status::Ok();
+    }
     case OpKind::kGetItem: {
       const Json* key = call->kwargs.contains("slice_spec") ? &call->kwargs["slice_spec"]
                         : call->args.size() > 1             ? &call->args[1]
@@ -547,8 +593,8 @@ Status ConvertKerasOp(LayerCall* call) {
         std::string(tf ? "wraps the TensorFlow function '" : "is the Keras operation '") + name +
             "', which edgeopt does not map (it maps +, -, *, /, maximum, minimum, exp, log, "
             "sqrt, rsqrt, abs, negative, square, relu, relu6, sigmoid, tanh, silu, softplus, "
-            "mean, sum, max, min, concatenate, reshape, transpose, expand_dims, squeeze and "
-            "slicing)");
+            "mean, sum, max, min, concatenate, reshape, transpose, expand_dims, squeeze, "
+            "slicing, softmax, log_softmax and matmul)");
   }
   if (op->kind != OpKind::kBinary && op->kind != OpKind::kUnary &&
       op->kind != OpKind::kActivation) {
