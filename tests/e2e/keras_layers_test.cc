@@ -1700,6 +1700,35 @@ TEST_F(KerasLayers, KerasOperations) {
       },
       "Keras 3 unary operations");
 
+  // Gelu (Keras 3's approximate=True default, and exact), powers (x ** 2, ** 0.5 and ** 3), a
+  // cast to float32.
+  {
+    Json gelu_exact = op("nn", "Gelu", "ge", {T("v")});
+    gelu_exact["config"]["approximate"] = false;
+    const Json config = Functional(
+        {{"x", {6}}},
+        {LayerNode("Dense", "d", dense, {T("x")}), op("numpy", "Add", "v0", {T("x"), T("d")}),
+         op("numpy", "Cast", "v", {T("v0")}), op("nn", "Gelu", "ga", {T("v")}), gelu_exact,
+         op("numpy", "Power", "p2", {T("v"), 2}), op("numpy", "Square", "vv", {T("v")}),
+         op("numpy", "Add", "vv1", {T("vv"), 1}), op("numpy", "Power", "ph", {T("vv1"), 0.5}),
+         op("numpy", "Power", "p3", {T("vv1"), 3}), op("numpy", "Add", "s1", {T("ga"), T("ge")}),
+         op("numpy", "Add", "s2", {T("s1"), T("p2")}), op("numpy", "Add", "s3", {T("s2"), T("ph")}),
+         op("numpy", "Add", "out", {T("s3"), T("p3")})});
+    Json cfg = config;
+    for (Json& l : cfg["config"]["layers"]) {
+      if (l["name"] == "v") l["config"]["dtype"] = "float32";
+    }
+    run(
+        cfg, x,
+        [](double xv, double dv) {
+          const double v = xv + dv, w = v * v + 1;
+          const double approx =
+              0.5 * v * (1 + std::tanh(0.7978845608028654 * (v + 0.044715 * v * v * v)));
+          const double exact = 0.5 * v * (1 + std::erf(v / std::sqrt(2.0)));
+          return approx + exact + v * v + std::sqrt(w) + w * w * w;
+        },
+        "Keras 3 gelu, power, cast");
+  }
   auto build = [](const Json& config) {
     StatusOr<keras::KerasModel> model = keras::ModelFromConfig(config, 1);
     return model.ok() ? keras::BuildGraph(*model).status() : model.status();

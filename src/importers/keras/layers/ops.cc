@@ -31,6 +31,8 @@ enum class OpKind {
   kGetItem,     // x[key]: ints, slices, Ellipsis, None (newaxis)
   kSoftmax,     // axis (the last)
   kMatmul,      // [..., M, K] x [..., K, N], the same leading dims
+  kGelu,        // approximate: Keras 3's ops.gelu defaults to True, tf.nn.gelu to False
+  kCast,        // to float32: nothing to do (the graph is float32)
 };
 
 struct KerasOp {
@@ -80,6 +82,9 @@ constexpr KerasOp kKerasOps[] = {
     {"Softmax", "nn.softmax", OpKind::kSoftmax, "SOFTMAX"},
     {"LogSoftmax", "nn.log_softmax", OpKind::kSoftmax, "LOG_SOFTMAX"},
     {"Matmul", "linalg.matmul", OpKind::kMatmul, "BATCH_MATMUL"},
+    {"Gelu", "nn.gelu", OpKind::kGelu, "GELU"},
+    {"Cast", "cast", OpKind::kCast, ""},
+    {"Power", "math.pow", OpKind::kBinary, "POW"},
 };
 
 const KerasOp* FindOp(const std::string& name, bool tf) {
@@ -403,6 +408,25 @@ Status ConvertShapeOp(LayerCall* call, const KerasOp& op, const std::string& nam
   const Shape in = call->builder->ShapeOf(x);
   const int rank = static_cast<int>(in.size());
   switch (op.kind) {
+    case OpKind::kGelu: {
+      const Json* approx = Param(*call, "approximate", 1);
+      ir::Attrs attrs;
+      const bool keras3 = call->config.class_name() != "TFOpLambda";
+      attrs["approximate"] =
+          approx != nullptr && approx->is_boolean() ? approx->get<bool>() : keras3;
+      call->outputs = {EmitUnary(call, "GELU", x, attrs)};
+      return Status::Ok();
+    }
+    case OpKind::kCast: {
+      const Json* dtype = Param(*call, "dtype", 1);
+      if (dtype == nullptr || !dtype->is_string() || *dtype != "float32") {
+        return call->Error(StatusCode::kUnsupported,
+                           "casts to " + (dtype != nullptr ? dtype->dump() : std::string("?")) +
+                               "; edgeopt's graphs are float32 (a cast to float32 is taken)");
+      }
+      call->outputs = {x};
+      return Status::Ok();
+    }
     case OpKind::kSoftmax: {
       const Json* axis = Param(*call, "axis", 1);
       const int64_t a = axis != nullptr && axis->is_number_integer() ? axis->get<int64_t>() : -1;
@@ -594,14 +618,15 @@ Status ConvertKerasOp(LayerCall* call) {
             "', which edgeopt does not map (it maps +, -, *, /, maximum, minimum, exp, log, "
             "sqrt, rsqrt, abs, negative, square, relu, relu6, sigmoid, tanh, silu, softplus, "
             "mean, sum, max, min, concatenate, reshape, transpose, expand_dims, squeeze, "
-            "slicing, softmax, log_softmax and matmul)");
+            "slicing, softmax, log_softmax, matmul, gelu, power and a cast to float32)");
   }
   if (op->kind != OpKind::kBinary && op->kind != OpKind::kUnary &&
       op->kind != OpKind::kActivation) {
     if (call->inputs.empty()) return call->Error(StatusCode::kInvalidModel, "has no tensor");
     for (const auto& item : call->kwargs.items()) {
       const std::string& k = item.key();
-      if (k != "name" && k != "axis" && k != "keepdims" && k != "shape" && k != "slice_spec") {
+      if (k != "name" && k != "axis" && k != "keepdims" && k != "shape" && k != "slice_spec" &&
+          k != "approximate" && k != "dtype") {
         return call->Error(StatusCode::kUnsupported,
                            "is called with the keyword argument '" + k +
                                "', which edgeopt does not take for this operation");
@@ -632,6 +657,19 @@ Status ConvertKerasOp(LayerCall* call) {
   }
   if (operands[0].tensor < 0 && operands[1].tensor < 0) {
     return call->Error(StatusCode::kUnsupported, "has no tensor argument");
+  }
+  if (std::string(op->op) == "POW" && operands[0].tensor >= 0 && operands[1].tensor < 0) {
+    // x ** c: the builtin op of a common exponent (which trains and quantizes), POW otherwise.
+    const float c = operands[1].value;
+    const char* unary = c == 2.0f ? "SQUARE" : c == 0.5f ? "SQRT" : c == -0.5f ? "RSQRT" : "";
+    if (*unary != '\0') {
+      call->outputs = {EmitUnary(call, unary, operands[0].tensor)};
+      return Status::Ok();
+    }
+    if (c == 1.0f) {
+      call->outputs = {operands[0].tensor};
+      return Status::Ok();
+    }
   }
   int in[2];
   for (int i = 0; i < 2; ++i) {
