@@ -3,12 +3,16 @@
 // ...}, its arguments in the node as written (tensors and numbers). tf.keras 2.x keeps tf.math /
 // tf.nn calls and operators as TFOpLambda layers: {"function": "math.multiply", ...}, the first
 // argument the node's tensor, the second its keyword argument "y" (a tensor or a number); a
-// constant first argument (0.5 * x, 1.0 - x) is ["_CONSTANT_VALUE", -1, value, {"y": x}]. The
-// elementwise arithmetic and the activations among them map to builtin ops, with a number as a
-// constant; so do the reductions (mean, sum, max, min) and the shape operations (concatenate,
-// reshape, transpose, expand_dims, squeeze) that keep the batch axis first. Any other operation
-// is refused with its name. Softmax / log_softmax over the last axis and the product of two
-// tensors (matmul) map too.
+// constant first argument (0.5 * x, 1.0 - x) is ["_CONSTANT_VALUE", -1, value, {"y": x}]. These
+// map to builtin ops (kKerasOps):
+//  - the elementwise arithmetic (a number as a scalar constant), unary math and activations,
+//    gelu, powers, a cast to float32;
+//  - the reductions (mean, sum, max, min), the shape operations (concatenate, reshape,
+//    transpose, expand_dims, squeeze) and slicing (x[:, 0]; tf.keras's SlicingOpLambda), all
+//    keeping the batch axis first, their arguments from the op's config, the call's keyword
+//    arguments or its positional ones (Param);
+//  - softmax / log_softmax over the last axis and the product of two tensors (matmul).
+// Any other operation is refused with its name.
 #include <algorithm>
 
 #include "src/importers/keras/layers/layer_registry.h"
