@@ -1110,18 +1110,11 @@ inline bool EvalChain(const keras::KerasModel& m, Tensor* x, std::string* error)
       for (double id : ids) mask.push_back(id != 0.0 ? 1.0 : 0.0);
       continue;
     }
-    static const char* const kPass[] = {"InputLayer",
-                                        "Dense",
-                                        "Dropout",
-                                        "SpatialDropout1D",
-                                        "Activation",
-                                        "ReLU",
-                                        "LeakyReLU",
-                                        "PReLU",
-                                        "ELU",
-                                        "LayerNormalization",
-                                        "UnitNormalization",
-                                        "TimeDistributed"};
+    static const char* const kPass[] = {
+        "InputLayer",         "Dense", "Dropout", "SpatialDropout1D",   "Activation",        "ReLU",
+        "LeakyReLU",          "PReLU", "ELU",     "LayerNormalization", "UnitNormalization",
+        "BatchNormalization",  // tf.keras: ignores the mask
+        "TimeDistributed"};
     if (std::find(std::begin(kPass), std::end(kPass), e.class_name) == std::end(kPass)) {
       mask.clear();
     }

@@ -11,11 +11,11 @@
 // sources: the layers above use the mask; per-step layers pass it on (supports_masking, call
 // ignores it); layers without masking support drop it (Keras 3 warns, tf.keras is silent). Every
 // other layer that receives a mask is refused with a message rather than computed without it:
-// those that use it in their math (Softmax, BatchNormalization in training, a TimeDistributed
-// recurrent layer). Merges combine their inputs' masks (MergeMask): tf.keras with AND; Keras 3
-// versions differ (AND at first, then OR, or none when an input has no mask; recent ones also
-// apply masks in Multiply, Maximum and Minimum), so there edgeopt takes the merges whose inputs
-// all carry the same mask (a residual connection), where every version agrees.
+// those that use it in their math (Softmax, Keras 3's BatchNormalization in training, a
+// TimeDistributed recurrent layer). Merges combine their inputs' masks (MergeMask): tf.keras with
+// AND; Keras 3 versions differ (AND at first, then OR, or none when an input has no mask; recent
+// ones also apply masks in Multiply, Maximum and Minimum), so there edgeopt takes the merges whose
+// inputs all carry the same mask (a residual connection), where every version agrees.
 #include <algorithm>
 
 #include "src/importers/keras/layers/layer_registry.h"
@@ -111,6 +111,9 @@ StatusOr<MaskRule> RuleOf(const LayerCall& call) {
   if (call.keras_op) {
     return cls == "TFOpLambda" || cls == "SlicingOpLambda" ? MaskRule::kRefuse : MaskRule::kDrop;
   }
+  // tf.keras's BatchNormalization ignores the mask (in training too) and passes it on; Keras
+  // 3's uses it in its training statistics, which edgeopt's training would not.
+  if (cls == "BatchNormalization" && !call.builder->keras3()) return MaskRule::kPass;
   if (cls != "TimeDistributed") return MaskRuleOf(cls);
   EDGEOPT_ASSIGN_OR_RETURN(auto inner, InnerLayer(call.config, "layer"));
   const MaskRule rule = MaskRuleOf(inner.first);
