@@ -1239,32 +1239,18 @@ std::vector<double> EmbedIds(const keras::KerasModel& m, const std::string& name
 // against the reference (Keras's float32 -1e9 added at the masked scores).
 TEST_F(KerasLayers, AttentionWithKerasMasks) {
   const std::vector<double> q_ids = {3, 5, 0, 2, 8, 0}, v_ids = {0, 4, 7, 0, 1};
-  for (bool causal : {false, true}) {
-    SCOPED_TRACE(causal ? "causal self-attention" : "self-attention");
+  // Self-attention, causal too; with the key given (the value's mask), whose scores are dropped
+  // once (two SELECT_V2s).
+  for (int variant = 0; variant < 3; ++variant) {
+    const bool causal = variant == 1, with_key = variant == 2;
+    SCOPED_TRACE(causal ? "causal self-attention" : with_key ? "with the key" : "self-attention");
     const Json kwargs = causal ? Json{{"use_causal_mask", true}} : Json::object();
+    Json args = {KerasTensor("emb"), KerasTensor("emb")};
+    if (with_key) args.push_back(KerasTensor("emb"));
     const Json config = Functional(
-        {{"ids", {6}}}, {EmbeddingNode("emb", "ids"),
-                         LayerNode("MultiHeadAttention", "att", {{"num_heads", 2}, {"key_dim", 3}},
-                                   {KerasTensor("emb"), KerasTensor("emb")}, kwargs)});
-    StatusOr<keras::KerasModel> model = keras::ModelFromConfig(config, 31);
-    ASSERT_TRUE(model.ok()) << model.status().ToString();
-    Randomize(&*model);
-    const auto outs = RunBoth(*model, {q_ids}, {{6}}, *dir_);
-    ASSERT_EQ(outs.size(), 2u);
-    std::vector<double> mask;
-    const std::vector<double> x = EmbedIds(*model, "emb", q_ids, &mask);
-    const std::vector<double> want =
-        kref::MultiHeadAttention(*model, "att", x, 6, x, x, 6, 2, 3, 3, 6, causal, &mask, &mask);
-    ExpectClose(outs[0], want, "masked MHA, TFLite");
-    ExpectClose(outs[1], want, "masked MHA, edgeopt");
-  }
-  {
-    // The key given too, with the value's mask: its scores are dropped once (two SELECT_V2s).
-    SCOPED_TRACE("self-attention with the key");
-    const Json config = Functional(
-        {{"ids", {6}}}, {EmbeddingNode("emb", "ids"),
-                         LayerNode("MultiHeadAttention", "att", {{"num_heads", 2}, {"key_dim", 3}},
-                                   {KerasTensor("emb"), KerasTensor("emb"), KerasTensor("emb")})});
+        {{"ids", {6}}},
+        {EmbeddingNode("emb", "ids"),
+         LayerNode("MultiHeadAttention", "att", {{"num_heads", 2}, {"key_dim", 3}}, args, kwargs)});
     StatusOr<keras::KerasModel> model = keras::ModelFromConfig(config, 31);
     ASSERT_TRUE(model.ok()) << model.status().ToString();
     Randomize(&*model);
@@ -1278,9 +1264,9 @@ TEST_F(KerasLayers, AttentionWithKerasMasks) {
     std::vector<double> mask;
     const std::vector<double> x = EmbedIds(*model, "emb", q_ids, &mask);
     const std::vector<double> want =
-        kref::MultiHeadAttention(*model, "att", x, 6, x, x, 6, 2, 3, 3, 6, false, &mask, &mask);
-    ExpectClose(outs[0], want, "masked MHA with the key, TFLite");
-    ExpectClose(outs[1], want, "masked MHA with the key, edgeopt");
+        kref::MultiHeadAttention(*model, "att", x, 6, x, x, 6, 2, 3, 3, 6, causal, &mask, &mask);
+    ExpectClose(outs[0], want, "masked MHA, TFLite");
+    ExpectClose(outs[1], want, "masked MHA, edgeopt");
   }
   {
     SCOPED_TRACE("cross-attention, then the mean over the kept queries");
