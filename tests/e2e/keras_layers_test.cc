@@ -1587,23 +1587,38 @@ TEST_F(KerasLayers, KerasOperations) {
     return node;
   };
   const Json dense = {{"units", 6}};
-  auto run = [&](const Json& config, const std::vector<double>& x,
-                 const std::function<double(double, double)>& f, const char* what) {
-    SCOPED_TRACE(what);
-    StatusOr<keras::KerasModel> model = keras::ModelFromConfig(config, 51);
-    ASSERT_TRUE(model.ok()) << model.status().ToString();
-    Randomize(&*model);
-    const auto outs = RunBoth(*model, {x}, {{6}}, *dir_);
-    ASSERT_EQ(outs.size(), 2u);
-    kref::Tensor d{{1, 6}, x};
-    std::string error;
-    ASSERT_TRUE(kref::Apply(*model, "Dense", "d", dense, &d, &error)) << error;
-    std::vector<double> want;
-    for (size_t i = 0; i < x.size(); ++i) want.push_back(f(x[i], d.v[i]));
-    ExpectClose(outs[0], want, (std::string(what) + ", TFLite").c_str());
-    ExpectClose(outs[1], want, (std::string(what) + ", edgeopt").c_str());
-  };
   const std::vector<double> x = {-1.5, -0.4, 0.0, 0.3, 0.9, 2.2};
+  // Converts `config` (random weights), runs it in both runtimes on x and compares with
+  // want_of(d), d the output of its Dense "d" on x by the reference.
+  auto run_model =
+      [&](const Json& config,
+          const std::function<std::vector<double>(const std::vector<double>&)>& want_of,
+          const char* what) {
+        SCOPED_TRACE(what);
+        StatusOr<keras::KerasModel> model = keras::ModelFromConfig(config, 51);
+        ASSERT_TRUE(model.ok()) << model.status().ToString();
+        Randomize(&*model);
+        const auto outs = RunBoth(*model, {x}, {{6}}, *dir_);
+        ASSERT_EQ(outs.size(), 2u);
+        kref::Tensor d{{1, 6}, x};
+        std::string error;
+        ASSERT_TRUE(kref::Apply(*model, "Dense", "d", dense, &d, &error)) << error;
+        const std::vector<double> want = want_of(d.v);
+        ExpectClose(outs[0], want, (std::string(what) + ", TFLite").c_str());
+        ExpectClose(outs[1], want, (std::string(what) + ", edgeopt").c_str());
+      };
+  // Elementwise: f(x[i], d[i]).
+  auto run = [&](const Json& config, const std::function<double(double, double)>& f,
+                 const char* what) {
+    run_model(
+        config,
+        [&](const std::vector<double>& d) {
+          std::vector<double> want;
+          for (size_t i = 0; i < x.size(); ++i) want.push_back(f(x[i], d[i]));
+          return want;
+        },
+        what);
+  };
   // min(max((1 - 0.5 * (x + d)) / 4, x * d), 0.3) - d
   auto arithmetic = [](double xv, double dv) {
     return std::min(std::max((1.0 - 0.5 * (xv + dv)) / 4.0, xv * dv), 0.3) - dv;
@@ -1618,7 +1633,7 @@ TEST_F(KerasLayers, KerasOperations) {
        op("numpy", "Maximum", "maximum", {T("true_divide"), T("multiply_1")}),
        op("numpy", "Minimum", "minimum", {T("maximum"), 0.3}),
        op("numpy", "Subtract", "out", {T("minimum"), T("d")})});
-  run(keras3, x, arithmetic, "Keras 3 operations");
+  run(keras3, arithmetic, "Keras 3 operations");
   // The same in tf.keras: TFOpLambda layers.
   auto lambda = [](const std::string& name, const std::string& function, Json first, Json y) {
     return Json{
@@ -1643,7 +1658,7 @@ TEST_F(KerasLayers, KerasOperations) {
     tf["config"]["layers"].push_back(l);
   }
   tf["config"]["output_layers"] = Json::array({ref("out")});
-  run(tf, x, arithmetic, "tf.keras TFOpLambda");
+  run(tf, arithmetic, "tf.keras TFOpLambda");
 
   // Every unary operation, summed: x' = x + d keeps exp, log, sqrt and rsqrt finite.
   struct Unary {
@@ -1681,7 +1696,7 @@ TEST_F(KerasLayers, KerasOperations) {
     sum = sum.empty() ? name : "s_" + cls;
   }
   run(
-      Functional({{"x", {6}}}, layers), x,
+      Functional({{"x", {6}}}, layers),
       [&](double xv, double dv) {
         double total = 0;
         for (const Unary& u : unary) {
@@ -1710,7 +1725,7 @@ TEST_F(KerasLayers, KerasOperations) {
       if (l["name"] == "v") l["config"]["dtype"] = "float32";
     }
     run(
-        cfg, x,
+        cfg,
         [](double xv, double dv) {
           const double v = xv + dv, w = v * v + 1;
           const double approx =
@@ -1748,25 +1763,21 @@ TEST_F(KerasLayers, KerasOperations) {
          cop("Max", "max", {T("s")}, {{"axis", Json::array({2})}, {"keepdims", false}}),
          cop("Sum", "sum", {T("s")}, {{"axis", 1}, {"keepdims", false}}),
          cop("Concatenate", "out", {Json::array({T("c6"), T("max"), T("sum")})}, {{"axis", 1}})});
-    StatusOr<keras::KerasModel> model = keras::ModelFromConfig(config, 52);
-    ASSERT_TRUE(model.ok()) << model.status().ToString();
-    Randomize(&*model);
-    const auto outs = RunBoth(*model, {x}, {{6}}, *dir_);
-    ASSERT_EQ(outs.size(), 2u);
-    kref::Tensor d{{1, 6}, x};
-    std::string error;
-    ASSERT_TRUE(kref::Apply(*model, "Dense", "d", dense, &d, &error)) << error;
-    // s[j][i] = d[i * 3 + j], j < 3, i < 2.
-    auto sv = [&](int j, int i) { return d.v[i * 3 + j]; };
-    std::vector<double> want;
-    for (int j = 0; j < 3; ++j) {
-      want.push_back((sv(j, 0) + sv(j, 1)) / 2);
-      want.push_back(std::min(sv(j, 0), sv(j, 1)));
-    }
-    for (int j = 0; j < 3; ++j) want.push_back(std::max(sv(j, 0), sv(j, 1)));
-    for (int i = 0; i < 2; ++i) want.push_back(sv(0, i) + sv(1, i) + sv(2, i));
-    ExpectClose(outs[0], want, "Keras 3 shape operations, TFLite");
-    ExpectClose(outs[1], want, "Keras 3 shape operations, edgeopt");
+    run_model(
+        config,
+        [](const std::vector<double>& d) {
+          // s[j][i] = d[i * 3 + j], j < 3, i < 2.
+          auto sv = [&](int j, int i) { return d[i * 3 + j]; };
+          std::vector<double> want;
+          for (int j = 0; j < 3; ++j) {
+            want.push_back((sv(j, 0) + sv(j, 1)) / 2);
+            want.push_back(std::min(sv(j, 0), sv(j, 1)));
+          }
+          for (int j = 0; j < 3; ++j) want.push_back(std::max(sv(j, 0), sv(j, 1)));
+          for (int i = 0; i < 2; ++i) want.push_back(sv(0, i) + sv(1, i) + sv(2, i));
+          return want;
+        },
+        "Keras 3 shape operations");
   }
   {
     // tf.keras: tf.reshape(d, [-1, 2, 3]), tf.math.reduce_mean(axis=2), tf.expand_dims(-1).
@@ -1785,18 +1796,12 @@ TEST_F(KerasLayers, KerasOperations) {
       config["config"]["layers"].push_back(l);
     }
     config["config"]["output_layers"] = Json::array({ref("out")});
-    StatusOr<keras::KerasModel> model = keras::ModelFromConfig(config, 53);
-    ASSERT_TRUE(model.ok()) << model.status().ToString();
-    Randomize(&*model);
-    const auto outs = RunBoth(*model, {x}, {{6}}, *dir_);
-    ASSERT_EQ(outs.size(), 2u);
-    kref::Tensor d{{1, 6}, x};
-    std::string error;
-    ASSERT_TRUE(kref::Apply(*model, "Dense", "d", dense, &d, &error)) << error;
-    const std::vector<double> want = {(d.v[0] + d.v[1] + d.v[2]) / 3,
-                                      (d.v[3] + d.v[4] + d.v[5]) / 3};
-    ExpectClose(outs[0], want, "tf.keras shape operations, TFLite");
-    ExpectClose(outs[1], want, "tf.keras shape operations, edgeopt");
+    run_model(
+        config,
+        [](const std::vector<double>& d) {
+          return std::vector<double>{(d[0] + d[1] + d[2]) / 3, (d[3] + d[4] + d[5]) / 3};
+        },
+        "tf.keras shape operations");
   }
   // Slicing, r = reshape(d, [2, 3]): r[:, 0], r[:, ::-1, 1:], r[..., -1], r[:, None, 1, :2].
   // Keras 3 keys: slices {"class_name": "__slice__"}, Ellipsis {"class_name": "__ellipsis__"},
@@ -1810,26 +1815,10 @@ TEST_F(KerasLayers, KerasOperations) {
   const Json ellipsis = {{"class_name", "__ellipsis__"}, {"config", Json::object()}};
   // r[:, 0] = r(0, :); r[:, ::-1, 1:] = r(1, 1:), r(0, 1:); r[..., -1] = r(:, 2);
   // r[:, None, 1, :2] = r(1, :2).
-  auto sliced_want = [&](const keras::KerasModel& m) {
-    kref::Tensor d{{1, 6}, x};
-    std::string error;
-    EXPECT_TRUE(kref::Apply(m, "Dense", "d", dense, &d, &error)) << error;
-    auto r = [&](int i, int j) { return d.v[i * 3 + j]; };
+  auto sliced_want = [](const std::vector<double>& d) {
+    auto r = [&](int i, int j) { return d[i * 3 + j]; };
     return std::vector<double>{r(0, 0), r(0, 1), r(0, 2), r(1, 1), r(1, 2), r(0, 1),
                                r(0, 2), r(0, 2), r(1, 2), r(1, 0), r(1, 1)};
-  };
-  auto run_model = [&](const Json& config,
-                       const std::function<std::vector<double>(const keras::KerasModel&)>& want_of,
-                       const char* what) {
-    SCOPED_TRACE(what);
-    StatusOr<keras::KerasModel> model = keras::ModelFromConfig(config, 54);
-    ASSERT_TRUE(model.ok()) << model.status().ToString();
-    Randomize(&*model);
-    const auto outs = RunBoth(*model, {x}, {{6}}, *dir_);
-    ASSERT_EQ(outs.size(), 2u);
-    const std::vector<double> want = want_of(*model);
-    ExpectClose(outs[0], want, (std::string(what) + ", TFLite").c_str());
-    ExpectClose(outs[1], want, (std::string(what) + ", edgeopt").c_str());
   };
   run_model(
       Functional(
@@ -1874,26 +1863,20 @@ TEST_F(KerasLayers, KerasOperations) {
     config["config"]["output_layers"] = Json::array({ref("out")});
     run_model(
         config,
-        [&](const keras::KerasModel& m) {
-          kref::Tensor d{{1, 6}, x};
-          std::string error;
-          EXPECT_TRUE(kref::Apply(m, "Dense", "d", dense, &d, &error)) << error;
-          return std::vector<double>{d.v[0], d.v[1], d.v[2], d.v[2], d.v[5]};
+        [](const std::vector<double>& d) {
+          return std::vector<double>{d[0], d[1], d[2], d[2], d[5]};
         },
         "tf.keras slicing and concat");
   }
 
   // r r^T with matmul, then softmax and log_softmax over its rows: Keras 3 (Matmul, Softmax,
   // LogSoftmax with their axis in the config) and tf.keras (linalg.matmul's "b", nn.softmax).
-  auto gram_want = [&](const keras::KerasModel& m, bool with_log) {
-    kref::Tensor d{{1, 6}, x};
-    std::string error;
-    EXPECT_TRUE(kref::Apply(m, "Dense", "d", dense, &d, &error)) << error;
+  auto gram_want = [](const std::vector<double>& d, bool with_log) {
     double g[2][2];
     for (int i = 0; i < 2; ++i) {
       for (int k = 0; k < 2; ++k) {
         g[i][k] = 0;
-        for (int j = 0; j < 3; ++j) g[i][k] += d.v[i * 3 + j] * d.v[k * 3 + j];
+        for (int j = 0; j < 3; ++j) g[i][k] += d[i * 3 + j] * d[k * 3 + j];
       }
     }
     std::vector<double> want, logs;
@@ -1918,8 +1901,8 @@ TEST_F(KerasLayers, KerasOperations) {
                   cop("LogSoftmax", "lp", {T("g")}, {{"axis", -1}}),
                   cop("Concatenate", "c", {Json::array({T("p"), T("lp")})}, {{"axis", -1}}),
                   cop("Reshape", "out", {T("c")}, {{"newshape", {-1, 8}}})}),
-      [&](const keras::KerasModel& m) {
-        std::vector<double> w = gram_want(m, true), out;
+      [&](const std::vector<double>& d) {
+        std::vector<double> w = gram_want(d, true), out;
         for (int i = 0; i < 2; ++i) {  // rows of [p | lp]
           for (int k = 0; k < 2; ++k) out.push_back(w[i * 2 + k]);
           for (int k = 0; k < 2; ++k) out.push_back(w[4 + i * 2 + k]);
@@ -1940,7 +1923,7 @@ TEST_F(KerasLayers, KerasOperations) {
     config["config"]["layers"].push_back(sm);
     config["config"]["output_layers"] = Json::array({ref("out")});
     run_model(
-        config, [&](const keras::KerasModel& m) { return gram_want(m, false); },
+        config, [&](const std::vector<double>& d) { return gram_want(d, false); },
         "tf.keras matmul and softmax");
   }
 
