@@ -153,8 +153,6 @@ std::string UnsupportedReason(const std::string& class_name) {
   };
   static const Reason kReasons[] = {
       {"Lambda", "it runs arbitrary Python code, which is not stored in the file"},
-      {"TFOpLambda", "it wraps a raw TensorFlow function call, which edgeopt does not map"},
-      {"SlicingOpLambda", "it wraps a raw TensorFlow slicing call, which edgeopt does not map"},
       {"Conv3D", "3-D convolutions have no TFLite builtin in 2.9's common set"},
   };
   for (const Reason& r : kReasons) {
