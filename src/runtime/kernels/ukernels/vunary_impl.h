@@ -131,10 +131,16 @@ void Scale(size_t n, const float* x, float* y, const F32UnaryParams* p) {
   Map(n, x, y, [s](VF v) { return v * s; });
 }
 
+// A row of at least one vector ends with the vector that ends it (overlapping the last one: the
+// max is the same), so a softmax row of a few dozen keys stays in vector code.
 float RMax(size_t n, const float* x) {
   VF m = Splat(x[0]);
   size_t i = 0;
   for (; i + kLanes <= n; i += kLanes) m = Max(m, Load<VF>(x + i));
+  if (i < n && n >= static_cast<size_t>(kLanes)) {
+    m = Max(m, Load<VF>(x + n - kLanes));
+    i = n;
+  }
   float r = m[0];
   for (int l = 1; l < kLanes; ++l) r = r < m[l] ? m[l] : r;
   for (; i < n; ++i) r = r < x[i] ? x[i] : r;
@@ -143,27 +149,34 @@ float RMax(size_t n, const float* x) {
 
 float RAddStoreExp(size_t n, const float* x, float max, float beta, float* y) {
   const VF vmax = Splat(max), vbeta = Splat(beta);
-  VF acc0 = Splat(0.0f), acc1 = acc0;
+  VF acc = Splat(0.0f);
+  // The row's last vector, read before any store (y may be x).
+  const VF last = n >= static_cast<size_t>(kLanes) ? Load<VF>(x + n - kLanes) : acc;
   size_t i = 0;
-  for (; i + 2 * kLanes <= n; i += 2 * kLanes) {
-    const VF e0 = ExpNonPositive((Load<VF>(x + i) - vmax) * vbeta);
-    const VF e1 = ExpNonPositive((Load<VF>(x + i + kLanes) - vmax) * vbeta);
-    Store(y + i, e0);
-    Store(y + i + kLanes, e1);
-    acc0 += e0;
-    acc1 += e1;
+  for (; i + kLanes <= n; i += kLanes) {
+    const VF e = ExpNonPositive((Load<VF>(x + i) - vmax) * vbeta);
+    Store(y + i, e);
+    acc += e;
   }
-  acc0 += acc1;
+  if (i < n && n >= static_cast<size_t>(kLanes)) {
+    // The vector that ends the row, overlapping the one before (whose lanes it recomputes to
+    // the same values): only its new lanes add.
+    const size_t at = n - kLanes;
+    const VF e = ExpNonPositive((last - vmax) * vbeta);
+    Store(y + at, e);
+    VI lane;
+    for (int l = 0; l < kLanes; ++l) lane[l] = l;
+    acc += lane >= static_cast<int32_t>(i - at) ? e : Splat(0.0f);
+    i = n;
+  }
   float sum = 0.0f;
-  for (int l = 0; l < kLanes; ++l) sum += acc0[l];
-  if (i < n) {
-    float buf[2 * kLanes];
+  for (int l = 0; l < kLanes; ++l) sum += acc[l];
+  if (i < n) {  // a row shorter than a vector
+    float buf[kLanes];
     const size_t rest = n - i;
     __builtin_memcpy(buf, x + i, rest * sizeof(float));
-    for (size_t j = rest; j < 2 * static_cast<size_t>(kLanes); ++j) buf[j] = max;
-    for (int h = 0; h < 2; ++h) {
-      Store(buf + h * kLanes, ExpNonPositive((Load<VF>(buf + h * kLanes) - vmax) * vbeta));
-    }
+    for (size_t j = rest; j < static_cast<size_t>(kLanes); ++j) buf[j] = max;
+    Store(buf, ExpNonPositive((Load<VF>(buf) - vmax) * vbeta));
     __builtin_memcpy(y + i, buf, rest * sizeof(float));
     for (size_t j = 0; j < rest; ++j) sum += buf[j];
   }
