@@ -262,6 +262,9 @@ TEST(OptimizedActivation, MicrokernelsInPlace) {
           want += std::exp(x[i] - max);
         }
         EXPECT_NEAR(sum, want, 1e-5 * want) << n;
+        y = x;  // in place, as the softmax scales its row
+        cfg->vscale(n, y.data(), y.data(), &p);
+        for (size_t i = 0; i < n; ++i) EXPECT_EQ(y[i], x[i] * 0.25f) << n;
       }
       if (cfg->clamp != nullptr) {
         std::vector<float> y = x;

@@ -126,9 +126,18 @@ void HardSwish(size_t n, const float* x, float* y, const F32UnaryParams*) {
 void Logistic(size_t n, const float* x, float* y, const F32UnaryParams*) { Map(n, x, y, Sigmoid); }
 void TanhKernel(size_t n, const float* x, float* y, const F32UnaryParams*) { Map(n, x, y, Tanh); }
 
+// A softmax row's last step (in place): at least a vector, the tail is the vector that ends x,
+// read before any store and written over the lanes before it with the same values.
 void Scale(size_t n, const float* x, float* y, const F32UnaryParams* p) {
   const float s = p->alpha;
-  Map(n, x, y, [s](VF v) { return v * s; });
+  if (n < static_cast<size_t>(kLanes)) {
+    Map(n, x, y, [s](VF v) { return v * s; });
+    return;
+  }
+  const VF last = Load<VF>(x + n - kLanes);
+  size_t i = 0;
+  for (; i + kLanes <= n; i += kLanes) Store(y + i, Load<VF>(x + i) * s);
+  if (i < n) Store(y + n - kLanes, last * s);
 }
 
 // A row of at least one vector ends with the vector that ends it (overlapping the last one: the
