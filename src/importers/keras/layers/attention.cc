@@ -47,12 +47,6 @@ int64_t Product(const Shape& s, size_t from, size_t to) {
   return n;
 }
 
-int Reshape(LayerCall* call, int x, const Shape& shape, const std::string& suffix) {
-  const int y = call->NewTensor(shape, suffix);
-  call->AddNode("RESHAPE", {x, call->Int32Const(suffix + "_shape", shape)}, {y});
-  return y;
-}
-
 int Transpose0213(LayerCall* call, int x, const std::string& suffix) {
   const Shape& in = call->builder->ShapeOf(x);
   const int y = call->NewTensor(Shape{in[0], in[2], in[1], in[3]}, suffix);
@@ -113,23 +107,12 @@ int CausalMask(LayerCall* call, int scores) {
   return y;
 }
 
-int BatchMatMul(LayerCall* call, int a, int b, bool adj_y, const Shape& out,
-                const std::string& suffix, bool adj_x = false) {
-  const int y = call->NewTensor(out, suffix);
-  ir::Attrs attrs;
-  attrs["adj_x"] = adj_x;
-  attrs["adj_y"] = adj_y;
-  attrs["asymmetric_quantize_inputs"] = false;
-  call->AddNode("BATCH_MATMUL", {a, b}, {y}, attrs);
-  return y;
-}
-
 // The attention probabilities SOFTMAX(scores) (+ DROPOUT in training form) applied to v:
 // BATCH_MATMUL into a new tensor of `out` ("context").
 StatusOr<int> Attend(LayerCall* call, int scores, double dropout, int v, const Shape& out) {
   EDGEOPT_ASSIGN_OR_RETURN(int probs, EmitSoftmax(call, scores, -1));
   if (dropout > 0.0) probs = EmitDropout(call, probs, dropout, false, "attention_dropout");
-  return BatchMatMul(call, probs, v, false, out, "context");
+  return EmitBatchMatMul(call, probs, v, false, false, out, "context");
 }
 
 struct Sizes {
@@ -245,7 +228,7 @@ Status ConvertMultiHeadAttention(LayerCall* call) {
   // [B, T..., E] -> [B, T, E] when there are several middle axes.
   auto flat = [&](int x, const Shape& shape, int64_t steps, const char* what) {
     if (rank == 3) return x;
-    return Reshape(call, x, ToShape({b, steps, shape.back()}), std::string(what) + "_flat");
+    return EmitReshape(call, x, ToShape({b, steps, shape.back()}), std::string(what) + "_flat");
   };
   const int q_in = flat(call->inputs[0], query, t, "query");
   const int v_in = flat(call->inputs[1], value, len, "value");
@@ -256,13 +239,13 @@ Status ConvertMultiHeadAttention(LayerCall* call) {
   EDGEOPT_ASSIGN_OR_RETURN(int k, Project(call, k_in, "key", {ek, h, kd}, 1, h * kd, s.use_bias));
   EDGEOPT_ASSIGN_OR_RETURN(int v, Project(call, v_in, "value", {ev, h, vd}, 1, h * vd, s.use_bias));
   auto heads = [&](int x, int64_t steps, int64_t d, const std::string& what) {
-    const int r = Reshape(call, x, ToShape({b, steps, h, d}), what + "_heads");
+    const int r = EmitReshape(call, x, ToShape({b, steps, h, d}), what + "_heads");
     return Transpose0213(call, r, what + "_bhtd");
   };
   q = heads(q, t, kd, "query");
   k = heads(k, len, kd, "key");
   v = heads(v, len, vd, "value");
-  int scores = BatchMatMul(call, q, k, true, ToShape({b, h, t, len}), "scores");
+  int scores = EmitBatchMatMul(call, q, k, false, true, ToShape({b, h, t, len}), "scores");
   if (causal_call) {
     if (rank > 3) {
       // Keras builds the mask from the first middle axis alone, which does not match the scores
@@ -291,14 +274,14 @@ Status ConvertMultiHeadAttention(LayerCall* call) {
     scores = EmitMaskedScores(call, scores, m, cond);
   }
   EDGEOPT_ASSIGN_OR_RETURN(int context, Attend(call, scores, s.dropout, v, ToShape({b, h, t, vd})));
-  const int merged = Reshape(call, Transpose0213(call, context, "context_bthd"),
-                             ToShape({b, t, h * vd}), "context_merged");
+  const int merged = EmitReshape(call, Transpose0213(call, context, "context_bthd"),
+                                 ToShape({b, t, h * vd}), "context_merged");
   EDGEOPT_ASSIGN_OR_RETURN(int y,
                            Project(call, merged, "attention_output", {h, vd, o}, 2, o, s.use_bias));
   if (rank > 3) {
     Shape out = query;
     out.back() = static_cast<int32_t>(o);
-    y = Reshape(call, y, out, "output");
+    y = EmitReshape(call, y, out, "output");
   }
   call->outputs = {y};
   if (query_mask >= 0) call->output_masks = {query_mask};
@@ -352,7 +335,7 @@ Status ConvertDotAttention(LayerCall* call) {
   const int32_t b = query[0], t = query[1], s = value[1], d = query[2];
   int scores = -1;
   if (!additive && mode == "dot") {
-    scores = BatchMatMul(call, q, k, true, Shape{b, t, s}, "scores");
+    scores = EmitBatchMatMul(call, q, k, false, true, Shape{b, t, s}, "scores");
     if (use_scale) {
       EDGEOPT_ASSIGN_OR_RETURN(std::vector<float> scale, call->Weight("scale", {}));
       const int w = call->AddWeightTensor("scale", Shape{}, std::move(scale));
@@ -360,8 +343,8 @@ Status ConvertDotAttention(LayerCall* call) {
     }
   } else {
     // tanh(query[:, :, None] + key[:, None]) summed over d.
-    const int q4 = Reshape(call, q, Shape{b, t, 1, d}, "query_expanded");
-    const int k4 = Reshape(call, k, Shape{b, 1, s, d}, "key_expanded");
+    const int q4 = EmitReshape(call, q, Shape{b, t, 1, d}, "query_expanded");
+    const int k4 = EmitReshape(call, k, Shape{b, 1, s, d}, "key_expanded");
     ir::Attrs none;
     none["fused_activation_function"] = std::string("NONE");
     int sum = call->NewTensor(Shape{b, t, s, d}, "sum");
@@ -451,8 +434,8 @@ Status ConvertDot(LayerCall* call) {
   } else {
     // out[b, i, j] = Σ_k x[b, i|k] y[b, k|j]: BATCH_MATMUL wants lhs [T, K] and rhs [K, S].
     const int32_t t = x[axes[0] == 2 ? 1 : 2], s = y[axes[1] == 1 ? 2 : 1];
-    out = BatchMatMul(call, a, b, /*adj_y=*/axes[1] == 2, Shape{x[0], t, s}, "dot",
-                      /*adj_x=*/axes[0] == 1);
+    out = EmitBatchMatMul(call, a, b, /*adj_x=*/axes[0] == 1, /*adj_y=*/axes[1] == 2,
+                          Shape{x[0], t, s}, "dot");
   }
   call->outputs = {out};
   return Status::Ok();

@@ -181,6 +181,50 @@ int EmitL2Normalize(LayerCall* call, int x, const std::vector<int>& axes,
   return y;
 }
 
+int EmitReshape(LayerCall* call, int x, const Shape& shape, const std::string& suffix) {
+  const int y = call->NewTensor(shape, suffix);
+  call->AddNode("RESHAPE", {x, call->Int32Const(suffix + "_shape", shape)}, {y});
+  return y;
+}
+
+int EmitBatchMatMul(LayerCall* call, int a, int b, bool adj_x, bool adj_y, const Shape& out,
+                    const std::string& suffix) {
+  const int y = call->NewTensor(out, suffix);
+  ir::Attrs attrs;
+  attrs["adj_x"] = adj_x;
+  attrs["adj_y"] = adj_y;
+  attrs["asymmetric_quantize_inputs"] = false;
+  call->AddNode("BATCH_MATMUL", {a, b}, {y}, attrs);
+  return y;
+}
+
+StatusOr<int> EmitConcatenation(LayerCall* call, const std::vector<int>& inputs, int64_t axis,
+                                const std::string& suffix) {
+  const Shape first = call->builder->ShapeOf(inputs[0]);
+  const int64_t rank = static_cast<int64_t>(first.size());
+  Shape out = first;
+  int64_t total = 0;
+  for (int t : inputs) {
+    const Shape s = call->builder->ShapeOf(t);
+    bool ok = static_cast<int64_t>(s.size()) == rank;
+    for (int64_t d = 0; ok && d < rank; ++d) ok = d == axis || s[d] == first[d];
+    if (!ok) {
+      return call->Error(StatusCode::kInvalidModel, "input shapes " + ShapeString(first) + " and " +
+                                                        ShapeString(s) +
+                                                        " differ outside the concatenation axis");
+    }
+    total += s[axis];
+  }
+  if (total > (int64_t{1} << 30)) return call->Error(StatusCode::kInvalidModel, "output too large");
+  out[axis] = static_cast<int32_t>(total);
+  const int y = call->NewTensor(out, suffix);
+  ir::Attrs attrs;
+  attrs["axis"] = axis;
+  attrs["fused_activation_function"] = std::string("NONE");
+  call->AddNode("CONCATENATION", inputs, {y}, attrs);
+  return y;
+}
+
 bool BroadcastShapes(const Shape& a, const Shape& b, Shape* out) {
   const size_t rank = std::max(a.size(), b.size());
   out->assign(rank, 1);

@@ -73,6 +73,15 @@ StatusOr<int> EmitSoftmax(LayerCall* call, int x, int64_t axis);
 // x · rsqrt(max(Σx², 1e-12)) as MUL, SUM (keep_dims), MAXIMUM, RSQRT, MUL.
 int EmitL2Normalize(LayerCall* call, int x, const std::vector<int>& axes,
                     const std::string& suffix);
+// RESHAPE of x to `shape` ("<layer>/<suffix>", its shape constant "<suffix>_shape").
+int EmitReshape(LayerCall* call, int x, const Shape& shape, const std::string& suffix);
+// BATCH_MATMUL of a and b (adj_x / adj_y) into a new tensor of `out`.
+int EmitBatchMatMul(LayerCall* call, int a, int b, bool adj_x, bool adj_y, const Shape& out,
+                    const std::string& suffix);
+// CONCATENATION of `inputs` along `axis` (0 <= axis < rank), their shapes checked (the same
+// rank, equal outside the axis).
+StatusOr<int> EmitConcatenation(LayerCall* call, const std::vector<int>& inputs, int64_t axis,
+                                const std::string& suffix);
 // Numpy broadcasting of shapes a and b into *out; false if they do not broadcast.
 bool BroadcastShapes(const Shape& a, const Shape& b, Shape* out);
 // One elementwise op with a scalar float constant: op(x, c).

@@ -272,10 +272,8 @@ StatusOr<int> MergeMask(LayerCall* call, bool steps_axis) {
     // The steps are concatenated, and so are their masks (all kept for an input without one),
     // in every Keras version.
     std::vector<int> parts;
-    int32_t steps = 0;
     for (size_t i = 0; i < n; ++i) {
       const int32_t t = call->InputShape(i)[1];
-      steps += t;
       if (masks[i] >= 0) {
         parts.push_back(masks[i]);
         continue;
@@ -284,12 +282,7 @@ StatusOr<int> MergeMask(LayerCall* call, bool steps_axis) {
       parts.push_back(call->FloatConst("mask_all_kept", s,
                                        std::vector<float>(static_cast<size_t>(ms[0]) * t, 1.0f)));
     }
-    const int y = call->NewTensor(Shape{ms[0], steps, 1}, "mask");
-    ir::Attrs attrs;
-    attrs["axis"] = int64_t{1};
-    attrs["fused_activation_function"] = std::string("NONE");
-    call->AddNode("CONCATENATION", parts, {y}, attrs);
-    return y;
+    return EmitConcatenation(call, parts, 1, "mask");
   }
   const Shape out = b->ShapeOf(call->outputs[0]);
   for (int m : masks) {

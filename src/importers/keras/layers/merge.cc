@@ -64,26 +64,7 @@ Status ConvertConcatenate(LayerCall* call) {
         StatusCode::kUnsupported,
         "concatenation along axis " + std::to_string(axis) + " (the batch axis or out of range)");
   }
-  Shape out = first;
-  int64_t total = 0;
-  for (size_t i = 0; i < call->inputs.size(); ++i) {
-    const Shape s = call->InputShape(i);
-    bool ok = static_cast<int64_t>(s.size()) == rank;
-    for (int64_t d = 0; ok && d < rank; ++d) ok = d == axis || s[d] == first[d];
-    if (!ok) {
-      return call->Error(StatusCode::kInvalidModel, "input shapes " + ShapeString(first) + " and " +
-                                                        ShapeString(s) +
-                                                        " differ outside the concatenation axis");
-    }
-    total += s[axis];
-  }
-  if (total > (int64_t{1} << 30)) return call->Error(StatusCode::kInvalidModel, "output too large");
-  out[axis] = static_cast<int32_t>(total);
-  const int y = call->NewTensor(out, "concat");
-  ir::Attrs attrs;
-  attrs["axis"] = axis;
-  attrs["fused_activation_function"] = std::string("NONE");
-  call->AddNode("CONCATENATION", call->inputs, {y}, attrs);
+  EDGEOPT_ASSIGN_OR_RETURN(const int y, EmitConcatenation(call, call->inputs, axis, "concat"));
   call->outputs = {y};
   if (axis != 1 && axis != rank - 1 &&
       std::any_of(call->input_masks.begin(), call->input_masks.end(),

@@ -137,9 +137,9 @@ StatusOr<std::vector<Operand>> Operands(const LayerCall& call, bool tf) {
       }
       out.push_back(o);
     }
-    for (const auto& item : call.kwargs.items()) {
+    if (!call.kwargs.empty()) {
       return call.Error(StatusCode::kUnsupported,
-                        "is called with the keyword argument '" + item.key() +
+                        "is called with the keyword argument '" + call.kwargs.begin().key() +
                             "', which edgeopt does not take for this operation");
     }
     return out;
@@ -213,12 +213,6 @@ StatusOr<int> NonBatchAxis(const LayerCall& call, int64_t a, int rank) {
                           " tensor: edgeopt takes axes 1 to rank - 1 (not the batch)");
   }
   return static_cast<int>(a);
-}
-
-int EmitReshapeTo(LayerCall* call, int x, const Shape& shape) {
-  const int y = call->NewTensor(shape, "reshape");
-  call->AddNode("RESHAPE", {x, call->Int32Const("shape", shape)}, {y});
-  return y;
 }
 
 // One element of a slicing key.
@@ -370,12 +364,13 @@ Status ConvertGetItem(LayerCall* call, int x, const Json& key) {
   a["shrink_axis_mask"] = shrink;
   int y = call->NewTensor(sliced, "slice");
   call->AddNode("STRIDED_SLICE", {x, b, e, s}, {y}, a);
-  if (out != sliced) y = EmitReshapeTo(call, y, out);
+  if (out != sliced) y = EmitReshape(call, y, out, "reshape");
   call->outputs = {y};
   return Status::Ok();
 }
 
-Status ConvertShapeOp(LayerCall* call, const KerasOp& op, const std::string& name) {
+// `tf`: a tf.keras TFOpLambda / SlicingOpLambda (not a Keras 3 operation).
+Status ConvertShapeOp(LayerCall* call, const KerasOp& op, const std::string& name, bool tf) {
   if (op.kind == OpKind::kMatmul) {
     if (call->inputs.size() != 2) {
       return call->Error(StatusCode::kUnsupported,
@@ -395,13 +390,8 @@ Status ConvertShapeOp(LayerCall* call, const KerasOp& op, const std::string& nam
     }
     Shape out = a;
     out[r - 1] = b[r - 1];
-    ir::Attrs attrs;
-    attrs["adj_x"] = false;
-    attrs["adj_y"] = false;
-    attrs["asymmetric_quantize_inputs"] = false;
-    const int y = call->NewTensor(out, "matmul");
-    call->AddNode("BATCH_MATMUL", {call->inputs[0], call->inputs[1]}, {y}, attrs);
-    call->outputs = {y};
+    call->outputs = {
+        EmitBatchMatMul(call, call->inputs[0], call->inputs[1], false, false, out, "matmul")};
     return Status::Ok();
   }
   if (op.kind != OpKind::kConcat && call->inputs.size() != 1) {
@@ -415,9 +405,7 @@ Status ConvertShapeOp(LayerCall* call, const KerasOp& op, const std::string& nam
     case OpKind::kGelu: {
       const Json* approx = Param(*call, "approximate", 1);
       ir::Attrs attrs;
-      const bool keras3 = call->config.class_name() != "TFOpLambda";
-      attrs["approximate"] =
-          approx != nullptr && approx->is_boolean() ? approx->get<bool>() : keras3;
+      attrs["approximate"] = approx != nullptr && approx->is_boolean() ? approx->get<bool>() : !tf;
       call->outputs = {EmitUnary(call, "GELU", x, attrs)};
       return Status::Ok();
     }
@@ -438,9 +426,12 @@ Status ConvertShapeOp(LayerCall* call, const KerasOp& op, const std::string& nam
         return call->Error(StatusCode::kUnsupported, name + " over axis " + std::to_string(a) +
                                                          " (TFLite's works on the last axis)");
       }
-      ir::Attrs attrs;
-      if (std::string(op.op) == "SOFTMAX") attrs["beta"] = 1.0;
-      call->outputs = {EmitUnary(call, op.op, x, attrs)};
+      if (std::string(op.op) == "SOFTMAX") {
+        EDGEOPT_ASSIGN_OR_RETURN(const int y, EmitSoftmax(call, x, -1));
+        call->outputs = {y};
+      } else {
+        call->outputs = {EmitUnary(call, op.op, x)};
+      }
       return Status::Ok();
     }
     case OpKind::kGetItem: {
@@ -482,24 +473,7 @@ Status ConvertShapeOp(LayerCall* call, const KerasOp& op, const std::string& nam
       const Json* axis = Param(*call, "axis", 1);
       const int64_t a = axis != nullptr && axis->is_number_integer() ? axis->get<int64_t>() : 0;
       EDGEOPT_ASSIGN_OR_RETURN(const int k, NonBatchAxis(*call, a, rank));
-      Shape out = in;
-      out[k] = 0;
-      for (int t : call->inputs) {
-        const Shape s = call->builder->ShapeOf(t);
-        bool ok = s.size() == in.size();
-        for (int d = 0; ok && d < rank; ++d) ok = d == k || s[d] == in[d];
-        if (!ok) {
-          return call->Error(StatusCode::kInvalidModel, "input shapes " + ShapeString(in) +
-                                                            " and " + ShapeString(s) +
-                                                            " differ outside the axis");
-        }
-        out[k] += s[k];
-      }
-      ir::Attrs attrs;
-      attrs["axis"] = int64_t{k};
-      attrs["fused_activation_function"] = std::string("NONE");
-      const int y = call->NewTensor(out, "concat");
-      call->AddNode("CONCATENATION", call->inputs, {y}, attrs);
+      EDGEOPT_ASSIGN_OR_RETURN(const int y, EmitConcatenation(call, call->inputs, k, "concat"));
       call->outputs = {y};
       return Status::Ok();
     }
@@ -536,7 +510,7 @@ Status ConvertShapeOp(LayerCall* call, const KerasOp& op, const std::string& nam
         return call->Error(StatusCode::kInvalidModel, "cannot reshape " + ShapeString(in) + " to " +
                                                           ShapeString(ToShape(want)));
       }
-      call->outputs = {EmitReshapeTo(call, x, out)};
+      call->outputs = {EmitReshape(call, x, out, "reshape")};
       return Status::Ok();
     }
     case OpKind::kTranspose: {
@@ -575,7 +549,7 @@ Status ConvertShapeOp(LayerCall* call, const KerasOp& op, const std::string& nam
       EDGEOPT_ASSIGN_OR_RETURN(const int k, NonBatchAxis(*call, axis->get<int64_t>(), rank + 1));
       Shape out = in;
       out.insert(out.begin() + k, 1);
-      call->outputs = {EmitReshapeTo(call, x, out)};
+      call->outputs = {EmitReshape(call, x, out, "reshape")};
       return Status::Ok();
     }
     case OpKind::kSqueeze: {
@@ -598,7 +572,7 @@ Status ConvertShapeOp(LayerCall* call, const KerasOp& op, const std::string& nam
       for (int d = 0; d < rank; ++d) {
         if (!drop[d]) out.push_back(in[d]);
       }
-      call->outputs = {EmitReshapeTo(call, x, out)};
+      call->outputs = {EmitReshape(call, x, out, "reshape")};
       return Status::Ok();
     }
     default:
@@ -636,7 +610,7 @@ Status ConvertKerasOp(LayerCall* call) {
                                "', which edgeopt does not take for this operation");
       }
     }
-    return ConvertShapeOp(call, *op, name);
+    return ConvertShapeOp(call, *op, name, tf);
   }
   EDGEOPT_ASSIGN_OR_RETURN(std::vector<Operand> operands, Operands(*call, tf));
   const size_t arity = op->kind == OpKind::kBinary ? 2 : 1;
