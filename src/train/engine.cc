@@ -10,6 +10,15 @@ namespace train {
 namespace {
 
 // Inputs that hold weights by position, per op.
+// Ops with a bool output: comparisons and logical ops.
+bool IsBoolOp(const std::string& op) {
+  for (const char* b : {"NOT_EQUAL", "EQUAL", "GREATER", "GREATER_EQUAL", "LESS", "LESS_EQUAL",
+                        "LOGICAL_AND", "LOGICAL_OR", "LOGICAL_NOT"}) {
+    if (op == b) return true;
+  }
+  return false;
+}
+
 bool IsWeightSlot(const std::string& op, int slot) {
   if (op == "FULLY_CONNECTED" || op == "CONV_2D" || op == "DEPTHWISE_CONV_2D") {
     return slot == 1 || slot == 2;
@@ -110,11 +119,12 @@ Status Engine::Compile(const EngineOptions& options) {
       if (t >= 0 && values_[t].requires_grad) needs = true;
     }
     for (int t : n.outputs) {
-      // NOT_EQUAL's bool (a Keras mask), and a RESHAPE of it, are held as 0 / 1 floats, and
-      // need no gradient.
-      const bool bool_mask = n.op == "NOT_EQUAL" ||
-                             ((n.op == "RESHAPE" || n.op == "STRIDED_SLICE") && !n.inputs.empty() &&
-                              n.inputs[0] >= 0 && g.tensors[n.inputs[0]].dtype == DType::kBool);
+      // Bools (a comparison's, a logical op's: a Keras mask, where's condition), and RESHAPEs
+      // and slices of them, are held as 0 / 1 floats, and need no gradient.
+      const bool bool_mask =
+          IsBoolOp(n.op) ||
+          ((n.op == "RESHAPE" || n.op == "STRIDED_SLICE" || n.op == "CONCATENATION") &&
+           !n.inputs.empty() && n.inputs[0] >= 0 && g.tensors[n.inputs[0]].dtype == DType::kBool);
       if (bool_mask && g.tensors[t].dtype == DType::kBool) continue;
       EDGEOPT_ENSURE(g.tensors[t].dtype == DType::kFloat32, StatusCode::kUnsupported,
                      "node %d (%s %s): output '%s' is %s; training runs in float32", i,

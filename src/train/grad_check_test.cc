@@ -604,6 +604,62 @@ TEST(GradCheckTest, SelectV2Broadcast) {
   CheckGradients(g, 2, InputKind::kUniform);
 }
 
+// Keras operations' comparisons and logical ops (held as 1 / 0, no gradient) choosing with
+// SELECT_V2: y = where((x > 0.5) & !(x <= p) | (x == 2), x, p) with p a trainable [3] weight.
+// Golden values of each comparison, then the gradients (x's where chosen, p's elsewhere).
+TEST(GradCheckTest, ComparisonsAndLogicalOpsInSelect) {
+  {
+    const char* ops[] = {"GREATER", "GREATER_EQUAL", "LESS", "LESS_EQUAL", "EQUAL"};
+    const std::vector<std::vector<float>> want = {
+        {0, 0, 1, 1}, {0, 1, 1, 1}, {1, 0, 0, 0}, {1, 1, 0, 0}, {0, 1, 0, 0}};
+    for (int k = 0; k < 5; ++k) {
+      SCOPED_TRACE(ops[k]);
+      Builder bk({1, 4});
+      const int ck = bk.FloatConst("c", {1}, {0.5f});
+      const int cmp = bk.Op(ops[k], {bk.input(), ck}, {1, 4});
+      const int y = bk.Op("CAST", {cmp}, {1, 4});
+      ir::Graph g = bk.Finish(y);
+      g.tensors[cmp].dtype = DType::kBool;
+      EngineOptions options;
+      options.batch_size = 1;
+      auto e = Engine::Create(g, options);
+      ASSERT_TRUE(e.ok()) << e.status().ToString();
+      const std::vector<float> x = {-1.0f, 0.5f, 0.75f, 3.0f};
+      ASSERT_TRUE((*e)->Forward(x.data(), 1, false).ok());
+      EXPECT_EQ(std::vector<float>((*e)->Output(), (*e)->Output() + 4), want[k]);
+    }
+  }
+  Builder b({1, 2, 3});
+  const int half = b.FloatConst("half", {1}, {0.5f});
+  const int two = b.FloatConst("two", {1}, {2.0f});
+  const int p = b.FloatConst("p/w", {3}, {0.25f, 1.5f, -0.75f});
+  b.MakeParam(p);
+  const int gt = b.Op("GREATER", {b.input(), half}, {1, 2, 3});
+  const int le = b.Op("LESS_EQUAL", {b.input(), p}, {1, 2, 3});
+  const int nle = b.Op("LOGICAL_NOT", {le}, {1, 2, 3});
+  const int both = b.Op("LOGICAL_AND", {gt, nle}, {1, 2, 3});
+  const int eq = b.Op("EQUAL", {b.input(), two}, {1, 2, 3});
+  const int cond = b.Op("LOGICAL_OR", {both, eq}, {1, 2, 3});
+  const int y = b.Op("SELECT_V2", {cond, b.input(), p}, {1, 2, 3});
+  ir::Graph g = b.Finish(y);
+  for (int t : {gt, le, nle, both, eq, cond}) g.tensors[t].dtype = DType::kBool;
+  EngineOptions options;
+  options.batch_size = 2;
+  auto e = Engine::Create(g, options);
+  ASSERT_TRUE(e.ok()) << e.status().ToString();
+  const std::vector<float> x = {0.0f, 2.0f, 1.0f, 0.75f, 1.25f, -2.0f,
+                                0.6f, 1.0f, 0.5f, 2.0f,  3.0f,  0.1f};
+  ASSERT_TRUE((*e)->Forward(x.data(), 2, true).ok());
+  std::vector<float> want;
+  for (int i = 0; i < 12; ++i) {
+    const float pv = i % 3 == 0 ? 0.25f : i % 3 == 1 ? 1.5f : -0.75f;
+    const bool chosen = (x[i] > 0.5f && !(x[i] <= pv)) || x[i] == 2.0f;
+    want.push_back(chosen ? x[i] : pv);
+  }
+  EXPECT_EQ(std::vector<float>((*e)->Output(), (*e)->Output() + 12), want);
+  CheckGradients(g, 2, InputKind::kUniform);
+}
+
 TEST(GradCheckTest, ExpAndLogSoftmax) {
   Builder b({1, 3, 6});
   const int e = b.Op("EXP", {b.input()}, {1, 3, 6});

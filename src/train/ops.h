@@ -54,6 +54,16 @@ std::unique_ptr<OpKernel> NewMaximum();
 std::unique_ptr<OpKernel> NewMinimum();
 std::unique_ptr<OpKernel> NewSquaredDifference();
 std::unique_ptr<OpKernel> NewNotEqual();  // a Keras mask: 1 / 0, no gradient
+// Comparisons and logical ops of Keras operations (x > 0, where's conditions): 1 / 0, no
+// gradient.
+std::unique_ptr<OpKernel> NewEqual();
+std::unique_ptr<OpKernel> NewGreater();
+std::unique_ptr<OpKernel> NewGreaterEqual();
+std::unique_ptr<OpKernel> NewLess();
+std::unique_ptr<OpKernel> NewLessEqual();
+std::unique_ptr<OpKernel> NewLogicalAnd();
+std::unique_ptr<OpKernel> NewLogicalOr();
+std::unique_ptr<OpKernel> NewLogicalNot();
 std::unique_ptr<OpKernel> NewCast();      // bool (the mask) -> float32 only
 std::unique_ptr<OpKernel> NewSelectV2();  // a Keras padding mask on attention scores
 std::unique_ptr<OpKernel> NewReshape();

@@ -32,7 +32,8 @@ enum class UnaryKind {
   kLog,
   kSqrt,
   kSquare,
-  kCast,  // bool (stored as 0 / 1) -> float32: a Keras mask, which passes no gradient
+  kCast,        // bool (stored as 0 / 1) -> float32: a Keras mask, which passes no gradient
+  kLogicalNot,  // bool -> bool (0 / 1), no gradient
 };
 
 constexpr float kSqrt2OverPi = 0.7978845608028654f;
@@ -128,6 +129,8 @@ class Unary : public OpKernel {
         return x * x;
       case UnaryKind::kCast:
         return x;
+      case UnaryKind::kLogicalNot:
+        return x != 0.0f ? 0.0f : 1.0f;
     }
     return x;
   }
@@ -176,6 +179,7 @@ class Unary : public OpKernel {
       case UnaryKind::kSquare:
         return 2.0f * x;
       case UnaryKind::kCast:
+      case UnaryKind::kLogicalNot:
         return 0.0f;
     }
     return 1.0f;
@@ -254,9 +258,26 @@ struct Broadcast {
 // (x gets it where x >= y for MAXIMUM, where x <= y for MINIMUM).
 // SQUARED_DIFFERENCE ((a - b)², the official converter's LayerNormalization variance) passes
 // 2 (a - b) dy to a and its negative to b.
-// NOT_EQUAL (a Keras mask: Embedding mask_zero, Masking) gives 1 or 0 (its bool output is stored
-// as a float) and passes no gradient.
-enum class BinaryKind { kAdd, kSub, kMul, kDiv, kMaximum, kMinimum, kSquaredDifference, kNotEqual };
+// The comparisons (NOT_EQUAL: a Keras mask, Embedding mask_zero, Masking; the others: Keras
+// operations such as x > 0) and LOGICAL_AND / LOGICAL_OR give 1 or 0 (their bool output is stored
+// as a float) and pass no gradient.
+enum class BinaryKind {
+  kAdd,
+  kSub,
+  kMul,
+  kDiv,
+  kMaximum,
+  kMinimum,
+  kSquaredDifference,
+  kNotEqual,
+  kEqual,
+  kGreater,
+  kGreaterEqual,
+  kLess,
+  kLessEqual,
+  kLogicalAnd,
+  kLogicalOr,
+};
 
 class Binary : public OpKernel {
  public:
@@ -315,7 +336,7 @@ class Binary : public OpKernel {
             const float d = 2.0f * (a[ia] - b[ib]) * dy[o];
             return side == 0 ? d : -d;
           }
-          case BinaryKind::kNotEqual:
+          default:  // comparisons and logical ops
             return 0.0f;
         }
         return 0.0f;
@@ -354,6 +375,20 @@ class Binary : public OpKernel {
         return (a - b) * (a - b);
       case BinaryKind::kNotEqual:
         return a != b ? 1.0f : 0.0f;
+      case BinaryKind::kEqual:
+        return a == b ? 1.0f : 0.0f;
+      case BinaryKind::kGreater:
+        return a > b ? 1.0f : 0.0f;
+      case BinaryKind::kGreaterEqual:
+        return a >= b ? 1.0f : 0.0f;
+      case BinaryKind::kLess:
+        return a < b ? 1.0f : 0.0f;
+      case BinaryKind::kLessEqual:
+        return a <= b ? 1.0f : 0.0f;
+      case BinaryKind::kLogicalAnd:
+        return a != 0.0f && b != 0.0f ? 1.0f : 0.0f;
+      case BinaryKind::kLogicalOr:
+        return a != 0.0f || b != 0.0f ? 1.0f : 0.0f;
     }
     return 0.0f;
   }
@@ -599,6 +634,24 @@ std::unique_ptr<OpKernel> NewSquaredDifference() {
   return std::make_unique<Binary>(BinaryKind::kSquaredDifference);
 }
 std::unique_ptr<OpKernel> NewNotEqual() { return std::make_unique<Binary>(BinaryKind::kNotEqual); }
+std::unique_ptr<OpKernel> NewEqual() { return std::make_unique<Binary>(BinaryKind::kEqual); }
+std::unique_ptr<OpKernel> NewGreater() { return std::make_unique<Binary>(BinaryKind::kGreater); }
+std::unique_ptr<OpKernel> NewGreaterEqual() {
+  return std::make_unique<Binary>(BinaryKind::kGreaterEqual);
+}
+std::unique_ptr<OpKernel> NewLess() { return std::make_unique<Binary>(BinaryKind::kLess); }
+std::unique_ptr<OpKernel> NewLessEqual() {
+  return std::make_unique<Binary>(BinaryKind::kLessEqual);
+}
+std::unique_ptr<OpKernel> NewLogicalAnd() {
+  return std::make_unique<Binary>(BinaryKind::kLogicalAnd);
+}
+std::unique_ptr<OpKernel> NewLogicalOr() {
+  return std::make_unique<Binary>(BinaryKind::kLogicalOr);
+}
+std::unique_ptr<OpKernel> NewLogicalNot() {
+  return std::make_unique<Unary>(UnaryKind::kLogicalNot);
+}
 std::unique_ptr<OpKernel> NewCast() { return std::make_unique<Unary>(UnaryKind::kCast); }
 std::unique_ptr<OpKernel> NewSelectV2() { return std::make_unique<SelectV2>(); }
 
