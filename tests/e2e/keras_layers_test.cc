@@ -1927,6 +1927,256 @@ TEST_F(KerasLayers, KerasOperations) {
         "tf.keras matmul and softmax");
   }
 
+  // More activations and math as operations (their parameters in the config, as Keras 3 keeps
+  // them; Clip's also positional), summed: v = x + d.
+  {
+    const double sixth = 1.0 / 6.0;
+    struct More {
+      Json node;
+      std::function<double(double)> f;
+    };
+    std::vector<More> more = {
+        {cop("LeakyRelu", "m_leaky", {T("v")}, {{"negative_slope", 0.1}}),
+         [](double v) { return v > 0 ? v : 0.1 * v; }},
+        {cop("Elu", "m_elu", {T("v")}, {{"alpha", 0.5}}),
+         [](double v) { return v > 0 ? v : 0.5 * std::expm1(v); }},
+        {op("nn", "Selu", "m_selu", {T("v")}),
+         [](double v) {
+           return 1.0507009873554805 * (v > 0 ? v : 1.6732632423543772 * std::expm1(v));
+         }},
+        {op("nn", "Softsign", "m_softsign", {T("v")}),
+         [](double v) { return v / (std::fabs(v) + 1); }},
+        {op("nn", "HardSigmoid", "m_hsig", {T("v")}),
+         [&](double v) { return std::min(std::max(v + 3, 0.0), 6.0) * sixth; }},
+        {op("nn", "HardSilu", "m_hsilu", {T("v")}),
+         [&](double v) { return v * std::min(std::max(v + 3, 0.0), 6.0) * sixth; }},
+        {op("nn", "LogSigmoid", "m_logsig", {T("v")}),
+         [](double v) { return -std::log1p(std::exp(-v)); }},
+        {cop("Clip", "m_clip", {T("v")}, {{"x_min", -0.5}, {"x_max", 1.0}}),
+         [](double v) { return std::min(std::max(v, -0.5), 1.0); }},
+        {op("numpy", "Clip", "m_clip6", {T("v4"), 0, 6}),
+         [](double v) { return std::min(std::max(4 * v, 0.0), 6.0); }},
+        {op("numpy", "Reciprocal", "m_recip", {T("vv1")}),
+         [](double v) { return 1 / (v * v + 1); }},
+        {op("numpy", "Log1p", "m_log1p", {T("vv")}), [](double v) { return std::log1p(v * v); }},
+        {op("numpy", "Expm1", "m_expm1", {T("v")}), [](double v) { return std::expm1(v); }}};
+    std::vector<Json> nodes = {
+        LayerNode("Dense", "d", dense, {T("x")}), op("numpy", "Add", "v", {T("x"), T("d")}),
+        op("numpy", "Multiply", "v4", {T("v"), 4}), op("numpy", "Square", "vv", {T("v")}),
+        op("numpy", "Add", "vv1", {T("vv"), 1.0})};
+    std::string total;
+    for (const More& m : more) {
+      nodes.push_back(m.node);
+      const std::string name = m.node["name"];
+      if (!total.empty()) nodes.push_back(op("numpy", "Add", "s" + name, {T(total), T(name)}));
+      total = total.empty() ? name : "s" + name;
+    }
+    run(
+        Functional({{"x", {6}}}, nodes),
+        [&](double xv, double dv) {
+          double sum = 0;
+          for (const More& m : more) sum += m.f(xv + dv);
+          return sum;
+        },
+        "Keras 3 activations, clip, reciprocal, log1p, expm1");
+  }
+  // Comparisons, logical operations, where and casts: x has a 0 at index 2.
+  //   w1 = where((v > 0.5) & !(v <= d), v, -1); w2 = where(d >= 0, 2, d);
+  //   c1 = float(x < 0); c2 = float((x == 0) | (d != d)); out = w1 + w2 + c1 + 3 c2.
+  auto logic_want = [](double xv, double dv) {
+    const double v = xv + dv;
+    const double w1 = (v > 0.5 && !(v <= dv)) ? v : -1.0;
+    const double w2 = dv >= 0 ? 2.0 : dv;
+    return w1 + w2 + (xv < 0 ? 1.0 : 0.0) + 3.0 * (xv == 0 ? 1.0 : 0.0);
+  };
+  {
+    auto cast = [&](const std::string& name, const std::string& in) {
+      return cop("Cast", name, {T(in)}, {{"dtype", "float32"}});
+    };
+    run(Functional({{"x", {6}}}, {LayerNode("Dense", "d", dense, {T("x")}),
+                                  op("numpy", "Add", "v", {T("x"), T("d")}),
+                                  op("numpy", "Greater", "g", {T("v"), 0.5}),
+                                  op("numpy", "LessEqual", "le", {T("v"), T("d")}),
+                                  op("numpy", "LogicalNot", "nle", {T("le")}),
+                                  op("numpy", "LogicalAnd", "a", {T("g"), T("nle")}),
+                                  op("numpy", "Where", "w1", {T("a"), T("v"), -1}),
+                                  op("numpy", "GreaterEqual", "ge", {T("d"), 0.0}),
+                                  op("numpy", "Where", "w2", {T("ge"), 2.0, T("d")}),
+                                  op("numpy", "Less", "lt", {T("x"), 0}), cast("c1", "lt"),
+                                  op("numpy", "Equal", "eq", {T("x"), 0.0}),
+                                  op("numpy", "NotEqual", "ne", {T("d"), T("d")}),
+                                  op("numpy", "LogicalOr", "o", {T("eq"), T("ne")}),
+                                  cast("c2", "o"), op("numpy", "Add", "s1", {T("w1"), T("w2")}),
+                                  op("numpy", "Add", "s2", {T("s1"), T("c1")}),
+                                  op("numpy", "Multiply", "c3", {T("c2"), 3}),
+                                  op("numpy", "Add", "out", {T("s2"), T("c3")})}),
+        logic_want, "Keras 3 comparisons, logical operations, where, casts");
+    // tf.keras: math.greater etc., tf.where(c, x=tensor, y=number) and (x=number, y=tensor),
+    // tf.cast.
+    Json tf = AsTfKeras(Functional({{"x", {6}}}, {LayerNode("Dense", "d", dense, {T("x")})}));
+    auto where = [&](const std::string& name, const std::string& cond, Json x, Json y) {
+      return Json{
+          {"class_name", "TFOpLambda"},
+          {"name", name},
+          {"config", {{"name", name}, {"function", "where"}, {"dtype", "float32"}}},
+          {"inbound_nodes",
+           Json::array({Json::array({cond, 0, 0, {{"x", x}, {"y", y}, {"name", nullptr}}})})}};
+    };
+    Json tcast = lambda("c1", "cast", "lt", 0);
+    tcast["inbound_nodes"][0][3] = {{"dtype", "float32"}, {"name", nullptr}};
+    Json tcast2 = lambda("c2", "cast", "o", 0);
+    tcast2["inbound_nodes"][0][3] = {{"dtype", "float32"}, {"name", nullptr}};
+    Json tnot = lambda("nle", "math.logical_not", "le", 0);
+    tnot["inbound_nodes"][0][3] = {{"name", nullptr}};
+    for (const Json& l :
+         {lambda("v", "__operators__.add", "x", ref("d")), lambda("g", "math.greater", "v", 0.5),
+          lambda("le", "math.less_equal", "v", ref("d")), tnot,
+          lambda("a", "math.logical_and", "g", ref("nle")), where("w1", "a", ref("v"), -1.0),
+          lambda("ge", "math.greater_equal", "d", 0.0), where("w2", "ge", 2.0, ref("d")),
+          lambda("lt", "math.less", "x", 0.0), tcast, lambda("eq", "math.equal", "x", 0.0),
+          lambda("ne", "math.not_equal", "d", ref("d")),
+          lambda("o", "math.logical_or", "eq", ref("ne")), tcast2,
+          lambda("s1", "__operators__.add", "w1", ref("w2")),
+          lambda("s2", "__operators__.add", "s1", ref("c1")),
+          lambda("c3", "math.multiply", "c2", 3.0),
+          lambda("out", "__operators__.add", "s2", ref("c3"))}) {
+      tf["config"]["layers"].push_back(l);
+    }
+    tf["config"]["output_layers"] = Json::array({ref("out")});
+    run(tf, logic_want, "tf.keras comparisons, logical operations, where, casts");
+  }
+  // Stack, unstack, split, einsum, a matmul with a constant matrix, constant arrays; r =
+  // reshape(d, [2, 3]):
+  //   st = stack([d, x], axis=2) [6, 2]; u0, u1 = unstack(r, axis=1); p0, p1, p2 =
+  //   split(d, [1, 4], axis=1); q0, q1, q2 = split(d, 3, axis=-1); mm = d @ C (C [6, 2]);
+  //   ad = d + [1 .. 6] (a __numpy__ array); e1 = einsum("bij,bkj->bik", r, r) (a Gram
+  //   matrix), e2 = einsum("bij,bi->bj", r, q1), e3 = einsum("bij->bj", r); all flattened.
+  {
+    auto Tk = [](const std::string& name, int k) {
+      Json t = KerasTensor(name);
+      t["config"]["keras_history"][2] = k;
+      return t;
+    };
+    std::vector<double> c(12);
+    Json cjson = Json::array();
+    for (int i = 0; i < 6; ++i) {
+      Json row = Json::array();
+      for (int j = 0; j < 2; ++j) {
+        c[i * 2 + j] = 0.25 * (i + 1) - 0.5 * j;
+        row.push_back(c[i * 2 + j]);
+      }
+      cjson.push_back(row);
+    }
+    const Json numpy = {{"class_name", "__numpy__"},
+                        {"config", {{"value", {1, 2, 3, 4, 5, 6}}, {"dtype", "float32"}}}};
+    auto flat = [&](const std::string& name, const std::string& in, int n) {
+      return cop("Reshape", name, {T(in)}, {{"newshape", {-1, n}}});
+    };
+    const Json config = Functional(
+        {{"x", {6}}},
+        {LayerNode("Dense", "d", dense, {T("x")}),
+         cop("Reshape", "r", {T("d")}, {{"newshape", {-1, 2, 3}}}),
+         cop("Stack", "st", {Json::array({T("d"), T("x")})}, {{"axis", 2}}), flat("stf", "st", 12),
+         cop("Unstack", "u", {T("r")}, {{"axis", 1}, {"num", 2}}),
+         cop("Split", "p", {T("d")}, {{"indices_or_sections", {1, 4}}, {"axis", 1}}),
+         cop("Split", "q", {T("d")}, {{"indices_or_sections", 3}, {"axis", -1}}),
+         op("numpy", "Matmul", "mm", {T("d"), cjson}), op("numpy", "Add", "ad", {T("d"), numpy}),
+         cop("Einsum", "e1", {T("r"), T("r")}, {{"subscripts", "bij,bkj->bik"}}),
+         flat("e1f", "e1", 4),
+         cop("Einsum", "e2", {T("r"), Tk("q", 1)}, {{"subscripts", "bij,bi->bj"}}),
+         cop("Einsum", "e3", {T("r")}, {{"subscripts", "bij->bj"}}),
+         cop("Concatenate", "out",
+             {Json::array({T("stf"), T("u"), Tk("u", 1), Tk("p", 1), Tk("p", 2), T("p"), Tk("q", 2),
+                           T("mm"), T("ad"), T("e1f"), T("e2"), T("e3")})},
+             {{"axis", -1}})});
+    run_model(
+        config,
+        [&](const std::vector<double>& d) {
+          std::vector<double> want;
+          for (int i = 0; i < 6; ++i) want.push_back(d[i]), want.push_back(x[i]);
+          for (int i = 0; i < 6; ++i) want.push_back(d[i]);             // u0, u1
+          for (int i : {1, 2, 3, 4, 5, 0, 4, 5}) want.push_back(d[i]);  // p1, p2, p0, q2
+          for (int j = 0; j < 2; ++j) {
+            double sum = 0;
+            for (int i = 0; i < 6; ++i) sum += d[i] * c[i * 2 + j];
+            want.push_back(sum);
+          }
+          for (int i = 0; i < 6; ++i) want.push_back(d[i] + i + 1);
+          for (int i = 0; i < 2; ++i) {
+            for (int k = 0; k < 2; ++k) {
+              double sum = 0;
+              for (int j = 0; j < 3; ++j) sum += d[i * 3 + j] * d[k * 3 + j];
+              want.push_back(sum);
+            }
+          }
+          for (int j = 0; j < 3; ++j) want.push_back(d[j] * d[2] + d[3 + j] * d[3]);
+          for (int j = 0; j < 3; ++j) want.push_back(d[j] + d[3 + j]);
+          return want;
+        },
+        "Keras 3 stack, unstack, split, einsum, constants");
+    // tf.keras: tf.stack of a list, tf.split with sizes (one -1), tf.linalg.matmul with a
+    // constant "b" (a plain list, as tf.keras saves arrays).
+    Json tf = AsTfKeras(Functional({{"x", {6}}}, {LayerNode("Dense", "d", dense, {T("x")})}));
+    auto call = [&](const std::string& name, const std::string& function, Json entries) {
+      return Json{{"class_name", "TFOpLambda"},
+                  {"name", name},
+                  {"config", {{"name", name}, {"function", function}, {"dtype", "float32"}}},
+                  {"inbound_nodes", Json::array({entries})}};
+    };
+    tf["config"]["layers"].push_back(call("st", "stack",
+                                          Json::array({Json::array({"d", 0, 0, {{"axis", 1}}}),
+                                                       Json::array({"x", 0, 0, {{"axis", 1}}})})));
+    tf["config"]["layers"].push_back(call(
+        "sp", "split", Json::array({"d", 0, 0, {{"num_or_size_splits", {2, -1}}, {"axis", 1}}})));
+    tf["config"]["layers"].push_back(
+        call("mm", "linalg.matmul", Json::array({"d", 0, 0, {{"b", cjson}, {"name", nullptr}}})));
+    tf["config"]["layers"].push_back(
+        Json{{"class_name", "Reshape"},
+             {"name", "stf"},
+             {"config", {{"name", "stf"}, {"target_shape", {12}}}},
+             {"inbound_nodes",
+              Json::array({Json::array({Json::array({"st", 0, 0, Json::object()})})})}});
+    tf["config"]["layers"].push_back(
+        call("out", "concat",
+             Json::array({Json::array({"stf", 0, 0, {{"axis", -1}}}),
+                          Json::array({"sp", 0, 1, {{"axis", -1}}}),
+                          Json::array({"sp", 0, 0, {{"axis", -1}}}),
+                          Json::array({"mm", 0, 0, {{"axis", -1}}})})));
+    tf["config"]["output_layers"] = Json::array({ref("out")});
+    run_model(
+        tf,
+        [&](const std::vector<double>& d) {
+          std::vector<double> want;
+          for (int i = 0; i < 6; ++i) want.push_back(d[i]);  // stack on axis 1: [2, 6]
+          for (int i = 0; i < 6; ++i) want.push_back(x[i]);
+          for (int i : {2, 3, 4, 5, 0, 1}) want.push_back(d[i]);
+          for (int j = 0; j < 2; ++j) {
+            double sum = 0;
+            for (int i = 0; i < 6; ++i) sum += d[i] * c[i * 2 + j];
+            want.push_back(sum);
+          }
+          return want;
+        },
+        "tf.keras stack, split, matmul with a constant");
+  }
+  // Refused: einsum over the batch (its index not first), stack and split on the batch axis, a
+  // constant that would broadcast over the batch, where of one argument.
+  for (const Json& bad :
+       {cop("Einsum", "m", {T("x"), T("x")}, {{"subscripts", "bi,bi->i"}}),
+        cop("Stack", "m", {Json::array({T("x"), T("x")})}, {{"axis", 0}}),
+        cop("Split", "m", {T("x")}, {{"indices_or_sections", 2}, {"axis", 0}}),
+        op("numpy", "Add", "m",
+           {T("x"),
+            Json::array({Json::array({1, 2, 3, 4, 5, 6}), Json::array({1, 2, 3, 4, 5, 6})})}),
+        op("numpy", "Where", "m", {T("x")}),
+        // Not a crash on a class_name that is not a string (a JSON type error before).
+        op("numpy", "GetItem", "m", {T("x"), Json::array({{{"class_name", 5}}})}),
+        op("numpy", "Add", "m", {T("x"), {{"class_name", 5}, {"config", {{"value", 1}}}}})}) {
+    Status s = build(Functional({{"x", {6}}}, {bad}));
+    EXPECT_NE(s.code(), StatusCode::kOk) << bad.dump();
+    EXPECT_NE(s.message().find("'m'"), std::string::npos) << s.ToString();
+  }
+
   // The batch axis stays first: a mean over every axis and a transpose moving it are refused.
   for (const Json& bad : {cop("Mean", "m", {T("x")}, {{"axis", nullptr}}),
                           cop("Transpose", "m", {T("x")}, {{"axes", {1, 0}}}),

@@ -805,6 +805,80 @@ TEST_F(TrainCliTest, SoftplusMishSoftsignSeluActivations) {
   EXPECT_NE(log.find("LOG"), std::string::npos) << log;
 }
 
+// A Keras 3 functional model written with operations (tests/data/fuzz_seeds/keras_config/
+// keras3_ops_more.json): a leaky ReLU as where(h > 0, h, 0.1 h), clip, split into halves, an
+// einsum of the halves, stack, mean, hard_silu. It trains, fine-tunes from its file, exports as
+// trained, and quantizes (int8 and int16x8) to files the official runtime runs to the bit.
+TEST_F(TrainCliTest, KerasOperationsTrainExportAndQuantize) {
+  auto t = [](const std::string& name, int k = 0) {
+    return R"({"class_name": "__keras_tensor__", "config": {"keras_history": [")" + name +
+           "\", 0, " + std::to_string(k) + "]}}";
+  };
+  auto node = [](const std::string& module, const std::string& cls, const std::string& name,
+                 const std::string& config, const std::string& args) {
+    return std::string(",\n") + R"({"class_name": ")" + cls + "\", " +
+           (module.empty() ? "" : R"("module": "keras.src.ops.)" + module + "\", ") +
+           R"("name": ")" + name + R"(", "config": {"name": ")" + name + "\"" + config +
+           R"(}, "inbound_nodes": [{"args": [)" + args + R"(], "kwargs": {}}]})";
+  };
+  const std::string config =
+      R"({"class_name": "Functional", "config": {"name": "ops", "layers": [
+    {"class_name": "InputLayer", "name": "img", "config": {"name": "img",
+     "batch_shape": [null, 28, 28, 1]}, "inbound_nodes": []})" +
+      node("", "Reshape", "rows", R"(, "target_shape": [28, 28])", t("img")) +
+      node("", "Dense", "h", R"(, "units": 16)", t("rows")) +
+      node("numpy", "Greater", "pos", "", t("h") + ", 0") +
+      node("numpy", "Multiply", "small", "", t("h") + ", 0.1") +
+      node("numpy", "Where", "leaky", "", t("pos") + ", " + t("h") + ", " + t("small")) +
+      node("numpy", "Clip", "clipped", R"(, "x_min": -3.0, "x_max": 3.0)", t("leaky")) +
+      node("numpy", "Split", "halves", R"(, "indices_or_sections": 2, "axis": -1)", t("clipped")) +
+      node("numpy", "Einsum", "cross", R"(, "subscripts": "btd,bte->bde")",
+           t("halves") + ", " + t("halves", 1)) +
+      node("numpy", "Reshape", "cross_flat", R"(, "newshape": [-1, 64])", t("cross")) +
+      node("numpy", "Multiply", "cross_scaled", "", t("cross_flat") + ", 0.0357") +
+      node("numpy", "Stack", "both", R"(, "axis": 1)",
+           "[" + t("halves") + ", " + t("halves", 1) + "]") +
+      node("numpy", "Mean", "pooled", R"(, "axis": 2)", t("both")) +
+      node("numpy", "Reshape", "pooled_flat", R"(, "newshape": [-1, 16])", t("pooled")) +
+      node("nn", "HardSilu", "act", "", t("pooled_flat")) +
+      node("numpy", "Concatenate", "features", R"(, "axis": -1)",
+           "[" + t("cross_scaled") + ", " + t("act") + "]") +
+      node("", "Dense", "out", R"(, "units": 10)", t("features")) +
+      R"(], "input_layers": [["img", 0, 0]], "output_layers": [["out", 0, 0]]}})";
+  ASSERT_TRUE(
+      WriteFileAtomic(dir_ + "/ops.json", std::vector<uint8_t>(config.begin(), config.end())).ok());
+  std::string out;
+  ASSERT_EQ(
+      Run("train " + dir_ + "/ops.json --data " + dir_ + "/tiny.npz --test-data " + dir_ +
+              "/tiny.npz --batch-size 16 --epochs 15 --lr 3e-3 --quiet -o " + dir_ + "/ops.keras",
+          &out),
+      0)
+      << out;
+  EXPECT_GT(testing::ParseMetric(out, "accuracy"), 0.5) << out;  // chance is 0.1
+  const std::string train_line = out.substr(out.rfind("accuracy="), 27);
+  ExpectFineTuningStartsFromTheSavedWeights("ops", train_line);
+  const std::string log = ExpectExportEvaluatesAsTrained("ops", train_line);
+  for (const char* op : {"GREATER", "SELECT_V2", "BATCH_MATMUL", "HARD_SWISH"}) {
+    EXPECT_NE(log.find(op), std::string::npos) << op << "\n" << log;
+  }
+  for (const char* mode : {"int8", "int16x8"}) {
+    const std::string q = dir_ + "/ops_" + mode + ".tflite";
+    ASSERT_EQ(Run("quantize " + dir_ + "/ops.keras --mode " + mode + " --calibration " + dir_ +
+                      "/tiny.npz --eval " + dir_ + "/tiny.npz --quiet -o " + q,
+                  &out),
+              0)
+        << out;
+    // "accuracy: float F, <mode> Q (...)": within 5 points of the float model's.
+    const size_t at = out.find(std::string(", ") + mode + " ");
+    ASSERT_NE(at, std::string::npos) << out;
+    EXPECT_GT(std::stod(out.substr(at + 3 + std::strlen(mode))),
+              testing::ParseMetric(train_line, "accuracy") - 0.05)
+        << out;
+    std::string conf;
+    EXPECT_EQ(testing::RunConformance("--seeds 2 --max-lsb 0 " + q, &conf), 0) << conf;
+  }
+}
+
 // Keras's augmentation and noise layers change the input only in its training mode: edgeopt
 // trains without them (and says so), keeps them in the saved .keras, and the .tflite has no op
 // of theirs.

@@ -330,8 +330,8 @@ Status SplitKwargs(const Json& kwargs, bool keras3, const std::string& where, In
       continue;
     }
     const std::string& key = item.key();
-    if (tensors.size() != 1 ||
-        (key != "query" && key != "value" && key != "key" && key != "y" && key != "b")) {
+    if (tensors.size() != 1 || (key != "query" && key != "value" && key != "key" && key != "x" &&
+                                key != "y" && key != "b")) {
       return MakeStatus(StatusCode::kUnsupported,
                         "layer '%s' is called with the tensor keyword argument '%s', which "
                         "edgeopt does not take",
@@ -339,7 +339,7 @@ Status SplitKwargs(const Json& kwargs, bool keras3, const std::string& where, In
     }
     named[key] = tensors[0];
   }
-  for (const char* key : {"query", "value", "key", "y", "b"}) {
+  for (const char* key : {"query", "value", "key", "x", "y", "b"}) {
     auto it = named.find(key);
     if (it != named.end()) call->refs.push_back(it->second);
   }

@@ -14,6 +14,9 @@
 //  - softmax / log_softmax over the last axis and the product of two tensors (matmul).
 // Any other operation is refused with its name.
 #include <algorithm>
+#include <cctype>
+#include <cmath>
+#include <map>
 
 #include "src/importers/keras/layers/layer_registry.h"
 #include "src/importers/keras/layers/layer_util.h"
@@ -36,7 +39,15 @@ enum class OpKind {
   kSoftmax,     // axis (the last)
   kMatmul,      // [..., M, K] x [..., K, N], the same leading dims
   kGelu,        // approximate: Keras 3's ops.gelu defaults to True, tf.nn.gelu to False
-  kCast,        // to float32: nothing to do (the graph is float32)
+  kCast,        // to float32 (a bool: CAST) or to bool (x != 0)
+  kCompare,     // a bool of two operands (tensors or constants)
+  kLogical,     // and / or of two bools (a float tensor: x != 0), not of one
+  kWhere,       // condition ? x : y, x and y tensors or constants
+  kClip,        // x_min, x_max
+  kStack,       // a list of tensors, axis (not the batch)
+  kUnstack,     // axis: one output per slice
+  kSplit,       // sections or indices (Keras 3) / sizes (tf), axis
+  kEinsum,      // subscripts, one or two operands
 };
 
 struct KerasOp {
@@ -89,6 +100,31 @@ constexpr KerasOp kKerasOps[] = {
     {"Gelu", "nn.gelu", OpKind::kGelu, "GELU"},
     {"Cast", "cast", OpKind::kCast, ""},
     {"Power", "math.pow", OpKind::kBinary, "POW"},
+    {"LeakyRelu", "nn.leaky_relu", OpKind::kActivation, "leaky_relu"},
+    {"Elu", "nn.elu", OpKind::kActivation, "elu"},
+    {"Selu", "nn.selu", OpKind::kActivation, "selu"},
+    {"Softsign", "nn.softsign", OpKind::kActivation, "softsign"},
+    {"HardSigmoid", "", OpKind::kActivation, "hard_sigmoid"},
+    {"HardSilu", "", OpKind::kActivation, "hard_silu"},
+    {"LogSigmoid", "math.log_sigmoid", OpKind::kActivation, "log_sigmoid"},
+    {"Reciprocal", "math.reciprocal", OpKind::kUnary, "RECIPROCAL"},
+    {"Log1p", "math.log1p", OpKind::kUnary, "LOG1P"},
+    {"Expm1", "math.expm1", OpKind::kUnary, "EXPM1"},
+    {"Clip", "clip_by_value", OpKind::kClip, ""},
+    {"Greater", "math.greater", OpKind::kCompare, "GREATER"},
+    {"GreaterEqual", "math.greater_equal", OpKind::kCompare, "GREATER_EQUAL"},
+    {"Less", "math.less", OpKind::kCompare, "LESS"},
+    {"LessEqual", "math.less_equal", OpKind::kCompare, "LESS_EQUAL"},
+    {"Equal", "math.equal", OpKind::kCompare, "EQUAL"},
+    {"NotEqual", "math.not_equal", OpKind::kCompare, "NOT_EQUAL"},
+    {"LogicalAnd", "math.logical_and", OpKind::kLogical, "LOGICAL_AND"},
+    {"LogicalOr", "math.logical_or", OpKind::kLogical, "LOGICAL_OR"},
+    {"LogicalNot", "math.logical_not", OpKind::kLogical, "LOGICAL_NOT"},
+    {"Where", "where", OpKind::kWhere, "SELECT_V2"},
+    {"Stack", "stack", OpKind::kStack, ""},
+    {"Unstack", "unstack", OpKind::kUnstack, ""},
+    {"Split", "split", OpKind::kSplit, ""},
+    {"Einsum", "", OpKind::kEinsum, ""},
 };
 
 const KerasOp* FindOp(const std::string& name, bool tf) {
@@ -98,31 +134,143 @@ const KerasOp* FindOp(const std::string& name, bool tf) {
   return nullptr;
 }
 
-bool IsKerasTensor(const Json& v) {
-  if (!v.is_object()) return false;
+// An object's "class_name" if it is a string, else "" (never a JSON type error).
+std::string ClassNameOf(const Json& v) {
+  if (!v.is_object()) return "";
   auto cls = v.find("class_name");
-  return cls != v.end() && cls->is_string() && *cls == "__keras_tensor__";
+  return cls != v.end() && cls->is_string() ? cls->get<std::string>() : "";
 }
 
-// One operand: a tensor of the call, or a number as a scalar constant.
+bool IsKerasTensor(const Json& v) { return ClassNameOf(v) == "__keras_tensor__"; }
+
+// One operand: a tensor of the call, or a constant: a number (a scalar) or an array (nested
+// lists; Keras 3's {"class_name": "__numpy__", "config": {"value": ...}}).
 struct Operand {
   int tensor = -1;
-  float value = 0.0f;
+  Shape shape;                // a constant's
+  std::vector<float> values;  // a constant's
 };
 
-Status NumberOperand(const LayerCall& call, const Json& v, Operand* out) {
-  if (!v.is_number() || v.is_boolean()) {
-    return call.Error(StatusCode::kUnsupported,
-                      "has an argument that is neither a tensor nor a number (" +
-                          std::string(v.type_name()) + "); edgeopt converts those only");
+// Appends the numbers of a nested list `v` at depth `depth` to `out`, checking that it is
+// rectangular (its shape in `shape`).
+Status NestedNumbers(const LayerCall& call, const Json& v, size_t depth, Shape* shape,
+                     std::vector<float>* out) {
+  if (v.is_number() && !v.is_boolean()) {
+    if (depth != shape->size()) {
+      return call.Error(StatusCode::kInvalidModel, "has a ragged constant array");
+    }
+    out->push_back(v.get<float>());
+    return Status::Ok();
   }
-  out->value = v.get<float>();
+  if (!v.is_array() || v.empty() || depth >= 6 || out->size() > (1u << 20)) {
+    return call.Error(StatusCode::kUnsupported,
+                      "has an argument that is neither a tensor nor a number or an array of "
+                      "numbers (rank <= 6, not empty); edgeopt converts those only");
+  }
+  if (depth == shape->size()) {
+    if (!out->empty()) return call.Error(StatusCode::kInvalidModel, "has a ragged constant array");
+    shape->push_back(static_cast<int32_t>(v.size()));
+  } else if ((*shape)[depth] != static_cast<int32_t>(v.size())) {
+    return call.Error(StatusCode::kInvalidModel, "has a ragged constant array");
+  }
+  for (const Json& e : v) EDGEOPT_RETURN_IF_ERROR(NestedNumbers(call, e, depth + 1, shape, out));
   return Status::Ok();
 }
 
-// The operands as written: Keras 3's args, or a TFOpLambda's tensor then its "y".
-StatusOr<std::vector<Operand>> Operands(const LayerCall& call, bool tf) {
+Status NumberOperand(const LayerCall& call, const Json& v, Operand* out) {
+  const Json* value = &v;
+  if (ClassNameOf(v) == "__numpy__" && v.contains("config") && v["config"].is_object() &&
+      v["config"].contains("value")) {
+    const Json& dtype = v["config"].contains("dtype") ? v["config"]["dtype"] : Json();
+    if (dtype.is_string() && dtype.get<std::string>().rfind("float", 0) != 0 &&
+        dtype.get<std::string>().rfind("int", 0) != 0) {
+      return call.Error(StatusCode::kUnsupported, "has a constant array of " +
+                                                      dtype.get<std::string>() +
+                                                      "; edgeopt converts numbers only");
+    }
+    value = &v["config"]["value"];
+  }
+  out->shape.clear();
+  out->values.clear();
+  return NestedNumbers(call, *value, 0, &out->shape, &out->values);
+}
+
+// A constant operand as a graph tensor.
+int ConstTensor(LayerCall* call, const Operand& o) {
+  return o.tensor >= 0 ? o.tensor : call->FloatConst("const", o.shape, o.values);
+}
+
+// The shape of `inputs` broadcast together, if the batch axis stays first and whole: a constant
+// of the output's rank must have 1 there (Keras broadcasts it, but edgeopt's graph has batch 1).
+Status BroadcastOperands(const LayerCall& call, const std::vector<Operand>& operands,
+                         const std::vector<int>& inputs, Shape* out) {
+  size_t rank = 0;
+  for (const Operand& o : operands) {
+    if (o.tensor >= 0) rank = std::max(rank, call.builder->ShapeOf(o.tensor).size());
+  }
+  *out = call.builder->ShapeOf(inputs[0]);
+  for (size_t i = 1; i < inputs.size(); ++i) {
+    Shape next;
+    if (!BroadcastShapes(*out, call.builder->ShapeOf(inputs[i]), &next)) {
+      return call.Error(StatusCode::kInvalidModel,
+                        "argument shapes " + ShapeString(*out) + " and " +
+                            ShapeString(call.builder->ShapeOf(inputs[i])) + " do not broadcast");
+    }
+    *out = next;
+  }
+  for (const Operand& o : operands) {
+    if (o.tensor < 0 &&
+        (o.shape.size() > rank || (o.shape.size() == rank && rank > 0 && o.shape[0] != 1))) {
+      return call.Error(StatusCode::kUnsupported,
+                        "has a constant of shape " + ShapeString(o.shape) +
+                            " that would broadcast over the batch axis; edgeopt takes constants "
+                            "of a lower rank than the tensors, or with 1 first");
+    }
+  }
+  return Status::Ok();
+}
+
+// The operands as written: Keras 3's args, or a TFOpLambda's tensor then its "y" (tf.where:
+// its condition, then "x" and "y", each a tensor or a number). `params` are keyword arguments
+// that are the operation's parameters, not operands.
+StatusOr<std::vector<Operand>> Operands(const LayerCall& call, bool tf, bool tf_where,
+                                        std::initializer_list<const char*> params = {}) {
+  auto is_param = [&](const std::string& key) {
+    for (const char* p : params) {
+      if (key == p) return true;
+    }
+    return key == "name";
+  };
   std::vector<Operand> out;
+  if (tf_where) {
+    if (call.inputs.empty() || !call.args.empty()) {
+      return call.Error(StatusCode::kInvalidModel, "has no condition tensor");
+    }
+    out.push_back(Operand{call.inputs[0], {}, {}});
+    size_t next = 1;
+    for (const char* key : {"x", "y"}) {
+      Operand o;
+      if (call.kwargs.contains(key) && !call.kwargs[key].is_null()) {
+        EDGEOPT_RETURN_IF_ERROR(NumberOperand(call, call.kwargs[key], &o));
+      } else if (next < call.inputs.size()) {
+        o.tensor = call.inputs[next++];
+      } else {
+        return call.Error(StatusCode::kUnsupported,
+                          "is tf.where without x and y (the indices of true elements), which "
+                          "edgeopt does not convert");
+      }
+      out.push_back(o);
+    }
+    for (const auto& item : call.kwargs.items()) {
+      if (!is_param(item.key()) && item.key() != "x" && item.key() != "y") {
+        return call.Error(StatusCode::kUnsupported, "is called with the keyword argument '" +
+                                                        item.key() +
+                                                        "', which edgeopt does not "
+                                                        "take for this operation");
+      }
+    }
+    return out;
+  }
   if (!tf) {
     size_t next = 0;
     for (const Json& a : call.args) {
@@ -137,9 +285,10 @@ StatusOr<std::vector<Operand>> Operands(const LayerCall& call, bool tf) {
       }
       out.push_back(o);
     }
-    if (!call.kwargs.empty()) {
+    for (const auto& item : call.kwargs.items()) {
+      if (is_param(item.key())) continue;
       return call.Error(StatusCode::kUnsupported,
-                        "is called with the keyword argument '" + call.kwargs.begin().key() +
+                        "is called with the keyword argument '" + item.key() +
                             "', which edgeopt does not take for this operation");
     }
     return out;
@@ -150,10 +299,11 @@ StatusOr<std::vector<Operand>> Operands(const LayerCall& call, bool tf) {
     EDGEOPT_RETURN_IF_ERROR(NumberOperand(call, call.args[0], &o));
     out.push_back(o);
   }
-  out.push_back({call.inputs[0], 0.0f});
-  if (call.inputs.size() > 1) out.push_back({call.inputs[1], 0.0f});
+  for (size_t i = 0; i < call.inputs.size() && i < 2; ++i) {
+    out.push_back(Operand{call.inputs[i], {}, {}});
+  }
   for (const auto& item : call.kwargs.items()) {
-    if (item.key() == "name" && (item.value().is_null() || item.value().is_string())) continue;
+    if (is_param(item.key())) continue;
     if (item.key() == "y" && call.inputs.size() == 1 && call.args.empty()) {
       Operand o;
       EDGEOPT_RETURN_IF_ERROR(NumberOperand(call, item.value(), &o));
@@ -215,6 +365,217 @@ StatusOr<int> NonBatchAxis(const LayerCall& call, int64_t a, int rank) {
   return static_cast<int>(a);
 }
 
+// A bool tensor of `shape`.
+int NewBool(LayerCall* call, const Shape& shape, const std::string& suffix) {
+  const int t = call->NewTensor(shape, suffix);
+  call->builder->graph().tensors[t].dtype = DType::kBool;
+  return t;
+}
+
+bool IsBool(const LayerCall& call, int t) {
+  return call.builder->graph().tensors[t].dtype == DType::kBool;
+}
+
+// A bool of `t`: itself, or t != 0 (Keras casts a number to bool that way).
+int AsBool(LayerCall* call, int t) {
+  if (IsBool(*call, t)) return t;
+  const int zero = call->FloatConst("zero", Shape{}, {0.0f});
+  const int b = NewBool(call, call->builder->ShapeOf(t), "bool");
+  call->AddNode("NOT_EQUAL", {t, zero}, {b});
+  return b;
+}
+
+// x's slice [start, start + size) along `axis` (STRIDED_SLICE); `shrink` drops the axis.
+int AxisSlice(LayerCall* call, int x, int axis, int64_t start, int64_t size, bool shrink) {
+  const Shape in = call->builder->ShapeOf(x);
+  std::vector<int32_t> begin(in.size(), 0), end(in.begin(), in.end()), strides(in.size(), 1);
+  begin[axis] = static_cast<int32_t>(start);
+  end[axis] = static_cast<int32_t>(start + size);
+  Shape out = in;
+  out[axis] = static_cast<int32_t>(size);
+  if (shrink) out.erase(out.begin() + axis);
+  ir::Attrs attrs;
+  attrs["begin_mask"] = int64_t{0};
+  attrs["end_mask"] = int64_t{0};
+  attrs["ellipsis_mask"] = int64_t{0};
+  attrs["new_axis_mask"] = int64_t{0};
+  attrs["shrink_axis_mask"] = shrink ? int64_t{1} << axis : int64_t{0};
+  const int y = call->NewTensor(out, shrink ? "unstack" : "split");
+  call->AddNode("STRIDED_SLICE",
+                {x, call->Int32Const("begin", begin), call->Int32Const("end", end),
+                 call->Int32Const("strides", strides)},
+                {y}, attrs);
+  return y;
+}
+
+// TRANSPOSE of x by `perm` (nothing for the identity).
+int Transposed(LayerCall* call, int x, const std::vector<int32_t>& perm) {
+  bool identity = true;
+  for (size_t i = 0; i < perm.size(); ++i) identity &= perm[i] == static_cast<int32_t>(i);
+  if (identity) return x;
+  const Shape in = call->builder->ShapeOf(x);
+  Shape out;
+  for (int32_t p : perm) out.push_back(in[p]);
+  const int y = call->NewTensor(out, "transpose");
+  call->AddNode("TRANSPOSE", {x, call->Int32Const("perm", perm)}, {y});
+  return y;
+}
+
+// einsum of one or two tensors, each index at most once per operand, the batch index first in
+// every operand and in the output:
+//  - one operand: SUM over the indices the output drops, then TRANSPOSE to the output's order;
+//  - two: the shared indices the output keeps are batch dims, the shared ones it drops are
+//    contracted; a -> [batch, a's own, contracted], b -> [batch, contracted, b's own] (TRANSPOSE
+//    and RESHAPE), BATCH_MATMUL, RESHAPE to [batch, a's own, b's own], TRANSPOSE to the output.
+//    An index in one operand only that the output drops is summed out first.
+Status ConvertEinsum(LayerCall* call) {
+  const Json* sub = Param(*call, "subscripts", 99);
+  if (sub == nullptr && !call->args.empty() && call->args[0].is_string()) sub = &call->args[0];
+  if (sub == nullptr || !sub->is_string()) {
+    return call->Error(StatusCode::kInvalidModel, "has no subscripts");
+  }
+  std::string eq;
+  for (char c : sub->get<std::string>()) {
+    if (c != ' ') eq.push_back(c);
+  }
+  const size_t arrow = eq.find("->");
+  if (arrow == std::string::npos || eq.find("...") != std::string::npos) {
+    return call->Error(StatusCode::kUnsupported,
+                       "einsum '" + eq +
+                           "': edgeopt takes explicit output indices ('->') and "
+                           "no ellipsis");
+  }
+  std::vector<std::string> terms;
+  const std::string lhs = eq.substr(0, arrow), out_idx = eq.substr(arrow + 2);
+  for (size_t at = 0;;) {
+    const size_t comma = lhs.find(',', at);
+    terms.push_back(lhs.substr(at, comma == std::string::npos ? std::string::npos : comma - at));
+    if (comma == std::string::npos) break;
+    at = comma + 1;
+  }
+  const size_t n = call->inputs.size();
+  if (terms.size() != n || n < 1 || n > 2) {
+    return call->Error(StatusCode::kUnsupported,
+                       "einsum '" + eq + "' of " + std::to_string(n) +
+                           " tensors: edgeopt takes one or two tensors, as many as the terms");
+  }
+  auto unique = [](const std::string& t) {
+    for (char c : t) {
+      if (!std::isalpha(static_cast<unsigned char>(c)) || std::count(t.begin(), t.end(), c) > 1) {
+        return false;
+      }
+    }
+    return true;
+  };
+  std::map<char, int32_t> size;
+  for (size_t i = 0; i < n; ++i) {
+    const Shape s = call->builder->ShapeOf(call->inputs[i]);
+    if (!unique(terms[i]) || terms[i].size() != s.size()) {
+      return call->Error(StatusCode::kUnsupported, "einsum '" + eq + "': term '" + terms[i] +
+                                                       "' does not name each of " + ShapeString(s) +
+                                                       "'s axes once");
+    }
+    for (size_t d = 0; d < s.size(); ++d) {
+      auto it = size.find(terms[i][d]);
+      if (it != size.end() && it->second != s[d]) {
+        return call->Error(StatusCode::kInvalidModel,
+                           "einsum '" + eq + "': index '" + std::string(1, terms[i][d]) +
+                               "' has sizes " + std::to_string(it->second) + " and " +
+                               std::to_string(s[d]));
+      }
+      size[terms[i][d]] = s[d];
+    }
+  }
+  bool batch_first = unique(out_idx) && !out_idx.empty();
+  for (size_t i = 0; i < n; ++i) batch_first = batch_first && terms[i][0] == out_idx[0];
+  for (char c : out_idx) batch_first = batch_first && size.count(c) > 0;
+  if (!batch_first) {
+    return call->Error(StatusCode::kUnsupported,
+                       "einsum '" + eq +
+                           "': edgeopt takes the batch index first in every term "
+                           "and in the output, each output index from a term");
+  }
+  auto has = [](const std::string& t, char c) { return t.find(c) != std::string::npos; };
+  // Sums out the indices of term i found nowhere else, in place.
+  auto sum_own = [&](size_t i, int* t) -> Status {
+    std::vector<int32_t> axes;
+    std::string kept;
+    Shape out;
+    const Shape s = call->builder->ShapeOf(*t);
+    for (size_t d = 0; d < terms[i].size(); ++d) {
+      const char c = terms[i][d];
+      const bool elsewhere = has(out_idx, c) || (n == 2 && has(terms[1 - i], c));
+      if (elsewhere) {
+        kept.push_back(c), out.push_back(s[d]);
+      } else {
+        axes.push_back(static_cast<int32_t>(d));
+      }
+    }
+    if (axes.empty()) return Status::Ok();
+    ir::Attrs attrs;
+    attrs["keep_dims"] = false;
+    const int y = call->NewTensor(out, "sum");
+    call->AddNode("SUM", {*t, call->Int32Const("axes", axes)}, {y}, attrs);
+    *t = y;
+    terms[i] = kept;
+    return Status::Ok();
+  };
+  auto perm_to = [](const std::string& from, const std::string& to) {
+    std::vector<int32_t> perm;
+    for (char c : to) perm.push_back(static_cast<int32_t>(from.find(c)));
+    return perm;
+  };
+  int a = call->inputs[0];
+  EDGEOPT_RETURN_IF_ERROR(sum_own(0, &a));
+  if (n == 1) {
+    if (terms[0].size() != out_idx.size()) {
+      return call->Error(StatusCode::kInvalidModel, "einsum '" + eq + "': bad output");
+    }
+    call->outputs = {Transposed(call, a, perm_to(terms[0], out_idx))};
+    return Status::Ok();
+  }
+  int b = call->inputs[1];
+  EDGEOPT_RETURN_IF_ERROR(sum_own(1, &b));
+  std::string batch, a_own, b_own, contracted;
+  for (char c : out_idx) {
+    if (has(terms[0], c) && has(terms[1], c)) batch.push_back(c);
+    if (has(terms[0], c) && !has(terms[1], c)) a_own.push_back(c);
+    if (!has(terms[0], c) && has(terms[1], c)) b_own.push_back(c);
+  }
+  for (char c : terms[0]) {
+    if (has(terms[1], c) && !has(out_idx, c)) contracted.push_back(c);
+  }
+  if (batch.size() > 3) {
+    return call->Error(StatusCode::kUnsupported, "einsum '" + eq + "': more than 3 batch indices");
+  }
+  auto prod = [&](const std::string& idx) {
+    int64_t p = 1;
+    for (char c : idx) p *= size[c];
+    return static_cast<int32_t>(p);
+  };
+  Shape bshape;
+  for (char c : batch) bshape.push_back(size[c]);
+  auto to3 = [&](int t, const std::string& from, const std::string& first,
+                 const std::string& second) {
+    const int tt = Transposed(call, t, perm_to(from, batch + first + second));
+    Shape s = bshape;
+    s.push_back(prod(first));
+    s.push_back(prod(second));
+    return s == call->builder->ShapeOf(tt) ? tt : EmitReshape(call, tt, s, "reshape");
+  };
+  const int a3 = to3(a, terms[0], a_own, contracted);
+  const int b3 = to3(b, terms[1], contracted, b_own);
+  Shape mm = bshape;
+  mm.push_back(prod(a_own));
+  mm.push_back(prod(b_own));
+  int y = EmitBatchMatMul(call, a3, b3, false, false, mm, "einsum");
+  Shape full = bshape;
+  for (char c : a_own + b_own) full.push_back(size[c]);
+  if (full != mm) y = EmitReshape(call, y, full, "reshape");
+  call->outputs = {Transposed(call, y, perm_to(batch + a_own + b_own, out_idx))};
+  return Status::Ok();
+}
+
 // One element of a slicing key.
 struct KeyItem {
   enum Kind { kIndex, kSlice, kNewAxis, kEllipsis } kind = kSlice;
@@ -234,7 +595,7 @@ Status ParseKeyItem(const LayerCall& call, const Json& j, KeyItem* item) {
     return Status::Ok();
   }
   if (j.is_object()) {
-    const std::string cls = j.value("class_name", "");
+    const std::string cls = ClassNameOf(j);
     if (cls == "__ellipsis__") {
       item->kind = KeyItem::kEllipsis;
       return Status::Ok();
@@ -371,6 +732,32 @@ Status ConvertGetItem(LayerCall* call, int x, const Json& key) {
 
 // `tf`: a tf.keras TFOpLambda / SlicingOpLambda (not a Keras 3 operation).
 Status ConvertShapeOp(LayerCall* call, const KerasOp& op, const std::string& name, bool tf) {
+  if (op.kind == OpKind::kEinsum) return ConvertEinsum(call);
+  if (op.kind == OpKind::kMatmul && call->inputs.size() == 1) {
+    // x @ C, C a constant matrix [K, N]: a FULLY_CONNECTED without bias.
+    const Json* c =
+        tf ? (call->kwargs.contains("b") ? &call->kwargs["b"] : nullptr)
+           : (call->args.size() == 2 && IsKerasTensor(call->args[0]) ? &call->args[1] : nullptr);
+    const Shape a = call->builder->ShapeOf(call->inputs[0]);
+    Operand w;
+    if (c == nullptr) {
+      return call->Error(StatusCode::kUnsupported,
+                         "multiplies a constant by a tensor; edgeopt takes tensor @ constant");
+    }
+    EDGEOPT_RETURN_IF_ERROR(NumberOperand(*call, *c, &w));
+    if (w.shape.size() != 2 || a.size() < 2 || a.back() != w.shape[0]) {
+      return call->Error(StatusCode::kUnsupported, "multiplies " + ShapeString(a) +
+                                                       " by a constant " + ShapeString(w.shape) +
+                                                       "; edgeopt takes [..., K] x [K, N]");
+    }
+    const int64_t k = w.shape[0], n = w.shape[1];
+    const int wt =
+        call->FloatConst("matrix", ToShape({n, k}), TransposeData(w.values, {k, n}, {1, 0}));
+    Shape out = a;
+    out.back() = static_cast<int32_t>(n);
+    call->outputs = {EmitFullyConnected(call, call->inputs[0], wt, -1, out, "matmul")};
+    return Status::Ok();
+  }
   if (op.kind == OpKind::kMatmul) {
     if (call->inputs.size() != 2) {
       return call->Error(StatusCode::kUnsupported,
@@ -394,7 +781,7 @@ Status ConvertShapeOp(LayerCall* call, const KerasOp& op, const std::string& nam
         EmitBatchMatMul(call, call->inputs[0], call->inputs[1], false, false, out, "matmul")};
     return Status::Ok();
   }
-  if (op.kind != OpKind::kConcat && call->inputs.size() != 1) {
+  if (op.kind != OpKind::kConcat && op.kind != OpKind::kStack && call->inputs.size() != 1) {
     return call->Error(StatusCode::kInvalidModel,
                        name + " takes one tensor, got " + std::to_string(call->inputs.size()));
   }
@@ -411,12 +798,110 @@ Status ConvertShapeOp(LayerCall* call, const KerasOp& op, const std::string& nam
     }
     case OpKind::kCast: {
       const Json* dtype = Param(*call, "dtype", 1);
+      if (dtype != nullptr && dtype->is_string() && *dtype == "bool") {
+        call->outputs = {AsBool(call, x)};
+        return Status::Ok();
+      }
       if (dtype == nullptr || !dtype->is_string() || *dtype != "float32") {
         return call->Error(StatusCode::kUnsupported,
                            "casts to " + (dtype != nullptr ? dtype->dump() : std::string("?")) +
-                               "; edgeopt's graphs are float32 (a cast to float32 is taken)");
+                               "; edgeopt's graphs are float32 (casts to float32 and to bool are "
+                               "taken)");
       }
-      call->outputs = {x};
+      if (IsBool(*call, x)) {
+        const int y = call->NewTensor(in, "cast");
+        call->AddNode("CAST", {x}, {y});
+        call->outputs = {y};
+      } else {
+        call->outputs = {x};
+      }
+      return Status::Ok();
+    }
+    case OpKind::kStack: {
+      const Json* axis = Param(*call, "axis", 1);
+      const int64_t a = axis != nullptr && axis->is_number_integer() ? axis->get<int64_t>() : 0;
+      EDGEOPT_ASSIGN_OR_RETURN(const int k, NonBatchAxis(*call, a, rank + 1));
+      std::vector<int> pieces;
+      Shape one = in;
+      one.insert(one.begin() + k, 1);
+      for (int t : call->inputs) {
+        if (call->builder->ShapeOf(t) != in) {
+          return call->Error(StatusCode::kInvalidModel,
+                             "stacks tensors of different shapes (" + ShapeString(in) + ", " +
+                                 ShapeString(call->builder->ShapeOf(t)) + ")");
+        }
+        pieces.push_back(EmitReshape(call, t, one, "reshape"));
+      }
+      EDGEOPT_ASSIGN_OR_RETURN(const int y, EmitConcatenation(call, pieces, k, "stack"));
+      call->outputs = {y};
+      return Status::Ok();
+    }
+    case OpKind::kUnstack:
+    case OpKind::kSplit: {
+      const bool split = op.kind == OpKind::kSplit;
+      const Json* axis = Param(*call, "axis", split ? 2 : 2);
+      const int64_t a = axis != nullptr && axis->is_number_integer() ? axis->get<int64_t>() : 0;
+      EDGEOPT_ASSIGN_OR_RETURN(const int k, NonBatchAxis(*call, a, rank));
+      const int64_t dim = in[k];
+      std::vector<int64_t> starts, sizes;
+      if (!split) {
+        const Json* num = Param(*call, "num", 1);
+        if (num != nullptr && (!num->is_number_integer() || num->get<int64_t>() != dim)) {
+          return call->Error(
+              StatusCode::kInvalidModel,
+              "unstacks " + num->dump() + " tensors from an axis of size " + std::to_string(dim));
+        }
+        for (int64_t i = 0; i < dim; ++i) starts.push_back(i), sizes.push_back(1);
+      } else {
+        const Json* spec = Param(*call, "indices_or_sections", 1);
+        if (spec == nullptr) spec = Param(*call, "num_or_size_splits", 1);
+        if (spec == nullptr) return call->Error(StatusCode::kInvalidModel, "has no sections");
+        EDGEOPT_ASSIGN_OR_RETURN(std::vector<int64_t> v, IntsOf(*call, *spec, "sections"));
+        if (spec->is_number_integer()) {  // n equal sections
+          const int64_t n = v[0];
+          if (n <= 0 || dim % n != 0) {
+            return call->Error(StatusCode::kInvalidModel,
+                               "splits an axis of size " + std::to_string(dim) + " into " +
+                                   std::to_string(n) + " equal sections");
+          }
+          for (int64_t i = 0; i < n; ++i) starts.push_back(i * (dim / n)), sizes.push_back(dim / n);
+        } else if (!tf) {  // Keras 3 (numpy): the indices where sections start
+          int64_t prev = 0;
+          for (size_t i = 0; i <= v.size(); ++i) {
+            const int64_t at = i < v.size() ? std::clamp<int64_t>(v[i], 0, dim) : dim;
+            if (at < prev) {
+              return call->Error(StatusCode::kUnsupported, "has decreasing split indices");
+            }
+            starts.push_back(prev), sizes.push_back(at - prev);
+            prev = at;
+          }
+        } else {  // tf: the sizes, one of them may be -1
+          int64_t known = 0, unknown = -1;
+          for (size_t i = 0; i < v.size(); ++i) {
+            if (v[i] == -1 && unknown < 0) {
+              unknown = static_cast<int64_t>(i);
+            } else if (v[i] < 0) {
+              return call->Error(StatusCode::kInvalidModel, "has a negative split size");
+            } else {
+              known += v[i];
+            }
+          }
+          if (unknown >= 0) v[unknown] = dim - known, known = dim;
+          if (known != dim || (unknown >= 0 && v[unknown] < 0)) {
+            return call->Error(StatusCode::kInvalidModel,
+                               "split sizes do not add up to " + std::to_string(dim));
+          }
+          int64_t at = 0;
+          for (int64_t size : v) starts.push_back(at), sizes.push_back(size), at += size;
+        }
+      }
+      call->outputs.clear();
+      for (size_t i = 0; i < starts.size(); ++i) {
+        if (sizes[i] <= 0) {
+          return call->Error(StatusCode::kUnsupported, "gives an empty section");
+        }
+        call->outputs.push_back(AxisSlice(call, x, k, starts[i], sizes[i], !split));
+      }
       return Status::Ok();
     }
     case OpKind::kSoftmax: {
@@ -581,6 +1066,159 @@ Status ConvertShapeOp(LayerCall* call, const KerasOp& op, const std::string& nam
   return call->Error(StatusCode::kInternal, "not a shape operation");
 }
 
+// A float's number parameter: the config, the call's keyword arguments or position `position`.
+StatusOr<float> FloatParam(const LayerCall& call, std::initializer_list<const char*> keys,
+                           size_t position, float fallback) {
+  for (const char* key : keys) {
+    const Json* j = Param(call, key, position);
+    if (j == nullptr) continue;
+    if (!j->is_number() || j->is_boolean()) {
+      return call.Error(StatusCode::kUnsupported,
+                        std::string("'") + key + "' must be a number (not a tensor)");
+    }
+    return j->get<float>();
+  }
+  return fallback;
+}
+
+// Elementwise operations of tensors and constants: arithmetic, unary math, activations,
+// comparisons, logical operations, where, clip.
+Status ConvertElementwise(LayerCall* call, const KerasOp& op, const std::string& name, bool tf) {
+  const std::string builtin = op.op;
+  const bool tf_where = tf && op.kind == OpKind::kWhere;
+  EDGEOPT_ASSIGN_OR_RETURN(
+      std::vector<Operand> operands,
+      Operands(*call, tf, tf_where,
+               {"alpha", "negative_slope", "clip_value_min", "clip_value_max"}));
+  if (op.kind == OpKind::kClip && operands.size() == 3 && operands[1].tensor < 0 &&
+      operands[2].tensor < 0 && operands[1].values.size() == 1 && operands[2].values.size() == 1) {
+    operands.resize(1);  // Keras 3's positional clip(x, x_min, x_max): parameters
+  }
+  const size_t arity = op.kind == OpKind::kWhere                                   ? 3
+                       : op.kind == OpKind::kBinary || op.kind == OpKind::kCompare ? 2
+                       : op.kind == OpKind::kLogical && builtin != "LOGICAL_NOT"   ? 2
+                                                                                   : 1;
+  if (operands.size() != arity) {
+    return call->Error(StatusCode::kInvalidModel, name + " takes " + std::to_string(arity) +
+                                                      " arguments, got " +
+                                                      std::to_string(operands.size()));
+  }
+  bool any_tensor = false;
+  for (const Operand& o : operands) any_tensor |= o.tensor >= 0;
+  if (!any_tensor) return call->Error(StatusCode::kUnsupported, "has no tensor argument");
+  if (arity == 1) {
+    const int x = operands[0].tensor;
+    if (x < 0) return call->Error(StatusCode::kUnsupported, "has no tensor argument");
+    if (op.kind == OpKind::kLogical) {
+      const int y = NewBool(call, call->builder->ShapeOf(x), "not");
+      call->AddNode("LOGICAL_NOT", {AsBool(call, x)}, {y});
+      call->outputs = {y};
+      return Status::Ok();
+    }
+    if (op.kind == OpKind::kClip) {
+      EDGEOPT_ASSIGN_OR_RETURN(const float lo,
+                               FloatParam(*call, {"x_min", "clip_value_min"}, 1, NAN));
+      EDGEOPT_ASSIGN_OR_RETURN(const float hi,
+                               FloatParam(*call, {"x_max", "clip_value_max"}, 2, NAN));
+      if (!(lo <= hi)) {
+        return call->Error(StatusCode::kUnsupported,
+                           "clips without a number minimum and maximum (min <= max)");
+      }
+      // The activations TFLite has for [0, 6], [-1, 1], [0, inf) (fused into the op before),
+      // else MAXIMUM and MINIMUM.
+      if (lo == 0.0f && hi == 6.0f) {
+        call->outputs = {EmitUnary(call, "RELU6", x)};
+      } else if (lo == -1.0f && hi == 1.0f) {
+        call->outputs = {EmitUnary(call, "RELU_N1_TO_1", x)};
+      } else {
+        int y = lo == 0.0f ? EmitUnary(call, "RELU", x) : EmitScalarOp(call, "MAXIMUM", x, lo);
+        if (!std::isinf(hi)) y = EmitScalarOp(call, "MINIMUM", y, hi);
+        call->outputs = {y};
+      }
+      return Status::Ok();
+    }
+    if (op.kind == OpKind::kUnary) {
+      if (builtin == "RECIPROCAL") {  // 1 / x
+        const int one = call->FloatConst("one", Shape{}, {1.0f});
+        const int y = call->NewTensor(call->builder->ShapeOf(x), "reciprocal");
+        call->AddNode("DIV", {one, x}, {y}, {{"fused_activation_function", std::string("NONE")}});
+        call->outputs = {y};
+      } else if (builtin == "LOG1P") {  // log(1 + x)
+        call->outputs = {EmitUnary(call, "LOG", EmitScalarOp(call, "ADD", x, 1.0f))};
+      } else if (builtin == "EXPM1") {  // exp(x) - 1
+        call->outputs = {EmitScalarOp(call, "SUB", EmitUnary(call, "EXP", x), 1.0f)};
+      } else {
+        call->outputs = {EmitUnary(call, op.op, x)};
+      }
+      return Status::Ok();
+    }
+    ActivationSpec spec;
+    spec.name = op.op;
+    if (spec.name == "leaky_relu") {
+      EDGEOPT_ASSIGN_OR_RETURN(const float slope,
+                               FloatParam(*call, {"negative_slope", "alpha"}, 1, 0.2f));
+      EDGEOPT_ASSIGN_OR_RETURN(const int y, EmitLeakyReLU(call, x, slope));
+      call->outputs = {y};
+      return Status::Ok();
+    }
+    if (spec.name == "elu") {
+      EDGEOPT_ASSIGN_OR_RETURN(const float alpha, FloatParam(*call, {"alpha"}, 1, 1.0f));
+      EDGEOPT_ASSIGN_OR_RETURN(const int y, EmitELU(call, x, alpha));
+      call->outputs = {y};
+      return Status::Ok();
+    }
+    if (spec.name == "log_sigmoid") {  // -softplus(-x)
+      spec.name = "softplus";
+      EDGEOPT_ASSIGN_OR_RETURN(const int sp,
+                               ApplyActivation(call, spec, EmitUnary(call, "NEG", x), -1));
+      call->outputs = {EmitUnary(call, "NEG", sp)};
+      return Status::Ok();
+    }
+    EDGEOPT_ASSIGN_OR_RETURN(const int y, ApplyActivation(call, spec, x, -1));
+    call->outputs = {y};
+    return Status::Ok();
+  }
+  if (builtin == "POW" && operands[0].tensor >= 0 && operands[1].tensor < 0 &&
+      operands[1].values.size() == 1) {
+    // x ** c: the builtin op of a common exponent (which trains and quantizes), POW otherwise.
+    const float c = operands[1].values[0];
+    const char* unary = c == 2.0f ? "SQUARE" : c == 0.5f ? "SQRT" : c == -0.5f ? "RSQRT" : "";
+    if (*unary != '\0') {
+      call->outputs = {EmitUnary(call, unary, operands[0].tensor)};
+      return Status::Ok();
+    }
+    if (c == 1.0f) {
+      call->outputs = {operands[0].tensor};
+      return Status::Ok();
+    }
+  }
+  std::vector<int> in;
+  for (size_t i = 0; i < operands.size(); ++i) {
+    int t = ConstTensor(call, operands[i]);
+    if (op.kind == OpKind::kLogical || (op.kind == OpKind::kWhere && i == 0)) {
+      if (operands[i].tensor < 0) {
+        return call->Error(StatusCode::kUnsupported, name + " of a constant");
+      }
+      t = AsBool(call, t);
+    } else if (IsBool(*call, t)) {
+      return call->Error(StatusCode::kUnsupported,
+                         name + " of a bool tensor; cast it to float32 first");
+    }
+    in.push_back(t);
+  }
+  Shape out;
+  EDGEOPT_RETURN_IF_ERROR(BroadcastOperands(*call, operands, in, &out));
+  ir::Attrs attrs;
+  if (builtin == "ADD" || builtin == "SUB" || builtin == "MUL" || builtin == "DIV") {
+    attrs["fused_activation_function"] = std::string("NONE");
+  }
+  const bool bool_out = op.kind == OpKind::kCompare || op.kind == OpKind::kLogical;
+  const int y = bool_out ? NewBool(call, out, "op") : call->NewTensor(out, "op");
+  call->AddNode(builtin, in, {y}, attrs);
+  call->outputs = {y};
+  return Status::Ok();
+}
+
 Status ConvertKerasOp(LayerCall* call) {
   const bool tf =
       call->config.class_name() == "TFOpLambda" || call->config.class_name() == "SlicingOpLambda";
@@ -594,81 +1232,36 @@ Status ConvertKerasOp(LayerCall* call) {
         StatusCode::kUnsupported,
         std::string(tf ? "wraps the TensorFlow function '" : "is the Keras operation '") + name +
             "', which edgeopt does not map (it maps +, -, *, /, maximum, minimum, exp, log, "
-            "sqrt, rsqrt, abs, negative, square, relu, relu6, sigmoid, tanh, silu, softplus, "
-            "mean, sum, max, min, concatenate, reshape, transpose, expand_dims, squeeze, "
-            "slicing, softmax, log_softmax, matmul, gelu, power and a cast to float32)");
+            "log1p, expm1, reciprocal, sqrt, rsqrt, abs, negative, square, relu, relu6, "
+            "sigmoid, tanh, silu, softplus, leaky_relu, elu, selu, softsign, hard_sigmoid, "
+            "hard_silu, log_sigmoid, clip, comparisons, logical and / or / not, where, mean, "
+            "sum, max, min, concatenate, stack, unstack, split, reshape, transpose, "
+            "expand_dims, squeeze, slicing, softmax, log_softmax, matmul, einsum, gelu, power "
+            "and casts to float32 or bool)");
   }
-  if (op->kind != OpKind::kBinary && op->kind != OpKind::kUnary &&
-      op->kind != OpKind::kActivation) {
-    if (call->inputs.empty()) return call->Error(StatusCode::kInvalidModel, "has no tensor");
-    for (const auto& item : call->kwargs.items()) {
-      const std::string& k = item.key();
-      if (k != "name" && k != "axis" && k != "keepdims" && k != "shape" && k != "slice_spec" &&
-          k != "approximate" && k != "dtype") {
-        return call->Error(StatusCode::kUnsupported,
-                           "is called with the keyword argument '" + k +
-                               "', which edgeopt does not take for this operation");
-      }
-    }
-    return ConvertShapeOp(call, *op, name, tf);
+  switch (op->kind) {
+    case OpKind::kBinary:
+    case OpKind::kUnary:
+    case OpKind::kActivation:
+    case OpKind::kCompare:
+    case OpKind::kLogical:
+    case OpKind::kWhere:
+    case OpKind::kClip:
+      return ConvertElementwise(call, *op, name, tf);
+    default:
+      break;
   }
-  EDGEOPT_ASSIGN_OR_RETURN(std::vector<Operand> operands, Operands(*call, tf));
-  const size_t arity = op->kind == OpKind::kBinary ? 2 : 1;
-  if (operands.size() != arity) {
-    return call->Error(StatusCode::kInvalidModel, name + " takes " + std::to_string(arity) +
-                                                      " arguments, got " +
-                                                      std::to_string(operands.size()));
-  }
-  if (op->kind == OpKind::kActivation || op->kind == OpKind::kUnary) {
-    if (operands[0].tensor < 0) {
-      return call->Error(StatusCode::kUnsupported, "has no tensor argument");
-    }
-    if (op->kind == OpKind::kUnary) {
-      call->outputs = {EmitUnary(call, op->op, operands[0].tensor)};
-      return Status::Ok();
-    }
-    ActivationSpec spec;
-    spec.name = op->op;
-    EDGEOPT_ASSIGN_OR_RETURN(const int y, ApplyActivation(call, spec, operands[0].tensor, -1));
-    call->outputs = {y};
-    return Status::Ok();
-  }
-  if (operands[0].tensor < 0 && operands[1].tensor < 0) {
-    return call->Error(StatusCode::kUnsupported, "has no tensor argument");
-  }
-  if (std::string(op->op) == "POW" && operands[0].tensor >= 0 && operands[1].tensor < 0) {
-    // x ** c: the builtin op of a common exponent (which trains and quantizes), POW otherwise.
-    const float c = operands[1].value;
-    const char* unary = c == 2.0f ? "SQUARE" : c == 0.5f ? "SQRT" : c == -0.5f ? "RSQRT" : "";
-    if (*unary != '\0') {
-      call->outputs = {EmitUnary(call, unary, operands[0].tensor)};
-      return Status::Ok();
-    }
-    if (c == 1.0f) {
-      call->outputs = {operands[0].tensor};
-      return Status::Ok();
+  if (call->inputs.empty()) return call->Error(StatusCode::kInvalidModel, "has no tensor");
+  for (const auto& item : call->kwargs.items()) {
+    const std::string& k = item.key();
+    if (k != "name" && k != "axis" && k != "keepdims" && k != "shape" && k != "slice_spec" &&
+        k != "approximate" && k != "dtype" && k != "num" && k != "num_or_size_splits" && k != "b") {
+      return call->Error(StatusCode::kUnsupported,
+                         "is called with the keyword argument '" + k +
+                             "', which edgeopt does not take for this operation");
     }
   }
-  int in[2];
-  for (int i = 0; i < 2; ++i) {
-    in[i] = operands[i].tensor >= 0 ? operands[i].tensor
-                                    : call->FloatConst("const", Shape{}, {operands[i].value});
-  }
-  Shape out;
-  if (!BroadcastShapes(call->builder->ShapeOf(in[0]), call->builder->ShapeOf(in[1]), &out)) {
-    return call->Error(StatusCode::kInvalidModel,
-                       "argument shapes " + ShapeString(call->builder->ShapeOf(in[0])) + " and " +
-                           ShapeString(call->builder->ShapeOf(in[1])) + " do not broadcast");
-  }
-  ir::Attrs attrs;
-  const std::string builtin = op->op;
-  if (builtin == "ADD" || builtin == "SUB" || builtin == "MUL" || builtin == "DIV") {
-    attrs["fused_activation_function"] = std::string("NONE");
-  }
-  const int y = call->NewTensor(out, "op");
-  call->AddNode(builtin, {in[0], in[1]}, {y}, attrs);
-  call->outputs = {y};
-  return Status::Ok();
+  return ConvertShapeOp(call, *op, name, tf);
 }
 
 }  // namespace
