@@ -75,6 +75,35 @@ class TrainCliTest : public ::testing::Test {
     const size_t at = out.rfind("accuracy=");
     return at == std::string::npos ? "" : out.substr(at, 27);  // "accuracy=A.AAAA loss=L.LLLL"
   }
+  // Writes `config` (a Keras model config) as `name`.json, trains it on tiny.npz (15 epochs,
+  // batch 16, lr 3e-3) to `name`.keras above chance, and returns the final "accuracy=A.AAAA
+  // loss=L.LLLL".
+  std::string TrainConfig(const std::string& name, const std::string& config) {
+    EXPECT_TRUE(WriteFileAtomic(dir_ + "/" + name + ".json",
+                                std::vector<uint8_t>(config.begin(), config.end()))
+                    .ok());
+    std::string out;
+    EXPECT_EQ(Run("train " + dir_ + "/" + name + ".json --data " + dir_ + "/tiny.npz --test-data " +
+                      dir_ + "/tiny.npz --batch-size 16 --epochs 15 --lr 3e-3 --quiet -o " + dir_ +
+                      "/" + name + ".keras",
+                  &out),
+              0)
+        << out;
+    EXPECT_GT(testing::ParseMetric(out, "accuracy"), 0.5) << out;  // chance is 0.1
+    const size_t at = out.rfind("accuracy=");
+    return at == std::string::npos ? "" : out.substr(at, 27);
+  }
+  // Post-training quantization of `name`.keras in `mode`, calibrated and evaluated on tiny.npz,
+  // to `name`_`mode`.tflite (returned; the command's output in `out`).
+  std::string QuantizeTiny(const std::string& name, const std::string& mode, std::string* out) {
+    const std::string q = dir_ + "/" + name + "_" + mode + ".tflite";
+    EXPECT_EQ(Run("quantize " + dir_ + "/" + name + ".keras --mode " + mode + " --calibration " +
+                      dir_ + "/tiny.npz --eval " + dir_ + "/tiny.npz --quiet -o " + q,
+                  out),
+              0)
+        << *out;
+    return q;
+  }
   // Fine-tuning `name`.keras with a negligible step: its accuracy and loss are the saved model's,
   // so the weights went into the file and came back.
   void ExpectFineTuningStartsFromTheSavedWeights(const std::string& name,
@@ -439,30 +468,16 @@ TEST_F(TrainCliTest, TransformerBlockTrainsExportsAndQuantizes) {
       layer("Add", "res", "", {"embed", "att"}) +
       layer("GlobalAveragePooling1D", "pool", "", {"res"}) +
       layer("Dense", "out", R"(, "units": 10)", {"pool"});
-  const std::string config =
-      arch.substr(0, arch.rfind(',')) +
-      R"(], "input_layers": [["x", 0, 0]], "output_layers": [["out", 0, 0]]}})";
-  ASSERT_TRUE(
-      WriteFileAtomic(dir_ + "/enc.json", std::vector<uint8_t>(config.begin(), config.end())).ok());
-  std::string out;
-  ASSERT_EQ(
-      Run("train " + dir_ + "/enc.json --data " + dir_ + "/tiny.npz --test-data " + dir_ +
-              "/tiny.npz --batch-size 16 --epochs 15 --lr 3e-3 --quiet -o " + dir_ + "/enc.keras",
-          &out),
-      0)
-      << out;
-  EXPECT_GT(testing::ParseMetric(out, "accuracy"), 0.5) << out;  // chance is 0.1
-  const std::string train_line = out.substr(out.rfind("accuracy="), 27);
+  const std::string train_line = TrainConfig(
+      "enc", arch.substr(0, arch.rfind(',')) +
+                 R"(], "input_layers": [["x", 0, 0]], "output_layers": [["out", 0, 0]]}})");
+  ASSERT_FALSE(train_line.empty());
   ExpectFineTuningStartsFromTheSavedWeights("enc", train_line);
   const std::string log = ExpectExportEvaluatesAsTrained("enc", train_line);
   EXPECT_NE(log.find("BATCH_MATMUL x2"), std::string::npos) << log;
   for (const char* mode : {"int8", "int16x8"}) {
-    const std::string q = dir_ + "/enc_" + mode + ".tflite";
-    ASSERT_EQ(Run("quantize " + dir_ + "/enc.keras --mode " + mode + " --calibration " + dir_ +
-                      "/tiny.npz --eval " + dir_ + "/tiny.npz --quiet -o " + q,
-                  &out),
-              0)
-        << out;
+    std::string out;
+    const std::string q = QuantizeTiny("enc", mode, &out);
     std::string ir;
     ASSERT_EQ(Run("ir " + q, &ir), 0) << ir;
     // Integer throughout, but for int16x8's RSQRT (TFLite 2.9 has no int16 kernel for it).
@@ -845,29 +860,16 @@ TEST_F(TrainCliTest, KerasOperationsTrainExportAndQuantize) {
            "[" + t("cross_scaled") + ", " + t("act") + "]") +
       node("", "Dense", "out", R"(, "units": 10)", t("features")) +
       R"(], "input_layers": [["img", 0, 0]], "output_layers": [["out", 0, 0]]}})";
-  ASSERT_TRUE(
-      WriteFileAtomic(dir_ + "/ops.json", std::vector<uint8_t>(config.begin(), config.end())).ok());
-  std::string out;
-  ASSERT_EQ(
-      Run("train " + dir_ + "/ops.json --data " + dir_ + "/tiny.npz --test-data " + dir_ +
-              "/tiny.npz --batch-size 16 --epochs 15 --lr 3e-3 --quiet -o " + dir_ + "/ops.keras",
-          &out),
-      0)
-      << out;
-  EXPECT_GT(testing::ParseMetric(out, "accuracy"), 0.5) << out;  // chance is 0.1
-  const std::string train_line = out.substr(out.rfind("accuracy="), 27);
+  const std::string train_line = TrainConfig("ops", config);
+  ASSERT_FALSE(train_line.empty());
   ExpectFineTuningStartsFromTheSavedWeights("ops", train_line);
   const std::string log = ExpectExportEvaluatesAsTrained("ops", train_line);
   for (const char* op : {"GREATER", "SELECT_V2", "BATCH_MATMUL", "HARD_SWISH"}) {
     EXPECT_NE(log.find(op), std::string::npos) << op << "\n" << log;
   }
   for (const char* mode : {"int8", "int16x8"}) {
-    const std::string q = dir_ + "/ops_" + mode + ".tflite";
-    ASSERT_EQ(Run("quantize " + dir_ + "/ops.keras --mode " + mode + " --calibration " + dir_ +
-                      "/tiny.npz --eval " + dir_ + "/tiny.npz --quiet -o " + q,
-                  &out),
-              0)
-        << out;
+    std::string out;
+    const std::string q = QuantizeTiny("ops", mode, &out);
     // "accuracy: float F, <mode> Q (...)": within 5 points of the float model's.
     const size_t at = out.find(std::string(", ") + mode + " ");
     ASSERT_NE(at, std::string::npos) << out;
