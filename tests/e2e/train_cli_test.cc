@@ -823,7 +823,8 @@ TEST_F(TrainCliTest, SoftplusMishSoftsignSeluActivations) {
 // A Keras 3 functional model written with operations (tests/data/fuzz_seeds/keras_config/
 // keras3_ops_more.json): a leaky ReLU as where(h > 0, h, 0.1 h), clip, split into halves, an
 // einsum of the halves, stack, mean, hard_silu. It trains, fine-tunes from its file, exports as
-// trained, and quantizes (int8 and int16x8) to files the official runtime runs to the bit.
+// trained, quantizes (int8, with an int8 GREATER, and int16x8) and trains quantization-aware to
+// a full-integer file, all of which the official runtime runs to the bit.
 TEST_F(TrainCliTest, KerasOperationsTrainExportAndQuantize) {
   auto t = [](const std::string& name, int k = 0) {
     return R"({"class_name": "__keras_tensor__", "config": {"keras_history": [")" + name +
@@ -878,7 +879,13 @@ TEST_F(TrainCliTest, KerasOperationsTrainExportAndQuantize) {
         << out;
     std::string conf;
     EXPECT_EQ(testing::RunConformance("--seeds 2 --max-lsb 0 " + q, &conf), 0) << conf;
+    if (std::string(mode) == "int8") {  // the comparison too: integer throughout
+      std::string ir;
+      ASSERT_EQ(Run("ir " + q, &ir), 0) << ir;
+      EXPECT_EQ(Occurrences(ir, "QUANTIZE("), 2u) << ir;
+    }
   }
+  ExpectQatFullInteger("ops", 0.9);
 }
 
 // Keras's augmentation and noise layers change the input only in its training mode: edgeopt

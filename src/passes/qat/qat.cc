@@ -61,6 +61,16 @@ bool OnlyFloatPrefixReads(const ir::Graph& g, const std::vector<uint8_t>& prefix
   return true;
 }
 
+// Every input and output a bool (logical ops of comparisons).
+bool BoolOnly(const ir::Graph& g, const ir::Node& n) {
+  for (const std::vector<int>* list : {&n.inputs, &n.outputs}) {
+    for (int t : *list) {
+      if (t < 0 || g.tensors[t].dtype != DType::kBool) return false;
+    }
+  }
+  return !n.outputs.empty();
+}
+
 std::string NodeLabel(const ir::Node& n, int index) {
   return "node " + std::to_string(index) + " (" + n.op + (n.name.empty() ? "" : " " + n.name) + ")";
 }
@@ -89,6 +99,7 @@ StatusOr<QatModel> BuildQatModel(const ir::Graph& fg, const QatOptions& options,
     // Embedding's ids: a CAST from the float input to integer indices carries no data to
     // quantize (the post-training quantizer keeps it too).
     if (IsIndexCast(fg, node) || prefix[i] || IsMaskCountDivision(fg, prefix, node)) continue;
+    if (BoolOnly(fg, node)) continue;  // LOGICAL_AND / OR / NOT of comparisons: no data
     EDGEOPT_ENSURE(kind != OpQuantKind::kNone, StatusCode::kUnsupported,
                    "%s: the int8 mode has no kernel for %s, so the model cannot be "
                    "full-integer; quantization-aware training needs every op in int8",

@@ -21,6 +21,7 @@ enum class Kind {
   kFixedOutput,  // output parameters fixed by the spec
   kIndependent,  // output parameters from calibration
   kLstm,         // UNIDIRECTIONAL_SEQUENCE_LSTM: TFLite's integer LSTM (QuantizeLstm)
+  kCompare,      // ordering comparisons: each input its own parameters, the output a bool
 };
 
 struct OpRule {
@@ -79,6 +80,13 @@ constexpr OpRule kRules[] = {
     {"RSQRT", Kind::kIndependent, false},  // LayerNormalization's
     // int8 only: TFLite 2.9 has no 16x8 LSTM kernel.
     {"UNIDIRECTIONAL_SEQUENCE_LSTM", Kind::kLstm, false},
+    // TFLite compares int8 inputs after rescaling each (int8 only in TFLite 2.9). EQUAL and
+    // NOT_EQUAL stay float: an equality of quantized values holds for all the values that round
+    // alike (Masking(0.0) would mask every activation near 0).
+    {"GREATER", Kind::kCompare, false},
+    {"GREATER_EQUAL", Kind::kCompare, false},
+    {"LESS", Kind::kCompare, false},
+    {"LESS_EQUAL", Kind::kCompare, false},
 };
 
 const OpRule* FindRule(const std::string& op) {
@@ -152,6 +160,14 @@ template <typename T>
 void SetData(ir::Tensor* t, const std::vector<T>& values) {
   t->data.resize(values.size() * sizeof(T));
   if (!values.empty()) std::memcpy(t->data.data(), values.data(), t->data.size());
+}
+
+// A comparison's other operand than `t` (the computed one when `t` is its constant), or -1.
+int CompareOperand(const ir::Node& node, int t) {
+  for (int u : node.inputs) {
+    if (u >= 0 && u != t) return u;
+  }
+  return -1;
 }
 
 class Quantizer {
@@ -243,6 +259,10 @@ bool Quantizer::Quantizable(const ir::Node& node) const {
     }
   }
   for (int t : node.outputs) {
+    if (rule->kind == Kind::kCompare) {
+      if (t < 0 || in_.tensors[t].dtype != DType::kBool) return false;
+      continue;
+    }
     if (t < 0 || !FloatTensor(in_.tensors[t])) return false;
     if (rule->kind != Kind::kFixedOutput && !ranges_.count(t)) return false;
   }
@@ -697,11 +717,23 @@ StatusOr<ir::Graph> Quantizer::Run() {
   }
   MarkWide();
   EDGEOPT_RETURN_IF_ERROR(ComputeParams());
+  // TFLite's int8 comparisons rescale each operand with a multiplier below 1 (it aborts on a
+  // scale of 1 or more): such a comparison stays float.
+  for (size_t i = 0; i < in_.nodes.size(); ++i) {
+    if (!node_q_[i] || FindRule(in_.nodes[i].op)->kind != Kind::kCompare) continue;
+    for (int t : in_.nodes[i].inputs) {
+      if (t < 0 || in_.tensors[t].is_constant) continue;
+      auto p = group_params_.find(group_[t]);
+      if (p == group_params_.end() || !(p->second.scale < 1.0f)) node_q_[i] = 0;
+    }
+  }
 
   int_domain_.assign(n, 0);
   for (size_t i = 0; i < in_.nodes.size(); ++i) {
     if (!node_q_[i]) continue;
-    for (int t : in_.nodes[i].outputs) int_domain_[t] = 1;
+    for (int t : in_.nodes[i].outputs) {
+      if (t >= 0 && FloatTensor(in_.tensors[t])) int_domain_[t] = 1;  // not a comparison's bool
+    }
   }
   if (options_.io != IoType::kFloat) {
     // Only inputs that quantized ops read become integer: an input only float ops read (the
@@ -761,7 +793,13 @@ StatusOr<ir::Graph> Quantizer::Run() {
         if (!FloatTensor(tensor)) continue;
         if (tensor.is_constant) {
           Params p;
-          if (group_params_.count(group_[t])) {
+          const int other = rule->kind == Kind::kCompare ? CompareOperand(node, t) : -1;
+          if (other >= 0) {
+            // A comparison's constant takes the other operand's parameters: the values agree on
+            // one grid (0 exactly at the zero point), and the scale stays below 1, which
+            // TFLite's int8 comparisons require.
+            EDGEOPT_ASSIGN_OR_RETURN(p, ParamsAt(other, wide));
+          } else if (group_params_.count(group_[t])) {
             EDGEOPT_ASSIGN_OR_RETURN(p, ParamsAt(t, wide));
           } else {
             const std::vector<float> v = FloatValues(tensor);
@@ -1081,6 +1119,8 @@ OpQuantKind QuantizedOpKind(const std::string& op) {
       return OpQuantKind::kIndependent;
     case Kind::kLstm:
       return OpQuantKind::kLstm;
+    case Kind::kCompare:
+      return OpQuantKind::kCompare;
   }
   return OpQuantKind::kNone;
 }

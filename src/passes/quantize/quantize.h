@@ -81,6 +81,7 @@ enum class OpQuantKind {
                  // L2_NORMALIZATION)
   kIndependent,  // output parameters from the output's own range
   kLstm,         // UNIDIRECTIONAL_SEQUENCE_LSTM: TFLite's integer LSTM when IntegerLstmCandidate
+  kCompare,      // GREATER, GREATER_EQUAL, LESS, LESS_EQUAL: int8 inputs, a bool output
 };
 OpQuantKind QuantizedOpKind(const std::string& op);
 // Whether input `index` of `op` carries data (quantized with the op) rather than a parameter

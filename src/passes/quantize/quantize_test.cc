@@ -143,6 +143,63 @@ TEST(QuantizeInt8, MissingRangeKeepsTheLayerFloat) {
   EXPECT_EQ(q->tensors[FindOp(*q, "FULLY_CONNECTED")->outputs[0]].dtype, DType::kFloat32);
 }
 
+// x [1,4] -> GREATER(x, 0.5) -> SELECT_V2(cond, x, 0): a comparison of an activation with a
+// constant (Keras's ops.where(x > 0.5, x, 0)). With x in [-1, 1] the comparison is int8, its
+// constant on x's grid (0.5 -> the nearest level, with x's scale and zero point) and its output
+// a bool; with x in [-300, 300] (a scale over 1, which TFLite's int8 comparisons abort on) it
+// stays float (here it reads the float input). In int16x8 (no TFLite 2.9 kernel) it stays float
+// too.
+TEST(QuantizeInt8, ComparisonsTakeTheirOperandsGridOrStayFloat) {
+  ir::Graph g;
+  const int x = g.AddActivation("x", DType::kFloat32, {1, 4});
+  const int half = g.AddFloatConstant("half", {}, {0.5f});
+  const int zero = g.AddFloatConstant("zero", {}, {0.0f});
+  const int cond = g.AddActivation("cond", DType::kBool, {1, 4});
+  const int y = g.AddActivation("y", DType::kFloat32, {1, 4});
+  ir::Node gt;
+  gt.op = "GREATER";
+  gt.inputs = {x, half};
+  gt.outputs = {cond};
+  g.AddNode(gt);
+  ir::Node sel;
+  sel.op = "SELECT_V2";
+  sel.inputs = {cond, x, zero};
+  sel.outputs = {y};
+  g.AddNode(sel);
+  g.inputs = {x};
+  g.outputs = {y};
+  for (const float bound : {1.0f, 300.0f}) {
+    SCOPED_TRACE(bound);
+    QuantizeOptions o;
+    auto q = QuantizeGraph(g, o, {{x, Range{-bound, bound}}, {y, Range{-bound, bound}}});
+    ASSERT_TRUE(q.ok()) << q.status().message();
+    const ir::Node* cmp = FindOp(*q, "GREATER");
+    ASSERT_NE(cmp, nullptr);
+    const ir::Tensor& a = q->tensors[cmp->inputs[0]];
+    const ir::Tensor& c = q->tensors[cmp->inputs[1]];
+    EXPECT_EQ(q->tensors[cmp->outputs[0]].dtype, DType::kBool);
+    if (bound == 1.0f) {
+      ASSERT_EQ(a.dtype, DType::kInt8);
+      ASSERT_EQ(c.dtype, DType::kInt8);
+      EXPECT_EQ(c.quant.scale, a.quant.scale);
+      EXPECT_EQ(c.quant.zero_point, a.quant.zero_point);
+      const int8_t level = c.DataAs<int8_t>()[0];
+      EXPECT_EQ(level,
+                static_cast<int>(std::lround(0.5f / a.quant.scale[0])) + a.quant.zero_point[0]);
+      EXPECT_EQ(CountOps(*q, "DEQUANTIZE"), 1);  // the output's only
+    } else {
+      EXPECT_EQ(a.dtype, DType::kFloat32);
+      EXPECT_EQ(c.dtype, DType::kFloat32);
+      EXPECT_EQ(cmp->inputs[0], q->inputs[0]);  // the float input itself, before its QUANTIZE
+    }
+  }
+  QuantizeOptions wide;
+  wide.mode = Mode::kInt16x8;
+  auto q16 = QuantizeGraph(g, wide, {{x, Range{-1.0f, 1.0f}}, {y, Range{-1.0f, 1.0f}}});
+  ASSERT_TRUE(q16.ok()) << q16.status().message();
+  EXPECT_EQ(q16->tensors[FindOp(*q16, "GREATER")->inputs[0]].dtype, DType::kFloat32);
+}
+
 TEST(QuantizeInt16x8, SymmetricActivationsAndInt64Bias) {
   QuantizeOptions o;
   o.mode = Mode::kInt16x8;
