@@ -316,10 +316,15 @@ TEST(Softmax, AgreementAllTypes) {
   // Attention probabilities (rows in blocks of four), and 7 rows (a block and 3 more).
   add(Q(DType::kInt8, {2, 4, 28}, 0.06f, 3), Q(DType::kInt8, {2, 4, 28}, 1.0f / 256, -128), 1.0f);
   add(Q(DType::kInt8, {7, 5}, 0.2f, -3), Q(DType::kInt8, {7, 5}, 1.0f / 256, -128), 1.0f);
+  // Row lengths around the 16-byte maximum and 4-wide rounding (and saturation at 127: a
+  // probability of 1 is 128 levels over the zero point).
+  add(Q(DType::kInt8, {3, 16}, 0.5f, 0), Q(DType::kInt8, {3, 16}, 1.0f / 256, -128), 1.0f);
+  add(Q(DType::kInt8, {2, 5, 64}, 0.04f, 9), Q(DType::kInt8, {2, 5, 64}, 1.0f / 256, -128), 1.0f);
+  add(Q(DType::kInt8, {4, 17}, 0.3f, -1), Q(DType::kInt8, {4, 17}, 1.0f / 256, -128), 1.5f);
   add(Q(DType::kInt8, {3, 9}, 0.1f, 0), Q(DType::kInt16, {3, 9}, 1.0f / 32768, 0), 1.0f);
   add(Q(DType::kInt16, {4, 16}, 1e-3f, 0), Q(DType::kInt16, {4, 16}, 1.0f / 32768, 0), 1.0f);
   add(Q(DType::kInt16, {2, 50}, 4e-4f, 0), Q(DType::kInt16, {2, 50}, 1.0f / 32768, 0), 1.0f);
-  ExpectAgreesWithRef(m.Build(), RandomInputs(ins, 31), Tolerance{1e-6, 1e-5, 0}, "SOFTMAX x10");
+  ExpectAgreesWithRef(m.Build(), RandomInputs(ins, 31), Tolerance{1e-6, 1e-5, 0}, "SOFTMAX x13");
 }
 
 TEST(LogSoftmax, AgreementFloatInt8UInt8) {
