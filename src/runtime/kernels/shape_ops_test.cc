@@ -342,7 +342,7 @@ TEST(Transpose, AgreementRandomPermutations) {
 // the index formula, for 1-8 byte elements.
 TEST(Transpose, RandomShapesMatchTheIndexFormula) {
   std::mt19937 rng(37);
-  const int32_t sizes[] = {1, 1, 2, 3, 4, 5, 15, 16, 17, 33};
+  const int32_t sizes[] = {1, 8, 2, 3, 4, 5, 15, 16, 17, 33};  // int8 runs of 8: one word
   const DType types[] = {DType::kInt8, DType::kInt16, DType::kFloat32, DType::kInt64};
   for (int i = 0; i < 300; ++i) {
     const int rank = 1 + static_cast<int>(rng() % 6);

@@ -194,7 +194,11 @@ Status TransposeEval(Context* ctx, Node* node) {
     dst[i] = s;
     s *= dims[i];
   }
-  ref::StridedCopy(in->data, src, out->data, dst, dims, rank, word);
+  // A run that became one word (int8 heads of 8: [T, H, 1 word] -> [H, T, 1 word]) leaves a
+  // last dimension of 1: without it, each row copies T words instead of one.
+  int copy_rank = rank;
+  while (copy_rank > 1 && dims[copy_rank - 1] == 1) --copy_rank;
+  ref::StridedCopy(in->data, src, out->data, dst, dims, copy_rank, word);
   return Status::Ok();
 }
 
