@@ -310,8 +310,8 @@ TEST(GradCheckTest, Pooling) {
   }
 }
 
-TEST(GradCheckTest, MeanSumReduceMax) {
-  for (const char* op : {"MEAN", "SUM", "REDUCE_MAX"}) {
+TEST(GradCheckTest, MeanSumReduceMaxReduceMin) {
+  for (const char* op : {"MEAN", "SUM", "REDUCE_MAX", "REDUCE_MIN"}) {
     for (bool keep : {false, true}) {
       Builder b({1, 3, 4, 5});
       const int axes = b.IntConst({2}, {1, 2});
@@ -320,6 +320,42 @@ TEST(GradCheckTest, MeanSumReduceMax) {
       CheckGradients(b.Finish(y), 2, InputKind::kDistinct);
     }
   }
+}
+
+// REDUCE_MIN (Keras's ops.min) and POW (x ** c for other c, and a trainable exponent): golden
+// values, then gradients. POW's base is x^2 + p (p a weight in [0.5, 1.5)), so it stays positive.
+TEST(GradCheckTest, ReduceMinAndPow) {
+  {
+    Builder b({1, 2, 3});
+    const int axes = b.IntConst({1}, {2});
+    const int y = b.Op("REDUCE_MIN", {b.input(), axes}, {1, 2});
+    const int c = b.FloatConst("c", {1}, {1.5f});
+    const int p = b.Op("POW", {b.input(), c}, {1, 2, 3});
+    for (const int out : {y, p}) {
+      ir::Graph g = b.Finish(out);
+      EngineOptions options;
+      options.batch_size = 1;
+      auto e = Engine::Create(g, options);
+      ASSERT_TRUE(e.ok()) << e.status().ToString();
+      const std::vector<float> x = {0.5f, 0.25f, 2.0f, 4.0f, 1.0f, 9.0f};
+      ASSERT_TRUE((*e)->Forward(x.data(), 1, false).ok());
+      const float* o = (*e)->Output();
+      if (out == y) {
+        EXPECT_EQ(std::vector<float>(o, o + 2), (std::vector<float>{0.25f, 1.0f}));
+      } else {
+        for (int i = 0; i < 6; ++i) EXPECT_FLOAT_EQ(o[i], std::pow(x[i], 1.5f)) << i;
+      }
+    }
+  }
+  Builder b({1, 2, 5});
+  const int w = b.Param("p/w", {1, 2, 5}, 0.5f, 1.5f);
+  const int base = b.Op("ADD", {b.Op("SQUARE", {b.input()}, {1, 2, 5}), w}, {1, 2, 5});
+  const int c = b.FloatConst("c", {1}, {1.7f});
+  const int k = b.FloatConst("k/exponent", {5}, {0.3f, -0.8f, 1.2f, 2.5f, 0.9f});
+  b.MakeParam(k);
+  const int y = b.Op("ADD", {b.Op("POW", {base, c}, {1, 2, 5}), b.Op("POW", {base, k}, {1, 2, 5})},
+                     {1, 2, 5});
+  CheckGradients(b.Finish(y), 2, InputKind::kUniform);
 }
 
 TEST(GradCheckTest, UnaryActivations) {

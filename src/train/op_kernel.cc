@@ -159,6 +159,7 @@ const OpEntry kOps[] = {
     {"MEAN", NewMean},
     {"SUM", NewSum},
     {"REDUCE_MAX", NewReduceMax},
+    {"REDUCE_MIN", NewReduceMin},
     // Element-wise (ops_elementwise.cc).
     {"RELU", NewRelu},
     {"RELU6", NewRelu6},
@@ -195,6 +196,7 @@ const OpEntry kOps[] = {
     {"LOGICAL_AND", NewLogicalAnd},
     {"LOGICAL_OR", NewLogicalOr},
     {"LOGICAL_NOT", NewLogicalNot},
+    {"POW", NewPow},
     {"CAST", NewCast},
     {"SELECT_V2", NewSelectV2},
     // Layout (ops_shape.cc).

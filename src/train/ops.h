@@ -27,6 +27,7 @@ std::unique_ptr<OpKernel> NewAveragePool2D();
 std::unique_ptr<OpKernel> NewMean();
 std::unique_ptr<OpKernel> NewSum();
 std::unique_ptr<OpKernel> NewReduceMax();
+std::unique_ptr<OpKernel> NewReduceMin();
 std::unique_ptr<OpKernel> NewRelu();
 std::unique_ptr<OpKernel> NewRelu6();
 std::unique_ptr<OpKernel> NewReluN1To1();
@@ -64,6 +65,7 @@ std::unique_ptr<OpKernel> NewLessEqual();
 std::unique_ptr<OpKernel> NewLogicalAnd();
 std::unique_ptr<OpKernel> NewLogicalOr();
 std::unique_ptr<OpKernel> NewLogicalNot();
+std::unique_ptr<OpKernel> NewPow();       // Keras's x ** c (c not 2, 0.5, -0.5 or 1)
 std::unique_ptr<OpKernel> NewCast();      // bool (the mask) -> float32 only
 std::unique_ptr<OpKernel> NewSelectV2();  // a Keras padding mask on attention scores
 std::unique_ptr<OpKernel> NewReshape();

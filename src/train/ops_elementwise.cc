@@ -277,6 +277,7 @@ enum class BinaryKind {
   kLessEqual,
   kLogicalAnd,
   kLogicalOr,
+  kPow,  // a^b: b a^(b-1) to a, a^b ln a to b (where a > 0, else 0, as TensorFlow's)
 };
 
 class Binary : public OpKernel {
@@ -336,6 +337,12 @@ class Binary : public OpKernel {
             const float d = 2.0f * (a[ia] - b[ib]) * dy[o];
             return side == 0 ? d : -d;
           }
+          case BinaryKind::kPow: {
+            if (side == 0) {
+              return b[ib] == 0.0f ? 0.0f : dy[o] * b[ib] * std::pow(a[ia], b[ib] - 1.0f);
+            }
+            return a[ia] > 0.0f ? dy[o] * std::pow(a[ia], b[ib]) * std::log(a[ia]) : 0.0f;
+          }
           default:  // comparisons and logical ops
             return 0.0f;
         }
@@ -389,6 +396,8 @@ class Binary : public OpKernel {
         return a != 0.0f && b != 0.0f ? 1.0f : 0.0f;
       case BinaryKind::kLogicalOr:
         return a != 0.0f || b != 0.0f ? 1.0f : 0.0f;
+      case BinaryKind::kPow:
+        return std::pow(a, b);
     }
     return 0.0f;
   }
@@ -649,6 +658,7 @@ std::unique_ptr<OpKernel> NewLogicalAnd() {
 std::unique_ptr<OpKernel> NewLogicalOr() {
   return std::make_unique<Binary>(BinaryKind::kLogicalOr);
 }
+std::unique_ptr<OpKernel> NewPow() { return std::make_unique<Binary>(BinaryKind::kPow); }
 std::unique_ptr<OpKernel> NewLogicalNot() {
   return std::make_unique<Unary>(UnaryKind::kLogicalNot);
 }

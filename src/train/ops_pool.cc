@@ -1,5 +1,5 @@
 // MAX_POOL_2D, AVERAGE_POOL_2D (TFLite semantics: SAME averages count only the valid
-// positions), and the reductions MEAN / SUM / REDUCE_MAX over non-batch axes.
+// positions), and the reductions MEAN / SUM / REDUCE_MAX / REDUCE_MIN over non-batch axes.
 #include <algorithm>
 #include <cstring>
 #include <limits>
@@ -175,7 +175,7 @@ class Pool2D : public OpKernel {
   std::vector<int32_t> argmax_;
 };
 
-enum class ReduceKind { kMean, kSum, kMax };
+enum class ReduceKind { kMean, kSum, kMax, kMin };
 
 // Reads an int32/int64 constant tensor (axes, paddings, permutations) from the IR.
 Status ReadIntConstant(const ir::Graph& graph, int id, const std::string& where,
@@ -246,7 +246,7 @@ class Reduce : public OpKernel {
       }
     }
     count_ = out_per_ > 0 ? static_cast<float>(in_per_ / out_per_) : 1.0f;
-    if (kind_ == ReduceKind::kMax) argmax_.resize(ctx->v(out[0]).size);
+    if (Extreme()) argmax_.resize(ctx->v(out[0]).size);
     return Status::Ok();
   }
 
@@ -257,12 +257,13 @@ class Reduce : public OpKernel {
       for (int64_t n = b; n < e; ++n) {
         const float* xs = x + n * in_per_;
         float* ys = y + n * out_per_;
-        if (kind_ == ReduceKind::kMax) {
+        if (Extreme()) {  // the first maximum (minimum) gets the gradient, as TensorFlow's
+          const bool max = kind_ == ReduceKind::kMax;
           int32_t* as = argmax_.data() + n * out_per_;
           for (int64_t o = 0; o < out_per_; ++o) as[o] = -1;
           for (int64_t i = 0; i < in_per_; ++i) {
             const int32_t o = map_[i];
-            if (as[o] < 0 || xs[i] > ys[o]) {
+            if (as[o] < 0 || (max ? xs[i] > ys[o] : xs[i] < ys[o])) {
               ys[o] = xs[i];
               as[o] = static_cast<int32_t>(i);
             }
@@ -289,7 +290,7 @@ class Reduce : public OpKernel {
       for (int64_t n = b; n < e; ++n) {
         float* dxs = dx + n * in_per_;
         const float* g = dy + n * out_per_;
-        if (kind_ == ReduceKind::kMax) {
+        if (Extreme()) {
           if (over) std::memset(dxs, 0, sizeof(float) * in_per_);
           const int32_t* as = argmax_.data() + n * out_per_;
           for (int64_t o = 0; o < out_per_; ++o) {
@@ -306,6 +307,8 @@ class Reduce : public OpKernel {
   }
 
  private:
+  bool Extreme() const { return kind_ == ReduceKind::kMax || kind_ == ReduceKind::kMin; }
+
   const ReduceKind kind_;
   int64_t n_ = 0, in_per_ = 0, out_per_ = 0;
   float count_ = 1.0f;
@@ -324,6 +327,7 @@ std::unique_ptr<OpKernel> NewAveragePool2D() { return std::make_unique<Pool2D>(f
 std::unique_ptr<OpKernel> NewMean() { return std::make_unique<Reduce>(ReduceKind::kMean); }
 std::unique_ptr<OpKernel> NewSum() { return std::make_unique<Reduce>(ReduceKind::kSum); }
 std::unique_ptr<OpKernel> NewReduceMax() { return std::make_unique<Reduce>(ReduceKind::kMax); }
+std::unique_ptr<OpKernel> NewReduceMin() { return std::make_unique<Reduce>(ReduceKind::kMin); }
 
 }  // namespace train
 }  // namespace edgeopt

@@ -886,6 +886,27 @@ TEST_F(TrainCliTest, KerasOperationsTrainExportAndQuantize) {
     }
   }
   ExpectQatFullInteger("ops", 0.9);
+
+  // ops.min and x ** 3 (REDUCE_MIN and POW) train too.
+  const std::string config2 =
+      R"({"class_name": "Functional", "config": {"name": "ops2", "layers": [
+    {"class_name": "InputLayer", "name": "img", "config": {"name": "img",
+     "batch_shape": [null, 28, 28, 1]}, "inbound_nodes": []})" +
+      node("", "Reshape", "rows", R"(, "target_shape": [28, 28])", t("img")) +
+      node("", "Dense", "h", R"(, "units": 16, "activation": "tanh")", t("rows")) +
+      node("numpy", "Min", "mins", R"(, "axis": 1)", t("h")) +
+      node("numpy", "Max", "maxs", R"(, "axis": 1)", t("h")) +
+      node("numpy", "Power", "cubes", "", t("maxs") + ", 3") +
+      node("numpy", "Concatenate", "features", R"(, "axis": -1)",
+           "[" + t("mins") + ", " + t("cubes") + "]") +
+      node("", "Dense", "out", R"(, "units": 10)", t("features")) +
+      R"(], "input_layers": [["img", 0, 0]], "output_layers": [["out", 0, 0]]}})";
+  const std::string train_line2 = TrainConfig("ops2", config2);
+  ASSERT_FALSE(train_line2.empty());
+  const std::string log2 = ExpectExportEvaluatesAsTrained("ops2", train_line2);
+  for (const char* op : {"REDUCE_MIN", "POW"}) {
+    EXPECT_NE(log2.find(op), std::string::npos) << op << "\n" << log2;
+  }
 }
 
 // Keras's augmentation and noise layers change the input only in its training mode: edgeopt
