@@ -358,6 +358,38 @@ TEST(GradCheckTest, ReduceMinAndPow) {
   CheckGradients(b.Finish(y), 2, InputKind::kUniform);
 }
 
+// SIN, COS (gradients), FLOOR / CEIL / ROUND (goldens: ROUND halves to even; no gradient) and
+// TILE (the copies' gradients summed into x).
+TEST(GradCheckTest, SinCosRoundingAndTile) {
+  {
+    Builder b({1, 4});
+    const int f = b.Op("FLOOR", {b.input()}, {1, 4});
+    const int c = b.Op("CEIL", {b.input()}, {1, 4});
+    const int r = b.Op("ROUND", {b.input()}, {1, 4});
+    const std::vector<float> x = {-1.5f, 0.5f, 2.5f, 1.25f};
+    const std::vector<std::vector<float>> want = {
+        {-2.0f, 0.0f, 2.0f, 1.0f}, {-1.0f, 1.0f, 3.0f, 2.0f}, {-2.0f, 0.0f, 2.0f, 1.0f}};
+    int k = 0;
+    for (const int out : {f, c, r}) {
+      ir::Graph g = b.Finish(out);
+      EngineOptions options;
+      options.batch_size = 1;
+      auto e = Engine::Create(g, options);
+      ASSERT_TRUE(e.ok()) << e.status().ToString();
+      ASSERT_TRUE((*e)->Forward(x.data(), 1, false).ok());
+      EXPECT_EQ(std::vector<float>((*e)->Output(), (*e)->Output() + 4), want[k++]);
+    }
+  }
+  Builder b({1, 2, 3});
+  const int s = b.Op("SIN", {b.input()}, {1, 2, 3});
+  const int c = b.Op("COS", {b.input()}, {1, 2, 3});
+  const int multiples = b.IntConst({3}, {1, 2, 3});
+  const int t = b.Op("TILE", {b.Op("MUL", {s, c}, {1, 2, 3}), multiples}, {1, 4, 9});
+  const int p = b.Param("p/w", {1, 4, 9}, 0.5f, 1.5f);
+  const int y = b.Op("MUL", {t, p}, {1, 4, 9});
+  CheckGradients(b.Finish(y), 2, InputKind::kUniform);
+}
+
 TEST(GradCheckTest, UnaryActivations) {
   struct Case {
     const char* op;

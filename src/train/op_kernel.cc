@@ -197,6 +197,12 @@ const OpEntry kOps[] = {
     {"LOGICAL_OR", NewLogicalOr},
     {"LOGICAL_NOT", NewLogicalNot},
     {"POW", NewPow},
+    {"SIN", NewSin},
+    {"COS", NewCos},
+    {"FLOOR", NewFloor},
+    {"CEIL", NewCeil},
+    {"ROUND", NewRound},
+    {"TILE", NewTile},
     {"CAST", NewCast},
     {"SELECT_V2", NewSelectV2},
     // Layout (ops_shape.cc).

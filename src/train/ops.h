@@ -65,7 +65,13 @@ std::unique_ptr<OpKernel> NewLessEqual();
 std::unique_ptr<OpKernel> NewLogicalAnd();
 std::unique_ptr<OpKernel> NewLogicalOr();
 std::unique_ptr<OpKernel> NewLogicalNot();
-std::unique_ptr<OpKernel> NewPow();       // Keras's x ** c (c not 2, 0.5, -0.5 or 1)
+std::unique_ptr<OpKernel> NewPow();  // Keras's x ** c (c not 2, 0.5, -0.5 or 1)
+std::unique_ptr<OpKernel> NewSin();
+std::unique_ptr<OpKernel> NewCos();
+std::unique_ptr<OpKernel> NewFloor();  // FLOOR, CEIL, ROUND: gradient 0
+std::unique_ptr<OpKernel> NewCeil();
+std::unique_ptr<OpKernel> NewRound();
+std::unique_ptr<OpKernel> NewTile();      // Keras's ops.tile / ops.repeat
 std::unique_ptr<OpKernel> NewCast();      // bool (the mask) -> float32 only
 std::unique_ptr<OpKernel> NewSelectV2();  // a Keras padding mask on attention scores
 std::unique_ptr<OpKernel> NewReshape();

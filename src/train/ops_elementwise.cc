@@ -34,6 +34,11 @@ enum class UnaryKind {
   kSquare,
   kCast,        // bool (stored as 0 / 1) -> float32: a Keras mask, which passes no gradient
   kLogicalNot,  // bool -> bool (0 / 1), no gradient
+  kSin,
+  kCos,
+  kFloor,  // FLOOR, CEIL, ROUND (half to even): piecewise constant, gradient 0 (as TensorFlow's)
+  kCeil,
+  kRound,
 };
 
 constexpr float kSqrt2OverPi = 0.7978845608028654f;
@@ -131,6 +136,16 @@ class Unary : public OpKernel {
         return x;
       case UnaryKind::kLogicalNot:
         return x != 0.0f ? 0.0f : 1.0f;
+      case UnaryKind::kSin:
+        return std::sin(x);
+      case UnaryKind::kCos:
+        return std::cos(x);
+      case UnaryKind::kFloor:
+        return std::floor(x);
+      case UnaryKind::kCeil:
+        return std::ceil(x);
+      case UnaryKind::kRound:
+        return std::nearbyint(x);  // half to even in the default rounding mode
     }
     return x;
   }
@@ -180,7 +195,14 @@ class Unary : public OpKernel {
         return 2.0f * x;
       case UnaryKind::kCast:
       case UnaryKind::kLogicalNot:
+      case UnaryKind::kFloor:
+      case UnaryKind::kCeil:
+      case UnaryKind::kRound:
         return 0.0f;
+      case UnaryKind::kSin:
+        return std::cos(x);
+      case UnaryKind::kCos:
+        return -std::sin(x);
     }
     return 1.0f;
   }
@@ -659,6 +681,11 @@ std::unique_ptr<OpKernel> NewLogicalOr() {
   return std::make_unique<Binary>(BinaryKind::kLogicalOr);
 }
 std::unique_ptr<OpKernel> NewPow() { return std::make_unique<Binary>(BinaryKind::kPow); }
+std::unique_ptr<OpKernel> NewSin() { return std::make_unique<Unary>(UnaryKind::kSin); }
+std::unique_ptr<OpKernel> NewCos() { return std::make_unique<Unary>(UnaryKind::kCos); }
+std::unique_ptr<OpKernel> NewFloor() { return std::make_unique<Unary>(UnaryKind::kFloor); }
+std::unique_ptr<OpKernel> NewCeil() { return std::make_unique<Unary>(UnaryKind::kCeil); }
+std::unique_ptr<OpKernel> NewRound() { return std::make_unique<Unary>(UnaryKind::kRound); }
 std::unique_ptr<OpKernel> NewLogicalNot() {
   return std::make_unique<Unary>(UnaryKind::kLogicalNot);
 }

@@ -240,6 +240,67 @@ class Pad : public OpKernel {
   int64_t base_ = 0;
 };
 
+// TILE(x, multiples): x repeated multiples[d] times along each axis d (not the batch); the
+// gradient of x sums those of its copies.
+class Tile : public OpKernel {
+ public:
+  Status Prepare(KernelContext* ctx) override {
+    EDGEOPT_ENSURE(in.size() >= 2 && in[0] >= 0, StatusCode::kInvalidModel,
+                   "%s: needs (input, multiples)", Where().c_str());
+    std::vector<int64_t> m;
+    EDGEOPT_RETURN_IF_ERROR(ReadIntConstantForKernel(*ctx->graph, in[1], Where(), &m));
+    const Value& x = ctx->v(in[0]);
+    EDGEOPT_ENSURE(static_cast<int>(m.size()) == x.rank(), StatusCode::kInvalidModel,
+                   "%s: %zu multiples for rank %d", Where().c_str(), m.size(), x.rank());
+    EDGEOPT_ENSURE(x.rank() > 0 && m[0] == 1, StatusCode::kUnsupported,
+                   "%s: tiling the batch dimension cannot be trained", Where().c_str());
+    std::vector<int> shape = x.shape;
+    int64_t copies = 1;
+    for (int d = 0; d < x.rank(); ++d) {
+      EDGEOPT_ENSURE(m[d] >= 1 && m[d] <= 65536, StatusCode::kInvalidModel, "%s: multiple %lld",
+                     Where().c_str(), static_cast<long long>(m[d]));
+      shape[d] = static_cast<int>(x.shape[d] * m[d]);
+      copies *= m[d];
+    }
+    EDGEOPT_ENSURE(copies <= (int64_t{1} << 20), StatusCode::kInvalidModel, "%s: too many copies",
+                   Where().c_str());
+    SetShape(&ctx->v(out[0]), shape);
+    strides_ = RowMajorStrides(shape);
+    // The output offset of each copy.
+    bases_.assign(1, 0);
+    for (int d = 0; d < x.rank(); ++d) {
+      std::vector<int64_t> next;
+      for (int64_t b : bases_) {
+        for (int64_t k = 0; k < m[d]; ++k) next.push_back(b + k * x.shape[d] * strides_[d]);
+      }
+      bases_.swap(next);
+    }
+    return Status::Ok();
+  }
+  void Forward(KernelContext* ctx) override {
+    const Value& x = ctx->v(in[0]);
+    float* y = ctx->v(out[0]).d();
+    const float* xd = x.d();
+    for (int64_t base : bases_) {
+      Walk(x.shape, strides_, base, [&](int64_t i, int64_t o) { y[o] = xd[i]; });
+    }
+  }
+  void Backward(KernelContext* ctx) override {
+    float* dx = InGrad(ctx, 0);
+    if (dx == nullptr) return;
+    const float* dy = ctx->v(out[0]).g();
+    bool over = Over(0);
+    for (int64_t base : bases_) {
+      Walk(ctx->v(in[0]).shape, strides_, base,
+           [&](int64_t i, int64_t o) { dx[i] = over ? dy[o] : dx[i] + dy[o]; });
+      over = false;
+    }
+  }
+
+ private:
+  std::vector<int64_t> strides_, bases_;
+};
+
 class Transpose : public OpKernel {
  public:
   Status Prepare(KernelContext* ctx) override {
@@ -405,6 +466,7 @@ class Slice : public OpKernel {
 std::unique_ptr<OpKernel> NewReshape() { return std::make_unique<Reshape>(); }
 std::unique_ptr<OpKernel> NewConcatenation() { return std::make_unique<Concatenation>(); }
 std::unique_ptr<OpKernel> NewPad() { return std::make_unique<Pad>(); }
+std::unique_ptr<OpKernel> NewTile() { return std::make_unique<Tile>(); }
 std::unique_ptr<OpKernel> NewSlice() { return std::make_unique<Slice>(false); }
 std::unique_ptr<OpKernel> NewStridedSlice() { return std::make_unique<Slice>(true); }
 // EMBEDDING(ids, table [V, D]) (Keras Embedding in training form; the export lowers it to CAST +

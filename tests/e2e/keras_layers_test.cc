@@ -2159,6 +2159,44 @@ TEST_F(KerasLayers, KerasOperations) {
         },
         "tf.keras stack, split, matmul with a constant");
   }
+  // sin, cos, floor, ceil, round (half to even) of v = x + d, tile and repeat of r =
+  // reshape(d, [2, 3]): [sin + cos, floor + ceil + round] per element, then tile(r, [1, 2])
+  // ([2, 6], numpy's ones in front) and repeat(r, 2, axis=2) ([2, 6]).
+  {
+    const Json config = Functional(
+        {{"x", {6}}},
+        {LayerNode("Dense", "d", dense, {T("x")}), op("numpy", "Add", "v", {T("x"), T("d")}),
+         op("numpy", "Sin", "sin", {T("v")}), op("numpy", "Cos", "cos", {T("v")}),
+         op("numpy", "Add", "trig", {T("sin"), T("cos")}), op("numpy", "Floor", "fl", {T("v")}),
+         op("numpy", "Ceil", "ce", {T("v")}), cop("Round", "ro", {T("v")}, {{"decimals", 0}}),
+         op("numpy", "Add", "fc", {T("fl"), T("ce")}),
+         op("numpy", "Add", "steps", {T("fc"), T("ro")}),
+         cop("Reshape", "r", {T("d")}, {{"newshape", {-1, 2, 3}}}),
+         cop("Tile", "ti", {T("r")}, {{"repeats", {1, 2}}}),
+         cop("Repeat", "re", {T("r")}, {{"repeats", 2}, {"axis", 2}}),
+         cop("Reshape", "tif", {T("ti")}, {{"newshape", {-1, 12}}}),
+         cop("Reshape", "ref", {T("re")}, {{"newshape", {-1, 12}}}),
+         cop("Concatenate", "out", {Json::array({T("trig"), T("steps"), T("tif"), T("ref")})},
+             {{"axis", -1}})});
+    run_model(
+        config,
+        [&](const std::vector<double>& d) {
+          std::vector<double> want;
+          for (int i = 0; i < 6; ++i) want.push_back(std::sin(x[i] + d[i]) + std::cos(x[i] + d[i]));
+          for (int i = 0; i < 6; ++i) {
+            const double v = static_cast<float>(x[i] + d[i]);
+            want.push_back(std::floor(v) + std::ceil(v) + std::nearbyint(v));
+          }
+          for (int i = 0; i < 2; ++i) {
+            for (int j = 0; j < 6; ++j) want.push_back(d[i * 3 + j % 3]);
+          }
+          for (int i = 0; i < 2; ++i) {
+            for (int j = 0; j < 6; ++j) want.push_back(d[i * 3 + j / 2]);
+          }
+          return want;
+        },
+        "Keras 3 sin, cos, floor, ceil, round, tile, repeat");
+  }
   // Refused: einsum over the batch (its index not first), stack and split on the batch axis, a
   // constant that would broadcast over the batch, where of one argument.
   for (const Json& bad :
@@ -2168,7 +2206,8 @@ TEST_F(KerasLayers, KerasOperations) {
         op("numpy", "Add", "m",
            {T("x"),
             Json::array({Json::array({1, 2, 3, 4, 5, 6}), Json::array({1, 2, 3, 4, 5, 6})})}),
-        op("numpy", "Where", "m", {T("x")}),
+        op("numpy", "Where", "m", {T("x")}), cop("Tile", "m", {T("x")}, {{"repeats", {2, 1}}}),
+        cop("Round", "m", {T("x")}, {{"decimals", 2}}),
         // Not a crash on a class_name that is not a string (a JSON type error before).
         op("numpy", "GetItem", "m", {T("x"), Json::array({{{"class_name", 5}}})}),
         op("numpy", "Add", "m", {T("x"), {{"class_name", 5}, {"config", {{"value", 1}}}}})}) {

@@ -887,7 +887,7 @@ TEST_F(TrainCliTest, KerasOperationsTrainExportAndQuantize) {
   }
   ExpectQatFullInteger("ops", 0.9);
 
-  // ops.min and x ** 3 (REDUCE_MIN and POW) train too.
+  // ops.min, x ** 3, ops.sin, ops.repeat and ops.tile (REDUCE_MIN, POW, SIN, TILE) train too.
   const std::string config2 =
       R"({"class_name": "Functional", "config": {"name": "ops2", "layers": [
     {"class_name": "InputLayer", "name": "img", "config": {"name": "img",
@@ -897,14 +897,18 @@ TEST_F(TrainCliTest, KerasOperationsTrainExportAndQuantize) {
       node("numpy", "Min", "mins", R"(, "axis": 1)", t("h")) +
       node("numpy", "Max", "maxs", R"(, "axis": 1)", t("h")) +
       node("numpy", "Power", "cubes", "", t("maxs") + ", 3") +
+      node("numpy", "Sin", "waves", "", t("h")) +
+      node("numpy", "Repeat", "twice", R"(, "repeats": 2, "axis": 2)", t("waves")) +
+      node("numpy", "Tile", "tiled", R"(, "repeats": [1, 2])", t("twice")) +
+      node("numpy", "Mean", "wmean", R"(, "axis": 1)", t("tiled")) +
       node("numpy", "Concatenate", "features", R"(, "axis": -1)",
-           "[" + t("mins") + ", " + t("cubes") + "]") +
+           "[" + t("mins") + ", " + t("cubes") + ", " + t("wmean") + "]") +
       node("", "Dense", "out", R"(, "units": 10)", t("features")) +
       R"(], "input_layers": [["img", 0, 0]], "output_layers": [["out", 0, 0]]}})";
   const std::string train_line2 = TrainConfig("ops2", config2);
   ASSERT_FALSE(train_line2.empty());
   const std::string log2 = ExpectExportEvaluatesAsTrained("ops2", train_line2);
-  for (const char* op : {"REDUCE_MIN", "POW"}) {
+  for (const char* op : {"REDUCE_MIN", "POW", "SIN", "TILE"}) {
     EXPECT_NE(log2.find(op), std::string::npos) << op << "\n" << log2;
   }
 }

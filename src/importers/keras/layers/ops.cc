@@ -48,6 +48,8 @@ enum class OpKind {
   kUnstack,     // axis: one output per slice
   kSplit,       // sections or indices (Keras 3) / sizes (tf), axis
   kEinsum,      // subscripts, one or two operands
+  kTile,        // repeats (tf: multiples), 1 for the batch
+  kRepeat,      // repeats (an int), axis (not the batch)
 };
 
 struct KerasOp {
@@ -125,6 +127,13 @@ constexpr KerasOp kKerasOps[] = {
     {"Unstack", "unstack", OpKind::kUnstack, ""},
     {"Split", "split", OpKind::kSplit, ""},
     {"Einsum", "", OpKind::kEinsum, ""},
+    {"Sin", "math.sin", OpKind::kUnary, "SIN"},
+    {"Cos", "math.cos", OpKind::kUnary, "COS"},
+    {"Floor", "math.floor", OpKind::kUnary, "FLOOR"},
+    {"Ceil", "math.ceil", OpKind::kUnary, "CEIL"},
+    {"Round", "math.round", OpKind::kUnary, "ROUND"},
+    {"Tile", "tile", OpKind::kTile, "TILE"},
+    {"Repeat", "repeat", OpKind::kRepeat, "TILE"},
 };
 
 const KerasOp* FindOp(const std::string& name, bool tf) {
@@ -836,6 +845,60 @@ Status ConvertShapeOp(LayerCall* call, const KerasOp& op, const std::string& nam
       call->outputs = {y};
       return Status::Ok();
     }
+    case OpKind::kTile: {
+      const Json* reps = Param(*call, "repeats", 1);
+      if (reps == nullptr) reps = Param(*call, "multiples", 1);
+      if (reps == nullptr) return call->Error(StatusCode::kInvalidModel, "has no repeats");
+      EDGEOPT_ASSIGN_OR_RETURN(std::vector<int64_t> r, IntsOf(*call, *reps, "repeats"));
+      if (r.size() > in.size()) {
+        return call->Error(StatusCode::kUnsupported,
+                           "tiles into more axes than the tensor's; edgeopt keeps the batch first");
+      }
+      r.insert(r.begin(), in.size() - r.size(), 1);  // numpy: ones in front
+      std::vector<int32_t> multiples;
+      Shape out;
+      for (size_t d = 0; d < r.size(); ++d) {
+        if (r[d] < 1 || r[d] > 65536 || (d == 0 && r[d] != 1)) {
+          return call->Error(d == 0 ? StatusCode::kUnsupported : StatusCode::kInvalidModel,
+                             "tiles axis " + std::to_string(d) + " " + std::to_string(r[d]) +
+                                 " times" + (d == 0 ? "; edgeopt keeps the batch whole" : ""));
+        }
+        multiples.push_back(static_cast<int32_t>(r[d]));
+        out.push_back(static_cast<int32_t>(in[d] * r[d]));
+      }
+      EDGEOPT_RETURN_IF_ERROR(CheckOutputSize(*call, out));
+      const int y = call->NewTensor(out, "tile");
+      call->AddNode("TILE", {x, call->Int32Const("multiples", multiples)}, {y});
+      call->outputs = {y};
+      return Status::Ok();
+    }
+    case OpKind::kRepeat: {
+      // Each element `repeats` times along the axis: a new axis after it, TILE, RESHAPE back.
+      const Json* reps = Param(*call, "repeats", 1);
+      const Json* axis = Param(*call, "axis", 2);
+      if (reps == nullptr || !reps->is_number_integer() || axis == nullptr ||
+          !axis->is_number_integer()) {
+        return call->Error(StatusCode::kUnsupported,
+                           "repeats without an int count and an int axis (edgeopt takes those)");
+      }
+      const int64_t r = reps->get<int64_t>();
+      EDGEOPT_ASSIGN_OR_RETURN(const int k, NonBatchAxis(*call, axis->get<int64_t>(), rank));
+      if (r < 1 || r > 65536) return call->Error(StatusCode::kInvalidModel, "a bad repeat count");
+      Shape split = in, out = in;
+      split.insert(split.begin() + k + 1, 1);
+      out[k] = static_cast<int32_t>(in[k] * r);
+      EDGEOPT_RETURN_IF_ERROR(CheckOutputSize(*call, out));
+      std::vector<int32_t> multiples(split.size(), 1);
+      multiples[k + 1] = static_cast<int32_t>(r);
+      Shape tiled = split;
+      tiled[k + 1] = static_cast<int32_t>(r);
+      const int t = call->NewTensor(tiled, "tile");
+      call->AddNode(
+          "TILE",
+          {EmitReshape(call, x, split, "reshape"), call->Int32Const("multiples", multiples)}, {t});
+      call->outputs = {EmitReshape(call, t, out, "reshape")};
+      return Status::Ok();
+    }
     case OpKind::kUnstack:
     case OpKind::kSplit: {
       const bool split = op.kind == OpKind::kSplit;
@@ -1089,7 +1152,7 @@ Status ConvertElementwise(LayerCall* call, const KerasOp& op, const std::string&
   EDGEOPT_ASSIGN_OR_RETURN(
       std::vector<Operand> operands,
       Operands(*call, tf, tf_where,
-               {"alpha", "negative_slope", "clip_value_min", "clip_value_max"}));
+               {"alpha", "negative_slope", "clip_value_min", "clip_value_max", "decimals"}));
   if (op.kind == OpKind::kClip && operands.size() == 3 && operands[1].tensor < 0 &&
       operands[2].tensor < 0 && operands[1].values.size() == 1 && operands[2].values.size() == 1) {
     operands.resize(1);  // Keras 3's positional clip(x, x_min, x_max): parameters
@@ -1138,6 +1201,11 @@ Status ConvertElementwise(LayerCall* call, const KerasOp& op, const std::string&
       return Status::Ok();
     }
     if (op.kind == OpKind::kUnary) {
+      const Json* decimals = builtin == "ROUND" ? Param(*call, "decimals", 1) : nullptr;
+      if (decimals != nullptr && !(decimals->is_number_integer() && *decimals == 0)) {
+        return call->Error(StatusCode::kUnsupported,
+                           "rounds to " + decimals->dump() + " decimals; edgeopt takes 0");
+      }
       if (builtin == "RECIPROCAL") {  // 1 / x
         const int one = call->FloatConst("one", Shape{}, {1.0f});
         const int y = call->NewTensor(call->builder->ShapeOf(x), "reciprocal");
@@ -1255,7 +1323,8 @@ Status ConvertKerasOp(LayerCall* call) {
   for (const auto& item : call->kwargs.items()) {
     const std::string& k = item.key();
     if (k != "name" && k != "axis" && k != "keepdims" && k != "shape" && k != "slice_spec" &&
-        k != "approximate" && k != "dtype" && k != "num" && k != "num_or_size_splits" && k != "b") {
+        k != "approximate" && k != "dtype" && k != "num" && k != "num_or_size_splits" && k != "b" &&
+        k != "multiples" && k != "repeats") {
       return call->Error(StatusCode::kUnsupported,
                          "is called with the keyword argument '" + k +
                              "', which edgeopt does not take for this operation");
