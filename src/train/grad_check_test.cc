@@ -112,6 +112,19 @@ std::vector<float> MakeInput(int64_t n, InputKind kind, std::mt19937* rng) {
 // Checks d(sum r*y)/d(input and every parameter) against finite differences. `kink` is a
 // threshold for ops with kinks in their parameters: parameter perturbations that move an
 // activation across a kink are tolerated by the slack of kAbsTol.
+// The graph's output for input x (batch samples).
+std::vector<float> RunForward(const ir::Graph& graph, const std::vector<float>& x, int batch,
+                              bool training = false) {
+  EngineOptions options;
+  options.batch_size = batch;
+  auto created = Engine::Create(graph, options);
+  EXPECT_TRUE(created.ok()) << created.status().ToString();
+  if (!created.ok()) return {};
+  Engine& e = **created;
+  EXPECT_TRUE(e.Forward(x.data(), batch, training).ok());
+  return std::vector<float>(e.Output(), e.Output() + e.value(e.output_tensor()).size);
+}
+
 void CheckGradients(const ir::Graph& graph, int batch, InputKind input_kind, bool training = true,
                     int threads = 1) {
   EngineOptions options;
@@ -331,21 +344,11 @@ TEST(GradCheckTest, ReduceMinAndPow) {
     const int y = b.Op("REDUCE_MIN", {b.input(), axes}, {1, 2});
     const int c = b.FloatConst("c", {1}, {1.5f});
     const int p = b.Op("POW", {b.input(), c}, {1, 2, 3});
-    for (const int out : {y, p}) {
-      ir::Graph g = b.Finish(out);
-      EngineOptions options;
-      options.batch_size = 1;
-      auto e = Engine::Create(g, options);
-      ASSERT_TRUE(e.ok()) << e.status().ToString();
-      const std::vector<float> x = {0.5f, 0.25f, 2.0f, 4.0f, 1.0f, 9.0f};
-      ASSERT_TRUE((*e)->Forward(x.data(), 1, false).ok());
-      const float* o = (*e)->Output();
-      if (out == y) {
-        EXPECT_EQ(std::vector<float>(o, o + 2), (std::vector<float>{0.25f, 1.0f}));
-      } else {
-        for (int i = 0; i < 6; ++i) EXPECT_FLOAT_EQ(o[i], std::pow(x[i], 1.5f)) << i;
-      }
-    }
+    const std::vector<float> x = {0.5f, 0.25f, 2.0f, 4.0f, 1.0f, 9.0f};
+    EXPECT_EQ(RunForward(b.Finish(y), x, 1), (std::vector<float>{0.25f, 1.0f}));
+    const std::vector<float> powers = RunForward(b.Finish(p), x, 1);
+    ASSERT_EQ(powers.size(), 6u);
+    for (int i = 0; i < 6; ++i) EXPECT_FLOAT_EQ(powers[i], std::pow(x[i], 1.5f)) << i;
   }
   Builder b({1, 2, 5});
   const int w = b.Param("p/w", {1, 2, 5}, 0.5f, 1.5f);
@@ -370,15 +373,7 @@ TEST(GradCheckTest, SinCosRoundingAndTile) {
     const std::vector<std::vector<float>> want = {
         {-2.0f, 0.0f, 2.0f, 1.0f}, {-1.0f, 1.0f, 3.0f, 2.0f}, {-2.0f, 0.0f, 2.0f, 1.0f}};
     int k = 0;
-    for (const int out : {f, c, r}) {
-      ir::Graph g = b.Finish(out);
-      EngineOptions options;
-      options.batch_size = 1;
-      auto e = Engine::Create(g, options);
-      ASSERT_TRUE(e.ok()) << e.status().ToString();
-      ASSERT_TRUE((*e)->Forward(x.data(), 1, false).ok());
-      EXPECT_EQ(std::vector<float>((*e)->Output(), (*e)->Output() + 4), want[k++]);
-    }
+    for (const int out : {f, c, r}) EXPECT_EQ(RunForward(b.Finish(out), x, 1), want[k++]);
   }
   Builder b({1, 2, 3});
   const int s = b.Op("SIN", {b.input()}, {1, 2, 3});
@@ -524,16 +519,12 @@ TEST(GradCheckTest, AddSubMulBroadcastAndSameInputTwice) {
 
 // The graph's output on CheckGradients' input.
 std::vector<float> ForwardOutput(const ir::Graph& graph, int batch, InputKind input_kind) {
-  EngineOptions options;
-  options.batch_size = batch;
-  auto created = Engine::Create(graph, options);
-  EXPECT_TRUE(created.ok()) << created.status().ToString();
-  if (!created.ok()) return {};
-  Engine& e = **created;
+  int64_t sample = 1;
+  for (size_t d = 1; d < graph.tensors[graph.inputs[0]].shape.size(); ++d) {
+    sample *= graph.tensors[graph.inputs[0]].shape[d];
+  }
   std::mt19937 rng(99);
-  std::vector<float> x = MakeInput(batch * e.input_sample_size(), input_kind, &rng);
-  EXPECT_TRUE(e.Forward(x.data(), batch, true).ok());
-  return std::vector<float>(e.Output(), e.Output() + e.value(e.output_tensor()).size);
+  return RunForward(graph, MakeInput(batch * sample, input_kind, &rng), batch, true);
 }
 
 // UNIDIRECTIONAL_SEQUENCE_LSTM (Keras LSTM) through time: every gate's input and recurrent
@@ -688,13 +679,7 @@ TEST(GradCheckTest, ComparisonsAndLogicalOpsInSelect) {
       const int y = bk.Op("CAST", {cmp}, {1, 4});
       ir::Graph g = bk.Finish(y);
       g.tensors[cmp].dtype = DType::kBool;
-      EngineOptions options;
-      options.batch_size = 1;
-      auto e = Engine::Create(g, options);
-      ASSERT_TRUE(e.ok()) << e.status().ToString();
-      const std::vector<float> x = {-1.0f, 0.5f, 0.75f, 3.0f};
-      ASSERT_TRUE((*e)->Forward(x.data(), 1, false).ok());
-      EXPECT_EQ(std::vector<float>((*e)->Output(), (*e)->Output() + 4), want[k]);
+      EXPECT_EQ(RunForward(g, {-1.0f, 0.5f, 0.75f, 3.0f}, 1), want[k]);
     }
   }
   Builder b({1, 2, 3});
@@ -711,20 +696,15 @@ TEST(GradCheckTest, ComparisonsAndLogicalOpsInSelect) {
   const int y = b.Op("SELECT_V2", {cond, b.input(), p}, {1, 2, 3});
   ir::Graph g = b.Finish(y);
   for (int t : {gt, le, nle, both, eq, cond}) g.tensors[t].dtype = DType::kBool;
-  EngineOptions options;
-  options.batch_size = 2;
-  auto e = Engine::Create(g, options);
-  ASSERT_TRUE(e.ok()) << e.status().ToString();
   const std::vector<float> x = {0.0f, 2.0f, 1.0f, 0.75f, 1.25f, -2.0f,
                                 0.6f, 1.0f, 0.5f, 2.0f,  3.0f,  0.1f};
-  ASSERT_TRUE((*e)->Forward(x.data(), 2, true).ok());
   std::vector<float> want;
   for (int i = 0; i < 12; ++i) {
     const float pv = i % 3 == 0 ? 0.25f : i % 3 == 1 ? 1.5f : -0.75f;
     const bool chosen = (x[i] > 0.5f && !(x[i] <= pv)) || x[i] == 2.0f;
     want.push_back(chosen ? x[i] : pv);
   }
-  EXPECT_EQ(std::vector<float>((*e)->Output(), (*e)->Output() + 12), want);
+  EXPECT_EQ(RunForward(g, x, 2, true), want);
   CheckGradients(g, 2, InputKind::kUniform);
 }
 
@@ -750,15 +730,11 @@ TEST(GradCheckTest, AbsNegLogSqrtSquare) {
                                                   {std::sqrt(0.5f), std::sqrt(2.0f), 2.0f}};
     for (int k = 0; k < 5; ++k) {
       SCOPED_TRACE(k);
-      ir::Graph g = b.Finish(outs[k]);
-      EngineOptions options;
-      options.batch_size = 1;
-      auto e = Engine::Create(g, options);
-      ASSERT_TRUE(e.ok()) << e.status().ToString();
       const std::vector<float> x = k == 1 ? std::vector<float>{-0.5f, 2.0f, 4.0f}
                                           : std::vector<float>{k == 0 ? -0.5f : 0.5f, 2.0f, 4.0f};
-      ASSERT_TRUE((*e)->Forward(x.data(), 1, false).ok());
-      for (int i = 0; i < 3; ++i) EXPECT_FLOAT_EQ((*e)->Output()[i], want[k][i]) << i;
+      const std::vector<float> y = RunForward(b.Finish(outs[k]), x, 1);
+      ASSERT_EQ(y.size(), 3u);
+      for (int i = 0; i < 3; ++i) EXPECT_FLOAT_EQ(y[i], want[k][i]) << i;
     }
   }
   Builder b({1, 2, 5});
