@@ -822,8 +822,8 @@ TEST_F(TrainCliTest, SoftplusMishSoftsignSeluActivations) {
 
 // A Keras 3 functional model written with operations (tests/data/fuzz_seeds/keras_config/
 // keras3_ops_more.json): a leaky ReLU as where(h > 0, h, 0.1 h), clip, split into halves, an
-// einsum of the halves, stack, mean, hard_silu. It trains, fine-tunes from its file, exports as
-// trained, quantizes (int8, with an int8 GREATER, and int16x8) and trains quantization-aware to
+// einsum of the halves, stack, mean, hard_silu, tile. It trains, fine-tunes from its file, exports
+// as trained, quantizes (int8, with an int8 GREATER, and int16x8) and trains quantization-aware to
 // a full-integer file, all of which the official runtime runs to the bit.
 TEST_F(TrainCliTest, KerasOperationsTrainExportAndQuantize) {
   auto t = [](const std::string& name, int k = 0) {
@@ -857,15 +857,16 @@ TEST_F(TrainCliTest, KerasOperationsTrainExportAndQuantize) {
       node("numpy", "Mean", "pooled", R"(, "axis": 2)", t("both")) +
       node("numpy", "Reshape", "pooled_flat", R"(, "newshape": [-1, 16])", t("pooled")) +
       node("nn", "HardSilu", "act", "", t("pooled_flat")) +
+      node("numpy", "Tile", "act2", R"(, "repeats": [1, 2])", t("act")) +
       node("numpy", "Concatenate", "features", R"(, "axis": -1)",
-           "[" + t("cross_scaled") + ", " + t("act") + "]") +
+           "[" + t("cross_scaled") + ", " + t("act2") + "]") +
       node("", "Dense", "out", R"(, "units": 10)", t("features")) +
       R"(], "input_layers": [["img", 0, 0]], "output_layers": [["out", 0, 0]]}})";
   const std::string train_line = TrainConfig("ops", config);
   ASSERT_FALSE(train_line.empty());
   ExpectFineTuningStartsFromTheSavedWeights("ops", train_line);
   const std::string log = ExpectExportEvaluatesAsTrained("ops", train_line);
-  for (const char* op : {"GREATER", "SELECT_V2", "BATCH_MATMUL", "HARD_SWISH"}) {
+  for (const char* op : {"GREATER", "SELECT_V2", "BATCH_MATMUL", "HARD_SWISH", "TILE"}) {
     EXPECT_NE(log.find(op), std::string::npos) << op << "\n" << log;
   }
   for (const char* mode : {"int8", "int16x8"}) {

@@ -48,6 +48,7 @@ constexpr OpRule kRules[] = {
     {"SLICE", Kind::kSameScale, false},
     {"SPLIT", Kind::kSameScale, false},
     {"SPLIT_V", Kind::kSameScale, false},
+    {"TILE", Kind::kSameScale, false},  // int8 from TFLite 2.8
     {"GATHER", Kind::kSameScale, false},
     {"CONCATENATION", Kind::kSameScale, true},
     {"MAXIMUM", Kind::kSameScale, true},
@@ -115,7 +116,8 @@ bool IsDataInput(const std::string& op, int index) {
   if (op == "SPLIT") return index == 1;
   if (op == "RESHAPE" || op == "PAD" || op == "PADV2" || op == "TRANSPOSE" || op == "EXPAND_DIMS" ||
       op == "MEAN" || op == "SUM" || op == "REDUCE_MAX" || op == "GATHER" ||
-      op == "RESIZE_NEAREST_NEIGHBOR" || op == "RESIZE_BILINEAR" || op == "SPLIT_V") {
+      op == "RESIZE_NEAREST_NEIGHBOR" || op == "RESIZE_BILINEAR" || op == "SPLIT_V" ||
+      op == "TILE") {
     return index == 0 || (op == "PADV2" && index == 2);
   }
   if (op == "STRIDED_SLICE" || op == "SLICE") return index == 0;
