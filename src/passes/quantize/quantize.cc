@@ -164,7 +164,8 @@ void SetData(ir::Tensor* t, const std::vector<T>& values) {
   if (!values.empty()) std::memcpy(t->data.data(), values.data(), t->data.size());
 }
 
-// A comparison's other operand than `t` (the computed one when `t` is its constant), or -1.
+// A comparison's other operand than `t` (the computed one when `t` is its constant), or -1:
+// of the original node (the one being emitted may read converted tensors, ids past in_'s).
 int CompareOperand(const ir::Node& node, int t) {
   for (int u : node.inputs) {
     if (u >= 0 && u != t) return u;
@@ -795,7 +796,7 @@ StatusOr<ir::Graph> Quantizer::Run() {
         if (!FloatTensor(tensor)) continue;
         if (tensor.is_constant) {
           Params p;
-          const int other = rule->kind == Kind::kCompare ? CompareOperand(node, t) : -1;
+          const int other = rule->kind == Kind::kCompare ? CompareOperand(in_.nodes[i], t) : -1;
           if (other >= 0) {
             // A comparison's constant takes the other operand's parameters: the values agree on
             // one grid (0 exactly at the zero point), and the scale stays below 1, which
