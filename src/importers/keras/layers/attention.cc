@@ -48,10 +48,7 @@ int64_t Product(const Shape& s, size_t from, size_t to) {
 }
 
 int Transpose0213(LayerCall* call, int x, const std::string& suffix) {
-  const Shape& in = call->builder->ShapeOf(x);
-  const int y = call->NewTensor(Shape{in[0], in[2], in[1], in[3]}, suffix);
-  call->AddNode("TRANSPOSE", {x, call->Int32Const(suffix + "_perm", {0, 2, 1, 3})}, {y});
-  return y;
+  return EmitTranspose(call, x, {0, 2, 1, 3}, suffix);
 }
 
 // The EinsumDense projection `name` of x [B, N, in] to `out` values: its kernel in Keras's

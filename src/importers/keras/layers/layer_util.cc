@@ -143,18 +143,42 @@ int EmitUnary(LayerCall* call, const std::string& op, int x, ir::Attrs attrs) {
 
 int EmitTimeStep(LayerCall* call, int seq, int32_t t, const std::string& name) {
   const Shape s = call->builder->ShapeOf(seq);  // a copy: adding tensors moves the shapes
-  const int begin = call->Int32Const("begin", {0, t, 0});
-  const int end = call->Int32Const("end", {s[0], t + 1, s[2]});
-  const int strides = call->Int32Const("strides", {1, 1, 1});
-  const int y = call->NewTensor(Shape{s[0], s[2]}, name);
+  return EmitStridedSlice(call, seq, {0, t, 0}, {s[0], t + 1, s[2]}, {1, 1, 1}, 0, 2,
+                          Shape{s[0], s[2]}, name);
+}
+
+int EmitStridedSlice(LayerCall* call, int x, const std::vector<int32_t>& begin,
+                     const std::vector<int32_t>& end, const std::vector<int32_t>& strides,
+                     int64_t end_mask, int64_t shrink_mask, const Shape& out,
+                     const std::string& suffix) {
+  const int b = call->Int32Const("begin", begin);
+  const int e = call->Int32Const("end", end);
+  const int s = call->Int32Const("strides", strides);
+  const int y = call->NewTensor(out, suffix);
   ir::Attrs a;
   a["begin_mask"] = int64_t{0};
-  a["end_mask"] = int64_t{0};
+  a["end_mask"] = end_mask;
   a["ellipsis_mask"] = int64_t{0};
   a["new_axis_mask"] = int64_t{0};
-  a["shrink_axis_mask"] = int64_t{2};
-  call->AddNode("STRIDED_SLICE", {seq, begin, end, strides}, {y}, a);
+  a["shrink_axis_mask"] = shrink_mask;
+  call->AddNode("STRIDED_SLICE", {x, b, e, s}, {y}, a);
   return y;
+}
+
+int EmitTranspose(LayerCall* call, int x, const std::vector<int32_t>& perm,
+                  const std::string& suffix) {
+  const Shape in = call->builder->ShapeOf(x);  // a copy: adding tensors moves the shapes
+  Shape out;
+  for (int32_t p : perm) out.push_back(in[p]);
+  const int y = call->NewTensor(out, suffix);
+  call->AddNode("TRANSPOSE", {x, call->Int32Const(suffix + "_perm", perm)}, {y});
+  return y;
+}
+
+int NewBoolTensor(LayerCall* call, const Shape& shape, const std::string& suffix) {
+  const int t = call->NewTensor(shape, suffix);
+  call->builder->graph().tensors[t].dtype = DType::kBool;
+  return t;
 }
 
 int EmitL2Normalize(LayerCall* call, int x, const std::vector<int>& axes,

@@ -107,6 +107,17 @@ int EmitDropout(LayerCall* call, int x, double rate, bool spatial, const std::st
 // Step t of a [batch, steps, n] sequence as [batch, n]: STRIDED_SLICE with a shrunk time axis
 // (an LSTM's last step, an unrolled GRU's input at each step).
 int EmitTimeStep(LayerCall* call, int seq, int32_t t, const std::string& name);
+// STRIDED_SLICE of x (per-axis begin / end / strides, the end_mask and shrink_axis_mask bits)
+// to a tensor of shape `out` ("<layer>/<suffix>").
+int EmitStridedSlice(LayerCall* call, int x, const std::vector<int32_t>& begin,
+                     const std::vector<int32_t>& end, const std::vector<int32_t>& strides,
+                     int64_t end_mask, int64_t shrink_mask, const Shape& out,
+                     const std::string& suffix);
+// TRANSPOSE of x by `perm` ("<layer>/<suffix>", the permutation "<suffix>_perm").
+int EmitTranspose(LayerCall* call, int x, const std::vector<int32_t>& perm,
+                  const std::string& suffix);
+// A new bool tensor of `shape` (a comparison's output).
+int NewBoolTensor(LayerCall* call, const Shape& shape, const std::string& suffix);
 
 }  // namespace keras
 }  // namespace edgeopt

@@ -129,13 +129,6 @@ StatusOr<MaskRule> RuleOf(const LayerCall& call) {
                         inner.first + " (it passes them through per-step layers)");
 }
 
-// A bool tensor of `shape` (NOT_EQUAL's output).
-int NewBoolTensor(LayerCall* call, const Shape& shape, const std::string& suffix) {
-  const int t = call->NewTensor(shape, suffix);
-  call->builder->graph().tensors[t].dtype = DType::kBool;
-  return t;
-}
-
 // x != value as 0 / 1 floats, [x's shape].
 int NotEqualAsFloat(LayerCall* call, int x, float value) {
   const Shape shape = call->builder->ShapeOf(x);

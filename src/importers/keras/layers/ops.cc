@@ -239,6 +239,13 @@ Status BroadcastOperands(const LayerCall& call, const std::vector<Operand>& oper
   return Status::Ok();
 }
 
+// The refusal of a keyword argument the operation does not take.
+Status UnexpectedKwarg(const LayerCall& call, const std::string& key) {
+  return call.Error(StatusCode::kUnsupported, "is called with the keyword argument '" + key +
+                                                  "', which edgeopt does not take for this "
+                                                  "operation");
+}
+
 // The operands as written: Keras 3's args, or a TFOpLambda's tensor then its "y" (tf.where:
 // its condition, then "x" and "y", each a tensor or a number). `params` are keyword arguments
 // that are the operation's parameters, not operands.
@@ -272,10 +279,7 @@ StatusOr<std::vector<Operand>> Operands(const LayerCall& call, bool tf, bool tf_
     }
     for (const auto& item : call.kwargs.items()) {
       if (!is_param(item.key()) && item.key() != "x" && item.key() != "y") {
-        return call.Error(StatusCode::kUnsupported, "is called with the keyword argument '" +
-                                                        item.key() +
-                                                        "', which edgeopt does not "
-                                                        "take for this operation");
+        return UnexpectedKwarg(call, item.key());
       }
     }
     return out;
@@ -295,10 +299,7 @@ StatusOr<std::vector<Operand>> Operands(const LayerCall& call, bool tf, bool tf_
       out.push_back(o);
     }
     for (const auto& item : call.kwargs.items()) {
-      if (is_param(item.key())) continue;
-      return call.Error(StatusCode::kUnsupported,
-                        "is called with the keyword argument '" + item.key() +
-                            "', which edgeopt does not take for this operation");
+      if (!is_param(item.key())) return UnexpectedKwarg(call, item.key());
     }
     return out;
   }
@@ -319,9 +320,7 @@ StatusOr<std::vector<Operand>> Operands(const LayerCall& call, bool tf, bool tf_
       out.push_back(o);
       continue;
     }
-    return call.Error(StatusCode::kUnsupported,
-                      "is called with the keyword argument '" + item.key() +
-                          "', which edgeopt does not take for this operation");
+    return UnexpectedKwarg(call, item.key());
   }
   return out;
 }
@@ -374,24 +373,13 @@ StatusOr<int> NonBatchAxis(const LayerCall& call, int64_t a, int rank) {
   return static_cast<int>(a);
 }
 
-// A bool tensor of `shape`.
-int NewBool(LayerCall* call, const Shape& shape, const std::string& suffix) {
-  const int t = call->NewTensor(shape, suffix);
-  call->builder->graph().tensors[t].dtype = DType::kBool;
-  return t;
-}
-
 bool IsBool(const LayerCall& call, int t) {
   return call.builder->graph().tensors[t].dtype == DType::kBool;
 }
 
 // A bool of `t`: itself, or t != 0 (Keras casts a number to bool that way).
 int AsBool(LayerCall* call, int t) {
-  if (IsBool(*call, t)) return t;
-  const int zero = call->FloatConst("zero", Shape{}, {0.0f});
-  const int b = NewBool(call, call->builder->ShapeOf(t), "bool");
-  call->AddNode("NOT_EQUAL", {t, zero}, {b});
-  return b;
+  return IsBool(*call, t) ? t : EmitNotEqual(call, t, 0.0f, "zero", "bool");
 }
 
 // x's slice [start, start + size) along `axis` (STRIDED_SLICE); `shrink` drops the axis.
@@ -403,31 +391,15 @@ int AxisSlice(LayerCall* call, int x, int axis, int64_t start, int64_t size, boo
   Shape out = in;
   out[axis] = static_cast<int32_t>(size);
   if (shrink) out.erase(out.begin() + axis);
-  ir::Attrs attrs;
-  attrs["begin_mask"] = int64_t{0};
-  attrs["end_mask"] = int64_t{0};
-  attrs["ellipsis_mask"] = int64_t{0};
-  attrs["new_axis_mask"] = int64_t{0};
-  attrs["shrink_axis_mask"] = shrink ? int64_t{1} << axis : int64_t{0};
-  const int y = call->NewTensor(out, shrink ? "unstack" : "split");
-  call->AddNode("STRIDED_SLICE",
-                {x, call->Int32Const("begin", begin), call->Int32Const("end", end),
-                 call->Int32Const("strides", strides)},
-                {y}, attrs);
-  return y;
+  return EmitStridedSlice(call, x, begin, end, strides, 0, shrink ? int64_t{1} << axis : 0, out,
+                          shrink ? "unstack" : "split");
 }
 
 // TRANSPOSE of x by `perm` (nothing for the identity).
 int Transposed(LayerCall* call, int x, const std::vector<int32_t>& perm) {
   bool identity = true;
   for (size_t i = 0; i < perm.size(); ++i) identity &= perm[i] == static_cast<int32_t>(i);
-  if (identity) return x;
-  const Shape in = call->builder->ShapeOf(x);
-  Shape out;
-  for (int32_t p : perm) out.push_back(in[p]);
-  const int y = call->NewTensor(out, "transpose");
-  call->AddNode("TRANSPOSE", {x, call->Int32Const("perm", perm)}, {y});
-  return y;
+  return identity ? x : EmitTranspose(call, x, perm, "transpose");
 }
 
 // einsum of one or two tensors, each index at most once per operand, the batch index first in
@@ -724,16 +696,7 @@ Status ConvertGetItem(LayerCall* call, int x, const Json& key) {
     out.push_back(static_cast<int32_t>(length));
     ++axis;
   }
-  const int b = call->Int32Const("begin", begin), e = call->Int32Const("end", end);
-  const int s = call->Int32Const("strides", strides);
-  ir::Attrs a;
-  a["begin_mask"] = int64_t{0};
-  a["end_mask"] = end_mask;
-  a["ellipsis_mask"] = int64_t{0};
-  a["new_axis_mask"] = int64_t{0};
-  a["shrink_axis_mask"] = shrink;
-  int y = call->NewTensor(sliced, "slice");
-  call->AddNode("STRIDED_SLICE", {x, b, e, s}, {y}, a);
+  int y = EmitStridedSlice(call, x, begin, end, strides, end_mask, shrink, sliced, "slice");
   if (out != sliced) y = EmitReshape(call, y, out, "reshape");
   call->outputs = {y};
   return Status::Ok();
@@ -902,7 +865,7 @@ Status ConvertShapeOp(LayerCall* call, const KerasOp& op, const std::string& nam
     case OpKind::kUnstack:
     case OpKind::kSplit: {
       const bool split = op.kind == OpKind::kSplit;
-      const Json* axis = Param(*call, "axis", split ? 2 : 2);
+      const Json* axis = Param(*call, "axis", 2);
       const int64_t a = axis != nullptr && axis->is_number_integer() ? axis->get<int64_t>() : 0;
       EDGEOPT_ASSIGN_OR_RETURN(const int k, NonBatchAxis(*call, a, rank));
       const int64_t dim = in[k];
@@ -1084,9 +1047,7 @@ Status ConvertShapeOp(LayerCall* call, const KerasOp& op, const std::string& nam
         return call->Error(StatusCode::kUnsupported,
                            "moves the batch axis; edgeopt keeps it first");
       }
-      const int y = call->NewTensor(out, "transpose");
-      call->AddNode("TRANSPOSE", {x, call->Int32Const("perm", p)}, {y});
-      call->outputs = {y};
+      call->outputs = {EmitTranspose(call, x, p, "transpose")};
       return Status::Ok();
     }
     case OpKind::kExpandDims: {
@@ -1170,10 +1131,9 @@ Status ConvertElementwise(LayerCall* call, const KerasOp& op, const std::string&
   for (const Operand& o : operands) any_tensor |= o.tensor >= 0;
   if (!any_tensor) return call->Error(StatusCode::kUnsupported, "has no tensor argument");
   if (arity == 1) {
-    const int x = operands[0].tensor;
-    if (x < 0) return call->Error(StatusCode::kUnsupported, "has no tensor argument");
+    const int x = operands[0].tensor;  // a tensor: any_tensor
     if (op.kind == OpKind::kLogical) {
-      const int y = NewBool(call, call->builder->ShapeOf(x), "not");
+      const int y = NewBoolTensor(call, call->builder->ShapeOf(x), "not");
       call->AddNode("LOGICAL_NOT", {AsBool(call, x)}, {y});
       call->outputs = {y};
       return Status::Ok();
@@ -1187,14 +1147,16 @@ Status ConvertElementwise(LayerCall* call, const KerasOp& op, const std::string&
         return call->Error(StatusCode::kUnsupported,
                            "clips without a number minimum and maximum (min <= max)");
       }
-      // The activations TFLite has for [0, 6], [-1, 1], [0, inf) (fused into the op before),
-      // else MAXIMUM and MINIMUM.
-      if (lo == 0.0f && hi == 6.0f) {
-        call->outputs = {EmitUnary(call, "RELU6", x)};
+      // From 0: a ReLU (RELU6 for [0, 6], RELU + MINIMUM for other maxima); [-1, 1]:
+      // RELU_N1_TO_1; else MAXIMUM and MINIMUM.
+      if (lo == 0.0f) {
+        EDGEOPT_ASSIGN_OR_RETURN(
+            const int y, EmitReLU(call, x, std::isinf(hi) ? -1.0 : hi, 0.0, 0.0, /*fuse_node=*/-1));
+        call->outputs = {y};
       } else if (lo == -1.0f && hi == 1.0f) {
         call->outputs = {EmitUnary(call, "RELU_N1_TO_1", x)};
       } else {
-        int y = lo == 0.0f ? EmitUnary(call, "RELU", x) : EmitScalarOp(call, "MAXIMUM", x, lo);
+        int y = EmitScalarOp(call, "MAXIMUM", x, lo);
         if (!std::isinf(hi)) y = EmitScalarOp(call, "MINIMUM", y, hi);
         call->outputs = {y};
       }
@@ -1281,7 +1243,7 @@ Status ConvertElementwise(LayerCall* call, const KerasOp& op, const std::string&
     attrs["fused_activation_function"] = std::string("NONE");
   }
   const bool bool_out = op.kind == OpKind::kCompare || op.kind == OpKind::kLogical;
-  const int y = bool_out ? NewBool(call, out, "op") : call->NewTensor(out, "op");
+  const int y = bool_out ? NewBoolTensor(call, out, "op") : call->NewTensor(out, "op");
   call->AddNode(builtin, in, {y}, attrs);
   call->outputs = {y};
   return Status::Ok();
@@ -1325,9 +1287,7 @@ Status ConvertKerasOp(LayerCall* call) {
     if (k != "name" && k != "axis" && k != "keepdims" && k != "shape" && k != "slice_spec" &&
         k != "approximate" && k != "dtype" && k != "num" && k != "num_or_size_splits" && k != "b" &&
         k != "multiples" && k != "repeats") {
-      return call->Error(StatusCode::kUnsupported,
-                         "is called with the keyword argument '" + k +
-                             "', which edgeopt does not take for this operation");
+      return UnexpectedKwarg(*call, k);
     }
   }
   return ConvertShapeOp(call, *op, name, tf);
