@@ -81,6 +81,9 @@ struct Tensor {
   // Where a weight came from, e.g. "conv2d_1/kernel" (Keras layer and variable); used to write
   // trained weights back to Keras files and in reports. Empty for activations.
   std::string origin;
+  // A weight that training leaves as it is: a Keras layer with trainable=False (edgeopt
+  // --freeze), or a constant of the model's computation (keras.ops.matmul by a constant).
+  bool frozen = false;
 
   int64_t NumElements() const;
   size_t ByteSize() const { return static_cast<size_t>(NumElements()) * DTypeSize(dtype); }

@@ -3,7 +3,7 @@
 //   graph inputs(%0, ...) outputs(%4, ...) [input_names("a", ...)] [output_names("b", ...)]
 //   description "text"
 //   metadata "name" "bytes with \xHH escapes"     |  metadata "name" size=N  (zeros)
-//   %N = tensor|const "name" DTYPE[d0,d1,...] [key=value ...] [variable]
+//   %N = tensor|const "name" DTYPE[d0,d1,...] [key=value ...] [variable] [frozen]
 //        keys: signature=[...] scale=S|[...] zero_point=Z|[...] quant_axis=A min=[...] max=[...]
 //              sparse_order=[...] sparse_block_map=[...] sparse_dims=[dense(N), csr([..],[..])]
 //              origin="..." values=[...] bytes="..."
@@ -230,6 +230,7 @@ void PrintTensor(const Tensor& t, int index, const TextOptions& options, std::st
     s += " min=" + FloatList(q.min) + " max=" + FloatList(q.max);
   }
   if (t.is_variable) s += " variable";
+  if (t.frozen) s += " frozen";
   if (t.has_sparsity) {
     s += " sparse_order=" + IntList(t.sparsity.traversal_order);
     s += " sparse_block_map=" + IntList(t.sparsity.block_map);
@@ -710,6 +711,10 @@ class GraphParser {
     bool have_values = false;
     while (!p->AtEnd()) {
       EDGEOPT_ASSIGN_OR_RETURN(std::string key, p->ExpectIdent("a tensor field"));
+      if (key == "frozen") {
+        t.frozen = true;
+        continue;
+      }
       if (key == "variable") {
         t.is_variable = true;
         continue;

@@ -83,7 +83,7 @@ Status Engine::Compile(const EngineOptions& options) {
     if (v.size > 0) std::memcpy(v.data.data(), tensor.data.data(), tensor.data.size());
     if (slot_kind[t] == 2) {
       v.kind = ValueKind::kState;
-    } else if (slot_kind[t] == 1 || !tensor.origin.empty()) {
+    } else if ((slot_kind[t] == 1 || !tensor.origin.empty()) && !tensor.frozen) {
       v.kind = ValueKind::kParameter;
       v.requires_grad = true;
       v.grad.assign(v.size, 0.0f);

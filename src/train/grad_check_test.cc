@@ -301,6 +301,34 @@ TEST(GradCheckTest, BatchNormInference) {
   CheckGradients(b.Finish(y), 3, InputKind::kUniform, /*training=*/false);
 }
 
+// A frozen BatchNormalization (Keras trainable=False) in training: the moving statistics, as in
+// inference; the gradient reaches the input only (gamma and beta are frozen too).
+TEST(GradCheckTest, FrozenBatchNormInTraining) {
+  Builder b({1, 3, 4});
+  const int gamma = b.FloatConst("bn/gamma", {4}, {0.5f, 1.5f, 1.0f, 0.8f});
+  const int beta = b.FloatConst("bn/beta", {4}, {0.1f, 0, -0.3f, 0.2f});
+  const int mean = b.FloatConst("bn/moving_mean", {4}, {0.1f, -0.2f, 0.3f, 0});
+  const int var = b.FloatConst("bn/moving_variance", {4}, {1, 2, 0.5f, 1});
+  const int y = b.Op("BATCH_NORM", {b.input(), gamma, beta, mean, var}, {1, 3, 4},
+                     {{"epsilon", 1e-3}, {"momentum", 0.9}});
+  const int z = b.Op("TANH", {y}, {1, 3, 4});
+  ir::Graph g = b.Finish(z);
+  for (int t : {gamma, beta, mean, var}) g.tensors[t].frozen = true;
+  // Golden: tanh(gamma * (x - mean) / sqrt(var + eps) + beta), in training mode.
+  const std::vector<float> x = {0.5f,  -1.0f, 2.0f,  0.0f,  1.0f, 0.25f,
+                                -0.5f, 3.0f,  -2.0f, 0.75f, 0.1f, -0.4f};
+  const std::vector<float> out = RunForward(g, x, 1, /*training=*/true);
+  const float gm[4] = {0.5f, 1.5f, 1.0f, 0.8f}, bt[4] = {0.1f, 0, -0.3f, 0.2f};
+  const float mn[4] = {0.1f, -0.2f, 0.3f, 0}, vr[4] = {1, 2, 0.5f, 1};
+  ASSERT_EQ(out.size(), x.size());
+  for (size_t i = 0; i < x.size(); ++i) {
+    const int c = static_cast<int>(i % 4);
+    EXPECT_NEAR(out[i], std::tanh(gm[c] * (x[i] - mn[c]) / std::sqrt(vr[c] + 1e-3f) + bt[c]), 1e-6f)
+        << i;
+  }
+  CheckGradients(g, 3, InputKind::kUniform, /*training=*/true);
+}
+
 TEST(GradCheckTest, Pooling) {
   struct Case {
     const char* op;

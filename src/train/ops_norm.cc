@@ -1,6 +1,6 @@
 // BATCH_NORM (batch statistics in training with moving averages updated by the layer's
-// momentum; moving statistics in inference) and DROPOUT (inverted, seeded; identity in
-// inference).
+// momentum; moving statistics in inference, and in training when the layer is frozen) and DROPOUT
+// (inverted, seeded; identity in inference).
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -32,6 +32,9 @@ class BatchNorm : public OpKernel {
     }
     eps_ = static_cast<float>(ir::GetFloat(node->attrs, "epsilon", 1e-3));
     momentum_ = static_cast<float>(ir::GetFloat(node->attrs, "momentum", 0.99));
+    // A frozen layer (Keras trainable=False) normalizes with its moving statistics in training
+    // too, and leaves them as they are (Keras 2.1+ and 3).
+    frozen_ = ctx->graph->tensors[in[3]].frozen;
     rows_ = x.size / c_;
     mean_.assign(c_, 0.0f);
     inv_std_.assign(c_, 0.0f);
@@ -44,7 +47,7 @@ class BatchNorm : public OpKernel {
     float* y = ctx->v(out[0]).d();
     float* mm = ctx->v(in[3]).d();
     float* mv = ctx->v(in[4]).d();
-    if (ctx->training) {
+    if (ctx->training && !frozen_) {
       // Two passes (mean, then centered squares) with per-task partials.
       Reduce(ctx, [&](const float* row, float* acc) {
         for (int c = 0; c < c_; ++c) acc[c] += row[c];
@@ -123,7 +126,7 @@ class BatchNorm : public OpKernel {
     const float* gamma = in[1] >= 0 ? ctx->v(in[1]).d() : nullptr;
     const bool over = Over(0);
     const float inv_rows = 1.0f / static_cast<float>(rows_);
-    const bool training = ctx->training;
+    const bool training = ctx->training && !frozen_;
     ParallelChunks(ctx, rows_, [&](int64_t b, int64_t e, int) {
       for (int64_t r = b; r < e; ++r) {
         const float* xr = x + r * c_;
@@ -162,6 +165,7 @@ class BatchNorm : public OpKernel {
   int c_ = 0;
   int64_t rows_ = 0;
   float eps_ = 1e-3f, momentum_ = 0.99f;
+  bool frozen_ = false;
   std::vector<float> mean_, inv_std_, scale_, shift_, sums_, sums2_, partial_;
 };
 

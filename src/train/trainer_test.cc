@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <cmath>
+#include <cstring>
 #include <vector>
 
 #include "src/train/presets.h"
@@ -173,6 +174,62 @@ TEST(TrainerTest, SmallCnnWithBatchNormAndDropoutLearns) {
   // Training moved the BN moving statistics away from their initial values.
   const float* mm = engine->value(engine->graph().nodes[1].inputs[3]).d();
   EXPECT_NE(mm[0], 0.0f);
+}
+
+// Keras's trainable=False (Tensor::frozen): the convolution and the BatchNormalization keep their
+// weights and moving statistics, the BN normalizes with those in training too, the head learns.
+TEST(TrainerTest, FrozenLayersKeepTheirWeightsAndBatchNormItsStatistics) {
+  const data::Dataset train = Quadrants(256, 3), test = Quadrants(128, 4);
+  ir::Graph g = SmallCnn(7);
+  const ir::Node& bn_node = g.nodes[1];
+  ASSERT_EQ(bn_node.op, "BATCH_NORM");
+  std::vector<int> frozen = {g.nodes[0].inputs[1], g.nodes[0].inputs[2]};
+  frozen.insert(frozen.end(), bn_node.inputs.begin() + 1, bn_node.inputs.end());
+  // Moving statistics that are not the identity, so that a BN in training mode (batch
+  // statistics) would give other outputs.
+  std::vector<float> mean = {0.1f, -0.2f, 0.05f, 0.3f}, var = {0.5f, 2.0f, 1.5f, 0.8f};
+  std::memcpy(g.tensors[bn_node.inputs[3]].data.data(), mean.data(), 16);
+  std::memcpy(g.tensors[bn_node.inputs[4]].data.data(), var.data(), 16);
+  for (int t : frozen) g.tensors[t].frozen = true;
+  const int fc_w = g.nodes.back().inputs[1];
+
+  auto engine = MakeEngine(g, 16, 2);
+  for (int t : frozen) {
+    for (const Parameter& p : engine->parameters()) EXPECT_NE(p.tensor, t) << p.name;
+  }
+  // The BN output in training mode is the one of inference: the moving statistics.
+  const int bn_out = bn_node.outputs[0];
+  ASSERT_TRUE(engine->Forward(train.x.data(), 16, /*training=*/false).ok());
+  const std::vector<float> inference(engine->value(bn_out).data);
+  ASSERT_TRUE(engine->Forward(train.x.data(), 16, /*training=*/true).ok());
+  EXPECT_EQ(engine->value(bn_out).data, inference);
+  TrainOptions o;
+  o.epochs = 3;
+  o.batch_size = 16;
+  o.optimizer = DefaultOptimizerConfig(OptimizerKind::kAdam);
+  o.optimizer.learning_rate = 0.02f;
+  auto trainer = Trainer::Create(engine.get(), o, train);
+  ASSERT_TRUE(trainer.ok()) << trainer.status().ToString();
+  auto hist = (*trainer)->Fit(train, &test);
+  ASSERT_TRUE(hist.ok()) << hist.status().ToString();
+  EXPECT_LT(hist->back().loss, hist->front().loss);
+  for (int t : frozen) {
+    const Value& v = engine->value(t);
+    const ir::Tensor& original = g.tensors[t];
+    ASSERT_EQ(v.size, original.NumElements());
+    EXPECT_EQ(std::memcmp(v.d(), original.data.data(), v.size * sizeof(float)), 0)
+        << original.name << " changed";
+  }
+  const Value& head = engine->value(fc_w);
+  EXPECT_NE(std::memcmp(head.d(), g.tensors[fc_w].data.data(), head.size * sizeof(float)), 0)
+      << "the trainable head did not change";
+
+  // Every weight frozen: nothing to train.
+  for (ir::Tensor& t : g.tensors) t.frozen = t.is_constant && t.dtype == DType::kFloat32;
+  auto all_frozen = MakeEngine(g, 16, 1);
+  auto none = Trainer::Create(all_frozen.get(), o, train);
+  ASSERT_FALSE(none.ok());
+  EXPECT_NE(none.status().message().find("no trainable weights"), std::string::npos);
 }
 
 TEST(TrainerTest, SameSeedSameWeightsAndEveryOptimizer) {

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "src/importers/keras/keras_model.h"
 #include "src/train/rng.h"
 #include "src/util/file_util.h"
 #include "src/util/npy.h"
@@ -942,6 +943,87 @@ TEST_F(TrainCliTest, AugmentationLayersAreLeftOutOfTrainingAndKeptInTheFile) {
   for (const char* layer : {"RandomFlip", "RandomRotation", "GaussianNoise"}) {
     EXPECT_NE(out.find(layer), std::string::npos) << out;
   }
+}
+
+// Transfer learning: --freeze (Keras's trainable=False) keeps a convolution and its
+// BatchNormalization (weights and moving statistics) as they are while the rest trains, and the
+// output file says so; --unfreeze all trains them again; the compressions leave frozen layers
+// as they are, with a note; a name that is no layer is an error naming it.
+TEST_F(TrainCliTest, FreezeKeepsLayersAsTheyAreAndUnfreezeTrainsThemAgain) {
+  TrainArchitecture("frz", R"(
+    {"class_name": "Conv2D", "config": {"name": "c1", "filters": 4, "kernel_size": [3, 3],
+     "strides": [2, 2], "activation": "relu"}},
+    {"class_name": "BatchNormalization", "config": {"name": "bn"}},
+    {"class_name": "Flatten", "config": {"name": "flatten"}},
+    {"class_name": "Dense", "config": {"name": "h", "units": 16, "activation": "relu"}},)",
+                    "--epochs 6 --lr 3e-3");
+  auto train = [&](const std::string& in, const std::string& out_name, const std::string& flags,
+                   std::string* out) {
+    return Run("train " + dir_ + "/" + in + " --data " + dir_ + "/tiny.npz --test-data " + dir_ +
+                   "/tiny.npz --epochs 2 --batch-size 16 --lr 1e-2 -o " + dir_ + "/" + out_name +
+                   " " + flags,
+               out);
+  };
+  auto load = [&](const std::string& name) {
+    auto m = keras::LoadKerasFile(dir_ + "/" + name);
+    EXPECT_TRUE(m.ok()) << m.status().ToString();
+    return m.ok() ? std::move(m).value() : keras::KerasModel();
+  };
+  // The variables of `layer` in a and b are bit-identical.
+  auto same = [](const keras::KerasModel& a, const keras::KerasModel& b, const std::string& layer) {
+    for (const keras::LayerWeights& la : a.weights) {
+      if (la.layer != layer) continue;
+      for (const keras::LayerWeights& lb : b.weights) {
+        if (lb.layer != layer) continue;
+        bool equal = la.vars.size() == lb.vars.size();
+        for (size_t v = 0; equal && v < la.vars.size(); ++v) {
+          equal = la.vars[v].second.data == lb.vars[v].second.data;
+        }
+        return equal;
+      }
+    }
+    ADD_FAILURE() << "no layer " << layer;
+    return false;
+  };
+  std::string out;
+  ASSERT_EQ(train("frz.keras", "frz_tuned.keras", "--freeze c1,bn", &out), 0) << out;
+  // c1: 3x3x1x4 + 4, bn: 4 x (gamma, beta, mean, variance).
+  EXPECT_NE(out.find("weights (+56 frozen)"), std::string::npos) << out;
+  const keras::KerasModel base = load("frz.keras"), tuned = load("frz_tuned.keras");
+  EXPECT_TRUE(same(base, tuned, "c1"));
+  EXPECT_TRUE(same(base, tuned, "bn"));  // the moving statistics too
+  EXPECT_FALSE(same(base, tuned, "h"));
+  EXPECT_FALSE(same(base, tuned, "out"));
+  for (const nlohmann::json& layer : tuned.config["config"]["layers"]) {
+    const std::string name = layer["config"]["name"];
+    if (name == "x") continue;
+    EXPECT_EQ(layer["config"].value("trainable", true), name != "c1" && name != "bn") << name;
+  }
+  ASSERT_EQ(Run("inspect " + dir_ + "/frz_tuned.keras", &out), 0) << out;
+  EXPECT_NE(out.find("frozen (trainable=False): 56 parameters in 2 layer(s): bn, c1"),
+            std::string::npos)
+      << out;
+  // The file's flags hold on the next run; --unfreeze all lifts them.
+  ASSERT_EQ(train("frz_tuned.keras", "frz_again.keras", "--quiet", &out), 0) << out;
+  EXPECT_TRUE(same(tuned, load("frz_again.keras"), "c1"));
+  ASSERT_EQ(train("frz_tuned.keras", "frz_all.keras", "--unfreeze all --quiet", &out), 0) << out;
+  const keras::KerasModel all = load("frz_all.keras");
+  EXPECT_FALSE(same(tuned, all, "c1"));
+  EXPECT_FALSE(same(tuned, all, "bn"));
+  // Pruning (one-shot) leaves a frozen layer dense.
+  ASSERT_EQ(Run("prune " + dir_ + "/frz_all.keras --sparsity 0.5 --one-shot --layers h,out " +
+                    "--freeze h -o " + dir_ + "/frz_pruned.keras",
+                &out),
+            0)
+      << out;
+  EXPECT_NE(out.find("h: frozen (trainable=False); left as it is (--unfreeze h to include it)"),
+            std::string::npos)
+      << out;
+  EXPECT_TRUE(same(all, load("frz_pruned.keras"), "h"));
+  EXPECT_FALSE(same(all, load("frz_pruned.keras"), "out"));
+  EXPECT_NE(train("frz.keras", "bad.keras", "--freeze c1,nope", &out), 0);
+  EXPECT_NE(out.find("no layer is named 'nope'"), std::string::npos) << out;
+  EXPECT_FALSE(FileExists(dir_ + "/bad.keras"));
 }
 
 // A Keras LSTM (TFLite's fused UNIDIRECTIONAL_SEQUENCE_LSTM, trained through time) reading the

@@ -160,6 +160,7 @@ Status Distill(const std::string& teacher_path, const std::string& student_path,
     EDGEOPT_ASSIGN_OR_RETURN(student,
                              LoadModelForTraining(student_path, student_preset, s.flags.seed));
   }
+  EDGEOPT_RETURN_IF_ERROR(ApplyTrainableFlags(&student, s.flags));
   if (!s.output.empty()) EDGEOPT_RETURN_IF_ERROR(CheckOutputPath(student, s.output));
 
   data::Dataset train_data, validation;

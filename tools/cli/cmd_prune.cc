@@ -223,6 +223,7 @@ Status Prune(const PruneFlags& pf, const TrainFlags& flags) {
                  "fine-tuning needs --data (or use --one-shot to prune without it)");
 
   EDGEOPT_ASSIGN_OR_RETURN(TrainModel model, LoadModelForTraining(pf.model, "", flags.seed));
+  EDGEOPT_RETURN_IF_ERROR(ApplyTrainableFlags(&model, flags));
   // .tflite: the export passes (which fold BATCH_NORM) must accept the graph; checked now
   // rather than after fine-tuning.
   EDGEOPT_RETURN_IF_ERROR(CheckOutputPath(model, pf.output));

@@ -37,6 +37,7 @@
 #include "tools/cli/cli_util.h"
 #include "tools/cli/commands.h"
 #include "tools/cli/train_flags.h"
+#include "tools/cli/train_model_io.h"
 
 namespace edgeopt {
 namespace cli {
@@ -109,6 +110,7 @@ Status Qat(const QatSettings& s) {
                    s.model.c_str());
     }
   }
+  EDGEOPT_RETURN_IF_ERROR(ApplyTrainableFlags(&loaded.graph, s.flags, s.model));
   EDGEOPT_ENSURE(!loaded.quantized, StatusCode::kInvalidArgument,
                  "%s is already quantized; give the float model", s.model.c_str());
   const ir::Graph& float_graph = loaded.graph;

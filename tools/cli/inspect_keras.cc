@@ -147,6 +147,20 @@ int InspectKeras(const std::string& path) {
     return kExitFailure;
   }
   std::printf("\nparameters: %lld\n", static_cast<long long>(total));
+  // Layers with trainable=False (theirs or an enclosing model's): training leaves them as they are.
+  std::set<std::string> frozen;
+  int64_t frozen_params = 0;
+  for (const ir::Tensor& t : graph->tensors) {
+    if (!t.frozen || t.origin.empty()) continue;
+    frozen.insert(t.origin.substr(0, t.origin.find('/')));
+    frozen_params += t.NumElements();
+  }
+  if (!frozen.empty()) {
+    std::string names;
+    for (const std::string& n : frozen) names += (names.empty() ? "" : ", ") + n;
+    std::printf("frozen (trainable=False): %lld parameters in %zu layer(s): %s\n",
+                static_cast<long long>(frozen_params), frozen.size(), names.c_str());
+  }
   const size_t training_ops = graph->nodes.size();
   Status prepared = passes::PrepareForExport(&*graph);
   if (!prepared.ok()) {

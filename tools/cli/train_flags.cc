@@ -73,6 +73,14 @@ void AddTrainFlags(CLI::App* app, TrainFlags* f) {
   app->add_option("--history-plot", f->history_plot,
                   "plot loss (every step, smoothed) and accuracy against the epoch as a PNG "
                   "(needs gnuplot; rewritten after every epoch)");
+  app->add_option("--freeze", f->freeze,
+                  "layers whose weights training leaves as they are, as Keras's "
+                  "trainable=False (a frozen BatchNormalization uses its moving statistics): "
+                  "comma-separated names, prefixes ending in '*' (block1_*), or all; a nested "
+                  "model's name freezes its layers. Layers the model file freezes stay frozen");
+  app->add_option("--unfreeze", f->unfreeze,
+                  "train these layers although the model file freezes them (names, prefix*, or "
+                  "all); applied before --freeze");
 }
 
 void AddCompressionDataFlags(CLI::App* app, std::string* data, std::string* test_data) {

@@ -41,6 +41,9 @@ struct TrainFlags {
   std::string csv_label;
   std::string history;       // CSV of every epoch's metrics (Keras CSVLogger's, and more)
   std::string history_plot;  // PNG: loss and accuracy against the epoch
+  // Keras layers whose weights training leaves as they are (trainable=False), and layers to
+  // train again: comma-separated names, prefixes ending in '*', or all.
+  std::string freeze, unfreeze;
 };
 
 // Registers --epochs --batch-size --lr --optimizer --seed --threads --quiet and the rest.

@@ -8,6 +8,7 @@
 #include "src/importers/keras/layers/layer_registry.h"
 #include "src/passes/model_loader.h"
 #include "src/passes/pipeline.h"
+#include "src/passes/prune/prune_plan.h"
 #include "src/passes/prune/sparse_encode.h"
 #include "src/report/evaluate.h"
 #include "src/train/presets.h"
@@ -140,6 +141,45 @@ StatusOr<CompressionSummary> FinishOneShotTflite(const OneShotTflite& in,
 }
 
 keras::KerasModel* KerasModelOf(TrainModel* model) { return Keras(*model); }
+
+Status ApplyTrainableFlags(TrainModel* model, const TrainFlags& flags) {
+  if (flags.freeze.empty() && flags.unfreeze.empty()) return Status::Ok();
+  keras::KerasModel* k = Keras(*model);
+  EDGEOPT_ENSURE(k != nullptr, StatusCode::kInvalidArgument,
+                 "%s: --freeze / --unfreeze need a Keras model", model->description.c_str());
+  EDGEOPT_RETURN_IF_ERROR(keras::SetTrainable(k, prune::SplitNames(flags.unfreeze), true));
+  EDGEOPT_RETURN_IF_ERROR(keras::SetTrainable(k, prune::SplitNames(flags.freeze), false));
+  return RebuildGraph(model);
+}
+
+Status ApplyTrainableFlags(ir::Graph* graph, const TrainFlags& flags, const std::string& path) {
+  for (const auto& [text, frozen] :
+       {std::make_pair(flags.unfreeze, false), std::make_pair(flags.freeze, true)}) {
+    for (const std::string& pattern : prune::SplitNames(text)) {
+      bool any = false;
+      for (ir::Tensor& t : graph->tensors) {
+        const size_t slash = t.origin.find('/');
+        if (!t.is_constant || slash == std::string::npos) continue;
+        if (!keras::LayerNameMatches(pattern, t.origin.substr(0, slash))) continue;
+        t.frozen = frozen;
+        any = true;
+      }
+      EDGEOPT_ENSURE(any, StatusCode::kNotFound,
+                     "%s: no layer with weights is named '%s' (a name, a prefix ending in '*', or "
+                     "all)",
+                     path.c_str(), pattern.c_str());
+    }
+  }
+  return Status::Ok();
+}
+
+int64_t FrozenWeightCount(const ir::Graph& graph) {
+  int64_t n = 0;
+  for (const ir::Tensor& t : graph.tensors) {
+    if (t.frozen && t.is_constant && t.dtype == DType::kFloat32) n += t.NumElements();
+  }
+  return n;
+}
 
 Status RebuildGraph(TrainModel* model) {
   EDGEOPT_ENSURE(model->keras != nullptr, StatusCode::kInternal, "%s: no Keras model",

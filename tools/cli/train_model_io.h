@@ -36,6 +36,15 @@ struct TrainModel {
 // `path` (a .keras/.h5 model or a .json architecture) or `preset` (exactly one of them).
 StatusOr<TrainModel> LoadModelForTraining(const std::string& path, const std::string& preset,
                                           uint64_t seed);
+// --unfreeze, then --freeze, set on the Keras model's trainable flags (keras::SetTrainable) and
+// the graph rebuilt: frozen weights stay as they are in training and are saved so (the flags
+// too, in a .keras / .h5 output).
+Status ApplyTrainableFlags(TrainModel* model, const TrainFlags& flags);
+// The same on a graph alone (QAT of a model file), by its weights' origins ("<layer>/<var>"):
+// the layer names of the file, not its nested models' names.
+Status ApplyTrainableFlags(ir::Graph* graph, const TrainFlags& flags, const std::string& path);
+// How many float weights training leaves as they are (Tensor::frozen), for the summary line.
+int64_t FrozenWeightCount(const ir::Graph& graph);
 // A model from a Keras model config alone (weights from Keras's initializers, seeded), e.g. a
 // student derived from a teacher's architecture.
 StatusOr<TrainModel> TrainModelFromKerasConfig(const nlohmann::json& config, uint64_t seed,

@@ -132,6 +132,12 @@ int LayerCall::AddWeightTensor(const std::string& var, const Shape& ir_shape,
   ir::Graph& g = builder->graph();
   const int id = g.AddFloatConstant(builder->UniqueName(key), ir_shape, values);
   g.tensors[id].origin = key;
+  // Keras's trainable=False (the layer's or an enclosing model's): training leaves it as it is,
+  // and a BatchNormalization normalizes with its moving statistics, as Keras does.
+  const Json* trainable = config.Find("trainable");
+  g.tensors[id].frozen =
+      builder->in_frozen_model() ||
+      (trainable != nullptr && trainable->is_boolean() && !trainable->get<bool>());
   cache[key] = id;
   return id;
 }
@@ -264,6 +270,17 @@ Status GraphBuilder::BuildModel(const Json& model, const std::vector<int>* given
   }
   (void)top_level;
   const std::string cls = LayerClass(model);
+  // A model with trainable=False freezes every layer in it, whatever their own flags say (Keras
+  // sets theirs too).
+  const Json* config = model.is_object() && model.contains("config") ? &model["config"] : nullptr;
+  const bool frozen = config != nullptr && config->is_object() && config->contains("trainable") &&
+                      (*config)["trainable"].is_boolean() && !(*config)["trainable"].get<bool>();
+  frozen_models_ += frozen ? 1 : 0;
+  struct Unfreeze {
+    int* count;
+    bool on;
+    ~Unfreeze() { *count -= on ? 1 : 0; }
+  } unfreeze{&frozen_models_, frozen};
   if (ModelLayers(model) == nullptr) {
     return MakeStatus(StatusCode::kInvalidModel, "model '%s' (%s): config has no 'layers' list",
                       LayerName(model).c_str(), cls.c_str());

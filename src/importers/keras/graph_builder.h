@@ -101,6 +101,8 @@ class GraphBuilder {
   const Shape& ShapeOf(int tensor) const { return graph_.tensors[tensor].shape; }
   // Weight tensors already created, by origin (shared layers reuse them).
   std::map<std::string, int>& weight_tensors() { return weight_tensors_; }
+  // Whether the model being built sits inside a (nested) model with trainable=False.
+  bool in_frozen_model() const { return frozen_models_ > 0; }
   // The Keras mask carried by a tensor (LayerCall::input_masks), -1 if none.
   int MaskOf(int tensor) const {
     auto it = masks_.find(tensor);
@@ -130,6 +132,7 @@ class GraphBuilder {
   std::map<std::string, int> weight_tensors_;
   std::map<std::string, int> calls_per_layer_;
   std::map<int, int> masks_;  // tensor -> its Keras mask
+  int frozen_models_ = 0;     // enclosing models with trainable=False
   std::vector<LayerRecord> records_;
 };
 

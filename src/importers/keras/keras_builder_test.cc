@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <functional>
 #include <map>
+#include <set>
 
 #include "src/importers/keras/keras_config.h"
 #include "src/importers/keras/keras_model.h"
@@ -83,6 +84,58 @@ TEST(KerasBuild, DenseBecomesFullyConnectedWithTransposedKernel) {
 %3 = tensor "d" float32[1,2]
 %3 = FULLY_CONNECTED(%0, %1, %2) {asymmetric_quantize_inputs=false, fused_activation_function="RELU", keep_num_dims=false, weights_format="DEFAULT"} name="d"
 )IR");
+}
+
+// trainable=False, on a layer or on a nested model (whose layers Keras marks too), freezes the
+// weights in the graph (Tensor::frozen, " frozen" in the IR text); SetTrainable sets the flags
+// by name as --freeze / --unfreeze do.
+TEST(KerasBuild, TrainableFalseFreezesTheWeightsAndSetTrainableChangesIt) {
+  auto dense = [](const std::string& name, bool trainable) {
+    return Layer("Dense", {{"name", name}, {"units", 4}, {"trainable", trainable}});
+  };
+  const Json base = Layer(
+      "Sequential", {{"name", "base"},
+                     {"trainable", false},
+                     {"layers",
+                      {dense("b1", false),
+                       Layer("BatchNormalization", {{"name", "bn"}, {"trainable", false}})}}});
+  StatusOr<KerasModel> m =
+      ModelFromConfig(Sequential({3}, {dense("d1", false), base, dense("head", true)}), 1);
+  ASSERT_TRUE(m.ok()) << m.status().ToString();
+  m->source_path = "m.keras";
+  // The layers whose weights are frozen, from the graph.
+  auto frozen = [&]() {
+    StatusOr<ir::Graph> g = BuildGraph(*m);
+    EXPECT_TRUE(g.ok()) << g.status().ToString();
+    std::set<std::string> layers;
+    if (!g.ok()) return layers;
+    for (const ir::Tensor& t : g->tensors) {
+      if (t.frozen) layers.insert(t.origin.substr(0, t.origin.find('/')));
+    }
+    StatusOr<ir::Graph> back = ir::ParseGraph(ir::PrintGraph(*g));
+    EXPECT_TRUE(back.ok()) << back.status().ToString();
+    for (size_t i = 0; back.ok() && i < g->tensors.size(); ++i) {
+      EXPECT_EQ(back->tensors[i].frozen, g->tensors[i].frozen) << g->tensors[i].name;
+    }
+    return layers;
+  };
+  using Names = std::set<std::string>;
+  EXPECT_EQ(frozen(), (Names{"d1", "b1", "bn"}));
+  // A layer inside the frozen model: the model is trainable again, its other layer stays frozen.
+  ASSERT_TRUE(SetTrainable(&*m, {"b1"}, true).ok());
+  EXPECT_EQ(frozen(), (Names{"d1", "bn"}));
+  // A model's name: all of its layers.
+  ASSERT_TRUE(SetTrainable(&*m, {"base", "head"}, false).ok());
+  EXPECT_EQ(frozen(), (Names{"d1", "b1", "bn", "head"}));
+  ASSERT_TRUE(SetTrainable(&*m, {"all"}, true).ok());
+  EXPECT_EQ(frozen(), Names{});
+  ASSERT_TRUE(SetTrainable(&*m, {"b*"}, false).ok());  // a prefix: base (b1, bn in it)
+  EXPECT_EQ(frozen(), (Names{"b1", "bn"}));
+  const Status bad = SetTrainable(&*m, {"head", "dense_9"}, false);
+  EXPECT_EQ(bad.code(), StatusCode::kNotFound);
+  EXPECT_NE(bad.message().find("m.keras: no layer is named 'dense_9'"), std::string::npos)
+      << bad.message();
+  EXPECT_NE(bad.message().find("d1, base, b1, bn, head"), std::string::npos) << bad.message();
 }
 
 // A Normalization before adapt(), built from its config, has Keras's three variables: mean 0,

@@ -45,6 +45,13 @@ StatusOr<KerasModel> ModelFromConfig(const nlohmann::json& config, uint64_t seed
 StatusOr<KerasModel> ModelFromConfigFile(const std::string& path, uint64_t seed);
 // .keras (config.json + model.weights.h5 + metadata.json) or .h5, by extension; atomic.
 Status SaveKerasFile(const KerasModel& model, const std::string& path);
+// Keras's `trainable` flag of the layers that `patterns` name (a layer name, a prefix ending in
+// '*', or "all"), as `layer.trainable = ...` sets it: on a nested model, on every layer inside
+// it too; unfreezing a layer inside a frozen model unfreezes that model (its other layers keep
+// their flags). The graph built from the model marks the weights of a layer that is not
+// trainable Tensor::frozen. An error names a pattern that matches no layer.
+Status SetTrainable(KerasModel* model, const std::vector<std::string>& patterns, bool trainable);
+bool LayerNameMatches(const std::string& pattern, const std::string& name);
 
 struct BuildOptions {
   int batch_size = 1;  // the static batch dimension of the graph inputs

@@ -282,6 +282,8 @@ StatusOr<Plan> PlanClustering(const ir::Graph& graph, const std::vector<std::str
       plan.notes.push_back(p.layer + ": skipped (--skip)");
     } else if (!layers.empty() && !listed) {
       plan.notes.push_back(p.layer + ": not in --layers");
+    } else if (graph.tensors[p.tensor].frozen) {
+      plan.notes.push_back(prune::FrozenNote(p.layer));
     } else {
       const auto it = layer_clusters.find(p.layer);
       const int k = it != layer_clusters.end() ? it->second : clusters;

@@ -271,6 +271,10 @@ StatusOr<Plan> PlanFactorization(const ir::Graph& graph, const keras::KerasModel
       plan.notes.push_back(name + ": not in --layers");
       continue;
     }
+    if (graph.tensors[candidate.tensor].frozen) {
+      plan.notes.push_back(prune::FrozenNote(name));
+      continue;
+    }
     bool conv1d = false;
     if (repeated.count(name) > 0) {
       plan.notes.push_back(name + ": more than one layer has this name; left as it is");

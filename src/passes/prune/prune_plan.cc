@@ -95,6 +95,11 @@ std::vector<PrunableWeight> WeightLayers(const ir::Graph& graph) {
   return candidates;
 }
 
+std::string FrozenNote(const std::string& layer) {
+  return layer + ": frozen (trainable=False); left as it is (--unfreeze " + layer +
+         " to include it)";
+}
+
 Status CheckLayerNames(const std::vector<PrunableWeight>& candidates,
                        const std::vector<std::string>& named, const std::string& what) {
   std::vector<std::string> names;
@@ -146,6 +151,10 @@ StatusOr<Plan> PlanPruning(const ir::Graph& graph, const PlanOptions& options) {
     }
     if (!options.layers.empty() && !listed) {
       plan.notes.push_back(p.layer + ": not in --layers");
+      continue;
+    }
+    if (graph.tensors[p.tensor].frozen) {
+      plan.notes.push_back(FrozenNote(p.layer));
       continue;
     }
     // Channel pruning removes the first convolution's filters too (its inputs are the image's

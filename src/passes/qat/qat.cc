@@ -228,6 +228,7 @@ StatusOr<QatModel> BuildQatModel(const ir::Graph& fg, const QatOptions& options,
     ir::Tensor copy = fg.tensors[t];
     copy.name += "/fake_quant";
     copy.origin.clear();
+    copy.frozen = false;
     copy.quant = ir::QuantInfo();
     copy.is_constant = false;
     copy.data.clear();
@@ -306,6 +307,7 @@ StatusOr<QatModel> BuildQatModel(const ir::Graph& fg, const QatOptions& options,
         ir::Tensor copy = fg.tensors[w];
         copy.name += "/fake_quant";
         copy.origin.clear();
+        copy.frozen = false;
         copy.is_constant = false;
         copy.data.clear();
         copy.quant = ir::QuantInfo();
@@ -463,6 +465,7 @@ StatusOr<int64_t> KeepZeroWeights(const QatModel& m, train::Trainer* trainer) {
   int64_t masked = 0;
   for (int w : m.weights) {
     const ir::Tensor& t = m.graph.tensors[w];
+    if (t.frozen) continue;  // not trained: its zeros stay
     const float* v = t.DataAs<float>();
     const int64_t count = t.NumElements();
     std::vector<float> mask(static_cast<size_t>(count), 1.0f);

@@ -725,6 +725,7 @@ Status ConvertShapeOp(LayerCall* call, const KerasOp& op, const std::string& nam
     const int64_t k = w.shape[0], n = w.shape[1];
     const int wt =
         call->FloatConst("matrix", ToShape({n, k}), TransposeData(w.values, {k, n}, {1, 0}));
+    call->builder->graph().tensors[wt].frozen = true;  // a constant in Keras: not trained
     Shape out = a;
     out.back() = static_cast<int32_t>(n);
     call->outputs = {EmitFullyConnected(call, call->inputs[0], wt, -1, out, "matmul")};
