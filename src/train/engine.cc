@@ -74,6 +74,14 @@ Status Engine::Compile(const EngineOptions& options) {
     if (!tensor.is_constant) continue;
     if (tensor.dtype != DType::kFloat32) {
       v.kind = ValueKind::kConstant;
+      // Integer constants (one_hot's classes, a comparison with an index) as floats too, for
+      // the elementwise kernels; shape and axis inputs are read from the IR.
+      if (tensor.dtype == DType::kInt32 && tensor.data.size() == static_cast<size_t>(v.size) * 4) {
+        v.data.assign(tensor.DataAs<int32_t>(), tensor.DataAs<int32_t>() + v.size);
+      } else if (tensor.dtype == DType::kInt64 &&
+                 tensor.data.size() == static_cast<size_t>(v.size) * 8) {
+        v.data.assign(tensor.DataAs<int64_t>(), tensor.DataAs<int64_t>() + v.size);
+      }
       continue;
     }
     EDGEOPT_ENSURE(tensor.data.size() == static_cast<size_t>(v.size) * sizeof(float),
@@ -119,13 +127,17 @@ Status Engine::Compile(const EngineOptions& options) {
       if (t >= 0 && values_[t].requires_grad) needs = true;
     }
     for (int t : n.outputs) {
-      // Bools (a comparison's, a logical op's: a Keras mask, where's condition), and RESHAPEs
-      // and slices of them, are held as 0 / 1 floats, and need no gradient.
-      const bool bool_mask =
-          IsBoolOp(n.op) ||
+      // Bools (a comparison's, a logical op's: a Keras mask, where's condition) and integers
+      // (an argmax's index, a cast to int), and RESHAPEs and slices of them, are held as floats
+      // (0 / 1, the integer), and need no gradient.
+      const DType out_type = g.tensors[t].dtype;
+      const bool non_float_out =
+          out_type == DType::kBool || out_type == DType::kInt32 || out_type == DType::kInt64;
+      const bool no_grad_op =
+          IsBoolOp(n.op) || n.op == "ARG_MAX" || n.op == "ARG_MIN" || n.op == "CAST" ||
           ((n.op == "RESHAPE" || n.op == "STRIDED_SLICE" || n.op == "CONCATENATION") &&
-           !n.inputs.empty() && n.inputs[0] >= 0 && g.tensors[n.inputs[0]].dtype == DType::kBool);
-      if (bool_mask && g.tensors[t].dtype == DType::kBool) continue;
+           !n.inputs.empty() && n.inputs[0] >= 0 && g.tensors[n.inputs[0]].dtype == out_type);
+      if (no_grad_op && non_float_out) continue;
       EDGEOPT_ENSURE(g.tensors[t].dtype == DType::kFloat32, StatusCode::kUnsupported,
                      "node %d (%s %s): output '%s' is %s; training runs in float32", i,
                      n.op.c_str(), n.name.c_str(), g.tensors[t].name.c_str(),

@@ -736,6 +736,37 @@ TEST(GradCheckTest, ComparisonsAndLogicalOpsInSelect) {
   CheckGradients(g, 2, InputKind::kUniform);
 }
 
+// Indices as the Keras importer makes them (held as floats, no gradient): ARG_MAX / ARG_MIN
+// (the first extreme), a float -> int32 CAST toward zero, one_hot as EQUAL(index as [..., 1],
+// [0, 1, 2]) and a bool -> float CAST, and an int -> bool CAST. The one-hot of the argmax picks
+// x's maxima; the gradient flows through the MUL to them only.
+TEST(GradCheckTest, ArgMaxOneHotAndIntegerCasts) {
+  Builder b({1, 2, 3});
+  const int am = b.Op("ARG_MAX", {b.input(), b.IntConst({1}, {2})}, {1, 2});
+  const int an = b.Op("ARG_MIN", {b.input(), b.IntConst({1}, {1})}, {1, 3});
+  const int col = b.Op("RESHAPE", {am, b.IntConst({3}, {1, 2, 1})}, {1, 2, 1});
+  const int hot = b.Op("EQUAL", {col, b.IntConst({3}, {0, 1, 2})}, {1, 2, 3});
+  const int mask = b.Op("CAST", {hot}, {1, 2, 3});
+  const int picked = b.Op("MUL", {mask, b.input()}, {1, 2, 3});
+  const int scaled = b.Op("MUL", {b.input(), b.FloatConst("three", {1}, {3.0f})}, {1, 2, 3});
+  const int trunc = b.Op("CAST", {scaled}, {1, 2, 3});
+  const int nonzero = b.Op("CAST", {trunc}, {1, 2, 3});
+  const int back = b.Op("CAST", {nonzero}, {1, 2, 3});
+  const int anf = b.Op("CAST", {an}, {1, 3});
+  const int anr = b.Op("RESHAPE", {anf, b.IntConst({3}, {1, 1, 3})}, {1, 1, 3});
+  const int sum = b.Op("ADD", {picked, back}, {1, 2, 3});
+  const int y = b.Op("ADD", {sum, anr}, {1, 2, 3});
+  ir::Graph g = b.Finish(y);
+  for (int t : {am, an, col, trunc}) g.tensors[t].dtype = DType::kInt32;
+  for (int t : {hot, nonzero}) g.tensors[t].dtype = DType::kBool;
+  const std::vector<float> x = {0.2f, -0.9f, 0.7f, -0.1f, 0.5f, -0.6f};
+  // argmax per row: 2, 1; argmin per column: 1, 0, 1; trunc(3x): 0, -2, 2, 0, 1, -1.
+  const std::vector<float> want = {0 + 0 + 1, 0 + 1 + 0,    0.7f + 1 + 1,
+                                   0 + 0 + 1, 0.5f + 1 + 0, 0 + 1 + 1};
+  EXPECT_EQ(RunForward(g, x, 1, true), want);
+  CheckGradients(g, 2, InputKind::kDistinct);
+}
+
 TEST(GradCheckTest, ExpAndLogSoftmax) {
   Builder b({1, 3, 6});
   const int e = b.Op("EXP", {b.input()}, {1, 3, 6});

@@ -204,6 +204,8 @@ const OpEntry kOps[] = {
     {"ROUND", NewRound},
     {"TILE", NewTile},
     {"CAST", NewCast},
+    {"ARG_MAX", NewArgMax},
+    {"ARG_MIN", NewArgMin},
     {"SELECT_V2", NewSelectV2},
     // Layout (ops_shape.cc).
     {"RESHAPE", NewReshape},

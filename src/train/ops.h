@@ -28,6 +28,8 @@ std::unique_ptr<OpKernel> NewMean();
 std::unique_ptr<OpKernel> NewSum();
 std::unique_ptr<OpKernel> NewReduceMax();
 std::unique_ptr<OpKernel> NewReduceMin();
+std::unique_ptr<OpKernel> NewArgMax();
+std::unique_ptr<OpKernel> NewArgMin();
 std::unique_ptr<OpKernel> NewRelu();
 std::unique_ptr<OpKernel> NewRelu6();
 std::unique_ptr<OpKernel> NewReluN1To1();

@@ -32,7 +32,9 @@ enum class UnaryKind {
   kLog,
   kSqrt,
   kSquare,
-  kCast,        // bool (stored as 0 / 1) -> float32: a Keras mask, which passes no gradient
+  kCast,        // bool (stored as 0 / 1) or integer -> float32 (a Keras mask): no gradient
+  kTrunc,       // float32 -> int32 / int64, toward zero (held as floats): no gradient
+  kToBool,      // a number -> bool (x != 0): no gradient
   kLogicalNot,  // bool -> bool (0 / 1), no gradient
   kSin,
   kCos,
@@ -56,11 +58,22 @@ class Unary : public OpKernel {
       kind_ = UnaryKind::kGeluTanh;
     }
     if (kind_ == UnaryKind::kCast) {
+      // Bools and integers are held as floats: a cast to an integer rounds toward zero, to bool
+      // tests != 0, the others keep the value.
+      auto held = [](DType d) {
+        return d == DType::kFloat32 || d == DType::kBool || d == DType::kInt32 ||
+               d == DType::kInt64;
+      };
       const DType from = ctx->graph->tensors[in[0]].dtype;
       const DType to = ctx->graph->tensors[out[0]].dtype;
-      EDGEOPT_ENSURE(from == DType::kBool && to == DType::kFloat32, StatusCode::kUnsupported,
-                     "%s: the train engine casts bool to float32 only (a Keras mask), not %s to %s",
+      EDGEOPT_ENSURE(held(from) && held(to) && (from != DType::kFloat32 || to != DType::kFloat32),
+                     StatusCode::kUnsupported, "%s: the train engine does not cast %s to %s",
                      Where().c_str(), DTypeName(from), DTypeName(to));
+      if (from == DType::kFloat32 && (to == DType::kInt32 || to == DType::kInt64)) {
+        kind_ = UnaryKind::kTrunc;
+      } else if (to == DType::kBool && from != DType::kBool) {
+        kind_ = UnaryKind::kToBool;
+      }
     }
     SetShape(&ctx->v(out[0]), ctx->v(in[0]).shape);
     return Status::Ok();
@@ -134,6 +147,10 @@ class Unary : public OpKernel {
         return x * x;
       case UnaryKind::kCast:
         return x;
+      case UnaryKind::kTrunc:
+        return std::trunc(x);
+      case UnaryKind::kToBool:
+        return x != 0.0f ? 1.0f : 0.0f;
       case UnaryKind::kLogicalNot:
         return x != 0.0f ? 0.0f : 1.0f;
       case UnaryKind::kSin:
@@ -194,6 +211,8 @@ class Unary : public OpKernel {
       case UnaryKind::kSquare:
         return 2.0f * x;
       case UnaryKind::kCast:
+      case UnaryKind::kTrunc:
+      case UnaryKind::kToBool:
       case UnaryKind::kLogicalNot:
       case UnaryKind::kFloor:
       case UnaryKind::kCeil:

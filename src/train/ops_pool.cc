@@ -315,6 +315,58 @@ class Reduce : public OpKernel {
   std::vector<int32_t> map_, argmax_;
 };
 
+// ARG_MAX / ARG_MIN over one non-batch axis: the index of the first maximum (minimum), as
+// TFLite's, held as a float; no gradient (an index is piecewise constant).
+class ArgMinMax : public OpKernel {
+ public:
+  explicit ArgMinMax(bool max) : max_(max) {}
+
+  Status Prepare(KernelContext* ctx) override {
+    EDGEOPT_ENSURE(in.size() == 2 && in[0] >= 0, StatusCode::kInvalidModel,
+                   "%s: needs (input, axis)", Where().c_str());
+    std::vector<int64_t> axis;
+    EDGEOPT_RETURN_IF_ERROR(ReadIntConstant(*ctx->graph, in[1], Where(), &axis));
+    const Value& x = ctx->v(in[0]);
+    EDGEOPT_ENSURE(axis.size() == 1, StatusCode::kInvalidModel, "%s: needs one axis",
+                   Where().c_str());
+    int64_t a = axis[0] < 0 ? axis[0] + x.rank() : axis[0];
+    EDGEOPT_ENSURE(a >= 1 && a < x.rank(), StatusCode::kUnsupported,
+                   "%s: axis %lld of %s (not the batch)", Where().c_str(),
+                   static_cast<long long>(axis[0]), ShapeString(x.shape).c_str());
+    outer_ = inner_ = 1;
+    for (int d = 0; d < a; ++d) outer_ *= x.shape[d];
+    for (int d = static_cast<int>(a) + 1; d < x.rank(); ++d) inner_ *= x.shape[d];
+    len_ = x.shape[a];
+    std::vector<int> shape = x.shape;
+    shape.erase(shape.begin() + a);
+    SetShape(&ctx->v(out[0]), shape);
+    return Status::Ok();
+  }
+
+  void Forward(KernelContext* ctx) override {
+    const float* x = ctx->v(in[0]).d();
+    float* y = ctx->v(out[0]).d();
+    for (int64_t o = 0; o < outer_; ++o) {
+      for (int64_t i = 0; i < inner_; ++i) {
+        const float* xs = x + o * len_ * inner_ + i;
+        int64_t best = 0;
+        for (int64_t k = 1; k < len_; ++k) {
+          if (max_ ? xs[k * inner_] > xs[best * inner_] : xs[k * inner_] < xs[best * inner_]) {
+            best = k;
+          }
+        }
+        y[o * inner_ + i] = static_cast<float>(best);
+      }
+    }
+  }
+
+  void Backward(KernelContext*) override {}
+
+ private:
+  const bool max_;
+  int64_t outer_ = 1, inner_ = 1, len_ = 1;
+};
+
 }  // namespace
 
 Status ReadIntConstantForKernel(const ir::Graph& graph, int id, const std::string& where,
@@ -328,6 +380,8 @@ std::unique_ptr<OpKernel> NewMean() { return std::make_unique<Reduce>(ReduceKind
 std::unique_ptr<OpKernel> NewSum() { return std::make_unique<Reduce>(ReduceKind::kSum); }
 std::unique_ptr<OpKernel> NewReduceMax() { return std::make_unique<Reduce>(ReduceKind::kMax); }
 std::unique_ptr<OpKernel> NewReduceMin() { return std::make_unique<Reduce>(ReduceKind::kMin); }
+std::unique_ptr<OpKernel> NewArgMax() { return std::make_unique<ArgMinMax>(true); }
+std::unique_ptr<OpKernel> NewArgMin() { return std::make_unique<ArgMinMax>(false); }
 
 }  // namespace train
 }  // namespace edgeopt

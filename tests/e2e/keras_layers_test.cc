@@ -2197,6 +2197,97 @@ TEST_F(KerasLayers, KerasOperations) {
         },
         "Keras 3 sin, cos, floor, ceil, round, tile, repeat");
   }
+  // argmax / argmin (int32 indices), one_hot (of indices, and of floats cast toward zero),
+  // comparisons and casts of indices, sign, cumsum along the last axis and along a middle one
+  // (forward, and tf's exclusive / reverse) of d and r = reshape(d, [2, 3]).
+  {
+    auto oh = [&](const std::string& name, Json args, int classes) {
+      Json node = op("nn", "OneHot", name, std::move(args));
+      node["config"]["num_classes"] = classes;
+      return node;
+    };
+    const Json config = Functional(
+        {{"x", {6}}},
+        {LayerNode("Dense", "d", dense, {T("x")}),
+         cop("Reshape", "r", {T("d")}, {{"newshape", {-1, 2, 3}}}),
+         cop("Argmax", "am", {T("r")}, {{"axis", 2}}),
+         cop("Argmin", "an", {T("r")}, {{"axis", 1}, {"keepdims", true}}), oh("oh", {T("am")}, 3),
+         cop("Reshape", "ohf", {T("oh")}, {{"newshape", {-1, 6}}}),
+         op("numpy", "Multiply", "x3", {T("x"), 3.0}), oh("oh2", {T("x3")}, 4),
+         cop("Reshape", "oh2f", {T("oh2")}, {{"newshape", {-1, 24}}}),
+         op("numpy", "Equal", "is1", {T("am"), 1}),
+         cop("Cast", "is1f", {T("is1")}, {{"dtype", "float32"}}),
+         cop("Cast", "amf", {T("am")}, {{"dtype", "float32"}}),
+         cop("Cast", "anf", {T("an")}, {{"dtype", "float32"}}),
+         cop("Reshape", "anff", {T("anf")}, {{"newshape", {-1, 3}}}),
+         op("numpy", "Sign", "sg", {T("d")}), cop("Cumsum", "cs", {T("d")}, {{"axis", 1}}),
+         cop("Cumsum", "cs2", {T("r")}, {{"axis", 1}}),
+         cop("Reshape", "cs2f", {T("cs2")}, {{"newshape", {-1, 6}}}),
+         cop("Concatenate", "out",
+             {Json::array({T("ohf"), T("oh2f"), T("is1f"), T("amf"), T("anff"), T("sg"), T("cs"),
+                           T("cs2f")})},
+             {{"axis", -1}})});
+    run_model(
+        config,
+        [&](const std::vector<double>& d) {
+          std::vector<double> want;
+          int am[2];
+          for (int i = 0; i < 2; ++i) {
+            am[i] = static_cast<int>(std::max_element(d.begin() + 3 * i, d.begin() + 3 * i + 3) -
+                                     (d.begin() + 3 * i));
+          }
+          for (int i = 0; i < 2; ++i) {
+            for (int c = 0; c < 3; ++c) want.push_back(c == am[i]);
+          }
+          for (int i = 0; i < 6; ++i) {
+            const int idx = static_cast<int>(static_cast<float>(x[i]) * 3.0f);  // toward zero
+            for (int c = 0; c < 4; ++c) want.push_back(c == idx);
+          }
+          for (int i = 0; i < 2; ++i) want.push_back(am[i] == 1);
+          for (int i = 0; i < 2; ++i) want.push_back(am[i]);
+          for (int c = 0; c < 3; ++c) want.push_back(d[c] <= d[3 + c] ? 0 : 1);
+          for (int i = 0; i < 6; ++i) want.push_back(d[i] > 0 ? 1 : d[i] < 0 ? -1 : 0);
+          double sum = 0;
+          for (int i = 0; i < 6; ++i) want.push_back(sum += d[i]);
+          for (int i = 0; i < 6; ++i) want.push_back(d[i] + (i >= 3 ? d[i - 3] : 0.0));
+          return want;
+        },
+        "Keras 3 argmax, argmin, one_hot, sign, cumsum");
+    // tf.keras: tf.math.cumsum(exclusive, reverse), tf.math.argmax (int64) compared with 2,
+    // tf.math.sign: sign(d) + (argmax(d) == 2) + cumsum.
+    auto tfcall = [&](const std::string& name, const std::string& function, const std::string& in,
+                      Json kwargs) {
+      kwargs["name"] = nullptr;
+      return Json{{"class_name", "TFOpLambda"},
+                  {"name", name},
+                  {"config", {{"name", name}, {"function", function}, {"dtype", "float32"}}},
+                  {"inbound_nodes", Json::array({Json::array({in, 0, 0, kwargs})})}};
+    };
+    Json tf = AsTfKeras(Functional({{"x", {6}}}, {LayerNode("Dense", "d", dense, {T("x")})}));
+    for (const Json& l :
+         {tfcall("cx", "math.cumsum", "d", {{"axis", -1}, {"exclusive", true}, {"reverse", true}}),
+          tfcall("am", "math.argmax", "d", {{"axis", 1}}),
+          tfcall("is2", "math.equal", "am", {{"y", 2}}),
+          tfcall("is2f", "cast", "is2", {{"dtype", "float32"}}),
+          tfcall("sg", "math.sign", "d", Json::object()),
+          lambda("s", "math.add", "sg", ref("is2f")), lambda("out", "math.add", "s", ref("cx"))}) {
+      tf["config"]["layers"].push_back(l);
+    }
+    tf["config"]["output_layers"] = Json::array({ref("out")});
+    run_model(
+        tf,
+        [&](const std::vector<double>& d) {
+          const int am = static_cast<int>(std::max_element(d.begin(), d.end()) - d.begin());
+          std::vector<double> want;
+          for (int i = 0; i < 6; ++i) {
+            double after = 0;
+            for (int j = i + 1; j < 6; ++j) after += d[j];
+            want.push_back((d[i] > 0 ? 1 : d[i] < 0 ? -1 : 0) + (am == 2) + after);
+          }
+          return want;
+        },
+        "tf.keras cumsum (exclusive, reverse), argmax, sign");
+  }
   // Refused: einsum over the batch (its index not first), stack and split on the batch axis, a
   // constant that would broadcast over the batch, where of one argument.
   for (const Json& bad :
@@ -2226,9 +2317,9 @@ TEST_F(KerasLayers, KerasOperations) {
   }
 
   // Refused with the operation's name; a Keras 3 operation ends a mask (it takes none).
-  Status cumsum = build(Functional({{"x", {6}}}, {op("numpy", "Cumsum", "cs", {T("x")})}));
-  EXPECT_EQ(cumsum.code(), StatusCode::kUnsupported);
-  EXPECT_NE(cumsum.message().find("'Cumsum'"), std::string::npos) << cumsum.ToString();
+  Status cumprod = build(Functional({{"x", {6}}}, {op("numpy", "Cumprod", "cp", {T("x")})}));
+  EXPECT_EQ(cumprod.code(), StatusCode::kUnsupported);
+  EXPECT_NE(cumprod.message().find("'Cumprod'"), std::string::npos) << cumprod.ToString();
   Status matmul = build(Functional({{"x", {6}}}, {op("numpy", "Matmul", "mm", {T("x"), T("x")})}));
   EXPECT_EQ(matmul.code(), StatusCode::kUnsupported);
   EXPECT_NE(matmul.message().find("multiplies [1,6] by [1,6]"), std::string::npos)

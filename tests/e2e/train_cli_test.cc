@@ -915,6 +915,62 @@ TEST_F(TrainCliTest, KerasOperationsTrainExportAndQuantize) {
   }
 }
 
+// Index operations (tests/data/fuzz_seeds/keras_config/keras3_ops_index.json): a cumsum over
+// the rows (a constant triangular FULLY_CONNECTED, not trained), argmax -> one_hot, sign, an
+// argmin cast to float: the model trains through the rest (the indices carry no gradient),
+// exports as trained, and quantizes (int8: ARG_MAX / ARG_MIN on int8 inputs) to files TFLite
+// runs to the bit; QAT refuses it, naming the CAST the int8 mode keeps in float.
+TEST_F(TrainCliTest, IndexOperationsTrainExportAndQuantize) {
+  auto bytes = ReadFileBytes(testing::SourceDir() +
+                             "/tests/data/fuzz_seeds/keras_config/keras3_ops_index.json");
+  ASSERT_TRUE(bytes.ok()) << bytes.status().ToString();
+  const std::string train_line = TrainConfig("index", std::string(bytes->begin(), bytes->end()));
+  ASSERT_FALSE(train_line.empty());
+  ExpectFineTuningStartsFromTheSavedWeights("index", train_line);
+  const std::string log = ExpectExportEvaluatesAsTrained("index", train_line);
+  for (const char* op : {"ARG_MAX", "ARG_MIN", "EQUAL", "CAST", "GREATER", "LESS", "TRANSPOSE"}) {
+    EXPECT_NE(log.find(op), std::string::npos) << op << "\n" << log;
+  }
+  // The cumsum's matrix stayed a 0 / 1 triangle: not trained, not counted as a weight.
+  std::string out;
+  ASSERT_EQ(Run("train " + dir_ + "/index.keras --data " + dir_ + "/tiny.npz --epochs 1 " +
+                    "--batch-size 16 -o " + dir_ + "/index2.keras",
+                &out),
+            0)
+      << out;
+  EXPECT_EQ(out.find("frozen"), std::string::npos) << out;
+  ASSERT_EQ(Run("convert " + dir_ + "/index2.keras -o " + dir_ + "/index2.tflite", &out), 0) << out;
+  ASSERT_EQ(Run("ir " + dir_ + "/index2.tflite --values", &out), 0) << out;
+  const size_t m = out.find("cumsum_matrix");
+  ASSERT_NE(m, std::string::npos) << out;
+  const std::string row = out.substr(m, out.find('\n', m) - m);
+  EXPECT_NE(row.find("values=[1,0,0,"), std::string::npos) << row.substr(0, 200);
+  for (const char* mode : {"int8", "int16x8"}) {
+    const std::string q = QuantizeTiny("index", mode, &out);
+    const size_t at = out.find(std::string(", ") + mode + " ");
+    ASSERT_NE(at, std::string::npos) << out;
+    EXPECT_GT(std::stod(out.substr(at + 3 + std::strlen(mode))),
+              testing::ParseMetric(train_line, "accuracy") - 0.05)
+        << out;
+    std::string conf;
+    EXPECT_EQ(testing::RunConformance("--seeds 2 --max-lsb 0 " + q, &conf), 0) << conf;
+    if (std::string(mode) == "int8") {
+      std::string ir;
+      ASSERT_EQ(Run("ir " + q, &ir), 0) << ir;
+      for (const char* arg : {"ARG_MAX(", "ARG_MIN("}) {
+        const size_t a = ir.find(arg);
+        ASSERT_NE(a, std::string::npos) << ir;
+        EXPECT_NE(ir.substr(a, 80).find("version=2"), std::string::npos) << ir.substr(a, 80);
+      }
+    }
+  }
+  EXPECT_NE(Run("qat " + dir_ + "/index.keras --data " + dir_ + "/tiny.npz --epochs 1 -o " + dir_ +
+                    "/index_qat.tflite",
+                &out),
+            0);
+  EXPECT_NE(out.find("the int8 mode has no kernel for CAST"), std::string::npos) << out;
+}
+
 // Keras's augmentation and noise layers change the input only in its training mode: edgeopt
 // trains without them (and says so), keeps them in the saved .keras, and the .tflite has no op
 // of theirs.

@@ -176,7 +176,10 @@ Status ApplyTrainableFlags(ir::Graph* graph, const TrainFlags& flags, const std:
 int64_t FrozenWeightCount(const ir::Graph& graph) {
   int64_t n = 0;
   for (const ir::Tensor& t : graph.tensors) {
-    if (t.frozen && t.is_constant && t.dtype == DType::kFloat32) n += t.NumElements();
+    // Keras weights (with an origin), not the constants of a model's computation.
+    if (t.frozen && t.is_constant && t.dtype == DType::kFloat32 && !t.origin.empty()) {
+      n += t.NumElements();
+    }
   }
   return n;
 }

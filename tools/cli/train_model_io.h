@@ -43,7 +43,7 @@ Status ApplyTrainableFlags(TrainModel* model, const TrainFlags& flags);
 // The same on a graph alone (QAT of a model file), by its weights' origins ("<layer>/<var>"):
 // the layer names of the file, not its nested models' names.
 Status ApplyTrainableFlags(ir::Graph* graph, const TrainFlags& flags, const std::string& path);
-// How many float weights training leaves as they are (Tensor::frozen), for the summary line.
+// How many Keras weights training leaves as they are (Tensor::frozen), for the summary line.
 int64_t FrozenWeightCount(const ir::Graph& graph);
 // A model from a Keras model config alone (weights from Keras's initializers, seeded), e.g. a
 // student derived from a teacher's architecture.

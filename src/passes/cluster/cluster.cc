@@ -283,7 +283,7 @@ StatusOr<Plan> PlanClustering(const ir::Graph& graph, const std::vector<std::str
     } else if (!layers.empty() && !listed) {
       plan.notes.push_back(p.layer + ": not in --layers");
     } else if (graph.tensors[p.tensor].frozen) {
-      plan.notes.push_back(prune::FrozenNote(p.layer));
+      plan.notes.push_back(prune::FrozenNote(p.layer, graph.tensors[p.tensor]));
     } else {
       const auto it = layer_clusters.find(p.layer);
       const int k = it != layer_clusters.end() ? it->second : clusters;

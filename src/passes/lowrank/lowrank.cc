@@ -272,7 +272,7 @@ StatusOr<Plan> PlanFactorization(const ir::Graph& graph, const keras::KerasModel
       continue;
     }
     if (graph.tensors[candidate.tensor].frozen) {
-      plan.notes.push_back(prune::FrozenNote(name));
+      plan.notes.push_back(prune::FrozenNote(name, graph.tensors[candidate.tensor]));
       continue;
     }
     bool conv1d = false;

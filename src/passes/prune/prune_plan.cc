@@ -95,7 +95,10 @@ std::vector<PrunableWeight> WeightLayers(const ir::Graph& graph) {
   return candidates;
 }
 
-std::string FrozenNote(const std::string& layer) {
+std::string FrozenNote(const std::string& layer, const ir::Tensor& weights) {
+  if (weights.origin.empty()) {
+    return layer + ": a constant of the model's computation (not a weight); left as it is";
+  }
   return layer + ": frozen (trainable=False); left as it is (--unfreeze " + layer +
          " to include it)";
 }
@@ -154,7 +157,7 @@ StatusOr<Plan> PlanPruning(const ir::Graph& graph, const PlanOptions& options) {
       continue;
     }
     if (graph.tensors[p.tensor].frozen) {
-      plan.notes.push_back(FrozenNote(p.layer));
+      plan.notes.push_back(FrozenNote(p.layer, graph.tensors[p.tensor]));
       continue;
     }
     // Channel pruning removes the first convolution's filters too (its inputs are the image's

@@ -45,9 +45,9 @@ struct Plan {
 // The kernels of every CONV_2D, FULLY_CONNECTED and DEPTHWISE_CONV_2D node with float constant
 // weights, in execution order (a weight shared by several nodes once); sparsity 0.
 std::vector<PrunableWeight> WeightLayers(const ir::Graph& graph);
-// The plan note of a layer whose weights are frozen (Keras trainable=False, --freeze): the
-// compressions leave it as it is.
-std::string FrozenNote(const std::string& layer);
+// The plan note of a layer whose weights are frozen (Keras trainable=False, --freeze; or a
+// constant of the model's computation, without an origin): the compressions leave it as it is.
+std::string FrozenNote(const std::string& layer, const ir::Tensor& weights);
 
 // kNotFound for the first of `named` that is none of the candidates' layers: "'NAME' is not
 // WHAT; the model has: a, b" (the candidates' layers, "(none)" without any).

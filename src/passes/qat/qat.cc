@@ -61,11 +61,14 @@ bool OnlyFloatPrefixReads(const ir::Graph& g, const std::vector<uint8_t>& prefix
   return true;
 }
 
-// Every input and output a bool (logical ops of comparisons).
-bool BoolOnly(const ir::Graph& g, const ir::Node& n) {
+// Every input and output a bool or an integer (logical ops of comparisons; an index's reshapes
+// and comparisons): no data to quantize.
+bool NoData(const ir::Graph& g, const ir::Node& n) {
   for (const std::vector<int>* list : {&n.inputs, &n.outputs}) {
     for (int t : *list) {
-      if (t < 0 || g.tensors[t].dtype != DType::kBool) return false;
+      if (t < 0) return false;
+      const DType d = g.tensors[t].dtype;
+      if (d != DType::kBool && d != DType::kInt32 && d != DType::kInt64) return false;
     }
   }
   return !n.outputs.empty();
@@ -99,7 +102,7 @@ StatusOr<QatModel> BuildQatModel(const ir::Graph& fg, const QatOptions& options,
     // Embedding's ids: a CAST from the float input to integer indices carries no data to
     // quantize (the post-training quantizer keeps it too).
     if (IsIndexCast(fg, node) || prefix[i] || IsMaskCountDivision(fg, prefix, node)) continue;
-    if (BoolOnly(fg, node)) continue;  // LOGICAL_AND / OR / NOT of comparisons: no data
+    if (NoData(fg, node)) continue;  // LOGICAL_AND / OR / NOT of comparisons, indices
     EDGEOPT_ENSURE(kind != OpQuantKind::kNone, StatusCode::kUnsupported,
                    "%s: the int8 mode has no kernel for %s, so the model cannot be "
                    "full-integer; quantization-aware training needs every op in int8",

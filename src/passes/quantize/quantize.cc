@@ -22,6 +22,7 @@ enum class Kind {
   kIndependent,  // output parameters from calibration
   kLstm,         // UNIDIRECTIONAL_SEQUENCE_LSTM: TFLite's integer LSTM (QuantizeLstm)
   kCompare,      // ordering comparisons: each input its own parameters, the output a bool
+  kIndex,        // ARG_MAX / ARG_MIN: the input on its own parameters, the output an index
 };
 
 struct OpRule {
@@ -88,6 +89,10 @@ constexpr OpRule kRules[] = {
     {"GREATER_EQUAL", Kind::kCompare, false},
     {"LESS", Kind::kCompare, false},
     {"LESS_EQUAL", Kind::kCompare, false},
+    // The index of the extreme does not change with a monotonic quantization (but for values
+    // that round alike: the first of them wins, as in TFLite's int8 kernel).
+    {"ARG_MAX", Kind::kIndex, false},
+    {"ARG_MIN", Kind::kIndex, false},
 };
 
 const OpRule* FindRule(const std::string& op) {
@@ -120,7 +125,9 @@ bool IsDataInput(const std::string& op, int index) {
       op == "TILE") {
     return index == 0 || (op == "PADV2" && index == 2);
   }
-  if (op == "STRIDED_SLICE" || op == "SLICE") return index == 0;
+  if (op == "STRIDED_SLICE" || op == "SLICE" || op == "ARG_MAX" || op == "ARG_MIN") {
+    return index == 0;
+  }
   if (op == "SELECT_V2") return index != 0;
   if (op == "TRANSPOSE_CONV") return index != 0;                // input 0 is the output shape
   if (op == "UNIDIRECTIONAL_SEQUENCE_LSTM") return index == 0;  // the rest: QuantizeLstm
@@ -264,6 +271,13 @@ bool Quantizer::Quantizable(const ir::Node& node) const {
   for (int t : node.outputs) {
     if (rule->kind == Kind::kCompare) {
       if (t < 0 || in_.tensors[t].dtype != DType::kBool) return false;
+      continue;
+    }
+    if (rule->kind == Kind::kIndex) {
+      if (t < 0 ||
+          (in_.tensors[t].dtype != DType::kInt32 && in_.tensors[t].dtype != DType::kInt64)) {
+        return false;
+      }
       continue;
     }
     if (t < 0 || !FloatTensor(in_.tensors[t])) return false;
@@ -1124,6 +1138,8 @@ OpQuantKind QuantizedOpKind(const std::string& op) {
       return OpQuantKind::kLstm;
     case Kind::kCompare:
       return OpQuantKind::kCompare;
+    case Kind::kIndex:
+      return OpQuantKind::kIndex;
   }
   return OpQuantKind::kNone;
 }

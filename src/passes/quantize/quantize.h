@@ -82,6 +82,7 @@ enum class OpQuantKind {
   kIndependent,  // output parameters from the output's own range
   kLstm,         // UNIDIRECTIONAL_SEQUENCE_LSTM: TFLite's integer LSTM when IntegerLstmCandidate
   kCompare,      // GREATER, GREATER_EQUAL, LESS, LESS_EQUAL: int8 inputs, a bool output
+  kIndex,        // ARG_MAX, ARG_MIN: an int8 input, an int32 / int64 index
 };
 OpQuantKind QuantizedOpKind(const std::string& op);
 // Whether input `index` of `op` carries data (quantized with the op) rather than a parameter

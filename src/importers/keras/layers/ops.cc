@@ -50,6 +50,10 @@ enum class OpKind {
   kEinsum,      // subscripts, one or two operands
   kTile,        // repeats (tf: multiples), 1 for the batch
   kRepeat,      // repeats (an int), axis (not the batch)
+  kArgMinMax,   // axis (not the batch), keepdims: an int32 (Keras 3) / int64 (tf) index
+  kOneHot,      // num_classes (tf: depth), the last axis, on / off values (tf): float32
+  kSign,        // -1, 0 or 1: (x > 0) - (x < 0)
+  kCumsum,      // axis (not the batch), exclusive / reverse (tf): a triangular FULLY_CONNECTED
 };
 
 struct KerasOp {
@@ -134,6 +138,11 @@ constexpr KerasOp kKerasOps[] = {
     {"Round", "math.round", OpKind::kUnary, "ROUND"},
     {"Tile", "tile", OpKind::kTile, "TILE"},
     {"Repeat", "repeat", OpKind::kRepeat, "TILE"},
+    {"Argmax", "math.argmax", OpKind::kArgMinMax, "ARG_MAX"},
+    {"Argmin", "math.argmin", OpKind::kArgMinMax, "ARG_MIN"},
+    {"OneHot", "one_hot", OpKind::kOneHot, ""},
+    {"Sign", "math.sign", OpKind::kSign, ""},
+    {"Cumsum", "math.cumsum", OpKind::kCumsum, ""},
 };
 
 const KerasOp* FindOp(const std::string& name, bool tf) {
@@ -380,6 +389,29 @@ bool IsBool(const LayerCall& call, int t) {
 // A bool of `t`: itself, or t != 0 (Keras casts a number to bool that way).
 int AsBool(LayerCall* call, int t) {
   return IsBool(*call, t) ? t : EmitNotEqual(call, t, 0.0f, "zero", "bool");
+}
+
+bool IsInt(const LayerCall& call, int t) {
+  const DType d = call.builder->graph().tensors[t].dtype;
+  return d == DType::kInt32 || d == DType::kInt64;
+}
+
+// A new tensor of `dtype` (NewTensor's are float32).
+int NewTensorOf(LayerCall* call, const Shape& shape, DType dtype, const std::string& suffix) {
+  const int t = call->NewTensor(shape, suffix);
+  call->builder->graph().tensors[t].dtype = dtype;
+  return t;
+}
+
+// An int32 or int64 constant.
+int IntConst(LayerCall* call, const std::string& suffix, const Shape& shape,
+             const std::vector<int64_t>& values, DType dtype) {
+  if (dtype == DType::kInt32) {
+    return call->Int32Const(suffix, shape, std::vector<int32_t>(values.begin(), values.end()));
+  }
+  return call->builder->graph().AddConstant(call->builder->UniqueName(call->name() + "/" + suffix),
+                                            DType::kInt64, shape, values.data(),
+                                            values.size() * sizeof(int64_t));
 }
 
 // x's slice [start, start + size) along `axis` (STRIDED_SLICE); `shrink` drops the axis.
@@ -702,6 +734,22 @@ Status ConvertGetItem(LayerCall* call, int x, const Json& key) {
   return Status::Ok();
 }
 
+// A number parameter: the first of `keys` in the config, the call's keyword arguments or at
+// position `position`; `fallback` when none is.
+StatusOr<float> FloatParam(const LayerCall& call, std::initializer_list<const char*> keys,
+                           size_t position, float fallback) {
+  for (const char* key : keys) {
+    const Json* j = Param(call, key, position);
+    if (j == nullptr) continue;
+    if (!j->is_number() || j->is_boolean()) {
+      return call.Error(StatusCode::kUnsupported,
+                        std::string("'") + key + "' must be a number (not a tensor)");
+    }
+    return j->get<float>();
+  }
+  return fallback;
+}
+
 // `tf`: a tf.keras TFOpLambda / SlicingOpLambda (not a Keras 3 operation).
 Status ConvertShapeOp(LayerCall* call, const KerasOp& op, const std::string& name, bool tf) {
   if (op.kind == OpKind::kEinsum) return ConvertEinsum(call);
@@ -762,6 +810,169 @@ Status ConvertShapeOp(LayerCall* call, const KerasOp& op, const std::string& nam
   const Shape in = call->builder->ShapeOf(x);
   const int rank = static_cast<int>(in.size());
   switch (op.kind) {
+    case OpKind::kArgMinMax: {
+      const Json* axis = Param(*call, "axis", 1);
+      if (axis == nullptr || !axis->is_number_integer()) {
+        return call->Error(StatusCode::kUnsupported,
+                           name +
+                               (tf ? " over axis 0 (tf's default: the batch)"
+                                   : " over the flattened tensor (axis None)") +
+                               "; edgeopt takes one axis from 1 to rank - 1");
+      }
+      EDGEOPT_ASSIGN_OR_RETURN(const int k, NonBatchAxis(*call, axis->get<int64_t>(), rank));
+      const Json* keep = Param(*call, "keepdims", 2);
+      const bool keepdims = keep != nullptr && keep->is_boolean() && keep->get<bool>();
+      // Keras 3 gives int32; tf.math.argmax its output_type, int64 by default.
+      const Json* type = tf ? Param(*call, "output_type", 2) : nullptr;
+      const bool int32 = !tf || (type != nullptr && type->is_string() && *type == "int32");
+      const DType dtype = int32 ? DType::kInt32 : DType::kInt64;
+      if (IsBool(*call, x)) {
+        return call->Error(StatusCode::kUnsupported, name + " of a bool tensor");
+      }
+      Shape out = in;
+      out.erase(out.begin() + k);
+      int y = NewTensorOf(call, out, dtype, "index");
+      ir::Attrs attrs;
+      attrs["output_type"] = std::string(int32 ? "INT32" : "INT64");
+      call->AddNode(op.op, {x, call->Int32Const("axis", {k})}, {y}, attrs);
+      if (keepdims) {
+        out.insert(out.begin() + k, 1);
+        y = EmitReshape(call, y, out, "keepdims");
+        call->builder->graph().tensors[y].dtype = dtype;
+      }
+      call->outputs = {y};
+      return Status::Ok();
+    }
+    case OpKind::kOneHot: {
+      // EQUAL(x as [..., 1], [0, 1, ..., n - 1]): indices outside [0, n) give zeros, as
+      // tf.one_hot does; then a float32 CAST (and on / off values).
+      const Json* n = Param(*call, "num_classes", 1);
+      if (n == nullptr) n = Param(*call, "depth", 1);
+      if (n == nullptr || !n->is_number_integer() || n->get<int64_t>() < 1 ||
+          n->get<int64_t>() > 65536) {
+        return call->Error(StatusCode::kInvalidModel, "needs a number of classes from 1 to 65536");
+      }
+      const Json* axis = Param(*call, "axis", 2);
+      if (axis != nullptr &&
+          (!axis->is_number_integer() || (*axis != -1 && axis->get<int64_t>() != rank))) {
+        return call->Error(StatusCode::kUnsupported,
+                           "puts the classes on axis " + axis->dump() + "; edgeopt takes the last");
+      }
+      const Json* sparse = Param(*call, "sparse", 4);
+      if (sparse != nullptr && sparse->is_boolean() && sparse->get<bool>()) {
+        return call->Error(StatusCode::kUnsupported, "is sparse; edgeopt makes dense tensors");
+      }
+      const Json* dtype = Param(*call, "dtype", 3);
+      if (dtype != nullptr && !(dtype->is_string() && *dtype == "float32")) {
+        return call->Error(StatusCode::kUnsupported,
+                           "gives " + dtype->dump() + "; edgeopt's one_hot gives float32");
+      }
+      if (rank + 1 > 4) {
+        return call->Error(StatusCode::kUnsupported,
+                           "gives a rank-" + std::to_string(rank + 1) +
+                               " tensor; TFLite compares up to 4 dimensions");
+      }
+      EDGEOPT_ASSIGN_OR_RETURN(const float on, FloatParam(*call, {"on_value"}, 99, 1.0f));
+      EDGEOPT_ASSIGN_OR_RETURN(const float off, FloatParam(*call, {"off_value"}, 99, 0.0f));
+      if (IsBool(*call, x)) {
+        return call->Error(StatusCode::kUnsupported, name + " of a bool tensor");
+      }
+      int idx = x;
+      if (!IsInt(*call, x)) {  // Keras casts the indices to int (toward zero)
+        idx = NewTensorOf(call, in, DType::kInt32, "indices");
+        call->AddNode("CAST", {x}, {idx});
+      }
+      const DType itype = call->builder->graph().tensors[idx].dtype;
+      Shape col = in;
+      col.push_back(1);
+      const int c = EmitReshape(call, idx, col, "column");
+      call->builder->graph().tensors[c].dtype = itype;
+      const int64_t classes = n->get<int64_t>();
+      std::vector<int64_t> range(static_cast<size_t>(classes));
+      for (int64_t i = 0; i < classes; ++i) range[i] = i;
+      Shape out = in;
+      out.push_back(static_cast<int32_t>(classes));
+      EDGEOPT_RETURN_IF_ERROR(CheckOutputSize(*call, out));
+      const int hot = NewBoolTensor(call, out, "hot");
+      call->AddNode(
+          "EQUAL",
+          {c, IntConst(call, "classes", Shape{static_cast<int32_t>(classes)}, range, itype)},
+          {hot});
+      int y = call->NewTensor(out, "one_hot");
+      call->AddNode("CAST", {hot}, {y});
+      if (on - off != 1.0f) y = EmitScalarOp(call, "MUL", y, on - off);
+      if (off != 0.0f) y = EmitScalarOp(call, "ADD", y, off);
+      call->outputs = {y};
+      return Status::Ok();
+    }
+    case OpKind::kSign: {
+      if (IsBool(*call, x)) {
+        return call->Error(StatusCode::kUnsupported, name + " of a bool tensor");
+      }
+      int sides[2];
+      for (int i = 0; i < 2; ++i) {
+        const int b = NewBoolTensor(call, in, i == 0 ? "positive" : "negative");
+        call->AddNode(i == 0 ? "GREATER" : "LESS", {x, call->FloatConst("zero", Shape{}, {0.0f})},
+                      {b});
+        sides[i] = call->NewTensor(in, "cast");
+        call->AddNode("CAST", {b}, {sides[i]});
+      }
+      const int y = call->NewTensor(in, "sign");
+      call->AddNode("SUB", {sides[0], sides[1]}, {y},
+                    {{"fused_activation_function", std::string("NONE")}});
+      call->outputs = {y};
+      return Status::Ok();
+    }
+    case OpKind::kCumsum: {
+      // A product with a triangular 0 / 1 matrix along the axis (FULLY_CONNECTED, the axis
+      // moved last and back): exact sums of the kept values, trainable through, and int8.
+      const Json* axis = Param(*call, "axis", 1);
+      if (axis == nullptr || !axis->is_number_integer()) {
+        return call->Error(StatusCode::kUnsupported,
+                           name +
+                               (tf ? " over axis 0 (tf's default: the batch)"
+                                   : " over the flattened tensor (axis None)") +
+                               "; edgeopt takes one axis from 1 to rank - 1");
+      }
+      EDGEOPT_ASSIGN_OR_RETURN(const int k, NonBatchAxis(*call, axis->get<int64_t>(), rank));
+      const Json* dtype = Param(*call, "dtype", 2);
+      if (dtype != nullptr && !(dtype->is_string() && *dtype == "float32")) {
+        return call->Error(StatusCode::kUnsupported,
+                           "sums as " + dtype->dump() + "; edgeopt's graphs are float32");
+      }
+      const Json* exclusive = Param(*call, "exclusive", 99);
+      const Json* reverse = Param(*call, "reverse", 99);
+      const bool ex = exclusive != nullptr && exclusive->is_boolean() && exclusive->get<bool>();
+      const bool rev = reverse != nullptr && reverse->is_boolean() && reverse->get<bool>();
+      if (IsBool(*call, x)) {
+        return call->Error(StatusCode::kUnsupported, name + " of a bool tensor");
+      }
+      const int64_t len = in[k];
+      if (len > 2048) {
+        return call->Error(StatusCode::kUnsupported,
+                           "sums " + std::to_string(len) +
+                               " values; edgeopt's cumsum (a triangular matrix) takes up to 2048");
+      }
+      std::vector<float> tri(static_cast<size_t>(len * len), 0.0f);  // [out, in]
+      for (int64_t i = 0; i < len; ++i) {
+        for (int64_t j = 0; j < len; ++j) {
+          const bool take = rev ? (ex ? j > i : j >= i) : (ex ? j < i : j <= i);
+          tri[i * len + j] = take ? 1.0f : 0.0f;
+        }
+      }
+      const int w = call->FloatConst("cumsum_matrix", ToShape({len, len}), tri);
+      call->builder->graph().tensors[w].frozen = true;  // not a weight: Keras trains nothing here
+      std::vector<int32_t> perm, back(rank);
+      for (int d = 0; d < rank; ++d) {
+        if (d != k) perm.push_back(d);
+      }
+      perm.push_back(k);
+      for (int d = 0; d < rank; ++d) back[perm[d]] = d;
+      const int xt = Transposed(call, x, perm);
+      const int yt = EmitFullyConnected(call, xt, w, -1, call->builder->ShapeOf(xt), "cumsum");
+      call->outputs = {Transposed(call, yt, back)};
+      return Status::Ok();
+    }
     case OpKind::kGelu: {
       const Json* approx = Param(*call, "approximate", 1);
       ir::Attrs attrs;
@@ -772,16 +983,31 @@ Status ConvertShapeOp(LayerCall* call, const KerasOp& op, const std::string& nam
     case OpKind::kCast: {
       const Json* dtype = Param(*call, "dtype", 1);
       if (dtype != nullptr && dtype->is_string() && *dtype == "bool") {
+        if (IsInt(*call, x)) {
+          return call->Error(StatusCode::kUnsupported,
+                             "casts an integer tensor to bool; cast it to float32 first");
+        }
         call->outputs = {AsBool(call, x)};
+        return Status::Ok();
+      }
+      if (dtype != nullptr && dtype->is_string() && (*dtype == "int32" || *dtype == "int64")) {
+        // Toward zero from float32 (indices for one_hot, comparisons with argmax).
+        const DType to = *dtype == "int32" ? DType::kInt32 : DType::kInt64;
+        if (call->builder->graph().tensors[x].dtype == to) {
+          call->outputs = {x};
+        } else {
+          const int y = NewTensorOf(call, in, to, "cast");
+          call->AddNode("CAST", {x}, {y});
+          call->outputs = {y};
+        }
         return Status::Ok();
       }
       if (dtype == nullptr || !dtype->is_string() || *dtype != "float32") {
         return call->Error(StatusCode::kUnsupported,
                            "casts to " + (dtype != nullptr ? dtype->dump() : std::string("?")) +
-                               "; edgeopt's graphs are float32 (casts to float32 and to bool are "
-                               "taken)");
+                               "; edgeopt casts to float32, int32, int64 and bool");
       }
-      if (IsBool(*call, x)) {
+      if (IsBool(*call, x) || IsInt(*call, x)) {
         const int y = call->NewTensor(in, "cast");
         call->AddNode("CAST", {x}, {y});
         call->outputs = {y};
@@ -1091,21 +1317,6 @@ Status ConvertShapeOp(LayerCall* call, const KerasOp& op, const std::string& nam
   return call->Error(StatusCode::kInternal, "not a shape operation");
 }
 
-// A float's number parameter: the config, the call's keyword arguments or position `position`.
-StatusOr<float> FloatParam(const LayerCall& call, std::initializer_list<const char*> keys,
-                           size_t position, float fallback) {
-  for (const char* key : keys) {
-    const Json* j = Param(call, key, position);
-    if (j == nullptr) continue;
-    if (!j->is_number() || j->is_boolean()) {
-      return call.Error(StatusCode::kUnsupported,
-                        std::string("'") + key + "' must be a number (not a tensor)");
-    }
-    return j->get<float>();
-  }
-  return fallback;
-}
-
 // Elementwise operations of tensors and constants: arithmetic, unary math, activations,
 // comparisons, logical operations, where, clip.
 Status ConvertElementwise(LayerCall* call, const KerasOp& op, const std::string& name, bool tf) {
@@ -1131,6 +1342,33 @@ Status ConvertElementwise(LayerCall* call, const KerasOp& op, const std::string&
   bool any_tensor = false;
   for (const Operand& o : operands) any_tensor |= o.tensor >= 0;
   if (!any_tensor) return call->Error(StatusCode::kUnsupported, "has no tensor argument");
+  // Integer tensors (argmax, a cast to int) are compared only, with integer constants.
+  DType int_type = DType::kFloat32;
+  for (const Operand& o : operands) {
+    if (o.tensor >= 0 && IsInt(*call, o.tensor)) {
+      int_type = call->builder->graph().tensors[o.tensor].dtype;
+    }
+  }
+  if (int_type != DType::kFloat32) {
+    if (op.kind != OpKind::kCompare) {
+      return call->Error(StatusCode::kUnsupported,
+                         name +
+                             " of an integer tensor; cast it to float32 first (comparisons "
+                             "take it)");
+    }
+    for (const Operand& o : operands) {
+      if (o.tensor >= 0 && call->builder->graph().tensors[o.tensor].dtype != int_type) {
+        return call->Error(StatusCode::kUnsupported,
+                           "compares tensors of different types; cast them to one");
+      }
+      for (float v : o.values) {
+        if (v != std::trunc(v) || std::fabs(v) > 2147483647.0f) {
+          return call->Error(StatusCode::kUnsupported,
+                             "compares an integer tensor with " + std::to_string(v));
+        }
+      }
+    }
+  }
   if (arity == 1) {
     const int x = operands[0].tensor;  // a tensor: any_tensor
     if (op.kind == OpKind::kLogical) {
@@ -1225,7 +1463,11 @@ Status ConvertElementwise(LayerCall* call, const KerasOp& op, const std::string&
   }
   std::vector<int> in;
   for (size_t i = 0; i < operands.size(); ++i) {
-    int t = ConstTensor(call, operands[i]);
+    const Operand& o = operands[i];
+    int t = o.tensor >= 0 || int_type == DType::kFloat32
+                ? ConstTensor(call, o)
+                : IntConst(call, "const", o.shape,
+                           std::vector<int64_t>(o.values.begin(), o.values.end()), int_type);
     if (op.kind == OpKind::kLogical || (op.kind == OpKind::kWhere && i == 0)) {
       if (operands[i].tensor < 0) {
         return call->Error(StatusCode::kUnsupported, name + " of a constant");
@@ -1267,8 +1509,9 @@ Status ConvertKerasOp(LayerCall* call) {
             "sigmoid, tanh, silu, softplus, leaky_relu, elu, selu, softsign, hard_sigmoid, "
             "hard_silu, log_sigmoid, clip, comparisons, logical and / or / not, where, mean, "
             "sum, max, min, concatenate, stack, unstack, split, reshape, transpose, "
-            "expand_dims, squeeze, slicing, softmax, log_softmax, matmul, einsum, gelu, power "
-            "and casts to float32 or bool)");
+            "expand_dims, squeeze, slicing, softmax, log_softmax, matmul, einsum, gelu, power, "
+            "sin, cos, floor, ceil, round, tile, repeat, argmax, argmin, one_hot, sign, cumsum "
+            "and casts to float32, int32, int64 or bool)");
   }
   switch (op->kind) {
     case OpKind::kBinary:
@@ -1283,11 +1526,21 @@ Status ConvertKerasOp(LayerCall* call) {
       break;
   }
   if (call->inputs.empty()) return call->Error(StatusCode::kInvalidModel, "has no tensor");
+  for (int t : call->inputs) {
+    if (IsInt(*call, t) && op->kind != OpKind::kCast && op->kind != OpKind::kOneHot) {
+      return call->Error(StatusCode::kUnsupported,
+                         name +
+                             " of an integer tensor; edgeopt takes those in casts, "
+                             "comparisons and one_hot");
+    }
+  }
   for (const auto& item : call->kwargs.items()) {
     const std::string& k = item.key();
     if (k != "name" && k != "axis" && k != "keepdims" && k != "shape" && k != "slice_spec" &&
         k != "approximate" && k != "dtype" && k != "num" && k != "num_or_size_splits" && k != "b" &&
-        k != "multiples" && k != "repeats") {
+        k != "multiples" && k != "repeats" && k != "output_type" && k != "num_classes" &&
+        k != "depth" && k != "on_value" && k != "off_value" && k != "exclusive" && k != "reverse" &&
+        k != "sparse") {
       return UnexpectedKwarg(*call, k);
     }
   }
