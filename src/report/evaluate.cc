@@ -40,6 +40,7 @@ struct Geometry {
   int batch;
   int64_t per_sample;
   int classes;
+  bool index;  // one int32 / int64 per sample: the class itself (a model ending in argmax)
 };
 
 StatusOr<Geometry> CheckGeometry(rt::Interpreter* interp, const data::Dataset& ds) {
@@ -59,6 +60,7 @@ StatusOr<Geometry> CheckGeometry(rt::Interpreter* interp, const data::Dataset& d
   EDGEOPT_ENSURE(out_per > 0 && out_per < (int64_t{1} << 30), StatusCode::kInvalidArgument,
                  "the output has %lld values per sample", static_cast<long long>(out_per));
   g.classes = static_cast<int>(out_per);
+  g.index = out_per == 1 && (g.out->type == DType::kInt32 || g.out->type == DType::kInt64);
   return g;
 }
 
@@ -108,6 +110,12 @@ Status ReadFloatOutput(const rt::Tensor* t, float* out, int64_t n) {
     case DType::kInt16:
       for (int64_t i = 0; i < n; ++i) out[i] = s * (t->Data<int16_t>()[i] - z);
       return Status::Ok();
+    case DType::kInt32:  // indices (argmax): the values
+      for (int64_t i = 0; i < n; ++i) out[i] = static_cast<float>(t->Data<int32_t>()[i]);
+      return Status::Ok();
+    case DType::kInt64:
+      for (int64_t i = 0; i < n; ++i) out[i] = static_cast<float>(t->Data<int64_t>()[i]);
+      return Status::Ok();
     default:
       return MakeStatus(StatusCode::kUnsupported, "output %s is %s", t->name, DTypeName(t->type));
   }
@@ -135,7 +143,7 @@ StatusOr<train::EvalResult> EvaluateTflite(rt::Interpreter* interp, const data::
   EDGEOPT_ASSIGN_OR_RETURN(Geometry g, CheckGeometry(interp, ds));
   EDGEOPT_ENSURE(ds.has_labels(), StatusCode::kInvalidArgument,
                  "%s has no class labels to evaluate against", ds.name.c_str());
-  EDGEOPT_ENSURE(g.classes >= ds.num_classes, StatusCode::kInvalidArgument,
+  EDGEOPT_ENSURE(g.index || g.classes >= ds.num_classes, StatusCode::kInvalidArgument,
                  "the output has %d values per sample for %d classes", g.classes, ds.num_classes);
   const int64_t total = options.limit >= 0 ? std::min(options.limit, ds.size) : ds.size;
   std::vector<float> scores(static_cast<size_t>(g.batch) * g.classes);
@@ -148,8 +156,14 @@ StatusOr<train::EvalResult> EvaluateTflite(rt::Interpreter* interp, const data::
   for (int64_t start = 0; start < total; start += g.batch) {
     const int n = static_cast<int>(std::min<int64_t>(g.batch, total - start));
     EDGEOPT_RETURN_IF_ERROR(RunBatch(interp, g, ds, start, n, &xbuf, &scores));
-    if (probs < 0) probs = LooksLikeProbabilities(scores, n, g.classes) ? 1 : 0;
     const int32_t* labels = ds.labels.data() + start;
+    if (g.index) {  // the predicted classes: accuracy, no loss
+      for (int i = 0; i < n; ++i) r.correct += scores[i] == static_cast<float>(labels[i]);
+      r.samples += n;
+      bar.Update(start / g.batch + 1, r.samples, "");
+      continue;
+    }
+    if (probs < 0) probs = LooksLikeProbabilities(scores, n, g.classes) ? 1 : 0;
     loss_sum +=
         n * (probs == 1
                  ? train::SparseCrossEntropyFromProbs(scores.data(), labels, n, g.classes, nullptr)
@@ -159,7 +173,7 @@ StatusOr<train::EvalResult> EvaluateTflite(rt::Interpreter* interp, const data::
     bar.Update(start / g.batch + 1, r.samples, "");
   }
   bar.Finish();
-  r.loss = r.samples > 0 ? loss_sum / r.samples : 0.0;
+  r.loss = g.index ? std::nan("") : r.samples > 0 ? loss_sum / r.samples : 0.0;
   r.accuracy = r.samples > 0 ? static_cast<double>(r.correct) / r.samples : 0.0;
   return r;
 }
@@ -186,7 +200,9 @@ StatusOr<std::vector<int>> PredictTflite(rt::Interpreter* interp, const data::Da
     EDGEOPT_RETURN_IF_ERROR(RunBatch(interp, g, ds, start, n, &xbuf, &scores));
     for (int r = 0; r < n; ++r) {
       const float* row = scores.data() + static_cast<size_t>(r) * g.classes;
-      predictions.push_back(static_cast<int>(std::max_element(row, row + g.classes) - row));
+      predictions.push_back(g.index
+                                ? static_cast<int>(row[0])
+                                : static_cast<int>(std::max_element(row, row + g.classes) - row));
     }
   }
   return predictions;

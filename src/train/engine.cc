@@ -103,6 +103,10 @@ Status Engine::Compile(const EngineOptions& options) {
   output_ = g.outputs[0];
   EDGEOPT_ENSURE(g.inputs.size() == 1, StatusCode::kUnsupported,
                  "the model has %zu inputs; training supports one", g.inputs.size());
+  EDGEOPT_ENSURE(g.tensors[output_].dtype == DType::kFloat32, StatusCode::kUnsupported,
+                 "output '%s' is %s (an index or a mask, with no gradient); the train engine "
+                 "needs a float32 output: train the model that ends before it",
+                 g.tensors[output_].name.c_str(), DTypeName(g.tensors[output_].dtype));
   const ir::Tensor& in_t = g.tensors[input_];
   EDGEOPT_ENSURE(in_t.dtype == DType::kFloat32 && !in_t.shape.empty(), StatusCode::kUnsupported,
                  "input '%s' is %s with shape rank %zu; training needs float32 "

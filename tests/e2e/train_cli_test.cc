@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "nlohmann/json.hpp"
 #include "src/importers/keras/keras_model.h"
 #include "src/train/rng.h"
 #include "src/util/file_util.h"
@@ -969,6 +970,50 @@ TEST_F(TrainCliTest, IndexOperationsTrainExportAndQuantize) {
                 &out),
             0);
   EXPECT_NE(out.find("the int8 mode has no kernel for CAST"), std::string::npos) << out;
+  // The same model ending in argmax (its classes, int32): --epochs 0 saves the weights as .h5,
+  // convert takes them with the new config; eval counts the classes it outputs (no loss), which
+  // are the float model's predictions; int8 ARG_MAX reads the int8 logits.
+  ASSERT_EQ(Run("train " + dir_ + "/index.keras --data " + dir_ +
+                    "/tiny.npz --epochs 0 --quiet -o " + dir_ + "/index.h5",
+                &out),
+            0)
+      << out;
+  nlohmann::json config = nlohmann::json::parse(bytes->begin(), bytes->end());
+  config["config"]["layers"].push_back(
+      {{"module", "keras.src.ops.numpy"},
+       {"class_name", "Argmax"},
+       {"name", "cls"},
+       {"config", {{"name", "cls"}, {"axis", 1}}},
+       {"inbound_nodes",
+        {{{"args",
+           {{{"class_name", "__keras_tensor__"}, {"config", {{"keras_history", {"out", 0, 0}}}}}}},
+          {"kwargs", nlohmann::json::object()}}}}});
+  config["config"]["output_layers"] = {{"cls", 0, 0}};
+  const std::string text = config.dump();
+  ASSERT_TRUE(
+      WriteFileAtomic(dir_ + "/classes.json", std::vector<uint8_t>(text.begin(), text.end())).ok());
+  ASSERT_EQ(Run("convert --weights " + dir_ + "/index.h5 --config " + dir_ + "/classes.json -o " +
+                    dir_ + "/classes.tflite",
+                &out),
+            0)
+      << out;
+  ASSERT_EQ(Run("eval " + dir_ + "/classes.tflite --data " + dir_ + "/tiny.npz", &out), 0) << out;
+  EXPECT_NE(out.find("the model outputs its classes: no loss"), std::string::npos) << out;
+  EXPECT_EQ(out.substr(out.rfind("accuracy=")).substr(0, 15), train_line.substr(0, 15)) << out;
+  ASSERT_EQ(
+      Run("quantize " + dir_ + "/classes.tflite --mode int8 --calibration " + dir_ +
+              "/tiny.npz --eval " + dir_ + "/tiny.npz --quiet -o " + dir_ + "/classes8.tflite",
+          &out),
+      0)
+      << out;
+  std::string conf;
+  EXPECT_EQ(testing::RunConformance("--seeds 2 --max-lsb 0 " + dir_ + "/classes8.tflite", &conf), 0)
+      << conf;
+  EXPECT_NE(Run("train " + dir_ + "/classes.json --data " + dir_ + "/tiny.npz -o " + dir_ +
+                    "/never.keras",
+                &out),
+            0);
+  EXPECT_NE(out.find("output 'cls' is int32"), std::string::npos) << out;
 }
 
 // Keras's augmentation and noise layers change the input only in its training mode: edgeopt

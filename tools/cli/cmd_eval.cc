@@ -60,9 +60,12 @@ Status Eval(const std::string& model_path, const std::string& data_spec, int bat
     EDGEOPT_ASSIGN_OR_RETURN(r, EvaluateWithProgress(engine.get(), ds, batch_size, quiet));
   }
   if (!quiet) {
-    std::printf("%s on %s: top-1 accuracy %.2f%% (%lld/%lld), loss %.4f\n", model_path.c_str(),
+    char loss[64];
+    std::snprintf(loss, sizeof(loss), ", loss %.4f", r.loss);
+    std::printf("%s on %s: top-1 accuracy %.2f%% (%lld/%lld)%s\n", model_path.c_str(),
                 ds.name.c_str(), 100.0 * r.accuracy, static_cast<long long>(r.correct),
-                static_cast<long long>(r.samples), r.loss);
+                static_cast<long long>(r.samples),
+                std::isnan(r.loss) ? " (the model outputs its classes: no loss)" : loss);
   }
   std::printf("%s\n", FormatEvalLine(r).c_str());
   return Status::Ok();

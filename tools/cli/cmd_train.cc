@@ -70,6 +70,10 @@ Status Train(const std::string& model_path, const std::string& preset, const std
   };
   EDGEOPT_RETURN_IF_ERROR(RunTraining("train", trainer.get(), train_data,
                                       has_validation ? &validation : nullptr, flags, save));
+  // No epoch ran (--epochs 0: a change of format, or of the trainable flags): saved now.
+  if (flags.epochs == 0 && !output.empty()) {
+    EDGEOPT_RETURN_IF_ERROR(SaveTrainedModel(&model, *engine, output));
+  }
   if (!output.empty() && !flags.quiet) std::printf("saved %s\n", output.c_str());
   const std::string test = test_spec.empty() ? DefaultTestSpec(data_spec) : test_spec;
   if (!test.empty()) {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cmath>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
@@ -247,7 +248,10 @@ Status RunTraining(const char* command, train::Trainer* trainer, const data::Dat
 
 std::string FormatEvalLine(const train::EvalResult& r) {
   char buf[128];
-  if (r.accuracy >= 0) {
+  if (r.accuracy >= 0 && std::isnan(r.loss)) {  // a model that outputs its classes
+    std::snprintf(buf, sizeof(buf), "accuracy=%.4f samples=%lld", r.accuracy,
+                  static_cast<long long>(r.samples));
+  } else if (r.accuracy >= 0) {
     std::snprintf(buf, sizeof(buf), "accuracy=%.4f loss=%.4f samples=%lld", r.accuracy, r.loss,
                   static_cast<long long>(r.samples));
   } else {
