@@ -697,6 +697,57 @@ TEST(QuantizeCli, OfficialLayerNormalizationWithSquaredDifference) {
   RunCommand("rm -rf " + dir);
 }
 
+// ABS (keras.ops.abs, an L1 distance) is int8 and int16 in its own output range: the whole
+// model integer, and the official runtime computes what edgeopt's does.
+TEST(QuantizeCli, AbsIsIntegerInBothModes) {
+  const std::string dir = MakeTempDir("quantize_abs");
+  ir::Graph g;
+  const int x = g.AddActivation("x", DType::kFloat32, {1, 8});
+  auto op = [&](const std::string& type, std::vector<int> inputs, const std::string& name) {
+    ir::Node n;
+    n.op = type;
+    n.name = name;
+    n.inputs = std::move(inputs);
+    n.outputs = {g.AddActivation(name, DType::kFloat32, {1, 8})};
+    if (type == "SUB" || type == "MUL") n.attrs["fused_activation_function"] = std::string("NONE");
+    g.AddNode(n);
+    return n.outputs[0];
+  };
+  const int c = g.AddFloatConstant("c", {8}, {0.1f, -0.4f, 0.25f, 0.0f, 0.6f, -0.2f, 0.3f, -0.7f});
+  const int d = op("SUB", {x, c}, "diff");
+  const int a = op("ABS", {d}, "abs");
+  const int y = op("MUL", {a, d}, "out");
+  g.inputs = {x};
+  g.outputs = {y};
+  ASSERT_TRUE(g.Validate().ok());
+  ASSERT_TRUE(WriteTfliteFile(g, dir + "/f.tflite").ok());
+  for (const char* mode : {"int8", "int16x8"}) {
+    SCOPED_TRACE(mode);
+    const std::string q = dir + "/" + mode + ".tflite";
+    std::string log;
+    ASSERT_EQ(RunCommand(EdgeoptBinary() + " quantize " + dir + "/f.tflite -o " + q + " --mode " +
+                             mode + " --calibration random --calibration-samples 16",
+                         &log),
+              0)
+        << log;
+    auto qg = ImportTfliteFile(q);
+    ASSERT_TRUE(qg.ok()) << qg.status().message();
+    int conversions = 0, abs = 0;
+    for (const ir::Node& n : qg->nodes) {
+      conversions += n.op == "QUANTIZE" || n.op == "DEQUANTIZE";
+      if (n.op != "ABS") continue;
+      ++abs;
+      EXPECT_EQ(qg->tensors[n.outputs[0]].dtype,
+                std::string(mode) == "int8" ? DType::kInt8 : DType::kInt16);
+    }
+    EXPECT_EQ(abs, 1);
+    EXPECT_EQ(conversions, 2) << log;
+    std::string conf;
+    EXPECT_EQ(RunConformance("--seeds 3 --max-lsb 0 " + q, &conf), 0) << conf;
+  }
+  RunCommand("rm -rf " + dir);
+}
+
 // A causal self-attention block (MultiHeadAttention with use_causal_mask=True) quantizes to full
 // int8 and to int16x8: the mask's MINIMUM shares the scores' scale, its -1e9 saturates to the
 // bottom of a range that the calibration's -1e9 did not widen, and the official runtime

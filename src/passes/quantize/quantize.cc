@@ -80,6 +80,7 @@ constexpr OpRule kRules[] = {
     {"PRELU", Kind::kIndependent, false},
     {"ELU", Kind::kIndependent, false},
     {"RSQRT", Kind::kIndependent, false},  // LayerNormalization's
+    {"ABS", Kind::kIndependent, true},     // |q - zp| rescaled (int8 from TFLite 2.4, int16 2.5)
     // int8 only: TFLite 2.9 has no 16x8 LSTM kernel.
     {"UNIDIRECTIONAL_SEQUENCE_LSTM", Kind::kLstm, false},
     // TFLite compares int8 inputs after rescaling each (int8 only in TFLite 2.9). EQUAL and
