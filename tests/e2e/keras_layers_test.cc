@@ -2288,6 +2288,42 @@ TEST_F(KerasLayers, KerasOperations) {
         },
         "tf.keras cumsum (exclusive, reverse), argmax, sign");
   }
+  // A constant on the left of a matmul: C [4, 2] @ r, r = reshape(d, [2, 3]) -> [4, 3]; tf's
+  // linalg.matmul(C, b=r) too.
+  {
+    const std::vector<double> cv = {0.5, -1.0, 2.0, 0.25, -0.75, 1.5, 1.0, 1.0};
+    Json cjson = Json::array();
+    for (int m = 0; m < 4; ++m) cjson.push_back({cv[m * 2], cv[m * 2 + 1]});
+    auto want_of = [&](const std::vector<double>& d) {
+      std::vector<double> want;
+      for (int m = 0; m < 4; ++m) {
+        for (int n = 0; n < 3; ++n) want.push_back(cv[m * 2] * d[n] + cv[m * 2 + 1] * d[3 + n]);
+      }
+      return want;
+    };
+    const Json config =
+        Functional({{"x", {6}}}, {LayerNode("Dense", "d", dense, {T("x")}),
+                                  cop("Reshape", "r", {T("d")}, {{"newshape", {-1, 2, 3}}}),
+                                  op("numpy", "Matmul", "cm", {cjson, T("r")}),
+                                  cop("Reshape", "out", {T("cm")}, {{"newshape", {-1, 12}}})});
+    run_model(config, want_of, "Keras 3 constant @ tensor");
+    Json tf = AsTfKeras(Functional({{"x", {6}}}, {LayerNode("Dense", "d", dense, {T("x")})}));
+    tf["config"]["layers"].push_back(Json{
+        {"class_name", "Reshape"},
+        {"name", "r"},
+        {"config", {{"name", "r"}, {"target_shape", {2, 3}}}},
+        {"inbound_nodes", Json::array({Json::array({Json::array({"d", 0, 0, Json::object()})})})}});
+    tf["config"]["layers"].push_back(lambda("cm", "linalg.matmul", cjson, ref("r")));
+    tf["config"]["layers"].back()["inbound_nodes"][0][3] = {{"b", ref("r")}, {"name", nullptr}};
+    tf["config"]["layers"].push_back(
+        Json{{"class_name", "Reshape"},
+             {"name", "out"},
+             {"config", {{"name", "out"}, {"target_shape", {12}}}},
+             {"inbound_nodes",
+              Json::array({Json::array({Json::array({"cm", 0, 0, Json::object()})})})}});
+    tf["config"]["output_layers"] = Json::array({ref("out")});
+    run_model(tf, want_of, "tf.keras linalg.matmul(constant, b=tensor)");
+  }
   // Refused: einsum over the batch (its index not first), stack and split on the batch axis, a
   // constant that would broadcast over the batch, where of one argument.
   for (const Json& bad :

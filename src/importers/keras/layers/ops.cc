@@ -754,6 +754,35 @@ StatusOr<float> FloatParam(const LayerCall& call, std::initializer_list<const ch
 Status ConvertShapeOp(LayerCall* call, const KerasOp& op, const std::string& name, bool tf) {
   if (op.kind == OpKind::kEinsum) return ConvertEinsum(call);
   if (op.kind == OpKind::kMatmul && call->inputs.size() == 1) {
+    // C @ x, C a constant matrix [M, K], x [batch, ..., K, N]: (x^T C^T)^T, a FULLY_CONNECTED
+    // (weights C as they are) between two TRANSPOSEs of the last two axes.
+    const Json* left = tf ? (!call->args.empty() ? &call->args[0] : nullptr)
+                          : (call->args.size() == 2 && !IsKerasTensor(call->args[0]) &&
+                                     IsKerasTensor(call->args[1])
+                                 ? &call->args[0]
+                                 : nullptr);
+    if (left != nullptr) {
+      const Shape b = call->builder->ShapeOf(call->inputs[0]);
+      Operand w;
+      EDGEOPT_RETURN_IF_ERROR(NumberOperand(*call, *left, &w));
+      const size_t r = b.size();
+      if (w.shape.size() != 2 || r < 3 || b[r - 2] != w.shape[1]) {
+        return call->Error(StatusCode::kUnsupported,
+                           "multiplies a constant " + ShapeString(w.shape) + " by " +
+                               ShapeString(b) + "; edgeopt takes [M, K] x [batch, ..., K, N]");
+      }
+      std::vector<int32_t> swap(r);
+      for (size_t d = 0; d < r; ++d) swap[d] = static_cast<int32_t>(d);
+      std::swap(swap[r - 1], swap[r - 2]);
+      const int wt = call->FloatConst("matrix", w.shape, w.values);
+      call->builder->graph().tensors[wt].frozen = true;  // a constant in Keras: not trained
+      const int xt = Transposed(call, call->inputs[0], swap);
+      Shape yt_shape = call->builder->ShapeOf(xt);
+      yt_shape.back() = w.shape[0];
+      const int yt = EmitFullyConnected(call, xt, wt, -1, yt_shape, "matmul");
+      call->outputs = {Transposed(call, yt, swap)};
+      return Status::Ok();
+    }
     // x @ C, C a constant matrix [K, N]: a FULLY_CONNECTED without bias.
     const Json* c =
         tf ? (call->kwargs.contains("b") ? &call->kwargs["b"] : nullptr)
@@ -761,8 +790,7 @@ Status ConvertShapeOp(LayerCall* call, const KerasOp& op, const std::string& nam
     const Shape a = call->builder->ShapeOf(call->inputs[0]);
     Operand w;
     if (c == nullptr) {
-      return call->Error(StatusCode::kUnsupported,
-                         "multiplies a constant by a tensor; edgeopt takes tensor @ constant");
+      return call->Error(StatusCode::kInvalidModel, "multiplies without a second operand");
     }
     EDGEOPT_RETURN_IF_ERROR(NumberOperand(*call, *c, &w));
     if (w.shape.size() != 2 || a.size() < 2 || a.back() != w.shape[0]) {
