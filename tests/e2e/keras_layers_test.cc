@@ -177,6 +177,44 @@ TEST_F(KerasLayers, Dense) {
   EXPECT_EQ(ops, std::vector<std::string>({"FULLY_CONNECTED"}));
 }
 
+// EinsumDense: a Dense over the last axis, projections to heads and back (the
+// MultiHeadAttention forms), an ellipsis, an output that needs a transpose, a bias on some of
+// the kernel's own axes (an ADD), and an activation after a reshape.
+TEST_F(KerasLayers, EinsumDense) {
+  auto ed = [](const std::string& eq, Json output_shape, Json bias_axes,
+               const std::string& act = "linear") {
+    return L("EinsumDense", {{"equation", eq},
+                             {"output_shape", output_shape},
+                             {"bias_axes", bias_axes},
+                             {"activation", act}});
+  };
+  auto ops = Check(Sequential({5, 6}, {ed("abc,cd->abd", {5, 4}, "d", "relu")}), {5, 6});
+  EXPECT_EQ(ops, std::vector<std::string>({"FULLY_CONNECTED"}));
+  ops = Check(Sequential({5, 6}, {ed("abc,cde->abde", {5, 2, 3}, "de"),
+                                  ed("abcd,cde->abe", {5, 4}, "e", "tanh")}),
+              {5, 6});
+  // The split into heads and the merge back cancel out (the export passes fold them).
+  EXPECT_EQ(ops, std::vector<std::string>({"FULLY_CONNECTED", "FULLY_CONNECTED", "TANH"}));
+  ops = Check(Sequential({6}, {ed("...b,bc->...c", 4, nullptr, "sigmoid")}), {6});
+  EXPECT_EQ(ops, std::vector<std::string>({"FULLY_CONNECTED", "LOGISTIC"}));
+  // The output's own axis before a kept one: TRANSPOSEs; a bias on one of two own axes: ADD.
+  ops = Check(Sequential({4, 6}, {ed("abc,cd->adb", {3, 4}, "d"),
+                                  ed("abc,cde->aedb", {2, 5, 3}, "e", "relu")}),
+              {4, 6});
+  EXPECT_EQ(ops, std::vector<std::string>({"FULLY_CONNECTED", "TRANSPOSE", "FULLY_CONNECTED",
+                                           "RESHAPE", "TRANSPOSE", "ADD"}));  // the ReLU fused
+  // Refused: a kernel index kept in the output (a broadcast kernel), the kernel's own indices
+  // before the contracted ones, LoRA.
+  for (const Json& bad :
+       {ed("abc,bcd->abd", {5, 4}, nullptr), ed("abc,dc->abd", {5, 4}, nullptr),
+        L("EinsumDense",
+          {{"equation", "abc,cd->abd"}, {"output_shape", {5, 4}}, {"lora_rank", 2}})}) {
+    StatusOr<keras::KerasModel> m = keras::ModelFromConfig(Sequential({5, 6}, {bad}), 1);
+    const Status s = m.ok() ? keras::BuildGraph(*m).status() : m.status();
+    EXPECT_EQ(s.code(), StatusCode::kUnsupported) << bad.dump() << ": " << s.ToString();
+  }
+}
+
 TEST_F(KerasLayers, Conv2D) {
   Check(Sequential({7, 6, 3}, {L("Conv2D", {{"filters", 4},
                                             {"kernel_size", Json::array({3, 2})},

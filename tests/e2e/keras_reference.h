@@ -627,6 +627,76 @@ inline bool Apply(const keras::KerasModel& m, const std::string& cls, const std:
     *x = y;
     return true;
   }
+  if (cls == "EinsumDense") {
+    // The einsum by its definition: every assignment of the indices, summed over those the
+    // output drops; a leading "..." of the input and output stands for its unnamed dims.
+    std::string eq = c["equation"].get<std::string>();
+    eq.erase(std::remove(eq.begin(), eq.end(), ' '), eq.end());
+    std::string in = eq.substr(0, eq.find(',')),
+                kern = eq.substr(eq.find(',') + 1, eq.find("->") - eq.find(',') - 1),
+                out = eq.substr(eq.find("->") + 2);
+    if (in.rfind("...", 0) == 0) {
+      std::string lead;
+      for (size_t i = 0; i + in.size() - 3 < x->shape.size(); ++i) lead.push_back('A' + i);
+      in = lead + in.substr(3);
+      out = lead + out.substr(3);
+    }
+    std::vector<int64_t> os;
+    if (c["output_shape"].is_number()) {
+      os = {c["output_shape"].get<int64_t>()};
+    } else {
+      for (const Json& d : c["output_shape"]) os.push_back(d.is_null() ? -1 : d.get<int64_t>());
+    }
+    std::map<char, int64_t> size;
+    for (size_t i = 0; i < in.size(); ++i) size[in[i]] = x->shape[i];
+    for (size_t i = 0; i < os.size(); ++i) {
+      const char ch = out[out.size() - os.size() + i];
+      if (os[i] > 0) size[ch] = os[i];
+    }
+    std::string all;
+    for (const auto& [ch, n] : size) all.push_back(ch);
+    const std::vector<double> k = Weight(m, name, "kernel");
+    Tensor y;
+    for (char ch : out) y.shape.push_back(size[ch]);
+    y.v.assign(y.size(), 0.0);
+    auto offset = [&](const std::string& term, const std::map<char, int64_t>& at) {
+      int64_t o = 0;
+      for (char ch : term) o = o * size[ch] + at.at(ch);
+      return o;
+    };
+    std::map<char, int64_t> at;
+    for (char ch : all) at[ch] = 0;
+    for (bool more = true; more;) {
+      y.v[offset(out, at)] += x->v[offset(in, at)] * k[offset(kern, at)];
+      more = false;
+      for (auto it = all.rbegin(); it != all.rend(); ++it) {
+        if (++at[*it] < size[*it]) {
+          more = true;
+          break;
+        }
+        at[*it] = 0;
+      }
+    }
+    const std::string bias_axes = c.value("bias_axes", Json()).is_string()
+                                      ? c["bias_axes"].get<std::string>()
+                                      : std::string();
+    if (!bias_axes.empty()) {
+      const std::vector<double> b = Weight(m, name, "bias");
+      for (int64_t i = 0; i < y.size(); ++i) {
+        int64_t rest = i, bo = 0;
+        std::map<char, int64_t> pos;
+        for (size_t d = out.size(); d-- > 0;) {
+          pos[out[d]] = rest % size[out[d]];
+          rest /= size[out[d]];
+        }
+        for (char ch : bias_axes) bo = bo * size[ch] + pos[ch];
+        y.v[i] += b[bo];
+      }
+    }
+    Activate(ActivationName(c), &y);
+    *x = y;
+    return true;
+  }
   if (cls == "Conv2D" || cls == "Conv1D" || cls == "DepthwiseConv2D" || cls == "SeparableConv2D" ||
       cls == "DepthwiseConv1D" || cls == "SeparableConv1D") {
     // The 1-D kernels [K,C,F], [K,C,M] and [1,C*M,F] hold the 2-D ones' values in order.

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -1014,6 +1015,35 @@ TEST_F(TrainCliTest, IndexOperationsTrainExportAndQuantize) {
                 &out),
             0);
   EXPECT_NE(out.find("output 'cls' is int32"), std::string::npos) << out;
+}
+
+// EinsumDense layers (a projection of the rows to 2 heads of 8, their merge with a bias on the
+// output axis only, an ellipsis Dense) train, save in Keras's kernel shapes and fine-tune from
+// the file, and export as trained.
+TEST_F(TrainCliTest, EinsumDenseTrainsSavesAndExports) {
+  const std::string train_line = TrainArchitecture("einsum", R"(
+    {"class_name": "Reshape", "config": {"name": "rows", "target_shape": [28, 28]}},
+    {"class_name": "EinsumDense", "config": {"name": "heads", "equation": "abc,cde->abde",
+     "output_shape": [28, 2, 8], "bias_axes": "de", "activation": "relu"}},
+    {"class_name": "EinsumDense", "config": {"name": "merge", "equation": "abcd,cde->abe",
+     "output_shape": [28, 12], "bias_axes": "e"}},
+    {"class_name": "EinsumDense", "config": {"name": "wide", "equation": "...b,bc->...c",
+     "output_shape": 6, "bias_axes": "c", "activation": "relu"}},
+    {"class_name": "Flatten", "config": {"name": "flatten"}},)",
+                                                   "--epochs 10 --lr 3e-3");
+  ExpectFineTuningStartsFromTheSavedWeights("einsum", train_line);
+  ExpectExportEvaluatesAsTrained("einsum", train_line);
+  auto m = keras::LoadKerasFile(dir_ + "/einsum.keras");
+  ASSERT_TRUE(m.ok()) << m.status().ToString();
+  std::map<std::string, std::vector<int64_t>> shapes;
+  for (const keras::LayerWeights& lw : m->weights) {
+    for (const auto& [var, a] : lw.vars) shapes[lw.layer + "/" + var] = a.shape;
+  }
+  EXPECT_EQ(shapes["heads/kernel"], (std::vector<int64_t>{28, 2, 8}));
+  EXPECT_EQ(shapes["heads/bias"], (std::vector<int64_t>{2, 8}));
+  EXPECT_EQ(shapes["merge/kernel"], (std::vector<int64_t>{2, 8, 12}));
+  EXPECT_EQ(shapes["merge/bias"], (std::vector<int64_t>{12}));
+  EXPECT_EQ(shapes["wide/kernel"], (std::vector<int64_t>{12, 6}));
 }
 
 // Keras's augmentation and noise layers change the input only in its training mode: edgeopt

@@ -19,6 +19,7 @@
 #include <cstdio>
 #include <numeric>
 #include <random>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -237,8 +238,28 @@ Status Prune(const PruneFlags& pf, const TrainFlags& flags) {
   po.skip = prune::SplitNames(pf.skip);
   EDGEOPT_ASSIGN_OR_RETURN(po.layer_sparsity, prune::ParseLayerSparsity(pf.layer_sparsity));
   EDGEOPT_ASSIGN_OR_RETURN(prune::Plan plan, prune::PlanPruning(model.graph, po));
-  EDGEOPT_ENSURE(!plan.weights.empty(), StatusCode::kInvalidArgument,
-                 "no layer to prune (%zu left out; see --layers)", plan.notes.size());
+  // Channel pruning changes the shapes of the layers it prunes and of those that read them:
+  // the Keras classes whose variables keep their shapes (EinsumDense, the attention layers) are
+  // left as they are, and read their inputs' channels as they are.
+  std::set<int> fixed;
+  if (channel) {
+    fixed = ShapeKeepingWeights(model);
+    std::vector<prune::PrunableWeight> kept;
+    for (const prune::PrunableWeight& w : plan.weights) {
+      if (fixed.count(w.tensor) == 0) {
+        kept.push_back(w);
+      } else {
+        plan.notes.push_back(w.layer + ": its Keras variables keep their shapes; left as it is");
+      }
+    }
+    plan.weights = kept;
+  }
+  if (plan.weights.empty()) {
+    std::string why;
+    for (const std::string& note : plan.notes) why += "\n  " + note;
+    return MakeStatus(StatusCode::kInvalidArgument, "no layer to prune (see --layers):%s",
+                      why.c_str());
+  }
   if (!flags.quiet) {
     std::printf("pruning %s: %s, sparsity %.2f, %zu layer(s)\n", model.description.c_str(),
                 granularity.ToString().c_str(), sparsity, plan.weights.size());
@@ -279,7 +300,7 @@ Status Prune(const PruneFlags& pf, const TrainFlags& flags) {
     prune::ChannelNorm norm;
     EDGEOPT_ASSIGN_OR_RETURN(norm, prune::ParseChannelNorm(pf.norm));
     EDGEOPT_ASSIGN_OR_RETURN(prune::ChannelPruneResult cr,
-                             prune::PruneChannels(&model.graph, plan.weights, norm));
+                             prune::PruneChannels(&model.graph, plan.weights, norm, fixed));
     for (const auto& l : cr.layers) {
       if (!flags.quiet && l.frozen > 0) {
         std::printf("  %s: %d of %d channels kept as they are (%s)\n", l.layer.c_str(), l.frozen,

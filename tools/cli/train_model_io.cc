@@ -173,6 +173,24 @@ Status ApplyTrainableFlags(ir::Graph* graph, const TrainFlags& flags, const std:
   return Status::Ok();
 }
 
+std::set<int> ShapeKeepingWeights(TrainModel& model) {
+  std::set<int> out;
+  const keras::KerasModel* k = Keras(model);
+  if (k == nullptr) return out;
+  for (size_t t = 0; t < model.graph.tensors.size(); ++t) {
+    const std::string& origin = model.graph.tensors[t].origin;
+    const size_t slash = origin.find('/');
+    if (slash == std::string::npos) continue;
+    const nlohmann::json* layer = keras::FindLayerJson(k->config, origin.substr(0, slash));
+    const std::string cls = layer != nullptr ? keras::LayerClass(*layer) : "";
+    if (cls == "EinsumDense" || cls == "MultiHeadAttention" || cls == "Attention" ||
+        cls == "AdditiveAttention") {
+      out.insert(static_cast<int>(t));
+    }
+  }
+  return out;
+}
+
 int64_t FrozenWeightCount(const ir::Graph& graph) {
   int64_t n = 0;
   for (const ir::Tensor& t : graph.tensors) {

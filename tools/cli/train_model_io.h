@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -43,6 +44,10 @@ Status ApplyTrainableFlags(TrainModel* model, const TrainFlags& flags);
 // The same on a graph alone (QAT of a model file), by its weights' origins ("<layer>/<var>"):
 // the layer names of the file, not its nested models' names.
 Status ApplyTrainableFlags(ir::Graph* graph, const TrainFlags& flags, const std::string& path);
+// The weight tensors of the Keras layers whose variables keep their shapes when the model is
+// saved (EinsumDense and the attention layers: UpdateFromGraph writes them back in Keras's
+// shapes): channel pruning must not change them.
+std::set<int> ShapeKeepingWeights(TrainModel& model);
 // How many Keras weights training leaves as they are (Tensor::frozen), for the summary line.
 int64_t FrozenWeightCount(const ir::Graph& graph);
 // A model from a Keras model config alone (weights from Keras's initializers, seeded), e.g. a

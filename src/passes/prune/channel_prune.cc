@@ -124,8 +124,9 @@ struct Producer {
 
 class ChannelPruner {
  public:
-  ChannelPruner(ir::Graph* graph, const std::vector<PrunableWeight>& weights, ChannelNorm norm)
-      : g_(graph), weights_(weights), norm_(norm) {}
+  ChannelPruner(ir::Graph* graph, const std::vector<PrunableWeight>& weights, ChannelNorm norm,
+                const std::set<int>& fixed)
+      : g_(graph), weights_(weights), norm_(norm), fixed_(fixed) {}
 
   StatusOr<ChannelPruneResult> Run() {
     SetUpProducers();
@@ -210,6 +211,15 @@ class ChannelPruner {
     const std::string where = op + " " + n.name;
     const int out = n.outputs.empty() ? -1 : n.outputs[0];
     const Label* in0 = InputLabel(n, 0);
+
+    // A layer whose weights keep their shape (frozen, or a Keras class whose variables keep
+    // theirs) reads its input channels as they are.
+    for (int t : n.inputs) {
+      if (t >= 0 && g_->tensors[t].is_constant && (g_->tensors[t].frozen || fixed_.count(t))) {
+        FreezeInputs(n, "read by " + where + ", whose weights keep their shape");
+        return Status::Ok();
+      }
+    }
 
     if (op == "CONV_2D" || op == "FULLY_CONNECTED") {
       const int w = n.inputs.size() > 1 ? n.inputs[1] : -1;
@@ -544,6 +554,7 @@ class ChannelPruner {
   ir::Graph* g_;
   const std::vector<PrunableWeight>& weights_;
   ChannelNorm norm_;
+  const std::set<int>& fixed_;
   std::vector<Producer> producers_;
   std::map<int, int> producer_of_tensor_;
   std::vector<int> owner_;  // channel id -> producer
@@ -566,8 +577,8 @@ StatusOr<ChannelNorm> ParseChannelNorm(const std::string& name) {
 
 StatusOr<ChannelPruneResult> PruneChannels(ir::Graph* graph,
                                            const std::vector<PrunableWeight>& weights,
-                                           ChannelNorm norm) {
-  ChannelPruner pruner(graph, weights, norm);
+                                           ChannelNorm norm, const std::set<int>& fixed) {
+  ChannelPruner pruner(graph, weights, norm, fixed);
   return pruner.Run();
 }
 

@@ -22,6 +22,7 @@
 #define EDGEOPT_SRC_PASSES_PRUNE_CHANNEL_PRUNE_H_
 
 #include <cstdint>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -48,9 +49,11 @@ struct ChannelPruneResult {
 // Removes channels of the planned CONV_2D / FULLY_CONNECTED layers (each at its sparsity) in
 // place. Tensor shapes, weights, biases, per-channel parameters, consumers' input channels and
 // RESHAPE shape constants are all updated; the graph validates afterwards.
+// `fixed`: weight tensors whose shapes must stay (besides frozen ones): a layer reading them
+// keeps its input channels.
 StatusOr<ChannelPruneResult> PruneChannels(ir::Graph* graph,
                                            const std::vector<PrunableWeight>& weights,
-                                           ChannelNorm norm);
+                                           ChannelNorm norm, const std::set<int>& fixed = {});
 
 }  // namespace prune
 }  // namespace edgeopt

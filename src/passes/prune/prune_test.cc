@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 #include <random>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -354,6 +355,37 @@ TEST(ChannelPrune, LayerSparsityAndFrozenOutputs) {
   EXPECT_EQ(layers, (std::vector<std::string>{"c1", "c2", "fc"}));
   d.layers = {"nope"};
   EXPECT_EQ(PlanPruning(MakeNet(1).g, d).status().code(), StatusCode::kNotFound);
+}
+
+// A layer whose weights keep their shape (frozen, or listed as fixed: an EinsumDense's) keeps
+// the channels it reads: "fc" feeds "out"; with "out" frozen or fixed, fc keeps all its units.
+TEST(ChannelPrune, ReadersWhoseWeightsKeepTheirShapeKeepTheirInputChannels) {
+  for (int variant = 0; variant < 3; ++variant) {
+    SCOPED_TRACE(variant);
+    TestNet n = MakeNet(5);
+    PlanOptions po;
+    po.granularity.kind = Granularity::Kind::kChannel;
+    po.sparsity = 0.5;
+    po.layers = {"fc"};
+    std::set<int> fixed;
+    if (variant == 1) n.g.tensors[n.wo].frozen = true;
+    if (variant == 2) fixed.insert(n.wo);
+    auto plan = PlanPruning(n.g, po);
+    ASSERT_TRUE(plan.ok());
+    auto result = PruneChannels(&n.g, plan->weights, ChannelNorm::kL1, fixed);
+    ASSERT_TRUE(result.ok()) << result.status().ToString();
+    ASSERT_EQ(result->layers.size(), 1u);
+    const int units = n.g.tensors[n.wf].shape[0];
+    if (variant == 0) {
+      EXPECT_LT(result->layers[0].channels_after, result->layers[0].channels_before);
+    } else {
+      EXPECT_EQ(result->layers[0].channels_after, result->layers[0].channels_before);
+      EXPECT_NE(result->layers[0].why_frozen.find("whose weights keep their shape"),
+                std::string::npos)
+          << result->layers[0].why_frozen;
+    }
+    EXPECT_EQ(n.g.tensors[n.wo].shape[1], units);
+  }
 }
 
 // A convolution read by a TRANSPOSE_CONV (input 2; inputs 0 and 1 are the output shape and the

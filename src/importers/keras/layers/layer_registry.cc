@@ -7,6 +7,7 @@ const std::vector<LayerMapping>& AllLayerMappings() {
   static const std::vector<LayerMapping>* const kTable = new std::vector<LayerMapping>{
       {"InputLayer", ConvertInputLayer, nullptr, "(graph input)"},
       {"Dense", ConvertDense, DenseVariables, "FULLY_CONNECTED"},
+      {"EinsumDense", ConvertEinsumDense, EinsumDenseVariables, "FULLY_CONNECTED"},
       {"Conv1D", ConvertConv, ConvVariables, "RESHAPE + CONV_2D + RESHAPE"},
       {"Convolution1D", ConvertConv, ConvVariables, "RESHAPE + CONV_2D + RESHAPE"},
       {"Conv2D", ConvertConv, ConvVariables, "CONV_2D"},

@@ -111,6 +111,8 @@ Status ConvertLSTM(LayerCall* call);
 Status ConvertRecurrent(LayerCall* call);  // GRU, SimpleRNN, LSTM with unroll=True (unrolled)
 Status ConvertBidirectional(LayerCall* call);
 Status ConvertMultiHeadAttention(LayerCall* call);  // attention.cc
+Status ConvertEinsumDense(LayerCall* call);         // einsum_dense.cc
+StatusOr<std::vector<std::string>> EinsumDenseVariables(const LayerConfig& config);
 StatusOr<std::vector<std::string>> MultiHeadAttentionVariables(const LayerConfig& config);
 Status ConvertDotAttention(LayerCall* call);  // Attention, AdditiveAttention (attention.cc)
 StatusOr<std::vector<std::string>> DotAttentionVariables(const LayerConfig& config);
