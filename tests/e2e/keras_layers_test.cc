@@ -2123,9 +2123,11 @@ TEST_F(KerasLayers, KerasOperations) {
          flat("e1f", "e1", 4),
          cop("Einsum", "e2", {T("r"), Tk("q", 1)}, {{"subscripts", "bij,bi->bj"}}),
          cop("Einsum", "e3", {T("r")}, {{"subscripts", "bij->bj"}}),
+         cop("Einsum", "e4", {T("r"), T("r")}, {{"subscripts", "...ij,...kj->...ik"}}),
+         flat("e4f", "e4", 4),
          cop("Concatenate", "out",
              {Json::array({T("stf"), T("u"), Tk("u", 1), Tk("p", 1), Tk("p", 2), T("p"), Tk("q", 2),
-                           T("mm"), T("ad"), T("e1f"), T("e2"), T("e3")})},
+                           T("mm"), T("ad"), T("e1f"), T("e2"), T("e3"), T("e4f")})},
              {{"axis", -1}})});
     run_model(
         config,
@@ -2149,6 +2151,13 @@ TEST_F(KerasLayers, KerasOperations) {
           }
           for (int j = 0; j < 3; ++j) want.push_back(d[j] * d[2] + d[3 + j] * d[3]);
           for (int j = 0; j < 3; ++j) want.push_back(d[j] + d[3 + j]);
+          for (int i = 0; i < 2; ++i) {  // e4: e1 with an ellipsis for the batch
+            for (int k = 0; k < 2; ++k) {
+              double sum = 0;
+              for (int j = 0; j < 3; ++j) sum += d[i * 3 + j] * d[k * 3 + j];
+              want.push_back(sum);
+            }
+          }
           return want;
         },
         "Keras 3 stack, unstack, split, einsum, constants");
@@ -2366,6 +2375,7 @@ TEST_F(KerasLayers, KerasOperations) {
   // constant that would broadcast over the batch, where of one argument.
   for (const Json& bad :
        {cop("Einsum", "m", {T("x"), T("x")}, {{"subscripts", "bi,bi->i"}}),
+        cop("Einsum", "m", {T("x"), T("x")}, {{"subscripts", "...i,bi->...i"}}),
         cop("Stack", "m", {Json::array({T("x"), T("x")})}, {{"axis", 0}}),
         cop("Split", "m", {T("x")}, {{"indices_or_sections", 2}, {"axis", 0}}),
         op("numpy", "Add", "m",

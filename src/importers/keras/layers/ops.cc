@@ -452,14 +452,13 @@ Status ConvertEinsum(LayerCall* call) {
     if (c != ' ') eq.push_back(c);
   }
   const size_t arrow = eq.find("->");
-  if (arrow == std::string::npos || eq.find("...") != std::string::npos) {
+  if (arrow == std::string::npos) {
     return call->Error(StatusCode::kUnsupported,
-                       "einsum '" + eq +
-                           "': edgeopt takes explicit output indices ('->') and "
-                           "no ellipsis");
+                       "einsum '" + eq + "': edgeopt takes explicit output indices ('->')");
   }
   std::vector<std::string> terms;
-  const std::string lhs = eq.substr(0, arrow), out_idx = eq.substr(arrow + 2);
+  const std::string lhs = eq.substr(0, arrow);
+  std::string out_idx = eq.substr(arrow + 2);
   for (size_t at = 0;;) {
     const size_t comma = lhs.find(',', at);
     terms.push_back(lhs.substr(at, comma == std::string::npos ? std::string::npos : comma - at));
@@ -471,6 +470,29 @@ Status ConvertEinsum(LayerCall* call) {
     return call->Error(StatusCode::kUnsupported,
                        "einsum '" + eq + "' of " + std::to_string(n) +
                            " tensors: edgeopt takes one or two tensors, as many as the terms");
+  }
+  // A leading ellipsis in every term ("...ij,...jk->...ik"), for the same number of leading
+  // axes in every operand (the batch among them): those axes get letters of their own.
+  if (eq.find("...") != std::string::npos) {
+    int hidden = -1;
+    bool ok = out_idx.rfind("...", 0) == 0 && out_idx.find("...", 3) == std::string::npos;
+    for (size_t i = 0; ok && i < n; ++i) {
+      ok = terms[i].rfind("...", 0) == 0 && terms[i].find("...", 3) == std::string::npos;
+      const int h = static_cast<int>(call->builder->ShapeOf(call->inputs[i]).size()) -
+                    static_cast<int>(terms[i].size() - 3);
+      ok = ok && h >= 1 && h <= 8 && (hidden < 0 || h == hidden);
+      hidden = h;
+    }
+    if (!ok) {
+      return call->Error(StatusCode::kUnsupported,
+                         "einsum '" + eq +
+                             "': edgeopt takes an ellipsis at the start of every term, for the "
+                             "same number of axes in every operand");
+    }
+    std::string lead;
+    for (int i = 0; i < hidden; ++i) lead.push_back(static_cast<char>('A' + i));
+    for (std::string& t : terms) t = lead + t.substr(3);
+    out_idx = lead + out_idx.substr(3);
   }
   auto unique = [](const std::string& t) {
     for (char c : t) {
