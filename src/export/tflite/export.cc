@@ -308,21 +308,7 @@ StatusOr<std::vector<uint8_t>> ExportTflite(const ir::Graph& graph,
     if (n.op == "CUSTOM") {
       if (!n.custom_options.empty()) custom_options = fbb.CreateVector(n.custom_options);
     } else {
-      // CAST's options name its types, as the official converter writes them: from the
-      // tensors (the IR's CAST carries no attributes of its own).
-      ir::Attrs cast_attrs;
-      const bool cast = n.op == "CAST" && n.inputs.size() == 1 && n.outputs.size() == 1 &&
-                        n.inputs[0] >= 0 && n.outputs[0] >= 0;
-      if (cast) {
-        cast_attrs = n.attrs;
-        for (const auto& [key, t] : {std::make_pair("in_data_type", n.inputs[0]),
-                                     std::make_pair("out_data_type", n.outputs[0])}) {
-          cast_attrs[key] = std::string(
-              tflite::EnumNameTensorType(static_cast<tflite::TensorType>(graph.tensors[t].dtype)));
-        }
-      }
-      EDGEOPT_ASSIGN_OR_RETURN(auto written,
-                               tfl::WriteOptions(&fbb, n.op, cast ? cast_attrs : n.attrs, where));
+      EDGEOPT_ASSIGN_OR_RETURN(auto written, tfl::WriteOptions(&fbb, n.op, n.attrs, where));
       options_type = static_cast<tflite::BuiltinOptions>(written.first);
       options_table = written.second;
     }
