@@ -1015,6 +1015,11 @@ TEST_F(TrainCliTest, IndexOperationsTrainExportAndQuantize) {
                 &out),
             0);
   EXPECT_NE(out.find("output 'cls' is int32"), std::string::npos) << out;
+  // A Keras file (here the architecture alone) that outputs its classes evaluates through the
+  // runtime.
+  ASSERT_EQ(Run("eval " + dir_ + "/classes.json --data " + dir_ + "/tiny.npz", &out), 0) << out;
+  EXPECT_NE(out.find("the model outputs its classes: no loss"), std::string::npos) << out;
+  EXPECT_NE(out.find("samples=96"), std::string::npos) << out;
 }
 
 // EinsumDense layers (a projection of the rows to 2 heads of 8, their merge with a bias on the

@@ -53,6 +53,26 @@ Status Eval(const std::string& model_path, const std::string& data_spec, int bat
     EDGEOPT_ASSIGN_OR_RETURN(r, EvalTflite(model_path, ds, threads, quiet));
   } else {
     EDGEOPT_ASSIGN_OR_RETURN(TrainModel model, LoadModelForTraining(model_path, "", 0));
+    const ir::Graph& g = model.graph;
+    if (!g.outputs.empty() && g.tensors[g.outputs[0]].dtype != DType::kFloat32) {
+      // An index output (a model ending in argmax): through the runtime, as converted.
+      EDGEOPT_ASSIGN_OR_RETURN(std::vector<uint8_t> bytes, TfliteBytes(g));
+      report::EvalOptions ro;
+      ro.threads = threads;
+      ro.progress = !quiet;
+      auto evaluated = report::EvaluateTfliteBytes(bytes, ds, ro);
+      if (!evaluated.ok()) return evaluated.status().WithPrefix(model_path);
+      r = *evaluated;
+      if (!quiet) {
+        std::printf(
+            "%s on %s: top-1 accuracy %.2f%% (%lld/%lld) (the model outputs its classes: "
+            "no loss)\n",
+            model_path.c_str(), ds.name.c_str(), 100.0 * r.accuracy,
+            static_cast<long long>(r.correct), static_cast<long long>(r.samples));
+      }
+      std::printf("%s\n", FormatEvalLine(r).c_str());
+      return Status::Ok();
+    }
     train::EngineOptions eo;
     eo.batch_size = batch_size;
     eo.num_threads = threads;
