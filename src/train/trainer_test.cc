@@ -125,6 +125,16 @@ ir::Graph SmallCnn(uint64_t seed) {
   return g;
 }
 
+// Adam at `lr`, `epochs` epochs of `batch` samples.
+TrainOptions Adam(int epochs, int batch, float lr) {
+  TrainOptions o;
+  o.epochs = epochs;
+  o.batch_size = batch;
+  o.optimizer = DefaultOptimizerConfig(OptimizerKind::kAdam);
+  o.optimizer.learning_rate = lr;
+  return o;
+}
+
 std::unique_ptr<Engine> MakeEngine(const ir::Graph& g, int batch, int threads = 1) {
   EngineOptions eo;
   eo.batch_size = batch;
@@ -160,11 +170,7 @@ TEST(TrainerTest, MlpLearnsBlobsWithFusedSoftmaxCrossEntropy) {
 TEST(TrainerTest, SmallCnnWithBatchNormAndDropoutLearns) {
   const data::Dataset train = Quadrants(256, 3), test = Quadrants(128, 4);
   auto engine = MakeEngine(SmallCnn(7), 16, 2);
-  TrainOptions o;
-  o.epochs = 6;
-  o.batch_size = 16;
-  o.optimizer = DefaultOptimizerConfig(OptimizerKind::kAdam);
-  o.optimizer.learning_rate = 0.02f;
+  TrainOptions o = Adam(6, 16, 0.02f);
   auto trainer = Trainer::Create(engine.get(), o, train);
   ASSERT_TRUE(trainer.ok()) << trainer.status().ToString();
   auto hist = (*trainer)->Fit(train, &test);
@@ -203,11 +209,7 @@ TEST(TrainerTest, FrozenLayersKeepTheirWeightsAndBatchNormItsStatistics) {
   const std::vector<float> inference(engine->value(bn_out).data);
   ASSERT_TRUE(engine->Forward(train.x.data(), 16, /*training=*/true).ok());
   EXPECT_EQ(engine->value(bn_out).data, inference);
-  TrainOptions o;
-  o.epochs = 3;
-  o.batch_size = 16;
-  o.optimizer = DefaultOptimizerConfig(OptimizerKind::kAdam);
-  o.optimizer.learning_rate = 0.02f;
+  TrainOptions o = Adam(3, 16, 0.02f);
   auto trainer = Trainer::Create(engine.get(), o, train);
   ASSERT_TRUE(trainer.ok()) << trainer.status().ToString();
   auto hist = (*trainer)->Fit(train, &test);

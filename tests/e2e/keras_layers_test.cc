@@ -1684,6 +1684,15 @@ TEST_F(KerasLayers, KerasOperations) {
                                                     {{"y", y}, {"name", nullptr}}})})}};
   };
   auto ref = [](const std::string& layer) { return Json::array({layer, 0, 0}); };
+  // A TFOpLambda of one tensor `in` and keyword arguments.
+  auto tf_call = [](const std::string& name, const std::string& function, const std::string& in,
+                    Json kwargs) {
+    kwargs["name"] = nullptr;
+    return Json{{"class_name", "TFOpLambda"},
+                {"name", name},
+                {"config", {{"name", name}, {"function", function}, {"dtype", "float32"}}},
+                {"inbound_nodes", Json::array({Json::array({in, 0, 0, kwargs})})}};
+  };
   Json tf = AsTfKeras(Functional({{"x", {6}}}, {LayerNode("Dense", "d", dense, {T("x")})}));
   for (const Json& l : {lambda("add", "__operators__.add", "x", ref("d")),
                         lambda("multiply", "math.multiply", 0.5, ref("add")),
@@ -1819,18 +1828,10 @@ TEST_F(KerasLayers, KerasOperations) {
   }
   {
     // tf.keras: tf.reshape(d, [-1, 2, 3]), tf.math.reduce_mean(axis=2), tf.expand_dims(-1).
-    auto call = [&](const std::string& name, const std::string& function, const std::string& in,
-                    Json kwargs) {
-      kwargs["name"] = nullptr;
-      return Json{{"class_name", "TFOpLambda"},
-                  {"name", name},
-                  {"config", {{"name", name}, {"function", function}, {"dtype", "float32"}}},
-                  {"inbound_nodes", Json::array({Json::array({in, 0, 0, kwargs})})}};
-    };
     Json config = AsTfKeras(Functional({{"x", {6}}}, {LayerNode("Dense", "d", dense, {T("x")})}));
-    for (const Json& l : {call("r", "reshape", "d", {{"shape", {-1, 2, 3}}}),
-                          call("m", "math.reduce_mean", "r", {{"axis", 2}, {"keepdims", false}}),
-                          call("out", "expand_dims", "m", {{"axis", -1}})}) {
+    for (const Json& l : {tf_call("r", "reshape", "d", {{"shape", {-1, 2, 3}}}),
+                          tf_call("m", "math.reduce_mean", "r", {{"axis", 2}, {"keepdims", false}}),
+                          tf_call("out", "expand_dims", "m", {{"axis", -1}})}) {
       config["config"]["layers"].push_back(l);
     }
     config["config"]["output_layers"] = Json::array({ref("out")});
@@ -2302,21 +2303,13 @@ TEST_F(KerasLayers, KerasOperations) {
         "Keras 3 argmax, argmin, one_hot, sign, cumsum");
     // tf.keras: tf.math.cumsum(exclusive, reverse), tf.math.argmax (int64) compared with 2,
     // tf.math.sign: sign(d) + (argmax(d) == 2) + cumsum.
-    auto tfcall = [&](const std::string& name, const std::string& function, const std::string& in,
-                      Json kwargs) {
-      kwargs["name"] = nullptr;
-      return Json{{"class_name", "TFOpLambda"},
-                  {"name", name},
-                  {"config", {{"name", name}, {"function", function}, {"dtype", "float32"}}},
-                  {"inbound_nodes", Json::array({Json::array({in, 0, 0, kwargs})})}};
-    };
     Json tf = AsTfKeras(Functional({{"x", {6}}}, {LayerNode("Dense", "d", dense, {T("x")})}));
     for (const Json& l :
-         {tfcall("cx", "math.cumsum", "d", {{"axis", -1}, {"exclusive", true}, {"reverse", true}}),
-          tfcall("am", "math.argmax", "d", {{"axis", 1}}),
-          tfcall("is2", "math.equal", "am", {{"y", 2}}),
-          tfcall("is2f", "cast", "is2", {{"dtype", "float32"}}),
-          tfcall("sg", "math.sign", "d", Json::object()),
+         {tf_call("cx", "math.cumsum", "d", {{"axis", -1}, {"exclusive", true}, {"reverse", true}}),
+          tf_call("am", "math.argmax", "d", {{"axis", 1}}),
+          tf_call("is2", "math.equal", "am", {{"y", 2}}),
+          tf_call("is2f", "cast", "is2", {{"dtype", "float32"}}),
+          tf_call("sg", "math.sign", "d", Json::object()),
           lambda("s", "math.add", "sg", ref("is2f")), lambda("out", "math.add", "s", ref("cx"))}) {
       tf["config"]["layers"].push_back(l);
     }

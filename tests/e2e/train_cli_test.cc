@@ -107,6 +107,22 @@ class TrainCliTest : public ::testing::Test {
         << *out;
     return q;
   }
+  // QuantizeTiny in `mode`: the accuracy ("accuracy: float F, <mode> Q (...)") within 5 points
+  // of the float model's (`train_line`), and TFLite computes the file to the bit. The file.
+  std::string ExpectQuantizesNearFloat(const std::string& name, const std::string& mode,
+                                       const std::string& train_line) {
+    std::string out;
+    const std::string q = QuantizeTiny(name, mode, &out);
+    const size_t at = out.find(", " + mode + " ");
+    EXPECT_NE(at, std::string::npos) << out;
+    if (at == std::string::npos) return q;
+    EXPECT_GT(std::stod(out.substr(at + 3 + mode.size())),
+              testing::ParseMetric(train_line, "accuracy") - 0.05)
+        << out;
+    std::string conf;
+    EXPECT_EQ(testing::RunConformance("--seeds 2 --max-lsb 0 " + q, &conf), 0) << conf;
+    return q;
+  }
   // Fine-tuning `name`.keras with a negligible step: its accuracy and loss are the saved model's,
   // so the weights went into the file and came back.
   void ExpectFineTuningStartsFromTheSavedWeights(const std::string& name,
@@ -873,16 +889,7 @@ TEST_F(TrainCliTest, KerasOperationsTrainExportAndQuantize) {
     EXPECT_NE(log.find(op), std::string::npos) << op << "\n" << log;
   }
   for (const char* mode : {"int8", "int16x8"}) {
-    std::string out;
-    const std::string q = QuantizeTiny("ops", mode, &out);
-    // "accuracy: float F, <mode> Q (...)": within 5 points of the float model's.
-    const size_t at = out.find(std::string(", ") + mode + " ");
-    ASSERT_NE(at, std::string::npos) << out;
-    EXPECT_GT(std::stod(out.substr(at + 3 + std::strlen(mode))),
-              testing::ParseMetric(train_line, "accuracy") - 0.05)
-        << out;
-    std::string conf;
-    EXPECT_EQ(testing::RunConformance("--seeds 2 --max-lsb 0 " + q, &conf), 0) << conf;
+    const std::string q = ExpectQuantizesNearFloat("ops", mode, train_line);
     if (std::string(mode) == "int8") {  // the comparison too: integer throughout
       std::string ir;
       ASSERT_EQ(Run("ir " + q, &ir), 0) << ir;
@@ -948,14 +955,7 @@ TEST_F(TrainCliTest, IndexOperationsTrainExportAndQuantize) {
   const std::string row = out.substr(m, out.find('\n', m) - m);
   EXPECT_NE(row.find("values=[1,0,0,"), std::string::npos) << row.substr(0, 200);
   for (const char* mode : {"int8", "int16x8"}) {
-    const std::string q = QuantizeTiny("index", mode, &out);
-    const size_t at = out.find(std::string(", ") + mode + " ");
-    ASSERT_NE(at, std::string::npos) << out;
-    EXPECT_GT(std::stod(out.substr(at + 3 + std::strlen(mode))),
-              testing::ParseMetric(train_line, "accuracy") - 0.05)
-        << out;
-    std::string conf;
-    EXPECT_EQ(testing::RunConformance("--seeds 2 --max-lsb 0 " + q, &conf), 0) << conf;
+    const std::string q = ExpectQuantizesNearFloat("index", mode, train_line);
     if (std::string(mode) == "int8") {
       std::string ir;
       ASSERT_EQ(Run("ir " + q, &ir), 0) << ir;

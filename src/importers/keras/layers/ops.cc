@@ -772,6 +772,20 @@ StatusOr<float> FloatParam(const LayerCall& call, std::initializer_list<const ch
   return fallback;
 }
 
+// The one non-batch axis of argmax / cumsum (Keras 3 defaults to the flattened tensor, tf to
+// axis 0: both refused).
+StatusOr<int> OneAxis(const LayerCall& call, const std::string& name, bool tf, int rank) {
+  const Json* axis = Param(call, "axis", 1);
+  if (axis == nullptr || !axis->is_number_integer()) {
+    return call.Error(StatusCode::kUnsupported,
+                      name +
+                          (tf ? " over axis 0 (tf's default: the batch)"
+                              : " over the flattened tensor (axis None)") +
+                          "; edgeopt takes one axis from 1 to rank - 1");
+  }
+  return NonBatchAxis(call, axis->get<int64_t>(), rank);
+}
+
 // `tf`: a tf.keras TFOpLambda / SlicingOpLambda (not a Keras 3 operation).
 Status ConvertShapeOp(LayerCall* call, const KerasOp& op, const std::string& name, bool tf) {
   if (op.kind == OpKind::kEinsum) return ConvertEinsum(call);
@@ -861,15 +875,7 @@ Status ConvertShapeOp(LayerCall* call, const KerasOp& op, const std::string& nam
   const int rank = static_cast<int>(in.size());
   switch (op.kind) {
     case OpKind::kArgMinMax: {
-      const Json* axis = Param(*call, "axis", 1);
-      if (axis == nullptr || !axis->is_number_integer()) {
-        return call->Error(StatusCode::kUnsupported,
-                           name +
-                               (tf ? " over axis 0 (tf's default: the batch)"
-                                   : " over the flattened tensor (axis None)") +
-                               "; edgeopt takes one axis from 1 to rank - 1");
-      }
-      EDGEOPT_ASSIGN_OR_RETURN(const int k, NonBatchAxis(*call, axis->get<int64_t>(), rank));
+      EDGEOPT_ASSIGN_OR_RETURN(const int k, OneAxis(*call, name, tf, rank));
       const Json* keep = Param(*call, "keepdims", 2);
       const bool keepdims = keep != nullptr && keep->is_boolean() && keep->get<bool>();
       // Keras 3 gives int32; tf.math.argmax its output_type, int64 by default.
@@ -976,15 +982,7 @@ Status ConvertShapeOp(LayerCall* call, const KerasOp& op, const std::string& nam
     case OpKind::kCumsum: {
       // A product with a triangular 0 / 1 matrix along the axis (FULLY_CONNECTED, the axis
       // moved last and back): exact sums of the kept values, trainable through, and int8.
-      const Json* axis = Param(*call, "axis", 1);
-      if (axis == nullptr || !axis->is_number_integer()) {
-        return call->Error(StatusCode::kUnsupported,
-                           name +
-                               (tf ? " over axis 0 (tf's default: the batch)"
-                                   : " over the flattened tensor (axis None)") +
-                               "; edgeopt takes one axis from 1 to rank - 1");
-      }
-      EDGEOPT_ASSIGN_OR_RETURN(const int k, NonBatchAxis(*call, axis->get<int64_t>(), rank));
+      EDGEOPT_ASSIGN_OR_RETURN(const int k, OneAxis(*call, name, tf, rank));
       const Json* dtype = Param(*call, "dtype", 2);
       if (dtype != nullptr && !(dtype->is_string() && *dtype == "float32")) {
         return call->Error(StatusCode::kUnsupported,
