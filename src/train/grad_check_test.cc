@@ -767,6 +767,36 @@ TEST(GradCheckTest, ArgMaxOneHotAndIntegerCasts) {
   CheckGradients(g, 2, InputKind::kDistinct);
 }
 
+// DEPTH_TO_SPACE (block 2: [1, 2, 3, 8] -> [1, 4, 6, 2]) and SPACE_TO_DEPTH: goldens as TFLite
+// lays them out, the round trip is the identity, and finite differences through both (the
+// second with a weight in between so that the gradient is not the identity).
+TEST(GradCheckTest, DepthToSpaceAndSpaceToDepth) {
+  Builder b({1, 2, 3, 8});
+  const int ds = b.Op("DEPTH_TO_SPACE", {b.input()}, {1, 4, 6, 2}, {{"block_size", int64_t{2}}});
+  const int w = b.Param("w", {2}, 0.5f, 1.5f);
+  const int scaled = b.Op("MUL", {ds, w}, {1, 4, 6, 2});
+  const int sd = b.Op("SPACE_TO_DEPTH", {scaled}, {1, 2, 3, 8}, {{"block_size", int64_t{2}}});
+  const int y = b.Op("TANH", {sd}, {1, 2, 3, 8});
+  std::vector<float> x(48);
+  for (int i = 0; i < 48; ++i) x[i] = static_cast<float>(i);
+  const std::vector<float> shuffled = RunForward(b.Finish(ds), x, 1);
+  ASSERT_EQ(shuffled.size(), 48u);
+  for (int h = 0; h < 4; ++h) {
+    for (int w6 = 0; w6 < 6; ++w6) {
+      for (int c = 0; c < 2; ++c) {
+        // in[h / 2, w / 2, ((h % 2) * 2 + w % 2) * 2 + c]
+        const int src = ((h / 2) * 3 + w6 / 2) * 8 + ((h % 2) * 2 + w6 % 2) * 2 + c;
+        EXPECT_EQ(shuffled[(h * 6 + w6) * 2 + c], static_cast<float>(src)) << h << "," << w6;
+      }
+    }
+  }
+  Builder r({1, 2, 3, 8});
+  const int there = r.Op("DEPTH_TO_SPACE", {r.input()}, {1, 4, 6, 2}, {{"block_size", int64_t{2}}});
+  const int back = r.Op("SPACE_TO_DEPTH", {there}, {1, 2, 3, 8}, {{"block_size", int64_t{2}}});
+  EXPECT_EQ(RunForward(r.Finish(back), x, 1), x);
+  CheckGradients(b.Finish(y), 2, InputKind::kUniform);
+}
+
 TEST(GradCheckTest, ExpAndLogSoftmax) {
   Builder b({1, 3, 6});
   const int e = b.Op("EXP", {b.input()}, {1, 3, 6});

@@ -219,6 +219,8 @@ const OpEntry kOps[] = {
     {"RESIZE_NEAREST_NEIGHBOR", NewResizeNearestNeighbor},
     {"RESIZE_BILINEAR", NewResizeBilinear},
     {"TRANSPOSE", NewTranspose},
+    {"DEPTH_TO_SPACE", NewDepthToSpace},
+    {"SPACE_TO_DEPTH", NewSpaceToDepth},
     {"EMBEDDING", NewEmbedding},
     // Recurrent (ops_recurrent.cc).
     {"UNIDIRECTIONAL_SEQUENCE_LSTM", NewLstm},

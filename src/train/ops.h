@@ -29,6 +29,8 @@ std::unique_ptr<OpKernel> NewSum();
 std::unique_ptr<OpKernel> NewReduceMax();
 std::unique_ptr<OpKernel> NewReduceMin();
 std::unique_ptr<OpKernel> NewArgMax();
+std::unique_ptr<OpKernel> NewDepthToSpace();
+std::unique_ptr<OpKernel> NewSpaceToDepth();
 std::unique_ptr<OpKernel> NewArgMin();
 std::unique_ptr<OpKernel> NewRelu();
 std::unique_ptr<OpKernel> NewRelu6();

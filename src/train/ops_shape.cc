@@ -301,6 +301,89 @@ class Tile : public OpKernel {
   std::vector<int64_t> strides_, bases_;
 };
 
+// DEPTH_TO_SPACE / SPACE_TO_DEPTH (NHWC, block_size bs): a permutation of each sample, as
+// TFLite's: depth-to-space out[b, h*bs + i, w*bs + j, c] = in[b, h, w, (i*bs + j)*C' + c];
+// space-to-depth its inverse. The map holds the input offset of every output element of one
+// sample; the gradient goes back through it.
+class SpaceDepth : public OpKernel {
+ public:
+  explicit SpaceDepth(bool to_space) : to_space_(to_space) {}
+
+  Status Prepare(KernelContext* ctx) override {
+    EDGEOPT_ENSURE(!in.empty() && in[0] >= 0, StatusCode::kInvalidModel, "%s: needs an input",
+                   Where().c_str());
+    const Value& x = ctx->v(in[0]);
+    const int64_t bs = ir::GetInt(node->attrs, "block_size", 0);
+    EDGEOPT_ENSURE(x.rank() == 4 && bs >= 1 && bs <= 64, StatusCode::kInvalidModel,
+                   "%s: needs an NHWC input and a block size from 1 to 64", Where().c_str());
+    const int h = x.shape[1], w = x.shape[2], c = x.shape[3];
+    std::vector<int> shape = x.shape;
+    if (to_space_) {
+      EDGEOPT_ENSURE(c % (bs * bs) == 0, StatusCode::kInvalidModel,
+                     "%s: %d channels for block size %lld", Where().c_str(), c,
+                     static_cast<long long>(bs));
+      shape = {x.shape[0], static_cast<int>(h * bs), static_cast<int>(w * bs),
+               static_cast<int>(c / (bs * bs))};
+    } else {
+      EDGEOPT_ENSURE(h % bs == 0 && w % bs == 0, StatusCode::kInvalidModel,
+                     "%s: %dx%d is not a multiple of block size %lld", Where().c_str(), h, w,
+                     static_cast<long long>(bs));
+      shape = {x.shape[0], static_cast<int>(h / bs), static_cast<int>(w / bs),
+               static_cast<int>(c * bs * bs)};
+    }
+    SetShape(&ctx->v(out[0]), shape);
+    // The space side [H, W, C'] and the depth side [H / bs, W / bs, bs * bs * C'].
+    const int64_t sh = to_space_ ? shape[1] : h, sw = to_space_ ? shape[2] : w,
+                  sc = to_space_ ? shape[3] : c;
+    map_.resize(static_cast<size_t>(sh * sw * sc));
+    for (int64_t y = 0; y < sh; ++y) {
+      for (int64_t xx = 0; xx < sw; ++xx) {
+        for (int64_t k = 0; k < sc; ++k) {
+          const int64_t space = (y * sw + xx) * sc + k;
+          const int64_t depth = ((y / bs) * (sw / bs) + xx / bs) * (bs * bs * sc) +
+                                ((y % bs) * bs + xx % bs) * sc + k;
+          // Output offset i reads input offset map_[i].
+          if (to_space_) {
+            map_[space] = depth;
+          } else {
+            map_[depth] = space;
+          }
+        }
+      }
+    }
+    per_sample_ = static_cast<int64_t>(map_.size());
+    samples_ = x.shape[0];
+    return Status::Ok();
+  }
+
+  void Forward(KernelContext* ctx) override {
+    const float* x = ctx->v(in[0]).d();
+    float* y = ctx->v(out[0]).d();
+    for (int64_t n = 0; n < samples_; ++n) {
+      for (int64_t i = 0; i < per_sample_; ++i)
+        y[n * per_sample_ + i] = x[n * per_sample_ + map_[i]];
+    }
+  }
+
+  void Backward(KernelContext* ctx) override {
+    float* dx = InGrad(ctx, 0);
+    if (dx == nullptr) return;
+    const float* dy = ctx->v(out[0]).g();
+    const bool over = Over(0);
+    for (int64_t n = 0; n < samples_; ++n) {
+      for (int64_t i = 0; i < per_sample_; ++i) {
+        float& d = dx[n * per_sample_ + map_[i]];
+        d = over ? dy[n * per_sample_ + i] : d + dy[n * per_sample_ + i];
+      }
+    }
+  }
+
+ private:
+  const bool to_space_;
+  std::vector<int64_t> map_;
+  int64_t per_sample_ = 0, samples_ = 0;
+};
+
 class Transpose : public OpKernel {
  public:
   Status Prepare(KernelContext* ctx) override {
@@ -467,6 +550,8 @@ std::unique_ptr<OpKernel> NewReshape() { return std::make_unique<Reshape>(); }
 std::unique_ptr<OpKernel> NewConcatenation() { return std::make_unique<Concatenation>(); }
 std::unique_ptr<OpKernel> NewPad() { return std::make_unique<Pad>(); }
 std::unique_ptr<OpKernel> NewTile() { return std::make_unique<Tile>(); }
+std::unique_ptr<OpKernel> NewDepthToSpace() { return std::make_unique<SpaceDepth>(true); }
+std::unique_ptr<OpKernel> NewSpaceToDepth() { return std::make_unique<SpaceDepth>(false); }
 std::unique_ptr<OpKernel> NewSlice() { return std::make_unique<Slice>(false); }
 std::unique_ptr<OpKernel> NewStridedSlice() { return std::make_unique<Slice>(true); }
 // EMBEDDING(ids, table [V, D]) (Keras Embedding in training form; the export lowers it to CAST +

@@ -2328,6 +2328,40 @@ TEST_F(KerasLayers, KerasOperations) {
         },
         "tf.keras cumsum (exclusive, reverse), argmax, sign");
   }
+  // tf.nn.depth_to_space (a sub-pixel convolution's shuffle) of r = reshape(d, [1, 2, 4]) with
+  // block 2 -> [2, 4, 1], plus space_to_depth of that (r again).
+  {
+    Json tf = AsTfKeras(
+        Functional({{"x", {6}}}, {LayerNode("Dense", "d", Json{{"units", 8}}, {T("x")})}));
+    for (const Json& l : {tf_call("r", "reshape", "d", {{"shape", {-1, 1, 2, 4}}}),
+                          tf_call("ds", "nn.depth_to_space", "r", {{"block_size", 2}}),
+                          tf_call("dsf", "reshape", "ds", {{"shape", {-1, 8}}}),
+                          tf_call("sd", "nn.space_to_depth", "ds", {{"block_size", 2}}),
+                          tf_call("sdf", "reshape", "sd", {{"shape", {-1, 8}}}),
+                          lambda("out", "math.add", "dsf", ref("sdf"))}) {
+      tf["config"]["layers"].push_back(l);
+    }
+    tf["config"]["output_layers"] = Json::array({ref("out")});
+    SCOPED_TRACE("tf.nn.depth_to_space, space_to_depth");
+    StatusOr<keras::KerasModel> model = keras::ModelFromConfig(tf, 51);
+    ASSERT_TRUE(model.ok()) << model.status().ToString();
+    Randomize(&*model);
+    const auto outs = RunBoth(*model, {x}, {{6}}, *dir_);
+    ASSERT_EQ(outs.size(), 2u);
+    kref::Tensor d{{1, 6}, x};
+    std::string error;
+    ASSERT_TRUE(kref::Apply(*model, "Dense", "d", Json{{"units", 8}}, &d, &error)) << error;
+    std::vector<double> want(8);
+    for (int i = 0; i < 2; ++i) {      // output row
+      for (int w = 0; w < 2; ++w) {    // input column
+        for (int j = 0; j < 2; ++j) {  // column within the block
+          want[i * 4 + w * 2 + j] = d.v[w * 4 + i * 2 + j] + d.v[i * 4 + w * 2 + j];
+        }
+      }
+    }
+    ExpectClose(outs[0], want, "depth_to_space, TFLite");
+    ExpectClose(outs[1], want, "depth_to_space, edgeopt");
+  }
   // A constant on the left of a matmul: C [4, 2] @ r, r = reshape(d, [2, 3]) -> [4, 3]; tf's
   // linalg.matmul(C, b=r) too.
   {

@@ -1051,6 +1051,45 @@ TEST_F(TrainCliTest, EinsumDenseTrainsSavesAndExports) {
   EXPECT_EQ(shapes["wide/kernel"], (std::vector<int64_t>{12, 6}));
 }
 
+// tf.nn.depth_to_space / space_to_depth (tf.keras TFOpLambda layers, as a sub-pixel convolution
+// writes them) train, export as trained and quantize to int8 that TFLite runs to the bit.
+TEST_F(TrainCliTest, DepthToSpaceTrainsExportsAndQuantizes) {
+  auto layer = [](const std::string& cls, const std::string& name, const std::string& config,
+                  const std::string& in, const std::string& kwargs = "{}") {
+    return R"({"class_name": ")" + cls + R"(", "name": ")" + name + R"(", "config": {"name": ")" +
+           name + "\"" + config + R"(}, "inbound_nodes": [[[")" + in + R"(", 0, 0, )" + kwargs +
+           "]]]}";
+  };
+  const std::string config =
+      R"({"class_name": "Functional", "config": {"name": "subpixel", "layers": [
+    {"class_name": "InputLayer", "name": "img", "config": {"name": "img",
+     "batch_input_shape": [null, 28, 28, 1]}, "inbound_nodes": []},)" +
+      layer("Conv2D", "c",
+            R"(, "filters": 8, "kernel_size": [3, 3], "strides": [2, 2], "padding": "same",
+               "activation": "relu")",
+            "img") +
+      "," +
+      layer("TFOpLambda", "ds", R"(, "function": "nn.depth_to_space")", "c",
+            R"({"block_size": 2, "name": null})") +
+      "," +
+      layer("TFOpLambda", "sd", R"(, "function": "nn.space_to_depth")", "ds",
+            R"({"block_size": 4, "name": null})") +
+      "," + layer("Flatten", "flat", "", "sd") + "," +
+      layer("Dense", "out", R"(, "units": 10)", "flat") +
+      R"(], "input_layers": [["img", 0, 0]], "output_layers": [["out", 0, 0]]},
+      "keras_version": "2.11.0", "backend": "tensorflow"})";
+  const std::string train_line = TrainConfig("subpixel", config);
+  ASSERT_FALSE(train_line.empty());
+  const std::string log = ExpectExportEvaluatesAsTrained("subpixel", train_line);
+  for (const char* op : {"DEPTH_TO_SPACE", "SPACE_TO_DEPTH"}) {
+    EXPECT_NE(log.find(op), std::string::npos) << op << "\n" << log;
+  }
+  const std::string q = ExpectQuantizesNearFloat("subpixel", "int8", train_line);
+  std::string ir;
+  ASSERT_EQ(Run("ir " + q, &ir), 0) << ir;
+  EXPECT_EQ(Occurrences(ir, "QUANTIZE("), 2u) << ir;  // integer throughout
+}
+
 // Keras's augmentation and noise layers change the input only in its training mode: edgeopt
 // trains without them (and says so), keeps them in the saved .keras, and the .tflite has no op
 // of theirs.

@@ -54,6 +54,7 @@ enum class OpKind {
   kOneHot,      // num_classes (tf: depth), the last axis, on / off values (tf): float32
   kSign,        // -1, 0 or 1: (x > 0) - (x < 0)
   kCumsum,      // axis (not the batch), exclusive / reverse (tf): a triangular FULLY_CONNECTED
+  kSpaceDepth,  // block_size, NHWC: DEPTH_TO_SPACE / SPACE_TO_DEPTH (tf.nn)
 };
 
 struct KerasOp {
@@ -143,6 +144,8 @@ constexpr KerasOp kKerasOps[] = {
     {"OneHot", "one_hot", OpKind::kOneHot, ""},
     {"Sign", "math.sign", OpKind::kSign, ""},
     {"Cumsum", "math.cumsum", OpKind::kCumsum, ""},
+    {"", "nn.depth_to_space", OpKind::kSpaceDepth, "DEPTH_TO_SPACE"},
+    {"", "nn.space_to_depth", OpKind::kSpaceDepth, "SPACE_TO_DEPTH"},
 };
 
 const KerasOp* FindOp(const std::string& name, bool tf) {
@@ -1021,6 +1024,42 @@ Status ConvertShapeOp(LayerCall* call, const KerasOp& op, const std::string& nam
       call->outputs = {Transposed(call, yt, back)};
       return Status::Ok();
     }
+    case OpKind::kSpaceDepth: {
+      // Sub-pixel convolutions (super-resolution): block_size x block_size pixels <-> channels.
+      const Json* bs = Param(*call, "block_size", 1);
+      const Json* format = Param(*call, "data_format", 2);
+      if (format != nullptr && !(format->is_string() && *format == "NHWC")) {
+        return call->Error(StatusCode::kUnsupported,
+                           "has data_format " + format->dump() + "; edgeopt takes NHWC");
+      }
+      if (bs == nullptr || !bs->is_number_integer() || bs->get<int64_t>() < 2 ||
+          bs->get<int64_t>() > 64 || rank != 4) {
+        return call->Error(StatusCode::kUnsupported,
+                           name + " needs an NHWC image and a block_size from 2 to 64");
+      }
+      const int32_t b = static_cast<int32_t>(bs->get<int64_t>());
+      Shape out = in;
+      if (std::string(op.op) == "DEPTH_TO_SPACE") {
+        if (in[3] % (b * b) != 0) {
+          return call->Error(
+              StatusCode::kInvalidModel,
+              std::to_string(in[3]) + " channels are not a multiple of " + std::to_string(b * b));
+        }
+        out = {in[0], in[1] * b, in[2] * b, in[3] / (b * b)};
+      } else {
+        if (in[1] % b != 0 || in[2] % b != 0) {
+          return call->Error(
+              StatusCode::kInvalidModel,
+              ShapeString(in) + " is not a multiple of block_size " + std::to_string(b));
+        }
+        out = {in[0], in[1] / b, in[2] / b, in[3] * b * b};
+      }
+      EDGEOPT_RETURN_IF_ERROR(CheckOutputSize(*call, out));
+      const int y = call->NewTensor(out, "pixels");
+      call->AddNode(op.op, {x}, {y}, {{"block_size", int64_t{b}}});
+      call->outputs = {y};
+      return Status::Ok();
+    }
     case OpKind::kGelu: {
       const Json* approx = Param(*call, "approximate", 1);
       ir::Attrs attrs;
@@ -1558,8 +1597,8 @@ Status ConvertKerasOp(LayerCall* call) {
             "hard_silu, log_sigmoid, clip, comparisons, logical and / or / not, where, mean, "
             "sum, max, min, concatenate, stack, unstack, split, reshape, transpose, "
             "expand_dims, squeeze, slicing, softmax, log_softmax, matmul, einsum, gelu, power, "
-            "sin, cos, floor, ceil, round, tile, repeat, argmax, argmin, one_hot, sign, cumsum "
-            "and casts to float32, int32, int64 or bool)");
+            "sin, cos, floor, ceil, round, tile, repeat, argmax, argmin, one_hot, sign, cumsum, "
+            "depth_to_space, space_to_depth and casts to float32, int32, int64 or bool)");
   }
   switch (op->kind) {
     case OpKind::kBinary:
@@ -1588,7 +1627,7 @@ Status ConvertKerasOp(LayerCall* call) {
         k != "approximate" && k != "dtype" && k != "num" && k != "num_or_size_splits" && k != "b" &&
         k != "multiples" && k != "repeats" && k != "output_type" && k != "num_classes" &&
         k != "depth" && k != "on_value" && k != "off_value" && k != "exclusive" && k != "reverse" &&
-        k != "sparse") {
+        k != "sparse" && k != "block_size" && k != "data_format") {
       return UnexpectedKwarg(*call, k);
     }
   }
