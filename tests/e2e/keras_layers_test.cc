@@ -752,6 +752,16 @@ TEST_F(KerasLayers, Lstm) {
   Check(Sequential({4, 2}, {L("LSTM", {{"units", 3}, {"return_sequences", true}}),
                             L("LSTM", {{"units", 2}, {"use_bias", false}})}),
         {4, 2});
+  // Keras's generic RNN of a built-in cell: RNN(LSTMCell), RNN(GRUCell) backwards.
+  ops = Check(
+      Sequential({4, 2},
+                 {L("RNN", {{"cell", {{"class_name", "LSTMCell"}, {"config", {{"units", 3}}}}},
+                            {"return_sequences", true}}),
+                  L("RNN", {{"cell", {{"class_name", "GRUCell"}, {"config", {{"units", 2}}}}},
+                            {"go_backwards", true}})}),
+      {4, 2}, kAtol, true);
+  ASSERT_FALSE(ops.empty());
+  EXPECT_EQ(ops[0], "UNIDIRECTIONAL_SEQUENCE_LSTM");
 }
 
 // LSTM with unroll=True: unrolled like a GRU (whole variables, plain ops), also backwards and with

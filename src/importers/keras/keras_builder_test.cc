@@ -138,6 +138,53 @@ TEST(KerasBuild, TrainableFalseFreezesTheWeightsAndSetTrainableChangesIt) {
   EXPECT_NE(bad.message().find("d1, base, b1, bn, head"), std::string::npos) << bad.message();
 }
 
+// RNN(LSTMCell(...)), RNN(GRUCell(...)), RNN(SimpleRNNCell(...)) (also in a Bidirectional) are
+// the LSTM / GRU / SimpleRNN layers they compute: the same graph, weights included (the same
+// initializers of the same layer name), and the config says so after loading.
+TEST(KerasBuild, RnnOfABuiltInCellIsItsLayer) {
+  for (const char* cls : {"LSTM", "GRU", "SimpleRNN"}) {
+    SCOPED_TRACE(cls);
+    const Json cell_config = {{"units", 3}, {"activation", "tanh"}};
+    Json layer_config = cell_config;
+    layer_config["name"] = "r";
+    layer_config["return_sequences"] = true;
+    Json rnn_config = {{"name", "r"},
+                       {"return_sequences", true},
+                       {"cell", Layer(std::string(cls) + "Cell", cell_config)}};
+    for (bool bidirectional : {false, true}) {
+      Json direct = Layer(cls, layer_config), generic = Layer("RNN", rnn_config);
+      if (bidirectional) {
+        direct = Layer("Bidirectional", {{"name", "bi"}, {"layer", direct}});
+        generic = Layer("Bidirectional", {{"name", "bi"}, {"layer", generic}});
+      }
+      StatusOr<KerasModel> a = ModelFromConfig(Sequential({5, 2}, {direct}), 7);
+      StatusOr<KerasModel> b = ModelFromConfig(Sequential({5, 2}, {generic}), 7);
+      ASSERT_TRUE(a.ok()) << a.status().ToString();
+      ASSERT_TRUE(b.ok()) << b.status().ToString();
+      StatusOr<ir::Graph> ga = BuildGraph(*a), gb = BuildGraph(*b);
+      ASSERT_TRUE(ga.ok() && gb.ok());
+      ir::TextOptions all;
+      all.include_all_values = true;
+      EXPECT_EQ(ir::PrintGraph(*gb, all), ir::PrintGraph(*ga, all));
+      const Json* resolved = FindLayerJson(b->config, bidirectional ? "bi" : "r");
+      ASSERT_NE(resolved, nullptr);
+      const Json& inner = bidirectional ? (*resolved)["config"]["layer"] : *resolved;
+      EXPECT_EQ(LayerClass(inner), cls);
+      EXPECT_EQ(inner["config"]["units"], 3);
+      EXPECT_EQ(inner["config"]["return_sequences"], true);
+    }
+  }
+  // Stacked cells are not a layer of their own: refused with the class.
+  const Json stacked = Layer(
+      "RNN", {{"name", "r"},
+              {"cell", Layer("StackedRNNCells",
+                             {{"cells", Json::array({Layer("LSTMCell", {{"units", 2}})})}})}});
+  StatusOr<KerasModel> m = ModelFromConfig(Sequential({5, 2}, {stacked}), 1);
+  const Status st = m.ok() ? BuildGraph(*m).status() : m.status();
+  EXPECT_EQ(st.code(), StatusCode::kUnsupported) << st.ToString();
+  EXPECT_NE(st.message().find("RNN"), std::string::npos) << st.ToString();
+}
+
 // A Normalization before adapt(), built from its config, has Keras's three variables: mean 0,
 // variance 1 and the int64 scalar count 0. Saved as .keras and loaded again, it is the same
 // model (with two of the three, the variables could not be told apart on loading).

@@ -488,6 +488,42 @@ Status ListLayers(const Json& model, std::vector<LayerEntry>* out, bool include_
   return ListLayersImpl(model, &scope, out, include_models, 0);
 }
 
+namespace {
+
+void ResolveRnnCellsIn(Json* entry, int depth) {
+  if (depth > 16 || !entry->is_object() || !entry->contains("config") ||
+      !(*entry)["config"].is_object()) {
+    return;
+  }
+  Json& config = (*entry)["config"];
+  // Nested models and wrapped layers.
+  if (config.contains("layers") && config["layers"].is_array()) {
+    for (Json& layer : config["layers"]) ResolveRnnCellsIn(&layer, depth + 1);
+  }
+  for (const char* key : {"layer", "backward_layer"}) {
+    if (config.contains(key)) ResolveRnnCellsIn(&config[key], depth + 1);
+  }
+  if (LayerClass(*entry) != "RNN" || !config.contains("cell")) return;
+  const Json& cell = config["cell"];
+  const std::string cell_class = cell.is_object() ? LayerClass(cell) : "";
+  const char* layer_class = cell_class == "LSTMCell"        ? "LSTM"
+                            : cell_class == "GRUCell"       ? "GRU"
+                            : cell_class == "SimpleRNNCell" ? "SimpleRNN"
+                                                            : nullptr;
+  if (layer_class == nullptr || !cell.contains("config") || !cell["config"].is_object()) return;
+  Json merged = cell["config"];
+  for (const auto& item : config.items()) {
+    if (item.key() != "cell") merged[item.key()] = item.value();
+  }
+  (*entry)["class_name"] = layer_class;
+  if (entry->contains("registered_name")) (*entry)["registered_name"] = layer_class;
+  (*entry)["config"] = std::move(merged);
+}
+
+}  // namespace
+
+void ResolveRnnCells(Json* config) { ResolveRnnCellsIn(config, 0); }
+
 Status ValidateModelConfig(const Json& config, const std::string& where) {
   if (!config.is_object()) {
     return MakeStatus(StatusCode::kInvalidModel, "%s: the model config must be a JSON object",

@@ -142,6 +142,14 @@ std::string SnakeCase(const std::string& camel);
 // Checks the shape of a model config: an object with a string class_name and a config whose layers
 // (also nested) all have a name and a class_name.
 Status ValidateModelConfig(const Json& config, const std::string& where);
+// Keras's generic RNN layer of one built-in cell (RNN(LSTMCell(...)), GRUCell, SimpleRNNCell) as
+// the layer it computes: an LSTM / GRU / SimpleRNN entry of the same name with the cell's
+// config and the RNN's own (return_sequences, go_backwards, ...). Their weights are stored
+// alike (the cell's variables, Keras 3's <layer>/cell/vars), so the rest of the importer, the
+// training and the Keras writer see that layer. In nested models and wrappers (Bidirectional,
+// TimeDistributed) too; other cells (StackedRNNCells, custom cells) are left for the importer to
+// refuse by name.
+void ResolveRnnCells(Json* config);
 
 // Parses JSON text; errors say which file is bad and where.
 StatusOr<Json> ParseJson(const std::string& text, const std::string& where);

@@ -239,6 +239,7 @@ StatusOr<KerasModel> LoadH5(const std::string& path) {
   EDGEOPT_ASSIGN_OR_RETURN(std::string text,
                            h5::ReadStringAttribute(file.id(), "model_config", path));
   EDGEOPT_ASSIGN_OR_RETURN(model.config, ParseJson(text, path + ": model_config"));
+  ResolveRnnCells(&model.config);
   EDGEOPT_RETURN_IF_ERROR(ValidateModelConfig(model.config, path + ": model_config"));
   if (h5::HasAttribute(file.id(), "keras_version")) {
     EDGEOPT_ASSIGN_OR_RETURN(model.keras_version,
@@ -271,6 +272,7 @@ StatusOr<KerasModel> LoadZip(const std::string& path) {
   EDGEOPT_ASSIGN_OR_RETURN(
       model.config,
       ParseJson(std::string(config->second.begin(), config->second.end()), path + ":config.json"));
+  ResolveRnnCells(&model.config);
   EDGEOPT_RETURN_IF_ERROR(ValidateModelConfig(model.config, path + ":config.json"));
   auto metadata = entries.find("metadata.json");
   if (metadata != entries.end()) {
@@ -325,6 +327,7 @@ StatusOr<KerasModel> LoadWeightsInProcess(const std::string& weights_path,
   model.source_path = weights_path;
   EDGEOPT_ASSIGN_OR_RETURN(model.config,
                            ParseJson(std::string(bytes.begin(), bytes.end()), config_path));
+  ResolveRnnCells(&model.config);
   EDGEOPT_RETURN_IF_ERROR(ValidateModelConfig(model.config, config_path));
   if (model.config.contains("keras_version") && model.config["keras_version"].is_string()) {
     model.keras_version = model.config["keras_version"].get<std::string>();

@@ -148,9 +148,10 @@ class InitWeightSource : public WeightSource {
 }  // namespace
 
 StatusOr<KerasModel> ModelFromConfig(const nlohmann::json& config, uint64_t seed) {
-  EDGEOPT_RETURN_IF_ERROR(ValidateModelConfig(config, "model config"));
   KerasModel model;
   model.config = config;
+  ResolveRnnCells(&model.config);
+  EDGEOPT_RETURN_IF_ERROR(ValidateModelConfig(model.config, "model config"));
   model.source_path = "(config)";
   if (config.contains("keras_version") && config["keras_version"].is_string()) {
     model.keras_version = config["keras_version"].get<std::string>();
