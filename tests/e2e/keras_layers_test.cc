@@ -215,6 +215,31 @@ TEST_F(KerasLayers, EinsumDense) {
   }
 }
 
+// Discretization (bucket counts, and buckets into CategoryEncoding's multi_hot / one_hot) and
+// CategoryEncoding of float tokens (cast toward zero; -1 and 7 outside [0, 5) count nowhere).
+TEST_F(KerasLayers, DiscretizationAndCategoryEncoding) {
+  const Json bins = {-0.5, 0.0, 0.25};
+  auto disc = [&](const std::string& mode) {
+    return L("Discretization", {{"bin_boundaries", bins}, {"output_mode", mode}});
+  };
+  auto enc = [](int tokens, const std::string& mode) {
+    return L("CategoryEncoding", {{"num_tokens", tokens}, {"output_mode", mode}});
+  };
+  auto ops = Check(Sequential({3}, {disc("count")}), {3}, kAtol, true);
+  EXPECT_EQ(ops, std::vector<std::string>({"RESHAPE", "GREATER_EQUAL", "CAST", "SUM", "CAST",
+                                           "RESHAPE", "EQUAL", "CAST", "SUM"}));
+  Check(Sequential({3}, {disc("int"), enc(4, "multi_hot")}), {3}, kAtol, true);
+  Check(Sequential({1}, {disc("int"), enc(4, "one_hot")}), {1}, kAtol, true);
+  Check(Sequential({6}, {enc(5, "count")}), {6}, kAtol, true, {0, 1, 3, 4.7, -1, 7, 1, 1});
+  Check(Sequential({2}, {enc(3, "one_hot")}), {2}, kAtol, true, {0, 2, 1, 5});
+  for (const Json& bad : {L("Discretization", {{"num_bins", 4}}), enc(4, "tf_idf"),
+                          L("CategoryEncoding", {{"num_tokens", 4}, {"sparse", true}})}) {
+    StatusOr<keras::KerasModel> m = keras::ModelFromConfig(Sequential({3}, {bad}), 1);
+    const Status st = m.ok() ? keras::BuildGraph(*m).status() : m.status();
+    EXPECT_EQ(st.code(), StatusCode::kUnsupported) << bad.dump() << ": " << st.ToString();
+  }
+}
+
 TEST_F(KerasLayers, Conv2D) {
   Check(Sequential({7, 6, 3}, {L("Conv2D", {{"filters", 4},
                                             {"kernel_size", Json::array({3, 2})},

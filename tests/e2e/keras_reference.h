@@ -627,6 +627,49 @@ inline bool Apply(const keras::KerasModel& m, const std::string& cls, const std:
     *x = y;
     return true;
   }
+  if (cls == "Discretization" || cls == "CategoryEncoding") {
+    // Discretization: the number of boundaries at or below each value (numpy's digitize), then
+    // CategoryEncoding's output of those buckets (len + 1 tokens) unless output_mode is "int".
+    Tensor idx = *x;
+    int64_t tokens = 0;
+    std::string mode;
+    if (cls == "Discretization") {
+      std::vector<double> bins;
+      for (const Json& b : c["bin_boundaries"]) bins.push_back(b.get<float>());
+      for (double& v : idx.v) {
+        const float f = static_cast<float>(v);
+        v = static_cast<double>(std::count_if(
+            bins.begin(), bins.end(), [&](double b) { return static_cast<float>(b) <= f; }));
+      }
+      tokens = static_cast<int64_t>(bins.size()) + 1;
+      mode = Str(c, "output_mode", "int");
+    } else {
+      for (double& v : idx.v) v = std::trunc(static_cast<float>(v));
+      tokens = c["num_tokens"].get<int64_t>();
+      mode = Str(c, "output_mode", "multi_hot");
+    }
+    if (mode == "int") {
+      *x = idx;
+      return true;
+    }
+    const int64_t rows = idx.shape[0], k = idx.size() / rows;
+    Tensor y;
+    const bool per_token = mode == "one_hot" && !(idx.shape.size() >= 2 && idx.shape.back() == 1);
+    y.shape = {rows};
+    if (per_token) y.shape.push_back(k);
+    y.shape.push_back(tokens);
+    y.v.assign(y.size(), 0.0);
+    for (int64_t r = 0; r < rows; ++r) {
+      for (int64_t j = 0; j < k; ++j) {
+        const double t = idx.v[r * k + j];
+        if (t < 0 || t >= tokens) continue;
+        double& cell = y.v[(per_token ? (r * k + j) : r) * tokens + static_cast<int64_t>(t)];
+        cell = mode == "count" ? cell + 1 : 1;
+      }
+    }
+    *x = y;
+    return true;
+  }
   if (cls == "EinsumDense") {
     // The einsum by its definition: every assignment of the indices, summed over those the
     // output drops; a leading "..." of the input and output stands for its unnamed dims.

@@ -1090,6 +1090,24 @@ TEST_F(TrainCliTest, DepthToSpaceTrainsExportsAndQuantizes) {
   EXPECT_EQ(Occurrences(ir, "QUANTIZE("), 2u) << ir;  // integer throughout
 }
 
+// Discretization of the pixels into 3 buckets, one-hot per pixel, trains a Dense after it (the
+// buckets carry no gradient), exports as trained and quantizes to int8 that TFLite runs to the
+// bit.
+TEST_F(TrainCliTest, DiscretizationTrainsExportsAndQuantizes) {
+  const std::string train_line = TrainArchitecture("bins", R"(
+    {"class_name": "Flatten", "config": {"name": "flat"}},
+    {"class_name": "Discretization", "config": {"name": "bins", "bin_boundaries": [0.3, 0.6],
+     "output_mode": "one_hot"}},
+    {"class_name": "Flatten", "config": {"name": "flat2"}},)",
+                                                   "--epochs 10 --lr 3e-3");
+  ExpectFineTuningStartsFromTheSavedWeights("bins", train_line);
+  const std::string log = ExpectExportEvaluatesAsTrained("bins", train_line);
+  for (const char* op : {"GREATER_EQUAL", "SUM", "EQUAL", "CAST"}) {
+    EXPECT_NE(log.find(op), std::string::npos) << op << "\n" << log;
+  }
+  ExpectQuantizesNearFloat("bins", "int8", train_line);
+}
+
 // Keras's augmentation and noise layers change the input only in its training mode: edgeopt
 // trains without them (and says so), keeps them in the saved .keras, and the .tflite has no op
 // of theirs.

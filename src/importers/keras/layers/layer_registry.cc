@@ -107,6 +107,8 @@ const std::vector<LayerMapping>& AllLayerMappings() {
       {"UpSampling2D", ConvertUpSampling, nullptr, "RESIZE_NEAREST_NEIGHBOR / RESIZE_BILINEAR"},
       {"Resizing", ConvertResizing, nullptr, "RESIZE_BILINEAR / RESIZE_NEAREST_NEIGHBOR"},
       {"Rescaling", ConvertRescaling, nullptr, "MUL + ADD"},
+      {"CategoryEncoding", ConvertCategoryEncoding, nullptr, "EQUAL + CAST (+ REDUCE_MAX / SUM)"},
+      {"Discretization", ConvertDiscretization, nullptr, "GREATER_EQUAL + CAST + SUM + CAST"},
       {"LayerNormalization", ConvertLayerNormalization, LayerNormalizationVariables,
        "MEAN, SUB, MUL, MEAN, ADD, RSQRT, MUL (+ MUL gamma, ADD beta)"},
       {"GroupNormalization", ConvertGroupNormalization, GroupNormalizationVariables,

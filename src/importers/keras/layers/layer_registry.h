@@ -112,6 +112,8 @@ Status ConvertRecurrent(LayerCall* call);  // GRU, SimpleRNN, LSTM with unroll=T
 Status ConvertBidirectional(LayerCall* call);
 Status ConvertMultiHeadAttention(LayerCall* call);  // attention.cc
 Status ConvertEinsumDense(LayerCall* call);         // einsum_dense.cc
+Status ConvertCategoryEncoding(LayerCall* call);    // category.cc
+Status ConvertDiscretization(LayerCall* call);
 StatusOr<std::vector<std::string>> EinsumDenseVariables(const LayerConfig& config);
 StatusOr<std::vector<std::string>> MultiHeadAttentionVariables(const LayerConfig& config);
 Status ConvertDotAttention(LayerCall* call);  // Attention, AdditiveAttention (attention.cc)

@@ -181,6 +181,54 @@ int NewBoolTensor(LayerCall* call, const Shape& shape, const std::string& suffix
   return t;
 }
 
+bool IsInt(const LayerCall& call, int t) {
+  const DType d = call.builder->graph().tensors[t].dtype;
+  return d == DType::kInt32 || d == DType::kInt64;
+}
+
+int NewTensorOf(LayerCall* call, const Shape& shape, DType dtype, const std::string& suffix) {
+  const int t = call->NewTensor(shape, suffix);
+  call->builder->graph().tensors[t].dtype = dtype;
+  return t;
+}
+
+int IntConst(LayerCall* call, const std::string& suffix, const Shape& shape,
+             const std::vector<int64_t>& values, DType dtype) {
+  if (dtype == DType::kInt32) {
+    return call->Int32Const(suffix, shape, std::vector<int32_t>(values.begin(), values.end()));
+  }
+  return call->builder->graph().AddConstant(call->builder->UniqueName(call->name() + "/" + suffix),
+                                            DType::kInt64, shape, values.data(),
+                                            values.size() * sizeof(int64_t));
+}
+
+int AsIndices(LayerCall* call, int x) {
+  if (IsInt(*call, x)) return x;
+  const int idx = NewTensorOf(call, call->builder->ShapeOf(x), DType::kInt32, "indices");
+  call->AddNode("CAST", {x}, {idx});
+  return idx;
+}
+
+StatusOr<int> EmitOneHot(LayerCall* call, int indices, int64_t classes) {
+  const Shape in = call->builder->ShapeOf(indices);
+  const DType itype = call->builder->graph().tensors[indices].dtype;
+  Shape col = in, out = in;
+  col.push_back(1);
+  out.push_back(static_cast<int32_t>(classes));
+  EDGEOPT_RETURN_IF_ERROR(CheckOutputSize(*call, out));
+  const int c = EmitReshape(call, indices, col, "column");
+  call->builder->graph().tensors[c].dtype = itype;
+  std::vector<int64_t> range(static_cast<size_t>(classes));
+  for (int64_t i = 0; i < classes; ++i) range[i] = i;
+  const int hot = NewBoolTensor(call, out, "hot");
+  call->AddNode("EQUAL",
+                {c, IntConst(call, "classes", Shape{static_cast<int32_t>(classes)}, range, itype)},
+                {hot});
+  const int y = call->NewTensor(out, "one_hot");
+  call->AddNode("CAST", {hot}, {y});
+  return y;
+}
+
 int EmitL2Normalize(LayerCall* call, int x, const std::vector<int>& axes,
                     const std::string& suffix) {
   const Shape shape = call->builder->ShapeOf(x);

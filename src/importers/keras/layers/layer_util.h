@@ -118,6 +118,19 @@ int EmitTranspose(LayerCall* call, int x, const std::vector<int32_t>& perm,
                   const std::string& suffix);
 // A new bool tensor of `shape` (a comparison's output).
 int NewBoolTensor(LayerCall* call, const Shape& shape, const std::string& suffix);
+// Integer tensors (an argmax's index, a cast to int32 / int64).
+bool IsInt(const LayerCall& call, int t);
+// A new tensor of `dtype` (NewTensor's are float32).
+int NewTensorOf(LayerCall* call, const Shape& shape, DType dtype, const std::string& suffix);
+// An int32 or int64 constant.
+int IntConst(LayerCall* call, const std::string& suffix, const Shape& shape,
+             const std::vector<int64_t>& values, DType dtype);
+// Indices: `x` itself when it is an integer tensor, else x CAST to int32 (toward zero, as Keras
+// casts them).
+int AsIndices(LayerCall* call, int x);
+// The float32 one-hot [..., classes] of integer indices [...]: EQUAL of the indices as [..., 1]
+// with [0, classes) and a CAST (indices outside the range give zeros, as tf.one_hot).
+StatusOr<int> EmitOneHot(LayerCall* call, int indices, int64_t classes);
 
 }  // namespace keras
 }  // namespace edgeopt

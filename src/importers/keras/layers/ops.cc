@@ -394,29 +394,6 @@ int AsBool(LayerCall* call, int t) {
   return IsBool(*call, t) ? t : EmitNotEqual(call, t, 0.0f, "zero", "bool");
 }
 
-bool IsInt(const LayerCall& call, int t) {
-  const DType d = call.builder->graph().tensors[t].dtype;
-  return d == DType::kInt32 || d == DType::kInt64;
-}
-
-// A new tensor of `dtype` (NewTensor's are float32).
-int NewTensorOf(LayerCall* call, const Shape& shape, DType dtype, const std::string& suffix) {
-  const int t = call->NewTensor(shape, suffix);
-  call->builder->graph().tensors[t].dtype = dtype;
-  return t;
-}
-
-// An int32 or int64 constant.
-int IntConst(LayerCall* call, const std::string& suffix, const Shape& shape,
-             const std::vector<int64_t>& values, DType dtype) {
-  if (dtype == DType::kInt32) {
-    return call->Int32Const(suffix, shape, std::vector<int32_t>(values.begin(), values.end()));
-  }
-  return call->builder->graph().AddConstant(call->builder->UniqueName(call->name() + "/" + suffix),
-                                            DType::kInt64, shape, values.data(),
-                                            values.size() * sizeof(int64_t));
-}
-
 // x's slice [start, start + size) along `axis` (STRIDED_SLICE); `shrink` drops the axis.
 int AxisSlice(LayerCall* call, int x, int axis, int64_t start, int64_t size, bool shrink) {
   const Shape in = call->builder->ShapeOf(x);
@@ -936,29 +913,7 @@ Status ConvertShapeOp(LayerCall* call, const KerasOp& op, const std::string& nam
       if (IsBool(*call, x)) {
         return call->Error(StatusCode::kUnsupported, name + " of a bool tensor");
       }
-      int idx = x;
-      if (!IsInt(*call, x)) {  // Keras casts the indices to int (toward zero)
-        idx = NewTensorOf(call, in, DType::kInt32, "indices");
-        call->AddNode("CAST", {x}, {idx});
-      }
-      const DType itype = call->builder->graph().tensors[idx].dtype;
-      Shape col = in;
-      col.push_back(1);
-      const int c = EmitReshape(call, idx, col, "column");
-      call->builder->graph().tensors[c].dtype = itype;
-      const int64_t classes = n->get<int64_t>();
-      std::vector<int64_t> range(static_cast<size_t>(classes));
-      for (int64_t i = 0; i < classes; ++i) range[i] = i;
-      Shape out = in;
-      out.push_back(static_cast<int32_t>(classes));
-      EDGEOPT_RETURN_IF_ERROR(CheckOutputSize(*call, out));
-      const int hot = NewBoolTensor(call, out, "hot");
-      call->AddNode(
-          "EQUAL",
-          {c, IntConst(call, "classes", Shape{static_cast<int32_t>(classes)}, range, itype)},
-          {hot});
-      int y = call->NewTensor(out, "one_hot");
-      call->AddNode("CAST", {hot}, {y});
+      EDGEOPT_ASSIGN_OR_RETURN(int y, EmitOneHot(call, AsIndices(call, x), n->get<int64_t>()));
       if (on - off != 1.0f) y = EmitScalarOp(call, "MUL", y, on - off);
       if (off != 0.0f) y = EmitScalarOp(call, "ADD", y, off);
       call->outputs = {y};
