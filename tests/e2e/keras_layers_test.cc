@@ -1662,11 +1662,11 @@ TEST_F(KerasLayers, KerasOperations) {
   const Json dense = {{"units", 6}};
   const std::vector<double> x = {-1.5, -0.4, 0.0, 0.3, 0.9, 2.2};
   // Converts `config` (random weights), runs it in both runtimes on x and compares with
-  // want_of(d), d the output of its Dense "d" on x by the reference.
+  // want_of(d), d the output of its Dense "d" (`units` of them) on x by the reference.
   auto run_model =
       [&](const Json& config,
           const std::function<std::vector<double>(const std::vector<double>&)>& want_of,
-          const char* what) {
+          const char* what, int units = 6) {
         SCOPED_TRACE(what);
         StatusOr<keras::KerasModel> model = keras::ModelFromConfig(config, 51);
         ASSERT_TRUE(model.ok()) << model.status().ToString();
@@ -1675,7 +1675,7 @@ TEST_F(KerasLayers, KerasOperations) {
         ASSERT_EQ(outs.size(), 2u);
         kref::Tensor d{{1, 6}, x};
         std::string error;
-        ASSERT_TRUE(kref::Apply(*model, "Dense", "d", dense, &d, &error)) << error;
+        ASSERT_TRUE(kref::Apply(*model, "Dense", "d", Json{{"units", units}}, &d, &error)) << error;
         const std::vector<double> want = want_of(d.v);
         ExpectClose(outs[0], want, (std::string(what) + ", TFLite").c_str());
         ExpectClose(outs[1], want, (std::string(what) + ", edgeopt").c_str());
@@ -2377,25 +2377,20 @@ TEST_F(KerasLayers, KerasOperations) {
       tf["config"]["layers"].push_back(l);
     }
     tf["config"]["output_layers"] = Json::array({ref("out")});
-    SCOPED_TRACE("tf.nn.depth_to_space, space_to_depth");
-    StatusOr<keras::KerasModel> model = keras::ModelFromConfig(tf, 51);
-    ASSERT_TRUE(model.ok()) << model.status().ToString();
-    Randomize(&*model);
-    const auto outs = RunBoth(*model, {x}, {{6}}, *dir_);
-    ASSERT_EQ(outs.size(), 2u);
-    kref::Tensor d{{1, 6}, x};
-    std::string error;
-    ASSERT_TRUE(kref::Apply(*model, "Dense", "d", Json{{"units", 8}}, &d, &error)) << error;
-    std::vector<double> want(8);
-    for (int i = 0; i < 2; ++i) {      // output row
-      for (int w = 0; w < 2; ++w) {    // input column
-        for (int j = 0; j < 2; ++j) {  // column within the block
-          want[i * 4 + w * 2 + j] = d.v[w * 4 + i * 2 + j] + d.v[i * 4 + w * 2 + j];
-        }
-      }
-    }
-    ExpectClose(outs[0], want, "depth_to_space, TFLite");
-    ExpectClose(outs[1], want, "depth_to_space, edgeopt");
+    run_model(
+        tf,
+        [](const std::vector<double>& d) {
+          std::vector<double> want(8);
+          for (int i = 0; i < 2; ++i) {      // output row
+            for (int w = 0; w < 2; ++w) {    // input column
+              for (int j = 0; j < 2; ++j) {  // column within the block
+                want[i * 4 + w * 2 + j] = d[w * 4 + i * 2 + j] + d[i * 4 + w * 2 + j];
+              }
+            }
+          }
+          return want;
+        },
+        "tf.nn.depth_to_space, space_to_depth", 8);
   }
   // A constant on the left of a matmul: C [4, 2] @ r, r = reshape(d, [2, 3]) -> [4, 3]; tf's
   // linalg.matmul(C, b=r) too.
