@@ -33,7 +33,7 @@ class BatchNorm : public OpKernel {
     eps_ = static_cast<float>(ir::GetFloat(node->attrs, "epsilon", 1e-3));
     momentum_ = static_cast<float>(ir::GetFloat(node->attrs, "momentum", 0.99));
     // A frozen layer (Keras trainable=False) normalizes with its moving statistics in training
-    // too, and leaves them as they are (Keras 2.1+ and 3).
+    // too, and leaves them as they are (tf.keras in TensorFlow 2, and Keras 3).
     frozen_ = ctx->graph->tensors[in[3]].frozen;
     rows_ = x.size / c_;
     mean_.assign(c_, 0.0f);
