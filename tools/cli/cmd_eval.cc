@@ -63,21 +63,13 @@ Status Eval(const std::string& model_path, const std::string& data_spec, int bat
       auto evaluated = report::EvaluateTfliteBytes(bytes, ds, ro);
       if (!evaluated.ok()) return evaluated.status().WithPrefix(model_path);
       r = *evaluated;
-      if (!quiet) {
-        std::printf(
-            "%s on %s: top-1 accuracy %.2f%% (%lld/%lld) (the model outputs its classes: "
-            "no loss)\n",
-            model_path.c_str(), ds.name.c_str(), 100.0 * r.accuracy,
-            static_cast<long long>(r.correct), static_cast<long long>(r.samples));
-      }
-      std::printf("%s\n", FormatEvalLine(r).c_str());
-      return Status::Ok();
+    } else {
+      train::EngineOptions eo;
+      eo.batch_size = batch_size;
+      eo.num_threads = threads;
+      EDGEOPT_ASSIGN_OR_RETURN(auto engine, train::Engine::Create(model.graph, eo));
+      EDGEOPT_ASSIGN_OR_RETURN(r, EvaluateWithProgress(engine.get(), ds, batch_size, quiet));
     }
-    train::EngineOptions eo;
-    eo.batch_size = batch_size;
-    eo.num_threads = threads;
-    EDGEOPT_ASSIGN_OR_RETURN(auto engine, train::Engine::Create(model.graph, eo));
-    EDGEOPT_ASSIGN_OR_RETURN(r, EvaluateWithProgress(engine.get(), ds, batch_size, quiet));
   }
   if (!quiet) {
     char loss[64];

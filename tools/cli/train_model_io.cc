@@ -182,9 +182,7 @@ std::set<int> ShapeKeepingWeights(TrainModel& model) {
     const size_t slash = origin.find('/');
     if (slash == std::string::npos) continue;
     const nlohmann::json* layer = keras::FindLayerJson(k->config, origin.substr(0, slash));
-    const std::string cls = layer != nullptr ? keras::LayerClass(*layer) : "";
-    if (cls == "EinsumDense" || cls == "MultiHeadAttention" || cls == "Attention" ||
-        cls == "AdditiveAttention") {
+    if (layer != nullptr && keras::KeepsVariableShapes(keras::LayerClass(*layer))) {
       out.insert(static_cast<int>(t));
     }
   }

@@ -45,8 +45,7 @@ Status ApplyTrainableFlags(TrainModel* model, const TrainFlags& flags);
 // the layer names of the file, not its nested models' names.
 Status ApplyTrainableFlags(ir::Graph* graph, const TrainFlags& flags, const std::string& path);
 // The weight tensors of the Keras layers whose variables keep their shapes when the model is
-// saved (EinsumDense and the attention layers: UpdateFromGraph writes them back in Keras's
-// shapes): channel pruning must not change them.
+// saved (keras::KeepsVariableShapes): channel pruning must not change them.
 std::set<int> ShapeKeepingWeights(TrainModel& model);
 // How many Keras weights training leaves as they are (Tensor::frozen), for the summary line.
 int64_t FrozenWeightCount(const ir::Graph& graph);

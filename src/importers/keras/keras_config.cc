@@ -430,6 +430,11 @@ std::vector<Keras3Holder> Keras3WeightHolders(const std::string& class_name) {
   return {{"", {}}};
 }
 
+bool KeepsVariableShapes(const std::string& class_name) {
+  return class_name == "MultiHeadAttention" || class_name == "Attention" ||
+         class_name == "AdditiveAttention" || class_name == "EinsumDense";
+}
+
 bool IsModelClass(const std::string& class_name) {
   return class_name == "Sequential" || class_name == "Functional" || class_name == "Model";
 }

@@ -121,6 +121,9 @@ std::vector<Keras3Holder> Keras3WeightHolders(const std::string& class_name);
 
 // True for model classes that nest other layers.
 bool IsModelClass(const std::string& class_name);
+// Layer classes whose variables keep Keras's shapes when trained weights are written back
+// (UpdateFromGraph): their graph weights cannot change shape (no channel pruning).
+bool KeepsVariableShapes(const std::string& class_name);
 
 // The {"class_name", "config"} object of a layer inside a model config, searched recursively
 // through nested models by layer name; nullptr when there is none.

@@ -136,8 +136,7 @@ Status UpdateFromGraph(KerasModel* model, const ir::Graph& graph) {
       if (leaf == "recurrent_kernel" && cls != "Bidirectional") {
         EDGEOPT_RETURN_IF_ERROR(SetConfigInt(entry, "units", s[1]));
       }
-    } else if (cls == "MultiHeadAttention" || cls == "Attention" || cls == "AdditiveAttention" ||
-               cls == "EinsumDense") {
+    } else if (KeepsVariableShapes(cls)) {
       // Keras's shapes stay (attention layers are not channel-pruned): MultiHeadAttention's
       // FULLY_CONNECTED weights [out, in] of the EinsumDense kernels [in, H, d] / [H, vd, out],
       // its biases [H·d] of [H, d] (an EinsumDense layer's likewise: [N, K] of [K..., N...]);

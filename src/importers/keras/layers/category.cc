@@ -21,10 +21,6 @@ StatusOr<int> Encode(LayerCall* call, int idx, int64_t tokens, const std::string
   if (tokens < 1 || tokens > 65536) {
     return call->Error(StatusCode::kInvalidModel, "needs 1 to 65536 tokens");
   }
-  if (in.size() + 1 > 4) {
-    return call->Error(StatusCode::kUnsupported, "encodes a rank-" + std::to_string(in.size()) +
-                                                     " input; TFLite compares up to 4 dimensions");
-  }
   EDGEOPT_ASSIGN_OR_RETURN(const int hot, EmitOneHot(call, idx, tokens));
   if (mode == "one_hot") {
     if (in.size() >= 2 && in.back() == 1) {  // [..., 1] -> [..., tokens]

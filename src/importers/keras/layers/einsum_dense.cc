@@ -162,10 +162,7 @@ Status ConvertEinsumDense(LayerCall* call) {
   // x -> [kept..., contracted...]
   std::vector<int32_t> perm;
   for (char c : kept + contracted) perm.push_back(static_cast<int32_t>(e.in.find(c)));
-  int x = call->inputs[0];
-  bool identity = true;
-  for (int d = 0; d < rank; ++d) identity &= perm[d] == d;
-  if (!identity) x = EmitTranspose(call, x, perm, "transpose");
+  int x = Transposed(call, call->inputs[0], perm);
   Shape flat;
   for (char c : kept) flat.push_back(static_cast<int32_t>(size_of(c)));
   flat.push_back(static_cast<int32_t>(k));
@@ -183,8 +180,6 @@ Status ConvertEinsumDense(LayerCall* call) {
     bias_shape.push_back(size_of(c));
   }
   const bool fc_bias = !bias_axes.empty() && bias_axes == own;
-  Shape y_shape(flat.begin(), flat.end() - 1);
-  y_shape.push_back(static_cast<int32_t>(n));
   int node = -1;
   EDGEOPT_ASSIGN_OR_RETURN(int y, EmitDense(call, x, "kernel", kernel_shape, fc_bias ? "bias" : "",
                                             bias_shape, n, "", &node));
@@ -198,12 +193,8 @@ Status ConvertEinsumDense(LayerCall* call) {
   const std::string have = kept + own;
   std::vector<int32_t> back;
   for (char c : e.out) back.push_back(static_cast<int32_t>(have.find(c)));
-  identity = true;
-  for (size_t d = 0; d < back.size(); ++d) identity &= back[d] == static_cast<int32_t>(d);
-  if (!identity) {
-    y = EmitTranspose(call, y, back, "output");
-    node = -1;
-  }
+  const int ordered = Transposed(call, y, back, "output");
+  if (ordered != y) y = ordered, node = -1;
   if (!bias_axes.empty() && !fc_bias) {
     // Broadcast over the output: the bias's dims at its axes' positions, 1 elsewhere.
     Shape shaped(e.out.size(), 1);

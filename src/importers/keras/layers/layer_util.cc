@@ -165,6 +165,13 @@ int EmitStridedSlice(LayerCall* call, int x, const std::vector<int32_t>& begin,
   return y;
 }
 
+int Transposed(LayerCall* call, int x, const std::vector<int32_t>& perm,
+               const std::string& suffix) {
+  bool identity = true;
+  for (size_t i = 0; i < perm.size(); ++i) identity &= perm[i] == static_cast<int32_t>(i);
+  return identity ? x : EmitTranspose(call, x, perm, suffix);
+}
+
 int EmitTranspose(LayerCall* call, int x, const std::vector<int32_t>& perm,
                   const std::string& suffix) {
   const Shape in = call->builder->ShapeOf(x);  // a copy: adding tensors moves the shapes
@@ -211,6 +218,11 @@ int AsIndices(LayerCall* call, int x) {
 
 StatusOr<int> EmitOneHot(LayerCall* call, int indices, int64_t classes) {
   const Shape in = call->builder->ShapeOf(indices);
+  if (in.size() + 1 > 4) {
+    return call->Error(StatusCode::kUnsupported,
+                       "gives a rank-" + std::to_string(in.size() + 1) +
+                           " one-hot tensor; TFLite compares up to 4 dimensions");
+  }
   const DType itype = call->builder->graph().tensors[indices].dtype;
   Shape col = in, out = in;
   col.push_back(1);

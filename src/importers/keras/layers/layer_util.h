@@ -114,6 +114,9 @@ int EmitStridedSlice(LayerCall* call, int x, const std::vector<int32_t>& begin,
                      int64_t end_mask, int64_t shrink_mask, const Shape& out,
                      const std::string& suffix);
 // TRANSPOSE of x by `perm` ("<layer>/<suffix>", the permutation "<suffix>_perm").
+// TRANSPOSE of x by `perm`, or x itself for the identity.
+int Transposed(LayerCall* call, int x, const std::vector<int32_t>& perm,
+               const std::string& suffix = "transpose");
 int EmitTranspose(LayerCall* call, int x, const std::vector<int32_t>& perm,
                   const std::string& suffix);
 // A new bool tensor of `shape` (a comparison's output).
@@ -129,7 +132,8 @@ int IntConst(LayerCall* call, const std::string& suffix, const Shape& shape,
 // casts them).
 int AsIndices(LayerCall* call, int x);
 // The float32 one-hot [..., classes] of integer indices [...]: EQUAL of the indices as [..., 1]
-// with [0, classes) and a CAST (indices outside the range give zeros, as tf.one_hot).
+// with [0, classes) and a CAST (indices outside the range give zeros, as tf.one_hot). Refused
+// for an output of rank 5 or more (TFLite's comparisons broadcast up to 4 dimensions).
 StatusOr<int> EmitOneHot(LayerCall* call, int indices, int64_t classes);
 
 }  // namespace keras

@@ -407,13 +407,6 @@ int AxisSlice(LayerCall* call, int x, int axis, int64_t start, int64_t size, boo
                           shrink ? "unstack" : "split");
 }
 
-// TRANSPOSE of x by `perm` (nothing for the identity).
-int Transposed(LayerCall* call, int x, const std::vector<int32_t>& perm) {
-  bool identity = true;
-  for (size_t i = 0; i < perm.size(); ++i) identity &= perm[i] == static_cast<int32_t>(i);
-  return identity ? x : EmitTranspose(call, x, perm, "transpose");
-}
-
 // einsum of one or two tensors, each index at most once per operand, the batch index first in
 // every operand and in the output:
 //  - one operand: SUM over the indices the output drops, then TRANSPOSE to the output's order;
@@ -862,9 +855,6 @@ Status ConvertShapeOp(LayerCall* call, const KerasOp& op, const std::string& nam
       const Json* type = tf ? Param(*call, "output_type", 2) : nullptr;
       const bool int32 = !tf || (type != nullptr && type->is_string() && *type == "int32");
       const DType dtype = int32 ? DType::kInt32 : DType::kInt64;
-      if (IsBool(*call, x)) {
-        return call->Error(StatusCode::kUnsupported, name + " of a bool tensor");
-      }
       Shape out = in;
       out.erase(out.begin() + k);
       int y = NewTensorOf(call, out, dtype, "index");
@@ -903,16 +893,8 @@ Status ConvertShapeOp(LayerCall* call, const KerasOp& op, const std::string& nam
         return call->Error(StatusCode::kUnsupported,
                            "gives " + dtype->dump() + "; edgeopt's one_hot gives float32");
       }
-      if (rank + 1 > 4) {
-        return call->Error(StatusCode::kUnsupported,
-                           "gives a rank-" + std::to_string(rank + 1) +
-                               " tensor; TFLite compares up to 4 dimensions");
-      }
       EDGEOPT_ASSIGN_OR_RETURN(const float on, FloatParam(*call, {"on_value"}, 99, 1.0f));
       EDGEOPT_ASSIGN_OR_RETURN(const float off, FloatParam(*call, {"off_value"}, 99, 0.0f));
-      if (IsBool(*call, x)) {
-        return call->Error(StatusCode::kUnsupported, name + " of a bool tensor");
-      }
       EDGEOPT_ASSIGN_OR_RETURN(int y, EmitOneHot(call, AsIndices(call, x), n->get<int64_t>()));
       if (on - off != 1.0f) y = EmitScalarOp(call, "MUL", y, on - off);
       if (off != 0.0f) y = EmitScalarOp(call, "ADD", y, off);
@@ -920,9 +902,6 @@ Status ConvertShapeOp(LayerCall* call, const KerasOp& op, const std::string& nam
       return Status::Ok();
     }
     case OpKind::kSign: {
-      if (IsBool(*call, x)) {
-        return call->Error(StatusCode::kUnsupported, name + " of a bool tensor");
-      }
       int sides[2];
       for (int i = 0; i < 2; ++i) {
         const int b = NewBoolTensor(call, in, i == 0 ? "positive" : "negative");
@@ -950,9 +929,6 @@ Status ConvertShapeOp(LayerCall* call, const KerasOp& op, const std::string& nam
       const Json* reverse = Param(*call, "reverse", 99);
       const bool ex = exclusive != nullptr && exclusive->is_boolean() && exclusive->get<bool>();
       const bool rev = reverse != nullptr && reverse->is_boolean() && reverse->get<bool>();
-      if (IsBool(*call, x)) {
-        return call->Error(StatusCode::kUnsupported, name + " of a bool tensor");
-      }
       const int64_t len = in[k];
       if (len > 2048) {
         return call->Error(StatusCode::kUnsupported,
@@ -1574,6 +1550,11 @@ Status ConvertKerasOp(LayerCall* call) {
                          name +
                              " of an integer tensor; edgeopt takes those in casts, "
                              "comparisons and one_hot");
+    }
+    const bool numeric = op->kind == OpKind::kArgMinMax || op->kind == OpKind::kOneHot ||
+                         op->kind == OpKind::kSign || op->kind == OpKind::kCumsum;
+    if (numeric && IsBool(*call, t)) {
+      return call->Error(StatusCode::kUnsupported, name + " of a bool tensor");
     }
   }
   for (const auto& item : call->kwargs.items()) {
