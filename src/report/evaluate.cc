@@ -41,7 +41,39 @@ struct Geometry {
   int64_t per_sample;
   int classes;
   bool index;  // one int32 / int64 per sample: the class itself (a model ending in argmax)
+  // One value per sample (a binary classifier): class 1 above this, 0.5 for probabilities (the
+  // output of a LOGISTIC), 0 for logits.
+  float threshold;
 };
+
+// Whether the tensor is a LOGISTIC's output, through the QUANTIZE / DEQUANTIZE / RESHAPE that
+// quantization and conversion put after it.
+bool ProducedByLogistic(const rt::Interpreter& interp, int tensor) {
+  for (int hops = 0; hops < 4; ++hops) {
+    int producer = -1;
+    for (int i = 0; i < interp.num_nodes() && producer < 0; ++i) {
+      const rt::Node& n = interp.node(i);
+      for (int o = 0; o < n.num_outputs; ++o) {
+        if (n.outputs[o] == tensor) producer = i;
+      }
+    }
+    if (producer < 0) return false;
+    const rt::Node& n = interp.node(producer);
+    switch (n.op) {
+      case tflite::BuiltinOperator::LOGISTIC:
+        return true;
+      case tflite::BuiltinOperator::DEQUANTIZE:
+      case tflite::BuiltinOperator::QUANTIZE:
+      case tflite::BuiltinOperator::RESHAPE:
+        if (n.num_inputs < 1) return false;
+        tensor = n.inputs[0];
+        break;
+      default:
+        return false;
+    }
+  }
+  return false;
+}
 
 StatusOr<Geometry> CheckGeometry(rt::Interpreter* interp, const data::Dataset& ds) {
   EDGEOPT_ENSURE(interp->num_inputs() == 1 && interp->num_outputs() >= 1, StatusCode::kUnsupported,
@@ -61,6 +93,7 @@ StatusOr<Geometry> CheckGeometry(rt::Interpreter* interp, const data::Dataset& d
                  "the output has %lld values per sample", static_cast<long long>(out_per));
   g.classes = static_cast<int>(out_per);
   g.index = out_per == 1 && (g.out->type == DType::kInt32 || g.out->type == DType::kInt64);
+  g.threshold = ProducedByLogistic(*interp, interp->output_index(0)) ? 0.5f : 0.0f;
   return g;
 }
 
@@ -143,8 +176,11 @@ StatusOr<train::EvalResult> EvaluateTflite(rt::Interpreter* interp, const data::
   EDGEOPT_ASSIGN_OR_RETURN(Geometry g, CheckGeometry(interp, ds));
   EDGEOPT_ENSURE(ds.has_labels(), StatusCode::kInvalidArgument,
                  "%s has no class labels to evaluate against", ds.name.c_str());
-  EDGEOPT_ENSURE(g.index || g.classes >= ds.num_classes, StatusCode::kInvalidArgument,
+  // One value per sample for two classes: a binary classifier (binary cross-entropy).
+  const bool binary = !g.index && g.classes == 1 && ds.num_classes <= 2;
+  EDGEOPT_ENSURE(g.index || binary || g.classes >= ds.num_classes, StatusCode::kInvalidArgument,
                  "the output has %d values per sample for %d classes", g.classes, ds.num_classes);
+  std::vector<float> targets;
   const int64_t total = options.limit >= 0 ? std::min(options.limit, ds.size) : ds.size;
   std::vector<float> scores(static_cast<size_t>(g.batch) * g.classes);
   std::vector<float> xbuf(static_cast<size_t>(g.batch * g.per_sample), 0.0f);
@@ -157,8 +193,24 @@ StatusOr<train::EvalResult> EvaluateTflite(rt::Interpreter* interp, const data::
     const int n = static_cast<int>(std::min<int64_t>(g.batch, total - start));
     EDGEOPT_RETURN_IF_ERROR(RunBatch(interp, g, ds, start, n, &xbuf, &scores));
     const int32_t* labels = ds.labels.data() + start;
+    for (int i = 0; i < n; ++i) {
+      const float* row = scores.data() + static_cast<size_t>(i) * g.classes;
+      r.predicted.push_back(g.index ? static_cast<int32_t>(row[0])
+                                    : train::PredictedClass(row, g.classes, g.threshold));
+    }
     if (g.index) {  // the predicted classes: accuracy, no loss
       for (int i = 0; i < n; ++i) r.correct += scores[i] == static_cast<float>(labels[i]);
+      r.samples += n;
+      bar.Update(start / g.batch + 1, r.samples, "");
+      continue;
+    }
+    if (binary) {
+      targets.assign(labels, labels + n);
+      loss_sum +=
+          n * (g.threshold > 0.0f
+                   ? train::BinaryCrossEntropyFromProbs(scores.data(), targets.data(), n, nullptr)
+                   : train::SigmoidBinaryCrossEntropy(scores.data(), targets.data(), n, nullptr));
+      r.correct += train::CountBinaryCorrect(scores.data(), targets.data(), n, g.threshold);
       r.samples += n;
       bar.Update(start / g.batch + 1, r.samples, "");
       continue;
@@ -200,9 +252,8 @@ StatusOr<std::vector<int>> PredictTflite(rt::Interpreter* interp, const data::Da
     EDGEOPT_RETURN_IF_ERROR(RunBatch(interp, g, ds, start, n, &xbuf, &scores));
     for (int r = 0; r < n; ++r) {
       const float* row = scores.data() + static_cast<size_t>(r) * g.classes;
-      predictions.push_back(g.index
-                                ? static_cast<int>(row[0])
-                                : static_cast<int>(std::max_element(row, row + g.classes) - row));
+      predictions.push_back(g.index ? static_cast<int>(row[0])
+                                    : train::PredictedClass(row, g.classes, g.threshold));
     }
   }
   return predictions;

@@ -176,13 +176,13 @@ Status Engine::Compile(const EngineOptions& options) {
   return SetBatchSize(options.batch_size);
 }
 
-int Engine::final_softmax_node() const {
-  const int p = graph_.Producer(output_);
-  if (p >= 0 && graph_.nodes[p].op == "SOFTMAX" &&
-      ir::GetFloat(graph_.nodes[p].attrs, "beta", 1.0) == 1.0) {
-    return p;
+int FinalActivationNode(const ir::Graph& graph, int tensor, const char* op) {
+  const int p = graph.Producer(tensor);
+  if (p < 0 || graph.nodes[p].op != op) return -1;
+  if (graph.nodes[p].op == "SOFTMAX" && ir::GetFloat(graph.nodes[p].attrs, "beta", 1.0) != 1.0) {
+    return -1;
   }
-  return -1;
+  return p;
 }
 
 Status Engine::SetLossTensor(int tensor) {
@@ -331,6 +331,23 @@ std::string Engine::ProfileReport() const {
     out += line;
   }
   return out;
+}
+
+std::vector<std::vector<float>> Engine::SnapshotWeights() const {
+  std::vector<std::vector<float>> snapshot;
+  for (const Value& v : values_) {
+    if (v.kind == ValueKind::kParameter || v.kind == ValueKind::kState) snapshot.push_back(v.data);
+  }
+  return snapshot;
+}
+
+void Engine::RestoreWeights(const std::vector<std::vector<float>>& snapshot) {
+  size_t i = 0;
+  for (Value& v : values_) {
+    if (v.kind != ValueKind::kParameter && v.kind != ValueKind::kState) continue;
+    if (i < snapshot.size() && snapshot[i].size() == v.data.size()) v.data = snapshot[i];
+    ++i;
+  }
 }
 
 Status Engine::ExportWeights(ir::Graph* graph) const {

@@ -52,6 +52,9 @@ struct Parameter {
   float* grad() const { return value->grad.data(); }
 };
 
+// The node producing `tensor` when it is `op` (SOFTMAX: with beta 1), else -1.
+int FinalActivationNode(const ir::Graph& graph, int tensor, const char* op);
+
 class Engine {
  public:
   static StatusOr<std::unique_ptr<Engine>> Create(const ir::Graph& graph,
@@ -94,12 +97,18 @@ class Engine {
   std::vector<Parameter>& parameters() { return params_; }
   const std::vector<Parameter>& parameters() const { return params_; }
   int64_t num_parameter_values() const;
-  // The final SOFTMAX node feeding the output, or -1.
-  int final_softmax_node() const;
+  // The final SOFTMAX (beta 1) or LOGISTIC node producing the output, or -1: the losses fuse
+  // them with the cross-entropies (from logits, stable).
+  int final_softmax_node() const { return FinalActivationNode(graph_, output_, "SOFTMAX"); }
+  int final_logistic_node() const { return FinalActivationNode(graph_, output_, "LOGISTIC"); }
 
   // Writes the current parameters and state (BN moving statistics) into `graph`'s constants
   // (a graph with the same tensors as the one compiled, e.g. the original).
   Status ExportWeights(ir::Graph* graph) const;
+  // A copy of the parameters and state (BN moving statistics), and putting one back (early
+  // stopping's best epoch).
+  std::vector<std::vector<float>> SnapshotWeights() const;
+  void RestoreWeights(const std::vector<std::vector<float>>& snapshot);
   const ir::Graph& graph() const { return graph_; }
   Value& value(int tensor) { return values_[tensor]; }
 

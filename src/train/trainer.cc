@@ -12,11 +12,26 @@ double Now() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
 
-// The loss for a data set: explicit, or from what the data holds.
-StatusOr<LossKind> ChooseLoss(const std::string& name, const data::Dataset& ds) {
+// The loss for a data set: explicit, or from what the data holds (0 / 1 labels for a model with
+// one output: binary cross-entropy), for float targets the model's compiled loss when it has one.
+StatusOr<LossKind> ChooseLoss(const std::string& name, const std::string& compiled,
+                              const data::Dataset& ds, int64_t outputs) {
   if (!name.empty()) return ParseLossKind(name);
-  if (ds.has_labels()) return LossKind::kSparseCategoricalCrossentropy;
-  if (ds.has_targets()) return LossKind::kMeanSquaredError;
+  if (ds.has_labels()) {
+    // Keras's categorical losses with class labels are the sparse one; the binary one is what
+    // 0 / 1 labels for one output imply.
+    return outputs == 1 && ds.num_classes <= 2 ? LossKind::kBinaryCrossentropy
+                                               : LossKind::kSparseCategoricalCrossentropy;
+  }
+  if (ds.has_targets()) {
+    // A compiled regression, multi-label or soft-target loss.
+    const StatusOr<LossKind> model_loss = ParseLossKind(compiled);
+    if (!compiled.empty() && model_loss.ok() &&
+        *model_loss != LossKind::kSparseCategoricalCrossentropy) {
+      return *model_loss;
+    }
+    return LossKind::kMeanSquaredError;
+  }
   return MakeStatus(StatusCode::kInvalidArgument,
                     "%s has neither labels nor targets, so it cannot be used for training or "
                     "evaluation",
@@ -36,6 +51,12 @@ Status CheckData(const Engine& engine, const data::Dataset& ds, LossKind loss) {
     EDGEOPT_ENSURE(ds.num_classes <= classes, StatusCode::kInvalidArgument,
                    "%s has %d classes, the model outputs %lld values", ds.name.c_str(),
                    ds.num_classes, static_cast<long long>(classes));
+  } else if (loss == LossKind::kBinaryCrossentropy && ds.has_labels()) {
+    EDGEOPT_ENSURE(classes == 1 && ds.num_classes <= 2, StatusCode::kInvalidArgument,
+                   "%s: binary_crossentropy with class labels needs labels 0 / 1 and a model "
+                   "with one output (%d classes, %lld outputs); for multi-label data give "
+                   "float targets",
+                   ds.name.c_str(), ds.num_classes, static_cast<long long>(classes));
   } else {
     EDGEOPT_ENSURE(ds.has_targets() && ds.target_size() == classes, StatusCode::kInvalidArgument,
                    "%s: %s needs float targets of %lld values per sample", ds.name.c_str(),
@@ -44,23 +65,79 @@ Status CheckData(const Engine& engine, const data::Dataset& ds, LossKind loss) {
   return Status::Ok();
 }
 
-// Loss (and gradient into grad when non-null) of the current forward pass.
-double ComputeLoss(Engine* engine, LossKind loss, bool from_probs, const int32_t* labels,
-                   const float* targets, int batch, float* grad, int64_t* correct) {
+// The tensor the loss reads: the input of a final SOFTMAX for the categorical cross-entropies, of
+// a final LOGISTIC for the binary one (the logits, fused), else the output.
+Status SetLossTensor(Engine* engine, LossKind loss) {
+  int fused = -1;
+  if (loss == LossKind::kSparseCategoricalCrossentropy ||
+      loss == LossKind::kCategoricalCrossentropy) {
+    fused = engine->final_softmax_node();
+  } else if (loss == LossKind::kBinaryCrossentropy) {
+    fused = engine->final_logistic_node();
+  }
+  return engine->SetLossTensor(fused >= 0 ? engine->graph().nodes[fused].inputs[0]
+                                          : engine->output_tensor());
+}
+
+// Values per sample that accuracy counts: each output for binary cross-entropy (Keras's binary
+// accuracy of multi-label outputs), else the sample; 0 when the loss has no accuracy.
+int64_t AccuracyUnits(const Engine& engine, LossKind loss) {
+  switch (loss) {
+    case LossKind::kSparseCategoricalCrossentropy:
+    case LossKind::kCategoricalCrossentropy:
+      return 1;
+    case LossKind::kBinaryCrossentropy:
+      return engine.output_sample_size();
+    case LossKind::kMeanSquaredError:
+    case LossKind::kMeanAbsoluteError:
+    case LossKind::kHuber:
+      return 0;
+  }
+  return 0;
+}
+
+double Accuracy(int64_t correct, int64_t samples, int64_t units) {
+  return units > 0 && samples > 0 ? static_cast<double>(correct) / (samples * units) : -1.0;
+}
+
+// Loss (and gradient into grad when non-null) of the current forward pass, the cross-entropies'
+// targets smoothed by `smoothing`. Labels of the binary cross-entropy become 0 / 1 targets in
+// `label_targets`.
+double ComputeLoss(Engine* engine, LossKind loss, const int32_t* labels, const float* targets,
+                   int batch, float* grad, int64_t* correct, std::vector<float>* label_targets,
+                   float smoothing = 0.0f) {
   const int classes = static_cast<int>(engine->output_sample_size());
-  const float* scores = from_probs ? engine->Output() : engine->LossInput();
+  const float* scores = engine->LossInput();
   double value = 0.0;
   switch (loss) {
     case LossKind::kSparseCategoricalCrossentropy:
-      value = from_probs ? SparseCrossEntropyFromProbs(scores, labels, batch, classes, grad)
-                         : SparseSoftmaxCrossEntropy(scores, labels, batch, classes, grad);
+      value = SparseSoftmaxCrossEntropy(scores, labels, batch, classes, grad, smoothing);
       if (correct != nullptr) *correct += CountCorrect(scores, labels, batch, classes);
       break;
     case LossKind::kCategoricalCrossentropy:
-      value = SoftmaxCrossEntropy(scores, targets, batch, classes, grad);
+      value = SoftmaxCrossEntropy(scores, targets, batch, classes, grad, smoothing);
+      if (correct != nullptr) *correct += CountCorrectOfTargets(scores, targets, batch, classes);
       break;
+    case LossKind::kBinaryCrossentropy: {
+      const int64_t n = static_cast<int64_t>(batch) * classes;
+      if (labels != nullptr) {  // labels of a one-output model
+        label_targets->resize(static_cast<size_t>(batch));
+        for (int b = 0; b < batch; ++b) (*label_targets)[b] = labels[b] != 0 ? 1.0f : 0.0f;
+        targets = label_targets->data();
+      }
+      // A final LOGISTIC is fused: the scores are logits, as for a model without one.
+      value = SigmoidBinaryCrossEntropy(scores, targets, n, grad, smoothing);
+      if (correct != nullptr) *correct += CountBinaryCorrect(scores, targets, n, 0.0f);
+      break;
+    }
     case LossKind::kMeanSquaredError:
       value = MeanSquaredError(engine->Output(), targets, batch, classes, grad);
+      break;
+    case LossKind::kMeanAbsoluteError:
+      value = MeanAbsoluteError(engine->Output(), targets, batch, classes, grad);
+      break;
+    case LossKind::kHuber:
+      value = HuberLoss(engine->Output(), targets, batch, classes, 1.0f, grad);
       break;
   }
   return value;
@@ -74,16 +151,16 @@ StatusOr<std::unique_ptr<Trainer>> Trainer::Create(Engine* engine, const TrainOp
                  "batch size %d must be at least 1", options.batch_size);
   EDGEOPT_ENSURE(options.epochs >= 0, StatusCode::kInvalidArgument, "epochs %d", options.epochs);
   std::unique_ptr<Trainer> t(new Trainer(engine, options));
-  EDGEOPT_ASSIGN_OR_RETURN(t->loss_, ChooseLoss(options.loss, train));
+  EDGEOPT_ASSIGN_OR_RETURN(t->loss_, ChooseLoss(options.loss, options.compiled_loss, train,
+                                                engine->output_sample_size()));
+  EDGEOPT_ENSURE(options.label_smoothing >= 0.0f && options.label_smoothing < 1.0f,
+                 StatusCode::kInvalidArgument, "label smoothing %g is outside [0, 1)",
+                 options.label_smoothing);
+  EDGEOPT_ENSURE(options.label_smoothing == 0.0f || !IsRegression(t->loss_),
+                 StatusCode::kInvalidArgument, "label smoothing needs a cross-entropy, not %s",
+                 LossKindName(t->loss_));
   EDGEOPT_RETURN_IF_ERROR(CheckData(*engine, train, t->loss_));
-  const bool ce = t->loss_ != LossKind::kMeanSquaredError;
-  const int softmax = engine->final_softmax_node();
-  if (ce && softmax >= 0) {
-    t->fused_softmax_ = true;
-    EDGEOPT_RETURN_IF_ERROR(engine->SetLossTensor(engine->graph().nodes[softmax].inputs[0]));
-  } else {
-    EDGEOPT_RETURN_IF_ERROR(engine->SetLossTensor(engine->output_tensor()));
-  }
+  EDGEOPT_RETURN_IF_ERROR(SetLossTensor(engine, t->loss_));
   bool any = false;
   for (const Parameter& p : engine->parameters()) any = any || p.has_grad;
   EDGEOPT_ENSURE(any, StatusCode::kInvalidArgument, "the model has no trainable weights");
@@ -123,17 +200,22 @@ StatusOr<double> Trainer::TrainStep(const float* x, const int32_t* labels, const
                                     int batch, int64_t* correct) {
   EDGEOPT_RETURN_IF_ERROR(engine_->Forward(x, batch, /*training=*/true));
   float* grad = engine_->LossGrad();
-  double loss = ComputeLoss(engine_, loss_, false, labels, targets, batch, grad, correct);
+  double loss = ComputeLoss(engine_, loss_, labels, targets, batch, grad, correct,
+                            &batch_label_targets_, options_.label_smoothing);
   if (teacher_) {
-    EDGEOPT_ENSURE(loss_ != LossKind::kMeanSquaredError, StatusCode::kInvalidArgument,
+    EDGEOPT_ENSURE(!IsRegression(loss_), StatusCode::kInvalidArgument,
                    "distillation needs a classification loss");
     const int classes = static_cast<int>(engine_->output_sample_size());
     const size_t n = static_cast<size_t>(batch) * classes;
     teacher_logits_.resize(n);
     extra_grad_.resize(n);
     EDGEOPT_RETURN_IF_ERROR(teacher_(x, batch, teacher_logits_.data()));
-    const double kl = DistillationKl(engine_->LossInput(), teacher_logits_.data(), batch, classes,
-                                     distill_temperature_, extra_grad_.data());
+    const double kl = loss_ == LossKind::kBinaryCrossentropy
+                          ? BinaryDistillationKl(engine_->LossInput(), teacher_logits_.data(),
+                                                 static_cast<int64_t>(n), distill_temperature_,
+                                                 extra_grad_.data())
+                          : DistillationKl(engine_->LossInput(), teacher_logits_.data(), batch,
+                                           classes, distill_temperature_, extra_grad_.data());
     const float a = distill_alpha_;
     for (size_t i = 0; i < n; ++i) grad[i] = a * grad[i] + (1.0f - a) * extra_grad_[i];
     loss = a * loss + (1.0 - a) * kl;
@@ -151,6 +233,15 @@ StatusOr<std::vector<EpochStats>> Trainer::Fit(const data::Dataset& train,
                                                const data::Dataset* validation) {
   EDGEOPT_RETURN_IF_ERROR(CheckData(*engine_, train, loss_));
   if (validation != nullptr) EDGEOPT_RETURN_IF_ERROR(CheckData(*engine_, *validation, loss_));
+  const int patience = options_.early_stopping;
+  EDGEOPT_ENSURE(patience >= 0, StatusCode::kInvalidArgument, "early stopping patience %d",
+                 patience);
+  EDGEOPT_ENSURE(patience == 0 || (validation != nullptr && validation->size > 0),
+                 StatusCode::kInvalidArgument,
+                 "early stopping watches the validation loss: give validation data");
+  double best_loss = 0.0;
+  int since_best = 0;
+  std::vector<std::vector<float>> best_weights;
   const int bs = options_.batch_size;
   data::Batcher batcher(train, bs, options_.shuffle, options_.seed, options_.augment);
   const int64_t per_epoch = batcher.num_batches();
@@ -163,6 +254,7 @@ StatusOr<std::vector<EpochStats>> Trainer::Fit(const data::Dataset& train,
   schedule_.min_lr = options_.min_lr;
 
   const int64_t ss = train.sample_size();
+  const int64_t units = AccuracyUnits(*engine_, loss_);
   batch_x_.resize(static_cast<size_t>(bs) * ss);
   batch_labels_.resize(bs);
   batch_targets_.resize(static_cast<size_t>(bs) * std::max<int64_t>(1, train.target_size()));
@@ -178,8 +270,10 @@ StatusOr<std::vector<EpochStats>> Trainer::Fit(const data::Dataset& train,
       }
       const int n = batcher.Next(batch_x_.data(), batch_labels_.data(), batch_targets_.data());
       if (n == 0) break;
-      EDGEOPT_ASSIGN_OR_RETURN(double loss, TrainStep(batch_x_.data(), batch_labels_.data(),
-                                                      batch_targets_.data(), n, &correct));
+      EDGEOPT_ASSIGN_OR_RETURN(
+          double loss,
+          TrainStep(batch_x_.data(), train.has_labels() ? batch_labels_.data() : nullptr,
+                    train.has_targets() ? batch_targets_.data() : nullptr, n, &correct));
       EDGEOPT_ENSURE(std::isfinite(loss), StatusCode::kInvalidArgument,
                      "the loss became %g in epoch %d, batch %lld (lower the "
                      "learning rate?)",
@@ -193,9 +287,7 @@ StatusOr<std::vector<EpochStats>> Trainer::Fit(const data::Dataset& train,
         b.num_batches = per_epoch;
         b.samples = seen;
         b.loss = loss_sum / seen;
-        b.accuracy = loss_ == LossKind::kSparseCategoricalCrossentropy
-                         ? static_cast<double>(correct) / seen
-                         : -1.0;
+        b.accuracy = Accuracy(correct, seen, units);
         b.seconds = Now() - t0;
         batch_cb_(b);
       }
@@ -205,9 +297,7 @@ StatusOr<std::vector<EpochStats>> Trainer::Fit(const data::Dataset& train,
     e.epoch = epoch;
     e.seconds = Now() - t0;
     e.loss = seen > 0 ? loss_sum / seen : 0.0;
-    e.accuracy = loss_ == LossKind::kSparseCategoricalCrossentropy && seen > 0
-                     ? static_cast<double>(correct) / seen
-                     : -1.0;
+    e.accuracy = Accuracy(correct, seen, units);
     e.images_per_second = e.seconds > 0 ? seen / e.seconds : 0.0;
     e.steps = batch_index;
     e.learning_rate = schedule_.At(step_ > 0 ? step_ - 1 : 0);
@@ -217,24 +307,34 @@ StatusOr<std::vector<EpochStats>> Trainer::Fit(const data::Dataset& train,
       e.val_loss = v.loss;
       e.val_accuracy = v.accuracy;
     }
+    if (patience > 0) {
+      e.best = best_weights.empty() || e.val_loss < best_loss;
+      if (e.best) {
+        best_loss = e.val_loss;
+        best_weights = engine_->SnapshotWeights();
+        since_best = 0;
+      } else {
+        ++since_best;
+      }
+      e.stops = since_best >= patience;
+    }
     history.push_back(e);
     if (epoch_cb_) EDGEOPT_RETURN_IF_ERROR(epoch_cb_(e));
+    if (e.stops) break;
   }
+  if (!best_weights.empty()) engine_->RestoreWeights(best_weights);
   return history;
 }
 
 StatusOr<EvalResult> Evaluate(Engine* engine, const data::Dataset& ds, int batch_size,
                               const std::string& loss_name,
                               const std::function<void(const BatchStats&)>& progress) {
-  EDGEOPT_ASSIGN_OR_RETURN(LossKind loss, ChooseLoss(loss_name, ds));
+  EDGEOPT_ASSIGN_OR_RETURN(LossKind loss,
+                           ChooseLoss(loss_name, "", ds, engine->output_sample_size()));
   EDGEOPT_RETURN_IF_ERROR(CheckData(*engine, ds, loss));
-  const bool ce = loss != LossKind::kMeanSquaredError;
-  const int softmax = engine->final_softmax_node();
-  if (ce && softmax >= 0) {
-    EDGEOPT_RETURN_IF_ERROR(engine->SetLossTensor(engine->graph().nodes[softmax].inputs[0]));
-  } else {
-    EDGEOPT_RETURN_IF_ERROR(engine->SetLossTensor(engine->output_tensor()));
-  }
+  EDGEOPT_RETURN_IF_ERROR(SetLossTensor(engine, loss));
+  const int64_t units = AccuracyUnits(*engine, loss);
+  std::vector<float> label_targets;
   EvalResult r;
   double loss_sum = 0.0;
   const int64_t ss = ds.sample_size();
@@ -246,7 +346,15 @@ StatusOr<EvalResult> Evaluate(Engine* engine, const data::Dataset& ds, int batch
     EDGEOPT_RETURN_IF_ERROR(engine->Forward(ds.x.data() + start * ss, n, /*training=*/false));
     const int32_t* labels = ds.has_labels() ? ds.labels.data() + start : nullptr;
     const float* targets = ds.has_targets() ? ds.targets.data() + start * ts : nullptr;
-    loss_sum += ComputeLoss(engine, loss, false, labels, targets, n, nullptr, &r.correct) * n;
+    loss_sum +=
+        ComputeLoss(engine, loss, labels, targets, n, nullptr, &r.correct, &label_targets) * n;
+    if (labels != nullptr) {
+      const int classes = static_cast<int>(engine->output_sample_size());
+      for (int i = 0; i < n; ++i) {  // logits (the loss input): a binary threshold of 0
+        r.predicted.push_back(
+            PredictedClass(engine->LossInput() + static_cast<int64_t>(i) * classes, classes));
+      }
+    }
     r.samples += n;
     if (progress) {
       BatchStats s;
@@ -254,15 +362,13 @@ StatusOr<EvalResult> Evaluate(Engine* engine, const data::Dataset& ds, int batch
       s.num_batches = batches;
       s.samples = r.samples;
       s.loss = loss_sum / r.samples;
-      s.accuracy = ce ? static_cast<double>(r.correct) / r.samples : -1.0;
+      s.accuracy = Accuracy(r.correct, r.samples, units);
       s.seconds = Now() - t0;
       progress(s);
     }
   }
   r.loss = r.samples > 0 ? loss_sum / r.samples : 0.0;
-  r.accuracy = loss == LossKind::kSparseCategoricalCrossentropy && r.samples > 0
-                   ? static_cast<double>(r.correct) / r.samples
-                   : -1.0;
+  r.accuracy = Accuracy(r.correct, r.samples, units);
   return r;
 }
 
@@ -270,9 +376,12 @@ Status PredictOutputs(Engine* engine, const float* x, int64_t n, int batch_size,
                       float* out) {
   const int64_t ss = engine->input_sample_size();
   const int64_t os = engine->output_sample_size();
-  const int softmax = logits ? engine->final_softmax_node() : -1;
-  const int tensor =
-      softmax >= 0 ? engine->graph().nodes[softmax].inputs[0] : engine->output_tensor();
+  int final = -1;
+  if (logits) {
+    final = engine->final_softmax_node();
+    if (final < 0) final = engine->final_logistic_node();
+  }
+  const int tensor = final >= 0 ? engine->graph().nodes[final].inputs[0] : engine->output_tensor();
   for (int64_t start = 0; start < n; start += batch_size) {
     const int b = static_cast<int>(std::min<int64_t>(batch_size, n - start));
     EDGEOPT_RETURN_IF_ERROR(engine->Forward(x + start * ss, b, /*training=*/false));

@@ -36,8 +36,18 @@ struct TrainOptions {
   double step_epochs = 0.0;  // kStep: decay every this many epochs
   float step_gamma = 0.1f;
   float min_lr = 0.0f;  // kCosine
-  // Empty: sparse categorical cross-entropy for labeled data, MSE for float targets.
+  // Empty: sparse categorical cross-entropy for labeled data (binary cross-entropy for 0 / 1
+  // labels and a model with one output); for float targets the model's compiled loss
+  // (`compiled_loss`, a Keras name) or MSE.
   std::string loss;
+  std::string compiled_loss;
+  // Keras's label_smoothing s of the cross-entropies: targets y (1 - s) + s / classes (s / 2 for
+  // the binary one), in training; validation and test losses are the plain cross-entropy.
+  float label_smoothing = 0.0f;
+  // Keras's EarlyStopping(monitor="val_loss", patience=N, restore_best_weights=True): stop when
+  // the validation loss has not improved for this many epochs (0: off), and end with the
+  // weights of the epoch where it was lowest.
+  int early_stopping = 0;
   data::AugmentOptions augment;
 };
 
@@ -61,6 +71,10 @@ struct EpochStats {
   double images_per_second = 0.0;
   int64_t steps = 0;
   float learning_rate = 0.0f;
+  // With early stopping: whether this epoch's validation loss is the lowest so far (the weights
+  // training ends with), and whether training stops after it.
+  bool best = true;
+  bool stops = false;
 };
 
 struct EvalResult {
@@ -68,6 +82,8 @@ struct EvalResult {
   double accuracy = -1.0;
   int64_t samples = 0;
   int64_t correct = 0;
+  // The class predicted for each sample, for class labels (empty for targets).
+  std::vector<int32_t> predicted;
 };
 
 // Logits (or outputs) for a batch: `x` holds batch * sample_size floats.
@@ -75,8 +91,9 @@ using TeacherFn = std::function<Status(const float* x, int batch, float* logits)
 
 class Trainer {
  public:
-  // `engine` must outlive the trainer. Uses the fused softmax + cross-entropy when the model
-  // ends in SOFTMAX and the loss is a cross-entropy.
+  // `engine` must outlive the trainer. Fuses a final SOFTMAX with the categorical
+  // cross-entropies and a final LOGISTIC with the binary one (from logits, stable); a model
+  // without them is taken to output logits.
   static StatusOr<std::unique_ptr<Trainer>> Create(Engine* engine, const TrainOptions& options,
                                                    const data::Dataset& train_shape_example);
 
@@ -97,7 +114,8 @@ class Trainer {
   // Trains for options.epochs epochs; `validation` may be null.
   StatusOr<std::vector<EpochStats>> Fit(const data::Dataset& train,
                                         const data::Dataset* validation);
-  // One optimizer step on a batch; returns the batch loss, adds correct predictions.
+  // One optimizer step on a batch; returns the batch loss, adds correct predictions. `labels`
+  // or `targets` is null when the data set has none.
   StatusOr<double> TrainStep(const float* x, const int32_t* labels, const float* targets, int batch,
                              int64_t* correct);
 
@@ -116,7 +134,6 @@ class Trainer {
   Optimizer optimizer_;
   LrSchedule schedule_;
   LossKind loss_ = LossKind::kSparseCategoricalCrossentropy;
-  bool fused_softmax_ = false;
   int64_t step_ = 0;
   std::map<int, std::vector<float>> masks_;  // parameter index -> mask
   std::function<Status(int64_t)> step_cb_;
@@ -127,6 +144,7 @@ class Trainer {
   float distill_temperature_ = 3.0f;
   const std::atomic<bool>* cancel_ = nullptr;
   std::vector<float> teacher_logits_, extra_grad_, batch_x_, batch_targets_;
+  std::vector<float> batch_label_targets_;  // binary labels as targets
   std::vector<int32_t> batch_labels_;
 };
 
@@ -135,7 +153,8 @@ StatusOr<EvalResult> Evaluate(Engine* engine, const data::Dataset& data, int bat
                               const std::string& loss = "",
                               const std::function<void(const BatchStats&)>& progress = nullptr);
 // Outputs of the engine (inference mode) for n samples at x: n * output_sample_size floats.
-// With `logits`, the input of a final SOFTMAX (the logits) instead of the probabilities.
+// With `logits`, the input of a final SOFTMAX or LOGISTIC (the logits) instead of the
+// probabilities.
 Status PredictOutputs(Engine* engine, const float* x, int64_t n, int batch_size, bool logits,
                       float* out);
 

@@ -76,8 +76,8 @@ int AddNode(ir::Graph* g, const std::string& op, std::vector<int> in, std::vecto
   return y;
 }
 
-// FC(16, relu) -> FC(3), optionally ending in SOFTMAX.
-ir::Graph Mlp(bool softmax, uint64_t seed) {
+// FC(16, relu) -> FC(outputs), ending in `final_op` (SOFTMAX, LOGISTIC) unless it is empty.
+ir::Graph MlpTo(int outputs, const std::string& final_op, uint64_t seed) {
   ir::Graph g;
   const int x = g.AddActivation("x", DType::kFloat32, {1, 6});
   g.inputs = {x};
@@ -85,12 +85,35 @@ ir::Graph Mlp(bool softmax, uint64_t seed) {
   const int b1 = AddParam(&g, "d1/bias", {16}, std::vector<float>(16, 0.0f));
   const int h = AddNode(&g, "FULLY_CONNECTED", {x, w1, b1}, {1, 16},
                         {{"fused_activation_function", std::string("RELU")}});
-  const int w2 = AddParam(&g, "d2/kernel", {3, 16}, GlorotUniform(48, 16, 3, seed + 1));
-  const int b2 = AddParam(&g, "d2/bias", {3}, std::vector<float>(3, 0.0f));
-  int y = AddNode(&g, "FULLY_CONNECTED", {h, w2, b2}, {1, 3});
-  if (softmax) y = AddNode(&g, "SOFTMAX", {y}, {1, 3}, {{"beta", 1.0}});
+  const int w2 =
+      AddParam(&g, "d2/kernel", {outputs, 16}, GlorotUniform(16 * outputs, 16, outputs, seed + 1));
+  const int b2 = AddParam(&g, "d2/bias", {outputs}, std::vector<float>(outputs, 0.0f));
+  int y = AddNode(&g, "FULLY_CONNECTED", {h, w2, b2}, {1, outputs});
+  if (final_op == "SOFTMAX") y = AddNode(&g, "SOFTMAX", {y}, {1, outputs}, {{"beta", 1.0}});
+  if (final_op == "LOGISTIC") y = AddNode(&g, "LOGISTIC", {y}, {1, outputs});
   g.outputs = {y};
   return g;
+}
+
+// FC(16, relu) -> FC(3), optionally ending in SOFTMAX.
+ir::Graph Mlp(bool softmax, uint64_t seed) { return MlpTo(3, softmax ? "SOFTMAX" : "", seed); }
+
+// The blobs as a binary problem (class 0 against the others), or as multi-label targets (each
+// class and "class 0 or 1").
+data::Dataset Binary(data::Dataset ds, bool multi_label) {
+  if (multi_label) {
+    ds.target_shape = {4};
+    for (int32_t label : ds.labels) {
+      for (int c = 0; c < 3; ++c) ds.targets.push_back(label == c ? 1.0f : 0.0f);
+      ds.targets.push_back(label <= 1 ? 1.0f : 0.0f);
+    }
+    ds.labels.clear();
+    ds.num_classes = 0;
+    return ds;
+  }
+  for (int32_t& label : ds.labels) label = label == 0 ? 1 : 0;
+  ds.num_classes = 2;
+  return ds;
 }
 
 // Conv 3x3 SAME (4) -> BN -> RELU -> MAX_POOL 2 -> DROPOUT -> MEAN(1,2) -> FC(4).
@@ -165,6 +188,160 @@ TEST(TrainerTest, MlpLearnsBlobsWithFusedSoftmaxCrossEntropy) {
     EXPECT_GT(hist->back().val_accuracy, 0.9);
     EXPECT_EQ((*trainer)->global_step(), 8 * 19);  // 600 / 32 -> 19 batches
   }
+}
+
+// 0 / 1 labels and a model with one output: binary cross-entropy, fused with a final LOGISTIC
+// (the loss reads the logits, so the same model without it trains bit-identically), binary
+// accuracy; float targets of several outputs: multi-label.
+TEST(TrainerTest, BinaryAndMultiLabelClassifiersLearnWithSigmoidCrossEntropy) {
+  const data::Dataset train = Binary(Blobs(600, 1), false), test = Binary(Blobs(300, 2), false);
+  std::vector<EpochStats> runs[2];
+  for (int sigmoid = 0; sigmoid < 2; ++sigmoid) {
+    auto engine = MakeEngine(MlpTo(1, sigmoid ? "LOGISTIC" : "", 5), 32);
+    auto trainer = Trainer::Create(engine.get(), Adam(6, 32, 0.01f), train);
+    ASSERT_TRUE(trainer.ok()) << trainer.status().ToString();
+    EXPECT_EQ((*trainer)->loss_kind(), LossKind::kBinaryCrossentropy);
+    auto hist = (*trainer)->Fit(train, &test);
+    ASSERT_TRUE(hist.ok()) << hist.status().ToString();
+    EXPECT_LT(hist->back().loss, 0.3 * hist->front().loss);
+    EXPECT_GT(hist->back().val_accuracy, 0.95);
+    runs[sigmoid] = *hist;
+    // Evaluate against the predictions: probabilities above 0.5 (logits above 0) are class 1,
+    // the loss is Keras's from the probabilities.
+    std::vector<float> out(300), logits(300), probs(300), y(300);
+    ASSERT_TRUE(PredictOutputs(engine.get(), test.x.data(), 300, 64, false, out.data()).ok());
+    ASSERT_TRUE(PredictOutputs(engine.get(), test.x.data(), 300, 64, true, logits.data()).ok());
+    int64_t correct = 0;
+    for (int i = 0; i < 300; ++i) {
+      probs[i] = 1.0f / (1.0f + std::exp(-logits[i]));
+      if (sigmoid) {
+        EXPECT_NEAR(out[i], probs[i], 1e-6f);
+      }
+      y[i] = static_cast<float>(test.labels[i]);
+      correct += (logits[i] > 0.0f) == (test.labels[i] == 1);
+    }
+    auto eval = Evaluate(engine.get(), test, 64);
+    ASSERT_TRUE(eval.ok());
+    EXPECT_DOUBLE_EQ(eval->accuracy, correct / 300.0);
+    EXPECT_DOUBLE_EQ(eval->accuracy, hist->back().val_accuracy);
+    EXPECT_NEAR(eval->loss, BinaryCrossEntropyFromProbs(probs.data(), y.data(), 300, nullptr),
+                1e-5);
+  }
+  for (size_t e = 0; e < runs[0].size(); ++e) {
+    EXPECT_EQ(runs[0][e].loss, runs[1][e].loss) << e;
+    EXPECT_EQ(runs[0][e].val_accuracy, runs[1][e].val_accuracy) << e;
+  }
+
+  // Multi-label: 4 sigmoid outputs, accuracy over every output.
+  const data::Dataset ml = Binary(Blobs(600, 1), true), ml_test = Binary(Blobs(300, 2), true);
+  auto engine = MakeEngine(MlpTo(4, "LOGISTIC", 5), 32);
+  TrainOptions o = Adam(6, 32, 0.01f);
+  o.loss = "binary_crossentropy";
+  auto trainer = Trainer::Create(engine.get(), o, ml);
+  ASSERT_TRUE(trainer.ok()) << trainer.status().ToString();
+  auto hist = (*trainer)->Fit(ml, &ml_test);
+  ASSERT_TRUE(hist.ok()) << hist.status().ToString();
+  EXPECT_GT(hist->back().val_accuracy, 0.95);
+  std::vector<float> logits(300 * 4);
+  ASSERT_TRUE(PredictOutputs(engine.get(), ml_test.x.data(), 300, 64, true, logits.data()).ok());
+  EXPECT_DOUBLE_EQ(hist->back().val_accuracy,
+                   CountBinaryCorrect(logits.data(), ml_test.targets.data(), 1200, 0.0f) / 1200.0);
+  // Without --loss, float targets are a regression (MSE, no accuracy).
+  auto mse = Trainer::Create(engine.get(), Adam(1, 32, 0.01f), ml);
+  ASSERT_TRUE(mse.ok());
+  EXPECT_EQ((*mse)->loss_kind(), LossKind::kMeanSquaredError);
+
+  // Labels of more than two classes cannot be binary.
+  auto one = MakeEngine(MlpTo(1, "LOGISTIC", 5), 32);
+  TrainOptions bce = Adam(1, 32, 0.01f);
+  bce.loss = "bce";
+  auto wrong = Trainer::Create(one.get(), bce, Blobs(60, 1));
+  ASSERT_FALSE(wrong.ok());
+  EXPECT_NE(wrong.status().message().find("labels 0 / 1"), std::string::npos)
+      << wrong.status().message();
+  auto multi = Trainer::Create(one.get(), Adam(1, 32, 0.01f), Blobs(60, 1));
+  ASSERT_FALSE(multi.ok());
+  EXPECT_NE(multi.status().message().find("3 classes"), std::string::npos)
+      << multi.status().message();
+}
+
+// Keras's EarlyStopping(patience, restore_best_weights=True): an over-fitting run stops `patience`
+// epochs after its lowest validation loss and ends with that epoch's weights.
+TEST(TrainerTest, EarlyStoppingEndsWithTheBestEpoch) {
+  const data::Dataset train = Blobs(24, 21), validation = Blobs(300, 22);
+  auto engine = MakeEngine(MlpTo(3, "", 5), 8);
+  TrainOptions o = Adam(200, 8, 0.05f);
+  o.early_stopping = 3;
+  auto trainer = Trainer::Create(engine.get(), o, train);
+  ASSERT_TRUE(trainer.ok());
+  std::vector<int> saved;
+  (*trainer)->SetEpochCallback([&](const EpochStats& e) {
+    if (e.best) saved.push_back(e.epoch);
+    return Status::Ok();
+  });
+  auto hist = (*trainer)->Fit(train, &validation);
+  ASSERT_TRUE(hist.ok()) << hist.status().ToString();
+  ASSERT_LT(hist->size(), 200u);
+  EXPECT_TRUE(hist->back().stops);
+  size_t best = 0;
+  for (size_t e = 0; e < hist->size(); ++e) {
+    if ((*hist)[e].val_loss < (*hist)[best].val_loss) best = e;
+    EXPECT_EQ((*hist)[e].best, best == e) << e;  // a new lowest loss each time it is flagged
+  }
+  EXPECT_EQ(hist->size(), best + 1 + 3);
+  EXPECT_EQ(saved.back(), static_cast<int>(best));
+  auto after = Evaluate(engine.get(), validation, 64);
+  ASSERT_TRUE(after.ok());
+  EXPECT_DOUBLE_EQ(after->loss, (*hist)[best].val_loss);
+  EXPECT_NE(after->loss, hist->back().val_loss);
+  // It watches the validation loss: none is an error.
+  auto trainer2 = Trainer::Create(engine.get(), o, train);
+  ASSERT_TRUE(trainer2.ok());
+  auto none = (*trainer2)->Fit(train, nullptr);
+  ASSERT_FALSE(none.ok());
+  EXPECT_NE(none.status().message().find("validation"), std::string::npos);
+}
+
+// Float targets: MAE and Huber regressions learn; the model's compiled loss is the default for
+// them, and label smoothing of a regression is an error.
+TEST(TrainerTest, RegressionLossesAndTheCompiledLoss) {
+  data::Dataset ds = Blobs(400, 31);
+  ds.target_shape = {2};
+  for (int64_t i = 0; i < ds.size; ++i) {
+    const float* x = ds.x.data() + i * 6;
+    ds.targets.push_back(x[0] - 0.5f * x[1]);
+    ds.targets.push_back(x[2] + x[3] + 1.0f);
+  }
+  ds.labels.clear();
+  ds.num_classes = 0;
+  for (const char* compiled : {"mae", "Huber", "mean_squared_error", ""}) {
+    auto engine = MakeEngine(MlpTo(2, "", 7), 32);
+    TrainOptions o = Adam(10, 32, 0.01f);
+    o.compiled_loss = compiled;
+    auto trainer = Trainer::Create(engine.get(), o, ds);
+    ASSERT_TRUE(trainer.ok()) << trainer.status().ToString();
+    const LossKind want =
+        *compiled == '\0' ? LossKind::kMeanSquaredError : *ParseLossKind(compiled);
+    EXPECT_EQ((*trainer)->loss_kind(), want) << compiled;
+    auto hist = (*trainer)->Fit(ds, nullptr);
+    ASSERT_TRUE(hist.ok());
+    EXPECT_LT(hist->back().loss, 0.3 * hist->front().loss) << compiled;
+    EXPECT_LT(hist->back().accuracy, 0.0);  // none for a regression
+  }
+  // With class labels, a compiled categorical loss is the sparse one.
+  auto engine = MakeEngine(Mlp(false, 5), 32);
+  TrainOptions o = Adam(1, 32, 0.01f);
+  o.compiled_loss = "categorical_crossentropy";
+  auto labeled = Trainer::Create(engine.get(), o, Blobs(60, 1));
+  ASSERT_TRUE(labeled.ok());
+  EXPECT_EQ((*labeled)->loss_kind(), LossKind::kSparseCategoricalCrossentropy);
+  o.compiled_loss = "mae";
+  o.label_smoothing = 0.1f;
+  auto regression = MakeEngine(MlpTo(2, "", 7), 32);
+  auto smoothing = Trainer::Create(regression.get(), o, ds);
+  ASSERT_FALSE(smoothing.ok());
+  EXPECT_NE(smoothing.status().message().find("label smoothing needs a cross-entropy"),
+            std::string::npos);
 }
 
 TEST(TrainerTest, SmallCnnWithBatchNormAndDropoutLearns) {
@@ -343,6 +520,30 @@ TEST(TrainerTest, DistillationPullsStudentTowardsTeacher) {
   ASSERT_TRUE(PredictOutputs(student.get(), train.x.data(), 256, 32, true, s_after.data()).ok());
   const double kl_before = DistillationKl(s_before.data(), t_logits.data(), 256, 3, 2.0f, nullptr);
   const double kl_after = DistillationKl(s_after.data(), t_logits.data(), 256, 3, 2.0f, nullptr);
+  EXPECT_LT(kl_after, 0.3 * kl_before);
+}
+
+// A binary student learns the teacher's probabilities (its logits, the final LOGISTIC left out).
+TEST(TrainerTest, BinaryDistillationPullsStudentTowardsTeacher) {
+  const data::Dataset train = Binary(Blobs(256, 6), false);
+  auto teacher = MakeEngine(MlpTo(1, "LOGISTIC", 100), 32);
+  auto student = MakeEngine(MlpTo(1, "LOGISTIC", 200), 32);
+  std::vector<float> t_logits(256), s_before(256), s_after(256);
+  ASSERT_TRUE(PredictOutputs(teacher.get(), train.x.data(), 256, 32, true, t_logits.data()).ok());
+  ASSERT_TRUE(PredictOutputs(student.get(), train.x.data(), 256, 32, true, s_before.data()).ok());
+  auto trainer = Trainer::Create(student.get(), Adam(10, 32, 0.01f), train);
+  ASSERT_TRUE(trainer.ok());
+  Engine* t = teacher.get();
+  (*trainer)->SetTeacher(
+      [t](const float* x, int batch, float* logits) {
+        return PredictOutputs(t, x, batch, batch, true, logits);
+      },
+      0.0f, 2.0f);
+  ASSERT_TRUE((*trainer)->Fit(train, nullptr).ok());
+  ASSERT_TRUE(PredictOutputs(student.get(), train.x.data(), 256, 32, true, s_after.data()).ok());
+  const double kl_before =
+      BinaryDistillationKl(s_before.data(), t_logits.data(), 256, 2.0f, nullptr);
+  const double kl_after = BinaryDistillationKl(s_after.data(), t_logits.data(), 256, 2.0f, nullptr);
   EXPECT_LT(kl_after, 0.3 * kl_before);
 }
 

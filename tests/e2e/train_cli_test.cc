@@ -31,7 +31,11 @@ class TrainCliTest : public ::testing::Test {
  protected:
   void SetUp() override {
     dir_ = testing::MakeTempDir("edgeopt_train_cli");
-    // 96 images 28x28x1, 10 classes: a bright column band per class.
+    WriteImages(dir_ + "/tiny.npz", false);
+  }
+  // 96 images 28x28x1, 10 classes: a bright column band per class. `binary`: labels 1 for the
+  // classes 0-4 (a band in the left half), else 0.
+  static void WriteImages(const std::string& path, bool binary) {
     NpyArray x, y;
     x.dtype = DType::kUInt8;
     x.shape = {96, 28, 28, 1};
@@ -41,21 +45,21 @@ class TrainCliTest : public ::testing::Test {
     y.data.resize(96 * 4);
     train::SplitMix64 rng(3);
     for (int i = 0; i < 96; ++i) {
-      const int32_t label = i % 10;
-      std::memcpy(y.data.data() + i * 4, &label, 4);
+      const int32_t label = i % 10, stored = binary ? (label < 5 ? 1 : 0) : label;
+      std::memcpy(y.data.data() + i * 4, &stored, 4);
       for (int p = 0; p < 784; ++p) {
         const int col = p % 28;
         x.data[i * 784 + p] = static_cast<uint8_t>((col / 3 == label ? 200 : 20) + rng.Below(40));
       }
     }
-    ASSERT_TRUE(WriteNpz(dir_ + "/tiny.npz", {{"x", x}, {"y", y}}).ok());
+    ASSERT_TRUE(WriteNpz(path, {{"x", x}, {"y", y}}).ok());
   }
   void TearDown() override { testing::RunCommand("rm -rf '" + dir_ + "'"); }
 
   int Run(const std::string& args, std::string* out) {
     return testing::RunCommand(testing::EdgeoptBinary() + " " + args, out);
   }
-  // Trains `name`.json (a Sequential of 28x28x1 images: `layers`, then Dense(10)) on tiny.npz
+  // Trains `name`.json (a Sequential of 28x28x1 images: `layers`, then Dense(10)) on data_
   // into `name`.keras; returns the final "accuracy=... loss=..." line.
   std::string TrainArchitecture(const std::string& name, const std::string& layers,
                                 const std::string& flags) {
@@ -68,9 +72,9 @@ class TrainCliTest : public ::testing::Test {
         WriteFileAtomic(dir_ + "/" + name + ".json", std::vector<uint8_t>(arch.begin(), arch.end()))
             .ok());
     std::string out;
-    EXPECT_EQ(Run("train " + dir_ + "/" + name + ".json --data " + dir_ + "/tiny.npz --test-data " +
-                      dir_ + "/tiny.npz --batch-size 16 --quiet -o " + dir_ + "/" + name +
-                      ".keras " + flags,
+    EXPECT_EQ(Run("train " + dir_ + "/" + name + ".json --data " + dir_ + "/" + data_ +
+                      " --test-data " + dir_ + "/" + data_ + " --batch-size 16 --quiet -o " + dir_ +
+                      "/" + name + ".keras " + flags,
                   &out),
               0)
         << out;
@@ -78,19 +82,20 @@ class TrainCliTest : public ::testing::Test {
     const size_t at = out.rfind("accuracy=");
     return at == std::string::npos ? "" : out.substr(at, 27);  // "accuracy=A.AAAA loss=L.LLLL"
   }
-  // Writes `config` (a Keras model config) as `name`.json, trains it on tiny.npz (15 epochs,
-  // batch 16, lr 3e-3) to `name`.keras above chance, and returns the final "accuracy=A.AAAA
-  // loss=L.LLLL".
+  // Writes `config` (a Keras model config) as `name`.json, trains it on data_ (tiny.npz unless a
+  // test sets it; 15 epochs, batch 16, lr 3e-3) to `name`.keras above chance, and returns the final
+  // "accuracy=A.AAAA loss=L.LLLL".
   std::string TrainConfig(const std::string& name, const std::string& config) {
     EXPECT_TRUE(WriteFileAtomic(dir_ + "/" + name + ".json",
                                 std::vector<uint8_t>(config.begin(), config.end()))
                     .ok());
     std::string out;
-    EXPECT_EQ(Run("train " + dir_ + "/" + name + ".json --data " + dir_ + "/tiny.npz --test-data " +
-                      dir_ + "/tiny.npz --batch-size 16 --epochs 15 --lr 3e-3 --quiet -o " + dir_ +
-                      "/" + name + ".keras",
-                  &out),
-              0)
+    EXPECT_EQ(
+        Run("train " + dir_ + "/" + name + ".json --data " + dir_ + "/" + data_ + " --test-data " +
+                dir_ + "/" + data_ + " --batch-size 16 --epochs 15 --lr 3e-3 --quiet -o " + dir_ +
+                "/" + name + ".keras",
+            &out),
+        0)
         << out;
     EXPECT_GT(testing::ParseMetric(out, "accuracy"), 0.5) << out;  // chance is 0.1
     const size_t at = out.rfind("accuracy=");
@@ -101,7 +106,7 @@ class TrainCliTest : public ::testing::Test {
   std::string QuantizeTiny(const std::string& name, const std::string& mode, std::string* out) {
     const std::string q = dir_ + "/" + name + "_" + mode + ".tflite";
     EXPECT_EQ(Run("quantize " + dir_ + "/" + name + ".keras --mode " + mode + " --calibration " +
-                      dir_ + "/tiny.npz --eval " + dir_ + "/tiny.npz --quiet -o " + q,
+                      dir_ + "/" + data_ + " --eval " + dir_ + "/" + data_ + " --quiet -o " + q,
                   out),
               0)
         << *out;
@@ -129,9 +134,9 @@ class TrainCliTest : public ::testing::Test {
                                                  const std::string& train_line) {
     std::string out;
     ASSERT_EQ(
-        Run("train " + dir_ + "/" + name + ".keras --data " + dir_ + "/tiny.npz --test-data " +
-                dir_ + "/tiny.npz --epochs 1 --batch-size 16 --lr 1e-9 --quiet -o " + dir_ + "/" +
-                name + "_tuned.keras",
+        Run("train " + dir_ + "/" + name + ".keras --data " + dir_ + "/" + data_ + " --test-data " +
+                dir_ + "/" + data_ + " --epochs 1 --batch-size 16 --lr 1e-9 --quiet -o " + dir_ +
+                "/" + name + "_tuned.keras",
             &out),
         0)
         << out;
@@ -140,11 +145,15 @@ class TrainCliTest : public ::testing::Test {
   // Converts `name`.keras to `name`.tflite, which must evaluate as the engine did (on `data`);
   // returns the convert log.
   std::string ExpectExportEvaluatesAsTrained(const std::string& name, const std::string& train_line,
-                                             const std::string& data = "tiny.npz") {
+                                             const std::string& data = "") {
     std::string log, out;
     const std::string model = dir_ + "/" + name + ".tflite";
     EXPECT_EQ(Run("convert " + dir_ + "/" + name + ".keras -o " + model, &log), 0) << log;
-    EXPECT_EQ(Run("eval " + model + " --data " + dir_ + "/" + data + " --quiet", &out), 0) << out;
+    EXPECT_EQ(
+        Run("eval " + model + " --data " + dir_ + "/" + (data.empty() ? data_ : data) + " --quiet",
+            &out),
+        0)
+        << out;
     EXPECT_EQ(out.substr(out.rfind("accuracy=")).substr(0, 27), train_line) << out;
     return log;
   }
@@ -154,10 +163,11 @@ class TrainCliTest : public ::testing::Test {
   std::string ExpectQatFullInteger(const std::string& name, double agreement) {
     std::string out;
     const std::string qat = dir_ + "/" + name + "_qat.tflite";
-    EXPECT_EQ(Run("qat " + dir_ + "/" + name + ".keras --data " + dir_ + "/tiny.npz --test-data " +
-                      dir_ + "/tiny.npz --epochs 1 --batch-size 16 --lr 1e-4 --quiet -o " + qat,
-                  &out),
-              0)
+    EXPECT_EQ(
+        Run("qat " + dir_ + "/" + name + ".keras --data " + dir_ + "/" + data_ + " --test-data " +
+                dir_ + "/" + data_ + " --epochs 1 --batch-size 16 --lr 1e-4 --quiet -o " + qat,
+            &out),
+        0)
         << out;
     EXPECT_GE(testing::ParseMetric(out, "agreement"), agreement) << out;
     EXPECT_EQ(Run("ir " + qat, &out), 0) << out;
@@ -172,6 +182,7 @@ class TrainCliTest : public ::testing::Test {
     return qat;
   }
   std::string dir_;
+  std::string data_ = "tiny.npz";  // the helpers' data set, in dir_
 };
 
 // The image's rows as a sequence of 28 steps of 28 features.
@@ -298,6 +309,110 @@ TEST_F(TrainCliTest, UsageAndDataErrors) {
       1);
   EXPECT_NE(out.find("x.onnx"), std::string::npos) << out;
   EXPECT_EQ(Run("eval " + dir_ + "/none.tflite --data " + dir_ + "/tiny.npz", &out), 1);
+}
+
+// A binary classifier, Dense(1, sigmoid) or Dense(1) logits, on 0 / 1 labels: binary
+// cross-entropy by default, binary accuracy; the .tflite evaluates as the engine (threshold 0.5
+// on the sigmoid's probabilities, 0 on logits); int8 and QAT (the final LOGISTIC outside the
+// fake-quants, as a final SOFTMAX: the loss reads the logits) agree with TFLite to the bit.
+TEST_F(TrainCliTest, BinaryClassifierTrainsExportsAndQuantizes) {
+  WriteImages(dir_ + "/binary.npz", true);
+  data_ = "binary.npz";
+  for (const char* activation : {"sigmoid", "linear"}) {
+    const std::string name = std::string("binary_") + activation;
+    const std::string line = TrainConfig(
+        name, R"({"class_name": "Sequential", "config": {"name": ")" + name + R"(", "layers": [
+      {"class_name": "InputLayer", "config": {"name": "x", "batch_input_shape": [null, 28, 28, 1]}},
+      {"class_name": "Flatten", "config": {"name": "flat"}},
+      {"class_name": "Dense", "config": {"name": "h", "units": 8, "activation": "relu"}},
+      {"class_name": "Dense", "config": {"name": "out", "units": 1, "activation": ")" +
+                  activation + R"("}}]}})");
+    EXPECT_GT(testing::ParseMetric(line, "accuracy"), 0.95) << line;
+    ExpectExportEvaluatesAsTrained(name, line);
+    ExpectQuantizesNearFloat(name, "int8", line);
+  }
+  std::string out;
+  ASSERT_EQ(Run("train " + dir_ + "/binary_sigmoid.json --data " + dir_ +
+                    "/binary.npz --epochs 1 --batch-size 16",
+                &out),
+            0)
+      << out;
+  EXPECT_NE(out.find("batch 16, binary_crossentropy,"), std::string::npos) << out;
+  EXPECT_NE(out.find("acc "), std::string::npos) << out;  // binary accuracy in the progress
+  // Per-class metrics: the same predictions from the training engine and the runtime.
+  std::string keras_table, tflite_table;
+  ASSERT_EQ(Run("eval " + dir_ + "/binary_sigmoid.keras --data " + dir_ +
+                    "/binary.npz --per-class --quiet",
+                &keras_table),
+            0)
+      << keras_table;
+  ASSERT_EQ(Run("eval " + dir_ + "/binary_sigmoid.tflite --data " + dir_ +
+                    "/binary.npz --per-class --quiet",
+                &tflite_table),
+            0)
+      << tflite_table;
+  EXPECT_NE(keras_table.find("confusion matrix"), std::string::npos) << keras_table;
+  const size_t weighted = keras_table.find("weighted avg");
+  ASSERT_NE(weighted, std::string::npos) << keras_table;
+  EXPECT_EQ(std::stoi(keras_table.substr(weighted + 12)), 96) << keras_table;  // the support
+  EXPECT_EQ(keras_table.substr(0, keras_table.find("accuracy=")),
+            tflite_table.substr(0, tflite_table.find("accuracy=")));
+  const std::string qat = ExpectQatFullInteger("binary_sigmoid", 0.99);
+  EXPECT_EQ(Run("eval " + qat + " --data " + dir_ + "/binary.npz --quiet", &out), 0) << out;
+  EXPECT_GT(testing::ParseMetric(out, "accuracy"), 0.95) << out;
+  // Ten classes for one output: an error naming both.
+  EXPECT_NE(
+      Run("train " + dir_ + "/binary_sigmoid.json --data " + dir_ + "/tiny.npz --quiet", &out), 0);
+  EXPECT_NE(out.find("has 10 classes, the model outputs 1"), std::string::npos) << out;
+  EXPECT_NE(
+      Run("eval " + dir_ + "/binary_sigmoid.tflite --data " + dir_ + "/tiny.npz --quiet", &out), 0);
+  EXPECT_NE(out.find("1 values per sample for 10 classes"), std::string::npos) << out;
+}
+
+// --early-stopping N: the saved model is the best epoch's (its validation loss and accuracy are
+// the "best epoch" line's); --label-smoothing trains on smoothed targets (a higher training loss
+// for the same predictions) and reports the plain validation loss.
+TEST_F(TrainCliTest, EarlyStoppingSavesTheBestEpochAndLabelSmoothing) {
+  WriteImages(dir_ + "/val.npz", false);
+  std::string out;
+  const std::string model = dir_ + "/es.keras";
+  ASSERT_EQ(Run("train --preset fmnist-cnn --data " + dir_ + "/tiny.npz --validation-data " + dir_ +
+                    "/val.npz --epochs 12 --batch-size 16 --lr 2e-2 --early-stopping 2 "
+                    "--label-smoothing 0.1 -o " +
+                    model,
+                &out),
+            0)
+      << out;
+  const size_t at = out.find("best epoch: ");
+  ASSERT_NE(at, std::string::npos) << out;
+  const std::string best = out.substr(at);
+  const int epoch = std::stoi(best.substr(12));
+  // That epoch's line has the same validation metrics.
+  const std::string metrics = best.substr(best.find("val_loss"), 30);  // val_loss L val_acc A
+  EXPECT_NE(out.find("epoch " + std::to_string(epoch) + "/12: "), std::string::npos) << out;
+  const size_t line = out.find("epoch " + std::to_string(epoch) + "/12: ");
+  EXPECT_NE(out.substr(line, out.find('\n', line) - line).find(metrics), std::string::npos) << out;
+  ASSERT_EQ(Run("eval " + model + " --data " + dir_ + "/val.npz --quiet", &out), 0) << out;
+  EXPECT_NEAR(testing::ParseMetric(out, "loss"), std::stod(metrics.substr(9)), 1e-4) << out;
+  EXPECT_NEAR(testing::ParseMetric(out, "accuracy"), std::stod(metrics.substr(24)), 1e-4) << out;
+  // Smoothing: the training loss of confident predictions (the trained model, a negligible step)
+  // is higher than without it.
+  std::string plain, smoothed;
+  const std::string one =
+      "train " + model + " --data " + dir_ + "/tiny.npz --epochs 1 --batch-size 16 --lr 1e-9 ";
+  ASSERT_EQ(Run(one, &plain), 0) << plain;
+  ASSERT_EQ(Run(one + "--label-smoothing 0.3", &smoothed), 0) << smoothed;
+  auto epoch_loss = [](const std::string& text) {
+    const size_t at = text.find("epoch 1/1: loss ");
+    return at == std::string::npos ? -1.0 : std::stod(text.substr(at + 16));
+  };
+  EXPECT_GT(epoch_loss(smoothed), epoch_loss(plain) + 0.1) << plain << smoothed;
+  // Errors: early stopping without validation data, smoothing out of range or of a regression.
+  EXPECT_NE(Run(one + "--early-stopping 2 -o " + dir_ + "/none.keras", &out), 0);
+  EXPECT_NE(out.find("give validation data"), std::string::npos) << out;
+  EXPECT_NE(Run(one + "--label-smoothing 1.5", &out), 0);
+  EXPECT_NE(out.find("outside [0, 1)"), std::string::npos) << out;
+  EXPECT_FALSE(FileExists(dir_ + "/none.keras"));
 }
 
 TEST_F(TrainCliTest, EvalOfTheExportedModelMatchesTheTrainingEngine) {

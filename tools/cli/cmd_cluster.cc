@@ -271,7 +271,7 @@ Status Cluster(const ClusterFlags& cf, const TrainFlags& flags) {
   }
 
   EDGEOPT_ASSIGN_OR_RETURN(train::TrainOptions train_options,
-                           MakeTrainOptions(flags, model.default_batch_size));
+                           MakeTrainOptions(flags, model.default_batch_size, model.compiled_loss));
   train::EngineOptions eo;
   eo.batch_size = train_options.batch_size;
   eo.num_threads = flags.threads;

@@ -78,16 +78,16 @@ struct Settings {
 StatusOr<Row> TrainStudent(TrainModel model, const char* label, distill::TeacherCache* cache,
                            const data::Dataset& train_data, const data::Dataset* validation,
                            const data::Dataset& test, const Settings& s, bool save) {
-  EDGEOPT_ASSIGN_OR_RETURN(train::TrainOptions options,
-                           MakeTrainOptions(s.flags, model.default_batch_size));
+  EDGEOPT_ASSIGN_OR_RETURN(
+      train::TrainOptions options,
+      MakeTrainOptions(s.flags, model.default_batch_size, model.compiled_loss));
   train::EngineOptions eo;
   eo.batch_size = options.batch_size;
   eo.num_threads = s.flags.threads;
   eo.seed = s.flags.seed;
   EDGEOPT_ASSIGN_OR_RETURN(auto engine, train::Engine::Create(model.graph, eo));
   EDGEOPT_ASSIGN_OR_RETURN(auto trainer, train::Trainer::Create(engine.get(), options, train_data));
-  EDGEOPT_ENSURE(trainer->loss_kind() != train::LossKind::kMeanSquaredError,
-                 StatusCode::kInvalidArgument,
+  EDGEOPT_ENSURE(!train::IsRegression(trainer->loss_kind()), StatusCode::kInvalidArgument,
                  "distillation needs a classification data set (labels), not regression targets");
   if (cache != nullptr) {
     trainer->SetTeacher([cache](const float* x, int batch,

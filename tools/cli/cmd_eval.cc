@@ -15,6 +15,7 @@
 
 #include "CLI/CLI.hpp"
 #include "src/data/dataset.h"
+#include "src/report/class_report.h"
 #include "src/report/evaluate.h"
 #include "src/report/progress.h"
 #include "src/train/engine.h"
@@ -44,7 +45,7 @@ StatusOr<train::EvalResult> EvalTflite(const std::string& path, const data::Data
 }
 
 Status Eval(const std::string& model_path, const std::string& data_spec, int batch_size,
-            int threads, bool quiet, const std::string& csv_label) {
+            int threads, bool quiet, const std::string& csv_label, bool per_class) {
   data::LoadOptions lo;
   lo.csv_label_column = csv_label;
   EDGEOPT_ASSIGN_OR_RETURN(data::Dataset ds, data::LoadDataset(data_spec, lo));
@@ -79,6 +80,15 @@ Status Eval(const std::string& model_path, const std::string& data_spec, int bat
                 static_cast<long long>(r.samples),
                 std::isnan(r.loss) ? " (the model outputs its classes: no loss)" : loss);
   }
+  if (per_class) {
+    EDGEOPT_ENSURE(static_cast<int64_t>(r.predicted.size()) == r.samples,
+                   StatusCode::kInvalidArgument, "%s: --per-class needs class labels",
+                   ds.name.c_str());
+    EDGEOPT_ASSIGN_OR_RETURN(
+        report::ClassReport cr,
+        report::MakeClassReport(r.predicted, ds.labels.data(), std::max(ds.num_classes, 2)));
+    std::printf("%s", report::FormatClassReport(cr, ds.class_names).c_str());
+  }
   std::printf("%s\n", FormatEvalLine(r).c_str());
   return Status::Ok();
 }
@@ -104,12 +114,16 @@ int RunEval(int argc, char** argv) {
                  "threads (default 0 = auto: all cores, or 1 for a model under 2M MACs)");
   app.add_flag("--quiet", quiet, "only the machine-readable line");
   app.add_option("--csv-label", csv_label, "CSV data: the label column");
+  bool per_class = false;
+  app.add_flag("--per-class", per_class,
+               "per-class support, precision, recall and F1 (and their averages), and the "
+               "confusion matrix (up to 20 classes)");
   EDGEOPT_CLI_PARSE(app, argc, argv);
   if (batch_size < 1) {
     std::fprintf(stderr, "edgeopt eval: --batch-size must be at least 1\n");
     return kExitUsage;
   }
-  Status s = Eval(model, data_spec, batch_size, threads, quiet, csv_label);
+  Status s = Eval(model, data_spec, batch_size, threads, quiet, csv_label, per_class);
   if (!s.ok()) return ReportError("eval", s);
   return kExitOk;
 }

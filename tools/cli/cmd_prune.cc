@@ -323,7 +323,7 @@ Status Prune(const PruneFlags& pf, const TrainFlags& flags) {
   }
 
   EDGEOPT_ASSIGN_OR_RETURN(train::TrainOptions options,
-                           MakeTrainOptions(flags, model.default_batch_size));
+                           MakeTrainOptions(flags, model.default_batch_size, model.compiled_loss));
   train::EngineOptions eo;
   eo.batch_size = options.batch_size;
   eo.num_threads = flags.threads;

@@ -65,8 +65,6 @@ data::Dataset ShuffledSubset(const data::Dataset& ds, int64_t n, uint64_t seed) 
   return ds.Subset(idx);
 }
 
-int ArgMax(const float* v, int64_t n) { return static_cast<int>(std::max_element(v, v + n) - v); }
-
 // Weights of the weighted ops of a graph that are exactly zero, and all of them.
 void CountZeroWeights(const ir::Graph& g, int64_t* zeros, int64_t* total) {
   *zeros = 0;
@@ -241,7 +239,7 @@ Status Qat(const QatSettings& s) {
   const int64_t classes = (*engine)->output_sample_size();
   std::vector<float> fq_out(static_cast<size_t>(test.size * classes));
   EDGEOPT_RETURN_IF_ERROR(train::PredictOutputs(engine->get(), test.x.data(), test.size, 256,
-                                                /*logits=*/false, fq_out.data()));
+                                                /*logits=*/true, fq_out.data()));
   eval_options.label = "eval int8";
   EDGEOPT_ASSIGN_OR_RETURN(train::EvalResult int8_eval,
                            report::EvaluateTfliteBytes(bytes, test, eval_options));
@@ -249,7 +247,8 @@ Status Qat(const QatSettings& s) {
   EDGEOPT_ASSIGN_OR_RETURN(std::vector<int> int8_pred, report::PredictTflite(interp.get(), test));
   int64_t agree = 0;
   for (int64_t i = 0; i < test.size; ++i) {
-    agree += ArgMax(fq_out.data() + i * classes, classes) == int8_pred[static_cast<size_t>(i)];
+    agree += train::PredictedClass(fq_out.data() + i * classes, static_cast<int>(classes)) ==
+             int8_pred[static_cast<size_t>(i)];
   }
   const double agreement = static_cast<double>(agree) / test.size;
   std::printf(

@@ -30,7 +30,7 @@ Status Train(const std::string& model_path, const std::string& preset, const std
   EDGEOPT_RETURN_IF_ERROR(ApplyTrainableFlags(&model, flags));
   if (!output.empty()) EDGEOPT_RETURN_IF_ERROR(CheckOutputPath(model, output));
   EDGEOPT_ASSIGN_OR_RETURN(train::TrainOptions options,
-                           MakeTrainOptions(flags, model.default_batch_size));
+                           MakeTrainOptions(flags, model.default_batch_size, model.compiled_loss));
   data::Dataset train_data, validation;
   bool has_validation = false;
   EDGEOPT_RETURN_IF_ERROR(
@@ -43,8 +43,8 @@ Status Train(const std::string& model_path, const std::string& preset, const std
   EDGEOPT_ASSIGN_OR_RETURN(auto trainer, train::Trainer::Create(engine.get(), options, train_data));
   if (!flags.quiet) {
     std::printf(
-        "training %s on %s: %lld samples%s, %lld weights%s, %s lr %g, batch %d, %d thread(s), "
-        "gemm %s\n",
+        "training %s on %s: %lld samples%s, %lld weights%s, %s lr %g, batch %d, %s, "
+        "%d thread(s), gemm %s\n",
         model.description.c_str(), train_data.name.c_str(), static_cast<long long>(train_data.size),
         has_validation ? (" (+" + std::to_string(validation.size) + " validation)").c_str() : "",
         static_cast<long long>(engine->num_parameter_values()),
@@ -52,7 +52,8 @@ Status Train(const std::string& model_path, const std::string& preset, const std
             ? (" (+" + std::to_string(FrozenWeightCount(model.graph)) + " frozen)").c_str()
             : "",
         train::OptimizerKindName(options.optimizer.kind), options.optimizer.learning_rate,
-        options.batch_size, engine->num_threads(), engine->gemm()->isa_name());
+        options.batch_size, train::LossKindName(trainer->loss_kind()), engine->num_threads(),
+        engine->gemm()->isa_name());
     if (!model.training_only_layers.empty()) {
       std::string names;
       for (const std::string& l : model.training_only_layers)

@@ -65,7 +65,16 @@ void AddTrainFlags(CLI::App* app, TrainFlags* f) {
                   "image augmentation: flip, shift (2 pixels) or shift=N, comma-separated");
   app->add_option("--loss", f->loss,
                   "sparse_categorical_crossentropy (default for labels), "
-                  "categorical_crossentropy, mse (default for float targets)");
+                  "binary_crossentropy (default for 0 / 1 labels and a model with one output; "
+                  "with float targets: multi-label), categorical_crossentropy, mse, mae, huber "
+                  "(for float targets: the loss the model file was compiled with, else mse)");
+  app->add_option("--label-smoothing", f->label_smoothing,
+                  "smooth the cross-entropy's targets as Keras's label_smoothing: y (1 - s) + s "
+                  "/ classes (default 0)");
+  app->add_option("--early-stopping", f->early_stopping,
+                  "stop when the validation loss has not improved for N epochs and keep (and "
+                  "save) the epoch where it was lowest, as Keras's EarlyStopping(patience=N, "
+                  "restore_best_weights=True); needs --validation-split or --validation-data");
   app->add_option("--csv-label", f->csv_label,
                   "CSV data: the label column (name or index; default the last)");
   app->add_option("--history", f->history,
@@ -99,7 +108,8 @@ void AddSubsetFlags(CLI::App* app, int64_t* max_samples, int64_t* test_samples) 
                   "measure accuracy on a random subset of this many test samples");
 }
 
-StatusOr<train::TrainOptions> MakeTrainOptions(const TrainFlags& f, int default_batch) {
+StatusOr<train::TrainOptions> MakeTrainOptions(const TrainFlags& f, int default_batch,
+                                               const std::string& compiled_loss) {
   train::TrainOptions o;
   EDGEOPT_ENSURE(f.epochs >= 0, StatusCode::kInvalidArgument, "--epochs %d", f.epochs);
   o.epochs = f.epochs;
@@ -121,6 +131,9 @@ StatusOr<train::TrainOptions> MakeTrainOptions(const TrainFlags& f, int default_
   o.step_epochs = f.lr_step_epochs;
   o.step_gamma = static_cast<float>(f.lr_gamma);
   o.loss = f.loss;
+  o.compiled_loss = compiled_loss;
+  o.label_smoothing = static_cast<float>(f.label_smoothing);
+  o.early_stopping = f.early_stopping;
   if (!f.augment.empty()) {
     size_t start = 0;
     while (start <= f.augment.size()) {
@@ -161,6 +174,23 @@ Status LoadTrainingData(const std::string& spec, const TrainFlags& f, data::Data
   return Status::Ok();
 }
 
+namespace {
+
+// " val_loss L val_acc A" (no accuracy for a regression), or "" without validation.
+std::string ValidationMetrics(const train::EpochStats& e) {
+  if (e.val_loss < 0) return "";
+  char buf[64];
+  std::snprintf(buf, sizeof(buf), " val_loss %.4f", e.val_loss);
+  std::string s = buf;
+  if (e.val_accuracy >= 0) {
+    std::snprintf(buf, sizeof(buf), " val_acc %.4f", e.val_accuracy);
+    s += buf;
+  }
+  return s;
+}
+
+}  // namespace
+
 Status RunTraining(const char* command, train::Trainer* trainer, const data::Dataset& train,
                    const data::Dataset* validation, const TrainFlags& flags,
                    const std::function<Status(const train::EpochStats&)>& on_epoch) {
@@ -180,22 +210,16 @@ Status RunTraining(const char* command, train::Trainer* trainer, const data::Dat
     }
     bar->Update(b.batch + 1, b.samples, Metrics(b.loss, b.accuracy));
   });
-  int saved_epochs = 0;  // epochs handed to on_epoch (saved)
+  int saved_epochs = 0;  // the last epoch handed to on_epoch (saved)
+  const train::EpochStats* best = nullptr;
+  train::EpochStats best_epoch;
   trainer->SetEpochCallback([&](const train::EpochStats& e) -> Status {
     if (bar) bar->Finish();
     if (!flags.quiet) {
       std::string line = "epoch " + std::to_string(e.epoch + 1) + "/" + std::to_string(epochs) +
                          ": " + Metrics(e.loss, e.accuracy);
       char buf[160];
-      if (e.val_loss >= 0) {
-        if (e.val_accuracy >= 0) {
-          std::snprintf(buf, sizeof(buf), " val_loss %.4f val_acc %.4f", e.val_loss,
-                        e.val_accuracy);
-        } else {
-          std::snprintf(buf, sizeof(buf), " val_loss %.4f", e.val_loss);
-        }
-        line += buf;
-      }
+      line += ValidationMetrics(e);
       std::snprintf(buf, sizeof(buf), " | %.1fs %.0f img/s lr %.3g", e.seconds, e.images_per_second,
                     e.learning_rate);
       line += buf;
@@ -215,7 +239,17 @@ Status RunTraining(const char* command, train::Trainer* trainer, const data::Dat
         plot_noted = true;
       }
     }
-    if (!on_epoch) return Status::Ok();
+    if (e.best) {
+      best_epoch = e;
+      best = &best_epoch;
+    }
+    if (!flags.quiet && e.stops) {
+      std::printf("early stopping: val_loss has not improved for %d epoch(s)\n",
+                  trainer->options().early_stopping);
+    }
+    // With early stopping only the best epoch so far is saved: the file holds the weights
+    // training ends with.
+    if (!on_epoch || !e.best) return Status::Ok();
     EDGEOPT_RETURN_IF_ERROR(on_epoch(e));
     saved_epochs = e.epoch + 1;
     return Status::Ok();
@@ -227,12 +261,16 @@ Status RunTraining(const char* command, train::Trainer* trainer, const data::Dat
   std::signal(SIGINT, previous == SIG_ERR ? SIG_DFL : previous);
   if (bar) bar->Finish();
   trainer->SetCancelFlag(nullptr);
+  if (result.ok() && trainer->options().early_stopping > 0 && best != nullptr && !flags.quiet) {
+    std::printf("best epoch: %d (%s); the model has its weights\n", best->epoch + 1,
+                ValidationMetrics(*best).c_str() + 1);
+  }
+
   if (!result.ok() && result.status().code() == StatusCode::kCancelled) {
     if (saved_epochs > 0) {
-      std::fprintf(
-          stderr,
-          "edgeopt %s: interrupted; the model after epoch %d (the last finished one) is saved\n",
-          command, saved_epochs);
+      std::fprintf(stderr, "edgeopt %s: interrupted; the model after epoch %d (the %s) is saved\n",
+                   command, saved_epochs,
+                   trainer->options().early_stopping > 0 ? "best so far" : "last finished one");
     } else if (on_epoch) {
       std::fprintf(stderr,
                    "edgeopt %s: interrupted before the first epoch finished; nothing was saved\n",

@@ -38,6 +38,8 @@ struct TrainFlags {
   std::string validation_data;
   std::string augment;  // "flip", "shift", "shift=N", comma-separated
   std::string loss;
+  double label_smoothing = 0.0;
+  int early_stopping = 0;  // patience in epochs; 0: off
   std::string csv_label;
   std::string history;       // CSV of every epoch's metrics (Keras CSVLogger's, and more)
   std::string history_plot;  // PNG: loss and accuracy against the epoch
@@ -53,8 +55,10 @@ void AddTrainFlags(CLI::App* app, TrainFlags* flags);
 // --test-samples.
 void AddCompressionDataFlags(CLI::App* app, std::string* data, std::string* test_data);
 void AddSubsetFlags(CLI::App* app, int64_t* max_samples, int64_t* test_samples);
-// `default_batch` applies when --batch-size was not given.
-StatusOr<train::TrainOptions> MakeTrainOptions(const TrainFlags& flags, int default_batch);
+// `default_batch` applies when --batch-size was not given; `compiled_loss` (the model file's) when
+// --loss was not and the data has float targets.
+StatusOr<train::TrainOptions> MakeTrainOptions(const TrainFlags& flags, int default_batch,
+                                               const std::string& compiled_loss = "");
 // Data for training: the spec, a validation set (--validation-data or --validation-split).
 Status LoadTrainingData(const std::string& spec, const TrainFlags& flags, data::Dataset* train,
                         data::Dataset* validation, bool* has_validation);

@@ -49,6 +49,7 @@ StatusOr<TrainModel> FromKeras(keras::KerasModel model, const std::string& descr
       }
     }
   }
+  m.compiled_loss = model.compiled_loss;
   m.keras = std::make_shared<keras::KerasModel>(std::move(model));
   return m;
 }

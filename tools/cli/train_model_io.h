@@ -29,6 +29,8 @@ struct TrainModel {
   int default_batch_size = 32;
   // Opaque Keras model state (config and weights) when the model came from Keras.
   std::shared_ptr<void> keras;
+  // The loss the Keras file was compiled with (KerasModel::compiled_loss), or empty.
+  std::string compiled_loss;
   // Layers that change their input only in Keras's training mode (RandomFlip, GaussianNoise,
   // ...): the graph, and so edgeopt's training, leaves them out ("name (Class)").
   std::vector<std::string> training_only_layers;

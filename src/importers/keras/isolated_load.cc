@@ -83,6 +83,7 @@ std::vector<uint8_t> SerializeLoadResult(const StatusOr<KerasModel>& result) {
   w.Str(m.keras_version);
   w.Str(m.backend);
   w.Str(m.source_path);
+  w.Str(m.compiled_loss);
   w.U64(m.weights.size());
   for (const LayerWeights& lw : m.weights) {
     w.Str(lw.layer);
@@ -118,7 +119,7 @@ StatusOr<KerasModel> ParseLoadResult(const std::vector<uint8_t>& bytes, const st
   std::string config;
   uint64_t layers = 0;
   if (!r.Str(&config) || !r.Str(&m.keras_version) || !r.Str(&m.backend) || !r.Str(&m.source_path) ||
-      !r.U64(&layers) || layers > bytes.size()) {
+      !r.Str(&m.compiled_loss) || !r.U64(&layers) || layers > bytes.size()) {
     return garbled;
   }
   EDGEOPT_ASSIGN_OR_RETURN(m.config, ParseJson(config, file));

@@ -59,6 +59,7 @@ TEST_F(KerasIo, LoadsKeras2FunctionalH5) {
   ASSERT_TRUE(m.ok()) << m.status().ToString();
   EXPECT_EQ(m->keras_version, "2.4.0");
   EXPECT_EQ(m->backend, "tensorflow");
+  EXPECT_EQ(m->compiled_loss, "categorical_crossentropy");  // the training_config attribute
   EXPECT_EQ(m->config["class_name"], "Functional");
   EXPECT_EQ(m->weights.size(), 9u + 7u + 1u);  // 9 conv, 7 batch norm, 1 dense
   const LayerWeights* conv = Find(*m, "conv2d");
@@ -75,6 +76,7 @@ TEST_F(KerasIo, LoadsFixedLengthStringAttributesOfKeras224) {
   StatusOr<KerasModel> m = LoadKerasFile(CorpusPath("keras-mnist-to-tpu/keras_model.h5"));
   ASSERT_TRUE(m.ok()) << m.status().ToString();
   EXPECT_EQ(m->keras_version, "2.2.4-tf");
+  EXPECT_EQ(m->compiled_loss, "categorical_crossentropy");
   ASSERT_EQ(m->weights.size(), 4u);
   EXPECT_EQ(m->weights[3].layer, "dense_1");
   EXPECT_EQ(m->weights[3].vars[0].second.shape, std::vector<int64_t>({64, 10}));
@@ -88,12 +90,14 @@ TEST_F(KerasIo, NestedModelWeightsBelongToTheInnerLayers) {
   EXPECT_EQ(layers, std::vector<std::string>(
                         {"dense", "dense_1", "dense_2", "dense_3", "dense_4", "dense_5"}));
   EXPECT_EQ(Find(*m, "dense_5")->vars[0].second.shape, std::vector<int64_t>({32, 140}));
+  EXPECT_EQ(m->compiled_loss, "mae");
 }
 
 TEST_F(KerasIo, LoadsKeras3ZipAndNamesPositionalVariables) {
   StatusOr<KerasModel> m = LoadKerasFile(CorpusPath("edge-vs-cloud-mnist/mnist_model.keras"));
   ASSERT_TRUE(m.ok()) << m.status().ToString();
   EXPECT_EQ(m->keras_version, "3.12.4");
+  EXPECT_EQ(m->compiled_loss, "sparse_categorical_crossentropy");  // config.json compile_config
   ASSERT_EQ(m->weights.size(), 3u);
   EXPECT_EQ(m->weights[0].layer, "conv2d");
   EXPECT_EQ(VarNames(m->weights[0]), std::vector<std::string>({"kernel", "bias"}));
@@ -317,6 +321,7 @@ TEST_F(KerasIo, IsolatedLoadPassesModelsAndErrorsAndStopsHangs) {
   ASSERT_TRUE(back.ok()) << back.status().ToString();
   EXPECT_EQ(back->config, model.config);
   EXPECT_EQ(back->keras_version, model.keras_version);
+  EXPECT_EQ(back->compiled_loss, "categorical_crossentropy");
   ExpectSameWeights(model, *back);
   StatusOr<KerasModel> error = LoadIsolated(
       "x", []() { return StatusOr<KerasModel>(MakeStatus(StatusCode::kNotFound, "gone")); });

@@ -225,6 +225,17 @@ Status ReadKeras3Weights(hid_t root, const std::string& file, const Json& config
   return ReadKeras3Layers(root, "", config, file, out, &index, 0);
 }
 
+// A compiled loss's name: a string, or a serialized loss object's class_name.
+std::string CompiledLossName(const Json& compile_config) {
+  if (!compile_config.is_object() || !compile_config.contains("loss")) return "";
+  const Json& loss = compile_config["loss"];
+  if (loss.is_string()) return loss.get<std::string>();
+  if (loss.is_object() && loss.contains("class_name") && loss["class_name"].is_string()) {
+    return loss["class_name"].get<std::string>();
+  }
+  return "";
+}
+
 StatusOr<KerasModel> LoadH5(const std::string& path) {
   EDGEOPT_ASSIGN_OR_RETURN(h5::File file, h5::File::Open(path));
   KerasModel model;
@@ -247,6 +258,12 @@ StatusOr<KerasModel> LoadH5(const std::string& path) {
   }
   if (h5::HasAttribute(file.id(), "backend")) {
     EDGEOPT_ASSIGN_OR_RETURN(model.backend, h5::ReadStringAttribute(file.id(), "backend", path));
+  }
+  if (h5::HasAttribute(file.id(), "training_config")) {  // optional: unreadable is as absent
+    auto training = h5::ReadStringAttribute(file.id(), "training_config", path);
+    auto config = training.ok() ? ParseJson(*training, path + ": training_config")
+                                : StatusOr<Json>(training.status());
+    if (config.ok()) model.compiled_loss = CompiledLossName(*config);
   }
   if (!h5::IsGroup(file.id(), "model_weights")) {
     return MakeStatus(StatusCode::kInvalidModel, "%s: the 'model_weights' group is missing",
@@ -274,6 +291,9 @@ StatusOr<KerasModel> LoadZip(const std::string& path) {
       ParseJson(std::string(config->second.begin(), config->second.end()), path + ":config.json"));
   ResolveRnnCells(&model.config);
   EDGEOPT_RETURN_IF_ERROR(ValidateModelConfig(model.config, path + ":config.json"));
+  if (model.config.contains("compile_config")) {
+    model.compiled_loss = CompiledLossName(model.config["compile_config"]);
+  }
   auto metadata = entries.find("metadata.json");
   if (metadata != entries.end()) {
     EDGEOPT_ASSIGN_OR_RETURN(

@@ -30,6 +30,10 @@ struct KerasModel {
   std::string keras_version;          // e.g. "2.4.0", "3.3.3"
   std::string backend = "tensorflow";
   std::string source_path;  // for messages
+  // The loss the model was compiled with (.keras compile_config, .h5 training_config): a Keras
+  // name or class name ("binary_crossentropy", "MeanAbsoluteError"); empty when the file has
+  // none or one per output.
+  std::string compiled_loss;
 };
 
 // .h5 (full model) or .keras, by content. Errors name the file and what is wrong.

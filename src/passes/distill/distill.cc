@@ -18,12 +18,13 @@ namespace {
 
 constexpr int kTeacherBatch = 256;
 
-// The model without a final SOFTMAX: its output becomes the SOFTMAX's input (the logits).
-void DropFinalSoftmax(ir::Graph* g) {
+// The model without a final SOFTMAX or LOGISTIC (a binary classifier): its output becomes their
+// input (the logits).
+void DropFinalActivation(ir::Graph* g) {
   if (g->outputs.size() != 1) return;
-  const int p = g->Producer(g->outputs[0]);
-  if (p < 0 || g->nodes[p].op != "SOFTMAX" || ir::GetFloat(g->nodes[p].attrs, "beta", 1.0) != 1.0)
-    return;
+  int p = train::FinalActivationNode(*g, g->outputs[0], "SOFTMAX");
+  if (p < 0) p = train::FinalActivationNode(*g, g->outputs[0], "LOGISTIC");
+  if (p < 0) return;
   g->outputs[0] = g->nodes[p].inputs[0];
   g->nodes.erase(g->nodes.begin() + p);
   g->RemoveUnusedTensors();
@@ -66,7 +67,7 @@ StatusOr<std::unique_ptr<Teacher>> Teacher::Load(const std::string& path, int th
                  path.c_str());
   EDGEOPT_ASSIGN_OR_RETURN(t->tflite_, ReadFileBytes(path));
   ir::Graph logits = t->export_graph_;
-  DropFinalSoftmax(&logits);
+  DropFinalActivation(&logits);
   auto bytes = ExportTflite(logits);
   if (!bytes.ok()) return bytes.status().WithPrefix(path);
   t->logits_tflite_ = std::move(bytes).value();

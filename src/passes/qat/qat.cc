@@ -219,7 +219,8 @@ StatusOr<QatModel> BuildQatModel(const ir::Graph& fg, const QatOptions& options,
     for (int t : node.outputs) {
       if (t < 0 || !IsActivation(fg.tensors[t])) continue;
       if (prefix[i] && OnlyFloatPrefixReads(fg, prefix, t)) continue;  // stays inside it
-      if (node.op == "SOFTMAX" && fg.IsGraphOutput(t)) continue;       // the loss reads the logits
+      // The loss reads the logits (the cross-entropies fuse a final SOFTMAX or LOGISTIC).
+      if ((node.op == "SOFTMAX" || node.op == "LOGISTIC") && fg.IsGraphOutput(t)) continue;
       quantize_output[t] = 1;
     }
   }

@@ -1,0 +1,47 @@
+// Per-class metrics of a classifier from its predictions: support, precision, recall and F1 of
+// every class, their macro and support-weighted averages (scikit-learn's classification_report),
+// and the confusion matrix. For `edgeopt eval --per-class`: which classes a model (or its int8
+// file) gets wrong, not only how many samples.
+#ifndef EDGEOPT_SRC_REPORT_CLASS_REPORT_H_
+#define EDGEOPT_SRC_REPORT_CLASS_REPORT_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "include/edgeopt/status.h"
+
+namespace edgeopt {
+namespace report {
+
+struct ClassMetrics {
+  int64_t support = 0;     // samples of the class
+  int64_t predicted = 0;   // samples predicted as the class
+  int64_t correct = 0;     // both
+  double precision = 0.0;  // correct / predicted (0 when nothing was predicted as it)
+  double recall = 0.0;     // correct / support (0 without samples)
+  double f1 = 0.0;
+};
+
+struct ClassReport {
+  int num_classes = 0;
+  std::vector<ClassMetrics> classes;
+  std::vector<int64_t> confusion;  // [true class][predicted class], row-major
+  ClassMetrics macro;              // unweighted mean over the classes with samples
+  ClassMetrics weighted;           // mean weighted by support
+  double accuracy = 0.0;
+};
+
+// `predicted[i]` and `labels[i]` in [0, num_classes); a prediction outside (a model that outputs
+// more classes than the data has) counts as wrong, in no column.
+StatusOr<ClassReport> MakeClassReport(const std::vector<int32_t>& predicted, const int32_t* labels,
+                                      int num_classes);
+// The table: one row per class (named by `names` when it has num_classes entries), the
+// averages, and the confusion matrix when there are at most `max_matrix_classes` classes.
+std::string FormatClassReport(const ClassReport& r, const std::vector<std::string>& names,
+                              int max_matrix_classes = 20);
+
+}  // namespace report
+}  // namespace edgeopt
+
+#endif  // EDGEOPT_SRC_REPORT_CLASS_REPORT_H_
