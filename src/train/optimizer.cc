@@ -129,6 +129,8 @@ float LrSchedule::At(int64_t step) const {
   switch (kind) {
     case Kind::kConstant:
       return base_lr;
+    case Kind::kPlateau:
+      return std::max(min_lr, base_lr * plateau_scale);
     case Kind::kStep:
       if (step_size <= 0) return base_lr;
       return base_lr * std::pow(gamma, static_cast<float>(s / step_size));
@@ -145,8 +147,10 @@ StatusOr<LrSchedule::Kind> ParseLrScheduleKind(const std::string& name) {
   if (name == "constant") return LrSchedule::Kind::kConstant;
   if (name == "step") return LrSchedule::Kind::kStep;
   if (name == "cosine") return LrSchedule::Kind::kCosine;
+  if (name == "plateau") return LrSchedule::Kind::kPlateau;
   return MakeStatus(StatusCode::kInvalidArgument,
-                    "unknown learning-rate schedule '%s' (constant, step, cosine)", name.c_str());
+                    "unknown learning-rate schedule '%s' (constant, step, cosine, plateau)",
+                    name.c_str());
 }
 
 }  // namespace train

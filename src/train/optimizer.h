@@ -63,14 +63,17 @@ class Optimizer {
 // constant, step decay (x gamma every step_size steps) or cosine decay to min_lr over the remaining
 // steps.
 struct LrSchedule {
-  enum class Kind { kConstant, kStep, kCosine };
+  // kPlateau: Keras's ReduceLROnPlateau, the rate times `gamma` whenever the validation loss has
+  // not improved for a patience of epochs (the trainer sets plateau_scale).
+  enum class Kind { kConstant, kStep, kCosine, kPlateau };
   Kind kind = Kind::kConstant;
   float base_lr = 1e-3f;
   int64_t warmup_steps = 0;
-  int64_t step_size = 0;    // kStep
-  float gamma = 0.1f;       // kStep
-  int64_t total_steps = 0;  // kCosine: warm-up included
-  float min_lr = 0.0f;      // kCosine
+  int64_t step_size = 0;       // kStep
+  float gamma = 0.1f;          // kStep
+  int64_t total_steps = 0;     // kCosine: warm-up included
+  float min_lr = 0.0f;         // kCosine, kPlateau
+  float plateau_scale = 1.0f;  // kPlateau: gamma^reductions
 
   float At(int64_t step) const;
 };

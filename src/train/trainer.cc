@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 
 namespace edgeopt {
@@ -100,14 +101,12 @@ double Accuracy(int64_t correct, int64_t samples, int64_t units) {
   return units > 0 && samples > 0 ? static_cast<double>(correct) / (samples * units) : -1.0;
 }
 
-// Loss (and gradient into grad when non-null) of the current forward pass, the cross-entropies'
-// targets smoothed by `smoothing`. Labels of the binary cross-entropy become 0 / 1 targets in
-// `label_targets`.
-double ComputeLoss(Engine* engine, LossKind loss, const int32_t* labels, const float* targets,
-                   int batch, float* grad, int64_t* correct, std::vector<float>* label_targets,
-                   float smoothing = 0.0f) {
-  const int classes = static_cast<int>(engine->output_sample_size());
-  const float* scores = engine->LossInput();
+// Loss (and gradient into grad when non-null) of `batch` rows of the loss input (`scores`) and
+// output (`out`, for the regressions), the cross-entropies' targets smoothed by `smoothing`.
+// Labels of the binary cross-entropy become 0 / 1 targets in `label_targets`.
+double RowsLoss(LossKind loss, const float* scores, const float* out, int classes,
+                const int32_t* labels, const float* targets, int batch, float* grad,
+                int64_t* correct, std::vector<float>* label_targets, float smoothing) {
   double value = 0.0;
   switch (loss) {
     case LossKind::kSparseCategoricalCrossentropy:
@@ -131,16 +130,83 @@ double ComputeLoss(Engine* engine, LossKind loss, const int32_t* labels, const f
       break;
     }
     case LossKind::kMeanSquaredError:
-      value = MeanSquaredError(engine->Output(), targets, batch, classes, grad);
+      value = MeanSquaredError(out, targets, batch, classes, grad);
       break;
     case LossKind::kMeanAbsoluteError:
-      value = MeanAbsoluteError(engine->Output(), targets, batch, classes, grad);
+      value = MeanAbsoluteError(out, targets, batch, classes, grad);
       break;
     case LossKind::kHuber:
-      value = HuberLoss(engine->Output(), targets, batch, classes, 1.0f, grad);
+      value = HuberLoss(out, targets, batch, classes, 1.0f, grad);
       break;
   }
   return value;
+}
+
+// RowsLoss of the engine's current forward pass. With `class_weights` (Keras's class_weight:
+// labeled data only), each sample's loss and gradient are scaled by its class's weight, and
+// the batch's loss is their sum over the batch size (Keras's sum_over_batch_size).
+double ComputeLoss(Engine* engine, LossKind loss, const int32_t* labels, const float* targets,
+                   int batch, float* grad, int64_t* correct, std::vector<float>* label_targets,
+                   float smoothing = 0.0f, const std::vector<float>& class_weights = {}) {
+  const int classes = static_cast<int>(engine->output_sample_size());
+  const float* scores = engine->LossInput();
+  const float* out = engine->Output();
+  if (class_weights.empty() || labels == nullptr) {
+    return RowsLoss(loss, scores, out, classes, labels, targets, batch, grad, correct,
+                    label_targets, smoothing);
+  }
+  double value = 0.0;
+  for (int b = 0; b < batch; ++b) {
+    const int64_t row = static_cast<int64_t>(b) * classes;
+    const float w = class_weights[static_cast<size_t>(labels[b])] / batch;
+    value +=
+        w * RowsLoss(loss, scores + row, out + row, classes, labels + b,
+                     targets != nullptr ? targets + row : nullptr, 1,
+                     grad != nullptr ? grad + row : nullptr, correct, label_targets, smoothing);
+    if (grad != nullptr) {
+      for (int c = 0; c < classes; ++c) grad[row + c] *= w;
+    }
+  }
+  return value;
+}
+
+// Keras's class_weight from "balanced" (n / (classes * count), scikit-learn's) or
+// "CLASS:WEIGHT,..." (classes not named weigh 1), for `ds`'s labels.
+StatusOr<std::vector<float>> ClassWeights(const std::string& spec, const data::Dataset& ds) {
+  if (spec.empty()) return std::vector<float>();
+  EDGEOPT_ENSURE(ds.has_labels() && ds.num_classes >= 1, StatusCode::kInvalidArgument,
+                 "class weights need class labels; %s has none", ds.name.c_str());
+  std::vector<float> w(static_cast<size_t>(ds.num_classes), 1.0f);
+  if (spec == "balanced") {
+    std::vector<int64_t> count(w.size(), 0);
+    for (int32_t y : ds.labels) ++count[static_cast<size_t>(y)];
+    for (size_t c = 0; c < w.size(); ++c) {
+      w[c] = count[c] > 0 ? static_cast<float>(static_cast<double>(ds.size) /
+                                               (static_cast<double>(w.size()) * count[c]))
+                          : 1.0f;
+    }
+    return w;
+  }
+  size_t start = 0;
+  while (start < spec.size()) {
+    size_t end = spec.find(',', start);
+    if (end == std::string::npos) end = spec.size();
+    const std::string item = spec.substr(start, end - start);
+    const size_t colon = item.find(':');
+    char* rest = nullptr;
+    const long c = colon == std::string::npos ? -1 : std::strtol(item.c_str(), &rest, 10);
+    const double value =
+        colon == std::string::npos ? -1.0 : std::strtod(item.c_str() + colon + 1, nullptr);
+    EDGEOPT_ENSURE(colon != std::string::npos && rest == item.c_str() + colon && c >= 0 &&
+                       c < ds.num_classes && value >= 0.0 && std::isfinite(value),
+                   StatusCode::kInvalidArgument,
+                   "class weight '%s': give CLASS:WEIGHT with a class in [0, %d) and a weight "
+                   ">= 0, or balanced",
+                   item.c_str(), ds.num_classes);
+    w[static_cast<size_t>(c)] = static_cast<float>(value);
+    start = end + 1;
+  }
+  return w;
 }
 
 }  // namespace
@@ -156,6 +222,7 @@ StatusOr<std::unique_ptr<Trainer>> Trainer::Create(Engine* engine, const TrainOp
   EDGEOPT_ENSURE(options.label_smoothing >= 0.0f && options.label_smoothing < 1.0f,
                  StatusCode::kInvalidArgument, "label smoothing %g is outside [0, 1)",
                  options.label_smoothing);
+  EDGEOPT_ASSIGN_OR_RETURN(t->class_weights_, ClassWeights(options.class_weight, train));
   EDGEOPT_ENSURE(options.label_smoothing == 0.0f || !IsRegression(t->loss_),
                  StatusCode::kInvalidArgument, "label smoothing needs a cross-entropy, not %s",
                  LossKindName(t->loss_));
@@ -201,7 +268,7 @@ StatusOr<double> Trainer::TrainStep(const float* x, const int32_t* labels, const
   EDGEOPT_RETURN_IF_ERROR(engine_->Forward(x, batch, /*training=*/true));
   float* grad = engine_->LossGrad();
   double loss = ComputeLoss(engine_, loss_, labels, targets, batch, grad, correct,
-                            &batch_label_targets_, options_.label_smoothing);
+                            &batch_label_targets_, options_.label_smoothing, class_weights_);
   if (teacher_) {
     EDGEOPT_ENSURE(!IsRegression(loss_), StatusCode::kInvalidArgument,
                    "distillation needs a classification loss");
@@ -239,9 +306,18 @@ StatusOr<std::vector<EpochStats>> Trainer::Fit(const data::Dataset& train,
   EDGEOPT_ENSURE(patience == 0 || (validation != nullptr && validation->size > 0),
                  StatusCode::kInvalidArgument,
                  "early stopping watches the validation loss: give validation data");
+  EDGEOPT_ENSURE(
+      options_.schedule != LrSchedule::Kind::kPlateau ||
+          (validation != nullptr && validation->size > 0 && options_.plateau_patience >= 1),
+      StatusCode::kInvalidArgument,
+      "the plateau schedule watches the validation loss: give validation data (and a "
+      "patience of at least 1 epoch)");
   double best_loss = 0.0;
   int since_best = 0;
   std::vector<std::vector<float>> best_weights;
+  // ReduceLROnPlateau (Keras's min_delta 1e-4): the lowest validation loss, epochs since.
+  double plateau_best = 0.0;
+  int plateau_wait = -1;
   const int bs = options_.batch_size;
   data::Batcher batcher(train, bs, options_.shuffle, options_.seed, options_.augment);
   const int64_t per_epoch = batcher.num_batches();
@@ -252,6 +328,7 @@ StatusOr<std::vector<EpochStats>> Trainer::Fit(const data::Dataset& train,
   schedule_.gamma = options_.step_gamma;
   schedule_.total_steps = per_epoch * options_.epochs;
   schedule_.min_lr = options_.min_lr;
+  schedule_.plateau_scale = 1.0f;
 
   const int64_t ss = train.sample_size();
   const int64_t units = AccuracyUnits(*engine_, loss_);
@@ -306,6 +383,15 @@ StatusOr<std::vector<EpochStats>> Trainer::Fit(const data::Dataset& train,
                                Evaluate(engine_, *validation, bs, LossKindName(loss_)));
       e.val_loss = v.loss;
       e.val_accuracy = v.accuracy;
+    }
+    if (options_.schedule == LrSchedule::Kind::kPlateau) {
+      if (plateau_wait < 0 || e.val_loss < plateau_best - 1e-4) {
+        plateau_best = e.val_loss;
+        plateau_wait = 0;
+      } else if (++plateau_wait >= options_.plateau_patience) {
+        schedule_.plateau_scale *= options_.step_gamma;
+        plateau_wait = 0;
+      }
     }
     if (patience > 0) {
       e.best = best_weights.empty() || e.val_loss < best_loss;

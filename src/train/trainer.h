@@ -34,8 +34,9 @@ struct TrainOptions {
   LrSchedule::Kind schedule = LrSchedule::Kind::kConstant;
   double warmup_epochs = 0.0;
   double step_epochs = 0.0;  // kStep: decay every this many epochs
-  float step_gamma = 0.1f;
-  float min_lr = 0.0f;  // kCosine
+  float step_gamma = 0.1f;   // kStep, kPlateau: the factor
+  int plateau_patience = 2;  // kPlateau: epochs without a lower validation loss
+  float min_lr = 0.0f;       // kCosine
   // Empty: sparse categorical cross-entropy for labeled data (binary cross-entropy for 0 / 1
   // labels and a model with one output); for float targets the model's compiled loss
   // (`compiled_loss`, a Keras name) or MSE.
@@ -48,6 +49,8 @@ struct TrainOptions {
   // the validation loss has not improved for this many epochs (0: off), and end with the
   // weights of the epoch where it was lowest.
   int early_stopping = 0;
+  // Keras's class_weight (labeled data): "balanced" or "CLASS:WEIGHT,...".
+  std::string class_weight;
   data::AugmentOptions augment;
 };
 
@@ -123,6 +126,8 @@ class Trainer {
   Engine* engine() { return engine_; }
   LossKind loss_kind() const { return loss_; }
   const TrainOptions& options() const { return options_; }
+  // The weight of each class (--class-weight), or empty.
+  const std::vector<float>& class_weights() const { return class_weights_; }
 
  private:
   Trainer(Engine* engine, const TrainOptions& options)
@@ -145,6 +150,7 @@ class Trainer {
   const std::atomic<bool>* cancel_ = nullptr;
   std::vector<float> teacher_logits_, extra_grad_, batch_x_, batch_targets_;
   std::vector<float> batch_label_targets_;  // binary labels as targets
+  std::vector<float> class_weights_;        // per class, or empty
   std::vector<int32_t> batch_labels_;
 };
 

@@ -344,6 +344,102 @@ TEST(TrainerTest, RegressionLossesAndTheCompiledLoss) {
             std::string::npos);
 }
 
+// Keras's class_weight: each sample's loss times its class's weight, summed over the batch size;
+// "balanced" is scikit-learn's n / (classes * count). A heavier minority class is predicted more.
+TEST(TrainerTest, ClassWeightsScaleEachSamplesLoss) {
+  const data::Dataset train = Binary(Blobs(300, 41), false);  // about a third are 1
+  int64_t ones = 0;
+  for (int32_t y : train.labels) ones += y;
+  auto engine = MakeEngine(MlpTo(1, "LOGISTIC", 5), 32);
+  TrainOptions o = Adam(1, 32, 0.01f);
+  o.class_weight = "balanced";
+  auto balanced = Trainer::Create(engine.get(), o, train);
+  ASSERT_TRUE(balanced.ok()) << balanced.status().ToString();
+  ASSERT_EQ((*balanced)->class_weights().size(), 2u);
+  EXPECT_FLOAT_EQ((*balanced)->class_weights()[1], 300.0f / (2.0f * ones));
+  EXPECT_FLOAT_EQ((*balanced)->class_weights()[0], 300.0f / (2.0f * (300 - ones)));
+  // One step's loss: the weighted sum of the per-sample losses over the batch size.
+  o.class_weight = "1:3.5";
+  auto weighted = Trainer::Create(engine.get(), o, train);
+  ASSERT_TRUE(weighted.ok());
+  std::vector<float> logits(32), y(32);
+  ASSERT_TRUE(PredictOutputs(engine.get(), train.x.data(), 32, 32, true, logits.data()).ok());
+  double want = 0.0;
+  for (int i = 0; i < 32; ++i) {
+    y[i] = static_cast<float>(train.labels[i]);
+    want += (train.labels[i] == 1 ? 3.5 : 1.0) *
+            SigmoidBinaryCrossEntropy(&logits[i], &y[i], 1, nullptr) / 32;
+  }
+  int64_t correct = 0;
+  auto step = (*weighted)->TrainStep(train.x.data(), train.labels.data(), nullptr, 32, &correct);
+  ASSERT_TRUE(step.ok());
+  EXPECT_NEAR(*step, want, 1e-6);
+  // Overlapping classes (1 where x0 + noise > 1, about a sixth): trained with a heavy class 1,
+  // more samples are predicted 1.
+  data::Dataset overlap = train;
+  SplitMix64 rng(43);
+  for (int64_t i = 0; i < overlap.size; ++i) {
+    float* x = overlap.x.data() + i * 6;
+    for (int d = 0; d < 6; ++d) x[d] = static_cast<float>(rng.NextNormal());
+    overlap.labels[i] = x[0] + rng.NextNormal() > 1.0 ? 1 : 0;
+  }
+  int64_t predicted_ones[2] = {0, 0};
+  for (int heavy = 0; heavy < 2; ++heavy) {
+    auto e = MakeEngine(MlpTo(1, "LOGISTIC", 5), 32);
+    TrainOptions t = Adam(3, 32, 0.01f);
+    t.class_weight = heavy ? "1:20" : "";
+    auto trainer = Trainer::Create(e.get(), t, overlap);
+    ASSERT_TRUE(trainer.ok());
+    ASSERT_TRUE((*trainer)->Fit(overlap, nullptr).ok());
+    auto r = Evaluate(e.get(), overlap, 64);
+    ASSERT_TRUE(r.ok());
+    for (int32_t p : r->predicted) predicted_ones[heavy] += p;
+  }
+  EXPECT_GT(predicted_ones[0], 0);
+  EXPECT_GT(predicted_ones[1], 2 * predicted_ones[0]) << predicted_ones[0];
+  // Errors: a class outside the labels, a negative weight, data without labels.
+  for (const char* bad : {"2:1", "1:-1", "x:1", "1"}) {
+    o.class_weight = bad;
+    auto t = Trainer::Create(engine.get(), o, train);
+    ASSERT_FALSE(t.ok()) << bad;
+    EXPECT_NE(t.status().message().find("CLASS:WEIGHT"), std::string::npos) << t.status().message();
+  }
+}
+
+// Keras's ReduceLROnPlateau: the rate drops by the factor after `patience` epochs without a
+// lower validation loss (by more than 1e-4), and only then.
+TEST(TrainerTest, PlateauScheduleLowersTheRateWhenValidationStalls) {
+  const data::Dataset train = Blobs(24, 21), validation = Blobs(300, 22);
+  auto engine = MakeEngine(MlpTo(3, "", 5), 8);
+  TrainOptions o = Adam(25, 8, 0.05f);
+  o.schedule = LrSchedule::Kind::kPlateau;
+  o.plateau_patience = 2;
+  o.step_gamma = 0.5f;
+  auto trainer = Trainer::Create(engine.get(), o, train);
+  ASSERT_TRUE(trainer.ok());
+  auto hist = (*trainer)->Fit(train, &validation);
+  ASSERT_TRUE(hist.ok()) << hist.status().ToString();
+  float lr = 0.05f;
+  double best = 1e30;
+  int wait = 0, reductions = 0;
+  for (const EpochStats& e : *hist) {
+    EXPECT_FLOAT_EQ(e.learning_rate, lr) << e.epoch;
+    if (e.val_loss < best - 1e-4) {
+      best = e.val_loss;
+      wait = 0;
+    } else if (++wait >= 2) {
+      lr *= 0.5f;
+      wait = 0;
+      ++reductions;
+    }
+  }
+  EXPECT_GE(reductions, 1);  // the over-fitting run stalls
+  o.epochs = 1;
+  auto trainer2 = Trainer::Create(engine.get(), o, train);
+  ASSERT_TRUE(trainer2.ok());
+  EXPECT_FALSE((*trainer2)->Fit(train, nullptr).ok());  // it watches the validation loss
+}
+
 TEST(TrainerTest, SmallCnnWithBatchNormAndDropoutLearns) {
   const data::Dataset train = Quadrants(256, 3), test = Quadrants(128, 4);
   auto engine = MakeEngine(SmallCnn(7), 16, 2);

@@ -338,6 +338,12 @@ TEST_F(TrainCliTest, BinaryClassifierTrainsExportsAndQuantizes) {
             0)
       << out;
   EXPECT_NE(out.find("batch 16, binary_crossentropy,"), std::string::npos) << out;
+  ASSERT_EQ(Run("train " + dir_ + "/binary_sigmoid.json --data " + dir_ +
+                    "/binary.npz --epochs 1 --batch-size 16 --class-weight 1:3",
+                &out),
+            0)
+      << out;
+  EXPECT_NE(out.find("class weights: 0: 1, 1: 3\n"), std::string::npos) << out;
   EXPECT_NE(out.find("acc "), std::string::npos) << out;  // binary accuracy in the progress
   // Per-class metrics: the same predictions from the training engine and the runtime.
   std::string keras_table, tflite_table;
@@ -410,6 +416,10 @@ TEST_F(TrainCliTest, EarlyStoppingSavesTheBestEpochAndLabelSmoothing) {
   // Errors: early stopping without validation data, smoothing out of range or of a regression.
   EXPECT_NE(Run(one + "--early-stopping 2 -o " + dir_ + "/none.keras", &out), 0);
   EXPECT_NE(out.find("give validation data"), std::string::npos) << out;
+  EXPECT_NE(Run(one + "--lr-schedule plateau", &out), 0);
+  EXPECT_NE(out.find("plateau schedule watches the validation loss"), std::string::npos) << out;
+  ASSERT_EQ(Run(one + "--lr-schedule plateau --validation-data " + dir_ + "/val.npz", &out), 0)
+      << out;
   EXPECT_NE(Run(one + "--label-smoothing 1.5", &out), 0);
   EXPECT_NE(out.find("outside [0, 1)"), std::string::npos) << out;
   EXPECT_FALSE(FileExists(dir_ + "/none.keras"));

@@ -54,6 +54,16 @@ Status Train(const std::string& model_path, const std::string& preset, const std
         train::OptimizerKindName(options.optimizer.kind), options.optimizer.learning_rate,
         options.batch_size, train::LossKindName(trainer->loss_kind()), engine->num_threads(),
         engine->gemm()->isa_name());
+    if (!trainer->class_weights().empty()) {
+      std::string weights;
+      for (size_t c = 0; c < trainer->class_weights().size(); ++c) {
+        char buf[48];
+        std::snprintf(buf, sizeof(buf), "%s%zu: %.3g", c == 0 ? "" : ", ", c,
+                      trainer->class_weights()[c]);
+        weights += buf;
+      }
+      std::printf("class weights: %s\n", weights.c_str());
+    }
     if (!model.training_only_layers.empty()) {
       std::string names;
       for (const std::string& l : model.training_only_layers)

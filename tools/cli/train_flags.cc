@@ -54,10 +54,16 @@ void AddTrainFlags(CLI::App* app, TrainFlags* f) {
                   "decoupled weight decay (default 0; adamw 0.004)");
   app->add_option("--clip-norm", f->clip_norm, "clip gradients to this global norm");
   app->add_option("--clip-value", f->clip_value, "clip each gradient value to [-v, v]");
-  app->add_option("--lr-schedule", f->lr_schedule, "constant (default), step or cosine");
+  app->add_option("--lr-schedule", f->lr_schedule,
+                  "constant (default), step, cosine, or plateau (Keras's ReduceLROnPlateau: the "
+                  "rate times --lr-gamma when the validation loss has not improved for "
+                  "--lr-patience epochs)");
   app->add_option("--warmup-epochs", f->warmup_epochs, "linear learning-rate warm-up");
   app->add_option("--lr-step-epochs", f->lr_step_epochs, "step schedule: decay every N epochs");
-  app->add_option("--lr-gamma", f->lr_gamma, "step schedule: decay factor (default 0.1)");
+  app->add_option("--lr-gamma", f->lr_gamma,
+                  "step and plateau schedules: decay factor (default 0.1)");
+  app->add_option("--lr-patience", f->lr_patience,
+                  "plateau schedule: epochs without a lower validation loss (default 2)");
   app->add_option("--validation-split", f->validation_split,
                   "hold out the last fraction of the training data for validation");
   app->add_option("--validation-data", f->validation_data, "a separate validation data set");
@@ -71,6 +77,9 @@ void AddTrainFlags(CLI::App* app, TrainFlags* f) {
   app->add_option("--label-smoothing", f->label_smoothing,
                   "smooth the cross-entropy's targets as Keras's label_smoothing: y (1 - s) + s "
                   "/ classes (default 0)");
+  app->add_option("--class-weight", f->class_weight,
+                  "weigh each sample's loss by its class, as Keras's fit(class_weight=...): "
+                  "balanced (n / (classes * count of the class)) or CLASS:WEIGHT,... (others 1)");
   app->add_option("--early-stopping", f->early_stopping,
                   "stop when the validation loss has not improved for N epochs and keep (and "
                   "save) the epoch where it was lowest, as Keras's EarlyStopping(patience=N, "
@@ -130,10 +139,12 @@ StatusOr<train::TrainOptions> MakeTrainOptions(const TrainFlags& f, int default_
   o.warmup_epochs = f.warmup_epochs;
   o.step_epochs = f.lr_step_epochs;
   o.step_gamma = static_cast<float>(f.lr_gamma);
+  o.plateau_patience = f.lr_patience;
   o.loss = f.loss;
   o.compiled_loss = compiled_loss;
   o.label_smoothing = static_cast<float>(f.label_smoothing);
   o.early_stopping = f.early_stopping;
+  o.class_weight = f.class_weight;
   if (!f.augment.empty()) {
     size_t start = 0;
     while (start <= f.augment.size()) {

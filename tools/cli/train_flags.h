@@ -34,12 +34,14 @@ struct TrainFlags {
   double warmup_epochs = 0.0;
   double lr_step_epochs = 1.0;
   double lr_gamma = 0.1;
+  int lr_patience = 2;  // plateau schedule
   double validation_split = 0.0;
   std::string validation_data;
   std::string augment;  // "flip", "shift", "shift=N", comma-separated
   std::string loss;
   double label_smoothing = 0.0;
-  int early_stopping = 0;  // patience in epochs; 0: off
+  int early_stopping = 0;    // patience in epochs; 0: off
+  std::string class_weight;  // "balanced" or "CLASS:WEIGHT,..."
   std::string csv_label;
   std::string history;       // CSV of every epoch's metrics (Keras CSVLogger's, and more)
   std::string history_plot;  // PNG: loss and accuracy against the epoch
