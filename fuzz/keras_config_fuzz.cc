@@ -80,8 +80,19 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (config.is_discarded() || TooWide(config)) return 0;
   auto model = edgeopt::keras::ModelFromConfig(config, /*seed=*/0);
   if (!model.ok()) return Refused("ModelFromConfig", model.status());
-  auto graph = edgeopt::keras::BuildGraph(*model);
+  // As `edgeopt train` builds it: the input augmentation layers read (and applied to an image).
+  std::vector<edgeopt::data::ImageAugmentation> augmentations;
+  edgeopt::keras::BuildOptions build;
+  build.input_augmentations = &augmentations;
+  auto graph = edgeopt::keras::BuildGraph(*model, build);
   if (!graph.ok()) return Refused("BuildGraph", graph.status());
+  {
+    std::vector<float> image(8 * 8 * 3, 0.5f), scratch;
+    edgeopt::train::SplitMix64 rng(1);
+    for (const auto& a : augmentations) {
+      edgeopt::data::ApplyAugmentation(a, image.data(), 8, 8, 3, &rng, &scratch);
+    }
+  }
   FactorizeCopy(*model, *graph);
   const edgeopt::Status prepared = edgeopt::passes::PrepareForExport(&*graph);
   if (!prepared.ok()) return Refused("PrepareForExport", prepared);

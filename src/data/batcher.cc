@@ -59,6 +59,9 @@ int Batcher::Next(float* x, int32_t* labels, float* targets) {
 void Batcher::Augment(float* sample, uint64_t key) const {
   const int h = ds_.sample_shape[0], w = ds_.sample_shape[1], c = ds_.sample_shape[2];
   train::SplitMix64 rng(key);
+  for (const ImageAugmentation& a : augment_.layers) {
+    ApplyAugmentation(a, sample, h, w, c, &rng, &scratch_);
+  }
   const bool flip = augment_.flip_horizontal && (rng.Next() & 1) != 0;
   int dy = 0, dx = 0;
   if (augment_.max_shift > 0) {

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "src/data/augment.h"
 #include "src/data/dataset.h"
 
 namespace edgeopt {
@@ -15,7 +16,9 @@ namespace data {
 struct AugmentOptions {
   bool flip_horizontal = false;  // mirror left-right with probability 1/2
   int max_shift = 0;             // shift by up to +-max_shift pixels in H and W, zero fill
-  bool enabled() const { return flip_horizontal || max_shift > 0; }
+  // Keras augmentation layers (a model's own, at its input), applied first, in order.
+  std::vector<ImageAugmentation> layers;
+  bool enabled() const { return flip_horizontal || max_shift > 0 || !layers.empty(); }
 };
 
 class Batcher {

@@ -3,10 +3,12 @@
 #include <gtest/gtest.h>
 #include <zlib.h>
 
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -382,6 +384,37 @@ TEST(BatcherTest, AugmentFlipAndShift) {
     }
   }
   EXPECT_GT(zeros, 0);
+}
+
+// A model's augmentation layers (AugmentOptions::layers) apply to every training sample, seeded
+// by the sample's position and the epoch.
+TEST(BatcherTest, AugmentationLayersApplyPerSampleAndEpoch) {
+  Dataset ds = Counting(64);  // 64 samples of 2 x 3 x 1
+  AugmentOptions options;
+  ImageAugmentation brightness;
+  brightness.kind = ImageAugmentation::Kind::kBrightness;
+  brightness.lower = -0.1f;
+  brightness.upper = 0.1f;
+  brightness.value_lo = -1000.0f;
+  brightness.value_hi = 1000.0f;  // deltas of up to 200
+  options.layers = {brightness};
+  Batcher b(ds, 64, false, 7, options);
+  std::vector<float> x(64 * 6), again(64 * 6), next_epoch(64 * 6);
+  ASSERT_EQ(b.Next(x.data(), nullptr, nullptr), 64);
+  b.StartEpoch(0);
+  ASSERT_EQ(b.Next(again.data(), nullptr, nullptr), 64);
+  b.StartEpoch(1);
+  ASSERT_EQ(b.Next(next_epoch.data(), nullptr, nullptr), 64);
+  EXPECT_EQ(x, again);
+  EXPECT_NE(x, next_epoch);
+  std::set<float> deltas;
+  for (int i = 0; i < 64; ++i) {
+    const float delta = x[i * 6] - i * 6.0f;
+    EXPECT_LE(std::fabs(delta), 200.0f);
+    for (int j = 1; j < 6; ++j) EXPECT_NEAR(x[i * 6 + j] - (i * 6.0f + j), delta, 1e-3f) << i;
+    deltas.insert(delta);
+  }
+  EXPECT_GT(deltas.size(), 60u);  // one draw per sample
 }
 
 TEST(DatasetSplitTest, ValidationSplitTakesTheTail) {

@@ -1236,10 +1236,13 @@ TEST_F(TrainCliTest, DiscretizationTrainsExportsAndQuantizes) {
 // Keras's augmentation and noise layers change the input only in its training mode: edgeopt
 // trains without them (and says so), keeps them in the saved .keras, and the .tflite has no op
 // of theirs.
-TEST_F(TrainCliTest, AugmentationLayersAreLeftOutOfTrainingAndKeptInTheFile) {
+// Augmentation layers at the input (a vertical flip keeps tiny.npz's column bands) augment the
+// training batches, seeded; GaussianNoise after the Flatten is left out of training with a note;
+// the file keeps them all, and the converted model has none.
+TEST_F(TrainCliTest, AugmentationLayersAtTheInputAugmentTrainingAndStayInTheFile) {
   const std::string train_line = TrainArchitecture("aug", R"(
-    {"class_name": "RandomFlip", "config": {"name": "flip", "mode": "horizontal"}},
-    {"class_name": "RandomRotation", "config": {"name": "rot", "factor": 0.1}},
+    {"class_name": "RandomFlip", "config": {"name": "flip", "mode": "vertical"}},
+    {"class_name": "RandomRotation", "config": {"name": "rot", "factor": 0.02}},
     {"class_name": "Flatten", "config": {"name": "flatten"}},
     {"class_name": "GaussianNoise", "config": {"name": "noise", "stddev": 0.1}},)",
                                                    "--epochs 10 --lr 3e-3");
@@ -1253,10 +1256,25 @@ TEST_F(TrainCliTest, AugmentationLayersAreLeftOutOfTrainingAndKeptInTheFile) {
                 &out),
             0)
       << out;
-  EXPECT_NE(out.find("note: flip (RandomFlip), rot (RandomRotation), noise (GaussianNoise) "
-                     "change the input only in Keras's training mode"),
+  EXPECT_NE(out.find("augmenting the input as the model's layers do in Keras's training: flip "
+                     "(RandomFlip): vertical, rot (RandomRotation): [-0.02, 0.02] x 2 pi, fill "
+                     "reflect\n"),
             std::string::npos)
       << out;
+  EXPECT_NE(out.find("note: noise (GaussianNoise) changes its input only in Keras's training "
+                     "mode, away from the model's input image"),
+            std::string::npos)
+      << out;
+  // Seeded: the same run twice gives the same model; another seed another one.
+  std::string again, other;
+  const std::string rerun = "train " + dir_ + "/aug.keras --data " + dir_ +
+                            "/tiny.npz --epochs 1 --batch-size 16 --quiet --test-data " + dir_ +
+                            "/tiny.npz --seed ";
+  ASSERT_EQ(Run(rerun + "3", &out), 0) << out;
+  ASSERT_EQ(Run(rerun + "3", &again), 0) << again;
+  ASSERT_EQ(Run(rerun + "4", &other), 0) << other;
+  EXPECT_EQ(out, again);
+  EXPECT_NE(out, other);
   ASSERT_EQ(Run("inspect " + dir_ + "/aug2.keras", &out), 0) << out;
   for (const char* layer : {"RandomFlip", "RandomRotation", "GaussianNoise"}) {
     EXPECT_NE(out.find(layer), std::string::npos) << out;

@@ -270,8 +270,7 @@ Status Cluster(const ClusterFlags& cf, const TrainFlags& flags) {
                                  fine_tune ? "clustered, before fine-tuning" : "clustered"));
   }
 
-  EDGEOPT_ASSIGN_OR_RETURN(train::TrainOptions train_options,
-                           MakeTrainOptions(flags, model.default_batch_size, model.compiled_loss));
+  EDGEOPT_ASSIGN_OR_RETURN(train::TrainOptions train_options, MakeModelTrainOptions(flags, model));
   train::EngineOptions eo;
   eo.batch_size = train_options.batch_size;
   eo.num_threads = flags.threads;

@@ -78,9 +78,7 @@ struct Settings {
 StatusOr<Row> TrainStudent(TrainModel model, const char* label, distill::TeacherCache* cache,
                            const data::Dataset& train_data, const data::Dataset* validation,
                            const data::Dataset& test, const Settings& s, bool save) {
-  EDGEOPT_ASSIGN_OR_RETURN(
-      train::TrainOptions options,
-      MakeTrainOptions(s.flags, model.default_batch_size, model.compiled_loss));
+  EDGEOPT_ASSIGN_OR_RETURN(train::TrainOptions options, MakeModelTrainOptions(s.flags, model));
   train::EngineOptions eo;
   eo.batch_size = options.batch_size;
   eo.num_threads = s.flags.threads;

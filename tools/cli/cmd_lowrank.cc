@@ -426,8 +426,7 @@ Status LowRank(const LowRankFlags& lf, const TrainFlags& flags) {
     summary.factored = summary.after = r.accuracy;
   }
 
-  EDGEOPT_ASSIGN_OR_RETURN(train::TrainOptions train_options,
-                           MakeTrainOptions(flags, model.default_batch_size, model.compiled_loss));
+  EDGEOPT_ASSIGN_OR_RETURN(train::TrainOptions train_options, MakeModelTrainOptions(flags, model));
   train::EngineOptions eo;
   eo.batch_size = train_options.batch_size;
   eo.num_threads = flags.threads;

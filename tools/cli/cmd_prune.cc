@@ -322,8 +322,7 @@ Status Prune(const PruneFlags& pf, const TrainFlags& flags) {
                              EvaluateGraph(model.graph, test, flags, "pruned, before fine-tuning"));
   }
 
-  EDGEOPT_ASSIGN_OR_RETURN(train::TrainOptions options,
-                           MakeTrainOptions(flags, model.default_batch_size, model.compiled_loss));
+  EDGEOPT_ASSIGN_OR_RETURN(train::TrainOptions options, MakeModelTrainOptions(flags, model));
   train::EngineOptions eo;
   eo.batch_size = options.batch_size;
   eo.num_threads = flags.threads;

@@ -29,8 +29,7 @@ Status Train(const std::string& model_path, const std::string& preset, const std
   EDGEOPT_ASSIGN_OR_RETURN(TrainModel model, LoadModelForTraining(model_path, preset, flags.seed));
   EDGEOPT_RETURN_IF_ERROR(ApplyTrainableFlags(&model, flags));
   if (!output.empty()) EDGEOPT_RETURN_IF_ERROR(CheckOutputPath(model, output));
-  EDGEOPT_ASSIGN_OR_RETURN(train::TrainOptions options,
-                           MakeTrainOptions(flags, model.default_batch_size, model.compiled_loss));
+  EDGEOPT_ASSIGN_OR_RETURN(train::TrainOptions options, MakeModelTrainOptions(flags, model));
   data::Dataset train_data, validation;
   bool has_validation = false;
   EDGEOPT_RETURN_IF_ERROR(
@@ -64,14 +63,23 @@ Status Train(const std::string& model_path, const std::string& preset, const std
       }
       std::printf("class weights: %s\n", weights.c_str());
     }
+    if (!model.augmentations.empty()) {
+      std::string names;
+      for (const data::ImageAugmentation& a : model.augmentations) {
+        names += (names.empty() ? "" : ", ") + data::DescribeAugmentation(a);
+      }
+      std::printf("augmenting the input as the model's layers do in Keras's training: %s\n",
+                  names.c_str());
+    }
     if (!model.training_only_layers.empty()) {
       std::string names;
       for (const std::string& l : model.training_only_layers)
         names += (names.empty() ? "" : ", ") + l;
       std::printf(
-          "note: %s change%s the input only in Keras's training mode; edgeopt trains without "
-          "them (--augment flip,shift augments the images)\n",
-          names.c_str(), model.training_only_layers.size() == 1 ? "s" : "");
+          "note: %s %s input only in Keras's training mode, away from the model's input image; "
+          "edgeopt trains without %s (--augment flip,shift augments the images)\n",
+          names.c_str(), model.training_only_layers.size() == 1 ? "changes its" : "change their",
+          model.training_only_layers.size() == 1 ? "it" : "them");
     }
     std::fflush(stdout);
   }

@@ -38,14 +38,19 @@ StatusOr<ir::Graph> InferenceGraph(const ir::Graph& training_graph, const std::s
 
 StatusOr<TrainModel> FromKeras(keras::KerasModel model, const std::string& description) {
   TrainModel m;
-  EDGEOPT_ASSIGN_OR_RETURN(m.graph, keras::BuildGraph(model));
+  keras::BuildOptions options;
+  options.input_augmentations = &m.augmentations;
+  EDGEOPT_ASSIGN_OR_RETURN(m.graph, keras::BuildGraph(model, options));
   m.description = description;
   std::vector<keras::LayerEntry> layers;
   if (keras::ListLayers(model.config, &layers).ok()) {
     for (const keras::LayerEntry& e : layers) {
       const keras::LayerMapping* mapping = keras::FindLayerMapping(e.class_name);
-      if (mapping != nullptr && mapping->convert == keras::ConvertInferenceIdentity) {
-        m.training_only_layers.push_back(e.name + " (" + e.class_name + ")");
+      const std::string name = e.name + " (" + e.class_name + ")";
+      bool applied = false;
+      for (const data::ImageAugmentation& a : m.augmentations) applied = applied || a.layer == name;
+      if (mapping != nullptr && mapping->convert == keras::ConvertInferenceIdentity && !applied) {
+        m.training_only_layers.push_back(name);
       }
     }
   }
@@ -55,6 +60,15 @@ StatusOr<TrainModel> FromKeras(keras::KerasModel model, const std::string& descr
 }
 
 }  // namespace
+
+StatusOr<train::TrainOptions> MakeModelTrainOptions(const TrainFlags& flags,
+                                                    const TrainModel& model) {
+  EDGEOPT_ASSIGN_OR_RETURN(train::TrainOptions options,
+                           MakeTrainOptions(flags, model.default_batch_size, model.compiled_loss));
+  // The model's own layers first, as they sit at its input; then --augment.
+  options.augment.layers = model.augmentations;
+  return options;
+}
 
 StatusOr<TrainModel> LoadModelForTraining(const std::string& path, const std::string& preset,
                                           uint64_t seed) {

@@ -32,10 +32,17 @@ struct TrainModel {
   // The loss the Keras file was compiled with (KerasModel::compiled_loss), or empty.
   std::string compiled_loss;
   // Layers that change their input only in Keras's training mode (RandomFlip, GaussianNoise,
-  // ...): the graph, and so edgeopt's training, leaves them out ("name (Class)").
+  // ...) that edgeopt's training leaves out ("name (Class)"): those not applied to the input
+  // image (`augmentations`).
   std::vector<std::string> training_only_layers;
+  // The model's augmentation layers at its input, which training applies to its batches.
+  std::vector<data::ImageAugmentation> augmentations;
 };
 
+// The training options of the flags for `model`: its batch size unless --batch-size, its
+// compiled loss unless --loss, its input augmentation layers besides --augment.
+StatusOr<train::TrainOptions> MakeModelTrainOptions(const TrainFlags& flags,
+                                                    const TrainModel& model);
 // `path` (a .keras/.h5 model or a .json architecture) or `preset` (exactly one of them).
 StatusOr<TrainModel> LoadModelForTraining(const std::string& path, const std::string& preset,
                                           uint64_t seed);

@@ -93,6 +93,9 @@ class GraphBuilder {
   WeightSource* weights() { return weights_; }
   int batch() const { return options_.batch_size; }
   bool unroll_lstm() const { return options_.unroll_lstm; }
+  std::vector<data::ImageAugmentation>* input_augmentations() const {
+    return options_.input_augmentations;
+  }
   // Keras 3 changed a few defaults (hard_sigmoid, ...).
   bool keras3() const { return keras3_; }
 

@@ -141,6 +141,68 @@ TEST(KerasBuild, TrainableFalseFreezesTheWeightsAndSetTrainableChangesIt) {
 // RNN(LSTMCell(...)), RNN(GRUCell(...)), RNN(SimpleRNNCell(...)) (also in a Bidirectional) are
 // the LSTM / GRU / SimpleRNN layers they compute: the same graph, weights included (the same
 // initializers of the same layer name), and the config says so after loading.
+// Augmentation layers that transform the input image are handed to training (in order, with
+// their settings); the geometric ones also through per-element rescaling, none after a
+// convolution or brightness after a rescaling; the graph is the same without them.
+TEST(KerasBuild, InputAugmentationLayersAreHandedToTraining) {
+  const Json augmentation = Layer(
+      "Sequential",
+      {{"name", "augment"},
+       {"layers",
+        {Layer("RandomFlip", {{"name", "flip"}, {"mode", "horizontal"}}),
+         Layer("RandomRotation", {{"name", "rot"}, {"factor", 0.1}, {"fill_mode", "nearest"}}),
+         Layer("RandomContrast", {{"name", "contrast"}, {"factor", Json::array({0.2, 0.3})}})}}});
+  const Json conv = Layer("Conv2D", {{"name", "conv"}, {"filters", 2}, {"kernel_size", 3}});
+  const Json with = Sequential(
+      {8, 8, 1},
+      {augmentation, Layer("Rescaling", {{"name", "scale"}, {"scale", 0.5}, {"offset", 0.1}}),
+       Layer("RandomZoom", {{"name", "zoom"}, {"height_factor", Json::array({-0.2, 0.1})}}),
+       Layer("RandomBrightness", {{"name", "late_brightness"}, {"factor", 0.2}}), conv,
+       Layer("RandomTranslation",
+             {{"name", "late"}, {"height_factor", 0.1}, {"width_factor", 0.1}})});
+  StatusOr<KerasModel> m = ModelFromConfig(with, 1);
+  ASSERT_TRUE(m.ok()) << m.status().ToString();
+  std::vector<data::ImageAugmentation> found;
+  BuildOptions options;
+  options.input_augmentations = &found;
+  StatusOr<ir::Graph> g = BuildGraph(*m, options);
+  ASSERT_TRUE(g.ok()) << g.status().ToString();
+  ASSERT_EQ(found.size(), 4u);
+  using Kind = data::ImageAugmentation::Kind;
+  EXPECT_EQ(found[0].kind, Kind::kFlip);
+  EXPECT_TRUE(found[0].horizontal && !found[0].vertical);
+  EXPECT_EQ(found[1].kind, Kind::kRotation);
+  EXPECT_FLOAT_EQ(found[1].lower, -0.1f);
+  EXPECT_FLOAT_EQ(found[1].upper, 0.1f);
+  EXPECT_EQ(found[1].fill, data::ImageAugmentation::Fill::kNearest);
+  EXPECT_EQ(found[2].kind, Kind::kContrast);  // factor range [1 - 0.2, 1 + 0.3]
+  EXPECT_FLOAT_EQ(found[2].lower, -0.2f);
+  EXPECT_FLOAT_EQ(found[2].upper, 0.3f);
+  EXPECT_FLOAT_EQ(found[2].value_hi, 255.0f);
+  EXPECT_EQ(found[3].kind, Kind::kZoom);  // through the Rescaling's MUL and ADD
+  EXPECT_EQ(found[3].layer, "zoom (RandomZoom)");
+  EXPECT_FLOAT_EQ(found[3].lower, -0.2f);
+  EXPECT_FALSE(found[3].has_width);
+  EXPECT_EQ(found[3].fill, data::ImageAugmentation::Fill::kReflect);
+  // The graph is the one of the model without the augmentation layers.
+  StatusOr<KerasModel> plain = ModelFromConfig(
+      Sequential({8, 8, 1},
+                 {Layer("Rescaling", {{"name", "scale"}, {"scale", 0.5}, {"offset", 0.1}}), conv}),
+      1);
+  ASSERT_TRUE(plain.ok());
+  StatusOr<ir::Graph> pg = BuildGraph(*plain);
+  ASSERT_TRUE(pg.ok());
+  EXPECT_EQ(g->nodes.size(), pg->nodes.size());
+  // A malformed factor is an error naming the layer.
+  StatusOr<KerasModel> bad = ModelFromConfig(
+      Sequential({8, 8, 1}, {Layer("RandomRotation", {{"name", "r"}, {"factor", "big"}})}), 1);
+  ASSERT_TRUE(bad.ok());
+  StatusOr<ir::Graph> bg = BuildGraph(*bad, options);
+  ASSERT_FALSE(bg.ok());
+  EXPECT_NE(bg.status().message().find("factor must be a number"), std::string::npos)
+      << bg.status().message();
+}
+
 TEST(KerasBuild, RnnOfABuiltInCellIsItsLayer) {
   for (const char* cls : {"LSTM", "GRU", "SimpleRNN"}) {
     SCOPED_TRACE(cls);

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "nlohmann/json.hpp"
+#include "src/data/augment.h"
 #include "src/ir/graph.h"
 #include "src/util/npy.h"
 
@@ -59,6 +60,12 @@ bool LayerNameMatches(const std::string& pattern, const std::string& name);
 
 struct BuildOptions {
   int batch_size = 1;  // the static batch dimension of the graph inputs
+  // When set, receives the augmentation layers (RandomFlip, RandomRotation, RandomZoom,
+  // RandomTranslation, RandomContrast, RandomBrightness, GaussianNoise) that transform the
+  // model's input image: directly, or for the geometric ones through per-element rescaling
+  // (MUL / ADD / SUB / DIV by constants, e.g. Rescaling, Normalization). Training applies them
+  // to its batches; the graph leaves them out, as at inference.
+  std::vector<data::ImageAugmentation>* input_augmentations = nullptr;
   // Every LSTM unrolled over time as with unroll=True (plain builtin ops, which quantize to full
   // int8), instead of TFLite's fused UNIDIRECTIONAL_SEQUENCE_LSTM. The same weights.
   bool unroll_lstm = false;
