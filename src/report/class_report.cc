@@ -1,6 +1,7 @@
 #include "src/report/class_report.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 
 namespace edgeopt {
@@ -77,6 +78,45 @@ StatusOr<ClassReport> MakeClassReport(const std::vector<int32_t>& predicted, con
     r.accuracy = correct / n;
   }
   return r;
+}
+
+std::string FormatPredictionChanges(const std::vector<int32_t>& reference,
+                                    const std::vector<int32_t>& changed, const int32_t* labels,
+                                    int num_classes, const std::vector<std::string>& names,
+                                    int top) {
+  if (reference.empty() || reference.size() != changed.size()) return "";
+  StatusOr<ClassReport> before = MakeClassReport(reference, labels, num_classes);
+  StatusOr<ClassReport> after = MakeClassReport(changed, labels, num_classes);
+  if (!before.ok() || !after.ok()) return "";
+  int64_t same = 0;
+  for (size_t i = 0; i < reference.size(); ++i) same += reference[i] == changed[i];
+  char buf[200];
+  std::snprintf(buf, sizeof(buf), "same prediction on %.2f%% (%lld of %zu)",
+                100.0 * same / reference.size(), static_cast<long long>(same), reference.size());
+  std::string out = buf;
+  std::vector<int> order;
+  for (int c = 0; c < num_classes; ++c) {
+    const double d = after->classes[c].recall - before->classes[c].recall;
+    if (before->classes[c].support > 0 && d != 0.0) order.push_back(c);
+  }
+  std::sort(order.begin(), order.end(), [&](int a, int b) {
+    const double da = std::fabs(after->classes[a].recall - before->classes[a].recall);
+    const double db = std::fabs(after->classes[b].recall - before->classes[b].recall);
+    return da != db ? da > db : a < b;
+  });
+  if (order.size() > static_cast<size_t>(std::max(0, top))) order.resize(std::max(0, top));
+  for (size_t i = 0; i < order.size(); ++i) {
+    const int c = order[i];
+    const std::string name = static_cast<int>(names.size()) == num_classes
+                                 ? std::to_string(c) + " " + names[c]
+                                 : "class " + std::to_string(c);
+    std::snprintf(buf, sizeof(buf), "%s %s %.4f -> %.4f (%+.2f)",
+                  i == 0 ? "; recall changed most:" : ",", name.c_str(), before->classes[c].recall,
+                  after->classes[c].recall,
+                  100.0 * (after->classes[c].recall - before->classes[c].recall));
+    out += buf;
+  }
+  return out;
 }
 
 std::string FormatClassReport(const ClassReport& r, const std::vector<std::string>& names,

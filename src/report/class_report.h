@@ -36,6 +36,14 @@ struct ClassReport {
 // more classes than the data has) counts as wrong, in no column.
 StatusOr<ClassReport> MakeClassReport(const std::vector<int32_t>& predicted, const int32_t* labels,
                                       int num_classes);
+// What a changed model (an int8 file, a pruned one) does differently from the reference on the
+// same samples: how many predictions are the same, and the `top` classes whose recall changed
+// most ("6 Shirt 0.7380 -> 0.7240 (-1.40)"), named as in FormatClassReport. Empty when the
+// predictions do not cover the same samples.
+std::string FormatPredictionChanges(const std::vector<int32_t>& reference,
+                                    const std::vector<int32_t>& changed, const int32_t* labels,
+                                    int num_classes, const std::vector<std::string>& names,
+                                    int top = 3);
 // The table: one row per class (named by `names` when it has num_classes entries), the
 // averages, and the confusion matrix when there are at most `max_matrix_classes` classes.
 std::string FormatClassReport(const ClassReport& r, const std::vector<std::string>& names,

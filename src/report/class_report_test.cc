@@ -48,6 +48,14 @@ TEST(ClassReport, PrecisionRecallF1AveragesAndConfusion) {
   ASSERT_TRUE(z.ok());
   EXPECT_EQ(z->classes[2].precision, 0.0);
   EXPECT_EQ(z->classes[2].f1, 0.0);
+  // Changes between two models' predictions: agreement and the classes whose recall moved most.
+  const std::vector<int32_t> other = {0, 0, 0, 1, 0, 2, 2, 2, 2, 2};  // 1 down, 2 and 0 up
+  const std::string changes =
+      FormatPredictionChanges(predicted, other, labels, 3, {"cat", "dog", "bird"}, 2);
+  EXPECT_EQ(changes,
+            "same prediction on 60.00% (6 of 10); recall changed most: 1 dog 1.0000 -> 0.5000 "
+            "(-50.00), 2 bird 0.6000 -> 1.0000 (+40.00)");
+  EXPECT_EQ(FormatPredictionChanges(predicted, {0}, labels, 3, {}), "");
   // A label outside the classes is an error.
   const int32_t bad[1] = {5};
   EXPECT_FALSE(MakeClassReport({0}, bad, 3).ok());

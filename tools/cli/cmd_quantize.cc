@@ -22,6 +22,7 @@
 #include "src/passes/prune/sparse_encode.h"
 #include "src/passes/quantize/calibrate.h"
 #include "src/passes/quantize/quantize.h"
+#include "src/report/class_report.h"
 #include "src/report/evaluate.h"
 #include "src/report/plot.h"
 #include "src/report/progress.h"
@@ -536,6 +537,10 @@ int RunQuantize(int argc, char** argv) {
                 float_acc.accuracy, mode_name.c_str(), quant_acc.accuracy,
                 100.0 * (quant_acc.accuracy - float_acc.accuracy),
                 static_cast<long long>(quant_acc.samples));
+    const std::string changes = report::FormatPredictionChanges(
+        float_acc.predicted, quant_acc.predicted, eval_ds.labels.data(),
+        std::max(eval_ds.num_classes, 2), eval_ds.class_names);
+    if (!changes.empty()) std::printf("against float: %s\n", changes.c_str());
   }
   if (!report_path.empty()) std::printf("report: %s\n", report_path.c_str());
   return kExitOk;
