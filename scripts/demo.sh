@@ -25,7 +25,7 @@ step "3. Post-training quantization (calibration: 500 training images)"
 $E quantize "$OUT/baseline.keras" -o "$OUT/float16.tflite" --mode float16 --quiet
 $E quantize "$OUT/baseline.keras" -o "$OUT/dynamic.tflite" --mode dynamic --quiet
 $E quantize "$OUT/baseline.keras" -o "$OUT/int8.tflite" --mode int8 \
-  --calibration fashion-mnist:train --report "$OUT/int8_report.md" --quiet
+  --calibration fashion-mnist:train --report "$OUT/int8_report.md" --eval fashion-mnist:test --quiet
 $E quantize "$OUT/baseline.keras" -o "$OUT/int16x8.tflite" --mode int16x8 \
   --calibration fashion-mnist:train --quiet
 echo "per-layer error report: $OUT/int8_report.md (worst layers first):"
