@@ -221,6 +221,10 @@ StatusOr<train::EvalResult> EvaluateTflite(rt::Interpreter* interp, const data::
                  ? train::SparseCrossEntropyFromProbs(scores.data(), labels, n, g.classes, nullptr)
                  : train::SparseSoftmaxCrossEntropy(scores.data(), labels, n, g.classes, nullptr));
     r.correct += train::CountCorrect(scores.data(), labels, n, g.classes);
+    if (g.classes > 5) {
+      r.top5_correct = std::max<int64_t>(r.top5_correct, 0) +
+                       train::CountTopK(scores.data(), labels, n, g.classes, 5);
+    }
     r.samples += n;
     bar.Update(start / g.batch + 1, r.samples, "");
   }

@@ -286,6 +286,19 @@ int64_t CountCorrectOfTargets(const float* scores, const float* targets, int bat
   return correct;
 }
 
+int64_t CountTopK(const float* scores, const int32_t* labels, int batch, int classes, int k) {
+  int64_t correct = 0;
+  for (int b = 0; b < batch; ++b) {
+    const float* s = scores + static_cast<int64_t>(b) * classes;
+    const int y = labels[b];
+    if (y < 0 || y >= classes) continue;
+    int higher = 0;
+    for (int i = 0; i < classes; ++i) higher += s[i] > s[y];
+    correct += higher < k;
+  }
+  return correct;
+}
+
 int PredictedClass(const float* scores, int classes, float threshold) {
   if (classes == 1) return scores[0] > threshold ? 1 : 0;
   int best = 0;

@@ -72,6 +72,9 @@ double BinaryDistillationKl(const float* student_logits, const float* teacher_lo
                             float temperature, float* grad);
 // Rows whose arg-max equals the label.
 int64_t CountCorrect(const float* scores, const int32_t* labels, int batch, int classes);
+// Rows whose label is among their k highest scores (ties counted in the label's favor only when
+// strictly fewer than k scores are higher), as Keras's top-k categorical accuracy.
+int64_t CountTopK(const float* scores, const int32_t* labels, int batch, int classes, int k);
 // Rows whose arg-max is the arg-max of their target (Keras's categorical accuracy).
 int64_t CountCorrectOfTargets(const float* scores, const float* targets, int batch, int classes);
 // The class a row of scores predicts: its arg-max, or for one value (binary) whether it is

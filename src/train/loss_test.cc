@@ -115,6 +115,13 @@ TEST(LossTest, BinaryCrossEntropyFromLogitsAndProbabilities) {
   const float scores[6] = {0.0f, 2.0f, 1.0f, 3.0f, 1.0f, 0.0f};
   EXPECT_EQ(CountCorrect(scores, labels, 2, 3), 2);
   EXPECT_EQ(CountCorrectOfTargets(scores, targets, 2, 3), 1);
+  // Top-k: row 0 ranks its label 1 first, row 1 its label 0 first too; label 2 of row 0 is
+  // second, of row 1 third.
+  const int32_t second[2] = {2, 2};
+  EXPECT_EQ(CountTopK(scores, labels, 2, 3, 1), 2);
+  EXPECT_EQ(CountTopK(scores, second, 2, 3, 1), 0);
+  EXPECT_EQ(CountTopK(scores, second, 2, 3, 2), 1);
+  EXPECT_EQ(CountTopK(scores, second, 2, 3, 3), 2);
 }
 
 TEST(LossTest, BinaryDistillationIsTheTwoClassOneOfLogitsZeroAndZ) {

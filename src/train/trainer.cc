@@ -436,6 +436,10 @@ StatusOr<EvalResult> Evaluate(Engine* engine, const data::Dataset& ds, int batch
         ComputeLoss(engine, loss, labels, targets, n, nullptr, &r.correct, &label_targets) * n;
     if (labels != nullptr) {
       const int classes = static_cast<int>(engine->output_sample_size());
+      if (classes > 5 && !IsRegression(loss) && loss != LossKind::kBinaryCrossentropy) {
+        r.top5_correct = std::max<int64_t>(r.top5_correct, 0) +
+                         CountTopK(engine->LossInput(), labels, n, classes, 5);
+      }
       for (int i = 0; i < n; ++i) {  // logits (the loss input): a binary threshold of 0
         r.predicted.push_back(
             PredictedClass(engine->LossInput() + static_cast<int64_t>(i) * classes, classes));

@@ -87,6 +87,8 @@ struct EvalResult {
   int64_t correct = 0;
   // The class predicted for each sample, for class labels (empty for targets).
   std::vector<int32_t> predicted;
+  // Samples whose label is among the 5 highest scores (models with more than 5 classes; else -1).
+  int64_t top5_correct = -1;
 };
 
 // Logits (or outputs) for a batch: `x` holds batch * sample_size floats.

@@ -434,6 +434,12 @@ TEST_F(TrainCliTest, EvalOfTheExportedModelMatchesTheTrainingEngine) {
             0)
       << out;
   const std::string train_line = out.substr(out.rfind("accuracy="));
+  std::string saved;
+  ASSERT_EQ(Run("train --preset fmnist-cnn --data " + dir_ + "/tiny.npz --epochs 2 --batch-size " +
+                    "16 --quiet -o " + dir_ + "/m_keras.keras",
+                &saved),
+            0)
+      << saved;
   if (Run("eval " + model + " --data " + dir_ + "/tiny.npz --quiet", &out) != 0 &&
       out.find("unsupported op") != std::string::npos) {
     GTEST_SKIP() << "the runtime cannot run this model yet: " << out;
@@ -441,6 +447,15 @@ TEST_F(TrainCliTest, EvalOfTheExportedModelMatchesTheTrainingEngine) {
   ASSERT_NE(out.find("accuracy="), std::string::npos) << out;
   // Same accuracy and (to 3 decimals) the same loss as the training engine.
   EXPECT_EQ(out.substr(out.rfind("accuracy=")).substr(0, 15), train_line.substr(0, 15)) << out;
+  // Ten classes: the top-5 accuracy too, from the runtime and from the training engine alike.
+  std::string keras_out;
+  ASSERT_EQ(Run("eval " + model + " --data " + dir_ + "/tiny.npz", &out), 0) << out;
+  ASSERT_EQ(Run("eval " + dir_ + "/m_keras.keras --data " + dir_ + "/tiny.npz", &keras_out), 0)
+      << keras_out;
+  const size_t top5 = out.find(", top-5 ");
+  ASSERT_NE(top5, std::string::npos) << out;
+  EXPECT_GE(std::stod(out.substr(top5 + 8)), 100.0 * testing::ParseMetric(out, "accuracy"));
+  EXPECT_EQ(out.substr(top5, 15), keras_out.substr(keras_out.find(", top-5 "), 15)) << keras_out;
 }
 
 // -o .tflite goes through the export passes as `edgeopt convert` does: BatchNormalization is

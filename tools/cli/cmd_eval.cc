@@ -75,9 +75,13 @@ Status Eval(const std::string& model_path, const std::string& data_spec, int bat
   if (!quiet) {
     char loss[64];
     std::snprintf(loss, sizeof(loss), ", loss %.4f", r.loss);
-    std::printf("%s on %s: top-1 accuracy %.2f%% (%lld/%lld)%s\n", model_path.c_str(),
+    char top5[64] = "";
+    if (r.top5_correct >= 0 && r.samples > 0) {
+      std::snprintf(top5, sizeof(top5), ", top-5 %.2f%%", 100.0 * r.top5_correct / r.samples);
+    }
+    std::printf("%s on %s: top-1 accuracy %.2f%% (%lld/%lld)%s%s\n", model_path.c_str(),
                 ds.name.c_str(), 100.0 * r.accuracy, static_cast<long long>(r.correct),
-                static_cast<long long>(r.samples),
+                static_cast<long long>(r.samples), top5,
                 std::isnan(r.loss) ? " (the model outputs its classes: no loss)" : loss);
   }
   if (per_class) {
