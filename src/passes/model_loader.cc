@@ -30,6 +30,8 @@ StatusOr<LoadedGraph> LoadModelGraph(const std::string& path, int batch_size, bo
     keras::BuildOptions options;
     options.batch_size = batch_size;
     options.unroll_lstm = unroll_lstm;
+    options.input_augmentations = &loaded.augmentations;
+    loaded.compiled_loss = model.compiled_loss;
     std::vector<keras::LayerRecord> records;
     auto graph = keras::BuildGraphWithRecords(model, options, &records);
     if (!graph.ok()) return graph.status().WithPrefix(path);

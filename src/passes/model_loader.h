@@ -4,7 +4,9 @@
 #define EDGEOPT_SRC_PASSES_MODEL_LOADER_H_
 
 #include <string>
+#include <vector>
 
+#include "src/data/augment.h"
 #include "src/ir/graph.h"
 
 namespace edgeopt {
@@ -15,6 +17,10 @@ struct LoadedGraph {
   bool from_keras = false;
   bool quantized = false;  // a .tflite with integer or float16 weights or activations
   int lstm_layers = 0;     // a Keras model's LSTM layers (unrolled with unroll_lstm)
+  // A Keras model's compiled loss and its augmentation layers at the input, for training it
+  // (KerasModel::compiled_loss, BuildOptions::input_augmentations).
+  std::string compiled_loss;
+  std::vector<data::ImageAugmentation> augmentations;
 };
 
 // unroll_lstm: a Keras model's LSTMs unrolled over time (keras::BuildOptions::unroll_lstm).

@@ -1290,6 +1290,8 @@ TEST_F(TrainCliTest, AugmentationLayersAtTheInputAugmentTrainingAndStayInTheFile
   ASSERT_EQ(Run(rerun + "4", &other), 0) << other;
   EXPECT_EQ(out, again);
   EXPECT_NE(out, other);
+  // QAT fine-tunes through the same augmentation (the model file's layers).
+  ExpectQatFullInteger("aug", 0.95);
   ASSERT_EQ(Run("inspect " + dir_ + "/aug2.keras", &out), 0) << out;
   for (const char* layer : {"RandomFlip", "RandomRotation", "GaussianNoise"}) {
     EXPECT_NE(out.find(layer), std::string::npos) << out;

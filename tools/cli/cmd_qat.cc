@@ -112,7 +112,9 @@ Status Qat(const QatSettings& s) {
   EDGEOPT_ENSURE(!loaded.quantized, StatusCode::kInvalidArgument,
                  "%s is already quantized; give the float model", s.model.c_str());
   const ir::Graph& float_graph = loaded.graph;
-  EDGEOPT_ASSIGN_OR_RETURN(train::TrainOptions options, MakeTrainOptions(s.flags, 32));
+  EDGEOPT_ASSIGN_OR_RETURN(train::TrainOptions options,
+                           MakeTrainOptions(s.flags, 32, loaded.compiled_loss));
+  options.augment.layers = loaded.augmentations;  // the model's own, at its input
 
   data::Dataset train_data, validation;
   bool has_validation = false;

@@ -193,7 +193,9 @@ Status ConvertInferenceIdentity(LayerCall* call) {
   if (call->inputs.size() != 1) {
     return call->Error(StatusCode::kInvalidModel, "expects one input");
   }
-  EDGEOPT_RETURN_IF_ERROR(RecordInputAugmentation(call));
+  // Settings training cannot apply (a malformed factor, bicubic interpolation) leave the layer
+  // out of training, as one away from the input; the model converts all the same.
+  (void)RecordInputAugmentation(call);
   call->outputs = {call->inputs[0]};
   return Status::Ok();
 }
