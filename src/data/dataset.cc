@@ -133,6 +133,7 @@ Status XFromNpy(const NpyArray& x, const std::string& name, Dataset* ds) {
                    static_cast<long long>(x.shape[d]));
     ds->sample_shape.push_back(static_cast<int>(x.shape[d]));
   }
+  ds->pixels = x.dtype == DType::kUInt8;
   return FloatsFromNpy(x, name, &ds->x);
 }
 
@@ -261,6 +262,7 @@ Dataset Dataset::Subset(const std::vector<int64_t>& indices) const {
   out.target_shape = target_shape;
   out.num_classes = num_classes;
   out.class_names = class_names;
+  out.pixels = pixels;
   out.size = static_cast<int64_t>(indices.size());
   const int64_t ss = sample_size();
   out.x.resize(out.size * ss);
@@ -342,6 +344,7 @@ StatusOr<Dataset> LoadIdx(const std::string& images_path, const std::string& lab
   if (images.dims.size() == 3) ds.sample_shape.push_back(1);  // [N,H,W] -> NHWC with C = 1
   ds.x.resize(images.NumElements());
   images.ToFloat(ds.x.data(), images.type == 0x08 ? kPixelMax : 1.0f);
+  ds.pixels = images.type == 0x08;
   images.bytes = std::vector<uint8_t>();
   if (!labels_path.empty()) {
     EDGEOPT_ASSIGN_OR_RETURN(IdxArray labels, ReadIdx(labels_path));
@@ -460,6 +463,8 @@ StatusOr<Dataset> LoadNpyFolder(const std::string& dir) {
     }
     std::vector<float> values;
     EDGEOPT_RETURN_IF_ERROR(FloatsFromNpy(a, path, &values));
+    if (ds.size == 0) ds.pixels = a.dtype == DType::kUInt8;
+    ds.pixels = ds.pixels && a.dtype == DType::kUInt8;
     ds.x.insert(ds.x.end(), values.begin(), values.end());
     ++ds.size;
   }
@@ -483,8 +488,10 @@ StatusOr<Dataset> LoadClassFolders(const std::string& dir, const LoadOptions& op
       const std::string path = JoinPath(sub, f);
       std::vector<float> pixels;
       std::vector<int> shape;
+      bool eight_bit = true;  // an image, or a uint8 .npy
       if (FileExtension(f) == ".npy") {
         EDGEOPT_ASSIGN_OR_RETURN(NpyArray a, ReadNpy(path));
+        eight_bit = a.dtype == DType::kUInt8;
         for (int64_t d : a.shape) shape.push_back(static_cast<int>(d));
         if (shape.size() > 1 && shape[0] == 1) shape.erase(shape.begin());
         EDGEOPT_RETURN_IF_ERROR(FloatsFromNpy(a, path, &pixels));
@@ -505,6 +512,7 @@ StatusOr<Dataset> LoadClassFolders(const std::string& dir, const LoadOptions& op
       } else {
         continue;
       }
+      ds.pixels = (ds.size == 0 || ds.pixels) && eight_bit;
       if (ds.size == 0) {
         ds.sample_shape = shape;
       } else {
@@ -604,7 +612,24 @@ StatusOr<Dataset> LoadCsv(const std::string& path, const std::string& label_colu
   return ds;
 }
 
+namespace {
+
+StatusOr<Dataset> LoadScaled(const std::string& spec, const LoadOptions& options);
+
+}  // namespace
+
 StatusOr<Dataset> LoadDataset(const std::string& spec, const LoadOptions& options) {
+  EDGEOPT_ASSIGN_OR_RETURN(Dataset ds, LoadScaled(spec, options));
+  if (options.raw_pixels && ds.pixels) {
+    // x / 255 was rounded correctly: times 255 it is within an ulp of the pixel value.
+    for (float& v : ds.x) v = std::nearbyint(v * kPixelMax);
+  }
+  return ds;
+}
+
+namespace {
+
+StatusOr<Dataset> LoadScaled(const std::string& spec, const LoadOptions& options) {
   EDGEOPT_ENSURE(!spec.empty(), StatusCode::kInvalidArgument, "empty data spec");
   // name[:split]
   std::string base = spec, split;
@@ -673,6 +698,8 @@ StatusOr<Dataset> LoadDataset(const std::string& spec, const LoadOptions& option
                     "%s: unknown data format (expected .npz, .npy, .csv, IDX or a directory)",
                     base.c_str());
 }
+
+}  // namespace
 
 }  // namespace data
 }  // namespace edgeopt

@@ -27,6 +27,9 @@ struct Dataset {
   std::vector<float> targets;     // size * target_size() values, or empty
   int num_classes = 0;            // classes of `labels` (0 when unlabeled)
   std::vector<std::string> class_names;
+  // x holds 8-bit pixels (IDX, images, uint8 .npy / .npz) as x / 255, or with
+  // LoadOptions::raw_pixels as 0..255.
+  bool pixels = false;
 
   int64_t sample_size() const;
   int64_t target_size() const;
@@ -51,6 +54,9 @@ struct LoadOptions {
   int image_width = 0;
   // Image folders: channels (0 = the first image's: 1 gray, 3 RGB; alpha is dropped).
   int image_channels = 0;
+  // 8-bit pixels as their values 0..255 instead of x / 255: for a model that rescales its input
+  // itself (a Rescaling(1/255) layer, as with Keras's image_dataset_from_directory).
+  bool raw_pixels = false;
 };
 
 // A data set from a spec:

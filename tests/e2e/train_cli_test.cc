@@ -425,6 +425,45 @@ TEST_F(TrainCliTest, EarlyStoppingSavesTheBestEpochAndLabelSmoothing) {
   EXPECT_FALSE(FileExists(dir_ + "/none.keras"));
 }
 
+// A model that rescales its input itself (Keras's Rescaling(1/255) first, trained on
+// image_dataset_from_directory's 0..255 pixels) gets 8-bit pixels as 0..255: the same model
+// with its weights evaluates, calibrates and fine-tunes as the one without the layer does on
+// x / 255, as .keras, .tflite and int8.
+TEST_F(TrainCliTest, AModelThatRescalesItsInputGetsRawPixels) {
+  const std::string line = TrainArchitecture("plain", R"(
+    {"class_name": "Flatten", "config": {"name": "flat"}},
+    {"class_name": "Dense", "config": {"name": "h", "units": 16, "activation": "relu"}},)",
+                                             "--epochs 10 --lr 3e-3");
+  // The same weights behind a Rescaling(1/255).
+  StatusOr<keras::KerasModel> m = keras::LoadKerasFile(dir_ + "/plain.keras");
+  ASSERT_TRUE(m.ok()) << m.status().ToString();
+  nlohmann::json& layers = m->config["config"]["layers"];
+  ASSERT_EQ(layers[0]["class_name"], "InputLayer");
+  layers.insert(layers.begin() + 1,
+                nlohmann::json{{"class_name", "Rescaling"},
+                               {"config", {{"name", "rescale"}, {"scale", 1.0 / 255.0}}}});
+  ASSERT_TRUE(keras::SaveKerasFile(*m, dir_ + "/rescaled.keras").ok());
+  std::string out, log;
+  ASSERT_EQ(Run("eval " + dir_ + "/rescaled.keras --data " + dir_ + "/tiny.npz", &out), 0) << out;
+  EXPECT_EQ(out.substr(out.rfind("accuracy=")).substr(0, 27), line) << out;
+  EXPECT_NE(out.find("rescales its input itself (MUL by 0.00392157 first): 8-bit pixels"),
+            std::string::npos)
+      << out;
+  ExpectExportEvaluatesAsTrained("rescaled", line);
+  std::string q;
+  ExpectQuantizesNearFloat("rescaled", "int8", line);
+  ASSERT_EQ(Run("eval " + dir_ + "/rescaled_int8.tflite --data " + dir_ + "/tiny.npz --quiet", &q),
+            0)
+      << q;
+  EXPECT_GT(testing::ParseMetric(q, "accuracy"), testing::ParseMetric(line, "accuracy") - 0.05)
+      << q;
+  // Fine-tuning with a negligible step starts from the same accuracy and loss.
+  ExpectFineTuningStartsFromTheSavedWeights("rescaled", line);
+  // The plain model is fed x / 255 as before (no note).
+  ASSERT_EQ(Run("eval " + dir_ + "/plain.keras --data " + dir_ + "/tiny.npz", &log), 0) << log;
+  EXPECT_EQ(log.find("rescales its input"), std::string::npos) << log;
+}
+
 TEST_F(TrainCliTest, EvalOfTheExportedModelMatchesTheTrainingEngine) {
   std::string out;
   const std::string model = dir_ + "/m.tflite";

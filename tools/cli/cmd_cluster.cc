@@ -217,7 +217,7 @@ Status Sensitivity(const ClusterFlags& cf, const TrainFlags& flags,
   return Status::Ok();
 }
 
-Status Cluster(const ClusterFlags& cf, const TrainFlags& flags) {
+Status Cluster(const ClusterFlags& cf, TrainFlags flags) {
   const auto start = std::chrono::steady_clock::now();
   EDGEOPT_ENSURE(cf.clusters >= 2 && cf.clusters <= 65536, StatusCode::kInvalidArgument,
                  "--clusters must be in [2, 65536], is %d", cf.clusters);
@@ -235,6 +235,7 @@ Status Cluster(const ClusterFlags& cf, const TrainFlags& flags) {
                  "fine-tuning needs --data (or use --one-shot to cluster without it)");
 
   EDGEOPT_ASSIGN_OR_RETURN(TrainModel model, LoadModelForTraining(cf.model, "", flags.seed));
+  flags = WithModelPixels(flags, model.graph, cf.model);
   EDGEOPT_RETURN_IF_ERROR(ApplyTrainableFlags(&model, flags));
   EDGEOPT_RETURN_IF_ERROR(CheckOutputPath(model, cf.output));
   EDGEOPT_ENSURE(!cf.sparse || FileExtension(cf.output) == ".tflite", StatusCode::kInvalidArgument,

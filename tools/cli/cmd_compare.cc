@@ -24,6 +24,7 @@
 #include "CLI/CLI.hpp"
 #include "src/data/dataset.h"
 #include "src/export/tflm/tflm_export.h"
+#include "src/passes/model_loader.h"
 #include "src/report/evaluate.h"
 #include "src/report/plot.h"
 #include "src/report/tradeoff.h"
@@ -34,6 +35,8 @@
 #include "src/util/zip.h"
 #include "tools/cli/cli_util.h"
 #include "tools/cli/commands.h"
+#include "tools/cli/train_flags.h"
+#include "tools/cli/train_model_io.h"
 
 namespace edgeopt {
 namespace cli {
@@ -190,7 +193,14 @@ int RunCompare(int argc, char** argv) {
   }
   data::Dataset ds;
   if (!data_spec.empty()) {
-    auto loaded = data::LoadDataset(data_spec);
+    // 8-bit pixels as 0..255 when the first model rescales its input itself.
+    TrainFlags pixel_flags;
+    pixel_flags.quiet = true;
+    if (!models.empty()) {
+      auto first = passes::LoadModelGraph(models[0]);
+      if (first.ok()) pixel_flags = WithModelPixels(pixel_flags, first->graph, models[0]);
+    }
+    auto loaded = data::LoadDataset(data_spec, DataLoadOptions(pixel_flags));
     if (!loaded.ok()) return ReportError("compare", loaded.status());
     ds = std::move(loaded).value();
   }

@@ -160,11 +160,12 @@ Status Distill(const std::string& teacher_path, const std::string& student_path,
   }
   EDGEOPT_RETURN_IF_ERROR(ApplyTrainableFlags(&student, s.flags));
   if (!s.output.empty()) EDGEOPT_RETURN_IF_ERROR(CheckOutputPath(student, s.output));
+  const TrainFlags data_flags = WithModelPixels(s.flags, student.graph, "the student");
 
   data::Dataset train_data, validation;
   bool has_validation = false;
   EDGEOPT_RETURN_IF_ERROR(
-      LoadTrainingData(s.data_spec, s.flags, &train_data, &validation, &has_validation));
+      LoadTrainingData(s.data_spec, data_flags, &train_data, &validation, &has_validation));
   EDGEOPT_ENSURE(train_data.sample_size() == teacher->input_size(), StatusCode::kInvalidArgument,
                  "%s: samples have %lld values, the teacher's input %lld", train_data.name.c_str(),
                  static_cast<long long>(train_data.sample_size()),
@@ -172,8 +173,7 @@ Status Distill(const std::string& teacher_path, const std::string& student_path,
   data::Dataset test;
   const std::string test_spec = s.test_spec.empty() ? DefaultTestSpec(s.data_spec) : s.test_spec;
   if (!test_spec.empty()) {
-    data::LoadOptions lo;
-    lo.csv_label_column = s.flags.csv_label;
+    const data::LoadOptions lo = DataLoadOptions(data_flags);
     EDGEOPT_ASSIGN_OR_RETURN(test, data::LoadDataset(test_spec, lo));
   }
 

@@ -15,6 +15,7 @@
 
 #include "CLI/CLI.hpp"
 #include "src/data/dataset.h"
+#include "src/importers/tflite/import.h"
 #include "src/report/class_report.h"
 #include "src/report/evaluate.h"
 #include "src/report/progress.h"
@@ -46,14 +47,24 @@ StatusOr<train::EvalResult> EvalTflite(const std::string& path, const data::Data
 
 Status Eval(const std::string& model_path, const std::string& data_spec, int batch_size,
             int threads, bool quiet, const std::string& csv_label, bool per_class) {
-  data::LoadOptions lo;
-  lo.csv_label_column = csv_label;
-  EDGEOPT_ASSIGN_OR_RETURN(data::Dataset ds, data::LoadDataset(data_spec, lo));
+  TrainFlags flags;
+  flags.csv_label = csv_label;
+  flags.quiet = quiet;
+  const bool tflite = FileExtension(model_path) == ".tflite";
+  TrainModel model;
+  if (tflite) {
+    // The graph only tells whether the model rescales its pixels itself.
+    StatusOr<ir::Graph> graph = ImportTfliteFile(model_path);
+    if (graph.ok()) flags = WithModelPixels(flags, *graph, model_path);
+  } else {
+    EDGEOPT_ASSIGN_OR_RETURN(model, LoadModelForTraining(model_path, "", 0));
+    flags = WithModelPixels(flags, model.graph, model_path);
+  }
+  EDGEOPT_ASSIGN_OR_RETURN(data::Dataset ds, data::LoadDataset(data_spec, DataLoadOptions(flags)));
   train::EvalResult r;
-  if (FileExtension(model_path) == ".tflite") {
+  if (tflite) {
     EDGEOPT_ASSIGN_OR_RETURN(r, EvalTflite(model_path, ds, threads, quiet));
   } else {
-    EDGEOPT_ASSIGN_OR_RETURN(TrainModel model, LoadModelForTraining(model_path, "", 0));
     const ir::Graph& g = model.graph;
     if (!g.outputs.empty() && g.tensors[g.outputs[0]].dtype != DType::kFloat32) {
       // An index output (a model ending in argmax): through the runtime, as converted.

@@ -202,7 +202,7 @@ Status Sensitivity(const PruneFlags& pf, const TrainFlags& flags) {
   return Status::Ok();
 }
 
-Status Prune(const PruneFlags& pf, const TrainFlags& flags) {
+Status Prune(const PruneFlags& pf, TrainFlags flags) {
   const auto start = std::chrono::steady_clock::now();
   if (pf.sensitivity) return Sensitivity(pf, flags);
   EDGEOPT_ENSURE(!pf.output.empty(), StatusCode::kInvalidArgument,
@@ -224,6 +224,7 @@ Status Prune(const PruneFlags& pf, const TrainFlags& flags) {
                  "fine-tuning needs --data (or use --one-shot to prune without it)");
 
   EDGEOPT_ASSIGN_OR_RETURN(TrainModel model, LoadModelForTraining(pf.model, "", flags.seed));
+  flags = WithModelPixels(flags, model.graph, pf.model);
   EDGEOPT_RETURN_IF_ERROR(ApplyTrainableFlags(&model, flags));
   // .tflite: the export passes (which fold BATCH_NORM) must accept the graph; checked now
   // rather than after fine-tuning.

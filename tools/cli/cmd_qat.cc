@@ -116,16 +116,16 @@ Status Qat(const QatSettings& s) {
                            MakeTrainOptions(s.flags, 32, loaded.compiled_loss));
   options.augment.layers = loaded.augmentations;  // the model's own, at its input
 
+  const TrainFlags data_flags = WithModelPixels(s.flags, float_graph, s.model);
   data::Dataset train_data, validation;
   bool has_validation = false;
   EDGEOPT_RETURN_IF_ERROR(
-      LoadTrainingData(s.data_spec, s.flags, &train_data, &validation, &has_validation));
+      LoadTrainingData(s.data_spec, data_flags, &train_data, &validation, &has_validation));
   train_data = RandomSubset(train_data, s.max_samples, s.flags.seed);  // (0: all of it)
   data::Dataset test;
   const std::string test_spec = s.test_spec.empty() ? DefaultTestSpec(s.data_spec) : s.test_spec;
   if (!test_spec.empty()) {
-    data::LoadOptions lo;
-    lo.csv_label_column = s.flags.csv_label;
+    const data::LoadOptions lo = DataLoadOptions(data_flags);
     EDGEOPT_ASSIGN_OR_RETURN(test, data::LoadDataset(test_spec, lo));
     if (s.test_samples > 0 && s.test_samples < test.size) {
       std::vector<int64_t> first(static_cast<size_t>(s.test_samples));

@@ -29,6 +29,8 @@
 #include "src/util/file_util.h"
 #include "tools/cli/cli_util.h"
 #include "tools/cli/commands.h"
+#include "tools/cli/train_flags.h"
+#include "tools/cli/train_model_io.h"
 
 namespace edgeopt {
 namespace cli {
@@ -302,6 +304,10 @@ int RunQuantize(int argc, char** argv) {
                            "%s is already quantized; give the float model", model_path.c_str()));
   }
   const ir::Graph& float_graph = loaded->graph;
+  TrainFlags pixel_flags;  // 8-bit pixels as 0..255 for a model that rescales them itself
+  pixel_flags.quiet = quiet;
+  pixel_flags = WithModelPixels(pixel_flags, float_graph, model_path);
+  const data::LoadOptions data_options = DataLoadOptions(pixel_flags);
   auto float_bytes = ExportTflite(float_graph);
   if (!float_bytes.ok()) return Fail(float_bytes.status().WithPrefix(model_path));
 
@@ -322,7 +328,7 @@ int RunQuantize(int argc, char** argv) {
     if (!ds.ok()) return Fail(ds.status().WithPrefix(model_path));
     calib = std::move(ds).value();
   } else if (!calibration.empty()) {
-    auto ds = data::LoadDataset(calibration);
+    auto ds = data::LoadDataset(calibration, data_options);
     if (!ds.ok()) return Fail(ds.status());
     calib = PickSamples(*ds, samples, seed);
   }
@@ -363,7 +369,7 @@ int RunQuantize(int argc, char** argv) {
   std::vector<FallbackStep> steps;
   std::vector<std::string> not_kept;  // fallbacks the search tried and undid
   if (!eval_spec.empty()) {
-    auto ds = data::LoadDataset(eval_spec);
+    auto ds = data::LoadDataset(eval_spec, data_options);
     if (!ds.ok()) return Fail(ds.status());
     eval_ds = std::move(ds).value();
     report::EvalOptions eo;

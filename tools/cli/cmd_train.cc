@@ -25,8 +25,9 @@ namespace {
 
 // The test split that goes with a training spec, if there is an obvious one.
 Status Train(const std::string& model_path, const std::string& preset, const std::string& data_spec,
-             const std::string& test_spec, const std::string& output, const TrainFlags& flags) {
+             const std::string& test_spec, const std::string& output, TrainFlags flags) {
   EDGEOPT_ASSIGN_OR_RETURN(TrainModel model, LoadModelForTraining(model_path, preset, flags.seed));
+  flags = WithModelPixels(flags, model.graph, model.description);
   EDGEOPT_RETURN_IF_ERROR(ApplyTrainableFlags(&model, flags));
   if (!output.empty()) EDGEOPT_RETURN_IF_ERROR(CheckOutputPath(model, output));
   EDGEOPT_ASSIGN_OR_RETURN(train::TrainOptions options, MakeModelTrainOptions(flags, model));
@@ -96,8 +97,7 @@ Status Train(const std::string& model_path, const std::string& preset, const std
   if (!output.empty() && !flags.quiet) std::printf("saved %s\n", output.c_str());
   const std::string test = test_spec.empty() ? DefaultTestSpec(data_spec) : test_spec;
   if (!test.empty()) {
-    data::LoadOptions lo;
-    lo.csv_label_column = flags.csv_label;
+    const data::LoadOptions lo = DataLoadOptions(flags);
     EDGEOPT_ASSIGN_OR_RETURN(data::Dataset test_data, data::LoadDataset(test, lo));
     EDGEOPT_ASSIGN_OR_RETURN(
         train::EvalResult r,

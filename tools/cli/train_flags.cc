@@ -169,10 +169,16 @@ StatusOr<train::TrainOptions> MakeTrainOptions(const TrainFlags& f, int default_
   return o;
 }
 
+data::LoadOptions DataLoadOptions(const TrainFlags& flags) {
+  data::LoadOptions lo;
+  lo.csv_label_column = flags.csv_label;
+  lo.raw_pixels = flags.raw_pixels;
+  return lo;
+}
+
 Status LoadTrainingData(const std::string& spec, const TrainFlags& f, data::Dataset* train,
                         data::Dataset* validation, bool* has_validation) {
-  data::LoadOptions lo;
-  lo.csv_label_column = f.csv_label;
+  const data::LoadOptions lo = DataLoadOptions(f);
   EDGEOPT_ASSIGN_OR_RETURN(*train, data::LoadDataset(spec, lo));
   *has_validation = false;
   if (!f.validation_data.empty()) {
@@ -362,9 +368,7 @@ Status LoadFineTuneData(const std::string& data_spec, const std::string& test_sp
   }
   const std::string test = test_spec.empty() ? DefaultTestSpec(data_spec) : test_spec;
   if (!test.empty()) {
-    data::LoadOptions lo;
-    lo.csv_label_column = flags.csv_label;
-    EDGEOPT_ASSIGN_OR_RETURN(out->test, data::LoadDataset(test, lo));
+    EDGEOPT_ASSIGN_OR_RETURN(out->test, data::LoadDataset(test, DataLoadOptions(flags)));
     out->test = RandomSubset(out->test, test_samples, flags.seed + 1);
   }
   return Status::Ok();

@@ -48,7 +48,13 @@ struct TrainFlags {
   // Keras layers whose weights training leaves as they are (trainable=False), and layers to
   // train again: comma-separated names, prefixes ending in '*', or all.
   std::string freeze, unfreeze;
+  // Not a flag: set from the model (WithModelPixels) when it rescales 8-bit pixels itself, so
+  // that the data sets feed them as 0..255 (data::LoadOptions::raw_pixels).
+  bool raw_pixels = false;
 };
+
+// The data loading options of the flags: the CSV label column, raw pixels.
+data::LoadOptions DataLoadOptions(const TrainFlags& flags);
 
 // Registers --epochs --batch-size --lr --optimizer --seed --threads --quiet and the rest.
 void AddTrainFlags(CLI::App* app, TrainFlags* flags);

@@ -61,6 +61,71 @@ StatusOr<TrainModel> FromKeras(keras::KerasModel model, const std::string& descr
 
 }  // namespace
 
+namespace {
+
+// The single value of a scalar constant (dequantized when integer), or NaN.
+double ScalarValue(const ir::Tensor& t) {
+  if (!t.is_constant || t.NumElements() != 1) return std::nan("");
+  switch (t.dtype) {
+    case DType::kFloat32:
+      return t.DataAs<float>()[0];
+    case DType::kInt8:
+      return t.quant.scale.empty()
+                 ? std::nan("")
+                 : t.quant.scale[0] * (t.DataAs<int8_t>()[0] -
+                                       (t.quant.zero_point.empty() ? 0 : t.quant.zero_point[0]));
+    case DType::kUInt8:
+      return t.quant.scale.empty()
+                 ? std::nan("")
+                 : t.quant.scale[0] * (t.DataAs<uint8_t>()[0] -
+                                       (t.quant.zero_point.empty() ? 0 : t.quant.zero_point[0]));
+    default:
+      return std::nan("");
+  }
+}
+
+}  // namespace
+
+bool RescalesItsInput(const ir::Graph& g, std::string* how) {
+  if (g.inputs.size() != 1) return false;
+  int t = g.inputs[0];
+  for (int hop = 0; hop < 2; ++hop) {
+    const std::vector<int> readers = g.Consumers(t);
+    if (readers.size() != 1) return false;
+    const ir::Node& n = g.nodes[readers[0]];
+    if (n.op == "QUANTIZE" && hop == 0) {
+      t = n.outputs[0];
+      continue;
+    }
+    if ((n.op != "MUL" && n.op != "DIV") || n.inputs.size() != 2) return false;
+    const int other = n.inputs[0] == t ? n.inputs[1] : n.inputs[0];
+    const double v = ScalarValue(g.tensors[other]);
+    const bool rescales = n.op == "MUL" ? v > 0.0 && v <= 0.01 : n.inputs[1] == other && v >= 100;
+    if (rescales && how != nullptr) {
+      char buf[64];
+      std::snprintf(buf, sizeof(buf), "%s by %g", n.op.c_str(), v);
+      *how = buf;
+    }
+    return rescales;
+  }
+  return false;
+}
+
+TrainFlags WithModelPixels(const TrainFlags& flags, const ir::Graph& graph,
+                           const std::string& what) {
+  TrainFlags f = flags;
+  std::string how;
+  f.raw_pixels = RescalesItsInput(graph, &how);
+  if (f.raw_pixels && !flags.quiet) {
+    std::fprintf(stderr,
+                 "note: %s rescales its input itself (%s first): 8-bit pixels (images, IDX, "
+                 "fashion-mnist, uint8 arrays) are fed as 0..255, as Keras's "
+                 "image_dataset_from_directory gives them\n",
+                 what.c_str(), how.c_str());
+  }
+  return f;
+}
+
 StatusOr<train::TrainOptions> MakeModelTrainOptions(const TrainFlags& flags,
                                                     const TrainModel& model) {
   EDGEOPT_ASSIGN_OR_RETURN(train::TrainOptions options,
