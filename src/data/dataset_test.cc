@@ -100,6 +100,29 @@ TEST_F(DatasetTest, PixelsAreExactlyDividedBy255) {
     EXPECT_EQ(idx->x[i], want) << "idx pixel " << i;
     EXPECT_EQ(npz->x[i], want) << "npz pixel " << i;
   }
+  EXPECT_TRUE(idx->pixels && npz->pixels);
+  // raw_pixels: the 8-bit values themselves, exactly (a model that rescales them itself).
+  LoadOptions raw;
+  raw.raw_pixels = true;
+  auto raw_idx = LoadDataset(Path("p-images-idx3-ubyte"), raw);
+  auto raw_npz = LoadDataset(Path("p.npz"), raw);
+  ASSERT_TRUE(raw_idx.ok() && raw_npz.ok());
+  for (int i = 0; i < 256; ++i) {
+    EXPECT_EQ(raw_idx->x[i], static_cast<float>(i)) << i;
+    EXPECT_EQ(raw_npz->x[i], static_cast<float>(i)) << i;
+  }
+  // Float arrays are not pixels: as they are.
+  NpyArray f;
+  f.dtype = DType::kFloat32;
+  f.shape = {1, 2};
+  const float values[2] = {0.25f, 3.0f};
+  f.data.resize(8);
+  std::memcpy(f.data.data(), values, 8);
+  ASSERT_TRUE(WriteNpz(Path("f.npz"), {{"x", f}, {"y", y}}).ok());
+  auto floats = LoadDataset(Path("f.npz"), raw);
+  ASSERT_TRUE(floats.ok());
+  EXPECT_FALSE(floats->pixels);
+  EXPECT_EQ(floats->x, (std::vector<float>{0.25f, 3.0f}));
 }
 
 TEST_F(DatasetTest, HostileIdxHeadersAreErrorsNotCrashes) {

@@ -4,6 +4,8 @@
 #include <cmath>
 #include <cstdio>
 
+#include "src/report/plot.h"
+
 namespace edgeopt {
 namespace report {
 namespace {
@@ -117,6 +119,24 @@ std::string FormatPredictionChanges(const std::vector<int32_t>& reference,
     out += buf;
   }
   return out;
+}
+
+Status WriteConfusionPlot(const ClassReport& r, const std::vector<std::string>& names,
+                          const std::string& title, const std::string& png_path) {
+  const int n = r.num_classes;
+  std::vector<std::string> labels(n);
+  for (int c = 0; c < n; ++c) {
+    labels[c] = static_cast<int>(names.size()) == n ? names[c] : std::to_string(c);
+  }
+  std::vector<double> shade(r.confusion.size(), 0.0);
+  for (int y = 0; y < n; ++y) {
+    const int64_t support = r.classes[y].support;
+    for (int p = 0; p < n && support > 0; ++p) {
+      shade[static_cast<size_t>(y) * n + p] =
+          static_cast<double>(r.confusion[static_cast<size_t>(y) * n + p]) / support;
+    }
+  }
+  return WriteHeatmap(png_path, title, "predicted class", "true class", labels, r.confusion, shade);
 }
 
 std::string FormatClassReport(const ClassReport& r, const std::vector<std::string>& names,

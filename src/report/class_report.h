@@ -44,6 +44,10 @@ std::string FormatPredictionChanges(const std::vector<int32_t>& reference,
                                     const std::vector<int32_t>& changed, const int32_t* labels,
                                     int num_classes, const std::vector<std::string>& names,
                                     int top = 3);
+// The confusion matrix as a heat map PNG (each row shaded by its share of the true class:
+// recall on the diagonal), classes named as in FormatClassReport. kNotFound without gnuplot.
+Status WriteConfusionPlot(const ClassReport& r, const std::vector<std::string>& names,
+                          const std::string& title, const std::string& png_path);
 // The table: one row per class (named by `names` when it has num_classes entries), the
 // averages, and the confusion matrix when there are at most `max_matrix_classes` classes.
 std::string FormatClassReport(const ClassReport& r, const std::vector<std::string>& names,

@@ -71,6 +71,44 @@ Status WriteBarChart(const std::string& png_path, const std::string& title,
   return RunGnuplot(png_path, s);
 }
 
+Status WriteHeatmap(const std::string& png_path, const std::string& title,
+                    const std::string& x_label, const std::string& y_label,
+                    const std::vector<std::string>& labels, const std::vector<int64_t>& counts,
+                    const std::vector<double>& shade) {
+  if (!GnuplotAvailable()) return MakeStatus(StatusCode::kNotFound, "gnuplot is not installed");
+  const size_t n = labels.size();
+  if (n == 0 || counts.size() != n * n || shade.size() != n * n) {
+    return MakeStatus(StatusCode::kInvalidArgument, "a heat map needs an n x n matrix");
+  }
+  std::string tics;
+  for (size_t i = 0; i < n; ++i) {
+    tics +=
+        (i == 0 ? "" : ", ") + std::string("\"") + Escape(labels[i]) + "\" " + std::to_string(i);
+  }
+  char range[96];
+  std::snprintf(range, sizeof(range), "set xrange [-0.5:%g]\nset yrange [%g:-0.5]\n", n - 0.5,
+                n - 0.5);
+  std::string s = "set title \"" + Escape(title) + "\"\nset xlabel \"" + Escape(x_label) +
+                  "\"\nset ylabel \"" + Escape(y_label) + "\"\n" + range + "set xtics (" + tics +
+                  ") rotate by -45 font ',8'\nset ytics (" + tics +
+                  ") font ',8'\nset cbrange [0:1]\nunset colorbox\nunset key\n"
+                  "set palette defined (0 '#ffffff', 1 '#3a7bd5')\n"
+                  "plot '-' using 1:2:3 with image, '-' using 1:2:(sprintf('%d', $4)) with labels "
+                  "font ',8'\n";
+  std::string data;
+  for (size_t r = 0; r < n; ++r) {
+    for (size_t c = 0; c < n; ++c) {
+      char row[96];
+      std::snprintf(row, sizeof(row), "%zu %zu %.6f %lld\n", c, r, shade[r * n + c],
+                    static_cast<long long>(counts[r * n + c]));
+      data += row;
+    }
+  }
+  s += data + "e\n" + data + "e\n";
+  const int size = static_cast<int>(std::min<size_t>(1400, 300 + 45 * n));
+  return RunGnuplot(png_path, s, size + 100, size);
+}
+
 Status WriteScatter(const std::string& png_path, const std::string& title,
                     const std::string& x_label, const std::string& y_label,
                     const std::vector<ScatterPoint>& points, bool log_x) {

@@ -18,6 +18,13 @@ Status WriteBarChart(const std::string& png_path, const std::string& title,
                      const std::string& y_label, const std::vector<std::string>& labels,
                      const std::vector<double>& values, bool log_scale = false);
 
+// A square matrix (row-major, n x n) as a heat map with each cell's count written in it, shaded
+// by `shade` (same layout, 0..1); row labels down the left, column labels along the bottom.
+Status WriteHeatmap(const std::string& png_path, const std::string& title,
+                    const std::string& x_label, const std::string& y_label,
+                    const std::vector<std::string>& labels, const std::vector<int64_t>& counts,
+                    const std::vector<double>& shade);
+
 struct ScatterPoint {
   std::string label;
   double x = 0;

@@ -118,6 +118,22 @@ TEST(WriteScatterPanels, WritesAPngOrSaysWhy) {
   EXPECT_FALSE(FileExists(bad));
 }
 
+TEST(WriteHeatmap, WritesAPngOfASquareMatrixOrSaysWhy) {
+  EXPECT_FALSE(WriteHeatmap("x.png", "t", "p", "t", {"a", "b"}, {1, 2, 3}, {0, 0, 0}).ok());
+  if (!GnuplotAvailable()) GTEST_SKIP() << "gnuplot is not installed";
+  const std::string png = ::testing::TempDir() + "/edgeopt_heatmap_test.png";
+  std::remove(png.c_str());
+  ASSERT_TRUE(WriteHeatmap(png, "confusion", "predicted", "true", {"cat", "dog_2", "bird"},
+                           {5, 1, 0, 2, 7, 1, 0, 0, 9}, {0.8, 0.2, 0, 0.2, 0.7, 0.1, 0, 0, 1})
+                  .ok());
+  auto bytes = ReadFileBytes(png);
+  ASSERT_TRUE(bytes.ok());
+  ASSERT_GT(bytes->size(), 1000u);
+  EXPECT_EQ(std::string(bytes->begin() + 1, bytes->begin() + 4), "PNG");
+  EXPECT_FALSE(FileExists(png + ".tmp.png"));
+  std::remove(png.c_str());
+}
+
 }  // namespace
 }  // namespace report
 }  // namespace edgeopt

@@ -464,6 +464,61 @@ TEST_F(TrainCliTest, AModelThatRescalesItsInputGetsRawPixels) {
   EXPECT_EQ(log.find("rescales its input"), std::string::npos) << log;
 }
 
+// Image folders are read at the model's input size and channels (as Keras's image_size):
+// grayscale PGM photos of 10x10 and 14x14 for a model of 8x8x1 inputs that rescales them itself.
+TEST_F(TrainCliTest, ImageFoldersAreReadAtTheModelsInputSize) {
+  for (const char* cls : {"left", "right"}) {
+    ASSERT_TRUE(MakeDirectories(dir_ + "/photos/" + cls).ok());
+  }
+  train::SplitMix64 rng(5);
+  for (int i = 0; i < 40; ++i) {
+    const bool left = i % 2 == 0;
+    const int size = i % 4 < 2 ? 10 : 14;
+    std::string pgm = "P5\n" + std::to_string(size) + " " + std::to_string(size) + "\n255\n";
+    for (int y = 0; y < size; ++y) {
+      for (int x = 0; x < size; ++x) {
+        const bool bright = (x < size / 2) == left;
+        pgm += static_cast<char>((bright ? 180 : 30) + rng.Below(40));
+      }
+    }
+    const std::string path =
+        dir_ + "/photos/" + (left ? "left" : "right") + "/" + std::to_string(i) + ".pgm";
+    ASSERT_TRUE(WriteFileAtomic(path, std::vector<uint8_t>(pgm.begin(), pgm.end())).ok());
+  }
+  const std::string config = R"({"class_name": "Sequential", "config": {"name": "photo", "layers": [
+      {"class_name": "InputLayer", "config": {"name": "x", "batch_input_shape": [null, 8, 8, 1]}},
+      {"class_name": "Rescaling", "config": {"name": "scale", "scale": 0.00392156862745098}},
+      {"class_name": "Flatten", "config": {"name": "flat"}},
+      {"class_name": "Dense", "config": {"name": "out", "units": 2}}]}})";
+  ASSERT_TRUE(
+      WriteFileAtomic(dir_ + "/photo.json", std::vector<uint8_t>(config.begin(), config.end()))
+          .ok());
+  std::string out;
+  ASSERT_EQ(Run("train " + dir_ + "/photo.json --data " + dir_ + "/photos/ --test-data " + dir_ +
+                    "/photos/ --epochs 20 --batch-size 8 --lr 1e-2 -o " + dir_ + "/photo.keras",
+                &out),
+            0)
+      << out;
+  EXPECT_NE(out.find("40 samples"), std::string::npos) << out;
+  EXPECT_NE(out.find("fed as 0..255"), std::string::npos) << out;
+  EXPECT_GT(testing::ParseMetric(out, "accuracy"), 0.9) << out;
+  ASSERT_EQ(
+      Run("eval " + dir_ + "/photo.keras --data " + dir_ + "/photos/ --per-class --quiet", &out), 0)
+      << out;
+  EXPECT_NE(out.find("0 left"), std::string::npos) << out;
+  // The confusion matrix as a picture too (when gnuplot is installed, as setup installs it).
+  const std::string png = dir_ + "/photo_confusion.png";
+  ASSERT_EQ(Run("eval " + dir_ + "/photo.keras --data " + dir_ + "/photos/ --confusion-plot " + png,
+                &out),
+            0)
+      << out;
+  if (out.find("no confusion matrix plot") == std::string::npos) {
+    EXPECT_TRUE(FileExists(png)) << out;
+    EXPECT_NE(out.find("confusion matrix plot: " + png), std::string::npos) << out;
+  }
+  EXPECT_GT(testing::ParseMetric(out, "accuracy"), 0.9) << out;
+}
+
 TEST_F(TrainCliTest, EvalOfTheExportedModelMatchesTheTrainingEngine) {
   std::string out;
   const std::string model = dir_ + "/m.tflite";

@@ -235,7 +235,7 @@ Status Cluster(const ClusterFlags& cf, TrainFlags flags) {
                  "fine-tuning needs --data (or use --one-shot to cluster without it)");
 
   EDGEOPT_ASSIGN_OR_RETURN(TrainModel model, LoadModelForTraining(cf.model, "", flags.seed));
-  flags = WithModelPixels(flags, model.graph, cf.model);
+  flags = WithModelInput(flags, model.graph, cf.model);
   EDGEOPT_RETURN_IF_ERROR(ApplyTrainableFlags(&model, flags));
   EDGEOPT_RETURN_IF_ERROR(CheckOutputPath(model, cf.output));
   EDGEOPT_ENSURE(!cf.sparse || FileExtension(cf.output) == ".tflite", StatusCode::kInvalidArgument,

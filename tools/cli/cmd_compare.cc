@@ -198,7 +198,7 @@ int RunCompare(int argc, char** argv) {
     pixel_flags.quiet = true;
     if (!models.empty()) {
       auto first = passes::LoadModelGraph(models[0]);
-      if (first.ok()) pixel_flags = WithModelPixels(pixel_flags, first->graph, models[0]);
+      if (first.ok()) pixel_flags = WithModelInput(pixel_flags, first->graph, models[0]);
     }
     auto loaded = data::LoadDataset(data_spec, DataLoadOptions(pixel_flags));
     if (!loaded.ok()) return ReportError("compare", loaded.status());

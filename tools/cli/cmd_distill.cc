@@ -160,7 +160,7 @@ Status Distill(const std::string& teacher_path, const std::string& student_path,
   }
   EDGEOPT_RETURN_IF_ERROR(ApplyTrainableFlags(&student, s.flags));
   if (!s.output.empty()) EDGEOPT_RETURN_IF_ERROR(CheckOutputPath(student, s.output));
-  const TrainFlags data_flags = WithModelPixels(s.flags, student.graph, "the student");
+  const TrainFlags data_flags = WithModelInput(s.flags, student.graph, "the student");
 
   data::Dataset train_data, validation;
   bool has_validation = false;

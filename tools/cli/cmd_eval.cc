@@ -46,7 +46,8 @@ StatusOr<train::EvalResult> EvalTflite(const std::string& path, const data::Data
 }
 
 Status Eval(const std::string& model_path, const std::string& data_spec, int batch_size,
-            int threads, bool quiet, const std::string& csv_label, bool per_class) {
+            int threads, bool quiet, const std::string& csv_label, bool per_class,
+            const std::string& confusion_plot) {
   TrainFlags flags;
   flags.csv_label = csv_label;
   flags.quiet = quiet;
@@ -55,10 +56,10 @@ Status Eval(const std::string& model_path, const std::string& data_spec, int bat
   if (tflite) {
     // The graph only tells whether the model rescales its pixels itself.
     StatusOr<ir::Graph> graph = ImportTfliteFile(model_path);
-    if (graph.ok()) flags = WithModelPixels(flags, *graph, model_path);
+    if (graph.ok()) flags = WithModelInput(flags, *graph, model_path);
   } else {
     EDGEOPT_ASSIGN_OR_RETURN(model, LoadModelForTraining(model_path, "", 0));
-    flags = WithModelPixels(flags, model.graph, model_path);
+    flags = WithModelInput(flags, model.graph, model_path);
   }
   EDGEOPT_ASSIGN_OR_RETURN(data::Dataset ds, data::LoadDataset(data_spec, DataLoadOptions(flags)));
   train::EvalResult r;
@@ -95,14 +96,26 @@ Status Eval(const std::string& model_path, const std::string& data_spec, int bat
                 static_cast<long long>(r.samples), top5,
                 std::isnan(r.loss) ? " (the model outputs its classes: no loss)" : loss);
   }
-  if (per_class) {
+  if (per_class || !confusion_plot.empty()) {
     EDGEOPT_ENSURE(static_cast<int64_t>(r.predicted.size()) == r.samples,
-                   StatusCode::kInvalidArgument, "%s: --per-class needs class labels",
+                   StatusCode::kInvalidArgument, "%s: per-class metrics need class labels",
                    ds.name.c_str());
     EDGEOPT_ASSIGN_OR_RETURN(
         report::ClassReport cr,
         report::MakeClassReport(r.predicted, ds.labels.data(), std::max(ds.num_classes, 2)));
-    std::printf("%s", report::FormatClassReport(cr, ds.class_names).c_str());
+    if (per_class) std::printf("%s", report::FormatClassReport(cr, ds.class_names).c_str());
+    if (!confusion_plot.empty()) {
+      char title[256];
+      std::snprintf(title, sizeof(title), "%s on %s: accuracy %.4f", BaseName(model_path).c_str(),
+                    ds.name.c_str(), r.accuracy);
+      const Status plotted = report::WriteConfusionPlot(cr, ds.class_names, title, confusion_plot);
+      if (plotted.ok()) {
+        if (!quiet) std::printf("confusion matrix plot: %s\n", confusion_plot.c_str());
+      } else {
+        std::fprintf(stderr, "edgeopt eval: note: no confusion matrix plot: %s\n",
+                     plotted.message().c_str());
+      }
+    }
   }
   std::printf("%s\n", FormatEvalLine(r).c_str());
   return Status::Ok();
@@ -130,6 +143,10 @@ int RunEval(int argc, char** argv) {
   app.add_flag("--quiet", quiet, "only the machine-readable line");
   app.add_option("--csv-label", csv_label, "CSV data: the label column");
   bool per_class = false;
+  std::string confusion_plot;
+  app.add_option("--confusion-plot", confusion_plot,
+                 "draw the confusion matrix as a PNG heat map (rows shaded by the share of "
+                 "their true class; needs gnuplot)");
   app.add_flag("--per-class", per_class,
                "per-class support, precision, recall and F1 (and their averages), and the "
                "confusion matrix (up to 20 classes)");
@@ -138,7 +155,8 @@ int RunEval(int argc, char** argv) {
     std::fprintf(stderr, "edgeopt eval: --batch-size must be at least 1\n");
     return kExitUsage;
   }
-  Status s = Eval(model, data_spec, batch_size, threads, quiet, csv_label, per_class);
+  Status s =
+      Eval(model, data_spec, batch_size, threads, quiet, csv_label, per_class, confusion_plot);
   if (!s.ok()) return ReportError("eval", s);
   return kExitOk;
 }

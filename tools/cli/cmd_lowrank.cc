@@ -379,7 +379,7 @@ Status LowRank(const LowRankFlags& lf, TrainFlags flags) {
   EDGEOPT_ENSURE(lf.one_shot || !lf.data.empty() || flags.epochs == 0, StatusCode::kInvalidArgument,
                  "fine-tuning needs --data (or use --one-shot to factorize without it)");
   EDGEOPT_ASSIGN_OR_RETURN(TrainModel model, LoadModelForTraining(lf.model, "", flags.seed));
-  flags = WithModelPixels(flags, model.graph, lf.model);
+  flags = WithModelInput(flags, model.graph, lf.model);
   EDGEOPT_RETURN_IF_ERROR(ApplyTrainableFlags(&model, flags));
   EDGEOPT_RETURN_IF_ERROR(CheckOutputPath(model, lf.output));
   keras::KerasModel* keras_model = KerasModelOf(&model);

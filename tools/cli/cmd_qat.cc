@@ -116,7 +116,7 @@ Status Qat(const QatSettings& s) {
                            MakeTrainOptions(s.flags, 32, loaded.compiled_loss));
   options.augment.layers = loaded.augmentations;  // the model's own, at its input
 
-  const TrainFlags data_flags = WithModelPixels(s.flags, float_graph, s.model);
+  const TrainFlags data_flags = WithModelInput(s.flags, float_graph, s.model);
   data::Dataset train_data, validation;
   bool has_validation = false;
   EDGEOPT_RETURN_IF_ERROR(

@@ -306,7 +306,7 @@ int RunQuantize(int argc, char** argv) {
   const ir::Graph& float_graph = loaded->graph;
   TrainFlags pixel_flags;  // 8-bit pixels as 0..255 for a model that rescales them itself
   pixel_flags.quiet = quiet;
-  pixel_flags = WithModelPixels(pixel_flags, float_graph, model_path);
+  pixel_flags = WithModelInput(pixel_flags, float_graph, model_path);
   const data::LoadOptions data_options = DataLoadOptions(pixel_flags);
   auto float_bytes = ExportTflite(float_graph);
   if (!float_bytes.ok()) return Fail(float_bytes.status().WithPrefix(model_path));

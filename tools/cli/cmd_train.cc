@@ -27,7 +27,7 @@ namespace {
 Status Train(const std::string& model_path, const std::string& preset, const std::string& data_spec,
              const std::string& test_spec, const std::string& output, TrainFlags flags) {
   EDGEOPT_ASSIGN_OR_RETURN(TrainModel model, LoadModelForTraining(model_path, preset, flags.seed));
-  flags = WithModelPixels(flags, model.graph, model.description);
+  flags = WithModelInput(flags, model.graph, model.description);
   EDGEOPT_RETURN_IF_ERROR(ApplyTrainableFlags(&model, flags));
   if (!output.empty()) EDGEOPT_RETURN_IF_ERROR(CheckOutputPath(model, output));
   EDGEOPT_ASSIGN_OR_RETURN(train::TrainOptions options, MakeModelTrainOptions(flags, model));

@@ -173,6 +173,9 @@ data::LoadOptions DataLoadOptions(const TrainFlags& flags) {
   data::LoadOptions lo;
   lo.csv_label_column = flags.csv_label;
   lo.raw_pixels = flags.raw_pixels;
+  lo.image_height = flags.image_height;
+  lo.image_width = flags.image_width;
+  lo.image_channels = flags.image_channels;
   return lo;
 }
 

@@ -48,9 +48,12 @@ struct TrainFlags {
   // Keras layers whose weights training leaves as they are (trainable=False), and layers to
   // train again: comma-separated names, prefixes ending in '*', or all.
   std::string freeze, unfreeze;
-  // Not a flag: set from the model (WithModelPixels) when it rescales 8-bit pixels itself, so
+  // Not a flag: set from the model (WithModelInput) when it rescales 8-bit pixels itself, so
   // that the data sets feed them as 0..255 (data::LoadOptions::raw_pixels).
   bool raw_pixels = false;
+  // Not flags either: the model's image input size, at which image folders are read (0: each
+  // folder's first image's).
+  int image_height = 0, image_width = 0, image_channels = 0;
 };
 
 // The data loading options of the flags: the CSV label column, raw pixels.

@@ -111,11 +111,19 @@ bool RescalesItsInput(const ir::Graph& g, std::string* how) {
   return false;
 }
 
-TrainFlags WithModelPixels(const TrainFlags& flags, const ir::Graph& graph,
-                           const std::string& what) {
+TrainFlags WithModelInput(const TrainFlags& flags, const ir::Graph& graph,
+                          const std::string& what) {
   TrainFlags f = flags;
   std::string how;
   f.raw_pixels = RescalesItsInput(graph, &how);
+  if (graph.inputs.size() == 1) {
+    const std::vector<int32_t>& shape = graph.tensors[graph.inputs[0]].shape;
+    if (shape.size() == 4 && shape[1] > 0 && shape[2] > 0 && (shape[3] == 1 || shape[3] == 3)) {
+      f.image_height = shape[1];
+      f.image_width = shape[2];
+      f.image_channels = shape[3];
+    }
+  }
   if (f.raw_pixels && !flags.quiet) {
     std::fprintf(stderr,
                  "note: %s rescales its input itself (%s first): 8-bit pixels (images, IDX, "
@@ -193,8 +201,8 @@ StatusOr<CompressionSummary> FinishOneShotTflite(const OneShotTflite& in,
                                                  const TrainFlags& flags,
                                                  const std::string& output) {
   FineTuneData data;
-  EDGEOPT_RETURN_IF_ERROR(
-      LoadFineTuneData(data_spec, test_spec, false, 0, test_samples, flags, &data));
+  EDGEOPT_RETURN_IF_ERROR(LoadFineTuneData(data_spec, test_spec, false, 0, test_samples,
+                                           WithModelInput(flags, in.graph, "the model"), &data));
   EDGEOPT_ASSIGN_OR_RETURN(std::vector<uint8_t> tflite, ExportTflite(rewritten));
   CompressionSummary r;
   r.evaluated = data.test.size > 0;

@@ -47,10 +47,10 @@ StatusOr<train::TrainOptions> MakeModelTrainOptions(const TrainFlags& flags,
 // into a MUL by a constant of at most 1/100 (Keras's Rescaling(1/255), or 1/127.5 with offset
 // -1) or a DIV by one of at least 100. `how` says which ("MUL by 0.00392157").
 bool RescalesItsInput(const ir::Graph& graph, std::string* how = nullptr);
-// `flags` with raw_pixels set from the model (`what` names it in the note printed to stderr
-// when it is set and not `quiet`).
-TrainFlags WithModelPixels(const TrainFlags& flags, const ir::Graph& graph,
-                           const std::string& what);
+// `flags` with what the data needs from the model's input: raw_pixels (`what` names the model
+// in the note printed to stderr when it is set and not `quiet`), and for an image input
+// [N, H, W, C] the size and channels image folders are read at (as Keras's image_size).
+TrainFlags WithModelInput(const TrainFlags& flags, const ir::Graph& graph, const std::string& what);
 // `path` (a .keras/.h5 model or a .json architecture) or `preset` (exactly one of them).
 StatusOr<TrainModel> LoadModelForTraining(const std::string& path, const std::string& preset,
                                           uint64_t seed);
