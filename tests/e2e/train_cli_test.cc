@@ -344,6 +344,31 @@ TEST_F(TrainCliTest, BinaryClassifierTrainsExportsAndQuantizes) {
             0)
       << out;
   EXPECT_NE(out.find("class weights: 0: 1, 1: 3\n"), std::string::npos) << out;
+  // Imbalanced labels get a note naming the remedy; the balanced ones above did not.
+  ASSERT_EQ(Run("train " + dir_ + "/binary_sigmoid.json --data " + dir_ +
+                    "/binary.npz --epochs 1 --batch-size 16",
+                &out),
+            0)
+      << out;
+  EXPECT_EQ(out.find("imbalanced"), std::string::npos) << out;  // 48 against 48
+  NpyArray x, y;
+  x.dtype = DType::kUInt8;
+  x.shape = {96, 28, 28, 1};
+  x.data.assign(96 * 784, 100);
+  y.dtype = DType::kInt32;
+  y.shape = {96};
+  y.data.assign(96 * 4, 0);
+  for (int i = 0; i < 6; ++i) y.data[i * 4] = 1;
+  ASSERT_TRUE(WriteNpz(dir_ + "/skewed.npz", {{"x", x}, {"y", y}}).ok());
+  ASSERT_EQ(Run("train " + dir_ + "/binary_sigmoid.json --data " + dir_ +
+                    "/skewed.npz --epochs 1 --batch-size 16",
+                &out),
+            0)
+      << out;
+  EXPECT_NE(out.find("note: the classes are imbalanced (class 1: 6 samples, class 0: 90); "
+                     "--class-weight balanced"),
+            std::string::npos)
+      << out;
   EXPECT_NE(out.find("acc "), std::string::npos) << out;  // binary accuracy in the progress
   // Per-class metrics: the same predictions from the training engine and the runtime.
   std::string keras_table, tflite_table;
