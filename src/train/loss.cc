@@ -153,43 +153,48 @@ double SparseCrossEntropyFromProbs(const float* probs, const int32_t* labels, in
   return total * inv_batch;
 }
 
-double MeanSquaredError(const float* pred, const float* target, int batch, int64_t per_sample,
-                        float* grad) {
-  const int64_t n = static_cast<int64_t>(batch) * per_sample;
+namespace {
+
+// The mean over n values of f(pred - target), whose derivative `df` gives the gradient.
+template <typename F, typename DF>
+double MeanOfDifferences(const float* pred, const float* target, int64_t n, float* grad, F f,
+                         DF df) {
   double total = 0.0;
   const double inv = 1.0 / static_cast<double>(n);
   for (int64_t i = 0; i < n; ++i) {
     const double d = static_cast<double>(pred[i]) - target[i];
-    total += d * d;
-    if (grad != nullptr) grad[i] = static_cast<float>(2.0 * d * inv);
+    total += f(d);
+    if (grad != nullptr) grad[i] = static_cast<float>(df(d) * inv);
   }
   return total * inv;
+}
+
+}  // namespace
+
+double MeanSquaredError(const float* pred, const float* target, int batch, int64_t per_sample,
+                        float* grad) {
+  return MeanOfDifferences(
+      pred, target, static_cast<int64_t>(batch) * per_sample, grad, [](double d) { return d * d; },
+      [](double d) { return 2.0 * d; });
 }
 
 double MeanAbsoluteError(const float* pred, const float* target, int batch, int64_t per_sample,
                          float* grad) {
-  const int64_t n = static_cast<int64_t>(batch) * per_sample;
-  double total = 0.0;
-  const double inv = 1.0 / static_cast<double>(n);
-  for (int64_t i = 0; i < n; ++i) {
-    const double d = static_cast<double>(pred[i]) - target[i];
-    total += std::fabs(d);
-    if (grad != nullptr) grad[i] = static_cast<float>(d > 0 ? inv : d < 0 ? -inv : 0.0);
-  }
-  return total * inv;
+  return MeanOfDifferences(
+      pred, target, static_cast<int64_t>(batch) * per_sample, grad,
+      [](double d) { return std::fabs(d); },
+      [](double d) { return d > 0   ? 1.0
+                            : d < 0 ? -1.0
+                                    : 0.0; });
 }
 
 double HuberLoss(const float* pred, const float* target, int batch, int64_t per_sample, float delta,
                  float* grad) {
-  const int64_t n = static_cast<int64_t>(batch) * per_sample;
-  double total = 0.0;
-  const double inv = 1.0 / static_cast<double>(n), dl = delta;
-  for (int64_t i = 0; i < n; ++i) {
-    const double d = static_cast<double>(pred[i]) - target[i], a = std::fabs(d);
-    total += a <= dl ? 0.5 * d * d : dl * (a - 0.5 * dl);
-    if (grad != nullptr) grad[i] = static_cast<float>((a <= dl ? d : (d > 0 ? dl : -dl)) * inv);
-  }
-  return total * inv;
+  const double dl = delta;
+  return MeanOfDifferences(
+      pred, target, static_cast<int64_t>(batch) * per_sample, grad,
+      [dl](double d) { return std::fabs(d) <= dl ? 0.5 * d * d : dl * (std::fabs(d) - 0.5 * dl); },
+      [dl](double d) { return std::fabs(d) <= dl ? d : (d > 0 ? dl : -dl); });
 }
 
 double DistillationKl(const float* student_logits, const float* teacher_logits, int batch,

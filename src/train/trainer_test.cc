@@ -591,29 +591,33 @@ TEST(TrainerTest, MasksKeepPrunedWeightsAtZeroAndStepCallbackRuns) {
   EXPECT_EQ(nonzero_kept, 48);
 }
 
+// Distills `student` from `teacher` for 10 epochs on `train` with alpha = 0 (only the soft loss,
+// so the student copies the untrained teacher) at temperature 2: the teacher's logits and the
+// student's before and after (`outputs` per sample).
+void DistillFromTeacher(Engine* teacher, Engine* student, const data::Dataset& train, int outputs,
+                        std::vector<float>* t_logits, std::vector<float>* before,
+                        std::vector<float>* after) {
+  const int64_t n = train.size;
+  for (std::vector<float>* v : {t_logits, before, after}) v->resize(n * outputs);
+  ASSERT_TRUE(PredictOutputs(teacher, train.x.data(), n, 32, true, t_logits->data()).ok());
+  ASSERT_TRUE(PredictOutputs(student, train.x.data(), n, 32, true, before->data()).ok());
+  auto trainer = Trainer::Create(student, Adam(10, 32, 0.01f), train);
+  ASSERT_TRUE(trainer.ok());
+  (*trainer)->SetTeacher(
+      [teacher](const float* x, int batch, float* logits) {
+        return PredictOutputs(teacher, x, batch, batch, true, logits);
+      },
+      0.0f, 2.0f);
+  ASSERT_TRUE((*trainer)->Fit(train, nullptr).ok());
+  ASSERT_TRUE(PredictOutputs(student, train.x.data(), n, 32, true, after->data()).ok());
+}
+
 TEST(TrainerTest, DistillationPullsStudentTowardsTeacher) {
   const data::Dataset train = Blobs(256, 6);
   auto teacher = MakeEngine(Mlp(false, 100), 32);
   auto student = MakeEngine(Mlp(false, 200), 32);
-  std::vector<float> t_logits(256 * 3), s_before(256 * 3), s_after(256 * 3);
-  ASSERT_TRUE(PredictOutputs(teacher.get(), train.x.data(), 256, 32, true, t_logits.data()).ok());
-  ASSERT_TRUE(PredictOutputs(student.get(), train.x.data(), 256, 32, true, s_before.data()).ok());
-  TrainOptions o;
-  o.epochs = 10;
-  o.batch_size = 32;
-  o.optimizer = DefaultOptimizerConfig(OptimizerKind::kAdam);
-  o.optimizer.learning_rate = 0.01f;
-  auto trainer = Trainer::Create(student.get(), o, train);
-  ASSERT_TRUE(trainer.ok());
-  Engine* t = teacher.get();
-  // alpha = 0: only the soft loss, so the student copies the (untrained) teacher.
-  (*trainer)->SetTeacher(
-      [t](const float* x, int batch, float* logits) {
-        return PredictOutputs(t, x, batch, batch, true, logits);
-      },
-      0.0f, 2.0f);
-  ASSERT_TRUE((*trainer)->Fit(train, nullptr).ok());
-  ASSERT_TRUE(PredictOutputs(student.get(), train.x.data(), 256, 32, true, s_after.data()).ok());
+  std::vector<float> t_logits, s_before, s_after;
+  DistillFromTeacher(teacher.get(), student.get(), train, 3, &t_logits, &s_before, &s_after);
   const double kl_before = DistillationKl(s_before.data(), t_logits.data(), 256, 3, 2.0f, nullptr);
   const double kl_after = DistillationKl(s_after.data(), t_logits.data(), 256, 3, 2.0f, nullptr);
   EXPECT_LT(kl_after, 0.3 * kl_before);
@@ -624,19 +628,8 @@ TEST(TrainerTest, BinaryDistillationPullsStudentTowardsTeacher) {
   const data::Dataset train = Binary(Blobs(256, 6), false);
   auto teacher = MakeEngine(MlpTo(1, "LOGISTIC", 100), 32);
   auto student = MakeEngine(MlpTo(1, "LOGISTIC", 200), 32);
-  std::vector<float> t_logits(256), s_before(256), s_after(256);
-  ASSERT_TRUE(PredictOutputs(teacher.get(), train.x.data(), 256, 32, true, t_logits.data()).ok());
-  ASSERT_TRUE(PredictOutputs(student.get(), train.x.data(), 256, 32, true, s_before.data()).ok());
-  auto trainer = Trainer::Create(student.get(), Adam(10, 32, 0.01f), train);
-  ASSERT_TRUE(trainer.ok());
-  Engine* t = teacher.get();
-  (*trainer)->SetTeacher(
-      [t](const float* x, int batch, float* logits) {
-        return PredictOutputs(t, x, batch, batch, true, logits);
-      },
-      0.0f, 2.0f);
-  ASSERT_TRUE((*trainer)->Fit(train, nullptr).ok());
-  ASSERT_TRUE(PredictOutputs(student.get(), train.x.data(), 256, 32, true, s_after.data()).ok());
+  std::vector<float> t_logits, s_before, s_after;
+  DistillFromTeacher(teacher.get(), student.get(), train, 1, &t_logits, &s_before, &s_after);
   const double kl_before =
       BinaryDistillationKl(s_before.data(), t_logits.data(), 256, 2.0f, nullptr);
   const double kl_after = BinaryDistillationKl(s_after.data(), t_logits.data(), 256, 2.0f, nullptr);

@@ -112,25 +112,17 @@ Status RecordInputAugmentation(LayerCall* call) {
   std::vector<data::ImageAugmentation>* out = call->builder->input_augmentations();
   const std::string& cls = call->config.class_name();
   using Kind = data::ImageAugmentation::Kind;
+  static const std::pair<const char*, Kind> kLayers[] = {
+      {"RandomFlip", Kind::kFlip},         {"RandomRotation", Kind::kRotation},
+      {"RandomZoom", Kind::kZoom},         {"RandomTranslation", Kind::kTranslation},
+      {"RandomContrast", Kind::kContrast}, {"RandomBrightness", Kind::kBrightness},
+      {"GaussianNoise", Kind::kNoise}};
+  const auto* known = std::find_if(std::begin(kLayers), std::end(kLayers),
+                                   [&](const auto& l) { return cls == l.first; });
+  if (known == std::end(kLayers)) return Status::Ok();
   data::ImageAugmentation a;
   a.layer = call->name() + " (" + cls + ")";
-  if (cls == "RandomFlip") {
-    a.kind = Kind::kFlip;
-  } else if (cls == "RandomRotation") {
-    a.kind = Kind::kRotation;
-  } else if (cls == "RandomZoom") {
-    a.kind = Kind::kZoom;
-  } else if (cls == "RandomTranslation") {
-    a.kind = Kind::kTranslation;
-  } else if (cls == "RandomContrast") {
-    a.kind = Kind::kContrast;
-  } else if (cls == "RandomBrightness") {
-    a.kind = Kind::kBrightness;
-  } else if (cls == "GaussianNoise") {
-    a.kind = Kind::kNoise;
-  } else {
-    return Status::Ok();
-  }
+  a.kind = known->second;
   const bool geometric =
       a.kind != Kind::kContrast && a.kind != Kind::kBrightness && a.kind != Kind::kNoise;
   if (out == nullptr || call->InputRank() != 4 ||
