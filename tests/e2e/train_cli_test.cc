@@ -487,6 +487,22 @@ TEST_F(TrainCliTest, AModelThatRescalesItsInputGetsRawPixels) {
   // The plain model is fed x / 255 as before (no note).
   ASSERT_EQ(Run("eval " + dir_ + "/plain.keras --data " + dir_ + "/tiny.npz", &log), 0) << log;
   EXPECT_EQ(log.find("rescales its input"), std::string::npos) << log;
+  // --pixels overrides the detection: x / 255 to the rescaling model gives what it gave before
+  // the detection (its inputs near zero: the accuracy of one class); 0..255 to the plain one
+  // computes something else than its training line.
+  ASSERT_EQ(
+      Run("eval " + dir_ + "/rescaled.keras --data " + dir_ + "/tiny.npz --pixels unit", &log), 0)
+      << log;
+  std::string raw;
+  ASSERT_EQ(
+      Run("eval " + dir_ + "/plain.keras --data " + dir_ + "/tiny.npz --pixels raw --quiet", &raw),
+      0)
+      << raw;
+  EXPECT_LT(testing::ParseMetric(log, "accuracy"), 0.5) << log;
+  EXPECT_NE(raw.substr(raw.rfind("accuracy=")).substr(0, 27), line) << raw;
+  EXPECT_EQ(log.find("rescales its input"), std::string::npos) << log;
+  EXPECT_NE(Run("eval " + dir_ + "/plain.keras --data " + dir_ + "/tiny.npz --pixels maybe", &log),
+            0);
 }
 
 // Image folders are read at the model's input size and channels (as Keras's image_size):

@@ -161,7 +161,7 @@ Status Sensitivity(const ClusterFlags& cf, const TrainFlags& flags,
   const ir::Graph& graph = model.graph;
   EDGEOPT_ASSIGN_OR_RETURN(
       data::Dataset test,
-      AnalysisTestData(cf.data, cf.test_data, cf.test_samples, flags, "--sensitivity"));
+      AnalysisTestData(cf.data, cf.test_data, cf.test_samples, flags, graph, "--sensitivity"));
   EDGEOPT_ASSIGN_OR_RETURN(
       cluster::Plan plan,
       cluster::PlanClustering(graph, prune::SplitNames(cf.layers), prune::SplitNames(cf.skip), 2));

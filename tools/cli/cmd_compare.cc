@@ -165,6 +165,8 @@ int RunCompare(int argc, char** argv) {
   app.add_option("models", models, ".tflite files")->required();
   app.add_option("--data", data_spec, "labeled data for accuracy (e.g. fashion-mnist:test)");
   app.add_option("--eval-samples", limit, "evaluate on the first N samples only");
+  std::string pixels = "auto";
+  AddPixelsFlag(&app, &pixels);
   app.add_option("--runs", runs, "timed invocations per model (default 200; 0 = no timing)")
       ->check(CLI::Range(0, 1000000));
   app.add_option("--rounds", rounds,
@@ -196,6 +198,7 @@ int RunCompare(int argc, char** argv) {
     // 8-bit pixels as 0..255 when the first model rescales its input itself.
     TrainFlags pixel_flags;
     pixel_flags.quiet = true;
+    pixel_flags.pixels = pixels;
     if (!models.empty()) {
       auto first = passes::LoadModelGraph(models[0]);
       if (first.ok()) pixel_flags = WithModelInput(pixel_flags, first->graph, models[0]);

@@ -47,9 +47,10 @@ StatusOr<train::EvalResult> EvalTflite(const std::string& path, const data::Data
 
 Status Eval(const std::string& model_path, const std::string& data_spec, int batch_size,
             int threads, bool quiet, const std::string& csv_label, bool per_class,
-            const std::string& confusion_plot) {
+            const std::string& confusion_plot, const std::string& pixels) {
   TrainFlags flags;
   flags.csv_label = csv_label;
+  flags.pixels = pixels;
   flags.quiet = quiet;
   const bool tflite = FileExtension(model_path) == ".tflite";
   TrainModel model;
@@ -142,6 +143,8 @@ int RunEval(int argc, char** argv) {
                  "threads (default 0 = auto: all cores, or 1 for a model under 2M MACs)");
   app.add_flag("--quiet", quiet, "only the machine-readable line");
   app.add_option("--csv-label", csv_label, "CSV data: the label column");
+  std::string pixels = "auto";
+  AddPixelsFlag(&app, &pixels);
   bool per_class = false;
   std::string confusion_plot;
   app.add_option("--confusion-plot", confusion_plot,
@@ -155,8 +158,8 @@ int RunEval(int argc, char** argv) {
     std::fprintf(stderr, "edgeopt eval: --batch-size must be at least 1\n");
     return kExitUsage;
   }
-  Status s =
-      Eval(model, data_spec, batch_size, threads, quiet, csv_label, per_class, confusion_plot);
+  Status s = Eval(model, data_spec, batch_size, threads, quiet, csv_label, per_class,
+                  confusion_plot, pixels);
   if (!s.ok()) return ReportError("eval", s);
   return kExitOk;
 }

@@ -238,7 +238,7 @@ StatusOr<SensitivityResult> MeasureAndReport(const ir::Graph& graph, const LowRa
   SensitivityResult r;
   EDGEOPT_ASSIGN_OR_RETURN(r.fractions, ParseFractions(lf.fractions, "--fractions"));
   EDGEOPT_ASSIGN_OR_RETURN(data::Dataset test,
-                           AnalysisTestData(lf.data, lf.test_data, lf.test_samples, flags,
+                           AnalysisTestData(lf.data, lf.test_data, lf.test_samples, flags, graph,
                                             lf.sensitivity ? "--sensitivity" : "--auto-ranks"));
   EDGEOPT_ASSIGN_OR_RETURN(Selection sel, SelectionFromFlags(lf));
   lowrank::RankRule any_rank{lowrank::RankRule::Kind::kRank, 1};

@@ -128,9 +128,9 @@ Status Sensitivity(const PruneFlags& pf, const TrainFlags& flags) {
   using Levels = std::vector<double>;
   EDGEOPT_ASSIGN_OR_RETURN(Levels levels, ParseFractions(pf.sparsities, "--sparsities"));
   EDGEOPT_ASSIGN_OR_RETURN(TrainModel model, LoadModelForTraining(pf.model, "", flags.seed));
-  EDGEOPT_ASSIGN_OR_RETURN(
-      data::Dataset test,
-      AnalysisTestData(pf.data, pf.test_data, pf.test_samples, flags, "--sensitivity"));
+  EDGEOPT_ASSIGN_OR_RETURN(data::Dataset test,
+                           AnalysisTestData(pf.data, pf.test_data, pf.test_samples, flags,
+                                            model.graph, "--sensitivity"));
   // Every prunable layer (not only the ones pruned by default), or --layers, minus --skip.
   prune::PlanOptions po;
   po.granularity = granularity;

@@ -246,6 +246,8 @@ int RunQuantize(int argc, char** argv) {
                  "labeled data to measure accuracy on (e.g. "
                  "fashion-mnist:test)");
   app.add_option("--eval-samples", eval_samples, "evaluate on the first N samples only");
+  std::string pixels = "auto";
+  AddPixelsFlag(&app, &pixels);
   app.add_option("--threads", threads,
                  "threads (default 0 = auto: all cores, or 1 for a model under 2M MACs)");
   app.add_option("--seed", seed, "seed of the calibration sample choice (default 0)");
@@ -306,6 +308,7 @@ int RunQuantize(int argc, char** argv) {
   const ir::Graph& float_graph = loaded->graph;
   TrainFlags pixel_flags;  // 8-bit pixels as 0..255 for a model that rescales them itself
   pixel_flags.quiet = quiet;
+  pixel_flags.pixels = pixels;
   pixel_flags = WithModelInput(pixel_flags, float_graph, model_path);
   const data::LoadOptions data_options = DataLoadOptions(pixel_flags);
   auto float_bytes = ExportTflite(float_graph);

@@ -74,8 +74,9 @@ StatusOr<double> TfliteGraphAccuracy(const ir::Graph& graph, const data::Dataset
 }
 
 StatusOr<data::Dataset> AnalysisTestData(const std::string& data_spec, const std::string& test_spec,
-                                         int64_t test_samples, const TrainFlags& flags,
-                                         const char* flag) {
+                                         int64_t test_samples, const TrainFlags& model_flags,
+                                         const ir::Graph& model, const char* flag) {
+  const TrainFlags flags = WithModelInput(model_flags, model, "the model");
   FineTuneData data;
   EDGEOPT_RETURN_IF_ERROR(
       LoadFineTuneData(data_spec, test_spec, false, 0, test_samples, flags, &data));

@@ -36,10 +36,11 @@ void WriteSensitivityPlot(const std::string& png_path, const std::string& title,
 StatusOr<double> TfliteGraphAccuracy(const ir::Graph& graph, const data::Dataset& test,
                                      int threads);
 // The labeled test data an analysis measures on: the test set of `data_spec` or `test_spec` (a
-// random subset of `test_samples`); an error naming `flag` when there is none.
+// random subset of `test_samples`), read as `model` needs its pixels (WithModelInput); an error
+// naming `flag` when there is none.
 StatusOr<data::Dataset> AnalysisTestData(const std::string& data_spec, const std::string& test_spec,
                                          int64_t test_samples, const TrainFlags& flags,
-                                         const char* flag);
+                                         const ir::Graph& model, const char* flag);
 // A model's float graph for an analysis: a .tflite's (quantized ones refused), or a Keras
 // model's training form.
 struct AnalysisModel {

@@ -84,6 +84,7 @@ void AddTrainFlags(CLI::App* app, TrainFlags* f) {
                   "stop when the validation loss has not improved for N epochs and keep (and "
                   "save) the epoch where it was lowest, as Keras's EarlyStopping(patience=N, "
                   "restore_best_weights=True); needs --validation-split or --validation-data");
+  AddPixelsFlag(app, &f->pixels);
   app->add_option("--csv-label", f->csv_label,
                   "CSV data: the label column (name or index; default the last)");
   app->add_option("--history", f->history,
@@ -167,6 +168,14 @@ StatusOr<train::TrainOptions> MakeTrainOptions(const TrainFlags& f, int default_
     }
   }
   return o;
+}
+
+void AddPixelsFlag(CLI::App* app, std::string* pixels) {
+  app->add_option("--pixels", *pixels,
+                  "8-bit pixels (images, IDX, fashion-mnist, uint8 arrays): auto (default: "
+                  "0..255 to a model that rescales its input itself, as Rescaling(1/255) "
+                  "first, else x / 255), unit (x / 255) or raw (0..255)")
+      ->check(CLI::IsMember({"auto", "unit", "raw"}));
 }
 
 data::LoadOptions DataLoadOptions(const TrainFlags& flags) {

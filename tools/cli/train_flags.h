@@ -48,8 +48,11 @@ struct TrainFlags {
   // Keras layers whose weights training leaves as they are (trainable=False), and layers to
   // train again: comma-separated names, prefixes ending in '*', or all.
   std::string freeze, unfreeze;
-  // Not a flag: set from the model (WithModelInput) when it rescales 8-bit pixels itself, so
-  // that the data sets feed them as 0..255 (data::LoadOptions::raw_pixels).
+  // --pixels: how 8-bit pixels are fed: auto (0..255 to a model that rescales its input
+  // itself, else x / 255), unit (x / 255) or raw (0..255).
+  std::string pixels = "auto";
+  // Not a flag: set from the model and --pixels (WithModelInput), so that the data sets feed
+  // 8-bit pixels as 0..255 (data::LoadOptions::raw_pixels).
   bool raw_pixels = false;
   // Not flags either: the model's image input size, at which image folders are read (0: each
   // folder's first image's).
@@ -61,6 +64,8 @@ data::LoadOptions DataLoadOptions(const TrainFlags& flags);
 
 // Registers --epochs --batch-size --lr --optimizer --seed --threads --quiet and the rest.
 void AddTrainFlags(CLI::App* app, TrainFlags* flags);
+// Registers --pixels (also for the commands that only evaluate: eval, quantize, compare).
+void AddPixelsFlag(CLI::App* app, std::string* pixels);
 // The data flags of the commands that compress a model, fine-tune it and measure it before and
 // after (prune, cluster, lowrank): --data and --test-data, and --max-samples and
 // --test-samples.

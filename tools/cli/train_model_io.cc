@@ -115,7 +115,7 @@ TrainFlags WithModelInput(const TrainFlags& flags, const ir::Graph& graph,
                           const std::string& what) {
   TrainFlags f = flags;
   std::string how;
-  f.raw_pixels = RescalesItsInput(graph, &how);
+  f.raw_pixels = flags.pixels == "raw" || (flags.pixels == "auto" && RescalesItsInput(graph, &how));
   if (graph.inputs.size() == 1) {
     const std::vector<int32_t>& shape = graph.tensors[graph.inputs[0]].shape;
     if (shape.size() == 4 && shape[1] > 0 && shape[2] > 0 && (shape[3] == 1 || shape[3] == 3)) {
@@ -124,11 +124,11 @@ TrainFlags WithModelInput(const TrainFlags& flags, const ir::Graph& graph,
       f.image_channels = shape[3];
     }
   }
-  if (f.raw_pixels && !flags.quiet) {
+  if (f.raw_pixels && !how.empty() && !flags.quiet) {
     std::fprintf(stderr,
                  "note: %s rescales its input itself (%s first): 8-bit pixels (images, IDX, "
                  "fashion-mnist, uint8 arrays) are fed as 0..255, as Keras's "
-                 "image_dataset_from_directory gives them\n",
+                 "image_dataset_from_directory gives them (--pixels unit feeds x / 255)\n",
                  what.c_str(), how.c_str());
   }
   return f;
