@@ -170,6 +170,27 @@ double ComputeLoss(Engine* engine, LossKind loss, const int32_t* labels, const f
   return value;
 }
 
+// The lowest validation loss so far and the epochs since it (the bookkeeping of Keras's
+// EarlyStopping and ReduceLROnPlateau): a loss lower than the best by more than min_delta is
+// the new best.
+struct LossWatch {
+  double min_delta = 0.0;
+  double best = 0.0;
+  int wait = 0;
+  bool seen = false;
+  // Whether `loss` is the new best; else one more epoch without one.
+  bool Update(double loss) {
+    if (!seen || loss < best - min_delta) {
+      best = loss;
+      wait = 0;
+      seen = true;
+      return true;
+    }
+    ++wait;
+    return false;
+  }
+};
+
 // Keras's class_weight from "balanced" (n / (classes * count), scikit-learn's) or
 // "CLASS:WEIGHT,..." (classes not named weigh 1), for `ds`'s labels.
 StatusOr<std::vector<float>> ClassWeights(const std::string& spec, const data::Dataset& ds) {
@@ -312,12 +333,10 @@ StatusOr<std::vector<EpochStats>> Trainer::Fit(const data::Dataset& train,
       StatusCode::kInvalidArgument,
       "the plateau schedule watches the validation loss: give validation data (and a "
       "patience of at least 1 epoch)");
-  double best_loss = 0.0;
-  int since_best = 0;
+  LossWatch stopping;
   std::vector<std::vector<float>> best_weights;
-  // ReduceLROnPlateau (Keras's min_delta 1e-4): the lowest validation loss, epochs since.
-  double plateau_best = 0.0;
-  int plateau_wait = -1;
+  LossWatch plateau;
+  plateau.min_delta = 1e-4;  // Keras's ReduceLROnPlateau
   const int bs = options_.batch_size;
   data::Batcher batcher(train, bs, options_.shuffle, options_.seed, options_.augment);
   const int64_t per_epoch = batcher.num_batches();
@@ -384,25 +403,15 @@ StatusOr<std::vector<EpochStats>> Trainer::Fit(const data::Dataset& train,
       e.val_loss = v.loss;
       e.val_accuracy = v.accuracy;
     }
-    if (options_.schedule == LrSchedule::Kind::kPlateau) {
-      if (plateau_wait < 0 || e.val_loss < plateau_best - 1e-4) {
-        plateau_best = e.val_loss;
-        plateau_wait = 0;
-      } else if (++plateau_wait >= options_.plateau_patience) {
-        schedule_.plateau_scale *= options_.step_gamma;
-        plateau_wait = 0;
-      }
+    if (options_.schedule == LrSchedule::Kind::kPlateau && !plateau.Update(e.val_loss) &&
+        plateau.wait >= options_.plateau_patience) {
+      schedule_.plateau_scale *= options_.step_gamma;
+      plateau.wait = 0;
     }
     if (patience > 0) {
-      e.best = best_weights.empty() || e.val_loss < best_loss;
-      if (e.best) {
-        best_loss = e.val_loss;
-        best_weights = engine_->SnapshotWeights();
-        since_best = 0;
-      } else {
-        ++since_best;
-      }
-      e.stops = since_best >= patience;
+      e.best = stopping.Update(e.val_loss);
+      if (e.best) best_weights = engine_->SnapshotWeights();
+      e.stops = stopping.wait >= patience;
     }
     history.push_back(e);
     if (epoch_cb_) EDGEOPT_RETURN_IF_ERROR(epoch_cb_(e));

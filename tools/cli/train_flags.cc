@@ -240,8 +240,6 @@ Status RunTraining(const char* command, train::Trainer* trainer, const data::Dat
     bar->Update(b.batch + 1, b.samples, Metrics(b.loss, b.accuracy));
   });
   int saved_epochs = 0;  // the last epoch handed to on_epoch (saved)
-  const train::EpochStats* best = nullptr;
-  train::EpochStats best_epoch;
   trainer->SetEpochCallback([&](const train::EpochStats& e) -> Status {
     if (bar) bar->Finish();
     if (!flags.quiet) {
@@ -268,10 +266,6 @@ Status RunTraining(const char* command, train::Trainer* trainer, const data::Dat
         plot_noted = true;
       }
     }
-    if (e.best) {
-      best_epoch = e;
-      best = &best_epoch;
-    }
     if (!flags.quiet && e.stops) {
       std::printf("early stopping: val_loss has not improved for %d epoch(s)\n",
                   trainer->options().early_stopping);
@@ -290,9 +284,13 @@ Status RunTraining(const char* command, train::Trainer* trainer, const data::Dat
   std::signal(SIGINT, previous == SIG_ERR ? SIG_DFL : previous);
   if (bar) bar->Finish();
   trainer->SetCancelFlag(nullptr);
-  if (result.ok() && trainer->options().early_stopping > 0 && best != nullptr && !flags.quiet) {
-    std::printf("best epoch: %d (%s); the model has its weights\n", best->epoch + 1,
-                ValidationMetrics(*best).c_str() + 1);
+  if (result.ok() && trainer->options().early_stopping > 0 && !flags.quiet) {
+    const train::EpochStats* best = nullptr;  // the last epoch flagged best: the lowest loss
+    for (const train::EpochStats& e : *result) best = e.best ? &e : best;
+    if (best != nullptr) {
+      std::printf("best epoch: %d (%s); the model has its weights\n", best->epoch + 1,
+                  ValidationMetrics(*best).c_str() + 1);
+    }
   }
 
   if (!result.ok() && result.status().code() == StatusCode::kCancelled) {

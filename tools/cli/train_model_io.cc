@@ -66,22 +66,12 @@ namespace {
 // The single value of a scalar constant (dequantized when integer), or NaN.
 double ScalarValue(const ir::Tensor& t) {
   if (!t.is_constant || t.NumElements() != 1) return std::nan("");
-  switch (t.dtype) {
-    case DType::kFloat32:
-      return t.DataAs<float>()[0];
-    case DType::kInt8:
-      return t.quant.scale.empty()
-                 ? std::nan("")
-                 : t.quant.scale[0] * (t.DataAs<int8_t>()[0] -
-                                       (t.quant.zero_point.empty() ? 0 : t.quant.zero_point[0]));
-    case DType::kUInt8:
-      return t.quant.scale.empty()
-                 ? std::nan("")
-                 : t.quant.scale[0] * (t.DataAs<uint8_t>()[0] -
-                                       (t.quant.zero_point.empty() ? 0 : t.quant.zero_point[0]));
-    default:
-      return std::nan("");
+  if (t.dtype == DType::kFloat32) return t.DataAs<float>()[0];
+  if ((t.dtype != DType::kInt8 && t.dtype != DType::kUInt8) || t.quant.scale.empty()) {
+    return std::nan("");
   }
+  const double q = t.dtype == DType::kInt8 ? t.DataAs<int8_t>()[0] : t.DataAs<uint8_t>()[0];
+  return t.quant.scale[0] * (q - (t.quant.zero_point.empty() ? 0 : t.quant.zero_point[0]));
 }
 
 }  // namespace
