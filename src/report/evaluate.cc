@@ -75,6 +75,13 @@ bool ProducedByLogistic(const rt::Interpreter& interp, int tensor) {
   return false;
 }
 
+// The class a row of scores predicts: the output itself for a model that ends in argmax, else
+// its arg-max (a binary classifier's: above the threshold).
+int32_t ClassOf(const Geometry& g, const float* row) {
+  return g.index ? static_cast<int32_t>(row[0])
+                 : train::PredictedClass(row, g.classes, g.threshold);
+}
+
 StatusOr<Geometry> CheckGeometry(rt::Interpreter* interp, const data::Dataset& ds) {
   EDGEOPT_ENSURE(interp->num_inputs() == 1 && interp->num_outputs() >= 1, StatusCode::kUnsupported,
                  "evaluation needs a model with one input (this has %d)", interp->num_inputs());
@@ -193,16 +200,11 @@ StatusOr<train::EvalResult> EvaluateTflite(rt::Interpreter* interp, const data::
     const int n = static_cast<int>(std::min<int64_t>(g.batch, total - start));
     EDGEOPT_RETURN_IF_ERROR(RunBatch(interp, g, ds, start, n, &xbuf, &scores));
     const int32_t* labels = ds.labels.data() + start;
+    // Accuracy from the predicted classes (the output itself for a model that ends in argmax).
     for (int i = 0; i < n; ++i) {
-      const float* row = scores.data() + static_cast<size_t>(i) * g.classes;
-      r.predicted.push_back(g.index ? static_cast<int32_t>(row[0])
-                                    : train::PredictedClass(row, g.classes, g.threshold));
-    }
-    if (g.index) {  // the predicted classes: accuracy, no loss
-      for (int i = 0; i < n; ++i) r.correct += scores[i] == static_cast<float>(labels[i]);
-      r.samples += n;
-      bar.Update(start / g.batch + 1, r.samples, "");
-      continue;
+      const int32_t p = ClassOf(g, scores.data() + static_cast<size_t>(i) * g.classes);
+      r.predicted.push_back(p);
+      r.correct += p == labels[i];
     }
     if (binary) {
       targets.assign(labels, labels + n);
@@ -210,20 +212,17 @@ StatusOr<train::EvalResult> EvaluateTflite(rt::Interpreter* interp, const data::
           n * (g.threshold > 0.0f
                    ? train::BinaryCrossEntropyFromProbs(scores.data(), targets.data(), n, nullptr)
                    : train::SigmoidBinaryCrossEntropy(scores.data(), targets.data(), n, nullptr));
-      r.correct += train::CountBinaryCorrect(scores.data(), targets.data(), n, g.threshold);
-      r.samples += n;
-      bar.Update(start / g.batch + 1, r.samples, "");
-      continue;
-    }
-    if (probs < 0) probs = LooksLikeProbabilities(scores, n, g.classes) ? 1 : 0;
-    loss_sum +=
-        n * (probs == 1
-                 ? train::SparseCrossEntropyFromProbs(scores.data(), labels, n, g.classes, nullptr)
-                 : train::SparseSoftmaxCrossEntropy(scores.data(), labels, n, g.classes, nullptr));
-    r.correct += train::CountCorrect(scores.data(), labels, n, g.classes);
-    if (g.classes > 5) {
-      r.top5_correct = std::max<int64_t>(r.top5_correct, 0) +
-                       train::CountTopK(scores.data(), labels, n, g.classes, 5);
+    } else if (!g.index) {  // (an index output has no loss)
+      if (probs < 0) probs = LooksLikeProbabilities(scores, n, g.classes) ? 1 : 0;
+      loss_sum +=
+          n *
+          (probs == 1
+               ? train::SparseCrossEntropyFromProbs(scores.data(), labels, n, g.classes, nullptr)
+               : train::SparseSoftmaxCrossEntropy(scores.data(), labels, n, g.classes, nullptr));
+      if (g.classes > 5) {
+        r.top5_correct = std::max<int64_t>(r.top5_correct, 0) +
+                         train::CountTopK(scores.data(), labels, n, g.classes, 5);
+      }
     }
     r.samples += n;
     bar.Update(start / g.batch + 1, r.samples, "");
@@ -256,8 +255,7 @@ StatusOr<std::vector<int>> PredictTflite(rt::Interpreter* interp, const data::Da
     EDGEOPT_RETURN_IF_ERROR(RunBatch(interp, g, ds, start, n, &xbuf, &scores));
     for (int r = 0; r < n; ++r) {
       const float* row = scores.data() + static_cast<size_t>(r) * g.classes;
-      predictions.push_back(g.index ? static_cast<int>(row[0])
-                                    : train::PredictedClass(row, g.classes, g.threshold));
+      predictions.push_back(ClassOf(g, row));
     }
   }
   return predictions;
